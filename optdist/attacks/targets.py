@@ -1,0 +1,196 @@
+"""Target models: train a zoo CNN on its dataset (CPU) and keep its weights.
+
+Weights live in ``<weights_dir>/<name>.pt`` (a ``state_dict`` only, read back with
+``torch.load(..., weights_only=True)``) next to ``<name>.json`` (test accuracy, data, epochs,
+seed). A state dict whose float32 size would pass :data:`MAX_WEIGHTS_BYTES` is stored in
+float16 (the CIFAR-CNN's fc1 alone is 4 MB) and widened again on load.
+
+Targets: ``lenet`` (zoo LeNet on MNIST), ``cifar`` (zoo CIFAR-CNN on the bundled natural
+patches, or a user's CIFAR-10), ``orlvgg`` (a small VGG-style net for 64x64 grayscale ORL
+faces: blocks of 3x3 convs 16-16, 32-32, 64-64, 64-64 with 2x2 max pools, fc 1024-256-40).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from optdist import zoo
+from optdist.attacks import datasets
+from optdist.io import atomic_write_bytes, atomic_write_json
+from optdist.paths import MODELS_DIR
+
+MAX_WEIGHTS_BYTES = 4_500_000
+
+
+def orl_vgg(num_classes: int = 40) -> nn.Sequential:
+    """Small VGG-style net for 1x64x64 faces (4 conv blocks, fc 1024-256-num_classes)."""
+    blocks = [[16, 16], [32, 32], [64, 64], [64, 64]]
+    return nn.Sequential(OrderedDict(zoo._conv_blocks(1, blocks) + zoo._fc_head([1024, 256, num_classes])))
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A trainable target: builder (given the number of classes), default data and schedule."""
+
+    name: str
+    build: Callable[[int], nn.Sequential]
+    input_shape: tuple[int, int, int]
+    data: str
+    epochs: int
+    lr: float = 1e-3
+    batch: int = 64
+
+
+TARGETS: dict[str, TargetSpec] = {
+    "lenet": TargetSpec("lenet", lambda n: zoo.build("lenet", n), (1, 28, 28), "mnist", epochs=3),
+    "cifar": TargetSpec("cifar", lambda n: zoo.build("cifar", n), (3, 32, 32), "natural", epochs=6),
+    "orlvgg": TargetSpec("orlvgg", orl_vgg, (1, 64, 64), "orl", epochs=40, batch=32),
+}
+
+
+def spec(name: str) -> TargetSpec:
+    if name not in TARGETS:
+        raise KeyError(f"unknown target {name!r}; targets: {sorted(TARGETS)}")
+    return TARGETS[name]
+
+
+def weights_paths(name: str, weights_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """(``<dir>/<name>.pt``, ``<dir>/<name>.json``); the default dir is ``models/weights``."""
+    d = Path(weights_dir) if weights_dir is not None else MODELS_DIR / "weights"
+    return d / f"{name}.pt", d / f"{name}.json"
+
+
+def to_float(x: np.ndarray) -> torch.Tensor:
+    """uint8 images -> float32 tensor in [0, 1]."""
+    return torch.from_numpy(x).float().div_(255.0)
+
+
+def check_shape(ds: datasets.Dataset, target: TargetSpec) -> None:
+    if ds.shape != target.input_shape:
+        raise ValueError(f"{ds.name} images are {ds.shape}; target {target.name} needs {target.input_shape}")
+
+
+@torch.no_grad()
+def accuracy(net: nn.Module, split: datasets.Split, batch: int = 500) -> float:
+    """Top-1 accuracy of ``net`` on ``split``."""
+    net.eval()
+    correct = 0
+    for i in range(0, len(split), batch):
+        pred = net(to_float(split.x[i : i + batch])).argmax(1)
+        correct += int((pred == torch.from_numpy(split.y[i : i + batch])).sum())
+    return correct / len(split)
+
+
+def train(
+    target: TargetSpec,
+    ds: datasets.Dataset,
+    epochs: int | None = None,
+    seed: int = 0,
+    samples: int | None = None,
+    progress: bool = True,
+) -> tuple[nn.Sequential, dict[str, Any]]:
+    """Train ``target`` on ``ds['train']`` (cross-entropy, Adam); returns (net, metadata).
+
+    Random horizontal flips augment RGB and face data (not digits).
+    """
+    check_shape(ds, target)
+    epochs = target.epochs if epochs is None else epochs
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = target.build(ds.num_classes)
+    opt = torch.optim.Adam(net.parameters(), lr=target.lr)
+    train_split = ds["train"].head(samples)
+    x, y = to_float(train_split.x), torch.from_numpy(train_split.y)
+    flip = ds.name not in ("mnist", "mnist-idx")
+    t0 = time.perf_counter()
+    bar = tqdm(total=epochs * len(x), desc=f"train {target.name}", unit="img", disable=not progress, leave=False)
+    for _ in range(epochs):
+        net.train()
+        order = torch.from_numpy(rng.permutation(len(x)))
+        for i in range(0, len(x), target.batch):
+            idx = order[i : i + target.batch]
+            xb = x[idx]
+            if flip:
+                mask = torch.from_numpy(rng.random(len(idx)) < 0.5)
+                xb = torch.where(mask[:, None, None, None], xb.flip(-1), xb)
+            loss = nn.functional.cross_entropy(net(xb), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            bar.update(len(idx))
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    meta = {
+        "target": target.name,
+        "num_classes": ds.num_classes,
+        "input_shape": list(target.input_shape),
+        "dataset": ds.name,
+        "data": ds.source,
+        "train_samples": len(x),
+        "test_samples": len(ds["test"]),
+        "epochs": epochs,
+        "seed": seed,
+        "optimizer": f"Adam lr={target.lr} batch={target.batch}",
+        "test_accuracy": round(accuracy(net, ds["test"]), 4),
+        "train_seconds": round(time.perf_counter() - t0, 1),
+        "torch": torch.__version__,
+    }
+    return net, meta
+
+
+def save(net: nn.Module, meta: dict[str, Any], name: str, weights_dir: str | Path | None = None) -> Path:
+    """Write the state dict (float16 if float32 would pass MAX_WEIGHTS_BYTES) and the JSON sidecar."""
+    pt, sidecar = weights_paths(name, weights_dir)
+    state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    if sum(v.numel() * 4 for v in state.values()) > MAX_WEIGHTS_BYTES:
+        state = {k: v.half() for k, v in state.items()}
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(pt, buf.getvalue())
+    atomic_write_json(sidecar, {**meta, "weights": pt.name, "stored_dtype": str(next(iter(state.values())).dtype)})
+    return pt
+
+
+def load(name: str, weights_dir: str | Path | None = None) -> tuple[nn.Sequential, dict[str, Any]]:
+    """The trained target ``name`` in eval mode, and its sidecar metadata."""
+    pt, sidecar = weights_paths(name, weights_dir)
+    if not pt.exists() or not sidecar.exists():
+        raise FileNotFoundError(f"no trained target {name!r} at {pt}: run `optdist train-target {name}`")
+    meta = json.loads(sidecar.read_text())
+    net = spec(name).build(int(meta["num_classes"]))
+    state = torch.load(pt, map_location="cpu", weights_only=True)
+    net.load_state_dict({k: v.float() for k, v in state.items()})
+    return net.eval(), meta
+
+
+def load_or_train(
+    name: str,
+    weights_dir: str | Path | None = None,
+    data: str | None = None,
+    epochs: int | None = None,
+    seed: int = 0,
+    samples: int | None = None,
+    progress: bool = True,
+) -> tuple[nn.Sequential, dict[str, Any]]:
+    """Load target ``name``, training and saving it first if its weights are missing."""
+    try:
+        return load(name, weights_dir)
+    except FileNotFoundError:
+        pass
+    target = spec(name)
+    ds = datasets.load(data or target.data, target.input_shape)
+    net, meta = train(target, ds, epochs, seed, samples, progress)
+    save(net, meta, name, weights_dir)
+    return net.eval(), meta

@@ -1,0 +1,174 @@
+"""Core sub-commands: profile, validate, schema, generate, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from optdist.io import atomic_write_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("profile", help="print a CNN's layer profile (segments, mults, bytes)")
+    p.add_argument("cnn", help="zoo CNN: micro, lenet, cifar, vgg16, vgg19")
+    p.add_argument("--rebuild", action="store_true", help="re-derive from the PyTorch module (needs torch)")
+    p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper)")
+    p.add_argument("--tau", type=float, default=0.8, help="tolerated SSIM for --privacy (default 0.8)")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("validate", help="check instance files; report every problem with its path and a fix")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print (or write) the instance JSON Schema")
+    p.add_argument("--out", type=Path, help="write it here (e.g. instances/schema.json)")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("generate", help="build an instance from a seed")
+    p.add_argument("--name", required=True)
+    p.add_argument("--requests", required=True, help="CNN=count,... e.g. lenet=10 or lenet=60,cifar=60")
+    p.add_argument("--devices", required=True, help="type=count,... e.g. nexus=20,rpi3=50")
+    p.add_argument("--tau", type=float, required=True)
+    p.add_argument("--sources", type=int, default=10, help="number of cameras (default 10)")
+    p.add_argument("--source-type", default="rpi3")
+    p.add_argument("--period", type=float, default=1.0, help="period_s for capacities (default 1)")
+    p.add_argument("--privacy", default="paper", help="privacy table for every CNN (default: paper)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="output file (default: print)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("evaluate", help="score an assignment file on an instance with the independent evaluator")
+    p.add_argument("instance", type=Path)
+    p.add_argument("assignment", type=Path)
+    p.add_argument("--requests", type=int, default=10, help="show the breakdown of this many requests")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _parse_counts(text: str, what: str) -> dict[str, int]:
+    out = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise ValueError(f"--{what}: {part!r} is not NAME=COUNT (e.g. rpi3=10)")
+        k, v = part.split("=", 1)
+        out[k.strip()] = int(v)
+    return out
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from optdist.profiles import load_profile
+
+    if args.rebuild:
+        from optdist.profiling import write_profile
+
+        prof = write_profile(args.cnn)
+        load_profile.cache_clear()
+    else:
+        prof = load_profile(args.cnn)
+    print(f"# {prof.cnn}: {prof.n_layers} layers, {prof.n_segments} segments, input {prof.input_shape}")
+    print(f"# total multiplications {sum(la.total_mults for la in prof.layers):,}, weights {sum(la.total_weight_bytes for la in prof.layers):,} B")
+    if args.privacy:
+        from optdist.privacy import limits_for
+
+        lim = limits_for(args.cnn, args.privacy, args.tau)
+        df = prof.table().merge(lim.table(prof)[["layer", "governed by", "Nf", "device cap", "on source"]], on="layer")
+        sp = prof.layers[lim.split_point].name if lim.split_point < prof.n_layers else "none (never)"
+        print(f"# privacy table {args.privacy} at tau {args.tau}: split point {sp}")
+    else:
+        df = prof.table()
+    print(df.to_markdown(index=False))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from optdist.instance import InstanceError, load_instance
+
+    bad = 0
+    for f in args.files:
+        try:
+            inst = load_instance(f)
+        except InstanceError as e:
+            bad += 1
+            print(f"{f}: INVALID, {len(e.problems)} problem(s)")
+            for p in e.problems:
+                print(f"  {p.path}: {p.message}\n      fix: {p.fix}")
+            continue
+        except FileNotFoundError as e:
+            bad += 1
+            print(f"{f}: INVALID, {e}")
+            continue
+        print(f"{f}: ok ({inst.n_devices} devices, {inst.n_nodes - inst.n_devices} sources, {inst.n_requests} requests, tau {inst.spec.tau})")
+    return 1 if bad else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from optdist.instance import json_schema
+
+    if args.out:
+        atomic_write_json(args.out, json_schema(), indent=2)
+        print(f"wrote {args.out}")
+    else:
+        json.dump(json_schema(), sys.stdout, indent=2)
+        print()
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from optdist.generate import generate
+    from optdist.instance import parse
+
+    doc = generate(
+        args.name,
+        _parse_counts(args.requests, "requests"),
+        _parse_counts(args.devices, "devices"),
+        args.tau,
+        sources=args.sources,
+        source_type=args.source_type,
+        period_s=args.period,
+        privacy=args.privacy,
+        seed=args.seed,
+    )
+    parse(doc, args.name)  # validate before writing
+    if args.out:
+        atomic_write_json(args.out, doc)
+        print(f"wrote {args.out}: {len(doc['requests'])} requests, {len(doc['devices'])} devices")
+    else:
+        print(json.dumps(doc, indent=1))
+    return 0
+
+
+def print_evaluation(inst, ev, show_requests: int = 10) -> None:
+    """Print an evaluation: totals, per-request latency, node use, violations."""
+    import pandas as pd
+
+    s = ev.summary(inst)
+    print(f"objective        {s['objective']:.9g}")
+    print(f"total latency    {s['total_latency_s']:.9g} s   makespan {s['makespan_s']:.6g} s")
+    print(f"shared data      {s['shared_bytes']:,.0f} B   rejected {s['rejected']}   feasible {s['feasible']}")
+    rows = [
+        {"request": inst.request_ids[r], "cnn": inst.request_cnn[r], "latency_s": ev.latency[r], "shared_B": ev.shared_bytes[r]}
+        for r in range(min(show_requests, inst.n_requests))
+    ]
+    print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".6g"))
+    if inst.n_requests > show_requests:
+        print(f"... {inst.n_requests - show_requests} more requests")
+    if ev.violations:
+        print(f"{len(ev.violations)} violation(s):")
+        for v in ev.violations[:20]:
+            print(f"  [{v.constraint}] {v.message}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from optdist.assignment import Assignment
+    from optdist.evaluate import evaluate
+    from optdist.instance import load_instance
+
+    inst = load_instance(args.instance)
+    asg = Assignment.load(inst, args.assignment)
+    ev = evaluate(inst, asg)
+    print_evaluation(inst, ev, args.requests)
+    if inst.n_requests:
+        print(f"\nstages of {inst.request_ids[0]}:")
+        print(ev.breakdown(inst, 0).to_markdown(index=False, floatfmt=".6g"))
+    return 0 if ev.feasible else 1

@@ -1,0 +1,73 @@
+"""Build instance documents from a seed: requests per CNN, devices by type mix, tau."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optdist.instance import FORMAT, device_catalog
+from optdist.profiles import available_cnns
+
+
+def generate(
+    name: str,
+    requests: dict[str, int],
+    devices: dict[str, int],
+    tau: float,
+    *,
+    sources: int = 10,
+    source_type: str = "rpi3",
+    period_s: float = 1.0,
+    privacy: str | dict[str, str | None] = "paper",
+    seed: int = 0,
+    description: str = "",
+    objective: dict | None = None,
+) -> dict:
+    """An instance document (validated later by :func:`optdist.instance.parse`).
+
+    ``requests``: CNN -> number of requests; ``devices``: catalog type -> count. Each source
+    camera serves one CNN (paper sec. 3.2): sources are split over the CNNs in proportion to
+    their requests (at least one each), and each CNN's requests are dealt round-robin to its
+    sources. The request order is shuffled with ``seed`` (the online arrival order).
+    """
+    catalog = device_catalog()
+    for t in [*devices, source_type]:
+        if t not in catalog:
+            raise ValueError(f"unknown device type {t!r}; catalog: {sorted(catalog)}")
+    for c in requests:
+        if c not in available_cnns():
+            raise ValueError(f"unknown CNN {c!r}; zoo: {available_cnns()}")
+    rng = np.random.default_rng(seed)
+    cnns = [c for c, n in requests.items() if n > 0]
+    total = sum(requests[c] for c in cnns)
+    n_src = max(sources, len(cnns)) if total >= len(cnns) else len(cnns)
+    n_src = min(n_src, total) if total else n_src
+    share = [max(1, round(n_src * requests[c] / total)) for c in cnns]
+    while sum(share) > n_src:
+        share[int(np.argmax(share))] -= 1
+    while sum(share) < n_src:
+        share[int(np.argmin([s / requests[c] for s, c in zip(share, cnns)]))] += 1
+    src_docs, reqs = [], []
+    s_id = 0
+    for c, ns in zip(cnns, share):
+        ids = [f"cam{s_id + q + 1}" for q in range(ns)]
+        s_id += ns
+        src_docs += [{"id": i, "type": source_type} for i in ids]
+        reqs += [{"source": ids[q % ns], "cnn": c} for q in range(requests[c])]
+    order = rng.permutation(len(reqs))
+    reqs = [{"id": f"r{n + 1}", **reqs[q]} for n, q in enumerate(order)]
+    devs = [{"id": f"{t}-{q + 1}", "type": t} for t, n in devices.items() for q in range(n)]
+    priv = {c: privacy for c in cnns} if isinstance(privacy, str) else {c: privacy.get(c) for c in cnns}
+    doc = {
+        "format": FORMAT,
+        "name": name,
+        "description": description,
+        "tau": tau,
+        "period_s": period_s,
+        "privacy": priv,
+        "devices": devs,
+        "sources": src_docs,
+        "requests": reqs,
+    }
+    if objective:
+        doc["objective"] = objective
+    return doc

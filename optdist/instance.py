@@ -1,0 +1,362 @@
+"""Instance files: format, validation with paths and fixes, and the resolved numeric instance.
+
+An instance (``optdist-instance/1``, JSON, schema in ``instances/schema.json``) lists the
+untrusted ``devices``, the trusted ``sources`` (cameras), the ``requests`` (one image from a
+source classified by a zoo CNN), the ``privacy`` table per CNN, the tolerated SSIM ``tau``,
+the ``period_s`` over which capacities are counted, and ``objective`` options. A node may
+name a catalog ``type`` (``rpi3``, ``nexus``, ``stm32h7``, ...) and override any field.
+
+Loading resolves it into :class:`Instance`: nodes indexed devices first (``0..D-1``) then
+sources (``D..D+S-1``), numpy arrays of capacities, per-request CNN profiles and privacy
+limits. Every problem is reported as ``Problem(path, message, fix)``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from optdist.paths import PACKAGE_DATA
+from optdist.privacy import PrivacyLimits, privacy_limits, resolve_table
+from optdist.profiles import Profile, available_cnns, load_profile
+
+FORMAT = "optdist-instance/1"
+NODE_FIELDS = ("memory", "mults_per_s", "rate", "compute_capacity", "bandwidth_capacity")
+
+
+class NodeSpec(BaseModel):
+    """A device or source. Fields left out come from the catalog ``type``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, description="unique name of the node")
+    type: str | None = Field(default=None, description="device catalog entry, e.g. 'rpi3'")
+    memory: float | None = Field(default=None, gt=0, description="bytes of memory")
+    mults_per_s: float | None = Field(default=None, gt=0, description="e_i, multiplications per second")
+    rate: float | None = Field(default=None, gt=0, description="rho_i, radio bytes per second")
+    compute_capacity: float | None = Field(
+        default=None, ge=0, description="multiplications per period (default mults_per_s * period_s)"
+    )
+    bandwidth_capacity: float | None = Field(
+        default=None, ge=0, description="bytes sent per period (default rate * period_s)"
+    )
+
+
+class RequestSpec(BaseModel):
+    """One image from ``source`` to be classified by zoo CNN ``cnn``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1, description="id of a node in 'sources'")
+    cnn: str = Field(min_length=1, description="zoo CNN name, e.g. 'lenet'")
+
+
+class ObjectiveSpec(BaseModel):
+    """Objective options (MODEL.md sections 5 and 8)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["latency", "makespan"] = Field(
+        default="latency", description="sum of request latencies (eq. 5) or the largest one"
+    )
+    shared_weight: float = Field(default=0.0, ge=0, description="lambda: seconds charged per shared byte")
+    admission: bool = Field(default=False, description="allow rejecting requests at rejection_penalty each")
+    rejection_penalty: float | None = Field(
+        default=None, gt=0, description="seconds per rejected request (default: 1000 x a bound on any latency)"
+    )
+    uplink: Literal["parallel", "serial"] = Field(
+        default="parallel", description="transfers of one sender in parallel (paper) or serialised"
+    )
+
+
+class InstanceSpec(BaseModel):
+    """The JSON document of an instance file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["optdist-instance/1"] = FORMAT
+    name: str = Field(min_length=1)
+    description: str = ""
+    tau: float = Field(gt=0, le=1, description="tolerated SSIM of an inversion attack (privacy level)")
+    period_s: float = Field(default=1.0, gt=0, description="seconds over which capacities are counted")
+    privacy: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="CNN -> privacy table (bundled name like 'paper', or a .json path); null = no privacy limit",
+    )
+    devices: list[NodeSpec] = Field(min_length=1)
+    sources: list[NodeSpec] = Field(min_length=1)
+    requests: list[RequestSpec] = Field(min_length=1)
+    objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in an instance file: JSON path, what is wrong, how to fix it."""
+
+    path: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} (fix: {self.fix})"
+
+
+class InstanceError(ValueError):
+    """An invalid instance file; ``problems`` lists every problem found."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s) in the instance:\n{lines}")
+
+
+_FIXES = {
+    "tau": "give the tolerated SSIM as a number in (0, 1], e.g. 0.8 (low privacy) or 0.4 (high)",
+    "period_s": "give a positive period in seconds, e.g. 1.0",
+    "memory": "give the memory in bytes as a positive number, e.g. 1073741824 for 1 GiB",
+    "mults_per_s": "give multiplications per second as a positive number, e.g. 560e6 for an RPi3",
+    "rate": "give the radio rate in bytes per second, e.g. 9025000 for 802.11n 72.2 Mbit/s",
+    "compute_capacity": "give a non-negative number of multiplications per period, or leave it out",
+    "bandwidth_capacity": "give a non-negative number of bytes per period, or leave it out",
+    "devices": "list at least one device, e.g. {\"id\": \"d1\", \"type\": \"rpi3\"}",
+    "sources": "list at least one source, e.g. {\"id\": \"cam1\", \"type\": \"rpi3\"}",
+    "requests": "list at least one request, e.g. {\"id\": \"r1\", \"source\": \"cam1\", \"cnn\": \"lenet\"}",
+    "format": f"set \"format\": \"{FORMAT}\"",
+    "kind": "use 'latency' or 'makespan'",
+    "uplink": "use 'parallel' or 'serial'",
+}
+
+
+def _fmt_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def _pydantic_problems(err: ValidationError) -> list[Problem]:
+    problems = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        if e["type"] == "missing":
+            fix = f"add the required field {field_name!r}"
+        elif e["type"] == "extra_forbidden":
+            fix = f"remove {field_name!r} or check its spelling (see instances/schema.json)"
+        else:
+            fix = _FIXES.get(field_name, "see instances/schema.json for the expected type")
+        problems.append(Problem(_fmt_loc(loc), e["msg"], fix))
+    return problems
+
+
+@cache
+def device_catalog() -> dict[str, dict]:
+    """The bundled device catalog (``optdist/data/devices.json``): type -> fields."""
+    return json.loads((PACKAGE_DATA / "devices.json").read_text())["devices"]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A validated instance resolved to numbers.
+
+    Nodes: devices ``0..D-1`` then sources ``D..D+S-1``. Arrays have one entry per node.
+    """
+
+    spec: InstanceSpec
+    path: Path | None
+    node_ids: tuple[str, ...]
+    n_devices: int
+    memory: np.ndarray
+    compute_capacity: np.ndarray
+    bandwidth_capacity: np.ndarray
+    mults_per_s: np.ndarray
+    rate: np.ndarray
+    request_ids: tuple[str, ...]
+    request_source: np.ndarray  # node index of each request's source
+    request_cnn: tuple[str, ...]
+    profiles: dict[str, Profile]
+    limits: dict[str, PrivacyLimits]
+    node_types: tuple[str | None, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_ids)
+
+    @property
+    def n_requests(self) -> int:
+        return len(self.request_ids)
+
+    @property
+    def objective(self) -> ObjectiveSpec:
+        return self.spec.objective
+
+    def is_source(self, node: int) -> bool:
+        return node >= self.n_devices
+
+    def node_index(self, node_id: str) -> int:
+        return self.node_ids.index(node_id)
+
+    def profile(self, r: int) -> Profile:
+        return self.profiles[self.request_cnn[r]]
+
+    def limit(self, r: int) -> PrivacyLimits:
+        return self.limits[self.request_cnn[r]]
+
+    def rejection_penalty(self) -> float:
+        """Seconds per rejected request: the set value, else 1000 x a bound on any one latency."""
+        if self.objective.rejection_penalty is not None:
+            return self.objective.rejection_penalty
+        slowest_e, slowest_rho = float(self.mults_per_s.min()), float(self.rate.min())
+        bound = 0.0
+        for cnn, prof in self.profiles.items():
+            work = sum(la.total_mults for la in prof.layers) / slowest_e
+            data = sum(la.out_bytes for la in prof.layers) / slowest_rho
+            bound = max(bound, work + data)
+        return 1000.0 * max(bound, 1e-6)
+
+    def with_spec(self, **changes) -> Instance:
+        """A copy with top-level spec fields replaced (e.g. ``tau=0.6``), re-resolved."""
+        return resolve(self.spec.model_copy(update=changes), self.path)
+
+
+def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
+    """Check ``spec`` beyond its schema and resolve it; raises :class:`InstanceError`."""
+    where = str(path) if path else spec.name
+    problems: list[Problem] = []
+    catalog = device_catalog()
+    cnns = set(available_cnns())
+
+    rows: list[dict] = []
+    types: list[str | None] = []
+    seen: dict[str, str] = {}
+    for group in ("devices", "sources"):
+        for i, node in enumerate(getattr(spec, group)):
+            p = f"{group}[{i}]"
+            if node.id in seen:
+                problems.append(Problem(f"{p}.id", f"duplicate node id {node.id!r} (also {seen[node.id]})", "give every device and source a unique id"))
+            seen[node.id] = p
+            base: dict = {}
+            if node.type is not None:
+                if node.type not in catalog:
+                    problems.append(Problem(f"{p}.type", f"unknown device type {node.type!r}", f"use one of {sorted(catalog)} or give the fields explicitly"))
+                else:
+                    base = catalog[node.type]
+            vals = {f: getattr(node, f) if getattr(node, f) is not None else base.get(f) for f in NODE_FIELDS}
+            for f in ("memory", "mults_per_s", "rate"):
+                if vals[f] is None:
+                    problems.append(Problem(f"{p}.{f}", f"missing {f} (no catalog type gives it)", _FIXES[f] + ", or set \"type\""))
+            if vals["mults_per_s"] is not None and vals["compute_capacity"] is None:
+                vals["compute_capacity"] = vals["mults_per_s"] * spec.period_s
+            if vals["rate"] is not None and vals["bandwidth_capacity"] is None:
+                vals["bandwidth_capacity"] = vals["rate"] * spec.period_s
+            rows.append(vals)
+            types.append(node.type)
+
+    source_ids = {s.id for s in spec.sources}
+    device_ids = {d.id for d in spec.devices}
+    req_seen: set[str] = set()
+    for i, rq in enumerate(spec.requests):
+        p = f"requests[{i}]"
+        if rq.id in req_seen:
+            problems.append(Problem(f"{p}.id", f"duplicate request id {rq.id!r}", "give every request a unique id"))
+        req_seen.add(rq.id)
+        if rq.source not in source_ids:
+            hint = " (it is a device: sources are the trusted cameras)" if rq.source in device_ids else ""
+            problems.append(Problem(f"{p}.source", f"source {rq.source!r} does not exist{hint}", f"use one of {sorted(source_ids)[:8]} or add it to 'sources'"))
+        if rq.cnn not in cnns:
+            problems.append(Problem(f"{p}.cnn", f"unknown CNN {rq.cnn!r}", f"use one of {sorted(cnns)}"))
+
+    used = sorted({rq.cnn for rq in spec.requests} & cnns)
+    limits: dict[str, PrivacyLimits] = {}
+    profiles = {c: load_profile(c) for c in used}
+    base = path.parent if path else None
+    for cnn in used:
+        if cnn not in spec.privacy:
+            problems.append(Problem("privacy", f"no privacy table for CNN {cnn!r}", f"add \"{cnn}\": \"paper\" (bundled table), a path to a table .json, or null for no privacy limit"))
+            continue
+        ref = spec.privacy[cnn]
+        try:
+            table = None if ref is None else resolve_table(cnn, ref, base)
+            limits[cnn] = privacy_limits(profiles[cnn], table, spec.tau)
+        except (FileNotFoundError, ValueError) as e:
+            problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
+    for cnn in sorted(set(spec.privacy) - set(used)):
+        if cnn not in cnns:
+            problems.append(Problem(f"privacy.{cnn}", f"unknown CNN {cnn!r}", f"use one of {sorted(cnns)} or remove the entry"))
+
+    if problems:
+        raise InstanceError(where, problems)
+
+    D = len(spec.devices)
+    ids = tuple(n.id for n in spec.devices) + tuple(n.id for n in spec.sources)
+    col = lambda f: np.array([float(r[f]) for r in rows])  # noqa: E731
+    return Instance(
+        spec=spec,
+        path=path,
+        node_ids=ids,
+        n_devices=D,
+        memory=col("memory"),
+        compute_capacity=col("compute_capacity"),
+        bandwidth_capacity=col("bandwidth_capacity"),
+        mults_per_s=col("mults_per_s"),
+        rate=col("rate"),
+        request_ids=tuple(rq.id for rq in spec.requests),
+        request_source=np.array([ids.index(rq.source) for rq in spec.requests], dtype=np.int64),
+        request_cnn=tuple(rq.cnn for rq in spec.requests),
+        profiles=profiles,
+        limits=limits,
+        node_types=tuple(types),
+    )
+
+
+def parse(data: dict, where: str = "instance", path: Path | None = None) -> Instance:
+    """Validate a decoded JSON document and resolve it."""
+    if not isinstance(data, dict):
+        raise InstanceError(where, [Problem("(document)", "the instance must be a JSON object", "wrap the fields in { ... }")])
+    try:
+        spec = InstanceSpec.model_validate(data)
+    except ValidationError as e:
+        raise InstanceError(where, _pydantic_problems(e)) from None
+    return resolve(spec, path)
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Load and validate an instance file; raises :class:`InstanceError` listing every problem."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: instance file not found")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise InstanceError(str(path), [Problem(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}", "fix the JSON syntax (a missing comma or quote?)")]) from None
+    return parse(data, str(path), path)
+
+
+def validate_file(path: str | Path) -> list[Problem]:
+    """Every problem of an instance file (empty list: valid)."""
+    try:
+        load_instance(path)
+    except InstanceError as e:
+        return e.problems
+    return []
+
+
+def json_schema() -> dict:
+    """The published JSON Schema of the instance format."""
+    schema = InstanceSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://optdist.example/instances/schema.json"
+    schema["title"] = "optdist instance (optdist-instance/1)"
+    return schema

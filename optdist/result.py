@@ -1,0 +1,143 @@
+"""Typed results shared by every method (MILP, heuristics, RL).
+
+The gap is optdist's own, bounded definition (Berthold's primal-dual convention):
+``gap = |primal - bound| / max(|primal|, |bound|, eps)``; 0 when equal, 1 when the signs
+differ, ``None`` without a primal or a bound. Every returned assignment is re-scored by the
+independent evaluator (:func:`finalize`), never trusted from the method itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from optdist.assignment import Assignment
+from optdist.evaluate import Evaluation, evaluate
+from optdist.instance import Instance
+from optdist.io import atomic_write_json
+
+GAP_EPS = 1e-9
+AGREE_RTOL = 1e-6  # claimed objective vs evaluator (MODEL.md section 7)
+
+
+class Termination(StrEnum):
+    """Why a method stopped."""
+
+    OPTIMAL = "optimal"  # proven within the requested gap
+    FEASIBLE = "feasible"  # a solution without an optimality proof (heuristics, RL)
+    TIME_LIMIT = "time_limit"
+    ITERATION_LIMIT = "iteration_limit"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    NO_SOLUTION = "no_solution"  # stopped without any solution
+    ERROR = "error"
+
+
+def gap(primal: float | None, bound: float | None) -> float | None:
+    """``|p - d| / max(|p|, |d|, eps)``; 1 if the signs differ; ``None`` if either is missing/inf."""
+    if primal is None or bound is None or not math.isfinite(primal) or not math.isfinite(bound):
+        return None
+    if primal == bound:
+        return 0.0
+    if primal * bound < 0:
+        return 1.0
+    return abs(primal - bound) / max(abs(primal), abs(bound), GAP_EPS)
+
+
+@dataclass
+class SolveResult:
+    """What any method returns: termination, objective and bound, timing, assignment, scores."""
+
+    instance: str
+    method: str
+    termination: Termination
+    objective: float | None = None  # as claimed by the method / solver
+    bound: float | None = None  # proven lower bound (minimisation), if any
+    wall_time: float = 0.0
+    solver: str | None = None
+    formulation: str | None = None
+    nodes: int | None = None
+    assignment: Assignment | None = None
+    evaluation: Evaluation | None = None
+    options: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float | None:
+        return gap(self.objective, self.bound)
+
+    @property
+    def has_solution(self) -> bool:
+        return self.assignment is not None
+
+    @property
+    def evaluator_objective(self) -> float | None:
+        return None if self.evaluation is None else self.evaluation.objective
+
+    def summary(self) -> dict:
+        ev = self.evaluation
+        return {
+            "instance": self.instance,
+            "method": self.method,
+            "solver": self.solver,
+            "formulation": self.formulation,
+            "termination": str(self.termination),
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "wall_time_s": self.wall_time,
+            "nodes": self.nodes,
+            "evaluator_objective": self.evaluator_objective,
+            "feasible": None if ev is None else ev.feasible,
+            "violations": None if ev is None else len(ev.violations),
+            "rejected": None if ev is None else ev.n_rejected,
+            "total_latency_s": None if ev is None else ev.total_latency,
+            "shared_bytes": None if ev is None else ev.total_shared_bytes,
+        }
+
+    def to_json(self, inst: Instance) -> dict:
+        out = {"format": "optdist-result/1", **self.summary(), "options": self.options, "extra": self.extra}
+        ev = self.evaluation
+        if ev is not None:
+            out["requests"] = {
+                inst.request_ids[r]: None
+                if ev.stage_time[r] is None
+                else {
+                    "latency_s": float(ev.latency[r]),
+                    "shared_bytes": float(ev.shared_bytes[r]),
+                    "stages": ev.breakdown(inst, r).to_dict(orient="records"),
+                }
+                for r in range(inst.n_requests)
+            }
+            out["node_use"] = {
+                nid: {
+                    "memory": float(ev.memory_used[n]),
+                    "compute": float(ev.compute_used[n]),
+                    "bandwidth": float(ev.bandwidth_used[n]),
+                }
+                for n, nid in enumerate(inst.node_ids)
+            }
+            out["violation_list"] = [v.__dict__ for v in ev.violations]
+        if self.assignment is not None:
+            out["assignment"] = self.assignment.to_json(inst)
+        return out
+
+    def save(self, inst: Instance, path: str | Path) -> Path:
+        return atomic_write_json(path, self.to_json(inst))
+
+
+def finalize(inst: Instance, res: SolveResult) -> SolveResult:
+    """Re-score ``res.assignment`` with the independent evaluator and record any disagreement."""
+    if res.assignment is not None:
+        res.evaluation = evaluate(inst, res.assignment)
+        if res.objective is not None:
+            ev_obj = res.evaluation.objective
+            diff = abs(ev_obj - res.objective) / max(abs(ev_obj), abs(res.objective), GAP_EPS)
+            res.extra["objective_mismatch"] = diff
+            if diff > AGREE_RTOL:
+                res.extra["warning"] = (
+                    f"method claims objective {res.objective:.9g} but the evaluator scores {ev_obj:.9g}"
+                )
+    return res
