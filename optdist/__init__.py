@@ -8,6 +8,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import Evaluation, evaluate
 from optdist.instance import Instance, InstanceError, load_instance
 from optdist.result import SolveResult, Termination
+from optdist.solve import solve
 
 __all__ = [
     "Assignment",
@@ -18,5 +19,6 @@ __all__ = [
     "Termination",
     "evaluate",
     "load_instance",
+    "solve",
 ]
 __version__ = "0.1.0"
