@@ -132,96 +132,124 @@ def transfers(
     return i[keep], j[keep], np.asarray(byt, dtype=float)[keep]
 
 
+def dense_transfers(prev: Layer, nxt: Layer, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: int) -> np.ndarray:
+    """``O[r,i,j]`` for a block of requests: ``a_prev`` (R, P_prev), ``a_next`` (R, P_next) owners.
+
+    Same definition as :func:`transfers`, for many requests at once; the diagonal is zero.
+    """
+    R, N = a_prev.shape[0], n_nodes
+    rows = np.arange(R)[:, None]
+    if prev.kind == "elementwise" and nxt.kind != "fc":
+        code = (rows * N + a_prev) * N + a_next
+        O = np.bincount(code.ravel(), minlength=R * N * N).reshape(R, N, N) * float(prev.beta)
+    else:
+        cnt_prev = _counts(a_prev, N)
+        cnt_next = _counts(a_next, N)
+        if prev.kind == "elementwise":  # -> fc: all of i's maps go to the fc owner
+            O = cnt_prev[:, :, None] * (cnt_next[:, None, :] > 0) * float(prev.beta)
+        elif prev.kind == "conv":  # partial sums of every map j owns (all maps if fc)
+            need = np.where(cnt_next > 0, prev.out_maps, 0) if nxt.kind == "fc" else cnt_next
+            O = (cnt_prev[:, :, None] > 0) * need[:, None, :] * float(prev.beta)
+        else:  # fc: the whole vector to every owner of the next layer
+            O = (cnt_prev[:, :, None] > 0) * (cnt_next[:, None, :] > 0) * float(prev.beta)
+        O = O.astype(float)
+    idx = np.arange(N)
+    O[:, idx, idx] = 0.0
+    return O
+
+
+def _counts(a: np.ndarray, N: int) -> np.ndarray:
+    """``n[r,i]`` = segments of each row of ``a`` (R, P) owned by node i."""
+    R = a.shape[0]
+    return np.bincount((np.arange(R)[:, None] * N + a).ravel(), minlength=R * N).reshape(R, N)
+
+
+_BLOCK_CELLS = 4_000_000  # R*N*N cells per dense transfer block
+
+
 def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
-    """Score ``asg`` on ``inst``: latency per request and stage, shared data, node use, violations."""
+    """Score ``asg`` on ``inst``: latency per request and stage, shared data, node use, violations.
+
+    Requests of one CNN are scored together in blocks (dense ``O[r,i,j]`` per layer pair).
+    """
     N, R, D = inst.n_nodes, inst.n_requests, inst.n_devices
     if len(asg.owners) != R:
         raise ValueError(f"assignment has {len(asg.owners)} requests, the instance has {R}")
     e, rho = inst.mults_per_s, inst.rate
-    uplink_serial = inst.objective.uplink == "serial"
-    mem = np.zeros(N)
-    comp = np.zeros(N)
-    bw = np.zeros(N)
-    latency = np.full(R, np.nan)
-    shared = np.full(R, np.nan)
+    serial = inst.objective.uplink == "serial"
+    mem, comp, bw = np.zeros(N), np.zeros(N), np.zeros(N)
+    latency, shared = np.full(R, np.nan), np.full(R, np.nan)
     st: list[np.ndarray | None] = [None] * R
     sc: list[np.ndarray | None] = [None] * R
     stt: list[np.ndarray | None] = [None] * R
     viol: list[Violation] = []
     ids = inst.node_ids
+    is_src = np.arange(N) >= D
 
+    groups: dict[str, list[int]] = {}
     for r in range(R):
-        own = asg.owners[r]
         rid = inst.request_ids[r]
+        own = asg.owners[r]
         if own is None:
             if not inst.objective.admission:
                 viol.append(Violation("admission", None, rid, None, 1, 0, f"request {rid} is rejected but admission control is off"))
             continue
-        prof, lim, src = inst.profile(r), inst.limit(r), int(inst.request_source[r])
-        L = prof.n_layers
-        if len(own) != L:
-            raise ValueError(f"request {rid}: {len(own)} layers assigned, {prof.cnn} has {L}")
-        T = np.zeros(L)
-        Tc = np.zeros(L)
-        Tt = np.zeros(L)
-        sh = 0.0
+        prof = inst.profile(r)
+        if len(own) != prof.n_layers:
+            raise ValueError(f"request {rid}: {len(own)} layers assigned, {prof.cnn} has {prof.n_layers}")
         for k, la in enumerate(prof.layers):
             a = own[k]
             if a.shape != (la.segments,):
                 raise ValueError(f"request {rid} layer {la.name}: {a.shape[0]} owners for {la.segments} segments")
-            if a.min() < 0 or a.max() >= N:
-                raise ValueError(f"request {rid} layer {la.name}: node index out of range")
-            cnt = np.bincount(a, minlength=N)
-            owners = np.flatnonzero(cnt)
-            mem[owners] += cnt[owners] * la.weight_bytes_per_segment
-            comp[owners] += cnt[owners] * la.mults_per_segment
-            tc = cnt[owners] * la.mults_per_segment / e[owners]
-            wait = np.zeros(len(owners))
-            if k > 0:
-                i, j, byt = transfers(prof.layers[k - 1], la, own[k - 1], a, N)
-                np.add.at(bw, i, byt)
-                sh += byt.sum()
-                if len(i):
-                    if uplink_serial:
-                        sent = np.zeros(N)
-                        np.add.at(sent, i, byt)
-                        arrive = sent[i] / rho[i]
+        groups.setdefault(inst.request_cnn[r], []).append(r)
+
+    block = max(1, _BLOCK_CELLS // (N * N))
+    for cnn, members in groups.items():
+        prof, lim = inst.profiles[cnn], inst.limits[cnn]
+        L = prof.n_layers
+        for b0 in range(0, len(members), block):
+            rs = np.array(members[b0 : b0 + block])
+            B = len(rs)
+            src = inst.request_source[rs]
+            T, Tc, Tt = np.zeros((B, L)), np.zeros((B, L)), np.zeros((B, L))
+            sh = np.zeros(B)
+            prev_a = None
+            for k, la in enumerate(prof.layers):
+                a = np.stack([asg.owners[r][k] for r in rs])
+                if a.min() < 0 or a.max() >= N:
+                    raise ValueError(f"{cnn} layer {la.name}: node index out of range 0..{N - 1}")
+                cnt = _counts(a, N)
+                mem += cnt.sum(0) * la.weight_bytes_per_segment
+                comp += cnt.sum(0) * la.mults_per_segment
+                tc = cnt * (la.mults_per_segment / e)
+                wait = np.zeros((B, N))
+                if k > 0:
+                    O = dense_transfers(prof.layers[k - 1], la, prev_a, a, N)
+                    bw += O.sum(axis=(0, 2))
+                    sh += O.sum(axis=(1, 2))
+                    if serial:
+                        sent = O.sum(axis=2)
+                        arrive = np.where(O > 0, (sent / rho)[:, :, None], 0.0)
                     else:
-                        arrive = byt / rho[i]
-                    w = np.zeros(N)
-                    np.maximum.at(w, j, arrive)
-                    wait = w[owners]
-            total = tc + wait
-            c = int(np.argmax(total))
-            T[k], Tc[k], Tt[k] = total[c], tc[c], wait[c]
-            # placement and privacy
-            on_dev = owners[owners < D]
-            on_src = owners[owners >= D]
-            if lim.on_source[k]:
-                bad = owners[owners != src]
-                for n in bad:
-                    viol.append(Violation("placement", ids[n], rid, la.name, float(cnt[n]), 0, f"{la.name} must run on the request's source {ids[src]} (eqs. 8, 9, 10h) but {ids[n]} owns {cnt[n]} segment(s)"))
-            else:
-                for n in on_src:
-                    viol.append(Violation("placement", ids[n], rid, la.name, float(cnt[n]), 0, f"source {ids[n]} computes intermediate layer {la.name} (sources only run the first and last layers)"))
-                cap = lim.device_cap[k]
-                if cap is not None:
-                    for n in on_dev:
-                        got = cnt[n] if la.kind != "fc" else la.in_maps
-                        nf = lim.nf[k]
-                        if got > nf:
-                            viol.append(Violation("privacy", ids[n], rid, la.name, float(got - nf), float(nf), f"{ids[n]} receives {got} maps of {la.name} but Nf = {nf} at tau {lim.tau} (10f)"))
-        st[r], sc[r], stt[r] = T, Tc, Tt
-        latency[r] = T.sum()
-        shared[r] = sh
+                        arrive = O / rho[None, :, None]
+                    wait = arrive.max(axis=1)
+                total = np.where(cnt > 0, tc + wait, -1.0)
+                c = total.argmax(axis=1)
+                row = np.arange(B)
+                T[:, k], Tc[:, k], Tt[:, k] = total[row, c], tc[row, c], wait[row, c]
+                viol += _layer_violations(inst, rs, src, la, k, lim, cnt, is_src, D, ids)
+                prev_a = a
+            for q, r in enumerate(rs):
+                st[r], sc[r], stt[r] = T[q], Tc[q], Tt[q]
+            latency[rs] = T.sum(axis=1)
+            shared[rs] = sh
 
     for name, used, capa in (
         ("memory", mem, inst.memory),
         ("compute", comp, inst.compute_capacity),
         ("bandwidth", bw, inst.bandwidth_capacity),
     ):
-        over = np.flatnonzero(used > capa * (1 + REL_TOL) + 1e-9)
-        for n in over:
+        for n in np.flatnonzero(used > capa * (1 + REL_TOL) + 1e-9):
             viol.append(Violation(name, ids[n], None, None, float(used[n] - capa[n]), float(capa[n]), f"{ids[n]} uses {used[n]:.6g} of {name}, capacity {capa[n]:.6g} ({100 * used[n] / max(capa[n], 1e-300):.1f}%)"))
 
     admitted = asg.admitted
@@ -231,3 +259,22 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
     if obj.admission:
         objective += inst.rejection_penalty() * int((~admitted).sum())
     return Evaluation(objective, latency, shared, st, sc, stt, mem, comp, bw, admitted, viol)
+
+
+def _layer_violations(inst, rs, src, la, k, lim, cnt, is_src, D, ids) -> list[Violation]:
+    """Placement (eqs. 8, 9, 10h) and privacy (10f) violations of layer k for requests ``rs``."""
+    out: list[Violation] = []
+    if lim.on_source[k]:
+        bad = cnt > 0
+        bad[np.arange(len(rs)), src] = False
+        for q, n in zip(*np.nonzero(bad)):
+            out.append(Violation("placement", ids[n], inst.request_ids[rs[q]], la.name, float(cnt[q, n]), 0, f"{la.name} must run on the request's source {ids[src[q]]} (eqs. 8, 9, 10h) but {ids[n]} owns {cnt[q, n]} segment(s)"))
+        return out
+    for q, n in zip(*np.nonzero((cnt > 0) & is_src[None, :])):
+        out.append(Violation("placement", ids[n], inst.request_ids[rs[q]], la.name, float(cnt[q, n]), 0, f"source {ids[n]} computes intermediate layer {la.name} (sources only run the first and last layers)"))
+    if lim.device_cap[k] is not None:
+        nf = lim.nf[k]
+        got = cnt[:, :D] if la.kind != "fc" else (cnt[:, :D] > 0) * la.in_maps
+        for q, n in zip(*np.nonzero(got > nf)):
+            out.append(Violation("privacy", ids[n], inst.request_ids[rs[q]], la.name, float(got[q, n] - nf), float(nf), f"{ids[n]} receives {got[q, n]} maps of {la.name} but Nf = {nf} at tau {lim.tau} (10f)"))
+    return out

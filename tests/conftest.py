@@ -1,0 +1,37 @@
+"""Shared fixtures: paths to bundled instances and a hand-checkable LeNet instance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from optdist.instance import parse
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = sorted((ROOT / "instances" / "tiny").glob("*.json"))
+PAPER = sorted((ROOT / "instances" / "paper").glob("*.json"))
+
+
+def hand_doc(privacy=None, tau: float = 0.8, uplink: str = "parallel", **src_over) -> dict:
+    """LeNet on 3 devices with round numbers: e = 1, 2, 4 Mmult/s, rho = 1, 2, 4 kB/s; source e = 1M, rho = 1k."""
+    big = 1e12
+    dev = lambda i, e, rho: {"id": f"d{i}", "memory": big, "mults_per_s": e, "rate": rho,  # noqa: E731
+                             "compute_capacity": big, "bandwidth_capacity": big}
+    src = {"id": "s", "memory": big, "mults_per_s": 1e6, "rate": 1e3, "compute_capacity": big, "bandwidth_capacity": big}
+    src.update(src_over)
+    return {
+        "format": "optdist-instance/1",
+        "name": "hand",
+        "tau": tau,
+        "privacy": {"lenet": privacy},
+        "devices": [dev(0, 1e6, 1e3), dev(1, 2e6, 2e3), dev(2, 4e6, 4e3)],
+        "sources": [src],
+        "requests": [{"id": "r1", "source": "s", "cnn": "lenet"}],
+        "objective": {"uplink": uplink},
+    }
+
+
+@pytest.fixture
+def hand_instance():
+    return parse(hand_doc(), "hand")

@@ -1,0 +1,44 @@
+"""The core sub-commands, run in-process through ``optdist.cli.main``."""
+
+import json
+
+from optdist.cli import main
+from tests.conftest import TINY, hand_doc
+
+
+def test_profile_prints_table(capsys):
+    assert main(["profile", "lenet", "--privacy", "paper", "--tau", "0.6"]) == 0
+    out = capsys.readouterr().out
+    assert "115200" in out and "split point none" in out and "conv2" in out
+
+
+def test_validate_reports_paths_and_fixes(tmp_path, capsys):
+    doc = hand_doc()
+    doc["devices"][0]["memory"] = -5
+    doc["requests"][0]["source"] = "nowhere"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    assert main(["validate", str(bad), str(TINY[0])]) == 1
+    out = capsys.readouterr().out
+    assert "devices[0].memory" in out and "fix:" in out and f"{TINY[0]}: ok" in out
+
+
+def test_generate_then_validate(tmp_path, capsys):
+    out = tmp_path / "g.json"
+    assert main(["generate", "--name", "g", "--requests", "lenet=3", "--devices", "rpi3=4", "--tau", "0.6", "--out", str(out)]) == 0
+    assert main(["validate", str(out)]) == 0
+
+
+def test_evaluate_command(tmp_path, capsys, hand_instance):
+    from tests.test_evaluator import hand_assignment
+
+    inst_file = tmp_path / "hand.json"
+    inst_file.write_text(json.dumps(hand_doc()))
+    asg_file = hand_assignment().save(hand_instance, tmp_path / "a.json")
+    assert main(["evaluate", str(inst_file), str(asg_file)]) == 0
+    assert "19.3406" in capsys.readouterr().out
+
+
+def test_user_error_exit_status(capsys):
+    assert main(["profile", "resnet"]) == 2
+    assert "known CNNs" in capsys.readouterr().err
