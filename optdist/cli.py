@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rc = args.func(args)
+    except BrokenPipeError:  # e.g. `optdist profile vgg16 | head`
+        sys.stderr.close()
+        return 0
     except (CliError, FileNotFoundError, ValueError, KeyError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"optdist {args.command}: error: {msg}", file=sys.stderr)
