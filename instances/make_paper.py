@@ -55,6 +55,20 @@ def tiny_sets() -> dict[str, dict]:
         d.update(compute_capacity=900, bandwidth_capacity=500)
     docs["micro-2x3-tight"] = tight
     docs["cifar-1x4-tau0.8"] = generate("cifar-1x4-tau0.8", {"cifar": 1}, {"rpi3": 3, "nexus": 1}, 0.8, sources=1)
+    # MODEL.md section 8 options, small enough for brute force (MILP tests)
+    adm = generate("micro-3x2-admission", {"micro": 3}, {"rpi3": 2}, 0.6, sources=1, privacy="synthetic",
+                   objective={"admission": True},
+                   description="three requests, room for two (conv2 compute 900 mult per device): one is rejected")
+    for d in adm["devices"]:
+        d.update(compute_capacity=900)
+    docs["micro-3x2-admission"] = adm
+    docs["micro-2x3-serial"] = generate("micro-2x3-serial", {"micro": 2}, {"rpi3": 2, "stm32h7": 1}, 0.95, sources=1,
+                                        privacy="synthetic", objective={"uplink": "serial"},
+                                        description="serialised uplink: a sender's transfers queue")
+    docs["micro-2x3-makespan"] = generate("micro-2x3-makespan", {"micro": 2}, {"rpi3": 1, "stm32h7": 2}, 0.95,
+                                          sources=2, privacy="synthetic",
+                                          objective={"kind": "makespan", "shared_weight": 1e-9},
+                                          description="largest request latency plus 1 ns per shared byte")
     return docs
 
 

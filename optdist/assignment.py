@@ -43,7 +43,7 @@ class Assignment:
         """Label maps in order from per-layer counts (maps of one layer are interchangeable).
 
         Only valid where per-map identity does not matter; a formulation with flows between
-        elementwise layers must label along its flows instead (see :func:`from_flows`).
+        elementwise layers must label along its flows instead (``optdist.milp.extract``).
         """
         owners: list[list[np.ndarray] | None] = []
         for r, per_layer in enumerate(counts):

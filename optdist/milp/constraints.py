@@ -1,0 +1,217 @@
+"""Constraint families, one function each (MODEL.md sections 4-6; paper eq. numbers).
+
+Each family lives in its own Pyomo Block ``model.<family>``. To leave a family out use
+``build(relax=...)``: the variable bounds ``nmax`` and big-Ms derived from a family stay in
+the model when only its Block is deactivated. Notation: ``n[r,k,i]`` owned segments, ``y``
+participation, ``x = n`` for one-segment (fc) layers, ``O[r,k,i,j]`` bytes from layer k-1 on
+i to layer k on j (``i != j``), ``T[r,k]`` stage time, ``a_r = 1 - reject_r`` (1 without
+admission control). Products of binaries and bounded integers are linearised by their lower
+McCormick half only: ``O`` appears solely in rows that it tightens (stage time >=, bandwidth
+<=, shared bytes in a minimised objective or an epsilon-constraint), so at every optimum it
+equals the product; big-Ms are the data bounds ``nmax`` (never an arbitrary constant).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyomo.environ as pyo
+
+from optdist.milp.data import TIME_UNIT, conv_coef
+
+if TYPE_CHECKING:
+    from optdist.milp.model import BuiltModel
+
+
+def _block(b: BuiltModel, family: str) -> pyo.Block:
+    blk = pyo.Block(concrete=True)
+    b.model.add_component(family, blk)
+    return blk
+
+
+def add_one_owner_constraints(b: BuiltModel) -> None:
+    """(10e) every segment has exactly one owner, or none if the request is rejected.
+
+    compact: ``sum_i n[r,k,i] = P_k * a_r``; per-map: ``sum_i A[r,k,p,i] = a_r`` for every p.
+    """
+    m, d = b.model, b.data
+    blk = _block(b, "one_owner")
+    if b.formulation == "compact":
+        idx = [(r, k) for r in d.requests for k in range(len(d.layers(r)))]
+        blk.c = pyo.Constraint(
+            idx,
+            rule=lambda _, r, k: sum(m.n[r, k, i] for i in d.cand[r]) == d.layers(r)[k].segments * b.admit(r),
+        )
+    else:
+        idx = [(r, k, p) for r in d.requests for k, la in enumerate(d.layers(r)) for p in range(la.segments)]
+        blk.c = pyo.Constraint(idx, rule=lambda _, r, k, p: sum(m.A[r, k, p, i] for i in d.cand[r]) == b.admit(r))
+
+
+def add_placement_constraints(b: BuiltModel) -> None:
+    """(8, 9, 10h) layer 1, layer L and source-only layers on ``s(r)``; the others on devices.
+
+    ``n[r,k,i] = 0`` for every candidate node i that may not own layer k of request r.
+    """
+    m, d = b.model, b.data
+    blk = _block(b, "placement")
+    idx = [
+        (r, k, i)
+        for r in d.requests
+        for k in range(len(d.layers(r)))
+        for i in d.cand[r]
+        if not d.allowed(r, k, i)
+    ]
+    blk.c = pyo.Constraint(idx, rule=lambda _, r, k, i: m.n[r, k, i] == 0)
+
+
+def _capacity_constraint(b: BuiltModel, family: str, cap_name: str, attr: str) -> None:
+    m, d = b.model, b.data
+    blk = _block(b, family)
+    cap = d.capacity[cap_name]
+    terms: dict[int, list] = {}
+    worst: dict[int, float] = {}
+    for r in d.requests:
+        base = d.nmax_base[r]
+        for k, la in enumerate(d.layers(r)):
+            coef = float(getattr(la, attr))
+            if coef == 0:
+                continue
+            for i in d.cand[r]:
+                terms.setdefault(i, []).append(coef * m.n[r, k, i])
+                worst[i] = worst.get(i, 0.0) + coef * base[k, i]
+    idx = [i for i in sorted(terms) if worst[i] > cap[i]]  # rows that can bind
+    blk.c = pyo.Constraint(idx, rule=lambda _, i: sum(terms[i]) <= float(cap[i]))
+
+
+def add_memory_constraints(b: BuiltModel) -> None:
+    """(10b) ``sum_{r,k} m_k * n[r,k,i] <= memory_i`` for every node (rows that cannot bind are left out)."""
+    _capacity_constraint(b, "memory", "memory", "weight_bytes_per_segment")
+
+
+def add_compute_constraints(b: BuiltModel) -> None:
+    """(10c) ``sum_{r,k} c_k * n[r,k,i] <= compute_capacity_i`` (multiplications per period)."""
+    _capacity_constraint(b, "compute", "compute_capacity", "mults_per_segment")
+
+
+def add_bandwidth_constraints(b: BuiltModel) -> None:
+    """(10d) ``sum_{r,k,j} O[r,k,i,j] <= bandwidth_capacity_i`` (bytes node i sends per period)."""
+    d = b.data
+    blk = _block(b, "bandwidth")
+    cap = d.capacity["bandwidth_capacity"]
+    terms: dict[int, list] = {}
+    worst: dict[int, float] = {}
+    for (r, k, i, j), expr in b.transfer.items():
+        terms.setdefault(i, []).append(expr)
+        worst[i] = worst.get(i, 0.0) + d.pair_max_bytes(r, k, i, j)
+    idx = [i for i in sorted(terms) if worst[i] > cap[i]]
+    blk.c = pyo.Constraint(idx, rule=lambda _, i: sum(terms[i]) <= float(cap[i]))
+
+
+def add_privacy_constraints(b: BuiltModel) -> None:
+    """(10f) ``n[r,k,i] <= Nf_k(tau)`` (``device_cap[k]``) for devices i and layers k < SP.
+
+    (10g, one owner of an fc layer, holds by construction: it has one segment.)
+    """
+    m, d = b.model, b.data
+    blk = _block(b, "privacy")
+    D = b.inst.n_devices
+    idx = []
+    for r in d.requests:
+        caps = b.inst.limit(r).device_cap
+        for k, la in enumerate(d.layers(r)):
+            if caps[k] is not None and caps[k] < la.segments:
+                idx += [(r, k, i) for i in d.cand[r] if i < D]
+    blk.c = pyo.Constraint(idx, rule=lambda _, r, k, i: m.n[r, k, i] <= b.inst.limit(r).device_cap[k])
+
+
+def add_transfer_constraints(b: BuiltModel) -> None:
+    """(eq. 6) data moved between consecutive layers, ``i != j``.
+
+    * participation: ``y[r,k,i] <= n[r,k,i] <= nmax * y[r,k,i]``;
+    * elementwise -> non-fc, compact: ``sum_j f[i,j] = n[k-1,i]``, ``sum_i f[i,j] = n[k,j]``,
+      ``O[i,j] = beta_{k-1} * f[i,j]``; per-map: ``w[p,i,j] >= A[k-1,p,i] + A[k,p,j] - 1``,
+      ``O[i,j] = beta_{k-1} * sum_p w[p,i,j]``;
+    * conv -> any: ``O[i,j] >= coef * (n[k,j] - nmax[k,j] * (1 - y[k-1,i]))``,
+      ``coef = beta`` (``P^out * beta`` into an fc layer);
+    * elementwise -> fc: ``O[i,j] >= beta * (n[k-1,i] - nmax[k-1,i] * (1 - x[k,j]))``;
+    * fc -> any: ``O[i,j] >= beta * (x[k-1,i] + y[k,j] - 1)``.
+    """
+    m, d = b.model, b.data
+    blk = _block(b, "transfers")
+    blk.y_le_n = pyo.Constraint(list(m.y), rule=lambda _, r, k, i: m.y[r, k, i] <= m.n[r, k, i])
+    blk.n_le_my = pyo.Constraint(
+        list(m.y), rule=lambda _, r, k, i: m.n[r, k, i] <= int(d.nmax[r][k, i]) * m.y[r, k, i]
+    )
+    flow_out, flow_in = [], []
+    for r in d.requests:
+        for k in range(1, len(d.layers(r))):
+            if d.kind(r, k) == "flow":
+                flow_out += [(r, k, i) for i in d.active(r, k - 1)]
+                flow_in += [(r, k, j) for j in d.active(r, k)]
+    if b.formulation == "compact":
+        blk.flow_out = pyo.Constraint(
+            flow_out,
+            rule=lambda _, r, k, i: sum(m.f[r, k, i, j] for j in d.active(r, k)) == m.n[r, k - 1, i],
+        )
+        blk.flow_in = pyo.Constraint(
+            flow_in,
+            rule=lambda _, r, k, j: sum(m.f[r, k, i, j] for i in d.active(r, k - 1)) == m.n[r, k, j],
+        )
+    else:
+        blk.map_product = pyo.Constraint(
+            list(m.w), rule=lambda _, r, k, p, i, j: m.w[r, k, p, i, j] >= m.A[r, k - 1, p, i] + m.A[r, k, p, j] - 1
+        )
+
+    def product(_: pyo.Block, r: int, k: int, i: int, j: int) -> pyo.Expression:
+        la = d.layers(r)
+        prev, nxt = la[k - 1], la[k]
+        kind = d.kind(r, k)
+        if kind == "conv":
+            return m.O[r, k, i, j] >= conv_coef(prev, nxt) * (
+                m.n[r, k, j] - int(d.nmax[r][k, j]) * (1 - b.y(r, k - 1, i))
+            )
+        if kind == "to_fc":
+            return m.O[r, k, i, j] >= prev.beta * (m.n[r, k - 1, i] - int(d.nmax[r][k - 1, i]) * (1 - m.n[r, k, j]))
+        return m.O[r, k, i, j] >= prev.beta * (m.n[r, k - 1, i] + b.y(r, k, j) - 1)
+
+    blk.product = pyo.Constraint(list(m.O), rule=product)
+
+
+def add_stage_time_constraints(b: BuiltModel) -> None:
+    """(eqs. 5, 7) ``T[r,k] >= tc[r,k,j] + wait[r,k,j]`` for every owner j, in ``TIME_UNIT``.
+
+    ``tc[r,k,j] = n[r,k,j] * c_k / e_j``. Parallel uplink (paper):
+    ``T[r,k] >= tc[r,k,j] + O[i,j] / rho_i`` for every sender ``i != j``.
+    Serial uplink: ``u[i,j] >= O[i,j] / Omax[i,j]`` (i sends to j) and
+    ``T[r,k] >= tc[r,k,j] + S_i / rho_i - (Smax_i / rho_i) * (1 - u[i,j])``, ``S_i = sum_j' O[i,j']``.
+    """
+    m, d, inst = b.model, b.data, b.inst
+    blk = _block(b, "stage_time")
+    e, rho = inst.mults_per_s, inst.rate
+
+    def tc(r: int, k: int, j: int) -> pyo.Expression:
+        return (d.layers(r)[k].mults_per_segment / (e[j] * TIME_UNIT)) * m.n[r, k, j]
+
+    idx_c = [(r, k, j) for r in d.requests for k in range(len(d.layers(r))) for j in d.active(r, k)]
+    blk.compute = pyo.Constraint(idx_c, rule=lambda _, r, k, j: m.T[r, k] >= tc(r, k, j))
+    pairs = sorted(b.transfer)
+    if inst.objective.uplink == "parallel":
+        blk.transfer = pyo.Constraint(
+            pairs,
+            rule=lambda _, r, k, i, j: m.T[r, k] >= tc(r, k, j) + b.transfer[r, k, i, j] / (rho[i] * TIME_UNIT),
+        )
+        return
+    sent: dict[tuple[int, int, int], list] = {}
+    for r, k, i, j in pairs:
+        sent.setdefault((r, k, i), []).append(b.transfer[r, k, i, j])
+    blk.sends = pyo.Constraint(
+        pairs,
+        rule=lambda _, r, k, i, j: d.pair_max_bytes(r, k, i, j) * m.u[r, k, i, j] >= b.transfer[r, k, i, j],
+    )
+
+    def serial(_: pyo.Block, r: int, k: int, i: int, j: int) -> pyo.Expression:
+        big = d.sender_max_bytes(r, k, i) / (rho[i] * TIME_UNIT)
+        wait = sum(sent[r, k, i]) / (rho[i] * TIME_UNIT)
+        return m.T[r, k] >= tc(r, k, j) + wait - big * (1 - m.u[r, k, i, j])
+
+    blk.transfer = pyo.Constraint(pairs, rule=serial)

@@ -1,0 +1,159 @@
+"""Numbers a formulation needs, derived once from an :class:`Instance` (MODEL.md sections 3-6).
+
+Everything here is data, no Pyomo: candidate nodes, which of them may own a layer, the
+tightest upper bound on ``n[r,k,i]`` that the enforced constraint families imply, the kind of
+each layer-to-layer transfer (eq. 6) and the big-Ms derived from those bounds.
+
+Times inside the model are in :data:`TIME_UNIT` seconds (microseconds): stage times of the
+tiny CNNs are ~1e-5 s, below a solver's 1e-7 feasibility tolerance in relative terms if
+written in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from optdist.instance import Instance
+from optdist.profiles import Layer
+
+TIME_UNIT = 1e-6  # seconds per model time unit
+CAPACITIES = ("memory", "compute_capacity", "bandwidth_capacity")
+TransferKind = Literal["flow", "conv", "to_fc", "fc"]
+
+
+def transfer_kind(prev: Layer, nxt: Layer) -> TransferKind:
+    """Which product of eq. 6 moves data from ``prev`` to ``nxt``.
+
+    ``flow``: elementwise -> non-fc, map p goes from its owner at k-1 to its owner at k;
+    ``conv``: partial sums, ``O = y[k-1,i] * coef * n[k,j]``;
+    ``to_fc``: elementwise -> fc, ``O = n[k-1,i] * beta * x[k,j]``;
+    ``fc``: the whole vector, ``O = beta * x[k-1,i] * y[k,j]``.
+    """
+    if prev.kind == "elementwise":
+        if nxt.kind == "fc":
+            return "to_fc"
+        if prev.segments != nxt.segments:
+            raise ValueError(f"{prev.name} -> {nxt.name}: {prev.segments} maps feed {nxt.segments} segments")
+        return "flow"
+    return "conv" if prev.kind == "conv" else "fc"
+
+
+def conv_coef(prev: Layer, nxt: Layer) -> float:
+    """Bytes per owned layer-k segment a conv sender ships: ``beta`` (``P^out * beta`` if k is fc)."""
+    return float(prev.beta) * (prev.out_maps if nxt.kind == "fc" else 1)
+
+
+@dataclass
+class ModelData:
+    """Resolved data of one model: requests, candidate nodes, bounds and capacities.
+
+    ``cand[r]`` = the devices and the request's own source (other sources never serve r);
+    ``nmax[r][k][i]`` = upper bound on ``n[r,k,i]`` implied by the families in force:
+    P_k; 0 if placement forbids i; the privacy cap on devices; ``floor(cap_i / coef_k)`` for
+    memory and compute. A node with ``nmax = 0`` is *inactive* for that layer: no transfer
+    or stage-time terms are created for it (its ``n`` is held at 0 by the family that gave 0).
+    ``nmax_base`` is the same bound from placement and privacy only: a capacity row is left
+    out only if it cannot bind even then.
+    """
+
+    inst: Instance
+    requests: tuple[int, ...]
+    relax: frozenset[str]
+    capacity: dict[str, np.ndarray]
+    cand: dict[int, tuple[int, ...]]
+    nmax: dict[int, np.ndarray]  # r -> (L, N) int
+    nmax_base: dict[int, np.ndarray]
+
+    def layers(self, r: int) -> tuple[Layer, ...]:
+        return self.inst.profile(r).layers
+
+    def allowed(self, r: int, k: int, i: int) -> bool:
+        """Placement (eqs. 8, 9, 10h): source-only layers on s(r), the others on devices."""
+        if self.inst.limit(r).on_source[k]:
+            return i == int(self.inst.request_source[r])
+        return i < self.inst.n_devices
+
+    def active(self, r: int, k: int) -> list[int]:
+        return [i for i in self.cand[r] if self.nmax[r][k, i] > 0]
+
+    def kind(self, r: int, k: int) -> TransferKind:
+        """Transfer kind from layer k-1 into layer k (k >= 1)."""
+        la = self.layers(r)
+        return transfer_kind(la[k - 1], la[k])
+
+    def pair_max_bytes(self, r: int, k: int, i: int, j: int) -> float:
+        """Largest ``O[i,j]`` from layer k-1 into layer k: the big-M of its linearisation."""
+        la = self.layers(r)
+        prev, nxt = la[k - 1], la[k]
+        ni, nj = self.nmax[r][k - 1, i], self.nmax[r][k, j]
+        kind = self.kind(r, k)
+        if kind == "flow":
+            return float(prev.beta) * min(ni, nj)
+        if kind == "conv":
+            return conv_coef(prev, nxt) * nj
+        if kind == "to_fc":
+            return float(prev.beta) * ni
+        return float(prev.beta)
+
+    def sender_max_bytes(self, r: int, k: int, i: int) -> float:
+        """Largest total ``sum_j O[i,j]`` sender i ships into layer k (serial-uplink big-M)."""
+        la = self.layers(r)
+        prev, nxt = la[k - 1], la[k]
+        kind = self.kind(r, k)
+        if kind in ("flow", "to_fc"):
+            return float(prev.beta) * self.nmax[r][k - 1, i]
+        if kind == "conv":
+            return conv_coef(prev, nxt) * nxt.segments
+        return float(prev.beta) * nxt.segments
+
+
+def model_data(
+    inst: Instance,
+    relax: frozenset[str],
+    requests: Sequence[int] | None,
+    capacity_override: Mapping[str, np.ndarray] | None,
+) -> ModelData:
+    """Resolve requests, capacities (override per node) and the ``nmax`` bounds."""
+    reqs = tuple(range(inst.n_requests)) if requests is None else tuple(int(r) for r in requests)
+    if len(set(reqs)) != len(reqs) or any(not 0 <= r < inst.n_requests for r in reqs):
+        raise ValueError(f"requests must be distinct indices in 0..{inst.n_requests - 1}, got {list(reqs)}")
+    capacity = {c: np.asarray(getattr(inst, c), dtype=float).copy() for c in CAPACITIES}
+    for key, arr in (capacity_override or {}).items():
+        name = key if key in CAPACITIES else f"{key}_capacity"
+        if name not in CAPACITIES:
+            raise ValueError(f"capacity_override: unknown capacity {key!r}; use one of {CAPACITIES}")
+        arr = np.asarray(arr, dtype=float)
+        if arr.shape != (inst.n_nodes,):
+            raise ValueError(f"capacity_override[{key!r}] has shape {arr.shape}, expected ({inst.n_nodes},)")
+        capacity[name] = arr.copy()
+    D = inst.n_devices
+    cand = {r: tuple(range(D)) + (int(inst.request_source[r]),) for r in reqs}
+    data = ModelData(inst, reqs, relax, capacity, cand, {}, {})
+    for r in reqs:
+        layers, lim = inst.profile(r).layers, inst.limit(r)
+        nmax = np.zeros((len(layers), inst.n_nodes), dtype=np.int64)
+        base = np.zeros_like(nmax)
+        for k, la in enumerate(layers):
+            for i in cand[r]:
+                ub = la.segments
+                if "placement" not in relax and not data.allowed(r, k, i):
+                    ub = 0
+                cap = lim.device_cap[k]
+                if "privacy" not in relax and i < D and cap is not None:
+                    ub = min(ub, cap)
+                base[k, i] = ub
+                for fam, cname, per in (
+                    ("memory", "memory", la.weight_bytes_per_segment),
+                    ("compute", "compute_capacity", la.mults_per_segment),
+                ):
+                    if fam not in relax and per > 0:
+                        ub = min(ub, math.floor(capacity[cname][i] / per * (1 + 1e-12)))
+                nmax[k, i] = max(ub, 0)
+        data.nmax[r] = nmax
+        data.nmax_base[r] = base
+    return data

@@ -1,0 +1,133 @@
+"""Latency / shared-data Pareto front by the epsilon-constraint method (MODEL.md section 8).
+
+1. minimise latency (the instance's kind, ``shared_weight`` set to 0): shared data ``S_hi``;
+2. minimise shared bytes alone: ``S_lo``;
+3. for ``eps`` evenly spaced in ``[S_lo, S_hi]`` (upwards, each point seeded with the
+   previous one, which stays feasible): minimise latency s.t. ``sum_r shared_r <= eps``.
+
+Every point is re-scored by the evaluator; ``nondominated`` marks the points no other point
+beats in both latency and shared bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optdist.evaluate import evaluate
+from optdist.instance import Instance
+from optdist.milp.model import build
+from optdist.milp.objective import add_shared_bytes_limit, shared_bytes_expr
+from optdist.milp.solve import DEFAULT_MIP_GAP
+from optdist.result import gap
+from optdist.solvers import Feature, get_solver
+
+
+@dataclass
+class ParetoPoint:
+    """One solve of the sweep (``eps`` None: no shared-data limit)."""
+
+    eps_bytes: float | None
+    objective_s: float | None  # latency objective as the evaluator scores it
+    shared_bytes: float | None
+    bound_s: float | None
+    gap: float | None
+    termination: str
+    wall_s: float
+    nondominated: bool = False
+
+
+def pareto_sweep(
+    inst: Instance,
+    points: int = 5,
+    *,
+    formulation: str = "compact",
+    solver: str = "highs",
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+) -> list[ParetoPoint]:
+    """The sweep above with ``points`` epsilon values (the two end points included)."""
+    if points < 1:
+        raise ValueError("points must be >= 1")
+    inst = inst.with_spec(objective=inst.objective.model_copy(update={"shared_weight": 0.0}))
+    adapter = get_solver(solver)
+    adapter.require()
+    if mip_gap is None and "mip_gap" not in adapter.defaults:
+        mip_gap = DEFAULT_MIP_GAP
+    b = build(inst, formulation)
+    m = b.model
+    warm = adapter.has(Feature.WARM_START)
+
+    def run(eps: float | None, seeded: bool = False) -> ParetoPoint:
+        """Solve the model as it stands; score the loaded solution."""
+        out = adapter.solve(m, time_limit=time_limit, mip_gap=mip_gap, threads=threads, warm_start=seeded)
+        if not out.has_solution:
+            return ParetoPoint(eps, None, None, None, None, str(out.termination), out.wall_time)
+        ev = evaluate(inst, b.to_assignment())
+        scale = b.time_unit if m.obj.active else 1.0
+        bound = None if out.bound is None else out.bound * scale
+        return ParetoPoint(eps, ev.objective, ev.total_shared_bytes, bound, gap(out.incumbent * scale, bound),
+                           str(out.termination), out.wall_time)
+
+    top = run(None)
+    if top.shared_bytes is None:
+        return [top]
+    m.obj.deactivate()
+    m.obj_shared = pyo.Objective(expr=shared_bytes_expr(b), sense=pyo.minimize)
+    low = run(None)
+    m.del_component(m.obj_shared)
+    m.obj.activate()
+    if low.shared_bytes is None:
+        return [top, low]
+    seeded = warm  # the min-shared solution is loaded and feasible for every eps >= S_lo
+    if seeded:
+        b.set_warm_start(b.to_assignment())
+    front = []
+    for eps in np.linspace(low.shared_bytes, top.shared_bytes, points) if points > 1 else [top.shared_bytes]:
+        add_shared_bytes_limit(b, float(eps))
+        pt = run(float(eps), seeded)
+        front.append(pt)
+        seeded = warm and pt.objective_s is not None
+        if seeded:
+            b.set_warm_start(b.to_assignment())
+    for p in front:
+        p.nondominated = p.objective_s is not None and not any(
+            q.objective_s is not None
+            and q.objective_s <= p.objective_s
+            and q.shared_bytes <= p.shared_bytes
+            and (q.objective_s < p.objective_s or q.shared_bytes < p.shared_bytes)
+            for q in front
+        )
+    return front
+
+
+def front_table(front: list[ParetoPoint]):  # -> pandas.DataFrame
+    """The sweep as a table (one row per point)."""
+    import pandas as pd
+
+    return pd.DataFrame([asdict(p) for p in front])
+
+
+def plot_front(front: list[ParetoPoint], path: str, title: str) -> None:
+    """Shared kB vs latency ms, non-dominated points joined (matplotlib, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [p for p in front if p.objective_s is not None]
+    nd = sorted((p for p in ok if p.nondominated), key=lambda p: p.shared_bytes)
+    fig, ax = plt.subplots(figsize=(5, 3.5), dpi=120)
+    ax.scatter([p.shared_bytes / 1e3 for p in ok], [p.objective_s * 1e3 for p in ok], color="0.6", label="solved points")
+    ax.plot([p.shared_bytes / 1e3 for p in nd], [p.objective_s * 1e3 for p in nd], "o-", color="C0", label="Pareto front")
+    ax.set_xlabel("shared data (kB)")
+    ax.set_ylabel("latency objective (ms)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,60 @@
+"""MILP solver adapters (one small class per solver) and user profiles (``solvers/*.toml``).
+
+``get_solver(name)`` accepts an adapter name (``highs``, ``cbc``, ``glpk``, ``scip``,
+``gurobi``, ``cplex``, ``xpress``), a profile name from ``solvers/``, or a path to a
+``.toml`` profile, and returns a configured :class:`Solver`. ``available()`` lists the
+adapters that can run here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from optdist.solvers.base import Feature, Solver, SolverOutcome, SolverUnavailable
+from optdist.solvers.cbc import Cbc
+from optdist.solvers.cplex import Cplex
+from optdist.solvers.glpk import Glpk
+from optdist.solvers.gurobi import Gurobi
+from optdist.solvers.highs import Highs
+from optdist.solvers.profiles import SolverProfile, profiles, read_profile
+from optdist.solvers.scip import Scip
+from optdist.solvers.xpress import Xpress
+
+ADAPTERS: dict[str, type[Solver]] = {cls.name: cls for cls in (Highs, Cbc, Glpk, Scip, Gurobi, Cplex, Xpress)}
+
+
+def get_solver(name: str = "highs") -> Solver:
+    """The adapter for ``name`` (profile name, ``.toml`` path or adapter name), with its defaults."""
+    if name.endswith(".toml"):
+        prof: SolverProfile | None = read_profile(Path(name))
+    else:
+        prof = profiles().get(name)
+    if prof is None:
+        if name not in ADAPTERS:
+            raise ValueError(
+                f"unknown solver {name!r}; adapters: {sorted(ADAPTERS)}; profiles: {sorted(profiles())} "
+                "(add one as solvers/NAME.toml)"
+            )
+        return ADAPTERS[name]()
+    if prof.solver not in ADAPTERS:
+        raise ValueError(f"{prof.path}: unknown adapter {prof.solver!r} (fix: solver = one of {sorted(ADAPTERS)})")
+    return ADAPTERS[prof.solver](prof.options, prof.solver_options)
+
+
+def available() -> list[str]:
+    """Names of the adapters that can run here."""
+    return [n for n, cls in ADAPTERS.items() if cls.is_available()]
+
+
+__all__ = [
+    "ADAPTERS",
+    "Feature",
+    "Solver",
+    "SolverOutcome",
+    "SolverProfile",
+    "SolverUnavailable",
+    "available",
+    "get_solver",
+    "profiles",
+    "read_profile",
+]

@@ -1,0 +1,69 @@
+"""User-editable solver profiles: ``solvers/*.toml`` (override the folder with ``OPTDIST_SOLVERS``).
+
+A profile names an adapter and its defaults, e.g. ``solvers/highs-1thread.toml``::
+
+    name = "highs-1thread"
+    solver = "highs"                 # adapter: highs, cbc, glpk, scip, gurobi, cplex, xpress
+    description = "HiGHS on one thread (reproducible timings)"
+
+    [options]                        # generic: time_limit, mip_gap, threads, seed
+    threads = 1
+
+    [solver_options]                 # passed to the solver as they are
+    presolve = "on"
+
+A new profile is a new file; no code changes.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optdist.paths import SOLVERS_DIR
+
+
+@dataclass(frozen=True)
+class SolverProfile:
+    """A named adapter with default generic options and raw solver options."""
+
+    name: str
+    solver: str
+    description: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    solver_options: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def read_profile(path: str | Path) -> SolverProfile:
+    """Parse one profile file; ValueError names the file, the problem and the fix."""
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{path}: invalid TOML: {e}") from None
+    unknown = sorted(set(doc) - {"name", "solver", "description", "options", "solver_options"})
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {unknown} (fix: use name, solver, description, [options], [solver_options])")
+    if "solver" not in doc:
+        raise ValueError(f"{path}: missing 'solver' (fix: add e.g. solver = \"highs\")")
+    return SolverProfile(
+        name=str(doc.get("name", path.stem)),
+        solver=str(doc["solver"]),
+        description=str(doc.get("description", "")),
+        options=dict(doc.get("options", {})),
+        solver_options=dict(doc.get("solver_options", {})),
+        path=path,
+    )
+
+
+def profiles(folder: Path | None = None) -> dict[str, SolverProfile]:
+    """Every profile in ``folder`` (default ``solvers/``), by name."""
+    folder = SOLVERS_DIR if folder is None else folder
+    out: dict[str, SolverProfile] = {}
+    for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        prof = read_profile(p)
+        out[prof.name] = prof
+    return out

@@ -1,0 +1,142 @@
+"""One conformance suite for every solver adapter (the pattern of pyomo.contrib.solver's tests).
+
+Each test runs once per adapter; adapters that cannot run here are skipped with their
+install hint (CI installs CBC, GLPK and pyscipopt; gurobi/cplex/xpress only if importable,
+and their size-limited licences only take the micro models).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optdist.instance import Instance, load_instance
+from optdist.milp import build
+from optdist.result import Termination
+from optdist.solve import solve
+from optdist.solvers import ADAPTERS, Feature, SolverUnavailable, get_solver, profiles, read_profile
+from optdist.solvers.base import GENERIC_OPTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_DIR = ROOT / "instances" / "tiny"
+SIZE_LIMITED = {"gurobi", "cplex", "xpress"}
+RTOL = 1e-6
+
+SOLVERS = [
+    pytest.param(n, marks=pytest.mark.skipif(not cls.is_available(), reason=f"{n} not available: {cls.install_hint}"))
+    for n, cls in ADAPTERS.items()
+]
+
+
+@functools.cache
+def inst(name: str) -> Instance:
+    return load_instance(TINY_DIR / f"{name}.json")
+
+
+@functools.cache
+def reference(name: str) -> float:
+    return solve(inst(name), solver="highs", mip_gap=0.0).objective
+
+
+def close(a: float, b: float, rtol: float = RTOL) -> bool:
+    return abs(a - b) <= rtol * max(abs(a), abs(b))
+
+
+def tiny_for(solver: str) -> list[str]:
+    names = ["micro-1x3-tau0.6", "micro-2x3-tight", "micro-3x2-admission", "micro-2x3-serial"]
+    return names if solver in SIZE_LIMITED else [*names, "lenet-1x4-tau0.6", "lenet-2x4-tight"]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_solvers_agree_on_tiny_optima(solver):
+    for name in tiny_for(solver):
+        res = solve(inst(name), solver=solver, mip_gap=1e-9, threads=1)
+        assert res.termination is Termination.OPTIMAL, (name, res.extra.get("solver_status"))
+        assert res.evaluation.feasible, name
+        assert close(res.objective, res.evaluator_objective), name
+        assert close(res.objective, reference(name)), name
+        assert res.bound is not None and res.bound <= res.objective * (1 + RTOL), name
+        assert res.gap is not None and res.gap <= 1e-5, name
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_time_limit_keeps_the_incumbent(solver):
+    """A limit stops the search without an exception; any incumbent comes back with its bound."""
+    if solver in SIZE_LIMITED:
+        pytest.skip("the size-limited licence does not take LeNet on 10 devices")
+    res = solve(ROOT / "instances" / "paper" / "lenet-1x10-tau0.8.json", solver=solver, time_limit=1.0, mip_gap=0.0, threads=1)
+    assert res.termination in (Termination.TIME_LIMIT, Termination.NO_SOLUTION, Termination.OPTIMAL)
+    assert res.wall_time < 30
+    if res.termination is Termination.NO_SOLUTION:
+        assert res.assignment is None and res.objective is None
+        return
+    assert res.evaluation.feasible
+    assert close(res.objective, res.evaluator_objective)
+    if res.bound is not None and Feature.BOUND in ADAPTERS[solver].features:
+        assert res.bound <= res.objective * (1 + RTOL)
+        assert 0.0 <= res.gap <= 1.0
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_infeasible_is_reported(solver):
+    i = inst("micro-1x3-tau0.6")
+    b = build(i, capacity_override={"memory": np.zeros(i.n_nodes)})
+    out = get_solver(solver).solve(b.model)
+    assert out.termination is Termination.INFEASIBLE
+    assert not out.has_solution
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_warm_start_is_accepted(solver):
+    """Seeded with the optimum and stopped at once, the solver returns at least that good a solution."""
+    name = "micro-2x3-tight" if solver in SIZE_LIMITED else "lenet-2x4-tight"
+    opt = solve(inst(name), mip_gap=0.0)
+    res = solve(inst(name), solver=solver, warm_start=opt.assignment, mip_gap=1e-9, threads=1)
+    if Feature.WARM_START in ADAPTERS[solver].features:
+        assert res.options["warm_start"] is True
+    else:
+        assert "takes no MIP start" in res.extra["warm_start_skipped"]
+    assert close(res.objective, opt.objective)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_option_names_are_mapped(solver):
+    cls = ADAPTERS[solver]
+    assert set(cls.option_names) <= set(GENERIC_OPTIONS)
+    s = cls({"threads": 1, "seed": 3})
+    assert s.settings(time_limit=5, threads=None) == {"threads": 1, "seed": 3, "time_limit": 5}
+
+
+def test_unknown_and_unavailable_solvers_say_what_to_do():
+    with pytest.raises(ValueError, match="adapters: .*cbc.*highs"):
+        get_solver("no-such-solver")
+    missing = [cls for cls in ADAPTERS.values() if not cls.is_available()]
+    for cls in missing:
+        with pytest.raises(SolverUnavailable, match="install"):
+            solve(inst("micro-1x3-tau0.6"), solver=cls.name)
+
+
+def test_profiles_parse_and_name_adapters(tmp_path):
+    profs = profiles()
+    assert {"highs", "highs-1thread", "cbc", "glpk", "scip", "gurobi"} <= set(profs)
+    for p in profs.values():
+        assert p.solver in ADAPTERS and set(p.options) <= set(GENERIC_OPTIONS), p.path
+    user = tmp_path / "my-highs.toml"
+    user.write_text('name = "my-highs"\nsolver = "highs"\n[options]\nthreads = 1\nmip_gap = 0.5\n[solver_options]\npresolve = "off"\n')
+    assert read_profile(user).name == "my-highs"
+    res = solve(inst("micro-2x3-tight"), solver=str(user))
+    assert res.options["mip_gap"] == 0.5 and res.options["threads"] == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text('solver = "highs"\ntimelimit = 3\n')
+    with pytest.raises(ValueError, match="unknown keys"):
+        get_solver(str(bad))
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_bound_is_finite_or_absent(solver):
+    res = solve(inst("micro-2x2-tau0.6"), solver=solver)
+    assert res.bound is None or math.isfinite(res.bound)
