@@ -40,7 +40,8 @@ def fit_hill(df: pd.DataFrame, case: int) -> dict[str, float]:
     )
     rmse = float(np.sqrt(np.mean((hill(eps, *popt) - ssim) ** 2)))
     s0, s_inf, le, p = (float(v) for v in popt)
-    return {"s0": round(s0, 4), "s_inf": round(s_inf, 4), "eps_h": round(10.0**le, 2), "p": round(p, 4), "rmse": round(rmse, 4)}
+    vals = {"s0": s0, "s_inf": s_inf, "eps_h": 10.0**le, "p": p, "rmse": rmse}
+    return {k: round(v, 2 if k == "eps_h" else 4) for k, v in vals.items()}
 
 
 def main(csv: str) -> Path:

@@ -5,7 +5,7 @@ edge-padded to a multiple of 8 and cropped back):
 
     F = D (X - 128) D^T            D: orthonormal 8-point DCT-II (= the JPEG FDCT)
     F^ = round(F / Q) * Q           the only lossy step (ties: half-up, ``floor(F/Q + 1/2)``)
-    X^ = clip(D^T F^ D + 128, 0, 255)   optionally rounded to integers (uint8 codec)
+    X^ = clip(D^T F^ D + 128, 0, 255)   optionally rounded to integers (uint8 codec), same tie rule
 
 Since ``D`` is orthonormal, ``||X^ - X||_2^2 = ||F^ - F||_2^2 <= sum_uv Q_uv^2 / 4`` per block
 before clipping and integer rounding (Parseval).
@@ -112,7 +112,7 @@ def defq(
     fq = _round(f / table, rounding) * table
     y = np.clip(from_blocks(block_idct(fq), size) + shift, 0.0, 255.0)
     if to_uint8:
-        y = np.floor(y + 0.5)
+        y = _round(y, rounding)
     return y * (data_range / 255.0)
 
 
