@@ -9,6 +9,12 @@ import sys
 # One module per area; each defines ``register(subparsers) -> None`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
     "optdist.commands.core",
+    "optdist.commands.solve",
+    "optdist.commands.bench",
+    "optdist.commands.attacks",
+    "optdist.commands.defences",
+    "optdist.commands.rl",
+    "optdist.commands.diagnose",
 ]
 
 

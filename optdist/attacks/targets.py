@@ -42,21 +42,24 @@ def orl_vgg(num_classes: int = 40) -> nn.Sequential:
 
 @dataclass(frozen=True)
 class TargetSpec:
-    """A trainable target: builder (given the number of classes), default data and schedule."""
+    """A trainable target: builder (given the number of classes), default data, schedule and attacked layers."""
 
     name: str
     build: Callable[[int], nn.Sequential]
     input_shape: tuple[int, int, int]
     data: str
     epochs: int
+    layers: tuple[str, ...]
     lr: float = 1e-3
     batch: int = 64
 
 
 TARGETS: dict[str, TargetSpec] = {
-    "lenet": TargetSpec("lenet", lambda n: zoo.build("lenet", n), (1, 28, 28), "mnist", epochs=3),
-    "cifar": TargetSpec("cifar", lambda n: zoo.build("cifar", n), (3, 32, 32), "natural", epochs=6),
-    "orlvgg": TargetSpec("orlvgg", orl_vgg, (1, 64, 64), "orl", epochs=40, batch=32),
+    "lenet": TargetSpec("lenet", lambda n: zoo.build("lenet", n), (1, 28, 28), "mnist", 5, ("conv1", "ReLU2")),
+    "cifar": TargetSpec(
+        "cifar", lambda n: zoo.build("cifar", n), (3, 32, 32), "natural", 6, ("ReLU11", "ReLU22", "ReLU32")
+    ),
+    "orlvgg": TargetSpec("orlvgg", orl_vgg, (1, 64, 64), "orl", 80, ("ReLU11", "ReLU22", "ReLU32"), batch=32),
 }
 
 
@@ -111,7 +114,7 @@ def train(
     rng = np.random.default_rng(seed)
     net = target.build(ds.num_classes)
     opt = torch.optim.Adam(net.parameters(), lr=target.lr)
-    train_split = ds["train"].head(samples)
+    train_split = ds["train"].subset(samples, seed)
     x, y = to_float(train_split.x), torch.from_numpy(train_split.y)
     flip = ds.name not in ("mnist", "mnist-idx")
     t0 = time.perf_counter()
@@ -137,6 +140,7 @@ def train(
         "num_classes": ds.num_classes,
         "input_shape": list(target.input_shape),
         "dataset": ds.name,
+        "data_spec": ds.spec or ds.name,
         "data": ds.source,
         "train_samples": len(x),
         "test_samples": len(ds["test"]),

@@ -1,0 +1,329 @@
+"""Calibrate a privacy table: black-box inversion of ``m`` of ``P`` maps, per attacked layer.
+
+For each layer and each ``m`` in ``P, P/2, ..., 1`` the adversary attacks ``subsets`` random
+``m``-subsets of the maps (one subset when ``m = P``) with ``seeds`` training seeds each.
+With ``s_a`` the mean test SSIM of attack ``a`` (see :mod:`optdist.attacks.inversion`):
+
+    cell(m) = mean_a s_a,   spread(m) = std_a s_a (population),   psnr(m) = mean_a PSNR_a
+
+The result is a :class:`~optdist.privacy.PrivacyTable` with provenance, a PNG grid of
+originals and reconstructions (He et al.'s Fig. 2) and, where the CNN has a layer profile,
+the Nf / split point it implies at each tau (MODEL.md section 6).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import multiprocessing
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import date
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from optdist import zoo
+from optdist.attacks import datasets, inversion, targets
+from optdist.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from optdist.privacy import PrivacyRow, PrivacyTable, privacy_limits, table_path
+from optdist.profiles import available_cnns, load_profile
+
+TAUS = (0.8, 0.6, 0.4)
+
+
+@dataclass
+class Config:
+    """One calibration sweep (defaults: the shipped LeNet table)."""
+
+    target: str = "lenet"
+    layers: tuple[str, ...] = ()  # empty: the target's default attacked layers
+    maps: tuple[int, ...] = ()  # empty: P, P/2, ..., 1; P is always measured
+    subsets: int = 3
+    seeds: int = 1
+    epochs: int = 6
+    samples: int = 5000
+    test_samples: int = 500
+    name: str = "calibrated"
+    data: str | None = None  # dataset spec; default: the one the target was trained on
+    weights_dir: str | None = None
+    target_epochs: int | None = None
+    target_samples: int | None = None
+    show: int = 8
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class Attack:
+    """One inverse network: the maps it saw and its mean test SSIM / PSNR."""
+
+    layer: str
+    m: int
+    maps: tuple[int, ...]
+    seed: int
+    ssim: float
+    psnr: float
+
+
+@dataclass
+class Calibration:
+    table: PrivacyTable
+    attacks: list[Attack]
+    originals: np.ndarray  # (show, C, H, W) uint8
+    recons: dict[tuple[str, int], np.ndarray]  # (layer, m) -> first reconstructions (show, C, H, W)
+
+
+def map_counts(P: int, maps: tuple[int, ...] = ()) -> list[int]:
+    """Columns for a tensor of ``P`` maps: ``maps`` capped at P, or P, P/2, ..., 1; P always included."""
+    if not maps:
+        maps = tuple(P >> i for i in range(int(math.log2(P)) + 1))
+    return sorted({m for m in maps if 0 < m <= P} | {P}, reverse=True)
+
+
+def choose_subsets(P: int, m: int, k: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
+    """``k`` distinct random m-subsets of range(P) (all of them if there are at most k)."""
+    if math.comb(P, m) <= k:
+        return list(combinations(range(P), m))
+    chosen: set[tuple[int, ...]] = set()
+    while len(chosen) < k:
+        chosen.add(tuple(sorted(rng.choice(P, m, replace=False).tolist())))
+    return sorted(chosen)
+
+
+def run(cfg: Config, progress: bool = True, jobs: int = 1) -> Calibration:
+    """Train (or load) the target, then attack every (layer, m, subset, seed); build the table.
+
+    ``jobs > 1`` spreads the attacks over that many processes with one torch thread each.
+    """
+    t0 = time.perf_counter()
+    target = targets.spec(cfg.target)
+    net, meta = targets.load_or_train(
+        cfg.target, cfg.weights_dir, cfg.data, cfg.target_epochs, samples=cfg.target_samples, progress=progress
+    )
+    trained_on = meta.get("data_spec", target.data)
+    if cfg.data and cfg.data != trained_on:
+        raise ValueError(
+            f"target {cfg.target} was trained on {trained_on!r}, not {cfg.data!r}: "
+            f"`optdist train-target {cfg.target} --data {cfg.data}` (or pass another --weights-dir)"
+        )
+    ds = datasets.load(trained_on, target.input_shape)
+    targets.check_shape(ds, target)
+    adv, test = ds["attack"].subset(cfg.samples, 1), ds["test"].subset(cfg.test_samples, 2)
+    plan = []
+    for layer in cfg.layers or target.layers:
+        P = int(inversion.features(zoo.split_at(net, layer)[0], test.x[:1]).shape[1])
+        for m in map_counts(P, cfg.maps):
+            for seed in range(cfg.seeds):
+                rng = np.random.default_rng([seed, P, m])
+                plan += [(layer, m, s, seed) for s in choose_subsets(P, m, cfg.subsets, rng)]
+    init = (cfg.target, int(meta["num_classes"]), net.state_dict(), adv.x, test.x, cfg.epochs, cfg.show)
+    attacks: list[Attack] = []
+    recons: dict[tuple[str, int], np.ndarray] = {}
+    with _executor(jobs, init) as pool:
+        done = pool.map(_attack, plan, chunksize=1) if pool else map(_attack, plan)
+        for attack, recon in tqdm(done, total=len(plan), desc=f"invert {cfg.target}", unit="net", disable=not progress):
+            attacks.append(attack)
+            recons.setdefault((attack.layer, attack.m), recon)
+    table = _table(cfg, attacks, meta, ds, len(adv), len(test), time.perf_counter() - t0, jobs)
+    return Calibration(table, attacks, test.x[: cfg.show], recons)
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(
+    target: str, num_classes: int, state: dict, adv: np.ndarray, test: np.ndarray, epochs: int, show: int, threads: int
+) -> None:
+    """Per-process attack state: the target net, the adversary's and the test images."""
+    if threads:
+        torch.set_num_threads(threads)
+    net = targets.spec(target).build(num_classes)
+    net.load_state_dict(state)
+    _STATE.clear()
+    _STATE.update(net=net.eval(), adv=adv, test=test, epochs=epochs, show=show, layer=None)
+
+
+def _attack(job: tuple[str, int, tuple[int, ...], int]) -> tuple[Attack, np.ndarray]:
+    """Train one inverse network on maps ``job[2]`` of layer ``job[0]`` and score it."""
+    layer, m, maps, seed = job
+    st = _STATE
+    if st["layer"] != layer:  # plans are grouped by layer: features once per layer and process
+        head = zoo.split_at(st["net"], layer)[0]
+        st.update(layer=layer, z=inversion.features(head, st["adv"]), zt=inversion.features(head, st["test"]))
+    sel = list(maps)
+    g = inversion.train_inverse(st["z"][:, sel], st["adv"], st["epochs"], seed)
+    recon = inversion.reconstruct(g, st["zt"][:, sel])
+    ssim, psnr = inversion.score(recon, st["test"])
+    return Attack(layer, m, maps, seed, float(ssim.mean()), float(psnr.mean())), recon[: st["show"]]
+
+
+@contextmanager
+def _executor(jobs: int, init: tuple) -> Iterator[ProcessPoolExecutor | None]:
+    """A pool of ``jobs`` one-thread worker processes, or None (run in this process) for one job."""
+    if jobs <= 1:
+        _init_worker(*init, threads=0)
+        yield None
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(*init, 1)) as pool:
+        yield pool
+
+
+def _table(
+    cfg: Config,
+    attacks: list[Attack],
+    meta: dict[str, Any],
+    ds: datasets.Dataset,
+    n_adv: int,
+    n_test: int,
+    secs: float,
+    jobs: int,
+) -> PrivacyTable:
+    rows = []
+    for layer in dict.fromkeys(a.layer for a in attacks):
+        mine = [a for a in attacks if a.layer == layer]
+        P = max(a.m for a in mine)
+        cells, spread, psnr = {}, {}, {}
+        for m in sorted({a.m for a in mine}, reverse=True):
+            s = np.array([a.ssim for a in mine if a.m == m])
+            cells[m] = round(float(s.mean()), 4)
+            spread[m] = round(float(s.std()), 4)
+            psnr[m] = round(float(np.mean([a.psnr for a in mine if a.m == m])), 2)
+        n = {m: sum(a.m == m for a in mine) for m in cells}
+        rows.append(
+            PrivacyRow(tensor=layer, maps=P, cells=cells, spread=spread, psnr=psnr, note=f"attacks per cell: {n}")
+        )
+    provenance = {
+        "source": "optdist calibrate: black-box inverse network (He et al., ACSAC'19) on m of P maps",
+        "command": cfg.command,
+        "date": date.today().isoformat(),
+        "data": ds.source,
+        "adversary_samples": f"{n_adv} from the '{ds.spec or ds.name}' attack split (disjoint from target training)"
+        if ds.name != "orl"
+        else f"{n_adv} ORL training images (ORL is too small for a disjoint split)",
+        "test_samples": n_test,
+        "target": {k: meta.get(k) for k in ("dataset", "test_accuracy", "epochs", "seed", "train_samples", "data")},
+        "attack": {
+            "decoder": "transposed-conv decoder sized from the tensor shape (optdist.attacks.inversion.decoder)",
+            "loss": "MSE",
+            "optimizer": f"Adam lr {inversion.LR}, batch {inversion.BATCH}, cosine decay",
+            "epochs": cfg.epochs,
+            "subsets": cfg.subsets,
+            "seeds": cfg.seeds,
+        },
+        "metric": "mean SSIM (skimage structural_similarity, data_range=1, 7x7 window), PSNR in dB; float64",
+        "cells": "mean over subsets x seeds; spread = population std over the same attacks",
+        "seconds": round(secs, 1),
+        "processes": jobs,
+        "torch_threads": 1 if jobs > 1 else torch.get_num_threads(),
+    }
+    return PrivacyTable(cnn=cfg.target, name=cfg.name, provenance=provenance, rows=rows)
+
+
+def grid_png(cal: Calibration) -> bytes:
+    """PNG: first row the originals, then one row of reconstructions per (layer, m)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [("original", cal.originals.astype(np.float64) / 255.0)]
+    cells = {(r.tensor, m): v for r in cal.table.rows for m, v in r.cells.items()}
+    rows += [(f"{layer} m={m}\nSSIM {cells[layer, m]:.2f}", r) for (layer, m), r in cal.recons.items()]
+    n = len(cal.originals)
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n + 1.2, 1.1 * len(rows)), squeeze=False)
+    for i, (label, imgs) in enumerate(rows):
+        for j in range(n):
+            ax = axes[i][j]
+            img = imgs[j].transpose(1, 2, 0)
+            ax.imshow(img[..., 0] if img.shape[2] == 1 else img, cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[i][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(f"{cal.table.cnn}: black-box inversion from m maps of each layer", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def nf_markdown(table: PrivacyTable, taus: tuple[float, ...] = TAUS) -> str:
+    """Nf per layer and split point at each tau, for ``table`` and (if bundled) the paper's table."""
+    if table.cnn not in available_cnns():
+        return f"No layer profile for {table.cnn!r}: Nf and split points need one.\n"
+    profile = load_profile(table.cnn)
+    out = [f"# Nf and split point: {table.cnn}, table '{table.name}'\n"]
+    tables = [table]
+    paper = table_path(table.cnn, "paper")
+    if paper.exists() and table.name != "paper":
+        tables.append(PrivacyTable.load(paper))
+    for t in tables:
+        limits = {tau: privacy_limits(profile, t, tau) for tau in taus}
+        head = "| layer | P | governed by | " + " | ".join(f"Nf (tau {tau})" for tau in taus) + " |"
+        out += [f"\n## table '{t.name}'\n", head, "|" + "---|" * (3 + len(taus))]
+        for k, la in enumerate(profile.layers):
+            cells = []
+            for tau in taus:
+                lim = limits[tau]
+                n = lim.nf[k]
+                cells.append("source" if lim.on_source[k] else "-" if n is None else str(n))
+            out.append(
+                f"| {la.name} | {la.segments} | {limits[taus[0]].governing[k] or ''} | " + " | ".join(cells) + " |"
+            )
+        sp = ", ".join(
+            f"tau {tau}: {profile.layers[lim.split_point].name if lim.split_point < profile.n_layers else 'none'}"
+            for tau, lim in limits.items()
+        )
+        out.append(f"\nSplit point (first unconstrained layer): {sp}\n")
+    out.append(
+        "\n'source': the layer runs on the request's trusted source (10h); '-': unconstrained "
+        "(at or past the split point).\n"
+    )
+    return "\n".join(out)
+
+
+def ssim_markdown(table: PrivacyTable) -> str:
+    """The table's cells as Markdown: mean SSIM +- spread and PSNR per (layer, m)."""
+    cols = table.columns()
+    out = ["| tensor (P) | " + " | ".join(f"m={m}" for m in reversed(cols)) + " |", "|---|" + "---|" * len(cols)]
+    for r in table.rows:
+        cells = [
+            f"{r.cells[m]:.3f} ± {r.spread.get(m, 0):.3f} ({r.psnr.get(m, float('nan')):.1f} dB)"
+            if m in r.cells
+            else ""
+            for m in reversed(cols)
+        ]
+        out.append(f"| {r.tensor} ({r.maps}) | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+def report_markdown(table: PrivacyTable, taus: tuple[float, ...] = TAUS) -> str:
+    """The Nf / split-point tables followed by the SSIM cells."""
+    return f"{nf_markdown(table, taus)}\n## SSIM cells (mean ± std over attacks, PSNR)\n\n{ssim_markdown(table)}"
+
+
+def write(
+    cal: Calibration, out_dir: str | Path, table_file: str | Path | None = None, taus: tuple[float, ...] = TAUS
+) -> dict[str, Path]:
+    """Write the table JSON, per-attack JSON, grid PNG and Nf Markdown; returns their paths."""
+    out_dir = Path(out_dir)
+    stem = f"{cal.table.cnn}-{cal.table.name}"
+    paths = {
+        "table": Path(table_file) if table_file else out_dir / f"{stem}.json",
+        "attacks": out_dir / f"{stem}-attacks.json",
+        "grid": out_dir / f"{stem}-grid.png",
+        "nf": out_dir / f"{stem}-nf.md",
+    }
+    cal.table.save(paths["table"])
+    atomic_write_json(paths["attacks"], [asdict(a) for a in cal.attacks])
+    atomic_write_bytes(paths["grid"], grid_png(cal))
+    atomic_write_text(paths["nf"], report_markdown(cal.table, taus))
+    return paths

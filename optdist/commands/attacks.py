@@ -1,0 +1,123 @@
+"""``optdist calibrate`` and ``optdist train-target`` (the attack suite; torch is imported lazily)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in text.split(",") if v.strip())
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split(",") if v.strip())
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", help="dataset spec: mnist, orl, natural, cifar10:DIR, mnist-idx:DIR, folder:DIR")
+    p.add_argument("--weights-dir", help="where target weights live (default models/weights)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; see --jobs)")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "calibrate",
+        help="measure a privacy table by black-box model inversion (He et al.) on m of P maps",
+        description="Train inverse networks from m of a layer's P output maps to the image and score them by "
+        "SSIM/PSNR on held-out images; write a privacy table, a reconstruction grid and the implied Nf.",
+    )
+    p.add_argument("cnn", help="target: lenet, cifar or orlvgg")
+    p.add_argument("--layers", type=_names, default=(), help="attacked layers, e.g. conv1,ReLU2 (default per target)")
+    p.add_argument("--maps", type=_ints, default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
+    p.add_argument("--subsets", type=int, default=3, help="random m-subsets per cell (default 3)")
+    p.add_argument("--seeds", type=int, default=1, help="training seeds per subset (default 1)")
+    p.add_argument("--epochs", type=int, default=6, help="inverse-network epochs (default 6)")
+    p.add_argument("--samples", type=int, default=5000, help="adversary's training images (default 5000)")
+    p.add_argument("--test-samples", type=int, default=500, help="held-out images scored (default 500)")
+    p.add_argument("--name", default="calibrated", help="table name (default calibrated)")
+    p.add_argument(
+        "--out", default=None, help="folder for grid PNG, Nf Markdown, attacks JSON (default runs/attacks/CNN)"
+    )
+    p.add_argument("--table", default=None, help="table JSON path (default OUT/CNN-NAME.json)")
+    p.add_argument("--taus", type=_floats, default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes, one torch thread each (default 1)")
+    p.add_argument("--target-epochs", type=int, help="epochs if the target must be trained first")
+    p.add_argument("--target-samples", type=int, help="training images if the target must be trained first")
+    _common(p)
+    p.set_defaults(func=calibrate)
+
+    t = subparsers.add_parser("train-target", help="train a target CNN on CPU and save its weights")
+    t.add_argument("cnn", help="target: lenet, cifar or orlvgg")
+    t.add_argument("--epochs", type=int, help="training epochs (default per target)")
+    t.add_argument("--samples", type=int, help="use this many training images (default all)")
+    t.add_argument("--seed", type=int, default=0)
+    _common(t)
+    t.set_defaults(func=train_target)
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command with every option spelt out (reproducible whatever the defaults become)."""
+    words = ["optdist", args.command, args.cnn]
+    for key, value in vars(args).items():
+        if key in ("func", "command", "cnn") or value in (None, False, ()):
+            continue
+        words.append(f"--{key.replace('_', '-')}")
+        if value is not True:
+            words.append(",".join(map(str, value)) if isinstance(value, tuple) else str(value))
+    return shlex.join(words)
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    import torch
+
+    from optdist.attacks import calibrate as cal
+    from optdist.paths import REPO_ROOT
+
+    torch.set_num_threads(args.threads)
+    cfg = cal.Config(
+        target=args.cnn,
+        layers=args.layers,
+        maps=args.maps,
+        subsets=args.subsets,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        samples=args.samples,
+        test_samples=args.test_samples,
+        name=args.name,
+        data=args.data,
+        weights_dir=args.weights_dir,
+        target_epochs=args.target_epochs,
+        target_samples=args.target_samples,
+        command=_command_line(args),
+    )
+    result = cal.run(cfg, progress=not args.no_progress, jobs=args.jobs)
+    paths = cal.write(result, args.out or REPO_ROOT / "runs" / "attacks" / args.cnn, args.table, args.taus)
+    print(cal.ssim_markdown(result.table))
+    print(cal.nf_markdown(result.table, args.taus))
+    for what, path in paths.items():
+        print(f"{what}: {path}")
+    return 0
+
+
+def train_target(args: argparse.Namespace) -> int:
+    import torch
+
+    from optdist.attacks import datasets, targets
+
+    torch.set_num_threads(args.threads)
+    spec = targets.spec(args.cnn)
+    ds = datasets.load(args.data or spec.data, spec.input_shape)
+    net, meta = targets.train(spec, ds, args.epochs, args.seed, args.samples, progress=not args.no_progress)
+    meta["command"] = _command_line(args)
+    path = targets.save(net, meta, args.cnn, args.weights_dir)
+    print(
+        f"{args.cnn}: test accuracy {meta['test_accuracy']:.4f} on {meta['test_samples']} {ds.name} images "
+        f"({meta['epochs']} epochs, {meta['train_seconds']} s) -> {path}"
+    )
+    return 0
