@@ -52,7 +52,16 @@ def solve_milp(
     Options given here beat the profile's; ``mip_gap`` falls back to :data:`DEFAULT_MIP_GAP`.
     ``warm_start``: an :class:`Assignment` or a method name (e.g. ``'greedy'``); it is passed
     to solvers that accept a MIP start and ignored (noted in ``extra``) by the others.
+    ``formulation='decomposed'``: decomposition by request with a certified bound
+    (:func:`optdist.milp_decompose.solve_decomposed`, HiGHS only).
     """
+    if formulation == "decomposed":
+        from optdist.milp_decompose import solve_decomposed
+
+        return solve_decomposed(
+            inst, solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+            seed=seed, warm_start=warm_start, tee=tee,
+        )
     start = time.perf_counter()
     adapter = get_solver(solver)
     adapter.require()
