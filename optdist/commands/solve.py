@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("solve", help="solve an instance (default: exact MILP with HiGHS) and print the result")
     p.add_argument("instance", type=Path)
     p.add_argument("--method", default="milp", help="milp (default) or a heuristic/RL method name")
-    p.add_argument("--formulation", default="compact", choices=["compact", "per-map"], help="MILP formulation")
+    p.add_argument("--formulation", default="compact", choices=["compact", "per-map", "decomposed"],
+                   help="MILP formulation (decomposed: by request, with a certified bound; HiGHS only)")
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds; the incumbent is kept")
     p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap to stop at (default 1e-6)")
@@ -110,6 +111,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else ""))
     if res.extra.get("warning"):
         print(f"WARNING      {res.extra['warning']}")
+    if res.termination == "infeasible":
+        from optdist.diagnose import diagnose
+
+        print(diagnose(inst, solve=False).report())
     if res.evaluation is None:
         print("no solution")
     else:

@@ -1,0 +1,252 @@
+"""Benchmark the exact formulations on the paper's LeNet sets (issue 3, item 7).
+
+    .venv/bin/python benchmarks/milp/run.py --formulations decomposed --instances 'lenet-*' \
+        --time-limit 60 --threads 1
+
+Each (instance, formulation) runs in its own Python process with a hard wall-clock limit
+(``--time-limit`` x 1.5 + 120 s, model build included), re-scored by the independent
+evaluator, and appended to ``benchmarks/milp/results.csv`` together with the command line,
+the date and the machine's load average. ``RESULTS.md`` (the Markdown table) and
+``instances/paper.solu`` (MIPLIB ``=opt=`` / ``=best=`` / ``=bestdual=`` / ``=inf=`` lines)
+are then regenerated from *all* rows of the CSV, so several runs of at most ~10 minutes
+each build one table.
+
+Formulations: ``decomposed`` (optdist/milp_decompose.py, HiGHS through highspy),
+``compact`` and ``per-map`` (optdist.milp, HiGHS through Pyomo). Every run uses the same
+stopping rule: relative gap ``--gap`` (default 1e-4) or the time limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import fnmatch
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PAPER = ROOT / "instances" / "paper"
+CSV = HERE / "results.csv"
+MD = HERE / "RESULTS.md"
+SOLU = ROOT / "instances" / "paper.solu"
+FIELDS = ["date", "instance", "formulation", "repeat", "termination", "wall_s", "nodes", "objective",
+          "evaluator_objective", "bound", "gap", "feasible", "time_limit", "threads", "mip_gap", "load_before",
+          "load_after", "host", "command", "note"]
+DEFAULT_INSTANCES = ["lenet-1x10-tau0.8", "lenet-1x10-tau0.6", "lenet-3x10-tau0.8", "lenet-3x10-tau0.6",
+                     "lenet-10x10-tau0.8", "lenet-10x10-tau0.6", "lenet-10x70-tau0.8", "lenet-10x70-tau0.6"]
+
+
+def worker(spec: dict) -> dict:
+    """One solve (runs in a child process); returns a CSV row's solver fields."""
+    from optdist.instance import load_instance
+
+    inst = load_instance(PAPER / f"{spec['instance']}.json")
+    t0 = time.perf_counter()
+    if spec["formulation"] == "decomposed":
+        from optdist.milp_decompose import solve_decomposed
+
+        res = solve_decomposed(inst, time_limit=spec["time_limit"], mip_gap=spec["mip_gap"], threads=spec["threads"])
+    else:
+        from optdist.solve import solve
+
+        res = solve(inst, method="milp", formulation=spec["formulation"], solver="highs",
+                    time_limit=spec["time_limit"], mip_gap=spec["mip_gap"], threads=spec["threads"])
+    wall = time.perf_counter() - t0
+    ev = res.evaluation
+    note = res.extra.get("warning", "")
+    if res.extra.get("coupled"):
+        lag = res.extra.get("lagrangian", {})
+        note = (note + " " if note else "") + (
+            f"capacities bind: Lagrangian bound {lag.get('bound', float('nan')):.6g} s after "
+            f"{lag.get('iterations', 0)} steps; pattern solution {res.extra.get('pattern_objective')}")
+    return {
+        "termination": str(res.termination),
+        "wall_s": round(wall, 3),
+        "nodes": res.nodes,
+        "objective": res.objective,
+        "evaluator_objective": None if ev is None else ev.objective,
+        "bound": res.bound,
+        "gap": res.gap,
+        "feasible": None if ev is None else ev.feasible,
+        "note": note,
+    }
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return ""
+
+
+def run_one(spec: dict, command: str, repeat: int) -> dict:
+    row = {"date": dt.datetime.now().isoformat(timespec="seconds"), "instance": spec["instance"],
+           "formulation": spec["formulation"], "repeat": repeat, "time_limit": spec["time_limit"],
+           "threads": spec["threads"], "mip_gap": spec["mip_gap"], "load_before": _load(),
+           "host": f"{platform.node()} {os.cpu_count()} cpu {platform.processor() or platform.machine()}",
+           "command": command}
+    hard = spec["time_limit"] * 1.5 + 120
+    t0 = time.perf_counter()
+    try:
+        out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True,
+                             text=True, timeout=hard, cwd=ROOT)
+        lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+        if out.returncode != 0 or not lines:
+            row.update(termination="error", wall_s=round(time.perf_counter() - t0, 3),
+                       note=(out.stderr.strip().splitlines() or ["no output"])[-1][:300])
+        else:
+            row.update(json.loads(lines[-1]))
+    except subprocess.TimeoutExpired:
+        row.update(termination="killed", wall_s=round(time.perf_counter() - t0, 3),
+                   note=f"no answer within the hard limit of {hard:.0f} s (model build included)")
+    row["load_after"] = _load()
+    return row
+
+
+def read_rows() -> list[dict]:
+    if not CSV.exists():
+        return []
+    with CSV.open() as f:
+        return list(csv.DictReader(f))
+
+
+def append_rows(rows: list[dict]) -> None:
+    new = not CSV.exists()
+    with CSV.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        if new:
+            w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k) for k in FIELDS})
+
+
+def _f(x: str | None) -> float | None:
+    try:
+        return None if x in (None, "", "None") else float(x)
+    except ValueError:
+        return None
+
+
+def _ms(x: str | None) -> str:
+    v = _f(x)
+    return "-" if v is None else f"{1e3 * v:.6f}"
+
+
+def write_markdown(rows: list[dict]) -> None:
+    order = {f: i for i, f in enumerate(["decomposed", "compact", "per-map"])}
+    rows = sorted(rows, key=lambda r: (r["instance"], order.get(r["formulation"], 9), r["date"]))
+    lines = [
+        "# Exact MILP on the paper's LeNet sets",
+        "",
+        "Written by `benchmarks/milp/run.py` from every row of `results.csv` (do not edit by hand).",
+        "Objective and bound in milliseconds (sum of request latencies); the objective is the",
+        "independent evaluator's score of the returned assignment. Gap: |objective - bound| /",
+        "max(|objective|, |bound|). `load` = 1-minute load average before / after the run (the",
+        "machine was shared with other jobs: times are wall-clock and noisy).",
+        "",
+        "| instance | formulation | termination | time (s) | nodes | objective (ms) | bound (ms) | gap | feasible | limit (s) | load |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for r in rows:
+        g = _f(r.get("gap"))
+        lines.append(
+            f"| {r['instance']} | {r['formulation']} | {r['termination']} | {_f(r['wall_s']) or 0:.2f} | "
+            f"{r.get('nodes') or '-'} | {_ms(r.get('evaluator_objective'))} | {_ms(r.get('bound'))} | "
+            f"{'-' if g is None else f'{g:.2e}'} | {r.get('feasible') or '-'} | {r.get('time_limit')} | "
+            f"{(r.get('load_before') or '').split(' ')[0]} / {(r.get('load_after') or '').split(' ')[0]} |")
+    notes = [r for r in rows if r.get("note")]
+    if notes:
+        lines += ["", "Notes:", ""]
+        for r in notes:
+            lines.append(f"- {r['instance']} / {r['formulation']} ({r['date']}): {r['note']}")
+    cmds = sorted({r["command"] for r in rows})
+    hosts = sorted({r["host"] for r in rows})
+    lines += ["", "Commands that produced these rows:", "", "```"] + cmds + ["```", "", "Machine(s): " + "; ".join(hosts), ""]
+    MD.write_text("\n".join(lines))
+
+
+def write_solu(rows: list[dict]) -> None:
+    """MIPLIB-style solution file: ``=opt=`` where a run proved optimality (gap <= 1e-6)."""
+    by: dict[str, list[dict]] = {}
+    for r in rows:
+        by.setdefault(r["instance"], []).append(r)
+    out = [f"# optdist reference values for instances/paper (objective in seconds), written by {Path(__file__).relative_to(ROOT)}",
+           "# =opt= proven optimal (relative gap <= 1e-6, evaluator-checked); =best= best feasible, =bestdual= best proven bound"]
+    for name in sorted(by):
+        rs = by[name]
+        if any(r["termination"] == "infeasible" for r in rs) and not any(r.get("feasible") == "True" for r in rs):
+            out.append(f"=inf= {name}")
+            continue
+        feas = [r for r in rs if r.get("feasible") == "True" and _f(r.get("evaluator_objective")) is not None]
+        bounds = [_f(r.get("bound")) for r in rs if _f(r.get("bound")) is not None and r["termination"] != "error"]
+        best = min((_f(r["evaluator_objective"]) for r in feas), default=None)
+        dual = max(bounds, default=None)
+        if best is not None and dual is not None and abs(best - dual) <= 1e-6 * max(abs(best), abs(dual)):
+            out.append(f"=opt= {name} {best:.12g}")
+            continue
+        if best is not None:
+            out.append(f"=best= {name} {best:.12g}")
+        if dual is not None:
+            out.append(f"=bestdual= {name} {dual:.12g}")
+    SOLU.write_text("\n".join(out) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--instances", nargs="+", default=DEFAULT_INSTANCES,
+                    help="names or globs in instances/paper (default: the eight paper LeNet sets)")
+    ap.add_argument("--formulations", nargs="+", default=["decomposed", "compact", "per-map"])
+    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--gap", type=float, default=1e-4)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per (instance, formulation)")
+    ap.add_argument("--no-write", action="store_true", help="print rows only")
+    ap.add_argument("--report-only", action="store_true", help="regenerate RESULTS.md and paper.solu from the CSV")
+    args = ap.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker)), default=str))
+        return 0
+    if args.report_only:
+        rows = read_rows()
+        write_markdown(rows)
+        write_solu(rows)
+        print(f"wrote {MD.relative_to(ROOT)} and {SOLU.relative_to(ROOT)} from {len(rows)} rows")
+        return 0
+    names = sorted(p.stem for p in PAPER.glob("*.json"))
+    chosen = [n for pat in args.instances for n in names if fnmatch.fnmatch(n, pat)]
+    chosen = list(dict.fromkeys(chosen))
+    if not chosen:
+        ap.error(f"no instance in instances/paper matches {args.instances}")
+    command = ".venv/bin/python " + " ".join(shlex.quote(a) for a in [str(Path(__file__).relative_to(ROOT))] + (argv or sys.argv[1:]))
+    rows = []
+    for name in chosen:
+        for form in args.formulations:
+            for rep in range(args.repeat):
+                spec = {"instance": name, "formulation": form, "time_limit": args.time_limit,
+                        "threads": args.threads, "mip_gap": args.gap}
+                row = run_one(spec, command, rep)
+                rows.append(row)
+                print(f"{name:28s} {form:10s} {row['termination']:12s} {float(row['wall_s']):8.2f} s  "
+                      f"obj {row.get('evaluator_objective')}  bound {row.get('bound')}  gap {row.get('gap')}  "
+                      f"nodes {row.get('nodes')}  load {row['load_before']}", flush=True)
+                if not args.no_write:
+                    append_rows([row])
+    if not args.no_write:
+        all_rows = read_rows()
+        write_markdown(all_rows)
+        write_solu(all_rows)
+        print(f"appended {len(rows)} rows to {CSV.relative_to(ROOT)}; wrote {MD.relative_to(ROOT)} and {SOLU.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Infeasibility diagnosis (optdist/diagnose.py): the right family, layer and node, in words.
+
+The pre-solve checks are necessary conditions: they must fire on every shipped infeasible
+instance (naming its cause) and never on a feasible one. The MILP relaxations must find the
+family whose removal restores feasibility.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from optdist.cli import main
+from optdist.diagnose import check, diagnose
+from optdist.instance import load_instance
+
+ROOT = Path(__file__).resolve().parents[1]
+INFEASIBLE = ROOT / "instances" / "infeasible"
+
+# instance -> (family, layer, node) that the diagnosis must name
+EXPECTED = {
+    "lenet-1x3-privacy": ("privacy", "ReLU2", None),
+    "cifar-1x4-memory": ("memory", "fc1", None),
+    "lenet-1x4-compute": ("compute", "conv2", None),
+    "lenet-2x4-source-bandwidth": ("bandwidth", None, "cam1"),
+}
+FEASIBLE = sorted((ROOT / "instances" / "tiny").glob("*.json")) + sorted((ROOT / "instances" / "paper").glob("lenet-*.json"))
+
+
+def test_every_shipped_infeasible_instance_is_expected():
+    assert sorted(p.stem for p in INFEASIBLE.glob("*.json")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_description_names_the_cause(name):
+    family, layer, node = EXPECTED[name]
+    desc = json.loads((INFEASIBLE / f"{name}.json").read_text())["description"]
+    assert desc.startswith("INFEASIBLE") and family in desc
+    assert (layer or node) in desc
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_checks_name_family_and_layer(name):
+    family, layer, node = EXPECTED[name]
+    findings = check(load_instance(INFEASIBLE / f"{name}.json"))
+    assert findings, "a pre-solve check must prove it infeasible"
+    first = findings[0]
+    assert first.family == family
+    if layer:
+        assert first.layer == layer and layer in first.message
+    if node:
+        assert first.node == node and node in first.message
+
+
+@pytest.mark.parametrize("path", FEASIBLE, ids=lambda p: p.stem)
+def test_checks_never_fire_on_feasible_instances(path):
+    assert check(load_instance(path)) == []
+
+
+def test_privacy_message_has_the_numbers():
+    f = check(load_instance(INFEASIBLE / "lenet-1x3-privacy.json"))[0]
+    assert "at least 4 devices" in f.message and "the instance has 3" in f.message and "tau 0.8" in f.message
+    assert f.numbers["segments"] == 16 and f.numbers["per_device_privacy"] == 4 and f.numbers["devices"] == 3
+
+
+@pytest.mark.parametrize("name", ["lenet-1x3-privacy", "lenet-2x4-source-bandwidth"])
+def test_relaxations_find_the_minimal_family(name):
+    family = EXPECTED[name][0]
+    d = diagnose(load_instance(INFEASIBLE / f"{name}.json"), solve=True, time_limit=60, threads=1)
+    assert d.milp_feasible is False
+    assert d.minimal == [(family,)]
+    text = d.report()
+    assert f"minimal relaxation(s) restoring feasibility: {{{family}}}" in text
+
+
+def test_feasible_instance_diagnosis_is_clean():
+    d = diagnose(load_instance(ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"), solve=True, time_limit=30, threads=1)
+    assert d.feasible_by_checks and d.milp_feasible is True and d.infeasible is False
+    assert d.relaxations and not d.minimal
+
+
+def test_cli_diagnose(capsys, tmp_path):
+    out = tmp_path / "d.json"
+    rc = main(["diagnose", str(INFEASIBLE / "cifar-1x4-memory.json"), "--no-solve", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 1
+    assert "[memory] request r1, layer fc1" in text
+    doc = json.loads(out.read_text())
+    assert doc["infeasible"] is True and doc["families"] == ["memory"]
