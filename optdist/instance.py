@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 
 from optdist.paths import PACKAGE_DATA
 from optdist.privacy import PrivacyLimits, privacy_limits, resolve_table
@@ -76,6 +76,57 @@ class ObjectiveSpec(BaseModel):
     )
 
 
+class QuantizationSpec(BaseModel):
+    """DefQ input quantization on the source, served by a multi-exit CNN (MODEL.md section 8).
+
+    Expected share of a request's multiplications: ``w = f + (1 - f) ((1 - a) l_clean + a l_x)``
+    with ``x = defended`` when DefQ is on, else ``attacked`` (``optdist.defences.placement``).
+    Defaults: the measured multi-exit CNN on MNIST (benchmarks/defences/defq_eval, exits 1-2,
+    RAD 5 %, DeepSloth L-inf 0.1, DefQ[20,60]).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    use: Literal["off", "on", "auto"] = Field(default="auto", description="DefQ off, on, or chosen by the optimizer")
+    attack_share: float = Field(default=0.0, ge=0, le=1, description="a: share of requests that are slow-down attacks")
+    exit_work_share: float = Field(
+        default=0.3228, ge=0, le=1, description="f: share of a request's multiplications done up to the early exit"
+    )
+    late_share_clean: float = Field(default=0.18, ge=0, le=1, description="share of clean requests past the early exit")
+    late_share_attacked: float = Field(
+        default=0.517, ge=0, le=1, description="share of attacked requests past the early exit, DefQ off"
+    )
+    late_share_defended: float = Field(
+        default=0.502, ge=0, le=1, description="share of attacked requests past the early exit, DefQ on"
+    )
+    accuracy_drop_pct: float = Field(default=0.11, ge=0, description="accuracy lost (%) on clean inputs with DefQ on")
+
+
+class DefenceSpec(BaseModel):
+    """Defence options of one CNN, chosen jointly with the placement (``--method defended``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["distribute", "dp", "hybrid", "auto"] = Field(
+        default="auto",
+        description="distribute only (Nf), DP noise at a cut computed on the source, distribution up to a noised "
+        "cut, or the best of all",
+    )
+    cuts: list[str] | None = Field(
+        default=None,
+        description="layers whose output may be noised (default: every layer followed by an intermediate layer "
+        "before the split point)",
+    )
+    epsilons: list[PositiveFloat] | None = Field(
+        default=None, description="Laplace budgets to try (default: the paper's grid)"
+    )
+    max_accuracy_drop_pct: float = Field(default=2.0, ge=0, description="user bound on the accuracy lost (%)")
+    accuracy_weight: float = Field(default=0.0, ge=0, description="seconds charged per accuracy-% lost, per request")
+    quantization: QuantizationSpec | None = Field(
+        default=None, description="DefQ and the expected load; null: a single-exit CNN, no DefQ"
+    )
+
+
 class InstanceSpec(BaseModel):
     """The JSON document of an instance file."""
 
@@ -94,6 +145,9 @@ class InstanceSpec(BaseModel):
     sources: list[NodeSpec] = Field(min_length=1)
     requests: list[RequestSpec] = Field(min_length=1)
     objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
+    defence: dict[str, DefenceSpec] = Field(
+        default_factory=dict, description="CNN -> defence options (method 'defended'); empty: distribute only"
+    )
 
 
 @dataclass(frozen=True)

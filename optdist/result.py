@@ -63,6 +63,7 @@ class SolveResult:
     evaluation: Evaluation | None = None
     options: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    scored_on: Instance | None = field(default=None, repr=False)  # a method's own constraints (e.g. a defence)
 
     @property
     def gap(self) -> float | None:
@@ -129,7 +130,12 @@ class SolveResult:
 
 
 def finalize(inst: Instance, res: SolveResult) -> SolveResult:
-    """Re-score ``res.assignment`` with the independent evaluator and record any disagreement."""
+    """Re-score ``res.assignment`` with the independent evaluator and record any disagreement.
+
+    A method whose answer changes the constraints (a defence lifting Nf) returns the instance
+    those constraints hold on in ``res.scored_on``; the evaluator then scores on it.
+    """
+    inst = res.scored_on or inst
     if res.assignment is not None:
         res.evaluation = evaluate(inst, res.assignment)
         if res.objective is not None:

@@ -1,0 +1,408 @@
+"""Defences chosen jointly with the placement (issue 6 item 3; MODEL.md section 8).
+
+Method ``defended``: ``optdist.solve(inst, method="defended", ...)`` / ``optdist solve FILE
+--method defended``. The instance's ``defence`` field (:class:`~optdist.instance.DefenceSpec`
+per CNN) lists what may be used; CNNs without an entry are distributed only.
+
+**Options of a CNN.** Layers ``k = 0..L-1`` (0-based, as :class:`PrivacyLimits`), split point
+``SP``, base limits ``(Nf_k, cap_k, src_k)`` of MODEL.md section 6 at the instance's ``tau``.
+Laplace DP with per-element budget ``eps`` on the output of layer ``c`` has, by
+:func:`~optdist.defences.dp_effect.dp_effect`, an accuracy drop ``a(c, eps)`` (%) and an attacker
+SSIM ``s(c, eps)``; ``F(c, eps) = [s(c, eps) <= tau]`` (the layers after ``c`` see only noised
+data). Each option changes only the CNN's limits (a modified copy):
+
+* ``distribute``:     the base limits;
+* ``dp(c, eps)``:     ``src_k = 1`` for ``k <= c`` (the trusted source computes up to the cut and
+  adds the noise); for ``k > c`` no Nf (``cap_k = none``, ``src_k = [k = L-1]``) if ``F``,
+  else the base limits;
+* ``hybrid(c, eps)``: the base limits for ``k <= c`` (distributed under Nf; each owner of layer
+  ``c`` noises the maps it sends, with the calibrated bound ``B`` shared: every element is
+  clipped to ``B`` as in Algorithm 1) and, for ``k > c``, as ``dp(c, eps)``.
+
+A DP option is admissible iff ``c + 1 < min(SP, L-1)`` (an intermediate layer under a limit
+follows the cut: otherwise the noise protects nothing that needed it, and ``dp`` at ``c = L-2``
+would run the whole CNN on the source), ``F(c, eps)`` (noise that frees nothing buys no privacy),
+the total accuracy drop ``a(c, eps) + a_q <= A_max`` (``max_accuracy_drop_pct``) and,
+for ``hybrid``, layer ``c`` is not a conv layer (a conv owner holds partial sums of every output
+map: the noised partial sums would add up, so the measured accuracy would not hold). The limits of
+``(mode, c)`` do not depend on which admissible ``eps`` is used, so only
+``eps*(c) = argmin_eps a(c, eps)`` (ties: the larger eps) is kept.
+
+**DefQ and the expected load** (``quantization``; a multi-exit CNN whose early exit is reached
+after a share ``f`` of its multiplications). A share ``alpha`` of the requests are slow-down
+attacks; ``l_clean``, ``l_x`` are the shares of clean and attacked requests that go past the
+early exit, ``x = defended`` with DefQ on, else ``attacked``. Expected share of a request's work
+
+    w = f + (1 - f) ((1 - alpha) l_clean + alpha l_x)    (w = 1 without ``quantization``)
+
+(10c) then holds in expectation over the period: ``w sum A c_k + n_s q <= cap_i``, i.e. the
+capacity the placement may use is ``(cap_i - n_s q) / w``, with ``q = 35 H W C`` DefQ
+multiplications per image (:func:`optdist.defences.defq.ops_per_image`) on a source serving
+``n_s`` requests with DefQ on (0 on devices). ``w`` is taken over the whole request (a uniform
+scaling of its layers: exact in total, approximate per layer) and, with several CNNs, as the
+largest ``w`` among them (conservative). A request's latency stays its full-path latency (a late
+request needs every stage); DefQ adds ``q / e_s`` seconds on its source and ``a_q`` accuracy-%.
+
+**Joint choice, exact by enumeration.** For every combination ``o`` of one option per CNN, the
+instance with the modified limits and capacities is solved by an exact method (default: the
+decomposed MILP), giving the placement objective ``Z(o)`` with lower bound ``LB(o)``, and
+
+    score(o) = Z(o) + T_q(o) + sum_n w_n a_n(o) R_n
+
+(``T_q`` = sum over requests of their DefQ time, the largest one for a makespan objective;
+``w_n`` = ``accuracy_weight`` in s per %, ``a_n`` the CNN's total accuracy drop, ``R_n`` its
+requests). The least score wins (ties within 1e-9 relative: the smaller accuracy drop, then the
+fewer shared bytes, then distribute < hybrid < dp). ``LB* = min_o (LB(o) + C(o))`` over the options not proven infeasible
+(``C = score - Z``) is a lower bound on the least score; the result reports ``objective = Z(o*)``
+and ``bound = LB* - C(o*)``, so ``objective - bound = score(o*) - LB*``.
+
+**Scoring against the defended limits.** An assignment does not say which defence protects it,
+so the result carries the defended instance (its limits and compute capacities) in
+``SolveResult.scored_on``; :func:`optdist.solve` re-scores the placement there, against exactly
+the constraints that hold with the chosen defence. The caller's instance is never changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from optdist.defences import defq, dp_tables
+from optdist.defences.dp_effect import DPEffect, dp_effect
+from optdist.instance import (
+    DefenceSpec,
+    Instance,
+    InstanceError,
+    Problem,
+    QuantizationSpec,
+    resolve,
+)
+from optdist.privacy import PrivacyLimits
+from optdist.result import SolveResult, Termination
+
+MODE_RANK = {"distribute": 0, "hybrid": 1, "dp": 2}
+MAX_COMBINATIONS = 256
+TIE_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Option:
+    """One CNN's defence and what it costs (see the module docstring)."""
+
+    cnn: str
+    mode: str  # distribute | dp | hybrid
+    limits: PrivacyLimits
+    cut: str | None = None
+    eps: float | None = None
+    dp_drop_pct: float = 0.0
+    attacker_ssim: float | None = None
+    dp_source: str | None = None  # measured | paper
+    provenance: str = ""
+    defq: bool | None = None  # None: no quantization spec (single-exit CNN)
+    load_factor: float = 1.0  # w
+    defq_drop_pct: float = 0.0
+
+    @property
+    def accuracy_drop_pct(self) -> float:
+        return self.dp_drop_pct + self.defq_drop_pct
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "limits"}
+        return {**out, "accuracy_drop_pct": self.accuracy_drop_pct}
+
+
+def defended_limits(base: PrivacyLimits, mode: str, cut: int | None = None, frees: bool = False) -> PrivacyLimits:
+    """The limits of ``distribute``, ``dp(cut)`` or ``hybrid(cut)`` (``frees`` = ``F(c, eps)``)."""
+    if mode == "distribute":
+        return base
+    if mode not in ("dp", "hybrid") or cut is None:
+        raise ValueError(f"mode {mode!r} needs a cut; modes: distribute, dp, hybrid")
+    L = len(base.nf)
+    nf, cap, src = list(base.nf), list(base.device_cap), list(base.on_source)
+    if mode == "dp":
+        for k in range(cut + 1):
+            nf[k], cap[k], src[k] = None, None, True
+    if frees:
+        for k in range(cut + 1, L):
+            nf[k], cap[k], src[k] = None, None, k == L - 1
+    sp = min(base.split_point, cut + 1) if frees else base.split_point
+    return dataclasses.replace(base, split_point=sp, nf=tuple(nf), device_cap=tuple(cap), on_source=tuple(src))
+
+
+def load_factor(q: QuantizationSpec | None, on: bool) -> float:
+    """``w = f + (1 - f) ((1 - alpha) l_clean + alpha l_x)``; 1 without a quantization spec."""
+    if q is None:
+        return 1.0
+    late = (1 - q.attack_share) * q.late_share_clean + q.attack_share * (
+        q.late_share_defended if on else q.late_share_attacked
+    )
+    return q.exit_work_share + (1 - q.exit_work_share) * late
+
+
+def check_defence(inst: Instance) -> None:
+    """Problems of ``inst.spec.defence`` that the schema cannot see; raises :class:`InstanceError`."""
+    problems = []
+    for cnn, spec in inst.spec.defence.items():
+        if cnn not in inst.profiles:
+            problems.append(Problem(f"defence.{cnn}", f"no request uses CNN {cnn!r}", f"use one of {sorted(inst.profiles)} or remove the entry"))
+            continue
+        names = [la.name for la in inst.profiles[cnn].layers]
+        for i, c in enumerate(spec.cuts or []):
+            if c not in names:
+                problems.append(Problem(f"defence.{cnn}.cuts[{i}]", f"{c!r} is not a layer of {cnn}", f"use layers of {names}"))
+    if problems:
+        raise InstanceError(str(inst.path) if inst.path else inst.name, problems)
+
+
+def _dp_choices(inst: Instance, cnn: str, spec: DefenceSpec) -> tuple[list[tuple[str, int, DPEffect]], list[dict]]:
+    """Admissible ``(mode, cut, eps*)`` before the DefQ drop, and the rejected ``(mode, cut)`` with why."""
+    modes = [m for m in ("dp", "hybrid") if spec.mode in (m, "auto")]
+    if not modes:
+        return [], []
+    prof, base = inst.profiles[cnn], inst.limits[cnn]
+    L, tau = prof.n_layers, inst.spec.tau
+    last = min(base.split_point, L - 1) - 1  # cuts c < last: layer c+1 is intermediate and before SP
+    cuts = spec.cuts if spec.cuts is not None else [la.name for la in prof.layers[:last]]
+    grid = np.asarray(spec.epsilons if spec.epsilons is not None else dp_tables.grid(), dtype=float)
+    out, rejected = [], []
+    for c in cuts:
+        k = prof.index(c)
+        effects = [dp_effect(cnn, c, float(e), tau) for e in grid] if k < last else []
+        freeing = [e for e in effects if e.frees_downstream]
+        best = min(freeing, key=lambda e: (e.accuracy_drop_pct, -e.eps), default=None)
+        for mode in modes:
+            if k >= last:
+                why = f"layer {c} is followed by no intermediate layer before the split point (SP = {base.split_point})"
+            elif mode == "hybrid" and prof.layers[k].kind == "conv":
+                why = "conv cut: its owners hold partial sums, the noise would add up (accuracy not modelled)"
+            elif best is None:
+                why = f"no eps on the grid frees the layers after it (least attacker SSIM {min(e.attacker_ssim for e in effects):.3f} > tau {tau})"
+            elif best.accuracy_drop_pct > spec.max_accuracy_drop_pct:
+                why = f"accuracy drop {best.accuracy_drop_pct:.2f}% at eps {best.eps:g} > bound {spec.max_accuracy_drop_pct}%"
+            else:
+                out.append((mode, k, best))
+                continue
+            rejected.append({"cnn": cnn, "mode": mode, "cut": c, "reason": why})
+    return out, rejected
+
+
+def cnn_options(inst: Instance, cnn: str) -> tuple[list[Option], list[dict]]:
+    """Admissible options of ``cnn`` (DP choices x DefQ choices) and the rejected ones with why."""
+    spec = inst.spec.defence.get(cnn, DefenceSpec(mode="distribute"))
+    q = spec.quantization
+    q_uses = [None] if q is None else {"off": [False], "on": [True], "auto": [False, True]}[q.use]
+    dp_choices, rejected = _dp_choices(inst, cnn, spec)
+    base = inst.limits[cnn]
+    options = []
+    for on in q_uses:
+        q_drop = q.accuracy_drop_pct if on else 0.0
+        common = {"defq": on, "load_factor": load_factor(q, bool(on)), "defq_drop_pct": q_drop}
+        if spec.mode in ("distribute", "auto"):
+            options.append(Option(cnn, "distribute", base, **common))
+        for mode, k, e in dp_choices:
+            if e.accuracy_drop_pct + q_drop > spec.max_accuracy_drop_pct:
+                rejected.append({"cnn": cnn, "mode": mode, "cut": e.layer, "defq": on,
+                                 "reason": f"DP {e.accuracy_drop_pct:.2f}% + DefQ {q_drop:.2f}% > bound {spec.max_accuracy_drop_pct}%"})
+                continue
+            lim = defended_limits(base, mode, k, frees=True)
+            options.append(Option(cnn, mode, lim, e.layer, e.eps, e.accuracy_drop_pct, e.attacker_ssim, e.source,
+                                  e.provenance, **common))
+    return options, rejected
+
+
+def defended_instance(base: Instance, combo: dict[str, Option]) -> Instance:
+    """``base`` with each CNN's limits replaced and the compute capacities ``(cap - n_s q) / w``."""
+    limits = {cnn: combo[cnn].limits for cnn in base.limits}
+    w = max(o.load_factor for o in combo.values())
+    defq_load = np.zeros(base.n_nodes)
+    for r in range(base.n_requests):
+        if combo[base.request_cnn[r]].defq:
+            defq_load[base.request_source[r]] += defq_ops(base, r)
+    cap = np.maximum(base.compute_capacity - defq_load, 0.0) / w
+    return dataclasses.replace(base, limits=limits, compute_capacity=cap)
+
+
+def charges(inst: Instance, combo: dict[str, Option]) -> dict[str, float]:
+    """``T_q`` (DefQ seconds on the sources) and the accuracy charge ``sum_n w_n a_n R_n`` (s)."""
+    t_q = [
+        defq_ops(inst, r) / float(inst.mults_per_s[inst.request_source[r]])
+        for r in range(inst.n_requests) if combo[inst.request_cnn[r]].defq
+    ]  # fmt: skip
+    acc = 0.0
+    for r in range(inst.n_requests):
+        cnn = inst.request_cnn[r]
+        spec = inst.spec.defence.get(cnn)
+        acc += 0.0 if spec is None else spec.accuracy_weight * combo[cnn].accuracy_drop_pct
+    defq_s = (max(t_q) if inst.objective.kind == "makespan" else sum(t_q)) if t_q else 0.0
+    return {"defq_s": defq_s, "accuracy_s": acc}
+
+
+def defq_ops(inst: Instance, r: int) -> int:
+    """``q = 35 H W C``: DefQ multiplications for request r's input image."""
+    c, h, w = inst.profile(r).input_shape
+    return defq.ops_per_image(h, w, c)
+
+
+def _limits_key(inst: Instance) -> tuple:
+    lims = tuple((c, lim.split_point, lim.nf, lim.device_cap, lim.on_source) for c, lim in sorted(inst.limits.items()))
+    return lims, tuple(np.round(inst.compute_capacity, 6))
+
+
+def _solve_exact(inst: Instance, inner: str, opts: dict[str, Any]) -> SolveResult:
+    """Solve one defended instance; re-scored by the evaluator on that instance."""
+    if inner == "milp" and opts.get("formulation", "decomposed") == "decomposed":
+        from optdist.milp_decompose import solve_decomposed
+
+        return solve_decomposed(inst, **{k: v for k, v in opts.items() if k != "formulation"})
+    from optdist.solve import solve
+
+    if inner != "milp":
+        opts = {k: v for k, v in opts.items() if k in ("time_limit", "seed", "threads")}
+    return solve(inst, method=inner, **opts)
+
+
+def solve_defended(
+    inst: Instance,
+    *,
+    inner: str = "milp",
+    formulation: str = "decomposed",
+    solver: str = "highs",
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+    seed: int | None = None,
+    max_combinations: int = MAX_COMBINATIONS,
+) -> SolveResult:
+    """Choose each CNN's defence jointly with the placement, exactly by enumeration.
+
+    ``inner``: the method solving each defended instance (``milp``, exact, with ``formulation``
+    ``decomposed`` | ``compact`` | ``per-map``; or a heuristic such as ``greedy``: then the result
+    is not certified). ``time_limit``: total seconds, shared equally among the solves still to
+    run (None: each solve uses its method's default). Returns the defended instance in
+    ``scored_on`` (module docstring) and records the choice in ``extra["defence"]``.
+    """
+    t0 = time.perf_counter()
+    check_defence(inst)
+    base = resolve(inst.spec, inst.path)
+    cnns = sorted(base.limits)
+    per_cnn, rejected = {}, []
+    for cnn in cnns:
+        per_cnn[cnn], rej = cnn_options(base, cnn)
+        rejected += rej
+    n_comb = int(np.prod([len(per_cnn[c]) for c in cnns]))
+    if n_comb > max_combinations:
+        raise ValueError(f"{n_comb} defence combinations > max_combinations {max_combinations}: "
+                         "restrict the 'cuts', 'epsilons' or 'mode' of the instance's defence entries")
+    combos = [dict(zip(cnns, o)) for o in itertools.product(*(per_cnn[c] for c in cnns))]
+    instances = [defended_instance(base, combo) for combo in combos]
+    keys = [_limits_key(d) for d in instances]
+    opts = {"formulation": formulation, "solver": solver, "mip_gap": mip_gap, "threads": threads, "seed": seed}
+    opts = {k: v for k, v in opts.items() if v is not None}
+    solved: dict[tuple, SolveResult] = {}
+    todo = list(dict.fromkeys(keys))
+    for n, key in enumerate(todo):
+        d = instances[keys.index(key)]
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.0) / (len(todo) - n)
+        solved[key] = _solve_exact(d, inner, {**opts, **({} if left is None else {"time_limit": max(left, 0.1)})})
+    rows = []
+    for combo, key, d in zip(combos, keys, instances):
+        r = solved[key]
+        ch = charges(base, combo)
+        const = ch["defq_s"] + ch["accuracy_s"]
+        ok = r.evaluation is not None and r.evaluation.feasible
+        z = (r.objective if r.objective is not None else r.evaluation.objective) if ok else None
+        rows.append({"combo": combo, "instance": d, "result": r, "objective": z, "const": const,
+                     "score": None if z is None else z + const,
+                     "accuracy_drop_pct": sum(o.accuracy_drop_pct for o in combo.values()),
+                     "shared_bytes": r.evaluation.total_shared_bytes if ok else None,
+                     "rank": max(MODE_RANK[o.mode] for o in combo.values()), **ch})
+    res = _assemble(inst, rows, rejected, solved, t0, inner, formulation, solver)
+    res.options = {"inner": inner, "formulation": formulation, "solver": solver, "time_limit": time_limit,
+                   "mip_gap": mip_gap, "threads": threads, "seed": seed}
+    return res
+
+
+def _assemble(inst: Instance, rows: list[dict], rejected: list[dict], solved: dict, t0: float,
+              inner: str, formulation: str, solver: str) -> SolveResult:
+    """Pick the least score, certify it and build the result (scored on the defended instance)."""
+    chosen = pick(rows)
+    infeasible = [row["result"].termination is Termination.INFEASIBLE for row in rows]
+    bound = None
+    open_rows = [row for row, inf in zip(rows, infeasible) if not inf]
+    if chosen is not None and all(row["result"].bound is not None for row in open_rows):
+        bound = min(row["result"].bound + row["const"] for row in open_rows) - chosen["const"]
+    terms = {r.termination for r in solved.values()}
+    if chosen is None:
+        term = Termination.INFEASIBLE if all(infeasible) else Termination.NO_SOLUTION
+    elif terms <= {Termination.OPTIMAL, Termination.INFEASIBLE}:
+        term = Termination.OPTIMAL
+    elif terms & {Termination.TIME_LIMIT, Termination.NO_SOLUTION}:
+        term = Termination.TIME_LIMIT
+    else:
+        term = Termination.FEASIBLE
+    defended = chosen["instance"] if chosen else resolve(inst.spec, inst.path)
+    r = chosen["result"] if chosen else None
+    extra: dict[str, Any] = {
+        "defence": {} if chosen is None else {c: o.as_dict() for c, o in chosen["combo"].items()},
+        "accuracy_cost_pct": {} if chosen is None else {c: o.accuracy_drop_pct for c, o in chosen["combo"].items()},
+        "score": None if chosen is None else chosen["score"],
+        "charges_s": None if chosen is None else {"defq": chosen["defq_s"], "accuracy": chosen["accuracy_s"]},
+        "defended_limits": {c: {"split_point": lim.split_point, "nf": lim.nf, "device_cap": lim.device_cap,
+                                "on_source": lim.on_source} for c, lim in defended.limits.items()},
+        "options_tried": [_row_summary(row) for row in rows],
+        "options_rejected": rejected,
+        "solves": len(solved),
+    }
+    if not rows:
+        extra["reason"] = "no admissible defence option (see options_rejected)"
+    return SolveResult(
+        instance=inst.name,
+        method="defended",
+        termination=term,
+        objective=None if chosen is None else chosen["objective"],
+        bound=bound,
+        wall_time=time.perf_counter() - t0,
+        solver=solver if inner == "milp" else None,
+        formulation=formulation if inner == "milp" else inner,
+        nodes=sum(s.nodes or 0 for s in solved.values()),
+        assignment=None if r is None else r.assignment,
+        extra=extra,
+        scored_on=defended,
+    )
+
+
+def pick(rows: list[dict]) -> dict | None:
+    """The row of least ``score`` (None: infeasible); ties within :data:`TIE_RTOL`: the least
+    ``accuracy_drop_pct``, then the least ``shared_bytes``, then ``rank`` (distribute < hybrid < dp)."""
+    feas = [row for row in rows if row["score"] is not None]
+    if not feas:
+        return None
+    least = min(row["score"] for row in feas)
+    ties = [row for row in feas if row["score"] <= least + TIE_RTOL * max(abs(least), 1e-12)]
+    return min(ties, key=lambda row: (row["accuracy_drop_pct"], row["shared_bytes"], row["rank"]))
+
+
+def _row_summary(row: dict) -> dict[str, Any]:
+    r: SolveResult = row["result"]
+    ev = r.evaluation
+    keep = ("mode", "cut", "eps", "attacker_ssim", "dp_source", "dp_drop_pct", "defq", "load_factor", "defq_drop_pct")
+    return {
+        "choice": {c: {k: getattr(o, k) for k in keep} for c, o in row["combo"].items()},
+        "termination": str(r.termination),
+        "objective": row["objective"],
+        "bound": r.bound,
+        "gap": r.gap,
+        "score": row["score"],
+        "charges_s": row["const"],
+        "accuracy_drop_pct": row["accuracy_drop_pct"],
+        "rank": row["rank"],
+        "feasible": None if ev is None else ev.feasible,
+        "total_latency_s": None if ev is None else ev.total_latency,
+        "shared_bytes": None if ev is None else ev.total_shared_bytes,
+        "wall_time_s": r.wall_time,
+    }

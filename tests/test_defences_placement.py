@@ -1,0 +1,151 @@
+"""Defences chosen jointly with the placement (optdist/defences/placement.py, method 'defended').
+
+What has to hold: each option's limits follow the stated semantics; only admissible options are
+offered (freeing noise within the accuracy bound); the enumeration returns the least-score
+option, certified by the exact inner solves; and the independent evaluator scores the chosen
+placement against the defended limits, which are what make it feasible.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optdist.cli import main as cli_main
+from optdist.defences import defq
+from optdist.defences.placement import (
+    cnn_options,
+    defended_instance,
+    defended_limits,
+    load_factor,
+    solve_defended,
+)
+from optdist.evaluate import evaluate
+from optdist.instance import DefenceSpec, InstanceError, QuantizationSpec, load_instance
+from optdist.result import Termination
+from optdist.solve import solve
+
+TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
+
+
+def tiny(tau: float = 0.6, **spec):
+    """1 LeNet request on 4 devices with a LeNet defence entry."""
+    return load_instance(TINY / f"lenet-1x4-tau{tau}.json").with_spec(defence={"lenet": DefenceSpec(**spec)})
+
+
+def test_limits_of_each_mode():
+    inst = tiny()
+    base = inst.limits["lenet"]  # tau 0.6: SP = 9 (never), Nf = 4 on ReLU1..pool2, fc1 on the source (10h)
+    L, c = len(base.nf), inst.profiles["lenet"].index("ReLU2")
+    assert defended_limits(base, "distribute") is base
+    dp = defended_limits(base, "dp", c, frees=True)
+    assert dp.on_source == tuple(k <= c or k == L - 1 for k in range(L))
+    assert dp.device_cap == (None,) * L and dp.split_point == c + 1
+    hy = defended_limits(base, "hybrid", c, frees=True)
+    assert hy.device_cap[: c + 1] == base.device_cap[: c + 1] and hy.on_source[: c + 1] == base.on_source[: c + 1]
+    assert hy.device_cap[c + 1 :] == (None,) * (L - c - 1)
+    assert hy.on_source[c + 1 :] == (False,) * (L - c - 2) + (True,)  # fc1 leaves the source once freed
+    kept = defended_limits(base, "hybrid", c, frees=False)
+    assert kept == base
+    assert defended_limits(base, "dp", c, frees=False).device_cap[c + 1 :] == base.device_cap[c + 1 :]
+
+
+def test_admissible_options_follow_the_measured_sweep():
+    opts, rejected = cnn_options(tiny(0.6), "lenet")
+    got = {(o.mode, o.cut) for o in opts}
+    # ReLU2-governed cuts free at eps 20 (SSIM 0.56 <= 0.6, 1.9 % drop); pool1-governed ones need eps 5 (14.7 %)
+    assert got == {("distribute", None)} | {(m, c) for m in ("dp", "hybrid") for c in ("ReLU2", "pool2", "fc1")}
+    assert all(o.eps == 20 and o.accuracy_drop_pct <= 2.0 and o.dp_source == "measured" for o in opts if o.mode != "distribute")
+    why = {(r["mode"], r["cut"]): r["reason"] for r in rejected}
+    assert "conv cut" in why[("hybrid", "conv2")] and "accuracy drop 14.68%" in why[("dp", "pool1")]
+    _, rejected = cnn_options(tiny(0.6, cuts=["fc2"]), "lenet")  # dp at L-2 would run the whole CNN on the source
+    assert all("no intermediate layer" in r["reason"] for r in rejected) and len(rejected) == 2
+    # tau 0.8: the split point is pool2, the earlier layers need eps 10 (3.3 % > 2 %)
+    opts8, _ = cnn_options(tiny(0.8), "lenet")
+    assert [o.mode for o in opts8] == ["distribute"]
+    opts8, _ = cnn_options(tiny(0.8, max_accuracy_drop_pct=5), "lenet")
+    assert {(o.mode, o.cut) for o in opts8} == {("distribute", None), ("dp", "conv1"), ("dp", "ReLU1"),
+                                                ("dp", "pool1"), ("dp", "conv2"), ("hybrid", "ReLU1"), ("hybrid", "pool1")}
+    opts, _ = cnn_options(tiny(0.6, mode="hybrid", cuts=["ReLU2"], epsilons=[10, 20, 50]), "lenet")
+    assert [(o.mode, o.cut, o.eps) for o in opts] == [("hybrid", "ReLU2", 20)]
+
+
+def test_quantization_expected_load():
+    q = QuantizationSpec(attack_share=0.5, exit_work_share=0.3, late_share_clean=0.2, late_share_attacked=0.6,
+                         late_share_defended=0.4, accuracy_drop_pct=0.5)
+    assert load_factor(None, True) == 1.0
+    assert load_factor(q, False) == pytest.approx(0.3 + 0.7 * (0.5 * 0.2 + 0.5 * 0.6))
+    assert load_factor(q, True) == pytest.approx(0.3 + 0.7 * (0.5 * 0.2 + 0.5 * 0.4))
+    inst = tiny(0.6, mode="distribute", quantization=q)
+    opts, _ = cnn_options(inst, "lenet")
+    assert [(o.defq, o.accuracy_drop_pct) for o in opts] == [(False, 0.0), (True, 0.5)]
+    on = defended_instance(inst, {"lenet": opts[1]})
+    src = int(inst.request_source[0])
+    w = load_factor(q, True)
+    expect = inst.compute_capacity / w
+    expect[src] = (inst.compute_capacity[src] - defq.ops_per_image(28, 28, 1)) / w
+    np.testing.assert_allclose(on.compute_capacity, expect)
+    assert on.limits == inst.limits
+
+
+def test_solve_defended_is_the_least_option_and_scored_on_defended_limits():
+    inst = tiny(0.6)
+    res = solve(inst, method="defended", threads=1)
+    assert res.termination is Termination.OPTIMAL and res.gap is not None and res.gap <= 1e-6
+    assert res.evaluation.feasible and "warning" not in res.extra
+    tried = res.extra["options_tried"]
+    assert len(tried) == 7 and res.objective == pytest.approx(min(t["objective"] for t in tried))
+    choice = res.extra["defence"]["lenet"]
+    assert (choice["mode"], choice["cut"], choice["eps"]) == ("dp", "fc1", 20.0)
+    assert res.extra["accuracy_cost_pct"]["lenet"] == pytest.approx(choice["dp_drop_pct"]) and choice["dp_drop_pct"] < 2
+    # scored on the defended limits; the caller's (undefended) instance flags the same placement
+    relu1 = inst.profiles["lenet"].index("ReLU1")  # dp at fc1: ReLU1..fc1 on the camera
+    assert res.scored_on.limits["lenet"].on_source[relu1] and not inst.limits["lenet"].on_source[relu1]
+    bad = evaluate(inst, res.assignment)
+    assert {v.constraint for v in bad.violations} == {"placement"}
+    # solving again gives the same answer
+    again = solve(inst, method="defended", threads=1)
+    assert again.objective == res.objective and again.extra["defence"] == res.extra["defence"]
+
+
+def test_each_option_agrees_with_the_compact_formulation():
+    inst = tiny(0.6, mode="dp", cuts=["fc1"])
+    dec = solve(inst, method="defended", threads=1)
+    com = solve(tiny(0.6, mode="dp", cuts=["fc1"]), method="defended", formulation="compact", threads=1)
+    assert com.termination is Termination.OPTIMAL
+    assert dec.objective == pytest.approx(com.objective, rel=1e-6)
+
+
+def test_accuracy_weight_and_no_admissible_option():
+    heavy = solve(tiny(0.6, accuracy_weight=1.0), method="defended", threads=1)  # 1 s per % lost
+    assert heavy.extra["defence"]["lenet"]["mode"] == "distribute"
+    assert heavy.extra["score"] == pytest.approx(heavy.objective)
+    none = solve(tiny(0.8, mode="dp"), method="defended", threads=1)
+    assert none.termination is Termination.INFEASIBLE and none.assignment is None
+    assert "no admissible" in none.extra["reason"] and none.extra["options_rejected"]
+
+
+def test_defence_entries_are_checked():
+    with pytest.raises(InstanceError, match=r"defence\.lenet\.cuts\[0\]"):
+        solve(tiny(0.6, cuts=["conv9"]), method="defended")
+    inst = load_instance(TINY / "lenet-1x4-tau0.6.json").with_spec(defence={"cifar": DefenceSpec()})
+    with pytest.raises(InstanceError, match="no request uses CNN 'cifar'"):
+        solve(inst, method="defended")
+
+
+def test_cli_method_defended(tmp_path, capsys):
+    doc = tiny(0.6).spec.model_dump(mode="json")
+    path = tmp_path / "def.json"
+    path.write_text(json.dumps(doc))
+    out = tmp_path / "res.json"
+    assert cli_main(["solve", str(path), "--method", "defended", "--threads", "1", "--out", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["method"] == "defended" and saved["feasible"] and saved["extra"]["defence"]["lenet"]["mode"] == "dp"
+
+
+def test_too_many_combinations_is_an_error():
+    with pytest.raises(ValueError, match="7 defence combinations > max_combinations 3"):
+        solve_defended(tiny(0.6), max_combinations=3)
