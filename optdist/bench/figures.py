@@ -1,0 +1,205 @@
+"""The paper's figures (Baccour et al., Figs. 11-17) and the solve-time scaling, from records.
+
+Each figure is a PNG plus the CSV it is drawn from (same stem). Per-request quantities are
+totals over the admitted requests divided by their number; *accuracy* (the paper's
+RL-accuracy) is the fraction of requests admitted with no violation naming them;
+charged solve times follow :mod:`optdist.bench.tables` (unsolved runs at the time limit).
+
+=========== ================================================================ ==================
+figure      shows                                                            paper
+=========== ================================================================ ==================
+tau         latency / shared data per request vs tau, per CNN and method     Figs. 11, 12
+greedy-rl   total latency / shared data per CNN mix and tau, per method      Figs. 13, 14
+devices     accuracy vs number of devices, per method                        Fig. 15
+mix         accuracy vs share of LG Nexus among the devices, per method      Fig. 16
+optimum-rl  latency / shared data of every request, per method and tau       Fig. 17
+scaling     solve time vs requests and vs devices, per configuration         (new)
+=========== ================================================================ ==================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from optdist.bench.tables import SOLVED, _time, load_records  # noqa: E402
+from optdist.io import atomic_write_bytes, atomic_write_text  # noqa: E402
+
+
+def family(instance: str) -> str:
+    """Instance name without its ``-tau<x>`` part, e.g. ``hetero-250x70``."""
+    return re.sub(r"-tau[0-9.]+", "", instance)
+
+
+def prepare(df: pd.DataFrame) -> pd.DataFrame:
+    """Runs with per-request latency/shared data, accuracy and a family column."""
+    out = df.copy()
+    admitted = (out["n_requests"] - out["rejected"].fillna(0)).clip(lower=1)
+    out["family"] = out["instance"].map(family)
+    out["latency_per_request_s"] = out["total_latency_s"] / admitted
+    out["shared_per_request_MB"] = out["shared_bytes"] / admitted / 1e6
+    out["shared_MB"] = out["shared_bytes"] / 1e6
+    out["accuracy_pct"] = 100.0 * out["requests_ok"] / out["n_requests"]
+    return out
+
+
+def _ok(df: pd.DataFrame) -> pd.DataFrame:
+    return df[(df["status"] == "ok") & df["per_request"].notna()]
+
+
+def _save(fig: plt.Figure, data: pd.DataFrame, dest: Path, stem: str) -> list[Path]:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    return [atomic_write_bytes(dest / f"{stem}.png", buf.getvalue()), atomic_write_text(dest / f"{stem}.csv", data.to_csv(index=False))]
+
+
+def _panels(n: int, width: float = 4.0) -> tuple[plt.Figure, list[plt.Axes]]:
+    fig, axes = plt.subplots(1, max(n, 1), figsize=(width * max(n, 1), 3.4), squeeze=False)
+    return fig, list(axes[0])
+
+
+def _title(panel: str, value: object) -> str:
+    return f"tau = {value}" if panel == "tau" else str(value)
+
+
+def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: str, title: str,
+           ylim: tuple[float, float] | None = None) -> plt.Figure:
+    """One panel per value of ``panel``, one line per config, mean over seeds."""
+    panels = sorted(data[panel].unique())
+    fig, axes = _panels(len(panels))
+    for ax, p in zip(axes, panels):
+        for config, g in data[data[panel] == p].groupby("config"):
+            g = g.groupby(x, as_index=False)[y].mean().sort_values(x)
+            ax.plot(g[x], g[y], marker="o", label=config)
+        ax.set(title=_title(panel, p), xlabel=xlabel, ylabel=ylabel, ylim=ylim)
+        ax.grid(alpha=0.3)
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title: str, log: bool = False) -> plt.Figure:
+    """One panel per ``panel`` value; bars per ``group`` value, one bar per config."""
+    panels = sorted(data[panel].unique())
+    fig, axes = _panels(len(panels), 5.0)
+    for ax, p in zip(axes, panels):
+        piv = data[data[panel] == p].pivot_table(index=group, columns="config", values=y, aggfunc="mean")
+        if piv.empty:
+            continue
+        piv.plot.bar(ax=ax, logy=log, rot=20)
+        ax.set(title=_title(panel, p), ylabel=ylabel, xlabel="")
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(title)
+    return fig
+
+
+def fig_tau(df: pd.DataFrame, dest: Path) -> list[Path]:
+    """Figs. 11-12: latency and shared data per request vs tau, panels per CNN family."""
+    cols = ["family", "config", "tau", "seed", "latency_per_request_s", "shared_per_request_MB", "rejected"]
+    data = _ok(df)[cols].sort_values(["family", "config", "tau"])
+    files = _save(_lines(data, "family", "tau", "latency_per_request_s", "latency per request (s)", "tolerated SSIM tau",
+                         "Latency per request: feature-map vs per-layer distribution"), data, dest, "fig11-latency-vs-tau")
+    files += _save(_lines(data, "family", "tau", "shared_per_request_MB", "shared data per request (MB)", "tolerated SSIM tau",
+                          "Shared data per request: feature-map vs per-layer distribution"), data, dest, "fig12-shared-vs-tau")
+    return files
+
+
+def fig_greedy_rl(df: pd.DataFrame, dest: Path) -> list[Path]:
+    """Figs. 13-14: total latency and total shared data per request mix, panels per tau."""
+    data = _ok(df)[["family", "tau", "config", "seed", "total_latency_s", "shared_MB", "rejected"]].sort_values(["tau", "family", "config"])
+    files = _save(_bars(data, "tau", "family", "total_latency_s", "total latency (s)", "Total latency", log=True),
+                  data, dest, "fig13-total-latency")
+    files += _save(_bars(data, "tau", "family", "shared_MB", "total shared data (MB)", "Total shared data", log=True),
+                   data, dest, "fig14-total-shared")
+    return files
+
+
+def fig_devices(df: pd.DataFrame, dest: Path) -> list[Path]:
+    """Fig. 15: accuracy vs number of devices, panels per tau."""
+    data = _ok(df)[["instance", "tau", "config", "seed", "n_devices", "accuracy_pct", "rejected"]].sort_values(["tau", "config", "n_devices"])
+    fig = _lines(data, "tau", "n_devices", "accuracy_pct", "requests meeting every constraint (%)", "devices",
+                 "Accuracy vs number of devices", ylim=(0, 105))
+    return _save(fig, data, dest, "fig15-accuracy-vs-devices")
+
+
+def fig_mix(df: pd.DataFrame, dest: Path) -> list[Path]:
+    """Fig. 16: accuracy vs the share of LG Nexus devices (the rest STM32H7), panels per tau."""
+    ok = _ok(df)
+    nexus = ok["device_types"].map(lambda t: 100.0 * t.get("nexus", 0) / max(sum(t.values()), 1))
+    data = ok.assign(nexus_pct=nexus)[["instance", "tau", "config", "seed", "nexus_pct", "accuracy_pct", "rejected"]]
+    fig = _lines(data.sort_values(["tau", "config", "nexus_pct"]), "tau", "nexus_pct", "accuracy_pct",
+                 "requests meeting every constraint (%)", "LG Nexus share of devices (%)", "Accuracy vs device mix", ylim=(0, 105))
+    return _save(fig, data, dest, "fig16-accuracy-vs-mix")
+
+
+def fig_optimum_rl(df: pd.DataFrame, dest: Path) -> list[Path]:
+    """Fig. 17: latency and shared data of every request, per method, panels per instance."""
+    rows = []
+    for _, r in _ok(df).iterrows():
+        pr = r["per_request"]
+        for q, (lat, sh) in enumerate(zip(pr["latency_s"], pr["shared_bytes"]), 1):
+            rows.append({"instance": r["instance"], "tau": r["tau"], "config": r["config"], "seed": r["seed"],
+                         "request": q, "latency_s": lat, "shared_MB": None if sh is None else sh / 1e6})
+    data = pd.DataFrame(rows, columns=["instance", "tau", "config", "seed", "request", "latency_s", "shared_MB"])
+    files = _save(_bars(data, "instance", "request", "latency_s", "latency (s)", "Optimum vs RL: latency per request"),
+                  data, dest, "fig17-optimum-rl-latency")
+    files += _save(_bars(data, "instance", "request", "shared_MB", "shared data (MB)", "Optimum vs RL: shared data per request"),
+                   data, dest, "fig17-optimum-rl-shared")
+    return files
+
+
+def fig_scaling(df: pd.DataFrame, dest: Path) -> list[Path]:
+    """Solve time vs requests (lines per device count) and vs devices (per request count).
+
+    Times are charged as in the solver table; hollow markers are runs that did not solve.
+    """
+    data = df.assign(time_s=df.apply(_time, axis=1), solved=df["termination"].isin(SOLVED))
+    data = data[["instance", "config", "tau", "n_requests", "n_devices", "termination", "solved", "time_s", "gap", "time_limit"]]
+    fig, axes = _panels(2, 5.0)
+    for ax, x, fixed in ((axes[0], "n_requests", "n_devices"), (axes[1], "n_devices", "n_requests")):
+        for (config, f, tau), g in data.groupby(["config", fixed, "tau"]):
+            if g[x].nunique() < 2:
+                continue
+            g = g.groupby(x, as_index=False).agg(time_s=("time_s", "mean"), solved=("solved", "all")).sort_values(x)
+            line = ax.plot(g[x], g["time_s"], label=f"{config} ({fixed.split('_')[1]}={f}, tau={tau})")[0]
+            ax.scatter(g[x], g["time_s"], c=[line.get_color() if s else "white" for s in g["solved"]],
+                       edgecolors=line.get_color(), zorder=3)
+        ax.set(xlabel=x.replace("n_", "number of "), ylabel="solve time (s)", yscale="log")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle("Solve time scaling (hollow: not solved, charged at the limit)")
+    return _save(fig, data.sort_values(["config", "n_devices", "n_requests"]), dest, "scaling-solve-time")
+
+
+FIGURES: dict[str, Callable[[pd.DataFrame, Path], list[Path]]] = {
+    "tau": fig_tau,
+    "greedy-rl": fig_greedy_rl,
+    "devices": fig_devices,
+    "mix": fig_mix,
+    "optimum-rl": fig_optimum_rl,
+    "scaling": fig_scaling,
+}
+
+
+def write_figures(out: str | Path, names: list[str], dest: str | Path) -> list[Path]:
+    """Draw the named figures from the records under ``out`` into ``dest``."""
+    unknown = sorted(set(names) - set(FIGURES))
+    if unknown:
+        raise ValueError(f"unknown figure(s) {unknown}; choose from {sorted(FIGURES)}")
+    df = prepare(load_records(out))
+    files: list[Path] = []
+    for name in names:
+        files += FIGURES[name](df, Path(dest))
+    return files

@@ -1,0 +1,144 @@
+"""Reference values in the MIPLIB ``.solu`` format, read, derived from records, merged, written.
+
+One line per fact: ``=opt= NAME VALUE`` (proven optimum), ``=best= NAME VALUE`` (best known
+feasible objective), ``=bestdual= NAME VALUE`` (best proven lower bound), ``=inf= NAME``
+(proven infeasible). optdist minimises, so a better ``best`` is smaller and a better
+``bestdual`` larger; ``=opt=`` supersedes both. Values agree when their relative difference
+``|a - b| / max(|a|, |b|, 1e-9)`` is at most ``rtol`` (1e-6, MODEL.md section 7).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from optdist.io import atomic_write_text
+
+RTOL = 1e-6
+
+
+def rel_diff(a: float, b: float) -> float:
+    """``|a - b| / max(|a|, |b|, 1e-9)``."""
+    return abs(a - b) / max(abs(a), abs(b), 1e-9)
+
+
+@dataclass
+class Reference:
+    """What is known about one instance's optimum."""
+
+    opt: float | None = None
+    best: float | None = None
+    bestdual: float | None = None
+    infeasible: bool = False
+
+    def value(self) -> tuple[float | None, str | None]:
+        """The reference to measure gaps against: the optimum, else the best bound."""
+        if self.opt is not None:
+            return self.opt, "opt"
+        if self.bestdual is not None:
+            return self.bestdual, "bound"
+        return None, None
+
+
+def read_solu(path: str | Path) -> dict[str, Reference]:
+    """Parse a ``.solu`` file; unknown tags (e.g. ``=unkn=``) are ignored."""
+    refs: dict[str, Reference] = {}
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        tag, name = parts[0], parts[1] if len(parts) > 1 else None
+        if name is None:
+            raise ValueError(f"{path}:{n}: {line!r} has no instance name (fix: '=opt= NAME VALUE')")
+        ref = refs.setdefault(name, Reference())
+        if tag == "=inf=":
+            ref.infeasible = True
+        elif tag in ("=opt=", "=best=", "=bestdual="):
+            setattr(ref, tag.strip("="), float(parts[2]))
+    return refs
+
+
+def write_solu(path: str | Path, refs: dict[str, Reference]) -> Path:
+    """Write ``refs`` sorted by name (an optimum hides the best/bestdual lines it supersedes)."""
+    lines = []
+    for name in sorted(refs):
+        r = refs[name]
+        if r.infeasible:
+            lines.append(f"=inf=      {name}")
+        elif r.opt is not None:
+            lines.append(f"=opt=      {name}  {r.opt:.12g}")
+        else:
+            if r.best is not None:
+                lines.append(f"=best=     {name}  {r.best:.12g}")
+            if r.bestdual is not None:
+                lines.append(f"=bestdual= {name}  {r.bestdual:.12g}")
+    return atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def refs_from_records(df: pd.DataFrame) -> dict[str, Reference]:
+    """Reference values implied by records (see :func:`optdist.bench.tables.load_records`).
+
+    ``opt``: the smallest objective claimed optimal by a run whose evaluator found the
+    placement feasible; ``best``: the smallest evaluator objective of a feasible placement;
+    ``bestdual``: the largest finite bound; ``inf``: a run proved infeasibility.
+    """
+    refs: dict[str, Reference] = {}
+    ok = df[df["status"] == "ok"]
+    for name, g in ok.groupby("instance"):
+        feas = g[g["feasible"] == True]  # noqa: E712 (nullable column)
+        opt = feas.loc[feas["termination"] == "optimal", "objective"].dropna()
+        best = feas["evaluator_objective"].dropna()
+        bound = g["bound"].dropna()
+        bound = bound[bound.map(math.isfinite)]
+        refs[str(name)] = Reference(
+            opt=float(opt.min()) if len(opt) else None,
+            best=float(best.min()) if len(best) else None,
+            bestdual=float(bound.max()) if len(bound) else None,
+            infeasible=bool((g["termination"] == "infeasible").any()),
+        )
+    return refs
+
+
+def merge_refs(old: dict[str, Reference], new: dict[str, Reference], rtol: float = RTOL) -> tuple[dict[str, Reference], list[str]]:
+    """Combine two reference sets, keeping the better of each fact; list contradictions.
+
+    Warnings: two optima that differ by more than ``rtol`` (the old one is kept), a bound above
+    a known feasible value or optimum, an optimum below a known bound, infeasible vs a value.
+    """
+    out: dict[str, Reference] = {}
+    warnings: list[str] = []
+    for name in sorted(set(old) | set(new)):
+        a, b = old.get(name, Reference()), new.get(name, Reference())
+        if a.opt is not None and b.opt is not None and rel_diff(a.opt, b.opt) > rtol:
+            warnings.append(f"{name}: optimum {a.opt:.12g} (kept) disagrees with {b.opt:.12g}")
+        m = Reference(
+            opt=a.opt if a.opt is not None else b.opt,
+            best=_pick(min, a.best, b.best),
+            bestdual=_pick(max, a.bestdual, b.bestdual),
+            infeasible=a.infeasible or b.infeasible,
+        )
+        upper = _pick(min, m.opt, m.best)
+        if m.bestdual is not None and upper is not None and m.bestdual > upper and rel_diff(m.bestdual, upper) > rtol:
+            warnings.append(f"{name}: bound {m.bestdual:.12g} exceeds a feasible value {upper:.12g}")
+        if m.infeasible and upper is not None:
+            warnings.append(f"{name}: recorded infeasible but a feasible value {upper:.12g} exists")
+        if m.opt is not None and m.best is not None and m.best < m.opt and rel_diff(m.best, m.opt) > rtol:
+            warnings.append(f"{name}: feasible value {m.best:.12g} below the claimed optimum {m.opt:.12g}")
+        out[name] = m
+    return out, warnings
+
+
+def _pick(f, a: float | None, b: float | None) -> float | None:
+    vals = [v for v in (a, b) if v is not None]
+    return f(vals) if vals else None
+
+
+def merge_solu_file(path: str | Path, new: dict[str, Reference], rtol: float = RTOL) -> list[str]:
+    """Merge ``new`` into the ``.solu`` file at ``path`` (created if missing); return warnings."""
+    old = read_solu(path) if Path(path).exists() else {}
+    merged, warnings = merge_refs(old, new, rtol)
+    write_solu(path, merged)
+    return warnings

@@ -1,0 +1,158 @@
+"""Sweep specifications (TOML or JSON) and the grid of runs they expand to.
+
+A spec names instance globs, methods, solvers, formulations, seeds, a per-run ``time_limit``
+and ``threads``, and options. The grid is ``instances x methods x solvers x formulations x
+seeds``. Which method gets what is explicit (methods reject options they do not know):
+
+* ``solver_methods`` (default ``["milp"]``) get the solver and formulation axes, ``time_limit``,
+  ``threads`` and the spec's ``options``;
+* ``seeded_methods`` (default ``["rl"]``) get the seeds axis as ``seed=`` (an empty ``seeds``
+  list passes none);
+* ``method_options.NAME`` is passed to method NAME only.
+
+Every run has a key, ``<instance>--<method>[--<solver>][--<formulation>][--s<seed>]--<hash>``,
+where ``hash`` is the first 8 hex digits of SHA-1 over the run's canonical JSON (instance,
+method, solver, formulation, seed and every option), so changing an option gives a new run.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+FIGURES = ("tau", "greedy-rl", "devices", "mix", "optimum-rl", "scaling")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One cell of the grid: ``optdist.solve(instance_path, method, **options)``."""
+
+    instance: str  # instance file stem (= its name in bundled sets)
+    instance_path: str  # as resolved from the spec (relative to the working directory)
+    method: str  # a name in optdist.solve.METHODS, or "module:function"
+    solver: str | None = None
+    formulation: str | None = None
+    seed: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # includes time_limit, threads
+
+    @property
+    def key(self) -> str:
+        parts = [self.instance, self.method, self.solver, self.formulation]
+        parts += [None if self.seed is None else f"s{self.seed}"]
+        name = "--".join(_safe(p) for p in parts if p is not None)
+        blob = json.dumps({k: v for k, v in asdict(self).items() if k != "instance_path"}, sort_keys=True)
+        return f"{name}--{hashlib.sha1(blob.encode()).hexdigest()[:8]}"
+
+    def solve_options(self) -> dict[str, Any]:
+        """Keyword options for the method: the grid axes that are set plus ``options``."""
+        axes = {"solver": self.solver, "formulation": self.formulation, "seed": self.seed}
+        return {**{k: v for k, v in axes.items() if v is not None}, **self.options}
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Run:
+        return cls(**data)
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text))
+
+
+@dataclass(frozen=True)
+class BenchSpec:
+    """A parsed spec file; see the module docstring and ``benchmarks/specs/*.toml``."""
+
+    name: str
+    instances: tuple[str, ...]
+    methods: tuple[str, ...]
+    out: str
+    solvers: tuple[str, ...] = ()
+    formulations: tuple[str, ...] = ()
+    solver_methods: tuple[str, ...] = ("milp",)
+    seeded_methods: tuple[str, ...] = ("rl",)
+    seeds: tuple[int, ...] = ()
+    time_limit: float | None = None
+    threads: int | None = 1
+    wall_limit: float | None = None  # hard guard per run (s); default from time_limit
+    options: dict[str, Any] = field(default_factory=dict)
+    method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    figures: tuple[str, ...] = ()
+    figures_dir: str | None = None
+    tables_dir: str | None = None
+    description: str = ""
+
+    def guard_s(self) -> float:
+        """Hard wall-clock limit per run: ``wall_limit``, else ``2 * time_limit + 60``, else 3600 s."""
+        if self.wall_limit is not None:
+            return float(self.wall_limit)
+        return 2.0 * self.time_limit + 60.0 if self.time_limit is not None else 3600.0
+
+    def instance_paths(self) -> list[Path]:
+        """The instance files matched by the globs, in spec order, without duplicates."""
+        seen: dict[str, Path] = {}
+        for pattern in self.instances:
+            hits = sorted(glob.glob(pattern))
+            if not hits:
+                raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches no file")
+            for h in hits:
+                seen.setdefault(str(Path(h)), Path(h))
+        return list(seen.values())
+
+    def runs(self) -> list[Run]:
+        """The grid, in a stable order."""
+        limits = {k: v for k, v in (("time_limit", self.time_limit), ("threads", self.threads)) if v is not None}
+        out: list[Run] = []
+        for path in self.instance_paths():
+            for method in self.methods:
+                axis = method in self.solver_methods
+                opts = {**(limits | self.options if axis else {}), **self.method_options.get(method, {})}
+                seeds = (self.seeds or (None,)) if method in self.seeded_methods else (None,)
+                for solver in (self.solvers or (None,)) if axis else (None,):
+                    for form in (self.formulations or (None,)) if axis else (None,):
+                        for seed in seeds:
+                            out.append(Run(path.stem, str(path), method, solver, form, seed, dict(opts)))
+        return out
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+_LISTS = ("instances", "methods", "solvers", "formulations", "solver_methods", "seeded_methods", "seeds", "figures")
+
+
+def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
+    """Check a decoded spec document; raises ValueError naming the field and the fix."""
+    known = set(BenchSpec.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {unknown} (fix: use only {sorted(known)})")
+    for req in ("name", "instances", "methods", "out"):
+        if req not in data:
+            raise ValueError(f"{where}: missing {req!r} (fix: add it, e.g. see benchmarks/specs/)")
+    doc = dict(data)
+    for k in _LISTS:
+        if k in doc:
+            v = doc[k]
+            doc[k] = tuple([v] if isinstance(v, str | int) else v)
+    bad = sorted(set(doc.get("figures", ())) - set(FIGURES))
+    if bad:
+        raise ValueError(f"{where}: unknown figure(s) {bad} (fix: choose from {list(FIGURES)})")
+    return BenchSpec(**doc)
+
+
+def load_spec(path: str | Path) -> BenchSpec:
+    """Read a ``.toml`` or ``.json`` spec file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: spec file not found")
+    text = path.read_text()
+    data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    return parse_spec(data, str(path))

@@ -1,0 +1,229 @@
+"""Result tables from sweep records, following MIPLIB / Mittelmann conventions.
+
+* **Shifted geometric mean** of times: ``sgm(t; s) = exp(mean(ln(t_i + s))) - s`` with shift
+  ``s = 10`` s; a run that did not finish solved (time limit, error, guard) enters at the time
+  limit, a solved run at ``min(t, limit)``.
+* **Solved** = the method proved its answer: termination ``optimal``, ``infeasible`` or
+  ``unbounded``.
+* **Gap** (optdist's bounded definition, as :func:`optdist.result.gap`):
+  ``|p - d| / max(|p|, |d|, 1e-9)``, 1 if the signs differ. The gap of a placement to the
+  reference uses its evaluator objective ``p`` and the instance's optimum, else its best
+  known bound ``d`` (then an upper estimate of the true gap).
+* Two runs that both claim optimality *disagree* when their objectives differ by more than
+  1e-6 relative: the solver table then carries a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optdist.bench.solu import RTOL, Reference, merge_refs, read_solu, refs_from_records, rel_diff
+from optdist.io import atomic_write_text
+from optdist.result import gap
+
+SHIFT_S = 10.0
+SOLVED = ("optimal", "infeasible", "unbounded")
+SUMMARY_FIELDS = ("termination", "objective", "bound", "gap", "wall_time_s", "nodes", "evaluator_objective",
+                  "feasible", "violations", "rejected", "total_latency_s", "shared_bytes")
+INFO_FIELDS = ("n_requests", "n_devices", "tau", "period_s", "cnns", "device_types")
+
+
+def sgm(times: Iterable[float], shift: float = SHIFT_S) -> float:
+    """Shifted geometric mean ``exp(mean(ln(t + shift))) - shift``."""
+    t = np.asarray(list(times), dtype=float)
+    return float(np.exp(np.mean(np.log(t + shift))) - shift) if len(t) else math.nan
+
+
+def flatten(rec: dict) -> dict:
+    """One record as a flat table row (run key, run axes, summary, instance info, scores)."""
+    run, summ, info = rec["run"], rec.get("summary") or {}, rec.get("instance_info") or {}
+    row = {
+        "key": rec["key"],
+        "status": rec["status"],
+        "error": rec.get("error"),
+        "instance": run["instance"],
+        "method": run["method"],
+        "solver": run["solver"],
+        "formulation": run["formulation"],
+        "seed": run["seed"],
+        "time_limit": run["options"].get("time_limit"),
+        "threads": run["options"].get("threads"),
+        **{f: summ.get(f) for f in SUMMARY_FIELDS},
+        **{f: info.get(f) for f in INFO_FIELDS},
+        "requests_ok": rec.get("requests_ok"),
+        "per_request": rec.get("per_request"),
+        "elapsed_s": rec.get("elapsed_s"),
+        "cpu": (rec.get("host") or {}).get("cpu"),
+    }
+    if rec["status"] != "ok":
+        row["termination"] = "timeout" if rec["status"] == "timeout" else "error"
+    parts = [run["method"], run["solver"], run["formulation"]]
+    row["config"] = "/".join(str(p) for p in parts if p is not None)
+    return row
+
+
+def load_records(out: str | Path) -> pd.DataFrame:
+    """Every record under ``OUT/records/`` as a DataFrame (one row per run)."""
+    files = sorted((Path(out) / "records").glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"{out}: no records under {Path(out) / 'records'} (run `optdist bench SPEC` first)")
+    df = pd.DataFrame([flatten(json.loads(f.read_text())) for f in files])
+    return df.astype({"objective": float, "bound": float, "evaluator_objective": float, "wall_time_s": float})
+
+
+def _time(row: pd.Series) -> float:
+    """Time charged to a run: ``min(t, limit)`` if solved, the limit otherwise (wall time if none)."""
+    limit = row["time_limit"]
+    t = row["wall_time_s"] if pd.notna(row["wall_time_s"]) else row["elapsed_s"]
+    if pd.isna(limit):
+        return float(t)
+    return float(min(t, limit)) if row["termination"] in SOLVED else float(limit)
+
+
+def solver_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration (method/solver/formulation): runs, % solved, timeouts, errors, sgm time.
+
+    ``sgm_rel`` is the configuration's sgm divided by the fastest one (Mittelmann's scaling).
+    """
+    rows = []
+    for config, g in df.groupby("config", sort=True):
+        solved = g["termination"].isin(SOLVED)
+        rows.append({
+            "config": config,
+            "instances": g["instance"].nunique(),
+            "runs": len(g),
+            "solved": int(solved.sum()),
+            "solved_pct": 100.0 * solved.mean(),
+            "time_limit": int(g["termination"].isin(["time_limit", "timeout"]).sum()),
+            "errors": int((g["termination"] == "error").sum()),
+            "sgm_time_s": sgm(g.apply(_time, axis=1)),
+        })
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["sgm_rel"] = out["sgm_time_s"] / max(out["sgm_time_s"].min(), 1e-12)
+    return out
+
+
+def by_instance_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Instances x configurations: charged time in s, ``>`` marking unsolved runs (Mittelmann style)."""
+    cell = df.apply(lambda r: f"{_time(r):.2f}" + ("" if r["termination"] in SOLVED else " >"), axis=1)
+    return df.assign(cell=cell).pivot_table(index="instance", columns="config", values="cell", aggfunc="first").reset_index()
+
+
+def disagreements(df: pd.DataFrame, rtol: float = RTOL) -> list[str]:
+    """Instances where two runs claim optimality with objectives more than ``rtol`` apart."""
+    out = []
+    opt = df[(df["termination"] == "optimal") & df["objective"].notna()]
+    for inst, g in opt.groupby("instance"):
+        lo, hi = g["objective"].min(), g["objective"].max()
+        if rel_diff(lo, hi) > rtol:
+            claims = ", ".join(f"{c} {v:.12g}" for c, v in zip(g["config"], g["objective"]))
+            out.append(f"WARNING {inst}: optimality claims disagree (rel. diff {rel_diff(lo, hi):.3g} > {rtol:g}): {claims}")
+    return out
+
+
+def references(df: pd.DataFrame, solu: str | Path | None = None) -> tuple[dict[str, Reference], list[str]]:
+    """Reference values: a ``.solu`` file's (kept on conflict) merged with the records'."""
+    old = read_solu(solu) if solu else {}
+    return merge_refs(old, refs_from_records(df))
+
+
+def gap_rows(df: pd.DataFrame, refs: dict[str, Reference]) -> pd.DataFrame:
+    """Per run: its own gap, the reference and its kind (opt | bound), the gap to the reference."""
+    ok = df[df["status"] == "ok"].copy()
+    vals = [refs.get(i, Reference()).value() for i in ok["instance"]]
+    ok["reference"] = [v for v, _ in vals]
+    ok["ref_kind"] = [k for _, k in vals]
+    ok["gap_to_ref"] = [
+        gap(p, r) if _true(f) and r is not None else None
+        for p, r, f in zip(ok["evaluator_objective"], ok["reference"], ok["feasible"])
+    ]
+    cols = ["instance", "config", "seed", "termination", "feasible", "objective", "bound", "gap",
+            "evaluator_objective", "reference", "ref_kind", "gap_to_ref", "wall_time_s"]
+    return ok[cols].sort_values(["instance", "config"]).reset_index(drop=True)
+
+
+def _true(v: object) -> bool:
+    return v is not None and not pd.isna(v) and bool(v)
+
+
+def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration: % feasible, % at the reference (gap <= 1e-6), mean and max gap to it."""
+    out = []
+    for config, g in rows.groupby("config", sort=True):
+        gaps = g["gap_to_ref"].dropna().astype(float)
+        out.append({
+            "config": config,
+            "runs": len(g),
+            "feasible_pct": 100.0 * g["feasible"].map(_true).mean(),
+            "at_ref_pct": 100.0 * (gaps <= RTOL).sum() / len(g),
+            "mean_gap_pct": 100.0 * gaps.mean() if len(gaps) else math.nan,
+            "max_gap_pct": 100.0 * gaps.max() if len(gaps) else math.nan,
+            "ref_kinds": "/".join(sorted(set(g["ref_kind"].dropna()))),
+        })
+    return pd.DataFrame(out)
+
+
+def certificate_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per instance: best feasible placement (upper bound) and best proven bound, by any run.
+
+    ``gap = |UB - LB| / max(|UB|, |LB|)`` certifies how far the incumbent can be from the
+    optimum; ``certified_optimal`` is true when the gap is at most 1e-6; ``infeasible_by``
+    names a run that proved the instance infeasible.
+    """
+    out = []
+    for inst, g in df[df["status"] == "ok"].groupby("instance", sort=True):
+        feas = g[g["feasible"].map(_true) & g["evaluator_objective"].notna()]
+        bnd = g[g["bound"].map(lambda b: pd.notna(b) and math.isfinite(b))]
+        ub = feas.loc[feas["evaluator_objective"].idxmin()] if len(feas) else None
+        lb = bnd.loc[bnd["bound"].idxmax()] if len(bnd) else None
+        ubv = None if ub is None else float(ub["evaluator_objective"])
+        lbv = None if lb is None else float(lb["bound"])
+        gp = gap(ubv, lbv)
+        out.append({
+            "instance": inst,
+            "upper_bound": ubv,
+            "by": None if ub is None else ub["config"],
+            "lower_bound": lbv,
+            "bound_by": None if lb is None else lb["config"],
+            "gap_pct": None if gp is None else 100.0 * gp,
+            "certified_optimal": gp is not None and gp <= RTOL,
+            "infeasible_by": next(iter(g.loc[g["termination"] == "infeasible", "config"]), None),
+        })
+    return pd.DataFrame(out)
+
+
+def write_table(df: pd.DataFrame, dest: Path, name: str, title: str, notes: Iterable[str] = ()) -> list[Path]:
+    """Write ``name.csv`` and ``name.md`` (title, Markdown table, notes) under ``dest``."""
+    csv = atomic_write_text(dest / f"{name}.csv", df.to_csv(index=False))
+    body = df.to_markdown(index=False, floatfmt=".4g") if len(df) else "(no rows)"
+    note = "".join(f"\n{n}\n" for n in notes)
+    md = atomic_write_text(dest / f"{name}.md", f"# {title}\n\n{body}\n{note}")
+    return [csv, md]
+
+
+def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Path | None = None) -> tuple[list[Path], list[str]]:
+    """All tables of the records under ``out``; returns the files written and the warnings."""
+    df = load_records(out)
+    dest = Path(dest or Path(out) / "tables")
+    refs, ref_warn = references(df, solu)
+    warns = disagreements(df) + [f"WARNING {w}" for w in ref_warn]
+    sgm_note = (f"sgm: shifted geometric mean of time, shift {SHIFT_S:g} s; unsolved runs at the time limit. "
+                "time_limit: runs stopped by their time limit or killed by the wall-clock guard.")
+    rows = gap_rows(df, refs)
+    exact = df[df["solver"].notna()] if df["solver"].notna().any() else df  # runs of solver methods
+    files = write_table(solver_table(exact), dest, "solvers", "Solver comparison", [sgm_note, *warns])
+    files += write_table(by_instance_table(exact), dest, "solvers-by-instance", "Time per instance (s; '>' = not solved)")
+    gap_note = "gap = |p - d| / max(|p|, |d|); reference = optimum (opt) or best bound (bound, an upper estimate)."
+    files += write_table(gap_table(rows), dest, "gaps", "Optimality gap to the reference, per method", [gap_note, *warns])
+    files += write_table(rows, dest, "gaps-by-instance", "Gap per run", [gap_note])
+    files += write_table(certificate_table(df), dest, "certificates", "Best placement and best bound per instance",
+                         ["upper bound: best feasible placement (evaluator objective); lower bound: best proven bound; "
+                          "gap = |UB - LB| / max(|UB|, |LB|)."])
+    return files, warns

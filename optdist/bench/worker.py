@@ -1,0 +1,112 @@
+"""One run in its own process: ``python -m optdist.bench.worker RUN_JSON RESULT_PATH``.
+
+The runner starts this per run so that a hung or crashing method can be killed (hard
+wall-clock guard) without taking the sweep down. It solves, re-scores with the evaluator
+(:func:`optdist.solve`), and writes the payload of the run's record atomically to
+``RESULT_PATH``; an exception is written there as ``{"status": "error", ...}``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import sys
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from optdist.bench.spec import Run
+from optdist.io import atomic_write_json
+
+
+def method_callable(method: str) -> Callable[..., Any]:
+    """A registered method name, or ``module:function`` for a method outside the registry."""
+    if ":" in method:
+        module, func = method.split(":", 1)
+        return getattr(importlib.import_module(module), func)
+    from optdist.solve import method_function
+
+    return method_function(method)
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars/arrays as Python values, non-finite floats as None, the rest as str."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, bool | int | str):
+        return obj
+    if hasattr(obj, "tolist"):
+        return jsonable(obj.tolist())
+    return str(obj)
+
+
+def instance_info(inst: Any) -> dict:
+    """Size and make-up of an instance, for tables and figures."""
+    return {
+        "name": inst.name,
+        "n_requests": inst.n_requests,
+        "n_devices": inst.n_devices,
+        "tau": inst.spec.tau,
+        "period_s": inst.spec.period_s,
+        "cnns": dict(Counter(inst.request_cnn)),
+        "device_types": dict(Counter(t or "custom" for t in inst.node_types[: inst.n_devices])),
+    }
+
+
+def scores(inst: Any, res: Any) -> dict:
+    """Per-request latency and shared data, and how many requests meet every constraint.
+
+    ``requests_ok`` counts admitted requests that no violation names (the paper's
+    RL-accuracy numerator); ``node_violations`` counts capacity violations, which name a node.
+    """
+    ev = res.evaluation
+    if ev is None:
+        return {"per_request": None, "requests_ok": 0, "node_violations": None}
+    named = {v.request for v in ev.violations if v.request is not None}
+    ok = sum(1 for r, rid in enumerate(inst.request_ids) if ev.admitted[r] and rid not in named)
+    return {
+        "per_request": {"latency_s": jsonable(ev.latency), "shared_bytes": jsonable(ev.shared_bytes)},
+        "requests_ok": ok,
+        "node_violations": sum(1 for v in ev.violations if v.request is None),
+    }
+
+
+def execute_in_process(run: Run) -> dict:
+    """Solve ``run`` here and return the record payload (status ok), or raise."""
+    from optdist.instance import load_instance
+    from optdist.result import finalize
+
+    inst = load_instance(run.instance_path)
+    fn = method_callable(run.method)
+    t0 = time.perf_counter()
+    res = finalize(inst, fn(inst, **run.solve_options()))
+    return {
+        "status": "ok",
+        "error": None,
+        "summary": jsonable(res.summary()),
+        "solve_wall_s": time.perf_counter() - t0,
+        "instance_info": instance_info(inst),
+        **scores(inst, res),
+        "extra": jsonable(res.extra),
+    }
+
+
+def main(argv: list[str]) -> int:
+    run = Run.from_json(json.loads(argv[0]))
+    try:
+        payload = execute_in_process(run)
+    except Exception as e:  # recorded, never raised: the sweep goes on
+        payload = {"status": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-4000:]}
+    atomic_write_json(argv[1], payload)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,105 @@
+"""Benchmark sub-commands: bench (run a sweep), bench-table, bench-figures."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="run a sweep spec (resumable), then write its tables and figures")
+    p.add_argument("spec", type=Path, help="sweep spec, .toml or .json (see benchmarks/specs/)")
+    p.add_argument("--out", type=Path, help="output folder (default: the spec's 'out')")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786) instead")
+    p.add_argument("--method", action="append", metavar="NAME", help="run only this method of the spec (repeatable)")
+    p.add_argument("--retry-errors", action="store_true", help="redo runs recorded as error or timeout")
+    p.add_argument("--dry-run", action="store_true", help="list the runs still to do and exit")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--solu", type=Path, help="reference .solu file for the gap table")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("bench-table", help="(re)generate the tables of a sweep from its records")
+    p.add_argument("out", type=Path, help="sweep output folder (holding records/)")
+    p.add_argument("--solu", type=Path, help="reference .solu file (its optima win over the records')")
+    p.add_argument("--dest", type=Path, help="folder for the tables (default: the spec's tables_dir or OUT/tables)")
+    p.add_argument("--write-solu", type=Path, metavar="FILE", help="merge the records' reference values into this .solu file")
+    p.set_defaults(func=cmd_table)
+
+    p = sub.add_parser("bench-figures", help="(re)draw a sweep's figures (PNG + CSV) from its records")
+    p.add_argument("out", type=Path, help="sweep output folder (holding records/)")
+    p.add_argument("--figure", action="append", help="figure name (repeatable; default: the spec's 'figures')")
+    p.add_argument("--dest", type=Path, help="folder for the figures (default: the spec's figures_dir or OUT/figures)")
+    p.set_defaults(func=cmd_figures)
+
+
+def _saved_spec(out: Path) -> dict:
+    path = out / "spec.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _tables(out: Path, dest: Path | None, solu: Path | None) -> None:
+    from optdist.bench.tables import write_tables
+
+    dest = dest or _saved_spec(out).get("tables_dir") or out / "tables"
+    files, warnings = write_tables(out, dest, solu)
+    for w in warnings:
+        print(w)
+    print(f"tables: {', '.join(str(f) for f in files if f.suffix == '.md')}")
+
+
+def _figures(out: Path, names: list[str], dest: Path | None) -> None:
+    from optdist.bench.figures import write_figures
+
+    dest = dest or _saved_spec(out).get("figures_dir") or out / "figures"
+    files = write_figures(out, names, dest)
+    print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from optdist.bench.runner import finished, run_sweep
+    from optdist.bench.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.method:
+        unknown = sorted(set(args.method) - set(spec.methods))
+        if unknown:
+            raise ValueError(f"--method {unknown} not in the spec's methods {list(spec.methods)}")
+        spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
+    out = args.out or Path(spec.out)
+    if args.dry_run:
+        todo = [r for r in spec.runs() if not finished(out, r, args.retry_errors)]
+        for r in todo:
+            print(r.key)
+        print(f"{len(todo)} of {len(spec.runs())} runs to do")
+        return 0
+    rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler,
+                    retry_errors=args.retry_errors, progress=not args.no_progress)
+    print(f"{spec.name}: {rep.total} runs, {rep.skipped} already recorded, {rep.ran} run now ({rep.failed} failed) -> {out}/records")
+    _tables(out, None, args.solu)
+    if spec.figures:
+        _figures(out, list(spec.figures), None)
+    return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    _tables(args.out, args.dest, args.solu)
+    if args.write_solu:
+        from optdist.bench.solu import merge_solu_file
+        from optdist.bench.tables import load_records, references
+
+        refs, _ = references(load_records(args.out), args.solu)
+        for w in merge_solu_file(args.write_solu, refs):
+            print(f"WARNING {w}")
+        print(f"merged reference values into {args.write_solu}")
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    names = args.figure or list(_saved_spec(args.out).get("figures") or [])
+    if not names:
+        raise ValueError("no figure named: pass --figure NAME or list 'figures' in the spec")
+    _figures(args.out, names, args.dest)
+    return 0

@@ -1,0 +1,107 @@
+"""Edge-cloud split (Osia et al., seeds 002/004): a head on the trusted source, the rest on one device.
+
+For request r with layers ``0..L-1``, a split s puts layers ``0..s-1`` on the source (the
+"feature extractor"), layers ``s..L-2`` on one device d (the "cloud" analyser) and the last
+layer back on the source (eq. 9). The cloud part may start only where the privacy limits let
+one device hold whole layers: every ``k in [s, L-2]`` has no (10h) pin and a cap
+``>= P_k`` (e.g. from the split point SP on); ``s = L-1`` means the source computes
+everything. Latency (one owner per layer, MODEL.md section 5):
+
+    T(s, d) = sum_{k<s} M_k / e_src + B_{s-1} / rho_src + sum_{s<=k<L-1} M_k / e_d
+              + B_{L-2} / rho_d + M_{L-1} / e_src          (transfers only if s < L-1)
+
+Each request, in arrival order, takes the feasible (s, d) with the least latency under the
+residual capacities, else it is rejected. Intermediate layers on the source break MODEL.md's
+placement rule (sources compute only first, last and (10h) layers): the evaluator reports
+them as placement violations, which is the price of Osia's design in this model.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from optdist.assignment import Assignment
+from optdist.heuristics.incremental import Usage, claimed_objective
+from optdist.instance import Instance
+from optdist.result import SolveResult, Termination
+
+
+def cloud_starts(inst: Instance, r: int) -> list[int]:
+    """Splits s whose cloud part ``s..L-2`` one device may hold under the privacy limits; L-1 always."""
+    prof, lim = inst.profile(r), inst.limit(r)
+    L = prof.n_layers
+    ok = [not lim.on_source[k] and (lim.device_cap[k] is None or lim.device_cap[k] >= prof.layers[k].segments) for k in range(L - 1)]
+    return [s for s in range(1, L - 1) if all(ok[s:L - 1])] + [L - 1]
+
+
+def solve_edge_cloud(
+    inst: Instance, *, seed: int | None = None, time_limit: float | None = None, threads: int | None = None
+) -> SolveResult:
+    """Best (split, device) per request; requests in arrival order.
+
+    Deterministic and fast: ``seed``, ``time_limit`` and ``threads`` are accepted for the common
+    method interface and not used.
+    """
+    t0 = time.perf_counter()
+    usage = Usage.zeros(inst.n_nodes)
+    D = inst.n_devices
+    e, rho = inst.mults_per_s, inst.rate
+    owners, latency, shared, rejected, splits = [], [], [], [], []
+    for r in range(inst.n_requests):
+        layers = inst.profile(r).layers
+        L, src = len(layers), int(inst.request_source[r])
+        mults = np.array([la.total_mults for la in layers], dtype=float)
+        weights = np.array([la.total_weight_bytes for la in layers], dtype=float)
+        out = np.array([la.out_bytes for la in layers], dtype=float)
+        left_m, left_c, left_b = inst.memory - usage.memory, inst.compute_capacity - usage.compute, inst.bandwidth_capacity - usage.bandwidth
+        best: tuple[float, int, int] | None = None
+        for s in cloud_starts(inst, r):
+            on_src = np.r_[np.arange(s), L - 1]
+            if weights[on_src].sum() > left_m[src] or mults[on_src].sum() > left_c[src]:
+                continue
+            head = mults[on_src].sum() / e[src]
+            if s == L - 1:
+                T, d = head, -1
+            else:
+                cloud = slice(s, L - 1)
+                ok = (weights[cloud].sum() <= left_m[:D]) & (mults[cloud].sum() <= left_c[:D]) & (out[L - 2] <= left_b[:D])
+                if out[s - 1] > left_b[src] or not ok.any():
+                    continue
+                Td = np.where(ok, head + out[s - 1] / rho[src] + mults[cloud].sum() / e[:D] + out[L - 2] / rho[:D], np.inf)
+                d = int(np.argmin(Td))
+                T = float(Td[d])
+            if best is None or T < best[0]:
+                best = (T, s, d)
+        if best is None:
+            owners.append(None)
+            latency.append(None)
+            shared.append(None)
+            rejected.append(inst.request_ids[r])
+            continue
+        T, s, d = best
+        nodes = [src if k < s or k == L - 1 else d for k in range(L)]
+        for k, j in enumerate(nodes):
+            usage.memory[j] += weights[k]
+            usage.compute[j] += mults[k]
+        moved = 0.0
+        if d >= 0:
+            usage.bandwidth[src] += out[s - 1]
+            usage.bandwidth[d] += out[L - 2]
+            moved = out[s - 1] + out[L - 2]
+        owners.append([np.full(la.segments, j, dtype=np.int64) for la, j in zip(layers, nodes)])
+        latency.append(T)
+        shared.append(float(moved))
+        splits.append(layers[s].name if s < L - 1 else "source only")
+    wall = time.perf_counter() - t0
+    return SolveResult(
+        instance=inst.name,
+        method="edge-cloud",
+        termination=Termination.FEASIBLE,
+        objective=claimed_objective(inst, latency, shared),
+        wall_time=wall,
+        assignment=Assignment(owners, {"method": "edge-cloud"}),
+        extra={"rejected": len(rejected), "rejected_ids": rejected, "cloud_starts_at": sorted(set(splits)),
+               "decision_ms_per_request": 1e3 * wall / inst.n_requests},
+    )

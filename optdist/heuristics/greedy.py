@@ -1,0 +1,64 @@
+"""DistPrivacy greedy heuristic (paper section 4.2.2, ref. [34]).
+
+Requests in arrival order; layers in order; each segment goes to the feasible node that adds
+the least latency: the least new finish time ``f_j`` of its stage (ties: lowest index), so the
+stage time ``T_k = max_j f_j`` grows as little as possible. Every constraint is kept: (10b-d)
+capacities incl. the bandwidth its transfers add, (10f) privacy caps, placement. A request
+that cannot be completed is rolled back and rejected (``extra["rejected"]``); the greedy is
+deterministic, so a later request of the same CNN and source is rejected without retrying
+until some request is admitted (usage unchanged).
+"""
+
+from __future__ import annotations
+
+import time
+
+from optdist.assignment import Assignment
+from optdist.heuristics.incremental import RequestPlacer, Usage, claimed_objective, require_parallel_uplink
+from optdist.instance import Instance
+from optdist.result import SolveResult, Termination
+
+
+def solve_greedy(
+    inst: Instance, *, seed: int | None = None, time_limit: float | None = None, threads: int | None = None
+) -> SolveResult:
+    """Place every request greedily; rejected requests have no owners.
+
+    Deterministic and fast: ``seed``, ``time_limit`` and ``threads`` are accepted for the common
+    method interface and not used.
+    """
+    require_parallel_uplink(inst, "greedy")
+    t0 = time.perf_counter()
+    usage = Usage.zeros(inst.n_nodes)
+    owners, latency, shared, rejected = [], [], [], []
+    failed: set[tuple[str, int]] = set()  # (cnn, source) that failed since usage last changed
+    for r in range(inst.n_requests):
+        key = (inst.request_cnn[r], int(inst.request_source[r]))
+        rp = RequestPlacer(inst, usage, r)
+        while key not in failed and not rp.done:
+            st = rp.next_layer()
+            if not st.fill_greedy():
+                break
+            rp.close(st)
+        if rp.done:
+            owners.append(rp.owners)
+            latency.append(rp.latency)
+            shared.append(rp.shared)
+            failed.clear()
+        else:
+            rp.rollback()  # same cnn, source and usage would fail the same way: skip those
+            failed.add(key)
+            owners.append(None)
+            latency.append(None)
+            shared.append(None)
+            rejected.append(inst.request_ids[r])
+    wall = time.perf_counter() - t0
+    return SolveResult(
+        instance=inst.name,
+        method="greedy",
+        termination=Termination.FEASIBLE,
+        objective=claimed_objective(inst, latency, shared),
+        wall_time=wall,
+        assignment=Assignment(owners, {"method": "greedy"}),
+        extra={"rejected": len(rejected), "rejected_ids": rejected, "decision_ms_per_request": 1e3 * wall / inst.n_requests},
+    )

@@ -1,0 +1,348 @@
+"""Incremental placement state shared by the greedy heuristic and the RL environment.
+
+A request is placed layer by layer, segment by segment, keeping per-node usage and the exact
+stage time of MODEL.md sections 4-6 (parallel uplink). For layer k, previous-layer owners S
+(``n'_i`` segments each), ``beta = beta_{k-1}`` and ``n_j`` segments of k on node j:
+
+* conv k-1 -> non-fc k: each ``i in S, i != j`` sends ``n_j * beta`` to j, so
+  ``wait_j = n_j * beta / min_{i in S, i != j} rho_i``;
+* elementwise k-1 -> non-fc k: map p moves from its owner i to its new owner j != i, so
+  ``wait_j = max_{i != j} f_ij * beta / rho_i`` with ``f_ij`` maps moved from i to j;
+* any k-1 -> fc k (one segment): each ``i in S, i != j`` sends ``bytes_i``
+  (``n'_i * beta`` after an elementwise layer, ``out_maps * beta`` otherwise), so
+  ``wait_j = max_{i in S, i != j} bytes_i / rho_i``.
+
+Node j finishes at ``f_j = n_j c_k / e_j + wait_j``; the stage time is ``T_k = max_j f_j``
+(eq. 7). One more segment on j is feasible when j is a candidate (a device, or the request's
+source for first/last/(10h) layers, and active), keeps (10f) ``n_j <= cap_k``, (10b) memory,
+(10c) compute and (10d) the bandwidth of every sender it adds bytes to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optdist.instance import Instance
+
+
+@dataclass
+class Usage:
+    """Memory, compute and bandwidth used per node over the period (10b-10d)."""
+
+    memory: np.ndarray
+    compute: np.ndarray
+    bandwidth: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_nodes: int) -> Usage:
+        return cls(np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes))
+
+    def copy(self) -> Usage:
+        return Usage(self.memory.copy(), self.compute.copy(), self.bandwidth.copy())
+
+    def restore(self, saved: Usage) -> None:
+        self.memory[:], self.compute[:], self.bandwidth[:] = saved.memory, saved.compute, saved.bandwidth
+
+
+def require_parallel_uplink(inst: Instance, method: str) -> None:
+    """The incremental stage times assume the paper's parallel transfers."""
+    if inst.objective.uplink != "parallel":
+        raise ValueError(f"{method} models the parallel uplink only; instance {inst.name} sets uplink 'serial'")
+
+
+def _min_excluding(vals: np.ndarray, nodes: np.ndarray, n_nodes: int, largest: bool) -> np.ndarray:
+    """Per node j: min (or max) of ``vals`` over ``nodes != j``; nan where no such node."""
+    out = np.full(n_nodes, np.nan)
+    if len(nodes) == 0:
+        return out
+    order = np.argsort(-vals if largest else vals, kind="stable")
+    out[:] = vals[order[0]]
+    out[nodes[order[0]]] = vals[order[1]] if len(nodes) > 1 else np.nan
+    return out
+
+
+class LayerState:
+    """Layer k of request r while its segments are being placed (see module docstring)."""
+
+    def __init__(
+        self, inst: Instance, usage: Usage, r: int, k: int, prev: np.ndarray | None, active: np.ndarray
+    ):
+        prof, lim = inst.profile(r), inst.limit(r)
+        la = prof.layers[k]
+        self.inst, self.usage, self.k, self.layer = inst, usage, k, la
+        N, D = inst.n_nodes, inst.n_devices
+        self.P, self.c, self.m = la.segments, float(la.mults_per_segment), float(la.weight_bytes_per_segment)
+        self.on_source = bool(lim.on_source[k])
+        self.cand = np.zeros(N, dtype=bool)
+        if self.on_source:
+            self.cand[int(inst.request_source[r])] = True
+        else:
+            self.cand[:D] = True
+        self.cand &= active
+        cap = None if self.on_source else lim.device_cap[k]
+        self.cap = self.P if cap is None else int(cap)
+        self.cnt = np.zeros(N, dtype=np.int64)
+        self.ce = self.c / inst.mults_per_s  # c_k / e_j
+        room = np.where(self.cand, float(self.cap), 0.0)  # segments each node could take now
+        if self.m > 0:
+            room = np.minimum(room, np.floor((inst.memory - usage.memory) / self.m))
+        if self.c > 0:
+            room = np.minimum(room, np.floor((inst.compute_capacity - usage.compute) / self.c))
+        self.room0 = np.maximum(room, 0).astype(np.int64)
+        self.owners = np.full(self.P, -1, dtype=np.int64)
+        self.t = 0  # segments placed so far
+        self.shared = 0.0  # bytes moved into this layer so far
+        self.prev = prev
+        self.order = np.arange(self.P)
+        self.senders = np.zeros(0, dtype=np.int64)
+        if prev is None:
+            self.mode = "none"
+            return
+        lp = prof.layers[k - 1]
+        self.beta = float(lp.beta)
+        self.prev_cnt = np.bincount(prev, minlength=N)
+        self.senders = np.flatnonzero(self.prev_cnt)
+        rho = inst.rate
+        if la.kind == "fc":
+            self.mode = "fc"
+            per_map = self.prev_cnt[self.senders] if lp.kind == "elementwise" else np.full(len(self.senders), lp.out_maps)
+            self.sender_bytes = per_map * self.beta
+            wait = _min_excluding(self.sender_bytes / rho[self.senders], self.senders, N, largest=True)
+            self.fc_wait = np.nan_to_num(wait)
+        elif lp.kind == "conv":
+            self.mode = "conv"
+            self.sender_bytes = np.full(len(self.senders), self.beta)
+            rmin = _min_excluding(rho[self.senders], self.senders, N, largest=False)
+            self.inv_r = np.where(np.isnan(rmin), 0.0, 1.0 / np.nan_to_num(rmin, nan=1.0))
+        elif lp.kind == "elementwise":
+            self.mode = "map"
+            self.order = np.argsort(prev, kind="stable")  # segments grouped by the owner of their input map
+            self.flow = np.zeros((N, N))
+            self.wait = np.zeros(N)
+        else:
+            raise NotImplementedError(f"{prof.cnn}: an fc layer followed by non-fc {la.name} is outside the model")
+
+    # ---- per-node quantities -------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.t >= self.P
+
+    def sender(self) -> int | None:
+        """Owner of the next segment's input map (elementwise previous layer only)."""
+        return int(self.prev[self.order[self.t]]) if self.mode == "map" else None
+
+    def steps(self, sender: int | None, xmax: int) -> np.ndarray:
+        """``G[j, x-1]``: finish time of node j after x more segments (of ``sender``'s maps)."""
+        n = self.cnt[:, None] + np.arange(1, xmax + 1)[None, :]
+        if self.mode == "conv":
+            return n * (self.ce + self.beta * self.inv_r)[:, None]
+        g = n * self.ce[:, None]
+        if self.mode == "fc":
+            return g + self.fc_wait[:, None]
+        if self.mode == "map":
+            moved = self.flow[sender][:, None] + np.arange(1, xmax + 1)[None, :]
+            arrive = moved * (self.beta / self.inst.rate[sender])
+            arrive[sender] = 0.0
+            return g + np.maximum(self.wait[:, None], arrive)
+        return g
+
+    def finish(self) -> np.ndarray:
+        """Current ``f_j`` of every node (0 for nodes owning nothing)."""
+        f = self.cnt * self.ce
+        if self.mode == "conv":
+            f = f + self.cnt * self.beta * self.inv_r
+        elif self.mode == "fc":
+            f = f + np.where(self.cnt > 0, self.fc_wait, 0.0)
+        elif self.mode == "map":
+            f = f + self.wait
+        return np.where(self.cnt > 0, f, 0.0)
+
+    @property
+    def stage_time(self) -> float:
+        return float(self.finish().max())
+
+    def room(self, n: int) -> np.ndarray:
+        """Most further segments each node can take by (10b), (10c), (10f) and candidacy, at most n."""
+        return np.clip(self.room0 - self.cnt, 0, n)
+
+    def _bandwidth_ok(self) -> np.ndarray:
+        """Per node j: may one more segment go to j without breaking a sender's (10d)?"""
+        N = self.inst.n_nodes
+        left = self.inst.bandwidth_capacity - self.usage.bandwidth
+        if self.mode == "map":
+            i = self.sender()
+            ok = np.full(N, left[i] >= self.beta)
+            ok[i] = True
+            return ok
+        if self.mode == "none":
+            return np.ones(N, dtype=bool)
+        bad = self.senders[left[self.senders] < self.sender_bytes]
+        ok = np.zeros(N, dtype=bool) if len(bad) > 1 else np.ones(N, dtype=bool)
+        if len(bad) == 1:
+            ok[:] = False
+            ok[bad[0]] = True
+        return ok
+
+    def feasible_parts(self) -> dict[str, np.ndarray]:
+        """Binary availability of every node for the next segment: memory, compute, bandwidth, privacy."""
+        inst, u = self.inst, self.usage
+        return {
+            "memory": self.cand & (u.memory + self.m <= inst.memory),
+            "compute": self.cand & (u.compute + self.c <= inst.compute_capacity),
+            "bandwidth": self.cand & self._bandwidth_ok(),
+            "privacy": self.cand & (self.cnt < self.cap),
+        }
+
+    def feasible(self) -> np.ndarray:
+        parts = self.feasible_parts()
+        return parts["memory"] & parts["compute"] & parts["bandwidth"] & parts["privacy"]
+
+    def segment_delay(self) -> np.ndarray:
+        """Paper's per-segment penalty for each node j: ``O_ij / rho_i * 1[i != j] + c_k / e_j``."""
+        d = self.ce
+        if self.mode == "conv":
+            d = d + self.beta * self.inv_r
+        elif self.mode == "fc":
+            d = d + self.fc_wait
+        elif self.mode == "map":
+            i = self.sender()
+            tr = np.full(self.inst.n_nodes, self.beta / self.inst.rate[i])
+            tr[i] = 0.0
+            d = d + tr
+        return d
+
+    # ---- placing -------------------------------------------------------------------------
+    def commit(self, nodes: np.ndarray) -> None:
+        """Give the next ``len(nodes)`` segments (in ``order``) to ``nodes``, feasible or not."""
+        nodes = np.asarray(nodes, dtype=np.int64)
+        n = len(nodes)
+        segs = self.order[self.t:self.t + n]
+        N = self.inst.n_nodes
+        add = np.bincount(nodes, minlength=N)
+        self.owners[segs] = nodes
+        u = self.usage
+        u.memory += add * self.m
+        u.compute += add * self.c
+        if self.mode == "conv":
+            sent = self.sender_bytes * (n - add[self.senders])
+        elif self.mode == "fc":
+            sent = sum(np.where(self.senders != j, self.sender_bytes, 0.0) for j in nodes)
+        elif self.mode == "map":
+            src = self.prev[segs]
+            for i in (np.unique(src) if n > 1 else src):
+                got = add if n == 1 or np.all(src == i) else np.bincount(nodes[src == i], minlength=N)
+                moved = float(got.sum() - got[i]) * self.beta
+                if moved:
+                    u.bandwidth[i] += moved
+                    self.shared += moved
+                    self.flow[i] += got
+                    self.flow[i, i] = 0
+                    arrive = np.where(got > 0, self.flow[i] * self.beta / self.inst.rate[i], 0.0)
+                    arrive[i] = 0.0
+                    np.maximum(self.wait, arrive, out=self.wait)
+        if self.mode in ("conv", "fc"):
+            u.bandwidth[self.senders] += sent
+            self.shared += float(np.sum(sent))
+        self.cnt += add
+        self.t += n
+
+    def place(self, j: int) -> None:
+        self.commit(np.array([j]))
+
+    def fill_greedy(self) -> bool:
+        """Place the remaining segments greedily (see :func:`greedy_picks`); False if stuck."""
+        free = self.mode == "map" and self.t == 0 and self.c == 0 and self.m == 0
+        if free and np.all(self.room0[self.senders] >= self.prev_cnt[self.senders]):
+            self.commit(self.prev[self.order])  # a free per-map layer stays on its maps (0 < any transfer)
+            return True
+        while not self.done:
+            i = self.sender()
+            n = self.P - self.t if i is None else int(np.sum(self.prev[self.order[self.t:]] == i))
+            picks = greedy_picks(self, i, n)
+            if picks is None:
+                return False
+            self.commit(picks)
+        return True
+
+
+def greedy_picks(st: LayerState, sender: int | None, n: int) -> np.ndarray | None:
+    """The nodes the per-segment greedy gives the next n segments (one input owner).
+
+    Per segment the greedy takes the feasible node with the least new finish time
+    ``G[j, n_j + 1]`` (hence the least added stage time; ties: lowest node index). Each
+    ``G[j, .]`` is non-decreasing and a node that becomes infeasible stays so, so the sequence
+    of picks is the merge of the rows of G in (value, node) order, skipping infeasible steps.
+    """
+    xmax = st.room(n)
+    if xmax.sum() < n:
+        return None
+    G = st.steps(sender, int(xmax.max()))
+    valid = np.arange(G.shape[1])[None, :] < xmax[:, None]
+    rows = np.broadcast_to(np.arange(G.shape[0])[:, None], G.shape)[valid]
+    vals = G[valid]
+    seq = rows[np.argsort(vals, kind="stable")]
+    left = st.inst.bandwidth_capacity - st.usage.bandwidth
+    if st.mode == "map":
+        senders, per = np.array([sender]), np.array([st.beta])
+    elif st.mode == "none":
+        return seq[:n]
+    else:
+        senders, per = st.senders, st.sender_bytes
+    if np.all(per * n <= left[senders]):
+        return seq[:n]
+    sent = np.zeros(len(senders))  # bandwidth binds: walk the merge, skipping infeasible steps
+    picks: list[int] = []
+    for j in seq:
+        other = senders != j
+        if np.all(sent[other] + per[other] <= left[senders][other]):
+            sent[other] += per[other]
+            picks.append(int(j))
+            if len(picks) == n:
+                return np.array(picks)
+    return None
+
+
+class RequestPlacer:
+    """Places request r layer by layer on top of ``usage``; can roll the request back."""
+
+    def __init__(self, inst: Instance, usage: Usage, r: int, active: np.ndarray | None = None):
+        self.inst, self.usage, self.r = inst, usage, r
+        self.active = np.ones(inst.n_nodes, dtype=bool) if active is None else active
+        self.profile = inst.profile(r)
+        self.owners: list[np.ndarray] = []
+        self.stage: list[float] = []
+        self.shared = 0.0
+        self._saved = usage.copy()
+
+    @property
+    def done(self) -> bool:
+        return len(self.owners) == self.profile.n_layers
+
+    @property
+    def latency(self) -> float:
+        return float(sum(self.stage))
+
+    def next_layer(self) -> LayerState:
+        k = len(self.owners)
+        return LayerState(self.inst, self.usage, self.r, k, self.owners[-1] if k else None, self.active)
+
+    def close(self, st: LayerState) -> None:
+        self.owners.append(st.owners)
+        self.stage.append(st.stage_time)
+        self.shared += st.shared
+
+    def rollback(self) -> None:
+        self.usage.restore(self._saved)
+
+
+def claimed_objective(inst: Instance, latency: list[float | None], shared: list[float | None]) -> float:
+    """The instance objective (MODEL.md sections 5 and 8) of per-request latencies and bytes; None = rejected."""
+    obj = inst.objective
+    lat = [x for x in latency if x is not None]
+    base = (max(lat) if lat else 0.0) if obj.kind == "makespan" else float(sum(lat))
+    base += obj.shared_weight * float(sum(s for s in shared if s is not None))
+    if obj.admission:
+        base += inst.rejection_penalty() * sum(x is None for x in latency)
+    return base

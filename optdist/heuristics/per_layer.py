@@ -1,0 +1,157 @@
+"""Per-layer distribution (Disabato et al. style; the paper's comparison, Figs. 11-12).
+
+Whole layers go to one device (all segments of a layer on one owner), without privacy
+constraints: only first and last layers are pinned to the request's source (eqs. 8, 9); (10f)
+and (10h) are ignored, so the evaluator reports the privacy violations this causes. With one
+owner per layer the stage time of layer k on node j after layer k-1 on node i is
+
+    T_k(i, j) = M_k / e_j + [i != j] * B_{k-1} / rho_i
+
+(``M_k`` multiplications of the layer, ``B_{k-1} = out_maps * beta`` bytes of the previous
+output). Each request, in arrival order, takes the latency-optimal chain by dynamic programming
+over (layer, node) under the residual capacities of each layer alone; if the chain as a whole
+overloads a node (it reuses one), the request falls back to choosing layer by layer the
+feasible node with the least stage time. A request nothing fits is rejected.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from optdist.assignment import Assignment
+from optdist.heuristics.incremental import Usage, claimed_objective
+from optdist.instance import Instance
+from optdist.result import SolveResult, Termination
+
+
+class _Chain:
+    """Per-layer totals of request r: multiplications, weight bytes, bytes into the next layer."""
+
+    def __init__(self, inst: Instance, r: int):
+        layers = inst.profile(r).layers
+        self.L = len(layers)
+        self.mults = np.array([la.total_mults for la in layers], dtype=float)
+        self.weights = np.array([la.total_weight_bytes for la in layers], dtype=float)
+        self.out = np.array([la.out_bytes for la in layers], dtype=float)
+        self.segments = [la.segments for la in layers]
+        src = int(inst.request_source[r])
+        self.cand = []
+        for k in range(self.L):
+            c = np.zeros(inst.n_nodes, dtype=bool)
+            if k in (0, self.L - 1):
+                c[src] = True
+            else:
+                c[: inst.n_devices] = True
+            self.cand.append(c)
+
+    def use(self, inst: Instance, path: list[int]) -> Usage:
+        """Memory, compute and bandwidth the chain ``path`` adds per node."""
+        add = Usage.zeros(inst.n_nodes)
+        for k, j in enumerate(path):
+            add.memory[j] += self.weights[k]
+            add.compute[j] += self.mults[k]
+            if k and path[k - 1] != j:
+                add.bandwidth[path[k - 1]] += self.out[k - 1]
+        return add
+
+    def latency(self, inst: Instance, path: list[int]) -> float:
+        t = sum(self.mults[k] / inst.mults_per_s[j] for k, j in enumerate(path))
+        return float(t + sum(self.out[k - 1] / inst.rate[path[k - 1]] for k in range(1, self.L) if path[k] != path[k - 1]))
+
+
+def _left(inst: Instance, usage: Usage) -> Usage:
+    return Usage(inst.memory - usage.memory, inst.compute_capacity - usage.compute, inst.bandwidth_capacity - usage.bandwidth)
+
+
+def _fits(add: Usage, left: Usage) -> bool:
+    return bool(np.all(add.memory <= left.memory) and np.all(add.compute <= left.compute) and np.all(add.bandwidth <= left.bandwidth))
+
+
+def _dp_path(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None:
+    """Latency-optimal chain, each layer (and transfer) checked against ``left`` alone."""
+    e, rho = inst.mults_per_s, inst.rate
+    N = inst.n_nodes
+    eye = np.eye(N, dtype=bool)
+    ok0 = ch.cand[0] & (left.memory >= ch.weights[0]) & (left.compute >= ch.mults[0])
+    V = np.where(ok0, ch.mults[0] / e, np.inf)
+    back = []
+    for k in range(1, ch.L):
+        ok = ch.cand[k] & (left.memory >= ch.weights[k]) & (left.compute >= ch.mults[k])
+        move = np.where(left.bandwidth >= ch.out[k - 1], ch.out[k - 1] / rho, np.inf)
+        M = V[:, None] + np.where(eye, 0.0, move[:, None])
+        arg = np.argmin(M, axis=0)
+        V = np.where(ok, M[arg, np.arange(N)] + ch.mults[k] / e, np.inf)
+        back.append(arg)
+    j = int(np.argmin(V))
+    if not np.isfinite(V[j]):
+        return None
+    path = [j]
+    for arg in reversed(back):
+        path.append(int(arg[path[-1]]))
+    return path[::-1]
+
+
+def _layer_by_layer(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None:
+    """Each layer to the node with the least stage time that still fits with the layers before."""
+    path: list[int] = []
+    used = Usage.zeros(inst.n_nodes)
+    for k in range(ch.L):
+        ok = ch.cand[k] & (used.memory + ch.weights[k] <= left.memory) & (used.compute + ch.mults[k] <= left.compute)
+        T = ch.mults[k] / inst.mults_per_s
+        if k:
+            i = path[-1]
+            moved = np.arange(inst.n_nodes) != i
+            ok &= ~moved | (used.bandwidth[i] + ch.out[k - 1] <= left.bandwidth[i])
+            T = T + np.where(moved, ch.out[k - 1] / inst.rate[i], 0.0)
+        if not ok.any():
+            return None
+        j = int(np.argmin(np.where(ok, T, np.inf)))
+        path.append(j)
+        used = ch.use(inst, path)
+    return path
+
+
+def solve_per_layer(
+    inst: Instance, *, seed: int | None = None, time_limit: float | None = None, threads: int | None = None
+) -> SolveResult:
+    """Whole layers per device, no privacy constraint; requests in arrival order.
+
+    Deterministic and fast: ``seed``, ``time_limit`` and ``threads`` are accepted for the common
+    method interface and not used.
+    """
+    t0 = time.perf_counter()
+    usage = Usage.zeros(inst.n_nodes)
+    owners, latency, shared, rejected, fallbacks = [], [], [], [], 0
+    for r in range(inst.n_requests):
+        ch = _Chain(inst, r)
+        left = _left(inst, usage)
+        path = _dp_path(inst, ch, left)
+        if path is not None and not _fits(ch.use(inst, path), left):
+            fallbacks += 1
+            path = _layer_by_layer(inst, ch, left)
+        if path is None:
+            owners.append(None)
+            latency.append(None)
+            shared.append(None)
+            rejected.append(inst.request_ids[r])
+            continue
+        add = ch.use(inst, path)
+        usage.memory += add.memory
+        usage.compute += add.compute
+        usage.bandwidth += add.bandwidth
+        owners.append([np.full(p, j, dtype=np.int64) for p, j in zip(ch.segments, path)])
+        latency.append(ch.latency(inst, path))
+        shared.append(float(add.bandwidth.sum()))
+    wall = time.perf_counter() - t0
+    return SolveResult(
+        instance=inst.name,
+        method="per-layer",
+        termination=Termination.FEASIBLE,
+        objective=claimed_objective(inst, latency, shared),
+        wall_time=wall,
+        assignment=Assignment(owners, {"method": "per-layer"}),
+        extra={"rejected": len(rejected), "rejected_ids": rejected, "layer_by_layer_fallbacks": fallbacks,
+               "decision_ms_per_request": 1e3 * wall / inst.n_requests},
+    )

@@ -1,0 +1,146 @@
+"""Hand-written DQN (Mnih et al.; paper Algorithm 1) with optional action masking and double DQN.
+
+Q-network ``Q(s, .; theta)`` (:class:`DeviceQNet`) and a target copy ``theta'`` synced every G steps; a replay
+buffer of ``(s, a, r, s', done, mask')``; epsilon-greedy acting. Each step a minibatch minimises
+eq. 15, ``(y - Q(s, a; theta))^2`` with
+
+    y = r + gamma * (1 - done) * Q(s', a*; theta'),
+    a* = argmax_a Q(s', a; theta')      (plain DQN, the paper)
+    a* = argmax_a Q(s', a; theta)       (double DQN, van Hasselt et al.)
+
+where, with masking, the argmax runs over the actions valid in s' (all actions if none is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    gamma: float = 0.95
+    lr: float = 1e-4
+    buffer_size: int = 50_000
+    batch_size: int = 64
+    target_update: int = 100  # G: env steps between target syncs
+    hidden: tuple[int, ...] = (64, 64)
+    learning_starts: int = 64
+    train_freq: int = 1  # env steps per gradient step
+    masked: bool = False
+    double: bool = False
+
+
+class DeviceQNet(nn.Module):
+    """``Q(s, j) = MLP([g(s), x_j(s)])``: one MLP shared by every device j.
+
+    The observation is ``g`` (``n_global`` entries) followed by ``n_device`` blocks of one value
+    per device; device j's input is ``g`` and the j-th entry of every block. Sharing the weights
+    makes the network's size and its sample needs independent of the number of devices.
+    """
+
+    def __init__(self, n_global: int, n_device: int, n_actions: int, hidden: tuple[int, ...]):
+        super().__init__()
+        self.n_global, self.n_device, self.n_actions = n_global, n_device, n_actions
+        layers: list[nn.Module] = []
+        width = n_global + n_device
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        B, D = obs.shape[0], self.n_actions
+        g = obs[:, : self.n_global].unsqueeze(1).expand(B, D, self.n_global)
+        x = obs[:, self.n_global:].reshape(B, self.n_device, D).transpose(1, 2)
+        return self.mlp(torch.cat([g, x], dim=2)).squeeze(2)
+
+
+def masked_argmax(q: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Row-wise argmax over ``mask``-valid actions (over all actions in a row with none valid)."""
+    usable = mask & mask.any(dim=1, keepdim=True) | ~mask.any(dim=1, keepdim=True)
+    return torch.where(usable, q, torch.finfo(q.dtype).min).argmax(dim=1)
+
+
+class ReplayBuffer:
+    """Ring buffer of transitions, sampled uniformly."""
+
+    def __init__(self, capacity: int, n_obs: int, n_actions: int):
+        self.obs = np.zeros((capacity, n_obs), dtype=np.float32)
+        self.next_obs = np.zeros((capacity, n_obs), dtype=np.float32)
+        self.action = np.zeros(capacity, dtype=np.int64)
+        self.reward = np.zeros(capacity, dtype=np.float32)
+        self.done = np.zeros(capacity, dtype=np.float32)
+        self.next_mask = np.zeros((capacity, n_actions), dtype=bool)
+        self.capacity, self.size, self.pos = capacity, 0, 0
+
+    def add(self, obs, action: int, reward: float, next_obs, done: bool, next_mask) -> None:
+        p = self.pos
+        self.obs[p], self.action[p], self.reward[p] = obs, action, reward
+        self.next_obs[p], self.done[p], self.next_mask[p] = next_obs, done, next_mask
+        self.pos = (p + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+        idx = rng.integers(0, self.size, n)
+        return tuple(
+            torch.from_numpy(a[idx])
+            for a in (self.obs, self.action, self.reward, self.next_obs, self.done, self.next_mask)
+        )
+
+
+class DQNAgent:
+    """Online network, target network, replay buffer, optimiser; see module docstring."""
+
+    def __init__(self, n_global: int, n_device: int, n_actions: int, cfg: DQNConfig, seed: int = 0):
+        torch.manual_seed(seed)
+        self.cfg, self.n_actions = cfg, n_actions
+        self.q = DeviceQNet(n_global, n_device, n_actions, cfg.hidden)
+        self.target = DeviceQNet(n_global, n_device, n_actions, cfg.hidden)
+        self.target.load_state_dict(self.q.state_dict())
+        self.opt = torch.optim.Adam(self.q.parameters(), lr=cfg.lr)
+        self.buffer = ReplayBuffer(cfg.buffer_size, n_global + n_device * n_actions, n_actions)
+        self.rng = np.random.default_rng(seed)
+        self.steps = 0
+
+    def act(self, obs: np.ndarray, mask: np.ndarray, epsilon: float) -> int:
+        """Epsilon-greedy; with masking both the random and the greedy choice keep to ``mask``."""
+        use_mask = self.cfg.masked and mask.any()
+        if self.rng.random() < epsilon:
+            choices = np.flatnonzero(mask) if use_mask else np.arange(self.n_actions)
+            return int(self.rng.choice(choices))
+        with torch.no_grad():
+            q = self.q(torch.from_numpy(obs)[None])
+        m = torch.from_numpy(mask if use_mask else np.ones_like(mask))[None]
+        return int(masked_argmax(q, m)[0])
+
+    def observe(self, obs, action: int, reward: float, next_obs, done: bool, next_mask) -> float | None:
+        """Store a transition; train and sync the target on schedule. Returns the loss if trained."""
+        self.buffer.add(obs, action, reward, next_obs, done, next_mask)
+        self.steps += 1
+        loss = None
+        if self.buffer.size >= max(self.cfg.learning_starts, self.cfg.batch_size) and self.steps % self.cfg.train_freq == 0:
+            loss = self._learn()
+        if self.steps % self.cfg.target_update == 0:
+            self.target.load_state_dict(self.q.state_dict())
+        return loss
+
+    def _learn(self) -> float:
+        cfg = self.cfg
+        s, a, r, s2, done, m2 = self.buffer.sample(cfg.batch_size, self.rng)
+        if not cfg.masked:
+            m2 = torch.ones_like(m2)
+        with torch.no_grad():
+            q_next = self.target(s2)
+            pick = masked_argmax(self.q(s2) if cfg.double else q_next, m2)
+            y = r + cfg.gamma * (1.0 - done) * q_next.gather(1, pick[:, None])[:, 0]
+        q = self.q(s).gather(1, a[:, None])[:, 0]
+        loss = nn.functional.mse_loss(q, y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss.item()

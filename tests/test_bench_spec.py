@@ -1,0 +1,73 @@
+"""Sweep specs: grid expansion, which options reach which method, run keys, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from optdist.bench.spec import load_spec, parse_spec
+
+from .conftest import ROOT
+
+MICRO = [str(ROOT / f"instances/tiny/{n}.json") for n in ("micro-1x3-tau0.6", "micro-2x2-tau0.6", "micro-2x3-tight")]
+BASE = {"name": "t", "out": "o", "instances": MICRO}
+
+
+def test_grid_axes_apply_to_the_right_methods():
+    spec = parse_spec({**BASE, "methods": ["milp", "greedy", "rl"], "solvers": ["highs", "scip"],
+                       "formulations": ["compact", "per-map"], "seeds": [0, 1], "time_limit": 5,
+                       "options": {"mip_gap": 1e-6}, "method_options": {"rl": {"episodes": 3}}})
+    runs = spec.runs()
+    n_inst = len(spec.instance_paths())
+    assert n_inst == 3
+    by = lambda m: [r for r in runs if r.method == m]  # noqa: E731
+    assert len(by("milp")) == n_inst * 4 and len(by("greedy")) == n_inst and len(by("rl")) == n_inst * 2
+    milp = by("milp")[0]
+    assert milp.solve_options() == {"solver": "highs", "formulation": "compact", "time_limit": 5, "threads": 1, "mip_gap": 1e-6}
+    assert by("greedy")[0].solve_options() == {}
+    assert by("rl")[1].solve_options() == {"seed": 1, "episodes": 3}
+
+
+def test_keys_are_unique_readable_and_option_sensitive():
+    spec = parse_spec({**BASE, "methods": ["milp"], "solvers": ["highs"], "time_limit": 5})
+    keys = [r.key for r in spec.runs()]
+    assert len(set(keys)) == len(keys)
+    assert keys[0].startswith("micro-1x3-tau0.6--milp--highs--")
+    other = parse_spec({**BASE, "methods": ["milp"], "solvers": ["highs"], "time_limit": 6})
+    assert not set(keys) & {r.key for r in other.runs()}
+
+
+def test_toml_and_json_specs_load_the_same(tmp_path):
+    (tmp_path / "s.toml").write_text(
+        'name = "t"\nout = "o"\ninstances = ["instances/tiny/micro-1x3-tau0.6.json"]\nmethods = "greedy"\n'
+        "time_limit = 5\n[method_options.greedy]\n"
+    )
+    (tmp_path / "s.json").write_text(json.dumps({"name": "t", "out": "o", "instances": ["instances/tiny/micro-1x3-tau0.6.json"],
+                                                  "methods": ["greedy"], "time_limit": 5, "method_options": {"greedy": {}}}))
+    assert load_spec(tmp_path / "s.toml") == load_spec(tmp_path / "s.json")
+
+
+def test_guard_defaults():
+    assert parse_spec({**BASE, "methods": ["greedy"]}).guard_s() == 3600
+    assert parse_spec({**BASE, "methods": ["greedy"], "time_limit": 10}).guard_s() == 80
+    assert parse_spec({**BASE, "methods": ["greedy"], "wall_limit": 3}).guard_s() == 3
+
+
+@pytest.mark.parametrize("doc, msg", [
+    ({"name": "t", "out": "o", "methods": ["greedy"]}, "missing 'instances'"),
+    ({**BASE, "methods": ["greedy"], "solver": ["highs"]}, "unknown field"),
+    ({**BASE, "methods": ["greedy"], "figures": ["fig99"]}, "unknown figure"),
+    ({**BASE, "methods": ["greedy"], "instances": ["nowhere/*.json"]}, "matches no file"),
+])
+def test_spec_errors_name_the_fix(doc, msg):
+    with pytest.raises(ValueError, match=msg):
+        parse_spec(doc).runs()
+
+
+def test_bundled_specs_expand(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    specs = sorted((ROOT / "benchmarks/specs").glob("*.toml"))
+    assert specs
+    for path in specs:
+        assert load_spec(path).runs(), path

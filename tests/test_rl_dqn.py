@@ -1,0 +1,115 @@
+"""Hand-written DQN, presets, training, saved policies and online placement."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("gymnasium")
+pytestmark = pytest.mark.learn
+
+import optdist  # noqa: E402
+from optdist.cli import main  # noqa: E402
+from optdist.instance import load_instance  # noqa: E402
+from optdist.rl.dqn import DeviceQNet, DQNAgent, DQNConfig, masked_argmax  # noqa: E402
+from optdist.rl.policy import Policy, load_policy, numpy_forward, place_online, solve_rl  # noqa: E402
+from optdist.rl.presets import PRESETS, preset_for  # noqa: E402
+from optdist.rl.train import save_policy, train  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "instances" / "tiny"
+
+
+def test_presets_are_the_papers_tables_4_and_5():
+    for p in PRESETS.values():
+        assert (p.gamma, p.eps_start, p.buffer_size, p.batch_size) == (0.95, 1.0, 50_000, 64)
+    got = {n: (p.eps_decay, p.target_update, p.lr, p.sigma, p.beta) for n, p in PRESETS.items()}
+    assert got == {
+        "lenet": (0.995, 100, 1e-4, 1.0, 0.5),
+        "cifar": (0.995, 3000, 1e-4, 1.0, 0.5),
+        "vgg": (0.995, 3000, 1e-4, 0.0, 0.0),
+        "hetero": (0.9995, 3000, 1e-5, 0.0, 0.0),
+    }
+    assert preset_for(load_instance(TINY / "cifar-1x4-tau0.8.json")).name == "cifar"
+
+
+def test_masked_argmax():
+    q = torch.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 1.0]])
+    mask = torch.tensor([[False, True, True], [False, False, False]])
+    assert masked_argmax(q, mask).tolist() == [2, 1]  # a row with no valid action uses all
+
+
+def test_device_network_is_shared_and_matches_numpy():
+    net = DeviceQNet(3, 2, 4, (8, 8))
+    obs = torch.rand(5, 3 + 2 * 4)
+    q = net(obs)
+    assert q.shape == (5, 4)
+    swapped = obs.clone()  # swapping devices 0 and 1 in every block swaps their Q-values
+    for b in range(2):
+        swapped[:, 3 + 4 * b], swapped[:, 3 + 4 * b + 1] = obs[:, 3 + 4 * b + 1], obs[:, 3 + 4 * b]
+    torch.testing.assert_close(net(swapped)[:, [1, 0, 2, 3]], q)
+    np.testing.assert_allclose(numpy_forward(net)(obs[0].numpy()), q[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_target_network_syncs_every_g_steps():
+    cfg = DQNConfig(target_update=10, batch_size=4, learning_starts=4, lr=1e-2)
+    agent = DQNAgent(1, 1, 2, cfg, seed=0)  # observation: 1 global + 1 block of 2 devices
+    rng = np.random.default_rng(0)
+    for t in range(1, 21):
+        s, s2 = rng.random(3, dtype=np.float32), rng.random(3, dtype=np.float32)
+        agent.observe(s, int(rng.integers(2)), float(rng.random()), s2, bool(t % 5 == 0), np.ones(2, bool))
+        same = all(torch.equal(a, b) for a, b in zip(agent.q.state_dict().values(), agent.target.state_dict().values()))
+        assert same == (t < 4 or t % 10 == 0)  # learning starts at 4 transitions
+
+
+def test_saved_policy_reloads_and_places_the_same(tmp_path):
+    inst = load_instance(TINY / "lenet-1x4-tau0.6.json")
+    res = train(inst, PRESETS["lenet"], episodes=30, masked=True, double=True, reward="stage", progress=False)
+    save_policy(res, tmp_path)
+    state = torch.load(tmp_path / "policy.pt", weights_only=True)
+    assert set(state) == set(res.agent.q.state_dict())
+    cfg = json.loads((tmp_path / "policy.json").read_text())
+    assert cfg["masked"] and cfg["double"] and cfg["n_actions"] == inst.n_devices
+    a = solve_rl(inst, policy=Policy.from_agent(res.agent.q, res.config))
+    b = optdist.solve(inst, method="rl", policy=tmp_path)
+    for x, y in zip(a.assignment.owners[0], b.assignment.owners[0]):
+        np.testing.assert_array_equal(x, y)
+    assert b.evaluation.feasible and b.extra["decision_ms_mean"] > 0
+    with pytest.raises(ValueError, match="devices"):
+        solve_rl(load_instance(ROOT / "instances" / "paper" / "lenet-1x10-tau0.6.json"), policy=load_policy(tmp_path))
+
+
+def test_cli_train_rl_writes_policy_and_curves(tmp_path, capsys):
+    out = tmp_path / "pol"
+    rc = main(["train-rl", str(TINY / "lenet-1x4-tau0.8.json"), "--preset", "lenet", "--episodes", "20", "--masked", "--out", str(out)])
+    assert rc == 0
+    assert {p.name for p in out.iterdir()} >= {"policy.pt", "policy.json", "curves.csv", "curves.png"}
+    curves = pd.read_csv(out / "curves.csv")
+    assert len(curves) == 20 and {"reward", "latency_penalty_ms", "constraints_met"} <= set(curves.columns)
+    assert "placing lenet-1x4-tau0.8 online" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_short_training_lowers_the_latency_penalty():
+    inst = load_instance(ROOT / "instances" / "paper" / "lenet-1x10-tau0.8.json")
+    res = train(inst, PRESETS["lenet"], episodes=400, masked=True, double=True, reward="stage", progress=False)
+    c = res.curves
+    first, last = c.head(70), c.tail(70)
+    # measured (seeded): 0.755 ms over the first 70 episodes -> 0.61 ms over the last 70
+    assert last.latency_penalty_ms.mean() < 0.9 * first.latency_penalty_ms.mean()
+    assert last.stage_time_ms.mean() < first.stage_time_ms.mean()
+
+
+def test_departed_devices_are_never_chosen():
+    inst = load_instance(TINY / "lenet-1x4-tau0.8.json")
+    res = train(inst, PRESETS["lenet"], episodes=5, progress=False)  # the paper's unmasked agent
+    active = np.ones(inst.n_nodes, dtype=bool)
+    active[[0, 1]] = False
+    out = place_online(inst, Policy.from_agent(res.agent.q, res.config), active=active)
+    used = np.unique(np.concatenate(out["owners"][0]))
+    assert not set(used.tolist()) & {0, 1}
