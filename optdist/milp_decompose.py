@@ -1311,6 +1311,11 @@ def solve_decomposed(
     if coupled and left > 0.5 and (res.assignment is None or g is None or g > mip_gap):
         _coupled(inst, res, solves, lb_of if (bounds_known and separable) else {}, time_limit=left,
                  mip_gap=mip_gap, threads=threads, symmetry=symmetry, warm_start=warm_start)
+    if res.assignment is None and isinstance(warm_start, Assignment):
+        ev = evaluate(inst, warm_start)
+        if ev.feasible:  # nothing better found in time: the start is the incumbent
+            res.assignment, res.objective = warm_start, ev.objective
+            res.extra["incumbent"] = "warm start"
     # termination
     g = gap(res.objective, res.bound)
     if res.assignment is None:

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import optdist
+
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.generate import generate
@@ -195,6 +197,16 @@ def test_coupled_requests_fall_back_and_stay_exact():
     assert res.objective >= ref.objective * (1 - RTOL)
     if res.termination == Termination.OPTIMAL:
         assert res.objective == pytest.approx(ref.objective, rel=1e-4)
+
+
+def test_warm_start_is_the_incumbent_when_nothing_better_is_found():
+    inst = coupled_micro()
+    start = optdist.solve(inst, formulation="compact", threads=1).assignment  # any feasible placement
+    res = solve_decomposed(inst, time_limit=60, threads=1, coupled=False, warm_start=start)
+    assert res.extra["combination_feasible"] is False and res.extra["incumbent"] == "warm start"
+    assert res.evaluation.feasible and res.objective == pytest.approx(evaluate(inst, start).objective)
+    assert res.bound <= res.objective * (1 + RTOL)
+    assert solve_decomposed(inst, time_limit=60, threads=1, coupled=False).assignment is None
 
 
 def test_identical_requests_share_one_class():

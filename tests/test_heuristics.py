@@ -68,7 +68,8 @@ def test_greedy_matches_the_per_segment_definition():
                     g = np.where(sb.feasible(), sb.steps(sb.sender(), 1)[:, 0], np.inf)
                     if not np.isfinite(g.min()):
                         break
-                    sb.place(int(np.argmin(g)))
+                    rank = np.argsort(sb.tie_order)
+                    sb.place(int(np.lexsort((rank, g))[0]))  # least finish time, then the tie order
                 assert ok == sb.done
                 if not ok:
                     a.rollback()

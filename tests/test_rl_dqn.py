@@ -80,8 +80,17 @@ def test_saved_policy_reloads_and_places_the_same(tmp_path):
     for x, y in zip(a.assignment.owners[0], b.assignment.owners[0]):
         np.testing.assert_array_equal(x, y)
     assert b.evaluation.feasible and b.extra["decision_ms_mean"] > 0
-    with pytest.raises(ValueError, match="devices"):
-        solve_rl(load_instance(ROOT / "instances" / "paper" / "lenet-1x10-tau0.6.json"), policy=load_policy(tmp_path))
+
+
+def test_a_policy_serves_another_device_count_but_not_another_cnn(tmp_path):
+    inst = load_instance(TINY / "lenet-1x4-tau0.6.json")
+    save_policy(train(inst, PRESETS["lenet"], episodes=30, masked=True, double=True, reward="stage", progress=False), tmp_path)
+    ten = load_instance(ROOT / "instances" / "paper" / "lenet-1x10-tau0.6.json")
+    res = optdist.solve(ten, method="rl", policy=tmp_path)  # trained on 4 devices, placed on 10
+    assert res.evaluation.feasible and res.evaluation.n_rejected == 0
+    assert max(int(o.max()) for o in res.assignment.owners[0]) < ten.n_nodes
+    with pytest.raises(ValueError, match="does not cover"):
+        solve_rl(load_instance(TINY / "cifar-1x4-tau0.8.json"), policy=load_policy(tmp_path))
 
 
 def test_cli_train_rl_writes_policy_and_curves(tmp_path, capsys):
@@ -92,6 +101,11 @@ def test_cli_train_rl_writes_policy_and_curves(tmp_path, capsys):
     curves = pd.read_csv(out / "curves.csv")
     assert len(curves) == 20 and {"reward", "latency_penalty_ms", "constraints_met"} <= set(curves.columns)
     assert "placing lenet-1x4-tau0.8 online" in capsys.readouterr().out
+    assert main(["solve", str(TINY / "lenet-1x4-tau0.8.json"), "--method", "rl", "--policy", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "method       rl" in printed and "feasible True" in printed and "ms per request" in printed
+    with pytest.raises(SystemExit, match="--policy is an option of --method rl"):
+        main(["solve", str(TINY / "lenet-1x4-tau0.8.json"), "--policy", str(out)])
 
 
 @pytest.mark.slow

@@ -8,6 +8,8 @@ Same generator and settings as ``instances/make_paper.py`` (RPi3 cameras, 10 sou
 * ``hetero-250xD-nexus30rpi3-tau0.4``: heterogeneous load on D = 20..100 devices, 30% LG Nexus
   and 70% RPi3 (Fig. 15);
 * ``hetero-250x70-nexusPstm-tau0.4``: 70 devices, P% LG Nexus and the rest STM32H7 (Fig. 16);
+* ``train-lenet-cifar-20x70-tau0.8``: 10 LeNet + 10 CIFAR requests on the same 70 devices, on
+  which the RL policy of ``paper-250-rl.toml`` is trained (other seed than the test loads);
 * ``lenet-Nx10-tau0.6`` (N = 2, 5; the paper set has 1, 3, 10) and ``lenet-3xD-tau0.6`` (RPi3
   only, D = 4, 20, 40, 70): solve-time scaling in requests and devices.
 """
@@ -42,6 +44,9 @@ def documents() -> dict[str, dict]:
         name = f"hetero-250x70-nexus{pct}stm-tau0.4"
         docs[name] = generate(name, HETERO, devices, 0.4, period_s=60.0, seed=250,
                               description=f"heterogeneous load on 70 devices, {pct}% Nexus / rest STM32H7 (Fig. 16)")
+    name = "train-lenet-cifar-20x70-tau0.8"
+    docs[name] = generate(name, {"lenet": 10, "cifar": 10}, {"nexus": 20, "rpi3": 50}, 0.8, seed=1,
+                          description="RL training set: 10 LeNet + 10 CIFAR requests on 20 Nexus + 50 RPi3")
     for n in (2, 5):
         name = f"lenet-{n}x10-tau0.6"
         docs[name] = generate(name, {"lenet": n}, {"rpi3": 10}, 0.6, sources=min(n, 10), seed=n,

@@ -90,17 +90,30 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
 
 
 def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title: str, log: bool = False) -> plt.Figure:
-    """One panel per ``panel`` value; bars per ``group`` value, one bar per config."""
+    """One panel per ``panel`` value (at most 3 per row); bars per ``group`` value, one bar per
+    config; one legend for the figure."""
     panels = sorted(data[panel].unique())
-    fig, axes = _panels(len(panels), 5.0)
+    cols = min(max(len(panels), 1), 3)
+    rows = -(-max(len(panels), 1) // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(5.0 * cols, 3.2 * rows), squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    handles: dict = {}
     for ax, p in zip(axes, panels):
         piv = data[data[panel] == p].pivot_table(index=group, columns="config", values=y, aggfunc="mean")
         if piv.empty:
             continue
-        piv.plot.bar(ax=ax, logy=log, rot=20)
-        ax.set(title=_title(panel, p), ylabel=ylabel, xlabel="")
+        long_labels = max(len(str(v)) for v in piv.index) > 4
+        piv.plot.bar(ax=ax, logy=log, rot=20 if long_labels else 0, legend=False)
+        ax.set(title=_title(panel, p), ylabel=ylabel, xlabel=group)
         ax.grid(alpha=0.3, axis="y")
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    if handles:
+        fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=min(len(handles), 4),
+                   fontsize=8, bbox_to_anchor=(0.5, -0.02 - 0.06 / rows))
     fig.suptitle(title)
+    fig.tight_layout()
     return fig
 
 
@@ -178,7 +191,7 @@ def fig_scaling(df: pd.DataFrame, dest: Path) -> list[Path]:
         ax.set(xlabel=x.replace("n_", "number of "), ylabel="solve time (s)", yscale="log")
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.suptitle("Solve time scaling (hollow: not solved, charged at the limit)")
     return _save(fig, data.sort_values(["config", "n_devices", "n_requests"]), dest, "scaling-solve-time")
 

@@ -49,7 +49,7 @@ def flatten(rec: dict) -> dict:
         "error": rec.get("error"),
         "instance": run["instance"],
         "method": run["method"],
-        "solver": run["solver"],
+        "solver": run["solver"] or summ.get("solver"),  # as reported by a method outside the solver axis
         "formulation": run["formulation"],
         "seed": run["seed"],
         "time_limit": run["options"].get("time_limit"),
@@ -217,7 +217,7 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     sgm_note = (f"sgm: shifted geometric mean of time, shift {SHIFT_S:g} s; unsolved runs at the time limit. "
                 "time_limit: runs stopped by their time limit or killed by the wall-clock guard.")
     rows = gap_rows(df, refs)
-    exact = df[df["solver"].notna()] if df["solver"].notna().any() else df  # runs of solver methods
+    exact = df[df["solver"].notna()] if df["solver"].notna().any() else df  # runs of methods that use a solver
     files = write_table(solver_table(exact), dest, "solvers", "Solver comparison", [sgm_note, *warns])
     files += write_table(by_instance_table(exact), dest, "solvers-by-instance", "Time per instance (s; '>' = not solved)")
     gap_note = "gap = |p - d| / max(|p|, |d|); reference = optimum (opt) or best bound (bound, an upper estimate)."

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--masked", action="store_true", help="act only on devices in the action mask (not in the paper)")
     p.add_argument("--double", action="store_true", help="double DQN targets (not in the paper)")
     p.add_argument("--reward", choices=["paper", "stage"], default="paper",
-                   help="paper: eq. 11 with sigma, beta; stage: minus the stage-time increase (not in the paper)")
+                   help="paper: eq. 11 with sigma, beta; stage: minus the stage-time rise and beta (not in the paper)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="folder for policy.pt, policy.json, curves.csv, curves.png (default runs/rl/<instance>)")
     p.set_defaults(func=cmd_train_rl)

@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, metavar="N")
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy) or an assignment .json")
+    p.add_argument("--policy", type=Path, metavar="P", help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
+    p.add_argument("--episodes", type=int, metavar="N", help="rl without --policy: training episodes (default: the preset's)")
     p.add_argument("--out", type=Path, help="write the full result (JSON, with the assignment) here")
     p.add_argument("--requests", type=int, default=10, metavar="N", help="show the breakdown of this many requests")
     p.add_argument("--tee", action="store_true", help="show the solver log")
@@ -65,14 +67,22 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "warm_start": _warm_start(args),
         "tee": args.tee,
+        "policy": args.policy,
+        "episodes": args.episodes,
     }
     opts = {k: v for k, v in opts.items() if v is not None}
     if method == "milp":
+        for name in ("policy", "episodes"):
+            if name in opts:
+                raise SystemExit(f"optdist solve: --{name} is an option of --method rl, not of milp")
         return opts
     params = inspect.signature(method_function(method)).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return {k: v for k, v in opts.items() if k in ("time_limit", "seed")}
-    return {k: v for k, v in opts.items() if k in params and k in ("time_limit", "seed", "threads")}
+    for name in ("policy", "episodes"):
+        if name in opts and name not in params:
+            raise SystemExit(f"optdist solve: --{name} is not an option of --method {method}")
+    return {k: v for k, v in opts.items() if k in params and k in ("time_limit", "seed", "threads", "policy", "episodes")}
 
 
 def _warm_start(args: argparse.Namespace):
@@ -106,6 +116,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     build = res.extra.get("build_s")
     timing = f"wall time    {res.wall_time:.3f} s" + (f" (build {build:.3f} s, solve {res.extra['solve_s']:.3f} s)" if build is not None else "")
     print(timing + (f"   nodes {res.nodes}" if res.nodes is not None else ""))
+    if "decision_ms_mean" in res.extra:
+        x = res.extra
+        print(f"decisions    {x['decision_ms_mean']:.3f} ms per request (max {x['decision_ms_max']:.3f} ms), "
+              f"{x['decision_us_per_segment']:.1f} us per segment" + (f"; trained {x['train_s']:.1f} s" if "train_s" in x else ""))
     if "warm_start" in res.extra:
         skipped = res.extra.get("warm_start_skipped")
         print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else ""))

@@ -1,12 +1,13 @@
 """DistPrivacy greedy heuristic (paper section 4.2.2, ref. [34]).
 
 Requests in arrival order; layers in order; each segment goes to the feasible node that adds
-the least latency: the least new finish time ``f_j`` of its stage (ties: lowest index), so the
-stage time ``T_k = max_j f_j`` grows as little as possible. Every constraint is kept: (10b-d)
-capacities incl. the bandwidth its transfers add, (10f) privacy caps, placement. A request
-that cannot be completed is rolled back and rejected (``extra["rejected"]``); the greedy is
-deterministic, so a later request of the same CNN and source is rejected without retrying
-until some request is admitted (usage unchanged).
+the least latency: the least new finish time ``f_j`` of its stage, so the stage time
+``T_k = max_j f_j`` grows as little as possible (ties: the fastest node, then the least loaded,
+then the lowest index: later layers compute faster and requests spread over the devices).
+Every constraint is kept: (10b-d) capacities incl. the bandwidth its transfers add, (10f)
+privacy caps, placement. A request that cannot be completed is rolled back and rejected
+(``extra["rejected"]``); the greedy is deterministic, so a later request of the same CNN and
+source is rejected without retrying until some request is admitted (usage unchanged).
 """
 
 from __future__ import annotations

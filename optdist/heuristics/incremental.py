@@ -63,6 +63,11 @@ def _min_excluding(vals: np.ndarray, nodes: np.ndarray, n_nodes: int, largest: b
     return out
 
 
+def _share(used: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """``used / cap`` (1 where the capacity is 0)."""
+    return np.divide(used, cap, out=np.ones_like(used), where=cap > 0)
+
+
 class LayerState:
     """Layer k of request r while its segments are being placed (see module docstring)."""
 
@@ -91,6 +96,9 @@ class LayerState:
         if self.c > 0:
             room = np.minimum(room, np.floor((inst.compute_capacity - usage.compute) / self.c))
         self.room0 = np.maximum(room, 0).astype(np.int64)
+        load = np.max([_share(usage.memory, inst.memory), _share(usage.compute, inst.compute_capacity),
+                       _share(usage.bandwidth, inst.bandwidth_capacity)], axis=0)
+        self.tie_order = np.lexsort((np.arange(N), load, -inst.mults_per_s))  # fastest, least loaded, lowest index
         self.owners = np.full(self.P, -1, dtype=np.int64)
         self.t = 0  # segments placed so far
         self.shared = 0.0  # bytes moved into this layer so far
@@ -271,16 +279,20 @@ def greedy_picks(st: LayerState, sender: int | None, n: int) -> np.ndarray | Non
     """The nodes the per-segment greedy gives the next n segments (one input owner).
 
     Per segment the greedy takes the feasible node with the least new finish time
-    ``G[j, n_j + 1]`` (hence the least added stage time; ties: lowest node index). Each
-    ``G[j, .]`` is non-decreasing and a node that becomes infeasible stays so, so the sequence
-    of picks is the merge of the rows of G in (value, node) order, skipping infeasible steps.
+    ``G[j, n_j + 1]`` (hence the least added stage time; ties: the fastest node ``e_j``, then
+    the one whose most used resource was least used when the layer began, then the lowest
+    index: ``st.tie_order``).
+    Each ``G[j, .]`` is non-decreasing and a node that becomes infeasible stays so, so the
+    sequence of picks is the merge of the rows of G in (value, tie order) order, skipping
+    infeasible steps.
     """
     xmax = st.room(n)
     if xmax.sum() < n:
         return None
-    G = st.steps(sender, int(xmax.max()))
-    valid = np.arange(G.shape[1])[None, :] < xmax[:, None]
-    rows = np.broadcast_to(np.arange(G.shape[0])[:, None], G.shape)[valid]
+    order = st.tie_order
+    G = st.steps(sender, int(xmax.max()))[order]
+    valid = np.arange(G.shape[1])[None, :] < xmax[order][:, None]
+    rows = np.broadcast_to(order[:, None], G.shape)[valid]
     vals = G[valid]
     seq = rows[np.argsort(vals, kind="stable")]
     left = st.inst.bandwidth_capacity - st.usage.bandwidth

@@ -54,16 +54,22 @@ def load_policy(path: str | Path) -> Policy:
 
 
 def numpy_forward(net: DeviceQNet):
-    """The Q-network as plain numpy (same maths as :meth:`DeviceQNet.forward`): one state in microseconds."""
+    """The Q-network as plain numpy (same maths as :meth:`DeviceQNet.forward`): one state in microseconds.
+
+    The MLP is shared by every device, so the number of devices D is read off the state
+    (``len(obs) = n_global + n_device * D``): a policy serves device sets of any size.
+    """
     layers = [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in net.mlp if isinstance(m, nn.Linear)]
-    G, F, D = net.n_global, net.n_device, net.n_actions
+    G, F = net.n_global, net.n_device
+    (w0, b0), rest = layers[0], layers[1:]
+    w_global, w_device = w0[:G], w0[G:]  # first layer split: the global part is shared by every device
 
     def q(obs: np.ndarray) -> np.ndarray:
-        x = np.concatenate([np.broadcast_to(obs[:G], (D, G)), obs[G:].reshape(F, D).T], axis=1)
-        for n, (w, b) in enumerate(layers):
+        D = (obs.size - G) // F
+        x = obs[G:].reshape(F, D).T @ w_device + (obs[:G] @ w_global + b0)
+        for w, b in rest:
+            np.maximum(x, 0.0, out=x)
             x = x @ w + b
-            if n < len(layers) - 1:
-                np.maximum(x, 0.0, out=x)
         return x[:, 0]
 
     return q
@@ -72,13 +78,16 @@ def numpy_forward(net: DeviceQNet):
 def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = None) -> dict:
     """Place every request with ``policy``; owners, latency, shared bytes, per-request decision seconds.
 
-    ``active`` (bool per node): devices still present; the others are never chosen.
+    ``active`` (bool per node): devices still present; the others are never chosen. The
+    instance may have another number of devices than the policy was trained on (the Q-network
+    scores each device from its own features); it must use CNNs the policy knows.
     """
     require_parallel_uplink(inst, "rl")
     cfg = policy.config
-    if cfg["n_actions"] != inst.n_devices:
-        raise ValueError(f"policy trained for {cfg['n_actions']} devices, instance {inst.name} has {inst.n_devices}")
     feats = Features(inst, cfg["cnns"], cfg["max_layers"])
+    if (feats.n_global, feats.n_device) != (policy.net.n_global, policy.net.n_device):
+        raise ValueError(f"policy reads {policy.net.n_global} global and {policy.net.n_device} per-device features, "
+                         f"{inst.name} gives {feats.n_global} and {feats.n_device}: retrain it")
     usage = Usage.zeros(inst.n_nodes)
     qf = numpy_forward(policy.net)
     out: dict[str, list] = {"owners": [], "latency": [], "shared": [], "decision_s": [], "segments": []}

@@ -13,10 +13,10 @@ hetero   0.9995       3000   1e-5    0      0
 
 Not in the paper (ours): epsilon is multiplied by the decay once per episode down to
 ``eps_min`` = 0.01 (the paper keeps it above 0 to track changes); the Q-network is one 64-64
-ReLU MLP shared by every device (:class:`optdist.rl.dqn.DeviceQNet`); ``latency_unit_s`` scales the paper reward's latency penalty (about the largest
-segment delay on that network, so a valid step stays worth more than a broken one, 0);
-``stage_unit_s`` scales the stage-time reward (about a tenth of it); ``episodes`` is the
-default training length.
+ReLU MLP shared by every device (:class:`optdist.rl.dqn.DeviceQNet`); ``latency_unit_s``
+scales the paper reward's latency penalty (about the largest segment delay on that network,
+so a valid step stays worth more than a broken one, 0); ``stage_unit_s`` scales the
+stage-time reward (about a tenth of it); ``episodes`` is the default training length.
 """
 
 from __future__ import annotations
