@@ -9,8 +9,8 @@ paper's agent (eq. 11 reward, no masking, plain DQN, preset ``cifar``; one gradi
 ``--leave-at`` 10 devices (drawn with seed 0) leave: from then on they hold no resources, so
 choosing one breaks C2 (reward 0). Every ``--eval-every`` episodes the greedy policy places
 both requests online on the devices present (the evaluator scores latency and violations).
-Reference: the exact optimum (MILP decomposed by request, HiGHS) of the same requests on all 20
-devices and on the 10 that stay.
+Reference: the MILP decomposed by request (HiGHS, greedy start; incumbent and certified bound)
+of the same requests on all 20 devices and on the 10 that stay.
 """
 
 from __future__ import annotations

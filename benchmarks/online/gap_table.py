@@ -1,9 +1,10 @@
 """Gap table: online placement methods against the exact optimum (or the best bound).
 
-    .venv/bin/python benchmarks/online/gap_table.py            # writes gap_table.{csv,md}, curves/
+    .venv/bin/python benchmarks/online/gap_table.py            # writes gap_table.{csv,json,md}, curves/
+    .venv/bin/python benchmarks/online/gap_table.py --render   # gap_table.md from the CSV and JSON
 
 Per instance the MILP decomposed by request (``formulation="decomposed"``, HiGHS, 1 thread,
-``--time-limit``) gives an incumbent and a certified bound. The reference is the optimum when
+greedy start, ``--time-limit``) gives an incumbent and a certified bound. The reference is the optimum when
 the best feasible latency found (by any method) meets the bound, else the bound. Methods:
 
 * ``rl (paper reward)``: the paper's agent: eq. 11 reward (sigma, beta), no action masking,
