@@ -12,9 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from optdist.generate import generate
-from optdist.instance import parse
-from optdist.io import atomic_write_json
+from optdist.generate import generate, write_instances
 
 HERE = Path(__file__).resolve().parent
 P70 = {"nexus": 20, "rpi3": 50}
@@ -74,9 +72,7 @@ def tiny_sets() -> dict[str, dict]:
 
 def main() -> int:
     for folder, docs in (("paper", paper_sets()), ("tiny", tiny_sets())):
-        for name, doc in docs.items():
-            parse(doc, name)
-            atomic_write_json(HERE / folder / f"{name}.json", doc)
+        write_instances(docs, HERE / folder)
         print(f"{folder}: {len(docs)} instances")
     return 0
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from optdist.instance import FORMAT, device_catalog
+from optdist.instance import FORMAT, device_catalog, parse
+from optdist.io import atomic_write_json
 from optdist.profiles import available_cnns
 
 
@@ -71,3 +74,13 @@ def generate(
     if objective:
         doc["objective"] = objective
     return doc
+
+
+def write_instances(docs: dict[str, dict], folder: str | Path) -> list[Path]:
+    """Validate each instance document (:func:`optdist.instance.parse`) and write it atomically as
+    ``folder/<name>.json``; nothing is written unless every document is valid."""
+    for name, doc in docs.items():
+        parse(doc, name)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [atomic_write_json(folder / f"{name}.json", doc) for name, doc in docs.items()]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from optdist.generate import generate
+from optdist.generate import generate, write_instances
 from optdist.instance import InstanceError, json_schema, load_instance, parse, validate_file
 from tests.conftest import PAPER, TINY, hand_doc
 
@@ -75,6 +75,16 @@ def test_generator_is_seeded_and_splits_sources_by_cnn():
     for r in range(inst.n_requests):
         cnn_of_source.setdefault(int(inst.request_source[r]), set()).add(inst.request_cnn[r])
     assert len(cnn_of_source) == 8 and all(len(c) == 1 for c in cnn_of_source.values())
+
+
+def test_write_instances_validates_every_document_before_writing(tmp_path):
+    good = generate("good", {"lenet": 1}, {"rpi3": 2}, 0.6, seed=0)
+    bad = {**generate("bad", {"lenet": 1}, {"rpi3": 2}, 0.6, seed=0), "tau": 3.0}
+    with pytest.raises(InstanceError, match="tau"):
+        write_instances({"good": good, "bad": bad}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    paths = write_instances({"good": good}, tmp_path / "out")
+    assert [p.name for p in paths] == ["good.json"] and load_instance(paths[0]).name == "good"
 
 
 @pytest.mark.parametrize("path", TINY + PAPER, ids=lambda p: p.stem)

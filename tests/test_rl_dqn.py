@@ -91,6 +91,8 @@ def test_a_policy_serves_another_device_count_but_not_another_cnn(tmp_path):
     assert max(int(o.max()) for o in res.assignment.owners[0]) < ten.n_nodes
     with pytest.raises(ValueError, match="does not cover"):
         solve_rl(load_instance(TINY / "cifar-1x4-tau0.8.json"), policy=load_policy(tmp_path))
+    with pytest.raises(FileNotFoundError, match="no policy here"):
+        load_policy(tmp_path / "missing")
 
 
 def test_cli_train_rl_writes_policy_and_curves(tmp_path, capsys):
@@ -124,6 +126,6 @@ def test_departed_devices_are_never_chosen():
     res = train(inst, PRESETS["lenet"], episodes=5, progress=False)  # the paper's unmasked agent
     active = np.ones(inst.n_nodes, dtype=bool)
     active[[0, 1]] = False
-    out = place_online(inst, Policy.from_agent(res.agent.q, res.config), active=active)
-    used = np.unique(np.concatenate(out["owners"][0]))
+    out, _, _ = place_online(inst, Policy.from_agent(res.agent.q, res.config), active=active)
+    used = np.unique(np.concatenate(out.owners[0]))
     assert not set(used.tolist()) & {0, 1}

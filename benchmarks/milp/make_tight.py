@@ -23,9 +23,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from optdist.generate import generate
-from optdist.instance import parse
-from optdist.io import atomic_write_json
+from optdist.generate import generate, write_instances
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "instances" / "paper"
@@ -53,10 +51,8 @@ def tight_sets() -> dict[str, dict]:
 
 
 def main() -> int:
-    for name, doc in tight_sets().items():
-        parse(doc, name)
-        atomic_write_json(OUT / f"{name}.json", doc)
-        print(f"wrote instances/paper/{name}.json")
+    for path in write_instances(tight_sets(), OUT):
+        print(f"wrote instances/paper/{path.name}")
     return 0
 
 

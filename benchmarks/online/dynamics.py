@@ -25,7 +25,6 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import optdist  # noqa: E402
 from optdist.assignment import Assignment  # noqa: E402
 from optdist.evaluate import evaluate  # noqa: E402
 from optdist.generate import generate  # noqa: E402
@@ -84,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             env.remove_devices(gone)
         if ep % args.eval_every == 0:
             pol = Policy.from_agent(agent.q, {"masked": False, "n_actions": inst.n_devices, "cnns": env.features.cnns, "max_layers": env.features.max_layers})
-            out = place_online(inst, pol, active=env.active)
-            ev = evaluate(inst, Assignment(out["owners"]))
+            out, decision_s, _ = place_online(inst, pol, active=env.active)
+            ev = evaluate(inst, Assignment(out.owners))
             evals.append({"episode": ep, "devices": int(env.active[: inst.n_devices].sum()), "latency_ms": 1e3 * ev.total_latency,
-                          **violation_families(inst, ev), "decision_ms_per_request": 1e3 * float(np.mean(out["decision_s"]))})
+                          **violation_families(inst, ev), "decision_ms_per_request": 1e3 * float(np.mean(decision_s))})
 
     res = train(inst, PRESETS["cifar"], episodes=args.episodes, reward="paper", train_freq=args.train_freq, on_episode=hook)
     OUT.mkdir(parents=True, exist_ok=True)

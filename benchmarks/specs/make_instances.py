@@ -19,9 +19,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from optdist.generate import generate
-from optdist.instance import parse
-from optdist.io import atomic_write_json
+from optdist.generate import generate, write_instances
 
 HERE = Path(__file__).resolve().parent / "instances"
 HETERO = {"lenet": 63, "cifar": 63, "vgg16": 62, "vgg19": 62}
@@ -60,9 +58,7 @@ def documents() -> dict[str, dict]:
 
 def main() -> int:
     docs = documents()
-    for name, doc in docs.items():
-        parse(doc, name)
-        atomic_write_json(HERE / f"{name}.json", doc)
+    write_instances(docs, HERE)
     print(f"{len(docs)} instances in {HERE}")
     return 0
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from optdist.generate import generate
-from optdist.instance import parse
-from optdist.io import atomic_write_json
+from optdist.generate import generate, write_instances
 
 HERE = Path(__file__).resolve().parent
 
@@ -49,10 +47,8 @@ def infeasible_sets() -> dict[str, dict]:
 
 
 def main() -> int:
-    for name, doc in infeasible_sets().items():
-        parse(doc, name)
-        atomic_write_json(HERE / f"{name}.json", doc)
-        print(f"wrote instances/infeasible/{name}.json")
+    for path in write_instances(infeasible_sets(), HERE):
+        print(f"wrote instances/infeasible/{path.name}")
     return 0
 
 

@@ -22,10 +22,9 @@ import time
 
 import numpy as np
 
-from optdist.assignment import Assignment
-from optdist.heuristics.incremental import Usage, claimed_objective
+from optdist.heuristics.incremental import OnlineOutcome, Usage
 from optdist.instance import Instance
-from optdist.result import SolveResult, Termination
+from optdist.result import SolveResult
 
 
 def cloud_starts(inst: Instance, r: int) -> list[int]:
@@ -48,7 +47,7 @@ def solve_edge_cloud(
     usage = Usage.zeros(inst.n_nodes)
     D = inst.n_devices
     e, rho = inst.mults_per_s, inst.rate
-    owners, latency, shared, rejected, splits = [], [], [], [], []
+    placed, splits = OnlineOutcome(inst), []
     for r in range(inst.n_requests):
         layers = inst.profile(r).layers
         L, src = len(layers), int(inst.request_source[r])
@@ -75,10 +74,7 @@ def solve_edge_cloud(
             if best is None or T < best[0]:
                 best = (T, s, d)
         if best is None:
-            owners.append(None)
-            latency.append(None)
-            shared.append(None)
-            rejected.append(inst.request_ids[r])
+            placed.reject(r)
             continue
         T, s, d = best
         nodes = [src if k < s or k == L - 1 else d for k in range(L)]
@@ -90,18 +86,7 @@ def solve_edge_cloud(
             usage.bandwidth[src] += out[s - 1]
             usage.bandwidth[d] += out[L - 2]
             moved = out[s - 1] + out[L - 2]
-        owners.append([np.full(la.segments, j, dtype=np.int64) for la, j in zip(layers, nodes)])
-        latency.append(T)
-        shared.append(float(moved))
+        placed.accept([np.full(la.segments, j, dtype=np.int64) for la, j in zip(layers, nodes)], T, float(moved))
         splits.append(layers[s].name if s < L - 1 else "source only")
     wall = time.perf_counter() - t0
-    return SolveResult(
-        instance=inst.name,
-        method="edge-cloud",
-        termination=Termination.FEASIBLE,
-        objective=claimed_objective(inst, latency, shared),
-        wall_time=wall,
-        assignment=Assignment(owners, {"method": "edge-cloud"}),
-        extra={"rejected": len(rejected), "rejected_ids": rejected, "cloud_starts_at": sorted(set(splits)),
-               "decision_ms_per_request": 1e3 * wall / inst.n_requests},
-    )
+    return placed.result("edge-cloud", wall, cloud_starts_at=sorted(set(splits)), decision_ms_per_request=1e3 * wall / inst.n_requests)

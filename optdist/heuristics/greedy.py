@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import time
 
-from optdist.assignment import Assignment
-from optdist.heuristics.incremental import RequestPlacer, Usage, claimed_objective, require_parallel_uplink
+from optdist.heuristics.incremental import (
+    OnlineOutcome,
+    RequestPlacer,
+    Usage,
+    require_parallel_uplink,
+)
 from optdist.instance import Instance
-from optdist.result import SolveResult, Termination
+from optdist.result import SolveResult
 
 
 def solve_greedy(
@@ -31,7 +35,7 @@ def solve_greedy(
     require_parallel_uplink(inst, "greedy")
     t0 = time.perf_counter()
     usage = Usage.zeros(inst.n_nodes)
-    owners, latency, shared, rejected = [], [], [], []
+    out = OnlineOutcome(inst)
     failed: set[tuple[str, int]] = set()  # (cnn, source) that failed since usage last changed
     for r in range(inst.n_requests):
         key = (inst.request_cnn[r], int(inst.request_source[r]))
@@ -42,24 +46,11 @@ def solve_greedy(
                 break
             rp.close(st)
         if rp.done:
-            owners.append(rp.owners)
-            latency.append(rp.latency)
-            shared.append(rp.shared)
+            out.accept(rp.owners, rp.latency, rp.shared)
             failed.clear()
         else:
             rp.rollback()  # same cnn, source and usage would fail the same way: skip those
             failed.add(key)
-            owners.append(None)
-            latency.append(None)
-            shared.append(None)
-            rejected.append(inst.request_ids[r])
+            out.reject(r)
     wall = time.perf_counter() - t0
-    return SolveResult(
-        instance=inst.name,
-        method="greedy",
-        termination=Termination.FEASIBLE,
-        objective=claimed_objective(inst, latency, shared),
-        wall_time=wall,
-        assignment=Assignment(owners, {"method": "greedy"}),
-        extra={"rejected": len(rejected), "rejected_ids": rejected, "decision_ms_per_request": 1e3 * wall / inst.n_requests},
-    )
+    return out.result("greedy", wall, decision_ms_per_request=1e3 * wall / inst.n_requests)

@@ -20,11 +20,13 @@ source for first/last/(10h) layers, and active), keeps (10f) ``n_j <= cap_k``, (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from optdist.assignment import Assignment
 from optdist.instance import Instance
+from optdist.result import SolveResult, Termination
 
 
 @dataclass
@@ -358,3 +360,36 @@ def claimed_objective(inst: Instance, latency: list[float | None], shared: list[
     if obj.admission:
         base += inst.rejection_penalty() * sum(x is None for x in latency)
     return base
+
+
+@dataclass
+class OnlineOutcome:
+    """What an online method decided, request by request in arrival order (None = rejected)."""
+
+    inst: Instance
+    owners: list = field(default_factory=list)
+    latency: list[float | None] = field(default_factory=list)
+    shared: list[float | None] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+    def accept(self, owners: list[np.ndarray], latency: float, shared: float) -> None:
+        self.owners.append(owners)
+        self.latency.append(latency)
+        self.shared.append(shared)
+
+    def reject(self, r: int) -> None:
+        self.accept(None, None, None)
+        self.rejected.append(self.inst.request_ids[r])
+
+    def result(self, method: str, wall: float, *, masked: bool | None = None, **extra) -> SolveResult:
+        """The method's :class:`SolveResult` (objective as the method claims it; the evaluator re-scores it)."""
+        meta = {"method": method} if masked is None else {"method": method, "masked": masked}
+        return SolveResult(
+            instance=self.inst.name,
+            method=method,
+            termination=Termination.FEASIBLE,
+            objective=claimed_objective(self.inst, self.latency, self.shared),
+            wall_time=wall,
+            assignment=Assignment(self.owners, meta),
+            extra={"rejected": len(self.rejected), "rejected_ids": self.rejected, **extra},
+        )

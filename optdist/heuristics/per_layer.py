@@ -20,10 +20,9 @@ import time
 
 import numpy as np
 
-from optdist.assignment import Assignment
-from optdist.heuristics.incremental import Usage, claimed_objective
+from optdist.heuristics.incremental import OnlineOutcome, Usage
 from optdist.instance import Instance
-from optdist.result import SolveResult, Termination
+from optdist.result import SolveResult
 
 
 class _Chain:
@@ -123,7 +122,7 @@ def solve_per_layer(
     """
     t0 = time.perf_counter()
     usage = Usage.zeros(inst.n_nodes)
-    owners, latency, shared, rejected, fallbacks = [], [], [], [], 0
+    out, fallbacks = OnlineOutcome(inst), 0
     for r in range(inst.n_requests):
         ch = _Chain(inst, r)
         left = _left(inst, usage)
@@ -132,26 +131,13 @@ def solve_per_layer(
             fallbacks += 1
             path = _layer_by_layer(inst, ch, left)
         if path is None:
-            owners.append(None)
-            latency.append(None)
-            shared.append(None)
-            rejected.append(inst.request_ids[r])
+            out.reject(r)
             continue
         add = ch.use(inst, path)
         usage.memory += add.memory
         usage.compute += add.compute
         usage.bandwidth += add.bandwidth
-        owners.append([np.full(p, j, dtype=np.int64) for p, j in zip(ch.segments, path)])
-        latency.append(ch.latency(inst, path))
-        shared.append(float(add.bandwidth.sum()))
+        out.accept([np.full(p, j, dtype=np.int64) for p, j in zip(ch.segments, path)], ch.latency(inst, path),
+                   float(add.bandwidth.sum()))
     wall = time.perf_counter() - t0
-    return SolveResult(
-        instance=inst.name,
-        method="per-layer",
-        termination=Termination.FEASIBLE,
-        objective=claimed_objective(inst, latency, shared),
-        wall_time=wall,
-        assignment=Assignment(owners, {"method": "per-layer"}),
-        extra={"rejected": len(rejected), "rejected_ids": rejected, "layer_by_layer_fallbacks": fallbacks,
-               "decision_ms_per_request": 1e3 * wall / inst.n_requests},
-    )
+    return out.result("per-layer", wall, layer_by_layer_fallbacks=fallbacks, decision_ms_per_request=1e3 * wall / inst.n_requests)

@@ -17,10 +17,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from optdist.assignment import Assignment
-from optdist.heuristics.incremental import RequestPlacer, Usage, claimed_objective, require_parallel_uplink
+from optdist.heuristics.incremental import (
+    OnlineOutcome,
+    RequestPlacer,
+    Usage,
+    require_parallel_uplink,
+)
 from optdist.instance import Instance
-from optdist.result import SolveResult, Termination
+from optdist.result import SolveResult
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import Features
 from optdist.rl.presets import preset_for
@@ -47,6 +51,9 @@ def load_policy(path: str | Path) -> Policy:
     """Load a policy folder (``policy.pt`` + ``policy.json``) or its ``.pt`` file."""
     path = Path(path)
     pt = path / "policy.pt" if path.is_dir() else path
+    if not pt.is_file() or not pt.with_suffix(".json").is_file():
+        raise FileNotFoundError(f"{path}: no policy here (need policy.pt and policy.json); give the folder "
+                                "`optdist train-rl FILE --out DIR` wrote, or its policy.pt")
     cfg = load_config(pt.with_suffix(".json"))
     net = DeviceQNet(cfg["n_global"], cfg["n_device"], cfg["n_actions"], tuple(cfg["hidden"]))
     net.load_state_dict(torch.load(pt, weights_only=True))
@@ -75,8 +82,8 @@ def numpy_forward(net: DeviceQNet):
     return q
 
 
-def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = None) -> dict:
-    """Place every request with ``policy``; owners, latency, shared bytes, per-request decision seconds.
+def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = None) -> tuple[OnlineOutcome, list[float], list[int]]:
+    """Place every request with ``policy``: the outcome, each request's decision seconds and segments placed.
 
     ``active`` (bool per node): devices still present; the others are never chosen. The
     instance may have another number of devices than the policy was trained on (the Q-network
@@ -84,13 +91,17 @@ def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = Non
     """
     require_parallel_uplink(inst, "rl")
     cfg = policy.config
+    unknown = sorted(set(inst.request_cnn) - set(cfg["cnns"]))
+    if unknown:
+        raise ValueError(f"the policy's observation layout (CNNs {cfg['cnns']}) does not cover {inst.name}'s {unknown} "
+                         f"requests: train one on an instance with them (optdist train-rl)")
     feats = Features(inst, cfg["cnns"], cfg["max_layers"])
     if (feats.n_global, feats.n_device) != (policy.net.n_global, policy.net.n_device):
         raise ValueError(f"policy reads {policy.net.n_global} global and {policy.net.n_device} per-device features, "
                          f"{inst.name} gives {feats.n_global} and {feats.n_device}: retrain it")
     usage = Usage.zeros(inst.n_nodes)
     qf = numpy_forward(policy.net)
-    out: dict[str, list] = {"owners": [], "latency": [], "shared": [], "decision_s": [], "segments": []}
+    out, decision_s, segments = OnlineOutcome(inst), [], []
     for r in range(inst.n_requests):
         t0 = time.perf_counter()
         rp = RequestPlacer(inst, usage, r, active)
@@ -112,17 +123,13 @@ def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = Non
             if ok:
                 rp.close(st)
         if ok:
-            out["owners"].append(rp.owners)
-            out["latency"].append(rp.latency)
-            out["shared"].append(rp.shared)
+            out.accept(rp.owners, rp.latency, rp.shared)
         else:
             rp.rollback()
-            out["owners"].append(None)
-            out["latency"].append(None)
-            out["shared"].append(None)
-        out["decision_s"].append(time.perf_counter() - t0)
-        out["segments"].append(n)
-    return out
+            out.reject(r)
+        decision_s.append(time.perf_counter() - t0)
+        segments.append(n)
+    return out, decision_s, segments
 
 
 def solve_rl(
@@ -155,25 +162,16 @@ def solve_rl(
         policy = load_policy(policy)
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    out = place_online(inst, policy)
+    out, decision_s, segments = place_online(inst, policy)
     wall = time.perf_counter() - t0
-    dec = np.array(out["decision_s"]) * 1e3
-    rejected = [inst.request_ids[r] for r, o in enumerate(out["owners"]) if o is None]
+    dec = np.array(decision_s) * 1e3
     cfg = policy.config
-    extra.update({
-        "rejected": len(rejected), "rejected_ids": rejected,
-        "decision_ms_mean": float(dec.mean()), "decision_ms_max": float(dec.max()),
-        "decision_us_per_segment": float(1e3 * dec.sum() / max(sum(out["segments"]), 1)),
-        "decision_ms_per_request": [float(x) for x in dec],
-        "policy_config": {k: cfg[k] for k in ("instance", "reward", "masked", "double", "episodes", "seed")},
-    })
-    return SolveResult(
-        instance=inst.name,
-        method="rl",
-        termination=Termination.FEASIBLE,
-        objective=claimed_objective(inst, out["latency"], out["shared"]),
-        wall_time=wall,
-        assignment=Assignment(out["owners"], {"method": "rl", "masked": policy.masked}),
-        options={"policy": extra.get("policy"), "masked": policy.masked},
-        extra=extra,
+    res = out.result(
+        "rl", wall, masked=policy.masked, **extra,
+        decision_ms_mean=float(dec.mean()), decision_ms_max=float(dec.max()),
+        decision_us_per_segment=float(1e3 * dec.sum() / max(sum(segments), 1)),
+        decision_ms_per_request=[float(x) for x in dec],
+        policy_config={k: cfg[k] for k in ("instance", "reward", "masked", "double", "episodes", "seed")},
     )
+    res.options = {"policy": extra.get("policy"), "masked": policy.masked}
+    return res
