@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from optdist.instance import Instance
+from optdist.transfers import least_sent
 
 RELAXABLE = ("placement", "privacy", "memory", "compute", "bandwidth")
 #: Families relaxed by default. ``placement`` is left out: without it the trusted source may
@@ -174,17 +175,6 @@ def _fmt_bytes(x: float) -> str:
     return f"{x:.0f} B"
 
 
-def _min_send(prev, nxt, senders_needed: int) -> float:
-    """Least bytes that the owners of ``prev`` send to other owners of ``nxt`` (eq. 6), when no
-    owner of ``nxt`` is an owner of ``prev`` (``senders_needed`` = least number of prev owners)."""
-    if prev.kind == "conv":
-        need = prev.out_maps if nxt.kind == "fc" else nxt.segments
-        return float(prev.beta) * need * max(senders_needed, 1)
-    if prev.kind == "elementwise":
-        return float(prev.beta) * prev.segments
-    return float(prev.beta)
-
-
 def check(inst: Instance) -> list[Finding]:
     """Necessary conditions (module docstring, part 1); each failure is a :class:`Finding`."""
     out: list[Finding] = []
@@ -271,16 +261,11 @@ def check(inst: Instance) -> list[Finding]:
                 out.append(Finding("memory" if m else "compute", where,
                                    f"{la.name}: memory and compute together leave room for {int(u_all.sum())} of its "
                                    f"{P} segments on the devices", nums, rid, la.name))
-        # bytes: the source sends into every device layer that follows a source layer
-        for k in range(1, len(layers)):
-            prev, la = layers[k - 1], layers[k]
-            if lim.on_source[k - 1] and not lim.on_source[k]:
-                need_src[2] += _min_send(prev, la, 1)
-            elif not lim.on_source[k - 1] and lim.on_source[k]:
-                need_dev[2] += _min_send(prev, la, min_owners[k - 1])
-            elif not lim.on_source[k - 1] and prev.kind == "conv" and min_owners[k - 1] >= 2:
-                need = prev.out_maps if la.kind == "fc" else la.segments
-                need_dev[2] += float(prev.beta) * need * (min_owners[k - 1] - 1)
+        # bytes (eq. 6): the source sends into every device layer that follows a source layer,
+        # the devices into every source layer and the partial sums that cannot stay on their node
+        sent_src, sent_dev = least_sent(prof, lim.on_source, min_owners)
+        need_src[2] += sent_src
+        need_dev[2] += sent_dev
         rwhere = f"request {rid}"
         for fam, idx, capv, unit in (("memory", 0, mem[s], "memory"), ("compute", 1, comp[s], "compute per period"),
                                      ("bandwidth", 2, bw[s], "bytes per period")):

@@ -1,20 +1,12 @@
 """The independent evaluator: score any per-map assignment exactly per MODEL.md sections 4-6.
 
-Plain numpy, no Pyomo: every method's answer is re-scored here.
-
-Data from layer k to layer k+1 (sender i, receiver j, ``i != j``), MODEL.md section 4:
-
-* k conv:        ``O[i,j] = y[k,i] * owned_{k+1}(j) * beta_k`` (``owned = P^out_k`` if k+1 is fc)
-* k elementwise: ``O[i,j] = |{p : A[k,p,i] = A[k+1,p,j] = 1}| * beta_k``
-  (k+1 fc: ``owned_k(i) * beta_k * A[k+1,1,j]``)
-* k fc:          ``O[i,j] = n_k * b * A[k,1,i] * A[k+1,1,j]``
-
-Stage time (section 5): ``T[r,k] = max_j (tc[r,k,j] + max_{i != j} O[i,j] / rho_i)`` with
-``tc = owned_k(j) * c_k / e_j``; with a serial uplink a receiver waits for each of its senders
-to send everything: ``O[i,j] / rho_i`` becomes ``sum_j' O[i,j'] / rho_i``. Latency of a request
-= ``sum_k T[r,k]``. Constraints (section 6): memory, compute, bandwidth per node over the
-period, placement (first/last layer and (10h) layers on the request's source, intermediate
-layers on devices), privacy (10f): a device receives at most ``Nf`` maps of a layer before SP.
+Plain numpy, no Pyomo and nothing from the formulations: every method's answer is re-scored
+here. Transfers ``O[i,j]`` (section 4), stage times (section 5: ``T[r,k] = max_j (tc[r,k,j] +
+wait[r,k,j])``, parallel or serial uplink) and node usage come from :mod:`optdist.transfers`,
+the one home of those formulas. Latency of a request = ``sum_k T[r,k]``. Constraints
+(section 6): memory, compute, bandwidth per node over the period, placement (first/last layer
+and (10h) layers on the request's source, intermediate layers on devices), privacy (10f): a
+device receives at most ``Nf`` maps of a layer before SP.
 """
 
 from __future__ import annotations
@@ -23,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optdist import transfers as tr
 from optdist.assignment import Assignment
 from optdist.instance import Instance
 from optdist.profiles import Layer
@@ -109,59 +102,19 @@ class Evaluation:
 def transfers(
     prev: Layer, nxt: Layer, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sparse ``O[i,j]`` from layer ``prev`` to layer ``nxt``: (senders, receivers, bytes), i != j."""
-    N = n_nodes
-    if prev.kind == "elementwise" and nxt.kind != "fc":
-        code, cnt = np.unique(a_prev * N + a_next, return_counts=True)
-        i, j = code // N, code % N
-        byt = cnt * float(prev.beta)
-    elif prev.kind == "elementwise":  # -> fc: the fc owner needs every map
-        i, cnt = np.unique(a_prev, return_counts=True)
-        j = np.full_like(i, a_next[0])
-        byt = cnt * float(prev.beta)
-    else:  # conv (partial sums of every output map) or fc (the whole vector)
-        i = np.unique(a_prev)
-        j, cnt = np.unique(a_next, return_counts=True)
-        if prev.kind == "conv":
-            need = (np.full_like(cnt, prev.out_maps) if nxt.kind == "fc" else cnt) * float(prev.beta)
-        else:
-            need = np.full(len(j), float(prev.beta))
-        i, jj = np.repeat(i, len(j)), np.tile(np.arange(len(j)), len(i))
-        j, byt = j[jj], need[jj]
-    keep = i != j
-    return i[keep], j[keep], np.asarray(byt, dtype=float)[keep]
+    """Sparse ``O[i,j]`` from layer ``prev`` to layer ``nxt``: (senders, receivers, bytes), i != j.
+
+    :func:`optdist.transfers.transfer_list` of the chain edge ``prev -> nxt``.
+    """
+    return tr.transfer_list(tr.Edge.between(prev, nxt), a_prev, a_next, n_nodes)
 
 
 def dense_transfers(prev: Layer, nxt: Layer, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: int) -> np.ndarray:
     """``O[r,i,j]`` for a block of requests: ``a_prev`` (R, P_prev), ``a_next`` (R, P_next) owners.
 
-    Same definition as :func:`transfers`, for many requests at once; the diagonal is zero.
+    :func:`optdist.transfers.transfer_block` of the chain edge ``prev -> nxt``; zero diagonal.
     """
-    R, N = a_prev.shape[0], n_nodes
-    rows = np.arange(R)[:, None]
-    if prev.kind == "elementwise" and nxt.kind != "fc":
-        code = (rows * N + a_prev) * N + a_next
-        O = np.bincount(code.ravel(), minlength=R * N * N).reshape(R, N, N) * float(prev.beta)
-    else:
-        cnt_prev = _counts(a_prev, N)
-        cnt_next = _counts(a_next, N)
-        if prev.kind == "elementwise":  # -> fc: all of i's maps go to the fc owner
-            O = cnt_prev[:, :, None] * (cnt_next[:, None, :] > 0) * float(prev.beta)
-        elif prev.kind == "conv":  # partial sums of every map j owns (all maps if fc)
-            need = np.where(cnt_next > 0, prev.out_maps, 0) if nxt.kind == "fc" else cnt_next
-            O = (cnt_prev[:, :, None] > 0) * need[:, None, :] * float(prev.beta)
-        else:  # fc: the whole vector to every owner of the next layer
-            O = (cnt_prev[:, :, None] > 0) * (cnt_next[:, None, :] > 0) * float(prev.beta)
-        O = O.astype(float)
-    idx = np.arange(N)
-    O[:, idx, idx] = 0.0
-    return O
-
-
-def _counts(a: np.ndarray, N: int) -> np.ndarray:
-    """``n[r,i]`` = segments of each row of ``a`` (R, P) owned by node i."""
-    R = a.shape[0]
-    return np.bincount((np.arange(R)[:, None] * N + a).ravel(), minlength=R * N).reshape(R, N)
+    return tr.transfer_block(tr.Edge.between(prev, nxt), a_prev, a_next, n_nodes)
 
 
 _BLOCK_CELLS = 4_000_000  # R*N*N cells per dense transfer block
@@ -213,32 +166,30 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
             src = inst.request_source[rs]
             T, Tc, Tt = np.zeros((B, L)), np.zeros((B, L)), np.zeros((B, L))
             sh = np.zeros(B)
-            prev_a = None
+            own: list[np.ndarray] = []  # owners (B, P_k) of every layer so far
+            cnts: list[np.ndarray] = []  # their counts (B, N)
             for k, la in enumerate(prof.layers):
                 a = np.stack([asg.owners[r][k] for r in rs])
                 if a.min() < 0 or a.max() >= N:
                     raise ValueError(f"{cnn} layer {la.name}: node index out of range 0..{N - 1}")
-                cnt = _counts(a, N)
-                mem += cnt.sum(0) * la.weight_bytes_per_segment
-                comp += cnt.sum(0) * la.mults_per_segment
-                tc = cnt * (la.mults_per_segment / e)
+                cnt = tr.counts(a, N)
+                m_used, c_used = tr.layer_usage(la, cnt.sum(0))
+                mem += m_used
+                comp += c_used
+                tc = tr.compute_time(cnt, la, e)
                 wait = np.zeros((B, N))
-                if k > 0:
-                    O = dense_transfers(prof.layers[k - 1], la, prev_a, a, N)
-                    bw += O.sum(axis=(0, 2))
-                    sh += O.sum(axis=(1, 2))
-                    if serial:
-                        sent = O.sum(axis=2)
-                        arrive = np.where(O > 0, (sent / rho)[:, :, None], 0.0)
-                    else:
-                        arrive = O / rho[None, :, None]
-                    wait = arrive.max(axis=1)
-                total = np.where(cnt > 0, tc + wait, -1.0)
-                c = total.argmax(axis=1)
+                for edge in tr.edges(prof)[k]:
+                    O = tr.transfer_block(edge, own[edge.u], a, N, cnts[edge.u], cnt)
+                    sent = tr.bytes_sent(O)
+                    bw += sent.sum(axis=0)
+                    sh += sent.sum(axis=1)
+                    np.maximum(wait, tr.incoming_wait(O, rho, serial), out=wait)
                 row = np.arange(B)
-                T[:, k], Tc[:, k], Tt[:, k] = total[row, c], tc[row, c], wait[row, c]
+                T[:, k], c = tr.stage_times(cnt, tc, wait)
+                Tc[:, k], Tt[:, k] = tc[row, c], wait[row, c]
                 viol += _layer_violations(inst, rs, src, la, k, lim, cnt, is_src, D, ids)
-                prev_a = a
+                own.append(a)
+                cnts.append(cnt)
             for q, r in enumerate(rs):
                 st[r], sc[r], stt[r] = T[q], Tc[q], Tt[q]
             latency[rs] = T.sum(axis=1)

@@ -7,8 +7,11 @@ one device hold whole layers: every ``k in [s, L-2]`` has no (10h) pin and a cap
 ``>= P_k`` (e.g. from the split point SP on); ``s = L-1`` means the source computes
 everything. Latency (one owner per layer, MODEL.md section 5):
 
-    T(s, d) = sum_{k<s} M_k / e_src + B_{s-1} / rho_src + sum_{s<=k<L-1} M_k / e_d
-              + B_{L-2} / rho_d + M_{L-1} / e_src          (transfers only if s < L-1)
+    T(s, d) = sum_{k<s} M_k / e_src + B_s / rho_src + sum_{s<=k<L-1} M_k / e_d
+              + B_{L-1} / rho_d + M_{L-1} / e_src          (transfers only if s < L-1)
+
+(``B_k``: the bytes into layer k from a single owner of layer k-1,
+:attr:`optdist.transfers.Edge.whole_bytes`.)
 
 Each request, in arrival order, takes the feasible (s, d) with the least latency under the
 residual capacities, else it is rejected. Intermediate layers on the source break MODEL.md's
@@ -22,6 +25,7 @@ import time
 
 import numpy as np
 
+from optdist import transfers as tr
 from optdist.heuristics.incremental import OnlineOutcome, Usage
 from optdist.instance import Instance
 from optdist.result import SolveResult
@@ -49,11 +53,12 @@ def solve_edge_cloud(
     e, rho = inst.mults_per_s, inst.rate
     placed, splits = OnlineOutcome(inst), []
     for r in range(inst.n_requests):
-        layers = inst.profile(r).layers
+        prof = inst.profile(r)
+        layers = prof.layers
         L, src = len(layers), int(inst.request_source[r])
         mults = np.array([la.total_mults for la in layers], dtype=float)
         weights = np.array([la.total_weight_bytes for la in layers], dtype=float)
-        out = np.array([la.out_bytes for la in layers], dtype=float)
+        into = np.array([0.0] + [tr.chain_edge(prof, k).whole_bytes for k in range(1, L)])  # bytes into k
         left_m, left_c, left_b = inst.memory - usage.memory, inst.compute_capacity - usage.compute, inst.bandwidth_capacity - usage.bandwidth
         best: tuple[float, int, int] | None = None
         for s in cloud_starts(inst, r):
@@ -65,10 +70,10 @@ def solve_edge_cloud(
                 T, d = head, -1
             else:
                 cloud = slice(s, L - 1)
-                ok = (weights[cloud].sum() <= left_m[:D]) & (mults[cloud].sum() <= left_c[:D]) & (out[L - 2] <= left_b[:D])
-                if out[s - 1] > left_b[src] or not ok.any():
+                ok = (weights[cloud].sum() <= left_m[:D]) & (mults[cloud].sum() <= left_c[:D]) & (into[L - 1] <= left_b[:D])
+                if into[s] > left_b[src] or not ok.any():
                     continue
-                Td = np.where(ok, head + out[s - 1] / rho[src] + mults[cloud].sum() / e[:D] + out[L - 2] / rho[:D], np.inf)
+                Td = np.where(ok, head + into[s] / rho[src] + mults[cloud].sum() / e[:D] + into[L - 1] / rho[:D], np.inf)
                 d = int(np.argmin(Td))
                 T = float(Td[d])
             if best is None or T < best[0]:
@@ -83,9 +88,9 @@ def solve_edge_cloud(
             usage.compute[j] += mults[k]
         moved = 0.0
         if d >= 0:
-            usage.bandwidth[src] += out[s - 1]
-            usage.bandwidth[d] += out[L - 2]
-            moved = out[s - 1] + out[L - 2]
+            usage.bandwidth[src] += into[s]
+            usage.bandwidth[d] += into[L - 1]
+            moved = into[s] + into[L - 1]
         placed.accept([np.full(la.segments, j, dtype=np.int64) for la, j in zip(layers, nodes)], T, float(moved))
         splits.append(layers[s].name if s < L - 1 else "source only")
     wall = time.perf_counter() - t0

@@ -1,16 +1,18 @@
 """Incremental placement state shared by the greedy heuristic and the RL environment.
 
 A request is placed layer by layer, segment by segment, keeping per-node usage and the exact
-stage time of MODEL.md sections 4-6 (parallel uplink). For layer k, previous-layer owners S
-(``n'_i`` segments each), ``beta = beta_{k-1}`` and ``n_j`` segments of k on node j:
+stage time of MODEL.md sections 4-6 (parallel uplink). The bytes of the edge into layer k come
+from :mod:`optdist.transfers` (its kind and coefficients); with previous-layer owners S
+(``n'_i`` segments each) and ``n_j`` segments of k on node j, the three shapes of
+``wait_j = max_{i in S, i != j} O[i,j] / rho_i`` are:
 
-* conv k-1 -> non-fc k: each ``i in S, i != j`` sends ``n_j * beta`` to j, so
-  ``wait_j = n_j * beta / min_{i in S, i != j} rho_i``;
-* elementwise k-1 -> non-fc k: map p moves from its owner i to its new owner j != i, so
+* ``per_segment`` (conv into a multi-segment layer: ``O[i,j] = coef * n_j``):
+  ``wait_j = n_j * coef / min_{i in S, i != j} rho_i``;
+* ``map`` (flow edges: map p moves from its owner i to its new owner j != i):
   ``wait_j = max_{i != j} f_ij * beta / rho_i`` with ``f_ij`` maps moved from i to j;
-* any k-1 -> fc k (one segment): each ``i in S, i != j`` sends ``bytes_i``
-  (``n'_i * beta`` after an elementwise layer, ``out_maps * beta`` otherwise), so
-  ``wait_j = max_{i in S, i != j} bytes_i / rho_i``.
+* ``per_receiver`` (edges into a one-segment layer, e.g. fc: i sends ``O[i,j] = bytes_i``
+  whatever j owns; ``n'_i * beta`` after an elementwise layer, ``P^out * beta`` after a
+  conv, the vector after an fc): ``wait_j = max_{i in S, i != j} bytes_i / rho_i``.
 
 Node j finishes at ``f_j = n_j c_k / e_j + wait_j``; the stage time is ``T_k = max_j f_j``
 (eq. 7). One more segment on j is feasible when j is a candidate (a device, or the request's
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optdist import transfers as tr
 from optdist.assignment import Assignment
 from optdist.instance import Instance
 from optdist.result import SolveResult, Termination
@@ -107,32 +110,32 @@ class LayerState:
         self.prev = prev
         self.order = np.arange(self.P)
         self.senders = np.zeros(0, dtype=np.int64)
-        if prev is None:
+        edge = tr.chain_edge(prof, k)
+        if edge is None:
             self.mode = "none"
             return
-        lp = prof.layers[k - 1]
-        self.beta = float(lp.beta)
         self.prev_cnt = np.bincount(prev, minlength=N)
         self.senders = np.flatnonzero(self.prev_cnt)
         rho = inst.rate
-        if la.kind == "fc":
-            self.mode = "fc"
-            per_map = self.prev_cnt[self.senders] if lp.kind == "elementwise" else np.full(len(self.senders), lp.out_maps)
-            self.sender_bytes = per_map * self.beta
-            wait = _min_excluding(self.sender_bytes / rho[self.senders], self.senders, N, largest=True)
-            self.fc_wait = np.nan_to_num(wait)
-        elif lp.kind == "conv":
-            self.mode = "conv"
-            self.sender_bytes = np.full(len(self.senders), self.beta)
-            rmin = _min_excluding(rho[self.senders], self.senders, N, largest=False)
-            self.inv_r = np.where(np.isnan(rmin), 0.0, 1.0 / np.nan_to_num(rmin, nan=1.0))
-        elif lp.kind == "elementwise":
+        if edge.kind == "flow":
             self.mode = "map"
+            self.beta = edge.beta  # bytes per moved map
             self.order = np.argsort(prev, kind="stable")  # segments grouped by the owner of their input map
             self.flow = np.zeros((N, N))
             self.wait = np.zeros(N)
+        elif edge.grows_with_receiver and not (edge.per_sender_segment or edge.per_pair):
+            self.mode = "per_segment"
+            self.beta = edge.per_receiver_segment  # bytes per segment of k the receiver owns
+            self.sender_bytes = np.full(len(self.senders), self.beta)
+            rmin = _min_excluding(rho[self.senders], self.senders, N, largest=False)
+            self.inv_r = np.where(np.isnan(rmin), 0.0, 1.0 / np.nan_to_num(rmin, nan=1.0))
+        elif self.P == 1:
+            self.mode = "per_receiver"
+            self.sender_bytes = edge.bytes(self.prev_cnt[self.senders], 1)
+            wait = _min_excluding(self.sender_bytes / rho[self.senders], self.senders, N, largest=True)
+            self.recv_wait = np.nan_to_num(wait)
         else:
-            raise NotImplementedError(f"{prof.cnn}: an fc layer followed by non-fc {la.name} is outside the model")
+            raise NotImplementedError(f"{prof.cnn}: the {edge.kind} edge into {la.name} ({self.P} segments) is outside the incremental model")
 
     # ---- per-node quantities -------------------------------------------------------------
     @property
@@ -146,11 +149,11 @@ class LayerState:
     def steps(self, sender: int | None, xmax: int) -> np.ndarray:
         """``G[j, x-1]``: finish time of node j after x more segments (of ``sender``'s maps)."""
         n = self.cnt[:, None] + np.arange(1, xmax + 1)[None, :]
-        if self.mode == "conv":
+        if self.mode == "per_segment":
             return n * (self.ce + self.beta * self.inv_r)[:, None]
         g = n * self.ce[:, None]
-        if self.mode == "fc":
-            return g + self.fc_wait[:, None]
+        if self.mode == "per_receiver":
+            return g + self.recv_wait[:, None]
         if self.mode == "map":
             moved = self.flow[sender][:, None] + np.arange(1, xmax + 1)[None, :]
             arrive = moved * (self.beta / self.inst.rate[sender])
@@ -161,10 +164,10 @@ class LayerState:
     def finish(self) -> np.ndarray:
         """Current ``f_j`` of every node (0 for nodes owning nothing)."""
         f = self.cnt * self.ce
-        if self.mode == "conv":
+        if self.mode == "per_segment":
             f = f + self.cnt * self.beta * self.inv_r
-        elif self.mode == "fc":
-            f = f + np.where(self.cnt > 0, self.fc_wait, 0.0)
+        elif self.mode == "per_receiver":
+            f = f + np.where(self.cnt > 0, self.recv_wait, 0.0)
         elif self.mode == "map":
             f = f + self.wait
         return np.where(self.cnt > 0, f, 0.0)
@@ -212,10 +215,10 @@ class LayerState:
     def segment_delay(self) -> np.ndarray:
         """Paper's per-segment penalty for each node j: ``O_ij / rho_i * 1[i != j] + c_k / e_j``."""
         d = self.ce
-        if self.mode == "conv":
+        if self.mode == "per_segment":
             d = d + self.beta * self.inv_r
-        elif self.mode == "fc":
-            d = d + self.fc_wait
+        elif self.mode == "per_receiver":
+            d = d + self.recv_wait
         elif self.mode == "map":
             i = self.sender()
             tr = np.full(self.inst.n_nodes, self.beta / self.inst.rate[i])
@@ -235,9 +238,9 @@ class LayerState:
         u = self.usage
         u.memory += add * self.m
         u.compute += add * self.c
-        if self.mode == "conv":
+        if self.mode == "per_segment":
             sent = self.sender_bytes * (n - add[self.senders])
-        elif self.mode == "fc":
+        elif self.mode == "per_receiver":
             sent = sum(np.where(self.senders != j, self.sender_bytes, 0.0) for j in nodes)
         elif self.mode == "map":
             src = self.prev[segs]
@@ -252,7 +255,7 @@ class LayerState:
                     arrive = np.where(got > 0, self.flow[i] * self.beta / self.inst.rate[i], 0.0)
                     arrive[i] = 0.0
                     np.maximum(self.wait, arrive, out=self.wait)
-        if self.mode in ("conv", "fc"):
+        if self.mode in ("per_segment", "per_receiver"):
             u.bandwidth[self.senders] += sent
             self.shared += float(np.sum(sent))
         self.cnt += add

@@ -5,10 +5,11 @@ constraints: only first and last layers are pinned to the request's source (eqs.
 and (10h) are ignored, so the evaluator reports the privacy violations this causes. With one
 owner per layer the stage time of layer k on node j after layer k-1 on node i is
 
-    T_k(i, j) = M_k / e_j + [i != j] * B_{k-1} / rho_i
+    T_k(i, j) = M_k / e_j + [i != j] * B_k / rho_i
 
-(``M_k`` multiplications of the layer, ``B_{k-1} = out_maps * beta`` bytes of the previous
-output). Each request, in arrival order, takes the latency-optimal chain by dynamic programming
+(``M_k`` multiplications of the layer, ``B_k`` the bytes of the edge into it when one node
+owns all of layer k-1 and another all of k: :attr:`optdist.transfers.Edge.whole_bytes`, the
+previous layer's whole output). Each request, in arrival order, takes the latency-optimal chain by dynamic programming
 over (layer, node) under the residual capacities of each layer alone; if the chain as a whole
 overloads a node (it reuses one), the request falls back to choosing layer by layer the
 feasible node with the least stage time. A request nothing fits is rejected.
@@ -20,20 +21,22 @@ import time
 
 import numpy as np
 
+from optdist import transfers as tr
 from optdist.heuristics.incremental import OnlineOutcome, Usage
 from optdist.instance import Instance
 from optdist.result import SolveResult
 
 
 class _Chain:
-    """Per-layer totals of request r: multiplications, weight bytes, bytes into the next layer."""
+    """Per-layer totals of request r: multiplications, weight bytes, bytes into the layer (whole layers)."""
 
     def __init__(self, inst: Instance, r: int):
-        layers = inst.profile(r).layers
+        prof = inst.profile(r)
+        layers = prof.layers
         self.L = len(layers)
         self.mults = np.array([la.total_mults for la in layers], dtype=float)
         self.weights = np.array([la.total_weight_bytes for la in layers], dtype=float)
-        self.out = np.array([la.out_bytes for la in layers], dtype=float)
+        self.into = np.array([0.0] + [tr.chain_edge(prof, k).whole_bytes for k in range(1, self.L)])
         self.segments = [la.segments for la in layers]
         src = int(inst.request_source[r])
         self.cand = []
@@ -52,12 +55,12 @@ class _Chain:
             add.memory[j] += self.weights[k]
             add.compute[j] += self.mults[k]
             if k and path[k - 1] != j:
-                add.bandwidth[path[k - 1]] += self.out[k - 1]
+                add.bandwidth[path[k - 1]] += self.into[k]
         return add
 
     def latency(self, inst: Instance, path: list[int]) -> float:
         t = sum(self.mults[k] / inst.mults_per_s[j] for k, j in enumerate(path))
-        return float(t + sum(self.out[k - 1] / inst.rate[path[k - 1]] for k in range(1, self.L) if path[k] != path[k - 1]))
+        return float(t + sum(self.into[k] / inst.rate[path[k - 1]] for k in range(1, self.L) if path[k] != path[k - 1]))
 
 
 def _left(inst: Instance, usage: Usage) -> Usage:
@@ -78,7 +81,7 @@ def _dp_path(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None:
     back = []
     for k in range(1, ch.L):
         ok = ch.cand[k] & (left.memory >= ch.weights[k]) & (left.compute >= ch.mults[k])
-        move = np.where(left.bandwidth >= ch.out[k - 1], ch.out[k - 1] / rho, np.inf)
+        move = np.where(left.bandwidth >= ch.into[k], ch.into[k] / rho, np.inf)
         M = V[:, None] + np.where(eye, 0.0, move[:, None])
         arg = np.argmin(M, axis=0)
         V = np.where(ok, M[arg, np.arange(N)] + ch.mults[k] / e, np.inf)
@@ -102,8 +105,8 @@ def _layer_by_layer(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None
         if k:
             i = path[-1]
             moved = np.arange(inst.n_nodes) != i
-            ok &= ~moved | (used.bandwidth[i] + ch.out[k - 1] <= left.bandwidth[i])
-            T = T + np.where(moved, ch.out[k - 1] / inst.rate[i], 0.0)
+            ok &= ~moved | (used.bandwidth[i] + ch.into[k] <= left.bandwidth[i])
+            T = T + np.where(moved, ch.into[k] / inst.rate[i], 0.0)
         if not ok.any():
             return None
         j = int(np.argmin(np.where(ok, T, np.inf)))
