@@ -128,3 +128,13 @@ def test_assignment_json_round_trip(hand_instance, tmp_path):
     back = Assignment.load(hand_instance, asg.save(hand_instance, tmp_path / "a.json"))
     assert all((x == y).all() for x, y in zip(asg.owners[0], back.owners[0]))
     assert evaluate(hand_instance, back).objective == evaluate(hand_instance, asg).objective
+
+
+def test_evaluator_is_independent_of_pyomo_and_the_formulations():
+    import subprocess
+    import sys
+
+    code = ("import sys, optdist.evaluate; "
+            "bad = [m for m in sys.modules if m.startswith(('pyomo', 'highspy', 'optdist.milp'))]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)

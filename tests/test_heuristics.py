@@ -114,3 +114,20 @@ def test_edge_cloud_uses_a_device_when_transfers_are_cheap():
     res = optdist.solve(inst, method="edge-cloud")
     assert res.extra["cloud_starts_at"] != ["source only"]
     assert not families(res).keys() - {"placement"}
+
+
+def test_incremental_state_gives_the_hand_stage_times_and_bytes(hand_instance):
+    """Every edge kind of LeNet (conv from the source, flows, conv, elementwise -> fc, fc, fc into
+    the source) through the greedy/RL layer state: tests/test_evaluator.py's hand figures."""
+    from tests.test_evaluator import SHARED, STAGES, hand_assignment
+
+    own = hand_assignment().owners[0]
+    rp = RequestPlacer(hand_instance, Usage.zeros(hand_instance.n_nodes), 0)
+    while not rp.done:
+        st = rp.next_layer()
+        st.commit(own[st.k][st.order])
+        np.testing.assert_array_equal(st.owners, own[st.k])
+        assert st.stage_time == pytest.approx(STAGES[st.k], rel=1e-12)
+        rp.close(st)
+    assert rp.shared == SHARED
+    np.testing.assert_allclose(rp.usage.bandwidth, [9184, 9616, 5120, 18432])  # the evaluator's bytes sent

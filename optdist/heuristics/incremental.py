@@ -221,9 +221,9 @@ class LayerState:
             d = d + self.recv_wait
         elif self.mode == "map":
             i = self.sender()
-            tr = np.full(self.inst.n_nodes, self.beta / self.inst.rate[i])
-            tr[i] = 0.0
-            d = d + tr
+            arrive = np.full(self.inst.n_nodes, self.beta / self.inst.rate[i])
+            arrive[i] = 0.0
+            d = d + arrive
         return d
 
     # ---- placing -------------------------------------------------------------------------
