@@ -3,10 +3,17 @@
 Run: `.venv/bin/python benchmarks/evaluator/bench_evaluator.py` -> prints and writes RESULTS.md.
 The assignment spreads each layer round-robin over the devices (privacy caps respected), so
 every transfer pattern of the model is exercised (conv partial sums, elementwise overlaps, fc).
+
+Before/after a change, under the same load: `--reference OLD.py` loads another version of
+``optdist/evaluate.py`` (e.g. ``git show REV:optdist/evaluate.py > /tmp/evaluate_before.py``),
+times it interleaved with the current one on the same assignment and checks that both give
+identical scores (objective, latencies, stage times, node use, violations).
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import platform
 import statistics
 import sys
@@ -35,22 +42,56 @@ def spread(inst) -> Assignment:
     return Assignment(owners)
 
 
-def main(repeats: int = 5) -> int:
+def _load(path: str):
+    """Another version of optdist/evaluate.py, imported from ``path`` as a standalone module."""
+    spec = importlib.util.spec_from_file_location("evaluate_reference", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _same(a, b) -> bool:
+    """Identical scores (bit for bit) from two evaluator versions."""
+    arrays = ("latency", "shared_bytes", "memory_used", "compute_used", "bandwidth_used", "admitted")
+    stages = ("stage_time", "stage_compute", "stage_transfer")
+    return (a.objective == b.objective
+            and all(np.array_equal(getattr(a, f), getattr(b, f), equal_nan=f != "admitted") for f in arrays)
+            and all(all(np.array_equal(x, y) for x, y in zip(getattr(a, f), getattr(b, f))) for f in stages)
+            and [tuple(vars(v).values()) for v in a.violations] == [tuple(vars(v).values()) for v in b.violations])
+
+
+def main(repeats: int = 5, reference: str | None = None) -> int:
+    ref = _load(reference) if reference else None
     rows = []
     for name in INSTANCES:
         inst = load_instance(HERE.parents[1] / "instances" / "paper" / f"{name}.json")
         asg = spread(inst)
-        times = []
+        times, ref_times = [], []
         for _ in range(repeats):
+            if ref is not None:
+                t = time.perf_counter()
+                ref_ev = ref.evaluate(inst, asg)
+                ref_times.append(time.perf_counter() - t)
             t = time.perf_counter()
             ev = evaluate(inst, asg)
             times.append(time.perf_counter() - t)
         segs = sum(inst.profile(r).n_segments for r in range(inst.n_requests))
-        rows.append(f"| {name} | {inst.n_requests} | {inst.n_nodes} | {segs:,} | {statistics.median(times):.3f} | {min(times):.3f} | {len(ev.violations)} |")
-    table = "\n".join(["| instance | requests | nodes | segments | median s | min s | violations |", "|---|---|---|---|---|---|---|", *rows])
+        row = f"| {name} | {inst.n_requests} | {inst.n_nodes} | {segs:,} | {statistics.median(times):.3f} | {min(times):.3f} | {len(ev.violations)} |"
+        if ref is not None:
+            row += f" {statistics.median(ref_times):.3f} | {min(ref_times):.3f} | {'yes' if _same(ref_ev, ev) else 'NO'} |"
+        rows.append(row)
+    head = "| instance | requests | nodes | segments | median s | min s | violations |"
+    rule = "|---|---|---|---|---|---|---|"
+    if ref is not None:
+        head += " reference median s | reference min s | identical scores |"
+        rule += "---|---|---|"
+    table = "\n".join([head, rule, *rows])
+    cmd = "benchmarks/evaluator/bench_evaluator.py" + (f" --reference {reference}" if reference else "")
     text = (
         "# Evaluator speed\n\n"
-        f"Command: `.venv/bin/python benchmarks/evaluator/bench_evaluator.py` ({repeats} repeats)\n\n"
+        f"Command: `.venv/bin/python {cmd}` ({repeats} repeats"
+        + (", the reference timed interleaved with the current evaluator" if ref is not None else "") + ")\n\n"
         f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
         "2 cores (shared with other work while measured)\n\n"
         f"{table}\n\n(violations: capacity overloads of this round-robin spread; they do not change the work done)\n"
@@ -61,4 +102,8 @@ def main(repeats: int = 5) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--reference", help="another version of optdist/evaluate.py to time side by side")
+    args = ap.parse_args()
+    sys.exit(main(args.repeats, args.reference))
