@@ -4,10 +4,10 @@ Run: `.venv/bin/python benchmarks/evaluator/bench_evaluator.py` -> prints and wr
 The assignment spreads each layer round-robin over the devices (privacy caps respected), so
 every transfer pattern of the model is exercised (conv partial sums, elementwise overlaps, fc).
 
-Before/after a change, under the same load: `--reference OLD.py` loads another version of
-``optdist/evaluate.py`` (e.g. ``git show REV:optdist/evaluate.py > /tmp/evaluate_before.py``),
-times it interleaved with the current one on the same assignment and checks that both give
-identical scores (objective, latencies, stage times, node use, violations).
+Before/after a change, under the same load: `--reference OLD` loads another version of
+``optdist/evaluate.py`` (a file, or ``REV:optdist/evaluate.py`` from git), times it
+interleaved with the current one on the same assignment and checks that both give identical
+scores (objective, latencies, stage times, node use, violations).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import argparse
 import importlib.util
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,8 +44,16 @@ def spread(inst) -> Assignment:
     return Assignment(owners)
 
 
-def _load(path: str):
-    """Another version of optdist/evaluate.py, imported from ``path`` as a standalone module."""
+def _load(ref: str):
+    """Another version of optdist/evaluate.py, imported as a standalone module from a file
+    or from git (``REV:optdist/evaluate.py``)."""
+    path = Path(ref)
+    if not path.exists() and ":" in ref:
+        text = subprocess.run(["git", "show", ref], cwd=HERE, check=True, capture_output=True, text=True).stdout
+        tmp = tempfile.NamedTemporaryFile("w", suffix=".py", delete=False)
+        tmp.write(text)
+        tmp.close()
+        path = Path(tmp.name)
     spec = importlib.util.spec_from_file_location("evaluate_reference", path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # its dataclasses look their module up there
@@ -104,6 +114,6 @@ def main(repeats: int = 5, reference: str | None = None) -> int:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--reference", help="another version of optdist/evaluate.py to time side by side")
+    ap.add_argument("--reference", help="another optdist/evaluate.py to time side by side: a file or REV:optdist/evaluate.py")
     args = ap.parse_args()
     sys.exit(main(args.repeats, args.reference))
