@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -80,9 +81,13 @@ def _bad(message: str, fix: str, at: str = "") -> PydanticCustomError:
     return PydanticCustomError("privacy_table", "{message}", {"message": message, "fix": fix, "at": at})
 
 
+def _is_whole(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)  # numpy integers too, never booleans
+
+
 def _column(key: Any) -> int:
-    if isinstance(key, int) and not isinstance(key, bool) and key > 0:
-        return key
+    if _is_whole(key) and key > 0:
+        return int(key)
     if isinstance(key, str) and _COLUMN_KEY.fullmatch(key):
         return int(key)
     raise _bad(
@@ -93,7 +98,7 @@ def _column(key: Any) -> int:
 
 
 def _number(v: Any, lo: float, hi: float, what: str, fix: str, at: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise _bad(f"{what} must be a number, got {json.dumps(v) if isinstance(v, str) else v!r}", fix, at)
     v = float(v)
     if not math.isfinite(v) or not lo <= v <= hi:
@@ -136,6 +141,20 @@ class PrivacyRow(BaseModel):
                 raise _bad(f"column {m} appears twice", "keep one value per number of maps", at)
             out[m] = _number(s, lo, hi, what, fix, at)
         return out
+
+    @field_validator("maps", mode="before")
+    @classmethod
+    def _check_maps(cls, v: Any) -> int:
+        if not _is_whole(v) or v <= 0:
+            raise _bad(f"maps must be a positive integer, got {v!r}", _FIXES["maps"])
+        return int(v)
+
+    @field_validator("ambiguous", mode="before")
+    @classmethod
+    def _check_ambiguous(cls, v: Any) -> list[int]:
+        if not isinstance(v, list) or not all(_is_whole(m) for m in v):
+            raise _bad(f"ambiguous must be a list of integers, got {v!r}", _FIXES["ambiguous"])
+        return [int(m) for m in v]
 
     @field_validator("full_map_ssim", mode="before")
     @classmethod
@@ -217,12 +236,12 @@ class PrivacyTable(BaseModel):
             raise _bad(f"unknown metric {v!r}: Nf and the split point compare SSIM with tau", f"use one of {list(METRICS)}")
         return v
 
-    @field_validator("ssim_decimals")
+    @field_validator("ssim_decimals", mode="before")
     @classmethod
-    def _check_decimals(cls, v: int | None) -> int | None:
-        if v is not None and not 1 <= v <= MAX_DECIMALS:
-            raise _bad(f"ssim_decimals {v} is out of range", f"give 1 to {MAX_DECIMALS} decimals, or null to compare cells unrounded")
-        return v
+    def _check_decimals(cls, v: Any) -> int | None:
+        if v is not None and not (_is_whole(v) and 1 <= v <= MAX_DECIMALS):
+            raise _bad(f"ssim_decimals {v!r} is not an integer from 1 to {MAX_DECIMALS}", f"give 1 to {MAX_DECIMALS} decimals, or null to compare cells unrounded")
+        return None if v is None else int(v)
 
     @model_validator(mode="after")
     def _check_rows(self) -> PrivacyTable:

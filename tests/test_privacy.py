@@ -264,7 +264,9 @@ def test_missing_format_is_reported(tmp_path):
     "row,path,message",
     [
         ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2, "4": 0.9}}, "rows[0].cells", "exceed"),
-        ({"tensor": "ReLU1", "maps": 0, "cells": {"1": 0.2}}, "rows[0].maps", "greater than 0"),
+        ({"tensor": "ReLU1", "maps": 0, "cells": {"1": 0.2}}, "rows[0].maps", "positive integer"),
+        ({"tensor": "ReLU1", "maps": True, "cells": {"1": 0.2}}, "rows[0].maps", "positive integer"),
+        ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2}, "ambiguous": [True]}, "rows[0].ambiguous", "list of integers"),
         ({"tensor": "ReLU1", "maps": 2.0, "cells": {"1": 0.2}}, "rows[0].maps", "integer"),
         ({"tensor": "ReLU1", "maps": 2, "cells": {}}, "rows[0].cells", "measures nothing"),
         ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2, "2": 0.5}, "full_map_ssim": 0.9}, "rows[0].full_map_ssim", "disagree"),
@@ -340,3 +342,13 @@ def test_bundled_tables_are_valid_and_monotone_ones_warn_nothing():
             assert warned  # OCR-read rows that fall with m
         else:
             assert not warned, f.name
+
+
+def test_numpy_numbers_build_a_table_in_memory():
+    """Calibration code may pass numpy scalars; they are numbers, booleans are not."""
+    import numpy as np
+
+    row = PrivacyRow(tensor="ReLU1", maps=np.int64(2), cells={np.int64(1): np.float32(0.25), 2: np.float64(0.5)}, ambiguous=[np.int32(2)])
+    assert row.maps == 2 and row.cells == {1: 0.25, 2: 0.5} and type(row.maps) is int
+    with pytest.raises(ValueError, match="must be a number"):
+        PrivacyRow(tensor="ReLU1", maps=2, cells={1: np.bool_(True)})
