@@ -1,93 +1,265 @@
-"""Privacy tables and the fixed Nf / split-point reading rules (MODEL.md section 6).
+"""Privacy tables: strict checks and the fixed Nf / split-point reading rules (MODEL.md section 6).
 
 A privacy table holds, per CNN, one row per attacked tensor (the output of a named layer)
 and one cell per number ``m`` of that tensor's maps given to a device: the SSIM of the best
-black-box inversion from those ``m`` maps. From a table and the tolerated SSIM ``tau``:
+black-box inversion from those ``m`` maps. Tables are read only through the monotone
+reading ``SSIM*`` (a device holding m maps also holds every subset of them):
 
+* a missing cell for a smaller m inherits the nearest measured larger-m value (the all-maps
+  value ``SSIM(P)`` is the m = P cell, else the row's ``full_map_ssim``, else 1), and then
+  ``SSIM*(m) = max{SSIM(m') : m' <= m}``, so ``SSIM*(P)`` is at least every cell;
 * layer k (k >= 2) is *governed* by the row of the latest measured tensor at or before its
   input (the output of layer k-1); with none, by the first row after it;
-* ``Nf_k(tau) = max{m in columns : SSIM_row(m) <= tau}`` (0 if none), where a missing cell
-  for a smaller m inherits the nearest measured larger-m value (SSIM non-increasing in m);
-* ``SSIM_row(all)`` is the cell at m = P, else the row's recorded ``full_map_ssim``, else 1;
+* ``Nf_k(tau) = max{m in columns, m <= P : SSIM*(m) <= tau}`` (0 when one map already leaks
+  more than tau): the largest m such that every measured m' <= m leaks at most tau;
 * the split point ``SP(tau)`` is the first layer from which every governing row has
-  ``SSIM(all) <= tau``; (10f) ``maps received by a device at layer k <= Nf_k`` holds for
+  ``SSIM*(P) <= tau``; (10f) ``maps received by a device at layer k <= Nf_k`` holds for
   ``k < SP``; (10h) a layer ``k < SP`` with ``Nf_k = 0``, or an fc layer with
   ``Nf_k < in_maps``, runs on the request's trusted source.
 
-Layer 1 and layer L always run on the source (eqs. 8, 9).
+Layer 1 and layer L always run on the source (eqs. 8, 9). Cells (and ``full_map_ssim``) must
+be finite and in [0, 1], columns positive integers no larger than the row's P, one row per
+tensor, and a table needs at least one row (an instance writes ``null`` for "no privacy
+limit"). Bad tables raise :class:`PrivacyTableError`, naming the file, the JSON path and the
+fix; rows that are not monotone are read conservatively and reported by :func:`table_warnings`.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import numbers
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from optdist.io import atomic_write_text
 from optdist.paths import MODELS_DIR
 from optdist.profiles import Profile, load_profile
 
+if TYPE_CHECKING:
+    from optdist.instance import Instance
+
 FORMAT = "optdist-privacy-table/1"
+METRICS = ("ssim",)
+MAX_DECIMALS = 6
+MAX_TABLE_BYTES = 16 * 2**20
+_COLUMN_KEY = re.compile(r"[1-9][0-9]{0,9}")  # a positive integer written plainly: "4", not "04", "4.0", " 4"
+_TOL = 1e-12
+_SSIM_FIX = "give the mean SSIM of the attack as a finite number in [0, 1]"
+
+
+@dataclass(frozen=True)
+class TableProblem:
+    """One problem in a privacy table: JSON path, what is wrong, how to fix it."""
+
+    path: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} (fix: {self.fix})"
+
+
+class PrivacyTableError(ValueError):
+    """An invalid privacy table; ``problems`` lists what was found (MODEL.md section 6)."""
+
+    def __init__(self, source: str, problems: list[TableProblem]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"    - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s) in the privacy table:\n{lines}")
+
+
+def _bad(message: str, fix: str, at: str = "") -> PydanticCustomError:
+    """A validation error carrying its fix and a JSON-path suffix ``at`` below the field."""
+    return PydanticCustomError("privacy_table", "{message}", {"message": message, "fix": fix, "at": at})
+
+
+def _is_whole(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)  # numpy integers too, never booleans
+
+
+def _column(key: Any) -> int:
+    if _is_whole(key) and key > 0:
+        return int(key)
+    if isinstance(key, str) and _COLUMN_KEY.fullmatch(key):
+        return int(key)
+    raise _bad(
+        f"column key {key!r} is not a positive whole number of maps",
+        'write each column as a positive integer in quotes, e.g. "4" (no sign, leading zero, decimals or spaces)',
+        f"[{json.dumps(key) if isinstance(key, str) else key}]",
+    )
+
+
+def _number(v: Any, lo: float, hi: float, what: str, fix: str, at: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise _bad(f"{what} must be a number, got {json.dumps(v) if isinstance(v, str) else v!r}", fix, at)
+    v = float(v)
+    if not math.isfinite(v) or not lo <= v <= hi:
+        raise _bad(f"{what} {v} is not a finite number in [{lo:g}, {hi:g}]", fix, at)
+    return v
+
+
+_COLUMN_RANGES = {  # field -> (low, high, what, fix)
+    "cells": (0.0, 1.0, "SSIM", _SSIM_FIX),
+    "spread": (0.0, 1.0, "SSIM spread", "give the standard deviation of the SSIM as a finite number in [0, 1]"),
+    "psnr": (-math.inf, math.inf, "PSNR", "give the mean PSNR in dB as a finite number"),
+}
 
 
 class PrivacyRow(BaseModel):
     """SSIM of the inversion of ``m`` of the ``maps`` output maps of layer ``tensor``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    tensor: str = Field(description="profile layer whose output tensor is attacked, e.g. 'ReLU11'")
+    tensor: str = Field(min_length=1, description="profile layer whose output tensor is attacked, e.g. 'ReLU11'")
     maps: int = Field(gt=0, description="number of maps P in that tensor")
-    cells: dict[int, float] = Field(description="m -> mean SSIM over attacks on m maps")
+    cells: dict[int, float] = Field(description="m -> mean SSIM over attacks on m maps, in [0, 1]")
     spread: dict[int, float] = Field(default_factory=dict, description="m -> std of SSIM over subsets/seeds")
     psnr: dict[int, float] = Field(default_factory=dict, description="m -> mean PSNR (dB)")
     full_map_ssim: float | None = Field(default=None, description="SSIM with all maps, if not a cell")
     ambiguous: list[int] = Field(default_factory=list, description="columns whose value is uncertain")
     note: str = ""
 
-    @field_validator("cells", "spread", "psnr")
+    @field_validator("cells", "spread", "psnr", mode="before")
     @classmethod
-    def _check_cells(cls, v: dict[int, float]) -> dict[int, float]:
-        for m, s in v.items():
-            if m <= 0:
-                raise ValueError(f"column m={m} must be a positive number of maps")
-            if not (-1.0 <= s <= 100.0):
-                raise ValueError(f"cell m={m} value {s} out of range")
-        return v
+    def _check_columns(cls, v: Any, info) -> dict[int, float]:
+        lo, hi, what, fix = _COLUMN_RANGES[info.field_name]
+        if not isinstance(v, dict):
+            raise _bad(f"{info.field_name} must be an object from a number of maps to a value", f'write e.g. {{"4": 0.2, "8": 0.7}}; {fix}')
+        out: dict[int, float] = {}
+        for key, s in v.items():
+            m = _column(key)
+            at = f'["{m}"]'
+            if m in out:
+                raise _bad(f"column {m} appears twice", "keep one value per number of maps", at)
+            out[m] = _number(s, lo, hi, what, fix, at)
+        return out
 
-    def ssim_all(self) -> float:
-        """SSIM with all maps: the m = P cell, else ``full_map_ssim``, else 1 (conservative)."""
+    @field_validator("maps", mode="before")
+    @classmethod
+    def _check_maps(cls, v: Any) -> int:
+        if not _is_whole(v) or v <= 0:
+            raise _bad(f"maps must be a positive integer, got {v!r}", _FIXES["maps"])
+        return int(v)
+
+    @field_validator("ambiguous", mode="before")
+    @classmethod
+    def _check_ambiguous(cls, v: Any) -> list[int]:
+        if not isinstance(v, list) or not all(_is_whole(m) for m in v):
+            raise _bad(f"ambiguous must be a list of integers, got {v!r}", _FIXES["ambiguous"])
+        return [int(m) for m in v]
+
+    @field_validator("full_map_ssim", mode="before")
+    @classmethod
+    def _check_full(cls, v: Any) -> float | None:
+        fix = "give the all-maps SSIM as a finite number in [0, 1], or null when only the m = P cell gives it"
+        return None if v is None else _number(v, 0.0, 1.0, "full_map_ssim", fix, "")
+
+    @model_validator(mode="after")
+    def _check_row(self) -> PrivacyRow:
+        over = sorted(m for m in self.cells if m > self.maps)
+        if over:
+            raise _bad(f"columns {over} exceed the row's {self.maps} maps", f"remove them or correct 'maps' (P of {self.tensor})", ".cells")
+        if not self.cells and self.full_map_ssim is None:
+            raise _bad("the row measures nothing (no cells and no full_map_ssim)", 'add measured cells, e.g. "cells": {"4": 0.2}, or remove the row', ".cells")
+        for name in ("spread", "psnr"):
+            extra = sorted(set(getattr(self, name)) - set(self.cells))
+            if extra:
+                raise _bad(f"columns {extra} have a {name} but no SSIM cell", f"add their cells or remove them from {name}", f".{name}")
+        known = set(self.cells) | ({self.maps} if self.full_map_ssim is not None else set())
+        unknown = sorted(set(self.ambiguous) - known)
+        if unknown:
+            raise _bad(f"ambiguous columns {unknown} are not measured", "list only columns that have a cell", ".ambiguous")
+        return self
+
+    def all_maps_value(self) -> float:
+        """The recorded all-maps SSIM: the m = P cell, else ``full_map_ssim``, else 1 (conservative)."""
         if self.maps in self.cells:
             return self.cells[self.maps]
         return 1.0 if self.full_map_ssim is None else self.full_map_ssim
 
+    def ssim_all(self) -> float:
+        """``SSIM*(P)``: the all-maps value raised to every cell (a device with P maps has every subset)."""
+        return max([self.all_maps_value(), *self.cells.values()])
+
     def ssim(self, m: int) -> float:
-        """SSIM for ``m`` maps, inheriting from the nearest measured larger m (1 if none)."""
+        """``SSIM*(m)`` (MODEL.md section 6): the running maximum of the inherited cells up to ``m``.
+
+        A missing cell inherits the nearest measured larger-m value (the all-maps value past the
+        largest cell); ``SSIM*(m)`` is the largest of those values over ``m' <= m``, i.e. of the
+        cells at ``m' <= m`` and the value ``m`` itself inherits. ``m >= P`` gives ``SSIM*(P)``.
+        """
         if m >= self.maps:
             return self.ssim_all()
-        if m in self.cells:
-            return self.cells[m]
-        larger = sorted(c for c in self.cells if c > m)
-        return self.cells[larger[0]] if larger else self.ssim_all()
+        larger = [c for c in self.cells if c >= m]
+        inherited = self.cells[min(larger)] if larger else self.all_maps_value()
+        return max([inherited, *(s for c, s in self.cells.items() if c <= m)])
 
 
 class PrivacyTable(BaseModel):
-    """A per-CNN privacy table with provenance (``models/privacy/<cnn>-<name>.json``)."""
+    """A per-CNN privacy table with provenance (``models/privacy/<cnn>-<name>.json``).
 
-    model_config = ConfigDict(extra="forbid")
+    Building one checks every row; :func:`check_table` (used by :meth:`load` and
+    :func:`privacy_limits`) also rejects a table without rows.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     format: str = FORMAT
-    cnn: str
-    name: str
+    cnn: str = Field(min_length=1)
+    name: str = Field(min_length=1)
     metric: str = "ssim"
     ssim_decimals: int | None = Field(
         default=None, description="round cells to this many decimals before comparing with tau"
     )
     provenance: dict[str, Any] = Field(default_factory=dict)
     rows: list[PrivacyRow]
+
+    @field_validator("format")
+    @classmethod
+    def _check_format(cls, v: str) -> str:
+        if v != FORMAT:
+            raise _bad(f"unknown format {v!r}", f'set "format": "{FORMAT}"')
+        return v
+
+    @field_validator("metric")
+    @classmethod
+    def _check_metric(cls, v: str) -> str:
+        if v not in METRICS:
+            raise _bad(f"unknown metric {v!r}: Nf and the split point compare SSIM with tau", f"use one of {list(METRICS)}")
+        return v
+
+    @field_validator("ssim_decimals", mode="before")
+    @classmethod
+    def _check_decimals(cls, v: Any) -> int | None:
+        if v is not None and not (_is_whole(v) and 1 <= v <= MAX_DECIMALS):
+            raise _bad(f"ssim_decimals {v!r} is not an integer from 1 to {MAX_DECIMALS}", f"give 1 to {MAX_DECIMALS} decimals, or null to compare cells unrounded")
+        return None if v is None else int(v)
+
+    @model_validator(mode="after")
+    def _check_rows(self) -> PrivacyTable:
+        seen: dict[str, int] = {}
+        for i, r in enumerate(self.rows):
+            if r.tensor in seen:
+                raise _bad(
+                    f"tensor {r.tensor!r} has two rows (rows[{seen[r.tensor]}] and rows[{i}])",
+                    "merge them into one row per tensor", f".rows[{i}].tensor",
+                )
+            seen[r.tensor] = i
+            if r.maps in r.cells and r.full_map_ssim is not None and self._cmp(r.cells[r.maps]) != self._cmp(r.full_map_ssim):
+                raise _bad(
+                    f"two all-maps values disagree: cells[\"{r.maps}\"] = {r.cells[r.maps]} and full_map_ssim = {r.full_map_ssim}",
+                    "keep one all-maps value: set full_map_ssim to null or make it equal to the m = P cell",
+                    f".rows[{i}].full_map_ssim",
+                )
+        return self
 
     def columns(self) -> list[int]:
         """All m values of the table (union of the rows' cells and their P)."""
@@ -104,8 +276,8 @@ class PrivacyTable(BaseModel):
         return s if self.ssim_decimals is None else round(s, self.ssim_decimals)
 
     def nf(self, row: PrivacyRow, tau: float) -> int:
-        """``max{m in columns, m <= P : SSIM(m) <= tau}``, or 0."""
-        ok = [m for m in self.columns() if m <= row.maps and self._cmp(row.ssim(m)) <= tau + 1e-12]
+        """``Nf = max{m in columns, m <= P : SSIM*(m) <= tau}``, or 0 (MODEL.md section 6)."""
+        ok = [m for m in self.columns() if m <= row.maps and self._cmp(row.ssim(m)) <= tau + _TOL]
         return max(ok, default=0)
 
     def save(self, path: str | Path) -> Path:
@@ -113,29 +285,219 @@ class PrivacyTable(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path) -> PrivacyTable:
+        """Read and check a table file; raises ``FileNotFoundError`` or :class:`PrivacyTableError`."""
         path = Path(path)
-        try:
-            return cls.model_validate(json.loads(path.read_text()))
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: privacy table not found") from None
-        except Exception as e:  # pydantic.ValidationError or JSON error
-            raise ValueError(f"{path}: invalid privacy table: {e}") from e
+        return check_table(_read_document(path), str(path))
 
     def check_against(self, profile: Profile) -> list[str]:
-        """Problems of this table for ``profile`` (unknown tensors, wrong map counts)."""
-        problems = []
-        names = [la.name for la in profile.layers]
-        for i, r in enumerate(self.rows):
-            if r.tensor not in names:
-                problems.append(f"rows[{i}].tensor: {r.tensor!r} is not a layer of {profile.cnn} ({names})")
+        """Problems of this table for ``profile`` (unknown tensors, wrong map counts), as text."""
+        return [f"{p.path}: {p.message}" for p in _misfits(self, profile)]
+
+
+def _misfits(table: PrivacyTable, profile: Profile) -> list[TableProblem]:
+    problems = []
+    names = [la.name for la in profile.layers]
+    for i, r in enumerate(table.rows):
+        if r.tensor not in names:
+            problems.append(TableProblem(f"rows[{i}].tensor", f"{r.tensor!r} is not a layer of {profile.cnn} ({names})", f"name a layer of {profile.cnn} (optdist profile {profile.cnn})"))
+        else:
+            la = profile.layers[names.index(r.tensor)]
+            if la.out_maps != r.maps:
+                problems.append(TableProblem(f"rows[{i}].maps", f"{r.maps} but {r.tensor} outputs {la.out_maps} maps", f"set maps to {la.out_maps}"))
+    return problems
+
+
+_FIXES = {  # field -> fix, for pydantic's own errors (missing fields, wrong types)
+    "format": f'set "format": "{FORMAT}"',
+    "cnn": 'name the CNN the table is for, e.g. "lenet"',
+    "name": 'give the table a name, e.g. "calibrated"',
+    "metric": 'use "ssim"',
+    "ssim_decimals": f"give an integer from 1 to {MAX_DECIMALS}, or null",
+    "provenance": "give an object describing where the values come from",
+    "rows": 'list at least one row, e.g. [{"tensor": "ReLU2", "maps": 16, "cells": {"4": 0.2}}]; '
+    'for no privacy limit write null for this CNN in the instance\'s "privacy" map instead of a table',
+    "tensor": 'name the profile layer whose output was attacked, e.g. "ReLU2" (see optdist profile CNN)',
+    "maps": "give the tensor's number of maps P as a positive integer, e.g. 16",
+    "ambiguous": "list the uncertain columns as integers, e.g. [8]",
+    "note": "give a string",
+}
+
+
+def _json_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _problems(err: ValidationError) -> list[TableProblem]:
+    problems = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if p not in ("float", "int", "none"))  # drop union branch names
+        ctx = e.get("ctx") or {}
+        field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        if e["type"] == "privacy_table":
+            path = (_json_path(loc) + ctx["at"]).lstrip(".")
+            problems.append(TableProblem(path or "(document)", ctx["message"], ctx["fix"]))
+            continue
+        if e["type"] == "missing":
+            fix = f"add the required field {field_name!r}"
+        elif e["type"] == "extra_forbidden":
+            fields = PrivacyRow.model_fields if "rows" in loc else PrivacyTable.model_fields
+            fix = f"remove {field_name!r} or check its spelling (fields: {', '.join(fields)})"
+        else:
+            fix = _FIXES.get(field_name, "see the bundled tables in models/privacy/ for the expected form")
+        problems.append(TableProblem(_json_path(loc) or "(document)", e["msg"], fix))
+    return problems
+
+
+def check_table(table: PrivacyTable | dict, source: str) -> PrivacyTable:
+    """Check a table (a model, or a parsed JSON document) strictly; return it validated.
+
+    Raises :class:`PrivacyTableError` naming ``source`` (the file), each JSON path and its fix:
+    unknown format or metric, non-finite or out-of-[0, 1] SSIM, bad column keys, two rows for
+    one tensor, bad ``ssim_decimals``, two disagreeing all-maps values, no rows (MODEL.md section 6).
+    """
+    problems: list[TableProblem] = []
+    if isinstance(table, PrivacyTable):
+        doc: Any = table.model_dump()
+    else:
+        doc = table
+        if not isinstance(doc, dict):
+            raise PrivacyTableError(source, [TableProblem("(document)", "a privacy table must be a JSON object", "wrap the fields in { ... }")])
+        if "format" not in doc:
+            problems.append(TableProblem("format", "the format is missing", _FIXES["format"]))
+    try:
+        checked = PrivacyTable.model_validate(doc)
+    except ValidationError as e:
+        raise PrivacyTableError(source, problems + _problems(e)) from None
+    if not checked.rows:
+        problems.append(TableProblem("rows", "the table has no rows", _FIXES["rows"]))
+    if problems:
+        raise PrivacyTableError(source, problems)
+    return checked
+
+
+class _Object(dict):
+    """A JSON object that remembers keys it saw twice (``json`` keeps only the last value)."""
+
+    duplicates: list[str]
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, Any]]) -> _Object:
+        obj = cls()
+        obj.duplicates = []
+        for k, v in pairs:
+            if k in obj:
+                obj.duplicates.append(k)
+            obj[k] = v
+        return obj
+
+
+def _duplicate_keys(v: Any, path: str = "") -> list[TableProblem]:
+    out = []
+    if isinstance(v, _Object):
+        out += [TableProblem(f"{path}[{json.dumps(k)}]" if path else k, f"key {k!r} appears twice (JSON keeps only the last value)", "keep one entry per key") for k in v.duplicates]
+        for k, x in v.items():
+            out += _duplicate_keys(x, f"{path}.{k}" if path else k)
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            out += _duplicate_keys(x, f"{path}[{i}]")
+    return out
+
+
+def _read_document(path: Path) -> Any:
+    """The parsed JSON of a table file; bounded in size, duplicate keys rejected."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: privacy table not found")
+
+    def fail(where: str, message: str, fix: str) -> PrivacyTableError:
+        return PrivacyTableError(str(path), [TableProblem(where, message, fix)])
+
+    if not path.is_file():
+        raise fail("(document)", "is not a file", "give the path of a privacy table .json file")
+    if path.stat().st_size > MAX_TABLE_BYTES:
+        raise fail("(document)", f"file of {path.stat().st_size} bytes is over the {MAX_TABLE_BYTES} bytes a table may have", "give a privacy table file (a few kB)")
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=_Object.from_pairs)
+    except UnicodeDecodeError as e:
+        raise fail("(document)", f"not UTF-8 text ({e.reason} at byte {e.start})", "save the table as UTF-8 JSON") from None
+    except json.JSONDecodeError as e:
+        raise fail(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}", "fix the JSON syntax (a missing comma or quote?)") from None
+    except OSError as e:
+        raise fail("(document)", f"cannot be read: {e.strerror}", "check the path and its permissions") from None
+    dups = _duplicate_keys(doc)
+    if dups:
+        raise PrivacyTableError(str(path), dups)
+    return doc
+
+
+def table_warnings(table: PrivacyTable) -> list[str]:
+    """Rows that are not monotone in m, and rows without an all-maps value.
+
+    A non-monotone row is legal and read through the running maximum ``SSIM*`` (MODEL.md
+    section 6); its warning names the cells where SSIM falls as m grows and the value read. A
+    row without an all-maps value has SSIM(all) read as 1 (never past the split point).
+    """
+    out = []
+    rounding = "" if table.ssim_decimals is None else f"; cells are compared with tau at {table.ssim_decimals} decimal(s)"
+    for i, r in enumerate(table.rows):
+        where = f"rows[{i}] ({r.tensor})"
+        points = [(f"SSIM({m})", m, s) for m, s in sorted(r.cells.items())]
+        if r.maps not in r.cells and r.full_map_ssim is not None:
+            points.append(("full_map_ssim", r.maps, r.full_map_ssim))
+        falls = []
+        top_name, top = "", -math.inf
+        for name, m, s in points:
+            if s < top:
+                falls.append(f"{name} = {s:g} < {top_name} = {top:g}, read as SSIM*({m}) = {r.ssim(m):g}")
             else:
-                la = profile.layers[names.index(r.tensor)]
-                if la.out_maps != r.maps:
-                    problems.append(f"rows[{i}].maps: {r.maps} but {r.tensor} outputs {la.out_maps} maps")
-            bad = [m for m in r.cells if m > r.maps]
-            if bad:
-                problems.append(f"rows[{i}].cells: columns {bad} exceed the row's {r.maps} maps")
-        return problems
+                top_name, top = name, s
+        if falls:
+            out.append(f"{where}: not monotone in m ({'; '.join(falls)}{rounding}); rows are read through the running maximum SSIM* (MODEL.md section 6)")
+        if r.maps not in r.cells and r.full_map_ssim is None:
+            out.append(f"{where}: no all-maps value (no cell for m = {r.maps}, no full_map_ssim): SSIM(all) is read as 1, so layers it governs never pass the split point")
+    return out
+
+
+def privacy_warnings(inst: Instance) -> list[str]:
+    """:func:`table_warnings` of every table ``inst`` uses, prefixed with ``privacy.<cnn>`` and the table."""
+    base = inst.path.parent if inst.path else None
+    out = []
+    for cnn in sorted(inst.limits):
+        ref = inst.spec.privacy.get(cnn)
+        if ref is not None:
+            t = resolve_table(cnn, ref, base)
+            out += [f"privacy.{cnn} ({ref}): {w}" for w in table_warnings(t)]
+    return out
+
+
+def is_table_file(path: str | Path) -> bool:
+    """Whether ``path`` is a JSON file declaring a privacy-table format (``optdist-privacy-table/...``)."""
+    path = Path(path)
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_TABLE_BYTES:
+            return False
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and str(doc.get("format", "")).startswith("optdist-privacy-table")
+
+
+def validate_table_file(path: str | Path) -> tuple[PrivacyTable, list[str]]:
+    """Check a table file, and against its CNN's profile when the zoo has one.
+
+    Returns the table and its :func:`table_warnings`; raises ``FileNotFoundError`` or
+    :class:`PrivacyTableError`.
+    """
+    from optdist.profiles import available_cnns
+
+    table = PrivacyTable.load(path)
+    if table.cnn in available_cnns():
+        misfit = _misfits(table, load_profile(table.cnn))
+        if misfit:
+            raise PrivacyTableError(str(path), misfit)
+    return table, table_warnings(table)
 
 
 @dataclass(frozen=True)
@@ -173,12 +535,18 @@ class PrivacyLimits:
 
 
 def privacy_limits(profile: Profile, table: PrivacyTable | None, tau: float) -> PrivacyLimits:
-    """Apply the fixed reading rules of MODEL.md section 6 to ``table`` at ``tau``."""
+    """Apply the fixed reading rules of MODEL.md section 6 to ``table`` at ``tau``.
+
+    ``table`` is checked again (:func:`check_table`, so an edited or hand-built table cannot
+    bypass the checks) and against ``profile``; raises :class:`PrivacyTableError` /
+    ``ValueError``. ``None`` means no privacy limit.
+    """
     L = profile.n_layers
     names = [la.name for la in profile.layers]
     if table is None:  # no privacy constraint at all
         on_src = tuple(k in (0, L - 1) for k in range(L))
         return PrivacyLimits(profile.cnn, tau, 1, (None,) * L, (None,) * L, on_src, (None,) * L)
+    table = check_table(table, f"privacy table {table.cnn}-{table.name}")
     problems = table.check_against(profile)
     if problems:
         raise ValueError(f"privacy table {table.cnn}-{table.name} does not fit {profile.cnn}: " + "; ".join(problems))
@@ -189,11 +557,11 @@ def privacy_limits(profile: Profile, table: PrivacyTable | None, tau: float) -> 
         before = [t for t in measured if t <= k - 1]  # output of layer t at or before input of k
         after = [t for t in measured if t > k - 1]
         governing[k] = row_at[before[-1]] if before else (row_at[after[0]] if after else None)
-    # split point: first k from which every governing row leaks at most tau with all maps
+    # split point: first k from which every governing row leaks at most tau with all maps (SSIM*)
     sp = L
     for k in range(L - 1, 0, -1):
         g = governing[k]
-        if g is not None and table._cmp(g.ssim_all()) > tau + 1e-12:
+        if g is not None and table._cmp(g.ssim_all()) > tau + _TOL:
             break
         sp = k
     nf: list[int | None] = [None] * L
@@ -226,12 +594,16 @@ def table_path(cnn: str, name: str) -> Path:
 
 
 @cache
-def _load_cached(path: str) -> PrivacyTable:
-    return PrivacyTable.load(path)
+def _load_cached(path: str, mtime_ns: int, size: int) -> PrivacyTable:
+    return PrivacyTable.load(path)  # keyed on mtime and size too: an edited file is read again
 
 
 def resolve_table(cnn: str, ref: str, base: Path | None = None) -> PrivacyTable:
-    """A table by bundled name (``models/privacy/<cnn>-<ref>.json``) or by file path."""
+    """A table by bundled name (``models/privacy/<cnn>-<ref>.json``) or by file path.
+
+    Raises ``FileNotFoundError`` (listing the places looked at and the bundled tables),
+    :class:`PrivacyTableError` for a bad table, ``ValueError`` for a table of another CNN.
+    """
     candidates = []
     if ref.endswith(".json"):
         p = Path(ref)
@@ -240,9 +612,13 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None) -> PrivacyTable:
     candidates.append(table_path(cnn, ref))
     for c in candidates:
         if c.exists():
-            t = _load_cached(str(c.resolve()))
+            st = c.stat()
+            t = _load_cached(str(c.resolve()), st.st_mtime_ns, st.st_size)
             if t.cnn != cnn:
                 raise ValueError(f"{c}: privacy table is for CNN {t.cnn!r}, not {cnn!r}")
+            misfit = _misfits(t, load_profile(cnn))
+            if misfit:
+                raise PrivacyTableError(str(c), misfit)
             return t
     known = sorted(p.stem for p in (MODELS_DIR / "privacy").glob(f"{cnn}-*.json"))
     raise FileNotFoundError(

@@ -83,12 +83,19 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from optdist.instance import InstanceError, load_instance
+    from optdist.privacy import PrivacyTableError, is_table_file, privacy_warnings, validate_table_file
 
     bad = 0
     for f in args.files:
         try:
-            inst = load_instance(f)
-        except InstanceError as e:
+            if is_table_file(f):
+                table, warnings = validate_table_file(f)
+                print(f"{f}: ok (privacy table {table.cnn}-{table.name}, {len(table.rows)} rows)")
+            else:
+                inst = load_instance(f)
+                warnings = privacy_warnings(inst)
+                print(f"{f}: ok ({inst.n_devices} devices, {inst.n_nodes - inst.n_devices} sources, {inst.n_requests} requests, tau {inst.spec.tau})")
+        except (InstanceError, PrivacyTableError) as e:
             bad += 1
             print(f"{f}: INVALID, {len(e.problems)} problem(s)")
             for p in e.problems:
@@ -98,7 +105,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             bad += 1
             print(f"{f}: INVALID, {e}")
             continue
-        print(f"{f}: ok ({inst.n_devices} devices, {inst.n_nodes - inst.n_devices} sources, {inst.n_requests} requests, tau {inst.spec.tau})")
+        for w in warnings:
+            print(f"  warning: {w}")
     return 1 if bad else 0
 
 
