@@ -42,7 +42,7 @@ def test_sweep_writes_one_complete_record_per_run_and_skips_them_next_time(tmp_p
     spec = parse_spec({"name": "t", "out": str(tmp_path), "instances": MICRO,
                        "methods": ["greedy", f"{STAND_IN}:solve_greedy_seeded"], "seeds": [3],
                        "seeded_methods": [f"{STAND_IN}:solve_greedy_seeded"]})
-    rep = run_sweep(spec, workers=2, progress=False)
+    rep = run_sweep(spec, workers=2, progress=False, allow_external=True)
     assert (rep.total, rep.skipped, rep.ran, rep.failed) == (6, 0, 6, 0)
     recs = records(tmp_path)
     assert set(recs) == {r.key for r in spec.runs()}
@@ -52,7 +52,7 @@ def test_sweep_writes_one_complete_record_per_run_and_skips_them_next_time(tmp_p
         assert rec["instance_info"]["n_requests"] == len(rec["per_request"]["latency_s"])
         if rec["run"]["seed"] is not None:
             assert rec["extra"]["seed_seen"] == 3
-    again = run_sweep(spec, workers=2, progress=False)
+    again = run_sweep(spec, workers=2, progress=False, allow_external=True)
     assert (again.skipped, again.ran) == (6, 0)
     assert {k: r["run_id"] for k, r in records(tmp_path).items()} == {k: r["run_id"] for k, r in recs.items()}
 
@@ -61,7 +61,7 @@ def test_hung_and_failing_runs_are_recorded_not_fatal(tmp_path):
     spec = parse_spec({"name": "t", "out": str(tmp_path), "instances": ["instances/tiny/micro-1x3-tau0.6.json"],
                        "methods": [f"{STAND_IN}:solve_hang", f"{STAND_IN}:solve_fail", "greedy"], "wall_limit": 4})
     t0 = time.perf_counter()
-    rep = run_sweep(spec, workers=2, progress=False)
+    rep = run_sweep(spec, workers=2, progress=False, allow_external=True)
     assert time.perf_counter() - t0 < 30
     assert (rep.ran, rep.failed) == (3, 2)
     by = {r["run"]["method"].split(":")[-1]: r for r in records(tmp_path).values()}
@@ -69,7 +69,7 @@ def test_hung_and_failing_runs_are_recorded_not_fatal(tmp_path):
     assert by["solve_fail"]["status"] == "error" and "deliberate failure" in by["solve_fail"]["error"]
     assert by["greedy"]["status"] == "ok"
     assert by["solve_hang"]["instance_info"]["n_devices"] == 3  # failed runs keep the instance size
-    again = run_sweep(spec, workers=2, progress=False, retry_errors=True)
+    again = run_sweep(spec, workers=2, progress=False, retry_errors=True, allow_external=True)
     assert (again.skipped, again.ran) == (1, 2)
 
 
