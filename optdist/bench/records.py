@@ -2,9 +2,10 @@
 
 A record is *damaged* when it is not a JSON object of the current format with the fields the
 tables read (truncated or hand-edited files, another format, missing fields, a key that is
-not the file's name), or, for the runner, when it records another run than its key's. The runner sets a damaged record aside, under
-``OUT/records/damaged/`` with a ``.why.txt`` note, and runs it again; tables and figures skip
-it with a warning naming the file. Nothing is deleted.
+not the file's name), or, for the runner, when it records another run than its key's. The
+runner sets a damaged record aside, under ``OUT/records/damaged/`` with a ``.why.txt`` note,
+and runs it again; tables and figures skip it with a warning naming the file. Nothing is
+deleted.
 
 A *legacy* record carries the key of :attr:`optdist.bench.spec.Run.legacy_key` (the hash
 without the instance path): it is read like any other, and :func:`migrate` renames it to
@@ -101,7 +102,8 @@ def set_aside(damaged: DamagedRecord) -> Path:
     dest = path.parent / DAMAGED_DIR / f"{path.stem}.{stamp}{path.suffix}"
     dest.parent.mkdir(parents=True, exist_ok=True)
     os.replace(path, dest)
-    atomic_write_text(dest.with_suffix(".why.txt"), f"{path}: {damaged.why}\nset aside at {stamp}; the run is done again.\n")
+    note = f"{path}: {damaged.why}\nset aside at {stamp}; the run is done again.\n"
+    atomic_write_text(dest.with_suffix(".why.txt"), note)
     return dest
 
 

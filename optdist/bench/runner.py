@@ -150,7 +150,8 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
         cmd = [sys.executable, "-P", "-m", "optdist.bench.worker", json.dumps(run.to_json()), str(result)]
         cmd += [import_dir] if import_dir else []
         with log_file.open("wb") as fh:
-            kw = dict(stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=worker_env(), start_new_session=True)
+            kw = dict(stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=worker_env(),
+                      start_new_session=True)  # its own process group: the guard kills all of it
             proc = running.start(cmd, **kw) if running is not None else subprocess.Popen(cmd, **kw)
             try:
                 rc = proc.wait(timeout=guard_s)

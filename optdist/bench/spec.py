@@ -32,8 +32,8 @@ import os
 import re
 import sys
 import tomllib
-from importlib.machinery import PathFinder
 from dataclasses import asdict, dataclass, field
+from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any
 

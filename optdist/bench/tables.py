@@ -84,7 +84,8 @@ def load_records(out: str | Path) -> pd.DataFrame:
         log.warning(w)
     if not recs:
         why = f" ({len(warns)} damaged)" if warns else ""
-        raise FileNotFoundError(f"{out}: no usable records under {Path(out) / 'records'}{why} (run `optdist bench SPEC` first)")
+        raise FileNotFoundError(f"{out}: no usable records under {Path(out) / 'records'}{why} "
+                                "(run `optdist bench SPEC` first)")
     df = pd.DataFrame([flatten(r) for r in recs])
     df["instance"] = _distinct_names(df["instance"], df["instance_path"])
     return df.astype({"objective": float, "bound": float, "evaluator_objective": float, "wall_time_s": float})

@@ -6,8 +6,9 @@ wall-clock guard) without taking the sweep down. It solves, re-scores with the e
 ``RESULT_PATH``; an exception is written there as ``{"status": "error", ...}``.
 
 It dies with the process that started it (:func:`die_with_parent`, pid in ``PARENT_ENV``).
-Methods come from the registry or an ``optdist.*`` module; a ``module:function`` from elsewhere is imported only when the runner passes ``IMPORT_DIR``,
-the folder where it found that module (appended to the end of the import path).
+Methods come from the registry or an ``optdist.*`` module; a ``module:function`` from
+elsewhere is imported only when the runner passes ``IMPORT_DIR``, the folder where it found
+that module (appended to the end of the import path).
 """
 
 from __future__ import annotations
