@@ -115,3 +115,12 @@ def test_bundled_specs_need_no_external_methods(monkeypatch):
     monkeypatch.chdir(ROOT)
     for path in sorted((ROOT / "benchmarks/specs").glob("*.toml")):
         assert load_spec(path).external_methods() == {}, path
+
+
+@pytest.mark.parametrize("name, text", [("s.toml", 'name = "t"\nmethods = ['), ("s.json", '{"name": "t", '),
+                                        ("s.json", "[1]"), ("s.toml", b"\xff\xfe")])
+def test_unreadable_spec_files_are_named(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ValueError, match=f"{path}: "):
+        load_spec(path)

@@ -221,10 +221,16 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
 
 
 def load_spec(path: str | Path) -> BenchSpec:
-    """Read a ``.toml`` or ``.json`` spec file."""
+    """Read a ``.toml`` or ``.json`` spec file; ValueError naming the file if it cannot be read."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: spec file not found")
-    text = path.read_text()
-    data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    try:
+        text = path.read_text()
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise ValueError(f"{path}: not a readable {kind} spec ({e}) (fix: see benchmarks/specs/ for examples)") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a spec is a JSON object or a TOML table, not a {type(data).__name__}")
     return parse_spec(data, str(path))
