@@ -1,8 +1,11 @@
-"""The bench sub-commands: dry run, tables (with a .solu merge) and figures from records."""
+"""The bench sub-commands: dry run, tables (with a .solu merge) and figures from records,
+damaged records, the flag for methods from outside optdist."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from optdist.bench.solu import read_solu
 from optdist.cli import main
@@ -34,3 +37,43 @@ def test_bench_table_and_figures_from_records(tmp_path, capsys):
     assert main(["bench-figures", str(tmp_path), "--figure", "scaling", "--dest", str(tmp_path / "f")]) == 0
     assert (tmp_path / "f" / "scaling-solve-time.png").exists()
     assert main(["bench-figures", str(tmp_path)]) == 2  # no figure named and no spec listing one
+
+
+def test_bench_table_and_figures_skip_a_damaged_record_naming_it(tmp_path):
+    write(tmp_path, [record("a", "highs", "optimal", 1.0, 1.0), record("b", "highs", "optimal", 2.0, 2.0)])
+    bad = tmp_path / "records" / "b--milp--highs.json"
+    bad.write_text(bad.read_text()[:50])
+    for args in (["bench-table", str(tmp_path)], ["bench-figures", str(tmp_path), "--figure", "scaling"]):
+        done = subprocess.run([sys.executable, "-m", "optdist.cli", *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert f"WARNING {bad}: damaged record (unreadable JSON" in done.stderr and "Traceback" not in done.stderr
+    assert (tmp_path / "tables" / "solvers.md").exists() and (tmp_path / "figures" / "scaling-solve-time.png").exists()
+
+
+def test_bench_sets_a_damaged_record_aside_and_runs_it_again(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "out": str(tmp_path / "o"), "instances": ["instances/tiny/micro-1x3-tau0.6.json"],
+                                "methods": ["greedy"]}))
+    assert main(["bench", str(spec), "--no-progress"]) == 0
+    (rec,) = (tmp_path / "o" / "records").glob("*.json")
+    rec.write_text('{"format": "optdist-bench-record/1", "key": ')
+    capsys.readouterr()
+    assert main(["bench", str(spec), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"WARNING {rec}: damaged record" in out and "1 of 1 runs to do" in out and rec.exists()
+    assert main(["bench", str(spec), "--no-progress"]) == 0
+    assert "1 run now (0 failed)" in (out := capsys.readouterr().out) and "1 damaged record(s) set aside" in out
+    assert json.loads(rec.read_text())["status"] == "ok"
+    assert len(list((tmp_path / "o" / "records" / "damaged").glob("*.json"))) == 1
+
+
+def test_methods_from_outside_optdist_need_the_flag(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "out": str(tmp_path / "o"), "instances": ["instances/tiny/micro-1x3-tau0.6.json"],
+                                "methods": ["tests.test_bench_methods:solve_fail"]}))
+    assert main(["bench", str(spec)]) == 2
+    assert "not in the registry" in (err := capsys.readouterr().err) and "--allow-external-methods" in err
+    assert main(["bench", str(spec), "--dry-run", "--allow-external-methods"]) == 0
+    assert "1 of 1 runs to do" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""The sweep runner: records, the wall-clock guard, resume after a kill, Dask = local pool."""
+"""The sweep runner: records, the wall-clock guard, resume after a kill, Dask = local pool,
+damaged and legacy records, workers that die with the sweep, the workers' import path."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from optdist.bench.runner import run_sweep
-from optdist.bench.spec import parse_spec
+from optdist.bench.records import RECORD_FORMAT, record_path
+from optdist.bench.runner import pending, run_sweep
+from optdist.bench.spec import Run, parse_spec
+from optdist.bench.tables import load_records
+from optdist.bench.worker import method_callable
+from optdist.io import atomic_write_json
 
 from .conftest import ROOT
 
@@ -42,7 +47,7 @@ def test_sweep_writes_one_complete_record_per_run_and_skips_them_next_time(tmp_p
     spec = parse_spec({"name": "t", "out": str(tmp_path), "instances": MICRO,
                        "methods": ["greedy", f"{STAND_IN}:solve_greedy_seeded"], "seeds": [3],
                        "seeded_methods": [f"{STAND_IN}:solve_greedy_seeded"]})
-    rep = run_sweep(spec, workers=2, progress=False)
+    rep = run_sweep(spec, workers=2, progress=False, allow_external=True)
     assert (rep.total, rep.skipped, rep.ran, rep.failed) == (6, 0, 6, 0)
     recs = records(tmp_path)
     assert set(recs) == {r.key for r in spec.runs()}
@@ -52,7 +57,7 @@ def test_sweep_writes_one_complete_record_per_run_and_skips_them_next_time(tmp_p
         assert rec["instance_info"]["n_requests"] == len(rec["per_request"]["latency_s"])
         if rec["run"]["seed"] is not None:
             assert rec["extra"]["seed_seen"] == 3
-    again = run_sweep(spec, workers=2, progress=False)
+    again = run_sweep(spec, workers=2, progress=False, allow_external=True)
     assert (again.skipped, again.ran) == (6, 0)
     assert {k: r["run_id"] for k, r in records(tmp_path).items()} == {k: r["run_id"] for k, r in recs.items()}
 
@@ -61,7 +66,7 @@ def test_hung_and_failing_runs_are_recorded_not_fatal(tmp_path):
     spec = parse_spec({"name": "t", "out": str(tmp_path), "instances": ["instances/tiny/micro-1x3-tau0.6.json"],
                        "methods": [f"{STAND_IN}:solve_hang", f"{STAND_IN}:solve_fail", "greedy"], "wall_limit": 4})
     t0 = time.perf_counter()
-    rep = run_sweep(spec, workers=2, progress=False)
+    rep = run_sweep(spec, workers=2, progress=False, allow_external=True)
     assert time.perf_counter() - t0 < 30
     assert (rep.ran, rep.failed) == (3, 2)
     by = {r["run"]["method"].split(":")[-1]: r for r in records(tmp_path).values()}
@@ -69,7 +74,7 @@ def test_hung_and_failing_runs_are_recorded_not_fatal(tmp_path):
     assert by["solve_fail"]["status"] == "error" and "deliberate failure" in by["solve_fail"]["error"]
     assert by["greedy"]["status"] == "ok"
     assert by["solve_hang"]["instance_info"]["n_devices"] == 3  # failed runs keep the instance size
-    again = run_sweep(spec, workers=2, progress=False, retry_errors=True)
+    again = run_sweep(spec, workers=2, progress=False, retry_errors=True, allow_external=True)
     assert (again.skipped, again.ran) == (1, 2)
 
 
@@ -109,3 +114,173 @@ def test_dask_local_cluster_gives_the_same_records_as_the_local_pool(tmp_path):
     assert set(a) == set(b)
     for key in a:
         assert comparable(a[key]) == comparable(b[key]), key
+
+
+# Issue 12: damaged records, keys per instance path, workers that die with the sweep, methods
+# from the registry, no working directory on the worker's import path.
+
+def solve_hang_marked(inst, marker_dir: str, **options):
+    """Stand-in method: leaves ``MARKER_DIR/<pid>`` once running, then hangs (see the kill tests)."""
+    Path(marker_dir, str(os.getpid())).write_text("running")
+    time.sleep(3600)
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()  # fields from the state on
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie awaiting its reaper does not count)."""
+    st = _stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+def descendants(pid: int) -> set[int]:
+    parent = {int(p.name): int(st[1]) for p in Path("/proc").iterdir() if p.name.isdigit() and (st := _stat(int(p.name)))}
+    out, todo = set(), [pid]
+    while todo:
+        pid = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == pid]
+        out.update(kids)
+        todo += kids
+    return out
+
+
+def wait_for(cond, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def hanging_sweep(tmp_path: Path) -> tuple[subprocess.Popen, set[int], Path]:
+    """``optdist bench`` on two hanging runs, 2 workers; returns it once both runs are running."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    method = "tests.test_bench_runner:solve_hang_marked"
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"name": "hang", "out": str(tmp_path / "out"), "instances": MICRO[:2], "methods": [method],
+                                "method_options": {method: {"marker_dir": str(markers)}}}))
+    cmd = [sys.executable, "-m", "optdist.cli", "bench", str(spec), "--workers", "2", "--no-progress", "--allow-external-methods"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: len(list(markers.iterdir())) == 2, 60), "the runs did not start"
+        return proc, {int(p.name) for p in markers.iterdir()} | descendants(proc.pid), markers
+    except BaseException:
+        proc.kill()  # its workers die with it
+        raise
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_sigkill_of_the_sweep_leaves_no_worker_behind(tmp_path):
+    proc, tree, markers = hanging_sweep(tmp_path)
+    workers = {int(p.name) for p in markers.iterdir()}
+    try:
+        assert workers <= tree and all(alive(p) for p in workers)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert wait_for(lambda: not any(alive(p) for p in tree), 5), [p for p in tree if alive(p)]
+    finally:
+        for p in tree:  # only if the test failed: do not leave them running
+            if alive(p):
+                os.kill(p, signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("sig, rc", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_or_sigint_stops_the_sweep_and_its_workers(tmp_path, sig, rc):
+    proc, tree, _ = hanging_sweep(tmp_path)
+    try:
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=15)
+        assert proc.returncode == rc, err
+        assert "interrupted" in err and "resume" in err and "Traceback" not in err
+        assert wait_for(lambda: not any(alive(p) for p in tree), 5)
+        assert not list((tmp_path / "out" / "records").glob("*.json"))  # no record for a run that did not finish
+    finally:
+        proc.kill()
+        for p in tree:
+            if alive(p):
+                os.kill(p, signal.SIGKILL)
+
+
+def test_damaged_records_are_set_aside_with_a_note_and_run_again(tmp_path, caplog):
+    spec = parse_spec({"name": "t", "out": str(tmp_path), "instances": MICRO, "methods": ["greedy"]})
+    first = run_sweep(spec, workers=2, progress=False)
+    assert first.ran == 3
+    paths = sorted((tmp_path / "records").glob("*.json"))
+    paths[0].write_text(paths[0].read_text()[:100])  # truncated
+    paths[1].write_text(paths[1].read_text().replace("optdist-bench-record/1", "something-else/3"))
+    rec = json.loads(paths[2].read_text())
+    rec["run"]["instance_path"] = MICRO[0]  # a record of another run under this key
+    paths[2].write_text(json.dumps(rec))
+    again = run_sweep(spec, workers=2, progress=False)
+    assert (again.skipped, again.ran, again.failed, len(again.damaged)) == (0, 3, 0, 3)
+    for p in paths:
+        assert [m for m in caplog.messages if str(p) in m and "set aside" in m], caplog.text
+        assert json.loads(p.read_text())["status"] == "ok"  # run again
+    aside = sorted((tmp_path / "records" / "damaged").iterdir())
+    assert len(aside) == 6 and set(again.damaged) <= set(aside)
+    notes = "".join(p.read_text() for p in aside if p.name.endswith(".why.txt"))
+    assert "unreadable JSON" in notes and "something-else/3" in notes and "another run" in notes
+    assert (run_sweep(spec, progress=False).skipped, len(records(tmp_path))) == (3, 3)
+
+
+def test_two_instances_with_one_file_name_are_both_run_and_kept(tmp_path):
+    for folder, src in (("a", MICRO[0]), ("b", MICRO[1])):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.json").write_text((ROOT / src).read_text())
+    spec = parse_spec({"name": "t", "out": str(tmp_path / "out"), "instances": [str(tmp_path / "*/x.json")], "methods": ["greedy"]})
+    rep = run_sweep(spec, workers=2, progress=False)
+    assert (rep.total, rep.ran, rep.failed) == (2, 2, 0)
+    recs = records(tmp_path / "out")
+    assert sorted(r["run"]["instance_path"] for r in recs.values()) == [str(tmp_path / "a/x.json"), str(tmp_path / "b/x.json")]
+    assert sorted(r["instance_info"]["n_devices"] for r in recs.values()) == [2, 3]  # micro-1x3 and micro-2x2
+    assert sorted(load_records(tmp_path / "out")["instance"]) == ["a/x", "b/x"]
+
+
+def test_legacy_records_are_renamed_to_their_new_key_not_run_again(tmp_path):
+    """Records keyed before the instance path entered the key: the one of the same path is kept."""
+    a, b = (Run("x", f"{d}/x.json", "greedy") for d in ("a", "b"))
+    legacy = {"format": RECORD_FORMAT, "key": a.legacy_key, "run": a.to_json(), "status": "error", "run_id": "old"}
+    atomic_write_json(record_path(tmp_path, a.legacy_key), legacy)
+    todo, damaged = pending(tmp_path, [a, b])
+    assert todo == [b] and not damaged
+    assert not record_path(tmp_path, a.legacy_key).exists()
+    assert json.loads(record_path(tmp_path, a.key).read_text()) | {"key": a.legacy_key} == legacy
+
+
+def test_external_methods_are_refused_unless_allowed(tmp_path):
+    spec = parse_spec({"name": "t", "out": str(tmp_path / "out"), "instances": MICRO[:1],
+                       "methods": ["greedy", f"{STAND_IN}:solve_greedy_seeded"]})
+    with pytest.raises(ValueError, match="--allow-external-methods"):
+        run_sweep(spec, progress=False)
+    assert not (tmp_path / "out").exists()  # refused before anything ran
+    with pytest.raises(ValueError, match="not allowed"):  # nor does a worker import one on its own
+        method_callable(f"{STAND_IN}:solve_fail")
+
+
+def test_workers_do_not_import_from_the_working_directory(tmp_path, monkeypatch):
+    for shadow in ("pydantic", "numpy"):
+        (tmp_path / f"{shadow}.py").write_text(f"raise ImportError('the local {shadow}.py in the working directory')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([".", str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    spec = parse_spec({"name": "t", "out": "out", "instances": [str(ROOT / MICRO[0])], "methods": ["greedy"]})
+    rep = run_sweep(spec, progress=False)
+    rec = next(iter(records(tmp_path / "out").values()))
+    assert (rep.ran, rep.failed) == (1, 0), rec.get("error")
+
+
+def test_a_worker_whose_parent_is_gone_ends_at_once():
+    code = "import os, sys; from optdist.bench.worker import die_with_parent; die_with_parent(int(sys.argv[1])); print('alive')"
+    gone = subprocess.run([sys.executable, "-c", code, "1"], capture_output=True, text=True, timeout=60)
+    assert (gone.returncode, gone.stdout) == (1, "")
+    here = subprocess.run([sys.executable, "-c", code, str(os.getpid())], capture_output=True, text=True, timeout=60)
+    assert (here.returncode, here.stdout) == (0, "alive\n")

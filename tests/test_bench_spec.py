@@ -71,3 +71,56 @@ def test_bundled_specs_expand(monkeypatch):
     assert specs
     for path in specs:
         assert load_spec(path).runs(), path
+
+
+def test_same_file_name_in_two_folders_gives_two_runs_and_two_keys(tmp_path, monkeypatch):
+    for folder, src in (("a", MICRO[0]), ("b", MICRO[1])):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.json").write_text(open(src).read())
+    monkeypatch.chdir(tmp_path)
+    spec = parse_spec({"name": "t", "out": "o", "methods": ["greedy"],
+                       "instances": ["a/x.json", "b/*.json", str(tmp_path / "a/x.json"), "./b/x.json"]})
+    runs = spec.runs()
+    assert [r.instance_path for r in runs] == ["a/x.json", "b/x.json"]  # one run per file, however spelled
+    assert runs[0].key != runs[1].key and all(r.key.startswith("x--greedy--") for r in runs)
+    assert runs[0].legacy_key == runs[1].legacy_key  # what the old keys did: one record for both
+
+
+@pytest.mark.parametrize("method", ["gredy", "milp ", "", "os:", ":system", "a b:c", 3])
+def test_unknown_methods_are_refused_when_the_spec_is_read(method):
+    with pytest.raises(ValueError, match=r"methods: unknown method .*fix: choose from \[.*'greedy'"):
+        parse_spec({**BASE, "methods": ["greedy", method]})
+
+
+def test_methods_from_outside_optdist_need_an_explicit_allowance(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    spec = parse_spec({**BASE, "methods": ["greedy", "optdist.milp_decompose:solve_decomposed",
+                                           "tests.test_bench_methods:solve_fail"]})
+    with pytest.raises(ValueError, match=r"'tests.test_bench_methods:solve_fail' is not in the registry .*--allow-external-methods"):
+        spec.external_methods()
+    assert spec.external_methods(allow_external=True) == {"tests.test_bench_methods:solve_fail": str(ROOT)}
+    nowhere = parse_spec({**BASE, "methods": ["no_such_module_here:solve"]})
+    with pytest.raises(ValueError, match="module 'no_such_module_here' not found"):
+        nowhere.external_methods(allow_external=True)
+
+
+def test_a_users_module_in_the_working_directory_is_found(tmp_path, monkeypatch):
+    (tmp_path / "my_methods_for_optdist.py").write_text("def solve(inst, **kw):\n    raise RuntimeError\n")
+    monkeypatch.chdir(tmp_path)
+    spec = parse_spec({**BASE, "methods": ["my_methods_for_optdist:solve"]})
+    assert spec.external_methods(allow_external=True) == {"my_methods_for_optdist:solve": str(tmp_path.resolve())}
+
+
+def test_bundled_specs_need_no_external_methods(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    for path in sorted((ROOT / "benchmarks/specs").glob("*.toml")):
+        assert load_spec(path).external_methods() == {}, path
+
+
+@pytest.mark.parametrize("name, text", [("s.toml", 'name = "t"\nmethods = ['), ("s.json", '{"name": "t", '),
+                                        ("s.json", "[1]"), ("s.toml", b"\xff\xfe")])
+def test_unreadable_spec_files_are_named(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ValueError, match=f"{path}: "):
+        load_spec(path)

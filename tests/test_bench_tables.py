@@ -109,3 +109,58 @@ def test_write_tables_with_a_solu_file(tmp_path):
     assert gaps.loc["greedy", "ref_kind"] == "opt" and gaps.loc["greedy", "gap_to_ref"] == pytest.approx(0.2 / 1.2)
     assert "milp/highs/compact" in (tmp_path / "t" / "solvers.md").read_text()
     assert "greedy" not in (tmp_path / "t" / "solvers.md").read_text()  # heuristics only in the gap tables
+
+
+# Damaged records (issue 12): each kind is skipped with a warning naming the file, never fatal.
+DAMAGE = {
+    "truncated": lambda text: text[: len(text) // 2],
+    "empty": lambda text: "",
+    "not utf-8": lambda text: "\udcff",
+    "a list": lambda text: "[1, 2]",
+    "wrong format": lambda text: text.replace("optdist-bench-record/1", "optdist-bench-record/9"),
+    "no format": lambda text: text.replace('"format"', '"formerly"'),
+    "no run": lambda text: text.replace('"run"', '"ran"'),
+    "no status": lambda text: text.replace('"status"', '"state"'),
+    "run without method": lambda text: text.replace('"method"', '"approach"'),
+    "unknown status": lambda text: text.replace('"status": "ok"', '"status": "fine"'),
+    "ok without summary": lambda text: text.replace('"summary"', '"sum"'),
+    "key is not the file name": lambda text: text.replace('"key": "b--milp--highs"', '"key": "c--milp--highs"'),
+}
+
+
+def _damage(path, kind: str) -> None:
+    text = DAMAGE[kind](path.read_text())
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_a_damaged_record_is_skipped_with_a_warning_naming_it(tmp_path, caplog, kind):
+    write(tmp_path, [record("a", "highs", "optimal", 1.0, 1.0), record("b", "highs", "optimal", 2.0, 2.0)])
+    bad = tmp_path / "records" / "b--milp--highs.json"
+    _damage(bad, kind)
+    df = load_records(tmp_path)
+    assert df["instance"].tolist() == ["a"]
+    assert [r.getMessage() for r in caplog.records if str(bad) in r.getMessage()], caplog.text
+    write_tables(tmp_path, tmp_path / "t")
+    assert (tmp_path / "t" / "solvers.md").exists() and bad.exists()  # skipped, not moved by a reader
+
+
+def test_only_damaged_records_is_a_clear_error(tmp_path):
+    write(tmp_path, [record("a", "highs", "optimal", 1.0, 1.0)])
+    (tmp_path / "records" / "a--milp--highs.json").write_text('{"format": "optdist-bench-re')
+    with pytest.raises(FileNotFoundError, match=r"no usable records .*\(1 damaged\)"):
+        load_records(tmp_path)
+
+
+def test_instances_sharing_a_file_name_stay_apart_in_the_tables(tmp_path):
+    recs = []
+    for folder, obj in (("set1", 1.0), ("set2", 2.0), ("other/set2", 3.0)):
+        r = record("x", "highs", "optimal", obj, obj)
+        r["run"]["instance_path"] = f"instances/{folder}/x.json"
+        r["key"] = f"x--{folder.replace('/', '_')}"
+        recs.append(r)
+    recs.append(record("y", "highs", "optimal", 4.0, 4.0))
+    df = write(tmp_path, recs)
+    assert sorted(df["instance"]) == ["instances/set1/x", "instances/set2/x", "other/set2/x", "y"]
+    assert not disagreements(df)  # three instances, not three claims about one
+    assert len(certificate_table(df)) == 4

@@ -1,42 +1,61 @@
 """Run a sweep's grid through a ``concurrent.futures`` executor, resumably.
 
-Each run executes in a fresh ``python -m optdist.bench.worker`` process under a hard
-wall-clock guard (``BenchSpec.guard_s``): a run that outlives it is killed and recorded
-with status ``timeout``. The executor is a local process pool by default, or a Dask
-cluster's executor when a scheduler address is given (Dask is imported only then).
+Each run executes in a fresh ``python -P -m optdist.bench.worker`` process under a hard
+wall-clock guard (``BenchSpec.guard_s``): a run that outlives it is killed, with every process
+it started, and recorded with status ``timeout``. Runs are started from a local thread pool
+(``workers`` at a time) or, when a scheduler address is given, from a Dask cluster's
+executor (Dask is imported only then).
+
+Workers die with their parent: on Linux the worker asks the kernel to SIGKILL it when the
+thread that started it ends (``PR_SET_PDEATHSIG``), elsewhere a watchdog thread polls its
+parent, so a sweep killed even by SIGKILL leaves no worker running. SIGINT and SIGTERM stop
+the sweep cleanly: runs not started are cancelled, running ones killed, the Dask client closed
+(:class:`SweepInterrupted`).
+
+The worker's import path does not hold the working directory (``-P``): it imports optdist
+from where this process did, and a method from outside optdist (allowed explicitly, see
+:meth:`BenchSpec.external_methods`) from the folder it was found in, appended last.
 
 Records are written by the submitting process, atomically, to ``OUT/records/<key>.json`` as
-each run finishes; a run whose record exists is skipped, so a killed sweep resumes without
-redoing or losing finished runs (records with status ``error``/``timeout`` are redone only
-with ``retry_errors``).
+each run finishes (:mod:`optdist.bench.records`); a run whose record exists is skipped, so a
+killed sweep resumes without redoing or losing finished runs (records with status
+``error``/``timeout`` are redone only with ``retry_errors``). A damaged record is set aside
+under ``OUT/records/damaged/`` with a note and its run done again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import platform
+import signal
+import site
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
 from tqdm import tqdm
 
+import optdist
+from optdist.bench.records import RECORD_FORMAT, DamagedRecord, find, migrate, record_path, set_aside
 from optdist.bench.spec import BenchSpec, Run
+from optdist.bench.worker import PARENT_ENV, instance_info
 from optdist.io import atomic_write_json
 
-RECORD_FORMAT = "optdist-bench-record/1"
+log = logging.getLogger(__name__)
 VERSIONED = ("optdist", "pyomo", "highspy", "pyscipopt", "numpy", "pandas", "torch")
 
 
@@ -70,21 +89,80 @@ def host() -> dict:
     return {"hostname": socket.gethostname(), "platform": platform.platform(), "cpu": cpu, "cpus": os.cpu_count()}
 
 
-def execute(run: Run, guard_s: float) -> dict:
-    """Solve ``run`` in a child process killed after ``guard_s`` seconds; return its record."""
+def worker_env() -> dict[str, str]:
+    """The environment of a worker: this one, ``PARENT_ENV`` = this pid, and a ``PYTHONPATH``
+    that finds the optdist this process runs but not the working directory."""
+    cwd = Path.cwd().resolve()
+    entries = [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e and Path(e).resolve() != cwd]
+    root = str(Path(optdist.__file__).resolve().parents[1])
+    sites = [*site.getsitepackages(), site.getusersitepackages()]
+    if root not in sites and root not in entries:
+        entries.insert(0, root)  # a source checkout: the worker imports the same optdist
+    return {**os.environ, PARENT_ENV: str(os.getpid()), "PYTHONPATH": os.pathsep.join(entries)}
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """SIGKILL a worker not yet reaped and every process it started (its own session)."""
+    if proc.returncode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class Running:
+    """The workers of one sweep in this process, so that an interrupted sweep can kill them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen] = set()
+        self._stopped = False
+
+    def start(self, cmd: list[str], **kw) -> subprocess.Popen:
+        with self._lock:
+            if self._stopped:
+                raise SweepInterrupted("the sweep was interrupted before this run started")
+            proc = subprocess.Popen(cmd, **kw)
+            self._procs.add(proc)
+            return proc
+
+    def done(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def stop(self) -> None:
+        """Start no more workers and kill the running ones."""
+        with self._lock:
+            self._stopped = True
+            for proc in self._procs:
+                _kill(proc)
+
+
+def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Running | None = None) -> dict:
+    """Solve ``run`` in a child process killed after ``guard_s`` seconds; return its record.
+
+    ``import_dir``: the folder of an allowed method from outside optdist; ``running``: the
+    sweep's registry of workers (local pool), None on a Dask worker.
+    """
     started, t0 = _now(), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="optdist-run-") as tmp:
-        result, log = Path(tmp) / "result.json", Path(tmp) / "log.txt"
-        cmd = [sys.executable, "-m", "optdist.bench.worker", json.dumps(run.to_json()), str(result)]
-        with log.open("wb") as fh:
-            proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        result, log_file = Path(tmp) / "result.json", Path(tmp) / "log.txt"
+        cmd = [sys.executable, "-P", "-m", "optdist.bench.worker", json.dumps(run.to_json()), str(result)]
+        cmd += [import_dir] if import_dir else []
+        with log_file.open("wb") as fh:
+            kw = dict(stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=worker_env(),
+                      start_new_session=True)  # its own process group: the guard kills all of it
+            proc = running.start(cmd, **kw) if running is not None else subprocess.Popen(cmd, **kw)
             try:
                 rc = proc.wait(timeout=guard_s)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _kill(proc)  # with the run's own subprocesses (e.g. a solver binary)
                 proc.wait()
                 rc = None
-        tail = log.read_text(errors="replace")[-4000:]
+            finally:
+                if running is not None:
+                    running.done(proc)
+        tail = log_file.read_text(errors="replace")[-4000:]
         if rc is None:
             payload = {"status": "timeout", "error": f"killed by the wall-clock guard after {guard_s:g} s", "log_tail": tail}
         elif result.exists():
@@ -111,7 +189,6 @@ def execute(run: Run, guard_s: float) -> dict:
 
 
 def _info(run: Run) -> dict | None:
-    from optdist.bench.worker import instance_info
     from optdist.instance import load_instance
 
     try:
@@ -120,23 +197,55 @@ def _info(run: Run) -> dict | None:
         return None
 
 
-def record_path(out: str | Path, key: str) -> Path:
-    return Path(out) / "records" / f"{key}.json"
-
-
 def finished(out: str | Path, run: Run, retry_errors: bool = False) -> bool:
-    """True if ``run`` has a record (a complete one: records are written atomically)."""
-    path = record_path(out, run.key)
-    if not path.exists():
-        return False
-    return not retry_errors or json.loads(path.read_text()).get("status") == "ok"
+    """True if ``run`` has a usable record (read only; raises :class:`DamagedRecord`)."""
+    found = find(out, run)
+    return found is not None and (not retry_errors or found[1]["status"] == "ok")
+
+
+def pending(out: str | Path, runs: list[Run], retry_errors: bool = False) -> tuple[list[Run], list[Path]]:
+    """The runs still to do, renaming legacy records to their current key and setting damaged
+    ones aside (they are to do again); returns the runs and where the damaged records went."""
+    todo, aside = [], []
+    for run in runs:
+        try:
+            rec = migrate(out, run)
+        except DamagedRecord as e:
+            aside.append(set_aside(e))
+            log.warning("WARNING %s; set aside as %s, the run is done again", e, aside[-1])
+            rec = None
+        if rec is None or (retry_errors and rec["status"] != "ok"):
+            todo.append(run)
+    return todo, aside
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM reached a sweep: runs not started were cancelled, running ones killed."""
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`SweepInterrupted` (in the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SweepInterrupted(f"stopped by {signal.Signals(signum).name}")
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 @contextmanager
 def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[Executor]:
-    """A local process pool of ``workers``, or the executor of the Dask cluster at ``scheduler``."""
+    """A local pool of ``workers`` threads (each waits on its run's process), or the executor
+    of the Dask cluster at ``scheduler`` (its client is closed when the block ends)."""
     if scheduler is None:
-        with ProcessPoolExecutor(max_workers=workers) as ex:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="optdist-run") as ex:
             yield ex
         return
     from distributed import Client  # optional dependency: only for --scheduler
@@ -151,13 +260,15 @@ def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[Ex
 
 @dataclass
 class SweepReport:
-    """What a sweep did: runs in the grid, skipped (already recorded), run now, failed now."""
+    """What a sweep did: runs in the grid, skipped (already recorded), run now, failed now,
+    and where damaged records were set aside (their runs are among those run now)."""
 
     total: int
     skipped: int
     ran: int
     failed: int
     out: Path
+    damaged: list[Path] = field(default_factory=list)
 
 
 def run_sweep(
@@ -167,18 +278,27 @@ def run_sweep(
     workers: int = 1,
     scheduler: str | None = None,
     retry_errors: bool = False,
+    allow_external: bool = False,
     progress: bool = True,
     on_record: Callable[[dict], None] | None = None,
 ) -> SweepReport:
-    """Run every unfinished run of ``spec``, writing ``OUT/records/<key>.json`` as each ends."""
+    """Run every unfinished run of ``spec``, writing ``OUT/records/<key>.json`` as each ends.
+
+    ``allow_external`` lets the spec name methods from outside optdist (``module:function``);
+    without it they raise ValueError before anything runs. Raises :class:`SweepInterrupted`
+    on SIGINT/SIGTERM (finished runs keep their records; run again to resume).
+    """
     out = Path(out or spec.out)
+    dirs = spec.external_methods(allow_external)
     runs = spec.runs()
-    todo = [r for r in runs if not finished(out, r, retry_errors)]
+    todo, damaged = pending(out, runs, retry_errors)
     atomic_write_json(out / "spec.json", spec.to_json())
     ran = failed = 0
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)
-    with make_executor(workers, scheduler) as ex:
-        futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s()): r for r in todo}
+    running = Running() if scheduler is None else None
+    with _sigterm_interrupts(), make_executor(workers, scheduler) as ex:
+        extra = () if running is None else (running,)
+        futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(), dirs.get(r.method), *extra): r for r in todo}
         try:
             for fut in as_completed(futures):
                 run = futures[fut]
@@ -198,7 +318,9 @@ def run_sweep(
         except BaseException:
             for fut in futures:
                 fut.cancel()
+            if running is not None:
+                running.stop()
             raise
         finally:
             bar.close()
-    return SweepReport(len(runs), len(runs) - len(todo), ran, failed, out)
+    return SweepReport(len(runs), len(runs) - len(todo), ran, failed, out, damaged)

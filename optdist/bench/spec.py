@@ -12,7 +12,15 @@ seeds``. Which method gets what is explicit (methods reject options they do not 
 
 Every run has a key, ``<instance>--<method>[--<solver>][--<formulation>][--s<seed>]--<hash>``,
 where ``hash`` is the first 8 hex digits of SHA-1 over the run's canonical JSON (instance,
-method, solver, formulation, seed and every option), so changing an option gives a new run.
+instance path, method, solver, formulation, seed and every option), so changing an option
+gives a new run and two instances with the same file name in different folders get two keys.
+Records written before the path entered the hash (:attr:`Run.legacy_key`) stay readable, and
+the runner renames them to the new key when it meets them.
+
+Methods come from the registry, :data:`optdist.solve.METHODS`. A ``module:function`` in an
+``optdist.*`` module is code shipped with optdist and runs like a registered name; any other
+``module:function`` runs only when the caller allows external methods
+(``optdist bench --allow-external-methods``, ``run_sweep(..., allow_external=True)``).
 """
 
 from __future__ import annotations
@@ -20,9 +28,12 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import os
 import re
+import sys
 import tomllib
 from dataclasses import asdict, dataclass, field
+from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +54,20 @@ class Run:
 
     @property
     def key(self) -> str:
+        """``<readable name>--<hash>``, the hash over every field (instance path included)."""
+        return self._key(asdict(self))
+
+    @property
+    def legacy_key(self) -> str:
+        """The key before issue 12: its hash left the instance path out, so two instances
+        with the same file name in different folders shared it."""
+        return self._key({k: v for k, v in asdict(self).items() if k != "instance_path"})
+
+    def _key(self, hashed: dict) -> str:
         parts = [self.instance, self.method, self.solver, self.formulation]
         parts += [None if self.seed is None else f"s{self.seed}"]
         name = "--".join(_safe(p) for p in parts if p is not None)
-        blob = json.dumps({k: v for k, v in asdict(self).items() if k != "instance_path"}, sort_keys=True)
+        blob = json.dumps(hashed, sort_keys=True)
         return f"{name}--{hashlib.sha1(blob.encode()).hexdigest()[:8]}"
 
     def solve_options(self) -> dict[str, Any]:
@@ -96,14 +117,15 @@ class BenchSpec:
         return 2.0 * self.time_limit + 60.0 if self.time_limit is not None else 3600.0
 
     def instance_paths(self) -> list[Path]:
-        """The instance files matched by the globs, in spec order, without duplicates."""
-        seen: dict[str, Path] = {}
+        """The instance files matched by the globs, in spec order, without duplicates
+        (one file reached by two spellings, e.g. relative and absolute, is kept once)."""
+        seen: dict[Path, Path] = {}
         for pattern in self.instances:
             hits = sorted(glob.glob(pattern))
             if not hits:
                 raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches no file")
             for h in hits:
-                seen.setdefault(str(Path(h)), Path(h))
+                seen.setdefault(Path(h).resolve(), Path(h))
         return list(seen.values())
 
     def runs(self) -> list[Run]:
@@ -123,6 +145,51 @@ class BenchSpec:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    def external_methods(self, allow_external: bool = False) -> dict[str, str]:
+        """The spec's methods from outside optdist, each with the folder its module is imported from.
+
+        Raises ValueError naming the method and the fix when there is one and
+        ``allow_external`` is false, or when its module cannot be found.
+        """
+        out: dict[str, str] = {}
+        for method in self.methods:
+            if ":" not in method or _shipped(method):
+                continue
+            if not allow_external:
+                raise ValueError(
+                    f"spec {self.name}: method {method!r} is not in the registry {sorted(_registry())} and would "
+                    f"import code from outside optdist (fix: use a registered method, or allow it explicitly with "
+                    f"`optdist bench --allow-external-methods` / run_sweep(..., allow_external=True))")
+            out[method] = _module_dir(method, self.name)
+        return out
+
+
+def _registry() -> dict[str, str]:
+    from optdist.solve import METHODS
+
+    return METHODS
+
+
+def _shipped(method: str) -> bool:
+    """True for ``optdist.<module>:function``: code that ships with optdist."""
+    return method.split(":", 1)[0].split(".")[0] == "optdist"
+
+
+def _module_dir(method: str, where: str) -> str:
+    """The folder that holds the top-level package of ``method``'s module, searched on the
+    import path and then in the working directory (where a user's own module usually is)."""
+    top = method.split(":", 1)[0].split(".")[0]
+    found = PathFinder.find_spec(top, [p for p in sys.path if p] + [os.getcwd()])
+    if found is None or found.origin is None and not found.submodule_search_locations:
+        raise ValueError(f"spec {where}: method {method!r}: module {top!r} not found on the import path "
+                         f"or in {os.getcwd()} (fix: run from the folder that holds it, or add it to PYTHONPATH)")
+    if found.submodule_search_locations:  # a package: its folder's parent
+        return str(Path(list(found.submodule_search_locations)[0]).resolve().parent)
+    return str(Path(found.origin).resolve().parent)
+
+
+_METHOD = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 _LISTS = ("instances", "methods", "solvers", "formulations", "solver_methods", "seeded_methods", "seeds", "figures")
@@ -145,14 +212,25 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
     bad = sorted(set(doc.get("figures", ())) - set(FIGURES))
     if bad:
         raise ValueError(f"{where}: unknown figure(s) {bad} (fix: choose from {list(FIGURES)})")
+    for method in doc["methods"]:
+        if not isinstance(method, str) or (":" in method and not _METHOD.match(method)) or (
+                ":" not in method and method not in _registry()):
+            raise ValueError(f"{where}: methods: unknown method {method!r} (fix: choose from {sorted(_registry())}, "
+                             "or name a function as 'module:function')")
     return BenchSpec(**doc)
 
 
 def load_spec(path: str | Path) -> BenchSpec:
-    """Read a ``.toml`` or ``.json`` spec file."""
+    """Read a ``.toml`` or ``.json`` spec file; ValueError naming the file if it cannot be read."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: spec file not found")
-    text = path.read_text()
-    data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    try:
+        text = path.read_text()
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise ValueError(f"{path}: not a readable {kind} spec ({e}) (fix: see benchmarks/specs/ for examples)") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a spec is a JSON object or a TOML table, not a {type(data).__name__}")
     return parse_spec(data, str(path))

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optdist.bench.records import read_records
 from optdist.bench.solu import RTOL, Reference, merge_refs, read_solu, refs_from_records, rel_diff
 from optdist.io import atomic_write_text
 from optdist.result import gap
@@ -32,6 +33,7 @@ SOLVED = ("optimal", "infeasible", "unbounded")
 SUMMARY_FIELDS = ("termination", "objective", "bound", "gap", "wall_time_s", "nodes", "evaluator_objective",
                   "feasible", "violations", "rejected", "total_latency_s", "shared_bytes")
 INFO_FIELDS = ("n_requests", "n_devices", "tau", "period_s", "cnns", "device_types")
+log = logging.getLogger(__name__)
 
 
 def sgm(times: Iterable[float], shift: float = SHIFT_S) -> float:
@@ -48,6 +50,7 @@ def flatten(rec: dict) -> dict:
         "status": rec["status"],
         "error": rec.get("error"),
         "instance": run["instance"],
+        "instance_path": run["instance_path"],
         "method": run["method"],
         "solver": run["solver"] or summ.get("solver"),  # as reported by a method outside the solver axis
         "formulation": run["formulation"],
@@ -69,12 +72,40 @@ def flatten(rec: dict) -> dict:
 
 
 def load_records(out: str | Path) -> pd.DataFrame:
-    """Every record under ``OUT/records/`` as a DataFrame (one row per run)."""
-    files = sorted((Path(out) / "records").glob("*.json"))
-    if not files:
-        raise FileNotFoundError(f"{out}: no records under {Path(out) / 'records'} (run `optdist bench SPEC` first)")
-    df = pd.DataFrame([flatten(json.loads(f.read_text())) for f in files])
+    """Every usable record under ``OUT/records/`` as a DataFrame (one row per run).
+
+    A damaged record is skipped with a logged warning naming its file
+    (:func:`optdist.bench.records.read_records`). Instances that share a file name but not a
+    folder are told apart by the end of their path (``a/x`` and ``b/x``). Raises
+    FileNotFoundError when no usable record is left.
+    """
+    recs, warns = read_records(out)
+    for w in warns:
+        log.warning(w)
+    if not recs:
+        why = f" ({len(warns)} damaged)" if warns else ""
+        raise FileNotFoundError(f"{out}: no usable records under {Path(out) / 'records'}{why} "
+                                "(run `optdist bench SPEC` first)")
+    df = pd.DataFrame([flatten(r) for r in recs])
+    df["instance"] = _distinct_names(df["instance"], df["instance_path"])
     return df.astype({"objective": float, "bound": float, "evaluator_objective": float, "wall_time_s": float})
+
+
+def _distinct_names(names: pd.Series, paths: pd.Series) -> list[str]:
+    """``names``, with each name that stands for several paths replaced by the shortest
+    path ending (without suffix) that tells those paths apart."""
+    parts = {p: Path(p).with_suffix("").parts for p in paths.unique()}
+    label: dict[str, str] = {}
+    for name, group in paths.groupby(names):
+        ps = list(group.unique())
+        for k in range(1, max(len(parts[p]) for p in ps) + 1):
+            cut = {p: "/".join(parts[p][-k:]) for p in ps}
+            if len(set(cut.values())) == len(ps):
+                break
+        else:  # the same path but for its suffix
+            cut = {p: p for p in ps}
+        label |= cut if len(ps) > 1 else {ps[0]: name}
+    return [label[p] for p in paths]
 
 
 def _time(row: pd.Series) -> float:

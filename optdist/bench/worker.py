@@ -1,17 +1,26 @@
-"""One run in its own process: ``python -m optdist.bench.worker RUN_JSON RESULT_PATH``.
+"""One run in its own process: ``python -P -m optdist.bench.worker RUN_JSON RESULT_PATH [IMPORT_DIR]``.
 
 The runner starts this per run so that a hung or crashing method can be killed (hard
 wall-clock guard) without taking the sweep down. It solves, re-scores with the evaluator
 (:func:`optdist.solve`), and writes the payload of the run's record atomically to
 ``RESULT_PATH``; an exception is written there as ``{"status": "error", ...}``.
+
+It dies with the process that started it (:func:`die_with_parent`, pid in ``PARENT_ENV``).
+Methods come from the registry or an ``optdist.*`` module; a ``module:function`` from
+elsewhere is imported only when the runner passes ``IMPORT_DIR``, the folder where it found
+that module (appended to the end of the import path).
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import json
 import math
+import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections import Counter
@@ -21,15 +30,48 @@ from typing import Any
 from optdist.bench.spec import Run
 from optdist.io import atomic_write_json
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_ENV = "OPTDIST_BENCH_PARENT"  # the pid of the process this worker dies with
 
-def method_callable(method: str) -> Callable[..., Any]:
-    """A registered method name, or ``module:function`` for a method outside the registry."""
-    if ":" in method:
-        module, func = method.split(":", 1)
-        return getattr(importlib.import_module(module), func)
-    from optdist.solve import method_function
 
-    return method_function(method)
+def die_with_parent(parent: int) -> None:
+    """Be killed when process ``parent`` (our parent) ends, even by SIGKILL.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; elsewhere a daemon thread polls the parent
+    pid every 0.5 s. Either way, a parent already gone ends this process at once.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    else:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
+    if os.getppid() != parent:  # it died before we asked
+        os._exit(1)
+
+
+def method_callable(method: str, import_dir: str | None = None) -> Callable[..., Any]:
+    """A registered method name, an ``optdist.*`` ``module:function``, or, with ``import_dir``,
+    a ``module:function`` from that folder. Raises ValueError for any other method."""
+    if ":" not in method:
+        from optdist.solve import method_function
+
+        return method_function(method)
+    module, func = method.split(":", 1)
+    if module.split(".")[0] != "optdist":
+        if import_dir is None:
+            raise ValueError(f"method {method!r} is outside optdist and was not allowed (--allow-external-methods)")
+        sys.path.append(import_dir)
+        mod = importlib.import_module(module)
+        where = os.path.realpath(getattr(mod, "__file__", None) or "")
+        if os.path.commonpath([where, os.path.realpath(import_dir)]) != os.path.realpath(import_dir):
+            raise ValueError(f"method {method!r}: module {module!r} was imported from {where}, not from {import_dir} "
+                             "where the sweep found it (fix: rename the module)")
+        return getattr(mod, func)
+    return getattr(importlib.import_module(module), func)
 
 
 def jsonable(obj: Any) -> Any:
@@ -78,13 +120,13 @@ def scores(inst: Any, res: Any) -> dict:
     }
 
 
-def execute_in_process(run: Run) -> dict:
+def execute_in_process(run: Run, import_dir: str | None = None) -> dict:
     """Solve ``run`` here and return the record payload (status ok), or raise."""
     from optdist.instance import load_instance
     from optdist.result import finalize
 
     inst = load_instance(run.instance_path)
-    fn = method_callable(run.method)
+    fn = method_callable(run.method, import_dir)
     t0 = time.perf_counter()
     res = finalize(inst, fn(inst, **run.solve_options()))
     return {
@@ -99,9 +141,11 @@ def execute_in_process(run: Run) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    if PARENT_ENV in os.environ:
+        die_with_parent(int(os.environ[PARENT_ENV]))
     run = Run.from_json(json.loads(argv[0]))
     try:
-        payload = execute_in_process(run)
+        payload = execute_in_process(run, argv[2] if len(argv) > 2 else None)
     except Exception as e:  # recorded, never raised: the sweep goes on
         payload = {"status": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-4000:]}
     atomic_write_json(argv[1], payload)

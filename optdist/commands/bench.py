@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 
@@ -16,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786) instead")
     p.add_argument("--method", action="append", metavar="NAME", help="run only this method of the spec (repeatable)")
     p.add_argument("--retry-errors", action="store_true", help="redo runs recorded as error or timeout")
+    p.add_argument("--allow-external-methods", action="store_true",
+                   help="let the spec run methods from outside optdist ('module:function'): imports and runs that code")
     p.add_argument("--dry-run", action="store_true", help="list the runs still to do and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--solu", type=Path, help="reference .solu file for the gap table")
@@ -36,8 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _saved_spec(out: Path) -> dict:
+    """The spec a sweep saved in ``OUT/spec.json``; {} (with a warning) if absent or unreadable."""
     path = out / "spec.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        spec = json.loads(path.read_bytes())
+    except (OSError, ValueError) as e:
+        print(f"WARNING {path}: unreadable ({e}); using the defaults", file=sys.stderr)
+        return {}
+    return spec if isinstance(spec, dict) else {}
 
 
 def _tables(out: Path, dest: Path | None, solu: Path | None) -> None:
@@ -59,7 +70,8 @@ def _figures(out: Path, names: list[str], dest: Path | None) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from optdist.bench.runner import finished, run_sweep
+    from optdist.bench.records import DamagedRecord
+    from optdist.bench.runner import SweepInterrupted, finished, run_sweep
     from optdist.bench.spec import load_spec
 
     spec = load_spec(args.spec)
@@ -70,14 +82,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
     out = args.out or Path(spec.out)
     if args.dry_run:
-        todo = [r for r in spec.runs() if not finished(out, r, args.retry_errors)]
+        spec.external_methods(args.allow_external_methods)
+        todo = []
+        for r in spec.runs():
+            try:
+                done = finished(out, r, args.retry_errors)
+            except DamagedRecord as e:
+                print(f"WARNING {e}; `optdist bench` sets it aside and runs it again")
+                done = False
+            if not done:
+                todo.append(r)
         for r in todo:
             print(r.key)
         print(f"{len(todo)} of {len(spec.runs())} runs to do")
         return 0
-    rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler,
-                    retry_errors=args.retry_errors, progress=not args.no_progress)
+    try:
+        rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
+                        allow_external=args.allow_external_methods, progress=not args.no_progress)
+    except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (SweepInterrupted)
+        sig = "SIGTERM" if isinstance(e, SweepInterrupted) else "SIGINT"
+        print(f"{spec.name}: interrupted by {sig}; finished runs are recorded in {out}/records, "
+              "run the same command to resume", file=sys.stderr)
+        return 143 if sig == "SIGTERM" else 130
     print(f"{spec.name}: {rep.total} runs, {rep.skipped} already recorded, {rep.ran} run now ({rep.failed} failed) -> {out}/records")
+    if rep.damaged:
+        print(f"{len(rep.damaged)} damaged record(s) set aside under {out}/records/damaged/ and run again")
     _tables(out, None, args.solu)
     if spec.figures:
         _figures(out, list(spec.figures), None)

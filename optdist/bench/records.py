@@ -1,0 +1,137 @@
+"""Sweep records on disk: ``OUT/records/<key>.json``, one per run, checked when read.
+
+A record is *damaged* when it is not a JSON object of the current format with the fields the
+tables read (truncated or hand-edited files, another format, missing fields, a key that is
+not the file's name), or, for the runner, when it records another run than its key's. The
+runner sets a damaged record aside, under ``OUT/records/damaged/`` with a ``.why.txt`` note,
+and runs it again; tables and figures skip it with a warning naming the file. Nothing is
+deleted.
+
+A *legacy* record carries the key of :attr:`optdist.bench.spec.Run.legacy_key` (the hash
+without the instance path): it is read like any other, and :func:`migrate` renames it to
+the run's current key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+from optdist.bench.spec import Run
+from optdist.io import atomic_write_json, atomic_write_text
+
+RECORD_FORMAT = "optdist-bench-record/1"
+STATUSES = ("ok", "error", "timeout")
+DAMAGED_DIR = "damaged"
+
+
+class DamagedRecord(ValueError):
+    """A record file that cannot be used; ``path`` is the file, ``why`` the defect."""
+
+    def __init__(self, path: Path, why: str):
+        super().__init__(f"{path}: damaged record ({why})")
+        self.path, self.why = path, why
+
+
+def record_path(out: str | Path, key: str) -> Path:
+    """Where the record of the run with ``key`` lives under the sweep folder ``out``."""
+    return Path(out) / "records" / f"{key}.json"
+
+
+def record_files(out: str | Path) -> list[Path]:
+    """Every record file under ``OUT/records/`` (not the damaged ones set aside), sorted."""
+    return sorted((Path(out) / "records").glob("*.json"))
+
+
+def _defect(rec: object, stem: str) -> str | None:
+    """What makes ``rec`` (decoded from ``<stem>.json``) unusable, or None."""
+    if not isinstance(rec, dict):
+        return f"a JSON {type(rec).__name__}, not an object"
+    if rec.get("format") != RECORD_FORMAT:
+        return f"format {rec.get('format')!r}, expected {RECORD_FORMAT!r}"
+    missing = [f for f in ("key", "run", "status") if f not in rec]
+    if missing:
+        return f"missing field(s) {missing}"
+    if rec["status"] not in STATUSES:
+        return f"status {rec['status']!r} is not one of {list(STATUSES)}"
+    try:
+        run = Run.from_json(rec["run"])
+    except TypeError as e:
+        return f"field 'run' is not a run ({e})"
+    if not isinstance(run.options, dict):
+        return "field 'run.options' is not an object"
+    if rec["key"] != stem:
+        return f"key {rec['key']!r} is not the file's name"
+    for f in ("summary", "instance_info"):
+        if rec.get(f) is not None and not isinstance(rec[f], dict):
+            return f"field {f!r} is not an object"
+    if rec["status"] == "ok" and not isinstance(rec.get("summary"), dict):
+        return "status 'ok' without a summary"
+    return None
+
+
+def read_record(path: Path) -> dict:
+    """The record in ``path``; raises :class:`DamagedRecord` naming the defect."""
+    try:
+        rec = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise DamagedRecord(path, f"unreadable JSON: {e}") from None
+    why = _defect(rec, path.stem)
+    if why is not None:
+        raise DamagedRecord(path, why)
+    return rec
+
+
+def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
+    """Every usable record under ``out`` and one warning per damaged file (named)."""
+    recs, warns = [], []
+    for path in record_files(out):
+        try:
+            recs.append(read_record(path))
+        except DamagedRecord as e:
+            warns.append(f"WARNING {e}; skipped (`optdist bench SPEC` sets it aside and runs it again)")
+    return recs, warns
+
+
+def set_aside(damaged: DamagedRecord) -> Path:
+    """Move a damaged record to ``records/damaged/`` next to a note saying why; return its new path."""
+    path = damaged.path
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    dest = path.parent / DAMAGED_DIR / f"{path.stem}.{stamp}{path.suffix}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, dest)
+    note = f"{path}: {damaged.why}\nset aside at {stamp}; the run is done again.\n"
+    atomic_write_text(dest.with_suffix(".why.txt"), note)
+    return dest
+
+
+def find(out: str | Path, run: Run) -> tuple[Path, dict] | None:
+    """The file and record of ``run`` (under its current key, else a legacy record of exactly
+    this run: same instance path), or None. Reads only; raises :class:`DamagedRecord`."""
+    path = record_path(out, run.key)
+    if path.exists():
+        rec = read_record(path)
+        if Run.from_json(rec["run"]) != run:
+            raise DamagedRecord(path, f"it records another run than that of its key: {rec['run']}")
+        return path, rec
+    old = record_path(out, run.legacy_key)
+    if old.exists():
+        rec = read_record(old)
+        if Run.from_json(rec["run"]) == run:  # else the other instance of a shared legacy key
+            return old, rec
+    return None
+
+
+def migrate(out: str | Path, run: Run) -> dict | None:
+    """Like :func:`find`, renaming a legacy record to ``run``'s current key (atomically)."""
+    found = find(out, run)
+    if found is None:
+        return None
+    path, rec = found
+    if path != record_path(out, run.key):
+        rec["key"] = run.key
+        atomic_write_json(record_path(out, run.key), rec)
+        path.unlink()
+    return rec
