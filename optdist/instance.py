@@ -30,7 +30,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from optdist.jsonfile import MiB, DocumentError, Problem, read_json
+from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
 from optdist.paths import PACKAGE_DATA
 from optdist.privacy import PrivacyLimits, privacy_limits, resolve_table
 from optdist.profiles import Profile, available_cnns, load_profile
@@ -38,6 +38,7 @@ from optdist.profiles import Profile, available_cnns, load_profile
 FORMAT = "optdist-instance/1"
 NODE_FIELDS = ("memory", "mults_per_s", "rate", "compute_capacity", "bandwidth_capacity")
 MAX_BYTES = 64 * MiB  # largest instance file read (the bundled ones are under 100 kB)
+SCHEMA_HINT = "see instances/schema.json"
 
 # Accepted ranges (min, max) of the numbers of an instance; the minimum is exclusive where the
 # field says gt. Physically plausible and small enough that nothing derived overflows: the
@@ -229,28 +230,6 @@ _FIXES = {
 }
 
 
-def _fmt_loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
-
-
-def _pydantic_problems(err: ValidationError) -> list[Problem]:
-    problems = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
-        if e["type"] == "missing":
-            fix = f"add the required field {field_name!r}"
-        elif e["type"] == "extra_forbidden":
-            fix = f"remove {field_name!r} or check its spelling (see instances/schema.json)"
-        else:
-            fix = _FIXES.get(field_name, "see instances/schema.json for the expected type")
-        problems.append(Problem(_fmt_loc(loc), e["msg"], fix))
-    return problems
-
-
 @cache
 def device_catalog() -> dict[str, dict]:
     """The bundled device catalog (``optdist/data/devices.json``): type -> fields."""
@@ -428,7 +407,7 @@ def parse(data: dict, where: str = "instance", path: Path | None = None) -> Inst
     try:
         spec = InstanceSpec.model_validate(data)
     except ValidationError as e:
-        raise InstanceError(where, _pydantic_problems(e)) from None
+        raise InstanceError(where, validation_problems(e, _FIXES, SCHEMA_HINT)) from None
     return resolve(spec, path)
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 MiB = 1 << 20
 
 
@@ -79,3 +81,27 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
         raise fail("(document)", "JSON nested too deeply", f"a {what} file nests a few levels only: check the brackets") from None
     except ValueError as e:  # e.g. an integer of more than 4300 digits
         raise fail("(document)", f"unreadable number: {e}", "write numbers in ordinary notation, e.g. 1e9") from None
+
+
+def _fmt_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def validation_problems(err: ValidationError, fixes: dict[str, str], hint: str, default_fix: str | None = None) -> list[Problem]:
+    """One :class:`Problem` per pydantic error: its JSON path, message, and ``fixes[field]``
+    (else ``default_fix``, else a pointer to ``hint``, e.g. where the schema is)."""
+    problems = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        if e["type"] == "missing":
+            fix = default_fix or f"add the required field {field_name!r}"
+        elif e["type"] == "extra_forbidden":
+            fix = f"remove {field_name!r} or check its spelling ({hint})"
+        else:
+            fix = fixes.get(field_name, default_fix or f"{hint} for the expected type")
+        problems.append(Problem(_fmt_loc(loc), e["msg"], fix))
+    return problems
