@@ -12,6 +12,7 @@ against the instance before expanding (:mod:`optdist.assignment`).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
     limit = f"{max_bytes / MiB:g} MiB"
     try:
         with path.open("rb") as f:
-            raw = f.read(max_bytes + 1)
+            size = os.fstat(f.fileno()).st_size  # read() preallocates what it is asked for: ask for the size only
+            raw = f.read(min(size, max_bytes) + 1)
     except OSError as e:
         raise fail("(file)", f"cannot be read: {e.strerror or e}", "check the path and its permissions") from None
     if len(raw) > max_bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pickle
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -105,7 +106,9 @@ def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, tor
     if pt.stat().st_size > MAX_WEIGHTS_BYTES:
         raise fail("(file)", f"larger than the {MAX_WEIGHTS_BYTES // MiB} MiB limit for a policy", "check that it is the right file")
     try:
-        state = torch.load(pt, weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # torch warns about the pickle protocol before refusing
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(pt, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as e:  # weights_only refused a pickled object, or the bytes are no pickle
         m = re.search(r"WeightsUnpickler error:\s*([^\n]+?)(?:\. |\n|$)", str(e))
         why = m.group(1) if m else str(e).splitlines()[0] if str(e) else type(e).__name__
