@@ -4,21 +4,25 @@ In memory an assignment holds, for every request r and layer k, an int array of 
 ``P_k`` whose entry p is the node index owning segment p (``A[r,k,p,i] = 1``). Rejected
 requests (admission control) have no owners. On disk (``optdist-assignment/1``) each layer
 is run-length encoded as ``[[node_id, count], ...]`` in segment order, or a plain list of
-node ids per segment.
+node ids per segment. Reading checks every field and the run lengths against the layer's
+segment count before expanding (:class:`AssignmentError` names the field and the fix).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from optdist.instance import Instance
 from optdist.io import atomic_write_json
+from optdist.jsonfile import MiB, DocumentError, Problem, read_json
 
 FORMAT = "optdist-assignment/1"
+MAX_BYTES = 256 * MiB  # largest assignment file read (run-length encoded ones are far smaller)
 
 
 @dataclass
@@ -78,43 +82,95 @@ class Assignment:
         return atomic_write_json(path, self.to_json(inst), indent=None)
 
     @classmethod
-    def from_json(cls, inst: Instance, data: dict, where: str = "assignment") -> Assignment:
-        """Decode ``optdist-assignment/1``; raises ValueError naming the field and the fix."""
+    def from_json(cls, inst: Instance, data: Any, where: str = "assignment") -> Assignment:
+        """Decode ``optdist-assignment/1`` for ``inst``; raises :class:`AssignmentError` naming the field and the fix.
+
+        Run lengths are strict positive integers and are summed against the layer's segment
+        count before anything is expanded, so memory stays within the instance's size whatever
+        the counts say.
+        """
+
+        def fail(path: str, message: str, fix: str) -> AssignmentError:
+            return AssignmentError(where, [Problem(path, message, fix)])
+
+        if not isinstance(data, dict):
+            raise fail("(document)", "the assignment must be a JSON object", "write it with `optdist solve --out` or Assignment.save")
         if data.get("format") != FORMAT:
-            raise ValueError(f"{where}: format is {data.get('format')!r}, expected {FORMAT!r}")
+            raise fail("format", f"is {data.get('format')!r}, expected {FORMAT!r}", f"set \"format\": \"{FORMAT}\"")
         reqs = data.get("requests")
         if not isinstance(reqs, dict):
-            raise ValueError(f"{where}: 'requests' must map request ids to their layers")
+            raise fail("requests", "must map request ids to their layers", "give {\"r1\": {\"layers\": {...}}, ...}")
+        meta = data.get("meta", {})
+        if not isinstance(meta, dict):
+            raise fail("meta", "must be a JSON object", "give an object or leave 'meta' out")
+        unknown_reqs = sorted(set(reqs) - set(inst.request_ids))
+        if unknown_reqs:
+            raise fail(f"requests.{unknown_reqs[0]}", f"not a request of instance {inst.name!r} ({len(unknown_reqs)} such ids)",
+                       "use the request ids of the instance the assignment was made for")
         index = {nid: i for i, nid in enumerate(inst.node_ids)}
         owners: list[list[np.ndarray] | None] = []
         for r, rid in enumerate(inst.request_ids):
             entry = reqs.get(rid)
+            p = f"requests.{rid}"
             if entry is None:
-                raise ValueError(f"{where}: requests.{rid} missing (fix: give its layers, or {{\"rejected\": true}})")
-            if entry.get("rejected"):
+                raise fail(p, "missing", "give its layers, or {\"rejected\": true}")
+            if not isinstance(entry, dict):
+                raise fail(p, "must be a JSON object", "give {\"layers\": {...}} or {\"rejected\": true}")
+            rejected = entry.get("rejected", False)
+            if not isinstance(rejected, bool):
+                raise fail(f"{p}.rejected", f"is {rejected!r}, not a boolean", "write true or false")
+            if rejected:
                 owners.append(None)
                 continue
-            per_layer = []
-            for la in inst.profile(r).layers:
-                v = entry.get("layers", {}).get(la.name)
-                p = f"{where}: requests.{rid}.layers.{la.name}"
-                if v is None:
-                    raise ValueError(f"{p} missing (fix: list the owner of each of its {la.segments} segments)")
-                seq: list[str] = []
-                for item in v:
-                    if isinstance(item, list):
-                        seq.extend([item[0]] * int(item[1]))
-                    else:
-                        seq.append(item)
-                if len(seq) != la.segments:
-                    raise ValueError(f"{p} has {len(seq)} owners, the layer has {la.segments} segments")
-                unknown = sorted({s for s in seq if s not in index})
-                if unknown:
-                    raise ValueError(f"{p}: unknown node ids {unknown[:5]} (fix: use ids from the instance)")
-                per_layer.append(np.array([index[s] for s in seq], dtype=np.int64))
+            layers = entry.get("layers")
+            if not isinstance(layers, dict):
+                raise fail(f"{p}.layers", "missing or not a JSON object", "map each layer name to its owners")
+            names = [la.name for la in inst.profile(r).layers]
+            extra = sorted(set(layers) - set(names))
+            if extra:
+                raise fail(f"{p}.layers.{extra[0]}", f"not a layer of {inst.request_cnn[r]}", f"use the layers {names}")
+            per_layer = [_layer_owners(layers.get(la.name), la.segments, index, f"{p}.layers.{la.name}", fail)
+                         for la in inst.profile(r).layers]
             owners.append(per_layer)
-        return cls(owners, dict(data.get("meta", {})))
+        return cls(owners, dict(meta))
 
     @classmethod
     def load(cls, inst: Instance, path: str | Path) -> Assignment:
-        return cls.from_json(inst, json.loads(Path(path).read_text()), str(path))
+        """Read an assignment file (at most :data:`MAX_BYTES`); raises :class:`AssignmentError` or FileNotFoundError."""
+        return cls.from_json(inst, read_json(path, MAX_BYTES, AssignmentError, "assignment"), str(path))
+
+
+class AssignmentError(DocumentError):
+    """An invalid assignment file or document; ``problems`` names the field and the fix."""
+
+    kind = "assignment"
+
+
+def _layer_owners(v: Any, segments: int, index: dict[str, int], p: str, fail: Callable[[str, str, str], AssignmentError]) -> np.ndarray:
+    """Node index per segment from runs ``[[id, count], ...]`` and/or plain ids, checked before expanding."""
+    fix = f"list the owners of its {segments} segments as [[node_id, count], ...] or one node id per segment"
+    if v is None:
+        raise fail(p, "missing", fix)
+    if not isinstance(v, list):
+        raise fail(p, f"is a {type(v).__name__}, not a list", fix)
+    nodes, counts = [], []
+    total = 0
+    for q, item in enumerate(v):
+        if isinstance(item, list):
+            if len(item) != 2 or not isinstance(item[1], int) or isinstance(item[1], bool):
+                raise fail(f"{p}[{q}]", f"{str(item)[:60]} is not [node_id, count]", fix + " (count a whole number)")
+            node, count = item
+            if count < 1:
+                raise fail(f"{p}[{q}]", f"count {count} is not positive", "give runs of at least one segment")
+        else:
+            node, count = item, 1
+        if not isinstance(node, str) or node not in index:
+            raise fail(f"{p}[{q}]", f"unknown node id {str(node)[:60]!r}", "use ids of the instance's devices and sources")
+        total += count
+        if total > segments:
+            raise fail(p, f"owners for more than the layer's {segments} segments (at least {total})", fix)
+        nodes.append(index[node])
+        counts.append(count)
+    if total != segments:
+        raise fail(p, f"{total} owners for {segments} segments", fix)
+    return np.repeat(np.array(nodes, dtype=np.int64), np.array(counts, dtype=np.int64))

@@ -10,6 +10,14 @@ from optdist.instance import FORMAT, device_catalog, parse
 from optdist.io import atomic_write_json
 from optdist.profiles import available_cnns
 
+MAX_REQUESTS = 1_000_000  # per CNN
+MAX_NODES = 100_000  # devices per type, and sources
+
+
+def _check_count(what: str, key: str, n: object, top: int, low: int = 0) -> None:
+    if not isinstance(n, int | np.integer) or isinstance(n, bool) or not low <= n <= top:
+        raise ValueError(f"{what} {key}={n!r}: give a whole number in [{low}, {top:,}]")
+
 
 def generate(
     name: str,
@@ -31,7 +39,13 @@ def generate(
     camera serves one CNN (paper sec. 3.2): sources are split over the CNNs in proportion to
     their requests (at least one each), and each CNN's requests are dealt round-robin to its
     sources. The request order is shuffled with ``seed`` (the online arrival order).
+    Counts are whole numbers up to :data:`MAX_REQUESTS` / :data:`MAX_NODES` (``ValueError`` else).
     """
+    for c, n in requests.items():
+        _check_count("requests", c, n, MAX_REQUESTS)
+    for t, n in devices.items():
+        _check_count("devices", t, n, MAX_NODES)
+    _check_count("sources", "count", sources, MAX_NODES, low=1)
     catalog = device_catalog()
     for t in [*devices, source_type]:
         if t not in catalog:

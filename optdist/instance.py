@@ -9,49 +9,94 @@ name a catalog ``type`` (``rpi3``, ``nexus``, ``stm32h7``, ...) and override any
 Loading resolves it into :class:`Instance`: nodes indexed devices first (``0..D-1``) then
 sources (``D..D+S-1``), numpy arrays of capacities, per-request CNN profiles and privacy
 limits. Every problem is reported as ``Problem(path, message, fix)``.
+
+Numbers are strict and bounded (issue 12): a boolean or a string is not a number, NaN and
+infinities are refused, and every quantity lies in a physically plausible range
+(:data:`RANGES`), so that no latency, capacity or objective coefficient computed from an
+instance that validates can overflow to ``inf`` or become ``NaN``: ``validate`` and ``solve``
+accept exactly the same documents. A capacity that should never bind is not written as
+``Infinity`` (the MILP would get an infinite coefficient) but left at its default
+(``mults_per_s * period_s``, ``rate * period_s``) or given as a large finite number up to the
+range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and more as infinite.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
 from optdist.paths import PACKAGE_DATA
 from optdist.privacy import PrivacyLimits, privacy_limits, resolve_table
 from optdist.profiles import Profile, available_cnns, load_profile
 
 FORMAT = "optdist-instance/1"
 NODE_FIELDS = ("memory", "mults_per_s", "rate", "compute_capacity", "bandwidth_capacity")
+MAX_BYTES = 64 * MiB  # largest instance file read (the bundled ones are under 100 kB)
+SCHEMA_HINT = "see instances/schema.json"
+
+# Accepted ranges (min, max) of the numbers of an instance; the minimum is exclusive where the
+# field says gt. Physically plausible and small enough that nothing derived overflows: the
+# slowest device (1e3 mult/s, 1 B/s) needs ~2e10 s for a whole VGG19, far below float range.
+RANGES = {
+    "memory": (0.0, 1e15),  # bytes: > 0, at most 1 PB
+    "mults_per_s": (1e3, 1e16),  # e_i: a 1 MHz microcontroller .. 10 PFLOP/s
+    "rate": (1.0, 1e12),  # rho_i, bytes/s: 8 bit/s .. 8 Tbit/s
+    "compute_capacity": (0.0, 1e22),  # multiplications per period (max mults_per_s x max period_s)
+    "bandwidth_capacity": (0.0, 1e18),  # bytes per period (max rate x max period_s)
+    "period_s": (1e-6, 1e6),  # seconds: 1 us .. 11.6 days
+    "shared_weight": (0.0, 1.0),  # lambda, seconds per shared byte
+    "rejection_penalty": (0.0, 1e9),  # seconds per rejected request: > 0, at most ~32 years
+    "epsilons": (0.0, 1e6),  # Laplace budgets: > 0
+    "accuracy_pct": (0.0, 100.0),  # accuracy drops and bounds, %
+    "accuracy_weight": (0.0, 1e6),  # seconds per accuracy-%
+}
+
+
+def _lo(name: str) -> float:
+    return RANGES[name][0]
+
+
+def _hi(name: str) -> float:
+    return RANGES[name][1]
+
+
+# Strict numbers (``true`` or ``"1"`` is not a number, ``1`` is not a boolean), no NaN or
+# infinities, no unknown keys.
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class NodeSpec(BaseModel):
     """A device or source. Fields left out come from the catalog ``type``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     id: str = Field(min_length=1, description="unique name of the node")
     type: str | None = Field(default=None, description="device catalog entry, e.g. 'rpi3'")
-    memory: float | None = Field(default=None, gt=0, description="bytes of memory")
-    mults_per_s: float | None = Field(default=None, gt=0, description="e_i, multiplications per second")
-    rate: float | None = Field(default=None, gt=0, description="rho_i, radio bytes per second")
+    memory: float | None = Field(default=None, gt=_lo("memory"), le=_hi("memory"), description="bytes of memory")
+    mults_per_s: float | None = Field(
+        default=None, ge=_lo("mults_per_s"), le=_hi("mults_per_s"), description="e_i, multiplications per second"
+    )
+    rate: float | None = Field(default=None, ge=_lo("rate"), le=_hi("rate"), description="rho_i, radio bytes per second")
     compute_capacity: float | None = Field(
-        default=None, ge=0, description="multiplications per period (default mults_per_s * period_s)"
+        default=None, ge=_lo("compute_capacity"), le=_hi("compute_capacity"),
+        description="multiplications per period (default mults_per_s * period_s)",
     )
     bandwidth_capacity: float | None = Field(
-        default=None, ge=0, description="bytes sent per period (default rate * period_s)"
+        default=None, ge=_lo("bandwidth_capacity"), le=_hi("bandwidth_capacity"),
+        description="bytes sent per period (default rate * period_s)",
     )
 
 
 class RequestSpec(BaseModel):
     """One image from ``source`` to be classified by zoo CNN ``cnn``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     id: str = Field(min_length=1)
     source: str = Field(min_length=1, description="id of a node in 'sources'")
@@ -61,15 +106,17 @@ class RequestSpec(BaseModel):
 class ObjectiveSpec(BaseModel):
     """Objective options (MODEL.md sections 5 and 8)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     kind: Literal["latency", "makespan"] = Field(
         default="latency", description="sum of request latencies (eq. 5) or the largest one"
     )
-    shared_weight: float = Field(default=0.0, ge=0, description="lambda: seconds charged per shared byte")
+    shared_weight: float = Field(
+        default=0.0, ge=_lo("shared_weight"), le=_hi("shared_weight"), description="lambda: seconds charged per shared byte"
+    )
     admission: bool = Field(default=False, description="allow rejecting requests at rejection_penalty each")
     rejection_penalty: float | None = Field(
-        default=None, gt=0, description="seconds per rejected request (default: 1000 x a bound on any latency)"
+        default=None, gt=_lo("rejection_penalty"), le=_hi("rejection_penalty"), description="seconds per rejected request (default: 1000 x a bound on any latency)"
     )
     uplink: Literal["parallel", "serial"] = Field(
         default="parallel", description="transfers of one sender in parallel (paper) or serialised"
@@ -85,7 +132,7 @@ class QuantizationSpec(BaseModel):
     RAD 5 %, DeepSloth L-inf 0.1, DefQ[20,60]).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     use: Literal["off", "on", "auto"] = Field(default="auto", description="DefQ off, on, or chosen by the optimizer")
     attack_share: float = Field(default=0.0, ge=0, le=1, description="a: share of requests that are slow-down attacks")
@@ -99,13 +146,13 @@ class QuantizationSpec(BaseModel):
     late_share_defended: float = Field(
         default=0.502, ge=0, le=1, description="share of attacked requests past the early exit, DefQ on"
     )
-    accuracy_drop_pct: float = Field(default=0.11, ge=0, description="accuracy lost (%) on clean inputs with DefQ on")
+    accuracy_drop_pct: float = Field(default=0.11, ge=0, le=_hi("accuracy_pct"), description="accuracy lost (%) on clean inputs with DefQ on")
 
 
 class DefenceSpec(BaseModel):
     """Defence options of one CNN, chosen jointly with the placement (``--method defended``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     mode: Literal["distribute", "dp", "hybrid", "auto"] = Field(
         default="auto",
@@ -117,11 +164,11 @@ class DefenceSpec(BaseModel):
         description="layers whose output may be noised (default: every layer followed by an intermediate layer "
         "before the split point)",
     )
-    epsilons: list[PositiveFloat] | None = Field(
+    epsilons: list[Annotated[float, Field(gt=_lo("epsilons"), le=_hi("epsilons"))]] | None = Field(
         default=None, description="Laplace budgets to try (default: the paper's grid)"
     )
-    max_accuracy_drop_pct: float = Field(default=2.0, ge=0, description="user bound on the accuracy lost (%)")
-    accuracy_weight: float = Field(default=0.0, ge=0, description="seconds charged per accuracy-% lost, per request")
+    max_accuracy_drop_pct: float = Field(default=2.0, ge=0, le=_hi("accuracy_pct"), description="user bound on the accuracy lost (%)")
+    accuracy_weight: float = Field(default=0.0, ge=0, le=_hi("accuracy_weight"), description="seconds charged per accuracy-% lost, per request")
     quantization: QuantizationSpec | None = Field(
         default=None, description="DefQ and the expected load; null: a single-exit CNN, no DefQ"
     )
@@ -130,13 +177,15 @@ class DefenceSpec(BaseModel):
 class InstanceSpec(BaseModel):
     """The JSON document of an instance file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     format: Literal["optdist-instance/1"] = FORMAT
     name: str = Field(min_length=1)
     description: str = ""
     tau: float = Field(gt=0, le=1, description="tolerated SSIM of an inversion attack (privacy level)")
-    period_s: float = Field(default=1.0, gt=0, description="seconds over which capacities are counted")
+    period_s: float = Field(
+        default=1.0, ge=_lo("period_s"), le=_hi("period_s"), description="seconds over which capacities are counted"
+    )
     privacy: dict[str, str | None] = Field(
         default_factory=dict,
         description="CNN -> privacy table (bundled name like 'paper', or a .json path); null = no privacy limit",
@@ -150,36 +199,28 @@ class InstanceSpec(BaseModel):
     )
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One problem in an instance file: JSON path, what is wrong, how to fix it."""
-
-    path: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message} (fix: {self.fix})"
-
-
-class InstanceError(ValueError):
+class InstanceError(DocumentError):
     """An invalid instance file; ``problems`` lists every problem found."""
 
-    def __init__(self, source: str, problems: list[Problem]):
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s) in the instance:\n{lines}")
+    kind = "instance"
 
 
+_CAPACITY_FIX = ("or leave it out (default: {rate} x period_s); a capacity that must never bind is a large "
+                 "finite number, not Infinity")
 _FIXES = {
     "tau": "give the tolerated SSIM as a number in (0, 1], e.g. 0.8 (low privacy) or 0.4 (high)",
-    "period_s": "give a positive period in seconds, e.g. 1.0",
-    "memory": "give the memory in bytes as a positive number, e.g. 1073741824 for 1 GiB",
-    "mults_per_s": "give multiplications per second as a positive number, e.g. 560e6 for an RPi3",
-    "rate": "give the radio rate in bytes per second, e.g. 9025000 for 802.11n 72.2 Mbit/s",
-    "compute_capacity": "give a non-negative number of multiplications per period, or leave it out",
-    "bandwidth_capacity": "give a non-negative number of bytes per period, or leave it out",
+    "period_s": "give the period in seconds as a number in [1e-06, 1e+06], e.g. 1.0",
+    "memory": "give the memory in bytes as a number in (0, 1e+15], e.g. 1073741824 for 1 GiB",
+    "mults_per_s": "give multiplications per second as a number in [1e+03, 1e+16], e.g. 560e6 for an RPi3",
+    "rate": "give the radio rate in bytes per second as a number in [1, 1e+12], e.g. 9025000 for 802.11n 72.2 Mbit/s",
+    "compute_capacity": "give multiplications per period as a number in [0, 1e+22], "
+    + _CAPACITY_FIX.format(rate="mults_per_s"),
+    "bandwidth_capacity": "give bytes per period as a number in [0, 1e+18], " + _CAPACITY_FIX.format(rate="rate"),
+    "shared_weight": "give lambda in seconds per shared byte as a number in [0, 1], e.g. 1e-9",
+    "rejection_penalty": "give seconds per rejected request as a number in (0, 1e+09], or leave it out "
+    "(default: 1000 x a bound on any latency)",
+    "epsilons": "give Laplace budgets as numbers in (0, 1e+06], e.g. [1, 5, 10]",
+    "admission": "write true or false (JSON booleans, not 0/1 or strings)",
     "devices": "list at least one device, e.g. {\"id\": \"d1\", \"type\": \"rpi3\"}",
     "sources": "list at least one source, e.g. {\"id\": \"cam1\", \"type\": \"rpi3\"}",
     "requests": "list at least one request, e.g. {\"id\": \"r1\", \"source\": \"cam1\", \"cnn\": \"lenet\"}",
@@ -189,32 +230,10 @@ _FIXES = {
 }
 
 
-def _fmt_loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
-
-
-def _pydantic_problems(err: ValidationError) -> list[Problem]:
-    problems = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
-        if e["type"] == "missing":
-            fix = f"add the required field {field_name!r}"
-        elif e["type"] == "extra_forbidden":
-            fix = f"remove {field_name!r} or check its spelling (see instances/schema.json)"
-        else:
-            fix = _FIXES.get(field_name, "see instances/schema.json for the expected type")
-        problems.append(Problem(_fmt_loc(loc), e["msg"], fix))
-    return problems
-
-
 @cache
 def device_catalog() -> dict[str, dict]:
     """The bundled device catalog (``optdist/data/devices.json``): type -> fields."""
-    return json.loads((PACKAGE_DATA / "devices.json").read_text())["devices"]
+    return read_json(PACKAGE_DATA / "devices.json", MiB)["devices"]
 
 
 @dataclass(frozen=True)
@@ -344,7 +363,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         try:
             table = None if ref is None else resolve_table(cnn, ref, base)
             limits[cnn] = privacy_limits(profiles[cnn], table, spec.tau)
-        except (FileNotFoundError, ValueError) as e:
+        except (OSError, ValueError) as e:
             problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
     for cnn in sorted(set(spec.privacy) - set(used)):
         if cnn not in cnns:
@@ -356,7 +375,8 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     D = len(spec.devices)
     ids = tuple(n.id for n in spec.devices) + tuple(n.id for n in spec.sources)
     col = lambda f: np.array([float(r[f]) for r in rows])  # noqa: E731
-    return Instance(
+    index = {nid: n for n, nid in enumerate(ids)}
+    inst = Instance(
         spec=spec,
         path=path,
         node_ids=ids,
@@ -367,12 +387,17 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         mults_per_s=col("mults_per_s"),
         rate=col("rate"),
         request_ids=tuple(rq.id for rq in spec.requests),
-        request_source=np.array([ids.index(rq.source) for rq in spec.requests], dtype=np.int64),
+        request_source=np.array([index[rq.source] for rq in spec.requests], dtype=np.int64),
         request_cnn=tuple(rq.cnn for rq in spec.requests),
         profiles=profiles,
         limits=limits,
         node_types=tuple(types),
     )
+    if spec.defence:  # the defence options' own checks, so that validate sees what solve sees
+        from optdist.defences.placement import check_defence  # imports this module
+
+        check_defence(inst)
+    return inst
 
 
 def parse(data: dict, where: str = "instance", path: Path | None = None) -> Instance:
@@ -382,19 +407,18 @@ def parse(data: dict, where: str = "instance", path: Path | None = None) -> Inst
     try:
         spec = InstanceSpec.model_validate(data)
     except ValidationError as e:
-        raise InstanceError(where, _pydantic_problems(e)) from None
+        raise InstanceError(where, validation_problems(e, _FIXES, SCHEMA_HINT)) from None
     return resolve(spec, path)
 
 
 def load_instance(path: str | Path) -> Instance:
-    """Load and validate an instance file; raises :class:`InstanceError` listing every problem."""
+    """Load and validate an instance file; raises :class:`InstanceError` listing every problem.
+
+    Files over :data:`MAX_BYTES`, unreadable or not JSON are an :class:`InstanceError` too
+    (:func:`optdist.jsonfile.read_json`); a missing file is a :class:`FileNotFoundError`.
+    """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: instance file not found")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise InstanceError(str(path), [Problem(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}", "fix the JSON syntax (a missing comma or quote?)")]) from None
+    data = read_json(path, MAX_BYTES, InstanceError, "instance")
     return parse(data, str(path), path)
 
 

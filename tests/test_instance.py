@@ -1,12 +1,17 @@
 """Instance files: every problem reported with its JSON path and a fix; the bundled sets load."""
 
 import json
+import math
+from pathlib import Path
 
 import pytest
 
+import optdist
+from optdist import instance
+from optdist.cli import main
 from optdist.generate import generate, write_instances
-from optdist.instance import InstanceError, json_schema, load_instance, parse, validate_file
-from tests.conftest import PAPER, TINY, hand_doc
+from optdist.instance import NODE_FIELDS, RANGES, InstanceError, json_schema, load_instance, parse, validate_file
+from tests.conftest import PAPER, ROOT, TINY, hand_doc
 
 
 def problems_of(doc) -> dict[str, str]:
@@ -104,3 +109,101 @@ def test_schema_accepts_bundled_instances():
     schema = json_schema()
     for path in TINY + PAPER[:3]:
         jsonschema.validate(json.loads(path.read_text()), schema)
+
+
+# Values that validated but crashed or overflowed later (issue 12 item 6): each kind is refused
+# at validation, naming the field and a fix.
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize(
+    "mutate,path,words",
+    [
+        (lambda d: d["devices"][0].update(compute_capacity=INF), "devices[0].compute_capacity", "finite"),
+        (lambda d: d["devices"][1].update(bandwidth_capacity=INF), "devices[1].bandwidth_capacity", "never bind"),
+        (lambda d: d["sources"][0].update(memory=INF), "sources[0].memory", "finite"),
+        (lambda d: d.update(period_s=INF), "period_s", "finite"),
+        (lambda d: d.update(period_s=1e-300), "period_s", "[1e-06, 1e+06]"),
+        (lambda d: d["devices"][0].update(rate=1e-300), "devices[0].rate", "greater than or equal to 1"),
+        (lambda d: d["devices"][0].update(mults_per_s=1e-300), "devices[0].mults_per_s", "[1e+03, 1e+16]"),
+        (lambda d: d["devices"][2].update(rate=1e300), "devices[2].rate", "less than or equal"),
+        (lambda d: d["devices"][0].update(compute_capacity=1e300), "devices[0].compute_capacity", "less than or equal"),
+        (lambda d: d["objective"].update(admission=True, rejection_penalty=INF), "objective.rejection_penalty", "finite"),
+        (lambda d: d["objective"].update(shared_weight=NAN), "objective.shared_weight", "finite"),
+        (lambda d: d.update(tau=NAN), "tau", "finite"),
+        (lambda d: d["devices"][0].update(memory=True), "devices[0].memory", "valid number"),
+        (lambda d: d.update(tau=True), "tau", "valid number"),
+        (lambda d: d.update(period_s="1"), "period_s", "valid number"),
+        (lambda d: d["objective"].update(admission=1), "objective.admission", "valid boolean"),
+        (lambda d: d.update(defence={"lenet": {"epsilons": [1.0, INF]}}), "defence.lenet.epsilons[1]", "finite"),
+        (lambda d: d.update(defence={"lenet": {"max_accuracy_drop_pct": 1e300}}), "defence.lenet.max_accuracy_drop_pct", "100"),
+        (lambda d: d.update(defence={"lenet": {"cuts": ["conv9"]}}), "defence.lenet.cuts[0]", "not a layer"),
+    ],
+)
+def test_values_that_would_crash_a_solve_are_refused(mutate, path, words):
+    doc = hand_doc()
+    mutate(doc)
+    got = problems_of(doc)
+    assert path in got, got
+    assert words in got[path]
+    assert got[path].split("|")[1].strip()
+
+
+def _finite_result(inst, method: str, out) -> None:
+    res = optdist.solve(inst, method=method, time_limit=20)
+    assert res.objective is not None and math.isfinite(res.objective), (method, res.objective)
+    assert res.bound is None or math.isfinite(res.bound)
+    ev = res.evaluation
+    assert all(math.isfinite(v) for v in ev.summary(inst).values() if isinstance(v, float))
+    res.save(inst, out)
+    json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} written to the result JSON"))
+
+
+CORNERS = [(f, v) for f in NODE_FIELDS for v in RANGES[f] if v > 0 or f != "memory"] + [("period_s", v) for v in RANGES["period_s"]]
+
+
+@pytest.mark.parametrize("field,value", CORNERS, ids=[f"{f}={v:g}" for f, v in CORNERS])
+def test_every_accepted_extreme_solves_with_finite_numbers(field, value, tmp_path):
+    """validate and solve accept the same documents: the edges of every range solve (greedy and MILP)."""
+    doc = json.loads((ROOT / "instances" / "tiny" / "micro-3x2-admission.json").read_text())
+    for node in doc["devices"] + doc["sources"] if field in NODE_FIELDS else []:
+        node[field] = value
+    if field == "period_s":
+        doc["period_s"] = value
+    inst = parse(doc, "corner")
+    for method in ("greedy", "milp"):
+        _finite_result(inst, method, tmp_path / f"{method}.json")
+
+
+@pytest.mark.parametrize(
+    "content,where,words",
+    [
+        (b"{\"name\": \"\x80\x81\"}", "(file)", "UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, "(document)", "nested too deeply"),
+        (b'{"tau": 1' + b"0" * 5000 + b"}", "(document)", "number"),
+        (b'{"format": "optdist-instance/1", "name": "x", "tau": NaN}', "tau", "finite"),
+    ],
+    ids=["not-utf8", "deep", "digits", "nan-literal"],
+)
+def test_unreadable_instance_files_are_named_not_a_traceback(tmp_path, capsys, content, where, words):
+    f = tmp_path / "bad.json"
+    f.write_bytes(content)
+    problems = {p.path: p for p in validate_file(f)}
+    assert where in problems and words in problems[where].message and problems[where].fix
+    assert main(["validate", str(f)]) == 1
+    assert main(["solve", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert str(f) in err and "Traceback" not in err
+
+
+def test_oversized_directory_and_device_files_are_refused_before_reading(tmp_path, monkeypatch):
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(hand_doc()))
+    monkeypatch.setattr(instance, "MAX_BYTES", 100)
+    (p,) = validate_file(big)
+    assert p.path == "(file)" and "larger than the" in p.message
+    (p,) = validate_file(tmp_path)
+    assert "not a regular file" in p.message
+    if Path("/dev/zero").exists():  # read naively, it never ends
+        (p,) = validate_file("/dev/zero")
+        assert "not a regular file" in p.message

@@ -6,13 +6,25 @@ import argparse
 from pathlib import Path
 
 PRESET_NAMES = ("lenet", "cifar", "vgg", "hetero")  # optdist.rl.presets.PRESETS, without importing torch
+MAX_EPISODES = 10_000_000
+
+
+def _episodes(text: str) -> int:
+    """``--episodes``: a whole number in [1, MAX_EPISODES] (argparse reports the error, exit status 2)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of episodes, e.g. 2000") from None
+    if not 1 <= n <= MAX_EPISODES:
+        raise argparse.ArgumentTypeError(f"{n} is outside [1, {MAX_EPISODES:,}]; give the number of layer episodes, e.g. 2000")
+    return n
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-rl", help="train a DQN placement policy (RL-DistPrivacy) on an instance")
     p.add_argument("instance", type=Path)
     p.add_argument("--preset", choices=PRESET_NAMES, help="paper hyper-parameters (Tables 4-5); default: by the instance's CNNs")
-    p.add_argument("--episodes", type=int, metavar="N", help="layer episodes (default: the preset's)")
+    p.add_argument("--episodes", type=_episodes, metavar="N", help="layer episodes (default: the preset's)")
     p.add_argument("--masked", action="store_true", help="act only on devices in the action mask (not in the paper)")
     p.add_argument("--double", action="store_true", help="double DQN targets (not in the paper)")
     p.add_argument("--reward", choices=["paper", "stage"], default="paper",

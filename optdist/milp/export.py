@@ -10,12 +10,14 @@ rebuilt model so that :meth:`BuiltModel.to_assignment` and the evaluator can sco
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 from pathlib import Path
 
 import pyomo.environ as pyo
 
+from optdist.jsonfile import DocumentError, Problem
 from optdist.milp.model import FORMULATIONS, BuiltModel
 
 MODEL_FORMATS = ("lp", "mps")
@@ -43,36 +45,93 @@ def formulation_of(model_file: str | Path) -> str | None:
     return next((f for f in FORMULATIONS if name.endswith(f"-{f}")), None)
 
 
+MAX_SOLUTION_BYTES = 1 << 29  # 512 MiB: a solution file is one short line per column
+
+
+class SolutionFileError(DocumentError):
+    """An unreadable or inconsistent solution file: the line or column, what is wrong, the fix."""
+
+    kind = "solution file"
+
+
 def read_solution(path: str | Path, fmt: str) -> dict[str, float]:
-    """Column name -> value from a solution file in ``fmt`` (one of :data:`SOLUTION_FORMATS`)."""
-    lines = Path(path).read_text().splitlines()
-    if fmt == "highs":
-        return _read_highs(lines, path)
-    if fmt == "cbc":
-        return _read_cbc(lines, path)
-    if fmt == "glpk":
-        return _read_glpk(lines, path)
-    if fmt == "sol":
-        return {p[0]: float(p[1]) for p in (ln.split() for ln in lines) if len(p) >= 2 and not p[0].startswith("#")}
-    raise ValueError(f"solution format {fmt!r}: use one of {SOLUTION_FORMATS}")
+    """Column name -> value from a solution file in ``fmt`` (one of :data:`SOLUTION_FORMATS`).
+
+    Raises :class:`SolutionFileError` naming the line and the fix for a file that is not of
+    ``fmt``, a value that is not a finite number, or a file over :data:`MAX_SOLUTION_BYTES`.
+    """
+    if fmt not in SOLUTION_FORMATS:
+        raise ValueError(f"solution format {fmt!r}: use one of {SOLUTION_FORMATS}")
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: solution file not found")
+    if not path.is_file() or path.stat().st_size > MAX_SOLUTION_BYTES:
+        raise _fail(path, "(file)", f"not a regular file of at most {MAX_SOLUTION_BYTES >> 20} MiB",
+                    "give the solution file the solver wrote")
+    try:
+        lines = path.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise _fail(path, "(file)", "not text", f"give the {fmt} solution file the solver wrote") from None
+    except OSError as e:
+        raise _fail(path, "(file)", f"cannot be read: {e.strerror or e}", "check the path and its permissions") from None
+    reader = {"highs": _read_highs, "cbc": _read_cbc, "glpk": _read_glpk, "sol": _read_sol}[fmt]
+    return SolutionValues(reader(lines, path), path)
+
+
+def _fail(path: str | Path, where: str, message: str, fix: str) -> SolutionFileError:
+    return SolutionFileError(str(path), [Problem(where, message, fix)])
+
+
+def _number(token: str, path: str | Path, n: int, fmt: str) -> float:
+    """The finite float ``token`` on 0-based line ``n``."""
+    try:
+        x = float(token)
+    except ValueError:
+        x = None
+    if x is None or not math.isfinite(x):
+        raise _fail(path, f"line {n + 1}", f"value {token[:40]!r} is not a finite number",
+                    f"give the {fmt} solution file of a solved model (--format {fmt})")
+    return x
+
+
+def _read_sol(lines: list[str], path: str | Path) -> dict[str, float]:
+    out = {}
+    for n, ln in enumerate(lines):
+        p = ln.split()
+        if len(p) >= 2 and not p[0].startswith("#"):
+            out[p[0]] = _number(p[1], path, n, "sol")
+    return out
 
 
 def _read_highs(lines: list[str], path: str | Path) -> dict[str, float]:
     start = next((n for n, ln in enumerate(lines) if ln.startswith("# Columns")), None)
     if start is None:
-        raise ValueError(f"{path}: no '# Columns' section (is it a HiGHS solution file, style 0?)")
-    count = int(lines[start].split()[2])
-    return {p[0]: float(p[1]) for p in (ln.split() for ln in lines[start + 1 : start + 1 + count])}
+        raise _fail(path, "(file)", "no '# Columns' section", "give a HiGHS solution file (style 0), or the right --format")
+    head = lines[start].split()
+    if len(head) < 3 or not head[2].isdigit():
+        raise _fail(path, f"line {start + 1}", f"{lines[start][:60]!r} does not give the column count", "give a HiGHS solution file (style 0)")
+    count = int(head[2])
+    body = lines[start + 1 : start + 1 + count]
+    if len(body) < count:
+        raise _fail(path, f"line {start + 1}", f"declares {count} columns, {len(body)} follow", "give the whole file the solver wrote")
+    out = {}
+    for n, ln in enumerate(body, start + 1):
+        p = ln.split()
+        if len(p) < 2:
+            raise _fail(path, f"line {n + 1}", f"{ln[:60]!r} is not 'name value'", "give the whole file the solver wrote")
+        out[p[0]] = _number(p[1], path, n, "highs")
+    return out
 
 
 def _read_cbc(lines: list[str], path: str | Path) -> dict[str, float]:
     if not lines or "objective value" not in lines[0]:
-        raise ValueError(f"{path}: first line should be CBC's status ('Optimal - objective value ...')")
+        raise _fail(path, "line 1", "not CBC's status line ('Optimal - objective value ...')",
+                    "give the file of `cbc model.lp solve solu FILE`, or the right --format")
     out = {}
-    for ln in lines[1:]:
+    for n, ln in enumerate(lines[1:], 1):
         p = ln.replace("**", " ").split()
         if len(p) >= 3:
-            out[p[1]] = float(p[2])
+            out[p[1]] = _number(p[2], path, n, "cbc")
     return out
 
 
@@ -80,10 +139,10 @@ def _read_glpk(lines: list[str], path: str | Path) -> dict[str, float]:
     """glpsol's printable report: the table after 'Column name', long names wrap to the next line."""
     start = next((n for n, ln in enumerate(lines) if "Column name" in ln), None)
     if start is None:
-        raise ValueError(f"{path}: no 'Column name' table (write it with glpsol -o FILE)")
+        raise _fail(path, "(file)", "no 'Column name' table", "write it with glpsol -o FILE, or give the right --format")
     out: dict[str, float] = {}
     name: str | None = None
-    for ln in lines[start + 2 :]:
+    for n, ln in enumerate(lines[start + 2 :], start + 2):
         p = ln.split()
         if not p:
             if out:
@@ -92,11 +151,15 @@ def _read_glpk(lines: list[str], path: str | Path) -> dict[str, float]:
         if name is None:
             if not p[0].isdigit():
                 break
+            if len(p) < 2:
+                raise _fail(path, f"line {n + 1}", f"{ln[:60]!r} has no column name", "give the whole report glpsol wrote")
             name, p = p[1], p[2:]
             if not p:
                 continue
         vals = [t for t in p if t != "*"]
-        out[name] = float(vals[0])
+        if not vals:
+            raise _fail(path, f"line {n + 1}", f"no value for column {name!r}", "give the whole report glpsol wrote")
+        out[name] = _number(vals[0], path, n, "glpk")
         name = None
     return out
 
@@ -104,11 +167,16 @@ def _read_glpk(lines: list[str], path: str | Path) -> dict[str, float]:
 def load_solution(b: BuiltModel, values: dict[str, float], model_format: str = "lp") -> list[str]:
     """Set the model's Vars from ``values`` (names as written); returns names that matched nothing.
 
-    Vars absent from the file are set to 0 (writers omit columns that appear nowhere).
+    Vars absent from the file are set to 0 (writers omit columns that appear nowhere). When
+    every name matched, the values must lie in their variables' domains and bounds and meet the
+    model's equality constraints (those that define a placement: each map owned once, flows
+    conserved), else :class:`SolutionFileError` names the column or constraint; inequalities
+    (capacities, privacy) are left to the evaluator, which reports their violations.
     """
     with tempfile.TemporaryDirectory() as tmp:
         _, sid = b.model.write(str(Path(tmp) / f"names.{model_format}"), io_options={"symbolic_solver_labels": True})
-    by_symbol = b.model.solutions.symbol_map[sid].bySymbol
+    symbols = b.model.solutions.symbol_map[sid]
+    by_symbol = symbols.bySymbol
     for v in b.model.component_data_objects(pyo.Var, descend_into=True):
         v.set_value(0, skip_validation=True)
     unknown = []
@@ -119,4 +187,32 @@ def load_solution(b: BuiltModel, values: dict[str, float], model_format: str = "
                 unknown.append(name)
         else:
             var.set_value(val, skip_validation=True)
+    if not unknown:
+        _check_loaded(b, symbols, getattr(values, "source", "solution"))
     return unknown
+
+
+class SolutionValues(dict):
+    """Column name -> value, remembering the file they were read from (``source``)."""
+
+    def __init__(self, values: dict[str, float], source: str | Path):
+        super().__init__(values)
+        self.source = str(source)
+
+
+def _check_loaded(b: BuiltModel, symbols, source: str, tol: float = 1e-5) -> None:
+    """Raise :class:`SolutionFileError` unless the loaded values are in domain and meet every equality."""
+    fix = "give the final solution the solver wrote for this exported model (was it stopped early, or edited?)"
+    label = lambda c: symbols.byObject.get(id(c), c.name)  # noqa: E731  (the name in the file)
+    for v in b.model.component_data_objects(pyo.Var, descend_into=True):
+        x = float(v.value)
+        bad = (v.is_integer() and abs(x - round(x)) > tol) or (v.lb is not None and x < v.lb - tol * (1 + abs(v.lb))) \
+            or (v.ub is not None and x > v.ub + tol * (1 + abs(v.ub)))
+        if bad:
+            what = "an integer" if v.is_integer() else "a number"
+            raise SolutionFileError(source, [Problem(f"column {label(v)}", f"value {x:g} is not {what} in [{v.lb}, {v.ub}]", fix)])
+    for c in b.model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+        if c.equality:
+            lhs, rhs = pyo.value(c.body), pyo.value(c.upper)
+            if abs(lhs - rhs) > tol * (1 + abs(rhs)):
+                raise SolutionFileError(source, [Problem(f"constraint {label(c)}", f"not met: {lhs:g} != {rhs:g}", fix)])

@@ -9,12 +9,17 @@ then reports. The wall time of each request's decisions is reported in ``extra``
 
 from __future__ import annotations
 
+import pickle
+import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
 from optdist.heuristics.incremental import (
@@ -24,11 +29,12 @@ from optdist.heuristics.incremental import (
     require_parallel_uplink,
 )
 from optdist.instance import Instance
+from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
 from optdist.result import SolveResult
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import Features
 from optdist.rl.presets import preset_for
-from optdist.rl.train import load_config, train
+from optdist.rl.train import POLICY_FORMAT, train
 
 
 @dataclass
@@ -47,17 +53,109 @@ class Policy:
         return cls(net.eval(), config)
 
 
+MAX_CONFIG_BYTES = MiB  # policy.json: a few hundred bytes
+MAX_WEIGHTS_BYTES = 256 * MiB  # policy.pt: the paper's networks take kilobytes
+MAX_WIDTH = 4096  # neurons per hidden layer
+MAX_DEPTH = 16  # hidden layers
+MAX_FEATURES = 100_000  # n_global, n_device
+
+
+class PolicyError(DocumentError):
+    """A policy file that cannot be used: which file, what is wrong, how to fix it."""
+
+    kind = "policy"
+
+
+class PolicyConfig(BaseModel):
+    """The fields of ``policy.json`` that loading and placing read (others are kept as written)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    format: Literal[POLICY_FORMAT]  # type: ignore[valid-type]
+    hidden: list[Annotated[int, Field(ge=1, le=MAX_WIDTH)]] = Field(max_length=MAX_DEPTH)
+    n_global: int = Field(ge=0, le=MAX_FEATURES)
+    n_device: int = Field(ge=1, le=MAX_FEATURES)
+    n_actions: int = Field(ge=1)
+    cnns: list[str] = Field(min_length=1)
+    max_layers: int = Field(ge=1, le=MAX_FEATURES)
+    masked: bool
+    instance: str
+    reward: str
+    double: bool
+    episodes: int
+    seed: int
+
+
+_RETRAIN = "retrain it with `optdist train-rl INSTANCE --out DIR` and give that folder"
+
+
+def _shapes(cfg: PolicyConfig) -> dict[str, tuple[int, ...]]:
+    """Parameter shapes of :class:`DeviceQNet` for ``cfg``, computed without allocating it."""
+    shapes, width = {}, cfg.n_global + cfg.n_device
+    for q, h in enumerate([*cfg.hidden, 1]):
+        shapes[f"mlp.{2 * q}.weight"], shapes[f"mlp.{2 * q}.bias"] = (h, width), (h,)
+        width = h
+    return shapes
+
+
+def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
+    """The state dict in ``pt``, loaded weights-only and checked against ``shapes``; raises :class:`PolicyError`."""
+    def fail(where: str, message: str, fix: str = _RETRAIN) -> PolicyError:
+        return PolicyError(str(pt), [Problem(where, message, fix)])
+
+    if pt.stat().st_size > MAX_WEIGHTS_BYTES:
+        raise fail("(file)", f"larger than the {MAX_WEIGHTS_BYTES // MiB} MiB limit for a policy", "check that it is the right file")
+    try:
+        with warnings.catch_warnings():  # torch warns about the pickle protocol before refusing
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(pt, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as e:  # weights_only refused a pickled object, or the bytes are no pickle
+        m = re.search(r"WeightsUnpickler error:\s*([^\n]+?)(?:\. |\n|$)", str(e))
+        why = m.group(1) if m else str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise fail("(file)", f"refused by torch.load(weights_only=True): it is not a plain state dict of tensors ({why[:160]}); "
+                   "pickled objects are never loaded, as they can run code",
+                   "save only the network's weights, torch.save(net.state_dict(), 'policy.pt'), or " + _RETRAIN) from None
+    except Exception as e:  # torch raises RuntimeError, EOFError, ... for a damaged or foreign file
+        why = str(e).splitlines()[0][:160] if str(e) else "empty or cut short"
+        raise fail("(file)", f"not a readable PyTorch weights file ({type(e).__name__}: {why})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise fail("(file)", "does not hold a state dict (parameter name -> tensor)")
+    if set(state) != set(shapes):
+        missing, extra = sorted(set(shapes) - set(state)), sorted(set(state) - set(shapes))
+        raise fail("(file)", f"its parameters do not match policy.json's network (missing {missing[:4]}, unexpected {extra[:4]})")
+    for name, shape in shapes.items():
+        if tuple(state[name].shape) != shape:
+            raise fail(name, f"shape {tuple(state[name].shape)}, policy.json's network needs {shape}")
+        if not state[name].is_floating_point() or not bool(torch.isfinite(state[name]).all()):
+            raise fail(name, "not finite floating-point weights (NaN, inf or integers)")
+    return state
+
+
 def load_policy(path: str | Path) -> Policy:
-    """Load a policy folder (``policy.pt`` + ``policy.json``) or its ``.pt`` file."""
+    """Load a policy folder (``policy.pt`` + ``policy.json``) or its ``.pt`` file.
+
+    ``policy.json`` is validated first (:class:`PolicyConfig`: network widths up to
+    :data:`MAX_WIDTH`, depth up to :data:`MAX_DEPTH`), then ``policy.pt`` is loaded weights-only
+    and its tensor shapes compared with that network before the network is built, so memory
+    stays within the files' sizes. Raises :class:`FileNotFoundError` or :class:`PolicyError`.
+    """
     path = Path(path)
     pt = path / "policy.pt" if path.is_dir() else path
     if not pt.is_file() or not pt.with_suffix(".json").is_file():
         raise FileNotFoundError(f"{path}: no policy here (need policy.pt and policy.json); give the folder "
                                 "`optdist train-rl FILE --out DIR` wrote, or its policy.pt")
-    cfg = load_config(pt.with_suffix(".json"))
-    net = DeviceQNet(cfg["n_global"], cfg["n_device"], cfg["n_actions"], tuple(cfg["hidden"]))
-    net.load_state_dict(torch.load(pt, weights_only=True))
-    return Policy(net.eval(), cfg)
+    cfg_path = pt.with_suffix(".json")
+    raw = read_json(cfg_path, MAX_CONFIG_BYTES, PolicyError, "policy.json")
+    if not isinstance(raw, dict):
+        raise PolicyError(str(cfg_path), [Problem("(document)", "must be a JSON object", _RETRAIN)])
+    try:
+        spec = PolicyConfig.model_validate(raw)
+    except ValidationError as e:
+        raise PolicyError(str(cfg_path), validation_problems(e, {}, "policy.json as train-rl writes it", _RETRAIN)) from None
+    state = _read_weights(pt, _shapes(spec))
+    net = DeviceQNet(spec.n_global, spec.n_device, spec.n_actions, tuple(spec.hidden))
+    net.load_state_dict(state)
+    return Policy(net.eval(), raw)
 
 
 def numpy_forward(net: DeviceQNet):

@@ -1,0 +1,109 @@
+"""Reading the user's JSON documents: bounded in memory, every failure a clear error.
+
+Instance, assignment and policy files are read through :func:`read_json`. A file over its size
+limit, one that is not a regular file (a directory, ``/dev/zero``, a pipe), one that is not
+UTF-8/16/32 text, invalid JSON, JSON nested too deeply or an integer with thousands of digits
+each raise :class:`DocumentError` naming the file, the place and the fix, never a traceback.
+Decoded JSON takes a small multiple of the file's bytes, so a document's memory is bounded by
+its size; documents that expand further (run-length encoded assignments) check their counts
+against the instance before expanding (:mod:`optdist.assignment`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a document: where (JSON path or line), what is wrong, how to fix it."""
+
+    path: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} (fix: {self.fix})"
+
+
+class DocumentError(ValueError):
+    """An invalid user document (``source``: its file or name); ``problems`` lists every problem found."""
+
+    kind = "document"
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s) in the {self.kind}:\n{lines}")
+
+
+def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = DocumentError, what: str = "JSON") -> Any:
+    """The decoded JSON of ``path``, a regular file of at most ``max_bytes`` bytes.
+
+    Raises :class:`FileNotFoundError` for a missing file and ``error`` (a :class:`DocumentError`
+    subclass) for everything else that keeps the file from being read; ``what`` names the
+    expected file in the fixes (e.g. ``"instance"``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: {what} file not found")
+
+    def fail(where: str, message: str, fix: str) -> DocumentError:
+        return error(str(path), [Problem(where, message, fix)])
+
+    if not path.is_file():
+        raise fail("(file)", "not a regular file (a directory, device or pipe)", f"give the path of a {what} .json file")
+    limit = f"{max_bytes / MiB:g} MiB"
+    try:
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size  # read() preallocates what it is asked for: ask for the size only
+            raw = f.read(min(size, max_bytes) + 1)
+    except OSError as e:
+        raise fail("(file)", f"cannot be read: {e.strerror or e}", "check the path and its permissions") from None
+    if len(raw) > max_bytes:
+        raise fail("(file)", f"larger than the {limit} limit for a {what} file",
+                   f"check that it is the right file; a {what} file is far smaller (split the work into several files)")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise fail(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}",
+                   "fix the JSON syntax (a missing comma or quote?)") from None
+    except UnicodeDecodeError:
+        raise fail("(file)", "not UTF-8 text", f"save the {what} file as UTF-8 JSON") from None
+    except RecursionError:
+        raise fail("(document)", "JSON nested too deeply", f"a {what} file nests a few levels only: check the brackets") from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise fail("(document)", f"unreadable number: {e}", "write numbers in ordinary notation, e.g. 1e9") from None
+
+
+def _fmt_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def validation_problems(err: ValidationError, fixes: dict[str, str], hint: str, default_fix: str | None = None) -> list[Problem]:
+    """One :class:`Problem` per pydantic error: its JSON path, message, and ``fixes[field]``
+    (else ``default_fix``, else a pointer to ``hint``, e.g. where the schema is)."""
+    problems = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        if e["type"] == "missing":
+            fix = default_fix or f"add the required field {field_name!r}"
+        elif e["type"] == "extra_forbidden":
+            fix = f"remove {field_name!r} or check its spelling ({hint})"
+        else:
+            fix = fixes.get(field_name, default_fix or f"{hint} for the expected type")
+        problems.append(Problem(_fmt_loc(loc), e["msg"], fix))
+    return problems
