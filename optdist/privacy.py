@@ -479,7 +479,7 @@ def is_table_file(path: str | Path) -> bool:
         if not path.is_file() or path.stat().st_size > MAX_TABLE_BYTES:
             return False
         doc = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(doc, dict) and str(doc.get("format", "")).startswith("optdist-privacy-table")
 
