@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from optdist.jsonfile import Problem
 from pydantic_core import PydanticCustomError
 
 from optdist.io import atomic_write_text
@@ -54,16 +55,7 @@ _TOL = 1e-12
 _SSIM_FIX = "give the mean SSIM of the attack as a finite number in [0, 1]"
 
 
-@dataclass(frozen=True)
-class TableProblem:
-    """One problem in a privacy table: JSON path, what is wrong, how to fix it."""
-
-    path: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message} (fix: {self.fix})"
+TableProblem = Problem  # one problem type for every user document (optdist.jsonfile)
 
 
 class PrivacyTableError(ValueError):
