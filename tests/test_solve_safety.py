@@ -26,7 +26,7 @@ from tests.conftest import ROOT, hand_doc, requires_solver
 
 MICRO = str(ROOT / "instances" / "tiny" / "micro-2x3-tight.json")
 LONG = str(ROOT / "instances" / "paper" / "lenet-10x10-tau0.6.json")  # compact: HiGHS/CBC need minutes
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}  # the solver log arrives line by line
 
 
 def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -92,25 +92,18 @@ def test_a_run_without_solution_keeps_an_existing_out(tmp_path, capsys):
 
 # --- Ctrl-C / SIGTERM: the solver stops, the incumbent and its bound come back, exit 130 ------------
 
-HIGHS_INCUMBENT = re.compile(r"^\s?[A-Z]\s+\d+\s+\d+\s+\d+\s+\S+%\s+\S+\s+[0-9.e+-]+\s")  # HiGHS: a new BestSol
-CBC_INCUMBENT = re.compile(r"Cbc0012I Integer solution of|Cbc0004I Integer solution of")
-
-
-def interrupt_when_incumbent(args: list[str], found: re.Pattern, sig: int, env: dict) -> tuple[int, str, str]:
-    """Start `optdist solve ... --tee`, wait for the solver's first incumbent in its log, send ``sig``."""
-    proc = subprocess.Popen([sys.executable, "-m", "optdist", "solve", *args, "--tee"], stdout=subprocess.PIPE,
+def interrupt_when(args: list[str], ready, sig: int, env: dict) -> tuple[int, str, str]:
+    """Start `optdist solve ARGS`, poll ``ready(pid)`` until the solver holds an incumbent, send ``sig``."""
+    proc = subprocess.Popen([sys.executable, "-m", "optdist", "solve", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    lines = []
     deadline = time.monotonic() + 240
-    for line in proc.stdout:
-        lines.append(line)
-        if found.search(line):
-            break
-        assert time.monotonic() < deadline, "no incumbent in the solver log"
-    time.sleep(0.5)
+    while not ready(proc.pid):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the solver did not reach an incumbent in time"
+        time.sleep(0.2)
     proc.send_signal(sig)
-    rest, err = proc.communicate(timeout=120)
-    return proc.returncode, "".join(lines) + rest, err
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
 
 
 def check_interrupted(rc: int, out: str, err: str, res_file: Path) -> dict:
@@ -127,21 +120,44 @@ def check_interrupted(rc: int, out: str, err: str, res_file: Path) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stops_highs_and_keeps_the_incumbent(tmp_path, sig):
+    """HiGHS in-process: its log file (live, unlike a piped stdout) shows when it has an incumbent."""
+    hlog = tmp_path / "highs.log"
+    prof = tmp_path / "logged.toml"
+    prof.write_text(f'solver = "highs"\n[solver_options]\nlog_file = "{hlog}"\n')
     res = tmp_path / "res.json"
     res.write_text('{"previous": "result"}\n')
-    rc, out, err = interrupt_when_incumbent([LONG, "--formulation", "compact", "--out", str(res)], HIGHS_INCUMBENT, sig, ENV)
+    new_bestsol = re.compile(r"^ [A-Za-z] +\d+ +\d+ +\d+ +\S+% +\S+ +[0-9.]+ ", re.M)  # a line with a new BestSol
+
+    def ready(pid: int) -> bool:
+        return hlog.exists() and bool(new_bestsol.search(hlog.read_text()))
+
+    rc, out, err = interrupt_when([LONG, "--formulation", "compact", "--solver", str(prof), "--out", str(res)], ready, sig, ENV)
     check_interrupted(rc, out, err, res)
 
 
 @pytest.mark.slow
 @requires_solver("cbc")
 def test_signal_stops_cbc_keeps_the_incumbent_and_leaves_no_files(tmp_path):
+    """CBC (a child process, seeded with greedy's placement): SIGINT reaches it, its incumbent comes back."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     res = tmp_path / "res.json"
     env = {**ENV, "TMPDIR": str(tmp)}
-    rc, out, err = interrupt_when_incumbent([LONG, "--formulation", "compact", "--solver", "cbc", "--out", str(res)],
-                                            CBC_INCUMBENT, signal.SIGINT, env)
+    since: list[float] = []
+
+    def ready(pid: int) -> bool:  # cbc has run 3 s (it read the MIP start at once)
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return False
+        if kids and not since:
+            since.append(time.monotonic())
+        return bool(since) and time.monotonic() - since[0] > 3
+
+    if not Path("/proc/self/task").exists():
+        pytest.skip("needs Linux /proc to see the cbc process")
+    rc, out, err = interrupt_when([LONG, "--formulation", "compact", "--solver", "cbc", "--warm-start", "greedy",
+                                   "--out", str(res)], ready, signal.SIGINT, env)
     check_interrupted(rc, out, err, res)
     assert list(tmp.iterdir()) == []  # no LP, solution or log file left behind
 
