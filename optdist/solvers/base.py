@@ -436,7 +436,7 @@ class LegacySolver(Solver):
             TerminationCondition.unbounded: Termination.UNBOUNDED,
             TerminationCondition.userInterrupt: Termination.INTERRUPTED,
         }.get(tc, Termination.ERROR)
-        if term is Termination.ERROR and "time_limit" in opts and self._hit_time_limit(opt, res):
+        if term is Termination.ERROR and self._hit_time_limit(opt, res, opts):
             term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
         bound = self._bound(opt, res, incumbent)
         return SolverOutcome(
@@ -449,10 +449,13 @@ class LegacySolver(Solver):
             version=".".join(map(str, opt.version() or ())) or None,
         )
 
-    def _hit_time_limit(self, opt: Any, res: Any) -> bool:
-        """Whether the solver stopped at its time limit (its log says so; adapters override)."""
+    def _hit_time_limit(self, opt: Any, res: Any, opts: dict[str, Any]) -> bool:
+        """Whether the solver stopped at its time limit: one was set and it kept a solution
+        (adapters whose log says so override)."""
         from pyomo.opt import SolutionStatus
 
+        if "time_limit" not in opts:
+            return False
         usable = (SolutionStatus.feasible, SolutionStatus.bestSoFar, SolutionStatus.stoppedByLimit)
         return any(s.status in usable for s in res.solution)
 

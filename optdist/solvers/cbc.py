@@ -75,5 +75,5 @@ class Cbc(LegacySolver):
             return _finite(res.problem.lower_bound)
         return proven_bound(log, incumbent)
 
-    def _hit_time_limit(self, opt: Any, res: Any) -> bool:
-        return bool(_TIME_STOP.search(getattr(opt, "_log", None) or "")) or super()._hit_time_limit(opt, res)
+    def _hit_time_limit(self, opt: Any, res: Any, opts: dict[str, Any]) -> bool:
+        return bool(_TIME_STOP.search(getattr(opt, "_log", None) or "")) or super()._hit_time_limit(opt, res, opts)
