@@ -20,7 +20,6 @@ import pytest
 
 import optdist
 from optdist.cli import main
-from optdist.commands.solve import parse_solver_options
 from optdist.result import SolveResult, Termination, finalize
 from tests.conftest import ROOT, hand_doc, requires_solver
 
@@ -265,6 +264,8 @@ def test_unexpected_errors_name_the_command_and_hide_the_traceback(monkeypatch, 
 
 
 def test_solver_option_values_are_typed():
+    from optdist.commands.solve import parse_solver_options
+
     assert parse_solver_options(["presolve=off", "mip_max_nodes=10", "mip_rel_gap=0.5", "log_to_console=true"]) == {
         "presolve": "off", "mip_max_nodes": 10, "mip_rel_gap": 0.5, "log_to_console": True}
     from optdist.cli import CliError
@@ -288,3 +289,10 @@ def test_solver_options_reach_highs_from_cli_and_python(capsys):
     assert res.termination in (Termination.ITERATION_LIMIT, Termination.NO_SOLUTION)
     assert main(["solve", LONG, "--solver-option", "mip_max_nodes=0", "--solver-option", "mip_heuristic_effort=0"]) == 1
     assert "termination  " in capsys.readouterr().out
+
+
+def test_in_process_solves_may_change_the_thread_count():
+    """HiGHS's per-process thread pool once made a later solve with other `threads` end at once with no solution."""
+    assert optdist.solve(MICRO).termination is Termination.OPTIMAL
+    res = optdist.solve(MICRO, threads=1)
+    assert res.termination is Termination.OPTIMAL, res.extra.get("solver_status")

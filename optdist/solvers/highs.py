@@ -53,6 +53,11 @@ class Highs(ContribSolver):
             self._highs.cancelSolve()
 
     def _solve(self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]):
+        import highspy
+
+        # HiGHS keeps one thread pool per process and refuses a solve whose `threads` differs from it
+        # (status noSolution at once); start a fresh pool so in-process solves may differ in threads.
+        highspy.Highs.resetGlobalScheduler(True)
         pyomo_log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
         pyomo_log.addFilter(_quiet_interrupt)  # Pyomo 6.10 warns of HiGHS's kInterrupt; we report it
         try:
