@@ -1,10 +1,24 @@
-"""The ``optdist`` command line. Each area registers its sub-commands in ``optdist/commands/``."""
+"""The ``optdist`` command line. Each area registers its sub-commands in ``optdist/commands/``.
+
+Global flags (before or after the command): ``-v`` (more notes), ``-q`` (no notes, errors
+only), ``--debug`` (tracebacks), ``--version``. Notes and progress go to stderr through the
+``optdist`` logger; results go to stdout. Exit status: 0 success, 1 no feasible result,
+2 user error, 3 internal error (a bug: rerun with ``--debug`` and report it), 130 interrupted
+(SIGINT/SIGTERM; a solver stopped this way still returns and writes its incumbent).
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
+import signal
 import sys
+import threading
+import traceback
+
+from optdist import __version__
 
 # One module per area; each defines ``register(subparsers) -> None`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -17,34 +31,120 @@ COMMAND_MODULES = [
     "optdist.commands.diagnose",
 ]
 
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+log = logging.getLogger("optdist")
+
 
 class CliError(Exception):
     """A user error: printed without a traceback, exit status 2."""
+
+
+def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """-v/-q/--debug; on sub-commands with SUPPRESS defaults, so either position works."""
+    dflt = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)  # noqa: E731
+    g = parser.add_argument_group("output")
+    g.add_argument("-v", "--verbose", action="count", default=dflt(0), help="more notes on stderr (-vv: solver libraries too)")
+    g.add_argument("-q", "--quiet", action="store_true", default=dflt(False), help="no notes on stderr, only errors")
+    g.add_argument("--debug", action="store_true", default=dflt(False), help="show the traceback of any error")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optdist",
         description="Privacy-aware distributed CNN inference: solve, evaluate and benchmark placements.",
+        epilog="exit status: 0 ok, 1 no feasible result, 2 user error, 3 internal error, 130 interrupted",
     )
+    parser.add_argument("--version", action="version", version=f"optdist {__version__}")
+    _global_flags(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for p in sub.choices.values():
+        _global_flags(p, suppress=True)
     return parser
+
+
+class _NoteFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        return f"optdist: {msg}" if record.levelno < logging.WARNING else f"optdist: {record.levelname.lower()}: {msg}"
+
+
+def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Handler:
+    """Notes of the ``optdist`` logger to stderr: INFO by default, DEBUG with -v, ERROR with -q.
+
+    Returns the handler (``main`` removes it again, so in-process calls do not stack handlers).
+    """
+    level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_NoteFormatter())
+    log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
+    logging.getLogger("pyomo").setLevel(logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.WARNING)
+    return handler
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt (clean-up runs, exit 130) like Ctrl-C; returns the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: send further output (and the interpreter's final flush) to /dev/null."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler = configure_logging(args.verbose, args.quiet)
+    old_term = _sigterm_as_interrupt()
+    try:
+        return _run(args)
+    finally:
+        log.removeHandler(handler)
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _run(args: argparse.Namespace) -> int:
+    where = f"optdist {args.command}"
     try:
         rc = args.func(args)
-    except BrokenPipeError:  # e.g. `optdist profile vgg16 | head`
-        sys.stderr.close()
-        return 0
-    except (CliError, FileNotFoundError, ValueError, KeyError) as e:
+    except KeyboardInterrupt:
+        if args.debug:
+            traceback.print_exc()
+        print(f"{where}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `optdist profile vgg16 | head`: the reader stopped reading
+        _quiet_stdout()
+        return 128 + signal.SIGPIPE
+    except (CliError, OSError, ValueError, KeyError) as e:
+        if args.debug:
+            traceback.print_exc()
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"optdist {args.command}: error: {msg}", file=sys.stderr)
+        if isinstance(e, OSError) and e.filename is not None and str(e.filename) not in str(msg):
+            msg = f"{e.filename}: {e.strerror or msg}"
+        print(f"{where}: error: {msg}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug: never a raw traceback without --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"{where}: internal error: {type(e).__name__}: {e}\n"
+              f"  (this is a bug in optdist; rerun with --debug for the traceback and report it)", file=sys.stderr)
+        return EXIT_INTERNAL
     return int(rc or 0)
 
 

@@ -1,10 +1,14 @@
-"""Atomic file writes: a crash never leaves a half-written result behind."""
+"""Atomic file writes (a crash never leaves a half-written result behind) and native stdout control."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +57,39 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"cannot serialise {type(o).__name__} to JSON")
+
+
+def _flush_c_stdio() -> None:
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextlib.contextmanager
+def quiet_native_stdout(enabled: bool = True) -> Iterator[None]:
+    """While the block runs, what native code writes to file descriptor 1 goes to /dev/null.
+
+    Solver libraries print banners and logs straight to the process's stdout (e.g. HiGHS's
+    "Running HiGHS ..." line); the CLI shows them only with ``--tee``. Python-level output in
+    the block is silenced too. Does nothing if ``enabled`` is false or stdout has no descriptor.
+    """
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        yield
+        return
+    _flush_c_stdio()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+        _flush_c_stdio()
+        os.dup2(saved, 1)
+        os.close(saved)

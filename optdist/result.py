@@ -32,7 +32,13 @@ class Termination(StrEnum):
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
     NO_SOLUTION = "no_solution"  # stopped without any solution
+    INTERRUPTED = "interrupted"  # stopped by the user (SIGINT/SIGTERM); any incumbent is kept, with its bound
+    VIOLATED = "violated"  # the returned placement breaks constraints (the evaluator's violations say which)
     ERROR = "error"
+
+
+#: terminations that claim a usable placement: never kept for one the evaluator finds infeasible
+CLAIMS_FEASIBLE = frozenset({Termination.OPTIMAL, Termination.FEASIBLE})
 
 
 def gap(primal: float | None, bound: float | None) -> float | None:
@@ -134,10 +140,16 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
 
     A method whose answer changes the constraints (a defence lifting Nf) returns the instance
     those constraints hold on in ``res.scored_on``; the evaluator then scores on it.
+    A placement the evaluator finds infeasible is never reported as ``optimal`` or ``feasible``:
+    its termination becomes :attr:`Termination.VIOLATED` (the method's own word is kept in
+    ``extra['claimed_termination']``, the violations in ``res.evaluation.violations``).
     """
     inst = res.scored_on or inst
     if res.assignment is not None:
         res.evaluation = evaluate(inst, res.assignment)
+        if not res.evaluation.feasible and res.termination in CLAIMS_FEASIBLE:
+            res.extra["claimed_termination"] = str(res.termination)
+            res.termination = Termination.VIOLATED
         if res.objective is not None:
             ev_obj = res.evaluation.objective
             diff = abs(ev_obj - res.objective) / max(abs(ev_obj), abs(res.objective), GAP_EPS)

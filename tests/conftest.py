@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from optdist.instance import parse
+from optdist.solvers import ADAPTERS
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = sorted((ROOT / "instances" / "tiny").glob("*.json"))
@@ -30,6 +31,12 @@ def hand_doc(privacy=None, tau: float = 0.8, uplink: str = "parallel", **src_ove
         "requests": [{"id": "r1", "source": "s", "cnn": "lenet"}],
         "objective": {"uplink": uplink},
     }
+
+
+def requires_solver(name: str) -> pytest.MarkDecorator:
+    """Skip (with the install hint) unless solver adapter ``name`` can run here; CI installs CBC and GLPK."""
+    cls = ADAPTERS[name]
+    return pytest.mark.skipif(not cls.is_available(), reason=f"{name} not installed: {cls.install_hint}")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from optdist.instance import Instance, load_instance
 from optdist.milp import build
 from optdist.milp.export import formulation_of, load_solution, read_solution, write_model
 from optdist.solve import solve
+from optdist.solvers import ADAPTERS
 
 TINY_DIR = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 NAME = "micro-2x3-tight"
@@ -59,7 +60,8 @@ EXTERNAL = {
 
 def external(name: str):
     fn, exe = EXTERNAL[name]
-    return pytest.param(name, marks=pytest.mark.skipif(exe is not None and shutil.which(exe) is None, reason=f"{exe} not on PATH"))
+    hint = f": {ADAPTERS[name].install_hint}" if name in ADAPTERS else ""
+    return pytest.param(name, marks=pytest.mark.skipif(exe is not None and shutil.which(exe) is None, reason=f"{exe} not on PATH{hint}"))
 
 
 @pytest.mark.parametrize("fmt", ["lp", "mps"])

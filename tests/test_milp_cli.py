@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from optdist.cli import main
+from tests.conftest import requires_solver
 
 ROOT = Path(__file__).resolve().parents[1]
 MICRO = str(ROOT / "instances" / "tiny" / "micro-2x3-tight.json")
@@ -25,6 +26,7 @@ def test_solve_prints_objective_gap_and_latency(tmp_path, capsys):
     assert set(doc["requests"]) == {"r1", "r2"} and doc["assignment"]["format"] == "optdist-assignment/1"
 
 
+@requires_solver("cbc")
 def test_solve_with_profile_time_limit_and_assignment_warm_start(tmp_path, capsys):
     first = tmp_path / "first.json"
     assert main(["solve", MICRO, "--formulation", "per-map", "--solver", "highs-1thread", "--out", str(first)]) == 0

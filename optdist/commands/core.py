@@ -39,9 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="output file (default: print)")
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("evaluate", help="score an assignment file on an instance with the independent evaluator")
+    p = sub.add_parser("evaluate", help="score an assignment or result file on an instance with the independent evaluator")
     p.add_argument("instance", type=Path)
-    p.add_argument("assignment", type=Path)
+    p.add_argument("assignment", type=Path, help="an assignment (optdist-assignment/1) or a result from `optdist solve --out`")
     p.add_argument("--requests", type=int, default=10, help="show the breakdown of this many requests")
     p.set_defaults(func=cmd_evaluate)
 
@@ -167,13 +167,32 @@ def print_evaluation(inst, ev, show_requests: int = 10) -> None:
             print(f"  [{v.constraint}] {v.message}")
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def load_placement(inst, path: Path):
+    """The assignment in ``path``: an ``optdist-assignment/1`` file, or the ``assignment`` of an
+    ``optdist-result/1`` file (what ``optdist solve --out`` writes). ValueError names the file."""
     from optdist.assignment import Assignment
+
+    try:
+        doc = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e}); expected an assignment or a result file") from None
+    if isinstance(doc, dict) and doc.get("format") == "optdist-result/1":
+        if doc.get("assignment") is None:
+            raise ValueError(f"{path}: this result has no assignment (termination {doc.get('termination')}): nothing to evaluate")
+        if not isinstance(doc["assignment"], dict):
+            raise ValueError(f"{path}: 'assignment' must be an optdist-assignment/1 object")
+        return Assignment.from_json(inst, doc["assignment"], f"{path}: assignment")
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: expected a JSON object (an assignment or a result file)")
+    return Assignment.from_json(inst, doc, str(path))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
     from optdist.evaluate import evaluate
     from optdist.instance import load_instance
 
     inst = load_instance(args.instance)
-    asg = Assignment.load(inst, args.assignment)
+    asg = load_placement(inst, args.assignment)
     ev = evaluate(inst, asg)
     print_evaluation(inst, ev, args.requests)
     if inst.n_requests:

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
+import logging
+import math
+import os
+import sys
+import tempfile
 from pathlib import Path
 
+from optdist.cli import EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
+from optdist.io import quiet_native_stdout
+
+log = logging.getLogger("optdist")
+
+#: the CLI flag of each generic solver option (for error messages)
+FLAG = {"time_limit": "--time-limit", "mip_gap": "--gap", "threads": "--threads", "seed": "--seed"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=int, metavar="N", help="rl without --policy: training episodes (default: the preset's)")
     p.add_argument("--out", type=Path, help="write the full result (JSON, with the assignment) here")
     p.add_argument("--requests", type=int, default=10, metavar="N", help="show the breakdown of this many requests")
-    p.add_argument("--tee", action="store_true", help="show the solver log")
+    p.add_argument("--solver-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="raw solver option, repeatable (e.g. presolve=off, mip_heuristic_effort=0.3); "
+                        "numbers and true/false are converted, the rest passed as text")
+    p.add_argument("--tee", action="store_true", help="show the solver log and banners (otherwise silenced)")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("export", help="write the MILP as an LP or MPS file for any external solver")
@@ -71,18 +87,100 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         "episodes": args.episodes,
     }
     opts = {k: v for k, v in opts.items() if v is not None}
+    raw = parse_solver_options(args.solver_option)
     if method == "milp":
         for name in ("policy", "episodes"):
             if name in opts:
-                raise SystemExit(f"optdist solve: --{name} is an option of --method rl, not of milp")
+                raise CliError(f"--{name} is an option of --method rl, not of milp")
+        if raw:
+            if "solver_options" not in inspect.signature(method_function("milp")).parameters:
+                raise CliError("--solver-option: this build's MILP engine takes no raw solver options "
+                               "(use a profile: solvers/NAME.toml with [solver_options])")
+            opts["solver_options"] = raw
         return opts
+    if raw:
+        raise CliError(f"--solver-option is an option of --method milp, not of {method}")
     params = inspect.signature(method_function(method)).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return {k: v for k, v in opts.items() if k in ("time_limit", "seed")}
     for name in ("policy", "episodes"):
         if name in opts and name not in params:
-            raise SystemExit(f"optdist solve: --{name} is not an option of --method {method}")
+            raise CliError(f"--{name} is not an option of --method {method}")
     return {k: v for k, v in opts.items() if k in params and k in ("time_limit", "seed", "threads", "policy", "episodes")}
+
+
+def parse_solver_options(items: list[str]) -> dict[str, str | int | float | bool]:
+    """``KEY=VALUE`` strings -> raw options: integers, finite floats and true/false converted."""
+    out: dict[str, str | int | float | bool] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CliError(f"--solver-option {item!r} is not KEY=VALUE (e.g. --solver-option presolve=off)")
+        text = text.strip()
+        value: str | int | float | bool = text
+        if text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+        else:
+            with contextlib.suppress(ValueError):
+                value = int(text)
+            if isinstance(value, str):
+                with contextlib.suppress(ValueError):
+                    value = float(text)
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise CliError(f"--solver-option {key}={text}: not a finite number")
+        out[key] = value
+    return out
+
+
+def check_generic_options(args: argparse.Namespace) -> None:
+    """Range-check --time-limit, --gap, --threads, --seed before anything runs (error names the flag)."""
+    from optdist.solvers.base import OPTION_RANGES, check_options
+
+    for name, flag in FLAG.items():
+        value = getattr(args, {"mip_gap": "gap"}.get(name, name), None)
+        try:
+            check_options({name: value})
+        except ValueError:
+            raise CliError(f"{flag} {value!r} is out of range (fix: give {OPTION_RANGES[name]})") from None
+
+
+def check_out_path(out: Path, inputs: list[Path]) -> None:
+    """Refuse an --out that cannot be written or that is one of the inputs, before any work.
+
+    A directory, a path under a file, a folder we cannot create files in, or the same file as
+    an input (instance, warm start, policy, profile) is a CliError naming the fix.
+    """
+    if out.is_dir():
+        raise CliError(f"--out {out} is a directory (fix: give a file name, e.g. {out / 'result.json'})")
+    for f in inputs:
+        same = out.resolve() == f.resolve()
+        with contextlib.suppress(OSError):
+            same = same or os.path.samefile(out, f)
+        if same:
+            raise CliError(f"--out {out} is the input file {f}; it would be overwritten (fix: write the result elsewhere)")
+    folder = out.resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CliError(f"--out {out}: {folder} is a file, not a folder (fix: give a path in a folder)")
+    try:  # a real probe: permissions, read-only file systems and root all answer truthfully
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise CliError(f"--out {out}: cannot write in {folder} ({e.strerror}) (fix: choose a writable folder)") from None
+
+
+def _input_files(args: argparse.Namespace) -> list[Path]:
+    files = [args.instance]
+    if args.warm_start and args.warm_start.endswith(".json"):
+        files.append(Path(args.warm_start))
+    if args.policy:
+        files.append(args.policy)
+    if args.solver.endswith(".toml"):
+        files.append(Path(args.solver))
+    return files
 
 
 def _warm_start(args: argparse.Namespace):
@@ -101,16 +199,48 @@ def _fmt(x: float | None, spec: str = ".9g") -> str:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
+    """Solve, write --out (atomically, before anything is printed), then print the result.
+
+    Exit status: 0 feasible, 1 no feasible result, 130 stopped by SIGINT/SIGTERM (the incumbent,
+    if any, is still written and printed). A closed stdout (``| head``) does not lose --out.
+    """
     from optdist.instance import load_instance
     from optdist.solve import solve
 
+    check_generic_options(args)
+    if args.out:
+        check_out_path(args.out, _input_files(args))
     inst = load_instance(args.instance)
-    res = solve(inst, method=args.method, **_method_options(args.method, args))
+    opts = _method_options(args.method, args)
+    log.info("solving %s with %s%s", inst.name, args.method, f" ({args.formulation}, {args.solver})" if args.method == "milp" else "")
+    with quiet_native_stdout(not args.tee):
+        res = solve(inst, method=args.method, **opts)
+    ok = res.evaluation is not None and res.evaluation.feasible
+    rc = EXIT_INTERRUPTED if res.termination == "interrupted" else 0 if ok else 1
+    if args.out:
+        if res.assignment is None and args.out.exists():
+            log.warning("kept the existing %s: this run has no solution (termination %s)", args.out, res.termination)
+        else:
+            res.save(inst, args.out)
+            log.info("wrote %s", args.out)
+    try:
+        _print_result(inst, res, args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped reading; the result stands (and --out is written)
+        from optdist.cli import _quiet_stdout
+
+        _quiet_stdout()
+    return rc
+
+
+def _print_result(inst, res, args: argparse.Namespace) -> None:
     print(f"instance     {inst.name}: {inst.n_devices} devices, {inst.n_nodes - inst.n_devices} sources, {inst.n_requests} requests, tau {inst.spec.tau}")
     how = f"{res.method}" + (f"  formulation {res.formulation}  solver {res.solver}" if res.method == "milp" else "")
     print(f"method       {how}")
     status = res.extra.get("solver_status")
-    print(f"termination  {res.termination}" + (f"  ({status})" if status else ""))
+    claimed = res.extra.get("claimed_termination")
+    print(f"termination  {res.termination}" + (f"  ({status})" if status else "")
+          + (f"  (the method said {claimed}; see the violations below)" if claimed else ""))
     gap = res.gap
     print(f"objective    {_fmt(res.objective)}   bound {_fmt(res.bound)}   gap {'-' if gap is None else f'{100 * gap:.4f}%'}")
     build = res.extra.get("build_s")
@@ -123,8 +253,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if "warm_start" in res.extra:
         skipped = res.extra.get("warm_start_skipped")
         print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else ""))
-    if res.extra.get("warning"):
-        print(f"WARNING      {res.extra['warning']}")
+    for key in ("warning", "optimality_unproven"):
+        if res.extra.get(key):
+            print(f"WARNING      {res.extra[key]}")
+    if res.extra.get("interrupted"):
+        print(f"interrupted  by {res.extra['interrupted']}: " + ("the incumbent and its bound are kept" if res.has_solution else "no incumbent yet"))
     if res.termination == "infeasible":
         from optdist.diagnose import diagnose
 
@@ -139,10 +272,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
             print(f"\nstages of {inst.request_ids[first]} (s; compute and transfer of the slowest owner):")
             print(res.evaluation.breakdown(inst, first).to_markdown(index=False, floatfmt=".6g"))
         _print_node_use(inst, res.evaluation)
-    if args.out:
-        res.save(inst, args.out)
-        print(f"\nwrote {args.out}")
-    return 0 if res.evaluation is not None and res.evaluation.feasible else 1
 
 
 def _print_node_use(inst, ev) -> None:

@@ -38,7 +38,10 @@ def get_solver(name: str = "highs") -> Solver:
         return ADAPTERS[name]()
     if prof.solver not in ADAPTERS:
         raise ValueError(f"{prof.path}: unknown adapter {prof.solver!r} (fix: solver = one of {sorted(ADAPTERS)})")
-    return ADAPTERS[prof.solver](prof.options, prof.solver_options)
+    try:
+        return ADAPTERS[prof.solver](prof.options, prof.solver_options)
+    except ValueError as e:
+        raise ValueError(f"{prof.path}: {e}") from None
 
 
 def available() -> list[str]:

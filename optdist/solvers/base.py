@@ -6,20 +6,39 @@ the incumbent when a limit stops the search (loading it into the model's Vars), 
 :class:`SolverOutcome`. Two back ends cover every solver here: Pyomo's new
 ``pyomo.contrib.solver`` interface (typed results: incumbent and bound) and the legacy
 ``pyomo.environ.SolverFactory`` (text interfaces, ``results.problem`` bounds).
+
+Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py``):
+
+* options are range-checked before anything runs (:func:`check_options`);
+* SIGINT/SIGTERM while the solver runs stop it and return the incumbent with its proven bound
+  as :attr:`Termination.INTERRUPTED` (a second signal aborts); shell solvers work in a private
+  temporary folder that is removed whatever happens;
+* ``optimal`` only when the proven bound closes the requested gap (the solver's own absolute
+  tolerance allowed); otherwise the incumbent is reported as ``feasible``;
+* a limit that stops the search without an incumbent is ``no_solution``, never ``error``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import numbers
+import os
+import signal
+import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
 import pyomo.environ as pyo
 
-from optdist.result import Termination
+from optdist.result import Termination, gap
+
+log = logging.getLogger("optdist")
 
 
 class Feature(StrEnum):
@@ -53,6 +72,93 @@ class SolverOutcome:
 
 GENERIC_OPTIONS = ("time_limit", "mip_gap", "threads", "seed")
 
+#: allowed range of each generic option, as the error message states it
+OPTION_RANGES = {
+    "time_limit": "a finite number of seconds > 0",
+    "mip_gap": "a relative gap in [0, 1)",
+    "threads": "an integer >= 1",
+    "seed": "an integer >= 0",
+}
+
+
+def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """Range-check generic options (``None`` = not given); return the given ones.
+
+    ``time_limit``: finite seconds > 0; ``mip_gap``: relative, in [0, 1); ``threads``: integer
+    >= 1; ``seed``: integer >= 0. Raises ValueError naming the option, the value and the range.
+    """
+    prefix = f"{where}: " if where else ""
+    out: dict[str, Any] = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name not in OPTION_RANGES:
+            raise ValueError(f"{prefix}unknown option {name!r}; generic options are {GENERIC_OPTIONS}")
+        if name in ("threads", "seed"):
+            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= (1 if name == "threads" else 0)
+        else:
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            ok = ok and (value > 0 if name == "time_limit" else 0 <= value < 1)
+        if not ok:
+            raise ValueError(f"{prefix}{name} = {value!r} is out of range (fix: give {OPTION_RANGES[name]})")
+        out[name] = value
+    return out
+
+
+def check_solver_options(options: Mapping[str, Any], where: str = "solver_options") -> dict[str, Any]:
+    """Raw solver options: names are strings, values are str, int, float or bool (finite)."""
+    out: dict[str, Any] = {}
+    for key, value in dict(options).items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"{where}: option name {key!r} is not a non-empty string")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{where}: {key} = {value!r} is not finite (fix: give a finite number)")
+        if not isinstance(value, (str, int, float, bool)):
+            raise ValueError(f"{where}: {key} = {value!r} must be a string, number or boolean")
+        out[key] = value
+    return out
+
+
+@contextlib.contextmanager
+def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
+    """While the block runs, SIGINT/SIGTERM call ``on_stop(signum)`` instead of killing the run.
+
+    Yields the list of signals received. A second signal raises KeyboardInterrupt (abort).
+    Only the main thread can install handlers; elsewhere this does nothing. Signals the
+    process ignores (e.g. SIGINT under ``nohup``) stay ignored.
+    """
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        got.append(signum)
+        if len(got) > 1:
+            raise KeyboardInterrupt
+        log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
+        on_stop(signum)
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            old[sig] = signal.signal(sig, handler)
+    try:
+        yield got
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def child_pids() -> list[int]:
+    """Direct children of this process (Linux ``/proc``; empty elsewhere)."""
+    pids: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as f:
+                pids += [int(x) for x in f.read().split()]
+    return pids
+
 
 class Solver(ABC):
     """One MILP solver reached through Pyomo.
@@ -69,12 +175,16 @@ class Solver(ABC):
     option_names: ClassVar[dict[str, str]] = {}
     _available: ClassVar[bool | None] = None
 
+    #: the solver's own absolute gap tolerance in objective units (a stop it may call optimal)
+    abs_gap: ClassVar[float] = 0.0
+
     def __init__(self, defaults: dict[str, Any] | None = None, solver_options: dict[str, Any] | None = None):
         unknown = sorted(set(defaults or {}) - set(GENERIC_OPTIONS))
         if unknown:
             raise ValueError(f"{self.name}: unknown options {unknown}; generic options are {GENERIC_OPTIONS}")
-        self.defaults = dict(defaults or {})
-        self.solver_options = dict(solver_options or {})
+        self.defaults = check_options(defaults or {}, f"{self.name} [options]")
+        self.solver_options = check_solver_options(solver_options or {}, f"{self.name} [solver_options]")
+        self._stop_requested = False
 
     @classmethod
     def is_available(cls) -> bool:
@@ -98,9 +208,12 @@ class Solver(ABC):
         return feature in self.features
 
     def settings(self, **given: Any) -> dict[str, Any]:
-        """Generic options: the call's values over the profile's defaults (``None`` = not given)."""
+        """Generic options: the call's values over the profile's defaults (``None`` = not given).
+
+        Raises ValueError for an out-of-range value (:func:`check_options`).
+        """
         out = dict(self.defaults)
-        out.update({k: v for k, v in given.items() if v is not None})
+        out.update(check_options(given))
         return out
 
     def solve(
@@ -113,24 +226,64 @@ class Solver(ABC):
         seed: int | None = None,
         warm_start: bool = False,
         tee: bool = False,
+        solver_options: Mapping[str, Any] | None = None,
     ) -> SolverOutcome:
-        """Minimise ``model``; load the incumbent (if any) into its Vars."""
+        """Minimise ``model``; load the incumbent (if any) into its Vars.
+
+        ``solver_options``: raw options passed to the solver as they are (over the profile's).
+        SIGINT/SIGTERM during the solve stop the solver: the outcome is
+        :attr:`Termination.INTERRUPTED` with the incumbent and bound it had.
+        Raises ValueError for out-of-range options, :class:`SolverUnavailable` if not installed.
+        """
         self.require()
         opts = self.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
+        raw = {**self.solver_options, **check_solver_options(solver_options or {})}
+        self._stop_requested = False
         start = time.perf_counter()
-        out = self._solve(model, opts, warm_start and self.has(Feature.WARM_START), tee)
+        with stop_on_signals(self._on_signal) as got:
+            out = self._solve(model, opts, warm_start and self.has(Feature.WARM_START), tee, raw)
         out.wall_time = time.perf_counter() - start
+        if got and out.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE):
+            out.termination = Termination.INTERRUPTED
+        if got:
+            out.extra["interrupted"] = signal.Signals(got[0]).name
         if out.termination in (Termination.TIME_LIMIT, Termination.ITERATION_LIMIT) and not out.has_solution:
             out.termination = Termination.NO_SOLUTION
+        self._check_optimal(out, opts.get("mip_gap"))
         return out
 
-    @abstractmethod
-    def _solve(self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool) -> SolverOutcome: ...
+    def _check_optimal(self, out: SolverOutcome, mip_gap: float | None) -> None:
+        """``optimal`` only if the proven bound closes the requested gap; else ``feasible``, bound kept."""
+        if out.termination is not Termination.OPTIMAL or not out.has_solution:
+            return
+        if out.bound is None:
+            out.bound = out.incumbent  # solvers that give no bound: their word (see Feature.BOUND)
+            return
+        if out.incumbent is None:
+            return
+        g = gap(out.incumbent, out.bound) or 0.0
+        allowed = max(mip_gap or 0.0, 1e-9)
+        if g <= allowed * (1 + 1e-6) + 1e-12 or abs(out.incumbent - out.bound) <= self.abs_gap * (1 + 1e-6):
+            return
+        out.extra["optimality_unproven"] = (
+            f"{self.name} said optimal but its proven bound {out.bound:.9g} leaves a gap of {g:.3g} "
+            f"> the requested {allowed:.3g}"
+        )
+        out.termination = Termination.FEASIBLE
 
-    def raw_options(self, opts: dict[str, Any], generic: tuple[str, ...]) -> dict[str, Any]:
-        """Generic options in ``generic`` renamed to the solver's names, plus the profile's raw options."""
+    def _on_signal(self, signum: int) -> None:
+        """First SIGINT/SIGTERM of a solve: ask the running solver to stop (adapters override)."""
+        self._stop_requested = True
+
+    @abstractmethod
+    def _solve(
+        self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]
+    ) -> SolverOutcome: ...
+
+    def raw_options(self, opts: dict[str, Any], generic: tuple[str, ...], raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Generic options in ``generic`` renamed to the solver's names, then the raw options over them."""
         out = {self.option_names[k]: self.native_value(k, opts[k]) for k in generic if k in opts and k in self.option_names}
-        out.update(self.solver_options)
+        out.update(raw)
         return out
 
     def native_value(self, option: str, value: Any) -> Any:
@@ -159,12 +312,12 @@ class ContribSolver(Solver):
 
         return SolverFactory(self.pyomo_name)
 
-    def _config(self, opts: dict[str, Any], tee: bool) -> dict[str, Any]:
+    def _config(self, opts: dict[str, Any], tee: bool, raw: dict[str, Any]) -> dict[str, Any]:
         cfg: dict[str, Any] = {
             "load_solutions": False,
             "raise_exception_on_nonoptimal_result": False,
             "tee": tee,
-            "solver_options": self.raw_options(opts, self.raw_generic),
+            "solver_options": self.raw_options(opts, self.raw_generic, raw),
         }
         if "time_limit" in opts:
             cfg["time_limit"] = float(opts["time_limit"])
@@ -174,9 +327,12 @@ class ContribSolver(Solver):
             cfg["threads"] = int(opts["threads"])
         return cfg
 
-    def _solve(self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool) -> SolverOutcome:
+    def _solve(
+        self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]
+    ) -> SolverOutcome:
         opt = self._solver()
-        cfg = self._config(opts, tee)
+        cfg = self._config(opts, tee, raw)
+        self._prepare(opt, model)
         if warm_start:
             self._warm_start(opt, model, cfg)
         res = opt.solve(model, **cfg)
@@ -192,6 +348,9 @@ class ContribSolver(Solver):
             nodes=self._nodes(opt, res),
             version=".".join(map(str, opt.version())),
         )
+
+    def _prepare(self, opt: Any, model: pyo.ConcreteModel) -> None:
+        """Before the solve (e.g. load the model and keep a handle to stop it); default nothing."""
 
     def _warm_start(self, opt: Any, model: pyo.ConcreteModel, cfg: dict[str, Any]) -> None:
         cfg["warmstart_discrete_vars"] = True
@@ -226,14 +385,38 @@ class LegacySolver(Solver):
     def _check_available(cls) -> bool:
         return bool(pyo.SolverFactory(cls.pyomo_name).available(exception_flag=False))
 
-    def _solve(self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool) -> SolverOutcome:
+    def _on_signal(self, signum: int) -> None:
+        """Pass the signal on to the solver process (CBC then stops and writes its incumbent)."""
+        super()._on_signal(signum)
+        for pid in child_pids():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGINT)
+
+    def _solve(
+        self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]
+    ) -> SolverOutcome:
+        import tempfile
+
+        from pyomo.common.errors import ApplicationError
+        from pyomo.common.tempfiles import TempfileManager
         from pyomo.opt import SolutionStatus, TerminationCondition
 
         opt = pyo.SolverFactory(self.pyomo_name)
-        kwargs: dict[str, Any] = {"load_solutions": False, "tee": tee, "options": self.raw_options(opts, GENERIC_OPTIONS)}
+        kwargs: dict[str, Any] = {"load_solutions": False, "tee": tee, "options": self.raw_options(opts, GENERIC_OPTIONS, raw)}
         if warm_start:
             kwargs["warmstart"] = True
-        res = opt.solve(model, **kwargs)
+        # the model, solution and log files live in a private folder, removed whatever happens
+        saved = TempfileManager.tempdir
+        with tempfile.TemporaryDirectory(prefix=f"optdist-{self.name}-") as tmp:
+            TempfileManager.tempdir = tmp
+            try:
+                res = opt.solve(model, **kwargs)
+            except ApplicationError as e:
+                if not self._stop_requested:
+                    raise
+                return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}")
+            finally:
+                TempfileManager.tempdir = saved
         tc = res.solver.termination_condition
         usable = (SolutionStatus.optimal, SolutionStatus.feasible, SolutionStatus.bestSoFar, SolutionStatus.stoppedByLimit)
         has = any(s.status in usable for s in res.solution)
@@ -251,12 +434,11 @@ class LegacySolver(Solver):
             TerminationCondition.infeasible: Termination.INFEASIBLE,
             TerminationCondition.infeasibleOrUnbounded: Termination.INFEASIBLE,
             TerminationCondition.unbounded: Termination.UNBOUNDED,
+            TerminationCondition.userInterrupt: Termination.INTERRUPTED,
         }.get(tc, Termination.ERROR)
-        if term is Termination.ERROR and has and "time_limit" in opts:
-            term = Termination.TIME_LIMIT  # e.g. GLPK reports 'feasible' when its time limit stops it
-        bound = _finite(res.problem.lower_bound)
-        if term is Termination.OPTIMAL and bound is None:
-            bound = incumbent
+        if term is Termination.ERROR and self._hit_time_limit(opt, res, opts):
+            term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
+        bound = self._bound(opt, res, incumbent)
         return SolverOutcome(
             termination=term,
             status=f"{res.solver.status}/{tc}",
@@ -266,6 +448,20 @@ class LegacySolver(Solver):
             nodes=self._nodes(res),
             version=".".join(map(str, opt.version() or ())) or None,
         )
+
+    def _hit_time_limit(self, opt: Any, res: Any, opts: dict[str, Any]) -> bool:
+        """Whether the solver stopped at its time limit: one was set and it kept a solution
+        (adapters whose log says so override)."""
+        from pyomo.opt import SolutionStatus
+
+        if "time_limit" not in opts:
+            return False
+        usable = (SolutionStatus.feasible, SolutionStatus.bestSoFar, SolutionStatus.stoppedByLimit)
+        return any(s.status in usable for s in res.solution)
+
+    def _bound(self, opt: Any, res: Any, incumbent: float | None) -> float | None:
+        """The proven lower bound (default: Pyomo's ``results.problem.lower_bound``)."""
+        return _finite(res.problem.lower_bound)
 
     def _nodes(self, res: Any) -> int | None:
         try:

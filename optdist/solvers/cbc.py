@@ -2,13 +2,56 @@
 
 Typical raw options: ``cuts = "off"``, ``heur = "on"``, ``presolve = "more"``,
 ``allowableGap = 1e-9`` (absolute gap).
+
+Pyomo reads CBC's root LP value ("Continuous objective value") as the lower bound and keeps it
+even when the search proved much more, so the bound here is read from CBC's own log
+(:func:`proven_bound`): the best of its "best possible" values, incumbent minus the integer gap
+it exited on, and its final "Lower bound" line (printed with 3 decimals, so taken 0.0005 lower).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+import re
+from typing import Any, ClassVar
 
-from optdist.solvers.base import Feature, LegacySolver
+from optdist.solvers.base import Feature, LegacySolver, _finite
+
+_NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+_BEST_POSSIBLE = re.compile(r"best possible " + _NUM)
+_EXIT_GAP = re.compile(r"Exiting as integer gap of " + _NUM)
+_LOWER_BOUND = re.compile(r"^Lower bound:\s+" + _NUM, re.M)
+_CONTINUOUS = re.compile(r"Continuous objective value is " + _NUM)
+_SEARCH_DONE = re.compile(r"Search completed - best objective")
+_RATIO = re.compile(r"-ratio(?:Gap)?[ =]" + _NUM)
+_ALLOWABLE = re.compile(r"-allowableGap[ =]" + _NUM)
+CUTOFF_INCREMENT = 1e-5  # CBC's default CbcCutoffIncrement: nodes within it of the incumbent are pruned
+_TIME_STOP = re.compile(r"Exiting on maximum time|Stopped on time limit|Result - Stopped on time")
+
+
+def proven_bound(log: str, incumbent: float | None) -> float | None:
+    """The best lower bound CBC's log proves (minimisation), never above the incumbent.
+
+    Sources, each a valid bound: the root LP value; every "best possible X" (node log, partial
+    search); "Exiting as integer gap of G" (incumbent - G); "Lower bound: L" (L - 0.0005, as L
+    is rounded to 3 decimals); "Search completed" without an exit gap (the tree was exhausted:
+    incumbent - max(cutoff increment, ratio * |incumbent|, allowableGap), the most CBC prunes by).
+    ``None`` if the log gives none.
+    """
+    found = [float(x) for x in _CONTINUOUS.findall(log)]
+    if incumbent is not None and _SEARCH_DONE.search(log) and not _EXIT_GAP.search(log):
+        ratio = max((float(x) for x in _RATIO.findall(log)), default=0.0)
+        allowable = max((float(x) for x in _ALLOWABLE.findall(log)), default=0.0)
+        found.append(incumbent - max(CUTOFF_INCREMENT, ratio * abs(incumbent), allowable))
+    found += [float(x) for x in _BEST_POSSIBLE.findall(log)]
+    found += [float(x) - 5e-4 for x in _LOWER_BOUND.findall(log)]
+    if incumbent is not None:
+        found += [incumbent - float(g) for g in _EXIT_GAP.findall(log)]
+    found = [x for x in found if math.isfinite(x) and abs(x) < 1e49]  # CBC prints 1e50 for "none"
+    if not found:
+        return None
+    best = max(found)
+    return best if incumbent is None else min(best, incumbent)
 
 
 class Cbc(LegacySolver):
@@ -18,9 +61,19 @@ class Cbc(LegacySolver):
     pyomo_name = "cbc"
     features = frozenset({Feature.WARM_START, Feature.THREADS, Feature.SEED, Feature.BOUND, Feature.NODES})
     install_hint = "apt-get install coinor-cbc   (or conda install -c conda-forge coin-or-cbc); needs `cbc` on PATH"
+    abs_gap = CUTOFF_INCREMENT  # an exhausted tree proves optimality to within CBC's cutoff increment
     option_names: ClassVar[dict[str, str]] = {
         "time_limit": "sec",
         "mip_gap": "ratio",
         "threads": "threads",
         "seed": "randomCbcSeed",
     }
+
+    def _bound(self, opt: Any, res: Any, incumbent: float | None) -> float | None:
+        log = getattr(opt, "_log", None)
+        if not log:
+            return _finite(res.problem.lower_bound)
+        return proven_bound(log, incumbent)
+
+    def _hit_time_limit(self, opt: Any, res: Any, opts: dict[str, Any]) -> bool:
+        return bool(_TIME_STOP.search(getattr(opt, "_log", None) or "")) or super()._hit_time_limit(opt, res, opts)

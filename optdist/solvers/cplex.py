@@ -18,6 +18,7 @@ class Cplex(LegacySolver):
     pyomo_name = "cplex_direct"
     features = frozenset({Feature.WARM_START, Feature.THREADS, Feature.SEED, Feature.BOUND})
     install_hint = "pip install cplex   (Community Edition, size-limited; full: IBM ILOG CPLEX Optimization Studio)"
+    abs_gap = 1e-6  # CPLEX's default absmipgap
     option_names: ClassVar[dict[str, str]] = {
         "time_limit": "timelimit",
         "mip_gap": "mip_tolerances_mipgap",

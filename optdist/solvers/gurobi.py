@@ -18,6 +18,7 @@ class Gurobi(ContribSolver):
     pyomo_name = "gurobi_direct"
     features = frozenset({Feature.WARM_START, Feature.THREADS, Feature.SEED, Feature.BOUND})
     install_hint = "pip install gurobipy scipy   (size-limited licence bundled; full licence: gurobi.com)"
+    abs_gap = 1e-10  # Gurobi's default MIPGapAbs
     option_names: ClassVar[dict[str, str]] = {
         "time_limit": "TimeLimit",
         "mip_gap": "MIPGap",

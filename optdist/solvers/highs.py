@@ -3,10 +3,15 @@
 Typical raw options (``solver_options`` in a profile): ``presolve = "on"``,
 ``mip_heuristic_effort = 0.05``, ``mip_feasibility_tolerance = 1e-6``, ``log_to_console``.
 HiGHS's gap is ``|p - d| / |p|``; optdist reports its own (:func:`optdist.result.gap`).
+A SIGINT/SIGTERM during the solve calls highspy's ``Highs.cancelSolve`` (its user-interrupt
+callbacks ``cbMipInterrupt``/``cbSimplexInterrupt``/``cbIpmInterrupt``, enabled by Pyomo's
+``HandleKeyboardInterrupt``): HiGHS stops with status ``kInterrupt`` and keeps its incumbent
+and dual bound.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,6 +27,7 @@ class Highs(ContribSolver):
     pyomo_name = "highs"
     features = frozenset({Feature.WARM_START, Feature.THREADS, Feature.SEED, Feature.BOUND, Feature.NODES})
     install_hint = "pip install highspy"
+    abs_gap = 1e-6  # HiGHS's default mip_abs_gap
     option_names: ClassVar[dict[str, str]] = {
         "time_limit": "time_limit",
         "mip_gap": "mip_rel_gap",
@@ -29,13 +35,44 @@ class Highs(ContribSolver):
         "seed": "random_seed",
     }
 
+    _highs: Any = None  # the running highspy.Highs, to cancel on a signal
+
+    def _prepare(self, opt: Any, model: pyo.ConcreteModel) -> None:
+        """Load the model now (``opt.solve`` then reuses it) and keep its highspy handle.
+
+        Uses the persistent solver's ``_solver_model`` (private in pyomo 6.10, pinned by pyproject).
+        """
+        opt.set_instance(model)
+        self._highs = opt._solver_model
+        if self._stop_requested:  # a signal came while the model was loading
+            self._highs.cancelSolve()
+
+    def _on_signal(self, signum: int) -> None:
+        super()._on_signal(signum)
+        if self._highs is not None:
+            self._highs.cancelSolve()
+
+    def _solve(self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]):
+        import highspy
+
+        # HiGHS keeps one thread pool per process and refuses a solve whose `threads` differs from it
+        # (status noSolution at once); start a fresh pool so in-process solves may differ in threads.
+        highspy.Highs.resetGlobalScheduler(True)
+        pyomo_log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
+        pyomo_log.addFilter(_quiet_interrupt)  # Pyomo 6.10 warns of HiGHS's kInterrupt; we report it
+        try:
+            return super()._solve(model, opts, warm_start, tee, raw)
+        finally:
+            pyomo_log.removeFilter(_quiet_interrupt)
+            self._highs = None
+
+
     def _warm_start(self, opt: Any, model: pyo.ConcreteModel, cfg: dict[str, Any]) -> None:
         """``Highs.setSolution`` with every Var that has a value (the new interface has no warm start).
 
         Uses the persistent solver's ``_solver_model`` / ``_pyomo_var_to_solver_var_map``
-        (private in pyomo 6.10, pinned by pyproject).
+        (private in pyomo 6.10, pinned by pyproject); the model is loaded by :meth:`_prepare`.
         """
-        opt.set_instance(model)
         cols, vals = [], []
         for v in model.component_data_objects(pyo.Var, descend_into=True):
             col = opt._pyomo_var_to_solver_var_map.get(id(v))
@@ -43,3 +80,7 @@ class Highs(ContribSolver):
                 cols.append(col)
                 vals.append(float(v.value))
         opt._solver_model.setSolution(len(cols), np.array(cols, dtype=np.int32), np.array(vals, dtype=float))
+
+
+def _quiet_interrupt(record: logging.LogRecord) -> bool:
+    return "kInterrupt" not in record.getMessage()

@@ -1,0 +1,298 @@
+"""Issue 12: nothing is lost (--out, Ctrl-C/SIGTERM), honest statuses, and a frictionless first day.
+
+The signal tests run the real command in a subprocess and interrupt it while the solver holds
+an incumbent (read from its own --tee log), as a user pressing Ctrl-C would.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import optdist
+from optdist.cli import main
+from optdist.result import SolveResult, Termination, finalize
+from tests.conftest import ROOT, hand_doc, requires_solver
+
+MICRO = str(ROOT / "instances" / "tiny" / "micro-2x3-tight.json")
+LONG = str(ROOT / "instances" / "paper" / "lenet-10x10-tau0.6.json")  # compact: HiGHS/CBC need minutes
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}  # the solver log arrives line by line
+
+
+def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "optdist", *args], capture_output=True, text=True, env=kw.pop("env", ENV),
+                          cwd=kw.pop("cwd", ROOT), timeout=kw.pop("timeout", 120), **kw)
+
+
+# --- --out: checked before solving, never an input, written before printing -----------------------
+
+@pytest.mark.parametrize("where", ["directory", "under_a_file", "the_instance", "the_warm_start", "unwritable"])
+def test_bad_out_is_refused_before_solving(tmp_path, capsys, where):
+    inst = tmp_path / "inst.json"
+    inst.write_text(Path(MICRO).read_text())
+    before = inst.read_text()
+    start = tmp_path / "start.json"
+    assert main(["solve", str(inst), "--out", str(start)]) == 0
+    capsys.readouterr()
+    (tmp_path / "file.txt").write_text("x")
+    out = {"directory": tmp_path, "under_a_file": tmp_path / "file.txt" / "res.json", "the_instance": inst,
+           "the_warm_start": start, "unwritable": Path("/proc/optdist-res.json")}[where]
+    if where == "unwritable" and not Path("/proc/self").exists():
+        pytest.skip("needs Linux /proc as a folder nobody can create files in")
+    warm = []
+    if where == "the_warm_start":
+        asg = json.loads(start.read_text())["assignment"]
+        start.write_text(json.dumps(asg))
+        warm = ["--warm-start", str(start)]
+    saved = start.read_text()
+    assert main(["solve", str(inst), *warm, "--out", str(out)]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == ""  # refused before solving: nothing printed, nothing solved
+    assert "optdist solve: error: --out" in cap.err and "fix:" in cap.err and "Traceback" not in cap.err
+    assert inst.read_text() == before and start.read_text() == saved
+
+
+def test_out_is_written_when_stdout_is_a_closed_pipe(tmp_path):
+    """`optdist solve ... --out F | head -1`: F is written, the exit status is the solve's."""
+    out = tmp_path / "res.json"
+    proc = subprocess.Popen([sys.executable, "-m", "optdist", "solve", MICRO, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=ROOT)
+    proc.stdout.close()  # the reader is gone before anything is printed
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert json.loads(out.read_text())["termination"] == "optimal"
+
+
+def test_a_run_without_solution_keeps_an_existing_out(tmp_path, capsys):
+    from optdist.instance import parse
+
+    doc = hand_doc()
+    for d in [*doc["devices"], *doc["sources"]]:
+        d["memory"] = 1.0  # nothing fits: infeasible
+    inst = tmp_path / "inf.json"
+    inst.write_text(json.dumps(doc))
+    parse(doc, "inf")
+    out = tmp_path / "res.json"
+    out.write_text('{"kept": true}\n')
+    assert main(["solve", str(inst), "--out", str(out)]) == 1
+    assert json.loads(out.read_text()) == {"kept": True}
+    assert "kept the existing" in capsys.readouterr().err
+
+
+# --- Ctrl-C / SIGTERM: the solver stops, the incumbent and its bound come back, exit 130 ------------
+
+def interrupt_when(args: list[str], ready, sig: int, env: dict) -> tuple[int, str, str]:
+    """Start `optdist solve ARGS`, poll ``ready(pid)`` until the solver holds an incumbent, send ``sig``."""
+    proc = subprocess.Popen([sys.executable, "-m", "optdist", "solve", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 240
+    while not ready(proc.pid):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the solver did not reach an incumbent in time"
+        time.sleep(0.2)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def check_interrupted(rc: int, out: str, err: str, res_file: Path) -> dict:
+    assert rc == 130, err
+    assert "Traceback" not in err
+    assert "termination  interrupted" in out
+    doc = json.loads(res_file.read_text())
+    assert doc["termination"] == "interrupted" and doc["assignment"] is not None and doc["feasible"] is True
+    assert doc["bound"] is not None and doc["bound"] <= doc["objective"] * (1 + 1e-9)
+    assert math.isclose(doc["objective"], doc["evaluator_objective"], rel_tol=1e-6)
+    return doc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_highs_and_keeps_the_incumbent(tmp_path, sig):
+    """HiGHS in-process: its log file (live, unlike a piped stdout) shows when it has an incumbent."""
+    hlog = tmp_path / "highs.log"
+    prof = tmp_path / "logged.toml"
+    prof.write_text(f'solver = "highs"\n[solver_options]\nlog_file = "{hlog}"\n')
+    res = tmp_path / "res.json"
+    res.write_text('{"previous": "result"}\n')
+    new_bestsol = re.compile(r"^ [A-Za-z] +\d+ +\d+ +\d+ +\S+% +\S+ +[0-9.]+ ", re.M)  # a line with a new BestSol
+
+    def ready(pid: int) -> bool:
+        return hlog.exists() and bool(new_bestsol.search(hlog.read_text()))
+
+    rc, out, err = interrupt_when([LONG, "--formulation", "compact", "--solver", str(prof), "--out", str(res)], ready, sig, ENV)
+    check_interrupted(rc, out, err, res)
+
+
+@pytest.mark.slow
+@requires_solver("cbc")
+def test_signal_stops_cbc_keeps_the_incumbent_and_leaves_no_files(tmp_path):
+    """CBC (a child process, seeded with greedy's placement): SIGINT reaches it, its incumbent comes back."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    res = tmp_path / "res.json"
+    env = {**ENV, "TMPDIR": str(tmp)}
+    since: list[float] = []
+
+    def ready(pid: int) -> bool:  # cbc has run 3 s (it read the MIP start at once)
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return False
+        if kids and not since:
+            since.append(time.monotonic())
+        return bool(since) and time.monotonic() - since[0] > 3
+
+    if not Path("/proc/self/task").exists():
+        pytest.skip("needs Linux /proc to see the cbc process")
+    rc, out, err = interrupt_when([LONG, "--formulation", "compact", "--solver", "cbc", "--warm-start", "greedy",
+                                   "--out", str(res)], ready, signal.SIGINT, env)
+    check_interrupted(rc, out, err, res)
+    assert list(tmp.iterdir()) == []  # no LP, solution or log file left behind
+
+
+# --- honest statuses ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flag,value", [("--time-limit", "nan"), ("--time-limit", "-5"), ("--time-limit", "inf"),
+                                        ("--time-limit", "0"), ("--gap", "2"), ("--gap", "-0.1"), ("--gap", "nan"),
+                                        ("--threads", "0"), ("--threads", "-2"), ("--seed", "-1")])
+def test_out_of_range_options_are_refused(capsys, flag, value):
+    assert main(["solve", MICRO, flag, value]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and f"{flag} " in cap.err and "out of range (fix: give" in cap.err
+
+
+@pytest.mark.parametrize("option,value", [("time_limit", float("nan")), ("time_limit", -1.0), ("mip_gap", 1.0),
+                                          ("threads", 0), ("threads", 1.5), ("seed", -3), ("seed", True)])
+def test_python_api_refuses_out_of_range_options(option, value):
+    with pytest.raises(ValueError, match=f"{option} = .* out of range"):
+        optdist.solve(MICRO, **{option: value})
+
+
+def test_profile_with_out_of_range_option_names_the_file(tmp_path):
+    from optdist.solvers import get_solver
+
+    prof = tmp_path / "bad.toml"
+    prof.write_text('solver = "highs"\n[options]\nthreads = 0\n')
+    with pytest.raises(ValueError, match=r"bad\.toml: .*threads = 0 is out of range"):
+        get_solver(str(prof))
+
+
+def hand_violating():
+    from optdist.instance import parse
+    from tests.test_evaluator import hand_assignment
+
+    doc = hand_doc()
+    doc["devices"][0]["memory"] = 1.0  # the hand assignment puts layers on d0: memory is exceeded
+    return parse(doc, "hand-small"), hand_assignment()
+
+
+@pytest.mark.parametrize("claimed", [Termination.FEASIBLE, Termination.OPTIMAL])
+def test_a_placement_that_breaks_constraints_is_never_called_feasible(claimed):
+    inst, asg = hand_violating()
+    res = finalize(inst, SolveResult(inst.name, "greedy", claimed, assignment=asg))
+    assert not res.evaluation.feasible and any(v.constraint == "memory" for v in res.evaluation.violations)
+    assert res.termination is Termination.VIOLATED
+    assert res.extra["claimed_termination"] == str(claimed)
+    assert res.summary()["termination"] == "violated"
+
+
+# --- first day -------------------------------------------------------------------------------------------
+
+def test_evaluate_accepts_the_result_file_solve_writes(tmp_path, capsys):
+    res = tmp_path / "res.json"
+    assert main(["solve", MICRO, "--out", str(res)]) == 0
+    objective = json.loads(res.read_text())["objective"]
+    capsys.readouterr()
+    assert main(["evaluate", MICRO, str(res)]) == 0
+    out = capsys.readouterr().out
+    assert f"objective        {objective:.9g}" in out and "feasible True" in out
+
+
+def test_evaluate_says_why_a_result_without_assignment_cannot_be_scored(tmp_path, capsys):
+    res = tmp_path / "res.json"
+    res.write_text(json.dumps({"format": "optdist-result/1", "termination": "no_solution", "assignment": None}))
+    assert main(["evaluate", MICRO, str(res)]) == 2
+    assert "has no assignment (termination no_solution)" in capsys.readouterr().err
+
+
+def test_version_and_python_dash_m():
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    r = run_cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"optdist {optdist.__version__}"
+
+
+def test_notes_go_to_stderr_and_quiet_silences_them(capsys):
+    assert main(["solve", MICRO]) == 0
+    cap = capsys.readouterr()
+    assert "optdist: solving micro-2x3-tight" in cap.err and "optdist:" not in cap.out
+    for argv in (["-q", "solve", MICRO], ["solve", MICRO, "-q"]):
+        assert main(argv) == 0
+        cap = capsys.readouterr()
+        assert cap.err == "" and "termination  optimal" in cap.out
+
+
+def test_solver_banner_only_with_tee():
+    quiet = run_cli("solve", MICRO, "--formulation", "decomposed")
+    assert quiet.returncode == 0 and "Running HiGHS" not in quiet.stdout and quiet.stdout.startswith("instance ")
+    loud = run_cli("solve", MICRO, "--tee")
+    assert loud.returncode == 0 and "HiGHS" in loud.stdout
+
+
+def test_unexpected_errors_name_the_command_and_hide_the_traceback(monkeypatch, capsys):
+    def boom(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sys.modules["optdist.solve"], "solve", boom)
+    assert main(["solve", MICRO]) == 3
+    err = capsys.readouterr().err
+    assert "optdist solve: internal error: RuntimeError: boom" in err and "--debug" in err and "Traceback" not in err
+    assert main(["--debug", "solve", MICRO]) == 3
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_solver_option_values_are_typed():
+    from optdist.commands.solve import parse_solver_options
+
+    assert parse_solver_options(["presolve=off", "mip_max_nodes=10", "mip_rel_gap=0.5", "log_to_console=true"]) == {
+        "presolve": "off", "mip_max_nodes": 10, "mip_rel_gap": 0.5, "log_to_console": True}
+    from optdist.cli import CliError
+
+    for bad in ("presolve", "=3", "x=nan"):
+        with pytest.raises(CliError, match="--solver-option"):
+            parse_solver_options([bad])
+
+
+def _engine_takes_solver_options() -> bool:
+    import inspect
+
+    from optdist.solve import method_function
+
+    return "solver_options" in inspect.signature(method_function("milp")).parameters
+
+
+@pytest.mark.skipif(not _engine_takes_solver_options(), reason="needs solve_milp(solver_options=) from the engine branch")
+def test_solver_options_reach_highs_from_cli_and_python(capsys):
+    res = optdist.solve(LONG, solver_options={"mip_max_nodes": 0, "mip_heuristic_effort": 0.0})
+    assert res.termination in (Termination.ITERATION_LIMIT, Termination.NO_SOLUTION)
+    assert main(["solve", LONG, "--solver-option", "mip_max_nodes=0", "--solver-option", "mip_heuristic_effort=0"]) == 1
+    assert "termination  " in capsys.readouterr().out
+
+
+def test_in_process_solves_may_change_the_thread_count():
+    """HiGHS's per-process thread pool once made a later solve with other `threads` end at once with no solution."""
+    assert optdist.solve(MICRO).termination is Termination.OPTIMAL
+    res = optdist.solve(MICRO, threads=1)
+    assert res.termination is Termination.OPTIMAL, res.extra.get("solver_status")
