@@ -149,3 +149,109 @@ def test_cli_method_defended(tmp_path, capsys):
 def test_too_many_combinations_is_an_error():
     with pytest.raises(ValueError, match="7 defence combinations > max_combinations 3"):
         solve_defended(tiny(0.6), max_combinations=3)
+
+
+# --- issue 12: DP decisions are only as private as the privacy table's attacker --------------------------------
+
+
+def _sweep(attacker, rows_by_layer):
+    """A measured sweep document: ``rows_by_layer[layer] = [(eps, acc_finetuned, ssim_blackbox, ssim_whitebox)]``."""
+
+    def row(mode, eps, acc, bb, wb):
+        return {"mode": mode, "eps": eps, "acc_noisy": acc, "acc_finetuned": acc, "ssim_blackbox": bb, "ssim_whitebox": wb}
+
+    layers = {la: {"rows": [row("plain", None, 0.99, 0.9, 0.6)] + [row("dp", *r) for r in rs]}
+              for la, rs in rows_by_layer.items()}  # fmt: skip
+    doc = {"format": "optdist-dp-measured/1", "dataset": "mnist", "command": "fake", "layers": layers}
+    return doc if attacker is None else doc | {"attacker": attacker.record()}
+
+
+#: SSIM <= 0.6 at eps 10 for both tensors, at 1 % accuracy drop (0.99 -> 0.9801)
+FREEING = {"pool1": [(10.0, 0.9801, 0.5, 0.3), (20.0, 0.99, 0.7, 0.4)],
+           "ReLU2": [(10.0, 0.9801, 0.55, 0.3), (20.0, 0.99, 0.65, 0.4)]}  # fmt: skip
+
+
+def _with_sweep(monkeypatch, doc):
+    from optdist.defences import dp_effect
+
+    monkeypatch.setattr(dp_effect, "load_measured", lambda cnn: doc if cnn == "lenet" else None)
+
+
+def _dp_options(opts):
+    return {(o.mode, o.cut, o.eps) for o in opts if o.mode != "distribute"}
+
+
+def test_dp_options_need_a_sweep_under_the_tables_attacker(monkeypatch):
+    from optdist.attacks.attacker import CALIBRATION, Attacker
+
+    _with_sweep(monkeypatch, _sweep(CALIBRATION, FREEING))
+    opts, _ = cnn_options(tiny(0.6), "lenet")
+    assert ("dp", "pool1", 10.0) in _dp_options(opts) and ("hybrid", "ReLU2", 10.0) in _dp_options(opts)
+    assert all(o.attacker_ssim <= 0.6 and "5000 attack-split images" in o.provenance for o in opts if o.mode != "distribute")
+    # the same numbers measured by the DP sweep's old, weaker attacker (2,000 images, 5 epochs): nothing offered
+    for weak, why in ((Attacker(samples=2000, epochs=5), "used a weaker attacker"), (None, "records no attacker")):
+        _with_sweep(monkeypatch, _sweep(weak, FREEING))
+        opts, rejected = cnn_options(tiny(0.6), "lenet")
+        assert [o.mode for o in opts] == ["distribute"]
+        reasons = {(r["mode"], r["cut"]): r["reason"] for r in rejected}
+        assert why in reasons[("dp", "pool1")] and why in reasons[("hybrid", "ReLU2")]
+        res = solve(tiny(0.6), method="defended", threads=1)
+        assert res.extra["defence"]["lenet"]["mode"] == "distribute"
+
+
+def test_dp_options_follow_the_attacker_recorded_in_the_privacy_table(monkeypatch, tmp_path):
+    import dataclasses
+
+    from optdist.attacks.attacker import CALIBRATION
+    from optdist.privacy import resolve_table
+
+    _with_sweep(monkeypatch, _sweep(CALIBRATION, FREEING))
+    table = resolve_table("lenet", "paper").model_dump(mode="json")
+    table["provenance"] = {**table["provenance"], "attacker": dataclasses.replace(CALIBRATION, epochs=20).record()}
+    (tmp_path / "strong.json").write_text(json.dumps(table))
+    doc = tiny(0.6).spec.model_dump(mode="json") | {"privacy": {"lenet": "strong.json"}}
+    (tmp_path / "inst.json").write_text(json.dumps(doc))
+    inst = load_instance(tmp_path / "inst.json")
+    assert inst.limits["lenet"] == tiny(0.6).limits["lenet"]  # same cells: only the attacker differs
+    opts, rejected = cnn_options(inst, "lenet")
+    assert [o.mode for o in opts] == ["distribute"]  # the sweep's 6 epochs do not cover the table's 20
+    assert all("20 epochs" in r["reason"] for r in rejected if "not offered" in r["reason"])
+
+
+def test_only_measured_eps_and_tensors_are_offered(monkeypatch):
+    from optdist.attacks.attacker import CALIBRATION
+
+    _with_sweep(monkeypatch, _sweep(CALIBRATION, FREEING))
+    opts, rejected = cnn_options(tiny(0.6, cuts=["ReLU1", "pool1", "ReLU2"], epsilons=[15.0]), "lenet")
+    assert [o.mode for o in opts] == ["distribute"]  # eps 15 lies between measured points: no interpolation
+    reasons = {(r["mode"], r["cut"]): r["reason"] for r in rejected}
+    assert "none of eps [15.0] was measured at pool1" in reasons[("dp", "pool1")]
+    assert "no measured tensor at or before ReLU1" in reasons[("dp", "ReLU1")]  # not read from the later pool1
+    opts, _ = cnn_options(tiny(0.6, cuts=["pool1", "ReLU2"], epsilons=[5.0, 10.0, 15.0]), "lenet")
+    assert _dp_options(opts) == {("dp", "pool1", 10.0), ("hybrid", "pool1", 10.0), ("dp", "ReLU2", 10.0),
+                                 ("hybrid", "ReLU2", 10.0)}  # fmt: skip
+    # above tau at every measured eps once the running maximum is taken: not offered
+    leaky = {"ReLU2": [(5.0, 0.9, 0.7, 0.2), (10.0, 0.9801, 0.5, 0.3)]}
+    _with_sweep(monkeypatch, _sweep(CALIBRATION, leaky))
+    opts, rejected = cnn_options(tiny(0.6, cuts=["ReLU2"]), "lenet")
+    assert [o.mode for o in opts] == ["distribute"] and "least attacker SSIM 0.700 > tau 0.6" in rejected[0]["reason"]
+
+
+@pytest.mark.parametrize("tau", [0.6, 0.8])
+def test_shipped_sweep_options_are_private_under_the_calibration_attacker(tau):
+    """Every DP/hybrid option offered on the shipped sweep is re-checked against the measured rows."""
+    from optdist.attacks.attacker import CALIBRATION, Attacker
+    from optdist.defences.dp_effect import load_measured
+
+    meas = load_measured("lenet")
+    assert Attacker.from_record(meas["attacker"]).covers(CALIBRATION)
+    opts, _ = cnn_options(tiny(tau, max_accuracy_drop_pct=100.0), "lenet")
+    names = [la.name for la in tiny(tau).profiles["lenet"].layers]
+    for o in opts:
+        if o.mode == "distribute":
+            continue
+        gov = max((m for m in meas["layers"] if names.index(m) <= names.index(o.cut)), key=names.index)
+        rows = [r for r in meas["layers"][gov]["rows"] if r["mode"] == "dp" and r["eps"] <= o.eps]
+        assert any(r["eps"] == o.eps for r in rows)  # measured, not interpolated
+        worst = max(max(r["ssim_blackbox"], r["ssim_whitebox"]) for r in rows)
+        assert o.attacker_ssim == pytest.approx(worst) and worst <= tau
