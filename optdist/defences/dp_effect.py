@@ -129,7 +129,8 @@ def dp_effect(cnn: str, layer: str, eps: float, tau: float, source: str = "auto"
             cnn, layer, float(eps), tau, _interp_log(eps, grid, loss), s, s <= tau, eps_device,
             dp.noise_stats(eps, 1.0, (1, 1))["sigma_over_B"], "measured",
             f"measured sweep `{meas.get('command', '')}` ({meas['dataset']}, tensor {row_layer}, attack={attack}, "
-            f"eps grid {grid[0]:g}-{grid[-1]:g}, clamped outside)",
+            f"eps grid {grid[0]:g}-{grid[-1]:g}, interpolated in log eps, clamped outside; black-box attacker: "
+            f"{_attacker_text(meas)})",
         )  # fmt: skip
     if source == "measured":
         raise KeyError(f"no measured DP sweep for {cnn}")
@@ -149,6 +150,11 @@ def sweep_attacker(meas: dict[str, Any]) -> Attacker | None:
     """The black-box attacker a measured sweep records (None: a sweep made before attackers were recorded)."""
     rec = meas.get("attacker")
     return None if rec is None else Attacker.from_record(rec)
+
+
+def _attacker_text(meas: dict[str, Any]) -> str:
+    have = sweep_attacker(meas)
+    return "not recorded" if have is None else have.describe()
 
 
 def measured_effects(
@@ -189,7 +195,7 @@ def measured_effects(
             cnn, layer, float(e), tau, float(loss[i]), float(ssim[i]), bool(ssim[i] <= tau),
             float(e) * la.out_maps * (la.beta // 4), dp.noise_stats(float(e), 1.0, (1, 1))["sigma_over_B"], "measured",
             f"measured sweep `{meas.get('command', '')}` ({meas['dataset']}, tensor {row_layer}, eps {e:g} measured, "
-            f"running-max SSIM of black-/white-box; attacker: {have.describe()})",
+            f"running-max SSIM of black-/white-box; black-box attacker: {have.describe()})",
         ))  # fmt: skip
     if not out:
         return [], f"none of eps {sorted(set(want.tolist()))} was measured at {row_layer} (measured: {grid.tolist()})"
