@@ -49,6 +49,8 @@ def test_stronger_and_covers():
     assert for_table(big) == (Attacker(samples=9000), "the table's attacker")
     small = {"attacker": dataclasses.replace(CALIBRATION, samples=100, epochs=9).record()}
     assert for_table(small)[0] == Attacker(samples=5000, epochs=9)
+    other = {"attacker": Attacker(lr=1e-3).record()}
+    assert for_table(other)[0] == Attacker(lr=1e-3)  # no order: the table's own attacker must be met
 
 
 @pytest.mark.learn
@@ -107,3 +109,14 @@ def test_dp_sweep_and_calibration_build_the_same_attacker(monkeypatch):
     # a different attacker (other images) gives another number: the check can fail
     other = dp_measure.run_sweep(dataclasses.replace(sweep, attacker=dataclasses.replace(attacker, data_seed=5)), progress=False)
     assert round(other["layers"]["ReLU2"]["rows"][0]["ssim_blackbox"], 4) != table.row("ReLU2").cells[16]
+
+
+@pytest.mark.learn
+def test_dp_sweep_cli_names_a_bad_privacy_table(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from optdist.cli import main
+
+    assert main(["dp-sweep", "--privacy-table", "nosuch", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--privacy-table nosuch" in err and "lenet-calibrated" in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())

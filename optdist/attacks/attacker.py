@@ -137,12 +137,16 @@ def for_table(provenance: dict[str, Any] | None) -> tuple[Attacker, str]:
     """The attacker a DP measurement compared with a privacy table must (at least) use, and why.
 
     ``provenance``: the table's (None: no table). :func:`stronger` of the attacker the table
-    records and :data:`CALIBRATION`; a table recording none (e.g. a paper's) gets :data:`CALIBRATION`.
+    records and :data:`CALIBRATION` (the table's own if the two are not comparable); a table
+    recording none (e.g. a paper's) gets :data:`CALIBRATION`. Raises ValueError for an invalid record.
     """
     recorded = None if provenance is None else Attacker.from_provenance(provenance)
     if recorded is None:
         why = "no privacy table" if provenance is None else "the table records no attacker"
         return CALIBRATION, f"calibration attacker ({why})"
-    chosen = stronger(recorded, CALIBRATION)
+    try:
+        chosen = stronger(recorded, CALIBRATION)
+    except ValueError:  # another optimiser or data draw: no order, the table's own attacker is the one to meet
+        return recorded, "the table's attacker (not comparable with the calibration attacker)"
     return chosen, "the table's attacker" if chosen == recorded else "stronger of the table's and the calibration attacker"
 
