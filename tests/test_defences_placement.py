@@ -226,6 +226,11 @@ def test_dp_options_follow_the_attacker_recorded_in_the_privacy_table(monkeypatc
     opts, rejected = cnn_options(inst, "lenet")
     assert [o.mode for o in opts] == ["distribute"]  # the sweep's 6 epochs do not cover the table's 20
     assert all("20 epochs" in r["reason"] for r in rejected if "not offered" in r["reason"])
+    table["provenance"]["attacker"] = {"samples": 10, "budget": 3}
+    (tmp_path / "bad.json").write_text(json.dumps(table))
+    (tmp_path / "inst.json").write_text(json.dumps(doc | {"privacy": {"lenet": "bad.json"}}))
+    with pytest.raises(InstanceError, match=r"privacy\.lenet.*unknown field\(s\) \['budget'\]"):
+        solve(load_instance(tmp_path / "inst.json"), method="defended")
 
 
 def test_only_measured_eps_and_tensors_are_offered(monkeypatch):

@@ -169,7 +169,11 @@ def table_attacker(inst: Instance, cnn: str) -> tuple[Attacker, str]:
     """The attacker of the privacy table ``inst`` uses for ``cnn`` (or a stronger one), and why."""
     ref = inst.spec.privacy.get(cnn)
     table = None if ref is None else resolve_table(cnn, ref, inst.path.parent if inst.path else None)
-    return for_table(None if table is None else table.provenance)
+    try:
+        return for_table(None if table is None else table.provenance)
+    except ValueError as e:
+        fix = "correct the table's provenance.attacker record (fields of optdist.attacks.attacker.Attacker) or remove it"
+        raise InstanceError(str(inst.path) if inst.path else inst.name, [Problem(f"privacy.{cnn}", f"attacker: {e}", fix)]) from e
 
 
 def _dp_choices(inst: Instance, cnn: str, spec: DefenceSpec) -> tuple[list[tuple[str, int, DPEffect]], list[dict]]:
