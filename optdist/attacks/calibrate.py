@@ -13,6 +13,7 @@ the Nf / split point it implies at each tau (MODEL.md section 6).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import multiprocessing
@@ -32,6 +33,7 @@ from tqdm import tqdm
 
 from optdist import zoo
 from optdist.attacks import datasets, inversion, targets
+from optdist.attacks.attacker import CALIBRATION, Attacker
 from optdist.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from optdist.privacy import PrivacyRow, PrivacyTable, privacy_limits, table_path
 from optdist.profiles import available_cnns, load_profile
@@ -41,16 +43,16 @@ TAUS = (0.8, 0.6, 0.4)
 
 @dataclass
 class Config:
-    """One calibration sweep (defaults: the shipped LeNet table)."""
+    """One calibration sweep (defaults: the shipped LeNet table; attacker: :data:`~optdist.attacks.attacker.CALIBRATION`)."""
 
     target: str = "lenet"
     layers: tuple[str, ...] = ()  # empty: the target's default attacked layers
     maps: tuple[int, ...] = ()  # empty: P, P/2, ..., 1; P is always measured
     subsets: int = 3
     seeds: int = 1
-    epochs: int = 6
-    samples: int = 5000
-    test_samples: int = 500
+    epochs: int = CALIBRATION.epochs
+    samples: int = CALIBRATION.samples
+    test_samples: int = CALIBRATION.test_samples
     name: str = "calibrated"
     data: str | None = None  # dataset spec; default: the one the target was trained on
     weights_dir: str | None = None
@@ -58,6 +60,10 @@ class Config:
     target_samples: int | None = None
     show: int = 8
     command: str = ""
+
+    def attacker(self) -> Attacker:
+        """The attacker of this sweep (its first training seed; seeds ``0..seeds-1`` are averaged)."""
+        return dataclasses.replace(CALIBRATION, samples=self.samples, epochs=self.epochs, test_samples=self.test_samples)
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,9 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1) -> Calibration:
         )
     ds = datasets.load(trained_on, target.input_shape)
     targets.check_shape(ds, target)
-    adv, test = ds["attack"].subset(cfg.samples, 1), ds["test"].subset(cfg.test_samples, 2)
+    attacker = cfg.attacker()
+    adv, test = attacker.adversary(ds), attacker.scored(ds)
+    attacker = dataclasses.replace(attacker, samples=len(adv), test_samples=len(test))  # as drawn (small sets: all)
     plan = []
     for layer in cfg.layers or target.layers:
         P = int(inversion.features(zoo.split_at(net, layer)[0], test.x[:1]).shape[1])
@@ -123,7 +131,7 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1) -> Calibration:
             for seed in range(cfg.seeds):
                 rng = np.random.default_rng([seed, P, m])
                 plan += [(layer, m, s, seed) for s in choose_subsets(P, m, cfg.subsets, rng)]
-    init = (cfg.target, int(meta["num_classes"]), net.state_dict(), adv.x, test.x, cfg.epochs, cfg.show)
+    init = (cfg.target, int(meta["num_classes"]), net.state_dict(), adv.x, test.x, attacker, cfg.show)
     attacks: list[Attack] = []
     recons: dict[tuple[str, int], np.ndarray] = {}
     with _executor(jobs, init) as pool:
@@ -131,7 +139,7 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1) -> Calibration:
         for attack, recon in tqdm(done, total=len(plan), desc=f"invert {cfg.target}", unit="net", disable=not progress):
             attacks.append(attack)
             recons.setdefault((attack.layer, attack.m), recon)
-    table = _table(cfg, attacks, meta, ds, len(adv), len(test), time.perf_counter() - t0, jobs)
+    table = _table(cfg, attacks, meta, ds, attacker, time.perf_counter() - t0, jobs)
     return Calibration(table, attacks, test.x[: cfg.show], recons)
 
 
@@ -139,7 +147,14 @@ _STATE: dict[str, Any] = {}
 
 
 def _init_worker(
-    target: str, num_classes: int, state: dict, adv: np.ndarray, test: np.ndarray, epochs: int, show: int, threads: int
+    target: str,
+    num_classes: int,
+    state: dict,
+    adv: np.ndarray,
+    test: np.ndarray,
+    attacker: Attacker,
+    show: int,
+    threads: int,
 ) -> None:
     """Per-process attack state: the target net, the adversary's and the test images."""
     if threads:
@@ -147,7 +162,7 @@ def _init_worker(
     net = targets.spec(target).build(num_classes)
     net.load_state_dict(state)
     _STATE.clear()
-    _STATE.update(net=net.eval(), adv=adv, test=test, epochs=epochs, show=show, layer=None)
+    _STATE.update(net=net.eval(), adv=adv, test=test, attacker=attacker, show=show, layer=None)
 
 
 def _attack(job: tuple[str, int, tuple[int, ...], int]) -> tuple[Attack, np.ndarray]:
@@ -158,8 +173,7 @@ def _attack(job: tuple[str, int, tuple[int, ...], int]) -> tuple[Attack, np.ndar
         head = zoo.split_at(st["net"], layer)[0]
         st.update(layer=layer, z=inversion.features(head, st["adv"]), zt=inversion.features(head, st["test"]))
     sel = list(maps)
-    g = inversion.train_inverse(st["z"][:, sel], st["adv"], st["epochs"], seed)
-    recon = inversion.reconstruct(g, st["zt"][:, sel])
+    _, recon = inversion.attack(st["attacker"], st["z"][:, sel], st["adv"], st["zt"][:, sel], seed)
     ssim, psnr = inversion.score(recon, st["test"])
     return Attack(layer, m, maps, seed, float(ssim.mean()), float(psnr.mean())), recon[: st["show"]]
 
@@ -181,8 +195,7 @@ def _table(
     attacks: list[Attack],
     meta: dict[str, Any],
     ds: datasets.Dataset,
-    n_adv: int,
-    n_test: int,
+    attacker: Attacker,
     secs: float,
     jobs: int,
 ) -> PrivacyTable:
@@ -205,19 +218,20 @@ def _table(
         "command": cfg.command,
         "date": date.today().isoformat(),
         "data": ds.source,
-        "adversary_samples": f"{n_adv} from the '{ds.spec or ds.name}' attack split (disjoint from target training)"
+        "adversary_samples": f"{attacker.samples} from the '{ds.spec or ds.name}' attack split (disjoint from target training)"
         if ds.name != "orl"
-        else f"{n_adv} ORL training images (ORL is too small for a disjoint split)",
-        "test_samples": n_test,
+        else f"{attacker.samples} ORL training images (ORL is too small for a disjoint split)",
+        "test_samples": attacker.test_samples,
         "target": {k: meta.get(k) for k in ("dataset", "test_accuracy", "epochs", "seed", "train_samples", "data")},
         "attack": {
             "decoder": "transposed-conv decoder sized from the tensor shape (optdist.attacks.inversion.decoder)",
             "loss": "MSE",
-            "optimizer": f"Adam lr {inversion.LR}, batch {inversion.BATCH}, cosine decay",
+            "optimizer": f"Adam lr {attacker.lr}, batch {attacker.batch}, cosine decay",
             "epochs": cfg.epochs,
             "subsets": cfg.subsets,
             "seeds": cfg.seeds,
         },
+        "attacker": attacker.record(),
         "metric": "mean SSIM (skimage structural_similarity, data_range=1, 7x7 window), PSNR in dB; float64",
         "cells": "mean over subsets x seeds; spread = population std over the same attacks",
         "seconds": round(secs, 1),

@@ -19,10 +19,11 @@ import torch
 from skimage.metrics import structural_similarity
 from torch import nn
 
+from optdist.attacks.attacker import CALIBRATION, DECODER, Attacker
 from optdist.attacks.targets import to_float
 
-LR = 2e-3
-BATCH = 64
+LR = CALIBRATION.lr
+BATCH = CALIBRATION.batch
 
 
 class Standardize(nn.Module):
@@ -93,6 +94,23 @@ def train_inverse(
             opt.step()
             sched.step()
     return g.eval()
+
+
+def attack(
+    attacker: Attacker, z_adv: torch.Tensor, x_adv: np.ndarray, z_test: torch.Tensor, seed: int | None = None
+) -> tuple[nn.Sequential, np.ndarray]:
+    """Train ``attacker``'s inverse network on ``(z_adv, x_adv)`` and reconstruct ``z_test``.
+
+    The one training call of the calibration and the DP sweep: :func:`train_inverse` with the
+    attacker's epochs, lr and batch; ``seed`` defaults to ``attacker.seed``. Returns the network
+    and its reconstructions (N, C, H, W) float64 in [0, 1].
+    """
+    if attacker.architecture != DECODER:
+        raise ValueError(f"unknown attacker architecture {attacker.architecture!r}; known: {DECODER!r}")
+    if len(z_adv) != len(x_adv):
+        raise ValueError(f"{len(z_adv)} feature tensors for {len(x_adv)} images")
+    g = train_inverse(z_adv, x_adv, attacker.epochs, attacker.seed if seed is None else seed, attacker.lr, attacker.batch)
+    return g, reconstruct(g, z_test)
 
 
 @torch.no_grad()

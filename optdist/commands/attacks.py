@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from optdist.attacks.attacker import CALIBRATION
+
 
 def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(v) for v in text.split(",") if v.strip())
@@ -37,9 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--maps", type=_ints, default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
     p.add_argument("--subsets", type=int, default=3, help="random m-subsets per cell (default 3)")
     p.add_argument("--seeds", type=int, default=1, help="training seeds per subset (default 1)")
-    p.add_argument("--epochs", type=int, default=6, help="inverse-network epochs (default 6)")
-    p.add_argument("--samples", type=int, default=5000, help="adversary's training images (default 5000)")
-    p.add_argument("--test-samples", type=int, default=500, help="held-out images scored (default 500)")
+    a = CALIBRATION  # the one attacker definition (optdist/attacks/attacker.py), shared with the DP sweep
+    p.add_argument("--epochs", type=int, default=a.epochs, help=f"inverse-network epochs (default {a.epochs})")
+    p.add_argument("--samples", type=int, default=a.samples, help=f"adversary's training images (default {a.samples})")
+    p.add_argument("--test-samples", type=int, default=a.test_samples, help=f"held-out images scored (default {a.test_samples})")
     p.add_argument("--name", default="calibrated", help="table name (default calibrated)")
     p.add_argument(
         "--out", default=None, help="folder for grid PNG, Nf Markdown, attacks JSON (default runs/attacks/CNN)"

@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cnn", default="lenet")
     p.add_argument("--layers", nargs="+", default=["pool1", "ReLU2"])
     p.add_argument("--eps", type=float, nargs="+", help="noisy epsilon grid (default: 1 ... 5000)")
+    p.add_argument("--privacy-table", metavar="TABLE",
+                   help="the privacy table the sweep is compared with (bundled name such as 'calibrated', or a path): "
+                        "its recorded attacker is used, or the calibration attacker where that is stronger "
+                        "(default: the calibration attacker)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
     p.add_argument("--out", type=Path, default=BENCH / "dp_sweep")
     p.add_argument("--install", action="store_true", help="also ship the result as optdist/data/dp_measured_<cnn>.json")
@@ -116,16 +120,25 @@ def cmd_dp_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_dp_sweep(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from optdist.attacks.attacker import Attacker
     from optdist.defences import dp_measure, report
 
-    kw: dict = {"cnn": args.cnn, "layers": tuple(args.layers)}
+    try:
+        attacker, source = dp_measure.attacker_for(args.cnn, args.privacy_table)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: --privacy-table {args.privacy_table}: {e}", file=sys.stderr)
+        return 2
+    kw: dict = {"cnn": args.cnn, "layers": tuple(args.layers), "attacker": attacker}
     if args.eps:
         kw["eps"] = tuple(args.eps)
     if args.quick:
-        kw |= {"finetune_samples": 500, "accuracy_samples": 500, "attack_samples": 200, "attack_epochs": 1,
-               "score_samples": 10, "rmle_steps": 10}  # fmt: skip
+        kw |= {"finetune_samples": 500, "accuracy_samples": 500, "rmle_samples": 10, "rmle_steps": 10,
+               "attacker": dataclasses.replace(attacker, samples=200, epochs=1, test_samples=10)}  # fmt: skip
+        source = {**source, "rule": source["rule"] + "; --quick: shrunk (numbers meaningless)"}
     prov = _provenance()
-    result = dp_measure.run_sweep(dp_measure.SweepConfig(**kw)) | prov
+    result = dp_measure.run_sweep(dp_measure.SweepConfig(**kw), attacker_source=source) | prov
     out: Path = args.out
     atomic_write_json(out / "results.json", result)
     df = report.dp_sweep_frame(result)
@@ -134,6 +147,9 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
         _header(f"Measured DP sweep: {result['cnn']} / {result['dataset']}", prov,
                 f"\nTarget test accuracy {result['baseline_acc']}; {b}; total {result['seconds']} s "
                 f"on {result['threads']} torch thread(s); black-box attack code: {result['attack_code']}.\n"
+                f"Black-box attacker ({result['attacker_source']['rule']}; privacy table "
+                f"{result['attacker_source']['privacy_table']}): {Attacker.from_record(result['attacker']).describe()}. "
+                f"White-box rMLE scored on the first {result['config']['rmle_samples']} of those test images.\n"
                 "Rows: `plain` = undefended split, `clip` = Algorithm 1 rescale only, `dp` = rescale + "
                 "Lap(2B/eps). `loss % (ft)` compares the noisy fine-tuned tail with the plain split's tail "
                 "fine-tuned on the same schedule without noise.\n"),  # fmt: skip

@@ -17,7 +17,13 @@ Placement meaning: layers up to and including ``layer`` see raw data and stay on
 source; the noise is added there once, and layers after ``layer`` are unconstrained when
 ``frees_downstream`` holds (otherwise their usual Nf limits apply).
 
-Sources, in order: a measured sweep shipped as ``optdist/data/dp_measured_<cnn>.json`` for this
+For the placement optimizer, :func:`measured_effects` is the strict reading: only eps values the
+sweep measured (no interpolation, no clamping), only cuts at or after a measured tensor (no
+reading of an earlier cut from a later tensor) and only a sweep whose black-box attacker covers
+the attacker of the privacy table the decision is compared with
+(:func:`optdist.attacks.attacker.for_table`); anything else has no entry and is not offered.
+
+Sources of :func:`dp_effect`, in order: a measured sweep shipped as ``optdist/data/dp_measured_<cnn>.json`` for this
 CNN (the cut uses the row of the latest measured tensor at or before it, else the first after it:
 the privacy-table reading rule of MODEL.md section 6), else the paper's tables (Ryu et al. 2022)
 with the cut mapped to a split depth (= number of conv layers up to the cut, clamped to 1-3) and
@@ -34,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from optdist.attacks.attacker import Attacker
 from optdist.defences import dp, dp_tables
 from optdist.paths import PACKAGE_DATA
 from optdist.profiles import load_profile
@@ -122,7 +129,8 @@ def dp_effect(cnn: str, layer: str, eps: float, tau: float, source: str = "auto"
             cnn, layer, float(eps), tau, _interp_log(eps, grid, loss), s, s <= tau, eps_device,
             dp.noise_stats(eps, 1.0, (1, 1))["sigma_over_B"], "measured",
             f"measured sweep `{meas.get('command', '')}` ({meas['dataset']}, tensor {row_layer}, attack={attack}, "
-            f"eps grid {grid[0]:g}-{grid[-1]:g}, clamped outside)",
+            f"eps grid {grid[0]:g}-{grid[-1]:g}, interpolated in log eps, clamped outside; black-box attacker: "
+            f"{_attacker_text(meas)})",
         )  # fmt: skip
     if source == "measured":
         raise KeyError(f"no measured DP sweep for {cnn}")
@@ -136,6 +144,62 @@ def dp_effect(cnn: str, layer: str, eps: float, tau: float, source: str = "auto"
         pred.provenance + f"; {cnn} mapped to {profile}, depth {depth}{note}; white-box SSIM scale differs "
         "from the black-box privacy tables",
     )  # fmt: skip
+
+
+def sweep_attacker(meas: dict[str, Any]) -> Attacker | None:
+    """The black-box attacker a measured sweep records (None: a sweep made before attackers were recorded)."""
+    rec = meas.get("attacker")
+    return None if rec is None else Attacker.from_record(rec)
+
+
+def _attacker_text(meas: dict[str, Any]) -> str:
+    have = sweep_attacker(meas)
+    return "not recorded" if have is None else have.describe()
+
+
+def measured_effects(
+    cnn: str, layer: str, tau: float, attacker: Attacker, eps: list[float] | None = None
+) -> tuple[list[DPEffect], str | None]:
+    """Effects of DP at ``layer`` at the eps values the shipped sweep measured under ``attacker`` or stronger.
+
+    ``eps``: the values wanted (None: every measured one); values the sweep did not measure are
+    dropped. The cut is read from the latest measured tensor at or before it; the SSIM is the
+    running maximum over the measured eps of the stronger of the black- and white-box attacks;
+    the accuracy drop is the measured one at that eps. Returns the effects (ascending eps) and,
+    if there are none, why (a sentence naming the command that would measure them).
+    """
+    meas = load_measured(cnn)
+    todo = f"`optdist dp-sweep --cnn {cnn} --layers <tensor> --install`"
+    if meas is None:
+        return [], f"no measured DP sweep for {cnn} ({todo})"
+    have = sweep_attacker(meas)
+    if have is None or not have.covers(attacker):
+        got = "records no attacker" if have is None else f"used a weaker attacker ({have.describe()})"
+        return [], f"the measured DP sweep for {cnn} {got}; the privacy table needs {attacker.describe()} ({todo})"
+    names = [la.name for la in load_profile(cnn).layers]
+    k = names.index(layer)
+    before = [m for m in meas["layers"] if m in names and names.index(m) <= k]
+    if not before:
+        return [], f"no measured tensor at or before {layer} in the DP sweep for {cnn} (measured: {sorted(meas['layers'])})"
+    row_layer = max(before, key=names.index)
+    curves = [_measured_curves(meas["layers"][row_layer]["rows"], a) for a in ("blackbox", "whitebox")]
+    grid, loss = curves[0][0], curves[0][1]
+    ssim = np.maximum(curves[0][2], curves[1][2])
+    want = grid if eps is None else np.asarray(eps, dtype=float)
+    la = load_profile(cnn).layers[k]
+    out = []
+    for i, e in enumerate(grid):
+        if not np.isclose(want, e, rtol=1e-9, atol=0).any():
+            continue
+        out.append(DPEffect(
+            cnn, layer, float(e), tau, float(loss[i]), float(ssim[i]), bool(ssim[i] <= tau),
+            float(e) * la.out_maps * (la.beta // 4), dp.noise_stats(float(e), 1.0, (1, 1))["sigma_over_B"], "measured",
+            f"measured sweep `{meas.get('command', '')}` ({meas['dataset']}, tensor {row_layer}, eps {e:g} measured, "
+            f"running-max SSIM of black-/white-box; black-box attacker: {have.describe()})",
+        ))  # fmt: skip
+    if not out:
+        return [], f"none of eps {sorted(set(want.tolist()))} was measured at {row_layer} (measured: {grid.tolist()})"
+    return out, None
 
 
 def best_eps(cnn: str, layer: str, tau: float, max_drop_pct: float, grid: np.ndarray | None = None) -> DPEffect | None:

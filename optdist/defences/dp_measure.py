@@ -9,10 +9,15 @@ For a split after ``layer`` (head = trusted local part, tail = remote part) and 
   trained tail, once per epsilon; the undefended and clip-only rows get the same schedule without
   noise, so the loss compares equally trained tails;
 * black-box inversion (He et al., :mod:`optdist.attacks.inversion`) by a noise-aware adversary:
-  the inverse network is trained on privatised features of the adversary's own samples and
-  scored by SSIM on privatised features of held-out test images;
+  the privacy-table attacker (:class:`~optdist.attacks.attacker.Attacker`: the same images,
+  budget, architecture and scored test images as the calibration; :func:`attacker_for` takes
+  the one a table records, or the project's calibration attacker if that is stronger) trained
+  on privatised features of its own samples and scored by SSIM on privatised features of its
+  held-out test images. Without noise (row ``plain``) it is exactly the calibration's all-maps
+  attack, so that row reproduces the table's ``m = P`` cell;
 * white-box rMLE (the attack of Ryu et al.; He et al.'s regularised MLE): gradient descent on the
-  input, ``min_x mean((f(x) - x*)^2) + lambda TV(x)``, ``x`` in [0, 1], scored by SSIM.
+  input, ``min_x mean((f(x) - x*)^2) + lambda TV(x)``, ``x`` in [0, 1], scored by SSIM on the
+  first ``rmle_samples`` of the same test images.
 """
 
 from __future__ import annotations
@@ -32,26 +37,28 @@ from tqdm import tqdm
 
 from optdist import zoo
 from optdist.attacks import datasets, inversion, targets
+from optdist.attacks.attacker import CALIBRATION, Attacker, for_table
 from optdist.defences import dp
+from optdist.privacy import resolve_table
 
 
 @dataclass(frozen=True)
 class SweepConfig:
-    """Sizes and schedules of one sweep (defaults: ~4 min per LeNet layer on one CPU thread).
+    """Sizes and schedules of one sweep.
 
     ``eps`` is the noisy grid; the sweep adds ``None`` (plain split) and ``inf`` (clipping only).
+    ``attacker``: the black-box adversary (default: the calibration attacker; see :func:`attacker_for`).
     """
 
     cnn: str = "lenet"
     layers: tuple[str, ...] = ("pool1", "ReLU2")
-    eps: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 5000.0)
+    eps: tuple[float, ...] = (1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 5000.0)
     finetune_samples: int = 10000
     finetune_epochs: int = 1
     finetune_lr: float = 1e-3
     accuracy_samples: int = 10000
-    attack_samples: int = 2000
-    attack_epochs: int = 5
-    score_samples: int = 100
+    attacker: Attacker = CALIBRATION
+    rmle_samples: int = 100
     rmle_steps: int = 200
     rmle_lr: float = 0.05
     rmle_tv: float = 0.01
@@ -135,6 +142,21 @@ def rmle(head: nn.Module, target: torch.Tensor, shape: tuple[int, ...], cfg: Swe
     return torch.sigmoid(w).detach().double().numpy()
 
 
+def attacker_for(cnn: str, table: str | None = None) -> tuple[Attacker, dict[str, Any]]:
+    """The sweep's attacker for comparison with privacy table ``table`` of ``cnn`` (a bundled name or a path).
+
+    :func:`~optdist.attacks.attacker.for_table`: the attacker the table records in its provenance,
+    or the calibration attacker where that is stronger (or the table records none). Returns it and
+    a JSON-ready note of where it came from. Raises FileNotFoundError / ValueError for a missing or
+    invalid table.
+    """
+    t = None if table is None else resolve_table(cnn, table)
+    chosen, rule = for_table(None if t is None else t.provenance)
+    recorded = None if t is None else Attacker.from_provenance(t.provenance)
+    return chosen, {"privacy_table": None if t is None else f"{cnn}/{t.name} ({table})",
+                    "table_attacker": None if recorded is None else recorded.record(), "rule": rule}
+
+
 def load_target(cfg: SweepConfig) -> tuple[nn.Sequential, dict[str, Any]]:
     """The trained target: the shared ``models/weights`` copy if present, else trained into the cache."""
     try:
@@ -148,13 +170,14 @@ def sweep_layer(net: nn.Sequential, ds: datasets.Dataset, layer: str, cfg: Sweep
     head, tail = zoo.split_at(net, layer)
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    tr, te, att = ds["train"], ds["test"], ds["attack"]
+    tr, te = ds["train"], ds["test"]
     z_tr = inversion.features(head, tr.x[: cfg.finetune_samples])
     y_tr = torch.from_numpy(tr.y[: cfg.finetune_samples])
     z_te = inversion.features(head, te.x[: cfg.accuracy_samples])
     y_te = torch.from_numpy(te.y[: cfg.accuracy_samples])
-    x_att, x_sc = att.x[: cfg.attack_samples], te.x[: cfg.score_samples]
-    z_att, z_sc = inversion.features(head, x_att), z_te[: cfg.score_samples]
+    x_att, x_sc = cfg.attacker.adversary(ds).x, cfg.attacker.scored(ds).x
+    z_att, z_sc = inversion.features(head, x_att), inversion.features(head, x_sc)
+    x_wb = x_sc[: cfg.rmle_samples]
     bound = dp.calibrate_bound(z_tr.numpy(), rng=rng)
     q = dp.map_mean_square(z_tr[:1000].numpy(), bound) if z_tr.dim() == 4 else None
     rows = []
@@ -165,12 +188,12 @@ def sweep_layer(net: nn.Sequential, ds: datasets.Dataset, layer: str, cfg: Sweep
         row["acc_noisy"] = tail_accuracy(tail, privatize(z_te, bound, eps, gen), y_te)
         ft = noisy_finetune(tail, z_tr, y_tr, bound, eps, cfg, gen)
         row["acc_finetuned"] = tail_accuracy(ft, privatize(z_te, bound, eps, gen), y_te)
-        g = inversion.train_inverse(privatize(z_att, bound, eps, gen), x_att, cfg.attack_epochs, cfg.seed)
-        ssim, psnr = inversion.score(inversion.reconstruct(g, privatize(z_sc, bound, eps, gen)), x_sc)
+        _, recon = inversion.attack(cfg.attacker, privatize(z_att, bound, eps, gen), x_att, privatize(z_sc, bound, eps, gen))
+        ssim, psnr = inversion.score(recon, x_sc)
         row |= {"ssim_blackbox": float(ssim.mean()), "ssim_blackbox_std": float(ssim.std())}
         row["psnr_blackbox"] = float(psnr.mean())
-        rec = rmle(head, privatize(z_sc, bound, eps, gen), tuple(x_sc.shape[1:]), cfg)
-        ssim_w, psnr_w = inversion.score(rec, x_sc)
+        rec = rmle(head, privatize(z_sc[: len(x_wb)], bound, eps, gen), tuple(x_wb.shape[1:]), cfg)
+        ssim_w, psnr_w = inversion.score(rec, x_wb)
         row |= {"ssim_whitebox": float(ssim_w.mean()), "ssim_whitebox_std": float(ssim_w.std())}
         row["psnr_whitebox"] = float(psnr_w.mean())
         if mode == "dp":
@@ -192,12 +215,16 @@ def attack_code_id() -> str:
     return f"optdist/attacks/inversion.py sha256 {hashlib.sha256(src).hexdigest()[:12]}"
 
 
-def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, Any]:
-    """Sweep every layer of ``cfg``; returns a JSON-ready result with provenance."""
+def run_sweep(cfg: SweepConfig, progress: bool = True, attacker_source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Sweep every layer of ``cfg``; returns a JSON-ready result with provenance.
+
+    ``attacker_source``: where ``cfg.attacker`` came from (:func:`attacker_for`), recorded as is.
+    """
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     net, meta = load_target(cfg)
-    ds = datasets.load(targets.spec(cfg.cnn).data)
+    target = targets.spec(cfg.cnn)
+    ds = datasets.load(meta.get("data_spec", target.data), target.input_shape)  # as calibrate does
     bar = tqdm(total=len(cfg.layers) * (len(cfg.eps) + 2), desc="dp-sweep", disable=not progress)
     t0 = time.perf_counter()
     layers = [sweep_layer(net, ds, la, cfg, bar) for la in cfg.layers]
@@ -213,6 +240,8 @@ def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, Any]:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "attack_code": attack_code_id(),
+        "attacker": cfg.attacker.record(),
+        "attacker_source": attacker_source or {"rule": "given"},
         "layers": {la["layer"]: la for la in layers},
     }
 

@@ -7,9 +7,14 @@ per CNN) lists what may be used; CNNs without an entry are distributed only.
 **Options of a CNN.** Layers ``k = 0..L-1`` (0-based, as :class:`PrivacyLimits`), split point
 ``SP``, base limits ``(Nf_k, cap_k, src_k)`` of MODEL.md section 6 at the instance's ``tau``.
 Laplace DP with per-element budget ``eps`` on the output of layer ``c`` has, by
-:func:`~optdist.defences.dp_effect.dp_effect`, an accuracy drop ``a(c, eps)`` (%) and an attacker
-SSIM ``s(c, eps)``; ``F(c, eps) = [s(c, eps) <= tau]`` (the layers after ``c`` see only noised
-data). Each option changes only the CNN's limits (a modified copy):
+:func:`~optdist.defences.dp_effect.measured_effects`, a measured accuracy drop ``a(c, eps)`` (%)
+and attacker SSIM ``s(c, eps)``; ``F(c, eps) = [s(c, eps) <= tau]`` (the layers after ``c`` see
+only noised data). ``s`` counts only if it was measured under the attacker of the CNN's privacy
+table or a stronger one (:func:`table_attacker`: the one the table records in its provenance, at
+least the calibration attacker), at that eps, from a tensor at or before ``c``; a ``(c, eps)``
+without such an entry is not offered (the reason is listed in ``options_rejected``): tau is an
+SSIM of the table's attacker, so a weaker attacker's SSIM would not mean the same privacy.
+Each option changes only the CNN's limits (a modified copy):
 
 * ``distribute``:     the base limits;
 * ``dp(c, eps)``:     ``src_k = 1`` for ``k <= c`` (the trusted source computes up to the cut and
@@ -72,8 +77,9 @@ from typing import Any
 
 import numpy as np
 
-from optdist.defences import defq, dp_tables
-from optdist.defences.dp_effect import DPEffect, dp_effect
+from optdist.attacks.attacker import Attacker, for_table
+from optdist.defences import defq
+from optdist.defences.dp_effect import DPEffect, measured_effects
 from optdist.instance import (
     DefenceSpec,
     Instance,
@@ -82,7 +88,7 @@ from optdist.instance import (
     QuantizationSpec,
     resolve,
 )
-from optdist.privacy import PrivacyLimits
+from optdist.privacy import PrivacyLimits, resolve_table
 from optdist.result import SolveResult, Termination
 
 MODE_RANK = {"distribute": 0, "hybrid": 1, "dp": 2}
@@ -159,6 +165,17 @@ def check_defence(inst: Instance) -> None:
         raise InstanceError(str(inst.path) if inst.path else inst.name, problems)
 
 
+def table_attacker(inst: Instance, cnn: str) -> tuple[Attacker, str]:
+    """The attacker of the privacy table ``inst`` uses for ``cnn`` (or a stronger one), and why."""
+    ref = inst.spec.privacy.get(cnn)
+    table = None if ref is None else resolve_table(cnn, ref, inst.path.parent if inst.path else None)
+    try:
+        return for_table(None if table is None else table.provenance)
+    except ValueError as e:
+        fix = "correct the table's provenance.attacker record (fields of optdist.attacks.attacker.Attacker) or remove it"
+        raise InstanceError(str(inst.path) if inst.path else inst.name, [Problem(f"privacy.{cnn}", f"attacker: {e}", fix)]) from e
+
+
 def _dp_choices(inst: Instance, cnn: str, spec: DefenceSpec) -> tuple[list[tuple[str, int, DPEffect]], list[dict]]:
     """Admissible ``(mode, cut, eps*)`` before the DefQ drop, and the rejected ``(mode, cut)`` with why."""
     modes = [m for m in ("dp", "hybrid") if spec.mode in (m, "auto")]
@@ -168,11 +185,11 @@ def _dp_choices(inst: Instance, cnn: str, spec: DefenceSpec) -> tuple[list[tuple
     L, tau = prof.n_layers, inst.spec.tau
     last = min(base.split_point, L - 1) - 1  # cuts c < last: layer c+1 is intermediate and before SP
     cuts = spec.cuts if spec.cuts is not None else [la.name for la in prof.layers[:last]]
-    grid = np.asarray(spec.epsilons if spec.epsilons is not None else dp_tables.grid(), dtype=float)
+    attacker, _ = table_attacker(inst, cnn)
     out, rejected = [], []
     for c in cuts:
         k = prof.index(c)
-        effects = [dp_effect(cnn, c, float(e), tau) for e in grid] if k < last else []
+        effects, missing = measured_effects(cnn, c, tau, attacker, spec.epsilons) if k < last else ([], None)
         freeing = [e for e in effects if e.frees_downstream]
         best = min(freeing, key=lambda e: (e.accuracy_drop_pct, -e.eps), default=None)
         for mode in modes:
@@ -180,6 +197,8 @@ def _dp_choices(inst: Instance, cnn: str, spec: DefenceSpec) -> tuple[list[tuple
                 why = f"layer {c} is followed by no intermediate layer before the split point (SP = {base.split_point})"
             elif mode == "hybrid" and prof.layers[k].kind == "conv":
                 why = "conv cut: its owners hold partial sums, the noise would add up (accuracy not modelled)"
+            elif missing is not None:
+                why = f"no measured entry (not offered): {missing}"
             elif best is None:
                 why = f"no eps on the grid frees the layers after it (least attacker SSIM {min(e.attacker_ssim for e in effects):.3f} > tau {tau})"
             elif best.accuracy_drop_pct > spec.max_accuracy_drop_pct:
