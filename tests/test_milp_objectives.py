@@ -81,7 +81,7 @@ def case(key: str) -> Instance:
     return micro(key.split("/")[0], **CASES[key])
 
 
-@pytest.mark.parametrize("formulation", ["compact", "per-map"])
+@pytest.mark.parametrize("formulation", ["compact", "per-map", "tight", "decomposed"])
 @pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.slow) if k in SLOW else k for k in CASES])
 def test_milp_matches_brute_force(key, formulation):
     inst = case(key)

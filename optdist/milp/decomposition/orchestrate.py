@@ -32,7 +32,7 @@ from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import DEFAULT_MIP_GAP, Clock, adapter_for, solve_built, solve_formulation, warm_start_assignment
-from optdist.result import SolveResult, Termination, gap
+from optdist.result import GAP_EPS, SolveResult, Termination, gap
 
 #: subproblems are solved to this gap at least (their bounds add up over requests)
 SUB_GAP = 1e-6
@@ -139,7 +139,7 @@ def solve_decomposed(
             res.extra["incumbent"] = "warm start"
     g = gap(res.objective, res.bound)
     left = clock.left()
-    if coupled and (left is None or left > 0.5) and (g is None or g > mip_gap):
+    if coupled and (left is None or left > 0.5) and (g is None or g > max(mip_gap, GAP_EPS)):
         res.extra["coupled"] = True
         _coupled(inst, res, lb_of if (bounds_known and separable) else {}, clock=clock, mip_gap=mip_gap, **common)
     g = gap(res.objective, res.bound)
@@ -147,7 +147,7 @@ def solve_decomposed(
         res.assignment = res.objective = res.bound = None
     elif res.assignment is None:
         res.termination = Termination.NO_SOLUTION
-    elif g is not None and g <= mip_gap + 1e-12:
+    elif g is not None and g <= max(mip_gap, GAP_EPS):
         res.termination = Termination.OPTIMAL
     else:
         res.termination = Termination.TIME_LIMIT

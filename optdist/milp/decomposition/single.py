@@ -19,6 +19,7 @@ from optdist.assignment import Assignment
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.bounds import INF, base_bounds, propagate
+from optdist.result import GAP_EPS
 from optdist.milp.model import BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.result import Termination, gap
@@ -142,7 +143,7 @@ def solve_single(
             return SingleSolve(r, term or Termination.NO_SOLUTION, None, lb, nodes_total, secs, None, status, log)
         bound = min(lb, best[0])
         g = gap(best[0], bound)
-        term = Termination.OPTIMAL if g is not None and g <= max(mip_gap, 1e-9) else Termination.TIME_LIMIT
+        term = Termination.OPTIMAL if g is not None and g <= max(mip_gap, GAP_EPS) else Termination.TIME_LIMIT
         return SingleSolve(r, term, best[0], bound, nodes_total, secs, best[1], status, log)
 
     for d in steps:
