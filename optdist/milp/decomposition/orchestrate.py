@@ -33,6 +33,7 @@ from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import DEFAULT_MIP_GAP, Clock, adapter_for, solve_built, solve_formulation, warm_start_assignment
 from optdist.result import GAP_EPS, SolveResult, Termination, gap
+from optdist.solvers import Feature
 
 #: subproblems are solved to this gap at least (their bounds add up over requests)
 SUB_GAP = 1e-6
@@ -90,8 +91,9 @@ def solve_decomposed(
     incumbent, if feasible).
     """
     clock = Clock(time_limit)
+    adapter = adapter_for(solver, solver_options)
     if mip_gap is None:
-        mip_gap = adapter_for(solver).defaults.get("mip_gap", DEFAULT_MIP_GAP)
+        mip_gap = adapter.defaults.get("mip_gap", DEFAULT_MIP_GAP)
     common = dict(solver=solver, threads=threads, seed=seed, tee=tee, solver_options=solver_options)
     if not applies(inst):
         res = solve_formulation(inst, "tight", time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, **common)
@@ -100,13 +102,17 @@ def solve_decomposed(
     obj = inst.objective
     log: list[dict] = []
     res = SolveResult(inst.name, "milp", Termination.NO_SOLUTION, solver=solver, formulation=formulation,
-                      options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed,
-                               "spread": spread, "coupled": coupled})
+                      options={**adapter.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed),
+                               "spread": spread, "coupled": coupled, "warm_start": False})
     separable = not (obj.kind == "makespan" and obj.shared_weight)
     start: Assignment | None = None
     if warm_start is not None:
         start, info = warm_start_assignment(inst, warm_start)
         res.extra.update(info)
+    if start is not None:  # the incumbent to beat, and the MIP start of the coupled step
+        res.options["warm_start"] = adapter.has(Feature.WARM_START)
+        if not adapter.has(Feature.WARM_START):
+            res.extra["warm_start_skipped"] = f"solver {adapter.name} takes no MIP start (the start is the incumbent to beat)"
     solves = solve_classes(inst, time_limit=1e9 if time_limit is None else time_limit,
                            mip_gap=min(mip_gap, SUB_GAP), log=log, clock=clock, **common)
     res.extra["classes"] = log
