@@ -165,6 +165,7 @@ def build(
     requests: Sequence[int] | None = None,
     capacity_override: Mapping[str, np.ndarray] | None = None,
     bounds: Mapping[int, np.ndarray] | None = None,
+    stage_max: Mapping[int, Sequence[float]] | None = None,
     deadline: float | None = None,
 ) -> BuiltModel:
     """Build ``formulation`` for ``inst``.
@@ -175,7 +176,10 @@ def build(
     arrays replacing ``memory`` / ``compute_capacity`` / ``bandwidth_capacity`` (short names
     ``compute`` and ``bandwidth`` accepted), e.g. a decomposition's share per request.
     ``bounds``: request -> (L, N) upper bounds on ``n[r,k,i]`` (e.g. from bound propagation)
-    that tighten ``nmax``. ``deadline``: a ``time.perf_counter()`` value; building stops with
+    that tighten ``nmax``. ``stage_max``: request -> per-layer upper bounds on ``T[r,k]``
+    (seconds; ``inf`` = none), e.g. below a latency cutoff: they bound ``T`` and the
+    elementwise flows (:meth:`ModelData.flow_max`; flows that cannot arrive in time are not
+    created). ``deadline``: a ``time.perf_counter()`` value; building stops with
     :class:`BuildTimeout` between constraint families once it has passed.
     """
     if formulation not in FORMULATIONS:
@@ -184,7 +188,7 @@ def build(
     unknown = sorted(relax - set(FAMILIES))
     if unknown:
         raise ValueError(f"relax: unknown constraint families {unknown}; known: {list(FAMILIES)}")
-    data = model_data(inst, relax, requests, capacity_override, bounds)
+    data = model_data(inst, relax, requests, capacity_override, bounds, stage_max)
     m = pyo.ConcreteModel(name=f"{inst.name}-{formulation}")
     b = BuiltModel(inst, formulation, data, m)
 

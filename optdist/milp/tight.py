@@ -90,8 +90,8 @@ def add_tight_transfer_variables(b: BuiltModel) -> None:
             src, dst = d.active(r, k - 1), d.active(r, k)
             both = [i for i in src if i in set(dst)]
             kind = d.kind(r, k)
-            if kind == "flow":
-                idx["f"] += [(r, k, i, j) for i in src for j in dst]
+            if kind == "flow":  # flows that cannot arrive within stage_max are not created
+                idx["f"] += [(r, k, i, j) for i in src for j in dst if i == j or d.flow_max(r, k, i, j) > 0]
             elif kind == "to_fc":
                 idx["z"] += [(r, k, i) for i in both]
             elif kind == "conv":
@@ -108,8 +108,7 @@ def add_tight_transfer_variables(b: BuiltModel) -> None:
     def need_ub(r: int, k: int, j: int) -> int:
         return int(d.nmax[r][k, j])
 
-    m.f = pyo.Var(idx["f"], domain=pyo.NonNegativeIntegers,
-                  bounds=lambda _, r, k, i, j: (0, int(min(d.nmax[r][k - 1, i], d.nmax[r][k, j]))))
+    m.f = pyo.Var(idx["f"], domain=pyo.NonNegativeIntegers, bounds=lambda _, r, k, i, j: (0, d.flow_max(r, k, i, j)))
     m.z = pyo.Var(idx["z"], bounds=lambda _, r, k, i: (0, int(d.nmax[r][k - 1, i])))
     m.s = pyo.Var(idx["s"], domain=pyo.Binary)
     m.g = pyo.Var(idx["g"], bounds=lambda _, r, k, j: (0, need_ub(r, k, j)))
@@ -181,9 +180,9 @@ def add_tight_transfer_constraints(b: BuiltModel) -> None:
                 flow_out += [(r, k, i) for i in d.active(r, k - 1)]
                 flow_in += [(r, k, j) for j in d.active(r, k)]
     blk.flow_out = pyo.Constraint(flow_out, rule=lambda _, r, k, i: pyo.quicksum(
-        (m.f[r, k, i, j] for j in d.active(r, k))) == m.n[r, k - 1, i])
+        (m.f[r, k, i, j] for j in d.active(r, k) if (r, k, i, j) in m.f)) == m.n[r, k - 1, i])
     blk.flow_in = pyo.Constraint(flow_in, rule=lambda _, r, k, j: pyo.quicksum(
-        (m.f[r, k, i, j] for i in d.active(r, k - 1))) == m.n[r, k, j])
+        (m.f[r, k, i, j] for i in d.active(r, k - 1) if (r, k, i, j) in m.f)) == m.n[r, k, j])
 
     def need(r: int, k: int, j: int) -> pyo.Var:  # segments of layer k that j must be sent (x into fc)
         return m.n[r, k, j]
@@ -224,7 +223,8 @@ def _stage_rows(b: BuiltModel, r: int, k: int) -> list[pyo.Expression]:
     rows: list[pyo.Expression] = []
     if kind == "flow":
         for j in dst:
-            rows += [_tc(b, r, k, j) + beta / (rho[i] * TIME_UNIT) * m.f[r, k, i, j] for i in src if i != j]
+            rows += [_tc(b, r, k, j) + beta / (rho[i] * TIME_UNIT) * m.f[r, k, i, j] for i in src
+                     if i != j and (r, k, i, j) in m.f]
     elif kind == "to_fc":
         tcf = _tc_fc(b, r, k)
         for i in src:

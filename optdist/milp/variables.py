@@ -11,9 +11,12 @@ map products ``w[r,k,p,i,j]`` (per-map). Times are in ``TIME_UNIT`` seconds.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import pyomo.environ as pyo
+
+from optdist.milp.data import TIME_UNIT
 
 if TYPE_CHECKING:
     from optdist.milp.model import BuiltModel
@@ -70,11 +73,7 @@ def add_transfer_variables(b: BuiltModel) -> None:
             else:
                 idx_o += [(r, k, i, j) for i in src for j in dst if i != j]
     if b.formulation != "per-map":
-        m.f = pyo.Var(
-            idx_f,
-            domain=pyo.NonNegativeIntegers,
-            bounds=lambda m, r, k, i, j: (0, int(min(d.nmax[r][k - 1, i], d.nmax[r][k, j]))),
-        )
+        m.f = pyo.Var(idx_f, domain=pyo.NonNegativeIntegers, bounds=lambda m, r, k, i, j: (0, d.flow_max(r, k, i, j)))
     else:
         m.w = pyo.Var(idx_w, bounds=(0, 1))
     m.O = pyo.Var(idx_o, bounds=lambda m, r, k, i, j: (0, d.pair_max_bytes(r, k, i, j)))
@@ -99,7 +98,11 @@ def add_transfer_variables(b: BuiltModel) -> None:
 def add_stage_variables(b: BuiltModel) -> None:
     """``T[r,k] >= 0``; ``reject[r]`` if admission; ``u`` if serial uplink; ``makespan`` if asked."""
     m, d, obj = b.model, b.data, b.inst.objective
-    m.T = pyo.Var([(r, k) for r in d.requests for k in range(len(d.layers(r)))], bounds=(0, None))
+    def t_bounds(_: pyo.ConcreteModel, r: int, k: int) -> tuple[float, float | None]:
+        tmax = d.stage_max[r][k] if r in d.stage_max else math.inf
+        return (0, tmax / TIME_UNIT * (1 + 1e-9) if k and math.isfinite(tmax) else None)
+
+    m.T = pyo.Var([(r, k) for r in d.requests for k in range(len(d.layers(r)))], bounds=t_bounds)
     if obj.admission:
         m.reject = pyo.Var(list(d.requests), domain=pyo.Binary)
     if obj.uplink == "serial":

@@ -60,26 +60,14 @@ def _bounds_matrix(inst: Instance, nodes: list[np.ndarray], ub: list[np.ndarray]
     return out
 
 
-def restrict(b: BuiltModel, r: int, stage_max: Sequence[float] | None, cutoff: float | None,
-             latency_lb: float | None) -> None:
-    """Add what a cutoff round knows: ``T[r,k] <= stage_max[k]``, ``latency_r <= cutoff``,
-    ``latency_r >= latency_lb`` (seconds), and flows that cannot arrive in time removed:
-    ``f[i,j] (c_k/e_j + beta/rho_i) <= T[r,k]``, so ``f[i,j] <= stage_max / (c_k/e_j + beta/rho_i)``.
+def restrict(b: BuiltModel, r: int, cutoff: float | None, latency_lb: float | None) -> None:
+    """Add what a cutoff round knows: ``latency_r <= cutoff`` and ``latency_r >= latency_lb`` (seconds).
+
+    (Stage-time caps and the flows they rule out go in at build time: ``build(stage_max=...)``.)
     """
     import pyomo.environ as pyo
 
-    m, inst = b.model, b.inst
-    layers = inst.profile(r).layers
-    if stage_max is not None:
-        for k, tmax in enumerate(stage_max):
-            if k and math.isfinite(tmax):
-                m.T[r, k].setub(tmax / TIME_UNIT * (1 + 1e-9))
-        for (q, k, i, j), var in m.f.items():
-            if q != r or i == j or not math.isfinite(stage_max[k]):
-                continue
-            per = layers[k].mults_per_segment / inst.mults_per_s[j] + layers[k - 1].beta / inst.rate[i]
-            if per > 0:
-                var.setub(min(var.ub, math.floor(stage_max[k] / per * (1 + 1e-9))))
+    m = b.model
     if cutoff is not None:
         m.latency_max = pyo.Constraint(expr=b.latency(r) <= cutoff / TIME_UNIT * (1 + 1e-9))
     if latency_lb is not None and math.isfinite(latency_lb):
@@ -166,8 +154,8 @@ def solve_single(
         stage_max = None if cutoff is None else [x + cutoff - p.lower_bound for x in p.stage_lb]
         tb = time.perf_counter()
         b = build(inst, "tight", requests=[r], capacity_override=cap_override,
-                  bounds={r: _bounds_matrix(inst, nodes, p.ub)})
-        restrict(b, r, stage_max, cutoff, lat_lb)
+                  bounds={r: _bounds_matrix(inst, nodes, p.ub)}, stage_max=None if stage_max is None else {r: stage_max})
+        restrict(b, r, cutoff, lat_lb)
         start = None
         if best is not None and _fits(b, r, best[1]):
             owners: list = [None] * inst.n_requests
