@@ -114,6 +114,27 @@ class ModelData:
             return float(prev.beta) * ni
         return float(prev.beta)
 
+    def size_estimate(self, formulation: str) -> int:
+        """Number of variables ``formulation`` will have (the largest families: counts, flows, products).
+
+        Data only, computed before any Pyomo object exists, so that a build that cannot finish
+        within a time limit is refused up front.
+        """
+        total = 0
+        for r in self.requests:
+            layers = self.layers(r)
+            for k, la in enumerate(layers):
+                act = len(self.active(r, k))
+                total += len(self.cand[r]) * (la.segments if formulation == "per-map" else 1) + act
+                if k == 0:
+                    continue
+                pairs = len(self.active(r, k - 1)) * act
+                if self.kind(r, k) == "flow":
+                    total += pairs * (la.segments + 1 if formulation == "per-map" else 1)
+                elif formulation != "tight":
+                    total += pairs
+        return total
+
     def sender_max_bytes(self, r: int, k: int, i: int) -> float:
         """Largest total ``sum_j O[i,j]`` sender i ships into layer k (serial-uplink big-M)."""
         la = self.layers(r)

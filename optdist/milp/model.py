@@ -27,6 +27,10 @@ from optdist.milp.variables import add_assignment_variables, add_stage_variables
 #: tight (counts, aggregated stage times, stage cuts, symmetry; :mod:`optdist.milp.tight`).
 FORMULATIONS = ("compact", "per-map", "tight")
 RESOURCES = ("memory", "compute", "bandwidth")
+#: variables Pyomo builds per second with their rows, at the fast end of what was measured
+#: (2 cores; 0.1-0.25 M variables/s for the variables alone): a build estimated slower than the
+#: time left is refused up front (:class:`BuildTimeout`)
+BUILD_RATE = 200_000
 
 #: Constraint families in build order; each can be left out with ``build(relax=...)``.
 FAMILIES: dict[str, Callable[[BuiltModel], None]] = {
@@ -189,6 +193,14 @@ def build(
     if unknown:
         raise ValueError(f"relax: unknown constraint families {unknown}; known: {list(FAMILIES)}")
     data = model_data(inst, relax, requests, capacity_override, bounds, stage_max)
+    if deadline is not None:
+        size = data.size_estimate(formulation)
+        need, left = size / BUILD_RATE, deadline - time.perf_counter()
+        if need > left:
+            raise BuildTimeout(
+                f"the {formulation} model has ~{size:,} variables: building it takes ~{need:.0f} s "
+                f"(at ~{BUILD_RATE:,} variables/s), more than the {max(left, 0):.1f} s left of the time limit; "
+                "raise --time-limit or use the default formulation (auto)")
     m = pyo.ConcreteModel(name=f"{inst.name}-{formulation}")
     b = BuiltModel(inst, formulation, data, m)
 

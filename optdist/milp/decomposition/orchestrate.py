@@ -54,6 +54,9 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
     classes = request_classes(inst)
     for q, reqs in enumerate(classes):
         left = clock.left() if clock.time_limit is not None else time_limit
+        if left <= 0:  # out of time: the classes left have neither a solution nor a bound
+            out += [(rs, SingleSolve(rs[0], Termination.NO_SOLUTION, None, None, 0, 0.0, None)) for rs in classes[q:]]
+            break
         ss = solve_single(inst, reqs[0], solver=solver, time_limit=max(left / (len(classes) - q), 0.05),
                           mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, solver_options=solver_options)
         if log is not None:
