@@ -12,7 +12,7 @@ MODEL.md section 6). Dropping the sharing leaves one independent problem per req
 When the capacities bind, the requests compete: :func:`column_generation` (Dantzig-Wolfe,
 :mod:`optdist.milp.decomposition.colgen`) if it is installed, else the ``tight`` model of all
 requests, strengthened by the per-request bounds (``latency_r >= LB_r``, valid cuts) and
-warm-started from the best assignment known (the greedy heuristic's if none). Every step runs on the solver the user chose.
+warm-started from the best assignment known. Every step runs on the solver the user chose.
 Objectives the decomposition does not cover (serial uplink, admission control) are solved
 with the ``tight`` formulation directly.
 """
@@ -190,10 +190,6 @@ def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], *, clock
         _merge(inst, res, out.assignment, out.bound, out.termination, out.nodes)
         return
     adapter = adapter_for(solver, solver_options)
-    if res.assignment is None:  # a start for the coupled model: the greedy heuristic's placement
-        greedy, info = warm_start_assignment(inst, "greedy")
-        res.extra["coupled_start"] = info
-        _merge(inst, res, greedy, None, Termination.FEASIBLE, None)
     try:
         b = build(inst, "tight", deadline=clock.deadline)
     except BuildTimeout as e:
