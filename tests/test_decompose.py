@@ -256,3 +256,16 @@ def test_paper_lenet_10x70_proven_optimal_fast():
     assert res.gap <= 1e-4
     assert res.evaluation.feasible and "warning" not in res.extra
     assert res.wall_time < 60
+
+
+def test_decomposition_runs_on_profiles_and_passes_tee_and_options(capfd):
+    """Not HiGHS-only: a profile, SCIP, tee and raw solver options reach the single-request solves."""
+    inst = tiny("lenet-1x4-tau0.6")
+    ref = compact_optimum("lenet-1x4-tau0.6")
+    res = solve_decomposed(inst, solver="highs-1thread", tee=True, solver_options={"presolve": "off"})
+    out = capfd.readouterr().out
+    assert "MIP has" in out and "Presolve is switched off" in out  # the solver's own log; the raw option applied
+    assert res.options["threads"] == 1 and res.options["seed"] == 0  # the profile's options
+    assert res.termination == Termination.OPTIMAL and res.objective == pytest.approx(ref, rel=RTOL)
+    scip = solve_decomposed(inst, solver="scip", seed=3)
+    assert scip.termination == Termination.OPTIMAL and scip.objective == pytest.approx(ref, rel=RTOL)
