@@ -19,10 +19,9 @@ from optdist.assignment import Assignment
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.bounds import INF, base_bounds, propagate
-from optdist.result import GAP_EPS
 from optdist.milp.model import BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
-from optdist.result import Termination, gap
+from optdist.result import GAP_EPS, Termination, gap
 
 #: relative latency cutoffs above the stage bound, tried in turn (the last: none)
 CUTOFF_STEPS = (0.005, 0.02, 0.08, 0.32, INF)
