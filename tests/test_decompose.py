@@ -1,9 +1,10 @@
-"""The decomposition by request (``formulation="decomposed"``, optdist/milp_decompose.py).
+"""The decomposition by request (``formulation="decomposed"``, optdist/milp/decomposition/).
 
 What has to hold for its optimality claims to be sound:
 
-* the count model (:class:`TightModel`) at *any* assignment has the evaluator's objective and
-  accepts it iff the evaluator finds it feasible (so its optimum is the true optimum);
+* the ``tight`` model with its integer columns fixed to *any* assignment has the evaluator's
+  objective as its LP optimum and is feasible iff the evaluator finds the assignment feasible
+  (so its optimum is the true optimum);
 * the stage bounds never exceed a stage time of any assignment (so the cutoff rounds and the
   bounds built on them are valid);
 * on tiny instances, including ones whose capacities couple the requests, the decomposition
@@ -25,17 +26,21 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.generate import generate
 from optdist.instance import Instance, load_instance, parse
-from optdist.milp_decompose import (
-    TIME_UNIT,
-    TightModel,
-    base_bounds,
-    identical_device_groups,
-    propagate,
-    request_classes,
-    solve_decomposed,
-    solve_single,
-)
+from optdist.milp import build
+from optdist.milp.decomposition.bounds import base_bounds, propagate
+from optdist.milp.decomposition.classes import identical_device_groups, request_classes
+from optdist.milp.decomposition.single import solve_single
+from optdist.milp.model import BuiltModel
 from optdist.result import Termination
+from optdist.solvers import get_solver
+
+
+def solve_decomposed(inst: Instance, **options):
+    """The decomposition, re-scored once by the evaluator as :func:`optdist.solve` does."""
+    from optdist.milp.decomposition.orchestrate import solve_decomposed as run
+    from optdist.result import finalize
+
+    return finalize(inst, run(inst, **options))
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny"
@@ -97,17 +102,22 @@ def random_assignment(inst: Instance, rng: np.random.Generator) -> Assignment:
     return Assignment(owners)
 
 
-def model_value(m: TightModel, asg: Assignment) -> float | None:
-    """The model's objective with the integer columns fixed to ``asg`` (None: infeasible)."""
-    import highspy
+def model_value(b: BuiltModel, asg: Assignment) -> float | None:
+    """The model's optimum with the integer columns fixed to ``asg`` (None: infeasible)."""
+    import pyomo.environ as pyo
 
-    idx, val = m.start_from(asg)
-    h = m.lp.to_highs({})
-    h.changeColsBounds(len(idx), idx.astype(np.int32), val, val)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    b.set_warm_start(asg)
+    fixed = [v for v in b.model.component_data_objects(pyo.Var, descend_into=True) if v.is_integer()]
+    for v in fixed:
+        v.fix(round(v.value))
+    try:
+        out = get_solver("highs").solve(b.model, mip_gap=0.0, threads=1)  # one thread count per process (HiGHS)
+    finally:
+        for v in fixed:
+            v.unfix()
+    if out.termination is not Termination.OPTIMAL:
         return None
-    return h.getInfo().objective_function_value * TIME_UNIT
+    return out.incumbent * b.time_unit
 
 
 CASES = [("tiny", n) for n in ("lenet-1x4-tau0.6", "lenet-2x4-tight", "micro-2x3-tight", "micro-2x3-makespan",
@@ -120,7 +130,7 @@ def test_model_equals_evaluator_at_any_assignment(kind, name):
         inst = tiny(name)
     else:
         inst = hand(name, **({"shared_weight": 1e-6} if kind == "hand-shared" else {}))
-    m = TightModel(inst, range(inst.n_requests), symmetry=False)
+    m = build(inst, "tight")
     rng = np.random.default_rng(7)
     checked = 0
     for _ in range(12):
@@ -153,9 +163,9 @@ def test_propagation_with_the_optimum_as_cutoff_proves_it():
     inst = load_instance(PAPER / "lenet-10x70-tau0.8.json")
     nodes, ub = base_bounds(inst, 0)
     plain = propagate(inst, 0, nodes, ub)
-    ss = solve_single(inst, 0, time_limit=60)
-    assert ss.outcome.status == "optimal"
-    opt = ss.outcome.objective
+    ss = solve_single(inst, 0, time_limit=60, threads=1)
+    assert ss.termination is Termination.OPTIMAL, ss.solver_status
+    opt = ss.objective
     assert plain.lower_bound < opt * (1 - 1e-3)  # the plain stage bounds leave a gap ...
     tight = propagate(inst, 0, nodes, ub, cutoff=opt)
     assert tight.lower_bound == pytest.approx(opt, rel=1e-9)  # ... that the cutoff closes
@@ -229,10 +239,10 @@ def test_infeasible_request_is_reported():
     assert res.extra["infeasible_requests"] == ["r1"]
 
 
-def test_objectives_outside_the_decomposition_go_to_compact():
+def test_objectives_outside_the_decomposition_go_to_tight():
     inst = tiny("micro-2x3-serial")
     res = solve_decomposed(inst, time_limit=60, threads=1)
-    assert res.formulation == "compact"
+    assert res.formulation == "tight"
     assert "decomposed" in res.extra
     assert res.termination == Termination.OPTIMAL
 
@@ -246,3 +256,16 @@ def test_paper_lenet_10x70_proven_optimal_fast():
     assert res.gap <= 1e-4
     assert res.evaluation.feasible and "warning" not in res.extra
     assert res.wall_time < 60
+
+
+def test_decomposition_runs_on_profiles_and_passes_tee_and_options(capfd):
+    """Not HiGHS-only: a profile, SCIP, tee and raw solver options reach the single-request solves."""
+    inst = tiny("lenet-1x4-tau0.6")
+    ref = compact_optimum("lenet-1x4-tau0.6")
+    res = solve_decomposed(inst, solver="highs-1thread", tee=True, solver_options={"presolve": "off"})
+    out = capfd.readouterr().out
+    assert "MIP has" in out and "Presolve is switched off" in out  # the solver's own log; the raw option applied
+    assert res.options["threads"] == 1 and res.options["seed"] == 0  # the profile's options
+    assert res.termination == Termination.OPTIMAL and res.objective == pytest.approx(ref, rel=RTOL)
+    scip = solve_decomposed(inst, solver="scip", seed=3)
+    assert scip.termination == Termination.OPTIMAL and scip.objective == pytest.approx(ref, rel=RTOL)

@@ -65,10 +65,11 @@ def test_privacy_message_has_the_numbers():
     assert f.numbers["segments"] == 16 and f.numbers["per_device_privacy"] == 4 and f.numbers["devices"] == 3
 
 
+@pytest.mark.parametrize("engine", ["compact", "tight"])
 @pytest.mark.parametrize("name", ["lenet-1x3-privacy", "lenet-2x4-source-bandwidth"])
-def test_relaxations_find_the_minimal_family(name):
+def test_relaxations_find_the_minimal_family(name, engine):
     family = EXPECTED[name][0]
-    d = diagnose(load_instance(INFEASIBLE / f"{name}.json"), solve=True, time_limit=60, threads=1)
+    d = diagnose(load_instance(INFEASIBLE / f"{name}.json"), solve=True, time_limit=60, threads=1, engine=engine)
     assert d.milp_feasible is False
     assert d.minimal == [(family,)]
     text = d.report()

@@ -66,7 +66,7 @@ def external(name: str):
 
 @pytest.mark.parametrize("fmt", ["lp", "mps"])
 @pytest.mark.parametrize("solver", [external(n) for n in EXTERNAL])
-@pytest.mark.parametrize("formulation", ["compact", "per-map"])
+@pytest.mark.parametrize("formulation", ["compact", "per-map", "tight"])
 def test_external_solution_scores_the_in_process_optimum(tmp_path, solver, fmt, formulation):
     if fmt == "mps" and solver == "glpk":
         pytest.skip("GLPK 5 rejects the OBJSENSE section Pyomo writes: give it the LP file")

@@ -81,7 +81,7 @@ def case(key: str) -> Instance:
     return micro(key.split("/")[0], **CASES[key])
 
 
-@pytest.mark.parametrize("formulation", ["compact", "per-map"])
+@pytest.mark.parametrize("formulation", ["compact", "per-map", "tight", "decomposed"])
 @pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.slow) if k in SLOW else k for k in CASES])
 def test_milp_matches_brute_force(key, formulation):
     inst = case(key)
@@ -121,8 +121,9 @@ def test_options_change_the_objective_as_the_evaluator_says():
     assert close(span.objective, span.evaluation.makespan)
 
 
-def test_pareto_front_is_monotone():
-    front = pareto_sweep(load_instance(TINY_DIR / "lenet-1x4-tau0.6.json"), 4, mip_gap=0.0)
+@pytest.mark.parametrize("formulation", ["compact", "tight"])
+def test_pareto_front_is_monotone(formulation):
+    front = pareto_sweep(load_instance(TINY_DIR / "lenet-1x4-tau0.6.json"), 4, formulation=formulation, mip_gap=0.0)
     assert len(front) == 4 and all(p.termination == "optimal" for p in front)
     assert all(p.shared_bytes <= p.eps_bytes * (1 + RTOL) for p in front)
     lat = [p.objective_s for p in front]

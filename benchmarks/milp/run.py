@@ -1,19 +1,20 @@
-"""Benchmark the exact formulations on the paper's LeNet sets (issue 3, item 7).
+"""Benchmark the exact engine on the paper's LeNet sets: every formulation side by side (issue 11).
 
-    .venv/bin/python benchmarks/milp/run.py --formulations decomposed --instances 'lenet-*' \
-        --time-limit 60 --threads 1
+    .venv/bin/python benchmarks/milp/run.py --formulations auto tight compact per-map \
+        --solvers highs scip --instances 'lenet-*' --time-limit 60 --threads 1
 
-Each (instance, formulation) runs in its own Python process with a hard wall-clock limit
-(``--time-limit`` x 1.5 + 120 s, model build included), re-scored by the independent
-evaluator, and appended to ``benchmarks/milp/results.csv`` together with the command line,
-the date and the machine's load average. ``RESULTS.md`` (the Markdown table) and
-``instances/paper.solu`` (MIPLIB ``=opt=`` / ``=best=`` / ``=bestdual=`` / ``=inf=`` lines)
-are then regenerated from *all* rows of the CSV, so several runs of at most ~10 minutes
-each build one table.
+Each (instance, formulation, solver) runs in its own Python process with a hard wall-clock
+limit (``--time-limit`` x 1.5 + 120 s), through ``optdist.solve`` exactly as a user calls it
+(model building inside the time limit), re-scored by the independent evaluator, and appended
+to ``benchmarks/milp/results.csv`` with the command line, the date, the machine's load
+average and the model build time. ``RESULTS.md`` is then regenerated from *all* rows of the
+CSV, so several runs of at most ~10 minutes each build one table; ``--solu`` also rewrites
+``instances/paper.solu`` (MIPLIB ``=opt=`` / ``=best=`` / ``=bestdual=`` / ``=inf=`` lines).
 
-Formulations: ``decomposed`` (optdist/milp_decompose.py, HiGHS through highspy),
-``compact`` and ``per-map`` (optdist.milp, HiGHS through Pyomo). Every run uses the same
-stopping rule: relative gap ``--gap`` (default 1e-4) or the time limit.
+Formulations: ``auto`` (the default of ``optdist solve``: the decomposition by request when it
+applies, else ``tight``), ``decomposed``, and the Pyomo models ``tight``, ``compact`` and
+``per-map``. Every run uses the same stopping rule: relative gap ``--gap`` (default 1e-4,
+:data:`optdist.milp.run.DEFAULT_MIP_GAP`) or the time limit.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ MD = HERE / "RESULTS.md"
 SOLU = ROOT / "instances" / "paper.solu"
 FIELDS = ["date", "instance", "formulation", "repeat", "termination", "wall_s", "nodes", "objective",
           "evaluator_objective", "bound", "gap", "feasible", "time_limit", "threads", "mip_gap", "load_before",
-          "load_after", "host", "command", "note"]
+          "load_after", "host", "command", "note", "solver", "build_s", "chosen"]
 DEFAULT_INSTANCES = ["lenet-1x10-tau0.8", "lenet-1x10-tau0.6", "lenet-3x10-tau0.8", "lenet-3x10-tau0.6",
                      "lenet-10x10-tau0.8", "lenet-10x10-tau0.6", "lenet-10x70-tau0.8", "lenet-10x70-tau0.6"]
 
@@ -47,26 +48,22 @@ DEFAULT_INSTANCES = ["lenet-1x10-tau0.8", "lenet-1x10-tau0.6", "lenet-3x10-tau0.
 def worker(spec: dict) -> dict:
     """One solve (runs in a child process); returns a CSV row's solver fields."""
     from optdist.instance import load_instance
+    from optdist.solve import solve
 
     inst = load_instance(PAPER / f"{spec['instance']}.json")
     t0 = time.perf_counter()
-    if spec["formulation"] == "decomposed":
-        from optdist.milp_decompose import solve_decomposed
-
-        res = solve_decomposed(inst, time_limit=spec["time_limit"], mip_gap=spec["mip_gap"], threads=spec["threads"])
-    else:
-        from optdist.solve import solve
-
-        res = solve(inst, method="milp", formulation=spec["formulation"], solver="highs",
-                    time_limit=spec["time_limit"], mip_gap=spec["mip_gap"], threads=spec["threads"])
+    res = solve(inst, method="milp", formulation=spec["formulation"], solver=spec.get("solver", "highs"),
+                time_limit=spec["time_limit"], mip_gap=spec["mip_gap"], threads=spec["threads"])
     wall = time.perf_counter() - t0
     ev = res.evaluation
-    note = res.extra.get("warning", "")
+    note = res.extra.get("warning", "") or res.extra.get("stopped", "")
     if res.extra.get("coupled"):
-        lag = res.extra.get("lagrangian", {})
-        note = (note + " " if note else "") + (
-            f"capacities bind: Lagrangian bound {lag.get('bound', float('nan')):.6g} s after "
-            f"{lag.get('iterations', 0)} steps; pattern solution {res.extra.get('pattern_objective')}")
+        cs = res.extra.get("coupled_solve", {})
+        note = (note + " " if note else "") + f"capacities bind: coupled step {cs.get('method')} ({cs.get('termination')})"
+    # model build time: the formulation's, or the sum over the decomposition's single-request models
+    build = res.extra.get("build_s")
+    if build is None and "classes" in res.extra:
+        build = sum(st.get("build_s", 0.0) for c in res.extra["classes"] for st in c["steps"])
     return {
         "termination": str(res.termination),
         "wall_s": round(wall, 3),
@@ -77,6 +74,8 @@ def worker(spec: dict) -> dict:
         "gap": res.gap,
         "feasible": None if ev is None else ev.feasible,
         "note": note,
+        "build_s": None if build is None else round(build, 3),
+        "chosen": res.formulation,
     }
 
 
@@ -89,7 +88,7 @@ def _load() -> str:
 
 def run_one(spec: dict, command: str, repeat: int) -> dict:
     row = {"date": dt.datetime.now().isoformat(timespec="seconds"), "instance": spec["instance"],
-           "formulation": spec["formulation"], "repeat": repeat, "time_limit": spec["time_limit"],
+           "formulation": spec["formulation"], "solver": spec["solver"], "repeat": repeat, "time_limit": spec["time_limit"],
            "threads": spec["threads"], "mip_gap": spec["mip_gap"], "load_before": _load(),
            "host": f"{platform.node()} {os.cpu_count()} cpu {platform.processor() or platform.machine()}",
            "command": command}
@@ -119,6 +118,14 @@ def read_rows() -> list[dict]:
 
 
 def append_rows(rows: list[dict]) -> None:
+    """Append rows; a CSV written with fewer columns is first rewritten with today's (old rows: blank)."""
+    old = read_rows()
+    if CSV.exists() and list(old[0].keys() if old else []) != FIELDS:
+        with CSV.open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=FIELDS)
+            w.writeheader()
+            for r in old:
+                w.writerow({k: r.get(k) for k in FIELDS})
     new = not CSV.exists()
     with CSV.open("a", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
@@ -141,8 +148,9 @@ def _ms(x: str | None) -> str:
 
 
 def write_markdown(rows: list[dict]) -> None:
-    order = {f: i for i, f in enumerate(["decomposed", "compact", "per-map"])}
-    rows = sorted(rows, key=lambda r: (r["instance"], order.get(r["formulation"], 9), r["date"]))
+    order = {f: i for i, f in enumerate(["auto", "decomposed", "tight", "compact", "per-map"])}
+    rows = sorted(rows, key=lambda r: (r["instance"], order.get(r["formulation"], 9), r.get("solver") or "highs",
+                                       r["date"]))
     lines = [
         "# Exact MILP on the paper's LeNet sets",
         "",
@@ -152,13 +160,19 @@ def write_markdown(rows: list[dict]) -> None:
         "max(|objective|, |bound|). `load` = 1-minute load average before / after the run (the",
         "machine was shared with other jobs: times are wall-clock and noisy).",
         "",
-        "| instance | formulation | termination | time (s) | nodes | objective (ms) | bound (ms) | gap | feasible | limit (s) | load |",
-        "|---|---|---|---:|---:|---:|---:|---:|---|---:|---|",
+        "Solver: HiGHS where blank (rows from before the solver column). Build (s): model building",
+        "inside the run (the decomposition: summed over its single-request models).",
+        "",
+        "| instance | formulation | solver | termination | time (s) | build (s) | nodes | objective (ms) | bound (ms) | gap | feasible | limit (s) | load |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for r in rows:
         g = _f(r.get("gap"))
+        b = _f(r.get("build_s"))
+        form = r["formulation"] + (f" ({r['chosen']})" if r.get("chosen") and r["chosen"] != r["formulation"] else "")
         lines.append(
-            f"| {r['instance']} | {r['formulation']} | {r['termination']} | {_f(r['wall_s']) or 0:.2f} | "
+            f"| {r['instance']} | {form} | {r.get('solver') or 'highs'} | {r['termination']} | {_f(r['wall_s']) or 0:.2f} | "
+            f"{'-' if b is None else f'{b:.2f}'} | "
             f"{r.get('nodes') or '-'} | {_ms(r.get('evaluator_objective'))} | {_ms(r.get('bound'))} | "
             f"{'-' if g is None else f'{g:.2e}'} | {r.get('feasible') or '-'} | {r.get('time_limit')} | "
             f"{(r.get('load_before') or '').split(' ')[0]} / {(r.get('load_after') or '').split(' ')[0]} |")
@@ -204,13 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--instances", nargs="+", default=DEFAULT_INSTANCES,
                     help="names or globs in instances/paper (default: the eight paper LeNet sets)")
-    ap.add_argument("--formulations", nargs="+", default=["decomposed", "compact", "per-map"])
+    ap.add_argument("--formulations", nargs="+", default=["auto", "tight", "compact", "per-map"])
+    ap.add_argument("--solvers", nargs="+", default=["highs"], help="adapters or profiles (default: highs)")
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--gap", type=float, default=1e-4)
     ap.add_argument("--repeat", type=int, default=1, help="runs per (instance, formulation)")
     ap.add_argument("--no-write", action="store_true", help="print rows only")
-    ap.add_argument("--report-only", action="store_true", help="regenerate RESULTS.md and paper.solu from the CSV")
+    ap.add_argument("--report-only", action="store_true", help="regenerate RESULTS.md (and with --solu paper.solu) from the CSV")
+    ap.add_argument("--solu", action="store_true", help="also rewrite instances/paper.solu from every row")
     args = ap.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker)), default=str))
@@ -218,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         rows = read_rows()
         write_markdown(rows)
-        write_solu(rows)
-        print(f"wrote {MD.relative_to(ROOT)} and {SOLU.relative_to(ROOT)} from {len(rows)} rows")
+        if args.solu:
+            write_solu(rows)
+        print(f"wrote {MD.relative_to(ROOT)}{' and ' + str(SOLU.relative_to(ROOT)) if args.solu else ''} from {len(rows)} rows")
         return 0
     names = sorted(p.stem for p in PAPER.glob("*.json"))
     chosen = [n for pat in args.instances for n in names if fnmatch.fnmatch(n, pat)]
@@ -230,21 +247,23 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in chosen:
         for form in args.formulations:
-            for rep in range(args.repeat):
-                spec = {"instance": name, "formulation": form, "time_limit": args.time_limit,
-                        "threads": args.threads, "mip_gap": args.gap}
-                row = run_one(spec, command, rep)
-                rows.append(row)
-                print(f"{name:28s} {form:10s} {row['termination']:12s} {float(row['wall_s']):8.2f} s  "
-                      f"obj {row.get('evaluator_objective')}  bound {row.get('bound')}  gap {row.get('gap')}  "
-                      f"nodes {row.get('nodes')}  load {row['load_before']}", flush=True)
-                if not args.no_write:
-                    append_rows([row])
+            for solver in args.solvers:
+                for rep in range(args.repeat):
+                    spec = {"instance": name, "formulation": form, "solver": solver, "time_limit": args.time_limit,
+                            "threads": args.threads, "mip_gap": args.gap}
+                    row = run_one(spec, command, rep)
+                    rows.append(row)
+                    print(f"{name:28s} {form:10s} {solver:6s} {row['termination']:12s} {float(row['wall_s']):8.2f} s  "
+                          f"obj {row.get('evaluator_objective')}  bound {row.get('bound')}  gap {row.get('gap')}  "
+                          f"build {row.get('build_s')}  nodes {row.get('nodes')}  load {row['load_before']}", flush=True)
+                    if not args.no_write:
+                        append_rows([row])
     if not args.no_write:
         all_rows = read_rows()
         write_markdown(all_rows)
-        write_solu(all_rows)
-        print(f"appended {len(rows)} rows to {CSV.relative_to(ROOT)}; wrote {MD.relative_to(ROOT)} and {SOLU.relative_to(ROOT)}")
+        if args.solu:
+            write_solu(all_rows)
+        print(f"appended {len(rows)} rows to {CSV.relative_to(ROOT)}; wrote {MD.relative_to(ROOT)}")
     return 0
 
 

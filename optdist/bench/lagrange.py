@@ -11,7 +11,7 @@ because the devices send ``sum_r (shared_r - src_r)`` bytes, where ``src_r <= S_
 request r's own source sends (``S_r``: the output bytes of every layer the source may run
 before the last one), and every feasible placement has ``sent_i <= B_i``. Each inner minimum
 is bounded below by (i) the request's latency alone, as bounded by the decomposition
-(:func:`optdist.milp_decompose.solve_classes`, valid for every lambda), and (ii)
+(:func:`optdist.milp.decomposition.orchestrate.solve_classes`, valid for every lambda), and (ii)
 :func:`pattern_bound`: a shortest path over the numbers of owners of consecutive layers with
 lower bounds on each stage time and on the bytes moved into it, valid for every placement with
 those owner counts. ``max_lambda L(lambda)`` over a grid is the certified lower bound.
@@ -48,14 +48,13 @@ def device_capacity(inst: Instance) -> float:
 
 def decomposition_bounds(inst: Instance, *, time_limit: float, mip_gap: float, threads: int | None) -> tuple[dict[int, float], list[dict]]:
     """Per request, the decomposition's bound on its latency alone (``L(0)`` terms), and the log."""
-    from optdist.milp_decompose import solve_classes
+    from optdist.milp.decomposition.orchestrate import solve_classes
 
     log: list[dict] = []
     out: dict[int, float] = {}
-    for s in solve_classes(inst, time_limit=time_limit, mip_gap=mip_gap, threads=threads, log=log):
-        b = s.outcome.bound if s.outcome.bound is not None or s.outcome.status != "optimal" else s.outcome.objective
-        if b is not None:
-            out.update({r: float(b) for r in s.requests})
+    for reqs, s in solve_classes(inst, time_limit=time_limit, mip_gap=mip_gap, threads=threads, log=log):
+        if s.bound is not None:
+            out.update({r: float(s.bound) for r in reqs})
     return out, log
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -68,6 +68,7 @@ class ModelData:
     cand: dict[int, tuple[int, ...]]
     nmax: dict[int, np.ndarray]  # r -> (L, N) int
     nmax_base: dict[int, np.ndarray]
+    stage_max: dict[int, Sequence[float]] = field(default_factory=dict)  # r -> per-layer cap on T (s)
 
     def layers(self, r: int) -> tuple[Layer, ...]:
         return self.inst.profile(r).layers
@@ -86,6 +87,19 @@ class ModelData:
         la = self.layers(r)
         return transfer_kind(la[k - 1], la[k])
 
+    def flow_max(self, r: int, k: int, i: int, j: int) -> int:
+        """Largest elementwise flow ``f[r,k,i,j]``: ``min(nmax)`` of both ends and, for ``i != j``
+        under a stage-time cap ``tmax`` (``stage_max``), ``floor(tmax / (c_k/e_j + beta/rho_i))``
+        (``T >= n_j c_k/e_j + f beta/rho_i >= f (c_k/e_j + beta/rho_i)``)."""
+        fu = int(min(self.nmax[r][k - 1, i], self.nmax[r][k, j]))
+        tmax = self.stage_max[r][k] if r in self.stage_max else math.inf
+        if i != j and math.isfinite(tmax):
+            la = self.layers(r)
+            per = la[k].mults_per_segment / self.inst.mults_per_s[j] + la[k - 1].beta / self.inst.rate[i]
+            if per > 0:
+                fu = min(fu, math.floor(tmax / per * (1 + 1e-9)))
+        return fu
+
     def pair_max_bytes(self, r: int, k: int, i: int, j: int) -> float:
         """Largest ``O[i,j]`` from layer k-1 into layer k: the big-M of its linearisation."""
         la = self.layers(r)
@@ -93,12 +107,33 @@ class ModelData:
         ni, nj = self.nmax[r][k - 1, i], self.nmax[r][k, j]
         kind = self.kind(r, k)
         if kind == "flow":
-            return float(prev.beta) * min(ni, nj)
+            return float(prev.beta) * (self.flow_max(r, k, i, j) if self.stage_max else min(ni, nj))
         if kind == "conv":
             return conv_coef(prev, nxt) * nj
         if kind == "to_fc":
             return float(prev.beta) * ni
         return float(prev.beta)
+
+    def size_estimate(self, formulation: str) -> int:
+        """Number of variables ``formulation`` will have (the largest families: counts, flows, products).
+
+        Data only, computed before any Pyomo object exists, so that a build that cannot finish
+        within a time limit is refused up front.
+        """
+        total = 0
+        for r in self.requests:
+            layers = self.layers(r)
+            for k, la in enumerate(layers):
+                act = len(self.active(r, k))
+                total += len(self.cand[r]) * (la.segments if formulation == "per-map" else 1) + act
+                if k == 0:
+                    continue
+                pairs = len(self.active(r, k - 1)) * act
+                if self.kind(r, k) == "flow":
+                    total += pairs * (la.segments + 1 if formulation == "per-map" else 1)
+                elif formulation != "tight":
+                    total += pairs
+        return total
 
     def sender_max_bytes(self, r: int, k: int, i: int) -> float:
         """Largest total ``sum_j O[i,j]`` sender i ships into layer k (serial-uplink big-M)."""
@@ -117,8 +152,14 @@ def model_data(
     relax: frozenset[str],
     requests: Sequence[int] | None,
     capacity_override: Mapping[str, np.ndarray] | None,
+    bounds: Mapping[int, np.ndarray] | None = None,
+    stage_max: Mapping[int, Sequence[float]] | None = None,
 ) -> ModelData:
-    """Resolve requests, capacities (override per node) and the ``nmax`` bounds."""
+    """Resolve requests, capacities (override per node) and the ``nmax`` bounds.
+
+    ``bounds``: request -> (L, N) extra upper bounds on ``n[r,k,i]`` (min with the others);
+    ``stage_max``: request -> per-layer upper bounds on the stage times (seconds).
+    """
     reqs = tuple(range(inst.n_requests)) if requests is None else tuple(int(r) for r in requests)
     if len(set(reqs)) != len(reqs) or any(not 0 <= r < inst.n_requests for r in reqs):
         raise ValueError(f"requests must be distinct indices in 0..{inst.n_requests - 1}, got {list(reqs)}")
@@ -133,7 +174,7 @@ def model_data(
         capacity[name] = arr.copy()
     D = inst.n_devices
     cand = {r: tuple(range(D)) + (int(inst.request_source[r]),) for r in reqs}
-    data = ModelData(inst, reqs, relax, capacity, cand, {}, {})
+    data = ModelData(inst, reqs, relax, capacity, cand, {}, {}, dict(stage_max or {}))
     for r in reqs:
         layers, lim = inst.profile(r).layers, inst.limit(r)
         nmax = np.zeros((len(layers), inst.n_nodes), dtype=np.int64)
@@ -154,6 +195,11 @@ def model_data(
                     if fam not in relax and per > 0:
                         ub = min(ub, math.floor(capacity[cname][i] / per * (1 + 1e-12)))
                 nmax[k, i] = max(ub, 0)
+        if bounds is not None and r in bounds:
+            extra = np.asarray(bounds[r], dtype=np.int64)
+            if extra.shape != nmax.shape:
+                raise ValueError(f"bounds[{r}] has shape {extra.shape}, expected {nmax.shape}")
+            nmax = np.minimum(nmax, np.maximum(extra, 0))
         data.nmax[r] = nmax
         data.nmax_base[r] = base
     return data
