@@ -341,18 +341,11 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
     t0 = time.perf_counter()
     fams = tuple(sorted(relax))
     try:
-        if engine == "tight":
-            from optdist.milp_decompose import TightModel
-
-            m = TightModel(inst, range(inst.n_requests), relax=relax, stage_cuts=False)
-            out = m.solve(time_limit=time_limit, mip_gap=1.0, threads=threads)
-            status = {"infeasible": "infeasible"}.get(out.status, "feasible" if out.has_solution else "unknown")
-            return Relaxation(fams, status, time.perf_counter() - t0, out.objective)
         from optdist.milp import build
         from optdist.result import Termination
         from optdist.solvers import get_solver
 
-        b = build(inst, "compact", relax=relax)
+        b = build(inst, engine, relax=relax)
         adapter = get_solver("highs")
         out = adapter.solve(b.model, time_limit=time_limit, mip_gap=1.0, threads=threads)
         if out.termination == Termination.INFEASIBLE:

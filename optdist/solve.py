@@ -2,8 +2,8 @@
 
 Methods are looked up lazily (``module:function``) so the core imports neither torch nor
 the MILP stack until asked. Each method function takes ``(inst: Instance, **options)`` and
-returns a :class:`~optdist.result.SolveResult`; :func:`solve` re-scores its assignment with
-the independent evaluator before returning it.
+returns a :class:`~optdist.result.SolveResult` without re-scoring it; :func:`solve` re-scores
+its assignment with the independent evaluator (:func:`~optdist.result.finalize`) exactly once.
 """
 
 from __future__ import annotations
@@ -24,20 +24,37 @@ METHODS: dict[str, str] = {
     "defended": "optdist.defences.placement:solve_defended",
 }
 
+#: values of method ``milp``'s ``formulation`` option and the function each reaches
+#: (``auto``, the default: the decomposition when it applies, else ``tight``)
+FORMULATIONS: dict[str, str] = {
+    "auto": "optdist.milp.solve:solve_milp",
+    "decomposed": "optdist.milp.decomposition.orchestrate:solve_decomposed",
+    "tight": "optdist.milp.run:solve_formulation",
+    "compact": "optdist.milp.run:solve_formulation",
+    "per-map": "optdist.milp.run:solve_formulation",
+}
+
+
+def _resolve(target: str) -> Callable[..., SolveResult]:
+    module, func = target.split(":")
+    return getattr(importlib.import_module(module), func)
+
 
 def method_function(method: str) -> Callable[..., SolveResult]:
+    """The function registered for ``method``; ValueError naming the known ones if unknown."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
-    module, func = METHODS[method].split(":")
-    return getattr(importlib.import_module(module), func)
+    return _resolve(METHODS[method])
 
 
 def solve(instance: Instance | str | Path, method: str = "milp", **options) -> SolveResult:
     """Solve ``instance`` (an :class:`Instance` or a file path) with ``method``.
 
-    MILP options: ``formulation`` ('compact' | 'per-map'), ``solver`` (name or profile),
-    ``time_limit`` (s), ``mip_gap`` (relative), ``threads``, ``warm_start`` (an Assignment or
-    a method name such as 'greedy'). The result's assignment is re-scored by the evaluator.
+    MILP options: ``formulation`` (a key of :data:`FORMULATIONS`; default ``auto``),
+    ``solver`` (adapter or profile name), ``time_limit`` (s, model building included),
+    ``mip_gap`` (relative; default :data:`optdist.milp.run.DEFAULT_MIP_GAP`), ``threads``,
+    ``seed``, ``tee``, ``solver_options`` (raw), ``warm_start`` (an Assignment or a method
+    name such as 'greedy'). The result's assignment is re-scored by the evaluator.
     """
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     res = method_function(method)(inst, **options)

@@ -255,10 +255,6 @@ def _limits_key(inst: Instance) -> tuple:
 
 def _solve_exact(inst: Instance, inner: str, opts: dict[str, Any]) -> SolveResult:
     """Solve one defended instance; re-scored by the evaluator on that instance."""
-    if inner == "milp" and opts.get("formulation", "decomposed") == "decomposed":
-        from optdist.milp_decompose import solve_decomposed
-
-        return solve_decomposed(inst, **{k: v for k, v in opts.items() if k != "formulation"})
     from optdist.solve import solve
 
     if inner != "milp":

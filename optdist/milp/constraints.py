@@ -36,7 +36,7 @@ def add_one_owner_constraints(b: BuiltModel) -> None:
     """
     m, d = b.model, b.data
     blk = _block(b, "one_owner")
-    if b.formulation == "compact":
+    if b.formulation != "per-map":
         idx = [(r, k) for r in d.requests for k in range(len(d.layers(r)))]
         blk.c = pyo.Constraint(
             idx,
@@ -100,9 +100,9 @@ def add_bandwidth_constraints(b: BuiltModel) -> None:
     cap = d.capacity["bandwidth_capacity"]
     terms: dict[int, list] = {}
     worst: dict[int, float] = {}
-    for (r, k, i, j), expr in b.transfer.items():
+    for (r, k, i), expr in b.sent.items():
         terms.setdefault(i, []).append(expr)
-        worst[i] = worst.get(i, 0.0) + d.pair_max_bytes(r, k, i, j)
+        worst[i] = worst.get(i, 0.0) + b.sent_max[r, k, i]
     idx = [i for i in sorted(terms) if worst[i] > cap[i]]
     blk.c = pyo.Constraint(idx, rule=lambda _, i: sum(terms[i]) <= float(cap[i]))
 
@@ -148,7 +148,7 @@ def add_transfer_constraints(b: BuiltModel) -> None:
             if d.kind(r, k) == "flow":
                 flow_out += [(r, k, i) for i in d.active(r, k - 1)]
                 flow_in += [(r, k, j) for j in d.active(r, k)]
-    if b.formulation == "compact":
+    if b.formulation != "per-map":
         blk.flow_out = pyo.Constraint(
             flow_out,
             rule=lambda _, r, k, i: sum(m.f[r, k, i, j] for j in d.active(r, k)) == m.n[r, k - 1, i],

@@ -117,8 +117,12 @@ def model_data(
     relax: frozenset[str],
     requests: Sequence[int] | None,
     capacity_override: Mapping[str, np.ndarray] | None,
+    bounds: Mapping[int, np.ndarray] | None = None,
 ) -> ModelData:
-    """Resolve requests, capacities (override per node) and the ``nmax`` bounds."""
+    """Resolve requests, capacities (override per node) and the ``nmax`` bounds.
+
+    ``bounds``: request -> (L, N) extra upper bounds on ``n[r,k,i]`` (min with the others).
+    """
     reqs = tuple(range(inst.n_requests)) if requests is None else tuple(int(r) for r in requests)
     if len(set(reqs)) != len(reqs) or any(not 0 <= r < inst.n_requests for r in reqs):
         raise ValueError(f"requests must be distinct indices in 0..{inst.n_requests - 1}, got {list(reqs)}")
@@ -154,6 +158,11 @@ def model_data(
                     if fam not in relax and per > 0:
                         ub = min(ub, math.floor(capacity[cname][i] / per * (1 + 1e-12)))
                 nmax[k, i] = max(ub, 0)
+        if bounds is not None and r in bounds:
+            extra = np.asarray(bounds[r], dtype=np.int64)
+            if extra.shape != nmax.shape:
+                raise ValueError(f"bounds[{r}] has shape {extra.shape}, expected {nmax.shape}")
+            nmax = np.minimum(nmax, np.maximum(extra, 0))
         data.nmax[r] = nmax
         data.nmax_base[r] = base
     return data

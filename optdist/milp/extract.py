@@ -125,7 +125,7 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
             a = own[k]
             cnt = np.bincount(a, minlength=inst.n_nodes)
             for i in d.cand[r]:
-                if b.formulation == "compact":
+                if b.formulation != "per-map":
                     _set(m.n[r, k, i], int(cnt[i]))
                 if (r, k, i) in m.y:
                     _set(m.y[r, k, i], int(cnt[i] > 0))
@@ -137,6 +137,10 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
             if k > 0:
                 O = transfer_matrix(b, r, k, own[k - 1], a)
                 _set_transfer_values(b, r, k, own[k - 1], a, O)
+                if not b.pairwise:
+                    from optdist.milp.tight import set_tight_values
+
+                    set_tight_values(b, r, k, own[k - 1], a)
                 secs = O / (rho[:, None] * TIME_UNIT)
                 if serial:
                     secs = np.where(O > 0, (O.sum(axis=1) / (rho * TIME_UNIT))[:, None], 0.0)
@@ -152,7 +156,7 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
 def _set_transfer_values(b: BuiltModel, r: int, k: int, a_prev: np.ndarray, a_next: np.ndarray, O: np.ndarray) -> None:
     m, d = b.model, b.data
     if d.kind(r, k) == "flow":
-        if b.formulation == "compact":
+        if b.formulation != "per-map":
             pairs, cnt = np.unique(np.stack([a_prev, a_next]), axis=1, return_counts=True)
             for (i, j), c in zip(pairs.T.tolist(), cnt.tolist()):
                 if (r, k, i, j) in m.f:
@@ -161,6 +165,8 @@ def _set_transfer_values(b: BuiltModel, r: int, k: int, a_prev: np.ndarray, a_ne
             for p, (i, j) in enumerate(zip(a_prev.tolist(), a_next.tolist())):
                 if i != j and (r, k, p, i, j) in m.w:
                     _set(m.w[r, k, p, i, j], 1)
+    if not b.pairwise:
+        return
     for i, j in zip(*np.nonzero(O)):
         key = (r, k, int(i), int(j))
         if key in m.O:

@@ -1,6 +1,6 @@
-"""Build either exact formulation of MODEL.md section 7 as a Pyomo model.
+"""Build an exact formulation of MODEL.md section 7 as a Pyomo model.
 
-``build(inst, "compact" | "per-map", relax=..., requests=..., capacity_override=...)``
+``build(inst, "compact" | "per-map" | "tight", relax=..., requests=..., capacity_override=...)``
 returns a :class:`BuiltModel`: the ``ConcreteModel`` (objective ``model.obj``, minimised, in
 ``TIME_UNIT`` seconds), one Block per constraint family, and the maps between model values
 and per-map :class:`Assignment` objects (solution read-back, warm starts).
@@ -8,6 +8,7 @@ and per-map :class:`Assignment` objects (solution read-back, warm starts).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,7 +23,10 @@ from optdist.milp.extract import owners_from_model, set_model_values
 from optdist.milp.objective import add_objective
 from optdist.milp.variables import add_assignment_variables, add_stage_variables, add_transfer_variables
 
-FORMULATIONS = ("compact", "per-map")
+#: Pyomo formulations: per-map (one binary per map, paper eq. 10), compact (counts and flows),
+#: tight (counts, aggregated stage times, stage cuts, symmetry; :mod:`optdist.milp.tight`).
+FORMULATIONS = ("compact", "per-map", "tight")
+RESOURCES = ("memory", "compute", "bandwidth")
 
 #: Constraint families in build order; each can be left out with ``build(relax=...)``.
 FAMILIES: dict[str, Callable[[BuiltModel], None]] = {
@@ -37,13 +41,24 @@ FAMILIES: dict[str, Callable[[BuiltModel], None]] = {
 }
 
 
+def family_function(formulation: str, family: str) -> Callable[[BuiltModel], None]:
+    """The function that adds ``family`` to ``formulation`` (tight has its own transfers, stage_time)."""
+    if formulation == "tight" and family in ("transfers", "stage_time"):
+        from optdist.milp import tight
+
+        return {"transfers": tight.add_tight_transfer_constraints,
+                "stage_time": tight.add_tight_stage_time_constraints}[family]
+    return FAMILIES[family]
+
+
 @dataclass
 class BuiltModel:
     """A built formulation: the Pyomo model plus what is needed to read and seed it.
 
     ``transfer[(r, k, i, j)]`` is the Pyomo expression of ``O[r,k,i,j]`` (bytes, ``i != j``,
-    from layer k-1 on i to layer k on j). Objective values in seconds are
-    ``pyo.value(model.obj) * time_unit``.
+    from layer k-1 on i to layer k on j; tight: only the elementwise flows);
+    ``sent[(r, k, i)]`` the bytes node i ships into layer k of request r, ``sent_max`` a bound
+    on it. Objective values in seconds are ``pyo.value(model.obj) * time_unit``.
     """
 
     inst: Instance
@@ -51,7 +66,14 @@ class BuiltModel:
     data: ModelData
     model: pyo.ConcreteModel
     transfer: dict[tuple[int, int, int, int], pyo.Expression] = field(default_factory=dict)
+    sent: dict[tuple[int, int, int], pyo.Expression] = field(default_factory=dict)
+    sent_max: dict[tuple[int, int, int], float] = field(default_factory=dict)
     time_unit: float = TIME_UNIT
+
+    @property
+    def pairwise(self) -> bool:
+        """Products ``O[i,j]`` per sender/receiver pair (compact, per-map; tight with serial uplink)."""
+        return self.formulation != "tight" or self.inst.objective.uplink == "serial"
 
     @property
     def requests(self) -> tuple[int, ...]:
@@ -75,6 +97,33 @@ class BuiltModel:
         """The constraint-family Blocks present in the model."""
         return {f: self.model.component(f) for f in FAMILIES if self.model.component(f) is not None}
 
+    def latency(self, r: int) -> pyo.Expression:
+        """``latency_r = sum_k T[r,k]`` (TIME_UNIT seconds; 0 when rejected)."""
+        return pyo.quicksum((self.model.T[r, k] for k in range(len(self.data.layers(r)))))
+
+    def usage(self, r: int, i: int, resource: str) -> pyo.Expression:
+        """What request r uses of node i's ``resource`` per period, in the instance's capacity units.
+
+        ``memory``: weight bytes held, ``sum_k m_k n[r,k,i]`` (eq. 10b); ``compute``:
+        multiplications, ``sum_k c_k n[r,k,i]`` (10c); ``bandwidth``: bytes sent,
+        ``sum_k sent[r,k,i]`` (10d). ``0`` if i is no candidate of r. Raises ValueError for
+        another resource name.
+        """
+        d, m = self.data, self.model
+        if resource == "bandwidth":
+            return pyo.quicksum((e for (q, _k, s), e in self.sent.items() if q == r and s == i))
+        attr = {"memory": "weight_bytes_per_segment", "compute": "mults_per_segment"}.get(resource)
+        if attr is None:
+            raise ValueError(f"resource {resource!r}: use one of {RESOURCES}")
+        if i not in d.cand[r]:
+            return 0
+        return pyo.quicksum((float(getattr(la, attr)) * m.n[r, k, i] for k, la in enumerate(d.layers(r))
+                             if getattr(la, attr)))
+
+    def set_objective(self, expr: pyo.Expression) -> None:
+        """Replace the objective (minimised, TIME_UNIT seconds), e.g. latency plus priced usage."""
+        self.model.obj.set_value(expr)
+
     def objective_seconds(self) -> float:
         """Current value of the objective, in seconds."""
         return float(pyo.value(self.model.obj)) * self.time_unit
@@ -87,7 +136,14 @@ class BuiltModel:
         return owners_from_model(self)
 
     def set_warm_start(self, asg: Assignment) -> None:
-        """Set every variable of the modelled requests to the values ``asg`` implies."""
+        """Set every variable of the modelled requests to the values ``asg`` implies.
+
+        tight: identical devices are first relabelled to satisfy the symmetry rows (same objective).
+        """
+        if self.formulation == "tight":
+            from optdist.milp.tight import canonical
+
+            asg = canonical(self, asg)
         set_model_values(self, asg)
 
     def stats(self) -> dict[str, int]:
@@ -108,6 +164,8 @@ def build(
     relax: frozenset[str] = frozenset(),
     requests: Sequence[int] | None = None,
     capacity_override: Mapping[str, np.ndarray] | None = None,
+    bounds: Mapping[int, np.ndarray] | None = None,
+    deadline: float | None = None,
 ) -> BuiltModel:
     """Build ``formulation`` for ``inst``.
 
@@ -116,6 +174,9 @@ def build(
     indices (the others are absent; capacities stay whole). ``capacity_override``: per-node
     arrays replacing ``memory`` / ``compute_capacity`` / ``bandwidth_capacity`` (short names
     ``compute`` and ``bandwidth`` accepted), e.g. a decomposition's share per request.
+    ``bounds``: request -> (L, N) upper bounds on ``n[r,k,i]`` (e.g. from bound propagation)
+    that tighten ``nmax``. ``deadline``: a ``time.perf_counter()`` value; building stops with
+    :class:`BuildTimeout` between constraint families once it has passed.
     """
     if formulation not in FORMULATIONS:
         raise ValueError(f"unknown formulation {formulation!r}; choose one of {FORMULATIONS}")
@@ -123,14 +184,30 @@ def build(
     unknown = sorted(relax - set(FAMILIES))
     if unknown:
         raise ValueError(f"relax: unknown constraint families {unknown}; known: {list(FAMILIES)}")
-    data = model_data(inst, relax, requests, capacity_override)
+    data = model_data(inst, relax, requests, capacity_override, bounds)
     m = pyo.ConcreteModel(name=f"{inst.name}-{formulation}")
     b = BuiltModel(inst, formulation, data, m)
+
+    def check(step: str) -> None:
+        if deadline is not None and time.perf_counter() > deadline:
+            raise BuildTimeout(f"time limit reached while building the {formulation} model ({step})")
+
     add_assignment_variables(b)
+    check("variables")
     add_transfer_variables(b)
+    check("transfer variables")
     add_stage_variables(b)
-    for family, add in FAMILIES.items():
+    for family in FAMILIES:
         if family not in relax:
-            add(b)
+            family_function(formulation, family)(b)
+            check(family)
+    if formulation == "tight":
+        from optdist.milp.tight import add_symmetry
+
+        add_symmetry(b)
     add_objective(b)
     return b
+
+
+class BuildTimeout(TimeoutError):
+    """The time limit passed while the model was being built (no solver was started)."""

@@ -28,7 +28,7 @@ def latency_expr(b: BuiltModel, r: int) -> pyo.Expression:
 
 def shared_bytes_expr(b: BuiltModel, r: int | None = None) -> pyo.Expression:
     """Bytes moved between different nodes: of request r, or of every request in the model."""
-    return sum(expr for (q, *_), expr in b.transfer.items() if r is None or q == r)
+    return sum(expr for (q, *_), expr in b.sent.items() if r is None or q == r)
 
 
 def add_objective(b: BuiltModel) -> None:

@@ -23,7 +23,7 @@ def add_assignment_variables(b: BuiltModel) -> None:
     """``n`` (and ``A`` for per-map) with bounds ``0 <= n[r,k,i] <= nmax[r,k,i]``; ``y`` binaries."""
     m, d = b.model, b.data
     idx_n = [(r, k, i) for r in d.requests for k in range(len(d.layers(r))) for i in d.cand[r]]
-    if b.formulation == "compact":
+    if b.formulation != "per-map":
 
         def n_domain(m: pyo.ConcreteModel, r: int, k: int, i: int) -> pyo.Set:
             return pyo.Binary if d.layers(r)[k].segments == 1 else pyo.NonNegativeIntegers
@@ -49,7 +49,14 @@ def add_transfer_variables(b: BuiltModel) -> None:
     """Flows (``f`` or ``w``) for elementwise transitions, ``O`` for the products; fills ``b.transfer``.
 
     Only pairs of active nodes exist (``nmax > 0`` on both sides); ``i != j`` for data.
+    tight (parallel uplink): :func:`optdist.milp.tight.add_tight_transfer_variables`.
+    Fills ``b.sent`` / ``b.sent_max`` (bytes each sender ships into each layer).
     """
+    if not b.pairwise:
+        from optdist.milp.tight import add_tight_transfer_variables
+
+        add_tight_transfer_variables(b)
+        return
     m, d = b.model, b.data
     idx_f, idx_w, idx_o = [], [], []
     for r in d.requests:
@@ -62,7 +69,7 @@ def add_transfer_variables(b: BuiltModel) -> None:
                     idx_w += [(r, k, p, i, j) for i in src for j in dst if i != j for p in range(P)]
             else:
                 idx_o += [(r, k, i, j) for i in src for j in dst if i != j]
-    if b.formulation == "compact":
+    if b.formulation != "per-map":
         m.f = pyo.Var(
             idx_f,
             domain=pyo.NonNegativeIntegers,
@@ -77,11 +84,16 @@ def add_transfer_variables(b: BuiltModel) -> None:
         if i == j:
             continue
         beta = float(d.layers(r)[k - 1].beta)
-        if b.formulation == "compact":
+        if b.formulation != "per-map":
             b.transfer[r, k, i, j] = beta * m.f[r, k, i, j]
         else:
             P = d.layers(r)[k].segments
             b.transfer[r, k, i, j] = beta * sum(m.w[r, k, p, i, j] for p in range(P))
+    per_sender: dict[tuple[int, int, int], list] = {}
+    for (r, k, i, j), expr in sorted(b.transfer.items(), key=lambda t: t[0]):
+        per_sender.setdefault((r, k, i), []).append(expr)
+        b.sent_max[r, k, i] = b.sent_max.get((r, k, i), 0.0) + d.pair_max_bytes(r, k, i, j)
+    b.sent.update({key: pyo.quicksum(terms) for key, terms in per_sender.items()})
 
 
 def add_stage_variables(b: BuiltModel) -> None:

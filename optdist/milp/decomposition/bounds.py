@@ -1,0 +1,165 @@
+"""Stage lower bounds and their propagation for one request (data only, no solver).
+
+Used by the ``tight`` formulation (stage-time cuts ``T[r,k] >= LB_k``) and by the
+single-request solve (rising latency cutoffs shrink the per-node bounds ``u[k][i]`` on
+``n[r,k,i]``). Times are in seconds. Source: MODEL.md sections 4-5 (stage time = compute of
+the slowest owner plus the longest transfer it waits for), paper eqs. 5-7.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from optdist.instance import Instance
+
+INF = math.inf
+CAP_FIELDS = ("memory", "compute", "bandwidth")
+
+
+def capacities(inst: Instance) -> dict[str, np.ndarray]:
+    """Per-node capacities keyed ``memory`` (bytes), ``compute`` (mults/period), ``bandwidth`` (bytes/period)."""
+    return {
+        "memory": np.asarray(inst.memory, dtype=float).copy(),
+        "compute": np.asarray(inst.compute_capacity, dtype=float).copy(),
+        "bandwidth": np.asarray(inst.bandwidth_capacity, dtype=float).copy(),
+    }
+
+
+def stage_wait_curves(inst: Instance, r: int, k: int, nodes: list[np.ndarray], ub: list[np.ndarray]) -> list[np.ndarray]:
+    """``g_j(n)`` (seconds) for each candidate j of layer k and n = 1..u_j: a lower bound on
+    the stage time ``T[r,k]`` of any solution in which j owns n segments of layer k.
+
+    ``g_j(n)`` = j's compute ``n c_k / e_j`` plus the least transfer j must wait for (eq. 6)
+    given only the candidates and per-node bounds ``ub`` of layer k-1; non-decreasing in n.
+    """
+    layers = inst.profile(r).layers
+    prev, la = layers[k - 1], layers[k]
+    S = nodes[k - 1]
+    uS = {int(i): int(u) for i, u in zip(S, ub[k - 1]) if u > 0}
+    senders = list(uS)
+    rho_max = float(inst.rate[senders].max()) if senders else 1.0
+    c = float(la.mults_per_segment)
+    out = []
+    for j, u in zip(nodes[k], ub[k]):
+        j, u = int(j), int(u)
+        n = np.arange(1, u + 1)
+        comp = n * c / inst.mults_per_s[j]
+        others = len(senders) - (1 if j in uS else 0)
+        if prev.kind == "conv":
+            coef = float(prev.beta) * (prev.out_maps if la.kind == "fc" else 1)
+            can_be_sole = j in uS and uS[j] >= prev.segments
+            wait = np.zeros(u) if (can_be_sole or others == 0) else n * coef / rho_max
+        elif prev.kind == "elementwise" and la.kind != "fc":
+            rest = n - np.minimum(n, uS.get(j, 0))
+            wait = np.where(rest > 0, np.ceil(rest / max(others, 1)) * prev.beta / rho_max, 0.0)
+        elif prev.kind == "elementwise":  # -> fc owner j needs every map it does not own
+            rest = prev.segments - min(uS.get(j, 0), prev.segments)
+            wait = np.full(u, math.ceil(rest / max(others, 1)) * prev.beta / rho_max if rest > 0 else 0.0)
+        else:  # fc -> *: the whole vector, unless j owned the fc layer
+            wait = np.zeros(u) if j in uS else np.full(u, prev.beta / rho_max)
+        out.append(np.maximum.accumulate(comp + wait))
+    return out
+
+
+def makespan_bound(curves: list[np.ndarray], P: int) -> float:
+    """``min max_{j: n_j > 0} g_j(n_j)`` over ``sum n_j = P``, ``n_j <= len(g_j)`` (inf if impossible)."""
+    if sum(len(g) for g in curves) < P:
+        return INF
+    if P == 0:
+        return 0.0
+    times = np.unique(np.concatenate(curves))
+    lo, hi = 0, len(times) - 1
+    while lo < hi:  # smallest t with sum_j #{n : g_j(n) <= t} >= P
+        mid = (lo + hi) // 2
+        t = times[mid] * (1 + 1e-12)
+        if sum(int(np.searchsorted(g, t, side="right")) for g in curves) >= P:
+            hi = mid
+        else:
+            lo = mid + 1
+    return float(times[lo])
+
+
+def stage_lower_bound(inst: Instance, r: int, k: int, nodes: list[np.ndarray], ub: list[np.ndarray]) -> float:
+    """A valid lower bound (seconds) on the stage time ``T[r,k]`` from layers k-1 and k alone.
+
+    The smallest makespan of spreading the ``P_k`` segments over the candidates with the
+    curves of :func:`stage_wait_curves`. Exact for a stage fed by one sender (the source's
+    first conv); the LP relaxation spreads segments fractionally and misses it.
+    """
+    return makespan_bound(stage_wait_curves(inst, r, k, nodes, ub), inst.profile(r).layers[k].segments)
+
+
+def base_bounds(inst: Instance, r: int, devices: Sequence[int] | None = None,
+                capacity: dict[str, np.ndarray] | None = None,
+                relax: frozenset[str] = frozenset()) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Candidates and per-node upper bounds on ``n[r,k,i]`` from placement, privacy, memory, compute."""
+    cap = capacity or capacities(inst)
+    layers, lim = inst.profile(r).layers, inst.limit(r)
+    devs = np.arange(inst.n_devices) if devices is None else np.asarray(sorted(devices), dtype=np.int64)
+    nodes, ub = [], []
+    for k, la in enumerate(layers):
+        cand = np.array([int(inst.request_source[r])]) if lim.on_source[k] else devs
+        u = np.full(len(cand), la.segments, dtype=np.int64)
+        dc = lim.device_cap[k]
+        if "privacy" not in relax and dc is not None and not lim.on_source[k]:
+            u = np.minimum(u, dc)
+        for fam, per in (("memory", la.weight_bytes_per_segment), ("compute", la.mults_per_segment)):
+            if fam not in relax and per > 0:
+                u = np.minimum(u, np.floor(cap[fam][cand] / per * (1 + 1e-12)).astype(np.int64))
+        nodes.append(cand)
+        ub.append(np.maximum(u, 0))
+    return nodes, ub
+
+
+@dataclass
+class Propagation:
+    """Outcome of :func:`propagate`: tightened bounds and the stage lower bounds (seconds)."""
+
+    ub: list[np.ndarray]
+    stage_lb: list[float]
+    lower_bound: float  # sum of stage bounds + layer-0 time: valid for every solution
+    pruned: bool  # no solution better than the cutoff exists
+    rounds: int
+
+
+def propagate(inst: Instance, r: int, nodes: list[np.ndarray], ub: list[np.ndarray],
+              cutoff: float | None = None, max_rounds: int = 20) -> Propagation:
+    """Stage bounds, and (given a cutoff, e.g. an incumbent's latency) domain reduction.
+
+    Any solution of latency below ``cutoff`` has every stage ``T_k < cutoff - sum_{k' != k} LB_k'``;
+    a node j whose curve ``g_j(n)`` exceeds that cannot own n segments of layer k in it, so
+    ``u_j`` drops. Repeated to a fixpoint (smaller bounds on layer k-1 raise the curves of
+    layer k). Valid for the subproblem of request r alone: ``latency_r >= lower_bound``.
+    """
+    layers = inst.profile(r).layers
+    L = len(layers)
+    src = int(inst.request_source[r])
+    t0 = layers[0].segments * layers[0].mults_per_segment / inst.mults_per_s[src]
+    ub = [u.copy() for u in ub]
+    rounds = 0
+    while True:
+        rounds += 1
+        curves = [None] + [stage_wait_curves(inst, r, k, nodes, ub) for k in range(1, L)]
+        lbs = [0.0] + [makespan_bound(curves[k], layers[k].segments) for k in range(1, L)]
+        total = t0 + sum(lbs)
+        if not math.isfinite(total):
+            return Propagation(ub, lbs, INF, True, rounds)
+        if cutoff is None:
+            return Propagation(ub, lbs, total, False, rounds)
+        slack = cutoff - total
+        if slack < -1e-12 * max(cutoff, 1e-30):
+            return Propagation(ub, lbs, total, True, rounds)
+        changed = False
+        for k in range(1, L):
+            lim_t = (lbs[k] + slack) * (1 + 1e-9)
+            for a, g in enumerate(curves[k]):
+                m = int(np.searchsorted(g, lim_t, side="right"))
+                if m < ub[k][a]:
+                    ub[k][a] = m
+                    changed = True
+        if not changed or rounds >= max_rounds:
+            return Propagation(ub, lbs, total, False, rounds)

@@ -1,0 +1,218 @@
+"""Decomposition by request with a certified bound (``formulation="decomposed"``).
+
+Requests interact only through the shared node capacities (memory, compute, bandwidth;
+MODEL.md section 6). Dropping the sharing leaves one independent problem per request, so
+
+* the sum over requests of each request's optimum *alone* (full capacities) is a valid
+  lower bound on the whole problem (the makespan: their maximum);
+* requests of one class (:func:`classes.request_classes`) share one solve;
+* if the combined per-request optima (:func:`classes.combine`), re-scored by the independent
+  evaluator, satisfy the shared capacities, the combination is optimal: bound = objective.
+
+When the capacities bind, the requests compete: :func:`column_generation` (Dantzig-Wolfe,
+:mod:`optdist.milp.decomposition.colgen`) if it is installed, else the ``tight`` model of all
+requests, strengthened by the per-request bounds (``latency_r >= LB_r``, valid cuts) and
+warm-started from the best assignment known. Every step runs on the solver the user chose.
+Objectives the decomposition does not cover (serial uplink, admission control) are solved
+with the ``tight`` formulation directly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import pyomo.environ as pyo
+
+from optdist.assignment import Assignment
+from optdist.evaluate import evaluate
+from optdist.instance import Instance
+from optdist.milp.data import TIME_UNIT
+from optdist.milp.decomposition.classes import combine, request_classes
+from optdist.milp.decomposition.single import SingleSolve, solve_single
+from optdist.milp.model import BuildTimeout, build
+from optdist.milp.run import DEFAULT_MIP_GAP, Clock, adapter_for, solve_built, solve_formulation, warm_start_assignment
+from optdist.result import SolveResult, Termination, gap
+
+#: subproblems are solved to this gap at least (their bounds add up over requests)
+SUB_GAP = 1e-6
+
+
+def applies(inst: Instance) -> bool:
+    """Whether the decomposition covers the objective: parallel uplink, no admission control."""
+    return inst.objective.uplink == "parallel" and not inst.objective.admission
+
+
+def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: str = "highs",
+                  threads: int | None = None, seed: int | None = None, tee: bool = False,
+                  solver_options: dict[str, Any] | None = None, log: list | None = None,
+                  clock: Clock | None = None) -> list[tuple[list[int], SingleSolve]]:
+    """Solve one representative per request class with full capacities: (requests, its solve)."""
+    clock = clock or Clock(time_limit)
+    out = []
+    classes = request_classes(inst)
+    for q, reqs in enumerate(classes):
+        left = clock.left() if clock.time_limit is not None else time_limit
+        ss = solve_single(inst, reqs[0], solver=solver, time_limit=max(left / (len(classes) - q), 0.05),
+                          mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, solver_options=solver_options)
+        if log is not None:
+            log.append({"class": q, "requests": len(reqs), "representative": inst.request_ids[reqs[0]],
+                        "status": str(ss.termination), "objective": ss.objective, "bound": ss.bound,
+                        "nodes": ss.nodes, "seconds": round(ss.seconds, 3), "steps": ss.steps})
+        out.append((reqs, ss))
+        clock.report(f"class {q + 1}/{len(classes)}", None, None)
+    return out
+
+
+def solve_decomposed(
+    inst: Instance,
+    *,
+    solver: str = "highs",
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+    seed: int | None = None,
+    warm_start: Assignment | str | None = None,
+    tee: bool = False,
+    solver_options: dict[str, Any] | None = None,
+    spread: bool = True,
+    coupled: bool = True,
+    formulation: str = "decomposed",
+) -> SolveResult:
+    """Decomposition by request; the coupled step when capacities bind (module docstring).
+
+    Options as :func:`optdist.milp.solve.solve_milp`; ``mip_gap`` defaults to
+    :data:`~optdist.milp.run.DEFAULT_MIP_GAP`. Returns a :class:`SolveResult` whose ``bound``
+    is always valid (the per-class bounds summed, or the coupled step's, whichever is
+    larger) and whose ``termination`` is ``optimal`` only when the evaluator's objective is
+    within ``mip_gap`` of it. Not re-scored here: :func:`optdist.solve.solve` finalizes once.
+    ``coupled=False`` skips the coupled step (the combination or the warm start is then the
+    incumbent, if feasible).
+    """
+    clock = Clock(time_limit)
+    if mip_gap is None:
+        mip_gap = adapter_for(solver).defaults.get("mip_gap", DEFAULT_MIP_GAP)
+    common = dict(solver=solver, threads=threads, seed=seed, tee=tee, solver_options=solver_options)
+    if not applies(inst):
+        res = solve_formulation(inst, "tight", time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, **common)
+        res.extra["decomposed"] = "not applicable (serial uplink or admission control): solved with 'tight'"
+        return res
+    obj = inst.objective
+    log: list[dict] = []
+    res = SolveResult(inst.name, "milp", Termination.NO_SOLUTION, solver=solver, formulation=formulation,
+                      options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed,
+                               "spread": spread, "coupled": coupled})
+    separable = not (obj.kind == "makespan" and obj.shared_weight)
+    start: Assignment | None = None
+    if warm_start is not None:
+        start, info = warm_start_assignment(inst, warm_start)
+        res.extra.update(info)
+    solves = solve_classes(inst, time_limit=1e9 if time_limit is None else time_limit,
+                           mip_gap=min(mip_gap, SUB_GAP), log=log, clock=clock, **common)
+    res.extra["classes"] = log
+    res.nodes = sum(s.nodes for _, s in solves)
+    if any(s.termination is Termination.INFEASIBLE for _, s in solves):
+        # a request alone (full capacities) is infeasible: so is the whole (a relaxation)
+        res.termination = Termination.INFEASIBLE
+        res.extra["infeasible_requests"] = [inst.request_ids[r] for reqs, s in solves
+                                            if s.termination is Termination.INFEASIBLE for r in reqs]
+        res.wall_time = clock.elapsed
+        return res
+    lb_of = {r: s.bound for reqs, s in solves for r in reqs}
+    bounds_known = all(v is not None for v in lb_of.values())
+    if bounds_known and separable:
+        vals = list(lb_of.values())
+        res.bound = max(vals) if obj.kind == "makespan" else float(sum(vals))
+    if separable and all(s.has_solution for _, s in solves):
+        asg = combine(inst, [(reqs, s.owners) for reqs, s in solves], spread=spread)
+        ev = evaluate(inst, asg)
+        res.extra["combination_feasible"] = ev.feasible
+        if ev.feasible:
+            res.assignment, res.objective = asg, ev.objective
+        else:
+            res.extra["combination_violations"] = [v.message for v in ev.violations[:10]]
+    clock.report("per-request optima", res.objective, res.bound)
+    if start is not None and res.assignment is None:
+        ev = evaluate(inst, start)
+        if ev.feasible:  # the start is the incumbent until something better is found
+            res.assignment, res.objective = start, ev.objective
+            res.extra["incumbent"] = "warm start"
+    g = gap(res.objective, res.bound)
+    left = clock.left()
+    if coupled and (left is None or left > 0.5) and (g is None or g > mip_gap):
+        res.extra["coupled"] = True
+        _coupled(inst, res, lb_of if (bounds_known and separable) else {}, clock=clock, mip_gap=mip_gap, **common)
+    g = gap(res.objective, res.bound)
+    if res.termination is Termination.INFEASIBLE:
+        res.assignment = res.objective = res.bound = None
+    elif res.assignment is None:
+        res.termination = Termination.NO_SOLUTION
+    elif g is not None and g <= mip_gap + 1e-12:
+        res.termination = Termination.OPTIMAL
+    else:
+        res.termination = Termination.TIME_LIMIT
+    res.wall_time = clock.elapsed
+    return res
+
+
+def _colgen() -> Any:
+    """``column_generation`` of :mod:`.colgen` if that module exists, else None."""
+    if importlib.util.find_spec("optdist.milp.decomposition.colgen") is None:
+        return None
+    from optdist.milp.decomposition import colgen
+
+    return getattr(colgen, "column_generation", None)
+
+
+def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], *, clock: Clock, mip_gap: float,
+             solver: str, threads: int | None, seed: int | None, tee: bool,
+             solver_options: dict[str, Any] | None) -> None:
+    """Capacities bind: column generation, or the tight model of all requests (module docstring).
+
+    Updates ``res`` in place: a better evaluator-feasible incumbent, a larger valid bound.
+    """
+    lower = res.bound if res.bound is not None else 0.0
+    cg = _colgen() if inst.objective.kind == "latency" else None
+    if cg is not None:
+        out = cg(inst, solver=solver, time_limit=clock.left(), mip_gap=mip_gap, threads=threads, seed=seed,
+                 tee=tee, solver_options=solver_options, start=res.assignment, lower_bound=lower)
+        res.extra["coupled_solve"] = {"method": "column generation", "termination": str(out.termination),
+                                      "objective": out.objective, "bound": out.bound, **out.extra}
+        _merge(inst, res, out.assignment, out.bound, out.termination, out.nodes)
+        return
+    adapter = adapter_for(solver, solver_options)
+    try:
+        b = build(inst, "tight", deadline=clock.deadline)
+    except BuildTimeout as e:
+        res.extra["coupled_solve"] = {"stopped": str(e)}
+        return
+    # per-request bounds bound the latency only when the objective is the latency alone
+    cuts = lb_of if not inst.objective.shared_weight else {}
+    b.model.request_bounds = pyo.Constraint(
+        sorted(cuts), rule=lambda _, r: b.latency(r) >= cuts[r] / TIME_UNIT * (1 - 1e-9))
+    left = clock.left()
+    out, asg, seeded = solve_built(b, adapter, time_limit=None if left is None else max(left, 0.05),
+                                   mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, start=res.assignment)
+    bound = out.bound if out.bound is not None or out.termination is not Termination.OPTIMAL else out.incumbent
+    res.extra["coupled_solve"] = {"method": "tight model of all requests", "termination": str(out.termination),
+                                  "solver_status": out.status, "objective": out.incumbent and out.incumbent * TIME_UNIT,
+                                  "bound": bound and bound * TIME_UNIT, "nodes": out.nodes, "seeded": seeded,
+                                  "seconds": round(out.wall_time, 3), **b.stats()}
+    _merge(inst, res, asg, None if bound is None else bound * TIME_UNIT, out.termination, out.nodes)
+    clock.report("coupled tight model", res.objective, res.bound)
+
+
+def _merge(inst: Instance, res: SolveResult, asg: Assignment | None, bound: float | None,
+           termination: Termination, nodes: int | None) -> None:
+    """Keep the better incumbent (evaluator-scored) and the larger bound."""
+    res.nodes = (res.nodes or 0) + (nodes or 0)
+    if termination is Termination.INFEASIBLE:
+        res.termination = Termination.INFEASIBLE
+        return
+    if bound is not None:
+        res.bound = max(res.bound if res.bound is not None else -float("inf"), bound)
+    if asg is not None:
+        ev = evaluate(inst, asg)
+        if ev.feasible and (res.objective is None or ev.objective < res.objective):
+            res.assignment, res.objective = asg, ev.objective
+            res.extra.pop("incumbent", None)

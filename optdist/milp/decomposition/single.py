@@ -1,0 +1,201 @@
+"""One request alone on the ``tight`` Pyomo model, by stage bounds and rising latency cutoffs.
+
+Any solver adapter or profile of :mod:`optdist.solvers` (seed, threads, tee and raw solver
+options honoured). Objectives and bounds in seconds; statuses are
+:class:`~optdist.result.Termination` values.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from optdist.assignment import Assignment
+from optdist.instance import Instance
+from optdist.milp.data import TIME_UNIT
+from optdist.milp.decomposition.bounds import INF, base_bounds, propagate
+from optdist.milp.model import BuiltModel, build
+from optdist.milp.run import adapter_for, solve_built
+from optdist.result import Termination, gap
+
+#: relative latency cutoffs above the stage bound, tried in turn (the last: none)
+CUTOFF_STEPS = (0.005, 0.02, 0.08, 0.32, INF)
+
+
+@dataclass
+class SingleSolve:
+    """Request r solved alone (full or given capacities).
+
+    ``owners``: per-layer owner arrays of the best solution (None: none found);
+    ``objective``/``bound`` in seconds, the bound valid for the request alone;
+    ``steps``: one entry per cutoff round.
+    """
+
+    r: int
+    termination: Termination
+    objective: float | None
+    bound: float | None
+    nodes: int
+    seconds: float
+    owners: list[np.ndarray] | None
+    solver_status: str = ""
+    steps: list[dict] = field(default_factory=list)
+
+    @property
+    def has_solution(self) -> bool:
+        return self.owners is not None
+
+
+def _bounds_matrix(inst: Instance, nodes: list[np.ndarray], ub: list[np.ndarray]) -> np.ndarray:
+    """(L, N) upper bounds on ``n[r,k,i]`` from per-layer candidate arrays and their bounds."""
+    out = np.zeros((len(nodes), inst.n_nodes), dtype=np.int64)
+    for k, (nd, u) in enumerate(zip(nodes, ub)):
+        out[k, nd] = u
+    return out
+
+
+def restrict(b: BuiltModel, r: int, stage_max: Sequence[float] | None, cutoff: float | None,
+             latency_lb: float | None) -> None:
+    """Add what a cutoff round knows: ``T[r,k] <= stage_max[k]``, ``latency_r <= cutoff``,
+    ``latency_r >= latency_lb`` (seconds), and flows that cannot arrive in time removed:
+    ``f[i,j] (c_k/e_j + beta/rho_i) <= T[r,k]``, so ``f[i,j] <= stage_max / (c_k/e_j + beta/rho_i)``.
+    """
+    import pyomo.environ as pyo
+
+    m, inst = b.model, b.inst
+    layers = inst.profile(r).layers
+    if stage_max is not None:
+        for k, tmax in enumerate(stage_max):
+            if k and math.isfinite(tmax):
+                m.T[r, k].setub(tmax / TIME_UNIT * (1 + 1e-9))
+        for (q, k, i, j), var in m.f.items():
+            if q != r or i == j or not math.isfinite(stage_max[k]):
+                continue
+            per = layers[k].mults_per_segment / inst.mults_per_s[j] + layers[k - 1].beta / inst.rate[i]
+            if per > 0:
+                var.setub(min(var.ub, math.floor(stage_max[k] / per * (1 + 1e-9))))
+    if cutoff is not None:
+        m.latency_max = pyo.Constraint(expr=b.latency(r) <= cutoff / TIME_UNIT * (1 + 1e-9))
+    if latency_lb is not None and math.isfinite(latency_lb):
+        m.latency_min = pyo.Constraint(expr=b.latency(r) >= latency_lb / TIME_UNIT * (1 - 1e-9))
+
+
+def _fits(b: BuiltModel, r: int, owners: list[np.ndarray]) -> bool:
+    """Every owner count of ``owners`` is within the model's bounds (a usable MIP start)."""
+    nmax = b.data.nmax[r]
+    return all((np.bincount(a, minlength=nmax.shape[1]) <= nmax[k]).all() for k, a in enumerate(owners))
+
+
+def solve_single(
+    inst: Instance,
+    r: int,
+    *,
+    solver: str = "highs",
+    time_limit: float = 60.0,
+    mip_gap: float = 1e-6,
+    threads: int | None = None,
+    seed: int | None = None,
+    tee: bool = False,
+    solver_options: dict[str, Any] | None = None,
+    capacity: dict[str, np.ndarray] | None = None,
+    steps: Sequence[float] = CUTOFF_STEPS,
+) -> SingleSolve:
+    """Request r alone (exact), on the tight model with ``solver``.
+
+    ``capacity``: per-node capacities keyed ``memory``/``compute``/``bandwidth`` (default:
+    the instance's). The objective is request r's share of the instance's objective
+    (latency, plus ``shared_weight`` x bytes moved).
+
+    1. Stage bounds (:func:`bounds.propagate` without a cutoff) give ``LB0 <= latency``.
+    2. For cutoffs ``c = min(LB0 (1 + delta), best objective so far)``, delta in ``steps``
+       (the last: none): every solution with latency at most c lies in the domain that
+       :func:`bounds.propagate` leaves (tightened ``u``; stage times at most ``LB_k + slack``;
+       elementwise flows that could not arrive in time removed), so the small model
+       restricted to it, plus ``latency <= c``, either has no solution (then every solution
+       has latency, hence objective, above c: the bound rises to c) or its optimum v, if
+       ``v <= c``, is the request's optimum (solutions outside have objective >= latency > c).
+       With a shared-data weight, ``v > c`` can happen: the bound becomes ``min(v, c)`` and
+       the next round cuts off at v.
+    """
+    t0 = time.perf_counter()
+    log: list[dict] = []
+    adapter = adapter_for(solver, solver_options)
+    cap_override = None if capacity is None else {k: v for k, v in capacity.items()}
+    nodes, ub = base_bounds(inst, r, None, capacity)
+    p0 = propagate(inst, r, nodes, ub)
+    lb = lat_lb = p0.lower_bound
+    nodes_total = 0
+    best: tuple[float, list[np.ndarray]] | None = None
+    status = ""
+    if not math.isfinite(lb):
+        log.append({"step": "stage bounds", "result": "a layer cannot be placed"})
+        return SingleSolve(r, Termination.INFEASIBLE, None, None, 0, time.perf_counter() - t0, None, "", log)
+
+    def done(term: Termination | None = None) -> SingleSolve:
+        secs = time.perf_counter() - t0
+        if best is None:
+            return SingleSolve(r, term or Termination.NO_SOLUTION, None, lb, nodes_total, secs, None, status, log)
+        bound = min(lb, best[0])
+        g = gap(best[0], bound)
+        term = Termination.OPTIMAL if g is not None and g <= max(mip_gap, 1e-9) else Termination.TIME_LIMIT
+        return SingleSolve(r, term, best[0], bound, nodes_total, secs, best[1], status, log)
+
+    for d in steps:
+        left = time_limit - (time.perf_counter() - t0)
+        if left <= 0.01:
+            break
+        cutoff = INF if d == INF else p0.lower_bound * (1 + d)
+        if best is not None:
+            cutoff = min(cutoff, best[0])
+        cutoff = None if cutoff == INF else cutoff
+        p = propagate(inst, r, nodes, ub, cutoff=cutoff)
+        entry: dict = {"cutoff": cutoff, "stage_bound": p.lower_bound}
+        log.append(entry)
+        if cutoff is not None and p.pruned:
+            lb = lat_lb = max(lb, cutoff)
+            entry["result"] = "pruned by stage bounds"
+            if best is not None and cutoff >= best[0]:
+                return done()
+            continue
+        stage_max = None if cutoff is None else [x + cutoff - p.lower_bound for x in p.stage_lb]
+        tb = time.perf_counter()
+        b = build(inst, "tight", requests=[r], capacity_override=cap_override,
+                  bounds={r: _bounds_matrix(inst, nodes, p.ub)})
+        restrict(b, r, stage_max, cutoff, lat_lb)
+        start = None
+        if best is not None and _fits(b, r, best[1]):
+            owners: list = [None] * inst.n_requests
+            owners[r] = best[1]
+            start = Assignment(owners)
+        build_s = time.perf_counter() - tb
+        left = time_limit - (time.perf_counter() - t0)
+        out, asg, _ = solve_built(b, adapter, time_limit=max(left, 0.05), mip_gap=mip_gap, threads=threads,
+                                  seed=seed, tee=tee, start=start)
+        status = out.status
+        nodes_total += out.nodes or 0
+        obj = None if out.incumbent is None else out.incumbent * TIME_UNIT
+        bnd = out.bound if out.bound is not None or out.termination is not Termination.OPTIMAL else out.incumbent
+        bnd = None if bnd is None else bnd * TIME_UNIT
+        entry.update(status=str(out.termination), objective=obj, bound=bnd, nodes=out.nodes,
+                     build_s=round(build_s, 3), seconds=round(out.wall_time, 3), **b.stats())
+        if out.termination is Termination.INFEASIBLE:
+            if cutoff is None:
+                return done(Termination.INFEASIBLE)
+            lb = lat_lb = max(lb, cutoff)
+            if best is not None and cutoff >= best[0]:
+                return done()
+            continue
+        if asg is not None and obj is not None and (best is None or obj < best[0]):
+            best = (obj, asg.owners[r])
+        # every solution of latency <= cutoff lies in this model: min(its bound, cutoff) bounds all
+        bound = bnd if bnd is not None else lb
+        lb = max(lb, min(bound, INF if cutoff is None else cutoff))
+        if out.termination is Termination.OPTIMAL and cutoff is not None and best is not None and best[0] > cutoff:
+            continue  # shared data: the objective exceeds the latency cutoff; look further
+        break
+    return done()

@@ -1,0 +1,178 @@
+"""Solve one Pyomo formulation with any adapter: the shared step of every exact path.
+
+:func:`solve_formulation` builds a formulation (within the time limit), seeds it, solves it
+with an adapter of :mod:`optdist.solvers` and reads the solution back as a
+:class:`~optdist.result.SolveResult` (objective and bound in seconds, not yet re-scored:
+:func:`optdist.solve.solve` calls :func:`~optdist.result.finalize` once). The decomposition
+(:mod:`optdist.milp.decomposition`) and :func:`optdist.milp.solve.solve_milp` both use it, so
+neither imports the other's module at load time.
+
+Progress (incumbent, bound, gap, elapsed) of the steps of a solve goes to the logger
+``optdist.progress`` (INFO) once a solve has run :data:`PROGRESS_AFTER_S` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from optdist.assignment import Assignment
+from optdist.instance import Instance
+from optdist.milp.model import BuildTimeout, BuiltModel, build
+from optdist.result import SolveResult, Termination, gap
+from optdist.solvers import Feature, Solver, get_solver
+
+#: The one default relative MIP gap of every exact path (formulations and decomposition):
+#: 1e-4, HiGHS's and MIPLIB's convention. Tests that compare optima pass a tighter gap.
+DEFAULT_MIP_GAP = 1e-4
+PROGRESS_AFTER_S = 3.0
+progress = logging.getLogger("optdist.progress")
+
+
+@dataclass
+class Clock:
+    """Wall clock of one solve: start, the time limit (None: none) and progress reporting."""
+
+    time_limit: float | None
+    start: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def left(self) -> float | None:
+        """Seconds left (None: no limit); never below 0."""
+        return None if self.time_limit is None else max(self.time_limit - self.elapsed, 0.0)
+
+    @property
+    def deadline(self) -> float | None:
+        return None if self.time_limit is None else self.start + self.time_limit
+
+    def report(self, step: str, objective: float | None, bound: float | None) -> None:
+        """Log incumbent, bound, gap and elapsed time (INFO on ``optdist.progress``) after a few seconds."""
+        if self.elapsed < PROGRESS_AFTER_S:
+            return
+        g = gap(objective, bound)
+        progress.info(
+            "%7.1fs  %-28s incumbent %s  bound %s  gap %s", self.elapsed, step,
+            "-" if objective is None else f"{objective:.6g}", "-" if bound is None else f"{bound:.6g}",
+            "-" if g is None else f"{100 * g:.3g}%",
+        )
+
+
+def adapter_for(solver: str, solver_options: dict[str, Any] | None = None) -> Solver:
+    """The adapter (name or profile) with ``solver_options`` (raw, over the profile's) merged in."""
+    adapter = get_solver(solver)
+    adapter.require()
+    if solver_options:
+        adapter.solver_options = {**adapter.solver_options, **solver_options}
+    return adapter
+
+
+def warm_start_assignment(inst: Instance, warm_start: Assignment | str) -> tuple[Assignment | None, dict[str, Any]]:
+    """The start to seed with: an Assignment as given, or the result of a heuristic method by name."""
+    if isinstance(warm_start, Assignment):
+        return warm_start, {"warm_start": "assignment"}
+    from optdist.solve import solve
+
+    if warm_start == "milp":
+        raise ValueError("warm_start: use a heuristic method (e.g. 'greedy'), not 'milp'")
+    res = solve(inst, method=warm_start)
+    info: dict[str, Any] = {"warm_start": warm_start, "warm_start_objective": res.evaluator_objective}
+    if res.evaluation is None or not res.evaluation.feasible:
+        info["warm_start_skipped"] = f"{warm_start} gave no feasible assignment"
+        return None, info
+    return res.assignment, info
+
+
+def solve_built(
+    b: BuiltModel,
+    adapter: Solver,
+    *,
+    time_limit: float | None,
+    mip_gap: float,
+    threads: int | None,
+    seed: int | None,
+    tee: bool,
+    start: Assignment | None = None,
+) -> tuple[Any, Assignment | None, bool]:
+    """Solve a built model: (the adapter's :class:`SolverOutcome`, the read-back, seeded?).
+
+    ``start`` seeds the solver (if it takes a MIP start); objective and bound stay in model units.
+    """
+    seeded = False
+    if start is not None and adapter.has(Feature.WARM_START):
+        b.set_warm_start(start)
+        seeded = True
+    out = adapter.solve(b.model, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
+                        warm_start=seeded, tee=tee)
+    asg = b.to_assignment() if out.has_solution else None
+    return out, asg, seeded
+
+
+def solve_formulation(
+    inst: Instance,
+    formulation: str,
+    *,
+    solver: str = "highs",
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+    seed: int | None = None,
+    warm_start: Assignment | str | None = None,
+    tee: bool = False,
+    solver_options: dict[str, Any] | None = None,
+) -> SolveResult:
+    """Build ``formulation`` and solve it; the time limit covers building too.
+
+    ``mip_gap`` falls back to the profile's, then :data:`DEFAULT_MIP_GAP`. If building
+    outlasts the time limit, returns ``no_solution`` with ``extra['stopped']`` saying so.
+    """
+    clock = Clock(time_limit)
+    adapter = adapter_for(solver, solver_options)
+    if mip_gap is None:
+        mip_gap = adapter.defaults.get("mip_gap", DEFAULT_MIP_GAP)
+    extra: dict[str, Any] = {}
+    options = {**adapter.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed),
+               "warm_start": False}
+    res = SolveResult(inst.name, "milp", Termination.NO_SOLUTION, solver=solver, formulation=formulation,
+                      options=options, extra=extra)
+    start = None
+    if warm_start is not None:
+        start, info = warm_start_assignment(inst, warm_start)
+        extra.update(info)
+    try:
+        b = build(inst, formulation, deadline=clock.deadline)
+    except BuildTimeout as e:
+        extra["stopped"] = str(e)
+        res.wall_time = clock.elapsed
+        return res
+    extra.update(build_s=clock.elapsed, **b.stats())
+    left = clock.left()
+    if left is not None and left <= 0:
+        extra["stopped"] = "time limit reached after building the model; no solver was started"
+        res.wall_time = clock.elapsed
+        return res
+    if start is not None and not adapter.has(Feature.WARM_START):
+        extra["warm_start_skipped"] = f"solver {adapter.name} takes no MIP start"
+    out, asg, seeded = solve_built(b, adapter, time_limit=left, mip_gap=mip_gap, threads=threads, seed=seed,
+                                   tee=tee, start=start)
+    options["warm_start"] = seeded
+    extra.update(solve_s=out.wall_time, solver_status=out.status, solver_version=out.version, **out.extra)
+    scale = b.time_unit
+    bound = out.bound if out.bound is not None or out.termination is not Termination.OPTIMAL else out.incumbent
+    if asg is not None:
+        extra["rejected"] = int((~asg.admitted).sum())
+    res.termination = out.termination
+    res.objective = None if out.incumbent is None else out.incumbent * scale
+    res.bound = None if bound is None else bound * scale
+    res.nodes = out.nodes
+    res.assignment = asg
+    res.wall_time = clock.elapsed
+    clock.report(formulation, res.objective, res.bound)
+    return res

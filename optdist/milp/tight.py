@@ -1,0 +1,360 @@
+"""The ``tight`` formulation: compact counts, stage times without pairwise big-Ms where the
+product structure allows (MODEL.md sections 4-7, paper eqs. 5-7).
+
+Same decision variables as *compact* (``n[r,k,i]`` owned segments, ``y[r,k,i]``
+participation, integer flows ``f[r,k,i,j]`` across elementwise -> non-fc transitions, ``T[r,k]``
+in ``TIME_UNIT`` seconds) and the same families ``one_owner``, ``placement``, ``memory``,
+``compute``, ``bandwidth``, ``privacy`` (:mod:`optdist.milp.constraints`). Only ``transfers``
+and ``stage_time`` differ: instead of one product ``O[i,j]`` per sender/receiver pair, each
+transition kind (eq. 6) is written through what a receiver must wait for and what a sender
+ships in total, with auxiliaries ``z``, ``s``, ``g``, ``v``, ``x``, ``wv`` (functions below,
+maths in their docstrings). Added on top, valid for every solution:
+
+* stage cuts ``T[r,k] >= LB_k * a_r`` (:func:`optdist.milp.decomposition.bounds.stage_lower_bound`:
+  the least makespan of spreading the layer over its candidates; exact for a stage fed by
+  one sender, where the LP relaxation spreads segments fractionally);
+* symmetry: within each group of identical devices (equal in every field), the total number
+  of segments held is non-increasing in the device index (block ``model.symmetry``; warm
+  starts are relabelled to satisfy it, which keeps their objective).
+
+With the serial uplink (MODEL.md section 5), the per-sender totals need the pairwise
+indicators ``u[i,j]``: the ``transfers`` / ``stage_time`` families are then those of *compact*
+(pairwise ``O``), with the stage cuts and symmetry kept.
+
+Pricing API (column generation, :mod:`optdist.milp.decomposition.colgen`), on any formulation::
+
+    b = build(inst, "tight", requests=[r])      # one request, full capacities
+    b.latency(r)               # Pyomo expression, TIME_UNIT seconds: sum_k T[r,k]
+    b.usage(r, i, "memory")    # bytes of weights node i holds for r          (inst.memory units)
+    b.usage(r, i, "compute")   # multiplications per period node i runs for r (inst.compute_capacity)
+    b.usage(r, i, "bandwidth") # bytes per period node i sends for r          (inst.bandwidth_capacity)
+    b.set_objective(b.latency(r) + sum(dual[i, res] / TIME_UNIT * b.usage(r, i, res) ...))
+
+``usage(..., "bandwidth")`` is a lower-McCormick expression: it is >= the true bytes and equal
+to them at every optimum where its price is positive (the only way it appears). Re-solving
+with new prices: change the objective and solve again (a persistent solver such as
+``pyomo.contrib.solver.solvers.highs.Highs`` updates only the objective).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optdist.milp import constraints as C
+from optdist.milp.data import TIME_UNIT, conv_coef
+from optdist.milp.decomposition.bounds import stage_lower_bound
+
+if TYPE_CHECKING:
+    from optdist.assignment import Assignment
+    from optdist.milp.model import BuiltModel
+
+
+def _block(b: BuiltModel, family: str) -> pyo.Block:
+    blk = pyo.Block(concrete=True)
+    b.model.add_component(family, blk)
+    return blk
+
+
+def _single_rate(b: BuiltModel, r: int, k: int) -> float | None:
+    """The one radio rate among the possible senders into layer k, or None if several."""
+    rates = {float(b.inst.rate[i]) for i in b.data.active(r, k - 1)}
+    return next(iter(rates)) if len(rates) == 1 else None
+
+
+def _can_be_sole(b: BuiltModel, r: int, k: int, j: int) -> bool:
+    """Node j may own every segment of layer k-1 (then it waits for no partial sums)."""
+    d = b.data
+    return d.nmax[r][k - 1, j] >= d.layers(r)[k - 1].segments and d.nmax[r][k, j] > 0
+
+
+def add_tight_transfer_variables(b: BuiltModel) -> None:
+    """Auxiliaries per transition kind (only pairs of active nodes exist); fills ``b.sent``.
+
+    * ``flow``: ``f[r,k,i,j]`` integer (``i = j`` included: maps that stay), as *compact*;
+    * ``to_fc``: ``z[r,k,i] = n[r,k-1,i] * x[r,k,i]`` (maps i keeps for its own fc layer);
+    * ``conv``, one rate: binary ``s[r,k,j]`` (j is the sole owner of layer k-1),
+      ``g[r,k,j] = s * need_j``; every kind of conv: ``v[r,k,i] = y[r,k-1,i] * need_i``
+      (partial sums i keeps), ``need_j = n[r,k,j]`` (``x[r,k,j]`` into an fc layer);
+    * ``fc -> fc``: ``x2[r,k,i] = x[r,k-1,i] * x[r,k,i]``; ``fc -> non-fc``: ``wv[r,k,i,j] = x_i y_j``.
+
+    ``b.sent[r,k,i]`` = bytes node i ships into layer k (eq. 6, summed over receivers).
+    """
+    m, d = b.model, b.data
+    idx = {name: [] for name in ("f", "z", "s", "g", "v", "x2", "wv")}
+    for r in d.requests:
+        for k in range(1, len(d.layers(r))):
+            src, dst = d.active(r, k - 1), d.active(r, k)
+            both = [i for i in src if i in set(dst)]
+            kind = d.kind(r, k)
+            if kind == "flow":
+                idx["f"] += [(r, k, i, j) for i in src for j in dst]
+            elif kind == "to_fc":
+                idx["z"] += [(r, k, i) for i in both]
+            elif kind == "conv":
+                idx["v"] += [(r, k, i) for i in both]
+                if _single_rate(b, r, k) is not None:
+                    sole = [(r, k, j) for j in both if _can_be_sole(b, r, k, j)]
+                    idx["s"] += sole
+                    idx["g"] += sole
+            elif d.layers(r)[k].kind == "fc":
+                idx["x2"] += [(r, k, i) for i in both]
+            else:
+                idx["wv"] += [(r, k, i, j) for i in src for j in dst if i != j]
+
+    def need_ub(r: int, k: int, j: int) -> int:
+        return int(d.nmax[r][k, j])
+
+    m.f = pyo.Var(idx["f"], domain=pyo.NonNegativeIntegers,
+                  bounds=lambda _, r, k, i, j: (0, int(min(d.nmax[r][k - 1, i], d.nmax[r][k, j]))))
+    m.z = pyo.Var(idx["z"], bounds=lambda _, r, k, i: (0, int(d.nmax[r][k - 1, i])))
+    m.s = pyo.Var(idx["s"], domain=pyo.Binary)
+    m.g = pyo.Var(idx["g"], bounds=lambda _, r, k, j: (0, need_ub(r, k, j)))
+    m.v = pyo.Var(idx["v"], bounds=lambda _, r, k, i: (0, need_ub(r, k, i)))
+    m.x2 = pyo.Var(idx["x2"], bounds=(0, 1))
+    m.wv = pyo.Var(idx["wv"], bounds=(0, 1))
+    for r, k, i, j in idx["f"]:
+        if i != j:
+            b.transfer[r, k, i, j] = float(d.layers(r)[k - 1].beta) * m.f[r, k, i, j]
+    for r in d.requests:
+        layers = d.layers(r)
+        for k in range(1, len(layers)):
+            prev, la = layers[k - 1], layers[k]
+            beta, kind = float(prev.beta), d.kind(r, k)
+            dst = d.active(r, k)
+            for i in d.active(r, k - 1):
+                if kind == "flow":
+                    expr = beta * (m.n[r, k - 1, i] - (m.f[r, k, i, i] if (r, k, i, i) in m.f else 0))
+                elif kind == "to_fc":
+                    expr = beta * (m.n[r, k - 1, i] - (m.z[r, k, i] if (r, k, i) in m.z else 0))
+                elif kind == "conv":
+                    total = 1 if la.kind == "fc" else la.segments
+                    keep = m.v[r, k, i] if (r, k, i) in m.v else 0
+                    expr = conv_coef(prev, la) * (total * b.y(r, k - 1, i) - keep)
+                elif la.kind == "fc":
+                    expr = beta * (m.n[r, k - 1, i] - (m.x2[r, k, i] if (r, k, i) in m.x2 else 0))
+                else:
+                    expr = beta * pyo.quicksum((m.wv[r, k, i, j] for j in dst if j != i))
+                b.sent[r, k, i] = expr
+                b.sent_max[r, k, i] = sum(d.pair_max_bytes(r, k, i, j) for j in dst if j != i)
+
+
+def _tc(b: BuiltModel, r: int, k: int, j: int) -> pyo.Expression:
+    """Compute time of node j on layer k, ``n[r,k,j] c_k / e_j`` (TIME_UNIT)."""
+    c = b.data.layers(r)[k].mults_per_segment / (b.inst.mults_per_s[j] * TIME_UNIT)
+    return c * b.model.n[r, k, j]
+
+
+def _tc_fc(b: BuiltModel, r: int, k: int) -> pyo.Expression:
+    """Compute time of the one owner of fc layer k: ``sum_j x[r,k,j] c_k / e_j``."""
+    return pyo.quicksum((_tc(b, r, k, j) for j in b.data.active(r, k)))
+
+
+def add_tight_transfer_constraints(b: BuiltModel) -> None:
+    """(eq. 6) what moves between consecutive layers, aggregated per sender or receiver.
+
+    * participation: ``y[r,k,i] <= n[r,k,i] <= nmax * y[r,k,i]``;
+    * ``flow``: ``sum_j f[i,j] = n[k-1,i]``, ``sum_i f[i,j] = n[k,j]``;
+    * ``to_fc``: ``z_i <= n[k-1,i]``, ``z_i <= nmax[k-1,i] x[k,i]``;
+    * ``conv``: ``v_i <= need_i``, ``v_i <= U_i y[k-1,i]``; one rate: ``P_{k-1} s_j <= n[k-1,j]``,
+      ``g_j <= need_j``, ``g_j <= U_j s_j`` (``U_j``: bound on ``need_j``);
+    * ``fc -> fc``: ``x2_i <= x[k-1,i]``, ``x2_i <= x[k,i]``; ``fc -> non-fc``: ``wv_ij >= x_i + y_j - 1``.
+
+    Upper halves only where the variable is pushed up (stage time, bytes sent, objective),
+    lower half where pushed down: at every optimum each equals its product.
+    With the serial uplink: the pairwise rows of *compact* (:func:`constraints.add_transfer_constraints`).
+    """
+    if b.pairwise:
+        C.add_transfer_constraints(b)
+        return
+    m, d = b.model, b.data
+    blk = _block(b, "transfers")
+    blk.y_le_n = pyo.Constraint(list(m.y), rule=lambda _, r, k, i: m.y[r, k, i] <= m.n[r, k, i])
+    blk.n_le_my = pyo.Constraint(list(m.y), rule=lambda _, r, k, i: m.n[r, k, i] <= int(d.nmax[r][k, i]) * m.y[r, k, i])
+    flow_out, flow_in = [], []
+    for r in d.requests:
+        for k in range(1, len(d.layers(r))):
+            if d.kind(r, k) == "flow":
+                flow_out += [(r, k, i) for i in d.active(r, k - 1)]
+                flow_in += [(r, k, j) for j in d.active(r, k)]
+    blk.flow_out = pyo.Constraint(flow_out, rule=lambda _, r, k, i: pyo.quicksum(
+        (m.f[r, k, i, j] for j in d.active(r, k))) == m.n[r, k - 1, i])
+    blk.flow_in = pyo.Constraint(flow_in, rule=lambda _, r, k, j: pyo.quicksum(
+        (m.f[r, k, i, j] for i in d.active(r, k - 1))) == m.n[r, k, j])
+
+    def need(r: int, k: int, j: int) -> pyo.Var:  # segments of layer k that j must be sent (x into fc)
+        return m.n[r, k, j]
+
+    def need_ub(r: int, k: int, j: int) -> int:
+        return int(d.nmax[r][k, j])
+
+    blk.z_le_n = pyo.Constraint(list(m.z), rule=lambda _, r, k, i: m.z[r, k, i] <= m.n[r, k - 1, i])
+    blk.z_le_x = pyo.Constraint(list(m.z), rule=lambda _, r, k, i: m.z[r, k, i] <= int(d.nmax[r][k - 1, i]) * m.n[r, k, i])
+    blk.v_le_need = pyo.Constraint(list(m.v), rule=lambda _, r, k, i: m.v[r, k, i] <= need(r, k, i))
+    blk.v_le_y = pyo.Constraint(list(m.v), rule=lambda _, r, k, i: m.v[r, k, i] <= need_ub(r, k, i) * b.y(r, k - 1, i))
+    blk.sole = pyo.Constraint(list(m.s), rule=lambda _, r, k, j: d.layers(r)[k - 1].segments * m.s[r, k, j] <= m.n[r, k - 1, j])
+    blk.g_le_need = pyo.Constraint(list(m.g), rule=lambda _, r, k, j: m.g[r, k, j] <= need(r, k, j))
+    blk.g_le_s = pyo.Constraint(list(m.g), rule=lambda _, r, k, j: m.g[r, k, j] <= need_ub(r, k, j) * m.s[r, k, j])
+    blk.x2_le_prev = pyo.Constraint(list(m.x2), rule=lambda _, r, k, i: m.x2[r, k, i] <= m.n[r, k - 1, i])
+    blk.x2_le_next = pyo.Constraint(list(m.x2), rule=lambda _, r, k, i: m.x2[r, k, i] <= m.n[r, k, i])
+    blk.wv = pyo.Constraint(list(m.wv), rule=lambda _, r, k, i, j: m.wv[r, k, i, j] >= m.n[r, k - 1, i] + b.y(r, k, j) - 1)
+
+
+def _stage_rows(b: BuiltModel, r: int, k: int) -> list[pyo.Expression]:
+    """Right-hand sides ``rhs`` of the rows ``T[r,k] >= rhs`` of one transition (parallel uplink).
+
+    ``w = coef / rho`` (TIME_UNIT per byte-unit), ``tc_j = n[k,j] c_k / e_j``, ``tc_fc = sum_j tc_j``:
+
+    * ``flow``: ``tc_j + beta f[i,j] / rho_i`` (i != j);
+    * ``to_fc``: ``tc_fc + beta (n[k-1,i] - z_i) / rho_i`` for every possible sender i;
+    * ``conv``, one rate among the senders: every receiver j waits for its partial sums unless
+      it is the sole owner of layer k-1: ``base_j + w (need_j - g_j)`` (``base_j = tc_j``, or
+      ``tc_fc`` into an fc layer; ``g`` absent where j cannot be the sole owner);
+      several rates: ``tc_j + w_i (need_j - U_j (1 - y[k-1,i]))`` per pair i != j;
+    * ``fc -> fc``: ``tc_fc + sum_i beta (x[k-1,i] - x2_i) / rho_i``;
+    * ``fc -> non-fc``: ``tc_j + sum_{i != j} beta wv[i,j] / rho_i``.
+    """
+    m, d, rho = b.model, b.data, b.inst.rate
+    prev, la = d.layers(r)[k - 1], d.layers(r)[k]
+    beta, kind = float(prev.beta), d.kind(r, k)
+    src, dst = d.active(r, k - 1), d.active(r, k)
+    rows: list[pyo.Expression] = []
+    if kind == "flow":
+        for j in dst:
+            rows += [_tc(b, r, k, j) + beta / (rho[i] * TIME_UNIT) * m.f[r, k, i, j] for i in src if i != j]
+    elif kind == "to_fc":
+        tcf = _tc_fc(b, r, k)
+        for i in src:
+            keep = m.z[r, k, i] if (r, k, i) in m.z else 0
+            rows.append(tcf + beta / (rho[i] * TIME_UNIT) * (m.n[r, k - 1, i] - keep))
+    elif kind == "conv":
+        coef = conv_coef(prev, la)
+        rate = _single_rate(b, r, k)
+        tcf = _tc_fc(b, r, k) if la.kind == "fc" else None
+        for j in dst:
+            base = tcf if tcf is not None else _tc(b, r, k, j)
+            if rate is not None:
+                keep = m.g[r, k, j] if (r, k, j) in m.g else 0
+                rows.append(base + coef / (rate * TIME_UNIT) * (m.n[r, k, j] - keep))
+            else:
+                U = int(d.nmax[r][k, j])
+                rows += [_tc(b, r, k, j) + coef / (rho[i] * TIME_UNIT) * (m.n[r, k, j] - U * (1 - b.y(r, k - 1, i)))
+                         for i in src if i != j]
+    elif la.kind == "fc":
+        wait = pyo.quicksum((beta / (rho[i] * TIME_UNIT) * (m.n[r, k - 1, i] - (m.x2[r, k, i] if (r, k, i) in m.x2 else 0))
+                             for i in src))
+        rows.append(_tc_fc(b, r, k) + wait)
+    else:
+        for j in dst:
+            rows.append(_tc(b, r, k, j) + pyo.quicksum(
+                (beta / (rho[i] * TIME_UNIT) * m.wv[r, k, i, j] for i in src if i != j)))
+    return rows
+
+
+def stage_cuts(b: BuiltModel) -> dict[tuple[int, int], float]:
+    """``LB[r,k]`` (TIME_UNIT) for ``T[r,k] >= LB a_r``; empty if ``transfers`` is relaxed."""
+    d = b.data
+    if "transfers" in d.relax:
+        return {}
+    out: dict[tuple[int, int], float] = {}
+    for r in d.requests:
+        L = len(d.layers(r))
+        nodes = [np.array(d.active(r, k), dtype=np.int64) for k in range(L)]
+        ub = [d.nmax[r][k, nodes[k]] for k in range(L)]
+        for k in range(1, L):
+            lb = stage_lower_bound(b.inst, r, k, nodes, ub)
+            if np.isfinite(lb) and lb > 0:
+                out[r, k] = lb / TIME_UNIT * (1 - 1e-9)
+    return out
+
+
+def add_tight_stage_time_constraints(b: BuiltModel) -> None:
+    """(eqs. 5, 7) ``T[r,k] >= tc[r,k,j]`` for every owner j, the rows of :func:`_stage_rows`,
+    and the stage cuts ``T[r,k] >= LB_k a_r`` (:func:`stage_cuts`).
+
+    With the serial uplink the pairwise rows of :func:`constraints.add_stage_time_constraints`.
+    """
+    m, d = b.model, b.data
+    if b.pairwise:
+        C.add_stage_time_constraints(b)
+        blk = b.model.stage_time
+    else:
+        blk = _block(b, "stage_time")
+        idx_c = [(r, k, j) for r in d.requests for k in range(len(d.layers(r))) for j in d.active(r, k)]
+        blk.compute = pyo.Constraint(idx_c, rule=lambda _, r, k, j: m.T[r, k] >= _tc(b, r, k, j))
+        rows = {(r, k): _stage_rows(b, r, k) for r in d.requests for k in range(1, len(d.layers(r)))}
+        idx = [(r, k, q) for (r, k), rs in rows.items() for q in range(len(rs))]
+        blk.transfer = pyo.Constraint(idx, rule=lambda _, r, k, q: m.T[r, k] >= rows[r, k][q])
+    cuts = stage_cuts(b)
+    blk.cut = pyo.Constraint(sorted(cuts), rule=lambda _, r, k: m.T[r, k] >= cuts[r, k] * b.admit(r))
+
+
+def device_groups(b: BuiltModel) -> list[list[int]]:
+    """Groups (>= 2) of devices equal in every field the model reads: e, rho, capacities."""
+    inst, cap = b.inst, b.data.capacity
+    groups: dict[tuple, list[int]] = {}
+    for i in range(inst.n_devices):
+        key = (float(inst.mults_per_s[i]), float(inst.rate[i]), *(float(cap[c][i]) for c in sorted(cap)))
+        groups.setdefault(key, []).append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _load(b: BuiltModel, i: int) -> pyo.Expression:
+    d = b.data
+    return pyo.quicksum((b.model.n[r, k, i] for r in d.requests for k in range(len(d.layers(r))) if i in d.cand[r]))
+
+
+def add_symmetry(b: BuiltModel) -> None:
+    """Identical devices: ``sum_{r,k} n[r,k,i] >= sum_{r,k} n[r,k,i']`` for consecutive i < i' of a group.
+
+    Any solution maps to one satisfying this by relabelling identical devices (same objective,
+    same feasibility), so the optimum is unchanged.
+    """
+    pairs = [(g[q], g[q + 1]) for g in device_groups(b) for q in range(len(g) - 1)]
+    blk = pyo.Block(concrete=True)
+    b.model.add_component("symmetry", blk)
+    blk.c = pyo.Constraint(range(len(pairs)), rule=lambda _, q: _load(b, pairs[q][0]) >= _load(b, pairs[q][1]))
+
+
+def canonical(b: BuiltModel, asg: Assignment) -> Assignment:
+    """``asg`` with identical devices relabelled so that :func:`add_symmetry` holds (same objective)."""
+    from optdist.assignment import Assignment
+
+    d = b.data
+    load = np.zeros(b.inst.n_nodes, dtype=np.int64)
+    for r in d.requests:
+        if asg.owners[r] is not None:
+            for a in asg.owners[r]:
+                load += np.bincount(a, minlength=b.inst.n_nodes)
+    lut = np.arange(b.inst.n_nodes)
+    for g in device_groups(b):
+        ranked = sorted(g, key=lambda i: (-load[i], i))
+        lut[ranked] = g
+    owners = [None if own is None else [lut[a] for a in own] for own in asg.owners]
+    return Assignment(owners, dict(asg.meta))
+
+
+def set_tight_values(b: BuiltModel, r: int, k: int, a_prev: np.ndarray, a_next: np.ndarray) -> None:
+    """Warm-start values of the auxiliaries of transition k (products of the counts)."""
+    m, d, N = b.model, b.data, b.inst.n_nodes
+    cp, cn = np.bincount(a_prev, minlength=N), np.bincount(a_next, minlength=N)
+    P_prev = d.layers(r)[k - 1].segments
+    values: dict[str, Callable[[int], float]] = {
+        "z": lambda i: cp[i] * (cn[i] > 0),
+        "v": lambda i: (cp[i] > 0) * cn[i],
+        "s": lambda i: float(cp[i] == P_prev),
+        "g": lambda i: (cp[i] == P_prev) * cn[i],
+        "x2": lambda i: float(cp[i] > 0 and cn[i] > 0),
+    }
+    for name, val in values.items():
+        var = m.component(name)
+        for i in d.cand[r]:
+            if (r, k, i) in var:
+                var[r, k, i].set_value(float(val(i)), skip_validation=True)
+    for i in d.active(r, k - 1):
+        for j in d.active(r, k):
+            if (r, k, i, j) in m.wv:
+                m.wv[r, k, i, j].set_value(float(cp[i] > 0 and cn[j] > 0), skip_validation=True)
