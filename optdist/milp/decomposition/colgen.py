@@ -16,9 +16,11 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    certified bound is the best ``L`` over the rounds, and at least ``lower_bound``;
 4. adds every priced column with negative reduced cost ``c_p + pi . a_p - mu_c``;
 5. price-and-branch: the integer master over the columns so far gives counts per column;
-   they are spread over the identical devices (``optdist.milp_decompose.balance``) and the
-   placement is re-scored by the independent evaluator; a feasible one that beats the
-   incumbent replaces it.
+   they are spread over the identical devices least-loaded first
+   (:func:`optdist.milp.decomposition.classes.combine`); if that exceeds a capacity, the
+   integer master is solved again on per-node rows over relabelled copies of the columns
+   (:func:`optdist.milp.decomposition.master.integer_on_devices`). The placement is re-scored
+   by the independent evaluator; a feasible one that beats the incumbent replaces it.
 
 It stops when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal),
 when no class has a column of negative reduced cost and every pricing solve closed (the LP
@@ -26,7 +28,8 @@ master is optimal: the bound is the Dantzig-Wolfe bound; the rest of the gap is 
 master's), or at the time limit. Seed columns: ``start`` and the greedy heuristic's
 placements (each placed request's placement is a column of its class).
 
-Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` records
+Not re-scored at the end: the caller (:func:`optdist.solve.solve`, ``optdist bench``) finalizes
+once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` records
 ``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value and pricing times).
 """
 
@@ -42,8 +45,8 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
-from optdist.milp.decomposition.pricing import RESOURCES, price
-from optdist.result import SolveResult, Termination, finalize, gap
+from optdist.milp.decomposition.pricing import RESOURCES, PricingModel
+from optdist.result import SolveResult, Termination, gap
 
 RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL * cost_unit
 
@@ -52,7 +55,7 @@ class _Problem:
     """Classes, rows and column arithmetic of one instance."""
 
     def __init__(self, inst: Instance) -> None:
-        from optdist.milp_decompose import identical_device_groups, request_classes
+        from optdist.milp.decomposition.classes import identical_device_groups, request_classes
 
         self.inst = inst
         N = inst.n_nodes
@@ -175,7 +178,7 @@ def column_generation(
     lower_bound: float = -math.inf,
     max_rounds: int = 1000,
     pricing_gap: float = 1e-6,
-    **_ignored,
+    pricing_time_limit: float | None = None,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
 
@@ -184,7 +187,9 @@ def column_generation(
     ``time_limit``: seconds for the whole run (None: until converged); ``mip_gap``: stop
     when the certified gap is at most this; ``start``: a placement whose requests seed the
     columns (it is also a candidate incumbent); ``lower_bound``: a valid bound known to the
-    caller (seconds). Returns a :class:`SolveResult` (method ``milp``, formulation
+    caller (seconds); ``max_rounds``, ``pricing_gap`` (relative gap of each pricing solve) and
+    ``pricing_time_limit`` (seconds per pricing solve, default: the time left shared over the
+    classes) tune the rounds. Returns a :class:`SolveResult` (method ``milp``, formulation
     ``dantzig-wolfe``) whose ``bound`` is a proven lower bound and whose placement the
     evaluator has re-scored; ``extra["rounds"]`` lists each round. Raises ``ValueError`` for a
     makespan objective.
@@ -197,13 +202,11 @@ def column_generation(
     sizes = [len(m) for m in P.members]
     admission = inst.objective.admission
     penalty = inst.rejection_penalty() if admission else math.inf
-    from optdist.milp_decompose import balance, base_bounds, propagate
-
-    stage_lb = {}
-    for c, m in enumerate(P.members):
-        r = m[0]
-        stage_lb[c] = propagate(inst, r, *base_bounds(inst, r)).lower_bound
-    finite = [v for v in stage_lb.values() if math.isfinite(v)]
+    models: dict[int, PricingModel] = {}  # request class -> its pricing model (built once)
+    for c, q in enumerate(P.kinds):
+        if q not in models:
+            models[q] = PricingModel(inst, P.members[c][0], solver=solver, solver_options=solver_options)
+    finite = [m.stage_bound for m in models.values() if math.isfinite(m.stage_bound)]
     cost_unit = max(finite) if finite else 1.0
     master = Master(P.rows, sizes, cost_unit, threads=threads, seed=seed)
     if admission:
@@ -250,16 +253,23 @@ def column_generation(
                 all_proven = False
                 break
             budget = max(left / (len(glist) - gi), 0.5) if math.isfinite(left) else 3600.0
-            rep_c = cs[0]
-            pr = price(inst, P.members[rep_c][0], prices, solver=solver, time_limit=budget, mip_gap=pricing_gap,
-                       threads=threads, seed=seed, tee=tee, solver_options=solver_options)
+            if pricing_time_limit is not None:
+                budget = min(budget, float(pricing_time_limit))
+            pm = models[P.kinds[cs[0]]]
+            rep_src, src = int(inst.request_source[pm.r]), P.source[cs[0]]
+            pr_nodes = {k: v.copy() for k, v in prices.items()}
+            for k in pr_nodes:  # the group's source prices on the model's own source (equal fields)
+                pr_nodes[k][rep_src] = prices[k][src]
+            warm = _best_column(master, cs[0], pi, mu)
+            pr = pm.solve(pr_nodes, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
+                          start=None if warm is None else _rename(warm, src, rep_src))
             pricing_s += pr.seconds
             all_proven &= pr.proven
             for c in cs:
                 best[c] = min(pr.bound, penalty)
                 if pr.owners is None:
                     continue
-                col, key = P.column(c, _rename(pr.owners, P.source[rep_c], P.source[c]))
+                col, key = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
                 if master.reduced_cost(col, pi, mu) < -RC_TOL * cost_unit and master.add(col, key):
                     added += 1
         # a class with no placement even alone (and no rejection): no solution exists
@@ -271,7 +281,7 @@ def column_generation(
         if not infeasible and (added or rnd == 1 or not all_proven or left <= 0):
             x = master.solve_integer(time_limit=min(max(left * 0.2, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      mip_gap=max(mip_gap / 10, 1e-6))
-            spread = None if x is None else _spread(inst, P, master, x, balance, threads)
+            spread = None if x is None else _spread(inst, P, master, x)
             if spread is None and x is not None:  # the aggregated solution does not split over the devices
                 spread = _on_devices(inst, P, master, min(max(left * 0.2, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      max(mip_gap / 10, 1e-6), threads, seed)
@@ -307,7 +317,15 @@ def column_generation(
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
                "rows": len(P.rows), "columns": master.n_placements},
     )
-    return finalize(inst, res)
+    return res
+
+
+def _best_column(master: Master, c: int, pi: np.ndarray, mu: np.ndarray) -> list[np.ndarray] | None:
+    """Owners of class c's column of least reduced cost at the current prices (a MIP start)."""
+    cols = [col for col in master.columns if col.cls == c and col.kind == "placement"]
+    if not cols:
+        return None
+    return min(cols, key=lambda col: master.reduced_cost(col, pi, mu)).owners
 
 
 def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, mip_gap: float,
@@ -335,24 +353,25 @@ def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, 
     return Assignment(owners)
 
 
-def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray, balance, threads: int | None) -> Assignment | None:
-    """The integer master's counts as a placement: each request of a class takes one of its
-    class's chosen columns (or is rejected), then identical devices are relabelled so that
-    every node's capacities hold (``balance``); None if that fails."""
-    plan: list[tuple[int, list[np.ndarray]]] = []
+def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray) -> Assignment | None:
+    """The aggregated integer master's counts as a placement: each request of a class takes one
+    of its class's chosen columns (or is rejected), and each request's devices are permuted
+    within their identical groups least-loaded first (:func:`classes.combine`). None if the
+    evaluator finds a capacity exceeded (the caller then tries :func:`_on_devices`)."""
+    from optdist.milp.decomposition.classes import combine
+
     todo = {c: list(m) for c, m in enumerate(P.members)}
+    plan: list[tuple[list[int], list[np.ndarray]]] = []
     for q, col in enumerate(master.columns):
         n = int(x[q])
-        if n <= 0 or col.kind == "artificial":
-            if n > 0:
-                return None
+        if n <= 0:
             continue
-        for _ in range(n):
-            if not todo[col.cls]:
-                return None
-            r = todo[col.cls].pop()
-            if col.kind == "placement":
-                plan.append((r, col.owners))
+        if col.kind == "artificial" or len(todo[col.cls]) < n:
+            return None
+        reqs = [todo[col.cls].pop() for _ in range(n)]
+        if col.kind == "placement":
+            plan.append((reqs, col.owners))
     if any(todo.values()):
         return None
-    return balance(inst, plan, time_limit=10.0, threads=threads)
+    asg = combine(inst, plan, spread=True)
+    return asg if evaluate(inst, asg).feasible else None

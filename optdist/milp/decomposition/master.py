@@ -21,8 +21,9 @@ and the per-device LP have the same value, and so the same (Lagrangian) bound. I
 equal for the devices of a group, so one pricing problem per class (with its symmetry breaking
 among identical devices intact) prices every permutation at once. The integer master works
 on the aggregated rows as well; its placements are then spread over the individual devices
-(:func:`optdist.milp_decompose.balance`) and re-scored by the evaluator, so an integer
-solution that cannot be spread is never reported (price-and-branch: the incumbent is a
+(least-loaded first) and re-scored by the evaluator, and where that fails
+:func:`integer_on_devices` solves it on per-node rows over relabelled copies of the columns, so
+an integer solution that does not fit the devices is never reported (price-and-branch: the incumbent is a
 heuristic, the bound is exact). Sources are single nodes (each serves only its own
 requests): one row per source and resource.
 
