@@ -149,3 +149,22 @@ def test_master_grows_by_columns_and_its_lagrangian_bound_is_weak_duality():
     assert lagrangian_bound(pi, np.array([10.0]), [2], [best]) <= 4.0 + 1e-9
     x = m.solve_integer(time_limit=5, mip_gap=0)
     assert list(x[1:]) == [1, 1]
+
+
+def test_convergence_figure_from_recorded_rounds(tmp_path):
+    """``optdist bench`` keeps ``extra`` in each record; the convergence figure draws its rounds."""
+    from optdist.bench.figures import load_rounds, write_figures
+    from optdist.bench.worker import jsonable
+
+    from .test_bench_tables import record, write
+
+    inst = optdist.load_instance("instances/coupled/lenet-8x4-rpi3.json")
+    res = column_generation(inst, solver="highs", time_limit=20, threads=1)
+    rec = record(inst.name, "highs", str(res.termination), res.objective, res.bound, method="colgen", limit=20.0)
+    rec["extra"] = jsonable(res.extra)
+    write(tmp_path, [rec])
+    rounds = load_rounds(tmp_path)
+    assert len(rounds) == len(res.extra["rounds"]) and rounds["bound"].notna().all()
+    files = write_figures(tmp_path, ["convergence"], tmp_path / "fig")
+    assert (tmp_path / "fig" / "convergence.png").read_bytes()[:4] == b"\x89PNG"
+    assert {f.name for f in files} == {"convergence.png", "convergence.csv"}
