@@ -4,9 +4,10 @@ With the paper's 1 s (LeNet, CIFAR) or 60 s (VGG) periods the requests' single-r
 fit side by side, so solving each request alone is already optimal (MODEL.md section 7). Here
 capacities are counted over a shorter period, chosen per set so that they do not:
 
-1. every request class is solved alone at a long period (``optdist.milp_decompose.solve_classes``,
-   exact) and the optima are combined, each request's identical devices permuted least-loaded
-   first (``combine``): per node the bytes sent ``U_i`` (and compute ``C_i``) of all requests;
+1. every request class is solved alone at a long period
+   (``optdist.milp.decomposition.orchestrate.solve_classes``, exact) and the optima are combined,
+   each request's identical devices permuted least-loaded first (``classes.combine``): per node
+   the bytes sent ``U_i`` (and compute ``C_i``) of all requests;
 2. the period is set so that the busiest device needs ``OVERRUN`` times its capacity:
    ``period = max_i U_i / (OVERRUN rho_i)`` (radios: the binding resource at short periods);
 3. at that period the per-request optima are solved and combined again, and the independent
@@ -60,14 +61,15 @@ LONG_PERIOD = {"lenet": 1.0, "cifar": 1.0, "vgg16": 60.0, "vgg19": 60.0}
 
 def per_request_optima(inst: Instance, time_limit: float = 120.0):
     """The per-request optima combined (least-loaded permutation of identical devices) and
-    whether every class was solved to optimality."""
-    from optdist.milp_decompose import combine, solve_classes
+    whether every class was solved to optimality (``time_limit`` seconds per class)."""
+    from optdist.milp.decomposition.classes import combine, request_classes
+    from optdist.milp.decomposition.orchestrate import solve_classes
 
-    solves = solve_classes(inst, time_limit=time_limit, mip_gap=1e-6, threads=1)
-    if any(s.outcome.values is None for s in solves):
-        raise RuntimeError(f"{inst.name}: a request class has no solution alone")
-    proven = all(s.outcome.status == "optimal" for s in solves)
-    return combine(inst, solves, spread=True), proven
+    solves = solve_classes(inst, time_limit=time_limit * len(request_classes(inst)), mip_gap=1e-6, threads=1)
+    if any(not ss.has_solution for _reqs, ss in solves):
+        raise RuntimeError(f"{inst.name}: a request class has no solution alone within {time_limit:g} s")
+    proven = all(ss.termination == "optimal" for _reqs, ss in solves)
+    return combine(inst, [(reqs, ss.owners) for reqs, ss in solves], spread=True), proven
 
 
 def overrun(inst: Instance, asg) -> dict[str, tuple[float, int]]:

@@ -262,7 +262,8 @@ def column_generation(
                 pr_nodes[k][rep_src] = prices[k][src]
             warm = _best_column(master, cs[0], pi, mu)
             pr = pm.solve(pr_nodes, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
-                          start=None if warm is None else _rename(warm, src, rep_src))
+                          start=None if warm is None else _rename(warm.owners, src, rep_src),
+                          start_value=None if warm is None else warm.cost + float(pi @ warm.usage))
             pricing_s += pr.seconds
             all_proven &= pr.proven
             for c in cs:
@@ -320,12 +321,12 @@ def column_generation(
     return res
 
 
-def _best_column(master: Master, c: int, pi: np.ndarray, mu: np.ndarray) -> list[np.ndarray] | None:
-    """Owners of class c's column of least reduced cost at the current prices (a MIP start)."""
+def _best_column(master: Master, c: int, pi: np.ndarray, mu: np.ndarray) -> Column | None:
+    """Class c's column of least reduced cost at the current prices (the pricing's MIP start)."""
     cols = [col for col in master.columns if col.cls == c and col.kind == "placement"]
     if not cols:
         return None
-    return min(cols, key=lambda col: master.reduced_cost(col, pi, mu)).owners
+    return min(cols, key=lambda col: master.reduced_cost(col, pi, mu))
 
 
 def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, mip_gap: float,

@@ -26,6 +26,7 @@ valid because prices and the shared-data weight are ``>= 0``).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -84,14 +85,69 @@ class PricingModel:
             self.base = self.base + (inst.objective.shared_weight / tu) * shared_bytes_expr(self.b, r)
         nodes = sorted(set(int(i) for i in self.b.data.cand[r]))
         self.usage = {(i, res): self.b.usage(r, i, res) for i in nodes for res in RESOURCES}
-        self.stage_bound = propagate(inst, r, *base_bounds(inst, r)).lower_bound  # seconds, latency only
+        self.cand, self.ub = base_bounds(inst, r)
+        self.stage_bound = propagate(inst, r, self.cand, self.ub).lower_bound  # seconds, latency only
+        import pyomo.environ as pyo
+
+        m = self.b.model
+        m.latency_cut = pyo.Param(mutable=True, initialize=1e30)
+        m.latency_cut_row = pyo.Constraint(expr=self.b.latency(r) <= m.latency_cut)
+        self.ub_n = {key: v.ub for key, v in m.n.items() if key[0] == r}
+        self.ub_T = {key: v.ub for key, v in m.T.items() if key[0] == r}
+        self.ub_f = {key: v.ub for key, v in m.f.items() if key[0] == r} if m.component("f") is not None else {}
         self.build_s = time.perf_counter() - t0
 
+    def _restrict(self, cutoff: float | None):
+        """Bounds of the placements with latency at most ``cutoff`` (seconds; None: all).
+
+        Returns the propagation (:func:`bounds.propagate`) or None. Every placement priced below
+        a known column's priced value ``V`` has latency ``<= V`` (prices are ``>= 0``), so the
+        domain :func:`bounds.propagate` leaves for the cutoff ``V`` holds every better column:
+        the owner counts, stage times and elementwise flows get its bounds, the latency a row.
+        """
+        from optdist.milp.decomposition.bounds import propagate
+
+        m, r, inst, tu = self.b.model, self.r, self.inst, self.b.time_unit
+        for key, ub in self.ub_n.items():
+            m.n[key].setub(ub)
+        for key, ub in self.ub_T.items():
+            m.T[key].setub(ub)
+        for key, ub in self.ub_f.items():
+            m.f[key].setub(ub)
+        m.latency_cut.set_value(1e30)
+        if cutoff is None:
+            return None
+        p = propagate(inst, r, self.cand, self.ub, cutoff=cutoff)
+        if p.pruned:
+            return p
+        m.latency_cut.set_value(cutoff / tu * (1 + 1e-9))
+        slack = cutoff - p.lower_bound
+        layers = inst.profile(r).layers
+        stage_max = [x + slack for x in p.stage_lb]
+        for k, (nd, u) in enumerate(zip(self.cand, p.ub)):
+            for i, ui in zip(nd, u):
+                if (r, k, int(i)) in m.n:
+                    v = m.n[r, k, int(i)]
+                    v.setub(min(v.ub if v.ub is not None else ui, int(ui)))
+            if k and (r, k) in m.T:
+                m.T[r, k].setub(stage_max[k] / tu * (1 + 1e-9))
+        for (q, k, i, j), ub in self.ub_f.items():
+            if i == j:
+                continue
+            per = layers[k].mults_per_segment / inst.mults_per_s[j] + layers[k - 1].beta / inst.rate[i]
+            if per > 0:
+                lim = math.floor(stage_max[k] / per * (1 + 1e-9))
+                m.f[q, k, i, j].setub(lim if ub is None else min(ub, lim))
+        return p
+
     def solve(self, prices: dict[str, np.ndarray], *, time_limit: float, mip_gap: float, threads: int | None,
-              seed: int | None, tee: bool = False, start: list[np.ndarray] | None = None) -> Priced:
+              seed: int | None, tee: bool = False, start: list[np.ndarray] | None = None,
+              start_value: float | None = None) -> Priced:
         """``v_c(pi)`` (module docstring) at ``prices`` (resource -> array over nodes, seconds per
         unit, ``>= 0``): the best placement found and a proven bound. ``start``: owners of r
-        to seed the solver with (a column of the previous rounds)."""
+        (a column of the previous rounds) to seed the solver with, ``start_value`` its priced
+        value at ``prices``: the model is then restricted to latencies ``<= start_value``
+        (:meth:`_restrict`), and ``min(bound there, start_value)`` bounds ``v_c(pi)``."""
         from optdist.assignment import Assignment
         from optdist.milp.run import solve_built
         from optdist.result import Termination
@@ -103,6 +159,10 @@ class PricingModel:
         terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
                  if prices[res][i] > 0 and not isinstance(e, int)]
         b.set_objective(self.base + sum(terms) if terms else self.base)
+        cut = start_value if start is not None and start_value is not None else None
+        p = self._restrict(cut)
+        if p is not None and p.pruned:  # no placement has latency below the start's priced value
+            return Priced(r, [a.copy() for a in start], cut, cut, True, 0.0, {"status": "pruned by stage bounds"})
         seed_asg = None
         if start is not None:
             own: list = [None] * self.inst.n_requests
@@ -114,9 +174,13 @@ class PricingModel:
         secs = time.perf_counter() - t0
         log = {"status": out.status, "nodes": out.nodes, "termination": str(out.termination)}
         if out.termination is Termination.INFEASIBLE:
+            if cut is not None:  # nothing better than the start: it is optimal
+                return Priced(r, [a.copy() for a in start], cut, cut, True, secs, log)
             return Priced(r, None, None, np.inf, True, secs, log)
         owners = asg.owners[r] if asg is not None else None
         value = None if out.incumbent is None else out.incumbent * tu
+        if cut is not None and (value is None or value > cut):  # the start is still the best known
+            owners, value = [a.copy() for a in start], cut
         bound = self.stage_bound
         if out.bound is not None:
             bound = max(bound, out.bound * tu)
