@@ -47,7 +47,7 @@ def feasible_objectives(inst, res) -> list[float]:
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("path", SMALL_COUPLED[:1] + TINY)
+@pytest.mark.parametrize("path", [pytest.param(SMALL_COUPLED[0], marks=pytest.mark.slow)] + TINY)
 def test_bound_never_above_a_feasible_objective(path, solver):
     inst = optdist.load_instance(path)
     res = column_generation(inst, solver=solver, time_limit=20, mip_gap=1e-4, threads=1, seed=0, tee=False,
@@ -62,7 +62,7 @@ def test_bound_never_above_a_feasible_objective(path, solver):
             assert rnd["bound"] <= min(objs) * (1 + REL)
 
 
-@pytest.mark.parametrize("path", SMALL_COUPLED)
+@pytest.mark.parametrize("path", [SMALL_COUPLED[0], pytest.param(SMALL_COUPLED[1], marks=pytest.mark.slow)])
 def test_incumbent_rescores_feasible_where_per_request_optima_do_not_fit(path):
     inst = optdist.load_instance(path)
     res = column_generation(inst, solver="highs", time_limit=30, threads=1)
@@ -151,6 +151,7 @@ def test_master_grows_by_columns_and_its_lagrangian_bound_is_weak_duality():
     assert list(x[1:]) == [1, 1]
 
 
+@pytest.mark.slow
 def test_convergence_figure_from_recorded_rounds(tmp_path):
     """``optdist bench`` keeps ``extra`` in each record; the convergence figure draws its rounds."""
     from optdist.bench.figures import load_rounds, write_figures

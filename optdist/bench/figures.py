@@ -18,7 +18,8 @@ convergence certified gap vs time, incumbent and bound per round, per run     (n
 =========== ================================================================ ==================
 
 ``convergence`` reads the rounds that column generation records in each run's ``extra``
-(:mod:`optdist.milp.decomposition.colgen`): runs without rounds are left out.
+(``extra["rounds"]``, or ``extra["coupled_solve"]["rounds"]`` when the decomposition ran it;
+:mod:`optdist.milp.decomposition.colgen`): runs without rounds are left out.
 """
 
 from __future__ import annotations
@@ -209,7 +210,9 @@ def load_rounds(out: str | Path) -> pd.DataFrame:
         rec = json.loads(f.read_text())
         run = rec.get("run") or {}
         config = "/".join(str(p) for p in (run.get("method"), run.get("solver"), run.get("formulation")) if p)
-        for rd in (rec.get("extra") or {}).get("rounds") or []:
+        extra = rec.get("extra") or {}
+        # column generation run alone, or inside the decomposition (``optdist solve``'s coupled step)
+        for rd in extra.get("rounds") or (extra.get("coupled_solve") or {}).get("rounds") or []:
             rows.append({"key": rec.get("key"), "instance": run.get("instance"), "config": config,
                          **{k: rd.get(k) for k in ("round", "elapsed_s", "incumbent", "bound", "gap", "columns")}})
     return pd.DataFrame(rows, columns=["key", "instance", "config", "round", "elapsed_s", "incumbent", "bound",

@@ -22,7 +22,8 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    (:func:`optdist.milp.decomposition.master.integer_on_devices`). The placement is re-scored
    by the independent evaluator; a feasible one that beats the incumbent replaces it.
 
-It stops when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal),
+A bound above ``sum_r`` (largest latency request r can have) proves that no placement exists
+(objective the latency alone, no admission control): the run ends ``infeasible``. It stops when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal),
 when no class has a column of negative reduced cost and every pricing solve closed (the LP
 master is optimal: the bound is the Dantzig-Wolfe bound; the rest of the gap is the integer
 master's), or at the time limit. Seed columns: ``start`` and the greedy heuristic's
@@ -216,6 +217,7 @@ def column_generation(
     incumbent: Assignment | None = None
     inc_obj = math.inf
     cls_of = {r: c for c, m in enumerate(P.members) for r in m}
+    latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
 
     def consider(asg: Assignment | None, how: str) -> None:
         nonlocal incumbent, inc_obj
@@ -294,6 +296,8 @@ def column_generation(
                        "columns": master.n_placements, "lp": z, "added": added,
                        "pricing_s": pricing_s, "pricing_closed": all_proven})
         g = rounds[-1]["gap"]
+        if not admission and not inst.objective.shared_weight and best_lb > latency_cap * (1 + 1e-9):
+            infeasible = True  # every placement would cost more than any placement can: none exists
         if infeasible:
             termination = Termination.INFEASIBLE
             break
@@ -319,6 +323,16 @@ def column_generation(
                "rows": len(P.rows), "columns": master.n_placements},
     )
     return res
+
+
+def _latency_cap(inst: Instance, r: int) -> float:
+    """An upper bound (seconds) on request r's latency in any placement: every stage is at most
+    its layer's multiplications on the slowest device plus the previous layer's whole output
+    over the slowest radio (MODEL.md section 5: a receiver gets at most one output's worth from
+    each sender, in parallel), as in :meth:`Instance.rejection_penalty`."""
+    e, rho = float(inst.mults_per_s.min()), float(inst.rate.min())
+    layers = inst.profile(r).layers
+    return sum(la.total_mults / e for la in layers) + sum(la.out_bytes / rho for la in layers)
 
 
 def _best_column(master: Master, c: int, pi: np.ndarray, mu: np.ndarray) -> Column | None:
