@@ -10,6 +10,8 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    one CNN whose sources have identical fields and prices are priced once (the column is
    renamed to each source). Each pricing solve returns its best placement and a *proven*
    lower bound ``B_c <= v_c(pi)`` (its dual bound, valid at a time limit too);
+   (Round 0 prices at ``pi = 0``: each class's own optimum, the decomposition bound
+   ``L(0) = sum_c n_c v_c(0)``, and the first columns.)
 3. the Lagrangian bound ``L(pi) = -pi . cap + sum_c n_c min(B_c, penalty_c)`` (``penalty_c``
    only with admission control) is a lower bound on the optimum for every ``pi >= 0``
    (weak duality; it equals ``z + sum_c n_c min(0, B_c - mu_c)`` at optimal LP duals). The
@@ -238,7 +240,40 @@ def column_generation(
     rounds: list[dict] = []
     termination = Termination.TIME_LIMIT
     infeasible = False
+    # round 0: prices 0, each request class alone (its per-request optimum): L(0), first columns
+    zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
+    best0: list[float | None] = [None] * len(sizes)
+    for q, pm in models.items():
+        left = deadline - time.perf_counter()
+        cs = [c for c in range(len(sizes)) if P.kinds[c] == q]
+        if left <= 0:
+            break
+        budget = left / max(len(models), 1) if math.isfinite(left) else 3600.0
+        if pricing_time_limit is not None:
+            budget = min(budget, float(pricing_time_limit))
+        warm = _best_column(master, cs[0], np.zeros(len(P.rows)), np.zeros(len(sizes)))
+        rep_src = int(inst.request_source[pm.r])
+        pr = pm.solve(zero, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
+                      start=None if warm is None else _rename(warm.owners, P.source[cs[0]], rep_src),
+                      start_value=None if warm is None else warm.cost)
+        for c in cs:
+            best0[c] = min(pr.bound, penalty)
+            if pr.owners is not None:
+                master.add(*P.column(c, _rename(pr.owners, rep_src, P.source[c])))
+    if all(b is not None for b in best0):
+        infeasible = any(b == math.inf for b in best0)
+        if not infeasible:
+            best_lb = max(best_lb, lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, best0))
+    rounds.append({"round": 0, "elapsed_s": time.perf_counter() - t0,
+                   "incumbent": inc_obj if math.isfinite(inc_obj) else None,
+                   "bound": best_lb if math.isfinite(best_lb) else None,
+                   "gap": gap(inc_obj if math.isfinite(inc_obj) else None, best_lb if math.isfinite(best_lb) else None),
+                   "columns": master.n_placements, "lp": None, "added": master.n_placements, "pricing_s": None,
+                   "pricing_closed": None})
     for rnd in range(1, max_rounds + 1):
+        if infeasible or time.perf_counter() >= deadline:
+            termination = Termination.INFEASIBLE if infeasible else Termination.TIME_LIMIT
+            break
         z, pi, mu = master.solve_lp()
         prices = P.node_prices(pi)
         # pricing groups: master classes of one request class whose sources carry equal prices
@@ -276,7 +311,7 @@ def column_generation(
                 if master.reduced_cost(col, pi, mu) < -RC_TOL * cost_unit and master.add(col, key):
                     added += 1
         # a class with no placement even alone (and no rejection): no solution exists
-        infeasible = any(b is not None and b == math.inf for b in best)
+        infeasible = infeasible or any(b is not None and b == math.inf for b in best)
         if all(b is not None for b in best) and not infeasible:
             best_lb = max(best_lb, lagrangian_bound(pi, P.rhs, sizes, best))
         # price-and-branch: the integer master over the columns so far
