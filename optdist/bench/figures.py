@@ -14,11 +14,17 @@ devices     accuracy vs number of devices, per method                        Fig
 mix         accuracy vs share of LG Nexus among the devices, per method      Fig. 16
 optimum-rl  latency / shared data of every request, per method and tau       Fig. 17
 scaling     solve time vs requests and vs devices, per configuration         (new)
+convergence certified gap vs time, incumbent and bound per round, per run     (new)
 =========== ================================================================ ==================
+
+``convergence`` reads the rounds that column generation records in each run's ``extra``
+(``extra["rounds"]``, or ``extra["coupled_solve"]["rounds"]`` when the decomposition ran it;
+:mod:`optdist.milp.decomposition.colgen`): runs without rounds are left out.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -196,6 +202,46 @@ def fig_scaling(df: pd.DataFrame, dest: Path) -> list[Path]:
     return _save(fig, data.sort_values(["config", "n_devices", "n_requests"]), dest, "scaling-solve-time")
 
 
+def load_rounds(out: str | Path) -> pd.DataFrame:
+    """One row per recorded round (``extra["rounds"]`` of each record under ``OUT/records/``):
+    run key, instance, config, round, elapsed_s, incumbent, bound, gap, columns."""
+    rows = []
+    for f in sorted((Path(out) / "records").glob("*.json")):
+        rec = json.loads(f.read_text())
+        run = rec.get("run") or {}
+        config = "/".join(str(p) for p in (run.get("method"), run.get("solver"), run.get("formulation")) if p)
+        extra = rec.get("extra") or {}
+        # column generation run alone, or inside the decomposition (``optdist solve``'s coupled step)
+        for rd in extra.get("rounds") or (extra.get("coupled_solve") or {}).get("rounds") or []:
+            rows.append({"key": rec.get("key"), "instance": run.get("instance"), "config": config,
+                         **{k: rd.get(k) for k in ("round", "elapsed_s", "incumbent", "bound", "gap", "columns")}})
+    return pd.DataFrame(rows, columns=["key", "instance", "config", "round", "elapsed_s", "incumbent", "bound",
+                                       "gap", "columns"])
+
+
+def fig_convergence(rounds: pd.DataFrame, dest: Path) -> list[Path]:
+    """Left: certified gap (%) vs elapsed time, one line per run; right: incumbent (solid) and
+    bound (dashed) per round, relative to the run's final bound. From :func:`load_rounds`."""
+    fig, axes = _panels(2, 5.0)
+    for (inst, config), g in rounds.groupby(["instance", "config"], sort=True):
+        g = g.sort_values("round")
+        label = f"{inst} ({config})"
+        gp = g.dropna(subset=["gap"])
+        line = axes[0].plot(gp["elapsed_s"], 100.0 * gp["gap"].clip(lower=1e-6), marker="o", ms=3, label=label)[0]
+        final = g["bound"].dropna()
+        ref = float(final.iloc[-1]) if len(final) else 1.0
+        axes[1].plot(g["round"], g["incumbent"] / ref, color=line.get_color(), marker="o", ms=3, label=label)
+        axes[1].plot(g["round"], g["bound"] / ref, color=line.get_color(), ls="--")
+    axes[0].set(xlabel="elapsed (s)", ylabel="certified gap (%)", yscale="log")
+    axes[1].set(xlabel="round", ylabel="objective / final bound (solid: incumbent, dashed: bound)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(1.1, -0.2), ncol=2)
+    fig.suptitle("Column generation: convergence of the certified gap")
+    return _save(fig, rounds, dest, "convergence")
+
+
 FIGURES: dict[str, Callable[[pd.DataFrame, Path], list[Path]]] = {
     "tau": fig_tau,
     "greedy-rl": fig_greedy_rl,
@@ -203,6 +249,7 @@ FIGURES: dict[str, Callable[[pd.DataFrame, Path], list[Path]]] = {
     "mix": fig_mix,
     "optimum-rl": fig_optimum_rl,
     "scaling": fig_scaling,
+    "convergence": fig_convergence,  # drawn from load_rounds(out), not the run table
 }
 
 
@@ -214,5 +261,5 @@ def write_figures(out: str | Path, names: list[str], dest: str | Path) -> list[P
     df = prepare(load_records(out))
     files: list[Path] = []
     for name in names:
-        files += FIGURES[name](df, Path(dest))
+        files += FIGURES[name](load_rounds(out) if name == "convergence" else df, Path(dest))
     return files

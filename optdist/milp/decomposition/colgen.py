@@ -1,0 +1,427 @@
+"""Column generation with certified bounds for requests that compete for capacity (issue 11, item 3).
+
+Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
+:mod:`optdist.milp.decomposition.pricing`). Each round
+
+1. solves the LP master over the columns so far: value ``z``, capacity prices ``pi >= 0``
+   (minus the capacity rows' duals), class duals ``mu_c``;
+2. prices every class: ``v_c(pi) = min_p c_p + pi . a_p`` over the placements of one request
+   of the class alone, by the tight single-request model on the user's solver. Classes of
+   one CNN whose sources have identical fields and prices are priced once (the column is
+   renamed to each source). Each pricing solve returns its best placement and a *proven*
+   lower bound ``B_c <= v_c(pi)`` (its dual bound, valid at a time limit too);
+   (Round 0 prices at ``pi = 0``: each class's own optimum, the decomposition bound
+   ``L(0) = sum_c n_c v_c(0)``, and the first columns.)
+3. the Lagrangian bound ``L(pi) = -pi . cap + sum_c n_c min(B_c, penalty_c)`` (``penalty_c``
+   only with admission control) is a lower bound on the optimum for every ``pi >= 0``
+   (weak duality; it equals ``z + sum_c n_c min(0, B_c - mu_c)`` at optimal LP duals). The
+   certified bound is the best ``L`` over the rounds, and at least ``lower_bound``;
+4. adds every priced column with negative reduced cost ``c_p + pi . a_p - mu_c``;
+5. price-and-branch: the integer master over the columns so far gives counts per column;
+   they are spread over the identical devices least-loaded first
+   (:func:`optdist.milp.decomposition.classes.combine`); if that exceeds a capacity, the
+   integer master is solved again on per-node rows over relabelled copies of the columns
+   (:func:`optdist.milp.decomposition.master.integer_on_devices`). The placement is re-scored
+   by the independent evaluator; a feasible one that beats the incumbent replaces it.
+
+A bound above ``sum_r`` (largest latency request r can have) proves that no placement exists
+(objective the latency alone, no admission control): the run ends ``infeasible``. It stops when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal),
+when no class has a column of negative reduced cost and every pricing solve closed (the LP
+master is optimal: the bound is the Dantzig-Wolfe bound; the rest of the gap is the integer
+master's), or at the time limit. Seed columns: ``start`` and the greedy heuristic's
+placements (each placed request's placement is a column of its class).
+
+Not re-scored at the end: the caller (:func:`optdist.solve.solve`, ``optdist bench``) finalizes
+once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` records
+``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value and pricing times).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from optdist.assignment import Assignment
+from optdist.evaluate import evaluate
+from optdist.instance import Instance
+from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
+from optdist.milp.decomposition.pricing import RESOURCES, PricingModel
+from optdist.result import SolveResult, Termination, gap
+
+RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL * cost_unit
+
+
+class _Problem:
+    """Classes, rows and column arithmetic of one instance."""
+
+    def __init__(self, inst: Instance) -> None:
+        from optdist.milp.decomposition.classes import identical_device_groups, request_classes
+
+        self.inst = inst
+        N = inst.n_nodes
+        # master classes: requests of one request class (CNN + source fields) on one source node
+        self.kinds: list[int] = []  # request class of each master class
+        self.members: list[list[int]] = []
+        for q, reqs in enumerate(request_classes(inst)):
+            by_src: dict[int, list[int]] = defaultdict(list)
+            for r in reqs:
+                by_src[int(inst.request_source[r])].append(r)
+            for _s, rs in sorted(by_src.items()):
+                self.kinds.append(q)
+                self.members.append(rs)
+        self.source = [int(inst.request_source[m[0]]) for m in self.members]
+        self.sizes = [len(m) for m in self.members]
+        caps = np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float)
+        self.rows: list[Row] = []
+        self.row_of = np.full((N, 3), -1, dtype=np.int64)  # node, resource -> row
+        self.device_groups = [list(g) for g in identical_device_groups(inst)]
+        groups = [tuple(g) for g in self.device_groups] + [(s,) for s in sorted(set(self.source))]
+        for g in groups:
+            for res in range(3):
+                rhs = float(caps[list(g), res].sum())
+                self.row_of[list(g), res] = len(self.rows)
+                self.rows.append(Row(g, res, rhs))
+        self.rhs = np.array([r.rhs for r in self.rows])
+
+    def usage(self, ev, r: int) -> np.ndarray:
+        """Row usage of request r in evaluation ``ev`` (only r placed)."""
+        use = np.stack([ev.memory_used, ev.compute_used, ev.bandwidth_used], axis=1)
+        out = np.zeros(len(self.rows))
+        mask = self.row_of >= 0
+        np.add.at(out, self.row_of[mask], use[mask])
+        return out
+
+    def column(self, c: int, owners: list[np.ndarray]) -> tuple[Column, tuple]:
+        """Column of master class c for ``owners`` (on c's source), costed by the evaluator."""
+        inst = self.inst
+        r = self.members[c][0]
+        own: list = [None] * inst.n_requests
+        own[r] = owners
+        ev = evaluate(inst, Assignment(own))
+        cost = float(ev.latency[r]) + inst.objective.shared_weight * float(ev.shared_bytes[r])
+        key = (c, tuple(a.tobytes() for a in owners))
+        node_use = np.stack([ev.memory_used, ev.compute_used, ev.bandwidth_used], axis=1).astype(float)
+        return Column(c, "placement", cost, self.usage(ev, r), [a.copy() for a in owners], node_use), key
+
+    def relabellings(self, col: Column, rng: np.random.Generator, limit: int = 48) -> list[np.ndarray]:
+        """Relabellings (node -> node arrays) of the devices ``col`` uses within their groups of
+        identical devices: every injective map for a small group, cyclic shifts for a large one,
+        at most ``limit`` combinations (identity first, the rest sampled with ``rng``)."""
+        import itertools
+
+        N = self.inst.n_nodes
+        per_group = []
+        for g in self.device_groups:
+            used = [i for i in g if col.node_use[i].any()]
+            if not used or len(g) == 1:
+                continue
+            if math.perm(len(g), len(used)) <= limit:
+                maps = [list(t) for t in itertools.permutations(g, len(used))]
+            else:
+                maps = [[g[(g.index(i) + s) % len(g)] for i in used] for s in range(len(g))]
+            per_group.append((used, maps))
+        total = math.prod(len(m) for _u, m in per_group) if per_group else 1
+        if total <= limit:
+            combos = list(itertools.product(*[range(len(m)) for _u, m in per_group]))
+        else:
+            combos = {tuple(int(rng.integers(len(m))) for _u, m in per_group) for _ in range(limit)}
+            combos = sorted(combos)
+        out = []
+        for combo in combos:
+            lab = np.arange(N)
+            for (used, maps), j in zip(per_group, combo):
+                lab[used] = maps[j]
+            out.append(lab)
+        ident = np.arange(N)
+        if not any((lab == ident).all() for lab in out):
+            out[0] = ident
+        return out
+
+    def node_prices(self, pi: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        for res, name in enumerate(RESOURCES):
+            p = np.zeros(self.inst.n_nodes)
+            mask = self.row_of[:, res] >= 0
+            p[mask] = pi[self.row_of[mask, res]]
+            out[name] = p
+        return out
+
+
+def _rename(owners: list[np.ndarray], src: int, dst: int) -> list[np.ndarray]:
+    return [np.where(a == src, dst, a) for a in owners] if src != dst else [a.copy() for a in owners]
+
+
+def _seed_assignments(inst: Instance, start: Assignment | None) -> list[Assignment]:
+    out = [] if start is None else [start]
+    try:
+        from optdist.solve import solve as solve_any
+
+        g = solve_any(inst, method="greedy")
+        if g.assignment is not None:
+            out.append(g.assignment)
+    except Exception:  # noqa: BLE001 - a heuristic seed is optional; its failure costs only columns
+        pass
+    return out
+
+
+def column_generation(
+    inst: Instance,
+    *,
+    solver: str = "highs",
+    time_limit: float | None = None,
+    mip_gap: float = 1e-4,
+    threads: int | None = None,
+    seed: int | None = None,
+    tee: bool = False,
+    solver_options: dict | None = None,
+    start: Assignment | None = None,
+    lower_bound: float = -math.inf,
+    max_rounds: int = 1000,
+    pricing_gap: float = 1e-6,
+    pricing_time_limit: float | None = None,
+) -> SolveResult:
+    """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
+
+    ``inst``: objective the sum of latencies (``kind = 'latency'``; shared-data weight and
+    admission control allowed). ``solver``: adapter or profile for the pricing problems;
+    ``time_limit``: seconds for the whole run (None: until converged); ``mip_gap``: stop
+    when the certified gap is at most this; ``start``: a placement whose requests seed the
+    columns (it is also a candidate incumbent); ``lower_bound``: a valid bound known to the
+    caller (seconds); ``max_rounds``, ``pricing_gap`` (relative gap of each pricing solve) and
+    ``pricing_time_limit`` (seconds per pricing solve, default: the time left shared over the
+    classes) tune the rounds. Returns a :class:`SolveResult` (method ``milp``, formulation
+    ``dantzig-wolfe``) whose ``bound`` is a proven lower bound and whose placement the
+    evaluator has re-scored; ``extra["rounds"]`` lists each round. Raises ``ValueError`` for a
+    makespan objective.
+    """
+    t0 = time.perf_counter()
+    if inst.objective.kind != "latency":
+        raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency', not {inst.objective.kind!r}")
+    deadline = math.inf if time_limit is None else t0 + float(time_limit)
+    P = _Problem(inst)
+    sizes = [len(m) for m in P.members]
+    admission = inst.objective.admission
+    penalty = inst.rejection_penalty() if admission else math.inf
+    models: dict[int, PricingModel] = {}  # request class -> its pricing model (built once)
+    for c, q in enumerate(P.kinds):
+        if q not in models:
+            models[q] = PricingModel(inst, P.members[c][0], solver=solver, solver_options=solver_options)
+    finite = [m.stage_bound for m in models.values() if math.isfinite(m.stage_bound)]
+    cost_unit = max(finite) if finite else 1.0
+    master = Master(P.rows, sizes, cost_unit, threads=threads, seed=seed)
+    if admission:
+        for c in range(len(sizes)):
+            master.add(Column(c, "reject", penalty, np.zeros(len(P.rows))))
+    best_lb = float(lower_bound)
+    incumbent: Assignment | None = None
+    inc_obj = math.inf
+    cls_of = {r: c for c, m in enumerate(P.members) for r in m}
+    latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
+
+    def consider(asg: Assignment | None, how: str) -> None:
+        nonlocal incumbent, inc_obj
+        if asg is None:
+            return
+        ev = evaluate(inst, asg)
+        if ev.feasible and ev.objective < inc_obj:
+            incumbent, inc_obj = Assignment(asg.owners, {"method": "dantzig-wolfe", "found_by": how}), float(ev.objective)
+
+    for asg in _seed_assignments(inst, start):
+        for r, own in enumerate(asg.owners):
+            if own is not None:
+                c = cls_of[r]
+                col, key = P.column(c, _rename(own, int(inst.request_source[r]), P.source[c]))
+                master.add(col, key)
+        consider(asg, "start" if asg is start else "greedy")
+
+    rounds: list[dict] = []
+    termination = Termination.TIME_LIMIT
+    infeasible = False
+    # round 0: prices 0, each request class alone (its per-request optimum): L(0), first columns
+    zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
+    best0: list[float | None] = [None] * len(sizes)
+    for q, pm in models.items():
+        left = deadline - time.perf_counter()
+        cs = [c for c in range(len(sizes)) if P.kinds[c] == q]
+        if left <= 0:
+            break
+        budget = left / max(len(models), 1) if math.isfinite(left) else 3600.0
+        if pricing_time_limit is not None:
+            budget = min(budget, float(pricing_time_limit))
+        warm = _best_column(master, cs[0], np.zeros(len(P.rows)), np.zeros(len(sizes)))
+        rep_src = int(inst.request_source[pm.r])
+        pr = pm.solve(zero, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
+                      start=None if warm is None else _rename(warm.owners, P.source[cs[0]], rep_src),
+                      start_value=None if warm is None else warm.cost)
+        for c in cs:
+            best0[c] = min(pr.bound, penalty)
+            if pr.owners is not None:
+                master.add(*P.column(c, _rename(pr.owners, rep_src, P.source[c])))
+    if all(b is not None for b in best0):
+        infeasible = any(b == math.inf for b in best0)
+        if not infeasible:
+            best_lb = max(best_lb, lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, best0))
+    rounds.append({"round": 0, "elapsed_s": time.perf_counter() - t0,
+                   "incumbent": inc_obj if math.isfinite(inc_obj) else None,
+                   "bound": best_lb if math.isfinite(best_lb) else None,
+                   "gap": gap(inc_obj if math.isfinite(inc_obj) else None, best_lb if math.isfinite(best_lb) else None),
+                   "columns": master.n_placements, "lp": None, "added": master.n_placements, "pricing_s": None,
+                   "pricing_closed": None})
+    for rnd in range(1, max_rounds + 1):
+        if infeasible or time.perf_counter() >= deadline:
+            termination = Termination.INFEASIBLE if infeasible else Termination.TIME_LIMIT
+            break
+        z, pi, mu = master.solve_lp()
+        prices = P.node_prices(pi)
+        # pricing groups: master classes of one request class whose sources carry equal prices
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for c in range(len(sizes)):
+            s = P.source[c]
+            groups[(P.kinds[c], tuple(pi[P.row_of[s]]))].append(c)
+        best: list[float | None] = [None] * len(sizes)  # proven bound on v_c(pi) (None: not priced)
+        added, all_proven, pricing_s = 0, True, 0.0
+        glist = list(groups.values())
+        for gi, cs in enumerate(glist):
+            left = deadline - time.perf_counter()
+            if left <= 0 and rnd > 1:
+                all_proven = False
+                break
+            budget = max(left / (len(glist) - gi), 0.5) if math.isfinite(left) else 3600.0
+            if pricing_time_limit is not None:
+                budget = min(budget, float(pricing_time_limit))
+            pm = models[P.kinds[cs[0]]]
+            rep_src, src = int(inst.request_source[pm.r]), P.source[cs[0]]
+            pr_nodes = {k: v.copy() for k, v in prices.items()}
+            for k in pr_nodes:  # the group's source prices on the model's own source (equal fields)
+                pr_nodes[k][rep_src] = prices[k][src]
+            warm = _best_column(master, cs[0], pi, mu)
+            pr = pm.solve(pr_nodes, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
+                          start=None if warm is None else _rename(warm.owners, src, rep_src),
+                          start_value=None if warm is None else warm.cost + float(pi @ warm.usage))
+            pricing_s += pr.seconds
+            all_proven &= pr.proven
+            for c in cs:
+                best[c] = min(pr.bound, penalty)
+                if pr.owners is None:
+                    continue
+                col, key = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
+                if master.reduced_cost(col, pi, mu) < -RC_TOL * cost_unit and master.add(col, key):
+                    added += 1
+        # a class with no placement even alone (and no rejection): no solution exists
+        infeasible = infeasible or any(b is not None and b == math.inf for b in best)
+        if all(b is not None for b in best) and not infeasible:
+            best_lb = max(best_lb, lagrangian_bound(pi, P.rhs, sizes, best))
+        # price-and-branch: the integer master over the columns so far
+        left = deadline - time.perf_counter()
+        if not infeasible and (added or rnd == 1 or not all_proven or left <= 0):
+            x = master.solve_integer(time_limit=min(max(left * 0.2, 0.5), 30.0) if math.isfinite(left) else 30.0,
+                                     mip_gap=max(mip_gap / 10, 1e-6))
+            spread = None if x is None else _spread(inst, P, master, x)
+            if spread is None and x is not None:  # the aggregated solution does not split over the devices
+                spread = _on_devices(inst, P, master, min(max(left * 0.2, 0.5), 30.0) if math.isfinite(left) else 30.0,
+                                     max(mip_gap / 10, 1e-6), threads, seed)
+            consider(spread, "integer master")
+        rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
+                       "incumbent": inc_obj if math.isfinite(inc_obj) else None,
+                       "bound": best_lb if math.isfinite(best_lb) else None,
+                       "gap": gap(inc_obj if math.isfinite(inc_obj) else None, best_lb if math.isfinite(best_lb) else None),
+                       "columns": master.n_placements, "lp": z, "added": added,
+                       "pricing_s": pricing_s, "pricing_closed": all_proven})
+        g = rounds[-1]["gap"]
+        if not admission and not inst.objective.shared_weight and best_lb > latency_cap * (1 + 1e-9):
+            infeasible = True  # every placement would cost more than any placement can: none exists
+        if infeasible:
+            termination = Termination.INFEASIBLE
+            break
+        if g is not None and g <= mip_gap:
+            termination = Termination.OPTIMAL
+            break
+        if not added and all_proven:
+            termination = Termination.FEASIBLE if incumbent is not None else Termination.NO_SOLUTION
+            break
+        if time.perf_counter() >= deadline:
+            termination = Termination.TIME_LIMIT
+            break
+    else:
+        termination = Termination.ITERATION_LIMIT
+    res = SolveResult(
+        instance=inst.name, method="milp", termination=termination,
+        objective=inc_obj if incumbent is not None else None,
+        bound=None if (infeasible or not math.isfinite(best_lb)) else best_lb,
+        wall_time=time.perf_counter() - t0, solver=solver, formulation="dantzig-wolfe",
+        assignment=incumbent,
+        options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed},
+        extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
+               "rows": len(P.rows), "columns": master.n_placements},
+    )
+    return res
+
+
+def _latency_cap(inst: Instance, r: int) -> float:
+    """An upper bound (seconds) on request r's latency in any placement: every stage is at most
+    its layer's multiplications on the slowest device plus the previous layer's whole output
+    over the slowest radio (MODEL.md section 5: a receiver gets at most one output's worth from
+    each sender, in parallel), as in :meth:`Instance.rejection_penalty`."""
+    e, rho = float(inst.mults_per_s.min()), float(inst.rate.min())
+    layers = inst.profile(r).layers
+    return sum(la.total_mults / e for la in layers) + sum(la.out_bytes / rho for la in layers)
+
+
+def _best_column(master: Master, c: int, pi: np.ndarray, mu: np.ndarray) -> Column | None:
+    """Class c's column of least reduced cost at the current prices (the pricing's MIP start)."""
+    cols = [col for col in master.columns if col.cls == c and col.kind == "placement"]
+    if not cols:
+        return None
+    return min(cols, key=lambda col: master.reduced_cost(col, pi, mu))
+
+
+def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, mip_gap: float,
+               threads: int | None, seed: int | None) -> Assignment | None:
+    """The integer master on per-node rows over relabelled copies of the columns
+    (:func:`optdist.milp.decomposition.master.integer_on_devices`), as a placement."""
+    from optdist.milp.decomposition.master import integer_on_devices
+
+    rng = np.random.default_rng(seed or 0)
+    perms = [P.relabellings(c, rng) if c.kind == "placement" else [] for c in master.columns]
+    if sum(len(p) for p in perms) > 50_000:
+        return None
+    caps = np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float)
+    sol = integer_on_devices(master.columns, P.sizes, caps, perms, time_limit=time_limit, mip_gap=mip_gap,
+                             threads=threads)
+    if sol is None:
+        return None
+    owners: list = [None] * inst.n_requests
+    todo = {c: list(m) for c, m in enumerate(P.members)}
+    for q, lab in sol:
+        col = master.columns[q]
+        r = todo[col.cls].pop()
+        if col.kind == "placement":
+            owners[r] = [lab[a] for a in col.owners]
+    return Assignment(owners)
+
+
+def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray) -> Assignment | None:
+    """The aggregated integer master's counts as a placement: each request of a class takes one
+    of its class's chosen columns (or is rejected), and each request's devices are permuted
+    within their identical groups least-loaded first (:func:`classes.combine`). None if the
+    evaluator finds a capacity exceeded (the caller then tries :func:`_on_devices`)."""
+    from optdist.milp.decomposition.classes import combine
+
+    todo = {c: list(m) for c, m in enumerate(P.members)}
+    plan: list[tuple[list[int], list[np.ndarray]]] = []
+    for q, col in enumerate(master.columns):
+        n = int(x[q])
+        if n <= 0:
+            continue
+        if col.kind == "artificial" or len(todo[col.cls]) < n:
+            return None
+        reqs = [todo[col.cls].pop() for _ in range(n)]
+        if col.kind == "placement":
+            plan.append((reqs, col.owners))
+    if any(todo.values()):
+        return None
+    asg = combine(inst, plan, spread=True)
+    return asg if evaluate(inst, asg).feasible else None

@@ -1,0 +1,243 @@
+"""The Dantzig-Wolfe master: how many requests of each class take each column.
+
+Maths (MODEL.md section 6; the extensive formulation of the placement problem by request).
+Requests interact only through the node capacities (10b-10d). Let ``C`` be the classes of
+identical requests: same CNN, same source node (requests of one camera and one CNN have the
+same placements, the same latency and the same usage). For a class c with ``n_c`` requests
+and the set ``P_c`` of placements of one of its requests alone (a column ``p``: cost
+``c_p = latency_p + lambda shared_p`` and usage ``a_p[i, res]``), the problem is
+
+    min  sum_c sum_{p in P_c} c_p x_p
+    s.t. sum_{p in P_c} x_p = n_c                                   (convexity, dual mu_c)
+         sum_c sum_p a_p[i, res] x_p <= cap[i, res]   every node i  (capacity, dual <= 0)
+         x_p in Z_+
+
+Rows aggregated over identical devices. Devices equal in every field form groups ``G``; the
+master keeps one row per group and resource, ``sum_{i in g} a_p[i, res]``, with right-hand
+side ``|g| cap[g, res]``. This loses nothing in the LP: every ``P_c`` is closed under
+permuting identical devices, so averaging any solution of the aggregated LP over the
+permutations of each group gives per-device usage ``total / |g| <= cap`` -- the aggregated LP
+and the per-device LP have the same value, and so the same (Lagrangian) bound. Its duals are
+equal for the devices of a group, so one pricing problem per class (with its symmetry breaking
+among identical devices intact) prices every permutation at once. The integer master works
+on the aggregated rows as well; its placements are then spread over the individual devices
+(least-loaded first) and re-scored by the evaluator, and where that fails
+:func:`integer_on_devices` solves it on per-node rows over relabelled copies of the columns, so
+an integer solution that does not fit the devices is never reported (price-and-branch: the incumbent is a
+heuristic, the bound is exact). Sources are single nodes (each serves only its own
+requests): one row per source and resource.
+
+Admission control (MODEL.md section 8): each class has a *reject* column, cost = the
+rejection penalty, no usage. Until the columns can fill every class, each class also has an
+*artificial* column (cost ``BIG``, no usage) that keeps the LP feasible; it is never part of
+an integer solution and takes no part in the bound.
+
+Every row is scaled to right-hand side 1 and costs are in units of ``cost_unit`` seconds,
+so HiGHS' absolute tolerances act on numbers near 1. The master grows by ``addCol``: it is
+built once and never rebuilt; each LP re-solve starts from the previous basis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+INF = highspy.kHighsInf
+BIG = 1e4  # artificial column cost, in cost units (the real columns cost ~1 each)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A capacity row: ``nodes`` (a group of identical devices, or one source) and a resource (0..2)."""
+
+    nodes: tuple[int, ...]
+    resource: int
+    rhs: float  # sum of the nodes' capacities (real units)
+
+
+@dataclass
+class Column:
+    """A column of class ``cls``: ``owners`` of one request (on the class's source), or a reject
+    or artificial column (``owners`` None)."""
+
+    cls: int
+    kind: str  # placement | reject | artificial
+    cost: float  # seconds
+    usage: np.ndarray  # (n_rows,) real units
+    owners: list[np.ndarray] | None = None
+    node_use: np.ndarray | None = None  # (n_nodes, 3) per node (placements)
+
+
+class Master:
+    """The LP / integer master over the columns added so far (module docstring).
+
+    ``rows``: the capacity rows; ``sizes``: ``n_c`` per class; ``cost_unit``: seconds per cost
+    unit. Columns are added with :meth:`add`; :meth:`solve_lp` returns the LP value and the
+    prices, :meth:`solve_integer` the counts of an integer solution.
+    """
+
+    def __init__(self, rows: list[Row], sizes: list[int], cost_unit: float, *, threads: int | None = None,
+                 seed: int | None = None) -> None:
+        self.rows = rows
+        self.sizes = list(sizes)
+        self.cost_unit = float(cost_unit)
+        self.columns: list[Column] = []
+        self.keys: set[tuple] = set()
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        if threads:
+            h.setOptionValue("threads", int(threads))
+        if seed is not None:
+            h.setOptionValue("random_seed", int(seed))
+        n = len(rows)
+        if n:
+            h.addRows(n, np.full(n, -INF), np.ones(n), 0, np.zeros(1, dtype=np.int32),
+                      np.zeros(0, dtype=np.int32), np.zeros(0))
+        m = len(sizes)
+        sz = np.asarray(sizes, dtype=float)
+        h.addRows(m, sz, sz, 0, np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+        self.h = h
+        self.rhs = np.array([r.rhs for r in rows], dtype=float)
+        for c in range(m):
+            self.add(Column(c, "artificial", BIG * self.cost_unit, np.zeros(n)))
+
+    def add(self, col: Column, key: tuple | None = None) -> bool:
+        """Append ``col`` (skipped, returning False, if ``key`` was added before)."""
+        if key is not None:
+            if key in self.keys:
+                return False
+            self.keys.add(key)
+        scaled = np.divide(col.usage, self.rhs, out=np.zeros_like(col.usage), where=self.rhs > 0)
+        nz = np.flatnonzero(scaled > 0)
+        idx = np.concatenate([nz, [len(self.rows) + col.cls]]).astype(np.int32)
+        val = np.concatenate([scaled[nz], [1.0]])
+        self.h.addCol(col.cost / self.cost_unit, 0.0, INF, len(idx), idx, val)
+        self.columns.append(col)
+        return True
+
+    def solve_lp(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """LP value (seconds), prices ``pi >= 0`` per row (seconds per unit) and ``mu`` per class (seconds).
+
+        ``pi`` is minus the capacity rows' duals, clipped at 0 (any ``pi >= 0`` gives a valid
+        Lagrangian bound); raises ``RuntimeError`` if HiGHS does not solve the LP.
+        """
+        h = self.h
+        h.setOptionValue("solver", "simplex")
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"master LP: {h.modelStatusToString(h.getModelStatus())}")
+        sol = h.getSolution()
+        dual = np.asarray(sol.row_dual, dtype=float)
+        n = len(self.rows)
+        pi = np.maximum(-dual[:n], 0.0) * self.cost_unit / np.where(self.rhs > 0, self.rhs, 1.0)
+        mu = dual[n:] * self.cost_unit
+        value = float(h.getInfo().objective_function_value) * self.cost_unit
+        self.lp_values = np.asarray(sol.col_value, dtype=float)
+        return value, pi, mu
+
+    def solve_integer(self, *, time_limit: float, mip_gap: float) -> np.ndarray | None:
+        """Counts ``x_p`` of an integer solution over the columns (artificial ones fixed to 0),
+        or None if none was found within ``time_limit``. The LP model is left as it was."""
+        lp = self.h.getLp()
+        g = highspy.Highs()
+        g.setOptionValue("output_flag", False)
+        g.passModel(lp)
+        ncol = lp.num_col_
+        g.changeColsIntegrality(ncol, np.arange(ncol, dtype=np.int32),
+                                np.full(ncol, highspy.HighsVarType.kInteger))
+        art = [q for q, c in enumerate(self.columns) if c.kind == "artificial"]
+        g.changeColsBounds(len(art), np.asarray(art, dtype=np.int32), np.zeros(len(art)), np.zeros(len(art)))
+        g.setOptionValue("time_limit", max(float(time_limit), 0.05))
+        g.setOptionValue("mip_rel_gap", float(mip_gap))
+        g.run()
+        if g.getInfo().primal_solution_status != 2:
+            return None
+        return np.rint(np.asarray(g.getSolution().col_value, dtype=float)).astype(np.int64)
+
+    def reduced_cost(self, col: Column, pi: np.ndarray, mu: np.ndarray) -> float:
+        """``c_p + pi . a_p - mu_c`` in seconds."""
+        return col.cost + float(pi @ col.usage) - float(mu[col.cls])
+
+    @property
+    def n_placements(self) -> int:
+        return sum(1 for c in self.columns if c.kind == "placement")
+
+
+def integer_on_devices(columns: list[Column], sizes: list[int], caps: np.ndarray, perms: list[list[np.ndarray]], *,
+                       time_limit: float, mip_gap: float, threads: int | None = None) -> list[tuple[int, np.ndarray]] | None:
+    """Integer master with one row per node and resource (no aggregation), over each placement
+    column under the device relabellings ``perms[q]`` (arrays: node -> node) of column q.
+
+    ``caps``: (n_nodes, 3) capacities. Returns ``[(column, relabelling)]`` with multiplicity
+    (one entry per request placed), or None if HiGHS finds no solution in ``time_limit``. A
+    solution places every request on real devices directly: no spreading step is needed.
+    """
+    import highspy as hs
+
+    vars_: list[tuple[int, np.ndarray]] = []
+    cost, rows_i, cols_i, vals = [], [], [], []
+    N = caps.shape[0]
+    n_cap_rows = N * 3
+    for q, col in enumerate(columns):
+        if col.kind == "artificial":
+            continue
+        for lab in (perms[q] if col.kind == "placement" else [np.arange(N)]):
+            v = len(vars_)
+            vars_.append((q, lab))
+            cost.append(col.cost)
+            rows_i.append(n_cap_rows + col.cls)
+            cols_i.append(v)
+            vals.append(1.0)
+            if col.node_use is not None:
+                use = np.zeros((N, 3))
+                np.add.at(use, lab, col.node_use)  # usage of node i moves to lab[i]
+                nz = np.argwhere(use > 0)
+                for i, res in nz:
+                    rows_i.append(int(i) * 3 + int(res))
+                    cols_i.append(v)
+                    vals.append(use[i, res] / max(caps[i, res], 1e-300))
+    if not vars_:
+        return None
+    n_rows = n_cap_rows + len(sizes)
+    order = np.lexsort((np.asarray(rows_i), np.asarray(cols_i)))
+    ci, ri, va = np.asarray(cols_i)[order], np.asarray(rows_i)[order], np.asarray(vals)[order]
+    starts = np.searchsorted(ci, np.arange(len(vars_)))
+    lp = hs.HighsLp()
+    lp.num_col_, lp.num_row_ = len(vars_), n_rows
+    scale = max(abs(c) for c in cost) or 1.0
+    lp.col_cost_ = np.asarray(cost) / scale
+    lp.col_lower_ = np.zeros(len(vars_))
+    lp.col_upper_ = np.full(len(vars_), INF)
+    sz = np.asarray(sizes, dtype=float)
+    lp.row_lower_ = np.concatenate([np.full(n_cap_rows, -INF), sz])
+    lp.row_upper_ = np.concatenate([np.ones(n_cap_rows), sz])
+    lp.a_matrix_.format_ = hs.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate([starts, [len(ci)]]).astype(np.int32)
+    lp.a_matrix_.index_ = ri.astype(np.int32)
+    lp.a_matrix_.value_ = va
+    lp.integrality_ = [hs.HighsVarType.kInteger] * len(vars_)
+    h = hs.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(float(time_limit), 0.05))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    if threads:
+        h.setOptionValue("threads", int(threads))
+    h.passModel(lp)
+    h.run()
+    if h.getInfo().primal_solution_status != 2:
+        return None
+    x = np.rint(np.asarray(h.getSolution().col_value)).astype(np.int64)
+    return [vars_[v] for v in np.flatnonzero(x > 0) for _ in range(int(x[v]))]
+
+
+def lagrangian_bound(pi: np.ndarray, rhs: np.ndarray, sizes: list[int], best: list[float]) -> float:
+    """``L(pi) = -pi . rhs + sum_c n_c best_c`` (seconds): a lower bound on every solution of the
+    problem for any ``pi >= 0``, where ``best_c`` is a proven lower bound on the cheapest real
+    option of class c (pricing bound, or the reject column) at prices ``pi``. Equals the master
+    LP value plus ``sum_c n_c min(0, reduced cost bound)`` when the LP duals are optimal."""
+    if any(not math.isfinite(b) and b < 0 for b in best):
+        return -math.inf
+    return float(-pi @ rhs + sum(n * b for n, b in zip(sizes, best)))

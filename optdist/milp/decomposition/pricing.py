@@ -1,0 +1,191 @@
+"""Pricing for the Dantzig-Wolfe master: one request alone, its usage priced by the capacity duals.
+
+Maths (MODEL.md sections 5-6; notation of :mod:`optdist.milp.decomposition.master`). For a
+request r of class c, every placement ``p`` of r that satisfies the one-owner, placement,
+privacy and *its own* capacity rows (a request alone on the full capacities) is a column
+with cost ``c_p = latency_p + lambda shared_p`` (seconds) and usage ``a_p[i, res]`` (bytes of
+weights, multiplications, bytes sent by node i). Given prices ``pi[i, res] >= 0`` (seconds per
+unit: minus the master's duals of its capacity rows), the pricing problem is
+
+    v_c(pi) = min_p  c_p + sum_{i, res} pi[i, res] a_p[i, res]
+
+and the reduced cost of the best column is ``v_c(pi) - mu_c`` (``mu_c``: the dual of the
+class's convexity row). It is the ``tight`` Pyomo formulation of request r alone
+(:mod:`optdist.milp.tight`, MODEL.md section 7) with objective
+``b.latency(r) + lambda shared + sum pi[i, res] b.usage(r, i, res)``, solved by the adapter or
+profile the user chose (any of :mod:`optdist.solvers`). The model is built once per class and
+only its objective changes between rounds (:meth:`PricingModel.solve`). Identical devices carry
+equal prices in the master (aggregated rows), so the tight model's symmetry rows among them
+stay exact.
+
+What is *proven* is what the master may use: :class:`Priced` carries ``bound``, a valid lower
+bound on ``v_c(pi)``: the larger of the solver's dual bound (valid at a time limit too) and
+the stage lower bound on the latency alone (:func:`optdist.milp.decomposition.bounds.propagate`;
+valid because prices and the shared-data weight are ``>= 0``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optdist.instance import Instance
+
+RESOURCES = ("memory", "compute", "bandwidth")
+
+
+@dataclass
+class Priced:
+    """One pricing solve (seconds throughout).
+
+    ``owners``: per layer, the owner node of every segment of request ``r`` (None if no
+    placement was found); ``value``: its priced objective ``c_p + pi a_p``; ``bound``: a proven
+    lower bound on ``v_c(pi)`` (``-inf`` if the solver proved nothing); ``proven``: the solve
+    closed (``bound`` equals the optimum up to the gap).
+    """
+
+    r: int
+    owners: list[np.ndarray] | None
+    value: float | None
+    bound: float
+    proven: bool
+    seconds: float
+    log: dict = field(default_factory=dict)
+
+
+class PricingModel:
+    """The tight model of request ``r`` alone, built once, re-priced by :meth:`solve`.
+
+    ``inst``'s objective must be the sum of latencies (``kind = 'latency'``); admission is the
+    master's reject column, so the request is always placed here. Raises ``ValueError`` for a
+    makespan objective, :class:`optdist.solvers.SolverUnavailable` for a solver not installed.
+    """
+
+    def __init__(self, inst: Instance, r: int, *, solver: str, solver_options: dict | None = None) -> None:
+        from optdist.milp.decomposition.bounds import base_bounds, propagate
+        from optdist.milp.model import build
+        from optdist.milp.objective import shared_bytes_expr
+        from optdist.milp.run import adapter_for
+
+        if inst.objective.kind != "latency":
+            raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency' (the sum over "
+                             f"requests), not {inst.objective.kind!r}")
+        if inst.objective.admission:
+            inst = inst.with_spec(objective=inst.objective.model_copy(update={"admission": False}))
+        self.inst, self.r = inst, r
+        self.adapter = adapter_for(solver, solver_options)
+        t0 = time.perf_counter()
+        self.b = build(inst, "tight", requests=[r])
+        tu = self.b.time_unit
+        self.base = self.b.latency(r)
+        if inst.objective.shared_weight > 0:
+            self.base = self.base + (inst.objective.shared_weight / tu) * shared_bytes_expr(self.b, r)
+        nodes = sorted(set(int(i) for i in self.b.data.cand[r]))
+        self.usage = {(i, res): self.b.usage(r, i, res) for i in nodes for res in RESOURCES}
+        self.cand, self.ub = base_bounds(inst, r)
+        self.stage_bound = propagate(inst, r, self.cand, self.ub).lower_bound  # seconds, latency only
+        import pyomo.environ as pyo
+
+        m = self.b.model
+        m.latency_cut = pyo.Param(mutable=True, initialize=1e30)
+        m.latency_cut_row = pyo.Constraint(expr=self.b.latency(r) <= m.latency_cut)
+        self.ub_n = {key: v.ub for key, v in m.n.items() if key[0] == r}
+        self.ub_T = {key: v.ub for key, v in m.T.items() if key[0] == r}
+        self.ub_f = {key: v.ub for key, v in m.f.items() if key[0] == r} if m.component("f") is not None else {}
+        self.build_s = time.perf_counter() - t0
+
+    def _restrict(self, cutoff: float | None):
+        """Bounds of the placements with latency at most ``cutoff`` (seconds; None: all).
+
+        Returns the propagation (:func:`bounds.propagate`) or None. Every placement priced below
+        a known column's priced value ``V`` has latency ``<= V`` (prices are ``>= 0``), so the
+        domain :func:`bounds.propagate` leaves for the cutoff ``V`` holds every better column:
+        the owner counts, stage times and elementwise flows get its bounds, the latency a row.
+        """
+        from optdist.milp.decomposition.bounds import propagate
+
+        m, r, inst, tu = self.b.model, self.r, self.inst, self.b.time_unit
+        for key, ub in self.ub_n.items():
+            m.n[key].setub(ub)
+        for key, ub in self.ub_T.items():
+            m.T[key].setub(ub)
+        for key, ub in self.ub_f.items():
+            m.f[key].setub(ub)
+        m.latency_cut.set_value(1e30)
+        if cutoff is None:
+            return None
+        p = propagate(inst, r, self.cand, self.ub, cutoff=cutoff)
+        if p.pruned:
+            return p
+        m.latency_cut.set_value(cutoff / tu * (1 + 1e-9))
+        slack = cutoff - p.lower_bound
+        layers = inst.profile(r).layers
+        stage_max = [x + slack for x in p.stage_lb]
+        for k, (nd, u) in enumerate(zip(self.cand, p.ub)):
+            for i, ui in zip(nd, u):
+                if (r, k, int(i)) in m.n:
+                    v = m.n[r, k, int(i)]
+                    v.setub(min(v.ub if v.ub is not None else ui, int(ui)))
+            if k and (r, k) in m.T:
+                m.T[r, k].setub(stage_max[k] / tu * (1 + 1e-9))
+        for (q, k, i, j), ub in self.ub_f.items():
+            if i == j:
+                continue
+            per = layers[k].mults_per_segment / inst.mults_per_s[j] + layers[k - 1].beta / inst.rate[i]
+            if per > 0:
+                lim = math.floor(stage_max[k] / per * (1 + 1e-9))
+                m.f[q, k, i, j].setub(lim if ub is None else min(ub, lim))
+        return p
+
+    def solve(self, prices: dict[str, np.ndarray], *, time_limit: float, mip_gap: float, threads: int | None,
+              seed: int | None, tee: bool = False, start: list[np.ndarray] | None = None,
+              start_value: float | None = None) -> Priced:
+        """``v_c(pi)`` (module docstring) at ``prices`` (resource -> array over nodes, seconds per
+        unit, ``>= 0``): the best placement found and a proven bound. ``start``: owners of r
+        (a column of the previous rounds) to seed the solver with, ``start_value`` its priced
+        value at ``prices``: the model is then restricted to latencies ``<= start_value``
+        (:meth:`_restrict`), and ``min(bound there, start_value)`` bounds ``v_c(pi)``."""
+        from optdist.assignment import Assignment
+        from optdist.milp.run import solve_built
+        from optdist.result import Termination
+
+        for res in RESOURCES:
+            if (np.asarray(prices[res]) < 0).any():
+                raise ValueError(f"price of {res} must be >= 0")
+        b, r, tu = self.b, self.r, self.b.time_unit
+        terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
+                 if prices[res][i] > 0 and not isinstance(e, int)]
+        b.set_objective(self.base + sum(terms) if terms else self.base)
+        cut = start_value if start is not None and start_value is not None else None
+        p = self._restrict(cut)
+        if p is not None and p.pruned:  # no placement has latency below the start's priced value
+            return Priced(r, [a.copy() for a in start], cut, cut, True, 0.0, {"status": "pruned by stage bounds"})
+        seed_asg = None
+        if start is not None:
+            own: list = [None] * self.inst.n_requests
+            own[r] = start
+            seed_asg = Assignment(own)
+        t0 = time.perf_counter()
+        out, asg, _ = solve_built(b, self.adapter, time_limit=max(float(time_limit), 0.05), mip_gap=mip_gap,
+                                  threads=threads, seed=seed, tee=tee, start=seed_asg)
+        secs = time.perf_counter() - t0
+        log = {"status": out.status, "nodes": out.nodes, "termination": str(out.termination)}
+        if out.termination is Termination.INFEASIBLE:
+            if cut is not None:  # nothing better than the start: it is optimal
+                return Priced(r, [a.copy() for a in start], cut, cut, True, secs, log)
+            return Priced(r, None, None, np.inf, True, secs, log)
+        owners = asg.owners[r] if asg is not None else None
+        value = None if out.incumbent is None else out.incumbent * tu
+        if cut is not None and (value is None or value > cut):  # the start is still the best known
+            owners, value = [a.copy() for a in start], cut
+        bound = self.stage_bound
+        if out.bound is not None:
+            bound = max(bound, out.bound * tu)
+        elif out.termination is Termination.OPTIMAL and value is not None:
+            bound = max(bound, value * (1 - mip_gap))  # the solver proved the gap but reports no bound
+        if value is not None:
+            bound = min(bound, value)
+        return Priced(r, owners, value, bound, out.termination is Termination.OPTIMAL, secs, log)

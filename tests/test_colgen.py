@@ -1,0 +1,183 @@
+"""Dantzig-Wolfe column generation (issue 11, item 3): the bound is never above a feasible
+objective, is valid when pricing stops at a time limit, equals the optimum where the compact
+model proves it, and the integer master's placements re-score feasible."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import optdist
+from optdist.generate import generate
+from optdist.instance import parse
+from optdist.milp.decomposition.colgen import column_generation
+from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
+from optdist.milp.decomposition.pricing import PricingModel
+from optdist.solvers import available
+
+SMALL_COUPLED = ["instances/coupled/lenet-8x4-rpi3.json", "instances/coupled/lenet-9x5-nexus-rpi3.json"]
+TINY = ["instances/tiny/lenet-2x4-tight.json", "instances/tiny/micro-2x3-tight.json",
+        "instances/tiny/micro-3x2-admission.json"]
+SOLVERS = ["highs", pytest.param("scip", marks=pytest.mark.skipif(
+    "scip" not in available(), reason="SCIP not installed (conda install -c conda-forge scip)"))]
+REL = 1e-7  # bounds vs objectives: the solvers' feasibility tolerance on stage times
+
+
+@pytest.fixture(autouse=True)
+def _highs_scheduler():
+    """HiGHS fixes its thread count at the first solve of a process; a later solve asking for
+    another count fails ('Not Set'). Reset the scheduler so these tests do not depend on which
+    test ran HiGHS first (tests/conftest.py should do this for the whole suite)."""
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
+    yield
+
+
+def coupled(requests: int = 3, bandwidth: float = 200):
+    """Micro requests on 3 RPi3 whose radios can carry only part of their per-request optima."""
+    doc = generate("coupled", {"micro": requests}, {"rpi3": 3}, 0.95, sources=1, privacy="synthetic")
+    for d in doc["devices"]:
+        d["bandwidth_capacity"] = bandwidth
+    return parse(doc, "coupled")
+
+
+def feasible_objectives(inst, res) -> list[float]:
+    """Evaluator-scored objectives of feasible placements: greedy, the MILP's, column generation's."""
+    out = []
+    greedy = optdist.solve(inst, method="greedy")
+    milp = optdist.solve(inst, method="milp", formulation="tight", time_limit=10, threads=1)
+    for asg in (greedy.assignment, milp.assignment, res.assignment):
+        if asg is not None:
+            ev = optdist.evaluate(inst, asg)
+            if ev.feasible:
+                out.append(ev.objective)
+    return out
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("path", [pytest.param(SMALL_COUPLED[0], marks=pytest.mark.slow)] + TINY)
+def test_bound_never_above_a_feasible_objective(path, solver):
+    inst = optdist.load_instance(path)
+    res = column_generation(inst, solver=solver, time_limit=20, mip_gap=1e-4, threads=1, seed=0, tee=False,
+                            solver_options=None, start=None, lower_bound=-math.inf)
+    assert res.bound is not None and res.has_solution
+    objs = feasible_objectives(inst, res)
+    assert objs
+    for v in objs:
+        assert res.bound <= v * (1 + REL)
+    for rnd in res.extra["rounds"]:  # every round's bound, not only the last
+        if rnd["bound"] is not None:
+            assert rnd["bound"] <= min(objs) * (1 + REL)
+
+
+@pytest.mark.parametrize("path", [SMALL_COUPLED[0], pytest.param(SMALL_COUPLED[1], marks=pytest.mark.slow)])
+def test_incumbent_rescores_feasible_where_per_request_optima_do_not_fit(path):
+    inst = optdist.load_instance(path)
+    res = column_generation(inst, solver="highs", time_limit=30, threads=1)
+    ev = optdist.evaluate(inst, res.assignment)
+    assert ev.feasible
+    assert ev.objective == pytest.approx(res.objective, rel=1e-9)
+    assert res.bound <= res.objective * (1 + REL)
+    assert res.gap < 0.05
+    rounds = res.extra["rounds"]
+    assert [r["round"] for r in rounds] == list(range(len(rounds)))  # round 0: prices 0
+    assert all(set(r) >= {"round", "elapsed_s", "incumbent", "bound", "gap", "columns"} for r in rounds)
+    assert all(b["bound"] >= a["bound"] for a, b in zip(rounds, rounds[1:]) if a["bound"] is not None)
+    assert rounds[0]["bound"] is not None  # L(0): the per-request optima
+
+
+@pytest.mark.parametrize("path", ["instances/tiny/micro-2x3-tight.json", "instances/tiny/lenet-2x4-tight.json", None])
+def test_bound_equals_the_proven_optimum(path):
+    inst = coupled() if path is None else optdist.load_instance(path)
+    opt = optdist.solve(inst, method="milp", formulation="compact", time_limit=60, threads=1)
+    assert opt.termination == "optimal"
+    res = column_generation(inst, solver="highs", time_limit=60, mip_gap=1e-6, threads=1)
+    assert res.bound <= opt.objective * (1 + REL) <= res.objective * (1 + 2 * REL)
+    assert res.objective == pytest.approx(opt.objective, rel=1e-6)
+    # the LP master converged: the Lagrangian bound meets the LP value
+    last = res.extra["rounds"][-1]
+    if last["added"] == 0 and last["pricing_closed"]:
+        assert res.bound == pytest.approx(max(last["lp"], res.bound), rel=1e-6)
+
+
+def test_bound_stays_valid_when_pricing_stops_at_a_time_limit():
+    inst = optdist.load_instance("instances/coupled/lenet-9x5-nexus-rpi3.json")
+    res = column_generation(inst, solver="highs", time_limit=20, threads=1, pricing_time_limit=0.01, max_rounds=6)
+    assert any(not r["pricing_closed"] for r in res.extra["rounds"])  # pricing was cut short
+    objs = feasible_objectives(inst, res)
+    assert objs and res.bound is not None
+    for rnd in res.extra["rounds"]:
+        if rnd["bound"] is not None:
+            assert rnd["bound"] <= min(objs) * (1 + REL)
+
+
+def test_radios_too_small_for_one_request_prove_infeasibility():
+    inst = coupled(bandwidth=40)
+    assert optdist.solve(inst, method="milp", time_limit=60, threads=1).termination == "infeasible"
+    res = column_generation(inst, solver="highs", time_limit=30, threads=1)
+    assert res.termination == "infeasible" and res.assignment is None and res.bound is None
+
+
+def test_makespan_objective_is_refused_with_the_field_named():
+    inst = optdist.load_instance("instances/tiny/micro-2x3-makespan.json")
+    with pytest.raises(ValueError, match="objective.kind"):
+        column_generation(inst, solver="highs", time_limit=5)
+
+
+def test_pricing_prices_usage_and_bounds_the_priced_optimum():
+    """Pricing at positive prices: the column's priced value matches its evaluator-scored cost plus
+    priced usage, and the proven bound is below it; higher bandwidth prices never raise the
+    bytes the cheapest column sends."""
+    inst = optdist.load_instance("instances/tiny/lenet-1x4-tau0.6.json")
+    pm = PricingModel(inst, 0, solver="highs")
+    sent = []
+    for p in (0.0, 1e-9, 1e-7):
+        prices = {"memory": np.zeros(inst.n_nodes), "compute": np.zeros(inst.n_nodes),
+                  "bandwidth": np.full(inst.n_nodes, p)}
+        out = pm.solve(prices, time_limit=30, mip_gap=1e-9, threads=1, seed=0)
+        ev = optdist.evaluate(inst, optdist.Assignment([out.owners]))
+        priced = ev.latency[0] + p * ev.bandwidth_used.sum()
+        assert out.value == pytest.approx(priced, rel=1e-6)
+        assert out.bound <= out.value * (1 + 1e-9)
+        sent.append(ev.bandwidth_used.sum())
+    assert sent[0] >= sent[1] >= sent[2]
+
+
+def test_master_grows_by_columns_and_its_lagrangian_bound_is_weak_duality():
+    rows = [Row((0,), 0, 10.0)]
+    m = Master(rows, [2], cost_unit=1.0)
+    m.add(Column(0, "placement", 1.0, np.array([8.0])))  # cheap but big: only one fits
+    z0, pi0, mu0 = m.solve_lp()
+    assert z0 > 100  # the artificial column carries the rest
+    m.add(Column(0, "placement", 3.0, np.array([2.0])))
+    z, pi, mu = m.solve_lp()
+    assert z == pytest.approx(1.0 + 3.0)
+    assert pi[0] >= 0
+    # L(pi) with the exact pricing minimum over these two columns is at most the optimum (4)
+    best = min(1.0 + pi[0] * 8, 3.0 + pi[0] * 2)
+    assert lagrangian_bound(pi, np.array([10.0]), [2], [best]) <= 4.0 + 1e-9
+    x = m.solve_integer(time_limit=5, mip_gap=0)
+    assert list(x[1:]) == [1, 1]
+
+
+@pytest.mark.slow
+def test_convergence_figure_from_recorded_rounds(tmp_path):
+    """``optdist bench`` keeps ``extra`` in each record; the convergence figure draws its rounds."""
+    from optdist.bench.figures import load_rounds, write_figures
+    from optdist.bench.worker import jsonable
+
+    from .test_bench_tables import record, write
+
+    inst = optdist.load_instance("instances/coupled/lenet-8x4-rpi3.json")
+    res = column_generation(inst, solver="highs", time_limit=20, threads=1)
+    rec = record(inst.name, "highs", str(res.termination), res.objective, res.bound, method="colgen", limit=20.0)
+    rec["extra"] = jsonable(res.extra)
+    write(tmp_path, [rec])
+    rounds = load_rounds(tmp_path)
+    assert len(rounds) == len(res.extra["rounds"]) and rounds["bound"].notna().all()
+    files = write_figures(tmp_path, ["convergence"], tmp_path / "fig")
+    assert (tmp_path / "fig" / "convergence.png").read_bytes()[:4] == b"\x89PNG"
+    assert {f.name for f in files} == {"convergence.png", "convergence.csv"}
