@@ -15,6 +15,9 @@ from pathlib import Path
 from optdist.cli import EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
 from optdist.io import quiet_native_stdout
+from optdist.milp.model import FORMULATIONS
+from optdist.milp.run import DEFAULT_MIP_GAP
+from optdist.milp.solve import SOLVE_FORMULATIONS
 
 log = logging.getLogger("optdist")
 
@@ -26,11 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("solve", help="solve an instance (default: exact MILP with HiGHS) and print the result")
     p.add_argument("instance", type=Path)
     p.add_argument("--method", default="milp", help="milp (default) or a heuristic/RL method name")
-    p.add_argument("--formulation", default="compact", choices=["compact", "per-map", "decomposed"],
-                   help="MILP formulation (decomposed: by request, with a certified bound; HiGHS only)")
+    p.add_argument("--formulation", default="auto", choices=SOLVE_FORMULATIONS,
+                   help="MILP formulation (default auto: the decomposition by request where it applies, "
+                        "tight otherwise; every choice runs on any solver)")
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds; the incumbent is kept")
-    p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap to stop at (default 1e-6)")
+    p.add_argument("--gap", type=float, metavar="G", help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g})")
     p.add_argument("--threads", type=int, metavar="N")
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy) or an assignment .json")
@@ -47,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write the MILP as an LP or MPS file for any external solver")
     p.add_argument("instance", type=Path)
     p.add_argument("--format", choices=["lp", "mps"], help="default: the extension of --out")
-    p.add_argument("--formulation", default="compact", choices=["compact", "per-map"])
+    p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=cmd_export)
 
@@ -56,14 +60,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model-file", type=Path, required=True, help="the file written by `optdist export`")
     p.add_argument("--solution", type=Path, required=True)
     p.add_argument("--format", default="highs", choices=["highs", "cbc", "glpk", "sol"], help="solution file format")
-    p.add_argument("--formulation", choices=["compact", "per-map"], help="default: read from the model file")
+    p.add_argument("--formulation", choices=FORMULATIONS, help="default: read from the model file")
     p.add_argument("--out", type=Path, help="write the assignment (optdist-assignment/1 JSON) here")
     p.set_defaults(func=cmd_import_solution)
 
     p = sub.add_parser("pareto", help="latency / shared-data Pareto front (epsilon-constraint sweep)")
     p.add_argument("instance", type=Path)
     p.add_argument("--points", type=int, default=5)
-    p.add_argument("--formulation", default="compact", choices=["compact", "per-map"])
+    p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--solver", default="highs")
     p.add_argument("--time-limit", type=float, metavar="S", help="per point")
     p.add_argument("--out", type=Path, help="file prefix for .csv, .md, .png (default: pareto-<instance>)")

@@ -20,6 +20,7 @@ from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP, solve_formulation, warm_start_assignment
 from optdist.result import SolveResult
+from optdist.solvers.base import check_options, check_solver_options
 
 #: every value ``formulation`` takes: the Pyomo formulations, the decomposition, and auto
 SOLVE_FORMULATIONS = ("auto", "decomposed", *FORMULATIONS)
@@ -57,8 +58,15 @@ def solve_milp(
     ``'greedy'``), passed to solvers that accept a MIP start and ignored (noted in ``extra``)
     by the others. ``solver_options``: raw options for the solver (over the profile's).
     ``extra['formulation_chosen']`` records what ``auto`` picked.
+
+    Raises ValueError for an unknown formulation or an out-of-range option (before any
+    model is built; :func:`optdist.solvers.base.check_options`), SolverUnavailable if the
+    solver is not installed.
     """
     chosen = choose_formulation(inst, formulation)
+    check_options(dict(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed))
+    if solver_options is not None:
+        solver_options = check_solver_options(solver_options)
     opts = dict(solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
                 warm_start=warm_start, tee=tee, solver_options=solver_options)
     if chosen == "decomposed":
