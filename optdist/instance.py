@@ -357,10 +357,10 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     """Check ``spec`` beyond its schema and resolve it; raises :class:`InstanceError`."""
     where = str(path) if path else spec.name
     problems: list[Problem] = []
-    base = path.parent if path else None
+    folder = path.parent if path else None  # user files are named relative to the instance file
     catalog = device_catalog()
     if spec.devices_catalog is not None:
-        cat_path = _relative(base, spec.devices_catalog)
+        cat_path = _relative(folder, spec.devices_catalog)
         try:
             catalog = _catalog(cat_path)
         except FileNotFoundError:
@@ -368,7 +368,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
                                     "give the path of a catalog file relative to the instance file"))
         except DeviceCatalogError as e:
             problems += [Problem(f"devices_catalog ({cat_path}: {q.path})", q.message, q.fix) for q in e.problems]
-    own = _network_profiles(spec, base, problems)
+    own = _network_profiles(spec, folder, problems)
     cnns = set(available_cnns()) | set(own)
 
     rows: list[dict] = []
@@ -422,10 +422,13 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
             continue
         ref = spec.privacy[cnn]
         try:
-            table = None if ref is None else resolve_table(cnn, ref, base, profiles[cnn])
+            table = None if ref is None else resolve_table(cnn, ref, folder, profiles[cnn])
             limits[cnn] = privacy_limits(profiles[cnn], table, spec.tau)
         except (OSError, ValueError) as e:
             problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
+    for cnn in sorted(set(spec.defence) & set(own)):
+        problems.append(Problem(f"defence.{cnn}", f"defences are measured on the zoo CNNs only; {cnn!r} is your own network",
+                                "remove the entry (distribution alone protects it through its privacy table)"))
     for cnn in sorted(set(spec.privacy) - set(used)):
         if cnn not in cnns:
             problems.append(Problem(f"privacy.{cnn}", f"unknown CNN {cnn!r}", f"use one of {sorted(cnns)} or remove the entry"))
@@ -492,10 +495,20 @@ def validate_file(path: str | Path) -> list[Problem]:
     return []
 
 
-def json_schema() -> dict:
-    """The published JSON Schema of the instance format."""
-    schema = InstanceSpec.model_json_schema()
+SCHEMA_FILES = {"instance": "schema.json", "profile": "profile.schema.json", "device-catalog": "device-catalog.schema.json"}
+
+
+def json_schema(kind: str = "instance") -> dict:
+    """The published JSON Schema of the instance, profile or device-catalog format (``instances/<file>``)."""
+    from optdist.devices import DeviceCatalog
+    from optdist.profiles import profile_json_schema
+
+    models = {"instance": ("optdist-instance/1", InstanceSpec.model_json_schema),
+              "profile": ("optdist-profile/2", profile_json_schema),
+              "device-catalog": ("optdist-device-catalog/1", DeviceCatalog.model_json_schema)}
+    fmt, make = models[kind]
+    schema = make()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://optdist.example/instances/schema.json"
-    schema["title"] = "optdist instance (optdist-instance/1)"
+    schema["$id"] = f"https://optdist.example/instances/{SCHEMA_FILES[kind]}"
+    schema["title"] = f"optdist {kind} ({fmt})"
     return schema

@@ -199,6 +199,11 @@ class _ProfileSpec(BaseModel):
     layers: list[_LayerSpec] = Field(min_length=2)
 
 
+def profile_json_schema() -> dict:
+    """The JSON Schema of profile files (structure only: :func:`parse_profile` also checks the counts)."""
+    return _ProfileSpec.model_json_schema()
+
+
 _REGEN = "regenerate the file with `optdist profile --module pkg.mod:builder --input C,H,W --out FILE`"
 _FIXES = {
     "format": f"set \"format\": \"{FORMAT}\"",

@@ -188,6 +188,7 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
             with torch.no_grad():
                 ShapeProp(gm).propagate(torch.zeros((1, *shape)))
         except Exception as e:
+            e = e.__cause__ or e  # ShapeProp wraps the module's own error
             raise TraceError(f"{cnn}: a forward pass on input shape {list(shape)} failed ({type(e).__name__}: {e}); "
                              "check --input (C,H,W without the batch)") from None
         return Profile(cnn=cnn, input_shape=shape, layers=_layers(gm, cnn, shape))
@@ -208,8 +209,14 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
     last_created = False  # the last kept node created (or folded into) layers[-1]
 
     def fail(node: fx.Node, why: str) -> TraceError:
-        return TraceError(f"{cnn}: node {node.name!r} ({_op_name(node, modules)}): {why}")
+        where = node.target if node.op == "call_module" else node.name  # a module by its path, as layers are named
+        return TraceError(f"{cnn}: node {where!r} ({_op_name(node, modules)}): {why}")
 
+    for node in gm.graph.nodes:  # a merge names the DAG best: report it before the branch that feeds it
+        if _classify(node, modules)[0] == "merge":
+            raise fail(node, "a residual addition, concatenation or product of tensors makes the network a DAG "
+                             "(MODEL.md section 9); optdist's placement methods support chain networks only so far "
+                             "(issue 13 item 3)")
     for node in gm.graph.nodes:
         if node.op == "placeholder":
             if tip is not None:
@@ -226,10 +233,6 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
         cat, op = _classify(node, modules)
         if cat == "shape":
             continue
-        if cat == "merge":
-            raise fail(node, "a residual addition, concatenation or product of tensors makes the network a DAG "
-                             "(MODEL.md section 9); optdist's placement methods support chain networks only so far "
-                             "(issue 13 item 3)")
         if cat == "other":
             raise fail(node, f"no profiling rule for this operation (MODEL.md section 9). Supported: {SUPPORTED}")
         data = [n for n in node.all_input_nodes if _shape(n) is not None or n is tip]

@@ -33,8 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("schema", help="print (or write) the instance JSON Schema")
+    p = sub.add_parser("schema", help="print (or write) the JSON Schema of instances, profiles or device catalogs")
     p.add_argument("--out", type=Path, help="write it here (e.g. instances/schema.json)")
+    p.add_argument("--kind", choices=["instance", "profile", "device-catalog"], default="instance",
+                   help="which document (default: instance)")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("generate", help="build an instance from a seed")
@@ -198,10 +200,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from optdist.instance import json_schema
 
     if args.out:
-        atomic_write_json(args.out, json_schema(), indent=2)
+        atomic_write_json(args.out, json_schema(args.kind), indent=2)
         print(f"wrote {args.out}")
     else:
-        json.dump(json_schema(), sys.stdout, indent=2)
+        json.dump(json_schema(args.kind), sys.stdout, indent=2)
         print()
     return 0
 
