@@ -269,3 +269,29 @@ def test_torchvision_alexnet_profiles_and_resnet_is_named_a_dag():
     assert prof.layers[0].mults_per_segment == 23_425_600
     with pytest.raises(TraceError, match=r"node 'add'.*DAG"):
         profile_module(tv.models.resnet18(weights=None), (3, 64, 64))
+
+
+def test_readme_three_commands(tmp_path, monkeypatch, capsys):
+    """The README's "Your own network and devices" walk-through, with the numbers it quotes."""
+    import shutil
+    import sys
+
+    from tests.conftest import ROOT
+
+    for f in ("mynets.py", "mydevices.json"):
+        shutil.copy(ROOT / "examples" / "byon" / f, tmp_path / f)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "mynets", raising=False)
+    assert main(["profile", "--module", "mynets:lenet_32_64", "--input", "1,28,28", "--out", "mynet.profile.json"]) == 0
+    out = capsys.readouterr().out
+    assert "lenet_32_64: 9 layers, 228 segments" in out and "total multiplications 3,871,400, weights 743,200 B" in out
+    assert main(["generate", "--name", "mine", "--networks", "mynet=mynet.profile.json", "--requests", "mynet=3",
+                 "--devices", "rpi4=12", "--devices-catalog", "mydevices.json", "--sources", "3",
+                 "--source-type", "pizero2w", "--tau", "0.8", "--privacy", "none", "--out", "mine.json"]) == 0
+    capsys.readouterr()
+    assert main(["solve", "mine.json"]) == 0
+    out = capsys.readouterr().out
+    assert "termination  optimal" in out and "feasible True" in out
+    total = float(next(line for line in out.splitlines() if line.startswith("total latency")).split()[2])
+    assert total == pytest.approx(0.00871063463, rel=1e-8)
