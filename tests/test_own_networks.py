@@ -279,3 +279,51 @@ def test_published_schemas_are_current_and_accept_the_documents(tmp_path):
     bad["layers"][0]["segments"] = "3"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, json_schema("profile"))
+
+
+# --------------------------------------------------------------------------- a depthwise chain, end to end
+def depthwise_profile():
+    """conv 1->2 k3 (6x6 -> 4x4), ReLU, depthwise conv 2->2 k3 groups 2 (-> 2x2), fc 8 -> 3; counts by hand."""
+    from optdist.profiles import Layer, Profile
+
+    return Profile("dwnet", (1, 6, 6), (
+        Layer("conv", "conv", 1, 3 * 3 * 2 * 16, 3 * 3 * 2 * 4, 1, 2, (4, 4), 64, ("conv",), "conv2d", 1, (3, 3)),
+        Layer("relu", "elementwise", 2, 0, 0, 2, 2, (4, 4), 64, ("relu",), "relu"),
+        Layer("dw", "elementwise", 2, 3 * 3 * 4, 3 * 3 * 4, 2, 2, (2, 2), 16, ("dw",), "conv2d", 2, (3, 3)),
+        Layer("fc", "fc", 1, 8 * 3, 8 * 3 * 4, 2, 1, (3,), 12, ("fc",), "linear"),
+    ))
+
+
+def test_depthwise_profile_matches_the_tracer():
+    torch = pytest.importorskip("torch")
+    from collections import OrderedDict
+
+    from optdist.tracing import profile_module
+
+    net = torch.nn.Sequential(OrderedDict([
+        ("conv", torch.nn.Conv2d(1, 2, 3)), ("relu", torch.nn.ReLU()), ("dw", torch.nn.Conv2d(2, 2, 3, groups=2)),
+        ("flat", torch.nn.Flatten()), ("fc", torch.nn.Linear(8, 3))]))
+    assert profile_module(net, (1, 6, 6), "dwnet") == depthwise_profile()
+
+
+@pytest.mark.parametrize("formulation", ["compact", "per-map", "tight", "decomposed"])
+def test_depthwise_network_milp_matches_brute_force(tmp_path, formulation):
+    """A user's depthwise chain through the instance, every formulation and the evaluator (MODEL.md section 9:
+    a depthwise layer has compute and weights and moves whole maps)."""
+    from optdist.profiles import write_profile_file
+    from optdist.result import Termination
+    from tests.test_milp_objectives import brute_force, close
+
+    write_profile_file(depthwise_profile(), tmp_path / "dw.profile.json")
+    doc = hand_doc()
+    doc["networks"] = {"dwnet": "dw.profile.json"}
+    doc["privacy"] = {"dwnet": None}
+    doc["devices"] = doc["devices"][:2]
+    doc["devices"][0]["mults_per_s"] = 30.0e3  # slow compute, fast radio: the depthwise layer's placement matters
+    doc["devices"][1].update(mults_per_s=60e3, rate=500.0)
+    doc["requests"] = [{"id": "r1", "source": "s", "cnn": "dwnet"}, {"id": "r2", "source": "s", "cnn": "dwnet"}]
+    inst = load_instance(write(tmp_path, doc))
+    best, _ = brute_force(inst)
+    res = solve(inst, formulation=formulation, mip_gap=0.0, threads=1)
+    assert res.termination is Termination.OPTIMAL and res.evaluation.feasible
+    assert close(res.objective, res.evaluator_objective) and close(res.objective, best)

@@ -158,7 +158,9 @@ def test_functional_graph_profile():
 
 
 def test_profile_file_round_trip(tmp_path):
-    prof = profile_module(mobilenet_chain(), (3, 32, 32), "mb")
+    import optdist
+
+    prof = optdist.profile_module(mobilenet_chain(), (3, 32, 32), "mb")
     path = write_profile_file(prof, tmp_path / "mb.profile.json")
     assert load_profile_file(path) == prof
     assert json.loads(path.read_text())["format"] == "optdist-profile/2"
