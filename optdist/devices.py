@@ -123,4 +123,4 @@ def device_catalog(path: str | Path | None = None) -> dict[str, dict]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: device catalog file not found")
     st = path.stat()
-    return _load_cached(str(path), st.st_mtime_ns, st.st_size)
+    return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)

@@ -320,7 +320,7 @@ def load_profile_file(path: str | Path) -> Profile:
     if not path.exists():
         raise FileNotFoundError(f"{path}: profile file not found")
     st = path.stat()
-    return _load_cached(str(path), st.st_mtime_ns, st.st_size)
+    return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
 
 
 def write_profile_file(profile: Profile, path: str | Path) -> Path:

@@ -327,3 +327,14 @@ def test_depthwise_network_milp_matches_brute_force(tmp_path, formulation):
     res = solve(inst, formulation=formulation, mip_gap=0.0, threads=1)
     assert res.termination is Termination.OPTIMAL and res.evaluation.feasible
     assert close(res.objective, res.evaluator_objective) and close(res.objective, best)
+
+
+def test_profile_command_shows_nf_of_an_own_network_table(tmp_path, capsys):
+    own_lenet(tmp_path)
+    nets = tmp_path / "nets"
+    assert main(["profile", str(nets / "mynet.profile.json"), "--privacy", str(nets / "mynet-privacy.json"),
+                 "--tau", "0.8"]) == 0
+    mine = capsys.readouterr().out
+    assert main(["profile", "lenet", "--privacy", "paper", "--tau", "0.8"]) == 0
+    zoo = capsys.readouterr().out
+    assert "split point" in mine and mine.splitlines()[3:] == zoo.splitlines()[3:]  # same Nf table as the zoo's

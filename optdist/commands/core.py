@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="write the profile file here (with --module)")
     p.add_argument("--name", help="the network's name in the file (default: the builder's name)")
     p.add_argument("--rebuild", action="store_true", help="re-derive a zoo profile from its PyTorch module (needs torch)")
-    p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper)")
+    p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper, or a "
+                   "table file for a profile file)")
     p.add_argument("--tau", type=float, default=0.8, help="tolerated SSIM for --privacy (default 0.8)")
     p.set_defaults(func=cmd_profile)
 
@@ -108,8 +109,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     elif args.cnn is None:
         raise ValueError("name a zoo CNN or a profile file, or profile your module with --module ... --input ... --out ...")
     elif args.cnn.endswith(".json"):
-        if args.rebuild or args.privacy:
-            raise ValueError("--rebuild and --privacy apply to zoo CNNs (a profile file's table is named in an instance)")
+        if args.rebuild:
+            raise ValueError("--rebuild applies to zoo CNNs; re-profile your module with --module")
         prof = load_profile_file(args.cnn)
     elif args.rebuild:
         from optdist.profiling import write_profile
@@ -121,9 +122,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
     print(f"# {prof.cnn}: {prof.n_layers} layers, {prof.n_segments} segments, input {prof.input_shape}")
     print(f"# total multiplications {sum(la.total_mults for la in prof.layers):,}, weights {sum(la.total_weight_bytes for la in prof.layers):,} B")
     if args.privacy:
-        from optdist.privacy import limits_for
+        from optdist.privacy import limits_for, privacy_limits, resolve_table
 
-        lim = limits_for(args.cnn, args.privacy, args.tau)
+        if args.cnn.endswith(".json"):  # a profile file: its table is a file whose "cnn" is the profile's name
+            lim = privacy_limits(prof, resolve_table(prof.cnn, args.privacy, None, prof), args.tau)
+        else:
+            lim = limits_for(args.cnn, args.privacy, args.tau)
         df = prof.table().merge(lim.table(prof)[["layer", "governed by", "Nf", "device cap", "on source"]], on="layer")
         sp = prof.layers[lim.split_point].name if lim.split_point < prof.n_layers else "none (never)"
         print(f"# privacy table {args.privacy} at tau {args.tau}: split point {sp}")
