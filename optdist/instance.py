@@ -25,7 +25,7 @@ range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -252,7 +252,7 @@ def _relative(base: Path | None, ref: str) -> Path:
 
 
 def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Problem]) -> dict[str, Profile]:
-    """The profiles of ``spec.networks`` (named by their instance key), problems appended."""
+    """The profiles of ``spec.networks`` by instance key (each keeps its file's ``cnn`` name), problems appended."""
     out: dict[str, Profile] = {}
     zoo = set(available_cnns())
     for name, ref in spec.networks.items():
@@ -281,7 +281,7 @@ def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Prob
                                     "rule, which the placement methods do not implement yet (issue 13 item 3)",
                                     "use groups=1 or depthwise convolutions (groups = C_in = C_out) for now"))
             continue
-        out[name] = replace(prof, cnn=name)
+        out[name] = prof
     return out
 
 

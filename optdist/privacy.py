@@ -594,9 +594,10 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile
     """A table by bundled name (``models/privacy/<cnn>-<ref>.json``) or by file path (relative to ``base``).
 
     The table is checked against ``profile`` (default: the zoo profile of ``cnn``; pass the
-    profile of a user's network, ``Instance.profiles[cnn]``). Raises ``FileNotFoundError``
-    (listing the places looked at and the bundled tables), :class:`PrivacyTableError` for a bad
-    table, ``ValueError`` for a table of another CNN.
+    profile of a user's network, ``Instance.profiles[cnn]``); its ``cnn`` must be ``cnn`` or the
+    profile's own name (a user's network may be named differently in an instance and in its
+    profile file). Raises ``FileNotFoundError`` (listing the places looked at and the bundled
+    tables), :class:`PrivacyTableError` for a bad table, ``ValueError`` for a table of another CNN.
     """
     candidates = []
     if ref.endswith(".json"):
@@ -608,8 +609,9 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile
         if c.exists():
             st = c.stat()
             t = _load_cached(str(c.resolve()), st.st_mtime_ns, st.st_size)
-            if t.cnn != cnn:
-                raise ValueError(f"{c}: privacy table is for CNN {t.cnn!r}, not {cnn!r}")
+            names = sorted({cnn, profile.cnn if profile is not None else cnn})
+            if t.cnn not in names:
+                raise ValueError(f"{c}: privacy table is for CNN {t.cnn!r}, not {' or '.join(map(repr, names))}")
             misfit = _misfits(t, profile if profile is not None else load_profile(cnn))
             if misfit:
                 raise PrivacyTableError(str(c), misfit)

@@ -338,3 +338,15 @@ def test_profile_command_shows_nf_of_an_own_network_table(tmp_path, capsys):
     assert main(["profile", "lenet", "--privacy", "paper", "--tau", "0.8"]) == 0
     zoo = capsys.readouterr().out
     assert "split point" in mine and mine.splitlines()[3:] == zoo.splitlines()[3:]  # same Nf table as the zoo's
+
+
+def test_table_may_name_the_network_as_the_instance_or_the_profile_file_does(tmp_path):
+    doc = own_lenet(tmp_path)
+    prof_file = tmp_path / "nets" / "mynet.profile.json"
+    prof_file.write_text(json.dumps({**json.loads(prof_file.read_text()), "cnn": "lenet_32_64"}))
+    assert load_instance(write(tmp_path, doc)).limits["mynet"].split_point == 5  # table says "mynet"
+    t_file = tmp_path / "nets" / "mynet-privacy.json"
+    t_file.write_text(json.dumps({**json.loads(t_file.read_text()), "cnn": "lenet_32_64"}))
+    assert load_instance(write(tmp_path, doc)).limits["mynet"].split_point == 5  # table says the file's name
+    t_file.write_text(json.dumps({**json.loads(t_file.read_text()), "cnn": "other"}))
+    assert "is for CNN 'other', not 'lenet_32_64' or 'mynet'" in problems_of(write(tmp_path, doc))["privacy.mynet"]
