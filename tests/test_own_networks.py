@@ -350,3 +350,56 @@ def test_table_may_name_the_network_as_the_instance_or_the_profile_file_does(tmp
     assert load_instance(write(tmp_path, doc)).limits["mynet"].split_point == 5  # table says the file's name
     t_file.write_text(json.dumps({**json.loads(t_file.read_text()), "cnn": "other"}))
     assert "is for CNN 'other', not 'lenet_32_64' or 'mynet'" in problems_of(write(tmp_path, doc))["privacy.mynet"]
+
+
+# --------------------------------------------------------------------------- fuzzed profile and catalog files
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.test_fuzz_documents import FUZZ, _assert_clear, _write, mutate  # noqa: E402
+
+
+@settings(max_examples=120, **FUZZ)
+@given(data=st.data())
+def test_fuzzed_profile_files_give_a_clear_error_or_a_finite_run(tmp_path_factory, data):
+    base = json.loads(profile_path("micro").read_text())
+    folder = tmp_path_factory.mktemp("fuzzprof")
+    _write(folder / "p.json", mutate(data, base, [la["name"] for la in base["layers"]]))
+    doc = json.loads((ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json").read_text())
+    doc["networks"] = {"mine": "p.json"}
+    doc["privacy"] = {"mine": None}
+    for rq in doc["requests"]:
+        rq["cnn"] = "mine"
+    path = _write(folder / "inst.json", doc)
+    try:
+        load_profile_file(folder / "p.json")
+        profile_ok = True
+    except ProfileFileError as e:
+        _assert_clear(e)
+        profile_ok = False
+    try:
+        inst = load_instance(path)
+    except InstanceError as e:
+        _assert_clear(e)
+        assert not profile_ok or any("grouped" in p.message for p in e.problems), e
+        return
+    assert profile_ok
+    res = solve(inst, "greedy")
+    assert res.objective is None or res.objective == res.objective  # finite or none, never NaN
+    if res.evaluation is not None:
+        assert all(x == x and x < float("inf") for x in res.evaluation.latency[res.evaluation.admitted])
+
+
+@settings(max_examples=80, **FUZZ)
+@given(data=st.data())
+def test_fuzzed_device_catalogs_give_a_clear_error_or_valid_types(tmp_path_factory, data):
+    base = json.loads((ROOT / "examples" / "byon" / "mydevices.json").read_text())
+    folder = tmp_path_factory.mktemp("fuzzcat")
+    path = _write(folder / "cat.json", mutate(data, base, ["pizero2w", "rpi4", "rpi3"]))
+    try:
+        cat = device_catalog(path)
+    except DeviceCatalogError as e:
+        _assert_clear(e)
+        return
+    for t, d in cat.items():
+        assert all(isinstance(d[f], float) and 0 < d[f] < float("inf") for f in ("memory", "mults_per_s", "rate")), t
