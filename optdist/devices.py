@@ -98,10 +98,14 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> dict[str, dict]:
     problems = []
     for t, d in cat.devices.items():
         given = d.model_dump(exclude_unset=True)
+        for f in NUMERIC:
+            if f in given and given[f] is None:
+                problems.append(Problem(f"devices.{t}.{f}", "null is not a number",
+                                        f"give {f} as a number or leave it out" + (" (the bundled value applies)" if t in bundled else "")))
         if t in bundled:
             merged[t] = {**bundled[t], **given}
         else:
-            missing = [f for f in NUMERIC if given.get(f) is None]
+            missing = [f for f in NUMERIC if f not in given]
             if missing:
                 problems.append(Problem(f"devices.{t}", f"new type {t!r} lacks {', '.join(missing)}",
                                         f"give {', '.join(missing)} (only types of the bundled catalog "

@@ -32,8 +32,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from optdist.devices import DeviceCatalogError
-from optdist.devices import device_catalog as _catalog
+from optdist.devices import DeviceCatalogError, device_catalog
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
 from optdist.privacy import PrivacyLimits, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
@@ -241,11 +240,6 @@ _FIXES = {
 }
 
 
-def device_catalog() -> dict[str, dict]:
-    """The bundled device catalog (``optdist/data/devices.json``): type -> fields."""
-    return _catalog()
-
-
 def _relative(base: Path | None, ref: str) -> Path:
     p = Path(ref)
     return p if p.is_absolute() or base is None else base / p
@@ -362,7 +356,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     if spec.devices_catalog is not None:
         cat_path = _relative(folder, spec.devices_catalog)
         try:
-            catalog = _catalog(cat_path)
+            catalog = device_catalog(cat_path)
         except FileNotFoundError:
             problems.append(Problem("devices_catalog", f"device catalog {cat_path} not found",
                                     "give the path of a catalog file relative to the instance file"))
@@ -418,7 +412,8 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     profiles = {c: own[c] if c in own else load_profile(c) for c in used}
     for cnn in used:
         if cnn not in spec.privacy:
-            problems.append(Problem("privacy", f"no privacy table for CNN {cnn!r}", f"add \"{cnn}\": \"paper\" (bundled table), a path to a table .json, or null for no privacy limit"))
+            bundled = "" if cnn in own else f"\"{cnn}\": \"paper\" (bundled table), "
+            problems.append(Problem("privacy", f"no privacy table for CNN {cnn!r}", f"add {bundled}\"{cnn}\": \"TABLE.json\" (a path to a table file), or \"{cnn}\": null for no privacy limit"))
             continue
         ref = spec.privacy[cnn]
         try:

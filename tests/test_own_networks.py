@@ -232,6 +232,8 @@ def test_user_catalog_adds_and_overrides_types(tmp_path):
         ({"rpi3": {"memory": -1}}, "devices.rpi3.memory", "bytes"),
         ({"rpi3": {"speed": 3}}, "devices.rpi3.speed", "remove"),
         ({"rpi3": {"rate": "fast"}}, "devices.rpi3.rate", "bytes per second"),
+        ({"rpi3": {"rate": None}}, "devices.rpi3.rate", "leave it out (the bundled value applies)"),
+        ({"new": {"rate": None, "memory": 1.0, "mults_per_s": 1e6}}, "devices.new.rate", "null is not a number"),
     ],
 )
 def test_user_catalog_problems(tmp_path, devices, path, words):
