@@ -425,7 +425,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         problems.append(Problem(f"defence.{cnn}", f"defences are measured on the zoo CNNs only; {cnn!r} is your own network",
                                 "remove the entry (distribution alone protects it through its privacy table)"))
     for cnn in sorted(set(spec.privacy) - set(used)):
-        if cnn not in cnns:
+        if cnn not in cnns and cnn not in spec.networks:  # a network whose file failed is reported once, above
             problems.append(Problem(f"privacy.{cnn}", f"unknown CNN {cnn!r}", f"use one of {sorted(cnns)} or remove the entry"))
 
     if problems:
