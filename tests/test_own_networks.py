@@ -406,3 +406,15 @@ def test_fuzzed_device_catalogs_give_a_clear_error_or_valid_types(tmp_path_facto
         return
     for t, d in cat.items():
         assert all(isinstance(d[f], float) and 0 < d[f] < float("inf") for f in ("memory", "mults_per_s", "rate")), t
+
+
+def test_generate_writes_table_paths_relative_to_the_instance(tmp_path, monkeypatch):
+    own_lenet(tmp_path)
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--name", "g", "--networks", "mynet=nets/mynet.profile.json", "--requests", "mynet=1",
+                 "--devices", "rpi4=5", "--sources", "1", "--tau", "0.8", "--privacy", "nets/mynet-privacy.json",
+                 "--out", "out/g.json"]) == 0
+    doc = json.loads((tmp_path / "out" / "g.json").read_text())
+    assert doc["privacy"] == {"mynet": "../nets/mynet-privacy.json"}
+    assert load_instance(tmp_path / "out" / "g.json").limits["mynet"].split_point == 5

@@ -234,7 +234,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         sources=args.sources,
         source_type=args.source_type,
         period_s=args.period,
-        privacy=None if args.privacy == "none" else args.privacy,
+        privacy=None if args.privacy == "none" else rel(args.privacy) if args.privacy.endswith(".json") else args.privacy,
         seed=args.seed,
         networks=networks,
         devices_catalog=rel(args.devices_catalog) if args.devices_catalog else None,
