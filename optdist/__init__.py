@@ -1,7 +1,8 @@
 """optdist: privacy-aware distributed CNN inference on IoT devices.
 
 Solve instance files exactly (Pyomo + HiGHS or any MILP solver), score any placement with the
-independent evaluator, and compare heuristics and RL against the optimum.
+independent evaluator, and compare heuristics and RL against the optimum. Profile your own
+torch CNN with ``optdist.profile_module(module, (C, H, W))`` (needs torch).
 """
 
 from optdist.assignment import Assignment
@@ -22,3 +23,12 @@ __all__ = [
     "solve",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``optdist.profile_module`` (:func:`optdist.tracing.profile_module`), imported on first use: it needs torch."""
+    if name == "profile_module":
+        from optdist.tracing import profile_module
+
+        return profile_module
+    raise AttributeError(f"module 'optdist' has no attribute {name!r}")

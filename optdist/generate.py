@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from optdist.instance import FORMAT, device_catalog, parse
+from optdist.devices import device_catalog
+from optdist.instance import FORMAT, parse
 from optdist.io import atomic_write_json
 from optdist.profiles import available_cnns
 
@@ -28,10 +29,13 @@ def generate(
     sources: int = 10,
     source_type: str = "rpi3",
     period_s: float = 1.0,
-    privacy: str | dict[str, str | None] = "paper",
+    privacy: str | dict[str, str | None] | None = "paper",
     seed: int = 0,
     description: str = "",
     objective: dict | None = None,
+    networks: dict[str, str] | None = None,
+    devices_catalog: str | None = None,
+    base: str | Path | None = None,
 ) -> dict:
     """An instance document (validated later by :func:`optdist.instance.parse`).
 
@@ -40,19 +44,25 @@ def generate(
     their requests (at least one each), and each CNN's requests are dealt round-robin to its
     sources. The request order is shuffled with ``seed`` (the online arrival order).
     Counts are whole numbers up to :data:`MAX_REQUESTS` / :data:`MAX_NODES` (``ValueError`` else).
+    ``privacy`` is one table for every CNN (``None``: no privacy limit) or CNN -> table.
+    ``networks`` (name -> profile file) and ``devices_catalog`` (a catalog file adding device
+    types) are written into the instance as given: paths relative to ``base``, the folder the
+    instance will be written to (default: the current folder).
     """
     for c, n in requests.items():
         _check_count("requests", c, n, MAX_REQUESTS)
     for t, n in devices.items():
         _check_count("devices", t, n, MAX_NODES)
     _check_count("sources", "count", sources, MAX_NODES, low=1)
-    catalog = device_catalog()
+    networks = dict(networks or {})
+    folder = Path(base) if base is not None else Path(".")
+    catalog = device_catalog(None if devices_catalog is None else folder / devices_catalog)
     for t in [*devices, source_type]:
         if t not in catalog:
             raise ValueError(f"unknown device type {t!r}; catalog: {sorted(catalog)}")
     for c in requests:
-        if c not in available_cnns():
-            raise ValueError(f"unknown CNN {c!r}; zoo: {available_cnns()}")
+        if c not in available_cnns() and c not in networks:
+            raise ValueError(f"unknown CNN {c!r}; zoo: {available_cnns()}, your networks: {sorted(networks)}")
     rng = np.random.default_rng(seed)
     cnns = [c for c, n in requests.items() if n > 0]
     total = sum(requests[c] for c in cnns)
@@ -73,13 +83,15 @@ def generate(
     order = rng.permutation(len(reqs))
     reqs = [{"id": f"r{n + 1}", **reqs[q]} for n, q in enumerate(order)]
     devs = [{"id": f"{t}-{q + 1}", "type": t} for t, n in devices.items() for q in range(n)]
-    priv = {c: privacy for c in cnns} if isinstance(privacy, str) else {c: privacy.get(c) for c in cnns}
+    priv = {c: privacy.get(c) for c in cnns} if isinstance(privacy, dict) else {c: privacy for c in cnns}
     doc = {
         "format": FORMAT,
         "name": name,
         "description": description,
         "tau": tau,
         "period_s": period_s,
+        **({"networks": {c: networks[c] for c in cnns if c in networks}} if networks else {}),
+        **({"devices_catalog": devices_catalog} if devices_catalog is not None else {}),
         "privacy": priv,
         "devices": devs,
         "sources": src_docs,

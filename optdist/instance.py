@@ -2,9 +2,12 @@
 
 An instance (``optdist-instance/1``, JSON, schema in ``instances/schema.json``) lists the
 untrusted ``devices``, the trusted ``sources`` (cameras), the ``requests`` (one image from a
-source classified by a zoo CNN), the ``privacy`` table per CNN, the tolerated SSIM ``tau``,
-the ``period_s`` over which capacities are counted, and ``objective`` options. A node may
-name a catalog ``type`` (``rpi3``, ``nexus``, ``stm32h7``, ...) and override any field.
+source classified by a CNN), the ``privacy`` table per CNN, the tolerated SSIM ``tau``,
+the ``period_s`` over which capacities are counted, and ``objective`` options. A CNN is a zoo
+name or a name the instance's ``networks`` maps to a profile file (``optdist profile
+--module``; paths relative to the instance file). A node may name a catalog ``type``
+(``rpi3``, ``rpi4``, ``jetson-nano``, ...) and override any field; ``devices_catalog`` names a
+user catalog file that adds or overrides types (:mod:`optdist.devices`).
 
 Loading resolves it into :class:`Instance`: nodes indexed devices first (``0..D-1``) then
 sources (``D..D+S-1``), numpy arrays of capacities, per-request CNN profiles and privacy
@@ -23,17 +26,16 @@ range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from optdist.devices import DeviceCatalogError, device_catalog
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
-from optdist.paths import PACKAGE_DATA
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
-from optdist.profiles import Profile, available_cnns, load_profile
+from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
 
 FORMAT = "optdist-instance/1"
 NODE_FIELDS = ("memory", "mults_per_s", "rate", "compute_capacity", "bandwidth_capacity")
@@ -186,6 +188,14 @@ class InstanceSpec(BaseModel):
     period_s: float = Field(
         default=1.0, ge=_lo("period_s"), le=_hi("period_s"), description="seconds over which capacities are counted"
     )
+    networks: dict[str, str] = Field(
+        default_factory=dict,
+        description="your own CNNs: name -> profile file (from `optdist profile --module`), relative to this file",
+    )
+    devices_catalog: str | None = Field(
+        default=None, min_length=1,
+        description="a device catalog file adding or overriding device types, relative to this file",
+    )
     privacy: dict[str, str | None] = Field(
         default_factory=dict,
         description="CNN -> privacy table (bundled name like 'paper', or a .json path); null = no privacy limit",
@@ -230,10 +240,43 @@ _FIXES = {
 }
 
 
-@cache
-def device_catalog() -> dict[str, dict]:
-    """The bundled device catalog (``optdist/data/devices.json``): type -> fields."""
-    return read_json(PACKAGE_DATA / "devices.json", MiB)["devices"]
+def _relative(base: Path | None, ref: str) -> Path:
+    p = Path(ref)
+    return p if p.is_absolute() or base is None else base / p
+
+
+def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Problem]) -> dict[str, Profile]:
+    """The profiles of ``spec.networks`` by instance key (each keeps its file's ``cnn`` name), problems appended."""
+    out: dict[str, Profile] = {}
+    zoo = set(available_cnns())
+    for name, ref in spec.networks.items():
+        p = f"networks.{name}"
+        if not name:
+            problems.append(Problem("networks", "empty network name", "give every network a name"))
+            continue
+        if name in zoo:
+            problems.append(Problem(p, f"{name!r} is a zoo CNN", f"name your network differently (zoo: {sorted(zoo)})"))
+            continue
+        path = _relative(base, ref)
+        try:
+            prof = load_profile_file(path)
+        except FileNotFoundError:
+            problems.append(Problem(p, f"profile file {path} not found", "give the path of a profile file relative to "
+                                    "the instance file; write one with `optdist profile --module pkg.mod:builder "
+                                    "--input C,H,W --out FILE`"))
+            continue
+        except ProfileFileError as e:
+            problems += [Problem(f"{p} ({path}: {q.path})", q.message, q.fix) for q in e.problems]
+            continue
+        grouped = [la.name for la in prof.layers if la.kind == "conv" and la.groups != 1]
+        if grouped:
+            problems.append(Problem(p, f"layers {grouped} are grouped convolutions (1 < groups < C_in, or a depthwise "
+                                    "channel multiplier): their partial sums move by MODEL.md section 9's group "
+                                    "rule, which the placement methods do not implement yet (issue 13 item 3)",
+                                    "use groups=1 or depthwise convolutions (groups = C_in = C_out) for now"))
+            continue
+        out[name] = prof
+    return out
 
 
 @dataclass(frozen=True)
@@ -308,8 +351,19 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     """Check ``spec`` beyond its schema and resolve it; raises :class:`InstanceError`."""
     where = str(path) if path else spec.name
     problems: list[Problem] = []
+    folder = path.parent if path else None  # user files are named relative to the instance file
     catalog = device_catalog()
-    cnns = set(available_cnns())
+    if spec.devices_catalog is not None:
+        cat_path = _relative(folder, spec.devices_catalog)
+        try:
+            catalog = device_catalog(cat_path)
+        except FileNotFoundError:
+            problems.append(Problem("devices_catalog", f"device catalog {cat_path} not found",
+                                    "give the path of a catalog file relative to the instance file"))
+        except DeviceCatalogError as e:
+            problems += [Problem(f"devices_catalog ({cat_path}: {q.path})", q.message, q.fix) for q in e.problems]
+    own = _network_profiles(spec, folder, problems)
+    cnns = set(available_cnns()) | set(own)
 
     rows: list[dict] = []
     types: list[str | None] = []
@@ -349,26 +403,31 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
             hint = " (it is a device: sources are the trusted cameras)" if rq.source in device_ids else ""
             problems.append(Problem(f"{p}.source", f"source {rq.source!r} does not exist{hint}", f"use one of {sorted(source_ids)[:8]} or add it to 'sources'"))
         if rq.cnn not in cnns:
-            problems.append(Problem(f"{p}.cnn", f"unknown CNN {rq.cnn!r}", f"use one of {sorted(cnns)}"))
+            if rq.cnn not in spec.networks:
+                problems.append(Problem(f"{p}.cnn", f"unknown CNN {rq.cnn!r}", f"use one of {sorted(cnns)}, or name "
+                                        f"your own network's profile file in \"networks\": {{\"{rq.cnn}\": \"FILE.json\"}}"))
 
     used = sorted({rq.cnn for rq in spec.requests} & cnns)
     limits: dict[str, PrivacyLimits] = {}
-    profiles = {c: load_profile(c) for c in used}
-    base = path.parent if path else None
+    profiles = {c: own[c] if c in own else load_profile(c) for c in used}
     for cnn in used:
         if cnn not in spec.privacy:
-            problems.append(Problem("privacy", f"no privacy table for CNN {cnn!r}", f"add \"{cnn}\": \"paper\" (bundled table), a path to a table .json, or null for no privacy limit"))
+            bundled = "" if cnn in own else f"\"{cnn}\": \"paper\" (bundled table), "
+            problems.append(Problem("privacy", f"no privacy table for CNN {cnn!r}", f"add {bundled}\"{cnn}\": \"TABLE.json\" (a path to a table file), or \"{cnn}\": null for no privacy limit"))
             continue
         ref = spec.privacy[cnn]
         try:
-            table = None if ref is None else resolve_table(cnn, ref, base)
+            table = None if ref is None else resolve_table(cnn, ref, folder, profiles[cnn])
             limits[cnn] = privacy_limits(profiles[cnn], table, spec.tau)
         except PrivacyTableError as e:  # the table's own problems, each with its field and fix
             problems += [Problem(f"privacy.{cnn}", f"{e.source}: {p.path}: {p.message}", p.fix) for p in e.problems]
         except (OSError, ValueError) as e:
             problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
+    for cnn in sorted(set(spec.defence) & set(own)):
+        problems.append(Problem(f"defence.{cnn}", f"defences are measured on the zoo CNNs only; {cnn!r} is your own network",
+                                "remove the entry (distribution alone protects it through its privacy table)"))
     for cnn in sorted(set(spec.privacy) - set(used)):
-        if cnn not in cnns:
+        if cnn not in cnns and cnn not in spec.networks:  # a network whose file failed is reported once, above
             problems.append(Problem(f"privacy.{cnn}", f"unknown CNN {cnn!r}", f"use one of {sorted(cnns)} or remove the entry"))
 
     if problems:
@@ -433,10 +492,20 @@ def validate_file(path: str | Path) -> list[Problem]:
     return []
 
 
-def json_schema() -> dict:
-    """The published JSON Schema of the instance format."""
-    schema = InstanceSpec.model_json_schema()
+SCHEMA_FILES = {"instance": "schema.json", "profile": "profile.schema.json", "device-catalog": "device-catalog.schema.json"}
+
+
+def json_schema(kind: str = "instance") -> dict:
+    """The published JSON Schema of the instance, profile or device-catalog format (``instances/<file>``)."""
+    from optdist.devices import DeviceCatalog
+    from optdist.profiles import profile_json_schema
+
+    models = {"instance": ("optdist-instance/1", InstanceSpec.model_json_schema),
+              "profile": ("optdist-profile/2", profile_json_schema),
+              "device-catalog": ("optdist-device-catalog/1", DeviceCatalog.model_json_schema)}
+    fmt, make = models[kind]
+    schema = make()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://optdist.example/instances/schema.json"
-    schema["title"] = "optdist instance (optdist-instance/1)"
+    schema["$id"] = f"https://optdist.example/instances/{SCHEMA_FILES[kind]}"
+    schema["title"] = f"optdist {kind} ({fmt})"
     return schema

@@ -461,7 +461,7 @@ def privacy_warnings(inst: Instance) -> list[str]:
     for cnn in sorted(inst.limits):
         ref = inst.spec.privacy.get(cnn)
         if ref is not None:
-            t = resolve_table(cnn, ref, base)
+            t = resolve_table(cnn, ref, base, inst.profiles[cnn])
             out += [f"privacy.{cnn} ({ref}): {w}" for w in table_warnings(t)]
     return out
 
@@ -592,11 +592,14 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> PrivacyTable:
     return PrivacyTable.load(path)  # keyed on mtime and size too: an edited file is read again
 
 
-def resolve_table(cnn: str, ref: str, base: Path | None = None) -> PrivacyTable:
-    """A table by bundled name (``models/privacy/<cnn>-<ref>.json``) or by file path.
+def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile | None = None) -> PrivacyTable:
+    """A table by bundled name (``models/privacy/<cnn>-<ref>.json``) or by file path (relative to ``base``).
 
-    Raises ``FileNotFoundError`` (listing the places looked at and the bundled tables),
-    :class:`PrivacyTableError` for a bad table, ``ValueError`` for a table of another CNN.
+    The table is checked against ``profile`` (default: the zoo profile of ``cnn``; pass the
+    profile of a user's network, ``Instance.profiles[cnn]``); its ``cnn`` must be ``cnn`` or the
+    profile's own name (a user's network may be named differently in an instance and in its
+    profile file). Raises ``FileNotFoundError`` (listing the places looked at and the bundled
+    tables), :class:`PrivacyTableError` for a bad table, ``ValueError`` for a table of another CNN.
     """
     candidates = []
     if ref.endswith(".json"):
@@ -608,9 +611,10 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None) -> PrivacyTable:
         if c.exists():
             st = c.stat()
             t = _load_cached(str(c.resolve()), st.st_mtime_ns, st.st_size)
-            if t.cnn != cnn:
-                raise ValueError(f"{c}: privacy table is for CNN {t.cnn!r}, not {cnn!r}")
-            misfit = _misfits(t, load_profile(cnn))
+            names = sorted({cnn, profile.cnn if profile is not None else cnn})
+            if t.cnn not in names:
+                raise ValueError(f"{c}: privacy table is for CNN {t.cnn!r}, not {' or '.join(map(repr, names))}")
+            misfit = _misfits(t, profile if profile is not None else load_profile(cnn))
             if misfit:
                 raise PrivacyTableError(str(c), misfit)
             return t

@@ -1,37 +1,61 @@
-"""Layer profiles of the zoo CNNs (MODEL.md section 2), loaded without torch.
+"""Layer profiles (MODEL.md sections 2 and 9), read from profile files without torch.
 
-A profile lists the placeable layers of a CNN. For layer k:
+A profile lists the placeable layers of a chain CNN. For layer k:
 
-=============  ==========================  ===============================  =====================
-kind           segments ``P_k``            mults per segment ``c_k``        weight bytes ``m_k``
-=============  ==========================  ===============================  =====================
-conv           input channels ``C_in``     ``kh*kw*C_out*H_out*W_out``      ``kh*kw*C_out*b``
-elementwise    maps ``C``                  0                                0
-fc             1                           ``n_in*n_out``                   ``n_in*n_out*b``
-=============  ==========================  ===============================  =====================
+=============  ==========================  ====================================  ==========================
+kind           segments ``P_k``            mults per segment ``c_k``             weight bytes ``m_k``
+=============  ==========================  ====================================  ==========================
+conv           input channels ``C_in``     ``kh*kw*(C_out/g)*H_out*W_out``       ``kh*kw*(C_out/g)*b``
+elementwise    maps ``C``                  0 (depthwise conv: ``kh*kw*H*W``)     0 (depthwise: ``kh*kw*b``)
+fc             1                           ``n_in*n_out``                        ``n_in*n_out*b``
+=============  ==========================  ====================================  ==========================
 
-with ``b = 4`` bytes. The output of layer k is ``out_maps`` maps of ``beta`` bytes each
-(fc: one vector, ``out_maps = 1`` and ``beta = n_out*b``). Profiles are derived from the
-PyTorch modules by :mod:`optdist.profiling` and cached as JSON in ``models/profiles/``.
+with ``b = 4`` bytes and ``g`` the convolution's ``groups`` (1 for a plain conv, MODEL.md
+section 9). ``kind`` is the layer's data-movement rule (section 4): a depthwise convolution
+(``groups = C_in = C_out``) leaves each map complete on its owner, so it moves data like an
+elementwise layer and has kind ``elementwise`` with ``op = "conv2d"`` (section 9's table).
+The output of layer k is ``out_maps`` maps of ``beta`` bytes each (fc: one vector,
+``out_maps = 1`` and ``beta = n_out*b``).
+
+Profile files (``optdist-profile/2``, JSON; ``/1`` files without ``op``/``groups``/``kernel``/
+``inputs`` are still read) are written by :func:`optdist.tracing.profile_module` /
+``optdist profile --module`` and read strictly by :func:`load_profile_file`: every count is
+re-derived from the shapes, kernel and groups, and a file that disagrees is a
+:class:`ProfileFileError` naming the file, the field and the fix. The zoo's profiles are such
+files under ``models/profiles/`` (built by the same tracer, :mod:`optdist.profiling`).
 """
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from optdist.io import atomic_write_json
+from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
 from optdist.paths import MODELS_DIR
 
 BYTES_PER_VALUE = 4
 LayerKind = Literal["conv", "elementwise", "fc"]
+FORMAT = "optdist-profile/2"
+FORMATS = ("optdist-profile/1", FORMAT)
+MAX_PROFILE_BYTES = 16 * MiB
+MAX_COUNT = 10**15  # largest segment count, multiplication count or byte count in a profile
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One placeable layer of a CNN (see module docstring for the symbols)."""
+    """One placeable layer of a CNN (see module docstring for the symbols).
+
+    ``op`` is the torch operation the layer stands for (``conv2d``, ``linear``, ``relu``,
+    ``maxpool2d``, ``adaptive_avg_pool2d``, ...), ``groups`` the convolution's groups (1
+    otherwise), ``kernel`` its ``(kh, kw)`` (empty otherwise); ``torch_modules`` names the
+    modules (or functional graph nodes) folded into the layer.
+    """
 
     name: str
     kind: LayerKind
@@ -43,6 +67,9 @@ class Layer:
     out_shape: tuple[int, ...]
     beta: int
     torch_modules: tuple[str, ...] = ()
+    op: str = ""
+    groups: int = 1
+    kernel: tuple[int, ...] = ()
 
     @property
     def total_mults(self) -> int:
@@ -56,13 +83,18 @@ class Layer:
     def out_bytes(self) -> int:
         return self.out_maps * self.beta
 
+    @property
+    def is_depthwise(self) -> bool:
+        """A depthwise convolution (MODEL.md section 9): ``groups = C_in = C_out``."""
+        return self.op == "conv2d" and self.kind == "elementwise"
+
 
 @dataclass(frozen=True)
 class Profile:
-    """The ordered layers of one CNN plus its input shape."""
+    """The ordered layers of one CNN plus its input shape (C, H, W)."""
 
     cnn: str
-    input_shape: tuple[int, int, int]
+    input_shape: tuple[int, ...]
     layers: tuple[Layer, ...]
 
     @property
@@ -73,6 +105,10 @@ class Profile:
     def n_segments(self) -> int:
         return sum(layer.segments for layer in self.layers)
 
+    @property
+    def total_mults(self) -> int:
+        return sum(layer.total_mults for layer in self.layers)
+
     def index(self, name: str) -> int:
         for k, layer in enumerate(self.layers):
             if layer.name == name:
@@ -80,24 +116,24 @@ class Profile:
         raise KeyError(f"{self.cnn} has no layer {name!r}; layers: {[la.name for la in self.layers]}")
 
     def to_json(self) -> dict:
+        """The ``optdist-profile/2`` document; ``inputs`` names each layer's input layers (a chain)."""
+        layers = []
+        for k, la in enumerate(self.layers):
+            d = {**asdict(la), "out_shape": list(la.out_shape), "torch_modules": list(la.torch_modules),
+                 "kernel": list(la.kernel), "inputs": [self.layers[k - 1].name] if k else []}
+            layers.append(d)
         return {
-            "format": "optdist-profile/1",
+            "format": FORMAT,
             "cnn": self.cnn,
             "input_shape": list(self.input_shape),
             "bytes_per_value": BYTES_PER_VALUE,
-            "layers": [
-                {**asdict(la), "out_shape": list(la.out_shape), "torch_modules": list(la.torch_modules)}
-                for la in self.layers
-            ],
+            "layers": layers,
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Profile:
-        layers = tuple(
-            Layer(**{**la, "out_shape": tuple(la["out_shape"]), "torch_modules": tuple(la.get("torch_modules", ()))})
-            for la in data["layers"]
-        )
-        return cls(cnn=data["cnn"], input_shape=tuple(data["input_shape"]), layers=layers)
+    def from_json(cls, data: dict, where: str = "profile") -> Profile:
+        """Parse and check a profile document; raises :class:`ProfileFileError`."""
+        return parse_profile(data, where)
 
     def table(self):  # -> pandas.DataFrame
         """The profile as a table (one row per layer)."""
@@ -109,6 +145,7 @@ class Profile:
                     "k": k + 1,
                     "layer": la.name,
                     "kind": la.kind,
+                    "op": la.op + (f" g={la.groups}" if la.groups != 1 else ""),
                     "P": la.segments,
                     "c (mult/seg)": la.mults_per_segment,
                     "m (B/seg)": la.weight_bytes_per_segment,
@@ -122,21 +159,203 @@ class Profile:
         )
 
 
+class ProfileFileError(DocumentError):
+    """An invalid profile file; ``problems`` lists every problem found."""
+
+    kind = "profile"
+
+
+# ----------------------------------------------------------------------------- file format
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+_Count = Field(ge=0, le=MAX_COUNT)
+
+
+class _LayerSpec(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(min_length=1)
+    kind: LayerKind
+    segments: int = Field(ge=1, le=MAX_COUNT)
+    mults_per_segment: int = _Count
+    weight_bytes_per_segment: int = _Count
+    in_maps: int = Field(ge=1, le=MAX_COUNT)
+    out_maps: int = Field(ge=1, le=MAX_COUNT)
+    out_shape: list[int] = Field(min_length=1, max_length=2)
+    beta: int = Field(ge=1, le=MAX_COUNT)
+    torch_modules: list[str] = Field(default_factory=list)
+    op: str = ""
+    groups: int = Field(default=1, ge=1, le=MAX_COUNT)
+    kernel: list[int] = Field(default_factory=list, max_length=2)
+    inputs: list[str] | None = None
+
+
+class _ProfileSpec(BaseModel):
+    model_config = _STRICT
+
+    format: Literal["optdist-profile/1", "optdist-profile/2"]
+    cnn: str = Field(min_length=1)
+    input_shape: list[int] = Field(min_length=1, max_length=3)
+    bytes_per_value: Literal[4] = BYTES_PER_VALUE
+    layers: list[_LayerSpec] = Field(min_length=2)
+
+
+def profile_json_schema() -> dict:
+    """The JSON Schema of profile files (structure only: :func:`parse_profile` also checks the counts)."""
+    return _ProfileSpec.model_json_schema()
+
+
+_REGEN = "regenerate the file with `optdist profile --module pkg.mod:builder --input C,H,W --out FILE`"
+_FIXES = {
+    "format": f"set \"format\": \"{FORMAT}\"",
+    "kind": "use 'conv', 'elementwise' or 'fc' (MODEL.md sections 2 and 9)",
+    "bytes_per_value": "profiles count float32 values: set \"bytes_per_value\": 4",
+    "layers": "list at least two layers (the first and last run on the source); " + _REGEN,
+}
+
+
+def _layer_problems(k: int, la: _LayerSpec, prev: _LayerSpec | None, input_shape: list[int]) -> list[Problem]:
+    """Consistency of layer ``k`` with its shapes and predecessor (MODEL.md sections 2, 4, 9)."""
+    p, b, out = f"layers[{k}]", BYTES_PER_VALUE, []
+
+    def bad(field: str, msg: str, fix: str = _REGEN) -> None:
+        out.append(Problem(f"{p}.{field}", msg, fix))
+
+    fed_maps = prev.out_maps if prev is not None else input_shape[0]
+    expected_inputs = [prev.name] if prev is not None else []
+    if la.inputs is not None and la.inputs != expected_inputs:
+        bad("inputs", f"inputs {la.inputs} but the layer before is {expected_inputs or 'the network input'}: "
+            "only chain networks are supported so far (a layer with several inputs, or a skipped layer, is a "
+            "DAG: MODEL.md section 9, issue 13 item 3)", "profile a chain network (no residual add or concat)")
+    if la.in_maps != fed_maps:
+        bad("in_maps", f"{la.in_maps} but the previous layer outputs {fed_maps} maps")
+    if math.prod(la.out_shape) * b != la.beta:
+        bad("beta", f"{la.beta} B but out_shape {la.out_shape} of {b}-byte values is {math.prod(la.out_shape) * b} B")
+    if la.kind == "fc":
+        n_in = fed_maps * ((prev.beta // b) if prev is not None else math.prod(input_shape[1:]))
+        n_out = la.out_shape[0]
+        if (la.segments, la.out_maps, len(la.out_shape)) != (1, 1, 1):
+            bad("segments", f"an fc layer has 1 segment, 1 output vector and a 1-D out_shape, not "
+                f"{la.segments}, {la.out_maps}, {la.out_shape} (MODEL.md section 2)")
+        elif la.mults_per_segment != n_in * n_out:
+            bad("mults_per_segment", f"{la.mults_per_segment} but n_in*n_out = {n_in}*{n_out} = {n_in * n_out}")
+        elif la.weight_bytes_per_segment != n_in * n_out * b:
+            bad("weight_bytes_per_segment", f"{la.weight_bytes_per_segment} but n_in*n_out*b = {n_in * n_out * b}")
+        return out
+    hw = math.prod(la.out_shape)
+    if la.op == "conv2d" or la.kind == "conv":
+        if len(la.kernel) != 2 or min(la.kernel) < 1:
+            if la.op or la.kernel:  # a /1 file's conv layer has no kernel: its counts cannot be re-derived
+                bad("kernel", f"a convolution needs its kernel [kh, kw], not {la.kernel}")
+            return out
+        kk = la.kernel[0] * la.kernel[1]
+        g = la.groups
+        if la.segments != la.in_maps or la.in_maps % g or la.out_maps % g:
+            bad("groups", f"a convolution has one segment per input map and groups dividing C_in and C_out: "
+                f"segments {la.segments}, in_maps {la.in_maps}, out_maps {la.out_maps}, groups {g}")
+            return out
+        depthwise = g == la.in_maps == la.out_maps
+        if depthwise != (la.kind == "elementwise"):
+            bad("kind", f"kind {la.kind!r} but groups {g} with {la.in_maps} -> {la.out_maps} maps is "
+                f"{'a depthwise' if depthwise else 'not a depthwise'} convolution, of kind "
+                f"{'elementwise' if depthwise else 'conv'} (MODEL.md section 9)")
+        per_map = 1 if depthwise else la.out_maps // g
+        if la.mults_per_segment != kk * per_map * hw:
+            bad("mults_per_segment", f"{la.mults_per_segment} but kh*kw*(C_out/g)*H*W = "
+                f"{kk}*{per_map}*{hw} = {kk * per_map * hw} (MODEL.md section 9)")
+        if la.weight_bytes_per_segment != kk * per_map * b:
+            bad("weight_bytes_per_segment", f"{la.weight_bytes_per_segment} but kh*kw*(C_out/g)*b = {kk * per_map * b}")
+        return out
+    if la.segments != la.out_maps or la.in_maps != la.out_maps:
+        bad("segments", f"an elementwise layer keeps its maps: segments {la.segments}, in_maps {la.in_maps}, "
+            f"out_maps {la.out_maps} must be equal")
+    if la.mults_per_segment or la.weight_bytes_per_segment:
+        bad("mults_per_segment", "an elementwise layer other than a depthwise convolution has 0 multiplications "
+            "and 0 weight bytes (MODEL.md section 2)")
+    return out
+
+
+def parse_profile(data: object, where: str = "profile") -> Profile:
+    """Validate a decoded profile document; raises :class:`ProfileFileError` listing every problem."""
+    if not isinstance(data, dict):
+        raise ProfileFileError(where, [Problem("(document)", "a profile must be a JSON object", _REGEN)])
+    try:
+        spec = _ProfileSpec.model_validate(data)
+    except ValidationError as e:
+        raise ProfileFileError(where, validation_problems(e, _FIXES, "see the profile format in the README", _REGEN)) from None
+    problems: list[Problem] = []
+    if any(n < 1 for n in spec.input_shape):
+        problems.append(Problem("input_shape", f"{spec.input_shape} has a non-positive size", "give C,H,W as positive integers"))
+    names: set[str] = set()
+    for k, la in enumerate(spec.layers):
+        if la.name in names:
+            problems.append(Problem(f"layers[{k}].name", f"duplicate layer name {la.name!r}", "give every layer a unique name"))
+        names.add(la.name)
+        if spec.format == FORMAT and la.inputs is None:
+            problems.append(Problem(f"layers[{k}].inputs", "missing (profile/2 lists each layer's input layers)", _REGEN))
+        problems += _layer_problems(k, la, spec.layers[k - 1] if k else None, spec.input_shape)
+    if problems:
+        raise ProfileFileError(where, problems)
+    layers = tuple(
+        Layer(name=la.name, kind=la.kind, segments=la.segments, mults_per_segment=la.mults_per_segment,
+              weight_bytes_per_segment=la.weight_bytes_per_segment, in_maps=la.in_maps, out_maps=la.out_maps,
+              out_shape=tuple(la.out_shape), beta=la.beta, torch_modules=tuple(la.torch_modules), op=la.op,
+              groups=la.groups, kernel=tuple(la.kernel))
+        for la in spec.layers
+    )
+    return Profile(cnn=spec.cnn, input_shape=tuple(spec.input_shape), layers=layers)
+
+
+@cache
+def _load_cached(path: str, mtime_ns: int, size: int) -> Profile:
+    return parse_profile(read_json(path, MAX_PROFILE_BYTES, ProfileFileError, "profile"), path)
+
+
+def load_profile_file(path: str | Path) -> Profile:
+    """Read and check a profile file (``optdist-profile/1`` or ``/2``).
+
+    Raises ``FileNotFoundError`` for a missing file and :class:`ProfileFileError` (naming the
+    file, the JSON path and the fix) for anything else wrong with it. Cached per file version.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: profile file not found")
+    st = path.stat()
+    return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def write_profile_file(profile: Profile, path: str | Path) -> Path:
+    """Write ``profile`` atomically as an ``optdist-profile/2`` file (checked by reading it back)."""
+    doc = profile.to_json()
+    parse_profile(doc, str(path))
+    return atomic_write_json(path, doc)
+
+
+def is_profile_file(path: str | Path) -> bool:
+    """Whether ``path`` is a JSON file declaring a profile format (``optdist-profile/...``)."""
+    try:
+        doc = read_json(path, MAX_PROFILE_BYTES)
+    except (OSError, DocumentError):
+        return False
+    return isinstance(doc, dict) and str(doc.get("format", "")).startswith("optdist-profile")
+
+
 def profile_path(cnn: str) -> Path:
     return MODELS_DIR / "profiles" / f"{cnn}.json"
 
 
 def available_cnns() -> list[str]:
+    """The zoo: every profile file under ``models/profiles/`` (``$OPTDIST_MODELS/profiles``)."""
     return sorted(p.stem for p in (MODELS_DIR / "profiles").glob("*.json"))
 
 
 @cache
 def load_profile(cnn: str) -> Profile:
-    """Load the cached profile of zoo CNN ``cnn`` (no torch needed)."""
+    """Load the profile of zoo CNN ``cnn`` (no torch needed); ``KeyError`` names the zoo."""
     path = profile_path(cnn)
     if not path.exists():
         raise KeyError(
             f"unknown CNN {cnn!r}: no profile at {path}; known CNNs: {available_cnns()}. "
-            "Add a network to optdist/zoo.py and run `optdist profile NAME --rebuild`."
+            "For your own network, write a profile file with `optdist profile --module pkg.mod:builder "
+            "--input C,H,W --out NAME.profile.json` and name it in the instance's \"networks\"."
         )
-    return Profile.from_json(json.loads(path.read_text()))
+    return load_profile_file(path)

@@ -11,19 +11,33 @@ from optdist.io import atomic_write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("profile", help="print a CNN's layer profile (segments, mults, bytes)")
-    p.add_argument("cnn", help="zoo CNN: micro, lenet, cifar, vgg16, vgg19")
-    p.add_argument("--rebuild", action="store_true", help="re-derive from the PyTorch module (needs torch)")
-    p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper)")
+    p = sub.add_parser(
+        "profile", help="print a CNN's layer profile (segments, mults, bytes), or profile your own torch module",
+        description="Print the layer profile of a zoo CNN or a profile file, or trace your own torch module "
+        "with torch.fx into a profile file: optdist profile --module pkg.mod:builder --input 3,32,32 "
+        "--out mynet.profile.json (needs torch). Supported operations: see the README.",
+    )
+    p.add_argument("cnn", nargs="?", help="zoo CNN (micro, lenet, cifar, vgg16, vgg19) or a profile .json file")
+    p.add_argument("--module", metavar="MOD:BUILDER", help="your network: pkg.mod:builder or file.py:builder, a "
+                   "callable (function or class) returning a torch.nn.Module, or a module instance")
+    p.add_argument("--input", metavar="C,H,W", help="input shape without the batch, e.g. 3,32,32 (with --module)")
+    p.add_argument("--out", type=Path, help="write the profile file here (with --module)")
+    p.add_argument("--name", help="the network's name in the file (default: the builder's name)")
+    p.add_argument("--rebuild", action="store_true", help="re-derive a zoo profile from its PyTorch module (needs torch)")
+    p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper, or a "
+                   "table file for a profile file)")
     p.add_argument("--tau", type=float, default=0.8, help="tolerated SSIM for --privacy (default 0.8)")
     p.set_defaults(func=cmd_profile)
 
-    p = sub.add_parser("validate", help="check instance files; report every problem with its path and a fix")
+    p = sub.add_parser("validate", help="check instance, privacy-table, profile and device-catalog files; report "
+                       "every problem with its path and a fix")
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("schema", help="print (or write) the instance JSON Schema")
+    p = sub.add_parser("schema", help="print (or write) the JSON Schema of instances, profiles or device catalogs")
     p.add_argument("--out", type=Path, help="write it here (e.g. instances/schema.json)")
+    p.add_argument("--kind", choices=["instance", "profile", "device-catalog"], default="instance",
+                   help="which document (default: instance)")
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("generate", help="build an instance from a seed")
@@ -34,10 +48,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sources", type=int, default=10, help="number of cameras (default 10)")
     p.add_argument("--source-type", default="rpi3")
     p.add_argument("--period", type=float, default=1.0, help="period_s for capacities (default 1)")
-    p.add_argument("--privacy", default="paper", help="privacy table for every CNN (default: paper)")
+    p.add_argument("--privacy", default="paper", help="privacy table for every CNN (default: paper; 'none': no "
+                   "privacy limit)")
+    p.add_argument("--networks", metavar="NAME=FILE,...", help="your own networks: name=profile file, usable in "
+                   "--requests (e.g. mynet=mynet.profile.json)")
+    p.add_argument("--devices-catalog", type=Path, metavar="FILE", help="a device catalog file adding or "
+                   "overriding device types (recorded in the instance)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="output file (default: print)")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("devices", help="list the device catalog (bundled, or with your catalog file merged over it)")
+    p.add_argument("--devices-catalog", type=Path, metavar="FILE", help="your catalog file (optdist-device-catalog/1)")
+    p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("evaluate", help="score an assignment or result file on an instance with the independent evaluator")
     p.add_argument("instance", type=Path)
@@ -56,10 +79,40 @@ def _parse_counts(text: str, what: str) -> dict[str, int]:
     return out
 
 
-def cmd_profile(args: argparse.Namespace) -> int:
-    from optdist.profiles import load_profile
+def _parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"--input {text!r}: give C,H,W as whole numbers, e.g. 3,32,32") from None
+    if not 1 <= len(shape) <= 3 or min(shape) < 1:
+        raise ValueError(f"--input {text!r}: give C,H,W as positive whole numbers, e.g. 3,32,32")
+    return shape
 
-    if args.rebuild:
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from optdist.profiles import load_profile, load_profile_file
+
+    if args.module:
+        if not (args.input and args.out) or args.cnn or args.rebuild or args.privacy:
+            raise ValueError("--module needs --input C,H,W and --out FILE (and no CNN name, --rebuild or --privacy)")
+        try:
+            from optdist.tracing import profile_builder
+        except ImportError as e:
+            raise ValueError(f"--module needs torch ({e}): pip install 'optdist[learn]'") from None
+        from optdist.profiles import write_profile_file
+
+        prof = profile_builder(args.module, _parse_shape(args.input), args.name)
+        write_profile_file(prof, args.out)
+        print(f"wrote {args.out}")
+    elif args.input or args.out or args.name:
+        raise ValueError("--input, --out and --name go with --module pkg.mod:builder")
+    elif args.cnn is None:
+        raise ValueError("name a zoo CNN or a profile file, or profile your module with --module ... --input ... --out ...")
+    elif args.cnn.endswith(".json"):
+        if args.rebuild:
+            raise ValueError("--rebuild applies to zoo CNNs; re-profile your module with --module")
+        prof = load_profile_file(args.cnn)
+    elif args.rebuild:
         from optdist.profiling import write_profile
 
         prof = write_profile(args.cnn)
@@ -69,9 +122,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
     print(f"# {prof.cnn}: {prof.n_layers} layers, {prof.n_segments} segments, input {prof.input_shape}")
     print(f"# total multiplications {sum(la.total_mults for la in prof.layers):,}, weights {sum(la.total_weight_bytes for la in prof.layers):,} B")
     if args.privacy:
-        from optdist.privacy import limits_for
+        from optdist.privacy import limits_for, privacy_limits, resolve_table
 
-        lim = limits_for(args.cnn, args.privacy, args.tau)
+        if args.cnn.endswith(".json"):  # a profile file: its table is a file whose "cnn" is the profile's name
+            lim = privacy_limits(prof, resolve_table(prof.cnn, args.privacy, None, prof), args.tau)
+        else:
+            lim = limits_for(args.cnn, args.privacy, args.tau)
         df = prof.table().merge(lim.table(prof)[["layer", "governed by", "Nf", "device cap", "on source"]], on="layer")
         sp = prof.layers[lim.split_point].name if lim.split_point < prof.n_layers else "none (never)"
         print(f"# privacy table {args.privacy} at tau {args.tau}: split point {sp}")
@@ -82,20 +138,31 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from optdist.devices import DeviceCatalogError, device_catalog
     from optdist.instance import InstanceError, load_instance
     from optdist.privacy import PrivacyTableError, is_table_file, privacy_warnings, validate_table_file
+    from optdist.profiles import ProfileFileError, is_profile_file, load_profile_file
 
     bad = 0
     for f in args.files:
         try:
-            if is_table_file(f):
+            if is_profile_file(f):
+                prof = load_profile_file(f)
+                warnings = []
+                print(f"{f}: ok (profile {prof.cnn}, {prof.n_layers} layers, {prof.n_segments} segments, "
+                      f"{prof.total_mults:,} multiplications)")
+            elif _declares(f, "optdist-device-catalog"):
+                cat = device_catalog(f)
+                warnings = []
+                print(f"{f}: ok (device catalog; {len(cat)} types with the bundled ones)")
+            elif is_table_file(f):
                 table, warnings = validate_table_file(f)
                 print(f"{f}: ok (privacy table {table.cnn}-{table.name}, {len(table.rows)} rows)")
             else:
                 inst = load_instance(f)
                 warnings = privacy_warnings(inst)
                 print(f"{f}: ok ({inst.n_devices} devices, {inst.n_nodes - inst.n_devices} sources, {inst.n_requests} requests, tau {inst.spec.tau})")
-        except (InstanceError, PrivacyTableError) as e:
+        except (InstanceError, PrivacyTableError, ProfileFileError, DeviceCatalogError) as e:
             bad += 1
             print(f"{f}: INVALID, {len(e.problems)} problem(s)")
             for p in e.problems:
@@ -110,14 +177,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _declares(path: Path, fmt: str) -> bool:
+    """Whether ``path`` is a small JSON object whose ``format`` starts with ``fmt``."""
+    from optdist.jsonfile import MiB, DocumentError, read_json
+
+    try:
+        doc = read_json(path, 16 * MiB)
+    except (OSError, DocumentError):
+        return False
+    return isinstance(doc, dict) and str(doc.get("format", "")).startswith(fmt)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from optdist.devices import device_catalog
+
+    cat = device_catalog(args.devices_catalog)
+    rows = [{"type": t, "label": d["label"], "memory (MiB)": d["memory"] / 2**20, "mults/s": d["mults_per_s"],
+             "rate (B/s)": d["rate"], "source": d["source"]} for t, d in sorted(cat.items())]
+    print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".6g"))
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from optdist.instance import json_schema
 
     if args.out:
-        atomic_write_json(args.out, json_schema(), indent=2)
+        atomic_write_json(args.out, json_schema(args.kind), indent=2)
         print(f"wrote {args.out}")
     else:
-        json.dump(json_schema(), sys.stdout, indent=2)
+        json.dump(json_schema(args.kind), sys.stdout, indent=2)
         print()
     return 0
 
@@ -126,6 +216,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from optdist.generate import generate
     from optdist.instance import parse
 
+    import os
+
+    where = (args.out.parent if args.out else Path(".")).resolve()
+    rel = lambda f: os.path.relpath(Path(f).resolve(), where)  # noqa: E731 - paths relative to the instance
+    networks = {}
+    for part in (args.networks or "").split(",") if args.networks else []:
+        if "=" not in part:
+            raise ValueError(f"--networks: {part!r} is not NAME=FILE (e.g. mynet=mynet.profile.json)")
+        k, v = part.split("=", 1)
+        networks[k.strip()] = rel(v.strip())
     doc = generate(
         args.name,
         _parse_counts(args.requests, "requests"),
@@ -134,10 +234,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
         sources=args.sources,
         source_type=args.source_type,
         period_s=args.period,
-        privacy=args.privacy,
+        privacy=None if args.privacy == "none" else rel(args.privacy) if args.privacy.endswith(".json") else args.privacy,
         seed=args.seed,
+        networks=networks,
+        devices_catalog=rel(args.devices_catalog) if args.devices_catalog else None,
+        base=where,
     )
-    parse(doc, args.name)  # validate before writing
+    parse(doc, args.name, where / "instance.json")  # validate before writing (paths relative to the output)
     if args.out:
         atomic_write_json(args.out, doc)
         print(f"wrote {args.out}: {len(doc['requests'])} requests, {len(doc['devices'])} devices")

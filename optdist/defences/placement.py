@@ -168,7 +168,7 @@ def check_defence(inst: Instance) -> None:
 def table_attacker(inst: Instance, cnn: str) -> tuple[Attacker, str]:
     """The attacker of the privacy table ``inst`` uses for ``cnn`` (or a stronger one), and why."""
     ref = inst.spec.privacy.get(cnn)
-    table = None if ref is None else resolve_table(cnn, ref, inst.path.parent if inst.path else None)
+    table = None if ref is None else resolve_table(cnn, ref, inst.path.parent if inst.path else None, inst.profiles[cnn])
     try:
         return for_table(None if table is None else table.provenance)
     except ValueError as e:

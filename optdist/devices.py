@@ -1,0 +1,130 @@
+"""Device catalogs: the bundled one and users' own files (``optdist-device-catalog/1``).
+
+A catalog maps a device ``type`` (what an instance's node names in ``"type"``) to its fields:
+``memory`` (bytes), ``mults_per_s`` (e_i, multiplications per second), ``rate`` (rho_i, radio
+bytes per second), and the text fields ``label``, ``source`` (where the figures come from),
+``memory_spec`` (the memory as the source states it, e.g. ``"4GB LPDDR4-3200"``), ``cpu`` and
+``note``. The bundled catalog is ``optdist/data/devices.json`` (MODEL.md section 1 defaults:
+``e`` is a tenth of the clock cycles per second times the cores, radios are 802.11n
+72.2 Mbit/s = 9.025e6 B/s).
+
+A user catalog (an instance's ``"devices_catalog"``, ``optdist generate --devices-catalog``)
+adds types and overrides bundled ones field by field: an entry for a bundled type may give only
+the fields it changes; a new type must give ``memory``, ``mults_per_s`` and ``rate``. Files are
+read strictly (:class:`DeviceCatalogError` names the file, the field and the fix).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
+from optdist.paths import PACKAGE_DATA
+
+FORMAT = "optdist-device-catalog/1"
+NUMERIC = ("memory", "mults_per_s", "rate")
+MAX_CATALOG_BYTES = 4 * MiB
+# Accepted ranges, the same as an instance node's (optdist.instance.RANGES)
+_RANGES = {"memory": (0.0, 1e15), "mults_per_s": (1e3, 1e16), "rate": (1.0, 1e12)}
+
+
+class DeviceCatalogError(DocumentError):
+    """An invalid device catalog file; ``problems`` lists every problem found."""
+
+    kind = "device catalog"
+
+
+class DeviceType(BaseModel):
+    """One catalog entry; numbers left out come from the bundled entry of the same type."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    label: str = ""
+    memory: float | None = Field(default=None, gt=_RANGES["memory"][0], le=_RANGES["memory"][1], description="bytes")
+    mults_per_s: float | None = Field(default=None, ge=_RANGES["mults_per_s"][0], le=_RANGES["mults_per_s"][1],
+                                      description="e_i, multiplications per second")
+    rate: float | None = Field(default=None, ge=_RANGES["rate"][0], le=_RANGES["rate"][1], description="rho_i, bytes per second")
+    source: str = Field(default="", description="where the figures come from")
+    memory_spec: str = Field(default="", description="the memory as the source states it, e.g. '4GB LPDDR4'")
+    cpu: str = Field(default="", description="the CPU as the source states it")
+    note: str = ""
+
+
+class DeviceCatalog(BaseModel):
+    """The JSON document of a catalog file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    format: Literal["optdist-device-catalog/1"]
+    note: str = ""
+    devices: dict[str, DeviceType] = Field(min_length=1)
+
+
+_FIXES = {
+    "format": f"set \"format\": \"{FORMAT}\"",
+    "memory": "give the memory in bytes as a number in (0, 1e+15], e.g. 4294967296 for 4 GiB",
+    "mults_per_s": "give multiplications per second as a number in [1e+03, 1e+16], e.g. 720e6",
+    "rate": "give the radio rate in bytes per second as a number in [1, 1e+12], e.g. 9025000 for 802.11n 72.2 Mbit/s",
+    "devices": "list device types as {\"mytype\": {\"memory\": ..., \"mults_per_s\": ..., \"rate\": ...}}",
+}
+
+
+def _read(path: Path) -> DeviceCatalog:
+    data = read_json(path, MAX_CATALOG_BYTES, DeviceCatalogError, "device catalog")
+    if not isinstance(data, dict):
+        raise DeviceCatalogError(str(path), [Problem("(document)", "a catalog must be a JSON object", _FIXES["devices"])])
+    try:
+        return DeviceCatalog.model_validate(data)
+    except ValidationError as e:
+        raise DeviceCatalogError(str(path), validation_problems(e, _FIXES, "see 'Device catalogs' in the README")) from None
+
+
+@cache
+def bundled_catalog() -> dict[str, dict]:
+    """The bundled catalog: type -> fields (numbers and text)."""
+    cat = _read(PACKAGE_DATA / "devices.json")
+    return {t: d.model_dump() for t, d in cat.devices.items()}
+
+
+@cache
+def _load_cached(path: str, mtime_ns: int, size: int) -> dict[str, dict]:
+    cat = _read(Path(path))
+    bundled = bundled_catalog()
+    merged = dict(bundled)
+    problems = []
+    for t, d in cat.devices.items():
+        given = d.model_dump(exclude_unset=True)
+        for f in NUMERIC:
+            if f in given and given[f] is None:
+                problems.append(Problem(f"devices.{t}.{f}", "null is not a number",
+                                        f"give {f} as a number or leave it out" + (" (the bundled value applies)" if t in bundled else "")))
+        if t in bundled:
+            merged[t] = {**bundled[t], **given}
+        else:
+            missing = [f for f in NUMERIC if f not in given]
+            if missing:
+                problems.append(Problem(f"devices.{t}", f"new type {t!r} lacks {', '.join(missing)}",
+                                        f"give {', '.join(missing)} (only types of the bundled catalog "
+                                        f"{sorted(bundled)} may leave fields out)"))
+            merged[t] = DeviceType(**given).model_dump()
+    if problems:
+        raise DeviceCatalogError(path, problems)
+    return merged
+
+
+def device_catalog(path: str | Path | None = None) -> dict[str, dict]:
+    """The bundled catalog, with the user catalog at ``path`` (if given) merged over it.
+
+    Raises ``FileNotFoundError`` for a missing file and :class:`DeviceCatalogError` for a bad one.
+    """
+    if path is None:
+        return bundled_catalog()
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: device catalog file not found")
+    st = path.stat()
+    return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
