@@ -12,14 +12,16 @@ A time limit returns the incumbent with its bound (the gap is optdist's own,
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from optdist.assignment import Assignment
+from optdist.diagnose import check
 from optdist.instance import Instance
 from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP, solve_formulation, warm_start_assignment
-from optdist.result import SolveResult
+from optdist.result import SolveResult, Termination
 from optdist.solvers.base import check_options, check_solver_options
 
 #: every value ``formulation`` takes: the Pyomo formulations, the decomposition, and auto
@@ -36,6 +38,23 @@ def choose_formulation(inst: Instance, formulation: str | None = "auto") -> str:
     if formulation == "auto":
         return "decomposed" if applies(inst) else "tight"
     return formulation
+
+
+def _infeasible_by_checks(inst: Instance, formulation: str, solver: str) -> SolveResult | None:
+    """``infeasible`` at once when a necessary condition fails (:func:`optdist.diagnose.check`).
+
+    Those checks take milliseconds and prove infeasibility without admission control (every
+    request must be placed); a MILP or column generation can take minutes to prove the same.
+    ``extra['infeasible_by_checks']`` lists the failed conditions in words.
+    """
+    t0 = time.perf_counter()
+    findings = check(inst)
+    if not findings:
+        return None
+    res = SolveResult(inst.name, "milp", Termination.INFEASIBLE, solver=solver, formulation=formulation)
+    res.extra["infeasible_by_checks"] = [f"[{f.family}] {f.where}: {f.message}" for f in findings]
+    res.wall_time = time.perf_counter() - t0
+    return res
 
 
 def solve_milp(
@@ -67,6 +86,10 @@ def solve_milp(
     check_options(dict(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed))
     if solver_options is not None:
         solver_options = check_solver_options(solver_options)
+    if not inst.objective.admission:
+        proof = _infeasible_by_checks(inst, chosen, solver)
+        if proof is not None:
+            return proof
     opts = dict(solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
                 warm_start=warm_start, tee=tee, solver_options=solver_options)
     if chosen == "decomposed":
