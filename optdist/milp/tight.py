@@ -13,6 +13,9 @@ maths in their docstrings). Added on top, valid for every solution:
 * stage cuts ``T[r,k] >= LB_k * a_r`` (:func:`optdist.milp.decomposition.bounds.stage_lower_bound`:
   the least makespan of spreading the layer over its candidates; exact for a stage fed by
   one sender, where the LP relaxation spreads segments fractionally);
+* owner-count cuts ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j]`` (:func:`owner_count_cuts`:
+  with q owners one of them holds ``ceil(P_k / q)`` segments; the LP relaxation otherwise
+  counts few owners for the transfers and many for the stage time);
 * symmetry: within each group of identical devices (equal in every field), the total number
   of segments held is non-increasing in the device index (block ``model.symmetry``; warm
   starts are relabelled to satisfy it, which keeps their objective).
@@ -46,7 +49,7 @@ import pyomo.environ as pyo
 
 from optdist.milp import constraints as C
 from optdist.milp.data import TIME_UNIT, conv_coef
-from optdist.milp.decomposition.bounds import stage_lower_bound
+from optdist.milp.decomposition.bounds import stage_lower_bound, stage_wait_curves
 
 if TYPE_CHECKING:
     from optdist.assignment import Assignment
@@ -271,9 +274,64 @@ def stage_cuts(b: BuiltModel) -> dict[tuple[int, int], float]:
     return out
 
 
+def lower_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Lines ``(alpha, beta)``, one per edge of the lower convex hull of ``points`` ``(q, G)``,
+    such that ``alpha - beta q <= G`` at every point (empty for fewer than two distinct q)."""
+    hull: list[tuple[float, float]] = []
+    for p in sorted(set(points)):
+        if hull and hull[-1][0] == p[0]:
+            continue  # same q: the smaller G (sorted first) is the binding one
+        while len(hull) >= 2 and ((hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1])
+                                  - (hull[-1][1] - hull[-2][1]) * (p[0] - hull[-2][0])) <= 0:
+            hull.pop()
+        hull.append(p)
+    lines = []
+    for (q0, g0), (q1, g1) in zip(hull, hull[1:]):
+        beta = (g0 - g1) / (q1 - q0)
+        lines.append((g0 + beta * q0, beta))
+    return lines
+
+
+def owner_count_cuts(b: BuiltModel) -> dict[tuple[int, int], list[tuple[float, float]]]:
+    """``(alpha, beta)`` (TIME_UNIT) per multi-segment layer for ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j]``.
+
+    With q owners, one of them owns at least ``ceil(P_k / q)`` segments, so
+    ``T[r,k] >= G(q) = min_j g_j(ceil(P_k / q))`` with the non-decreasing per-owner bounds
+    ``g_j`` of :func:`optdist.milp.decomposition.bounds.stage_wait_curves` (compute plus the
+    least wait). The rows are the edges of the lower convex hull of ``G`` over the possible q,
+    so every solution satisfies them (a rejected request has q = 0 and ``a_r = 0``). The LP
+    relaxation misses this: it spreads participation ``y`` fractionally, which makes transfers
+    look cheap (few owners) and stages fast (many owners) at once. Empty if ``transfers`` is relaxed.
+    """
+    d = b.data
+    if "transfers" in d.relax:
+        return {}
+    out: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for r in d.requests:
+        L = len(d.layers(r))
+        nodes = [np.array(d.active(r, k), dtype=np.int64) for k in range(L)]
+        ub = [d.nmax[r][k, nodes[k]] for k in range(L)]
+        for k in range(1, L):
+            P = d.layers(r)[k].segments
+            if P < 2 or len(nodes[k]) < 2:
+                continue
+            curves = stage_wait_curves(b.inst, r, k, nodes, ub)
+            pts = []
+            for q in range(1, len(nodes[k]) + 1):
+                m = -(-P // q)
+                vals = [float(g[m - 1]) for g in curves if len(g) >= m]
+                if vals:
+                    pts.append((float(q), min(vals) / TIME_UNIT * (1 - 1e-9)))
+            lines = [(a, be) for a, be in lower_hull(pts) if be > 0 and a > 0]
+            if lines:
+                out[r, k] = lines
+    return out
+
+
 def add_tight_stage_time_constraints(b: BuiltModel) -> None:
     """(eqs. 5, 7) ``T[r,k] >= tc[r,k,j]`` for every owner j, the rows of :func:`_stage_rows`,
-    and the stage cuts ``T[r,k] >= LB_k a_r`` (:func:`stage_cuts`).
+    the stage cuts ``T[r,k] >= LB_k a_r`` (:func:`stage_cuts`) and the owner-count cuts
+    (:func:`owner_count_cuts`, rows ``owners``).
 
     With the serial uplink the pairwise rows of :func:`constraints.add_stage_time_constraints`.
     """
@@ -290,6 +348,10 @@ def add_tight_stage_time_constraints(b: BuiltModel) -> None:
         blk.transfer = pyo.Constraint(idx, rule=lambda _, r, k, q: m.T[r, k] >= rows[r, k][q])
     cuts = stage_cuts(b)
     blk.cut = pyo.Constraint(sorted(cuts), rule=lambda _, r, k: m.T[r, k] >= cuts[r, k] * b.admit(r))
+    owners = owner_count_cuts(b)
+    idx_o = [(r, k, q) for (r, k), lines in sorted(owners.items()) for q in range(len(lines))]
+    blk.owners = pyo.Constraint(idx_o, rule=lambda _, r, k, q: m.T[r, k] >= owners[r, k][q][0] * b.admit(r)
+                                - owners[r, k][q][1] * pyo.quicksum((b.y(r, k, j) for j in d.active(r, k))))
 
 
 def device_groups(b: BuiltModel) -> list[list[int]]:
