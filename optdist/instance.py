@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
 from optdist.paths import PACKAGE_DATA
-from optdist.privacy import PrivacyLimits, privacy_limits, resolve_table
+from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
 from optdist.profiles import Profile, available_cnns, load_profile
 
 FORMAT = "optdist-instance/1"
@@ -363,6 +363,8 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         try:
             table = None if ref is None else resolve_table(cnn, ref, base)
             limits[cnn] = privacy_limits(profiles[cnn], table, spec.tau)
+        except PrivacyTableError as e:  # the table's own problems, each with its field and fix
+            problems += [Problem(f"privacy.{cnn}", f"{e.source}: {p.path}: {p.message}", p.fix) for p in e.problems]
         except (OSError, ValueError) as e:
             problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
     for cnn in sorted(set(spec.privacy) - set(used)):

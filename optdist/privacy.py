@@ -337,6 +337,8 @@ def _problems(err: ValidationError) -> list[TableProblem]:
         elif e["type"] == "extra_forbidden":
             fields = PrivacyRow.model_fields if "rows" in loc else PrivacyTable.model_fields
             fix = f"remove {field_name!r} or check its spelling (fields: {', '.join(fields)})"
+        elif loc and isinstance(loc[-1], int) and loc[0] == "rows":
+            fix = 'give each row as an object, e.g. {"tensor": "ReLU2", "maps": 16, "cells": {"4": 0.2}}'
         else:
             fix = _FIXES.get(field_name, "see the bundled tables in models/privacy/ for the expected form")
         problems.append(TableProblem(_json_path(loc) or "(document)", e["msg"], fix))

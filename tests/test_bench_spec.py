@@ -94,7 +94,7 @@ def test_unknown_methods_are_refused_when_the_spec_is_read(method):
 
 def test_methods_from_outside_optdist_need_an_explicit_allowance(monkeypatch):
     monkeypatch.chdir(ROOT)
-    spec = parse_spec({**BASE, "methods": ["greedy", "optdist.milp_decompose:solve_decomposed",
+    spec = parse_spec({**BASE, "methods": ["greedy", "optdist.milp.decomposition.colgen:column_generation",
                                            "tests.test_bench_methods:solve_fail"]})
     with pytest.raises(ValueError, match=r"'tests.test_bench_methods:solve_fail' is not in the registry .*--allow-external-methods"):
         spec.external_methods()

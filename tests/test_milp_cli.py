@@ -21,7 +21,7 @@ def test_solve_prints_objective_gap_and_latency(tmp_path, capsys):
     for needle in ("termination  optimal", "objective    7.9002690", "gap 0.0000%", "| r1 ", "| r2 ", "stages of r1", "node use"):
         assert needle in text, needle
     doc = json.loads(out.read_text())
-    assert doc["termination"] == "optimal" and doc["formulation"] == "compact" and doc["solver"] == "highs"
+    assert doc["termination"] == "optimal" and doc["formulation"] == "decomposed" and doc["solver"] == "highs"
     assert abs(doc["objective"] - doc["evaluator_objective"]) <= 1e-6 * doc["objective"]
     assert set(doc["requests"]) == {"r1", "r2"} and doc["assignment"]["format"] == "optdist-assignment/1"
 

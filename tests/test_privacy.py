@@ -316,6 +316,9 @@ def test_instance_naming_a_bad_table_is_invalid_with_file_path_and_fix(tmp_path,
     assert main(["validate", str(inst)]) == 1
     out = capsys.readouterr().out
     assert "INVALID" in out and 'rows[0].cells["2"]' in out and "finite number in [0, 1]" in out
+    assert main(["solve", str(inst)]) == 2  # one problem line per table problem, each with its one fix
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("  - ")]
+    assert lines and all(ln.count("(fix:") == 1 and 'rows[0].cells["2"]' in ln for ln in lines)
     # a table that does not fit the CNN names the file too
     inst = _micro_with_table(tmp_path, _table_doc({"1": 0.3, "2": 0.5}, tensor="ReLU9"))
     with pytest.raises(InstanceError, match=r"(?s)table.json.*rows\[0\]\.tensor"):

@@ -172,7 +172,7 @@ def test_out_of_range_options_are_refused(capsys, flag, value):
     assert cap.out == "" and f"{flag} " in cap.err and "out of range (fix: give" in cap.err
 
 
-@pytest.mark.parametrize("option,value", [("time_limit", float("nan")), ("time_limit", -1.0), ("mip_gap", 1.0),
+@pytest.mark.parametrize("option,value", [("time_limit", float("nan")), ("time_limit", -1.0), ("mip_gap", 1.5),
                                           ("threads", 0), ("threads", 1.5), ("seed", -3), ("seed", True)])
 def test_python_api_refuses_out_of_range_options(option, value):
     with pytest.raises(ValueError, match=f"{option} = .* out of range"):
@@ -275,19 +275,10 @@ def test_solver_option_values_are_typed():
             parse_solver_options([bad])
 
 
-def _engine_takes_solver_options() -> bool:
-    import inspect
-
-    from optdist.solve import method_function
-
-    return "solver_options" in inspect.signature(method_function("milp")).parameters
-
-
-@pytest.mark.skipif(not _engine_takes_solver_options(), reason="needs solve_milp(solver_options=) from the engine branch")
 def test_solver_options_reach_highs_from_cli_and_python(capsys):
-    res = optdist.solve(LONG, solver_options={"mip_max_nodes": 0, "mip_heuristic_effort": 0.0})
+    res = optdist.solve(LONG, formulation="compact", solver_options={"mip_max_nodes": 0, "mip_heuristic_effort": 0.0})
     assert res.termination in (Termination.ITERATION_LIMIT, Termination.NO_SOLUTION)
-    assert main(["solve", LONG, "--solver-option", "mip_max_nodes=0", "--solver-option", "mip_heuristic_effort=0"]) == 1
+    assert main(["solve", LONG, "--formulation", "compact", "--solver-option", "mip_max_nodes=0", "--solver-option", "mip_heuristic_effort=0"]) == 1
     assert "termination  " in capsys.readouterr().out
 
 
@@ -296,3 +287,25 @@ def test_in_process_solves_may_change_the_thread_count():
     assert optdist.solve(MICRO).termination is Termination.OPTIMAL
     res = optdist.solve(MICRO, threads=1)
     assert res.termination is Termination.OPTIMAL, res.extra.get("solver_status")
+
+
+# --- CBC's bound is read from its log; printed values are rounded ------------------------------------
+
+ROOT_SOLVED = """Continuous objective value is 99.0598 - 0.00 seconds
+Result - Optimal solution found
+Objective value:                99.05983380
+"""
+TIMED_OUT = """Continuous objective value is 43.4177 - 0.00 seconds
+Cbc0010I After 100 nodes, 3 on tree, 50.9 best solution, best possible 49.81 (0.50 seconds)
+Result - Stopped on time limit
+"""
+
+
+def test_cbc_log_bounds_allow_for_rounding_and_root_solves():
+    from optdist.solvers.cbc import CUTOFF_INCREMENT, proven_bound
+
+    # solved at the root: optimal to CBC's cutoff increment, never above the incumbent
+    assert proven_bound(ROOT_SOLVED, 99.0598338) == pytest.approx(99.0598338 - CUTOFF_INCREMENT)
+    # a rounded "best possible" is taken half a unit of its last digit lower (49.81 may be 49.8149...)
+    assert proven_bound(TIMED_OUT, 50.9) == pytest.approx(49.805)
+    assert proven_bound("Continuous objective value is 1.5e+02 - 0.00 seconds\n", None) == pytest.approx(145.0)

@@ -16,6 +16,7 @@ import pytest
 
 from optdist.instance import Instance, load_instance
 from optdist.milp import build
+from optdist.milp.run import DEFAULT_MIP_GAP
 from optdist.result import Termination
 from optdist.solve import solve
 from optdist.solvers import ADAPTERS, Feature, SolverUnavailable, get_solver, profiles, read_profile
@@ -166,14 +167,15 @@ def test_bound_is_proven_and_optimal_means_the_gap_is_closed(solver):
         assert res.bound is not None, name
         assert res.bound <= reference(name) * (1 + RTOL), (name, res.bound, reference(name))
         if res.termination is Termination.OPTIMAL:
-            assert res.gap <= 1e-5, (name, res.gap)
+            assert res.gap <= DEFAULT_MIP_GAP * (1 + 1e-6), (name, res.gap)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_time_limit_without_incumbent_is_not_an_error(solver):
     if solver in SIZE_LIMITED:
         pytest.skip("the size-limited licence does not take LeNet on 10 devices")
-    res = solve(ROOT / "instances" / "paper" / "lenet-10x10-tau0.6.json", solver=solver, time_limit=0.05, threads=1)
+    res = solve(ROOT / "instances" / "paper" / "lenet-10x10-tau0.6.json", solver=solver, time_limit=0.05, threads=1,
+                formulation="compact")
     assert res.termination in (Termination.NO_SOLUTION, Termination.TIME_LIMIT), res.extra.get("solver_status")
     if res.termination is Termination.NO_SOLUTION:
         assert res.assignment is None

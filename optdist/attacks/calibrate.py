@@ -206,7 +206,8 @@ def _table(
         cells, spread, psnr = {}, {}, {}
         for m in sorted({a.m for a in mine}, reverse=True):
             s = np.array([a.ssim for a in mine if a.m == m])
-            cells[m] = round(float(s.mean()), 4)
+            # SSIM lies in [-1, 1]; a table cell in [0, 1]: a negative mean (anti-correlated, no leak) reads 0
+            cells[m] = round(max(float(s.mean()), 0.0), 4)
             spread[m] = round(float(s.std()), 4)
             psnr[m] = round(float(np.mean([a.psnr for a in mine if a.m == m])), 2)
         n = {m: sum(a.m == m for a in mine) for m in cells}

@@ -170,20 +170,17 @@ def print_evaluation(inst, ev, show_requests: int = 10) -> None:
 def load_placement(inst, path: Path):
     """The assignment in ``path``: an ``optdist-assignment/1`` file, or the ``assignment`` of an
     ``optdist-result/1`` file (what ``optdist solve --out`` writes). ValueError names the file."""
-    from optdist.assignment import Assignment
+    from optdist.assignment import MAX_BYTES, Assignment, AssignmentError
+    from optdist.jsonfile import read_json
 
-    try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e}); expected an assignment or a result file") from None
+    # a result file holds the assignment plus its evaluation: allow it twice the assignment's size
+    doc = read_json(path, 2 * MAX_BYTES, AssignmentError, "assignment or result")
     if isinstance(doc, dict) and doc.get("format") == "optdist-result/1":
         if doc.get("assignment") is None:
             raise ValueError(f"{path}: this result has no assignment (termination {doc.get('termination')}): nothing to evaluate")
         if not isinstance(doc["assignment"], dict):
             raise ValueError(f"{path}: 'assignment' must be an optdist-assignment/1 object")
         return Assignment.from_json(inst, doc["assignment"], f"{path}: assignment")
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a JSON object (an assignment or a result file)")
     return Assignment.from_json(inst, doc, str(path))
 
 

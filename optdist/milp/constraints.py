@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import pyomo.environ as pyo
 
-from optdist.milp.data import TIME_UNIT, conv_coef
+from optdist.milp.data import TIME_UNIT
+from optdist.transfers import conv_coef
 
 if TYPE_CHECKING:
     from optdist.milp.model import BuiltModel

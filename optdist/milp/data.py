@@ -14,38 +14,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
 from optdist.instance import Instance
 from optdist.profiles import Layer
+from optdist.transfers import TransferKind, conv_coef, transfer_kind
 
 TIME_UNIT = 1e-6  # seconds per model time unit
 CAPACITIES = ("memory", "compute_capacity", "bandwidth_capacity")
-TransferKind = Literal["flow", "conv", "to_fc", "fc"]
-
-
-def transfer_kind(prev: Layer, nxt: Layer) -> TransferKind:
-    """Which product of eq. 6 moves data from ``prev`` to ``nxt``.
-
-    ``flow``: elementwise -> non-fc, map p goes from its owner at k-1 to its owner at k;
-    ``conv``: partial sums, ``O = y[k-1,i] * coef * n[k,j]``;
-    ``to_fc``: elementwise -> fc, ``O = n[k-1,i] * beta * x[k,j]``;
-    ``fc``: the whole vector, ``O = beta * x[k-1,i] * y[k,j]``.
-    """
-    if prev.kind == "elementwise":
-        if nxt.kind == "fc":
-            return "to_fc"
-        if prev.segments != nxt.segments:
-            raise ValueError(f"{prev.name} -> {nxt.name}: {prev.segments} maps feed {nxt.segments} segments")
-        return "flow"
-    return "conv" if prev.kind == "conv" else "fc"
-
-
-def conv_coef(prev: Layer, nxt: Layer) -> float:
-    """Bytes per owned layer-k segment a conv sender ships: ``beta`` (``P^out * beta`` if k is fc)."""
-    return float(prev.beta) * (prev.out_maps if nxt.kind == "fc" else 1)
 
 
 @dataclass

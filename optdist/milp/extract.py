@@ -19,7 +19,8 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optdist.assignment import Assignment
-from optdist.milp.data import TIME_UNIT, conv_coef
+from optdist.milp.data import TIME_UNIT
+from optdist.transfers import conv_coef
 
 if TYPE_CHECKING:
     from optdist.milp.model import BuiltModel

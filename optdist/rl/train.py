@@ -9,7 +9,6 @@ plus ``policy.json`` (everything needed to rebuild it and its observation layout
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -143,9 +142,3 @@ def write_curves(curves: pd.DataFrame, out: str | Path, title: str, window: int 
     plt.close(fig)
     return csv, png
 
-
-def load_config(path: str | Path) -> dict:
-    cfg = json.loads(Path(path).read_text())
-    if cfg.get("format") != POLICY_FORMAT:
-        raise ValueError(f"{path}: not an optdist RL policy (format {cfg.get('format')!r}, expected {POLICY_FORMAT!r})")
-    return cfg

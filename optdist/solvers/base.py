@@ -75,7 +75,7 @@ GENERIC_OPTIONS = ("time_limit", "mip_gap", "threads", "seed")
 #: allowed range of each generic option, as the error message states it
 OPTION_RANGES = {
     "time_limit": "a finite number of seconds > 0",
-    "mip_gap": "a relative gap in [0, 1)",
+    "mip_gap": "a relative gap in [0, 1] (1: stop at the first incumbent)",
     "threads": "an integer >= 1",
     "seed": "an integer >= 0",
 }
@@ -84,7 +84,7 @@ OPTION_RANGES = {
 def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """Range-check generic options (``None`` = not given); return the given ones.
 
-    ``time_limit``: finite seconds > 0; ``mip_gap``: relative, in [0, 1); ``threads``: integer
+    ``time_limit``: finite seconds > 0; ``mip_gap``: relative, in [0, 1]; ``threads``: integer
     >= 1; ``seed``: integer >= 0. Raises ValueError naming the option, the value and the range.
     """
     prefix = f"{where}: " if where else ""
@@ -98,7 +98,7 @@ def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]
             ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= (1 if name == "threads" else 0)
         else:
             ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-            ok = ok and (value > 0 if name == "time_limit" else 0 <= value < 1)
+            ok = ok and (value > 0 if name == "time_limit" else 0 <= value <= 1)
         if not ok:
             raise ValueError(f"{prefix}{name} = {value!r} is out of range (fix: give {OPTION_RANGES[name]})")
         out[name] = value

@@ -22,11 +22,18 @@ _BEST_POSSIBLE = re.compile(r"best possible " + _NUM)
 _EXIT_GAP = re.compile(r"Exiting as integer gap of " + _NUM)
 _LOWER_BOUND = re.compile(r"^Lower bound:\s+" + _NUM, re.M)
 _CONTINUOUS = re.compile(r"Continuous objective value is " + _NUM)
-_SEARCH_DONE = re.compile(r"Search completed - best objective")
+_SEARCH_DONE = re.compile(r"Search completed - best objective|^Result - Optimal solution found", re.M)
 _RATIO = re.compile(r"-ratio(?:Gap)?[ =]" + _NUM)
 _ALLOWABLE = re.compile(r"-allowableGap[ =]" + _NUM)
 CUTOFF_INCREMENT = 1e-5  # CBC's default CbcCutoffIncrement: nodes within it of the incumbent are pruned
 _TIME_STOP = re.compile(r"Exiting on maximum time|Stopped on time limit|Result - Stopped on time")
+
+
+def _rounded_down(text: str) -> float:
+    """A value CBC printed rounded (e.g. ``99.0598`` for 99.05983): minus half a unit of its last digit."""
+    mantissa, _, exp = text.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return float(text) - 0.5 * 10.0 ** (int(exp or 0) - decimals)
 
 
 def proven_bound(log: str, incumbent: float | None) -> float | None:
@@ -34,16 +41,18 @@ def proven_bound(log: str, incumbent: float | None) -> float | None:
 
     Sources, each a valid bound: the root LP value; every "best possible X" (node log, partial
     search); "Exiting as integer gap of G" (incumbent - G); "Lower bound: L" (L - 0.0005, as L
-    is rounded to 3 decimals); "Search completed" without an exit gap (the tree was exhausted:
-    incumbent - max(cutoff increment, ratio * |incumbent|, allowableGap), the most CBC prunes by).
+    is rounded to 3 decimals); "Search completed" or "Result - Optimal solution found" (also
+    printed when the root solves it) without an exit gap: incumbent - max(cutoff increment,
+    ratio * |incumbent|, allowableGap), the most CBC prunes by. Values CBC prints rounded
+    (root LP, "best possible") are taken half a unit of their last digit lower.
     ``None`` if the log gives none.
     """
-    found = [float(x) for x in _CONTINUOUS.findall(log)]
+    found = [_rounded_down(x) for x in _CONTINUOUS.findall(log)]
     if incumbent is not None and _SEARCH_DONE.search(log) and not _EXIT_GAP.search(log):
         ratio = max((float(x) for x in _RATIO.findall(log)), default=0.0)
         allowable = max((float(x) for x in _ALLOWABLE.findall(log)), default=0.0)
         found.append(incumbent - max(CUTOFF_INCREMENT, ratio * abs(incumbent), allowable))
-    found += [float(x) for x in _BEST_POSSIBLE.findall(log)]
+    found += [_rounded_down(x) for x in _BEST_POSSIBLE.findall(log)]
     found += [float(x) - 5e-4 for x in _LOWER_BOUND.findall(log)]
     if incumbent is not None:
         found += [incumbent - float(g) for g in _EXIT_GAP.findall(log)]

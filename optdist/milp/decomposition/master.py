@@ -126,6 +126,7 @@ class Master:
         """
         h = self.h
         h.setOptionValue("solver", "simplex")
+        highspy.Highs.resetGlobalScheduler(True)  # HiGHS refuses a run whose threads differ from the pool's
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"master LP: {h.modelStatusToString(h.getModelStatus())}")
@@ -152,6 +153,7 @@ class Master:
         g.changeColsBounds(len(art), np.asarray(art, dtype=np.int32), np.zeros(len(art)), np.zeros(len(art)))
         g.setOptionValue("time_limit", max(float(time_limit), 0.05))
         g.setOptionValue("mip_rel_gap", float(mip_gap))
+        highspy.Highs.resetGlobalScheduler(True)
         g.run()
         if g.getInfo().primal_solution_status != 2:
             return None
@@ -226,6 +228,7 @@ def integer_on_devices(columns: list[Column], sizes: list[int], caps: np.ndarray
     if threads:
         h.setOptionValue("threads", int(threads))
     h.passModel(lp)
+    highspy.Highs.resetGlobalScheduler(True)
     h.run()
     if h.getInfo().primal_solution_status != 2:
         return None

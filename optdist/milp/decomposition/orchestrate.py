@@ -32,7 +32,7 @@ from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import DEFAULT_MIP_GAP, Clock, adapter_for, solve_built, solve_formulation, warm_start_assignment
-from optdist.result import GAP_EPS, SolveResult, Termination, gap
+from optdist.result import AGREE_RTOL, GAP_EPS, SolveResult, Termination, gap
 from optdist.solvers import Feature
 
 #: subproblems are solved to this gap at least (their bounds add up over requests)
@@ -151,17 +151,35 @@ def solve_decomposed(
     if coupled and (left is None or left > 0.5) and (g is None or g > max(mip_gap, GAP_EPS)):
         res.extra["coupled"] = True
         _coupled(inst, res, lb_of if (bounds_known and separable) else {}, clock=clock, mip_gap=mip_gap, **common)
+    _clip_bound(res)
     g = gap(res.objective, res.bound)
     if res.termination is Termination.INFEASIBLE:
         res.assignment = res.objective = res.bound = None
     elif res.assignment is None:
         res.termination = Termination.NO_SOLUTION
-    elif g is not None and g <= max(mip_gap, GAP_EPS):
-        res.termination = Termination.OPTIMAL
+    elif g is not None and (g <= max(mip_gap, GAP_EPS)
+                            or res.objective - res.bound <= adapter.abs_gap * TIME_UNIT * (1 + 1e-6)):
+        res.termination = Termination.OPTIMAL  # the solver's own absolute tolerance, as its adapter rules
     else:
-        res.termination = Termination.TIME_LIMIT
+        left = clock.left()
+        res.termination = Termination.TIME_LIMIT if left is not None and left <= 0.5 else Termination.FEASIBLE
     res.wall_time = clock.elapsed
     return res
+
+
+def _clip_bound(res: SolveResult) -> None:
+    """A bound above the evaluator-scored incumbent by solver tolerance only is the incumbent.
+
+    Subproblem bounds come from the solvers' own arithmetic (feasibility tolerances ~1e-9
+    relative), the incumbent from the evaluator; their difference alone must not read as an
+    open gap. The raw excess is kept in ``extra['bound_excess']``; an excess beyond
+    :data:`AGREE_RTOL` is not clipped (it would be a bug, and stays visible as such).
+    """
+    if res.objective is None or res.bound is None or res.bound <= res.objective:
+        return
+    res.extra["bound_excess"] = res.bound - res.objective
+    if (gap(res.objective, res.bound) or 0.0) <= AGREE_RTOL:
+        res.bound = res.objective
 
 
 def _colgen() -> Any:
