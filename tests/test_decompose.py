@@ -206,6 +206,35 @@ def test_owner_count_cuts_raise_the_lp_bound_of_pricing():
     assert 850.0 <= out.incumbent <= 892.566 * (1 + 1e-6)
 
 
+def test_request_symmetry_keeps_every_assignment_and_the_optimum():
+    """Requests that differ only by identical, unshared sources are ordered by latency; any
+    assignment (here: the slower request first) is permuted, not cut off, and the tight optimum
+    equals the compact one on requests that compete for capacity."""
+    from optdist.milp.tight import request_groups
+    from optdist.solve import solve
+
+    assert request_groups(build(tiny("micro-2x3-tight"), "tight")) == []  # one shared source
+    inst = tiny("lenet-2x4-tight")
+    b = build(inst, "tight")
+    assert request_groups(b) == [[0, 1]]
+    rng = np.random.default_rng(5)
+    seen = 0
+    for _ in range(30):
+        asg = random_assignment(inst, rng)
+        ev = evaluate(inst, asg)
+        if not ev.feasible or ev.latency[0] <= ev.latency[1] * (1 + 1e-6):
+            continue
+        seen += 1
+        assert model_value(b, asg) == pytest.approx(ev.objective, rel=RTOL)
+    assert seen > 0
+    coupled = coupled_micro()
+    assert request_groups(build(coupled, "tight")) == [[0, 1, 2]]
+    tight = solve(coupled, formulation="tight", mip_gap=1e-9, threads=1)
+    ref = solve(coupled, formulation="compact", mip_gap=1e-9, threads=1)
+    assert tight.termination == ref.termination == Termination.OPTIMAL
+    assert tight.evaluator_objective == pytest.approx(ref.evaluator_objective, rel=RTOL)
+
+
 def test_propagation_with_the_optimum_as_cutoff_proves_it():
     """Stage bounds after domain reduction reach the optimum itself (LeNet, 70 devices)."""
     inst = load_instance(PAPER / "lenet-10x70-tau0.8.json")

@@ -17,8 +17,10 @@ maths in their docstrings). Added on top, valid for every solution:
   with q owners one of them holds ``ceil(P_k / q)`` segments; the LP relaxation otherwise
   counts few owners for the transfers and many for the stage time);
 * symmetry: within each group of identical devices (equal in every field), the total number
-  of segments held is non-increasing in the device index (block ``model.symmetry``; warm
-  starts are relabelled to satisfy it, which keeps their objective).
+  of segments held is non-increasing in the device index; within each group of requests that
+  differ only by their (identical, unshared) sources, latency is non-decreasing in the request
+  index (block ``model.symmetry``; warm starts are permuted to satisfy both, which keeps
+  their objective).
 
 With the serial uplink (MODEL.md section 5), the per-sender totals need the pairwise
 indicators ``u[i,j]``: the ``transfers`` / ``stage_time`` families are then those of *compact*
@@ -369,33 +371,84 @@ def _load(b: BuiltModel, i: int) -> pyo.Expression:
     return pyo.quicksum((b.model.n[r, k, i] for r in d.requests for k in range(len(d.layers(r))) if i in d.cand[r]))
 
 
-def add_symmetry(b: BuiltModel) -> None:
-    """Identical devices: ``sum_{r,k} n[r,k,i] >= sum_{r,k} n[r,k,i']`` for consecutive i < i' of a group.
+def request_groups(b: BuiltModel) -> list[list[int]]:
+    """Groups (>= 2) of modelled requests that differ only by their source: same CNN, sources
+    equal in every field the model reads (e, rho, capacities), each source the source of no
+    other modelled request. Swapping two of them together with their sources maps every
+    solution to one of the same objective and feasibility."""
+    inst, cap, reqs = b.inst, b.data.capacity, b.data.requests
+    per_source: dict[int, int] = {}
+    for r in reqs:
+        s = int(inst.request_source[r])
+        per_source[s] = per_source.get(s, 0) + 1
+    groups: dict[tuple, list[int]] = {}
+    for r in reqs:
+        s = int(inst.request_source[r])
+        if per_source[s] == 1:
+            key = (inst.request_cnn[r], float(inst.mults_per_s[s]), float(inst.rate[s]),
+                   *(float(cap[c][s]) for c in sorted(cap)))
+            groups.setdefault(key, []).append(r)
+    return [g for g in groups.values() if len(g) > 1]
 
-    Any solution maps to one satisfying this by relabelling identical devices (same objective,
-    same feasibility), so the optimum is unchanged.
+
+def add_symmetry(b: BuiltModel) -> None:
+    """Identical devices: ``sum_{r,k} n[r,k,i] >= sum_{r,k} n[r,k,i']`` for consecutive i < i' of a
+    group (rows ``c``); identical requests (:func:`request_groups`): ``latency_r <= latency_r'``
+    for consecutive r < r' of a group (rows ``requests``).
+
+    Any solution maps to one satisfying both by first permuting the requests of each group with
+    their sources (latencies sorted; device loads unchanged), then relabelling identical devices
+    (loads sorted; latencies unchanged): same objective, same feasibility, so the optimum is
+    unchanged (:func:`canonical` does this to warm starts).
     """
     pairs = [(g[q], g[q + 1]) for g in device_groups(b) for q in range(len(g) - 1)]
     blk = pyo.Block(concrete=True)
     b.model.add_component("symmetry", blk)
     blk.c = pyo.Constraint(range(len(pairs)), rule=lambda _, q: _load(b, pairs[q][0]) >= _load(b, pairs[q][1]))
+    rpairs = [(g[q], g[q + 1]) for g in request_groups(b) for q in range(len(g) - 1)]
+    blk.requests = pyo.Constraint(range(len(rpairs)),
+                                  rule=lambda _, q: b.latency(rpairs[q][0]) <= b.latency(rpairs[q][1]))
+
+
+def _sort_requests(b: BuiltModel, owners: list) -> list:
+    """``owners`` with the requests of each :func:`request_groups` group permuted (sources
+    renamed) so that their latencies (evaluator; a rejected request counts 0) do not decrease."""
+    from optdist.assignment import Assignment
+    from optdist.evaluate import evaluate
+
+    groups = request_groups(b)
+    if not groups:
+        return owners
+    lat = np.nan_to_num(evaluate(b.inst, Assignment(owners)).latency, nan=0.0)
+    out = list(owners)
+    for g in groups:
+        ranked = sorted(g, key=lambda r: (lat[r], r))
+        for r_new, r_old in zip(g, ranked):
+            own = owners[r_old]
+            if own is not None and r_new != r_old:
+                s_old, s_new = int(b.inst.request_source[r_old]), int(b.inst.request_source[r_new])
+                own = [np.where(a == s_old, s_new, a) for a in own]
+            out[r_new] = own
+    return out
 
 
 def canonical(b: BuiltModel, asg: Assignment) -> Assignment:
-    """``asg`` with identical devices relabelled so that :func:`add_symmetry` holds (same objective)."""
+    """``asg`` with identical requests permuted and identical devices relabelled so that
+    :func:`add_symmetry` holds (same objective)."""
     from optdist.assignment import Assignment
 
     d = b.data
+    owners = _sort_requests(b, list(asg.owners))
     load = np.zeros(b.inst.n_nodes, dtype=np.int64)
     for r in d.requests:
-        if asg.owners[r] is not None:
-            for a in asg.owners[r]:
+        if owners[r] is not None:
+            for a in owners[r]:
                 load += np.bincount(a, minlength=b.inst.n_nodes)
     lut = np.arange(b.inst.n_nodes)
     for g in device_groups(b):
         ranked = sorted(g, key=lambda i: (-load[i], i))
         lut[ranked] = g
-    owners = [None if own is None else [lut[a] for a in own] for own in asg.owners]
+    owners = [None if own is None else [lut[a] for a in own] for own in owners]
     return Assignment(owners, dict(asg.meta))
 
 
