@@ -73,17 +73,6 @@ def restrict(b: BuiltModel, r: int, cutoff: float | None, latency_lb: float | No
         m.latency_min = pyo.Constraint(expr=b.latency(r) >= latency_lb / TIME_UNIT * (1 - 1e-9))
 
 
-def limit_usage(b: BuiltModel, r: int, usage_max: Sequence[tuple[Sequence[int], str, float]]) -> None:
-    """Add ``sum_{i in nodes} usage(r, i, resource) <= cap`` for each ``(nodes, resource, cap)``."""
-    import pyomo.environ as pyo
-
-    if not usage_max:
-        return
-    rows = list(usage_max)
-    b.model.usage_max = pyo.Constraint(range(len(rows)), rule=lambda _, q: pyo.quicksum(
-        (b.usage(r, int(i), rows[q][1]) for i in rows[q][0])) <= float(rows[q][2]))
-
-
 def _fits(b: BuiltModel, r: int, owners: list[np.ndarray]) -> bool:
     """Every owner count of ``owners`` is within the model's bounds (a usable MIP start)."""
     nmax = b.data.nmax[r]
@@ -103,15 +92,11 @@ def solve_single(
     solver_options: dict[str, Any] | None = None,
     capacity: dict[str, np.ndarray] | None = None,
     steps: Sequence[float] = CUTOFF_STEPS,
-    usage_max: Sequence[tuple[Sequence[int], str, float]] = (),
 ) -> SingleSolve:
     """Request r alone (exact), on the tight model with ``solver``.
 
     ``capacity``: per-node capacities keyed ``memory``/``compute``/``bandwidth`` (default:
-    the instance's). ``usage_max``: extra rows ``sum_{i in nodes} usage(r, i, resource) <= cap``
-    (resource as :meth:`BuiltModel.usage`, cap in the instance's capacity units), e.g. a budget
-    on the bytes a group of devices sends (:mod:`.frontier`); they only shrink the feasible set,
-    so every step below stays valid. The objective is request r's share of the instance's objective
+    the instance's). The objective is request r's share of the instance's objective
     (latency, plus ``shared_weight`` x bytes moved).
 
     1. Stage bounds (:func:`bounds.propagate` without a cutoff) give ``LB0 <= latency``.
@@ -170,7 +155,6 @@ def solve_single(
         b = build(inst, "tight", requests=[r], capacity_override=cap_override,
                   bounds={r: _bounds_matrix(inst, nodes, p.ub)}, stage_max=None if stage_max is None else {r: stage_max})
         restrict(b, r, cutoff, lat_lb)
-        limit_usage(b, r, usage_max)
         start = None
         if best is not None and _fits(b, r, best[1]):
             owners: list = [None] * inst.n_requests
