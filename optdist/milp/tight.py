@@ -10,9 +10,10 @@ transition kind (eq. 6) is written through what a receiver must wait for and wha
 ships in total, with auxiliaries ``z``, ``s``, ``g``, ``v``, ``x``, ``wv`` (functions below,
 maths in their docstrings). Added on top, valid for every solution:
 
-* stage cuts ``T[r,k] >= LB_k * a_r`` (:func:`optdist.milp.decomposition.bounds.stage_lower_bound`:
-  the least makespan of spreading the layer over its candidates; exact for a stage fed by
-  one sender, where the LP relaxation spreads segments fractionally);
+* stage cuts ``T[r,k] >= LB_k * a_r`` (:func:`stage_cuts`, by
+  :func:`optdist.milp.decomposition.bounds.makespan_bound`: the least makespan of spreading
+  the layer over its candidates; exact for a stage fed by one sender, where the LP
+  relaxation spreads segments fractionally);
 * owner-count cuts ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j]`` (:func:`owner_count_cuts`:
   with q owners one of them holds ``ceil(P_k / q)`` segments; the LP relaxation otherwise
   counts few owners for the transfers and many for the stage time);
@@ -51,7 +52,7 @@ import pyomo.environ as pyo
 
 from optdist.milp import constraints as C
 from optdist.milp.data import TIME_UNIT, conv_coef
-from optdist.milp.decomposition.bounds import stage_lower_bound, stage_wait_curves
+from optdist.milp.decomposition.bounds import makespan_bound, stage_wait_curves
 
 if TYPE_CHECKING:
     from optdist.assignment import Assignment
@@ -259,20 +260,31 @@ def _stage_rows(b: BuiltModel, r: int, k: int) -> list[pyo.Expression]:
     return rows
 
 
-def stage_cuts(b: BuiltModel) -> dict[tuple[int, int], float]:
-    """``LB[r,k]`` (TIME_UNIT) for ``T[r,k] >= LB a_r``; empty if ``transfers`` is relaxed."""
+def stage_curves(b: BuiltModel) -> dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray]]]:
+    """Per transition ``(r, k)``: the candidates of layer k and their per-owner stage-time bounds
+    ``g_j(n)`` (seconds, :func:`optdist.milp.decomposition.bounds.stage_wait_curves`) under the
+    model's ``nmax``; empty if ``transfers`` is relaxed (the bounds assume it)."""
     d = b.data
     if "transfers" in d.relax:
         return {}
-    out: dict[tuple[int, int], float] = {}
+    out = {}
     for r in d.requests:
         L = len(d.layers(r))
         nodes = [np.array(d.active(r, k), dtype=np.int64) for k in range(L)]
         ub = [d.nmax[r][k, nodes[k]] for k in range(L)]
         for k in range(1, L):
-            lb = stage_lower_bound(b.inst, r, k, nodes, ub)
-            if np.isfinite(lb) and lb > 0:
-                out[r, k] = lb / TIME_UNIT * (1 - 1e-9)
+            out[r, k] = (nodes[k], stage_wait_curves(b.inst, r, k, nodes, ub))
+    return out
+
+
+def stage_cuts(b: BuiltModel, curves: dict | None = None) -> dict[tuple[int, int], float]:
+    """``LB[r,k]`` (TIME_UNIT) for ``T[r,k] >= LB a_r`` (``curves``: :func:`stage_curves`, computed if None)."""
+    curves = stage_curves(b) if curves is None else curves
+    out: dict[tuple[int, int], float] = {}
+    for (r, k), (_nodes, g) in curves.items():
+        lb = makespan_bound(g, b.data.layers(r)[k].segments)
+        if np.isfinite(lb) and lb > 0:
+            out[r, k] = lb / TIME_UNIT * (1 - 1e-9)
     return out
 
 
@@ -294,39 +306,33 @@ def lower_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return lines
 
 
-def owner_count_cuts(b: BuiltModel) -> dict[tuple[int, int], list[tuple[float, float]]]:
+def owner_count_cuts(b: BuiltModel, curves: dict | None = None) -> dict[tuple[int, int], list[tuple[float, float]]]:
     """``(alpha, beta)`` (TIME_UNIT) per multi-segment layer for ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j]``.
 
     With q owners, one of them owns at least ``ceil(P_k / q)`` segments, so
     ``T[r,k] >= G(q) = min_j g_j(ceil(P_k / q))`` with the non-decreasing per-owner bounds
     ``g_j`` of :func:`optdist.milp.decomposition.bounds.stage_wait_curves` (compute plus the
-    least wait). The rows are the edges of the lower convex hull of ``G`` over the possible q,
-    so every solution satisfies them (a rejected request has q = 0 and ``a_r = 0``). The LP
-    relaxation misses this: it spreads participation ``y`` fractionally, which makes transfers
-    look cheap (few owners) and stages fast (many owners) at once. Empty if ``transfers`` is relaxed.
+    least wait; ``curves``: :func:`stage_curves`, computed if None). The rows are the edges of
+    the lower convex hull of ``G`` over the possible q, so every solution satisfies them (a
+    rejected request has q = 0 and ``a_r = 0``). The LP relaxation misses this: it spreads
+    participation ``y`` fractionally, which makes transfers look cheap (few owners) and
+    stages fast (many owners) at once.
     """
-    d = b.data
-    if "transfers" in d.relax:
-        return {}
+    curves = stage_curves(b) if curves is None else curves
     out: dict[tuple[int, int], list[tuple[float, float]]] = {}
-    for r in d.requests:
-        L = len(d.layers(r))
-        nodes = [np.array(d.active(r, k), dtype=np.int64) for k in range(L)]
-        ub = [d.nmax[r][k, nodes[k]] for k in range(L)]
-        for k in range(1, L):
-            P = d.layers(r)[k].segments
-            if P < 2 or len(nodes[k]) < 2:
-                continue
-            curves = stage_wait_curves(b.inst, r, k, nodes, ub)
-            pts = []
-            for q in range(1, len(nodes[k]) + 1):
-                m = -(-P // q)
-                vals = [float(g[m - 1]) for g in curves if len(g) >= m]
-                if vals:
-                    pts.append((float(q), min(vals) / TIME_UNIT * (1 - 1e-9)))
-            lines = [(a, be) for a, be in lower_hull(pts) if be > 0 and a > 0]
-            if lines:
-                out[r, k] = lines
+    for (r, k), (nodes, g) in curves.items():
+        P = b.data.layers(r)[k].segments
+        if P < 2 or len(nodes) < 2:
+            continue
+        pts = []
+        for q in range(1, len(nodes) + 1):
+            m = -(-P // q)
+            vals = [float(c[m - 1]) for c in g if len(c) >= m]
+            if vals:
+                pts.append((float(q), min(vals) / TIME_UNIT * (1 - 1e-9)))
+        lines = [(a, be) for a, be in lower_hull(pts) if be > 0 and a > 0]
+        if lines:
+            out[r, k] = lines
     return out
 
 
@@ -348,9 +354,10 @@ def add_tight_stage_time_constraints(b: BuiltModel) -> None:
         rows = {(r, k): _stage_rows(b, r, k) for r in d.requests for k in range(1, len(d.layers(r)))}
         idx = [(r, k, q) for (r, k), rs in rows.items() for q in range(len(rs))]
         blk.transfer = pyo.Constraint(idx, rule=lambda _, r, k, q: m.T[r, k] >= rows[r, k][q])
-    cuts = stage_cuts(b)
+    curves = stage_curves(b)
+    cuts = stage_cuts(b, curves)
     blk.cut = pyo.Constraint(sorted(cuts), rule=lambda _, r, k: m.T[r, k] >= cuts[r, k] * b.admit(r))
-    owners = owner_count_cuts(b)
+    owners = owner_count_cuts(b, curves)
     idx_o = [(r, k, q) for (r, k), lines in sorted(owners.items()) for q in range(len(lines))]
     blk.owners = pyo.Constraint(idx_o, rule=lambda _, r, k, q: m.T[r, k] >= owners[r, k][q][0] * b.admit(r)
                                 - owners[r, k][q][1] * pyo.quicksum((b.y(r, k, j) for j in d.active(r, k))))
