@@ -142,7 +142,8 @@ class BuiltModel:
     def set_warm_start(self, asg: Assignment) -> None:
         """Set every variable of the modelled requests to the values ``asg`` implies.
 
-        tight: identical devices are first relabelled to satisfy the symmetry rows (same objective).
+        tight: identical requests are first permuted (with their sources) and identical devices
+        relabelled to satisfy the symmetry rows (same objective; :func:`optdist.milp.tight.canonical`).
         """
         if self.formulation == "tight":
             from optdist.milp.tight import canonical

@@ -10,12 +10,18 @@ transition kind (eq. 6) is written through what a receiver must wait for and wha
 ships in total, with auxiliaries ``z``, ``s``, ``g``, ``v``, ``x``, ``wv`` (functions below,
 maths in their docstrings). Added on top, valid for every solution:
 
-* stage cuts ``T[r,k] >= LB_k * a_r`` (:func:`optdist.milp.decomposition.bounds.stage_lower_bound`:
-  the least makespan of spreading the layer over its candidates; exact for a stage fed by
-  one sender, where the LP relaxation spreads segments fractionally);
+* stage cuts ``T[r,k] >= LB_k * a_r`` (:func:`stage_cuts`, by
+  :func:`optdist.milp.decomposition.bounds.makespan_bound`: the least makespan of spreading
+  the layer over its candidates; exact for a stage fed by one sender, where the LP
+  relaxation spreads segments fractionally);
+* owner-count cuts ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j]`` (:func:`owner_count_cuts`:
+  with q owners one of them holds ``ceil(P_k / q)`` segments; the LP relaxation otherwise
+  counts few owners for the transfers and many for the stage time);
 * symmetry: within each group of identical devices (equal in every field), the total number
-  of segments held is non-increasing in the device index (block ``model.symmetry``; warm
-  starts are relabelled to satisfy it, which keeps their objective).
+  of segments held is non-increasing in the device index; within each group of requests that
+  differ only by their (identical, unshared) sources, latency is non-decreasing in the request
+  index (block ``model.symmetry``; warm starts are permuted to satisfy both, which keeps
+  their objective).
 
 With the serial uplink (MODEL.md section 5), the per-sender totals need the pairwise
 indicators ``u[i,j]``: the ``transfers`` / ``stage_time`` families are then those of *compact*
@@ -46,7 +52,7 @@ import pyomo.environ as pyo
 
 from optdist.milp import constraints as C
 from optdist.milp.data import TIME_UNIT, conv_coef
-from optdist.milp.decomposition.bounds import stage_lower_bound
+from optdist.milp.decomposition.bounds import makespan_bound, stage_wait_curves
 
 if TYPE_CHECKING:
     from optdist.assignment import Assignment
@@ -254,26 +260,86 @@ def _stage_rows(b: BuiltModel, r: int, k: int) -> list[pyo.Expression]:
     return rows
 
 
-def stage_cuts(b: BuiltModel) -> dict[tuple[int, int], float]:
-    """``LB[r,k]`` (TIME_UNIT) for ``T[r,k] >= LB a_r``; empty if ``transfers`` is relaxed."""
+def stage_curves(b: BuiltModel) -> dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray]]]:
+    """Per transition ``(r, k)``: the candidates of layer k and their per-owner stage-time bounds
+    ``g_j(n)`` (seconds, :func:`optdist.milp.decomposition.bounds.stage_wait_curves`) under the
+    model's ``nmax``; empty if ``transfers`` is relaxed (the bounds assume it)."""
     d = b.data
     if "transfers" in d.relax:
         return {}
-    out: dict[tuple[int, int], float] = {}
+    out = {}
     for r in d.requests:
         L = len(d.layers(r))
         nodes = [np.array(d.active(r, k), dtype=np.int64) for k in range(L)]
         ub = [d.nmax[r][k, nodes[k]] for k in range(L)]
         for k in range(1, L):
-            lb = stage_lower_bound(b.inst, r, k, nodes, ub)
-            if np.isfinite(lb) and lb > 0:
-                out[r, k] = lb / TIME_UNIT * (1 - 1e-9)
+            out[r, k] = (nodes[k], stage_wait_curves(b.inst, r, k, nodes, ub))
+    return out
+
+
+def stage_cuts(b: BuiltModel, curves: dict | None = None) -> dict[tuple[int, int], float]:
+    """``LB[r,k]`` (TIME_UNIT) for ``T[r,k] >= LB a_r`` (``curves``: :func:`stage_curves`, computed if None)."""
+    curves = stage_curves(b) if curves is None else curves
+    out: dict[tuple[int, int], float] = {}
+    for (r, k), (_nodes, g) in curves.items():
+        lb = makespan_bound(g, b.data.layers(r)[k].segments)
+        if np.isfinite(lb) and lb > 0:
+            out[r, k] = lb / TIME_UNIT * (1 - 1e-9)
+    return out
+
+
+def lower_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Lines ``(alpha, beta)``, one per edge of the lower convex hull of ``points`` ``(q, G)``,
+    such that ``alpha - beta q <= G`` at every point (empty for fewer than two distinct q)."""
+    hull: list[tuple[float, float]] = []
+    for p in sorted(set(points)):
+        if hull and hull[-1][0] == p[0]:
+            continue  # same q: the smaller G (sorted first) is the binding one
+        while len(hull) >= 2 and ((hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1])
+                                  - (hull[-1][1] - hull[-2][1]) * (p[0] - hull[-2][0])) <= 0:
+            hull.pop()
+        hull.append(p)
+    lines = []
+    for (q0, g0), (q1, g1) in zip(hull, hull[1:]):
+        beta = (g0 - g1) / (q1 - q0)
+        lines.append((g0 + beta * q0, beta))
+    return lines
+
+
+def owner_count_cuts(b: BuiltModel, curves: dict | None = None) -> dict[tuple[int, int], list[tuple[float, float]]]:
+    """``(alpha, beta)`` (TIME_UNIT) per multi-segment layer for ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j]``.
+
+    With q owners, one of them owns at least ``ceil(P_k / q)`` segments, so
+    ``T[r,k] >= G(q) = min_j g_j(ceil(P_k / q))`` with the non-decreasing per-owner bounds
+    ``g_j`` of :func:`optdist.milp.decomposition.bounds.stage_wait_curves` (compute plus the
+    least wait; ``curves``: :func:`stage_curves`, computed if None). The rows are the edges of
+    the lower convex hull of ``G`` over the possible q, so every solution satisfies them (a
+    rejected request has q = 0 and ``a_r = 0``). The LP relaxation misses this: it spreads
+    participation ``y`` fractionally, which makes transfers look cheap (few owners) and
+    stages fast (many owners) at once.
+    """
+    curves = stage_curves(b) if curves is None else curves
+    out: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for (r, k), (nodes, g) in curves.items():
+        P = b.data.layers(r)[k].segments
+        if P < 2 or len(nodes) < 2:
+            continue
+        pts = []
+        for q in range(1, len(nodes) + 1):
+            m = -(-P // q)
+            vals = [float(c[m - 1]) for c in g if len(c) >= m]
+            if vals:
+                pts.append((float(q), min(vals) / TIME_UNIT * (1 - 1e-9)))
+        lines = [(a, be) for a, be in lower_hull(pts) if be > 0 and a > 0]
+        if lines:
+            out[r, k] = lines
     return out
 
 
 def add_tight_stage_time_constraints(b: BuiltModel) -> None:
     """(eqs. 5, 7) ``T[r,k] >= tc[r,k,j]`` for every owner j, the rows of :func:`_stage_rows`,
-    and the stage cuts ``T[r,k] >= LB_k a_r`` (:func:`stage_cuts`).
+    the stage cuts ``T[r,k] >= LB_k a_r`` (:func:`stage_cuts`) and the owner-count cuts
+    (:func:`owner_count_cuts`, rows ``owners``).
 
     With the serial uplink the pairwise rows of :func:`constraints.add_stage_time_constraints`.
     """
@@ -288,8 +354,13 @@ def add_tight_stage_time_constraints(b: BuiltModel) -> None:
         rows = {(r, k): _stage_rows(b, r, k) for r in d.requests for k in range(1, len(d.layers(r)))}
         idx = [(r, k, q) for (r, k), rs in rows.items() for q in range(len(rs))]
         blk.transfer = pyo.Constraint(idx, rule=lambda _, r, k, q: m.T[r, k] >= rows[r, k][q])
-    cuts = stage_cuts(b)
+    curves = stage_curves(b)
+    cuts = stage_cuts(b, curves)
     blk.cut = pyo.Constraint(sorted(cuts), rule=lambda _, r, k: m.T[r, k] >= cuts[r, k] * b.admit(r))
+    owners = owner_count_cuts(b, curves)
+    idx_o = [(r, k, q) for (r, k), lines in sorted(owners.items()) for q in range(len(lines))]
+    blk.owners = pyo.Constraint(idx_o, rule=lambda _, r, k, q: m.T[r, k] >= owners[r, k][q][0] * b.admit(r)
+                                - owners[r, k][q][1] * pyo.quicksum((b.y(r, k, j) for j in d.active(r, k))))
 
 
 def device_groups(b: BuiltModel) -> list[list[int]]:
@@ -307,33 +378,84 @@ def _load(b: BuiltModel, i: int) -> pyo.Expression:
     return pyo.quicksum((b.model.n[r, k, i] for r in d.requests for k in range(len(d.layers(r))) if i in d.cand[r]))
 
 
-def add_symmetry(b: BuiltModel) -> None:
-    """Identical devices: ``sum_{r,k} n[r,k,i] >= sum_{r,k} n[r,k,i']`` for consecutive i < i' of a group.
+def request_groups(b: BuiltModel) -> list[list[int]]:
+    """Groups (>= 2) of modelled requests that differ only by their source: same CNN, sources
+    equal in every field the model reads (e, rho, capacities), each source the source of no
+    other modelled request. Swapping two of them together with their sources maps every
+    solution to one of the same objective and feasibility."""
+    inst, cap, reqs = b.inst, b.data.capacity, b.data.requests
+    per_source: dict[int, int] = {}
+    for r in reqs:
+        s = int(inst.request_source[r])
+        per_source[s] = per_source.get(s, 0) + 1
+    groups: dict[tuple, list[int]] = {}
+    for r in reqs:
+        s = int(inst.request_source[r])
+        if per_source[s] == 1:
+            key = (inst.request_cnn[r], float(inst.mults_per_s[s]), float(inst.rate[s]),
+                   *(float(cap[c][s]) for c in sorted(cap)))
+            groups.setdefault(key, []).append(r)
+    return [g for g in groups.values() if len(g) > 1]
 
-    Any solution maps to one satisfying this by relabelling identical devices (same objective,
-    same feasibility), so the optimum is unchanged.
+
+def add_symmetry(b: BuiltModel) -> None:
+    """Identical devices: ``sum_{r,k} n[r,k,i] >= sum_{r,k} n[r,k,i']`` for consecutive i < i' of a
+    group (rows ``c``); identical requests (:func:`request_groups`): ``latency_r <= latency_r'``
+    for consecutive r < r' of a group (rows ``requests``).
+
+    Any solution maps to one satisfying both by first permuting the requests of each group with
+    their sources (latencies sorted; device loads unchanged), then relabelling identical devices
+    (loads sorted; latencies unchanged): same objective, same feasibility, so the optimum is
+    unchanged (:func:`canonical` does this to warm starts).
     """
     pairs = [(g[q], g[q + 1]) for g in device_groups(b) for q in range(len(g) - 1)]
     blk = pyo.Block(concrete=True)
     b.model.add_component("symmetry", blk)
     blk.c = pyo.Constraint(range(len(pairs)), rule=lambda _, q: _load(b, pairs[q][0]) >= _load(b, pairs[q][1]))
+    rpairs = [(g[q], g[q + 1]) for g in request_groups(b) for q in range(len(g) - 1)]
+    blk.requests = pyo.Constraint(range(len(rpairs)),
+                                  rule=lambda _, q: b.latency(rpairs[q][0]) <= b.latency(rpairs[q][1]))
+
+
+def _sort_requests(b: BuiltModel, owners: list) -> list:
+    """``owners`` with the requests of each :func:`request_groups` group permuted (sources
+    renamed) so that their latencies (evaluator; a rejected request counts 0) do not decrease."""
+    from optdist.assignment import Assignment
+    from optdist.evaluate import evaluate
+
+    groups = request_groups(b)
+    if not groups:
+        return owners
+    lat = np.nan_to_num(evaluate(b.inst, Assignment(owners)).latency, nan=0.0)
+    out = list(owners)
+    for g in groups:
+        ranked = sorted(g, key=lambda r: (lat[r], r))
+        for r_new, r_old in zip(g, ranked):
+            own = owners[r_old]
+            if own is not None and r_new != r_old:
+                s_old, s_new = int(b.inst.request_source[r_old]), int(b.inst.request_source[r_new])
+                own = [np.where(a == s_old, s_new, a) for a in own]
+            out[r_new] = own
+    return out
 
 
 def canonical(b: BuiltModel, asg: Assignment) -> Assignment:
-    """``asg`` with identical devices relabelled so that :func:`add_symmetry` holds (same objective)."""
+    """``asg`` with identical requests permuted and identical devices relabelled so that
+    :func:`add_symmetry` holds (same objective)."""
     from optdist.assignment import Assignment
 
     d = b.data
+    owners = _sort_requests(b, list(asg.owners))
     load = np.zeros(b.inst.n_nodes, dtype=np.int64)
     for r in d.requests:
-        if asg.owners[r] is not None:
-            for a in asg.owners[r]:
+        if owners[r] is not None:
+            for a in owners[r]:
                 load += np.bincount(a, minlength=b.inst.n_nodes)
     lut = np.arange(b.inst.n_nodes)
     for g in device_groups(b):
         ranked = sorted(g, key=lambda i: (-load[i], i))
         lut[ranked] = g
-    owners = [None if own is None else [lut[a] for a in own] for own in asg.owners]
+    owners = [None if own is None else [lut[a] for a in own] for own in owners]
     return Assignment(owners, dict(asg.meta))
 
 

@@ -1,0 +1,85 @@
+"""How far a bound on coupled requests can get, and what limits it (issue 11, tight sets).
+
+    .venv/bin/python benchmarks/milp/price_probe.py instances/paper/lenet-10x10-tight-tau0.6.json \
+        --prices 0.005 0.0095 --time-limit 60
+
+For one request class (every request of the instance must be in it) and the group of
+identical devices, each price ``lam`` (model time units, 1e-6 s, per byte) solves one request
+alone on the ``tight`` model with objective ``latency + lam x bytes the group's devices send``
+(HiGHS, threads 1) and prints its proven bound ``v(lam)``, its incumbent, and the Lagrangian
+bound ``L(lam) = n v(lam) - lam x (bandwidth capacity of the group)``
+(:func:`optdist.milp.decomposition.master.lagrangian_bound`), valid for every ``lam >= 0``.
+With identical requests and identical devices, the best such scalar price gives the
+Dantzig-Wolfe bound, so this shows the bound column generation can certify at most, and how
+long one pricing solve takes to prove ``v(lam)``. ``--lp`` also prints the LP relaxation
+values (integrality dropped) of each priced model and of the whole instance's ``tight``
+model: how much of the gap the formulation leaves to branching. Prints only; writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optdist.instance import load_instance
+from optdist.milp.data import TIME_UNIT
+from optdist.milp.decomposition.classes import identical_device_groups, request_classes
+from optdist.milp.decomposition.master import lagrangian_bound
+from optdist.milp.model import BuiltModel, build
+from optdist.milp.run import adapter_for, solve_built
+
+
+def _lp(b: BuiltModel) -> float:
+    """The LP relaxation value (seconds) of ``b``, on a copy with integrality dropped."""
+    m = b.model.clone()
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+    out = adapter_for("highs").solve(m, threads=1)
+    return out.incumbent * TIME_UNIT
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("instance")
+    ap.add_argument("--prices", type=float, nargs="+", required=True, help="TIME_UNIT per byte")
+    ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per pricing solve")
+    ap.add_argument("--lp", action="store_true", help="also print LP relaxation values")
+    args = ap.parse_args(argv)
+    inst = load_instance(args.instance)
+    classes = request_classes(inst)
+    groups = [g for g in identical_device_groups(inst) if len(g) > 1]
+    if len(classes) != 1 or len(groups) != 1:
+        print(f"{args.instance}: needs one request class and one group of identical devices "
+              f"(found {len(classes)} and {len(groups)})", file=sys.stderr)
+        return 2
+    group, r, n = groups[0], classes[0][0], len(classes[0])
+    cap = float(np.sum(inst.bandwidth_capacity[group]))
+    b = build(inst, "tight", requests=[r])
+    sent = pyo.quicksum(b.usage(r, i, "bandwidth") for i in group)
+    adapter = adapter_for("highs")
+    print(f"{inst.name}: {n} requests, {len(group)} identical devices, group bandwidth {cap:.0f} B per period")
+    if args.lp:
+        whole = build(inst, "tight")
+        print(f"LP relaxation of the whole tight model: {_lp(whole) * 1e3:.6f} ms")
+    for lam in args.prices:
+        b.set_objective(b.latency(r) + lam * sent)
+        if args.lp:
+            print(f"lam {lam:g}: LP relaxation {_lp(b) * 1e3:.6f} ms")
+        t0 = time.perf_counter()
+        out, _asg, _ = solve_built(b, adapter, time_limit=args.time_limit, mip_gap=1e-6, threads=1, seed=None,
+                                   tee=False)
+        secs = time.perf_counter() - t0
+        v = out.bound if out.bound is not None else -np.inf
+        L = lagrangian_bound(np.array([lam]), np.array([cap]), [n], [v]) * TIME_UNIT
+        inc = "-" if out.incumbent is None else f"{out.incumbent * TIME_UNIT * 1e3:.6f} ms"
+        print(f"lam {lam:g}: {out.termination} in {secs:.1f} s, {out.nodes} nodes; v >= {v * TIME_UNIT * 1e3:.6f} ms "
+              f"(incumbent {inc}, latency {pyo.value(b.latency(r)) * TIME_UNIT * 1e3:.6f} ms, "
+              f"group bytes {pyo.value(sent):.0f}); L(lam) = {L * 1e3:.6f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
