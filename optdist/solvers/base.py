@@ -119,6 +119,10 @@ def check_solver_options(options: Mapping[str, Any], where: str = "solver_option
     return out
 
 
+_stop = threading.Event()  # a signal arrived during the current (outermost) stop_on_signals block
+_depth = 0  # nesting of stop_on_signals blocks in the main thread
+
+
 @contextlib.contextmanager
 def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     """While the block runs, SIGINT/SIGTERM call ``on_stop(signum)`` instead of killing the run.
@@ -127,13 +131,17 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     Only the main thread can install handlers; elsewhere this does nothing. Signals the
     process ignores (e.g. SIGINT under ``nohup``) stay ignored.
     """
+    global _depth
     got: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield got
         return
+    if _depth == 0:
+        _stop.clear()
 
     def handler(signum: int, frame: Any) -> None:
         got.append(signum)
+        _stop.set()
         if len(got) > 1:
             raise KeyboardInterrupt
         log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
@@ -143,11 +151,23 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     for sig in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(sig) is not signal.SIG_IGN:
             old[sig] = signal.signal(sig, handler)
+    _depth += 1
     try:
         yield got
     finally:
+        _depth -= 1
         for sig, h in old.items():
             signal.signal(sig, h)
+
+
+def stop_requested() -> bool:
+    """True once SIGINT/SIGTERM arrived inside the outermost :func:`stop_on_signals` block.
+
+    Multi-solve methods (the decomposition, column generation) check it between solves and
+    return their incumbent as :attr:`Termination.INTERRUPTED`; :meth:`Solver.solve` starts no
+    new solve after it.
+    """
+    return _depth > 0 and _stop.is_set()
 
 
 def child_pids() -> list[int]:
@@ -239,6 +259,8 @@ class Solver(ABC):
         opts = self.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
         raw = {**self.solver_options, **check_solver_options(solver_options or {})}
         self._stop_requested = False
+        if stop_requested():  # a multi-solve method was interrupted: start nothing new
+            return SolverOutcome(Termination.INTERRUPTED, "not started: stopped by a signal")
         start = time.perf_counter()
         with stop_on_signals(self._on_signal) as got:
             out = self._solve(model, opts, warm_start and self.has(Feature.WARM_START), tee, raw)

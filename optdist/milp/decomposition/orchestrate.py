@@ -34,6 +34,7 @@ from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import DEFAULT_MIP_GAP, Clock, adapter_for, solve_built, solve_formulation, warm_start_assignment
 from optdist.result import AGREE_RTOL, GAP_EPS, SolveResult, Termination, gap
 from optdist.solvers import Feature
+from optdist.solvers.base import stop_requested
 
 #: subproblems are solved to this gap at least (their bounds add up over requests)
 SUB_GAP = 1e-6
@@ -54,7 +55,7 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
     classes = request_classes(inst)
     for q, reqs in enumerate(classes):
         left = clock.left() if clock.time_limit is not None else time_limit
-        if left <= 0:  # out of time: the classes left have neither a solution nor a bound
+        if left <= 0 or stop_requested():  # out of time or stopped: the classes left have no solution nor bound
             out += [(rs, SingleSolve(rs[0], Termination.NO_SOLUTION, None, None, 0, 0.0, None)) for rs in classes[q:]]
             break
         ss = solve_single(inst, reqs[0], solver=solver, time_limit=max(left / (len(classes) - q), 0.05),
@@ -148,7 +149,7 @@ def solve_decomposed(
             res.extra["incumbent"] = "warm start"
     g = gap(res.objective, res.bound)
     left = clock.left()
-    if coupled and (left is None or left > 0.5) and (g is None or g > max(mip_gap, GAP_EPS)):
+    if coupled and (left is None or left > 0.5) and (g is None or g > max(mip_gap, GAP_EPS)) and not stop_requested():
         res.extra["coupled"] = True
         _coupled(inst, res, lb_of if (bounds_known and separable) else {}, clock=clock, mip_gap=mip_gap, **common)
     _clip_bound(res)
