@@ -180,8 +180,9 @@ def column_generation(
     start: Assignment | None = None,
     lower_bound: float = -math.inf,
     max_rounds: int = 1000,
-    pricing_gap: float = 1e-6,
+    pricing_gap: float | None = None,
     pricing_time_limit: float | None = None,
+    smoothing: float = 0.8,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
 
@@ -201,6 +202,8 @@ def column_generation(
     if inst.objective.kind != "latency":
         raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency', not {inst.objective.kind!r}")
     deadline = math.inf if time_limit is None else t0 + float(time_limit)
+    if pricing_gap is None:  # each class's bound is within this of v_c(pi): a small share of the gap
+        pricing_gap = min(max(mip_gap / 10, 1e-6), 1e-3)
     P = _Problem(inst)
     sizes = [len(m) for m in P.members]
     admission = inst.objective.admission
@@ -260,21 +263,32 @@ def column_generation(
             best0[c] = min(pr.bound, penalty)
             if pr.owners is not None:
                 master.add(*P.column(c, _rename(pr.owners, rep_src, P.source[c])))
+    center_value = -math.inf
     if all(b is not None for b in best0):
         infeasible = any(b == math.inf for b in best0)
         if not infeasible:
-            best_lb = max(best_lb, lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, best0))
+            center_value = lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, best0)
+            best_lb = max(best_lb, center_value)
     rounds.append({"round": 0, "elapsed_s": time.perf_counter() - t0,
                    "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                    "bound": best_lb if math.isfinite(best_lb) else None,
                    "gap": gap(inc_obj if math.isfinite(inc_obj) else None, best_lb if math.isfinite(best_lb) else None),
                    "columns": master.n_placements, "lp": None, "added": master.n_placements, "pricing_s": None,
                    "pricing_closed": None})
+    center = np.zeros(len(P.rows))  # stability centre: the prices of the best Lagrangian bound so far
+    alpha = smoothing
+    cap = pricing_time_limit
+    if cap is None and time_limit is not None:  # no pricing solve takes the whole run
+        cap = max(float(time_limit) / 10, 1.0)
     for rnd in range(1, max_rounds + 1):
         if infeasible or time.perf_counter() >= deadline:
             termination = Termination.INFEASIBLE if infeasible else Termination.TIME_LIMIT
             break
-        z, pi, mu = master.solve_lp()
+        z, pi_lp, mu = master.solve_lp()
+        # Wentges smoothing: price at a point between the centre and the LP duals; while the LP
+        # still needs its artificial columns (phase 1) the duals price only fit, not the optimum
+        a = 0.0 if master.artificial_in_use() else alpha
+        pi = a * center + (1 - a) * pi_lp
         prices = P.node_prices(pi)
         # pricing groups: master classes of one request class whose sources carry equal prices
         groups: dict[tuple, list[int]] = defaultdict(list)
@@ -282,7 +296,7 @@ def column_generation(
             s = P.source[c]
             groups[(P.kinds[c], tuple(pi[P.row_of[s]]))].append(c)
         best: list[float | None] = [None] * len(sizes)  # proven bound on v_c(pi) (None: not priced)
-        added, all_proven, pricing_s = 0, True, 0.0
+        added, all_proven, pricing_s, n_before = 0, True, 0.0, len(master.columns)
         glist = list(groups.values())
         for gi, cs in enumerate(glist):
             left = deadline - time.perf_counter()
@@ -290,8 +304,8 @@ def column_generation(
                 all_proven = False
                 break
             budget = max(left / (len(glist) - gi), 0.5) if math.isfinite(left) else 3600.0
-            if pricing_time_limit is not None:
-                budget = min(budget, float(pricing_time_limit))
+            if cap is not None:
+                budget = min(budget, float(cap))
             pm = models[P.kinds[cs[0]]]
             rep_src, src = int(inst.request_source[pm.r]), P.source[cs[0]]
             pr_nodes = {k: v.copy() for k, v in prices.items()}
@@ -308,20 +322,32 @@ def column_generation(
                 if pr.owners is None:
                     continue
                 col, key = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
-                if master.reduced_cost(col, pi, mu) < -RC_TOL * cost_unit and master.add(col, key):
+                # it counts when it prices out at the LP duals (not only at the smoothed point); the
+                # others are kept too: the integer master may use them
+                if master.add(col, key) and master.reduced_cost(col, pi_lp, mu) < -RC_TOL * cost_unit:
                     added += 1
         # a class with no placement even alone (and no rejection): no solution exists
         infeasible = infeasible or any(b is not None and b == math.inf for b in best)
         if all(b is not None for b in best) and not infeasible:
-            best_lb = max(best_lb, lagrangian_bound(pi, P.rhs, sizes, best))
+            lval = lagrangian_bound(pi, P.rhs, sizes, best)  # valid at any pi >= 0, smoothed or not
+            best_lb = max(best_lb, lval)
+            if lval > center_value:
+                center, center_value = pi.copy(), lval
+        if not added:
+            if all_proven:  # mis-pricing: the smoothed point found nothing for the LP; price at its duals
+                alpha = 0.0 if a > 0 else alpha
+            elif cap is not None:  # pricing stopped short and found nothing: give it longer next round
+                cap = 2 * cap
+        else:
+            alpha = smoothing
         # price-and-branch: the integer master over the columns so far
         left = deadline - time.perf_counter()
-        if not infeasible and (added or rnd == 1 or not all_proven or left <= 0):
-            x = master.solve_integer(time_limit=min(max(left * 0.2, 0.5), 30.0) if math.isfinite(left) else 30.0,
+        if not infeasible and (len(master.columns) > n_before or rnd == 1):
+            x = master.solve_integer(time_limit=min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      mip_gap=max(mip_gap / 10, 1e-6))
             spread = None if x is None else _spread(inst, P, master, x)
             if spread is None and x is not None:  # the aggregated solution does not split over the devices
-                spread = _on_devices(inst, P, master, min(max(left * 0.2, 0.5), 30.0) if math.isfinite(left) else 30.0,
+                spread = _on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      max(mip_gap / 10, 1e-6), threads, seed)
             consider(spread, "integer master")
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
@@ -329,7 +355,7 @@ def column_generation(
                        "bound": best_lb if math.isfinite(best_lb) else None,
                        "gap": gap(inc_obj if math.isfinite(inc_obj) else None, best_lb if math.isfinite(best_lb) else None),
                        "columns": master.n_placements, "lp": z, "added": added,
-                       "pricing_s": pricing_s, "pricing_closed": all_proven})
+                       "pricing_s": pricing_s, "pricing_closed": all_proven, "smoothing": a})
         g = rounds[-1]["gap"]
         if not admission and not inst.objective.shared_weight and best_lb > latency_cap * (1 + 1e-9):
             infeasible = True  # every placement would cost more than any placement can: none exists
@@ -339,7 +365,18 @@ def column_generation(
         if g is not None and g <= mip_gap:
             termination = Termination.OPTIMAL
             break
-        if not added and all_proven:
+        if not added and all_proven and a == 0:
+            # the LP master is optimal: what is left of the gap is the integer master's; give the
+            # per-device integer master over every column half of the time left
+            left = deadline - time.perf_counter()
+            if incumbent is None or (g is not None and g > mip_gap):
+                consider(_on_devices(inst, P, master, min(left / 2, 120.0) if math.isfinite(left) else 120.0,
+                                     max(mip_gap / 10, 1e-6), threads, seed), "integer master on devices")
+                rounds[-1].update(incumbent=inc_obj if math.isfinite(inc_obj) else None,
+                                  gap=gap(inc_obj if math.isfinite(inc_obj) else None, best_lb))
+                if rounds[-1]["gap"] is not None and rounds[-1]["gap"] <= mip_gap:
+                    termination = Termination.OPTIMAL
+                    break
             termination = Termination.FEASIBLE if incumbent is not None else Termination.NO_SOLUTION
             break
         if time.perf_counter() >= deadline:

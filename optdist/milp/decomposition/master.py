@@ -138,6 +138,11 @@ class Master:
         self.lp_values = np.asarray(sol.col_value, dtype=float)
         return value, pi, mu
 
+    def artificial_in_use(self) -> bool:
+        """Whether the last LP solution (:meth:`solve_lp`) uses an artificial column (phase 1)."""
+        x = self.lp_values
+        return any(c.kind == "artificial" and x[q] > 1e-9 for q, c in enumerate(self.columns[:len(x)]))
+
     def solve_integer(self, *, time_limit: float, mip_gap: float) -> np.ndarray | None:
         """Counts ``x_p`` of an integer solution over the columns (artificial ones fixed to 0),
         or None if none was found within ``time_limit``. The LP model is left as it was."""
