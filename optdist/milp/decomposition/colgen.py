@@ -49,8 +49,13 @@ from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import RESOURCES, PricingModel
+from optdist.milp.decomposition.single import CUTOFF_STEPS
+from optdist.milp.decomposition.repair import alone, fill_and_improve
 from optdist.result import SolveResult, Termination, gap
 
+#: pricing uses rising latency cutoffs when the best known column's priced usage is at most
+#: this share of its cost (:meth:`PricingModel.solve`)
+CUTOFF_PRICE_SHARE = 0.1
 RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL * cost_unit
 
 
@@ -86,25 +91,18 @@ class _Problem:
                 self.rows.append(Row(g, res, rhs))
         self.rhs = np.array([r.rhs for r in self.rows])
 
-    def usage(self, ev, r: int) -> np.ndarray:
-        """Row usage of request r in evaluation ``ev`` (only r placed)."""
-        use = np.stack([ev.memory_used, ev.compute_used, ev.bandwidth_used], axis=1)
+    def usage(self, node_use: np.ndarray) -> np.ndarray:
+        """Row usage of a request whose per-node usage is ``node_use`` (n_nodes, 3)."""
         out = np.zeros(len(self.rows))
         mask = self.row_of >= 0
-        np.add.at(out, self.row_of[mask], use[mask])
+        np.add.at(out, self.row_of[mask], node_use[mask])
         return out
 
     def column(self, c: int, owners: list[np.ndarray]) -> tuple[Column, tuple]:
         """Column of master class c for ``owners`` (on c's source), costed by the evaluator."""
-        inst = self.inst
-        r = self.members[c][0]
-        own: list = [None] * inst.n_requests
-        own[r] = owners
-        ev = evaluate(inst, Assignment(own))
-        cost = float(ev.latency[r]) + inst.objective.shared_weight * float(ev.shared_bytes[r])
+        cost, node_use = alone(self.inst, self.members[c][0], owners)
         key = (c, tuple(a.tobytes() for a in owners))
-        node_use = np.stack([ev.memory_used, ev.compute_used, ev.bandwidth_used], axis=1).astype(float)
-        return Column(c, "placement", cost, self.usage(ev, r), [a.copy() for a in owners], node_use), key
+        return Column(c, "placement", cost, self.usage(node_use), [a.copy() for a in owners], node_use), key
 
     def relabellings(self, col: Column, rng: np.random.Generator, limit: int = 48) -> list[np.ndarray]:
         """Relabellings (node -> node arrays) of the devices ``col`` uses within their groups of
@@ -183,6 +181,7 @@ def column_generation(
     pricing_gap: float | None = None,
     pricing_time_limit: float | None = None,
     smoothing: float = 0.8,
+    repair_heuristic: bool = True,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
 
@@ -224,13 +223,42 @@ def column_generation(
     cls_of = {r: c for c, m in enumerate(P.members) for r in m}
     latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
 
-    def consider(asg: Assignment | None, how: str) -> None:
+    def consider(asg: Assignment | None, how: str) -> bool:
+        """Keep ``asg`` if the evaluator finds it feasible and better; True if it was kept."""
         nonlocal incumbent, inc_obj
         if asg is None:
-            return
+            return False
         ev = evaluate(inst, asg)
-        if ev.feasible and ev.objective < inc_obj:
+        if ev.feasible and ev.objective < inc_obj * (1 - 1e-12):
             incumbent, inc_obj = Assignment(asg.owners, {"method": "dantzig-wolfe", "found_by": how}), float(ev.objective)
+            return True
+        return False
+
+    def add_column(r: int, owners: list[np.ndarray]) -> None:
+        master.add(*P.column(cls_of[r], owners))  # r's class has r's source
+
+    rng = np.random.default_rng(seed or 0)
+
+    def known(r: int) -> list[tuple[float, list[np.ndarray], np.ndarray]]:
+        """r's class's columns under relabellings of identical devices: (cost, owners, usage)."""
+        out = []
+        for col in master.columns:
+            if col.cls == cls_of[r] and col.kind == "placement":
+                for lab in P.relabellings(col, rng, limit=8):
+                    use = np.zeros_like(col.node_use)
+                    np.add.at(use, lab, col.node_use)
+                    out.append((col.cost, [lab[a] for a in col.owners], use))
+        return out
+
+    def repair(owners: list, how: str, share: float) -> None:
+        """:func:`repair.fill_and_improve` from ``owners`` for ``share`` of the time left."""
+        if not repair_heuristic or admission:
+            return
+        left = deadline - time.perf_counter()
+        budget = share * left if math.isfinite(left) else 60.0
+        consider(fill_and_improve(inst, owners, deadline=time.perf_counter() + budget, solver=solver,
+                                  threads=threads, seed=seed, solver_options=solver_options,
+                                  per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known), how)
 
     for asg in _seed_assignments(inst, start):
         for r, own in enumerate(asg.owners):
@@ -239,6 +267,7 @@ def column_generation(
                 col, key = P.column(c, _rename(own, int(inst.request_source[r]), P.source[c]))
                 master.add(col, key)
         consider(asg, "start" if asg is start else "greedy")
+        repair(asg.owners, "start, improved" if asg is start else "greedy, repaired", 0.05)
 
     rounds: list[dict] = []
     termination = Termination.TIME_LIMIT
@@ -276,7 +305,7 @@ def column_generation(
                    "columns": master.n_placements, "lp": None, "added": master.n_placements, "pricing_s": None,
                    "pricing_closed": None})
     center = np.zeros(len(P.rows))  # stability centre: the prices of the best Lagrangian bound so far
-    alpha = smoothing
+    alpha = smoothing  # raised towards 1 while pricing at the smoothed prices does not close
     cap = pricing_time_limit
     if cap is None and time_limit is not None:  # no pricing solve takes the whole run
         cap = max(float(time_limit) / 10, 1.0)
@@ -304,7 +333,7 @@ def column_generation(
                 all_proven = False
                 break
             budget = max(left / (len(glist) - gi), 0.5) if math.isfinite(left) else 3600.0
-            if cap is not None:
+            if cap is not None and a > 0 or pricing_time_limit is not None:  # phase 1 prices without the cap
                 budget = min(budget, float(cap))
             pm = models[P.kinds[cs[0]]]
             rep_src, src = int(inst.request_source[pm.r]), P.source[cs[0]]
@@ -312,9 +341,13 @@ def column_generation(
             for k in pr_nodes:  # the group's source prices on the model's own source (equal fields)
                 pr_nodes[k][rep_src] = prices[k][src]
             warm = _best_column(master, cs[0], pi, mu)
+            priced_use = math.inf if warm is None else float(pi @ warm.usage)
+            # latency cutoffs pay where the prices add little to the latency (the optimum's latency
+            # is then near its stage bound); at high prices they only delay the whole model
             pr = pm.solve(pr_nodes, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
                           start=None if warm is None else _rename(warm.owners, src, rep_src),
-                          start_value=None if warm is None else warm.cost + float(pi @ warm.usage))
+                          start_value=None if warm is None else warm.cost + priced_use,
+                          steps=CUTOFF_STEPS if priced_use <= CUTOFF_PRICE_SHARE * warm.cost else (math.inf,))
             pricing_s += pr.seconds
             all_proven &= pr.proven
             for c in cs:
@@ -328,18 +361,20 @@ def column_generation(
                     added += 1
         # a class with no placement even alone (and no rejection): no solution exists
         infeasible = infeasible or any(b is not None and b == math.inf for b in best)
+        moved = False
         if all(b is not None for b in best) and not infeasible:
             lval = lagrangian_bound(pi, P.rhs, sizes, best)  # valid at any pi >= 0, smoothed or not
             best_lb = max(best_lb, lval)
             if lval > center_value:
-                center, center_value = pi.copy(), lval
-        if not added:
-            if all_proven:  # mis-pricing: the smoothed point found nothing for the LP; price at its duals
-                alpha = 0.0 if a > 0 else alpha
-            elif cap is not None:  # pricing stopped short and found nothing: give it longer next round
+                center, center_value, moved = pi.copy(), lval, True
+        if not all_proven and smoothing > 0:  # pricing stopped short: price nearer the centre (easier)
+            alpha = 1 - (1 - max(a, alpha)) / 2
+            if alpha > 0.99 and cap is not None:  # already next to the centre: give pricing longer
                 cap = 2 * cap
-        else:
-            alpha = smoothing
+        elif not added and a > 0:  # mis-pricing: nothing for the LP at the smoothed point
+            if not moved:  # the centre stayed: step further towards the LP duals
+                alpha = alpha / 2 if alpha > 0.1 else 0.0
+            # (a moved centre brings the next point nearer the duals by itself)
         # price-and-branch: the integer master over the columns so far
         left = deadline - time.perf_counter()
         if not infeasible and (len(master.columns) > n_before or rnd == 1):
@@ -349,7 +384,8 @@ def column_generation(
             if spread is None and x is not None:  # the aggregated solution does not split over the devices
                 spread = _on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      max(mip_gap / 10, 1e-6), threads, seed)
-            consider(spread, "integer master")
+            if consider(spread, "integer master"):
+                repair(incumbent.owners, "integer master, improved", 0.2)
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                        "bound": best_lb if math.isfinite(best_lb) else None,
@@ -372,6 +408,8 @@ def column_generation(
             if incumbent is None or (g is not None and g > mip_gap):
                 consider(_on_devices(inst, P, master, min(left / 2, 120.0) if math.isfinite(left) else 120.0,
                                      max(mip_gap / 10, 1e-6), threads, seed), "integer master on devices")
+                if incumbent is not None:
+                    repair(incumbent.owners, "improved", 1.0)
                 rounds[-1].update(incumbent=inc_obj if math.isfinite(inc_obj) else None,
                                   gap=gap(inc_obj if math.isfinite(inc_obj) else None, best_lb))
                 if rounds[-1]["gap"] is not None and rounds[-1]["gap"] <= mip_gap:
