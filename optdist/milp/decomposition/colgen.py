@@ -3,37 +3,59 @@
 Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
 :mod:`optdist.milp.decomposition.pricing`). Each round
 
-1. solves the LP master over the columns so far: value ``z``, capacity prices ``pi >= 0``
+1. solves the LP master over the columns so far: value ``z``, capacity prices ``pi_LP >= 0``
    (minus the capacity rows' duals), class duals ``mu_c``;
-2. prices every class: ``v_c(pi) = min_p c_p + pi . a_p`` over the placements of one request
+2. chooses the prices ``pi = alpha pi_0 + (1 - alpha) pi_LP`` (Wentges smoothing): ``pi_0``,
+   the *centre*, holds the prices of the best Lagrangian bound so far (at first 0). Prices
+   near the centre keep the duals from oscillating and the pricing problems near those that
+   closed before. ``alpha`` starts at ``smoothing``; it is 0 while the LP uses an artificial
+   column (phase 1), moves half-way to 1 when a pricing solve stops at its time limit (prices
+   nearer the centre price nearer the latency alone, which closes faster), and is halved on a
+   *mis-pricing* (every pricing solve closed, no column prices out at ``pi_LP``) that did not
+   move the centre; at ``alpha = 0`` such a round proves the LP master optimal;
+3. prices every class: ``v_c(pi) = min_p c_p + pi . a_p`` over the placements of one request
    of the class alone, by the tight single-request model on the user's solver. Classes of
    one CNN whose sources have identical fields and prices are priced once (the column is
    renamed to each source). Each pricing solve returns its best placement and a *proven*
-   lower bound ``B_c <= v_c(pi)`` (its dual bound, valid at a time limit too);
+   lower bound ``B_c <= v_c(pi)`` (its dual bound, valid at a time limit too), within
+   ``pricing_gap`` (default ``mip_gap / 10``) and, outside phase 1, a time cap (default a
+   tenth of ``time_limit``, doubled when even prices next to the centre do not close);
    (Round 0 prices at ``pi = 0``: each class's own optimum, the decomposition bound
    ``L(0) = sum_c n_c v_c(0)``, and the first columns.)
-3. the Lagrangian bound ``L(pi) = -pi . cap + sum_c n_c min(B_c, penalty_c)`` (``penalty_c``
+4. the Lagrangian bound ``L(pi) = -pi . cap + sum_c n_c min(B_c, penalty_c)`` (``penalty_c``
    only with admission control) is a lower bound on the optimum for every ``pi >= 0``
    (weak duality; it equals ``z + sum_c n_c min(0, B_c - mu_c)`` at optimal LP duals). The
-   certified bound is the best ``L`` over the rounds, and at least ``lower_bound``;
-4. adds every priced column with negative reduced cost ``c_p + pi . a_p - mu_c``;
-5. price-and-branch: the integer master over the columns so far gives counts per column;
-   they are spread over the identical devices least-loaded first
+   certified bound is the best ``L`` over the rounds, and at least ``lower_bound``; a bound
+   above the centre's value makes ``pi`` the new centre;
+5. adds every priced column (those with reduced cost ``c_p + pi_LP . a_p - mu_c < 0`` count
+   as progress; the others can serve the integer master);
+6. price-and-branch, when columns were added: the integer master over the columns so far
+   gives counts per column; they are spread over the identical devices least-loaded first
    (:func:`optdist.milp.decomposition.classes.combine`); if that exceeds a capacity, the
    integer master is solved again on per-node rows over relabelled copies of the columns
    (:func:`optdist.milp.decomposition.master.integer_on_devices`). The placement is re-scored
-   by the independent evaluator; a feasible one that beats the incumbent replaces it.
+   by the independent evaluator; a feasible one that beats the incumbent replaces it and is
+   improved request by request (:func:`optdist.milp.decomposition.repair.fill_and_improve`:
+   each request at its best in the capacity the others leave; every placement it finds is
+   a column too).
 
 A bound above ``sum_r`` (largest latency request r can have) proves that no placement exists
-(objective the latency alone, no admission control): the run ends ``infeasible``. It stops when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal),
-when no class has a column of negative reduced cost and every pricing solve closed (the LP
-master is optimal: the bound is the Dantzig-Wolfe bound; the rest of the gap is the integer
-master's), or at the time limit. Seed columns: ``start`` and the greedy heuristic's
-placements (each placed request's placement is a column of its class).
+(objective the latency alone, no admission control): the run ends ``infeasible``. It stops
+when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
+LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
+integer master's: the per-device integer master over every column and the improvement get
+the time left first), or at the time limit. Seed columns: ``start`` and the greedy
+heuristic's placements (each placed request's placement is a column of its class; greedy's
+rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
+where they fit).
+
+No branching: where the LP master's optimum is fractional the certified gap stays at the
+integer master's (branch-and-price is not implemented).
 
 Not re-scored at the end: the caller (:func:`optdist.solve.solve`, ``optdist bench``) finalizes
 once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` records
-``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value and pricing times).
+``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value, the pricing time,
+whether every pricing solve closed, and the smoothing ``alpha`` used).
 """
 
 from __future__ import annotations
@@ -190,9 +212,11 @@ def column_generation(
     ``time_limit``: seconds for the whole run (None: until converged); ``mip_gap``: stop
     when the certified gap is at most this; ``start``: a placement whose requests seed the
     columns (it is also a candidate incumbent); ``lower_bound``: a valid bound known to the
-    caller (seconds); ``max_rounds``, ``pricing_gap`` (relative gap of each pricing solve) and
-    ``pricing_time_limit`` (seconds per pricing solve, default: the time left shared over the
-    classes) tune the rounds. Returns a :class:`SolveResult` (method ``milp``, formulation
+    caller (seconds); ``max_rounds``, ``pricing_gap`` (relative gap of each pricing solve,
+    default ``mip_gap / 10`` within [1e-6, 1e-3]), ``pricing_time_limit`` (seconds per pricing
+    solve outside phase 1, default a tenth of ``time_limit``), ``smoothing`` (the first
+    ``alpha``, 0: none) and ``repair_heuristic`` (improve incumbents request by request) tune
+    the rounds. Returns a :class:`SolveResult` (method ``milp``, formulation
     ``dantzig-wolfe``) whose ``bound`` is a proven lower bound and whose placement the
     evaluator has re-scored; ``extra["rounds"]`` lists each round. Raises ``ValueError`` for a
     makespan objective.

@@ -29,11 +29,9 @@ requests): one row per source and resource.
 
 Admission control (MODEL.md section 8): each class has a *reject* column, cost = the
 rejection penalty, no usage. Until the columns can fill every class, each class also has an
-*artificial* column (no usage) that keeps the LP feasible; it is never part of an integer
-solution and takes no part in the bound (the Lagrangian bound is valid at any prices). Its
-cost (``artificial_cost``, default ``BIG`` cost units) only steers the duals while it is in
-use: a cost near the largest latency a request can have keeps the prices, and so the pricing
-problems, on the scale of latencies (a huge cost makes usage dominate the pricing objective).
+*artificial* column (cost ``BIG``, no usage) that keeps the LP feasible; it is never part of
+an integer solution and takes no part in the bound (the Lagrangian bound is valid at any
+prices). While one is in use (phase 1) the duals price fit, not latency.
 
 Every row is scaled to right-hand side 1 and costs are in units of ``cost_unit`` seconds,
 so HiGHS' absolute tolerances act on numbers near 1. The master grows by ``addCol``: it is
@@ -78,13 +76,12 @@ class Master:
     """The LP / integer master over the columns added so far (module docstring).
 
     ``rows``: the capacity rows; ``sizes``: ``n_c`` per class; ``cost_unit``: seconds per cost
-    unit; ``artificial_cost``: seconds per class for its artificial column (module docstring).
-    Columns are added with :meth:`add`; :meth:`solve_lp` returns the LP value and the
+    unit. Columns are added with :meth:`add`; :meth:`solve_lp` returns the LP value and the
     prices, :meth:`solve_integer` the counts of an integer solution.
     """
 
     def __init__(self, rows: list[Row], sizes: list[int], cost_unit: float, *, threads: int | None = None,
-                 seed: int | None = None, artificial_cost: list[float] | None = None) -> None:
+                 seed: int | None = None) -> None:
         self.rows = rows
         self.sizes = list(sizes)
         self.cost_unit = float(cost_unit)
@@ -106,8 +103,7 @@ class Master:
         self.h = h
         self.rhs = np.array([r.rhs for r in rows], dtype=float)
         for c in range(m):
-            cost = BIG * self.cost_unit if artificial_cost is None else float(artificial_cost[c])
-            self.add(Column(c, "artificial", cost, np.zeros(n)))
+            self.add(Column(c, "artificial", BIG * self.cost_unit, np.zeros(n)))
 
     def add(self, col: Column, key: tuple | None = None) -> bool:
         """Append ``col`` (skipped, returning False, if ``key`` was added before)."""
