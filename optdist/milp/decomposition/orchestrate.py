@@ -159,6 +159,8 @@ def solve_decomposed(
         res.termination = Termination.NO_SOLUTION
     elif g is not None and g <= max(mip_gap, GAP_EPS):
         res.termination = Termination.OPTIMAL
+    elif res.extra.get("coupled_solve", {}).get("termination") == Termination.FEASIBLE:
+        res.termination = Termination.FEASIBLE  # column generation converged before the limit, a gap left
     else:
         res.termination = Termination.TIME_LIMIT
     res.wall_time = clock.elapsed
