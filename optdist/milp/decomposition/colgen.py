@@ -11,8 +11,8 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    closed before. ``alpha`` starts at ``smoothing``; it is 0 while the LP uses an artificial
    column (phase 1), moves half-way to 1 when a pricing solve stops at its time limit (prices
    nearer the centre price nearer the latency alone, which closes faster), and is halved on a
-   *mis-pricing* (every pricing solve closed, no column prices out at ``pi_LP``) that did not
-   move the centre; at ``alpha = 0`` such a round proves the LP master optimal;
+   *mis-pricing* (every pricing solve closed, no column prices out at ``pi_LP``), down to 0
+   below 0.1; at ``alpha = 0`` such a round proves the LP master optimal;
 3. prices every class: ``v_c(pi) = min_p c_p + pi . a_p`` over the placements of one request
    of the class alone, by the tight single-request model on the user's solver. Classes of
    one CNN whose sources have identical fields and prices are priced once (the column is
@@ -385,20 +385,17 @@ def column_generation(
                     added += 1
         # a class with no placement even alone (and no rejection): no solution exists
         infeasible = infeasible or any(b is not None and b == math.inf for b in best)
-        moved = False
         if all(b is not None for b in best) and not infeasible:
             lval = lagrangian_bound(pi, P.rhs, sizes, best)  # valid at any pi >= 0, smoothed or not
             best_lb = max(best_lb, lval)
             if lval > center_value:
-                center, center_value, moved = pi.copy(), lval, True
+                center, center_value = pi.copy(), lval
         if not all_proven and smoothing > 0:  # pricing stopped short: price nearer the centre (easier)
             alpha = 1 - (1 - max(a, alpha)) / 2
             if alpha > 0.99 and cap is not None:  # already next to the centre: give pricing longer
                 cap = 2 * cap
         elif not added and a > 0:  # mis-pricing: nothing for the LP at the smoothed point
-            if not moved:  # the centre stayed: step further towards the LP duals
-                alpha = alpha / 2 if alpha > 0.1 else 0.0
-            # (a moved centre brings the next point nearer the duals by itself)
+            alpha = alpha / 2 if alpha > 0.1 else 0.0  # step towards the LP duals (finitely many times)
         # price-and-branch: the integer master over the columns so far
         left = deadline - time.perf_counter()
         if not infeasible and (len(master.columns) > n_before or rnd == 1):
