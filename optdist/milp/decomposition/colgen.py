@@ -340,7 +340,8 @@ def column_generation(
         z, pi_lp, mu = master.solve_lp()
         # Wentges smoothing: price at a point between the centre and the LP duals; while the LP
         # still needs its artificial columns (phase 1) the duals price only fit, not the optimum
-        a = 0.0 if master.artificial_in_use() else alpha
+        phase1 = master.artificial_in_use()
+        a = 0.0 if phase1 else alpha
         pi = a * center + (1 - a) * pi_lp
         prices = P.node_prices(pi)
         # pricing groups: master classes of one request class whose sources carry equal prices
@@ -357,7 +358,7 @@ def column_generation(
                 all_proven = False
                 break
             budget = max(left / (len(glist) - gi), 0.5) if math.isfinite(left) else 3600.0
-            if cap is not None and a > 0 or pricing_time_limit is not None:  # phase 1 prices without the cap
+            if cap is not None and (not phase1 or pricing_time_limit is not None):  # phase 1: no default cap
                 budget = min(budget, float(cap))
             pm = models[P.kinds[cs[0]]]
             rep_src, src = int(inst.request_source[pm.r]), P.source[cs[0]]
@@ -365,13 +366,14 @@ def column_generation(
             for k in pr_nodes:  # the group's source prices on the model's own source (equal fields)
                 pr_nodes[k][rep_src] = prices[k][src]
             warm = _best_column(master, cs[0], pi, mu)
-            priced_use = math.inf if warm is None else float(pi @ warm.usage)
+            priced_use = 0.0 if warm is None else float(pi @ warm.usage)
             # latency cutoffs pay where the prices add little to the latency (the optimum's latency
             # is then near its stage bound); at high prices they only delay the whole model
             pr = pm.solve(pr_nodes, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
                           start=None if warm is None else _rename(warm.owners, src, rep_src),
                           start_value=None if warm is None else warm.cost + priced_use,
-                          steps=CUTOFF_STEPS if priced_use <= CUTOFF_PRICE_SHARE * warm.cost else (math.inf,))
+                          steps=CUTOFF_STEPS if warm is None or priced_use <= CUTOFF_PRICE_SHARE * warm.cost
+                          else (math.inf,))
             pricing_s += pr.seconds
             all_proven &= pr.proven
             for c in cs:
