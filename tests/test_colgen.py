@@ -250,3 +250,18 @@ def test_repair_places_a_dropped_request_and_improvement_never_worsens():
     assert ev.feasible and all(o is not None for o in asg.owners)
     better = fill_and_improve(inst, start.owners, deadline=time.perf_counter() + 30, threads=1)
     assert optdist.evaluate(inst, better).objective <= ev0.objective * (1 + 1e-12)
+
+
+def test_round_zero_takes_the_decompositions_per_class_solves():
+    """``alone`` (the decomposition's per-class solves, as ``optdist solve`` passes them): round 0
+    uses their bounds and placements instead of solving the classes again; same bound L(0)."""
+    from optdist.milp.decomposition.orchestrate import solve_classes
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    solves = solve_classes(inst, time_limit=30, mip_gap=1e-6, threads=1)
+    alone = {s.r: (s.bound, s.owners) for _, s in solves}
+    given = column_generation(inst, solver="highs", time_limit=10, threads=1, alone=alone, max_rounds=1)
+    own = column_generation(inst, solver="highs", time_limit=10, threads=1, max_rounds=1)
+    assert given.extra["rounds"][0]["bound"] == pytest.approx(own.extra["rounds"][0]["bound"], rel=1e-6)
+    per_request = sum(len(reqs) * s.bound for reqs, s in solves)  # L(0) = sum_c n_c v_c(0)
+    assert given.extra["rounds"][0]["bound"] == pytest.approx(per_request, rel=1e-9)

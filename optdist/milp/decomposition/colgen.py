@@ -204,6 +204,7 @@ def column_generation(
     pricing_time_limit: float | None = None,
     smoothing: float = 0.8,
     repair_heuristic: bool = True,
+    alone: dict[int, tuple[float, list[np.ndarray] | None]] | None = None,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
 
@@ -216,7 +217,9 @@ def column_generation(
     default ``mip_gap / 10`` within [1e-6, 1e-3]), ``pricing_time_limit`` (seconds per pricing
     solve outside phase 1, default a tenth of ``time_limit``), ``smoothing`` (the first
     ``alpha``, 0: none) and ``repair_heuristic`` (improve incumbents request by request) tune
-    the rounds. Returns a :class:`SolveResult` (method ``milp``, formulation
+    the rounds. ``alone``: request index -> (a proven lower bound on its objective alone on the
+    full capacities, seconds; its placement there or None), e.g. the decomposition's
+    per-class solves: round 0 takes them instead of solving those classes again. Returns a :class:`SolveResult` (method ``milp``, formulation
     ``dantzig-wolfe``) whose ``bound`` is a proven lower bound and whose placement the
     evaluator has re-scored; ``extra["rounds"]`` lists each round. Raises ``ValueError`` for a
     makespan objective.
@@ -299,11 +302,20 @@ def column_generation(
     # round 0: prices 0, each request class alone (its per-request optimum): L(0), first columns
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     best0: list[float | None] = [None] * len(sizes)
+    alone = alone or {}
     for q, pm in models.items():
         left = deadline - time.perf_counter()
         cs = [c for c in range(len(sizes)) if P.kinds[c] == q]
         if left <= 0:
             break
+        given = next(((r, *alone[r]) for c in cs for r in P.members[c] if r in alone), None)
+        if given is not None:  # the caller solved this class alone already: its bound, its column
+            r0, b0, own0 = given
+            for c in cs:
+                best0[c] = min(b0, penalty)
+                if own0 is not None:
+                    master.add(*P.column(c, _rename(own0, int(inst.request_source[r0]), P.source[c])))
+            continue
         budget = left / max(len(models), 1) if math.isfinite(left) else 3600.0
         if pricing_time_limit is not None:
             budget = min(budget, float(pricing_time_limit))

@@ -151,7 +151,9 @@ def solve_decomposed(
     left = clock.left()
     if coupled and (left is None or left > 0.5) and (g is None or g > max(mip_gap, GAP_EPS)):
         res.extra["coupled"] = True
-        _coupled(inst, res, lb_of if (bounds_known and separable) else {}, clock=clock, mip_gap=mip_gap, **common)
+        alone = {s.r: (s.bound, s.owners) for _, s in solves if s.bound is not None}
+        _coupled(inst, res, lb_of if (bounds_known and separable) else {}, alone, clock=clock, mip_gap=mip_gap,
+                 **common)
     g = gap(res.objective, res.bound)
     if res.termination is Termination.INFEASIBLE:
         res.assignment = res.objective = res.bound = None
@@ -167,19 +169,21 @@ def solve_decomposed(
     return res
 
 
-def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], *, clock: Clock, mip_gap: float,
+def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], alone: dict, *, clock: Clock, mip_gap: float,
              solver: str, threads: int | None, seed: int | None, tee: bool,
              solver_options: dict[str, Any] | None) -> None:
     """Capacities bind: column generation (sum of latencies), or the tight model of all requests
     (makespan) (module docstring).
 
     Updates ``res`` in place: a better evaluator-feasible incumbent, a larger valid bound.
+    ``alone``: the per-class solves (request -> (bound alone, placement)) for column generation's
+    round 0.
     """
     lower = res.bound if res.bound is not None else 0.0
     if inst.objective.kind == "latency":
         out = column_generation(inst, solver=solver, time_limit=clock.left(), mip_gap=mip_gap, threads=threads,
                                 seed=seed, tee=tee, solver_options=solver_options, start=res.assignment,
-                                lower_bound=lower)
+                                lower_bound=lower, alone=alone)
         res.extra["coupled_solve"] = {"method": "column generation", "termination": str(out.termination),
                                       "objective": out.objective, "bound": out.bound, **out.extra}
         _merge(inst, res, out.assignment, out.bound, out.termination, out.nodes)
