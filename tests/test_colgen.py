@@ -181,3 +181,87 @@ def test_convergence_figure_from_recorded_rounds(tmp_path):
     files = write_figures(tmp_path, ["convergence"], tmp_path / "fig")
     assert (tmp_path / "fig" / "convergence.png").read_bytes()[:4] == b"\x89PNG"
     assert {f.name for f in files} == {"convergence.png", "convergence.csv"}
+
+
+def test_rising_cutoffs_price_as_the_whole_model():
+    """Pricing by rising latency cutoffs finds the whole model's priced optimum, and its bound is
+    below it, at zero and at positive prices."""
+    from optdist.milp.decomposition.bounds import INF
+
+    inst = optdist.load_instance("instances/tiny/lenet-1x4-tau0.6.json")
+    pm = PricingModel(inst, 0, solver="highs")
+    for p in (0.0, 1e-8, 1e-6):
+        prices = {"memory": np.zeros(inst.n_nodes), "compute": np.full(inst.n_nodes, p * 1e-3),
+                  "bandwidth": np.full(inst.n_nodes, p)}
+        stepped = pm.solve(prices, time_limit=30, mip_gap=1e-9, threads=1, seed=0)
+        whole = pm.solve(prices, time_limit=30, mip_gap=1e-9, threads=1, seed=0, steps=(INF,))
+        assert stepped.proven and whole.proven
+        assert stepped.value == pytest.approx(whole.value, rel=1e-7)
+        assert stepped.bound <= whole.value * (1 + 1e-9) and whole.bound <= stepped.value * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.8])
+def test_smoothed_prices_keep_every_round_bound_valid(smoothing):
+    """Wentges smoothing prices between the best bound's prices and the LP duals: every round's
+    bound stays below the compact model's optimum, with and without it, and the run still ends
+    at the optimum."""
+    inst = coupled()
+    opt = optdist.solve(inst, method="milp", formulation="compact", time_limit=60, threads=1)
+    assert opt.termination == "optimal"
+    res = column_generation(inst, solver="highs", time_limit=60, mip_gap=1e-6, threads=1, smoothing=smoothing)
+    assert res.objective == pytest.approx(opt.objective, rel=1e-6)
+    assert all(r["bound"] <= opt.objective * (1 + REL) for r in res.extra["rounds"] if r["bound"] is not None)
+    used = [r["smoothing"] for r in res.extra["rounds"][1:]]
+    assert all(0 <= a < 1 for a in used) and (smoothing > 0 or not any(used))
+
+
+def test_default_solve_closes_a_coupled_set_by_column_generation():
+    """``optdist solve FILE`` (formulation auto) on a set whose per-request optima do not fit:
+    the decomposition's coupled step is the column generation, its bound valid."""
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    res = optdist.solve(inst, time_limit=30, threads=1)
+    assert res.extra["combination_feasible"] is False
+    assert res.extra["coupled_solve"]["method"] == "column generation"
+    assert res.evaluation.feasible
+    assert res.bound <= res.objective * (1 + REL)
+    assert res.gap < 0.01  # 2.2 % before smoothing and the improvement heuristic
+
+
+def test_repair_places_a_dropped_request_and_improvement_never_worsens():
+    """The primal heuristic (:mod:`optdist.milp.decomposition.repair`): a request without a
+    placement is placed in the capacity the others leave (its old placement fits there, so one
+    exists), every request is re-solved in what the others leave, the evaluator finds the result
+    feasible, and the objective never rises above the start's."""
+    import time
+
+    from optdist.milp.decomposition.repair import fill_and_improve
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    start = optdist.solve(inst, method="milp", formulation="tight", time_limit=10, threads=1).assignment
+    ev0 = optdist.evaluate(inst, start)
+    assert ev0.feasible
+    dropped = list(start.owners)
+    dropped[3] = None
+    found = []
+    asg = fill_and_improve(inst, dropped, deadline=time.perf_counter() + 30, threads=1,
+                           on_column=lambda r, o: found.append(r))
+    assert asg is not None and 3 in found
+    ev = optdist.evaluate(inst, asg)
+    assert ev.feasible and all(o is not None for o in asg.owners)
+    better = fill_and_improve(inst, start.owners, deadline=time.perf_counter() + 30, threads=1)
+    assert optdist.evaluate(inst, better).objective <= ev0.objective * (1 + 1e-12)
+
+
+def test_round_zero_takes_the_decompositions_per_class_solves():
+    """``alone`` (the decomposition's per-class solves, as ``optdist solve`` passes them): round 0
+    uses their bounds and placements instead of solving the classes again; same bound L(0)."""
+    from optdist.milp.decomposition.orchestrate import solve_classes
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    solves = solve_classes(inst, time_limit=30, mip_gap=1e-6, threads=1)
+    alone = {s.r: (s.bound, s.owners) for _, s in solves}
+    given = column_generation(inst, solver="highs", time_limit=10, threads=1, alone=alone, max_rounds=1)
+    own = column_generation(inst, solver="highs", time_limit=10, threads=1, max_rounds=1)
+    assert given.extra["rounds"][0]["bound"] == pytest.approx(own.extra["rounds"][0]["bound"], rel=1e-6)
+    per_request = sum(len(reqs) * s.bound for reqs, s in solves)  # L(0) = sum_c n_c v_c(0)
+    assert given.extra["rounds"][0]["bound"] == pytest.approx(per_request, rel=1e-9)

@@ -3,37 +3,59 @@
 Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
 :mod:`optdist.milp.decomposition.pricing`). Each round
 
-1. solves the LP master over the columns so far: value ``z``, capacity prices ``pi >= 0``
+1. solves the LP master over the columns so far: value ``z``, capacity prices ``pi_LP >= 0``
    (minus the capacity rows' duals), class duals ``mu_c``;
-2. prices every class: ``v_c(pi) = min_p c_p + pi . a_p`` over the placements of one request
+2. chooses the prices ``pi = alpha pi_0 + (1 - alpha) pi_LP`` (Wentges smoothing): ``pi_0``,
+   the *centre*, holds the prices of the best Lagrangian bound so far (at first 0). Prices
+   near the centre keep the duals from oscillating and the pricing problems near those that
+   closed before. ``alpha`` starts at ``smoothing``; it is 0 while the LP uses an artificial
+   column (phase 1), moves half-way to 1 when a pricing solve stops at its time limit (prices
+   nearer the centre price nearer the latency alone, which closes faster), and is halved on a
+   *mis-pricing* (every pricing solve closed, no column prices out at ``pi_LP``), down to 0
+   below 0.1; at ``alpha = 0`` such a round proves the LP master optimal;
+3. prices every class: ``v_c(pi) = min_p c_p + pi . a_p`` over the placements of one request
    of the class alone, by the tight single-request model on the user's solver. Classes of
    one CNN whose sources have identical fields and prices are priced once (the column is
    renamed to each source). Each pricing solve returns its best placement and a *proven*
-   lower bound ``B_c <= v_c(pi)`` (its dual bound, valid at a time limit too);
+   lower bound ``B_c <= v_c(pi)`` (its dual bound, valid at a time limit too), within
+   ``pricing_gap`` (default ``mip_gap / 10``) and, outside phase 1, a time cap (default a
+   tenth of ``time_limit``, doubled when even prices next to the centre do not close);
    (Round 0 prices at ``pi = 0``: each class's own optimum, the decomposition bound
    ``L(0) = sum_c n_c v_c(0)``, and the first columns.)
-3. the Lagrangian bound ``L(pi) = -pi . cap + sum_c n_c min(B_c, penalty_c)`` (``penalty_c``
+4. the Lagrangian bound ``L(pi) = -pi . cap + sum_c n_c min(B_c, penalty_c)`` (``penalty_c``
    only with admission control) is a lower bound on the optimum for every ``pi >= 0``
    (weak duality; it equals ``z + sum_c n_c min(0, B_c - mu_c)`` at optimal LP duals). The
-   certified bound is the best ``L`` over the rounds, and at least ``lower_bound``;
-4. adds every priced column with negative reduced cost ``c_p + pi . a_p - mu_c``;
-5. price-and-branch: the integer master over the columns so far gives counts per column;
-   they are spread over the identical devices least-loaded first
+   certified bound is the best ``L`` over the rounds, and at least ``lower_bound``; a bound
+   above the centre's value makes ``pi`` the new centre;
+5. adds every priced column (those with reduced cost ``c_p + pi_LP . a_p - mu_c < 0`` count
+   as progress; the others can serve the integer master);
+6. price-and-branch, when columns were added: the integer master over the columns so far
+   gives counts per column; they are spread over the identical devices least-loaded first
    (:func:`optdist.milp.decomposition.classes.combine`); if that exceeds a capacity, the
    integer master is solved again on per-node rows over relabelled copies of the columns
    (:func:`optdist.milp.decomposition.master.integer_on_devices`). The placement is re-scored
-   by the independent evaluator; a feasible one that beats the incumbent replaces it.
+   by the independent evaluator; a feasible one that beats the incumbent replaces it and is
+   improved request by request (:func:`optdist.milp.decomposition.repair.fill_and_improve`:
+   each request at its best in the capacity the others leave; every placement it finds is
+   a column too).
 
 A bound above ``sum_r`` (largest latency request r can have) proves that no placement exists
-(objective the latency alone, no admission control): the run ends ``infeasible``. It stops when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal),
-when no class has a column of negative reduced cost and every pricing solve closed (the LP
-master is optimal: the bound is the Dantzig-Wolfe bound; the rest of the gap is the integer
-master's), or at the time limit. Seed columns: ``start`` and the greedy heuristic's
-placements (each placed request's placement is a column of its class).
+(objective the latency alone, no admission control): the run ends ``infeasible``. It stops
+when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
+LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
+integer master's: the per-device integer master over every column and the improvement get
+the time left first), or at the time limit. Seed columns: ``start`` and the greedy
+heuristic's placements (each placed request's placement is a column of its class; greedy's
+rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
+where they fit).
+
+No branching: where the LP master's optimum is fractional the certified gap stays at the
+integer master's (branch-and-price is not implemented).
 
 Not re-scored at the end: the caller (:func:`optdist.solve.solve`, ``optdist bench``) finalizes
 once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` records
-``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value and pricing times).
+``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value, the pricing time,
+whether every pricing solve closed, and the smoothing ``alpha`` used).
 """
 
 from __future__ import annotations
@@ -49,8 +71,13 @@ from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import RESOURCES, PricingModel
+from optdist.milp.decomposition.single import CUTOFF_STEPS
+from optdist.milp.decomposition.repair import alone, fill_and_improve
 from optdist.result import SolveResult, Termination, gap
 
+#: pricing uses rising latency cutoffs when the best known column's priced usage is at most
+#: this share of its cost (:meth:`PricingModel.solve`)
+CUTOFF_PRICE_SHARE = 0.1
 RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL * cost_unit
 
 
@@ -86,25 +113,18 @@ class _Problem:
                 self.rows.append(Row(g, res, rhs))
         self.rhs = np.array([r.rhs for r in self.rows])
 
-    def usage(self, ev, r: int) -> np.ndarray:
-        """Row usage of request r in evaluation ``ev`` (only r placed)."""
-        use = np.stack([ev.memory_used, ev.compute_used, ev.bandwidth_used], axis=1)
+    def usage(self, node_use: np.ndarray) -> np.ndarray:
+        """Row usage of a request whose per-node usage is ``node_use`` (n_nodes, 3)."""
         out = np.zeros(len(self.rows))
         mask = self.row_of >= 0
-        np.add.at(out, self.row_of[mask], use[mask])
+        np.add.at(out, self.row_of[mask], node_use[mask])
         return out
 
     def column(self, c: int, owners: list[np.ndarray]) -> tuple[Column, tuple]:
         """Column of master class c for ``owners`` (on c's source), costed by the evaluator."""
-        inst = self.inst
-        r = self.members[c][0]
-        own: list = [None] * inst.n_requests
-        own[r] = owners
-        ev = evaluate(inst, Assignment(own))
-        cost = float(ev.latency[r]) + inst.objective.shared_weight * float(ev.shared_bytes[r])
+        cost, node_use = alone(self.inst, self.members[c][0], owners)
         key = (c, tuple(a.tobytes() for a in owners))
-        node_use = np.stack([ev.memory_used, ev.compute_used, ev.bandwidth_used], axis=1).astype(float)
-        return Column(c, "placement", cost, self.usage(ev, r), [a.copy() for a in owners], node_use), key
+        return Column(c, "placement", cost, self.usage(node_use), [a.copy() for a in owners], node_use), key
 
     def relabellings(self, col: Column, rng: np.random.Generator, limit: int = 48) -> list[np.ndarray]:
         """Relabellings (node -> node arrays) of the devices ``col`` uses within their groups of
@@ -180,8 +200,11 @@ def column_generation(
     start: Assignment | None = None,
     lower_bound: float = -math.inf,
     max_rounds: int = 1000,
-    pricing_gap: float = 1e-6,
+    pricing_gap: float | None = None,
     pricing_time_limit: float | None = None,
+    smoothing: float = 0.8,
+    repair_heuristic: bool = True,
+    alone: dict[int, tuple[float, list[np.ndarray] | None]] | None = None,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
 
@@ -190,9 +213,13 @@ def column_generation(
     ``time_limit``: seconds for the whole run (None: until converged); ``mip_gap``: stop
     when the certified gap is at most this; ``start``: a placement whose requests seed the
     columns (it is also a candidate incumbent); ``lower_bound``: a valid bound known to the
-    caller (seconds); ``max_rounds``, ``pricing_gap`` (relative gap of each pricing solve) and
-    ``pricing_time_limit`` (seconds per pricing solve, default: the time left shared over the
-    classes) tune the rounds. Returns a :class:`SolveResult` (method ``milp``, formulation
+    caller (seconds); ``max_rounds``, ``pricing_gap`` (relative gap of each pricing solve,
+    default ``mip_gap / 10`` within [1e-6, 1e-3]), ``pricing_time_limit`` (seconds per pricing
+    solve outside phase 1, default a tenth of ``time_limit``), ``smoothing`` (the first
+    ``alpha``, 0: none) and ``repair_heuristic`` (improve incumbents request by request) tune
+    the rounds. ``alone``: request index -> (a proven lower bound on its objective alone on the
+    full capacities, seconds; its placement there or None), e.g. the decomposition's
+    per-class solves: round 0 takes them instead of solving those classes again. Returns a :class:`SolveResult` (method ``milp``, formulation
     ``dantzig-wolfe``) whose ``bound`` is a proven lower bound and whose placement the
     evaluator has re-scored; ``extra["rounds"]`` lists each round. Raises ``ValueError`` for a
     makespan objective.
@@ -201,6 +228,8 @@ def column_generation(
     if inst.objective.kind != "latency":
         raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency', not {inst.objective.kind!r}")
     deadline = math.inf if time_limit is None else t0 + float(time_limit)
+    if pricing_gap is None:  # each class's bound is within this of v_c(pi): a small share of the gap
+        pricing_gap = min(max(mip_gap / 10, 1e-6), 1e-3)
     P = _Problem(inst)
     sizes = [len(m) for m in P.members]
     admission = inst.objective.admission
@@ -221,13 +250,42 @@ def column_generation(
     cls_of = {r: c for c, m in enumerate(P.members) for r in m}
     latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
 
-    def consider(asg: Assignment | None, how: str) -> None:
+    def consider(asg: Assignment | None, how: str) -> bool:
+        """Keep ``asg`` if the evaluator finds it feasible and better; True if it was kept."""
         nonlocal incumbent, inc_obj
         if asg is None:
-            return
+            return False
         ev = evaluate(inst, asg)
-        if ev.feasible and ev.objective < inc_obj:
+        if ev.feasible and ev.objective < inc_obj * (1 - 1e-12):
             incumbent, inc_obj = Assignment(asg.owners, {"method": "dantzig-wolfe", "found_by": how}), float(ev.objective)
+            return True
+        return False
+
+    def add_column(r: int, owners: list[np.ndarray]) -> None:
+        master.add(*P.column(cls_of[r], owners))  # r's class has r's source
+
+    rng = np.random.default_rng(seed or 0)
+
+    def known(r: int) -> list[tuple[float, list[np.ndarray], np.ndarray]]:
+        """r's class's columns under relabellings of identical devices: (cost, owners, usage)."""
+        out = []
+        for col in master.columns:
+            if col.cls == cls_of[r] and col.kind == "placement":
+                for lab in P.relabellings(col, rng, limit=8):
+                    use = np.zeros_like(col.node_use)
+                    np.add.at(use, lab, col.node_use)
+                    out.append((col.cost, [lab[a] for a in col.owners], use))
+        return out
+
+    def repair(owners: list, how: str, share: float) -> None:
+        """:func:`repair.fill_and_improve` from ``owners`` for ``share`` of the time left."""
+        if not repair_heuristic or admission:
+            return
+        left = deadline - time.perf_counter()
+        budget = share * left if math.isfinite(left) else 60.0
+        consider(fill_and_improve(inst, owners, deadline=time.perf_counter() + budget, solver=solver,
+                                  threads=threads, seed=seed, solver_options=solver_options,
+                                  per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known), how)
 
     for asg in _seed_assignments(inst, start):
         for r, own in enumerate(asg.owners):
@@ -236,6 +294,7 @@ def column_generation(
                 col, key = P.column(c, _rename(own, int(inst.request_source[r]), P.source[c]))
                 master.add(col, key)
         consider(asg, "start" if asg is start else "greedy")
+        repair(asg.owners, "start, improved" if asg is start else "greedy, repaired", 0.05)
 
     rounds: list[dict] = []
     termination = Termination.TIME_LIMIT
@@ -243,11 +302,20 @@ def column_generation(
     # round 0: prices 0, each request class alone (its per-request optimum): L(0), first columns
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     best0: list[float | None] = [None] * len(sizes)
+    alone = alone or {}
     for q, pm in models.items():
         left = deadline - time.perf_counter()
         cs = [c for c in range(len(sizes)) if P.kinds[c] == q]
         if left <= 0:
             break
+        given = next(((r, *alone[r]) for c in cs for r in P.members[c] if r in alone), None)
+        if given is not None:  # the caller solved this class alone already: its bound, its column
+            r0, b0, own0 = given
+            for c in cs:
+                best0[c] = min(b0, penalty)
+                if own0 is not None:
+                    master.add(*P.column(c, _rename(own0, int(inst.request_source[r0]), P.source[c])))
+            continue
         budget = left / max(len(models), 1) if math.isfinite(left) else 3600.0
         if pricing_time_limit is not None:
             budget = min(budget, float(pricing_time_limit))
@@ -260,21 +328,33 @@ def column_generation(
             best0[c] = min(pr.bound, penalty)
             if pr.owners is not None:
                 master.add(*P.column(c, _rename(pr.owners, rep_src, P.source[c])))
+    center_value = -math.inf
     if all(b is not None for b in best0):
         infeasible = any(b == math.inf for b in best0)
         if not infeasible:
-            best_lb = max(best_lb, lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, best0))
+            center_value = lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, best0)
+            best_lb = max(best_lb, center_value)
     rounds.append({"round": 0, "elapsed_s": time.perf_counter() - t0,
                    "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                    "bound": best_lb if math.isfinite(best_lb) else None,
                    "gap": gap(inc_obj if math.isfinite(inc_obj) else None, best_lb if math.isfinite(best_lb) else None),
                    "columns": master.n_placements, "lp": None, "added": master.n_placements, "pricing_s": None,
                    "pricing_closed": None})
+    center = np.zeros(len(P.rows))  # stability centre: the prices of the best Lagrangian bound so far
+    alpha = smoothing  # raised towards 1 while pricing at the smoothed prices does not close
+    cap = pricing_time_limit
+    if cap is None and time_limit is not None:  # no pricing solve takes the whole run
+        cap = max(float(time_limit) / 10, 1.0)
     for rnd in range(1, max_rounds + 1):
         if infeasible or time.perf_counter() >= deadline:
             termination = Termination.INFEASIBLE if infeasible else Termination.TIME_LIMIT
             break
-        z, pi, mu = master.solve_lp()
+        z, pi_lp, mu = master.solve_lp()
+        # Wentges smoothing: price at a point between the centre and the LP duals; while the LP
+        # still needs its artificial columns (phase 1) the duals price only fit, not the optimum
+        phase1 = master.artificial_in_use()
+        a = 0.0 if phase1 else alpha
+        pi = a * center + (1 - a) * pi_lp
         prices = P.node_prices(pi)
         # pricing groups: master classes of one request class whose sources carry equal prices
         groups: dict[tuple, list[int]] = defaultdict(list)
@@ -282,7 +362,7 @@ def column_generation(
             s = P.source[c]
             groups[(P.kinds[c], tuple(pi[P.row_of[s]]))].append(c)
         best: list[float | None] = [None] * len(sizes)  # proven bound on v_c(pi) (None: not priced)
-        added, all_proven, pricing_s = 0, True, 0.0
+        added, all_proven, pricing_s, n_before = 0, True, 0.0, len(master.columns)
         glist = list(groups.values())
         for gi, cs in enumerate(glist):
             left = deadline - time.perf_counter()
@@ -290,17 +370,22 @@ def column_generation(
                 all_proven = False
                 break
             budget = max(left / (len(glist) - gi), 0.5) if math.isfinite(left) else 3600.0
-            if pricing_time_limit is not None:
-                budget = min(budget, float(pricing_time_limit))
+            if cap is not None and (not phase1 or pricing_time_limit is not None):  # phase 1: no default cap
+                budget = min(budget, float(cap))
             pm = models[P.kinds[cs[0]]]
             rep_src, src = int(inst.request_source[pm.r]), P.source[cs[0]]
             pr_nodes = {k: v.copy() for k, v in prices.items()}
             for k in pr_nodes:  # the group's source prices on the model's own source (equal fields)
                 pr_nodes[k][rep_src] = prices[k][src]
             warm = _best_column(master, cs[0], pi, mu)
+            priced_use = 0.0 if warm is None else float(pi @ warm.usage)
+            # latency cutoffs pay where the prices add little to the latency (the optimum's latency
+            # is then near its stage bound); at high prices they only delay the whole model
             pr = pm.solve(pr_nodes, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
                           start=None if warm is None else _rename(warm.owners, src, rep_src),
-                          start_value=None if warm is None else warm.cost + float(pi @ warm.usage))
+                          start_value=None if warm is None else warm.cost + priced_use,
+                          steps=CUTOFF_STEPS if warm is None or priced_use <= CUTOFF_PRICE_SHARE * warm.cost
+                          else (math.inf,))
             pricing_s += pr.seconds
             all_proven &= pr.proven
             for c in cs:
@@ -308,28 +393,40 @@ def column_generation(
                 if pr.owners is None:
                     continue
                 col, key = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
-                if master.reduced_cost(col, pi, mu) < -RC_TOL * cost_unit and master.add(col, key):
+                # it counts when it prices out at the LP duals (not only at the smoothed point); the
+                # others are kept too: the integer master may use them
+                if master.add(col, key) and master.reduced_cost(col, pi_lp, mu) < -RC_TOL * cost_unit:
                     added += 1
         # a class with no placement even alone (and no rejection): no solution exists
         infeasible = infeasible or any(b is not None and b == math.inf for b in best)
         if all(b is not None for b in best) and not infeasible:
-            best_lb = max(best_lb, lagrangian_bound(pi, P.rhs, sizes, best))
+            lval = lagrangian_bound(pi, P.rhs, sizes, best)  # valid at any pi >= 0, smoothed or not
+            best_lb = max(best_lb, lval)
+            if lval > center_value:
+                center, center_value = pi.copy(), lval
+        if not all_proven and smoothing > 0:  # pricing stopped short: price nearer the centre (easier)
+            alpha = 1 - (1 - max(a, alpha)) / 2
+            if alpha > 0.99 and cap is not None:  # already next to the centre: give pricing longer
+                cap = 2 * cap
+        elif not added and a > 0:  # mis-pricing: nothing for the LP at the smoothed point
+            alpha = alpha / 2 if alpha > 0.1 else 0.0  # step towards the LP duals (finitely many times)
         # price-and-branch: the integer master over the columns so far
         left = deadline - time.perf_counter()
-        if not infeasible and (added or rnd == 1 or not all_proven or left <= 0):
-            x = master.solve_integer(time_limit=min(max(left * 0.2, 0.5), 30.0) if math.isfinite(left) else 30.0,
+        if not infeasible and (len(master.columns) > n_before or rnd == 1):
+            x = master.solve_integer(time_limit=min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      mip_gap=max(mip_gap / 10, 1e-6))
             spread = None if x is None else _spread(inst, P, master, x)
             if spread is None and x is not None:  # the aggregated solution does not split over the devices
-                spread = _on_devices(inst, P, master, min(max(left * 0.2, 0.5), 30.0) if math.isfinite(left) else 30.0,
+                spread = _on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      max(mip_gap / 10, 1e-6), threads, seed)
-            consider(spread, "integer master")
+            if consider(spread, "integer master"):
+                repair(incumbent.owners, "integer master, improved", 0.2)
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                        "bound": best_lb if math.isfinite(best_lb) else None,
                        "gap": gap(inc_obj if math.isfinite(inc_obj) else None, best_lb if math.isfinite(best_lb) else None),
                        "columns": master.n_placements, "lp": z, "added": added,
-                       "pricing_s": pricing_s, "pricing_closed": all_proven})
+                       "pricing_s": pricing_s, "pricing_closed": all_proven, "smoothing": a})
         g = rounds[-1]["gap"]
         if not admission and not inst.objective.shared_weight and best_lb > latency_cap * (1 + 1e-9):
             infeasible = True  # every placement would cost more than any placement can: none exists
@@ -339,7 +436,20 @@ def column_generation(
         if g is not None and g <= mip_gap:
             termination = Termination.OPTIMAL
             break
-        if not added and all_proven:
+        if not added and all_proven and a == 0:
+            # the LP master is optimal: what is left of the gap is the integer master's; give the
+            # per-device integer master over every column half of the time left
+            left = deadline - time.perf_counter()
+            if incumbent is None or (g is not None and g > mip_gap):
+                consider(_on_devices(inst, P, master, min(left / 2, 120.0) if math.isfinite(left) else 120.0,
+                                     max(mip_gap / 10, 1e-6), threads, seed), "integer master on devices")
+                if incumbent is not None:
+                    repair(incumbent.owners, "improved", 1.0)
+                rounds[-1].update(incumbent=inc_obj if math.isfinite(inc_obj) else None,
+                                  gap=gap(inc_obj if math.isfinite(inc_obj) else None, best_lb))
+                if rounds[-1]["gap"] is not None and rounds[-1]["gap"] <= mip_gap:
+                    termination = Termination.OPTIMAL
+                    break
             termination = Termination.FEASIBLE if incumbent is not None else Termination.NO_SOLUTION
             break
         if time.perf_counter() >= deadline:

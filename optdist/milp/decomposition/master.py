@@ -30,7 +30,8 @@ requests): one row per source and resource.
 Admission control (MODEL.md section 8): each class has a *reject* column, cost = the
 rejection penalty, no usage. Until the columns can fill every class, each class also has an
 *artificial* column (cost ``BIG``, no usage) that keeps the LP feasible; it is never part of
-an integer solution and takes no part in the bound.
+an integer solution and takes no part in the bound (the Lagrangian bound is valid at any
+prices). While one is in use (phase 1) the duals price fit, not latency.
 
 Every row is scaled to right-hand side 1 and costs are in units of ``cost_unit`` seconds,
 so HiGHS' absolute tolerances act on numbers near 1. The master grows by ``addCol``: it is
@@ -138,6 +139,11 @@ class Master:
         value = float(h.getInfo().objective_function_value) * self.cost_unit
         self.lp_values = np.asarray(sol.col_value, dtype=float)
         return value, pi, mu
+
+    def artificial_in_use(self) -> bool:
+        """Whether the last LP solution (:meth:`solve_lp`) uses an artificial column (phase 1)."""
+        x = self.lp_values
+        return any(c.kind == "artificial" and x[q] > 1e-9 for q, c in enumerate(self.columns[:len(x)]))
 
     def solve_integer(self, *, time_limit: float, mip_gap: float) -> np.ndarray | None:
         """Counts ``x_p`` of an integer solution over the columns (artificial ones fixed to 0),

@@ -9,17 +9,17 @@ MODEL.md section 6). Dropping the sharing leaves one independent problem per req
 * if the combined per-request optima (:func:`classes.combine`), re-scored by the independent
   evaluator, satisfy the shared capacities, the combination is optimal: bound = objective.
 
-When the capacities bind, the requests compete: :func:`column_generation` (Dantzig-Wolfe,
-:mod:`optdist.milp.decomposition.colgen`) if it is installed, else the ``tight`` model of all
-requests, strengthened by the per-request bounds (``latency_r >= LB_r``, valid cuts) and
-warm-started from the best assignment known. Every step runs on the solver the user chose.
+When the capacities bind, the requests compete: for the sum of latencies, Dantzig-Wolfe
+column generation (:func:`optdist.milp.decomposition.colgen.column_generation`); for the
+makespan, the ``tight`` model of all requests, strengthened by the per-request bounds
+(``latency_r >= LB_r``, valid cuts) and warm-started from the best assignment known. Every
+step runs on the solver the user chose.
 Objectives the decomposition does not cover (serial uplink, admission control) are solved
 with the ``tight`` formulation directly.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import pyomo.environ as pyo
@@ -29,6 +29,7 @@ from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.classes import combine, request_classes
+from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import DEFAULT_MIP_GAP, Clock, adapter_for, solve_built, solve_formulation, warm_start_assignment
@@ -151,7 +152,9 @@ def solve_decomposed(
     left = clock.left()
     if coupled and (left is None or left > 0.5) and (g is None or g > max(mip_gap, GAP_EPS)) and not stop_requested():
         res.extra["coupled"] = True
-        _coupled(inst, res, lb_of if (bounds_known and separable) else {}, clock=clock, mip_gap=mip_gap, **common)
+        alone = {s.r: (s.bound, s.owners) for _, s in solves if s.bound is not None}
+        _coupled(inst, res, lb_of if (bounds_known and separable) else {}, alone, clock=clock, mip_gap=mip_gap,
+                 **common)
     _clip_bound(res)
     g = gap(res.objective, res.bound)
     if res.termination is Termination.INFEASIBLE:
@@ -161,6 +164,8 @@ def solve_decomposed(
     elif g is not None and (g <= max(mip_gap, GAP_EPS)
                             or res.objective - res.bound <= adapter.abs_gap * TIME_UNIT * (1 + 1e-6)):
         res.termination = Termination.OPTIMAL  # the solver's own absolute tolerance, as its adapter rules
+    elif res.extra.get("coupled_solve", {}).get("termination") == Termination.FEASIBLE:
+        res.termination = Termination.FEASIBLE  # column generation converged before the limit, a gap left
     else:
         left = clock.left()
         res.termination = Termination.TIME_LIMIT if left is not None and left <= 0.5 else Termination.FEASIBLE
@@ -183,27 +188,21 @@ def _clip_bound(res: SolveResult) -> None:
         res.bound = res.objective
 
 
-def _colgen() -> Any:
-    """``column_generation`` of :mod:`.colgen` if that module exists, else None."""
-    if importlib.util.find_spec("optdist.milp.decomposition.colgen") is None:
-        return None
-    from optdist.milp.decomposition import colgen
-
-    return getattr(colgen, "column_generation", None)
-
-
-def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], *, clock: Clock, mip_gap: float,
+def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], alone: dict, *, clock: Clock, mip_gap: float,
              solver: str, threads: int | None, seed: int | None, tee: bool,
              solver_options: dict[str, Any] | None) -> None:
-    """Capacities bind: column generation, or the tight model of all requests (module docstring).
+    """Capacities bind: column generation (sum of latencies), or the tight model of all requests
+    (makespan) (module docstring).
 
     Updates ``res`` in place: a better evaluator-feasible incumbent, a larger valid bound.
+    ``alone``: the per-class solves (request -> (bound alone, placement)) for column generation's
+    round 0.
     """
     lower = res.bound if res.bound is not None else 0.0
-    cg = _colgen() if inst.objective.kind == "latency" else None
-    if cg is not None:
-        out = cg(inst, solver=solver, time_limit=clock.left(), mip_gap=mip_gap, threads=threads, seed=seed,
-                 tee=tee, solver_options=solver_options, start=res.assignment, lower_bound=lower)
+    if inst.objective.kind == "latency":
+        out = column_generation(inst, solver=solver, time_limit=clock.left(), mip_gap=mip_gap, threads=threads,
+                                seed=seed, tee=tee, solver_options=solver_options, start=res.assignment,
+                                lower_bound=lower, alone=alone)
         res.extra["coupled_solve"] = {"method": "column generation", "termination": str(out.termination),
                                       "objective": out.objective, "bound": out.bound, **out.extra}
         _merge(inst, res, out.assignment, out.bound, out.termination, out.nodes)

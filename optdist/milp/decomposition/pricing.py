@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from optdist.instance import Instance
+from optdist.milp.decomposition.single import CUTOFF_STEPS
 
 RESOURCES = ("memory", "compute", "bandwidth")
 
@@ -142,12 +144,21 @@ class PricingModel:
 
     def solve(self, prices: dict[str, np.ndarray], *, time_limit: float, mip_gap: float, threads: int | None,
               seed: int | None, tee: bool = False, start: list[np.ndarray] | None = None,
-              start_value: float | None = None) -> Priced:
+              start_value: float | None = None, steps: Sequence[float] = CUTOFF_STEPS) -> Priced:
         """``v_c(pi)`` (module docstring) at ``prices`` (resource -> array over nodes, seconds per
-        unit, ``>= 0``): the best placement found and a proven bound. ``start``: owners of r
-        (a column of the previous rounds) to seed the solver with, ``start_value`` its priced
-        value at ``prices``: the model is then restricted to latencies ``<= start_value``
-        (:meth:`_restrict`), and ``min(bound there, start_value)`` bounds ``v_c(pi)``."""
+        unit, ``>= 0``): the best placement found and a proven bound, by rising latency cutoffs.
+
+        Every placement's latency is at most its priced value (prices and the shared-data
+        weight are ``>= 0``). For cutoffs ``c = min(LB0 (1 + delta), V)`` (``LB0``: the stage
+        bound on the latency, ``delta`` in ``steps``, ``V``: the best priced value known, at
+        first ``start_value`` of ``start``, a column of the previous rounds), the model is
+        restricted to latencies ``<= c`` (:meth:`_restrict`); placements outside it are priced
+        above ``c``. So each restricted solve with bound ``b`` proves ``v_c(pi) >= min(b, c)``,
+        and one whose optimum ``v`` is at most ``c`` is optimal for the whole (as in
+        :func:`optdist.milp.decomposition.single.solve_single`). A restricted model with no
+        placement proves ``v_c(pi) >= c``. Each step may use all the time left; a step stopped
+        by the time limit ends the solve (``proven`` False, the best bound so far kept).
+        Raises ``ValueError`` for a negative price."""
         from optdist.assignment import Assignment
         from optdist.milp.run import solve_built
         from optdist.result import Termination
@@ -159,33 +170,68 @@ class PricingModel:
         terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
                  if prices[res][i] > 0 and not isinstance(e, int)]
         b.set_objective(self.base + sum(terms) if terms else self.base)
-        cut = start_value if start is not None and start_value is not None else None
-        p = self._restrict(cut)
-        if p is not None and p.pruned:  # no placement has latency below the start's priced value
-            return Priced(r, [a.copy() for a in start], cut, cut, True, 0.0, {"status": "pruned by stage bounds"})
-        seed_asg = None
-        if start is not None:
-            own: list = [None] * self.inst.n_requests
-            own[r] = start
-            seed_asg = Assignment(own)
         t0 = time.perf_counter()
-        out, asg, _ = solve_built(b, self.adapter, time_limit=max(float(time_limit), 0.05), mip_gap=mip_gap,
-                                  threads=threads, seed=seed, tee=tee, start=seed_asg)
+        deadline = t0 + max(float(time_limit), 0.05)
+        best_val = math.inf
+        best_owners: list[np.ndarray] | None = None
+        if start is not None and start_value is not None:
+            best_val, best_owners = float(start_value), [a.copy() for a in start]
+        lb = self.stage_bound  # latency <= priced value
+        log: dict = {"steps": []}
+        nodes = 0
+        proven = False
+        for d in steps:
+            c = self.stage_bound * (1 + d) if math.isfinite(d) and math.isfinite(self.stage_bound) else math.inf
+            c = min(c, best_val)
+            p = self._restrict(c if math.isfinite(c) else None)
+            step = {"cutoff": c}
+            log["steps"].append(step)
+            if p is not None and p.pruned:  # no placement has latency <= c
+                step["result"] = "pruned by stage bounds"
+                lb = max(lb, c)
+                if c >= best_val:
+                    proven = True
+                    break
+                continue
+            seed_asg = None
+            if best_owners is not None and c >= best_val:  # its latency is at most its priced value
+                own: list = [None] * self.inst.n_requests
+                own[r] = best_owners
+                seed_asg = Assignment(own)
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                break
+            out, asg, _ = solve_built(b, self.adapter, time_limit=max(left, 0.05), mip_gap=mip_gap, threads=threads,
+                                      seed=seed, tee=tee, start=seed_asg)
+            nodes += out.nodes or 0
+            step.update({"status": out.status, "termination": str(out.termination), "nodes": out.nodes})
+            if out.termination is Termination.INFEASIBLE:
+                lb = max(lb, c)
+                if c >= best_val:
+                    proven = True
+                    break
+                if not math.isfinite(c):  # the whole model has no placement
+                    best_val, best_owners, lb, proven = math.inf, None, math.inf, True
+                    break
+                continue
+            value = None if out.incumbent is None else out.incumbent * tu
+            if value is not None and value < best_val and asg is not None and asg.owners[r] is not None:
+                best_val, best_owners = value, asg.owners[r]
+            if out.bound is not None:
+                sb = out.bound * tu
+            elif out.termination is Termination.OPTIMAL and value is not None:
+                sb = value * (1 - mip_gap)  # the solver proved the gap but reports no bound
+            else:
+                sb = -math.inf
+            lb = max(lb, min(sb, c))
+            if out.termination is not Termination.OPTIMAL:
+                break  # time limit (or the solver stopped): the bound so far
+            if value is not None and value <= c * (1 + 1e-12) or not math.isfinite(c) or c >= best_val:
+                proven = True
+                break
+        self._restrict(None)
         secs = time.perf_counter() - t0
-        log = {"status": out.status, "nodes": out.nodes, "termination": str(out.termination)}
-        if out.termination is Termination.INFEASIBLE:
-            if cut is not None:  # nothing better than the start: it is optimal
-                return Priced(r, [a.copy() for a in start], cut, cut, True, secs, log)
-            return Priced(r, None, None, np.inf, True, secs, log)
-        owners = asg.owners[r] if asg is not None else None
-        value = None if out.incumbent is None else out.incumbent * tu
-        if cut is not None and (value is None or value > cut):  # the start is still the best known
-            owners, value = [a.copy() for a in start], cut
-        bound = self.stage_bound
-        if out.bound is not None:
-            bound = max(bound, out.bound * tu)
-        elif out.termination is Termination.OPTIMAL and value is not None:
-            bound = max(bound, value * (1 - mip_gap))  # the solver proved the gap but reports no bound
-        if value is not None:
-            bound = min(bound, value)
-        return Priced(r, owners, value, bound, out.termination is Termination.OPTIMAL, secs, log)
+        log["nodes"] = nodes
+        if best_owners is None:
+            return Priced(r, None, None, lb, proven, secs, log)
+        return Priced(r, best_owners, best_val, min(lb, best_val), proven, secs, log)
