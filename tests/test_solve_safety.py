@@ -94,7 +94,8 @@ def test_a_run_without_solution_keeps_an_existing_out(tmp_path, capsys):
 def interrupt_when(args: list[str], ready, sig: int, env: dict) -> tuple[int, str, str]:
     """Start `optdist solve ARGS`, poll ``ready(pid)`` until the solver holds an incumbent, send ``sig``."""
     proc = subprocess.Popen([sys.executable, "-m", "optdist", "solve", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
     deadline = time.monotonic() + 240
     while not ready(proc.pid):
         assert proc.poll() is None, proc.communicate()
@@ -309,3 +310,27 @@ def test_cbc_log_bounds_allow_for_rounding_and_root_solves():
     # a rounded "best possible" is taken half a unit of its last digit lower (49.81 may be 49.8149...)
     assert proven_bound(TIMED_OUT, 50.9) == pytest.approx(49.805)
     assert proven_bound("Continuous objective value is 1.5e+02 - 0.00 seconds\n", None) == pytest.approx(145.0)
+
+
+@pytest.mark.slow
+def test_signal_stops_the_default_engine_between_solves(tmp_path):
+    """The default path (decomposition, then column generation) once ran to its time limit
+    through SIGINT: every pricing solve swallowed the signal and the next one started."""
+    res, errlog = tmp_path / "res.json", tmp_path / "stderr.txt"
+    coupled = str(ROOT / "instances" / "coupled" / "lenet-20x10-rpi3.json")
+    with errlog.open("w") as err_f:
+        proc = subprocess.Popen([sys.executable, "-m", "optdist", "solve", coupled, "--time-limit", "120",
+                                 "--threads", "1", "--out", str(res)], stdout=subprocess.PIPE, stderr=err_f,
+                                text=True, env=ENV, cwd=ROOT,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+        deadline = time.monotonic() + 100
+        while "column generation round" not in errlog.read_text():  # progress on stderr, with an incumbent
+            assert proc.poll() is None, errlog.read_text()
+            assert time.monotonic() < deadline, "no progress line"
+            time.sleep(0.2)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=110)
+    assert time.monotonic() - sent < 30  # stopped long before the time limit
+    doc = check_interrupted(proc.returncode, out, errlog.read_text(), res)
+    assert doc["formulation"] == "decomposed"

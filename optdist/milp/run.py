@@ -39,7 +39,8 @@ class Clock:
     start: float = 0.0
 
     def __post_init__(self) -> None:
-        self.start = time.perf_counter()
+        if not self.start:  # not given: now
+            self.start = time.perf_counter()
 
     @property
     def elapsed(self) -> float:

@@ -23,7 +23,7 @@ from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP, solve_formulation, warm_start_assignment
 from optdist.result import SolveResult, Termination
-from optdist.solvers.base import check_options, check_solver_options, stop_on_signals
+from optdist.solvers.base import check_options, check_solver_options, signals_received, stop_on_signals
 
 #: every value ``formulation`` takes: the Pyomo formulations, the decomposition, and auto
 SOLVE_FORMULATIONS = ("auto", "decomposed", *FORMULATIONS)
@@ -93,13 +93,15 @@ def solve_milp(
             return proof
     opts = dict(solver=solver, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
                 warm_start=warm_start, tee=tee, solver_options=solver_options)
-    with stop_on_signals(lambda signum: None) as got:  # every solve inside stops; loops see stop_requested()
+    with stop_on_signals(lambda signum: None):  # every solve inside stops; loops see stop_requested()
         if chosen == "decomposed":
             res = solve_decomposed(inst, **opts)
         else:
             res = solve_formulation(inst, chosen, **opts)
+    got = signals_received()  # by this block's handler or by a solver's inside it
     if got and res.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE):
         res.termination = Termination.INTERRUPTED
+    if got:
         res.extra["interrupted"] = signal.Signals(got[0]).name
     if (formulation or "auto") == "auto":
         res.extra["formulation_chosen"] = res.formulation

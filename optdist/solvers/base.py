@@ -119,7 +119,7 @@ def check_solver_options(options: Mapping[str, Any], where: str = "solver_option
     return out
 
 
-_stop = threading.Event()  # a signal arrived during the current (outermost) stop_on_signals block
+_received: list[int] = []  # signals received during the current (outermost) stop_on_signals block
 _depth = 0  # nesting of stop_on_signals blocks in the main thread
 
 
@@ -137,11 +137,11 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
         yield got
         return
     if _depth == 0:
-        _stop.clear()
+        _received.clear()
 
     def handler(signum: int, frame: Any) -> None:
         got.append(signum)
-        _stop.set()
+        _received.append(signum)
         if len(got) > 1:
             raise KeyboardInterrupt
         log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
@@ -167,7 +167,12 @@ def stop_requested() -> bool:
     return their incumbent as :attr:`Termination.INTERRUPTED`; :meth:`Solver.solve` starts no
     new solve after it.
     """
-    return _depth > 0 and _stop.is_set()
+    return _depth > 0 and bool(_received)
+
+
+def signals_received() -> list[int]:
+    """The signals of the last outermost :func:`stop_on_signals` block (also after it ended)."""
+    return list(_received)
 
 
 def child_pids() -> list[int]:

@@ -73,7 +73,9 @@ from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bo
 from optdist.milp.decomposition.pricing import RESOURCES, PricingModel
 from optdist.milp.decomposition.single import CUTOFF_STEPS
 from optdist.milp.decomposition.repair import alone, fill_and_improve
+from optdist.milp.run import Clock
 from optdist.result import SolveResult, Termination, gap
+from optdist.solvers.base import stop_requested
 
 #: pricing uses rising latency cutoffs when the best known column's priced usage is at most
 #: this share of its cost (:meth:`PricingModel.solve`)
@@ -306,7 +308,7 @@ def column_generation(
     for q, pm in models.items():
         left = deadline - time.perf_counter()
         cs = [c for c in range(len(sizes)) if P.kinds[c] == q]
-        if left <= 0:
+        if left <= 0 or stop_requested():
             break
         given = next(((r, *alone[r]) for c in cs for r in P.members[c] if r in alone), None)
         if given is not None:  # the caller solved this class alone already: its bound, its column
@@ -345,9 +347,13 @@ def column_generation(
     cap = pricing_time_limit
     if cap is None and time_limit is not None:  # no pricing solve takes the whole run
         cap = max(float(time_limit) / 10, 1.0)
+    clock = Clock(time_limit, t0)
     for rnd in range(1, max_rounds + 1):
         if infeasible or time.perf_counter() >= deadline:
             termination = Termination.INFEASIBLE if infeasible else Termination.TIME_LIMIT
+            break
+        if stop_requested():  # SIGINT/SIGTERM: the incumbent and the bound so far
+            termination = Termination.INTERRUPTED
             break
         z, pi_lp, mu = master.solve_lp()
         # Wentges smoothing: price at a point between the centre and the LP duals; while the LP
@@ -366,7 +372,7 @@ def column_generation(
         glist = list(groups.values())
         for gi, cs in enumerate(glist):
             left = deadline - time.perf_counter()
-            if left <= 0 and rnd > 1:
+            if (left <= 0 and rnd > 1) or stop_requested():
                 all_proven = False
                 break
             budget = max(left / (len(glist) - gi), 0.5) if math.isfinite(left) else 3600.0
@@ -428,6 +434,7 @@ def column_generation(
                        "columns": master.n_placements, "lp": z, "added": added,
                        "pricing_s": pricing_s, "pricing_closed": all_proven, "smoothing": a})
         g = rounds[-1]["gap"]
+        clock.report(f"column generation round {rnd}", rounds[-1]["incumbent"], rounds[-1]["bound"])
         if not admission and not inst.objective.shared_weight and best_lb > latency_cap * (1 + 1e-9):
             infeasible = True  # every placement would cost more than any placement can: none exists
         if infeasible:
