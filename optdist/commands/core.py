@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from optdist.io import atomic_write_json
+from optdist.io import atomic_write_json, check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,6 +101,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             raise ValueError(f"--module needs torch ({e}): pip install 'optdist[learn]'") from None
         from optdist.profiles import write_profile_file
 
+        check_output_file(args.out)
         prof = profile_builder(args.module, _parse_shape(args.input), args.name)
         write_profile_file(prof, args.out)
         print(f"wrote {args.out}")
@@ -204,7 +205,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from optdist.instance import json_schema
 
     if args.out:
-        atomic_write_json(args.out, json_schema(args.kind), indent=2)
+        atomic_write_json(check_output_file(args.out), json_schema(args.kind), indent=2)
         print(f"wrote {args.out}")
     else:
         json.dump(json_schema(args.kind), sys.stdout, indent=2)
@@ -218,6 +219,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     import os
 
+    if args.out:
+        check_output_file(args.out)
     where = (args.out.parent if args.out else Path(".")).resolve()
     rel = lambda f: os.path.relpath(Path(f).resolve(), where)  # noqa: E731 - paths relative to the instance
     networks = {}
