@@ -35,7 +35,7 @@ def check_replaceable(path: str | Path, flag: str = "") -> None:
     who = f"{flag} {path}" if flag else str(path)
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there (a folder on the way may be missing or a file)
         return
     except OSError as e:
         raise OutputPathError(f"{who}: cannot be inspected ({e.strerror}) (fix: check the path and its permissions)") from None

@@ -197,6 +197,15 @@ def test_duplicate_keys_in_an_assignment_or_result_are_refused(tmp_path, capsys)
     assert "key 'format' appears twice" in capsys.readouterr().err
 
 
+def test_duplicate_keys_in_a_json_bench_spec_are_refused(tmp_path):
+    from optdist.bench.spec import load_spec
+
+    f = tmp_path / "s.json"
+    f.write_text('{"name": "a", "name": "b", "instances": ["x.json"], "methods": ["greedy"]}')
+    with pytest.raises(DocumentError, match="key 'name' appears twice"):
+        load_spec(f)
+
+
 # --- option values ---------------------------------------------------------------------------------
 
 def test_solver_options_must_be_a_mapping():
@@ -217,3 +226,20 @@ def test_milp_only_flags_are_refused_with_another_method(capsys, flags, named):
     assert main(["solve", str(MICRO), "--method", "greedy", *flags, "-q"]) == 2
     cap = capsys.readouterr()
     assert cap.out == "" and f"{named} is an option of --method milp, not of greedy" in cap.err
+
+
+# --- validate: a document of another kind says so ----------------------------------------------------
+
+@pytest.mark.parametrize("doc,words", [
+    ([], "no optdist document is"),
+    ([{"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.5}}], "array of privacy-table rows"),
+    ({"cnn": "micro", "name": "t", "rows": []}, 'looks like a privacy table (it has "rows")'),
+    ({"cnn": "m", "layers": []}, "looks like a profile"),
+    ({"format": "optdist-assignment/1"}, "evaluate INSTANCE"),
+])
+def test_validate_says_when_a_file_looks_like_another_kind(tmp_path, capsys, doc, words):
+    f = tmp_path / "x.json"
+    f.write_text(json.dumps(doc))
+    assert main(["validate", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert "INVALID" in out and "note: read as an instance" in out and words in out, out
