@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -13,21 +15,109 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+class OutputPathError(ValueError):
+    """An output path optdist refuses to write; the message names the path and the fix."""
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
+
+
+def check_replaceable(path: str | Path, flag: str = "") -> None:
+    """Refuse to replace anything at ``path`` but a regular file (``flag``, e.g. ``"--out"``, prefixes the message).
+
+    Output files are replaced by a rename, which would put a regular file in place of a device
+    (``/dev/null``), a pipe, a socket or a symbolic link: each is an :class:`OutputPathError`.
+    A symbolic link is refused rather than written through (the rename would replace the link
+    itself); give its target instead. A missing ``path`` is fine.
+    """
     path = Path(path)
+    who = f"{flag} {path}" if flag else str(path)
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):  # nothing there (a folder on the way may be missing or a file)
+        return
+    except OSError as e:
+        raise OutputPathError(f"{who}: cannot be inspected ({e.strerror}) (fix: check the path and its permissions)") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise OutputPathError(f"{who} is a symbolic link (to {os.readlink(path)}); optdist replaces output files and "
+                              f"would replace the link, not write through it (fix: give the target path {path.resolve()}, "
+                              "or remove the link)")
+    kind = next((name for test, name in _KINDS if test(st.st_mode)), None if stat.S_ISREG(st.st_mode) else "not a regular file")
+    if kind == "a directory":
+        raise OutputPathError(f"{who} is a directory (fix: give a file name in it, e.g. {path / 'result.json'})")
+    if kind is not None:
+        raise OutputPathError(f"{who} is {kind}; optdist writes a new file and renames it into place, which would "
+                              "replace it (fix: give the path of a regular file, e.g. result.json)")
+
+
+def check_output_file(path: str | Path, flag: str = "--out") -> Path:
+    """Check, before any work, that an output file can be written at ``path``; return ``path``.
+
+    Raises :class:`OutputPathError` naming ``flag``, the path and the fix for: anything but a
+    regular file there (:func:`check_replaceable`), a missing parent folder (optdist does not
+    create folders for a file the user names), a parent that is not a folder, or a folder in
+    which no file can be created (permissions, a read-only or special file system such as /proc).
+    """
+    path = Path(path)
+    check_replaceable(path, flag)
+    folder = path.parent
+    if not folder.exists():
+        above = next((p for p in folder.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise OutputPathError(f"{flag} {path}: {above} is a file, not a folder (fix: give a path in a folder)")
+        raise OutputPathError(f"{flag} {path}: the folder {folder} does not exist (fix: create it first, "
+                              f"mkdir -p {folder}, or give a path in an existing folder)")
+    if not folder.is_dir():
+        raise OutputPathError(f"{flag} {path}: {folder} is a file, not a folder (fix: give a path in a folder)")
+    try:  # a real probe: permissions, read-only and special file systems and root all answer truthfully
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        why = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+               errno.EROFS: "a read-only file system", errno.ENOSPC: "the disk is full"}.get(e.errno)
+        if why is None:  # e.g. /proc answers "No such file or directory" for a folder that exists
+            why = "the file system does not allow new files there" + ("" if e.errno == errno.ENOENT else f": {e.strerror}")
+        raise OutputPathError(f"{flag} {path}: cannot create a file in {folder.resolve()} ({why}); optdist writes "
+                              "a temporary file there and renames it into place (fix: choose a writable folder on an "
+                              "ordinary file system)") from None
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, keep_suffix: bool = False) -> Iterator[Path]:
+    """A temporary path in ``path``'s folder to write, renamed onto ``path`` after the block.
+
+    Its name ends in ``.tmp``, then ``path``'s extension if ``keep_suffix`` (for writers that pick
+    the format by extension, e.g. Pyomo and matplotlib).
+    The parent folders are created if missing (callers writing a user-named file check it first
+    with :func:`check_output_file`). Anything but a regular file at ``path`` is refused before
+    and again just before the rename (:func:`check_replaceable`), so a rename never replaces a
+    device, pipe, socket, folder or link. If the block raises, the temporary file is removed.
+    """
+    path = Path(path)
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + (path.suffix if keep_suffix else ""))
+    os.close(fd)
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield Path(tmp)
+        check_replaceable(path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename (:func:`atomic_path`)."""
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 

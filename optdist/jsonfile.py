@@ -1,9 +1,11 @@
 """Reading the user's JSON documents: bounded in memory, every failure a clear error.
 
-Instance, assignment and policy files are read through :func:`read_json`. A file over its size
+Every JSON document (instances, assignments, results, profiles, device catalogs, privacy tables,
+policies) is read through :func:`read_json`. A file over its size
 limit, one that is not a regular file (a directory, ``/dev/zero``, a pipe), one that is not
-UTF-8/16/32 text, invalid JSON, JSON nested too deeply or an integer with thousands of digits
-each raise :class:`DocumentError` naming the file, the place and the fix, never a traceback.
+UTF-8/16/32 text, invalid JSON, JSON nested too deeply, an integer with thousands of digits or
+a key twice in one object (JSON would keep only the last value, even of ``tau``) each raise
+:class:`DocumentError` naming the file, the place and the fix, never a traceback.
 Decoded JSON takes a small multiple of the file's bytes, so a document's memory is bounded by
 its size; documents that expand further (run-length encoded assignments) check their counts
 against the instance before expanding (:mod:`optdist.assignment`).
@@ -72,8 +74,9 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
     if len(raw) > max_bytes:
         raise fail("(file)", f"larger than the {limit} limit for a {what} file",
                    f"check that it is the right file; a {what} file is far smaller (split the work into several files)")
+    marked: list[_Object] = []
     try:
-        return json.loads(raw)
+        doc = json.loads(raw, object_pairs_hook=lambda pairs: _Object.from_pairs(pairs, marked))
     except json.JSONDecodeError as e:
         raise fail(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}",
                    "fix the JSON syntax (a missing comma or quote?)") from None
@@ -83,6 +86,42 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
         raise fail("(document)", "JSON nested too deeply", f"a {what} file nests a few levels only: check the brackets") from None
     except ValueError as e:  # e.g. an integer of more than 4300 digits
         raise fail("(document)", f"unreadable number: {e}", "write numbers in ordinary notation, e.g. 1e9") from None
+    if marked:  # walk the document only to name where the duplicates are
+        raise error(str(path), duplicate_keys(doc))
+    return doc
+
+
+class _Object(dict):
+    """A decoded JSON object that had a key twice (``json`` keeps only the last value): ``duplicates``."""
+
+    duplicates: list[str]
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, Any]], marked: list[_Object]) -> dict:
+        """The object of ``pairs``: a plain dict, or (appended to ``marked``) an ``_Object`` if a key repeats."""
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj  # the common case stays a plain dict
+        dup = cls(obj)
+        seen: set[str] = set()
+        dup.duplicates = [k for k, _ in pairs if k in seen or seen.add(k)]
+        marked.append(dup)
+        return dup
+
+
+def duplicate_keys(doc: Any, path: str = "") -> list[Problem]:
+    """One :class:`Problem` per key a decoded document had twice, with the JSON path of its object."""
+    out = []
+    if isinstance(doc, dict):
+        if isinstance(doc, _Object):
+            out += [Problem(f"{path}[{json.dumps(k)}]" if path else k, f"key {k!r} appears twice (JSON keeps only the last value)",
+                            "keep one entry per key") for k in dict.fromkeys(doc.duplicates)]
+        for k, x in doc.items():
+            out += duplicate_keys(x, f"{path}.{k}" if path else k)
+    elif isinstance(doc, list):
+        for i, x in enumerate(doc):
+            out += duplicate_keys(x, f"{path}[{i}]")
+    return out
 
 
 def _fmt_loc(loc: tuple) -> str:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from optdist.jsonfile import Problem
+from optdist.jsonfile import DocumentError, Problem, read_json
 from pydantic_core import PydanticCustomError
 
 from optdist.io import atomic_write_text
@@ -58,14 +58,10 @@ _SSIM_FIX = "give the mean SSIM of the attack as a finite number in [0, 1]"
 TableProblem = Problem  # one problem type for every user document (optdist.jsonfile)
 
 
-class PrivacyTableError(ValueError):
+class PrivacyTableError(DocumentError):
     """An invalid privacy table; ``problems`` lists what was found (MODEL.md section 6)."""
 
-    def __init__(self, source: str, problems: list[TableProblem]):
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"    - {p}" for p in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s) in the privacy table:\n{lines}")
+    kind = "privacy table"
 
 
 def _bad(message: str, fix: str, at: str = "") -> PydanticCustomError:
@@ -279,7 +275,7 @@ class PrivacyTable(BaseModel):
     def load(cls, path: str | Path) -> PrivacyTable:
         """Read and check a table file; raises ``FileNotFoundError`` or :class:`PrivacyTableError`."""
         path = Path(path)
-        return check_table(_read_document(path), str(path))
+        return check_table(read_json(path, MAX_TABLE_BYTES, PrivacyTableError, "privacy table"), str(path))
 
     def check_against(self, profile: Profile) -> list[str]:
         """Problems of this table for ``profile`` (unknown tensors, wrong map counts), as text."""
@@ -370,60 +366,6 @@ def check_table(table: PrivacyTable | dict, source: str) -> PrivacyTable:
     if problems:
         raise PrivacyTableError(source, problems)
     return checked
-
-
-class _Object(dict):
-    """A JSON object that remembers keys it saw twice (``json`` keeps only the last value)."""
-
-    duplicates: list[str]
-
-    @classmethod
-    def from_pairs(cls, pairs: list[tuple[str, Any]]) -> _Object:
-        obj = cls()
-        obj.duplicates = []
-        for k, v in pairs:
-            if k in obj:
-                obj.duplicates.append(k)
-            obj[k] = v
-        return obj
-
-
-def _duplicate_keys(v: Any, path: str = "") -> list[TableProblem]:
-    out = []
-    if isinstance(v, _Object):
-        out += [TableProblem(f"{path}[{json.dumps(k)}]" if path else k, f"key {k!r} appears twice (JSON keeps only the last value)", "keep one entry per key") for k in v.duplicates]
-        for k, x in v.items():
-            out += _duplicate_keys(x, f"{path}.{k}" if path else k)
-    elif isinstance(v, list):
-        for i, x in enumerate(v):
-            out += _duplicate_keys(x, f"{path}[{i}]")
-    return out
-
-
-def _read_document(path: Path) -> Any:
-    """The parsed JSON of a table file; bounded in size, duplicate keys rejected."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: privacy table not found")
-
-    def fail(where: str, message: str, fix: str) -> PrivacyTableError:
-        return PrivacyTableError(str(path), [TableProblem(where, message, fix)])
-
-    if not path.is_file():
-        raise fail("(document)", "is not a file", "give the path of a privacy table .json file")
-    if path.stat().st_size > MAX_TABLE_BYTES:
-        raise fail("(document)", f"file of {path.stat().st_size} bytes is over the {MAX_TABLE_BYTES} bytes a table may have", "give a privacy table file (a few kB)")
-    try:
-        doc = json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=_Object.from_pairs)
-    except UnicodeDecodeError as e:
-        raise fail("(document)", f"not UTF-8 text ({e.reason} at byte {e.start})", "save the table as UTF-8 JSON") from None
-    except json.JSONDecodeError as e:
-        raise fail(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}", "fix the JSON syntax (a missing comma or quote?)") from None
-    except OSError as e:
-        raise fail("(document)", f"cannot be read: {e.strerror}", "check the path and its permissions") from None
-    dups = _duplicate_keys(doc)
-    if dups:
-        raise PrivacyTableError(str(path), dups)
-    return doc
 
 
 def table_warnings(table: PrivacyTable) -> list[str]:

@@ -37,6 +37,8 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any
 
+from optdist.jsonfile import MiB, read_json
+
 FIGURES = ("tau", "greedy-rl", "devices", "mix", "optimum-rl", "scaling")
 
 
@@ -225,12 +227,13 @@ def load_spec(path: str | Path) -> BenchSpec:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: spec file not found")
-    try:
-        text = path.read_text()
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        kind = "JSON" if path.suffix == ".json" else "TOML"
-        raise ValueError(f"{path}: not a readable {kind} spec ({e}) (fix: see benchmarks/specs/ for examples)") from None
+    if path.suffix == ".json":  # bounded, duplicate keys refused; DocumentError names the place and the fix
+        data = read_json(path, 16 * MiB, what="bench spec")
+    else:
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise ValueError(f"{path}: not a readable TOML spec ({e}) (fix: see benchmarks/specs/ for examples)") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a spec is a JSON object or a TOML table, not a {type(data).__name__}")
     return parse_spec(data, str(path))

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from optdist.io import atomic_write_json
+from optdist.io import atomic_write_json, check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,6 +101,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             raise ValueError(f"--module needs torch ({e}): pip install 'optdist[learn]'") from None
         from optdist.profiles import write_profile_file
 
+        check_output_file(args.out)
         prof = profile_builder(args.module, _parse_shape(args.input), args.name)
         write_profile_file(prof, args.out)
         print(f"wrote {args.out}")
@@ -167,6 +168,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{f}: INVALID, {len(e.problems)} problem(s)")
             for p in e.problems:
                 print(f"  {p.path}: {p.message}\n      fix: {p.fix}")
+            hint = _other_kind(f) if isinstance(e, InstanceError) else None
+            if hint:
+                print(f"  note: read as an instance (no known \"format\"), but {hint}")
             continue
         except FileNotFoundError as e:
             bad += 1
@@ -175,6 +179,34 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for w in warnings:
             print(f"  warning: {w}")
     return 1 if bad else 0
+
+
+def _other_kind(path: Path) -> str | None:
+    """What ``path`` looks like when it is no instance: another document kind by its shape, or None."""
+    from optdist.jsonfile import MiB, DocumentError, read_json
+    from optdist.privacy import FORMAT as TABLE_FORMAT
+    from optdist.profiles import FORMAT as PROFILE_FORMAT
+
+    try:
+        doc = read_json(path, 16 * MiB)
+    except (OSError, DocumentError):
+        return None
+    if isinstance(doc, list):
+        rows = bool(doc) and all(isinstance(x, dict) and "tensor" in x for x in doc)
+        return ("it is a JSON array of privacy-table rows: a privacy table is an object, "
+                f'{{"format": "{TABLE_FORMAT}", "cnn": ..., "name": ..., "rows": [...]}}') if rows else (
+                "it is a JSON array, and no optdist document is: instances, privacy tables, profiles and device "
+                'catalogs are JSON objects { ... } with a "format" field')
+    if not isinstance(doc, dict):
+        return None
+    fmt = str(doc.get("format", ""))
+    if fmt.startswith(("optdist-assignment", "optdist-result")):
+        return f"it is an {fmt} document: score it with optdist evaluate INSTANCE {path}"
+    if "format" not in doc and "rows" in doc:
+        return f'it looks like a privacy table (it has "rows"): add "format": "{TABLE_FORMAT}"'
+    if "format" not in doc and "layers" in doc:
+        return f'it looks like a profile (it has "layers"): add "format": "{PROFILE_FORMAT}"'
+    return None
 
 
 def _declares(path: Path, fmt: str) -> bool:
@@ -204,7 +236,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from optdist.instance import json_schema
 
     if args.out:
-        atomic_write_json(args.out, json_schema(args.kind), indent=2)
+        atomic_write_json(check_output_file(args.out), json_schema(args.kind), indent=2)
         print(f"wrote {args.out}")
     else:
         json.dump(json_schema(args.kind), sys.stdout, indent=2)
@@ -218,6 +250,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     import os
 
+    if args.out:
+        check_output_file(args.out)
     where = (args.out.parent if args.out else Path(".")).resolve()
     rel = lambda f: os.path.relpath(Path(f).resolve(), where)  # noqa: E731 - paths relative to the instance
     networks = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from optdist.io import atomic_write_json
+from optdist.io import atomic_write_json, check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +32,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     bad = sorted(set(fams) - set(RELAXABLE))
     if bad:
         raise ValueError(f"--families: unknown {bad}; choose from {list(RELAXABLE)}")
+    if args.json and len(args.files) == 1:
+        check_output_file(args.json, "--json")
     worst = 0
     for f in args.files:
         inst = load_instance(f)

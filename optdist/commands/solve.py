@@ -9,12 +9,11 @@ import logging
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from optdist.cli import EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
-from optdist.io import quiet_native_stdout
+from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP
 from optdist.milp.solve import SOLVE_FORMULATIONS
@@ -104,13 +103,18 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         return opts
     if raw:
         raise CliError(f"--solver-option is an option of --method milp, not of {method}")
+    # what the user gave (the MILP defaults of --formulation, --solver and --tee are not a choice)
+    given = {k: v for k, v in opts.items() if (k, v) not in (("formulation", "auto"), ("solver", "highs"), ("tee", False))}
     params = inspect.signature(method_function(method)).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return {k: v for k, v in opts.items() if k in ("time_limit", "seed")}
-    for name in ("policy", "episodes"):
-        if name in opts and name not in params:
-            raise CliError(f"--{name} is not an option of --method {method}")
-    return {k: v for k, v in opts.items() if k in params and k in ("time_limit", "seed", "threads", "policy", "episodes")}
+        accepted = {"time_limit", "seed"}
+    else:
+        accepted = set(params) & {"formulation", "solver", "time_limit", "mip_gap", "threads", "seed", "policy", "episodes"}
+    for name in sorted(given.keys() - accepted):
+        flag = {**FLAG, "warm_start": "--warm-start"}.get(name, f"--{name}")
+        owner = "rl" if name in ("policy", "episodes") else "milp"
+        raise CliError(f"{flag} is an option of --method {owner}, not of {method} (fix: leave it out, or use --method {owner})")
+    return {k: v for k, v in given.items() if k in accepted}
 
 
 def parse_solver_options(items: list[str]) -> dict[str, str | int | float | bool]:
@@ -138,8 +142,11 @@ def parse_solver_options(items: list[str]) -> dict[str, str | int | float | bool
 
 
 def check_generic_options(args: argparse.Namespace) -> None:
-    """Range-check --time-limit, --gap, --threads, --seed before anything runs (error names the flag)."""
+    """Range-check --time-limit, --gap, --threads, --seed, --requests before anything runs (error names the flag)."""
     from optdist.solvers.base import OPTION_RANGES, check_options
+
+    if args.requests < 0:
+        raise CliError(f"--requests {args.requests} is out of range (fix: give a whole number >= 0, the requests to show)")
 
     for name, flag in FLAG.items():
         value = getattr(args, {"mip_gap": "gap"}.get(name, name), None)
@@ -149,31 +156,25 @@ def check_generic_options(args: argparse.Namespace) -> None:
             raise CliError(f"{flag} {value!r} is out of range (fix: give {OPTION_RANGES[name]})") from None
 
 
-def check_out_path(out: Path, inputs: list[Path]) -> None:
-    """Refuse an --out that cannot be written or that is one of the inputs, before any work.
+def check_out_path(out: Path, inputs: list[Path], flag: str = "--out") -> None:
+    """Refuse an output file that cannot be written or that is one of the inputs, before any work.
 
-    A directory, a path under a file, a folder we cannot create files in, or the same file as
-    an input (instance, warm start, policy, profile) is a CliError naming the fix.
+    Anything but a regular file at ``out`` (a directory, device, pipe, socket or symbolic link),
+    a missing or unwritable folder (:func:`optdist.io.check_output_file`), or the same file as an
+    input (instance, warm start, policy, profile) is a CliError naming the fix.
     """
-    if out.is_dir():
-        raise CliError(f"--out {out} is a directory (fix: give a file name, e.g. {out / 'result.json'})")
+    from optdist.io import OutputPathError, check_output_file
+
+    try:
+        check_output_file(out, flag)
+    except OutputPathError as e:
+        raise CliError(str(e)) from None
     for f in inputs:
         same = out.resolve() == f.resolve()
         with contextlib.suppress(OSError):
             same = same or os.path.samefile(out, f)
         if same:
-            raise CliError(f"--out {out} is the input file {f}; it would be overwritten (fix: write the result elsewhere)")
-    folder = out.resolve().parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir():
-        raise CliError(f"--out {out}: {folder} is a file, not a folder (fix: give a path in a folder)")
-    try:  # a real probe: permissions, read-only file systems and root all answer truthfully
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise CliError(f"--out {out}: cannot write in {folder} ({e.strerror}) (fix: choose a writable folder)") from None
+            raise CliError(f"{flag} {out} is the input file {f}; it would be overwritten (fix: write the result elsewhere)")
 
 
 def _input_files(args: argparse.Namespace) -> list[Path]:
@@ -301,6 +302,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from optdist.milp import build
     from optdist.milp.export import write_model
 
+    check_out_path(args.out, [args.instance])
     inst = load_instance(args.instance)
     b = build(inst, args.formulation)
     path = write_model(b, args.out, args.format)
@@ -316,6 +318,8 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     from optdist.milp import build
     from optdist.milp.export import formulation_of, load_solution, read_solution
 
+    if args.out:
+        check_out_path(args.out, [args.instance, args.model_file, args.solution])
     inst = load_instance(args.instance)
     formulation = args.formulation or formulation_of(args.model_file)
     if formulation is None:
@@ -341,15 +345,18 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from optdist.instance import load_instance
     from optdist.milp.pareto import front_table, pareto_sweep, plot_front
 
+    if args.out:
+        for ext in (".csv", ".md", ".png"):
+            check_out_path(args.out.with_name(args.out.name + ext), [args.instance])
     inst = load_instance(args.instance)
     front = pareto_sweep(inst, args.points, formulation=args.formulation, solver=args.solver, time_limit=args.time_limit)
     df = front_table(front)
     prefix = args.out or Path(f"pareto-{inst.name}")
-    prefix.parent.mkdir(parents=True, exist_ok=True)
     csv, md, png = (prefix.with_name(prefix.name + ext) for ext in (".csv", ".md", ".png"))
-    df.to_csv(csv, index=False)
-    md.write_text(f"# Latency / shared-data front: {inst.name}\n\n" + df.to_markdown(index=False, floatfmt=".6g") + "\n")
-    plot_front(front, str(png), inst.name)
+    atomic_write_text(csv, df.to_csv(index=False))
+    atomic_write_text(md, f"# Latency / shared-data front: {inst.name}\n\n" + df.to_markdown(index=False, floatfmt=".6g") + "\n")
+    with atomic_path(png, keep_suffix=True) as tmp:
+        plot_front(front, str(tmp), inst.name)
     print(df.to_markdown(index=False, floatfmt=".6g"))
     print(f"wrote {csv}, {md}, {png}")
     return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyomo.environ as pyo
 
+from optdist.io import atomic_path
 from optdist.jsonfile import DocumentError, Problem
 from optdist.milp.model import FORMULATIONS, BuiltModel
 
@@ -25,15 +26,16 @@ SOLUTION_FORMATS = ("highs", "cbc", "glpk", "sol")
 
 
 def write_model(b: BuiltModel, path: str | Path, fmt: str | None = None) -> Path:
-    """Write the model as ``fmt`` (default: the file extension) with symbolic names."""
+    """Write the model as ``fmt`` (default: the file extension) with symbolic names, atomically
+    (:func:`optdist.io.atomic_path`: anything but a regular file at ``path`` is refused)."""
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in MODEL_FORMATS:
         raise ValueError(f"model format {fmt!r}: use one of {MODEL_FORMATS} (or a .lp/.mps file name)")
     if path.suffix.lower() != f".{fmt}":
         raise ValueError(f"{path}: name a .{fmt} file for format {fmt!r} (solvers read the extension)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    b.model.write(str(path), io_options={"symbolic_solver_labels": True})
+    with atomic_path(path, keep_suffix=True) as tmp:
+        b.model.write(str(tmp), io_options={"symbolic_solver_labels": True})
     return path
 
 

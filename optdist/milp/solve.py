@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from optdist.assignment import Assignment
@@ -69,7 +70,7 @@ def solve_milp(
     seed: int | None = None,
     warm_start: Assignment | str | None = None,
     tee: bool = False,
-    solver_options: dict[str, Any] | None = None,
+    solver_options: Mapping[str, Any] | None = None,
 ) -> SolveResult:
     """Solve ``inst`` exactly with ``formulation`` (module docstring) and ``solver`` (adapter or profile).
 
@@ -79,13 +80,17 @@ def solve_milp(
     by the others. ``solver_options``: raw options for the solver (over the profile's).
     ``extra['formulation_chosen']`` records what ``auto`` picked.
 
-    Raises ValueError for an unknown formulation or an out-of-range option (before any
-    model is built; :func:`optdist.solvers.base.check_options`), SolverUnavailable if the
+    Raises ValueError for an unknown formulation, ``solver_options`` that is not a mapping or an
+    out-of-range option (before any model is built; :func:`optdist.solvers.base.check_options`
+    and ``check_solver_options``), SolverUnavailable if the
     solver is not installed.
     """
     chosen = choose_formulation(inst, formulation)
     check_options(dict(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed))
     if solver_options is not None:
+        if not isinstance(solver_options, Mapping):
+            raise ValueError(f"solver_options must be a mapping of option name to value, e.g. {{'presolve': 'off'}}, "
+                             f"not {type(solver_options).__name__} {solver_options!r}")
         solver_options = check_solver_options(solver_options)
     if not inst.objective.admission:
         proof = _infeasible_by_checks(inst, chosen, solver)
