@@ -463,6 +463,9 @@ class LegacySolver(Solver):
                 raise
             finally:
                 TempfileManager.tempdir = saved
+        refused = self._raw_refused(opt) if raw else None
+        if refused:
+            raise self.raw_failure(raw, refused)
         tc = res.solver.termination_condition
         usable = (SolutionStatus.optimal, SolutionStatus.feasible, SolutionStatus.bestSoFar, SolutionStatus.stoppedByLimit)
         has = any(s.status in usable for s in res.solution)
@@ -494,6 +497,11 @@ class LegacySolver(Solver):
             nodes=self._nodes(res),
             version=".".join(map(str, opt.version() or ())) or None,
         )
+
+    def _raw_refused(self, opt: Any) -> str | None:
+        """What the solver said about raw options it refused but ran on without (default: None;
+        CBC's log says 'No match for X')."""
+        return None
 
     def _hit_time_limit(self, opt: Any, res: Any, opts: dict[str, Any]) -> bool:
         """Whether the solver stopped at its time limit: one was set and it kept a solution
