@@ -143,6 +143,14 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     A placement the evaluator finds infeasible is never reported as ``optimal`` or ``feasible``:
     its termination becomes :attr:`Termination.VIOLATED` (the method's own word is kept in
     ``extra['claimed_termination']``, the violations in ``res.evaluation.violations``).
+
+    Claimed objective vs the evaluator's score (relative difference in
+    ``extra['objective_mismatch']``, tolerance :data:`AGREE_RTOL`, MODEL.md section 7): a
+    feasible assignment scored LOWER than claimed (a time-limited MILP incumbent whose stage
+    times still have slack) reports the evaluator's score as ``objective`` (a valid upper bound;
+    the gap can only shrink, so ``optimal`` stays), the claim kept in
+    ``extra['claimed_objective']``; scored HIGHER (a real disagreement, a bug signal) keeps the
+    claim and sets ``extra['warning']`` (as does a score below the proven bound).
     """
     inst = res.scored_on or inst
     if res.assignment is not None:
@@ -154,7 +162,14 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
             ev_obj = res.evaluation.objective
             diff = abs(ev_obj - res.objective) / max(abs(ev_obj), abs(res.objective), GAP_EPS)
             res.extra["objective_mismatch"] = diff
-            if diff > AGREE_RTOL:
+            if diff > AGREE_RTOL and ev_obj < res.objective and res.evaluation.feasible:
+                # e.g. a time-limited MILP incumbent with slack stage times: the evaluator's score of
+                # the same feasible assignment is a valid, better upper bound (the gap only shrinks)
+                res.extra["claimed_objective"] = res.objective
+                res.objective = ev_obj
+                if res.bound is not None and (gap(ev_obj, res.bound) or 0.0) > AGREE_RTOL and ev_obj < res.bound:
+                    res.extra["warning"] = f"the evaluator scores {ev_obj:.9g}, below the proven bound {res.bound:.9g}"
+            elif diff > AGREE_RTOL:
                 res.extra["warning"] = (
                     f"method claims objective {res.objective:.9g} but the evaluator scores {ev_obj:.9g}"
                 )

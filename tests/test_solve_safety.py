@@ -166,7 +166,7 @@ def test_signal_stops_cbc_keeps_the_incumbent_and_leaves_no_files(tmp_path):
 
 @pytest.mark.parametrize("flag,value", [("--time-limit", "nan"), ("--time-limit", "-5"), ("--time-limit", "inf"),
                                         ("--time-limit", "0"), ("--gap", "2"), ("--gap", "-0.1"), ("--gap", "nan"),
-                                        ("--threads", "0"), ("--threads", "-2"), ("--seed", "-1")])
+                                        ("--threads", "0"), ("--threads", "-2"), ("--threads", "100000"), ("--seed", "-1")])
 def test_out_of_range_options_are_refused(capsys, flag, value):
     assert main(["solve", MICRO, flag, value]) == 2
     cap = capsys.readouterr()
@@ -174,7 +174,7 @@ def test_out_of_range_options_are_refused(capsys, flag, value):
 
 
 @pytest.mark.parametrize("option,value", [("time_limit", float("nan")), ("time_limit", -1.0), ("mip_gap", 1.5),
-                                          ("threads", 0), ("threads", 1.5), ("seed", -3), ("seed", True)])
+                                          ("threads", 0), ("threads", 1.5), ("threads", 100000), ("seed", -3), ("seed", True)])
 def test_python_api_refuses_out_of_range_options(option, value):
     with pytest.raises(ValueError, match=f"{option} = .* out of range"):
         optdist.solve(MICRO, **{option: value})
@@ -187,6 +187,50 @@ def test_profile_with_out_of_range_option_names_the_file(tmp_path):
     prof.write_text('solver = "highs"\n[options]\nthreads = 0\n')
     with pytest.raises(ValueError, match=r"bad\.toml: .*threads = 0 is out of range"):
         get_solver(str(prof))
+
+
+@pytest.mark.parametrize("option", ["foo=bar", "threads=abc", "time_limit=-5", "mip_rel_gap=5"])
+def test_raw_options_highs_refuses_exit_2(capsys, option):
+    """They once ran silently to 'optimal' (issue 12)."""
+    assert main(["solve", MICRO, "--solver-option", option]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and f"{option.partition('=')[0]} " in cap.err.replace("'", " ") and "fix:" in cap.err
+
+
+def test_profile_and_python_raw_options_are_checked(tmp_path):
+    from optdist.solvers import get_solver
+
+    prof = tmp_path / "bogus.toml"
+    prof.write_text('solver = "highs"\n[solver_options]\nbogus_opt = 1\n')
+    with pytest.raises(ValueError, match=r"bogus\.toml: .*HiGHS has no option 'bogus_opt'"):
+        get_solver(str(prof))
+    with pytest.raises(ValueError, match="HiGHS has no option 'bogus'"):
+        optdist.solve(MICRO, solver_options={"bogus": 1})
+
+
+def test_why_there_is_no_solution_is_printed(capsys):
+    """A build stopped by the time limit printed only 'no solution'; the reason was only in the JSON."""
+    assert main(["solve", LONG, "--formulation", "per-map", "--time-limit", "0.01"]) == 1
+    cap = capsys.readouterr()
+    assert "no solution" in cap.out and "warning: no solution: the per-map model has" in cap.err and "time limit" in cap.err
+
+
+def test_a_feasible_score_below_the_claim_is_the_objective():
+    """A time-limited incumbent with slack stage times claims more than the evaluator scores."""
+    from optdist.instance import load_instance
+
+    inst = load_instance(MICRO)
+    ref = optdist.solve(inst, mip_gap=0.0)
+    score = ref.evaluator_objective
+    res = finalize(inst, SolveResult(inst.name, "milp", Termination.TIME_LIMIT, objective=1.2 * score, bound=0.9 * score,
+                                     assignment=ref.assignment))
+    assert res.objective == score and res.extra["claimed_objective"] == 1.2 * score and "warning" not in res.extra
+    assert res.gap == pytest.approx(0.1) and res.termination is Termination.TIME_LIMIT
+    # scored HIGHER than claimed: a real disagreement, kept and warned about
+    res = finalize(inst, SolveResult(inst.name, "milp", Termination.OPTIMAL, objective=0.8 * score, bound=0.8 * score,
+                                     assignment=ref.assignment))
+    assert res.objective == 0.8 * score and "claimed_objective" not in res.extra
+    assert "method claims objective" in res.extra["warning"] and res.termination is Termination.OPTIMAL
 
 
 def hand_violating():

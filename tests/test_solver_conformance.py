@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -148,7 +149,7 @@ def test_bound_is_finite_or_absent(solver):
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("option,value", [("time_limit", float("nan")), ("time_limit", 0.0), ("time_limit", math.inf),
                                           ("mip_gap", 2.0), ("mip_gap", -1e-3), ("threads", -1), ("threads", 0),
-                                          ("seed", -1), ("seed", 2.5)])
+                                          ("threads", 100000), ("seed", -1), ("seed", 2.5)])
 def test_out_of_range_options_are_refused(solver, option, value):
     b = build(inst("micro-1x3-tau0.6"))
     with pytest.raises(ValueError, match=f"{option} = .* is out of range"):
@@ -194,3 +195,60 @@ def test_raw_solver_options_reach_the_solver(solver):
     assert out.wall_time < 30
     with pytest.raises(ValueError, match="not finite"):
         get_solver(solver).solve(b.model, solver_options={"x": float("nan")})
+
+
+#: raw options each adapter refuses before anything runs: (options, what the error says)
+REFUSED_RAW = {
+    "highs": [({"foo": "bar"}, "HiGHS has no option 'foo'"), ({"threads": "abc"}, "threads = 'abc' is out of range"),
+              ({"time_limit": -5}, "time_limit = -5 is out of range"), ({"mip_rel_gap": 5}, "mip_rel_gap = 5 is out of range"),
+              ({"presolve": "bogus"}, "HiGHS refuses presolve = 'bogus'"), ({"mip_max_nodes": 1.5}, "a int option")],
+    "scip": [({"bogus": 1}, "SCIP has no parameter 'bogus'"), ({"limits/time": -3}, "limits/time = -3 is out of range"),
+             ({"limits/nodes": -7}, r"SCIP refuses limits/nodes = -7: Invalid value <-7>.*range \[-1,")],
+    "glpk": [({"tmlim": "abc"}, "tmlim = 'abc' is out of range")],
+    "cbc": [({"sec": -1}, "sec = -1 is out of range")],
+}
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_raw_options_the_solver_refuses_are_errors_before_solving(solver, capfd):
+    """Unknown or badly typed raw options once ran silently to 'optimal' (issue 12)."""
+    cases = REFUSED_RAW.get(solver)
+    if not cases:
+        pytest.skip(f"no raw option cases for {solver}")
+    b = build(inst("micro-1x3-tau0.6"))
+    for raw, says in cases:
+        with pytest.raises(ValueError, match=says):
+            get_solver(solver).solve(b.model, solver_options=raw)
+        with pytest.raises(ValueError, match=says):
+            solve(inst("micro-1x3-tau0.6"), solver=solver, solver_options=raw)
+    assert "ERROR" not in capfd.readouterr().err  # SCIP's own [paramset.c] lines are captured
+
+
+@pytest.mark.parametrize("solver,raw,says", [("glpk", {"foo": "bar"}, ""), ("cbc", {"foo": "bar"}, "No match for foo"),
+                                             ("cbc", {"presolve": "bogus"}, "Possible options for presolve")])
+def test_a_shell_solver_run_failing_on_raw_options_names_them(solver, raw, says):
+    """Shell solvers cannot be asked up front: GLPK once gave 'internal error', CBC ran on silently."""
+    if not ADAPTERS[solver].is_available():
+        pytest.skip(f"{solver} not installed: {ADAPTERS[solver].install_hint}")
+    with pytest.raises(ValueError, match=rf"{solver} failed with the raw solver options {re.escape(str(raw))} .*{says}"):
+        solve(inst("micro-1x3-tau0.6"), solver=solver, solver_options=raw)
+
+
+def test_a_solver_caught_user_interrupt_is_interrupted():
+    """SCIP catches SIGINT itself and says 'interrupted': once read as termination 'error'."""
+    from pyomo.contrib.solver.common.results import TerminationCondition as TC
+
+    from optdist.solvers.base import contrib_termination
+
+    assert contrib_termination(TC.interrupted) is Termination.INTERRUPTED  # (the legacy back end maps userInterrupt)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_raw_options_applied_are_recorded(solver):
+    """A raw time limit overrides the generic one inside the solver: the result says which applied."""
+    cls = ADAPTERS[solver]
+    native = cls.option_names["time_limit"]
+    raw = {native: cls().native_value("time_limit", 7)}
+    res = solve(inst("micro-1x3-tau0.6"), solver=solver, time_limit=20, solver_options=raw)
+    assert res.options["solver_options"] == raw
+    assert res.options["time_limit"] == raw[native] and res.options["overridden"] == {"time_limit": 20}

@@ -269,6 +269,10 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print(diagnose(inst, solve=False).report())
     if res.evaluation is None:
         print("no solution")
+        for key in ("stopped", "reason", "infeasible_by_checks"):  # why (also in the --out file's extra)
+            why = res.extra.get(key)
+            if why:
+                log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
     else:
         print("\n# evaluator")
         print_evaluation(inst, res.evaluation, args.requests)

@@ -67,11 +67,14 @@ class Clock:
 
 
 def adapter_for(solver: str, solver_options: dict[str, Any] | None = None) -> Solver:
-    """The adapter (name or profile) with ``solver_options`` (raw, over the profile's) merged in."""
+    """The adapter (name or profile) with ``solver_options`` (raw, over the profile's) merged in.
+
+    Raises ValueError for a raw option the solver refuses (:meth:`Solver.check_raw_options`).
+    """
     adapter = get_solver(solver)
     adapter.require()
     if solver_options:
-        adapter.solver_options = {**adapter.solver_options, **solver_options}
+        adapter.solver_options = adapter.check_raw_options({**adapter.solver_options, **solver_options})
     return adapter
 
 

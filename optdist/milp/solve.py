@@ -24,7 +24,8 @@ from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP, solve_formulation, warm_start_assignment
 from optdist.result import SolveResult, Termination
-from optdist.solvers.base import check_options, check_solver_options, signals_received, stop_on_signals
+from optdist.solvers import Solver, get_solver
+from optdist.solvers.base import check_options, signals_received, stop_on_signals
 
 #: every value ``formulation`` takes: the Pyomo formulations, the decomposition, and auto
 SOLVE_FORMULATIONS = ("auto", "decomposed", *FORMULATIONS)
@@ -80,18 +81,22 @@ def solve_milp(
     by the others. ``solver_options``: raw options for the solver (over the profile's).
     ``extra['formulation_chosen']`` records what ``auto`` picked.
 
-    Raises ValueError for an unknown formulation, ``solver_options`` that is not a mapping or an
-    out-of-range option (before any model is built; :func:`optdist.solvers.base.check_options`
-    and ``check_solver_options``), SolverUnavailable if the
-    solver is not installed.
+    ``options['solver_options']`` records the raw options applied (:func:`record_raw_options`).
+
+    Raises ValueError for an unknown formulation, ``solver_options`` that is not a mapping, an
+    out-of-range option or a raw option the solver refuses (before any model is built;
+    :func:`optdist.solvers.base.check_options`, :meth:`~optdist.solvers.Solver.check_raw_options`),
+    SolverUnavailable if the solver is not installed.
     """
     chosen = choose_formulation(inst, formulation)
     check_options(dict(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed))
+    adapter = get_solver(solver)  # checks the profile's raw options too
     if solver_options is not None:
         if not isinstance(solver_options, Mapping):
             raise ValueError(f"solver_options must be a mapping of option name to value, e.g. {{'presolve': 'off'}}, "
                              f"not {type(solver_options).__name__} {solver_options!r}")
-        solver_options = check_solver_options(solver_options)
+        solver_options = adapter.check_raw_options(solver_options)
+    raw = {**adapter.solver_options, **(solver_options or {})}
     if not inst.objective.admission:
         proof = _infeasible_by_checks(inst, chosen, solver)
         if proof is not None:
@@ -110,4 +115,23 @@ def solve_milp(
         res.extra["interrupted"] = signal.Signals(got[0]).name
     if (formulation or "auto") == "auto":
         res.extra["formulation_chosen"] = res.formulation
+    record_raw_options(res, adapter, raw)
     return res
+
+
+def record_raw_options(res: SolveResult, adapter: Solver, raw: dict[str, Any]) -> None:
+    """Record the raw options the solver was given in ``res.options['solver_options']``.
+
+    A raw option that is a generic option under the solver's own name (HiGHS's ``time_limit``,
+    SCIP's ``limits/time``; same units) overrides that generic option inside the solver, so its
+    value replaces the generic one in ``res.options`` (the overridden value is kept in
+    ``res.options['overridden']``).
+    """
+    if not raw:
+        return
+    res.options["solver_options"] = dict(raw)
+    for generic, native in adapter.option_names.items():
+        if native in raw and res.options.get(generic) != raw[native]:
+            if generic in res.options:
+                res.options.setdefault("overridden", {})[generic] = res.options[generic]
+            res.options[generic] = raw[native]

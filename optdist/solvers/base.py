@@ -72,11 +72,15 @@ class SolverOutcome:
 
 GENERIC_OPTIONS = ("time_limit", "mip_gap", "threads", "seed")
 
+#: the most threads any solve may ask for: HiGHS given 100000 starts that many workers (hangs for
+#: minutes, ignoring its time limit and SIGTERM, 800 MB); no machine optdist runs on has more cores
+MAX_THREADS = 256
+
 #: allowed range of each generic option, as the error message states it
 OPTION_RANGES = {
     "time_limit": "a finite number of seconds > 0",
     "mip_gap": "a relative gap in [0, 1] (1: stop at the first incumbent)",
-    "threads": "an integer >= 1",
+    "threads": f"an integer in [1, {MAX_THREADS}]",
     "seed": "an integer >= 0",
 }
 
@@ -85,7 +89,8 @@ def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]
     """Range-check generic options (``None`` = not given); return the given ones.
 
     ``time_limit``: finite seconds > 0; ``mip_gap``: relative, in [0, 1]; ``threads``: integer
-    >= 1; ``seed``: integer >= 0. Raises ValueError naming the option, the value and the range.
+    in [1, :data:`MAX_THREADS`]; ``seed``: integer >= 0. Raises ValueError naming the option,
+    the value and the range.
     """
     prefix = f"{where}: " if where else ""
     out: dict[str, Any] = {}
@@ -96,6 +101,7 @@ def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]
             raise ValueError(f"{prefix}unknown option {name!r}; generic options are {GENERIC_OPTIONS}")
         if name in ("threads", "seed"):
             ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= (1 if name == "threads" else 0)
+            ok = ok and (name != "threads" or value <= MAX_THREADS)
         else:
             ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
             ok = ok and (value > 0 if name == "time_limit" else 0 <= value <= 1)
@@ -208,7 +214,7 @@ class Solver(ABC):
         if unknown:
             raise ValueError(f"{self.name}: unknown options {unknown}; generic options are {GENERIC_OPTIONS}")
         self.defaults = check_options(defaults or {}, f"{self.name} [options]")
-        self.solver_options = check_solver_options(solver_options or {}, f"{self.name} [solver_options]")
+        self.solver_options = self.check_raw_options(solver_options or {}, f"{self.name} [solver_options]")
         self._stop_requested = False
 
     @classmethod
@@ -231,6 +237,39 @@ class Solver(ABC):
 
     def has(self, feature: Feature) -> bool:
         return feature in self.features
+
+    def check_raw_options(self, options: Mapping[str, Any], where: str = "solver_options") -> dict[str, Any]:
+        """Raw options checked before anything runs; returns them as a dict.
+
+        Types first (:func:`check_solver_options`); a generic option under the solver's own name
+        (e.g. HiGHS's ``mip_rel_gap``, SCIP's ``limits/time``) must be in the generic range
+        (:data:`OPTION_RANGES`); then, if the solver is installed, it is asked whether it knows
+        each name and accepts each value (:meth:`_check_raw`: HiGHS and SCIP in-process; shell
+        solvers cannot be asked up front, a run they refuse is an error naming the raw options).
+        Raises ValueError naming the option, its value and the fix.
+        """
+        out = check_solver_options(options, where)
+        generic = {native: g for g, native in self.option_names.items()}
+        for key, value in out.items():
+            g = generic.get(key)
+            if g is None:
+                continue
+            try:
+                check_options({g: value})
+            except ValueError:
+                raise ValueError(f"{where}: {key} = {value!r} is out of range ({self.name}'s name for {g}; "
+                                 f"fix: give {OPTION_RANGES[g]})") from None
+        if out and self.is_available():
+            self._check_raw(out, where)
+        return out
+
+    def _check_raw(self, options: dict[str, Any], where: str) -> None:
+        """Ask the solver whether it knows each raw option and accepts its value (default: cannot ask)."""
+
+    def raw_failure(self, raw: Mapping[str, Any], error: BaseException) -> ValueError:
+        """The error for a solver run that failed while raw options were given: it names them."""
+        return ValueError(f"{self.name} failed with the raw solver options {dict(raw)} ({error}); "
+                          f"fix: check their names and values in the {self.name} documentation")
 
     def settings(self, **given: Any) -> dict[str, Any]:
         """Generic options: the call's values over the profile's defaults (``None`` = not given).
@@ -258,11 +297,13 @@ class Solver(ABC):
         ``solver_options``: raw options passed to the solver as they are (over the profile's).
         SIGINT/SIGTERM during the solve stop the solver: the outcome is
         :attr:`Termination.INTERRUPTED` with the incumbent and bound it had.
-        Raises ValueError for out-of-range options, :class:`SolverUnavailable` if not installed.
+        A user interrupt the solver catches itself (SCIP handles SIGINT) is INTERRUPTED too.
+        Raises ValueError for out-of-range options or raw options the solver refuses
+        (:meth:`check_raw_options`), :class:`SolverUnavailable` if not installed.
         """
         self.require()
         opts = self.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
-        raw = {**self.solver_options, **check_solver_options(solver_options or {})}
+        raw = self.check_raw_options({**self.solver_options, **(solver_options or {})})
         self._stop_requested = False
         if stop_requested():  # a multi-solve method was interrupted: start nothing new
             return SolverOutcome(Termination.INTERRUPTED, "not started: stopped by a signal")
@@ -274,6 +315,8 @@ class Solver(ABC):
             out.termination = Termination.INTERRUPTED
         if got:
             out.extra["interrupted"] = signal.Signals(got[0]).name
+        elif out.termination is Termination.INTERRUPTED:
+            out.extra["interrupted"] = "SIGINT (caught by the solver)"  # the only signal solvers catch
         if out.termination in (Termination.TIME_LIMIT, Termination.ITERATION_LIMIT) and not out.has_solution:
             out.termination = Termination.NO_SOLUTION
         self._check_optimal(out, opts.get("mip_gap"))
@@ -402,6 +445,7 @@ def contrib_termination(tc: Any) -> Termination:
         "locallyInfeasible": Termination.INFEASIBLE,
         "infeasibleOrUnbounded": Termination.INFEASIBLE,
         "unbounded": Termination.UNBOUNDED,
+        "interrupted": Termination.INTERRUPTED,  # the solver caught the user's interrupt (SCIP: SIGINT)
     }.get(name, Termination.ERROR)
 
 
@@ -439,11 +483,16 @@ class LegacySolver(Solver):
             try:
                 res = opt.solve(model, **kwargs)
             except ApplicationError as e:
-                if not self._stop_requested:
-                    raise
-                return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}")
+                if self._stop_requested:
+                    return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}")
+                if raw:
+                    raise self.raw_failure(raw, e) from e
+                raise
             finally:
                 TempfileManager.tempdir = saved
+        refused = self._raw_refused(opt) if raw else None
+        if refused:
+            raise self.raw_failure(raw, refused)
         tc = res.solver.termination_condition
         usable = (SolutionStatus.optimal, SolutionStatus.feasible, SolutionStatus.bestSoFar, SolutionStatus.stoppedByLimit)
         has = any(s.status in usable for s in res.solution)
@@ -475,6 +524,11 @@ class LegacySolver(Solver):
             nodes=self._nodes(res),
             version=".".join(map(str, opt.version() or ())) or None,
         )
+
+    def _raw_refused(self, opt: Any) -> str | None:
+        """What the solver said about raw options it refused but ran on without (default: None;
+        CBC's log says 'No match for X')."""
+        return None
 
     def _hit_time_limit(self, opt: Any, res: Any, opts: dict[str, Any]) -> bool:
         """Whether the solver stopped at its time limit: one was set and it kept a solution

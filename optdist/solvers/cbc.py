@@ -26,6 +26,7 @@ _SEARCH_DONE = re.compile(r"Search completed - best objective|^Result - Optimal 
 _RATIO = re.compile(r"-ratio(?:Gap)?[ =]" + _NUM)
 _ALLOWABLE = re.compile(r"-allowableGap[ =]" + _NUM)
 CUTOFF_INCREMENT = 1e-5  # CBC's default CbcCutoffIncrement: nodes within it of the incumbent are pruned
+_REFUSED = re.compile(r"(No match for \S+|Possible options for \S+ are[^;\n]*)")
 _TIME_STOP = re.compile(r"Exiting on maximum time|Stopped on time limit|Result - Stopped on time")
 
 
@@ -83,6 +84,11 @@ class Cbc(LegacySolver):
         if not log:
             return _finite(res.problem.lower_bound)
         return proven_bound(log, incumbent)
+
+    def _raw_refused(self, opt: Any) -> str | None:
+        """CBC skips an unknown option ('No match for foo') or bad value ('Possible options for X')."""
+        said = _REFUSED.findall(getattr(opt, "_log", None) or "")
+        return "cbc said: " + "; ".join(said) if said else None
 
     def _hit_time_limit(self, opt: Any, res: Any, opts: dict[str, Any]) -> bool:
         return bool(_TIME_STOP.search(getattr(opt, "_log", None) or "")) or super()._hit_time_limit(opt, res, opts)

@@ -17,7 +17,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pyomo.environ as pyo
 
+from optdist.io import quiet_native_stdout
 from optdist.solvers.base import ContribSolver, Feature
+
+OPTIONS_URL = "https://ergo-code.github.io/HiGHS/stable/options/definitions/"
 
 
 class Highs(ContribSolver):
@@ -66,6 +69,30 @@ class Highs(ContribSolver):
             pyomo_log.removeFilter(_quiet_interrupt)
             self._highs = None
 
+    def _check_raw(self, options: dict[str, Any], where: str) -> None:
+        """Each raw option through highspy on a throwaway ``Highs``: the name must exist
+        (``getOptionType``) and ``setOptionValue`` must accept the value (type and HiGHS's range).
+
+        File options (``log_file``, ``solution_file``, ...) are only type-checked: setting them
+        would create the file.
+        """
+        import highspy
+
+        with quiet_native_stdout():  # the banner and HiGHS's own complaint
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            for key, value in options.items():
+                status, kind = h.getOptionType(key)
+                if status != highspy.HighsStatus.kOk:
+                    raise ValueError(f"{where}: HiGHS has no option {key!r} (fix: a name from {OPTIONS_URL})")
+                kind = kind.name.removeprefix("k").lower()  # bool, int, double, string
+                if key.endswith("_file"):
+                    ok = isinstance(value, str)
+                else:
+                    ok = h.setOptionValue(key, value) == highspy.HighsStatus.kOk
+                if not ok:
+                    raise ValueError(f"{where}: HiGHS refuses {key} = {value!r} (a {kind} option; "
+                                     f"fix: a value in its range, see {OPTIONS_URL})")
 
     def _warm_start(self, opt: Any, model: pyo.ConcreteModel, cfg: dict[str, Any]) -> None:
         """``Highs.setSolution`` with every Var that has a value (the new interface has no warm start).
