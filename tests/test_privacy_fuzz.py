@@ -183,7 +183,7 @@ ROW_FIELDS = ["tensor", "maps", "cells", "spread", "psnr", "full_map_ssim", "amb
 )
 def test_malformed_tables_fail_with_a_clear_error(folder, capsys, base, top, row, cell, drop):
     doc = {**base, **top}
-    if isinstance(doc.get("rows"), list) and doc["rows"]:
+    if isinstance(doc.get("rows"), list) and doc["rows"] and isinstance(doc["rows"][0], dict):
         doc["rows"][0] = {**doc["rows"][0], **row}
         if isinstance(doc["rows"][0].get("cells"), dict):
             doc["rows"][0]["cells"] = {**doc["rows"][0]["cells"], cell[0]: cell[1]}
