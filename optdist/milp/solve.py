@@ -7,7 +7,10 @@ uplink, no admission control), the ``tight`` formulation otherwise; any other na
 profile of :mod:`optdist.solvers`, honours :data:`~optdist.milp.run.DEFAULT_MIP_GAP` (one
 number for all) and bounds the whole run, model building included, by ``time_limit``.
 A time limit returns the incumbent with its bound (the gap is optdist's own,
-:func:`optdist.result.gap`), never an exception.
+:func:`optdist.result.gap`), never an exception. SIGINT/SIGTERM during the run stop every
+solve inside it (:func:`optdist.solvers.base.stop_on_signals`) and return the incumbent as
+``interrupted``; an instance that a pre-solve necessary condition
+(:func:`optdist.diagnose.check`) proves infeasible is ``infeasible`` before any model is built.
 """
 
 from __future__ import annotations
