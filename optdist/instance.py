@@ -245,6 +245,27 @@ def _relative(base: Path | None, ref: str) -> Path:
     return p if p.is_absolute() or base is None else base / p
 
 
+def referenced_files(path: str | Path) -> list[Path]:
+    """The files an instance file names (network profiles, device catalog, privacy-table files),
+    resolved relative to it, as written (existing or not); [] if ``path`` cannot be read as an
+    instance. Used to keep output files off every input (MODEL.md is silent; CLI safety).
+    """
+    path = Path(path)
+    try:
+        doc = read_json(path, MAX_BYTES, InstanceError, "instance")
+    except (OSError, DocumentError):
+        return []
+    if not isinstance(doc, dict):
+        return []
+    refs: list[str] = []
+    for key in ("networks", "privacy"):
+        if isinstance(doc.get(key), dict):
+            refs += [v for v in doc[key].values() if isinstance(v, str) and v.endswith(".json")]
+    if isinstance(doc.get("devices_catalog"), str):
+        refs.append(doc["devices_catalog"])
+    return [_relative(path.parent, r) for r in refs]
+
+
 def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Problem]) -> dict[str, Profile]:
     """The profiles of ``spec.networks`` by instance key (each keeps its file's ``cnn`` name), problems appended."""
     out: dict[str, Profile] = {}

@@ -243,3 +243,20 @@ def test_validate_says_when_a_file_looks_like_another_kind(tmp_path, capsys, doc
     assert main(["validate", str(f)]) == 1
     out = capsys.readouterr().out
     assert "INVALID" in out and "note: read as an instance" in out and words in out, out
+
+
+def test_out_never_overwrites_a_file_the_instance_names(tmp_path, capsys):
+    """--out once replaced the device catalog (or profile, privacy table) an instance refers to."""
+    from optdist.cli import main
+
+    cat = tmp_path / "mydevices.json"
+    cat.write_text((ROOT / "examples" / "byon" / "mydevices.json").read_text())
+    doc = json.loads((ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json").read_text())
+    inst = tmp_path / "inst.json"
+    inst.write_text(json.dumps({**doc, "devices_catalog": "mydevices.json"}))
+    assert main(["validate", str(inst)]) == 0
+    before = cat.read_text()
+    for cmd in (["solve", str(inst), "--out", str(cat)], ["export", str(inst), "--out", str(cat)]):
+        assert main(cmd) == 2, cmd
+        assert "is the input file" in capsys.readouterr().err
+    assert cat.read_text() == before

@@ -178,7 +178,9 @@ def check_out_path(out: Path, inputs: list[Path], flag: str = "--out") -> None:
 
 
 def _input_files(args: argparse.Namespace) -> list[Path]:
-    files = [args.instance]
+    from optdist.instance import referenced_files
+
+    files = [args.instance, *referenced_files(args.instance)]
     if args.warm_start and args.warm_start.endswith(".json"):
         files.append(Path(args.warm_start))
     if args.policy:
@@ -302,11 +304,11 @@ def _print_node_use(inst, ev) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from optdist.instance import load_instance
+    from optdist.instance import load_instance, referenced_files
     from optdist.milp import build
     from optdist.milp.export import write_model
 
-    check_out_path(args.out, [args.instance])
+    check_out_path(args.out, [args.instance, *referenced_files(args.instance)])
     inst = load_instance(args.instance)
     b = build(inst, args.formulation)
     path = write_model(b, args.out, args.format)
@@ -318,12 +320,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import_solution(args: argparse.Namespace) -> int:
     from optdist.evaluate import evaluate
-    from optdist.instance import load_instance
+    from optdist.instance import load_instance, referenced_files
     from optdist.milp import build
     from optdist.milp.export import formulation_of, load_solution, read_solution
 
     if args.out:
-        check_out_path(args.out, [args.instance, args.model_file, args.solution])
+        check_out_path(args.out, [args.instance, *referenced_files(args.instance), args.model_file, args.solution])
     inst = load_instance(args.instance)
     formulation = args.formulation or formulation_of(args.model_file)
     if formulation is None:
@@ -346,12 +348,12 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    from optdist.instance import load_instance
+    from optdist.instance import load_instance, referenced_files
     from optdist.milp.pareto import front_table, pareto_sweep, plot_front
 
     if args.out:
         for ext in (".csv", ".md", ".png"):
-            check_out_path(args.out.with_name(args.out.name + ext), [args.instance])
+            check_out_path(args.out.with_name(args.out.name + ext), [args.instance, *referenced_files(args.instance)])
     inst = load_instance(args.instance)
     front = pareto_sweep(inst, args.points, formulation=args.formulation, solver=args.solver, time_limit=args.time_limit)
     df = front_table(front)
