@@ -378,3 +378,19 @@ def test_signal_stops_the_default_engine_between_solves(tmp_path):
     assert time.monotonic() - sent < 30  # stopped long before the time limit
     doc = check_interrupted(proc.returncode, out, errlog.read_text(), res)
     assert doc["formulation"] == "decomposed"
+
+
+def test_a_result_file_is_a_warm_start_and_an_early_stop_says_why(tmp_path, capsys):
+    first = tmp_path / "first.json"
+    assert main(["solve", MICRO, "--out", str(first)]) == 0
+    assert main(["solve", MICRO, "--warm-start", str(first)]) == 0  # a result file, as `evaluate` takes
+    assert "warm start" in capsys.readouterr().out
+    coupled = str(ROOT / "instances" / "coupled" / "lenet-20x10-rpi3.json")
+    assert main(["solve", coupled, "--time-limit", "0.01"]) == 1
+    assert "no solution: the time limit" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", [2**31, 10**20])
+def test_seeds_beyond_32_bits_are_refused(seed):
+    with pytest.raises(ValueError, match="seed = .* is out of range"):
+        optdist.solve(MICRO, seed=seed)

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gap", type=float, metavar="G", help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g})")
     p.add_argument("--threads", type=int, metavar="N")
     p.add_argument("--seed", type=int, metavar="N")
-    p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy) or an assignment .json")
+    p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy) , an assignment .json or a result .json of `optdist solve --out`")
     p.add_argument("--policy", type=Path, metavar="P", help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
     p.add_argument("--episodes", type=int, metavar="N", help="rl without --policy: training episodes (default: the preset's)")
     p.add_argument("--out", type=Path, help="write the full result (JSON, with the assignment) here")
@@ -193,11 +193,11 @@ def _input_files(args: argparse.Namespace) -> list[Path]:
 def _warm_start(args: argparse.Namespace):
     if args.warm_start is None:
         return None
-    if args.warm_start.endswith(".json"):
-        from optdist.assignment import Assignment
+    if args.warm_start.endswith(".json"):  # an assignment, or a result file (e.g. of an interrupted run)
+        from optdist.commands.core import load_placement
         from optdist.instance import load_instance
 
-        return Assignment.load(load_instance(args.instance), args.warm_start)
+        return load_placement(load_instance(args.instance), Path(args.warm_start))
     return args.warm_start
 
 
@@ -365,4 +365,6 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         plot_front(front, str(tmp), inst.name)
     print(df.to_markdown(index=False, floatfmt=".6g"))
     print(f"wrote {csv}, {md}, {png}")
-    return 0
+    from optdist.solvers.base import signals_received
+
+    return EXIT_INTERRUPTED if signals_received() else 0

@@ -23,6 +23,7 @@ from optdist.milp.objective import add_shared_bytes_limit, shared_bytes_expr
 from optdist.milp.solve import DEFAULT_MIP_GAP
 from optdist.result import gap
 from optdist.solvers import Feature, get_solver
+from optdist.solvers.base import stop_on_signals
 
 
 @dataclass
@@ -49,7 +50,18 @@ def pareto_sweep(
     mip_gap: float | None = None,
     threads: int | None = None,
 ) -> list[ParetoPoint]:
-    """The sweep above with ``points`` epsilon values (the two end points included)."""
+    """The sweep above with ``points`` epsilon values (the two end points included).
+
+    SIGINT/SIGTERM stop the solve under way and every later one (their points say
+    ``interrupted``); the points solved so far are returned.
+    """
+    with stop_on_signals(lambda signum: None):
+        return _sweep(inst, points, formulation=formulation, solver=solver, time_limit=time_limit,
+                      mip_gap=mip_gap, threads=threads)
+
+
+def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_limit: float | None,
+           mip_gap: float | None, threads: int | None) -> list[ParetoPoint]:
     if points < 1:
         raise ValueError("points must be >= 1")
     inst = inst.with_spec(objective=inst.objective.model_copy(update={"shared_weight": 0.0}))

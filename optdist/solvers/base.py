@@ -70,6 +70,7 @@ class SolverOutcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+MAX_SEED = 2**31 - 1  # solvers take a 32-bit signed seed (HiGHS refused 2**31, SCIP overflowed)
 GENERIC_OPTIONS = ("time_limit", "mip_gap", "threads", "seed")
 
 #: the most threads any solve may ask for: HiGHS given 100000 starts that many workers (hangs for
@@ -81,7 +82,7 @@ OPTION_RANGES = {
     "time_limit": "a finite number of seconds > 0",
     "mip_gap": "a relative gap in [0, 1] (1: stop at the first incumbent)",
     "threads": f"an integer in [1, {MAX_THREADS}]",
-    "seed": "an integer >= 0",
+    "seed": "an integer in [0, 2147483647]",
 }
 
 
@@ -101,7 +102,7 @@ def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]
             raise ValueError(f"{prefix}unknown option {name!r}; generic options are {GENERIC_OPTIONS}")
         if name in ("threads", "seed"):
             ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= (1 if name == "threads" else 0)
-            ok = ok and (name != "threads" or value <= MAX_THREADS)
+            ok = ok and value <= (MAX_THREADS if name == "threads" else MAX_SEED)
         else:
             ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
             ok = ok and (value > 0 if name == "time_limit" else 0 <= value <= 1)
@@ -311,6 +312,8 @@ class Solver(ABC):
         with stop_on_signals(self._on_signal) as got:
             out = self._solve(model, opts, warm_start and self.has(Feature.WARM_START), tee, raw)
         out.wall_time = time.perf_counter() - start
+        if out.termination is Termination.INTERRUPTED and not got and _depth > 0:
+            _received.append(signal.SIGINT)  # the solver caught Ctrl-C itself (SCIP): stop the methods around it
         if got and out.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE):
             out.termination = Termination.INTERRUPTED
         if got:
