@@ -394,3 +394,17 @@ def test_a_result_file_is_a_warm_start_and_an_early_stop_says_why(tmp_path, caps
 def test_seeds_beyond_32_bits_are_refused(seed):
     with pytest.raises(ValueError, match="seed = .* is out of range"):
         optdist.solve(MICRO, seed=seed)
+
+
+@pytest.mark.slow
+def test_signal_stops_a_pareto_sweep(tmp_path):
+    """`optdist pareto` once ran every point to its limit through SIGINT and SIGTERM."""
+    coupled = str(ROOT / "instances" / "coupled" / "lenet-20x10-rpi3.json")
+    proc = subprocess.Popen([sys.executable, "-m", "optdist", "pareto", coupled, "--points", "3", "--time-limit", "60",
+                             "--out", str(tmp_path / "front")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=ENV, cwd=ROOT)
+    time.sleep(8)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 130 and time.monotonic() - sent < 30
