@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from optdist.cli import main
 from tests.conftest import TINY, hand_doc
 
@@ -42,3 +44,12 @@ def test_evaluate_command(tmp_path, capsys, hand_instance):
 def test_user_error_exit_status(capsys):
     assert main(["profile", "resnet"]) == 2
     assert "known CNNs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("requests,words", [("lenet=0", "at least one positive"), ("lenet=1.5", "whole number"),
+                                            ("lenet=", "whole number"), ("lenet=1,lenet=2", "given twice"),
+                                            ("lenet=-1", ">= 0"), ("=3", "not NAME=COUNT")])
+def test_generate_counts_are_checked(capsys, requests, words):
+    assert main(["generate", "--name", "x", "--requests", requests, "--devices", "rpi3=3", "--tau", "0.6"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err

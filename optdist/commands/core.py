@@ -72,12 +72,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _parse_counts(text: str, what: str) -> dict[str, int]:
-    out = {}
+    """``NAME=COUNT,...`` -> {name: count}; ValueError naming the flag for a bad part, a repeated
+    name, or no positive count at all."""
+    out: dict[str, int] = {}
     for part in text.split(","):
-        if "=" not in part:
+        k, sep, v = part.partition("=")
+        k = k.strip()
+        if not sep or not k:
             raise ValueError(f"--{what}: {part!r} is not NAME=COUNT (e.g. rpi3=10)")
-        k, v = part.split("=", 1)
-        out[k.strip()] = int(v)
+        try:
+            n = int(v)
+        except ValueError:
+            raise ValueError(f"--{what} {k}={v.strip()}: the count must be a whole number, e.g. {k}=10") from None
+        if n < 0:
+            raise ValueError(f"--{what} {k}={n}: the count must be >= 0")
+        if k in out:
+            raise ValueError(f"--{what}: {k} is given twice (fix: give each name once, e.g. {k}={out[k] + n})")
+        out[k] = n
+    if not any(out.values()):
+        raise ValueError(f"--{what} {text!r}: give at least one positive count")
     return out
 
 

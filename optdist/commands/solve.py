@@ -102,7 +102,7 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
             opts["solver_options"] = raw
         return opts
     if raw:
-        raise CliError(f"--solver-option is an option of --method milp, not of {method}")
+        raise CliError(f"--solver-option is an option of --method milp, not of {method} (fix: leave it out, or use --method milp)")
     # what the user gave (the MILP defaults of --formulation, --solver and --tee are not a choice)
     given = {k: v for k, v in opts.items() if (k, v) not in (("formulation", "auto"), ("solver", "highs"), ("tee", False))}
     params = inspect.signature(method_function(method)).parameters
