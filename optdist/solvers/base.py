@@ -149,7 +149,7 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     def handler(signum: int, frame: Any) -> None:
         got.append(signum)
         _received.append(signum)
-        if len(got) > 1:
+        if len(_received) > 1:  # a second signal, whichever nested block caught the first: abort
             raise KeyboardInterrupt
         log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
         on_stop(signum)
