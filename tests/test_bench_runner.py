@@ -168,7 +168,9 @@ def hanging_sweep(tmp_path: Path) -> tuple[subprocess.Popen, set[int], Path]:
     spec.write_text(json.dumps({"name": "hang", "out": str(tmp_path / "out"), "instances": MICRO[:2], "methods": [method],
                                 "method_options": {method: {"marker_dir": str(markers)}}}))
     cmd = [sys.executable, "-m", "optdist.cli", "bench", str(spec), "--workers", "2", "--no-progress", "--allow-external-methods"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal,
+    # even when this test runs in the background (where the shell set SIGINT to ignored)
     try:
         assert wait_for(lambda: len(list(markers.iterdir())) == 2, 60), "the runs did not start"
         return proc, {int(p.name) for p in markers.iterdir()} | descendants(proc.pid), markers
