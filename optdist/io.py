@@ -51,6 +51,18 @@ def check_replaceable(path: str | Path, flag: str = "") -> None:
                               "replace it (fix: give the path of a regular file, e.g. result.json)")
 
 
+def check_not_an_input(out: str | Path, inputs: list[Path], flag: str = "--out") -> None:
+    """:class:`OutputPathError` if ``out`` is one of ``inputs`` (the same file by path or inode)."""
+    out = Path(out)
+    for f in inputs:
+        same = out.resolve() == Path(f).resolve()
+        with contextlib.suppress(OSError):
+            same = same or os.path.samefile(out, f)
+        if same:
+            raise OutputPathError(f"{flag} {out} is the input file {f}; it would be overwritten "
+                                  "(fix: write the result elsewhere)")
+
+
 def check_output_file(path: str | Path, flag: str = "--out") -> Path:
     """Check, before any work, that an output file can be written at ``path``; return ``path``.
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
 from pathlib import Path
 
-from optdist.io import atomic_write_json, check_output_file
+from optdist.io import atomic_write_json, check_not_an_input, check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -118,7 +117,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
         check_output_file(args.out)
         prof = profile_builder(args.module, _parse_shape(args.input), args.name)
-        _not_an_input(args.out, [_module_file(args.module.rsplit(":", 1)[0])])
+        check_not_an_input(args.out, [_module_file(args.module.rsplit(":", 1)[0])])
         write_profile_file(prof, args.out)
         print(f"wrote {args.out}")
     elif args.input or args.out or args.name:
@@ -260,16 +259,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_an_input(out: Path, inputs: list[Path]) -> None:
-    """ValueError if ``out`` is one of ``inputs`` (the same file by path or inode)."""
-    for f in inputs:
-        same = out.resolve() == f.resolve()
-        with contextlib.suppress(OSError):
-            same = same or os.path.samefile(out, f)
-        if same:
-            raise ValueError(f"--out {out} is the input file {f}; it would be overwritten (fix: write elsewhere)")
-
-
 def _module_file(module: str) -> Path:
     """The source file of ``module`` (``file.py`` or an importable ``pkg.mod``, already imported)."""
     if module.endswith(".py"):
@@ -310,7 +299,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.out:
         inputs = [where / f for f in [*networks.values(), doc.get("devices_catalog")] if f]
         inputs += [where / v for v in doc["privacy"].values() if isinstance(v, str) and v.endswith(".json")]
-        _not_an_input(args.out, inputs)
+        check_not_an_input(args.out, inputs)
         atomic_write_json(args.out, doc)
         print(f"wrote {args.out}: {len(doc['requests'])} requests, {len(doc['devices'])} devices")
     else:

@@ -7,7 +7,6 @@ import contextlib
 import inspect
 import logging
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -163,18 +162,13 @@ def check_out_path(out: Path, inputs: list[Path], flag: str = "--out") -> None:
     a missing or unwritable folder (:func:`optdist.io.check_output_file`), or the same file as an
     input (instance, warm start, policy, profile) is a CliError naming the fix.
     """
-    from optdist.io import OutputPathError, check_output_file
+    from optdist.io import OutputPathError, check_not_an_input, check_output_file
 
     try:
         check_output_file(out, flag)
+        check_not_an_input(out, inputs, flag)
     except OutputPathError as e:
         raise CliError(str(e)) from None
-    for f in inputs:
-        same = out.resolve() == f.resolve()
-        with contextlib.suppress(OSError):
-            same = same or os.path.samefile(out, f)
-        if same:
-            raise CliError(f"{flag} {out} is the input file {f}; it would be overwritten (fix: write the result elsewhere)")
 
 
 def _input_files(args: argparse.Namespace) -> list[Path]:
