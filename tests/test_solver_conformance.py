@@ -205,7 +205,8 @@ REFUSED_RAW = {
     "scip": [({"bogus": 1}, "SCIP has no parameter 'bogus'"), ({"limits/time": -3}, "limits/time = -3 is out of range"),
              ({"limits/nodes": -7}, r"SCIP refuses limits/nodes = -7: Invalid value <-7>.*range \[-1,")],
     "glpk": [({"tmlim": "abc"}, "tmlim = 'abc' is out of range")],
-    "cbc": [({"sec": -1}, "sec = -1 is out of range")],
+    "cbc": [({"sec": -1}, "sec = -1 is out of range"), ({"ratioGap": 5}, "ratioGap = 5 is out of range"),
+            ({"maxNodes": 1.5}, "maxNodes = 1.5 is out of range")],
 }
 
 

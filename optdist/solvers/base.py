@@ -240,29 +240,46 @@ class Solver(ABC):
         return feature in self.features
 
     def check_raw_options(self, options: Mapping[str, Any], where: str = "solver_options") -> dict[str, Any]:
-        """Raw options checked before anything runs; returns them as a dict.
+        """Raw options checked before anything runs; returns them under the solver's full names.
 
-        Types first (:func:`check_solver_options`); a generic option under the solver's own name
-        (e.g. HiGHS's ``mip_rel_gap``, SCIP's ``limits/time``) must be in the generic range
-        (:data:`OPTION_RANGES`); then, if the solver is installed, it is asked whether it knows
-        each name and accepts each value (:meth:`_check_raw`: HiGHS and SCIP in-process; shell
-        solvers cannot be asked up front, a run they refuse is an error naming the raw options).
-        Raises ValueError naming the option, its value and the fix.
+        Types first (:func:`check_solver_options`); each name is read as the solver reads it
+        (:meth:`native_name`: CBC's ``sec`` is ``seconds``), one option given under two names is
+        an error; each value is range-checked (:meth:`_check_value`: a generic option under the
+        solver's own name, e.g. HiGHS's ``mip_rel_gap``, SCIP's ``limits/time``, must be in the
+        generic range, :data:`OPTION_RANGES`); then, if the solver is installed, it is asked
+        whether it knows each name and accepts each value (:meth:`_check_raw`: HiGHS and SCIP
+        in-process; shell solvers cannot be asked up front, a run they refuse is an error naming
+        the raw options). Raises ValueError naming the option, its value and the fix.
         """
-        out = check_solver_options(options, where)
-        generic = {native: g for g, native in self.option_names.items()}
-        for key, value in out.items():
-            g = generic.get(key)
-            if g is None:
-                continue
-            try:
-                check_options({g: value})
-            except ValueError:
-                raise ValueError(f"{where}: {key} = {value!r} is out of range ({self.name}'s name for {g}; "
-                                 f"fix: give {OPTION_RANGES[g]})") from None
+        out: dict[str, Any] = {}
+        spelled: dict[str, str] = {}  # full name -> the name it was given under
+        for key, value in check_solver_options(options, where).items():
+            native = self.native_name(key)
+            if native in spelled:
+                raise ValueError(f"{where}: {spelled[native]} and {key} both set {self.name}'s {native} "
+                                 f"(fix: give it once)")
+            spelled[native] = key
+            self._check_value(key, native, value, where)
+            out[native] = value
         if out and self.is_available():
             self._check_raw(out, where)
         return out
+
+    def native_name(self, key: str) -> str:
+        """A raw option's full name as the solver reads ``key`` (default: ``key``; CBC expands abbreviations)."""
+        return key
+
+    def _check_value(self, key: str, native: str, value: Any, where: str) -> None:
+        """Range-check one raw option given as ``key`` (full name ``native``): a generic option
+        under the solver's name must be in the generic range. Raises ValueError naming ``key``."""
+        g = {n: g for g, n in self.option_names.items()}.get(native)
+        if g is None:
+            return
+        try:
+            check_options({g: value})
+        except ValueError:
+            raise ValueError(f"{where}: {key} = {value!r} is out of range ({self.name}'s name for {g}; "
+                             f"fix: give {OPTION_RANGES[g]})") from None
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Ask the solver whether it knows each raw option and accepts its value (default: cannot ask)."""
@@ -295,7 +312,8 @@ class Solver(ABC):
     ) -> SolverOutcome:
         """Minimise ``model``; load the incumbent (if any) into its Vars.
 
-        ``solver_options``: raw options passed to the solver as they are (over the profile's).
+        ``solver_options``: raw options passed to the solver (over the profile's), each under its
+        full name (:meth:`native_name`).
         SIGINT/SIGTERM during the solve stop the solver: the outcome is
         :attr:`Termination.INTERRUPTED` with the incumbent and bound it had.
         A user interrupt the solver catches itself (SCIP handles SIGINT) is INTERRUPTED too.
@@ -304,7 +322,7 @@ class Solver(ABC):
         """
         self.require()
         opts = self.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
-        raw = self.check_raw_options({**self.solver_options, **(solver_options or {})})
+        raw = {**self.solver_options, **self.check_raw_options(solver_options or {})}  # each under its full name
         self._stop_requested = False
         if stop_requested():  # a multi-solve method was interrupted: start nothing new
             return SolverOutcome(Termination.INTERRUPTED, "not started: stopped by a signal")

@@ -1,7 +1,10 @@
 """CBC (COIN-OR) through Pyomo's legacy ``cbc`` shell interface (LP file + solution file).
 
 Typical raw options: ``cuts = "off"``, ``heur = "on"``, ``presolve = "more"``,
-``allowableGap = 1e-9`` (absolute gap).
+``allowableGap = 1e-9`` (absolute gap). CBC reads any abbreviation of a name down to its
+mandatory part (``sec`` for ``seconds``, case ignored); optdist expands them and checks every
+numeric option's value before CBC runs (:data:`NUMERIC_OPTIONS`: CBC ignores a bad value with a
+note in its log and runs on with the default).
 
 Pyomo reads CBC's root LP value ("Continuous objective value") as the lower bound and keeps it
 even when the search proved much more, so the bound here is read from CBC's own log
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import numbers
 from typing import Any, ClassVar
 
 from optdist.solvers.base import Feature, LegacySolver, _finite
@@ -28,6 +32,73 @@ _ALLOWABLE = re.compile(r"-allowableGap[ =]" + _NUM)
 CUTOFF_INCREMENT = 1e-5  # CBC's default CbcCutoffIncrement: nodes within it of the incumbent are pruned
 _REFUSED = re.compile(r"(No match for \S+|Possible options for \S+ are[^;\n]*)")
 _TIME_STOP = re.compile(r"Exiting on maximum time|Stopped on time limit|Result - Stopped on time")
+
+_INT = 2**31 - 1
+_INF = math.inf
+#: every numeric parameter of CBC 2.10 (``cbc -NAME??`` prints its range): name as CBC lists it,
+#: the mandatory part before "(" (any longer prefix of the full name reads the same), ``int`` or
+#: ``float``, and CBC's range. A generic option's name (:attr:`Cbc.option_names`) is held to the
+#: generic range (optdist.solvers.base.OPTION_RANGES) instead.
+NUMERIC_OPTIONS: dict[str, tuple[type, float, float]] = {
+    "allow(ableGap)": (float, 0, _INF),
+    "cuto(ff)": (float, -_INF, _INF),
+    "dualB(ound)": (float, 1e-20, 1e12),
+    "dualT(olerance)": (float, 1e-20, _INF),
+    "inc(rement)": (float, -_INF, _INF),
+    "integerT(olerance)": (float, 1e-20, 0.5),
+    "preT(olerance)": (float, 1e-20, _INF),
+    "primalT(olerance)": (float, 1e-20, _INF),
+    "primalW(eight)": (float, 1e-20, _INF),
+    "psi": (float, -1.1, 1.1),
+    "pumpC(utoff)": (float, -_INF, _INF),
+    "ratio(Gap)": (float, 0, _INF),
+    "sec(onds)": (float, -1, _INF),
+    "zeroT(olerance)": (float, 1e-100, 1e-5),
+    "cutD(epth)": (int, -1, _INT),
+    "cutL(ength)": (int, -1, _INT),
+    "depth(MiniBab)": (int, -_INT, _INT),
+    "force(Solution)": (int, -1, 20_000_000),
+    "hot(StartMaxIts)": (int, 0, _INT),
+    "idiot(Crash)": (int, -1, _INT),
+    "log(Level)": (int, -63, 63),
+    "maxF(actor)": (int, 1, _INT),
+    "maxIt(erations)": (int, 0, _INT),
+    "maxN(odes)": (int, -1, _INT),
+    "maxSaved(Solutions)": (int, 0, _INT),
+    "maxSo(lutions)": (int, 1, _INT),
+    "output(Format)": (int, 1, 6),
+    "passC(uts)": (int, -_INT, _INT),
+    "passF(easibilityPump)": (int, 0, 10_000),
+    "passT(reeCuts)": (int, -_INT, _INT),
+    "pumpT(une)": (int, 0, 100_000_000),
+    "randomC(bcSeed)": (int, -1, _INT),
+    "randomS(eed)": (int, 0, _INT),
+    "slog(Level)": (int, -1, 63),
+    "slow(cutpasses)": (int, -1, _INT),
+    "sprint(Crash)": (int, -1, _INT),
+    "strat(egy)": (int, 0, 2),
+    "strong(Branching)": (int, 0, _INT),
+    "thread(s)": (int, -100, 100_000),
+    "trust(PseudoCosts)": (int, -3, _INT),
+}
+_FULL = {spec.replace("(", "").replace(")", ""): spec for spec in NUMERIC_OPTIONS}  # full name -> spec
+
+
+def full_name(key: str) -> str | None:
+    """The numeric CBC parameter ``key`` names (``sec``, ``SECONDS``, ``secon``: ``seconds``), or None."""
+    low = key.lower()
+    for full, spec in _FULL.items():
+        if len(low) >= len(spec.partition("(")[0]) and full.lower().startswith(low):
+            return full
+    return None
+
+
+def _range_text(kind: type, low: float, high: float) -> str:
+    """``an integer in [0, 2]``, ``a number >= 0``, ``a finite number``."""
+    what, num = ("an integer", lambda x: str(int(x))) if kind is int else ("a number", lambda x: f"{x:g}")
+    if high == _INF:
+        return f"{what} >= {num(low)}" if low > -_INF else "a finite number"
+    return f"{what} in [{num(low)}, {num(high)}]"
 
 
 def _rounded_down(text: str) -> float:
@@ -73,11 +144,30 @@ class Cbc(LegacySolver):
     install_hint = "apt-get install coinor-cbc   (or conda install -c conda-forge coin-or-cbc); needs `cbc` on PATH"
     abs_gap = CUTOFF_INCREMENT  # an exhausted tree proves optimality to within CBC's cutoff increment
     option_names: ClassVar[dict[str, str]] = {
-        "time_limit": "sec",
-        "mip_gap": "ratio",
+        "time_limit": "seconds",
+        "mip_gap": "ratioGap",
         "threads": "threads",
         "seed": "randomCbcSeed",
     }
+
+    def native_name(self, key: str) -> str:
+        """CBC's full name for a numeric parameter given abbreviated (``sec``: ``seconds``); other names as given."""
+        return full_name(key) or key
+
+    def _check_value(self, key: str, native: str, value: Any, where: str) -> None:
+        """A numeric parameter's value must be a number of its kind in its range (:data:`NUMERIC_OPTIONS`;
+        the generic range for a generic option's name). Raises ValueError naming the option, value and fix."""
+        if native in self.option_names.values():
+            super()._check_value(key, native, value, where)
+            return
+        spec = _FULL.get(native)
+        if spec is None:
+            return  # a keyword or action: CBC's log says whether it took it (_raw_refused)
+        kind, low, high = NUMERIC_OPTIONS[spec]
+        ok = isinstance(value, numbers.Integral if kind is int else numbers.Real) and not isinstance(value, bool)
+        if not (ok and math.isfinite(value) and low <= value <= high):
+            raise ValueError(f"{where}: {key} = {value!r} is out of range ({self.name}'s numeric parameter {native}; "
+                             f"fix: give {_range_text(kind, low, high)})")
 
     def _bound(self, opt: Any, res: Any, incumbent: float | None) -> float | None:
         log = getattr(opt, "_log", None)
