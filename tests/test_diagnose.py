@@ -107,3 +107,47 @@ def test_solve_stops_at_a_failed_necessary_condition(formulation):
         res = solve(inst, formulation=formulation)
         assert res.termination is Termination.INFEASIBLE and res.assignment is None, path.name
         assert res.extra["infeasible_by_checks"], path.name
+
+
+# exit status, one vocabulary with the rest of the CLI (0 ok, 1 no feasible result, 2 bad input)
+TINY_FEASIBLE = ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"
+
+
+@pytest.mark.parametrize("path,flags,status", [
+    (TINY_FEASIBLE, [], 0),
+    (TINY_FEASIBLE, ["--no-solve"], 0),
+    (INFEASIBLE / "lenet-1x3-privacy.json", [], 1),
+    (INFEASIBLE / "lenet-1x3-privacy.json", ["--no-solve"], 1),
+], ids=["feasible", "feasible-no-solve", "infeasible", "infeasible-no-solve"])
+def test_exit_status_says_whether_a_feasible_result_exists(path, flags, status, capsys):
+    assert main(["diagnose", str(path), "--time-limit", "20", "--threads", "1", *flags]) == status
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("flag,value", [("--threads", "0"), ("--threads", "100000"), ("--time-limit", "-5"),
+                                        ("--time-limit", "nan")])
+def test_bad_solver_flags_are_user_errors_before_anything_runs(flag, value, capsys):
+    """Once taken as a failed MILP ('unknown') and exit 0 even for an instance the MILP would prove infeasible."""
+    assert main(["diagnose", str(TINY_FEASIBLE), flag, value]) == 2
+    captured = capsys.readouterr()
+    assert f"optdist diagnose: error: {flag} {float(value) if flag == '--time-limit' else value} is out of range (fix: give" \
+        in captured.err and not captured.out
+
+
+def test_no_answer_from_the_milp_is_no_feasible_result():
+    """The MILP neither found a placement nor proved infeasibility (time limit, solver failure): exit 1, not 0."""
+    from optdist.commands.diagnose import exit_status
+    from optdist.diagnose import Diagnosis
+
+    assert exit_status(Diagnosis("x", [], solved=True, milp_feasible=None)) == 1
+    assert exit_status(Diagnosis("x", [], solved=True, milp_feasible=True)) == 0
+    assert exit_status(Diagnosis("x", [], solved=False)) == 0
+
+
+@pytest.mark.slow
+def test_a_milp_time_limit_without_answer_exits_1(capsys):
+    """A real run: 1 s per relaxed model is too little for LeNet 10 x 70 (~50 s, mostly building the model)."""
+    rc = main(["diagnose", str(ROOT / "instances" / "paper" / "lenet-10x70-tight-tau0.6.json"),
+               "--time-limit", "0.5", "--families", "privacy", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert "full MILP: unknown" in out and rc == 1

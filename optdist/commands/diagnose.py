@@ -1,17 +1,32 @@
-"""``optdist diagnose FILE``: why an instance is infeasible (pre-solve checks and relaxations)."""
+"""``optdist diagnose FILE``: why an instance is infeasible (pre-solve checks and relaxations).
+
+Exit status (the CLI's vocabulary, :mod:`optdist.cli`): 0 the full MILP found a feasible
+placement (with ``--no-solve``: the pre-solve checks find nothing); 1 no feasible result: proven
+infeasible, or the MILP gave no answer (time limit, solver failure); 2 bad input.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from optdist.io import atomic_write_json, check_output_file
+
+if TYPE_CHECKING:
+    from optdist.diagnose import Diagnosis
+
+EXIT_FEASIBLE = 0
+EXIT_NO_FEASIBLE = 1  # the CLI's "no feasible result"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "diagnose",
         help="explain an infeasible instance: pre-solve checks, then which relaxed constraint families restore feasibility",
+        epilog="exit status: 0 feasible (--no-solve: the checks find nothing), 1 no feasible result (infeasible, "
+               "or the MILP gave no answer in time), 2 user error, 3 internal error, 130 interrupted",
     )
     p.add_argument("files", nargs="+", type=Path, help="instance files")
     p.add_argument("--no-solve", action="store_true", help="only the pre-solve checks (no MILP)")
@@ -19,19 +34,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="total seconds for the MILP relaxations (default 60)")
     p.add_argument("--families", default="privacy,memory,compute,bandwidth",
                    help="constraint families to relax, comma-separated (also: placement)")
-    p.add_argument("--threads", type=int, metavar="N")
+    p.add_argument("--threads", type=int, metavar="N", help="threads for the MILP relaxations")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the diagnosis (one file: JSON; several: a folder)")
     p.set_defaults(func=cmd_diagnose)
+
+
+def exit_status(d: Diagnosis) -> int:
+    """0 when ``d`` shows the instance feasible (not solved: the checks find nothing), else 1
+    (infeasible, or the MILP gave no answer: no feasible result)."""
+    shown_feasible = d.infeasible is False if d.solved else not d.findings
+    return EXIT_FEASIBLE if shown_feasible else EXIT_NO_FEASIBLE
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from optdist.diagnose import RELAXABLE, diagnose
     from optdist.instance import load_instance
+    from optdist.solvers.base import OPTION_RANGES, check_options
 
     fams = tuple(f.strip() for f in args.families.split(",") if f.strip())
     bad = sorted(set(fams) - set(RELAXABLE))
     if bad:
         raise ValueError(f"--families: unknown {bad}; choose from {list(RELAXABLE)}")
+    for flag, name, value in (("--time-limit", "time_limit", args.time_limit), ("--threads", "threads", args.threads)):
+        try:
+            check_options({name: value})
+        except ValueError:
+            raise ValueError(f"{flag} {value} is out of range (fix: give {OPTION_RANGES[name]})") from None
     if args.json and len(args.files) == 1:
         check_output_file(args.json, "--json")
     worst = 0
@@ -43,6 +71,5 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
             out = args.json if len(args.files) == 1 else args.json / f"{inst.name}.diagnosis.json"
             atomic_write_json(out, d.to_json())
             print(f"wrote {out}")
-        if d.infeasible:
-            worst = max(worst, 1)
+        worst = max(worst, exit_status(d))
     return worst
