@@ -149,4 +149,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m optdist.cli` runs this file as __main__, a second copy of the module: the commands
+    # raise optdist.cli.CliError, not __main__.CliError, so run the one module they import
+    from optdist.cli import main as _main
+
+    sys.exit(_main())
