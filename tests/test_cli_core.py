@@ -53,3 +53,48 @@ def test_generate_counts_are_checked(capsys, requests, words):
     assert main(["generate", "--name", "x", "--requests", requests, "--devices", "rpi3=3", "--tau", "0.6"]) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+def _own_network(folder, profile_name: str, table_name: str):
+    """LeNet as a user's profile file named ``profile_name``, its table naming ``table_name``, and an
+    instance that calls the network ``table_name`` in its "networks"."""
+    from optdist.profiles import profile_path
+    from tests.conftest import ROOT
+    from tests.test_own_networks import lenet_doc_5
+
+    prof = folder / "net.profile.json"
+    prof.write_text(json.dumps({**json.loads(profile_path("lenet").read_text()), "cnn": profile_name}))
+    table = folder / "net-privacy.json"
+    table.write_text(json.dumps({**json.loads((ROOT / "models/privacy/lenet-paper.json").read_text()), "cnn": table_name}))
+    doc = lenet_doc_5()
+    doc["networks"] = {table_name: prof.name}
+    doc["requests"][0]["cnn"] = table_name
+    doc["privacy"] = {table_name: table.name}
+    inst = folder / "inst.json"
+    inst.write_text(json.dumps(doc))
+    return prof, table, inst
+
+
+def test_profile_file_takes_a_table_naming_the_network_as_the_instance_does(tmp_path, capsys):
+    """The README's case: the table's "cnn" is the network's name in the instance, not the profile file's
+    own name; the instance took it, `optdist profile FILE --privacy TABLE` once refused it."""
+    from optdist.instance import load_instance
+
+    prof, table, inst = _own_network(tmp_path, "Net", "mynet")
+    lim = load_instance(inst).limits["mynet"]
+    assert main(["profile", str(prof), "--privacy", str(table), "--tau", "0.8"]) == 0
+    out = capsys.readouterr().out
+    assert "the table names the network 'mynet', this profile file 'Net'" in out
+    assert f"split point {load_instance(inst).profiles['mynet'].layers[lim.split_point].name}" in out
+
+
+def test_profile_file_refuses_a_zoo_cnns_table_with_the_fix(tmp_path, capsys):
+    from tests.conftest import ROOT
+
+    prof, _, _ = _own_network(tmp_path, "Net", "mynet")
+    zoo = ROOT / "models/privacy/lenet-paper.json"
+    assert main(["profile", str(prof), "--privacy", str(zoo)]) == 2
+    captured = capsys.readouterr()
+    assert not captured.out  # the table is resolved before anything is printed
+    assert "privacy table is for the zoo CNN 'lenet', not the profile file's 'Net' (fix: set its \"cnn\" to 'Net'" \
+        in captured.err

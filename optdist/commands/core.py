@@ -103,6 +103,27 @@ def _parse_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
+def _table_network(profile_cnn: str, ref: str) -> str:
+    """The network a ``--privacy`` table file names, for a profile file whose own name is ``profile_cnn``.
+
+    As in an instance (README, "Instances naming networks"), the table's ``"cnn"`` is the profile's
+    name or the network's name in an instance's ``"networks"`` (checked against the profile's
+    layers by :func:`optdist.privacy.resolve_table`); a zoo CNN's name is neither. Raises
+    ValueError naming the fix for a zoo CNN's table.
+    """
+    from optdist.privacy import PrivacyTable
+    from optdist.profiles import available_cnns
+
+    if not (ref.endswith(".json") and Path(ref).is_file()):
+        return profile_cnn  # a bundled table name, or a missing file: resolve_table says what it looked at
+    named = PrivacyTable.load(ref).cnn
+    if named != profile_cnn and named in available_cnns():
+        raise ValueError(f"{ref}: privacy table is for the zoo CNN {named!r}, not the profile file's {profile_cnn!r} "
+                         f"(fix: set its \"cnn\" to {profile_cnn!r} or to the network's name in your instance's "
+                         f"\"networks\")")
+    return named
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     from optdist.profiles import load_profile, load_profile_file
 
@@ -135,15 +156,23 @@ def cmd_profile(args: argparse.Namespace) -> int:
         load_profile.cache_clear()
     else:
         prof = load_profile(args.cnn)
-    print(f"# {prof.cnn}: {prof.n_layers} layers, {prof.n_segments} segments, input {prof.input_shape}")
-    print(f"# total multiplications {sum(la.total_mults for la in prof.layers):,}, weights {sum(la.total_weight_bytes for la in prof.layers):,} B")
-    if args.privacy:
+    lim, note = None, None
+    if args.privacy:  # resolved before anything is printed: a refused table prints only the error
         from optdist.privacy import limits_for, privacy_limits, resolve_table
 
-        if args.cnn.endswith(".json"):  # a profile file: its table is a file whose "cnn" is the profile's name
-            lim = privacy_limits(prof, resolve_table(prof.cnn, args.privacy, None, prof), args.tau)
+        if args.cnn.endswith(".json"):  # a profile file: its table is a file naming the network
+            name = _table_network(prof.cnn, args.privacy)
+            lim = privacy_limits(prof, resolve_table(name, args.privacy, None, prof), args.tau)
+            if name != prof.cnn:
+                note = (f"# the table names the network {name!r}, this profile file {prof.cnn!r}: an instance takes "
+                        f"it for the network it names {name!r} in \"networks\"")
         else:
             lim = limits_for(args.cnn, args.privacy, args.tau)
+    print(f"# {prof.cnn}: {prof.n_layers} layers, {prof.n_segments} segments, input {prof.input_shape}")
+    print(f"# total multiplications {sum(la.total_mults for la in prof.layers):,}, weights {sum(la.total_weight_bytes for la in prof.layers):,} B")
+    if lim is not None:
+        if note:
+            print(note)
         df = prof.table().merge(lim.table(prof)[["layer", "governed by", "Nf", "device cap", "on source"]], on="layer")
         sp = prof.layers[lim.split_point].name if lim.split_point < prof.n_layers else "none (never)"
         print(f"# privacy table {args.privacy} at tau {args.tau}: split point {sp}")
