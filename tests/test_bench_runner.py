@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from optdist.bench.records import RECORD_FORMAT, record_path
-from optdist.bench.runner import pending, run_sweep
+from optdist.bench.runner import RUN_DIR_PREFIX, pending, remove_stale_run_dirs, run_sweep
 from optdist.bench.spec import Run, parse_spec
 from optdist.bench.tables import load_records
 from optdist.bench.worker import method_callable
 from optdist.io import atomic_write_json
 
-from .conftest import ROOT
+from .conftest import ROOT, requires_solver
 
 TINY = [f"instances/tiny/{n}.json" for n in ("cifar-1x4-tau0.8", "lenet-1x4-tau0.6", "lenet-1x4-tau0.8", "lenet-2x4-tight",
                                                 "micro-1x3-tau0.6", "micro-2x2-tau0.6", "micro-2x3-tight")]
@@ -192,6 +192,63 @@ def test_sigkill_of_the_sweep_leaves_no_worker_behind(tmp_path):
         for p in tree:  # only if the test failed: do not leave them running
             if alive(p):
                 os.kill(p, signal.SIGKILL)
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+@requires_solver("cbc")
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_sigkill_of_a_sweep_ends_its_cbc_and_the_next_sweep_removes_its_folder(tmp_path):
+    """A SIGKILLed sweep once left the CBC its worker started running, and its run folder in /tmp."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"name": "cbc", "out": str(tmp_path / "out"), "methods": ["milp"], "solvers": ["cbc"],
+                                "instances": ["instances/paper/lenet-10x10-tight-tau0.6.json"],
+                                "formulations": ["compact"], "time_limit": 300, "threads": 1}))
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    cmd = [sys.executable, "-m", "optdist.cli", "bench", str(spec), "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tree: set[int] = set()
+    try:
+        def cbc_running() -> bool:
+            tree.update(descendants(proc.pid))
+            return any(_comm(p) == "cbc" and alive(p) for p in tree)
+
+        assert wait_for(cbc_running, 120), "CBC did not start"
+        assert [p.name for p in tmp.iterdir()][0].startswith(f"{RUN_DIR_PREFIX}{proc.pid}-")
+        os.kill(proc.pid, signal.SIGKILL)  # the sweep only: its worker, then the worker's CBC, die with it
+        proc.wait()
+        assert wait_for(lambda: not any(alive(p) for p in tree), 10), {p: _comm(p) for p in tree if alive(p)}
+        stale = list(tmp.iterdir())
+        assert len(stale) == 1 and (stale[0] / "log.txt").exists()  # SIGKILL leaves it: nothing runs to remove it
+        other = tmp / f"{RUN_DIR_PREFIX}{os.getpid()}-mine"  # a live process's folder is kept
+        other.mkdir()
+        assert remove_stale_run_dirs(tmp) == stale and list(tmp.iterdir()) == [other]
+    finally:
+        for p in tree:  # only if the test failed: do not leave them running
+            if alive(p):
+                os.kill(p, signal.SIGKILL)
+
+
+def test_a_sweep_removes_run_folders_of_processes_gone(tmp_path, monkeypatch):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    stale = tmp_path / f"{RUN_DIR_PREFIX}{dead}-abc"
+    (stale / "optdist-cbc-xyz").mkdir(parents=True)
+    kept = [tmp_path / f"{RUN_DIR_PREFIX}{os.getpid()}-def", tmp_path / f"{RUN_DIR_PREFIX}x-old"]
+    for k in kept:
+        k.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    rep = run_sweep(parse_spec({"name": "t", "out": str(tmp_path / "out"), "instances": MICRO[:1], "methods": ["greedy"]}),
+                    progress=False)
+    assert rep.ran == 1 and not stale.exists() and all(k.exists() for k in kept)
 
 
 @pytest.mark.slow

@@ -8,7 +8,10 @@ executor (Dask is imported only then).
 
 Workers die with their parent: on Linux the worker asks the kernel to SIGKILL it when the
 thread that started it ends (``PR_SET_PDEATHSIG``), elsewhere a watchdog thread polls its
-parent, so a sweep killed even by SIGKILL leaves no worker running. SIGINT and SIGTERM stop
+parent, so a sweep killed even by SIGKILL leaves no worker running, and solvers a worker starts
+die with it in turn (:mod:`optdist.solvers.subprocesses`). A run's temporary folder (the
+worker's ``TMPDIR``) is named with the sweep's pid; folders of sweeps no longer running (killed
+by SIGKILL) are removed when the next run starts (:func:`remove_stale_run_dirs`). SIGINT and SIGTERM stop
 the sweep cleanly: runs not started are cancelled, running ones killed, the Dask client closed
 (:class:`SweepInterrupted`).
 
@@ -30,6 +33,8 @@ import json
 import logging
 import os
 import platform
+import re
+import shutil
 import signal
 import site
 import socket
@@ -101,6 +106,36 @@ def worker_env() -> dict[str, str]:
     return {**os.environ, PARENT_ENV: str(os.getpid()), "PYTHONPATH": os.pathsep.join(entries)}
 
 
+#: a run's temporary folder: ``<tmp>/optdist-run-<pid of the process that made it>-<random>``
+RUN_DIR_PREFIX = "optdist-run-"
+_RUN_DIR = re.compile(rf"{RUN_DIR_PREFIX}(\d+)-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_run_dirs(tmp: str | Path | None = None) -> list[Path]:
+    """Remove the run folders (:data:`RUN_DIR_PREFIX`) in ``tmp`` (default: the system's) left by
+    processes that no longer run (a sweep killed by SIGKILL cannot remove its own); return them.
+
+    A folder whose process still runs (or whose pid now names another process) is kept.
+    """
+    gone = []
+    for path in Path(tmp or tempfile.gettempdir()).glob(f"{RUN_DIR_PREFIX}*"):
+        m = _RUN_DIR.match(path.name)
+        if m and path.is_dir() and not path.is_symlink() and not _alive(int(m.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            gone.append(path)
+    return gone
+
+
 def _kill(proc: subprocess.Popen) -> None:
     """SIGKILL a worker not yet reaped and every process it started (its own session)."""
     if proc.returncode is None:
@@ -145,12 +180,14 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
     sweep's registry of workers (local pool), None on a Dask worker.
     """
     started, t0 = _now(), time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="optdist-run-") as tmp:
+    remove_stale_run_dirs()
+    with tempfile.TemporaryDirectory(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-") as tmp:
         result, log_file = Path(tmp) / "result.json", Path(tmp) / "log.txt"
         cmd = [sys.executable, "-P", "-m", "optdist.bench.worker", json.dumps(run.to_json()), str(result)]
         cmd += [import_dir] if import_dir else []
         with log_file.open("wb") as fh:
-            kw = dict(stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=worker_env(),
+            env = {**worker_env(), "TMPDIR": tmp}  # the worker's temporary files (a solver's folder) go in here too
+            kw = dict(stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                       start_new_session=True)  # its own process group: the guard kills all of it
             proc = running.start(cmd, **kw) if running is not None else subprocess.Popen(cmd, **kw)
             try:

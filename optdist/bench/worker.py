@@ -13,12 +13,10 @@ that module (appended to the end of the import path).
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import json
 import math
 import os
-import signal
 import sys
 import threading
 import time
@@ -29,8 +27,8 @@ from typing import Any
 
 from optdist.bench.spec import Run
 from optdist.io import atomic_write_json
+from optdist.solvers.subprocesses import set_parent_death_signal
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_ENV = "OPTDIST_BENCH_PARENT"  # the pid of the process this worker dies with
 
 
@@ -38,11 +36,10 @@ def die_with_parent(parent: int) -> None:
     """Be killed when process ``parent`` (our parent) ends, even by SIGKILL.
 
     Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; elsewhere a daemon thread polls the parent
-    pid every 0.5 s. Either way, a parent already gone ends this process at once.
+    pid every 0.5 s. Either way, a parent already gone ends this process at once. Solvers the
+    worker starts die with it in turn (:mod:`optdist.solvers.subprocesses`).
     """
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    else:
+    if not set_parent_death_signal():
         def watch() -> None:
             while os.getppid() == parent:
                 time.sleep(0.5)

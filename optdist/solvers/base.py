@@ -12,7 +12,8 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
 * options are range-checked before anything runs (:func:`check_options`);
 * SIGINT/SIGTERM while the solver runs stop it and return the incumbent with its proven bound
   as :attr:`Termination.INTERRUPTED` (a second signal aborts); shell solvers work in a private
-  temporary folder that is removed whatever happens;
+  temporary folder that is removed whatever happens, and die with the thread that started them
+  even when this process is SIGKILLed (Linux, :mod:`optdist.solvers.subprocesses`);
 * ``optimal`` only when the proven bound closes the requested gap (the solver's own absolute
   tolerance allowed); otherwise the incumbent is reported as ``feasible``;
 * a limit that stops the search without an incumbent is ``no_solution``, never ``error``.
@@ -37,6 +38,7 @@ from typing import Any, ClassVar
 import pyomo.environ as pyo
 
 from optdist.result import Termination, gap
+from optdist.solvers.subprocesses import solver_dies_with_parent
 
 log = logging.getLogger("optdist")
 
@@ -502,7 +504,8 @@ class LegacySolver(Solver):
         with tempfile.TemporaryDirectory(prefix=f"optdist-{self.name}-") as tmp:
             TempfileManager.tempdir = tmp
             try:
-                res = opt.solve(model, **kwargs)
+                with solver_dies_with_parent():  # a SIGKILL of this process ends the solver too
+                    res = opt.solve(model, **kwargs)
             except ApplicationError as e:
                 if self._stop_requested:
                     return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}")
