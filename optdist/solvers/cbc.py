@@ -15,8 +15,8 @@ it exited on, and its final "Lower bound" line (printed with 3 decimals, so take
 from __future__ import annotations
 
 import math
-import re
 import numbers
+import re
 from typing import Any, ClassVar
 
 from optdist.solvers.base import Feature, LegacySolver, _finite
