@@ -1,4 +1,4 @@
-"""Profiles from any chain-shaped torch module, traced with torch.fx (MODEL.md sections 2 and 9).
+"""Profiles from torch modules (chains and DAGs), traced with torch.fx (MODEL.md sections 2 and 9).
 
 :func:`profile_module` traces ``module`` with ``torch.fx.symbolic_trace``, runs a zero input of
 ``input_shape`` through the graph to get every tensor's shape (``ShapeProp``), and maps each
@@ -33,12 +33,19 @@ padding, dilation, groups)   ``m = kh*kw*(C_out/g)*b``; a depthwise conv (``g = 
 ``view``, ``reshape``
 ``Dropout``, ``Identity``,   dropped (inference)
 ``contiguous``, ``size``
+``x + y`` (``+``, ``+=``,    kind ``add`` (residual sum of two or more tensors of one shape),
+``torch.add``, ``.add``)     ``C`` segments, ``c = m = 0``; ``x + constant`` is ``elementwise``
+``torch.cat(..., dim=1)``    kind ``concat`` (channels), segments = the sum of the inputs' maps
 ===========================  ===============================================================
 
-Anything else raises :class:`TraceError` naming the graph node and its operation. Residual
-additions and channel concatenation (and any branch, a node whose input is not the previous
-node's output) make the network a DAG: section 9 defines them, but optdist's placement
-methods take chains only so far (issue 13 item 3), so they are a :class:`TraceError` too.
+Branches are allowed: an operation may read any earlier operation's output, and several may
+read the same one (the profile records each layer's ``inputs``, MODEL.md section 9); layers are
+numbered in the graph's order, a topological order. Only the first operation may read the
+network input (layer 1 runs on the source), the network returns one tensor (the last layer's
+output), and every layer must lead to it. A BatchNorm folds into the convolution before it, and
+an activation into the Linear before it, only when nothing else reads that convolution's or
+Linear's output. Anything else (a product of tensors, ``torch.stack``, a concatenation along
+another dim, ...) raises :class:`TraceError` naming the graph node and its operation.
 Needs torch (the ``learn`` extra).
 """
 
@@ -83,7 +90,7 @@ SUPPORTED = (
     "Conv2d (groups, depthwise), Linear, ReLU/ReLU6/LeakyReLU/ELU/SELU/CELU/GELU/SiLU/Mish/Hardswish/"
     "Hardsigmoid/Hardtanh/Sigmoid/Tanh/Softplus, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, "
     "mean over (H, W), BatchNorm2d, BatchNorm1d after Linear, Flatten/flatten/view/reshape before Linear, "
-    "Dropout, Identity"
+    "Dropout, Identity, residual add of equal tensors (x + y), channel concatenation (torch.cat dim 1)"
 )
 
 
@@ -165,13 +172,13 @@ def _shape(node: fx.Node) -> tuple[int, ...] | None:
 
 
 def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | None = None) -> Profile:
-    """The profile of chain-shaped ``module`` on inputs of ``input_shape`` ``(C, H, W)``.
+    """The profile (a chain or a DAG, MODEL.md section 9) of ``module`` on inputs of ``input_shape`` ``(C, H, W)``.
 
     ``name`` is the profile's CNN name (default: the module's class name, lower case). Shapes
     come from one forward pass of a zero batch of one through the traced graph (eval mode).
     Raises :class:`TraceError` for an operation with no rule (naming the node and the
-    operation), a branch, residual add or concat (a DAG: not yet supported end to end), or a
-    module torch.fx cannot trace. Source: MODEL.md sections 2 and 9.
+    operation), a graph section 9 does not cover (a second reader of the network input, a dead
+    branch, several outputs), or a module torch.fx cannot trace. Source: MODEL.md sections 2 and 9.
     """
     shape = tuple(int(d) for d in input_shape)
     if not shape or any(d < 1 for d in shape):

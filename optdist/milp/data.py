@@ -19,7 +19,7 @@ import numpy as np
 
 from optdist.instance import Instance
 from optdist.profiles import Layer
-from optdist.transfers import TransferKind, conv_coef, transfer_kind
+from optdist.transfers import TransferKind, conv_coef, edges, transfer_kind
 
 TIME_UNIT = 1e-6  # seconds per model time unit
 CAPACITIES = ("memory", "compute_capacity", "bandwidth_capacity")
@@ -138,6 +138,11 @@ def model_data(
     ``stage_max``: request -> per-layer upper bounds on the stage times (seconds).
     """
     reqs = tuple(range(inst.n_requests)) if requests is None else tuple(int(r) for r in requests)
+    for r in reqs:
+        prof = inst.profile(r)
+        if not prof.is_chain or any(ed.kind == "group" for into in edges(prof) for ed in into):
+            raise NotImplementedError(f"{prof.cnn}: the MILP formulations take chain networks without grouped "
+                                      "convolutions so far (MODEL.md section 9); score placements with the evaluator")
     if len(set(reqs)) != len(reqs) or any(not 0 <= r < inst.n_requests for r in reqs):
         raise ValueError(f"requests must be distinct indices in 0..{inst.n_requests - 1}, got {list(reqs)}")
     capacity = {c: np.asarray(getattr(inst, c), dtype=float).copy() for c in CAPACITIES}
