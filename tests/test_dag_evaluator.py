@@ -214,8 +214,9 @@ def test_concat_offsets(tmp_path):
 
 
 def test_chain_walkers_refuse_a_dag():
-    with pytest.raises(NotImplementedError, match="res is a DAG.*transfers.edges"):
+    with pytest.raises(tr.ChainOnlyError, match=r"res is a DAG network.*merge layers \['add'\].*--formulation tight"):
         tr.chain_edge(residual(), 3)
+    assert issubclass(tr.ChainOnlyError, ValueError)  # the CLI's one-line error path
 
 
 def table(cnn: str, rows: dict[str, tuple[int, dict[int, float]]]) -> dict:
@@ -246,3 +247,15 @@ def test_privacy_of_a_branch_follows_its_own_ancestors():
     lim = privacy_limits(prof, t, 0.6)
     assert lim.governing == (None, "a", "a", "a, b", "a, b")
     assert lim.nf[1:4] == (1, 1, 1) and lim.split_point == 5
+
+
+@pytest.mark.parametrize("cnn", sorted(NETWORKS))
+def test_least_sent_bounds_every_placement(tmp_path, cnn):
+    """diagnose's byte bounds (transfers.least_sent over every edge) hold for every placement."""
+    inst = dag_instance(tmp_path, cnn)
+    lim, D = inst.limit(0), inst.n_devices
+    src, dev = tr.least_sent(inst.profile(0), lim.on_source, [1] * inst.profile(0).n_layers)
+    assert src > 0 and dev > 0
+    for owners in placements(inst, 0):
+        ev = evaluate(inst, Assignment([owners]))
+        assert ev.bandwidth_used[D:].sum() >= src - 1e-9 and ev.bandwidth_used[:D].sum() >= dev - 1e-9

@@ -142,3 +142,43 @@ def test_decomposition_on_a_dag_is_a_clear_error(folder):
     inst = case("res-1x3", folder)
     with pytest.raises(ValueError, match=r"res is a DAG network.*--formulation tight"):
         solve(inst, formulation="decomposed", mip_gap=0.0, threads=1)
+
+
+@pytest.mark.parametrize("cnn,capacity", [("res", 60.0), ("grp", 30.0)])
+def test_diagnose_names_the_binding_family_on_a_dag(folder, cnn, capacity):
+    """Bandwidth too small for the devices' transfers: the checks pass, the MILP (compact, or per-map
+    for the grouped convolution) is infeasible and relaxing bandwidth restores it."""
+    from pathlib import Path
+
+    from optdist.diagnose import diagnose
+
+    path = Path(folder) / f"diag-{cnn}"
+    path.mkdir(exist_ok=True)
+    inst = dag_instance(path, cnn, 1, 2)
+    doc = json.loads(inst.path.read_text())
+    for dev in doc["devices"]:
+        dev["bandwidth_capacity"] = capacity  # res: less than one 64-byte map; grp: than two 16-byte dw maps
+    inst.path.write_text(json.dumps(doc))
+    d = diagnose(load_instance(inst.path), time_limit=20, families=("bandwidth", "compute"))
+    assert d.milp_feasible is False
+    assert any(r.families == ("bandwidth",) and r.status == "feasible" for r in d.relaxations), d.relaxations
+
+
+def test_grouped_conv_placed_by_groups_needs_no_partial_sums(folder):
+    """grp with 60 B per device per period: feasible only by keeping each group of g and its depthwise maps
+    on one device (no partial sums move, 32 B each to the fc); the g = 1 rule would need 128 B."""
+    from pathlib import Path
+
+    path = Path(folder) / "grp-60"
+    path.mkdir(exist_ok=True)
+    inst = dag_instance(path, "grp", 1, 2)
+    doc = json.loads(inst.path.read_text())
+    for dev in doc["devices"]:
+        dev["bandwidth_capacity"] = 60.0
+    inst.path.write_text(json.dumps(doc))
+    inst = load_instance(inst.path)
+    best, _ = brute_force(inst)
+    res = solve(inst, formulation="per-map", mip_gap=0.0, threads=1)
+    assert res.evaluation.feasible and close(res.objective, best)
+    g, dw = res.assignment.owners[0][1], res.assignment.owners[0][2]
+    assert g[0] == g[1] == dw[0] == dw[1] != g[2] == g[3] == dw[2] == dw[3]
