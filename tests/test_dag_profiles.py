@@ -178,3 +178,31 @@ def test_dag_profile_file_problems(mutate, path, words):
         got[p.path] = got.get(p.path, "") + f"{p.message} | {p.fix}; "
     assert path in got and words in got[path], got
     assert "fire.json" in str(e.value)
+
+
+@pytest.mark.slow
+def test_readme_dag_commands(tmp_path, monkeypatch, capsys):
+    """The README's "DAG networks" example, with the numbers it quotes."""
+    import shutil
+    import sys
+
+    from optdist.cli import main
+    from tests.conftest import ROOT
+
+    shutil.copy(ROOT / "examples" / "byon" / "resnets.py", tmp_path / "resnets.py")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "resnets", raising=False)
+    assert main(["profile", "--module", "resnets:ResBlockNet", "--input", "3,32,32", "--out", "res.profile.json"]) == 0
+    out = capsys.readouterr().out
+    assert "resblocknet: 9 layers, 116 segments" in out and "| add     | conv2, stem.2 | add" in out
+    assert main(["generate", "--name", "res", "--networks", "res=res.profile.json", "--requests", "res=2",
+                 "--devices", "rpi4=4", "--sources", "1", "--tau", "0.8", "--privacy", "none", "--out", "res.json"]) == 0
+    capsys.readouterr()
+    assert main(["solve", "res.json"]) == 2
+    assert "res is a DAG network" in capsys.readouterr().err
+    assert main(["solve", "res.json", "--formulation", "tight"]) == 0
+    out = capsys.readouterr().out
+    assert "termination  optimal" in out and "feasible True" in out
+    objective = float(next(line for line in out.splitlines() if line.startswith("objective")).split()[1])
+    assert objective == pytest.approx(0.0157532128, rel=1e-8)
