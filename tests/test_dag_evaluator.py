@@ -259,3 +259,23 @@ def test_least_sent_bounds_every_placement(tmp_path, cnn):
     for owners in placements(inst, 0):
         ev = evaluate(inst, Assignment([owners]))
         assert ev.bandwidth_used[D:].sum() >= src - 1e-9 and ev.bandwidth_used[:D].sum() >= dev - 1e-9
+
+
+@pytest.mark.parametrize("cnn", sorted(NETWORKS))
+def test_sparse_dense_and_matrix_transfers_agree_on_dag_edges(cnn):
+    """transfer_list, transfer_block and transfer_matrix give the same O on every edge (slices, groups)."""
+    prof, N = NETWORKS[cnn](), 4
+    rng = np.random.default_rng(11)
+    for ed in tr.all_edges(prof):
+        P_u, P_k = prof.layers[ed.u].segments, prof.layers[ed.k].segments
+        a_prev, a_next = rng.integers(0, N, (6, P_u)), rng.integers(0, N, (6, P_k))
+        block = tr.transfer_block(ed, a_prev, a_next, N, tr.counts(a_prev, N), tr.counts(a_next, N))
+        for r in range(6):
+            dense = tr.transfer_matrix(ed, a_prev[r], a_next[r], N)
+            np.testing.assert_array_equal(block[r], dense)
+            i, j, byt = tr.transfer_list(ed, a_prev[r], a_next[r], N)
+            sparse = np.zeros((N, N))
+            np.add.at(sparse, (i, j), byt)
+            np.testing.assert_array_equal(sparse, dense)
+        whole = tr.transfer_matrix(ed, np.zeros(P_u, dtype=np.int64), np.ones(P_k, dtype=np.int64), N)
+        assert whole[0, 1] == ed.whole_bytes  # one owner of u, another of k: the edge's whole_bytes
