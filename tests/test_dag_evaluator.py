@@ -4,7 +4,6 @@ concat, and a brute-force enumerator of their placements (used by tests/test_dag
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 from pathlib import Path

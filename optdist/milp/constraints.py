@@ -4,8 +4,8 @@ Each family lives in its own Pyomo Block ``model.<family>``. To leave a family o
 ``build(relax=...)``: the variable bounds ``nmax`` and big-Ms derived from a family stay in
 the model when only its Block is deactivated. Notation: ``n[r,k,i]`` owned segments, ``y``
 participation, ``x = n`` for one-segment (fc) layers, ``O[r,t,i,j]`` bytes of transition t
-(edge u -> k; on a chain ``t = k``, from layer k-1 on i to layer k on j; ``i != j``), ``T[r,k]`` stage time, ``a_r = 1 - reject_r`` (1 without
-admission control). Products of binaries and bounded integers are linearised by their lower
+(edge u -> k, from u on i to k on j, ``i != j``; on a chain ``t = k`` and ``u = k-1``),
+``T[r,k]`` stage time, ``a_r = 1 - reject_r`` (1 without admission control). Products of binaries and bounded integers are linearised by their lower
 McCormick half only: ``O`` appears solely in rows that it tightens (stage time >=, bandwidth
 <=, shared bytes in a minimised objective or an epsilon-constraint), so at every optimum it
 equals the product; big-Ms are the data bounds ``nmax`` (never an arbitrary constant).
@@ -96,7 +96,7 @@ def add_compute_constraints(b: BuiltModel) -> None:
 
 
 def add_bandwidth_constraints(b: BuiltModel) -> None:
-    """(10d) ``sum_{r,k,j} O[r,k,i,j] <= bandwidth_capacity_i`` (bytes node i sends per period)."""
+    """(10d) ``sum_{r,t,j} O[r,t,i,j] <= bandwidth_capacity_i`` (bytes node i sends per period, every transition)."""
     d = b.data
     blk = _block(b, "bandwidth")
     cap = d.capacity["bandwidth_capacity"]
