@@ -260,7 +260,7 @@ def _graph_problems(spec: _ProfileSpec) -> tuple[list[list[int]], list[Problem]]
     every layer but the last feeds a later one (the last is the network's output).
     """
     problems: list[Problem] = []
-    index = {}
+    index: dict[str, int] = {}
     graph: list[list[int]] = []
     for k, la in enumerate(spec.layers):
         p = f"layers[{k}].inputs"
@@ -292,7 +292,7 @@ def _graph_problems(spec: _ProfileSpec) -> tuple[list[list[int]], list[Problem]]
         graph.append(into)
     used = {u for into in graph for u in into}
     for k, la in enumerate(spec.layers[:-1]):
-        if k not in used and la.name in index:
+        if k not in used:
             problems.append(Problem(f"layers[{k}]", f"the output of {la.name!r} is not an input of any later layer",
                                     "every layer but the last must feed a later layer (the last layer is the "
                                     "network's output): remove the layer or name it in a later layer's inputs"))

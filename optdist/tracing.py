@@ -232,6 +232,7 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
     layers: list[Layer] = []
     graph: list[tuple[int, ...]] = []
     value: dict[fx.Node, _Value] = {}
+
     def fail(node: fx.Node, why: str) -> TraceError:
         where = node.target if node.op == "call_module" else node.name  # a module by its path, as layers are named
         return TraceError(f"{cnn}: node {where!r} ({_op_name(node, modules)}): {why}")
