@@ -346,13 +346,11 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
 
 
 def _engine(inst: Instance) -> str:
-    """3A's Pyomo formulation if importable, else the decomposition's own count model."""
-    try:
-        import optdist.milp  # noqa: F401
+    """compact, or per-map for a network that compact cannot count exactly (a grouped convolution, a
+    merge of whole maps: :func:`optdist.milp.data.formulation_problems`, MODEL.md section 9)."""
+    from optdist.milp.data import formulation_problems
 
-        return "compact"
-    except Exception:  # noqa: BLE001
-        return "tight"
+    return "per-map" if any(formulation_problems(p) for p in inst.profiles.values()) else "compact"
 
 
 def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, threads: int | None = None,

@@ -1,9 +1,11 @@
 """The independent evaluator: score any per-map assignment exactly per MODEL.md sections 4-6.
 
 Plain numpy, no Pyomo and nothing from the formulations: every method's answer is re-scored
-here. Transfers ``O[i,j]`` (section 4), stage times (section 5: ``T[r,k] = max_j (tc[r,k,j] +
-wait[r,k,j])``, parallel or serial uplink) and node usage come from :mod:`optdist.transfers`,
-the one home of those formulas. Latency of a request = ``sum_k T[r,k]``. Constraints
+here. Transfers ``O[i,j]`` along every edge ``u -> k`` of the network (section 4; a DAG's
+edges, map offsets and grouped convolutions: section 9), stage times (section 5: ``T[r,k] =
+max_j (tc[r,k,j] + wait[r,k,j])``, the wait the longest over k's input edges, parallel or
+serial uplink) and node usage (bandwidth summed over all edges) come from
+:mod:`optdist.transfers`, the one home of those formulas. Latency of a request = ``sum_k T[r,k]``. Constraints
 (section 6): memory, compute, bandwidth per node over the period, placement (first/last layer
 and (10h) layers on the request's source, intermediate layers on devices), privacy (10f): a
 device receives at most ``Nf`` maps of a layer before SP.

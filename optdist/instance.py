@@ -289,13 +289,6 @@ def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Prob
         except ProfileFileError as e:
             problems += [Problem(f"{p} ({path}: {q.path})", q.message, q.fix) for q in e.problems]
             continue
-        grouped = [la.name for la in prof.layers if la.kind == "conv" and la.groups != 1]
-        if grouped:
-            problems.append(Problem(p, f"layers {grouped} are grouped convolutions (1 < groups < C_in, or a depthwise "
-                                    "channel multiplier): their partial sums move by MODEL.md section 9's group "
-                                    "rule, which the placement methods do not implement yet (issue 13 item 3)",
-                                    "use groups=1 or depthwise convolutions (groups = C_in = C_out) for now"))
-            continue
         out[name] = prof
     return out
 

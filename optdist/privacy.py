@@ -443,7 +443,8 @@ class PrivacyLimits:
     ``device_cap[k]``: most segments of layer k one untrusted device may own for one request
     (``None``: unconstrained); ``on_source[k]``: layer k runs entirely on the request's source;
     ``nf[k]``: Nf_k(tau) for constrained layers; ``split_point``: 0-based index of SP
-    (``n_layers`` if never reached); ``governing[k]``: the row that governs layer k.
+    (``n_layers`` if never reached); ``governing[k]``: the row(s) that govern layer k (names
+    joined by ", " when a layer with several inputs is governed by several, MODEL.md section 9).
     """
 
     cnn: str
@@ -487,17 +488,11 @@ def privacy_limits(profile: Profile, table: PrivacyTable | None, tau: float) -> 
     if problems:
         raise ValueError(f"privacy table {table.cnn}-{table.name} does not fit {profile.cnn}: " + "; ".join(problems))
     row_at = {names.index(r.tensor): r for r in table.rows}
-    measured = sorted(row_at)
-    governing: list[PrivacyRow | None] = [None] * L
-    for k in range(1, L):
-        before = [t for t in measured if t <= k - 1]  # output of layer t at or before input of k
-        after = [t for t in measured if t > k - 1]
-        governing[k] = row_at[before[-1]] if before else (row_at[after[0]] if after else None)
+    governing = _governing_rows(profile, row_at)
     # split point: first k from which every governing row leaks at most tau with all maps (SSIM*)
     sp = L
     for k in range(L - 1, 0, -1):
-        g = governing[k]
-        if g is not None and table._cmp(g.ssim_all()) > tau + _TOL:
+        if any(table._cmp(g.ssim_all()) > tau + _TOL for g in governing[k]):
             break
         sp = k
     nf: list[int | None] = [None] * L
@@ -505,11 +500,10 @@ def privacy_limits(profile: Profile, table: PrivacyTable | None, tau: float) -> 
     on_src = [False] * L
     on_src[0] = on_src[L - 1] = True
     for k in range(1, L - 1):
-        g = governing[k]
-        if k >= sp or g is None:
+        if k >= sp or not governing[k]:
             continue
         la = profile.layers[k]
-        nf[k] = n = table.nf(g, tau)
+        nf[k] = n = min(table.nf(g, tau) for g in governing[k])  # several inputs: the strictest (section 9)
         if n == 0 or (la.kind == "fc" and n < la.in_maps):
             on_src[k] = True  # (10h)
         else:
@@ -521,8 +515,41 @@ def privacy_limits(profile: Profile, table: PrivacyTable | None, tau: float) -> 
         nf=tuple(nf),
         device_cap=tuple(cap),
         on_source=tuple(on_src),
-        governing=tuple(g.tensor if g else None for g in governing),
+        governing=tuple(", ".join(g.tensor for g in rows) if rows else None for rows in governing),
     )
+
+
+def _governing_rows(profile: Profile, row_at: dict[int, PrivacyRow]) -> list[list[PrivacyRow]]:
+    """The rows governing each layer (MODEL.md sections 6 and 9), in stage order of their tensors.
+
+    A tensor's rows: its own row if measured, else the rows of its input tensors (the latest
+    measured tensor on every path into it); a path with no measured tensor (back to the first
+    layer) adds the first measured tensor after the one read (conservative). Layer k is governed
+    by the rows of every tensor it reads. On a chain this is section 6's rule: the latest row at
+    or before layer k's input, else the first one after it.
+    """
+    L = profile.n_layers
+    measured = sorted(row_at)
+    rows: list[set[int]] = []  # measured tensors reached from each tensor
+    open_: list[bool] = []  # some path from the tensor back to the first layer has no measured tensor
+    for t in range(L):
+        if t in row_at:
+            rows.append({t})
+            open_.append(False)
+        else:
+            ins = profile.inputs(t)
+            rows.append(set().union(*(rows[u] for u in ins)) if ins else set())
+            open_.append(not ins or any(open_[u] for u in ins))
+    out: list[list[PrivacyRow]] = [[] for _ in range(L)]
+    for k in range(1, L):
+        got: set[int] = set()
+        for u in profile.inputs(k):
+            got |= rows[u]
+            after = [t for t in measured if t > u]
+            if open_[u] and after:
+                got.add(after[0])
+        out[k] = [row_at[t] for t in sorted(got)]
+    return out
 
 
 def table_path(cnn: str, name: str) -> Path:

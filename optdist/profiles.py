@@ -1,6 +1,9 @@
 """Layer profiles (MODEL.md sections 2 and 9), read from profile files without torch.
 
-A profile lists the placeable layers of a chain CNN. For layer k:
+A profile lists the placeable layers of a CNN in one topological order (the stage order), each
+with its input layers (MODEL.md section 9: a chain, or a DAG with residual additions, channel
+concatenation and branches). Layer 1 reads the network input and layer L is the output; both
+run on the source. For layer k:
 
 =============  ==========================  ====================================  ==========================
 kind           segments ``P_k``            mults per segment ``c_k``             weight bytes ``m_k``
@@ -8,6 +11,9 @@ kind           segments ``P_k``            mults per segment ``c_k``            
 conv           input channels ``C_in``     ``kh*kw*(C_out/g)*H_out*W_out``       ``kh*kw*(C_out/g)*b``
 elementwise    maps ``C``                  0 (depthwise conv: ``kh*kw*H*W``)     0 (depthwise: ``kh*kw*b``)
 fc             1                           ``n_in*n_out``                        ``n_in*n_out*b``
+add            maps ``C`` (every input     0                                     0
+               has C maps of one shape)
+concat         sum of the inputs' maps     0                                     0
 =============  ==========================  ====================================  ==========================
 
 with ``b = 4`` bytes and ``g`` the convolution's ``groups`` (1 for a plain conv, MODEL.md
@@ -15,7 +21,10 @@ section 9). ``kind`` is the layer's data-movement rule (section 4): a depthwise 
 (``groups = C_in = C_out``) leaves each map complete on its owner, so it moves data like an
 elementwise layer and has kind ``elementwise`` with ``op = "conv2d"`` (section 9's table).
 The output of layer k is ``out_maps`` maps of ``beta`` bytes each (fc: one vector,
-``out_maps = 1`` and ``beta = n_out*b``).
+``out_maps = 1`` and ``beta = n_out*b``). An ``add`` layer's map p is the sum of map p of
+every input; a ``concat`` layer's maps are its inputs' maps one after the other (input q starts
+at the offset ``sum`` of the maps of inputs ``0..q-1``); global pooling is an ``elementwise``
+layer with 1x1 output maps.
 
 Profile files (``optdist-profile/2``, JSON; ``/1`` files without ``op``/``groups``/``kernel``/
 ``inputs`` are still read) are written by :func:`optdist.tracing.profile_module` /
@@ -28,6 +37,7 @@ files under ``models/profiles/`` (built by the same tracer, :mod:`optdist.profil
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -40,7 +50,8 @@ from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_
 from optdist.paths import MODELS_DIR
 
 BYTES_PER_VALUE = 4
-LayerKind = Literal["conv", "elementwise", "fc"]
+LayerKind = Literal["conv", "elementwise", "fc", "add", "concat"]
+WHOLE_MAP_KINDS = ("elementwise", "add", "concat")  # each owner holds complete output maps (section 9)
 FORMAT = "optdist-profile/2"
 FORMATS = ("optdist-profile/1", FORMAT)
 MAX_PROFILE_BYTES = 16 * MiB
@@ -91,11 +102,38 @@ class Layer:
 
 @dataclass(frozen=True)
 class Profile:
-    """The ordered layers of one CNN plus its input shape (C, H, W)."""
+    """The layers of one CNN in stage order, its input shape (C, H, W) and its graph.
+
+    ``graph[k]`` = the indices of layer k's input layers (MODEL.md section 9), all ``< k``; empty
+    for a chain (``in(k) = (k-1,)``, ``in(0) = ()``): a graph equal to the chain is stored empty,
+    so a chain profile compares equal however it was built.
+    """
 
     cnn: str
     input_shape: tuple[int, ...]
     layers: tuple[Layer, ...]
+    graph: tuple[tuple[int, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        graph = tuple(tuple(int(u) for u in into) for into in self.graph)
+        if graph and len(graph) != len(self.layers):
+            raise ValueError(f"{self.cnn}: graph has {len(graph)} entries for {len(self.layers)} layers")
+        if graph == tuple(((k - 1,) if k else ()) for k in range(len(graph))):
+            graph = ()
+        object.__setattr__(self, "graph", graph)
+
+    @property
+    def is_chain(self) -> bool:
+        """True when every layer reads the layer before it (sections 1-8)."""
+        return not self.graph
+
+    def inputs(self, k: int) -> tuple[int, ...]:
+        """``in(k)``: indices of the layers whose output layer k reads (``(k-1,)`` in a chain)."""
+        if not 0 <= k < self.n_layers:
+            raise IndexError(f"{self.cnn} has layers 0..{self.n_layers - 1}, not {k}")
+        if self.graph:
+            return self.graph[k]
+        return () if k == 0 else (k - 1,)
 
     @property
     def n_layers(self) -> int:
@@ -116,11 +154,11 @@ class Profile:
         raise KeyError(f"{self.cnn} has no layer {name!r}; layers: {[la.name for la in self.layers]}")
 
     def to_json(self) -> dict:
-        """The ``optdist-profile/2`` document; ``inputs`` names each layer's input layers (a chain)."""
+        """The ``optdist-profile/2`` document; ``inputs`` names each layer's input layers."""
         layers = []
         for k, la in enumerate(self.layers):
             d = {**asdict(la), "out_shape": list(la.out_shape), "torch_modules": list(la.torch_modules),
-                 "kernel": list(la.kernel), "inputs": [self.layers[k - 1].name] if k else []}
+                 "kernel": list(la.kernel), "inputs": [self.layers[u].name for u in self.inputs(k)]}
             layers.append(d)
         return {
             "format": FORMAT,
@@ -144,6 +182,7 @@ class Profile:
                 {
                     "k": k + 1,
                     "layer": la.name,
+                    **({} if self.is_chain else {"inputs": ", ".join(self.layers[u].name for u in self.inputs(k))}),
                     "kind": la.kind,
                     "op": la.op + (f" g={la.groups}" if la.groups != 1 else ""),
                     "P": la.segments,
@@ -207,31 +246,79 @@ def profile_json_schema() -> dict:
 _REGEN = "regenerate the file with `optdist profile --module pkg.mod:builder --input C,H,W --out FILE`"
 _FIXES = {
     "format": f"set \"format\": \"{FORMAT}\"",
-    "kind": "use 'conv', 'elementwise' or 'fc' (MODEL.md sections 2 and 9)",
+    "kind": "use 'conv', 'elementwise', 'fc', 'add' or 'concat' (MODEL.md sections 2 and 9)",
     "bytes_per_value": "profiles count float32 values: set \"bytes_per_value\": 4",
     "layers": "list at least two layers (the first and last run on the source); " + _REGEN,
 }
 
 
-def _layer_problems(k: int, la: _LayerSpec, prev: _LayerSpec | None, input_shape: list[int]) -> list[Problem]:
-    """Consistency of layer ``k`` with its shapes and predecessor (MODEL.md sections 2, 4, 9)."""
+def _graph_problems(spec: _ProfileSpec) -> tuple[list[list[int]], list[Problem]]:
+    """Each layer's input indices and the graph's problems (MODEL.md section 9).
+
+    Layers are listed in topological order: layer 1 alone reads the network input, every other
+    layer names earlier layers as ``inputs`` (one; two or more for ``add`` and ``concat``), and
+    every layer but the last feeds a later one (the last is the network's output).
+    """
+    problems: list[Problem] = []
+    index: dict[str, int] = {}
+    graph: list[list[int]] = []
+    for k, la in enumerate(spec.layers):
+        p = f"layers[{k}].inputs"
+        names = la.inputs if la.inputs is not None else ([spec.layers[k - 1].name] if k else [])
+        into: list[int] = []
+        for name in names:
+            if name in index:
+                into.append(index[name])
+            elif any(other.name == name for other in spec.layers[k:]):
+                problems.append(Problem(p, f"{name!r} comes at or after {la.name!r}", "list the layers in a topological "
+                                        "order (every layer after its inputs, the stage order of MODEL.md section 9)"))
+            else:
+                problems.append(Problem(p, f"{name!r} is not a layer of the profile", "name earlier layers of this file"))
+        if len(set(names)) != len(names):
+            problems.append(Problem(p, f"{names} names a layer twice", "name each input layer once"))
+        if k == 0 and names:
+            problems.append(Problem(p, f"{names}, but the first layer reads the network input", "set \"inputs\": []"))
+        elif k and not names:
+            problems.append(Problem(p, "empty, but only the first layer reads the network input", "name the layers "
+                                    "whose output this layer reads (one network input, read by the first layer)"))
+        elif la.kind in ("add", "concat") and len(names) < 2:
+            problems.append(Problem(p, f"a{'n' if la.kind == 'add' else ''} {la.kind} layer merges two or more "
+                                    f"input layers, not {names}", "name every merged layer, or use kind 'elementwise'"))
+        elif la.kind not in ("add", "concat") and len(names) > 1:
+            problems.append(Problem(p, f"a{'n' if la.kind != 'conv' else ''} {la.kind} layer reads one input layer, not "
+                                    f"{names}; only 'add' and 'concat' layers merge several (a DAG, MODEL.md section 9)",
+                                    "name its one input layer, or insert an 'add' or 'concat' layer"))
+        index[la.name] = k
+        graph.append(into)
+    used = {u for into in graph for u in into}
+    for k, la in enumerate(spec.layers[:-1]):
+        if k not in used:
+            problems.append(Problem(f"layers[{k}]", f"the output of {la.name!r} is not an input of any later layer",
+                                    "every layer but the last must feed a later layer (the last layer is the "
+                                    "network's output): remove the layer or name it in a later layer's inputs"))
+    return graph, problems
+
+
+def _layer_problems(k: int, la: _LayerSpec, ins: list[_LayerSpec], input_shape: list[int]) -> list[Problem]:
+    """Consistency of layer ``k`` with its shapes and input layers ``ins`` (MODEL.md sections 2, 4, 9)."""
     p, b, out = f"layers[{k}]", BYTES_PER_VALUE, []
 
     def bad(field: str, msg: str, fix: str = _REGEN) -> None:
         out.append(Problem(f"{p}.{field}", msg, fix))
 
-    fed_maps = prev.out_maps if prev is not None else input_shape[0]
-    expected_inputs = [prev.name] if prev is not None else []
-    if la.inputs is not None and la.inputs != expected_inputs:
-        bad("inputs", f"inputs {la.inputs} but the layer before is {expected_inputs or 'the network input'}: "
-            "only chain networks are supported so far (a layer with several inputs, or a skipped layer, is a "
-            "DAG: MODEL.md section 9, issue 13 item 3)", "profile a chain network (no residual add or concat)")
+    if la.kind == "concat":
+        fed_maps = sum(u.out_maps for u in ins)
+    else:
+        fed_maps = ins[0].out_maps if ins else input_shape[0]
+    if la.kind in ("add", "concat"):
+        _merge_problems(la, ins, fed_maps, bad)
+        return out
     if la.in_maps != fed_maps:
         bad("in_maps", f"{la.in_maps} but the previous layer outputs {fed_maps} maps")
     if math.prod(la.out_shape) * b != la.beta:
         bad("beta", f"{la.beta} B but out_shape {la.out_shape} of {b}-byte values is {math.prod(la.out_shape) * b} B")
     if la.kind == "fc":
-        n_in = fed_maps * ((prev.beta // b) if prev is not None else math.prod(input_shape[1:]))
+        n_in = fed_maps * ((ins[0].beta // b) if ins else math.prod(input_shape[1:]))
         n_out = la.out_shape[0]
         if (la.segments, la.out_maps, len(la.out_shape)) != (1, 1, 1):
             bad("segments", f"an fc layer has 1 segment, 1 output vector and a 1-D out_shape, not "
@@ -274,6 +361,29 @@ def _layer_problems(k: int, la: _LayerSpec, prev: _LayerSpec | None, input_shape
     return out
 
 
+def _merge_problems(la: _LayerSpec, ins: list[_LayerSpec], fed_maps: int, bad: Callable[[str, str], None]) -> None:
+    """An ``add`` (equal input tensors, map p = sum of maps p) or ``concat`` (maps one after the other);
+    each problem is reported through ``bad(field, message)``."""
+    maps = [u.out_maps for u in ins]
+    if any(u.kind == "fc" or len(u.out_shape) != len(la.out_shape) for u in ins) or len(la.out_shape) != 2:
+        bad("out_shape", f"{la.kind} merges (C, H, W) maps of equal H x W: inputs' out_shape "
+            f"{[u.out_shape for u in ins]} and this layer's {la.out_shape} (MODEL.md section 9)")
+    elif any(u.out_shape != la.out_shape for u in ins):
+        bad("out_shape", f"{la.out_shape} but the inputs' maps are {[u.out_shape for u in ins]}: "
+            f"{la.kind} needs maps of one size")
+    if la.kind == "add" and len(set(maps)) > 1:
+        bad("in_maps", f"an add sums tensors with equal map counts, not {maps}")
+    if la.in_maps != fed_maps:
+        bad("in_maps", f"{la.in_maps} but the input layers give {fed_maps} maps"
+            + (" (their sum)" if la.kind == "concat" else ""))
+    if la.segments != la.in_maps or la.out_maps != la.in_maps:
+        bad("segments", f"a{'n' if la.kind == 'add' else ''} {la.kind} layer has one segment per map: segments "
+            f"{la.segments}, in_maps {la.in_maps}, out_maps {la.out_maps} must be equal")
+    if la.mults_per_segment or la.weight_bytes_per_segment:
+        bad("mults_per_segment", f"a{'n' if la.kind == 'add' else ''} {la.kind} layer has 0 multiplications and 0 "
+            "weight bytes (MODEL.md section 9)")
+
+
 def parse_profile(data: object, where: str = "profile") -> Profile:
     """Validate a decoded profile document; raises :class:`ProfileFileError` listing every problem."""
     if not isinstance(data, dict):
@@ -292,7 +402,13 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
         names.add(la.name)
         if spec.format == FORMAT and la.inputs is None:
             problems.append(Problem(f"layers[{k}].inputs", "missing (profile/2 lists each layer's input layers)", _REGEN))
-        problems += _layer_problems(k, la, spec.layers[k - 1] if k else None, spec.input_shape)
+    if problems:
+        raise ProfileFileError(where, problems)
+    graph, problems = _graph_problems(spec)
+    if problems:
+        raise ProfileFileError(where, problems)
+    for k, la in enumerate(spec.layers):
+        problems += _layer_problems(k, la, [spec.layers[u] for u in graph[k]], spec.input_shape)
     if problems:
         raise ProfileFileError(where, problems)
     layers = tuple(
@@ -302,7 +418,7 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
               groups=la.groups, kernel=tuple(la.kernel))
         for la in spec.layers
     )
-    return Profile(cnn=spec.cnn, input_shape=tuple(spec.input_shape), layers=layers)
+    return Profile(cnn=spec.cnn, input_shape=tuple(spec.input_shape), layers=layers, graph=tuple(map(tuple, graph)))
 
 
 @cache

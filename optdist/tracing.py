@@ -1,4 +1,4 @@
-"""Profiles from any chain-shaped torch module, traced with torch.fx (MODEL.md sections 2 and 9).
+"""Profiles from torch modules (chains and DAGs), traced with torch.fx (MODEL.md sections 2 and 9).
 
 :func:`profile_module` traces ``module`` with ``torch.fx.symbolic_trace``, runs a zero input of
 ``input_shape`` through the graph to get every tensor's shape (``ShapeProp``), and maps each
@@ -33,12 +33,19 @@ padding, dilation, groups)   ``m = kh*kw*(C_out/g)*b``; a depthwise conv (``g = 
 ``view``, ``reshape``
 ``Dropout``, ``Identity``,   dropped (inference)
 ``contiguous``, ``size``
+``x + y`` (``+``, ``+=``,    kind ``add`` (residual sum of two or more tensors of one shape),
+``torch.add``, ``.add``)     ``C`` segments, ``c = m = 0``; ``x + constant`` is ``elementwise``
+``torch.cat(..., dim=1)``    kind ``concat`` (channels), segments = the sum of the inputs' maps
 ===========================  ===============================================================
 
-Anything else raises :class:`TraceError` naming the graph node and its operation. Residual
-additions and channel concatenation (and any branch, a node whose input is not the previous
-node's output) make the network a DAG: section 9 defines them, but optdist's placement
-methods take chains only so far (issue 13 item 3), so they are a :class:`TraceError` too.
+Branches are allowed: an operation may read any earlier operation's output, and several may
+read the same one (the profile records each layer's ``inputs``, MODEL.md section 9); layers are
+numbered in the graph's order, a topological order. Only the first operation may read the
+network input (layer 1 runs on the source), the network returns one tensor (the last layer's
+output), and every layer must lead to it. A BatchNorm folds into the convolution before it, and
+an activation into the Linear before it, only when nothing else reads that convolution's or
+Linear's output. Anything else (a product of tensors, ``torch.stack``, a concatenation along
+another dim, ...) raises :class:`TraceError` naming the graph node and its operation.
 Needs torch (the ``learn`` extra).
 """
 
@@ -50,6 +57,7 @@ import math
 import operator
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -57,7 +65,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-from optdist.profiles import BYTES_PER_VALUE, Layer, Profile
+from optdist.profiles import BYTES_PER_VALUE, Layer, Profile, ProfileFileError, parse_profile
 
 _ACTIVATION_MODULES = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish,
@@ -82,7 +90,7 @@ SUPPORTED = (
     "Conv2d (groups, depthwise), Linear, ReLU/ReLU6/LeakyReLU/ELU/SELU/CELU/GELU/SiLU/Mish/Hardswish/"
     "Hardsigmoid/Hardtanh/Sigmoid/Tanh/Softplus, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, "
     "mean over (H, W), BatchNorm2d, BatchNorm1d after Linear, Flatten/flatten/view/reshape before Linear, "
-    "Dropout, Identity"
+    "Dropout, Identity, residual add of equal tensors (x + y), channel concatenation (torch.cat dim 1)"
 )
 
 
@@ -164,13 +172,13 @@ def _shape(node: fx.Node) -> tuple[int, ...] | None:
 
 
 def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | None = None) -> Profile:
-    """The profile of chain-shaped ``module`` on inputs of ``input_shape`` ``(C, H, W)``.
+    """The profile (a chain or a DAG, MODEL.md section 9) of ``module`` on inputs of ``input_shape`` ``(C, H, W)``.
 
     ``name`` is the profile's CNN name (default: the module's class name, lower case). Shapes
     come from one forward pass of a zero batch of one through the traced graph (eval mode).
     Raises :class:`TraceError` for an operation with no rule (naming the node and the
-    operation), a branch, residual add or concat (a DAG: not yet supported end to end), or a
-    module torch.fx cannot trace. Source: MODEL.md sections 2 and 9.
+    operation), a graph section 9 does not cover (a second reader of the network input, a dead
+    branch, several outputs), or a module torch.fx cannot trace. Source: MODEL.md sections 2 and 9.
     """
     shape = tuple(int(d) for d in input_shape)
     if not shape or any(d < 1 for d in shape):
@@ -191,12 +199,30 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
             e = e.__cause__ or e  # ShapeProp wraps the module's own error
             raise TraceError(f"{cnn}: a forward pass on input shape {list(shape)} failed ({type(e).__name__}: {e}); "
                              "check --input (C,H,W without the batch)") from None
-        return Profile(cnn=cnn, input_shape=shape, layers=_layers(gm, cnn, shape))
+        layers, graph = _layers(gm, cnn, shape)
+        profile = Profile(cnn=cnn, input_shape=shape, layers=layers, graph=graph)
+        try:
+            parse_profile(profile.to_json(), cnn)  # the file format's own checks, on what was traced
+        except ProfileFileError as e:
+            raise TraceError(f"{cnn}: the traced profile is inconsistent ({e}); please report the module") from None
+        return profile
     finally:
         module.train(was_training)
 
 
-def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple[Layer, ...]:
+@dataclass(frozen=True)
+class _Value:
+    """What a graph node's tensor is in the profile: the output of layer ``layer`` (-1: the network
+    input), ``flat`` = its maps when flattened for a Linear, ``whole`` = exactly that layer's
+    output as produced and read by nothing else on the way (an operation may fold into the layer)."""
+
+    layer: int
+    flat: int | None = None
+    whole: bool = True
+
+
+def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple[tuple[Layer, ...], tuple[tuple[int, ...], ...]]:
+    """The layers of the traced graph in graph order (a topological order) and each one's inputs."""
     modules = dict(gm.named_modules())
     calls: dict[str, int] = {}
     for node in gm.graph.nodes:
@@ -204,29 +230,47 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
             calls[node.target] = calls.get(node.target, 0) + 1
     b = BYTES_PER_VALUE
     layers: list[Layer] = []
-    tip: fx.Node | None = None  # the node whose output the chain carries
-    flat_maps: int | None = None  # maps before a pending flatten (folded into the next fc)
-    last_created = False  # the last kept node created (or folded into) layers[-1]
+    graph: list[tuple[int, ...]] = []
+    value: dict[fx.Node, _Value] = {}
 
     def fail(node: fx.Node, why: str) -> TraceError:
         where = node.target if node.op == "call_module" else node.name  # a module by its path, as layers are named
         return TraceError(f"{cnn}: node {where!r} ({_op_name(node, modules)}): {why}")
 
-    for node in gm.graph.nodes:  # a merge names the DAG best: report it before the branch that feeds it
-        if _classify(node, modules)[0] == "merge":
-            raise fail(node, "a residual addition, concatenation or product of tensors makes the network a DAG "
-                             "(MODEL.md section 9); optdist's placement methods support chain networks only so far "
-                             "(issue 13 item 3)")
+    def data_inputs(node: fx.Node) -> list[fx.Node]:
+        return [n for n in node.all_input_nodes if n in value]
+
+    def readers(node: fx.Node) -> int:  # operations that read the node's tensor (size queries aside)
+        return sum(1 for u in node.users if u.op == "output" or _classify(u, modules)[0] != "shape")
+
+    def add_layer(node: fx.Node, layer: Layer, into: Sequence[_Value]) -> None:
+        srcs = tuple(dict.fromkeys(v.layer for v in into))
+        if -1 in srcs and (layers or len(srcs) > 1):
+            raise fail(node, "reads the network input, which only the first operation may read (layer 1 runs on "
+                             "the source, MODEL.md section 9): start the network with one operation on the input")
+        layers.append(layer)
+        graph.append(tuple(u for u in srcs if u >= 0))
+        value[node] = _Value(len(layers) - 1)
+
+    def fold(node: fx.Node, src: _Value, label: str) -> None:
+        k = src.layer
+        last = layers[k]
+        layers[k] = Layer(**{**last.__dict__, "torch_modules": (*last.torch_modules, label)})
+        value[node] = _Value(k)
+
     for node in gm.graph.nodes:
         if node.op == "placeholder":
-            if tip is not None:
+            if value:
                 raise fail(node, "a second network input; profile a module with one input tensor")
-            tip = node
+            value[node] = _Value(-1)
             continue
         if node.op == "output":
-            if node.args[0] is not tip:
-                raise fail(node, "the network's output is not the last operation's output (several outputs, "
-                                 "or a branch): only chain networks are supported so far (issue 13 item 3)")
+            out = node.args[0]
+            if not isinstance(out, fx.Node) or out not in value:
+                raise fail(node, "the network must return one tensor (not a tuple or a constant)")
+            if value[out].layer != len(layers) - 1:  # (a flatten of the last layer's output is that output)
+                raise fail(node, f"the network's output {out.name!r} is not the last layer's output: every "
+                                 "operation's result must lead to the output (MODEL.md section 9: layer L is the output)")
             break
         if node.op == "get_attr":
             raise fail(node, f"uses a parameter or buffer directly; use a module instead. Supported: {SUPPORTED}")
@@ -235,45 +279,46 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
             continue
         if cat == "other":
             raise fail(node, f"no profiling rule for this operation (MODEL.md section 9). Supported: {SUPPORTED}")
-        data = [n for n in node.all_input_nodes if _shape(n) is not None or n is tip]
-        if len(data) != 1 or data[0] is not tip:
-            raise fail(node, f"takes {[n.name for n in data]} instead of the previous operation's output "
-                             f"{tip.name!r}: a branch makes the network a DAG; chain networks only so far (issue 13 item 3)")
-        in_shape, out_shape = _shape(tip) or input_shape, _shape(node)
+        data = data_inputs(node)
+        out_shape = _shape(node)
         if out_shape is None:
             raise fail(node, "does not produce a tensor")
-        tip = node
         label = node.target if node.op == "call_module" and calls[node.target] == 1 else node.name
+        if cat == "merge":
+            _merge(node, op, data, out_shape, label, value, layers, add_layer, fail)
+            continue
+        if len(data) != 1:
+            raise fail(node, f"takes {[n.name for n in data]}: an operation other than add and cat reads one tensor")
+        src = value[data[0]]
+        in_shape = _shape(data[0]) or input_shape
         if cat == "drop":
+            value[node] = _Value(src.layer, src.flat, src.whole and readers(data[0]) == 1)
             continue
         if cat == "flatten":
-            if len(out_shape) != 1 or flat_maps is not None:
+            if len(out_shape) != 1 or src.flat is not None:
                 raise fail(node, f"reshapes {list(in_shape)} to {list(out_shape)}; only a flatten to (N, features) "
                                  "before a Linear is supported")
-            flat_maps = layers[-1].out_maps if layers else input_shape[0]
-            last_created = False
+            value[node] = _Value(src.layer, layers[src.layer].out_maps if src.layer >= 0 else input_shape[0], False)
             continue
         if cat == "linear":
             mod = modules[node.target]
             if len(in_shape) != 1:
                 raise fail(node, f"applied to a {len(in_shape) + 1}-D tensor {list(in_shape)}; flatten it first")
-            in_maps = flat_maps if flat_maps is not None else (layers[-1].out_maps if layers else input_shape[0])
+            in_maps = src.flat if src.flat is not None else (layers[src.layer].out_maps if src.layer >= 0 else input_shape[0])
             n = mod.in_features * mod.out_features
-            layers.append(Layer(label, "fc", 1, n, n * b, in_maps, 1, (mod.out_features,), mod.out_features * b,
-                                (label,), "linear"))
-            flat_maps, last_created = None, True
+            add_layer(node, Layer(label, "fc", 1, n, n * b, in_maps, 1, (mod.out_features,), mod.out_features * b,
+                                  (label,), "linear"), [src])
             continue
-        if flat_maps is not None:
+        if src.flat is not None:
             raise fail(node, "between a flatten and the Linear after it; only Dropout may stand there")
-        if cat in ("act", "bn1d") and layers and layers[-1].kind == "fc" and last_created:
-            last = layers[-1]
-            layers[-1] = Layer(**{**last.__dict__, "torch_modules": (*last.torch_modules, label)})
+        alone = src.layer >= 0 and src.whole and readers(data[0]) == 1  # nothing else reads the layer's output
+        if cat in ("act", "bn1d") and alone and layers[src.layer].kind == "fc":
+            fold(node, src, label)
             continue
         if cat == "bn1d":
             raise fail(node, "BatchNorm1d is supported right after a Linear only")
-        if cat == "bn" and layers and layers[-1].op == "conv2d" and last_created:
-            last = layers[-1]
-            layers[-1] = Layer(**{**last.__dict__, "torch_modules": (*last.torch_modules, label)})
+        if cat == "bn" and alone and layers[src.layer].op == "conv2d":
+            fold(node, src, label)
             continue
         if len(in_shape) != 3 and not (len(in_shape) == 1 and cat == "act"):
             raise fail(node, f"expects (C, H, W) maps, got shape {list(in_shape)}")
@@ -291,16 +336,68 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
                 c, m, kind = kh * kw * math.prod(hw), kh * kw * b, "elementwise"
             else:
                 c, m, kind = kh * kw * (c_out // g) * math.prod(hw), kh * kw * (c_out // g) * b, "conv"
-            layers.append(Layer(label, kind, c_in, c, m, c_in, c_out, hw, math.prod(hw) * b, (label,), op, g, (kh, kw)))
+            add_layer(node, Layer(label, kind, c_in, c, m, c_in, c_out, hw, math.prod(hw) * b, (label,), op, g,
+                                  (kh, kw)), [src])
         else:  # act, pool, mean, bn: per-map operations, no multiplications (section 2)
             if out_shape[0] != c_in:
                 raise fail(node, f"changes the number of maps {c_in} -> {out_shape[0]}; per-map operations keep them")
-            layers.append(Layer(label, "elementwise", c_in, 0, 0, c_in, c_in, hw, math.prod(hw) * b, (label,), op))
-        last_created = True
+            add_layer(node, Layer(label, "elementwise", c_in, 0, 0, c_in, c_in, hw, math.prod(hw) * b, (label,), op),
+                      [src])
     if len(layers) < 2:
         raise TraceError(f"{cnn}: {len(layers)} placeable layer(s); a network needs at least two (the first and "
                          "the last run on the source)")
-    return tuple(layers)
+    used = {u for into in graph for u in into}
+    for k, la in enumerate(layers[:-1]):
+        if k not in used:
+            raise TraceError(f"{cnn}: the output of layer {la.name!r} ({la.op}) is not used by the network's output "
+                             "(a dead branch); remove it from forward()")
+    return tuple(layers), tuple(graph)
+
+
+def _merge(node: fx.Node, op: str, data: list[fx.Node], out_shape: tuple[int, ...], label: str,
+           value: dict[fx.Node, _Value], layers: list[Layer], add_layer, fail) -> None:
+    """A residual addition (``+``, ``add``) or a channel concatenation (``torch.cat`` on dim 1)
+    as an ``add`` / ``concat`` layer (MODEL.md section 9); anything else is a :class:`TraceError`."""
+    b = BYTES_PER_VALUE
+    if len(out_shape) != 3:
+        raise fail(node, f"merges tensors of shape {list(out_shape)}; add and cat are supported on (C, H, W) maps")
+    hw = tuple(out_shape[1:])
+    srcs = [value[n] for n in data]
+    if any(v.flat is not None for v in srcs):
+        raise fail(node, "merges a flattened tensor; add and cat are supported on (C, H, W) maps")
+    if op in ("add", "add_", "iadd"):
+        if node.kwargs.get("alpha", 1) != 1 or (node.op == "call_function" and len(node.args) > 2):
+            raise fail(node, "an add with alpha; only x + y is supported")
+        if len(data) == 1:  # x + constant: a per-map operation
+            add_layer(node, Layer(label, "elementwise", out_shape[0], 0, 0, out_shape[0], out_shape[0], hw,
+                                  math.prod(hw) * b, (label,), "add_constant"), srcs)
+            return
+        if len({v.layer for v in srcs}) != len(srcs):
+            raise fail(node, "adds a tensor to itself (2x); only sums of different tensors are supported")
+        if any(_shape(n) != out_shape for n in data):
+            raise fail(node, f"adds tensors of shapes {[list(_shape(n)) for n in data]}; a residual add needs equal "
+                             "shapes (no broadcasting)")
+        kind = "add"
+    elif op in ("cat", "concat"):
+        tensors = node.args[0] if node.args else node.kwargs.get("tensors")
+        dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+        if dim not in (1, -3):
+            raise fail(node, f"concatenates along dim {dim}; only channels (dim 1) are supported")
+        if not isinstance(tensors, list | tuple) or any(t not in value for t in tensors):
+            raise fail(node, "concatenates something other than a list of traced tensors")
+        data = list(tensors)
+        srcs = [value[n] for n in data]
+        if len({v.layer for v in srcs}) != len(srcs):
+            raise fail(node, "concatenates a tensor with itself; only distinct tensors are supported")
+        kind = "concat"
+    else:
+        raise fail(node, f"no profiling rule for this merge (MODEL.md section 9 has residual add and channel "
+                         f"concatenation). Supported: {SUPPORTED}")
+    layers_in = [layers[v.layer].out_maps if v.layer >= 0 else None for v in srcs]
+    c = out_shape[0]
+    if kind == "concat" and None not in layers_in and sum(layers_in) != c:
+        raise fail(node, f"concatenates {layers_in} maps into {c}")
+    add_layer(node, Layer(label, kind, c, 0, 0, c, c, hw, math.prod(hw) * b, (label,), op), srcs)
 
 
 def load_builder(spec: str) -> Callable[[], nn.Module]:

@@ -6,8 +6,13 @@ formulations and the decomposition bounds). Plain numpy, no Pyomo.
 
 **Edges.** Data moves along the edges ``u -> k`` of a network, ``u in in(k)`` (MODEL.md
 section 9). A chain has one input per layer, ``in(k) = (k-1,)`` and none for the first layer
-(:func:`inputs`); layer 1 and layer L run on the request's source (eqs. 8, 9), so the first
-edge leaves the source and the last one enters it, with the same rules as any other edge.
+(:func:`inputs`); a DAG lists them in its profile (``add`` and ``concat`` layers have several).
+Layer 1 and layer L run on the request's source (eqs. 8, 9), so the first edge leaves the source
+and the last one enters it, with the same rules as any other edge. Each edge carries k's map
+correspondence: the segments ``offset .. offset+span-1`` of k read u's output maps ``0..span-1``
+(a ``concat`` k: ``offset`` = the maps of its earlier inputs, ``span = P^out_u``; any other k:
+``offset = 0``, ``span = P_k``, the identity for ``add``). Below, ``n_k(j)`` counts only those
+segments of k.
 
 **Who needs what** (section 4, eq. 6). Sender i owns ``n_u(i)`` segments of u, receiver j owns
 ``n_k(j)`` segments of k, ``beta`` = bytes per output map of u; nothing moves when ``i = j``:
@@ -21,7 +26,16 @@ kind       edge                      ``O[i,j]`` (bytes)
                                      from its owner at u to its owner at k)
 ``to_fc``  elementwise u -> fc       ``n_u(i) * beta * 1[n_k(j)>0]`` (all of i's maps)
 ``fc``     fc u (one vector)         ``1[n_u(i)>0] * beta * 1[n_k(j)>0]``
+``group``  conv u with ``g > 1``     ``beta * |{q owned by j : group(q) in G(i)}|``, ``G(i)``
+           groups (section 9)        = the groups of u's input maps i owns, ``group(q) =
+                                     q // (P^out_u/g)``; into an fc k: ``beta * (P^out_u/g) *
+                                     |G(i)| * 1[n_k(j)>0]``
 =========  ========================  ===================================================
+
+"Elementwise" u here is any kind whose owners hold complete output maps (``elementwise``,
+which includes depthwise convolutions and global pooling, ``add`` and ``concat``). ``g = 1``
+gives the ``conv`` rule; a depthwise convolution with a channel multiplier (``g = C_in <
+C_out``) is a ``group`` edge with one input map per group.
 
 The three count kinds are one formula with per-edge coefficients (:class:`Edge`)::
 
@@ -31,18 +45,19 @@ The three count kinds are one formula with per-edge coefficients (:class:`Edge`)
 conv into a multi-segment layer: ``per_receiver_segment = beta``; conv into fc (one segment):
 ``per_pair = P^out_u * beta``; to_fc: ``per_sender_segment = beta``; fc: ``per_pair = beta``.
 A ``flow`` edge depends on which maps each node owns: ``O[i,j] = f[i,j] * beta`` with ``f[i,j]``
-the maps that move from i to j.
+the maps that move from i to j; so does a ``group`` edge (:func:`transfer_block`).
 
 **Stage time** (section 5, eqs. 5, 7): over the owners j of layer k,
 
     T[k] = max_j ( tc[k,j] + wait[k,j] ),   tc[k,j] = n_k(j) * c_k / e_j,
     wait[k,j] = max_{u in in(k), i != j} O_u[i,j] / rho_i           (parallel uplink, the paper)
-    wait[k,j] = max_{u, i != j: O_u[i,j] > 0} sum_j' O_u[i,j'] / rho_i  (serial uplink, section 8)
+    wait[k,j] = max_{u, i != j: O_u[i,j] > 0} sum_j' O_u[i,j'] / rho_i  (serial uplink, section 8;
+                                                         serialised per edge)
 
 ``T[1]`` is the first layer's compute on the source; request latency = ``sum_k T[k]``.
 
 **Node usage** (section 6): memory ``n * m_k`` (10b), multiplications ``n * c_k`` (10c), bytes
-sent ``sum_j O[i,j]`` (10d); shared data of a request = the sum of all ``O``.
+sent ``sum_j O[i,j]`` (10d), summed over every edge; shared data of a request = the sum of all ``O``.
 
 All byte counts are integers times integers (exact in float64), so every caller gets the same
 numbers whichever way it groups them.
@@ -57,35 +72,42 @@ from typing import Literal
 
 import numpy as np
 
-from optdist.profiles import Layer, Profile
+from optdist.profiles import WHOLE_MAP_KINDS, Layer, Profile
 
-TransferKind = Literal["flow", "conv", "to_fc", "fc"]
+TransferKind = Literal["flow", "conv", "to_fc", "fc", "group"]
 
 
 def inputs(profile: Profile, k: int) -> tuple[int, ...]:
     """``in(k)``: the layers whose output layer k reads (MODEL.md section 9); a chain: ``(k-1,)``."""
-    if not 0 <= k < profile.n_layers:
-        raise IndexError(f"{profile.cnn} has layers 0..{profile.n_layers - 1}, not {k}")
-    return () if k == 0 else (k - 1,)
+    return profile.inputs(k)
 
 
-def transfer_kind(prev: Layer, nxt: Layer) -> TransferKind:
-    """Which rule of eq. 6 moves data from ``prev`` to ``nxt`` (see the module docstring).
+def transfer_kind(prev: Layer, nxt: Layer, span: int | None = None) -> TransferKind:
+    """Which rule of eq. 6 / section 9 moves data from ``prev`` to ``nxt`` (module docstring).
 
-    Raises ValueError when an elementwise layer feeds a non-fc layer with another map count.
+    ``span``: the segments of ``nxt`` that read ``prev`` (default all, ``P_k``). Raises
+    ValueError when a whole-map layer feeds a non-fc layer with another map count.
     """
-    if prev.kind == "elementwise":
+    if prev.kind in WHOLE_MAP_KINDS:
         if nxt.kind == "fc":
             return "to_fc"
-        if prev.segments != nxt.segments:
-            raise ValueError(f"{prev.name} -> {nxt.name}: {prev.segments} maps feed {nxt.segments} segments")
+        want = nxt.segments if span is None else span
+        if prev.segments != want:
+            raise ValueError(f"{prev.name} -> {nxt.name}: {prev.segments} maps feed {want} segments")
         return "flow"
-    return "conv" if prev.kind == "conv" else "fc"
+    if prev.kind == "conv":
+        return "group" if prev.groups > 1 else "conv"
+    return "fc"
 
 
 def conv_coef(prev: Layer, nxt: Layer) -> float:
     """Bytes a conv sender ships per owned segment of ``nxt``: ``beta`` (``P^out * beta`` if fc)."""
     return float(prev.beta) * (prev.out_maps if nxt.kind == "fc" else 1)
+
+
+def is_pairwise(kind: TransferKind) -> bool:
+    """Whether the bytes of an edge of ``kind`` depend on which maps each node owns (flow, group)."""
+    return kind in ("flow", "group")
 
 
 @dataclass(frozen=True)
@@ -96,6 +118,8 @@ class Edge:
     the other kinds ``O[i,j]`` is :meth:`bytes` of the owner counts with the coefficients
     ``per_receiver_segment`` (conv into a multi-segment layer), ``per_sender_segment`` (to_fc)
     and ``per_pair`` (fc, and conv into fc). ``u``, ``k``: layer indices (-1 when unknown).
+    ``offset``, ``span``: the segments of k that read u (module docstring; all of k unless k is
+    a concat). ``groups``: u's convolution groups (``group`` edges; 1 otherwise).
     """
 
     u: int
@@ -107,11 +131,23 @@ class Edge:
     per_receiver_segment: float = 0.0
     per_sender_segment: float = 0.0
     per_pair: float = 0.0
+    offset: int = 0
+    span: int = -1  # -1: all P_k segments
+    groups: int = 1
+    out_maps: int = 1  # P^out_u (group edges)
+
+    def __post_init__(self) -> None:
+        if self.span < 0:
+            object.__setattr__(self, "span", self.receiver_segments)
 
     @classmethod
-    def between(cls, prev: Layer, nxt: Layer, u: int = -1, k: int = -1) -> Edge:
-        """The edge from layer ``prev`` (index u) into ``nxt`` (index k)."""
-        kind = transfer_kind(prev, nxt)
+    def between(cls, prev: Layer, nxt: Layer, u: int = -1, k: int = -1, offset: int = 0) -> Edge:
+        """The edge from layer ``prev`` (index u) into ``nxt`` (index k); ``offset``: where u's maps
+        start among k's segments (a concat k; its span is then ``P^out_u``)."""
+        span = prev.out_maps if nxt.kind == "concat" else nxt.segments
+        if offset < 0 or offset + span > nxt.segments:
+            raise ValueError(f"{prev.name} -> {nxt.name}: maps {offset}..{offset + span - 1} outside {nxt.segments} segments")
+        kind = transfer_kind(prev, nxt, span)
         beta = float(prev.beta)
         coef: dict[str, float] = {}
         if kind == "conv" and nxt.segments > 1:
@@ -122,16 +158,27 @@ class Edge:
             coef["per_sender_segment"] = beta
         elif kind == "fc":
             coef["per_pair"] = beta
-        return cls(u, k, kind, beta, prev.segments, nxt.segments, **coef)
+        extra = {"groups": prev.groups, "out_maps": prev.out_maps} if kind == "group" else {}
+        return cls(u, k, kind, beta, prev.segments, nxt.segments, **coef, offset=offset, span=span, **extra)
+
+    @property
+    def sliced(self) -> bool:
+        """True when only part of k's segments read u (a concat k)."""
+        return self.span != self.receiver_segments
+
+    def receiving(self, a_next: np.ndarray) -> np.ndarray:
+        """The owners (..., span) of the segments of k that read u, from all of k's owners (..., P_k)."""
+        return a_next[..., self.offset:self.offset + self.span] if self.sliced else a_next
 
     def bytes(self, n_send: np.ndarray | int, n_recv: np.ndarray | int) -> np.ndarray:
         """``O[i,j]`` (bytes, float) from owner counts, broadcasting ``n_send`` against ``n_recv``.
 
-        Holds for ``i != j`` (the caller zeroes the diagonal); ``flow`` edges depend on which
-        maps each node owns, not on counts: use :func:`transfer_block` or :meth:`flow_bytes`.
+        Holds for ``i != j`` (the caller zeroes the diagonal); ``n_recv`` counts the segments of k
+        that read u (:meth:`receiving`). ``flow`` and ``group`` edges depend on which maps each
+        node owns, not on counts: use :func:`transfer_block` or :meth:`flow_bytes`.
         """
-        if self.kind == "flow":
-            raise ValueError(f"edge {self.u} -> {self.k} moves maps one by one (flow): bytes depend on the maps, not counts")
+        if is_pairwise(self.kind):
+            raise ValueError(f"edge {self.u} -> {self.k} ({self.kind}): bytes depend on which maps each node owns, not counts")
         n_send, n_recv = np.asarray(n_send), np.asarray(n_recv)
         terms = []
         if self.per_receiver_segment:
@@ -153,12 +200,14 @@ class Edge:
         """``O[i,j]`` when node i owns all of u and another node j all of k (per-layer methods)."""
         if self.kind == "flow":
             return float(self.flow_bytes(self.sender_segments))
-        return float(self.bytes(self.sender_segments, self.receiver_segments))
+        if self.kind == "group":
+            return self.beta * (self.out_maps if self.span == 1 else self.span)
+        return float(self.bytes(self.sender_segments, self.span))
 
     @property
     def grows_with_receiver(self) -> bool:
-        """True when a receiver's bytes grow with each segment of k it owns (flows; conv into non-fc)."""
-        return self.kind == "flow" or self.per_receiver_segment > 0
+        """True when a receiver's bytes grow with each segment of k it owns (flows, groups; conv into non-fc)."""
+        return self.kind == "flow" or (self.kind == "group" and self.span > 1) or self.per_receiver_segment > 0
 
     def least_bytes(self, senders: int, *, receivers_own_u: bool) -> float:
         """A lower bound on ``sum O`` over the edge when ``senders`` nodes own u (at least 1).
@@ -172,7 +221,9 @@ class Edge:
         s = max(int(senders), 1)
         if self.kind == "flow":
             return 0.0 if receivers_own_u else self.beta * self.sender_segments
-        each = self.per_receiver_segment * self.receiver_segments + self.per_pair  # one sender's bytes
+        if self.kind == "group":  # every map's partial sums come from >= 1 owner of its group
+            return 0.0 if receivers_own_u else self.whole_bytes
+        each = self.per_receiver_segment * self.span + self.per_pair  # one sender's bytes
         if receivers_own_u:
             return each * (s - 1)
         return each * s + self.per_sender_segment * self.sender_segments
@@ -180,16 +231,40 @@ class Edge:
 
 @cache
 def edges(profile: Profile) -> tuple[tuple[Edge, ...], ...]:
-    """``edges(profile)[k]`` = the edges into layer k, one per ``u in in(k)`` (cached per profile)."""
+    """``edges(profile)[k]`` = the edges into layer k, one per ``u in in(k)`` in order (cached per
+    profile); into a concat k, input q starts at the offset ``sum`` of the earlier inputs' maps."""
     lay = profile.layers
-    return tuple(tuple(Edge.between(lay[u], lay[k], u, k) for u in inputs(profile, k)) for k in range(len(lay)))
+    out = []
+    for k in range(len(lay)):
+        into, offset = [], 0
+        for u in inputs(profile, k):
+            into.append(Edge.between(lay[u], lay[k], u, k, offset if lay[k].kind == "concat" else 0))
+            offset += lay[u].out_maps
+        out.append(tuple(into))
+    return tuple(out)
+
+
+def all_edges(profile: Profile) -> tuple[Edge, ...]:
+    """Every edge of the network, receivers in stage order."""
+    return tuple(ed for into in edges(profile) for ed in into)
+
+
+class ChainOnlyError(NotImplementedError, ValueError):
+    """A method that walks networks as chains was given a DAG (MODEL.md section 9); a ValueError so
+    that the CLI reports it in one line."""
 
 
 def chain_edge(profile: Profile, k: int) -> Edge | None:
-    """The one edge into layer k of a chain (None for the first layer)."""
+    """The one edge into layer k of a chain (None for the first layer).
+
+    Raises :class:`ChainOnlyError` for a DAG profile (MODEL.md section 9): a method that walks
+    the network as a chain must use :func:`edges` instead.
+    """
+    if not profile.is_chain:
+        merges = [la.name for j, la in enumerate(profile.layers) if len(profile.inputs(j)) > 1]
+        raise ChainOnlyError(f"{profile.cnn} is a DAG network (MODEL.md section 9; merge layers {merges}): this "
+                             "method places chains only; use method milp with --formulation tight, compact or per-map")
     into = edges(profile)[k]
-    if len(into) > 1:
-        raise NotImplementedError(f"{profile.cnn} layer {profile.layers[k].name} has {len(into)} inputs; only chains are supported")
     return into[0] if into else None
 
 
@@ -205,12 +280,17 @@ def transfer_block(edge: Edge, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: 
     """``O[r,i,j]`` (bytes, (R, N, N), zero diagonal) for R requests at once.
 
     ``a_prev`` (R, P_u) and ``a_next`` (R, P_k) are the owner nodes of every segment of u and
-    k; ``cnt_prev`` / ``cnt_next`` (R, N) are their :func:`counts` when the caller has them.
+    k; ``cnt_prev`` / ``cnt_next`` (R, N) are their :func:`counts` when the caller has them
+    (``cnt_next`` is ignored for a sliced edge: the counts of the reading segments are taken).
     """
     R, N = a_prev.shape[0], n_nodes
+    if edge.sliced:
+        a_next, cnt_next = edge.receiving(a_next), None
     if edge.kind == "flow":
         code = (np.arange(R)[:, None] * N + a_prev) * N + a_next
         O = np.bincount(code.ravel(), minlength=R * N * N).reshape(R, N, N) * edge.beta
+    elif edge.kind == "group":
+        O = _group_block(edge, a_prev, a_next, N)
     else:
         cp = counts(a_prev, N) if cnt_prev is None else cnt_prev
         cn = counts(a_next, N) if cnt_next is None else cnt_next
@@ -218,6 +298,25 @@ def transfer_block(edge: Edge, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: 
     idx = np.arange(N)
     O[:, idx, idx] = 0.0
     return O
+
+
+def _group_block(edge: Edge, a_prev: np.ndarray, a_recv: np.ndarray, N: int) -> np.ndarray:
+    """``O[r,i,j]`` of a grouped-conv edge (section 9): ``beta * sum_g has[r,i,g] * need[r,j,g]``.
+
+    ``has[r,i,g]`` = 1 if i owns an input map of group g; ``need[r,j,g]`` = the maps of group g
+    among the receiving segments j owns (every map of the group, ``P^out/g``, into an fc).
+    """
+    R, g = a_prev.shape[0], edge.groups
+    rows = np.arange(R)[:, None]
+    in_group = np.arange(a_prev.shape[1]) // (edge.sender_segments // g)
+    has = np.bincount(((rows * N + a_prev) * g + in_group).ravel(), minlength=R * N * g).reshape(R, N, g) > 0
+    per_group = edge.out_maps // g
+    if edge.span == 1:  # an fc receiver (a non-fc one reads P^out >= g >= 2 maps) needs every map of its groups
+        need = np.broadcast_to((counts(a_recv, N) > 0)[:, :, None] * per_group, (R, N, g))
+    else:
+        out_group = np.arange(a_recv.shape[1]) // per_group
+        need = np.bincount(((rows * N + a_recv) * g + out_group).ravel(), minlength=R * N * g).reshape(R, N, g)
+    return np.einsum("rig,rjg->rij", has.astype(float), need.astype(float)) * edge.beta
 
 
 def transfer_matrix(edge: Edge, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -232,6 +331,11 @@ def transfer_list(edge: Edge, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: i
     count kind may appear).
     """
     N = n_nodes
+    a_next = edge.receiving(a_next)
+    if edge.kind == "group":
+        O = _group_block(edge, a_prev[None, :], a_next[None, :], N)[0]
+        i, j = np.nonzero(O)
+        return i[i != j], j[i != j], O[i, j][i != j]
     if edge.kind == "flow":
         code, cnt = np.unique(a_prev * N + a_next, return_counts=True)
         i, j, byt = code // N, code % N, edge.flow_bytes(cnt)

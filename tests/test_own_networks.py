@@ -108,16 +108,22 @@ def test_privacy_table_must_fit_the_own_network(tmp_path):
     assert "no privacy table 'paper' for mynet" in problems_of(write(tmp_path, doc))["privacy.mynet"]
 
 
-def test_grouped_convolution_is_refused_until_the_group_rule_is_implemented(tmp_path):
+def test_grouped_convolution_is_placed_by_the_group_rule(tmp_path):
+    """A grouped convolution (MODEL.md section 9's group rule, issue 13 item 3): the instance takes it, the
+    evaluator moves each group's partial sums, per-map models it and the counting formulations say so."""
+    from optdist.milp import build
+
     doc = own_lenet(tmp_path, table=False)
     prof_file = tmp_path / "nets" / "mynet.profile.json"
     prof = json.loads(prof_file.read_text())
     conv2 = prof["layers"][3]  # conv 8 -> 16, k5, 8x8 out: make it groups=2
     conv2.update(groups=2, mults_per_segment=5 * 5 * 8 * 64, weight_bytes_per_segment=5 * 5 * 8 * 4)
     prof_file.write_text(json.dumps(prof))
-    assert parse_profile(prof).layers[3].groups == 2  # a valid profile file ...
-    got = problems_of(write(tmp_path, doc))  # ... that the placement methods cannot take yet
-    assert "grouped convolutions" in got["networks.mynet"] and "issue 13 item 3" in got["networks.mynet"]
+    assert parse_profile(prof).layers[3].groups == 2
+    inst = load_instance(write(tmp_path, doc))
+    assert inst.profiles["mynet"].layers[3].groups == 2
+    with pytest.raises(ValueError, match="grouped convolution.*--formulation per-map"):
+        build(inst, "compact")
 
 
 def test_defences_are_refused_for_own_networks(tmp_path):

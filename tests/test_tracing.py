@@ -195,6 +195,25 @@ class Branch(nn.Module):
         return self.b(x)  # conv b reads the input, not a's output: a branch
 
 
+class Product(nn.Module):  # squeeze-and-excitation style gating: no rule in MODEL.md section 9
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 1)
+
+    def forward(self, x):
+        y = self.a(x)
+        return self.b(y) * y
+
+
+def test_residual_is_a_dag_with_an_add_layer():
+    """conv1 -> relu -> conv2 -> add(conv2, relu) -> global mean -> fc (formerly refused as a DAG)."""
+    prof = profile_module(Residual(), (3, 8, 8), "res")
+    assert [la.name for la in prof.layers] == ["conv1", "relu", "conv2", "add", "mean", "fc"]
+    assert [prof.inputs(k) for k in range(6)] == [(), (0,), (1,), (2, 1), (3,), (4,)]
+    add = prof.layers[3]
+    assert (add.kind, add.segments, add.mults_per_segment, add.weight_bytes_per_segment, add.beta) == ("add", 8, 0, 0, 256)
+
+
 class Flow(nn.Module):
     def forward(self, x):
         return x if x.sum() > 0 else -x
@@ -203,16 +222,16 @@ class Flow(nn.Module):
 @pytest.mark.parametrize(
     "module,pattern",
     [
-        (Residual(), r"node 'add' \(function _operator.add\): a residual addition.*DAG.*issue 13 item 3"),
-        (Concat(), r"node 'cat' \(function torch.cat\).*DAG"),
-        (Branch(), r"node 'b' \(Conv2d \(module 'b'\)\): takes \['x'\] instead of the previous operation's output 'a'"),
+        (Concat(), r"node 'b' \(Conv2d \(module 'b'\)\): reads the network input, which only the first operation may read"),
+        (Branch(), r"node 'b' \(Conv2d \(module 'b'\)\): reads the network input"),
+        (Product(), r"node 'mul' \(function _operator.mul\): no profiling rule for this merge.*residual add"),
         (nn.Sequential(nn.Conv2d(3, 4, 1), nn.Upsample(scale_factor=2)),
          r"node '1' \(Upsample \(module '1'\)\): no profiling rule.*Supported: Conv2d"),
         (nn.Sequential(nn.Conv2d(3, 4, 1), nn.Softmax(dim=1)), r"Softmax.*no profiling rule"),
         (nn.Sequential(nn.Conv2d(3, 4, 1), nn.Linear(8, 2)), r"applied to a 4-D tensor.*flatten it first"),
         (Flow(), r"torch.fx cannot trace"),
     ],
-    ids=["residual", "concat", "branch", "upsample", "softmax", "linear-on-maps", "control-flow"],
+    ids=["concat-of-input", "branch", "product", "upsample", "softmax", "linear-on-maps", "control-flow"],
 )
 def test_unsupported_operations_name_node_and_op(module, pattern):
     with pytest.raises(TraceError, match=pattern):
@@ -262,15 +281,19 @@ def test_cli_profile_module_writes_file(tmp_path, monkeypatch, capsys):
     assert "give C,H,W as whole numbers" in capsys.readouterr().err
 
 
-def test_torchvision_alexnet_profiles_and_resnet_is_named_a_dag():
+def test_torchvision_alexnet_profiles_and_resnet_mobilenet_squeezenet_are_dags():
     tv = pytest.importorskip("torchvision", reason="torchvision not installed: pip install torchvision "
                                                    "(matching your torch; not a core dependency)")
     net = tv.models.alexnet(weights=None)
     prof = profile_module(net, (3, 224, 224), "alexnet")
     assert prof.total_mults == hook_macs(net, (3, 224, 224))
     assert prof.layers[0].mults_per_segment == 23_425_600
-    with pytest.raises(TraceError, match=r"node 'add'.*DAG"):
-        profile_module(tv.models.resnet18(weights=None), (3, 64, 64))
+    for build, kinds in ((tv.models.resnet18, {"add"}), (tv.models.mobilenet_v2, {"add"}),
+                         (tv.models.squeezenet1_0, {"concat"})):
+        net = build(weights=None)
+        prof = profile_module(net, (3, 64, 64))
+        assert not prof.is_chain and kinds <= {la.kind for la in prof.layers}
+        assert prof.total_mults == hook_macs(net, (3, 64, 64))
 
 
 def test_readme_three_commands(tmp_path, monkeypatch, capsys):

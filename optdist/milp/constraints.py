@@ -3,9 +3,9 @@
 Each family lives in its own Pyomo Block ``model.<family>``. To leave a family out use
 ``build(relax=...)``: the variable bounds ``nmax`` and big-Ms derived from a family stay in
 the model when only its Block is deactivated. Notation: ``n[r,k,i]`` owned segments, ``y``
-participation, ``x = n`` for one-segment (fc) layers, ``O[r,k,i,j]`` bytes from layer k-1 on
-i to layer k on j (``i != j``), ``T[r,k]`` stage time, ``a_r = 1 - reject_r`` (1 without
-admission control). Products of binaries and bounded integers are linearised by their lower
+participation, ``x = n`` for one-segment (fc) layers, ``O[r,t,i,j]`` bytes of transition t
+(edge u -> k, from u on i to k on j, ``i != j``; on a chain ``t = k`` and ``u = k-1``),
+``T[r,k]`` stage time, ``a_r = 1 - reject_r`` (1 without admission control). Products of binaries and bounded integers are linearised by their lower
 McCormick half only: ``O`` appears solely in rows that it tightens (stage time >=, bandwidth
 <=, shared bytes in a minimised objective or an epsilon-constraint), so at every optimum it
 equals the product; big-Ms are the data bounds ``nmax`` (never an arbitrary constant).
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pyomo.environ as pyo
 
 from optdist.milp.data import TIME_UNIT
+from optdist.milp.variables import receiving
 from optdist.transfers import conv_coef
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def add_compute_constraints(b: BuiltModel) -> None:
 
 
 def add_bandwidth_constraints(b: BuiltModel) -> None:
-    """(10d) ``sum_{r,k,j} O[r,k,i,j] <= bandwidth_capacity_i`` (bytes node i sends per period)."""
+    """(10d) ``sum_{r,t,j} O[r,t,i,j] <= bandwidth_capacity_i`` (bytes node i sends per period, every transition)."""
     d = b.data
     blk = _block(b, "bandwidth")
     cap = d.capacity["bandwidth_capacity"]
@@ -126,16 +127,23 @@ def add_privacy_constraints(b: BuiltModel) -> None:
 
 
 def add_transfer_constraints(b: BuiltModel) -> None:
-    """(eq. 6) data moved between consecutive layers, ``i != j``.
+    """(eq. 6, MODEL.md section 9) data moved along every transition t = u -> k, ``i != j``.
+
+    ``n_t[k,j]`` = the segments of k's slice reading u that j owns (:func:`receiving`: all of k
+    unless k is a concat, whose slices are counted by ``ns``: ``sum_t ns[k,t,j] = n[k,j]``,
+    ``sum_j ns[k,t,j] = span_t a_r``).
 
     * participation: ``y[r,k,i] <= n[r,k,i] <= nmax * y[r,k,i]``;
-    * elementwise -> non-fc, compact: ``sum_j f[i,j] = n[k-1,i]``, ``sum_i f[i,j] = n[k,j]``,
-      ``O[i,j] = beta_{k-1} * f[i,j]``; per-map: ``w[p,i,j] >= A[k-1,p,i] + A[k,p,j] - 1``,
-      ``O[i,j] = beta_{k-1} * sum_p w[p,i,j]``;
-    * conv -> any: ``O[i,j] >= coef * (n[k,j] - nmax[k,j] * (1 - y[k-1,i]))``,
+    * elementwise -> non-fc, compact: ``sum_j f[i,j] = n[u,i]``, ``sum_i f[i,j] = n_t[k,j]``,
+      ``O[i,j] = beta_u * f[i,j]``; per-map: ``w[p,i,j] >= A[u,p,i] + A[k,off+p,j] - 1``,
+      ``O[i,j] = beta_u * sum_p w[p,i,j]``;
+    * conv -> any: ``O[i,j] >= coef * (n_t[k,j] - nmax_t[k,j] * (1 - y[u,i]))``,
       ``coef = beta`` (``P^out * beta`` into an fc layer);
-    * elementwise -> fc: ``O[i,j] >= beta * (n[k-1,i] - nmax[k-1,i] * (1 - x[k,j]))``;
-    * fc -> any: ``O[i,j] >= beta * (x[k-1,i] + y[k,j] - 1)``.
+    * elementwise -> fc: ``O[i,j] >= beta * (n[u,i] - nmax[u,i] * (1 - x[k,j]))``;
+    * fc -> any: ``O[i,j] >= beta * (x[u,i] + y[k,j] - 1)``;
+    * grouped conv u (``g`` groups, per-map): ``gh[g,i] >= A[u,p,i]`` for p in group g,
+      ``gw[g,i,j] >= need_g(j) - (P^out/g) (1 - gh[g,i])`` with ``need_g(j)`` = the receiving
+      segments of group g j owns (``(P^out/g) x[k,j]`` into an fc), ``O[i,j] >= beta sum_g gw[g,i,j]``.
     """
     m, d = b.model, b.data
     blk = _block(b, "transfers")
@@ -143,48 +151,97 @@ def add_transfer_constraints(b: BuiltModel) -> None:
     blk.n_le_my = pyo.Constraint(
         list(m.y), rule=lambda _, r, k, i: m.n[r, k, i] <= int(d.nmax[r][k, i]) * m.y[r, k, i]
     )
+    add_slice_constraints(b, blk)
     flow_out, flow_in = [], []
     for r in d.requests:
-        for k in range(1, len(d.layers(r))):
-            if d.kind(r, k) == "flow":
-                flow_out += [(r, k, i) for i in d.active(r, k - 1)]
-                flow_in += [(r, k, j) for j in d.active(r, k)]
+        for t in d.transitions(r):
+            if d.kind(r, t) == "flow":
+                ed = d.edge(r, t)
+                flow_out += [(r, t, i) for i in d.active(r, ed.u)]
+                flow_in += [(r, t, j) for j in d.active(r, ed.k)]
     if b.formulation != "per-map":
         blk.flow_out = pyo.Constraint(
             flow_out,
-            rule=lambda _, r, k, i: sum(m.f[r, k, i, j] for j in d.active(r, k)) == m.n[r, k - 1, i],
+            rule=lambda _, r, t, i: sum(m.f[r, t, i, j] for j in d.active(r, d.dst(r, t))) == m.n[r, d.src(r, t), i],
         )
         blk.flow_in = pyo.Constraint(
             flow_in,
-            rule=lambda _, r, k, j: sum(m.f[r, k, i, j] for i in d.active(r, k - 1)) == m.n[r, k, j],
+            rule=lambda _, r, t, j: sum(m.f[r, t, i, j] for i in d.active(r, d.src(r, t))) == receiving(b, r, t, j),
         )
     else:
         blk.map_product = pyo.Constraint(
-            list(m.w), rule=lambda _, r, k, p, i, j: m.w[r, k, p, i, j] >= m.A[r, k - 1, p, i] + m.A[r, k, p, j] - 1
+            list(m.w), rule=lambda _, r, t, p, i, j: m.w[r, t, p, i, j]
+            >= m.A[r, d.src(r, t), p, i] + m.A[r, d.dst(r, t), d.edge(r, t).offset + p, j] - 1
         )
 
-    def product(_: pyo.Block, r: int, k: int, i: int, j: int) -> pyo.Expression:
+    if b.formulation == "per-map":
+        _add_group_constraints(b, blk)
+
+    def product(_: pyo.Block, r: int, t: int, i: int, j: int) -> pyo.Expression:
+        ed = d.edge(r, t)
         la = d.layers(r)
-        prev, nxt = la[k - 1], la[k]
-        kind = d.kind(r, k)
-        if kind == "conv":
-            return m.O[r, k, i, j] >= conv_coef(prev, nxt) * (
-                m.n[r, k, j] - int(d.nmax[r][k, j]) * (1 - b.y(r, k - 1, i))
+        prev, nxt = la[ed.u], la[ed.k]
+        if ed.kind == "group":
+            return m.O[r, t, i, j] >= ed.beta * sum(m.gw[r, t, g, i, j] for g in range(ed.groups))
+        if ed.kind == "conv":
+            return m.O[r, t, i, j] >= conv_coef(prev, nxt) * (
+                receiving(b, r, t, j) - d.recv_max(r, t, j) * (1 - b.y(r, ed.u, i))
             )
-        if kind == "to_fc":
-            return m.O[r, k, i, j] >= prev.beta * (m.n[r, k - 1, i] - int(d.nmax[r][k - 1, i]) * (1 - m.n[r, k, j]))
-        return m.O[r, k, i, j] >= prev.beta * (m.n[r, k - 1, i] + b.y(r, k, j) - 1)
+        if ed.kind == "to_fc":
+            return m.O[r, t, i, j] >= prev.beta * (m.n[r, ed.u, i] - int(d.nmax[r][ed.u, i]) * (1 - m.n[r, ed.k, j]))
+        return m.O[r, t, i, j] >= prev.beta * (m.n[r, ed.u, i] + b.y(r, ed.k, j) - 1)
 
     blk.product = pyo.Constraint(list(m.O), rule=product)
+
+
+def group_need(b: BuiltModel, r: int, t: int, g: int, j: int) -> pyo.Expression:
+    """Maps of group g of a grouped-conv transition t that receiver j needs (per-map, MODEL.md section 9)."""
+    m, d = b.model, b.data
+    ed = d.edge(r, t)
+    per = ed.out_maps // ed.groups
+    if d.layers(r)[ed.k].kind == "fc":
+        return per * m.A[r, ed.k, 0, j]
+    return sum(m.A[r, ed.k, ed.offset + q, j] for q in range(g * per, (g + 1) * per))
+
+
+def _add_group_constraints(b: BuiltModel, blk: pyo.Block) -> None:
+    """Rows of the grouped-conv transitions (per-map; see :func:`add_transfer_constraints`)."""
+    m, d = b.model, b.data
+    idx_h = []
+    for r, t, g, i in m.gh:
+        ed = d.edge(r, t)
+        per_in = ed.sender_segments // ed.groups
+        idx_h += [(r, t, g, i, p) for p in range(g * per_in, (g + 1) * per_in)]
+    blk.group_holds = pyo.Constraint(idx_h, rule=lambda _, r, t, g, i, p: m.gh[r, t, g, i] >= m.A[r, d.src(r, t), p, i])
+    blk.group_sends = pyo.Constraint(list(m.gw), rule=lambda _, r, t, g, i, j: m.gw[r, t, g, i, j]
+                                     >= group_need(b, r, t, g, j)
+                                     - (d.edge(r, t).out_maps // d.edge(r, t).groups) * (1 - m.gh[r, t, g, i]))
+
+
+def add_slice_constraints(b: BuiltModel, blk: pyo.Block) -> None:
+    """A concat layer's slice counts (compact): ``sum_t ns[r,k,t,i] = n[r,k,i]``, ``sum_i ns[r,k,t,i] = span_t a_r``."""
+    m, d = b.model, b.data
+    if b.formulation == "per-map" or not len(m.ns):
+        return
+    per_node: dict[tuple[int, int, int], list[int]] = {}
+    per_slice: dict[tuple[int, int, int], list[int]] = {}
+    for r, k, t, i in m.ns:
+        per_node.setdefault((r, k, i), []).append(t)
+        per_slice.setdefault((r, k, t), []).append(i)
+    blk.slices = pyo.Constraint(sorted(per_node), rule=lambda _, r, k, i: sum(
+        m.ns[r, k, t, i] for t in per_node[r, k, i]) == m.n[r, k, i])
+    blk.slice_total = pyo.Constraint(sorted(per_slice), rule=lambda _, r, k, t: sum(
+        m.ns[r, k, t, i] for i in per_slice[r, k, t]) == d.edge(r, t).span * b.admit(r))
 
 
 def add_stage_time_constraints(b: BuiltModel) -> None:
     """(eqs. 5, 7) ``T[r,k] >= tc[r,k,j] + wait[r,k,j]`` for every owner j, in ``TIME_UNIT``.
 
     ``tc[r,k,j] = n[r,k,j] * c_k / e_j``. Parallel uplink (paper):
-    ``T[r,k] >= tc[r,k,j] + O[i,j] / rho_i`` for every sender ``i != j``.
+    ``T[r,k] >= tc[r,k,j] + O[i,j] / rho_i`` for every sender ``i != j`` of every transition into k.
     Serial uplink: ``u[i,j] >= O[i,j] / Omax[i,j]`` (i sends to j) and
-    ``T[r,k] >= tc[r,k,j] + S_i / rho_i - (Smax_i / rho_i) * (1 - u[i,j])``, ``S_i = sum_j' O[i,j']``.
+    ``T[r,k] >= tc[r,k,j] + S_i / rho_i - (Smax_i / rho_i) * (1 - u[i,j])``, ``S_i = sum_j' O[i,j']``
+    per transition.
     """
     m, d, inst = b.model, b.data, b.inst
     blk = _block(b, "stage_time")
@@ -199,20 +256,22 @@ def add_stage_time_constraints(b: BuiltModel) -> None:
     if inst.objective.uplink == "parallel":
         blk.transfer = pyo.Constraint(
             pairs,
-            rule=lambda _, r, k, i, j: m.T[r, k] >= tc(r, k, j) + b.transfer[r, k, i, j] / (rho[i] * TIME_UNIT),
+            rule=lambda _, r, t, i, j: m.T[r, d.dst(r, t)] >= tc(r, d.dst(r, t), j)
+            + b.transfer[r, t, i, j] / (rho[i] * TIME_UNIT),
         )
         return
     sent: dict[tuple[int, int, int], list] = {}
-    for r, k, i, j in pairs:
-        sent.setdefault((r, k, i), []).append(b.transfer[r, k, i, j])
+    for r, t, i, j in pairs:
+        sent.setdefault((r, t, i), []).append(b.transfer[r, t, i, j])
     blk.sends = pyo.Constraint(
         pairs,
-        rule=lambda _, r, k, i, j: d.pair_max_bytes(r, k, i, j) * m.u[r, k, i, j] >= b.transfer[r, k, i, j],
+        rule=lambda _, r, t, i, j: d.pair_max_bytes(r, t, i, j) * m.u[r, t, i, j] >= b.transfer[r, t, i, j],
     )
 
-    def serial(_: pyo.Block, r: int, k: int, i: int, j: int) -> pyo.Expression:
-        big = d.sender_max_bytes(r, k, i) / (rho[i] * TIME_UNIT)
-        wait = sum(sent[r, k, i]) / (rho[i] * TIME_UNIT)
-        return m.T[r, k] >= tc(r, k, j) + wait - big * (1 - m.u[r, k, i, j])
+    def serial(_: pyo.Block, r: int, t: int, i: int, j: int) -> pyo.Expression:
+        big = d.sender_max_bytes(r, t, i) / (rho[i] * TIME_UNIT)
+        wait = sum(sent[r, t, i]) / (rho[i] * TIME_UNIT)
+        k = d.dst(r, t)
+        return m.T[r, k] >= tc(r, k, j) + wait - big * (1 - m.u[r, t, i, j])
 
     blk.transfer = pyo.Constraint(pairs, rule=serial)

@@ -7,6 +7,11 @@ each layer-to-layer transfer (eq. 6) and the big-Ms derived from those bounds.
 Times inside the model are in :data:`TIME_UNIT` seconds (microseconds): stage times of the
 tiny CNNs are ~1e-5 s, below a solver's 1e-7 feasibility tolerance in relative terms if
 written in seconds.
+
+**Transitions.** Model rows and variables of data moved are indexed by a transition ``t``,
+one per edge ``u -> k`` of the network (:func:`optdist.transfers.edges`, MODEL.md section 9):
+``t = k + L*q`` for the q-th input u of layer k. On a chain every layer has one input, so
+``t = k`` and ``u = k - 1``, the indices the formulations always had.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
 from optdist.instance import Instance
-from optdist.profiles import Layer
-from optdist.transfers import TransferKind, conv_coef, transfer_kind
+from optdist.profiles import Layer, Profile
+from optdist.transfers import Edge, TransferKind, conv_coef, edges
 
 TIME_UNIT = 1e-6  # seconds per model time unit
 CAPACITIES = ("memory", "compute_capacity", "bandwidth_capacity")
@@ -59,34 +65,62 @@ class ModelData:
     def active(self, r: int, k: int) -> list[int]:
         return [i for i in self.cand[r] if self.nmax[r][k, i] > 0]
 
-    def kind(self, r: int, k: int) -> TransferKind:
-        """Transfer kind from layer k-1 into layer k (k >= 1)."""
-        la = self.layers(r)
-        return transfer_kind(la[k - 1], la[k])
+    def transitions(self, r: int) -> tuple[int, ...]:
+        """The transitions ``t`` of request r (module docstring), receivers in stage order."""
+        return tuple(self.edge_of(r))
 
-    def flow_max(self, r: int, k: int, i: int, j: int) -> int:
-        """Largest elementwise flow ``f[r,k,i,j]``: ``min(nmax)`` of both ends and, for ``i != j``
+    def edge_of(self, r: int) -> dict[int, Edge]:
+        """Transition ``t`` -> its :class:`~optdist.transfers.Edge` (``u``, ``k``, kind, slice)."""
+        prof = self.inst.profile(r)
+        return _transitions(prof)
+
+    def edge(self, r: int, t: int) -> Edge:
+        return self.edge_of(r)[t]
+
+    def src(self, r: int, t: int) -> int:
+        """The sending layer u of transition t (``t - 1`` on a chain)."""
+        return self.edge_of(r)[t].u
+
+    def dst(self, r: int, t: int) -> int:
+        """The receiving layer k of transition t (``t`` on a chain)."""
+        return self.edge_of(r)[t].k
+
+    def recv_max(self, r: int, t: int, j: int) -> int:
+        """Largest number of the receiving segments of transition t node j may own (its slice of k)."""
+        ed = self.edge(r, t)
+        return int(min(self.nmax[r][ed.k, j], ed.span))
+
+    def kind(self, r: int, t: int) -> TransferKind:
+        """Transfer kind of transition t (a chain: from layer t-1 into layer t)."""
+        return self.edge(r, t).kind
+
+    def flow_max(self, r: int, t: int, i: int, j: int) -> int:
+        """Largest elementwise flow ``f[r,t,i,j]``: ``min(nmax)`` of both ends and, for ``i != j``
         under a stage-time cap ``tmax`` (``stage_max``), ``floor(tmax / (c_k/e_j + beta/rho_i))``
         (``T >= n_j c_k/e_j + f beta/rho_i >= f (c_k/e_j + beta/rho_i)``)."""
-        fu = int(min(self.nmax[r][k - 1, i], self.nmax[r][k, j]))
-        tmax = self.stage_max[r][k] if r in self.stage_max else math.inf
+        ed = self.edge(r, t)
+        fu = int(min(self.nmax[r][ed.u, i], self.recv_max(r, t, j)))
+        tmax = self.stage_max[r][ed.k] if r in self.stage_max else math.inf
         if i != j and math.isfinite(tmax):
             la = self.layers(r)
-            per = la[k].mults_per_segment / self.inst.mults_per_s[j] + la[k - 1].beta / self.inst.rate[i]
+            per = la[ed.k].mults_per_segment / self.inst.mults_per_s[j] + la[ed.u].beta / self.inst.rate[i]
             if per > 0:
                 fu = min(fu, math.floor(tmax / per * (1 + 1e-9)))
         return fu
 
-    def pair_max_bytes(self, r: int, k: int, i: int, j: int) -> float:
-        """Largest ``O[i,j]`` from layer k-1 into layer k: the big-M of its linearisation."""
+    def pair_max_bytes(self, r: int, t: int, i: int, j: int) -> float:
+        """Largest ``O[i,j]`` of transition t (a chain: from layer t-1 into layer t): the big-M of its linearisation."""
+        ed = self.edge(r, t)
         la = self.layers(r)
-        prev, nxt = la[k - 1], la[k]
-        ni, nj = self.nmax[r][k - 1, i], self.nmax[r][k, j]
-        kind = self.kind(r, k)
+        prev, nxt = la[ed.u], la[ed.k]
+        ni, nj = self.nmax[r][ed.u, i], self.recv_max(r, t, j)
+        kind = ed.kind
         if kind == "flow":
-            return float(prev.beta) * (self.flow_max(r, k, i, j) if self.stage_max else min(ni, nj))
+            return float(prev.beta) * (self.flow_max(r, t, i, j) if self.stage_max else min(ni, nj))
         if kind == "conv":
             return conv_coef(prev, nxt) * nj
+        if kind == "group":
+            return float(prev.beta) * (prev.out_maps if nxt.kind == "fc" else nj)
         if kind == "to_fc":
             return float(prev.beta) * ni
         return float(prev.beta)
@@ -103,25 +137,50 @@ class ModelData:
             for k, la in enumerate(layers):
                 act = len(self.active(r, k))
                 total += len(self.cand[r]) * (la.segments if formulation == "per-map" else 1) + act
-                if k == 0:
-                    continue
-                pairs = len(self.active(r, k - 1)) * act
-                if self.kind(r, k) == "flow":
-                    total += pairs * (la.segments + 1 if formulation == "per-map" else 1)
+            for t in self.transitions(r):
+                ed = self.edge(r, t)
+                pairs = len(self.active(r, ed.u)) * len(self.active(r, ed.k))
+                if ed.kind == "flow":
+                    total += pairs * (ed.span + 1 if formulation == "per-map" else 1)
                 elif formulation != "tight":
                     total += pairs
         return total
 
-    def sender_max_bytes(self, r: int, k: int, i: int) -> float:
-        """Largest total ``sum_j O[i,j]`` sender i ships into layer k (serial-uplink big-M)."""
+    def sender_max_bytes(self, r: int, t: int, i: int) -> float:
+        """Largest total ``sum_j O[i,j]`` sender i ships in transition t (serial-uplink big-M)."""
+        ed = self.edge(r, t)
         la = self.layers(r)
-        prev, nxt = la[k - 1], la[k]
-        kind = self.kind(r, k)
-        if kind in ("flow", "to_fc"):
-            return float(prev.beta) * self.nmax[r][k - 1, i]
-        if kind == "conv":
-            return conv_coef(prev, nxt) * nxt.segments
-        return float(prev.beta) * nxt.segments
+        prev, nxt = la[ed.u], la[ed.k]
+        if ed.kind in ("flow", "to_fc"):
+            return float(prev.beta) * self.nmax[r][ed.u, i]
+        if ed.kind in ("conv", "group"):
+            return conv_coef(prev, nxt) * ed.span
+        return float(prev.beta) * ed.span
+
+
+@cache
+def _transitions(profile: Profile) -> dict[int, Edge]:
+    L = profile.n_layers
+    return {ed.k + L * q: ed for into in edges(profile) for q, ed in enumerate(into)}
+
+
+def formulation_problems(profile: Profile) -> list[str]:
+    """Why the count-based formulations (compact, tight) cannot model ``profile`` exactly (empty: they can).
+
+    Counts stand for interchangeable segments: a layer whose maps arrive whole from two or more
+    layers (an add of two elementwise tensors) or a grouped convolution (``1 < g``: its segments'
+    groups matter) needs the identity of every map, which only *per-map* has (MODEL.md section 9).
+    """
+    out = []
+    for k, into in enumerate(edges(profile)):
+        la = profile.layers[k]
+        flows = [ed for ed in into if ed.kind == "flow"]
+        if len(flows) > 1 and la.kind != "concat":
+            out.append(f"layer {la.name} receives whole maps from {len(flows)} layers "
+                       f"({[profile.layers[ed.u].name for ed in flows]})")
+        out += [f"layer {profile.layers[ed.u].name} is a grouped convolution (groups {profile.layers[ed.u].groups})"
+                for ed in into if ed.kind == "group"]
+    return out
 
 
 def model_data(

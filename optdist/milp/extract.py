@@ -2,9 +2,11 @@
 
 Read-back (compact): counts say how many maps each node owns, flows say where each map
 goes next. Maps of layer 1 are labelled in node order; across an elementwise -> non-fc
-transition the maps node i owned at k-1 are handed to the receivers j in ``f[i,j]`` blocks, so
-the per-map overlaps (and hence eq. 6's bytes) are exactly the model's. Elsewhere map
-identity does not matter and layers are labelled in node order.
+transition u -> k the maps node i owned at u are handed to the receivers j in ``f[i,j]`` blocks,
+so the per-map overlaps (and hence eq. 6's bytes) are exactly the model's. Elsewhere map
+identity does not matter and layers are labelled in node order (a concat slice by slice, each
+slice by its flow or its counts ``ns``; compact models at most one flow into a layer or slice,
+:func:`optdist.milp.data.formulation_problems`).
 
 Seeding: every variable is set to what the assignment implies under the model's own
 definitions (counts, flows, products, stage times), so a feasible assignment gives a
@@ -20,7 +22,7 @@ import pyomo.environ as pyo
 
 from optdist.assignment import Assignment
 from optdist.milp.data import TIME_UNIT
-from optdist.transfers import conv_coef
+from optdist.transfers import transfer_matrix
 
 if TYPE_CHECKING:
     from optdist.milp.model import BuiltModel
@@ -45,54 +47,49 @@ def owners_from_model(b: BuiltModel) -> Assignment:
                     [max(d.cand[r], key=lambda i: m.A[r, k, p, i].value or 0.0) for p in range(la.segments)],
                     dtype=np.int64,
                 )
-            elif k > 0 and d.kind(r, k) == "flow":
-                a = _label_along_flows(b, r, k, per_layer[k - 1])
             else:
-                cnt = np.zeros(N, dtype=np.int64)
-                for i in d.cand[r]:
-                    cnt[i] = _int(m.n[r, k, i])
-                if cnt.sum() != la.segments:
-                    raise RuntimeError(f"request {r} layer {la.name}: solution owns {cnt.sum()} of {la.segments} segments")
-                a = np.repeat(np.arange(N), cnt)
+                a = _label_layer(b, r, k, per_layer)
             per_layer.append(a)
         owners[r] = per_layer
     return Assignment(owners, {"formulation": b.formulation, "requests": list(d.requests)})
 
 
-def _label_along_flows(b: BuiltModel, r: int, k: int, prev: np.ndarray) -> np.ndarray:
-    """Owners of layer k: the maps node i held at k-1 go to j in blocks of ``f[r,k,i,j]``."""
+def _label_layer(b: BuiltModel, r: int, k: int, per_layer: list[np.ndarray]) -> np.ndarray:
+    """Owners of layer k (compact): along the flow into each slice, else in node order by counts."""
+    m, d, N = b.model, b.data, b.inst.n_nodes
+    la = d.layers(r)[k]
+    into = [t for t in d.transitions(r) if d.dst(r, t) == k]
+    slices = [t for t in into if d.edge(r, t).sliced] or [None]
+    a = np.full(la.segments, -1, dtype=np.int64)
+    for t in slices:
+        lo, hi = (0, la.segments) if t is None else (d.edge(r, t).offset, d.edge(r, t).offset + d.edge(r, t).span)
+        flow = next((q for q in into if d.kind(r, q) == "flow" and (t is None or q == t)), None)
+        if flow is not None:
+            a[lo:hi] = _label_along_flows(b, r, flow, per_layer[d.src(r, flow)])
+            continue
+        cnt = np.zeros(N, dtype=np.int64)
+        for i in d.cand[r]:
+            cnt[i] = _int(m.n[r, k, i]) if t is None else _int(m.ns[r, k, t, i])
+        if cnt.sum() != hi - lo:
+            raise RuntimeError(f"request {r} layer {la.name}: solution owns {cnt.sum()} of {hi - lo} segments")
+        a[lo:hi] = np.repeat(np.arange(N), cnt)
+    return a
+
+
+def _label_along_flows(b: BuiltModel, r: int, t: int, prev: np.ndarray) -> np.ndarray:
+    """Owners of transition t's receiving slice: the maps node i held at u go to j in blocks of ``f[r,t,i,j]``."""
     m, d = b.model, b.data
     a = np.full(len(prev), -1, dtype=np.int64)
     for i in np.unique(prev):
         maps = np.flatnonzero(prev == i)
         pos = 0
-        for j in d.active(r, k):
-            c = _int(m.f[r, k, i, j]) if (r, k, i, j) in m.f else 0
+        for j in d.active(r, d.dst(r, t)):
+            c = _int(m.f[r, t, i, j]) if (r, t, i, j) in m.f else 0
             a[maps[pos : pos + c]] = j
             pos += c
         if pos != len(maps):
-            raise RuntimeError(f"request {r} layer {k}: flows from node {i} carry {pos} of its {len(maps)} maps")
+            raise RuntimeError(f"request {r} transition {t}: flows from node {i} carry {pos} of its {len(maps)} maps")
     return a
-
-
-def transfer_matrix(b: BuiltModel, r: int, k: int, a_prev: np.ndarray, a_next: np.ndarray) -> np.ndarray:
-    """Dense ``O[i,j]`` (bytes) into layer k under the model's definitions (eq. 6), zero diagonal."""
-    N = b.inst.n_nodes
-    layers = b.data.layers(r)
-    prev, nxt = layers[k - 1], layers[k]
-    cp, cn = np.bincount(a_prev, minlength=N), np.bincount(a_next, minlength=N)
-    kind = b.data.kind(r, k)
-    if kind == "flow":
-        O = np.zeros((N, N))
-        np.add.at(O, (a_prev, a_next), float(prev.beta))
-    elif kind == "conv":
-        O = np.outer(cp > 0, cn) * conv_coef(prev, nxt)
-    elif kind == "to_fc":
-        O = np.outer(cp, cn > 0) * float(prev.beta)
-    else:
-        O = np.outer(cp > 0, cn > 0) * float(prev.beta)
-    np.fill_diagonal(O, 0.0)
-    return O
 
 
 def _set(var: pyo.Var, value: float) -> None:
@@ -122,6 +119,25 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
             raise ValueError(f"request {inst.request_ids[r]}: nodes {names} are not candidates (another request's source)")
         layers = d.layers(r)
         lat = 0.0
+        waits = np.zeros((len(layers), inst.n_nodes))
+        for t in d.transitions(r):
+            ed = d.edge(r, t)
+            a_u, a_k = own[ed.u], own[ed.k]
+            O = transfer_matrix(ed, a_u, a_k, inst.n_nodes)
+            recv = ed.receiving(a_k)
+            if ed.sliced and b.formulation != "per-map":
+                for i, c in enumerate(np.bincount(recv, minlength=inst.n_nodes)):
+                    if (r, ed.k, t, i) in m.ns:
+                        _set(m.ns[r, ed.k, t, i], int(c))
+            _set_transfer_values(b, r, t, a_u, recv, O)
+            if not b.pairwise:
+                from optdist.milp.tight import set_tight_values
+
+                set_tight_values(b, r, t, a_u, recv)
+            secs = O / (rho[:, None] * TIME_UNIT)
+            if serial:
+                secs = np.where(O > 0, (O.sum(axis=1) / (rho * TIME_UNIT))[:, None], 0.0)
+            np.maximum(waits[ed.k], secs.max(axis=0), out=waits[ed.k])
         for k, la in enumerate(layers):
             a = own[k]
             cnt = np.bincount(a, minlength=inst.n_nodes)
@@ -134,19 +150,7 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
                 for p, i in enumerate(a):
                     _set(m.A[r, k, p, int(i)], 1)
             tc = cnt * la.mults_per_segment / (e * TIME_UNIT)
-            wait = np.zeros(inst.n_nodes)
-            if k > 0:
-                O = transfer_matrix(b, r, k, own[k - 1], a)
-                _set_transfer_values(b, r, k, own[k - 1], a, O)
-                if not b.pairwise:
-                    from optdist.milp.tight import set_tight_values
-
-                    set_tight_values(b, r, k, own[k - 1], a)
-                secs = O / (rho[:, None] * TIME_UNIT)
-                if serial:
-                    secs = np.where(O > 0, (O.sum(axis=1) / (rho * TIME_UNIT))[:, None], 0.0)
-                wait = secs.max(axis=0)
-            T = float(np.max((tc + wait)[cnt > 0]))
+            T = float(np.max((tc + waits[k])[cnt > 0]))
             _set(m.T[r, k], T)
             lat += T
         latency.append(lat)
@@ -154,22 +158,33 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
         _set(m.makespan, max(latency, default=0.0))
 
 
-def _set_transfer_values(b: BuiltModel, r: int, k: int, a_prev: np.ndarray, a_next: np.ndarray, O: np.ndarray) -> None:
+def _set_transfer_values(b: BuiltModel, r: int, t: int, a_prev: np.ndarray, a_recv: np.ndarray, O: np.ndarray) -> None:
+    """Flows and products of transition t; ``a_recv``: owners of its receiving slice."""
     m, d = b.model, b.data
-    if d.kind(r, k) == "flow":
+    if d.kind(r, t) == "flow":
         if b.formulation != "per-map":
-            pairs, cnt = np.unique(np.stack([a_prev, a_next]), axis=1, return_counts=True)
+            pairs, cnt = np.unique(np.stack([a_prev, a_recv]), axis=1, return_counts=True)
             for (i, j), c in zip(pairs.T.tolist(), cnt.tolist()):
-                if (r, k, i, j) in m.f:
-                    _set(m.f[r, k, i, j], c)
+                if (r, t, i, j) in m.f:
+                    _set(m.f[r, t, i, j], c)
         else:
-            for p, (i, j) in enumerate(zip(a_prev.tolist(), a_next.tolist())):
-                if i != j and (r, k, p, i, j) in m.w:
-                    _set(m.w[r, k, p, i, j], 1)
+            for p, (i, j) in enumerate(zip(a_prev.tolist(), a_recv.tolist())):
+                if i != j and (r, t, p, i, j) in m.w:
+                    _set(m.w[r, t, p, i, j], 1)
+    ed = d.edge(r, t)
+    if ed.kind == "group":  # per-map: which groups i holds, and the maps of each group j needs from it
+        per_in, per_out = ed.sender_segments // ed.groups, ed.out_maps // ed.groups
+        fc = d.layers(r)[ed.k].kind == "fc"
+        for (q, tt, g, i), var in m.gh.items():
+            if (q, tt) == (r, t):
+                _set(var, float((a_prev[g * per_in:(g + 1) * per_in] == i).any()))
+        for (q, tt, g, i, j), var in m.gw.items():
+            if (q, tt) == (r, t) and m.gh[q, tt, g, i].value:
+                _set(var, float(per_out * (a_recv == j).any() if fc else (a_recv[g * per_out:(g + 1) * per_out] == j).sum()))
     if not b.pairwise:
         return
     for i, j in zip(*np.nonzero(O)):
-        key = (r, k, int(i), int(j))
+        key = (r, t, int(i), int(j))
         if key in m.O:
             _set(m.O[key], float(O[i, j]))
         if b.inst.objective.uplink == "serial" and key in m.u:

@@ -18,7 +18,7 @@ import pyomo.environ as pyo
 from optdist.assignment import Assignment
 from optdist.instance import Instance
 from optdist.milp import constraints as C
-from optdist.milp.data import TIME_UNIT, ModelData, model_data
+from optdist.milp.data import TIME_UNIT, ModelData, formulation_problems, model_data
 from optdist.milp.extract import owners_from_model, set_model_values
 from optdist.milp.objective import add_objective
 from optdist.milp.variables import add_assignment_variables, add_stage_variables, add_transfer_variables
@@ -59,9 +59,10 @@ def family_function(formulation: str, family: str) -> Callable[[BuiltModel], Non
 class BuiltModel:
     """A built formulation: the Pyomo model plus what is needed to read and seed it.
 
-    ``transfer[(r, k, i, j)]`` is the Pyomo expression of ``O[r,k,i,j]`` (bytes, ``i != j``,
-    from layer k-1 on i to layer k on j; tight: only the elementwise flows);
-    ``sent[(r, k, i)]`` the bytes node i ships into layer k of request r, ``sent_max`` a bound
+    ``transfer[(r, t, i, j)]`` is the Pyomo expression of ``O[r,t,i,j]`` (bytes, ``i != j``, of
+    transition t: from layer u on i to layer k on j, ``t = k`` and ``u = k-1`` on a chain,
+    :mod:`optdist.milp.data`; tight: only the elementwise flows);
+    ``sent[(r, t, i)]`` the bytes node i ships in transition t of request r, ``sent_max`` a bound
     on it. Objective values in seconds are ``pyo.value(model.obj) * time_unit``.
     """
 
@@ -186,6 +187,12 @@ def build(
     elementwise flows (:meth:`ModelData.flow_max`; flows that cannot arrive in time are not
     created). ``deadline``: a ``time.perf_counter()`` value; building stops with
     :class:`BuildTimeout` between constraint families once it has passed.
+
+    DAG networks (MODEL.md section 9): every formulation has one transition per edge; compact
+    and tight raise ValueError for a network they cannot count exactly
+    (:func:`~optdist.milp.data.formulation_problems`: use per-map), and ``bounds`` /
+    ``stage_max`` (from :mod:`optdist.milp.decomposition.bounds`, which walks chains) are refused
+    for a DAG request.
     """
     if formulation not in FORMULATIONS:
         raise ValueError(f"unknown formulation {formulation!r}; choose one of {FORMULATIONS}")
@@ -193,6 +200,7 @@ def build(
     unknown = sorted(relax - set(FAMILIES))
     if unknown:
         raise ValueError(f"relax: unknown constraint families {unknown}; known: {list(FAMILIES)}")
+    _check_networks(inst, formulation, requests, bounds is not None or stage_max is not None)
     data = model_data(inst, relax, requests, capacity_override, bounds, stage_max)
     if deadline is not None:
         size = data.size_estimate(formulation)
@@ -224,6 +232,21 @@ def build(
         add_symmetry(b)
     add_objective(b)
     return b
+
+
+def _check_networks(inst: Instance, formulation: str, requests: Sequence[int] | None, bounded: bool) -> None:
+    """ValueError when ``formulation`` cannot model a request's network exactly (see :func:`build`)."""
+    reqs = range(inst.n_requests) if requests is None else requests
+    for cnn in sorted({inst.request_cnn[int(r)] for r in reqs if 0 <= int(r) < inst.n_requests}):
+        prof = inst.profiles[cnn]
+        if bounded and not prof.is_chain:
+            raise ValueError(f"{cnn} is a DAG network (MODEL.md section 9): the decomposition's stage bounds "
+                             "(optdist.milp.decomposition.bounds) walk chains only; solve it with --formulation "
+                             "tight, compact or per-map")
+        problems = formulation_problems(prof) if formulation != "per-map" else []
+        if problems:
+            raise ValueError(f"{cnn}: the {formulation} formulation counts interchangeable segments, but "
+                             + "; ".join(problems) + ": solve it with --formulation per-map (MODEL.md section 9)")
 
 
 class BuildTimeout(TimeoutError):

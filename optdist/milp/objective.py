@@ -6,7 +6,8 @@ In ``TIME_UNIT`` seconds, minimised:
     + (lambda / TIME_UNIT) * sum_r shared_r                       (shared_weight, s per byte)
     + (penalty / TIME_UNIT) * sum_r reject_r                      (admission control)
 
-with ``latency_r = sum_k T[r,k]`` and ``shared_r = sum_{k,i!=j} O[r,k,i,j]`` (bytes).
+with ``latency_r = sum_k T[r,k]`` and ``shared_r = sum_{t,i!=j} O[r,t,i,j]`` (bytes, over every
+transition t, :mod:`optdist.milp.data`).
 """
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ import pyomo.environ as pyo
 
 from optdist.milp import constraints as C
 from optdist.milp.data import TIME_UNIT, conv_coef
+from optdist.milp.variables import receiving
 from optdist.milp.decomposition.bounds import makespan_bound, stage_wait_curves
 
 if TYPE_CHECKING:
@@ -65,16 +66,17 @@ def _block(b: BuiltModel, family: str) -> pyo.Block:
     return blk
 
 
-def _single_rate(b: BuiltModel, r: int, k: int) -> float | None:
-    """The one radio rate among the possible senders into layer k, or None if several."""
-    rates = {float(b.inst.rate[i]) for i in b.data.active(r, k - 1)}
+def _single_rate(b: BuiltModel, r: int, t: int) -> float | None:
+    """The one radio rate among the possible senders of transition t, or None if several."""
+    rates = {float(b.inst.rate[i]) for i in b.data.active(r, b.data.src(r, t))}
     return next(iter(rates)) if len(rates) == 1 else None
 
 
-def _can_be_sole(b: BuiltModel, r: int, k: int, j: int) -> bool:
-    """Node j may own every segment of layer k-1 (then it waits for no partial sums)."""
+def _can_be_sole(b: BuiltModel, r: int, t: int, j: int) -> bool:
+    """Node j may own every segment of transition t's sender u (then it waits for no partial sums)."""
     d = b.data
-    return d.nmax[r][k - 1, j] >= d.layers(r)[k - 1].segments and d.nmax[r][k, j] > 0
+    u, k = d.src(r, t), d.dst(r, t)
+    return d.nmax[r][u, j] >= d.layers(r)[u].segments and d.nmax[r][k, j] > 0
 
 
 def add_tight_transfer_variables(b: BuiltModel) -> None:
@@ -92,59 +94,59 @@ def add_tight_transfer_variables(b: BuiltModel) -> None:
     m, d = b.model, b.data
     idx = {name: [] for name in ("f", "z", "s", "g", "v", "x2", "wv")}
     for r in d.requests:
-        for k in range(1, len(d.layers(r))):
-            src, dst = d.active(r, k - 1), d.active(r, k)
+        for t in d.transitions(r):
+            u, k = d.src(r, t), d.dst(r, t)
+            src, dst = d.active(r, u), d.active(r, k)
             both = [i for i in src if i in set(dst)]
-            kind = d.kind(r, k)
+            kind = d.kind(r, t)
             if kind == "flow":  # flows that cannot arrive within stage_max are not created
-                idx["f"] += [(r, k, i, j) for i in src for j in dst if i == j or d.flow_max(r, k, i, j) > 0]
+                idx["f"] += [(r, t, i, j) for i in src for j in dst if i == j or d.flow_max(r, t, i, j) > 0]
             elif kind == "to_fc":
-                idx["z"] += [(r, k, i) for i in both]
+                idx["z"] += [(r, t, i) for i in both]
             elif kind == "conv":
-                idx["v"] += [(r, k, i) for i in both]
-                if _single_rate(b, r, k) is not None:
-                    sole = [(r, k, j) for j in both if _can_be_sole(b, r, k, j)]
+                idx["v"] += [(r, t, i) for i in both]
+                if _single_rate(b, r, t) is not None:
+                    sole = [(r, t, j) for j in both if _can_be_sole(b, r, t, j)]
                     idx["s"] += sole
                     idx["g"] += sole
             elif d.layers(r)[k].kind == "fc":
-                idx["x2"] += [(r, k, i) for i in both]
+                idx["x2"] += [(r, t, i) for i in both]
             else:
-                idx["wv"] += [(r, k, i, j) for i in src for j in dst if i != j]
+                idx["wv"] += [(r, t, i, j) for i in src for j in dst if i != j]
 
-    def need_ub(r: int, k: int, j: int) -> int:
-        return int(d.nmax[r][k, j])
-
-    m.f = pyo.Var(idx["f"], domain=pyo.NonNegativeIntegers, bounds=lambda _, r, k, i, j: (0, d.flow_max(r, k, i, j)))
-    m.z = pyo.Var(idx["z"], bounds=lambda _, r, k, i: (0, int(d.nmax[r][k - 1, i])))
+    m.f = pyo.Var(idx["f"], domain=pyo.NonNegativeIntegers, bounds=lambda _, r, t, i, j: (0, d.flow_max(r, t, i, j)))
+    m.z = pyo.Var(idx["z"], bounds=lambda _, r, t, i: (0, int(d.nmax[r][d.src(r, t), i])))
     m.s = pyo.Var(idx["s"], domain=pyo.Binary)
-    m.g = pyo.Var(idx["g"], bounds=lambda _, r, k, j: (0, need_ub(r, k, j)))
-    m.v = pyo.Var(idx["v"], bounds=lambda _, r, k, i: (0, need_ub(r, k, i)))
+    m.g = pyo.Var(idx["g"], bounds=lambda _, r, t, j: (0, d.recv_max(r, t, j)))
+    m.v = pyo.Var(idx["v"], bounds=lambda _, r, t, i: (0, d.recv_max(r, t, i)))
     m.x2 = pyo.Var(idx["x2"], bounds=(0, 1))
     m.wv = pyo.Var(idx["wv"], bounds=(0, 1))
-    for r, k, i, j in idx["f"]:
+    for r, t, i, j in idx["f"]:
         if i != j:
-            b.transfer[r, k, i, j] = float(d.layers(r)[k - 1].beta) * m.f[r, k, i, j]
+            b.transfer[r, t, i, j] = d.edge(r, t).beta * m.f[r, t, i, j]
     for r in d.requests:
         layers = d.layers(r)
-        for k in range(1, len(layers)):
-            prev, la = layers[k - 1], layers[k]
-            beta, kind = float(prev.beta), d.kind(r, k)
+        for t in d.transitions(r):
+            ed = d.edge(r, t)
+            u, k = ed.u, ed.k
+            prev, la = layers[u], layers[k]
+            beta, kind = float(prev.beta), ed.kind
             dst = d.active(r, k)
-            for i in d.active(r, k - 1):
+            for i in d.active(r, u):
                 if kind == "flow":
-                    expr = beta * (m.n[r, k - 1, i] - (m.f[r, k, i, i] if (r, k, i, i) in m.f else 0))
+                    expr = beta * (m.n[r, u, i] - (m.f[r, t, i, i] if (r, t, i, i) in m.f else 0))
                 elif kind == "to_fc":
-                    expr = beta * (m.n[r, k - 1, i] - (m.z[r, k, i] if (r, k, i) in m.z else 0))
+                    expr = beta * (m.n[r, u, i] - (m.z[r, t, i] if (r, t, i) in m.z else 0))
                 elif kind == "conv":
-                    total = 1 if la.kind == "fc" else la.segments
-                    keep = m.v[r, k, i] if (r, k, i) in m.v else 0
-                    expr = conv_coef(prev, la) * (total * b.y(r, k - 1, i) - keep)
+                    total = 1 if la.kind == "fc" else ed.span
+                    keep = m.v[r, t, i] if (r, t, i) in m.v else 0
+                    expr = conv_coef(prev, la) * (total * b.y(r, u, i) - keep)
                 elif la.kind == "fc":
-                    expr = beta * (m.n[r, k - 1, i] - (m.x2[r, k, i] if (r, k, i) in m.x2 else 0))
+                    expr = beta * (m.n[r, u, i] - (m.x2[r, t, i] if (r, t, i) in m.x2 else 0))
                 else:
-                    expr = beta * pyo.quicksum((m.wv[r, k, i, j] for j in dst if j != i))
-                b.sent[r, k, i] = expr
-                b.sent_max[r, k, i] = sum(d.pair_max_bytes(r, k, i, j) for j in dst if j != i)
+                    expr = beta * pyo.quicksum((m.wv[r, t, i, j] for j in dst if j != i))
+                b.sent[r, t, i] = expr
+                b.sent_max[r, t, i] = sum(d.pair_max_bytes(r, t, i, j) for j in dst if j != i)
 
 
 def _tc(b: BuiltModel, r: int, k: int, j: int) -> pyo.Expression:
@@ -179,37 +181,42 @@ def add_tight_transfer_constraints(b: BuiltModel) -> None:
     blk = _block(b, "transfers")
     blk.y_le_n = pyo.Constraint(list(m.y), rule=lambda _, r, k, i: m.y[r, k, i] <= m.n[r, k, i])
     blk.n_le_my = pyo.Constraint(list(m.y), rule=lambda _, r, k, i: m.n[r, k, i] <= int(d.nmax[r][k, i]) * m.y[r, k, i])
+    C.add_slice_constraints(b, blk)
     flow_out, flow_in = [], []
     for r in d.requests:
-        for k in range(1, len(d.layers(r))):
-            if d.kind(r, k) == "flow":
-                flow_out += [(r, k, i) for i in d.active(r, k - 1)]
-                flow_in += [(r, k, j) for j in d.active(r, k)]
-    blk.flow_out = pyo.Constraint(flow_out, rule=lambda _, r, k, i: pyo.quicksum(
-        (m.f[r, k, i, j] for j in d.active(r, k) if (r, k, i, j) in m.f)) == m.n[r, k - 1, i])
-    blk.flow_in = pyo.Constraint(flow_in, rule=lambda _, r, k, j: pyo.quicksum(
-        (m.f[r, k, i, j] for i in d.active(r, k - 1) if (r, k, i, j) in m.f)) == m.n[r, k, j])
+        for t in d.transitions(r):
+            if d.kind(r, t) == "flow":
+                flow_out += [(r, t, i) for i in d.active(r, d.src(r, t))]
+                flow_in += [(r, t, j) for j in d.active(r, d.dst(r, t))]
+    blk.flow_out = pyo.Constraint(flow_out, rule=lambda _, r, t, i: pyo.quicksum(
+        (m.f[r, t, i, j] for j in d.active(r, d.dst(r, t)) if (r, t, i, j) in m.f)) == m.n[r, d.src(r, t), i])
+    blk.flow_in = pyo.Constraint(flow_in, rule=lambda _, r, t, j: pyo.quicksum(
+        (m.f[r, t, i, j] for i in d.active(r, d.src(r, t)) if (r, t, i, j) in m.f)) == receiving(b, r, t, j))
 
-    def need(r: int, k: int, j: int) -> pyo.Var:  # segments of layer k that j must be sent (x into fc)
-        return m.n[r, k, j]
+    def need(r: int, t: int, j: int) -> pyo.Expression:  # segments of the receiving slice j must be sent (x into fc)
+        return receiving(b, r, t, j)
 
-    def need_ub(r: int, k: int, j: int) -> int:
-        return int(d.nmax[r][k, j])
+    def src(r: int, t: int) -> int:
+        return d.src(r, t)
 
-    blk.z_le_n = pyo.Constraint(list(m.z), rule=lambda _, r, k, i: m.z[r, k, i] <= m.n[r, k - 1, i])
-    blk.z_le_x = pyo.Constraint(list(m.z), rule=lambda _, r, k, i: m.z[r, k, i] <= int(d.nmax[r][k - 1, i]) * m.n[r, k, i])
-    blk.v_le_need = pyo.Constraint(list(m.v), rule=lambda _, r, k, i: m.v[r, k, i] <= need(r, k, i))
-    blk.v_le_y = pyo.Constraint(list(m.v), rule=lambda _, r, k, i: m.v[r, k, i] <= need_ub(r, k, i) * b.y(r, k - 1, i))
-    blk.sole = pyo.Constraint(list(m.s), rule=lambda _, r, k, j: d.layers(r)[k - 1].segments * m.s[r, k, j] <= m.n[r, k - 1, j])
-    blk.g_le_need = pyo.Constraint(list(m.g), rule=lambda _, r, k, j: m.g[r, k, j] <= need(r, k, j))
-    blk.g_le_s = pyo.Constraint(list(m.g), rule=lambda _, r, k, j: m.g[r, k, j] <= need_ub(r, k, j) * m.s[r, k, j])
-    blk.x2_le_prev = pyo.Constraint(list(m.x2), rule=lambda _, r, k, i: m.x2[r, k, i] <= m.n[r, k - 1, i])
-    blk.x2_le_next = pyo.Constraint(list(m.x2), rule=lambda _, r, k, i: m.x2[r, k, i] <= m.n[r, k, i])
-    blk.wv = pyo.Constraint(list(m.wv), rule=lambda _, r, k, i, j: m.wv[r, k, i, j] >= m.n[r, k - 1, i] + b.y(r, k, j) - 1)
+    blk.z_le_n = pyo.Constraint(list(m.z), rule=lambda _, r, t, i: m.z[r, t, i] <= m.n[r, src(r, t), i])
+    blk.z_le_x = pyo.Constraint(list(m.z), rule=lambda _, r, t, i: m.z[r, t, i]
+                                <= int(d.nmax[r][src(r, t), i]) * m.n[r, d.dst(r, t), i])
+    blk.v_le_need = pyo.Constraint(list(m.v), rule=lambda _, r, t, i: m.v[r, t, i] <= need(r, t, i))
+    blk.v_le_y = pyo.Constraint(list(m.v), rule=lambda _, r, t, i: m.v[r, t, i] <= d.recv_max(r, t, i) * b.y(r, src(r, t), i))
+    blk.sole = pyo.Constraint(list(m.s), rule=lambda _, r, t, j: d.layers(r)[src(r, t)].segments * m.s[r, t, j]
+                              <= m.n[r, src(r, t), j])
+    blk.g_le_need = pyo.Constraint(list(m.g), rule=lambda _, r, t, j: m.g[r, t, j] <= need(r, t, j))
+    blk.g_le_s = pyo.Constraint(list(m.g), rule=lambda _, r, t, j: m.g[r, t, j] <= d.recv_max(r, t, j) * m.s[r, t, j])
+    blk.x2_le_prev = pyo.Constraint(list(m.x2), rule=lambda _, r, t, i: m.x2[r, t, i] <= m.n[r, src(r, t), i])
+    blk.x2_le_next = pyo.Constraint(list(m.x2), rule=lambda _, r, t, i: m.x2[r, t, i] <= m.n[r, d.dst(r, t), i])
+    blk.wv = pyo.Constraint(list(m.wv), rule=lambda _, r, t, i, j: m.wv[r, t, i, j]
+                            >= m.n[r, src(r, t), i] + b.y(r, d.dst(r, t), j) - 1)
 
 
-def _stage_rows(b: BuiltModel, r: int, k: int) -> list[pyo.Expression]:
-    """Right-hand sides ``rhs`` of the rows ``T[r,k] >= rhs`` of one transition (parallel uplink).
+def _stage_rows(b: BuiltModel, r: int, t: int) -> list[pyo.Expression]:
+    """Right-hand sides ``rhs`` of the rows ``T[r,k] >= rhs`` of transition t = u -> k (parallel uplink;
+    ``need_j`` = the segments of t's receiving slice j owns).
 
     ``w = coef / rho`` (TIME_UNIT per byte-unit), ``tc_j = n[k,j] c_k / e_j``, ``tc_fc = sum_j tc_j``:
 
@@ -223,52 +230,57 @@ def _stage_rows(b: BuiltModel, r: int, k: int) -> list[pyo.Expression]:
     * ``fc -> non-fc``: ``tc_j + sum_{i != j} beta wv[i,j] / rho_i``.
     """
     m, d, rho = b.model, b.data, b.inst.rate
-    prev, la = d.layers(r)[k - 1], d.layers(r)[k]
-    beta, kind = float(prev.beta), d.kind(r, k)
-    src, dst = d.active(r, k - 1), d.active(r, k)
+    ed = d.edge(r, t)
+    u, k = ed.u, ed.k
+    prev, la = d.layers(r)[u], d.layers(r)[k]
+    beta, kind = float(prev.beta), ed.kind
+    src, dst = d.active(r, u), d.active(r, k)
     rows: list[pyo.Expression] = []
     if kind == "flow":
         for j in dst:
-            rows += [_tc(b, r, k, j) + beta / (rho[i] * TIME_UNIT) * m.f[r, k, i, j] for i in src
-                     if i != j and (r, k, i, j) in m.f]
+            rows += [_tc(b, r, k, j) + beta / (rho[i] * TIME_UNIT) * m.f[r, t, i, j] for i in src
+                     if i != j and (r, t, i, j) in m.f]
     elif kind == "to_fc":
         tcf = _tc_fc(b, r, k)
         for i in src:
-            keep = m.z[r, k, i] if (r, k, i) in m.z else 0
-            rows.append(tcf + beta / (rho[i] * TIME_UNIT) * (m.n[r, k - 1, i] - keep))
+            keep = m.z[r, t, i] if (r, t, i) in m.z else 0
+            rows.append(tcf + beta / (rho[i] * TIME_UNIT) * (m.n[r, u, i] - keep))
     elif kind == "conv":
         coef = conv_coef(prev, la)
-        rate = _single_rate(b, r, k)
+        rate = _single_rate(b, r, t)
         tcf = _tc_fc(b, r, k) if la.kind == "fc" else None
         for j in dst:
             base = tcf if tcf is not None else _tc(b, r, k, j)
             if rate is not None:
-                keep = m.g[r, k, j] if (r, k, j) in m.g else 0
-                rows.append(base + coef / (rate * TIME_UNIT) * (m.n[r, k, j] - keep))
+                keep = m.g[r, t, j] if (r, t, j) in m.g else 0
+                rows.append(base + coef / (rate * TIME_UNIT) * (receiving(b, r, t, j) - keep))
             else:
-                U = int(d.nmax[r][k, j])
-                rows += [_tc(b, r, k, j) + coef / (rho[i] * TIME_UNIT) * (m.n[r, k, j] - U * (1 - b.y(r, k - 1, i)))
+                U = d.recv_max(r, t, j)
+                rows += [_tc(b, r, k, j) + coef / (rho[i] * TIME_UNIT) * (receiving(b, r, t, j) - U * (1 - b.y(r, u, i)))
                          for i in src if i != j]
     elif la.kind == "fc":
-        wait = pyo.quicksum((beta / (rho[i] * TIME_UNIT) * (m.n[r, k - 1, i] - (m.x2[r, k, i] if (r, k, i) in m.x2 else 0))
+        wait = pyo.quicksum((beta / (rho[i] * TIME_UNIT) * (m.n[r, u, i] - (m.x2[r, t, i] if (r, t, i) in m.x2 else 0))
                              for i in src))
         rows.append(_tc_fc(b, r, k) + wait)
     else:
         for j in dst:
             rows.append(_tc(b, r, k, j) + pyo.quicksum(
-                (beta / (rho[i] * TIME_UNIT) * m.wv[r, k, i, j] for i in src if i != j)))
+                (beta / (rho[i] * TIME_UNIT) * m.wv[r, t, i, j] for i in src if i != j)))
     return rows
 
 
 def stage_curves(b: BuiltModel) -> dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray]]]:
     """Per transition ``(r, k)``: the candidates of layer k and their per-owner stage-time bounds
     ``g_j(n)`` (seconds, :func:`optdist.milp.decomposition.bounds.stage_wait_curves`) under the
-    model's ``nmax``; empty if ``transfers`` is relaxed (the bounds assume it)."""
+    model's ``nmax``; empty if ``transfers`` is relaxed (the bounds assume it). Chains only: a
+    DAG request gets no curves (so no stage or owner-count cuts; the curves assume ``in(k) = (k-1,)``)."""
     d = b.data
     if "transfers" in d.relax:
         return {}
     out = {}
     for r in d.requests:
+        if not b.inst.profile(r).is_chain:  # the curves read layer k-1 as k's only input
+            continue
         L = len(d.layers(r))
         nodes = [np.array(d.active(r, k), dtype=np.int64) for k in range(L)]
         ub = [d.nmax[r][k, nodes[k]] for k in range(L)]
@@ -351,9 +363,9 @@ def add_tight_stage_time_constraints(b: BuiltModel) -> None:
         blk = _block(b, "stage_time")
         idx_c = [(r, k, j) for r in d.requests for k in range(len(d.layers(r))) for j in d.active(r, k)]
         blk.compute = pyo.Constraint(idx_c, rule=lambda _, r, k, j: m.T[r, k] >= _tc(b, r, k, j))
-        rows = {(r, k): _stage_rows(b, r, k) for r in d.requests for k in range(1, len(d.layers(r)))}
-        idx = [(r, k, q) for (r, k), rs in rows.items() for q in range(len(rs))]
-        blk.transfer = pyo.Constraint(idx, rule=lambda _, r, k, q: m.T[r, k] >= rows[r, k][q])
+        rows = {(r, t): _stage_rows(b, r, t) for r in d.requests for t in d.transitions(r)}
+        idx = [(r, t, q) for (r, t), rs in rows.items() for q in range(len(rs))]
+        blk.transfer = pyo.Constraint(idx, rule=lambda _, r, t, q: m.T[r, d.dst(r, t)] >= rows[r, t][q])
     curves = stage_curves(b)
     cuts = stage_cuts(b, curves)
     blk.cut = pyo.Constraint(sorted(cuts), rule=lambda _, r, k: m.T[r, k] >= cuts[r, k] * b.admit(r))
@@ -459,11 +471,12 @@ def canonical(b: BuiltModel, asg: Assignment) -> Assignment:
     return Assignment(owners, dict(asg.meta))
 
 
-def set_tight_values(b: BuiltModel, r: int, k: int, a_prev: np.ndarray, a_next: np.ndarray) -> None:
-    """Warm-start values of the auxiliaries of transition k (products of the counts)."""
+def set_tight_values(b: BuiltModel, r: int, t: int, a_prev: np.ndarray, a_recv: np.ndarray) -> None:
+    """Warm-start values of the auxiliaries of transition t (products of the counts); ``a_recv``:
+    owners of its receiving slice."""
     m, d, N = b.model, b.data, b.inst.n_nodes
-    cp, cn = np.bincount(a_prev, minlength=N), np.bincount(a_next, minlength=N)
-    P_prev = d.layers(r)[k - 1].segments
+    cp, cn = np.bincount(a_prev, minlength=N), np.bincount(a_recv, minlength=N)
+    P_prev = d.layers(r)[d.src(r, t)].segments
     values: dict[str, Callable[[int], float]] = {
         "z": lambda i: cp[i] * (cn[i] > 0),
         "v": lambda i: (cp[i] > 0) * cn[i],
@@ -474,9 +487,9 @@ def set_tight_values(b: BuiltModel, r: int, k: int, a_prev: np.ndarray, a_next: 
     for name, val in values.items():
         var = m.component(name)
         for i in d.cand[r]:
-            if (r, k, i) in var:
-                var[r, k, i].set_value(float(val(i)), skip_validation=True)
-    for i in d.active(r, k - 1):
-        for j in d.active(r, k):
-            if (r, k, i, j) in m.wv:
-                m.wv[r, k, i, j].set_value(float(cp[i] > 0 and cn[j] > 0), skip_validation=True)
+            if (r, t, i) in var:
+                var[r, t, i].set_value(float(val(i)), skip_validation=True)
+    for i in d.active(r, d.src(r, t)):
+        for j in d.active(r, d.dst(r, t)):
+            if (r, t, i, j) in m.wv:
+                m.wv[r, t, i, j].set_value(float(cp[i] > 0 and cn[j] > 0), skip_validation=True)

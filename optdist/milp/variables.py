@@ -3,10 +3,12 @@
 Common to both: ``n[r,k,i]`` segments of layer k of request r owned by node i (a Var in
 *compact*, the expression ``sum_p A[r,k,p,i]`` in *per-map*), participation ``y[r,k,i]``
 (binary, only for layers with ``P_k > 1``; for one-segment layers ``y = n``), product
-transfers ``O[r,k,i,j]`` (bytes from layer k-1 on i to layer k on j, conv / to_fc / fc
-kinds), stage times ``T[r,k]``, ``reject[r]`` (admission), ``u[r,k,i,j]`` (serial uplink: i
-sends to j) and ``makespan``. Elementwise flows are ``f[r,k,i,j]`` (compact, integer) or the
-map products ``w[r,k,p,i,j]`` (per-map). Times are in ``TIME_UNIT`` seconds.
+transfers ``O[r,t,i,j]`` (bytes of transition t, from its layer u on i to its layer k on j,
+conv / to_fc / fc kinds; ``t = k``, ``u = k-1`` on a chain, :mod:`optdist.milp.data`), stage
+times ``T[r,k]``, ``reject[r]`` (admission), ``u[r,t,i,j]`` (serial uplink: i sends to j) and
+``makespan``. Elementwise flows are ``f[r,t,i,j]`` (compact, integer) or the map products
+``w[r,t,p,i,j]`` (per-map). A concat layer's segments that read input q are counted by
+``ns[r,k,q,i]`` (compact; per-map sums ``A`` over the slice). Times are in ``TIME_UNIT`` seconds.
 """
 
 from __future__ import annotations
@@ -46,6 +48,21 @@ def add_assignment_variables(b: BuiltModel) -> None:
         for i in d.active(r, k)
     ]
     m.y = pyo.Var(idx_y, domain=pyo.Binary)
+    if b.formulation != "per-map":
+        idx_s = [(r, ed.k, t, i) for r in d.requests for t in d.transitions(r) if (ed := d.edge(r, t)).sliced
+                 for i in d.cand[r]]
+        m.ns = pyo.Var(idx_s, domain=pyo.NonNegativeIntegers, bounds=lambda _, r, k, t, i: (0, d.recv_max(r, t, i)))
+
+
+def receiving(b: BuiltModel, r: int, t: int, j: int) -> pyo.Expression:
+    """Segments of transition t's receiving slice that node j owns: ``n[r,k,j]`` (all of k), the
+    slice count ``ns`` (compact, a concat k) or the sum of ``A`` over the slice (per-map)."""
+    m, ed = b.model, b.data.edge(r, t)
+    if not ed.sliced:
+        return m.n[r, ed.k, j]
+    if b.formulation == "per-map":
+        return sum(m.A[r, ed.k, p, j] for p in range(ed.offset, ed.offset + ed.span))
+    return m.ns[r, ed.k, t, j]
 
 
 def add_transfer_variables(b: BuiltModel) -> None:
@@ -61,37 +78,41 @@ def add_transfer_variables(b: BuiltModel) -> None:
         add_tight_transfer_variables(b)
         return
     m, d = b.model, b.data
-    idx_f, idx_w, idx_o = [], [], []
+    idx_f, idx_w, idx_o, idx_gh, idx_gw = [], [], [], [], []
     for r in d.requests:
-        for k in range(1, len(d.layers(r))):
-            src, dst = d.active(r, k - 1), d.active(r, k)
-            if d.kind(r, k) == "flow":
-                idx_f += [(r, k, i, j) for i in src for j in dst]
+        for t in d.transitions(r):
+            ed = d.edge(r, t)
+            src, dst = d.active(r, ed.u), d.active(r, ed.k)
+            if ed.kind == "group":  # per-map only (compact and tight refuse it in build)
+                idx_gh += [(r, t, g, i) for g in range(ed.groups) for i in src]
+                idx_gw += [(r, t, g, i, j) for g in range(ed.groups) for i in src for j in dst if i != j]
+            if ed.kind == "flow":
+                idx_f += [(r, t, i, j) for i in src for j in dst]
                 if b.formulation == "per-map":
-                    P = d.layers(r)[k].segments
-                    idx_w += [(r, k, p, i, j) for i in src for j in dst if i != j for p in range(P)]
+                    idx_w += [(r, t, p, i, j) for i in src for j in dst if i != j for p in range(ed.span)]
             else:
-                idx_o += [(r, k, i, j) for i in src for j in dst if i != j]
+                idx_o += [(r, t, i, j) for i in src for j in dst if i != j]
     if b.formulation != "per-map":
         m.f = pyo.Var(idx_f, domain=pyo.NonNegativeIntegers, bounds=lambda m, r, k, i, j: (0, d.flow_max(r, k, i, j)))
     else:
         m.w = pyo.Var(idx_w, bounds=(0, 1))
+        m.gh = pyo.Var(idx_gh, bounds=(0, 1))
+        m.gw = pyo.Var(idx_gw, bounds=lambda _, r, t, g, i, j: (0, d.edge(r, t).out_maps // d.edge(r, t).groups))
     m.O = pyo.Var(idx_o, bounds=lambda m, r, k, i, j: (0, d.pair_max_bytes(r, k, i, j)))
     for r, k, i, j in idx_o:
         b.transfer[r, k, i, j] = m.O[r, k, i, j]
-    for r, k, i, j in idx_f:
+    for r, t, i, j in idx_f:
         if i == j:
             continue
-        beta = float(d.layers(r)[k - 1].beta)
+        ed = d.edge(r, t)
         if b.formulation != "per-map":
-            b.transfer[r, k, i, j] = beta * m.f[r, k, i, j]
+            b.transfer[r, t, i, j] = ed.beta * m.f[r, t, i, j]
         else:
-            P = d.layers(r)[k].segments
-            b.transfer[r, k, i, j] = beta * sum(m.w[r, k, p, i, j] for p in range(P))
+            b.transfer[r, t, i, j] = ed.beta * sum(m.w[r, t, p, i, j] for p in range(ed.span))
     per_sender: dict[tuple[int, int, int], list] = {}
-    for (r, k, i, j), expr in sorted(b.transfer.items(), key=lambda t: t[0]):
-        per_sender.setdefault((r, k, i), []).append(expr)
-        b.sent_max[r, k, i] = b.sent_max.get((r, k, i), 0.0) + d.pair_max_bytes(r, k, i, j)
+    for (r, t, i, j), expr in sorted(b.transfer.items(), key=lambda kv: kv[0]):
+        per_sender.setdefault((r, t, i), []).append(expr)
+        b.sent_max[r, t, i] = b.sent_max.get((r, t, i), 0.0) + d.pair_max_bytes(r, t, i, j)
     b.sent.update({key: pyo.quicksum(terms) for key, terms in per_sender.items()})
 
 
