@@ -265,3 +265,34 @@ def test_round_zero_takes_the_decompositions_per_class_solves():
     assert given.extra["rounds"][0]["bound"] == pytest.approx(own.extra["rounds"][0]["bound"], rel=1e-6)
     per_request = sum(len(reqs) * s.bound for reqs, s in solves)  # L(0) = sum_c n_c v_c(0)
     assert given.extra["rounds"][0]["bound"] == pytest.approx(per_request, rel=1e-9)
+
+
+def test_branch_and_price_closes_the_integer_masters_gap():
+    """The LP master of three micro requests on radios that carry only part of their optima is
+    fractional: price-and-branch stops at its integrality gap, branch-and-price (branching on how
+    many requests use a row above a threshold) proves the compact model's optimum."""
+    inst = coupled()
+    opt = optdist.solve(inst, method="milp", formulation="compact", time_limit=60, threads=1)
+    assert opt.termination == "optimal"
+    plain = column_generation(inst, solver="highs", time_limit=30, mip_gap=1e-6, threads=1, branching=False)
+    assert plain.gap > 1e-3  # the integrality gap of the LP master
+    res = column_generation(inst, solver="highs", time_limit=30, mip_gap=1e-6, threads=1)
+    assert res.termination == "optimal"
+    assert res.bound <= opt.objective * (1 + REL)
+    assert res.objective == pytest.approx(opt.objective, rel=1e-6)
+    assert res.bound == pytest.approx(opt.objective, rel=1e-6)
+    search = res.extra["branching"]
+    assert search["nodes"] >= 2 and any("branch" in e for e in search["log"])
+    assert optdist.evaluate(inst, res.assignment).feasible
+
+
+def test_requests_on_identical_unshared_sources_form_one_master_class():
+    """lenet-8x4: eight LeNet requests, each from its own RPi3 camera: one master class of 8 and
+    no source rows (a source serving one request carries only that request's usage)."""
+    from optdist.milp.decomposition.colgen import _Problem
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    P = _Problem(inst)
+    assert P.sizes == [8]
+    assert all(len(row.nodes) > 1 or row.nodes[0] < inst.n_devices for row in P.rows)
+    assert len(P.rows) == 3 * len(P.device_groups)

@@ -94,10 +94,15 @@ class _Problem:
         # master classes: requests of one request class (CNN + source fields) on one source node
         self.kinds: list[int] = []  # request class of each master class
         self.members: list[list[int]] = []
+        served = np.bincount(np.asarray(inst.request_source, dtype=np.int64), minlength=N)
         for q, reqs in enumerate(request_classes(inst)):
+            # a source that serves one request only carries that request's usage (other sources
+            # never serve it): its capacity is the pricing problem's own row, so requests of one
+            # class on such sources are interchangeable in the master (one class, no source row)
             by_src: dict[int, list[int]] = defaultdict(list)
             for r in reqs:
-                by_src[int(inst.request_source[r])].append(r)
+                s = int(inst.request_source[r])
+                by_src[-1 if served[s] == 1 else s].append(r)
             for _s, rs in sorted(by_src.items()):
                 self.kinds.append(q)
                 self.members.append(rs)
@@ -107,7 +112,8 @@ class _Problem:
         self.rows: list[Row] = []
         self.row_of = np.full((N, 3), -1, dtype=np.int64)  # node, resource -> row
         self.device_groups = [list(g) for g in identical_device_groups(inst)]
-        groups = [tuple(g) for g in self.device_groups] + [(s,) for s in sorted(set(self.source))]
+        shared = sorted(s for s in set(int(x) for x in inst.request_source) if served[s] > 1)
+        groups = [tuple(g) for g in self.device_groups] + [(s,) for s in shared]
         for g in groups:
             for res in range(3):
                 rhs = float(caps[list(g), res].sum())
@@ -206,6 +212,7 @@ def column_generation(
     pricing_time_limit: float | None = None,
     smoothing: float = 0.8,
     repair_heuristic: bool = True,
+    branching: bool = True,
     alone: dict[int, tuple[float, list[np.ndarray] | None]] | None = None,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
@@ -218,7 +225,9 @@ def column_generation(
     caller (seconds); ``max_rounds``, ``pricing_gap`` (relative gap of each pricing solve,
     default ``mip_gap / 10`` within [1e-6, 1e-3]), ``pricing_time_limit`` (seconds per pricing
     solve outside phase 1, default a tenth of ``time_limit``), ``smoothing`` (the first
-    ``alpha``, 0: none) and ``repair_heuristic`` (improve incumbents request by request) tune
+    ``alpha``, 0: none), ``repair_heuristic`` (improve incumbents request by request) and
+    ``branching`` (branch-and-price once the LP master has converged,
+    :mod:`optdist.milp.decomposition.branch`; its search is in ``extra["branching"]``) tune
     the rounds. ``alone``: request index -> (a proven lower bound on its objective alone on the
     full capacities, seconds; its placement there or None), e.g. the decomposition's
     per-class solves: round 0 takes them instead of solving those classes again. Returns a :class:`SolveResult` (method ``milp``, formulation
@@ -264,7 +273,8 @@ def column_generation(
         return False
 
     def add_column(r: int, owners: list[np.ndarray]) -> None:
-        master.add(*P.column(cls_of[r], owners))  # r's class has r's source
+        c = cls_of[r]
+        master.add(*P.column(c, _rename(owners, int(inst.request_source[r]), P.source[c])))
 
     rng = np.random.default_rng(seed or 0)
 
@@ -273,7 +283,10 @@ def column_generation(
         out = []
         for col in master.columns:
             if col.cls == cls_of[r] and col.kind == "placement":
+                src, dst = P.source[col.cls], int(inst.request_source[r])
                 for lab in P.relabellings(col, rng, limit=8):
+                    lab = lab.copy()
+                    lab[src] = dst  # the class's source is r's own (equal fields, one request each)
                     use = np.zeros_like(col.node_use)
                     np.add.at(use, lab, col.node_use)
                     out.append((col.cost, [lab[a] for a in col.owners], use))
@@ -299,6 +312,7 @@ def column_generation(
         repair(asg.owners, "start, improved" if asg is start else "greedy, repaired", 0.05)
 
     rounds: list[dict] = []
+    branch_log: dict | None = None
     termination = Termination.TIME_LIMIT
     infeasible = False
     # round 0: prices 0, each request class alone (its per-request optimum): L(0), first columns
@@ -366,7 +380,7 @@ def column_generation(
         groups: dict[tuple, list[int]] = defaultdict(list)
         for c in range(len(sizes)):
             s = P.source[c]
-            groups[(P.kinds[c], tuple(pi[P.row_of[s]]))].append(c)
+            groups[(P.kinds[c], tuple(np.where(P.row_of[s] >= 0, pi[P.row_of[s]], 0.0)))].append(c)
         best: list[float | None] = [None] * len(sizes)  # proven bound on v_c(pi) (None: not priced)
         added, all_proven, pricing_s, n_before = 0, True, 0.0, len(master.columns)
         glist = list(groups.values())
@@ -448,12 +462,22 @@ def column_generation(
             # per-device integer master over every column half of the time left
             left = deadline - time.perf_counter()
             if incumbent is None or (g is not None and g > mip_gap):
-                consider(_on_devices(inst, P, master, min(left / 2, 120.0) if math.isfinite(left) else 120.0,
+                consider(_on_devices(inst, P, master, min(left / 4, 120.0) if math.isfinite(left) else 120.0,
                                      max(mip_gap / 10, 1e-6), threads, seed), "integer master on devices")
                 if incumbent is not None:
-                    repair(incumbent.owners, "improved", 1.0)
-                rounds[-1].update(incumbent=inc_obj if math.isfinite(inc_obj) else None,
-                                  gap=gap(inc_obj if math.isfinite(inc_obj) else None, best_lb))
+                    repair(incumbent.owners, "improved", 0.25 if branching else 1.0)
+                g = gap(inc_obj if math.isfinite(inc_obj) else None, best_lb)
+                if branching and not admission and (g is None or g > mip_gap) and time.perf_counter() < deadline:
+                    out = _branch_and_price(inst, P, models, master, consider, lambda: inc_obj,
+                                            lambda: incumbent, best_lb, deadline, mip_gap, pricing_gap,
+                                            threads, seed, tee)
+                    best_lb = max(best_lb, out.bound)
+                    branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
+                    if out.open == 0 and incumbent is not None:  # the search is complete: the incumbent is optimal
+                        best_lb = max(best_lb, inc_obj)
+                rounds[-1].update(incumbent=inc_obj if math.isfinite(inc_obj) else None, bound=best_lb,
+                                  gap=gap(inc_obj if math.isfinite(inc_obj) else None, best_lb),
+                                  elapsed_s=time.perf_counter() - t0)
                 if rounds[-1]["gap"] is not None and rounds[-1]["gap"] <= mip_gap:
                     termination = Termination.OPTIMAL
                     break
@@ -472,9 +496,73 @@ def column_generation(
         assignment=incumbent,
         options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed},
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
-               "rows": len(P.rows), "columns": master.n_placements},
+               "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log},
     )
     return res
+
+
+def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master, consider, inc_value, inc_asg,
+                      bound: float, deadline: float, mip_gap: float, pricing_gap: float,
+                      threads: int | None, seed: int | None, tee: bool):
+    """:func:`optdist.milp.decomposition.branch.branch_and_price` over ``master``'s columns: each
+    part priced by its class's pricing model with the part's limits, each integral node's
+    solution spread over the devices and offered to ``consider``. New columns join ``master``
+    (for the integer master afterwards). Returns the search's :class:`~branch.Outcome`."""
+    from optdist.milp.decomposition.branch import Part, branch_and_price
+    from optdist.milp.decomposition.classes import combine
+
+    pool = [c for c in master.columns if c.kind == "placement"]
+    n0 = len(pool)
+    keys = set(master.keys)
+
+    def price(part: Part, pi: np.ndarray, left: float) -> tuple[float, list]:
+        c = part.cls
+        pm = models[P.kinds[c]]
+        rep_src, src = int(inst.request_source[pm.r]), P.source[c]
+        prices = P.node_prices(pi)
+        for k in prices:  # the part's source prices on the model's own source (equal fields)
+            prices[k][rep_src] = P.node_prices(pi)[k][src]
+        limits = [(tuple(rep_src if i == src else i for i in P.rows[lim.row].nodes), RESOURCES[P.rows[lim.row].resource],
+                   lim.upper, lim.value) for lim in part.limits]
+        if not pm.set_limits(limits):
+            pm.set_limits([])
+            return math.inf, []
+        admitted = [col for col in pool if part.admits(col)]
+        warm = min(admitted, key=lambda col: col.cost + float(pi @ col.usage)) if admitted else None
+        try:
+            pr = pm.solve(prices, time_limit=left, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
+                          start=None if warm is None else _rename(warm.owners, src, rep_src),
+                          start_value=None if warm is None else warm.cost + float(pi @ warm.usage))
+        finally:
+            pm.set_limits([])
+        if pr.owners is None:
+            return pr.bound, []
+        return pr.bound, [P.column(c, _rename(pr.owners, rep_src, src))]
+
+    def integral(per_part: list) -> float | None:
+        todo = {c: list(m) for c, m in enumerate(P.members)}
+        plan = []
+        for part, cols in per_part:
+            for col, n in cols:
+                if len(todo[part.cls]) < n:
+                    return None
+                reqs = [todo[part.cls].pop() for _ in range(n)]
+                plan.append((reqs, _rename(col.owners, P.source[part.cls], int(inst.request_source[reqs[0]]))))
+        if any(todo.values()):
+            return None
+        asg = combine(inst, plan, spread=True)
+        ev = evaluate(inst, asg)
+        if not ev.feasible:
+            return None
+        consider(asg, "branch-and-price")
+        return float(ev.objective)
+
+    out = branch_and_price(P.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
+                           incumbent=inc_value, root_bound=bound, deadline=deadline, mip_gap=mip_gap,
+                           threads=threads, seed=seed)
+    for col in pool[n0:]:
+        master.add(col)
+    return out
 
 
 def _latency_cap(inst: Instance, r: int) -> float:
@@ -506,6 +594,8 @@ def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, 
     if sum(len(p) for p in perms) > 50_000:
         return None
     caps = np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float)
+    own_row = [s for s in range(inst.n_nodes) if s >= inst.n_devices and (P.row_of[s] < 0).all()]
+    caps[own_row] = np.inf  # a source without rows serves one request: its pricing problem's own capacity
     sol = integer_on_devices(master.columns, P.sizes, caps, perms, time_limit=time_limit, mip_gap=mip_gap,
                              threads=threads)
     if sol is None:
@@ -516,7 +606,7 @@ def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, 
         col = master.columns[q]
         r = todo[col.cls].pop()
         if col.kind == "placement":
-            owners[r] = [lab[a] for a in col.owners]
+            owners[r] = _rename([lab[a] for a in col.owners], P.source[col.cls], int(inst.request_source[r]))
     return Assignment(owners)
 
 
@@ -536,8 +626,8 @@ def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray) -> Assig
         if col.kind == "artificial" or len(todo[col.cls]) < n:
             return None
         reqs = [todo[col.cls].pop() for _ in range(n)]
-        if col.kind == "placement":
-            plan.append((reqs, col.owners))
+        if col.kind == "placement":  # combine renames reqs[0]'s source to each request's own
+            plan.append((reqs, _rename(col.owners, P.source[col.cls], int(inst.request_source[reqs[0]]))))
     if any(todo.values()):
         return None
     asg = combine(inst, plan, spread=True)

@@ -99,6 +99,40 @@ class PricingModel:
         self.ub_f = {key: v.ub for key, v in m.f.items() if key[0] == r} if m.component("f") is not None else {}
         self.build_s = time.perf_counter() - t0
 
+    def set_limits(self, limits: Sequence[tuple[Sequence[int], str, bool, float]]) -> bool:
+        """Restrict the placements to those whose usage meets ``limits`` (branching rows of
+        :mod:`optdist.milp.decomposition.branch`): each ``(nodes, resource, upper, value)`` is
+        ``sum_{i in nodes} usage(r, i, resource) <= value`` (``upper``) or ``>= value``, in the
+        instance's capacity units. ``[]`` lifts them. Returns False when a limit cannot hold
+        (no candidate node of ``nodes`` can carry the resource and ``value > 0``): no placement.
+
+        The model's usage expressions can take every placement's true usage (where the tight
+        model relaxes a byte count, it may take other values too), so every placement that
+        meets the limits stays feasible: the restricted model is a relaxation of the restricted
+        set, its bounds stay valid, and the caller checks a returned placement's true usage.
+        """
+        import pyomo.environ as pyo
+
+        m = self.b.model
+        if m.component("branch_limits") is not None:
+            m.del_component("branch_limits")
+        ok = True
+        rows = []
+        for nodes, res, upper, value in limits:
+            terms = [self.usage[(i, res)] for i in nodes if (i, res) in self.usage
+                     and not isinstance(self.usage[(i, res)], int)]
+            if not terms:
+                ok &= upper or value <= 0
+                continue
+            e = sum(terms) / max(abs(float(value)), 1.0)  # scaled: the row's right-hand side is ~1
+            v = float(value) / max(abs(float(value)), 1.0)
+            rows.append(e <= v if upper else e >= v)
+        if rows:
+            m.branch_limits = pyo.ConstraintList()
+            for row in rows:
+                m.branch_limits.add(row)
+        return ok
+
     def _restrict(self, cutoff: float | None):
         """Bounds of the placements with latency at most ``cutoff`` (seconds; None: all).
 
