@@ -25,7 +25,12 @@ neither (``v > k`` in A, ``v < k + 1`` in B). A part is priced by its class's pr
 with its limits as extra rows (:meth:`optdist.milp.decomposition.pricing.PricingModel.set_limits`),
 so each node's Lagrangian bound ``-pi . cap + sum_parts n B_part`` (``B_part``: the pricing
 problem's proven bound) is valid for the node at any ``pi >= 0``, also when pricing stops at a
-time limit. The bound of the whole is the least bound of the nodes not yet closed (best-first
+time limit. (The tight model's bytes sent may exceed a placement's true bytes -- a lower
+McCormick expression, :mod:`optdist.milp.tight` -- so a ``>=`` limit on a bandwidth row is a
+relaxation there: still a valid bound; a placement it returns that misses the limit in truth
+is not a column of the part, and a node left without columns for a part stays open as
+"phase 1". Memory and compute are linear in the owner counts: exact both ways.) Rows with a
+positive price are branched on first. The bound of the whole is the least bound of the nodes not yet closed (best-first
 search), and a node closes when its bound reaches the incumbent within the gap, when its LP
 solution is integral and the evaluator accepts it spread over the devices, or when it is
 infeasible. A node whose LP solution is fractional with no such threshold, or integral but
@@ -87,8 +92,9 @@ class Node:
 
 @dataclass
 class Outcome:
-    """What :func:`branch_and_price` proved: ``bound`` (seconds, valid for the whole problem),
-    ``nodes`` solved, ``open`` nodes left (0: the search finished), ``log`` per node."""
+    """What :func:`branch_and_price` proved: ``bound`` (seconds, valid for the whole problem:
+    the least bound of the nodes left open or closed within the gap, and at most the
+    incumbent), ``nodes`` solved, ``open`` nodes left (0: the search finished), ``log`` per node."""
 
     bound: float
     nodes: int
@@ -122,12 +128,13 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
     root = Node(root_bound, 0, tuple(Part(c, n) for c, n in enumerate(sizes) if n > 0))
     heap: list[Node] = [root]
     stuck: list[float] = []  # bounds of nodes that stay open without children
+    pruned = [math.inf]  # least bound of a node closed because it came within the gap
     log: list[dict] = []
     solved = 0
     counter = 1
 
     def bound_now() -> float:
-        b = min([n.bound for n in heap] + stuck, default=math.inf)
+        b = min([n.bound for n in heap] + stuck + pruned)
         return max(root_bound, min(b, incumbent()))
 
     def closes(b: float) -> bool:
@@ -139,14 +146,16 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             break
         node = heapq.heappop(heap)
         if closes(node.bound):
+            pruned[0] = min(pruned[0], node.bound)
             continue
         solved += 1
-        lb, x_cols, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed)
+        lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed)
         lb = max(lb, node.bound)
         entry = {"node": solved, "parts": len(node.parts), "bound": lb}
         log.append(entry)
         if math.isinf(lb) or closes(lb):
             entry["closed"] = "infeasible" if math.isinf(lb) else "bound"
+            pruned[0] = min(pruned[0], lb)
             continue
         if how == "deadline":  # its bound so far; the search ends
             heapq.heappush(heap, Node(lb, counter, node.parts))
@@ -156,7 +165,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             entry["closed"] = "stuck (phase 1)"
             stuck.append(lb)
             continue
-        split = _choose(node.parts, x_cols, rows)
+        split = _choose(node.parts, x_cols, rows, prices)
         if split is None:
             per_part = [(part, [(col, int(round(x))) for col, x in x_cols[j] if round(x) > 0])
                         for j, part in enumerate(node.parts)]
@@ -180,13 +189,13 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             heapq.heappush(heap, Node(lb, counter, parts))
             counter += 1
         entry["branch"] = {"part": j, "row": row, "threshold": t, "k": k}
-    return Outcome(bound_now() if heap or stuck else max(root_bound, incumbent()), solved, len(heap) + len(stuck), log)
+    return Outcome(bound_now(), solved, len(heap) + len(stuck), log)
 
 
 def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,
                 price: Pricer, deadline: float, threads: int | None, seed: int | None):
     """Column generation at a node: (its best Lagrangian bound, per part the last LP's
-    (column, x) with x > 0, how it ended: ``lp`` (converged), ``phase 1`` (converged with
+    (column, x) with x > 0, the last LP's prices per row, how it ended: ``lp`` (converged), ``phase 1`` (converged with
     artificial columns in use) or ``deadline``)."""
     parts = node.parts
     master = Master(rows, [p.size for p in parts], cost_unit, threads=threads, seed=seed)
@@ -202,7 +211,7 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
     for col in pool:
         offer(col)
     best = -math.inf
-    x_cols = None
+    x_cols, pi = None, np.zeros(len(rows))
     while time.perf_counter() < deadline:
         n_before = len(master.columns)
         z, pi, mu = master.solve_lp()
@@ -217,7 +226,7 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
         for j, part in enumerate(parts):
             left = deadline - time.perf_counter()
             if left <= 0:
-                return best, x_cols, "deadline"
+                return best, x_cols, pi, "deadline"
             b, cols = price(part, pi, left)
             bounds.append(b)
             for col, key in cols:
@@ -229,23 +238,33 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
             value = -float(pi @ rhs) + sum(p.size * b for p, b in zip(parts, bounds))
             best = max(best, value)
         if math.isinf(best):
-            return best, x_cols, "lp"
+            return best, x_cols, pi, "lp"
         rc_new = [master.reduced_cost(c, pi, mu) for c in master.columns[n_before:]]
         if not any(r < -1e-9 * cost_unit for r in rc_new):  # converged (or pricing found nothing new)
-            return best, x_cols, "phase 1" if phase1 else "lp"
-    return best, x_cols, "deadline"
+            return best, x_cols, pi, "phase 1" if phase1 else "lp"
+    return best, x_cols, pi, "deadline"
 
 
-def _choose(parts: tuple[Part, ...], x_cols: list[list[tuple[Column, float]]], rows: list[Row]):
+def _choose(parts: tuple[Part, ...], x_cols: list[list[tuple[Column, float]]], rows: list[Row], prices: np.ndarray):
     """The branching (part, row, threshold, k) whose count ``v`` below the threshold is the most
-    fractional, or None if every such count is integral."""
+    fractional, on the rows with a positive price first (those that bind), or None if every
+    such count is integral."""
+    priced = [q for q in range(len(rows)) if prices[q] > 0]
+    for candidates in (priced, [q for q in range(len(rows)) if prices[q] <= 0]):
+        found = _most_fractional(x_cols, candidates)
+        if found is not None:
+            return found
+    return None
+
+
+def _most_fractional(x_cols: list[list[tuple[Column, float]]], candidates: list[int]):
     best, best_frac = None, 1e-6
     for j, cols in enumerate(x_cols):
         if len(cols) < 2:
             continue
         use = np.array([c.usage for c, _x in cols])
         xs = np.array([x for _c, x in cols])
-        for row in range(len(rows)):
+        for row in candidates:
             vals = np.unique(use[:, row])
             if len(vals) < 2:
                 continue

@@ -44,13 +44,24 @@ A bound above ``sum_r`` (largest latency request r can have) proves that no plac
 when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
 LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
 integer master's: the per-device integer master over every column and the improvement get
-the time left first), or at the time limit. Seed columns: ``start`` and the greedy
+a quarter of the time left, then branch-and-price the rest but a reserve for the per-device
+integer master over the columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
 heuristic's placements (each placed request's placement is a column of its class; greedy's
 rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
 where they fit).
 
-No branching: where the LP master's optimum is fractional the certified gap stays at the
-integer master's (branch-and-price is not implemented).
+Branch-and-price (:mod:`optdist.milp.decomposition.branch`, ``branching=True``, latency
+objective without admission control): once the LP master has converged, a best-first search
+that splits a class by how many of its requests use a capacity row above a threshold raises
+the bound beyond the Dantzig-Wolfe bound and proves optimality when it finishes. The search
+cannot see how the aggregated rows split over identical devices: where that is what the gap
+is made of (every aggregated integer solution fails to spread), its nodes stay open.
+
+Master classes: the requests of one request class (same CNN, sources equal in every field)
+whose sources each serve only that request form one class, with no source rows: a source
+that serves one request carries only that request's usage, which its pricing problem already
+holds within the source's capacity. Requests that share a source form one class per source,
+with the source's rows.
 
 Not re-scored at the end: the caller (:func:`optdist.solve.solve`, ``optdist bench``) finalizes
 once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` records
@@ -467,14 +478,21 @@ def column_generation(
                 if incumbent is not None:
                     repair(incumbent.owners, "improved", 0.25 if branching else 1.0)
                 g = gap(inc_obj if math.isfinite(inc_obj) else None, best_lb)
-                if branching and not admission and (g is None or g > mip_gap) and time.perf_counter() < deadline:
+                left = deadline - time.perf_counter()
+                if branching and not admission and (g is None or g > mip_gap) and left > 0:
+                    # the search keeps a share of the time for the integer master over its columns
+                    reserve = min(0.15 * left, 10.0) if math.isfinite(left) else 10.0
+                    n_cols = len(master.columns)
                     out = _branch_and_price(inst, P, models, master, consider, lambda: inc_obj,
-                                            lambda: incumbent, best_lb, deadline, mip_gap, pricing_gap,
-                                            threads, seed, tee)
+                                            best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee)
                     best_lb = max(best_lb, out.bound)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
-                    if out.open == 0 and incumbent is not None:  # the search is complete: the incumbent is optimal
-                        best_lb = max(best_lb, inc_obj)
+                    if len(master.columns) > n_cols and gap(inc_obj if math.isfinite(inc_obj) else None,
+                                                              best_lb) not in (None, 0.0):
+                        left = deadline - time.perf_counter()
+                        consider(_on_devices(inst, P, master, max(left, 0.5) if math.isfinite(left) else 60.0,
+                                             max(mip_gap / 10, 1e-6), threads, seed),
+                                 "integer master on devices, after branching")
                 rounds[-1].update(incumbent=inc_obj if math.isfinite(inc_obj) else None, bound=best_lb,
                                   gap=gap(inc_obj if math.isfinite(inc_obj) else None, best_lb),
                                   elapsed_s=time.perf_counter() - t0)
@@ -501,7 +519,7 @@ def column_generation(
     return res
 
 
-def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master, consider, inc_value, inc_asg,
+def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master, consider, inc_value,
                       bound: float, deadline: float, mip_gap: float, pricing_gap: float,
                       threads: int | None, seed: int | None, tee: bool):
     """:func:`optdist.milp.decomposition.branch.branch_and_price` over ``master``'s columns: each
@@ -529,10 +547,13 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
             return math.inf, []
         admitted = [col for col in pool if part.admits(col)]
         warm = min(admitted, key=lambda col: col.cost + float(pi @ col.usage)) if admitted else None
-        try:
+        priced_use = 0.0 if warm is None else float(pi @ warm.usage)
+        try:  # latency cutoffs where the prices add little (as in the rounds)
             pr = pm.solve(prices, time_limit=left, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
                           start=None if warm is None else _rename(warm.owners, src, rep_src),
-                          start_value=None if warm is None else warm.cost + float(pi @ warm.usage))
+                          start_value=None if warm is None else warm.cost + priced_use,
+                          steps=CUTOFF_STEPS if warm is None or priced_use <= CUTOFF_PRICE_SHARE * warm.cost
+                          else (math.inf,))
         finally:
             pm.set_limits([])
         if pr.owners is None:
