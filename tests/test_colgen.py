@@ -296,3 +296,6 @@ def test_requests_on_identical_unshared_sources_form_one_master_class():
     assert P.sizes == [8]
     assert all(len(row.nodes) > 1 or row.nodes[0] < inst.n_devices for row in P.rows)
     assert len(P.rows) == 3 * len(P.device_groups)
+    shared = _Problem(coupled())  # three requests from one camera: one class, the camera's rows
+    src = int(shared.inst.request_source[0])
+    assert shared.sizes == [3] and sum(row.nodes == (src,) for row in shared.rows) == 3

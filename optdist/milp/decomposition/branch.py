@@ -94,7 +94,8 @@ class Node:
 class Outcome:
     """What :func:`branch_and_price` proved: ``bound`` (seconds, valid for the whole problem:
     the least bound of the nodes left open or closed within the gap, and at most the
-    incumbent), ``nodes`` solved, ``open`` nodes left (0: the search finished), ``log`` per node."""
+    incumbent), ``nodes`` solved, ``open`` nodes left whose bound is not within the gap of the incumbent
+    (0: the search finished), ``log`` per node."""
 
     bound: float
     nodes: int
@@ -189,7 +190,8 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             heapq.heappush(heap, Node(lb, counter, parts))
             counter += 1
         entry["branch"] = {"part": j, "row": row, "threshold": t, "k": k}
-    return Outcome(bound_now(), solved, len(heap) + len(stuck), log)
+    left_open = sum(1 for b in [n.bound for n in heap] + stuck if not closes(b))
+    return Outcome(bound_now(), solved, left_open, log)
 
 
 def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,
