@@ -299,3 +299,28 @@ def test_requests_on_identical_unshared_sources_form_one_master_class():
     shared = _Problem(coupled())  # three requests from one camera: one class, the camera's rows
     src = int(shared.inst.request_source[0])
     assert shared.sizes == [3] and sum(row.nodes == (src,) for row in shared.rows) == 3
+
+
+def test_pricing_limits_hold_in_truth_and_only_raise_the_bound():
+    """Branching limits on a request's usage of a row: a placement priced under a ``>=`` limit
+    on the bytes sent (where the tight model's bytes are only a lower McCormick expression)
+    sends at least that many bytes by the evaluator; an ``<=`` limit holds too; and a limit
+    never lowers the proven bound; lifting the limits restores the model."""
+    from optdist.milp.decomposition.repair import alone
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    group = tuple(range(inst.n_devices))
+    pm = PricingModel(inst, 0, solver="highs")
+    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+    free = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    sent = alone(inst, 0, free.owners)[1][list(group), 2].sum()
+    for upper, value in ((False, sent * 1.15), (True, sent * 0.8)):
+        assert pm.set_limits([(group, "bandwidth", upper, value)])
+        pr = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+        assert pr.owners is not None and pr.proven
+        true_sent = alone(inst, 0, pr.owners)[1][list(group), 2].sum()
+        assert (true_sent <= value * (1 + 1e-9)) if upper else (true_sent >= value * (1 - 1e-9))
+        assert pr.bound >= free.bound * (1 - 1e-9)
+        pm.set_limits([])
+    again = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    assert again.value == pytest.approx(free.value, rel=1e-6)

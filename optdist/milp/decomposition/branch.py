@@ -25,12 +25,12 @@ neither (``v > k`` in A, ``v < k + 1`` in B). A part is priced by its class's pr
 with its limits as extra rows (:meth:`optdist.milp.decomposition.pricing.PricingModel.set_limits`),
 so each node's Lagrangian bound ``-pi . cap + sum_parts n B_part`` (``B_part``: the pricing
 problem's proven bound) is valid for the node at any ``pi >= 0``, also when pricing stops at a
-time limit. (The tight model's bytes sent may exceed a placement's true bytes -- a lower
-McCormick expression, :mod:`optdist.milp.tight` -- so a ``>=`` limit on a bandwidth row is a
-relaxation there: still a valid bound; a placement it returns that misses the limit in truth
-is not a column of the part, and a node left without columns for a part stays open as
-"phase 1". Memory and compute are linear in the owner counts: exact both ways.) Rows with a
-positive price are branched on first. The bound of the whole is the least bound of the nodes not yet closed (best-first
+time limit. (Memory and compute are linear in the owner counts; the tight model's bytes sent
+are a lower McCormick expression, at least the true bytes, so a ``>=`` limit on a bandwidth
+row brings the missing halves of its products with it and the pricing model's bytes are
+then the true ones. A placement the pricing returns that still misses a limit in truth is not
+a column of the part; a node whose LP keeps needing artificial columns stays open as
+"phase 1".) Rows with a positive price are branched on first. The bound of the whole is the least bound of the nodes not yet closed (best-first
 search), and a node closes when its bound reaches the incumbent within the gap, when its LP
 solution is integral and the evaluator accepts it spread over the devices, or when it is
 infeasible. A node whose LP solution is fractional with no such threshold, or integral but
