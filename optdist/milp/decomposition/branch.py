@@ -129,7 +129,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
     root = Node(root_bound, 0, tuple(Part(c, n) for c, n in enumerate(sizes) if n > 0))
     heap: list[Node] = [root]
     stuck: list[float] = []  # bounds of nodes that stay open without children
-    pruned = [math.inf]  # least bound of a node closed because it came within the gap
+    pruned = [math.inf]  # least bound of a node closed within the gap (or integral above its bound)
     log: list[dict] = []
     solved = 0
     counter = 1
@@ -172,8 +172,10 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
                         for j, part in enumerate(node.parts)]
             integer = all(abs(x - round(x)) <= 1e-6 for cols in x_cols for _c, x in cols)
             obj = integral(per_part) if integer else None
-            if obj is not None and obj <= lb * (1 + 1e-9) + 1e-15:
+            if obj is not None:  # the node's best is its LP value, at least lb (pricing tolerance)
                 entry["closed"] = "integral"
+                if obj > lb * (1 + 1e-9):
+                    pruned[0] = min(pruned[0], lb)
                 continue
             entry["closed"] = "stuck (integral, not spreadable)" if integer else "stuck (no threshold)"
             stuck.append(lb)
