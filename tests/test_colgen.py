@@ -267,16 +267,17 @@ def test_round_zero_takes_the_decompositions_per_class_solves():
     assert given.extra["rounds"][0]["bound"] == pytest.approx(per_request, rel=1e-9)
 
 
-def test_branch_and_price_closes_the_integer_masters_gap():
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_branch_and_price_closes_the_integer_masters_gap(solver):
     """The LP master of three micro requests on radios that carry only part of their optima is
     fractional: price-and-branch stops at its integrality gap, branch-and-price (branching on how
     many requests use a row above a threshold) proves the compact model's optimum."""
     inst = coupled()
     opt = optdist.solve(inst, method="milp", formulation="compact", time_limit=60, threads=1)
     assert opt.termination == "optimal"
-    plain = column_generation(inst, solver="highs", time_limit=30, mip_gap=1e-6, threads=1, branching=False)
+    plain = column_generation(inst, solver=solver, time_limit=30, mip_gap=1e-6, threads=1, branching=False)
     assert plain.gap > 1e-3  # the integrality gap of the LP master
-    res = column_generation(inst, solver="highs", time_limit=30, mip_gap=1e-6, threads=1)
+    res = column_generation(inst, solver=solver, time_limit=30, mip_gap=1e-6, threads=1)
     assert res.termination == "optimal"
     assert res.bound <= opt.objective * (1 + REL)
     assert res.objective == pytest.approx(opt.objective, rel=1e-6)
