@@ -58,7 +58,7 @@ def feasible_objectives(inst, res) -> list[float]:
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("path", [pytest.param(SMALL_COUPLED[0], marks=pytest.mark.slow)] + TINY)
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) for p in SMALL_COUPLED] + TINY)
 def test_bound_never_above_a_feasible_objective(path, solver):
     inst = optdist.load_instance(path)
     res = column_generation(inst, solver=solver, time_limit=20, mip_gap=1e-4, threads=1, seed=0, tee=False,
@@ -71,6 +71,10 @@ def test_bound_never_above_a_feasible_objective(path, solver):
     for rnd in res.extra["rounds"]:  # every round's bound, not only the last
         if rnd["bound"] is not None:
             assert rnd["bound"] <= min(objs) * (1 + REL)
+    search = res.extra.get("branching")
+    if search and search["log"]:  # branch-and-price (per-device rows on lenet-9x5): its root and its bound
+        assert search["log"][0]["bound"] <= min(objs) * (1 + REL)
+        assert search["bound"] <= min(objs) * (1 + REL)
 
 
 @pytest.mark.parametrize("path", [SMALL_COUPLED[0], pytest.param(SMALL_COUPLED[1], marks=pytest.mark.slow)])
@@ -325,3 +329,19 @@ def test_pricing_limits_hold_in_truth_and_only_raise_the_bound():
         pm.set_limits([])
     again = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
     assert again.value == pytest.approx(free.value, rel=1e-6)
+
+
+def test_per_device_rows_for_the_search_where_aggregated_rows_are_slack():
+    """lenet-9x5: its LP master converges with every price 0 (the per-request optima fit the rows
+    summed over identical devices, not the devices): the search then runs on one row per device
+    and resource, and its bound stays valid."""
+    from optdist.milp.decomposition.colgen import _Problem
+
+    inst = optdist.load_instance(SMALL_COUPLED[1])
+    P, V = _Problem(inst), _Problem(inst, per_device=True)
+    assert len(P.rows) == 3 * 2 and len(V.rows) == 3 * inst.n_devices  # 2 Nexus + 3 RPi3
+    assert P.sizes == V.sizes == [9]
+    use = np.zeros((inst.n_nodes, 3))
+    use[0, 2], use[1, 2] = 5.0, 7.0  # bytes sent by the two Nexus
+    assert P.usage(use).sum() == V.usage(use).sum() == 12.0
+    assert sorted(V.usage(use)[V.usage(use) > 0]) == [5.0, 7.0]

@@ -53,9 +53,11 @@ where they fit).
 Branch-and-price (:mod:`optdist.milp.decomposition.branch`, ``branching=True``, latency
 objective without admission control): once the LP master has converged, a best-first search
 that splits a class by how many of its requests use a capacity row above a threshold raises
-the bound beyond the Dantzig-Wolfe bound and proves optimality when it finishes. The search
-cannot see how the aggregated rows split over identical devices: where that is what the gap
-is made of (every aggregated integer solution fails to spread), its nodes stay open.
+the bound beyond the Dantzig-Wolfe bound and proves optimality when it finishes. Where the
+LP master converged with every price 0 (the aggregated rows are slack: what is left is how
+the requests split over identical devices, which those rows cannot see), the search runs on
+one row per device, over every column under its relabellings, with the pricing problems'
+device symmetry rows lifted for it.
 
 Master classes: the requests of one request class (same CNN, sources equal in every field)
 whose sources each serve only that request form one class, with no source rows: a source
@@ -97,7 +99,9 @@ RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL 
 class _Problem:
     """Classes, rows and column arithmetic of one instance."""
 
-    def __init__(self, inst: Instance) -> None:
+    def __init__(self, inst: Instance, per_device: bool = False) -> None:
+        """``per_device``: one capacity row per device and resource (no aggregation over
+        identical devices; :func:`_branch_and_price` uses it where the aggregated rows are slack)."""
         from optdist.milp.decomposition.classes import identical_device_groups, request_classes
 
         self.inst = inst
@@ -124,7 +128,8 @@ class _Problem:
         self.row_of = np.full((N, 3), -1, dtype=np.int64)  # node, resource -> row
         self.device_groups = [list(g) for g in identical_device_groups(inst)]
         shared = sorted(s for s in set(int(x) for x in inst.request_source) if served[s] > 1)
-        groups = [tuple(g) for g in self.device_groups] + [(s,) for s in shared]
+        groups = [(i,) for g in self.device_groups for i in g] if per_device else [tuple(g) for g in self.device_groups]
+        groups += [(s,) for s in shared]
         for g in groups:
             for res in range(3):
                 rhs = float(caps[list(g), res].sum())
@@ -483,8 +488,10 @@ def column_generation(
                     # the search keeps a share of the time for the integer master over its columns
                     reserve = min(0.15 * left, 10.0) if math.isfinite(left) else 10.0
                     n_cols = len(master.columns)
+                    # aggregated rows all slack (no price): the gap is how requests split over identical devices
                     out = _branch_and_price(inst, P, models, master, consider, lambda: inc_obj,
-                                            best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee)
+                                            best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee,
+                                            per_device=not np.any(pi_lp > 0))
                     best_lb = max(best_lb, out.bound)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
                     if len(master.columns) > n_cols and gap(inc_obj if math.isfinite(inc_obj) else None,
@@ -521,26 +528,51 @@ def column_generation(
 
 def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master, consider, inc_value,
                       bound: float, deadline: float, mip_gap: float, pricing_gap: float,
-                      threads: int | None, seed: int | None, tee: bool):
+                      threads: int | None, seed: int | None, tee: bool, per_device: bool = False):
     """:func:`optdist.milp.decomposition.branch.branch_and_price` over ``master``'s columns: each
     part priced by its class's pricing model with the part's limits, each integral node's
     solution spread over the devices and offered to ``consider``. New columns join ``master``
-    (for the integer master afterwards). Returns the search's :class:`~branch.Outcome`."""
+    (for the integer master afterwards). Returns the search's :class:`~branch.Outcome`.
+
+    ``per_device``: the search's master has one row per device (``_Problem(per_device=True)``)
+    and every column under its relabellings within groups of identical devices, so branching
+    can tell identical devices apart (where the aggregated rows are slack, the gap is how the
+    requests split over the devices); its pricing problems then drop their symmetry rows among
+    identical devices (the prices may differ between them) for the search.
+    """
     from optdist.milp.decomposition.branch import Part, branch_and_price
     from optdist.milp.decomposition.classes import combine
 
+    V = _Problem(inst, per_device=True) if per_device else P
     pool = [c for c in master.columns if c.kind == "placement"]
-    n0 = len(pool)
     keys = set(master.keys)
+    if per_device:
+        rng = np.random.default_rng(seed or 0)
+        pool, keys = [], set()
+        for col in master.columns:
+            if col.kind != "placement":
+                continue
+            for lab in P.relabellings(col, rng):
+                use = np.zeros_like(col.node_use)
+                np.add.at(use, lab, col.node_use)
+                own = [lab[a] for a in col.owners]
+                key = (col.cls, tuple(a.tobytes() for a in own))
+                if key not in keys:
+                    keys.add(key)
+                    pool.append(Column(col.cls, "placement", col.cost, V.usage(use), own, use))
+        for pm in models.values():
+            if pm.b.model.component("symmetry") is not None:
+                pm.b.model.symmetry.c.deactivate()
+    n0 = len(pool)
 
     def price(part: Part, pi: np.ndarray, left: float) -> tuple[float, list]:
         c = part.cls
         pm = models[P.kinds[c]]
         rep_src, src = int(inst.request_source[pm.r]), P.source[c]
-        prices = P.node_prices(pi)
+        prices = V.node_prices(pi)
         for k in prices:  # the part's source prices on the model's own source (equal fields)
-            prices[k][rep_src] = P.node_prices(pi)[k][src]
-        limits = [(tuple(rep_src if i == src else i for i in P.rows[lim.row].nodes), RESOURCES[P.rows[lim.row].resource],
+            prices[k][rep_src] = V.node_prices(pi)[k][src]
+        limits = [(tuple(rep_src if i == src else i for i in V.rows[lim.row].nodes), RESOURCES[V.rows[lim.row].resource],
                    lim.upper, lim.value) for lim in part.limits]
         if not pm.set_limits(limits):
             pm.set_limits([])
@@ -558,7 +590,8 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
             pm.set_limits([])
         if pr.owners is None:
             return pr.bound, []
-        return pr.bound, [P.column(c, _rename(pr.owners, rep_src, src))]
+        col, key = P.column(c, _rename(pr.owners, rep_src, src))
+        return pr.bound, [(Column(c, "placement", col.cost, V.usage(col.node_use), col.owners, col.node_use), key)]
 
     def integral(per_part: list) -> float | None:
         todo = {c: list(m) for c, m in enumerate(P.members)}
@@ -571,18 +604,24 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
                 plan.append((reqs, _rename(col.owners, P.source[part.cls], int(inst.request_source[reqs[0]]))))
         if any(todo.values()):
             return None
-        asg = combine(inst, plan, spread=True)
+        asg = combine(inst, plan, spread=not per_device)
         ev = evaluate(inst, asg)
         if not ev.feasible:
             return None
         consider(asg, "branch-and-price")
         return float(ev.objective)
 
-    out = branch_and_price(P.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
-                           incumbent=inc_value, root_bound=bound, deadline=deadline, mip_gap=mip_gap,
-                           threads=threads, seed=seed)
+    try:
+        out = branch_and_price(V.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
+                               incumbent=inc_value, root_bound=bound, deadline=deadline, mip_gap=mip_gap,
+                               threads=threads, seed=seed)
+    finally:
+        if per_device:
+            for pm in models.values():
+                if pm.b.model.component("symmetry") is not None:
+                    pm.b.model.symmetry.c.activate()
     for col in pool[n0:]:
-        master.add(col)
+        master.add(Column(col.cls, "placement", col.cost, P.usage(col.node_use), col.owners, col.node_use))
     return out
 
 
