@@ -58,7 +58,7 @@ def feasible_objectives(inst, res) -> list[float]:
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("path", [pytest.param(SMALL_COUPLED[0], marks=pytest.mark.slow)] + TINY)
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) for p in SMALL_COUPLED] + TINY)
 def test_bound_never_above_a_feasible_objective(path, solver):
     inst = optdist.load_instance(path)
     res = column_generation(inst, solver=solver, time_limit=20, mip_gap=1e-4, threads=1, seed=0, tee=False,
@@ -71,6 +71,10 @@ def test_bound_never_above_a_feasible_objective(path, solver):
     for rnd in res.extra["rounds"]:  # every round's bound, not only the last
         if rnd["bound"] is not None:
             assert rnd["bound"] <= min(objs) * (1 + REL)
+    search = res.extra.get("branching")
+    if search and search["log"]:  # branch-and-price (per-device rows on lenet-9x5): its root and its bound
+        assert search["log"][0]["bound"] <= min(objs) * (1 + REL)
+        assert search["bound"] <= min(objs) * (1 + REL)
 
 
 @pytest.mark.parametrize("path", [SMALL_COUPLED[0], pytest.param(SMALL_COUPLED[1], marks=pytest.mark.slow)])
@@ -265,3 +269,79 @@ def test_round_zero_takes_the_decompositions_per_class_solves():
     assert given.extra["rounds"][0]["bound"] == pytest.approx(own.extra["rounds"][0]["bound"], rel=1e-6)
     per_request = sum(len(reqs) * s.bound for reqs, s in solves)  # L(0) = sum_c n_c v_c(0)
     assert given.extra["rounds"][0]["bound"] == pytest.approx(per_request, rel=1e-9)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_branch_and_price_closes_the_integer_masters_gap(solver):
+    """The LP master of three micro requests on radios that carry only part of their optima is
+    fractional: price-and-branch stops at its integrality gap, branch-and-price (branching on how
+    many requests use a row above a threshold) proves the compact model's optimum."""
+    inst = coupled()
+    opt = optdist.solve(inst, method="milp", formulation="compact", time_limit=60, threads=1)
+    assert opt.termination == "optimal"
+    plain = column_generation(inst, solver=solver, time_limit=30, mip_gap=1e-6, threads=1, branching=False)
+    assert plain.gap > 1e-3  # the integrality gap of the LP master
+    res = column_generation(inst, solver=solver, time_limit=30, mip_gap=1e-6, threads=1)
+    assert res.termination == "optimal"
+    assert res.bound <= opt.objective * (1 + REL)
+    assert res.objective == pytest.approx(opt.objective, rel=1e-6)
+    assert res.bound == pytest.approx(opt.objective, rel=1e-6)
+    search = res.extra["branching"]
+    assert search["nodes"] >= 2 and any("branch" in e for e in search["log"])
+    assert optdist.evaluate(inst, res.assignment).feasible
+
+
+def test_requests_on_identical_unshared_sources_form_one_master_class():
+    """lenet-8x4: eight LeNet requests, each from its own RPi3 camera: one master class of 8 and
+    no source rows (a source serving one request carries only that request's usage)."""
+    from optdist.milp.decomposition.colgen import _Problem
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    P = _Problem(inst)
+    assert P.sizes == [8]
+    assert all(len(row.nodes) > 1 or row.nodes[0] < inst.n_devices for row in P.rows)
+    assert len(P.rows) == 3 * len(P.device_groups)
+    shared = _Problem(coupled())  # three requests from one camera: one class, the camera's rows
+    src = int(shared.inst.request_source[0])
+    assert shared.sizes == [3] and sum(row.nodes == (src,) for row in shared.rows) == 3
+
+
+def test_pricing_limits_hold_in_truth_and_only_raise_the_bound():
+    """Branching limits on a request's usage of a row: a placement priced under a ``>=`` limit
+    on the bytes sent (where the tight model's bytes are only a lower McCormick expression)
+    sends at least that many bytes by the evaluator; an ``<=`` limit holds too; and a limit
+    never lowers the proven bound; lifting the limits restores the model."""
+    from optdist.milp.decomposition.repair import alone
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    group = tuple(range(inst.n_devices))
+    pm = PricingModel(inst, 0, solver="highs")
+    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+    free = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    sent = alone(inst, 0, free.owners)[1][list(group), 2].sum()
+    for upper, value in ((False, sent * 1.15), (True, sent * 0.8)):
+        assert pm.set_limits([(group, "bandwidth", upper, value)])
+        pr = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+        assert pr.owners is not None and pr.proven
+        true_sent = alone(inst, 0, pr.owners)[1][list(group), 2].sum()
+        assert (true_sent <= value * (1 + 1e-9)) if upper else (true_sent >= value * (1 - 1e-9))
+        assert pr.bound >= free.bound * (1 - 1e-9)
+        pm.set_limits([])
+    again = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    assert again.value == pytest.approx(free.value, rel=1e-6)
+
+
+def test_per_device_rows_for_the_search_where_aggregated_rows_are_slack():
+    """lenet-9x5: its LP master converges with every price 0 (the per-request optima fit the rows
+    summed over identical devices, not the devices): the search then runs on one row per device
+    and resource, and its bound stays valid."""
+    from optdist.milp.decomposition.colgen import _Problem
+
+    inst = optdist.load_instance(SMALL_COUPLED[1])
+    P, V = _Problem(inst), _Problem(inst, per_device=True)
+    assert len(P.rows) == 3 * 2 and len(V.rows) == 3 * inst.n_devices  # 2 Nexus + 3 RPi3
+    assert P.sizes == V.sizes == [9]
+    use = np.zeros((inst.n_nodes, 3))
+    use[0, 2], use[1, 2] = 5.0, 7.0  # bytes sent by the two Nexus
+    assert P.usage(use).sum() == V.usage(use).sum() == 12.0
+    assert sorted(V.usage(use)[V.usage(use) > 0]) == [5.0, 7.0]

@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prices", type=float, nargs="+", required=True, help="TIME_UNIT per byte")
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per pricing solve")
     ap.add_argument("--lp", action="store_true", help="also print LP relaxation values")
+    ap.add_argument("--pricing-model", action="store_true",
+                    help="solve with column generation's PricingModel instead (latency cut at the "
+                         "zero-price optimum's priced value, which warm-starts it)")
     args = ap.parse_args(argv)
     inst = load_instance(args.instance)
     classes = request_classes(inst)
@@ -57,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     group, r, n = groups[0], classes[0][0], len(classes[0])
     cap = float(np.sum(inst.bandwidth_capacity[group]))
+    if args.pricing_model:
+        return _pricing_model(inst, r, n, group, cap, args)
     b = build(inst, "tight", requests=[r])
     sent = pyo.quicksum(b.usage(r, i, "bandwidth") for i in group)
     adapter = adapter_for("highs")
@@ -78,6 +83,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lam {lam:g}: {out.termination} in {secs:.1f} s, {out.nodes} nodes; v >= {v * TIME_UNIT * 1e3:.6f} ms "
               f"(incumbent {inc}, latency {pyo.value(b.latency(r)) * TIME_UNIT * 1e3:.6f} ms, "
               f"group bytes {pyo.value(sent):.0f}); L(lam) = {L * 1e3:.6f} ms")
+    return 0
+
+
+def _pricing_model(inst, r: int, n: int, group: list[int], cap: float, args) -> int:
+    """``--pricing-model``: :class:`optdist.milp.decomposition.pricing.PricingModel` at each price,
+    warm-started with the zero-price optimum (whose priced value caps the latency), as in the
+    column generation's rounds; with ``--lp``, the LP relaxation under that cap and the conv
+    owners' participation in it."""
+    import math
+
+    from optdist.milp.decomposition.pricing import RESOURCES, PricingModel
+    from optdist.milp.decomposition.repair import alone
+
+    pm = PricingModel(inst, r, solver="highs")
+    zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
+    p0 = pm.solve(zero, time_limit=args.time_limit, mip_gap=1e-6, threads=1, seed=0)
+    cost, use = alone(inst, r, p0.owners)
+    print(f"{inst.name}: {n} requests; zero prices: {p0.value * 1e3:.6f} ms in {p0.seconds:.2f} s")
+    for lam in args.prices:
+        prices = dict(zero)
+        prices["bandwidth"] = np.zeros(inst.n_nodes)
+        prices["bandwidth"][group] = lam * TIME_UNIT
+        start_value = cost + lam * TIME_UNIT * float(use[group, 2].sum())
+        if args.lp:
+            tu = pm.b.time_unit
+            pm.b.set_objective(pm.base + sum((lam * TIME_UNIT / tu) * pm.usage[i, "bandwidth"] for i in group
+                                             if not isinstance(pm.usage[i, "bandwidth"], int)))
+            pm._restrict(start_value)
+            print(f"lam {lam:g}: LP relaxation under the cap {_lp(pm.b) * 1e3:.6f} ms")
+            pm._restrict(None)
+        pr = pm.solve(prices, time_limit=args.time_limit, mip_gap=1e-6, threads=1, seed=0, start=p0.owners,
+                      start_value=start_value, steps=(math.inf,))
+        L = lagrangian_bound(np.array([lam]), np.array([cap]), [n], [pr.bound / TIME_UNIT]) * TIME_UNIT
+        print(f"lam {lam:g}: {'closed' if pr.proven else 'not closed'} in {pr.seconds:.1f} s, {pr.log['nodes']} nodes; "
+              f"v >= {pr.bound * 1e3:.6f} ms (incumbent {pr.value * 1e3:.6f} ms); L(lam) = {L * 1e3:.6f} ms")
     return 0
 
 

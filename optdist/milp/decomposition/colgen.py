@@ -44,13 +44,26 @@ A bound above ``sum_r`` (largest latency request r can have) proves that no plac
 when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
 LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
 integer master's: the per-device integer master over every column and the improvement get
-the time left first), or at the time limit. Seed columns: ``start`` and the greedy
+a quarter of the time left, then branch-and-price the rest but a reserve for the per-device
+integer master over the columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
 heuristic's placements (each placed request's placement is a column of its class; greedy's
 rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
 where they fit).
 
-No branching: where the LP master's optimum is fractional the certified gap stays at the
-integer master's (branch-and-price is not implemented).
+Branch-and-price (:mod:`optdist.milp.decomposition.branch`, ``branching=True``, latency
+objective without admission control): once the LP master has converged, a best-first search
+that splits a class by how many of its requests use a capacity row above a threshold raises
+the bound beyond the Dantzig-Wolfe bound and proves optimality when it finishes. Where the
+LP master converged with every price 0 (the aggregated rows are slack: what is left is how
+the requests split over identical devices, which those rows cannot see), the search runs on
+one row per device, over every column under its relabellings, with the pricing problems'
+device symmetry rows lifted for it.
+
+Master classes: the requests of one request class (same CNN, sources equal in every field)
+whose sources each serve only that request form one class, with no source rows: a source
+that serves one request carries only that request's usage, which its pricing problem already
+holds within the source's capacity. Requests that share a source form one class per source,
+with the source's rows.
 
 Not re-scored at the end: the caller (:func:`optdist.solve.solve`, ``optdist bench``) finalizes
 once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` records
@@ -86,7 +99,9 @@ RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL 
 class _Problem:
     """Classes, rows and column arithmetic of one instance."""
 
-    def __init__(self, inst: Instance) -> None:
+    def __init__(self, inst: Instance, per_device: bool = False) -> None:
+        """``per_device``: one capacity row per device and resource (no aggregation over
+        identical devices; :func:`_branch_and_price` uses it where the aggregated rows are slack)."""
         from optdist.milp.decomposition.classes import identical_device_groups, request_classes
 
         self.inst = inst
@@ -94,10 +109,15 @@ class _Problem:
         # master classes: requests of one request class (CNN + source fields) on one source node
         self.kinds: list[int] = []  # request class of each master class
         self.members: list[list[int]] = []
+        served = np.bincount(np.asarray(inst.request_source, dtype=np.int64), minlength=N)
         for q, reqs in enumerate(request_classes(inst)):
+            # a source that serves one request only carries that request's usage (other sources
+            # never serve it): its capacity is the pricing problem's own row, so requests of one
+            # class on such sources are interchangeable in the master (one class, no source row)
             by_src: dict[int, list[int]] = defaultdict(list)
             for r in reqs:
-                by_src[int(inst.request_source[r])].append(r)
+                s = int(inst.request_source[r])
+                by_src[-1 if served[s] == 1 else s].append(r)
             for _s, rs in sorted(by_src.items()):
                 self.kinds.append(q)
                 self.members.append(rs)
@@ -107,7 +127,9 @@ class _Problem:
         self.rows: list[Row] = []
         self.row_of = np.full((N, 3), -1, dtype=np.int64)  # node, resource -> row
         self.device_groups = [list(g) for g in identical_device_groups(inst)]
-        groups = [tuple(g) for g in self.device_groups] + [(s,) for s in sorted(set(self.source))]
+        shared = sorted(s for s in set(int(x) for x in inst.request_source) if served[s] > 1)
+        groups = [(i,) for g in self.device_groups for i in g] if per_device else [tuple(g) for g in self.device_groups]
+        groups += [(s,) for s in shared]
         for g in groups:
             for res in range(3):
                 rhs = float(caps[list(g), res].sum())
@@ -206,6 +228,7 @@ def column_generation(
     pricing_time_limit: float | None = None,
     smoothing: float = 0.8,
     repair_heuristic: bool = True,
+    branching: bool = True,
     alone: dict[int, tuple[float, list[np.ndarray] | None]] | None = None,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
@@ -218,7 +241,9 @@ def column_generation(
     caller (seconds); ``max_rounds``, ``pricing_gap`` (relative gap of each pricing solve,
     default ``mip_gap / 10`` within [1e-6, 1e-3]), ``pricing_time_limit`` (seconds per pricing
     solve outside phase 1, default a tenth of ``time_limit``), ``smoothing`` (the first
-    ``alpha``, 0: none) and ``repair_heuristic`` (improve incumbents request by request) tune
+    ``alpha``, 0: none), ``repair_heuristic`` (improve incumbents request by request) and
+    ``branching`` (branch-and-price once the LP master has converged,
+    :mod:`optdist.milp.decomposition.branch`; its search is in ``extra["branching"]``) tune
     the rounds. ``alone``: request index -> (a proven lower bound on its objective alone on the
     full capacities, seconds; its placement there or None), e.g. the decomposition's
     per-class solves: round 0 takes them instead of solving those classes again. Returns a :class:`SolveResult` (method ``milp``, formulation
@@ -264,7 +289,8 @@ def column_generation(
         return False
 
     def add_column(r: int, owners: list[np.ndarray]) -> None:
-        master.add(*P.column(cls_of[r], owners))  # r's class has r's source
+        c = cls_of[r]
+        master.add(*P.column(c, _rename(owners, int(inst.request_source[r]), P.source[c])))
 
     rng = np.random.default_rng(seed or 0)
 
@@ -273,7 +299,10 @@ def column_generation(
         out = []
         for col in master.columns:
             if col.cls == cls_of[r] and col.kind == "placement":
+                src, dst = P.source[col.cls], int(inst.request_source[r])
                 for lab in P.relabellings(col, rng, limit=8):
+                    lab = lab.copy()
+                    lab[src] = dst  # the class's source is r's own (equal fields, one request each)
                     use = np.zeros_like(col.node_use)
                     np.add.at(use, lab, col.node_use)
                     out.append((col.cost, [lab[a] for a in col.owners], use))
@@ -299,6 +328,7 @@ def column_generation(
         repair(asg.owners, "start, improved" if asg is start else "greedy, repaired", 0.05)
 
     rounds: list[dict] = []
+    branch_log: dict | None = None
     termination = Termination.TIME_LIMIT
     infeasible = False
     # round 0: prices 0, each request class alone (its per-request optimum): L(0), first columns
@@ -366,7 +396,7 @@ def column_generation(
         groups: dict[tuple, list[int]] = defaultdict(list)
         for c in range(len(sizes)):
             s = P.source[c]
-            groups[(P.kinds[c], tuple(pi[P.row_of[s]]))].append(c)
+            groups[(P.kinds[c], tuple(np.where(P.row_of[s] >= 0, pi[P.row_of[s]], 0.0)))].append(c)
         best: list[float | None] = [None] * len(sizes)  # proven bound on v_c(pi) (None: not priced)
         added, all_proven, pricing_s, n_before = 0, True, 0.0, len(master.columns)
         glist = list(groups.values())
@@ -448,12 +478,31 @@ def column_generation(
             # per-device integer master over every column half of the time left
             left = deadline - time.perf_counter()
             if incumbent is None or (g is not None and g > mip_gap):
-                consider(_on_devices(inst, P, master, min(left / 2, 120.0) if math.isfinite(left) else 120.0,
+                consider(_on_devices(inst, P, master, min(left / 4, 120.0) if math.isfinite(left) else 120.0,
                                      max(mip_gap / 10, 1e-6), threads, seed), "integer master on devices")
                 if incumbent is not None:
-                    repair(incumbent.owners, "improved", 1.0)
-                rounds[-1].update(incumbent=inc_obj if math.isfinite(inc_obj) else None,
-                                  gap=gap(inc_obj if math.isfinite(inc_obj) else None, best_lb))
+                    repair(incumbent.owners, "improved", 0.25 if branching else 1.0)
+                g = gap(inc_obj if math.isfinite(inc_obj) else None, best_lb)
+                left = deadline - time.perf_counter()
+                if branching and not admission and (g is None or g > mip_gap) and left > 0:
+                    # the search keeps a share of the time for the integer master over its columns
+                    reserve = min(0.15 * left, 10.0) if math.isfinite(left) else 10.0
+                    n_cols = len(master.columns)
+                    # aggregated rows all slack (no price): the gap is how requests split over identical devices
+                    out = _branch_and_price(inst, P, models, master, consider, lambda: inc_obj,
+                                            best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee,
+                                            per_device=not np.any(pi_lp > 0))
+                    best_lb = max(best_lb, out.bound)
+                    branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
+                    if len(master.columns) > n_cols and gap(inc_obj if math.isfinite(inc_obj) else None,
+                                                              best_lb) not in (None, 0.0):
+                        left = deadline - time.perf_counter()
+                        consider(_on_devices(inst, P, master, max(left, 0.5) if math.isfinite(left) else 60.0,
+                                             max(mip_gap / 10, 1e-6), threads, seed),
+                                 "integer master on devices, after branching")
+                rounds[-1].update(incumbent=inc_obj if math.isfinite(inc_obj) else None, bound=best_lb,
+                                  gap=gap(inc_obj if math.isfinite(inc_obj) else None, best_lb),
+                                  elapsed_s=time.perf_counter() - t0)
                 if rounds[-1]["gap"] is not None and rounds[-1]["gap"] <= mip_gap:
                     termination = Termination.OPTIMAL
                     break
@@ -472,9 +521,108 @@ def column_generation(
         assignment=incumbent,
         options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed},
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
-               "rows": len(P.rows), "columns": master.n_placements},
+               "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log},
     )
     return res
+
+
+def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master, consider, inc_value,
+                      bound: float, deadline: float, mip_gap: float, pricing_gap: float,
+                      threads: int | None, seed: int | None, tee: bool, per_device: bool = False):
+    """:func:`optdist.milp.decomposition.branch.branch_and_price` over ``master``'s columns: each
+    part priced by its class's pricing model with the part's limits, each integral node's
+    solution spread over the devices and offered to ``consider``. New columns join ``master``
+    (for the integer master afterwards). Returns the search's :class:`~branch.Outcome`.
+
+    ``per_device``: the search's master has one row per device (``_Problem(per_device=True)``)
+    and every column under its relabellings within groups of identical devices, so branching
+    can tell identical devices apart (where the aggregated rows are slack, the gap is how the
+    requests split over the devices); its pricing problems then drop their symmetry rows among
+    identical devices (the prices may differ between them) for the search.
+    """
+    from optdist.milp.decomposition.branch import Part, branch_and_price
+    from optdist.milp.decomposition.classes import combine
+
+    V = _Problem(inst, per_device=True) if per_device else P
+    pool = [c for c in master.columns if c.kind == "placement"]
+    keys = set(master.keys)
+    if per_device:
+        rng = np.random.default_rng(seed or 0)
+        pool, keys = [], set()
+        for col in master.columns:
+            if col.kind != "placement":
+                continue
+            for lab in P.relabellings(col, rng):
+                use = np.zeros_like(col.node_use)
+                np.add.at(use, lab, col.node_use)
+                own = [lab[a] for a in col.owners]
+                key = (col.cls, tuple(a.tobytes() for a in own))
+                if key not in keys:
+                    keys.add(key)
+                    pool.append(Column(col.cls, "placement", col.cost, V.usage(use), own, use))
+        for pm in models.values():
+            if pm.b.model.component("symmetry") is not None:
+                pm.b.model.symmetry.c.deactivate()
+    n0 = len(pool)
+
+    def price(part: Part, pi: np.ndarray, left: float) -> tuple[float, list]:
+        c = part.cls
+        pm = models[P.kinds[c]]
+        rep_src, src = int(inst.request_source[pm.r]), P.source[c]
+        prices = V.node_prices(pi)
+        for k in prices:  # the part's source prices on the model's own source (equal fields)
+            prices[k][rep_src] = V.node_prices(pi)[k][src]
+        limits = [(tuple(rep_src if i == src else i for i in V.rows[lim.row].nodes), RESOURCES[V.rows[lim.row].resource],
+                   lim.upper, lim.value) for lim in part.limits]
+        if not pm.set_limits(limits):
+            pm.set_limits([])
+            return math.inf, []
+        admitted = [col for col in pool if part.admits(col)]
+        warm = min(admitted, key=lambda col: col.cost + float(pi @ col.usage)) if admitted else None
+        priced_use = 0.0 if warm is None else float(pi @ warm.usage)
+        try:  # latency cutoffs where the prices add little (as in the rounds)
+            pr = pm.solve(prices, time_limit=left, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
+                          start=None if warm is None else _rename(warm.owners, src, rep_src),
+                          start_value=None if warm is None else warm.cost + priced_use,
+                          steps=CUTOFF_STEPS if warm is None or priced_use <= CUTOFF_PRICE_SHARE * warm.cost
+                          else (math.inf,))
+        finally:
+            pm.set_limits([])
+        if pr.owners is None:
+            return pr.bound, []
+        col, key = P.column(c, _rename(pr.owners, rep_src, src))
+        return pr.bound, [(Column(c, "placement", col.cost, V.usage(col.node_use), col.owners, col.node_use), key)]
+
+    def integral(per_part: list) -> float | None:
+        todo = {c: list(m) for c, m in enumerate(P.members)}
+        plan = []
+        for part, cols in per_part:
+            for col, n in cols:
+                if len(todo[part.cls]) < n:
+                    return None
+                reqs = [todo[part.cls].pop() for _ in range(n)]
+                plan.append((reqs, _rename(col.owners, P.source[part.cls], int(inst.request_source[reqs[0]]))))
+        if any(todo.values()):
+            return None
+        asg = combine(inst, plan, spread=not per_device)
+        ev = evaluate(inst, asg)
+        if not ev.feasible:
+            return None
+        consider(asg, "branch-and-price")
+        return float(ev.objective)
+
+    try:
+        out = branch_and_price(V.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
+                               incumbent=inc_value, root_bound=bound, deadline=deadline, mip_gap=mip_gap,
+                               threads=threads, seed=seed)
+    finally:
+        if per_device:
+            for pm in models.values():
+                if pm.b.model.component("symmetry") is not None:
+                    pm.b.model.symmetry.c.activate()
+    for col in pool[n0:]:
+        master.add(Column(col.cls, "placement", col.cost, P.usage(col.node_use), col.owners, col.node_use))
+    return out
 
 
 def _latency_cap(inst: Instance, r: int) -> float:
@@ -506,6 +654,8 @@ def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, 
     if sum(len(p) for p in perms) > 50_000:
         return None
     caps = np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float)
+    own_row = [s for s in range(inst.n_nodes) if s >= inst.n_devices and (P.row_of[s] < 0).all()]
+    caps[own_row] = np.inf  # a source without rows serves one request: its pricing problem's own capacity
     sol = integer_on_devices(master.columns, P.sizes, caps, perms, time_limit=time_limit, mip_gap=mip_gap,
                              threads=threads)
     if sol is None:
@@ -516,7 +666,7 @@ def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, 
         col = master.columns[q]
         r = todo[col.cls].pop()
         if col.kind == "placement":
-            owners[r] = [lab[a] for a in col.owners]
+            owners[r] = _rename([lab[a] for a in col.owners], P.source[col.cls], int(inst.request_source[r]))
     return Assignment(owners)
 
 
@@ -536,8 +686,8 @@ def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray) -> Assig
         if col.kind == "artificial" or len(todo[col.cls]) < n:
             return None
         reqs = [todo[col.cls].pop() for _ in range(n)]
-        if col.kind == "placement":
-            plan.append((reqs, col.owners))
+        if col.kind == "placement":  # combine renames reqs[0]'s source to each request's own
+            plan.append((reqs, _rename(col.owners, P.source[col.cls], int(inst.request_source[reqs[0]]))))
     if any(todo.values()):
         return None
     asg = combine(inst, plan, spread=True)

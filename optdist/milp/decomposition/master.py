@@ -2,8 +2,9 @@
 
 Maths (MODEL.md section 6; the extensive formulation of the placement problem by request).
 Requests interact only through the node capacities (10b-10d). Let ``C`` be the classes of
-identical requests: same CNN, same source node (requests of one camera and one CNN have the
-same placements, the same latency and the same usage). For a class c with ``n_c`` requests
+identical requests: same CNN and the same source node, or sources equal in every field that
+serve one request each (such requests have the same placements up to renaming the source,
+the same latency and the same usage of every shared node). For a class c with ``n_c`` requests
 and the set ``P_c`` of placements of one of its requests alone (a column ``p``: cost
 ``c_p = latency_p + lambda shared_p`` and usage ``a_p[i, res]``), the problem is
 
@@ -25,7 +26,8 @@ on the aggregated rows as well; its placements are then spread over the individu
 :func:`integer_on_devices` solves it on per-node rows over relabelled copies of the columns, so
 an integer solution that does not fit the devices is never reported (price-and-branch: the incumbent is a
 heuristic, the bound is exact). Sources are single nodes (each serves only its own
-requests): one row per source and resource.
+requests): one row per source and resource where a source serves several requests (one
+request's source needs no row: its pricing problem holds it within the capacity).
 
 Admission control (MODEL.md section 8): each class has a *reject* column, cost = the
 rejection penalty, no usage. Until the columns can fill every class, each class also has an

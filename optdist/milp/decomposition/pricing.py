@@ -99,6 +99,75 @@ class PricingModel:
         self.ub_f = {key: v.ub for key, v in m.f.items() if key[0] == r} if m.component("f") is not None else {}
         self.build_s = time.perf_counter() - t0
 
+    def set_limits(self, limits: Sequence[tuple[Sequence[int], str, bool, float]]) -> bool:
+        """Restrict the placements to those whose usage meets ``limits`` (branching rows of
+        :mod:`optdist.milp.decomposition.branch`): each ``(nodes, resource, upper, value)`` is
+        ``sum_{i in nodes} usage(r, i, resource) <= value`` (``upper``) or ``>= value``, in the
+        instance's capacity units. ``[]`` lifts them. Returns False when a limit cannot hold
+        (no candidate node of ``nodes`` can carry the resource and ``value > 0``): no placement.
+
+        The model's usage expressions take every placement's true usage, so every placement
+        that meets the limits stays feasible and every bound stays valid. Where the tight model
+        relaxes a byte count (lower McCormick: bytes at least the true ones), a ``>=`` limit on
+        bandwidth also adds the missing halves (:meth:`_exact_bytes`), so that a placement the
+        model returns meets the limit in truth; the caller still checks its true usage.
+        """
+        import pyomo.environ as pyo
+
+        m = self.b.model
+        if m.component("branch_limits") is not None:
+            m.del_component("branch_limits")
+        ok = True
+        rows = []
+        for nodes, res, upper, value in limits:
+            terms = [self.usage[(i, res)] for i in nodes if (i, res) in self.usage
+                     and not isinstance(self.usage[(i, res)], int)]
+            if not terms:
+                ok &= upper or value <= 0
+                continue
+            e = sum(terms) / max(abs(float(value)), 1.0)  # scaled: the row's right-hand side is ~1
+            v = float(value) / max(abs(float(value)), 1.0)
+            rows.append(e <= v if upper else e >= v)
+        if any(res == "bandwidth" and not upper for _n, res, upper, _v in limits):
+            rows += self._exact_bytes()
+        if rows:
+            m.branch_limits = pyo.ConstraintList()
+            for row in rows:
+                m.branch_limits.add(row)
+        return ok
+
+    def _exact_bytes(self) -> list:
+        """The halves of the McCormick products in the bytes sent that the tight model leaves out
+        (:func:`optdist.milp.tight.add_tight_transfer_variables`: they only matter where the bytes
+        are pushed up, as a ``>=`` limit does), so that at every integer point the model's bytes
+        are the true bytes (MODEL.md section 4, eq. 6):
+
+        * ``v = y[k-1,i] n[k,i]`` (partial sums kept): ``v >= n[k,i] - U (1 - y[k-1,i])``;
+        * ``z = n[k-1,i] x[k,i]`` (maps kept for one's own fc layer): ``z >= n[k-1,i] - U (1 - x[k,i])``;
+        * ``x2 = x[k-1,i] x[k,i]``: ``x2 >= x[k-1,i] + x[k,i] - 1``;
+        * ``wv = x[k-1,i] y[k,j]``: ``wv <= x[k-1,i]``, ``wv <= y[k,j]``.
+
+        (Flows ``f`` are exact already: a placement realises any flows with its owner counts.)
+        """
+        m, d, b = self.b.model, self.b.data, self.b
+        out = []
+        for key in m.v:
+            r, k, i = key
+            U = int(d.nmax[r][k, i])
+            out.append(m.v[key] >= m.n[r, k, i] - U * (1 - b.y(r, k - 1, i)))
+        for key in m.z:
+            r, k, i = key
+            U = int(d.nmax[r][k - 1, i])
+            out.append(m.z[key] >= m.n[r, k - 1, i] - U * (1 - m.n[r, k, i]))
+        for key in m.x2:
+            r, k, i = key
+            out.append(m.x2[key] >= m.n[r, k - 1, i] + m.n[r, k, i] - 1)
+        for key in m.wv:
+            r, k, i, j = key
+            out.append(m.wv[key] <= m.n[r, k - 1, i])
+            out.append(m.wv[key] <= b.y(r, k, j))
+        return out
+
     def _restrict(self, cutoff: float | None):
         """Bounds of the placements with latency at most ``cutoff`` (seconds; None: all).
 

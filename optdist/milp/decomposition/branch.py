@@ -1,0 +1,283 @@
+"""Branch-and-price on the Dantzig-Wolfe master: branching on how many requests of a class use
+a capacity row above a threshold (issue 11, item 3).
+
+Maths (notation of :mod:`optdist.milp.decomposition.master`). When the LP master has converged
+and its optimum is fractional, its value is the best bound column generation can give; the
+rest of the gap is the master's integrality gap. A node of the search tree splits every class
+``c`` (``n_c`` identical requests) into *parts* ``(c, n, L)``: ``n`` of the class's requests
+take placements that meet the *limits* ``L``, each ``usage_p(row) <= t`` or ``usage_p(row) >=
+t`` (``usage_p(row)``: what placement ``p`` uses of a master row, e.g. the bytes sent by a
+group of identical devices). The root has one part per class, no limits.
+
+Branching (robust: only the pricing problem's constraints change, never its structure). In
+the LP solution, for a part ``(c, n, L)``, a row and a threshold ``t`` strictly between two
+usages of the columns it uses, let ``v = sum_{p: usage_p(row) < t} x_p`` (the requests of the
+part below ``t``). If ``v`` is fractional with ``k = floor(v)``, every integer solution of the
+node lies in one of the children
+
+* A: at most ``k`` of the ``n`` below ``t``: parts ``(c, k, L)`` and ``(c, n - k, L + {>= t})``;
+* B: at least ``k + 1`` of them at most ``t``: parts ``(c, k + 1, L + {<= t})`` and
+  ``(c, n - k - 1, L)``
+
+(a solution with at most ``k`` requests below ``t`` has at least ``n - k`` at or above it; one
+with more than ``k`` below ``t`` has ``k + 1`` at most ``t``), and the LP solution lies in
+neither (``v > k`` in A, ``v < k + 1`` in B). A part is priced by its class's pricing problem
+with its limits as extra rows (:meth:`optdist.milp.decomposition.pricing.PricingModel.set_limits`),
+so each node's Lagrangian bound ``-pi . cap + sum_parts n B_part`` (``B_part``: the pricing
+problem's proven bound) is valid for the node at any ``pi >= 0``, also when pricing stops at a
+time limit. (Memory and compute are linear in the owner counts; the tight model's bytes sent
+are a lower McCormick expression, at least the true bytes, so a ``>=`` limit on a bandwidth
+row brings the missing halves of its products with it and the pricing model's bytes are
+then the true ones. A placement the pricing returns that still misses a limit in truth is not
+a column of the part; a node whose LP keeps needing artificial columns stays open as
+"phase 1".) Rows with a positive price are branched on first. The bound of the whole is the least bound of the nodes not yet closed (best-first
+search), and a node closes when its bound reaches the incumbent within the gap, when its LP
+solution is integral and the evaluator accepts it spread over the devices, or when it is
+infeasible. A node whose LP solution is fractional with no such threshold, or integral but
+not spreadable over the devices (the aggregated rows allow it, the devices do not), stays
+open: its bound is kept and the search goes on elsewhere (the certified bound never exceeds
+it).
+
+Entry point: :func:`branch_and_price`, called by
+:func:`optdist.milp.decomposition.colgen.column_generation` once the LP master has converged.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optdist.milp.decomposition.master import Column, Master, Row
+
+TOL = 1e-9  # relative tolerance of a limit and of integrality
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``usage(row) <= value`` (``upper``) or ``>= value``, in the row's real units."""
+
+    row: int
+    upper: bool
+    value: float
+
+    def holds(self, usage: np.ndarray) -> bool:
+        u, v = float(usage[self.row]), self.value
+        slack = TOL * max(abs(v), 1.0)
+        return u <= v + slack if self.upper else u >= v - slack
+
+
+@dataclass(frozen=True)
+class Part:
+    """``size`` requests of master class ``cls`` whose placements meet ``limits``."""
+
+    cls: int
+    size: int
+    limits: tuple[Limit, ...] = ()
+
+    def admits(self, col: Column) -> bool:
+        return col.cls == self.cls and col.kind == "placement" and all(lim.holds(col.usage) for lim in self.limits)
+
+
+@dataclass(order=True)
+class Node:
+    bound: float
+    order: int
+    parts: tuple[Part, ...] = field(compare=False)
+
+
+@dataclass
+class Outcome:
+    """What :func:`branch_and_price` proved: ``bound`` (seconds, valid for the whole problem:
+    the least bound of the nodes left open or closed within the gap, and at most the
+    incumbent), ``nodes`` solved, ``open`` nodes left whose bound is not within the gap of the incumbent
+    (0: the search finished), ``log`` per node."""
+
+    bound: float
+    nodes: int
+    open: int
+    log: list[dict]
+
+
+#: ``price(part, pi, time_limit) -> (proven bound on the part's priced value, new columns)``
+Pricer = Callable[[Part, np.ndarray, float], tuple[float, list[tuple[Column, tuple]]]]
+#: ``integral(parts, counts) -> objective`` of the integer solution ``counts`` (master column
+#: index -> how many requests take it, per part) if the evaluator accepts it spread over the
+#: devices (it is then a candidate incumbent), else None
+Integral = Callable[[list[tuple[Part, list[tuple[Column, int]]]]], float | None]
+
+
+def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], sizes: list[int], cost_unit: float, *,
+                     price: Pricer, integral: Integral, incumbent: Callable[[], float], root_bound: float,
+                     deadline: float, mip_gap: float, max_nodes: int = 10_000,
+                     threads: int | None = None, seed: int | None = None) -> Outcome:
+    """Best-first branch-and-price (module docstring) from the root bound ``root_bound``.
+
+    ``rows``: the master's capacity rows; ``pool``: every known column (placements of each
+    master class, on its source; new priced columns are appended, their keys added to
+    ``keys``); ``sizes``: ``n_c`` per class; ``cost_unit``: the master's cost scale (seconds).
+    ``price``, ``integral``, ``incumbent`` (the incumbent's objective, ``inf`` if none): see
+    :data:`Pricer`, :data:`Integral`. Stops at ``deadline`` (``time.perf_counter`` seconds),
+    after ``max_nodes`` nodes, or when the bound is within ``mip_gap`` of the incumbent.
+    Returns an :class:`Outcome`; its bound is at least ``root_bound``.
+    """
+    rhs = np.array([r.rhs for r in rows], dtype=float)
+    root = Node(root_bound, 0, tuple(Part(c, n) for c, n in enumerate(sizes) if n > 0))
+    heap: list[Node] = [root]
+    stuck: list[float] = []  # bounds of nodes that stay open without children
+    pruned = [math.inf]  # least bound of a node closed within the gap (or integral above its bound)
+    log: list[dict] = []
+    solved = 0
+    counter = 1
+
+    def bound_now() -> float:
+        b = min([n.bound for n in heap] + stuck + pruned)
+        return max(root_bound, min(b, incumbent()))
+
+    def closes(b: float) -> bool:
+        inc = incumbent()
+        return math.isfinite(inc) and b >= inc - mip_gap * abs(inc)
+
+    while heap and solved < max_nodes and time.perf_counter() < deadline:
+        if closes(bound_now()):
+            break
+        node = heapq.heappop(heap)
+        if closes(node.bound):
+            pruned[0] = min(pruned[0], node.bound)
+            continue
+        solved += 1
+        lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed)
+        lb = max(lb, node.bound)
+        entry = {"node": solved, "parts": len(node.parts), "bound": lb}
+        log.append(entry)
+        if math.isinf(lb) or closes(lb):
+            entry["closed"] = "infeasible" if math.isinf(lb) else "bound"
+            pruned[0] = min(pruned[0], lb)
+            continue
+        if how == "deadline":  # its bound so far; the search ends
+            heapq.heappush(heap, Node(lb, counter, node.parts))
+            counter += 1
+            break
+        if how == "phase 1":  # no LP solution without artificial columns, yet no proof of none
+            entry["closed"] = "stuck (phase 1)"
+            stuck.append(lb)
+            continue
+        split = _choose(node.parts, x_cols, rows, prices)
+        if split is None:
+            per_part = [(part, [(col, int(round(x))) for col, x in x_cols[j] if round(x) > 0])
+                        for j, part in enumerate(node.parts)]
+            integer = all(abs(x - round(x)) <= 1e-6 for cols in x_cols for _c, x in cols)
+            obj = integral(per_part) if integer else None
+            if obj is not None:  # the node's best is its LP value, at least lb (pricing tolerance)
+                entry["closed"] = "integral"
+                if obj > lb * (1 + 1e-9):
+                    pruned[0] = min(pruned[0], lb)
+                continue
+            entry["closed"] = "stuck (integral, not spreadable)" if integer else "stuck (no threshold)"
+            stuck.append(lb)
+            continue
+        j, row, t, k = split
+        part = node.parts[j]
+        rest = node.parts[:j] + node.parts[j + 1:]
+        below_at_most_k = (Part(part.cls, k, part.limits),
+                           Part(part.cls, part.size - k, part.limits + (Limit(row, False, t),)))
+        below_at_least = (Part(part.cls, k + 1, part.limits + (Limit(row, True, t),)),
+                          Part(part.cls, part.size - k - 1, part.limits))
+        for child in (below_at_most_k, below_at_least):
+            parts = rest + tuple(p for p in child if p.size > 0)
+            heapq.heappush(heap, Node(lb, counter, parts))
+            counter += 1
+        entry["branch"] = {"part": j, "row": row, "threshold": t, "k": k}
+    left_open = sum(1 for b in [n.bound for n in heap] + stuck if not closes(b))
+    return Outcome(bound_now(), solved, left_open, log)
+
+
+def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,
+                price: Pricer, deadline: float, threads: int | None, seed: int | None):
+    """Column generation at a node: (its best Lagrangian bound, per part the last LP's
+    (column, x) with x > 0, the last LP's prices per row, how it ended: ``lp`` (converged), ``phase 1`` (converged with
+    artificial columns in use) or ``deadline``)."""
+    parts = node.parts
+    master = Master(rows, [p.size for p in parts], cost_unit, threads=threads, seed=seed)
+
+    def offer(col: Column) -> int:
+        n = 0
+        for j, part in enumerate(parts):
+            if part.admits(col):
+                master.add(Column(j, col.kind, col.cost, col.usage, col.owners, col.node_use))
+                n += 1
+        return n
+
+    for col in pool:
+        offer(col)
+    best = -math.inf
+    x_cols, pi = None, np.zeros(len(rows))
+    while time.perf_counter() < deadline:
+        n_before = len(master.columns)
+        z, pi, mu = master.solve_lp()
+        x = master.lp_values
+        x_cols = [[] for _ in parts]
+        for q, col in enumerate(master.columns):
+            if x[q] > 1e-9 and col.kind == "placement":
+                x_cols[col.cls].append((col, float(x[q])))
+        phase1 = master.artificial_in_use()
+        bounds = []
+        added = 0
+        for j, part in enumerate(parts):
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return best, x_cols, pi, "deadline"
+            b, cols = price(part, pi, left)
+            bounds.append(b)
+            for col, key in cols:
+                if key not in keys:
+                    keys.add(key)
+                    pool.append(col)
+                    added += offer(col)
+        if all(math.isfinite(b) or b > 0 for b in bounds):
+            value = -float(pi @ rhs) + sum(p.size * b for p, b in zip(parts, bounds))
+            best = max(best, value)
+        if math.isinf(best):
+            return best, x_cols, pi, "lp"
+        rc_new = [master.reduced_cost(c, pi, mu) for c in master.columns[n_before:]]
+        if not any(r < -1e-9 * cost_unit for r in rc_new):  # converged (or pricing found nothing new)
+            return best, x_cols, pi, "phase 1" if phase1 else "lp"
+    return best, x_cols, pi, "deadline"
+
+
+def _choose(parts: tuple[Part, ...], x_cols: list[list[tuple[Column, float]]], rows: list[Row], prices: np.ndarray):
+    """The branching (part, row, threshold, k) whose count ``v`` below the threshold is the most
+    fractional, on the rows with a positive price first (those that bind), or None if every
+    such count is integral."""
+    priced = [q for q in range(len(rows)) if prices[q] > 0]
+    for candidates in (priced, [q for q in range(len(rows)) if prices[q] <= 0]):
+        found = _most_fractional(x_cols, candidates)
+        if found is not None:
+            return found
+    return None
+
+
+def _most_fractional(x_cols: list[list[tuple[Column, float]]], candidates: list[int]):
+    best, best_frac = None, 1e-6
+    for j, cols in enumerate(x_cols):
+        if len(cols) < 2:
+            continue
+        use = np.array([c.usage for c, _x in cols])
+        xs = np.array([x for _c, x in cols])
+        for row in candidates:
+            vals = np.unique(use[:, row])
+            if len(vals) < 2:
+                continue
+            for lo, hi in zip(vals[:-1], vals[1:]):
+                if hi - lo <= TOL * max(abs(hi), 1.0):
+                    continue
+                t = (lo + hi) / 2
+                v = float(xs[use[:, row] < t].sum())
+                frac = min(v - math.floor(v), math.ceil(v) - v)
+                if frac > best_frac:
+                    best, best_frac = (j, row, float(t), int(math.floor(v))), frac
+    return best
