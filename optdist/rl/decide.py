@@ -1,0 +1,183 @@
+"""Greedy decisions of a trained Q-network, many states per forward pass.
+
+:class:`Scorer` evaluates ``Q(s, j)`` (:class:`optdist.rl.dqn.DeviceQNet`'s maths in numpy)
+for a batch of states at once, forwarding each distinct (state, device-feature row) once, and
+picks ``a = argmax_j Q(s, j)`` over the allowed devices with a tie rule that does not depend
+on how the states were batched (see :meth:`Scorer.choose`).
+
+:func:`decide_layer` places the remaining segments of one layer with one batched forward per
+round instead of one forward per segment: it guesses the next devices, builds the states along
+the guess at once (:func:`optdist.rl.trajectory.layer_states`), lets the network choose in every
+one of them, and keeps the choices up to the first one that differs from the guess (that one
+included: its state was exact). The next guess is the network's choices after that point (a
+Jacobi iteration on the sequence of decisions), so the actions are exactly those of deciding
+segment by segment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from torch import nn
+
+from optdist.heuristics.incremental import LayerState
+from optdist.rl.dqn import DeviceQNet
+from optdist.rl.env import Features
+from optdist.rl.trajectory import batchable, layer_states
+
+TIE_TOLERANCE = 1e-4  # Q-values this close (relative, plus absolute) to the best are compared in float64
+FIRST_ROUND = 8  # segments guessed in a layer's first round; doubled after a round kept whole
+MAX_ROUND = 256
+
+
+class Scorer:
+    """``Q(s, j)`` of a :class:`DeviceQNet` for batches of states, and the greedy choice.
+
+    The network's first layer is split into its global part (shared by every device of a
+    state) and its device part; the MLP runs on float32 rows (one per distinct device row of a
+    state). The number of devices D is read off the inputs, so a policy serves any D.
+    """
+
+    def __init__(self, net: DeviceQNet):
+        layers = [(m.weight.detach().numpy().T.astype(np.float32), m.bias.detach().numpy().astype(np.float32))
+                  for m in net.mlp if isinstance(m, nn.Linear)]
+        self.G, self.F = net.n_global, net.n_device
+        (w0, b0), self.rest = layers[0], layers[1:]
+        self.wg, self.wd, self.b0 = np.ascontiguousarray(w0[: self.G]), np.ascontiguousarray(w0[self.G:]), b0
+        self.f64 = [(w.astype(np.float64), b.astype(np.float64)) for w, b in layers]
+        self.proj = np.random.default_rng(0).uniform(0.5, 1.0, self.F).astype(np.float32)
+
+    def _mlp(self, x: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        for w, b in layers:
+            np.maximum(x, 0.0, out=x)
+            x = x @ w + b
+        return x[:, 0]
+
+    def q_rows(self, glob: np.ndarray, rows: np.ndarray, state: np.ndarray) -> np.ndarray:
+        """Q of device rows ``rows`` (R, F) float32 in states ``state`` (R,) of ``glob`` (K, G): (R,) float32."""
+        h = rows @ self.wd + (glob @ self.wg + self.b0)[state]
+        return self._mlp(h, self.rest)
+
+    def q_exact(self, glob: np.ndarray, row: np.ndarray) -> float:
+        """Q of one device row in one state, in float64: the same number however states are batched."""
+        (wg, b0), rest = self.f64[0], self.f64[1:]
+        g = glob.astype(np.float64)
+        h = row.astype(np.float64) @ wg[self.G:] + (g @ wg[: self.G] + b0)
+        return float(self._mlp(h[None, :], rest)[0])
+
+    def _distinct(self, rows: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of the distinct (state, row) pairs and, per pair, the index of its distinct one.
+
+        Pairs are grouped by a random projection of the row (entries in [0, 1], so the key is
+        below 64) plus 64 x the state, then checked equal; a collision forwards every row.
+        """
+        key = (rows @ self.proj).astype(np.float64) + 64.0 * state
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        if np.array_equal(rows[first][inv], rows) and np.array_equal(state[first][inv], state):
+            return first, inv
+        return np.arange(len(rows)), np.arange(len(rows))
+
+    def choose(self, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Per state the allowed device of largest Q: (K,) int64 (0 for a state with none allowed).
+
+        ``glob`` (K, G) and ``dev`` (K, F, D) are float32 states in :class:`LayerStates`' layout,
+        ``allowed`` (K, D) bool. Devices with equal rows get equal Q; when devices of different
+        rows come within :data:`TIE_TOLERANCE` of the best in float32, their Q is recomputed in
+        float64 one row at a time (:meth:`q_exact`); the lowest device index wins an exact tie.
+        The choice is therefore the same whichever other states share the batch.
+        """
+        K, _, D = dev.shape
+        s_idx, j_idx = np.nonzero(allowed)
+        act = np.zeros(K, dtype=np.int64)
+        if len(s_idx) == 0:
+            return act
+        rows = dev.transpose(0, 2, 1)[s_idx, j_idx]  # (R, F)
+        first, inv = self._distinct(rows, s_idx)
+        q = np.full((K, D), -np.inf, dtype=np.float32)
+        q[s_idx, j_idx] = self.q_rows(glob, rows[first], s_idx[first])[inv]
+        ids = np.full((K, D), -1, dtype=np.int64)
+        ids[s_idx, j_idx] = inv
+        best = q.max(axis=1)
+        act[:] = q.argmax(axis=1)
+        near = q >= (best - TIE_TOLERANCE * (1.0 + np.abs(best)))[:, None]
+        near_ids = np.where(near, ids, -1)
+        mixed = near_ids.max(axis=1) != np.where(near, ids, len(first)).min(axis=1)
+        for s in np.flatnonzero(mixed & np.isfinite(best)):
+            js = np.flatnonzero(near[s])
+            exact = {int(i): self.q_exact(glob[s], rows[first[i]]) for i in np.unique(ids[s, js])}
+            vals = np.array([exact[int(ids[s, j])] for j in js])
+            act[s] = js[int(np.argmax(vals))]
+        return act
+
+
+def _split(feats: Features, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One observation vector as ``glob`` (1, G) and ``dev`` (1, F, D)."""
+    return obs[None, : feats.n_global], obs[feats.n_global:].reshape(1, feats.n_device, feats.D)
+
+
+def decide_segment(scorer: Scorer, feats: Features, r: int, st: LayerState, masked: bool) -> int | None:
+    """The device for the next segment of ``st`` (None: a masked policy has none), from one observation."""
+    obs, mask = feats(r, st)
+    if masked and not mask.any():
+        return None
+    allowed = mask if masked else st.cand[: feats.D]
+    glob, dev = _split(feats, obs)
+    return int(scorer.choose(glob, dev, allowed[None])[0])
+
+
+def decide_layer(scorer: Scorer, feats: Features, r: int, st: LayerState, masked: bool, hint: np.ndarray | None = None) -> bool:
+    """Place the remaining segments of ``st`` as segment-by-segment greedy decisions would; False
+    (segments before it placed) when a masked policy finds no allowed device for a segment.
+
+    ``hint``: a guess of the layer's devices in segment order (e.g. the previous request's
+    decisions for this layer); it changes the speed, never the decisions. Layers
+    :func:`batchable` rejects are decided one segment at a time.
+    """
+    if not batchable(st):
+        while not st.done:
+            j = decide_segment(scorer, feats, r, st, masked)
+            if j is None:
+                return False
+            st.place(j)
+        return True
+    size = FIRST_ROUND
+    hint = np.zeros(0, dtype=np.int64) if hint is None else np.asarray(hint, dtype=np.int64)
+    guess = hint[st.t:]
+    while not st.done:
+        K = min(max(size, min(len(guess), MAX_ROUND)), st.P - st.t)
+        guess = _extend(st, guess[:K], K)
+        ls = layer_states(feats, r, st, guess)
+        allowed = ls.mask if masked else np.broadcast_to(ls.cand, ls.mask.shape)
+        act = scorer.choose(ls.glob, ls.dev, allowed)
+        wrong = np.flatnonzero(act != guess)
+        end = int(wrong[0]) + 1 if len(wrong) else K  # states up to act[end - 1] followed the decisions
+        if masked:
+            stuck = np.flatnonzero(~allowed[:end].any(axis=1))
+            if len(stuck):
+                st.commit(act[: stuck[0]])
+                return False
+        st.commit(act[:end])
+        size = min(2 * size, MAX_ROUND) if end == K else max(size // 2, FIRST_ROUND)
+        guess = _next_guess(act[end:], hint[st.t:])
+    return True
+
+
+JACOBI = True
+
+
+def _next_guess(jacobi: np.ndarray, hint: np.ndarray) -> np.ndarray:
+    if JACOBI or not len(hint):
+        return jacobi
+    return hint
+
+
+def _extend(st: LayerState, guess: np.ndarray, K: int) -> np.ndarray:
+    """``guess`` padded to K devices: the owner of each segment's input map (elementwise layers:
+    nothing moves), else the last guessed device (or device 0) again."""
+    n = K - len(guess)
+    if n <= 0:
+        return guess
+    if st.mode == "map":
+        pad = st.prev[st.order[st.t + len(guess):st.t + K]]
+    else:
+        pad = np.full(n, guess[-1] if len(guess) else int(np.flatnonzero(st.cand)[0]) if st.cand.any() else 0)
+    return np.concatenate([guess, pad]).astype(np.int64)
