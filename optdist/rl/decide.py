@@ -16,13 +16,19 @@ segment by segment.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import numpy as np
 from torch import nn
 
-from optdist.heuristics.incremental import LayerState
+from optdist.heuristics.incremental import LayerState, OnlineOutcome, RequestPlacer, Usage
+from optdist.instance import Instance
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import Features
 from optdist.rl.trajectory import batchable, layer_states
+
+Choose = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (glob, dev, allowed) -> devices
 
 TIE_TOLERANCE = 1e-4  # Q-values this close (relative, plus absolute) to the best are compared in float64
 FIRST_ROUND = 8  # segments guessed in a layer's first round; doubled after a round kept whole
@@ -114,27 +120,28 @@ def _split(feats: Features, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return obs[None, : feats.n_global], obs[feats.n_global:].reshape(1, feats.n_device, feats.D)
 
 
-def decide_segment(scorer: Scorer, feats: Features, r: int, st: LayerState, masked: bool) -> int | None:
+def decide_segment(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool) -> int | None:
     """The device for the next segment of ``st`` (None: a masked policy has none), from one observation."""
     obs, mask = feats(r, st)
     if masked and not mask.any():
         return None
     allowed = mask if masked else st.cand[: feats.D]
     glob, dev = _split(feats, obs)
-    return int(scorer.choose(glob, dev, allowed[None])[0])
+    return int(choose(glob, dev, allowed[None])[0])
 
 
-def decide_layer(scorer: Scorer, feats: Features, r: int, st: LayerState, masked: bool, hint: np.ndarray | None = None) -> bool:
+def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool, hint: np.ndarray | None = None) -> bool:
     """Place the remaining segments of ``st`` as segment-by-segment greedy decisions would; False
     (segments before it placed) when a masked policy finds no allowed device for a segment.
 
-    ``hint``: a guess of the layer's devices in segment order (e.g. the previous request's
+    ``choose(glob, dev, allowed)``: the policy's device per state (see :meth:`Scorer.choose`); it
+    must depend on each state alone. ``hint``: a guess of the layer's devices in segment order (e.g. the previous request's
     decisions for this layer); it changes the speed, never the decisions. Layers
     :func:`batchable` rejects are decided one segment at a time.
     """
     if not batchable(st):
         while not st.done:
-            j = decide_segment(scorer, feats, r, st, masked)
+            j = decide_segment(choose, feats, r, st, masked)
             if j is None:
                 return False
             st.place(j)
@@ -147,7 +154,7 @@ def decide_layer(scorer: Scorer, feats: Features, r: int, st: LayerState, masked
         guess = _extend(st, guess[:K], K)
         ls = layer_states(feats, r, st, guess)
         allowed = ls.mask if masked else np.broadcast_to(ls.cand, ls.mask.shape)
-        act = scorer.choose(ls.glob, ls.dev, allowed)
+        act = choose(ls.glob, ls.dev, allowed)
         wrong = np.flatnonzero(act != guess)
         end = int(wrong[0]) + 1 if len(wrong) else K  # states up to act[end - 1] followed the decisions
         if masked:
@@ -157,17 +164,8 @@ def decide_layer(scorer: Scorer, feats: Features, r: int, st: LayerState, masked
                 return False
         st.commit(act[:end])
         size = min(2 * size, MAX_ROUND) if end == K else max(size // 2, FIRST_ROUND)
-        guess = _next_guess(act[end:], hint[st.t:])
+        guess = act[end:]
     return True
-
-
-JACOBI = True
-
-
-def _next_guess(jacobi: np.ndarray, hint: np.ndarray) -> np.ndarray:
-    if JACOBI or not len(hint):
-        return jacobi
-    return hint
 
 
 def _extend(st: LayerState, guess: np.ndarray, K: int) -> np.ndarray:
@@ -181,3 +179,44 @@ def _extend(st: LayerState, guess: np.ndarray, K: int) -> np.ndarray:
     else:
         pad = np.full(n, guess[-1] if len(guess) else int(np.flatnonzero(st.cand)[0]) if st.cand.any() else 0)
     return np.concatenate([guess, pad]).astype(np.int64)
+
+
+def place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool,
+                   active: np.ndarray | None = None) -> tuple[OnlineOutcome, list[float], list[int]]:
+    """Place every request in arrival order with ``choose`` (see :func:`decide_layer`): the
+    outcome, each request's decision seconds and the segments it decided.
+
+    Source-pinned layers go to the source. A ``masked`` policy rejects a request (rolled back)
+    when a segment has no allowed device or the source cannot take a pinned layer; an unmasked
+    one picks among the layer's candidate devices and may break constraints. ``active`` (bool
+    per node): devices still present. Each layer's guess is the previous request's decisions
+    for the same CNN and layer.
+    """
+    usage = Usage.zeros(inst.n_nodes)
+    out, decision_s, segments = OnlineOutcome(inst), [], []
+    last: dict[tuple[str, int], np.ndarray] = {}
+    for r in range(inst.n_requests):
+        t0 = time.perf_counter()
+        rp = RequestPlacer(inst, usage, r, active)
+        ok, n = True, 0
+        while ok and not rp.done:
+            st = rp.next_layer()
+            if st.on_source:
+                src = int(inst.request_source[r])
+                ok = not masked or bool(st.feasible()[src])
+                st.commit(np.full(st.P, src))
+            else:
+                key = (inst.request_cnn[r], st.k)
+                ok = decide_layer(choose, feats, r, st, masked, hint=last.get(key))
+                last[key] = st.owners[st.order[: st.t]]
+                n += st.t
+            if ok:
+                rp.close(st)
+        if ok:
+            out.accept(rp.owners, rp.latency, rp.shared)
+        else:
+            rp.rollback()
+            out.reject(r)
+        decision_s.append(time.perf_counter() - t0)
+        segments.append(n)
+    return out, decision_s, segments

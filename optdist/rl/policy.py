@@ -4,7 +4,9 @@ Requests arrive in order; each is placed at once, layer by layer and segment by 
 ``a = argmax_j Q(s, j)`` (no exploration). Source-pinned layers go to the source. A masked
 policy only picks devices in the action mask and rejects a request (rolled back) when a
 segment has none; an unmasked one (the paper's) may break constraints, which the evaluator
-then reports. The wall time of each request's decisions is reported in ``extra``.
+then reports. The decisions are those of one forward pass per segment, computed with one
+batched forward per round of many segments (:mod:`optdist.rl.decide`). The wall time of each
+request's decisions is reported in ``extra``.
 """
 
 from __future__ import annotations
@@ -22,16 +24,11 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
-from optdist.heuristics.incremental import (
-    OnlineOutcome,
-    RequestPlacer,
-    Usage,
-    require_parallel_uplink,
-)
+from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
 from optdist.result import SolveResult
-from optdist.rl.decide import Scorer, decide_layer
+from optdist.rl.decide import Scorer, place_requests
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import Features
 from optdist.rl.presets import preset_for
@@ -191,35 +188,7 @@ def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = Non
     if (feats.n_global, feats.n_device) != (policy.net.n_global, policy.net.n_device):
         raise ValueError(f"policy reads {policy.net.n_global} global and {policy.net.n_device} per-device features, "
                          f"{inst.name} gives {feats.n_global} and {feats.n_device}: retrain it")
-    usage = Usage.zeros(inst.n_nodes)
-    scorer = Scorer(policy.net)
-    out, decision_s, segments = OnlineOutcome(inst), [], []
-    last: dict[tuple[str, int], np.ndarray] = {}  # per CNN and layer: the last request's decisions (a guess)
-    for r in range(inst.n_requests):
-        t0 = time.perf_counter()
-        rp = RequestPlacer(inst, usage, r, active)
-        ok, n = True, 0
-        while ok and not rp.done:
-            st = rp.next_layer()
-            if st.on_source:
-                src = int(inst.request_source[r])
-                ok = not policy.masked or bool(st.feasible()[src])
-                st.commit(np.full(st.P, src))
-            else:
-                key = (inst.request_cnn[r], st.k)
-                ok = decide_layer(scorer, feats, r, st, policy.masked, hint=last.get(key))
-                last[key] = st.owners[st.order[: st.t]]
-                n += st.t
-            if ok:
-                rp.close(st)
-        if ok:
-            out.accept(rp.owners, rp.latency, rp.shared)
-        else:
-            rp.rollback()
-            out.reject(r)
-        decision_s.append(time.perf_counter() - t0)
-        segments.append(n)
-    return out, decision_s, segments
+    return place_requests(inst, feats, Scorer(policy.net).choose, policy.masked, active)
 
 
 def solve_rl(
