@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from optdist.heuristics.incremental import LayerState, OnlineOutcome, RequestPlacer, Usage
@@ -30,7 +31,7 @@ from optdist.rl.trajectory import batchable, layer_states
 
 Choose = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (glob, dev, allowed) -> devices
 
-TIE_TOLERANCE = 1e-4  # Q-values this close (relative, plus absolute) to the best are compared in float64
+TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the best are ties
 FIRST_ROUND = 8  # segments guessed in a layer's first round; doubled after a round kept whole
 MAX_ROUND = 256
 
@@ -39,36 +40,30 @@ class Scorer:
     """``Q(s, j)`` of a :class:`DeviceQNet` for batches of states, and the greedy choice.
 
     The network's first layer is split into its global part (shared by every device of a
-    state) and its device part; the MLP runs on float32 rows (one per distinct device row of a
-    state). The number of devices D is read off the inputs, so a policy serves any D.
+    state) and its device part; the MLP runs in float64 on one row per distinct device row of a
+    state (float32 rounding, about 1e-7 relative, is coarser than the Q differences between
+    devices of a little-trained network). The number of devices D is read off the inputs, so a
+    policy serves any D.
     """
 
     def __init__(self, net: DeviceQNet):
-        layers = [(m.weight.detach().numpy().T.astype(np.float32), m.bias.detach().numpy().astype(np.float32))
+        layers = [(m.weight.detach().numpy().T.astype(np.float64), m.bias.detach().numpy().astype(np.float64))
                   for m in net.mlp if isinstance(m, nn.Linear)]
         self.G, self.F = net.n_global, net.n_device
         (w0, b0), self.rest = layers[0], layers[1:]
         self.wg, self.wd, self.b0 = np.ascontiguousarray(w0[: self.G]), np.ascontiguousarray(w0[self.G:]), b0
-        self.f64 = [(w.astype(np.float64), b.astype(np.float64)) for w, b in layers]
         self.proj = np.random.default_rng(0).uniform(0.5, 1.0, self.F).astype(np.float32)
 
-    def _mlp(self, x: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        for w, b in layers:
+    def _mlp(self, x: np.ndarray) -> np.ndarray:
+        for w, b in self.rest:
             np.maximum(x, 0.0, out=x)
             x = x @ w + b
         return x[:, 0]
 
     def q_rows(self, glob: np.ndarray, rows: np.ndarray, state: np.ndarray) -> np.ndarray:
-        """Q of device rows ``rows`` (R, F) float32 in states ``state`` (R,) of ``glob`` (K, G): (R,) float32."""
-        h = rows @ self.wd + (glob @ self.wg + self.b0)[state]
-        return self._mlp(h, self.rest)
-
-    def q_exact(self, glob: np.ndarray, row: np.ndarray) -> float:
-        """Q of one device row in one state, in float64: the same number however states are batched."""
-        (wg, b0), rest = self.f64[0], self.f64[1:]
-        g = glob.astype(np.float64)
-        h = row.astype(np.float64) @ wg[self.G:] + (g @ wg[: self.G] + b0)
-        return float(self._mlp(h[None, :], rest)[0])
+        """Q of device rows ``rows`` (R, F) in states ``state`` (R,) of ``glob`` (K, G): (R,) float64."""
+        h = rows.astype(np.float64) @ self.wd + (glob.astype(np.float64) @ self.wg + self.b0)[state]
+        return self._mlp(h)
 
     def _distinct(self, rows: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Indices of the distinct (state, row) pairs and, per pair, the index of its distinct one.
@@ -86,33 +81,23 @@ class Scorer:
         """Per state the allowed device of largest Q: (K,) int64 (0 for a state with none allowed).
 
         ``glob`` (K, G) and ``dev`` (K, F, D) are float32 states in :class:`LayerStates`' layout,
-        ``allowed`` (K, D) bool. Devices with equal rows get equal Q; when devices of different
-        rows come within :data:`TIE_TOLERANCE` of the best in float32, their Q is recomputed in
-        float64 one row at a time (:meth:`q_exact`); the lowest device index wins an exact tie.
-        The choice is therefore the same whichever other states share the batch.
+        ``allowed`` (K, D) bool. Q-values within :data:`TIE_TOLERANCE` (relative, plus absolute)
+        of the best are ties, won by the lowest device index: rounding, which depends on how
+        many states share a batch (about 1e-16 relative), then never changes a choice, while
+        devices a network scores equally (equal rows, or rows differing only where it does not
+        look) keep the lowest-index rule.
         """
         K, _, D = dev.shape
         s_idx, j_idx = np.nonzero(allowed)
-        act = np.zeros(K, dtype=np.int64)
         if len(s_idx) == 0:
-            return act
+            return np.zeros(K, dtype=np.int64)
         rows = dev.transpose(0, 2, 1)[s_idx, j_idx]  # (R, F)
         first, inv = self._distinct(rows, s_idx)
-        q = np.full((K, D), -np.inf, dtype=np.float32)
+        q = np.full((K, D), -np.inf)
         q[s_idx, j_idx] = self.q_rows(glob, rows[first], s_idx[first])[inv]
-        ids = np.full((K, D), -1, dtype=np.int64)
-        ids[s_idx, j_idx] = inv
         best = q.max(axis=1)
-        act[:] = q.argmax(axis=1)
         near = q >= (best - TIE_TOLERANCE * (1.0 + np.abs(best)))[:, None]
-        near_ids = np.where(near, ids, -1)
-        mixed = near_ids.max(axis=1) != np.where(near, ids, len(first)).min(axis=1)
-        for s in np.flatnonzero(mixed & np.isfinite(best)):
-            js = np.flatnonzero(near[s])
-            exact = {int(i): self.q_exact(glob[s], rows[first[i]]) for i in np.unique(ids[s, js])}
-            vals = np.array([exact[int(ids[s, j])] for j in js])
-            act[s] = js[int(np.argmax(vals))]
-        return act
+        return near.argmax(axis=1).astype(np.int64)
 
 
 def _split(feats: Features, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -130,27 +115,29 @@ def decide_segment(choose: Choose, feats: Features, r: int, st: LayerState, mask
     return int(choose(glob, dev, allowed[None])[0])
 
 
-def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool, hint: np.ndarray | None = None) -> bool:
+def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool, hint: np.ndarray | None = None,
+                 batched: bool = True) -> bool:
     """Place the remaining segments of ``st`` as segment-by-segment greedy decisions would; False
     (segments before it placed) when a masked policy finds no allowed device for a segment.
 
     ``choose(glob, dev, allowed)``: the policy's device per state (see :meth:`Scorer.choose`); it
     must depend on each state alone. ``hint``: a guess of the layer's devices in segment order (e.g. the previous request's
     decisions for this layer); it changes the speed, never the decisions. Layers
-    :func:`batchable` rejects are decided one segment at a time.
+    :func:`batchable` rejects, and every layer with ``batched=False`` (the reference: one
+    observation and one forward per segment), are decided one segment at a time.
     """
-    if not batchable(st):
+    if not batched or not batchable(st):
         while not st.done:
             j = decide_segment(choose, feats, r, st, masked)
             if j is None:
                 return False
             st.place(j)
         return True
-    size = FIRST_ROUND
+    size = FIRST_ROUND if hint is None else MAX_ROUND
     hint = np.zeros(0, dtype=np.int64) if hint is None else np.asarray(hint, dtype=np.int64)
     guess = hint[st.t:]
     while not st.done:
-        K = min(max(size, min(len(guess), MAX_ROUND)), st.P - st.t)
+        K = min(size, st.P - st.t)
         guess = _extend(st, guess[:K], K)
         ls = layer_states(feats, r, st, guess)
         allowed = ls.mask if masked else np.broadcast_to(ls.cand, ls.mask.shape)
@@ -163,8 +150,8 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
                 st.commit(act[: stuck[0]])
                 return False
         st.commit(act[:end])
-        size = min(2 * size, MAX_ROUND) if end == K else max(size // 2, FIRST_ROUND)
-        guess = act[end:]
+        size = min(MAX_ROUND, max(FIRST_ROUND, 2 * end))
+        guess = np.concatenate([act[end:], hint[st.t + K - end:]])  # the choices made past the miss, then the hint
     return True
 
 
@@ -182,7 +169,7 @@ def _extend(st: LayerState, guess: np.ndarray, K: int) -> np.ndarray:
 
 
 def place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool,
-                   active: np.ndarray | None = None) -> tuple[OnlineOutcome, list[float], list[int]]:
+                   active: np.ndarray | None = None, batched: bool = True) -> tuple[OnlineOutcome, list[float], list[int]]:
     """Place every request in arrival order with ``choose`` (see :func:`decide_layer`): the
     outcome, each request's decision seconds and the segments it decided.
 
@@ -190,8 +177,16 @@ def place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool
     when a segment has no allowed device or the source cannot take a pinned layer; an unmasked
     one picks among the layer's candidate devices and may break constraints. ``active`` (bool
     per node): devices still present. Each layer's guess is the previous request's decisions
-    for the same CNN and layer.
+    for the same CNN and layer. ``batched=False``: one forward per segment (same decisions,
+    slower; the reference of the tests and ``benchmarks/online/decisions.py``). BLAS runs on one
+    thread (its threads only contend on these small matrices).
     """
+    with threadpool_limits(1, user_api="blas"):
+        return _place_requests(inst, feats, choose, masked, active, batched)
+
+
+def _place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool,
+                    active: np.ndarray | None, batched: bool) -> tuple[OnlineOutcome, list[float], list[int]]:
     usage = Usage.zeros(inst.n_nodes)
     out, decision_s, segments = OnlineOutcome(inst), [], []
     last: dict[tuple[str, int], np.ndarray] = {}
@@ -207,7 +202,7 @@ def place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool
                 st.commit(np.full(st.P, src))
             else:
                 key = (inst.request_cnn[r], st.k)
-                ok = decide_layer(choose, feats, r, st, masked, hint=last.get(key))
+                ok = decide_layer(choose, feats, r, st, masked, hint=last.get(key), batched=batched)
                 last[key] = st.owners[st.order[: st.t]]
                 n += st.t
             if ok:
