@@ -9,9 +9,10 @@ on how the states were batched (see :meth:`Scorer.choose`).
 round instead of one forward per segment: it guesses the next devices, builds the states along
 the guess at once (:func:`optdist.rl.trajectory.layer_states`), lets the network choose in every
 one of them, and keeps the choices up to the first one that differs from the guess (that one
-included: its state was exact). The next guess is the network's choices after that point (a
-Jacobi iteration on the sequence of decisions), so the actions are exactly those of deciding
-segment by segment.
+included: its state was exact). The first guess is the previous request's decisions for the
+layer (same CNN); the next is the network's choices after the miss (a Jacobi iteration on the
+sequence of decisions), then the rest of that guess. The actions are exactly those of deciding
+segment by segment, whatever the guess; a good guess only makes the rounds few.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from optdist.rl.trajectory import batchable, layer_states
 Choose = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (glob, dev, allowed) -> devices
 
 TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the best are ties
-FIRST_ROUND = 8  # segments guessed in a layer's first round; doubled after a round kept whole
-MAX_ROUND = 256
+FIRST_ROUND = 8  # segments in a layer's first round without a hint; then twice the segments last kept
+MAX_ROUND = 256  # most segments per round (and the first round with a hint)
 
 
 class Scorer:
@@ -121,8 +122,9 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
     (segments before it placed) when a masked policy finds no allowed device for a segment.
 
     ``choose(glob, dev, allowed)``: the policy's device per state (see :meth:`Scorer.choose`); it
-    must depend on each state alone. ``hint``: a guess of the layer's devices in segment order (e.g. the previous request's
-    decisions for this layer); it changes the speed, never the decisions. Layers
+    must depend on each state alone. ``hint``: a guess of the layer's devices in segment order
+    (e.g. the previous request's decisions for this layer); it changes the speed, never the
+    decisions. Layers
     :func:`batchable` rejects, and every layer with ``batched=False`` (the reference: one
     observation and one forward per segment), are decided one segment at a time.
     """
