@@ -10,7 +10,7 @@ round instead of one forward per segment: it guesses the next devices, builds th
 the guess at once (:func:`optdist.rl.trajectory.layer_states`), lets the network choose in every
 one of them, and keeps the choices up to the first one that differs from the guess (that one
 included: its state was exact). The first guess is the previous request's decisions for the
-layer (same CNN); the next is the network's choices after the miss (a Jacobi iteration on the
+layer (same CNN; a CNN's first request is decided segment by segment); the next is the network's choices after the miss (a Jacobi iteration on the
 sequence of decisions), then the rest of that guess. The actions are exactly those of deciding
 segment by segment, whatever the guess; a good guess only makes the rounds few.
 """
@@ -33,8 +33,8 @@ from optdist.rl.trajectory import batchable, layer_states
 Choose = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (glob, dev, allowed) -> devices
 
 TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the best are ties
-FIRST_ROUND = 8  # segments in a layer's first round without a hint; then twice the segments last kept
-MAX_ROUND = 256  # most segments per round (and the first round with a hint)
+MIN_ROUND = 8  # segments per round: twice the segments last kept, within [MIN_ROUND, MAX_ROUND]
+MAX_ROUND = 256
 
 
 class Scorer:
@@ -124,19 +124,19 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
     ``choose(glob, dev, allowed)``: the policy's device per state (see :meth:`Scorer.choose`); it
     must depend on each state alone. ``hint``: a guess of the layer's devices in segment order
     (e.g. the previous request's decisions for this layer); it changes the speed, never the
-    decisions. Layers
-    :func:`batchable` rejects, and every layer with ``batched=False`` (the reference: one
-    observation and one forward per segment), are decided one segment at a time.
+    decisions. Without a hint (a CNN's first request), in layers :func:`batchable` rejects,
+    and with ``batched=False`` (the reference) each segment gets one observation and one
+    forward: guessing blind costs more rounds than it saves.
     """
-    if not batched or not batchable(st):
+    if not batched or hint is None or not batchable(st):
         while not st.done:
             j = decide_segment(choose, feats, r, st, masked)
             if j is None:
                 return False
             st.place(j)
         return True
-    size = FIRST_ROUND if hint is None else MAX_ROUND
-    hint = np.zeros(0, dtype=np.int64) if hint is None else np.asarray(hint, dtype=np.int64)
+    size = MAX_ROUND
+    hint = np.asarray(hint, dtype=np.int64)
     guess = hint[st.t:]
     while not st.done:
         K = min(size, st.P - st.t)
@@ -152,21 +152,21 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
                 st.commit(act[: stuck[0]])
                 return False
         st.commit(act[:end])
-        size = min(MAX_ROUND, max(FIRST_ROUND, 2 * end))
+        size = min(MAX_ROUND, max(MIN_ROUND, 2 * end))
         guess = np.concatenate([act[end:], hint[st.t + K - end:]])  # the choices made past the miss, then the hint
     return True
 
 
 def _extend(st: LayerState, guess: np.ndarray, K: int) -> np.ndarray:
     """``guess`` padded to K devices: the owner of each segment's input map (elementwise layers:
-    nothing moves), else the last guessed device (or device 0) again."""
+    nothing moves), else the last guessed device again."""
     n = K - len(guess)
     if n <= 0:
         return guess
     if st.mode == "map":
         pad = st.prev[st.order[st.t + len(guess):st.t + K]]
     else:
-        pad = np.full(n, guess[-1] if len(guess) else int(np.flatnonzero(st.cand)[0]) if st.cand.any() else 0)
+        pad = np.full(n, guess[-1] if len(guess) else 0)
     return np.concatenate([guess, pad]).astype(np.int64)
 
 
