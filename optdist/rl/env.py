@@ -29,6 +29,7 @@ cost, which a one-layer episode does not see), minus 1 per broken constraint.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -36,7 +37,7 @@ import numpy as np
 from gymnasium import spaces
 
 from optdist.heuristics.incremental import LayerState, RequestPlacer, Usage, require_parallel_uplink
-from optdist.instance import Instance
+from optdist.instance import Instance, load_instance
 
 Reward = Literal["paper", "stage"]
 
@@ -98,7 +99,7 @@ class DistPrivacyEnv(gym.Env):
 
     def __init__(
         self,
-        inst: Instance,
+        instance: Instance | str | Path,
         *,
         reward: Reward = "paper",
         sigma: float = 1.0,
@@ -106,6 +107,13 @@ class DistPrivacyEnv(gym.Env):
         latency_unit_s: float = 1e-3,
         shuffle: bool = False,
     ):
+        """``instance``: an :class:`Instance` or its file; the rest as in the module docstring.
+
+        Also made by ``gymnasium.make("optdist/DistPrivacy-v0", instance=..., ...)`` once
+        :mod:`optdist.rl` is imported. Raises ValueError for a serial-uplink instance or an
+        unknown reward, :class:`optdist.instance.InstanceError` for a bad instance file.
+        """
+        inst = instance if isinstance(instance, Instance) else load_instance(instance)
         require_parallel_uplink(inst, "the RL environment")
         if reward not in ("paper", "stage"):
             raise ValueError(f"reward must be 'paper' or 'stage', got {reward!r}")

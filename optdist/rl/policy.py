@@ -4,7 +4,9 @@ Requests arrive in order; each is placed at once, layer by layer and segment by 
 ``a = argmax_j Q(s, j)`` (no exploration). Source-pinned layers go to the source. A masked
 policy only picks devices in the action mask and rejects a request (rolled back) when a
 segment has none; an unmasked one (the paper's) may break constraints, which the evaluator
-then reports. The wall time of each request's decisions is reported in ``extra``.
+then reports. The decisions are those of one forward pass per segment, computed with one
+batched forward per round of many segments (:mod:`optdist.rl.decide`). The wall time of each
+request's decisions is reported in ``extra``.
 """
 
 from __future__ import annotations
@@ -22,15 +24,11 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
-from optdist.heuristics.incremental import (
-    OnlineOutcome,
-    RequestPlacer,
-    Usage,
-    require_parallel_uplink,
-)
+from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
 from optdist.result import SolveResult
+from optdist.rl.decide import Scorer, place_requests
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import Features
 from optdist.rl.presets import preset_for
@@ -159,23 +157,16 @@ def load_policy(path: str | Path) -> Policy:
 
 
 def numpy_forward(net: DeviceQNet):
-    """The Q-network as plain numpy (same maths as :meth:`DeviceQNet.forward`): one state in microseconds.
+    """The Q-network as plain numpy (same maths as :meth:`DeviceQNet.forward`): ``q(obs)`` -> (D,) Q-values.
 
     The MLP is shared by every device, so the number of devices D is read off the state
     (``len(obs) = n_global + n_device * D``): a policy serves device sets of any size.
     """
-    layers = [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in net.mlp if isinstance(m, nn.Linear)]
-    G, F = net.n_global, net.n_device
-    (w0, b0), rest = layers[0], layers[1:]
-    w_global, w_device = w0[:G], w0[G:]  # first layer split: the global part is shared by every device
+    scorer = Scorer(net)
 
     def q(obs: np.ndarray) -> np.ndarray:
-        D = (obs.size - G) // F
-        x = obs[G:].reshape(F, D).T @ w_device + (obs[:G] @ w_global + b0)
-        for w, b in rest:
-            np.maximum(x, 0.0, out=x)
-            x = x @ w + b
-        return x[:, 0]
+        rows = obs[scorer.G:].reshape(scorer.F, -1).T
+        return scorer.q_rows(obs[None, : scorer.G], rows, np.zeros(len(rows), dtype=np.int64))
 
     return q
 
@@ -197,37 +188,7 @@ def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = Non
     if (feats.n_global, feats.n_device) != (policy.net.n_global, policy.net.n_device):
         raise ValueError(f"policy reads {policy.net.n_global} global and {policy.net.n_device} per-device features, "
                          f"{inst.name} gives {feats.n_global} and {feats.n_device}: retrain it")
-    usage = Usage.zeros(inst.n_nodes)
-    qf = numpy_forward(policy.net)
-    out, decision_s, segments = OnlineOutcome(inst), [], []
-    for r in range(inst.n_requests):
-        t0 = time.perf_counter()
-        rp = RequestPlacer(inst, usage, r, active)
-        ok, n = True, 0
-        while ok and not rp.done:
-            st = rp.next_layer()
-            if st.on_source:
-                src = int(inst.request_source[r])
-                ok = not policy.masked or bool(st.feasible()[src])
-                st.commit(np.full(st.P, src))
-            while ok and not st.done:
-                obs, mask = feats(r, st)
-                if policy.masked and not mask.any():
-                    ok = False
-                    break
-                allowed = mask if policy.masked else st.cand[: inst.n_devices]
-                st.place(int(np.argmax(np.where(allowed, qf(obs), -np.inf))))
-                n += 1
-            if ok:
-                rp.close(st)
-        if ok:
-            out.accept(rp.owners, rp.latency, rp.shared)
-        else:
-            rp.rollback()
-            out.reject(r)
-        decision_s.append(time.perf_counter() - t0)
-        segments.append(n)
-    return out, decision_s, segments
+    return place_requests(inst, feats, Scorer(policy.net).choose, policy.masked, active)
 
 
 def solve_rl(

@@ -1,0 +1,115 @@
+"""Decision time of the DQN placement policies: batched rounds against one forward per segment.
+
+    .venv/bin/python benchmarks/online/decisions.py            # writes decisions.{csv,md}
+    .venv/bin/python benchmarks/online/decisions.py --quick    # LeNet only (a minute)
+
+For LeNet (10 requests), CIFAR and VGG16 (the first requests of the 250-request loads, 70
+devices) a masked double DQN (stage reward) and the paper's agent (eq. 11, unmasked) are
+trained briefly (seed 0; the decision time depends on what the policy does, not on how well it
+does it), then place the requests online twice: with batched decisions
+(:func:`optdist.rl.policy.place_online`, what ``optdist solve --method rl`` runs) and with one
+observation and one forward per segment (the path before, ``batched=False``), on the first
+requests only where that is slow. Both must give the same placements (checked). Times are the
+wall seconds of each request's decisions, on one thread, on this machine (shared: the load
+average is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from optdist.instance import load_instance  # noqa: E402
+from optdist.io import atomic_write_text  # noqa: E402
+from optdist.rl.decide import Scorer, place_requests  # noqa: E402
+from optdist.rl.env import Features  # noqa: E402
+from optdist.rl.policy import Policy, place_online  # noqa: E402
+from optdist.rl.presets import PRESETS  # noqa: E402
+from optdist.rl.train import train  # noqa: E402
+
+from _common import machine  # noqa: E402
+
+# instance, requests placed batched, requests placed per segment too, preset, training episodes
+CASES = [
+    ("lenet-10x10-tau0.8", 10, 10, "lenet", 300),
+    ("cifar-250x70-tau0.6", 40, 5, "cifar", 60),
+    ("vgg16-250x70-tau0.6", 40, 3, "vgg", 20),
+]
+VARIANTS = {"masked": dict(masked=True, double=True, reward="stage"), "paper": dict(masked=False, double=False, reward="paper")}
+
+
+def same_placements(a, b, n: int) -> bool:
+    for x, y in zip(a.owners[:n], b.owners[:n], strict=True):
+        if (x is None) != (y is None) or any(not np.array_equal(u, v) for u, v in zip(x or [], y or [], strict=True)):
+            return False
+    return True
+
+
+def run(name: str, n: int, n_ref: int, preset: str, episodes: int) -> list[dict]:
+    inst = load_instance(ROOT / "instances" / "paper" / f"{name}.json")
+    inst = inst.with_spec(requests=inst.spec.requests[:n])
+    ref_inst = inst.with_spec(requests=inst.spec.requests[:n_ref])
+    rows = []
+    for variant, kw in VARIANTS.items():
+        res = train(inst, PRESETS[preset], episodes=episodes, seed=0, progress=False, **kw)
+        policy = Policy.from_agent(res.agent.q, res.config)
+        out, dec, seg = place_online(inst, policy)
+        cfg = policy.config
+        ref, ref_dec, _ = place_requests(ref_inst, Features(ref_inst, cfg["cnns"], cfg["max_layers"]), Scorer(policy.net).choose,
+                                         policy.masked, batched=False)
+        dec, ref_dec = 1e3 * np.array(dec), 1e3 * np.array(ref_dec)
+        rows.append({
+            "instance": name, "policy": variant, "train_episodes": episodes, "train_s": round(res.train_s, 1),
+            "requests": n, "segments_per_request": int(np.median(seg)), "rejected": len(out.rejected),
+            "batched_ms_mean": dec.mean(), "batched_ms_median": float(np.median(dec)), "batched_ms_first": dec[0],
+            "batched_ms_mean_after_first": dec[1:].mean(), "batched_us_per_segment": 1e3 * dec.sum() / max(sum(seg), 1),
+            "per_segment_requests": n_ref, "per_segment_ms_mean": ref_dec.mean(),
+            "speedup_first": ref_dec[0] / dec[0], "speedup_after_first": ref_dec[1:].mean() / dec[1:n_ref].mean(),
+            "same_placements": same_placements(out, ref, n_ref),
+        })
+        print({k: (round(float(v), 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="LeNet only")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    t0 = time.time()
+    rows = [r for case in (CASES[:1] if args.quick else CASES) for r in run(*case)]
+    table = pd.DataFrame(rows)
+    atomic_write_text(HERE / "decisions.csv", table.to_csv(index=False))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    md = [
+        "# Decision time of the DQN placement policies",
+        "",
+        f"Command: `python benchmarks/online/decisions.py{' --quick' if args.quick else ''}` "
+        f"({time.time() - t0:.0f} s, training included)  ",
+        f"Machine: {machine()}; load average at the end {load} (other work shared the 2 cores)  ",
+        "batched: `place_online` (one forward per round of segments, optdist.rl.decide); per_segment: one observation "
+        "and one forward per segment (`batched=False`), on the first `per_segment_requests` requests; "
+        "same_placements: both placed those requests identically. Times in ms per request (decisions only); "
+        "the first request has no guess from an earlier one (speedup_first), the others do (speedup_after_first, "
+        "over requests 2 to per_segment_requests).",
+        "",
+        table.to_markdown(index=False, floatfmt=".4g"),
+        "",
+    ]
+    atomic_write_text(HERE / "decisions.md", "\n".join(md))
+    return 0 if table.same_placements.all() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

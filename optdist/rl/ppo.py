@@ -1,0 +1,229 @@
+"""MaskablePPO (sb3-contrib) on the registered environment: an off-the-shelf baseline to the DQN.
+
+The agent trains on ``gymnasium.make("optdist/DistPrivacy-v0", ...)`` (:mod:`optdist.rl.env`,
+one segment per step, one layer per episode) with sb3-contrib's action masking
+(``env.action_masks()``), the stage reward by default and the instance's preset units
+(:func:`optdist.rl.presets.preset_for`). Not in the paper. Its actor is a plain MLP over the
+whole observation, so a policy serves the number of devices it was trained on.
+
+Placing uses the DQN's loop (:func:`optdist.rl.decide.place_requests`): requests in order,
+the most probable allowed device per segment (``deterministic=True``), a request rejected when
+a segment has no allowed device; the states of many segments go through the actor at once.
+
+Saved as ``policy.pt`` (the actor-critic's ``state_dict``, loaded with
+``torch.load(weights_only=True)``; SB3's zip files are never loaded, as they unpickle) and
+``policy.json`` (format :data:`PPO_FORMAT`, sizes, observation layout, training settings).
+Needs the ``rl-baselines`` extra.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
+from optdist.instance import Instance
+from optdist.io import atomic_write_json
+from optdist.jsonfile import Problem, read_json, validation_problems
+from optdist.result import SolveResult
+from optdist.rl import ENV_ID
+from optdist.rl.decide import place_requests
+from optdist.rl.env import Features, Reward
+from optdist.rl.policy import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, PolicyError, _read_weights
+from optdist.rl.presets import Preset, preset_for
+
+PPO_FORMAT = "optdist-rl-ppo/1"
+INSTALL_HINT = "MaskablePPO needs sb3-contrib and stable-baselines3: pip install 'optdist[rl-baselines]'"
+DEFAULT_TIMESTEPS = 20_000
+NET_ARCH = (64, 64)
+
+
+def _sb3():
+    """The sb3-contrib classes; ImportError with the install hint when the extra is missing."""
+    try:
+        from sb3_contrib import MaskablePPO
+        from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+    except ImportError as e:
+        raise ImportError(f"{INSTALL_HINT} ({e})") from None
+    return MaskablePPO, MaskableActorCriticPolicy
+
+
+@dataclass
+class PPOPolicy:
+    """A MaskablePPO actor-critic (eval mode) and its ``policy.json`` configuration."""
+
+    net: torch.nn.Module
+    config: dict
+
+
+class PPOConfig(BaseModel):
+    """The fields of a PPO ``policy.json`` that loading and placing read (others kept as written)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    format: Literal[PPO_FORMAT]  # type: ignore[valid-type]
+    net_arch: list[Annotated[int, Field(ge=1, le=MAX_WIDTH)]] = Field(max_length=MAX_DEPTH)
+    obs_size: int = Field(ge=1, le=MAX_FEATURES)
+    n_actions: int = Field(ge=1, le=MAX_FEATURES)
+    cnns: list[str] = Field(min_length=1)
+    max_layers: int = Field(ge=1, le=MAX_FEATURES)
+    instance: str
+    reward: str
+    seed: int
+    timesteps: int
+
+
+def _build(obs_size: int, n_actions: int, net_arch: list[int]) -> torch.nn.Module:
+    import gymnasium as gym
+
+    _, policy_cls = _sb3()
+    return policy_cls(gym.spaces.Box(0.0, 1.0, (obs_size,), np.float32), gym.spaces.Discrete(n_actions),
+                      lambda _: 0.0, net_arch=list(net_arch))
+
+
+def train_maskable_ppo(
+    inst: Instance,
+    timesteps: int = DEFAULT_TIMESTEPS,
+    seed: int = 0,
+    *,
+    reward: Reward = "stage",
+    preset: Preset | None = None,
+    n_steps: int = 256,
+) -> tuple[PPOPolicy, float]:
+    """Train MaskablePPO for ``timesteps`` env steps (segments); the policy and the training seconds.
+
+    Hyper-parameters (ours): rollouts of ``n_steps``, minibatches of 64, 4 epochs, learning rate
+    3e-4, the preset's gamma (paper Table 4: 0.95), 64-64 actor and critic. Same seed, same
+    weights (single-threaded CPU). Raises ImportError (install hint) without sb3-contrib.
+    """
+    import gymnasium as gym
+
+    maskable_ppo, _ = _sb3()
+    require_parallel_uplink(inst, "rl-ppo")
+    torch.set_num_threads(1)
+    preset = preset_for(inst) if preset is None else preset
+    unit = preset.stage_unit_s if reward == "stage" else preset.latency_unit_s
+    env = gym.make(ENV_ID, instance=inst, reward=reward, sigma=preset.sigma, beta=preset.beta, latency_unit_s=unit)
+    model = maskable_ppo("MlpPolicy", env, n_steps=n_steps, batch_size=64, n_epochs=4, learning_rate=3e-4,
+                         gamma=preset.gamma, policy_kwargs={"net_arch": list(NET_ARCH)}, seed=seed, device="cpu", verbose=0)
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=timesteps)
+    train_s = time.perf_counter() - t0
+    f = env.unwrapped.features
+    config = {
+        "format": PPO_FORMAT, "algo": "maskable-ppo", "instance": inst.name, "reward": reward, "seed": seed,
+        "timesteps": timesteps, "n_steps": n_steps, "preset": preset.name, "net_arch": list(NET_ARCH),
+        "obs_size": f.size, "n_actions": inst.n_devices, "cnns": f.cnns, "max_layers": f.max_layers,
+        "device_ids": list(inst.node_ids[: inst.n_devices]), "train_s": train_s,
+    }
+    return PPOPolicy(model.policy.eval(), config), train_s
+
+
+def save_ppo(policy: PPOPolicy, out: str | Path) -> Path:
+    """Write ``policy.pt`` (state dict) and ``policy.json`` into ``out``; returns the folder."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(policy.net.state_dict(), out / "policy.pt")
+    atomic_write_json(out / "policy.json", policy.config)
+    return out
+
+
+def load_ppo(path: str | Path) -> PPOPolicy:
+    """Load a folder (or its ``policy.pt``) that :func:`save_ppo` wrote.
+
+    ``policy.json`` is validated first (:class:`PPOConfig`), then the weights are loaded
+    weights-only and checked against the network it describes. Raises FileNotFoundError,
+    :class:`optdist.rl.policy.PolicyError` or ImportError (install hint).
+    """
+    path = Path(path)
+    pt = path / "policy.pt" if path.is_dir() else path
+    if not pt.is_file() or not pt.with_suffix(".json").is_file():
+        raise FileNotFoundError(f"{path}: no policy here (need policy.pt and policy.json); give the folder "
+                                "`optdist train-rl FILE --algo maskable-ppo --out DIR` wrote")
+    cfg_path = pt.with_suffix(".json")
+    fix = "retrain it with `optdist train-rl INSTANCE --algo maskable-ppo --out DIR`"
+    raw = read_json(cfg_path, MAX_CONFIG_BYTES, PolicyError, "policy.json")
+    if not isinstance(raw, dict):
+        raise PolicyError(str(cfg_path), [Problem("(document)", "must be a JSON object", fix)])
+    try:
+        spec = PPOConfig.model_validate(raw)
+    except ValidationError as e:
+        raise PolicyError(str(cfg_path), validation_problems(e, {}, "policy.json as train-rl --algo maskable-ppo writes it", fix)) from None
+    net = _build(spec.obs_size, spec.n_actions, spec.net_arch)
+    state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()})
+    net.load_state_dict(state)
+    return PPOPolicy(net.eval(), raw)
+
+
+def _chooser(net: torch.nn.Module):
+    """``choose(glob, dev, allowed)`` for :func:`place_requests`: the actor's most probable allowed device."""
+
+    def choose(glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        obs = torch.from_numpy(np.concatenate([glob, dev.reshape(len(glob), -1)], axis=1))
+        with torch.no_grad():
+            return net.get_distribution(obs, action_masks=allowed).get_actions(deterministic=True).numpy().astype(np.int64)
+
+    return choose
+
+
+def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | None = None) -> tuple[OnlineOutcome, list[float], list[int]]:
+    """Place every request with a MaskablePPO policy: the outcome, decision seconds and segments per request.
+
+    The instance needs the policy's CNNs and number of devices; ValueError otherwise.
+    """
+    require_parallel_uplink(inst, "rl-ppo")
+    cfg = policy.config
+    unknown = sorted(set(inst.request_cnn) - set(cfg["cnns"]))
+    if unknown or inst.n_devices != cfg["n_actions"]:
+        raise ValueError(f"the PPO policy was trained for CNNs {cfg['cnns']} on {cfg['n_actions']} devices; {inst.name} has "
+                         f"{sorted(set(inst.request_cnn))} on {inst.n_devices}: train one on this instance")
+    feats = Features(inst, cfg["cnns"], cfg["max_layers"])
+    if feats.size != cfg["obs_size"]:
+        raise ValueError(f"the PPO policy reads {cfg['obs_size']} features, {inst.name} gives {feats.size}: retrain it")
+    torch.set_num_threads(1)
+    return place_requests(inst, feats, _chooser(policy.net), True, active)
+
+
+def solve_rl_ppo(
+    inst: Instance,
+    *,
+    policy: PPOPolicy | str | Path | None = None,
+    timesteps: int | None = None,
+    seed: int | None = None,
+    time_limit: float | None = None,
+    threads: int | None = None,
+) -> SolveResult:
+    """Place ``inst`` online with a MaskablePPO policy (a :class:`PPOPolicy` or a saved folder).
+
+    Without a policy one is first trained on ``inst`` (``timesteps``, default
+    :data:`DEFAULT_TIMESTEPS`; ``seed``); its seconds are in ``extra["train_s"]``, not in the
+    decision times. ``time_limit`` and ``threads`` are accepted for the common method
+    interface and not used.
+    """
+    extra: dict = {}
+    if policy is None:
+        policy, extra["train_s"] = train_maskable_ppo(inst, DEFAULT_TIMESTEPS if timesteps is None else timesteps,
+                                                      0 if seed is None else seed)
+    elif not isinstance(policy, PPOPolicy):
+        extra["policy"] = str(policy)
+        policy = load_ppo(policy)
+    t0 = time.perf_counter()
+    out, decision_s, segments = place_maskable_ppo(inst, policy)
+    wall = time.perf_counter() - t0
+    dec = np.array(decision_s) * 1e3
+    cfg = policy.config
+    res = out.result(
+        "rl-ppo", wall, masked=True, **extra,
+        decision_ms_mean=float(dec.mean()), decision_ms_max=float(dec.max()),
+        decision_us_per_segment=float(1e3 * dec.sum() / max(sum(segments), 1)),
+        decision_ms_per_request=[float(x) for x in dec],
+        policy_config={k: cfg[k] for k in ("instance", "reward", "timesteps", "seed")},
+    )
+    res.options = {"policy": extra.get("policy"), "masked": True}
+    return res

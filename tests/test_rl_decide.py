@@ -1,0 +1,166 @@
+"""Batched RL decisions: the states along a sequence equal Features' step by step, and placing
+with one batched forward per round gives the actions of one forward per segment."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("gymnasium")
+pytestmark = pytest.mark.learn
+
+from optdist.heuristics.incremental import RequestPlacer, Usage  # noqa: E402
+from optdist.instance import Instance, load_instance  # noqa: E402
+from optdist.rl.decide import Scorer, decide_layer, place_requests  # noqa: E402
+from optdist.rl.dqn import DeviceQNet  # noqa: E402
+from optdist.rl.env import Features  # noqa: E402
+from optdist.rl.policy import Policy, place_online  # noqa: E402
+from optdist.rl.presets import PRESETS  # noqa: E402
+from optdist.rl.train import train  # noqa: E402
+from optdist.rl.trajectory import batchable, layer_states  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = ROOT / "instances" / "paper"
+
+
+def first(path: Path, n: int) -> Instance:
+    inst = load_instance(path)
+    return inst.with_spec(requests=inst.spec.requests[:n])
+
+
+def random_policy(inst: Instance, masked: bool, seed: int) -> Policy:
+    """An untrained Q-network (seeded): arbitrary but deterministic decisions."""
+    feats = Features(inst)
+    torch.manual_seed(seed)
+    net = DeviceQNet(feats.n_global, feats.n_device, inst.n_devices, (64, 64))
+    return Policy.from_agent(net, {"masked": masked, "cnns": feats.cnns, "max_layers": feats.max_layers})
+
+
+def assert_same_placements(inst: Instance, policy: Policy) -> None:
+    out, _, segments = place_online(inst, policy)
+    cfg = policy.config
+    ref, _, _ = place_requests(inst, Features(inst, cfg["cnns"], cfg["max_layers"]), Scorer(policy.net).choose,
+                               policy.masked, batched=False)
+    assert out.rejected == ref.rejected
+    assert out.latency == ref.latency and out.shared == ref.shared
+    for a, b in zip(out.owners, ref.owners, strict=True):
+        assert (a is None) == (b is None)
+        for x, y in zip(a or [], b or [], strict=True):
+            np.testing.assert_array_equal(x, y)
+    assert sum(segments) > 0
+
+
+def snapshot(st):
+    """A copy of a LayerState that placing on the original leaves unchanged."""
+    c = copy.copy(st)
+    c.cnt, c.owners, c.usage = st.cnt.copy(), st.owners.copy(), st.usage.copy()
+    if st.mode == "map":
+        c.flow, c.wait = st.flow.copy(), st.wait.copy()
+    return c
+
+
+@pytest.mark.parametrize("path", [ROOT / "instances" / "tiny" / "lenet-2x4-tight.json", PAPER / "lenet-10x10-tau0.8.json",
+                                  PAPER / "cifar-250x70-tau0.6.json", ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json",
+                                  pytest.param(PAPER / "vgg16-250x70-tau0.6.json", marks=pytest.mark.slow)], ids=lambda p: p.stem)
+def test_layer_states_equal_features_step_by_step(path):
+    """Random placement sequences (mostly masked devices, some any device): bit-identical
+    observations and masks, and placing the sequence at once leaves the same state."""
+    inst = first(path, 2)
+    feats, rng = Features(inst), np.random.default_rng(0)
+    usage, checked = Usage.zeros(inst.n_nodes), 0
+    for r in range(inst.n_requests):
+        rp = RequestPlacer(inst, usage, r)
+        while not rp.done:
+            st = rp.next_layer()
+            if st.on_source:
+                st.commit(np.full(st.P, int(inst.request_source[r])))
+            while not st.done:
+                if not batchable(st):
+                    st.place(int(np.argmax(feats(r, st)[1])))
+                    continue
+                before = snapshot(st)
+                picks, ref_obs, ref_mask = [], [], []
+                for _ in range(int(rng.integers(1, min(st.P - st.t, 40) + 1))):
+                    obs, mask = feats(r, st)
+                    ref_obs.append(obs)
+                    ref_mask.append(mask)
+                    picks.append(int(rng.choice(np.flatnonzero(mask))) if mask.any() and rng.random() < 0.9
+                                 else int(rng.integers(inst.n_devices)))
+                    st.place(picks[-1])
+                ls = layer_states(feats, r, before, np.array(picks))
+                np.testing.assert_array_equal(ls.obs(), np.array(ref_obs))
+                np.testing.assert_array_equal(ls.mask, np.array(ref_mask))
+                before.commit(np.array(picks))
+                for name in ("memory", "compute", "bandwidth"):
+                    np.testing.assert_array_equal(getattr(before.usage, name), getattr(st.usage, name))
+                assert before.shared == st.shared and before.stage_time == st.stage_time
+                np.testing.assert_array_equal(before.owners, st.owners)
+                checked += 1
+            rp.close(st)
+    assert checked > 3
+
+
+@pytest.fixture(scope="module")
+def lenet_policies() -> dict[str, Policy]:
+    """Short-trained LeNet agents: the paper's (eq. 11, unmasked) and the masked double DQN."""
+    inst = first(PAPER / "lenet-10x10-tau0.8.json", 3)
+    out = {}
+    for name, kw in {"paper": {}, "masked": dict(masked=True, double=True, reward="stage")}.items():
+        res = train(inst, PRESETS["lenet"], episodes=20, progress=False, **kw)
+        out[name] = Policy.from_agent(res.agent.q, res.config)
+    return out
+
+
+@pytest.mark.parametrize("variant", ["paper", "masked"])
+@pytest.mark.parametrize("name", ["lenet-10x10-tau0.8", "lenet-10x10-tight-tau0.6"])
+def test_batched_decisions_equal_per_segment_trained(lenet_policies, name, variant):
+    assert_same_placements(load_instance(PAPER / f"{name}.json"), lenet_policies[variant])
+
+
+@pytest.mark.parametrize("masked", [True, False], ids=["masked", "unmasked"])
+@pytest.mark.parametrize("path, n, seed", [(ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json", 8, 0),
+                                           (PAPER / "cifar-250x70-tau0.6.json", 1, 2),
+                                           pytest.param(ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json", 8, 1, marks=pytest.mark.slow),
+                                           pytest.param(PAPER / "vgg16-250x70-tau0.6.json", 1, 3, marks=pytest.mark.slow)],
+                         ids=lambda v: getattr(v, "stem", None))
+def test_batched_decisions_equal_per_segment_random_networks(path, n, seed, masked):
+    assert_same_placements(first(path, n), random_policy(first(path, n), masked, seed))
+
+
+def test_a_wrong_guess_changes_nothing():
+    inst = first(PAPER / "lenet-10x10-tau0.8.json", 1)
+    policy = random_policy(inst, True, 5)
+    feats, choose = Features(inst), Scorer(policy.net).choose
+    owners = []
+    for hint_kind in ("none", "random", "constant"):
+        usage, rng = Usage.zeros(inst.n_nodes), np.random.default_rng(1)
+        rp = RequestPlacer(inst, usage, 0)
+        while not rp.done:
+            st = rp.next_layer()
+            if st.on_source:
+                st.commit(np.full(st.P, int(inst.request_source[0])))
+            else:
+                hint = {"none": None, "random": rng.integers(0, inst.n_devices, st.P), "constant": np.zeros(st.P, int)}[hint_kind]
+                assert decide_layer(choose, feats, 0, st, True, hint=hint)
+            rp.close(st)
+        owners.append(np.concatenate(rp.owners))
+    np.testing.assert_array_equal(owners[0], owners[1])
+    np.testing.assert_array_equal(owners[0], owners[2])
+
+
+def test_ties_go_to_the_lowest_device():
+    net = DeviceQNet(2, 3, 4, (8, 8))
+    sc = Scorer(net)
+    glob = np.array([[1.0, 0.5]], dtype=np.float32)
+    row = np.array([0.2, 0.7, 0.1], dtype=np.float32)
+    dev = np.repeat(row[:, None], 4, axis=1)[None]  # four devices with equal features
+    allowed = np.array([[False, True, True, True]])
+    assert sc.choose(glob, dev, allowed).tolist() == [1]
+    dev[0, :, 3] = [0.9, 0.1, 0.5]
+    q = sc.q_rows(glob, dev[0].T, np.zeros(4, dtype=np.int64))
+    assert sc.choose(glob, dev, allowed).tolist() == [3 if q[3] > q[1] else 1]
+    assert sc.choose(glob, dev, np.zeros((1, 4), dtype=bool)).tolist() == [0]
