@@ -1,0 +1,171 @@
+"""Plan-guided online placement: the exact engine's plan for the expected load, then exact repair.
+
+An online method (requests arrive in order; each is placed once, on the capacities the earlier
+ones left, or rejected) that looks ahead through a *forecast* of the load, as bid-price and
+"certainty-equivalent" controls do in network revenue management (Talluri and van Ryzin, *The
+Theory and Practice of Revenue Management*, 2004, ch. 3: decisions from the deterministic
+problem over the expected demand, re-planned or repaired when the arrivals deviate).
+
+Maths (MODEL.md sections 5-7). Requests interact only through the node capacities (10b-10d),
+and a request's usage of a node does not depend on the others (MODEL.md section 6). Let a
+*class* be the requests of one CNN on one source node (they have the same placements, latency
+and usage).
+
+1. **Plan (before the first request, not a decision).** The exact engine
+   (:func:`optdist.solve.solve`, method ``milp``: the decomposition by request and, where
+   capacities bind, Dantzig-Wolfe column generation, :mod:`optdist.milp.decomposition`) solves
+   the *forecast*, an instance with the expected requests (default: the instance's own
+   classes and counts, i.e. a forecast that is exact in the counts per class, not in the
+   order). Its evaluator-feasible placement gives each class ``c`` a multiset ``Q_c`` of
+   planned placements (one per forecast request), each with its cost alone
+   ``c_p = latency_p + lambda shared_p`` and usage ``a_p[i, res]``
+   (:func:`optdist.milp.decomposition.repair.alone`). Together they fit the capacities: the
+   capacity rows of the master hold at the plan, so *following* it keeps every request's
+   place free for it, which a myopic rule (each request at its own best) does not.
+2. **Decision for request r of class c** (timed): with the residual capacities
+   ``R = cap - sum_{placed q} a_q``, take the cheapest unused planned placement ``p in Q_c``
+   with ``a_p <= R`` (every resource, every node), and mark it used.
+3. **Repair** (the forecast was short of class c, or no planned placement fits): request r
+   alone, exactly, on ``R`` (:func:`optdist.milp.decomposition.single.solve_single` with
+   ``capacity=R``, at most ``repair_time_limit`` s); none found in time: r is rejected.
+
+Every accepted request fits ``R``, so the placement never breaks (10b-d); one-owner, placement
+and privacy rows hold for every planned or repaired placement (each is a placement of the
+request alone on the tight model). With an exact forecast and a complete plan, the online
+placement is the plan (latency: the exact engine's incumbent on the forecast); a shorter or
+different forecast is repaired request by request (``extra["repaired"]``).
+
+A heuristic: no bound. The objective it claims is re-scored by the independent evaluator
+(:func:`optdist.solve.solve`). ``extra``: ``rejected``/``rejected_ids`` (as every online
+method), ``decision_ms_mean``/``decision_ms_max`` (per request, plan excluded), ``plan_s`` (the
+exact engine's seconds), ``plan_objective`` (s, its evaluator objective on the forecast, None
+if it found no feasible placement), ``followed`` and ``repaired`` (requests placed each way).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from optdist.assignment import Assignment
+from optdist.evaluate import evaluate
+from optdist.heuristics.incremental import OnlineOutcome
+from optdist.instance import Instance, load_instance
+from optdist.milp.decomposition.bounds import CAP_FIELDS, capacities
+from optdist.milp.decomposition.repair import alone
+from optdist.milp.decomposition.single import solve_single
+from optdist.result import SolveResult
+
+FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
+
+
+def _key(inst: Instance, r: int) -> tuple[str, int]:
+    """The class of request r: its CNN and its source node."""
+    return inst.request_cnn[r], int(inst.request_source[r])
+
+
+def _fits(use: np.ndarray, resid: np.ndarray) -> bool:
+    """``use <= resid`` on every node and resource (``use``, ``resid``: (n_nodes, 3))."""
+    return bool((use <= resid * (1 + FIT_RTOL) + FIT_RTOL).all())
+
+
+def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str, threads: int | None,
+          seed: int | None) -> tuple[dict[tuple[str, int], list[tuple[float, list[np.ndarray], np.ndarray]]], float | None]:
+    """Per class of ``inst``: the exact engine's placements of the forecast's requests of that class
+    as ``(cost alone s, owners, usage (n_nodes, 3))``, cheapest first; and the plan's objective."""
+    from optdist.solve import solve
+
+    res = solve(forecast, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
+    ev = res.evaluation
+    plans: dict[tuple[str, int], list] = defaultdict(list)
+    if res.assignment is None or ev is None or not ev.feasible:
+        return plans, None
+    for q, own in enumerate(res.assignment.owners):
+        if own is None:
+            continue
+        cost, use = alone(inst, next(r for r in range(inst.n_requests) if _key(inst, r) == _key(forecast, q)), own)
+        plans[_key(forecast, q)].append((cost, own, use))
+    for v in plans.values():
+        v.sort(key=lambda t: t[0])
+    return plans, float(ev.objective)
+
+
+def solve_plan_guided(
+    inst: Instance,
+    *,
+    forecast: Instance | str | Path | None = None,
+    plan_time_limit: float = 60.0,
+    repair_time_limit: float = 5.0,
+    solver: str = "highs",
+    seed: int | None = None,
+    time_limit: float | None = None,
+    threads: int | None = 1,
+) -> SolveResult:
+    """Place ``inst``'s requests online, guided by the exact engine's plan for ``forecast``
+    (module docstring).
+
+    ``forecast``: the expected load, an instance (or its file) on the same nodes whose requests
+    use ``inst``'s CNNs and sources (default: ``inst`` itself, the counts per class known in
+    advance); ``plan_time_limit``: seconds for the exact engine on it; ``repair_time_limit``:
+    seconds at most per request placed by the single-request solve; ``solver``/``threads``/
+    ``seed``: for both. ``time_limit`` is accepted for the common method interface: the plan and
+    repair limits bound the time. Raises ``ValueError`` if ``forecast`` has another node count,
+    a class that ``inst`` lacks (its placements could not be used) or a makespan objective.
+    """
+    fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
+    if fc.n_nodes != inst.n_nodes:
+        raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
+                         "the forecast must be on the instance's nodes (fix: generate it with the same devices)")
+    known = {_key(inst, r) for r in range(inst.n_requests)}
+    extra_cls = sorted({_key(fc, q) for q in range(fc.n_requests)} - known)
+    if extra_cls:
+        raise ValueError(f"forecast {fc.name} has request classes (CNN, source) {extra_cls} that instance "
+                         f"{inst.name} lacks (fix: forecast only the instance's CNNs and sources)")
+    if inst.objective.kind != "latency":
+        raise ValueError(f"plan-guided needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
+                         f"{inst.objective.kind!r}")
+    t_plan = time.perf_counter()
+    plans, plan_obj = _plan(fc, inst, time_limit=plan_time_limit, solver=solver, threads=threads, seed=seed)
+    plan_s = time.perf_counter() - t_plan
+
+    caps = np.stack([capacities(inst)[k] for k in CAP_FIELDS], axis=1)
+    used = np.zeros_like(caps)
+    out = OnlineOutcome(inst)
+    decision_ms: list[float] = []
+    followed = repaired = 0
+    t0 = time.perf_counter()
+    for r in range(inst.n_requests):
+        td = time.perf_counter()
+        resid = np.maximum(caps - used, 0.0)
+        queue = plans.get(_key(inst, r), [])
+        pick = next((i for i, (_c, _o, use) in enumerate(queue) if _fits(use, resid)), None)
+        if pick is not None:
+            _c, own, use = queue.pop(pick)
+            followed += 1
+        else:
+            ss = solve_single(inst, r, solver=solver, time_limit=repair_time_limit, threads=threads, seed=seed,
+                              capacity={k: resid[:, i] for i, k in enumerate(CAP_FIELDS)})
+            own = ss.owners
+            if own is not None:
+                use = alone(inst, r, own)[1]
+                if not _fits(use, resid):  # the model's capacity rows hold: this cannot happen unless it is broken
+                    raise RuntimeError(f"{inst.name}: the single-request solve of request {r} exceeds the capacity left")
+                repaired += 1
+        if own is None:
+            out.reject(r)
+        else:
+            used += use
+            solo: list = [None] * inst.n_requests
+            solo[r] = own
+            ev = evaluate(inst, Assignment(solo))
+            out.accept(own, float(ev.latency[r]), float(ev.shared_bytes[r]))
+        decision_ms.append(1e3 * (time.perf_counter() - td))
+    wall = plan_s + time.perf_counter() - t0
+    return out.result("plan-guided", wall, decision_ms_mean=float(np.mean(decision_ms)) if decision_ms else math.nan,
+                      decision_ms_max=float(np.max(decision_ms)) if decision_ms else math.nan,
+                      plan_s=plan_s, plan_objective=plan_obj, followed=followed, repaired=repaired,
+                      forecast=fc.name)
