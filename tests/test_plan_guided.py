@@ -49,3 +49,12 @@ def test_places_every_request_of_a_coupled_set_where_greedy_rejects():
     assert res.evaluation.feasible and res.evaluation.n_rejected == 0
     best = 0.0100013628809  # instances/coupled.solu =best=
     assert res.evaluation.total_latency <= 1.05 * best
+
+
+def test_cli_solve_prints_the_decision_times(capsys):
+    from optdist.cli import main
+
+    assert main(["solve", str(TINY / "micro-2x3-tight.json"), "--method", "plan-guided", "--time-limit", "20",
+                 "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "method       plan-guided" in out and "ms per request" in out and "us per segment" in out

@@ -37,7 +37,8 @@ different forecast is repaired request by request (``extra["repaired"]``).
 
 A heuristic: no bound. The objective it claims is re-scored by the independent evaluator
 (:func:`optdist.solve.solve`). ``extra``: ``rejected``/``rejected_ids`` (as every online
-method), ``decision_ms_mean``/``decision_ms_max`` (per request, plan excluded), ``plan_s`` (the
+method), ``decision_ms_mean``/``decision_ms_max`` (per request, plan excluded),
+``decision_us_per_segment`` (all decisions over all segments), ``plan_s`` (the
 exact engine's seconds), ``plan_objective`` (s, its evaluator objective on the forecast, None
 if it found no feasible placement), ``followed`` and ``repaired`` (requests placed each way).
 """
@@ -98,7 +99,7 @@ def solve_plan_guided(
     inst: Instance,
     *,
     forecast: Instance | str | Path | None = None,
-    plan_time_limit: float = 60.0,
+    plan_time_limit: float | None = None,
     repair_time_limit: float = 5.0,
     solver: str = "highs",
     seed: int | None = None,
@@ -110,10 +111,9 @@ def solve_plan_guided(
 
     ``forecast``: the expected load, an instance (or its file) on the same nodes whose requests
     use ``inst``'s CNNs and sources (default: ``inst`` itself, the counts per class known in
-    advance); ``plan_time_limit``: seconds for the exact engine on it; ``repair_time_limit``:
-    seconds at most per request placed by the single-request solve; ``solver``/``threads``/
-    ``seed``: for both. ``time_limit`` is accepted for the common method interface: the plan and
-    repair limits bound the time. Raises ``ValueError`` if ``forecast`` has another node count,
+    advance); ``plan_time_limit``: seconds for the exact engine on it (default ``time_limit``,
+    else 60); ``repair_time_limit``: seconds at most per request placed by the single-request
+    solve; ``solver``/``threads``/``seed``: for both. Raises ``ValueError`` if ``forecast`` has another node count,
     a class that ``inst`` lacks (its placements could not be used) or a makespan objective.
     """
     fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
@@ -128,6 +128,8 @@ def solve_plan_guided(
     if inst.objective.kind != "latency":
         raise ValueError(f"plan-guided needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
                          f"{inst.objective.kind!r}")
+    if plan_time_limit is None:
+        plan_time_limit = 60.0 if time_limit is None else float(time_limit)
     t_plan = time.perf_counter()
     plans, plan_obj = _plan(fc, inst, time_limit=plan_time_limit, solver=solver, threads=threads, seed=seed)
     plan_s = time.perf_counter() - t_plan
@@ -165,7 +167,9 @@ def solve_plan_guided(
             out.accept(own, float(ev.latency[r]), float(ev.shared_bytes[r]))
         decision_ms.append(1e3 * (time.perf_counter() - td))
     wall = plan_s + time.perf_counter() - t0
+    segments = sum(la.segments for r in range(inst.n_requests) for la in inst.profile(r).layers)
     return out.result("plan-guided", wall, decision_ms_mean=float(np.mean(decision_ms)) if decision_ms else math.nan,
                       decision_ms_max=float(np.max(decision_ms)) if decision_ms else math.nan,
+                      decision_us_per_segment=1e3 * float(np.sum(decision_ms)) / max(segments, 1),
                       plan_s=plan_s, plan_objective=plan_obj, followed=followed, repaired=repaired,
                       forecast=fc.name)
