@@ -25,9 +25,16 @@ and usage).
 2. **Decision for request r of class c** (timed): with the residual capacities
    ``R = cap - sum_{placed q} a_q``, take the cheapest unused planned placement ``p in Q_c``
    with ``a_p <= R`` (every resource, every node), and mark it used.
-3. **Repair** (the forecast was short of class c, or no planned placement fits): request r
-   alone, exactly, on ``R`` (:func:`optdist.milp.decomposition.single.solve_single` with
-   ``capacity=R``, at most ``repair_time_limit`` s); none found in time: r is rejected.
+3. **Repair** (the forecast was short of class c, or no planned placement fits): the cheaper
+   of the DistPrivacy greedy's placement of r on ``R`` (:mod:`optdist.heuristics.greedy`,
+   milliseconds) and r alone, exactly, on ``R``
+   (:func:`optdist.milp.decomposition.single.solve_single` with ``capacity=R``, at most
+   ``repair_time_limit`` s); neither found: r is rejected.
+
+If the exact engine finds no feasible placement of the whole forecast (more requests forecast
+than fit, or none found in time), it plans again with admission control (MODEL.md section 8:
+a forecast request may be rejected at a penalty of 1000 x a latency bound), so an
+over-forecast still plans the requests that fit.
 
 Every accepted request fits ``R``, so the placement never breaks (10b-d); one-owner, placement
 and privacy rows hold for every planned or repaired placement (each is a placement of the
@@ -54,7 +61,7 @@ import numpy as np
 
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
-from optdist.heuristics.incremental import OnlineOutcome
+from optdist.heuristics.incremental import OnlineOutcome, RequestPlacer, Usage, require_parallel_uplink
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import CAP_FIELDS, capacities
 from optdist.milp.decomposition.repair import alone
@@ -83,6 +90,10 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str,
     res = solve(forecast, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
     ev = res.evaluation
     plans: dict[tuple[str, int], list] = defaultdict(list)
+    if (res.assignment is None or ev is None or not ev.feasible) and not forecast.objective.admission:
+        admit = forecast.with_spec(objective=forecast.objective.model_copy(update={"admission": True}))
+        res = solve(admit, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
+        ev = res.evaluation
     if res.assignment is None or ev is None or not ev.feasible:
         return plans, None
     for q, own in enumerate(res.assignment.owners):
@@ -93,6 +104,40 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str,
     for v in plans.values():
         v.sort(key=lambda t: t[0])
     return plans, float(ev.objective)
+
+
+def _greedy_alone(inst: Instance, r: int, used: np.ndarray) -> list[np.ndarray] | None:
+    """The DistPrivacy greedy's placement of request r on top of ``used`` (n_nodes, 3), or None."""
+    usage = Usage(used[:, 0].copy(), used[:, 1].copy(), used[:, 2].copy())
+    rp = RequestPlacer(inst, usage, r)
+    while not rp.done:
+        st = rp.next_layer()
+        if not st.fill_greedy():
+            return None
+        rp.close(st)
+    return rp.owners
+
+
+def _repair(inst: Instance, r: int, used: np.ndarray, resid: np.ndarray, *, solver: str, time_limit: float,
+            threads: int | None, seed: int | None) -> tuple[list[np.ndarray] | None, np.ndarray | None]:
+    """Step 3 of the module docstring: the cheaper of the greedy's and the exact single-request
+    placement of r on the residual capacities ``resid``; ``(owners, usage)`` or ``(None, None)``."""
+    found = []
+    g = _greedy_alone(inst, r, used)
+    if g is not None:
+        found.append(g)
+    ss = solve_single(inst, r, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
+                      capacity={k: resid[:, i] for i, k in enumerate(CAP_FIELDS)})
+    if ss.owners is not None:
+        found.append(ss.owners)
+    best = None
+    for own in found:
+        cost, use = alone(inst, r, own)
+        if not _fits(use, resid):  # both keep every capacity: this cannot happen unless one is broken
+            raise RuntimeError(f"{inst.name}: the repaired placement of request {r} exceeds the capacity left")
+        if best is None or cost < best[0]:
+            best = (cost, own, use)
+    return (None, None) if best is None else (best[1], best[2])
 
 
 def solve_plan_guided(
@@ -125,6 +170,7 @@ def solve_plan_guided(
     if extra_cls:
         raise ValueError(f"forecast {fc.name} has request classes (CNN, source) {extra_cls} that instance "
                          f"{inst.name} lacks (fix: forecast only the instance's CNNs and sources)")
+    require_parallel_uplink(inst, "plan-guided")  # the greedy repair's stage times
     if inst.objective.kind != "latency":
         raise ValueError(f"plan-guided needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
                          f"{inst.objective.kind!r}")
@@ -149,14 +195,9 @@ def solve_plan_guided(
             _c, own, use = queue.pop(pick)
             followed += 1
         else:
-            ss = solve_single(inst, r, solver=solver, time_limit=repair_time_limit, threads=threads, seed=seed,
-                              capacity={k: resid[:, i] for i, k in enumerate(CAP_FIELDS)})
-            own = ss.owners
-            if own is not None:
-                use = alone(inst, r, own)[1]
-                if not _fits(use, resid):  # the model's capacity rows hold: this cannot happen unless it is broken
-                    raise RuntimeError(f"{inst.name}: the single-request solve of request {r} exceeds the capacity left")
-                repaired += 1
+            own, use = _repair(inst, r, used, resid, solver=solver, time_limit=repair_time_limit, threads=threads,
+                               seed=seed)
+            repaired += own is not None
         if own is None:
             out.reject(r)
         else:
