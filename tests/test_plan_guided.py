@@ -58,3 +58,12 @@ def test_cli_solve_prints_the_decision_times(capsys):
                  "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "method       plan-guided" in out and "ms per request" in out and "us per segment" in out
+
+
+def test_improve_keeps_the_plan_feasible_and_never_costs_more():
+    inst = load_instance(TINY / "lenet-2x4-tight.json")
+    base = optdist.solve(inst, method="plan-guided", plan_time_limit=20)
+    better = optdist.solve(inst, method="plan-guided", plan_time_limit=20, improve=True)
+    assert better.evaluation.feasible and better.evaluation.n_rejected == 0
+    assert better.evaluation.objective <= base.evaluation.objective * (1 + 1e-9)
+    assert better.extra["followed"] == 2 and 0 <= better.extra["improved"] <= 2

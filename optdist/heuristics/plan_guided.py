@@ -25,6 +25,12 @@ and usage).
 2. **Decision for request r of class c** (timed): with the residual capacities
    ``R = cap - sum_{placed q} a_q``, take the cheapest unused planned placement ``p in Q_c``
    with ``a_p <= R`` (every resource, every node), and mark it used.
+   With ``improve``, r then gets the best placement alone on ``R - sum_{p' in Q} a_{p'}``
+   (the capacity left once every planned placement still unused, of every class, is
+   reserved; exact single-request solve, at most ``repair_time_limit`` s) when it is cheaper
+   than ``p``: ``p`` itself fits there (the plan fits together), so the later requests'
+   planned placements all still fit. This is the improvement step of
+   :func:`optdist.milp.decomposition.repair.fill_and_improve`, made online (one request, once).
 3. **Repair** (the forecast was short of class c, or no planned placement fits): the cheaper
    of the DistPrivacy greedy's placement of r on ``R`` (:mod:`optdist.heuristics.greedy`,
    milliseconds) and r alone, exactly, on ``R``
@@ -47,7 +53,7 @@ A heuristic: no bound. The objective it claims is re-scored by the independent e
 method), ``decision_ms_mean``/``decision_ms_max`` (per request, plan excluded),
 ``decision_us_per_segment`` (all decisions over all segments), ``plan_s`` (the
 exact engine's seconds), ``plan_objective`` (s, its evaluator objective on the forecast, None
-if it found no feasible placement), ``followed`` and ``repaired`` (requests placed each way).
+if it found no feasible placement), ``followed``, ``improved`` and ``repaired`` (requests placed each way).
 """
 
 from __future__ import annotations
@@ -140,12 +146,27 @@ def _repair(inst: Instance, r: int, used: np.ndarray, resid: np.ndarray, *, solv
     return (None, None) if best is None else (best[1], best[2])
 
 
+def _improve(inst: Instance, r: int, room: np.ndarray, cost: float, *, solver: str, time_limit: float,
+             threads: int | None, seed: int | None) -> tuple[list[np.ndarray], np.ndarray] | None:
+    """Request r at its best alone within ``room`` (n_nodes, 3) if cheaper than ``cost`` (s):
+    ``(owners, usage)``, else None."""
+    ss = solve_single(inst, r, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
+                      capacity={k: room[:, i] for i, k in enumerate(CAP_FIELDS)})
+    if ss.owners is None:
+        return None
+    c, use = alone(inst, r, ss.owners)
+    if c < cost * (1 - 1e-9) and _fits(use, room):
+        return ss.owners, use
+    return None
+
+
 def solve_plan_guided(
     inst: Instance,
     *,
     forecast: Instance | str | Path | None = None,
     plan_time_limit: float | None = None,
     repair_time_limit: float = 5.0,
+    improve: bool = False,
     solver: str = "highs",
     seed: int | None = None,
     time_limit: float | None = None,
@@ -158,7 +179,8 @@ def solve_plan_guided(
     use ``inst``'s CNNs and sources (default: ``inst`` itself, the counts per class known in
     advance); ``plan_time_limit``: seconds for the exact engine on it (default ``time_limit``,
     else 60); ``repair_time_limit``: seconds at most per request placed by the single-request
-    solve; ``solver``/``threads``/``seed``: for both. Raises ``ValueError`` if ``forecast`` has another node count,
+    solve (and per improvement); ``improve``: try a cheaper placement than the planned one in
+    the capacity the rest of the plan leaves (step 2); ``solver``/``threads``/``seed``: for all. Raises ``ValueError`` if ``forecast`` has another node count,
     a class that ``inst`` lacks (its placements could not be used) or a makespan objective.
     """
     fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
@@ -184,7 +206,7 @@ def solve_plan_guided(
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
     decision_ms: list[float] = []
-    followed = repaired = 0
+    followed = repaired = improved = 0
     t0 = time.perf_counter()
     for r in range(inst.n_requests):
         td = time.perf_counter()
@@ -192,8 +214,15 @@ def solve_plan_guided(
         queue = plans.get(_key(inst, r), [])
         pick = next((i for i, (_c, _o, use) in enumerate(queue) if _fits(use, resid)), None)
         if pick is not None:
-            _c, own, use = queue.pop(pick)
+            cost, own, use = queue.pop(pick)
             followed += 1
+            if improve:
+                reserved = sum((u for q in plans.values() for _c, _o, u in q), np.zeros_like(caps))
+                better = _improve(inst, r, np.maximum(resid - reserved, 0.0), cost, solver=solver,
+                                  time_limit=repair_time_limit, threads=threads, seed=seed)
+                if better is not None:
+                    own, use = better
+                    improved += 1
         else:
             own, use = _repair(inst, r, used, resid, solver=solver, time_limit=repair_time_limit, threads=threads,
                                seed=seed)
@@ -212,5 +241,5 @@ def solve_plan_guided(
     return out.result("plan-guided", wall, decision_ms_mean=float(np.mean(decision_ms)) if decision_ms else math.nan,
                       decision_ms_max=float(np.max(decision_ms)) if decision_ms else math.nan,
                       decision_us_per_segment=1e3 * float(np.sum(decision_ms)) / max(segments, 1),
-                      plan_s=plan_s, plan_objective=plan_obj, followed=followed, repaired=repaired,
+                      plan_s=plan_s, plan_objective=plan_obj, followed=followed, repaired=repaired, improved=improved,
                       forecast=fc.name)
