@@ -20,6 +20,7 @@ METHODS: dict[str, str] = {
     "greedy": "optdist.heuristics.greedy:solve_greedy",
     "per-layer": "optdist.heuristics.per_layer:solve_per_layer",
     "edge-cloud": "optdist.heuristics.edge_cloud:solve_edge_cloud",
+    "plan-guided": "optdist.heuristics.plan_guided:solve_plan_guided",
     "rl": "optdist.rl.policy:solve_rl",
     "rl-ppo": "optdist.rl.ppo:solve_rl_ppo",
     "defended": "optdist.defences.placement:solve_defended",

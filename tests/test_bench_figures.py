@@ -58,3 +58,81 @@ def test_figures_survive_sweeps_without_successful_runs(tmp_path):
     write(tmp_path, [record("lenet-3x10-tau0.6", None, "error", None, method="rl", limit=None, status="error")])
     files = write_figures(tmp_path, list(FIGURES), tmp_path / "fig")
     assert all(f.exists() for f in files)
+
+
+def _texts(fig_path_or_axes) -> list[str]:
+    return [t.get_text() for ax in fig_path_or_axes for t in ax.texts]
+
+
+def test_latency_bars_mark_rejections_and_violations_on_the_plot(tmp_path, monkeypatch):
+    """A method that rejects most requests has the lowest latency; its bar must say so."""
+    import matplotlib.pyplot as plt
+
+    from optdist.bench import figures
+
+    rows = pd.DataFrame([
+        {"instance": "a", "method": "greedy", "latency_ms": 1.0, "rejected": 235, "n_requests": 250, "feasible": False,
+         "capacity_viol": 0, "privacy_viol": 0, "placement_viol": 0},
+        {"instance": "a", "method": "per-layer", "latency_ms": 3.0, "rejected": 0, "n_requests": 250, "feasible": False,
+         "capacity_viol": 0, "privacy_viol": 40, "placement_viol": 0},
+        {"instance": "a", "method": "plan-guided", "latency_ms": 5.0, "rejected": 0, "n_requests": 250, "feasible": True,
+         "capacity_viol": 0, "privacy_viol": 0, "placement_viol": 0},
+    ])
+    drawn = []
+    real = figures._bars
+
+    def keep(*a, **k):
+        fig = real(*a, **k)
+        drawn.append(fig)
+        return fig
+
+    monkeypatch.setattr(figures, "_bars", keep)
+    labels = figures.latency_bars(rows, tmp_path / "bars.png", reference={"a": 5.0})
+    assert (tmp_path / "bars.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(labels) == ["infeasible: privacy", "rejects 235/250"]
+    ax = drawn[0].axes[0]
+    hatched = {round(p.get_height(), 6): p.get_hatch() for c in ax.containers for p in c.patches}
+    assert hatched[0.2] == "///" and hatched[0.6] == "///" and not hatched[1.0]  # the feasible bar is plain
+    plt.close("all")
+
+
+def test_status_note_counts_rejections_apart_from_violations():
+    from optdist.bench.figures import status_note
+
+    assert status_note(0, 10, True, 0) == ""
+    assert status_note(3, 10, False, 3) == "rejects 3/10"  # the evaluator counts each rejection as a violation
+    assert status_note(3, 10, False, 5) == "rejects 3/10; infeasible: 2 violations"
+    assert status_note(0, 10, False, 4, ["privacy"]) == "infeasible: privacy"
+
+
+def test_paper_latency_figures_mark_runs_that_reject(tmp_path, monkeypatch):
+    """Figs. 11, 13 and 17 carry the rejection on the plot (not only in the CSV)."""
+    import matplotlib.pyplot as plt
+
+    from optdist.bench import figures
+
+    recs = []
+    for method, lat, rej in (("greedy", 2.0, 0), ("rl", 0.5, 1)):
+        r = record("lenet-10x10-tau0.6", None, "feasible", lat, method=method, limit=None, feasible=not rej)
+        r["summary"]["rejected"] = r["summary"]["violations"] = rej
+        if rej:
+            r["per_request"]["latency_s"][1] = None
+        recs.append(r)
+    df = figures.prepare(write(tmp_path, recs))
+    texts = {}
+    for name, fn in (("tau", figures._lines), ("bars", figures._bars)):
+        real = fn
+
+        def keep(*a, _real=real, _name=name, **k):
+            fig = _real(*a, **k)
+            texts.setdefault(_name, []).extend(_texts(fig.axes))
+            return fig
+
+        monkeypatch.setattr(figures, {"tau": "_lines", "bars": "_bars"}[name], keep)
+    figures.fig_tau(df, tmp_path / "fig")
+    figures.fig_greedy_rl(df, tmp_path / "fig")
+    figures.fig_optimum_rl(df, tmp_path / "fig")
+    assert "rejects 1/2" in texts["tau"]
+    assert texts["bars"].count("rejects 1/2") == 2  # fig13 and fig14
+    assert "rejected" in texts["bars"]  # fig17: the request with no latency
+    plt.close("all")

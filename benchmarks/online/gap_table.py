@@ -1,29 +1,48 @@
-"""Gap table: online placement methods against the exact optimum (or the best bound).
+"""Gap table: online placement methods against the certified optimum (or the best bound).
 
-    .venv/bin/python benchmarks/online/gap_table.py            # writes gap_table.{csv,json,md}, curves/
-    .venv/bin/python benchmarks/online/gap_table.py --render   # gap_table.md from the CSV and JSON
+    python benchmarks/online/gap_table.py                          # every set, every method (resumes)
+    python benchmarks/online/gap_table.py --instances lenet-8x4-rpi3 --methods greedy plan-guided
+    python benchmarks/online/gap_table.py --render                 # gap_table.{csv,md} and the figure from the records
 
-Per instance the MILP decomposed by request (``formulation="decomposed"``, HiGHS, 1 thread,
-greedy start, ``--time-limit``) gives an incumbent and a certified bound. The reference is the optimum when
-the best feasible latency found (by any method) meets the bound, else the bound. Methods:
+Instances (``--instances``: names or paths; default :data:`DEFAULT`): every set of
+``instances/coupled/`` with at most 20 requests (requests compete for capacity: their separate
+optima do not fit together), the paper's LeNet 10x10 and 10x70 sets (requests do not compete at
+the paper's 1 s period) and its "tight" LeNet sets (capacities over a 3 ms period, made by
+``benchmarks/milp/make_tight.py``: requests compete for radio bandwidth).
 
+Reference: the certified optimum (``=opt=``) or best proven bound (``=bestdual=``) of
+``instances/coupled.solu`` / ``instances/paper.solu`` (written from the exact engine's benchmark
+records, not re-solved here); the exact engine's best feasible objective there (``=best=``) is
+the ``exact (reference)`` row (no decision time: it is offline). Only an instance with no
+``.solu`` entry is solved here: the MILP decomposed by request (HiGHS, 1 thread, greedy start,
+``--time-limit``).
+
+Methods (``--methods``, :data:`METHODS`):
+
+* ``greedy``, ``per-layer``, ``edge-cloud``: the baselines (deterministic);
+* ``plan-guided``: :mod:`optdist.heuristics.plan_guided` (the exact engine's plan for the
+  expected load, exact repair; plan ``--plan-time-limit`` s, not a decision), with the
+  instance's own class counts as the forecast; ``plan-guided (forecast -25 %)`` / ``(+25 %)``:
+  the same with a forecast missing every 4th request / holding every 4th request twice
+  (:func:`wrong_forecast`);
 * ``rl (paper reward)``: the paper's agent: eq. 11 reward (sigma, beta), no action masking,
-  plain DQN, preset by CNN (Tables 4-5);
-* ``rl (masked)``: stage-time reward, action masking, double DQN, same preset;
-* ``greedy``, ``per-layer``, ``edge-cloud``: the baselines (deterministic).
+  plain DQN, preset by CNN (Tables 4-5); ``rl (masked)``: stage-time reward, action masking,
+  double DQN, same preset. Both trained on the instance (``--episodes`` layer episodes, seed
+  0, :func:`optdist.rl.train.train`), then placing its requests online
+  (:func:`optdist.rl.policy.solve_rl`); curves to ``curves/<instance>-<variant>/``.
 
-Both agents are trained on the instance (``--episodes`` layer episodes, seed 0) and then place
-its requests online; their convergence curves go to ``curves/``. Every latency, byte,
-rejection and violation comes from the independent evaluator; violations are split into
-capacity (10b-d), privacy ((10f) and the (10h) pins) and placement (intermediate layers on a
-source). The coupled instance (``instances/lenet-10x10-tau0.6-p3ms.json``, 3 ms period, made
-here) is one where requests compete for bandwidth: their separate optima do not fit together.
+Every latency, byte, rejection and violation comes from the independent evaluator; violations
+are split into capacity (10b-d), privacy ((10f) and the (10h) pins) and placement
+(intermediate layers on a source). Each (instance, method) is one record,
+``records/<instance>--<method>.json``, written atomically when it finishes; a record present
+is skipped (``--force`` re-runs it), so an interrupted run resumes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -34,116 +53,217 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 import optdist  # noqa: E402
-from optdist.generate import generate  # noqa: E402
+from optdist.bench.solu import read_solu  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
 from optdist.io import atomic_write_json, atomic_write_text  # noqa: E402
-from optdist.result import finalize  # noqa: E402
-from optdist.rl.policy import Policy, solve_rl  # noqa: E402
-from optdist.rl.presets import preset_for  # noqa: E402
-from optdist.rl.train import train, write_curves  # noqa: E402
 
 from _common import machine, reference, row  # noqa: E402
 
-COUPLED = HERE / "instances" / "lenet-10x10-tau0.6-p3ms.json"
-DEFAULT = [
-    ROOT / "instances/paper/lenet-10x10-tau0.8.json",
-    ROOT / "instances/paper/lenet-10x10-tau0.6.json",
-    ROOT / "instances/paper/lenet-10x70-tau0.8.json",
-    ROOT / "instances/paper/lenet-10x70-tau0.6.json",
-    COUPLED,
-]
+RECORDS = HERE / "records"
+SOLU = [ROOT / "instances" / "coupled.solu", ROOT / "instances" / "paper.solu"]
+COUPLED_SETS = ["lenet-8x4-rpi3", "lenet-9x5-nexus-rpi3", "cifar-6x5-nexus-rpi3", "mixed-8x6-nexus-rpi3",
+                "lenet-20x10-rpi3", "lenet-20x20-nexus-rpi3", "cifar-12x10-rpi3", "cifar-20x20-nexus-rpi3"]
+PAPER_SETS = ["lenet-10x10-tight-tau0.6", "lenet-10x10-tight-tau0.8", "lenet-20x70-tight-tau0.6",
+              "lenet-10x10-tau0.8", "lenet-10x10-tau0.6", "lenet-10x70-tau0.8", "lenet-10x70-tau0.6"]
+DEFAULT = ([ROOT / "instances" / "coupled" / f"{n}.json" for n in COUPLED_SETS]
+           + [ROOT / "instances" / "paper" / f"{n}.json" for n in PAPER_SETS])
 RL_VARIANTS = {
     "rl (paper reward)": {"reward": "paper", "masked": False, "double": False},
     "rl (masked)": {"reward": "stage", "masked": True, "double": True},
 }
+#: plan-guided with a forecast that is wrong: a quarter of the requests missing (every 4th), or
+#: a quarter more (every 4th request twice): how much the method owes to an exact forecast
+FORECASTS = {"plan-guided (forecast -25 %)": -1, "plan-guided (forecast +25 %)": +1}
+METHODS = ["greedy", "per-layer", "edge-cloud", "plan-guided", *FORECASTS, *RL_VARIANTS]
+EXACT = "exact (reference)"
 
 
-def make_coupled() -> Path:
-    """10 LeNet requests on 10 RPi3 at tau 0.6 with a 3 ms period: bandwidth binds across requests."""
-    if not COUPLED.exists():
-        doc = generate(COUPLED.stem, {"lenet": 10}, {"rpi3": 10}, 0.6, sources=10, period_s=0.003, seed=10,
-                       description="the paper's 10x10 LeNet set with a 3 ms period: requests share bandwidth")
-        atomic_write_json(COUPLED, doc)
-    return COUPLED
+def instance_path(name: str) -> Path:
+    """A path, or the name of a set of ``instances/coupled``, ``instances/paper`` or ``instances/`` here."""
+    p = Path(name)
+    if p.suffix == ".json":
+        return p
+    for d in (ROOT / "instances" / "coupled", ROOT / "instances" / "paper", HERE / "instances"):
+        if (d / f"{name}.json").exists():
+            return d / f"{name}.json"
+    raise SystemExit(f"--instances: no instance {name!r} in instances/coupled, instances/paper or "
+                     f"benchmarks/online/instances (fix: give a name listed there or a .json path)")
 
 
-def run_instance(inst: Instance, episodes: int, time_limit: float) -> tuple[list[dict], dict]:
-    """Every method on ``inst``: table rows and the reference it is measured against."""
-    results = {method: optdist.solve(inst, method=method) for method in ("greedy", "per-layer", "edge-cloud")}
-    preset = preset_for(inst)
-    for label, opts in RL_VARIANTS.items():
-        tr = train(inst, preset, episodes=episodes, seed=0, progress=True, **opts)
+def record_path(instance: str, method: str) -> Path:
+    return RECORDS / f"{instance}--{re.sub(r'[^a-z0-9-]+', '-', method).strip('-')}.json"
+
+
+def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float) -> dict:
+    """One method on ``inst``: its row (reference columns filled in at render time)."""
+    extra: dict = {}
+    if method in RL_VARIANTS:
+        from optdist.result import finalize
+        from optdist.rl.policy import Policy, solve_rl
+        from optdist.rl.presets import preset_for
+        from optdist.rl.train import train, write_curves
+
+        opts = RL_VARIANTS[method]
+        preset = preset_for(inst)
+        tr = train(inst, preset, episodes=episodes, seed=0, progress=False, **opts)
         slug = f"{inst.name}-{'paper' if opts['reward'] == 'paper' else 'masked'}"
-        write_curves(tr.curves, HERE / "curves" / slug, f"{inst.name}: {label}, preset {preset.name}, {episodes} episodes")
+        write_curves(tr.curves, HERE / "curves" / slug, f"{inst.name}: {method}, preset {preset.name}, {episodes} episodes")
         res = finalize(inst, solve_rl(inst, policy=Policy.from_agent(tr.agent.q, tr.config)))
-        res.extra["train_s"] = tr.train_s
-        results[label] = res
+        extra = {"train_s": tr.train_s, "episodes": episodes}
+    elif method == "plan-guided" or method in FORECASTS:
+        res = optdist.solve(inst, method="plan-guided", plan_time_limit=plan_time_limit,
+                            forecast=None if method == "plan-guided" else wrong_forecast(inst, FORECASTS[method]))
+        extra = {"prep_s": res.extra["plan_s"], "followed": res.extra["followed"], "repaired": res.extra["repaired"]}
+    else:
+        res = optdist.solve(inst, method=method)
+    return {**row(inst, method, res, None), "n_requests": inst.n_requests, "decision_ms_max": res.extra.get("decision_ms_max"), **extra}
+
+
+def wrong_forecast(inst: Instance, sign: int) -> Instance:
+    """``inst`` with every 4th request left out (``sign`` -1) or repeated (+1, new ids)."""
+    reqs = inst.spec.requests
+    if sign < 0:
+        return inst.with_spec(name=f"{inst.name}-forecast-25", requests=[q for i, q in enumerate(reqs) if i % 4 != 3])
+    more = [q.model_copy(update={"id": f"{q.id}-forecast"}) for i, q in enumerate(reqs) if i % 4 == 3]
+    return inst.with_spec(name=f"{inst.name}-forecast+25", requests=[*reqs, *more])
+
+
+def exact_row(inst: Instance, time_limit: float) -> dict:
+    """The reference facts of ``inst``: from the ``.solu`` files, else solved here (the MILP)."""
+    for solu in SOLU:
+        ref = read_solu(solu).get(inst.name)
+        if ref is not None:
+            value, kind = ref.value()
+            return {"instance": inst.name, "method": EXACT, "n_requests": inst.n_requests, "reference_ms": None if value is None else 1e3 * value,
+                    "reference_kind": kind, "latency_ms": None if ref.best is None and ref.opt is None
+                    else 1e3 * (ref.opt if ref.opt is not None else ref.best),
+                    "rejected": 0 if (ref.best is not None or ref.opt is not None) else None,
+                    "feasible": ref.best is not None or ref.opt is not None, "source": solu.name}
     milp = reference(inst, time_limit)
-    bound = milp.bound
-    results["milp"] = milp
-    feasible = [r.evaluation.total_latency for r in results.values() if r.evaluation is not None and r.evaluation.feasible]
-    best = min(feasible) if feasible else None
-    proven = best is not None and best <= bound * (1 + 1e-6)
-    ref = best if proven else bound
-    rows = [{**row(inst, label, res, ref), "train_s": res.extra.get("train_s")}
-            for label, res in results.items() if res.evaluation is not None]
-    info = {"instance": inst.name, "reference_ms": 1e3 * ref, "proven_optimal": proven,
-            "best_feasible_ms": None if best is None else 1e3 * best, "milp_status": str(milp.termination),
-            "milp_bound_ms": 1e3 * bound, "milp_s": milp.wall_time}
-    return rows, info
+    ev = milp.evaluation
+    best = ev.total_latency if ev is not None and ev.feasible else None
+    proven = best is not None and milp.bound is not None and best <= milp.bound * (1 + 1e-6)
+    return {"instance": inst.name, "method": EXACT, "n_requests": inst.n_requests, "reference_ms": 1e3 * (best if proven else milp.bound),
+            "reference_kind": "opt" if proven else "bound", "latency_ms": None if best is None else 1e3 * best,
+            "rejected": 0 if best is not None else None, "feasible": best is not None,
+            "source": f"milp decomposed, {time_limit:g} s ({milp.termination})"}
+
+
+def run(paths: list[Path], methods: list[str], *, episodes: int, plan_time_limit: float, time_limit: float,
+        force: bool) -> None:
+    """Every (instance, method) record that is missing (or all, with ``force``)."""
+    RECORDS.mkdir(exist_ok=True)
+    for path in paths:
+        inst = load_instance(path)
+        for method in [EXACT, *methods]:
+            out = record_path(inst.name, method)
+            if out.exists() and not force:
+                continue
+            print(f"{inst.name}: {method}", flush=True)
+            rec = exact_row(inst, time_limit) if method == EXACT else solve_method(inst, method, episodes, plan_time_limit)
+            atomic_write_json(out, {**rec, "machine": machine()})
+
+
+def table() -> pd.DataFrame:
+    """Rows of every record, with gap = (latency - reference) / reference for feasible placements."""
+    recs = [json.loads(p.read_text()) for p in sorted(RECORDS.glob("*.json"))]
+    df = pd.DataFrame(recs)
+    ref = df[df["method"] == EXACT].set_index("instance")
+    df["reference_ms"] = df["instance"].map(ref["reference_ms"])
+    df["reference_kind"] = df["instance"].map(ref["reference_kind"])
+    feas = df["feasible"].fillna(False).astype(bool)
+    df["gap_%"] = (100 * (df["latency_ms"] - df["reference_ms"]) / df["reference_ms"]).where(feas)
+    exact = df["instance"].map(ref["latency_ms"])
+    df["vs_exact_%"] = (100 * (df["latency_ms"] - exact) / exact).where(feas)
+    order = {m: i for i, m in enumerate([EXACT, *METHODS])}
+    inst_order = {p.stem: i for i, p in enumerate(DEFAULT)}
+    df["_i"] = df["instance"].map(lambda n: inst_order.get(n, len(inst_order)))
+    df["_m"] = df["method"].map(lambda m: order.get(m, len(order)))
+    return df.sort_values(["_i", "instance", "_m"]).drop(columns=["_i", "_m"]).reset_index(drop=True)
+
+
+def cell(r: pd.Series) -> str:
+    """One summary cell: gap if feasible, else what broke (never a latency that hides rejections)."""
+    if pd.isna(r.get("latency_ms")):
+        return "no placement"
+    bits = []
+    if r.get("rejected"):
+        bits.append(f"rejects {int(r['rejected'])}")
+    for col, what in (("capacity_viol", "capacity"), ("privacy_viol", "privacy"), ("placement_viol", "placement")):
+        if r.get(col):
+            bits.append(f"{int(r[col])} {what} viol.")
+    if bits:
+        return ", ".join(bits)
+    if pd.isna(r.get("gap_%")):
+        return "-"
+    vs = f" ({r['vs_exact_%']:+.1f} % vs exact)" if pd.notna(r.get("vs_exact_%")) else ""
+    return f"{r['gap_%']:+.1f} %{vs}"
+
+
+def render() -> None:
+    """gap_table.csv, gap_table.md and gap_table.png from the records."""
+    from optdist.bench.figures import latency_bars
+
+    df = table()
+    cols = ["instance", "method", "n_requests", "latency_ms", "reference_ms", "reference_kind", "gap_%", "vs_exact_%", "rejected", "capacity_viol",
+            "privacy_viol", "placement_viol", "feasible", "decision_ms_per_request", "decision_ms_max", "train_s",
+            "episodes", "prep_s", "shared_kB"]
+    df = df[[c for c in cols if c in df.columns]]
+    atomic_write_text(HERE / "gap_table.csv", df.to_csv(index=False))
+    names = list(dict.fromkeys(df["instance"]))
+    summary = pd.DataFrame(index=names, columns=["reference (ms)", *METHODS], dtype=object).fillna("not run")
+    for name in names:
+        ex = df[(df["instance"] == name) & (df["method"] == EXACT)].iloc[0]
+        best = "-" if pd.isna(ex["latency_ms"]) else f"{ex['latency_ms']:.4g}"
+        summary.loc[name, "reference (ms)"] = f"{ex['reference_ms']:.4g} ({ex['reference_kind']}); exact engine {best}"
+    for _, r in df[df["method"] != EXACT].iterrows():
+        summary.loc[r["instance"], r["method"]] = cell(r)
+    shown = df.astype(object).where(df.notna(), None)
+    machines = sorted({json.loads(p.read_text()).get("machine", "") for p in RECORDS.glob("*.json")})
+    md = [
+        "# Online placement vs the certified optimum",
+        "",
+        "Command: `python benchmarks/online/gap_table.py` (records in `records/`, one per instance and method; "
+        "`--render` rewrites this file, `gap_table.csv` and `gap_table.png`).  ",
+        f"Machines: {'; '.join(m for m in machines if m)}  ",
+        "Reference: the certified optimum (opt) or best proven bound (bound) of `instances/coupled.solu` / "
+        "`instances/paper.solu`; `exact engine` is the best feasible objective there (offline, 60 s column generation "
+        "for the coupled sets).",
+        "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
+        "gap = (latency - reference) / reference, for feasible placements only: a placement that rejects requests "
+        "(its latency then counts only the admitted ones) or breaks a constraint gets none. \"not run\": no record.",
+        "",
+        "## Summary (gap to the reference and to the exact engine's placement, or what broke)",
+        "",
+        summary.rename_axis("instance").to_markdown(),
+        "",
+        "## All measurements",
+        "",
+        shown.to_markdown(index=False, floatfmt=".4g", missingval="-"),
+        "",
+    ]
+    atomic_write_text(HERE / "gap_table.md", "\n".join(md))
+    latency_bars(df[df["method"] != EXACT], HERE / "gap_table.png",
+                 reference=df[df["method"] == EXACT].set_index("instance")["reference_ms"].to_dict())
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("instances", nargs="*", type=Path, help="default: the LeNet 10x10 and 10x70 sets and the coupled set")
+    ap.add_argument("--instances", nargs="+", help="names (e.g. lenet-8x4-rpi3) or paths; default: every set in DEFAULT")
+    ap.add_argument("--methods", nargs="+", choices=METHODS, help="default: all")
     ap.add_argument("--episodes", type=int, default=3000, help="training episodes per RL variant (default 3000)")
-    ap.add_argument("--time-limit", type=float, default=300.0, help="MILP seconds per solve (default 300)")
-    ap.add_argument("--render", action="store_true", help="only rewrite gap_table.md from gap_table.csv and gap_table.json")
+    ap.add_argument("--plan-time-limit", type=float, default=60.0, help="plan-guided: exact engine seconds (default 60)")
+    ap.add_argument("--time-limit", type=float, default=300.0, help="MILP seconds for an instance without a .solu entry")
+    ap.add_argument("--force", action="store_true", help="re-run records that exist")
+    ap.add_argument("--render", action="store_true", help="only rewrite gap_table.{csv,md,png} from the records")
     args = ap.parse_args(argv)
     if not args.render:
-        make_coupled()
-        rows, infos = [], []
-        for path in args.instances or DEFAULT:
-            r, info = run_instance(load_instance(path), args.episodes, args.time_limit)
-            rows += r
-            infos.append(info)
-            print(pd.DataFrame(r).to_markdown(index=False, floatfmt=".4g"), flush=True)
-        atomic_write_text(HERE / "gap_table.csv", pd.DataFrame(rows).to_csv(index=False))
-        cmd = "python benchmarks/online/gap_table.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        atomic_write_json(HERE / "gap_table.json", {"command": cmd.strip(), "machine": machine(), "references": infos})
+        paths = [instance_path(n) for n in args.instances] if args.instances else DEFAULT
+        run(paths, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
+            time_limit=args.time_limit, force=args.force)
     render()
-    print(f"wrote {HERE / 'gap_table.csv'}, gap_table.json and gap_table.md")
+    print(f"wrote {HERE / 'gap_table.md'}, gap_table.csv and gap_table.png")
     return 0
-
-
-def render() -> None:
-    """gap_table.md from the run's records; gap and of_optimal only for feasible placements
-    (a placement that rejects requests or breaks a constraint is not comparable)."""
-    meta = json.loads((HERE / "gap_table.json").read_text())
-    table = pd.read_csv(HERE / "gap_table.csv")
-    ok = table["feasible"].astype(bool)
-    table.loc[~ok, ["gap_%", "of_optimal_%"]] = None
-    table = table.astype(object).where(table.notna(), None)  # blank cells print as "-"
-    md = [
-        "# Online placement vs the exact optimum",
-        "",
-        f"Command: `{meta['command']}`  ",
-        f"Machine: {meta['machine']}  ",
-        "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
-        "gap = (latency - reference) / reference and of_optimal = reference / latency, for feasible placements only:",
-        "a placement that rejects requests (latency then counts the admitted ones) or breaks a constraint has none.",
-        "per-layer ignores privacy and edge-cloud computes its head on the source by design (MODEL.md forbids both).",
-        "",
-        "## References",
-        "",
-        pd.DataFrame(meta["references"]).to_markdown(index=False, floatfmt=".6g"),
-        "",
-        "## Methods",
-        "",
-        table.drop(columns=["wall_s"]).to_markdown(index=False, floatfmt=".4g", missingval="-"),
-        "",
-    ]
-    atomic_write_text(HERE / "gap_table.md", "\n".join(md))
 
 
 if __name__ == "__main__":

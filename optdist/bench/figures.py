@@ -17,6 +17,11 @@ scaling     solve time vs requests and vs devices, per configuration         (ne
 convergence certified gap vs time, incumbent and bound per round, per run     (new)
 =========== ================================================================ ==================
 
+Latency and shared-data figures mark, on the plot itself, every run that rejected requests or
+broke a constraint (:func:`status_note`): its bar is hatched and labelled (e.g. "rejects
+235/250", "infeasible: 12 violations"), its point hollow, so a method whose total counts only
+the few requests it admitted cannot look best.
+
 ``convergence`` reads the rounds that column generation records in each run's ``extra``
 (``extra["rounds"]``, or ``extra["coupled_solve"]["rounds"]`` when the decomposition ran it;
 :mod:`optdist.milp.decomposition.colgen`): runs without rounds are left out.
@@ -53,7 +58,51 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     out["shared_per_request_MB"] = out["shared_bytes"] / admitted / 1e6
     out["shared_MB"] = out["shared_bytes"] / 1e6
     out["accuracy_pct"] = 100.0 * out["requests_ok"] / out["n_requests"]
+    out["note"] = [status_note(r, n, f, v) for r, n, f, v in
+                   zip(out["rejected"], out["n_requests"], out["feasible"], out["violations"])]
     return out
+
+
+def status_note(rejected: object, n_requests: object, feasible: object, violations: object,
+                kinds: list[str] | None = None) -> str:
+    """What a latency bar must say about its run: ``"rejects R/N"`` and/or ``"infeasible: ..."``
+    (``kinds``: the broken constraint families, e.g. ``["privacy"]``, else the violation count);
+    ``""`` for a run that admitted every request and broke nothing. Missing values count as 0 /
+    feasible."""
+    parts = []
+    rej = 0 if rejected is None or pd.isna(rejected) else int(rejected)
+    if rej:
+        parts.append(f"rejects {rej}/{int(n_requests)}" if n_requests is not None and pd.notna(n_requests)
+                     else f"rejects {rej}")
+    nviol = 0 if violations is None or pd.isna(violations) else int(violations)
+    broken = feasible is not None and not pd.isna(feasible) and not bool(feasible)
+    if kinds:
+        parts.append("infeasible: " + ", ".join(kinds))
+    elif nviol - rej > 0 or (broken and not rej):
+        # the evaluator counts a rejection as an admission violation: only the others break constraints
+        parts.append(f"infeasible: {nviol - rej} violations" if nviol - rej > 0 else "infeasible")
+    return "; ".join(parts)
+
+
+def mark_bars(ax: plt.Axes, notes: pd.DataFrame) -> list[str]:
+    """Hatch and label the bars of ``ax`` (drawn by ``DataFrame.plot.bar`` from a pivot: one
+    container per column, one bar per row) whose cell of ``notes`` (same shape) is not empty.
+    Returns the labels written, in drawing order."""
+    written = []
+    for container, col in zip(ax.containers, notes.columns):
+        for patch, idx in zip(container.patches, notes.index):
+            note = notes.at[idx, col]
+            if not isinstance(note, str) or not note:
+                continue
+            patch.set_hatch("///")
+            patch.set_edgecolor("black")
+            patch.set_alpha(0.45)
+            h = patch.get_height()
+            y = h if pd.notna(h) and h > 0 else ax.get_ylim()[0]
+            ax.annotate(note, (patch.get_x() + patch.get_width() / 2, y), rotation=90, fontsize=6, ha="center",
+                        va="bottom", xytext=(0, 2), textcoords="offset points", color="darkred")
+            written.append(note)
+    return written
 
 
 def _ok(df: pd.DataFrame) -> pd.DataFrame:
@@ -80,13 +129,23 @@ def _title(panel: str, value: object) -> str:
 
 def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: str, title: str,
            ylim: tuple[float, float] | None = None) -> plt.Figure:
-    """One panel per value of ``panel``, one line per config, mean over seeds."""
+    """One panel per value of ``panel``, one line per config, mean over seeds. Where ``data``
+    has a ``note`` column (:func:`status_note`), points of runs with a note are hollow and
+    labelled with it."""
     panels = sorted(data[panel].unique())
     fig, axes = _panels(len(panels))
     for ax, p in zip(axes, panels):
         for config, g in data[data[panel] == p].groupby("config"):
+            notes = g.groupby(x)["note"].agg(lambda v: "; ".join(sorted({n for n in v if n}))) if "note" in g else None
             g = g.groupby(x, as_index=False)[y].mean().sort_values(x)
-            ax.plot(g[x], g[y], marker="o", label=config)
+            line = ax.plot(g[x], g[y], marker="o", label=config)[0]
+            if notes is not None:
+                for xv, yv in zip(g[x], g[y]):
+                    if notes.get(xv):
+                        ax.plot([xv], [yv], marker="o", markersize=9, markerfacecolor="white",
+                                markeredgecolor=line.get_color(), zorder=3)
+                        ax.annotate(notes[xv], (xv, yv), fontsize=6, color="darkred", xytext=(3, 3),
+                                    textcoords="offset points")
         ax.set(title=_title(panel, p), xlabel=xlabel, ylabel=ylabel, ylim=ylim)
         ax.grid(alpha=0.3)
     if axes[0].get_legend_handles_labels()[0]:
@@ -97,7 +156,8 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
 
 def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title: str, log: bool = False) -> plt.Figure:
     """One panel per ``panel`` value (at most 3 per row); bars per ``group`` value, one bar per
-    config; one legend for the figure."""
+    config; one legend for the figure. Where ``data`` has a ``note`` column, bars of runs with
+    a note are hatched and labelled (:func:`mark_bars`)."""
     panels = sorted(data[panel].unique())
     cols = min(max(len(panels), 1), 3)
     rows = -(-max(len(panels), 1) // cols)
@@ -112,6 +172,10 @@ def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title
             continue
         long_labels = max(len(str(v)) for v in piv.index) > 4
         piv.plot.bar(ax=ax, logy=log, rot=20 if long_labels else 0, legend=False)
+        if "note" in data:
+            notes = data[data[panel] == p].pivot_table(index=group, columns="config", values="note",
+                                                        aggfunc=lambda v: "; ".join(sorted({n for n in v if n})))
+            mark_bars(ax, notes.reindex(index=piv.index, columns=piv.columns).fillna(""))
         ax.set(title=_title(panel, p), ylabel=ylabel, xlabel=group)
         ax.grid(alpha=0.3, axis="y")
         handles.update(zip(*reversed(ax.get_legend_handles_labels())))
@@ -125,7 +189,7 @@ def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title
 
 def fig_tau(df: pd.DataFrame, dest: Path) -> list[Path]:
     """Figs. 11-12: latency and shared data per request vs tau, panels per CNN family."""
-    cols = ["family", "config", "tau", "seed", "latency_per_request_s", "shared_per_request_MB", "rejected"]
+    cols = ["family", "config", "tau", "seed", "latency_per_request_s", "shared_per_request_MB", "rejected", "note"]
     data = _ok(df)[cols].sort_values(["family", "config", "tau"])
     files = _save(_lines(data, "family", "tau", "latency_per_request_s", "latency per request (s)", "tolerated SSIM tau",
                          "Latency per request: feature-map vs per-layer distribution"), data, dest, "fig11-latency-vs-tau")
@@ -136,7 +200,7 @@ def fig_tau(df: pd.DataFrame, dest: Path) -> list[Path]:
 
 def fig_greedy_rl(df: pd.DataFrame, dest: Path) -> list[Path]:
     """Figs. 13-14: total latency and total shared data per request mix, panels per tau."""
-    data = _ok(df)[["family", "tau", "config", "seed", "total_latency_s", "shared_MB", "rejected"]].sort_values(["tau", "family", "config"])
+    data = _ok(df)[["family", "tau", "config", "seed", "total_latency_s", "shared_MB", "rejected", "note"]].sort_values(["tau", "family", "config"])
     files = _save(_bars(data, "tau", "family", "total_latency_s", "total latency (s)", "Total latency", log=True),
                   data, dest, "fig13-total-latency")
     files += _save(_bars(data, "tau", "family", "shared_MB", "total shared data (MB)", "Total shared data", log=True),
@@ -169,8 +233,9 @@ def fig_optimum_rl(df: pd.DataFrame, dest: Path) -> list[Path]:
         pr = r["per_request"]
         for q, (lat, sh) in enumerate(zip(pr["latency_s"], pr["shared_bytes"]), 1):
             rows.append({"instance": r["instance"], "tau": r["tau"], "config": r["config"], "seed": r["seed"],
-                         "request": q, "latency_s": lat, "shared_MB": None if sh is None else sh / 1e6})
-    data = pd.DataFrame(rows, columns=["instance", "tau", "config", "seed", "request", "latency_s", "shared_MB"])
+                         "request": q, "latency_s": lat, "shared_MB": None if sh is None else sh / 1e6,
+                         "note": "rejected" if lat is None else ("infeasible" if r["note"].count("infeasible") else "")})
+    data = pd.DataFrame(rows, columns=["instance", "tau", "config", "seed", "request", "latency_s", "shared_MB", "note"])
     files = _save(_bars(data, "instance", "request", "latency_s", "latency (s)", "Optimum vs RL: latency per request"),
                   data, dest, "fig17-optimum-rl-latency")
     files += _save(_bars(data, "instance", "request", "shared_MB", "shared data (MB)", "Optimum vs RL: shared data per request"),
@@ -200,6 +265,44 @@ def fig_scaling(df: pd.DataFrame, dest: Path) -> list[Path]:
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.suptitle("Solve time scaling (hollow: not solved, charged at the limit)")
     return _save(fig, data.sort_values(["config", "n_devices", "n_requests"]), dest, "scaling-solve-time")
+
+
+def latency_bars(rows: pd.DataFrame, dest: str | Path, reference: dict[str, float] | None = None) -> list[str]:
+    """The online gap-table figure: per instance (one panel each, 3 per row) one bar per method,
+    its latency over the instance's reference (``reference``: instance -> ms; without it, the
+    latency in ms). Bars of methods that rejected requests or broke a constraint are hatched and
+    labelled (:func:`status_note`, with the broken families). ``rows``: the gap table's rows
+    (``instance, method, latency_ms, rejected, n_requests, feasible, capacity_viol, privacy_viol,
+    placement_viol``). Writes ``dest`` (PNG, atomically) and returns the labels drawn."""
+    import io
+
+    data = rows.copy()
+    fam = {"capacity_viol": "capacity", "privacy_viol": "privacy", "placement_viol": "placement"}
+
+    def note(r: pd.Series) -> str:
+        kinds = [name for col, name in fam.items() if col in r and pd.notna(r[col]) and r[col] > 0]
+        return status_note(r.get("rejected"), r.get("n_requests"), r.get("feasible"), None, kinds)
+
+    data["note"] = data.apply(note, axis=1)
+    ref = reference or {}
+    data["y"] = [lat / ref[i] if ref.get(i) else lat for i, lat in zip(data["instance"], data["latency_ms"])]
+    data["config"] = data["method"]
+    data["panel"] = data["instance"]
+    data["group"] = ""
+    ylabel = "latency / reference" if reference else "latency (ms)"
+    fig = _bars(data, "panel", "group", "y", ylabel, "Online methods: latency (hatched: rejects requests or infeasible)")
+    for ax in fig.axes:
+        ax.set_xlabel("")
+        ax.set_xticks([])
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.6)  # room for the labels
+        if reference:
+            ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    written = [t.get_text() for ax in fig.axes for t in ax.texts]
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(Path(dest), buf.getvalue())
+    return written
 
 
 def load_rounds(out: str | Path) -> pd.DataFrame:
