@@ -164,3 +164,16 @@ def test_instances_sharing_a_file_name_stay_apart_in_the_tables(tmp_path):
     assert sorted(df["instance"]) == ["instances/set1/x", "instances/set2/x", "other/set2/x", "y"]
     assert not disagreements(df)  # three instances, not three claims about one
     assert len(certificate_table(df)) == 4
+
+
+def test_only_a_closed_gap_is_written_as_an_optimum(tmp_path):
+    """A run "optimal" at a spec's looser mip_gap (here 0.41 %) is a best value, not ``=opt=``."""
+    from optdist.bench.solu import refs_from_records
+
+    loose = record("a", "highs", "optimal", 10.0, bound=9.959)
+    loose["summary"]["gap"] = 0.0041
+    closed = record("b", "highs", "optimal", 5.0, bound=5.0)
+    closed["summary"]["gap"] = 0.0
+    refs = refs_from_records(write(tmp_path, [loose, closed]))
+    assert refs["a"].opt is None and refs["a"].best == 10.0 and refs["a"].bestdual == 9.959
+    assert refs["b"].opt == 5.0

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from optdist.io import atomic_write_text
+from optdist.milp.run import DEFAULT_MIP_GAP
 
 RTOL = 1e-6
 
@@ -78,18 +79,25 @@ def write_solu(path: str | Path, refs: dict[str, Reference]) -> Path:
     return atomic_write_text(path, "\n".join(lines) + "\n")
 
 
+OPT_GAP = DEFAULT_MIP_GAP
+"""Largest relative gap of a run whose objective :func:`refs_from_records` writes as ``=opt=``:
+the engine's default gap, the one meaning of "proven optimal" in optdist."""
+
+
 def refs_from_records(df: pd.DataFrame) -> dict[str, Reference]:
     """Reference values implied by records (see :func:`optdist.bench.tables.load_records`).
 
-    ``opt``: the smallest objective claimed optimal by a run whose evaluator found the
-    placement feasible; ``best``: the smallest evaluator objective of a feasible placement;
+    ``opt``: the smallest objective claimed optimal, with a relative gap of at most
+    :data:`OPT_GAP` (a run "optimal" at a spec's looser ``mip_gap`` is only ``best``), by a run
+    whose evaluator found the placement feasible; ``best``: the smallest evaluator objective of a feasible placement;
     ``bestdual``: the largest finite bound; ``inf``: a run proved infeasibility.
     """
     refs: dict[str, Reference] = {}
     ok = df[df["status"] == "ok"]
     for name, g in ok.groupby("instance"):
         feas = g[g["feasible"] == True]  # noqa: E712 (nullable column)
-        opt = feas.loc[feas["termination"] == "optimal", "objective"].dropna()
+        proven = (feas["termination"] == "optimal") & (feas["gap"].fillna(0.0) <= OPT_GAP)
+        opt = feas.loc[proven, "objective"].dropna()
         best = feas["evaluator_objective"].dropna()
         bound = g["bound"].dropna()
         bound = bound[bound.map(math.isfinite)]

@@ -74,7 +74,7 @@ def adapter_for(solver: str, solver_options: dict[str, Any] | None = None) -> So
     adapter = get_solver(solver)
     adapter.require()
     if solver_options:
-        adapter.solver_options = adapter.check_raw_options({**adapter.solver_options, **solver_options})
+        adapter.solver_options = {**adapter.solver_options, **adapter.check_raw_options(solver_options)}
     return adapter
 
 

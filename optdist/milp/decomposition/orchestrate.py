@@ -42,8 +42,9 @@ SUB_GAP = 1e-6
 
 
 def applies(inst: Instance) -> bool:
-    """Whether the decomposition covers the objective: parallel uplink, no admission control."""
-    return inst.objective.uplink == "parallel" and not inst.objective.admission
+    """Whether the decomposition covers the instance: chain networks, parallel uplink, no admission control."""
+    return (inst.objective.uplink == "parallel" and not inst.objective.admission
+            and all(p.is_chain for p in inst.profiles.values()))
 
 
 def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: str = "highs",
