@@ -137,11 +137,14 @@ def test_counting_formulations_refuse_grouped_convolutions_clearly(folder, formu
         build(inst, formulation)
 
 
-def test_decomposition_on_a_dag_is_a_clear_error(folder):
-    """The decomposition's stage bounds walk chains: a DAG gets a ValueError naming the way out."""
+def test_decomposition_on_a_dag_solves_the_tight_model(folder):
+    """The decomposition's stage bounds walk chains: on a DAG, 'decomposed' (and the default engine)
+    solve the tight model instead, to the brute-force optimum, and say so."""
     inst = case("res-1x3", folder)
-    with pytest.raises(ValueError, match=r"res is a DAG network.*--formulation tight"):
-        solve(inst, formulation="decomposed", mip_gap=0.0, threads=1)
+    res = solve(inst, formulation="decomposed", mip_gap=0.0, threads=1)
+    assert res.formulation == "tight" and "DAG" in res.extra["decomposed"]
+    assert res.termination is Termination.OPTIMAL
+    assert close(res.evaluator_objective, _brute("res-1x3", folder)[0])
 
 
 @pytest.mark.parametrize("cnn,capacity", [("res", 60.0), ("grp", 30.0)])

@@ -103,7 +103,7 @@ def solve_decomposed(
     common = dict(solver=solver, threads=threads, seed=seed, tee=tee, solver_options=solver_options)
     if not applies(inst):
         res = solve_formulation(inst, "tight", time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, **common)
-        res.extra["decomposed"] = "not applicable (serial uplink or admission control): solved with 'tight'"
+        res.extra["decomposed"] = "not applicable (serial uplink, admission control or a DAG network): solved with 'tight'"
         return res
     obj = inst.objective
     log: list[dict] = []
