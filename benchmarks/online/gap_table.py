@@ -29,7 +29,10 @@ Methods (``--methods``, :data:`METHODS`):
   plain DQN, preset by CNN (Tables 4-5); ``rl (masked)``: stage-time reward, action masking,
   double DQN, same preset. Both trained on the instance (``--episodes`` layer episodes, seed
   0, :func:`optdist.rl.train.train`), then placing its requests online
-  (:func:`optdist.rl.policy.solve_rl`); curves to ``curves/<instance>-<variant>/``.
+  (:func:`optdist.rl.policy.solve_rl`); curves to ``curves/<instance>-<variant>/``;
+* ``rl (MaskablePPO)``: the off-the-shelf sb3-contrib baseline on the registered environment
+  (:func:`optdist.rl.ppo.train_maskable_ppo`, stage reward, ``--ppo-timesteps`` steps, seed 0),
+  placing online through :func:`optdist.rl.ppo.solve_rl_ppo`.
 
 Every latency, byte, rejection and violation comes from the independent evaluator; violations
 are split into capacity (10b-d), privacy ((10f) and the (10h) pins) and placement
@@ -74,7 +77,8 @@ RL_VARIANTS = {
 #: plan-guided with a forecast that is wrong: a quarter of the requests missing (every 4th), or
 #: a quarter more (every 4th request twice): how much the method owes to an exact forecast
 FORECASTS = {"plan-guided (forecast -25 %)": -1, "plan-guided (forecast +25 %)": +1}
-METHODS = ["greedy", "per-layer", "edge-cloud", "plan-guided", *FORECASTS, *RL_VARIANTS]
+PPO = "rl (MaskablePPO)"
+METHODS = ["greedy", "per-layer", "edge-cloud", "plan-guided", *FORECASTS, *RL_VARIANTS, PPO]
 EXACT = "exact (reference)"
 
 
@@ -94,10 +98,13 @@ def record_path(instance: str, method: str) -> Path:
     return RECORDS / f"{instance}--{re.sub(r'[^a-z0-9-]+', '-', method).strip('-')}.json"
 
 
-def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float) -> dict:
+def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float, ppo_timesteps: int) -> dict:
     """One method on ``inst``: its row (reference columns filled in at render time)."""
     extra: dict = {}
-    if method in RL_VARIANTS:
+    if method == PPO:
+        res = optdist.solve(inst, method="rl-ppo", timesteps=ppo_timesteps, seed=0)
+        extra = {"train_s": res.extra["train_s"], "timesteps": ppo_timesteps}
+    elif method in RL_VARIANTS:
         from optdist.result import finalize
         from optdist.rl.policy import Policy, solve_rl
         from optdist.rl.presets import preset_for
@@ -150,7 +157,7 @@ def exact_row(inst: Instance, time_limit: float) -> dict:
 
 
 def run(paths: list[Path], methods: list[str], *, episodes: int, plan_time_limit: float, time_limit: float,
-        force: bool) -> None:
+        force: bool, ppo_timesteps: int = 20_000) -> None:
     """Every (instance, method) record that is missing (or all, with ``force``)."""
     RECORDS.mkdir(exist_ok=True)
     for path in paths:
@@ -160,7 +167,7 @@ def run(paths: list[Path], methods: list[str], *, episodes: int, plan_time_limit
             if out.exists() and not force:
                 continue
             print(f"{inst.name}: {method}", flush=True)
-            rec = exact_row(inst, time_limit) if method == EXACT else solve_method(inst, method, episodes, plan_time_limit)
+            rec = exact_row(inst, time_limit) if method == EXACT else solve_method(inst, method, episodes, plan_time_limit, ppo_timesteps)
             atomic_write_json(out, {**rec, "machine": machine()})
 
 
@@ -207,7 +214,7 @@ def render() -> None:
     df = table()
     cols = ["instance", "method", "n_requests", "latency_ms", "reference_ms", "reference_kind", "gap_%", "vs_exact_%", "rejected", "capacity_viol",
             "privacy_viol", "placement_viol", "feasible", "decision_ms_per_request", "decision_ms_max", "train_s",
-            "episodes", "prep_s", "shared_kB"]
+            "episodes", "timesteps", "prep_s", "shared_kB"]
     df = df[[c for c in cols if c in df.columns]]
     atomic_write_text(HERE / "gap_table.csv", df.to_csv(index=False))
     names = list(dict.fromkeys(df["instance"]))
@@ -252,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--instances", nargs="+", help="names (e.g. lenet-8x4-rpi3) or paths; default: every set in DEFAULT")
     ap.add_argument("--methods", nargs="+", choices=METHODS, help="default: all")
     ap.add_argument("--episodes", type=int, default=3000, help="training episodes per RL variant (default 3000)")
+    ap.add_argument("--ppo-timesteps", type=int, default=20_000, help="MaskablePPO training steps (default 20000)")
     ap.add_argument("--plan-time-limit", type=float, default=60.0, help="plan-guided: exact engine seconds (default 60)")
     ap.add_argument("--time-limit", type=float, default=300.0, help="MILP seconds for an instance without a .solu entry")
     ap.add_argument("--force", action="store_true", help="re-run records that exist")
@@ -260,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.render:
         paths = [instance_path(n) for n in args.instances] if args.instances else DEFAULT
         run(paths, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
-            time_limit=args.time_limit, force=args.force)
+            time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps)
     render()
     print(f"wrote {HERE / 'gap_table.md'}, gap_table.csv and gap_table.png")
     return 0
