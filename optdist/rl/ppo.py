@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
-from optdist.io import atomic_write_json
+from optdist.io import atomic_path, atomic_write_json
 from optdist.jsonfile import Problem, read_json, validation_problems
 from optdist.result import SolveResult
 from optdist.rl import ENV_ID
@@ -129,7 +129,8 @@ def save_ppo(policy: PPOPolicy, out: str | Path) -> Path:
     """Write ``policy.pt`` (state dict) and ``policy.json`` into ``out``; returns the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.save(policy.net.state_dict(), out / "policy.pt")
+    with atomic_path(out / "policy.pt") as tmp:
+        torch.save(policy.net.state_dict(), tmp)
     atomic_write_json(out / "policy.json", policy.config)
     return out
 

@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from optdist.instance import Instance
-from optdist.io import atomic_write_json, atomic_write_text
+from optdist.io import atomic_path, atomic_write_json, atomic_write_text
 from optdist.rl.dqn import DQNAgent, DQNConfig
 from optdist.rl.env import DistPrivacyEnv, Reward
 from optdist.rl.presets import Preset
@@ -101,7 +101,8 @@ def save_policy(res: TrainResult, out: str | Path) -> Path:
     """Write ``policy.pt`` and ``policy.json`` into ``out``; returns the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.save(res.agent.q.state_dict(), out / "policy.pt")
+    with atomic_path(out / "policy.pt") as tmp:
+        torch.save(res.agent.q.state_dict(), tmp)
     atomic_write_json(out / "policy.json", {**res.config, "train_s": res.train_s})
     return out
 
