@@ -95,7 +95,7 @@ def instance_path(name: str) -> Path:
 
 
 def record_path(instance: str, method: str) -> Path:
-    return RECORDS / f"{instance}--{re.sub(r'[^a-z0-9-]+', '-', method).strip('-')}.json"
+    return RECORDS / f"{instance}--{re.sub(r'[^a-z0-9-]+', '-', method.lower()).strip('-')}.json"
 
 
 def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float, ppo_timesteps: int) -> dict:
