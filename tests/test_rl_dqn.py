@@ -145,3 +145,20 @@ def test_cli_train_rl_refuses_a_file_as_out_and_a_negative_seed_before_training(
     assert e.value.code == 2
     assert "argument --seed: -1 is negative; give a seed >= 0" in capsys.readouterr().err
     assert not (tmp_path / "pol").exists()
+
+
+def test_a_policy_of_the_other_algorithm_names_the_method_to_use(tmp_path):
+    """--method rl given a MaskablePPO folder (and rl-ppo given a DQN one) says which method places it,
+    instead of listing the fields the other format lacks."""
+    from optdist.rl.policy import PolicyError, load_policy
+    from optdist.rl.ppo import PPO_FORMAT, load_ppo
+    from optdist.rl.train import POLICY_FORMAT
+
+    for fmt, load, said in ((PPO_FORMAT, load_policy, "--method rl-ppo"), (POLICY_FORMAT, load_ppo, "--method rl)")):
+        folder = tmp_path / fmt.replace("/", "-")
+        folder.mkdir()
+        (folder / "policy.pt").write_bytes(b"")
+        (folder / "policy.json").write_text(json.dumps({"format": fmt}))
+        with pytest.raises(PolicyError) as e:
+            load(folder)
+        assert len(e.value.problems) == 1 and e.value.problems[0].path == "format" and said in str(e.value)
