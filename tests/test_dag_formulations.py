@@ -185,3 +185,10 @@ def test_grouped_conv_placed_by_groups_needs_no_partial_sums(folder):
     assert res.evaluation.feasible and close(res.objective, best)
     g, dw = res.assignment.owners[0][1], res.assignment.owners[0][2]
     assert g[0] == g[1] == dw[0] == dw[1] != g[2] == g[3] == dw[2] == dw[3]
+
+
+def test_a_chain_only_warm_start_on_a_dag_names_the_warm_start(folder):
+    """warm_start='greedy' on a DAG: the error blames the warm start, not the MILP the user asked for."""
+    inst = case("res-1x3", folder)
+    with pytest.raises(ValueError, match=r"warm_start 'greedy': res is a DAG network.*leave the warm start out"):
+        solve(inst, formulation="tight", warm_start="greedy", threads=1)
