@@ -51,8 +51,10 @@ Needs torch (the ``learn`` extra).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import io
 import math
 import operator
 import sys
@@ -193,7 +195,8 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
             raise TraceError(f"{cnn}: torch.fx cannot trace the module ({type(e).__name__}: {e}); write forward() "
                              "without data-dependent control flow") from None
         try:
-            with torch.no_grad():
+            # ShapeProp prints the module's traceback to stderr before re-raising: keep it off the user's screen
+            with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
                 ShapeProp(gm).propagate(torch.zeros((1, *shape)))
         except Exception as e:
             e = e.__cause__ or e  # ShapeProp wraps the module's own error

@@ -185,3 +185,25 @@ def test_grouped_conv_placed_by_groups_needs_no_partial_sums(folder):
     assert res.evaluation.feasible and close(res.objective, best)
     g, dw = res.assignment.owners[0][1], res.assignment.owners[0][2]
     assert g[0] == g[1] == dw[0] == dw[1] != g[2] == g[3] == dw[2] == dw[3]
+
+
+def test_a_chain_only_warm_start_on_a_dag_names_the_warm_start(folder):
+    """warm_start='greedy' on a DAG: the error blames the warm start, not the MILP the user asked for."""
+    inst = case("res-1x3", folder)
+    with pytest.raises(ValueError, match=r"warm_start 'greedy': res is a DAG network.*leave the warm start out"):
+        solve(inst, formulation="tight", warm_start="greedy", threads=1)
+
+
+def test_default_engine_and_plan_guided_take_per_map_where_counting_cannot(folder):
+    """A grouped convolution: 'auto' (plain `optdist solve`, and plan-guided's plan, which cannot
+    be given --formulation) solves per-map to the brute-force optimum, instead of an error whose
+    fix the caller cannot apply; a network the counting models take keeps its path."""
+    from optdist.milp.solve import choose_formulation
+
+    inst = case("grp-1x2", folder)
+    assert choose_formulation(inst) == "per-map" and choose_formulation(case("res-1x3", folder)) == "tight"
+    res = solve(inst, mip_gap=0.0, threads=1)
+    assert res.formulation == "per-map" and res.termination is Termination.OPTIMAL
+    assert close(res.evaluator_objective, _brute("grp-1x2", folder)[0])
+    planned = solve(inst, method="plan-guided")
+    assert planned.evaluation.feasible and planned.evaluator_objective >= res.evaluator_objective * (1 - 1e-6)

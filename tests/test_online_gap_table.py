@@ -45,3 +45,21 @@ def test_subset_resume_and_render(gap_table, tmp_path):
 def test_unknown_instance_names_the_fix(gap_table):
     with pytest.raises(SystemExit, match="no instance 'nope'"):
         gap_table.main(["--instances", "nope"])
+
+
+def test_bad_instance_file_and_options_exit_before_anything_runs(gap_table, tmp_path, capsys):
+    """A missing or invalid instance file, a non-positive budget and --render with a selection are
+    refused before any record is written, naming the option (no traceback)."""
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": ')
+    for path, said in ((bad, "line 1 column 12: invalid JSON"), (tmp_path / "none.json", "none.json")):
+        with pytest.raises(SystemExit, match=f"(?s)--instances: .*{said}"):
+            gap_table.main(["--instances", str(TINY / "lenet-1x4-tau0.6.json"), str(path), "--methods", "greedy"])
+    assert not (tmp_path / "records").exists()  # the good first instance did not run either
+    for args, said in ((["--episodes", "-3"], "--episodes -3: give a number > 0"),
+                       (["--plan-time-limit", "0"], "--plan-time-limit 0.0: give a number > 0"),
+                       (["--time-limit", "nan"], "--time-limit nan: give a number > 0"),
+                       (["--render", "--instances", "nope"], "--render only redraws the table")):
+        with pytest.raises(SystemExit) as e:
+            gap_table.main(args)
+        assert e.value.code == 2 and said in capsys.readouterr().err

@@ -277,6 +277,22 @@ def test_generate_with_own_network_and_catalog_then_solve(tmp_path, monkeypatch,
     assert "| cam " in capsys.readouterr().out
 
 
+def test_generate_errors_name_the_out_file_and_refuse_a_network_given_twice(tmp_path, monkeypatch, capsys):
+    """generate's validation names the --out file (not a made-up instance.json), and --networks
+    with one name twice is refused, never "last one wins"."""
+    own_lenet(tmp_path, table=False)
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path)
+    common = ["generate", "--name", "g", "--requests", "mynet=1", "--devices", "rpi4=3", "--tau", "0.8", "--privacy", "none"]
+    assert main([*common, "--networks", "mynet=nets/missing.json", "--out", "out/g.json"]) == 2
+    err = capsys.readouterr().err
+    assert "error: out/g.json: 1 problem(s)" in err and "instance.json" not in err
+    assert main([*common, "--networks", "mynet=nets/missing.json"]) == 2  # to stdout: the document, no file name
+    assert "error: (generated instance): 1 problem(s)" in capsys.readouterr().err
+    assert main([*common, "--networks", "mynet=nets/mynet.profile.json,mynet=nets/missing.json", "--out", "out/g.json"]) == 2
+    assert "--networks: mynet is given twice" in capsys.readouterr().err and not (tmp_path / "out" / "g.json").exists()
+
+
 def test_published_schemas_are_current_and_accept_the_documents(tmp_path):
     jsonschema = pytest.importorskip("jsonschema")
     for kind, name in (("profile", "profile.schema.json"), ("device-catalog", "device-catalog.schema.json")):

@@ -129,3 +129,36 @@ def test_departed_devices_are_never_chosen():
     out, _, _ = place_online(inst, Policy.from_agent(res.agent.q, res.config), active=active)
     used = np.unique(np.concatenate(out.owners[0]))
     assert not set(used.tolist()) & {0, 1}
+
+
+def test_cli_train_rl_refuses_a_file_as_out_and_a_negative_seed_before_training(tmp_path, capsys):
+    """--out must be a folder (checked before any training); --seed -1 is an argparse error naming the flag."""
+    inst = str(TINY / "lenet-1x4-tau0.8.json")
+    taken = tmp_path / "taken.json"
+    taken.write_text("{}")
+    assert main(["train-rl", inst, "--episodes", "5", "--out", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {taken}: exists and is not a folder" in err and "train-rl lenet" not in err  # no progress bar ran
+    assert taken.read_text() == "{}"
+    with pytest.raises(SystemExit) as e:
+        main(["train-rl", inst, "--episodes", "5", "--seed", "-1", "--out", str(tmp_path / "pol")])
+    assert e.value.code == 2
+    assert "argument --seed: -1 is negative; give a seed >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "pol").exists()
+
+
+def test_a_policy_of_the_other_algorithm_names_the_method_to_use(tmp_path):
+    """--method rl given a MaskablePPO folder (and rl-ppo given a DQN one) says which method places it,
+    instead of listing the fields the other format lacks."""
+    from optdist.rl.policy import PolicyError, load_policy
+    from optdist.rl.ppo import PPO_FORMAT, load_ppo
+    from optdist.rl.train import POLICY_FORMAT
+
+    for fmt, load, said in ((PPO_FORMAT, load_policy, "--method rl-ppo"), (POLICY_FORMAT, load_ppo, "--method rl)")):
+        folder = tmp_path / fmt.replace("/", "-")
+        folder.mkdir()
+        (folder / "policy.pt").write_bytes(b"")
+        (folder / "policy.json").write_text(json.dumps({"format": fmt}))
+        with pytest.raises(PolicyError) as e:
+            load(folder)
+        assert len(e.value.problems) == 1 and e.value.problems[0].path == "format" and said in str(e.value)

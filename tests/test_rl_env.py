@@ -150,3 +150,21 @@ def test_removed_devices_are_masked():
     env.remove_devices([0, 1, 2])
     obs, info = env.reset()
     assert not info["action_mask"][:3].any() and info["action_mask"][3:].any()
+
+
+@pytest.mark.parametrize("kwargs,said", [
+    ({"instance": 5}, "instance must be an optdist Instance or the path of an instance file, not int"),
+    ({"latency_unit_s": 0}, "latency_unit_s must be a finite number > 0"),
+    ({"latency_unit_s": "1e-3"}, "latency_unit_s must be a finite number > 0"),
+    ({"sigma": float("nan")}, "sigma must be a finite number >= 0"),
+    ({"beta": float("inf")}, "beta must be a finite number >= 0"),
+])
+def test_gym_make_with_bad_arguments_names_the_argument(kwargs, said):
+    """gymnasium.make passes its keywords through: each bad one is named (was ZeroDivisionError,
+    a TypeError from os.fspath, or NaN/inf rewards)."""
+    import gymnasium
+
+    import optdist.rl  # noqa: F401  (registers the environment)
+
+    with pytest.raises((TypeError, ValueError), match=said):
+        gymnasium.make("optdist/DistPrivacy-v0", **{"instance": str(LENET), **kwargs})

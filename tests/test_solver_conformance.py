@@ -138,6 +138,17 @@ def test_profiles_parse_and_name_adapters(tmp_path):
         get_solver(str(bad))
 
 
+def test_unreadable_profile_files_name_the_file_and_the_fix(tmp_path):
+    """A missing profile, a folder, or options that are not a table: ValueError naming the file
+    (was OSError's bare errno text, or an internal TypeError)."""
+    (tmp_path / "folder.toml").mkdir()
+    (tmp_path / "flat.toml").write_text('solver = "highs"\noptions = 5\n')
+    for name, said in (("missing.toml", "No such file"), ("folder.toml", "Is a directory"),
+                       ("flat.toml", "options = 5 is not a table")):
+        with pytest.raises(ValueError, match=f"{name}: .*{said}.*fix: "):
+            get_solver(str(tmp_path / name))
+
+
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_bound_is_finite_or_absent(solver):
     res = solve(inst("micro-2x2-tau0.6"), solver=solver)

@@ -279,6 +279,9 @@ def test_cli_profile_module_writes_file(tmp_path, monkeypatch, capsys):
     assert "--module needs --input" in capsys.readouterr().err
     assert main(["profile", "--module", "mynets:small", "--input", "3,x", "--out", "b.json"]) == 2
     assert "give C,H,W as whole numbers" in capsys.readouterr().err
+    assert main(["profile", "--module", "mynets:small", "--input", "1,16,16", "--out", "b.json"]) == 2  # 3 channels
+    err = capsys.readouterr().err
+    assert "a forward pass on input shape [1, 16, 16] failed" in err and "Traceback" not in err  # torch's print kept off
 
 
 def test_torchvision_alexnet_profiles_and_resnet_mobilenet_squeezenet_are_dags():

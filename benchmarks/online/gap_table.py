@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -156,12 +157,22 @@ def exact_row(inst: Instance, time_limit: float) -> dict:
             "source": f"milp decomposed, {time_limit:g} s ({milp.termination})"}
 
 
-def run(paths: list[Path], methods: list[str], *, episodes: int, plan_time_limit: float, time_limit: float,
+def load_all(paths: list[Path]) -> list[Instance]:
+    """Every instance, read before anything runs; a missing or invalid file exits naming it and the fix."""
+    insts = []
+    for path in paths:
+        try:
+            insts.append(load_instance(path))
+        except (OSError, ValueError) as e:  # FileNotFoundError, InstanceError (file, field and fix)
+            raise SystemExit(f"--instances: {e}") from None
+    return insts
+
+
+def run(insts: list[Instance], methods: list[str], *, episodes: int, plan_time_limit: float, time_limit: float,
         force: bool, ppo_timesteps: int = 20_000) -> None:
     """Every (instance, method) record that is missing (or all, with ``force``)."""
     RECORDS.mkdir(exist_ok=True)
-    for path in paths:
-        inst = load_instance(path)
+    for inst in insts:
         for method in [EXACT, *methods]:
             out = record_path(inst.name, method)
             if out.exists() and not force:
@@ -265,9 +276,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--force", action="store_true", help="re-run records that exist")
     ap.add_argument("--render", action="store_true", help="only rewrite gap_table.{csv,md,png} from the records")
     args = ap.parse_args(argv)
+    for flag, value in (("--episodes", args.episodes), ("--plan-time-limit", args.plan_time_limit),
+                        ("--time-limit", args.time_limit), ("--ppo-timesteps", args.ppo_timesteps)):
+        if not 0 < value < math.inf:
+            ap.error(f"{flag} {value}: give a number > 0")
+    if args.render and (args.instances or args.methods or args.force):
+        ap.error("--render only redraws the table from the records: leave out --instances, --methods and --force")
     if not args.render:
-        paths = [instance_path(n) for n in args.instances] if args.instances else DEFAULT
-        run(paths, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
+        insts = load_all([instance_path(n) for n in args.instances] if args.instances else DEFAULT)
+        run(insts, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
             time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps)
     render()
     print(f"wrote {HERE / 'gap_table.md'}, gap_table.csv and gap_table.png")

@@ -309,6 +309,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if "=" not in part:
             raise ValueError(f"--networks: {part!r} is not NAME=FILE (e.g. mynet=mynet.profile.json)")
         k, v = part.split("=", 1)
+        if k.strip() in networks:
+            raise ValueError(f"--networks: {k.strip()} is given twice (fix: give each network name once)")
         networks[k.strip()] = rel(v.strip())
     doc = generate(
         args.name,
@@ -324,7 +326,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         devices_catalog=rel(args.devices_catalog) if args.devices_catalog else None,
         base=where,
     )
-    parse(doc, args.name, where / "instance.json")  # validate before writing (paths relative to the output)
+    # validate before writing, paths relative to the output; errors name the --out file (or the generated document)
+    parse(doc, args.name, args.out or Path("(generated instance)"))
     if args.out:
         inputs = [where / f for f in [*networks.values(), doc.get("devices_catalog")] if f]
         inputs += [where / v for v in doc["privacy"].values() if isinstance(v, str) and v.endswith(".json")]

@@ -28,6 +28,17 @@ def _count(what: str, example: int, top: int):
 _episodes = _count("layer episodes", 2000, MAX_EPISODES)
 
 
+def _seed(text: str) -> int:
+    """An argparse type: a random seed, a whole number >= 0 (numpy refuses negative seeds)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give a seed >= 0, e.g. 0") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative; give a seed >= 0, e.g. 0")
+    return n
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-rl", help="train a DQN (RL-DistPrivacy) or MaskablePPO placement policy on an instance")
     p.add_argument("instance", type=Path)
@@ -43,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reward", choices=["paper", "stage"],
                    help="paper: eq. 11 with sigma, beta (dqn default); stage: minus the stage-time rise and beta "
                         "(not in the paper; maskable-ppo default)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, metavar="N", help="random seed, >= 0 (default 0)")
     p.add_argument("--out", type=Path, help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default runs/rl/<instance>)")
     p.set_defaults(func=cmd_train_rl)
 
@@ -63,6 +74,9 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     inst = load_instance(args.instance)
     preset = PRESETS[args.preset] if args.preset else preset_for(inst)
     out = args.out or Path("runs/rl") / inst.name
+    if out.exists() and not out.is_dir():  # checked before training, not after it
+        raise CliError(f"--out {out}: exists and is not a folder (fix: give a folder for policy.pt and policy.json; "
+                       "a missing one is created)")
     if args.algo == "maskable-ppo":
         sol = _train_ppo(args, inst, preset, out)
     else:

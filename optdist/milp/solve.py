@@ -24,6 +24,7 @@ from optdist.assignment import Assignment
 from optdist.diagnose import check
 from optdist.instance import Instance
 from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
+from optdist.milp.data import formulation_problems
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP, solve_formulation, warm_start_assignment
 from optdist.result import SolveResult, Termination
@@ -37,11 +38,18 @@ __all__ = ["DEFAULT_MIP_GAP", "SOLVE_FORMULATIONS", "choose_formulation", "solve
 
 
 def choose_formulation(inst: Instance, formulation: str | None = "auto") -> str:
-    """The path ``formulation`` (None or 'auto') resolves to for ``inst``; ValueError if unknown."""
+    """The path ``formulation`` (None or 'auto') resolves to for ``inst``; ValueError if unknown.
+
+    'auto' is 'per-map' when a requested network has a grouped convolution or a merge of whole
+    maps, which the count-based models cannot represent (:func:`optdist.milp.data.formulation_problems`,
+    MODEL.md section 9), else the decomposition where it applies, else 'tight'.
+    """
     formulation = formulation or "auto"
     if formulation not in SOLVE_FORMULATIONS:
         raise ValueError(f"unknown formulation {formulation!r}; choose one of {SOLVE_FORMULATIONS}")
     if formulation == "auto":
+        if any(formulation_problems(inst.profiles[cnn]) for cnn in set(inst.request_cnn)):
+            return "per-map"
         return "decomposed" if applies(inst) else "tight"
     return formulation
 

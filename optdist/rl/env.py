@@ -29,6 +29,7 @@ cost, which a one-layer episode does not see), minus 1 per broken constraint.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -110,9 +111,19 @@ class DistPrivacyEnv(gym.Env):
         """``instance``: an :class:`Instance` or its file; the rest as in the module docstring.
 
         Also made by ``gymnasium.make("optdist/DistPrivacy-v0", instance=..., ...)`` once
-        :mod:`optdist.rl` is imported. Raises ValueError for a serial-uplink instance or an
-        unknown reward, :class:`optdist.instance.InstanceError` for a bad instance file.
+        :mod:`optdist.rl` is imported. Raises TypeError for an ``instance`` that is neither,
+        ValueError for a serial-uplink instance, an unknown reward, ``sigma`` or ``beta`` not a
+        finite number >= 0 or ``latency_unit_s`` not a finite number > 0, and
+        :class:`optdist.instance.InstanceError` for a bad instance file.
         """
+        if not isinstance(instance, (Instance, str, Path)):
+            raise TypeError(f"instance must be an optdist Instance or the path of an instance file, "
+                            f"not {type(instance).__name__}")
+        for name, value, low in (("sigma", sigma, 0.0), ("beta", beta, 0.0), ("latency_unit_s", latency_unit_s, None)):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or (value < low if low is not None else value <= 0):
+                raise ValueError(f"{name} must be a finite number {'>= 0' if low is not None else '> 0 (seconds)'}, "
+                                 f"got {value!r}")
         inst = instance if isinstance(instance, Instance) else load_instance(instance)
         require_parallel_uplink(inst, "the RL environment")
         if reward not in ("paper", "stage"):

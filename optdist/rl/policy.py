@@ -146,6 +146,11 @@ def load_policy(path: str | Path) -> Policy:
     raw = read_json(cfg_path, MAX_CONFIG_BYTES, PolicyError, "policy.json")
     if not isinstance(raw, dict):
         raise PolicyError(str(cfg_path), [Problem("(document)", "must be a JSON object", _RETRAIN)])
+    from optdist.rl.ppo import PPO_FORMAT
+
+    if raw.get("format") == PPO_FORMAT:
+        raise PolicyError(str(cfg_path), [Problem("format", f"{PPO_FORMAT!r} is a MaskablePPO policy, not a DQN one",
+                                                  "place it with method rl-ppo (--method rl-ppo)")])
     try:
         spec = PolicyConfig.model_validate(raw)
     except ValidationError as e:

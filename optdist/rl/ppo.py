@@ -37,6 +37,7 @@ from optdist.rl.decide import place_requests
 from optdist.rl.env import Features, Reward
 from optdist.rl.policy import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, PolicyError, _read_weights
 from optdist.rl.presets import Preset, preset_for
+from optdist.rl.train import POLICY_FORMAT
 
 PPO_FORMAT = "optdist-rl-ppo/1"
 INSTALL_HINT = "MaskablePPO needs sb3-contrib and stable-baselines3: pip install 'optdist[rl-baselines]'"
@@ -152,6 +153,9 @@ def load_ppo(path: str | Path) -> PPOPolicy:
     raw = read_json(cfg_path, MAX_CONFIG_BYTES, PolicyError, "policy.json")
     if not isinstance(raw, dict):
         raise PolicyError(str(cfg_path), [Problem("(document)", "must be a JSON object", fix)])
+    if raw.get("format") == POLICY_FORMAT:
+        raise PolicyError(str(cfg_path), [Problem("format", f"{POLICY_FORMAT!r} is a DQN policy, not a MaskablePPO one",
+                                                  "place it with method rl (--method rl)")])
     try:
         spec = PPOConfig.model_validate(raw)
     except ValidationError as e:

@@ -44,11 +44,19 @@ def read_profile(path: str | Path) -> SolverProfile:
         doc = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: invalid TOML: {e}") from None
+    except (OSError, UnicodeDecodeError) as e:  # missing, a folder, unreadable, not text
+        why = e.strerror if isinstance(e, OSError) and e.strerror else "not a UTF-8 text file"
+        raise ValueError(f"{path}: cannot read this solver profile ({why}) (fix: give a TOML file like "
+                         "solvers/highs-1thread.toml, or a solver or profile name)") from None
     unknown = sorted(set(doc) - {"name", "solver", "description", "options", "solver_options"})
     if unknown:
         raise ValueError(f"{path}: unknown keys {unknown} (fix: use name, solver, description, [options], [solver_options])")
     if "solver" not in doc:
         raise ValueError(f"{path}: missing 'solver' (fix: add e.g. solver = \"highs\")")
+    for table in ("options", "solver_options"):
+        if not isinstance(doc.get(table, {}), dict):
+            raise ValueError(f"{path}: {table} = {doc[table]!r} is not a table (fix: write [{table}] on its own "
+                             "line, then one KEY = VALUE per line)")
     return SolverProfile(
         name=str(doc.get("name", path.stem)),
         solver=str(doc["solver"]),
