@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("validate", help="check instance, privacy-table, profile and device-catalog files; report "
-                       "every problem with its path and a fix")
+                       "every problem with its path and a fix",
+                       epilog="exit status: 0 every file is valid, 1 a file has problems (listed), 2 bad arguments")
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_validate)
 
