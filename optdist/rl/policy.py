@@ -129,6 +129,34 @@ def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, tor
     return state
 
 
+def read_policy_config(path: str | Path, model: type[BaseModel], trained_by: str, fix: str,
+                       other: tuple[str, str, str], document: str) -> tuple[Path, dict, BaseModel]:
+    """``(policy.pt, policy.json as read, policy.json validated by model)`` of a policy folder or its ``.pt``.
+
+    ``trained_by``: the command that writes such a folder; ``fix``: how to remake a bad one;
+    ``other``: ``(format, what it is, method)`` of the other algorithm's files, named as the fix
+    when given one; ``document``: how validation problems name the file. Raises FileNotFoundError or :class:`PolicyError` (file, field and fix).
+    """
+    path = Path(path)
+    pt = path / "policy.pt" if path.is_dir() else path
+    if not pt.is_file() or not pt.with_suffix(".json").is_file():
+        raise FileNotFoundError(f"{path}: no policy here (need policy.pt and policy.json); give the folder "
+                                f"{trained_by} wrote, or its policy.pt")
+    cfg_path = pt.with_suffix(".json")
+    raw = read_json(cfg_path, MAX_CONFIG_BYTES, PolicyError, "policy.json")
+    if not isinstance(raw, dict):
+        raise PolicyError(str(cfg_path), [Problem("(document)", "must be a JSON object", fix)])
+    other_format, what, method = other
+    if raw.get("format") == other_format:
+        raise PolicyError(str(cfg_path), [Problem("format", f"{other_format!r} is {what}",
+                                                  f"place it with method {method} (--method {method})")])
+    try:
+        spec = model.model_validate(raw)
+    except ValidationError as e:
+        raise PolicyError(str(cfg_path), validation_problems(e, {}, document, fix)) from None
+    return pt, raw, spec
+
+
 def load_policy(path: str | Path) -> Policy:
     """Load a policy folder (``policy.pt`` + ``policy.json``) or its ``.pt`` file.
 
@@ -137,24 +165,11 @@ def load_policy(path: str | Path) -> Policy:
     and its tensor shapes compared with that network before the network is built, so memory
     stays within the files' sizes. Raises :class:`FileNotFoundError` or :class:`PolicyError`.
     """
-    path = Path(path)
-    pt = path / "policy.pt" if path.is_dir() else path
-    if not pt.is_file() or not pt.with_suffix(".json").is_file():
-        raise FileNotFoundError(f"{path}: no policy here (need policy.pt and policy.json); give the folder "
-                                "`optdist train-rl FILE --out DIR` wrote, or its policy.pt")
-    cfg_path = pt.with_suffix(".json")
-    raw = read_json(cfg_path, MAX_CONFIG_BYTES, PolicyError, "policy.json")
-    if not isinstance(raw, dict):
-        raise PolicyError(str(cfg_path), [Problem("(document)", "must be a JSON object", _RETRAIN)])
     from optdist.rl.ppo import PPO_FORMAT
 
-    if raw.get("format") == PPO_FORMAT:
-        raise PolicyError(str(cfg_path), [Problem("format", f"{PPO_FORMAT!r} is a MaskablePPO policy, not a DQN one",
-                                                  "place it with method rl-ppo (--method rl-ppo)")])
-    try:
-        spec = PolicyConfig.model_validate(raw)
-    except ValidationError as e:
-        raise PolicyError(str(cfg_path), validation_problems(e, {}, "policy.json as train-rl writes it", _RETRAIN)) from None
+    pt, raw, spec = read_policy_config(path, PolicyConfig, "`optdist train-rl FILE --out DIR`", _RETRAIN,
+                                       other=(PPO_FORMAT, "a MaskablePPO policy, not a DQN one", "rl-ppo"),
+                                       document="policy.json as train-rl writes it")
     state = _read_weights(pt, _shapes(spec))
     net = DeviceQNet(spec.n_global, spec.n_device, spec.n_actions, tuple(spec.hidden))
     net.load_state_dict(state)

@@ -25,17 +25,16 @@ from typing import Annotated, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.io import atomic_path, atomic_write_json
-from optdist.jsonfile import Problem, read_json, validation_problems
 from optdist.result import SolveResult
 from optdist.rl import ENV_ID
 from optdist.rl.decide import place_requests
 from optdist.rl.env import Features, Reward
-from optdist.rl.policy import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, PolicyError, _read_weights
+from optdist.rl.policy import MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights, read_policy_config
 from optdist.rl.presets import Preset, preset_for
 from optdist.rl.train import POLICY_FORMAT
 
@@ -143,23 +142,10 @@ def load_ppo(path: str | Path) -> PPOPolicy:
     weights-only and checked against the network it describes. Raises FileNotFoundError,
     :class:`optdist.rl.policy.PolicyError` or ImportError (install hint).
     """
-    path = Path(path)
-    pt = path / "policy.pt" if path.is_dir() else path
-    if not pt.is_file() or not pt.with_suffix(".json").is_file():
-        raise FileNotFoundError(f"{path}: no policy here (need policy.pt and policy.json); give the folder "
-                                "`optdist train-rl FILE --algo maskable-ppo --out DIR` wrote")
-    cfg_path = pt.with_suffix(".json")
-    fix = "retrain it with `optdist train-rl INSTANCE --algo maskable-ppo --out DIR`"
-    raw = read_json(cfg_path, MAX_CONFIG_BYTES, PolicyError, "policy.json")
-    if not isinstance(raw, dict):
-        raise PolicyError(str(cfg_path), [Problem("(document)", "must be a JSON object", fix)])
-    if raw.get("format") == POLICY_FORMAT:
-        raise PolicyError(str(cfg_path), [Problem("format", f"{POLICY_FORMAT!r} is a DQN policy, not a MaskablePPO one",
-                                                  "place it with method rl (--method rl)")])
-    try:
-        spec = PPOConfig.model_validate(raw)
-    except ValidationError as e:
-        raise PolicyError(str(cfg_path), validation_problems(e, {}, "policy.json as train-rl --algo maskable-ppo writes it", fix)) from None
+    pt, raw, spec = read_policy_config(path, PPOConfig, "`optdist train-rl FILE --algo maskable-ppo --out DIR`",
+                                       "retrain it with `optdist train-rl INSTANCE --algo maskable-ppo --out DIR`",
+                                       other=(POLICY_FORMAT, "a DQN policy, not a MaskablePPO one", "rl"),
+                                       document="policy.json as train-rl --algo maskable-ppo writes it")
     net = _build(spec.obs_size, spec.n_actions, spec.net_arch)
     state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()})
     net.load_state_dict(state)
