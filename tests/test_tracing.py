@@ -285,8 +285,8 @@ def test_cli_profile_module_writes_file(tmp_path, monkeypatch, capsys):
 
 
 def test_torchvision_alexnet_profiles_and_resnet_mobilenet_squeezenet_are_dags():
-    tv = pytest.importorskip("torchvision", reason="torchvision not installed: pip install torchvision "
-                                                   "(matching your torch; not a core dependency)")
+    tv = pytest.importorskip("torchvision", reason="torchvision not installed: pip install requests; pip install --no-deps "
+                                                   "torchvision==0.15.2 (what make venv-full installs; not a core dependency)")
     net = tv.models.alexnet(weights=None)
     prof = profile_module(net, (3, 224, 224), "alexnet")
     assert prof.total_mults == hook_macs(net, (3, 224, 224))
