@@ -319,6 +319,26 @@ def _group_block(edge: Edge, a_prev: np.ndarray, a_recv: np.ndarray, N: int) -> 
     return np.einsum("rig,rjg->rij", has.astype(float), need.astype(float)) * edge.beta
 
 
+def receiver_bytes(edge: Edge, a_prev: np.ndarray, n_nodes: int) -> np.ndarray:
+    """``d[q,i]`` (bytes, (P_k, N)): what an owner i of u sends to the owner of segment q of k for it.
+
+    Every rule of the module docstring is a sum over the receiving segments a node owns (``flow``,
+    ``conv`` and ``group`` into a multi-segment layer; 0 for the segments of k outside the edge's
+    slice) or, into a one-segment layer (fc), the bytes of its one segment; so for ``i != j``
+    ``O[i,j] = sum_{q owned by j} d[q,i]`` (the caller drops ``i = j``: nothing moves to itself).
+    Row q is :func:`transfer_block`'s column of a virtual node that owns segment q alone (all R = P_k
+    rows in one call). ``a_prev`` (P_u,): owners of u's segments. Raises ValueError for a
+    per-sender or per-pair rule into a multi-segment layer (not a sum over receiving segments).
+    """
+    P, N = edge.receiver_segments, n_nodes
+    if P > 1 and (edge.per_sender_segment or edge.per_pair):
+        raise ValueError(f"edge {edge.u} -> {edge.k} ({edge.kind}) into {P} segments: its bytes are no sum over receiving segments")
+    a_next = np.full((P, P), N + 1, dtype=np.int64)  # virtual node N owns segment q of row q, N + 1 the rest
+    np.fill_diagonal(a_next, N)
+    O = transfer_block(edge, np.broadcast_to(np.asarray(a_prev, dtype=np.int64), (P, len(a_prev))), a_next, N + 2)
+    return np.ascontiguousarray(O[:, :N, N])
+
+
 def transfer_matrix(edge: Edge, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: int) -> np.ndarray:
     """``O[i,j]`` (bytes, (N, N), zero diagonal) of one request; ``a_prev`` (P_u,), ``a_next`` (P_k,)."""
     return transfer_block(edge, a_prev[None, :], a_next[None, :], n_nodes)[0]

@@ -77,8 +77,9 @@ class LayerState:
     """Layer k of request r while its segments are being placed (see module docstring)."""
 
     def __init__(
-        self, inst: Instance, usage: Usage, r: int, k: int, prev: np.ndarray | None, active: np.ndarray
+        self, inst: Instance, usage: Usage, r: int, k: int, placed: list[np.ndarray], active: np.ndarray
     ):
+        """Layer k of request r on top of ``usage``; ``placed``: the owners (P_u,) of layers 0..k-1."""
         prof, lim = inst.profile(r), inst.limit(r)
         la = prof.layers[k]
         self.inst, self.usage, self.k, self.layer = inst, usage, k, la
@@ -107,20 +108,25 @@ class LayerState:
         self.owners = np.full(self.P, -1, dtype=np.int64)
         self.t = 0  # segments placed so far
         self.shared = 0.0  # bytes moved into this layer so far
-        self.prev = prev
         self.order = np.arange(self.P)
         self.senders = np.zeros(0, dtype=np.int64)
-        edge = tr.chain_edge(prof, k)
-        if edge is None:
+        into = tr.edges(prof)[k]
+        self.prev = placed[into[0].u] if into else None  # owners of the (first) input layer
+        self.prev_cnt = sum((np.bincount(placed[ed.u], minlength=N) for ed in into), np.zeros(N, dtype=np.int64))
+        self.prev_total = sum(len(placed[ed.u]) for ed in into)  # segments of the input layers
+        if not into:
             self.mode = "none"
             return
-        self.prev_cnt = np.bincount(prev, minlength=N)
         self.senders = np.flatnonzero(self.prev_cnt)
         rho = inst.rate
+        if len(into) > 1 or into[0].sliced or into[0].kind == "group":
+            self._init_general(into, placed)
+            return
+        edge = into[0]
         if edge.kind == "flow":
             self.mode = "map"
             self.beta = edge.beta  # bytes per moved map
-            self.order = np.argsort(prev, kind="stable")  # segments grouped by the owner of their input map
+            self.order = np.argsort(self.prev, kind="stable")  # segments grouped by the owner of their input map
             self.flow = np.zeros((N, N))
             self.wait = np.zeros(N)
         elif edge.grows_with_receiver and not (edge.per_sender_segment or edge.per_pair):
@@ -137,6 +143,33 @@ class LayerState:
         else:
             raise NotImplementedError(f"{prof.cnn}: the {edge.kind} edge into {la.name} ({self.P} segments) is outside the incremental model")
 
+    def _init_general(self, into: tuple[tr.Edge, ...], placed: list[np.ndarray]) -> None:
+        """``general`` mode (MODEL.md section 9): any input edges (several, a concat's slices, grouped convs).
+
+        Per edge e and segment q of k, ``delta[e,q,s]`` = bytes sender ``senders[s]`` ships to the
+        owner of q (:func:`optdist.transfers.receiver_bytes`); ``O[e,s,j]`` accumulates them per
+        receiver j, ``wait_j = max_{e, i != j} O[e,i,j] / rho_i`` (the longest over k's input edges).
+        """
+        N = self.inst.n_nodes
+        self.mode = "general"
+        self.delta = np.stack([tr.receiver_bytes(ed, placed[ed.u], N)[:, self.senders] for ed in into])  # (E, P, S)
+        self.send = self.delta.sum(axis=0)  # (P, S): bytes each sender ships for segment q (to another node)
+        self.O = np.zeros((len(into), len(self.senders), N))
+        self.wait = np.zeros(N)
+        self.rho_s = self.inst.rate[self.senders]
+        self.is_sender = self.senders[:, None] == np.arange(N)[None, :]  # (S, N): sender s is node j
+        self.map_owner = np.full(self.P, -1, dtype=np.int64)  # owner of segment q's input map (first flow edge)
+        for ed in into:
+            if ed.kind == "flow":
+                part = self.map_owner[ed.offset:ed.offset + ed.span]
+                np.copyto(part, placed[ed.u], where=part < 0)
+
+    def _general_arrive(self, q: int) -> np.ndarray:
+        """``wait_j`` (N,) if node j takes segment q next (``general`` mode)."""
+        A = (self.O + self.delta[:, q, :, None]) / self.rho_s[None, :, None]
+        A[:, self.is_sender] = 0.0
+        return np.maximum(self.wait, A.max(axis=(0, 1))) if len(self.senders) else self.wait.copy()
+
     # ---- per-node quantities -------------------------------------------------------------
     @property
     def done(self) -> bool:
@@ -146,9 +179,24 @@ class LayerState:
         """Owner of the next segment's input map (elementwise previous layer only)."""
         return int(self.prev[self.order[self.t]]) if self.mode == "map" else None
 
+    def input_owner(self) -> int | None:
+        """Owner of the next segment's input map: :meth:`sender`, or in ``general`` mode the owner of
+        its map on the first elementwise input edge (None where no such edge reads it)."""
+        if self.mode != "general":
+            return self.sender()
+        i = int(self.map_owner[self.order[self.t]])
+        return i if i >= 0 else None
+
     def steps(self, sender: int | None, xmax: int) -> np.ndarray:
-        """``G[j, x-1]``: finish time of node j after x more segments (of ``sender``'s maps)."""
+        """``G[j, x-1]``: finish time of node j after x more segments (of ``sender``'s maps).
+
+        ``general`` mode: x = 1 only (each segment has its own transfers); ValueError otherwise.
+        """
         n = self.cnt[:, None] + np.arange(1, xmax + 1)[None, :]
+        if self.mode == "general":
+            if xmax != 1:
+                raise ValueError("a general-mode layer is stepped one segment at a time (xmax = 1)")
+            return n * self.ce[:, None] + self._general_arrive(int(self.order[self.t]))[:, None]
         if self.mode == "per_segment":
             return n * (self.ce + self.beta * self.inv_r)[:, None]
         g = n * self.ce[:, None]
@@ -168,7 +216,7 @@ class LayerState:
             f = f + self.cnt * self.beta * self.inv_r
         elif self.mode == "per_receiver":
             f = f + np.where(self.cnt > 0, self.recv_wait, 0.0)
-        elif self.mode == "map":
+        elif self.mode in ("map", "general"):
             f = f + self.wait
         return np.where(self.cnt > 0, f, 0.0)
 
@@ -191,7 +239,11 @@ class LayerState:
             return ok
         if self.mode == "none":
             return np.ones(N, dtype=bool)
-        bad = self.senders[left[self.senders] < self.sender_bytes]
+        if self.mode == "general":
+            need = self.send[self.order[self.t]]
+            bad = self.senders[(need > 0) & (left[self.senders] < need)]
+        else:
+            bad = self.senders[left[self.senders] < self.sender_bytes]
         ok = np.zeros(N, dtype=bool) if len(bad) > 1 else np.ones(N, dtype=bool)
         if len(bad) == 1:
             ok[:] = False
@@ -224,6 +276,9 @@ class LayerState:
             arrive = np.full(self.inst.n_nodes, self.beta / self.inst.rate[i])
             arrive[i] = 0.0
             d = d + arrive
+        elif self.mode == "general":
+            per_sender = (self.delta[:, self.order[self.t], :] / self.rho_s).max(axis=0) if len(self.senders) else np.zeros(0)
+            d = d + np.nan_to_num(_min_excluding(per_sender, self.senders, self.inst.n_nodes, largest=True))
         return d
 
     # ---- placing -------------------------------------------------------------------------
@@ -255,7 +310,15 @@ class LayerState:
                     arrive = np.where(got > 0, self.flow[i] * self.beta / self.inst.rate[i], 0.0)
                     arrive[i] = 0.0
                     np.maximum(self.wait, arrive, out=self.wait)
-        if self.mode in ("per_segment", "per_receiver"):
+        elif self.mode == "general":
+            sent = np.zeros(len(self.senders))
+            for q, j in zip(segs, nodes):
+                d = np.where(self.is_sender[:, j], 0.0, self.send[q])
+                sent += d
+                self.O[:, :, j] += np.where(self.is_sender[None, :, j], 0.0, self.delta[:, q, :])
+                if len(self.senders):
+                    self.wait[j] = max(self.wait[j], float((self.O[:, :, j] / self.rho_s).max()))
+        if self.mode in ("per_segment", "per_receiver", "general"):
             u.bandwidth[self.senders] += sent
             self.shared += float(np.sum(sent))
         self.cnt += add
@@ -270,6 +333,8 @@ class LayerState:
         if free and np.all(self.room0[self.senders] >= self.prev_cnt[self.senders]):
             self.commit(self.prev[self.order])  # a free per-map layer stays on its maps (0 < any transfer)
             return True
+        if self.mode == "general":
+            return self._fill_general()
         while not self.done:
             i = self.sender()
             n = self.P - self.t if i is None else int(np.sum(self.prev[self.order[self.t:]] == i))
@@ -277,6 +342,21 @@ class LayerState:
             if picks is None:
                 return False
             self.commit(picks)
+        return True
+
+
+    def _fill_general(self) -> bool:
+        """The greedy of :func:`greedy_picks`, one segment at a time (``general`` mode): the feasible
+        node with the least new finish time, ties by ``tie_order``; False if a segment fits nowhere."""
+        rank = np.empty(self.inst.n_nodes, dtype=np.int64)
+        rank[self.tie_order] = np.arange(self.inst.n_nodes)
+        while not self.done:
+            ok = (self.room(1) > 0) & self._bandwidth_ok()
+            if not ok.any():
+                return False
+            G = self.steps(None, 1)[:, 0]
+            best = np.flatnonzero(ok & (G == G[ok].min()))
+            self.place(int(best[np.argmin(rank[best])]))
         return True
 
 
@@ -343,7 +423,7 @@ class RequestPlacer:
 
     def next_layer(self) -> LayerState:
         k = len(self.owners)
-        return LayerState(self.inst, self.usage, self.r, k, self.owners[-1] if k else None, self.active)
+        return LayerState(self.inst, self.usage, self.r, k, self.owners, self.active)
 
     def close(self, st: LayerState) -> None:
         self.owners.append(st.owners)

@@ -9,8 +9,9 @@ pass starts with empty capacities (a new period).
 State (3.4.2), every entry in [0, 1]: one-hot CNN, one-hot layer, segment index ``t / P_k``;
 per device four binaries (enough memory, compute, sender bandwidth for one more segment, and
 below the privacy cap ``Nf``), its share ``n_j / cap_k`` of the current layer, its share of
-the previous layer's segments, and a one-hot of the device holding the current segment's
-input map (previous layer elementwise). Not in the paper: per device, the stage-time rise
+the previous layer's segments (on a DAG, MODEL.md section 9: of all the input layers' segments
+together), and a one-hot of the device holding the current segment's input map (previous layer
+elementwise; on a DAG the first elementwise input edge that reads the segment). Not in the paper: per device, the stage-time rise
 ``max(f_j' - T_k, 0)`` and the segment delay if it takes the segment, each divided by its
 largest value over the candidates, and its speed ``e_j`` and radio rate ``rho_j`` divided by
 the largest. The observation is the global part (CNN, layer, segment; ``n_global`` entries)
@@ -77,13 +78,14 @@ class Features:
                 obs[binaries + n * D:binaries + (n + 1) * D] = parts[name][:D]
             mask = (parts["memory"] & parts["compute"] & parts["bandwidth"] & parts["privacy"])[:D]
             i = st.sender()
-            if i is not None and i < D:
-                obs[source + i] = 1.0
+            owner = st.input_owner()
+            if owner is not None and owner < D:
+                obs[source + owner] = 1.0
             obs[rise:rise + D] = _relative(np.maximum(st.steps(i, 1)[:D, 0] - st.stage_time, 0.0), st.cand[:D])
             obs[delay:delay + D] = _relative(st.segment_delay()[:D], st.cand[:D])
         obs[counts:counts + D] = np.minimum(st.cnt[:D] / st.cap, 1.0)
-        if st.prev is not None:
-            obs[prev:prev + D] = st.prev_cnt[:D] / len(st.prev)
+        if st.prev_total:
+            obs[prev:prev + D] = st.prev_cnt[:D] / st.prev_total
         return obs, mask
 
 

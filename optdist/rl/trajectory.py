@@ -154,8 +154,8 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     for n, part in enumerate((memory, compute, bandwidth, privacy)):
         dev[:, n] = part[:, :D]
     dev[:, 4] = np.minimum(cnt[:, :D] / st.cap, 1.0)
-    if st.prev is not None:
-        dev[:, 5] = st.prev_cnt[:D] / len(st.prev)
+    if st.prev_total:
+        dev[:, 5] = st.prev_cnt[:D] / st.prev_total
     if sender is not None:
         here = sender < D
         dev[steps[here], 6, sender[here]] = 1.0
