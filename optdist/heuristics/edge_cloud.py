@@ -11,7 +11,11 @@ everything. Latency (one owner per layer, MODEL.md section 5):
               + B_{L-1} / rho_d + M_{L-1} / e_src          (transfers only if s < L-1)
 
 (``B_k``: the bytes into layer k from a single owner of layer k-1,
-:attr:`optdist.transfers.Edge.whole_bytes`.)
+:attr:`optdist.transfers.Edge.whole_bytes`.) On a DAG (MODEL.md section 9) every edge
+``u -> k`` that crosses the split moves ``B_{u->k}``: into each cloud layer k from the head
+(``u < s``), stage time ``M_k / e_d + max_u B_{u->k} / rho_src``; into the last layer from the
+cloud part, ``M_{L-1} / e_src + max_u B_{u->L-1} / rho_d``; the sender's bandwidth (10d) sums
+its crossing edges. On a chain the only crossing edges are ``s-1 -> s`` and ``L-2 -> L-1``.
 
 Each request, in arrival order, takes the feasible (s, d) with the least latency under the
 residual capacities, else it is rejected. Intermediate layers on the source break MODEL.md's
@@ -58,39 +62,44 @@ def solve_edge_cloud(
         L, src = len(layers), int(inst.request_source[r])
         mults = np.array([la.total_mults for la in layers], dtype=float)
         weights = np.array([la.total_weight_bytes for la in layers], dtype=float)
-        into = np.array([0.0] + [tr.chain_edge(prof, k).whole_bytes for k in range(1, L)])  # bytes into k
+        into = [[(ed.u, ed.whole_bytes) for ed in tr.edges(prof)[k]] for k in range(L)]  # (u, bytes) into k
         left_m, left_c, left_b = inst.memory - usage.memory, inst.compute_capacity - usage.compute, inst.bandwidth_capacity - usage.bandwidth
-        best: tuple[float, int, int] | None = None
+        best: tuple[float, int, int, float, float] | None = None
         for s in cloud_starts(inst, r):
             on_src = np.r_[np.arange(s), L - 1]
             if weights[on_src].sum() > left_m[src] or mults[on_src].sum() > left_c[src]:
                 continue
             head = mults[on_src].sum() / e[src]
             if s == L - 1:
-                T, d = head, -1
+                T, d, up, down = head, -1, 0.0, 0.0
             else:
                 cloud = slice(s, L - 1)
-                ok = (weights[cloud].sum() <= left_m[:D]) & (mults[cloud].sum() <= left_c[:D]) & (into[L - 1] <= left_b[:D])
-                if into[s] > left_b[src] or not ok.any():
+                up_in = [[b for u, b in into[k] if u < s] for k in range(s, L - 1)]  # head -> cloud layer k
+                up = sum(b for bs in up_in for b in bs)
+                up_wait = sum(max(bs) / rho[src] for bs in up_in if bs)
+                down_in = [b for u, b in into[L - 1] if u >= s]  # cloud -> last layer
+                down = sum(down_in)
+                ok = (weights[cloud].sum() <= left_m[:D]) & (mults[cloud].sum() <= left_c[:D]) & (down <= left_b[:D])
+                if up > left_b[src] or not ok.any():
                     continue
-                Td = np.where(ok, head + into[s] / rho[src] + mults[cloud].sum() / e[:D] + into[L - 1] / rho[:D], np.inf)
+                Td = np.where(ok, head + up_wait + mults[cloud].sum() / e[:D] + max(down_in, default=0.0) / rho[:D], np.inf)
                 d = int(np.argmin(Td))
                 T = float(Td[d])
             if best is None or T < best[0]:
-                best = (T, s, d)
+                best = (T, s, d, up, down)
         if best is None:
             placed.reject(r)
             continue
-        T, s, d = best
+        T, s, d, up, down = best
         nodes = [src if k < s or k == L - 1 else d for k in range(L)]
         for k, j in enumerate(nodes):
             usage.memory[j] += weights[k]
             usage.compute[j] += mults[k]
         moved = 0.0
         if d >= 0:
-            usage.bandwidth[src] += into[s]
-            usage.bandwidth[d] += into[L - 1]
-            moved = into[s] + into[L - 1]
+            usage.bandwidth[src] += up
+            usage.bandwidth[d] += down
+            moved = up + down
         placed.accept([np.full(la.segments, j, dtype=np.int64) for la, j in zip(layers, nodes)], T, float(moved))
         splits.append(layers[s].name if s < L - 1 else "source only")
     wall = time.perf_counter() - t0

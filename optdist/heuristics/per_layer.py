@@ -13,6 +13,11 @@ previous layer's whole output). Each request, in arrival order, takes the latenc
 over (layer, node) under the residual capacities of each layer alone; if the chain as a whole
 overloads a node (it reuses one), the request falls back to choosing layer by layer the
 feasible node with the least stage time. A request nothing fits is rejected.
+
+On a DAG (MODEL.md section 9) layer k reads every ``u in in(k)``: on node j its stage time is
+``M_k / e_j + max_{u: path[u] != j} B_{u->k} / rho_{path[u]}`` and every edge whose ends are
+on two nodes adds its ``B`` to the sender's bandwidth (10d). The dynamic programme walks a
+chain, so a DAG request takes the layer-by-layer choice directly.
 """
 
 from __future__ import annotations
@@ -28,15 +33,17 @@ from optdist.result import SolveResult
 
 
 class _Chain:
-    """Per-layer totals of request r: multiplications, weight bytes, bytes into the layer (whole layers)."""
+    """Per-layer totals of request r: multiplications, weight bytes, and per layer k its input
+    edges ``(u, B)`` (``B``: bytes when whole layers u and k are on two nodes)."""
 
     def __init__(self, inst: Instance, r: int):
         prof = inst.profile(r)
         layers = prof.layers
         self.L = len(layers)
+        self.is_chain = prof.is_chain
         self.mults = np.array([la.total_mults for la in layers], dtype=float)
         self.weights = np.array([la.total_weight_bytes for la in layers], dtype=float)
-        self.into = np.array([0.0] + [tr.chain_edge(prof, k).whole_bytes for k in range(1, self.L)])
+        self.into = [[(ed.u, ed.whole_bytes) for ed in tr.edges(prof)[k]] for k in range(self.L)]
         self.segments = [la.segments for la in layers]
         src = int(inst.request_source[r])
         self.cand = []
@@ -54,13 +61,16 @@ class _Chain:
         for k, j in enumerate(path):
             add.memory[j] += self.weights[k]
             add.compute[j] += self.mults[k]
-            if k and path[k - 1] != j:
-                add.bandwidth[path[k - 1]] += self.into[k]
+            for u, b in self.into[k]:
+                if path[u] != j:
+                    add.bandwidth[path[u]] += b
         return add
 
     def latency(self, inst: Instance, path: list[int]) -> float:
+        """Sum of the stage times: compute, plus per layer the longest of its input transfers."""
         t = sum(self.mults[k] / inst.mults_per_s[j] for k, j in enumerate(path))
-        return float(t + sum(self.into[k] / inst.rate[path[k - 1]] for k in range(1, self.L) if path[k] != path[k - 1]))
+        return float(t + sum(max((b / inst.rate[path[u]] for u, b in self.into[k] if path[u] != path[k]), default=0.0)
+                             for k in range(1, self.L)))
 
 
 def _left(inst: Instance, usage: Usage) -> Usage:
@@ -72,7 +82,7 @@ def _fits(add: Usage, left: Usage) -> bool:
 
 
 def _dp_path(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None:
-    """Latency-optimal chain, each layer (and transfer) checked against ``left`` alone."""
+    """Latency-optimal chain, each layer (and transfer) checked against ``left`` alone (chains only)."""
     e, rho = inst.mults_per_s, inst.rate
     N = inst.n_nodes
     eye = np.eye(N, dtype=bool)
@@ -81,7 +91,8 @@ def _dp_path(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None:
     back = []
     for k in range(1, ch.L):
         ok = ch.cand[k] & (left.memory >= ch.weights[k]) & (left.compute >= ch.mults[k])
-        move = np.where(left.bandwidth >= ch.into[k], ch.into[k] / rho, np.inf)
+        (_, into), = ch.into[k]
+        move = np.where(left.bandwidth >= into, into / rho, np.inf)
         M = V[:, None] + np.where(eye, 0.0, move[:, None])
         arg = np.argmin(M, axis=0)
         V = np.where(ok, M[arg, np.arange(N)] + ch.mults[k] / e, np.inf)
@@ -102,11 +113,15 @@ def _layer_by_layer(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None
     for k in range(ch.L):
         ok = ch.cand[k] & (used.memory + ch.weights[k] <= left.memory) & (used.compute + ch.mults[k] <= left.compute)
         T = ch.mults[k] / inst.mults_per_s
-        if k:
-            i = path[-1]
-            moved = np.arange(inst.n_nodes) != i
-            ok &= ~moved | (used.bandwidth[i] + ch.into[k] <= left.bandwidth[i])
-            T = T + np.where(moved, ch.into[k] / inst.rate[i], 0.0)
+        if ch.into[k]:
+            send, wait = np.zeros(inst.n_nodes), np.zeros(inst.n_nodes)
+            for u, b in ch.into[k]:  # bytes per sender and longest wait per receiver j (transfers from j itself: none)
+                i = path[u]
+                send[i] += b
+                np.maximum(wait, np.where(np.arange(inst.n_nodes) != i, b / inst.rate[i], 0.0), out=wait)
+            for i in np.unique([path[u] for u, _ in ch.into[k]]):
+                ok &= (np.arange(inst.n_nodes) == i) | (used.bandwidth[i] + send[i] <= left.bandwidth[i])
+            T = T + wait
         if not ok.any():
             return None
         j = int(np.argmin(np.where(ok, T, np.inf)))
@@ -129,9 +144,12 @@ def solve_per_layer(
     for r in range(inst.n_requests):
         ch = _Chain(inst, r)
         left = _left(inst, usage)
-        path = _dp_path(inst, ch, left)
-        if path is not None and not _fits(ch.use(inst, path), left):
-            fallbacks += 1
+        if ch.is_chain:
+            path = _dp_path(inst, ch, left)
+            if path is not None and not _fits(ch.use(inst, path), left):
+                fallbacks += 1
+                path = _layer_by_layer(inst, ch, left)
+        else:  # the DP walks a chain (module docstring)
             path = _layer_by_layer(inst, ch, left)
         if path is None:
             out.reject(r)
