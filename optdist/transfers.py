@@ -249,25 +249,6 @@ def all_edges(profile: Profile) -> tuple[Edge, ...]:
     return tuple(ed for into in edges(profile) for ed in into)
 
 
-class ChainOnlyError(NotImplementedError, ValueError):
-    """A method that walks networks as chains was given a DAG (MODEL.md section 9); a ValueError so
-    that the CLI reports it in one line."""
-
-
-def chain_edge(profile: Profile, k: int) -> Edge | None:
-    """The one edge into layer k of a chain (None for the first layer).
-
-    Raises :class:`ChainOnlyError` for a DAG profile (MODEL.md section 9): a method that walks
-    the network as a chain must use :func:`edges` instead.
-    """
-    if not profile.is_chain:
-        merges = [la.name for j, la in enumerate(profile.layers) if len(profile.inputs(j)) > 1]
-        raise ChainOnlyError(f"{profile.cnn} is a DAG network (MODEL.md section 9; merge layers {merges}): this "
-                             "method places chains only; use method milp with --formulation tight, compact or per-map")
-    into = edges(profile)[k]
-    return into[0] if into else None
-
-
 # ---- bytes moved, from the owner of every segment -----------------------------------------------
 def counts(a: np.ndarray, n_nodes: int) -> np.ndarray:
     """``n[r,i]`` = segments of row r of ``a`` (R, P) (owner node of each segment) owned by node i; (R, N) int."""

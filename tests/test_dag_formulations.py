@@ -187,11 +187,13 @@ def test_grouped_conv_placed_by_groups_needs_no_partial_sums(folder):
     assert g[0] == g[1] == dw[0] == dw[1] != g[2] == g[3] == dw[2] == dw[3]
 
 
-def test_a_chain_only_warm_start_on_a_dag_names_the_warm_start(folder):
-    """warm_start='greedy' on a DAG: the error blames the warm start, not the MILP the user asked for."""
+def test_a_greedy_warm_start_on_a_dag_seeds_the_milp(folder):
+    """warm_start='greedy' on a DAG (the greedy places DAGs): the MILP starts from it and still reaches the optimum."""
     inst = case("res-1x3", folder)
-    with pytest.raises(ValueError, match=r"warm_start 'greedy': res is a DAG network.*leave the warm start out"):
-        solve(inst, formulation="tight", warm_start="greedy", threads=1)
+    res = solve(inst, formulation="tight", warm_start="greedy", mip_gap=0.0, threads=1)
+    assert res.extra["warm_start"] == "greedy" and "warm_start_skipped" not in res.extra
+    assert res.extra["warm_start_objective"] >= res.evaluator_objective * (1 - 1e-9)
+    assert close(res.evaluator_objective, _brute("res-1x3", folder)[0])
 
 
 def test_default_engine_and_plan_guided_take_per_map_where_counting_cannot(folder):

@@ -12,7 +12,6 @@ import pytest
 from optdist.profiles import Layer, available_cnns, load_profile
 from optdist.transfers import (
     Edge,
-    chain_edge,
     compute_time,
     counts,
     edges,
@@ -20,6 +19,7 @@ from optdist.transfers import (
     inputs,
     layer_usage,
     least_sent,
+    receiver_bytes,
     stage_times,
     transfer_block,
     transfer_kind,
@@ -56,7 +56,7 @@ def test_lenet_edges_kinds_and_coefficients():
         (7, 8, "fc", 0, 0, 336),      # fc2 -> fc3, the last layer, on the source
     ]
     assert edges(LENET)[0] == () and inputs(LENET, 0) == () and inputs(LENET, 5) == (4,)
-    assert chain_edge(LENET, 0) is None and chain_edge(LENET, 6).kind == "to_fc"
+    assert [len(into) for into in edges(LENET)] == [0] + [1] * 8 and edges(LENET)[6][0].kind == "to_fc"
 
 
 def test_conv_into_fc_sends_every_map_once_per_pair():
@@ -92,7 +92,7 @@ def test_hand_transfers_every_kind(k):
     want = np.zeros((N, N))
     for (i, j), b in HAND_O[k].items():
         want[i, j] = b
-    edge = chain_edge(LENET, k)
+    edge = edges(LENET)[k][0]
     np.testing.assert_array_equal(transfer_matrix(edge, own[k - 1], own[k], N), want)
     i, j, b = transfer_list(edge, own[k - 1], own[k], N)
     sparse = np.zeros((N, N))
@@ -102,7 +102,7 @@ def test_hand_transfers_every_kind(k):
 
 def test_hand_shared_bytes_total():
     own = hand_assignment().owners[0]
-    total = sum(transfer_matrix(chain_edge(LENET, k), own[k - 1], own[k], N).sum() for k in range(1, 9))
+    total = sum(transfer_matrix(edges(LENET)[k][0], own[k - 1], own[k], N).sum() for k in range(1, 9))
     assert total == 42352
 
 
@@ -111,7 +111,7 @@ def test_block_list_and_matrix_agree_on_random_owners():
     for cnn in ("lenet", "cifar"):
         prof = load_profile(cnn)
         for k in range(1, prof.n_layers):
-            edge = chain_edge(prof, k)
+            edge = edges(prof)[k][0]
             a_prev = rng.integers(0, 5, size=(3, prof.layers[k - 1].segments))
             a_next = rng.integers(0, 5, size=(3, prof.layers[k].segments))
             block = transfer_block(edge, a_prev, a_next, 5)
@@ -126,13 +126,13 @@ def test_block_list_and_matrix_agree_on_random_owners():
 def test_stage_time_parallel_and_serial_uplink():
     own = hand_assignment().owners[0]
     # ReLU1: the source sends 4 maps to each of d0, d1
-    O = transfer_matrix(chain_edge(LENET, 1), own[0], own[1], N)
+    O = transfer_matrix(edges(LENET)[1][0], own[0], own[1], N)
     np.testing.assert_allclose(incoming_wait(O, RHO), [9.216, 9.216, 0, 0])
     np.testing.assert_allclose(incoming_wait(O, RHO, serial=True), [18.432, 18.432, 0, 0])
     # conv2: d0 computes 3 segments after one map from d1 (2 kB/s): the critical owner
     k = 3
     n = counts(own[k][None, :], N)
-    O = transfer_block(chain_edge(LENET, k), own[k - 1][None, :], own[k][None, :], N)
+    O = transfer_block(edges(LENET)[k][0], own[k - 1][None, :], own[k][None, :], N)
     tc = compute_time(n, LENET.layers[k], E)
     np.testing.assert_allclose(tc[0], [0.0768, 0.0384, 0.0128, 0])
     T, crit = stage_times(n, tc, incoming_wait(O, RHO))
@@ -144,7 +144,7 @@ def test_stage_time_of_every_hand_layer_matches_the_evaluator_figures():
     got = []
     for k, la in enumerate(LENET.layers):
         n = counts(own[k][None, :], N)
-        edge = chain_edge(LENET, k)
+        edge = edges(LENET)[k][0] if k else None
         wait = np.zeros((1, N)) if edge is None else incoming_wait(transfer_block(edge, own[k - 1][None, :], own[k][None, :], N), RHO)
         got.append(stage_times(n, compute_time(n, la, E), wait)[0][0])
     np.testing.assert_allclose(got, STAGES, rtol=1e-12)
@@ -157,7 +157,7 @@ def test_layer_usage_memory_and_multiplications():
 
 
 def test_least_bytes_per_kind():
-    conv1, flow, conv2, to_fc, fc = (chain_edge(LENET, k) for k in (1, 2, 4, 6, 7))
+    conv1, flow, conv2, to_fc, fc = (edges(LENET)[k][0] for k in (1, 2, 4, 6, 7))
     assert conv1.least_bytes(1, receivers_own_u=False) == 8 * 2304  # the source sends every partial sum
     assert flow.least_bytes(3, receivers_own_u=False) == 8 * 2304 and flow.least_bytes(3, receivers_own_u=True) == 0
     assert conv2.least_bytes(2, receivers_own_u=True) == 16 * 256  # one sender's partial sums move
@@ -178,4 +178,23 @@ def test_least_sent_of_a_lenet_request():
 def test_whole_layer_transfer_is_the_output_size(cnn):
     prof = load_profile(cnn)
     for k in range(1, prof.n_layers):
-        assert chain_edge(prof, k).whole_bytes == prof.layers[k - 1].out_bytes
+        assert edges(prof)[k][0].whole_bytes == prof.layers[k - 1].out_bytes
+
+
+@pytest.mark.parametrize("cnn", ["lenet", "res", "grp", "cat"])
+def test_receiver_bytes_sum_to_the_transfer_matrix(cnn):
+    """``O[i,j] = sum_{q owned by j} d[q,i]`` (i != j) on random owners, chain and section 9 DAGs
+    (residual add, grouped conv, concat slices)."""
+    from tests.test_dag_evaluator import NETWORKS
+
+    prof = LENET if cnn == "lenet" else NETWORKS[cnn]()
+    rng, N = np.random.default_rng(3), 4
+    for _ in range(5):
+        own = [rng.integers(0, N, la.segments) for la in prof.layers]
+        for k in range(1, prof.n_layers):
+            for ed in edges(prof)[k]:
+                d = receiver_bytes(ed, own[ed.u], N)
+                O = np.zeros((N, N))
+                np.add.at(O.T, own[k], d)
+                np.fill_diagonal(O, 0.0)
+                np.testing.assert_array_equal(O, transfer_matrix(ed, own[ed.u], own[k], N))

@@ -86,14 +86,7 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str) -> tuple
 
     if warm_start == "milp":
         raise ValueError("warm_start: use a heuristic method (e.g. 'greedy'), not 'milp'")
-    from optdist.transfers import ChainOnlyError
-
-    try:
-        res = solve(inst, method=warm_start)
-    except ChainOnlyError as e:  # its own fix ("use method milp") is what the user is already doing
-        dag = str(e).partition(": this method")[0]
-        raise ValueError(f"warm_start {warm_start!r}: {dag}, which {warm_start} cannot place (it places chains "
-                         "only); fix: leave the warm start out, or start from 'plan-guided' or an assignment file") from None
+    res = solve(inst, method=warm_start)
     info: dict[str, Any] = {"warm_start": warm_start, "warm_start_objective": res.evaluator_objective}
     if res.evaluation is None or not res.evaluation.feasible:
         info["warm_start_skipped"] = f"{warm_start} gave no feasible assignment"
