@@ -71,7 +71,10 @@ from optdist.heuristics.incremental import OnlineOutcome, RequestPlacer, Usage, 
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import CAP_FIELDS, capacities
 from optdist.milp.decomposition.repair import alone
+from optdist.milp.data import formulation_problems
 from optdist.milp.decomposition.single import solve_single
+from optdist.milp.model import build
+from optdist.milp.run import adapter_for, solve_built
 from optdist.result import SolveResult
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
@@ -124,6 +127,25 @@ def _greedy_alone(inst: Instance, r: int, used: np.ndarray) -> list[np.ndarray] 
     return rp.owners
 
 
+def _exact_alone(inst: Instance, r: int, cap: np.ndarray, *, solver: str, time_limit: float, threads: int | None,
+                 seed: int | None) -> list[np.ndarray] | None:
+    """Request r at its best alone within the capacities ``cap`` (n_nodes, 3), or None if none found.
+
+    A chain: :func:`optdist.milp.decomposition.single.solve_single` (stage bounds, then the tight
+    model). A DAG (MODEL.md section 9), whose layers those stage bounds cannot walk: request r alone
+    on the model the default engine takes for the network (per-map for a grouped convolution or a
+    merge of whole maps, else tight), to the same gap.
+    """
+    capacity = {k: cap[:, i] for i, k in enumerate(CAP_FIELDS)}
+    if inst.profile(r).is_chain:
+        return solve_single(inst, r, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
+                            capacity=capacity).owners
+    formulation = "per-map" if formulation_problems(inst.profile(r)) else "tight"
+    b = build(inst, formulation, requests=[r], capacity_override=capacity)
+    _, asg, _ = solve_built(b, adapter_for(solver), time_limit=time_limit, mip_gap=1e-6, threads=threads, seed=seed, tee=False)
+    return None if asg is None else asg.owners[r]
+
+
 def _repair(inst: Instance, r: int, used: np.ndarray, resid: np.ndarray, *, solver: str, time_limit: float,
             threads: int | None, seed: int | None) -> tuple[list[np.ndarray] | None, np.ndarray | None]:
     """Step 3 of the module docstring: the cheaper of the greedy's and the exact single-request
@@ -132,10 +154,9 @@ def _repair(inst: Instance, r: int, used: np.ndarray, resid: np.ndarray, *, solv
     g = _greedy_alone(inst, r, used)
     if g is not None:
         found.append(g)
-    ss = solve_single(inst, r, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
-                      capacity={k: resid[:, i] for i, k in enumerate(CAP_FIELDS)})
-    if ss.owners is not None:
-        found.append(ss.owners)
+    exact = _exact_alone(inst, r, resid, solver=solver, time_limit=time_limit, threads=threads, seed=seed)
+    if exact is not None:
+        found.append(exact)
     best = None
     for own in found:
         cost, use = alone(inst, r, own)
@@ -150,13 +171,12 @@ def _improve(inst: Instance, r: int, room: np.ndarray, cost: float, *, solver: s
              threads: int | None, seed: int | None) -> tuple[list[np.ndarray], np.ndarray] | None:
     """Request r at its best alone within ``room`` (n_nodes, 3) if cheaper than ``cost`` (s):
     ``(owners, usage)``, else None."""
-    ss = solve_single(inst, r, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
-                      capacity={k: room[:, i] for i, k in enumerate(CAP_FIELDS)})
-    if ss.owners is None:
+    owners = _exact_alone(inst, r, room, solver=solver, time_limit=time_limit, threads=threads, seed=seed)
+    if owners is None:
         return None
-    c, use = alone(inst, r, ss.owners)
+    c, use = alone(inst, r, owners)
     if c < cost * (1 - 1e-9) and _fits(use, room):
-        return ss.owners, use
+        return owners, use
     return None
 
 
