@@ -14,6 +14,14 @@ from :mod:`optdist.transfers` (its kind and coefficients); with previous-layer o
   whatever j owns; ``n'_i * beta`` after an elementwise layer, ``P^out * beta`` after a
   conv, the vector after an fc): ``wait_j = max_{i in S, i != j} bytes_i / rho_i``.
 
+A layer of a DAG (MODEL.md section 9) with several input edges (``add``, ``concat``), one
+that reads a slice of it (a ``concat``) or a grouped-conv edge is in ``general`` mode: per edge
+e, ``delta[e,q,i]`` = the bytes owner i of the input sends to the owner of segment q
+(:func:`optdist.transfers.receiver_bytes`), accumulated per receiver into ``O_e[i,j]``, and
+``wait_j = max_{e, i != j} O_e[i,j] / rho_i`` (the longest over k's input edges; bandwidth
+sums over all of them), one segment at a time. A layer with one input edge (any ``u in in(k)``)
+takes the three shapes above, so chains are unchanged.
+
 Node j finishes at ``f_j = n_j c_k / e_j + wait_j``; the stage time is ``T_k = max_j f_j``
 (eq. 7). One more segment on j is feasible when j is a candidate (a device, or the request's
 source for first/last/(10h) layers, and active), keeps (10f) ``n_j <= cap_k``, (10b) memory,

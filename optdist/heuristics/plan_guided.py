@@ -35,7 +35,9 @@ and usage).
    of the DistPrivacy greedy's placement of r on ``R`` (:mod:`optdist.heuristics.greedy`,
    milliseconds) and r alone, exactly, on ``R``
    (:func:`optdist.milp.decomposition.single.solve_single` with ``capacity=R``, at most
-   ``repair_time_limit`` s); neither found: r is rejected.
+   ``repair_time_limit`` s; on a DAG network, MODEL.md section 9, whose layers its stage bounds
+   cannot walk: r alone on the tight model, or per-map where the network needs it); neither
+   found: r is rejected.
 
 If the exact engine finds no feasible placement of the whole forecast (more requests forecast
 than fit, or none found in time), it plans again with admission control (MODEL.md section 8:

@@ -29,7 +29,8 @@ def _whole(*values: float | np.ndarray) -> bool:
 
 def batchable(st: LayerState) -> bool:
     """Whether :func:`layer_states` reproduces ``st`` exactly: a layer with no input edge, a conv
-    edge into a multi-segment layer or an elementwise (flow) edge, with whole-number usage steps."""
+    edge into a multi-segment layer or an elementwise (flow) edge, with whole-number usage steps
+    (not a DAG's ``general``-mode layer: a merge, a concat slice or a grouped convolution)."""
     if st.on_source or st.mode not in ("none", "per_segment", "map"):
         return False
     u = st.usage
