@@ -295,6 +295,10 @@ class LayerState:
         nodes = np.asarray(nodes, dtype=np.int64)
         n = len(nodes)
         segs = self.order[self.t:self.t + n]
+        if self.mode == "general":
+            for q, j in zip(segs.tolist(), nodes.tolist()):
+                self._book_general(q, j)
+            return
         N = self.inst.n_nodes
         add = np.bincount(nodes, minlength=N)
         self.owners[segs] = nodes
@@ -318,19 +322,27 @@ class LayerState:
                     arrive = np.where(got > 0, self.flow[i] * self.beta / self.inst.rate[i], 0.0)
                     arrive[i] = 0.0
                     np.maximum(self.wait, arrive, out=self.wait)
-        elif self.mode == "general":
-            sent = np.zeros(len(self.senders))
-            for q, j in zip(segs, nodes):
-                d = np.where(self.is_sender[:, j], 0.0, self.send[q])
-                sent += d
-                self.O[:, :, j] += np.where(self.is_sender[None, :, j], 0.0, self.delta[:, q, :])
-                if len(self.senders):
-                    self.wait[j] = max(self.wait[j], float((self.O[:, :, j] / self.rho_s).max()))
-        if self.mode in ("per_segment", "per_receiver", "general"):
+        if self.mode in ("per_segment", "per_receiver"):
             u.bandwidth[self.senders] += sent
             self.shared += float(np.sum(sent))
         self.cnt += add
         self.t += n
+
+    def _book_general(self, q: int, j: int) -> None:
+        """Segment q (the next in ``order``) on node j, ``general`` mode: usage, transfers, j's wait."""
+        u, S = self.usage, self.senders
+        self.owners[q] = j
+        u.memory[j] += self.m
+        u.compute[j] += self.c
+        if len(S):
+            mine = self.is_sender[:, j]
+            sent = np.where(mine, 0.0, self.send[q])
+            u.bandwidth[S] += sent
+            self.shared += float(sent.sum())
+            self.O[:, :, j] += np.where(mine, 0.0, self.delta[:, q, :])
+            self.wait[j] = max(self.wait[j], float((self.O[:, :, j] / self.rho_s).max()))
+        self.cnt[j] += 1
+        self.t += 1
 
     def place(self, j: int) -> None:
         self.commit(np.array([j]))
@@ -355,16 +367,30 @@ class LayerState:
 
     def _fill_general(self) -> bool:
         """The greedy of :func:`greedy_picks`, one segment at a time (``general`` mode): the feasible
-        node with the least new finish time, ties by ``tie_order``; False if a segment fits nowhere."""
-        rank = np.empty(self.inst.n_nodes, dtype=np.int64)
-        rank[self.tie_order] = np.arange(self.inst.n_nodes)
-        while not self.done:
-            ok = (self.room(1) > 0) & self._bandwidth_ok()
+        node (:meth:`feasible`) with the least new finish time (:meth:`steps`), ties by
+        ``tie_order``; False if a segment fits nowhere."""
+        N = self.inst.n_nodes
+        rank = np.empty(N, dtype=np.int64)
+        rank[self.tie_order] = np.arange(N)
+        u, S = self.usage, self.senders
+        cap_s = self.inst.bandwidth_capacity[S]
+        room = self.room0 - self.cnt  # (10b), (10c), (10f) and candidacy: segments each node may still take
+        while self.t < self.P:
+            q = int(self.order[self.t])
+            need = self.send[q]
+            bad = S[(need > 0) & (cap_s - u.bandwidth[S] < need)]  # senders whose (10d) one more transfer breaks
+            ok = room > 0
+            if len(bad) > 1:
+                return False
+            if len(bad) == 1:  # only that sender itself may take the segment (it sends nothing to itself)
+                ok = ok & (np.arange(N) == bad[0])
             if not ok.any():
                 return False
-            G = self.steps(None, 1)[:, 0]
+            G = (self.cnt + 1) * self.ce + self._general_arrive(q)
             best = np.flatnonzero(ok & (G == G[ok].min()))
-            self.place(int(best[np.argmin(rank[best])]))
+            j = int(best[np.argmin(rank[best])]) if len(best) > 1 else int(best[0])
+            self._book_general(q, j)
+            room[j] -= 1
         return True
 
 
