@@ -314,10 +314,18 @@ def receiver_bytes(edge: Edge, a_prev: np.ndarray, n_nodes: int) -> np.ndarray:
     P, N = edge.receiver_segments, n_nodes
     if P > 1 and (edge.per_sender_segment or edge.per_pair):
         raise ValueError(f"edge {edge.u} -> {edge.k} ({edge.kind}) into {P} segments: its bytes are no sum over receiving segments")
-    a_next = np.full((P, P), N + 1, dtype=np.int64)  # virtual node N owns segment q of row q, N + 1 the rest
-    np.fill_diagonal(a_next, N)
-    O = transfer_block(edge, np.broadcast_to(np.asarray(a_prev, dtype=np.int64), (P, len(a_prev))), a_next, N + 2)
-    return np.ascontiguousarray(O[:, :N, N])
+    a_prev = np.asarray(a_prev, dtype=np.int64)
+    out = np.empty((P, N))
+    rows = max(1, _RECEIVER_CELLS // (N + 2) ** 2)  # rows per transfer_block call (bounded memory)
+    for q0 in range(0, P, rows):
+        q = np.arange(q0, min(q0 + rows, P))
+        a_next = np.full((len(q), P), N + 1, dtype=np.int64)  # virtual node N owns segment q of row q, N + 1 the rest
+        a_next[np.arange(len(q)), q] = N
+        out[q] = transfer_block(edge, np.broadcast_to(a_prev, (len(q), len(a_prev))), a_next, N + 2)[:, :N, N]
+    return out
+
+
+_RECEIVER_CELLS = 2_000_000  # (rows, N + 2, N + 2) cells per block of receiver_bytes
 
 
 def transfer_matrix(edge: Edge, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: int) -> np.ndarray:

@@ -181,11 +181,16 @@ def test_whole_layer_transfer_is_the_output_size(cnn):
         assert edges(prof)[k][0].whole_bytes == prof.layers[k - 1].out_bytes
 
 
+@pytest.mark.parametrize("rows", ["all", "one"])
 @pytest.mark.parametrize("cnn", ["lenet", "res", "grp", "cat"])
-def test_receiver_bytes_sum_to_the_transfer_matrix(cnn):
+def test_receiver_bytes_sum_to_the_transfer_matrix(cnn, rows, monkeypatch):
     """``O[i,j] = sum_{q owned by j} d[q,i]`` (i != j) on random owners, chain and section 9 DAGs
-    (residual add, grouped conv, concat slices)."""
+    (residual add, grouped conv, concat slices); all rows in one block or one row per block."""
+    from optdist import transfers
     from tests.test_dag_evaluator import NETWORKS
+
+    if rows == "one":
+        monkeypatch.setattr(transfers, "_RECEIVER_CELLS", 1)
 
     prof = LENET if cnn == "lenet" else NETWORKS[cnn]()
     rng, N = np.random.default_rng(3), 4
