@@ -185,6 +185,9 @@ def test_plan_guided_repairs_a_dag_request_beyond_the_forecast(folder):
     assert res.extra["followed"] == 1 and res.extra["repaired"] == 1
     check_online(inst, res, optimum("res-2x2", folder))
     assert res.evaluation.feasible
+    better = solve(inst, method="plan-guided", improve=True, plan_time_limit=20, threads=1)  # step 2's exact solve alone
+    check_online(inst, better, optimum("res-2x2", folder))
+    assert better.evaluation.feasible and better.evaluator_objective <= res.evaluator_objective * (1 + 1e-9)
 
 
 # ---- the RL environment -------------------------------------------------------------------------
