@@ -364,7 +364,6 @@ class LayerState:
             self.commit(picks)
         return True
 
-
     def _fill_general(self) -> bool:
         """The greedy of :func:`greedy_picks`, one segment at a time (``general`` mode): the feasible
         node (:meth:`feasible`) with the least new finish time (:meth:`steps`), ties by

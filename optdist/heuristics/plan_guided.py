@@ -71,9 +71,9 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.heuristics.incremental import OnlineOutcome, RequestPlacer, Usage, require_parallel_uplink
 from optdist.instance import Instance, load_instance
+from optdist.milp.data import formulation_problems
 from optdist.milp.decomposition.bounds import CAP_FIELDS, capacities
 from optdist.milp.decomposition.repair import alone
-from optdist.milp.data import formulation_problems
 from optdist.milp.decomposition.single import solve_single
 from optdist.milp.model import build
 from optdist.milp.run import adapter_for, solve_built

@@ -11,9 +11,9 @@ per device four binaries (enough memory, compute, sender bandwidth for one more 
 below the privacy cap ``Nf``), its share ``n_j / cap_k`` of the current layer, its share of
 the previous layer's segments (on a DAG, MODEL.md section 9: of all the input layers' segments
 together), and a one-hot of the device holding the current segment's input map (previous layer
-elementwise; on a DAG the first elementwise input edge that reads the segment). Not in the paper: per device, the stage-time rise
-``max(f_j' - T_k, 0)`` and the segment delay if it takes the segment, each divided by its
-largest value over the candidates, and its speed ``e_j`` and radio rate ``rho_j`` divided by
+elementwise; on a DAG the first elementwise input edge that reads the segment). Not in the
+paper: per device, the stage-time rise ``max(f_j' - T_k, 0)`` and the segment delay if it
+takes the segment, each divided by its largest value over the candidates, and its speed ``e_j`` and radio rate ``rho_j`` divided by
 the largest. The observation is the global part (CNN, layer, segment; ``n_global`` entries)
 followed by ``n_device`` blocks of ``D`` per-device values. The action mask (``info["action_mask"]``,
 :meth:`action_masks`) is the AND of the four binaries.
