@@ -12,7 +12,7 @@ Gymnasium's checks, replays a seed, decides the same batched and segment by segm
 from __future__ import annotations
 
 import functools
-import sys
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -40,18 +40,17 @@ CASES = {  # key -> (network, requests, devices, objective)
 HEURISTICS = ("greedy", "per-layer", "edge-cloud", "plan-guided")
 
 
+@functools.cache
 def resnet_block():
     """examples/byon/resnets.py's ResBlockNet (stem, basic block with identity shortcut, pooling, fc),
     3 maps wide on 3x4x4 inputs, traced to section 9's graph."""
     pytest.importorskip("torch", reason="tracing needs torch: pip install 'optdist[learn]'")
     from optdist.tracing import profile_module
 
-    sys.path.insert(0, str(ROOT / "examples" / "byon"))
-    try:
-        from resnets import ResBlockNet
-    finally:
-        sys.path.remove(str(ROOT / "examples" / "byon"))
-    return profile_module(ResBlockNet(width=3, classes=2), (3, 4, 4), name="block")
+    spec = importlib.util.spec_from_file_location("byon_resnets", ROOT / "examples" / "byon" / "resnets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return profile_module(module.ResBlockNet(width=3, classes=2), (3, 4, 4), name="block")
 
 
 @pytest.fixture(scope="module")
