@@ -50,7 +50,7 @@ def solve_edge_cloud(
     t0 = time.perf_counter()
     usage = Usage.zeros(inst.n_nodes)
     D = inst.n_devices
-    e, rho = inst.mults_per_s, inst.rate
+    rho = inst.rate
     placed, splits = OnlineOutcome(inst), []
     for r in range(inst.n_requests):
         prof = inst.profile(r)
@@ -58,6 +58,7 @@ def solve_edge_cloud(
         L, src = len(layers), int(inst.request_source[r])
         mults = np.array([la.total_mults for la in layers], dtype=float)
         weights = np.array([la.total_weight_bytes for la in layers], dtype=float)
+        secs = inst.segment_seconds(r) * np.array([la.segments for la in layers])[:, None]  # (L, N) s per whole layer
         into = np.array([0.0] + [tr.chain_edge(prof, k).whole_bytes for k in range(1, L)])  # bytes into k
         left_m, left_c, left_b = inst.memory - usage.memory, inst.compute_capacity - usage.compute, inst.bandwidth_capacity - usage.bandwidth
         best: tuple[float, int, int] | None = None
@@ -65,7 +66,7 @@ def solve_edge_cloud(
             on_src = np.r_[np.arange(s), L - 1]
             if weights[on_src].sum() > left_m[src] or mults[on_src].sum() > left_c[src]:
                 continue
-            head = mults[on_src].sum() / e[src]
+            head = secs[on_src, src].sum()
             if s == L - 1:
                 T, d = head, -1
             else:
@@ -73,7 +74,7 @@ def solve_edge_cloud(
                 ok = (weights[cloud].sum() <= left_m[:D]) & (mults[cloud].sum() <= left_c[:D]) & (into[L - 1] <= left_b[:D])
                 if into[s] > left_b[src] or not ok.any():
                     continue
-                Td = np.where(ok, head + into[s] / rho[src] + mults[cloud].sum() / e[:D] + into[L - 1] / rho[:D], np.inf)
+                Td = np.where(ok, head + into[s] / rho[src] + secs[cloud, :D].sum(axis=0) + into[L - 1] / rho[:D], np.inf)
                 d = int(np.argmin(Td))
                 T = float(Td[d])
             if best is None or T < best[0]:

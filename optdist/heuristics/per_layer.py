@@ -28,7 +28,7 @@ from optdist.result import SolveResult
 
 
 class _Chain:
-    """Per-layer totals of request r: multiplications, weight bytes, bytes into the layer (whole layers)."""
+    """Per-layer totals of request r: multiplications, seconds per node, weight bytes, bytes into the layer (whole layers)."""
 
     def __init__(self, inst: Instance, r: int):
         prof = inst.profile(r)
@@ -38,6 +38,7 @@ class _Chain:
         self.weights = np.array([la.total_weight_bytes for la in layers], dtype=float)
         self.into = np.array([0.0] + [tr.chain_edge(prof, k).whole_bytes for k in range(1, self.L)])
         self.segments = [la.segments for la in layers]
+        self.secs = inst.segment_seconds(r) * np.array(self.segments)[:, None]  # (L, N) s: whole layer k on node j
         src = int(inst.request_source[r])
         self.cand = []
         for k in range(self.L):
@@ -59,7 +60,7 @@ class _Chain:
         return add
 
     def latency(self, inst: Instance, path: list[int]) -> float:
-        t = sum(self.mults[k] / inst.mults_per_s[j] for k, j in enumerate(path))
+        t = sum(self.secs[k, j] for k, j in enumerate(path))
         return float(t + sum(self.into[k] / inst.rate[path[k - 1]] for k in range(1, self.L) if path[k] != path[k - 1]))
 
 
@@ -73,18 +74,18 @@ def _fits(add: Usage, left: Usage) -> bool:
 
 def _dp_path(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None:
     """Latency-optimal chain, each layer (and transfer) checked against ``left`` alone."""
-    e, rho = inst.mults_per_s, inst.rate
+    rho = inst.rate
     N = inst.n_nodes
     eye = np.eye(N, dtype=bool)
     ok0 = ch.cand[0] & (left.memory >= ch.weights[0]) & (left.compute >= ch.mults[0])
-    V = np.where(ok0, ch.mults[0] / e, np.inf)
+    V = np.where(ok0, ch.secs[0], np.inf)
     back = []
     for k in range(1, ch.L):
         ok = ch.cand[k] & (left.memory >= ch.weights[k]) & (left.compute >= ch.mults[k])
         move = np.where(left.bandwidth >= ch.into[k], ch.into[k] / rho, np.inf)
         M = V[:, None] + np.where(eye, 0.0, move[:, None])
         arg = np.argmin(M, axis=0)
-        V = np.where(ok, M[arg, np.arange(N)] + ch.mults[k] / e, np.inf)
+        V = np.where(ok, M[arg, np.arange(N)] + ch.secs[k], np.inf)
         back.append(arg)
     j = int(np.argmin(V))
     if not np.isfinite(V[j]):
@@ -101,7 +102,7 @@ def _layer_by_layer(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None
     used = Usage.zeros(inst.n_nodes)
     for k in range(ch.L):
         ok = ch.cand[k] & (used.memory + ch.weights[k] <= left.memory) & (used.compute + ch.mults[k] <= left.compute)
-        T = ch.mults[k] / inst.mults_per_s
+        T = ch.secs[k]
         if k:
             i = path[-1]
             moved = np.arange(inst.n_nodes) != i
