@@ -185,3 +185,27 @@ def test_profile_measure_command_records_times(tmp_path, capsys):
     assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--measure", "rpi4", "--repeats", "0",
                  "--out", str(tmp_path / "x.json")]) == 2
     assert "--repeats must be a positive number" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+
+
+def test_measure_module_times_every_layer_of_a_residual_network():
+    torch = pytest.importorskip("torch")
+    from optdist.tracing import measure_module, profile_module
+
+    class Res(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem, self.bn = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4)
+            self.conv, self.pool, self.fc = torch.nn.Conv2d(4, 4, 3, padding=1), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Linear(4, 2)
+
+        def forward(self, x):
+            y = torch.relu(self.bn(self.stem(x)))
+            return self.fc(torch.flatten(self.pool(torch.relu(self.conv(y)) + y), 1))
+
+    net = Res()
+    prof = profile_module(net, (3, 8, 8), "res")
+    assert [la.kind for la in prof.layers] == ["conv", "elementwise", "conv", "elementwise", "add", "elementwise", "fc"]
+    times = measure_module(net, prof, repeats=2, warmup=1)
+    assert len(times.seconds_per_segment) == prof.n_layers and all(t > 0 for t in times.seconds_per_segment)
+    assert net.training  # the module's mode is restored
+    with pytest.raises(ValueError, match="repeats"):
+        measure_module(net, prof, repeats=0)
