@@ -130,7 +130,7 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
     N, R, D = inst.n_nodes, inst.n_requests, inst.n_devices
     if len(asg.owners) != R:
         raise ValueError(f"assignment has {len(asg.owners)} requests, the instance has {R}")
-    e, rho = inst.mults_per_s, inst.rate
+    rho = inst.rate
     serial = inst.objective.uplink == "serial"
     mem, comp, bw = np.zeros(N), np.zeros(N), np.zeros(N)
     latency, shared = np.full(R, np.nan), np.full(R, np.nan)
@@ -178,7 +178,7 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
                 m_used, c_used = tr.layer_usage(la, cnt.sum(0))
                 mem += m_used
                 comp += c_used
-                tc = tr.compute_time(cnt, la, e)
+                tc = cnt * inst.segment_seconds(rs[0])[k]  # n_j c_k / e_j, or measured (section 9)
                 wait = np.zeros((B, N))
                 for edge in tr.edges(prof)[k]:
                     O = tr.transfer_block(edge, own[edge.u], a, N, cnts[edge.u], cnt)

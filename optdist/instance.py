@@ -36,6 +36,7 @@ from optdist.devices import DeviceCatalogError, device_catalog
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
+from optdist.transfers import segment_seconds
 
 FORMAT = "optdist-instance/1"
 NODE_FIELDS = ("memory", "mults_per_s", "rate", "compute_capacity", "bandwidth_capacity")
@@ -315,6 +316,7 @@ class Instance:
     profiles: dict[str, Profile]
     limits: dict[str, PrivacyLimits]
     node_types: tuple[str | None, ...] = field(default=())
+    _seconds: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -341,6 +343,27 @@ class Instance:
     def profile(self, r: int) -> Profile:
         return self.profiles[self.request_cnn[r]]
 
+    def segment_seconds(self, r: int) -> np.ndarray:
+        """``(L, N)`` seconds one segment of layer k of request r's CNN takes on node j (MODEL.md sections 5, 9).
+
+        ``c_k / e_j``, except on a node whose catalog ``type`` the profile has measured times for
+        (``measured_seconds``), where the measured seconds replace it. The one home of that
+        quotient: every latency computation uses it. Cached per CNN; read-only.
+        """
+        cnn = self.request_cnn[r]
+        out = self._seconds.get(cnn)
+        if out is None:
+            out = segment_seconds(self.profiles[cnn], self.mults_per_s, self.node_types or (None,) * self.n_nodes)
+            out.flags.writeable = False
+            self._seconds[cnn] = out
+        return out
+
+    def timing_class(self, j: int) -> str | None:
+        """Node j's type when some CNN of the instance has measured times for it, else None: two nodes
+        with equal numbers but different timing classes compute at different speeds (section 9)."""
+        t = self.node_types[j] if j < len(self.node_types) else None
+        return t if any(p.measured_seconds(t) is not None for p in self.profiles.values()) else None
+
     def limit(self, r: int) -> PrivacyLimits:
         return self.limits[self.request_cnn[r]]
 
@@ -352,6 +375,8 @@ class Instance:
         bound = 0.0
         for cnn, prof in self.profiles.items():
             work = sum(la.total_mults for la in prof.layers) / slowest_e
+            for _, times in prof.measured:  # measured times (section 9) may be slower than any c_k / e_j
+                work = max(work, sum(la.segments * s for la, s in zip(prof.layers, times.seconds_per_segment)))
             data = sum(la.out_bytes for la in prof.layers) / slowest_rho
             bound = max(bound, work + data)
         return 1000.0 * max(bound, 1e-6)

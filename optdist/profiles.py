@@ -32,6 +32,15 @@ Profile files (``optdist-profile/2``, JSON; ``/1`` files without ``op``/``groups
 re-derived from the shapes, kernel and groups, and a file that disagrees is a
 :class:`ProfileFileError` naming the file, the field and the fix. The zoo's profiles are such
 files under ``models/profiles/`` (built by the same tracer, :mod:`optdist.profiling`).
+
+Measured times (MODEL.md section 9, optional): ``measured_seconds`` maps a device type (a
+catalog ``type`` of :mod:`optdist.devices`) to :class:`MeasuredTimes`, the seconds one segment
+of each layer takes on that device (``seconds_per_segment``, one non-negative finite number per
+layer) and how they were measured (machine, torch version, repeats, date). On a node of that
+type they replace ``c_k / e_j`` in the compute time ``tc = owned_k(j) * c_k / e_j`` (MODEL.md
+section 5, :meth:`optdist.instance.Instance.segment_seconds`); compute capacity (section 6)
+stays counted in multiplications. ``optdist profile --module ... --measure TYPE`` records them
+(:func:`optdist.tracing.measure_module`).
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -56,6 +65,7 @@ FORMAT = "optdist-profile/2"
 FORMATS = ("optdist-profile/1", FORMAT)
 MAX_PROFILE_BYTES = 16 * MiB
 MAX_COUNT = 10**15  # largest segment count, multiplication count or byte count in a profile
+MAX_SECONDS = 1e6  # largest measured seconds per segment (11.6 days: anything more is a unit mistake)
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,21 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class MeasuredTimes:
+    """Measured seconds per segment of every layer on one device type (MODEL.md section 9).
+
+    ``seconds_per_segment[k]`` (seconds, length L) replaces ``c_k / e_j`` on nodes of the type;
+    ``machine``, ``torch``, ``repeats`` and ``date`` (ISO 8601) say how it was measured.
+    """
+
+    seconds_per_segment: tuple[float, ...]
+    machine: str = ""
+    torch: str = ""
+    repeats: int = 1
+    date: str = ""
+
+
+@dataclass(frozen=True)
 class Profile:
     """The layers of one CNN in stage order, its input shape (C, H, W) and its graph.
 
@@ -113,14 +138,32 @@ class Profile:
     input_shape: tuple[int, ...]
     layers: tuple[Layer, ...]
     graph: tuple[tuple[int, ...], ...] = ()
+    measured: tuple[tuple[str, MeasuredTimes], ...] = ()
 
     def __post_init__(self) -> None:
         graph = tuple(tuple(int(u) for u in into) for into in self.graph)
         if graph and len(graph) != len(self.layers):
             raise ValueError(f"{self.cnn}: graph has {len(graph)} entries for {len(self.layers)} layers")
+        measured = tuple(sorted(dict(self.measured).items()))
+        for device_type, times in measured:
+            secs = times.seconds_per_segment
+            if len(secs) != len(self.layers) or not all(0 <= s <= MAX_SECONDS for s in secs):  # also refuses NaN
+                raise ValueError(f"{self.cnn}: measured seconds for {device_type!r} must be {len(self.layers)} numbers "
+                                 f"in [0, {MAX_SECONDS:g}], not {list(secs)}")
+        object.__setattr__(self, "measured", measured)
         if graph == tuple(((k - 1,) if k else ()) for k in range(len(graph))):
             graph = ()
         object.__setattr__(self, "graph", graph)
+
+    def measured_seconds(self, device_type: str | None) -> tuple[float, ...] | None:
+        """Measured seconds per segment of each layer (length L) on ``device_type``, or None if not measured."""
+        times = dict(self.measured).get(device_type)
+        return None if times is None else times.seconds_per_segment
+
+    def with_measured(self, device_type: str, times: MeasuredTimes) -> Profile:
+        """A copy with ``times`` recorded for ``device_type`` (replacing an earlier measurement of that type)."""
+        return Profile(self.cnn, self.input_shape, self.layers, self.graph,
+                       tuple({**dict(self.measured), device_type: times}.items()))
 
     @property
     def is_chain(self) -> bool:
@@ -160,13 +203,17 @@ class Profile:
             d = {**asdict(la), "out_shape": list(la.out_shape), "torch_modules": list(la.torch_modules),
                  "kernel": list(la.kernel), "inputs": [self.layers[u].name for u in self.inputs(k)]}
             layers.append(d)
-        return {
+        doc = {
             "format": FORMAT,
             "cnn": self.cnn,
             "input_shape": list(self.input_shape),
             "bytes_per_value": BYTES_PER_VALUE,
             "layers": layers,
         }
+        if self.measured:
+            doc["measured_seconds"] = {t: {**asdict(m), "seconds_per_segment": list(m.seconds_per_segment)}
+                                       for t, m in self.measured}
+        return doc
 
     @classmethod
     def from_json(cls, data: dict, where: str = "profile") -> Profile:
@@ -174,7 +221,7 @@ class Profile:
         return parse_profile(data, where)
 
     def table(self):  # -> pandas.DataFrame
-        """The profile as a table (one row per layer)."""
+        """The profile as a table (one row per layer; a column of measured seconds per segment per device type)."""
         import pandas as pd
 
         return pd.DataFrame(
@@ -192,6 +239,7 @@ class Profile:
                     "out maps": la.out_maps,
                     "out shape": "x".join(map(str, la.out_shape)),
                     "beta (B/map)": la.beta,
+                    **{f"s/seg on {t}": m.seconds_per_segment[k] for t, m in self.measured},
                 }
                 for k, la in enumerate(self.layers)
             ]
@@ -228,6 +276,17 @@ class _LayerSpec(BaseModel):
     inputs: list[str] | None = None
 
 
+class _MeasuredSpec(BaseModel):
+    model_config = _STRICT
+
+    seconds_per_segment: list[Annotated[float, Field(ge=0, le=MAX_SECONDS)]] = Field(
+        min_length=1, description="seconds one segment of each layer takes on this device type (one per layer, in order)")
+    machine: str = Field(default="", description="the machine measured (e.g. platform.node() and CPU)")
+    torch: str = Field(default="", description="torch version used")
+    repeats: int = Field(default=1, ge=1, le=10**6, description="timed runs per layer (the median is kept)")
+    date: str = Field(default="", description="when measured, ISO 8601 UTC")
+
+
 class _ProfileSpec(BaseModel):
     model_config = _STRICT
 
@@ -236,6 +295,9 @@ class _ProfileSpec(BaseModel):
     input_shape: list[int] = Field(min_length=1, max_length=3)
     bytes_per_value: Literal[4] = BYTES_PER_VALUE
     layers: list[_LayerSpec] = Field(min_length=2)
+    measured_seconds: dict[str, _MeasuredSpec] = Field(
+        default_factory=dict, description="device type -> measured seconds per segment of each layer (MODEL.md "
+        "section 9); replaces c_k / e_j on nodes of that type")
 
 
 def profile_json_schema() -> dict:
@@ -244,11 +306,17 @@ def profile_json_schema() -> dict:
 
 
 _REGEN = "regenerate the file with `optdist profile --module pkg.mod:builder --input C,H,W --out FILE`"
+_MEASURE_FIX = ("give each device type {\"seconds_per_segment\": [seconds, one per layer], \"machine\": ..., \"torch\": "
+                "..., \"repeats\": ..., \"date\": ...}, or re-measure with `optdist profile --module pkg.mod:builder "
+                "--input C,H,W --measure TYPE --out FILE`")
 _FIXES = {
     "format": f"set \"format\": \"{FORMAT}\"",
     "kind": "use 'conv', 'elementwise', 'fc', 'add' or 'concat' (MODEL.md sections 2 and 9)",
     "bytes_per_value": "profiles count float32 values: set \"bytes_per_value\": 4",
     "layers": "list at least two layers (the first and last run on the source); " + _REGEN,
+    "seconds_per_segment": f"give one measured time per layer in seconds, each a number in [0, {MAX_SECONDS:g}]; "
+    "or re-measure with `optdist profile --module pkg.mod:builder --input C,H,W --measure TYPE --out FILE`",
+    "repeats": "give the number of timed runs as a positive integer",
 }
 
 
@@ -391,7 +459,9 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
     try:
         spec = _ProfileSpec.model_validate(data)
     except ValidationError as e:
-        raise ProfileFileError(where, validation_problems(e, _FIXES, "see the profile format in the README", _REGEN)) from None
+        problems = validation_problems(e, _FIXES, "see the profile format in the README", _REGEN)
+        raise ProfileFileError(where, [Problem(q.path, q.message, _MEASURE_FIX) if q.path.startswith("measured_seconds")
+                                       and q.fix == _REGEN else q for q in problems]) from None
     problems: list[Problem] = []
     if any(n < 1 for n in spec.input_shape):
         problems.append(Problem("input_shape", f"{spec.input_shape} has a non-positive size", "give C,H,W as positive integers"))
@@ -409,6 +479,14 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
         raise ProfileFileError(where, problems)
     for k, la in enumerate(spec.layers):
         problems += _layer_problems(k, la, [spec.layers[u] for u in graph[k]], spec.input_shape)
+    for device_type, m in spec.measured_seconds.items():
+        if not device_type:
+            problems.append(Problem("measured_seconds", "empty device type", "give the device type measured, e.g. \"rpi4\""))
+        if len(m.seconds_per_segment) != len(spec.layers):
+            problems.append(Problem(f"measured_seconds.{device_type}.seconds_per_segment",
+                                    f"{len(m.seconds_per_segment)} times for {len(spec.layers)} layers",
+                                    "give one time per layer of the profile, in its order; or re-measure with "
+                                    "`optdist profile --module pkg.mod:builder --input C,H,W --measure TYPE --out FILE`"))
     if problems:
         raise ProfileFileError(where, problems)
     layers = tuple(
@@ -418,7 +496,10 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
               groups=la.groups, kernel=tuple(la.kernel))
         for la in spec.layers
     )
-    return Profile(cnn=spec.cnn, input_shape=tuple(spec.input_shape), layers=layers, graph=tuple(map(tuple, graph)))
+    measured = tuple((t, MeasuredTimes(tuple(m.seconds_per_segment), m.machine, m.torch, m.repeats, m.date))
+                     for t, m in spec.measured_seconds.items())
+    return Profile(cnn=spec.cnn, input_shape=tuple(spec.input_shape), layers=layers, graph=tuple(map(tuple, graph)),
+                   measured=measured)
 
 
 @cache

@@ -47,6 +47,14 @@ an activation into the Linear before it, only when nothing else reads that convo
 Linear's output. Anything else (a product of tensors, ``torch.stack``, a concatenation along
 another dim, ...) raises :class:`TraceError` naming the graph node and its operation.
 Needs torch (the ``learn`` extra).
+
+:func:`measure_module` times each layer of a profiled module on this machine (MODEL.md section
+9, measured times): the traced graph runs node by node (``torch.fx.Interpreter``), each node's
+wall time (``time.perf_counter``) is added to the layer it belongs to (the layer whose
+``torch_modules`` names it: a folded BatchNorm or activation counts with its convolution or
+Linear; dropped and reshaping operations, which compute nothing, are not timed), and the median
+over ``repeats`` runs after ``warmup`` untimed runs, divided by the layer's segments, is the
+layer's seconds per segment.
 """
 
 from __future__ import annotations
@@ -57,9 +65,13 @@ import importlib.util
 import io
 import math
 import operator
+import platform
+import statistics
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -67,7 +79,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-from optdist.profiles import BYTES_PER_VALUE, Layer, Profile, ProfileFileError, parse_profile
+from optdist.profiles import BYTES_PER_VALUE, Layer, MeasuredTimes, Profile, ProfileFileError, parse_profile
 
 _ACTIVATION_MODULES = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish,
@@ -213,6 +225,65 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
         module.train(was_training)
 
 
+def _labels(gm: fx.GraphModule) -> dict[fx.Node, str]:
+    """Each graph node's label in a profile's layer names and ``torch_modules``: a module's path when the
+    module is called once, else the graph node's name (``relu_1``)."""
+    calls: dict[str, int] = {}
+    for node in gm.graph.nodes:
+        if node.op == "call_module":
+            calls[node.target] = calls.get(node.target, 0) + 1
+    return {node: node.target if node.op == "call_module" and calls[node.target] == 1 else node.name
+            for node in gm.graph.nodes}
+
+
+def measure_module(module: nn.Module, profile: Profile, repeats: int = 20, warmup: int = 3) -> MeasuredTimes:
+    """Seconds per segment of each layer of ``profile`` (``profile_module(module, ...)``) on this machine.
+
+    Runs the traced graph on a random input of the profile's shape (batch of one, eval mode, no
+    grad) ``warmup`` times untimed, then ``repeats`` times with each graph node timed by
+    ``time.perf_counter`` and charged to its layer (see the module docstring); a layer's time is
+    the median over the repeats, divided by its segments ``P_k``. Uses torch's current thread
+    count (recorded in ``machine``). Raises ``ValueError`` for ``repeats < 1`` or ``warmup < 0``
+    and :class:`TraceError` when the module does not trace to ``profile``'s layers. Source:
+    MODEL.md section 9 (measured times replace ``c_k / e_j``).
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats must be >= 1 and warmup >= 0, not {repeats} and {warmup}")
+    of_label = {label: k for k, la in enumerate(profile.layers) for label in la.torch_modules}
+    was_training = module.training
+    module.eval()
+    try:
+        gm = fx.symbolic_trace(module)
+        layer_of = {node: of_label[label] for node, label in _labels(gm).items() if label in of_label}
+        if set(layer_of.values()) != set(range(profile.n_layers)):
+            raise TraceError(f"{profile.cnn}: the module does not trace to the profile's layers; profile it again")
+        spent = [0.0] * profile.n_layers
+
+        class _Timed(fx.Interpreter):
+            def run_node(self, node: fx.Node):
+                t0 = time.perf_counter()
+                out = super().run_node(node)
+                if node in layer_of:
+                    spent[layer_of[node]] += time.perf_counter() - t0
+                return out
+
+        runner = _Timed(gm)
+        x = torch.randn((1, *profile.input_shape), generator=torch.Generator().manual_seed(0))
+        runs = []
+        with torch.no_grad():
+            for n in range(warmup + repeats):
+                spent[:] = [0.0] * profile.n_layers
+                runner.run(x)
+                if n >= warmup:
+                    runs.append(list(spent))
+    finally:
+        module.train(was_training)
+    seconds = tuple(statistics.median(run[k] for run in runs) / la.segments for k, la in enumerate(profile.layers))
+    machine = f"{platform.node()} {platform.machine()} {platform.processor()}".strip()
+    return MeasuredTimes(seconds, f"{machine}, {torch.get_num_threads()} torch threads", torch.__version__, repeats,
+                         datetime.now(UTC).isoformat(timespec="seconds"))
+
+
 @dataclass(frozen=True)
 class _Value:
     """What a graph node's tensor is in the profile: the output of layer ``layer`` (-1: the network
@@ -227,10 +298,7 @@ class _Value:
 def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple[tuple[Layer, ...], tuple[tuple[int, ...], ...]]:
     """The layers of the traced graph in graph order (a topological order) and each one's inputs."""
     modules = dict(gm.named_modules())
-    calls: dict[str, int] = {}
-    for node in gm.graph.nodes:
-        if node.op == "call_module":
-            calls[node.target] = calls.get(node.target, 0) + 1
+    labels = _labels(gm)
     b = BYTES_PER_VALUE
     layers: list[Layer] = []
     graph: list[tuple[int, ...]] = []
@@ -286,7 +354,7 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
         out_shape = _shape(node)
         if out_shape is None:
             raise fail(node, "does not produce a tensor")
-        label = node.target if node.op == "call_module" and calls[node.target] == 1 else node.name
+        label = labels[node]
         if cat == "merge":
             _merge(node, op, data, out_shape, label, value, layers, add_layer, fail)
             continue
@@ -439,8 +507,8 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
     return obj
 
 
-def profile_builder(spec: str, input_shape: Sequence[int], name: str | None = None) -> Profile:
-    """:func:`profile_module` of the module that ``load_builder(spec)()`` returns (CLI entry)."""
+def build_module(spec: str) -> nn.Module:
+    """The module that ``load_builder(spec)()`` returns; ``ValueError`` naming the problem."""
     builder = load_builder(spec)
     try:
         module = builder()
@@ -449,4 +517,15 @@ def profile_builder(spec: str, input_shape: Sequence[int], name: str | None = No
                          "it must take no arguments") from None
     if not isinstance(module, nn.Module):
         raise ValueError(f"--module {spec!r}: returned {type(module).__name__}, not a torch.nn.Module")
-    return profile_module(module, input_shape, name or spec.rsplit(":", 1)[1].lower())
+    return module
+
+
+def profile_builder(spec: str, input_shape: Sequence[int], name: str | None = None, measure: str | None = None,
+                    repeats: int = 20) -> Profile:
+    """:func:`profile_module` of the module ``spec`` names (CLI entry); with ``measure`` (a device type), its
+    layers timed on this machine (:func:`measure_module`, ``repeats`` runs) recorded under that type."""
+    module = build_module(spec)
+    profile = profile_module(module, input_shape, name or spec.rsplit(":", 1)[1].lower())
+    if measure is None:
+        return profile
+    return profile.with_measured(measure, measure_module(module, profile, repeats))

@@ -364,6 +364,21 @@ def compute_time(n: np.ndarray, layer: Layer, e: np.ndarray) -> np.ndarray:
     return n * (layer.mults_per_segment / e)
 
 
+def segment_seconds(profile: Profile, e: np.ndarray, node_types: Sequence[str | None]) -> np.ndarray:
+    """``(L, N)`` seconds one segment of layer k takes on node j: ``c_k / e_j`` (MODEL.md section 5), or the
+    profile's measured seconds for node j's device type where it has them (section 9, ``measured_seconds``).
+
+    ``e`` (N,) mult/s; ``node_types`` (N,) catalog types (None: no type). Use it through
+    :meth:`optdist.instance.Instance.segment_seconds` (cached per CNN).
+    """
+    out = np.array([compute_time(1.0, la, e) for la in profile.layers]).reshape(profile.n_layers, len(e))
+    for j, device_type in enumerate(node_types):
+        measured = profile.measured_seconds(device_type)
+        if measured is not None:
+            out[:, j] = measured
+    return out
+
+
 def incoming_wait(O: np.ndarray, rho: np.ndarray, serial: bool = False) -> np.ndarray:
     """``wait[...,j]`` (seconds): when receiver j has all its input, from ``O[...,i,j]`` (bytes).
 

@@ -24,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", metavar="C,H,W", help="input shape without the batch, e.g. 3,32,32 (with --module)")
     p.add_argument("--out", type=Path, help="write the profile file here (with --module)")
     p.add_argument("--name", help="the network's name in the file (default: the builder's name)")
+    p.add_argument("--measure", metavar="TYPE", help="also time each layer on this machine with torch and record the "
+                   "seconds per segment under device type TYPE (e.g. rpi4; MODEL.md section 9: on nodes of that type "
+                   "they replace c_k/e; compute capacity stays in multiplications)")
+    p.add_argument("--repeats", type=int, default=20, help="timed runs per layer with --measure (median kept; default 20)")
     p.add_argument("--rebuild", action="store_true", help="re-derive a zoo profile from its PyTorch module (needs torch)")
     p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper, or a "
                    "table file for a profile file)")
@@ -131,6 +135,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.module:
         if not (args.input and args.out) or args.cnn or args.rebuild or args.privacy:
             raise ValueError("--module needs --input C,H,W and --out FILE (and no CNN name, --rebuild or --privacy)")
+        if args.measure is not None and not args.measure.strip():
+            raise ValueError("--measure needs a device type name, e.g. --measure rpi4")
+        if args.repeats < 1:
+            raise ValueError(f"--repeats must be a positive number of timed runs, not {args.repeats}")
         try:
             from optdist.tracing import profile_builder
         except ImportError as e:
@@ -138,12 +146,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
         from optdist.profiles import write_profile_file
 
         check_output_file(args.out)
-        prof = profile_builder(args.module, _parse_shape(args.input), args.name)
+        prof = profile_builder(args.module, _parse_shape(args.input), args.name, args.measure, args.repeats)
         check_not_an_input(args.out, [_module_file(args.module.rsplit(":", 1)[0])])
         write_profile_file(prof, args.out)
         print(f"wrote {args.out}")
-    elif args.input or args.out or args.name:
-        raise ValueError("--input, --out and --name go with --module pkg.mod:builder")
+    elif args.input or args.out or args.name or args.measure:
+        raise ValueError("--input, --out, --name and --measure go with --module pkg.mod:builder")
     elif args.cnn is None:
         raise ValueError("name a zoo CNN or a profile file, or profile your module with --module ... --input ... --out ...")
     elif args.cnn.endswith(".json"):
@@ -171,6 +179,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
             lim = limits_for(args.cnn, args.privacy, args.tau)
     print(f"# {prof.cnn}: {prof.n_layers} layers, {prof.n_segments} segments, input {prof.input_shape}")
     print(f"# total multiplications {sum(la.total_mults for la in prof.layers):,}, weights {sum(la.total_weight_bytes for la in prof.layers):,} B")
+    for t, m in prof.measured:
+        print(f"# measured on {t}: {m.machine}, torch {m.torch}, median of {m.repeats} runs, {m.date}")
     if lim is not None:
         if note:
             print(note)
@@ -196,7 +206,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 prof = load_profile_file(f)
                 warnings = []
                 print(f"{f}: ok (profile {prof.cnn}, {prof.n_layers} layers, {prof.n_segments} segments, "
-                      f"{prof.total_mults:,} multiplications)")
+                      f"{prof.total_mults:,} multiplications"
+                      + "".join(f", measured times for {t}" for t, _ in prof.measured) + ")")
             elif _declares(f, "optdist-device-catalog"):
                 cat = device_catalog(f)
                 warnings = []

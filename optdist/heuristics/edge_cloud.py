@@ -54,7 +54,7 @@ def solve_edge_cloud(
     t0 = time.perf_counter()
     usage = Usage.zeros(inst.n_nodes)
     D = inst.n_devices
-    e, rho = inst.mults_per_s, inst.rate
+    rho = inst.rate
     placed, splits = OnlineOutcome(inst), []
     for r in range(inst.n_requests):
         prof = inst.profile(r)
@@ -62,6 +62,7 @@ def solve_edge_cloud(
         L, src = len(layers), int(inst.request_source[r])
         mults = np.array([la.total_mults for la in layers], dtype=float)
         weights = np.array([la.total_weight_bytes for la in layers], dtype=float)
+        secs = inst.segment_seconds(r) * np.array([la.segments for la in layers])[:, None]  # (L, N) s per whole layer
         into = [[(ed.u, ed.whole_bytes) for ed in tr.edges(prof)[k]] for k in range(L)]  # (u, bytes) into k
         left_m, left_c, left_b = inst.memory - usage.memory, inst.compute_capacity - usage.compute, inst.bandwidth_capacity - usage.bandwidth
         best: tuple[float, int, int, float, float] | None = None
@@ -69,7 +70,7 @@ def solve_edge_cloud(
             on_src = np.r_[np.arange(s), L - 1]
             if weights[on_src].sum() > left_m[src] or mults[on_src].sum() > left_c[src]:
                 continue
-            head = mults[on_src].sum() / e[src]
+            head = secs[on_src, src].sum()
             if s == L - 1:
                 T, d, up, down = head, -1, 0.0, 0.0
             else:
@@ -82,7 +83,7 @@ def solve_edge_cloud(
                 ok = (weights[cloud].sum() <= left_m[:D]) & (mults[cloud].sum() <= left_c[:D]) & (down <= left_b[:D])
                 if up > left_b[src] or not ok.any():
                     continue
-                Td = np.where(ok, head + up_wait + mults[cloud].sum() / e[:D] + max(down_in, default=0.0) / rho[:D], np.inf)
+                Td = np.where(ok, head + up_wait + secs[cloud, :D].sum(axis=0) + max(down_in, default=0.0) / rho[:D], np.inf)
                 d = int(np.argmin(Td))
                 T = float(Td[d])
             if best is None or T < best[0]:

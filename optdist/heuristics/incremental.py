@@ -103,7 +103,7 @@ class LayerState:
         cap = None if self.on_source else lim.device_cap[k]
         self.cap = self.P if cap is None else int(cap)
         self.cnt = np.zeros(N, dtype=np.int64)
-        self.ce = self.c / inst.mults_per_s  # c_k / e_j
+        self.ce = inst.segment_seconds(r)[k]  # c_k / e_j, or measured (MODEL.md section 9)
         room = np.where(self.cand, float(self.cap), 0.0)  # segments each node could take now
         if self.m > 0:
             room = np.minimum(room, np.floor((inst.memory - usage.memory) / self.m))
@@ -112,7 +112,7 @@ class LayerState:
         self.room0 = np.maximum(room, 0).astype(np.int64)
         load = np.max([_share(usage.memory, inst.memory), _share(usage.compute, inst.compute_capacity),
                        _share(usage.bandwidth, inst.bandwidth_capacity)], axis=0)
-        self.tie_order = np.lexsort((np.arange(N), load, -inst.mults_per_s))  # fastest, least loaded, lowest index
+        self.tie_order = np.lexsort((np.arange(N), load, -inst.mults_per_s, self.ce))  # fastest, least loaded, lowest index
         self.owners = np.full(self.P, -1, dtype=np.int64)
         self.t = 0  # segments placed so far
         self.shared = 0.0  # bytes moved into this layer so far
@@ -349,7 +349,7 @@ class LayerState:
 
     def fill_greedy(self) -> bool:
         """Place the remaining segments greedily (see :func:`greedy_picks`); False if stuck."""
-        free = self.mode == "map" and self.t == 0 and self.c == 0 and self.m == 0
+        free = self.mode == "map" and self.t == 0 and not self.ce.any() and self.m == 0
         if free and np.all(self.room0[self.senders] >= self.prev_cnt[self.senders]):
             self.commit(self.prev[self.order])  # a free per-map layer stays on its maps (0 < any transfer)
             return True

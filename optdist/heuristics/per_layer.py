@@ -33,8 +33,8 @@ from optdist.result import SolveResult
 
 
 class _Chain:
-    """Per-layer totals of request r: multiplications, weight bytes, and per layer k its input
-    edges ``(u, B)`` (``B``: bytes when whole layers u and k are on two nodes)."""
+    """Per-layer totals of request r: multiplications, seconds per node, weight bytes, and per layer
+    k its input edges ``(u, B)`` (``B``: bytes when whole layers u and k are on two nodes)."""
 
     def __init__(self, inst: Instance, r: int):
         prof = inst.profile(r)
@@ -45,6 +45,7 @@ class _Chain:
         self.weights = np.array([la.total_weight_bytes for la in layers], dtype=float)
         self.into = [[(ed.u, ed.whole_bytes) for ed in tr.edges(prof)[k]] for k in range(self.L)]
         self.segments = [la.segments for la in layers]
+        self.secs = inst.segment_seconds(r) * np.array(self.segments)[:, None]  # (L, N) s: whole layer k on node j
         src = int(inst.request_source[r])
         self.cand = []
         for k in range(self.L):
@@ -68,7 +69,7 @@ class _Chain:
 
     def latency(self, inst: Instance, path: list[int]) -> float:
         """Sum of the stage times: compute, plus per layer the longest of its input transfers."""
-        t = sum(self.mults[k] / inst.mults_per_s[j] for k, j in enumerate(path))
+        t = sum(self.secs[k, j] for k, j in enumerate(path))
         return float(t + sum(max((b / inst.rate[path[u]] for u, b in self.into[k] if path[u] != path[k]), default=0.0)
                              for k in range(1, self.L)))
 
@@ -83,11 +84,11 @@ def _fits(add: Usage, left: Usage) -> bool:
 
 def _dp_path(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None:
     """Latency-optimal chain, each layer (and transfer) checked against ``left`` alone (chains only)."""
-    e, rho = inst.mults_per_s, inst.rate
+    rho = inst.rate
     N = inst.n_nodes
     eye = np.eye(N, dtype=bool)
     ok0 = ch.cand[0] & (left.memory >= ch.weights[0]) & (left.compute >= ch.mults[0])
-    V = np.where(ok0, ch.mults[0] / e, np.inf)
+    V = np.where(ok0, ch.secs[0], np.inf)
     back = []
     for k in range(1, ch.L):
         ok = ch.cand[k] & (left.memory >= ch.weights[k]) & (left.compute >= ch.mults[k])
@@ -95,7 +96,7 @@ def _dp_path(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None:
         move = np.where(left.bandwidth >= into, into / rho, np.inf)
         M = V[:, None] + np.where(eye, 0.0, move[:, None])
         arg = np.argmin(M, axis=0)
-        V = np.where(ok, M[arg, np.arange(N)] + ch.mults[k] / e, np.inf)
+        V = np.where(ok, M[arg, np.arange(N)] + ch.secs[k], np.inf)
         back.append(arg)
     j = int(np.argmin(V))
     if not np.isfinite(V[j]):
@@ -112,7 +113,7 @@ def _layer_by_layer(inst: Instance, ch: _Chain, left: Usage) -> list[int] | None
     used = Usage.zeros(inst.n_nodes)
     for k in range(ch.L):
         ok = ch.cand[k] & (used.memory + ch.weights[k] <= left.memory) & (used.compute + ch.mults[k] <= left.compute)
-        T = ch.mults[k] / inst.mults_per_s
+        T = ch.secs[k]
         if ch.into[k]:
             send, wait = np.zeros(inst.n_nodes), np.zeros(inst.n_nodes)
             for u, b in ch.into[k]:  # bytes per sender and longest wait per receiver j (transfers from j itself: none)

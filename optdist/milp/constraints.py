@@ -245,10 +245,10 @@ def add_stage_time_constraints(b: BuiltModel) -> None:
     """
     m, d, inst = b.model, b.data, b.inst
     blk = _block(b, "stage_time")
-    e, rho = inst.mults_per_s, inst.rate
+    rho = inst.rate
 
     def tc(r: int, k: int, j: int) -> pyo.Expression:
-        return (d.layers(r)[k].mults_per_segment / (e[j] * TIME_UNIT)) * m.n[r, k, j]
+        return (inst.segment_seconds(r)[k, j] / TIME_UNIT) * m.n[r, k, j]
 
     idx_c = [(r, k, j) for r in d.requests for k in range(len(d.layers(r))) for j in d.active(r, k)]
     blk.compute = pyo.Constraint(idx_c, rule=lambda _, r, k, j: m.T[r, k] >= tc(r, k, j))

@@ -103,7 +103,7 @@ class ModelData:
         tmax = self.stage_max[r][ed.k] if r in self.stage_max else math.inf
         if i != j and math.isfinite(tmax):
             la = self.layers(r)
-            per = la[ed.k].mults_per_segment / self.inst.mults_per_s[j] + la[ed.u].beta / self.inst.rate[i]
+            per = self.inst.segment_seconds(r)[ed.k, j] + la[ed.u].beta / self.inst.rate[i]
             if per > 0:
                 fu = min(fu, math.floor(tmax / per * (1 + 1e-9)))
         return fu

@@ -101,7 +101,7 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
     m, d, inst = b.model, b.data, b.inst
     if len(asg.owners) != inst.n_requests:
         raise ValueError(f"assignment has {len(asg.owners)} requests, the instance has {inst.n_requests}")
-    e, rho = inst.mults_per_s, inst.rate
+    rho = inst.rate
     serial = inst.objective.uplink == "serial"
     latency = []
     for var in m.component_data_objects(pyo.Var, descend_into=True):
@@ -149,7 +149,7 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
             if b.formulation == "per-map":
                 for p, i in enumerate(a):
                     _set(m.A[r, k, p, int(i)], 1)
-            tc = cnt * la.mults_per_segment / (e * TIME_UNIT)
+            tc = cnt * inst.segment_seconds(r)[k] / TIME_UNIT
             T = float(np.max((tc + waits[k])[cnt > 0]))
             _set(m.T[r, k], T)
             lat += T

@@ -150,8 +150,8 @@ def add_tight_transfer_variables(b: BuiltModel) -> None:
 
 
 def _tc(b: BuiltModel, r: int, k: int, j: int) -> pyo.Expression:
-    """Compute time of node j on layer k, ``n[r,k,j] c_k / e_j`` (TIME_UNIT)."""
-    c = b.data.layers(r)[k].mults_per_segment / (b.inst.mults_per_s[j] * TIME_UNIT)
+    """Compute time of node j on layer k, ``n[r,k,j] c_k / e_j`` (TIME_UNIT; measured where given, section 9)."""
+    c = b.inst.segment_seconds(r)[k, j] / TIME_UNIT
     return c * b.model.n[r, k, j]
 
 
@@ -376,11 +376,11 @@ def add_tight_stage_time_constraints(b: BuiltModel) -> None:
 
 
 def device_groups(b: BuiltModel) -> list[list[int]]:
-    """Groups (>= 2) of devices equal in every field the model reads: e, rho, capacities."""
+    """Groups (>= 2) of devices equal in every field the model reads: e, rho, capacities, measured times."""
     inst, cap = b.inst, b.data.capacity
     groups: dict[tuple, list[int]] = {}
     for i in range(inst.n_devices):
-        key = (float(inst.mults_per_s[i]), float(inst.rate[i]), *(float(cap[c][i]) for c in sorted(cap)))
+        key = (float(inst.mults_per_s[i]), float(inst.rate[i]), *(float(cap[c][i]) for c in sorted(cap)), inst.timing_class(i))
         groups.setdefault(key, []).append(i)
     return [g for g in groups.values() if len(g) > 1]
 
@@ -404,7 +404,7 @@ def request_groups(b: BuiltModel) -> list[list[int]]:
     for r in reqs:
         s = int(inst.request_source[r])
         if per_source[s] == 1:
-            key = (inst.request_cnn[r], float(inst.mults_per_s[s]), float(inst.rate[s]),
+            key = (inst.request_cnn[r], float(inst.mults_per_s[s]), float(inst.rate[s]), inst.timing_class(s),
                    *(float(cap[c][s]) for c in sorted(cap)))
             groups.setdefault(key, []).append(r)
     return [g for g in groups.values() if len(g) > 1]

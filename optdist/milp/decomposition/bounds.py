@@ -42,12 +42,12 @@ def stage_wait_curves(inst: Instance, r: int, k: int, nodes: list[np.ndarray], u
     uS = {int(i): int(u) for i, u in zip(S, ub[k - 1]) if u > 0}
     senders = list(uS)
     rho_max = float(inst.rate[senders].max()) if senders else 1.0
-    c = float(la.mults_per_segment)
+    secs = inst.segment_seconds(r)[k]
     out = []
     for j, u in zip(nodes[k], ub[k]):
         j, u = int(j), int(u)
         n = np.arange(1, u + 1)
-        comp = n * c / inst.mults_per_s[j]
+        comp = n * secs[j]
         others = len(senders) - (1 if j in uS else 0)
         if prev.kind == "conv":
             coef = float(prev.beta) * (prev.out_maps if la.kind == "fc" else 1)
@@ -138,7 +138,7 @@ def propagate(inst: Instance, r: int, nodes: list[np.ndarray], ub: list[np.ndarr
     layers = inst.profile(r).layers
     L = len(layers)
     src = int(inst.request_source[r])
-    t0 = layers[0].segments * layers[0].mults_per_segment / inst.mults_per_s[src]
+    t0 = layers[0].segments * inst.segment_seconds(r)[0, src]
     ub = [u.copy() for u in ub]
     rounds = 0
     while True:

@@ -22,7 +22,7 @@ from optdist.milp.decomposition.bounds import capacities
 
 def identical_device_groups(inst: Instance, devices: Sequence[int] | None = None,
                             capacity: dict[str, np.ndarray] | None = None) -> list[list[int]]:
-    """Groups of devices equal in every field (memory, e, rho and all capacities), in index order.
+    """Groups of devices equal in every field (memory, e, rho, all capacities, measured times), in index order.
 
     ``capacity``: per-node capacities keyed as :func:`bounds.capacities` (default: the instance's).
     """
@@ -30,7 +30,8 @@ def identical_device_groups(inst: Instance, devices: Sequence[int] | None = None
     devs = range(inst.n_devices) if devices is None else devices
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i in devs:
-        key = (inst.memory[i], inst.mults_per_s[i], inst.rate[i], cap["memory"][i], cap["compute"][i], cap["bandwidth"][i])
+        key = (inst.memory[i], inst.mults_per_s[i], inst.rate[i], cap["memory"][i], cap["compute"][i], cap["bandwidth"][i],
+               inst.timing_class(i))
         groups[key].append(int(i))
     return list(groups.values())
 
@@ -46,7 +47,7 @@ def request_classes(inst: Instance) -> list[list[int]]:
     for r in range(inst.n_requests):
         s = int(inst.request_source[r])
         key = (inst.request_cnn[r], inst.memory[s], inst.mults_per_s[s], inst.rate[s],
-               cap["memory"][s], cap["compute"][s], cap["bandwidth"][s])
+               cap["memory"][s], cap["compute"][s], cap["bandwidth"][s], inst.timing_class(s))
         classes[key].append(r)
     return list(classes.values())
 

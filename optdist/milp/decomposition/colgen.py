@@ -630,9 +630,10 @@ def _latency_cap(inst: Instance, r: int) -> float:
     its layer's multiplications on the slowest device plus the previous layer's whole output
     over the slowest radio (MODEL.md section 5: a receiver gets at most one output's worth from
     each sender, in parallel), as in :meth:`Instance.rejection_penalty`."""
-    e, rho = float(inst.mults_per_s.min()), float(inst.rate.min())
+    rho = float(inst.rate.min())
     layers = inst.profile(r).layers
-    return sum(la.total_mults / e for la in layers) + sum(la.out_bytes / rho for la in layers)
+    slowest = inst.segment_seconds(r).max(axis=1)  # c_k / min e, or a slower measured time (section 9)
+    return sum(la.segments * s for la, s in zip(layers, slowest)) + sum(la.out_bytes / rho for la in layers)
 
 
 def _best_column(master: Master, c: int, pi: np.ndarray, mu: np.ndarray) -> Column | None:

@@ -205,7 +205,7 @@ class PricingModel:
         for (q, k, i, j), ub in self.ub_f.items():
             if i == j:
                 continue
-            per = layers[k].mults_per_segment / inst.mults_per_s[j] + layers[k - 1].beta / inst.rate[i]
+            per = inst.segment_seconds(r)[k, j] + layers[k - 1].beta / inst.rate[i]
             if per > 0:
                 lim = math.floor(stage_max[k] / per * (1 + 1e-9))
                 m.f[q, k, i, j].setub(lim if ub is None else min(ub, lim))
