@@ -224,13 +224,51 @@ class _Value:
     whole: bool = True
 
 
-def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple[tuple[Layer, ...], tuple[tuple[int, ...], ...]]:
-    """The layers of the traced graph in graph order (a topological order) and each one's inputs."""
-    modules = dict(gm.named_modules())
+def _node_labels(gm: fx.GraphModule) -> dict[fx.Node, str]:
+    """The name each graph node gives a layer: a module called once by its path (``stem.0``), else the
+    node's own name (``add``, ``relu_1``); the names of profile layers and their ``torch_modules``."""
     calls: dict[str, int] = {}
     for node in gm.graph.nodes:
         if node.op == "call_module":
             calls[node.target] = calls.get(node.target, 0) + 1
+    return {node: node.target if node.op == "call_module" and calls[node.target] == 1 else node.name
+            for node in gm.graph.nodes}
+
+
+def head_at(module: nn.Module, profile: Profile, layer: str) -> fx.GraphModule:
+    """``module`` cut after profile layer ``layer``: input ``(N, C, H, W)`` -> that layer's output tensor.
+
+    ``profile`` is :func:`profile_module` of ``module`` (or a profile file traced from it): the
+    layer's output is the tensor of the last graph node folded into it (``torch_modules[-1]``,
+    e.g. the BatchNorm after a convolution), so a DAG's ``add`` / ``concat`` layers and branch
+    layers are cut like any other (MODEL.md section 9). The head shares ``module``'s parameters.
+    Raises ``KeyError`` for an unknown layer (listing the layers) and :class:`TraceError` if
+    ``module``'s graph has no node of that name (a profile traced from another module).
+    """
+    k = profile.index(layer)
+    label = profile.layers[k].torch_modules[-1] if profile.layers[k].torch_modules else layer
+    gm = fx.symbolic_trace(module)
+    cut = [node for node, name in _node_labels(gm).items() if name == label]
+    if len(cut) != 1:
+        raise TraceError(f"{profile.cnn}: layer {layer!r} ends at graph node {label!r}, which the module does not "
+                         "have: the profile was traced from another module; re-run optdist profile --module")
+    graph = fx.Graph()
+    env: dict[fx.Node, fx.Node] = {}
+    for node in gm.graph.nodes:
+        env[node] = graph.node_copy(node, lambda n: env[n])
+        if node is cut[0]:
+            break
+    graph.output(env[cut[0]])
+    head = fx.GraphModule(gm, graph)
+    head.graph.eliminate_dead_code()  # operations on other branches that the cut tensor does not need
+    head.recompile()
+    return head.eval()
+
+
+def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple[tuple[Layer, ...], tuple[tuple[int, ...], ...]]:
+    """The layers of the traced graph in graph order (a topological order) and each one's inputs."""
+    modules = dict(gm.named_modules())
+    labels = _node_labels(gm)
     b = BYTES_PER_VALUE
     layers: list[Layer] = []
     graph: list[tuple[int, ...]] = []
@@ -286,7 +324,7 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
         out_shape = _shape(node)
         if out_shape is None:
             raise fail(node, "does not produce a tensor")
-        label = node.target if node.op == "call_module" and calls[node.target] == 1 else node.name
+        label = labels[node]
         if cat == "merge":
             _merge(node, op, data, out_shape, label, value, layers, add_layer, fail)
             continue
@@ -439,8 +477,8 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
     return obj
 
 
-def profile_builder(spec: str, input_shape: Sequence[int], name: str | None = None) -> Profile:
-    """:func:`profile_module` of the module that ``load_builder(spec)()`` returns (CLI entry)."""
+def build_module(spec: str) -> nn.Module:
+    """The ``nn.Module`` that ``load_builder(spec)()`` returns; raises ValueError naming the problem."""
     builder = load_builder(spec)
     try:
         module = builder()
@@ -449,4 +487,9 @@ def profile_builder(spec: str, input_shape: Sequence[int], name: str | None = No
                          "it must take no arguments") from None
     if not isinstance(module, nn.Module):
         raise ValueError(f"--module {spec!r}: returned {type(module).__name__}, not a torch.nn.Module")
-    return profile_module(module, input_shape, name or spec.rsplit(":", 1)[1].lower())
+    return module
+
+
+def profile_builder(spec: str, input_shape: Sequence[int], name: str | None = None) -> Profile:
+    """:func:`profile_module` of the module that ``load_builder(spec)()`` returns (CLI entry)."""
+    return profile_module(build_module(spec), input_shape, name or spec.rsplit(":", 1)[1].lower())
