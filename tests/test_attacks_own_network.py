@@ -261,6 +261,8 @@ def test_calibrate_own_network_errors(own_resnet, tmp_path, capsys):
         (["calibrate", "--module", RESNET, "--images", str(d / "imgs")], "give the input shape"),
         (["calibrate", "lenet", "--weights", "x.pt"], "--weights go with --module"),
         (["calibrate"], "name a target"),
+        (calibrate_args(d, "--data", "natural"), "give the attacker's images one way, not both"),
+        (calibrate_args(d, "--weights-dir", "w"), "--weights-dir go with a zoo target"),
     ]
     torch.save({"fc.weight": torch.zeros(1)}, tmp_path / "bad.pt")
     cases.append(([a if a != str(d / "mynet.pt") else str(tmp_path / "bad.pt") for a in calibrate_args(d)],

@@ -44,7 +44,7 @@ TAUS = (0.8, 0.6, 0.4)
 class Config:
     """One calibration sweep (defaults: the shipped LeNet table; attacker: :data:`~optdist.attacks.attacker.CALIBRATION`)."""
 
-    target: str = "lenet"  # a zoo target, or the table's network name for a user's module ("": the profile's)
+    target: str = "lenet"  # a zoo target (:data:`~optdist.attacks.targets.TARGETS`); unused with ``module``
     layers: tuple[str, ...] = ()  # empty: the target's default attacked layers
     maps: tuple[int, ...] = ()  # empty: P, P/2, ..., 1; P is always measured
     subsets: int = 3
@@ -60,6 +60,7 @@ class Config:
     show: int = 8
     command: str = ""
     module: str | None = None  # a user's network: pkg.mod:builder or file.py:builder (optdist profile --module)
+    network: str = ""  # with module: the table's network name ("": the profile's)
     weights: str | None = None  # its state_dict file (default: the builder's initial weights)
     profile: str | None = None  # its profile file (layer and network names; input shape)
     input_shape: tuple[int, ...] | None = None  # (C, H, W) when no profile file is given
@@ -133,7 +134,7 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1) -> Calibration:
     init = (network, net.state_dict(), adv.x, test.x, attacker, cfg.show)
     attacks: list[Attack] = []
     recons: dict[tuple[str, int], np.ndarray] = {}
-    name = network.profile.cnn if isinstance(network, targets.UserNetwork) and not cfg.target else cfg.target
+    name = (cfg.network or network.profile.cnn) if isinstance(network, targets.UserNetwork) else cfg.target
     with _executor(jobs, init) as pool:
         done = pool.map(_attack, plan, chunksize=1) if pool else map(_attack, plan)
         for attack, recon in tqdm(done, total=len(plan), desc=f"invert {name}", unit="net", disable=not progress):
@@ -154,11 +155,11 @@ def _target(
     A zoo target is trained first if its weights are missing and attacked on its own dataset
     (or ``cfg.images``).
     """
+    if cfg.images and cfg.data:
+        raise ValueError(f"--images {cfg.images} and --data {cfg.data}: give the attacker's images one way, not both")
     if cfg.module:
         network, net, record = targets.load_user_network(cfg.module, cfg.input_shape, cfg.profile, cfg.weights)
         shape = network.profile.input_shape
-        if cfg.images and cfg.data:
-            raise ValueError("give --images DIR or --data SPEC, not both")
         if cfg.images:
             ds = datasets.load_images(cfg.images, shape, cfg.test_fraction, cfg.split_seed)
         elif cfg.data:

@@ -13,6 +13,11 @@ Bundled sources (installed from PyPI, never imported, nothing downloads):
 * "natural": 10-class 32x32 RGB photo patches; class k = crops of bundled photo k
   (scikit-image and scikit-learn), with train / attack / test crops taken from disjoint
   column bands of each photo.
+
+A user's own images: :func:`load_images` (a folder of PNG/JPEG files, no labels: the
+adversary's ``attack`` split and a ``test`` split, for ``optdist calibrate --images``),
+:func:`load_image_folder` (one sub-folder per class, to train a target), and the CIFAR-10 and
+MNIST IDX loaders. :func:`conform` converts any split to a network's input shape.
 """
 
 from __future__ import annotations

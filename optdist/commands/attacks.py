@@ -101,10 +101,16 @@ def calibrate(args: argparse.Namespace) -> int:
         stray = [f"--{k}" for k in ("weights", "profile", "input") if getattr(args, k) is not None]
         if stray:
             raise ValueError(f"{', '.join(stray)} go with --module (your network); a zoo target uses --weights-dir")
+    else:
+        stray = [f"--{k.replace('_', '-')}" for k in ("weights_dir", "target_epochs", "target_samples")
+                 if getattr(args, k) is not None]
+        if stray:
+            raise ValueError(f"{', '.join(stray)} go with a zoo target; with --module give --weights (your state_dict)")
     torch.set_num_threads(args.threads)
     cfg = cal.Config(
-        target=args.cnn or "",
+        target="" if args.module else args.cnn,
         module=args.module,
+        network=(args.cnn or "") if args.module else "",
         weights=args.weights,
         profile=args.profile,
         input_shape=args.input,
