@@ -376,7 +376,9 @@ def load_images(root: str | Path, shape: tuple[int, int, int], test_fraction: fl
             with Image.open(f) as im:
                 x[i] = to_shape(im, shape)
         except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise ValueError(f"{f}: not a readable image ({type(e).__name__}: {e}); remove it or save it as PNG or JPEG") from None
+            raise ValueError(
+                f"{f}: not a readable image ({type(e).__name__}: {e}); remove it or save it as PNG or JPEG"
+            ) from None
     order = np.random.default_rng(seed).permutation(len(files))
     n_test = min(len(files) - 1, max(1, round(test_fraction * len(files))))
     idx = {"attack": np.sort(order[n_test:]), "test": np.sort(order[:n_test])}

@@ -125,7 +125,8 @@ def _profile_mismatch(traced: Profile, given: Profile) -> str | None:
              for k, la in enumerate(p.layers)] for p in (traced, given)]
     for k, (a, b) in enumerate(zip(*rows)):
         if a != b:
-            return f"layer {k + 1} is {b[0]!r} ({b[1]}, {b[2]} maps of {list(b[3])}) in the file but the module traces to {a[0]!r} ({a[1]}, {a[2]} maps of {list(a[3])})"
+            said = [f"{r[0]!r} ({r[1]}, {r[2]} maps of {list(r[3])}, inputs {list(r[4])})" for r in (b, a)]
+            return f"layer {k + 1} is {said[0]} in the file but the module traces to {said[1]}"
     if len(rows[0]) != len(rows[1]):
         return f"the file has {len(rows[1])} layers, the module traces to {len(rows[0])}"
     return None
@@ -148,7 +149,7 @@ def load_user_network(
     naming the file and the fix.
     """
     from optdist.profiles import load_profile_file
-    from optdist.tracing import build_module, profile_module
+    from optdist.tracing import TraceError, build_module, profile_module
 
     given = load_profile_file(profile_file) if profile_file is not None else None
     if input_shape is None:
@@ -182,7 +183,13 @@ def load_user_network(
     else:
         record["weights"] = f"none: the builder's initial weights (torch.manual_seed({seed}))"
     name = given.cnn if given is not None else module.rsplit(":", 1)[1].lower()
-    traced = profile_module(net, input_shape, name)
+    try:
+        traced = profile_module(net, input_shape, name)
+    except TraceError as e:
+        if given is None:
+            raise
+        raise ValueError(f"{profile_file}: not the profile of {module}: tracing it on the file's input_shape "
+                         f"{list(input_shape)} failed ({e})") from None
     if given is not None:
         diff = _profile_mismatch(traced, given)
         if diff:
