@@ -286,3 +286,19 @@ def test_calibrate_own_network_on_real_photos_end_to_end(tmp_path):
     for r in t.rows:
         assert r.cells[16] > r.cells[1] + 0.05, r
         assert r.cells[16] > 0.3 and r.psnr[16] > r.psnr[1] and math.isfinite(r.psnr[1])
+
+
+def test_calibrate_own_network_on_a_bundled_dataset_in_its_input_shape(tmp_path):
+    """--data natural (3x32x32 RGB patches) converted to the network's 1x16x16 grayscale input."""
+    net = tmp_path / "graynet.py"
+    net.write_text("from torch import nn\n\ndef build():\n    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), "
+                   "nn.ReLU(), nn.Flatten(), nn.Linear(4 * 16 * 16, 3))\n")
+    table = tmp_path / "gray.json"
+    assert main(["calibrate", "gray", "--module", f"{net}:build", "--input", "1,16,16", "--data", "natural",
+                 "--samples", "64", "--test-samples", "16", "--epochs", "1", "--maps", "4,1", "--subsets", "1",
+                 "--table", str(table), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    t = PrivacyTable.load(table)
+    assert t.cnn == "gray" and [r.tensor for r in t.rows] == ["0", "1"]  # every layer but the last (fc)
+    assert t.provenance["attacker"]["samples"] == 64 and t.provenance["test_samples"] == 16
+    assert t.provenance["target"]["input_shape"] == [1, 16, 16]
+    assert "adversary_samples" in t.provenance and t.provenance["adversary_samples"].startswith("64 from the 'natural'")

@@ -9,6 +9,11 @@ With ``s_a`` the mean test SSIM of attack ``a`` (see :mod:`optdist.attacks.inver
 The result is a :class:`~optdist.privacy.PrivacyTable` with provenance, a PNG grid of
 originals and reconstructions (He et al.'s Fig. 2) and, where the CNN has a layer profile,
 the Nf / split point it implies at each tau (MODEL.md section 6).
+
+The target is a zoo CNN (:mod:`optdist.attacks.targets`, trained on its dataset) or a user's
+network (``Config.module``: a builder as ``optdist profile --module`` takes it, optional
+``state_dict`` weights and profile file), attacked at the tensor of any profile layer, a DAG's
+``add`` / ``concat`` included (MODEL.md section 9), on the user's image folder or a bundled set.
 """
 
 from __future__ import annotations

@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "calibrate",
         help="measure a privacy table by black-box model inversion (He et al.) on m of P maps",
         description="Train inverse networks from m of a layer's P output maps to the image and score them by "
-        "SSIM/PSNR on held-out images; write a privacy table, a reconstruction grid and the implied Nf.",
+        "SSIM/PSNR on held-out images; write a privacy table, a reconstruction grid and the implied Nf. "
+        "Targets: a zoo CNN, or your network: --module MOD:BUILDER [--weights FILE] [--profile FILE | --input C,H,W] "
+        "with --images DIR (your PNG/JPEG files) or --data SPEC.",
     )
     p.add_argument("cnn", nargs="?", help="target: lenet, cifar or orlvgg; with --module, the table's network name "
                    "(default: the profile file's, else the builder's name in lower case)")
