@@ -295,6 +295,36 @@ class _Value:
     whole: bool = True
 
 
+def head_at(module: nn.Module, profile: Profile, layer: str) -> fx.GraphModule:
+    """``module`` cut after profile layer ``layer``: input ``(N, C, H, W)`` -> that layer's output tensor.
+
+    ``profile`` is :func:`profile_module` of ``module`` (or a profile file traced from it): the
+    layer's output is the tensor of the last graph node folded into it (``torch_modules[-1]``,
+    e.g. the BatchNorm after a convolution), so a DAG's ``add`` / ``concat`` layers and branch
+    layers are cut like any other (MODEL.md section 9). The head shares ``module``'s parameters.
+    Raises ``KeyError`` for an unknown layer (listing the layers) and :class:`TraceError` if
+    ``module``'s graph has no node of that name (a profile traced from another module).
+    """
+    k = profile.index(layer)
+    label = profile.layers[k].torch_modules[-1] if profile.layers[k].torch_modules else layer
+    gm = fx.symbolic_trace(module)
+    cut = [node for node, name in _labels(gm).items() if name == label]
+    if len(cut) != 1:
+        raise TraceError(f"{profile.cnn}: layer {layer!r} ends at graph node {label!r}, which the module does not "
+                         "have: the profile was traced from another module; re-run optdist profile --module")
+    graph = fx.Graph()
+    env: dict[fx.Node, fx.Node] = {}
+    for node in gm.graph.nodes:
+        env[node] = graph.node_copy(node, lambda n: env[n])
+        if node is cut[0]:
+            break
+    graph.output(env[cut[0]])
+    head = fx.GraphModule(gm, graph)
+    head.graph.eliminate_dead_code()  # operations on other branches that the cut tensor does not need
+    head.recompile()
+    return head.eval()
+
+
 def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple[tuple[Layer, ...], tuple[tuple[int, ...], ...]]:
     """The layers of the traced graph in graph order (a topological order) and each one's inputs."""
     modules = dict(gm.named_modules())
@@ -508,7 +538,7 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
 
 
 def build_module(spec: str) -> nn.Module:
-    """The module that ``load_builder(spec)()`` returns; ``ValueError`` naming the problem."""
+    """The ``nn.Module`` that ``load_builder(spec)()`` returns; raises ValueError naming the problem."""
     builder = load_builder(spec)
     try:
         module = builder()

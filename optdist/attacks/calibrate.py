@@ -9,6 +9,11 @@ With ``s_a`` the mean test SSIM of attack ``a`` (see :mod:`optdist.attacks.inver
 The result is a :class:`~optdist.privacy.PrivacyTable` with provenance, a PNG grid of
 originals and reconstructions (He et al.'s Fig. 2) and, where the CNN has a layer profile,
 the Nf / split point it implies at each tau (MODEL.md section 6).
+
+The target is a zoo CNN (:mod:`optdist.attacks.targets`, trained on its dataset) or a user's
+network (``Config.module``: a builder as ``optdist profile --module`` takes it, optional
+``state_dict`` weights and profile file), attacked at the tensor of any profile layer, a DAG's
+``add`` / ``concat`` included (MODEL.md section 9), on the user's image folder or a bundled set.
 """
 
 from __future__ import annotations
@@ -31,12 +36,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from optdist import zoo
 from optdist.attacks import datasets, inversion, targets
 from optdist.attacks.attacker import CALIBRATION, Attacker
 from optdist.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from optdist.privacy import PrivacyRow, PrivacyTable, privacy_limits, table_path
-from optdist.profiles import available_cnns, load_profile
+from optdist.profiles import Profile, available_cnns, load_profile
 
 TAUS = (0.8, 0.6, 0.4)
 
@@ -45,7 +49,7 @@ TAUS = (0.8, 0.6, 0.4)
 class Config:
     """One calibration sweep (defaults: the shipped LeNet table; attacker: :data:`~optdist.attacks.attacker.CALIBRATION`)."""
 
-    target: str = "lenet"
+    target: str = "lenet"  # a zoo target (:data:`~optdist.attacks.targets.TARGETS`); unused with ``module``
     layers: tuple[str, ...] = ()  # empty: the target's default attacked layers
     maps: tuple[int, ...] = ()  # empty: P, P/2, ..., 1; P is always measured
     subsets: int = 3
@@ -60,6 +64,14 @@ class Config:
     target_samples: int | None = None
     show: int = 8
     command: str = ""
+    module: str | None = None  # a user's network: pkg.mod:builder or file.py:builder (optdist profile --module)
+    network: str = ""  # with module: the table's network name ("": the profile's)
+    weights: str | None = None  # its state_dict file (default: the builder's initial weights)
+    profile: str | None = None  # its profile file (layer and network names; input shape)
+    input_shape: tuple[int, ...] | None = None  # (C, H, W) when no profile file is given
+    images: str | None = None  # a folder of the user's images (attack / test split by split_seed)
+    split_seed: int = 0
+    test_fraction: float = 0.2
 
     def attacker(self) -> Attacker:
         """The attacker of this sweep (its first training seed; seeds ``0..seeds-1`` are averaged)."""
@@ -84,6 +96,7 @@ class Calibration:
     attacks: list[Attack]
     originals: np.ndarray  # (show, C, H, W) uint8
     recons: dict[tuple[str, int], np.ndarray]  # (layer, m) -> first reconstructions (show, C, H, W)
+    profile: Profile | None = None  # a user's network's profile (None: the zoo profile of table.cnn, if any)
 
 
 def map_counts(P: int, maps: tuple[int, ...] = ()) -> list[int]:
@@ -109,46 +122,81 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1) -> Calibration:
     ``jobs > 1`` spreads the attacks over that many processes with one torch thread each.
     """
     t0 = time.perf_counter()
+    network, net, ds, record, default_layers = _target(cfg, progress)
+    attacker = cfg.attacker()
+    adv, test = attacker.adversary(ds), attacker.scored(ds)
+    if isinstance(network, targets.UserNetwork):  # a bundled dataset in the user's network's input shape
+        adv, test = (datasets.conform(s, network.profile.input_shape) for s in (adv, test))
+    attacker = dataclasses.replace(attacker, samples=len(adv), test_samples=len(test))  # as drawn (small sets: all)
+    plan = []
+    for layer in cfg.layers or default_layers:
+        z = inversion.features(network.head(net, layer), test.x[:1])
+        P = network.maps(layer, z)
+        for m in map_counts(P, cfg.maps):
+            for seed in range(cfg.seeds):
+                rng = np.random.default_rng([seed, P, m])
+                plan += [(layer, m, s, seed) for s in choose_subsets(P, m, cfg.subsets, rng)]
+    init = (network, net.state_dict(), adv.x, test.x, attacker, cfg.show)
+    attacks: list[Attack] = []
+    recons: dict[tuple[str, int], np.ndarray] = {}
+    name = (cfg.network or network.profile.cnn) if isinstance(network, targets.UserNetwork) else cfg.target
+    with _executor(jobs, init) as pool:
+        done = pool.map(_attack, plan, chunksize=1) if pool else map(_attack, plan)
+        for attack, recon in tqdm(done, total=len(plan), desc=f"invert {name}", unit="net", disable=not progress):
+            attacks.append(attack)
+            recons.setdefault((attack.layer, attack.m), recon)
+    table = _table(cfg, name, attacks, record, ds, attacker, time.perf_counter() - t0, jobs)
+    profile = network.profile if isinstance(network, targets.UserNetwork) else None
+    return Calibration(table, attacks, test.x[: cfg.show], recons, profile)
+
+
+def _target(
+    cfg: Config, progress: bool
+) -> tuple[targets.ZooNetwork | targets.UserNetwork, torch.nn.Module, datasets.Dataset, dict[str, Any], tuple[str, ...]]:
+    """The attacked network, its module (eval, weights loaded), the images, a provenance record and the default layers.
+
+    A user's network (``cfg.module``) is attacked on ``cfg.images`` or a bundled ``cfg.data`` (one
+    of them is required); by default every layer but the last (the output stays on the source).
+    A zoo target is trained first if its weights are missing and attacked on its own dataset
+    (or ``cfg.images``).
+    """
+    if cfg.images and cfg.data:
+        raise ValueError(f"--images {cfg.images} and --data {cfg.data}: give the attacker's images one way, not both")
+    if cfg.module:
+        network, net, record = targets.load_user_network(cfg.module, cfg.input_shape, cfg.profile, cfg.weights)
+        shape = network.profile.input_shape
+        if cfg.images:
+            ds = datasets.load_images(cfg.images, shape, cfg.test_fraction, cfg.split_seed)
+        elif cfg.data:
+            ds = datasets.load(cfg.data, shape)
+        else:
+            raise ValueError(f"--module {cfg.module}: give the attacker's images, --images DIR (your PNG/JPEG files) "
+                             "or --data SPEC (a bundled dataset, e.g. natural or mnist)")
+        return network, net, ds, record, tuple(la.name for la in network.profile.layers[:-1])
     target = targets.spec(cfg.target)
     net, meta = targets.load_or_train(
         cfg.target, cfg.weights_dir, cfg.data, cfg.target_epochs, samples=cfg.target_samples, progress=progress
     )
     trained_on = meta.get("data_spec", target.data)
-    if cfg.data and cfg.data != trained_on:
-        raise ValueError(
-            f"target {cfg.target} was trained on {trained_on!r}, not {cfg.data!r}: "
-            f"`optdist train-target {cfg.target} --data {cfg.data}` (or pass another --weights-dir)"
-        )
-    ds = datasets.load(trained_on, target.input_shape)
-    targets.check_shape(ds, target)
-    attacker = cfg.attacker()
-    adv, test = attacker.adversary(ds), attacker.scored(ds)
-    attacker = dataclasses.replace(attacker, samples=len(adv), test_samples=len(test))  # as drawn (small sets: all)
-    plan = []
-    for layer in cfg.layers or target.layers:
-        P = int(inversion.features(zoo.split_at(net, layer)[0], test.x[:1]).shape[1])
-        for m in map_counts(P, cfg.maps):
-            for seed in range(cfg.seeds):
-                rng = np.random.default_rng([seed, P, m])
-                plan += [(layer, m, s, seed) for s in choose_subsets(P, m, cfg.subsets, rng)]
-    init = (cfg.target, int(meta["num_classes"]), net.state_dict(), adv.x, test.x, attacker, cfg.show)
-    attacks: list[Attack] = []
-    recons: dict[tuple[str, int], np.ndarray] = {}
-    with _executor(jobs, init) as pool:
-        done = pool.map(_attack, plan, chunksize=1) if pool else map(_attack, plan)
-        for attack, recon in tqdm(done, total=len(plan), desc=f"invert {cfg.target}", unit="net", disable=not progress):
-            attacks.append(attack)
-            recons.setdefault((attack.layer, attack.m), recon)
-    table = _table(cfg, attacks, meta, ds, attacker, time.perf_counter() - t0, jobs)
-    return Calibration(table, attacks, test.x[: cfg.show], recons)
+    if cfg.images:
+        ds = datasets.load_images(cfg.images, target.input_shape, cfg.test_fraction, cfg.split_seed)
+    else:
+        if cfg.data and cfg.data != trained_on:
+            raise ValueError(
+                f"target {cfg.target} was trained on {trained_on!r}, not {cfg.data!r}: "
+                f"`optdist train-target {cfg.target} --data {cfg.data}` (or pass another --weights-dir)"
+            )
+        ds = datasets.load(trained_on, target.input_shape)
+        targets.check_shape(ds, target)
+    record = {k: meta.get(k) for k in ("dataset", "test_accuracy", "epochs", "seed", "train_samples", "data")}
+    return targets.ZooNetwork(cfg.target, int(meta["num_classes"])), net, ds, record, target.layers
 
 
 _STATE: dict[str, Any] = {}
 
 
 def _init_worker(
-    target: str,
-    num_classes: int,
+    network: targets.ZooNetwork | targets.UserNetwork,
     state: dict,
     adv: np.ndarray,
     test: np.ndarray,
@@ -159,10 +207,10 @@ def _init_worker(
     """Per-process attack state: the target net, the adversary's and the test images."""
     if threads:
         torch.set_num_threads(threads)
-    net = targets.spec(target).build(num_classes)
+    net = network.build()
     net.load_state_dict(state)
     _STATE.clear()
-    _STATE.update(net=net.eval(), adv=adv, test=test, attacker=attacker, show=show, layer=None)
+    _STATE.update(network=network, net=net.eval(), adv=adv, test=test, attacker=attacker, show=show, layer=None)
 
 
 def _attack(job: tuple[str, int, tuple[int, ...], int]) -> tuple[Attack, np.ndarray]:
@@ -170,10 +218,13 @@ def _attack(job: tuple[str, int, tuple[int, ...], int]) -> tuple[Attack, np.ndar
     layer, m, maps, seed = job
     st = _STATE
     if st["layer"] != layer:  # plans are grouped by layer: features once per layer and process
-        head = zoo.split_at(st["net"], layer)[0]
-        st.update(layer=layer, z=inversion.features(head, st["adv"]), zt=inversion.features(head, st["test"]))
+        head = st["network"].head(st["net"], layer)
+        z, zt = inversion.features(head, st["adv"]), inversion.features(head, st["test"])
+        P = st["network"].maps(layer, zt)
+        st.update(layer=layer, z=z, zt=zt, P=P)
     sel = list(maps)
-    _, recon = inversion.attack(st["attacker"], st["z"][:, sel], st["adv"], st["zt"][:, sel], seed)
+    z, zt = (inversion.select_maps(v, st["P"], sel) for v in (st["z"], st["zt"]))
+    _, recon = inversion.attack(st["attacker"], z, st["adv"], zt, seed)
     ssim, psnr = inversion.score(recon, st["test"])
     return Attack(layer, m, maps, seed, float(ssim.mean()), float(psnr.mean())), recon[: st["show"]]
 
@@ -192,8 +243,9 @@ def _executor(jobs: int, init: tuple) -> Iterator[ProcessPoolExecutor | None]:
 
 def _table(
     cfg: Config,
+    name: str,
     attacks: list[Attack],
-    meta: dict[str, Any],
+    record: dict[str, Any],
     ds: datasets.Dataset,
     attacker: Attacker,
     secs: float,
@@ -219,11 +271,9 @@ def _table(
         "command": cfg.command,
         "date": date.today().isoformat(),
         "data": ds.source,
-        "adversary_samples": f"{attacker.samples} from the '{ds.spec or ds.name}' attack split (disjoint from target training)"
-        if ds.name != "orl"
-        else f"{attacker.samples} ORL training images (ORL is too small for a disjoint split)",
+        "adversary_samples": _adversary(ds, attacker),
         "test_samples": attacker.test_samples,
-        "target": {k: meta.get(k) for k in ("dataset", "test_accuracy", "epochs", "seed", "train_samples", "data")},
+        "target": record,
         "attack": {
             "decoder": "transposed-conv decoder sized from the tensor shape (optdist.attacks.inversion.decoder)",
             "loss": "MSE",
@@ -239,7 +289,16 @@ def _table(
         "processes": jobs,
         "torch_threads": 1 if jobs > 1 else torch.get_num_threads(),
     }
-    return PrivacyTable(cnn=cfg.target, name=cfg.name, provenance=provenance, rows=rows)
+    return PrivacyTable(cnn=name, name=cfg.name, provenance=provenance, rows=rows)
+
+
+def _adversary(ds: datasets.Dataset, attacker: Attacker) -> str:
+    """Where the adversary's images come from (provenance; :meth:`Attacker.from_provenance` reads the leading count)."""
+    if ds.name == "orl":
+        return f"{attacker.samples} ORL training images (ORL is too small for a disjoint split)"
+    if ds.name.startswith("images:"):
+        return f"{attacker.samples} of the user's images ({ds.source}; disjoint from the test images)"
+    return f"{attacker.samples} from the '{ds.spec or ds.name}' attack split (disjoint from target training)"
 
 
 def grid_png(cal: Calibration) -> bytes:
@@ -270,16 +329,20 @@ def grid_png(cal: Calibration) -> bytes:
     return buf.getvalue()
 
 
-def nf_markdown(table: PrivacyTable, taus: tuple[float, ...] = TAUS) -> str:
-    """Nf per layer and split point at each tau, for ``table`` and (if bundled) the paper's table."""
-    if table.cnn not in available_cnns():
-        return f"No layer profile for {table.cnn!r}: Nf and split points need one.\n"
-    profile = load_profile(table.cnn)
-    out = [f"# Nf and split point: {table.cnn}, table '{table.name}'\n"]
+def nf_markdown(table: PrivacyTable, taus: tuple[float, ...] = TAUS, profile: Profile | None = None) -> str:
+    """Nf per layer and split point at each tau, for ``table`` and (zoo CNNs, if bundled) the paper's table.
+
+    ``profile``: a user's network's profile (default: the zoo profile of ``table.cnn``).
+    """
     tables = [table]
-    paper = table_path(table.cnn, "paper")
-    if paper.exists() and table.name != "paper":
-        tables.append(PrivacyTable.load(paper))
+    if profile is None:
+        if table.cnn not in available_cnns():
+            return f"No layer profile for {table.cnn!r}: Nf and split points need one.\n"
+        profile = load_profile(table.cnn)
+        paper = table_path(table.cnn, "paper")
+        if paper.exists() and table.name != "paper":
+            tables.append(PrivacyTable.load(paper))
+    out = [f"# Nf and split point: {table.cnn}, table '{table.name}'\n"]
     for t in tables:
         limits = {tau: privacy_limits(profile, t, tau) for tau in taus}
         head = "| layer | P | governed by | " + " | ".join(f"Nf (tau {tau})" for tau in taus) + " |"
@@ -320,9 +383,9 @@ def ssim_markdown(table: PrivacyTable) -> str:
     return "\n".join(out) + "\n"
 
 
-def report_markdown(table: PrivacyTable, taus: tuple[float, ...] = TAUS) -> str:
-    """The Nf / split-point tables followed by the SSIM cells."""
-    return f"{nf_markdown(table, taus)}\n## SSIM cells (mean ± std over attacks, PSNR)\n\n{ssim_markdown(table)}"
+def report_markdown(table: PrivacyTable, taus: tuple[float, ...] = TAUS, profile: Profile | None = None) -> str:
+    """The Nf / split-point tables followed by the SSIM cells (``profile``: as for :func:`nf_markdown`)."""
+    return f"{nf_markdown(table, taus, profile)}\n## SSIM cells (mean ± std over attacks, PSNR)\n\n{ssim_markdown(table)}"
 
 
 def write(
@@ -340,5 +403,5 @@ def write(
     cal.table.save(paths["table"])
     atomic_write_json(paths["attacks"], [asdict(a) for a in cal.attacks])
     atomic_write_bytes(paths["grid"], grid_png(cal))
-    atomic_write_text(paths["nf"], report_markdown(cal.table, taus))
+    atomic_write_text(paths["nf"], report_markdown(cal.table, taus, cal.profile))
     return paths

@@ -13,6 +13,11 @@ Bundled sources (installed from PyPI, never imported, nothing downloads):
 * "natural": 10-class 32x32 RGB photo patches; class k = crops of bundled photo k
   (scikit-image and scikit-learn), with train / attack / test crops taken from disjoint
   column bands of each photo.
+
+A user's own images: :func:`load_images` (a folder of PNG/JPEG files, no labels: the
+adversary's ``attack`` split and a ``test`` split, for ``optdist calibrate --images``),
+:func:`load_image_folder` (one sub-folder per class, to train a target), and the CIFAR-10 and
+MNIST IDX loaders. :func:`conform` converts any split to a network's input shape.
 """
 
 from __future__ import annotations
@@ -72,7 +77,8 @@ class Dataset:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return tuple(self.splits["train"].x.shape[1:])  # type: ignore[return-value]
+        """(C, H, W) of the images (every split has the same)."""
+        return tuple(next(iter(self.splits.values())).x.shape[1:])  # type: ignore[return-value]
 
     def __getitem__(self, split: str) -> Split:
         return self.splits[split]
@@ -309,6 +315,75 @@ def load_mnist_idx(root: str | Path, attack_fraction: float = 0.2, seed: int = 0
 
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".gif"}
+_MODES = {1: "L", 3: "RGB"}
+
+
+def _check_channels(shape: tuple[int, int, int], what: str) -> None:
+    """Images convert to 1 (grayscale) or 3 (RGB) channels; raises ValueError for any other ``shape[0]``."""
+    if len(shape) != 3 or shape[0] not in _MODES:
+        raise ValueError(
+            f"{what}: the network takes input shape {list(shape)}, but images convert to 1 (grayscale) or 3 (RGB) "
+            "channels as (C, H, W): give a network (profile input_shape / --input) with C = 1 or 3"
+        )
+
+
+def to_shape(im, shape: tuple[int, int, int]) -> np.ndarray:
+    """A PIL image converted to ``shape`` = (C, H, W), C in {1, 3}: grayscale (PIL "L", ITU-R 601-2
+    luma) or RGB, bilinear resize; uint8 (C, H, W)."""
+    from PIL import Image
+
+    c, h, w = shape
+    arr = np.asarray(im.convert(_MODES[c]).resize((w, h), Image.BILINEAR))
+    return arr[None] if c == 1 else arr.transpose(2, 0, 1)
+
+
+def conform(split: Split, shape: tuple[int, int, int]) -> Split:
+    """``split``'s images converted to ``shape`` by :func:`to_shape` (unchanged if already that shape)."""
+    from PIL import Image
+
+    _check_channels(shape, "images")
+    if split.x.shape[1:] == tuple(shape):
+        return split
+    x = np.stack([to_shape(Image.fromarray(img[0] if len(img) == 1 else img.transpose(1, 2, 0)), shape) for img in split.x])
+    return Split(x, split.y)
+
+
+def load_images(root: str | Path, shape: tuple[int, int, int], test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """Every image under ``root`` (any depth, sorted by path; suffixes :data:`IMAGE_SUFFIXES`), converted
+    to ``shape`` by :func:`to_shape` and split by a seeded permutation into ``attack`` (the adversary's
+    own images) and ``test`` (a ``test_fraction`` of them, at least one; scored). Labels are all 0.
+
+    Raises :class:`DatasetMissing` for a missing folder or one without images, ValueError for an
+    unreadable image (naming the file), fewer than two images, or a channel count other than 1 or 3.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    root = Path(root)
+    _check_channels(shape, f"--images {root}")
+    if not root.is_dir():
+        raise DatasetMissing(f"--images {root}: no such folder; give a folder of PNG or JPEG images")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test fraction {test_fraction} must lie strictly between 0 and 1")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if len(files) < 2:
+        raise DatasetMissing(
+            f"--images {root}: {len(files)} image file(s) ({', '.join(sorted(IMAGE_SUFFIXES))}); the attack needs at "
+            "least two (one to train the inverse network on, one to score), a few hundred for a useful table"
+        )
+    x = np.empty((len(files), *shape), np.uint8)
+    for i, f in enumerate(files):
+        try:
+            with Image.open(f) as im:
+                x[i] = to_shape(im, shape)
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise ValueError(
+                f"{f}: not a readable image ({type(e).__name__}: {e}); remove it or save it as PNG or JPEG"
+            ) from None
+    order = np.random.default_rng(seed).permutation(len(files))
+    n_test = min(len(files) - 1, max(1, round(test_fraction * len(files))))
+    idx = {"attack": np.sort(order[n_test:]), "test": np.sort(order[:n_test])}
+    splits = {s: Split(x[i], np.zeros(len(i), np.int64)) for s, i in idx.items()}
+    return Dataset(f"images:{root.name}", splits, 0, f"{len(files)} images in {root} (split seed {seed})", f"images:{root}")
 
 
 def load_image_folder(
@@ -326,10 +401,10 @@ def load_image_folder(
     from PIL import Image
 
     root = Path(root)
+    _check_channels(shape, f"folder:{root}")
     classes = sorted(d.name for d in root.iterdir() if d.is_dir()) if root.is_dir() else []
     if not classes:
         raise DatasetMissing(f"{root}: expected one sub-folder of images per class")
-    c, h, w = shape
     rng = np.random.default_rng(seed)
     parts: dict[str, tuple[list[np.ndarray], list[int]]] = {s: ([], []) for s in ("train", "attack", "test")}
     for label, cls in enumerate(classes):
@@ -340,8 +415,7 @@ def load_image_folder(
         for rank, i in enumerate(order):
             split = "test" if rank < n_test else "attack" if rank < n_test + n_attack else "train"
             with Image.open(files[i]) as im:
-                arr = np.asarray(im.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR))
-            parts[split][0].append(arr[None] if c == 1 else arr.transpose(2, 0, 1))
+                parts[split][0].append(to_shape(im, shape))
             parts[split][1].append(label)
     empty = [s for s, (xs, _) in parts.items() if not xs]
     if empty:

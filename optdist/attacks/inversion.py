@@ -68,6 +68,20 @@ def features(head: nn.Module, x: np.ndarray, batch: int = 500) -> torch.Tensor:
     return torch.cat([head(to_float(x[i : i + batch])) for i in range(0, len(x), batch)])
 
 
+def select_maps(z: torch.Tensor, P: int, maps: Sequence[int]) -> torch.Tensor:
+    """Maps ``maps`` of an attacked tensor of ``P`` maps, as the decoder's ``(N, m', h, w)`` input.
+
+    ``z`` is ``(N, P, h, w)`` (maps are channels), or ``(N, F)`` for a flat output: ``P`` maps of
+    ``F / P`` values each (a global mean: ``F = P``; an fc layer: one map of ``F`` values), given to
+    the decoder as ``(N, m F / P, 1, 1)``.
+    """
+    if z.ndim == 4:
+        return z[:, list(maps)]
+    if z.ndim != 2 or z.shape[1] % P:
+        raise ValueError(f"attacked tensor of shape {list(z.shape)}: expected (N, {P}, h, w) or (N, k*{P})")
+    return z.reshape(len(z), P, -1)[:, list(maps)].reshape(len(z), -1, 1, 1)
+
+
 def train_inverse(
     z: torch.Tensor,
     images: np.ndarray,

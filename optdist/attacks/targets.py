@@ -12,6 +12,7 @@ faces: blocks of 3x3 convs 16-16, 32-32, 64-64, 64-64 with 2x2 max pools, fc 102
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -30,6 +31,7 @@ from optdist import zoo
 from optdist.attacks import datasets
 from optdist.io import atomic_write_bytes, atomic_write_json
 from optdist.paths import MODELS_DIR
+from optdist.profiles import Profile
 
 MAX_WEIGHTS_BYTES = 4_500_000
 
@@ -67,6 +69,134 @@ def spec(name: str) -> TargetSpec:
     if name not in TARGETS:
         raise KeyError(f"unknown target {name!r}; targets: {sorted(TARGETS)}")
     return TARGETS[name]
+
+
+@dataclass(frozen=True)
+class ZooNetwork:
+    """A zoo target (:data:`TARGETS`) with ``num_classes`` outputs, cut at its ``nn.Sequential`` layer names."""
+
+    target: str
+    num_classes: int
+
+    def build(self) -> nn.Module:
+        return spec(self.target).build(self.num_classes)
+
+    def head(self, net: nn.Module, layer: str) -> nn.Module:
+        """``net`` up to and including layer ``layer``."""
+        return zoo.split_at(net, layer)[0]
+
+    def maps(self, layer: str, z: torch.Tensor) -> int:
+        """P of the attacked tensor ``z`` (N, P, h, w)."""
+        return int(z.shape[1])
+
+
+@dataclass(frozen=True)
+class UserNetwork:
+    """A user's network: the builder ``module`` (``pkg.mod:builder`` or ``file.py:builder``, as
+    ``optdist profile --module`` takes it) and its traced ``profile`` (MODEL.md sections 2 and 9),
+    cut at the profile's layer names by :func:`optdist.tracing.head_at` (DAG layers included)."""
+
+    module: str
+    profile: Profile
+
+    def build(self) -> nn.Module:
+        """A fresh module from the builder (its own initial weights), in eval mode."""
+        from optdist.tracing import build_module
+
+        return build_module(self.module).eval()
+
+    def head(self, net: nn.Module, layer: str) -> nn.Module:
+        """``net`` cut after profile layer ``layer`` (its output tensor, e.g. a residual ``add``)."""
+        from optdist.tracing import head_at
+
+        if layer not in {la.name for la in self.profile.layers}:
+            raise ValueError(f"--layers: {self.profile.cnn} has no layer {layer!r}; its layers: "
+                             f"{[la.name for la in self.profile.layers]} (optdist profile PROFILE lists them)")
+        return head_at(net, self.profile, layer)
+
+    def maps(self, layer: str, z: torch.Tensor) -> int:
+        """P of layer ``layer``'s output ``z``: the profile's ``out_maps`` (1 for an fc layer's (N, F) vector)."""
+        return self.profile.layers[self.profile.index(layer)].out_maps
+
+
+def _profile_mismatch(traced: Profile, given: Profile) -> str | None:
+    """The first difference between the traced profile and a profile file (names, ops, shapes, inputs), or None."""
+    rows = [[(la.name, la.op, la.out_maps, la.out_shape, tuple(p.layers[u].name for u in p.inputs(k)))
+             for k, la in enumerate(p.layers)] for p in (traced, given)]
+    for k, (a, b) in enumerate(zip(*rows)):
+        if a != b:
+            said = [f"{r[0]!r} ({r[1]}, {r[2]} maps of {list(r[3])}, inputs {list(r[4])})" for r in (b, a)]
+            return f"layer {k + 1} is {said[0]} in the file but the module traces to {said[1]}"
+    if len(rows[0]) != len(rows[1]):
+        return f"the file has {len(rows[1])} layers, the module traces to {len(rows[0])}"
+    return None
+
+
+def load_user_network(
+    module: str,
+    input_shape: tuple[int, ...] | None = None,
+    profile_file: str | Path | None = None,
+    weights: str | Path | None = None,
+    seed: int = 0,
+) -> tuple[UserNetwork, nn.Module, dict[str, Any]]:
+    """The user's network, its module in eval mode (weights loaded) and a provenance record.
+
+    The module is traced with :func:`optdist.tracing.profile_module` on ``input_shape`` (default:
+    the profile file's); a ``profile_file`` must match the trace layer by layer, so table rows
+    carry its layer names and its network name. ``weights``: a ``state_dict`` file read with
+    ``torch.load(..., weights_only=True)`` and loaded strictly; without one the builder's initial
+    weights (after ``torch.manual_seed(seed)``) are attacked. Raises ValueError / FileNotFoundError
+    naming the file and the fix.
+    """
+    from optdist.profiles import load_profile_file
+    from optdist.tracing import TraceError, build_module, profile_module
+
+    given = load_profile_file(profile_file) if profile_file is not None else None
+    if input_shape is None:
+        if given is None:
+            raise ValueError(f"--module {module!r}: give the input shape (--input C,H,W) or the profile file (--profile)")
+        input_shape = given.input_shape
+    if given is not None and tuple(input_shape) != tuple(given.input_shape):
+        raise ValueError(f"--input {list(input_shape)} differs from {profile_file}'s input_shape {list(given.input_shape)}; "
+                         "drop --input (the profile file gives it)")
+    torch.manual_seed(seed)
+    net = build_module(module).eval()
+    record: dict[str, Any] = {"module": module, "input_shape": list(input_shape)}
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"--weights {path}: no such file; save one with torch.save(net.state_dict(), PATH)")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise ValueError(f"--weights {path}: cannot be read with torch.load(weights_only=True) ({type(e).__name__}: "
+                             f"{e}); save the state_dict only: torch.save(net.state_dict(), PATH)") from None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise ValueError(f"--weights {path}: not a state_dict (a mapping of names to tensors); save one with "
+                             "torch.save(net.state_dict(), PATH)")
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as e:
+            raise ValueError(f"--weights {path}: does not fit {module} ({e}); give the weights of this network") from None
+        record["weights"] = str(path)
+        record["weights_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    else:
+        record["weights"] = f"none: the builder's initial weights (torch.manual_seed({seed}))"
+    name = given.cnn if given is not None else module.rsplit(":", 1)[1].lower()
+    try:
+        traced = profile_module(net, input_shape, name)
+    except TraceError as e:
+        if given is None:
+            raise
+        raise ValueError(f"{profile_file}: not the profile of {module}: tracing it on the file's input_shape "
+                         f"{list(input_shape)} failed ({e})") from None
+    if given is not None:
+        diff = _profile_mismatch(traced, given)
+        if diff:
+            raise ValueError(f"{profile_file}: not the profile of {module}: {diff}; re-run optdist profile --module "
+                             f"{module} --input {','.join(map(str, input_shape))} --out {profile_file}")
+        record["profile"] = str(profile_file)
+    return UserNetwork(module, given or traced), net.eval(), record
 
 
 def weights_paths(name: str, weights_dir: str | Path | None = None) -> tuple[Path, Path]:

@@ -32,10 +32,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "calibrate",
         help="measure a privacy table by black-box model inversion (He et al.) on m of P maps",
         description="Train inverse networks from m of a layer's P output maps to the image and score them by "
-        "SSIM/PSNR on held-out images; write a privacy table, a reconstruction grid and the implied Nf.",
+        "SSIM/PSNR on held-out images; write a privacy table, a reconstruction grid and the implied Nf. "
+        "Targets: a zoo CNN, or your network: --module MOD:BUILDER [--weights FILE] [--profile FILE | --input C,H,W] "
+        "with --images DIR (your PNG/JPEG files) or --data SPEC.",
     )
-    p.add_argument("cnn", help="target: lenet, cifar or orlvgg")
-    p.add_argument("--layers", type=_names, default=(), help="attacked layers, e.g. conv1,ReLU2 (default per target)")
+    p.add_argument("cnn", nargs="?", help="target: lenet, cifar or orlvgg; with --module, the table's network name "
+                   "(default: the profile file's, else the builder's name in lower case)")
+    p.add_argument("--module", metavar="MOD:BUILDER", help="your network, as optdist profile takes it: pkg.mod:builder "
+                   "or file.py:builder (a callable returning a torch.nn.Module); needs --images or --data")
+    p.add_argument("--weights", help="with --module: its state_dict file (torch.save(net.state_dict(), PATH)); "
+                   "default: the builder's initial weights")
+    p.add_argument("--profile", help="with --module: its profile file (optdist profile --module ... --out FILE); table "
+                   "rows and the network name are the file's")
+    p.add_argument("--input", metavar="C,H,W", type=_ints, help="with --module and no --profile: input shape, e.g. 3,32,32")
+    p.add_argument("--images", help="a folder of your PNG/JPEG images (any depth), converted to the network's input "
+                   "shape and split into the adversary's and the test images by --split-seed")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the --images split (default 0)")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="share of --images held out for scoring (default 0.2)")
+    p.add_argument("--layers", type=_names, default=(), help="attacked layers, e.g. conv1,ReLU2 (default per target; "
+                   "with --module every layer but the last)")
     p.add_argument("--maps", type=_ints, default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
     p.add_argument("--subsets", type=int, default=3, help="random m-subsets per cell (default 3)")
     p.add_argument("--seeds", type=int, default=1, help="training seeds per subset (default 1)")
@@ -66,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _command_line(args: argparse.Namespace) -> str:
     """The command with every option spelt out (reproducible whatever the defaults become)."""
-    words = ["optdist", args.command, args.cnn]
+    words = ["optdist", args.command, *([args.cnn] if args.cnn else [])]
     for key, value in vars(args).items():
         if key in ("func", "command", "cnn") or value in (None, False, ()):
             continue
@@ -82,9 +97,28 @@ def calibrate(args: argparse.Namespace) -> int:
     from optdist.attacks import calibrate as cal
     from optdist.paths import REPO_ROOT
 
+    if not args.module:
+        if not args.cnn:
+            raise ValueError("name a target (lenet, cifar or orlvgg) or give your network: --module MOD:BUILDER")
+        stray = [f"--{k}" for k in ("weights", "profile", "input") if getattr(args, k) is not None]
+        if stray:
+            raise ValueError(f"{', '.join(stray)} go with --module (your network); a zoo target uses --weights-dir")
+    else:
+        stray = [f"--{k.replace('_', '-')}" for k in ("weights_dir", "target_epochs", "target_samples")
+                 if getattr(args, k) is not None]
+        if stray:
+            raise ValueError(f"{', '.join(stray)} go with a zoo target; with --module give --weights (your state_dict)")
     torch.set_num_threads(args.threads)
     cfg = cal.Config(
-        target=args.cnn,
+        target="" if args.module else args.cnn,
+        module=args.module,
+        network=(args.cnn or "") if args.module else "",
+        weights=args.weights,
+        profile=args.profile,
+        input_shape=args.input,
+        images=args.images,
+        split_seed=args.split_seed,
+        test_fraction=args.test_fraction,
         layers=args.layers,
         maps=args.maps,
         subsets=args.subsets,
@@ -100,9 +134,9 @@ def calibrate(args: argparse.Namespace) -> int:
         command=_command_line(args),
     )
     result = cal.run(cfg, progress=not args.no_progress, jobs=args.jobs)
-    paths = cal.write(result, args.out or REPO_ROOT / "runs" / "attacks" / args.cnn, args.table, args.taus)
+    paths = cal.write(result, args.out or REPO_ROOT / "runs" / "attacks" / result.table.cnn, args.table, args.taus)
     print(cal.ssim_markdown(result.table))
-    print(cal.nf_markdown(result.table, args.taus))
+    print(cal.nf_markdown(result.table, args.taus, result.profile))
     for what, path in paths.items():
         print(f"{what}: {path}")
     return 0
