@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optdist.instance import Instance
+from optdist.transfers import Edge, edges
 
 INF = math.inf
 CAP_FIELDS = ("memory", "compute", "bandwidth")
@@ -33,36 +34,60 @@ def stage_wait_curves(inst: Instance, r: int, k: int, nodes: list[np.ndarray], u
     """``g_j(n)`` (seconds) for each candidate j of layer k and n = 1..u_j: a lower bound on
     the stage time ``T[r,k]`` of any solution in which j owns n segments of layer k.
 
-    ``g_j(n)`` = j's compute ``n c_k / e_j`` plus the least transfer j must wait for (eq. 6)
-    given only the candidates and per-node bounds ``ub`` of layer k-1; non-decreasing in n.
+    ``g_j(n)`` = j's compute ``n c_k / e_j`` plus the least transfer j must wait for (eq. 6;
+    MODEL.md section 9: the largest over the edges ``u -> k``, :func:`edge_wait`) given only
+    the candidates and per-node bounds ``ub`` of the input layers; non-decreasing in n.
     """
-    layers = inst.profile(r).layers
-    prev, la = layers[k - 1], layers[k]
-    S = nodes[k - 1]
-    uS = {int(i): int(u) for i, u in zip(S, ub[k - 1]) if u > 0}
-    senders = list(uS)
-    rho_max = float(inst.rate[senders].max()) if senders else 1.0
+    prof = inst.profile(r)
+    la = prof.layers[k]
     c = float(la.mults_per_segment)
+    into = edges(prof)[k]
     out = []
     for j, u in zip(nodes[k], ub[k]):
         j, u = int(j), int(u)
         n = np.arange(1, u + 1)
         comp = n * c / inst.mults_per_s[j]
-        others = len(senders) - (1 if j in uS else 0)
-        if prev.kind == "conv":
-            coef = float(prev.beta) * (prev.out_maps if la.kind == "fc" else 1)
-            can_be_sole = j in uS and uS[j] >= prev.segments
-            wait = np.zeros(u) if (can_be_sole or others == 0) else n * coef / rho_max
-        elif prev.kind == "elementwise" and la.kind != "fc":
-            rest = n - np.minimum(n, uS.get(j, 0))
-            wait = np.where(rest > 0, np.ceil(rest / max(others, 1)) * prev.beta / rho_max, 0.0)
-        elif prev.kind == "elementwise":  # -> fc owner j needs every map it does not own
-            rest = prev.segments - min(uS.get(j, 0), prev.segments)
-            wait = np.full(u, math.ceil(rest / max(others, 1)) * prev.beta / rho_max if rest > 0 else 0.0)
-        else:  # fc -> *: the whole vector, unless j owned the fc layer
-            wait = np.zeros(u) if j in uS else np.full(u, prev.beta / rho_max)
+        waits = [edge_wait(inst, ed, j, n, nodes[ed.u], ub[ed.u]) for ed in into]
+        wait = waits[0] if len(waits) == 1 else np.maximum.reduce(waits) if waits else np.zeros(u)
         out.append(np.maximum.accumulate(comp + wait))
     return out
+
+
+def edge_wait(inst: Instance, ed: Edge, j: int, n: np.ndarray, S: np.ndarray, uS_arr: np.ndarray) -> np.ndarray:
+    """Least time (seconds) receiver j waits for edge ``ed`` (u -> k) when it owns ``n`` (array)
+    segments of k, given u's candidates ``S`` and their bounds ``uS_arr`` (MODEL.md sections 4, 9).
+
+    j owns at least ``n - (P_k - span)`` of the segments that read u (all of them unless k is a
+    concat). Per kind (:mod:`optdist.transfers`): conv, unless j may own all of u, some other
+    owner sends its partial sums of j's maps; flow, the maps j cannot hold itself arrive from
+    the other candidates, the busiest sending at least an equal share; to_fc, likewise every map
+    of u; fc, the vector unless j may own u; group (a grouped convolution): 0 (no bound taken).
+    Every sender is taken at the fastest radio among u's candidates.
+    """
+    uS = {int(i): int(v) for i, v in zip(S, uS_arr) if v > 0}
+    senders = list(uS)
+    rho_max = float(inst.rate[senders].max()) if senders else 1.0
+    others = len(senders) - (1 if j in uS else 0)
+    ns = np.maximum(n - (ed.receiver_segments - ed.span), 0) if ed.sliced else n
+    own_u = uS.get(j, 0)
+    if ed.kind == "conv":
+        can_be_sole = own_u >= ed.sender_segments
+        if can_be_sole or others == 0:
+            return np.zeros(len(n))
+        if ed.per_pair:  # one receiving segment (an fc layer): every partial-sum map
+            return (ns > 0) * ed.per_pair / rho_max if ed.sliced else ns * ed.per_pair / rho_max
+        return ns * ed.per_receiver_segment / rho_max
+    if ed.kind == "flow":
+        rest = ns - np.minimum(ns, own_u)
+        return np.where(rest > 0, np.ceil(rest / max(others, 1)) * ed.beta / rho_max, 0.0)
+    if ed.kind == "to_fc":  # the fc owner j needs every map it does not own
+        rest = ed.sender_segments - min(own_u, ed.sender_segments)
+        return np.full(len(n), math.ceil(rest / max(others, 1)) * ed.beta / rho_max if rest > 0 else 0.0)
+    if ed.kind == "fc":  # the whole vector, unless j owned the fc layer
+        if j in uS:
+            return np.zeros(len(n))
+        return np.where(ns > 0, ed.beta / rho_max, 0.0) if ed.sliced else np.full(len(n), ed.beta / rho_max)
+    return np.zeros(len(n))  # group: no bound taken (compact and tight refuse such networks)
 
 
 def makespan_bound(curves: list[np.ndarray], P: int) -> float:
