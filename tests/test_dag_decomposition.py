@@ -170,6 +170,42 @@ def test_usage_of_sums_every_edge(tmp_path):
             assert np.allclose(use, np.stack([ev.memory_used, ev.compute_used, ev.bandwidth_used], axis=1), rtol=1e-12)
 
 
+@pytest.mark.parametrize("cnn", ["res", "cat", "dw"])
+def test_pricing_model_on_a_dag_is_exact_at_every_placement(tmp_path, cnn):
+    """The pricing model of one DAG request with a ``>=`` limit on the bytes sent (which adds the
+    McCormick halves of every transition, :meth:`PricingModel._exact_bytes`): at every placement
+    its rows hold and its usage expressions equal the evaluator's node usage; priced with the
+    limit, it returns the brute-force best placement that meets the limit in truth."""
+    import pyomo.environ as pyo
+
+    from optdist.milp.decomposition.pricing import PricingModel
+    from tests.test_milp_formulations import max_violation
+
+    inst = dag_instance(tmp_path, cnn, 1, 2)
+    pm = PricingModel(inst, 0, solver="highs")
+    devices = tuple(range(inst.n_devices))
+    every = placements(inst, 0)
+    scored = [(evaluate(inst, Assignment([own])), own) for own in every]
+    sent = [float(ev.bandwidth_used[list(devices)].sum()) for ev, _ in scored]
+    value = float(np.median(sent))
+    assert pm.set_limits([(devices, "bandwidth", False, 0.0)])
+    for ev, own in scored[::3]:
+        pm.b.set_warm_start(Assignment([own]))
+        assert max_violation(pm.b.model) <= 1e-9
+        for i in range(inst.n_nodes):
+            for col, res in enumerate(("memory", "compute", "bandwidth")):
+                used = (ev.memory_used, ev.compute_used, ev.bandwidth_used)[col][i]
+                assert close(float(pyo.value(pm.usage[i, res])) if (i, res) in pm.usage else 0.0, used, 1e-9)
+    assert pm.set_limits([(devices, "bandwidth", False, value)])
+    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+    pr = pm.solve(zero, time_limit=30, mip_gap=0.0, threads=1, seed=0)
+    pm.set_limits([])
+    best = min(float(ev.latency[0]) for (ev, _), s in zip(scored, sent) if s >= value * (1 - 1e-9))
+    assert pr.proven and close(pr.value, best) and pr.bound <= best * (1 + 1e-9)
+    ev = evaluate(inst, Assignment([pr.owners]))
+    assert close(float(ev.latency[0]), best) and ev.bandwidth_used[list(devices)].sum() >= value * (1 - 1e-9)
+
+
 # --------------------------------------------------------------------------- diagnosis and export on DAGs
 @pytest.mark.parametrize("cnn", ["res", "cat", "dw", "grp"])
 def test_diagnose_a_dag(tmp_path, cnn):

@@ -3,7 +3,8 @@
 Used by the ``tight`` formulation (stage-time cuts ``T[r,k] >= LB_k``) and by the
 single-request solve (rising latency cutoffs shrink the per-node bounds ``u[k][i]`` on
 ``n[r,k,i]``). Times are in seconds. Source: MODEL.md sections 4-5 (stage time = compute of
-the slowest owner plus the longest transfer it waits for), paper eqs. 5-7.
+the slowest owner plus the longest transfer it waits for), paper eqs. 5-7, and section 9 (on a
+DAG the longest over every edge ``u -> k`` into the layer: :func:`optdist.transfers.edges`).
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def makespan_bound(curves: list[np.ndarray], P: int) -> float:
 
 
 def stage_lower_bound(inst: Instance, r: int, k: int, nodes: list[np.ndarray], ub: list[np.ndarray]) -> float:
-    """A valid lower bound (seconds) on the stage time ``T[r,k]`` from layers k-1 and k alone.
+    """A valid lower bound (seconds) on the stage time ``T[r,k]`` from layer k and its inputs alone.
 
     The smallest makespan of spreading the ``P_k`` segments over the candidates with the
     curves of :func:`stage_wait_curves`. Exact for a stage fed by one sender (the source's
@@ -157,8 +158,8 @@ def propagate(inst: Instance, r: int, nodes: list[np.ndarray], ub: list[np.ndarr
 
     Any solution of latency below ``cutoff`` has every stage ``T_k < cutoff - sum_{k' != k} LB_k'``;
     a node j whose curve ``g_j(n)`` exceeds that cannot own n segments of layer k in it, so
-    ``u_j`` drops. Repeated to a fixpoint (smaller bounds on layer k-1 raise the curves of
-    layer k). Valid for the subproblem of request r alone: ``latency_r >= lower_bound``.
+    ``u_j`` drops. Repeated to a fixpoint (smaller bounds on an input layer u of k raise the
+    curves of layer k). Valid for the subproblem of request r alone: ``latency_r >= lower_bound``.
     """
     layers = inst.profile(r).layers
     L = len(layers)
