@@ -62,7 +62,8 @@ def edge_wait(inst: Instance, ed: Edge, j: int, n: np.ndarray, S: np.ndarray, uS
     concat). Per kind (:mod:`optdist.transfers`): conv, unless j may own all of u, some other
     owner sends its partial sums of j's maps; flow, the maps j cannot hold itself arrive from
     the other candidates, the busiest sending at least an equal share; to_fc, likewise every map
-    of u; fc, the vector unless j may own u; group (a grouped convolution): 0 (no bound taken).
+    of u; fc, the vector unless j may own u; group (a grouped convolution), the partial sums of
+    each map of j whose group's input maps j cannot all own, shared likewise.
     Every sender is taken at the fastest radio among u's candidates.
     """
     uS = {int(i): int(v) for i, v in zip(S, uS_arr) if v > 0}
@@ -88,7 +89,17 @@ def edge_wait(inst: Instance, ed: Edge, j: int, n: np.ndarray, S: np.ndarray, uS
         if j in uS:
             return np.zeros(len(n))
         return np.where(ns > 0, ed.beta / rho_max, 0.0) if ed.sliced else np.full(len(n), ed.beta / rho_max)
-    return np.zeros(len(n))  # group: no bound taken (compact and tight refuse such networks)
+    # group (section 9): a map q of group G(q) reaches j from no other node only if j owns all
+    # a = P_u/g input maps of that group, which j can do for at most floor(u_j / a) groups
+    whole = own_u // (ed.sender_segments // ed.groups)
+    if others == 0:
+        return np.zeros(len(n))
+    per_group = ed.out_maps // ed.groups
+    if ed.span == 1:  # an fc receiver needs every map of every group (per_group maps each)
+        rest = max(ed.groups - whole, 0)
+        return np.where(ns > 0, math.ceil(rest / others) * per_group * ed.beta / rho_max, 0.0)
+    rest = np.maximum(ns - whole * per_group, 0)
+    return np.ceil(rest / others) * ed.beta / rho_max
 
 
 def makespan_bound(curves: list[np.ndarray], P: int) -> float:
