@@ -10,7 +10,6 @@ Also diagnosis and LP/MPS export on DAGs, and a traced ResNet block through `opt
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 from pathlib import Path
 
@@ -72,6 +71,11 @@ def case(key: str, folder: str) -> Instance:
     return competing(Path(folder) / key, cnn, R, D, resource, factor)
 
 
+@functools.cache
+def _brute(key: str, folder: str) -> float:
+    return brute_force(case(key, folder))[0]
+
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("dagdec"))
@@ -97,7 +101,7 @@ def test_decomposed_equals_tight_per_map_and_brute_force(folder, key):
         assert other.termination is Termination.OPTIMAL and other.evaluation.feasible
         assert close(other.evaluator_objective, res.evaluator_objective), formulation
     if CASES[key][5]:
-        assert close(brute_force(inst)[0], res.evaluator_objective)
+        assert close(_brute(key, folder), res.evaluator_objective)
 
 
 def test_default_engine_decomposes_a_dag_with_competing_requests(folder):
@@ -105,7 +109,7 @@ def test_default_engine_decomposes_a_dag_with_competing_requests(folder):
     inst = case("res-2x2-bandwidth", folder)
     res = solve(inst, mip_gap=0.0, threads=1)
     assert res.formulation == "decomposed" and res.termination is Termination.OPTIMAL
-    assert close(res.evaluator_objective, brute_force(inst)[0]) and _valid_bound(res)
+    assert close(res.evaluator_objective, _brute("res-2x2-bandwidth", folder)) and _valid_bound(res)
 
 
 @pytest.mark.parametrize("cnn,devices", [("res", 3), ("cat", 3), ("dw", 2), ("grp", 2)])
@@ -315,7 +319,8 @@ def test_traced_resnet_block_solved_by_the_decomposition(tmp_path, monkeypatch, 
     write_profile_file(prof, tmp_path / "res.profile.json")
     monkeypatch.chdir(tmp_path)
     assert main(["generate", "--name", "res", "--networks", "res=res.profile.json", "--requests", "res=3",
-                 "--devices", "rpi4=3", "--sources", "1", "--tau", "0.8", "--privacy", "none", "--out", "res.json"]) == 0
+                 "--devices", "rpi4=3", "--sources", "1", "--tau", "0.8", "--privacy", "none",
+                 "--out", "res.json"]) == 0
     inst = load_instance(tmp_path / "res.json")
     alone = solve(inst, formulation="decomposed", mip_gap=0.0, threads=1)
     assert alone.formulation == "decomposed" and alone.termination is Termination.OPTIMAL

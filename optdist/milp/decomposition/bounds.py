@@ -77,7 +77,7 @@ def edge_wait(inst: Instance, ed: Edge, j: int, n: np.ndarray, S: np.ndarray, uS
         if can_be_sole or others == 0:
             return np.zeros(len(n))
         if ed.per_pair:  # one receiving segment (an fc layer): every partial-sum map
-            return (ns > 0) * ed.per_pair / rho_max if ed.sliced else ns * ed.per_pair / rho_max
+            return (ns > 0) * ed.per_pair / rho_max
         return ns * ed.per_receiver_segment / rho_max
     if ed.kind == "flow":
         rest = ns - np.minimum(ns, own_u)
@@ -88,7 +88,7 @@ def edge_wait(inst: Instance, ed: Edge, j: int, n: np.ndarray, S: np.ndarray, uS
     if ed.kind == "fc":  # the whole vector, unless j owned the fc layer
         if j in uS:
             return np.zeros(len(n))
-        return np.where(ns > 0, ed.beta / rho_max, 0.0) if ed.sliced else np.full(len(n), ed.beta / rho_max)
+        return np.where(ns > 0, ed.beta / rho_max, 0.0)
     # group (section 9): a map q of group G(q) reaches j from no other node only if j owns all
     # a = P_u/g input maps of that group, which j can do for at most floor(u_j / a) groups
     whole = own_u // (ed.sender_segments // ed.groups)

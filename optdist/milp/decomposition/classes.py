@@ -52,7 +52,8 @@ def request_classes(inst: Instance) -> list[list[int]]:
 
 
 def usage_of(inst: Instance, r: int, own: list[np.ndarray]) -> np.ndarray:
-    """(N, 3) memory (bytes), compute (mults/period), bandwidth (bytes sent/period, over every edge) of request r alone."""
+    """(N, 3) memory (bytes), compute (mults/period), bandwidth (bytes sent/period, over every
+    edge into each layer: MODEL.md section 9) of request r alone."""
     N = inst.n_nodes
     use = np.zeros((N, 3))
     prof = inst.profile(r)
