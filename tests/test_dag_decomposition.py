@@ -30,18 +30,19 @@ RESOURCE_FIELD = {"memory": "memory", "compute": "compute_capacity", "bandwidth"
 
 
 def competing(folder: Path, cnn: str, n_requests: int, n_devices: int, resource: str | None = None,
-              factor: float = 1.0) -> Instance:
+              factor: float = 1.0, **objective) -> Instance:
     """``n_requests`` of ``cnn`` on ``n_devices``; with ``resource``, every device's capacity of it is
     ``factor`` x the most one request uses of it on a device in its optimum alone (so with
-    ``factor < 2`` two requests cannot both take their optimum on one device)."""
+    ``factor < 2`` two requests cannot both take their optimum on one device). ``objective``:
+    fields of the instance's objective (e.g. ``kind='makespan'``, ``shared_weight``)."""
     folder.mkdir(parents=True, exist_ok=True)
     if resource is None:
-        return dag_instance(folder, cnn, n_requests, n_devices)
-    one = dag_instance(folder, cnn, 1, n_devices)
+        return dag_instance(folder, cnn, n_requests, n_devices, **objective)
+    one = dag_instance(folder, cnn, 1, n_devices, **objective)
     alone = solve(one, formulation="decomposed", mip_gap=0.0, threads=1)
     col = list(RESOURCE_FIELD).index(resource)
     peak = float(usage_of(one, 0, alone.assignment.owners[0])[:n_devices, col].max())
-    inst = dag_instance(folder, cnn, n_requests, n_devices)
+    inst = dag_instance(folder, cnn, n_requests, n_devices, **objective)
     doc = json.loads(inst.path.read_text())
     for dev in doc["devices"]:
         dev[RESOURCE_FIELD[resource]] = factor * peak
@@ -51,8 +52,11 @@ def competing(folder: Path, cnn: str, n_requests: int, n_devices: int, resource:
     return load_instance(path)
 
 
-CASES = {  # key -> (network, requests, devices, competing resource, factor, brute force?)
+CASES = {  # key -> (network, requests, devices, competing resource, factor, brute force?, objective)
     "res-1x3": ("res", 1, 3, None, 1.0, True),
+    "cat-1x3-shared": ("cat", 1, 3, None, 1.0, True, {"shared_weight": 2e-6}),
+    "res-2x2-makespan": ("res", 2, 2, "bandwidth", 1.5, True, {"kind": "makespan"}),
+    "dw-2x2-shared": ("dw", 2, 2, "bandwidth", 1.5, False, {"shared_weight": 2e-6}),
     "cat-1x3": ("cat", 1, 3, None, 1.0, True),
     "dw-1x2": ("dw", 1, 2, None, 1.0, True),
     "res-2x2-bandwidth": ("res", 2, 2, "bandwidth", 1.5, True),
@@ -67,8 +71,8 @@ SLOW = ("cat-2x2-bandwidth", "res-3x3-bandwidth", "dw-3x3-compute")
 
 @functools.cache
 def case(key: str, folder: str) -> Instance:
-    cnn, R, D, resource, factor, _ = CASES[key]
-    return competing(Path(folder) / key, cnn, R, D, resource, factor)
+    cnn, R, D, resource, factor, _, *objective = CASES[key]
+    return competing(Path(folder) / key, cnn, R, D, resource, factor, **(objective[0] if objective else {}))
 
 
 @functools.cache
@@ -94,8 +98,10 @@ def test_decomposed_equals_tight_per_map_and_brute_force(folder, key):
     assert res.evaluation.feasible and close(res.objective, res.evaluator_objective)
     assert _valid_bound(res) and close(res.bound, res.evaluator_objective)
     if inst.n_requests > 1:  # the requests compete: their optima alone do not fit together
-        assert res.extra["combination_feasible"] is False
-        assert res.extra["coupled_solve"]["method"] == "column generation"
+        makespan = inst.objective.kind == "makespan"  # (no case here has makespan with shared data,
+        assert res.extra["combination_feasible"] is False  # where the optima alone are not combined)
+        assert res.extra["coupled_solve"]["method"] == ("tight model of all requests" if makespan
+                                                        else "column generation")
     for formulation in ("tight", "per-map"):
         other = solve(inst, formulation=formulation, mip_gap=0.0, threads=1)
         assert other.termination is Termination.OPTIMAL and other.evaluation.feasible
