@@ -199,6 +199,11 @@ def formulation_problems(profile: Profile) -> list[str]:
     return out
 
 
+def countable(inst: Instance) -> bool:
+    """Whether compact and tight count every requested network exactly (no :func:`formulation_problems`)."""
+    return not any(formulation_problems(inst.profiles[cnn]) for cnn in set(inst.request_cnn))
+
+
 def model_data(
     inst: Instance,
     relax: frozenset[str],

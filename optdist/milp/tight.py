@@ -270,7 +270,7 @@ def _stage_rows(b: BuiltModel, r: int, t: int) -> list[pyo.Expression]:
 
 
 def stage_curves(b: BuiltModel) -> dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray]]]:
-    """Per transition ``(r, k)``: the candidates of layer k and their per-owner stage-time bounds
+    """Per request and layer ``(r, k)``: the candidates of layer k and their per-owner stage-time bounds
     ``g_j(n)`` (seconds, :func:`optdist.milp.decomposition.bounds.stage_wait_curves`, over every
     edge into k) under the model's ``nmax``; empty if ``transfers`` is relaxed (the bounds assume it)."""
     d = b.data

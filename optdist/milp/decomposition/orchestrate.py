@@ -27,7 +27,7 @@ import pyomo.environ as pyo
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
-from optdist.milp.data import TIME_UNIT, formulation_problems
+from optdist.milp.data import TIME_UNIT, countable
 from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.single import SingleSolve, solve_single
@@ -45,9 +45,9 @@ def applies(inst: Instance) -> bool:
     """Whether the decomposition covers the instance: parallel uplink, no admission control, and
     networks the ``tight`` model of its subproblems counts exactly (chains and the DAGs of MODEL.md
     section 9 without a grouped convolution or a merge of whole maps from two layers:
-    :func:`~optdist.milp.data.formulation_problems`)."""
+    :func:`~optdist.milp.data.countable`)."""
     return (inst.objective.uplink == "parallel" and not inst.objective.admission
-            and not any(formulation_problems(inst.profiles[cnn]) for cnn in set(inst.request_cnn)))
+            and countable(inst))
 
 
 def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: str = "highs",
@@ -105,7 +105,7 @@ def solve_decomposed(
         mip_gap = adapter.defaults.get("mip_gap", DEFAULT_MIP_GAP)
     common = dict(solver=solver, threads=threads, seed=seed, tee=tee, solver_options=solver_options)
     if not applies(inst):
-        counted = not any(formulation_problems(inst.profiles[cnn]) for cnn in set(inst.request_cnn))
+        counted = countable(inst)
         fallback = "tight" if counted else "per-map"
         res = solve_formulation(inst, fallback, time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, **common)
         why = ("serial uplink or admission control" if counted
