@@ -178,7 +178,7 @@ def _fmt_bytes(x: float) -> str:
 def check(inst: Instance) -> list[Finding]:
     """Necessary conditions (module docstring, part 1); each failure is a :class:`Finding`."""
     out: list[Finding] = []
-    D, N = inst.n_devices, inst.n_nodes
+    D = inst.n_devices
     ids = inst.node_ids
     mem, comp, bw = inst.memory, inst.compute_capacity, inst.bandwidth_capacity
     tau = inst.spec.tau

@@ -1,6 +1,7 @@
 """The evaluator on DAG networks (MODEL.md section 9) against a naive per-map scorer written
-from section 9's text, on micro networks: a residual block, a grouped + depthwise block and a
-concat, and a brute-force enumerator of their placements (used by tests/test_dag_formulations.py)."""
+from section 9's text, on micro networks: a residual block, a grouped + depthwise block, a
+concat and a depthwise residual block, and a brute-force enumerator of their placements (used
+by tests/test_dag_formulations.py and tests/test_dag_decomposition.py)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,15 @@ def concat() -> Profile:
                    ((), (0,), (0,), (1, 2), (3,)))
 
 
-NETWORKS = {"res": residual, "grp": grouped, "cat": concat}
+def depthwise() -> Profile:
+    """c1 1->2 (source) -> r1 -> depthwise dw -> pointwise pw 2->2 -> add(pw, r1) -> fc (source): an
+    inverted-residual (MobileNetV2) block in miniature."""
+    return Profile("dw", (1, 4, 4), (conv("c1", 1, 2, 4), ew("r1", 2, 4), dwconv("dw", 2, 4), conv("pw", 2, 2, 4, k=1),
+                                     merge("add", "add", 2, 4), fc("fc", 2, 16, 2)),
+                   ((), (0,), (1,), (2,), (3, 1), (4,)))
+
+
+NETWORKS = {"res": residual, "grp": grouped, "cat": concat, "dw": depthwise}
 
 
 def dag_instance(folder: Path, cnn: str, n_requests: int = 1, n_devices: int = 2, privacy: dict | None = None,

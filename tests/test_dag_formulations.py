@@ -137,14 +137,21 @@ def test_counting_formulations_refuse_grouped_convolutions_clearly(folder, formu
         build(inst, formulation)
 
 
-def test_decomposition_on_a_dag_solves_the_tight_model(folder):
-    """The decomposition's stage bounds walk chains: on a DAG, 'decomposed' (and the default engine)
-    solve the tight model instead, to the brute-force optimum, and say so."""
+def test_decomposition_on_a_dag(folder):
+    """'decomposed' (and the default engine) decompose a DAG the tight model counts, to the
+    brute-force optimum; a grouped convolution falls back to per-map and says so."""
+    from optdist.milp.solve import choose_formulation
+
     inst = case("res-1x3", folder)
+    assert choose_formulation(inst) == "decomposed"
     res = solve(inst, formulation="decomposed", mip_gap=0.0, threads=1)
-    assert res.formulation == "tight" and "DAG" in res.extra["decomposed"]
+    assert res.formulation == "decomposed" and "decomposed" not in res.extra
     assert res.termination is Termination.OPTIMAL
     assert close(res.evaluator_objective, _brute("res-1x3", folder)[0])
+    grp = solve(case("grp-1x2", folder), formulation="decomposed", mip_gap=0.0, threads=1)
+    assert grp.formulation == "per-map" and "grouped convolution" in grp.extra["decomposed"]
+    assert grp.termination is Termination.OPTIMAL
+    assert close(grp.evaluator_objective, _brute("grp-1x2", folder)[0])
 
 
 @pytest.mark.parametrize("cnn,capacity", [("res", 60.0), ("grp", 30.0)])
@@ -203,7 +210,7 @@ def test_default_engine_and_plan_guided_take_per_map_where_counting_cannot(folde
     from optdist.milp.solve import choose_formulation
 
     inst = case("grp-1x2", folder)
-    assert choose_formulation(inst) == "per-map" and choose_formulation(case("res-1x3", folder)) == "tight"
+    assert choose_formulation(inst) == "per-map" and choose_formulation(case("res-1x3", folder)) == "decomposed"
     res = solve(inst, mip_gap=0.0, threads=1)
     assert res.formulation == "per-map" and res.termination is Termination.OPTIMAL
     assert close(res.evaluator_objective, _brute("grp-1x2", folder)[0])

@@ -199,9 +199,9 @@ def test_readme_dag_commands(tmp_path, monkeypatch, capsys):
     assert main(["generate", "--name", "res", "--networks", "res=res.profile.json", "--requests", "res=2",
                  "--devices", "rpi4=4", "--sources", "1", "--tau", "0.8", "--privacy", "none", "--out", "res.json"]) == 0
     capsys.readouterr()
-    assert main(["solve", "res.json"]) == 0  # the default engine: the tight model on a DAG
+    assert main(["solve", "res.json"]) == 0  # the default engine: the decomposition, on a DAG too
     out = capsys.readouterr().out
-    assert "formulation tight" in out
+    assert "formulation decomposed" in out
     assert "termination  optimal" in out and "feasible True" in out
     objective = float(next(line for line in out.splitlines() if line.startswith("objective")).split()[1])
     assert objective == pytest.approx(0.0157532128, rel=1e-8)

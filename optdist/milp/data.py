@@ -170,6 +170,22 @@ def formulation_problems(profile: Profile) -> list[str]:
     Counts stand for interchangeable segments: a layer whose maps arrive whole from two or more
     layers (an add of two elementwise tensors) or a grouped convolution (``1 < g``: its segments'
     groups matter) needs the identity of every map, which only *per-map* has (MODEL.md section 9).
+    Also the decomposition (its subproblems are tight models) leaves such networks to per-map.
+
+    What counting them exactly would take (not done; per-map is exact for both):
+
+    * **grouped convolution** u -> k: ``O[i,j] = beta sum_g 1[i owns an input map of group g]
+      (maps of group g j owns at k)``, so u needs counts per group ``n[r,u,g,i]`` and k per
+      output group. Maps keep their identity along whole-map edges, so every layer joined to u's
+      input or to k by such edges (and through concat offsets) needs them too, refined to the
+      common intervals of every grouped layer that touches it, with flows per interval
+      ``f[r,t,g,i,j]``; maps inside one interval stay interchangeable, so that is exact, but
+      it re-indexes every count, flow, extraction, warm start and symmetry row by interval.
+    * **add of two whole-map inputs** u1, u2 -> k: map p of k reads map p of both, but two
+      separate flows ``f1[i1,j]``, ``f2[i2,j]`` may pair j's maps with different maps of u1 and
+      u2 (a relaxation). A joint flow ``w[i1,i2,j]`` (N^3 per layer) is exact only while the
+      whole-map edges form no cycle; when u1 and u2 share a whole-map ancestor (``add(relu(x),
+      x)``) the owners of one map along the whole cycle must be counted jointly (N^length).
     """
     out = []
     for k, into in enumerate(edges(profile)):
@@ -181,6 +197,11 @@ def formulation_problems(profile: Profile) -> list[str]:
         out += [f"layer {profile.layers[ed.u].name} is a grouped convolution (groups {profile.layers[ed.u].groups})"
                 for ed in into if ed.kind == "group"]
     return out
+
+
+def countable(inst: Instance) -> bool:
+    """Whether compact and tight count every requested network exactly (no :func:`formulation_problems`)."""
+    return not any(formulation_problems(inst.profiles[cnn]) for cnn in set(inst.request_cnn))
 
 
 def model_data(

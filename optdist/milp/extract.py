@@ -34,7 +34,7 @@ def _int(v: pyo.Var) -> int:
 
 def owners_from_model(b: BuiltModel) -> Assignment:
     """The loaded solution as an :class:`Assignment` (requests outside the model: ``None``)."""
-    m, d, N = b.model, b.data, b.inst.n_nodes
+    m, d = b.model, b.data
     owners: list[list[np.ndarray] | None] = [None] * b.inst.n_requests
     for r in d.requests:
         if b.inst.objective.admission and _int(m.reject[r]) == 1:

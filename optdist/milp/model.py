@@ -190,9 +190,7 @@ def build(
 
     DAG networks (MODEL.md section 9): every formulation has one transition per edge; compact
     and tight raise ValueError for a network they cannot count exactly
-    (:func:`~optdist.milp.data.formulation_problems`: use per-map), and ``bounds`` /
-    ``stage_max`` (from :mod:`optdist.milp.decomposition.bounds`, which walks chains) are refused
-    for a DAG request.
+    (:func:`~optdist.milp.data.formulation_problems`: use per-map).
     """
     if formulation not in FORMULATIONS:
         raise ValueError(f"unknown formulation {formulation!r}; choose one of {FORMULATIONS}")
@@ -200,7 +198,7 @@ def build(
     unknown = sorted(relax - set(FAMILIES))
     if unknown:
         raise ValueError(f"relax: unknown constraint families {unknown}; known: {list(FAMILIES)}")
-    _check_networks(inst, formulation, requests, bounds is not None or stage_max is not None)
+    _check_networks(inst, formulation, requests)
     data = model_data(inst, relax, requests, capacity_override, bounds, stage_max)
     if deadline is not None:
         size = data.size_estimate(formulation)
@@ -234,15 +232,11 @@ def build(
     return b
 
 
-def _check_networks(inst: Instance, formulation: str, requests: Sequence[int] | None, bounded: bool) -> None:
+def _check_networks(inst: Instance, formulation: str, requests: Sequence[int] | None) -> None:
     """ValueError when ``formulation`` cannot model a request's network exactly (see :func:`build`)."""
     reqs = range(inst.n_requests) if requests is None else requests
     for cnn in sorted({inst.request_cnn[int(r)] for r in reqs if 0 <= int(r) < inst.n_requests}):
         prof = inst.profiles[cnn]
-        if bounded and not prof.is_chain:
-            raise ValueError(f"{cnn} is a DAG network (MODEL.md section 9): the decomposition's stage bounds "
-                             "(optdist.milp.decomposition.bounds) walk chains only; solve it with --formulation "
-                             "tight, compact or per-map")
         problems = formulation_problems(prof) if formulation != "per-map" else []
         if problems:
             raise ValueError(f"{cnn}: the {formulation} formulation counts interchangeable segments, but "

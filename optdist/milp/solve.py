@@ -24,7 +24,7 @@ from optdist.assignment import Assignment
 from optdist.diagnose import check
 from optdist.instance import Instance
 from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
-from optdist.milp.data import formulation_problems
+from optdist.milp.data import countable
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP, solve_formulation, warm_start_assignment
 from optdist.result import SolveResult, Termination
@@ -48,7 +48,7 @@ def choose_formulation(inst: Instance, formulation: str | None = "auto") -> str:
     if formulation not in SOLVE_FORMULATIONS:
         raise ValueError(f"unknown formulation {formulation!r}; choose one of {SOLVE_FORMULATIONS}")
     if formulation == "auto":
-        if any(formulation_problems(inst.profiles[cnn]) for cnn in set(inst.request_cnn)):
+        if not countable(inst):
             return "per-map"
         return "decomposed" if applies(inst) else "tight"
     return formulation

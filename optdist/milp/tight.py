@@ -270,17 +270,14 @@ def _stage_rows(b: BuiltModel, r: int, t: int) -> list[pyo.Expression]:
 
 
 def stage_curves(b: BuiltModel) -> dict[tuple[int, int], tuple[np.ndarray, list[np.ndarray]]]:
-    """Per transition ``(r, k)``: the candidates of layer k and their per-owner stage-time bounds
-    ``g_j(n)`` (seconds, :func:`optdist.milp.decomposition.bounds.stage_wait_curves`) under the
-    model's ``nmax``; empty if ``transfers`` is relaxed (the bounds assume it). Chains only: a
-    DAG request gets no curves (so no stage or owner-count cuts; the curves assume ``in(k) = (k-1,)``)."""
+    """Per request and layer ``(r, k)``: the candidates of layer k and their per-owner stage-time bounds
+    ``g_j(n)`` (seconds, :func:`optdist.milp.decomposition.bounds.stage_wait_curves`, over every
+    edge into k) under the model's ``nmax``; empty if ``transfers`` is relaxed (the bounds assume it)."""
     d = b.data
     if "transfers" in d.relax:
         return {}
     out = {}
     for r in d.requests:
-        if not b.inst.profile(r).is_chain:  # the curves read layer k-1 as k's only input
-            continue
         L = len(d.layers(r))
         nodes = [np.array(d.active(r, k), dtype=np.int64) for k in range(L)]
         ub = [d.nmax[r][k, nodes[k]] for k in range(L)]

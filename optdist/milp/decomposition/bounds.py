@@ -3,7 +3,8 @@
 Used by the ``tight`` formulation (stage-time cuts ``T[r,k] >= LB_k``) and by the
 single-request solve (rising latency cutoffs shrink the per-node bounds ``u[k][i]`` on
 ``n[r,k,i]``). Times are in seconds. Source: MODEL.md sections 4-5 (stage time = compute of
-the slowest owner plus the longest transfer it waits for), paper eqs. 5-7.
+the slowest owner plus the longest transfer it waits for), paper eqs. 5-7, and section 9 (on a
+DAG the longest over every edge ``u -> k`` into the layer: :func:`optdist.transfers.edges`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optdist.instance import Instance
+from optdist.transfers import Edge, edges
 
 INF = math.inf
 CAP_FIELDS = ("memory", "compute", "bandwidth")
@@ -33,36 +35,70 @@ def stage_wait_curves(inst: Instance, r: int, k: int, nodes: list[np.ndarray], u
     """``g_j(n)`` (seconds) for each candidate j of layer k and n = 1..u_j: a lower bound on
     the stage time ``T[r,k]`` of any solution in which j owns n segments of layer k.
 
-    ``g_j(n)`` = j's compute ``n c_k / e_j`` plus the least transfer j must wait for (eq. 6)
-    given only the candidates and per-node bounds ``ub`` of layer k-1; non-decreasing in n.
+    ``g_j(n)`` = j's compute ``n c_k / e_j`` plus the least transfer j must wait for (eq. 6;
+    MODEL.md section 9: the largest over the edges ``u -> k``, :func:`edge_wait`) given only
+    the candidates and per-node bounds ``ub`` of the input layers; non-decreasing in n.
     """
-    layers = inst.profile(r).layers
-    prev, la = layers[k - 1], layers[k]
-    S = nodes[k - 1]
-    uS = {int(i): int(u) for i, u in zip(S, ub[k - 1]) if u > 0}
-    senders = list(uS)
-    rho_max = float(inst.rate[senders].max()) if senders else 1.0
+    prof = inst.profile(r)
     secs = inst.segment_seconds(r)[k]
+    into = edges(prof)[k]
     out = []
     for j, u in zip(nodes[k], ub[k]):
         j, u = int(j), int(u)
         n = np.arange(1, u + 1)
         comp = n * secs[j]
-        others = len(senders) - (1 if j in uS else 0)
-        if prev.kind == "conv":
-            coef = float(prev.beta) * (prev.out_maps if la.kind == "fc" else 1)
-            can_be_sole = j in uS and uS[j] >= prev.segments
-            wait = np.zeros(u) if (can_be_sole or others == 0) else n * coef / rho_max
-        elif prev.kind == "elementwise" and la.kind != "fc":
-            rest = n - np.minimum(n, uS.get(j, 0))
-            wait = np.where(rest > 0, np.ceil(rest / max(others, 1)) * prev.beta / rho_max, 0.0)
-        elif prev.kind == "elementwise":  # -> fc owner j needs every map it does not own
-            rest = prev.segments - min(uS.get(j, 0), prev.segments)
-            wait = np.full(u, math.ceil(rest / max(others, 1)) * prev.beta / rho_max if rest > 0 else 0.0)
-        else:  # fc -> *: the whole vector, unless j owned the fc layer
-            wait = np.zeros(u) if j in uS else np.full(u, prev.beta / rho_max)
+        waits = [edge_wait(inst, ed, j, n, nodes[ed.u], ub[ed.u]) for ed in into]
+        wait = waits[0] if len(waits) == 1 else np.maximum.reduce(waits) if waits else np.zeros(u)
         out.append(np.maximum.accumulate(comp + wait))
     return out
+
+
+def edge_wait(inst: Instance, ed: Edge, j: int, n: np.ndarray, S: np.ndarray, uS_arr: np.ndarray) -> np.ndarray:
+    """Least time (seconds) receiver j waits for edge ``ed`` (u -> k) when it owns ``n`` (array)
+    segments of k, given u's candidates ``S`` and their bounds ``uS_arr`` (MODEL.md sections 4, 9).
+
+    j owns at least ``n - (P_k - span)`` of the segments that read u (all of them unless k is a
+    concat). Per kind (:mod:`optdist.transfers`): conv, unless j may own all of u, some other
+    owner sends its partial sums of j's maps; flow, the maps j cannot hold itself arrive from
+    the other candidates, the busiest sending at least an equal share; to_fc, likewise every map
+    of u; fc, the vector unless j may own u; group (a grouped convolution), the partial sums of
+    each map of j whose group's input maps j cannot all own, shared likewise.
+    Every sender is taken at the fastest radio among u's candidates.
+    """
+    uS = {int(i): int(v) for i, v in zip(S, uS_arr) if v > 0}
+    senders = list(uS)
+    rho_max = float(inst.rate[senders].max()) if senders else 1.0
+    others = len(senders) - (1 if j in uS else 0)
+    ns = np.maximum(n - (ed.receiver_segments - ed.span), 0) if ed.sliced else n
+    own_u = uS.get(j, 0)
+    if ed.kind == "conv":
+        can_be_sole = own_u >= ed.sender_segments
+        if can_be_sole or others == 0:
+            return np.zeros(len(n))
+        if ed.per_pair:  # one receiving segment (an fc layer): every partial-sum map
+            return (ns > 0) * ed.per_pair / rho_max
+        return ns * ed.per_receiver_segment / rho_max
+    if ed.kind == "flow":
+        rest = ns - np.minimum(ns, own_u)
+        return np.where(rest > 0, np.ceil(rest / max(others, 1)) * ed.beta / rho_max, 0.0)
+    if ed.kind == "to_fc":  # the fc owner j needs every map it does not own
+        rest = ed.sender_segments - min(own_u, ed.sender_segments)
+        return np.full(len(n), math.ceil(rest / max(others, 1)) * ed.beta / rho_max if rest > 0 else 0.0)
+    if ed.kind == "fc":  # the whole vector, unless j owned the fc layer
+        if j in uS:
+            return np.zeros(len(n))
+        return np.where(ns > 0, ed.beta / rho_max, 0.0)
+    # group (section 9): a map q of group G(q) reaches j from no other node only if j owns all
+    # a = P_u/g input maps of that group, which j can do for at most floor(u_j / a) groups
+    whole = own_u // (ed.sender_segments // ed.groups)
+    if others == 0:
+        return np.zeros(len(n))
+    per_group = ed.out_maps // ed.groups
+    if ed.span == 1:  # an fc receiver needs every map of every group (per_group maps each)
+        rest = max(ed.groups - whole, 0)
+        return np.where(ns > 0, math.ceil(rest / others) * per_group * ed.beta / rho_max, 0.0)
+    rest = np.maximum(ns - whole * per_group, 0)
+    return np.ceil(rest / others) * ed.beta / rho_max
 
 
 def makespan_bound(curves: list[np.ndarray], P: int) -> float:
@@ -84,7 +120,7 @@ def makespan_bound(curves: list[np.ndarray], P: int) -> float:
 
 
 def stage_lower_bound(inst: Instance, r: int, k: int, nodes: list[np.ndarray], ub: list[np.ndarray]) -> float:
-    """A valid lower bound (seconds) on the stage time ``T[r,k]`` from layers k-1 and k alone.
+    """A valid lower bound (seconds) on the stage time ``T[r,k]`` from layer k and its inputs alone.
 
     The smallest makespan of spreading the ``P_k`` segments over the candidates with the
     curves of :func:`stage_wait_curves`. Exact for a stage fed by one sender (the source's
@@ -132,8 +168,8 @@ def propagate(inst: Instance, r: int, nodes: list[np.ndarray], ub: list[np.ndarr
 
     Any solution of latency below ``cutoff`` has every stage ``T_k < cutoff - sum_{k' != k} LB_k'``;
     a node j whose curve ``g_j(n)`` exceeds that cannot own n segments of layer k in it, so
-    ``u_j`` drops. Repeated to a fixpoint (smaller bounds on layer k-1 raise the curves of
-    layer k). Valid for the subproblem of request r alone: ``latency_r >= lower_bound``.
+    ``u_j`` drops. Repeated to a fixpoint (smaller bounds on an input layer u of k raise the
+    curves of layer k). Valid for the subproblem of request r alone: ``latency_r >= lower_bound``.
     """
     layers = inst.profile(r).layers
     L = len(layers)

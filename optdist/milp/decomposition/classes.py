@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from optdist.assignment import Assignment
-from optdist.evaluate import transfers
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacities
+from optdist.transfers import edges, transfer_list
 
 
 def identical_device_groups(inst: Instance, devices: Sequence[int] | None = None,
@@ -53,16 +53,17 @@ def request_classes(inst: Instance) -> list[list[int]]:
 
 
 def usage_of(inst: Instance, r: int, own: list[np.ndarray]) -> np.ndarray:
-    """(N, 3) memory (bytes), compute (mults/period), bandwidth (bytes sent/period) of request r alone."""
+    """(N, 3) memory (bytes), compute (mults/period), bandwidth (bytes sent/period, over every
+    edge into each layer: MODEL.md section 9) of request r alone."""
     N = inst.n_nodes
     use = np.zeros((N, 3))
-    layers = inst.profile(r).layers
-    for k, la in enumerate(layers):
+    prof = inst.profile(r)
+    for k, la in enumerate(prof.layers):
         cnt = np.bincount(own[k], minlength=N)
         use[:, 0] += cnt * la.weight_bytes_per_segment
         use[:, 1] += cnt * la.mults_per_segment
-        if k:
-            i, _j, byt = transfers(layers[k - 1], la, own[k - 1], own[k], N)
+        for ed in edges(prof)[k]:  # every edge into k (MODEL.md section 9; a chain: k-1 -> k)
+            i, _j, byt = transfer_list(ed, own[ed.u], own[k], N)
             np.add.at(use[:, 2], i, byt)
     return use
 

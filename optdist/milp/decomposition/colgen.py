@@ -89,6 +89,7 @@ from optdist.milp.decomposition.repair import alone, fill_and_improve
 from optdist.milp.run import Clock
 from optdist.result import SolveResult, Termination, gap
 from optdist.solvers.base import stop_requested
+from optdist.transfers import all_edges
 
 #: pricing uses rising latency cutoffs when the best known column's priced usage is at most
 #: this share of its cost (:meth:`PricingModel.solve`)
@@ -627,13 +628,17 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
 
 def _latency_cap(inst: Instance, r: int) -> float:
     """An upper bound (seconds) on request r's latency in any placement: every stage is at most
-    its layer's multiplications on the slowest device plus the previous layer's whole output
-    over the slowest radio (MODEL.md section 5: a receiver gets at most one output's worth from
-    each sender, in parallel), as in :meth:`Instance.rejection_penalty`."""
+    its layer's multiplications on the slowest device plus an input layer's whole output over the
+    slowest radio (MODEL.md section 5: a receiver gets at most one output's worth from each
+    sender, in parallel; section 9: the longest of its input edges), as in
+    :meth:`Instance.rejection_penalty`. A layer feeding several layers is counted once per edge
+    (at least once: a chain counts every layer once)."""
     rho = float(inst.rate.min())
-    layers = inst.profile(r).layers
+    prof = inst.profile(r)
+    fan_out = np.bincount([ed.u for ed in all_edges(prof)], minlength=prof.n_layers)
     slowest = inst.segment_seconds(r).max(axis=1)  # c_k / min e, or a slower measured time (section 9)
-    return sum(la.segments * s for la, s in zip(layers, slowest)) + sum(la.out_bytes / rho for la in layers)
+    return (sum(la.segments * s for la, s in zip(prof.layers, slowest))
+            + sum(max(int(f), 1) * la.out_bytes / rho for la, f in zip(prof.layers, fan_out)))
 
 
 def _best_column(master: Master, c: int, pi: np.ndarray, mu: np.ndarray) -> Column | None:

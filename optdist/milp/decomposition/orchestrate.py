@@ -27,7 +27,7 @@ import pyomo.environ as pyo
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
-from optdist.milp.data import TIME_UNIT
+from optdist.milp.data import TIME_UNIT, countable
 from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.single import SingleSolve, solve_single
@@ -42,9 +42,12 @@ SUB_GAP = 1e-6
 
 
 def applies(inst: Instance) -> bool:
-    """Whether the decomposition covers the instance: chain networks, parallel uplink, no admission control."""
+    """Whether the decomposition covers the instance: parallel uplink, no admission control, and
+    networks the ``tight`` model of its subproblems counts exactly (chains and the DAGs of MODEL.md
+    section 9 without a grouped convolution or a merge of whole maps from two layers:
+    :func:`~optdist.milp.data.countable`)."""
     return (inst.objective.uplink == "parallel" and not inst.objective.admission
-            and all(p.is_chain for p in inst.profiles.values()))
+            and countable(inst))
 
 
 def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: str = "highs",
@@ -102,8 +105,12 @@ def solve_decomposed(
         mip_gap = adapter.defaults.get("mip_gap", DEFAULT_MIP_GAP)
     common = dict(solver=solver, threads=threads, seed=seed, tee=tee, solver_options=solver_options)
     if not applies(inst):
-        res = solve_formulation(inst, "tight", time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, **common)
-        res.extra["decomposed"] = "not applicable (serial uplink, admission control or a DAG network): solved with 'tight'"
+        counted = countable(inst)
+        fallback = "tight" if counted else "per-map"
+        res = solve_formulation(inst, fallback, time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, **common)
+        why = ("serial uplink or admission control" if counted
+               else "a grouped convolution or a merge of whole maps, which only per-map counts exactly")
+        res.extra["decomposed"] = f"not applicable ({why}): solved with {fallback!r}"
         return res
     obj = inst.objective
     log: list[dict] = []

@@ -142,30 +142,34 @@ class PricingModel:
         are pushed up, as a ``>=`` limit does), so that at every integer point the model's bytes
         are the true bytes (MODEL.md section 4, eq. 6):
 
-        * ``v = y[k-1,i] n[k,i]`` (partial sums kept): ``v >= n[k,i] - U (1 - y[k-1,i])``;
-        * ``z = n[k-1,i] x[k,i]`` (maps kept for one's own fc layer): ``z >= n[k-1,i] - U (1 - x[k,i])``;
-        * ``x2 = x[k-1,i] x[k,i]``: ``x2 >= x[k-1,i] + x[k,i] - 1``;
-        * ``wv = x[k-1,i] y[k,j]``: ``wv <= x[k-1,i]``, ``wv <= y[k,j]``.
+        * ``v = y[u,i] need_i`` (partial sums kept): ``v >= need_i - U (1 - y[u,i])``;
+        * ``z = n[u,i] x[k,i]`` (maps kept for one's own fc layer): ``z >= n[u,i] - U (1 - x[k,i])``;
+        * ``x2 = x[u,i] x[k,i]``: ``x2 >= x[u,i] + x[k,i] - 1``;
+        * ``wv = x[u,i] y[k,j]``: ``wv <= x[u,i]``, ``wv <= y[k,j]``,
 
-        (Flows ``f`` are exact already: a placement realises any flows with its owner counts.)
+        per transition t = u -> k (MODEL.md section 9; a chain: ``u = k-1``; ``need_i``: the
+        segments of t's receiving slice i owns). (Flows ``f`` are exact already: a placement
+        realises any flows with its owner counts.)
         """
+        from optdist.milp.variables import receiving
+
         m, d, b = self.b.model, self.b.data, self.b
         out = []
         for key in m.v:
-            r, k, i = key
-            U = int(d.nmax[r][k, i])
-            out.append(m.v[key] >= m.n[r, k, i] - U * (1 - b.y(r, k - 1, i)))
+            r, t, i = key
+            U = d.recv_max(r, t, i)
+            out.append(m.v[key] >= receiving(b, r, t, i) - U * (1 - b.y(r, d.src(r, t), i)))
         for key in m.z:
-            r, k, i = key
-            U = int(d.nmax[r][k - 1, i])
-            out.append(m.z[key] >= m.n[r, k - 1, i] - U * (1 - m.n[r, k, i]))
+            r, t, i = key
+            U = int(d.nmax[r][d.src(r, t), i])
+            out.append(m.z[key] >= m.n[r, d.src(r, t), i] - U * (1 - m.n[r, d.dst(r, t), i]))
         for key in m.x2:
-            r, k, i = key
-            out.append(m.x2[key] >= m.n[r, k - 1, i] + m.n[r, k, i] - 1)
+            r, t, i = key
+            out.append(m.x2[key] >= m.n[r, d.src(r, t), i] + m.n[r, d.dst(r, t), i] - 1)
         for key in m.wv:
-            r, k, i, j = key
-            out.append(m.wv[key] <= m.n[r, k - 1, i])
-            out.append(m.wv[key] <= b.y(r, k, j))
+            r, t, i, j = key
+            out.append(m.wv[key] <= m.n[r, d.src(r, t), i])
+            out.append(m.wv[key] <= b.y(r, d.dst(r, t), j))
         return out
 
     def _restrict(self, cutoff: float | None):
@@ -202,20 +206,22 @@ class PricingModel:
                     v.setub(min(v.ub if v.ub is not None else ui, int(ui)))
             if k and (r, k) in m.T:
                 m.T[r, k].setub(stage_max[k] / tu * (1 + 1e-9))
-        for (q, k, i, j), ub in self.ub_f.items():
+        for (q, t, i, j), ub in self.ub_f.items():  # t: the transition u -> k (a chain: t = k)
             if i == j:
                 continue
-            per = inst.segment_seconds(r)[k, j] + layers[k - 1].beta / inst.rate[i]
+            u, k = self.b.data.src(q, t), self.b.data.dst(q, t)
+            per = inst.segment_seconds(r)[k, j] + layers[u].beta / inst.rate[i]
             if per > 0:
                 lim = math.floor(stage_max[k] / per * (1 + 1e-9))
-                m.f[q, k, i, j].setub(lim if ub is None else min(ub, lim))
+                m.f[q, t, i, j].setub(lim if ub is None else min(ub, lim))
         return p
 
     def solve(self, prices: dict[str, np.ndarray], *, time_limit: float, mip_gap: float, threads: int | None,
               seed: int | None, tee: bool = False, start: list[np.ndarray] | None = None,
               start_value: float | None = None, steps: Sequence[float] = CUTOFF_STEPS) -> Priced:
         """``v_c(pi)`` (module docstring) at ``prices`` (resource -> array over nodes, seconds per
-        unit, ``>= 0``): the best placement found and a proven bound, by rising latency cutoffs.
+        unit, ``>= 0``; ``time_limit`` may be ``inf``: none): the best placement found and a proven
+        bound, by rising latency cutoffs.
 
         Every placement's latency is at most its priced value (prices and the shared-data
         weight are ``>= 0``). For cutoffs ``c = min(LB0 (1 + delta), V)`` (``LB0``: the stage
@@ -270,8 +276,8 @@ class PricingModel:
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            out, asg, _ = solve_built(b, self.adapter, time_limit=max(left, 0.05), mip_gap=mip_gap, threads=threads,
-                                      seed=seed, tee=tee, start=seed_asg)
+            out, asg, _ = solve_built(b, self.adapter, time_limit=max(left, 0.05) if math.isfinite(left) else None,
+                                      mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, start=seed_asg)
             nodes += out.nodes or 0
             step.update({"status": out.status, "termination": str(out.termination), "nodes": out.nodes})
             if out.termination is Termination.INFEASIBLE:
