@@ -35,8 +35,7 @@ and usage).
    of the DistPrivacy greedy's placement of r on ``R`` (:mod:`optdist.heuristics.greedy`,
    milliseconds) and r alone, exactly, on ``R``
    (:func:`optdist.milp.decomposition.single.solve_single` with ``capacity=R``, at most
-   ``repair_time_limit`` s; on a DAG network, MODEL.md section 9, whose layers its stage bounds
-   cannot walk: r alone on the tight model, or per-map where the network needs it); neither
+   ``repair_time_limit`` s; per-map where the tight model cannot count the network); neither
    found: r is rejected.
 
 If the exact engine finds no feasible placement of the whole forecast (more requests forecast
@@ -71,12 +70,9 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.heuristics.incremental import OnlineOutcome, RequestPlacer, Usage, require_parallel_uplink
 from optdist.instance import Instance, load_instance
-from optdist.milp.data import formulation_problems
 from optdist.milp.decomposition.bounds import CAP_FIELDS, capacities
 from optdist.milp.decomposition.repair import alone
 from optdist.milp.decomposition.single import solve_single
-from optdist.milp.model import build
-from optdist.milp.run import adapter_for, solve_built
 from optdist.result import SolveResult
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
@@ -131,21 +127,12 @@ def _greedy_alone(inst: Instance, r: int, used: np.ndarray) -> list[np.ndarray] 
 
 def _exact_alone(inst: Instance, r: int, cap: np.ndarray, *, solver: str, time_limit: float, threads: int | None,
                  seed: int | None) -> list[np.ndarray] | None:
-    """Request r at its best alone within the capacities ``cap`` (n_nodes, 3), or None if none found.
-
-    A chain: :func:`optdist.milp.decomposition.single.solve_single` (stage bounds, then the tight
-    model). A DAG (MODEL.md section 9), whose layers those stage bounds cannot walk: request r alone
-    on the model the default engine takes for the network (per-map for a grouped convolution or a
-    merge of whole maps, else tight), to the same gap.
-    """
+    """Request r at its best alone within the capacities ``cap`` (n_nodes, 3), or None if none found:
+    :func:`optdist.milp.decomposition.single.solve_single` (stage bounds, then the tight model, or
+    per-map where tight cannot count the network; chains and DAGs, MODEL.md section 9)."""
     capacity = {k: cap[:, i] for i, k in enumerate(CAP_FIELDS)}
-    if inst.profile(r).is_chain:
-        return solve_single(inst, r, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
-                            capacity=capacity).owners
-    formulation = "per-map" if formulation_problems(inst.profile(r)) else "tight"
-    b = build(inst, formulation, requests=[r], capacity_override=capacity)
-    _, asg, _ = solve_built(b, adapter_for(solver), time_limit=time_limit, mip_gap=1e-6, threads=threads, seed=seed, tee=False)
-    return None if asg is None else asg.owners[r]
+    return solve_single(inst, r, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
+                        capacity=capacity).owners
 
 
 def _repair(inst: Instance, r: int, used: np.ndarray, resid: np.ndarray, *, solver: str, time_limit: float,
