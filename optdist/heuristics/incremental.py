@@ -81,6 +81,25 @@ def _share(used: np.ndarray, cap: np.ndarray) -> np.ndarray:
     return np.divide(used, cap, out=np.ones_like(used), where=cap > 0)
 
 
+@dataclass
+class _GeneralPlan:
+    """How :meth:`LayerState._general_batch` reads a ``general``-mode layer's input edges.
+
+    ``cover`` (U, P): uniform edge e feeds segment q; ``beta`` (U,) its bytes per segment and
+    sender; ``rmin`` (U, N): its slowest sender other than j (inf: none); ``m`` (U, N): segments
+    of its slice j owns. ``single``: (edge index, feeds q (P,), sender index into ``senders``
+    (P,), bytes (P,)) per single-sender edge. ``brk``: ascending segment indices where the set of
+    uniform edges feeding k changes, ending with P.
+    """
+
+    cover: np.ndarray
+    beta: np.ndarray
+    rmin: np.ndarray
+    single: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]
+    brk: np.ndarray
+    m: np.ndarray
+
+
 class LayerState:
     """Layer k of request r while its segments are being placed (see module docstring)."""
 
@@ -364,34 +383,159 @@ class LayerState:
             self.commit(picks)
         return True
 
-    def _fill_general(self) -> bool:
+    def _fill_general(self, batched: bool = True) -> bool:
         """The greedy of :func:`greedy_picks`, one segment at a time (``general`` mode): the feasible
         node (:meth:`feasible`) with the least new finish time (:meth:`steps`), ties by
-        ``tie_order``; False if a segment fits nowhere."""
+        ``tie_order``; False if a segment fits nowhere.
+
+        ``batched``: book runs of segments at once where :meth:`_general_batch` proves the picks
+        equal (the reference, ``batched=False``, steps every segment with :meth:`_general_step`).
+        """
         N = self.inst.n_nodes
         rank = np.empty(N, dtype=np.int64)
         rank[self.tie_order] = np.arange(N)
-        u, S = self.usage, self.senders
-        cap_s = self.inst.bandwidth_capacity[S]
         room = self.room0 - self.cnt  # (10b), (10c), (10f) and candidacy: segments each node may still take
+        plan = self._general_plan() if batched else None
         while self.t < self.P:
-            q = int(self.order[self.t])
-            need = self.send[q]
-            bad = S[(need > 0) & (cap_s - u.bandwidth[S] < need)]  # senders whose (10d) one more transfer breaks
-            ok = room > 0
-            if len(bad) > 1:
+            if plan is not None and self._general_batch(plan, room):
+                continue
+            if not self._general_step(room, rank):
                 return False
-            if len(bad) == 1:  # only that sender itself may take the segment (it sends nothing to itself)
-                ok = ok & (np.arange(N) == bad[0])
-            if not ok.any():
-                return False
-            G = (self.cnt + 1) * self.ce + self._general_arrive(q)
-            best = np.flatnonzero(ok & (G == G[ok].min()))
-            j = int(best[np.argmin(rank[best])]) if len(best) > 1 else int(best[0])
-            self._book_general(q, j)
-            room[j] -= 1
         return True
 
+    def _general_step(self, room: np.ndarray, rank: np.ndarray) -> bool:
+        """Book the next segment on the feasible node with the least new finish time; False if none."""
+        N, u, S = self.inst.n_nodes, self.usage, self.senders
+        q = int(self.order[self.t])
+        need = self.send[q]
+        bad = S[(need > 0) & (self.inst.bandwidth_capacity[S] - u.bandwidth[S] < need)]  # (10d) breaks
+        ok = room > 0
+        if len(bad) > 1:
+            return False
+        if len(bad) == 1:  # only that sender itself may take the segment (it sends nothing to itself)
+            ok = ok & (np.arange(N) == bad[0])
+        if not ok.any():
+            return False
+        G = (self.cnt + 1) * self.ce + self._general_arrive(q)
+        best = np.flatnonzero(ok & (G == G[ok].min()))
+        j = int(best[np.argmin(rank[best])]) if len(best) > 1 else int(best[0])
+        self._book_general(q, j)
+        room[j] -= 1
+        return True
+
+    def _general_plan(self) -> _GeneralPlan | None:
+        """Split k's input edges into ``uniform`` and ``single``-sender ones for :meth:`_general_batch`.
+
+        ``uniform`` edge: every segment it feeds gets the same bytes ``beta_e`` from each of its
+        senders (a conv edge), so ``O[e,s,j] = beta_e * m_e[j]`` (``m_e[j]``: segments of its slice
+        j owns) and ``max_{s != j} (O[e,s,j] + beta_e) / rho_s = beta_e (m_e[j] + 1) / rmin_e[j]``
+        (``rmin_e[j]`` = the slowest of its senders other than j; division is monotone, so exact).
+        ``single`` edge: each segment gets bytes from one sender at most (a flow edge: the owner of
+        its map). None (segment by segment) when an edge is neither (a grouped conv), or a byte or
+        usage count is no integer (sums in another order would round differently).
+        """
+        d, S, N = self.delta, self.senders, self.inst.n_nodes
+        if not len(S) or not (float(self.m).is_integer() and float(self.c).is_integer()) or not np.array_equal(d, np.floor(d)):
+            return None
+        cover, beta, rmin, single = [], [], [], []
+        for e in range(d.shape[0]):
+            de = d[e]
+            on = de.any(axis=1)
+            rows = de[on]
+            if not len(rows):
+                continue
+            vals = rows[0][rows[0] > 0]
+            if np.all(rows == rows[0]) and np.all(vals == vals[0]):
+                own = S[rows[0] > 0]
+                cover.append(on)
+                beta.append(float(vals[0]))
+                rmin.append(np.nan_to_num(_min_excluding(self.inst.rate[own], own, N, largest=False), nan=np.inf))
+            elif np.all((de > 0).sum(axis=1) <= 1):
+                single.append((e, on, de.argmax(axis=1), de.max(axis=1)))
+            else:
+                return None
+        cov = np.array(cover).reshape(len(cover), self.P)
+        # segments where another set of uniform edges starts feeding k: runs are batched within them
+        brk = np.append(np.flatnonzero(np.any(cov[:, 1:] != cov[:, :-1], axis=0)) + 1, self.P)
+        m = np.array([np.bincount(self.owners[c & (self.owners >= 0)], minlength=N) for c in cover]).reshape(len(cover), N)
+        return _GeneralPlan(cov, np.array(beta), np.array(rmin).reshape(len(cover), N), single, brk, m)
+
+    def _general_batch(self, plan: _GeneralPlan, room: np.ndarray) -> int:
+        """Book as many next segments as provably get :meth:`_general_step`'s picks; their number (0: none).
+
+        Within a run of segments fed by the same uniform edges, with no sender's (10d) able to
+        bind (the bytes of the whole run fit), node j's new finish time after x more segments is
+        ``G[j,x] = (n_j + x) c_k/e_j + max(wait_j, max_e beta_e (m_e[j] + x) / rmin_e[j])`` if no
+        single-sender edge's transfer ``F[t,j] = (O[e,a_t,j] + d_t) / rho_{a_t}`` exceeds it; each
+        row is non-decreasing, so the picks are the merge of the rows in (value, tie order) order
+        (as :func:`greedy_picks`). The merge is then checked step by step against ``F``: the picks
+        before the first step t where some node with room has ``F[t,j] > G``'s arrival part are
+        booked (bytes are integers, so the booked sums equal the step-by-step ones).
+        """
+        N, S, t0, u = self.inst.n_nodes, self.senders, self.t, self.usage
+        end = int(plan.brk[np.searchsorted(plan.brk, t0, side="right")])
+        left = self.inst.bandwidth_capacity[S] - u.bandwidth[S]
+        fits = np.all(np.cumsum(self.send[t0:end], axis=0) <= left, axis=1)
+        L = int(np.argmin(fits)) if not fits.all() else end - t0
+        xmax = np.clip(room, 0, L)
+        L = min(L, int(xmax.sum()))
+        if L == 0:
+            return 0
+        X = int(xmax.max())
+        x = np.arange(1, X + 1)
+        use = plan.cover[:, t0]
+        m, beta, rmin = plan.m[use], plan.beta[use], plan.rmin[use]
+        U = np.max((beta[:, None, None] * (m[:, :, None] + x)) / rmin[:, :, None], axis=0, initial=0.0)
+        base = np.maximum(self.wait[:, None], U)  # (N, X): arrival if j takes x more segments
+        G = (self.cnt[:, None] + x) * self.ce[:, None] + base
+        order = self.tie_order
+        valid = x[None, :] <= xmax[order][:, None]
+        rows = np.broadcast_to(order[:, None], G.shape)[valid]
+        picks = rows[np.argsort(G[order][valid], kind="stable")][:L]
+        onehot = picks[:, None] == np.arange(N)[None, :]  # (L, N)
+        before = np.cumsum(onehot, axis=0) - onehot  # segments j took in this run before step t
+        n = L
+        if plan.single:
+            roomy = before < xmax[None, :]
+            arrive = base[np.arange(N)[None, :], np.minimum(before, X - 1)]  # (L, N)
+            for e, on, sidx, val in plan.single:
+                on, sidx, val = on[t0:t0 + L], sidx[t0:t0 + L], val[t0:t0 + L]
+                got = np.zeros((L, N))  # bytes j got from step t's sender earlier in this run
+                for s in np.unique(sidx[on]):
+                    at = on & (sidx == s)
+                    got[at] = (np.cumsum(onehot[at] * val[at][:, None], axis=0) - onehot[at] * val[at][:, None])
+                F = (self.O[e, sidx, :] + got + val[:, None]) / self.rho_s[sidx][:, None]
+                F[self.is_sender[sidx]] = 0.0
+                bad = np.flatnonzero(np.any(on[:, None] & roomy & (F > arrive), axis=1))
+                if len(bad):
+                    n = min(n, int(bad[0]))
+            if n == 0:
+                return 0
+        self._book_general_run(plan, picks[:n], onehot[:n], base, room, use)
+        return n
+
+    def _book_general_run(self, plan: _GeneralPlan, picks: np.ndarray, onehot: np.ndarray, base: np.ndarray,
+                          room: np.ndarray, use: np.ndarray) -> None:
+        """Book the next ``len(picks)`` segments on ``picks`` as :meth:`_book_general` would one by one;
+        ``base[j, x-1]`` is j's wait after x of them (:meth:`_general_batch`)."""
+        u, S, n = self.usage, self.senders, len(picks)
+        qs = self.order[self.t:self.t + n]
+        add = onehot.sum(axis=0)
+        self.owners[qs] = picks
+        u.memory += add * self.m
+        u.compute += add * self.c
+        mine = self.is_sender[:, picks].T  # (n, S): step t's receiver is sender s
+        sent = np.where(mine, 0.0, self.send[qs]).sum(axis=0)
+        u.bandwidth[S] += sent
+        self.shared += float(sent.sum())
+        moved = np.where(mine[None], 0.0, self.delta[:, qs, :])  # (E, n, S)
+        self.O += np.einsum("ets,tj->esj", moved, onehot.astype(float))
+        took = np.flatnonzero(add)
+        self.wait[took] = base[took, add[took] - 1]
+        self.cnt += add
+        plan.m[use] += add
+        room -= add
+        self.t += n
 
 def greedy_picks(st: LayerState, sender: int | None, n: int) -> np.ndarray | None:
     """The nodes the per-segment greedy gives the next n segments (one input owner).
