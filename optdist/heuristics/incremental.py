@@ -86,8 +86,7 @@ class _GeneralPlan:
     """How :meth:`LayerState._general_batch` reads a ``general``-mode layer's input edges.
 
     ``cover`` (U, P): uniform edge e feeds segment q; ``beta`` (U,) its bytes per segment and
-    sender; ``rmin`` (U, N): its slowest sender other than j (inf: none); ``m`` (U, N): segments
-    of its slice j owns. ``single``: (edge index, feeds q (P,), sender index into ``senders``
+    sender; ``rmin`` (U, N): its slowest sender other than j (inf: none). ``single``: (edge index, feeds q (P,), sender index into ``senders``
     (P,), bytes (P,)) per single-sender edge. ``brk``: ascending segment indices where the set of
     uniform edges feeding k changes, ending with P.
     """
@@ -97,7 +96,6 @@ class _GeneralPlan:
     rmin: np.ndarray
     single: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]
     brk: np.ndarray
-    m: np.ndarray
 
 
 class LayerState:
@@ -457,8 +455,7 @@ class LayerState:
         cov = np.array(cover).reshape(len(cover), self.P)
         # segments where another set of uniform edges starts feeding k: runs are batched within them
         brk = np.append(np.flatnonzero(np.any(cov[:, 1:] != cov[:, :-1], axis=0)) + 1, self.P)
-        m = np.array([np.bincount(self.owners[c & (self.owners >= 0)], minlength=N) for c in cover]).reshape(len(cover), N)
-        return _GeneralPlan(cov, np.array(beta), np.array(rmin).reshape(len(cover), N), single, brk, m)
+        return _GeneralPlan(cov, np.array(beta), np.array(rmin).reshape(len(cover), N), single, brk)
 
     def _general_batch(self, plan: _GeneralPlan, room: np.ndarray) -> int:
         """Book as many next segments as provably get :meth:`_general_step`'s picks; their number (0: none).
@@ -484,7 +481,9 @@ class LayerState:
         X = int(xmax.max())
         x = np.arange(1, X + 1)
         use = plan.cover[:, t0]
-        m, beta, rmin = plan.m[use], plan.beta[use], plan.rmin[use]
+        booked = self.owners >= 0
+        m = np.array([np.bincount(self.owners[c & booked], minlength=N) for c in plan.cover[use]]).reshape(-1, N)
+        beta, rmin = plan.beta[use], plan.rmin[use]
         U = np.max((beta[:, None, None] * (m[:, :, None] + x)) / rmin[:, :, None], axis=0, initial=0.0)
         base = np.maximum(self.wait[:, None], U)  # (N, X): arrival if j takes x more segments
         G = (self.cnt[:, None] + x) * self.ce[:, None] + base
@@ -511,11 +510,10 @@ class LayerState:
                     n = min(n, int(bad[0]))
             if n == 0:
                 return 0
-        self._book_general_run(plan, picks[:n], onehot[:n], base, room, use)
+        self._book_general_run(picks[:n], onehot[:n], base, room)
         return n
 
-    def _book_general_run(self, plan: _GeneralPlan, picks: np.ndarray, onehot: np.ndarray, base: np.ndarray,
-                          room: np.ndarray, use: np.ndarray) -> None:
+    def _book_general_run(self, picks: np.ndarray, onehot: np.ndarray, base: np.ndarray, room: np.ndarray) -> None:
         """Book the next ``len(picks)`` segments on ``picks`` as :meth:`_book_general` would one by one;
         ``base[j, x-1]`` is j's wait after x of them (:meth:`_general_batch`)."""
         u, S, n = self.usage, self.senders, len(picks)
@@ -533,7 +531,6 @@ class LayerState:
         took = np.flatnonzero(add)
         self.wait[took] = base[took, add[took] - 1]
         self.cnt += add
-        plan.m[use] += add
         room -= add
         self.t += n
 
