@@ -102,9 +102,11 @@ class LayerState:
     """Layer k of request r while its segments are being placed (see module docstring)."""
 
     def __init__(
-        self, inst: Instance, usage: Usage, r: int, k: int, placed: list[np.ndarray], active: np.ndarray
+        self, inst: Instance, usage: Usage, r: int, k: int, placed: list[np.ndarray], active: np.ndarray,
+        into: tuple[tr.Edge, ...] | None = None,
     ):
-        """Layer k of request r on top of ``usage``; ``placed``: the owners (P_u,) of layers 0..k-1."""
+        """Layer k of request r on top of ``usage``; ``placed``: the owners (P_u,) of layers 0..k-1;
+        ``into``: the edges into k (default ``transfers.edges(profile)[k]``, looked up by the profile)."""
         prof, lim = inst.profile(r), inst.limit(r)
         la = prof.layers[k]
         self.inst, self.usage, self.k, self.layer = inst, usage, k, la
@@ -135,7 +137,7 @@ class LayerState:
         self.shared = 0.0  # bytes moved into this layer so far
         self.order = np.arange(self.P)
         self.senders = np.zeros(0, dtype=np.int64)
-        into = tr.edges(prof)[k]
+        into = tr.edges(prof)[k] if into is None else into
         self.prev = placed[into[0].u] if into else None  # owners of the (first) input layer
         self.prev_cnt = sum((np.bincount(placed[ed.u], minlength=N) for ed in into), np.zeros(N, dtype=np.int64))
         self.prev_total = sum(len(placed[ed.u]) for ed in into)  # segments of the input layers
@@ -251,7 +253,7 @@ class LayerState:
 
     def room(self, n: int) -> np.ndarray:
         """Most further segments each node can take by (10b), (10c), (10f) and candidacy, at most n."""
-        return np.clip(self.room0 - self.cnt, 0, n)
+        return np.minimum(np.maximum(self.room0 - self.cnt, 0), n)
 
     def _bandwidth_ok(self) -> np.ndarray:
         """Per node j: may one more segment go to j without breaking a sender's (10d)?"""
@@ -487,10 +489,7 @@ class LayerState:
         U = np.max((beta[:, None, None] * (m[:, :, None] + x)) / rmin[:, :, None], axis=0, initial=0.0)
         base = np.maximum(self.wait[:, None], U)  # (N, X): arrival if j takes x more segments
         G = (self.cnt[:, None] + x) * self.ce[:, None] + base
-        order = self.tie_order
-        valid = x[None, :] <= xmax[order][:, None]
-        rows = np.broadcast_to(order[:, None], G.shape)[valid]
-        picks = rows[np.argsort(G[order][valid], kind="stable")][:L]
+        picks = merge_rows(G, xmax, self.tie_order)[:L]
         onehot = picks[:, None] == np.arange(N)[None, :]  # (L, N)
         before = np.cumsum(onehot, axis=0) - onehot  # segments j took in this run before step t
         n = L
@@ -534,6 +533,16 @@ class LayerState:
         room -= add
         self.t += n
 
+def merge_rows(G: np.ndarray, xmax: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Nodes in the order the steps ``G[j, x-1]`` (N, X; each row non-decreasing) are taken, x <= xmax[j].
+
+    The steps of all rows sorted by value, ties by ``order`` (the tie order of the nodes), then x:
+    the per-segment greedy's picks when each row's steps stay feasible (:func:`greedy_picks`).
+    """
+    valid = np.arange(G.shape[1])[None, :] < xmax[order][:, None]
+    return np.repeat(order, xmax[order])[np.argsort(G[order][valid], kind="stable")]
+
+
 def greedy_picks(st: LayerState, sender: int | None, n: int) -> np.ndarray | None:
     """The nodes the per-segment greedy gives the next n segments (one input owner).
 
@@ -548,12 +557,7 @@ def greedy_picks(st: LayerState, sender: int | None, n: int) -> np.ndarray | Non
     xmax = st.room(n)
     if xmax.sum() < n:
         return None
-    order = st.tie_order
-    G = st.steps(sender, int(xmax.max()))[order]
-    valid = np.arange(G.shape[1])[None, :] < xmax[order][:, None]
-    rows = np.broadcast_to(order[:, None], G.shape)[valid]
-    vals = G[valid]
-    seq = rows[np.argsort(vals, kind="stable")]
+    seq = merge_rows(st.steps(sender, int(xmax.max())), xmax, st.tie_order)
     left = st.inst.bandwidth_capacity - st.usage.bandwidth
     if st.mode == "map":
         senders, per = np.array([sender]), np.array([st.beta])
@@ -582,6 +586,7 @@ class RequestPlacer:
         self.inst, self.usage, self.r = inst, usage, r
         self.active = np.ones(inst.n_nodes, dtype=bool) if active is None else active
         self.profile = inst.profile(r)
+        self.edges = tr.edges(self.profile)  # looked up once: a profile's hash walks all its layers
         self.owners: list[np.ndarray] = []
         self.stage: list[float] = []
         self.shared = 0.0
@@ -597,7 +602,7 @@ class RequestPlacer:
 
     def next_layer(self) -> LayerState:
         k = len(self.owners)
-        return LayerState(self.inst, self.usage, self.r, k, self.owners, self.active)
+        return LayerState(self.inst, self.usage, self.r, k, self.owners, self.active, self.edges[k])
 
     def close(self, st: LayerState) -> None:
         self.owners.append(st.owners)
