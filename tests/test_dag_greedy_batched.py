@@ -119,7 +119,8 @@ def lockstep(inst: Instance) -> tuple[int, int, int]:
 @pytest.mark.parametrize("cnn", sorted(NETWORKS) + ["block", "wide"])
 @pytest.mark.parametrize("tight", [None, 1.5, 0.8])
 def test_batched_merge_layers_equal_segment_by_segment(tmp_path, cnn, tight):
-    done = [lockstep(instance(tmp_path / f"{cnn}-{seed}", cnn, tight, seed)) for seed in range(3 if tight else 1)]
+    seeds = range(3 if tight else 1)
+    done = [lockstep(instance(tmp_path / f"{cnn}-{seed}", cnn, tight, seed)) for seed in seeds]
     merges, batched, rejected = np.sum(done, axis=0)
     assert merges > 0
     if tight is None:

@@ -19,8 +19,10 @@ that reads a slice of it (a ``concat``) or a grouped-conv edge is in ``general``
 e, ``delta[e,q,i]`` = the bytes owner i of the input sends to the owner of segment q
 (:func:`optdist.transfers.receiver_bytes`), accumulated per receiver into ``O_e[i,j]``, and
 ``wait_j = max_{e, i != j} O_e[i,j] / rho_i`` (the longest over k's input edges; bandwidth
-sums over all of them), one segment at a time. A layer with one input edge (any ``u in in(k)``)
-takes the three shapes above, so chains are unchanged.
+sums over all of them), one segment at a time; the greedy books runs of segments at once where
+conv edges (the same bytes from every sender) and single-sender edges (elementwise inputs)
+provably give the same picks (:meth:`LayerState._general_batch`). A layer with one input edge
+(any ``u in in(k)``) takes the three shapes above, so chains are unchanged.
 
 Node j finishes at ``f_j = n_j c_k / e_j + wait_j``; the stage time is ``T_k = max_j f_j``
 (eq. 7). One more segment on j is feasible when j is a candidate (a device, or the request's
@@ -86,9 +88,9 @@ class _GeneralPlan:
     """How :meth:`LayerState._general_batch` reads a ``general``-mode layer's input edges.
 
     ``cover`` (U, P): uniform edge e feeds segment q; ``beta`` (U,) its bytes per segment and
-    sender; ``rmin`` (U, N): its slowest sender other than j (inf: none). ``single``: (edge index, feeds q (P,), sender index into ``senders``
-    (P,), bytes (P,)) per single-sender edge. ``brk``: ascending segment indices where the set of
-    uniform edges feeding k changes, ending with P.
+    sender; ``rmin`` (U, N): its slowest sender other than j (inf: none). ``single``: per
+    single-sender edge (edge index, feeds q (P,), sender index into ``senders`` (P,), bytes (P,)).
+    ``brk``: ascending segment indices where the set of uniform edges feeding k changes, then P.
     """
 
     cover: np.ndarray
@@ -435,7 +437,8 @@ class LayerState:
         usage count is no integer (sums in another order would round differently).
         """
         d, S, N = self.delta, self.senders, self.inst.n_nodes
-        if not len(S) or not (float(self.m).is_integer() and float(self.c).is_integer()) or not np.array_equal(d, np.floor(d)):
+        whole = float(self.m).is_integer() and float(self.c).is_integer() and np.array_equal(d, np.floor(d))
+        if not len(S) or not whole:
             return None
         cover, beta, rmin, single = [], [], [], []
         for e in range(d.shape[0]):
@@ -449,7 +452,8 @@ class LayerState:
                 own = S[rows[0] > 0]
                 cover.append(on)
                 beta.append(float(vals[0]))
-                rmin.append(np.nan_to_num(_min_excluding(self.inst.rate[own], own, N, largest=False), nan=np.inf))
+                slowest = _min_excluding(self.inst.rate[own], own, N, largest=False)
+                rmin.append(np.nan_to_num(slowest, nan=np.inf))
             elif np.all((de > 0).sum(axis=1) <= 1):
                 single.append((e, on, de.argmax(axis=1), de.max(axis=1)))
             else:
@@ -484,7 +488,8 @@ class LayerState:
         x = np.arange(1, X + 1)
         use = plan.cover[:, t0]
         booked = self.owners >= 0
-        m = np.array([np.bincount(self.owners[c & booked], minlength=N) for c in plan.cover[use]]).reshape(-1, N)
+        m = np.array([np.bincount(self.owners[c & booked], minlength=N) for c in plan.cover[use]])
+        m = m.reshape(-1, N)  # (uniform edges feeding the run, N): segments of their slices j owns
         beta, rmin = plan.beta[use], plan.rmin[use]
         U = np.max((beta[:, None, None] * (m[:, :, None] + x)) / rmin[:, :, None], axis=0, initial=0.0)
         base = np.maximum(self.wait[:, None], U)  # (N, X): arrival if j takes x more segments
@@ -501,7 +506,8 @@ class LayerState:
                 got = np.zeros((L, N))  # bytes j got from step t's sender earlier in this run
                 for s in np.unique(sidx[on]):
                     at = on & (sidx == s)
-                    got[at] = (np.cumsum(onehot[at] * val[at][:, None], axis=0) - onehot[at] * val[at][:, None])
+                    each = onehot[at] * val[at][:, None]
+                    got[at] = np.cumsum(each, axis=0) - each
                 F = (self.O[e, sidx, :] + got + val[:, None]) / self.rho_s[sidx][:, None]
                 F[self.is_sender[sidx]] = 0.0
                 bad = np.flatnonzero(np.any(on[:, None] & roomy & (F > arrive), axis=1))
@@ -512,7 +518,8 @@ class LayerState:
         self._book_general_run(picks[:n], onehot[:n], base, room)
         return n
 
-    def _book_general_run(self, picks: np.ndarray, onehot: np.ndarray, base: np.ndarray, room: np.ndarray) -> None:
+    def _book_general_run(self, picks: np.ndarray, onehot: np.ndarray, base: np.ndarray,
+                          room: np.ndarray) -> None:
         """Book the next ``len(picks)`` segments on ``picks`` as :meth:`_book_general` would one by one;
         ``base[j, x-1]`` is j's wait after x of them (:meth:`_general_batch`)."""
         u, S, n = self.usage, self.senders, len(picks)
@@ -532,6 +539,7 @@ class LayerState:
         self.cnt += add
         room -= add
         self.t += n
+
 
 def merge_rows(G: np.ndarray, xmax: np.ndarray, order: np.ndarray) -> np.ndarray:
     """Nodes in the order the steps ``G[j, x-1]`` (N, X; each row non-decreasing) are taken, x <= xmax[j].
