@@ -129,9 +129,10 @@ def test_batched_merge_layers_equal_segment_by_segment(tmp_path, cnn, tight):
         assert batched > 0  # runs were booked at once, not stepped
 
 
-def test_tight_capacities_reject_requests(tmp_path):
-    """The tight instances above do reach the rejection paths (else they would test little)."""
-    rejected = sum(lockstep(instance(tmp_path / f"w{seed}", "wide", 0.8, seed))[2] for seed in range(3))
+@pytest.mark.parametrize("cnn", ["block", "wide"])
+def test_tight_capacities_reject_requests(tmp_path, cnn):
+    """The tight traced instances above do reach the rejection paths (else they would test little)."""
+    rejected = sum(lockstep(instance(tmp_path / f"{seed}", cnn, 0.8, seed))[2] for seed in range(3))
     assert rejected > 0
 
 
