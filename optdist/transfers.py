@@ -310,11 +310,21 @@ def receiver_bytes(edge: Edge, a_prev: np.ndarray, n_nodes: int) -> np.ndarray:
     Row q is :func:`transfer_block`'s column of a virtual node that owns segment q alone (all R = P_k
     rows in one call). ``a_prev`` (P_u,): owners of u's segments. Raises ValueError for a
     per-sender or per-pair rule into a multi-segment layer (not a sum over receiving segments).
+    ``flow`` and count kinds take that column's closed form (the same rule, :meth:`Edge.flow_bytes`
+    of one map, :meth:`Edge.bytes` of one receiving segment) without building the blocks.
     """
     P, N = edge.receiver_segments, n_nodes
     if P > 1 and (edge.per_sender_segment or edge.per_pair):
         raise ValueError(f"edge {edge.u} -> {edge.k} ({edge.kind}) into {P} segments: its bytes are no sum over receiving segments")
     a_prev = np.asarray(a_prev, dtype=np.int64)
+    if edge.kind == "flow":  # segment offset + p reads map p from its owner alone
+        out = np.zeros((P, N))
+        out[edge.offset + np.arange(edge.span), a_prev] = edge.flow_bytes(1)
+        return out
+    if edge.kind != "group":  # the virtual node owns one receiving segment (in the slice) or none
+        recv = np.zeros(P, dtype=np.int64)
+        recv[edge.offset:edge.offset + edge.span] = 1
+        return edge.bytes(counts(a_prev[None, :], N)[0][None, :], recv[:, None])
     out = np.empty((P, N))
     rows = max(1, _RECEIVER_CELLS // (N + 2) ** 2)  # rows per transfer_block call (bounded memory)
     for q0 in range(0, P, rows):

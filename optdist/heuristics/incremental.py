@@ -19,8 +19,10 @@ that reads a slice of it (a ``concat``) or a grouped-conv edge is in ``general``
 e, ``delta[e,q,i]`` = the bytes owner i of the input sends to the owner of segment q
 (:func:`optdist.transfers.receiver_bytes`), accumulated per receiver into ``O_e[i,j]``, and
 ``wait_j = max_{e, i != j} O_e[i,j] / rho_i`` (the longest over k's input edges; bandwidth
-sums over all of them), one segment at a time. A layer with one input edge (any ``u in in(k)``)
-takes the three shapes above, so chains are unchanged.
+sums over all of them), one segment at a time; the greedy books runs of segments at once where
+conv edges (the same bytes from every sender) and single-sender edges (elementwise inputs)
+provably give the same picks (:meth:`LayerState._general_batch`). A layer with one input edge
+(any ``u in in(k)``) takes the three shapes above, so chains are unchanged.
 
 Node j finishes at ``f_j = n_j c_k / e_j + wait_j``; the stage time is ``T_k = max_j f_j``
 (eq. 7). One more segment on j is feasible when j is a candidate (a device, or the request's
@@ -81,13 +83,32 @@ def _share(used: np.ndarray, cap: np.ndarray) -> np.ndarray:
     return np.divide(used, cap, out=np.ones_like(used), where=cap > 0)
 
 
+@dataclass
+class _GeneralPlan:
+    """How :meth:`LayerState._general_batch` reads a ``general``-mode layer's input edges.
+
+    ``cover`` (U, P): uniform edge e feeds segment q; ``beta`` (U,) its bytes per segment and
+    sender; ``rmin`` (U, N): its slowest sender other than j (inf: none). ``single``: per
+    single-sender edge (edge index, feeds q (P,), sender index into ``senders`` (P,), bytes (P,)).
+    ``brk``: ascending segment indices where the set of uniform edges feeding k changes, then P.
+    """
+
+    cover: np.ndarray
+    beta: np.ndarray
+    rmin: np.ndarray
+    single: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]
+    brk: np.ndarray
+
+
 class LayerState:
     """Layer k of request r while its segments are being placed (see module docstring)."""
 
     def __init__(
-        self, inst: Instance, usage: Usage, r: int, k: int, placed: list[np.ndarray], active: np.ndarray
+        self, inst: Instance, usage: Usage, r: int, k: int, placed: list[np.ndarray], active: np.ndarray,
+        into: tuple[tr.Edge, ...] | None = None,
     ):
-        """Layer k of request r on top of ``usage``; ``placed``: the owners (P_u,) of layers 0..k-1."""
+        """Layer k of request r on top of ``usage``; ``placed``: the owners (P_u,) of layers 0..k-1;
+        ``into``: the edges into k (default ``transfers.edges(profile)[k]``, looked up by the profile)."""
         prof, lim = inst.profile(r), inst.limit(r)
         la = prof.layers[k]
         self.inst, self.usage, self.k, self.layer = inst, usage, k, la
@@ -118,7 +139,7 @@ class LayerState:
         self.shared = 0.0  # bytes moved into this layer so far
         self.order = np.arange(self.P)
         self.senders = np.zeros(0, dtype=np.int64)
-        into = tr.edges(prof)[k]
+        into = tr.edges(prof)[k] if into is None else into
         self.prev = placed[into[0].u] if into else None  # owners of the (first) input layer
         self.prev_cnt = sum((np.bincount(placed[ed.u], minlength=N) for ed in into), np.zeros(N, dtype=np.int64))
         self.prev_total = sum(len(placed[ed.u]) for ed in into)  # segments of the input layers
@@ -234,7 +255,7 @@ class LayerState:
 
     def room(self, n: int) -> np.ndarray:
         """Most further segments each node can take by (10b), (10c), (10f) and candidacy, at most n."""
-        return np.clip(self.room0 - self.cnt, 0, n)
+        return np.minimum(np.maximum(self.room0 - self.cnt, 0), n)
 
     def _bandwidth_ok(self) -> np.ndarray:
         """Per node j: may one more segment go to j without breaking a sender's (10d)?"""
@@ -364,33 +385,170 @@ class LayerState:
             self.commit(picks)
         return True
 
-    def _fill_general(self) -> bool:
+    def _fill_general(self, batched: bool = True) -> bool:
         """The greedy of :func:`greedy_picks`, one segment at a time (``general`` mode): the feasible
         node (:meth:`feasible`) with the least new finish time (:meth:`steps`), ties by
-        ``tie_order``; False if a segment fits nowhere."""
+        ``tie_order``; False if a segment fits nowhere.
+
+        ``batched``: book runs of segments at once where :meth:`_general_batch` proves the picks
+        equal (the reference, ``batched=False``, steps every segment with :meth:`_general_step`).
+        """
         N = self.inst.n_nodes
         rank = np.empty(N, dtype=np.int64)
         rank[self.tie_order] = np.arange(N)
-        u, S = self.usage, self.senders
-        cap_s = self.inst.bandwidth_capacity[S]
         room = self.room0 - self.cnt  # (10b), (10c), (10f) and candidacy: segments each node may still take
+        plan = self._general_plan() if batched else None
         while self.t < self.P:
-            q = int(self.order[self.t])
-            need = self.send[q]
-            bad = S[(need > 0) & (cap_s - u.bandwidth[S] < need)]  # senders whose (10d) one more transfer breaks
-            ok = room > 0
-            if len(bad) > 1:
+            if plan is not None and self._general_batch(plan, room):
+                continue
+            if not self._general_step(room, rank):
                 return False
-            if len(bad) == 1:  # only that sender itself may take the segment (it sends nothing to itself)
-                ok = ok & (np.arange(N) == bad[0])
-            if not ok.any():
-                return False
-            G = (self.cnt + 1) * self.ce + self._general_arrive(q)
-            best = np.flatnonzero(ok & (G == G[ok].min()))
-            j = int(best[np.argmin(rank[best])]) if len(best) > 1 else int(best[0])
-            self._book_general(q, j)
-            room[j] -= 1
         return True
+
+    def _general_step(self, room: np.ndarray, rank: np.ndarray) -> bool:
+        """Book the next segment on the feasible node with the least new finish time; False if none."""
+        N, u, S = self.inst.n_nodes, self.usage, self.senders
+        q = int(self.order[self.t])
+        need = self.send[q]
+        bad = S[(need > 0) & (self.inst.bandwidth_capacity[S] - u.bandwidth[S] < need)]  # (10d) breaks
+        ok = room > 0
+        if len(bad) > 1:
+            return False
+        if len(bad) == 1:  # only that sender itself may take the segment (it sends nothing to itself)
+            ok = ok & (np.arange(N) == bad[0])
+        if not ok.any():
+            return False
+        G = (self.cnt + 1) * self.ce + self._general_arrive(q)
+        best = np.flatnonzero(ok & (G == G[ok].min()))
+        j = int(best[np.argmin(rank[best])]) if len(best) > 1 else int(best[0])
+        self._book_general(q, j)
+        room[j] -= 1
+        return True
+
+    def _general_plan(self) -> _GeneralPlan | None:
+        """Split k's input edges into ``uniform`` and ``single``-sender ones for :meth:`_general_batch`.
+
+        ``uniform`` edge: every segment it feeds gets the same bytes ``beta_e`` from each of its
+        senders (a conv edge), so ``O[e,s,j] = beta_e * m_e[j]`` (``m_e[j]``: segments of its slice
+        j owns) and ``max_{s != j} (O[e,s,j] + beta_e) / rho_s = beta_e (m_e[j] + 1) / rmin_e[j]``
+        (``rmin_e[j]`` = the slowest of its senders other than j; division is monotone, so exact).
+        ``single`` edge: each segment gets bytes from one sender at most (a flow edge: the owner of
+        its map). None (segment by segment) when an edge is neither (a grouped conv), or a byte or
+        usage count is no integer (sums in another order would round differently).
+        """
+        d, S, N = self.delta, self.senders, self.inst.n_nodes
+        whole = float(self.m).is_integer() and float(self.c).is_integer() and np.array_equal(d, np.floor(d))
+        if not len(S) or not whole:
+            return None
+        cover, beta, rmin, single = [], [], [], []
+        for e in range(d.shape[0]):
+            de = d[e]
+            on = de.any(axis=1)
+            rows = de[on]
+            if not len(rows):
+                continue
+            vals = rows[0][rows[0] > 0]
+            if np.all(rows == rows[0]) and np.all(vals == vals[0]):
+                own = S[rows[0] > 0]
+                cover.append(on)
+                beta.append(float(vals[0]))
+                slowest = _min_excluding(self.inst.rate[own], own, N, largest=False)
+                rmin.append(np.nan_to_num(slowest, nan=np.inf))
+            elif np.all((de > 0).sum(axis=1) <= 1):
+                single.append((e, on, de.argmax(axis=1), de.max(axis=1)))
+            else:
+                return None
+        cov = np.array(cover).reshape(len(cover), self.P)
+        # segments where another set of uniform edges starts feeding k: runs are batched within them
+        brk = np.append(np.flatnonzero(np.any(cov[:, 1:] != cov[:, :-1], axis=0)) + 1, self.P)
+        return _GeneralPlan(cov, np.array(beta), np.array(rmin).reshape(len(cover), N), single, brk)
+
+    def _general_batch(self, plan: _GeneralPlan, room: np.ndarray) -> int:
+        """Book as many next segments as provably get :meth:`_general_step`'s picks; their number (0: none).
+
+        Within a run of segments fed by the same uniform edges, with no sender's (10d) able to
+        bind (the bytes of the whole run fit), node j's new finish time after x more segments is
+        ``G[j,x] = (n_j + x) c_k/e_j + max(wait_j, max_e beta_e (m_e[j] + x) / rmin_e[j])`` if no
+        single-sender edge's transfer ``F[t,j] = (O[e,a_t,j] + d_t) / rho_{a_t}`` exceeds it; each
+        row is non-decreasing, so the picks are the merge of the rows in (value, tie order) order
+        (as :func:`greedy_picks`). The merge is then checked step by step against ``F``: the picks
+        before the first step t where some node with room has ``F[t,j] > G``'s arrival part are
+        booked (bytes are integers, so the booked sums equal the step-by-step ones).
+        """
+        N, S, t0, u = self.inst.n_nodes, self.senders, self.t, self.usage
+        end = int(plan.brk[np.searchsorted(plan.brk, t0, side="right")])
+        left = self.inst.bandwidth_capacity[S] - u.bandwidth[S]
+        fits = np.all(np.cumsum(self.send[t0:end], axis=0) <= left, axis=1)
+        L = int(np.argmin(fits)) if not fits.all() else end - t0
+        xmax = np.clip(room, 0, L)
+        L = min(L, int(xmax.sum()))
+        if L == 0:
+            return 0
+        X = int(xmax.max())
+        x = np.arange(1, X + 1)
+        use = plan.cover[:, t0]
+        booked = self.owners >= 0
+        m = np.array([np.bincount(self.owners[c & booked], minlength=N) for c in plan.cover[use]])
+        m = m.reshape(-1, N)  # (uniform edges feeding the run, N): segments of their slices j owns
+        beta, rmin = plan.beta[use], plan.rmin[use]
+        U = np.max((beta[:, None, None] * (m[:, :, None] + x)) / rmin[:, :, None], axis=0, initial=0.0)
+        base = np.maximum(self.wait[:, None], U)  # (N, X): arrival if j takes x more segments
+        G = (self.cnt[:, None] + x) * self.ce[:, None] + base
+        picks = merge_rows(G, xmax, self.tie_order)[:L]
+        onehot = picks[:, None] == np.arange(N)[None, :]  # (L, N)
+        before = np.cumsum(onehot, axis=0) - onehot  # segments j took in this run before step t
+        n = L
+        if plan.single:
+            roomy = before < xmax[None, :]
+            arrive = base[np.arange(N)[None, :], np.minimum(before, X - 1)]  # (L, N)
+            for e, on, sidx, val in plan.single:
+                on, sidx, val = on[t0:t0 + L], sidx[t0:t0 + L], val[t0:t0 + L]
+                got = np.zeros((L, N))  # bytes j got from step t's sender earlier in this run
+                for s in np.unique(sidx[on]):
+                    at = on & (sidx == s)
+                    each = onehot[at] * val[at][:, None]
+                    got[at] = np.cumsum(each, axis=0) - each
+                F = (self.O[e, sidx, :] + got + val[:, None]) / self.rho_s[sidx][:, None]
+                F[self.is_sender[sidx]] = 0.0
+                bad = np.flatnonzero(np.any(on[:, None] & roomy & (F > arrive), axis=1))
+                if len(bad):
+                    n = min(n, int(bad[0]))
+            if n == 0:
+                return 0
+        self._book_general_run(picks[:n], onehot[:n], base, room)
+        return n
+
+    def _book_general_run(self, picks: np.ndarray, onehot: np.ndarray, base: np.ndarray,
+                          room: np.ndarray) -> None:
+        """Book the next ``len(picks)`` segments on ``picks`` as :meth:`_book_general` would one by one;
+        ``base[j, x-1]`` is j's wait after x of them (:meth:`_general_batch`)."""
+        u, S, n = self.usage, self.senders, len(picks)
+        qs = self.order[self.t:self.t + n]
+        add = onehot.sum(axis=0)
+        self.owners[qs] = picks
+        u.memory += add * self.m
+        u.compute += add * self.c
+        mine = self.is_sender[:, picks].T  # (n, S): step t's receiver is sender s
+        sent = np.where(mine, 0.0, self.send[qs]).sum(axis=0)
+        u.bandwidth[S] += sent
+        self.shared += float(sent.sum())
+        moved = np.where(mine[None], 0.0, self.delta[:, qs, :])  # (E, n, S)
+        self.O += np.einsum("ets,tj->esj", moved, onehot.astype(float))
+        took = np.flatnonzero(add)
+        self.wait[took] = base[took, add[took] - 1]
+        self.cnt += add
+        room -= add
+        self.t += n
+
+
+def merge_rows(G: np.ndarray, xmax: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Nodes in the order the steps ``G[j, x-1]`` (N, X; each row non-decreasing) are taken, x <= xmax[j].
+
+    The steps of all rows sorted by value, ties by ``order`` (the tie order of the nodes), then x:
+    the per-segment greedy's picks when each row's steps stay feasible (:func:`greedy_picks`).
+    """
+    valid = np.arange(G.shape[1])[None, :] < xmax[order][:, None]
+    return np.repeat(order, xmax[order])[np.argsort(G[order][valid], kind="stable")]
 
 
 def greedy_picks(st: LayerState, sender: int | None, n: int) -> np.ndarray | None:
@@ -407,12 +565,7 @@ def greedy_picks(st: LayerState, sender: int | None, n: int) -> np.ndarray | Non
     xmax = st.room(n)
     if xmax.sum() < n:
         return None
-    order = st.tie_order
-    G = st.steps(sender, int(xmax.max()))[order]
-    valid = np.arange(G.shape[1])[None, :] < xmax[order][:, None]
-    rows = np.broadcast_to(order[:, None], G.shape)[valid]
-    vals = G[valid]
-    seq = rows[np.argsort(vals, kind="stable")]
+    seq = merge_rows(st.steps(sender, int(xmax.max())), xmax, st.tie_order)
     left = st.inst.bandwidth_capacity - st.usage.bandwidth
     if st.mode == "map":
         senders, per = np.array([sender]), np.array([st.beta])
@@ -441,6 +594,7 @@ class RequestPlacer:
         self.inst, self.usage, self.r = inst, usage, r
         self.active = np.ones(inst.n_nodes, dtype=bool) if active is None else active
         self.profile = inst.profile(r)
+        self.edges = tr.edges(self.profile)  # looked up once: a profile's hash walks all its layers
         self.owners: list[np.ndarray] = []
         self.stage: list[float] = []
         self.shared = 0.0
@@ -456,7 +610,7 @@ class RequestPlacer:
 
     def next_layer(self) -> LayerState:
         k = len(self.owners)
-        return LayerState(self.inst, self.usage, self.r, k, self.owners, self.active)
+        return LayerState(self.inst, self.usage, self.r, k, self.owners, self.active, self.edges[k])
 
     def close(self, st: LayerState) -> None:
         self.owners.append(st.owners)
