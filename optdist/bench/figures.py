@@ -152,15 +152,15 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
             if notes is not None:
                 for xv, yv in zip(g[x], g[y]):
                     if notes.get(xv):
-                        ax.plot([xv], [yv], marker="o", markersize=9, markerfacecolor="white",
-                                markeredgecolor=line.get_color(), zorder=3)
+                        ax.plot([xv], [yv], marker="o", markersize=9, markerfacecolor="white", color=line.get_color(),
+                                zorder=3)  # color given: the panel's colour cycle stays one colour per config
                         ax.annotate(notes[xv], (xv, yv), fontsize=6, color="darkred", xytext=(3, 3),
                                     textcoords="offset points")
         ax.set(title=_title(panel, p), xlabel=xlabel, ylabel=ylabel, ylim=ylim)
         ax.grid(alpha=0.3)
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(fontsize=8)
-    fig.suptitle(title)
+    fig.suptitle(title, y=1.04)  # above the panel titles (the figure is saved with a tight bounding box)
     return fig
 
 
