@@ -164,3 +164,32 @@ def test_ties_go_to_the_lowest_device():
     q = sc.q_rows(glob, dev[0].T, np.zeros(4, dtype=np.int64))
     assert sc.choose(glob, dev, allowed).tolist() == [3 if q[3] > q[1] else 1]
     assert sc.choose(glob, dev, np.zeros((1, 4), dtype=bool)).tolist() == [0]
+
+
+@pytest.mark.parametrize("collide", [False, True], ids=["distinct-keys", "all-keys-equal"])
+def test_choose_equals_one_forward_per_row(collide):
+    """Grouping equal device rows (and the fallback when different rows share a key) gives the
+    choice of forwarding every allowed (state, device) row on its own."""
+    rng = np.random.default_rng(3)
+    torch.manual_seed(3)
+    net = DeviceQNet(5, 4, 12, (16, 16))
+    sc = Scorer(net)
+    K, F, D = 40, 4, 12
+    glob = rng.random((K, 5)).astype(np.float32)
+    kinds = rng.random((3, F)).astype(np.float32)  # few distinct rows, so most devices share one
+    dev = kinds[rng.integers(0, 3, (K, D))].transpose(0, 2, 1).copy()
+    dev[:, 0][rng.random((K, D)) < 0.2] = 0.5  # a few rows of their own
+    allowed = rng.random((K, D)) < 0.7
+    allowed[0] = False  # a state with no device allowed: 0
+    if collide:
+        sc.proj = np.zeros(F, dtype=np.float32)
+    want = []
+    for s in range(K):
+        j = np.flatnonzero(allowed[s])
+        if len(j) == 0:
+            want.append(0)
+            continue
+        q = sc.q_rows(glob, dev[s][:, j].T, np.full(len(j), s))
+        best = q.max()
+        want.append(int(j[np.flatnonzero(q >= best - 1e-9 * (1 + abs(best)))[0]]))
+    assert sc.choose(glob, dev, allowed).tolist() == want

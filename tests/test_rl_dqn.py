@@ -97,8 +97,10 @@ def test_a_policy_serves_another_device_count_but_not_another_cnn(tmp_path):
 
 def test_cli_train_rl_writes_policy_and_curves(tmp_path, capsys):
     out = tmp_path / "pol"
-    rc = main(["train-rl", str(TINY / "lenet-1x4-tau0.8.json"), "--preset", "lenet", "--episodes", "20", "--masked", "--out", str(out)])
+    rc = main(["train-rl", str(TINY / "lenet-1x4-tau0.8.json"), "--preset", "lenet", "--episodes", "20", "--masked",
+               "--train-freq", "2", "--out", str(out)])
     assert rc == 0
+    assert json.loads((out / "policy.json").read_text())["train_freq"] == 2
     assert {p.name for p in out.iterdir()} >= {"policy.pt", "policy.json", "curves.csv", "curves.png"}
     curves = pd.read_csv(out / "curves.csv")
     assert len(curves) == 20 and {"reward", "latency_penalty_ms", "constraints_met"} <= set(curves.columns)
@@ -140,6 +142,8 @@ def test_cli_train_rl_refuses_a_file_as_out_and_a_negative_seed_before_training(
     err = capsys.readouterr().err
     assert f"--out {taken}: exists and is not a folder" in err and "train-rl lenet" not in err  # no progress bar ran
     assert taken.read_text() == "{}"
+    assert main(["train-rl", inst, "--algo", "maskable-ppo", "--train-freq", "4"]) == 2
+    assert "--train-freq is an option of --algo dqn" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(["train-rl", inst, "--episodes", "5", "--seed", "-1", "--out", str(tmp_path / "pol")])
     assert e.value.code == 2

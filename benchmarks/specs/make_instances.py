@@ -10,6 +10,9 @@ Same generator and settings as ``instances/make_paper.py`` (RPi3 cameras, 10 sou
 * ``hetero-250x70-nexusPstm-tau0.4``: 70 devices, P% LG Nexus and the rest STM32H7 (Fig. 16);
 * ``train-lenet-cifar-20x70-tau0.8``: 10 LeNet + 10 CIFAR requests on the same 70 devices, on
   which the RL policy of ``paper-250-rl.toml`` is trained (other seed than the test loads);
+* ``train-mix-8x70-tau0.6``: 2 requests each of LeNet, CIFAR, VGG16 and VGG19 on the same 70
+  devices (60 s period like the VGG and heterogeneous loads), on which the RL policy of the VGG,
+  VGG19 and heterogeneous series (``paper-250-rl.toml``, Figs. 15-16) is trained;
 * ``lenet-Nx10-tau0.6`` (N = 2, 5; the paper set has 1, 3, 10) and ``lenet-3xD-tau0.6`` (RPi3
   only, D = 4, 20, 40, 70): solve-time scaling in requests and devices.
 """
@@ -45,6 +48,9 @@ def documents() -> dict[str, dict]:
     name = "train-lenet-cifar-20x70-tau0.8"
     docs[name] = generate(name, {"lenet": 10, "cifar": 10}, {"nexus": 20, "rpi3": 50}, 0.8, seed=1,
                           description="RL training set: 10 LeNet + 10 CIFAR requests on 20 Nexus + 50 RPi3")
+    name = "train-mix-8x70-tau0.6"
+    docs[name] = generate(name, {c: 2 for c in HETERO}, {"nexus": 20, "rpi3": 50}, 0.6, period_s=60.0, seed=1,
+                          description="RL training set: 2 LeNet + 2 CIFAR + 2 VGG16 + 2 VGG19 requests on 20 Nexus + 50 RPi3")
     for n in (2, 5):
         name = f"lenet-{n}x10-tau0.6"
         docs[name] = generate(name, {"lenet": n}, {"rpi3": 10}, 0.6, sources=min(n, 10), seed=n,

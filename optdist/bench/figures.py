@@ -105,6 +105,16 @@ def mark_bars(ax: plt.Axes, notes: pd.DataFrame) -> list[str]:
     return written
 
 
+def _headroom(ax: plt.Axes, share: float = 0.45) -> None:
+    """Raise the top of ``ax``'s y axis so the bars fill its lower ``share`` and the labels of
+    :func:`mark_bars` above them stay inside the panel (clear of its title)."""
+    low, top = ax.get_ylim()
+    if ax.get_yscale() == "log" and low > 0:
+        ax.set_ylim(low, low * (top / low) ** (1 / share))
+    else:
+        ax.set_ylim(low, low + (top - low) / share)
+
+
 def _ok(df: pd.DataFrame) -> pd.DataFrame:
     return df[(df["status"] == "ok") & df["per_request"].notna()]
 
@@ -142,15 +152,15 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
             if notes is not None:
                 for xv, yv in zip(g[x], g[y]):
                     if notes.get(xv):
-                        ax.plot([xv], [yv], marker="o", markersize=9, markerfacecolor="white",
-                                markeredgecolor=line.get_color(), zorder=3)
+                        ax.plot([xv], [yv], marker="o", markersize=9, markerfacecolor="white", color=line.get_color(),
+                                zorder=3)  # color given: the panel's colour cycle stays one colour per config
                         ax.annotate(notes[xv], (xv, yv), fontsize=6, color="darkred", xytext=(3, 3),
                                     textcoords="offset points")
         ax.set(title=_title(panel, p), xlabel=xlabel, ylabel=ylabel, ylim=ylim)
         ax.grid(alpha=0.3)
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(fontsize=8)
-    fig.suptitle(title)
+    fig.suptitle(title, y=1.04)  # above the panel titles (the figure is saved with a tight bounding box)
     return fig
 
 
@@ -161,7 +171,7 @@ def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title
     panels = sorted(data[panel].unique())
     cols = min(max(len(panels), 1), 3)
     rows = -(-max(len(panels), 1) // cols)
-    fig, grid = plt.subplots(rows, cols, figsize=(5.0 * cols, 3.2 * rows), squeeze=False)
+    fig, grid = plt.subplots(rows, cols, figsize=(5.0 * cols, 4.6 * rows), squeeze=False)
     axes = list(grid.flat)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
@@ -175,7 +185,8 @@ def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title
         if "note" in data:
             notes = data[data[panel] == p].pivot_table(index=group, columns="config", values="note",
                                                         aggfunc=lambda v: "; ".join(sorted({n for n in v if n})))
-            mark_bars(ax, notes.reindex(index=piv.index, columns=piv.columns).fillna(""))
+            if mark_bars(ax, notes.reindex(index=piv.index, columns=piv.columns).fillna("")):
+                _headroom(ax)
         ax.set(title=_title(panel, p), ylabel=ylabel, xlabel=group)
         ax.grid(alpha=0.3, axis="y")
         handles.update(zip(*reversed(ax.get_legend_handles_labels())))

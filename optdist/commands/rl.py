@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=_episodes, metavar="N", help="dqn: layer episodes (default: the preset's)")
     p.add_argument("--timesteps", type=_count("env steps", 20000, MAX_TIMESTEPS), metavar="N",
                    help="maskable-ppo: env steps, one per segment (default 20000)")
+    p.add_argument("--train-freq", type=_count("env steps", 4, 10**6), default=1, metavar="N",
+                   help="dqn: env steps per gradient step (default 1, the paper's; e.g. 16 to train on the "
+                        "VGG loads' thousands of segments per request within minutes)")
     p.add_argument("--masked", action="store_true", help="act only on devices in the action mask (not in the paper)")
     p.add_argument("--double", action="store_true", help="double DQN targets (not in the paper)")
     p.add_argument("--reward", choices=["paper", "stage"],
@@ -66,7 +69,8 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     from optdist.result import finalize
     from optdist.rl.presets import PRESETS, preset_for
 
-    wrong = [flag for flag, given in (("--episodes", args.episodes), ("--masked", args.masked), ("--double", args.double))
+    wrong = [flag for flag, given in (("--episodes", args.episodes), ("--masked", args.masked), ("--double", args.double),
+                                         ("--train-freq", args.train_freq != 1))
              if given] if args.algo == "maskable-ppo" else (["--timesteps"] if args.timesteps else [])
     if wrong:
         other = "dqn" if args.algo == "maskable-ppo" else "maskable-ppo"
@@ -93,7 +97,8 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
     from optdist.rl.train import save_policy, train, write_curves
 
     reward = args.reward or "paper"
-    res = train(inst, preset, episodes=args.episodes, masked=args.masked, double=args.double, reward=reward, seed=args.seed)
+    res = train(inst, preset, episodes=args.episodes, masked=args.masked, double=args.double, reward=reward, seed=args.seed,
+                train_freq=args.train_freq)
     save_policy(res, out)
     variant = f"{reward} reward" + (", masked" if args.masked else "") + (", double" if args.double else "")
     write_curves(res.curves, out, f"{inst.name}: DQN, preset {preset.name}, {variant}")

@@ -66,17 +66,34 @@ class Scorer:
         h = rows.astype(np.float64) @ self.wd + (glob.astype(np.float64) @ self.wg + self.b0)[state]
         return self._mlp(h)
 
-    def _distinct(self, rows: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Indices of the distinct (state, row) pairs and, per pair, the index of its distinct one.
+    def _distinct(self, dev: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct allowed device rows of each state, found state by state (no sort across states).
 
-        Pairs are grouped by a random projection of the row (entries in [0, 1], so the key is
-        below 64) plus 64 x the state, then checked equal; a collision forwards every row.
+        ``dev`` (K, F, D), ``allowed`` (K, D) bool. Returns ``(s, rows, order, pair)``: the distinct
+        (state, row) pairs as state indices (U,) and rows (U, F) (those of the lowest device of
+        each group of equal rows), each state's devices sorted by row key (K, D) and, per sorted position,
+        the index in 0..U-1 of its pair (K, D; -1 for a device not allowed). The key is a fixed
+        random projection of the row, summed feature by feature (elementwise, so equal rows get
+        equal keys); rows sharing a key are checked equal, and a collision makes every allowed
+        row its own pair.
         """
-        key = (rows @ self.proj).astype(np.float64) + 64.0 * state
-        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
-        if np.array_equal(rows[first][inv], rows) and np.array_equal(state[first][inv], state):
-            return first, inv
-        return np.arange(len(rows)), np.arange(len(rows))
+        K, F, D = dev.shape
+        key = np.einsum("f,kfd->kd", self.proj, dev)
+        key[~allowed] = np.inf
+        order = np.argsort(key, axis=1, kind="stable")  # equal keys: the lowest device first
+        skey = np.take_along_axis(key, order, axis=1)
+        valid = skey < np.inf
+        start = valid.copy()
+        start[:, 1:] &= skey[:, 1:] != skey[:, :-1]
+        head = np.maximum.accumulate(np.where(start, np.arange(D), 0), axis=1)  # sorted position of each group's first
+        rows = dev.transpose(0, 2, 1).reshape(K * D, F)  # one copy, row (s, j) at s * D + j
+        base = (D * np.arange(K))[:, None]
+        at, first = (base + order)[valid], (base + np.take_along_axis(order, head, axis=1))[valid]
+        if not (np.take(rows, at, axis=0) == np.take(rows, first, axis=0)).all():
+            start = valid
+        pair = np.where(valid, np.cumsum(start.ravel()).reshape(K, D) - 1, -1)
+        s, pos = np.nonzero(start)
+        return s, rows[D * s + order[s, pos]], order, pair
 
     def choose(self, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """Per state the allowed device of largest Q: (K,) int64 (0 for a state with none allowed).
@@ -89,13 +106,12 @@ class Scorer:
         look) keep the lowest-index rule.
         """
         K, _, D = dev.shape
-        s_idx, j_idx = np.nonzero(allowed)
-        if len(s_idx) == 0:
+        if not allowed.any():
             return np.zeros(K, dtype=np.int64)
-        rows = dev.transpose(0, 2, 1)[s_idx, j_idx]  # (R, F)
-        first, inv = self._distinct(rows, s_idx)
+        s_idx, rows, order, pair = self._distinct(dev, allowed)
+        q_pair = self.q_rows(glob, rows, s_idx)
         q = np.full((K, D), -np.inf)
-        q[s_idx, j_idx] = self.q_rows(glob, rows[first], s_idx[first])[inv]
+        np.put_along_axis(q, order, np.where(pair >= 0, q_pair[pair], -np.inf), axis=1)
         best = q.max(axis=1)
         near = q >= (best - TIE_TOLERANCE * (1.0 + np.abs(best)))[:, None]
         return near.argmax(axis=1).astype(np.int64)
