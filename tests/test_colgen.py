@@ -345,3 +345,34 @@ def test_per_device_rows_for_the_search_where_aggregated_rows_are_slack():
     use[0, 2], use[1, 2] = 5.0, 7.0  # bytes sent by the two Nexus
     assert P.usage(use).sum() == V.usage(use).sum() == 12.0
     assert sorted(V.usage(use)[V.usage(use) > 0]) == [5.0, 7.0]
+
+
+def test_pricing_kept_loaded_proves_what_a_fresh_load_proves():
+    """The pricing model kept loaded in HiGHS between solves (only objective, bounds and branching
+    rows sent) proves the same priced values as the model loaded anew at every solve, through
+    price changes and branching limits added and lifted; and it loads the model once."""
+    from optdist.milp.decomposition.repair import alone
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    group = tuple(range(inst.n_devices))
+    kept = PricingModel(inst, 0, solver="highs")
+    anew = PricingModel(inst, 0, solver="highs", keep_loaded=False)
+    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+    free = anew.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    sent = alone(inst, 0, free.owners)[1][list(group), 2].sum()
+    solver = None
+    for lam, limits in ((0.0, []), (2e-9, []), (2e-9, [(group, "bandwidth", False, sent * 1.15)]),
+                        (1e-8, [(group, "bandwidth", True, sent * 0.8)]), (1e-8, [])):
+        prices = {**zero, "bandwidth": np.full(inst.n_nodes, lam)}
+        out = []
+        for pm in (kept, anew):
+            assert pm.set_limits(limits)
+            out.append(pm.solve(prices, time_limit=30, mip_gap=1e-6, threads=1, seed=0))
+            pm.set_limits([])
+        a, b = out
+        assert a.proven and b.proven
+        assert a.value == pytest.approx(b.value, rel=1e-6)
+        assert a.bound <= b.value * (1 + 1e-6) and b.bound <= a.value * (1 + 1e-6)
+        assert kept.adapter._kept is not None and anew.adapter._kept is None
+        solver = solver or kept.adapter._kept[1]
+        assert kept.adapter._kept[1] is solver  # one load, re-solved
