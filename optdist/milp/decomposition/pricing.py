@@ -18,7 +18,9 @@ only its objective, bounds and branching rows change between rounds (:meth:`Pric
 a solver with a persistent Pyomo interface (HiGHS) keeps it loaded and receives only those
 changes (``keep`` of :meth:`optdist.solvers.base.Solver.solve`), the others load it anew. Identical devices carry
 equal prices in the master (aggregated rows), so the tight model's symmetry rows among them
-stay exact.
+stay exact; here they order the devices lexicographically by their segments per layer
+(:func:`optdist.milp.tight.lexicographic_symmetry`), without which branch-and-bound stalls
+on a group of identical devices at binding prices.
 
 What is *proven* is what the master may use: :class:`Priced` carries ``bound``, a valid lower
 bound on ``v_c(pi)``: the larger of the solver's dual bound (valid at a time limit too) and
@@ -77,6 +79,7 @@ class PricingModel:
         from optdist.milp.model import build
         from optdist.milp.objective import shared_bytes_expr
         from optdist.milp.run import adapter_for
+        from optdist.milp.tight import lexicographic_symmetry
 
         if inst.objective.kind != "latency":
             raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency' (the sum over "
@@ -87,6 +90,7 @@ class PricingModel:
         self.adapter = adapter_for(solver, solver_options)
         t0 = time.perf_counter()
         self.b = build(inst, "tight", requests=[r])
+        lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
         tu = self.b.time_unit
         self.base = self.b.latency(r)
         if inst.objective.shared_weight > 0:
