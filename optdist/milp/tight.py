@@ -18,7 +18,9 @@ maths in their docstrings). Added on top, valid for every solution:
   with q owners one of them holds ``ceil(P_k / q)`` segments; the LP relaxation otherwise
   counts few owners for the transfers and many for the stage time);
 * symmetry: within each group of identical devices (equal in every field), the total number
-  of segments held is non-increasing in the device index; within each group of requests that
+  of segments held is non-increasing in the device index (a model of one request may order them
+  lexicographically by their segments per layer instead: :func:`lexicographic_symmetry`, used
+  by the column generation's pricing); within each group of requests that
   differ only by their (identical, unshared) sources, latency is non-decreasing in the request
   index (block ``model.symmetry``; warm starts are permuted to satisfy both, which keeps
   their objective).
