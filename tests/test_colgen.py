@@ -345,3 +345,78 @@ def test_per_device_rows_for_the_search_where_aggregated_rows_are_slack():
     use[0, 2], use[1, 2] = 5.0, 7.0  # bytes sent by the two Nexus
     assert P.usage(use).sum() == V.usage(use).sum() == 12.0
     assert sorted(V.usage(use)[V.usage(use) > 0]) == [5.0, 7.0]
+
+
+def test_pricing_kept_loaded_proves_what_a_fresh_load_proves():
+    """The pricing model kept loaded in HiGHS between solves (only objective, bounds and branching
+    rows sent) proves the same priced values as the model loaded anew at every solve, through
+    price changes and branching limits added and lifted; and it loads the model once."""
+    from optdist.milp.decomposition.repair import alone
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    group = tuple(range(inst.n_devices))
+    kept = PricingModel(inst, 0, solver="highs")
+    anew = PricingModel(inst, 0, solver="highs", keep_loaded=False)
+    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+    free = anew.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    sent = alone(inst, 0, free.owners)[1][list(group), 2].sum()
+    solver = None
+    for lam, limits in ((0.0, []), (2e-9, []), (2e-9, [(group, "bandwidth", False, sent * 1.15)]),
+                        (1e-8, [(group, "bandwidth", True, sent * 0.8)]), (1e-8, [])):
+        prices = {**zero, "bandwidth": np.full(inst.n_nodes, lam)}
+        out = []
+        for pm in (kept, anew):
+            assert pm.set_limits(limits)
+            out.append(pm.solve(prices, time_limit=30, mip_gap=1e-6, threads=1, seed=0))
+            pm.set_limits([])
+        a, b = out
+        assert a.proven and b.proven
+        assert a.value == pytest.approx(b.value, rel=1e-6)
+        assert a.bound <= b.value * (1 + 1e-6) and b.bound <= a.value * (1 + 1e-6)
+        assert kept.adapter._kept is not None and anew.adapter._kept is None
+        solver = solver or kept.adapter._kept[1]
+        assert kept.adapter._kept[1] is solver  # one load, re-solved
+
+
+def test_lexicographic_device_order_keeps_every_priced_optimum():
+    """The pricing model's lexicographic symmetry rows among identical devices
+    (:func:`optdist.milp.tight.lexicographic_symmetry`) cut off no priced optimum: on one micro
+    request over 3 identical RPi3, at group-equal prices (as the master sets them), the pricing
+    optimum equals the brute-force minimum of latency + priced usage over every placement that
+    the evaluator finds feasible; and the warm-start relabelling (:func:`canonical`) puts every
+    such placement in the rows' order."""
+    import itertools
+
+    from optdist.milp.decomposition.repair import alone
+    from optdist.milp.tight import canonical, device_groups
+
+    inst = coupled(1, bandwidth=1e9)
+    pm = PricingModel(inst, 0, solver="highs")
+    weights = pm.b.model.symmetry.key_weights
+    assert len(weights) > 1 and [g for g in device_groups(pm.b)] == [[0, 1, 2]]  # lexicographic, one group
+    lim, src = inst.limit(0), int(inst.request_source[0])
+    choices = [[np.array(c) for c in itertools.product([src] if lim.on_source[k] else range(inst.n_devices),
+                                                        repeat=la.segments)]
+               for k, la in enumerate(inst.profile(0).layers)]
+    placements = []
+    for owners in itertools.product(*choices):
+        owners = list(owners)
+        if optdist.evaluate(inst, optdist.Assignment([owners])).feasible:
+            placements.append((owners, *alone(inst, 0, owners)))
+            key = np.zeros(inst.n_nodes)
+            for k, a in enumerate(canonical(pm.b, optdist.Assignment([owners])).owners[0]):
+                key += weights.get((0, k), 0) * np.bincount(a, minlength=inst.n_nodes)
+            assert all(key[i] >= key[i + 1] for i in range(inst.n_devices - 1))
+    assert len(placements) > 20
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        prices = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+        for q, res in enumerate(prices):
+            prices[res][: inst.n_devices] = rng.choice([0.0, 1.0]) * rng.uniform(0, 2e-4) / max(
+                max(p[2][:, q].max() for p in placements), 1.0)
+        brute = min(cost + sum(float(prices[res] @ use[:, q]) for q, res in enumerate(prices))
+                    for _owners, cost, use in placements)
+        out = pm.solve(prices, time_limit=30, mip_gap=1e-9, threads=1, seed=0)
+        assert out.proven
+        assert out.value == pytest.approx(brute, rel=1e-7)
+        assert out.bound <= brute * (1 + 1e-7)

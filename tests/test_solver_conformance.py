@@ -264,3 +264,49 @@ def test_raw_options_applied_are_recorded(solver):
     res = solve(inst("micro-1x3-tau0.6"), solver=solver, time_limit=20, solver_options=raw)
     assert res.options["solver_options"] == raw
     assert res.options["time_limit"] == raw[native] and res.options["overridden"] == {"time_limit": 20}
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_a_kept_model_re_solves_as_a_fresh_load(solver):
+    """``solve(keep=True)`` keeps the model loaded where the Pyomo interface is persistent
+    (HiGHS), so the next solve sends only the changes; after each kind of change (objective,
+    variable bound, mutable parameter, a row added, a row removed, a row deactivated) its
+    optimum and bound equal those of a fresh load of the same model. Others load it anew."""
+    import pyomo.environ as pyo
+
+    if solver in SIZE_LIMITED:
+        pytest.skip("size-limited licence")
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(4), domain=pyo.NonNegativeIntegers, bounds=(0, 5))
+    m.cap = pyo.Param(mutable=True, initialize=7)
+    m.c = pyo.Constraint(expr=sum(m.x[i] for i in range(4)) >= m.cap)
+    m.d = pyo.Constraint(expr=m.x[0] + 2 * m.x[1] <= 6)
+    m.obj = pyo.Objective(expr=3 * m.x[0] + 2 * m.x[1] + 4 * m.x[2] + 5 * m.x[3])
+
+    def change(step: int) -> None:
+        if step == 1:
+            m.obj.set_value(m.x[0] + 6 * m.x[1] + 2 * m.x[2] + 3 * m.x[3])
+        elif step == 2:
+            m.x[2].setub(1)
+        elif step == 3:
+            m.cap.set_value(11)
+        elif step == 4:
+            m.extra = pyo.ConstraintList()
+            m.extra.add(m.x[0] <= 4)
+        elif step == 5:
+            m.del_component("extra")
+        elif step == 6:
+            m.d.deactivate()
+
+    kept = get_solver(solver)
+    for step in range(7):
+        change(step)
+        a = kept.solve(m, mip_gap=0.0, threads=1, keep=True)
+        b = get_solver(solver).solve(m, mip_gap=0.0, threads=1)
+        assert a.termination is b.termination is Termination.OPTIMAL, step
+        assert close(a.incumbent, b.incumbent) and close(a.bound, b.bound), step
+        assert close(a.incumbent, pyo.value(m.obj)), step  # the kept solve's solution was loaded
+    persistent = kept._kept is not None
+    assert persistent == (solver == "highs")  # the adapters here with a persistent Pyomo interface
+    kept.release()
+    assert kept._kept is None

@@ -33,11 +33,24 @@ from optdist.milp.model import BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
 
 
-def _lp(b: BuiltModel) -> float:
-    """The LP relaxation value (seconds) of ``b``, on a copy with integrality dropped."""
+def _lp(b: BuiltModel, show: int | None = None) -> float:
+    """The LP relaxation value (seconds) of ``b``, on a copy with integrality dropped; with
+    ``show`` (a request), print per layer its stage time, the segments ``sum_i n`` it places,
+    on how many nodes, and the participation ``sum_i y`` (the owners the transfers pay for),
+    and per conv transition the partial sums kept ``sum_i v`` (not sent)."""
     m = b.model.clone()
     pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
     out = adapter_for("highs").solve(m, threads=1)
+    if show is not None:
+        r = show
+        for k, layer in enumerate(b.inst.profile(r).layers):
+            n = [pyo.value(m.n[key]) for key in m.n if key[0] == r and key[1] == k]
+            y = [pyo.value(m.y[key]) for key in m.y if key[0] == r and key[1] == k]
+            kept = [pyo.value(m.v[key]) for key in m.v if key[0] == r and key[1] == k] if m.component("v") else []
+            T = pyo.value(m.T[r, k]) * TIME_UNIT * 1e3 if (r, k) in m.T else 0.0
+            print(f"  layer {k} {layer.kind:11s} {layer.segments:3d} segments: T {T:.6f} ms, sum n {sum(n):.3f} on "
+                  f"{sum(v > 1e-6 for v in n)} nodes, sum y {sum(y):.3f}"
+                  + (f", partial sums kept into it {sum(kept):.3f}" if kept else ""))
     return out.incumbent * TIME_UNIT
 
 
@@ -111,7 +124,7 @@ def _pricing_model(inst, r: int, n: int, group: list[int], cap: float, args) -> 
             pm.b.set_objective(pm.base + sum((lam * TIME_UNIT / tu) * pm.usage[i, "bandwidth"] for i in group
                                              if not isinstance(pm.usage[i, "bandwidth"], int)))
             pm._restrict(start_value)
-            print(f"lam {lam:g}: LP relaxation under the cap {_lp(pm.b) * 1e3:.6f} ms")
+            print(f"lam {lam:g}: LP relaxation under the cap {_lp(pm.b, show=r) * 1e3:.6f} ms (above: its solution)")
             pm._restrict(None)
         pr = pm.solve(prices, time_limit=args.time_limit, mip_gap=1e-6, threads=1, seed=0, start=p0.owners,
                       start_value=start_value, steps=(math.inf,))

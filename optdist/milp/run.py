@@ -104,17 +104,20 @@ def solve_built(
     seed: int | None,
     tee: bool,
     start: Assignment | None = None,
+    keep: bool = False,
 ) -> tuple[Any, Assignment | None, bool]:
     """Solve a built model: (the adapter's :class:`SolverOutcome`, the read-back, seeded?).
 
     ``start`` seeds the solver (if it takes a MIP start); objective and bound stay in model units.
+    ``keep``: the model stays loaded in the adapter's solver for the next ``keep`` solve of the
+    same model, which then sends only what changed (:meth:`optdist.solvers.base.Solver.solve`).
     """
     seeded = False
     if start is not None and adapter.has(Feature.WARM_START):
         b.set_warm_start(start)
         seeded = True
     out = adapter.solve(b.model, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                        warm_start=seeded, tee=tee)
+                        warm_start=seeded, tee=tee, keep=keep)
     asg = b.to_assignment() if out.has_solution else None
     return out, asg, seeded
 

@@ -219,6 +219,8 @@ class Solver(ABC):
         self.defaults = check_options(defaults or {}, f"{self.name} [options]")
         self.solver_options = self.check_raw_options(solver_options or {}, f"{self.name} [solver_options]")
         self._stop_requested = False
+        self._keep = False  # this solve keeps its model loaded (``solve(keep=True)``)
+        self._kept: tuple[pyo.ConcreteModel, Any] | None = None  # (model, the solver object it is loaded in)
 
     @classmethod
     def is_available(cls) -> bool:
@@ -311,11 +313,18 @@ class Solver(ABC):
         warm_start: bool = False,
         tee: bool = False,
         solver_options: Mapping[str, Any] | None = None,
+        keep: bool = False,
     ) -> SolverOutcome:
         """Minimise ``model``; load the incumbent (if any) into its Vars.
 
         ``solver_options``: raw options passed to the solver (over the profile's), each under its
         full name (:meth:`native_name`).
+        ``keep``: keep ``model`` loaded in the solver after this solve, so that the next
+        ``solve(model, keep=True)`` of the *same* model object sends the solver only what changed
+        (objective, variable bounds, mutable parameters, constraints added or removed) instead of
+        the whole model. Only adapters whose Pyomo interface is persistent keep it (HiGHS,
+        :meth:`ContribSolver._solve`); the others load the model anew each time, with the same
+        result. Solving another model, or :meth:`release`, drops the kept one.
         SIGINT/SIGTERM during the solve stop the solver: the outcome is
         :attr:`Termination.INTERRUPTED` with the incumbent and bound it had.
         A user interrupt the solver catches itself (SCIP handles SIGINT) is INTERRUPTED too.
@@ -329,6 +338,9 @@ class Solver(ABC):
         if stop_requested():  # a multi-solve method was interrupted: start nothing new
             return SolverOutcome(Termination.INTERRUPTED, "not started: stopped by a signal")
         start = time.perf_counter()
+        self._keep = keep
+        if self._kept is not None and (not keep or self._kept[0] is not model):
+            self._kept = None
         with stop_on_signals(self._on_signal) as got:
             out = self._solve(model, opts, warm_start and self.has(Feature.WARM_START), tee, raw)
         out.wall_time = time.perf_counter() - start
@@ -344,6 +356,10 @@ class Solver(ABC):
             out.termination = Termination.NO_SOLUTION
         self._check_optimal(out, opts.get("mip_gap"))
         return out
+
+    def release(self) -> None:
+        """Drop the model kept loaded by ``solve(keep=True)`` (and the solver's copy of it)."""
+        self._kept = None
 
     def _check_optimal(self, out: SolverOutcome, mip_gap: float | None) -> None:
         """``optimal`` only if the proven bound closes the requested gap; else ``feasible``, bound kept."""
@@ -388,6 +404,12 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
+#: ``pyomo.contrib.solver`` AutoUpdateConfig switches: what a persistent solve checks for changes
+AUTO_UPDATES = ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                "update_vars", "update_parameters", "update_named_expressions", "update_objective")
+
+
 class ContribSolver(Solver):
     """Back end: ``pyomo.contrib.solver`` (typed ``time_limit``/``rel_gap``/``threads``)."""
 
@@ -423,12 +445,22 @@ class ContribSolver(Solver):
     def _solve(
         self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]
     ) -> SolverOutcome:
-        opt = self._solver()
+        from pyomo.contrib.solver.common.base import PersistentSolverBase
+
         cfg = self._config(opts, tee, raw)
-        self._prepare(opt, model)
+        kept, self._kept = self._kept, None  # kept again only if this solve returns
+        if kept is not None:  # the same model, kept loaded: send only what changed
+            opt = kept[1]
+            self._reprepare(opt, model, tee)
+            cfg["auto_updates"] = dict.fromkeys(AUTO_UPDATES, False)  # sent just now
+        else:
+            opt = self._solver()
+            self._prepare(opt, model)
         if warm_start:
             self._warm_start(opt, model, cfg)
         res = opt.solve(model, **cfg)
+        if self._keep and isinstance(opt, PersistentSolverBase):
+            self._kept = (model, opt)
         has = res.incumbent_objective is not None
         if has:
             res.solution_loader.load_vars()
@@ -444,6 +476,17 @@ class ContribSolver(Solver):
 
     def _prepare(self, opt: Any, model: pyo.ConcreteModel) -> None:
         """Before the solve (e.g. load the model and keep a handle to stop it); default nothing."""
+
+    def _reprepare(self, opt: Any, model: pyo.ConcreteModel, tee: bool) -> None:
+        """Before the solve of a model kept loaded in the persistent ``opt``: send the changes
+        (``PersistentSolverBase.update``, every kind of change checked), so that a warm start is
+        set on the updated model; the solver's messages shown only with ``tee`` (as a load's)."""
+        import sys
+
+        from pyomo.common.tee import TeeStream, capture_output
+
+        with capture_output(TeeStream(*([sys.stdout] if tee else [])), capture_fd=True):
+            opt.update()
 
     def _warm_start(self, opt: Any, model: pyo.ConcreteModel, cfg: dict[str, Any]) -> None:
         cfg["warmstart_discrete_vars"] = True

@@ -50,6 +50,15 @@ class Highs(ContribSolver):
         if self._stop_requested:  # a signal came while the model was loading
             self._highs.cancelSolve()
 
+    def _reprepare(self, opt: Any, model: pyo.ConcreteModel, tee: bool) -> None:
+        """A model kept loaded: HiGHS's options back to its defaults (as a fresh load has them;
+        ``opt.solve`` sets the call's), then the changes sent (:meth:`ContribSolver._reprepare`)."""
+        self._highs = opt._solver_model
+        self._highs.resetOptions()
+        super()._reprepare(opt, model, tee)
+        if self._stop_requested:
+            self._highs.cancelSolve()
+
     def _on_signal(self, signum: int) -> None:
         super()._on_signal(signum)
         if self._highs is not None:

@@ -14,9 +14,13 @@ class's convexity row). It is the ``tight`` Pyomo formulation of request r alone
 (:mod:`optdist.milp.tight`, MODEL.md section 7) with objective
 ``b.latency(r) + lambda shared + sum pi[i, res] b.usage(r, i, res)``, solved by the adapter or
 profile the user chose (any of :mod:`optdist.solvers`). The model is built once per class and
-only its objective changes between rounds (:meth:`PricingModel.solve`). Identical devices carry
+only its objective, bounds and branching rows change between rounds (:meth:`PricingModel.solve`);
+a solver with a persistent Pyomo interface (HiGHS) keeps it loaded and receives only those
+changes (``keep`` of :meth:`optdist.solvers.base.Solver.solve`), the others load it anew. Identical devices carry
 equal prices in the master (aggregated rows), so the tight model's symmetry rows among them
-stay exact.
+stay exact; here they order the devices lexicographically by their segments per layer
+(:func:`optdist.milp.tight.lexicographic_symmetry`), without which branch-and-bound stalls
+on a group of identical devices at binding prices.
 
 What is *proven* is what the master may use: :class:`Priced` carries ``bound``, a valid lower
 bound on ``v_c(pi)``: the larger of the solver's dual bound (valid at a time limit too) and
@@ -62,25 +66,31 @@ class PricingModel:
     """The tight model of request ``r`` alone, built once, re-priced by :meth:`solve`.
 
     ``inst``'s objective must be the sum of latencies (``kind = 'latency'``); admission is the
-    master's reject column, so the request is always placed here. Raises ``ValueError`` for a
-    makespan objective, :class:`optdist.solvers.SolverUnavailable` for a solver not installed.
+    master's reject column, so the request is always placed here. ``keep_loaded``: keep the
+    model loaded in a persistent solver between solves (module docstring; False loads it anew
+    each time, as a solver without a persistent interface does: same results, for measuring).
+    Raises ``ValueError`` for a makespan objective, :class:`optdist.solvers.SolverUnavailable`
+    for a solver not installed.
     """
 
-    def __init__(self, inst: Instance, r: int, *, solver: str, solver_options: dict | None = None) -> None:
+    def __init__(self, inst: Instance, r: int, *, solver: str, solver_options: dict | None = None,
+                 keep_loaded: bool = True) -> None:
         from optdist.milp.decomposition.bounds import base_bounds, propagate
         from optdist.milp.model import build
         from optdist.milp.objective import shared_bytes_expr
         from optdist.milp.run import adapter_for
+        from optdist.milp.tight import lexicographic_symmetry
 
         if inst.objective.kind != "latency":
             raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency' (the sum over "
                              f"requests), not {inst.objective.kind!r}")
         if inst.objective.admission:
             inst = inst.with_spec(objective=inst.objective.model_copy(update={"admission": False}))
-        self.inst, self.r = inst, r
+        self.inst, self.r, self.keep_loaded = inst, r, keep_loaded
         self.adapter = adapter_for(solver, solver_options)
         t0 = time.perf_counter()
         self.b = build(inst, "tight", requests=[r])
+        lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
         tu = self.b.time_unit
         self.base = self.b.latency(r)
         if inst.objective.shared_weight > 0:
@@ -277,7 +287,8 @@ class PricingModel:
             if left <= 0:
                 break
             out, asg, _ = solve_built(b, self.adapter, time_limit=max(left, 0.05) if math.isfinite(left) else None,
-                                      mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, start=seed_asg)
+                                      mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, start=seed_asg,
+                                      keep=self.keep_loaded)
             nodes += out.nodes or 0
             step.update({"status": out.status, "termination": str(out.termination), "nodes": out.nodes})
             if out.termination is Termination.INFEASIBLE:
