@@ -8,8 +8,9 @@ limit (``--time-limit`` x 1.5 + 120 s), through ``optdist.solve`` exactly as a u
 (model building inside the time limit), re-scored by the independent evaluator, and appended
 to ``benchmarks/milp/results.csv`` with the command line, the date, the machine's load
 average and the model build time. ``RESULTS.md`` is then regenerated from *all* rows of the
-CSV, so several runs of at most ~10 minutes each build one table; ``--solu`` also rewrites
-``instances/paper.solu`` (MIPLIB ``=opt=`` / ``=best=`` / ``=bestdual=`` / ``=inf=`` lines).
+CSV, so several runs of at most ~10 minutes each build one table; ``--solu`` also merges the rows into
+``instances/paper.solu`` (MIPLIB lines, through
+:mod:`optdist.bench.solu`, the one writer of ``.solu`` files: a better fact already there is kept).
 
 Formulations: ``auto`` (the default of ``optdist solve``: the decomposition by request when it
 applies, else ``tight``), ``decomposed``, and the Pyomo models ``tight``, ``compact`` and
@@ -188,29 +189,24 @@ def write_markdown(rows: list[dict]) -> None:
 
 
 def write_solu(rows: list[dict]) -> None:
-    """MIPLIB-style solution file: ``=opt=`` where a run proved optimality (gap <= 1e-6)."""
-    by: dict[str, list[dict]] = {}
-    for r in rows:
-        by.setdefault(r["instance"], []).append(r)
-    out = [f"# optdist reference values for instances/paper (objective in seconds), written by {Path(__file__).relative_to(ROOT)}",
-           "# =opt= proven optimal (relative gap <= 1e-6, evaluator-checked); =best= best feasible, =bestdual= best proven bound"]
-    for name in sorted(by):
-        rs = by[name]
-        if any(r["termination"] == "infeasible" for r in rs) and not any(r.get("feasible") == "True" for r in rs):
-            out.append(f"=inf= {name}")
-            continue
-        feas = [r for r in rs if r.get("feasible") == "True" and _f(r.get("evaluator_objective")) is not None]
-        bounds = [_f(r.get("bound")) for r in rs if _f(r.get("bound")) is not None and r["termination"] != "error"]
-        best = min((_f(r["evaluator_objective"]) for r in feas), default=None)
-        dual = max(bounds, default=None)
-        if best is not None and dual is not None and abs(best - dual) <= 1e-6 * max(abs(best), abs(dual)):
-            out.append(f"=opt= {name} {best:.12g}")
-            continue
-        if best is not None:
-            out.append(f"=best= {name} {best:.12g}")
-        if dual is not None:
-            out.append(f"=bestdual= {name} {dual:.12g}")
-    SOLU.write_text("\n".join(out) + "\n")
+    """Merge the rows' reference values into ``instances/paper.solu`` (MIPLIB ``=opt=`` / ``=best=`` /
+    ``=bestdual=`` / ``=inf=`` lines) with :mod:`optdist.bench.solu`, the one writer of ``.solu`` files:
+    ``=opt=`` only for a run proven optimal within the engine's default gap; a better fact already in
+    the file is kept, and contradictions are printed."""
+    import pandas as pd
+
+    from optdist.bench.solu import merge_solu_file, refs_from_records
+
+    df = pd.DataFrame({
+        "instance": [r["instance"] for r in rows],
+        "status": ["error" if r["termination"] == "error" else "ok" for r in rows],
+        "termination": [r["termination"] for r in rows],
+        "feasible": [r.get("feasible") == "True" for r in rows],
+        "gap": [_f(r.get("gap")) for r in rows],
+        **{col: [_f(r.get(col)) for r in rows] for col in ("objective", "evaluator_objective", "bound")},
+    })
+    for warning in merge_solu_file(SOLU, refs_from_records(df)):
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gap", type=float, default=1e-4)
     ap.add_argument("--repeat", type=int, default=1, help="runs per (instance, formulation)")
     ap.add_argument("--no-write", action="store_true", help="print rows only")
-    ap.add_argument("--report-only", action="store_true", help="regenerate RESULTS.md (and with --solu paper.solu) from the CSV")
-    ap.add_argument("--solu", action="store_true", help="also rewrite instances/paper.solu from every row")
+    ap.add_argument("--report-only", action="store_true", help="regenerate RESULTS.md (and with --solu merge into paper.solu) from the CSV")
+    ap.add_argument("--solu", action="store_true", help="also merge every row's reference values into instances/paper.solu")
     args = ap.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker)), default=str))
