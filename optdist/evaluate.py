@@ -161,27 +161,33 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
     block = max(1, _BLOCK_CELLS // (N * N))
     for cnn, members in groups.items():
         prof, lim = inst.profiles[cnn], inst.limits[cnn]
-        L = prof.n_layers
+        L, into = prof.n_layers, tr.edges(prof)
+        seconds = inst.segment_seconds(members[0])  # (L, N) per CNN
+        start = np.cumsum([0] + [la.segments for la in prof.layers])  # layer k: segments start[k]:start[k+1]
+        layer_of = np.repeat(np.arange(L), np.diff(start))  # (S,) the layer of every segment
         for b0 in range(0, len(members), block):
             rs = np.array(members[b0 : b0 + block])
             B = len(rs)
             src = inst.request_source[rs]
             T, Tc, Tt = np.zeros((B, L)), np.zeros((B, L)), np.zeros((B, L))
             sh = np.zeros(B)
-            own: list[np.ndarray] = []  # owners (B, P_k) of every layer so far
-            cnts: list[np.ndarray] = []  # their counts (B, N)
+            owners = np.stack([np.concatenate(asg.owners[r]) for r in rs])  # (B, S): every segment's owner
+            bad = (owners < 0) | (owners >= N)
+            if bad.any():
+                la = prof.layers[layer_of[np.nonzero(bad)[1].min()]]
+                raise ValueError(f"{cnn} layer {la.name}: node index out of range 0..{N - 1}")
+            # counts (B, L, N) of every layer at once: layer k's owner i counted as "node" k * N + i
+            all_counts = tr.counts(owners + layer_of * N, L * N).reshape(B, L, N)
+            own = [owners[:, start[k] : start[k + 1]] for k in range(L)]  # (B, P_k) views
             for k, la in enumerate(prof.layers):
-                a = np.stack([asg.owners[r][k] for r in rs])
-                if a.min() < 0 or a.max() >= N:
-                    raise ValueError(f"{cnn} layer {la.name}: node index out of range 0..{N - 1}")
-                cnt = tr.counts(a, N)
+                a, cnt = own[k], all_counts[:, k]
                 m_used, c_used = tr.layer_usage(la, cnt.sum(0))
                 mem += m_used
                 comp += c_used
-                tc = cnt * inst.segment_seconds(rs[0])[k]  # n_j c_k / e_j, or measured (section 9)
+                tc = cnt * seconds[k]  # n_j c_k / e_j, or measured (section 9)
                 wait = np.zeros((B, N))
-                for edge in tr.edges(prof)[k]:
-                    O = tr.transfer_block(edge, own[edge.u], a, N, cnts[edge.u], cnt)
+                for edge in into[k]:
+                    O = tr.transfer_block(edge, own[edge.u], a, N, all_counts[:, edge.u], cnt)
                     sent = tr.bytes_sent(O)
                     bw += sent.sum(axis=0)
                     sh += sent.sum(axis=1)
@@ -190,8 +196,6 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
                 T[:, k], c = tr.stage_times(cnt, tc, wait)
                 Tc[:, k], Tt[:, k] = tc[row, c], wait[row, c]
                 viol += _layer_violations(inst, rs, src, la, k, lim, cnt, is_src, D, ids)
-                own.append(a)
-                cnts.append(cnt)
             for q, r in enumerate(rs):
                 st[r], sc[r], stt[r] = T[q], Tc[q], Tt[q]
             latency[rs] = T.sum(axis=1)
