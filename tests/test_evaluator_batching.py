@@ -5,6 +5,8 @@ of the micro DAG networks and of a traced MobileNetV2 inverted-residual network.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,21 @@ def test_out_of_range_owner_names_the_layer(tmp_path):
     asg.owners[2][3] = np.array([0, inst.n_nodes])
     with pytest.raises(ValueError, match=r"res layer add: node index out of range 0\.\.3"):
         evaluate(inst, asg)
+
+
+def test_request_blocks_do_not_change_scores(tmp_path, monkeypatch):
+    """Blocks of one request (a tiny cell budget) score bit for bit as one block of all requests (the same
+    violations, listed block by block)."""
+    ev_module = importlib.import_module("optdist.evaluate")  # the module (optdist.evaluate is also the function)
+    inst = network_instance(tmp_path, "dw", uplink="serial")
+    asg = random_assignment(inst, np.random.default_rng(5), anywhere=True)
+    whole = evaluate(inst, asg)
+    monkeypatch.setattr(ev_module, "_BLOCK_CELLS", 1)
+    split = evaluate(inst, asg)
+    assert split.objective == whole.objective
+    assert sorted(map(repr, split.violations)) == sorted(map(repr, whole.violations))  # listed block by block
+    for f in ("latency", "shared_bytes", "memory_used", "compute_used", "bandwidth_used"):
+        np.testing.assert_array_equal(getattr(split, f), getattr(whole, f))
+    for f in ("stage_time", "stage_compute", "stage_transfer"):
+        for a, b in zip(getattr(split, f), getattr(whole, f)):
+            np.testing.assert_array_equal(a, b)
