@@ -190,6 +190,8 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
                 mem += m_used
                 comp += c_used
                 for edge in into[k]:
+                    if tr.moves_nothing(edge, own[edge.u], own[k]):
+                        continue  # O = 0: no bytes sent, no wait
                     O = tr.transfer_block(edge, own[edge.u], own[k], N, cnt[:, edge.u], cnt[:, k])
                     sent = tr.bytes_sent(O)
                     bw += sent.sum(axis=0)

@@ -6,10 +6,12 @@ of the micro DAG networks and of a traced MobileNetV2 inverted-residual network.
 from __future__ import annotations
 
 import importlib
+import itertools
 
 import numpy as np
 import pytest
 
+from optdist import transfers as tr
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
@@ -32,14 +34,21 @@ def network_instance(folder, cnn: str, **objective) -> Instance:
 
 
 def random_assignment(inst: Instance, rng: np.random.Generator, anywhere: bool = False) -> Assignment:
-    """Random owners: source layers on the request's source, the others on random devices; ``anywhere``:
-    every segment on any node (placement and privacy violations included)."""
+    """Random owners: source layers on the request's source, the others on random devices, and half the
+    time a layer's maps stay on their owners along a flow edge into it (nothing moves on that edge);
+    ``anywhere``: every segment on any node (placement and privacy violations included)."""
     owners = []
     for r in range(inst.n_requests):
-        lim, src = inst.limit(r), int(inst.request_source[r])
-        owners.append([rng.integers(0, inst.n_nodes, la.segments) if anywhere
-                       else np.full(la.segments, src) if lim.on_source[k] else rng.integers(0, inst.n_devices, la.segments)
-                       for k, la in enumerate(inst.profile(r).layers)])
+        prof, lim, src = inst.profile(r), inst.limit(r), int(inst.request_source[r])
+        own = []
+        for k, la in enumerate(prof.layers):
+            a = (rng.integers(0, inst.n_nodes, la.segments) if anywhere else np.full(la.segments, src)
+                 if lim.on_source[k] else rng.integers(0, inst.n_devices, la.segments))
+            for ed in tr.edges(prof)[k]:
+                if ed.kind == "flow" and (anywhere or not lim.on_source[k]) and rng.random() < 0.5:
+                    a[ed.offset : ed.offset + ed.span] = own[ed.u]
+            own.append(a)
+        owners.append(own)
     return Assignment(owners)
 
 
@@ -111,3 +120,25 @@ def test_request_blocks_do_not_change_scores(tmp_path, monkeypatch):
     for f in ("stage_time", "stage_compute", "stage_transfer"):
         for a, b in zip(getattr(split, f), getattr(whole, f)):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cnn", CASES)
+def test_moves_nothing_only_where_every_transfer_is_zero(tmp_path, cnn):
+    """transfers.moves_nothing (the evaluator skips those edges) is True exactly for the flow edges whose
+    maps all stay on their owners, and transfer_block is all zero there."""
+    inst = network_instance(tmp_path, cnn)
+    prof, N, rng = inst.profile(0), inst.n_nodes, np.random.default_rng(3)
+    seen = set()
+    for _ in range(6):
+        asg = random_assignment(inst, rng)
+        for ed, rows in itertools.product(tr.all_edges(prof), [range(R), *([r] for r in range(R))]):
+            a_prev = np.stack([asg.owners[r][ed.u] for r in rows])  # every request at once, and each alone
+            a_next = np.stack([asg.owners[r][ed.k] for r in rows])
+            O = tr.transfer_block(ed, a_prev, a_next, N)
+            skip = tr.moves_nothing(ed, a_prev, a_next)
+            assert skip == (ed.kind == "flow" and bool((a_prev == ed.receiving(a_next)).all()))
+            if skip:
+                assert not O.any()
+            seen.add((ed.kind, skip))
+    if any(ed.kind == "flow" for ed in tr.all_edges(prof)):
+        assert ("flow", True) in seen and ("flow", False) in seen
