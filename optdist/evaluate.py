@@ -176,7 +176,8 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
             B = len(rs)
             src = inst.request_source[rs]
             sh = np.zeros(B)
-            owners = np.concatenate([a for r in rs for a in asg.owners[r]]).reshape(B, -1)  # (B, S): every segment's owner
+            # (B, S): the owner of every segment of every layer
+            owners = np.concatenate([a for r in rs for a in asg.owners[r]]).reshape(B, -1)
             if owners.min() < 0 or owners.max() >= N:
                 la = prof.layers[layer_of[np.nonzero((owners < 0) | (owners >= N))[1].min()]]
                 raise ValueError(f"{cnn} layer {la.name}: node index out of range 0..{N - 1}")
@@ -200,8 +201,9 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
                 viol += _layer_violations(inst, rs, src, la, k, lim, cnt[:, k], is_src, D, ids)
             # stage times of every (request, layer) row at once, and the critical owner's compute and wait
             flat, row = (B * L, N), np.arange(B * L)
-            T, c = tr.stage_times(cnt.reshape(flat), tc.reshape(flat), wait.reshape(flat))
-            T, Tc, Tt = T.reshape(B, L), tc.reshape(flat)[row, c].reshape(B, L), wait.reshape(flat)[row, c].reshape(B, L)
+            tc, wait = tc.reshape(flat), wait.reshape(flat)
+            T, c = tr.stage_times(cnt.reshape(flat), tc, wait)
+            T, Tc, Tt = T.reshape(B, L), tc[row, c].reshape(B, L), wait[row, c].reshape(B, L)
             for q, r in enumerate(rs):
                 st[r], sc[r], stt[r] = T[q], Tc[q], Tt[q]
             latency[rs] = T.sum(axis=1)
