@@ -119,13 +119,19 @@ def dense_transfers(prev: Layer, nxt: Layer, a_prev: np.ndarray, a_next: np.ndar
     return tr.transfer_block(tr.Edge.between(prev, nxt), a_prev, a_next, n_nodes)
 
 
-_BLOCK_CELLS = 4_000_000  # R*N*N cells per dense transfer block
+_BLOCK_CELLS = 4_000_000  # cells per request block: R*N*N (a transfer block), R*L*N (stage arrays), R*S (owners)
 
 
 def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
     """Score ``asg`` on ``inst``: latency per request and stage, shared data, node use, violations.
 
-    Requests of one CNN are scored together in blocks (dense ``O[r,i,j]`` per layer pair).
+    Requests of one CNN are scored together in blocks: the owners of every segment of a block
+    in one (R, S) array, their counts per layer and node (R, L, N) at once, a dense ``O[r,i,j]``
+    per edge (:func:`optdist.transfers.transfer_block`), the receivers' waits per layer, and the
+    stage times of every (request, layer) at the end. Byte and usage sums are of integers (exact
+    in float64, any order); times are summed per request in stage order, as one request alone.
+    Raises ValueError when an assignment does not fit the instance (request, layer or segment
+    count, node index out of range).
     """
     N, R, D = inst.n_nodes, inst.n_requests, inst.n_devices
     if len(asg.owners) != R:
@@ -158,40 +164,46 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
                 raise ValueError(f"request {rid} layer {la.name}: {a.shape[0]} owners for {la.segments} segments")
         groups.setdefault(inst.request_cnn[r], []).append(r)
 
-    block = max(1, _BLOCK_CELLS // (N * N))
     for cnn, members in groups.items():
         prof, lim = inst.profiles[cnn], inst.limits[cnn]
-        L = prof.n_layers
+        L, into = prof.n_layers, tr.edges(prof)
+        block = max(1, _BLOCK_CELLS // max(N * N, L * N, prof.n_segments))  # requests per block
+        seconds = inst.segment_seconds(members[0])  # (L, N) per CNN
+        start = np.cumsum([0] + [la.segments for la in prof.layers])  # layer k: segments start[k]:start[k+1]
+        layer_of = np.repeat(np.arange(L), np.diff(start))  # (S,) the layer of every segment
         for b0 in range(0, len(members), block):
             rs = np.array(members[b0 : b0 + block])
             B = len(rs)
             src = inst.request_source[rs]
-            T, Tc, Tt = np.zeros((B, L)), np.zeros((B, L)), np.zeros((B, L))
             sh = np.zeros(B)
-            own: list[np.ndarray] = []  # owners (B, P_k) of every layer so far
-            cnts: list[np.ndarray] = []  # their counts (B, N)
-            for k, la in enumerate(prof.layers):
-                a = np.stack([asg.owners[r][k] for r in rs])
-                if a.min() < 0 or a.max() >= N:
-                    raise ValueError(f"{cnn} layer {la.name}: node index out of range 0..{N - 1}")
-                cnt = tr.counts(a, N)
-                m_used, c_used = tr.layer_usage(la, cnt.sum(0))
+            # (B, S): the owner of every segment of every layer
+            owners = np.concatenate([a for r in rs for a in asg.owners[r]]).reshape(B, -1)
+            if owners.min() < 0 or owners.max() >= N:
+                la = prof.layers[layer_of[np.nonzero((owners < 0) | (owners >= N))[1].min()]]
+                raise ValueError(f"{cnn} layer {la.name}: node index out of range 0..{N - 1}")
+            # counts (B, L, N) of every layer at once: layer k's owner i counted as "node" k * N + i
+            cnt = tr.counts(owners + layer_of * N, L * N).reshape(B, L, N)
+            own = [owners[:, start[k] : start[k + 1]] for k in range(L)]  # (B, P_k) views
+            tc = cnt * seconds  # (B, L, N): n_j c_k / e_j, or measured (section 9)
+            wait = np.zeros((B, L, N))  # when owner j of layer k has all its input
+            for k, (la, n_used) in enumerate(zip(prof.layers, cnt.sum(axis=0))):
+                m_used, c_used = tr.layer_usage(la, n_used)
                 mem += m_used
                 comp += c_used
-                tc = cnt * inst.segment_seconds(rs[0])[k]  # n_j c_k / e_j, or measured (section 9)
-                wait = np.zeros((B, N))
-                for edge in tr.edges(prof)[k]:
-                    O = tr.transfer_block(edge, own[edge.u], a, N, cnts[edge.u], cnt)
+                for edge in into[k]:
+                    if tr.moves_nothing(edge, own[edge.u], own[k]):
+                        continue  # O = 0: no bytes sent, no wait
+                    O = tr.transfer_block(edge, own[edge.u], own[k], N, cnt[:, edge.u], cnt[:, k])
                     sent = tr.bytes_sent(O)
                     bw += sent.sum(axis=0)
                     sh += sent.sum(axis=1)
-                    np.maximum(wait, tr.incoming_wait(O, rho, serial), out=wait)
-                row = np.arange(B)
-                T[:, k], c = tr.stage_times(cnt, tc, wait)
-                Tc[:, k], Tt[:, k] = tc[row, c], wait[row, c]
-                viol += _layer_violations(inst, rs, src, la, k, lim, cnt, is_src, D, ids)
-                own.append(a)
-                cnts.append(cnt)
+                    wait[:, k] = np.maximum(wait[:, k], tr.incoming_wait(O, rho, serial))
+                viol += _layer_violations(inst, rs, src, la, k, lim, cnt[:, k], is_src, D, ids)
+            # stage times of every (request, layer) row at once, and the critical owner's compute and wait
+            flat, row = (B * L, N), np.arange(B * L)
+            tc, wait = tc.reshape(flat), wait.reshape(flat)
+            T, c = tr.stage_times(cnt.reshape(flat), tc, wait)
+            T, Tc, Tt = T.reshape(B, L), tc[row, c].reshape(B, L), wait[row, c].reshape(B, L)
             for q, r in enumerate(rs):
                 st[r], sc[r], stt[r] = T[q], Tc[q], Tt[q]
             latency[rs] = T.sum(axis=1)

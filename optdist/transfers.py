@@ -281,6 +281,14 @@ def transfer_block(edge: Edge, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: 
     return O
 
 
+def moves_nothing(edge: Edge, a_prev: np.ndarray, a_next: np.ndarray) -> bool:
+    """True when ``O = 0`` in every row: a ``flow`` edge whose every map stays on its owner (map p of u
+    and of k on the same node; nothing moves when ``i = j``, section 4). ``a_prev`` (R, P_u), ``a_next``
+    (R, P_k): owners. False otherwise (the bytes may still be 0; :func:`transfer_block` has them).
+    """
+    return edge.kind == "flow" and np.array_equal(a_prev, edge.receiving(a_next))
+
+
 def _group_block(edge: Edge, a_prev: np.ndarray, a_recv: np.ndarray, N: int) -> np.ndarray:
     """``O[r,i,j]`` of a grouped-conv edge (section 9): ``beta * sum_g has[r,i,g] * need[r,j,g]``.
 
