@@ -13,19 +13,16 @@ bit for bit.
 
 from __future__ import annotations
 
-import argparse
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from bench_evaluator import _load, _same, spread
+from bench_evaluator import _load, _same, cli, spread, write_results
 
 from optdist import solve
 from optdist.evaluate import evaluate
 from optdist.instance import load_instance
-from optdist.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 INSTANCES = ["mobilenetv2-10x20", "resnet18-10x20"]
@@ -64,23 +61,10 @@ def main(repeats: int = 20, reference: str | None = None) -> int:
                 row += f" {_ms(rwall)} | {_ms(rcpu)} | {'yes' if _same(ref_ev, ev) else 'NO'} |"
             rows.append(row)
             print(row, flush=True)
-    cmd = "benchmarks/evaluator/bench_dag.py" + (f" --reference {reference}" if reference else "")
-    text = (
-        "# Evaluator speed on DAG networks (issue 13 target: < 50 ms per placement)\n\n"
-        f"Command: `OMP_NUM_THREADS=1 .venv/bin/python {cmd}` ({repeats} repeats"
-        + (", the reference timed interleaved with the current evaluator" if ref is not None else "") + "), "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
-        f"Machine: {platform.machine()}, Python {platform.python_version()}, 2 cores shared with other work while "
-        "measured (wall times under contention; CPU = process time)\n\n" + "\n".join(rows) + "\n"
-    )
-    print(text)
-    atomic_write_text(HERE / "RESULTS_dag.md", text)
+    write_results("bench_dag.py", "Evaluator speed on DAG networks (issue 13 target: < 50 ms per placement)",
+                  repeats, reference, "\n".join(rows) + "\n\n(CPU = process time)\n", HERE / "RESULTS_dag.md")
     return 0
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=20)
-    ap.add_argument("--reference", help="another optdist/evaluate.py to time side by side: a file or REV:optdist/evaluate.py")
-    args = ap.parse_args()
-    sys.exit(main(args.repeats, args.reference))
+    sys.exit(cli(main, __doc__, 20))

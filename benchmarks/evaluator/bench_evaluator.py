@@ -71,6 +71,30 @@ def _same(a, b) -> bool:
             and [tuple(vars(v).values()) for v in a.violations] == [tuple(vars(v).values()) for v in b.violations])
 
 
+def cli(main, doc: str, repeats: int) -> int:
+    """The scripts' command line: ``--repeats N`` and ``--reference FILE|REV:optdist/evaluate.py``."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=repeats)
+    ap.add_argument("--reference", help="another optdist/evaluate.py to time side by side: a file or REV:optdist/evaluate.py")
+    args = ap.parse_args()
+    return main(args.repeats, args.reference)
+
+
+def write_results(script: str, title: str, repeats: int, reference: str | None, body: str, path: Path) -> None:
+    """Print and write (atomically) a results page: title, the command, the machine, then ``body``."""
+    cmd = f"benchmarks/evaluator/{script}" + (f" --reference {reference}" if reference else "")
+    text = (
+        f"# {title}\n\n"
+        f"Command: `OMP_NUM_THREADS=1 .venv/bin/python {cmd}` ({repeats} repeats"
+        + (", the reference timed interleaved with the current evaluator" if reference else "") + "), "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
+        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
+        "2 cores shared with other work while measured (wall times under contention)\n\n" + body
+    )
+    print(text)
+    atomic_write_text(path, text)
+
+
 def main(repeats: int = 5, reference: str | None = None) -> int:
     ref = _load(reference) if reference else None
     rows = []
@@ -97,23 +121,11 @@ def main(repeats: int = 5, reference: str | None = None) -> int:
         head += " reference median s | reference min s | identical scores |"
         rule += "---|---|---|"
     table = "\n".join([head, rule, *rows])
-    cmd = "benchmarks/evaluator/bench_evaluator.py" + (f" --reference {reference}" if reference else "")
-    text = (
-        "# Evaluator speed\n\n"
-        f"Command: `.venv/bin/python {cmd}` ({repeats} repeats"
-        + (", the reference timed interleaved with the current evaluator" if ref is not None else "") + ")\n\n"
-        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
-        "2 cores (shared with other work while measured)\n\n"
-        f"{table}\n\n(violations: capacity overloads of this round-robin spread; they do not change the work done)\n"
-    )
-    print(text)
-    atomic_write_text(HERE / "RESULTS.md", text)
+    write_results("bench_evaluator.py", "Evaluator speed", repeats, reference,
+                  f"{table}\n\n(violations: capacity overloads of this round-robin spread; they do not change the work done)\n",
+                  HERE / "RESULTS.md")
     return 0
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--reference", help="another optdist/evaluate.py to time side by side: a file or REV:optdist/evaluate.py")
-    args = ap.parse_args()
-    sys.exit(main(args.repeats, args.reference))
+    sys.exit(cli(main, __doc__, 5))
