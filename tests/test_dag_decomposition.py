@@ -268,21 +268,15 @@ def test_diagnose_a_dag(tmp_path, cnn):
 def test_export_a_dag_and_read_the_solution_back(tmp_path, capsys, cnn, formulation, fmt):
     """`optdist export` of a DAG instance, solved by HiGHS from the file, read back with
     `optdist import-solution` and re-scored: the brute-force optimum."""
-    import highspy
-
     from optdist.cli import main
     from optdist.milp.export import formulation_of
+    from tests.test_export import run_highs
 
     inst = dag_instance(tmp_path, cnn, 1, 2)
     model, sol, asg = tmp_path / f"m.{fmt}", tmp_path / "m.sol", tmp_path / "asg.json"
     assert main(["export", str(inst.path), "--formulation", formulation, "--out", str(model)]) == 0
     assert formulation_of(model) == formulation
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.readModel(str(model))
-    h.run()
-    h.writeSolution(str(sol), 0)
+    run_highs(model, sol)
     capsys.readouterr()
     assert main(["import-solution", str(inst.path), "--model-file", str(model), "--solution", str(sol),
                  "--out", str(asg)]) == 0
