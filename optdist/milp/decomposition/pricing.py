@@ -63,10 +63,13 @@ class PricingModel:
 
     ``inst``'s objective must be the sum of latencies (``kind = 'latency'``); admission is the
     master's reject column, so the request is always placed here. Raises ``ValueError`` for a
-    makespan objective, :class:`optdist.solvers.SolverUnavailable` for a solver not installed.
+    makespan objective, :class:`optdist.solvers.SolverUnavailable` for a solver not installed,
+    :class:`optdist.milp.model.BuildTimeout` when the model cannot be built by ``deadline`` (a
+    ``time.perf_counter()`` value; None: no limit).
     """
 
-    def __init__(self, inst: Instance, r: int, *, solver: str, solver_options: dict | None = None) -> None:
+    def __init__(self, inst: Instance, r: int, *, solver: str, solver_options: dict | None = None,
+                 deadline: float | None = None) -> None:
         from optdist.milp.decomposition.bounds import base_bounds, propagate
         from optdist.milp.model import build
         from optdist.milp.objective import shared_bytes_expr
@@ -80,7 +83,7 @@ class PricingModel:
         self.inst, self.r = inst, r
         self.adapter = adapter_for(solver, solver_options)
         t0 = time.perf_counter()
-        self.b = build(inst, "tight", requests=[r])
+        self.b = build(inst, "tight", requests=[r], deadline=deadline)
         tu = self.b.time_unit
         self.base = self.b.latency(r)
         if inst.objective.shared_weight > 0:
