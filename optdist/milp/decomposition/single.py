@@ -174,8 +174,11 @@ def solve_single(
 
     own = greedy_alone(inst, r, capacity) if inst.objective.uplink == "parallel" else None
     if own is not None:  # a feasible placement: the first incumbent, cutoff and MIP start
-        best = (alone(inst, r, own)[0], own)
-        log.append({"step": "greedy", "objective": best[0]})
+        cost, use = alone(inst, r, own)
+        cap = capacity or capacities(inst)
+        if (use <= np.stack([cap[k] for k in CAP_FIELDS], axis=1) * (1 + 1e-9) + 1e-9).all():  # re-checked
+            best = (cost, own)
+            log.append({"step": "greedy", "objective": best[0]})
 
     def done(term: Termination | None = None) -> SingleSolve:
         secs = time.perf_counter() - t0
