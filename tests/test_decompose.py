@@ -293,7 +293,10 @@ def test_warm_start_is_the_incumbent_when_nothing_better_is_found():
     assert res.extra["combination_feasible"] is False and res.extra["incumbent"] == "warm start"
     assert res.evaluation.feasible and res.objective == pytest.approx(evaluate(inst, start).objective)
     assert res.bound <= res.objective * (1 + RTOL)
-    assert solve_decomposed(inst, time_limit=60, threads=1, coupled=False).assignment is None
+    # without a start, the placement by shares (repair.window_placement) is the incumbent
+    res = solve_decomposed(inst, time_limit=60, threads=1, coupled=False)
+    assert res.extra["combination_feasible"] is False and res.extra["incumbent"].startswith("windows of")
+    assert evaluate(inst, res.assignment).feasible and res.bound <= res.objective * (1 + RTOL)
 
 
 def test_identical_requests_share_one_class():
@@ -337,8 +340,8 @@ def test_paper_lenet_10x70_proven_optimal_fast():
 
 def test_decomposition_runs_on_profiles_and_passes_tee_and_options(capfd):
     """Not HiGHS-only: a profile, SCIP, tee and raw solver options reach the single-request solves."""
-    inst = tiny("lenet-1x4-tau0.6")
-    ref = compact_optimum("lenet-1x4-tau0.6")
+    inst = tiny("micro-1x3-tau0.6")  # the greedy start is not proven optimal by stage bounds alone: a solver runs
+    ref = compact_optimum("micro-1x3-tau0.6")
     res = solve_decomposed(inst, solver="highs-1thread", tee=True, solver_options={"presolve": "off"})
     out = capfd.readouterr().out
     assert "MIP has" in out and "Presolve is switched off" in out  # the solver's own log; the raw option applied
@@ -346,3 +349,50 @@ def test_decomposition_runs_on_profiles_and_passes_tee_and_options(capfd):
     assert res.termination == Termination.OPTIMAL and res.objective == pytest.approx(ref, rel=RTOL)
     scip = solve_decomposed(inst, solver="scip", seed=3)
     assert scip.termination == Termination.OPTIMAL and scip.objective == pytest.approx(ref, rel=RTOL)
+
+
+def test_single_request_starts_from_the_greedy_and_keeps_it_when_out_of_time():
+    """No time for any model: the greedy alone is the incumbent, the stage bound the bound."""
+    from optdist.milp.decomposition.single import alone, greedy_alone
+
+    inst = tiny("micro-1x3-tau0.6")
+    own = greedy_alone(inst, 0)
+    assert own is not None
+    ss = solve_single(inst, 0, time_limit=0.0, threads=1)
+    assert [s.get("step") for s in ss.steps] == ["greedy"]  # no cutoff round: the time was up
+    assert ss.has_solution and ss.objective == pytest.approx(alone(inst, 0, own)[0])
+    nodes, ub = base_bounds(inst, 0)
+    assert ss.bound == pytest.approx(propagate(inst, 0, nodes, ub).lower_bound) and ss.bound <= ss.objective
+    full = solve_single(inst, 0, threads=1)  # and with time, the optimum is no worse than the greedy's
+    assert full.termination == Termination.OPTIMAL and full.objective <= ss.objective * (1 + RTOL)
+    assert full.objective == pytest.approx(compact_optimum("micro-1x3-tau0.6"), rel=RTOL)
+
+
+def test_greedy_alone_keeps_to_its_capacity_and_nodes():
+    from optdist.milp.decomposition.bounds import capacities
+    from optdist.milp.decomposition.single import greedy_alone
+
+    inst = coupled_micro()
+    D = inst.n_devices
+    active = np.zeros(inst.n_nodes, dtype=bool)
+    active[[0, int(inst.request_source[1])]] = True
+    own = greedy_alone(inst, 1, active=active)
+    assert own is not None and set(np.concatenate(own).tolist()) <= {0, int(inst.request_source[1])}
+    none_left = {k: np.where(np.arange(inst.n_nodes) < D, 0.0, v) for k, v in capacities(inst).items()}
+    if any(not inst.limit(1).on_source[k] for k in range(inst.profile(1).n_layers)):
+        assert greedy_alone(inst, 1, none_left) is None  # a layer must leave the source: no device has room
+
+
+def test_build_out_of_time_still_reports_bound_and_incumbent(monkeypatch):
+    """Every model build refused (as when the time limit is hit while building): the decomposition
+    still reports the stage bounds and a placement the evaluator finds feasible."""
+    import optdist.milp.model as model
+
+    monkeypatch.setattr(model, "BUILD_RATE", 1e-9)  # any model 'takes' longer than the time left
+    inst = coupled_micro()
+    res = solve_decomposed(inst, time_limit=5, threads=1)
+    assert res.assignment is not None and evaluate(inst, res.assignment).feasible
+    assert res.bound is not None and res.bound <= res.objective * (1 + RTOL)
+    assert res.termination in (Termination.TIME_LIMIT, Termination.FEASIBLE, Termination.OPTIMAL)
+    ref = optdist.solve(inst, formulation="compact", mip_gap=1e-9, threads=1)
+    assert res.bound <= ref.objective * (1 + RTOL) <= res.objective * (1 + RTOL) ** 2

@@ -52,6 +52,9 @@ class ModelData:
     nmax: dict[int, np.ndarray]  # r -> (L, N) int
     nmax_base: dict[int, np.ndarray]
     stage_max: dict[int, Sequence[float]] = field(default_factory=dict)  # r -> per-layer cap on T (s)
+    #: r -> its transitions, looked up once (hashing a large profile on every lookup of the
+    #: cached :func:`optdist.transfers.edges` took most of the build time on 10k-segment DAGs)
+    _edges: dict[int, dict[int, Edge]] = field(default_factory=dict, repr=False, compare=False)
 
     def layers(self, r: int) -> tuple[Layer, ...]:
         return self.inst.profile(r).layers
@@ -71,8 +74,10 @@ class ModelData:
 
     def edge_of(self, r: int) -> dict[int, Edge]:
         """Transition ``t`` -> its :class:`~optdist.transfers.Edge` (``u``, ``k``, kind, slice)."""
-        prof = self.inst.profile(r)
-        return _transitions(prof)
+        found = self._edges.get(r)
+        if found is None:
+            found = self._edges[r] = _transitions(self.inst.profile(r))
+        return found
 
     def edge(self, r: int, t: int) -> Edge:
         return self.edge_of(r)[t]

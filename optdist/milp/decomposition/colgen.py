@@ -265,7 +265,8 @@ def column_generation(
     models: dict[int, PricingModel] = {}  # request class -> its pricing model (built once)
     for c, q in enumerate(P.kinds):
         if q not in models:
-            models[q] = PricingModel(inst, P.members[c][0], solver=solver, solver_options=solver_options)
+            models[q] = PricingModel(inst, P.members[c][0], solver=solver, solver_options=solver_options,
+                                     deadline=None if time_limit is None else deadline)
     finite = [m.stage_bound for m in models.values() if math.isfinite(m.stage_bound)]
     cost_unit = max(finite) if finite else 1.0
     master = Master(P.rows, sizes, cost_unit, threads=threads, seed=seed)

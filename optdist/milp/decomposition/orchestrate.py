@@ -9,6 +9,11 @@ MODEL.md section 6). Dropping the sharing leaves one independent problem per req
 * if the combined per-request optima (:func:`classes.combine`), re-scored by the independent
   evaluator, satisfy the shared capacities, the combination is optimal: bound = objective.
 
+Each per-class solve starts from the greedy alone (its first incumbent) and the stage bounds
+(its first bound) and gets at most half the time limit (:data:`RESERVE`). When the combination
+is infeasible and no start is known, a placement by shares of the devices
+(:func:`repair.window_placement`, feasible by construction, re-scored) is the incumbent: a
+certified gap is reported even when the time runs out while a model is being built.
 When the capacities bind, the requests compete: for the sum of latencies, Dantzig-Wolfe
 column generation (:func:`optdist.milp.decomposition.colgen.column_generation`); for the
 makespan, the ``tight`` model of all requests, strengthened by the per-request bounds
@@ -20,6 +25,7 @@ with the ``tight`` formulation directly.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pyomo.environ as pyo
@@ -30,6 +36,7 @@ from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT, countable
 from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.colgen import column_generation
+from optdist.milp.decomposition.repair import window_placement
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import DEFAULT_MIP_GAP, Clock, adapter_for, solve_built, solve_formulation, warm_start_assignment
@@ -39,6 +46,12 @@ from optdist.solvers.base import stop_requested
 
 #: subproblems are solved to this gap at least (their bounds add up over requests)
 SUB_GAP = 1e-6
+#: share of the time limit the per-class solves leave for the steps after them (a placement
+#: when the requests compete, the coupled step)
+RESERVE = 0.5
+#: share of the time left that :func:`repair.window_placement` may take when the combination
+#: of per-request optima is infeasible and no incumbent is known
+WINDOW_SHARE = 0.25
 
 
 def applies(inst: Instance) -> bool:
@@ -53,13 +66,16 @@ def applies(inst: Instance) -> bool:
 def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: str = "highs",
                   threads: int | None = None, seed: int | None = None, tee: bool = False,
                   solver_options: dict[str, Any] | None = None, log: list | None = None,
-                  clock: Clock | None = None) -> list[tuple[list[int], SingleSolve]]:
-    """Solve one representative per request class with full capacities: (requests, its solve)."""
+                  clock: Clock | None = None, reserve: float = 0.0) -> list[tuple[list[int], SingleSolve]]:
+    """Solve one representative per request class with full capacities: (requests, its solve).
+
+    ``reserve``: seconds of the clock's time left kept for later steps.
+    """
     clock = clock or Clock(time_limit)
     out = []
     classes = request_classes(inst)
     for q, reqs in enumerate(classes):
-        left = clock.left() if clock.time_limit is not None else time_limit
+        left = (clock.left() if clock.time_limit is not None else time_limit) - reserve
         if left <= 0 or stop_requested():  # out of time or stopped: the classes left have no solution nor bound
             out += [(rs, SingleSolve(rs[0], Termination.NO_SOLUTION, None, None, 0, 0.0, None)) for rs in classes[q:]]
             break
@@ -126,8 +142,9 @@ def solve_decomposed(
         res.options["warm_start"] = adapter.has(Feature.WARM_START)
         if not adapter.has(Feature.WARM_START):
             res.extra["warm_start_skipped"] = f"solver {adapter.name} takes no MIP start (the start is the incumbent to beat)"
+    reserve = RESERVE * time_limit if (coupled and time_limit is not None and inst.n_requests > 1) else 0.0
     solves = solve_classes(inst, time_limit=1e9 if time_limit is None else time_limit,
-                           mip_gap=min(mip_gap, SUB_GAP), log=log, clock=clock, **common)
+                           mip_gap=min(mip_gap, SUB_GAP), log=log, clock=clock, reserve=reserve, **common)
     res.extra["classes"] = log
     res.nodes = sum(s.nodes for _, s in solves)
     if any(s.termination is Termination.INFEASIBLE for _, s in solves):
@@ -156,6 +173,13 @@ def solve_decomposed(
         if ev.feasible:  # the start is the incumbent until something better is found
             res.assignment, res.objective = start, ev.objective
             res.extra["incumbent"] = "warm start"
+    if res.assignment is None and separable and inst.n_requests > 1:  # the requests compete: a placement by shares
+        left = clock.left()
+        asg = window_placement(inst, deadline=time.perf_counter() + (60.0 if left is None else WINDOW_SHARE * left))
+        if asg is not None:  # feasible (the evaluator said so); the MIP start of the coupled step
+            res.assignment, res.objective = asg, evaluate(inst, asg).objective
+            res.extra["incumbent"] = asg.meta["found_by"]
+        clock.report("placement by shares", res.objective, res.bound)
     g = gap(res.objective, res.bound)
     left = clock.left()
     if coupled and (left is None or left > 0.5) and (g is None or g > max(mip_gap, GAP_EPS)) and not stop_requested():
@@ -212,9 +236,13 @@ def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], alone: d
     """
     lower = res.bound if res.bound is not None else 0.0
     if inst.objective.kind == "latency":
-        out = column_generation(inst, solver=solver, time_limit=clock.left(), mip_gap=mip_gap, threads=threads,
-                                seed=seed, tee=tee, solver_options=solver_options, start=res.assignment,
-                                lower_bound=lower, alone=alone)
+        try:
+            out = column_generation(inst, solver=solver, time_limit=clock.left(), mip_gap=mip_gap, threads=threads,
+                                    seed=seed, tee=tee, solver_options=solver_options, start=res.assignment,
+                                    lower_bound=lower, alone=alone)
+        except BuildTimeout as e:  # a pricing model could not be built in the time left
+            res.extra["coupled_solve"] = {"method": "column generation", "stopped": str(e)}
+            return
         res.extra["coupled_solve"] = {"method": "column generation", "termination": str(out.termination),
                                       "objective": out.objective, "bound": out.bound, **out.extra}
         _merge(inst, res, out.assignment, out.bound, out.termination, out.nodes)

@@ -70,11 +70,12 @@ class PricingModel:
     model loaded in a persistent solver between solves (module docstring; False loads it anew
     each time, as a solver without a persistent interface does: same results, for measuring).
     Raises ``ValueError`` for a makespan objective, :class:`optdist.solvers.SolverUnavailable`
-    for a solver not installed.
+    for a solver not installed, :class:`optdist.milp.model.BuildTimeout` when the model cannot be
+    built by ``deadline`` (a ``time.perf_counter()`` value; None: no limit).
     """
 
     def __init__(self, inst: Instance, r: int, *, solver: str, solver_options: dict | None = None,
-                 keep_loaded: bool = True) -> None:
+                 keep_loaded: bool = True, deadline: float | None = None) -> None:
         from optdist.milp.decomposition.bounds import base_bounds, propagate
         from optdist.milp.model import build
         from optdist.milp.objective import shared_bytes_expr
@@ -89,7 +90,7 @@ class PricingModel:
         self.inst, self.r, self.keep_loaded = inst, r, keep_loaded
         self.adapter = adapter_for(solver, solver_options)
         t0 = time.perf_counter()
-        self.b = build(inst, "tight", requests=[r])
+        self.b = build(inst, "tight", requests=[r], deadline=deadline)
         lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
         tu = self.b.time_unit
         self.base = self.b.latency(r)

@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 
 from optdist.assignment import Assignment
+from optdist.evaluate import evaluate
+from optdist.heuristics.incremental import RequestPlacer, Usage
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT, formulation_problems
-from optdist.milp.decomposition.bounds import INF, base_bounds, propagate
-from optdist.milp.model import BuiltModel, build
+from optdist.milp.decomposition.bounds import CAP_FIELDS, INF, base_bounds, capacities, propagate
+from optdist.milp.model import BuildTimeout, BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.result import GAP_EPS, Termination, gap
 
@@ -50,6 +52,39 @@ class SingleSolve:
     @property
     def has_solution(self) -> bool:
         return self.owners is not None
+
+
+def alone(inst: Instance, r: int, owners: list[np.ndarray]) -> tuple[float, np.ndarray]:
+    """Request r's share of the objective (seconds: latency plus the shared-data weight times
+    its bytes moved) and its usage (n_nodes, 3: memory, compute, bandwidth), evaluated alone."""
+    own: list = [None] * inst.n_requests
+    own[r] = owners
+    ev = evaluate(inst, Assignment(own))
+    cost = float(ev.latency[r]) + inst.objective.shared_weight * float(ev.shared_bytes[r])
+    return cost, np.stack([ev.memory_used, ev.compute_used, ev.bandwidth_used], axis=1).astype(float)
+
+
+def greedy_alone(inst: Instance, r: int, capacity: dict[str, np.ndarray] | None = None,
+                 active: np.ndarray | None = None) -> list[np.ndarray] | None:
+    """The DistPrivacy greedy's placement of request r alone within ``capacity`` (per-node
+    ``memory``/``compute``/``bandwidth``; default: the instance's) on the nodes ``active``
+    (boolean, n_nodes; default: all), or None where it fails.
+
+    A feasible placement of the subproblem (the greedy keeps every capacity and privacy
+    limit: :class:`optdist.heuristics.incremental.RequestPlacer`), so its cost bounds the
+    subproblem's optimum from above; used as the first incumbent and MIP start of
+    :func:`solve_single`.
+    """
+    full = capacities(inst)
+    cap = full if capacity is None else capacity
+    used = {k: np.maximum(full[k] - np.asarray(cap[k], dtype=float), 0.0) for k in CAP_FIELDS}
+    rp = RequestPlacer(inst, Usage(used["memory"], used["compute"], used["bandwidth"]), r, active)
+    while not rp.done:
+        st = rp.next_layer()
+        if not st.fill_greedy():
+            return None
+        rp.close(st)
+    return rp.owners
 
 
 def _bounds_matrix(inst: Instance, nodes: list[np.ndarray], ub: list[np.ndarray]) -> np.ndarray:
@@ -107,7 +142,8 @@ def solve_single(
     the instance's). The objective is request r's share of the instance's objective
     (latency, plus ``shared_weight`` x bytes moved).
 
-    1. Stage bounds (:func:`bounds.propagate` without a cutoff) give ``LB0 <= latency``.
+    1. Stage bounds (:func:`bounds.propagate` without a cutoff) give ``LB0 <= latency``;
+       the greedy alone (:func:`greedy_alone`; parallel uplink) gives the first incumbent.
     2. For cutoffs ``c = min(LB0 (1 + delta), best objective so far)``, delta in ``steps``
        (the last: none): every solution with latency at most c lies in the domain that
        :func:`bounds.propagate` leaves (tightened ``u``; stage times at most ``LB_k + slack``;
@@ -117,6 +153,9 @@ def solve_single(
        ``v <= c``, is the request's optimum (solutions outside have objective >= latency > c).
        With a shared-data weight, ``v > c`` can happen: the bound becomes ``min(v, c)`` and
        the next round cuts off at v.
+
+    A model that cannot be built in the time left (:class:`~optdist.milp.model.BuildTimeout`)
+    ends the rounds: the incumbent and bound so far are returned.
     """
     t0 = time.perf_counter()
     log: list[dict] = []
@@ -132,6 +171,14 @@ def solve_single(
     if not math.isfinite(lb):
         log.append({"step": "stage bounds", "result": "a layer cannot be placed"})
         return SingleSolve(r, Termination.INFEASIBLE, None, None, 0, time.perf_counter() - t0, None, "", log)
+
+    own = greedy_alone(inst, r, capacity) if inst.objective.uplink == "parallel" else None
+    if own is not None:  # a feasible placement: the first incumbent, cutoff and MIP start
+        cost, use = alone(inst, r, own)
+        cap = capacity or capacities(inst)
+        if (use <= np.stack([cap[k] for k in CAP_FIELDS], axis=1) * (1 + 1e-9) + 1e-9).all():  # re-checked
+            best = (cost, own)
+            log.append({"step": "greedy", "objective": best[0]})
 
     def done(term: Termination | None = None) -> SingleSolve:
         secs = time.perf_counter() - t0
@@ -161,11 +208,16 @@ def solve_single(
             continue
         stage_max = None if cutoff is None else [x + cutoff - p.lower_bound for x in p.stage_lb]
         tb = time.perf_counter()
-        b = build(inst, formulation, requests=[r], capacity_override=cap_override,
-                  bounds={r: _bounds_matrix(inst, nodes, p.ub)}, stage_max=None if stage_max is None else {r: stage_max})
+        try:
+            b = build(inst, formulation, requests=[r], capacity_override=cap_override,
+                      bounds={r: _bounds_matrix(inst, nodes, p.ub)},
+                      stage_max=None if stage_max is None else {r: stage_max}, deadline=t0 + time_limit)
+        except BuildTimeout as e:  # out of time before the solver could start: keep what is known
+            entry["result"] = str(e)
+            break
         restrict(b, r, cutoff, lat_lb)
         start = None
-        if best is not None and _fits(b, r, best[1]):
+        if best is not None and (cutoff is None or best[0] <= cutoff) and _fits(b, r, best[1]):
             owners: list = [None] * inst.n_requests
             owners[r] = best[1]
             start = Assignment(owners)
