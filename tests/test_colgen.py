@@ -256,6 +256,45 @@ def test_repair_places_a_dropped_request_and_improvement_never_worsens():
     assert optdist.evaluate(inst, better).objective <= ev0.objective * (1 + 1e-12)
 
 
+def test_improvement_skips_requests_at_their_optimum_alone_and_ends_where_it_would():
+    """``least`` (a proven bound per request alone, column generation's round 0): a request
+    already at it is not solved again (no residual capacity can do better), the others are, and
+    the improvement ends at the same objective as without the bounds; brute force on micro
+    requests: each request's bound is the least cost over all its placements alone."""
+    import itertools
+    import time
+
+    from optdist.milp.decomposition.repair import alone, fill_and_improve
+
+    inst = coupled(requests=3)  # three identical requests on one source: one brute force serves all
+    start = optdist.solve(inst, method="milp", formulation="tight", time_limit=10, threads=1).assignment
+    assert optdist.evaluate(inst, start).feasible
+
+    placements = []  # every owner choice of request 0 alone, one owner per segment: (cost, owners)
+    for choice in itertools.product(*[itertools.product(range(inst.n_nodes), repeat=len(a))
+                                      for a in start.owners[0]]):
+        own = [np.array(c, dtype=start.owners[0][k].dtype) for k, c in enumerate(choice)]
+        if optdist.evaluate(inst, optdist.Assignment([own] + [None] * (inst.n_requests - 1))).feasible:
+            placements.append((alone(inst, 0, own)[0], own))
+    least = [min(c for c, _o in placements)] * inst.n_requests
+    # request 0 moved to a worse placement that still fits with the others: it must be re-solved
+    worse = next(o for c, o in sorted(placements, key=lambda t: t[0]) if c > least[0] * (1 + 1e-6)
+                 and optdist.evaluate(inst, optdist.Assignment([o] + list(start.owners[1:]))).feasible)
+    start = optdist.Assignment([worse] + list(start.owners[1:]))
+    costs = [alone(inst, r, start.owners[r])[0] for r in range(inst.n_requests)]
+    at_best = {r for r in range(inst.n_requests) if costs[r] <= least[r] * (1 + 1e-12)}
+    assert 0 not in at_best and at_best
+    solved: list[int] = []
+    with_least = fill_and_improve(inst, start.owners, deadline=time.perf_counter() + 30, threads=1, passes=1,
+                                  least=least, on_column=lambda r, o: solved.append(r))
+    assert not at_best & set(solved)
+    assert set(solved) == set(range(inst.n_requests)) - at_best
+    without = fill_and_improve(inst, start.owners, deadline=time.perf_counter() + 30, threads=1, passes=1)
+    assert with_least is not None and without is not None
+    assert optdist.evaluate(inst, with_least).objective == pytest.approx(optdist.evaluate(inst, without).objective,
+                                                                          rel=1e-9)
+
+
 def test_round_zero_takes_the_decompositions_per_class_solves():
     """``alone`` (the decomposition's per-class solves, as ``optdist solve`` passes them): round 0
     uses their bounds and placements instead of solving the classes again; same bound L(0)."""

@@ -309,6 +309,8 @@ def column_generation(
                     out.append((col.cost, [lab[a] for a in col.owners], use))
         return out
 
+    least = [-math.inf] * inst.n_requests  # proven bound per request alone: after round 0
+
     def repair(owners: list, how: str, share: float) -> None:
         """:func:`repair.fill_and_improve` from ``owners`` for ``share`` of the time left."""
         if not repair_heuristic or admission:
@@ -317,7 +319,8 @@ def column_generation(
         budget = share * left if math.isfinite(left) else 60.0
         consider(fill_and_improve(inst, owners, deadline=time.perf_counter() + budget, solver=solver,
                                   threads=threads, seed=seed, solver_options=solver_options,
-                                  per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known), how)
+                                  per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known,
+                                  least=least, least_tol=pricing_gap), how)
 
     for asg in _seed_assignments(inst, start):
         for r, own in enumerate(asg.owners):
@@ -361,6 +364,8 @@ def column_generation(
             best0[c] = min(pr.bound, penalty)
             if pr.owners is not None:
                 master.add(*P.column(c, _rename(pr.owners, rep_src, P.source[c])))
+    # each request's proven bound alone (round 0): the improvement skips requests already there
+    least = [-math.inf if best0[cls_of[r]] is None else best0[cls_of[r]] for r in range(inst.n_requests)]
     center_value = -math.inf
     if all(b is not None for b in best0):
         infeasible = any(b == math.inf for b in best0)
