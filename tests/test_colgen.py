@@ -258,41 +258,35 @@ def test_repair_places_a_dropped_request_and_improvement_never_worsens():
 
 def test_improvement_skips_requests_at_their_optimum_alone_and_ends_where_it_would():
     """``least`` (a proven bound per request alone, column generation's round 0): a request
-    already at it is not solved again (no residual capacity can do better), the others are, and
-    the improvement ends at the same objective as without the bounds; brute force on micro
-    requests: each request's bound is the least cost over all its placements alone."""
+    already at it is not solved again (no residual capacity can do better), and the repair and
+    improvement end at the same objective as without the bounds, with fewer solves; brute force
+    on micro requests: the bound is the least cost over every placement of a request alone."""
     import itertools
     import time
 
     from optdist.milp.decomposition.repair import alone, fill_and_improve
 
-    inst = coupled(requests=3)  # three identical requests on one source: one brute force serves all
-    start = optdist.solve(inst, method="milp", formulation="tight", time_limit=10, threads=1).assignment
-    assert optdist.evaluate(inst, start).feasible
-
+    inst = coupled(requests=3, bandwidth=450)  # identical requests, one source: one brute force serves all
+    shape = optdist.solve(inst, method="milp", formulation="tight", time_limit=10, threads=1).assignment.owners[0]
     placements = []  # every owner choice of request 0 alone, one owner per segment: (cost, owners)
-    for choice in itertools.product(*[itertools.product(range(inst.n_nodes), repeat=len(a))
-                                      for a in start.owners[0]]):
-        own = [np.array(c, dtype=start.owners[0][k].dtype) for k, c in enumerate(choice)]
-        if optdist.evaluate(inst, optdist.Assignment([own] + [None] * (inst.n_requests - 1))).feasible:
+    for choice in itertools.product(*[itertools.product(range(inst.n_nodes), repeat=len(a)) for a in shape]):
+        own = [np.array(c, dtype=shape[k].dtype) for k, c in enumerate(choice)]
+        ev = optdist.evaluate(inst, optdist.Assignment([own] + [None] * (inst.n_requests - 1)))
+        if all(v.constraint == "admission" for v in ev.violations):  # feasible alone (the others unplaced)
             placements.append((alone(inst, 0, own)[0], own))
-    least = [min(c for c, _o in placements)] * inst.n_requests
-    # request 0 moved to a worse placement that still fits with the others: it must be re-solved
-    worse = next(o for c, o in sorted(placements, key=lambda t: t[0]) if c > least[0] * (1 + 1e-6)
-                 and optdist.evaluate(inst, optdist.Assignment([o] + list(start.owners[1:]))).feasible)
-    start = optdist.Assignment([worse] + list(start.owners[1:]))
-    costs = [alone(inst, r, start.owners[r])[0] for r in range(inst.n_requests)]
-    at_best = {r for r in range(inst.n_requests) if costs[r] <= least[r] * (1 + 1e-12)}
-    assert 0 not in at_best and at_best
-    solved: list[int] = []
-    with_least = fill_and_improve(inst, start.owners, deadline=time.perf_counter() + 30, threads=1, passes=1,
-                                  least=least, on_column=lambda r, o: solved.append(r))
-    assert not at_best & set(solved)
-    assert set(solved) == set(range(inst.n_requests)) - at_best
-    without = fill_and_improve(inst, start.owners, deadline=time.perf_counter() + 30, threads=1, passes=1)
-    assert with_least is not None and without is not None
-    assert optdist.evaluate(inst, with_least).objective == pytest.approx(optdist.evaluate(inst, without).objective,
-                                                                          rel=1e-9)
+    best, own0 = min(placements, key=lambda t: t[0])
+    least = [best] * inst.n_requests
+    start = [own0] + [None] * (inst.n_requests - 1)  # request 0 at its optimum alone, the others to place
+    runs = {}
+    for name, bounds in (("with", least), ("without", None)):
+        solved: list[int] = []
+        asg = fill_and_improve(inst, start, deadline=time.perf_counter() + 30, threads=1, least=bounds,
+                               on_column=lambda r, o: solved.append(r))
+        assert asg is not None and optdist.evaluate(inst, asg).feasible
+        runs[name] = (optdist.evaluate(inst, asg).objective, solved)
+    assert 0 not in runs["with"][1] and 0 in runs["without"][1]
+    assert len(runs["with"][1]) < len(runs["without"][1])
+    assert runs["with"][0] == pytest.approx(runs["without"][0], rel=1e-9)
 
 
 def test_round_zero_takes_the_decompositions_per_class_solves():

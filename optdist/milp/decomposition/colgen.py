@@ -462,7 +462,7 @@ def column_generation(
                 spread = _on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      max(mip_gap / 10, 1e-6), threads, seed)
             if consider(spread, "integer master"):
-                repair(incumbent.owners, "integer master, improved", 0.2)
+                repair(incumbent.owners, "integer master, improved", 0.05)
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                        "bound": best_lb if math.isfinite(best_lb) else None,
@@ -620,7 +620,7 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
     try:
         out = branch_and_price(V.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
                                incumbent=inc_value, root_bound=bound, deadline=deadline, mip_gap=mip_gap,
-                               threads=threads, seed=seed)
+                               threads=threads, seed=seed, root_converged=not per_device)
     finally:
         if per_device:
             for pm in models.values():
