@@ -95,7 +95,8 @@ class Outcome:
     """What :func:`branch_and_price` proved: ``bound`` (seconds, valid for the whole problem:
     the least bound of the nodes left open or closed within the gap, and at most the
     incumbent), ``nodes`` solved, ``open`` nodes left whose bound is not within the gap of the incumbent
-    (0: the search finished), ``log`` per node."""
+    (0: the search finished), ``log`` per node (its bound, its column generation's seconds, how
+    it closed or where it branched)."""
 
     bound: float
     nodes: int
@@ -154,6 +155,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             pruned[0] = min(pruned[0], node.bound)
             continue
         solved += 1
+        started = time.perf_counter()
         split = None
         if root_converged and node is root:  # the LP over the pool, unpriced: branch if it splits
             _lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, None, deadline, threads, seed)
@@ -161,7 +163,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
         if split is None:
             lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed)
         lb = max(lb, node.bound) if split is None else node.bound
-        entry = {"node": solved, "parts": len(node.parts), "bound": lb}
+        entry = {"node": solved, "parts": len(node.parts), "bound": lb, "seconds": time.perf_counter() - started}
         log.append(entry)
         if math.isinf(lb) or closes(lb):
             entry["closed"] = "infeasible" if math.isinf(lb) else "bound"
