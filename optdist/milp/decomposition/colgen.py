@@ -36,8 +36,9 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    (:func:`optdist.milp.decomposition.master.integer_on_devices`). The placement is re-scored
    by the independent evaluator; a feasible one that beats the incumbent replaces it and is
    improved request by request (:func:`optdist.milp.decomposition.repair.fill_and_improve`:
-   each request at its best in the capacity the others leave; every placement it finds is
-   a column too).
+   each request at its best in the capacity the others leave, for 5 % of the time left,
+   skipping requests already at their round-0 bound alone; every placement it finds is a
+   column too).
 
 A bound above ``sum_r`` (largest latency request r can have) proves that no placement exists
 (objective the latency alone, no admission control): the run ends ``infeasible``. It stops
@@ -53,7 +54,9 @@ where they fit).
 Branch-and-price (:mod:`optdist.milp.decomposition.branch`, ``branching=True``, latency
 objective without admission control): once the LP master has converged, a best-first search
 that splits a class by how many of its requests use a capacity row above a threshold raises
-the bound beyond the Dantzig-Wolfe bound and proves optimality when it finishes. Where the
+the bound beyond the Dantzig-Wolfe bound and proves optimality when it finishes (its root is
+branched at once on the LP over the columns so far: column generation has just converged
+there, so it is not priced again). Where the
 LP master converged with every price 0 (the aggregated rows are slack: what is left is how
 the requests split over identical devices, which those rows cannot see), the search runs on
 one row per device, over every column under its relabellings, with the pricing problems'
