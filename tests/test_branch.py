@@ -34,11 +34,16 @@ def _brute_force(cols, sizes, rhs):
     return best
 
 
-def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9):
+def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, priced=None):
+    """The search with exact pricing by enumeration. ``converged``: start from every column and
+    the LP master's value as the root bound, the root not priced again (``root_converged``);
+    ``priced``: a list that gets each priced part."""
     every = [col for cs in cols for col in cs]
     inc = [math.inf]
 
     def price(part: Part, pi: np.ndarray, _left: float):
+        if priced is not None:
+            priced.append(part)
         ok = [col for col in cols[part.cls] if part.admits(col)]
         if not ok:
             return math.inf, []
@@ -58,11 +63,15 @@ def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9):
         inc[0] = min(inc[0], obj)
         return obj
 
-    pool = [cols[0][0]] if cols[0] else []  # the search prices every other column itself
-    keys = {(0, id(cols[0][0]))}
+    if converged:
+        pool = list(every)
+        keys = {(col.cls, id(col)) for col in every}
+    else:
+        pool = [cols[0][0]] if cols[0] else []  # the search prices every other column itself
+        keys = {(0, id(cols[0][0]))}
     out = branch_and_price(rows, pool, keys, sizes, 1.0, price=price, integral=integral,
-                           incumbent=lambda: inc[0], root_bound=-math.inf,
-                           deadline=time.perf_counter() + time_limit, mip_gap=mip_gap)
+                           incumbent=lambda: inc[0], root_bound=_lp_bound(rows, cols, sizes) if converged else -math.inf,
+                           deadline=time.perf_counter() + time_limit, mip_gap=mip_gap, root_converged=converged)
     return out, inc[0], every
 
 
@@ -110,3 +119,20 @@ def test_limits_admit_columns_by_their_usage_on_a_row():
     assert not Part(0, 1, (Limit(1, False, 2.1),)).admits(col)
     assert not Part(1, 1).admits(col)
     assert not Part(0, 1).admits(Column(0, "reject", 1.0, np.zeros(2)))
+
+
+@pytest.mark.parametrize("case", [KNAPSACK, TWO_ROWS], ids=["one-row", "two-rows-two-classes"])
+def test_a_converged_root_is_branched_without_pricing_and_the_search_still_proves_the_optimum(case):
+    """``root_converged``: the root's LP over every column is branched on at once (its bound the
+    LP master's value); the children price as before and the search proves the brute-force
+    optimum. On one class, no pricing call is the root's (a whole class without limits)."""
+    patterns, sizes, rhs = case
+    rows, cols = _problem(patterns, sizes, rhs)
+    opt = _brute_force(cols, sizes, rhs)
+    priced: list[Part] = []
+    out, inc, _ = _search(rows, cols, sizes, converged=True, priced=priced)
+    assert inc == pytest.approx(opt, rel=1e-9)
+    assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9)
+    assert out.log[0]["bound"] == pytest.approx(_lp_bound(rows, cols, sizes), rel=1e-12) and "branch" in out.log[0]
+    if len(sizes) == 1:
+        assert priced and not any(p.size == sizes[0] and not p.limits for p in priced)

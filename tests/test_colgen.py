@@ -256,6 +256,39 @@ def test_repair_places_a_dropped_request_and_improvement_never_worsens():
     assert optdist.evaluate(inst, better).objective <= ev0.objective * (1 + 1e-12)
 
 
+def test_improvement_skips_requests_at_their_optimum_alone_and_ends_where_it_would():
+    """``least`` (a proven bound per request alone, column generation's round 0): a request
+    already at it is not solved again (no residual capacity can do better), and the repair and
+    improvement end at the same objective as without the bounds, with fewer solves; brute force
+    on micro requests: the bound is the least cost over every placement of a request alone."""
+    import itertools
+    import time
+
+    from optdist.milp.decomposition.repair import alone, fill_and_improve
+
+    inst = coupled(requests=3, bandwidth=450)  # identical requests, one source: one brute force serves all
+    shape = optdist.solve(inst, method="milp", formulation="tight", time_limit=10, threads=1).assignment.owners[0]
+    placements = []  # every owner choice of request 0 alone, one owner per segment: (cost, owners)
+    for choice in itertools.product(*[itertools.product(range(inst.n_nodes), repeat=len(a)) for a in shape]):
+        own = [np.array(c, dtype=shape[k].dtype) for k, c in enumerate(choice)]
+        ev = optdist.evaluate(inst, optdist.Assignment([own] + [None] * (inst.n_requests - 1)))
+        if all(v.constraint == "admission" for v in ev.violations):  # feasible alone (the others unplaced)
+            placements.append((alone(inst, 0, own)[0], own))
+    best, own0 = min(placements, key=lambda t: t[0])
+    least = [best] * inst.n_requests
+    start = [own0] + [None] * (inst.n_requests - 1)  # request 0 at its optimum alone, the others to place
+    runs = {}
+    for name, bounds in (("with", least), ("without", None)):
+        solved: list[int] = []
+        asg = fill_and_improve(inst, start, deadline=time.perf_counter() + 30, threads=1, least=bounds,
+                               on_column=lambda r, o: solved.append(r))
+        assert asg is not None and optdist.evaluate(inst, asg).feasible
+        runs[name] = (optdist.evaluate(inst, asg).objective, solved)
+    assert 0 not in runs["with"][1] and 0 in runs["without"][1]
+    assert len(runs["with"][1]) < len(runs["without"][1])
+    assert runs["with"][0] == pytest.approx(runs["without"][0], rel=1e-9)
+
+
 def test_round_zero_takes_the_decompositions_per_class_solves():
     """``alone`` (the decomposition's per-class solves, as ``optdist solve`` passes them): round 0
     uses their bounds and placements instead of solving the classes again; same bound L(0)."""

@@ -95,7 +95,8 @@ class Outcome:
     """What :func:`branch_and_price` proved: ``bound`` (seconds, valid for the whole problem:
     the least bound of the nodes left open or closed within the gap, and at most the
     incumbent), ``nodes`` solved, ``open`` nodes left whose bound is not within the gap of the incumbent
-    (0: the search finished), ``log`` per node."""
+    (0: the search finished), ``log`` per node (its bound, its column generation's seconds, how
+    it closed or where it branched)."""
 
     bound: float
     nodes: int
@@ -114,7 +115,7 @@ Integral = Callable[[list[tuple[Part, list[tuple[Column, int]]]]], float | None]
 def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], sizes: list[int], cost_unit: float, *,
                      price: Pricer, integral: Integral, incumbent: Callable[[], float], root_bound: float,
                      deadline: float, mip_gap: float, max_nodes: int = 10_000,
-                     threads: int | None = None, seed: int | None = None) -> Outcome:
+                     threads: int | None = None, seed: int | None = None, root_converged: bool = False) -> Outcome:
     """Best-first branch-and-price (module docstring) from the root bound ``root_bound``.
 
     ``rows``: the master's capacity rows; ``pool``: every known column (placements of each
@@ -123,6 +124,10 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
     ``price``, ``integral``, ``incumbent`` (the incumbent's objective, ``inf`` if none): see
     :data:`Pricer`, :data:`Integral`. Stops at ``deadline`` (``time.perf_counter`` seconds),
     after ``max_nodes`` nodes, or when the bound is within ``mip_gap`` of the incumbent.
+    ``root_converged``: column generation over ``rows`` has converged already (``root_bound``
+    is its Dantzig-Wolfe bound), so the root is branched on the LP over ``pool`` without
+    pricing it again (a split of any LP solution keeps every integer solution in one child);
+    if that LP needs its artificial columns or gives no split, the root is priced as any node.
     Returns an :class:`Outcome`; its bound is at least ``root_bound``.
     """
     rhs = np.array([r.rhs for r in rows], dtype=float)
@@ -150,9 +155,15 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             pruned[0] = min(pruned[0], node.bound)
             continue
         solved += 1
-        lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed)
-        lb = max(lb, node.bound)
-        entry = {"node": solved, "parts": len(node.parts), "bound": lb}
+        started = time.perf_counter()
+        split = None
+        if root_converged and node is root:  # the LP over the pool, unpriced: branch if it splits
+            _lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, None, deadline, threads, seed)
+            split = None if how != "lp" else _choose(node.parts, x_cols, rows, prices)
+        if split is None:
+            lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed)
+        lb = max(lb, node.bound) if split is None else node.bound
+        entry = {"node": solved, "parts": len(node.parts), "bound": lb, "seconds": time.perf_counter() - started}
         log.append(entry)
         if math.isinf(lb) or closes(lb):
             entry["closed"] = "infeasible" if math.isinf(lb) else "bound"
@@ -166,7 +177,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             entry["closed"] = "stuck (phase 1)"
             stuck.append(lb)
             continue
-        split = _choose(node.parts, x_cols, rows, prices)
+        split = split or _choose(node.parts, x_cols, rows, prices)
         if split is None:
             per_part = [(part, [(col, int(round(x))) for col, x in x_cols[j] if round(x) > 0])
                         for j, part in enumerate(node.parts)]
@@ -197,10 +208,11 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
 
 
 def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,
-                price: Pricer, deadline: float, threads: int | None, seed: int | None):
+                price: Pricer | None, deadline: float, threads: int | None, seed: int | None):
     """Column generation at a node: (its best Lagrangian bound, per part the last LP's
     (column, x) with x > 0, the last LP's prices per row, how it ended: ``lp`` (converged), ``phase 1`` (converged with
-    artificial columns in use) or ``deadline``)."""
+    artificial columns in use) or ``deadline``). ``price`` None: the LP over the pool only
+    (bound ``-inf``; ``lp`` or ``phase 1`` says whether it needs artificial columns)."""
     parts = node.parts
     master = Master(rows, [p.size for p in parts], cost_unit, threads=threads, seed=seed)
 
@@ -225,6 +237,8 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
             if x[q] > 1e-9 and col.kind == "placement":
                 x_cols[col.cls].append((col, float(x[q])))
         phase1 = master.artificial_in_use()
+        if price is None:
+            return best, x_cols, pi, "phase 1" if phase1 else "lp"
         bounds = []
         added = 0
         for j, part in enumerate(parts):

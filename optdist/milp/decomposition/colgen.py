@@ -36,8 +36,9 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    (:func:`optdist.milp.decomposition.master.integer_on_devices`). The placement is re-scored
    by the independent evaluator; a feasible one that beats the incumbent replaces it and is
    improved request by request (:func:`optdist.milp.decomposition.repair.fill_and_improve`:
-   each request at its best in the capacity the others leave; every placement it finds is
-   a column too).
+   each request at its best in the capacity the others leave, for 5 % of the time left,
+   skipping requests already at their round-0 bound alone; every placement it finds is a
+   column too).
 
 A bound above ``sum_r`` (largest latency request r can have) proves that no placement exists
 (objective the latency alone, no admission control): the run ends ``infeasible``. It stops
@@ -53,7 +54,9 @@ where they fit).
 Branch-and-price (:mod:`optdist.milp.decomposition.branch`, ``branching=True``, latency
 objective without admission control): once the LP master has converged, a best-first search
 that splits a class by how many of its requests use a capacity row above a threshold raises
-the bound beyond the Dantzig-Wolfe bound and proves optimality when it finishes. Where the
+the bound beyond the Dantzig-Wolfe bound and proves optimality when it finishes (its root is
+branched at once on the LP over the columns so far: column generation has just converged
+there, so it is not priced again). Where the
 LP master converged with every price 0 (the aggregated rows are slack: what is left is how
 the requests split over identical devices, which those rows cannot see), the search runs on
 one row per device, over every column under its relabellings, with the pricing problems'
@@ -310,6 +313,8 @@ def column_generation(
                     out.append((col.cost, [lab[a] for a in col.owners], use))
         return out
 
+    least = [-math.inf] * inst.n_requests  # proven bound per request alone: after round 0
+
     def repair(owners: list, how: str, share: float) -> None:
         """:func:`repair.fill_and_improve` from ``owners`` for ``share`` of the time left."""
         if not repair_heuristic or admission:
@@ -318,7 +323,8 @@ def column_generation(
         budget = share * left if math.isfinite(left) else 60.0
         consider(fill_and_improve(inst, owners, deadline=time.perf_counter() + budget, solver=solver,
                                   threads=threads, seed=seed, solver_options=solver_options,
-                                  per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known), how)
+                                  per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known,
+                                  least=least, least_tol=pricing_gap), how)
 
     for asg in _seed_assignments(inst, start):
         for r, own in enumerate(asg.owners):
@@ -362,6 +368,8 @@ def column_generation(
             best0[c] = min(pr.bound, penalty)
             if pr.owners is not None:
                 master.add(*P.column(c, _rename(pr.owners, rep_src, P.source[c])))
+    # each request's proven bound alone (round 0): the improvement skips requests already there
+    least = [-math.inf if best0[cls_of[r]] is None else best0[cls_of[r]] for r in range(inst.n_requests)]
     center_value = -math.inf
     if all(b is not None for b in best0):
         infeasible = any(b == math.inf for b in best0)
@@ -458,7 +466,7 @@ def column_generation(
                 spread = _on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      max(mip_gap / 10, 1e-6), threads, seed)
             if consider(spread, "integer master"):
-                repair(incumbent.owners, "integer master, improved", 0.2)
+                repair(incumbent.owners, "integer master, improved", 0.05)
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                        "bound": best_lb if math.isfinite(best_lb) else None,
@@ -616,7 +624,7 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
     try:
         out = branch_and_price(V.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
                                incumbent=inc_value, root_bound=bound, deadline=deadline, mip_gap=mip_gap,
-                               threads=threads, seed=seed)
+                               threads=threads, seed=seed, root_converged=not per_device)
     finally:
         if per_device:
             for pm in models.values():

@@ -11,7 +11,10 @@ the *residual* capacities ``cap - sum_{q != r} use_q`` (the exact single-request
   capacity left (a known placement that fits, the cheapest first, before any solve);
 * **improvement**: each placed request in turn is replaced by its best placement in the
   capacity the others leave (it never gets worse: its own placement fits there), until a
-  pass changes nothing or the time is up.
+  pass changes nothing or the time is up. A request whose cost is already within
+  ``least_tol`` of a proven lower bound on its cost alone on the full capacities (``least``,
+  e.g. column generation's round 0) is not solved again: no residual capacity can give it
+  more than that share.
 
 A heuristic: it gives incumbents (re-scored by the independent evaluator), never bounds.
 Every placement it finds for a request alone is also a column of the Dantzig-Wolfe master
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -48,6 +51,8 @@ def fill_and_improve(
     passes: int = 3,
     on_column: Callable[[int, list[np.ndarray]], None] | None = None,
     candidates: Callable[[int], list[tuple[float, list[np.ndarray], np.ndarray]]] | None = None,
+    least: Sequence[float] | None = None,
+    least_tol: float = 0.0,
 ) -> Assignment | None:
     """Place the requests ``owners`` leaves unplaced (None), then improve request by request
     (module docstring). ``owners``: per request, its owner arrays or None; the placed ones must
@@ -55,7 +60,9 @@ def fill_and_improve(
     ``per_solve``: seconds at most per single-request solve; ``on_column(r, owners_r)`` is
     called for every placement found; ``candidates(r)`` lists known placements of r alone as
     ``(cost, owners, usage)``: the cheapest that fits the capacity left and beats r's current
-    cost is taken without a solve. Returns the placement if every request is placed and the
+    cost is taken without a solve. ``least[r]``: a proven lower bound (seconds) on r's cost
+    alone on the full capacities; r is not improved once ``least[r] >= cost_r (1 - least_tol)``
+    (it can gain at most the share ``least_tol``). Returns the placement if every request is placed and the
     evaluator finds it feasible, else None."""
     caps = np.stack([capacities(inst)[k] for k in RESOURCES], axis=1)
     own = [None if o is None else [a.copy() for a in o] for o in owners]
@@ -98,6 +105,8 @@ def fill_and_improve(
         for r in np.argsort(-cost):
             if time.perf_counter() >= deadline:
                 break
+            if least is not None and least[r] >= cost[r] * (1 - least_tol):
+                continue  # at its optimum alone (within least_tol): nothing left to gain
             found = best_alone(int(r))
             if found is not None and found[0] < cost[r] * (1 - 1e-9):
                 c, u = alone(inst, int(r), found[1])
