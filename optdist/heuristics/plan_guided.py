@@ -68,11 +68,11 @@ import numpy as np
 
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
-from optdist.heuristics.incremental import OnlineOutcome, RequestPlacer, Usage, require_parallel_uplink
+from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import CAP_FIELDS, capacities
 from optdist.milp.decomposition.repair import alone
-from optdist.milp.decomposition.single import solve_single
+from optdist.milp.decomposition.single import greedy_alone, solve_single
 from optdist.result import SolveResult
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
@@ -113,18 +113,6 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str,
     return plans, float(ev.objective)
 
 
-def _greedy_alone(inst: Instance, r: int, used: np.ndarray) -> list[np.ndarray] | None:
-    """The DistPrivacy greedy's placement of request r on top of ``used`` (n_nodes, 3), or None."""
-    usage = Usage(used[:, 0].copy(), used[:, 1].copy(), used[:, 2].copy())
-    rp = RequestPlacer(inst, usage, r)
-    while not rp.done:
-        st = rp.next_layer()
-        if not st.fill_greedy():
-            return None
-        rp.close(st)
-    return rp.owners
-
-
 def _exact_alone(inst: Instance, r: int, cap: np.ndarray, *, solver: str, time_limit: float, threads: int | None,
                  seed: int | None) -> list[np.ndarray] | None:
     """Request r at its best alone within the capacities ``cap`` (n_nodes, 3), or None if none found:
@@ -135,12 +123,12 @@ def _exact_alone(inst: Instance, r: int, cap: np.ndarray, *, solver: str, time_l
                         capacity=capacity).owners
 
 
-def _repair(inst: Instance, r: int, used: np.ndarray, resid: np.ndarray, *, solver: str, time_limit: float,
+def _repair(inst: Instance, r: int, resid: np.ndarray, *, solver: str, time_limit: float,
             threads: int | None, seed: int | None) -> tuple[list[np.ndarray] | None, np.ndarray | None]:
     """Step 3 of the module docstring: the cheaper of the greedy's and the exact single-request
     placement of r on the residual capacities ``resid``; ``(owners, usage)`` or ``(None, None)``."""
     found = []
-    g = _greedy_alone(inst, r, used)
+    g = greedy_alone(inst, r, {k: resid[:, i] for i, k in enumerate(CAP_FIELDS)})
     if g is not None:
         found.append(g)
     exact = _exact_alone(inst, r, resid, solver=solver, time_limit=time_limit, threads=threads, seed=seed)
@@ -233,7 +221,7 @@ def solve_plan_guided(
                     own, use = better
                     improved += 1
         else:
-            own, use = _repair(inst, r, used, resid, solver=solver, time_limit=repair_time_limit, threads=threads,
+            own, use = _repair(inst, r, resid, solver=solver, time_limit=repair_time_limit, threads=threads,
                                seed=seed)
             repaired += own is not None
         if own is None:
