@@ -184,7 +184,11 @@ def test_profile_measure_command_records_times(tmp_path, capsys):
     assert "measured on rpi4" in text and "s/seg on rpi4" in text
     assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--measure", "rpi4", "--repeats", "0",
                  "--out", str(tmp_path / "x.json")]) == 2
-    assert "--repeats must be a positive number" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    assert "--repeats 0: give a number of timed runs from 1" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    # more runs than a profile file may record: refused at once, not after hours of timing a file it cannot read back
+    assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--measure", "rpi4", "--repeats",
+                 str(10**6 + 1), "--out", str(tmp_path / "x.json")]) == 2
+    assert "from 1 to 1,000,000" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
 
 
 def test_measure_module_times_every_layer_of_a_residual_network():
@@ -207,5 +211,6 @@ def test_measure_module_times_every_layer_of_a_residual_network():
     times = measure_module(net, prof, repeats=2, warmup=1)
     assert len(times.seconds_per_segment) == prof.n_layers and all(t > 0 for t in times.seconds_per_segment)
     assert net.training  # the module's mode is restored
-    with pytest.raises(ValueError, match="repeats"):
-        measure_module(net, prof, repeats=0)
+    for repeats in (0, 10**6 + 1):  # a profile file records 1 to MAX_REPEATS runs
+        with pytest.raises(ValueError, match="repeats"):
+            measure_module(net, prof, repeats=repeats)

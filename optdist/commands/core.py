@@ -137,8 +137,11 @@ def cmd_profile(args: argparse.Namespace) -> int:
             raise ValueError("--module needs --input C,H,W and --out FILE (and no CNN name, --rebuild or --privacy)")
         if args.measure is not None and not args.measure.strip():
             raise ValueError("--measure needs a device type name, e.g. --measure rpi4")
-        if args.repeats < 1:
-            raise ValueError(f"--repeats must be a positive number of timed runs, not {args.repeats}")
+        from optdist.profiles import MAX_REPEATS
+
+        if not 1 <= args.repeats <= MAX_REPEATS:
+            raise ValueError(f"--repeats {args.repeats}: give a number of timed runs from 1 to {MAX_REPEATS:,} "
+                             "(a profile file records no more; the median of 20 is the default)")
         try:
             from optdist.tracing import profile_builder
         except ImportError as e:
