@@ -123,6 +123,26 @@ def test_image_folder_is_converted_and_split_by_seed(tmp_path):
     assert any(np.array_equal(img[0], gray) for s in ("attack", "test") for img in ds[s].x)
 
 
+def test_sixteen_bit_and_alpha_images_keep_their_content(tmp_path):
+    """A 16-bit grayscale PNG is scaled to 8 bits (PIL alone clips it to white); RGBA drops alpha;
+    a 32-bit float TIFF (no known range) is refused naming the file."""
+    root = tmp_path / "deep"
+    root.mkdir()
+    ramp = (np.arange(16 * 16, dtype=np.uint32).reshape(16, 16) * 257).astype(np.uint16)  # 0 .. 65535 in steps of 257
+    Image.fromarray(ramp).save(root / "a16.png")
+    assert Image.open(root / "a16.png").mode.startswith("I;16")
+    rgba = np.random.default_rng(0).integers(0, 256, (16, 16, 4), dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(root / "b.png")
+    ds = datasets.load_images(root, (1, 16, 16), test_fraction=0.5, seed=0)
+    x = {img.tobytes(): img for s in ("attack", "test") for img in ds[s].x}
+    assert any(np.array_equal(img[0], np.arange(256, dtype=np.uint8).reshape(16, 16)) for img in x.values())
+    rgb = datasets.load_images(root, (3, 16, 16), test_fraction=0.5, seed=0)
+    assert any(np.array_equal(img, rgba[..., :3].transpose(2, 0, 1)) for s in ("attack", "test") for img in rgb[s].x)
+    Image.fromarray(np.ones((16, 16), np.float32)).save(root / "c.tif")
+    with pytest.raises(ValueError, match=r"c.tif: not a readable image .*32-bit float .*8 or 16 bits"):
+        datasets.load_images(root, (1, 16, 16))
+
+
 def test_image_folder_errors_name_the_folder_or_file(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
