@@ -112,6 +112,23 @@ def test_identical_devices_of_different_measured_types_are_not_merged(tmp_path):
         "devices": doc["devices"]}, "plain.json"))) == [[0, 1]]
 
 
+def test_a_measured_type_no_node_has_is_a_warning_in_validate_and_solve(tmp_path, capsys):
+    """A table for a device type no node of the instance has (a typo, ``rpi-4``) is unused: validate
+    and solve say so (a warning, not an error: the profile may be shared with other instances)."""
+    doc = measured_doc(tmp_path, measured=False)
+    write_profile_file(depthwise_profile().with_measured("rpi-4", RPI4), tmp_path / "dw.profile.json")
+    path = write(tmp_path, doc)
+    inst = load_instance(path)
+    assert inst.measured_warnings() == [
+        "networks.dwnet (dw.profile.json): measured_seconds.rpi-4 applies to no node (node types here: rpi3, rpi4); "
+        "if 'rpi-4' is a typo, fix the type name in the profile or re-measure with --measure TYPE"]
+    assert main(["validate", str(path)]) == 0
+    assert "warning: networks.dwnet (dw.profile.json): measured_seconds.rpi-4 applies to no node" in capsys.readouterr().out
+    assert main(["solve", str(path), "--method", "greedy"]) == 0
+    assert "measured_seconds.rpi-4 applies to no node" in capsys.readouterr().err
+    assert load_instance(write(tmp_path, measured_doc(tmp_path), "ok.json")).measured_warnings() == []
+
+
 def measured_json() -> dict:
     return copy.deepcopy(depthwise_profile().with_measured("rpi4", RPI4).to_json())
 

@@ -220,7 +220,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 print(f"{f}: ok (privacy table {table.cnn}-{table.name}, {len(table.rows)} rows)")
             else:
                 inst = load_instance(f)
-                warnings = privacy_warnings(inst)
+                warnings = privacy_warnings(inst) + inst.measured_warnings()
                 print(f"{f}: ok ({inst.n_devices} devices, {inst.n_nodes - inst.n_devices} sources, {inst.n_requests} requests, tau {inst.spec.tau})")
         except (InstanceError, PrivacyTableError, ProfileFileError, DeviceCatalogError) as e:
             bad += 1
