@@ -322,3 +322,21 @@ def test_calibrate_own_network_on_a_bundled_dataset_in_its_input_shape(tmp_path)
     assert t.provenance["attacker"]["samples"] == 64 and t.provenance["test_samples"] == 16
     assert t.provenance["target"]["input_shape"] == [1, 16, 16]
     assert "adversary_samples" in t.provenance and t.provenance["adversary_samples"].startswith("64 from the 'natural'")
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--maps", "0,16", "argument --maps: '0,16': give comma-separated positive whole numbers, e.g. 16,4,1"),
+    ("--maps", "-4", "argument --maps: '-4': give comma-separated positive whole numbers"),
+    ("--maps", "four", "argument --maps: 'four': give comma-separated positive whole numbers"),
+    ("--input", "3,0,32", "argument --input: '3,0,32': give comma-separated positive whole numbers, e.g. 3,32,32"),
+    ("--test-fraction", "1", "argument --test-fraction: '1': give the held-out share as a number strictly between 0 and 1"),
+    ("--test-fraction", "nan", "argument --test-fraction: 'nan': give the held-out share"),
+])
+def test_calibrate_refuses_bad_numbers_before_any_work(tmp_path, capsys, flag, value, words):
+    """m = 0 or negative was silently dropped (the table then had only the all-maps column): refused, exit 2."""
+    args = ["calibrate", "--module", RESNET, "--input", "3,32,32", "--images", str(tmp_path), "--out", str(tmp_path / "o")]
+    with pytest.raises(SystemExit) as e:
+        main([*args, f"{flag}={value}"])
+    assert e.value.code == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
