@@ -457,6 +457,12 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
     """Validate a decoded profile document; raises :class:`ProfileFileError` listing every problem."""
     if not isinstance(data, dict):
         raise ProfileFileError(where, [Problem("(document)", "a profile must be a JSON object", _REGEN)])
+    fmt = data.get("format")
+    if isinstance(fmt, str) and fmt.startswith("optdist-") and not fmt.startswith("optdist-profile/"):
+        raise ProfileFileError(where, [Problem(  # an instance, privacy table, device catalog, ... given as a profile
+            "format", f"{fmt!r} is another kind of optdist file, not a profile ({FORMAT})",
+            "give the network's profile file, written by `optdist profile --module pkg.mod:builder --input C,H,W "
+            "--out FILE`")])
     try:
         spec = _ProfileSpec.model_validate(data)
     except ValidationError as e:

@@ -167,6 +167,18 @@ def test_profile_file_problems(mutate, path, words):
     assert "f.json" in str(e.value)
 
 
+@pytest.mark.parametrize("fmt", ["optdist-privacy-table/1", "optdist-instance/1", "optdist-device-catalog/1"])
+def test_another_optdist_file_given_as_a_profile_is_one_problem_naming_its_kind(tmp_path, fmt):
+    """An instance naming a privacy table (or an instance, a catalog) under "networks" got a dozen
+    "Extra inputs" lines and the fix 'set "format": "optdist-profile/2"'; now one problem says what it is."""
+    (tmp_path / "t.json").write_text(json.dumps({"format": fmt, "cnn": "x", "rows": []}))
+    with pytest.raises(ProfileFileError) as e:
+        load_profile_file(tmp_path / "t.json")
+    assert [(p.path, p.message) for p in e.value.problems] == [
+        ("format", f"{fmt!r} is another kind of optdist file, not a profile (optdist-profile/2)")]
+    assert "optdist profile --module" in e.value.problems[0].fix and "t.json" in str(e.value)
+
+
 def test_version_1_profile_files_are_still_read():
     doc = lenet_doc()
     doc["format"] = "optdist-profile/1"
