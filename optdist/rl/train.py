@@ -143,7 +143,8 @@ def write_curves(curves: pd.DataFrame, out: str | Path, title: str, window: int 
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     png = out / "curves.png"
-    fig.savefig(png, dpi=120)
+    with atomic_path(png, keep_suffix=True) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return csv, png
 
