@@ -206,6 +206,12 @@ def test_profile_measure_command_records_times(tmp_path, capsys):
     assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--measure", "rpi4", "--repeats",
                  str(10**6 + 1), "--out", str(tmp_path / "x.json")]) == 2
     assert "from 1 to 1,000,000" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    # --repeats without --measure timed nothing and was silently ignored
+    assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--repeats", "5",
+                 "--out", str(tmp_path / "x.json")]) == 2
+    assert "--repeats goes with --measure TYPE" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    assert main(["profile", str(out), "--repeats", "5"]) == 2
+    assert "--measure and --repeats go with --module" in capsys.readouterr().err
 
 
 def test_measure_module_times_every_layer_of_a_residual_network():
