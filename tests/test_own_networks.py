@@ -452,3 +452,17 @@ def test_generate_writes_table_paths_relative_to_the_instance(tmp_path, monkeypa
     doc = json.loads((tmp_path / "out" / "g.json").read_text())
     assert doc["privacy"] == {"mynet": "../nets/mynet-privacy.json"}
     assert load_instance(tmp_path / "out" / "g.json").limits["mynet"].split_point == 5
+
+
+def test_a_table_row_naming_no_layer_of_a_profile_file_lists_its_layers(tmp_path, capsys):
+    """The fix pointed at `optdist profile <name>`, which fails for a network that is not in the zoo."""
+    from optdist.profiles import write_profile_file
+
+    write_profile_file(depthwise_profile(), tmp_path / "dw.profile.json")
+    table = {"format": "optdist-privacy-table/1", "cnn": "dwnet", "name": "t", "metric": "ssim",
+             "rows": [{"tensor": "ghost", "maps": 2, "cells": {"2": 0.5}}]}
+    (tmp_path / "t.json").write_text(json.dumps(table))
+    assert main(["profile", str(tmp_path / "dw.profile.json"), "--privacy", str(tmp_path / "t.json")]) == 2
+    err = capsys.readouterr().err
+    assert "rows[0].tensor: 'ghost' is not a layer of dwnet (['conv', 'relu', 'dw', 'fc'])" in err, err
+    assert "optdist profile dwnet" not in err and "listed here" in err
