@@ -110,7 +110,8 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
     variant = f"{reward} reward" + (", masked" if args.masked else "") + (", double" if args.double else "")
     write_curves(res.curves, out, f"{inst.name}: DQN, preset {preset.name}, {variant}")
     tail = res.curves.tail(100)
-    print(f"trained {len(res.curves)} episodes ({res.config['gradient_steps']:,} gradient steps) in {res.train_s:.1f} s; last 100: return {tail.reward.mean():.4g}, "
+    print(f"trained {len(res.curves)} episodes ({res.config['gradient_steps']:,} gradient steps) in {res.train_s:.1f} s; "
+          f"last 100: return {tail.reward.mean():.4g}, "
           f"latency penalty {tail.latency_penalty_ms.mean():.4g} ms, constraints met {100 * tail.constraints_met.mean():.1f}%")
     print(f"wrote {out}/policy.pt, policy.json, curves.csv, curves.png")
     return solve_rl(inst, policy=Policy.from_agent(res.agent.q, res.config))
