@@ -364,6 +364,21 @@ class Instance:
         t = self.node_types[j] if j < len(self.node_types) else None
         return t if any(p.measured_seconds(t) is not None for p in self.profiles.values()) else None
 
+    def measured_warnings(self) -> list[str]:
+        """One line per measured-times table (``measured_seconds``, MODEL.md section 9) of a CNN this
+        instance uses that names a device type no node of the instance has: its times are unused,
+        which is a typo (``rpi-4``) unless the profile is shared with instances of other types."""
+        types = sorted({t for t in self.node_types if t is not None})
+        out = []
+        for key, prof in sorted(self.profiles.items()):
+            for t, _ in prof.measured:
+                if t not in types:
+                    where = f"networks.{key} ({self.spec.networks[key]})" if key in self.spec.networks else key
+                    out.append(f"{where}: measured_seconds.{t} applies to no node (node types here: "
+                               f"{', '.join(types) or 'none'}); if {t!r} is a typo, fix the type name in the profile "
+                               f"or re-measure with --measure TYPE")
+        return out
+
     def limit(self, r: int) -> PrivacyLimits:
         return self.limits[self.request_cnn[r]]
 

@@ -287,7 +287,10 @@ def _misfits(table: PrivacyTable, profile: Profile) -> list[TableProblem]:
     names = [la.name for la in profile.layers]
     for i, r in enumerate(table.rows):
         if r.tensor not in names:
-            problems.append(TableProblem(f"rows[{i}].tensor", f"{r.tensor!r} is not a layer of {profile.cnn} ({names})", f"name a layer of {profile.cnn} (optdist profile {profile.cnn})"))
+            problems.append(TableProblem(
+                f"rows[{i}].tensor", f"{r.tensor!r} is not a layer of {profile.cnn} ({names})",
+                f"name one of the layers of {profile.cnn} listed here (`optdist profile` on the zoo name or the "
+                "profile file lists them)"))
         else:
             la = profile.layers[names.index(r.tensor)]
             if la.out_maps != r.maps:

@@ -66,6 +66,7 @@ FORMATS = ("optdist-profile/1", FORMAT)
 MAX_PROFILE_BYTES = 16 * MiB
 MAX_COUNT = 10**15  # largest segment count, multiplication count or byte count in a profile
 MAX_SECONDS = 1e6  # largest measured seconds per segment (11.6 days: anything more is a unit mistake)
+MAX_REPEATS = 10**6  # most timed runs a measured-times table records (optdist profile --repeats)
 
 
 @dataclass(frozen=True)
@@ -283,7 +284,7 @@ class _MeasuredSpec(BaseModel):
         min_length=1, description="seconds one segment of each layer takes on this device type (one per layer, in order)")
     machine: str = Field(default="", description="the machine measured (e.g. platform.node() and CPU)")
     torch: str = Field(default="", description="torch version used")
-    repeats: int = Field(default=1, ge=1, le=10**6, description="timed runs per layer (the median is kept)")
+    repeats: int = Field(default=1, ge=1, le=MAX_REPEATS, description="timed runs per layer (the median is kept)")
     date: str = Field(default="", description="when measured, ISO 8601 UTC")
 
 
@@ -456,6 +457,12 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
     """Validate a decoded profile document; raises :class:`ProfileFileError` listing every problem."""
     if not isinstance(data, dict):
         raise ProfileFileError(where, [Problem("(document)", "a profile must be a JSON object", _REGEN)])
+    fmt = data.get("format")
+    if isinstance(fmt, str) and fmt.startswith("optdist-") and not fmt.startswith("optdist-profile/"):
+        raise ProfileFileError(where, [Problem(  # an instance, privacy table, device catalog, ... given as a profile
+            "format", f"{fmt!r} is another kind of optdist file, not a profile ({FORMAT})",
+            "give the network's profile file, written by `optdist profile --module pkg.mod:builder --input C,H,W "
+            "--out FILE`")])
     try:
         spec = _ProfileSpec.model_validate(data)
     except ValidationError as e:

@@ -79,7 +79,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-from optdist.profiles import BYTES_PER_VALUE, Layer, MeasuredTimes, Profile, ProfileFileError, parse_profile
+from optdist.profiles import BYTES_PER_VALUE, MAX_REPEATS, Layer, MeasuredTimes, Profile, ProfileFileError, parse_profile
 
 _ACTIVATION_MODULES = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish,
@@ -243,12 +243,13 @@ def measure_module(module: nn.Module, profile: Profile, repeats: int = 20, warmu
     grad) ``warmup`` times untimed, then ``repeats`` times with each graph node timed by
     ``time.perf_counter`` and charged to its layer (see the module docstring); a layer's time is
     the median over the repeats, divided by its segments ``P_k``. Uses torch's current thread
-    count (recorded in ``machine``). Raises ``ValueError`` for ``repeats < 1`` or ``warmup < 0``
+    count (recorded in ``machine``). Raises ``ValueError`` for ``repeats`` outside
+    ``[1, MAX_REPEATS]`` (a profile file holds no more) or ``warmup < 0``
     and :class:`TraceError` when the module does not trace to ``profile``'s layers. Source:
     MODEL.md section 9 (measured times replace ``c_k / e_j``).
     """
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"repeats must be >= 1 and warmup >= 0, not {repeats} and {warmup}")
+    if not 1 <= repeats <= MAX_REPEATS or warmup < 0:
+        raise ValueError(f"repeats must be in [1, {MAX_REPEATS:,}] and warmup >= 0, not {repeats} and {warmup}")
     of_label = {label: k for k, la in enumerate(profile.layers) for label in la.torch_modules}
     was_training = module.training
     module.eval()

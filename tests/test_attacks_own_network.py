@@ -123,6 +123,26 @@ def test_image_folder_is_converted_and_split_by_seed(tmp_path):
     assert any(np.array_equal(img[0], gray) for s in ("attack", "test") for img in ds[s].x)
 
 
+def test_sixteen_bit_and_alpha_images_keep_their_content(tmp_path):
+    """A 16-bit grayscale PNG is scaled to 8 bits (PIL alone clips it to white); RGBA drops alpha;
+    a 32-bit float TIFF (no known range) is refused naming the file."""
+    root = tmp_path / "deep"
+    root.mkdir()
+    ramp = (np.arange(16 * 16, dtype=np.uint32).reshape(16, 16) * 257).astype(np.uint16)  # 0 .. 65535 in steps of 257
+    Image.fromarray(ramp).save(root / "a16.png")
+    assert Image.open(root / "a16.png").mode.startswith("I;16")
+    rgba = np.random.default_rng(0).integers(0, 256, (16, 16, 4), dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(root / "b.png")
+    ds = datasets.load_images(root, (1, 16, 16), test_fraction=0.5, seed=0)
+    x = {img.tobytes(): img for s in ("attack", "test") for img in ds[s].x}
+    assert any(np.array_equal(img[0], np.arange(256, dtype=np.uint8).reshape(16, 16)) for img in x.values())
+    rgb = datasets.load_images(root, (3, 16, 16), test_fraction=0.5, seed=0)
+    assert any(np.array_equal(img, rgba[..., :3].transpose(2, 0, 1)) for s in ("attack", "test") for img in rgb[s].x)
+    Image.fromarray(np.ones((16, 16), np.float32)).save(root / "c.tif")
+    with pytest.raises(ValueError, match=r"c.tif: not a readable image .*32-bit float .*8 or 16 bits"):
+        datasets.load_images(root, (1, 16, 16))
+
+
 def test_image_folder_errors_name_the_folder_or_file(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -302,3 +322,21 @@ def test_calibrate_own_network_on_a_bundled_dataset_in_its_input_shape(tmp_path)
     assert t.provenance["attacker"]["samples"] == 64 and t.provenance["test_samples"] == 16
     assert t.provenance["target"]["input_shape"] == [1, 16, 16]
     assert "adversary_samples" in t.provenance and t.provenance["adversary_samples"].startswith("64 from the 'natural'")
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--maps", "0,16", "argument --maps: '0,16': give comma-separated positive whole numbers, e.g. 16,4,1"),
+    ("--maps", "-4", "argument --maps: '-4': give comma-separated positive whole numbers"),
+    ("--maps", "four", "argument --maps: 'four': give comma-separated positive whole numbers"),
+    ("--input", "3,0,32", "argument --input: '3,0,32': give comma-separated positive whole numbers, e.g. 3,32,32"),
+    ("--test-fraction", "1", "argument --test-fraction: '1': give the held-out share as a number strictly between 0 and 1"),
+    ("--test-fraction", "nan", "argument --test-fraction: 'nan': give the held-out share"),
+])
+def test_calibrate_refuses_bad_numbers_before_any_work(tmp_path, capsys, flag, value, words):
+    """m = 0 or negative was silently dropped (the table then had only the all-maps column): refused, exit 2."""
+    args = ["calibrate", "--module", RESNET, "--input", "3,32,32", "--images", str(tmp_path), "--out", str(tmp_path / "o")]
+    with pytest.raises(SystemExit) as e:
+        main([*args, f"{flag}={value}"])
+    assert e.value.code == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

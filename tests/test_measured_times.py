@@ -112,6 +112,23 @@ def test_identical_devices_of_different_measured_types_are_not_merged(tmp_path):
         "devices": doc["devices"]}, "plain.json"))) == [[0, 1]]
 
 
+def test_a_measured_type_no_node_has_is_a_warning_in_validate_and_solve(tmp_path, capsys):
+    """A table for a device type no node of the instance has (a typo, ``rpi-4``) is unused: validate
+    and solve say so (a warning, not an error: the profile may be shared with other instances)."""
+    doc = measured_doc(tmp_path, measured=False)
+    write_profile_file(depthwise_profile().with_measured("rpi-4", RPI4), tmp_path / "dw.profile.json")
+    path = write(tmp_path, doc)
+    inst = load_instance(path)
+    assert inst.measured_warnings() == [
+        "networks.dwnet (dw.profile.json): measured_seconds.rpi-4 applies to no node (node types here: rpi3, rpi4); "
+        "if 'rpi-4' is a typo, fix the type name in the profile or re-measure with --measure TYPE"]
+    assert main(["validate", str(path)]) == 0
+    assert "warning: networks.dwnet (dw.profile.json): measured_seconds.rpi-4 applies to no node" in capsys.readouterr().out
+    assert main(["solve", str(path), "--method", "greedy"]) == 0
+    assert "measured_seconds.rpi-4 applies to no node" in capsys.readouterr().err
+    assert load_instance(write(tmp_path, measured_doc(tmp_path), "ok.json")).measured_warnings() == []
+
+
 def measured_json() -> dict:
     return copy.deepcopy(depthwise_profile().with_measured("rpi4", RPI4).to_json())
 
@@ -184,7 +201,17 @@ def test_profile_measure_command_records_times(tmp_path, capsys):
     assert "measured on rpi4" in text and "s/seg on rpi4" in text
     assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--measure", "rpi4", "--repeats", "0",
                  "--out", str(tmp_path / "x.json")]) == 2
-    assert "--repeats must be a positive number" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    assert "--repeats 0: give a number of timed runs from 1" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    # more runs than a profile file may record: refused at once, not after hours of timing a file it cannot read back
+    assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--measure", "rpi4", "--repeats",
+                 str(10**6 + 1), "--out", str(tmp_path / "x.json")]) == 2
+    assert "from 1 to 1,000,000" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    # --repeats without --measure timed nothing and was silently ignored
+    assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--repeats", "5",
+                 "--out", str(tmp_path / "x.json")]) == 2
+    assert "--repeats goes with --measure TYPE" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    assert main(["profile", str(out), "--repeats", "5"]) == 2
+    assert "--measure and --repeats go with --module" in capsys.readouterr().err
 
 
 def test_measure_module_times_every_layer_of_a_residual_network():
@@ -207,5 +234,6 @@ def test_measure_module_times_every_layer_of_a_residual_network():
     times = measure_module(net, prof, repeats=2, warmup=1)
     assert len(times.seconds_per_segment) == prof.n_layers and all(t > 0 for t in times.seconds_per_segment)
     assert net.training  # the module's mode is restored
-    with pytest.raises(ValueError, match="repeats"):
-        measure_module(net, prof, repeats=0)
+    for repeats in (0, 10**6 + 1):  # a profile file records 1 to MAX_REPEATS runs
+        with pytest.raises(ValueError, match="repeats"):
+            measure_module(net, prof, repeats=repeats)

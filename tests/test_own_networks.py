@@ -167,6 +167,18 @@ def test_profile_file_problems(mutate, path, words):
     assert "f.json" in str(e.value)
 
 
+@pytest.mark.parametrize("fmt", ["optdist-privacy-table/1", "optdist-instance/1", "optdist-device-catalog/1"])
+def test_another_optdist_file_given_as_a_profile_is_one_problem_naming_its_kind(tmp_path, fmt):
+    """An instance naming a privacy table (or an instance, a catalog) under "networks" got a dozen
+    "Extra inputs" lines and the fix 'set "format": "optdist-profile/2"'; now one problem says what it is."""
+    (tmp_path / "t.json").write_text(json.dumps({"format": fmt, "cnn": "x", "rows": []}))
+    with pytest.raises(ProfileFileError) as e:
+        load_profile_file(tmp_path / "t.json")
+    assert [(p.path, p.message) for p in e.value.problems] == [
+        ("format", f"{fmt!r} is another kind of optdist file, not a profile (optdist-profile/2)")]
+    assert "optdist profile --module" in e.value.problems[0].fix and "t.json" in str(e.value)
+
+
 def test_version_1_profile_files_are_still_read():
     doc = lenet_doc()
     doc["format"] = "optdist-profile/1"
@@ -440,3 +452,17 @@ def test_generate_writes_table_paths_relative_to_the_instance(tmp_path, monkeypa
     doc = json.loads((tmp_path / "out" / "g.json").read_text())
     assert doc["privacy"] == {"mynet": "../nets/mynet-privacy.json"}
     assert load_instance(tmp_path / "out" / "g.json").limits["mynet"].split_point == 5
+
+
+def test_a_table_row_naming_no_layer_of_a_profile_file_lists_its_layers(tmp_path, capsys):
+    """The fix pointed at `optdist profile <name>`, which fails for a network that is not in the zoo."""
+    from optdist.profiles import write_profile_file
+
+    write_profile_file(depthwise_profile(), tmp_path / "dw.profile.json")
+    table = {"format": "optdist-privacy-table/1", "cnn": "dwnet", "name": "t", "metric": "ssim",
+             "rows": [{"tensor": "ghost", "maps": 2, "cells": {"2": 0.5}}]}
+    (tmp_path / "t.json").write_text(json.dumps(table))
+    assert main(["profile", str(tmp_path / "dw.profile.json"), "--privacy", str(tmp_path / "t.json")]) == 2
+    err = capsys.readouterr().err
+    assert "rows[0].tensor: 'ghost' is not a layer of dwnet (['conv', 'relu', 'dw', 'fc'])" in err, err
+    assert "optdist profile dwnet" not in err and "listed here" in err

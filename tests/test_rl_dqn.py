@@ -112,6 +112,22 @@ def test_cli_train_rl_writes_policy_and_curves(tmp_path, capsys):
     assert "--policy is an option of --method rl" in capsys.readouterr().err
 
 
+def test_cli_train_rl_warns_when_no_gradient_step_was_taken(tmp_path, capsys):
+    """A --train-freq beyond the run's env steps (or too few episodes to fill a batch) trains nothing:
+    policy.json records env_steps and gradient_steps, and train-rl warns naming both fixes."""
+    inst = str(TINY / "lenet-1x4-tau0.8.json")
+    assert main(["train-rl", inst, "--episodes", "3", "--train-freq", "1000000", "--out", str(tmp_path / "none")]) == 0
+    cfg = json.loads((tmp_path / "none" / "policy.json").read_text())
+    assert cfg["gradient_steps"] == 0 and cfg["env_steps"] > 0
+    err = capsys.readouterr().err
+    assert f"{cfg['env_steps']} env steps took no gradient step" in err and "more --episodes or a smaller --train-freq" in err
+    assert main(["train-rl", inst, "--episodes", "20", "--train-freq", "2", "--out", str(tmp_path / "some")]) == 0
+    cfg = json.loads((tmp_path / "some" / "policy.json").read_text())
+    # the first step needs 64 stored transitions, then one every second env step
+    assert cfg["gradient_steps"] == (cfg["env_steps"] - 64) // 2 + 1 > 0
+    assert "took no gradient step" not in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_short_training_lowers_the_latency_penalty():
     inst = load_instance(ROOT / "instances" / "paper" / "lenet-1x10-tau0.8.json")

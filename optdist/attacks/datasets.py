@@ -329,10 +329,17 @@ def _check_channels(shape: tuple[int, int, int], what: str) -> None:
 
 def to_shape(im, shape: tuple[int, int, int]) -> np.ndarray:
     """A PIL image converted to ``shape`` = (C, H, W), C in {1, 3}: grayscale (PIL "L", ITU-R 601-2
-    luma) or RGB, bilinear resize; uint8 (C, H, W)."""
+    luma) or RGB, bilinear resize; uint8 (C, H, W). A 16-bit grayscale image (PIL "I;16*", e.g. a
+    16-bit PNG) is first scaled to 8 bits (value / 257), which PIL's own conversion would clip to
+    white. Raises ValueError for a 32-bit integer or float image (PIL "I", "F": no known range)."""
     from PIL import Image
 
     c, h, w = shape
+    if im.mode.startswith("I;16"):
+        im = Image.fromarray((np.asarray(im, dtype=np.float64) / 257).round().astype(np.uint8), "L")
+    elif im.mode in ("I", "F"):
+        raise ValueError(f"a 32-bit {'float' if im.mode == 'F' else 'integer'} image (PIL mode {im.mode}) has no "
+                         "known value range; save it with 8 or 16 bits per channel")
     arr = np.asarray(im.convert(_MODES[c]).resize((w, h), Image.BILINEAR))
     return arr[None] if c == 1 else arr.transpose(2, 0, 1)
 

@@ -4,12 +4,37 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from collections.abc import Callable
 
 from optdist.attacks.attacker import CALIBRATION
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in text.split(",") if v.strip())
+def _ints(example: str) -> Callable[[str], tuple[int, ...]]:
+    """An argparse type: comma-separated positive whole numbers (map counts m, an input shape C,H,W),
+    the error naming ``example``."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            values = ()
+        if not values or min(values) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: give comma-separated positive whole numbers, e.g. {example}")
+        return values
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    """A number strictly between 0 and 1 (the held-out share of --images); argparse error otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the held-out share as a number strictly between 0 and 1, "
+                                         "e.g. 0.2")
+    return value
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -44,14 +69,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "default: the builder's initial weights")
     p.add_argument("--profile", help="with --module: its profile file (optdist profile --module ... --out FILE); table "
                    "rows and the network name are the file's")
-    p.add_argument("--input", metavar="C,H,W", type=_ints, help="with --module and no --profile: input shape, e.g. 3,32,32")
+    p.add_argument("--input", metavar="C,H,W", type=_ints("3,32,32"), help="with --module and no --profile: input shape, e.g. 3,32,32")
     p.add_argument("--images", help="a folder of your PNG/JPEG images (any depth), converted to the network's input "
                    "shape and split into the adversary's and the test images by --split-seed")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the --images split (default 0)")
-    p.add_argument("--test-fraction", type=float, default=0.2, help="share of --images held out for scoring (default 0.2)")
+    p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of --images held out for scoring (default 0.2)")
     p.add_argument("--layers", type=_names, default=(), help="attacked layers, e.g. conv1,ReLU2 (default per target; "
                    "with --module every layer but the last)")
-    p.add_argument("--maps", type=_ints, default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
+    p.add_argument("--maps", type=_ints("16,4,1"), default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
     p.add_argument("--subsets", type=int, default=3, help="random m-subsets per cell (default 3)")
     p.add_argument("--seeds", type=int, default=1, help="training seeds per subset (default 1)")
     a = CALIBRATION  # the one attacker definition (optdist/attacks/attacker.py), shared with the DP sweep

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--measure", metavar="TYPE", help="also time each layer on this machine with torch and record the "
                    "seconds per segment under device type TYPE (e.g. rpi4; MODEL.md section 9: on nodes of that type "
                    "they replace c_k/e; compute capacity stays in multiplications)")
-    p.add_argument("--repeats", type=int, default=20, help="timed runs per layer with --measure (median kept; default 20)")
+    p.add_argument("--repeats", type=int, help="timed runs per layer with --measure (median kept; default 20)")
     p.add_argument("--rebuild", action="store_true", help="re-derive a zoo profile from its PyTorch module (needs torch)")
     p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper, or a "
                    "table file for a profile file)")
@@ -137,8 +137,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
             raise ValueError("--module needs --input C,H,W and --out FILE (and no CNN name, --rebuild or --privacy)")
         if args.measure is not None and not args.measure.strip():
             raise ValueError("--measure needs a device type name, e.g. --measure rpi4")
-        if args.repeats < 1:
-            raise ValueError(f"--repeats must be a positive number of timed runs, not {args.repeats}")
+        from optdist.profiles import MAX_REPEATS
+
+        if args.repeats is not None and args.measure is None:
+            raise ValueError("--repeats goes with --measure TYPE (the timed runs per layer); add --measure or drop it")
+        args.repeats = 20 if args.repeats is None else args.repeats
+        if not 1 <= args.repeats <= MAX_REPEATS:
+            raise ValueError(f"--repeats {args.repeats}: give a number of timed runs from 1 to {MAX_REPEATS:,} "
+                             "(a profile file records no more; the median of 20 is the default)")
         try:
             from optdist.tracing import profile_builder
         except ImportError as e:
@@ -150,8 +156,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         check_not_an_input(args.out, [_module_file(args.module.rsplit(":", 1)[0])])
         write_profile_file(prof, args.out)
         print(f"wrote {args.out}")
-    elif args.input or args.out or args.name or args.measure:
-        raise ValueError("--input, --out, --name and --measure go with --module pkg.mod:builder")
+    elif args.input or args.out or args.name or args.measure or args.repeats is not None:
+        raise ValueError("--input, --out, --name, --measure and --repeats go with --module pkg.mod:builder")
     elif args.cnn is None:
         raise ValueError("name a zoo CNN or a profile file, or profile your module with --module ... --input ... --out ...")
     elif args.cnn.endswith(".json"):
@@ -217,7 +223,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 print(f"{f}: ok (privacy table {table.cnn}-{table.name}, {len(table.rows)} rows)")
             else:
                 inst = load_instance(f)
-                warnings = privacy_warnings(inst)
+                warnings = privacy_warnings(inst) + inst.measured_warnings()
                 print(f"{f}: ok ({inst.n_devices} devices, {inst.n_nodes - inst.n_devices} sources, {inst.n_requests} requests, tau {inst.spec.tau})")
         except (InstanceError, PrivacyTableError, ProfileFileError, DeviceCatalogError) as e:
             bad += 1

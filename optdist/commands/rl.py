@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
+log = logging.getLogger("optdist")
 PRESET_NAMES = ("lenet", "cifar", "vgg", "hetero")  # optdist.rl.presets.PRESETS, without importing torch
 MAX_EPISODES = 10_000_000
 MAX_TIMESTEPS = 1_000_000_000
@@ -100,10 +102,16 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
     res = train(inst, preset, episodes=args.episodes, masked=args.masked, double=args.double, reward=reward, seed=args.seed,
                 train_freq=args.train_freq)
     save_policy(res, out)
+    if not res.config["gradient_steps"]:
+        cfg = res.agent.cfg
+        log.warning("%d env steps took no gradient step (the first needs %d stored transitions, then one every "
+                    "--train-freq %d steps): the policy keeps its initial weights; give more --episodes or a smaller "
+                    "--train-freq", res.config["env_steps"], max(cfg.learning_starts, cfg.batch_size), args.train_freq)
     variant = f"{reward} reward" + (", masked" if args.masked else "") + (", double" if args.double else "")
     write_curves(res.curves, out, f"{inst.name}: DQN, preset {preset.name}, {variant}")
     tail = res.curves.tail(100)
-    print(f"trained {len(res.curves)} episodes in {res.train_s:.1f} s; last 100: return {tail.reward.mean():.4g}, "
+    print(f"trained {len(res.curves)} episodes ({res.config['gradient_steps']:,} gradient steps) in {res.train_s:.1f} s; "
+          f"last 100: return {tail.reward.mean():.4g}, "
           f"latency penalty {tail.latency_penalty_ms.mean():.4g} ms, constraints met {100 * tail.constraints_met.mean():.1f}%")
     print(f"wrote {out}/policy.pt, policy.json, curves.csv, curves.png")
     return solve_rl(inst, policy=Policy.from_agent(res.agent.q, res.config))

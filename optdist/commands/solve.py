@@ -213,6 +213,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.out:
         check_out_path(args.out, _input_files(args))
     inst = load_instance(args.instance)
+    for w in inst.measured_warnings():
+        log.warning("%s", w)
     opts = _method_options(args.method, args)
     log.info("solving %s with %s%s", inst.name, args.method, f" ({args.formulation}, {args.solver})" if args.method == "milp" else "")
     with quiet_native_stdout(not args.tee):

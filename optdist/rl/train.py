@@ -51,8 +51,10 @@ def train(
 ) -> TrainResult:
     """Epsilon-greedy DQN training for ``episodes`` layer episodes (default: the preset's).
 
-    ``train_freq``: env steps per gradient step (the paper: 1). ``on_episode(i, env, agent)``
-    runs before episode i > 0 (e.g. to remove devices, Fig. 10).
+    ``train_freq``: env steps per gradient step (the paper: 1); none is taken before the replay
+    buffer holds a batch. The config records ``env_steps`` and ``gradient_steps`` (0: the network
+    kept its initial weights). ``on_episode(i, env, agent)`` runs before episode i > 0 (e.g. to
+    remove devices, Fig. 10).
     """
     torch.set_num_threads(1)
     episodes = preset.episodes if episodes is None else episodes
@@ -66,7 +68,7 @@ def train(
     agent = DQNAgent(f.n_global, f.n_device, env.action_space.n, cfg, seed=seed)
     t0 = time.perf_counter()
     obs, info = env.reset(seed=seed)
-    eps, rows = preset.eps_start, []
+    eps, rows, updates = preset.eps_start, [], 0
     for ep in tqdm(range(episodes), desc=f"train-rl {inst.name}", unit="ep", disable=not progress):
         if on_episode is not None and ep:
             on_episode(ep, env, agent)
@@ -78,6 +80,7 @@ def train(
             if loss is not None:
                 losses.append(loss)
             obs = nxt
+        updates += len(losses)
         s = info["episode_stats"]
         rows.append({
             "episode": ep, "request": info["request"], "layer": info["layer"], "steps": s["steps"],
@@ -90,6 +93,7 @@ def train(
     config = {
         "format": POLICY_FORMAT, "instance": inst.name, "preset": asdict(preset), "episodes": episodes,
         "reward": reward, "masked": masked, "double": double, "seed": seed, "train_freq": train_freq, "hidden": list(cfg.hidden),
+        "env_steps": agent.steps, "gradient_steps": updates,
         "n_global": f.n_global, "n_device": f.n_device, "n_actions": int(env.action_space.n),
         "cnns": env.features.cnns, "max_layers": env.features.max_layers,
         "device_ids": list(inst.node_ids[: inst.n_devices]),
@@ -139,7 +143,8 @@ def write_curves(curves: pd.DataFrame, out: str | Path, title: str, window: int 
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     png = out / "curves.png"
-    fig.savefig(png, dpi=120)
+    with atomic_path(png, keep_suffix=True) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return csv, png
 
