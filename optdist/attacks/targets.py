@@ -188,8 +188,9 @@ def load_user_network(
     except TraceError as e:
         if given is None:
             raise
-        raise ValueError(f"{profile_file}: not the profile of {module}: tracing it on the file's input_shape "
-                         f"{list(input_shape)} failed ({e})") from None
+        raise ValueError(f"{profile_file}: not the profile of {module}: tracing {module} on the file's input_shape "
+                         f"{list(input_shape)} fails ({str(e).partition('; check --input')[0]}); give this network's "
+                         f"profile file (optdist profile --module {module} --input C,H,W --out FILE)") from None
     if given is not None:
         diff = _profile_mismatch(traced, given)
         if diff:

@@ -40,12 +40,7 @@ def solve_greedy(
     for r in range(inst.n_requests):
         key = (inst.request_cnn[r], int(inst.request_source[r]))
         rp = RequestPlacer(inst, usage, r)
-        while key not in failed and not rp.done:
-            st = rp.next_layer()
-            if not st.fill_greedy():
-                break
-            rp.close(st)
-        if rp.done:
+        if key not in failed and rp.fill_greedy():
             out.accept(rp.owners, rp.latency, rp.shared)
             failed.clear()
         else:

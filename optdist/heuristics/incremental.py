@@ -133,7 +133,7 @@ class LayerState:
         self.room0 = np.maximum(room, 0).astype(np.int64)
         load = np.max([_share(usage.memory, inst.memory), _share(usage.compute, inst.compute_capacity),
                        _share(usage.bandwidth, inst.bandwidth_capacity)], axis=0)
-        self.tie_order = np.lexsort((np.arange(N), load, -inst.mults_per_s, self.ce))  # fastest, least loaded, lowest index
+        self.tie_order = np.lexsort((np.arange(N), load, -inst.mults_per_s, self.ce))  # fastest (s/segment, then e), least loaded, lowest index
         self.owners = np.full(self.P, -1, dtype=np.int64)
         self.t = 0  # segments placed so far
         self.shared = 0.0  # bytes moved into this layer so far
@@ -616,6 +616,17 @@ class RequestPlacer:
         self.owners.append(st.owners)
         self.stage.append(st.stage_time)
         self.shared += st.shared
+
+    def fill_greedy(self) -> bool:
+        """Place the request's remaining layers greedily (:meth:`LayerState.fill_greedy`, layer by
+        layer); False if a segment fits nowhere (the layers placed so far stay booked: see
+        :meth:`rollback`)."""
+        while not self.done:
+            st = self.next_layer()
+            if not st.fill_greedy():
+                return False
+            self.close(st)
+        return True
 
     def rollback(self) -> None:
         self.usage.restore(self._saved)

@@ -106,12 +106,18 @@ class ModelData:
         ed = self.edge(r, t)
         fu = int(min(self.nmax[r][ed.u, i], self.recv_max(r, t, j)))
         tmax = self.stage_max[r][ed.k] if r in self.stage_max else math.inf
-        if i != j and math.isfinite(tmax):
-            la = self.layers(r)
-            per = self.inst.segment_seconds(r)[ed.k, j] + la[ed.u].beta / self.inst.rate[i]
-            if per > 0:
-                fu = min(fu, math.floor(tmax / per * (1 + 1e-9)))
-        return fu
+        return min(fu, self.flow_time_cap(r, t, i, j, tmax))
+
+    def flow_time_cap(self, r: int, t: int, i: int, j: int, tmax: float) -> float:
+        """Most maps i can send j over transition t (u -> k) within a stage time ``tmax`` (seconds):
+        ``floor(tmax / (s_kj + beta_u/rho_i))`` (``s_kj``: :meth:`Instance.segment_seconds`), as
+        ``T >= n_j s_kj + f beta_u/rho_i >= f (s_kj + beta_u/rho_i)``; ``inf`` for ``i = j``, an
+        infinite ``tmax`` or a zero cost per map."""
+        ed = self.edge(r, t)
+        per = self.inst.segment_seconds(r)[ed.k, j] + self.layers(r)[ed.u].beta / self.inst.rate[i]
+        if i == j or per <= 0 or not math.isfinite(tmax):
+            return math.inf
+        return math.floor(tmax / per * (1 + 1e-9))
 
     def pair_max_bytes(self, r: int, t: int, i: int, j: int) -> float:
         """Largest ``O[i,j]`` of transition t (a chain: from layer t-1 into layer t): the big-M of its linearisation."""

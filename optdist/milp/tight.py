@@ -487,7 +487,8 @@ def lexicographic_symmetry(b: BuiltModel) -> None:
     request's first multi-segment layer, then the next, ... Valid for the same reason (a
     relabelling of identical devices) and far stronger where a group of identical devices makes
     branch-and-bound stall: one request on 10 identical RPi3 priced at a binding bandwidth price
-    closes in seconds instead of staying at a 6.3 % gap after 30 s (``benchmarks/milp/README.md``).
+    closes in 3.9 s instead of staying at bound 0.951920 against 1.015743 ms after 30 s
+    (``benchmarks/milp/price_probe.py``; ``benchmarks/milp/README.md``).
     Used by the column generation's pricing models. Raises ValueError for several requests;
     does nothing for a model without symmetry rows."""
     if b.model.component("symmetry") is None:

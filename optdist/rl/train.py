@@ -147,4 +147,3 @@ def write_curves(curves: pd.DataFrame, out: str | Path, title: str, window: int 
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return csv, png
-

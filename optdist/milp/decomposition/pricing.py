@@ -208,7 +208,6 @@ class PricingModel:
             return p
         m.latency_cut.set_value(cutoff / tu * (1 + 1e-9))
         slack = cutoff - p.lower_bound
-        layers = inst.profile(r).layers
         stage_max = [x + slack for x in p.stage_lb]
         for k, (nd, u) in enumerate(zip(self.cand, p.ub)):
             for i, ui in zip(nd, u):
@@ -218,12 +217,8 @@ class PricingModel:
             if k and (r, k) in m.T:
                 m.T[r, k].setub(stage_max[k] / tu * (1 + 1e-9))
         for (q, t, i, j), ub in self.ub_f.items():  # t: the transition u -> k (a chain: t = k)
-            if i == j:
-                continue
-            u, k = self.b.data.src(q, t), self.b.data.dst(q, t)
-            per = inst.segment_seconds(r)[k, j] + layers[u].beta / inst.rate[i]
-            if per > 0:
-                lim = math.floor(stage_max[k] / per * (1 + 1e-9))
+            lim = self.b.data.flow_time_cap(q, t, i, j, stage_max[self.b.data.dst(q, t)])
+            if math.isfinite(lim):
                 m.f[q, t, i, j].setub(lim if ub is None else min(ub, lim))
         return p
 

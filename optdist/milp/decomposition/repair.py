@@ -119,7 +119,6 @@ def fill_and_improve(
     return asg if evaluate(inst, asg).feasible else None
 
 
-
 def window_placement(inst: Instance, *, deadline: float) -> Assignment | None:
     """A placement feasible by construction when requests compete (a primal heuristic, no bound).
 

@@ -79,12 +79,7 @@ def greedy_alone(inst: Instance, r: int, capacity: dict[str, np.ndarray] | None 
     cap = full if capacity is None else capacity
     used = {k: np.maximum(full[k] - np.asarray(cap[k], dtype=float), 0.0) for k in CAP_FIELDS}
     rp = RequestPlacer(inst, Usage(used["memory"], used["compute"], used["bandwidth"]), r, active)
-    while not rp.done:
-        st = rp.next_layer()
-        if not st.fill_greedy():
-            return None
-        rp.close(st)
-    return rp.owners
+    return rp.owners if rp.fill_greedy() else None
 
 
 def _bounds_matrix(inst: Instance, nodes: list[np.ndarray], ub: list[np.ndarray]) -> np.ndarray:
