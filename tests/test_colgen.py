@@ -219,6 +219,26 @@ def test_smoothed_prices_keep_every_round_bound_valid(smoothing):
     assert all(0 <= a < 1 for a in used) and (smoothing > 0 or not any(used))
 
 
+def test_mispricing_prices_at_the_lp_duals_and_every_pricing_bound_is_proven():
+    """A smoothed round whose columns do not price out at the LP duals prices again at the LP
+    duals in the same round (the LP moves even while smoothed pricing is cut short; closing
+    there with nothing to add proves the LP optimal). Every recorded pricing solve's proven
+    bound is at most its value and every round's Lagrangian bound at most the optimum."""
+    inst = coupled()
+    opt = optdist.solve(inst, method="milp", formulation="compact", time_limit=60, threads=1)
+    assert opt.termination == "optimal"
+    res = column_generation(inst, solver="highs", time_limit=60, mip_gap=1e-6, threads=1, smoothing=0.8,
+                            branching=False)
+    rounds = res.extra["rounds"][1:]
+    assert any(r["smoothing"] > 0 and len(r["pricing"]) > len({p["class"] for p in r["pricing"]}) for r in rounds)
+    for r in rounds:
+        assert r["lagrangian"] is None or r["lagrangian"] <= opt.objective * (1 + REL)
+        for p in r["pricing"]:
+            assert p["value"] is None or p["bound"] <= p["value"] * (1 + 1e-9)
+    assert res.bound <= opt.objective * (1 + REL)
+    assert res.objective == pytest.approx(opt.objective, rel=1e-6)
+
+
 def test_default_solve_closes_a_coupled_set_by_column_generation():
     """``optdist solve FILE`` (formulation auto) on a set whose per-request optima do not fit:
     the decomposition's coupled step is the column generation, its bound valid."""

@@ -12,14 +12,20 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    column (phase 1), moves half-way to 1 when a pricing solve stops at its time limit (prices
    nearer the centre price nearer the latency alone, which closes faster), and is halved on a
    *mis-pricing* (every pricing solve closed, no column prices out at ``pi_LP``), down to 0
-   below 0.1; at ``alpha = 0`` such a round proves the LP master optimal;
+   below 0.1. On a mis-pricing, closed or not, the round prices again at ``pi_LP`` itself
+   (:data:`LP_PRICING_SHARE` of the time cap): its columns move the LP, which at the smoothed
+   point alone can stall for many rounds where pricing is cut short (CIFAR sets:
+   ``benchmarks/scale/README.md``), and its bound is one more Lagrangian bound. Pricing that
+   closes at ``pi_LP`` with no column of negative reduced cost proves the LP master optimal;
 3. prices every class: ``v_c(pi) = min_p c_p + pi . a_p`` over the placements of one request
    of the class alone, by the tight single-request model on the user's solver. Classes of
    one CNN whose sources have identical fields and prices are priced once (the column is
    renamed to each source). Each pricing solve returns its best placement and a *proven*
    lower bound ``B_c <= v_c(pi)`` (its dual bound, valid at a time limit too), within
    ``pricing_gap`` (default ``mip_gap / 10``) and, outside phase 1, a time cap (default a
-   tenth of ``time_limit``, doubled when even prices next to the centre do not close);
+   tenth of ``time_limit``, doubled when even prices next to the centre do not close, and
+   at prices where a pass was cut short before -- the LP did not move -- twice that pass's
+   budget: the same solve again would prove nothing more);
    (Round 0 prices at ``pi = 0``: each class's own optimum, the decomposition bound
    ``L(0) = sum_c n_c v_c(0)``, and the first columns.)
 4. the Lagrangian bound ``L(pi) = -pi . cap + sum_c n_c min(B_c, penalty_c)`` (``penalty_c``
@@ -71,7 +77,9 @@ with the source's rows.
 Not re-scored at the end: the caller (:func:`optdist.solve.solve`, ``optdist bench``) finalizes
 once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` records
 ``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value, the pricing time,
-whether every pricing solve closed, and the smoothing ``alpha`` used).
+whether every pricing solve closed, the smoothing ``alpha`` used, the round's best
+Lagrangian bound ``lagrangian``, and under ``pricing`` one entry per pricing solve: class,
+seconds, closed, value, proven bound, and the value of its start column).
 """
 
 from __future__ import annotations
@@ -97,6 +105,9 @@ from optdist.transfers import all_edges
 #: pricing uses rising latency cutoffs when the best known column's priced usage is at most
 #: this share of its cost (:meth:`PricingModel.solve`)
 CUTOFF_PRICE_SHARE = 0.1
+#: share of the pricing cap a pass at the LP duals gets after a mis-pricing (its columns move the LP;
+#: the bound comes mostly from the smoothed point)
+LP_PRICING_SHARE = 0.5
 RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL * cost_unit
 
 
@@ -388,36 +399,37 @@ def column_generation(
     if cap is None and time_limit is not None:  # no pricing solve takes the whole run
         cap = max(float(time_limit) / 10, 1.0)
     clock = Clock(time_limit, t0)
-    for rnd in range(1, max_rounds + 1):
-        if infeasible or time.perf_counter() >= deadline:
-            termination = Termination.INFEASIBLE if infeasible else Termination.TIME_LIMIT
-            break
-        if stop_requested():  # SIGINT/SIGTERM: the incumbent and the bound so far
-            termination = Termination.INTERRUPTED
-            break
-        z, pi_lp, mu = master.solve_lp()
-        # Wentges smoothing: price at a point between the centre and the LP duals; while the LP
-        # still needs its artificial columns (phase 1) the duals price only fit, not the optimum
-        phase1 = master.artificial_in_use()
-        a = 0.0 if phase1 else alpha
-        pi = a * center + (1 - a) * pi_lp
+    cut_short: dict[bytes, float] = {}  # prices a pricing pass stopped short at -> its longest budget
+
+    def price_at(pi: np.ndarray, pi_lp: np.ndarray, mu: np.ndarray, phase1: bool, share: float = 1.0):
+        """Price every class at ``pi`` (step 3 of the module docstring); add the columns (step 5).
+
+        Returns ``(best, added, proven, seconds, log)``: per master class a proven bound on
+        ``v_c(pi)`` (None: not priced, time out), the number of new columns with negative
+        reduced cost at the LP duals ``pi_lp``, ``mu``, whether every solve closed, the pricing
+        seconds, and one entry per solve (``class``, ``seconds``, ``closed``, ``value``,
+        ``bound``, ``start_value``). At prices where a pass stopped short before (the LP did not
+        move), each solve gets twice that pass's budget: the same solve again would prove no more.
+        """
         prices = P.node_prices(pi)
         # pricing groups: master classes of one request class whose sources carry equal prices
         groups: dict[tuple, list[int]] = defaultdict(list)
         for c in range(len(sizes)):
             s = P.source[c]
             groups[(P.kinds[c], tuple(np.where(P.row_of[s] >= 0, pi[P.row_of[s]], 0.0)))].append(c)
-        best: list[float | None] = [None] * len(sizes)  # proven bound on v_c(pi) (None: not priced)
-        added, all_proven, pricing_s, n_before = 0, True, 0.0, len(master.columns)
+        best: list[float | None] = [None] * len(sizes)
+        added, proven, secs, log = 0, True, 0.0, []
+        key = np.round(pi, 12).tobytes()
         glist = list(groups.values())
+        longest = 0.0
         for gi, cs in enumerate(glist):
             left = deadline - time.perf_counter()
             if (left <= 0 and rnd > 1) or stop_requested():
-                all_proven = False
+                proven = False
                 break
             budget = max(left / (len(glist) - gi), 0.5) if math.isfinite(left) else 3600.0
             if cap is not None and (not phase1 or pricing_time_limit is not None):  # phase 1: no default cap
-                budget = min(budget, float(cap))
+                budget = min(budget, max(share * float(cap), 2 * cut_short.get(key, 0.0)))
             pm = models[P.kinds[cs[0]]]
             rep_src, src = int(inst.request_source[pm.r]), P.source[cs[0]]
             pr_nodes = {k: v.copy() for k, v in prices.items()}
@@ -432,29 +444,74 @@ def column_generation(
                           start_value=None if warm is None else warm.cost + priced_use,
                           steps=CUTOFF_STEPS if warm is None or priced_use <= CUTOFF_PRICE_SHARE * warm.cost
                           else (math.inf,))
-            pricing_s += pr.seconds
-            all_proven &= pr.proven
+            secs += pr.seconds
+            proven &= pr.proven
+            if not pr.proven:
+                longest = max(longest, budget)
+            log.append({"class": cs[0], "seconds": round(pr.seconds, 3), "closed": pr.proven, "value": pr.value,
+                        "bound": pr.bound if math.isfinite(pr.bound) else None,  # JSON: none proven / no placement
+                        "start_value": None if warm is None else warm.cost + priced_use})
             for c in cs:
                 best[c] = min(pr.bound, penalty)
                 if pr.owners is None:
                     continue
-                col, key = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
+                col, ckey = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
                 # it counts when it prices out at the LP duals (not only at the smoothed point); the
                 # others are kept too: the integer master may use them
-                if master.add(col, key) and master.reduced_cost(col, pi_lp, mu) < -RC_TOL * cost_unit:
+                if master.add(col, ckey) and master.reduced_cost(col, pi_lp, mu) < -RC_TOL * cost_unit:
                     added += 1
-        # a class with no placement even alone (and no rejection): no solution exists
+        if longest > 0:
+            cut_short[key] = max(cut_short.get(key, 0.0), longest)
+        return best, added, proven, secs, log
+
+    def bound_at(pi: np.ndarray, best: list[float | None]) -> float | None:
+        """The Lagrangian bound at ``pi`` from the proven pricing bounds ``best`` (step 4; None
+        when a class was not priced); it raises the certified bound and may become the centre.
+        A class with no placement even alone (and no rejection) proves that none exists."""
+        nonlocal infeasible, best_lb, center, center_value
         infeasible = infeasible or any(b is not None and b == math.inf for b in best)
-        if all(b is not None for b in best) and not infeasible:
-            lval = lagrangian_bound(pi, P.rhs, sizes, best)  # valid at any pi >= 0, smoothed or not
-            best_lb = max(best_lb, lval)
-            if lval > center_value:
-                center, center_value = pi.copy(), lval
-        if not all_proven and smoothing > 0:  # pricing stopped short: price nearer the centre (easier)
+        if infeasible or not all(b is not None for b in best):
+            return None
+        lval = lagrangian_bound(pi, P.rhs, sizes, best)  # valid at any pi >= 0, smoothed or not
+        best_lb = max(best_lb, lval)
+        if lval > center_value:
+            center, center_value = pi.copy(), lval
+        return lval
+
+    for rnd in range(1, max_rounds + 1):
+        if infeasible or time.perf_counter() >= deadline:
+            termination = Termination.INFEASIBLE if infeasible else Termination.TIME_LIMIT
+            break
+        if stop_requested():  # SIGINT/SIGTERM: the incumbent and the bound so far
+            termination = Termination.INTERRUPTED
+            break
+        z, pi_lp, mu = master.solve_lp()
+        # Wentges smoothing: price at a point between the centre and the LP duals; while the LP
+        # still needs its artificial columns (phase 1) the duals price only fit, not the optimum
+        phase1 = master.artificial_in_use()
+        a = 0.0 if phase1 else alpha
+        pi = a * center + (1 - a) * pi_lp
+        n_before = len(master.columns)
+        best, added, all_proven, pricing_s, pricing_log = price_at(pi, pi_lp, mu, phase1)
+        lval = bound_at(pi, best)
+        mispriced = not added and a > 0  # nothing for the LP at the smoothed point
+        closed_at_lp = all_proven and a == 0  # pricing closed at the LP duals themselves
+        smoothed_closed = all_proven
+        if mispriced and not infeasible and time.perf_counter() < deadline:
+            # closed or not, price at the LP duals as well: the columns that move the LP (the
+            # smoothed point may have none for many rounds while its pricing is cut short) and
+            # one more valid bound
+            best_lp, added, closed_at_lp, secs, log_lp = price_at(pi_lp, pi_lp, mu, phase1, LP_PRICING_SHARE)
+            lval_lp = bound_at(pi_lp, best_lp)
+            lval = lval_lp if lval is None else max(lval, lval_lp if lval_lp is not None else -math.inf)
+            pricing_s += secs
+            pricing_log += log_lp
+            all_proven = all_proven and closed_at_lp
+        if not smoothed_closed and smoothing > 0:  # pricing stopped short: price nearer the centre (easier)
             alpha = 1 - (1 - max(a, alpha)) / 2
             if alpha > 0.99 and cap is not None:  # already next to the centre: give pricing longer
                 cap = 2 * cap
-        elif not added and a > 0:  # mis-pricing: nothing for the LP at the smoothed point
+        elif mispriced:
             alpha = alpha / 2 if alpha > 0.1 else 0.0  # step towards the LP duals (finitely many times)
         # price-and-branch: the integer master over the columns so far
         left = deadline - time.perf_counter()
@@ -472,7 +529,8 @@ def column_generation(
                        "bound": best_lb if math.isfinite(best_lb) else None,
                        "gap": gap(inc_obj if math.isfinite(inc_obj) else None, best_lb if math.isfinite(best_lb) else None),
                        "columns": master.n_placements, "lp": z, "added": added,
-                       "pricing_s": pricing_s, "pricing_closed": all_proven, "smoothing": a})
+                       "pricing_s": pricing_s, "pricing_closed": all_proven, "smoothing": a,
+                       "lagrangian": lval, "pricing": pricing_log})
         g = rounds[-1]["gap"]
         clock.report(f"column generation round {rnd}", rounds[-1]["incumbent"], rounds[-1]["bound"])
         if not admission and not inst.objective.shared_weight and best_lb > latency_cap * (1 + 1e-9):
@@ -483,7 +541,7 @@ def column_generation(
         if g is not None and g <= mip_gap:
             termination = Termination.OPTIMAL
             break
-        if not added and all_proven and a == 0:
+        if not added and closed_at_lp:
             # the LP master is optimal: what is left of the gap is the integer master's; give the
             # per-device integer master over every column half of the time left
             left = deadline - time.perf_counter()
