@@ -239,6 +239,24 @@ def test_mispricing_prices_at_the_lp_duals_and_every_pricing_bound_is_proven():
     assert res.objective == pytest.approx(opt.objective, rel=1e-6)
 
 
+def test_seeds_add_a_placement_by_shares_where_greedy_is_not_feasible():
+    """Where greedy rejects requests (the per-request optima do not fit), the seeds include a
+    placement by shares of the devices that the evaluator finds feasible; with a feasible start
+    none is added."""
+    import time
+
+    from optdist.milp.decomposition.colgen import _seed_assignments
+
+    inst = coupled()
+    greedy = optdist.solve(inst, method="greedy")
+    assert not optdist.evaluate(inst, greedy.assignment).feasible
+    seeds = _seed_assignments(inst, None, time.perf_counter() + 30)
+    feasible = [a for a in seeds if optdist.evaluate(inst, a).feasible]
+    assert feasible and feasible[0].meta["found_by"].startswith("windows of")
+    again = _seed_assignments(inst, feasible[0], time.perf_counter() + 30)
+    assert len(again) == len(seeds)  # the start, greedy's: no second placement by shares
+
+
 def test_default_solve_closes_a_coupled_set_by_column_generation():
     """``optdist solve FILE`` (formulation auto) on a set whose per-request optima do not fit:
     the decomposition's coupled step is the column generation, its bound valid."""

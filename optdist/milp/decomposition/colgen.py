@@ -55,7 +55,10 @@ a quarter of the time left, then branch-and-price the rest but a reserve for the
 integer master over the columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
 heuristic's placements (each placed request's placement is a column of its class; greedy's
 rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
-where they fit).
+where they fit), and where neither is feasible a placement by shares of the devices
+(:func:`~optdist.milp.decomposition.repair.window_placement`, :data:`SEED_SHARE` of the time).
+Round 0 takes at most :data:`ROUND0_SHARE` of the time left (a class it does not close keeps
+its proven bound).
 
 Branch-and-price (:mod:`optdist.milp.decomposition.branch`, ``branching=True``, latency
 objective without admission control): once the LP master has converged, a best-first search
@@ -105,6 +108,12 @@ from optdist.transfers import all_edges
 #: pricing uses rising latency cutoffs when the best known column's priced usage is at most
 #: this share of its cost (:meth:`PricingModel.solve`)
 CUTOFF_PRICE_SHARE = 0.1
+#: share of the time left that the placement by shares (a seed where greedy rejects requests) may take
+SEED_SHARE = 0.1
+#: share of the time left that round 0 (each request class alone, prices 0) may take, split over the
+#: classes: a class that does not close keeps its proven bound, and the rounds get the rest (a
+#: CIFAR request on 20 devices otherwise takes the whole run, leaving no round and no incumbent)
+ROUND0_SHARE = 0.5
 #: share of the pricing cap a pass at the LP duals gets after a mis-pricing (its columns move the LP;
 #: the bound comes mostly from the smoothed point)
 LP_PRICING_SHARE = 0.5
@@ -213,7 +222,14 @@ def _rename(owners: list[np.ndarray], src: int, dst: int) -> list[np.ndarray]:
     return [np.where(a == src, dst, a) for a in owners] if src != dst else [a.copy() for a in owners]
 
 
-def _seed_assignments(inst: Instance, start: Assignment | None) -> list[Assignment]:
+def _seed_assignments(inst: Instance, start: Assignment | None, deadline: float) -> list[Assignment]:
+    """``start`` and the greedy heuristic's placement; where neither is feasible (greedy rejects
+    requests where they compete), also a placement by shares of the devices
+    (:func:`~optdist.milp.decomposition.repair.window_placement`, feasible by construction) found
+    by ``deadline`` (a ``time.perf_counter()`` value): its columns fit together, so the LP master
+    leaves phase 1 at once and the integer master has an incumbent to start from."""
+    from optdist.milp.decomposition.repair import window_placement
+
     out = [] if start is None else [start]
     try:
         from optdist.solve import solve as solve_any
@@ -223,6 +239,10 @@ def _seed_assignments(inst: Instance, start: Assignment | None) -> list[Assignme
             out.append(g.assignment)
     except Exception:  # noqa: BLE001 - a heuristic seed is optional; its failure costs only columns
         pass
+    if not any(evaluate(inst, a).feasible for a in out):
+        w = window_placement(inst, deadline=deadline)
+        if w is not None:
+            out.append(w)
     return out
 
 
@@ -337,14 +357,16 @@ def column_generation(
                                   per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known,
                                   least=least, least_tol=pricing_gap), how)
 
-    for asg in _seed_assignments(inst, start):
+    left = deadline - time.perf_counter()
+    for asg in _seed_assignments(inst, start, time.perf_counter() + (SEED_SHARE * left if math.isfinite(left) else 60.0)):
         for r, own in enumerate(asg.owners):
             if own is not None:
                 c = cls_of[r]
                 col, key = P.column(c, _rename(own, int(inst.request_source[r]), P.source[c]))
                 master.add(col, key)
-        consider(asg, "start" if asg is start else "greedy")
-        repair(asg.owners, "start, improved" if asg is start else "greedy, repaired", 0.05)
+        how = "start" if asg is start else str((asg.meta or {}).get("found_by", "greedy"))
+        consider(asg, how)
+        repair(asg.owners, f"{how}, improved", 0.05)
 
     rounds: list[dict] = []
     branch_log: dict | None = None
@@ -367,7 +389,7 @@ def column_generation(
                 if own0 is not None:
                     master.add(*P.column(c, _rename(own0, int(inst.request_source[r0]), P.source[c])))
             continue
-        budget = left / max(len(models), 1) if math.isfinite(left) else 3600.0
+        budget = ROUND0_SHARE * left / max(len(models), 1) if math.isfinite(left) else 3600.0
         if pricing_time_limit is not None:
             budget = min(budget, float(pricing_time_limit))
         warm = _best_column(master, cs[0], np.zeros(len(P.rows)), np.zeros(len(sizes)))
