@@ -358,7 +358,8 @@ def column_generation(
                                   least=least, least_tol=pricing_gap), how)
 
     left = deadline - time.perf_counter()
-    for asg in _seed_assignments(inst, start, time.perf_counter() + (SEED_SHARE * left if math.isfinite(left) else 60.0)):
+    seed_deadline = time.perf_counter() + (SEED_SHARE * left if math.isfinite(left) else 60.0)
+    for asg in _seed_assignments(inst, start, seed_deadline):
         for r, own in enumerate(asg.owners):
             if own is not None:
                 c = cls_of[r]
