@@ -49,7 +49,10 @@ a quarter of the time left, then branch-and-price the rest but a reserve for the
 integer master over the columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
 heuristic's placements (each placed request's placement is a column of its class; greedy's
 rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
-where they fit).
+where they fit); where neither places every request, also the placement on windows sized by a
+capacity price (:func:`optdist.milp.decomposition.construct.fit_by_windows`, at most
+:data:`CONSTRUCT_SHARE` of the time limit): a complete placement from the start, whose columns
+fill every class, so the LP master needs no artificial column (no phase 1).
 
 Branch-and-price (:mod:`optdist.milp.decomposition.branch`, ``branching=True``, latency
 objective without admission control): once the LP master has converged, a best-first search
@@ -97,6 +100,9 @@ from optdist.transfers import all_edges
 #: pricing uses rising latency cutoffs when the best known column's priced usage is at most
 #: this share of its cost (:meth:`PricingModel.solve`)
 CUTOFF_PRICE_SHARE = 0.1
+#: share of the time limit the windows placement (:mod:`optdist.milp.decomposition.construct`) may take
+#: when neither ``start`` nor the greedy places every request
+CONSTRUCT_SHARE = 0.15
 RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL * cost_unit
 
 
@@ -202,16 +208,26 @@ def _rename(owners: list[np.ndarray], src: int, dst: int) -> list[np.ndarray]:
     return [np.where(a == src, dst, a) for a in owners] if src != dst else [a.copy() for a in owners]
 
 
-def _seed_assignments(inst: Instance, start: Assignment | None) -> list[Assignment]:
+def _seed_assignments(inst: Instance, start: Assignment | None, deadline: float) -> list[Assignment]:
+    """Seed placements: ``start``, then, where neither it nor the greedy places every request, the
+    placement on windows sized by a capacity price (:func:`construct.fit_by_windows`, until
+    ``deadline``, a ``time.perf_counter()`` value), then the greedy's."""
+    from optdist.milp.decomposition.construct import fit_by_windows
+
     out = [] if start is None else [start]
+    greedy = None
     try:
         from optdist.solve import solve as solve_any
 
-        g = solve_any(inst, method="greedy")
-        if g.assignment is not None:
-            out.append(g.assignment)
+        greedy = solve_any(inst, method="greedy").assignment
     except Exception:  # noqa: BLE001 - a heuristic seed is optional; its failure costs only columns
         pass
+    if not any(a is not None and all(o is not None for o in a.owners) for a in (start, greedy)):
+        fitted = fit_by_windows(inst, deadline=deadline)
+        if fitted is not None:
+            out.append(fitted)
+    if greedy is not None:
+        out.append(greedy)
     return out
 
 
@@ -326,7 +342,8 @@ def column_generation(
                                   per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known,
                                   least=least, least_tol=pricing_gap), how)
 
-    for asg in _seed_assignments(inst, start):
+    seed_deadline = time.perf_counter() + (CONSTRUCT_SHARE * float(time_limit) if time_limit is not None else 120.0)
+    for asg in _seed_assignments(inst, start, seed_deadline):
         for r, own in enumerate(asg.owners):
             if own is not None:
                 c = cls_of[r]
