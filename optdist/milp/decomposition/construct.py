@@ -5,8 +5,9 @@ single-request model to place every request, e.g. the paper's full scenario (250
 devices), where the latency greedy spreads each request over every device and runs out of
 radio after half the requests.
 
-Maths (MODEL.md sections 5-6). A request placed by the greedy on a *window* of ``w`` devices
-(:func:`optdist.milp.decomposition.single.greedy_alone` with ``active``) has a latency
+Maths (MODEL.md sections 5-6). A request placed by the greedy on a *window* of width ``w``
+(:func:`greedy_in_window`: each layer k on its source and ``max(w, floor_k)`` devices, ``floor_k``
+the fewest its privacy cap allows, row 10f) has a latency
 ``l_c(w)`` that falls with ``w`` and a usage ``a_c(w)`` (bytes of weights, multiplications,
 bytes sent) whose bytes sent grow with ``w`` (every device of a split layer sends its share of
 the maps to the devices of the next layer). With ``n_c`` requests per class c (same CNN, source
@@ -20,11 +21,14 @@ approximately by one Lagrangian price ``lambda >= 0`` on the usage in shares of 
 least (bisection) at which the widths fit. ``phi <= 1`` leaves room for the per-device
 fragmentation the aggregation hides; it is lowered in steps until the placement succeeds.
 
-Then, heaviest classes first, each request is placed by the greedy alone on the capacity the
-earlier ones left (:func:`optdist.milp.decomposition.single.greedy_alone`, every capacity and
-privacy limit kept), on the ``w_c`` devices least loaded so far (largest used share of any
-resource; ties: the fastest, then the lowest index) and its source; where that fails, on wider
-windows of the profile. The evaluator re-checks the whole placement.
+The profile ``(l_c(w), a_c(w))`` is measured on the fastest devices, full capacities
+(:func:`width_profile`). Then, heaviest classes first (usage in shares of the totals), each
+request is placed by :func:`greedy_in_window` (the DistPrivacy greedy of
+:class:`optdist.heuristics.incremental.RequestPlacer`, every capacity and privacy limit kept) in
+the capacity the earlier ones left, on the devices least loaded so far (largest used share of
+any resource; ties: the fastest, then the lowest index) at its class's width ``w_c``; where that
+fails, at the narrower widths of the profile (less radio), then the wider ones. The evaluator
+re-checks the whole placement.
 """
 
 from __future__ import annotations
