@@ -159,7 +159,8 @@ def place_in_windows(inst: Instance, classes: Sequence[Sequence[int]],
         for r in classes[c]:
             placed = None
             prof = list(profiles[c])
-            for _w, _cost, _u in prof[chosen[c]:] + prof[: chosen[c]][::-1]:  # the chosen width, then narrower ones (less radio), then wider
+            # the chosen width, then the narrower ones (less radio), then the wider ones
+            for _w, _cost, _u in prof[chosen[c]:] + prof[: chosen[c]][::-1]:
                 if time.perf_counter() >= deadline:
                     return None
                 load = (used[:D] / np.maximum(caps[:D], 1e-300)).max(axis=1)
