@@ -74,6 +74,10 @@ import numpy as np
 
 from optdist.profiles import WHOLE_MAP_KINDS, Layer, Profile
 
+#: the node capacities a placement uses (MODEL.md section 6, rows 10b-10d): memory (bytes of
+#: weights), compute (multiplications per period), bandwidth (bytes sent per period)
+RESOURCES = ("memory", "compute", "bandwidth")
+
 TransferKind = Literal["flow", "conv", "to_fc", "fc", "group"]
 
 

@@ -70,10 +70,11 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance, load_instance
-from optdist.milp.decomposition.bounds import CAP_FIELDS, capacities
+from optdist.milp.decomposition.bounds import capacities
 from optdist.milp.decomposition.repair import alone
 from optdist.milp.decomposition.single import greedy_alone, solve_single
 from optdist.result import SolveResult
+from optdist.transfers import RESOURCES
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
 
@@ -118,7 +119,7 @@ def _exact_alone(inst: Instance, r: int, cap: np.ndarray, *, solver: str, time_l
     """Request r at its best alone within the capacities ``cap`` (n_nodes, 3), or None if none found:
     :func:`optdist.milp.decomposition.single.solve_single` (stage bounds, then the tight model, or
     per-map where tight cannot count the network; chains and DAGs, MODEL.md section 9)."""
-    capacity = {k: cap[:, i] for i, k in enumerate(CAP_FIELDS)}
+    capacity = {k: cap[:, i] for i, k in enumerate(RESOURCES)}
     return solve_single(inst, r, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
                         capacity=capacity).owners
 
@@ -128,7 +129,7 @@ def _repair(inst: Instance, r: int, resid: np.ndarray, *, solver: str, time_limi
     """Step 3 of the module docstring: the cheaper of the greedy's and the exact single-request
     placement of r on the residual capacities ``resid``; ``(owners, usage)`` or ``(None, None)``."""
     found = []
-    g = greedy_alone(inst, r, {k: resid[:, i] for i, k in enumerate(CAP_FIELDS)})
+    g = greedy_alone(inst, r, {k: resid[:, i] for i, k in enumerate(RESOURCES)})
     if g is not None:
         found.append(g)
     exact = _exact_alone(inst, r, resid, solver=solver, time_limit=time_limit, threads=threads, seed=seed)
@@ -199,7 +200,7 @@ def solve_plan_guided(
     plans, plan_obj = _plan(fc, inst, time_limit=plan_time_limit, solver=solver, threads=threads, seed=seed)
     plan_s = time.perf_counter() - t_plan
 
-    caps = np.stack([capacities(inst)[k] for k in CAP_FIELDS], axis=1)
+    caps = np.stack([capacities(inst)[k] for k in RESOURCES], axis=1)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
     decision_ms: list[float] = []

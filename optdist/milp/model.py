@@ -22,11 +22,11 @@ from optdist.milp.data import TIME_UNIT, ModelData, formulation_problems, model_
 from optdist.milp.extract import owners_from_model, set_model_values
 from optdist.milp.objective import add_objective
 from optdist.milp.variables import add_assignment_variables, add_stage_variables, add_transfer_variables
+from optdist.transfers import RESOURCES
 
 #: Pyomo formulations: per-map (one binary per map, paper eq. 10), compact (counts and flows),
 #: tight (counts, aggregated stage times, stage cuts, symmetry; :mod:`optdist.milp.tight`).
 FORMULATIONS = ("compact", "per-map", "tight")
-RESOURCES = ("memory", "compute", "bandwidth")
 #: variables Pyomo builds per second with their rows, at the fast end of what was measured
 #: (2 cores; 0.1-0.25 M variables/s for the variables alone): a build estimated slower than the
 #: time left is refused up front (:class:`BuildTimeout`)

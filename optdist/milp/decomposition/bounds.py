@@ -19,7 +19,6 @@ from optdist.instance import Instance
 from optdist.transfers import Edge, edges
 
 INF = math.inf
-CAP_FIELDS = ("memory", "compute", "bandwidth")
 
 
 def capacities(inst: Instance) -> dict[str, np.ndarray]:

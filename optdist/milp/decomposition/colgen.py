@@ -56,7 +56,9 @@ integer master over the columns it priced), or at the time limit. Seed columns: 
 heuristic's placements (each placed request's placement is a column of its class; greedy's
 rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
 where they fit), and where neither is feasible a placement by shares of the devices
-(:func:`~optdist.milp.decomposition.repair.window_placement`, :data:`SEED_SHARE` of the time).
+(:func:`~optdist.milp.decomposition.construct.placement_by_shares`, :data:`SEED_SHARE` of the
+time left): a complete placement whose columns fill every class, so the LP master leaves
+phase 1 at once.
 Round 0 takes at most :data:`ROUND0_SHARE` of the time left (a class it does not close keeps
 its proven bound).
 
@@ -97,19 +99,20 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
-from optdist.milp.decomposition.pricing import RESOURCES, PricingModel
+from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.single import CUTOFF_STEPS
 from optdist.milp.decomposition.repair import alone, fill_and_improve
+from optdist.milp.decomposition.construct import placement_by_shares
 from optdist.milp.run import Clock
 from optdist.result import SolveResult, Termination, gap
 from optdist.solvers.base import stop_requested
-from optdist.transfers import all_edges
+from optdist.transfers import RESOURCES, all_edges
 
 #: pricing uses rising latency cutoffs when the best known column's priced usage is at most
 #: this share of its cost (:meth:`PricingModel.solve`)
 CUTOFF_PRICE_SHARE = 0.1
 #: share of the time left that the placement by shares (a seed where greedy rejects requests) may take
-SEED_SHARE = 0.1
+SEED_SHARE = 0.15
 #: share of the time left that round 0 (each request class alone, prices 0) may take, split over the
 #: classes: a class that does not close keeps its proven bound, and the rounds get the rest (a
 #: CIFAR request on 20 devices otherwise takes the whole run, leaving no round and no incumbent)
@@ -225,11 +228,9 @@ def _rename(owners: list[np.ndarray], src: int, dst: int) -> list[np.ndarray]:
 def _seed_assignments(inst: Instance, start: Assignment | None, deadline: float) -> list[Assignment]:
     """``start`` and the greedy heuristic's placement; where neither is feasible (greedy rejects
     requests where they compete), also a placement by shares of the devices
-    (:func:`~optdist.milp.decomposition.repair.window_placement`, feasible by construction) found
-    by ``deadline`` (a ``time.perf_counter()`` value): its columns fit together, so the LP master
-    leaves phase 1 at once and the integer master has an incumbent to start from."""
-    from optdist.milp.decomposition.repair import window_placement
-
+    (:func:`~optdist.milp.decomposition.construct.placement_by_shares`, feasible by construction)
+    found by ``deadline`` (a ``time.perf_counter()`` value): its columns fit together, so the LP
+    master leaves phase 1 at once and the integer master has an incumbent to start from."""
     out = [] if start is None else [start]
     try:
         from optdist.solve import solve as solve_any
@@ -240,7 +241,7 @@ def _seed_assignments(inst: Instance, start: Assignment | None, deadline: float)
     except Exception:  # noqa: BLE001 - a heuristic seed is optional; its failure costs only columns
         pass
     if not any(evaluate(inst, a).feasible for a in out):
-        w = window_placement(inst, deadline=deadline)
+        w = placement_by_shares(inst, deadline=deadline)
         if w is not None:
             out.append(w)
     return out

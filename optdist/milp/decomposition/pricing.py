@@ -39,8 +39,8 @@ import numpy as np
 
 from optdist.instance import Instance
 from optdist.milp.decomposition.single import CUTOFF_STEPS
+from optdist.transfers import RESOURCES
 
-RESOURCES = ("memory", "compute", "bandwidth")
 
 
 @dataclass

@@ -33,9 +33,9 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacities
-from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
+from optdist.milp.decomposition.single import alone, solve_single
+from optdist.transfers import RESOURCES
 
-RESOURCES = ("memory", "compute", "bandwidth")
 
 
 def fill_and_improve(
@@ -117,60 +117,3 @@ def fill_and_improve(
             break
     asg = Assignment(own)
     return asg if evaluate(inst, asg).feasible else None
-
-
-def window_placement(inst: Instance, *, deadline: float) -> Assignment | None:
-    """A placement feasible by construction when requests compete (a primal heuristic, no bound).
-
-    Each request r gets a window of ``w`` devices (consecutive indices from ``r D / R``, modulo
-    the D devices) and its own source; a device in c windows gives each of them ``1/c`` of its
-    memory, compute and bandwidth (MODEL.md section 6, rows 10b-10d), so the requests' shares
-    add up to at most the capacities. Each request is placed alone in its share by the greedy
-    (:func:`optdist.milp.decomposition.single.greedy_alone`). Window sizes are tried from D
-    down to the least the privacy caps allow, until ``deadline`` (a ``time.perf_counter()``
-    value); the first combination the evaluator finds feasible is returned (None: none).
-    Larger windows give each request more parallelism (lower latency); smaller ones keep its
-    transfers among few devices, which is what fits when the bandwidth binds (the latency
-    greedy alone spreads every request over every device).
-    """
-    D, R = inst.n_devices, inst.n_requests
-    if D == 0 or R == 0 or inst.objective.uplink != "parallel":
-        return None
-    cap = capacities(inst)
-    per_source = np.bincount(inst.request_source, minlength=inst.n_nodes)  # requests sharing a source share it too
-    least = 1
-    for r in range(R):  # a layer of P segments with at most c per device needs ceil(P / c) devices
-        lim, layers = inst.limit(r), inst.profile(r).layers
-        for k, la in enumerate(layers):
-            dc = lim.device_cap[k]
-            if dc and not lim.on_source[k]:
-                least = max(least, -(-la.segments // int(dc)))
-    for w in range(D, min(least, D) - 1, -1):
-        if time.perf_counter() >= deadline:
-            break
-        windows = [[(r * D // R + j) % D for j in range(w)] for r in range(R)]
-        count = np.zeros(D)
-        for win in windows:
-            count[win] += 1
-        owners: list = []
-        for r, win in enumerate(windows):
-            src = int(inst.request_source[r])
-            share = {k: v.copy() for k, v in cap.items()}
-            active = np.zeros(inst.n_nodes, dtype=bool)
-            active[win] = True
-            active[src] = True
-            for k in RESOURCES:
-                share[k][:D] = 0.0
-                share[k][win] = cap[k][win] / count[win]
-                share[k][src] = cap[k][src] / per_source[src]
-            own = greedy_alone(inst, r, share, active)
-            if own is None or time.perf_counter() >= deadline:
-                owners = []
-                break
-            owners.append(own)
-        if owners:
-            asg = Assignment(owners, {"method": "decomposed", "found_by": f"windows of {w} devices"})
-            ev = evaluate(inst, asg)
-            if ev.feasible:
-                return asg
-    return None

@@ -21,10 +21,11 @@ from optdist.evaluate import evaluate
 from optdist.heuristics.incremental import RequestPlacer, Usage
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT, formulation_problems
-from optdist.milp.decomposition.bounds import CAP_FIELDS, INF, base_bounds, capacities, propagate
+from optdist.milp.decomposition.bounds import INF, base_bounds, capacities, propagate
 from optdist.milp.model import BuildTimeout, BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.result import GAP_EPS, Termination, gap
+from optdist.transfers import RESOURCES
 
 #: relative latency cutoffs above the stage bound, tried in turn (the last: none)
 CUTOFF_STEPS = (0.005, 0.02, 0.08, 0.32, INF)
@@ -77,7 +78,7 @@ def greedy_alone(inst: Instance, r: int, capacity: dict[str, np.ndarray] | None 
     """
     full = capacities(inst)
     cap = full if capacity is None else capacity
-    used = {k: np.maximum(full[k] - np.asarray(cap[k], dtype=float), 0.0) for k in CAP_FIELDS}
+    used = {k: np.maximum(full[k] - np.asarray(cap[k], dtype=float), 0.0) for k in RESOURCES}
     rp = RequestPlacer(inst, Usage(used["memory"], used["compute"], used["bandwidth"]), r, active)
     return rp.owners if rp.fill_greedy() else None
 
@@ -171,7 +172,7 @@ def solve_single(
     if own is not None:  # a feasible placement: the first incumbent, cutoff and MIP start
         cost, use = alone(inst, r, own)
         cap = capacity or capacities(inst)
-        if (use <= np.stack([cap[k] for k in CAP_FIELDS], axis=1) * (1 + 1e-9) + 1e-9).all():  # re-checked
+        if (use <= np.stack([cap[k] for k in RESOURCES], axis=1) * (1 + 1e-9) + 1e-9).all():  # re-checked
             best = (cost, own)
             log.append({"step": "greedy", "objective": best[0]})
 
