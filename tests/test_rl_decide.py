@@ -182,7 +182,7 @@ def test_choose_equals_one_forward_per_row(collide):
     allowed = rng.random((K, D)) < 0.7
     allowed[0] = False  # a state with no device allowed: 0
     if collide:
-        sc.proj = np.zeros(F, dtype=np.float32)
+        sc.proj = np.zeros(F, dtype=np.uint64)
     want = []
     for s in range(K):
         j = np.flatnonzero(allowed[s])
