@@ -33,8 +33,10 @@ from optdist.rl.trajectory import batchable, layer_states
 Choose = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (glob, dev, allowed) -> devices
 
 TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the best are ties
-MIN_ROUND = 8  # segments per round: twice the segments last kept, within [MIN_ROUND, MAX_ROUND]
-MAX_ROUND = 256
+FIRST_ROUND = 512  # segments in a layer's first round; then twice the segments last kept,
+MIN_ROUND = 8  # within [MIN_ROUND, MAX_ROUND] (a wrong guess wastes at most about the work kept)
+MAX_ROUND = 2048
+SPLIT = 8  # a piece of a row's segment indices whose ends lie on different linear pieces is cut in SPLIT
 
 
 class Scorer:
@@ -57,6 +59,7 @@ class Scorer:
         (w0, b0), self.rest = layers[0], layers[1:]
         self.wg, self.wd, self.b0 = np.ascontiguousarray(w0[: self.G]), np.ascontiguousarray(w0[self.G:]), b0
         # row hash: the float32 bits of each feature times a fixed odd 64-bit number, summed (mod 2**64)
+        self._cuts = np.arange(1, SPLIT)
         self.proj = np.random.default_rng(0).integers(1, 2**62, self.F, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
     def _mlp(self, x: np.ndarray) -> np.ndarray:
@@ -103,39 +106,43 @@ class Scorer:
         since = np.maximum.accumulate(np.where(new, np.arange(K)[:, None], 0), axis=0)  # state of each row's last change
         return ids[since, np.arange(D)[None, :]], rows[first]
 
-    def _q_pairs(self, glob: np.ndarray, rows: np.ndarray, p_row: np.ndarray, p_tau: np.ndarray,
-                 taus: np.ndarray | None) -> np.ndarray:
-        """Q of the (row, glob) pairs ``rows[p_row]`` in global state ``glob[p_tau]``: (U,) float64.
+    def _q_pairs(self, glob: np.ndarray, rows: np.ndarray, p_row: np.ndarray, p_glob: np.ndarray,
+                 col: int | None) -> np.ndarray:
+        """Q of the (row, global part) pairs ``rows[p_row]`` (rows (R, F)) in ``glob[p_glob]`` (glob
+        (K', G)): (U,) float64.
 
-        The pairs come sorted by row, then by ``taus[p_tau]`` (ascending), with ``taus`` the one
-        entry in which the rows of ``glob`` differ (None: they differ in more; every pair is
-        forwarded). The first-layer input of a row is then affine in tau, and so is Q wherever
-        no ReLU input changes sign: each pre-activation is affine in tau on such a piece, so
-        equal signs at its two ends mean equal signs throughout. Per row the first and last pair
-        are forwarded; a piece whose ends have equal signs is interpolated (the value at tau is
-        the forwarded one up to rounding, about 1e-16 relative, far below :data:`TIE_TOLERANCE`),
-        any other is halved (its middle pair forwarded) until it is or has no pair inside.
+        ``col``: the one entry in which the rows of ``glob`` differ (the segment index tau; None:
+        they differ in more, and every pair is forwarded), the pairs sorted by row, then by tau.
+        The first-layer input of a row is then affine in tau, and so is Q wherever no ReLU input
+        changes sign: each pre-activation is affine in tau on such a piece, so equal signs at
+        its two ends mean equal signs throughout. Per row the first and last pair are
+        forwarded; a piece whose ends have equal signs is interpolated (the value at tau is the
+        forwarded one up to rounding, about 1e-16 relative, far below :data:`TIE_TOLERANCE`), any
+        other is cut in :data:`SPLIT` (the pairs at the cuts forwarded) until it is or has no
+        pair inside.
         """
         U = len(p_row)
         part = rows.astype(np.float64) @ self.wd  # (R, H0): a row's share of the first layer
-        gpart = glob.astype(np.float64) @ self.wg + self.b0  # (K', H0)
         q = np.empty(U)
+        if col is None:
+            q[:] = self._mlp(part[p_row] + (glob.astype(np.float64) @ self.wg + self.b0)[p_glob])
+            return q
+        tau = glob[:, col].astype(np.float64)[p_glob]
+        rest = glob[0].astype(np.float64)
+        rest[col] = 0.0
+        rest, slope = rest @ self.wg + self.b0, self.wg[col]  # glob @ wg + b0 = rest + tau * slope
         signs: np.ndarray | None = None
 
         def forward(at: np.ndarray) -> None:
             nonlocal signs
-            q[at], s = self._mlp_signs(part[p_row[at]] + gpart[p_tau[at]])
+            q[at], s = self._mlp_signs(part[p_row[at]] + (rest + tau[at][:, None] * slope))
             if signs is None:
                 signs = np.empty((U, s.shape[1]), dtype=bool)
             signs[at] = s
 
-        if taus is None:
-            forward(np.arange(U))
-            return q
         last = np.append(np.flatnonzero(p_row[1:] != p_row[:-1]), U - 1)
         first = np.append(0, last[:-1] + 1)
         forward(np.unique(np.concatenate([first, last])))
-        tau = taus.astype(np.float64)[p_tau]
         lo, hi = first, last
         while True:
             inner = hi - lo > 1
@@ -149,16 +156,17 @@ class Scorer:
             a, b = np.repeat(a, n), np.repeat(b, n)
             q[at] = q[a] + (tau[at] - tau[a]) * ((q[b] - q[a]) / (tau[b] - tau[a]))
             lo, hi = lo[~flat], hi[~flat]
-            mid = (lo + hi) // 2
-            forward(mid)
-            lo, hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
+            cut = np.concatenate([lo[:, None], lo[:, None] + ((hi - lo)[:, None] * self._cuts) // SPLIT, hi[:, None]],
+                                 axis=1)  # (I, SPLIT + 1) ascending, repeats where a piece is short
+            forward(np.unique(cut[:, 1:-1][cut[:, 1:-1] > lo[:, None]]))
+            lo, hi = cut[:, :-1].ravel(), cut[:, 1:].ravel()
 
     def choose(self, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """Per state the allowed device of largest Q: (K,) int64 (0 for a state with none allowed).
 
         ``glob`` (K, G) and ``dev`` (K, F, D) are float32 states in :class:`LayerStates`' layout,
         ``allowed`` (K, D) bool. Q is found once per distinct (device row, global part) pair
-        (:meth:`_row_ids`, :meth:`_q_pairs`), so equal rows of a state score equally. Q-values
+        (:meth:`_q_batch`), so equal rows of a state score equally. Q-values
         within :data:`TIE_TOLERANCE` (relative, plus absolute) of the best are ties, won by the
         lowest device index: rounding, which depends on how the states were batched (about
         1e-16 relative), then never changes a choice, while devices a network scores equally
@@ -167,14 +175,30 @@ class Scorer:
         K, _, D = dev.shape
         if not allowed.any():
             return np.zeros(K, dtype=np.int64)
+        if K == 1:  # one state (a segment decided alone): every allowed row forwarded, no grouping
+            j = np.flatnonzero(allowed[0])
+            q = np.full((1, D), -np.inf)
+            q[0, j] = self.q_rows(glob, dev[0][:, j].T, np.zeros(len(j), dtype=np.int64))
+        else:
+            q = self._q_batch(glob, dev, allowed)
+        best = q.max(axis=1)
+        near = q >= (best - TIE_TOLERANCE * (1.0 + np.abs(best)))[:, None]
+        return near.argmax(axis=1).astype(np.int64)
+
+    def _q_batch(self, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Q (K, D) float64 of the allowed entries of a batch of states (-inf elsewhere), once per
+        distinct (device row, global part) pair (:meth:`_row_ids`, :meth:`_q_pairs`)."""
+        K = len(dev)
         rid, rows = self._row_ids(dev)
         varies = np.flatnonzero((glob != glob[0]).any(axis=0))
-        if len(varies) == 1:
-            taus, g_of = np.unique(glob[:, varies[0]], return_inverse=True)
-            gl = glob[np.unique(g_of, return_index=True)[1]]
+        col = int(varies[0]) if len(varies) == 1 else None
+        if col is not None:  # one entry differs (the segment index): the globs in its order
+            _, first, g_of = np.unique(glob[:, col], return_index=True, return_inverse=True)
+            gl = glob[first]
+        elif not len(varies):
+            gl, g_of = glob[:1], np.zeros(K, dtype=np.int64)
         else:
             gl, g_of = np.unique(glob, axis=0, return_inverse=True)
-            taus = np.zeros(1, dtype=np.float32) if len(gl) == 1 else None
         n_g = len(gl)
         key = rid * n_g + g_of.reshape(K, 1)  # (K, D): the (row, glob) pair of each entry
         seen = np.zeros(len(rows) * n_g, dtype=bool)
@@ -182,11 +206,8 @@ class Scorer:
         pairs = np.flatnonzero(seen)  # sorted by row, then by tau
         pos = np.empty(len(seen), dtype=np.int64)
         pos[pairs] = np.arange(len(pairs))
-        q_pair = self._q_pairs(gl, rows, pairs // n_g, pairs % n_g, taus)
-        q = np.where(allowed, q_pair[pos[np.where(allowed, key, pairs[0])]], -np.inf)
-        best = q.max(axis=1)
-        near = q >= (best - TIE_TOLERANCE * (1.0 + np.abs(best)))[:, None]
-        return near.argmax(axis=1).astype(np.int64)
+        q_pair = self._q_pairs(gl, rows, pairs // n_g, pairs % n_g, col)
+        return np.where(allowed, q_pair[pos[np.where(allowed, key, pairs[0])]], -np.inf)
 
 
 def _split(feats: Features, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,7 +244,7 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
                 return False
             st.place(j)
         return True
-    size = MAX_ROUND
+    size = FIRST_ROUND
     hint = np.asarray(hint, dtype=np.int64)
     guess = hint[st.t:]
     while not st.done:
