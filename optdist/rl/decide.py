@@ -96,7 +96,7 @@ class Scorer:
         new = np.ones((K, D), dtype=bool)
         new[1:] = (dev[1:] != dev[:-1]).any(axis=1)
         ns, nj = np.nonzero(new)
-        rows = np.ascontiguousarray(dev[ns, :, nj])  # (M, F)
+        rows = dev.transpose(0, 2, 1)[ns, nj]  # (M, F)
         key = (rows.view(np.uint32).astype(np.uint64) * self.proj).sum(axis=1, dtype=np.uint64)
         _, first, inv = np.unique(key, return_index=True, return_inverse=True)
         if not (rows == rows[first][inv]).all():
@@ -136,8 +136,9 @@ class Scorer:
         def forward(at: np.ndarray) -> None:
             nonlocal signs
             q[at], s = self._mlp_signs(part[p_row[at]] + (rest + tau[at][:, None] * slope))
+            s = np.packbits(s, axis=1)
             if signs is None:
-                signs = np.empty((U, s.shape[1]), dtype=bool)
+                signs = np.empty((U, s.shape[1]), dtype=np.uint8)
             signs[at] = s
 
         last = np.append(np.flatnonzero(p_row[1:] != p_row[:-1]), U - 1)
