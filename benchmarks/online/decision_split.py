@@ -21,7 +21,8 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,28 @@ def _timed(owner: object, name: str, part: str, spent: dict[str, float], batched
     setattr(owner, name, wrapper)
 
 
+@contextmanager
+def request_cpu() -> Iterator[list[float]]:
+    """The CPU seconds (``time.process_time``) of each request placed by :mod:`optdist.rl.decide` in
+    the ``with`` block, in arrival order: from one request's :class:`RequestPlacer` to the next's
+    (the last one's ends with the block). The list is filled when the block ends."""
+    stamps: list[float] = []
+    real = decide.RequestPlacer
+
+    class Stamped(real):
+        def __init__(self, *args, **kwargs):
+            stamps.append(time.process_time())
+            super().__init__(*args, **kwargs)
+
+    out: list[float] = []
+    decide.RequestPlacer = Stamped
+    try:
+        yield out
+    finally:
+        decide.RequestPlacer = real
+        out.extend(np.diff(stamps + [time.process_time()]).tolist())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=8, help="requests placed (the first is not counted)")
@@ -71,22 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     inst = inst.with_spec(requests=inst.spec.requests[: args.requests])
     policy = load_policy(ROOT / "models" / "policies" / "mix-70")
     n = args.requests - 1
-    stamps: list[float] = []  # CPU clock at each request's start (RequestPlacer made), then at the end
-
-    class Stamped(decide.RequestPlacer):
-        def __init__(self, *args, **kwargs):
-            stamps.append(time.process_time())
-            super().__init__(*args, **kwargs)
-
-    decide.RequestPlacer = Stamped
     for variant, masked in (("masked", True), ("unmasked", False)):
         pol = Policy(policy.net, {**policy.config, "masked": masked})
         for part in PARTS:
             spent[part] = 0.0
-        stamps.clear()
-        _, wall, seg = place_online(inst, pol)
-        stamps.append(time.process_time())
-        cpu = np.diff(stamps)  # CPU seconds per request
+        with request_cpu() as cpu:
+            _, wall, seg = place_online(inst, pol)
         spent["choose"] -= spent["row_ids"] + spent["q_pairs"]  # choose's own work besides its two parts
         parts = ", ".join(f"{p} {1e3 * spent[p] / n:.1f}" for p in PARTS)
         print(f"{variant}: {int(np.median(seg))} segments/request; after the first request: wall "
