@@ -6,11 +6,13 @@
 Places the first requests of ``instances/paper/vgg16-250x70-tau0.6.json`` with the tracked
 policy ``models/policies/mix-70`` (masked), then with the same network unmasked (the paper's
 policies pick among all candidate devices), and prints per request after the first (the first
-has no guess and is decided segment by segment): wall and CPU (``time.process_time``) time of
-the decisions, and the CPU time of the batched path's parts: building the states along the
-guess (:func:`optdist.rl.trajectory.layer_states`), grouping each state's equal device rows
-(``Scorer._row_ids``), the float64 MLP on the distinct (row, segment index) pairs
-(``Scorer._q_pairs``), the rest of ``Scorer.choose`` and placing the kept segments (``LayerState.commit``). The parts are timed
+has no guess and is decided segment by segment; its times are printed apart): wall and CPU
+(``time.process_time``) time of the decisions, and the CPU time of the batched path's parts: building the states along the
+guess (:func:`optdist.rl.trajectory.layer_states`), numbering the round's distinct device rows
+(``Scorer._row_ids``), the float64 MLP on few (row, segment index) pairs and the interpolation
+between them (``Scorer._q_pairs``), the rest of ``Scorer.choose`` and placing the kept segments
+(``LayerState.commit``). CPU per request is counted from one request's start to the next's
+(:func:`request_cpu`, also used by ``decisions.py``). The parts are timed
 by wrapping those functions in this process only (the wrappers add a few microseconds a call).
 CPU time is the number to compare on a shared machine; wall time includes waiting for a core.
 """

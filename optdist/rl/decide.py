@@ -1,9 +1,13 @@
 """Greedy decisions of a trained Q-network, many states per forward pass.
 
-:class:`Scorer` evaluates ``Q(s, j)`` (:class:`optdist.rl.dqn.DeviceQNet`'s maths in numpy)
-for a batch of states at once, forwarding each distinct (state, device-feature row) once, and
-picks ``a = argmax_j Q(s, j)`` over the allowed devices with a tie rule that does not depend
-on how the states were batched (see :meth:`Scorer.choose`).
+:class:`Scorer` evaluates ``Q(s, j)`` (:class:`optdist.rl.dqn.DeviceQNet`'s maths in numpy,
+float64) for a batch of states at once and picks ``a = argmax_j Q(s, j)`` over the allowed
+devices with a tie rule that does not depend on how the states were batched (see
+:meth:`Scorer.choose`). The states of one layer share most device rows and differ in their
+global part only by the segment index, so it numbers the distinct device rows of the whole
+batch (a device keeps its row's number until its row changes), forwards each row at few
+segment indices and interpolates Q in between where the network is provably affine (no ReLU
+input changes sign: :meth:`Scorer._q_pairs`).
 
 :func:`decide_layer` places the remaining segments of one layer with one batched forward per
 round instead of one forward per segment: it guesses the next devices, builds the states along
