@@ -15,6 +15,7 @@ pytestmark = pytest.mark.learn
 
 from optdist.heuristics.incremental import RequestPlacer, Usage  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
+from optdist.rl import decide  # noqa: E402
 from optdist.rl.decide import Scorer, decide_layer, place_requests  # noqa: E402
 from optdist.rl.dqn import DeviceQNet  # noqa: E402
 from optdist.rl.env import Features  # noqa: E402
@@ -131,6 +132,28 @@ def test_batched_decisions_equal_per_segment_random_networks(path, n, seed, mask
     assert_same_placements(first(path, n), random_policy(first(path, n), masked, seed))
 
 
+@pytest.mark.parametrize("path, seed", [(ROOT / "instances" / "coupled" / "lenet-20x10-rpi3.json", 1),
+                                        (ROOT / "instances" / "coupled" / "cifar-6x5-nexus-rpi3.json", 1)],
+                         ids=lambda v: getattr(v, "stem", None))
+def test_batched_rejections_mid_layer_equal_per_segment(monkeypatch, path, seed):
+    """Where capacity binds, a masked policy runs out of allowed devices in the middle of a
+    batched layer (a round whose states were built past that segment): the requests rejected
+    and every placement stay those of deciding segment by segment."""
+    stuck = []
+    real = decide.decide_layer
+
+    def spy(choose, feats, r, st, masked, hint=None, batched=True):
+        ok = real(choose, feats, r, st, masked, hint=hint, batched=batched)
+        if not ok and batched and hint is not None:
+            stuck.append((st.t, st.P))
+        return ok
+
+    monkeypatch.setattr(decide, "decide_layer", spy)
+    inst = load_instance(path)
+    assert_same_placements(inst, random_policy(inst, True, seed))
+    assert any(0 < t < P for t, P in stuck)
+
+
 def test_a_wrong_guess_changes_nothing():
     inst = first(PAPER / "lenet-10x10-tau0.8.json", 1)
     policy = random_policy(inst, True, 5)
@@ -166,25 +189,23 @@ def test_ties_go_to_the_lowest_device():
     assert sc.choose(glob, dev, np.zeros((1, 4), dtype=bool)).tolist() == [0]
 
 
-@pytest.mark.parametrize("collide", [False, True], ids=["distinct-keys", "all-keys-equal"])
-def test_choose_equals_one_forward_per_row(collide):
-    """Grouping equal device rows (and the fallback when different rows share a key) gives the
-    choice of forwarding every allowed (state, device) row on its own."""
-    rng = np.random.default_rng(3)
-    torch.manual_seed(3)
-    net = DeviceQNet(5, 4, 12, (16, 16))
-    sc = Scorer(net)
-    K, F, D = 40, 4, 12
-    glob = rng.random((K, 5)).astype(np.float32)
-    kinds = rng.random((3, F)).astype(np.float32)  # few distinct rows, so most devices share one
-    dev = kinds[rng.integers(0, 3, (K, D))].transpose(0, 2, 1).copy()
-    dev[:, 0][rng.random((K, D)) < 0.2] = 0.5  # a few rows of their own
-    allowed = rng.random((K, D)) < 0.7
-    allowed[0] = False  # a state with no device allowed: 0
-    if collide:
-        sc.proj = np.zeros(F, dtype=np.float32)
+def walk(rng: np.random.Generator, K: int, F: int, D: int, n_kinds: int) -> np.ndarray:
+    """(K, F, D) float32 device rows along a layer: few distinct rows (so devices tie), and each
+    state changes a few devices of the state before (as a placement does)."""
+    kinds = rng.random((n_kinds, F)).astype(np.float32)
+    dev = np.empty((K, F, D), dtype=np.float32)
+    dev[0] = kinds[rng.integers(0, n_kinds, D)].T
+    for s in range(1, K):
+        dev[s] = dev[s - 1]
+        for j in rng.choice(D, int(rng.integers(0, 3)), replace=False):
+            dev[s, :, j] = kinds[rng.integers(0, n_kinds)] if rng.random() < 0.7 else rng.random(F)
+    return dev
+
+
+def per_state_choice(sc: Scorer, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> list[int]:
+    """The reference: every allowed (state, device) row forwarded on its own, ties to the lowest device."""
     want = []
-    for s in range(K):
+    for s in range(len(dev)):
         j = np.flatnonzero(allowed[s])
         if len(j) == 0:
             want.append(0)
@@ -192,4 +213,53 @@ def test_choose_equals_one_forward_per_row(collide):
         q = sc.q_rows(glob, dev[s][:, j].T, np.full(len(j), s))
         best = q.max()
         want.append(int(j[np.flatnonzero(q >= best - 1e-9 * (1 + abs(best)))[0]]))
-    assert sc.choose(glob, dev, allowed).tolist() == want
+    return want
+
+
+@pytest.mark.parametrize("globs", ["segment-index", "segment-index-shuffled", "equal", "several-entries"])
+@pytest.mark.parametrize("collide", [False, True], ids=["distinct-keys", "all-keys-equal"])
+def test_choose_equals_one_forward_per_row(collide, globs):
+    """Grouping equal device rows across the states of a batch (and the fallback when different
+    rows share a hash), forwarding each row at few segment indices and interpolating between
+    them gives the choice of forwarding every allowed (state, device) row on its own, ties
+    included; so does a batch whose global parts are equal, or differ in several entries
+    (every pair forwarded)."""
+    rng = np.random.default_rng(3)
+    torch.manual_seed(3)
+    K, G, F, D = 300, 6, 4, 12
+    sc = Scorer(DeviceQNet(G, F, D, (64, 64)))
+    glob = np.zeros((K, G), dtype=np.float32)
+    glob[:, 1] = 1.0
+    if globs.startswith("segment-index"):
+        glob[:, 5] = (rng.permutation(K) if globs.endswith("shuffled") else np.arange(K)) / K
+    elif globs == "several-entries":
+        glob = rng.random((K, G)).astype(np.float32)
+    dev = walk(rng, K, F, D, 3)
+    allowed = rng.random((K, D)) < 0.7
+    allowed[0] = False  # a state with no device allowed: 0
+    if collide:
+        sc.proj = np.zeros(F, dtype=np.uint64)
+    assert sc.choose(glob, dev, allowed).tolist() == per_state_choice(sc, glob, dev, allowed)
+
+
+def test_interpolated_q_equals_forwarded_q():
+    """Along the segment index, Q of a device row is interpolated on the pieces where no ReLU
+    input changes sign: equal to the forwarded Q up to rounding, with far fewer rows forwarded
+    than (row, segment index) pairs, and pieces cut where signs change."""
+    rng = np.random.default_rng(7)
+    torch.manual_seed(7)
+    K, G, F, D = 512, 6, 11, 20
+    sc = Scorer(DeviceQNet(G, F, D, (64, 64)))
+    glob = np.zeros((K, G), dtype=np.float32)
+    glob[:, 0] = 1.0
+    glob[:, 5] = np.arange(K) / K
+    dev = walk(rng, K, F, D, 4)
+    allowed = np.ones((K, D), dtype=bool)
+    forwarded = []
+    mlp = sc._mlp_signs
+    sc._mlp_signs = lambda x: forwarded.append(len(x)) or mlp(x)
+    q = sc._q_batch(glob, dev, allowed)
+    ref = np.array([sc.q_rows(glob, dev[s].T, np.full(D, s)) for s in range(K)])
+    np.testing.assert_allclose(q, ref, rtol=1e-12, atol=1e-12)
+    assert len(forwarded) > 1  # some piece had ReLU signs changing inside: cut
+    assert sum(forwarded) < 0.5 * len(np.unique(ref))

@@ -11,7 +11,8 @@ does it), then place the requests online twice: with batched decisions
 observation and one forward per segment (the path before, ``batched=False``), on the first
 requests only where that is slow. Both must give the same placements (checked). Times are the
 wall seconds of each request's decisions, on one thread, on this machine (shared: the load
-average is printed).
+average is printed), and for the batched path also its CPU seconds (``time.process_time``, the
+fair number on a shared machine).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from optdist.rl.presets import PRESETS  # noqa: E402
 from optdist.rl.train import train  # noqa: E402
 
 from _common import machine  # noqa: E402
+from decision_split import request_cpu  # noqa: E402
 
 # instance, requests placed batched, requests placed per segment too, preset, training episodes
 CASES = [
@@ -64,16 +66,18 @@ def run(name: str, n: int, n_ref: int, preset: str, episodes: int) -> list[dict]
     for variant, kw in VARIANTS.items():
         res = train(inst, PRESETS[preset], episodes=episodes, seed=0, progress=False, **kw)
         policy = Policy.from_agent(res.agent.q, res.config)
-        out, dec, seg = place_online(inst, policy)
+        with request_cpu() as cpu:
+            out, dec, seg = place_online(inst, policy)
         cfg = policy.config
         ref, ref_dec, _ = place_requests(ref_inst, Features(ref_inst, cfg["cnns"], cfg["max_layers"]), Scorer(policy.net).choose,
                                          policy.masked, batched=False)
-        dec, ref_dec = 1e3 * np.array(dec), 1e3 * np.array(ref_dec)
+        dec, ref_dec, cpu = 1e3 * np.array(dec), 1e3 * np.array(ref_dec), 1e3 * np.array(cpu)
         rows.append({
             "instance": name, "policy": variant, "train_episodes": episodes, "train_s": round(res.train_s, 1),
             "requests": n, "segments_per_request": int(np.median(seg)), "rejected": len(out.rejected),
             "batched_ms_mean": dec.mean(), "batched_ms_median": float(np.median(dec)), "batched_ms_first": dec[0],
-            "batched_ms_mean_after_first": dec[1:].mean(), "batched_us_per_segment": 1e3 * dec.sum() / max(sum(seg), 1),
+            "batched_ms_mean_after_first": dec[1:].mean(), "batched_cpu_ms_first": cpu[0],
+            "batched_cpu_ms_mean_after_first": cpu[1:].mean(), "batched_us_per_segment": 1e3 * dec.sum() / max(sum(seg), 1),
             "per_segment_requests": n_ref, "per_segment_ms_mean": ref_dec.mean(),
             "speedup_first": ref_dec[0] / dec[0], "speedup_after_first": ref_dec[1:].mean() / dec[1:n_ref].mean(),
             "same_placements": same_placements(out, ref, n_ref),
@@ -100,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {machine()}; load average at the end {load} (other work shared the 2 cores)  ",
         "batched: `place_online` (one forward per round of segments, optdist.rl.decide); per_segment: one observation "
         "and one forward per segment (`batched=False`), on the first `per_segment_requests` requests; "
-        "same_placements: both placed those requests identically. Times in ms per request (decisions only); "
+        "same_placements: both placed those requests identically. Times in ms per request (decisions only; wall, "
+        "and batched_cpu_*: CPU time); "
         "the first request has no guess from an earlier one (speedup_first), the others do (speedup_after_first, "
         "over requests 2 to per_segment_requests).",
         "",

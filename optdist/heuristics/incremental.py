@@ -331,18 +331,18 @@ class LayerState:
         elif self.mode == "per_receiver":
             sent = sum(np.where(self.senders != j, self.sender_bytes, 0.0) for j in nodes)
         elif self.mode == "map":
-            src = self.prev[segs]
-            for i in (np.unique(src) if n > 1 else src):
-                got = add if n == 1 or np.all(src == i) else np.bincount(nodes[src == i], minlength=N)
-                moved = float(got.sum() - got[i]) * self.beta
-                if moved:
-                    u.bandwidth[i] += moved
-                    self.shared += moved
-                    self.flow[i] += got
-                    self.flow[i, i] = 0
-                    arrive = np.where(got > 0, self.flow[i] * self.beta / self.inst.rate[i], 0.0)
-                    arrive[i] = 0.0
-                    np.maximum(self.wait, arrive, out=self.wait)
+            src, own = np.unique(self.prev[segs], return_inverse=True)  # the maps' owners, and each map's
+            got = np.bincount(own * N + nodes, minlength=len(src) * N).reshape(len(src), N)  # maps i -> j
+            got[np.arange(len(src)), src] = 0  # a map its owner keeps moves nothing
+            moved = got.sum(axis=1) * self.beta
+            hit = moved != 0  # owners that ship something
+            src, got, moved = src[hit], got[hit], moved[hit]
+            u.bandwidth[src] += moved
+            for bytes_i in moved.tolist():  # one sum per owner, in order: the bytes of unbatched steps
+                self.shared += bytes_i
+            self.flow[src] += got
+            arrive = np.where(got > 0, self.flow[src] * self.beta / self.inst.rate[src][:, None], 0.0)
+            np.maximum(self.wait, arrive.max(axis=0, initial=0.0), out=self.wait)
         if self.mode in ("per_segment", "per_receiver"):
             u.bandwidth[self.senders] += sent
             self.shared += float(np.sum(sent))

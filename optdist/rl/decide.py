@@ -1,9 +1,13 @@
 """Greedy decisions of a trained Q-network, many states per forward pass.
 
-:class:`Scorer` evaluates ``Q(s, j)`` (:class:`optdist.rl.dqn.DeviceQNet`'s maths in numpy)
-for a batch of states at once, forwarding each distinct (state, device-feature row) once, and
-picks ``a = argmax_j Q(s, j)`` over the allowed devices with a tie rule that does not depend
-on how the states were batched (see :meth:`Scorer.choose`).
+:class:`Scorer` evaluates ``Q(s, j)`` (:class:`optdist.rl.dqn.DeviceQNet`'s maths in numpy,
+float64) for a batch of states at once and picks ``a = argmax_j Q(s, j)`` over the allowed
+devices with a tie rule that does not depend on how the states were batched (see
+:meth:`Scorer.choose`). The states of one layer share most device rows and differ in their
+global part only by the segment index, so it numbers the distinct device rows of the whole
+batch (a device keeps its row's number until its row changes), forwards each row at few
+segment indices and interpolates Q in between where the network is provably affine (no ReLU
+input changes sign: :meth:`Scorer._q_pairs`).
 
 :func:`decide_layer` places the remaining segments of one layer with one batched forward per
 round instead of one forward per segment: it guesses the next devices, builds the states along
@@ -33,18 +37,23 @@ from optdist.rl.trajectory import batchable, layer_states
 Choose = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (glob, dev, allowed) -> devices
 
 TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the best are ties
-MIN_ROUND = 8  # segments per round: twice the segments last kept, within [MIN_ROUND, MAX_ROUND]
-MAX_ROUND = 256
+FIRST_ROUND = 512  # segments in a layer's first round; then twice the segments last kept,
+MIN_ROUND = 8  # within [MIN_ROUND, MAX_ROUND] (a wrong guess wastes at most about the work kept)
+MAX_ROUND = 2048
+SPLIT = 8  # a piece of a row's segment indices whose ends lie on different linear pieces is cut in SPLIT
 
 
 class Scorer:
     """``Q(s, j)`` of a :class:`DeviceQNet` for batches of states, and the greedy choice.
 
     The network's first layer is split into its global part (shared by every device of a
-    state) and its device part; the MLP runs in float64 on one row per distinct device row of a
-    state (float32 rounding, about 1e-7 relative, is coarser than the Q differences between
-    devices of a little-trained network). The number of devices D is read off the inputs, so a
-    policy serves any D.
+    state) and its device part; the MLP runs in float64 (float32 rounding, about 1e-7
+    relative, is coarser than the Q differences between devices of a little-trained network).
+    The number of devices D is read off the inputs, so a policy serves any D.
+
+    A batch of states of one layer differs in few device rows from state to state and in one
+    global entry, the segment index ``tau = t / P``: :meth:`choose` forwards each distinct
+    device row at few values of ``tau`` and interpolates the rest (see :meth:`_q_pairs`).
     """
 
     def __init__(self, net: DeviceQNet):
@@ -53,7 +62,9 @@ class Scorer:
         self.G, self.F = net.n_global, net.n_device
         (w0, b0), self.rest = layers[0], layers[1:]
         self.wg, self.wd, self.b0 = np.ascontiguousarray(w0[: self.G]), np.ascontiguousarray(w0[self.G:]), b0
-        self.proj = np.random.default_rng(0).uniform(0.5, 1.0, self.F).astype(np.float32)
+        # row hash: the float32 bits of each feature times a fixed odd 64-bit number, summed (mod 2**64)
+        self._cuts = np.arange(1, SPLIT)
+        self.proj = np.random.default_rng(0).integers(1, 2**62, self.F, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
     def _mlp(self, x: np.ndarray) -> np.ndarray:
         for w, b in self.rest:
@@ -61,60 +72,147 @@ class Scorer:
             x = x @ w + b
         return x[:, 0]
 
+    def _mlp_signs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_mlp` of first-layer pre-activations ``x`` (R, H0): Q (R,) and which ReLU inputs
+        are positive (R, sum of hidden widths) bool (the linear piece each row is on)."""
+        signs = []
+        for w, b in self.rest:
+            signs.append(x > 0.0)
+            np.maximum(x, 0.0, out=x)
+            x = x @ w + b
+        return x[:, 0], np.concatenate(signs, axis=1)
+
     def q_rows(self, glob: np.ndarray, rows: np.ndarray, state: np.ndarray) -> np.ndarray:
         """Q of device rows ``rows`` (R, F) in states ``state`` (R,) of ``glob`` (K, G): (R,) float64."""
         h = rows.astype(np.float64) @ self.wd + (glob.astype(np.float64) @ self.wg + self.b0)[state]
         return self._mlp(h)
 
-    def _distinct(self, dev: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The distinct allowed device rows of each state, found state by state (no sort across states).
+    def _row_ids(self, dev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Equal device rows of ``dev`` (K, F, D) numbered: ``(rid, rows)``, rid (K, D) int64 and
+        the distinct rows (R, F) float32.
 
-        ``dev`` (K, F, D), ``allowed`` (K, D) bool. Returns ``(s, rows, order, pair)``: the distinct
-        (state, row) pairs as state indices (U,) and rows (U, F) (those of the lowest device of
-        each group of equal rows), each state's devices sorted by row key (K, D) and, per sorted position,
-        the index in 0..U-1 of its pair (K, D; -1 for a device not allowed). The key is a fixed
-        random projection of the row, summed feature by feature (elementwise, so equal rows get
-        equal keys); rows sharing a key are checked equal, and a collision makes every allowed
-        row its own pair.
+        Only state 0's rows and the rows that differ from the same device's row in the state
+        before are looked up (a device keeps its id while its row stays); those are grouped by a
+        hash of their bits (:attr:`proj`) and checked equal to their group's first row: a
+        collision gives every looked-up row its own id (same Q, more forwards).
         """
         K, F, D = dev.shape
-        key = np.einsum("f,kfd->kd", self.proj, dev)
-        key[~allowed] = np.inf
-        order = np.argsort(key, axis=1, kind="stable")  # equal keys: the lowest device first
-        skey = np.take_along_axis(key, order, axis=1)
-        valid = skey < np.inf
-        start = valid.copy()
-        start[:, 1:] &= skey[:, 1:] != skey[:, :-1]
-        head = np.maximum.accumulate(np.where(start, np.arange(D), 0), axis=1)  # sorted position of each group's first
-        rows = dev.transpose(0, 2, 1).reshape(K * D, F)  # one copy, row (s, j) at s * D + j
-        base = (D * np.arange(K))[:, None]
-        at, first = (base + order)[valid], (base + np.take_along_axis(order, head, axis=1))[valid]
-        if not (np.take(rows, at, axis=0) == np.take(rows, first, axis=0)).all():
-            start = valid
-        pair = np.where(valid, np.cumsum(start.ravel()).reshape(K, D) - 1, -1)
-        s, pos = np.nonzero(start)
-        return s, rows[D * s + order[s, pos]], order, pair
+        new = np.ones((K, D), dtype=bool)
+        new[1:] = (dev[1:] != dev[:-1]).any(axis=1)
+        ns, nj = np.nonzero(new)
+        rows = dev.transpose(0, 2, 1)[ns, nj]  # (M, F)
+        key = (rows.view(np.uint32).astype(np.uint64) * self.proj).sum(axis=1, dtype=np.uint64)
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        if not (rows == rows[first][inv]).all():
+            first, inv = np.arange(len(rows)), np.arange(len(rows))
+        ids = np.empty((K, D), dtype=np.int64)
+        ids[ns, nj] = inv
+        since = np.maximum.accumulate(np.where(new, np.arange(K)[:, None], 0), axis=0)  # state of each row's last change
+        return ids[since, np.arange(D)[None, :]], rows[first]
+
+    def _q_pairs(self, glob: np.ndarray, rows: np.ndarray, p_row: np.ndarray, p_glob: np.ndarray,
+                 col: int | None) -> np.ndarray:
+        """Q of the (row, global part) pairs ``rows[p_row]`` (rows (R, F)) in ``glob[p_glob]`` (glob
+        (K', G)): (U,) float64.
+
+        ``col``: the one entry in which the rows of ``glob`` differ (the segment index tau; None:
+        they differ in more, and every pair is forwarded), the pairs sorted by row, then by tau.
+        The first-layer input of a row is then affine in tau, and so is Q wherever no ReLU input
+        changes sign: each pre-activation is affine in tau on such a piece, so equal signs at
+        its two ends mean equal signs throughout. Per row the first and last pair are
+        forwarded; a piece whose ends have equal signs is interpolated (the value at tau is the
+        forwarded one up to rounding, about 1e-16 relative, far below :data:`TIE_TOLERANCE`), any
+        other is cut in :data:`SPLIT` (the pairs at the cuts forwarded) until it is or has no
+        pair inside.
+        """
+        U = len(p_row)
+        part = rows.astype(np.float64) @ self.wd  # (R, H0): a row's share of the first layer
+        q = np.empty(U)
+        if col is None:
+            q[:] = self._mlp(part[p_row] + (glob.astype(np.float64) @ self.wg + self.b0)[p_glob])
+            return q
+        tau = glob[:, col].astype(np.float64)[p_glob]
+        rest = glob[0].astype(np.float64)
+        rest[col] = 0.0
+        rest, slope = rest @ self.wg + self.b0, self.wg[col]  # glob @ wg + b0 = rest + tau * slope
+        signs: np.ndarray | None = None
+
+        def forward(at: np.ndarray) -> None:
+            nonlocal signs
+            q[at], s = self._mlp_signs(part[p_row[at]] + (rest + tau[at][:, None] * slope))
+            s = np.packbits(s, axis=1)
+            if signs is None:
+                signs = np.empty((U, s.shape[1]), dtype=np.uint8)
+            signs[at] = s
+
+        last = np.append(np.flatnonzero(p_row[1:] != p_row[:-1]), U - 1)
+        first = np.append(0, last[:-1] + 1)
+        forward(np.unique(np.concatenate([first, last])))
+        lo, hi = first, last
+        while True:
+            inner = hi - lo > 1
+            lo, hi = lo[inner], hi[inner]
+            if not len(lo):
+                return q
+            flat = (signs[lo] == signs[hi]).all(axis=1)
+            a, b = lo[flat], hi[flat]
+            n = b - a - 1
+            at = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(a + 1, n)
+            a, b = np.repeat(a, n), np.repeat(b, n)
+            q[at] = q[a] + (tau[at] - tau[a]) * ((q[b] - q[a]) / (tau[b] - tau[a]))
+            lo, hi = lo[~flat], hi[~flat]
+            cut = np.concatenate([lo[:, None], lo[:, None] + ((hi - lo)[:, None] * self._cuts) // SPLIT, hi[:, None]],
+                                 axis=1)  # (I, SPLIT + 1) ascending, repeats where a piece is short
+            forward(np.unique(cut[:, 1:-1][cut[:, 1:-1] > lo[:, None]]))
+            lo, hi = cut[:, :-1].ravel(), cut[:, 1:].ravel()
 
     def choose(self, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """Per state the allowed device of largest Q: (K,) int64 (0 for a state with none allowed).
 
         ``glob`` (K, G) and ``dev`` (K, F, D) are float32 states in :class:`LayerStates`' layout,
-        ``allowed`` (K, D) bool. Q-values within :data:`TIE_TOLERANCE` (relative, plus absolute)
-        of the best are ties, won by the lowest device index: rounding, which depends on how
-        many states share a batch (about 1e-16 relative), then never changes a choice, while
-        devices a network scores equally (equal rows, or rows differing only where it does not
-        look) keep the lowest-index rule.
+        ``allowed`` (K, D) bool. Q is found once per distinct (device row, global part) pair
+        (:meth:`_q_batch`), so equal rows of a state score equally. Q-values
+        within :data:`TIE_TOLERANCE` (relative, plus absolute) of the best are ties, won by the
+        lowest device index: rounding, which depends on how the states were batched (about
+        1e-16 relative), then never changes a choice, while devices a network scores equally
+        (equal rows, or rows differing only where it does not look) keep the lowest-index rule.
         """
         K, _, D = dev.shape
         if not allowed.any():
             return np.zeros(K, dtype=np.int64)
-        s_idx, rows, order, pair = self._distinct(dev, allowed)
-        q_pair = self.q_rows(glob, rows, s_idx)
-        q = np.full((K, D), -np.inf)
-        np.put_along_axis(q, order, np.where(pair >= 0, q_pair[pair], -np.inf), axis=1)
+        if K == 1:  # one state (a segment decided alone): every allowed row forwarded, no grouping
+            j = np.flatnonzero(allowed[0])
+            q = np.full((1, D), -np.inf)
+            q[0, j] = self.q_rows(glob, dev[0][:, j].T, np.zeros(len(j), dtype=np.int64))
+        else:
+            q = self._q_batch(glob, dev, allowed)
         best = q.max(axis=1)
         near = q >= (best - TIE_TOLERANCE * (1.0 + np.abs(best)))[:, None]
         return near.argmax(axis=1).astype(np.int64)
+
+    def _q_batch(self, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Q (K, D) float64 of the allowed entries of a batch of states (-inf elsewhere), once per
+        distinct (device row, global part) pair (:meth:`_row_ids`, :meth:`_q_pairs`)."""
+        K = len(dev)
+        rid, rows = self._row_ids(dev)
+        varies = np.flatnonzero((glob != glob[0]).any(axis=0))
+        col = int(varies[0]) if len(varies) == 1 else None
+        if col is not None:  # one entry differs (the segment index): the globs in its order
+            _, first, g_of = np.unique(glob[:, col], return_index=True, return_inverse=True)
+            gl = glob[first]
+        elif not len(varies):
+            gl, g_of = glob[:1], np.zeros(K, dtype=np.int64)
+        else:
+            gl, g_of = np.unique(glob, axis=0, return_inverse=True)
+        n_g = len(gl)
+        key = rid * n_g + g_of.reshape(K, 1)  # (K, D): the (row, glob) pair of each entry
+        seen = np.zeros(len(rows) * n_g, dtype=bool)
+        seen[key[allowed]] = True
+        pairs = np.flatnonzero(seen)  # sorted by row, then by tau
+        pos = np.empty(len(seen), dtype=np.int64)
+        pos[pairs] = np.arange(len(pairs))
+        q_pair = self._q_pairs(gl, rows, pairs // n_g, pairs % n_g, col)
+        return np.where(allowed, q_pair[pos[np.where(allowed, key, pairs[0])]], -np.inf)
 
 
 def _split(feats: Features, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +249,7 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
                 return False
             st.place(j)
         return True
-    size = MAX_ROUND
+    size = FIRST_ROUND
     hint = np.asarray(hint, dtype=np.int64)
     guess = hint[st.t:]
     while not st.done:

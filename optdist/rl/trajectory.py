@@ -81,7 +81,9 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     steps = np.arange(K)
     one = np.zeros((K, N), dtype=np.int64)
     one[steps, actions] = 1
-    added = np.cumsum(one, axis=0) - one  # segments placed on each node before step s
+    added = np.cumsum(one, axis=0)
+    added -= one  # segments placed on each node before step s
+    del one  # (temporaries are dropped as soon as used: a round's peak memory is faulted in again each round)
     cnt = st.cnt[None, :] + added
     u = st.usage
 
@@ -94,6 +96,8 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     cand = st.cand
     memory = cand & (u.memory + added * st.m + st.m <= inst.memory)
     compute = cand & (u.compute + added * st.c + st.c <= inst.compute_capacity)
+    if st.mode != "per_segment":
+        del added
     privacy = cand & (cnt < st.cap)
     sender = None
     if st.mode == "per_segment":
@@ -125,20 +129,30 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
         move = moved.astype(bool)
         flow_add = np.zeros((K, N))
         flow_add[steps[move], actions[move]] = 1.0
-        run_sum = np.cumsum(flow_add, axis=0) - flow_add
-        run_sum = run_sum - run_sum[run_start][run_of]
+        run_sum = np.cumsum(flow_add, axis=0)
+        run_sum -= flow_add
+        del flow_add
+        run_sum -= run_sum[run_start][run_of]
         flow = st.flow[sender] + run_sum  # row of the step's sender in f, before the step
+        del run_sum
         flow[steps, sender] = 0.0
         rate = inst.rate[sender]
         # wait_j after a move of the step's map to j: f_ij * beta / rho_i (LayerState.commit)
         bump = np.zeros((K, N))
         bump[steps[move], actions[move]] = (flow[steps[move], actions[move]] + 1.0) * st.beta / rate[move]
         seen = np.maximum.accumulate(bump, axis=0)
-        wait = np.maximum(st.wait[None, :], np.vstack([np.zeros((1, N)), seen[:-1]]))
+        del bump
+        wait = np.empty((K, N))
+        wait[0] = st.wait
+        np.maximum(st.wait[None, :], seen[:-1], out=wait[1:])
+        del seen
         arrive = (flow + 1) * (st.beta / rate)[:, None]
+        del flow
         arrive[steps, sender] = 0.0
         rise_at = (cnt + 1) * st.ce + np.maximum(wait, arrive)
+        del arrive
         finish = cnt * st.ce + wait
+        del wait
         delay_arrive = np.repeat((st.beta / rate)[:, None], N, axis=1)
         delay_arrive[steps, sender] = 0.0
         delay = st.ce + delay_arrive
@@ -149,6 +163,7 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
         delay = np.broadcast_to(st.segment_delay(), (K, N))
     bandwidth = cand & ok
     stage = np.where(cnt > 0, finish, 0.0).max(axis=1)
+    del finish
 
     F = feats.n_device
     dev = np.zeros((K, F, D), dtype=np.float32)
