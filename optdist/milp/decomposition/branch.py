@@ -31,8 +31,11 @@ row brings the missing halves of its products with it and the pricing model's by
 then the true ones. A placement the pricing returns that still misses a limit in truth is not
 a column of the part; a node whose LP keeps needing artificial columns stays open as
 "phase 1".) Rows with a positive price are branched on first. The bound of the whole is the least bound of the nodes not yet closed (best-first
-search), and a node closes when its bound reaches the incumbent within the gap, when its LP
-solution is integral and the evaluator accepts it spread over the devices, or when it is
+search), and a node closes when its bound reaches the incumbent within the gap (checked after
+every pricing round of its column generation: a node need not converge once its Lagrangian
+bound is there), when its LP
+solution is integral and the evaluator accepts it spread over the devices (the caller's
+``integral``), or when it is
 infeasible. A node whose LP solution is fractional with no such threshold, or integral but
 not spreadable over the devices (the aggregated rows allow it, the devices do not), stays
 open: its bound is kept and the search goes on elsewhere (the certified bound never exceeds
@@ -161,12 +164,13 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             _lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, None, deadline, threads, seed)
             split = None if how != "lp" else _choose(node.parts, x_cols, rows, prices)
         if split is None:
-            lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed)
+            lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed,
+                                                  closes)
         lb = max(lb, node.bound) if split is None else node.bound
         entry = {"node": solved, "parts": len(node.parts), "bound": lb, "seconds": time.perf_counter() - started}
         log.append(entry)
         if math.isinf(lb) or closes(lb):
-            entry["closed"] = "infeasible" if math.isinf(lb) else "bound"
+            entry["closed"] = "infeasible" if math.isinf(lb) else "bound, early" if how == "closed" else "bound"
             pruned[0] = min(pruned[0], lb)
             continue
         if how == "deadline":  # its bound so far; the search ends
@@ -208,11 +212,14 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
 
 
 def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,
-                price: Pricer | None, deadline: float, threads: int | None, seed: int | None):
+                price: Pricer | None, deadline: float, threads: int | None, seed: int | None,
+                closes: Callable[[float], bool] | None = None):
     """Column generation at a node: (its best Lagrangian bound, per part the last LP's
     (column, x) with x > 0, the last LP's prices per row, how it ended: ``lp`` (converged), ``phase 1`` (converged with
-    artificial columns in use) or ``deadline``). ``price`` None: the LP over the pool only
-    (bound ``-inf``; ``lp`` or ``phase 1`` says whether it needs artificial columns)."""
+    artificial columns in use), ``deadline`` or ``closed`` (``closes(bound)`` held: the node's
+    Lagrangian bound reached the incumbent within the gap, so its LP need not converge)).
+    ``price`` None: the LP over the pool only (bound ``-inf``; ``lp`` or ``phase 1`` says
+    whether it needs artificial columns)."""
     parts = node.parts
     master = Master(rows, [p.size for p in parts], cost_unit, threads=threads, seed=seed)
 
@@ -257,6 +264,8 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
             best = max(best, value)
         if math.isinf(best):
             return best, x_cols, pi, "lp"
+        if closes is not None and closes(best):
+            return best, x_cols, pi, "closed"
         rc_new = [master.reduced_cost(c, pi, mu) for c in master.columns[n_before:]]
         if not any(r < -1e-9 * cost_unit for r in rc_new):  # converged (or pricing found nothing new)
             return best, x_cols, pi, "phase 1" if phase1 else "lp"
