@@ -214,7 +214,8 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
 def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,
                 price: Pricer | None, deadline: float, threads: int | None, seed: int | None,
                 closes: Callable[[float], bool] | None = None):
-    """Column generation at a node: (its best Lagrangian bound, per part the last LP's
+    """Column generation at a node (the parts with limits priced first, the others only once
+    none of theirs prices out): (its best Lagrangian bound, per part the last LP's
     (column, x) with x > 0, the last LP's prices per row, how it ended: ``lp`` (converged), ``phase 1`` (converged with
     artificial columns in use), ``deadline`` or ``closed`` (``closes(bound)`` held: the node's
     Lagrangian bound reached the incumbent within the gap, so its LP need not converge)).
@@ -246,28 +247,38 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
         phase1 = master.artificial_in_use()
         if price is None:
             return best, x_cols, pi, "phase 1" if phase1 else "lp"
-        bounds = []
-        added = 0
-        for j, part in enumerate(parts):
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return best, x_cols, pi, "deadline"
-            b, cols = price(part, pi, left)
-            bounds.append(b)
-            for col, key in cols:
-                if key not in keys:
-                    keys.add(key)
-                    pool.append(col)
-                    added += offer(col)
-        if all(math.isfinite(b) or b > 0 for b in bounds):
-            value = -float(pi @ rhs) + sum(p.size * b for p, b in zip(parts, bounds))
+        def prices_out() -> bool:
+            return any(master.reduced_cost(c, pi, mu) < -1e-9 * cost_unit for c in master.columns[n_before:])
+
+        # partial pricing: the parts with limits (new at this node) first; if one of their
+        # columns prices out, the LP is solved again before the other parts are priced (a
+        # bound needs every part priced at the same prices)
+        limited = [j for j, p in enumerate(parts) if p.limits]
+        bounds: dict[int, float] = {}
+        for group in (limited, [j for j, p in enumerate(parts) if not p.limits]):
+            if bounds and prices_out():
+                break
+            for j in group:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return best, x_cols, pi, "deadline"
+                b, cols = price(parts[j], pi, left)
+                bounds[j] = b
+                for col, key in cols:
+                    if key not in keys:
+                        keys.add(key)
+                        pool.append(col)
+                        offer(col)
+        if len(bounds) < len(parts):
+            continue  # a partial round: columns entered
+        if all(math.isfinite(b) or b > 0 for b in bounds.values()):
+            value = -float(pi @ rhs) + sum(p.size * bounds[j] for j, p in enumerate(parts))
             best = max(best, value)
         if math.isinf(best):
             return best, x_cols, pi, "lp"
         if closes is not None and closes(best):
             return best, x_cols, pi, "closed"
-        rc_new = [master.reduced_cost(c, pi, mu) for c in master.columns[n_before:]]
-        if not any(r < -1e-9 * cost_unit for r in rc_new):  # converged (or pricing found nothing new)
+        if not prices_out():  # converged (or pricing found nothing new)
             return best, x_cols, pi, "phase 1" if phase1 else "lp"
     return best, x_cols, pi, "deadline"
 

@@ -488,12 +488,16 @@ def column_generation(
             x = master.solve_integer(time_limit=min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      mip_gap=max(mip_gap / 10, 1e-6))
             spent["integer master"] += time.perf_counter() - started
+            # the aggregated rows relax the per-device ones: a solution no better than the
+            # incumbent is not spread, and a proven optimum no better leaves the per-device
+            # integer master nothing to find over these columns
+            worse = x is not None and sum(int(n) * c.cost for n, c in zip(x, master.columns) if n > 0) >= inc_obj
             started = time.perf_counter()
-            spread = None if x is None else _spread(inst, P, master, x, deadline, threads)
+            spread = None if x is None or worse else _spread(inst, P, master, x, deadline, threads)
             spent["spreading"] += time.perf_counter() - started
-            if spread is not None and master.integer_proven:  # the per-device master can do no better
+            if (spread is not None or worse) and master.integer_proven:  # the per-device master can do no better
                 realised = len(master.columns)
-            if spread is None and x is not None:  # the aggregated solution does not split over the devices
+            if spread is None and x is not None and not worse:  # the aggregated solution does not split over the devices
                 started = time.perf_counter()
                 spread = _on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      max(mip_gap / 10, 1e-6), threads, seed)
