@@ -47,13 +47,12 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
 A bound above ``sum_r`` (largest latency request r can have) proves that no placement exists
 (objective the latency alone, no admission control): the run ends ``infeasible``. It stops
 when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
-LP master is optimal or near it (no column prices out and the LP value is within
-``NEAR_CONVERGED`` of the gap above the bound; the bound is then (nearly) the Dantzig-Wolfe
-bound and the rest of the gap is the integer master's: the per-device integer master over
-every column gets a quarter of the time left, unless the aggregated integer master's proven
-optimum over the same columns fits the devices already, the improvement ``IMPROVE_SHARE``
-of it, then branch-and-price the rest but a reserve for the per-device
-integer master over the columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
+LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
+integer master's: the per-device integer master over every column gets a quarter of the time
+left, unless the aggregated integer master's proven optimum over the same columns fits the
+devices already or is no better than the incumbent, the improvement ``IMPROVE_SHARE`` of it,
+then branch-and-price the rest but a reserve for the per-device integer master over the
+columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
 heuristic's placements (each placed request's placement is a column of its class; greedy's
 rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
 where they fit).
@@ -108,10 +107,6 @@ from optdist.transfers import all_edges
 #: this share of its cost (:meth:`PricingModel.solve`)
 CUTOFF_PRICE_SHARE = 0.1
 RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL * cost_unit
-#: the rounds hand over to the integer master and branch-and-price once the LP master's value is
-#: within this share of the gap (incumbent - certified bound) above the bound: the LP master can
-#: close at most that share, the integer master's gap is the rest
-NEAR_CONVERGED = 0.25
 #: share of the time left that the improvement gets at the hand-over when branch-and-price follows
 #: (it found none of the final incumbents in the runs of benchmarks/milp/README.md, branch tight11)
 IMPROVE_SHARE = 0.1
@@ -520,11 +515,8 @@ def column_generation(
         if g is not None and g <= mip_gap:
             termination = Termination.OPTIMAL
             break
-        near = (not added and not phase1 and math.isfinite(inc_obj) and math.isfinite(best_lb)
-                and z - best_lb <= NEAR_CONVERGED * (inc_obj - best_lb))
-        if not added and all_proven and a == 0 or near:
-            # the LP master is optimal (or so near it that at most NEAR_CONVERGED of the gap is
-            # left to column generation): the rest of the gap is the integer master's; give the
+        if not added and all_proven and a == 0:
+            # the LP master is optimal: what is left of the gap is the integer master's; give the
             # per-device integer master over every column a quarter of the time left, unless the
             # aggregated integer master's proven optimum over these columns fits the devices
             # already (the aggregated rows relax the per-device ones: it can do no better)
