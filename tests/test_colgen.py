@@ -481,7 +481,7 @@ def test_exact_spreading_fits_a_mix_the_least_loaded_rule_cannot_and_refuses_one
     from optdist.evaluate import evaluate
     from optdist.milp.decomposition.classes import combine, spread_exact
 
-    inst, owners = _tight_mix(7)  # 7 A + 3 B: 264,224 B of 270,750 B, the best known mix (paper.solu)
+    inst, owners = _tight_mix(7)  # 7 A + 3 B: 264,224 B of 270,750 B, the best mix of these two patterns
     assert not evaluate(inst, Assignment(owners)).feasible  # every request on the same labels
     assert not evaluate(inst, combine(inst, [([r], o) for r, o in enumerate(owners)])).feasible
     fit = spread_exact(inst, owners, time_limit=30)

@@ -182,4 +182,4 @@ def spread_exact(inst: Instance, owners: Sequence[list[np.ndarray] | None], *, t
             if rr == r and x[v] > 0.5:
                 lab[d] = j
         out[r] = [lab[a] for a in owners[r]]
-    return Assignment(out, {"method": "decomposed"})
+    return Assignment(out, {"method": "decomposed", "spread": "exact"})

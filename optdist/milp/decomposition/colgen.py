@@ -34,10 +34,10 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    (:func:`optdist.milp.decomposition.classes.combine`); if that exceeds a capacity, by a
    small assignment MIP of each request's devices to the group's devices
    (:func:`optdist.milp.decomposition.classes.spread_exact`: the least-loaded rule misses
-   tight packings such as the best known 7 A + 3 B of ``lenet-10x10-tight-tau0.6``); if that
-   finds no fit either, the integer master is solved again on per-node rows over relabelled
-   copies of the columns
-   (:func:`optdist.milp.decomposition.master.integer_on_devices`). The placement is re-scored
+   tight packings such as 7 A + 3 B of ``lenet-10x10-tight-tau0.6``), and the integer master
+   is also solved again on per-node rows over relabelled copies of the columns
+   (:func:`optdist.milp.decomposition.master.integer_on_devices`; it may pick other columns),
+   the better of the two kept. The placement is re-scored
    by the independent evaluator; a feasible one that beats the incumbent replaces it and is
    improved request by request (:func:`optdist.milp.decomposition.repair.fill_and_improve`:
    each request at its best in the capacity the others leave, for 5 % of the time left,
@@ -492,12 +492,15 @@ def column_generation(
             spent["spreading"] += time.perf_counter() - started
             if (spread is not None or worse) and master.integer_proven:  # the per-device master can do no better
                 realised = len(master.columns)
-            if spread is None and x is not None and not worse:  # the aggregated solution does not split over the devices
+            better = consider(spread, "integer master")
+            if (spread is None or spread.meta.get("spread") == "exact") and x is not None and not worse:
+                # the least-loaded rule does not split it over the devices: the per-device integer
+                # master too (it may pick other columns), the better of the two is kept
                 started = time.perf_counter()
-                spread = _on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
-                                     max(mip_gap / 10, 1e-6), threads, seed)
+                better |= consider(_on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left)
+                                               else 30.0, max(mip_gap / 10, 1e-6), threads, seed), "integer master")
                 spent["integer master on devices"] += time.perf_counter() - started
-            if consider(spread, "integer master"):
+            if better:
                 repair(incumbent.owners, "integer master, improved", 0.05)
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
