@@ -224,13 +224,10 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
     parts = node.parts
     master = Master(rows, [p.size for p in parts], cost_unit, threads=threads, seed=seed)
 
-    def offer(col: Column) -> int:
-        n = 0
+    def offer(col: Column) -> None:
         for j, part in enumerate(parts):
             if part.admits(col):
                 master.add(Column(j, col.kind, col.cost, col.usage, col.owners, col.node_use))
-                n += 1
-        return n
 
     for col in pool:
         offer(col)

@@ -4,7 +4,8 @@ Requests interact only through the shared node capacities. Requests with the sam
 same profile and privacy limits) and a source equal in every field have identical
 subproblems up to renaming the source: one solve per **class**. Devices equal in every field
 are interchangeable: each request may use its own permutation of them without changing its
-latency, which :func:`combine` uses to spread requests over them.
+latency, which :func:`combine` (least-loaded first) and :func:`spread_exact` (a small MIP)
+use to spread requests over them.
 """
 
 from __future__ import annotations

@@ -734,7 +734,8 @@ def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray, deadline
     of its class's chosen columns (or is rejected), and each request's devices are permuted
     within their identical groups least-loaded first (:func:`classes.combine`), or where that
     exceeds a capacity, by :func:`classes.spread_exact` (:func:`_fit`). None if neither fits
-    (the caller then tries :func:`_on_devices`, which may choose other columns)."""
+    (the caller also tries :func:`_on_devices` where the least-loaded rule fails: it may choose
+    other columns)."""
     from optdist.milp.decomposition.classes import combine
 
     todo = {c: list(m) for c, m in enumerate(P.members)}
