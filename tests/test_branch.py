@@ -34,12 +34,12 @@ def _brute_force(cols, sizes, rhs):
     return best
 
 
-def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, priced=None):
+def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, priced=None, known=math.inf):
     """The search with exact pricing by enumeration. ``converged``: start from every column and
     the LP master's value as the root bound, the root not priced again (``root_converged``);
-    ``priced``: a list that gets each priced part."""
+    ``priced``: a list that gets each priced part; ``known``: an incumbent value from the start."""
     every = [col for cs in cols for col in cs]
-    inc = [math.inf]
+    inc = [known]
 
     def price(part: Part, pi: np.ndarray, _left: float):
         if priced is not None:
@@ -136,3 +136,16 @@ def test_a_converged_root_is_branched_without_pricing_and_the_search_still_prove
     assert out.log[0]["bound"] == pytest.approx(_lp_bound(rows, cols, sizes), rel=1e-12) and "branch" in out.log[0]
     if len(sizes) == 1:
         assert priced and not any(p.size == sizes[0] and not p.limits for p in priced)
+
+
+@pytest.mark.parametrize("case", [KNAPSACK, TWO_ROWS], ids=["one-row", "two-rows-two-classes"])
+def test_a_node_stops_pricing_once_its_bound_reaches_the_incumbent(case):
+    """With the optimum known as incumbent from the start, a node's column generation stops as
+    soon as its Lagrangian bound reaches it (logged "bound, early"); the search still proves the
+    brute-force optimum."""
+    patterns, sizes, rhs = case
+    rows, cols = _problem(patterns, sizes, rhs)
+    opt = _brute_force(cols, sizes, rhs)
+    out, _inc, _ = _search(rows, cols, sizes, known=opt)
+    assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9) and out.bound <= opt * (1 + 1e-9)
+    assert any(e.get("closed") == "bound, early" for e in out.log)

@@ -491,3 +491,41 @@ def test_lexicographic_device_order_keeps_every_priced_optimum():
         assert out.proven
         assert out.value == pytest.approx(brute, rel=1e-7)
         assert out.bound <= brute * (1 + 1e-7)
+
+
+def _tight_mix(n_a: int):
+    """lenet-10x10-tight-tau0.6 with ``n_a`` requests on pattern A (0.742406 ms, 30,032 B sent
+    from the RPi3) and the rest on pattern B (0.851943 ms, 18,000 B), every request on the same
+    device labels (placements found by column generation on this instance)."""
+    from pathlib import Path
+
+    from optdist.instance import load_instance
+
+    inst = load_instance(Path(__file__).resolve().parents[1] / "instances/paper/lenet-10x10-tight-tau0.6.json")
+    a = [[-1], list(range(8)), list(range(8)), list(range(8)), [i for i in range(8) for _ in (0, 1)],
+         [i for i in range(8) for _ in (0, 1)], [-1], [0], [-1]]
+    conv = [7, 8, 9, 0, 1, 2, 3, 4]
+    b = [[-1], conv, conv, [7, 8, 9, 0, 9, 7, 0, 8], [i for i in (7, 8, 9, 0, 1, 2, 5, 6) for _ in (0, 1)],
+         [i for i in (7, 8, 9, 0, 1, 2, 5, 6) for _ in (0, 1)], [-1], [7], [-1]]
+    owners = []
+    for r in range(inst.n_requests):
+        src = int(inst.request_source[r])
+        owners.append([np.array([src if i < 0 else i for i in layer], dtype=np.int64) for layer in (a if r < n_a else b)])
+    return inst, owners
+
+
+def test_exact_spreading_fits_a_mix_the_least_loaded_rule_cannot_and_refuses_one_that_does_not_fit():
+    from optdist.assignment import Assignment
+    from optdist.evaluate import evaluate
+    from optdist.milp.decomposition.classes import combine, spread_exact
+
+    inst, owners = _tight_mix(7)  # 7 A + 3 B: 264,224 B of 270,750 B, the best mix of these two patterns
+    assert not evaluate(inst, Assignment(owners)).feasible  # every request on the same labels
+    assert not evaluate(inst, combine(inst, [([r], o) for r, o in enumerate(owners)])).feasible
+    fit = spread_exact(inst, owners, time_limit=30)
+    ev = evaluate(inst, fit)
+    assert ev.feasible
+    assert ev.objective == pytest.approx(7 * 0.000742406212901 + 3 * 0.000851943, rel=1e-6)
+    assert ev.objective == pytest.approx(0.00775267313019, rel=1e-9)
+    inst, owners = _tight_mix(8)  # 8 A + 2 B send 276,256 B: more than the group's 270,750 B
+    assert spread_exact(inst, owners, time_limit=30) is None

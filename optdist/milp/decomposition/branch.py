@@ -31,8 +31,11 @@ row brings the missing halves of its products with it and the pricing model's by
 then the true ones. A placement the pricing returns that still misses a limit in truth is not
 a column of the part; a node whose LP keeps needing artificial columns stays open as
 "phase 1".) Rows with a positive price are branched on first. The bound of the whole is the least bound of the nodes not yet closed (best-first
-search), and a node closes when its bound reaches the incumbent within the gap, when its LP
-solution is integral and the evaluator accepts it spread over the devices, or when it is
+search), and a node closes when its bound reaches the incumbent within the gap (checked after
+every pricing round of its column generation: a node need not converge once its Lagrangian
+bound is there), when its LP
+solution is integral and the evaluator accepts it spread over the devices (the caller's
+``integral``), or when it is
 infeasible. A node whose LP solution is fractional with no such threshold, or integral but
 not spreadable over the devices (the aggregated rows allow it, the devices do not), stays
 open: its bound is kept and the search goes on elsewhere (the certified bound never exceeds
@@ -161,12 +164,13 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             _lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, None, deadline, threads, seed)
             split = None if how != "lp" else _choose(node.parts, x_cols, rows, prices)
         if split is None:
-            lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed)
+            lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed,
+                                                  closes)
         lb = max(lb, node.bound) if split is None else node.bound
         entry = {"node": solved, "parts": len(node.parts), "bound": lb, "seconds": time.perf_counter() - started}
         log.append(entry)
         if math.isinf(lb) or closes(lb):
-            entry["closed"] = "infeasible" if math.isinf(lb) else "bound"
+            entry["closed"] = "infeasible" if math.isinf(lb) else "bound, early" if how == "closed" else "bound"
             pruned[0] = min(pruned[0], lb)
             continue
         if how == "deadline":  # its bound so far; the search ends
@@ -208,21 +212,22 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
 
 
 def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,
-                price: Pricer | None, deadline: float, threads: int | None, seed: int | None):
-    """Column generation at a node: (its best Lagrangian bound, per part the last LP's
+                price: Pricer | None, deadline: float, threads: int | None, seed: int | None,
+                closes: Callable[[float], bool] | None = None):
+    """Column generation at a node (the parts with limits priced first, the others only once
+    none of theirs prices out): (its best Lagrangian bound, per part the last LP's
     (column, x) with x > 0, the last LP's prices per row, how it ended: ``lp`` (converged), ``phase 1`` (converged with
-    artificial columns in use) or ``deadline``). ``price`` None: the LP over the pool only
-    (bound ``-inf``; ``lp`` or ``phase 1`` says whether it needs artificial columns)."""
+    artificial columns in use), ``deadline`` or ``closed`` (``closes(bound)`` held: the node's
+    Lagrangian bound reached the incumbent within the gap, so its LP need not converge)).
+    ``price`` None: the LP over the pool only (bound ``-inf``; ``lp`` or ``phase 1`` says
+    whether it needs artificial columns)."""
     parts = node.parts
     master = Master(rows, [p.size for p in parts], cost_unit, threads=threads, seed=seed)
 
-    def offer(col: Column) -> int:
-        n = 0
+    def offer(col: Column) -> None:
         for j, part in enumerate(parts):
             if part.admits(col):
                 master.add(Column(j, col.kind, col.cost, col.usage, col.owners, col.node_use))
-                n += 1
-        return n
 
     for col in pool:
         offer(col)
@@ -239,26 +244,38 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
         phase1 = master.artificial_in_use()
         if price is None:
             return best, x_cols, pi, "phase 1" if phase1 else "lp"
-        bounds = []
-        added = 0
-        for j, part in enumerate(parts):
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return best, x_cols, pi, "deadline"
-            b, cols = price(part, pi, left)
-            bounds.append(b)
-            for col, key in cols:
-                if key not in keys:
-                    keys.add(key)
-                    pool.append(col)
-                    added += offer(col)
-        if all(math.isfinite(b) or b > 0 for b in bounds):
-            value = -float(pi @ rhs) + sum(p.size * b for p, b in zip(parts, bounds))
+        def prices_out() -> bool:
+            return any(master.reduced_cost(c, pi, mu) < -1e-9 * cost_unit for c in master.columns[n_before:])
+
+        # partial pricing: the parts with limits (new at this node) first; if one of their
+        # columns prices out, the LP is solved again before the other parts are priced (a
+        # bound needs every part priced at the same prices)
+        limited = [j for j, p in enumerate(parts) if p.limits]
+        bounds: dict[int, float] = {}
+        for group in (limited, [j for j, p in enumerate(parts) if not p.limits]):
+            if bounds and prices_out():
+                break
+            for j in group:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return best, x_cols, pi, "deadline"
+                b, cols = price(parts[j], pi, left)
+                bounds[j] = b
+                for col, key in cols:
+                    if key not in keys:
+                        keys.add(key)
+                        pool.append(col)
+                        offer(col)
+        if len(bounds) < len(parts):
+            continue  # a partial round: columns entered
+        if all(math.isfinite(b) or b > 0 for b in bounds.values()):
+            value = -float(pi @ rhs) + sum(p.size * bounds[j] for j, p in enumerate(parts))
             best = max(best, value)
         if math.isinf(best):
             return best, x_cols, pi, "lp"
-        rc_new = [master.reduced_cost(c, pi, mu) for c in master.columns[n_before:]]
-        if not any(r < -1e-9 * cost_unit for r in rc_new):  # converged (or pricing found nothing new)
+        if closes is not None and closes(best):
+            return best, x_cols, pi, "closed"
+        if not prices_out():  # converged (or pricing found nothing new)
             return best, x_cols, pi, "phase 1" if phase1 else "lp"
     return best, x_cols, pi, "deadline"
 

@@ -4,7 +4,8 @@ Requests interact only through the shared node capacities. Requests with the sam
 same profile and privacy limits) and a source equal in every field have identical
 subproblems up to renaming the source: one solve per **class**. Devices equal in every field
 are interchangeable: each request may use its own permutation of them without changing its
-latency, which :func:`combine` uses to spread requests over them.
+latency, which :func:`combine` (least-loaded first) and :func:`spread_exact` (a small MIP)
+use to spread requests over them.
 """
 
 from __future__ import annotations
@@ -99,3 +100,87 @@ def combine(inst: Instance, classes: Sequence[tuple[Sequence[int], list[np.ndarr
             owners[r] = own
             load += usage_of(inst, r, own)
     return Assignment(owners, {"method": "decomposed"})
+
+
+def spread_exact(inst: Instance, owners: Sequence[list[np.ndarray] | None], *, time_limit: float,
+                 threads: int | None = None) -> Assignment | None:
+    """Relabel each request's devices within the groups of identical devices so that the
+    requests fit the capacities together, by a small MIP (exact where :func:`combine`'s
+    least-loaded rule is a heuristic); None if HiGHS finds no fit in ``time_limit`` seconds
+    (or proves there is none).
+
+    ``owners``: per request its owner arrays (None: rejected, left as it is). Maths: a *role*
+    ``(r, d)`` is a device ``d`` of a group ``g`` (more than one device) that request r uses
+    (owns a segment or has usage of it); binary ``z[r, d, j]`` maps it to device ``j`` of
+    ``g``; each role takes one device (``sum_j z = 1``), each device at most one role of each
+    request (``sum_d z[r, d, j] <= 1``: the map is injective, so it extends to a permutation
+    of ``g``, which keeps every request's latency and privacy, MODEL.md section 6), and every
+    device its capacity per resource (``sum_{r, d} use_r[d, res] z[r, d, j] <= cap[j, res]``,
+    usage :func:`usage_of`; nodes outside the groups keep their usage). The first request
+    keeps its labels (the devices of a group are interchangeable). Returns the relabelled
+    placement, which the caller re-scores with the evaluator.
+    """
+    import highspy
+
+    N = inst.n_nodes
+    cap = np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float)
+    groups = [g for g in identical_device_groups(inst) if len(g) > 1]
+    placed = [r for r, o in enumerate(owners) if o is not None]
+    if not groups or not placed:
+        return None
+    use = {r: usage_of(inst, r, owners[r]) for r in placed}
+    roles: list[tuple[int, int, list[int]]] = []  # (request, device, its group)
+    for r in placed:
+        owned = np.zeros(N, dtype=bool)
+        for a in owners[r]:
+            owned[a] = True
+        for g in groups:
+            roles += [(r, d, g) for d in g if owned[d] or use[r][d].any()]
+    var: dict[tuple[int, int, int], int] = {}
+    for r, d, g in roles:
+        for j in g:
+            if r == placed[0] and j != d:
+                continue  # the first request keeps its labels
+            var[r, d, j] = len(var)
+    rows: list[tuple[list[int], list[float], float, float]] = []  # (columns, values, lower, upper)
+    for r, d, g in roles:
+        rows.append(([var[r, d, j] for j in g if (r, d, j) in var], [1.0] * sum((r, d, j) in var for j in g), 1.0, 1.0))
+    for r in placed:
+        for g in groups:
+            for j in g:
+                cols = [var[r, d, j] for d in g if (r, d, j) in var]
+                if len(cols) > 1:
+                    rows.append((cols, [1.0] * len(cols), 0.0, 1.0))
+    in_group = sorted(i for g in groups for i in g)
+    for j in in_group:
+        for res in range(3):
+            cols, vals = [], []
+            for (r, d, jj), v in var.items():
+                if jj == j and use[r][d, res] > 0:
+                    cols.append(v)
+                    vals.append(use[r][d, res] / max(cap[j, res], 1e-300))
+            if cols and sum(vals) > 1 + 1e-9:
+                rows.append((cols, vals, -highspy.kHighsInf, 1.0))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(float(time_limit), 0.05))
+    if threads:
+        h.setOptionValue("threads", int(threads))
+    n = len(var)
+    h.addVars(n, np.zeros(n), np.ones(n))
+    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger))
+    for cols, vals, lo, up in rows:
+        h.addRow(lo, up, len(cols), np.asarray(cols, dtype=np.int32), np.asarray(vals, dtype=float))
+    highspy.Highs.resetGlobalScheduler(True)
+    h.run()
+    if h.getInfo().primal_solution_status != 2:
+        return None
+    x = np.asarray(h.getSolution().col_value)
+    out: list[list[np.ndarray] | None] = [None if o is None else [a.copy() for a in o] for o in owners]
+    for r in placed:
+        lab = np.arange(N)
+        for (rr, d, j), v in var.items():
+            if rr == r and x[v] > 0.5:
+                lab[d] = j
+        out[r] = [lab[a] for a in owners[r]]
+    return Assignment(out, {"method": "decomposed", "spread": "exact"})

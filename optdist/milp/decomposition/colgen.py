@@ -37,9 +37,13 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    as progress; the others can serve the integer master);
 6. price-and-branch, when columns were added: the integer master over the columns so far
    gives counts per column; they are spread over the identical devices least-loaded first
-   (:func:`optdist.milp.decomposition.classes.combine`); if that exceeds a capacity, the
-   integer master is solved again on per-node rows over relabelled copies of the columns
-   (:func:`optdist.milp.decomposition.master.integer_on_devices`). The placement is re-scored
+   (:func:`optdist.milp.decomposition.classes.combine`); if that exceeds a capacity, by a
+   small assignment MIP of each request's devices to the group's devices
+   (:func:`optdist.milp.decomposition.classes.spread_exact`: the least-loaded rule misses
+   tight packings such as 7 A + 3 B of ``lenet-10x10-tight-tau0.6``), and the integer master
+   is also solved again on per-node rows over relabelled copies of the columns
+   (:func:`optdist.milp.decomposition.master.integer_on_devices`; it may pick other columns),
+   the better of the two kept. The placement is re-scored
    by the independent evaluator; a feasible one that beats the incumbent replaces it and is
    improved request by request (:func:`optdist.milp.decomposition.repair.fill_and_improve`:
    each request at its best in the capacity the others leave, for 5 % of the time left,
@@ -50,9 +54,11 @@ A bound above ``sum_r`` (largest latency request r can have) proves that no plac
 (objective the latency alone, no admission control): the run ends ``infeasible``. It stops
 when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
 LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
-integer master's: the per-device integer master over every column and the improvement get
-a quarter of the time left, then branch-and-price the rest but a reserve for the per-device
-integer master over the columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
+integer master's: the per-device integer master over every column gets a quarter of the time
+left, unless the aggregated integer master's proven optimum over the same columns fits the
+devices already or is no better than the incumbent, the improvement ``IMPROVE_SHARE`` of it,
+then branch-and-price the rest but a reserve for the per-device integer master over the
+columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
 heuristic's placements (each placed request's placement is a column of its class; greedy's
 rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
 where they fit), and where neither is feasible a placement by shares of the devices
@@ -84,7 +90,10 @@ once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` rec
 ``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value, the pricing time,
 whether every pricing solve closed, the smoothing ``alpha`` used, the round's best
 Lagrangian bound ``lagrangian``, and under ``pricing`` one entry per pricing solve: class,
-seconds, closed, value, proven bound, and the value of its start column).
+seconds, closed, value, proven bound, and the value of its start column); ``extra["incumbents"]``
+when each incumbent was found and by what, ``extra["seconds"]`` the seconds spent outside
+pricing (integer master, spreading, per-device integer master, improvement,
+branch-and-price) and ``extra["handover_s"]`` when the rounds handed over to the integer master.
 """
 
 from __future__ import annotations
@@ -121,6 +130,9 @@ ROUND0_SHARE = 0.5
 #: the bound comes mostly from the smoothed point)
 LP_PRICING_SHARE = 0.5
 RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL * cost_unit
+#: share of the time left that the improvement gets at the hand-over when branch-and-price follows
+#: (it found none of the final incumbents in the runs of benchmarks/milp/README.md, branch tight11)
+IMPROVE_SHARE = 0.1
 
 
 class _Problem:
@@ -314,6 +326,9 @@ def column_generation(
     cls_of = {r: c for c, m in enumerate(P.members) for r in m}
     latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
 
+    found: list[dict] = []  # each new incumbent: when, its objective, what found it
+    spent: dict[str, float] = defaultdict(float)  # seconds per step outside pricing (extra["seconds"])
+
     def consider(asg: Assignment | None, how: str) -> bool:
         """Keep ``asg`` if the evaluator finds it feasible and better; True if it was kept."""
         nonlocal incumbent, inc_obj
@@ -322,6 +337,7 @@ def column_generation(
         ev = evaluate(inst, asg)
         if ev.feasible and ev.objective < inc_obj * (1 - 1e-12):
             incumbent, inc_obj = Assignment(asg.owners, {"method": "dantzig-wolfe", "found_by": how}), float(ev.objective)
+            found.append({"elapsed_s": time.perf_counter() - t0, "objective": inc_obj, "found_by": how})
             return True
         return False
 
@@ -353,10 +369,12 @@ def column_generation(
             return
         left = deadline - time.perf_counter()
         budget = share * left if math.isfinite(left) else 60.0
+        started = time.perf_counter()
         consider(fill_and_improve(inst, owners, deadline=time.perf_counter() + budget, solver=solver,
                                   threads=threads, seed=seed, solver_options=solver_options,
                                   per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known,
                                   least=least, least_tol=pricing_gap), how)
+        spent["improvement"] += time.perf_counter() - started
 
     left = deadline - time.perf_counter()
     seed_deadline = time.perf_counter() + (SEED_SHARE * left if math.isfinite(left) else 60.0)
@@ -372,6 +390,8 @@ def column_generation(
 
     rounds: list[dict] = []
     branch_log: dict | None = None
+    handover: float | None = None  # seconds from the start to the hand-over to the integer master
+    realised = -1  # master columns when the aggregated integer master's optimum was last spread over the devices
     termination = Termination.TIME_LIMIT
     infeasible = False
     # round 0: prices 0, each request class alone (its per-request optimum): L(0), first columns
@@ -540,13 +560,28 @@ def column_generation(
         # price-and-branch: the integer master over the columns so far
         left = deadline - time.perf_counter()
         if not infeasible and (len(master.columns) > n_before or rnd == 1):
+            started = time.perf_counter()
             x = master.solve_integer(time_limit=min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
                                      mip_gap=max(mip_gap / 10, 1e-6))
-            spread = None if x is None else _spread(inst, P, master, x)
-            if spread is None and x is not None:  # the aggregated solution does not split over the devices
-                spread = _on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
-                                     max(mip_gap / 10, 1e-6), threads, seed)
-            if consider(spread, "integer master"):
+            spent["integer master"] += time.perf_counter() - started
+            # the aggregated rows relax the per-device ones: a solution no better than the
+            # incumbent is not spread, and a proven optimum no better leaves the per-device
+            # integer master nothing to find over these columns
+            worse = x is not None and sum(int(n) * c.cost for n, c in zip(x, master.columns) if n > 0) >= inc_obj
+            started = time.perf_counter()
+            spread = None if x is None or worse else _spread(inst, P, master, x, deadline, threads)
+            spent["spreading"] += time.perf_counter() - started
+            if (spread is not None or worse) and master.integer_proven:  # the per-device master can do no better
+                realised = len(master.columns)
+            better = consider(spread, "integer master")
+            if (spread is None or spread.meta.get("spread") == "exact") and x is not None and not worse:
+                # the least-loaded rule does not split it over the devices: the per-device integer
+                # master too (it may pick other columns), the better of the two is kept
+                started = time.perf_counter()
+                better |= consider(_on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left)
+                                               else 30.0, max(mip_gap / 10, 1e-6), threads, seed), "integer master")
+                spent["integer master on devices"] += time.perf_counter() - started
+            if better:
                 repair(incumbent.owners, "integer master, improved", 0.05)
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
@@ -567,25 +602,33 @@ def column_generation(
             break
         if not added and closed_at_lp:
             # the LP master is optimal: what is left of the gap is the integer master's; give the
-            # per-device integer master over every column half of the time left
+            # per-device integer master over every column a quarter of the time left, unless the
+            # aggregated integer master's proven optimum over these columns fits the devices
+            # already (the aggregated rows relax the per-device ones: it can do no better)
             left = deadline - time.perf_counter()
             if incumbent is None or (g is not None and g > mip_gap):
-                consider(_on_devices(inst, P, master, min(left / 4, 120.0) if math.isfinite(left) else 120.0,
-                                     max(mip_gap / 10, 1e-6), threads, seed), "integer master on devices")
+                handover = time.perf_counter() - t0
+                started = time.perf_counter()
+                if realised != len(master.columns):
+                    consider(_on_devices(inst, P, master, min(left / 4, 120.0) if math.isfinite(left) else 120.0,
+                                         max(mip_gap / 10, 1e-6), threads, seed), "integer master on devices")
+                spent["integer master on devices"] += time.perf_counter() - started
                 if incumbent is not None:
-                    repair(incumbent.owners, "improved", 0.25 if branching else 1.0)
+                    repair(incumbent.owners, "improved", IMPROVE_SHARE if branching else 1.0)
                 g = gap(inc_obj if math.isfinite(inc_obj) else None, best_lb)
                 left = deadline - time.perf_counter()
                 if branching and not admission and (g is None or g > mip_gap) and left > 0:
                     # the search keeps a share of the time for the integer master over its columns
                     reserve = min(0.15 * left, 10.0) if math.isfinite(left) else 10.0
                     n_cols = len(master.columns)
+                    started = time.perf_counter()
                     # aggregated rows all slack (no price): the gap is how requests split over identical devices
                     out = _branch_and_price(inst, P, models, master, consider, lambda: inc_obj,
                                             best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee,
                                             per_device=not np.any(pi_lp > 0))
                     best_lb = max(best_lb, out.bound)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
+                    spent["branch-and-price"] += time.perf_counter() - started
                     if len(master.columns) > n_cols and gap(inc_obj if math.isfinite(inc_obj) else None,
                                                               best_lb) not in (None, 0.0):
                         left = deadline - time.perf_counter()
@@ -613,7 +656,8 @@ def column_generation(
         assignment=incumbent,
         options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed},
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
-               "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log},
+               "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log,
+               "incumbents": found, "seconds": dict(spent), "handover_s": handover},
     )
     return res
 
@@ -696,12 +740,11 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
                 plan.append((reqs, _rename(col.owners, P.source[part.cls], int(inst.request_source[reqs[0]]))))
         if any(todo.values()):
             return None
-        asg = combine(inst, plan, spread=not per_device)
-        ev = evaluate(inst, asg)
-        if not ev.feasible:
+        asg = _fit(inst, combine(inst, plan, spread=not per_device), deadline, threads)
+        if asg is None:
             return None
         consider(asg, "branch-and-price")
-        return float(ev.objective)
+        return float(evaluate(inst, asg).objective)
 
     try:
         out = branch_and_price(V.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
@@ -767,11 +810,14 @@ def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, 
     return Assignment(owners)
 
 
-def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray) -> Assignment | None:
+def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray, deadline: float,
+            threads: int | None) -> Assignment | None:
     """The aggregated integer master's counts as a placement: each request of a class takes one
     of its class's chosen columns (or is rejected), and each request's devices are permuted
-    within their identical groups least-loaded first (:func:`classes.combine`). None if the
-    evaluator finds a capacity exceeded (the caller then tries :func:`_on_devices`)."""
+    within their identical groups least-loaded first (:func:`classes.combine`), or where that
+    exceeds a capacity, by :func:`classes.spread_exact` (:func:`_fit`). None if neither fits
+    (the caller also tries :func:`_on_devices` where the least-loaded rule fails: it may choose
+    other columns)."""
     from optdist.milp.decomposition.classes import combine
 
     todo = {c: list(m) for c, m in enumerate(P.members)}
@@ -787,5 +833,18 @@ def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray) -> Assig
             plan.append((reqs, _rename(col.owners, P.source[col.cls], int(inst.request_source[reqs[0]]))))
     if any(todo.values()):
         return None
-    asg = combine(inst, plan, spread=True)
-    return asg if evaluate(inst, asg).feasible else None
+    return _fit(inst, combine(inst, plan, spread=True), deadline, threads)
+
+
+def _fit(inst: Instance, asg: Assignment, deadline: float, threads: int | None) -> Assignment | None:
+    """``asg`` if the evaluator finds it feasible, else its requests relabelled within the
+    groups of identical devices by :func:`classes.spread_exact` (a twentieth of the time left to
+    ``deadline``, 0.5-3 s) if that fits, else None."""
+    from optdist.milp.decomposition.classes import spread_exact
+
+    if evaluate(inst, asg).feasible:
+        return asg
+    left = deadline - time.perf_counter()
+    fit = spread_exact(inst, asg.owners, time_limit=min(max(left / 20, 0.5), 3.0) if math.isfinite(left) else 3.0,
+                       threads=threads)
+    return fit if fit is not None and evaluate(inst, fit).feasible else None

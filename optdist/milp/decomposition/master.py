@@ -89,6 +89,7 @@ class Master:
         self.cost_unit = float(cost_unit)
         self.columns: list[Column] = []
         self.keys: set[tuple] = set()
+        self.integer_proven = False  # the last solve_integer proved its solution optimal
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         if threads:
@@ -149,7 +150,8 @@ class Master:
 
     def solve_integer(self, *, time_limit: float, mip_gap: float) -> np.ndarray | None:
         """Counts ``x_p`` of an integer solution over the columns (artificial ones fixed to 0),
-        or None if none was found within ``time_limit``. The LP model is left as it was."""
+        or None if none was found within ``time_limit``; ``integer_proven`` says whether HiGHS
+        proved it optimal within ``mip_gap``. The LP model is left as it was."""
         lp = self.h.getLp()
         g = highspy.Highs()
         g.setOptionValue("output_flag", False)
@@ -163,6 +165,7 @@ class Master:
         g.setOptionValue("mip_rel_gap", float(mip_gap))
         highspy.Highs.resetGlobalScheduler(True)
         g.run()
+        self.integer_proven = g.getModelStatus() == highspy.HighsModelStatus.kOptimal
         if g.getInfo().primal_solution_status != 2:
             return None
         return np.rint(np.asarray(g.getSolution().col_value, dtype=float)).astype(np.int64)
