@@ -126,3 +126,19 @@ def test_a_plan_the_exact_engine_misses_comes_from_shares_of_the_devices(monkeyp
         assert res.extra["plan_found_by"] == "shares of the devices, improved"
         assert res.evaluation.feasible and res.evaluation.n_rejected == 0
         assert res.evaluation.objective <= res.extra["plan_objective"] * (1 + 1e-9)
+
+
+def test_an_over_forecast_plans_the_prefix_that_fits_and_places_every_request():
+    """Three times the requests forecast: no placement of the forecast exists; the plan is the
+    placement by shares of a longest prefix that fits (here the two real requests), improved, so
+    neither method rejects and both reach the optimum of lenet-2x4-tight."""
+    inst = load_instance(TINY / "lenet-2x4-tight.json")
+    reqs = inst.spec.requests
+    fc = inst.with_spec(name="over", requests=[*reqs, *(q.model_copy(update={"id": f"{q.id}-{k}"})
+                                                        for k in (2, 3) for q in reqs)])
+    best = optdist.solve(inst, threads=1).evaluator_objective
+    for method in ("plan-guided", "plan-rollout"):
+        res = optdist.solve(inst, method=method, forecast=fc, plan_time_limit=10, seed=0)
+        assert res.extra["plan_found_by"] == "shares of the devices, improved (2 of 6 forecast)"
+        assert res.evaluation.feasible and res.evaluation.n_rejected == 0
+        assert res.evaluator_objective == pytest.approx(best, rel=1e-6)

@@ -127,7 +127,9 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
         name, sign = (method, 0) if method in PLANNED else FORECASTS[method]
         res = optdist.solve(inst, method=name, plan_time_limit=plan_time_limit,
                             forecast=None if sign == 0 else wrong_forecast(inst, sign))
+        plan = res.extra["plan_objective"]
         extra = {"prep_s": res.extra["plan_s"], "plan_found_by": res.extra["plan_found_by"],
+                 "plan_ms": None if plan is None else 1e3 * plan,
                  **{k: res.extra[k] for k in ("followed", "repaired", "improved", "chosen") if k in res.extra}}
     else:
         res = optdist.solve(inst, method=method)

@@ -40,11 +40,12 @@ and usage).
 
 If the exact engine finds no feasible placement of the whole forecast in time, the plan is a
 placement by shares of the devices (:func:`optdist.milp.decomposition.repair.window_placement`,
-feasible by construction, a quarter of ``plan_time_limit`` at most), improved request by request
-in what the others leave (:func:`optdist.milp.decomposition.repair.fill_and_improve`, the rest
-of ``plan_time_limit``); where that finds none either (more requests forecast than fit), it
-plans again with admission control (MODEL.md section 8: a forecast request may be rejected at
-a penalty of 1000 x a latency bound), so an over-forecast still plans the requests that fit.
+feasible by construction; a quarter of ``plan_time_limit`` at most) of the whole forecast or,
+where the shares fit no placement of it (more requests forecast than fit), of a longest
+prefix in the forecast's order that they fit (bisection on the length), improved request by
+request in what the others leave (:func:`optdist.milp.decomposition.repair.fill_and_improve`,
+the rest of ``plan_time_limit``): an over-forecast plans the requests expected first that fit,
+and the rest are repaired (step 3) if they come.
 
 **Rollout** (:func:`solve_plan_rollout`, method ``plan-rollout``): the same plan, and per
 arriving request r of class c a one-step look-ahead (Bertsekas, *Rollout, Policy Iteration,
@@ -119,16 +120,29 @@ def _fits(use: np.ndarray, resid: np.ndarray) -> bool:
 
 
 def _fallback_plan(forecast: Instance, *, time_limit: float, solver: str, threads: int | None,
-                   seed: int | None) -> Assignment | None:
-    """A placement of every forecast request where the exact engine found none in time (module
-    docstring): by shares of the devices, improved request by request; None if the shares fit none."""
+                   seed: int | None) -> tuple[Instance, Assignment] | None:
+    """Where the exact engine found no placement of the forecast in time (module docstring): the
+    forecast's longest prefix that shares of the devices fit (the whole forecast first) and its
+    placement by shares, improved request by request; None if they fit not even one request."""
     t0 = time.perf_counter()
-    asg = window_placement(forecast, deadline=t0 + WINDOW_SHARE * time_limit)
+    share_deadline = t0 + WINDOW_SHARE * time_limit
+    part, asg = forecast, window_placement(forecast, deadline=share_deadline)
     if asg is None:
-        return None
-    better = fill_and_improve(forecast, asg.owners, deadline=t0 + time_limit, solver=solver, threads=threads,
+        lo, hi, best = 0, forecast.n_requests, None  # a prefix of lo requests fits (0: trivially), of hi not
+        while hi - lo > 1 and time.perf_counter() < share_deadline:
+            mid = (lo + hi) // 2
+            sub = forecast.with_spec(requests=forecast.spec.requests[:mid])
+            found = window_placement(sub, deadline=share_deadline)
+            if found is None:
+                hi = mid
+            else:
+                lo, best = mid, (sub, found)
+        if best is None:
+            return None
+        part, asg = best
+    better = fill_and_improve(part, asg.owners, deadline=t0 + time_limit, solver=solver, threads=threads,
                               seed=seed)
-    return asg if better is None else better
+    return part, (asg if better is None else better)
 
 
 def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str, threads: int | None,
@@ -142,19 +156,16 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str,
     asg = res.assignment if ev is not None and ev.feasible else None
     found_by = "exact engine"
     if asg is None:
-        asg = _fallback_plan(forecast, time_limit=time_limit, solver=solver, threads=threads, seed=seed)
-        ev = None if asg is None else evaluate(forecast, asg)
-        found_by = "shares of the devices, improved"
-    if asg is None and not forecast.objective.admission:
-        admit = forecast.with_spec(objective=forecast.objective.model_copy(update={"admission": True}))
-        res = solve(admit, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
-        ev = res.evaluation
-        asg = res.assignment if ev is not None and ev.feasible else None
-        found_by = "exact engine, admission control"
+        fallback = _fallback_plan(forecast, time_limit=time_limit, solver=solver, threads=threads, seed=seed)
+        if fallback is not None:
+            part, asg = fallback
+            ev = evaluate(part, asg)
+            found_by = "shares of the devices, improved" + (
+                "" if part.n_requests == forecast.n_requests else f" ({part.n_requests} of {forecast.n_requests} forecast)")
     plans: Plans = defaultdict(list)
     if asg is None or ev is None:
         return plans, None, "none"
-    for q, own in enumerate(asg.owners):
+    for q, own in enumerate(asg.owners):  # q: the forecast's request (the fallback plans a prefix of them)
         if own is None:
             continue
         cost, use = alone(inst, next(r for r in range(inst.n_requests) if _key(inst, r) == _key(forecast, q)), own)
