@@ -44,8 +44,11 @@ feasible by construction; a quarter of ``plan_time_limit`` at most) of the whole
 where the shares fit no placement of it (more requests forecast than fit), of a longest
 prefix in the forecast's order that they fit (bisection on the length), improved request by
 request in what the others leave (:func:`optdist.milp.decomposition.repair.fill_and_improve`,
-the rest of ``plan_time_limit``): an over-forecast plans the requests expected first that fit,
-and the rest are repaired (step 3) if they come.
+the rest of ``plan_time_limit``). Where that is not the whole forecast, the exact engine plans
+again with admission control (MODEL.md section 8: a forecast request may be rejected at a
+penalty of 1000 x a latency bound, ``plan_time_limit`` s), and the plan that places more
+forecast requests is kept (ties: the admission-control one): an over-forecast plans the
+requests that fit, and the rest are repaired (step 3) if they come.
 
 **Rollout** (:func:`solve_plan_rollout`, method ``plan-rollout``): the same plan, and per
 arriving request r of class c a one-step look-ahead (Bertsekas, *Rollout, Policy Iteration,
@@ -160,8 +163,16 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str,
         if fallback is not None:
             part, asg = fallback
             ev = evaluate(part, asg)
-            found_by = "shares of the devices, improved" + (
-                "" if part.n_requests == forecast.n_requests else f" ({part.n_requests} of {forecast.n_requests} forecast)")
+            found_by = "shares of the devices, improved"
+        if (fallback is None or fallback[0].n_requests < forecast.n_requests) and not forecast.objective.admission:
+            admit = forecast.with_spec(objective=forecast.objective.model_copy(update={"admission": True}))
+            res = solve(admit, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
+            ok = res.evaluation is not None and res.evaluation.feasible and res.assignment is not None
+            n_admitted = sum(o is not None for o in res.assignment.owners) if ok else 0
+            if ok and n_admitted >= (0 if fallback is None else fallback[0].n_requests):
+                asg, ev, found_by = res.assignment, res.evaluation, "exact engine, admission control"
+            elif fallback is not None:
+                found_by += f" ({fallback[0].n_requests} of {forecast.n_requests} forecast)"
     plans: Plans = defaultdict(list)
     if asg is None or ev is None:
         return plans, None, "none"
