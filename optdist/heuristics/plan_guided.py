@@ -82,8 +82,10 @@ A heuristic: no bound. The objective it claims is re-scored by the independent e
 (:func:`optdist.solve.solve`). ``extra``: ``rejected``/``rejected_ids`` (as every online
 method), ``decision_ms_mean``/``decision_ms_max`` (per request, plan excluded),
 ``decision_us_per_segment`` (all decisions over all segments), ``plan_s`` (the
-exact engine's seconds), ``plan_objective`` (s, its evaluator objective on the forecast, None
-if it found no feasible placement), ``followed``, ``improved`` and ``repaired`` (requests placed each way).
+plan's seconds), ``plan_objective`` (s, its evaluator objective on the forecast, or on the
+prefix of it the fallback planned; None if there is no plan), ``plan_found_by`` (the exact
+engine, the placement by shares, or the admission-control plan), ``followed``, ``improved``
+and ``repaired`` (plan-guided: requests placed each way; plan-rollout: ``chosen`` instead).
 """
 
 from __future__ import annotations
