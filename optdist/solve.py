@@ -21,6 +21,7 @@ METHODS: dict[str, str] = {
     "per-layer": "optdist.heuristics.per_layer:solve_per_layer",
     "edge-cloud": "optdist.heuristics.edge_cloud:solve_edge_cloud",
     "plan-guided": "optdist.heuristics.plan_guided:solve_plan_guided",
+    "plan-rollout": "optdist.heuristics.plan_guided:solve_plan_rollout",
     "rl": "optdist.rl.policy:solve_rl",
     "rl-ppo": "optdist.rl.ppo:solve_rl_ppo",
     "defended": "optdist.defences.placement:solve_defended",

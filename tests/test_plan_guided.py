@@ -40,11 +40,12 @@ def test_a_forecast_on_other_nodes_or_classes_is_refused():
 
 
 @pytest.mark.slow
-def test_places_every_request_of_a_coupled_set_where_greedy_rejects():
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+def test_places_every_request_of_a_coupled_set_where_greedy_rejects(method):
     """lenet-8x4-rpi3: the per-request optima overrun bandwidth by 30 %; greedy rejects 2 of 8."""
     inst = load_instance(COUPLED / "lenet-8x4-rpi3.json")
     greedy = optdist.solve(inst, method="greedy")
-    res = optdist.solve(inst, method="plan-guided", plan_time_limit=30)
+    res = optdist.solve(inst, method=method, plan_time_limit=30)
     assert greedy.evaluation.n_rejected > 0
     assert res.evaluation.feasible and res.evaluation.n_rejected == 0
     best = 0.0100013628809  # instances/coupled.solu =best=
@@ -67,3 +68,80 @@ def test_improve_keeps_the_plan_feasible_and_never_costs_more():
     assert better.evaluation.feasible and better.evaluation.n_rejected == 0
     assert better.evaluation.objective <= base.evaluation.objective * (1 + 1e-9)
     assert better.extra["followed"] == 2 and 0 <= better.extra["improved"] <= 2
+
+
+# ---- plan-rollout: the same plan, a one-step look-ahead per request ------------------------------
+def test_rollout_follows_an_exact_forecast_no_worse_than_its_plan_and_is_deterministic():
+    """With the forecast exact and in order, the base policy's own choice is always a candidate,
+    so the rollout's placement costs at most the plan it started from (module docstring)."""
+    inst = load_instance(TINY / "lenet-2x4-tight.json")
+    runs = [optdist.solve(inst, method="plan-rollout", plan_time_limit=20, seed=0) for _ in range(2)]
+    for res in runs:
+        ev = res.evaluation  # re-scored by the evaluator (optdist.solve)
+        assert ev.feasible and ev.n_rejected == 0 and res.extra["rejected"] == 0
+        assert res.extra["plan_found_by"] == "exact engine"
+        assert ev.objective <= res.extra["plan_objective"] * (1 + 1e-9)
+        assert sum(res.extra["chosen"].values()) == inst.n_requests and res.extra["rollouts"] >= inst.n_requests
+        assert res.extra["decision_ms_max"] >= res.extra["decision_ms_mean"] > 0
+    a, b = (r.assignment.owners for r in runs)
+    assert all((x == y).all() for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+
+
+def test_rollout_places_requests_beyond_the_forecast_and_keeps_every_capacity():
+    inst = load_instance(TINY / "micro-2x3-tight.json")
+    short = inst.with_spec(requests=inst.spec.requests[:1])  # the second request is not forecast
+    res = optdist.solve(inst, method="plan-rollout", forecast=short, plan_time_limit=20, seed=0)
+    assert res.evaluation.feasible and res.evaluation.n_rejected == 0
+    assert res.extra["chosen"].get("plan") == 1 and sum(res.extra["chosen"].values()) == 2
+    exact = optdist.solve(inst, threads=1).evaluator_objective  # the optimum: no online method beats it
+    assert res.evaluator_objective >= exact * (1 - 1e-9)
+
+
+def test_rollout_refuses_a_forecast_on_other_nodes():
+    inst = load_instance(TINY / "micro-2x3-tight.json")
+    with pytest.raises(ValueError, match="plan-rollout|nodes"):
+        optdist.solve(inst, method="plan-rollout", forecast=load_instance(TINY / "lenet-1x4-tau0.6.json"))
+
+
+def test_a_plan_the_exact_engine_misses_comes_from_shares_of_the_devices(monkeypatch):
+    """Where the exact engine returns no placement of the forecast, the plan is the placement by
+    shares of the devices, improved (and followed: nothing is rejected)."""
+    import sys
+
+    from optdist.result import SolveResult, Termination
+
+    solve_mod = sys.modules["optdist.solve"]  # the module (``optdist.solve`` is also the function)
+
+    inst = load_instance(TINY / "lenet-2x4-tight.json")
+    real = solve_mod.method_function
+
+    def engine_finds_nothing(method):
+        if method != "milp":
+            return real(method)
+        return lambda i, **_: SolveResult(instance=i.name, method="milp", termination=Termination.NO_SOLUTION,
+                                          objective=None, wall_time=0.0, assignment=None)
+
+    monkeypatch.setattr(solve_mod, "method_function", engine_finds_nothing)
+    for method in ("plan-guided", "plan-rollout"):
+        res = optdist.solve(inst, method=method, plan_time_limit=10, seed=0)
+        assert res.extra["plan_found_by"] == "shares of the devices, improved"
+        assert res.evaluation.feasible and res.evaluation.n_rejected == 0
+        assert res.evaluation.objective <= res.extra["plan_objective"] * (1 + 1e-9)
+
+
+def test_an_over_forecast_plans_the_prefix_that_fits_and_places_every_request():
+    """Three times the requests forecast: no placement of the forecast exists; the plan is the one
+    that places more forecast requests of the placement by shares of a longest prefix that fits
+    (here the two real requests), improved, and the exact engine's with admission control; so
+    neither method rejects and both reach the optimum of lenet-2x4-tight."""
+    inst = load_instance(TINY / "lenet-2x4-tight.json")
+    reqs = inst.spec.requests
+    fc = inst.with_spec(name="over", requests=[*reqs, *(q.model_copy(update={"id": f"{q.id}-{k}"})
+                                                        for k in (2, 3) for q in reqs)])
+    best = optdist.solve(inst, threads=1).evaluator_objective
+    for method in ("plan-guided", "plan-rollout"):
+        res = optdist.solve(inst, method=method, forecast=fc, plan_time_limit=10, seed=0)
+        assert res.extra["plan_found_by"] in ("shares of the devices, improved (2 of 6 forecast)",
+                                              "exact engine, admission control")
+        assert res.evaluation.feasible and res.evaluation.n_rejected == 0
+        assert res.evaluator_objective == pytest.approx(best, rel=1e-6)

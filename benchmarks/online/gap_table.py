@@ -22,9 +22,11 @@ Methods (``--methods``, :data:`METHODS`):
 * ``greedy``, ``per-layer``, ``edge-cloud``: the baselines (deterministic);
 * ``plan-guided``: :mod:`optdist.heuristics.plan_guided` (the exact engine's plan for the
   expected load, exact repair; plan ``--plan-time-limit`` s, not a decision), with the
-  instance's own class counts as the forecast; ``plan-guided (forecast -25 %)`` / ``(+25 %)``:
-  the same with a forecast missing every 4th request / holding every 4th request twice
-  (:func:`wrong_forecast`);
+  instance's own class counts as the forecast; ``plan-rollout``: the same plan, and per
+  request a rollout (candidates scored by completing the expected rest of the forecast,
+  :func:`optdist.heuristics.plan_guided.solve_plan_rollout`); ``... (forecast -25 %)`` /
+  ``(+25 %)``: either with a forecast missing every 4th request / holding every 4th request
+  twice (:func:`wrong_forecast`);
 * ``rl (paper reward)``: the paper's agent: eq. 11 reward (sigma, beta), no action masking,
   plain DQN, preset by CNN (Tables 4-5); ``rl (masked)``: stage-time reward, action masking,
   double DQN, same preset. Both trained on the instance (``--episodes`` layer episodes, seed
@@ -75,11 +77,14 @@ RL_VARIANTS = {
     "rl (paper reward)": {"reward": "paper", "masked": False, "double": False},
     "rl (masked)": {"reward": "stage", "masked": True, "double": True},
 }
-#: plan-guided with a forecast that is wrong: a quarter of the requests missing (every 4th), or
-#: a quarter more (every 4th request twice): how much the method owes to an exact forecast
-FORECASTS = {"plan-guided (forecast -25 %)": -1, "plan-guided (forecast +25 %)": +1}
+#: the methods that follow a plan for a forecast (each the registered method of that name)
+PLANNED = ["plan-guided", "plan-rollout"]
+#: each of them with a forecast that is wrong: a quarter of the requests missing (every 4th), or
+#: a quarter more (every 4th request twice): how much the method owes to an exact forecast;
+#: label -> (method, sign)
+FORECASTS = {f"{m} (forecast {'-' if sign < 0 else '+'}25 %)": (m, sign) for m in PLANNED for sign in (-1, +1)}
 PPO = "rl (MaskablePPO)"
-METHODS = ["greedy", "per-layer", "edge-cloud", "plan-guided", *FORECASTS, *RL_VARIANTS, PPO]
+METHODS = ["greedy", "per-layer", "edge-cloud", *PLANNED, *FORECASTS, *RL_VARIANTS, PPO]
 EXACT = "exact (reference)"
 
 
@@ -118,10 +123,14 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
         write_curves(tr.curves, HERE / "curves" / slug, f"{inst.name}: {method}, preset {preset.name}, {episodes} episodes")
         res = finalize(inst, solve_rl(inst, policy=Policy.from_agent(tr.agent.q, tr.config)))
         extra = {"train_s": tr.train_s, "episodes": episodes}
-    elif method == "plan-guided" or method in FORECASTS:
-        res = optdist.solve(inst, method="plan-guided", plan_time_limit=plan_time_limit,
-                            forecast=None if method == "plan-guided" else wrong_forecast(inst, FORECASTS[method]))
-        extra = {"prep_s": res.extra["plan_s"], "followed": res.extra["followed"], "repaired": res.extra["repaired"]}
+    elif method in PLANNED or method in FORECASTS:
+        name, sign = (method, 0) if method in PLANNED else FORECASTS[method]
+        res = optdist.solve(inst, method=name, plan_time_limit=plan_time_limit,
+                            forecast=None if sign == 0 else wrong_forecast(inst, sign))
+        plan = res.extra["plan_objective"]
+        extra = {"prep_s": res.extra["plan_s"], "plan_found_by": res.extra["plan_found_by"],
+                 "plan_ms": None if plan is None else 1e3 * plan,
+                 **{k: res.extra[k] for k in ("followed", "repaired", "improved", "chosen") if k in res.extra}}
     else:
         res = optdist.solve(inst, method=method)
     return {**row(inst, method, res, None), "n_requests": inst.n_requests, "decision_ms_max": res.extra.get("decision_ms_max"), **extra}

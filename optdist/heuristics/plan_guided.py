@@ -38,10 +38,39 @@ and usage).
    ``repair_time_limit`` s; per-map where the tight model cannot count the network); neither
    found: r is rejected.
 
-If the exact engine finds no feasible placement of the whole forecast (more requests forecast
-than fit, or none found in time), it plans again with admission control (MODEL.md section 8:
-a forecast request may be rejected at a penalty of 1000 x a latency bound), so an
-over-forecast still plans the requests that fit.
+If the exact engine finds no feasible placement of the whole forecast in time, the plan is a
+placement by shares of the devices (:func:`optdist.milp.decomposition.construct.placement_by_shares`,
+feasible by construction; a quarter of ``plan_time_limit`` at most) of the whole forecast or,
+where the shares fit no placement of it (more requests forecast than fit), of a longest
+prefix in the forecast's order that they fit (bisection on the length), improved request by
+request in what the others leave (:func:`optdist.milp.decomposition.repair.fill_and_improve`,
+the rest of ``plan_time_limit``). Where that is not the whole forecast, the exact engine plans
+again with admission control (MODEL.md section 8: a forecast request may be rejected at a
+penalty of 1000 x a latency bound, ``plan_time_limit`` s), and the plan that places more
+forecast requests is kept (ties: the admission-control one): an over-forecast plans the
+requests that fit, and the rest are repaired (step 3) if they come.
+
+**Rollout** (:func:`solve_plan_rollout`, method ``plan-rollout``): the same plan, and per
+arriving request r of class c a one-step look-ahead (Bertsekas, *Rollout, Policy Iteration,
+and Distributed Reinforcement Learning*, 2020, ch. 2: rollout of a base policy). Arrivals are
+matched to the forecast (r takes the first forecast request of class c not yet matched); the
+forecast requests not yet matched, in the forecast's order, are the *expected* rest ``E``.
+The *base policy* places a sequence of requests on residual capacities: each takes the
+cheapest unused planned placement of its class that fits, else the greedy's placement alone
+on what is left (:func:`optdist.milp.decomposition.single.greedy_alone`), else it is
+rejected. Candidates for r, each a placement alone that fits ``R``: (a) the unused planned
+placements of class c that fit (the 3 cheapest of distinct usage); (b) r at its best alone
+(exact) in ``R`` less the usage of every unused planned placement but the cheapest fitting
+one of class c (step 2's improvement; only where one fits); (c) the greedy's placement of r
+on ``R``, and on the shares ``R / 2`` and ``R / (|E| + 1)`` (leaving room for the rest);
+(d) only where no planned placement fits: r at its best alone, exactly, on ``R`` (step 3).
+Each candidate p is scored by the base policy run over ``E`` on ``R - a_p``:
+``(rejections in E, c_p + sum of the costs placed)``, lexicographically; r takes the least
+(ties: the order above), and a planned placement taken is used up. With an exact forecast in
+order, candidate (a) is the base policy's own decision, so the rollout's score is never worse
+than following the plan (the rollout property, for the base policy as simulated); it
+departs from the plan where another placement leaves the expected rest as placeable and
+costs less in total. ``extra["chosen"]``: how many requests took each kind of candidate.
 
 Every accepted request fits ``R``, so the placement never breaks (10b-d); one-owner, placement
 and privacy rows hold for every planned or repaired placement (each is a placement of the
@@ -53,8 +82,10 @@ A heuristic: no bound. The objective it claims is re-scored by the independent e
 (:func:`optdist.solve.solve`). ``extra``: ``rejected``/``rejected_ids`` (as every online
 method), ``decision_ms_mean``/``decision_ms_max`` (per request, plan excluded),
 ``decision_us_per_segment`` (all decisions over all segments), ``plan_s`` (the
-exact engine's seconds), ``plan_objective`` (s, its evaluator objective on the forecast, None
-if it found no feasible placement), ``followed``, ``improved`` and ``repaired`` (requests placed each way).
+plan's seconds), ``plan_objective`` (s, its evaluator objective on the forecast, or on the
+prefix of it the fallback planned; None if there is no plan), ``plan_found_by`` (the exact
+engine, the placement by shares, or the admission-control plan), ``followed``, ``improved``
+and ``repaired`` (plan-guided: requests placed each way; plan-rollout: ``chosen`` instead).
 """
 
 from __future__ import annotations
@@ -71,12 +102,18 @@ from optdist.evaluate import evaluate
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import capacities
-from optdist.milp.decomposition.repair import alone
-from optdist.milp.decomposition.single import greedy_alone, solve_single
+from optdist.milp.decomposition.construct import placement_by_shares
+from optdist.milp.decomposition.repair import fill_and_improve
+from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
 from optdist.result import SolveResult
 from optdist.transfers import RESOURCES
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
+WINDOW_SHARE = 0.25  # share of plan_time_limit the placement by shares may take (fallback plan)
+ROLLOUT_PLANNED = 3  # rollout: planned placements of distinct usage tried per request (the cheapest)
+
+#: per class: its planned placements as (cost alone s, owners, usage (n_nodes, 3)), cheapest first
+Plans = dict[tuple[str, int], list[tuple[float, list[np.ndarray], np.ndarray]]]
 
 
 def _key(inst: Instance, r: int) -> tuple[str, int]:
@@ -89,29 +126,68 @@ def _fits(use: np.ndarray, resid: np.ndarray) -> bool:
     return bool((use <= resid * (1 + FIT_RTOL) + FIT_RTOL).all())
 
 
+def _fallback_plan(forecast: Instance, *, time_limit: float, solver: str, threads: int | None,
+                   seed: int | None) -> tuple[Instance, Assignment] | None:
+    """Where the exact engine found no placement of the forecast in time (module docstring): the
+    forecast's longest prefix that shares of the devices fit (the whole forecast first) and its
+    placement by shares, improved request by request; None if they fit not even one request."""
+    t0 = time.perf_counter()
+    share_deadline = t0 + WINDOW_SHARE * time_limit
+    part, asg = forecast, placement_by_shares(forecast, deadline=share_deadline)
+    if asg is None:
+        lo, hi, best = 0, forecast.n_requests, None  # a prefix of lo requests fits (0: trivially), of hi not
+        while hi - lo > 1 and time.perf_counter() < share_deadline:
+            mid = (lo + hi) // 2
+            sub = forecast.with_spec(requests=forecast.spec.requests[:mid])
+            found = placement_by_shares(sub, deadline=share_deadline)
+            if found is None:
+                hi = mid
+            else:
+                lo, best = mid, (sub, found)
+        if best is None:
+            return None
+        part, asg = best
+    better = fill_and_improve(part, asg.owners, deadline=t0 + time_limit, solver=solver, threads=threads,
+                              seed=seed)
+    return part, (asg if better is None else better)
+
+
 def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str, threads: int | None,
-          seed: int | None) -> tuple[dict[tuple[str, int], list[tuple[float, list[np.ndarray], np.ndarray]]], float | None]:
-    """Per class of ``inst``: the exact engine's placements of the forecast's requests of that class
-    as ``(cost alone s, owners, usage (n_nodes, 3))``, cheapest first; and the plan's objective."""
+          seed: int | None) -> tuple[Plans, float | None, str]:
+    """Per class of ``inst``: the plan's placements of the forecast's requests of that class
+    (:data:`Plans`); the plan's evaluator objective (None: no plan); what found it."""
     from optdist.solve import solve
 
     res = solve(forecast, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
     ev = res.evaluation
-    plans: dict[tuple[str, int], list] = defaultdict(list)
-    if (res.assignment is None or ev is None or not ev.feasible) and not forecast.objective.admission:
-        admit = forecast.with_spec(objective=forecast.objective.model_copy(update={"admission": True}))
-        res = solve(admit, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
-        ev = res.evaluation
-    if res.assignment is None or ev is None or not ev.feasible:
-        return plans, None
-    for q, own in enumerate(res.assignment.owners):
+    asg = res.assignment if ev is not None and ev.feasible else None
+    found_by = "exact engine"
+    if asg is None:
+        fallback = _fallback_plan(forecast, time_limit=time_limit, solver=solver, threads=threads, seed=seed)
+        if fallback is not None:
+            part, asg = fallback
+            ev = evaluate(part, asg)
+            found_by = "shares of the devices, improved"
+        if (fallback is None or fallback[0].n_requests < forecast.n_requests) and not forecast.objective.admission:
+            admit = forecast.with_spec(objective=forecast.objective.model_copy(update={"admission": True}))
+            res = solve(admit, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
+            ok = res.evaluation is not None and res.evaluation.feasible and res.assignment is not None
+            n_admitted = sum(o is not None for o in res.assignment.owners) if ok else 0
+            if ok and n_admitted >= (0 if fallback is None else fallback[0].n_requests):
+                asg, ev, found_by = res.assignment, res.evaluation, "exact engine, admission control"
+            elif fallback is not None:
+                found_by += f" ({fallback[0].n_requests} of {forecast.n_requests} forecast)"
+    plans: Plans = defaultdict(list)
+    if asg is None or ev is None:
+        return plans, None, "none"
+    for q, own in enumerate(asg.owners):  # q: the forecast's request (the fallback plans a prefix of them)
         if own is None:
             continue
         cost, use = alone(inst, next(r for r in range(inst.n_requests) if _key(inst, r) == _key(forecast, q)), own)
         plans[_key(forecast, q)].append((cost, own, use))
     for v in plans.values():
         v.sort(key=lambda t: t[0])
-    return plans, float(ev.objective)
+    return plans, float(ev.objective), found_by
 
 
 def _exact_alone(inst: Instance, r: int, cap: np.ndarray, *, solver: str, time_limit: float, threads: int | None,
@@ -119,9 +195,8 @@ def _exact_alone(inst: Instance, r: int, cap: np.ndarray, *, solver: str, time_l
     """Request r at its best alone within the capacities ``cap`` (n_nodes, 3), or None if none found:
     :func:`optdist.milp.decomposition.single.solve_single` (stage bounds, then the tight model, or
     per-map where tight cannot count the network; chains and DAGs, MODEL.md section 9)."""
-    capacity = {k: cap[:, i] for i, k in enumerate(RESOURCES)}
     return solve_single(inst, r, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
-                        capacity=capacity).owners
+                        capacity=_cap_dict(cap)).owners
 
 
 def _repair(inst: Instance, r: int, resid: np.ndarray, *, solver: str, time_limit: float,
@@ -129,7 +204,7 @@ def _repair(inst: Instance, r: int, resid: np.ndarray, *, solver: str, time_limi
     """Step 3 of the module docstring: the cheaper of the greedy's and the exact single-request
     placement of r on the residual capacities ``resid``; ``(owners, usage)`` or ``(None, None)``."""
     found = []
-    g = greedy_alone(inst, r, {k: resid[:, i] for i, k in enumerate(RESOURCES)})
+    g = greedy_alone(inst, r, _cap_dict(resid))
     if g is not None:
         found.append(g)
     exact = _exact_alone(inst, r, resid, solver=solver, time_limit=time_limit, threads=threads, seed=seed)
@@ -158,6 +233,57 @@ def _improve(inst: Instance, r: int, room: np.ndarray, cost: float, *, solver: s
     return None
 
 
+def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: str, plan_time_limit: float | None,
+             time_limit: float | None, solver: str, threads: int | None, seed: int | None,
+             ) -> tuple[Instance, Plans, float | None, str, float]:
+    """Check ``inst`` and ``forecast`` (see :func:`solve_plan_guided` for the errors) and plan:
+    ``(forecast, plans, plan objective s or None, what found the plan, plan seconds)``."""
+    fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
+    if fc.n_nodes != inst.n_nodes:
+        raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
+                         "the forecast must be on the instance's nodes (fix: generate it with the same devices)")
+    known = {_key(inst, r) for r in range(inst.n_requests)}
+    extra_cls = sorted({_key(fc, q) for q in range(fc.n_requests)} - known)
+    if extra_cls:
+        raise ValueError(f"forecast {fc.name} has request classes (CNN, source) {extra_cls} that instance "
+                         f"{inst.name} lacks (fix: forecast only the instance's CNNs and sources)")
+    require_parallel_uplink(inst, method)  # the greedy repair's stage times
+    if inst.objective.kind != "latency":
+        raise ValueError(f"{method} needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
+                         f"{inst.objective.kind!r}")
+    if plan_time_limit is None:
+        plan_time_limit = 60.0 if time_limit is None else float(time_limit)
+    t_plan = time.perf_counter()
+    plans, plan_obj, found_by = _plan(fc, inst, time_limit=plan_time_limit, solver=solver, threads=threads, seed=seed)
+    return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan
+
+
+def _caps(inst: Instance) -> np.ndarray:
+    """The capacities (n_nodes, 3: memory, compute, bandwidth over the period)."""
+    return np.stack([capacities(inst)[k] for k in RESOURCES], axis=1)
+
+
+def _cap_dict(cap: np.ndarray) -> dict[str, np.ndarray]:
+    """(n_nodes, 3) capacities as the ``capacity=`` mapping of the single-request functions."""
+    return {k: cap[:, i] for i, k in enumerate(RESOURCES)}
+
+
+def _accept(inst: Instance, out: OnlineOutcome, r: int, own: list[np.ndarray]) -> None:
+    """Record request r placed at ``own``, with its latency and bytes from the evaluator."""
+    solo: list = [None] * inst.n_requests
+    solo[r] = own
+    ev = evaluate(inst, Assignment(solo))
+    out.accept(own, float(ev.latency[r]), float(ev.shared_bytes[r]))
+
+
+def _timing(inst: Instance, decision_ms: list[float]) -> dict[str, float]:
+    """``decision_ms_mean``/``decision_ms_max`` (per request) and ``decision_us_per_segment``."""
+    segments = sum(la.segments for r in range(inst.n_requests) for la in inst.profile(r).layers)
+    return {"decision_ms_mean": float(np.mean(decision_ms)) if decision_ms else math.nan,
+            "decision_ms_max": float(np.max(decision_ms)) if decision_ms else math.nan,
+            "decision_us_per_segment": 1e3 * float(np.sum(decision_ms)) / max(segments, 1)}
+
+
 def solve_plan_guided(
     inst: Instance,
     *,
@@ -181,26 +307,10 @@ def solve_plan_guided(
     the capacity the rest of the plan leaves (step 2); ``solver``/``threads``/``seed``: for all. Raises ``ValueError`` if ``forecast`` has another node count,
     a class that ``inst`` lacks (its placements could not be used) or a makespan objective.
     """
-    fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
-    if fc.n_nodes != inst.n_nodes:
-        raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
-                         "the forecast must be on the instance's nodes (fix: generate it with the same devices)")
-    known = {_key(inst, r) for r in range(inst.n_requests)}
-    extra_cls = sorted({_key(fc, q) for q in range(fc.n_requests)} - known)
-    if extra_cls:
-        raise ValueError(f"forecast {fc.name} has request classes (CNN, source) {extra_cls} that instance "
-                         f"{inst.name} lacks (fix: forecast only the instance's CNNs and sources)")
-    require_parallel_uplink(inst, "plan-guided")  # the greedy repair's stage times
-    if inst.objective.kind != "latency":
-        raise ValueError(f"plan-guided needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
-                         f"{inst.objective.kind!r}")
-    if plan_time_limit is None:
-        plan_time_limit = 60.0 if time_limit is None else float(time_limit)
-    t_plan = time.perf_counter()
-    plans, plan_obj = _plan(fc, inst, time_limit=plan_time_limit, solver=solver, threads=threads, seed=seed)
-    plan_s = time.perf_counter() - t_plan
-
-    caps = np.stack([capacities(inst)[k] for k in RESOURCES], axis=1)
+    fc, plans, plan_obj, found_by, plan_s = _prepare(
+        inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, time_limit=time_limit, solver=solver,
+        threads=threads, seed=seed)
+    caps = _caps(inst)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
     decision_ms: list[float] = []
@@ -229,15 +339,138 @@ def solve_plan_guided(
             out.reject(r)
         else:
             used += use
-            solo: list = [None] * inst.n_requests
-            solo[r] = own
-            ev = evaluate(inst, Assignment(solo))
-            out.accept(own, float(ev.latency[r]), float(ev.shared_bytes[r]))
+            _accept(inst, out, r, own)
         decision_ms.append(1e3 * (time.perf_counter() - td))
     wall = plan_s + time.perf_counter() - t0
-    segments = sum(la.segments for r in range(inst.n_requests) for la in inst.profile(r).layers)
-    return out.result("plan-guided", wall, decision_ms_mean=float(np.mean(decision_ms)) if decision_ms else math.nan,
-                      decision_ms_max=float(np.max(decision_ms)) if decision_ms else math.nan,
-                      decision_us_per_segment=1e3 * float(np.sum(decision_ms)) / max(segments, 1),
-                      plan_s=plan_s, plan_objective=plan_obj, followed=followed, repaired=repaired, improved=improved,
-                      forecast=fc.name)
+    return out.result("plan-guided", wall, **_timing(inst, decision_ms), plan_s=plan_s, plan_objective=plan_obj,
+                      plan_found_by=found_by, followed=followed, repaired=repaired, improved=improved, forecast=fc.name)
+
+
+def _base_policy(inst: Instance, fc: Instance, expected: list[int], plans: Plans, resid: np.ndarray,
+                 taken: tuple[str, int, int] | None) -> tuple[int, float]:
+    """The rollout's base policy (module docstring) over the forecast requests ``expected``
+    (indices into ``fc``, in order) on the residual capacities ``resid`` (n_nodes, 3), the
+    planned placement ``taken`` (class CNN, source, index in ``plans``) excluded:
+    ``(rejections, total cost s)``."""
+    resid = resid.copy()
+    used = {cls: set() for cls in plans}
+    if taken is not None:
+        used[taken[:2]].add(taken[2])
+    rep = {_key(inst, r): r for r in reversed(range(inst.n_requests))}  # a request of each class
+    rejected, total = 0, 0.0
+    for q in expected:
+        cls = _key(fc, q)
+        queue = plans.get(cls, [])
+        pick = next((i for i, (_c, _o, u) in enumerate(queue) if i not in used[cls] and _fits(u, resid)), None) \
+            if queue else None
+        if pick is not None:
+            used[cls].add(pick)
+            cost, use = queue[pick][0], queue[pick][2]
+        else:
+            own = greedy_alone(inst, rep[cls], _cap_dict(resid))
+            if own is None:
+                rejected += 1
+                continue
+            cost, use = alone(inst, rep[cls], own)
+        total += cost
+        resid = np.maximum(resid - use, 0.0)
+    return rejected, total
+
+
+def _candidates(inst: Instance, r: int, plans: Plans, resid: np.ndarray, n_expected: int, *, solver: str,
+                time_limit: float, threads: int | None, seed: int | None,
+                ) -> list[tuple[str, int | None, list[np.ndarray], np.ndarray, float]]:
+    """The rollout's candidates (a)-(d) for request r (module docstring), each
+    ``(kind, index in r's class plan or None, owners, usage (n_nodes, 3), cost alone s)``; every
+    one fits ``resid``."""
+    queue = plans.get(_key(inst, r), [])
+    fitting = [i for i, (_c, _o, u) in enumerate(queue) if _fits(u, resid)]
+    out: list = []
+    for i in fitting:  # (a) the cheapest planned placements of distinct usage
+        if len(out) == ROLLOUT_PLANNED:
+            break
+        if not any(np.array_equal(queue[i][2], u) for _k, _i, _o, u, _c in out):
+            out.append(("plan", i, queue[i][1], queue[i][2], queue[i][0]))
+    found: list[tuple[str, list[np.ndarray] | None]] = []
+    if fitting:  # (b) step 2's improvement: at its best alone in what the rest of the plan leaves
+        reserved = sum((u for q in plans.values() for _c, _o, u in q), np.zeros_like(resid)) - queue[fitting[0]][2]
+        found.append(("improve", _exact_alone(inst, r, np.maximum(resid - reserved, 0.0), solver=solver,
+                                              time_limit=time_limit, threads=threads, seed=seed)))
+    else:  # (d) step 3's exact repair
+        found.append(("exact", _exact_alone(inst, r, resid, solver=solver, time_limit=time_limit, threads=threads,
+                                            seed=seed)))
+    for share in dict.fromkeys((1, 2, n_expected + 1)):  # (c) the greedy on R and on shares of it
+        found.append(("greedy" if share == 1 else f"greedy 1/{share}" if share == 2 else "greedy 1/(rest+1)",
+                      greedy_alone(inst, r, _cap_dict(resid / share))))
+    for kind, own in found:
+        if own is None:
+            continue
+        cost, use = alone(inst, r, own)
+        if not _fits(use, resid):  # every one keeps the capacity given: this cannot happen unless one is broken
+            raise RuntimeError(f"{inst.name}: the {kind} placement of request {r} exceeds the capacity left")
+        if not any(np.array_equal(use, u) and c == cost for _k, _i, _o, u, c in out):
+            out.append((kind, None, own, use, cost))
+    return out
+
+
+def solve_plan_rollout(
+    inst: Instance,
+    *,
+    forecast: Instance | str | Path | None = None,
+    plan_time_limit: float | None = None,
+    repair_time_limit: float = 5.0,
+    solver: str = "highs",
+    seed: int | None = None,
+    time_limit: float | None = None,
+    threads: int | None = 1,
+) -> SolveResult:
+    """Place ``inst``'s requests online by a rollout of the plan for ``forecast`` (module
+    docstring, **Rollout**): per request, the candidate whose base-policy completion of the
+    expected rest has the fewest rejections, then the least total cost.
+
+    Options and errors as :func:`solve_plan_guided` (``repair_time_limit``: seconds at most per
+    exact single-request solve, candidates (b) and (d)). ``extra``: as plan-guided's
+    (``rejected``, decision times, ``plan_s``, ``plan_objective``, ``plan_found_by``) and
+    ``chosen`` (requests per candidate kind) and ``rollouts`` (base-policy runs in all).
+    """
+    fc, plans, plan_obj, found_by, plan_s = _prepare(
+        inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, time_limit=time_limit, solver=solver,
+        threads=threads, seed=seed)
+    caps = _caps(inst)
+    used = np.zeros_like(caps)
+    out = OnlineOutcome(inst)
+    expected = list(range(fc.n_requests))  # forecast requests not yet matched by an arrival
+    decision_ms: list[float] = []
+    chosen: dict[str, int] = defaultdict(int)
+    rollouts = 0
+    t0 = time.perf_counter()
+    for r in range(inst.n_requests):
+        td = time.perf_counter()
+        cls = _key(inst, r)
+        match = next((j for j, q in enumerate(expected) if _key(fc, q) == cls), None)
+        if match is not None:
+            expected.pop(match)
+        resid = np.maximum(caps - used, 0.0)
+        best: tuple[tuple[int, float], tuple] | None = None
+        for cand in _candidates(inst, r, plans, resid, len(expected), solver=solver, time_limit=repair_time_limit,
+                                threads=threads, seed=seed):
+            kind, idx, _own, use, cost = cand
+            rej, rest = _base_policy(inst, fc, expected, plans, np.maximum(resid - use, 0.0),
+                                     None if idx is None else (*cls, idx))
+            rollouts += 1
+            score = (rej, cost + rest)
+            if best is None or score[0] < best[0][0] or (score[0] == best[0][0] and score[1] < best[0][1] * (1 - 1e-9)):
+                best = (score, cand)
+        if best is None:
+            out.reject(r)
+        else:
+            kind, idx, own, use, _cost = best[1]
+            if idx is not None:
+                plans[cls].pop(idx)
+            chosen[kind] += 1
+            used += use
+            _accept(inst, out, r, own)
+        decision_ms.append(1e3 * (time.perf_counter() - td))
+    wall = plan_s + time.perf_counter() - t0
+    return out.result("plan-rollout", wall, **_timing(inst, decision_ms), plan_s=plan_s, plan_objective=plan_obj,
+                      plan_found_by=found_by, chosen=dict(chosen), rollouts=rollouts, forecast=fc.name)
