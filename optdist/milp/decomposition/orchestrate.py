@@ -12,7 +12,8 @@ MODEL.md section 6). Dropping the sharing leaves one independent problem per req
 Each per-class solve starts from the greedy alone (its first incumbent) and the stage bounds
 (its first bound) and gets at most half the time limit (:data:`RESERVE`). When the combination
 is infeasible and no start is known, a placement by shares of the devices
-(:func:`repair.window_placement`, feasible by construction, re-scored) is the incumbent: a
+(:func:`repair.window_placement`, feasible by construction, re-scored) is the incumbent, or
+where the greedy fits in no share, one that moves few bytes (:func:`teams.team_placement`): a
 certified gap is reported even when the time runs out while a model is being built.
 When the capacities bind, the requests compete: for the sum of latencies, Dantzig-Wolfe
 column generation (:func:`optdist.milp.decomposition.colgen.column_generation`); for the
@@ -38,6 +39,7 @@ from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.repair import window_placement
 from optdist.milp.decomposition.single import SingleSolve, solve_single
+from optdist.milp.decomposition.teams import team_placement
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import DEFAULT_MIP_GAP, Clock, adapter_for, solve_built, solve_formulation, warm_start_assignment
 from optdist.result import AGREE_RTOL, GAP_EPS, SolveResult, Termination, gap
@@ -176,6 +178,9 @@ def solve_decomposed(
     if res.assignment is None and separable and inst.n_requests > 1:  # the requests compete: a placement by shares
         left = clock.left()
         asg = window_placement(inst, deadline=time.perf_counter() + (60.0 if left is None else WINDOW_SHARE * left))
+        if asg is None:  # the greedy fits in no share: teams that move few bytes (the bandwidth binds)
+            left = clock.left()
+            asg = team_placement(inst, deadline=time.perf_counter() + (60.0 if left is None else WINDOW_SHARE * left))
         if asg is not None:  # feasible (the evaluator said so); the MIP start of the coupled step
             res.assignment, res.objective = asg, evaluate(inst, asg).objective
             res.extra["incumbent"] = asg.meta["found_by"]
