@@ -412,10 +412,10 @@ def column_generation(
         glist = list(groups.values())
         for gi, cs in enumerate(glist):
             left = deadline - time.perf_counter()
-            if (left <= 0 and rnd > 1) or stop_requested():
+            if left <= 0 or stop_requested():  # the time limit holds in round 1 too
                 all_proven = False
                 break
-            budget = max(left / (len(glist) - gi), 0.5) if math.isfinite(left) else 3600.0
+            budget = max(left / (len(glist) - gi), min(0.5, left)) if math.isfinite(left) else 3600.0
             if cap is not None and (not phase1 or pricing_time_limit is not None):  # phase 1: no default cap
                 budget = min(budget, float(cap))
             pm = models[P.kinds[cs[0]]]
@@ -459,7 +459,8 @@ def column_generation(
         # price-and-branch: the integer master over the columns so far
         left = deadline - time.perf_counter()
         if not infeasible and (len(master.columns) > n_before or rnd == 1):
-            x = master.solve_integer(time_limit=min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
+            x = master.solve_integer(time_limit=min(max(left * 0.1, 0.5), 30.0, max(left, 0.05))
+                                     if math.isfinite(left) else 30.0,
                                      mip_gap=max(mip_gap / 10, 1e-6))
             spread = None if x is None else _spread(inst, P, master, x)
             if spread is None and x is not None:  # the aggregated solution does not split over the devices
