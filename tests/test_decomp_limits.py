@@ -52,7 +52,7 @@ def test_loading_the_model_counts_against_the_solvers_limit(monkeypatch) -> None
     out = adapter.solve(_tiny(), time_limit=5.0, mip_gap=0.0, threads=1)
     assert out.termination is Termination.OPTIMAL and out.incumbent == pytest.approx(3.0)
     assert len(given) == 1 and given[0] <= 5.0 - slow
-    out = adapter.solve(_tiny(), time_limit=0.2, mip_gap=0.0, threads=1)  # the load took it all: the floor
+    adapter.solve(_tiny(), time_limit=0.2, mip_gap=0.0, threads=1)  # the load took it all: the floor
     assert given[-1] == base.MIN_SOLVER_S
 
 
