@@ -39,7 +39,7 @@ and usage).
    found: r is rejected.
 
 If the exact engine finds no feasible placement of the whole forecast in time, the plan is a
-placement by shares of the devices (:func:`optdist.milp.decomposition.construct.placement_by_shares`,
+placement by shares of the devices (:func:`optdist.milp.decomposition.construct.placement_by_construction`,
 feasible by construction; a quarter of ``plan_time_limit`` at most) of the whole forecast or,
 where the shares fit no placement of it (more requests forecast than fit), of a longest
 prefix in the forecast's order that they fit (bisection on the length), improved request by
@@ -102,7 +102,7 @@ from optdist.evaluate import evaluate
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import capacities
-from optdist.milp.decomposition.construct import placement_by_shares
+from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.repair import fill_and_improve
 from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
 from optdist.result import SolveResult
@@ -133,13 +133,13 @@ def _fallback_plan(forecast: Instance, *, time_limit: float, solver: str, thread
     placement by shares, improved request by request; None if they fit not even one request."""
     t0 = time.perf_counter()
     share_deadline = t0 + WINDOW_SHARE * time_limit
-    part, asg = forecast, placement_by_shares(forecast, deadline=share_deadline)
+    part, asg = forecast, placement_by_construction(forecast, deadline=share_deadline)
     if asg is None:
         lo, hi, best = 0, forecast.n_requests, None  # a prefix of lo requests fits (0: trivially), of hi not
         while hi - lo > 1 and time.perf_counter() < share_deadline:
             mid = (lo + hi) // 2
             sub = forecast.with_spec(requests=forecast.spec.requests[:mid])
-            found = placement_by_shares(sub, deadline=share_deadline)
+            found = placement_by_construction(sub, deadline=share_deadline)
             if found is None:
                 hi = mid
             else:

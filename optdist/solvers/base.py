@@ -404,6 +404,10 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
+#: seconds a solver keeps at least when loading the model took its whole time limit (it then
+#: reports what it has: a MIP start, or nothing)
+MIN_SOLVER_S = 0.05
+
 #: ``pyomo.contrib.solver`` AutoUpdateConfig switches: what a persistent solve checks for changes
 AUTO_UPDATES = ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
@@ -447,6 +451,7 @@ class ContribSolver(Solver):
     ) -> SolverOutcome:
         from pyomo.contrib.solver.common.base import PersistentSolverBase
 
+        t0 = time.perf_counter()
         cfg = self._config(opts, tee, raw)
         kept, self._kept = self._kept, None  # kept again only if this solve returns
         if kept is not None:  # the same model, kept loaded: send only what changed
@@ -458,6 +463,8 @@ class ContribSolver(Solver):
             self._prepare(opt, model)
         if warm_start:
             self._warm_start(opt, model, cfg)
+        if "time_limit" in cfg:  # the limit covers loading the model (large models take seconds)
+            cfg["time_limit"] = max(cfg["time_limit"] - (time.perf_counter() - t0), MIN_SOLVER_S)
         res = opt.solve(model, **cfg)
         if self._keep and isinstance(opt, PersistentSolverBase):
             self._kept = (model, opt)

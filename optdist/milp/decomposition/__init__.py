@@ -3,6 +3,7 @@
 * :mod:`.bounds`: stage lower bounds and their propagation (data only);
 * :mod:`.classes`: request classes, identical device groups, combining per-request optima;
 * :mod:`.single`: one request alone on the ``tight`` Pyomo model, with rising latency cutoffs;
+* :mod:`.teams`: placements that move few bytes (each request on a small team of devices);
 * :mod:`.orchestrate`: :func:`~.orchestrate.solve_decomposed`, the certified decomposition;
 * :mod:`.colgen` (with ``master``, ``pricing``): Dantzig-Wolfe column generation for requests
   that compete for capacity.

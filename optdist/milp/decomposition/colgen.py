@@ -62,7 +62,7 @@ columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
 heuristic's placements (each placed request's placement is a column of its class; greedy's
 rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
 where they fit), and where neither is feasible a placement by shares of the devices
-(:func:`~optdist.milp.decomposition.construct.placement_by_shares`, :data:`SEED_SHARE` of the
+(:func:`~optdist.milp.decomposition.construct.placement_by_construction`, :data:`SEED_SHARE` of the
 time left): a complete placement whose columns fill every class, so the LP master leaves
 phase 1 at once.
 Round 0 takes at most :data:`ROUND0_SHARE` of the time left (a class it does not close keeps
@@ -111,7 +111,7 @@ from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bo
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.single import CUTOFF_STEPS
 from optdist.milp.decomposition.repair import alone, fill_and_improve
-from optdist.milp.decomposition.construct import placement_by_shares
+from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.run import Clock
 from optdist.result import SolveResult, Termination, gap
 from optdist.solvers.base import stop_requested
@@ -240,7 +240,7 @@ def _rename(owners: list[np.ndarray], src: int, dst: int) -> list[np.ndarray]:
 def _seed_assignments(inst: Instance, start: Assignment | None, deadline: float) -> list[Assignment]:
     """``start`` and the greedy heuristic's placement; where neither is feasible (greedy rejects
     requests where they compete), also a placement by shares of the devices
-    (:func:`~optdist.milp.decomposition.construct.placement_by_shares`, feasible by construction)
+    (:func:`~optdist.milp.decomposition.construct.placement_by_construction`, feasible by construction)
     found by ``deadline`` (a ``time.perf_counter()`` value): its columns fit together, so the LP
     master leaves phase 1 at once and the integer master has an incumbent to start from."""
     out = [] if start is None else [start]
@@ -253,7 +253,7 @@ def _seed_assignments(inst: Instance, start: Assignment | None, deadline: float)
     except Exception:  # noqa: BLE001 - a heuristic seed is optional; its failure costs only columns
         pass
     if not any(evaluate(inst, a).feasible for a in out):
-        w = placement_by_shares(inst, deadline=deadline)
+        w = placement_by_construction(inst, deadline=deadline)
         if w is not None:
             out.append(w)
     return out
@@ -468,10 +468,10 @@ def column_generation(
         longest = 0.0
         for gi, cs in enumerate(glist):
             left = deadline - time.perf_counter()
-            if (left <= 0 and rnd > 1) or stop_requested():
+            if left <= 0 or stop_requested():  # the time limit holds in round 1 too
                 proven = False
                 break
-            budget = max(left / (len(glist) - gi), 0.5) if math.isfinite(left) else 3600.0
+            budget = max(left / (len(glist) - gi), min(0.5, left)) if math.isfinite(left) else 3600.0
             if cap is not None and (not phase1 or pricing_time_limit is not None):  # phase 1: no default cap
                 budget = min(budget, max(share * float(cap), 2 * cut_short.get(key, 0.0)))
             pm = models[P.kinds[cs[0]]]
@@ -561,7 +561,8 @@ def column_generation(
         left = deadline - time.perf_counter()
         if not infeasible and (len(master.columns) > n_before or rnd == 1):
             started = time.perf_counter()
-            x = master.solve_integer(time_limit=min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left) else 30.0,
+            x = master.solve_integer(time_limit=min(max(left * 0.1, 0.5), 30.0, max(left, 0.05))
+                                     if math.isfinite(left) else 30.0,
                                      mip_gap=max(mip_gap / 10, 1e-6))
             spent["integer master"] += time.perf_counter() - started
             # the aggregated rows relax the per-device ones: a solution no better than the

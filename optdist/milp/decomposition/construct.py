@@ -3,9 +3,10 @@
 Primal heuristics (incumbents and seed columns, never bounds) for instances where the latency
 greedy spreads each request over every device and runs out of radio, and which are too large
 for the exact single-request model to place every request (e.g. the paper's full scenario, 250
-requests on 70 devices). :func:`placement_by_shares` is the entry point: equal shares of the
-devices (:func:`window_placement`), or where they give none, windows sized by a capacity price
-(:func:`fit_by_windows`, below).
+requests on 70 devices). :func:`placement_by_construction` is the entry point: equal shares of
+the devices (:func:`window_placement`), or where they give none, windows sized by a capacity
+price (:func:`fit_by_windows`, below), or small teams of devices
+(:mod:`optdist.milp.decomposition.teams`).
 
 Maths (MODEL.md sections 5-6). A request placed by the greedy on a *window* of width ``w``
 (:func:`greedy_in_window`: each layer k on its source and ``max(w, floor_k)`` devices, ``floor_k``
@@ -46,6 +47,7 @@ from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacities
 from optdist.milp.decomposition.classes import request_classes
 from optdist.milp.decomposition.single import alone, greedy_alone
+from optdist.milp.decomposition.teams import team_placement
 from optdist.transfers import RESOURCES
 
 #: shares of the devices' total capacities the chosen widths may use, tried in turn
@@ -278,9 +280,13 @@ def window_placement(inst: Instance, *, deadline: float) -> Assignment | None:
     return None
 
 
-def placement_by_shares(inst: Instance, *, deadline: float) -> Assignment | None:
+def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment | None:
     """A placement of every request feasible by construction, or None: equal shares of the
     devices (:func:`window_placement`), or where they give none, windows sized by a capacity
-    price (:func:`fit_by_windows`), both until ``deadline`` (a ``time.perf_counter()`` value).
-    A primal heuristic (incumbents and seed columns, never bounds); re-scored by the evaluator."""
-    return window_placement(inst, deadline=deadline) or fit_by_windows(inst, deadline=deadline)
+    price (:func:`fit_by_windows`), or where those give none either (the greedy fits in no share:
+    it spreads each layer over every device and the bandwidth binds), small teams of devices that
+    move few bytes (:func:`optdist.milp.decomposition.teams.team_placement`), each until
+    ``deadline`` (a ``time.perf_counter()`` value). A primal heuristic (incumbents and seed
+    columns, never bounds); every candidate is re-scored by the evaluator."""
+    return (window_placement(inst, deadline=deadline) or fit_by_windows(inst, deadline=deadline)
+            or team_placement(inst, deadline=deadline))

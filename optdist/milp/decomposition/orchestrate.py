@@ -12,8 +12,9 @@ MODEL.md section 6). Dropping the sharing leaves one independent problem per req
 Each per-class solve starts from the greedy alone (its first incumbent) and the stage bounds
 (its first bound) and gets at most half the time limit (:data:`RESERVE`). When the combination
 is infeasible and no start is known, a placement by shares of the devices
-(:func:`construct.placement_by_shares`: equal shares, or where they give none, windows sized
-by a capacity price; feasible by construction, re-scored) is the incumbent: a
+(:func:`construct.placement_by_construction`: equal shares, or where they give none, windows
+sized by a capacity price, or small teams that move few bytes; feasible by construction,
+re-scored) is the incumbent: a
 certified gap is reported even when the time runs out while a model is being built.
 When the capacities bind, the requests compete: for the sum of latencies, Dantzig-Wolfe
 column generation (:func:`optdist.milp.decomposition.colgen.column_generation`); for the
@@ -37,7 +38,7 @@ from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT, countable
 from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.colgen import column_generation
-from optdist.milp.decomposition.construct import placement_by_shares
+from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import DEFAULT_MIP_GAP, Clock, adapter_for, solve_built, solve_formulation, warm_start_assignment
@@ -50,7 +51,7 @@ SUB_GAP = 1e-6
 #: share of the time limit the per-class solves leave for the steps after them (a placement
 #: when the requests compete, the coupled step)
 RESERVE = 0.5
-#: share of the time left that :func:`construct.placement_by_shares` may take when the
+#: share of the time left that :func:`construct.placement_by_construction` may take when the
 #: combination of per-request optima is infeasible and no incumbent is known
 WINDOW_SHARE = 0.25
 
@@ -177,7 +178,7 @@ def solve_decomposed(
     if res.assignment is None and separable and inst.n_requests > 1:  # the requests compete: a placement by shares
         left = clock.left()
         until = time.perf_counter() + (60.0 if left is None else WINDOW_SHARE * left)
-        asg = placement_by_shares(inst, deadline=until)
+        asg = placement_by_construction(inst, deadline=until)
         if asg is not None:  # feasible (the evaluator said so); the MIP start of the coupled step
             res.assignment, res.objective = asg, evaluate(inst, asg).objective
             res.extra["incumbent"] = asg.meta["found_by"]

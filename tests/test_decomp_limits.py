@@ -1,0 +1,78 @@
+"""The time limit is honoured: loading a model into the solver counts against a solve's limit, and
+the decomposition never gives a sub-solve time past its own deadline (no timing of the whole run
+beyond a generous slack: the machine may be loaded)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pyomo.environ as pyo
+import pytest
+
+from optdist.result import Termination
+from optdist.solve import solve
+from optdist.solvers import base, get_solver
+from tests.test_dag_decomposition import competing
+
+#: the most a sub-solve may be given past the deadline: the 0.05 s floors of the steps, and clock jitter
+FLOOR_S = 0.1
+
+
+def _tiny() -> pyo.ConcreteModel:
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(3), domain=pyo.Binary)
+    m.c = pyo.Constraint(expr=sum(m.x.values()) >= 2)
+    m.obj = pyo.Objective(expr=m.x[0] + 2 * m.x[1] + 3 * m.x[2])
+    return m
+
+
+def test_loading_the_model_counts_against_the_solvers_limit(monkeypatch) -> None:
+    """A load that takes 0.3 s leaves HiGHS at most the limit less 0.3 s."""
+    from pyomo.contrib.solver.solvers.highs import Highs as PyomoHighs
+
+    adapter = get_solver("highs")
+    adapter.require()
+    slow = 0.3
+    prepare = type(adapter)._prepare
+
+    def slow_prepare(self, opt, model):
+        prepare(self, opt, model)
+        time.sleep(slow)
+
+    given: list[float] = []
+    run = PyomoHighs.solve
+
+    def record(self, model, **cfg):
+        given.append(cfg["time_limit"])
+        return run(self, model, **cfg)
+
+    monkeypatch.setattr(type(adapter), "_prepare", slow_prepare)
+    monkeypatch.setattr(PyomoHighs, "solve", record)
+    out = adapter.solve(_tiny(), time_limit=5.0, mip_gap=0.0, threads=1)
+    assert out.termination is Termination.OPTIMAL and out.incumbent == pytest.approx(3.0)
+    assert len(given) == 1 and given[0] <= 5.0 - slow
+    adapter.solve(_tiny(), time_limit=0.2, mip_gap=0.0, threads=1)  # the load took it all: the floor
+    assert given[-1] == base.MIN_SOLVER_S
+
+
+def test_every_sub_solve_of_the_decomposition_ends_by_the_limit(tmp_path: Path, monkeypatch) -> None:
+    """Three competing residual-block requests (column generation, repair, integer masters) with a
+    1 s limit: each solver call is given at most the time left (plus a 0.05 s floor), and the run
+    returns a valid result soon after the limit."""
+    inst = competing(tmp_path, "res", 3, 3, "bandwidth", 1.2)
+    calls: list[tuple[float, float | None]] = []
+    original = base.Solver.solve
+
+    def record(self, model, **kw):
+        calls.append((time.perf_counter() - start, kw.get("time_limit")))
+        return original(self, model, **kw)
+
+    monkeypatch.setattr(base.Solver, "solve", record)
+    limit = 1.0
+    start = time.perf_counter()
+    res = solve(inst, formulation="decomposed", time_limit=limit, threads=1, mip_gap=0.0)
+    wall = time.perf_counter() - start
+    assert calls and all(lim is not None and t + lim <= limit + FLOOR_S + 1e-6 for t, lim in calls), calls
+    assert wall <= limit + 5.0  # generous: start-up of a solver on a loaded machine
+    assert res.evaluation.feasible and res.bound is not None and res.bound <= res.evaluator_objective * (1 + 1e-9)
