@@ -101,7 +101,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance, load_instance
-from optdist.milp.decomposition.bounds import capacities
+from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.repair import fill_and_improve
 from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
@@ -258,11 +258,6 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan
 
 
-def _caps(inst: Instance) -> np.ndarray:
-    """The capacities (n_nodes, 3: memory, compute, bandwidth over the period)."""
-    return np.stack([capacities(inst)[k] for k in RESOURCES], axis=1)
-
-
 def _cap_dict(cap: np.ndarray) -> dict[str, np.ndarray]:
     """(n_nodes, 3) capacities as the ``capacity=`` mapping of the single-request functions."""
     return {k: cap[:, i] for i, k in enumerate(RESOURCES)}
@@ -310,7 +305,7 @@ def solve_plan_guided(
     fc, plans, plan_obj, found_by, plan_s = _prepare(
         inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, time_limit=time_limit, solver=solver,
         threads=threads, seed=seed)
-    caps = _caps(inst)
+    caps = capacity_matrix(inst)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
     decision_ms: list[float] = []
@@ -436,7 +431,7 @@ def solve_plan_rollout(
     fc, plans, plan_obj, found_by, plan_s = _prepare(
         inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, time_limit=time_limit, solver=solver,
         threads=threads, seed=seed)
-    caps = _caps(inst)
+    caps = capacity_matrix(inst)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
     expected = list(range(fc.n_requests))  # forecast requests not yet matched by an arrival

@@ -30,6 +30,12 @@ def capacities(inst: Instance) -> dict[str, np.ndarray]:
     }
 
 
+def capacity_matrix(inst: Instance) -> np.ndarray:
+    """(n_nodes, 3) float capacities, columns in :data:`optdist.transfers.RESOURCES` order
+    (memory bytes, multiplications per period, bytes sent per period; MODEL.md section 6)."""
+    return np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float)
+
+
 def stage_wait_curves(inst: Instance, r: int, k: int, nodes: list[np.ndarray], ub: list[np.ndarray]) -> list[np.ndarray]:
     """``g_j(n)`` (seconds) for each candidate j of layer k and n = 1..u_j: a lower bound on
     the stage time ``T[r,k]`` of any solution in which j owns n segments of layer k.

@@ -17,7 +17,7 @@ import numpy as np
 
 from optdist.assignment import Assignment
 from optdist.instance import Instance
-from optdist.milp.decomposition.bounds import capacities
+from optdist.milp.decomposition.bounds import capacities, capacity_matrix
 from optdist.transfers import edges, transfer_list
 
 
@@ -79,7 +79,7 @@ def combine(inst: Instance, classes: Sequence[tuple[Sequence[int], list[np.ndarr
     keeps the request optimal; it only changes how the requests share capacity).
     """
     N = inst.n_nodes
-    cap = np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1)
+    cap = capacity_matrix(inst)
     load = np.zeros((N, 3))
     owners: list[list[np.ndarray] | None] = [None] * inst.n_requests
     groups = [g for g in identical_device_groups(inst) if len(g) > 1]
@@ -123,7 +123,7 @@ def spread_exact(inst: Instance, owners: Sequence[list[np.ndarray] | None], *, t
     import highspy
 
     N = inst.n_nodes
-    cap = np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float)
+    cap = capacity_matrix(inst)
     groups = [g for g in identical_device_groups(inst) if len(g) > 1]
     placed = [r for r, o in enumerate(owners) if o is not None]
     if not groups or not placed:

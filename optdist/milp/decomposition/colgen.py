@@ -107,6 +107,7 @@ import numpy as np
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
+from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.single import CUTOFF_STEPS
@@ -162,7 +163,7 @@ class _Problem:
                 self.members.append(rs)
         self.source = [int(inst.request_source[m[0]]) for m in self.members]
         self.sizes = [len(m) for m in self.members]
-        caps = np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float)
+        caps = capacity_matrix(inst)
         self.rows: list[Row] = []
         self.row_of = np.full((N, 3), -1, dtype=np.int64)  # node, resource -> row
         self.device_groups = [list(g) for g in identical_device_groups(inst)]
@@ -794,7 +795,7 @@ def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, 
     perms = [P.relabellings(c, rng) if c.kind == "placement" else [] for c in master.columns]
     if sum(len(p) for p in perms) > 50_000:
         return None
-    caps = np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float)
+    caps = capacity_matrix(inst)
     own_row = [s for s in range(inst.n_nodes) if s >= inst.n_devices and (P.row_of[s] < 0).all()]
     caps[own_row] = np.inf  # a source without rows serves one request: its pricing problem's own capacity
     sol = integer_on_devices(master.columns, P.sizes, caps, perms, time_limit=time_limit, mip_gap=mip_gap,

@@ -44,7 +44,7 @@ import numpy as np
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
-from optdist.milp.decomposition.bounds import capacities
+from optdist.milp.decomposition.bounds import capacities, capacity_matrix
 from optdist.milp.decomposition.classes import request_classes
 from optdist.milp.decomposition.single import alone, greedy_alone
 from optdist.milp.decomposition.teams import team_placement
@@ -154,7 +154,7 @@ def place_in_windows(inst: Instance, classes: Sequence[Sequence[int]],
     (narrower, then wider ones where it fails), heaviest classes first (module docstring).
     Returns the owners of every request, or None if one finds no window or the deadline
     (``time.perf_counter()``) passes."""
-    caps = np.stack([capacities(inst)[k] for k in RESOURCES], axis=1)
+    caps = capacity_matrix(inst)
     used = np.zeros_like(caps)
     D = inst.n_devices
     owners: list = [None] * inst.n_requests
@@ -200,7 +200,7 @@ def fit_by_windows(inst: Instance, *, deadline: float, fills: Sequence[float] = 
         if not prof:
             return None  # no window fits the request alone on full capacities
         profiles.append(prof)
-    caps = np.stack([capacities(inst)[k] for k in RESOURCES], axis=1)
+    caps = capacity_matrix(inst)
     total = caps[: inst.n_devices].sum(axis=0)
     sizes = [len(c) for c in classes]
     tried: set[tuple[int, ...]] = set()

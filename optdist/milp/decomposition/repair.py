@@ -32,7 +32,7 @@ import numpy as np
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
-from optdist.milp.decomposition.bounds import capacities
+from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.single import alone, solve_single
 from optdist.transfers import RESOURCES
 
@@ -64,7 +64,7 @@ def fill_and_improve(
     alone on the full capacities; r is not improved once ``least[r] >= cost_r (1 - least_tol)``
     (it can gain at most the share ``least_tol``). Returns the placement if every request is placed and the
     evaluator finds it feasible, else None."""
-    caps = np.stack([capacities(inst)[k] for k in RESOURCES], axis=1)
+    caps = capacity_matrix(inst)
     own = [None if o is None else [a.copy() for a in o] for o in owners]
     cost = np.full(inst.n_requests, math.inf)
     use = np.zeros((inst.n_requests, inst.n_nodes, 3))
