@@ -108,11 +108,11 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacity_matrix
+from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
-from optdist.milp.decomposition.single import CUTOFF_STEPS
 from optdist.milp.decomposition.repair import alone, fill_and_improve
-from optdist.milp.decomposition.construct import placement_by_construction
+from optdist.milp.decomposition.single import CUTOFF_STEPS
 from optdist.milp.run import Clock
 from optdist.result import SolveResult, Termination, gap
 from optdist.solvers.base import stop_requested
