@@ -106,10 +106,10 @@ class Scorer:
         _, first, inv = np.unique(key, return_index=True, return_inverse=True)
         if not (rows == rows[first][inv]).all():
             first, inv = np.arange(len(rows)), np.arange(len(rows))
-        ids = np.empty((K, D), dtype=np.int64)
-        ids[ns, nj] = inv
-        since = np.maximum.accumulate(np.where(new, np.arange(K)[:, None], 0), axis=0)  # state of each row's last change
-        return ids[since, np.arange(D)[None, :]], rows[first]
+        last = np.zeros((K, D), dtype=np.int64)  # the looked-up row each entry repeats: np.nonzero's order
+        last[ns, nj] = np.arange(len(rows))  # numbers each device's changes in state order, so the latest
+        np.maximum.accumulate(last, axis=0, out=last)  # change is the largest number so far
+        return inv[last], rows[first]
 
     def _q_pairs(self, glob: np.ndarray, rows: np.ndarray, p_row: np.ndarray, p_glob: np.ndarray,
                  col: int | None) -> np.ndarray:
