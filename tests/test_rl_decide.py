@@ -4,6 +4,10 @@ with one batched forward per round gives the actions of one forward per segment.
 from __future__ import annotations
 
 import copy
+import os
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -263,3 +267,35 @@ def test_interpolated_q_equals_forwarded_q():
     np.testing.assert_allclose(q, ref, rtol=1e-12, atol=1e-12)
     assert len(forwarded) > 1  # some piece had ReLU signs changing inside: cut
     assert sum(forwarded) < 0.5 * len(np.unique(ref))
+
+
+ROUNDS = """
+import resource, sys
+import numpy as np
+from optdist.rl.decide import keep_freed_heap
+def round_():  # a round's temporaries: six 1 MiB arrays, written, then freed
+    arrays = [np.ones(2**17) for _ in range(6)]
+    del arrays
+round_()  # the first round grows the heap (and, with the default thresholds, raises them to 1 MiB)
+if sys.argv[1] == "keep":
+    keep_freed_heap()
+round_()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    round_()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc thresholds (Linux with glibc only)")
+def test_kept_heap_is_not_faulted_in_again_each_round():
+    """With glibc's default thresholds, rounds freeing 6 MiB at the top of the heap hand it back
+    and page-fault it in again (about 1 500 faults a round); after :func:`keep_freed_heap` (which
+    :func:`place_requests` calls) they reuse it. Fresh processes: the thresholds are per process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_"):
+        env.pop(name, None)
+    faults = {how: int(subprocess.run([sys.executable, "-c", ROUNDS, how], env=env, capture_output=True, text=True,
+                                      check=True).stdout) for how in ("default", "keep")}
+    assert faults["default"] > 20 * 1000
+    assert faults["keep"] < 20 * 50

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/online/decision_split.py              # 8 requests
     .venv/bin/python benchmarks/online/decision_split.py --requests 12
+    .venv/bin/python benchmarks/online/decision_split.py --default-heap   # without keep_freed_heap
 
 Places the first requests of ``instances/paper/vgg16-250x70-tau0.6.json`` with the tracked
 policy ``models/policies/mix-70`` (masked), then with the same network unmasked (the paper's
@@ -15,12 +16,15 @@ between them (``Scorer._q_pairs``), the rest of ``Scorer.choose`` and placing th
 (:func:`request_cpu`, also used by ``decisions.py``). The parts are timed
 by wrapping those functions in this process only (the wrappers add a few microseconds a call).
 CPU time is the number to compare on a shared machine; wall time includes waiting for a core.
+Minor page faults (``ru_minflt``) of each variant's run count memory handed back to the system
+and faulted in again (see :func:`optdist.rl.decide.keep_freed_heap`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -81,10 +85,14 @@ def request_cpu() -> Iterator[list[float]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=8, help="requests placed (the first is not counted)")
+    ap.add_argument("--default-heap", action="store_true",
+                    help="skip decide.keep_freed_heap (glibc hands freed rounds back: the cost it removes)")
     args = ap.parse_args(argv)
     if args.requests < 2:
         ap.error("--requests must be at least 2 (the first request is decided segment by segment)")
     torch.set_num_threads(1)
+    if args.default_heap:
+        decide.keep_freed_heap = lambda: None  # this process only
     spent = dict.fromkeys(PARTS, 0.0)
     many = lambda *a: any(getattr(x, "ndim", 0) == 3 and len(x) > 1 for x in a)  # noqa: E731 (a batched round)
     _timed(decide, "layer_states", "layer_states", spent, lambda *a: True)
@@ -100,14 +108,17 @@ def main(argv: list[str] | None = None) -> int:
         pol = Policy(policy.net, {**policy.config, "masked": masked})
         for part in PARTS:
             spent[part] = 0.0
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         with request_cpu() as cpu:
             _, wall, seg = place_online(inst, pol)
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
         spent["choose"] -= spent["row_ids"] + spent["q_pairs"]  # choose's own work besides its two parts
         parts = ", ".join(f"{p} {1e3 * spent[p] / n:.1f}" for p in PARTS)
         print(f"{variant}: {int(np.median(seg))} segments/request; after the first request: wall "
               f"{1e3 * np.mean(wall[1:]):.1f} ms, CPU {1e3 * np.mean(cpu[1:]):.1f} ms per request "
               f"(max {1e3 * np.max(cpu[1:]):.1f}); CPU ms per request by part: {parts} "
-              f"(first request: wall {1e3 * wall[0]:.0f} ms, CPU {1e3 * cpu[0]:.0f} ms)", flush=True)
+              f"(first request: wall {1e3 * wall[0]:.0f} ms, CPU {1e3 * cpu[0]:.0f} ms); minor page faults, "
+              f"all requests: {faults}", flush=True)
     print("load average", ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     return 0
 

@@ -41,6 +41,7 @@ FIRST_ROUND = 512  # segments in a layer's first round; then twice the segments 
 MIN_ROUND = 8  # within [MIN_ROUND, MAX_ROUND] (a wrong guess wastes at most about the work kept)
 MAX_ROUND = 2048
 SPLIT = 8  # a piece of a row's segment indices whose ends lie on different linear pieces is cut in SPLIT
+GLIBC_MMAP_MAX = 32 * 2**20  # bytes: glibc's largest dynamic mmap threshold on 64-bit systems (mallopt(3))
 
 
 class Scorer:
@@ -105,10 +106,10 @@ class Scorer:
         _, first, inv = np.unique(key, return_index=True, return_inverse=True)
         if not (rows == rows[first][inv]).all():
             first, inv = np.arange(len(rows)), np.arange(len(rows))
-        ids = np.empty((K, D), dtype=np.int64)
-        ids[ns, nj] = inv
-        since = np.maximum.accumulate(np.where(new, np.arange(K)[:, None], 0), axis=0)  # state of each row's last change
-        return ids[since, np.arange(D)[None, :]], rows[first]
+        last = np.zeros((K, D), dtype=np.int64)  # the looked-up row each entry repeats: np.nonzero's order
+        last[ns, nj] = np.arange(len(rows))  # numbers each device's changes in state order, so the latest
+        np.maximum.accumulate(last, axis=0, out=last)  # change is the largest number so far
+        return inv[last], rows[first]
 
     def _q_pairs(self, glob: np.ndarray, rows: np.ndarray, p_row: np.ndarray, p_glob: np.ndarray,
                  col: int | None) -> np.ndarray:
@@ -297,8 +298,27 @@ def place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool
     slower; the reference of the tests and ``benchmarks/online/decisions.py``). BLAS runs on one
     thread (its threads only contend on these small matrices).
     """
+    keep_freed_heap()
     with threadpool_limits(1, user_api="blas"):
         return _place_requests(inst, feats, choose, masked, active, batched)
+
+
+def keep_freed_heap() -> None:
+    """Let the C heap keep what a round of decisions frees for the next round (glibc's malloc).
+
+    glibc returns the free top of its heap to the system once it exceeds the trim threshold,
+    which by default follows the mmap threshold (twice it); that one rises to the size of the
+    largest block that was mmapped and freed, up to :data:`GLIBC_MMAP_MAX` (mallopt(3), "dynamic
+    mmap threshold"). A round's temporaries (a few MB: the (K, 11, D) states, (K, N) and
+    (pairs, 64) float64 arrays) are freed at the top of the heap, handed back, and page-faulted
+    in again by the next round: about a quarter of the batched CPU time on VGG16
+    (``benchmarks/online/decision_split.py``). Allocating and freeing one block just under
+    :data:`GLIBC_MMAP_MAX` raises the thresholds as any temporary of that size would (mmap
+    about 32 MiB, trim about 64 MiB), so the heap keeps up to about 64 MiB of freed memory. No
+    page of the block is touched (it costs an mmap and a munmap); the process's allocator
+    settings are not changed, and other allocators are not affected.
+    """
+    np.empty(GLIBC_MMAP_MAX - 2**16, dtype=np.uint8)
 
 
 def _place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool,
