@@ -367,6 +367,7 @@ def speed_cuts(b: BuiltModel, max_points: int = 16) -> dict[tuple[int, int], lis
     sections 5-7). Empty for layers with a zero-time segment somewhere (no finite bound).
     """
     import itertools
+    import math
 
     d = b.data
     out: dict[tuple[int, int], list[tuple[float, float]]] = {}
@@ -383,7 +384,7 @@ def speed_cuts(b: BuiltModel, max_points: int = 16) -> dict[tuple[int, int], lis
             if (c <= 0).any() or not np.isfinite(c).all():
                 continue
             speeds, counts = np.unique(np.round(1.0 / c, 12), return_counts=True)
-            if np.prod(counts + 1) <= 4 * max_points:
+            if math.prod(int(n) + 1 for n in counts) <= 4 * max_points:
                 pts = {float(np.dot(speeds, q)) for q in itertools.product(*(range(n + 1) for n in counts))}
             else:
                 srt = np.sort(1.0 / c)
