@@ -17,6 +17,9 @@ maths in their docstrings). Added on top, valid for every solution:
 * owner-count cuts ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j]`` (:func:`owner_count_cuts`:
   with q owners one of them holds ``ceil(P_k / q)`` segments; the LP relaxation otherwise
   counts few owners for the transfers and many for the stage time);
+* speed cuts ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j] / c_j`` (:func:`speed_cuts`: tangents of
+  ``T >= P_k / (owners' summed speed)``; each participation weighted by its node's speed, where
+  the owner-count cuts count every owner as the fastest);
 * symmetry: within each group of identical devices (equal in every field), the total number
   of segments held is non-increasing in the device index (a model of one request may order them
   lexicographically by their segments per layer instead: :func:`lexicographic_symmetry`, used
@@ -347,10 +350,56 @@ def owner_count_cuts(b: BuiltModel, curves: dict | None = None) -> dict[tuple[in
     return out
 
 
+def speed_cuts(b: BuiltModel, max_points: int = 16) -> dict[tuple[int, int], list[tuple[float, float]]]:
+    """``(alpha, beta)`` (TIME_UNIT) per multi-segment layer for
+    ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j] / c_j`` (``c_j``: TIME_UNIT per segment of layer k
+    on node j, :meth:`optdist.instance.Instance.segment_seconds`).
+
+    Every owner j computes its ``n_j`` segments within the stage (``T >= c_j n_j``, eq. 5), so a
+    placed request's ``P_k = sum_j n_j <= T R(y)`` with the owners' speed ``R(y) = sum_j y_j / c_j``
+    (segments per TIME_UNIT): ``T >= P_k / R(y)``, convex in ``R``. Its tangents at ``R_0`` are the
+    rows, ``alpha = 2 P_k / R_0``, ``beta = P_k / R_0^2``, valid at every solution (a rejected
+    request: ``y = 0``, ``a_r = 0``). ``R_0`` runs over the speeds of owner sets (every count per
+    group of equal speeds; the fastest and the slowest q nodes where those are too many), at most
+    ``max_points`` of them. The owner-count cuts (:func:`owner_count_cuts`) price every owner at the
+    fastest node's speed; these weigh each participation by its node's speed, so that a
+    fractional ``y`` (few owners for the bytes, eq. 6) no longer buys a fast stage (MODEL.md
+    sections 5-7). Empty for layers with a zero-time segment somewhere (no finite bound).
+    """
+    import itertools
+    import math
+
+    d = b.data
+    out: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    if "transfers" in d.relax:
+        return out
+    for r in d.requests:
+        sec = b.inst.segment_seconds(r)
+        for k, la in enumerate(d.layers(r)):
+            nodes = d.active(r, k)
+            P = la.segments
+            if P < 2 or len(nodes) < 2:
+                continue
+            c = np.array([sec[k, j] / TIME_UNIT for j in nodes], dtype=float)
+            if (c <= 0).any() or not np.isfinite(c).all():
+                continue
+            speeds, counts = np.unique(np.round(1.0 / c, 12), return_counts=True)
+            if math.prod(int(n) + 1 for n in counts) <= 4 * max_points:
+                pts = {float(np.dot(speeds, q)) for q in itertools.product(*(range(n + 1) for n in counts))}
+            else:
+                srt = np.sort(1.0 / c)
+                pts = {float(x) for x in np.concatenate([np.cumsum(srt), np.cumsum(srt[::-1])])}
+            pts = sorted(x for x in pts if x > 0)
+            if len(pts) > max_points:
+                pts = [pts[i] for i in np.linspace(0, len(pts) - 1, max_points).round().astype(int)]
+            out[r, k] = [(2 * P / R0 * (1 - 1e-9), P / R0 ** 2 * (1 - 1e-9)) for R0 in dict.fromkeys(pts)]
+    return out
+
+
 def add_tight_stage_time_constraints(b: BuiltModel) -> None:
     """(eqs. 5, 7) ``T[r,k] >= tc[r,k,j]`` for every owner j, the rows of :func:`_stage_rows`,
-    the stage cuts ``T[r,k] >= LB_k a_r`` (:func:`stage_cuts`) and the owner-count cuts
-    (:func:`owner_count_cuts`, rows ``owners``).
+    the stage cuts ``T[r,k] >= LB_k a_r`` (:func:`stage_cuts`), the owner-count cuts
+    (:func:`owner_count_cuts`, rows ``owners``) and the speed cuts (:func:`speed_cuts`, rows ``speed``).
 
     With the serial uplink the pairwise rows of :func:`constraints.add_stage_time_constraints`.
     """
@@ -372,6 +421,12 @@ def add_tight_stage_time_constraints(b: BuiltModel) -> None:
     idx_o = [(r, k, q) for (r, k), lines in sorted(owners.items()) for q in range(len(lines))]
     blk.owners = pyo.Constraint(idx_o, rule=lambda _, r, k, q: m.T[r, k] >= owners[r, k][q][0] * b.admit(r)
                                 - owners[r, k][q][1] * pyo.quicksum((b.y(r, k, j) for j in d.active(r, k))))
+    speed = speed_cuts(b)
+    sec = {r: b.inst.segment_seconds(r) for r in d.requests}
+    idx_s = [(r, k, q) for (r, k), lines in sorted(speed.items()) for q in range(len(lines))]
+    blk.speed = pyo.Constraint(idx_s, rule=lambda _, r, k, q: m.T[r, k] >= speed[r, k][q][0] * b.admit(r)
+                               - speed[r, k][q][1] * pyo.quicksum((TIME_UNIT / sec[r][k, j] * b.y(r, k, j)
+                                                                   for j in d.active(r, k))))
 
 
 def device_groups(b: BuiltModel) -> list[list[int]]:
