@@ -76,3 +76,17 @@ def test_every_sub_solve_of_the_decomposition_ends_by_the_limit(tmp_path: Path, 
     assert calls and all(lim is not None and t + lim <= limit + FLOOR_S + 1e-6 for t, lim in calls), calls
     assert wall <= limit + 5.0  # generous: start-up of a solver on a loaded machine
     assert res.evaluation.feasible and res.bound is not None and res.bound <= res.evaluator_objective * (1 + 1e-9)
+
+
+def test_a_coupled_solve_stopped_by_the_clock_says_time_limit() -> None:
+    """Column generation on lenet-8x4-rpi3 converges within a second and branch-and-price then
+    searches until the deadline, a gap left: that is the time limit, not 'feasible' (which says
+    the search ended by itself before the limit; it said 'feasible' at 5.2 s of a 5 s limit)."""
+    limit = 3.0
+    res = solve(Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json", time_limit=limit,
+                threads=1, seed=0)
+    assert res.extra["coupled_solve"]["branching"] is not None  # the integer phase ran
+    assert res.termination in (Termination.OPTIMAL, Termination.TIME_LIMIT, Termination.FEASIBLE)
+    if res.termination is not Termination.OPTIMAL:
+        assert res.gap > 1e-4
+        assert (res.termination is Termination.TIME_LIMIT) == (res.wall_time >= 0.8 * limit), res.wall_time
