@@ -90,3 +90,15 @@ def test_a_coupled_solve_stopped_by_the_clock_says_time_limit() -> None:
     if res.termination is not Termination.OPTIMAL:
         assert res.gap > 1e-4
         assert (res.termination is Termination.TIME_LIMIT) == (res.wall_time >= 0.8 * limit), res.wall_time
+
+
+def test_a_warm_start_method_gets_a_share_of_the_limit() -> None:
+    """``warm_start='plan-guided'`` runs the method inside the limit: it was run without one (its
+    plan defaults to 60 s), and ``--warm-start plan-guided --time-limit 3`` took 48 s."""
+    limit = 3.0
+    t0 = time.perf_counter()
+    res = solve(Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json", time_limit=limit,
+                threads=1, seed=0, warm_start="plan-guided")
+    assert res.extra["warm_start"] == "plan-guided" and res.extra["warm_start_objective"] is not None
+    assert res.evaluation.feasible and res.objective <= res.extra["warm_start_objective"] * (1 + 1e-9)
+    assert time.perf_counter() - t0 < limit + 8.0  # the machine may be loaded; 48 s before
