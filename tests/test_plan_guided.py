@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,14 @@ def test_an_over_forecast_plans_the_prefix_that_fits_and_places_every_request():
                                               "exact engine, admission control")
         assert res.evaluation.feasible and res.evaluation.n_rejected == 0
         assert res.evaluator_objective == pytest.approx(best, rel=1e-6)
+
+
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+@pytest.mark.parametrize("option, value", [("repair_time_limit", 0), ("repair_time_limit", -5.0),
+                                           ("repair_time_limit", math.nan), ("plan_time_limit", -1.0),
+                                           ("plan_time_limit", "abc")])
+def test_bad_limits_are_refused_by_name(method: str, option: str, value) -> None:
+    """repair_time_limit = 0 or -5 was accepted (the exact solves then got no time, silently),
+    and a bad plan_time_limit was reported as 'time_limit'."""
+    with pytest.raises(ValueError, match=rf"{method}: {option} = .* out of range \(fix: give a finite number"):
+        optdist.solve(TINY / "micro-2x3-tight.json", method=method, **{option: value})

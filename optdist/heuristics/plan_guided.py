@@ -91,6 +91,7 @@ and ``repaired`` (plan-guided: requests placed each way; plan-rollout: ``chosen`
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -233,11 +234,23 @@ def _improve(inst: Instance, r: int, room: np.ndarray, cost: float, *, solver: s
     return None
 
 
+def _check_seconds(method: str, **limits: float | None) -> None:
+    """Each of ``limits`` (name -> seconds, None: not given) is a finite number > 0, else
+    ValueError naming the option (the generic check says ``time_limit`` for any of them)."""
+    for name, value in limits.items():
+        if value is None:
+            continue
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+        if not ok:
+            raise ValueError(f"{method}: {name} = {value!r} is out of range (fix: give a finite number of seconds > 0)")
+
+
 def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: str, plan_time_limit: float | None,
              time_limit: float | None, solver: str, threads: int | None, seed: int | None,
-             ) -> tuple[Instance, Plans, float | None, str, float]:
-    """Check ``inst`` and ``forecast`` (see :func:`solve_plan_guided` for the errors) and plan:
-    ``(forecast, plans, plan objective s or None, what found the plan, plan seconds)``."""
+             repair_time_limit: float) -> tuple[Instance, Plans, float | None, str, float]:
+    """Check ``inst``, ``forecast`` and the limits (see :func:`solve_plan_guided` for the errors)
+    and plan: ``(forecast, plans, plan objective s or None, what found the plan, plan seconds)``."""
+    _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit, time_limit=time_limit)
     fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
     if fc.n_nodes != inst.n_nodes:
         raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
@@ -305,11 +318,12 @@ def solve_plan_guided(
     else 60); ``repair_time_limit``: seconds at most per request placed by the single-request
     solve (and per improvement); ``improve``: try a cheaper placement than the planned one in
     the capacity the rest of the plan leaves (step 2); ``solver``/``threads``/``seed``: for all. Raises ``ValueError`` if ``forecast`` has another node count,
-    a class that ``inst`` lacks (its placements could not be used) or a makespan objective.
+    a class that ``inst`` lacks (its placements could not be used), a makespan objective, or a
+    ``plan_time_limit``, ``repair_time_limit`` or ``time_limit`` that is not a finite number > 0.
     """
     fc, plans, plan_obj, found_by, plan_s = _prepare(
         inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, time_limit=time_limit, solver=solver,
-        threads=threads, seed=seed)
+        threads=threads, seed=seed, repair_time_limit=repair_time_limit)
     caps = _caps(inst)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
@@ -435,7 +449,7 @@ def solve_plan_rollout(
     """
     fc, plans, plan_obj, found_by, plan_s = _prepare(
         inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, time_limit=time_limit, solver=solver,
-        threads=threads, seed=seed)
+        threads=threads, seed=seed, repair_time_limit=repair_time_limit)
     caps = _caps(inst)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
