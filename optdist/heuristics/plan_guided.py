@@ -267,7 +267,7 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     require_parallel_uplink(inst, method)  # the greedy repair's stage times
     if inst.objective.kind != "latency":
         raise ValueError(f"{method} needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
-                         f"{inst.objective.kind!r}")
+                         f"{inst.objective.kind!r} (fix: use --method milp, or set objective.kind to 'latency')")
     if plan_time_limit is None:
         plan_time_limit = 60.0 if time_limit is None else float(time_limit)
     t_plan = time.perf_counter()
