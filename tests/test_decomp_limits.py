@@ -76,3 +76,29 @@ def test_every_sub_solve_of_the_decomposition_ends_by_the_limit(tmp_path: Path, 
     assert calls and all(lim is not None and t + lim <= limit + FLOOR_S + 1e-6 for t, lim in calls), calls
     assert wall <= limit + 5.0  # generous: start-up of a solver on a loaded machine
     assert res.evaluation.feasible and res.bound is not None and res.bound <= res.evaluator_objective * (1 + 1e-9)
+
+
+def test_a_coupled_solve_stopped_by_the_clock_says_time_limit() -> None:
+    """Column generation on lenet-8x4-rpi3 converges within seconds and branch-and-price then
+    searches until the deadline, a gap left: that is the time limit, not 'feasible' (which says
+    the search ended by itself before the limit; it said 'feasible' at 5.2 s of a 5 s limit).
+    On a loaded machine the integer phase may not be reached: then it is the time limit too."""
+    limit = 5.0
+    res = solve(Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json", time_limit=limit,
+                threads=1, seed=0)
+    assert res.termination in (Termination.OPTIMAL, Termination.TIME_LIMIT, Termination.FEASIBLE)
+    if res.termination is not Termination.OPTIMAL:
+        assert res.gap > 1e-4
+        assert (res.termination is Termination.TIME_LIMIT) == (res.wall_time >= 0.8 * limit), res.wall_time
+
+
+def test_a_warm_start_method_gets_a_share_of_the_limit() -> None:
+    """``warm_start='plan-guided'`` runs the method inside the limit: it was run without one (its
+    plan defaults to 60 s), and ``--warm-start plan-guided --time-limit 3`` took 48 s."""
+    limit = 3.0
+    t0 = time.perf_counter()
+    res = solve(Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json", time_limit=limit,
+                threads=1, seed=0, warm_start="plan-guided")
+    assert res.extra["warm_start"] == "plan-guided" and res.extra["warm_start_objective"] is not None
+    assert res.evaluation.feasible and res.objective <= res.extra["warm_start_objective"] * (1 + 1e-9)
+    assert time.perf_counter() - t0 < limit + 8.0  # the machine may be loaded; 48 s before

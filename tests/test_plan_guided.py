@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,63 @@ def test_an_over_forecast_plans_the_prefix_that_fits_and_places_every_request():
                                               "exact engine, admission control")
         assert res.evaluation.feasible and res.evaluation.n_rejected == 0
         assert res.evaluator_objective == pytest.approx(best, rel=1e-6)
+
+
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+@pytest.mark.parametrize("option, value", [("repair_time_limit", 0), ("repair_time_limit", -5.0),
+                                           ("repair_time_limit", math.nan), ("plan_time_limit", -1.0),
+                                           ("plan_time_limit", "abc")])
+def test_bad_limits_are_refused_by_name(method: str, option: str, value) -> None:
+    """repair_time_limit = 0 or -5 was accepted (the exact solves then got no time, silently),
+    and a bad plan_time_limit was reported as 'time_limit'."""
+    with pytest.raises(ValueError, match=rf"{method}: {option} = .* out of range \(fix: give a finite number"):
+        optdist.solve(TINY / "micro-2x3-tight.json", method=method, **{option: value})
+
+
+@pytest.mark.parametrize("method, options", [("plan-rollout", {}), ("plan-guided", {"improve": True})])
+def test_a_signal_stops_the_whole_online_run(method: str, options: dict, monkeypatch) -> None:
+    """SIGTERM (or Ctrl-C) during one exact single-request solve stopped only that solve and the
+    run went on with the next ones to the end, 'feasible' (lenet-20x10-rpi3: 28 s after the
+    signal, exit 0). Now it is 'interrupted' (CLI exit 130) and no further exact solve starts."""
+    import os
+    import signal
+
+    import optdist.heuristics.plan_guided as pg
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # without the fix: not the default kill
+    calls: list[object] = []
+    exact = pg._exact_alone
+
+    def signalled(*args, **kwargs):
+        if not calls:
+            os.kill(os.getpid(), signal.SIGTERM)
+        calls.append(exact(*args, **kwargs))
+        return calls[-1]
+
+    from optdist.solvers.base import Solver
+
+    outcomes: list[str] = []  # status of every solver call after the signal
+    solve_model = Solver.solve
+
+    def recorded(self, *args, **kwargs):
+        out = solve_model(self, *args, **kwargs)
+        if calls or len(outcomes):
+            outcomes.append(out.status)
+        return out
+
+    monkeypatch.setattr(pg, "_exact_alone", signalled)
+    monkeypatch.setattr(Solver, "solve", recorded)
+    try:
+        res = optdist.solve(TINY / "micro-2x3-tight.json", method=method, plan_time_limit=20, seed=0, **options)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert res.termination == "interrupted" and res.extra["interrupted"] == "SIGTERM"
+    assert calls and outcomes and all(s.startswith("not started") for s in outcomes), outcomes
+    assert res.evaluation is not None and len(res.assignment.owners) == 2  # every request placed or rejected
+
+
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+@pytest.mark.parametrize("name, field", [("micro-2x3-makespan", "objective.kind"), ("micro-2x3-serial", "objective.uplink")])
+def test_an_objective_it_cannot_place_names_the_field_and_the_fix(method: str, name: str, field: str) -> None:
+    with pytest.raises(ValueError, match=rf"{name}.*\(fix: use --method milp, or set {field} to "):
+        optdist.solve(TINY / f"{name}.json", method=method)

@@ -64,7 +64,8 @@ class Usage:
 def require_parallel_uplink(inst: Instance, method: str) -> None:
     """The incremental stage times assume the paper's parallel transfers."""
     if inst.objective.uplink != "parallel":
-        raise ValueError(f"{method} models the parallel uplink only; instance {inst.name} sets uplink 'serial'")
+        raise ValueError(f"{method} models the parallel uplink only; instance {inst.name} sets uplink 'serial' "
+                         "(fix: use --method milp, or set objective.uplink to 'parallel')")
 
 
 def _min_excluding(vals: np.ndarray, nodes: np.ndarray, n_nodes: int, largest: bool) -> np.ndarray:

@@ -90,9 +90,13 @@ and ``repaired`` (plan-guided: requests placed each way; plan-rollout: ``chosen`
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
+import signal
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +109,8 @@ from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.repair import fill_and_improve
 from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
-from optdist.result import SolveResult
+from optdist.result import SolveResult, Termination
+from optdist.solvers.base import signals_received, stop_on_signals
 from optdist.transfers import RESOURCES
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
@@ -233,11 +238,23 @@ def _improve(inst: Instance, r: int, room: np.ndarray, cost: float, *, solver: s
     return None
 
 
+def _check_seconds(method: str, **limits: float | None) -> None:
+    """Each of ``limits`` (name -> seconds, None: not given) is a finite number > 0, else
+    ValueError naming the option (the generic check says ``time_limit`` for any of them)."""
+    for name, value in limits.items():
+        if value is None:
+            continue
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+        if not ok:
+            raise ValueError(f"{method}: {name} = {value!r} is out of range (fix: give a finite number of seconds > 0)")
+
+
 def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: str, plan_time_limit: float | None,
              time_limit: float | None, solver: str, threads: int | None, seed: int | None,
-             ) -> tuple[Instance, Plans, float | None, str, float]:
-    """Check ``inst`` and ``forecast`` (see :func:`solve_plan_guided` for the errors) and plan:
-    ``(forecast, plans, plan objective s or None, what found the plan, plan seconds)``."""
+             repair_time_limit: float) -> tuple[Instance, Plans, float | None, str, float]:
+    """Check ``inst``, ``forecast`` and the limits (see :func:`solve_plan_guided` for the errors)
+    and plan: ``(forecast, plans, plan objective s or None, what found the plan, plan seconds)``."""
+    _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit, time_limit=time_limit)
     fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
     if fc.n_nodes != inst.n_nodes:
         raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
@@ -250,7 +267,7 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     require_parallel_uplink(inst, method)  # the greedy repair's stage times
     if inst.objective.kind != "latency":
         raise ValueError(f"{method} needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
-                         f"{inst.objective.kind!r}")
+                         f"{inst.objective.kind!r} (fix: use --method milp, or set objective.kind to 'latency')")
     if plan_time_limit is None:
         plan_time_limit = 60.0 if time_limit is None else float(time_limit)
     t_plan = time.perf_counter()
@@ -279,6 +296,30 @@ def _timing(inst: Instance, decision_ms: list[float]) -> dict[str, float]:
             "decision_us_per_segment": 1e3 * float(np.sum(decision_ms)) / max(segments, 1)}
 
 
+def _stoppable(method: Callable[..., SolveResult]) -> Callable[..., SolveResult]:
+    """Run ``method`` with SIGINT/SIGTERM stopping its solves instead of only the one running.
+
+    Without this, each exact solve (the plan, every repair) handled a signal alone: the solve it
+    hit stopped and the run went on to the end. Inside one block, a signal stops the solve
+    running and no new one starts (:meth:`optdist.solvers.base.Solver.solve`), so the rest is
+    placed by the plan and the greedy alone; the result is ``interrupted`` (CLI exit 130) with
+    the signal in ``extra["interrupted"]``. A second signal aborts (KeyboardInterrupt).
+    """
+
+    @functools.wraps(method)
+    def run(*args, **kwargs) -> SolveResult:
+        with stop_on_signals(lambda signum: None):
+            res = method(*args, **kwargs)
+        got = signals_received()
+        if got:
+            res.termination = Termination.INTERRUPTED
+            res.extra["interrupted"] = signal.Signals(got[0]).name
+        return res
+
+    return run
+
+
+@_stoppable
 def solve_plan_guided(
     inst: Instance,
     *,
@@ -300,11 +341,12 @@ def solve_plan_guided(
     else 60); ``repair_time_limit``: seconds at most per request placed by the single-request
     solve (and per improvement); ``improve``: try a cheaper placement than the planned one in
     the capacity the rest of the plan leaves (step 2); ``solver``/``threads``/``seed``: for all. Raises ``ValueError`` if ``forecast`` has another node count,
-    a class that ``inst`` lacks (its placements could not be used) or a makespan objective.
+    a class that ``inst`` lacks (its placements could not be used), a makespan objective, or a
+    ``plan_time_limit``, ``repair_time_limit`` or ``time_limit`` that is not a finite number > 0.
     """
     fc, plans, plan_obj, found_by, plan_s = _prepare(
         inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, time_limit=time_limit, solver=solver,
-        threads=threads, seed=seed)
+        threads=threads, seed=seed, repair_time_limit=repair_time_limit)
     caps = capacity_matrix(inst)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
@@ -408,6 +450,7 @@ def _candidates(inst: Instance, r: int, plans: Plans, resid: np.ndarray, n_expec
     return out
 
 
+@_stoppable
 def solve_plan_rollout(
     inst: Instance,
     *,
@@ -430,7 +473,7 @@ def solve_plan_rollout(
     """
     fc, plans, plan_obj, found_by, plan_s = _prepare(
         inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, time_limit=time_limit, solver=solver,
-        threads=threads, seed=seed)
+        threads=threads, seed=seed, repair_time_limit=repair_time_limit)
     caps = capacity_matrix(inst)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)

@@ -78,15 +78,26 @@ def adapter_for(solver: str, solver_options: dict[str, Any] | None = None) -> So
     return adapter
 
 
-def warm_start_assignment(inst: Instance, warm_start: Assignment | str) -> tuple[Assignment | None, dict[str, Any]]:
-    """The start to seed with: an Assignment as given, or the result of a heuristic method by name."""
+#: share of the time left that a warm-start method is given (``time_limit``; the rest is the MILP's)
+WARM_START_SHARE = 0.25
+
+
+def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
+                          time_left: float | None = None) -> tuple[Assignment | None, dict[str, Any]]:
+    """The start to seed with: an Assignment as given, or the result of a heuristic method by name.
+
+    ``time_left``: seconds left of the run's limit (None: no limit); a method gets
+    :data:`WARM_START_SHARE` of it as its ``time_limit`` (plan-guided's plan, a defended MILP;
+    the greedy takes milliseconds either way), so a slow start does not outlast the limit.
+    """
     if isinstance(warm_start, Assignment):
         return warm_start, {"warm_start": "assignment"}
     from optdist.solve import solve
 
     if warm_start == "milp":
         raise ValueError("warm_start: use a heuristic method (e.g. 'greedy'), not 'milp'")
-    res = solve(inst, method=warm_start)
+    limit = None if time_left is None else max(WARM_START_SHARE * time_left, 0.05)
+    res = solve(inst, method=warm_start, **({} if limit is None else {"time_limit": limit}))
     info: dict[str, Any] = {"warm_start": warm_start, "warm_start_objective": res.evaluator_objective}
     if res.evaluation is None or not res.evaluation.feasible:
         info["warm_start_skipped"] = f"{warm_start} gave no feasible assignment"
@@ -151,7 +162,7 @@ def solve_formulation(
                       options=options, extra=extra)
     start = None
     if warm_start is not None:
-        start, info = warm_start_assignment(inst, warm_start)
+        start, info = warm_start_assignment(inst, warm_start, clock.left())
         extra.update(info)
     try:
         b = build(inst, formulation, deadline=clock.deadline)

@@ -608,6 +608,7 @@ def column_generation(
             # aggregated integer master's proven optimum over these columns fits the devices
             # already (the aggregated rows relax the per-device ones: it can do no better)
             left = deadline - time.perf_counter()
+            search_end = deadline  # when the time, not the search, ends the integer phase
             if incumbent is None or (g is not None and g > mip_gap):
                 handover = time.perf_counter() - t0
                 started = time.perf_counter()
@@ -622,6 +623,7 @@ def column_generation(
                 if branching and not admission and (g is None or g > mip_gap) and left > 0:
                     # the search keeps a share of the time for the integer master over its columns
                     reserve = min(0.15 * left, 10.0) if math.isfinite(left) else 10.0
+                    search_end = deadline - reserve
                     n_cols = len(master.columns)
                     started = time.perf_counter()
                     # aggregated rows all slack (no price): the gap is how requests split over identical devices
@@ -644,6 +646,8 @@ def column_generation(
                     termination = Termination.OPTIMAL
                     break
             termination = Termination.FEASIBLE if incumbent is not None else Termination.NO_SOLUTION
+            if incumbent is not None and time.perf_counter() >= search_end:
+                termination = Termination.TIME_LIMIT  # the clock, not the search, left the gap open
             break
         if time.perf_counter() >= deadline:
             termination = Termination.TIME_LIMIT

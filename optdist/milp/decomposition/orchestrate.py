@@ -138,7 +138,7 @@ def solve_decomposed(
     separable = not (obj.kind == "makespan" and obj.shared_weight)
     start: Assignment | None = None
     if warm_start is not None:
-        start, info = warm_start_assignment(inst, warm_start)
+        start, info = warm_start_assignment(inst, warm_start, clock.left())
         res.extra.update(info)
     if start is not None:  # the incumbent to beat, and the MIP start of the coupled step
         res.options["warm_start"] = adapter.has(Feature.WARM_START)
