@@ -90,6 +90,7 @@ from optdist.instance import (
 )
 from optdist.privacy import PrivacyLimits, resolve_table
 from optdist.result import SolveResult, Termination
+from optdist.solvers.base import stoppable
 
 MODE_RANK = {"distribute": 0, "hybrid": 1, "dp": 2}
 MAX_COMBINATIONS = 256
@@ -281,6 +282,7 @@ def _solve_exact(inst: Instance, inner: str, opts: dict[str, Any]) -> SolveResul
     return solve(inst, method=inner, **opts)
 
 
+@stoppable
 def solve_defended(
     inst: Instance,
     *,

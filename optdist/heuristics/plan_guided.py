@@ -90,13 +90,10 @@ and ``repaired`` (plan-guided: requests placed each way; plan-rollout: ``chosen`
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
-import signal
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -109,8 +106,8 @@ from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.repair import fill_and_improve
 from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
-from optdist.result import SolveResult, Termination
-from optdist.solvers.base import signals_received, stop_on_signals
+from optdist.result import SolveResult
+from optdist.solvers.base import stoppable
 from optdist.transfers import RESOURCES
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
@@ -296,30 +293,7 @@ def _timing(inst: Instance, decision_ms: list[float]) -> dict[str, float]:
             "decision_us_per_segment": 1e3 * float(np.sum(decision_ms)) / max(segments, 1)}
 
 
-def _stoppable(method: Callable[..., SolveResult]) -> Callable[..., SolveResult]:
-    """Run ``method`` with SIGINT/SIGTERM stopping its solves instead of only the one running.
-
-    Without this, each exact solve (the plan, every repair) handled a signal alone: the solve it
-    hit stopped and the run went on to the end. Inside one block, a signal stops the solve
-    running and no new one starts (:meth:`optdist.solvers.base.Solver.solve`), so the rest is
-    placed by the plan and the greedy alone; the result is ``interrupted`` (CLI exit 130) with
-    the signal in ``extra["interrupted"]``. A second signal aborts (KeyboardInterrupt).
-    """
-
-    @functools.wraps(method)
-    def run(*args, **kwargs) -> SolveResult:
-        with stop_on_signals(lambda signum: None):
-            res = method(*args, **kwargs)
-        got = signals_received()
-        if got:
-            res.termination = Termination.INTERRUPTED
-            res.extra["interrupted"] = signal.Signals(got[0]).name
-        return res
-
-    return run
-
-
-@_stoppable
+@stoppable
 def solve_plan_guided(
     inst: Instance,
     *,
@@ -450,7 +424,7 @@ def _candidates(inst: Instance, r: int, plans: Plans, resid: np.ndarray, n_expec
     return out
 
 
-@_stoppable
+@stoppable
 def solve_plan_rollout(
     inst: Instance,
     *,

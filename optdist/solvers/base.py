@@ -22,6 +22,7 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import numbers
@@ -182,6 +183,31 @@ def stop_requested() -> bool:
 def signals_received() -> list[int]:
     """The signals of the last outermost :func:`stop_on_signals` block (also after it ended)."""
     return list(_received)
+
+
+def stoppable(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a method that runs many solves (returning a :class:`optdist.result.SolveResult`)
+    so that SIGINT/SIGTERM stop the whole run, not only the solve running.
+
+    Without it each solve handles a signal alone (its own outermost :func:`stop_on_signals`
+    block): the solve it hits stops and the run goes on with the next ones to the end. Inside
+    one block, a signal stops the solve running and :meth:`Solver.solve` starts no new one, so
+    the method finishes with what it has (its heuristics place the rest); the result is
+    ``interrupted`` (CLI exit 130) with the signal's name in ``extra["interrupted"]``. A second
+    signal aborts (KeyboardInterrupt).
+    """
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with stop_on_signals(lambda signum: None):
+            res = method(*args, **kwargs)
+        got = signals_received()
+        if got:
+            res.termination = Termination.INTERRUPTED
+            res.extra["interrupted"] = signal.Signals(got[0]).name
+        return res
+
+    return run
 
 
 def child_pids() -> list[int]:
