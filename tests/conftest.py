@@ -42,3 +42,43 @@ def requires_solver(name: str) -> pytest.MarkDecorator:
 @pytest.fixture
 def hand_instance():
     return parse(hand_doc(), "hand")
+
+
+@pytest.fixture
+def sigterm_during(monkeypatch):
+    """``run(module, name, solve)``: SIGTERM is sent as ``module.name`` (a function running one
+    solve of a multi-solve method) is first called, then ``solve()`` runs with the process's
+    SIGTERM handler replaced (so that a run the signal fails to stop is not killed). Returns
+    ``(result, calls, outcomes)``: ``solve()``'s result, what each call of ``module.name``
+    returned, and the status of every :meth:`Solver.solve` call after the signal."""
+    import os
+    import signal
+
+    from optdist.solvers.base import Solver
+
+    def run(module, name: str, solve):
+        calls: list[object] = []
+        outcomes: list[str] = []
+        inner, solve_model = getattr(module, name), Solver.solve
+
+        def signalled(*args, **kwargs):
+            if not calls:
+                os.kill(os.getpid(), signal.SIGTERM)
+            calls.append(inner(*args, **kwargs))
+            return calls[-1]
+
+        def recorded(self, *args, **kwargs):
+            out = solve_model(self, *args, **kwargs)
+            if calls or outcomes:
+                outcomes.append(out.status)
+            return out
+
+        monkeypatch.setattr(module, name, signalled)
+        monkeypatch.setattr(Solver, "solve", recorded)
+        previous = signal.signal(signal.SIGTERM, lambda *_: None)  # without the fix: not the default kill
+        try:
+            return solve(), calls, outcomes
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return run

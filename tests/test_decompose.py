@@ -173,6 +173,19 @@ def test_lower_hull_lines_lie_below_every_point():
     assert lower_hull([(1.0, 5.0)]) == []
 
 
+def _cuts_hold_at_random_assignments(inst, cuts: dict, x_of, *, seed: int) -> None:
+    """Every cut ``T[r,k] >= alpha - beta x`` of ``cuts`` holds at 25 random assignments, with the
+    evaluator's stage times and ``x = x_of(r, k, the distinct owners of layer k)``."""
+    rng = np.random.default_rng(seed)
+    for _ in range(25):
+        asg = random_assignment(inst, rng)
+        ev = evaluate(inst, asg)
+        for (r, k), lines in cuts.items():
+            x = x_of(r, k, np.unique(asg.owners[r][k]))
+            t = ev.stage_time[r][k] / TIME_UNIT
+            assert all(t >= a - be * x - 1e-9 * max(a, 1.0) for a, be in lines), (r, k, x, t, lines)
+
+
 @pytest.mark.parametrize("name", ["lenet-1x4-tau0.6", "lenet-1x4-tau0.8", "lenet-2x4-tight", "cifar-1x4-tau0.8",
                                   "micro-2x3-tight", "micro-2x3-serial", "micro-3x2-admission", "paper-tight"])
 def test_owner_count_cuts_never_exceed_a_stage_time(name):
@@ -182,14 +195,7 @@ def test_owner_count_cuts_never_exceed_a_stage_time(name):
     inst = load_instance(PAPER / "lenet-10x10-tight-tau0.6.json") if name == "paper-tight" else tiny(name)
     cuts = owner_count_cuts(build(inst, "tight"))
     assert cuts or name.startswith("micro")
-    rng = np.random.default_rng(11)
-    for _ in range(25):
-        asg = random_assignment(inst, rng)
-        ev = evaluate(inst, asg)
-        for (r, k), lines in cuts.items():
-            q = len(np.unique(asg.owners[r][k]))
-            t = ev.stage_time[r][k] / TIME_UNIT
-            assert all(t >= a - be * q - 1e-9 * max(a, 1.0) for a, be in lines), (r, k, q, t, lines)
+    _cuts_hold_at_random_assignments(inst, cuts, lambda r, k, owners: len(owners), seed=11)
 
 
 def test_owner_count_cuts_raise_the_lp_bound_of_pricing():
@@ -206,7 +212,6 @@ def test_owner_count_cuts_raise_the_lp_bound_of_pricing():
     assert 850.0 <= out.incumbent <= 892.566 * (1 + 1e-6)
 
 
-
 @pytest.mark.parametrize("name", ["lenet-1x4-tau0.6", "lenet-2x4-tight", "cifar-1x4-tau0.8", "micro-2x3-tight",
                                   "micro-3x2-admission", "paper-tight"])
 def test_speed_cuts_never_exceed_a_stage_time(name):
@@ -217,15 +222,8 @@ def test_speed_cuts_never_exceed_a_stage_time(name):
     inst = load_instance(PAPER / "lenet-10x10-tight-tau0.6.json") if name == "paper-tight" else tiny(name)
     cuts = speed_cuts(build(inst, "tight"))
     assert cuts or name.startswith("micro")
-    rng = np.random.default_rng(13)
-    for _ in range(25):
-        asg = random_assignment(inst, rng)
-        ev = evaluate(inst, asg)
-        for (r, k), lines in cuts.items():
-            sec = inst.segment_seconds(r)
-            R = sum(TIME_UNIT / sec[k, j] for j in np.unique(asg.owners[r][k]))
-            t = ev.stage_time[r][k] / TIME_UNIT
-            assert all(t >= a - be * R - 1e-9 * max(a, 1.0) for a, be in lines), (r, k, R, t, lines)
+    _cuts_hold_at_random_assignments(
+        inst, cuts, lambda r, k, owners: sum(TIME_UNIT / inst.segment_seconds(r)[k, j] for j in owners), seed=13)
 
 
 def test_speed_cuts_raise_the_lp_bound_of_pricing_and_keep_the_optimum():

@@ -271,41 +271,14 @@ def test_shipped_sweep_options_are_private_under_the_calibration_attacker(tau):
         assert o.attacker_ssim == pytest.approx(worst) and worst <= tau
 
 
-def test_a_signal_stops_every_defended_solve(monkeypatch):
+def test_a_signal_stops_every_defended_solve(sigterm_during):
     """SIGTERM (or Ctrl-C) during the first of the seven option solves stopped only that solve and
     the enumeration went on with the others to the end (exit 0). Now the run is 'interrupted'
     (CLI exit 130) and no further solver call starts."""
-    import os
-    import signal
-
     import optdist.defences.placement as dp
-    from optdist.solvers.base import Solver
 
-    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # without the fix: not the default kill
-    calls: list[object] = []
-    exact = dp._solve_exact
-
-    def signalled(*args, **kwargs):
-        if not calls:
-            os.kill(os.getpid(), signal.SIGTERM)
-        calls.append(exact(*args, **kwargs))
-        return calls[-1]
-
-    outcomes: list[str] = []  # status of every solver call after the signal
-    solve_model = Solver.solve
-
-    def recorded(self, *args, **kwargs):
-        out = solve_model(self, *args, **kwargs)
-        if calls or outcomes:
-            outcomes.append(out.status)
-        return out
-
-    monkeypatch.setattr(dp, "_solve_exact", signalled)
-    monkeypatch.setattr(Solver, "solve", recorded)
-    try:
-        res = solve(tiny(0.6, max_accuracy_drop_pct=25), method="defended", threads=1)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    res, calls, outcomes = sigterm_during(dp, "_solve_exact", lambda: solve(
+        tiny(0.6, max_accuracy_drop_pct=25), method="defended", threads=1))
     assert res.termination == "interrupted" and res.extra["interrupted"] == "SIGTERM"
     assert len(calls) == 7 and all(s.startswith("not started") for s in outcomes), outcomes
     assert {c.termination for c in calls[1:]} == {Termination.INTERRUPTED}, [c.termination for c in calls]

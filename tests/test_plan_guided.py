@@ -160,42 +160,14 @@ def test_bad_limits_are_refused_by_name(method: str, option: str, value) -> None
 
 
 @pytest.mark.parametrize("method, options", [("plan-rollout", {}), ("plan-guided", {"improve": True})])
-def test_a_signal_stops_the_whole_online_run(method: str, options: dict, monkeypatch) -> None:
+def test_a_signal_stops_the_whole_online_run(method: str, options: dict, sigterm_during) -> None:
     """SIGTERM (or Ctrl-C) during one exact single-request solve stopped only that solve and the
     run went on with the next ones to the end, 'feasible' (lenet-20x10-rpi3: 28 s after the
     signal, exit 0). Now it is 'interrupted' (CLI exit 130) and no further exact solve starts."""
-    import os
-    import signal
-
     import optdist.heuristics.plan_guided as pg
 
-    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # without the fix: not the default kill
-    calls: list[object] = []
-    exact = pg._exact_alone
-
-    def signalled(*args, **kwargs):
-        if not calls:
-            os.kill(os.getpid(), signal.SIGTERM)
-        calls.append(exact(*args, **kwargs))
-        return calls[-1]
-
-    from optdist.solvers.base import Solver
-
-    outcomes: list[str] = []  # status of every solver call after the signal
-    solve_model = Solver.solve
-
-    def recorded(self, *args, **kwargs):
-        out = solve_model(self, *args, **kwargs)
-        if calls or len(outcomes):
-            outcomes.append(out.status)
-        return out
-
-    monkeypatch.setattr(pg, "_exact_alone", signalled)
-    monkeypatch.setattr(Solver, "solve", recorded)
-    try:
-        res = optdist.solve(TINY / "micro-2x3-tight.json", method=method, plan_time_limit=20, seed=0, **options)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    res, calls, outcomes = sigterm_during(pg, "_exact_alone", lambda: optdist.solve(
+        TINY / "micro-2x3-tight.json", method=method, plan_time_limit=20, seed=0, **options))
     assert res.termination == "interrupted" and res.extra["interrupted"] == "SIGTERM"
     assert calls and outcomes and all(s.startswith("not started") for s in outcomes), outcomes
     assert res.evaluation is not None and len(res.assignment.owners) == 2  # every request placed or rejected
