@@ -141,7 +141,6 @@ def test_one_map_leaking_more_than_tau_keeps_privacy_on(tmp_path):
 def test_vgg19_relu11_row_caps_at_the_running_maximum():
     """VGG19 ReLU11 reads 16 -> 0.88, 32 -> 0.81 (an ambiguous OCR cell): at tau 0.8, 16 maps leak 0.88,
     so Nf is 8, not 32 (the old max{m : SSIM(m) <= tau})."""
-    prof = load_profile("vgg19")
     table = resolve_table("vgg19", "paper")
     row = table.row("ReLU11")
     assert row.cells[16] == 0.88 and row.cells[32] == 0.81

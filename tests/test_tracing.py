@@ -191,7 +191,7 @@ class Branch(nn.Module):
         self.a, self.b = nn.Conv2d(3, 4, 1), nn.Conv2d(3, 4, 1)
 
     def forward(self, x):
-        y = self.a(x)
+        self.a(x)  # a's output has no user
         return self.b(x)  # conv b reads the input, not a's output: a branch
 
 
