@@ -20,6 +20,10 @@ maths in their docstrings). Added on top, valid for every solution:
 * speed cuts ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j] / c_j`` (:func:`speed_cuts`: tangents of
   ``T >= P_k / (owners' summed speed)``; each participation weighted by its node's speed, where
   the owner-count cuts count every owner as the fastest);
+* (not in the formulation: an option of a built model, used by the column generation's pricing)
+  kept-amount cuts ``T[r,s] >= LB_s (a_r - y[r,l,j]) + slope_j p`` (:func:`kept_cuts`,
+  :func:`add_kept_cuts`: an amount ``p`` of stage s's segments that node j keeps costs stage
+  time even where the LP leaves its participation ``y`` fractional);
 * symmetry: within each group of identical devices (equal in every field), the total number
   of segments held is non-increasing in the device index (a model of one request may order them
   lexicographically by their segments per layer instead: :func:`lexicographic_symmetry`, used
