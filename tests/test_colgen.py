@@ -529,3 +529,25 @@ def test_exact_spreading_fits_a_mix_the_least_loaded_rule_cannot_and_refuses_one
     assert ev.objective == pytest.approx(0.00775267313019, rel=1e-9)
     inst, owners = _tight_mix(8)  # 8 A + 2 B send 276,256 B: more than the group's 270,750 B
     assert spread_exact(inst, owners, time_limit=30) is None
+
+
+@pytest.mark.parametrize("keep_loaded", [True, False])
+def test_pricing_start_column_reaches_the_solver(keep_loaded):
+    """The start column of a pricing solve is HiGHS's first incumbent, on a fresh load and on the
+    model kept loaded: stopped at the root with no heuristics, HiGHS returns a solution only
+    through the start. (A fresh load used to be followed by an update of its mutable latency
+    cutoff, which made HiGHS drop the start it had just been given.)"""
+    from optdist.milp.decomposition.single import alone
+
+    inst = optdist.load_instance("instances/paper/lenet-1x10-tau0.8.json")
+    start = optdist.solve(inst, method="greedy").assignment.owners[0]
+    value = alone(inst, 0, start)[0]
+    root_only = {"mip_max_nodes": 0, "mip_heuristic_effort": 0.0, "presolve": "off"}
+    pm = PricingModel(inst, 0, solver="highs", solver_options=root_only, keep_loaded=keep_loaded)
+    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+    for _ in range(2):  # the second solve of a kept model goes through its update path
+        out = pm.solve(zero, time_limit=30, mip_gap=1e-9, threads=1, seed=0, start=start, start_value=value,
+                       steps=(math.inf,))
+        step = out.log["steps"][-1]
+        assert step["status"].endswith("/feasible"), step  # the solver holds a solution: the start
+        assert out.value <= value * (1 + 1e-9) and out.bound <= out.value * (1 + 1e-9)

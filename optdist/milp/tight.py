@@ -20,6 +20,10 @@ maths in their docstrings). Added on top, valid for every solution:
 * speed cuts ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j] / c_j`` (:func:`speed_cuts`: tangents of
   ``T >= P_k / (owners' summed speed)``; each participation weighted by its node's speed, where
   the owner-count cuts count every owner as the fastest);
+* (not in the formulation: an option of a built model, used by the column generation's pricing)
+  kept-amount cuts ``T[r,s] >= LB_s (a_r - y[r,l,j]) + slope_j p`` (:func:`kept_cuts`,
+  :func:`add_kept_cuts`: an amount ``p`` of stage s's segments that node j keeps costs stage
+  time even where the LP leaves its participation ``y`` fractional);
 * symmetry: within each group of identical devices (equal in every field), the total number
   of segments held is non-increasing in the device index (a model of one request may order them
   lexicographically by their segments per layer instead: :func:`lexicographic_symmetry`, used
@@ -394,6 +398,72 @@ def speed_cuts(b: BuiltModel, max_points: int = 16) -> dict[tuple[int, int], lis
                 pts = [pts[i] for i in np.linspace(0, len(pts) - 1, max_points).round().astype(int)]
             out[r, k] = [(2 * P / R0 * (1 - 1e-9), P / R0 ** 2 * (1 - 1e-9)) for R0 in dict.fromkeys(pts)]
     return out
+
+
+def kept_cuts(b: BuiltModel, curves: dict | None = None) -> list[tuple[int, int, str, tuple, int, float, float]]:
+    """Rows ``T[r,s] >= LB_s (a_r - y[r,l,j]) + slope_j p`` for the products ``p`` of a
+    participation ``y[r,l,j]`` and an amount of stage s's segments that node j keeps (parallel
+    uplink; empty with the pairwise rows or relaxed transfers). Each is ``(r, s, var, index, l,
+    LB_s, slope_j)`` (``var``: ``f``, ``z`` or ``v`` of :func:`add_tight_transfer_variables`;
+    TIME_UNIT, TIME_UNIT per segment), per transition t = u -> k (MODEL.md sections 4-5, 9):
+
+    * ``flow``: ``p = f[r,t,j,j]`` (maps of u that j keeps for k), ``<= n[r,u,j]`` and ``0`` unless
+      j owns part of k: rows for ``s = u``, ``l = k`` and for ``s = k``, ``l = u``;
+    * ``to_fc``: ``p = z[r,t,j] <= n[r,u,j]``, ``0`` unless j owns the fc layer: ``s = u``, ``l = k``;
+    * ``conv``: ``p = v[r,t,j]`` (partial sums j keeps) ``<= need_j <= n[r,k,j]``, ``0`` unless j
+      owns part of u: ``s = k``, ``l = u``.
+
+    Valid at every solution: with ``y[r,l,j] = 0`` the product is 0 and ``T[r,s] >= LB_s a_r``
+    (the stage cut, :func:`stage_cuts`); with ``y[r,l,j] = 1``, j owns ``q >= p`` segments of s
+    and ``T[r,s] >= g_j(q) >= slope_j q`` with ``g_j`` the per-owner stage bound
+    (:func:`stage_curves`) and ``slope_j = min_q g_j(q) / q``. The LP relaxation otherwise lets
+    ``y`` stay at ``n / nmax`` for the bytes (few participants: cheap transfers) while every node
+    keeps its own segments (no transfer, no wait): with fractional ``y`` these rows make the
+    kept amount cost stage time ``slope_j p`` above the share ``LB_s y``.
+    """
+    d = b.data
+    if b.pairwise or "transfers" in d.relax:
+        return []
+    curves = stage_curves(b) if curves is None else curves
+    lbs = stage_cuts(b, curves)
+    slope: dict[tuple[int, int, int], float] = {}
+    for (r, k), (nodes, g) in curves.items():
+        for j, c in zip(nodes, g):
+            if len(c):
+                q = np.arange(1, len(c) + 1)
+                slope[r, k, int(j)] = float(np.min(np.asarray(c, dtype=float) / q)) / TIME_UNIT * (1 - 1e-9)
+    m = b.model
+    out = []
+
+    def row(r: int, s: int, var: str, idx: tuple, l: int, j: int) -> None:
+        a = slope.get((r, s, j), 0.0)
+        if idx in m.component(var) and a > 0 and (r, s) in m.T:
+            out.append((r, s, var, idx, l, lbs.get((r, s), 0.0), a))
+
+    for r in d.requests:
+        for t in d.transitions(r):
+            u, k, kind = d.src(r, t), d.dst(r, t), d.kind(r, t)
+            for j in d.active(r, u):
+                if kind == "flow":
+                    row(r, u, "f", (r, t, j, j), k, j)
+                    row(r, k, "f", (r, t, j, j), u, j)
+                elif kind == "to_fc":
+                    row(r, u, "z", (r, t, j), k, j)
+                elif kind == "conv":
+                    row(r, k, "v", (r, t, j), u, j)
+    return out
+
+
+def add_kept_cuts(b: BuiltModel) -> None:
+    """Add the rows of :func:`kept_cuts` to ``b`` (block ``kept_cuts``, rows ``row``); a model
+    option (the column generation's pricing models use it), not part of the ``tight`` family."""
+    rows = kept_cuts(b)
+    m = b.model
+    blk = pyo.Block(concrete=True)
+    m.add_component("kept_cuts", blk)
+    blk.row = pyo.Constraint(range(len(rows)), rule=lambda _, q: m.T[rows[q][0], rows[q][1]]
+                             >= rows[q][5] * (b.admit(rows[q][0]) - b.y(rows[q][0], rows[q][4], rows[q][3][-1]))
+                             + rows[q][6] * m.component(rows[q][2])[rows[q][3]])
 
 
 def add_tight_stage_time_constraints(b: BuiltModel) -> None:

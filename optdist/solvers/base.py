@@ -486,7 +486,8 @@ class ContribSolver(Solver):
             cfg["auto_updates"] = dict.fromkeys(AUTO_UPDATES, False)  # sent just now
         else:
             opt = self._solver()
-            self._prepare(opt, model)
+            if self._prepare(opt, model):  # loaded just now: nothing to send (an update drops a MIP start)
+                cfg["auto_updates"] = dict.fromkeys(AUTO_UPDATES, False)
         if warm_start:
             self._warm_start(opt, model, cfg)
         if "time_limit" in cfg:  # the limit covers loading the model (large models take seconds)
@@ -507,8 +508,12 @@ class ContribSolver(Solver):
             version=".".join(map(str, opt.version())),
         )
 
-    def _prepare(self, opt: Any, model: pyo.ConcreteModel) -> None:
-        """Before the solve (e.g. load the model and keep a handle to stop it); default nothing."""
+    def _prepare(self, opt: Any, model: pyo.ConcreteModel) -> bool:
+        """Before the solve (e.g. load the model and keep a handle to stop it); default nothing.
+        Returns True when it loaded ``model`` into ``opt``: the solve then sends no update, which
+        would also drop a MIP start set after the load (HiGHS discards it on any model change,
+        and an update re-sends every mutable parameter's rows)."""
+        return False
 
     def _reprepare(self, opt: Any, model: pyo.ConcreteModel, tee: bool) -> None:
         """Before the solve of a model kept loaded in the persistent ``opt``: send the changes

@@ -40,8 +40,8 @@ class Highs(ContribSolver):
 
     _highs: Any = None  # the running highspy.Highs, to cancel on a signal
 
-    def _prepare(self, opt: Any, model: pyo.ConcreteModel) -> None:
-        """Load the model now (``opt.solve`` then reuses it) and keep its highspy handle.
+    def _prepare(self, opt: Any, model: pyo.ConcreteModel) -> bool:
+        """Load the model now (``opt.solve`` then reuses it, sending no update) and keep its highspy handle.
 
         Uses the persistent solver's ``_solver_model`` (private in pyomo 6.10, pinned by pyproject).
         """
@@ -49,6 +49,7 @@ class Highs(ContribSolver):
         self._highs = opt._solver_model
         if self._stop_requested:  # a signal came while the model was loading
             self._highs.cancelSolve()
+        return True
 
     def _reprepare(self, opt: Any, model: pyo.ConcreteModel, tee: bool) -> None:
         """A model kept loaded: HiGHS's options back to its defaults (as a fresh load has them;
