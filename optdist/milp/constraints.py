@@ -196,6 +196,29 @@ def add_map_constraints(b: BuiltModel, blk: pyo.Block) -> None:
     blk.product = pyo.Constraint(list(m.O), rule=lambda _, r, t, i, j: product_row(b, r, t, i, j))
 
 
+def map_upper_rows(b: BuiltModel) -> list[pyo.Expression]:
+    """The upper McCormick halves of the per-map products, which the model leaves out (they only
+    matter where bytes are pushed up, e.g. a ``>=`` limit on the bytes sent): ``w[p,i,j] <= A[u,p,i]``,
+    ``w <= A[k,off+p,j]``; ``gh[g,i] <= sum_{p in g} A[u,p,i]``; ``gw[g,i,j] <= need_g(j)``,
+    ``gw <= (P^out/g) gh[g,i]``; a grouped conv's ``O[i,j] <= beta sum_g gw[g,i,j]``. With them every
+    integer point's bytes are the true bytes (MODEL.md section 9)."""
+    m, d = b.model, b.data
+    out = []
+    for (r, t, p, i, j), w in m.w.items():
+        ed = d.edge(r, t)
+        out += [w <= m.A[r, ed.u, p, i], w <= m.A[r, ed.k, ed.offset + p, j]]
+    for (r, t, g, i), gh in m.gh.items():
+        per_in = d.edge(r, t).sender_segments // d.edge(r, t).groups
+        out.append(gh <= sum(m.A[r, d.src(r, t), p, i] for p in range(g * per_in, (g + 1) * per_in)))
+    for (r, t, g, i, j), gw in m.gw.items():
+        out += [gw <= group_need(b, r, t, g, j), gw <= d.edge(r, t).out_maps // d.edge(r, t).groups * m.gh[r, t, g, i]]
+    for (r, t, i, j), o in m.O.items():
+        ed = d.edge(r, t)
+        if ed.kind == "group":
+            out.append(o <= ed.beta * sum(m.gw[r, t, g, i, j] for g in range(ed.groups)))
+    return out
+
+
 def product_row(b: BuiltModel, r: int, t: int, i: int, j: int) -> pyo.Expression:
     """The lower McCormick row of ``O[r,t,i,j]`` by the kind of transition t (:func:`add_transfer_constraints`)."""
     m, d = b.model, b.data
