@@ -233,3 +233,28 @@ def test_default_engine_and_plan_guided_on_a_grouped_convolution(folder):
     assert close(res.evaluator_objective, _brute("grp-1x2", folder)[0])
     planned = solve(inst, method="plan-guided")
     assert planned.evaluation.feasible and planned.evaluator_objective >= res.evaluator_objective * (1 - 1e-6)
+
+
+#: model sizes of zoo chain instances, measured with ``build(inst, f).stats()`` at commit b712ff0,
+#: before compact and tight could index layers per map (their LP files are byte-identical since)
+CHAIN_SIZES = {
+    ("lenet-1x4-tau0.6", "compact"): (150, 113, 230), ("lenet-1x4-tau0.6", "tight"): (126, 113, 213),
+    ("cifar-1x4-tau0.8", "compact"): (367, 270, 588), ("cifar-1x4-tau0.8", "tight"): (311, 270, 574),
+}
+
+
+@pytest.mark.parametrize("name,formulation", sorted(CHAIN_SIZES))
+def test_chain_models_are_unchanged(name, formulation):
+    """On a chain nothing is indexed per map: no ``A``, ``w``, ``gh``, ``gw``, ``map_count`` or
+    per-map one-owner rows, and the model has the variables and rows it had before."""
+    from pathlib import Path
+
+    from optdist.instance import load_instance
+
+    inst = load_instance(Path(__file__).parents[1] / "instances" / "tiny" / f"{name}.json")
+    b = build(inst, formulation)
+    m = b.model
+    assert all(not b.data.map_layers(r) for r in b.requests)
+    assert not any(len(c) for c in (m.A, m.w, m.gh, m.gw, m.map_count, m.one_owner.maps))
+    st = b.stats()
+    assert (st["variables"], st["integer_variables"], st["constraints"]) == CHAIN_SIZES[name, formulation]
