@@ -1,7 +1,8 @@
 """The decomposition (single-request model, stage bounds, classes, pricing, column generation,
 branch-and-price) on DAG networks (MODEL.md section 9), as tests/test_decompose.py and
 tests/test_colgen.py do for chains: on the micro DAGs of tests/test_dag_evaluator.py (residual,
-concat, depthwise residual, grouped convolution, adds of whole maps) with 1-3 requests and capacities that make them compete, the
+concat, depthwise residual, grouped convolution, adds of whole maps) with 1-3 requests and
+capacities that make them compete, the
 decomposition's optimum equals tight's, per-map's and brute force's, every placement is
 re-scored by the evaluator and every bound is at most the evaluator's objective.
 Also diagnosis and LP/MPS export on DAGs, and a traced ResNet block through `optdist solve`."""
@@ -157,7 +158,8 @@ def test_stage_bounds_hold_at_every_placement(tmp_path, cnn, devices):
 
 @pytest.mark.parametrize("cnn", ["res", "cat", "dw", "grp", "loop"])
 def test_single_request_solve_is_the_brute_force_optimum(tmp_path, cnn):
-    """One request alone by stage bounds and rising cutoffs (tight, on every network), with half the compute its unconstrained optimum uses on its busiest device
+    """One request alone by stage bounds and rising cutoffs (tight, on every network), with half
+    the compute its unconstrained optimum uses on its busiest device
     (the other device may take it all): the brute-force optimum, a bound no larger, the
     placement feasible by the evaluator."""
     from optdist.milp.decomposition.single import solve_single

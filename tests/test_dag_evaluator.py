@@ -1,6 +1,7 @@
 """The evaluator on DAG networks (MODEL.md section 9) against a naive per-map scorer written
 from section 9's text, on micro networks: a residual block, a grouped + depthwise block, a
-concat, a depthwise residual block and two adds of whole maps (two branches; a loop), and a brute-force enumerator of their placements (used
+concat, a depthwise residual block and two adds of whole maps (two branches; a loop), and a
+brute-force enumerator of their placements (used
 by tests/test_dag_formulations.py and tests/test_dag_decomposition.py)."""
 
 from __future__ import annotations
