@@ -345,14 +345,6 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
         return Relaxation(fams, "error", time.perf_counter() - t0, note=f"{type(e).__name__}: {e}")
 
 
-def _engine(inst: Instance) -> str:
-    """compact, or per-map for a network that compact cannot count exactly (a grouped convolution, a
-    merge of whole maps: :func:`optdist.milp.data.formulation_problems`, MODEL.md section 9)."""
-    from optdist.milp.data import formulation_problems
-
-    return "per-map" if any(formulation_problems(p) for p in inst.profiles.values()) else "compact"
-
-
 def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, threads: int | None = None,
              families: tuple[str, ...] = DEFAULT_FAMILIES, max_set: int | None = None,
              engine: str | None = None) -> Diagnosis:
@@ -367,7 +359,7 @@ def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, th
     if not solve:
         d.seconds = time.perf_counter() - t0
         return d
-    eng = engine or _engine(inst)
+    eng = engine or "compact"
     d.solved = True
     n_sets = 2 ** len(families)
     per = max(time_limit / n_sets * 2, 1.0)

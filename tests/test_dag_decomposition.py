@@ -1,8 +1,8 @@
 """The decomposition (single-request model, stage bounds, classes, pricing, column generation,
 branch-and-price) on DAG networks (MODEL.md section 9), as tests/test_decompose.py and
 tests/test_colgen.py do for chains: on the micro DAGs of tests/test_dag_evaluator.py (residual,
-concat, depthwise residual; a grouped convolution falls back to per-map, tested in
-tests/test_dag_formulations.py) with 1-3 requests and capacities that make them compete, the
+concat, depthwise residual, grouped convolution, adds of whole maps) with 1-3 requests and
+capacities that make them compete, the
 decomposition's optimum equals tight's, per-map's and brute force's, every placement is
 re-scored by the evaluator and every bound is at most the evaluator's objective.
 Also diagnosis and LP/MPS export on DAGs, and a traced ResNet block through `optdist solve`."""
@@ -65,6 +65,9 @@ CASES = {  # key -> (network, requests, devices, competing resource, factor, bru
     "dw-2x2-bandwidth": ("dw", 2, 2, "bandwidth", 1.5, False),
     "res-3x3-bandwidth": ("res", 3, 3, "bandwidth", 1.2, False),
     "dw-3x3-compute": ("dw", 3, 3, "compute", 2.0, False),
+    "grp-1x2": ("grp", 1, 2, None, 1.0, True),
+    "loop-1x3": ("loop", 1, 3, None, 1.0, True),
+    "mrg-1x2-shared": ("mrg", 1, 2, None, 1.0, True, {"shared_weight": 2e-6}),
 }
 SLOW = ("cat-2x2-bandwidth", "res-3x3-bandwidth", "dw-3x3-compute")
 
@@ -153,16 +156,15 @@ def test_stage_bounds_hold_at_every_placement(tmp_path, cnn, devices):
     assert tight_seen  # the bounds are not vacuous: some stage meets its bound
 
 
-@pytest.mark.parametrize("cnn", ["res", "cat", "dw", "grp"])
+@pytest.mark.parametrize("cnn", ["res", "cat", "dw", "grp", "loop"])
 def test_single_request_solve_is_the_brute_force_optimum(tmp_path, cnn):
-    """One request alone by stage bounds and rising cutoffs (tight; per-map for the grouped
-    convolution), with half the compute its unconstrained optimum uses on its busiest device
+    """One request alone by stage bounds and rising cutoffs (tight, on every network), with half
+    the compute its unconstrained optimum uses on its busiest device
     (the other device may take it all): the brute-force optimum, a bound no larger, the
     placement feasible by the evaluator."""
-    from optdist.milp.decomposition.single import single_formulation, solve_single
+    from optdist.milp.decomposition.single import solve_single
 
     inst = dag_instance(tmp_path, cnn, 1, 2)
-    assert single_formulation(inst, 0) == ("per-map" if cnn == "grp" else "tight")
     free = solve_single(inst, 0, time_limit=60, mip_gap=0.0, threads=1)
     compute = evaluate(inst, Assignment([free.owners])).compute_used[: inst.n_devices]
     busiest = int(compute.argmax())
@@ -206,7 +208,7 @@ def test_usage_of_sums_every_edge(tmp_path):
             assert np.allclose(use, np.stack([ev.memory_used, ev.compute_used, ev.bandwidth_used], axis=1), rtol=1e-12)
 
 
-@pytest.mark.parametrize("cnn", ["res", "cat", "dw"])
+@pytest.mark.parametrize("cnn", ["res", "cat", "dw", "grp", "loop"])
 def test_pricing_model_on_a_dag_is_exact_at_every_placement(tmp_path, cnn):
     """The pricing model of one DAG request with a ``>=`` limit on the bytes sent (which adds the
     McCormick halves of every transition, :meth:`PricingModel._exact_bytes`): at every placement
@@ -264,7 +266,7 @@ def test_diagnose_a_dag(tmp_path, cnn):
 
 @pytest.mark.parametrize("cnn,formulation,fmt", [
     ("res", "tight", "lp"), ("res", "compact", "mps"), ("cat", "tight", "mps"), ("dw", "per-map", "lp"),
-    ("grp", "per-map", "lp"), ("grp", "per-map", "mps")])
+    ("grp", "per-map", "lp"), ("grp", "compact", "mps"), ("grp", "tight", "lp"), ("loop", "tight", "mps")])
 def test_export_a_dag_and_read_the_solution_back(tmp_path, capsys, cnn, formulation, fmt):
     """`optdist export` of a DAG instance, solved by HiGHS from the file, read back with
     `optdist import-solution` and re-scored: the brute-force optimum."""
@@ -283,16 +285,6 @@ def test_export_a_dag_and_read_the_solution_back(tmp_path, capsys, cnn, formulat
     capsys.readouterr()
     ev = evaluate(inst, Assignment.load(inst, asg))
     assert ev.feasible and close(ev.objective, brute_force(inst)[0])
-
-
-def test_export_of_a_grouped_network_names_per_map(tmp_path, capsys):
-    from optdist.cli import main
-
-    inst = dag_instance(tmp_path, "grp", 1, 2)
-    assert main(["export", str(inst.path), "--out", str(tmp_path / "m.lp")]) == 2
-    err = capsys.readouterr().err
-    assert "grouped convolution" in err and "--formulation per-map" in err
-    assert not (tmp_path / "m.lp").exists()
 
 
 # --------------------------------------------------------------------------- a traced ResNet block

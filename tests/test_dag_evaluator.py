@@ -1,6 +1,7 @@
 """The evaluator on DAG networks (MODEL.md section 9) against a naive per-map scorer written
 from section 9's text, on micro networks: a residual block, a grouped + depthwise block, a
-concat and a depthwise residual block, and a brute-force enumerator of their placements (used
+concat, a depthwise residual block and two adds of whole maps (two branches; a loop), and a
+brute-force enumerator of their placements (used
 by tests/test_dag_formulations.py and tests/test_dag_decomposition.py)."""
 
 from __future__ import annotations
@@ -73,7 +74,23 @@ def depthwise() -> Profile:
                    ((), (0,), (1,), (2,), (3, 1), (4,)))
 
 
-NETWORKS = {"res": residual, "grp": grouped, "cat": concat, "dw": depthwise}
+def merge_two() -> Profile:
+    """c1 1->2 (source) branches into relu a and depthwise b; add(a, b) -> fc (source): an add of two
+    whole-map inputs (map p of add reads map p of a and of b)."""
+    return Profile("mrg", (1, 4, 4), (conv("c1", 1, 2, 4), ew("a", 2, 4), dwconv("b", 2, 4),
+                                      merge("add", "add", 2, 4), fc("fc", 2, 16, 2)),
+                   ((), (0,), (0,), (1, 2), (3,)))
+
+
+def merge_loop() -> Profile:
+    """c1 1->2 (source) -> r1 -> depthwise dw -> add(dw, r1) -> fc (source): whole maps of r1 reach the
+    add directly and through dw (a cycle of whole-map edges)."""
+    return Profile("loop", (1, 4, 4), (conv("c1", 1, 2, 4), ew("r1", 2, 4), dwconv("dw", 2, 4),
+                                       merge("add", "add", 2, 4), fc("fc", 2, 16, 2)),
+                   ((), (0,), (1,), (2, 1), (3,)))
+
+
+NETWORKS = {"res": residual, "grp": grouped, "cat": concat, "dw": depthwise, "mrg": merge_two, "loop": merge_loop}
 
 
 def dag_instance(folder: Path, cnn: str, n_requests: int = 1, n_devices: int = 2, privacy: dict | None = None,

@@ -36,6 +36,8 @@ CASES = {  # key -> (network, requests, devices, objective)
     "cat-1x3": ("cat", 1, 3, {}),
     "cat-2x2-shared": ("cat", 2, 2, {"shared_weight": 2e-6}),
     "block-1x2": ("block", 1, 2, {}),
+    "loop-1x3": ("loop", 1, 3, {}),  # adds of whole maps: the greedy's batched plan has no uniform edge
+    "mrg-2x2": ("mrg", 2, 2, {}),
 }
 HEURISTICS = ("greedy", "per-layer", "edge-cloud", "plan-guided")
 

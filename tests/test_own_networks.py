@@ -110,7 +110,9 @@ def test_privacy_table_must_fit_the_own_network(tmp_path):
 
 def test_grouped_convolution_is_placed_by_the_group_rule(tmp_path):
     """A grouped convolution (MODEL.md section 9's group rule, issue 13 item 3): the instance takes it, the
-    evaluator moves each group's partial sums, per-map models it and the counting formulations say so."""
+    evaluator moves each group's partial sums, and the counting formulations index per map (with the group
+    variables) the grouped conv, the layer it feeds and the whole-map layers joined to them (relu and pool
+    on both sides), counting the rest (conv1, the fc layers)."""
     from optdist.milp import build
 
     doc = own_lenet(tmp_path, table=False)
@@ -122,8 +124,11 @@ def test_grouped_convolution_is_placed_by_the_group_rule(tmp_path):
     assert parse_profile(prof).layers[3].groups == 2
     inst = load_instance(write(tmp_path, doc))
     assert inst.profiles["mynet"].layers[3].groups == 2
-    with pytest.raises(ValueError, match="grouped convolution.*--formulation per-map"):
-        build(inst, "compact")
+    for formulation in ("compact", "tight"):
+        b = build(inst, formulation)
+        names = [inst.profiles["mynet"].layers[k].kind for k in sorted(b.data.map_layers(0))]
+        assert b.data.map_layers(0) == {1, 2, 3, 4, 5} and names[2] == "conv", names
+        assert {k for (_, k, _, _) in b.model.A} == {1, 2, 3, 4, 5} and len(b.model.gh)
 
 
 def test_defences_are_refused_for_own_networks(tmp_path):

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="milp", help="milp (default) or a heuristic/RL method name")
     p.add_argument("--formulation", default="auto", choices=SOLVE_FORMULATIONS,
                    help="MILP formulation (default auto: the decomposition by request where it applies, "
-                        "tight otherwise, per-map for a grouped convolution or a merge of whole maps; every choice "
+                        "tight otherwise; every choice "
                         "runs on any solver)")
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
     p.add_argument("--time-limit", type=float, metavar="S", help="seconds; the incumbent is kept")

@@ -459,7 +459,7 @@ class LayerState:
                 single.append((e, on, de.argmax(axis=1), de.max(axis=1)))
             else:
                 return None
-        cov = np.array(cover).reshape(len(cover), self.P)
+        cov = np.array(cover, dtype=bool).reshape(len(cover), self.P)
         # segments where another set of uniform edges starts feeding k: runs are batched within them
         brk = np.append(np.flatnonzero(np.any(cov[:, 1:] != cov[:, :-1], axis=0)) + 1, self.P)
         return _GeneralPlan(cov, np.array(beta), np.array(rmin).reshape(len(cover), N), single, brk)

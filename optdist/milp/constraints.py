@@ -34,19 +34,26 @@ def _block(b: BuiltModel, family: str) -> pyo.Block:
 def add_one_owner_constraints(b: BuiltModel) -> None:
     """(10e) every segment has exactly one owner, or none if the request is rejected.
 
-    compact: ``sum_i n[r,k,i] = P_k * a_r``; per-map: ``sum_i A[r,k,p,i] = a_r`` for every p.
+    compact: ``sum_i n[r,k,i] = P_k * a_r``; per-map: ``sum_i A[r,k,p,i] = a_r`` for every p
+    (rows ``c``; in compact and tight rows ``maps`` for the layers indexed per map).
     """
     m, d = b.model, b.data
     blk = _block(b, "one_owner")
+
+    def per_map(_: pyo.Block, r: int, k: int, p: int) -> pyo.Expression:
+        return sum(m.A[r, k, p, i] for i in d.cand[r]) == b.admit(r)
+
+    idx_p = [(r, k, p) for r in d.requests for k, la in enumerate(d.layers(r)) if b.mapwise(r, k)
+             for p in range(la.segments)]
     if b.formulation != "per-map":
-        idx = [(r, k) for r in d.requests for k in range(len(d.layers(r)))]
+        idx = [(r, k) for r in d.requests for k in range(len(d.layers(r))) if not b.mapwise(r, k)]
         blk.c = pyo.Constraint(
             idx,
             rule=lambda _, r, k: sum(m.n[r, k, i] for i in d.cand[r]) == d.layers(r)[k].segments * b.admit(r),
         )
+        blk.maps = pyo.Constraint(idx_p, rule=per_map)
     else:
-        idx = [(r, k, p) for r in d.requests for k, la in enumerate(d.layers(r)) for p in range(la.segments)]
-        blk.c = pyo.Constraint(idx, rule=lambda _, r, k, p: sum(m.A[r, k, p, i] for i in d.cand[r]) == b.admit(r))
+        blk.c = pyo.Constraint(idx_p, rule=per_map)
 
 
 def add_placement_constraints(b: BuiltModel) -> None:
@@ -135,13 +142,14 @@ def add_transfer_constraints(b: BuiltModel) -> None:
 
     * participation: ``y[r,k,i] <= n[r,k,i] <= nmax * y[r,k,i]``;
     * elementwise -> non-fc, compact: ``sum_j f[i,j] = n[u,i]``, ``sum_i f[i,j] = n_t[k,j]``,
-      ``O[i,j] = beta_u * f[i,j]``; per-map: ``w[p,i,j] >= A[u,p,i] + A[k,off+p,j] - 1``,
+      ``O[i,j] = beta_u * f[i,j]``; per-map (and compact between layers indexed per map,
+      :meth:`~optdist.milp.model.BuiltModel.map_edge`): ``w[p,i,j] >= A[u,p,i] + A[k,off+p,j] - 1``,
       ``O[i,j] = beta_u * sum_p w[p,i,j]``;
     * conv -> any: ``O[i,j] >= coef * (n_t[k,j] - nmax_t[k,j] * (1 - y[u,i]))``,
       ``coef = beta`` (``P^out * beta`` into an fc layer);
     * elementwise -> fc: ``O[i,j] >= beta * (n[u,i] - nmax[u,i] * (1 - x[k,j]))``;
     * fc -> any: ``O[i,j] >= beta * (x[u,i] + y[k,j] - 1)``;
-    * grouped conv u (``g`` groups, per-map): ``gh[g,i] >= A[u,p,i]`` for p in group g,
+    * grouped conv u (``g`` groups, layers indexed per map): ``gh[g,i] >= A[u,p,i]`` for p in group g,
       ``gw[g,i,j] >= need_g(j) - (P^out/g) (1 - gh[g,i])`` with ``need_g(j)`` = the receiving
       segments of group g j owns (``(P^out/g) x[k,j]`` into an fc), ``O[i,j] >= beta sum_g gw[g,i,j]``.
     """
@@ -152,50 +160,84 @@ def add_transfer_constraints(b: BuiltModel) -> None:
         list(m.y), rule=lambda _, r, k, i: m.n[r, k, i] <= int(d.nmax[r][k, i]) * m.y[r, k, i]
     )
     add_slice_constraints(b, blk)
+    add_flow_constraints(b, blk)
+    add_map_constraints(b, blk)
+
+
+def add_flow_constraints(b: BuiltModel, blk: pyo.Block) -> None:
+    """Counted flows (compact, tight): ``sum_j f[i,j] = n[u,i]``, ``sum_i f[i,j] = n_t[k,j]`` for
+    every elementwise transition that is not a :meth:`~optdist.milp.model.BuiltModel.map_edge`."""
+    m, d = b.model, b.data
+    if b.formulation == "per-map":
+        return
     flow_out, flow_in = [], []
     for r in d.requests:
         for t in d.transitions(r):
-            if d.kind(r, t) == "flow":
+            if d.kind(r, t) == "flow" and not b.map_edge(r, t):
                 ed = d.edge(r, t)
                 flow_out += [(r, t, i) for i in d.active(r, ed.u)]
                 flow_in += [(r, t, j) for j in d.active(r, ed.k)]
-    if b.formulation != "per-map":
-        blk.flow_out = pyo.Constraint(
-            flow_out,
-            rule=lambda _, r, t, i: sum(m.f[r, t, i, j] for j in d.active(r, d.dst(r, t))) == m.n[r, d.src(r, t), i],
-        )
-        blk.flow_in = pyo.Constraint(
-            flow_in,
-            rule=lambda _, r, t, j: sum(m.f[r, t, i, j] for i in d.active(r, d.src(r, t))) == receiving(b, r, t, j),
-        )
-    else:
-        blk.map_product = pyo.Constraint(
-            list(m.w), rule=lambda _, r, t, p, i, j: m.w[r, t, p, i, j]
-            >= m.A[r, d.src(r, t), p, i] + m.A[r, d.dst(r, t), d.edge(r, t).offset + p, j] - 1
-        )
+    blk.flow_out = pyo.Constraint(flow_out, rule=lambda _, r, t, i: pyo.quicksum(
+        (m.f[r, t, i, j] for j in d.active(r, d.dst(r, t)) if (r, t, i, j) in m.f)) == m.n[r, d.src(r, t), i])
+    blk.flow_in = pyo.Constraint(flow_in, rule=lambda _, r, t, j: pyo.quicksum(
+        (m.f[r, t, i, j] for i in d.active(r, d.src(r, t)) if (r, t, i, j) in m.f)) == receiving(b, r, t, j))
 
-    if b.formulation == "per-map":
-        _add_group_constraints(b, blk)
 
-    def product(_: pyo.Block, r: int, t: int, i: int, j: int) -> pyo.Expression:
+def add_map_constraints(b: BuiltModel, blk: pyo.Block) -> None:
+    """Rows of the per-map products ``w`` (``w[p,i,j] >= A[u,p,i] + A[k,off+p,j] - 1``), of the
+    grouped convolutions (:func:`_add_group_constraints`) and of the products ``O``
+    (:func:`product_row`); the variables are :func:`~optdist.milp.variables.add_map_transfer_variables`'."""
+    m, d = b.model, b.data
+    blk.map_product = pyo.Constraint(
+        list(m.w), rule=lambda _, r, t, p, i, j: m.w[r, t, p, i, j]
+        >= m.A[r, d.src(r, t), p, i] + m.A[r, d.dst(r, t), d.edge(r, t).offset + p, j] - 1
+    )
+    _add_group_constraints(b, blk)
+    blk.product = pyo.Constraint(list(m.O), rule=lambda _, r, t, i, j: product_row(b, r, t, i, j))
+
+
+def map_upper_rows(b: BuiltModel) -> list[pyo.Expression]:
+    """The upper McCormick halves of the per-map products, which the model leaves out (they only
+    matter where bytes are pushed up, e.g. a ``>=`` limit on the bytes sent): ``w[p,i,j] <= A[u,p,i]``,
+    ``w <= A[k,off+p,j]``; ``gh[g,i] <= sum_{p in g} A[u,p,i]``; ``gw[g,i,j] <= need_g(j)``,
+    ``gw <= (P^out/g) gh[g,i]``; a grouped conv's ``O[i,j] <= beta sum_g gw[g,i,j]``. With them every
+    integer point's bytes are the true bytes (MODEL.md section 9)."""
+    m, d = b.model, b.data
+    out = []
+    for (r, t, p, i, j), w in m.w.items():
         ed = d.edge(r, t)
-        la = d.layers(r)
-        prev, nxt = la[ed.u], la[ed.k]
+        out += [w <= m.A[r, ed.u, p, i], w <= m.A[r, ed.k, ed.offset + p, j]]
+    for (r, t, g, i), gh in m.gh.items():
+        per_in = d.edge(r, t).sender_segments // d.edge(r, t).groups
+        out.append(gh <= sum(m.A[r, d.src(r, t), p, i] for p in range(g * per_in, (g + 1) * per_in)))
+    for (r, t, g, i, j), gw in m.gw.items():
+        out += [gw <= group_need(b, r, t, g, j), gw <= d.edge(r, t).out_maps // d.edge(r, t).groups * m.gh[r, t, g, i]]
+    for (r, t, i, j), o in m.O.items():
+        ed = d.edge(r, t)
         if ed.kind == "group":
-            return m.O[r, t, i, j] >= ed.beta * sum(m.gw[r, t, g, i, j] for g in range(ed.groups))
-        if ed.kind == "conv":
-            return m.O[r, t, i, j] >= conv_coef(prev, nxt) * (
-                receiving(b, r, t, j) - d.recv_max(r, t, j) * (1 - b.y(r, ed.u, i))
-            )
-        if ed.kind == "to_fc":
-            return m.O[r, t, i, j] >= prev.beta * (m.n[r, ed.u, i] - int(d.nmax[r][ed.u, i]) * (1 - m.n[r, ed.k, j]))
-        return m.O[r, t, i, j] >= prev.beta * (m.n[r, ed.u, i] + b.y(r, ed.k, j) - 1)
+            out.append(o <= ed.beta * sum(m.gw[r, t, g, i, j] for g in range(ed.groups)))
+    return out
 
-    blk.product = pyo.Constraint(list(m.O), rule=product)
+
+def product_row(b: BuiltModel, r: int, t: int, i: int, j: int) -> pyo.Expression:
+    """The lower McCormick row of ``O[r,t,i,j]`` by the kind of transition t (:func:`add_transfer_constraints`)."""
+    m, d = b.model, b.data
+    ed = d.edge(r, t)
+    la = d.layers(r)
+    prev, nxt = la[ed.u], la[ed.k]
+    if ed.kind == "group":
+        return m.O[r, t, i, j] >= ed.beta * sum(m.gw[r, t, g, i, j] for g in range(ed.groups))
+    if ed.kind == "conv":
+        return m.O[r, t, i, j] >= conv_coef(prev, nxt) * (
+            receiving(b, r, t, j) - d.recv_max(r, t, j) * (1 - b.y(r, ed.u, i))
+        )
+    if ed.kind == "to_fc":
+        return m.O[r, t, i, j] >= prev.beta * (m.n[r, ed.u, i] - int(d.nmax[r][ed.u, i]) * (1 - m.n[r, ed.k, j]))
+    return m.O[r, t, i, j] >= prev.beta * (m.n[r, ed.u, i] + b.y(r, ed.k, j) - 1)
 
 
 def group_need(b: BuiltModel, r: int, t: int, g: int, j: int) -> pyo.Expression:
-    """Maps of group g of a grouped-conv transition t that receiver j needs (per-map, MODEL.md section 9)."""
+    """Maps of group g of a grouped-conv transition t that receiver j needs (layers indexed per map, MODEL.md section 9)."""
     m, d = b.model, b.data
     ed = d.edge(r, t)
     per = ed.out_maps // ed.groups
@@ -205,7 +247,7 @@ def group_need(b: BuiltModel, r: int, t: int, g: int, j: int) -> pyo.Expression:
 
 
 def _add_group_constraints(b: BuiltModel, blk: pyo.Block) -> None:
-    """Rows of the grouped-conv transitions (per-map; see :func:`add_transfer_constraints`)."""
+    """Rows of the grouped-conv transitions (layers indexed per map; see :func:`add_transfer_constraints`)."""
     m, d = b.model, b.data
     idx_h = []
     for r, t, g, i in m.gh:
@@ -219,7 +261,7 @@ def _add_group_constraints(b: BuiltModel, blk: pyo.Block) -> None:
 
 
 def add_slice_constraints(b: BuiltModel, blk: pyo.Block) -> None:
-    """A concat layer's slice counts (compact): ``sum_t ns[r,k,t,i] = n[r,k,i]``, ``sum_i ns[r,k,t,i] = span_t a_r``."""
+    """A counted concat layer's slice counts (compact): ``sum_t ns[r,k,t,i] = n[r,k,i]``, ``sum_i ns[r,k,t,i] = span_t a_r``."""
     m, d = b.model, b.data
     if b.formulation == "per-map" or not len(m.ns):
         return

@@ -55,6 +55,7 @@ class ModelData:
     #: r -> its transitions, looked up once (hashing a large profile on every lookup of the
     #: cached :func:`optdist.transfers.edges` took most of the build time on 10k-segment DAGs)
     _edges: dict[int, dict[int, Edge]] = field(default_factory=dict, repr=False, compare=False)
+    _maps: dict[int, frozenset[int]] = field(default_factory=dict, repr=False, compare=False)
 
     def layers(self, r: int) -> tuple[Layer, ...]:
         return self.inst.profile(r).layers
@@ -77,6 +78,13 @@ class ModelData:
         found = self._edges.get(r)
         if found is None:
             found = self._edges[r] = _transitions(self.inst.profile(r))
+        return found
+
+    def map_layers(self, r: int) -> frozenset[int]:
+        """Layers of request r that compact and tight index per map (:func:`map_identity_layers`)."""
+        found = self._maps.get(r)
+        if found is None:
+            found = self._maps[r] = map_identity_layers(self.inst.profile(r))
         return found
 
     def edge(self, r: int, t: int) -> Edge:
@@ -145,15 +153,16 @@ class ModelData:
         total = 0
         for r in self.requests:
             layers = self.layers(r)
+            maps = range(len(layers)) if formulation == "per-map" else self.map_layers(r)
             for k, la in enumerate(layers):
                 act = len(self.active(r, k))
-                total += len(self.cand[r]) * (la.segments if formulation == "per-map" else 1) + act
+                total += len(self.cand[r]) * (la.segments + (formulation != "per-map") if k in maps else 1) + act
             for t in self.transitions(r):
                 ed = self.edge(r, t)
                 pairs = len(self.active(r, ed.u)) * len(self.active(r, ed.k))
                 if ed.kind == "flow":
-                    total += pairs * (ed.span + 1 if formulation == "per-map" else 1)
-                elif formulation != "tight":
+                    total += pairs * (ed.span + 1 if ed.u in maps else 1)
+                elif formulation != "tight" or ed.kind == "group":
                     total += pairs
         return total
 
@@ -175,44 +184,45 @@ def _transitions(profile: Profile) -> dict[int, Edge]:
     return {ed.k + L * q: ed for into in edges(profile) for q, ed in enumerate(into)}
 
 
-def formulation_problems(profile: Profile) -> list[str]:
-    """Why the count-based formulations (compact, tight) cannot model ``profile`` exactly (empty: they can).
+def map_identity_layers(profile: Profile) -> frozenset[int]:
+    """Layers whose maps compact and tight track one by one (per-map binaries), MODEL.md section 9.
 
-    Counts stand for interchangeable segments: a layer whose maps arrive whole from two or more
-    layers (an add of two elementwise tensors) or a grouped convolution (``1 < g``: its segments'
-    groups matter) needs the identity of every map, which only *per-map* has (MODEL.md section 9).
-    Also the decomposition (its subproblems are tight models) leaves such networks to per-map.
-
-    What counting them exactly would take (not done; per-map is exact for both):
-
-    * **grouped convolution** u -> k: ``O[i,j] = beta sum_g 1[i owns an input map of group g]
-      (maps of group g j owns at k)``, so u needs counts per group ``n[r,u,g,i]`` and k per
-      output group. Maps keep their identity along whole-map edges, so every layer joined to u's
-      input or to k by such edges (and through concat offsets) needs them too, refined to the
-      common intervals of every grouped layer that touches it, with flows per interval
-      ``f[r,t,g,i,j]``; maps inside one interval stay interchangeable, so that is exact, but
-      it re-indexes every count, flow, extraction, warm start and symmetry row by interval.
-    * **add of two whole-map inputs** u1, u2 -> k: map p of k reads map p of both, but two
-      separate flows ``f1[i1,j]``, ``f2[i2,j]`` may pair j's maps with different maps of u1 and
-      u2 (a relaxation). A joint flow ``w[i1,i2,j]`` (N^3 per layer) is exact only while the
-      whole-map edges form no cycle; when u1 and u2 share a whole-map ancestor (``add(relu(x),
-      x)``) the owners of one map along the whole cycle must be counted jointly (N^length).
+    Counts stand for interchangeable segments. Two constructs make the identity of a map matter:
+    a grouped convolution u -> k (``1 < g``: which groups a node holds input maps of, and which
+    maps of each group a receiver owns) and a layer k (not a concat) that receives whole maps from
+    two or more layers (an add: map p of k reads map p of every input, so the owners of one map
+    along all of them count jointly). Their layers (u and k of the first; k and its whole-map
+    inputs of the second) are the seeds; maps keep their identity along whole-map (``flow``)
+    edges, so the set is closed under those edges in both directions (a concat's slices at their
+    offsets included). Every edge that crosses the border of the set is then of a count kind
+    (conv, to_fc, fc: eq. 6 depends only on how many segments each node owns), so the hybrid model
+    (per-map inside, counts outside, ``n = sum_p A`` on the set) is exact. Empty on a chain.
     """
-    out = []
-    for k, into in enumerate(edges(profile)):
-        la = profile.layers[k]
-        flows = [ed for ed in into if ed.kind == "flow"]
-        if len(flows) > 1 and la.kind != "concat":
-            out.append(f"layer {la.name} receives whole maps from {len(flows)} layers "
-                       f"({[profile.layers[ed.u].name for ed in flows]})")
-        out += [f"layer {profile.layers[ed.u].name} is a grouped convolution (groups {profile.layers[ed.u].groups})"
-                for ed in into if ed.kind == "group"]
-    return out
+    into = edges(profile)
+    seeds: set[int] = set()
+    nbrs: dict[int, set[int]] = {}
+    for k, ins in enumerate(into):
+        flows = [ed for ed in ins if ed.kind == "flow"]
+        for ed in flows:
+            nbrs.setdefault(ed.u, set()).add(k)
+            nbrs.setdefault(k, set()).add(ed.u)
+        if len(flows) > 1 and profile.layers[k].kind != "concat":
+            seeds |= {k, *(ed.u for ed in flows)}
+        seeds |= {v for ed in ins if ed.kind == "group" for v in (ed.u, k)}
+    found, todo = set(seeds), list(seeds)
+    while todo:
+        for v in nbrs.get(todo.pop(), ()):
+            if v not in found:
+                found.add(v)
+                todo.append(v)
+    return frozenset(found)
 
 
 def countable(inst: Instance) -> bool:
-    """Whether compact and tight count every requested network exactly (no :func:`formulation_problems`)."""
-    return not any(formulation_problems(inst.profiles[cnn]) for cnn in set(inst.request_cnn))
+    """Whether compact and tight model every requested network exactly: always, since layers whose
+    map identity matters are modelled per map inside them (:func:`map_identity_layers`). Kept for
+    the decomposition's :func:`~optdist.milp.decomposition.orchestrate.applies`."""
+    return True
 
 
 def model_data(

@@ -5,8 +5,9 @@ goes next. Maps of layer 1 are labelled in node order; across an elementwise -> 
 transition u -> k the maps node i owned at u are handed to the receivers j in ``f[i,j]`` blocks,
 so the per-map overlaps (and hence eq. 6's bytes) are exactly the model's. Elsewhere map
 identity does not matter and layers are labelled in node order (a concat slice by slice, each
-slice by its flow or its counts ``ns``; compact models at most one flow into a layer or slice,
-:func:`optdist.milp.data.formulation_problems`).
+slice by its flow or its counts ``ns``; a counted layer has at most one flow into it or into a
+slice). Layers indexed per map (per-map; in compact and tight those of
+:func:`optdist.milp.data.map_identity_layers`) are read from ``A``.
 
 Seeding: every variable is set to what the assignment implies under the model's own
 definitions (counts, flows, products, stage times), so a feasible assignment gives a
@@ -42,7 +43,7 @@ def owners_from_model(b: BuiltModel) -> Assignment:
         layers = d.layers(r)
         per_layer: list[np.ndarray] = []
         for k, la in enumerate(layers):
-            if b.formulation == "per-map":
+            if b.mapwise(r, k):
                 a = np.array(
                     [max(d.cand[r], key=lambda i: m.A[r, k, p, i].value or 0.0) for p in range(la.segments)],
                     dtype=np.int64,
@@ -55,7 +56,7 @@ def owners_from_model(b: BuiltModel) -> Assignment:
 
 
 def _label_layer(b: BuiltModel, r: int, k: int, per_layer: list[np.ndarray]) -> np.ndarray:
-    """Owners of layer k (compact): along the flow into each slice, else in node order by counts."""
+    """Owners of counted layer k (compact, tight): along the flow into each slice, else in node order by counts."""
     m, d, N = b.model, b.data, b.inst.n_nodes
     la = d.layers(r)[k]
     into = [t for t in d.transitions(r) if d.dst(r, t) == k]
@@ -125,7 +126,7 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
             a_u, a_k = own[ed.u], own[ed.k]
             O = transfer_matrix(ed, a_u, a_k, inst.n_nodes)
             recv = ed.receiving(a_k)
-            if ed.sliced and b.formulation != "per-map":
+            if ed.sliced and not b.mapwise(r, ed.k):
                 for i, c in enumerate(np.bincount(recv, minlength=inst.n_nodes)):
                     if (r, ed.k, t, i) in m.ns:
                         _set(m.ns[r, ed.k, t, i], int(c))
@@ -146,7 +147,7 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
                     _set(m.n[r, k, i], int(cnt[i]))
                 if (r, k, i) in m.y:
                     _set(m.y[r, k, i], int(cnt[i] > 0))
-            if b.formulation == "per-map":
+            if b.mapwise(r, k):
                 for p, i in enumerate(a):
                     _set(m.A[r, k, p, int(i)], 1)
             tc = cnt * inst.segment_seconds(r)[k] / TIME_UNIT
@@ -162,7 +163,7 @@ def _set_transfer_values(b: BuiltModel, r: int, t: int, a_prev: np.ndarray, a_re
     """Flows and products of transition t; ``a_recv``: owners of its receiving slice."""
     m, d = b.model, b.data
     if d.kind(r, t) == "flow":
-        if b.formulation != "per-map":
+        if not b.map_edge(r, t):
             pairs, cnt = np.unique(np.stack([a_prev, a_recv]), axis=1, return_counts=True)
             for (i, j), c in zip(pairs.T.tolist(), cnt.tolist()):
                 if (r, t, i, j) in m.f:
@@ -172,7 +173,7 @@ def _set_transfer_values(b: BuiltModel, r: int, t: int, a_prev: np.ndarray, a_re
                 if i != j and (r, t, p, i, j) in m.w:
                     _set(m.w[r, t, p, i, j], 1)
     ed = d.edge(r, t)
-    if ed.kind == "group":  # per-map: which groups i holds, and the maps of each group j needs from it
+    if ed.kind == "group":  # which groups i holds, and the maps of each group j needs from it
         per_in, per_out = ed.sender_segments // ed.groups, ed.out_maps // ed.groups
         fc = d.layers(r)[ed.k].kind == "fc"
         for (q, tt, g, i), var in m.gh.items():
@@ -181,8 +182,6 @@ def _set_transfer_values(b: BuiltModel, r: int, t: int, a_prev: np.ndarray, a_re
         for (q, tt, g, i, j), var in m.gw.items():
             if (q, tt) == (r, t) and m.gh[q, tt, g, i].value:
                 _set(var, float(per_out * (a_recv == j).any() if fc else (a_recv[g * per_out:(g + 1) * per_out] == j).sum()))
-    if not b.pairwise:
-        return
     for i, j in zip(*np.nonzero(O)):
         key = (r, t, int(i), int(j))
         if key in m.O:

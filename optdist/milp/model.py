@@ -18,7 +18,7 @@ import pyomo.environ as pyo
 from optdist.assignment import Assignment
 from optdist.instance import Instance
 from optdist.milp import constraints as C
-from optdist.milp.data import TIME_UNIT, ModelData, formulation_problems, model_data
+from optdist.milp.data import TIME_UNIT, ModelData, model_data
 from optdist.milp.extract import owners_from_model, set_model_values
 from optdist.milp.objective import add_objective
 from optdist.milp.variables import add_assignment_variables, add_stage_variables, add_transfer_variables
@@ -91,6 +91,17 @@ class BuiltModel:
     def admit(self, r: int) -> pyo.Expression | int:
         """``a_r = 1 - reject_r`` with admission control, else 1."""
         return 1 - self.model.reject[r] if self.inst.objective.admission else 1
+
+    def mapwise(self, r: int, k: int) -> bool:
+        """Layer k of request r is indexed per map (``A[r,k,p,i]``): every layer in per-map, the
+        layers of :meth:`ModelData.map_layers` in compact and tight (MODEL.md section 9)."""
+        return self.formulation == "per-map" or k in self.data.map_layers(r)
+
+    def map_edge(self, r: int, t: int) -> bool:
+        """Transition t moves data by map identity in this model: a grouped convolution, or a
+        whole-map (flow) edge between layers indexed per map (products ``w`` per map)."""
+        ed = self.data.edge(r, t)
+        return ed.kind == "group" or (ed.kind == "flow" and self.mapwise(r, ed.u))
 
     def y(self, r: int, k: int, i: int) -> pyo.Var:
         """Participation of node i in layer k (``n`` itself for a one-segment layer)."""
@@ -188,9 +199,10 @@ def build(
     created). ``deadline``: a ``time.perf_counter()`` value; building stops with
     :class:`BuildTimeout` between constraint families once it has passed.
 
-    DAG networks (MODEL.md section 9): every formulation has one transition per edge; compact
-    and tight raise ValueError for a network they cannot count exactly
-    (:func:`~optdist.milp.data.formulation_problems`: use per-map).
+    DAG networks (MODEL.md section 9): every formulation has one transition per edge and is
+    exact; compact and tight index per map the layers where map identity matters (grouped
+    convolutions, adds of whole maps from several layers: :func:`~optdist.milp.data.map_identity_layers`)
+    and count the others.
     """
     if formulation not in FORMULATIONS:
         raise ValueError(f"unknown formulation {formulation!r}; choose one of {FORMULATIONS}")
@@ -198,7 +210,6 @@ def build(
     unknown = sorted(relax - set(FAMILIES))
     if unknown:
         raise ValueError(f"relax: unknown constraint families {unknown}; known: {list(FAMILIES)}")
-    _check_networks(inst, formulation, requests)
     data = model_data(inst, relax, requests, capacity_override, bounds, stage_max)
     if deadline is not None:
         size = data.size_estimate(formulation)
@@ -230,17 +241,6 @@ def build(
         add_symmetry(b)
     add_objective(b)
     return b
-
-
-def _check_networks(inst: Instance, formulation: str, requests: Sequence[int] | None) -> None:
-    """ValueError when ``formulation`` cannot model a request's network exactly (see :func:`build`)."""
-    reqs = range(inst.n_requests) if requests is None else requests
-    for cnn in sorted({inst.request_cnn[int(r)] for r in reqs if 0 <= int(r) < inst.n_requests}):
-        prof = inst.profiles[cnn]
-        problems = formulation_problems(prof) if formulation != "per-map" else []
-        if problems:
-            raise ValueError(f"{cnn}: the {formulation} formulation counts interchangeable segments, but "
-                             + "; ".join(problems) + ": solve it with --formulation per-map (MODEL.md section 9)")
 
 
 class BuildTimeout(TimeoutError):

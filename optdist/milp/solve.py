@@ -24,7 +24,6 @@ from optdist.assignment import Assignment
 from optdist.diagnose import check
 from optdist.instance import Instance
 from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
-from optdist.milp.data import countable
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP, solve_formulation, warm_start_assignment
 from optdist.result import SolveResult, Termination
@@ -40,16 +39,14 @@ __all__ = ["DEFAULT_MIP_GAP", "SOLVE_FORMULATIONS", "choose_formulation", "solve
 def choose_formulation(inst: Instance, formulation: str | None = "auto") -> str:
     """The path ``formulation`` (None or 'auto') resolves to for ``inst``; ValueError if unknown.
 
-    'auto' is 'per-map' when a requested network has a grouped convolution or a merge of whole
-    maps, which the count-based models cannot represent (:func:`optdist.milp.data.formulation_problems`,
-    MODEL.md section 9), else the decomposition where it applies, else 'tight'.
+    'auto' is the decomposition where it applies (parallel uplink, no admission control), else
+    'tight'; on every network, DAGs with grouped convolutions or adds of whole maps included
+    (tight indexes those layers per map: :func:`optdist.milp.data.map_identity_layers`, MODEL.md section 9).
     """
     formulation = formulation or "auto"
     if formulation not in SOLVE_FORMULATIONS:
         raise ValueError(f"unknown formulation {formulation!r}; choose one of {SOLVE_FORMULATIONS}")
     if formulation == "auto":
-        if not countable(inst):
-            return "per-map"
         return "decomposed" if applies(inst) else "tight"
     return formulation
 

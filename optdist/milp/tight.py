@@ -61,7 +61,7 @@ import pyomo.environ as pyo
 
 from optdist.milp import constraints as C
 from optdist.milp.data import TIME_UNIT, conv_coef
-from optdist.milp.variables import receiving
+from optdist.milp.variables import add_map_transfer_variables, add_sent, receiving
 from optdist.milp.decomposition.bounds import makespan_bound, stage_wait_curves
 
 if TYPE_CHECKING:
@@ -99,16 +99,22 @@ def add_tight_transfer_variables(b: BuiltModel) -> None:
     * ``fc -> fc``: ``x2[r,k,i] = x[r,k-1,i] * x[r,k,i]``; ``fc -> non-fc``: ``wv[r,k,i,j] = x_i y_j``.
 
     ``b.sent[r,k,i]`` = bytes node i ships into layer k (eq. 6, summed over receivers).
+    Transitions that need map identity (:meth:`BuiltModel.map_edge`: grouped convolutions,
+    whole-map edges between layers indexed per map) keep the pairwise ``O`` / ``w`` of
+    :func:`optdist.milp.variables.add_map_transfer_variables`.
     """
     m, d = b.model, b.data
     idx = {name: [] for name in ("f", "z", "s", "g", "v", "x2", "wv")}
+    idx_o = []
     for r in d.requests:
         for t in d.transitions(r):
             u, k = d.src(r, t), d.dst(r, t)
             src, dst = d.active(r, u), d.active(r, k)
             both = [i for i in src if i in set(dst)]
             kind = d.kind(r, t)
-            if kind == "flow":  # flows that cannot arrive within stage_max are not created
+            if b.map_edge(r, t):
+                idx_o += [(r, t, i, j) for i in src for j in dst if i != j] if kind == "group" else []
+            elif kind == "flow":  # flows that cannot arrive within stage_max are not created
                 idx["f"] += [(r, t, i, j) for i in src for j in dst if i == j or d.flow_max(r, t, i, j) > 0]
             elif kind == "to_fc":
                 idx["z"] += [(r, t, i) for i in both]
@@ -130,6 +136,8 @@ def add_tight_transfer_variables(b: BuiltModel) -> None:
     m.v = pyo.Var(idx["v"], bounds=lambda _, r, t, i: (0, d.recv_max(r, t, i)))
     m.x2 = pyo.Var(idx["x2"], bounds=(0, 1))
     m.wv = pyo.Var(idx["wv"], bounds=(0, 1))
+    add_map_transfer_variables(b, idx_o)
+    add_sent(b, sorted(key for key in b.transfer if b.map_edge(key[0], key[1])))
     for r, t, i, j in idx["f"]:
         if i != j:
             b.transfer[r, t, i, j] = d.edge(r, t).beta * m.f[r, t, i, j]
@@ -137,6 +145,8 @@ def add_tight_transfer_variables(b: BuiltModel) -> None:
         layers = d.layers(r)
         for t in d.transitions(r):
             ed = d.edge(r, t)
+            if b.map_edge(r, t):
+                continue
             u, k = ed.u, ed.k
             prev, la = layers[u], layers[k]
             beta, kind = float(prev.beta), ed.kind
@@ -191,16 +201,7 @@ def add_tight_transfer_constraints(b: BuiltModel) -> None:
     blk.y_le_n = pyo.Constraint(list(m.y), rule=lambda _, r, k, i: m.y[r, k, i] <= m.n[r, k, i])
     blk.n_le_my = pyo.Constraint(list(m.y), rule=lambda _, r, k, i: m.n[r, k, i] <= int(d.nmax[r][k, i]) * m.y[r, k, i])
     C.add_slice_constraints(b, blk)
-    flow_out, flow_in = [], []
-    for r in d.requests:
-        for t in d.transitions(r):
-            if d.kind(r, t) == "flow":
-                flow_out += [(r, t, i) for i in d.active(r, d.src(r, t))]
-                flow_in += [(r, t, j) for j in d.active(r, d.dst(r, t))]
-    blk.flow_out = pyo.Constraint(flow_out, rule=lambda _, r, t, i: pyo.quicksum(
-        (m.f[r, t, i, j] for j in d.active(r, d.dst(r, t)) if (r, t, i, j) in m.f)) == m.n[r, d.src(r, t), i])
-    blk.flow_in = pyo.Constraint(flow_in, rule=lambda _, r, t, j: pyo.quicksum(
-        (m.f[r, t, i, j] for i in d.active(r, d.src(r, t)) if (r, t, i, j) in m.f)) == receiving(b, r, t, j))
+    C.add_flow_constraints(b, blk)
 
     def need(r: int, t: int, j: int) -> pyo.Expression:  # segments of the receiving slice j must be sent (x into fc)
         return receiving(b, r, t, j)
@@ -221,6 +222,7 @@ def add_tight_transfer_constraints(b: BuiltModel) -> None:
     blk.x2_le_next = pyo.Constraint(list(m.x2), rule=lambda _, r, t, i: m.x2[r, t, i] <= m.n[r, d.dst(r, t), i])
     blk.wv = pyo.Constraint(list(m.wv), rule=lambda _, r, t, i, j: m.wv[r, t, i, j]
                             >= m.n[r, src(r, t), i] + b.y(r, d.dst(r, t), j) - 1)
+    C.add_map_constraints(b, blk)
 
 
 def _stage_rows(b: BuiltModel, r: int, t: int) -> list[pyo.Expression]:
@@ -236,7 +238,9 @@ def _stage_rows(b: BuiltModel, r: int, t: int) -> list[pyo.Expression]:
       ``tc_fc`` into an fc layer; ``g`` absent where j cannot be the sole owner);
       several rates: ``tc_j + w_i (need_j - U_j (1 - y[k-1,i]))`` per pair i != j;
     * ``fc -> fc``: ``tc_fc + sum_i beta (x[k-1,i] - x2_i) / rho_i``;
-    * ``fc -> non-fc``: ``tc_j + sum_{i != j} beta wv[i,j] / rho_i``.
+    * ``fc -> non-fc``: ``tc_j + sum_{i != j} beta wv[i,j] / rho_i``;
+    * a :meth:`~optdist.milp.model.BuiltModel.map_edge` (grouped convolution, whole maps between
+      layers indexed per map): ``tc_j + O[i,j] / rho_i`` per pair i != j, as *compact*.
     """
     m, d, rho = b.model, b.data, b.inst.rate
     ed = d.edge(r, t)
@@ -245,7 +249,10 @@ def _stage_rows(b: BuiltModel, r: int, t: int) -> list[pyo.Expression]:
     beta, kind = float(prev.beta), ed.kind
     src, dst = d.active(r, u), d.active(r, k)
     rows: list[pyo.Expression] = []
-    if kind == "flow":
+    if b.map_edge(r, t):
+        rows += [_tc(b, r, k, j) + b.transfer[r, t, i, j] / (rho[i] * TIME_UNIT) for j in dst for i in src
+                 if (r, t, i, j) in b.transfer]
+    elif kind == "flow":
         for j in dst:
             rows += [_tc(b, r, k, j) + beta / (rho[i] * TIME_UNIT) * m.f[r, t, i, j] for i in src
                      if i != j and (r, t, i, j) in m.f]

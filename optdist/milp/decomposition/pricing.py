@@ -161,16 +161,18 @@ class PricingModel:
         * ``v = y[u,i] need_i`` (partial sums kept): ``v >= need_i - U (1 - y[u,i])``;
         * ``z = n[u,i] x[k,i]`` (maps kept for one's own fc layer): ``z >= n[u,i] - U (1 - x[k,i])``;
         * ``x2 = x[u,i] x[k,i]``: ``x2 >= x[u,i] + x[k,i] - 1``;
-        * ``wv = x[u,i] y[k,j]``: ``wv <= x[u,i]``, ``wv <= y[k,j]``,
+        * ``wv = x[u,i] y[k,j]``: ``wv <= x[u,i]``, ``wv <= y[k,j]``;
+        * the per-map products of layers indexed per map (:func:`optdist.milp.constraints.map_upper_rows`),
 
         per transition t = u -> k (MODEL.md section 9; a chain: ``u = k-1``; ``need_i``: the
         segments of t's receiving slice i owns). (Flows ``f`` are exact already: a placement
         realises any flows with its owner counts.)
         """
+        from optdist.milp.constraints import map_upper_rows
         from optdist.milp.variables import receiving
 
         m, d, b = self.b.model, self.b.data, self.b
-        out = []
+        out = map_upper_rows(b)
         for key in m.v:
             r, t, i = key
             U = d.recv_max(r, t, i)

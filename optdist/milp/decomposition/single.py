@@ -20,7 +20,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.heuristics.incremental import RequestPlacer, Usage
 from optdist.instance import Instance
-from optdist.milp.data import TIME_UNIT, formulation_problems
+from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.bounds import INF, base_bounds, capacities, propagate
 from optdist.milp.model import BuildTimeout, BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
@@ -91,12 +91,6 @@ def _bounds_matrix(inst: Instance, nodes: list[np.ndarray], ub: list[np.ndarray]
     return out
 
 
-def single_formulation(inst: Instance, r: int) -> str:
-    """The model of request r alone: ``tight``, or ``per-map`` for a network it cannot count (a
-    grouped convolution or a merge of whole maps: :func:`optdist.milp.data.formulation_problems`)."""
-    return "per-map" if formulation_problems(inst.profile(r)) else "tight"
-
-
 def restrict(b: BuiltModel, r: int, cutoff: float | None, latency_lb: float | None) -> None:
     """Add what a cutoff round knows: ``latency_r <= cutoff`` and ``latency_r >= latency_lb`` (seconds).
 
@@ -131,8 +125,7 @@ def solve_single(
     capacity: dict[str, np.ndarray] | None = None,
     steps: Sequence[float] = CUTOFF_STEPS,
 ) -> SingleSolve:
-    """Request r alone (exact), on the tight model (per-map where tight cannot count the network:
-    :func:`single_formulation`) with ``solver``.
+    """Request r alone (exact), on the tight model (any network of MODEL.md section 9) with ``solver``.
 
     ``capacity``: per-node capacities keyed ``memory``/``compute``/``bandwidth`` (default:
     the instance's). The objective is request r's share of the instance's objective
@@ -157,7 +150,6 @@ def solve_single(
     log: list[dict] = []
     adapter = adapter_for(solver, solver_options)
     cap_override = None if capacity is None else {k: v for k, v in capacity.items()}
-    formulation = single_formulation(inst, r)
     nodes, ub = base_bounds(inst, r, None, capacity)
     p0 = propagate(inst, r, nodes, ub)
     lb = lat_lb = p0.lower_bound
@@ -205,7 +197,7 @@ def solve_single(
         stage_max = None if cutoff is None else [x + cutoff - p.lower_bound for x in p.stage_lb]
         tb = time.perf_counter()
         try:
-            b = build(inst, formulation, requests=[r], capacity_override=cap_override,
+            b = build(inst, "tight", requests=[r], capacity_override=cap_override,
                       bounds={r: _bounds_matrix(inst, nodes, p.ub)},
                       stage_max=None if stage_max is None else {r: stage_max}, deadline=t0 + time_limit)
         except BuildTimeout as e:  # out of time before the solver could start: keep what is known
