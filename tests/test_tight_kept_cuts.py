@@ -64,10 +64,11 @@ def test_kept_cuts_hold_at_random_assignments(name):
         assert _violations(b, asg) == []
 
 
-@pytest.mark.parametrize("cnn", ["res", "cat"])
+@pytest.mark.parametrize("cnn", ["res", "cat", "grp", "mrg", "loop"])
 def test_kept_cuts_hold_at_every_placement_of_a_dag(tmp_path, cnn):
-    """A residual block and a concat (MODEL.md section 9): every placement of one request on 3
-    devices satisfies every row."""
+    """A residual block, a concat, a grouped conv and two adds of whole maps (the last three with
+    layers indexed per map; MODEL.md section 9): every placement of one request on 3 devices
+    satisfies every row."""
     inst: Instance = dag_instance(tmp_path, cnn, 1, 3)
     b = build(inst, "tight")
     for owners in placements(inst, 0):
