@@ -172,34 +172,16 @@ def _per_device_case():
 
 @pytest.mark.parametrize("n", [4, 5, 6])
 def test_per_device_rows_search_proves_the_brute_force_optimum(n):
-    """Per-device rows (as the search uses where the aggregated rows are slack): the search,
-    branching on the full rows before the slack ones, proves the optimum of a brute force over
-    every multiset of placements; its bound is never above it."""
+    """Per-device rows (as the search uses where the aggregated rows are slack; the root LP sits
+    at the per-request optima with every price 0): the search proves the optimum of a brute
+    force over every multiset of placements, and its bound and its root's are never above it."""
     pats, rhs = _per_device_case()
     rows, cols = _problem([pats], [n], rhs)
     opt = min(sum(c.cost for c in pick) for pick in itertools.combinations_with_replacement(cols[0], n)
               if np.all(sum(c.usage for c in pick) <= np.asarray(rhs) + 1e-12))
+    assert _lp_bound(rows, cols, [n]) < opt - 1e-6  # the per-device packing leaves a gap to branch on
     out, inc, _ = _search(rows, cols, [n])
     assert inc == pytest.approx(opt, rel=1e-9)
     assert out.open == 0 and out.bound <= opt * (1 + 1e-9) and out.bound == pytest.approx(opt, rel=1e-9)
     assert out.log[0]["bound"] <= opt * (1 + 1e-9)
 
-
-def test_an_unpriced_full_row_is_branched_on_before_a_slack_one():
-    """With every price 0, the split is on a row the LP fills (usage >= FULL of its right-hand
-    side), even where a slack row's count below a threshold is more fractional."""
-    from optdist.milp.decomposition.branch import _choose
-
-    a = Column(0, "placement", 1.0, np.array([0.6, 1.0]))
-    b = Column(0, "placement", 1.2, np.array([0.2, 2.0]))
-    c = Column(0, "placement", 1.1, np.array([0.6, 3.0]))
-    x_cols = [[(a, 0.5), (b, 0.8), (c, 1.7)]]  # row 0 used 1.48, row 1 7.2
-    part = (Part(0, 3),)
-    # row 0 full: below 0.4 only b (v = 0.8, k = 0), although row 1 splits at 0.5 (a below 1.5)
-    j, row, t, k = _choose(part, x_cols, [Row((0,), 2, 1.48), Row((0,), 0, 10.0)], np.zeros(2))
-    assert (j, row, k) == (0, 0, 0) and t == pytest.approx(0.4)
-    # row 0 slack too: the most fractional count wins (row 1, v = 0.5)
-    j, row, t, k = _choose(part, x_cols, [Row((0,), 2, 2.0), Row((0,), 0, 10.0)], np.zeros(2))
-    assert (row, k) == (1, 0) and t == pytest.approx(1.5)
-    # a priced row comes first whatever the others
-    assert _choose(part, x_cols, [Row((0,), 2, 1.48), Row((0,), 0, 10.0)], np.array([0.0, 1.0]))[1] == 1

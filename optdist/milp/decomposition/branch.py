@@ -280,28 +280,12 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
     return best, x_cols, pi, "deadline"
 
 
-#: an unpriced row whose LP usage is at least this share of its right-hand side counts as full
-FULL = 0.99
-
-
 def _choose(parts: tuple[Part, ...], x_cols: list[list[tuple[Column, float]]], rows: list[Row], prices: np.ndarray):
     """The branching (part, row, threshold, k) whose count ``v`` below the threshold is the most
-    fractional, on the rows with a positive price first (those that bind), then on the full
-    rows without a price (LP usage at least :data:`FULL` of the right-hand side: where the LP
-    sits at the per-request optima with every price 0, e.g. on per-device rows, these are the
-    rows an integer solution overfills, while a split on a slack row, such as memory, only
-    moves the LP to another column mix of the same value), then on the others; None if every
+    fractional, on the rows with a positive price first (those that bind), or None if every
     such count is integral."""
-    use = np.zeros(len(rows))
-    for cols in x_cols:
-        for col, x in cols:
-            use += x * col.usage
-    rhs = np.array([r.rhs for r in rows], dtype=float)
-    full = use >= FULL * rhs
     priced = [q for q in range(len(rows)) if prices[q] > 0]
-    tight = [q for q in range(len(rows)) if prices[q] <= 0 and full[q]]
-    slack = [q for q in range(len(rows)) if prices[q] <= 0 and not full[q]]
-    for candidates in (priced, tight, slack):
+    for candidates in (priced, [q for q in range(len(rows)) if prices[q] <= 0]):
         found = _most_fractional(x_cols, candidates)
         if found is not None:
             return found
