@@ -149,3 +149,39 @@ def test_a_node_stops_pricing_once_its_bound_reaches_the_incumbent(case):
     out, _inc, _ = _search(rows, cols, sizes, known=opt)
     assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9) and out.bound <= opt * (1 + 1e-9)
     assert any(e.get("closed") == "bound, early" for e in out.log)
+
+
+def _per_device_case():
+    """Three identical devices with one row each for a bound resource (capacity 1) and a slack
+    one (capacity 10, e.g. memory): each pattern's loads under every relabelling of the
+    devices, so that the cheapest placements fit the rows summed over the devices but not
+    each device (the LP sits at the per-request optima with every price 0)."""
+    base = [(1.0, [0.6, 0.0, 0.0], [0.3, 0.0, 0.0]), (1.2, [0.35, 0.0, 0.0], [0.1, 0.0, 0.0]),
+            (1.1, [0.3, 0.3, 0.0], [0.2, 0.1, 0.0]), (1.45, [0.2, 0.1, 0.1], [0.1, 0.1, 0.1]),
+            (1.7, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0])]
+    pats = []
+    for cost, load, mem in base:
+        seen = set()
+        for perm in itertools.permutations(range(3)):
+            use = tuple(load[i] for i in perm) + tuple(mem[i] for i in perm)
+            if use not in seen:
+                seen.add(use)
+                pats.append((cost, list(use)))
+    return pats, [1.0, 1.0, 1.0, 10.0, 10.0, 10.0]
+
+
+@pytest.mark.parametrize("n", [4, 5, 6])
+def test_per_device_rows_search_proves_the_brute_force_optimum(n):
+    """Per-device rows (as the search uses where the aggregated rows are slack; the root LP sits
+    at the per-request optima with every price 0): the search proves the optimum of a brute
+    force over every multiset of placements, and its bound and its root's are never above it."""
+    pats, rhs = _per_device_case()
+    rows, cols = _problem([pats], [n], rhs)
+    opt = min(sum(c.cost for c in pick) for pick in itertools.combinations_with_replacement(cols[0], n)
+              if np.all(sum(c.usage for c in pick) <= np.asarray(rhs) + 1e-12))
+    assert _lp_bound(rows, cols, [n]) < opt - 1e-6  # the per-device packing leaves a gap to branch on
+    out, inc, _ = _search(rows, cols, [n])
+    assert inc == pytest.approx(opt, rel=1e-9)
+    assert out.open == 0 and out.bound <= opt * (1 + 1e-9) and out.bound == pytest.approx(opt, rel=1e-9)
+    assert out.log[0]["bound"] <= opt * (1 + 1e-9)
+
