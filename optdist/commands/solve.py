@@ -8,6 +8,7 @@ import inspect
 import logging
 import math
 import sys
+import time
 from pathlib import Path
 
 from optdist.cli import EXIT_INTERRUPTED, CliError
@@ -16,6 +17,7 @@ from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP
 from optdist.milp.solve import SOLVE_FORMULATIONS
+from optdist.solvers.base import process_age, run_deadline
 
 log = logging.getLogger("optdist")
 
@@ -200,6 +202,12 @@ def _fmt(x: float | None, spec: str = ".9g") -> str:
     return "-" if x is None else format(x, spec)
 
 
+def exit_reserve(time_limit: float) -> float:
+    """Seconds of ``--time-limit`` kept for what follows the solve: the final re-scoring,
+    writing ``--out``, printing and the interpreter's exit (1 s + 1 % of the limit)."""
+    return min(1.0 + 0.01 * time_limit, 0.2 * time_limit)
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     """Solve, write --out (atomically, before anything is printed), then print the result.
 
@@ -216,8 +224,17 @@ def cmd_solve(args: argparse.Namespace) -> int:
     for w in inst.measured_warnings():
         log.warning("%s", w)
     opts = _method_options(args.method, args)
+    deadline = None
+    if args.time_limit is not None:  # --time-limit counts from the process start, to the exit
+        deadline = time.perf_counter() + args.time_limit - process_age() - exit_reserve(args.time_limit)
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise CliError(f"--time-limit {args.time_limit:g}: the time was spent starting up and loading "
+                           f"{args.instance} (fix: raise --time-limit)")
+        if "time_limit" in opts:
+            opts["time_limit"] = left
     log.info("solving %s with %s%s", inst.name, args.method, f" ({args.formulation}, {args.solver})" if args.method == "milp" else "")
-    with quiet_native_stdout(not args.tee):
+    with quiet_native_stdout(not args.tee), run_deadline(deadline):
         res = solve(inst, method=args.method, **opts)
     ok = res.evaluation is not None and res.evaluation.feasible
     rc = EXIT_INTERRUPTED if res.termination == "interrupted" else 0 if ok else 1
