@@ -102,3 +102,81 @@ def test_a_warm_start_method_gets_a_share_of_the_limit() -> None:
     assert res.extra["warm_start"] == "plan-guided" and res.extra["warm_start_objective"] is not None
     assert res.evaluation.feasible and res.objective <= res.extra["warm_start_objective"] * (1 + 1e-9)
     assert time.perf_counter() - t0 < limit + 8.0  # the machine may be loaded; 48 s before
+
+
+def _hard(n: int = 250, m: int = 120) -> pyo.ConcreteModel:
+    """A random multi-dimensional knapsack HiGHS does not close in minutes (1 thread)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(1, 100, size=(m, n))
+    c = rng.integers(1, 100, size=n)
+    mdl = pyo.ConcreteModel()
+    mdl.x = pyo.Var(range(n), domain=pyo.Binary)
+    mdl.c = pyo.Constraint(range(m), rule=lambda b, i: sum(int(a[i, j]) * b.x[j] for j in range(n)) <= int(a[i].sum() // 2))
+    mdl.obj = pyo.Objective(expr=-sum(int(c[j]) * mdl.x[j] for j in range(n)))
+    return mdl
+
+
+def test_a_solve_running_past_its_limit_is_cancelled_with_its_incumbent_and_bound() -> None:
+    """HiGHS made to overrun its limit (a raw ``time_limit`` of 1000 s over the generic 1.5 s, as
+    HiGHS ignores its limit between its clock checks on large models, ERGO-Code/HiGHS#885): the
+    watchdog cancels it ``GRACE_S`` after the limit; the outcome is ``time_limit`` with the
+    incumbent and a bound below it. The next solve of the same model (loaded anew: an interrupted HiGHS stays interrupted) runs to its own limit."""
+    from optdist.solvers import highs
+
+    adapter = get_solver("highs")
+    adapter.require()
+    model = _hard()
+    limit = 1.5
+    t0 = time.perf_counter()
+    out = adapter.solve(model, time_limit=limit, threads=1, solver_options={"time_limit": 1000.0}, keep=True)
+    wall = time.perf_counter() - t0
+    assert limit + highs.GRACE_S * 0.9 <= wall <= limit + highs.GRACE_S + 3.0, wall  # slack: a loaded machine
+    assert out.termination is Termination.TIME_LIMIT and "cancelled" in out.extra
+    assert out.has_solution and out.bound is not None and out.bound <= out.incumbent + 1e-6
+    t0 = time.perf_counter()
+    again = adapter.solve(model, time_limit=1.0, threads=1, keep=True)  # HiGHS's own limit stops it
+    assert time.perf_counter() - t0 >= 0.9 and "cancelled" not in again.extra
+    assert again.termination is Termination.TIME_LIMIT and again.has_solution
+
+
+def test_no_solve_runs_past_the_runs_deadline() -> None:
+    """Inside ``run_deadline``: a solve given 100 s ends at the deadline with its incumbent and
+    bound; a solve asked for after the deadline is not started."""
+    adapter = get_solver("highs")
+    adapter.require()
+    model = _hard()
+    t0 = time.perf_counter()
+    with base.run_deadline(t0 + 2.0):
+        out = adapter.solve(model, time_limit=100.0, threads=1)
+        wall = time.perf_counter() - t0
+        late = adapter.solve(_tiny(), time_limit=100.0, threads=1)
+    assert wall <= 2.0 + 1.0, wall  # the stop lag is kept free before the deadline; slack: load
+    assert out.termination is Termination.TIME_LIMIT and out.bound <= out.incumbent + 1e-6
+    assert late.termination is Termination.NO_SOLUTION and late.extra == {"deadline": "not started"}
+    assert base.deadline_left() is None  # the block ended
+
+
+def test_the_cli_time_limit_counts_from_the_process_start_to_its_exit(tmp_path: Path) -> None:
+    """``optdist solve --time-limit 6`` on lenet-8x4-rpi3 (column generation, then branch-and-price
+    until the deadline, a gap left): the process, started to ended, takes at most the limit (the
+    interpreter's start-up, the imports, loading and the final evaluation included; 1.5 s slack for
+    a loaded machine) and reports a bound below the evaluator's objective."""
+    import json
+    import subprocess
+    import sys
+
+    limit = 6.0
+    out = tmp_path / "res.json"
+    cmd = [sys.executable, "-m", "optdist", "solve", str(Path(__file__).parents[1] / "instances" / "coupled" /
+                                                         "lenet-8x4-rpi3.json"),
+           "--time-limit", f"{limit:g}", "--threads", "1", "--seed", "0", "--out", str(out)]
+    t0 = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    wall = time.perf_counter() - t0
+    assert run.returncode == 0, run.stderr
+    assert wall <= limit + 1.5, wall
+    doc = json.loads(out.read_text())
+    assert doc["termination"] in ("time_limit", "optimal"), doc["termination"]
+    assert doc["feasible"] and doc["bound"] is not None and doc["bound"] <= doc["evaluator_objective"] * (1 + 1e-9)

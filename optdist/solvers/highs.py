@@ -97,6 +97,9 @@ class Highs(ContribSolver):
             pyomo_log.removeFilter(_quiet_interrupt)
             self._highs = None
         if self._cancelled_at is not None:
+            # a kept HiGHS, once interrupted, answers kInterrupt at once to every later run (highspy
+            # 1.16, even with its stop flag reset and clearSolver): the next solve loads the model anew
+            self._kept = None
             lag = time.perf_counter() - self._cancelled_at
             type(self).stop_lag = min(max(type(self).stop_lag, lag), MAX_STOP_LAG)
             out.extra["cancelled"] = f"at its time limit or the run's deadline; returned {lag:.2f} s later"
