@@ -225,14 +225,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
         log.warning("%s", w)
     opts = _method_options(args.method, args)
     deadline = None
-    if args.time_limit is not None:  # --time-limit counts from the process start, to the exit
-        deadline = time.perf_counter() + args.time_limit - process_age() - exit_reserve(args.time_limit)
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            raise CliError(f"--time-limit {args.time_limit:g}: the time was spent starting up and loading "
-                           f"{args.instance} (fix: raise --time-limit)")
-        if "time_limit" in opts:
-            opts["time_limit"] = left
+    if args.time_limit is not None:  # --time-limit counts from the process start (or main's call) to the exit
+        started = getattr(args, "started", None)  # None: the process's own command (optdist.cli.main)
+        age = process_age() if started is None else time.perf_counter() - started
+        deadline = time.perf_counter() + args.time_limit - age - exit_reserve(args.time_limit)
+        if "time_limit" in opts:  # spent starting up: the method gets a token limit and no solve starts
+            opts["time_limit"] = max(deadline - time.perf_counter(), 1e-3)
     log.info("solving %s with %s%s", inst.name, args.method, f" ({args.formulation}, {args.solver})" if args.method == "milp" else "")
     with quiet_native_stdout(not args.tee), run_deadline(deadline):
         res = solve(inst, method=args.method, **opts)
