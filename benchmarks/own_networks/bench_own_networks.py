@@ -7,7 +7,7 @@ exact engine (``optdist solve``'s default, 5 min limit): a certified gap reporte
 Run (from the repository root; writes RESULTS.md and the generated files next to this script):
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/own_networks/bench_own_networks.py [--no-exact]
-    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/own_networks/bench_own_networks.py --time-limit 60 --results RESULTS_60s.md
+        [--time-limit S] [--results FILE]   (e.g. --time-limit 60 --results RESULTS_60s.md)
 
 Steps, per network: profile it with :func:`optdist.profile_module` (profile file ``NET.profile.json``),
 write the synthetic privacy table ``NET-privacy.json`` (below) and the instance ``NET-10x20.json``

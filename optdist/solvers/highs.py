@@ -86,7 +86,8 @@ class Highs(ContribSolver):
         pyomo_log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
         pyomo_log.addFilter(_quiet_interrupt)  # Pyomo 6.10 warns of HiGHS's kInterrupt; we report it
         self._cancelled_at = None
-        watchdog = self._watchdog(opts.get("time_limit"))
+        limit = raw.get(self.option_names["time_limit"], opts.get("time_limit"))  # a raw limit replaces it
+        watchdog = self._watchdog(limit)
         try:
             out = super()._solve(model, opts, warm_start, tee, raw)
         finally:
