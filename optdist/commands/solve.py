@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
+import io
 import logging
 import math
+import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from optdist.cli import EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
-from optdist.milp.run import DEFAULT_MIP_GAP
+from optdist.milp.run import DEFAULT_MIP_GAP, watch_progress
 from optdist.milp.solve import SOLVE_FORMULATIONS
 from optdist.solvers.base import process_age, run_deadline
 
@@ -34,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "tight otherwise, per-map for a grouped convolution or a merge of whole maps; every choice "
                         "runs on any solver)")
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
-    p.add_argument("--time-limit", type=float, metavar="S", help="seconds; the incumbent is kept")
+    p.add_argument("--time-limit", type=float, metavar="S",
+                   help="seconds; --method milp: from the process start to its exit; the incumbent is kept")
     p.add_argument("--gap", type=float, metavar="G", help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g})")
     p.add_argument("--threads", type=int, metavar="N")
     p.add_argument("--seed", type=int, metavar="N")
@@ -225,15 +229,24 @@ def cmd_solve(args: argparse.Namespace) -> int:
         log.warning("%s", w)
     opts = _method_options(args.method, args)
     deadline = None
-    if args.time_limit is not None:  # --time-limit counts from the process start (or main's call) to the exit
+    if args.time_limit is not None and args.method == "milp":  # from the process start (or main's call) to the exit
         started = getattr(args, "started", None)  # None: the process's own command (optdist.cli.main)
         age = process_age() if started is None else time.perf_counter() - started
         deadline = time.perf_counter() + args.time_limit - age - exit_reserve(args.time_limit)
         if "time_limit" in opts:  # spent starting up: the method gets a token limit and no solve starts
             opts["time_limit"] = max(deadline - time.perf_counter(), 1e-3)
     log.info("solving %s with %s%s", inst.name, args.method, f" ({args.formulation}, {args.solver})" if args.method == "milp" else "")
-    with quiet_native_stdout(not args.tee), run_deadline(deadline):
+    own_process = getattr(args, "started", None) is None
+    with watch_progress() as progress, \
+            _stop_at(deadline, inst, args, progress, enabled=own_process and deadline is not None) as stopper, \
+            quiet_native_stdout(not args.tee), run_deadline(deadline):
         res = solve(inst, method=args.method, **opts)
+        stopper.finish()
+    return _report(inst, res, args)
+
+
+def _report(inst, res, args: argparse.Namespace) -> int:
+    """Write --out, print the result; return the exit status (see :func:`cmd_solve`)."""
     ok = res.evaluation is not None and res.evaluation.feasible
     rc = EXIT_INTERRUPTED if res.termination == "interrupted" else 0 if ok else 1
     if args.out:
@@ -250,6 +263,88 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
         _quiet_stdout()
     return rc
+
+
+class _Stopper:
+    """Ends the process with the best result so far when the solve has not returned half an
+    exit reserve past the run's deadline: a solver call that does not answer its cancellation
+    (HiGHS in its root-node heuristics, ERGO-Code/HiGHS#885) or a step that overruns."""
+
+    def __init__(self, deadline: float, inst, args: argparse.Namespace, progress) -> None:
+        self.inst, self.args, self.progress = inst, args, progress
+        self.lock = threading.Lock()
+        self.done = False
+        sys.stdout.flush()
+        self.fds = (os.dup(1), os.dup(2))  # the real stdout/stderr: a solver may have redirected 1 and 2
+        wait = deadline + exit_reserve(args.time_limit) / 2 - time.perf_counter()
+        self.timer = threading.Timer(max(wait, 0.0), self._stop)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def finish(self) -> None:
+        """The solve returned: the normal path reports (or, if the timer took over, waits for its exit)."""
+        with self.lock:
+            taken, self.done = self.done, True
+        if taken:
+            threading.Event().wait()  # the timer thread reports and ends the process
+        self.close()
+
+    def close(self) -> None:
+        self.timer.cancel()
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def _stop(self) -> None:
+        from optdist.result import SolveResult, Termination, finalize
+
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+        p, args = self.progress, self.args
+        with p.lock:
+            asg, objective, bound = p.assignment, p.objective, p.bound
+        why = (f"the solve had not returned {exit_reserve(args.time_limit) / 2:.2g} s past the deadline of "
+               f"--time-limit {args.time_limit:g}: the best placement and bound found so far are reported")
+        res = finalize(self.inst, SolveResult(self.inst.name, args.method, Termination.TIME_LIMIT, objective=objective,
+                                              bound=bound, solver=args.solver, formulation=args.formulation,
+                                              assignment=asg, extra={"stopped": why}))
+        out, err = io.StringIO(), io.StringIO()
+        rc = 1
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                handler = logging.StreamHandler(err)
+                log.addHandler(handler)
+                try:
+                    log.warning("%s", why)
+                    rc = _report(self.inst, res, args)
+                finally:
+                    log.removeHandler(handler)
+        finally:
+            with contextlib.suppress(OSError):
+                os.write(self.fds[1], err.getvalue().encode())
+                os.write(self.fds[0], out.getvalue().encode())
+            os._exit(rc)
+
+
+@contextlib.contextmanager
+def _stop_at(deadline: float | None, inst, args: argparse.Namespace, progress, *, enabled: bool):
+    """A :class:`_Stopper` for the block (only for the process's own command: it ends the
+    process); else a stand-in whose ``finish`` does nothing."""
+    if not enabled:
+        yield _NoStop()
+        return
+    stopper = _Stopper(deadline, inst, args, progress)
+    try:
+        yield stopper
+    finally:
+        stopper.close()
+
+
+class _NoStop:
+    def finish(self) -> None:
+        """Nothing to stop."""
 
 
 def _print_result(inst, res, args: argparse.Namespace) -> None:
