@@ -183,16 +183,18 @@ def test_the_cli_time_limit_counts_from_the_process_start_to_its_exit(tmp_path: 
     assert doc["feasible"] and doc["bound"] is not None and doc["bound"] <= doc["evaluator_objective"] * (1 + 1e-9)
 
 
-#: a HiGHS call that does not return near the deadline (as HiGHS in its root-node heuristics ignores
-#: its limit and its cancellation on large models, ERGO-Code/HiGHS#885): the real solve, then 60 s
+#: a HiGHS call that does not return (as HiGHS in its root-node heuristics ignores its limit and
+#: its cancellation on large models, ERGO-Code/HiGHS#885): once the run has offered a placement and
+#: a bound, the real solve, then 60 s
 _HANGING_HIGHS = """
 import sys, time
-from optdist.solvers import base, highs
+from optdist.milp import run
+from optdist.solvers import highs
 real = highs.Highs._solve
 def hanging(self, *a, **k):
     out = real(self, *a, **k)
-    left = base.deadline_left()
-    if left is not None and left < 2.0:
+    p = run._progress
+    if p is not None and p.assignment is not None and p.bound is not None:
         time.sleep(60)
     return out
 highs.Highs._solve = hanging
@@ -203,7 +205,7 @@ sys.exit(main())
 
 def test_the_cli_reports_the_best_so_far_when_a_solver_call_does_not_return(tmp_path: Path) -> None:
     """A HiGHS call that hangs past the deadline (the real solver, held 60 s after it returns):
-    ``optdist solve --time-limit 6`` still ends within the limit (1.5 s slack), exit 0, with the
+    ``optdist solve --time-limit 6`` still ends within the limit (3 s slack for a loaded machine; without the stop it ran 60 s more), exit 0, with the
     best placement and bound the decomposition had found (``time_limit``, bound <= the evaluator's
     objective, the reason in ``extra.stopped``)."""
     import json
@@ -219,7 +221,7 @@ def test_the_cli_reports_the_best_so_far_when_a_solver_call_does_not_return(tmp_
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=Path(__file__).parents[1])
     wall = time.perf_counter() - t0
     assert run.returncode == 0, run.stderr
-    assert wall <= limit + 1.5, wall
+    assert wall <= limit + 3.0, wall
     doc = json.loads(out.read_text())
     assert doc["termination"] == "time_limit" and "had not returned" in doc["extra"]["stopped"]
     assert doc["feasible"] and doc["bound"] is not None and doc["bound"] <= doc["evaluator_objective"] * (1 + 1e-9)

@@ -272,6 +272,7 @@ class _Stopper:
 
     def __init__(self, deadline: float, inst, args: argparse.Namespace, progress) -> None:
         self.inst, self.args, self.progress = inst, args, progress
+        self.started = time.perf_counter()
         self.lock = threading.Lock()
         self.done = False
         sys.stdout.flush()
@@ -291,7 +292,8 @@ class _Stopper:
 
     def close(self) -> None:
         self.timer.cancel()
-        for fd in self.fds:
+        fds, self.fds = self.fds, ()
+        for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
@@ -308,7 +310,8 @@ class _Stopper:
         why = (f"the solve had not returned {exit_reserve(args.time_limit) / 2:.2g} s past the deadline of "
                f"--time-limit {args.time_limit:g}: the best placement and bound found so far are reported")
         res = finalize(self.inst, SolveResult(self.inst.name, args.method, Termination.TIME_LIMIT, objective=objective,
-                                              bound=bound, solver=args.solver, formulation=args.formulation,
+                                              bound=bound, wall_time=time.perf_counter() - self.started,
+                                              solver=args.solver, formulation=args.formulation,
                                               assignment=asg, extra={"stopped": why}))
         out, err = io.StringIO(), io.StringIO()
         rc = 1
