@@ -205,9 +205,10 @@ sys.exit(main())
 
 def test_the_cli_reports_the_best_so_far_when_a_solver_call_does_not_return(tmp_path: Path) -> None:
     """A HiGHS call that hangs past the deadline (the real solver, held 60 s after it returns):
-    ``optdist solve --time-limit 6`` still ends within the limit (3 s slack for a loaded machine; without the stop it ran 60 s more), exit 0, with the
-    best placement and bound the decomposition had found (``time_limit``, bound <= the evaluator's
-    objective, the reason in ``extra.stopped``)."""
+    ``optdist solve --time-limit 6`` still ends within the limit (3 s slack for a loaded machine;
+    without the stop it runs 60 s more), exit 0, with the best placement and bound the
+    decomposition had found (``time_limit``, bound <= the evaluator's objective, the reason in
+    ``extra.stopped``)."""
     import json
     import subprocess
     import sys

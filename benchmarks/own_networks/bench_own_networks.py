@@ -126,8 +126,9 @@ def exact(path: Path, limit: float) -> dict:
     nums = re.search(r"^objective\s+(\S+)\s+bound\s+(\S+)\s+gap\s+(\S+)", out, re.M)
     objective, bound, gap = nums.groups() if nums else (None, None, None)
     return {"rc": run.returncode, "wall_s": wall, "termination": field("termination"), "objective": objective,
-            "bound": bound, "gap": gap, "method": field("method"), "error": run.stderr.strip().splitlines()[-1:] if run.returncode else [],
-            "stopped": "had not returned" in run.stderr}  # the CLI's stop at the deadline (a solver call did not return)
+            "bound": bound, "gap": gap, "method": field("method"),
+            "error": run.stderr.strip().splitlines()[-1:] if run.returncode else [],
+            "stopped": "had not returned" in run.stderr}  # the CLI stopped at the deadline: a solver call hung
 
 
 def main() -> int:
@@ -170,7 +171,8 @@ def main() -> int:
             row[f"exact (optdist solve, {args.time_limit:g} s limit)"] = (
                 f"{ex['termination']} ({ex['method']}), objective {ex['objective']}, bound {ex['bound']}, gap {ex['gap']}, "
                 f"{ex['wall_s']:.1f} s wall (process start to exit)"
-                + ("; a solver call had not returned: the best so far reported at the deadline" if ex.get("stopped") else "")
+                + ("; a solver call had not returned: the best so far reported at the deadline"
+                   if ex.get("stopped") else "")
                 + (f"; rc {ex['rc']}: {ex['error']}" if ex["rc"] != 0 else ""))
         rows.append(row)
         print(row, flush=True)
