@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 
 from optdist import __version__
@@ -107,8 +108,13 @@ def _quiet_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` (None: this process's command line; time limits then count from
+    the process start, else from this call, ``args.started``: a ``time.perf_counter()`` value or
+    None). Returns the exit status."""
+    called = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = None if argv is None else called
     handler = configure_logging(args.verbose, args.quiet)
     old_term = _sigterm_as_interrupt()
     try:

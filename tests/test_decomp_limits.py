@@ -102,3 +102,128 @@ def test_a_warm_start_method_gets_a_share_of_the_limit() -> None:
     assert res.extra["warm_start"] == "plan-guided" and res.extra["warm_start_objective"] is not None
     assert res.evaluation.feasible and res.objective <= res.extra["warm_start_objective"] * (1 + 1e-9)
     assert time.perf_counter() - t0 < limit + 8.0  # the machine may be loaded; 48 s before
+
+
+def _hard(n: int = 250, m: int = 120) -> pyo.ConcreteModel:
+    """A random multi-dimensional knapsack HiGHS does not close in minutes (1 thread)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(1, 100, size=(m, n))
+    c = rng.integers(1, 100, size=n)
+    mdl = pyo.ConcreteModel()
+    mdl.x = pyo.Var(range(n), domain=pyo.Binary)
+    mdl.c = pyo.Constraint(range(m), rule=lambda b, i: sum(int(a[i, j]) * b.x[j] for j in range(n))
+                           <= int(a[i].sum() // 2))
+    mdl.obj = pyo.Objective(expr=-sum(int(c[j]) * mdl.x[j] for j in range(n)))
+    return mdl
+
+
+def test_a_solve_running_past_the_deadline_is_cancelled_with_its_incumbent_and_bound() -> None:
+    """HiGHS made to overrun (a raw ``time_limit`` of 1000 s, which replaces the generic one, as
+    HiGHS runs past its limit between its clock checks on large models, ERGO-Code/HiGHS#885)
+    inside a run with a 2 s deadline: the watchdog cancels it at the deadline; the outcome is
+    ``time_limit`` with the incumbent and a bound below it. The next solve of the same model
+    (loaded anew: an interrupted HiGHS stays interrupted) runs to its own limit."""
+    adapter = get_solver("highs")
+    adapter.require()
+    model = _hard()
+    t0 = time.perf_counter()
+    with base.run_deadline(t0 + 2.0):
+        out = adapter.solve(model, threads=1, solver_options={"time_limit": 1000.0}, keep=True)
+    wall = time.perf_counter() - t0
+    assert 2.0 - base.Solver.stop_lag - 0.5 <= wall <= 2.0 + 1.0, wall  # slack: a loaded machine
+    assert out.termination is Termination.TIME_LIMIT and "cancelled" in out.extra
+    assert out.has_solution and out.bound is not None and out.bound <= out.incumbent + 1e-6
+    t0 = time.perf_counter()
+    again = adapter.solve(model, time_limit=1.0, threads=1, keep=True)  # HiGHS's own limit stops it
+    assert time.perf_counter() - t0 >= 0.9 and "cancelled" not in again.extra
+    assert again.termination is Termination.TIME_LIMIT and again.has_solution
+
+
+def test_no_solve_runs_past_the_runs_deadline() -> None:
+    """Inside ``run_deadline``: a solve given 100 s gets the time to the deadline (less the stop
+    lag) and ends by it with its incumbent and bound; a solve asked for after the deadline is not
+    started."""
+    adapter = get_solver("highs")
+    adapter.require()
+    model = _hard()
+    t0 = time.perf_counter()
+    with base.run_deadline(t0 + 2.0):
+        out = adapter.solve(model, time_limit=100.0, threads=1)
+        wall = time.perf_counter() - t0
+        late = adapter.solve(_tiny(), time_limit=100.0, threads=1)
+    assert wall <= 2.0 + 1.0, wall  # slack: a loaded machine
+    assert out.termination is Termination.TIME_LIMIT and out.bound <= out.incumbent + 1e-6
+    assert late.termination is Termination.NO_SOLUTION and late.extra == {"deadline": "not started"}
+    assert base.deadline_left() is None  # the block ended
+
+
+def test_the_cli_time_limit_counts_from_the_process_start_to_its_exit(tmp_path: Path) -> None:
+    """``optdist solve --time-limit 6`` on lenet-8x4-rpi3 (column generation, then branch-and-price
+    until the deadline, a gap left): the process, started to ended, takes at most the limit (the
+    interpreter's start-up, the imports, loading and the final evaluation included; 1.5 s slack for
+    a loaded machine) and reports a bound below the evaluator's objective."""
+    import json
+    import subprocess
+    import sys
+
+    limit = 6.0
+    out = tmp_path / "res.json"
+    cmd = [sys.executable, "-m", "optdist", "solve", str(Path(__file__).parents[1] / "instances" / "coupled" /
+                                                         "lenet-8x4-rpi3.json"),
+           "--time-limit", f"{limit:g}", "--threads", "1", "--seed", "0", "--out", str(out)]
+    t0 = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    wall = time.perf_counter() - t0
+    assert run.returncode == 0, run.stderr
+    assert wall <= limit + 1.5, wall
+    doc = json.loads(out.read_text())
+    assert doc["termination"] in ("time_limit", "optimal"), doc["termination"]
+    assert doc["feasible"] and doc["bound"] is not None and doc["bound"] <= doc["evaluator_objective"] * (1 + 1e-9)
+
+
+#: a HiGHS call that does not return (as HiGHS in its root-node heuristics ignores its limit and
+#: its cancellation on large models, ERGO-Code/HiGHS#885): once the run has offered a placement and
+#: a bound, the real solve, then 60 s
+_HANGING_HIGHS = """
+import sys, time
+from optdist.milp import run
+from optdist.solvers import highs
+real = highs.Highs._solve
+def hanging(self, *a, **k):
+    out = real(self, *a, **k)
+    p = run._progress
+    if p is not None and p.assignment is not None and p.bound is not None:
+        time.sleep(60)
+    return out
+highs.Highs._solve = hanging
+from optdist.cli import main
+sys.exit(main())
+"""
+
+
+def test_the_cli_reports_the_best_so_far_when_a_solver_call_does_not_return(tmp_path: Path) -> None:
+    """A HiGHS call that hangs past the deadline (the real solver, held 60 s after it returns):
+    ``optdist solve --time-limit 6`` still ends within the limit (3 s slack for a loaded machine;
+    without the stop it runs 60 s more), exit 0, with the best placement and bound the
+    decomposition had found (``time_limit``, bound <= the evaluator's objective, the reason in
+    ``extra.stopped``)."""
+    import json
+    import subprocess
+    import sys
+
+    limit = 6.0
+    out = tmp_path / "res.json"
+    inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
+    cmd = [sys.executable, "-c", _HANGING_HIGHS, "solve", str(inst), "--time-limit", f"{limit:g}", "--threads", "1",
+           "--seed", "0", "--out", str(out)]
+    t0 = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=Path(__file__).parents[1])
+    wall = time.perf_counter() - t0
+    assert run.returncode == 0, run.stderr
+    assert wall <= limit + 3.0, wall
+    doc = json.loads(out.read_text())
+    assert doc["termination"] == "time_limit" and "had not returned" in doc["extra"]["stopped"]
+    assert doc["feasible"] and doc["bound"] is not None and doc["bound"] <= doc["evaluator_objective"] * (1 + 1e-9)
+    assert "termination  time_limit" in run.stdout and "had not returned" in run.stderr

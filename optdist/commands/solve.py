@@ -5,17 +5,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
+import io
 import logging
 import math
+import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 from optdist.cli import EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
-from optdist.milp.run import DEFAULT_MIP_GAP
+from optdist.milp.run import DEFAULT_MIP_GAP, watch_progress
 from optdist.milp.solve import SOLVE_FORMULATIONS
+from optdist.solvers.base import process_age, run_deadline
 
 log = logging.getLogger("optdist")
 
@@ -32,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "tight otherwise; every choice "
                         "runs on any solver)")
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
-    p.add_argument("--time-limit", type=float, metavar="S", help="seconds; the incumbent is kept")
+    p.add_argument("--time-limit", type=float, metavar="S",
+                   help="seconds; --method milp: from the process start to its exit; the incumbent is kept")
     p.add_argument("--gap", type=float, metavar="G", help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g})")
     p.add_argument("--threads", type=int, metavar="N")
     p.add_argument("--seed", type=int, metavar="N")
@@ -200,6 +206,13 @@ def _fmt(x: float | None, spec: str = ".9g") -> str:
     return "-" if x is None else format(x, spec)
 
 
+def exit_reserve(time_limit: float) -> float:
+    """Seconds of ``--time-limit`` kept for what follows the solve: the final re-scoring,
+    writing ``--out``, printing and the interpreter's exit (1 s + 2 % of the limit; at most a
+    fifth of it)."""
+    return min(1.0 + 0.02 * time_limit, 0.2 * time_limit)
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     """Solve, write --out (atomically, before anything is printed), then print the result.
 
@@ -216,9 +229,25 @@ def cmd_solve(args: argparse.Namespace) -> int:
     for w in inst.measured_warnings():
         log.warning("%s", w)
     opts = _method_options(args.method, args)
+    deadline = None
+    if args.time_limit is not None and args.method == "milp":  # from the process start (or main's call) to the exit
+        started = getattr(args, "started", None)  # None: the process's own command (optdist.cli.main)
+        age = process_age() if started is None else time.perf_counter() - started
+        deadline = time.perf_counter() + args.time_limit - age - exit_reserve(args.time_limit)
+        if "time_limit" in opts:  # spent starting up: the method gets a token limit and no solve starts
+            opts["time_limit"] = max(deadline - time.perf_counter(), 1e-3)
     log.info("solving %s with %s%s", inst.name, args.method, f" ({args.formulation}, {args.solver})" if args.method == "milp" else "")
-    with quiet_native_stdout(not args.tee):
+    own_process = getattr(args, "started", None) is None
+    with watch_progress() as progress, \
+            _stop_at(deadline, inst, args, progress, enabled=own_process and deadline is not None) as stopper, \
+            quiet_native_stdout(not args.tee), run_deadline(deadline):
         res = solve(inst, method=args.method, **opts)
+        stopper.finish()
+    return _report(inst, res, args)
+
+
+def _report(inst, res, args: argparse.Namespace) -> int:
+    """Write --out, print the result; return the exit status (see :func:`cmd_solve`)."""
     ok = res.evaluation is not None and res.evaluation.feasible
     rc = EXIT_INTERRUPTED if res.termination == "interrupted" else 0 if ok else 1
     if args.out:
@@ -235,6 +264,102 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
         _quiet_stdout()
     return rc
+
+
+#: share of the exit reserve after the deadline at which :class:`_Stopper` reports the best so far;
+#: the rest is for its re-scoring, ``--out`` and printing (with half of a 4 s reserve, on a loaded
+#: machine, MobileNetV2's 300 s run was stopped at 298 s and its process ended at 300.8 s)
+STOP_AFTER = 0.25
+
+
+class _Stopper:
+    """Ends the process with the best result so far (:class:`optdist.milp.run.Progress`) when the
+    solve has not returned :data:`STOP_AFTER` of the exit reserve past the run's deadline: a
+    solver call that does not answer its cancellation (HiGHS in its root-node heuristics,
+    ERGO-Code/HiGHS#885) or a step that overruns. Writes ``--out`` and the report to the real
+    stdout/stderr (duplicated before any redirection), then ``os._exit``."""
+
+    def __init__(self, deadline: float, inst, args: argparse.Namespace, progress) -> None:
+        self.inst, self.args, self.progress = inst, args, progress
+        self.started = time.perf_counter()
+        self.lock = threading.Lock()
+        self.done = False
+        sys.stdout.flush()
+        self.fds = (os.dup(1), os.dup(2))  # the real stdout/stderr: a solver may have redirected 1 and 2
+        wait = deadline + STOP_AFTER * exit_reserve(args.time_limit) - time.perf_counter()
+        self.timer = threading.Timer(max(wait, 0.0), self._stop)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def finish(self) -> None:
+        """The solve returned: the normal path reports (or, if the timer took over, waits for its exit)."""
+        with self.lock:
+            taken, self.done = self.done, True
+        if taken:
+            threading.Event().wait()  # the timer thread reports and ends the process
+        self.close()
+
+    def close(self) -> None:
+        """Stop the timer, close the duplicated descriptors (idempotent)."""
+        self.timer.cancel()
+        fds, self.fds = self.fds, ()
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def _stop(self) -> None:
+        from optdist.result import SolveResult, Termination, finalize
+
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+        p, args = self.progress, self.args
+        with p.lock:
+            asg, objective, bound = p.assignment, p.objective, p.bound
+        why = (f"the solve had not returned {STOP_AFTER * exit_reserve(args.time_limit):.2g} s past the deadline of "
+               f"--time-limit {args.time_limit:g}: the best placement and bound found so far are reported")
+        res = finalize(self.inst, SolveResult(self.inst.name, args.method, Termination.TIME_LIMIT, objective=objective,
+                                              bound=bound, wall_time=time.perf_counter() - self.started,
+                                              solver=args.solver, formulation=args.formulation,
+                                              assignment=asg, extra={"stopped": why}))
+        out, err = io.StringIO(), io.StringIO()
+        rc = 1
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                handler = logging.StreamHandler(err)
+                log.addHandler(handler)
+                try:
+                    log.warning("%s", why)
+                    rc = _report(self.inst, res, args)
+                finally:
+                    log.removeHandler(handler)
+        finally:
+            with contextlib.suppress(OSError):
+                os.write(self.fds[1], err.getvalue().encode())
+                os.write(self.fds[0], out.getvalue().encode())
+            os._exit(rc)
+
+
+@contextlib.contextmanager
+def _stop_at(deadline: float | None, inst, args: argparse.Namespace, progress, *, enabled: bool):
+    """A :class:`_Stopper` for the block (only for the process's own command: it ends the
+    process); else a stand-in whose ``finish`` does nothing."""
+    if not enabled:
+        yield _NoStop()
+        return
+    stopper = _Stopper(deadline, inst, args, progress)
+    try:
+        yield stopper
+    finally:
+        stopper.close()
+
+
+class _NoStop:
+    """No deadline, or not the process's own command (e.g. ``main([...])`` in a test)."""
+
+    def finish(self) -> None:
+        """Nothing to stop."""
 
 
 def _print_result(inst, res, args: argparse.Namespace) -> None:

@@ -13,9 +13,13 @@ Progress (incumbent, bound, gap, elapsed) of the steps of a solve goes to the lo
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from optdist.assignment import Assignment
@@ -64,6 +68,47 @@ class Clock:
             "-" if objective is None else f"{objective:.6g}", "-" if bound is None else f"{bound:.6g}",
             "-" if g is None else f"{100 * g:.3g}%",
         )
+
+
+@dataclass
+class Progress:
+    """The best placement (with its evaluator objective, s) and the largest proven bound (s) a run
+    has found so far, as its steps offer them (:func:`offer`): what a caller reports when a solver
+    call does not return at the run's deadline (``optdist solve --time-limit``,
+    :func:`optdist.commands.solve.cmd_solve`). Thread-safe (``lock``)."""
+
+    assignment: Assignment | None = None
+    objective: float | None = None
+    bound: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_progress: Progress | None = None
+
+
+@contextlib.contextmanager
+def watch_progress() -> Iterator[Progress]:
+    """While the block runs, :func:`offer` records into the yielded :class:`Progress`."""
+    global _progress
+    old, _progress = _progress, Progress()
+    try:
+        yield _progress
+    finally:
+        _progress = old
+
+
+def offer(assignment: Assignment | None = None, objective: float | None = None, bound: float | None = None) -> None:
+    """A step found an evaluator-feasible ``assignment`` scoring ``objective`` and/or a valid
+    lower ``bound`` on the whole instance (seconds); kept if better. Does nothing outside
+    :func:`watch_progress`."""
+    p = _progress
+    if p is None:
+        return
+    with p.lock:
+        if assignment is not None and objective is not None and (p.objective is None or objective < p.objective):
+            p.assignment, p.objective = assignment, float(objective)
+        if bound is not None and math.isfinite(bound) and (p.bound is None or bound > p.bound):
+            p.bound = float(bound)
 
 
 def adapter_for(solver: str, solver_options: dict[str, Any] | None = None) -> Solver:

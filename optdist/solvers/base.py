@@ -210,6 +210,50 @@ def stoppable(method: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+_deadline: float | None = None  # the run's hard deadline (time.perf_counter()), see run_deadline
+
+
+@contextlib.contextmanager
+def run_deadline(at: float | None) -> Iterator[None]:
+    """While the block runs, no solve goes past ``at`` (a ``time.perf_counter()`` value; None: no
+    deadline). Nested blocks keep the earlier deadline.
+
+    :meth:`Solver.solve` gives each solve at most the time left to ``at`` (less the lag measured
+    from a stop request to the solve's return, :func:`deadline_left`), starts none once it has
+    passed (outcome ``no_solution``, "not started"), and adapters that can stop their solver
+    mid-run (HiGHS: ``Highs.cancelSolve``) stop it at the deadline even when the solver overruns
+    its own time limit (ERGO-Code/HiGHS#885); the incumbent and bound it had are kept.
+    """
+    global _deadline
+    old = _deadline
+    if at is not None:
+        _deadline = at if old is None else min(old, at)
+    try:
+        yield
+    finally:
+        _deadline = old
+
+
+def deadline_left() -> float | None:
+    """Seconds left to the deadline of the enclosing :func:`run_deadline` (None: none; may be < 0)."""
+    return None if _deadline is None else _deadline - time.perf_counter()
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux: ``/proc/self/stat`` field 22, clock ticks after
+    boot, against ``CLOCK_BOOTTIME``: interpreter start-up and imports count; 0.01 s resolution);
+    elsewhere the seconds since :mod:`optdist.solvers.base` was imported."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22: start time after boot
+        return max(time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK"), 0.0)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.perf_counter() - _IMPORTED
+
+
+_IMPORTED = time.perf_counter()
+
+
 def child_pids() -> list[int]:
     """Direct children of this process (Linux ``/proc``; empty elsewhere)."""
     pids: list[int] = []
@@ -237,6 +281,10 @@ class Solver(ABC):
 
     #: the solver's own absolute gap tolerance in objective units (a stop it may call optimal)
     abs_gap: ClassVar[float] = 0.0
+    #: seconds a solve is expected to take past a stop request (reading the solution back; a
+    #: solver that cannot be stopped mid-run: its overrun); kept free before a run's deadline
+    #: (:func:`run_deadline`). Adapters that measure it update it (:class:`optdist.solvers.highs.Highs`).
+    stop_lag: ClassVar[float] = 0.5
 
     def __init__(self, defaults: dict[str, Any] | None = None, solver_options: dict[str, Any] | None = None):
         unknown = sorted(set(defaults or {}) - set(GENERIC_OPTIONS))
@@ -363,6 +411,13 @@ class Solver(ABC):
         self._stop_requested = False
         if stop_requested():  # a multi-solve method was interrupted: start nothing new
             return SolverOutcome(Termination.INTERRUPTED, "not started: stopped by a signal")
+        left = deadline_left()
+        if left is not None:  # the run's deadline: the limit shrinks to it, a stop takes its lag
+            budget = left - self.stop_lag
+            if budget <= MIN_SOLVER_S:
+                return SolverOutcome(Termination.NO_SOLUTION, "not started: the run's deadline has passed",
+                                     extra={"deadline": "not started"})
+            opts["time_limit"] = min(opts.get("time_limit", math.inf), budget)
         start = time.perf_counter()
         self._keep = keep
         if self._kept is not None and (not keep or self._kept[0] is not model):

@@ -113,7 +113,7 @@ from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bo
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.repair import alone, fill_and_improve
 from optdist.milp.decomposition.single import CUTOFF_STEPS
-from optdist.milp.run import Clock
+from optdist.milp.run import Clock, offer
 from optdist.result import SolveResult, Termination, gap
 from optdist.solvers.base import stop_requested
 from optdist.transfers import RESOURCES, all_edges
@@ -339,6 +339,7 @@ def column_generation(
         if ev.feasible and ev.objective < inc_obj * (1 - 1e-12):
             incumbent, inc_obj = Assignment(asg.owners, {"method": "dantzig-wolfe", "found_by": how}), float(ev.objective)
             found.append({"elapsed_s": time.perf_counter() - t0, "objective": inc_obj, "found_by": how})
+            offer(incumbent, inc_obj)  # for a caller stopping the run at its deadline
             return True
         return False
 
@@ -432,6 +433,7 @@ def column_generation(
         if not infeasible:
             center_value = lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, best0)
             best_lb = max(best_lb, center_value)
+            offer(bound=best_lb)
     rounds.append({"round": 0, "elapsed_s": time.perf_counter() - t0,
                    "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                    "bound": best_lb if math.isfinite(best_lb) else None,
@@ -519,6 +521,7 @@ def column_generation(
             return None
         lval = lagrangian_bound(pi, P.rhs, sizes, best)  # valid at any pi >= 0, smoothed or not
         best_lb = max(best_lb, lval)
+        offer(bound=best_lb)
         if lval > center_value:
             center, center_value = pi.copy(), lval
         return lval
@@ -631,6 +634,7 @@ def column_generation(
                                             best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee,
                                             per_device=not np.any(pi_lp > 0))
                     best_lb = max(best_lb, out.bound)
+                    offer(bound=best_lb)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
                     spent["branch-and-price"] += time.perf_counter() - started
                     if len(master.columns) > n_cols and gap(inc_obj if math.isfinite(inc_obj) else None,

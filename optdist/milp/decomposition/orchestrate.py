@@ -41,7 +41,8 @@ from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
-from optdist.milp.run import DEFAULT_MIP_GAP, Clock, adapter_for, solve_built, solve_formulation, warm_start_assignment
+from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, offer, solve_built, solve_formulation,
+                              warm_start_assignment)
 from optdist.result import AGREE_RTOL, GAP_EPS, SolveResult, Termination, gap
 from optdist.solvers import Feature
 from optdist.solvers.base import stop_requested
@@ -170,11 +171,13 @@ def solve_decomposed(
         else:
             res.extra["combination_violations"] = [v.message for v in ev.violations[:10]]
     clock.report("per-request optima", res.objective, res.bound)
+    offer(res.assignment, res.objective, res.bound)
     if start is not None and res.assignment is None:
         ev = evaluate(inst, start)
         if ev.feasible:  # the start is the incumbent until something better is found
             res.assignment, res.objective = start, ev.objective
             res.extra["incumbent"] = "warm start"
+            offer(start, ev.objective)
     if res.assignment is None and separable and inst.n_requests > 1:  # the requests compete: a placement by shares
         left = clock.left()
         until = time.perf_counter() + (60.0 if left is None else WINDOW_SHARE * left)
@@ -183,6 +186,7 @@ def solve_decomposed(
             res.assignment, res.objective = asg, evaluate(inst, asg).objective
             res.extra["incumbent"] = asg.meta["found_by"]
         clock.report("placement by shares", res.objective, res.bound)
+        offer(res.assignment, res.objective)
     g = gap(res.objective, res.bound)
     left = clock.left()
     if coupled and (left is None or left > 0.5) and (g is None or g > max(mip_gap, GAP_EPS)) and not stop_requested():
@@ -286,3 +290,4 @@ def _merge(inst: Instance, res: SolveResult, asg: Assignment | None, bound: floa
         if ev.feasible and (res.objective is None or ev.objective < res.objective):
             res.assignment, res.objective = asg, ev.objective
             res.extra.pop("incumbent", None)
+    offer(res.assignment, res.objective, res.bound)
