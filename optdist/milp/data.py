@@ -218,13 +218,6 @@ def map_identity_layers(profile: Profile) -> frozenset[int]:
     return frozenset(found)
 
 
-def countable(inst: Instance) -> bool:
-    """Whether compact and tight model every requested network exactly: always, since layers whose
-    map identity matters are modelled per map inside them (:func:`map_identity_layers`). Kept for
-    the decomposition's :func:`~optdist.milp.decomposition.orchestrate.applies`."""
-    return True
-
-
 def model_data(
     inst: Instance,
     relax: frozenset[str],

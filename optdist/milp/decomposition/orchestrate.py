@@ -35,7 +35,7 @@ import pyomo.environ as pyo
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
-from optdist.milp.data import TIME_UNIT, countable
+from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.construct import placement_by_construction
@@ -58,12 +58,10 @@ WINDOW_SHARE = 0.25
 
 
 def applies(inst: Instance) -> bool:
-    """Whether the decomposition covers the instance: parallel uplink, no admission control, and
-    networks the ``tight`` model of its subproblems counts exactly (chains and the DAGs of MODEL.md
-    section 9 without a grouped convolution or a merge of whole maps from two layers:
-    :func:`~optdist.milp.data.countable`)."""
-    return (inst.objective.uplink == "parallel" and not inst.objective.admission
-            and countable(inst))
+    """Whether the decomposition covers the instance: parallel uplink and no admission control
+    (any network of MODEL.md section 9: its subproblems are ``tight`` models, which index per map
+    the layers where a map's identity matters, :func:`~optdist.milp.data.map_identity_layers`)."""
+    return inst.objective.uplink == "parallel" and not inst.objective.admission
 
 
 def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: str = "highs",
@@ -124,12 +122,8 @@ def solve_decomposed(
         mip_gap = adapter.defaults.get("mip_gap", DEFAULT_MIP_GAP)
     common = dict(solver=solver, threads=threads, seed=seed, tee=tee, solver_options=solver_options)
     if not applies(inst):
-        counted = countable(inst)
-        fallback = "tight" if counted else "per-map"
-        res = solve_formulation(inst, fallback, time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, **common)
-        why = ("serial uplink or admission control" if counted
-               else "a grouped convolution or a merge of whole maps, which only per-map counts exactly")
-        res.extra["decomposed"] = f"not applicable ({why}): solved with {fallback!r}"
+        res = solve_formulation(inst, "tight", time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, **common)
+        res.extra["decomposed"] = "not applicable (serial uplink or admission control): solved with 'tight'"
         return res
     obj = inst.objective
     log: list[dict] = []
