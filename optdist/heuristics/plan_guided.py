@@ -101,7 +101,7 @@ import math
 import numbers
 import time
 from collections import defaultdict
-from itertools import combinations, product
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -224,10 +224,12 @@ def _polish(fc: Instance, owners: list[list[np.ndarray] | None], *, deadline: fl
 
     For a pair (q, s) of planned requests (the dearest pairs first) the room is what the other
     placements leave, ``R = cap - sum_{p != q, s} a_p`` (n_nodes, 3): q and s fit there together.
-    For each order (a, b) of the pair (one order if they are of the same class) and each share
-    ``f`` in :data:`POLISH_SHARES`: a at its best alone in ``f R``, then b at its best alone in
-    ``R - a_a`` (exact single-request solves, :func:`_exact_alone`, ``per_solve`` s at most
-    each); the first with ``c_a + c_b`` below the pair's cost replaces it. Every move keeps the
+    For each order (a, b) of the pair (one order if they are of the same class): a at its best
+    alone in ``f R``, then b at its best alone in ``R - a_a`` (exact single-request solves,
+    :func:`_exact_alone`, ``per_solve`` s at most each); the first with ``c_a + c_b`` below the
+    pair's cost replaces it. Sweeps over all pairs with the first share ``f`` of
+    :data:`POLISH_SHARES` (all the room) until one gains nothing, then with the next (the first
+    request held to half the room), back to the first after a gain. Every move keeps the
     plan within the capacities (both fit ``R``), and the plan's cost only falls: a 2-exchange
     local search that reaches what re-placing one request at a time cannot (the improvement of
     :func:`optdist.milp.decomposition.repair.fill_and_improve`, run by the exact engine: one
@@ -240,13 +242,12 @@ def _polish(fc: Instance, owners: list[list[np.ndarray] | None], *, deadline: fl
     use = np.zeros((fc.n_requests, fc.n_nodes, 3))
     for q in planned:
         cost[q], use[q] = alone(fc, q, own[q])
-    moves, gained = 0, True
-    while gained:
-        gained = False
+    moves, sweep = 0, 0  # sweep: index of the share in POLISH_SHARES
+    while sweep < len(POLISH_SHARES):
+        share, gained = POLISH_SHARES[sweep], False
         for q, s in sorted(combinations(planned, 2), key=lambda p: -(cost[p[0]] + cost[p[1]])):
             room = np.maximum(caps - (use.sum(axis=0) - use[q] - use[s]), 0.0)
-            orders = ((q, s),) if _key(fc, q) == _key(fc, s) else ((q, s), (s, q))
-            for (a, b), share in product(orders, POLISH_SHARES):
+            for a, b in ((q, s),) if _key(fc, q) == _key(fc, s) else ((q, s), (s, q)):
                 left = deadline - time.perf_counter()
                 if left <= 0.05:
                     return own, moves
@@ -270,6 +271,7 @@ def _polish(fc: Instance, owners: list[list[np.ndarray] | None], *, deadline: fl
                     moves += 1
                     gained = True
                     break
+        sweep = 0 if gained else sweep + 1
     return own, moves
 
 
