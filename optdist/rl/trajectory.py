@@ -62,9 +62,10 @@ def _relative(x: np.ndarray, cand: np.ndarray) -> np.ndarray:
     """Row-wise :func:`optdist.rl.env._relative` of ``x`` (K, D) over the candidates ``cand`` (D,)."""
     if not cand.any():
         return np.ones_like(x)
-    top = x[:, cand].max(axis=1, keepdims=True)
+    every = bool(cand.all())  # (the usual case: no device has left) no copy of the candidates' columns
+    top = (x if every else x[:, cand]).max(axis=1, keepdims=True)
     scaled = np.divide(x, top, out=np.zeros_like(x), where=top > 0)
-    return np.where(cand, scaled, 1.0)
+    return scaled if every else np.where(cand, scaled, 1.0)
 
 
 def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -> LayerStates:
@@ -168,12 +169,12 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     del finish
 
     F = feats.n_device
-    dev = np.zeros((K, F, D), dtype=np.float32)
+    dev = np.empty((K, F, D), dtype=np.float32)  # every plane is written below (no memset of the whole block)
     for n, part in enumerate((memory, compute, bandwidth, privacy)):
         dev[:, n] = part[:, :D]
     dev[:, 4] = np.minimum(cnt[:, :D] / st.cap, 1.0)
-    if st.prev_total:
-        dev[:, 5] = st.prev_cnt[:D] / st.prev_total
+    dev[:, 5] = st.prev_cnt[:D] / st.prev_total if st.prev_total else 0.0
+    dev[:, 6] = 0.0
     if sender is not None:
         here = sender < D
         dev[steps[here], 6, sender[here]] = 1.0
