@@ -13,7 +13,9 @@ the paper's 1 s period) and its "tight" LeNet sets (capacities over a 3 ms perio
 Reference: the certified optimum (``=opt=``) or best proven bound (``=bestdual=``) of
 ``instances/coupled.solu`` / ``instances/paper.solu`` (written from the exact engine's benchmark
 records, not re-solved here); the exact engine's best feasible objective there (``=best=``) is
-the ``exact (reference)`` row (no decision time: it is offline). Only an instance with no
+the ``exact (reference)`` row (no decision time: it is offline). The table reads them from the
+``.solu`` files when it is rendered (:func:`solu_row`), so a better bound or incumbent found
+since a record was made shows at the next ``--render``. Only an instance with no
 ``.solu`` entry is solved here: the MILP decomposed by request (HiGHS, 1 thread, greedy start,
 ``--time-limit``).
 
@@ -275,8 +277,8 @@ def render() -> None:
         "`--render` rewrites this file, `gap_table.csv` and `gap_table.png`).  ",
         f"Machines: {'; '.join(m for m in machines if m)}  ",
         "Reference: the certified optimum (opt) or best proven bound (bound) of `instances/coupled.solu` / "
-        "`instances/paper.solu`; `exact engine` is the best feasible objective there (offline, 60 s column generation "
-        "for the coupled sets).",
+        "`instances/paper.solu` as they are when this table is rendered; `exact engine` is the best feasible objective "
+        "there (offline: the best of the exact engine's benchmark runs for the coupled sets).",
         "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
         "gap = (latency - reference) / reference, for feasible placements only: a placement that rejects requests "
         "(its latency then counts only the admitted ones) or breaks a constraint gets none. \"not run\": no record.",
