@@ -63,3 +63,14 @@ def test_polish_facts_are_reported_and_zero_turns_it_off():
 def test_a_bad_polish_time_limit_is_refused_by_name(value):
     with pytest.raises(ValueError, match="polish_time_limit"):
         optdist.solve(TINY / "micro-2x3-tight.json", method="plan-rollout", polish_time_limit=value)
+
+
+def test_a_plan_proven_optimal_is_not_polished(monkeypatch):
+    """The exact engine proves the tiny coupled set's optimum: no pair move is tried."""
+    def no_polish(*a, **k):
+        raise AssertionError("polished a proven optimum")
+
+    monkeypatch.setattr(plan_guided, "_polish", no_polish)
+    res = optdist.solve(TINY / "micro-2x3-tight.json", method="plan-guided", plan_time_limit=20, seed=0)
+    assert res.extra["polish_moves"] == 0 and res.extra["plan_objective"] == res.extra["plan_engine_objective"]
+    assert res.evaluation.feasible

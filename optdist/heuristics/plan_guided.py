@@ -29,6 +29,7 @@ and usage).
    less together. The exact engine's own improvement re-places one request at a time; under
    binding bandwidth a cheaper placement of one often needs room that only the other's moving
    frees (``plan_engine_objective`` and ``plan_objective`` in ``benchmarks/online/gap_table.md``).
+   Skipped where the exact engine proved its plan optimal.
 2. **Decision for request r of class c** (timed): with the residual capacities
    ``R = cap - sum_{placed q} a_q``, take the cheapest unused planned placement ``p in Q_c``
    with ``a_p <= R`` (every resource, every node), and mark it used.
@@ -197,8 +198,10 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
     part = forecast if len(asg.owners) == forecast.n_requests else forecast.with_spec(
         requests=forecast.spec.requests[:len(asg.owners)])  # the fallback's prefix
     t_polish = time.perf_counter()
-    owners, moves = _polish(part, asg.owners, deadline=t_polish + polish_time_limit, solver=solver,
-                            per_solve=per_solve, threads=threads, seed=seed)
+    proven = found_by == "exact engine" and res.bound is not None and ev.objective <= res.bound * (1 + 1e-9)
+    owners, moves = (asg.owners, 0) if proven else _polish(  # a proven optimum: nothing to gain
+        part, asg.owners, deadline=t_polish + polish_time_limit, solver=solver, per_solve=per_solve, threads=threads,
+        seed=seed)
     info = {"plan_engine_objective": float(ev.objective), "polish_moves": moves,
             "polish_s": time.perf_counter() - t_polish}
     if moves:
