@@ -83,7 +83,7 @@ costs less in total. ``extra["chosen"]``: how many requests took each kind of ca
 Every accepted request fits ``R``, so the placement never breaks (10b-d); one-owner, placement
 and privacy rows hold for every planned or repaired placement (each is a placement of the
 request alone on the tight model). With an exact forecast and a complete plan, the online
-placement is the plan (latency: the exact engine's incumbent on the forecast); a shorter or
+placement is the plan (latency: the exact engine's incumbent on the forecast, polished); a shorter or
 different forecast is repaired request by request (``extra["repaired"]``).
 
 A heuristic: no bound. The objective it claims is re-scored by the independent evaluator
