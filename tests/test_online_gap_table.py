@@ -63,3 +63,21 @@ def test_bad_instance_file_and_options_exit_before_anything_runs(gap_table, tmp_
         with pytest.raises(SystemExit) as e:
             gap_table.main(args)
         assert e.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_references_are_read_from_the_solu_files_when_the_table_is_rendered(gap_table, tmp_path, monkeypatch):
+    """A record made with an older .solu keeps no stale reference: the table reads the .solu now."""
+    inst = str(TINY / "lenet-1x4-tau0.6.json")
+    solu = tmp_path / "refs.solu"
+    solu.write_text("=best=     lenet-1x4-tau0.6  0.5\n=bestdual= lenet-1x4-tau0.6  0.25\n")
+    monkeypatch.setattr(gap_table, "SOLU", [solu])
+    assert gap_table.main(["--instances", inst, "--methods", "greedy"]) == 0
+    ex = gap_table.table().set_index("method").loc[gap_table.EXACT]
+    assert ex["reference_ms"] == pytest.approx(250.0) and ex["latency_ms"] == pytest.approx(500.0)
+    solu.write_text("=best=     lenet-1x4-tau0.6  0.4\n=bestdual= lenet-1x4-tau0.6  0.3\n")  # better values since
+    df = gap_table.table().set_index("method")
+    assert df.loc[gap_table.EXACT, "reference_ms"] == pytest.approx(300.0)
+    assert df.loc[gap_table.EXACT, "latency_ms"] == pytest.approx(400.0)
+    greedy = df.loc["greedy"]
+    assert greedy["gap_%"] == pytest.approx(100 * (greedy["latency_ms"] - 300.0) / 300.0)
+    assert greedy["vs_exact_%"] == pytest.approx(100 * (greedy["latency_ms"] - 400.0) / 400.0)

@@ -22,6 +22,14 @@ and usage).
    (:func:`optdist.milp.decomposition.repair.alone`). Together they fit the capacities: the
    capacity rows of the master hold at the plan, so *following* it keeps every request's
    place free for it, which a myopic rule (each request at its own best) does not.
+1b. **Polish (before the first request, not a decision).** Pair moves on the plan
+   (:func:`_polish`, at most ``polish_time_limit`` s): two planned requests are re-placed
+   one after the other, exactly, in the room the rest of the plan leaves them (the first in
+   all of it or in half of it), and the pair's new placements replace the old where they cost
+   less together. The exact engine's own improvement re-places one request at a time; under
+   binding bandwidth a cheaper placement of one often needs room that only the other's moving
+   frees (``plan_engine_objective`` and ``plan_objective`` in ``benchmarks/online/gap_table.md``).
+   Skipped where the exact engine proved its plan optimal.
 2. **Decision for request r of class c** (timed): with the residual capacities
    ``R = cap - sum_{placed q} a_q``, take the cheapest unused planned placement ``p in Q_c``
    with ``a_p <= R`` (every resource, every node), and mark it used.
@@ -75,7 +83,7 @@ costs less in total. ``extra["chosen"]``: how many requests took each kind of ca
 Every accepted request fits ``R``, so the placement never breaks (10b-d); one-owner, placement
 and privacy rows hold for every planned or repaired placement (each is a placement of the
 request alone on the tight model). With an exact forecast and a complete plan, the online
-placement is the plan (latency: the exact engine's incumbent on the forecast); a shorter or
+placement is the plan (latency: the exact engine's incumbent on the forecast, polished); a shorter or
 different forecast is repaired request by request (``extra["repaired"]``).
 
 A heuristic: no bound. The objective it claims is re-scored by the independent evaluator
@@ -94,6 +102,7 @@ import math
 import numbers
 import time
 from collections import defaultdict
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +122,8 @@ from optdist.transfers import RESOURCES
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
 WINDOW_SHARE = 0.25  # share of plan_time_limit the placement by shares may take (fallback plan)
 ROLLOUT_PLANNED = 3  # rollout: planned placements of distinct usage tried per request (the cheapest)
+POLISH_SHARES = (1.0, 0.5)  # polish: shares of the pair's room the first request of a move may take
+POLISH_GAIN = 1e-6  # polish: a move must cut the pair's cost by more than this share
 
 #: per class: its planned placements as (cost alone s, owners, usage (n_nodes, 3)), cheapest first
 Plans = dict[tuple[str, int], list[tuple[float, list[np.ndarray], np.ndarray]]]
@@ -154,10 +165,12 @@ def _fallback_plan(forecast: Instance, *, time_limit: float, solver: str, thread
     return part, (asg if better is None else better)
 
 
-def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str, threads: int | None,
-          seed: int | None) -> tuple[Plans, float | None, str]:
+def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_limit: float, per_solve: float,
+          solver: str, threads: int | None, seed: int | None) -> tuple[Plans, float | None, str, dict]:
     """Per class of ``inst``: the plan's placements of the forecast's requests of that class
-    (:data:`Plans`); the plan's evaluator objective (None: no plan); what found it."""
+    (:data:`Plans`), polished (:func:`_polish`, ``polish_time_limit`` s at most); the plan's
+    evaluator objective (None: no plan); what found it; ``plan_engine_objective`` (s, before
+    the polish), ``polish_moves`` and ``polish_s`` (empty: no plan)."""
     from optdist.solve import solve
 
     res = solve(forecast, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
@@ -181,7 +194,21 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str,
                 found_by += f" ({fallback[0].n_requests} of {forecast.n_requests} forecast)"
     plans: Plans = defaultdict(list)
     if asg is None or ev is None:
-        return plans, None, "none"
+        return plans, None, "none", {}
+    part = forecast if len(asg.owners) == forecast.n_requests else forecast.with_spec(
+        requests=forecast.spec.requests[:len(asg.owners)])  # the fallback's prefix
+    t_polish = time.perf_counter()
+    proven = found_by == "exact engine" and res.bound is not None and ev.objective <= res.bound * (1 + 1e-9)
+    owners, moves = (asg.owners, 0) if proven else _polish(  # a proven optimum: nothing to gain
+        part, asg.owners, deadline=t_polish + polish_time_limit, solver=solver, per_solve=per_solve, threads=threads,
+        seed=seed)
+    info = {"plan_engine_objective": float(ev.objective), "polish_moves": moves,
+            "polish_s": time.perf_counter() - t_polish}
+    if moves:
+        polished = evaluate(part, Assignment(owners))
+        if not polished.feasible:  # each move keeps every capacity: this cannot happen unless one is broken
+            raise RuntimeError(f"{forecast.name}: the polished plan breaks {polished.violations[:3]}")
+        asg, ev = Assignment(owners), polished
     for q, own in enumerate(asg.owners):  # q: the forecast's request (the fallback plans a prefix of them)
         if own is None:
             continue
@@ -189,7 +216,66 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, solver: str,
         plans[_key(forecast, q)].append((cost, own, use))
     for v in plans.values():
         v.sort(key=lambda t: t[0])
-    return plans, float(ev.objective), found_by
+    return plans, float(ev.objective), found_by, info
+
+
+def _polish(fc: Instance, owners: list[list[np.ndarray] | None], *, deadline: float, solver: str, per_solve: float,
+            threads: int | None, seed: int | None) -> tuple[list[list[np.ndarray] | None], int]:
+    """Step 1b of the module docstring: pair moves on the plan ``owners`` (per request of ``fc``,
+    None: not planned) until a whole pass over the pairs gains nothing or ``deadline``
+    (``time.perf_counter()`` value); ``(owners, moves made)``.
+
+    For a pair (q, s) of planned requests (the dearest pairs first) the room is what the other
+    placements leave, ``R = cap - sum_{p != q, s} a_p`` (n_nodes, 3): q and s fit there together.
+    For each order (a, b) of the pair (one order if they are of the same class): a at its best
+    alone in ``f R``, then b at its best alone in ``R - a_a`` (exact single-request solves,
+    :func:`_exact_alone`, ``per_solve`` s at most each); the first with ``c_a + c_b`` below the
+    pair's cost replaces it. Sweeps over all pairs with the first share ``f`` of
+    :data:`POLISH_SHARES` (all the room) until one gains nothing, then with the next (the first
+    request held to half the room), back to the first after a gain. Every move keeps the
+    plan within the capacities (both fit ``R``), and the plan's cost only falls: a 2-exchange
+    local search that reaches what re-placing one request at a time cannot (the improvement of
+    :func:`optdist.milp.decomposition.repair.fill_and_improve`, run by the exact engine: one
+    request's cheaper placement needs room that only the other's moving frees).
+    """
+    caps = capacity_matrix(fc)
+    own = list(owners)
+    planned = [q for q, o in enumerate(own) if o is not None]
+    cost = np.zeros(fc.n_requests)
+    use = np.zeros((fc.n_requests, fc.n_nodes, 3))
+    for q in planned:
+        cost[q], use[q] = alone(fc, q, own[q])
+    moves, sweep = 0, 0  # sweep: index of the share in POLISH_SHARES
+    while sweep < len(POLISH_SHARES):
+        share, gained = POLISH_SHARES[sweep], False
+        for q, s in sorted(combinations(planned, 2), key=lambda p: -(cost[p[0]] + cost[p[1]])):
+            room = np.maximum(caps - (use.sum(axis=0) - use[q] - use[s]), 0.0)
+            for a, b in ((q, s),) if _key(fc, q) == _key(fc, s) else ((q, s), (s, q)):
+                left = deadline - time.perf_counter()
+                if left <= 0.05:
+                    return own, moves
+                got_a = _exact_alone(fc, a, room * share, solver=solver, time_limit=min(per_solve, left),
+                                     threads=threads, seed=seed)
+                if got_a is None:
+                    continue
+                c_a, u_a = alone(fc, a, got_a)
+                if c_a >= cost[q] + cost[s]:
+                    continue
+                left = deadline - time.perf_counter()
+                got_b = None if left <= 0.05 else _exact_alone(
+                    fc, b, np.maximum(room - u_a, 0.0), solver=solver, time_limit=min(per_solve, left),
+                    threads=threads, seed=seed)
+                if got_b is None:
+                    continue
+                c_b, u_b = alone(fc, b, got_b)
+                if c_a + c_b < (cost[q] + cost[s]) * (1 - POLISH_GAIN) and _fits(u_a + u_b, room):
+                    own[a], own[b] = got_a, got_b
+                    cost[a], use[a], cost[b], use[b] = c_a, u_a, c_b, u_b
+                    moves += 1
+                    gained = True
+                    break
+        sweep = 0 if gained else sweep + 1
+    return own, moves
 
 
 def _exact_alone(inst: Instance, r: int, cap: np.ndarray, *, solver: str, time_limit: float, threads: int | None,
@@ -247,11 +333,14 @@ def _check_seconds(method: str, **limits: float | None) -> None:
 
 
 def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: str, plan_time_limit: float | None,
-             time_limit: float | None, solver: str, threads: int | None, seed: int | None,
-             repair_time_limit: float) -> tuple[Instance, Plans, float | None, str, float]:
+             polish_time_limit: float | None, time_limit: float | None, solver: str, threads: int | None,
+             seed: int | None, repair_time_limit: float) -> tuple[Instance, Plans, float | None, str, float, dict]:
     """Check ``inst``, ``forecast`` and the limits (see :func:`solve_plan_guided` for the errors)
-    and plan: ``(forecast, plans, plan objective s or None, what found the plan, plan seconds)``."""
+    and plan: ``(forecast, plans, plan objective s or None, what found the plan, plan seconds
+    (the polish included), the polish's facts (:func:`_plan`))``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit, time_limit=time_limit)
+    if polish_time_limit is not None and polish_time_limit != 0:
+        _check_seconds(method, polish_time_limit=polish_time_limit)  # 0: no polish
     fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
     if fc.n_nodes != inst.n_nodes:
         raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
@@ -267,9 +356,12 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
                          f"{inst.objective.kind!r} (fix: use --method milp, or set objective.kind to 'latency')")
     if plan_time_limit is None:
         plan_time_limit = 60.0 if time_limit is None else float(time_limit)
+    if polish_time_limit is None:
+        polish_time_limit = plan_time_limit
     t_plan = time.perf_counter()
-    plans, plan_obj, found_by = _plan(fc, inst, time_limit=plan_time_limit, solver=solver, threads=threads, seed=seed)
-    return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan
+    plans, plan_obj, found_by, polish = _plan(fc, inst, time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
+                                              per_solve=repair_time_limit, solver=solver, threads=threads, seed=seed)
+    return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan, polish
 
 
 def _cap_dict(cap: np.ndarray) -> dict[str, np.ndarray]:
@@ -299,6 +391,7 @@ def solve_plan_guided(
     *,
     forecast: Instance | str | Path | None = None,
     plan_time_limit: float | None = None,
+    polish_time_limit: float | None = None,
     repair_time_limit: float = 5.0,
     improve: bool = False,
     solver: str = "highs",
@@ -312,15 +405,19 @@ def solve_plan_guided(
     ``forecast``: the expected load, an instance (or its file) on the same nodes whose requests
     use ``inst``'s CNNs and sources (default: ``inst`` itself, the counts per class known in
     advance); ``plan_time_limit``: seconds for the exact engine on it (default ``time_limit``,
-    else 60); ``repair_time_limit``: seconds at most per request placed by the single-request
-    solve (and per improvement); ``improve``: try a cheaper placement than the planned one in
+    else 60); ``polish_time_limit``: seconds at most for the pair moves on the plan (step 1b,
+    before the first request; default ``plan_time_limit``, 0: none); ``repair_time_limit``:
+    seconds at most per request placed by the single-request solve (and per improvement and
+    per solve of the polish); ``improve``: try a cheaper placement than the planned one in
     the capacity the rest of the plan leaves (step 2); ``solver``/``threads``/``seed``: for all. Raises ``ValueError`` if ``forecast`` has another node count,
-    a class that ``inst`` lacks (its placements could not be used), a makespan objective, or a
-    ``plan_time_limit``, ``repair_time_limit`` or ``time_limit`` that is not a finite number > 0.
+    a class that ``inst`` lacks (its placements could not be used), a makespan objective, a
+    ``plan_time_limit``, ``repair_time_limit`` or ``time_limit`` that is not a finite number > 0,
+    or a ``polish_time_limit`` that is neither 0 nor one. ``extra`` also has
+    ``plan_engine_objective`` (s, the plan before the polish), ``polish_moves`` and ``polish_s``.
     """
-    fc, plans, plan_obj, found_by, plan_s = _prepare(
-        inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, time_limit=time_limit, solver=solver,
-        threads=threads, seed=seed, repair_time_limit=repair_time_limit)
+    fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
+        inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
+        time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit)
     caps = capacity_matrix(inst)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
@@ -354,7 +451,8 @@ def solve_plan_guided(
         decision_ms.append(1e3 * (time.perf_counter() - td))
     wall = plan_s + time.perf_counter() - t0
     return out.result("plan-guided", wall, **_timing(inst, decision_ms), plan_s=plan_s, plan_objective=plan_obj,
-                      plan_found_by=found_by, followed=followed, repaired=repaired, improved=improved, forecast=fc.name)
+                      plan_found_by=found_by, followed=followed, repaired=repaired, improved=improved, forecast=fc.name,
+                      **polish)
 
 
 def _base_policy(inst: Instance, fc: Instance, expected: list[int], plans: Plans, resid: np.ndarray,
@@ -430,6 +528,7 @@ def solve_plan_rollout(
     *,
     forecast: Instance | str | Path | None = None,
     plan_time_limit: float | None = None,
+    polish_time_limit: float | None = None,
     repair_time_limit: float = 5.0,
     solver: str = "highs",
     seed: int | None = None,
@@ -445,9 +544,9 @@ def solve_plan_rollout(
     (``rejected``, decision times, ``plan_s``, ``plan_objective``, ``plan_found_by``) and
     ``chosen`` (requests per candidate kind) and ``rollouts`` (base-policy runs in all).
     """
-    fc, plans, plan_obj, found_by, plan_s = _prepare(
-        inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, time_limit=time_limit, solver=solver,
-        threads=threads, seed=seed, repair_time_limit=repair_time_limit)
+    fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
+        inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
+        time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit)
     caps = capacity_matrix(inst)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
@@ -485,4 +584,4 @@ def solve_plan_rollout(
         decision_ms.append(1e3 * (time.perf_counter() - td))
     wall = plan_s + time.perf_counter() - t0
     return out.result("plan-rollout", wall, **_timing(inst, decision_ms), plan_s=plan_s, plan_objective=plan_obj,
-                      plan_found_by=found_by, chosen=dict(chosen), rollouts=rollouts, forecast=fc.name)
+                      plan_found_by=found_by, chosen=dict(chosen), rollouts=rollouts, forecast=fc.name, **polish)

@@ -62,9 +62,10 @@ def _relative(x: np.ndarray, cand: np.ndarray) -> np.ndarray:
     """Row-wise :func:`optdist.rl.env._relative` of ``x`` (K, D) over the candidates ``cand`` (D,)."""
     if not cand.any():
         return np.ones_like(x)
-    top = x[:, cand].max(axis=1, keepdims=True)
+    every = bool(cand.all())  # (the usual case: no device has left) no copy of the candidates' columns
+    top = (x if every else x[:, cand]).max(axis=1, keepdims=True)
     scaled = np.divide(x, top, out=np.zeros_like(x), where=top > 0)
-    return np.where(cand, scaled, 1.0)
+    return scaled if every else np.where(cand, scaled, 1.0)
 
 
 def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -> LayerStates:
@@ -113,7 +114,7 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
         coef = st.ce + st.beta * st.inv_r
         rise_at = (cnt + 1) * coef
         finish = cnt * st.ce + cnt * st.beta * st.inv_r
-        delay = np.broadcast_to(st.segment_delay(), (K, N))
+        delay, delay_of = st.segment_delay()[None, :], np.zeros(K, dtype=np.int64)
     elif st.mode == "map":
         sender = st.prev[st.order[st.t + steps]]
         moved = (actions != sender).astype(np.int64)
@@ -153,31 +154,34 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
         del arrive
         finish = cnt * st.ce + wait
         del wait
-        delay_arrive = np.repeat((st.beta / rate)[:, None], N, axis=1)
-        delay_arrive[steps, sender] = 0.0
+        # a step's delays depend on its sender alone: one row per distinct sender (few per round)
+        senders, delay_of = np.unique(sender, return_inverse=True)
+        delay_arrive = np.repeat((st.beta / inst.rate[senders])[:, None], N, axis=1)
+        delay_arrive[np.arange(len(senders)), senders] = 0.0
         delay = st.ce + delay_arrive
     else:  # "none": no input edge
         ok = np.ones((K, N), dtype=bool)
         rise_at = (cnt + 1) * st.ce
         finish = cnt * st.ce
-        delay = np.broadcast_to(st.segment_delay(), (K, N))
+        delay, delay_of = st.segment_delay()[None, :], np.zeros(K, dtype=np.int64)
     bandwidth = cand & ok
     stage = np.where(cnt > 0, finish, 0.0).max(axis=1)
     del finish
 
     F = feats.n_device
-    dev = np.zeros((K, F, D), dtype=np.float32)
+    dev = np.empty((K, F, D), dtype=np.float32)  # every plane is written below (no memset of the whole block)
     for n, part in enumerate((memory, compute, bandwidth, privacy)):
         dev[:, n] = part[:, :D]
     dev[:, 4] = np.minimum(cnt[:, :D] / st.cap, 1.0)
-    if st.prev_total:
-        dev[:, 5] = st.prev_cnt[:D] / st.prev_total
+    dev[:, 5] = st.prev_cnt[:D] / st.prev_total if st.prev_total else 0.0
+    dev[:, 6] = 0.0
     if sender is not None:
         here = sender < D
         dev[steps[here], 6, sender[here]] = 1.0
     cd = cand[:D]
     dev[:, 7] = _relative(np.maximum(rise_at[:, :D] - stage[:, None], 0.0), cd)
-    dev[:, 8] = _relative(np.ascontiguousarray(delay[:, :D]), cd)
+    rel_delay = _relative(np.ascontiguousarray(delay[:, :D]), cd)  # (rows of delay, D): row-wise, as per step
+    dev[:, 8] = rel_delay[0] if len(rel_delay) == 1 else rel_delay[delay_of]
     dev[:, 9:] = feats.static.reshape(2, D)
     mask = (memory & compute & bandwidth & privacy)[:, :D]
     return LayerStates(glob, dev, mask, cd)
