@@ -46,7 +46,7 @@ def test_places_every_request_of_a_coupled_set_where_greedy_rejects(method):
     """lenet-8x4-rpi3: the per-request optima overrun bandwidth by 30 %; greedy rejects 2 of 8."""
     inst = load_instance(COUPLED / "lenet-8x4-rpi3.json")
     greedy = optdist.solve(inst, method="greedy")
-    res = optdist.solve(inst, method=method, plan_time_limit=30)
+    res = optdist.solve(inst, method=method, plan_time_limit=30, polish_time_limit=10)
     assert greedy.evaluation.n_rejected > 0
     assert res.evaluation.feasible and res.evaluation.n_rejected == 0
     best = 0.0100013628809  # instances/coupled.solu =best=
