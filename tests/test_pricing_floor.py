@@ -116,3 +116,6 @@ def test_dual_ascent_bound_below_feasible_and_above_start():
                                 target=ev.objective, max_steps=300)
     assert start <= best <= ev.objective * (1 + 1e-9)
     assert (pi >= 0).all() and log[-1]["bound"] == best
+    # column generation ran the same steps after round 0 (its "floor"), and its bound stays valid
+    floor = res.extra["rounds"][0]["floor"]
+    assert floor is not None and floor <= res.bound * (1 + 1e-9) and res.bound <= ev.objective * (1 + 1e-9)
