@@ -109,6 +109,7 @@ from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
+from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.repair import alone, fill_and_improve
@@ -127,6 +128,10 @@ SEED_SHARE = 0.15
 #: classes: a class that does not close keeps its proven bound, and the rounds get the rest (a
 #: CIFAR request on 20 devices otherwise takes the whole run, leaving no round and no incumbent)
 ROUND0_SHARE = 0.5
+#: share of the time left (at most :data:`FLOOR_MAX_S` seconds) that the dual steps on the pricing
+#: floors get after round 0 (:func:`optdist.milp.decomposition.floor.dual_ascent`)
+FLOOR_SHARE = 0.05
+FLOOR_MAX_S = 30.0
 #: share of the pricing cap a pass at the LP duals gets after a mis-pricing (its columns move the LP;
 #: the bound comes mostly from the smoothed point)
 LP_PRICING_SHARE = 0.5
@@ -315,6 +320,7 @@ def column_generation(
         if q not in models:
             models[q] = PricingModel(inst, P.members[c][0], solver=solver, solver_options=solver_options,
                                      deadline=None if time_limit is None else deadline)
+    floors = class_floors(inst, [m[0] for m in P.members])  # None for a class whose network is a DAG
     finite = [m.stage_bound for m in models.values() if math.isfinite(m.stage_bound)]
     cost_unit = max(finite) if finite else 1.0
     master = Master(P.rows, sizes, cost_unit, threads=threads, seed=seed)
@@ -441,6 +447,19 @@ def column_generation(
                    "columns": master.n_placements, "lp": None, "added": master.n_placements, "pricing_s": None,
                    "pricing_closed": None})
     center = np.zeros(len(P.rows))  # stability centre: the prices of the best Lagrangian bound so far
+    floor_log: list[dict] = []
+    if not infeasible and all(f is not None for f in floors):  # cheap dual steps on the pricing floors
+        left = deadline - time.perf_counter()
+        val, pi_f, floor_log = dual_ascent(
+            floors, sizes, P.rhs, P.node_prices, P.usage,
+            deadline=time.perf_counter() + (min(FLOOR_SHARE * left, FLOOR_MAX_S) if math.isfinite(left) else FLOOR_MAX_S),
+            target=inc_obj if math.isfinite(inc_obj) else latency_cap, alone=best0, penalty=penalty,
+            device_rows=[(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows])
+        best_lb = max(best_lb, val)
+        if val > center_value:
+            center, center_value = pi_f, val
+        # round 0 keeps L(0) as its bound; the floors' best L is its "floor" (round 1 carries it on)
+        rounds[-1].update(floor=val if math.isfinite(val) else None, floor_end_s=time.perf_counter() - t0)
     alpha = smoothing  # raised towards 1 while pricing at the smoothed prices does not close
     cap = pricing_time_limit
     if cap is None and time_limit is not None:  # no pricing solve takes the whole run
@@ -498,8 +517,8 @@ def column_generation(
             log.append({"class": cs[0], "seconds": round(pr.seconds, 3), "closed": pr.proven, "value": pr.value,
                         "bound": pr.bound if math.isfinite(pr.bound) else None,  # JSON: none proven / no placement
                         "start_value": None if warm is None else warm.cost + priced_use})
-            for c in cs:
-                best[c] = min(pr.bound, penalty)
+            for c in cs:  # the pricing floor under the solve's proven bound (max of two bounds)
+                best[c] = min(max(pr.bound, class_bound(floors[c], prices, best0[c])[0]), penalty)
                 if pr.owners is None:
                     continue
                 col, ckey = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
@@ -667,7 +686,7 @@ def column_generation(
         options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed},
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
                "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log,
-               "incumbents": found, "seconds": dict(spent), "handover_s": handover},
+               "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log},
     )
     return res
 

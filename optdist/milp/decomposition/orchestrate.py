@@ -12,8 +12,8 @@ MODEL.md section 6). Dropping the sharing leaves one independent problem per req
 Each per-class solve starts from the greedy alone (its first incumbent) and the stage bounds
 (its first bound) and gets at most half the time limit (:data:`RESERVE`). When the combination
 is infeasible and no start is known, a placement by shares of the devices
-(:func:`construct.placement_by_construction`: equal shares, or where they give none, windows
-sized by a capacity price, or small teams that move few bytes; feasible by construction,
+(:func:`construct.placement_by_construction`: the better of equal shares and windows sized by
+a capacity price, or where neither fits, small teams that move few bytes; feasible by construction,
 re-scored) is the incumbent: a
 certified gap is reported even when the time runs out while a model is being built.
 When the capacities bind, the requests compete: for the sum of latencies, Dantzig-Wolfe

@@ -1,0 +1,121 @@
+"""The pricing floor (optdist/milp/decomposition/floor.py): never above the exact single-request
+priced optimum (brute force on micro networks, the tight pricing model on LeNet and CIFAR), at
+random capacity prices; refused on DAGs; its dual ascent's bound never above a feasible objective."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import optdist
+from optdist.milp.decomposition.floor import PricingFloor, class_bound, class_floors, dual_ascent
+from optdist.milp.decomposition.pricing import PricingModel
+from optdist.milp.decomposition.single import alone
+from optdist.transfers import RESOURCES
+
+
+def random_prices(inst, rng: np.random.Generator, scale: float) -> dict[str, np.ndarray]:
+    """Per-node prices (seconds per unit) that make a typical request's usage cost about ``scale``
+    times its latency: bandwidth ~ 1 s per 1e7 bytes, compute per 1e10 mults, memory per 1e9 bytes;
+    a quarter of the nodes priced 0."""
+    N = inst.n_nodes
+    unit = {"memory": 1e-9, "compute": 1e-10, "bandwidth": 1e-7}
+    return {res: scale * unit[res] * rng.random(N) * (rng.random(N) > 0.25) for res in RESOURCES}
+
+
+def priced(inst, r, owners, prices) -> float:
+    cost, use = alone(inst, r, owners)
+    return cost + sum(float(prices[res] @ use[:, q]) for q, res in enumerate(RESOURCES))
+
+
+@pytest.mark.parametrize("path", ["instances/tiny/micro-1x3-tau0.6.json", "instances/tiny/micro-2x3-serial.json"])
+def test_floor_below_brute_force(path):
+    """Every placement of a micro request enumerated: the floor (and the floor plus the optimum at
+    prices 0) is at most the cheapest priced placement, at prices 0 and at random prices."""
+    inst = optdist.load_instance(path)
+    prof, lim, src, D = inst.profile(0), inst.limit(0), int(inst.request_source[0]), inst.n_devices
+    per_layer = []
+    for k, la in enumerate(prof.layers):
+        if lim.on_source[k]:
+            per_layer.append([np.full(la.segments, src)])
+        else:
+            choices = [np.array(t) for t in itertools.product(range(D), repeat=la.segments)]
+            cap = lim.device_cap[k]
+            per_layer.append([a for a in choices if cap is None or np.bincount(a, minlength=D).max() <= cap])
+    placements = [list(p) for p in itertools.product(*per_layer)]
+    floor = PricingFloor(inst, 0)
+    rng = np.random.default_rng(1)
+    zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
+    alone0 = min(priced(inst, 0, p, zero) for p in placements)
+    assert 0 < floor.evaluate(zero)[0] <= alone0 * (1 + 1e-12)
+    for scale in (0.3, 1.0, 10.0, 100.0):
+        for _ in range(3):
+            prices = random_prices(inst, rng, scale)
+            best = min(priced(inst, 0, p, prices) for p in placements)
+            value, use = floor.evaluate(prices)
+            assert value <= best * (1 + 1e-12)
+            assert class_bound(floor, prices, alone0)[0] <= best * (1 + 1e-12)
+            assert use.shape == (inst.n_nodes, 3) and (use >= 0).all()
+
+
+@pytest.mark.parametrize("path,scales", [
+    ("instances/tiny/lenet-1x4-tau0.6.json", (0.0, 1.0, 30.0)),
+    ("instances/tiny/lenet-1x4-tau0.8.json", (1.0, 30.0)),
+    ("instances/coupled/lenet-9x5-nexus-rpi3.json", (1.0, 30.0)),
+    pytest.param("instances/tiny/cifar-1x4-tau0.8.json", (0.0, 1.0), marks=pytest.mark.slow),
+])
+def test_floor_below_exact_pricing(path, scales):
+    """LeNet (homogeneous and Nexus/RPi3) and CIFAR: the floor is at most the tight pricing model's
+    optimum (closed, gap 1e-9) at random prices, and at most the priced optimum with the shared-data
+    weight too."""
+    inst = optdist.load_instance(path)
+    pm = PricingModel(inst, 0, solver="highs")
+    floor = PricingFloor(inst, 0)
+    rng = np.random.default_rng(7)
+    zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
+    b0 = pm.solve(zero, time_limit=60, mip_gap=1e-9, threads=1, seed=0)
+    assert b0.proven
+    for scale in scales:
+        prices = random_prices(inst, rng, scale)
+        out = pm.solve(prices, time_limit=60, mip_gap=1e-9, threads=1, seed=0)
+        assert out.proven
+        assert out.value == pytest.approx(priced(inst, 0, out.owners, prices), rel=1e-6)
+        assert floor.evaluate(prices)[0] <= out.value * (1 + 1e-7)
+        assert class_bound(floor, prices, b0.bound)[0] <= out.value * (1 + 1e-7)
+
+
+def test_floor_refuses_dags(tmp_path):
+    """A residual network (an add layer with two inputs) is refused by name; class_floors skips it."""
+    from tests.test_dag_evaluator import dag_instance
+
+    inst = dag_instance(tmp_path, "res", 1, 3)
+    with pytest.raises(ValueError, match="chain networks"):
+        PricingFloor(inst, 0)
+    assert class_floors(inst, [0]) == [None]
+    assert dual_ascent([None], [1], np.ones(3), lambda pi: {}, lambda u: u, deadline=math.inf, target=1.0)[0] == -math.inf
+
+
+def test_dual_ascent_bound_below_feasible_and_above_start():
+    """On a coupled LeNet set the ascent's best L(pi) is at least L(0) (the floors alone) and at
+    most the objective of a feasible placement (column generation's incumbent, evaluator-scored)."""
+    from optdist.milp.decomposition.colgen import _Problem, column_generation
+
+    inst = optdist.load_instance("instances/coupled/lenet-8x4-rpi3.json")
+    P = _Problem(inst)
+    floors = class_floors(inst, [m[0] for m in P.members])
+    zero = np.zeros(len(P.rows))
+    start, *_ = dual_ascent(floors, P.sizes, P.rhs, P.node_prices, P.usage, deadline=math.inf, target=1.0, max_steps=1)
+    assert start == pytest.approx(sum(n * f.evaluate(P.node_prices(zero))[0] for n, f in zip(P.sizes, floors)))
+    res = column_generation(inst, time_limit=20, threads=1, seed=0)
+    ev = optdist.evaluate(inst, res.assignment)
+    assert ev.feasible
+    best, pi, log = dual_ascent(floors, P.sizes, P.rhs, P.node_prices, P.usage, deadline=math.inf,
+                                target=ev.objective, max_steps=300)
+    assert start <= best <= ev.objective * (1 + 1e-9)
+    assert (pi >= 0).all() and log[-1]["bound"] == best
+    # column generation ran the same steps after round 0 (its "floor"), and its bound stays valid
+    floor = res.extra["rounds"][0]["floor"]
+    assert floor is not None and floor <= res.bound * (1 + 1e-9) and res.bound <= ev.objective * (1 + 1e-9)
