@@ -456,6 +456,7 @@ def column_generation(
             target=inc_obj if math.isfinite(inc_obj) else latency_cap, alone=best0, penalty=penalty,
             device_rows=[(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows])
         best_lb = max(best_lb, val)
+        offer(bound=best_lb)
         if val > center_value:
             center, center_value = pi_f, val
         # round 0 keeps L(0) as its bound; the floors' best L is its "floor" (round 1 carries it on)
