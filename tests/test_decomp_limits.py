@@ -159,28 +159,39 @@ def test_no_solve_runs_past_the_runs_deadline() -> None:
     assert base.deadline_left() is None  # the block ended
 
 
+#: the --time-limit of the CLI tests below (seconds)
+CLI_LIMIT = 6.0
+
+
+def _cli_solve(tmp_path: Path, python_args: list[str], *, timeout: float):
+    """``python PYTHON_ARGS solve lenet-8x4-rpi3.json --time-limit CLI_LIMIT --threads 1 --seed 0
+    --out res.json`` in a subprocess: ``(completed process, wall seconds, the --out document)``;
+    asserts exit 0 and a feasible result whose bound is at most the evaluator's objective."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "res.json"
+    inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
+    cmd = [sys.executable, *python_args, "solve", str(inst), "--time-limit", f"{CLI_LIMIT:g}", "--threads", "1",
+           "--seed", "0", "--out", str(out)]
+    t0 = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=Path(__file__).parents[1])
+    wall = time.perf_counter() - t0
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(out.read_text())
+    assert doc["feasible"] and doc["bound"] is not None and doc["bound"] <= doc["evaluator_objective"] * (1 + 1e-9)
+    return run, wall, doc
+
+
 def test_the_cli_time_limit_counts_from_the_process_start_to_its_exit(tmp_path: Path) -> None:
     """``optdist solve --time-limit 6`` on lenet-8x4-rpi3 (column generation, then branch-and-price
     until the deadline, a gap left): the process, started to ended, takes at most the limit (the
     interpreter's start-up, the imports, loading and the final evaluation included; 1.5 s slack for
     a loaded machine) and reports a bound below the evaluator's objective."""
-    import json
-    import subprocess
-    import sys
-
-    limit = 6.0
-    out = tmp_path / "res.json"
-    cmd = [sys.executable, "-m", "optdist", "solve", str(Path(__file__).parents[1] / "instances" / "coupled" /
-                                                         "lenet-8x4-rpi3.json"),
-           "--time-limit", f"{limit:g}", "--threads", "1", "--seed", "0", "--out", str(out)]
-    t0 = time.perf_counter()
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
-    wall = time.perf_counter() - t0
-    assert run.returncode == 0, run.stderr
-    assert wall <= limit + 1.5, wall
-    doc = json.loads(out.read_text())
+    _, wall, doc = _cli_solve(tmp_path, ["-m", "optdist"], timeout=60)
+    assert wall <= CLI_LIMIT + 1.5, wall
     assert doc["termination"] in ("time_limit", "optimal"), doc["termination"]
-    assert doc["feasible"] and doc["bound"] is not None and doc["bound"] <= doc["evaluator_objective"] * (1 + 1e-9)
 
 
 #: a HiGHS call that does not return (as HiGHS in its root-node heuristics ignores its limit and
@@ -209,21 +220,7 @@ def test_the_cli_reports_the_best_so_far_when_a_solver_call_does_not_return(tmp_
     without the stop it runs 60 s more), exit 0, with the best placement and bound the
     decomposition had found (``time_limit``, bound <= the evaluator's objective, the reason in
     ``extra.stopped``)."""
-    import json
-    import subprocess
-    import sys
-
-    limit = 6.0
-    out = tmp_path / "res.json"
-    inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
-    cmd = [sys.executable, "-c", _HANGING_HIGHS, "solve", str(inst), "--time-limit", f"{limit:g}", "--threads", "1",
-           "--seed", "0", "--out", str(out)]
-    t0 = time.perf_counter()
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=Path(__file__).parents[1])
-    wall = time.perf_counter() - t0
-    assert run.returncode == 0, run.stderr
-    assert wall <= limit + 3.0, wall
-    doc = json.loads(out.read_text())
+    run, wall, doc = _cli_solve(tmp_path, ["-c", _HANGING_HIGHS], timeout=90)
+    assert wall <= CLI_LIMIT + 3.0, wall
     assert doc["termination"] == "time_limit" and "had not returned" in doc["extra"]["stopped"]
-    assert doc["feasible"] and doc["bound"] is not None and doc["bound"] <= doc["evaluator_objective"] * (1 + 1e-9)
     assert "termination  time_limit" in run.stdout and "had not returned" in run.stderr

@@ -226,28 +226,30 @@ def test_speed_cuts_never_exceed_a_stage_time(name):
         inst, cuts, lambda r, k, owners: sum(TIME_UNIT / inst.segment_seconds(r)[k, j] for j in owners), seed=13)
 
 
+def priced_lp_and_optimum(inst, with_cuts) -> tuple[float, float]:
+    """(LP relaxation, MILP optimum) of request 0 of ``inst`` alone on the tight model, priced at
+    0.02 TIME_UNIT per byte sent; ``with_cuts(b, on)`` adds (on) or leaves out (off) a cut family."""
+    import pyomo.environ as pyo
+
+    b = build(inst, "tight", requests=[0])
+    with_cuts(b)
+    b.set_objective(b.latency(0) + 0.02 * pyo.quicksum(b.usage(0, i, "bandwidth") for i in range(inst.n_devices)))
+    out = get_solver("highs").solve(b.model, mip_gap=1e-9, threads=1)
+    assert out.termination is Termination.OPTIMAL
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(b.model)
+    return get_solver("highs").solve(b.model, threads=1).incumbent, out.incumbent
+
+
 def test_speed_cuts_raise_the_lp_bound_of_pricing_and_keep_the_optimum():
     """Priced CIFAR request (latency + 0.02 TIME_UNIT per byte sent) on the tiny CIFAR set: the LP
     relaxation was 104,856 without the speed cuts and 110,326 with them (7.0 % -> 2.2 % below the
     MILP optimum 112,764, the same with and without)."""
-    import pyomo.environ as pyo
-
     inst = tiny("cifar-1x4-tau0.8")
-    lp, opt = {}, {}
-    for cuts in (False, True):
-        b = build(inst, "tight", requests=[0])
-        b.set_objective(b.latency(0) + 0.02 * pyo.quicksum(b.usage(0, i, "bandwidth")
-                                                           for i in range(inst.n_devices)))
-        if not cuts:
-            b.model.stage_time.speed.deactivate()
-        out = get_solver("highs").solve(b.model, mip_gap=1e-9, threads=1)
-        assert out.termination is Termination.OPTIMAL
-        opt[cuts] = out.incumbent
-        pyo.TransformationFactory("core.relax_integer_vars").apply_to(b.model)
-        lp[cuts] = get_solver("highs").solve(b.model, threads=1).incumbent
-    assert opt[True] == pytest.approx(opt[False], rel=RTOL)
-    assert lp[False] <= lp[True] <= opt[True] * (1 + RTOL)
-    assert lp[True] >= lp[False] * 1.04
+    lp_off, opt_off = priced_lp_and_optimum(inst, lambda b: b.model.stage_time.speed.deactivate())
+    lp_on, opt_on = priced_lp_and_optimum(inst, lambda b: None)
+    assert opt_on == pytest.approx(opt_off, rel=RTOL)
+    assert lp_off <= lp_on <= opt_on * (1 + RTOL)
+    assert lp_on >= lp_off * 1.04
 
 
 def test_request_symmetry_keeps_every_assignment_and_the_optimum():

@@ -17,7 +17,7 @@ from optdist.milp.tight import add_kept_cuts, kept_cuts
 from optdist.result import Termination
 from optdist.solvers import get_solver
 from tests.test_dag_evaluator import dag_instance, placements
-from tests.test_decompose import random_assignment, tiny
+from tests.test_decompose import priced_lp_and_optimum, random_assignment, tiny
 
 RTOL = 1e-7
 
@@ -78,24 +78,15 @@ def test_kept_cuts_hold_at_every_placement_of_a_dag(tmp_path, cnn):
 def test_kept_cuts_raise_the_lp_bound_of_pricing_and_keep_the_optimum():
     """Priced CIFAR request (latency + 0.02 TIME_UNIT per byte sent) on the tiny CIFAR set: the
     rows raise the LP relaxation and leave the MILP optimum where it was."""
-    import pyomo.environ as pyo
+    def kept(b: BuiltModel) -> None:
+        add_kept_cuts(b)
+        assert len(b.model.kept_cuts.row) > 0
 
     inst = tiny("cifar-1x4-tau0.8")
-    lp, opt = {}, {}
-    for cuts in (False, True):
-        b = build(inst, "tight", requests=[0])
-        if cuts:
-            add_kept_cuts(b)
-            assert len(b.model.kept_cuts.row) > 0
-        b.set_objective(b.latency(0) + 0.02 * pyo.quicksum(b.usage(0, i, "bandwidth")
-                                                           for i in range(inst.n_devices)))
-        out = get_solver("highs").solve(b.model, mip_gap=1e-9, threads=1)
-        assert out.termination is Termination.OPTIMAL
-        opt[cuts] = out.incumbent
-        pyo.TransformationFactory("core.relax_integer_vars").apply_to(b.model)
-        lp[cuts] = get_solver("highs").solve(b.model, threads=1).incumbent
-    assert opt[True] == pytest.approx(opt[False], rel=RTOL)
-    assert lp[False] < lp[True] <= opt[True] * (1 + RTOL)
+    lp_off, opt_off = priced_lp_and_optimum(inst, lambda b: None)
+    lp_on, opt_on = priced_lp_and_optimum(inst, kept)
+    assert opt_on == pytest.approx(opt_off, rel=RTOL)
+    assert lp_off < lp_on <= opt_on * (1 + RTOL)
 
 
 def test_kept_cuts_raise_the_lp_of_the_coupled_cifar_pricing_model():
