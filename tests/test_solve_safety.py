@@ -162,6 +162,44 @@ def test_signal_stops_cbc_keeps_the_incumbent_and_leaves_no_files(tmp_path):
     assert list(tmp.iterdir()) == []  # no LP, solution or log file left behind
 
 
+def signal_group_after(args: list[str], sig: int, after_s: float, tmp_path: Path) -> tuple[int, str, str, float]:
+    """Start `optdist solve ARGS` in its own process group and send ``sig`` to the group (as
+    `timeout -s TERM` does) ``after_s`` seconds after it says it is solving; returns the exit
+    status, stdout, stderr and the seconds from the signal to the exit."""
+    errlog = tmp_path / "stderr.txt"
+    with errlog.open("w") as errf:
+        proc = subprocess.Popen([sys.executable, "-m", "optdist", "solve", *args], stdout=subprocess.PIPE,
+                                stderr=errf, text=True, env=ENV, cwd=ROOT, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+        deadline = time.monotonic() + 120
+        while "optdist: solving" not in errlog.read_text():
+            assert proc.poll() is None, (proc.communicate(), errlog.read_text())
+            assert time.monotonic() < deadline, "optdist did not start solving in time"
+            time.sleep(0.1)
+        time.sleep(after_s)
+        os.killpg(proc.pid, sig)
+        sent = time.monotonic()
+        out, _ = proc.communicate(timeout=120)
+        return proc.returncode, out, errlog.read_text(), time.monotonic() - sent
+
+
+@pytest.mark.slow
+@requires_solver("scip")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_scip_at_once_and_keeps_the_incumbent(tmp_path, sig):
+    """SCIP solved in C holding the GIL, so SIGTERM waited for its 60 s limit (SIGINT it catches
+    itself); now a watcher thread interrupts it. Compact: SCIP has an incumbent after a few seconds."""
+    res = tmp_path / "res.json"
+    rc, out, err, took = signal_group_after([LONG, "--formulation", "compact", "--solver", "scip", "--threads", "1",
+                                             "--time-limit", "60", "--out", str(res)], sig, 4.0, tmp_path)
+    assert took < 15, f"SCIP ran {took:.1f} s past the signal"
+    assert rc == 130, err
+    doc = json.loads(res.read_text())
+    assert doc["termination"] == "interrupted" and doc["extra"]["interrupted"].startswith(signal.Signals(sig).name)
+    if doc["assignment"] is not None:  # SCIP had an incumbent (on an idle machine it has one by 4 s)
+        check_interrupted(rc, out, err, res)
+
+
 # --- honest statuses ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("flag,value", [("--time-limit", "nan"), ("--time-limit", "-5"), ("--time-limit", "inf"),

@@ -170,6 +170,55 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
             signal.signal(sig, h)
 
 
+@contextlib.contextmanager
+def stop_native_code_on_signals(stop: Callable[[], None], every: float = 0.1) -> Iterator[None]:
+    """While the block runs, a SIGINT/SIGTERM calls ``stop()`` from a watcher thread at once, and
+    again every ``every`` seconds until the block ends (a stop request made before the solver
+    starts is lost: pyscipopt 6.3's ``optimizeNogil`` after ``interruptSolve`` ran to its limit).
+
+    For solvers that run in C with the GIL released (pyscipopt's ``optimizeNogil``): Python runs
+    signal handlers only in the main thread between bytecodes, so :func:`stop_on_signals`'s
+    handler runs only when the solve returns; the C-level handler writes the signal's number to
+    ``signal.set_wakeup_fd`` at once, which wakes the watcher. Only signals with a Python handler
+    are written (inside :func:`stop_on_signals`); ``stop`` must be safe to call from another
+    thread. A wakeup fd set before (asyncio) still receives every signal's byte. Only the main
+    thread can set the wakeup fd; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    import select
+
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    old = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    done = threading.Event()
+
+    def watch() -> None:
+        stopping = False
+        while not done.is_set():
+            if select.select([r], [], [], every if stopping else None)[0]:
+                got = os.read(r, 512)
+                if old != -1:
+                    with contextlib.suppress(OSError):
+                        os.write(old, got)
+                stopping = stopping or any(b in (signal.SIGINT, signal.SIGTERM) for b in got)
+            if stopping and not done.is_set():
+                stop()
+
+    watcher = threading.Thread(target=watch, name="optdist-signal-watcher", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        signal.set_wakeup_fd(old)
+        os.write(w, b"\0")  # wakes the watcher to end it
+        watcher.join()
+        os.close(r)
+        os.close(w)
+
+
 def stop_requested() -> bool:
     """True once SIGINT/SIGTERM arrived inside the outermost :func:`stop_on_signals` block.
 

@@ -2,6 +2,12 @@
 
 Typical raw options: ``"limits/nodes" = 10000``, ``"presolving/maxrounds" = 0``,
 ``"display/verblevel" = 4``. SCIP solves on one thread (``threads`` sets ``lp/threads`` only).
+
+SIGINT/SIGTERM stop a solve with its incumbent and bound: SCIP solves through pyscipopt's
+``optimizeNogil`` (Pyomo's ``scip_direct`` calls ``optimize``, which holds the GIL, so no Python
+code ran until SCIP's own time limit), and a watcher thread woken by the signal
+(:func:`optdist.solvers.base.stop_native_code_on_signals`) calls ``Model.interruptSolve``: SCIP
+stops with status ``userinterrupt``. SIGINT SCIP also catches itself (``misc/catchctrlc``).
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from optdist.solvers.base import ContribSolver, Feature
+import pyomo.environ as pyo
+
+from optdist.solvers.base import ContribSolver, Feature, SolverOutcome, stop_native_code_on_signals
 
 PARAMS_URL = "https://www.scipopt.org/doc/html/PARAMETERS.php"
 
@@ -38,6 +46,20 @@ def _native_stderr() -> Iterator[list[str]]:
             lines += [x for x in f.read().decode(errors="replace").splitlines() if x.strip()]
 
 
+class _SolveWithoutGil:
+    """A pyscipopt ``Model`` as Pyomo's ``ScipDirect.solve`` uses it, whose ``optimize`` is
+    ``optimizeNogil`` (the GIL released while SCIP solves); everything else is the model's."""
+
+    def __init__(self, model: Any):
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def optimize(self) -> None:
+        self._model.optimizeNogil()
+
+
 class Scip(ContribSolver):
     """SCIP (Apache 2.0, ``pip install pyscipopt``: the wheel bundles SCIP)."""
 
@@ -50,6 +72,40 @@ class Scip(ContribSolver):
         "mip_gap": "limits/gap",
         "seed": "randomization/randomseedshift",
     }
+
+    _scip: Any = None  # the pyscipopt Model being built or solved, to interrupt on a signal
+
+    def _solver(self) -> Any:
+        """Pyomo's ``scip_direct``, made to solve with the GIL released and to keep a handle on
+        its pyscipopt ``Model`` (``ScipDirect._create_solver_model``: private in pyomo 6.10,
+        pinned by pyproject)."""
+        opt = super()._solver()
+        create = opt._create_solver_model
+
+        def create_and_keep(model: Any, config: Any) -> tuple[Any, Any, bool]:
+            scip_model, loader, has_obj = create(model, config)
+            self._scip = scip_model
+            return _SolveWithoutGil(scip_model), loader, has_obj
+
+        opt._create_solver_model = create_and_keep
+        return opt
+
+    def _solve(
+        self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]
+    ) -> SolverOutcome:
+        """:meth:`ContribSolver._solve`, with a signal calling ``interruptSolve`` on the running SCIP."""
+        self._scip = None
+        try:
+            with stop_native_code_on_signals(self._interrupt):
+                return super()._solve(model, opts, warm_start, tee, raw)
+        finally:
+            self._scip = None
+
+    def _interrupt(self) -> None:
+        """Ask the running SCIP to stop (from the signal watcher thread; a no-op before its model exists)."""
+        scip = self._scip
+        if scip is not None:
+            scip.interruptSolve()
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through pyscipopt on a throwaway ``Model``: the parameter must exist
