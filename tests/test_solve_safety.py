@@ -200,6 +200,35 @@ def test_signal_stops_scip_at_once_and_keeps_the_incumbent(tmp_path, sig):
         check_interrupted(rc, out, err, res)
 
 
+@requires_solver("scip")
+def test_sigterm_in_process_stops_scip_within_a_second():
+    """The adapter alone: SIGTERM 1 s into a SCIP solve with a 30 s limit (a 200-item, 30-row
+    knapsack SCIP does not close in it) ends it as interrupted at once, its incumbent loaded."""
+    import random
+    import threading
+
+    import pyomo.environ as pyo
+
+    from optdist.solvers import get_solver
+
+    rnd = random.Random(1)
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(200), domain=pyo.Binary)
+    m.rows = pyo.Constraint(range(30), rule=lambda m, k: sum(rnd.randint(1, 100) * m.x[i] for i in range(200)) <= 1500)
+    m.obj = pyo.Objective(expr=sum(-rnd.randint(1, 100) * m.x[i] for i in range(200)))
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # without the fix: not the default kill
+    try:
+        timer.start()
+        out = get_solver("scip").solve(m, time_limit=30, threads=1)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
+    assert out.termination is Termination.INTERRUPTED and out.extra["interrupted"] == "SIGTERM"
+    assert out.wall_time < 5, f"SCIP ran {out.wall_time:.1f} s"
+    assert out.has_solution and math.isclose(out.incumbent, pyo.value(m.obj), rel_tol=1e-9)
+
+
 # --- honest statuses ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("flag,value", [("--time-limit", "nan"), ("--time-limit", "-5"), ("--time-limit", "inf"),
