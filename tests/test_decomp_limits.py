@@ -227,3 +227,37 @@ def test_the_cli_reports_the_best_so_far_when_a_solver_call_does_not_return(tmp_
     assert doc["termination"] == "time_limit" and "had not returned" in doc["extra"]["stopped"]
     assert doc["feasible"] and doc["bound"] is not None and doc["bound"] <= doc["evaluator_objective"] * (1 + 1e-9)
     assert "termination  time_limit" in run.stdout and "had not returned" in run.stderr
+
+
+#: a HiGHS call that never returns in time (60 s), from the first one on
+_HUNG_HIGHS = """
+import sys, time
+from optdist.solvers import highs
+highs.Highs._solve = lambda self, *a, **k: time.sleep(60)
+from optdist.cli import main
+sys.exit(main())
+"""
+
+
+def test_the_stop_at_the_deadline_prints_each_note_once(tmp_path: Path) -> None:
+    """When the stop at the deadline reports (every HiGHS call hangs; the placement and bound are
+    those offered before any HiGHS call), stderr carries each note once, in the CLI's
+    ``optdist: ...`` format (before the fix every note came twice, once without the prefix);
+    ``--out`` is valid JSON with the reason in ``extra.stopped``; stdout has the report once."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "res.json"
+    inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
+    cmd = [sys.executable, "-c", _HUNG_HIGHS, "solve", str(inst), "--time-limit", "4", "--threads", "1",
+           "--out", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    doc = json.loads(out.read_text())
+    assert run.returncode == (0 if doc["feasible"] else 1), run.stderr
+    lines = run.stderr.splitlines()
+    assert lines and all(line.startswith("optdist: ") for line in lines), run.stderr
+    assert len(lines) == len(set(lines)), run.stderr
+    assert sum("had not returned" in line for line in lines) == 1, run.stderr
+    assert doc["termination"] == "time_limit" and "had not returned" in doc["extra"]["stopped"]
+    assert run.stdout.count("termination  time_limit") == 1

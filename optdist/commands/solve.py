@@ -318,7 +318,8 @@ class _Stopper:
         with p.lock:
             asg, objective, bound = p.assignment, p.objective, p.bound
         why = (f"the solve had not returned {STOP_AFTER * exit_reserve(args.time_limit):.2g} s past the deadline of "
-               f"--time-limit {args.time_limit:g}: the best placement and bound found so far are reported")
+               f"--time-limit {args.time_limit:g}: " + ("the best placement and bound found so far are reported"
+                                                         if asg is not None else "no placement had been found"))
         res = finalize(self.inst, SolveResult(self.inst.name, args.method, Termination.TIME_LIMIT, objective=objective,
                                               bound=bound, wall_time=time.perf_counter() - self.started,
                                               solver=args.solver, formulation=args.formulation,
@@ -326,14 +327,17 @@ class _Stopper:
         out, err = io.StringIO(), io.StringIO()
         rc = 1
         try:
+            # the notes go through the CLI's own handlers (their format, once each), into ``err``
+            streams = [(h, h.setStream(err)) for h in log.handlers if isinstance(h, logging.StreamHandler)]
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                handler = logging.StreamHandler(err)
-                log.addHandler(handler)
                 try:
-                    log.warning("%s", why)
+                    if asg is not None:  # without one, the report says why there is no solution
+                        log.warning("%s", why)
                     rc = _report(self.inst, res, args)
                 finally:
-                    log.removeHandler(handler)
+                    for h, stream in streams:
+                        if stream is not None:
+                            h.setStream(stream)
         finally:
             with contextlib.suppress(OSError):
                 os.write(self.fds[1], err.getvalue().encode())
