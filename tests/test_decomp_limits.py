@@ -261,3 +261,37 @@ def test_the_stop_at_the_deadline_prints_each_note_once(tmp_path: Path) -> None:
     assert sum("had not returned" in line for line in lines) == 1, run.stderr
     assert doc["termination"] == "time_limit" and "had not returned" in doc["extra"]["stopped"]
     assert run.stdout.count("termination  time_limit") == 1
+
+
+#: every HiGHS call hangs, and the first one replaces the folder of ``--out`` (argv[-1]) by a file
+_HUNG_HIGHS_OUT_GONE = """
+import shutil, sys, time
+from pathlib import Path
+from optdist.solvers import highs
+def hang(self, *a, **k):
+    folder = Path(sys.argv[-1]).parent
+    if folder.is_dir():
+        shutil.rmtree(folder)
+        folder.write_text("")
+    time.sleep(60)
+highs.Highs._solve = hang
+from optdist.cli import main
+sys.exit(main())
+"""
+
+
+def test_the_stop_at_the_deadline_says_when_out_cannot_be_written(tmp_path: Path) -> None:
+    """The stop at the deadline cannot write ``--out`` (its folder became a file during the solve):
+    exit 2 with an error naming the path, as the normal path does (before the fix: exit 1 and not a
+    word, the error lost in the timer thread)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "gone" / "res.json"
+    out.parent.mkdir()
+    inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
+    cmd = [sys.executable, "-c", _HUNG_HIGHS_OUT_GONE, "solve", str(inst), "--time-limit", "4", "--threads", "1",
+           "--out", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert run.returncode == 2, run.stderr
+    assert "optdist solve: error: " in run.stderr and str(out.parent) in run.stderr, run.stderr

@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from optdist.cli import EXIT_INTERRUPTED, CliError
+from optdist.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
@@ -334,6 +334,10 @@ class _Stopper:
                     if asg is not None:  # without one, the report says why there is no solution
                         log.warning("%s", why)
                     rc = _report(self.inst, res, args)
+                except Exception as e:  # e.g. --out's folder gone: said here, as cli._run would (the process ends below)
+                    what = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename else e
+                    print(f"optdist solve: {'error' if isinstance(e, OSError) else 'internal error'}: {what}", file=err)
+                    rc = 2 if isinstance(e, OSError) else EXIT_INTERNAL
                 finally:
                     for h, stream in streams:
                         if stream is not None:
