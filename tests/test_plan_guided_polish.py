@@ -59,9 +59,11 @@ def test_polish_facts_are_reported_and_zero_turns_it_off():
     assert 0 <= res.extra["polish_s"] <= 5 + 1  # a solve's limit is the time left
 
 
-@pytest.mark.parametrize("value", [-1, float("nan"), float("inf"), True])
+@pytest.mark.parametrize("value", [-1, float("nan"), float("inf"), True, False, "5"])
 def test_a_bad_polish_time_limit_is_refused_by_name(value):
-    with pytest.raises(ValueError, match="polish_time_limit"):
+    """The fix names the range the polish accepts (0 is allowed: no polish), not the "> 0" of the
+    other limits; a bool is not a number of seconds (False was taken for 0)."""
+    with pytest.raises(ValueError, match=r"polish_time_limit = .* >= 0; 0: no polish"):
         optdist.solve(TINY / "micro-2x3-tight.json", method="plan-rollout", polish_time_limit=value)
 
 

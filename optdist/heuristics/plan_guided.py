@@ -339,8 +339,13 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     and plan: ``(forecast, plans, plan objective s or None, what found the plan, plan seconds
     (the polish included), the polish's facts (:func:`_plan`))``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit, time_limit=time_limit)
-    if polish_time_limit is not None and polish_time_limit != 0:
-        _check_seconds(method, polish_time_limit=polish_time_limit)  # 0: no polish
+    if polish_time_limit is not None and not (isinstance(polish_time_limit, numbers.Real) and polish_time_limit == 0
+                                              and not isinstance(polish_time_limit, bool)):
+        try:
+            _check_seconds(method, polish_time_limit=polish_time_limit)
+        except ValueError:
+            raise ValueError(f"{method}: polish_time_limit = {polish_time_limit!r} is out of range (fix: give a finite "
+                             "number of seconds >= 0; 0: no polish)") from None
     fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
     if fc.n_nodes != inst.n_nodes:
         raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
