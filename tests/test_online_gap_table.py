@@ -103,3 +103,32 @@ def test_the_committed_table_shows_the_current_solu_references():
         assert r["latency_ms"] == pytest.approx(ref["latency_ms"], rel=1e-9), r["instance"]
         rows = df[df["instance"] == r["instance"]]
         assert (rows["reference_ms"].dropna() == r["reference_ms"]).all(), r["instance"]
+
+
+def test_a_signal_during_a_run_writes_no_record_and_ends_the_run(gap_table, tmp_path, monkeypatch, capsys):
+    """SIGTERM during plan-guided's plan (a real signal, sent as HiGHS starts its first solve; the
+    library turns it into an ``interrupted`` result): no record for that run, no later run, no
+    render, exit 143, a message saying how to resume (before the fix the interrupted result was
+    recorded as a finished one and the run went on)."""
+    import os
+    import signal
+
+    from optdist.solvers import highs
+
+    real = highs.Highs._solve
+    sent = []
+
+    def signalled(self, *a, **k):
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(highs.Highs, "_solve", signalled)
+    inst = str(ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json")  # its reference: from coupled.solu
+    rc = gap_table.main(["--instances", inst, "--methods", "plan-guided", "greedy", "--plan-time-limit", "5"])
+    assert sent and rc == 143
+    recs = sorted(p.name for p in (tmp_path / "records").glob("*.json"))
+    assert recs == ["lenet-8x4-rpi3--exact-reference.json"]
+    assert not (tmp_path / "gap_table.md").exists()
+    assert "interrupted by SIGTERM" in capsys.readouterr().err
