@@ -295,3 +295,18 @@ def test_the_stop_at_the_deadline_says_when_out_cannot_be_written(tmp_path: Path
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
     assert run.returncode == 2, run.stderr
     assert "optdist solve: error: " in run.stderr and str(out.parent) in run.stderr, run.stderr
+
+
+def test_a_huge_time_limit_runs_without_a_timer_traceback() -> None:
+    """``--time-limit 1e308`` is a valid (finite) limit: the stop at the deadline and the HiGHS
+    watchdog wait at most ``threading.TIMEOUT_MAX`` (before the fix both timer threads died with
+    ``OverflowError: timestamp out of range`` tracebacks on stderr)."""
+    import subprocess
+    import sys
+
+    inst = Path(__file__).parents[1] / "instances" / "tiny" / "micro-2x2-tau0.6.json"
+    cmd = [sys.executable, "-m", "optdist", "solve", str(inst), "--time-limit", "1e308", "--threads", "1"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr and "OverflowError" not in run.stderr, run.stderr
+    assert "termination  optimal" in run.stdout

@@ -287,7 +287,8 @@ class _Stopper:
         sys.stdout.flush()
         self.fds = (os.dup(1), os.dup(2))  # the real stdout/stderr: a solver may have redirected 1 and 2
         wait = deadline + STOP_AFTER * exit_reserve(args.time_limit) - time.perf_counter()
-        self.timer = threading.Timer(max(wait, 0.0), self._stop)
+        # at most TIMEOUT_MAX: a huge --time-limit must not overflow the timer
+        self.timer = threading.Timer(min(max(wait, 0.0), threading.TIMEOUT_MAX), self._stop)
         self.timer.daemon = True
         self.timer.start()
 
@@ -334,7 +335,7 @@ class _Stopper:
                     if asg is not None:  # without one, the report says why there is no solution
                         log.warning("%s", why)
                     rc = _report(self.inst, res, args)
-                except Exception as e:  # e.g. --out's folder gone: said here, as cli._run would (the process ends below)
+                except Exception as e:  # e.g. --out's folder gone: said here as cli._run would (exit below)
                     what = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename else e
                     print(f"optdist solve: {'error' if isinstance(e, OSError) else 'internal error'}: {what}", file=err)
                     rc = 2 if isinstance(e, OSError) else EXIT_INTERNAL
