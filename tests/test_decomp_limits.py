@@ -250,7 +250,7 @@ def test_the_stop_at_the_deadline_prints_each_note_once(tmp_path: Path) -> None:
 
     out = tmp_path / "res.json"
     inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
-    cmd = [sys.executable, "-c", _HUNG_HIGHS, "solve", str(inst), "--time-limit", "4", "--threads", "1",
+    cmd = [sys.executable, "-c", _HUNG_HIGHS, "solve", str(inst), "--time-limit", "8", "--threads", "1",
            "--out", str(out)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
     doc = json.loads(out.read_text())
@@ -290,7 +290,7 @@ def test_the_stop_at_the_deadline_says_when_out_cannot_be_written(tmp_path: Path
     out = tmp_path / "gone" / "res.json"
     out.parent.mkdir()
     inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
-    cmd = [sys.executable, "-c", _HUNG_HIGHS_OUT_GONE, "solve", str(inst), "--time-limit", "4", "--threads", "1",
+    cmd = [sys.executable, "-c", _HUNG_HIGHS_OUT_GONE, "solve", str(inst), "--time-limit", "8", "--threads", "1",
            "--out", str(out)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
     assert run.returncode == 2, run.stderr
@@ -310,3 +310,21 @@ def test_a_huge_time_limit_runs_without_a_timer_traceback() -> None:
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr and "OverflowError" not in run.stderr, run.stderr
     assert "termination  optimal" in run.stdout
+
+
+def test_a_time_limit_spent_starting_up_says_so(tmp_path: Path) -> None:
+    """``--time-limit 0.001`` is gone before the solve starts (start-up alone takes longer): exit
+    1, no solution, and the reason says the limit was spent starting up and how long that took
+    (before the fix it said the solve "had not returned" past a deadline it never had)."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "res.json"
+    inst = Path(__file__).parents[1] / "instances" / "tiny" / "micro-2x2-tau0.6.json"
+    cmd = [sys.executable, "-m", "optdist", "solve", str(inst), "--time-limit", "0.001", "--out", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert run.returncode == 1, run.stderr
+    assert "--time-limit 0.001 was spent before the solve could start" in run.stderr, run.stderr
+    assert "fix: a larger --time-limit" in run.stderr
+    assert "was spent before" in json.loads(out.read_text())["extra"]["stopped"]

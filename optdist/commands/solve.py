@@ -287,6 +287,7 @@ class _Stopper:
         sys.stdout.flush()
         self.fds = (os.dup(1), os.dup(2))  # the real stdout/stderr: a solver may have redirected 1 and 2
         wait = deadline + STOP_AFTER * exit_reserve(args.time_limit) - time.perf_counter()
+        self.spent = process_age() if deadline <= time.perf_counter() else None  # the limit gone before the solve
         # at most TIMEOUT_MAX: a huge --time-limit must not overflow the timer
         self.timer = threading.Timer(min(max(wait, 0.0), threading.TIMEOUT_MAX), self._stop)
         self.timer.daemon = True
@@ -321,6 +322,10 @@ class _Stopper:
         why = (f"the solve had not returned {STOP_AFTER * exit_reserve(args.time_limit):.2g} s past the deadline of "
                f"--time-limit {args.time_limit:g}: " + ("the best placement and bound found so far are reported"
                                                          if asg is not None else "no placement had been found"))
+        if self.spent is not None and asg is None:
+            why = (f"--time-limit {args.time_limit:g} was spent before the solve could start (start-up and loading "
+                   f"took {self.spent:.2f} s, the exit reserve {exit_reserve(args.time_limit):.2g} s; fix: a larger "
+                   "--time-limit)")
         res = finalize(self.inst, SolveResult(self.inst.name, args.method, Termination.TIME_LIMIT, objective=objective,
                                               bound=bound, wall_time=time.perf_counter() - self.started,
                                               solver=args.solver, formulation=args.formulation,
