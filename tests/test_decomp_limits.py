@@ -224,3 +224,104 @@ def test_the_cli_reports_the_best_so_far_when_a_solver_call_does_not_return(tmp_
     assert wall <= CLI_LIMIT + 3.0, wall
     assert doc["termination"] == "time_limit" and "had not returned" in doc["extra"]["stopped"]
     assert "termination  time_limit" in run.stdout and "had not returned" in run.stderr
+
+
+#: a HiGHS call that never returns in time (60 s), from the first one on
+_HUNG_HIGHS = """
+import sys, time
+from optdist.solvers import highs
+highs.Highs._solve = lambda self, *a, **k: time.sleep(60)
+from optdist.cli import main
+sys.exit(main())
+"""
+
+
+def test_the_stop_at_the_deadline_prints_each_note_once(tmp_path: Path) -> None:
+    """When the stop at the deadline reports (every HiGHS call hangs; the placement and bound are
+    those offered before any HiGHS call), stderr carries each note once, in the CLI's
+    ``optdist: ...`` format (before the fix every note came twice, once without the prefix);
+    ``--out`` is valid JSON with the reason in ``extra.stopped``; stdout has the report once."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "res.json"
+    inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
+    cmd = [sys.executable, "-c", _HUNG_HIGHS, "solve", str(inst), "--time-limit", "8", "--threads", "1",
+           "--out", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    doc = json.loads(out.read_text())
+    assert run.returncode == (0 if doc["feasible"] else 1), run.stderr
+    lines = run.stderr.splitlines()
+    assert lines and all(line.startswith("optdist: ") for line in lines), run.stderr
+    assert len(lines) == len(set(lines)), run.stderr
+    assert sum("had not returned" in line for line in lines) == 1, run.stderr
+    assert doc["termination"] == "time_limit" and "had not returned" in doc["extra"]["stopped"]
+    assert run.stdout.count("termination  time_limit") == 1
+
+
+#: every HiGHS call hangs, and the first one replaces the folder of ``--out`` (argv[-1]) by a file
+_HUNG_HIGHS_OUT_GONE = """
+import shutil, sys, time
+from pathlib import Path
+from optdist.solvers import highs
+def hang(self, *a, **k):
+    folder = Path(sys.argv[-1]).parent
+    if folder.is_dir():
+        shutil.rmtree(folder)
+        folder.write_text("")
+    time.sleep(60)
+highs.Highs._solve = hang
+from optdist.cli import main
+sys.exit(main())
+"""
+
+
+def test_the_stop_at_the_deadline_says_when_out_cannot_be_written(tmp_path: Path) -> None:
+    """The stop at the deadline cannot write ``--out`` (its folder became a file during the solve):
+    exit 2 with an error naming the path, as the normal path does (before the fix: exit 1 and not a
+    word, the error lost in the timer thread)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "gone" / "res.json"
+    out.parent.mkdir()
+    inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
+    cmd = [sys.executable, "-c", _HUNG_HIGHS_OUT_GONE, "solve", str(inst), "--time-limit", "8", "--threads", "1",
+           "--out", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert run.returncode == 2, run.stderr
+    assert "optdist solve: error: " in run.stderr and str(out.parent) in run.stderr, run.stderr
+
+
+def test_a_huge_time_limit_runs_without_a_timer_traceback() -> None:
+    """``--time-limit 1e308`` is a valid (finite) limit: the stop at the deadline and the HiGHS
+    watchdog wait at most ``threading.TIMEOUT_MAX`` (before the fix both timer threads died with
+    ``OverflowError: timestamp out of range`` tracebacks on stderr)."""
+    import subprocess
+    import sys
+
+    inst = Path(__file__).parents[1] / "instances" / "tiny" / "micro-2x2-tau0.6.json"
+    cmd = [sys.executable, "-m", "optdist", "solve", str(inst), "--time-limit", "1e308", "--threads", "1"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr and "OverflowError" not in run.stderr, run.stderr
+    assert "termination  optimal" in run.stdout
+
+
+def test_a_time_limit_spent_starting_up_says_so(tmp_path: Path) -> None:
+    """``--time-limit 0.001`` is gone before the solve starts (start-up alone takes longer): exit
+    1, no solution, and the reason says the limit was spent starting up and how long that took
+    (before the fix it said the solve "had not returned" past a deadline it never had)."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "res.json"
+    inst = Path(__file__).parents[1] / "instances" / "tiny" / "micro-2x2-tau0.6.json"
+    cmd = [sys.executable, "-m", "optdist", "solve", str(inst), "--time-limit", "0.001", "--out", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[1])
+    assert run.returncode == 1, run.stderr
+    assert "--time-limit 0.001 was spent before the solve could start" in run.stderr, run.stderr
+    assert "fix: a larger --time-limit" in run.stderr
+    assert "was spent before" in json.loads(out.read_text())["extra"]["stopped"]

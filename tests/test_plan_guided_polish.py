@@ -59,9 +59,11 @@ def test_polish_facts_are_reported_and_zero_turns_it_off():
     assert 0 <= res.extra["polish_s"] <= 5 + 1  # a solve's limit is the time left
 
 
-@pytest.mark.parametrize("value", [-1, float("nan"), float("inf"), True])
+@pytest.mark.parametrize("value", [-1, float("nan"), float("inf"), True, False, "5"])
 def test_a_bad_polish_time_limit_is_refused_by_name(value):
-    with pytest.raises(ValueError, match="polish_time_limit"):
+    """The fix names the range the polish accepts (0 is allowed: no polish), not the "> 0" of the
+    other limits; a bool is not a number of seconds (False was taken for 0)."""
+    with pytest.raises(ValueError, match=r"polish_time_limit = .* >= 0; 0: no polish"):
         optdist.solve(TINY / "micro-2x3-tight.json", method="plan-rollout", polish_time_limit=value)
 
 
@@ -74,3 +76,45 @@ def test_a_plan_proven_optimal_is_not_polished(monkeypatch):
     res = optdist.solve(TINY / "micro-2x3-tight.json", method="plan-guided", plan_time_limit=20, seed=0)
     assert res.extra["polish_moves"] == 0 and res.extra["plan_objective"] == res.extra["plan_engine_objective"]
     assert res.evaluation.feasible
+
+
+def test_a_signal_during_the_plan_skips_the_polish(monkeypatch):
+    """SIGTERM during the plan's exact engine (a real signal, sent as HiGHS starts its first
+    solve): the result is ``interrupted`` and the polish tries no pair move (before the fix it
+    went on with its exact single-request solves, seconds after the signal)."""
+    import os
+    import signal
+
+    from optdist.solvers import highs
+
+    real_solve, sent = highs.Highs._solve, []
+
+    def signalled(self, *a, **k):
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_solve(self, *a, **k)
+
+    real_polish, real_alone = plan_guided._polish, plan_guided._exact_alone
+    polishing, tried = [False], []
+
+    def polish(*a, **k):
+        polishing[0] = True
+        try:
+            return real_polish(*a, **k)
+        finally:
+            polishing[0] = False
+
+    def exact_alone(*a, **k):
+        if polishing[0]:
+            tried.append(True)
+        return real_alone(*a, **k)
+
+    monkeypatch.setattr(highs.Highs, "_solve", signalled)
+    monkeypatch.setattr(plan_guided, "_polish", polish)
+    monkeypatch.setattr(plan_guided, "_exact_alone", exact_alone)
+    res = optdist.solve(COUPLED / "lenet-8x4-rpi3.json", method="plan-guided", plan_time_limit=5,
+                        polish_time_limit=30, seed=0)
+    assert sent and res.termination == "interrupted" and res.extra["interrupted"] == "SIGTERM"
+    assert tried == [] and res.extra["polish_moves"] == 0
+    assert res.evaluation is not None

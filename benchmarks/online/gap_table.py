@@ -45,7 +45,8 @@ Every latency, byte, rejection and violation comes from the independent evaluato
 are split into capacity (10b-d), privacy ((10f) and the (10h) pins) and placement
 (intermediate layers on a source). Each (instance, method) is one record,
 ``records/<instance>--<method>.json``, written atomically when it finishes; a record present
-is skipped (``--force`` re-runs it), so an interrupted run resumes.
+is skipped (``--force`` re-runs it), so an interrupted run resumes. SIGINT/SIGTERM during a solve
+end the run (exit 130 / 143) with no record for the run they stopped and no render.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ import optdist  # noqa: E402
 from optdist.bench.solu import read_solu  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
 from optdist.io import atomic_write_json, atomic_write_text  # noqa: E402
+from optdist.result import SolveResult  # noqa: E402
 
 from _common import machine, reference, row  # noqa: E402
 
@@ -109,11 +111,23 @@ def record_path(instance: str, method: str) -> Path:
     return RECORDS / f"{instance}--{re.sub(r'[^a-z0-9-]+', '-', method.lower()).strip('-')}.json"
 
 
+class Interrupted(Exception):
+    """SIGINT/SIGTERM stopped a solve (the library turns them into an ``interrupted`` result):
+    its record is not written and the run ends (``args[0]``: the signal's name)."""
+
+
+def _not_interrupted(res: SolveResult) -> SolveResult:
+    """``res``, unless a signal stopped it (:class:`Interrupted`)."""
+    if res.termination == "interrupted":
+        raise Interrupted(res.extra.get("interrupted") or "SIGINT")
+    return res
+
+
 def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float, ppo_timesteps: int) -> dict:
     """One method on ``inst``: its row (reference columns filled in at render time)."""
     extra: dict = {}
     if method == PPO:
-        res = optdist.solve(inst, method="rl-ppo", timesteps=ppo_timesteps, seed=0)
+        res = _not_interrupted(optdist.solve(inst, method="rl-ppo", timesteps=ppo_timesteps, seed=0))
         extra = {"train_s": res.extra["train_s"], "timesteps": ppo_timesteps}
     elif method in RL_VARIANTS:
         from optdist.result import finalize
@@ -126,12 +140,12 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
         tr = train(inst, preset, episodes=episodes, seed=0, progress=False, **opts)
         slug = f"{inst.name}-{'paper' if opts['reward'] == 'paper' else 'masked'}"
         write_curves(tr.curves, HERE / "curves" / slug, f"{inst.name}: {method}, preset {preset.name}, {episodes} episodes")
-        res = finalize(inst, solve_rl(inst, policy=Policy.from_agent(tr.agent.q, tr.config)))
+        res = _not_interrupted(finalize(inst, solve_rl(inst, policy=Policy.from_agent(tr.agent.q, tr.config))))
         extra = {"train_s": tr.train_s, "episodes": episodes}
     elif method in PLANNED or method in FORECASTS:
         name, sign = (method, 0) if method in PLANNED else FORECASTS[method]
-        res = optdist.solve(inst, method=name, plan_time_limit=plan_time_limit,
-                            forecast=None if sign == 0 else wrong_forecast(inst, sign))
+        res = _not_interrupted(optdist.solve(inst, method=name, plan_time_limit=plan_time_limit,
+                                             forecast=None if sign == 0 else wrong_forecast(inst, sign)))
         plan, engine = res.extra["plan_objective"], res.extra.get("plan_engine_objective")
         extra = {"prep_s": res.extra["plan_s"], "plan_found_by": res.extra["plan_found_by"],
                  "plan_ms": None if plan is None else 1e3 * plan,
@@ -139,7 +153,7 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
                  **{k: res.extra[k] for k in ("followed", "repaired", "improved", "chosen", "polish_moves", "polish_s")
                     if k in res.extra}}
     else:
-        res = optdist.solve(inst, method=method)
+        res = _not_interrupted(optdist.solve(inst, method=method))
     return {**row(inst, method, res, None), "n_requests": inst.n_requests, "decision_ms_max": res.extra.get("decision_ms_max"), **extra}
 
 
@@ -173,7 +187,7 @@ def exact_row(inst: Instance, time_limit: float) -> dict:
     known = solu_row(inst.name, inst.n_requests)
     if known is not None:
         return known
-    milp = reference(inst, time_limit)
+    milp = _not_interrupted(reference(inst, time_limit))
     ev = milp.evaluation
     best = ev.total_latency if ev is not None and ev.feasible else None
     proven = best is not None and milp.bound is not None and best <= milp.bound * (1 + 1e-6)
@@ -316,8 +330,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--render only redraws the table from the records: leave out --instances, --methods and --force")
     if not args.render:
         insts = load_all([instance_path(n) for n in args.instances] if args.instances else DEFAULT)
-        run(insts, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
-            time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps)
+        try:
+            run(insts, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
+                time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps)
+        except Interrupted as e:  # the records written so far stay; a rerun resumes from them
+            print(f"gap_table.py: interrupted by {e.args[0]}: no record written for the run it stopped, "
+                  "the table not rendered (rerun the command to resume)", file=sys.stderr)
+            return 143 if e.args[0] == "SIGTERM" else 130
     render()
     print(f"wrote {HERE / 'gap_table.md'}, gap_table.csv and gap_table.png")
     return 0

@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from optdist.cli import EXIT_INTERRUPTED, CliError
+from optdist.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
@@ -287,7 +287,9 @@ class _Stopper:
         sys.stdout.flush()
         self.fds = (os.dup(1), os.dup(2))  # the real stdout/stderr: a solver may have redirected 1 and 2
         wait = deadline + STOP_AFTER * exit_reserve(args.time_limit) - time.perf_counter()
-        self.timer = threading.Timer(max(wait, 0.0), self._stop)
+        self.spent = process_age() if deadline <= time.perf_counter() else None  # the limit gone before the solve
+        # at most TIMEOUT_MAX: a huge --time-limit must not overflow the timer
+        self.timer = threading.Timer(min(max(wait, 0.0), threading.TIMEOUT_MAX), self._stop)
         self.timer.daemon = True
         self.timer.start()
 
@@ -318,7 +320,12 @@ class _Stopper:
         with p.lock:
             asg, objective, bound = p.assignment, p.objective, p.bound
         why = (f"the solve had not returned {STOP_AFTER * exit_reserve(args.time_limit):.2g} s past the deadline of "
-               f"--time-limit {args.time_limit:g}: the best placement and bound found so far are reported")
+               f"--time-limit {args.time_limit:g}: " + ("the best placement and bound found so far are reported"
+                                                         if asg is not None else "no placement had been found"))
+        if self.spent is not None and asg is None:
+            why = (f"--time-limit {args.time_limit:g} was spent before the solve could start (start-up and loading "
+                   f"took {self.spent:.2f} s, the exit reserve {exit_reserve(args.time_limit):.2g} s; fix: a larger "
+                   "--time-limit)")
         res = finalize(self.inst, SolveResult(self.inst.name, args.method, Termination.TIME_LIMIT, objective=objective,
                                               bound=bound, wall_time=time.perf_counter() - self.started,
                                               solver=args.solver, formulation=args.formulation,
@@ -326,14 +333,21 @@ class _Stopper:
         out, err = io.StringIO(), io.StringIO()
         rc = 1
         try:
+            # the notes go through the CLI's own handlers (their format, once each), into ``err``
+            streams = [(h, h.setStream(err)) for h in log.handlers if isinstance(h, logging.StreamHandler)]
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                handler = logging.StreamHandler(err)
-                log.addHandler(handler)
                 try:
-                    log.warning("%s", why)
+                    if asg is not None:  # without one, the report says why there is no solution
+                        log.warning("%s", why)
                     rc = _report(self.inst, res, args)
+                except Exception as e:  # e.g. --out's folder gone: said here as cli._run would (exit below)
+                    what = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename else e
+                    print(f"optdist solve: {'error' if isinstance(e, OSError) else 'internal error'}: {what}", file=err)
+                    rc = 2 if isinstance(e, OSError) else EXIT_INTERNAL
                 finally:
-                    log.removeHandler(handler)
+                    for h, stream in streams:
+                        if stream is not None:
+                            h.setStream(stream)
         finally:
             with contextlib.suppress(OSError):
                 os.write(self.fds[1], err.getvalue().encode())

@@ -116,7 +116,7 @@ from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.repair import fill_and_improve
 from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
 from optdist.result import SolveResult
-from optdist.solvers.base import stoppable
+from optdist.solvers.base import stop_requested, stoppable
 from optdist.transfers import RESOURCES
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
@@ -236,7 +236,8 @@ def _polish(fc: Instance, owners: list[list[np.ndarray] | None], *, deadline: fl
     plan within the capacities (both fit ``R``), and the plan's cost only falls: a 2-exchange
     local search that reaches what re-placing one request at a time cannot (the improvement of
     :func:`optdist.milp.decomposition.repair.fill_and_improve`, run by the exact engine: one
-    request's cheaper placement needs room that only the other's moving frees).
+    request's cheaper placement needs room that only the other's moving frees). Stops at once
+    once SIGINT/SIGTERM arrived (:func:`optdist.solvers.base.stop_requested`).
     """
     caps = capacity_matrix(fc)
     own = list(owners)
@@ -252,7 +253,7 @@ def _polish(fc: Instance, owners: list[list[np.ndarray] | None], *, deadline: fl
             room = np.maximum(caps - (use.sum(axis=0) - use[q] - use[s]), 0.0)
             for a, b in ((q, s),) if _key(fc, q) == _key(fc, s) else ((q, s), (s, q)):
                 left = deadline - time.perf_counter()
-                if left <= 0.05:
+                if left <= 0.05 or stop_requested():  # SIGINT/SIGTERM: no more moves (they would start no solve)
                     return own, moves
                 got_a = _exact_alone(fc, a, room * share, solver=solver, time_limit=min(per_solve, left),
                                      threads=threads, seed=seed)
@@ -339,8 +340,13 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     and plan: ``(forecast, plans, plan objective s or None, what found the plan, plan seconds
     (the polish included), the polish's facts (:func:`_plan`))``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit, time_limit=time_limit)
-    if polish_time_limit is not None and polish_time_limit != 0:
-        _check_seconds(method, polish_time_limit=polish_time_limit)  # 0: no polish
+    if polish_time_limit is not None and not (isinstance(polish_time_limit, numbers.Real) and polish_time_limit == 0
+                                              and not isinstance(polish_time_limit, bool)):
+        try:
+            _check_seconds(method, polish_time_limit=polish_time_limit)
+        except ValueError:
+            raise ValueError(f"{method}: polish_time_limit = {polish_time_limit!r} is out of range (fix: give a finite "
+                             "number of seconds >= 0; 0: no polish)") from None
     fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
     if fc.n_nodes != inst.n_nodes:
         raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "

@@ -124,7 +124,7 @@ class Highs(ContribSolver):
             if self._highs is not None:
                 self._highs.cancelSolve()
 
-        timer = threading.Timer(max(min(waits), 0.0), cancel)
+        timer = threading.Timer(min(max(min(waits), 0.0), threading.TIMEOUT_MAX), cancel)  # a huge limit: no overflow
         timer.daemon = True
         timer.start()
         return timer
