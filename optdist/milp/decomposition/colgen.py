@@ -112,7 +112,7 @@ from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
-from optdist.milp.decomposition.repair import alone, fill_and_improve, pair_moves
+from optdist.milp.decomposition.repair import alone, fill_and_improve
 from optdist.milp.decomposition.single import CUTOFF_STEPS
 from optdist.milp.run import Clock, offer
 from optdist.result import SolveResult, Termination, gap
@@ -139,9 +139,6 @@ RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL 
 #: share of the time left that the improvement gets at the hand-over when branch-and-price follows
 #: (it found none of the final incumbents in the runs of benchmarks/milp/README.md, branch tight11)
 IMPROVE_SHARE = 0.1
-#: share of the time left that pair moves (:func:`~optdist.milp.decomposition.repair.pair_moves`) get
-#: after the improvement, once per new incumbent (benchmarks/scale/README.md, branch pairs11)
-PAIR_SHARE = 0.15
 
 
 class _Problem:
@@ -373,36 +370,19 @@ def column_generation(
         return out
 
     least = [-math.inf] * inst.n_requests  # proven bound per request alone: after round 0
-    swept = math.inf  # the incumbent value the pair moves last started from
 
     def repair(owners: list, how: str, share: float) -> None:
-        """:func:`repair.fill_and_improve` from ``owners`` for ``share`` of the time left, then
-        :func:`repair.pair_moves` from the incumbent (once per incumbent, once there is a bound and
-        the gap is open) for the rest of that time or :data:`PAIR_SHARE` of the time left, whichever
-        is longer."""
-        nonlocal swept
+        """:func:`repair.fill_and_improve` from ``owners`` for ``share`` of the time left."""
         if not repair_heuristic or admission:
             return
         left = deadline - time.perf_counter()
         budget = share * left if math.isfinite(left) else 60.0
         started = time.perf_counter()
-        end = started + budget
-        better = fill_and_improve(inst, owners, deadline=end, solver=solver, threads=threads, seed=seed,
-                                  solver_options=solver_options, per_solve=max(budget / 4, 0.5), on_column=add_column,
-                                  candidates=known, least=least, least_tol=pricing_gap)
-        consider(better, how)
+        consider(fill_and_improve(inst, owners, deadline=time.perf_counter() + budget, solver=solver,
+                                  threads=threads, seed=seed, solver_options=solver_options,
+                                  per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known,
+                                  least=least, least_tol=pricing_gap), how)
         spent["improvement"] += time.perf_counter() - started
-        left = deadline - time.perf_counter()
-        g = gap(inc_obj, best_lb) if incumbent is not None and math.isfinite(best_lb) else None
-        if g is not None and g > mip_gap and inc_obj < swept and left > 1.0:  # then pairs, once per incumbent
-            swept, started = inc_obj, time.perf_counter()
-            pair_budget = max(end - started, PAIR_SHARE * left if math.isfinite(left) else 60.0)
-            paired, moves = pair_moves(inst, incumbent.owners, deadline=started + pair_budget, solver=solver,
-                                       threads=threads, seed=seed, solver_options=solver_options,
-                                       per_solve=max(pair_budget / 4, 0.5), on_column=add_column, least=least)
-            if moves:
-                consider(Assignment(paired), f"{how}, pair moves")
-            spent["pair moves"] += time.perf_counter() - started
 
     left = deadline - time.perf_counter()
     seed_deadline = time.perf_counter() + (SEED_SHARE * left if math.isfinite(left) else 60.0)
