@@ -27,8 +27,9 @@ and usage).
    planned requests are re-placed one after the other, exactly, in the room the rest of the
    plan leaves them (the first in all of it or in half of it), and the pair's new placements
    replace the old where they cost less together. The exact engine's improvement re-places one
-   request at a time first; under binding bandwidth a cheaper placement of one often needs room
-   that only the other's moving frees (``plan_engine_objective`` and ``plan_objective`` in ``benchmarks/online/gap_table.md``).
+   request at a time; under binding bandwidth a cheaper placement of one often needs room that
+   only the other's moving frees (``plan_engine_objective`` and ``plan_objective`` in
+   ``benchmarks/online/gap_table.md``).
    Skipped where the exact engine proved its plan optimal.
 2. **Decision for request r of class c** (timed): with the residual capacities
    ``R = cap - sum_{placed q} a_q``, take the cheapest unused planned placement ``p in Q_c``
@@ -165,9 +166,10 @@ def _fallback_plan(forecast: Instance, *, time_limit: float, solver: str, thread
 def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_limit: float, per_solve: float,
           solver: str, threads: int | None, seed: int | None) -> tuple[Plans, float | None, str, dict]:
     """Per class of ``inst``: the plan's placements of the forecast's requests of that class
-    (:data:`Plans`), polished (:func:`~optdist.milp.decomposition.repair.pair_moves`, ``polish_time_limit`` s at most); the plan's
-    evaluator objective (None: no plan); what found it; ``plan_engine_objective`` (s, before
-    the polish), ``polish_moves`` and ``polish_s`` (empty: no plan)."""
+    (:data:`Plans`), polished (:func:`~optdist.milp.decomposition.repair.pair_moves`,
+    ``polish_time_limit`` s at most); the plan's evaluator objective (None: no plan); what found
+    it; ``plan_engine_objective`` (s, before the polish), ``polish_moves`` and ``polish_s``
+    (empty: no plan)."""
     from optdist.solve import solve
 
     res = solve(forecast, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
