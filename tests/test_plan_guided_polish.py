@@ -1,51 +1,18 @@
-"""The plan's polish by pair moves (optdist.heuristics.plan_guided._polish, module docstring step 1b)."""
+"""The plan's polish by pair moves (plan_guided module docstring step 1b; the moves themselves:
+optdist.milp.decomposition.repair.pair_moves, tests/test_repair.py)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import optdist
-from optdist.assignment import Assignment
-from optdist.evaluate import evaluate
 from optdist.heuristics import plan_guided
-from optdist.instance import load_instance
-from optdist.milp.decomposition.construct import placement_by_construction
 
 ROOT = Path(__file__).resolve().parents[1]
-COUPLED = ROOT / "instances" / "coupled"
 TINY = ROOT / "instances" / "tiny"
-
-
-@pytest.mark.slow  # 20 s of pair moves
-def test_pair_moves_cut_a_poor_plan_and_keep_every_capacity():
-    """From the placement by shares of the devices (feasible, far from the optimum) the pair moves
-    give a plan that the evaluator finds feasible and strictly cheaper, each move cutting the cost."""
-    inst = load_instance(COUPLED / "lenet-8x4-rpi3.json")
-    start = placement_by_construction(inst, deadline=time.perf_counter() + 20)
-    assert start is not None
-    before = evaluate(inst, start)
-    assert before.feasible
-    owners, moves = plan_guided._polish(inst, start.owners, deadline=time.perf_counter() + 20, solver="highs",
-                                        per_solve=5.0, threads=1, seed=0)
-    after = evaluate(inst, Assignment(owners))
-    assert after.feasible and after.n_rejected == 0
-    assert moves > 0 and after.objective < before.objective * (1 - 1e-6)
-    assert all(o is not None for o in owners)
-
-
-def test_no_time_no_move_and_unplanned_requests_stay_unplanned():
-    inst = load_instance(COUPLED / "lenet-8x4-rpi3.json")
-    start = placement_by_construction(inst, deadline=time.perf_counter() + 20)
-    owners = list(start.owners)
-    owners[0] = None  # a forecast request the plan left out
-    got, moves = plan_guided._polish(inst, owners, deadline=time.perf_counter(), solver="highs", per_solve=5.0,
-                                     threads=1, seed=0)
-    assert moves == 0 and got[0] is None
-    assert all(np.array_equal(a, b) for o, p in zip(got[1:], owners[1:]) for a, b in zip(o, p))
+COUPLED = ROOT / "instances" / "coupled"
 
 
 def test_polish_facts_are_reported_and_zero_turns_it_off():
@@ -72,7 +39,7 @@ def test_a_plan_proven_optimal_is_not_polished(monkeypatch):
     def no_polish(*a, **k):
         raise AssertionError("polished a proven optimum")
 
-    monkeypatch.setattr(plan_guided, "_polish", no_polish)
+    monkeypatch.setattr(plan_guided, "pair_moves", no_polish)
     res = optdist.solve(TINY / "micro-2x3-tight.json", method="plan-guided", plan_time_limit=20, seed=0)
     assert res.extra["polish_moves"] == 0 and res.extra["plan_objective"] == res.extra["plan_engine_objective"]
     assert res.evaluation.feasible
@@ -95,7 +62,9 @@ def test_a_signal_during_the_plan_skips_the_polish(monkeypatch):
             os.kill(os.getpid(), signal.SIGTERM)
         return real_solve(self, *a, **k)
 
-    real_polish, real_alone = plan_guided._polish, plan_guided._exact_alone
+    from optdist.milp.decomposition import repair
+
+    real_polish, real_single = plan_guided.pair_moves, repair.solve_single
     polishing, tried = [False], []
 
     def polish(*a, **k):
@@ -105,14 +74,14 @@ def test_a_signal_during_the_plan_skips_the_polish(monkeypatch):
         finally:
             polishing[0] = False
 
-    def exact_alone(*a, **k):
+    def single(*a, **k):
         if polishing[0]:
             tried.append(True)
-        return real_alone(*a, **k)
+        return real_single(*a, **k)
 
     monkeypatch.setattr(highs.Highs, "_solve", signalled)
-    monkeypatch.setattr(plan_guided, "_polish", polish)
-    monkeypatch.setattr(plan_guided, "_exact_alone", exact_alone)
+    monkeypatch.setattr(plan_guided, "pair_moves", polish)
+    monkeypatch.setattr(repair, "solve_single", single)
     res = optdist.solve(COUPLED / "lenet-8x4-rpi3.json", method="plan-guided", plan_time_limit=5,
                         polish_time_limit=30, seed=0)
     assert sent and res.termination == "interrupted" and res.extra["interrupted"] == "SIGTERM"

@@ -23,12 +23,13 @@ and usage).
    capacity rows of the master hold at the plan, so *following* it keeps every request's
    place free for it, which a myopic rule (each request at its own best) does not.
 1b. **Polish (before the first request, not a decision).** Pair moves on the plan
-   (:func:`_polish`, at most ``polish_time_limit`` s): two planned requests are re-placed
-   one after the other, exactly, in the room the rest of the plan leaves them (the first in
-   all of it or in half of it), and the pair's new placements replace the old where they cost
-   less together. The exact engine's own improvement re-places one request at a time; under
-   binding bandwidth a cheaper placement of one often needs room that only the other's moving
-   frees (``plan_engine_objective`` and ``plan_objective`` in ``benchmarks/online/gap_table.md``).
+   (:func:`optdist.milp.decomposition.repair.pair_moves`, at most ``polish_time_limit`` s): two
+   planned requests are re-placed one after the other, exactly, in the room the rest of the
+   plan leaves them (the first in all of it or in half of it), and the pair's new placements
+   replace the old where they cost less together. The exact engine's improvement re-places one
+   request at a time; under binding bandwidth a cheaper placement of one often needs room that
+   only the other's moving frees (``plan_engine_objective`` and ``plan_objective`` in
+   ``benchmarks/online/gap_table.md``).
    Skipped where the exact engine proved its plan optimal.
 2. **Decision for request r of class c** (timed): with the residual capacities
    ``R = cap - sum_{placed q} a_q``, take the cheapest unused planned placement ``p in Q_c``
@@ -102,7 +103,6 @@ import math
 import numbers
 import time
 from collections import defaultdict
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -113,17 +113,15 @@ from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplin
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
-from optdist.milp.decomposition.repair import fill_and_improve
+from optdist.milp.decomposition.repair import fill_and_improve, pair_moves
 from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
 from optdist.result import SolveResult
-from optdist.solvers.base import stop_requested, stoppable
+from optdist.solvers.base import stoppable
 from optdist.transfers import RESOURCES
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
 WINDOW_SHARE = 0.25  # share of plan_time_limit the placement by shares may take (fallback plan)
 ROLLOUT_PLANNED = 3  # rollout: planned placements of distinct usage tried per request (the cheapest)
-POLISH_SHARES = (1.0, 0.5)  # polish: shares of the pair's room the first request of a move may take
-POLISH_GAIN = 1e-6  # polish: a move must cut the pair's cost by more than this share
 
 #: per class: its planned placements as (cost alone s, owners, usage (n_nodes, 3)), cheapest first
 Plans = dict[tuple[str, int], list[tuple[float, list[np.ndarray], np.ndarray]]]
@@ -168,9 +166,10 @@ def _fallback_plan(forecast: Instance, *, time_limit: float, solver: str, thread
 def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_limit: float, per_solve: float,
           solver: str, threads: int | None, seed: int | None) -> tuple[Plans, float | None, str, dict]:
     """Per class of ``inst``: the plan's placements of the forecast's requests of that class
-    (:data:`Plans`), polished (:func:`_polish`, ``polish_time_limit`` s at most); the plan's
-    evaluator objective (None: no plan); what found it; ``plan_engine_objective`` (s, before
-    the polish), ``polish_moves`` and ``polish_s`` (empty: no plan)."""
+    (:data:`Plans`), polished (:func:`~optdist.milp.decomposition.repair.pair_moves`,
+    ``polish_time_limit`` s at most); the plan's evaluator objective (None: no plan); what found
+    it; ``plan_engine_objective`` (s, before the polish), ``polish_moves`` and ``polish_s``
+    (empty: no plan)."""
     from optdist.solve import solve
 
     res = solve(forecast, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
@@ -199,7 +198,7 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
         requests=forecast.spec.requests[:len(asg.owners)])  # the fallback's prefix
     t_polish = time.perf_counter()
     proven = found_by == "exact engine" and res.bound is not None and ev.objective <= res.bound * (1 + 1e-9)
-    owners, moves = (asg.owners, 0) if proven else _polish(  # a proven optimum: nothing to gain
+    owners, moves = (asg.owners, 0) if proven else pair_moves(  # a proven optimum: nothing to gain
         part, asg.owners, deadline=t_polish + polish_time_limit, solver=solver, per_solve=per_solve, threads=threads,
         seed=seed)
     info = {"plan_engine_objective": float(ev.objective), "polish_moves": moves,
@@ -217,66 +216,6 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
     for v in plans.values():
         v.sort(key=lambda t: t[0])
     return plans, float(ev.objective), found_by, info
-
-
-def _polish(fc: Instance, owners: list[list[np.ndarray] | None], *, deadline: float, solver: str, per_solve: float,
-            threads: int | None, seed: int | None) -> tuple[list[list[np.ndarray] | None], int]:
-    """Step 1b of the module docstring: pair moves on the plan ``owners`` (per request of ``fc``,
-    None: not planned) until a whole pass over the pairs gains nothing or ``deadline``
-    (``time.perf_counter()`` value); ``(owners, moves made)``.
-
-    For a pair (q, s) of planned requests (the dearest pairs first) the room is what the other
-    placements leave, ``R = cap - sum_{p != q, s} a_p`` (n_nodes, 3): q and s fit there together.
-    For each order (a, b) of the pair (one order if they are of the same class): a at its best
-    alone in ``f R``, then b at its best alone in ``R - a_a`` (exact single-request solves,
-    :func:`_exact_alone`, ``per_solve`` s at most each); the first with ``c_a + c_b`` below the
-    pair's cost replaces it. Sweeps over all pairs with the first share ``f`` of
-    :data:`POLISH_SHARES` (all the room) until one gains nothing, then with the next (the first
-    request held to half the room), back to the first after a gain. Every move keeps the
-    plan within the capacities (both fit ``R``), and the plan's cost only falls: a 2-exchange
-    local search that reaches what re-placing one request at a time cannot (the improvement of
-    :func:`optdist.milp.decomposition.repair.fill_and_improve`, run by the exact engine: one
-    request's cheaper placement needs room that only the other's moving frees). Stops at once
-    once SIGINT/SIGTERM arrived (:func:`optdist.solvers.base.stop_requested`).
-    """
-    caps = capacity_matrix(fc)
-    own = list(owners)
-    planned = [q for q, o in enumerate(own) if o is not None]
-    cost = np.zeros(fc.n_requests)
-    use = np.zeros((fc.n_requests, fc.n_nodes, 3))
-    for q in planned:
-        cost[q], use[q] = alone(fc, q, own[q])
-    moves, sweep = 0, 0  # sweep: index of the share in POLISH_SHARES
-    while sweep < len(POLISH_SHARES):
-        share, gained = POLISH_SHARES[sweep], False
-        for q, s in sorted(combinations(planned, 2), key=lambda p: -(cost[p[0]] + cost[p[1]])):
-            room = np.maximum(caps - (use.sum(axis=0) - use[q] - use[s]), 0.0)
-            for a, b in ((q, s),) if _key(fc, q) == _key(fc, s) else ((q, s), (s, q)):
-                left = deadline - time.perf_counter()
-                if left <= 0.05 or stop_requested():  # SIGINT/SIGTERM: no more moves (they would start no solve)
-                    return own, moves
-                got_a = _exact_alone(fc, a, room * share, solver=solver, time_limit=min(per_solve, left),
-                                     threads=threads, seed=seed)
-                if got_a is None:
-                    continue
-                c_a, u_a = alone(fc, a, got_a)
-                if c_a >= cost[q] + cost[s]:
-                    continue
-                left = deadline - time.perf_counter()
-                got_b = None if left <= 0.05 else _exact_alone(
-                    fc, b, np.maximum(room - u_a, 0.0), solver=solver, time_limit=min(per_solve, left),
-                    threads=threads, seed=seed)
-                if got_b is None:
-                    continue
-                c_b, u_b = alone(fc, b, got_b)
-                if c_a + c_b < (cost[q] + cost[s]) * (1 - POLISH_GAIN) and _fits(u_a + u_b, room):
-                    own[a], own[b] = got_a, got_b
-                    cost[a], use[a], cost[b], use[b] = c_a, u_a, c_b, u_b
-                    moves += 1
-                    gained = True
-                    break
-        sweep = 0 if gained else sweep + 1
-    return own, moves
 
 
 def _exact_alone(inst: Instance, r: int, cap: np.ndarray, *, solver: str, time_limit: float, threads: int | None,

@@ -14,7 +14,11 @@ the *residual* capacities ``cap - sum_{q != r} use_q`` (the exact single-request
   pass changes nothing or the time is up. A request whose cost is already within
   ``least_tol`` of a proven lower bound on its cost alone on the full capacities (``least``,
   e.g. column generation's round 0) is not solved again: no residual capacity can give it
-  more than that share.
+  more than that share;
+* **pair moves** (:func:`pair_moves`): two placed requests re-placed exactly, one after the
+  other, in the room the rest leaves them. Re-placing one request at a time stops where a
+  cheaper placement of one needs room that only the other's moving frees (binding bandwidth);
+  a pair move reaches it (a 2-exchange local search).
 
 A heuristic: it gives incumbents (re-scored by the independent evaluator), never bounds.
 Every placement it finds for a request alone is also a column of the Dantzig-Wolfe master
@@ -26,6 +30,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from itertools import combinations
 
 import numpy as np
 
@@ -34,8 +39,12 @@ from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.single import alone, solve_single
+from optdist.solvers.base import stop_requested
 from optdist.transfers import RESOURCES
 
+PAIR_SHARES = (1.0, 0.5)  # pair moves: shares of the pair's room the first request of a move may take
+PAIR_GAIN = 1e-6  # pair moves: a move must cut the pair's cost by more than this share
+FIT_RTOL = 1e-9  # a usage fits a capacity within this relative (and absolute) tolerance
 
 
 def fill_and_improve(
@@ -117,3 +126,94 @@ def fill_and_improve(
             break
     asg = Assignment(own)
     return asg if evaluate(inst, asg).feasible else None
+
+
+
+def pair_moves(
+    inst: Instance,
+    owners: list[list[np.ndarray] | None],
+    *,
+    deadline: float,
+    solver: str = "highs",
+    per_solve: float = 10.0,
+    threads: int | None = None,
+    seed: int | None = None,
+    solver_options: dict | None = None,
+    on_column: Callable[[int, list[np.ndarray]], None] | None = None,
+    least: Sequence[float] | None = None,
+) -> tuple[list[list[np.ndarray] | None], int]:
+    """Pair moves on the placement ``owners`` (per request of ``inst``, its owner arrays or None:
+    not placed, left so; the placed ones must fit the capacities together) until a whole sweep
+    over the pairs gains nothing or ``deadline`` (``time.perf_counter()`` value); returns
+    ``(owners, moves made)``, the input arrays untouched.
+
+    Maths (MODEL.md section 6, rows 10b-10d: requests meet only in the node capacities; a
+    request's usage ``a_r`` (n_nodes, 3: memory, compute, bytes sent) and cost alone
+    ``c_r = latency_r + lambda shared_r`` (:func:`alone`) do not depend on the others). For a
+    pair (q, s) of placed requests (the dearest pairs first) the room is what the others leave,
+    ``R = cap - sum_{p != q, s} a_p`` (:func:`capacity_matrix`): q and s fit there together.
+    For each order (a, b) of the pair (one order where they are of the same CNN and source, so
+    interchangeable): a at its best alone in ``f R``, then b at its best alone in ``R - a_a``
+    (exact single-request solves, :func:`solve_single` with ``capacity=``, ``per_solve`` s at
+    most each); the first with ``c_a + c_b < (c_q + c_s)(1 - PAIR_GAIN)`` replaces the pair.
+    Sweeps over all pairs with the first share ``f`` of :data:`PAIR_SHARES` (all the room) until
+    one gains nothing, then with the next (the first request held to half the room, leaving the
+    second more), back to the first after a gain. A pair with ``least[q] + least[s] >= c_q + c_s``
+    (``least[r]``: a proven lower bound on r's cost alone on the full capacities) is skipped: it
+    cannot gain. Every move keeps every capacity (``a_a + a_b <= R``, checked) and the total cost
+    only falls. ``on_column(r, owners_r)`` is called for every placement a solve finds. Stops
+    once SIGINT/SIGTERM arrived (:func:`optdist.solvers.base.stop_requested`).
+    A heuristic: incumbents, never bounds."""
+    caps = capacity_matrix(inst)
+    own = [None if o is None else [x.copy() for x in o] for o in owners]
+    placed = [r for r, o in enumerate(own) if o is not None]
+    cost = np.zeros(inst.n_requests)
+    use = np.zeros((inst.n_requests, inst.n_nodes, 3))
+    for r in placed:
+        cost[r], use[r] = alone(inst, r, own[r])
+
+    def key(r: int) -> tuple[str, int]:
+        return inst.request_cnn[r], int(inst.request_source[r])
+
+    def best_in(r: int, room: np.ndarray) -> tuple[list[np.ndarray], float, np.ndarray] | None:
+        """r at its best alone within ``room`` (n_nodes, 3): (owners, cost, usage), or None."""
+        left = deadline - time.perf_counter()
+        if left <= 0.05 or stop_requested():
+            return None
+        ss = solve_single(inst, r, solver=solver, time_limit=min(per_solve, left), mip_gap=1e-6, threads=threads,
+                          seed=seed, solver_options=solver_options,
+                          capacity={k: room[:, i] for i, k in enumerate(RESOURCES)})
+        if not ss.has_solution or ss.owners is None:
+            return None
+        if on_column is not None:
+            on_column(r, ss.owners)
+        c, u = alone(inst, r, ss.owners)
+        return ss.owners, c, u
+
+    moves, sweep = 0, 0  # sweep: index of the share in PAIR_SHARES
+    while sweep < len(PAIR_SHARES):
+        share, gained = PAIR_SHARES[sweep], False
+        for q, s in sorted(combinations(placed, 2), key=lambda p: -(cost[p[0]] + cost[p[1]])):
+            if time.perf_counter() >= deadline - 0.05 or stop_requested():  # SIGINT/SIGTERM: no more moves
+                return own, moves
+            pair = cost[q] + cost[s]
+            if least is not None and least[q] + least[s] >= pair * (1 - PAIR_GAIN):
+                continue  # both at their optimum alone: nothing to gain
+            room = np.maximum(caps - (use.sum(axis=0) - use[q] - use[s]), 0.0)
+            for a, b in ((q, s),) if key(q) == key(s) else ((q, s), (s, q)):
+                got_a = best_in(a, room * share)
+                if got_a is None or got_a[1] >= pair:
+                    continue
+                got_b = best_in(b, np.maximum(room - got_a[2], 0.0))
+                if got_b is None:
+                    continue
+                u = got_a[2] + got_b[2]
+                if (got_a[1] + got_b[1] < pair * (1 - PAIR_GAIN)
+                        and (u <= room * (1 + FIT_RTOL) + FIT_RTOL).all()):
+                    for r, (o, c, ur) in ((a, got_a), (b, got_b)):
+                        own[r], cost[r], use[r] = o, c, ur
+                    moves += 1
+                    gained = True
+                    break
+        sweep = 0 if gained else sweep + 1
+    return own, moves
