@@ -241,8 +241,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     with watch_progress() as progress, \
             _stop_at(deadline, inst, args, progress, enabled=own_process and deadline is not None) as stopper, \
             quiet_native_stdout(not args.tee), run_deadline(deadline):
-        res = solve(inst, method=args.method, **opts)
-        stopper.finish()
+        try:
+            res = solve(inst, method=args.method, **opts)
+        finally:  # also when it raised: that may be the stopper's take-over (see _Stopper.finish)
+            stopper.finish()
     return _report(inst, res, args)
 
 
@@ -294,7 +296,9 @@ class _Stopper:
         self.timer.start()
 
     def finish(self) -> None:
-        """The solve returned: the normal path reports (or, if the timer took over, waits for its exit)."""
+        """The solve returned or raised: the normal path goes on (or, if the timer took over, this
+        thread waits for the timer's report and exit: an exception the take-over caused in the
+        solve, e.g. Pyomo's ``capture_output`` finding ``sys.stdout`` swapped, is not reported)."""
         with self.lock:
             taken, self.done = self.done, True
         if taken:
