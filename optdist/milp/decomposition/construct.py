@@ -3,10 +3,11 @@
 Primal heuristics (incumbents and seed columns, never bounds) for instances where the latency
 greedy spreads each request over every device and runs out of radio, and which are too large
 for the exact single-request model to place every request (e.g. the paper's full scenario, 250
-requests on 70 devices). :func:`placement_by_construction` is the entry point: equal shares of
-the devices (:func:`window_placement`) and windows sized by a capacity price
-(:func:`fit_by_windows`, below), the better of the two, or small teams of devices
-(:mod:`optdist.milp.decomposition.teams`).
+requests on 70 devices). :func:`placement_by_construction` is the entry point: owner counts per
+layer chosen by a priced dynamic programme (:mod:`optdist.milp.decomposition.patterns`, which
+reuses :func:`choose_widths` and :func:`place_in_windows` below), equal shares of the devices
+(:func:`window_placement`) and windows sized by a capacity price (:func:`fit_by_windows`,
+below), the best of the three, or small teams of devices (:mod:`optdist.milp.decomposition.teams`).
 
 Maths (MODEL.md sections 5-6). A request placed by the greedy on a *window* of width ``w``
 (:func:`greedy_in_window`: each layer k on its source and ``max(w, floor_k)`` devices, ``floor_k``

@@ -8,22 +8,26 @@ spread its heavy convolutions and keep its cheap elementwise layers and the laye
 fully-connected one on few devices, which is what saves radio.
 
 Maths (MODEL.md sections 4-6; every transfer, stage time and usage from :mod:`optdist.transfers`).
-Request r with counts ``(a, b) = (s_{k-1}, s_k)``: layer k's segment p is owned by device
-``order[p mod b]`` (``order``: the devices fastest first), by the source when ``b = 0``. Its stage
-time ``T_k(a, b)`` (section 5: compute of the busiest owner plus its wait on the edge's bytes,
+Request r with counts ``(a, b) = (s_{k-1}, s_k)`` on a device order (:func:`teams`: one group of
+identical devices first, then the others, fastest first): layer k's segment p is owned by
+device ``order[p mod b]``, by the source when ``b = 0``. Its stage time ``T_k(a, b)`` (section
+5: compute of the busiest owner plus its wait on the edge's bytes,
 :func:`optdist.transfers.transfer_matrix`, :func:`~optdist.transfers.incoming_wait`,
 :func:`~optdist.transfers.stage_times`), bytes moved ``O_k(a, b)`` (section 4) and device usage
 ``u_k(a, b)`` (3,) (memory, multiplications, bytes sent, section 6, rows 10b-10d) depend on the
-counts only. For a scalar price ``lambda >= 0`` on usage in shares of the devices' totals ``K``
+counts only (:class:`PatternTables`). For a scalar price ``lambda >= 0`` on usage in shares of
+the devices' totals ``K``
 
     s(lambda) = argmin_s  sum_k T_k(s_{k-1}, s_k) + mu O_k + lambda sum_res u_k[res] / K[res]
 
 (``mu``: the shared-data weight) is a shortest path over the layers (:func:`pattern_dp`). The
-distinct patterns over a grid of prices (:data:`PRICES`), each placed alone by the greedy with
-those counts as per-layer windows and re-scored by the evaluator, are the class's candidates;
-:func:`optdist.milp.decomposition.construct.fit_by_windows` then picks one per class at the
-least price at which the classes' total usage fits and places every request on the least-loaded
-devices in the capacity left (:func:`fit_by_patterns`).
+distinct patterns of every team over a grid of prices (:data:`PRICES`), each placed alone
+(:func:`place_pattern`) and re-scored by the evaluator, are a class's candidates
+(:func:`candidates`). :func:`mix` spreads each class's requests over its candidates so that
+every device group's usage fits a share ``phi`` of the group's totals; then every request is
+placed, heaviest first, on its group's least-loaded devices in the capacity the earlier ones
+left (:func:`construct.place_in_windows` with :func:`place_pattern`), and the evaluator
+re-scores the whole placement (:func:`fit_by_patterns`).
 
 Not :class:`optdist.milp.decomposition.floor.PricingFloor`'s DP: its stage times and bytes are
 lower bounds over every choice of devices (a relaxation), here they are the exact values of one
@@ -39,9 +43,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from optdist.assignment import Assignment
+from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacities, capacity_matrix
-from optdist.evaluate import evaluate
 from optdist.milp.decomposition.classes import identical_device_groups, request_classes
 from optdist.milp.decomposition.construct import (FILLS, Profile, _window, choose_widths, greedy_in_window,
                                                    layer_floors, place_in_windows)
