@@ -1,6 +1,8 @@
-"""The placement on windows sized by a capacity price (optdist/milp/decomposition/construct.py):
-feasible under the independent evaluator where the greedy rejects requests, never below a
-proven optimum, widths chosen at the least price that fits, and column generation seeded by it."""
+"""The placement on windows sized by a capacity price (optdist/milp/decomposition/construct.py)
+and on owner counts per layer chosen by a priced DP (patterns.py): feasible under the
+independent evaluator where the greedy rejects requests, never below a proven optimum, widths
+chosen at the least price that fits, DP costs equal to the evaluator's, and column generation
+seeded by it."""
 
 from __future__ import annotations
 
@@ -12,8 +14,12 @@ import pytest
 from optdist.evaluate import evaluate
 from optdist.instance import load_instance
 from optdist.milp.decomposition.colgen import _seed_assignments
-from optdist.milp.decomposition.construct import choose_widths, fit_by_windows, greedy_in_window, layer_floors
-from optdist.milp.decomposition.bounds import capacities
+from optdist.assignment import Assignment
+from optdist.milp.decomposition.bounds import capacities, capacity_matrix
+from optdist.milp.decomposition.classes import request_classes
+from optdist.milp.decomposition.construct import (choose_widths, fit_by_windows, greedy_in_window, layer_floors,
+                                                  placement_by_construction)
+from optdist.milp.decomposition.patterns import PatternTables, fit_by_patterns, mix, place_pattern, teams
 from optdist.solve import solve
 
 # greedy rejects requests on both; lenet-8x4-rpi3 is proven optimal at 0.0100013628809 s (instances/coupled.solu)
@@ -64,3 +70,96 @@ def test_column_generation_is_seeded_by_a_complete_placement_where_greedy_reject
     seeds = _seed_assignments(inst, None, time.perf_counter() + 30)
     complete = [a for a in seeds if all(o is not None for o in a.owners)]
     assert complete and evaluate(inst, complete[0]).feasible
+
+
+# ---- owner counts per layer by a priced DP (optdist/milp/decomposition/patterns.py) ----------------
+@pytest.mark.parametrize("path", COUPLED)
+def test_patterns_place_every_request_feasibly_where_the_greedy_rejects(path):
+    inst = load_instance(path)
+    asg = fit_by_patterns(inst, deadline=time.perf_counter() + 30)
+    assert asg is not None and all(o is not None for o in asg.owners)
+    ev = evaluate(inst, asg)
+    assert ev.feasible, [v.message for v in ev.violations[:3]]
+    assert asg.meta["found_by"].startswith("patterns by price")
+    if path.endswith("lenet-8x4-rpi3.json"):
+        assert ev.objective >= OPT_LENET_8X4 * (1 - 1e-9)
+    best = placement_by_construction(inst, deadline=time.perf_counter() + 30)  # keeps the best it builds
+    assert evaluate(inst, best).feasible and evaluate(inst, best).objective <= ev.objective * (1 + 1e-12)
+
+
+def test_pattern_tables_are_the_evaluators_stage_times_and_usage():
+    """The DP's costs are exact for the placement it names: sum of T_k(s_{k-1}, s_k) = the
+    evaluator's latency, and the device usage totals agree (MODEL.md sections 4-6)."""
+    inst = load_instance(COUPLED[1])
+    D = inst.n_devices
+    for r in {c[0] for c in request_classes(inst)}:
+        for order in teams(inst):
+            tables = PatternTables(inst, r, order)
+            scale = capacity_matrix(inst)[:D].sum(axis=0)
+            for price in (0.0, 1.0, 100.0):
+                s = tables.solve(price, scale, inst.objective.shared_weight)
+                idx = [int(np.flatnonzero(c == v)[0]) for c, v in zip(tables.choices, s)]
+                src = int(inst.request_source[r])
+                own = [np.full(la.segments, src) if n == 0 else order[np.arange(la.segments) % n]
+                       for la, n in zip(inst.profile(r).layers, s)]
+                owners = [None] * inst.n_requests
+                owners[r] = own
+                ev = evaluate(inst, Assignment(owners))
+                dp_time = tables.first + sum(t[a, b] for t, a, b in zip(tables.time, idx, idx[1:]))
+                assert dp_time == pytest.approx(float(ev.latency[r]), rel=1e-12)
+                dp_use = sum(u[a, b] for u, a, b in zip(tables.use, idx, idx[1:]))
+                ev_use = [ev.memory_used[:D].sum(), ev.compute_used[:D].sum(), ev.bandwidth_used[:D].sum()]
+                assert np.allclose(dp_use, ev_use, rtol=1e-12)
+
+
+def test_patterns_narrow_as_the_price_rises():
+    inst = load_instance(COUPLED[0])
+    order = teams(inst)[0]
+    tables = PatternTables(inst, 0, order)
+    scale = capacity_matrix(inst)[: inst.n_devices].sum(axis=0)
+    use = []
+    for price in (0.0, 1e-2, 1.0, 1e2, 1e4):
+        s = tables.solve(price, scale, 0.0)
+        idx = [int(np.flatnonzero(c == v)[0]) for c, v in zip(tables.choices, s)]
+        use.append(float(sum((u[a, b] / scale).sum() for u, a, b in zip(tables.use, idx, idx[1:]))))
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(use, use[1:])), use  # priced usage never grows
+    assert use[-1] < use[0]
+
+
+def test_a_pattern_never_overflows_the_capacity_left():
+    inst = load_instance(COUPLED[1])
+    full = capacities(inst)
+    r = 0
+    pat = (0, tuple(int(c[-1]) for c in PatternTables(inst, r, teams(inst)[0]).choices))  # the widest counts
+    for share in (1.0, 0.5, 0.2, 0.05, 0.0):
+        cap = {k: v.copy() for k, v in full.items()}
+        for k in cap:
+            cap[k][: inst.n_devices] *= share
+        own = place_pattern(inst, r, cap, np.arange(inst.n_devices), pat)
+        if own is None:
+            continue
+        owners = [None] * inst.n_requests
+        owners[r] = own
+        ev = evaluate(inst, Assignment(owners))
+        used = np.stack([ev.memory_used, ev.compute_used, ev.bandwidth_used], axis=1)
+        assert (used <= np.stack([cap[k] for k in ("memory", "compute", "bandwidth")], axis=1) * (1 + 1e-12)).all()
+    assert place_pattern(inst, r, {k: np.where(np.arange(inst.n_nodes) < inst.n_devices, 0.0, v)
+                                   for k, v in full.items()}, np.arange(inst.n_devices), pat) is None
+
+
+def test_mix_fits_every_group_and_keeps_the_class_sizes():
+    # one class of 4 requests, two groups: a fast pattern on group 0 (usage 3 there), a slow one on group 1
+    prof = [((0, (1,)), 1.0, np.array([0.0, 0.0, 3.0])), ((1, (1,)), 2.0, np.array([0.0, 0.0, 3.0]))]
+    gu = np.array([[0, 0, 3.0, 0, 0, 0], [0, 0, 0, 0, 0, 3.0]])
+    total = np.array([1.0, 1.0, 6.0, 1.0, 1.0, 6.0])
+    x = mix([prof], [gu], [4], total, 1.0)
+    assert x is not None and x[0].tolist() == [2, 2]  # group 0 holds two, the rest go to group 1
+    assert mix([prof], [gu], [5], total, 1.0) is None  # 15 > 12: no mix fits
+
+
+def test_patterns_give_none_past_the_deadline_or_on_a_serial_uplink():
+    inst = load_instance(COUPLED[0])
+    assert fit_by_patterns(inst, deadline=time.perf_counter() - 1) is None
+    serial = inst.with_spec(objective=inst.spec.objective.model_copy(update={"uplink": "serial"}))
+    assert serial.objective.uplink == "serial"
+    assert fit_by_patterns(serial, deadline=time.perf_counter() + 30) is None

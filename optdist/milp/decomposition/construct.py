@@ -3,10 +3,11 @@
 Primal heuristics (incumbents and seed columns, never bounds) for instances where the latency
 greedy spreads each request over every device and runs out of radio, and which are too large
 for the exact single-request model to place every request (e.g. the paper's full scenario, 250
-requests on 70 devices). :func:`placement_by_construction` is the entry point: equal shares of
-the devices (:func:`window_placement`) and windows sized by a capacity price
-(:func:`fit_by_windows`, below), the better of the two, or small teams of devices
-(:mod:`optdist.milp.decomposition.teams`).
+requests on 70 devices). :func:`placement_by_construction` is the entry point: owner counts per
+layer chosen by a priced dynamic programme (:mod:`optdist.milp.decomposition.patterns`, which
+reuses :func:`choose_widths` and :func:`place_in_windows` below), equal shares of the devices
+(:func:`window_placement`) and windows sized by a capacity price (:func:`fit_by_windows`,
+below), the best of the three, or small teams of devices (:mod:`optdist.milp.decomposition.teams`).
 
 Maths (MODEL.md sections 5-6). A request placed by the greedy on a *window* of width ``w``
 (:func:`greedy_in_window`: each layer k on its source and ``max(w, floor_k)`` devices, ``floor_k``
@@ -37,7 +38,7 @@ re-checks the whole placement.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -52,6 +53,11 @@ from optdist.transfers import RESOURCES
 
 #: shares of the devices' total capacities the chosen widths may use, tried in turn
 FILLS = (0.97, 0.93, 0.88, 0.82, 0.75, 0.65)
+
+#: one request's candidate windows: (width, or owner counts per layer; cost s; device usage totals (3,))
+Profile = list[tuple[int | tuple[int, ...], float, np.ndarray]]
+#: places request r in ``capacity`` on the first devices of ``order`` for a window: owners or None
+Placer = Callable[[Instance, int, dict[str, np.ndarray], np.ndarray, int | tuple[int, ...]], list[np.ndarray] | None]
 
 
 def _widths(n_devices: int) -> list[int]:
@@ -80,20 +86,24 @@ def layer_floors(inst: Instance, r: int) -> np.ndarray:
 
 
 def greedy_in_window(inst: Instance, r: int, capacity: dict[str, np.ndarray], order: np.ndarray,
-                     w: int) -> list[np.ndarray] | None:
+                     w: int | Sequence[int]) -> list[np.ndarray] | None:
     """The DistPrivacy greedy's placement of request r alone within ``capacity`` (per-node, keyed
-    as :func:`bounds.capacities`), each layer k on its source and the first ``max(w, floor_k)``
+    as :func:`bounds.capacities`), each layer k on its source and the first ``max(w_k, floor_k)``
     devices of ``order`` (:func:`layer_floors`): layers without a tight privacy cap stay on few
-    devices, which is what keeps the bytes sent low. None where the greedy fails."""
+    devices, which is what keeps the bytes sent low. ``w``: one width for every layer, or one per
+    layer (L,) (owner counts chosen per layer: :mod:`optdist.milp.decomposition.patterns`). None
+    where the greedy fails."""
     from optdist.heuristics.incremental import RequestPlacer, Usage
 
     full = capacities(inst)
     used = {k: np.maximum(full[k] - np.asarray(capacity[k], dtype=float), 0.0) for k in RESOURCES}
     rp = RequestPlacer(inst, Usage(used["memory"], used["compute"], used["bandwidth"]), r)
     src = int(inst.request_source[r])
-    for floor in layer_floors(inst, r):
+    floors = layer_floors(inst, r)
+    per_layer = np.broadcast_to(np.asarray(w, dtype=np.int64), floors.shape)
+    for floor, wk in zip(floors, per_layer):
         active = np.zeros(inst.n_nodes, dtype=bool)
-        active[order[: max(int(w), int(floor))]] = True
+        active[order[: max(int(wk), int(floor))]] = True
         active[src] = True
         rp.active = active  # the layer's window (read by next_layer)
         st = rp.next_layer()
@@ -103,7 +113,7 @@ def greedy_in_window(inst: Instance, r: int, capacity: dict[str, np.ndarray], or
     return rp.owners
 
 
-def width_profile(inst: Instance, r: int, widths: Sequence[int]) -> list[tuple[int, float, np.ndarray]]:
+def width_profile(inst: Instance, r: int, widths: Sequence[int]) -> Profile:
     """Request r alone on full capacities, placed by :func:`greedy_in_window` on the fastest
     devices for each width ``w`` in ``widths``: ``(w, cost s, device usage totals (3,))`` where
     the greedy succeeds."""
@@ -148,12 +158,14 @@ def choose_widths(profiles: Sequence[Sequence[tuple[int, float, np.ndarray]]], s
 
 
 def place_in_windows(inst: Instance, classes: Sequence[Sequence[int]],
-                     profiles: Sequence[Sequence[tuple[int, float, np.ndarray]]], chosen: Sequence[int],
-                     deadline: float) -> list[list[np.ndarray]] | None:
+                     profiles: Sequence[Profile], chosen: Sequence[int],
+                     deadline: float, place: Placer | None = None) -> list[list[np.ndarray]] | None:
     """Each request of each class on the least-loaded window of its class's chosen width
     (narrower, then wider ones where it fails), heaviest classes first (module docstring).
+    ``place``: how one request is placed in a window (default :func:`greedy_in_window`).
     Returns the owners of every request, or None if one finds no window or the deadline
     (``time.perf_counter()``) passes."""
+    place = greedy_in_window if place is None else place
     caps = capacity_matrix(inst)
     used = np.zeros_like(caps)
     D = inst.n_devices
@@ -170,8 +182,8 @@ def place_in_windows(inst: Instance, classes: Sequence[Sequence[int]],
                     return None
                 load = (used[:D] / np.maximum(caps[:D], 1e-300)).max(axis=1)
                 resid = np.maximum(caps - used, 0.0)
-                placed = greedy_in_window(inst, r, {k: resid[:, i] for i, k in enumerate(RESOURCES)},
-                                          _window(inst, load, D), _w)
+                placed = place(inst, r, {k: resid[:, i] for i, k in enumerate(RESOURCES)},
+                                _window(inst, load, D), _w)
                 if placed is not None:
                     break
             if placed is None:
@@ -181,22 +193,32 @@ def place_in_windows(inst: Instance, classes: Sequence[Sequence[int]],
     return owners
 
 
-def fit_by_windows(inst: Instance, *, deadline: float, fills: Sequence[float] = FILLS) -> Assignment | None:
+def fit_by_windows(inst: Instance, *, deadline: float, fills: Sequence[float] = FILLS,
+                   profile: Callable[[Instance, int], Profile] | None = None,
+                   place: Placer | None = None, label: str = "windows by price") -> Assignment | None:
     """Every request placed on a window sized by a capacity price (module docstring), or None.
 
     ``deadline``: ``time.perf_counter()`` value to stop at; ``fills``: shares of the devices'
     total capacities tried in turn (the first placement the evaluator finds feasible is
-    returned). Needs the parallel uplink (the greedy's stage times); returns None otherwise.
+    returned); ``profile``: request -> its candidate windows ``(width(s), cost s, device usage
+    totals (3,))``, most usage first (default: :func:`width_profile` over :func:`_widths`; per
+    layer owner counts: :func:`optdist.milp.decomposition.patterns.pattern_profile`); ``place``:
+    one request in a window, as :func:`place_in_windows`; ``label``: the ``found_by`` prefix. Needs the parallel uplink (the greedy's stage times);
+    returns None otherwise.
     """
     if inst.objective.uplink != "parallel" or inst.n_requests == 0 or inst.n_devices == 0:
         return None
     classes = request_classes(inst)
-    widths = _widths(inst.n_devices)
+    if profile is None:
+        widths = _widths(inst.n_devices)
+
+        def profile(inst: Instance, r: int) -> Profile:
+            return width_profile(inst, r, widths)
     profiles = []
     for reqs in classes:
         if time.perf_counter() >= deadline:
             return None
-        prof = width_profile(inst, reqs[0], widths)
+        prof = profile(inst, reqs[0])
         if not prof:
             return None  # no window fits the request alone on full capacities
         profiles.append(prof)
@@ -211,10 +233,10 @@ def fit_by_windows(inst: Instance, *, deadline: float, fills: Sequence[float] = 
         if tuple(chosen) in tried:
             continue
         tried.add(tuple(chosen))
-        owners = place_in_windows(inst, classes, profiles, chosen, deadline)
+        owners = place_in_windows(inst, classes, profiles, chosen, deadline, place)
         if owners is not None:
             widths_used = {inst.request_cnn[classes[c][0]]: profiles[c][i][0] for c, i in enumerate(chosen)}
-            asg = Assignment(owners, {"method": "decomposed", "found_by": f"windows by price (fill {fill:g}, "
+            asg = Assignment(owners, {"method": "decomposed", "found_by": f"{label} (fill {fill:g}, "
                                                                           f"widths {widths_used})"})
             if evaluate(inst, asg).feasible:
                 return asg
@@ -281,20 +303,24 @@ def window_placement(inst: Instance, *, deadline: float) -> Assignment | None:
 
 
 def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment | None:
-    """A placement of every request feasible by construction, or None: the better (evaluator
-    objective; the first on ties) of windows sized by a capacity price (:func:`fit_by_windows`,
-    half the time to ``deadline``) and equal shares of the devices (:func:`window_placement`, the
-    rest), or where both give none (the greedy fits in no share: it spreads each layer over every
-    device and the bandwidth binds), small teams of devices that move few bytes
+    """A placement of every request feasible by construction, or None: the best (evaluator
+    objective; the first on ties) of owner counts per layer chosen by a priced dynamic programme
+    (:func:`optdist.milp.decomposition.patterns.fit_by_patterns`, a third of the time to
+    ``deadline``), windows sized by a capacity price (:func:`fit_by_windows`, half the rest) and
+    equal shares of the devices (:func:`window_placement`, the rest), or where all give none
+    (the greedy fits in no share: it spreads each layer over every device and the bandwidth
+    binds), small teams of devices that move few bytes
     (:func:`optdist.milp.decomposition.teams.team_placement`). ``deadline``: a
     ``time.perf_counter()`` value. Equal shares alone can be ten times worse where the networks
-    differ in size (``hetero-250x70-tau0.8``: 925.9 s against 91.8 s, benchmarks/scale/README.md).
-    A primal heuristic (incumbents and seed columns, never bounds); every candidate is re-scored
-    by the evaluator."""
+    differ in size (``hetero-250x70-tau0.8``: 925.9 s against 91.8 s by windows and 77.7 s by
+    patterns, benchmarks/scale/README.md). A primal heuristic (incumbents and seed columns,
+    never bounds); every candidate is re-scored by the evaluator."""
+    from optdist.milp.decomposition.patterns import fit_by_patterns
+
     best, best_obj = None, float("inf")
-    half = time.perf_counter() + (deadline - time.perf_counter()) / 2
-    for make, until in ((fit_by_windows, half), (window_placement, deadline)):
-        asg = make(inst, deadline=until)
+    for make, share in ((fit_by_patterns, 1 / 3), (fit_by_windows, 1 / 2), (window_placement, 1.0)):
+        now = time.perf_counter()
+        asg = make(inst, deadline=now + (deadline - now) * share)
         if asg is not None:
             obj = evaluate(inst, asg).objective
             if obj < best_obj:

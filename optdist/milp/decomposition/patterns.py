@@ -1,0 +1,325 @@
+"""Owner counts per layer chosen by dynamic programming at a capacity price: a placement of every
+request feasible by construction (a primal heuristic for incumbents, never a bound).
+
+Where :func:`optdist.milp.decomposition.construct.fit_by_windows` gives every layer of a request
+the same window width ``w``, a *pattern* gives each layer k its own owner count ``s_k`` (0: the
+source; the first and last layer and layers the privacy row 10h puts there), so a request can
+spread its heavy convolutions and keep its cheap elementwise layers and the layers before a
+fully-connected one on few devices, which is what saves radio.
+
+Maths (MODEL.md sections 4-6; every transfer, stage time and usage from :mod:`optdist.transfers`).
+Request r with counts ``(a, b) = (s_{k-1}, s_k)`` on a device order (:func:`teams`: one group of
+identical devices first, then the others, fastest first): layer k's segment p is owned by
+device ``order[p mod b]``, by the source when ``b = 0``. Its stage time ``T_k(a, b)`` (section
+5: compute of the busiest owner plus its wait on the edge's bytes,
+:func:`optdist.transfers.transfer_matrix`, :func:`~optdist.transfers.incoming_wait`,
+:func:`~optdist.transfers.stage_times`), bytes moved ``O_k(a, b)`` (section 4) and device usage
+``u_k(a, b)`` (3,) (memory, multiplications, bytes sent, section 6, rows 10b-10d) depend on the
+counts only (:class:`PatternTables`). For a scalar price ``lambda >= 0`` on usage in shares of
+the devices' totals ``K``
+
+    s(lambda) = argmin_s  sum_k T_k(s_{k-1}, s_k) + mu O_k + lambda sum_res u_k[res] / K[res]
+
+(``mu``: the shared-data weight) is a shortest path over the layers (:func:`pattern_dp`). The
+distinct patterns of every team over a grid of prices (:data:`PRICES`), each placed alone
+(:func:`place_pattern`) and re-scored by the evaluator, are a class's candidates
+(:func:`candidates`). :func:`mix` spreads each class's requests over its candidates so that
+every device group's usage fits a share ``phi`` of the group's totals; then every request is
+placed, heaviest first, on its group's least-loaded devices in the capacity the earlier ones
+left (:func:`construct.place_in_windows` with :func:`place_pattern`), and the evaluator
+re-scores the whole placement (:func:`fit_by_patterns`).
+
+Not :class:`optdist.milp.decomposition.floor.PricingFloor`'s DP: its stage times and bytes are
+lower bounds over every choice of devices (a relaxation), here they are the exact values of one
+named placement. Chain networks only (a DAG has several inputs per layer): None otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from optdist.assignment import Assignment
+from optdist.evaluate import evaluate
+from optdist.instance import Instance
+from optdist.milp.decomposition.bounds import capacities, capacity_matrix
+from optdist.milp.decomposition.classes import identical_device_groups, request_classes
+from optdist.milp.decomposition.construct import (FILLS, Profile, _window, choose_widths, greedy_in_window,
+                                                   layer_floors, place_in_windows)
+from optdist.milp.decomposition.single import alone
+from optdist.transfers import RESOURCES, counts, edges, incoming_wait, layer_usage, stage_times, transfer_matrix
+
+#: owner counts tried per layer (with the least the privacy cap allows and the most possible)
+COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128)
+#: prices (seconds per share of the devices' total capacities) whose patterns are candidates
+PRICES = (0.0, *(10.0 ** (e / 4) for e in range(-8, 25)))
+#: placements of one pattern tried by :func:`place_pattern` before the greedy
+TRIES = 6
+
+
+def count_choices(inst: Instance, r: int) -> list[np.ndarray]:
+    """Per layer k of request r, the owner counts tried: ``[0]`` on the source (first and last
+    layer, row 10h), else :data:`COUNTS` within ``[ceil(P_k / cap_k), min(P_k, D)]`` plus both
+    ends (MODEL.md section 6, row 10f). An empty array: no count fits."""
+    lim, layers, D = inst.limit(r), inst.profile(r).layers, inst.n_devices
+    out = []
+    for k, la in enumerate(layers):
+        if k in (0, len(layers) - 1) or lim.on_source[k]:
+            out.append(np.array([0]))
+            continue
+        cap = lim.device_cap[k]
+        lo = 1 if cap is None else (math.ceil(la.segments / cap) if cap > 0 else D + 1)
+        hi = min(la.segments, D)
+        out.append(np.array(sorted({c for c in (lo, hi, *COUNTS) if lo <= c <= hi}), dtype=np.int64))
+    return out
+
+
+def _owners(P: int, s: int, order: np.ndarray, src: int) -> np.ndarray:
+    """(P,) the owner of each segment: the source (``s = 0``) or ``order[p mod s]``."""
+    return np.full(P, src, dtype=np.int64) if s == 0 else np.asarray(order)[np.arange(P) % s]
+
+
+class PatternTables:
+    """``T_k(a, b)``, ``O_k(a, b)`` and ``u_k(a, b)`` of request r for every pair of tried counts
+    (module docstring) on the devices ``order`` (D,), computed once; :meth:`solve` is then one
+    shortest path per price.
+
+    Raises ValueError naming the layer when r's network is not a chain.
+    """
+
+    def __init__(self, inst: Instance, r: int, order: np.ndarray) -> None:
+        prof = inst.profile(r)
+        for k in range(1, prof.n_layers):
+            if len(edges(prof)[k]) != 1 or edges(prof)[k][0].u != k - 1:
+                raise ValueError(f"{inst.name}: request {r} ({prof.layers[k].name}): patterns are built for chains")
+        N, D, src = inst.n_nodes, inst.n_devices, int(inst.request_source[r])
+        serial = inst.objective.uplink == "serial"
+        sec = inst.segment_seconds(r)  # (L, N)
+        self.choices = count_choices(inst, r)
+        self.first = float(prof.layers[0].segments * sec[0, src])
+        self.time: list[np.ndarray] = []  # per k >= 1: (|C_{k-1}|, |C_k|) seconds
+        self.moved: list[np.ndarray] = []  # bytes moved over edge k-1 -> k
+        self.use: list[np.ndarray] = []  # (|C_{k-1}|, |C_k|, 3) device usage of layer k and the edge
+        for k in range(1, prof.n_layers):
+            la, ed = prof.layers[k], edges(prof)[k][0]
+            ca, cb = self.choices[k - 1], self.choices[k]
+            t, m, u = (np.zeros((len(ca), len(cb))), np.zeros((len(ca), len(cb))), np.zeros((len(ca), len(cb), 3)))
+            for j, b in enumerate(cb):
+                a_next = _owners(la.segments, int(b), order, src)
+                n = counts(a_next[None, :], N)[0]
+                mem, comp = layer_usage(la, n)
+                for i, a in enumerate(ca):
+                    O = transfer_matrix(ed, _owners(prof.layers[k - 1].segments, int(a), order, src), a_next, N)
+                    wait = incoming_wait(O, inst.rate, serial)
+                    t[i, j] = stage_times(n[None, :], (n * sec[k])[None, :], wait[None, :])[0][0]
+                    m[i, j] = O.sum()
+                    u[i, j] = (mem[:D].sum(), comp[:D].sum(), O[:D].sum())
+            self.time.append(t)
+            self.moved.append(m)
+            self.use.append(u)
+
+    def solve(self, price: float, scale: np.ndarray, shared_weight: float) -> tuple[int, ...] | None:
+        """The owner counts per layer (L,) minimising the priced cost at ``price`` (module
+        docstring; ``scale``: the devices' total capacities (3,)); None if a layer has no count."""
+        if any(c.size == 0 for c in self.choices):
+            return None
+        cost = np.array([self.first])
+        back = []
+        for t, m, u in zip(self.time, self.moved, self.use):
+            step = cost[:, None] + t + shared_weight * m + price * (u / scale).sum(axis=2)
+            arg = step.argmin(axis=0)
+            cost = step[arg, np.arange(step.shape[1])]
+            back.append(arg)
+        y = int(cost.argmin())
+        path = [y]
+        for arg in back[::-1]:
+            y = int(arg[y])
+            path.append(y)
+        return tuple(int(c[i]) for c, i in zip(self.choices, path[::-1]))
+
+
+def teams(inst: Instance) -> list[np.ndarray]:
+    """One device order (D,) per group of identical devices
+    (:func:`optdist.milp.decomposition.classes.identical_device_groups`): that group's devices,
+    then the others, each part fastest first (ties: lowest index)."""
+    D = inst.n_devices
+    fastest = _window(inst, np.zeros(D), D)
+    return [_team_first(fastest, g) for g in identical_device_groups(inst)]
+
+
+def _team_first(order: np.ndarray, group: Sequence[int]) -> np.ndarray:
+    """``order`` with the devices of ``group`` moved to the front, each part in its order."""
+    inside = np.isin(order, group)
+    return np.concatenate([order[inside], order[~inside]])
+
+
+def pattern_dp(inst: Instance, r: int, order: np.ndarray, prices: Sequence[float] = PRICES) -> list[tuple[int, ...]]:
+    """The distinct owner-count patterns of request r on the devices ``order`` over ``prices``
+    (module docstring), in the order first found (low prices first: most usage first); ``[]``
+    for a non-chain network."""
+    try:
+        tables = PatternTables(inst, r, order)
+    except ValueError:
+        return []
+    scale = np.maximum(capacity_matrix(inst)[: inst.n_devices].sum(axis=0), 1e-300)
+    out: list[tuple[int, ...]] = []
+    for p in prices:
+        s = tables.solve(p, scale, inst.objective.shared_weight)
+        if s is not None and s not in out:
+            out.append(s)
+    return out
+
+
+def place_pattern(inst: Instance, r: int, capacity: dict[str, np.ndarray], order: np.ndarray,
+                  pattern: tuple[int, tuple[int, ...]], tries: int = TRIES) -> list[np.ndarray] | None:
+    """Request r with ``pattern = (team g, owner counts (L,))`` on the devices ``order`` with group
+    g's moved first (:func:`teams`): segment p of layer k on ``order[p mod s_k]`` (the source
+    where ``s_k = 0``), kept if its usage (evaluator, alone) fits ``capacity`` (per node, keyed
+    as :func:`bounds.capacities`) on every node. Where devices overflow, they leave the order
+    (counts capped at the devices left, never below the privacy floor,
+    :func:`construct.layer_floors`) and it is tried again, at most ``tries`` times; then the
+    greedy with the counts as per-layer windows (:func:`greedy_in_window`). None where all
+    fail."""
+    team, want_ = pattern
+    layers, src, D = inst.profile(r).layers, int(inst.request_source[r]), inst.n_devices
+    want = np.asarray(want_, dtype=np.int64)
+    floors = layer_floors(inst, r)
+    cap = np.stack([np.asarray(capacity[k], dtype=float) for k in RESOURCES], axis=1)
+    avail = _team_first(np.asarray(order), identical_device_groups(inst)[team])
+    start = avail
+    for _ in range(tries):
+        have = np.where(want > 0, np.minimum(want, len(avail)), 0)
+        if ((want > 0) & (have < floors)).any():
+            break
+        own = [_owners(la.segments, int(n), avail, src) for la, n in zip(layers, have)]
+        over = (alone(inst, r, own)[1] > cap).any(axis=1)
+        if not over.any():
+            return own
+        if over[D:].any():
+            break  # the source overflows: no choice of devices helps
+        avail = avail[~over[avail]]
+    return greedy_in_window(inst, r, capacity, start, np.maximum(want, 1))
+
+
+def candidates(inst: Instance, r: int) -> tuple[Profile, np.ndarray]:
+    """Request r's patterns, every team's (:func:`teams`, :func:`pattern_dp`), each placed alone on
+    full capacities by :func:`place_pattern`, where it fits: the profile ``((team, counts), cost
+    s, device usage totals (3,))`` most usage (shares of the devices' totals) first, and the
+    usage per device group (n, G*3), the same order."""
+    D = inst.n_devices
+    groups = identical_device_groups(inst)
+    scale = np.maximum(capacity_matrix(inst)[:D].sum(axis=0), 1e-300)
+    fastest = _window(inst, np.zeros(D), D)
+    out = []
+    for g, order in enumerate(teams(inst)):
+        for s in pattern_dp(inst, r, order):
+            own = place_pattern(inst, r, capacities(inst), fastest, (g, s))
+            if own is None:
+                continue
+            cost, use = alone(inst, r, own)
+            out.append(((g, s), cost, use[:D].sum(axis=0), np.concatenate([use[grp].sum(axis=0) for grp in groups])))
+    out.sort(key=lambda e: -float((e[2] / scale).sum()))
+    return [e[:3] for e in out], np.array([e[3] for e in out]).reshape(len(out), 3 * len(groups))
+
+
+def mix(profiles: Sequence[Profile], group_use: Sequence[np.ndarray], sizes: Sequence[int], total: np.ndarray,
+        fill: float) -> list[np.ndarray] | None:
+    """Requests per candidate (one array per class, summing to its size) whose usage per device
+    group fits ``fill * total`` (G*3,, the groups' totals): per class the candidate a scalar price
+    picks on the devices' totals (:func:`construct.choose_widths`), then moves of one request at
+    a time to another candidate of its class: while the usage does not fit, the move that cuts
+    the overflow most (ties: the cheapest); then, while it fits, the move saving the most seconds
+    per share of capacity added. None if no price fits the totals or the overflow stays."""
+    G = len(total) // 3
+    scale = np.maximum(np.asarray(total, dtype=float), 1e-300)
+    chosen = choose_widths(profiles, sizes, scale.reshape(G, 3).sum(axis=0), fill)
+    if chosen is None:
+        return None
+    x = [np.eye(len(p), dtype=np.int64)[i] * n for p, i, n in zip(profiles, chosen, sizes)]
+    cost = [np.array([e[1] for e in p]) for p in profiles]
+    used = sum(gu.T @ xc for gu, xc in zip(group_use, x))
+    limit = fill * scale
+
+    def over(u: np.ndarray) -> np.ndarray:  # overflow in shares of the groups' totals, summed over the last axis
+        return (np.maximum(u - limit, 0.0) / scale).sum(axis=-1)
+
+    while True:
+        now, best = float(over(used)), None
+        for c, (gu, cc) in enumerate(zip(group_use, cost)):
+            src = np.flatnonzero(x[c] > 0)
+            saved = cc[src][:, None] - cc[None, :]  # (from, to) seconds saved per request moved
+            delta = gu[None, :, :] - gu[src][:, None, :]  # (from, to, G*3)
+            if now > 0:  # the overflow cut first, then the seconds lost (a tie-break far below it)
+                score = (now - over(used + delta)) * 1e6 + np.minimum(saved, 0.0) * 1e-6
+                ok = over(used + delta) < now - 1e-12
+            else:
+                ok = ((used + delta) <= limit).all(axis=2) & (saved > 1e-12)
+                score = saved / np.maximum(np.maximum(delta / scale, 0.0).sum(axis=2), 1e-12)
+            if not ok.any():
+                continue
+            score = np.where(ok, score, -np.inf)
+            i, j = np.unravel_index(int(score.argmax()), score.shape)
+            if best is None or score[i, j] > best[0]:
+                best = (score[i, j], c, int(src[i]), int(j))
+        if best is None:
+            return x if now <= 0 else None
+        _s, c, i, j = best
+        x[c][i] -= 1
+        x[c][j] += 1
+        used = used + group_use[c][j] - group_use[c][i]
+
+
+def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] = FILLS) -> Assignment | None:
+    """Every request placed with an owner-count pattern of its class (module docstring) in the
+    capacity the earlier ones left, or None.
+
+    Per fill in ``fills`` (shares of each device group's totals, tried in turn): the requests
+    per pattern (:func:`mix`), then each placed by :func:`place_pattern` on the least-loaded
+    devices, heaviest first (:func:`construct.place_in_windows`); the best placement the
+    evaluator finds feasible (objective; the first on ties) is returned. ``deadline``: a ``time.perf_counter()`` value. Needs
+    the parallel uplink (as :func:`construct.fit_by_windows`).
+    """
+    if inst.objective.uplink != "parallel" or inst.n_requests == 0 or inst.n_devices == 0:
+        return None
+    classes = request_classes(inst)
+    profiles, group_use = [], []
+    for reqs in classes:
+        if time.perf_counter() >= deadline:
+            return None
+        prof, gu = candidates(inst, reqs[0])
+        if not prof:
+            return None
+        profiles.append(prof)
+        group_use.append(gu)
+    caps = capacity_matrix(inst)
+    total = np.concatenate([caps[grp].sum(axis=0) for grp in identical_device_groups(inst)])
+    tried: set[tuple[int, ...]] = set()
+    best, best_obj = None, math.inf
+    for fill in fills:
+        x = mix(profiles, group_use, [len(c) for c in classes], total, fill)
+        if x is None:
+            break
+        key = tuple(int(v) for xc in x for v in xc)
+        if key in tried:
+            continue
+        tried.add(key)
+        subs, sub_prof, sub_idx = [], [], []
+        for reqs, prof, xc in zip(classes, profiles, x):
+            at = 0
+            for j in np.flatnonzero(xc):
+                subs.append(reqs[at:at + int(xc[j])])
+                sub_prof.append(prof)
+                sub_idx.append(int(j))
+                at += int(xc[j])
+        owners = place_in_windows(inst, subs, sub_prof, sub_idx, deadline, place_pattern)
+        if owners is not None:
+            asg = Assignment(owners, {"method": "decomposed", "found_by": f"patterns by price (fill {fill:g})"})
+            ev = evaluate(inst, asg)
+            if ev.feasible and ev.objective < best_obj:
+                best, best_obj = asg, ev.objective
+        if time.perf_counter() >= deadline:
+            break
+    return best
