@@ -194,24 +194,30 @@ def test_the_cli_time_limit_counts_from_the_process_start_to_its_exit(tmp_path: 
     assert doc["termination"] in ("time_limit", "optimal"), doc["termination"]
 
 
-#: a HiGHS call that does not return (as HiGHS in its root-node heuristics ignores its limit and
-#: its cancellation on large models, ERGO-Code/HiGHS#885): once the run has offered a placement and
-#: a bound, the real solve, then 60 s
-_HANGING_HIGHS = """
+def _held_highs(hold: str) -> str:
+    """A ``python -c`` script running the CLI whose HiGHS calls, once the run has offered a
+    placement and a bound, do the real solve, then run ``hold`` (Python lines, 8-space indent)."""
+    return f"""
 import sys, time
+from pyomo.common.tee import capture_output
 from optdist.milp import run
 from optdist.solvers import highs
 real = highs.Highs._solve
-def hanging(self, *a, **k):
+def held(self, *a, **k):
     out = real(self, *a, **k)
     p = run._progress
     if p is not None and p.assignment is not None and p.bound is not None:
-        time.sleep(60)
+{hold}
     return out
-highs.Highs._solve = hanging
+highs.Highs._solve = held
 from optdist.cli import main
 sys.exit(main())
 """
+
+
+#: a HiGHS call that does not return (as HiGHS in its root-node heuristics ignores its limit and
+#: its cancellation on large models, ERGO-Code/HiGHS#885): the real solve, then 60 s
+_HANGING_HIGHS = _held_highs("        time.sleep(60)")
 
 
 def test_the_cli_reports_the_best_so_far_when_a_solver_call_does_not_return(tmp_path: Path) -> None:
@@ -330,25 +336,10 @@ def test_a_time_limit_spent_starting_up_says_so(tmp_path: Path) -> None:
 #: the deadline stop swaps sys.stdout (to collect its report) while the solve is inside Pyomo's
 #: capture_output, whose exit then raises "Captured output ... does not match sys.stdout": the
 #: HiGHS call below waits inside capture_output until the swap, then leaves it
-_CAPTURED_HIGHS = """
-import sys, time
-from pyomo.common.tee import capture_output
-from optdist.milp import run
-from optdist.solvers import highs
-real = highs.Highs._solve
-def captured(self, *a, **k):
-    out = real(self, *a, **k)
-    p = run._progress
-    if p is not None and p.assignment is not None and p.bound is not None:
-        with capture_output(capture_fd=False):
+_CAPTURED_HIGHS = _held_highs("""        with capture_output(capture_fd=False):
             mine = sys.stdout
             while sys.stdout is mine:
-                time.sleep(0.001)
-    return out
-highs.Highs._solve = captured
-from optdist.cli import main
-sys.exit(main())
-"""
+                time.sleep(0.001)""")
 
 
 def test_the_stop_at_the_deadline_survives_an_error_it_causes_in_the_solve(tmp_path: Path) -> None:
