@@ -65,7 +65,7 @@ def _widths(n_devices: int) -> list[int]:
     return sorted({w for w in range(n_devices, 0, -1) if w <= 8 or w % 2 == 0 or w == n_devices}, reverse=True)
 
 
-def _window(inst: Instance, load: np.ndarray, w: int) -> np.ndarray:
+def least_loaded(inst: Instance, load: np.ndarray, w: int) -> np.ndarray:
     """The ``w`` devices least loaded (``load``: used shares (n_devices,)), ties to the fastest
     (most multiplications per second), then the lowest index."""
     D = inst.n_devices
@@ -118,7 +118,7 @@ def width_profile(inst: Instance, r: int, widths: Sequence[int]) -> Profile:
     devices for each width ``w`` in ``widths``: ``(w, cost s, device usage totals (3,))`` where
     the greedy succeeds."""
     out = []
-    order = _window(inst, np.zeros(inst.n_devices), inst.n_devices)
+    order = least_loaded(inst, np.zeros(inst.n_devices), inst.n_devices)
     for w in widths:
         own = greedy_in_window(inst, r, capacities(inst), order, w)
         if own is None:
@@ -183,7 +183,7 @@ def place_in_windows(inst: Instance, classes: Sequence[Sequence[int]],
                 load = (used[:D] / np.maximum(caps[:D], 1e-300)).max(axis=1)
                 resid = np.maximum(caps - used, 0.0)
                 placed = place(inst, r, {k: resid[:, i] for i, k in enumerate(RESOURCES)},
-                                _window(inst, load, D), _w)
+                                least_loaded(inst, load, D), _w)
                 if placed is not None:
                     break
             if placed is None:

@@ -47,8 +47,8 @@ from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacities, capacity_matrix
 from optdist.milp.decomposition.classes import identical_device_groups, request_classes
-from optdist.milp.decomposition.construct import (FILLS, Profile, _window, choose_widths, greedy_in_window,
-                                                   layer_floors, place_in_windows)
+from optdist.milp.decomposition.construct import (FILLS, Profile, choose_widths, greedy_in_window, layer_floors,
+                                                   least_loaded, place_in_windows)
 from optdist.milp.decomposition.single import alone
 from optdist.transfers import RESOURCES, counts, edges, incoming_wait, layer_usage, stage_times, transfer_matrix
 
@@ -146,7 +146,7 @@ def teams(inst: Instance) -> list[np.ndarray]:
     (:func:`optdist.milp.decomposition.classes.identical_device_groups`): that group's devices,
     then the others, each part fastest first (ties: lowest index)."""
     D = inst.n_devices
-    fastest = _window(inst, np.zeros(D), D)
+    fastest = least_loaded(inst, np.zeros(D), D)
     return [_team_first(fastest, g) for g in identical_device_groups(inst)]
 
 
@@ -212,7 +212,7 @@ def candidates(inst: Instance, r: int) -> tuple[Profile, np.ndarray]:
     D = inst.n_devices
     groups = identical_device_groups(inst)
     scale = np.maximum(capacity_matrix(inst)[:D].sum(axis=0), 1e-300)
-    fastest = _window(inst, np.zeros(D), D)
+    fastest = least_loaded(inst, np.zeros(D), D)
     out = []
     for g, order in enumerate(teams(inst)):
         for s in pattern_dp(inst, r, order):
