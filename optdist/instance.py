@@ -343,6 +343,11 @@ class Instance:
     def profile(self, r: int) -> Profile:
         return self.profiles[self.request_cnn[r]]
 
+    def request_class(self, r: int) -> tuple[str, int]:
+        """``(cnn, source node)`` of request r: requests with equal classes are interchangeable
+        (same network, same source: the same placements, costs and usage; MODEL.md section 6)."""
+        return self.request_cnn[r], int(self.request_source[r])
+
     def segment_seconds(self, r: int) -> np.ndarray:
         """``(L, N)`` seconds one segment of layer k of request r's CNN takes on node j (MODEL.md sections 5, 9).
 

@@ -38,7 +38,7 @@ def solve_greedy(
     out = OnlineOutcome(inst)
     failed: set[tuple[str, int]] = set()  # (cnn, source) that failed since usage last changed
     for r in range(inst.n_requests):
-        key = (inst.request_cnn[r], int(inst.request_source[r]))
+        key = inst.request_class(r)
         rp = RequestPlacer(inst, usage, r)
         if key not in failed and rp.fill_greedy():
             out.accept(rp.owners, rp.latency, rp.shared)

@@ -103,6 +103,7 @@ import math
 import numbers
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -125,11 +126,6 @@ ROLLOUT_PLANNED = 3  # rollout: planned placements of distinct usage tried per r
 
 #: per class: its planned placements as (cost alone s, owners, usage (n_nodes, 3)), cheapest first
 Plans = dict[tuple[str, int], list[tuple[float, list[np.ndarray], np.ndarray]]]
-
-
-def _key(inst: Instance, r: int) -> tuple[str, int]:
-    """The class of request r: its CNN and its source node."""
-    return inst.request_cnn[r], int(inst.request_source[r])
 
 
 def _fits(use: np.ndarray, resid: np.ndarray) -> bool:
@@ -211,8 +207,8 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
     for q, own in enumerate(asg.owners):  # q: the forecast's request (the fallback plans a prefix of them)
         if own is None:
             continue
-        cost, use = alone(inst, next(r for r in range(inst.n_requests) if _key(inst, r) == _key(forecast, q)), own)
-        plans[_key(forecast, q)].append((cost, own, use))
+        cost, use = alone(inst, next(r for r in range(inst.n_requests) if inst.request_class(r) == forecast.request_class(q)), own)
+        plans[forecast.request_class(q)].append((cost, own, use))
     for v in plans.values():
         v.sort(key=lambda t: t[0])
     return plans, float(ev.objective), found_by, info
@@ -290,8 +286,8 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     if fc.n_nodes != inst.n_nodes:
         raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
                          "the forecast must be on the instance's nodes (fix: generate it with the same devices)")
-    known = {_key(inst, r) for r in range(inst.n_requests)}
-    extra_cls = sorted({_key(fc, q) for q in range(fc.n_requests)} - known)
+    known = {inst.request_class(r) for r in range(inst.n_requests)}
+    extra_cls = sorted({fc.request_class(q) for q in range(fc.n_requests)} - known)
     if extra_cls:
         raise ValueError(f"forecast {fc.name} has request classes (CNN, source) {extra_cls} that instance "
                          f"{inst.name} lacks (fix: forecast only the instance's CNNs and sources)")
@@ -314,20 +310,41 @@ def _cap_dict(cap: np.ndarray) -> dict[str, np.ndarray]:
     return {k: cap[:, i] for i, k in enumerate(RESOURCES)}
 
 
-def _accept(inst: Instance, out: OnlineOutcome, r: int, own: list[np.ndarray]) -> None:
-    """Record request r placed at ``own``, with its latency and bytes from the evaluator."""
-    solo: list = [None] * inst.n_requests
-    solo[r] = own
-    ev = evaluate(inst, Assignment(solo))
-    out.accept(own, float(ev.latency[r]), float(ev.shared_bytes[r]))
+#: a decision: request r and the residual capacities (n_nodes, 3) -> (owners, usage (n_nodes, 3)),
+#: or None to reject r
+Decide = Callable[[int, np.ndarray], "tuple[list[np.ndarray], np.ndarray] | None"]
 
 
-def _timing(inst: Instance, decision_ms: list[float]) -> dict[str, float]:
-    """``decision_ms_mean``/``decision_ms_max`` (per request) and ``decision_us_per_segment``."""
+def _place_online(inst: Instance, method: str, plan_s: float, decide: Decide) -> SolveResult:
+    """The online loop both methods share: requests in arrival order, each decided (timed) on
+    the capacities the accepted ones left, ``R = cap - sum_{placed q} a_q``, then accepted
+    (latency and bytes from the evaluator) or rejected. ``extra`` of the result: ``plan_s``,
+    ``decision_ms_mean``/``decision_ms_max`` (per request) and ``decision_us_per_segment`` (the
+    caller adds its own); its wall time counts ``plan_s``."""
+    caps = capacity_matrix(inst)
+    used = np.zeros_like(caps)
+    out = OnlineOutcome(inst)
+    decision_ms: list[float] = []
+    t0 = time.perf_counter()
+    for r in range(inst.n_requests):
+        td = time.perf_counter()
+        got = decide(r, np.maximum(caps - used, 0.0))
+        if got is None:
+            out.reject(r)
+        else:
+            own, use = got
+            used += use
+            solo: list = [None] * inst.n_requests
+            solo[r] = own
+            ev = evaluate(inst, Assignment(solo))
+            out.accept(own, float(ev.latency[r]), float(ev.shared_bytes[r]))
+        decision_ms.append(1e3 * (time.perf_counter() - td))
     segments = sum(la.segments for r in range(inst.n_requests) for la in inst.profile(r).layers)
-    return {"decision_ms_mean": float(np.mean(decision_ms)) if decision_ms else math.nan,
-            "decision_ms_max": float(np.max(decision_ms)) if decision_ms else math.nan,
-            "decision_us_per_segment": 1e3 * float(np.sum(decision_ms)) / max(segments, 1)}
+    return out.result(method, plan_s + time.perf_counter() - t0,
+                      decision_ms_mean=float(np.mean(decision_ms)) if decision_ms else math.nan,
+                      decision_ms_max=float(np.max(decision_ms)) if decision_ms else math.nan,
+                      decision_us_per_segment=1e3 * float(np.sum(decision_ms)) / max(segments, 1),
+                      plan_s=plan_s)
 
 
 @stoppable
@@ -363,41 +380,30 @@ def solve_plan_guided(
     fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
         inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
         time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit)
-    caps = capacity_matrix(inst)
-    used = np.zeros_like(caps)
-    out = OnlineOutcome(inst)
-    decision_ms: list[float] = []
-    followed = repaired = improved = 0
-    t0 = time.perf_counter()
-    for r in range(inst.n_requests):
-        td = time.perf_counter()
-        resid = np.maximum(caps - used, 0.0)
-        queue = plans.get(_key(inst, r), [])
+    counts = {"followed": 0, "repaired": 0, "improved": 0}
+
+    def decide(r: int, resid: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
+        queue = plans.get(inst.request_class(r), [])
         pick = next((i for i, (_c, _o, use) in enumerate(queue) if _fits(use, resid)), None)
-        if pick is not None:
-            cost, own, use = queue.pop(pick)
-            followed += 1
-            if improve:
-                reserved = sum((u for q in plans.values() for _c, _o, u in q), np.zeros_like(caps))
-                better = _improve(inst, r, np.maximum(resid - reserved, 0.0), cost, solver=solver,
-                                  time_limit=repair_time_limit, threads=threads, seed=seed)
-                if better is not None:
-                    own, use = better
-                    improved += 1
-        else:
+        if pick is None:
             own, use = _repair(inst, r, resid, solver=solver, time_limit=repair_time_limit, threads=threads,
                                seed=seed)
-            repaired += own is not None
-        if own is None:
-            out.reject(r)
-        else:
-            used += use
-            _accept(inst, out, r, own)
-        decision_ms.append(1e3 * (time.perf_counter() - td))
-    wall = plan_s + time.perf_counter() - t0
-    return out.result("plan-guided", wall, **_timing(inst, decision_ms), plan_s=plan_s, plan_objective=plan_obj,
-                      plan_found_by=found_by, followed=followed, repaired=repaired, improved=improved, forecast=fc.name,
-                      **polish)
+            counts["repaired"] += own is not None
+            return None if own is None else (own, use)
+        cost, own, use = queue.pop(pick)
+        counts["followed"] += 1
+        if improve:
+            reserved = sum((u for q in plans.values() for _c, _o, u in q), np.zeros_like(resid))
+            better = _improve(inst, r, np.maximum(resid - reserved, 0.0), cost, solver=solver,
+                              time_limit=repair_time_limit, threads=threads, seed=seed)
+            if better is not None:
+                own, use = better
+                counts["improved"] += 1
+        return own, use
+
+    res = _place_online(inst, "plan-guided", plan_s, decide)
+    res.extra.update(plan_objective=plan_obj, plan_found_by=found_by, **counts, forecast=fc.name, **polish)
+    return res
 
 
 def _base_policy(inst: Instance, fc: Instance, expected: list[int], plans: Plans, resid: np.ndarray,
@@ -410,10 +416,10 @@ def _base_policy(inst: Instance, fc: Instance, expected: list[int], plans: Plans
     used = {cls: set() for cls in plans}
     if taken is not None:
         used[taken[:2]].add(taken[2])
-    rep = {_key(inst, r): r for r in reversed(range(inst.n_requests))}  # a request of each class
+    rep = {inst.request_class(r): r for r in reversed(range(inst.n_requests))}  # a request of each class
     rejected, total = 0, 0.0
     for q in expected:
-        cls = _key(fc, q)
+        cls = fc.request_class(q)
         queue = plans.get(cls, [])
         pick = next((i for i, (_c, _o, u) in enumerate(queue) if i not in used[cls] and _fits(u, resid)), None) \
             if queue else None
@@ -437,7 +443,7 @@ def _candidates(inst: Instance, r: int, plans: Plans, resid: np.ndarray, n_expec
     """The rollout's candidates (a)-(d) for request r (module docstring), each
     ``(kind, index in r's class plan or None, owners, usage (n_nodes, 3), cost alone s)``; every
     one fits ``resid``."""
-    queue = plans.get(_key(inst, r), [])
+    queue = plans.get(inst.request_class(r), [])
     fitting = [i for i, (_c, _o, u) in enumerate(queue) if _fits(u, resid)]
     out: list = []
     for i in fitting:  # (a) the cheapest planned placements of distinct usage
@@ -492,21 +498,16 @@ def solve_plan_rollout(
     fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
         inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
         time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit)
-    caps = capacity_matrix(inst)
-    used = np.zeros_like(caps)
-    out = OnlineOutcome(inst)
     expected = list(range(fc.n_requests))  # forecast requests not yet matched by an arrival
-    decision_ms: list[float] = []
     chosen: dict[str, int] = defaultdict(int)
     rollouts = 0
-    t0 = time.perf_counter()
-    for r in range(inst.n_requests):
-        td = time.perf_counter()
-        cls = _key(inst, r)
-        match = next((j for j, q in enumerate(expected) if _key(fc, q) == cls), None)
+
+    def decide(r: int, resid: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
+        nonlocal rollouts
+        cls = inst.request_class(r)
+        match = next((j for j, q in enumerate(expected) if fc.request_class(q) == cls), None)
         if match is not None:
             expected.pop(match)
-        resid = np.maximum(caps - used, 0.0)
         best: tuple[tuple[int, float], tuple] | None = None
         for cand in _candidates(inst, r, plans, resid, len(expected), solver=solver, time_limit=repair_time_limit,
                                 threads=threads, seed=seed):
@@ -518,15 +519,14 @@ def solve_plan_rollout(
             if best is None or score[0] < best[0][0] or (score[0] == best[0][0] and score[1] < best[0][1] * (1 - 1e-9)):
                 best = (score, cand)
         if best is None:
-            out.reject(r)
-        else:
-            kind, idx, own, use, _cost = best[1]
-            if idx is not None:
-                plans[cls].pop(idx)
-            chosen[kind] += 1
-            used += use
-            _accept(inst, out, r, own)
-        decision_ms.append(1e3 * (time.perf_counter() - td))
-    wall = plan_s + time.perf_counter() - t0
-    return out.result("plan-rollout", wall, **_timing(inst, decision_ms), plan_s=plan_s, plan_objective=plan_obj,
-                      plan_found_by=found_by, chosen=dict(chosen), rollouts=rollouts, forecast=fc.name, **polish)
+            return None
+        kind, idx, own, use, _cost = best[1]
+        if idx is not None:
+            plans[cls].pop(idx)
+        chosen[kind] += 1
+        return own, use
+
+    res = _place_online(inst, "plan-rollout", plan_s, decide)
+    res.extra.update(plan_objective=plan_obj, plan_found_by=found_by, chosen=dict(chosen), rollouts=rollouts,
+                     forecast=fc.name, **polish)
+    return res

@@ -124,16 +124,6 @@ def makespan_bound(curves: list[np.ndarray], P: int) -> float:
     return float(times[lo])
 
 
-def stage_lower_bound(inst: Instance, r: int, k: int, nodes: list[np.ndarray], ub: list[np.ndarray]) -> float:
-    """A valid lower bound (seconds) on the stage time ``T[r,k]`` from layer k and its inputs alone.
-
-    The smallest makespan of spreading the ``P_k`` segments over the candidates with the
-    curves of :func:`stage_wait_curves`. Exact for a stage fed by one sender (the source's
-    first conv); the LP relaxation spreads segments fractionally and misses it.
-    """
-    return makespan_bound(stage_wait_curves(inst, r, k, nodes, ub), inst.profile(r).layers[k].segments)
-
-
 def base_bounds(inst: Instance, r: int, devices: Sequence[int] | None = None,
                 capacity: dict[str, np.ndarray] | None = None,
                 relax: frozenset[str] = frozenset()) -> tuple[list[np.ndarray], list[np.ndarray]]:

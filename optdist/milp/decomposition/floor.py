@@ -245,7 +245,7 @@ def class_floors(inst: Instance, representatives: Sequence[int]) -> list[Pricing
     cache: dict[tuple[str, int], PricingFloor | None] = {}
     out = []
     for r in representatives:
-        key = (inst.request_cnn[r], int(inst.request_source[r]))
+        key = inst.request_class(r)
         if key not in cache:
             try:
                 cache[key] = PricingFloor(inst, r)

@@ -172,9 +172,6 @@ def pair_moves(
     for r in placed:
         cost[r], use[r] = alone(inst, r, own[r])
 
-    def key(r: int) -> tuple[str, int]:
-        return inst.request_cnn[r], int(inst.request_source[r])
-
     def best_in(r: int, room: np.ndarray) -> tuple[list[np.ndarray], float, np.ndarray] | None:
         """r at its best alone within ``room`` (n_nodes, 3): (owners, cost, usage), or None."""
         left = deadline - time.perf_counter()
@@ -200,7 +197,7 @@ def pair_moves(
             if least is not None and least[q] + least[s] >= pair * (1 - PAIR_GAIN):
                 continue  # both at their optimum alone: nothing to gain
             room = np.maximum(caps - (use.sum(axis=0) - use[q] - use[s]), 0.0)
-            for a, b in ((q, s),) if key(q) == key(s) else ((q, s), (s, q)):
+            for a, b in ((q, s),) if inst.request_class(q) == inst.request_class(s) else ((q, s), (s, q)):
                 got_a = best_in(a, room * share)
                 if got_a is None or got_a[1] >= pair:
                     continue
