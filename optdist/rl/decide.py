@@ -32,9 +32,9 @@ from optdist.heuristics.incremental import LayerState, OnlineOutcome, RequestPla
 from optdist.instance import Instance
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import Features
-from optdist.rl.trajectory import batchable, layer_states
+from optdist.rl.trajectory import DeviceRows, batchable, layer_states
 
-Choose = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (glob, dev, allowed) -> devices
+Choose = Callable[[np.ndarray, DeviceRows, np.ndarray], np.ndarray]  # (glob, device rows, allowed) -> devices
 
 TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the best are ties
 FIRST_ROUND = 512  # segments in a layer's first round; then twice the segments last kept,
@@ -88,28 +88,21 @@ class Scorer:
         h = rows.astype(np.float64) @ self.wd + (glob.astype(np.float64) @ self.wg + self.b0)[state]
         return self._mlp(h)
 
-    def _row_ids(self, dev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Equal device rows of ``dev`` (K, F, D) numbered: ``(rid, rows)``, rid (K, D) int64 and
-        the distinct rows (R, F) float32.
+    def _row_ids(self, dev: DeviceRows) -> tuple[np.ndarray, np.ndarray]:
+        """Equal device rows of ``dev`` numbered: ``(rid, rows)``, rid (K, D) int64 and the distinct
+        rows (R, F) float32.
 
-        Only state 0's rows and the rows that differ from the same device's row in the state
-        before are looked up (a device keeps its id while its row stays); those are grouped by a
-        hash of their bits (:attr:`proj`) and checked equal to their group's first row: a
-        collision gives every looked-up row its own id (same Q, more forwards).
+        Only the looked-up rows (:class:`DeviceRows`: state 0's and those that may have changed
+        since the state before) are numbered; an entry takes the number of the row it holds. They
+        are grouped by a hash of their bits (:attr:`proj`) and checked equal to their group's first
+        row: a collision gives every looked-up row its own id (same Q, more forwards).
         """
-        K, F, D = dev.shape
-        new = np.ones((K, D), dtype=bool)
-        new[1:] = (dev[1:] != dev[:-1]).any(axis=1)
-        ns, nj = np.nonzero(new)
-        rows = dev.transpose(0, 2, 1)[ns, nj]  # (M, F)
+        rows = dev.rows
         key = (rows.view(np.uint32).astype(np.uint64) * self.proj).sum(axis=1, dtype=np.uint64)
         _, first, inv = np.unique(key, return_index=True, return_inverse=True)
         if not (rows == rows[first][inv]).all():
             first, inv = np.arange(len(rows)), np.arange(len(rows))
-        last = np.zeros((K, D), dtype=np.int64)  # the looked-up row each entry repeats: np.nonzero's order
-        last[ns, nj] = np.arange(len(rows))  # numbers each device's changes in state order, so the latest
-        np.maximum.accumulate(last, axis=0, out=last)  # change is the largest number so far
-        return inv[last], rows[first]
+        return inv[dev.last], rows[first]
 
     def _q_pairs(self, glob: np.ndarray, rows: np.ndarray, p_row: np.ndarray, p_glob: np.ndarray,
                  col: int | None) -> np.ndarray:
@@ -167,35 +160,37 @@ class Scorer:
             forward(np.unique(cut[:, 1:-1][cut[:, 1:-1] > lo[:, None]]))
             lo, hi = cut[:, :-1].ravel(), cut[:, 1:].ravel()
 
-    def choose(self, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    def choose(self, glob: np.ndarray, dev: DeviceRows | np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """Per state the allowed device of largest Q: (K,) int64 (0 for a state with none allowed).
 
-        ``glob`` (K, G) and ``dev`` (K, F, D) are float32 states in :class:`LayerStates`' layout,
-        ``allowed`` (K, D) bool. Q is found once per distinct (device row, global part) pair
+        ``glob`` (K, G) float32 and ``dev``, the device rows as :class:`DeviceRows` or as (K, F, D)
+        float32, are states in :class:`LayerStates`' layout; ``allowed`` (K, D) bool. Q is found once per distinct (device row, global part) pair
         (:meth:`_q_batch`), so equal rows of a state score equally. Q-values
         within :data:`TIE_TOLERANCE` (relative, plus absolute) of the best are ties, won by the
         lowest device index: rounding, which depends on how the states were batched (about
         1e-16 relative), then never changes a choice, while devices a network scores equally
         (equal rows, or rows differing only where it does not look) keep the lowest-index rule.
         """
-        K, _, D = dev.shape
+        dev = _rows(dev)
+        K, D = dev.last.shape
         if not allowed.any():
             return np.zeros(K, dtype=np.int64)
         if K == 1:  # one state (a segment decided alone): every allowed row forwarded, no grouping
             j = np.flatnonzero(allowed[0])
             q = np.full((1, D), -np.inf)
-            q[0, j] = self.q_rows(glob, dev[0][:, j].T, np.zeros(len(j), dtype=np.int64))
+            q[0, j] = self.q_rows(glob, dev.rows[dev.last[0, j]], np.zeros(len(j), dtype=np.int64))
         else:
             q = self._q_batch(glob, dev, allowed)
         best = q.max(axis=1)
         near = q >= (best - TIE_TOLERANCE * (1.0 + np.abs(best)))[:, None]
         return near.argmax(axis=1).astype(np.int64)
 
-    def _q_batch(self, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        """Q (K, D) float64 of the allowed entries of a batch of states (-inf elsewhere), once per
-        distinct (device row, global part) pair (:meth:`_row_ids`, :meth:`_q_pairs`)."""
-        K = len(dev)
-        rid, rows = self._row_ids(dev)
+    def _q_batch(self, glob: np.ndarray, dev: DeviceRows | np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Q (K, D) float64 of the allowed entries of a batch of states (``dev`` as in :meth:`choose`;
+        -inf elsewhere), once per distinct (device row, global part) pair (:meth:`_row_ids`,
+        :meth:`_q_pairs`)."""
+        K = len(glob)
+        rid, rows = self._row_ids(_rows(dev))
         varies = np.flatnonzero((glob != glob[0]).any(axis=0))
         col = int(varies[0]) if len(varies) == 1 else None
         if col is not None:  # one entry differs (the segment index): the globs in its order
@@ -216,9 +211,14 @@ class Scorer:
         return np.where(allowed, q_pair[pos[np.where(allowed, key, pairs[0])]], -np.inf)
 
 
-def _split(feats: Features, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One observation vector as ``glob`` (1, G) and ``dev`` (1, F, D)."""
-    return obs[None, : feats.n_global], obs[feats.n_global:].reshape(1, feats.n_device, feats.D)
+def _rows(dev: DeviceRows | np.ndarray) -> DeviceRows:
+    """``dev`` as :class:`DeviceRows` (from (K, F, D) blocks: :meth:`DeviceRows.of`)."""
+    return dev if isinstance(dev, DeviceRows) else DeviceRows.of(dev)
+
+
+def _split(feats: Features, obs: np.ndarray) -> tuple[np.ndarray, DeviceRows]:
+    """One observation vector as ``glob`` (1, G) and its device rows (one state of D devices)."""
+    return obs[None, : feats.n_global], DeviceRows.of(obs[feats.n_global:].reshape(1, feats.n_device, feats.D))
 
 
 def decide_segment(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool) -> int | None:
@@ -258,7 +258,7 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
         guess = _extend(st, guess[:K], K)
         ls = layer_states(feats, r, st, guess)
         allowed = ls.mask if masked else np.broadcast_to(ls.cand, ls.mask.shape)
-        act = choose(ls.glob, ls.dev, allowed)
+        act = choose(ls.glob, ls.rows, allowed)
         wrong = np.flatnonzero(act != guess)
         end = int(wrong[0]) + 1 if len(wrong) else K  # states up to act[end - 1] followed the decisions
         if masked:

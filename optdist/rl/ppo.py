@@ -36,6 +36,7 @@ from optdist.rl.decide import place_requests
 from optdist.rl.env import Features, Reward
 from optdist.rl.policy import MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights, read_policy_config
 from optdist.rl.presets import Preset, preset_for
+from optdist.rl.trajectory import DeviceRows
 from optdist.rl.train import POLICY_FORMAT
 
 PPO_FORMAT = "optdist-rl-ppo/1"
@@ -155,8 +156,8 @@ def load_ppo(path: str | Path) -> PPOPolicy:
 def _chooser(net: torch.nn.Module):
     """``choose(glob, dev, allowed)`` for :func:`place_requests`: the actor's most probable allowed device."""
 
-    def choose(glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        obs = torch.from_numpy(np.concatenate([glob, dev.reshape(len(glob), -1)], axis=1))
+    def choose(glob: np.ndarray, dev: DeviceRows, allowed: np.ndarray) -> np.ndarray:
+        obs = torch.from_numpy(np.concatenate([glob, dev.dense().reshape(len(glob), -1)], axis=1))
         with torch.no_grad():
             return net.get_distribution(obs, action_masks=allowed).get_actions(deterministic=True).numpy().astype(np.int64)
 
