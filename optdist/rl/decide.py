@@ -75,13 +75,15 @@ class Scorer:
 
     def _mlp_signs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_mlp` of first-layer pre-activations ``x`` (R, H0): Q (R,) and which ReLU inputs
-        are positive (R, sum of hidden widths) bool (the linear piece each row is on)."""
+        are positive, as bits (each layer's packed, :func:`np.packbits`; (R, W) uint64 words where
+        they fill whole words, else uint8): rows with equal signs are on the same linear piece."""
         signs = []
         for w, b in self.rest:
-            signs.append(x > 0.0)
+            signs.append(np.packbits(x > 0.0, axis=1))
             np.maximum(x, 0.0, out=x)
             x = x @ w + b
-        return x[:, 0], np.concatenate(signs, axis=1)
+        bits = np.concatenate(signs, axis=1)
+        return x[:, 0], bits.view(np.uint64) if bits.shape[1] % 8 == 0 else bits
 
     def q_rows(self, glob: np.ndarray, rows: np.ndarray, state: np.ndarray) -> np.ndarray:
         """Q of device rows ``rows`` (R, F) in states ``state`` (R,) of ``glob`` (K, G): (R,) float64."""
@@ -128,20 +130,22 @@ class Scorer:
         tau = glob[:, col].astype(np.float64)[p_glob]
         rest = glob[0].astype(np.float64)
         rest[col] = 0.0
-        rest, slope = rest @ self.wg + self.b0, self.wg[col]  # glob @ wg + b0 = rest + tau * slope
+        part += rest @ self.wg + self.b0  # a row's first-layer input is part + tau * slope
+        slope = self.wg[col]
         signs: np.ndarray | None = None
 
         def forward(at: np.ndarray) -> None:
             nonlocal signs
-            q[at], s = self._mlp_signs(part[p_row[at]] + (rest + tau[at][:, None] * slope))
-            s = np.packbits(s, axis=1)
+            x = tau[at][:, None] * slope
+            x += part[p_row[at]]
+            q[at], s = self._mlp_signs(x)
             if signs is None:
-                signs = np.empty((U, s.shape[1]), dtype=np.uint8)
+                signs = np.empty((U, s.shape[1]), dtype=s.dtype)
             signs[at] = s
 
         last = np.append(np.flatnonzero(p_row[1:] != p_row[:-1]), U - 1)
         first = np.append(0, last[:-1] + 1)
-        forward(np.unique(np.concatenate([first, last])))
+        forward(_distinct(np.stack([first, last], axis=1).ravel()))
         lo, hi = first, last
         while True:
             inner = hi - lo > 1
@@ -157,7 +161,7 @@ class Scorer:
             lo, hi = lo[~flat], hi[~flat]
             cut = np.concatenate([lo[:, None], lo[:, None] + ((hi - lo)[:, None] * self._cuts) // SPLIT, hi[:, None]],
                                  axis=1)  # (I, SPLIT + 1) ascending, repeats where a piece is short
-            forward(np.unique(cut[:, 1:-1][cut[:, 1:-1] > lo[:, None]]))
+            forward(_distinct(cut[:, 1:-1][cut[:, 1:-1] > lo[:, None]]))  # (ascending: the pieces are in order)
             lo, hi = cut[:, :-1].ravel(), cut[:, 1:].ravel()
 
     def choose(self, glob: np.ndarray, dev: DeviceRows | np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -193,7 +197,9 @@ class Scorer:
         rid, rows = self._row_ids(_rows(dev))
         varies = np.flatnonzero((glob != glob[0]).any(axis=0))
         col = int(varies[0]) if len(varies) == 1 else None
-        if col is not None:  # one entry differs (the segment index): the globs in its order
+        if col is not None and (glob[1:, col] > glob[:-1, col]).all():  # a round's states: tau ascending
+            gl, g_of = glob, np.arange(K)
+        elif col is not None:  # one entry differs (the segment index): the globs in its order
             _, first, g_of = np.unique(glob[:, col], return_index=True, return_inverse=True)
             gl = glob[first]
         elif not len(varies):
@@ -209,6 +215,11 @@ class Scorer:
         pos[pairs] = np.arange(len(pairs))
         q_pair = self._q_pairs(gl, rows, pairs // n_g, pairs % n_g, col)
         return np.where(allowed, q_pair[pos[np.where(allowed, key, pairs[0])]], -np.inf)
+
+
+def _distinct(a: np.ndarray) -> np.ndarray:
+    """The distinct values of the ascending array ``a`` (np.unique without its sort)."""
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if len(a) else a
 
 
 def _rows(dev: DeviceRows | np.ndarray) -> DeviceRows:
