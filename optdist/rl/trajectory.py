@@ -42,39 +42,38 @@ def batchable(st: LayerState) -> bool:
 class DeviceRows:
     """The per-device blocks of K states, stored once per change of a device's row.
 
-    ``rows``: (M, F) float32, the rows at (state ``ns[i]``, device ``nj[i]``), i in state order
-    (devices ascending within a state): every device of state 0, then each entry whose row may
-    differ from the same device's row in the state before (a superset of the changes: equal rows
-    may repeat). ``last``: (K, D) int64, the index in ``rows`` of the row each entry holds (the
-    latest looked-up row of that device up to that state).
+    ``rows``: (M, F) float32, the looked-up rows in state order (devices ascending within a
+    state): every device of state 0, then each entry whose row may differ from the same device's
+    row in the state before (a superset of the changes: equal rows may repeat). ``last``: (K, D)
+    int64, the index in ``rows`` of the row each entry holds (the latest looked-up row of that
+    device up to that state).
     """
 
     rows: np.ndarray
-    ns: np.ndarray
-    nj: np.ndarray
     last: np.ndarray
 
     @classmethod
-    def at(cls, ns: np.ndarray, nj: np.ndarray, rows: np.ndarray, K: int, D: int) -> DeviceRows:
-        """The rows ``rows`` (M, F) looked up at (``ns``, ``nj``) (M,) in state order, every device
-        of state 0 among them, for K states of D devices: ``last`` found with one running
-        maximum (np.nonzero's order numbers each device's changes in state order, so the latest
-        change is the largest number so far)."""
-        last = np.zeros((K, D), dtype=np.int64)
-        last[ns, nj] = np.arange(len(ns))
+    def at(cls, flat: np.ndarray, rows: np.ndarray, K: int, D: int) -> DeviceRows:
+        """The rows ``rows`` (M, F) looked up at the entries ``flat`` (M,) ascending (state * D +
+        device), every device of state 0 among them, for K states of D devices: ``last`` found
+        with one running maximum (the order numbers each device's changes in state order, so
+        the latest change is the largest number so far)."""
+        last = np.zeros(K * D, dtype=np.int64)
+        last[flat] = np.arange(len(flat))
+        last = last.reshape(K, D)
         np.maximum.accumulate(last, axis=0, out=last)
-        return cls(rows, ns, nj, last)
+        return cls(rows, last)
 
     @classmethod
     def of(cls, dev: np.ndarray) -> DeviceRows:
         """The rows of the dense blocks ``dev`` (K, F, D): state 0's and the changed ones."""
         K, F, D = dev.shape
         if K == 1:  # one state (a segment decided alone): its rows
-            return cls(np.ascontiguousarray(dev[0].T), np.zeros(D, dtype=np.int64), np.arange(D), np.arange(D)[None])
+            return cls(np.ascontiguousarray(dev[0].T), np.arange(D)[None])
         new = np.ones((K, D), dtype=bool)
         new[1:] = (dev[1:] != dev[:-1]).any(axis=1)
-        ns, nj = np.nonzero(new)
-        return cls.at(ns, nj, dev.transpose(0, 2, 1)[ns, nj], K, D)
+        flat = np.flatnonzero(new)
+        return cls.at(flat, dev.transpose(0, 2, 1)[flat // D, flat % D], K, D)
 
     def dense(self) -> np.ndarray:
         """(K, F, D) float32: the per-device blocks of every state."""
@@ -123,9 +122,9 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     if K > st.P - st.t:
         raise ValueError(f"{K} placements for the {st.P - st.t} segments left of layer {st.layer.name}")
     steps = np.arange(K)
-    one = np.zeros((K, N), dtype=np.int64)
+    one = np.zeros((K, N), dtype=np.int32)  # (counts are far below 2**31; numpy sums int32 about 3x faster)
     one[steps, actions] = 1
-    added = np.cumsum(one, axis=0)
+    added = np.cumsum(one, axis=0, dtype=np.int32)
     added -= one  # segments placed on each node before step s
     del one  # (temporaries are dropped as soon as used: a round's peak memory is faulted in again each round)
     cnt = st.cnt[None, :] + added
@@ -165,9 +164,9 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
         ok = np.repeat((left >= st.beta)[:, None], N, axis=1)
         ok[steps, sender] = True
         move = moved.astype(bool)
-        flow_add = np.zeros((K, N))
-        flow_add[steps[move], actions[move]] = 1.0
-        run_sum = np.cumsum(flow_add, axis=0)
+        flow_add = np.zeros((K, N), dtype=np.int32)
+        flow_add[steps[move], actions[move]] = 1
+        run_sum = np.cumsum(flow_add, axis=0, dtype=np.int32)
         run_sum -= flow_add
         del flow_add
         run_sum -= run_sum[run_start][run_of]
@@ -243,8 +242,10 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
         on = i < D
         cols[np.flatnonzero(moved[b])[on], i[on]] = True
     new[b + 1] |= cols
-    ns, nj = np.nonzero(new)
+    flat = np.flatnonzero(new)  # (np.nonzero is several times slower on 2-D arrays)
     del new
+    ns = flat // D
+    nj = flat - ns * D
 
     # each looked-up row: Features' values at (ns, nj), with its operations in its order
     rows = np.empty((len(ns), feats.n_device), dtype=np.float32)
@@ -271,7 +272,8 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     else:
         rows[:, 7] = 1.0
     rows[:, 8] = rel_delay[delay_of[ns], nj]
-    rows[:, 9:] = feats.static.reshape(2, D).T[nj]
-    dev = DeviceRows.at(ns, nj, rows, K, D)
+    rows[:, 9] = feats.static[nj]
+    rows[:, 10] = feats.static[D + nj]
+    dev = DeviceRows.at(flat, rows, K, D)
     mask = allowed[dev.last]
     return LayerStates(glob, dev, mask, cd)
