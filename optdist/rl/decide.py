@@ -81,7 +81,8 @@ class Scorer:
         for w, b in self.rest:
             signs.append(np.packbits(x > 0.0, axis=1))
             np.maximum(x, 0.0, out=x)
-            x = x @ w + b
+            x = x @ w
+            x += b
         bits = np.concatenate(signs, axis=1)
         return x[:, 0], bits.view(np.uint64) if bits.shape[1] % 8 == 0 else bits
 
@@ -211,10 +212,10 @@ class Scorer:
         seen = np.zeros(len(rows) * n_g, dtype=bool)
         seen[key[allowed]] = True
         pairs = np.flatnonzero(seen)  # sorted by row, then by tau
-        pos = np.empty(len(seen), dtype=np.int64)
+        pos = np.zeros(len(seen), dtype=np.int64)  # (0 for pairs not scored: a valid index, masked below)
         pos[pairs] = np.arange(len(pairs))
         q_pair = self._q_pairs(gl, rows, pairs // n_g, pairs % n_g, col)
-        return np.where(allowed, q_pair[pos[np.where(allowed, key, pairs[0])]], -np.inf)
+        return np.where(allowed, q_pair[pos[key]], -np.inf)
 
 
 def _distinct(a: np.ndarray) -> np.ndarray:
