@@ -5,7 +5,8 @@ float64) for a batch of states at once and picks ``a = argmax_j Q(s, j)`` over t
 devices with a tie rule that does not depend on how the states were batched (see
 :meth:`Scorer.choose`). The states of one layer share most device rows and differ in their
 global part only by the segment index, so it numbers the distinct device rows of the whole
-batch (a device keeps its row's number until its row changes), forwards each row at few
+batch (only the rows :class:`optdist.rl.trajectory.DeviceRows` looked up, those that may have
+changed: a device keeps its row's number until its row changes), forwards each row at few
 segment indices and interpolates Q in between where the network is provably affine (no ReLU
 input changes sign: :meth:`Scorer._q_pairs`).
 
@@ -101,7 +102,7 @@ class Scorer:
         row: a collision gives every looked-up row its own id (same Q, more forwards).
         """
         rows = dev.rows
-        key = (rows.view(np.uint32).astype(np.uint64) * self.proj).sum(axis=1, dtype=np.uint64)
+        key = rows.view(np.uint32).astype(np.uint64) @ self.proj  # (integer matmul: wraps mod 2**64, as the sum)
         _, first, inv = np.unique(key, return_index=True, return_inverse=True)
         if not (rows == rows[first][inv]).all():
             first, inv = np.arange(len(rows)), np.arange(len(rows))

@@ -5,6 +5,11 @@ segment then changes the state. For a sequence of K devices ``a_0 .. a_{K-1}`` (
 segments of the layer) :func:`layer_states` gives the K observations and action masks that
 ``Features`` would give before each placement, placing ``a_0 .. a_{s-1}`` one by one, without
 placing anything: cumulative counts per node (K x N arrays) replace the step-by-step updates.
+The per-device part is built incrementally (:class:`DeviceRows`): a step changes the row of the
+device it places on, and a state-wide change (the stage time, the scale of the relative rise,
+the senders' bandwidth, the input map's owner) the rows of the devices it can affect; only those
+rows are computed, each state's other devices keep the row they had (on VGG16 about 60 000 rows
+a request instead of 650 000).
 
 Every number is computed with the floating-point operations of ``LayerState`` and ``Features``
 in the same order, so the result is bit-identical. That needs the usage updates of a sequence
@@ -232,15 +237,15 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     timing = stage[1:] != stage[:-1]
     if cd.any():
         timing |= top[1:] != top[:-1]
-    moved = np.zeros(K - 1, dtype=bool) if sender is None else sender[1:] != sender[:-1]
+    switched = np.zeros(K - 1, dtype=bool) if sender is None else sender[1:] != sender[:-1]
     bw = ok[1:, :D] != ok[:-1, :D]
-    b = np.flatnonzero(timing | moved | bw.any(axis=1))  # states b + 1 with a state-wide change
+    b = np.flatnonzero(timing | switched | bw.any(axis=1))  # states b + 1 with a state-wide change
     rise = rise_at[b + 1, :D]
     cols = bw[b] | (rel_delay[delay_of[b + 1]] != rel_delay[delay_of[b]])
     cols |= ((rise_at[b, :D] > stage[b, None]) | (rise > stage[b + 1, None])) & (timing[b, None] | (rise != rise_at[b, :D]))
-    for i in (sender[b][moved[b]], sender[b + 1][moved[b]]) if sender is not None else ():  # one-hot
+    for i in (sender[b][switched[b]], sender[b + 1][switched[b]]) if sender is not None else ():  # one-hot
         on = i < D
-        cols[np.flatnonzero(moved[b])[on], i[on]] = True
+        cols[np.flatnonzero(switched[b])[on], i[on]] = True
     new[b + 1] |= cols
     flat = np.flatnonzero(new)  # (np.nonzero is several times slower on 2-D arrays)
     del new
