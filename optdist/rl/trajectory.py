@@ -29,7 +29,8 @@ from optdist.rl.env import Features
 
 
 def _whole(*values: float | np.ndarray) -> bool:
-    return all(bool(np.all(np.asarray(v) == np.round(np.asarray(v)))) for v in values)
+    v = np.concatenate([np.ravel(x) for x in values])  # (one check of all: this runs once per layer)
+    return bool((v == np.round(v)).all())
 
 
 def batchable(st: LayerState) -> bool:
