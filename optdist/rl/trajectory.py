@@ -8,7 +8,7 @@ placing anything: cumulative counts per node (K x N arrays) replace the step-by-
 The per-device part is built incrementally (:class:`DeviceRows`): a step changes the row of the
 device it places on, and a state-wide change (the stage time, the scale of the relative rise,
 the senders' bandwidth, the input map's owner) the rows of the devices it can affect; only those
-rows are computed, each state's other devices keep the row they had (on VGG16 about 60 000 rows
+rows are computed, each state's other devices keep the row they had (on VGG16 about 65 000 rows
 a request instead of 650 000).
 
 Every number is computed with the floating-point operations of ``LayerState`` and ``Features``
