@@ -170,8 +170,9 @@ class Scorer:
         """Per state the allowed device of largest Q: (K,) int64 (0 for a state with none allowed).
 
         ``glob`` (K, G) float32 and ``dev``, the device rows as :class:`DeviceRows` or as (K, F, D)
-        float32, are states in :class:`LayerStates`' layout; ``allowed`` (K, D) bool. Q is found once per distinct (device row, global part) pair
-        (:meth:`_q_batch`), so equal rows of a state score equally. Q-values
+        float32, are states in :class:`LayerStates`' layout; ``allowed`` (K, D) bool. Q is found
+        once per distinct (device row, global part) pair (:meth:`_q_batch`), so equal rows of a
+        state score equally. Q-values
         within :data:`TIE_TOLERANCE` (relative, plus absolute) of the best are ties, won by the
         lowest device index: rounding, which depends on how the states were batched (about
         1e-16 relative), then never changes a choice, while devices a network scores equally

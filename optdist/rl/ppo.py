@@ -36,8 +36,8 @@ from optdist.rl.decide import place_requests
 from optdist.rl.env import Features, Reward
 from optdist.rl.policy import MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights, read_policy_config
 from optdist.rl.presets import Preset, preset_for
-from optdist.rl.trajectory import DeviceRows
 from optdist.rl.train import POLICY_FORMAT
+from optdist.rl.trajectory import DeviceRows
 
 PPO_FORMAT = "optdist-rl-ppo/1"
 INSTALL_HINT = "MaskablePPO needs sb3-contrib and stable-baselines3: pip install 'optdist[rl-baselines]'"

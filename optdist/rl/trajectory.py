@@ -204,21 +204,19 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
         rise_at = (cnt + 1) * st.ce
         delay, delay_of = st.segment_delay()[None, :], np.zeros(K, dtype=np.int64)
 
-    def finish(at: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """``f_j`` in the states ``at``, as ``LayerState.finish`` (without its 0 for nodes owning nothing)."""
-        c = cnt[at, j]
-        f = c * st.ce[j]
-        if st.mode == "per_segment":
-            f = f + c * st.beta * st.inv_r[j]
-        return f + wait[at, j] if st.mode == "map" else f
-
-    # A step raises f of the node it places on and no other: the stage time is a running maximum
-    every = np.arange(N)
-    stage = np.concatenate([[np.where(cnt[0] > 0, finish(np.zeros(N, dtype=np.int64), every), 0.0).max()],
-                            finish(steps[1:], actions[:-1])])
-    np.maximum.accumulate(stage, out=stage)
-    if st.mode == "map":
+    # A step raises f (LayerState.finish) of the node it places on and of no other: the stage time
+    # is the first state's, then a running maximum of the new f of each node placed on
+    at = np.concatenate([np.zeros(N, dtype=np.int64), steps[1:]])
+    j = np.concatenate([np.arange(N), actions[:-1]])
+    c = cnt[at, j]
+    f = c * st.ce[j]
+    if st.mode == "per_segment":
+        f = f + c * st.beta * st.inv_r[j]
+    elif st.mode == "map":
+        f = f + wait[at, j]
         del wait
+    stage = np.concatenate([[np.where(c[:N] > 0, f[:N], 0.0).max()], f[N:]])
+    np.maximum.accumulate(stage, out=stage)
     cd = cand[:D]
     rel_delay = _relative(np.ascontiguousarray(delay[:, :D]), cd)  # (rows of delay, D): row-wise, as per step
     if cd.any():  # the rise's scale: max over the candidates of max(rise - stage, 0), i.e. max(max rise - stage, 0)
@@ -243,7 +241,8 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     b = np.flatnonzero(timing | switched | bw.any(axis=1))  # states b + 1 with a state-wide change
     rise = rise_at[b + 1, :D]
     cols = bw[b] | (rel_delay[delay_of[b + 1]] != rel_delay[delay_of[b]])
-    cols |= ((rise_at[b, :D] > stage[b, None]) | (rise > stage[b + 1, None])) & (timing[b, None] | (rise != rise_at[b, :D]))
+    above = (rise_at[b, :D] > stage[b, None]) | (rise > stage[b + 1, None])
+    cols |= above & (timing[b, None] | (rise != rise_at[b, :D]))
     for i in (sender[b][switched[b]], sender[b + 1][switched[b]]) if sender is not None else ():  # one-hot
         on = i < D
         cols[np.flatnonzero(switched[b])[on], i[on]] = True
