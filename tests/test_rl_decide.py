@@ -362,3 +362,17 @@ def test_incremental_rows_equal_dense_states_where_capacity_binds(tmp_path, sour
         assert binds > 0
     if "rpi3" in inst.name:
         assert fills.sum() > 0  # a capacity (on these sets the senders' bandwidth) binds within a sequence
+
+
+def test_layer_states_need_one_to_the_segments_left():
+    inst = first(PAPER / "lenet-10x10-tau0.8.json", 1)
+    rp = RequestPlacer(inst, Usage.zeros(inst.n_nodes), 0)
+    st = rp.next_layer()
+    while st.on_source or not batchable(st):
+        st.commit(np.full(st.P, int(inst.request_source[0]) if st.on_source else 0))
+        rp.close(st)
+        st = rp.next_layer()
+    for picks in (np.zeros(0, dtype=int), np.zeros(st.P + 1, dtype=int)):
+        with pytest.raises(ValueError, match="segments left of layer"):
+            layer_states(Features(inst), 0, st, picks)
+    assert len(layer_states(Features(inst), 0, st, np.zeros(st.P, dtype=int)).glob) == st.P

@@ -117,16 +117,17 @@ def _relative(x: np.ndarray, cand: np.ndarray) -> np.ndarray:
 
 
 def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -> LayerStates:
-    """The states before each of ``actions`` (K device indices, ``K <= st.P - st.t``) of request r.
+    """The states before each of ``actions`` (K device indices, ``1 <= K <= st.P - st.t``) of request r.
 
     ``st`` must be :func:`batchable`; it is read, not changed. Shapes: see :class:`LayerStates`.
-    Raises ValueError for more actions than segments left.
+    Raises ValueError for no actions or more actions than segments left.
     """
     inst, D, N = feats.inst, feats.D, st.inst.n_nodes
     actions = np.asarray(actions, dtype=np.int64)
     K = len(actions)
-    if K > st.P - st.t:
-        raise ValueError(f"{K} placements for the {st.P - st.t} segments left of layer {st.layer.name}")
+    if not 0 < K <= st.P - st.t:
+        raise ValueError(f"{K} placements for the {st.P - st.t} segments left of layer {st.layer.name} (give 1 or more, "
+                         f"at most the segments left)")
     steps = np.arange(K)
     one = np.zeros((K, N), dtype=np.int32)  # (counts are far below 2**31; numpy sums int32 about 3x faster)
     one[steps, actions] = 1
