@@ -250,8 +250,8 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
     """Place the remaining segments of ``st`` as segment-by-segment greedy decisions would; False
     (segments before it placed) when a masked policy finds no allowed device for a segment.
 
-    ``choose(glob, dev, allowed)``: the policy's device per state (see :meth:`Scorer.choose`); it
-    must depend on each state alone. ``hint``: a guess of the layer's devices in segment order
+    ``choose(glob, dev, allowed)``: the policy's device per state (see :meth:`Scorer.choose`; ``dev``
+    is a :class:`DeviceRows`, ``dev.dense()`` the (K, F, D) blocks); it must depend on each state alone. ``hint``: a guess of the layer's devices in segment order
     (e.g. the previous request's decisions for this layer); it changes the speed, never the
     decisions. Without a hint (a CNN's first request), in layers :func:`batchable` rejects,
     and with ``batched=False`` (the reference) each segment gets one observation and one
