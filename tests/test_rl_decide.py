@@ -26,7 +26,7 @@ from optdist.rl.env import Features  # noqa: E402
 from optdist.rl.policy import Policy, place_online  # noqa: E402
 from optdist.rl.presets import PRESETS  # noqa: E402
 from optdist.rl.train import train  # noqa: E402
-from optdist.rl.trajectory import batchable, layer_states  # noqa: E402
+from optdist.rl.trajectory import DeviceRows, batchable, layer_states  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "instances" / "paper"
@@ -299,3 +299,80 @@ def test_kept_heap_is_not_faulted_in_again_each_round():
                                       check=True).stdout) for how in ("default", "keep")}
     assert faults["default"] > 20 * 1000
     assert faults["keep"] < 20 * 50
+
+
+def dag(tmp_path: Path, cnn: str, n: int) -> Instance:
+    """tests/test_dag_evaluator.py's micro network ``cnn``: n requests on 3 devices."""
+    from tests.test_dag_evaluator import dag_instance
+
+    return dag_instance(tmp_path, cnn, n, 3)
+
+
+@pytest.mark.parametrize("source", [ROOT / "instances" / "coupled" / "lenet-20x10-rpi3.json",
+                                    ROOT / "instances" / "coupled" / "cifar-6x5-nexus-rpi3.json", "dag-res", "dag-cat",
+                                    pytest.param(PAPER / "vgg16-250x70-tau0.6.json", marks=pytest.mark.slow)],
+                         ids=lambda p: getattr(p, "stem", p))
+def test_incremental_rows_equal_dense_states_where_capacity_binds(tmp_path, source):
+    """layer_states looks up only the device rows that may change (DeviceRows): over whole
+    layers placed mostly on the lowest-index allowed device (so privacy caps and, on the coupled
+    sets, the senders' bandwidth bind in the middle of a sequence), the rows it holds give exactly
+    Features' observations and masks step by step, and the network chooses from them as from the
+    dense blocks (whose rows are found by comparing consecutive states)."""
+    inst = dag(tmp_path, source.split("-")[1], 4) if isinstance(source, str) else load_instance(source)
+    if "vgg16" in inst.name:
+        inst = inst.with_spec(requests=inst.spec.requests[:2])
+    feats, rng = Features(inst), np.random.default_rng(1)
+    choose = Scorer(random_policy(inst, True, 2).net).choose
+    usage, checked, binds, fills = Usage.zeros(inst.n_nodes), 0, 0, np.zeros(3, dtype=int)
+    for r in range(inst.n_requests):
+        rp = RequestPlacer(inst, usage, r)
+        while not rp.done:
+            st = rp.next_layer()
+            if st.on_source:
+                st.commit(np.full(st.P, int(inst.request_source[r])))
+            while not st.done:
+                if not batchable(st):
+                    st.place(int(np.argmax(feats(r, st)[1])))
+                    continue
+                before = snapshot(st)
+                picks, ref_obs, ref_mask = [], [], []
+                for _ in range(min(st.P - st.t, 600)):
+                    obs, mask = feats(r, st)
+                    ref_obs.append(obs)
+                    ref_mask.append(mask)
+                    u = rng.random()
+                    ok = np.flatnonzero(mask)
+                    picks.append(int(ok[0]) if len(ok) and u < 0.8 else int(rng.choice(ok)) if len(ok) and u < 0.9
+                                 else int(rng.integers(inst.n_devices)))
+                    st.place(picks[-1])
+                ls = layer_states(feats, r, before, np.array(picks))
+                np.testing.assert_array_equal(ls.obs(), np.array(ref_obs))
+                np.testing.assert_array_equal(ls.mask, np.array(ref_mask))
+                assert len(ls.rows.rows) <= len(picks) * inst.n_devices
+                dense = ls.rows.dense()
+                np.testing.assert_array_equal(DeviceRows.of(dense).dense(), dense)
+                for allowed in (ls.mask, np.broadcast_to(ls.cand, ls.mask.shape)):
+                    np.testing.assert_array_equal(choose(ls.glob, ls.rows, allowed), choose(ls.glob, dense, allowed))
+                binds += bool((ls.mask[0] & ~ls.mask[1:]).any())
+                fills += (dense[:1, :3] > dense[1:, :3]).any(axis=(0, 2))  # memory, compute, bandwidth bits 1 -> 0
+                checked += 1
+            rp.close(st)
+    assert checked > 3
+    if not isinstance(source, str):  # (the micro DAGs' layers have 2 segments: nothing binds within them)
+        assert binds > 0
+    if "rpi3" in inst.name:
+        assert fills.sum() > 0  # a capacity (on these sets the senders' bandwidth) binds within a sequence
+
+
+def test_layer_states_need_one_to_the_segments_left():
+    inst = first(PAPER / "lenet-10x10-tau0.8.json", 1)
+    rp = RequestPlacer(inst, Usage.zeros(inst.n_nodes), 0)
+    st = rp.next_layer()
+    while st.on_source or not batchable(st):
+        st.commit(np.full(st.P, int(inst.request_source[0]) if st.on_source else 0))
+        rp.close(st)
+        st = rp.next_layer()
+    for picks in (np.zeros(0, dtype=int), np.zeros(st.P + 1, dtype=int)):
+        with pytest.raises(ValueError, match="segments left of layer"):
+            layer_states(Features(inst), 0, st, picks)
+    assert len(layer_states(Features(inst), 0, st, np.zeros(st.P, dtype=int)).glob) == st.P

@@ -94,11 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.default_heap:
         decide.keep_freed_heap = lambda: None  # this process only
     spent = dict.fromkeys(PARTS, 0.0)
-    many = lambda *a: any(getattr(x, "ndim", 0) == 3 and len(x) > 1 for x in a)  # noqa: E731 (a batched round)
     _timed(decide, "layer_states", "layer_states", spent, lambda *a: True)
-    _timed(decide.Scorer, "_row_ids", "row_ids", spent, many)
+    _timed(decide.Scorer, "_row_ids", "row_ids", spent, lambda self, dev: len(dev.last) > 1)  # a batched round
     _timed(decide.Scorer, "_q_pairs", "q_pairs", spent, lambda self, glob, *a: len(glob) > 1)
-    _timed(decide.Scorer, "choose", "choose", spent, many)
+    _timed(decide.Scorer, "choose", "choose", spent, lambda self, glob, *a: len(glob) > 1)
     _timed(LayerState, "commit", "commit", spent, lambda self, nodes: len(nodes) > 1)
     inst = load_instance(ROOT / "instances" / "paper" / "vgg16-250x70-tau0.6.json")
     inst = inst.with_spec(requests=inst.spec.requests[: args.requests])

@@ -5,7 +5,8 @@ float64) for a batch of states at once and picks ``a = argmax_j Q(s, j)`` over t
 devices with a tie rule that does not depend on how the states were batched (see
 :meth:`Scorer.choose`). The states of one layer share most device rows and differ in their
 global part only by the segment index, so it numbers the distinct device rows of the whole
-batch (a device keeps its row's number until its row changes), forwards each row at few
+batch (only the rows :class:`optdist.rl.trajectory.DeviceRows` looked up, those that may have
+changed: a device keeps its row's number until its row changes), forwards each row at few
 segment indices and interpolates Q in between where the network is provably affine (no ReLU
 input changes sign: :meth:`Scorer._q_pairs`).
 
@@ -32,9 +33,9 @@ from optdist.heuristics.incremental import LayerState, OnlineOutcome, RequestPla
 from optdist.instance import Instance
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import Features
-from optdist.rl.trajectory import batchable, layer_states
+from optdist.rl.trajectory import DeviceRows, batchable, layer_states
 
-Choose = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (glob, dev, allowed) -> devices
+Choose = Callable[[np.ndarray, DeviceRows, np.ndarray], np.ndarray]  # (glob, device rows, allowed) -> devices
 
 TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the best are ties
 FIRST_ROUND = 512  # segments in a layer's first round; then twice the segments last kept,
@@ -75,41 +76,37 @@ class Scorer:
 
     def _mlp_signs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_mlp` of first-layer pre-activations ``x`` (R, H0): Q (R,) and which ReLU inputs
-        are positive (R, sum of hidden widths) bool (the linear piece each row is on)."""
+        are positive, as bits (each layer's packed, :func:`np.packbits`; (R, W) uint64 words where
+        they fill whole words, else uint8): rows with equal signs are on the same linear piece."""
         signs = []
         for w, b in self.rest:
-            signs.append(x > 0.0)
+            signs.append(np.packbits(x > 0.0, axis=1))
             np.maximum(x, 0.0, out=x)
-            x = x @ w + b
-        return x[:, 0], np.concatenate(signs, axis=1)
+            x = x @ w
+            x += b
+        bits = np.concatenate(signs, axis=1)
+        return x[:, 0], bits.view(np.uint64) if bits.shape[1] % 8 == 0 else bits
 
     def q_rows(self, glob: np.ndarray, rows: np.ndarray, state: np.ndarray) -> np.ndarray:
         """Q of device rows ``rows`` (R, F) in states ``state`` (R,) of ``glob`` (K, G): (R,) float64."""
         h = rows.astype(np.float64) @ self.wd + (glob.astype(np.float64) @ self.wg + self.b0)[state]
         return self._mlp(h)
 
-    def _row_ids(self, dev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Equal device rows of ``dev`` (K, F, D) numbered: ``(rid, rows)``, rid (K, D) int64 and
-        the distinct rows (R, F) float32.
+    def _row_ids(self, dev: DeviceRows) -> tuple[np.ndarray, np.ndarray]:
+        """Equal device rows of ``dev`` numbered: ``(rid, rows)``, rid (K, D) int64 and the distinct
+        rows (R, F) float32.
 
-        Only state 0's rows and the rows that differ from the same device's row in the state
-        before are looked up (a device keeps its id while its row stays); those are grouped by a
-        hash of their bits (:attr:`proj`) and checked equal to their group's first row: a
-        collision gives every looked-up row its own id (same Q, more forwards).
+        Only the looked-up rows (:class:`DeviceRows`: state 0's and those that may have changed
+        since the state before) are numbered; an entry takes the number of the row it holds. They
+        are grouped by a hash of their bits (:attr:`proj`) and checked equal to their group's first
+        row: a collision gives every looked-up row its own id (same Q, more forwards).
         """
-        K, F, D = dev.shape
-        new = np.ones((K, D), dtype=bool)
-        new[1:] = (dev[1:] != dev[:-1]).any(axis=1)
-        ns, nj = np.nonzero(new)
-        rows = dev.transpose(0, 2, 1)[ns, nj]  # (M, F)
-        key = (rows.view(np.uint32).astype(np.uint64) * self.proj).sum(axis=1, dtype=np.uint64)
+        rows = dev.rows
+        key = rows.view(np.uint32).astype(np.uint64) @ self.proj  # (integer matmul: wraps mod 2**64, as the sum)
         _, first, inv = np.unique(key, return_index=True, return_inverse=True)
         if not (rows == rows[first][inv]).all():
             first, inv = np.arange(len(rows)), np.arange(len(rows))
-        last = np.zeros((K, D), dtype=np.int64)  # the looked-up row each entry repeats: np.nonzero's order
-        last[ns, nj] = np.arange(len(rows))  # numbers each device's changes in state order, so the latest
-        np.maximum.accumulate(last, axis=0, out=last)  # change is the largest number so far
-        return inv[last], rows[first]
+        return inv[dev.last], rows[first]
 
     def _q_pairs(self, glob: np.ndarray, rows: np.ndarray, p_row: np.ndarray, p_glob: np.ndarray,
                  col: int | None) -> np.ndarray:
@@ -135,20 +132,22 @@ class Scorer:
         tau = glob[:, col].astype(np.float64)[p_glob]
         rest = glob[0].astype(np.float64)
         rest[col] = 0.0
-        rest, slope = rest @ self.wg + self.b0, self.wg[col]  # glob @ wg + b0 = rest + tau * slope
+        part += rest @ self.wg + self.b0  # a row's first-layer input is part + tau * slope
+        slope = self.wg[col]
         signs: np.ndarray | None = None
 
         def forward(at: np.ndarray) -> None:
             nonlocal signs
-            q[at], s = self._mlp_signs(part[p_row[at]] + (rest + tau[at][:, None] * slope))
-            s = np.packbits(s, axis=1)
+            x = tau[at][:, None] * slope
+            x += part[p_row[at]]
+            q[at], s = self._mlp_signs(x)
             if signs is None:
-                signs = np.empty((U, s.shape[1]), dtype=np.uint8)
+                signs = np.empty((U, s.shape[1]), dtype=s.dtype)
             signs[at] = s
 
         last = np.append(np.flatnonzero(p_row[1:] != p_row[:-1]), U - 1)
         first = np.append(0, last[:-1] + 1)
-        forward(np.unique(np.concatenate([first, last])))
+        forward(_distinct(np.stack([first, last], axis=1).ravel()))
         lo, hi = first, last
         while True:
             inner = hi - lo > 1
@@ -164,41 +163,46 @@ class Scorer:
             lo, hi = lo[~flat], hi[~flat]
             cut = np.concatenate([lo[:, None], lo[:, None] + ((hi - lo)[:, None] * self._cuts) // SPLIT, hi[:, None]],
                                  axis=1)  # (I, SPLIT + 1) ascending, repeats where a piece is short
-            forward(np.unique(cut[:, 1:-1][cut[:, 1:-1] > lo[:, None]]))
+            forward(_distinct(cut[:, 1:-1][cut[:, 1:-1] > lo[:, None]]))  # (ascending: the pieces are in order)
             lo, hi = cut[:, :-1].ravel(), cut[:, 1:].ravel()
 
-    def choose(self, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    def choose(self, glob: np.ndarray, dev: DeviceRows | np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """Per state the allowed device of largest Q: (K,) int64 (0 for a state with none allowed).
 
-        ``glob`` (K, G) and ``dev`` (K, F, D) are float32 states in :class:`LayerStates`' layout,
-        ``allowed`` (K, D) bool. Q is found once per distinct (device row, global part) pair
-        (:meth:`_q_batch`), so equal rows of a state score equally. Q-values
+        ``glob`` (K, G) float32 and ``dev``, the device rows as :class:`DeviceRows` or as (K, F, D)
+        float32, are states in :class:`LayerStates`' layout; ``allowed`` (K, D) bool. Q is found
+        once per distinct (device row, global part) pair (:meth:`_q_batch`), so equal rows of a
+        state score equally. Q-values
         within :data:`TIE_TOLERANCE` (relative, plus absolute) of the best are ties, won by the
         lowest device index: rounding, which depends on how the states were batched (about
         1e-16 relative), then never changes a choice, while devices a network scores equally
         (equal rows, or rows differing only where it does not look) keep the lowest-index rule.
         """
-        K, _, D = dev.shape
+        dev = _rows(dev)
+        K, D = dev.last.shape
         if not allowed.any():
             return np.zeros(K, dtype=np.int64)
         if K == 1:  # one state (a segment decided alone): every allowed row forwarded, no grouping
             j = np.flatnonzero(allowed[0])
             q = np.full((1, D), -np.inf)
-            q[0, j] = self.q_rows(glob, dev[0][:, j].T, np.zeros(len(j), dtype=np.int64))
+            q[0, j] = self.q_rows(glob, dev.rows[dev.last[0, j]], np.zeros(len(j), dtype=np.int64))
         else:
             q = self._q_batch(glob, dev, allowed)
         best = q.max(axis=1)
         near = q >= (best - TIE_TOLERANCE * (1.0 + np.abs(best)))[:, None]
         return near.argmax(axis=1).astype(np.int64)
 
-    def _q_batch(self, glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        """Q (K, D) float64 of the allowed entries of a batch of states (-inf elsewhere), once per
-        distinct (device row, global part) pair (:meth:`_row_ids`, :meth:`_q_pairs`)."""
-        K = len(dev)
-        rid, rows = self._row_ids(dev)
+    def _q_batch(self, glob: np.ndarray, dev: DeviceRows | np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Q (K, D) float64 of the allowed entries of a batch of states (``dev`` as in :meth:`choose`;
+        -inf elsewhere), once per distinct (device row, global part) pair (:meth:`_row_ids`,
+        :meth:`_q_pairs`)."""
+        K = len(glob)
+        rid, rows = self._row_ids(_rows(dev))
         varies = np.flatnonzero((glob != glob[0]).any(axis=0))
         col = int(varies[0]) if len(varies) == 1 else None
-        if col is not None:  # one entry differs (the segment index): the globs in its order
+        if col is not None and (glob[1:, col] > glob[:-1, col]).all():  # a round's states: tau ascending
+            gl, g_of = glob, np.arange(K)
+        elif col is not None:  # one entry differs (the segment index): the globs in its order
             _, first, g_of = np.unique(glob[:, col], return_index=True, return_inverse=True)
             gl = glob[first]
         elif not len(varies):
@@ -210,15 +214,25 @@ class Scorer:
         seen = np.zeros(len(rows) * n_g, dtype=bool)
         seen[key[allowed]] = True
         pairs = np.flatnonzero(seen)  # sorted by row, then by tau
-        pos = np.empty(len(seen), dtype=np.int64)
+        pos = np.zeros(len(seen), dtype=np.int64)  # (0 for pairs not scored: a valid index, masked below)
         pos[pairs] = np.arange(len(pairs))
         q_pair = self._q_pairs(gl, rows, pairs // n_g, pairs % n_g, col)
-        return np.where(allowed, q_pair[pos[np.where(allowed, key, pairs[0])]], -np.inf)
+        return np.where(allowed, q_pair[pos[key]], -np.inf)
 
 
-def _split(feats: Features, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One observation vector as ``glob`` (1, G) and ``dev`` (1, F, D)."""
-    return obs[None, : feats.n_global], obs[feats.n_global:].reshape(1, feats.n_device, feats.D)
+def _distinct(a: np.ndarray) -> np.ndarray:
+    """The distinct values of the ascending array ``a`` (np.unique without its sort)."""
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if len(a) else a
+
+
+def _rows(dev: DeviceRows | np.ndarray) -> DeviceRows:
+    """``dev`` as :class:`DeviceRows` (from (K, F, D) blocks: :meth:`DeviceRows.of`)."""
+    return dev if isinstance(dev, DeviceRows) else DeviceRows.of(dev)
+
+
+def _split(feats: Features, obs: np.ndarray) -> tuple[np.ndarray, DeviceRows]:
+    """One observation vector as ``glob`` (1, G) and its device rows (one state of D devices)."""
+    return obs[None, : feats.n_global], DeviceRows.of(obs[feats.n_global:].reshape(1, feats.n_device, feats.D))
 
 
 def decide_segment(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool) -> int | None:
@@ -236,8 +250,8 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
     """Place the remaining segments of ``st`` as segment-by-segment greedy decisions would; False
     (segments before it placed) when a masked policy finds no allowed device for a segment.
 
-    ``choose(glob, dev, allowed)``: the policy's device per state (see :meth:`Scorer.choose`); it
-    must depend on each state alone. ``hint``: a guess of the layer's devices in segment order
+    ``choose(glob, dev, allowed)``: the policy's device per state (see :meth:`Scorer.choose`; ``dev``
+    is a :class:`DeviceRows`, ``dev.dense()`` the (K, F, D) blocks); it must depend on each state alone. ``hint``: a guess of the layer's devices in segment order
     (e.g. the previous request's decisions for this layer); it changes the speed, never the
     decisions. Without a hint (a CNN's first request), in layers :func:`batchable` rejects,
     and with ``batched=False`` (the reference) each segment gets one observation and one
@@ -258,7 +272,7 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
         guess = _extend(st, guess[:K], K)
         ls = layer_states(feats, r, st, guess)
         allowed = ls.mask if masked else np.broadcast_to(ls.cand, ls.mask.shape)
-        act = choose(ls.glob, ls.dev, allowed)
+        act = choose(ls.glob, ls.rows, allowed)
         wrong = np.flatnonzero(act != guess)
         end = int(wrong[0]) + 1 if len(wrong) else K  # states up to act[end - 1] followed the decisions
         if masked:

@@ -37,6 +37,7 @@ from optdist.rl.env import Features, Reward
 from optdist.rl.policy import MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights, read_policy_config
 from optdist.rl.presets import Preset, preset_for
 from optdist.rl.train import POLICY_FORMAT
+from optdist.rl.trajectory import DeviceRows
 
 PPO_FORMAT = "optdist-rl-ppo/1"
 INSTALL_HINT = "MaskablePPO needs sb3-contrib and stable-baselines3: pip install 'optdist[rl-baselines]'"
@@ -155,8 +156,8 @@ def load_ppo(path: str | Path) -> PPOPolicy:
 def _chooser(net: torch.nn.Module):
     """``choose(glob, dev, allowed)`` for :func:`place_requests`: the actor's most probable allowed device."""
 
-    def choose(glob: np.ndarray, dev: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        obs = torch.from_numpy(np.concatenate([glob, dev.reshape(len(glob), -1)], axis=1))
+    def choose(glob: np.ndarray, dev: DeviceRows, allowed: np.ndarray) -> np.ndarray:
+        obs = torch.from_numpy(np.concatenate([glob, dev.dense().reshape(len(glob), -1)], axis=1))
         with torch.no_grad():
             return net.get_distribution(obs, action_masks=allowed).get_actions(deterministic=True).numpy().astype(np.int64)
 
