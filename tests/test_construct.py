@@ -80,7 +80,7 @@ def test_patterns_place_every_request_feasibly_where_the_greedy_rejects(path):
     assert asg is not None and all(o is not None for o in asg.owners)
     ev = evaluate(inst, asg)
     assert ev.feasible, [v.message for v in ev.violations[:3]]
-    assert asg.meta["found_by"].startswith("patterns by price")
+    assert asg.meta["found_by"].startswith("patterns by ")
     if path.endswith("lenet-8x4-rpi3.json"):
         assert ev.objective >= OPT_LENET_8X4 * (1 - 1e-9)
     best = placement_by_construction(inst, deadline=time.perf_counter() + 30)  # keeps the best it builds
