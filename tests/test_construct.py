@@ -16,7 +16,7 @@ from optdist.instance import load_instance
 from optdist.milp.decomposition.colgen import _seed_assignments
 from optdist.assignment import Assignment
 from optdist.milp.decomposition.bounds import capacities, capacity_matrix
-from optdist.milp.decomposition.classes import request_classes
+from optdist.milp.decomposition.classes import identical_device_groups, request_classes
 from optdist.milp.decomposition.construct import (choose_widths, fit_by_windows, greedy_in_window, layer_floors,
                                                   placement_by_construction)
 from optdist.milp.decomposition.patterns import PatternTables, fit_by_patterns, mix, place_pattern, teams
@@ -92,16 +92,18 @@ def test_pattern_tables_are_the_evaluators_stage_times_and_usage():
     evaluator's latency, and the device usage totals agree (MODEL.md sections 4-6)."""
     inst = load_instance(COUPLED[1])
     D = inst.n_devices
+    orders = teams(inst)
     for r in {c[0] for c in request_classes(inst)}:
-        for order in teams(inst):
-            tables = PatternTables(inst, r, order)
-            scale = capacity_matrix(inst)[:D].sum(axis=0)
-            for price in (0.0, 1.0, 100.0):
-                s = tables.solve(price, scale, inst.objective.shared_weight)
-                idx = [int(np.flatnonzero(c == v)[0]) for c, v in zip(tables.choices, s)]
+        tables = PatternTables(inst, r, orders)
+        scale = capacity_matrix(inst)[:D].sum(axis=0)
+        # the DP's patterns, and one that switches teams at every layer (team 0's least count, the last team's most)
+        mixed = tuple(st[0] if k % 2 else st[-1] for k, st in enumerate(tables.states))
+        for price in (0.0, 1.0, 100.0, 1e4):
+            for pattern in (tables.solve(price, scale, inst.objective.shared_weight), mixed):
+                idx = [st.index(vn) for st, vn in zip(tables.states, pattern)]
                 src = int(inst.request_source[r])
-                own = [np.full(la.segments, src) if n == 0 else order[np.arange(la.segments) % n]
-                       for la, n in zip(inst.profile(r).layers, s)]
+                own = [np.full(la.segments, src) if n == 0 else orders[v][np.arange(la.segments) % n]
+                       for la, (v, n) in zip(inst.profile(r).layers, pattern)]
                 owners = [None] * inst.n_requests
                 owners[r] = own
                 ev = evaluate(inst, Assignment(owners))
@@ -110,17 +112,20 @@ def test_pattern_tables_are_the_evaluators_stage_times_and_usage():
                 dp_use = sum(u[a, b] for u, a, b in zip(tables.use, idx, idx[1:]))
                 ev_use = [ev.memory_used[:D].sum(), ev.compute_used[:D].sum(), ev.bandwidth_used[:D].sum()]
                 assert np.allclose(dp_use, ev_use, rtol=1e-12)
+                dp_group = sum(u[a, b] for u, a, b in zip(tables.group_use, idx, idx[1:]))
+                ev_group = [[ev.memory_used[g].sum(), ev.compute_used[g].sum(), ev.bandwidth_used[g].sum()]
+                            for g in identical_device_groups(inst)]
+                assert np.allclose(dp_group, np.concatenate(ev_group), rtol=1e-12)
 
 
 def test_patterns_narrow_as_the_price_rises():
     inst = load_instance(COUPLED[0])
-    order = teams(inst)[0]
-    tables = PatternTables(inst, 0, order)
+    tables = PatternTables(inst, 0, teams(inst))
     scale = capacity_matrix(inst)[: inst.n_devices].sum(axis=0)
     use = []
     for price in (0.0, 1e-2, 1.0, 1e2, 1e4):
         s = tables.solve(price, scale, 0.0)
-        idx = [int(np.flatnonzero(c == v)[0]) for c, v in zip(tables.choices, s)]
+        idx = [st.index(vn) for st, vn in zip(tables.states, s)]
         use.append(float(sum((u[a, b] / scale).sum() for u, a, b in zip(tables.use, idx, idx[1:]))))
     assert all(b <= a * (1 + 1e-12) for a, b in zip(use, use[1:])), use  # priced usage never grows
     assert use[-1] < use[0]
@@ -130,7 +135,7 @@ def test_a_pattern_never_overflows_the_capacity_left():
     inst = load_instance(COUPLED[1])
     full = capacities(inst)
     r = 0
-    pat = (0, tuple(int(c[-1]) for c in PatternTables(inst, r, teams(inst)[0]).choices))  # the widest counts
+    pat = tuple(st[-1] for st in PatternTables(inst, r, teams(inst)).states)  # the widest counts, on the last team
     for share in (1.0, 0.5, 0.2, 0.05, 0.0):
         cap = {k: v.copy() for k, v in full.items()}
         for k in cap:

@@ -88,41 +88,49 @@ def _owners(P: int, s: int, order: np.ndarray, src: int) -> np.ndarray:
     return np.full(P, src, dtype=np.int64) if s == 0 else np.asarray(order)[np.arange(P) % s]
 
 
+#: a pattern: per layer (team, owner count); ``(0, 0)``: the source
+Pattern = tuple[tuple[int, int], ...]
+
+
 class PatternTables:
-    """``T_k(a, b)``, ``O_k(a, b)`` and ``u_k(a, b)`` of request r for every pair of tried counts
-    (module docstring) on the devices ``order`` (D,), computed once; :meth:`solve` is then one
-    shortest path per price.
+    """``T_k(a, b)``, ``O_k(a, b)`` and ``u_k(a, b)`` of request r for every pair of tried states
+    of consecutive layers (module docstring), computed once; :meth:`solve_at` is then one
+    shortest path per price. A state ``(v, s)`` is an owner count ``s`` on the team ``orders[v]``
+    (``s = 0``: the source), so each layer chooses its team as well as its count; ``states[k]``
+    lists layer k's, :data:`COUNTS` within its limits (:func:`count_choices`) on every team.
 
     Raises ValueError naming the layer when r's network is not a chain.
     """
 
-    def __init__(self, inst: Instance, r: int, order: np.ndarray) -> None:
+    def __init__(self, inst: Instance, r: int, orders: Sequence[np.ndarray]) -> None:
         prof = inst.profile(r)
         for k in range(1, prof.n_layers):
             if len(edges(prof)[k]) != 1 or edges(prof)[k][0].u != k - 1:
                 raise ValueError(f"{inst.name}: request {r} ({prof.layers[k].name}): patterns are built for chains")
-        N, D, src = inst.n_nodes, inst.n_devices, int(inst.request_source[r])
+        N, src = inst.n_nodes, int(inst.request_source[r])
         serial = inst.objective.uplink == "serial"
         sec = inst.segment_seconds(r)  # (L, N)
-        self.choices = count_choices(inst, r)
+        self.states: list[list[tuple[int, int]]] = [
+            [(0, 0)] if c.tolist() == [0] else [(v, int(n)) for v in range(len(orders)) for n in c]
+            for c in count_choices(inst, r)]
         self.first = float(prof.layers[0].segments * sec[0, src])
         groups = identical_device_groups(inst)
         self.n_groups = len(groups)
-        self.time: list[np.ndarray] = []  # per k >= 1: (|C_{k-1}|, |C_k|) seconds
+        self.time: list[np.ndarray] = []  # per k >= 1: (|S_{k-1}|, |S_k|) seconds
         self.moved: list[np.ndarray] = []  # bytes moved over edge k-1 -> k
-        self.use: list[np.ndarray] = []  # (|C_{k-1}|, |C_k|, 3) device usage of layer k and the edge
-        self.group_use: list[np.ndarray] = []  # (|C_{k-1}|, |C_k|, G*3) the same per device group
+        self.use: list[np.ndarray] = []  # (|S_{k-1}|, |S_k|, 3) device usage of layer k and the edge
+        self.group_use: list[np.ndarray] = []  # (|S_{k-1}|, |S_k|, G*3) the same per device group
         for k in range(1, prof.n_layers):
             la, ed = prof.layers[k], edges(prof)[k][0]
-            ca, cb = self.choices[k - 1], self.choices[k]
-            t, m = np.zeros((len(ca), len(cb))), np.zeros((len(ca), len(cb)))
-            gu = np.zeros((len(ca), len(cb), 3 * len(groups)))
-            for j, b in enumerate(cb):
-                a_next = _owners(la.segments, int(b), order, src)
+            sa, sb = self.states[k - 1], self.states[k]
+            t, m = np.zeros((len(sa), len(sb))), np.zeros((len(sa), len(sb)))
+            gu = np.zeros((len(sa), len(sb), 3 * len(groups)))
+            for j, (vb, b) in enumerate(sb):
+                a_next = _owners(la.segments, b, orders[vb], src)
                 n = counts(a_next[None, :], N)[0]
                 mem, comp = layer_usage(la, n)
-                for i, a in enumerate(ca):
-                    O = transfer_matrix(ed, _owners(prof.layers[k - 1].segments, int(a), order, src), a_next, N)
+                for i, (va, a) in enumerate(sa):
+                    O = transfer_matrix(ed, _owners(prof.layers[k - 1].segments, a, orders[va], src), a_next, N)
                     wait = incoming_wait(O, inst.rate, serial)
                     t[i, j] = stage_times(n[None, :], (n * sec[k])[None, :], wait[None, :])[0][0]
                     m[i, j] = O.sum()
@@ -131,20 +139,21 @@ class PatternTables:
             self.time.append(t)
             self.moved.append(m)
             self.group_use.append(gu)
-            self.use.append(gu.reshape(len(ca), len(cb), len(groups), 3).sum(axis=2))
+            self.use.append(gu.reshape(len(sa), len(sb), len(groups), 3).sum(axis=2))
 
-    def solve(self, price: float, scale: np.ndarray, shared_weight: float) -> tuple[int, ...] | None:
-        """The owner counts per layer (L,) minimising the priced cost at ``price`` (module
-        docstring; ``scale``: the devices' total capacities (3,)); None if a layer has no count."""
+    def solve(self, price: float, scale: np.ndarray, shared_weight: float) -> Pattern | None:
+        """The pattern minimising the priced cost at one scalar ``price`` on the usage in shares
+        of the devices' totals (module docstring; ``scale``: those totals (3,)); None if a layer
+        has no state."""
         best = self.solve_at(np.tile(price / np.asarray(scale, dtype=float), self.n_groups), shared_weight)
         return None if best is None else best[0]
 
-    def solve_at(self, prices: np.ndarray, shared_weight: float) -> tuple[tuple[int, ...], float] | None:
-        """The owner counts per layer (L,) minimising ``latency + shared_weight * bytes moved +
-        prices . usage per group`` (``prices``: (G*3,) seconds per unit of memory, multiplications
-        and bytes sent on each device group, :func:`identical_device_groups` order) and that
-        priced cost (s); None if a layer has no count."""
-        if any(c.size == 0 for c in self.choices):
+    def solve_at(self, prices: np.ndarray, shared_weight: float) -> tuple[Pattern, float] | None:
+        """The pattern minimising ``latency + shared_weight * bytes moved + prices . usage per
+        group`` (``prices``: (G*3,) seconds per unit of memory, multiplications and bytes sent
+        on each device group, :func:`identical_device_groups` order) and that priced cost (s);
+        None if a layer has no state."""
+        if any(not st for st in self.states):
             return None
         prices = np.asarray(prices, dtype=float)
         cost = np.array([self.first])
@@ -160,7 +169,7 @@ class PatternTables:
         for arg in back[::-1]:
             y = int(arg[y])
             path.append(y)
-        return tuple(int(c[i]) for c, i in zip(self.choices, path[::-1])), value
+        return tuple(st[i] for st, i in zip(self.states, path[::-1])), value
 
 
 def teams(inst: Instance) -> list[np.ndarray]:
@@ -178,21 +187,20 @@ def _team_first(order: np.ndarray, group: Sequence[int]) -> np.ndarray:
     return np.concatenate([order[inside], order[~inside]])
 
 
-def team_tables(inst: Instance, r: int) -> list[PatternTables] | None:
-    """Request r's :class:`PatternTables` on every team (:func:`teams` order), or None for a
-    network that is not a chain."""
+def pattern_tables(inst: Instance, r: int) -> PatternTables | None:
+    """Request r's :class:`PatternTables` on the teams of :func:`teams`, or None for a network
+    that is not a chain."""
     try:
-        return [PatternTables(inst, r, order) for order in teams(inst)]
+        return PatternTables(inst, r, teams(inst))
     except ValueError:
         return None
 
 
-def pattern_dp(inst: Instance, tables: PatternTables, prices: Sequence[float] = PRICES) -> list[tuple[int, ...]]:
-    """The distinct owner-count patterns of ``tables`` (one request on one device order) over the
-    scalar ``prices`` (module docstring), in the order first found (low prices first: most usage
-    first)."""
+def pattern_dp(inst: Instance, tables: PatternTables, prices: Sequence[float] = PRICES) -> list[Pattern]:
+    """The distinct patterns of ``tables`` over the scalar ``prices`` (module docstring), in the
+    order first found (low prices first: most usage first)."""
     scale = np.maximum(capacity_matrix(inst)[: inst.n_devices].sum(axis=0), 1e-300)
-    out: list[tuple[int, ...]] = []
+    out: list[Pattern] = []
     for p in prices:
         s = tables.solve(p, scale, inst.objective.shared_weight)
         if s is not None and s not in out:
@@ -201,34 +209,36 @@ def pattern_dp(inst: Instance, tables: PatternTables, prices: Sequence[float] = 
 
 
 def place_pattern(inst: Instance, r: int, capacity: dict[str, np.ndarray], order: np.ndarray,
-                  pattern: tuple[int, tuple[int, ...]], tries: int = TRIES) -> list[np.ndarray] | None:
-    """Request r with ``pattern = (team g, owner counts (L,))`` on the devices ``order`` with group
-    g's moved first (:func:`teams`): segment p of layer k on ``order[p mod s_k]`` (the source
-    where ``s_k = 0``), kept if its usage (evaluator, alone) fits ``capacity`` (per node, keyed
-    as :func:`bounds.capacities`) on every node. Where devices overflow, they leave the order
-    (counts capped at the devices left, never below the privacy floor,
-    :func:`construct.layer_floors`) and it is tried again, at most ``tries`` times; then the
-    greedy with the counts as per-layer windows (:func:`greedy_in_window`). None where all
-    fail."""
-    team, want_ = pattern
+                  pattern: Pattern, tries: int = TRIES) -> list[np.ndarray] | None:
+    """Request r with ``pattern`` (per layer ``(team v, owner count s_k)``) on the devices
+    ``order`` with group v's moved first (:func:`teams`): segment p of layer k on
+    ``order_v[p mod s_k]`` (the source where ``s_k = 0``), kept if its usage (evaluator, alone)
+    fits ``capacity`` (per node, keyed as :func:`bounds.capacities`) on every node. Where
+    devices overflow, they leave the order (counts capped at the devices left, never below the
+    privacy floor, :func:`construct.layer_floors`) and it is tried again, at most ``tries``
+    times; then the greedy with the counts as per-layer windows on the first layer's team
+    (:func:`greedy_in_window`). None where all fail."""
     layers, src, D = inst.profile(r).layers, int(inst.request_source[r]), inst.n_devices
-    want = np.asarray(want_, dtype=np.int64)
+    team = np.array([v for v, _n in pattern], dtype=np.int64)
+    want = np.array([n for _v, n in pattern], dtype=np.int64)
     floors = layer_floors(inst, r)
     cap = np.stack([np.asarray(capacity[k], dtype=float) for k in RESOURCES], axis=1)
-    avail = _team_first(np.asarray(order), identical_device_groups(inst)[team])
-    start = avail
+    groups = identical_device_groups(inst)
+    avail = np.asarray(order)
     for _ in range(tries):
         have = np.where(want > 0, np.minimum(want, len(avail)), 0)
         if ((want > 0) & (have < floors)).any():
             break
-        own = [_owners(la.segments, int(n), avail, src) for la, n in zip(layers, have)]
+        firsts = [_team_first(avail, g) for g in groups]
+        own = [_owners(la.segments, int(n), firsts[v], src) for la, v, n in zip(layers, team, have)]
         over = (alone(inst, r, own)[1] > cap).any(axis=1)
         if not over.any():
             return own
         if over[D:].any():
             break  # the source overflows: no choice of devices helps
         avail = avail[~over[avail]]
-    return greedy_in_window(inst, r, capacity, start, np.maximum(want, 1))
+    lead = int(team[want > 0][0]) if (want > 0).any() else 0
+    return greedy_in_window(inst, r, capacity, _team_first(np.asarray(order), groups[lead]), np.maximum(want, 1))
 
 
 def rename_roles(inst: Instance, use: np.ndarray, used: np.ndarray) -> np.ndarray:
@@ -263,7 +273,7 @@ def placer_by_renaming(inst: Instance) -> Placer:
     base: dict[tuple, tuple[list[np.ndarray], np.ndarray] | None] = {}
 
     def place(inst_: Instance, r: int, capacity: dict[str, np.ndarray], order: np.ndarray,
-              pattern: tuple[int, tuple[int, ...]]) -> list[np.ndarray] | None:
+              pattern: Pattern) -> list[np.ndarray] | None:
         key = (pattern, int(inst.request_source[r]))
         if key not in base:
             own = place_pattern(inst, r, capacities(inst), fastest, pattern)
@@ -281,9 +291,8 @@ def placer_by_renaming(inst: Instance) -> Placer:
     return place
 
 
-def placed_alone(inst: Instance, r: int, pattern: tuple[int, tuple[int, ...]]
-                 ) -> tuple[tuple[tuple[int, tuple[int, ...]], float, np.ndarray], np.ndarray] | None:
-    """``pattern = (team, owner counts)`` of request r placed alone on full capacities by
+def placed_alone(inst: Instance, r: int, pattern: Pattern) -> tuple[tuple[Pattern, float, np.ndarray], np.ndarray] | None:
+    """``pattern`` of request r placed alone on full capacities by
     :func:`place_pattern` (fastest devices first) and scored by the evaluator: its profile entry
     ``(pattern, cost s, device usage totals (3,))`` and its usage per device group (G*3,), or
     None where it does not fit."""
@@ -302,20 +311,19 @@ def by_usage(inst: Instance, profile: Profile, group_use: np.ndarray) -> np.ndar
     return np.argsort([-float((e[2] / scale).sum()) for e in profile], kind="stable")
 
 
-def candidates(inst: Instance, r: int, tables: Sequence[PatternTables]) -> tuple[Profile, np.ndarray]:
-    """Request r's patterns on every team (``tables``: :func:`team_tables`, :func:`pattern_dp`),
+def candidates(inst: Instance, r: int, tables: PatternTables) -> tuple[Profile, np.ndarray]:
+    """Request r's patterns (``tables``: :func:`pattern_tables`; :func:`pattern_dp`),
     each placed alone where it fits (:func:`placed_alone`): the profile ``((team, counts), cost
     s, device usage totals (3,))`` most usage first (:func:`by_usage`), and the usage per device
     group (n, G*3), the same order."""
     G = len(identical_device_groups(inst))
-    out = [e for g, tab in enumerate(tables) for s in pattern_dp(inst, tab)
-           if (e := placed_alone(inst, r, (g, s))) is not None]
+    out = [e for s in pattern_dp(inst, tables) if (e := placed_alone(inst, r, s)) is not None]
     prof, gu = [e[0] for e in out], np.array([e[1] for e in out]).reshape(len(out), 3 * G)
     order = by_usage(inst, prof, gu)
     return [prof[i] for i in order], gu[order]
 
 
-def master_mix(inst: Instance, classes: Sequence[Sequence[int]], tables: Sequence[Sequence[PatternTables]],
+def master_mix(inst: Instance, classes: Sequence[Sequence[int]], tables: Sequence[PatternTables],
                profiles: list[Profile], group_use: list[np.ndarray], total: np.ndarray, fill: float, *,
                deadline: float, rounds: int = ROUNDS) -> list[np.ndarray] | None:
     """Requests per candidate (one array per class, summing to its size) chosen by an integer
@@ -326,7 +334,7 @@ def master_mix(inst: Instance, classes: Sequence[Sequence[int]], tables: Sequenc
     resource, ``sum_{c,j} use_cj[g, res] x_cj <= fill * total[g, res]``
     (:class:`optdist.milp.decomposition.master.Master`, one row per group and resource) is
     solved; at its prices ``pi`` (seconds per unit, >= 0) and class duals ``mu_c`` each class's
-    tables give the pattern of least ``latency + pi . usage`` per team
+    table gives the pattern of least ``latency + pi . usage``
     (:meth:`PatternTables.solve_at`); where that is below ``mu_c`` the pattern is placed alone
     (:func:`placed_alone`) and added as a column, up to ``rounds`` rounds or until none is
     added. Then HiGHS solves the integer master over all columns. The new columns are added to
@@ -353,16 +361,15 @@ def master_mix(inst: Instance, classes: Sequence[Sequence[int]], tables: Sequenc
         _value, pi, mu = master.solve_lp()
         added = 0
         for c, reqs in enumerate(classes):
-            for g, tab in enumerate(tables[c]):
-                best = tab.solve_at(pi, sw)
-                if best is None or best[1] >= mu[c] - 1e-9 * max(abs(mu[c]), 1.0) or (c, (g, best[0])) in master.keys:
-                    continue
-                col = placed_alone(inst, reqs[0], (g, best[0]))
-                if col is not None and master.add(Column(c, "placement", col[0][1], col[1]), key=(c, (g, best[0]))):
-                    profiles[c].append(col[0])
-                    group_use[c] = np.vstack([group_use[c], col[1]])
-                    where.append((c, len(profiles[c]) - 1))
-                    added += 1
+            best = tables[c].solve_at(pi, sw)
+            if best is None or best[1] >= mu[c] - 1e-9 * max(abs(mu[c]), 1.0) or (c, best[0]) in master.keys:
+                continue
+            col = placed_alone(inst, reqs[0], best[0])
+            if col is not None and master.add(Column(c, "placement", col[0][1], col[1]), key=(c, best[0])):
+                profiles[c].append(col[0])
+                group_use[c] = np.vstack([group_use[c], col[1]])
+                where.append((c, len(profiles[c]) - 1))
+                added += 1
         if not added:
             break
     x_all = master.solve_integer(time_limit=max(0.0, min(10.0, deadline - time.perf_counter())), mip_gap=1e-6)
@@ -448,7 +455,7 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
     for reqs in classes:
         if time.perf_counter() >= deadline:
             return None
-        tabs = team_tables(inst, reqs[0])
+        tabs = pattern_tables(inst, reqs[0])
         if tabs is None:
             return None
         prof, gu = candidates(inst, reqs[0], tabs)
