@@ -1,5 +1,5 @@
-"""Owner counts per layer chosen by dynamic programming at a capacity price: a placement of every
-request feasible by construction (a primal heuristic for incumbents, never a bound).
+"""Owner counts (and teams) per layer chosen by dynamic programming at capacity prices, mixed by an
+integer master: a placement of every request feasible by construction (a primal heuristic for incumbents, never a bound).
 
 Where :func:`optdist.milp.decomposition.construct.fit_by_windows` gives every layer of a request
 the same window width ``w``, a *pattern* gives each layer k its own owner count ``s_k`` (0: the
@@ -8,26 +8,35 @@ spread its heavy convolutions and keep its cheap elementwise layers and the laye
 fully-connected one on few devices, which is what saves radio.
 
 Maths (MODEL.md sections 4-6; every transfer, stage time and usage from :mod:`optdist.transfers`).
-Request r with counts ``(a, b) = (s_{k-1}, s_k)`` on a device order (:func:`teams`: one group of
-identical devices first, then the others, fastest first): layer k's segment p is owned by
-device ``order[p mod b]``, by the source when ``b = 0``. Its stage time ``T_k(a, b)`` (section
-5: compute of the busiest owner plus its wait on the edge's bytes,
-:func:`optdist.transfers.transfer_matrix`, :func:`~optdist.transfers.incoming_wait`,
-:func:`~optdist.transfers.stage_times`), bytes moved ``O_k(a, b)`` (section 4) and device usage
-``u_k(a, b)`` (3,) (memory, multiplications, bytes sent, section 6, rows 10b-10d) depend on the
-counts only (:class:`PatternTables`). For a scalar price ``lambda >= 0`` on usage in shares of
-the devices' totals ``K``
+Each layer k of request r takes a *state* ``(v, s_k)``: ``s_k`` owners on team v (:func:`teams`:
+group v of identical devices first, then the others, fastest first), segment p on
+``order_v[p mod s_k]``, the source when ``s_k = 0``. For the states ``(x, y)`` of layers k-1 and
+k, its stage time ``T_k(x, y)`` (section 5: compute of the busiest owner plus its wait on the
+edge's bytes, :func:`optdist.transfers.transfer_block`, :func:`~optdist.transfers.incoming_wait`,
+:func:`~optdist.transfers.stage_times`), bytes moved ``O_k(x, y)`` (section 4) and usage
+``u_k(x, y)`` (G*3,) of each device group (memory, multiplications, bytes sent, section 6, rows
+10b-10d) depend on the states only (:class:`PatternTables`). For prices ``pi >= 0`` (G*3,) on
+the groups' usage
 
-    s(lambda) = argmin_s  sum_k T_k(s_{k-1}, s_k) + mu O_k + lambda sum_res u_k[res] / K[res]
+    s(pi) = argmin_s  sum_k T_k(s_{k-1}, s_k) + mu O_k + pi . u_k(s_{k-1}, s_k)
 
-(``mu``: the shared-data weight) is a shortest path over the layers (:func:`pattern_dp`). The
-distinct patterns of every team over a grid of prices (:data:`PRICES`), each placed alone
-(:func:`place_pattern`) and re-scored by the evaluator, are a class's candidates
-(:func:`candidates`). :func:`mix` spreads each class's requests over its candidates so that
-every device group's usage fits a share ``phi`` of the group's totals; then every request is
-placed, heaviest first, on its group's least-loaded devices in the capacity the earlier ones
-left (:func:`construct.place_in_windows` with :func:`place_pattern`), and the evaluator
-re-scores the whole placement (:func:`fit_by_patterns`).
+(``mu``: the shared-data weight) is a shortest path over the layers
+(:meth:`PatternTables.solve_at`; a scalar price ``lambda`` on the usage in shares of the
+devices' totals ``K`` is ``pi = lambda / K`` on every group). The distinct patterns over a grid
+of scalar prices (:data:`PRICES`, :func:`pattern_dp`), each placed alone (:func:`place_pattern`)
+and re-scored by the evaluator, are a class's first candidates (:func:`candidates`).
+
+Two mixes spread each class's requests over its candidates so that every device group's usage
+fits a share ``phi`` of the group's totals: the integer master over the candidates
+(:func:`master_mix`: its LP's capacity duals price more patterns, ``s(pi)``, for a few rounds,
+then HiGHS solves it in integers) and one scalar price with one-request moves (:func:`mix`).
+Every request is then placed, heaviest class first, in the capacity the earlier ones left: its
+pattern alone on the fastest devices with its device roles renamed within each group, busiest
+role to the device that stays least full (:func:`rename_roles`: identical devices, so the same
+latency), or where that overflows a device, on the least-loaded devices without the
+overflowing ones (:func:`place_pattern`, the repair) (:func:`placer_by_renaming`,
+:func:`construct.place_in_windows`). The evaluator re-scores the whole placement and the best
+over both mixes and every ``phi`` is kept (:func:`fit_by_patterns`).
 
 Not :class:`optdist.milp.decomposition.floor.PricingFloor`'s DP: its stage times and bytes are
 lower bounds over every choice of devices (a relaxation), here they are the exact values of one
@@ -51,7 +60,7 @@ from optdist.milp.decomposition.construct import (FILLS, Placer, Profile, choose
                                                    layer_floors, least_loaded, place_in_windows)
 from optdist.milp.decomposition.single import alone
 from optdist.transfers import (RESOURCES, bytes_sent, counts, edges, incoming_wait, layer_usage, stage_times,
-                               transfer_matrix)
+                               transfer_block)
 
 #: owner counts tried per layer (with the least the privacy cap allows and the most possible)
 COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128)
@@ -120,26 +129,30 @@ class PatternTables:
         self.moved: list[np.ndarray] = []  # bytes moved over edge k-1 -> k
         self.use: list[np.ndarray] = []  # (|S_{k-1}|, |S_k|, 3) device usage of layer k and the edge
         self.group_use: list[np.ndarray] = []  # (|S_{k-1}|, |S_k|, G*3) the same per device group
+        member = np.zeros((N, len(groups)))  # node -> its device group (one-hot; sources: none)
+        for g, grp in enumerate(groups):
+            member[grp, g] = 1.0
         for k in range(1, prof.n_layers):
             la, ed = prof.layers[k], edges(prof)[k][0]
             sa, sb = self.states[k - 1], self.states[k]
+            prev = np.stack([_owners(prof.layers[k - 1].segments, a, orders[va], src) for va, a in sa])  # (|S_{k-1}|, P_u)
+            gu = np.zeros((len(sa), len(sb), len(groups), 3))
             t, m = np.zeros((len(sa), len(sb))), np.zeros((len(sa), len(sb)))
-            gu = np.zeros((len(sa), len(sb), 3 * len(groups)))
-            for j, (vb, b) in enumerate(sb):
+            for j, (vb, b) in enumerate(sb):  # every previous state at once (rows of a transfer block)
                 a_next = _owners(la.segments, b, orders[vb], src)
-                n = counts(a_next[None, :], N)[0]
-                mem, comp = layer_usage(la, n)
-                for i, (va, a) in enumerate(sa):
-                    O = transfer_matrix(ed, _owners(prof.layers[k - 1].segments, a, orders[va], src), a_next, N)
-                    wait = incoming_wait(O, inst.rate, serial)
-                    t[i, j] = stage_times(n[None, :], (n * sec[k])[None, :], wait[None, :])[0][0]
-                    m[i, j] = O.sum()
-                    sent = bytes_sent(O)
-                    gu[i, j] = np.concatenate([(mem[g].sum(), comp[g].sum(), sent[g].sum()) for g in groups])
+                n = counts(a_next[None, :], N)
+                mem, comp = layer_usage(la, n[0])
+                O = transfer_block(ed, prev, np.broadcast_to(a_next, (len(sa), la.segments)), N)  # (|S_{k-1}|, N, N)
+                wait = incoming_wait(O, inst.rate, serial)
+                rows = np.broadcast_to(n, (len(sa), N))
+                t[:, j] = stage_times(rows, rows * sec[k], wait)[0]
+                m[:, j] = O.sum(axis=(1, 2))
+                gu[:, j, :, 0], gu[:, j, :, 1] = mem @ member, comp @ member
+                gu[:, j, :, 2] = bytes_sent(O) @ member
             self.time.append(t)
             self.moved.append(m)
-            self.group_use.append(gu)
-            self.use.append(gu.reshape(len(sa), len(sb), len(groups), 3).sum(axis=2))
+            self.group_use.append(gu.reshape(len(sa), len(sb), 3 * len(groups)))
+            self.use.append(gu.sum(axis=2))
 
     def solve(self, price: float, scale: np.ndarray, shared_weight: float) -> Pattern | None:
         """The pattern minimising the priced cost at one scalar ``price`` on the usage in shares
@@ -439,13 +452,13 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
     """Every request placed with an owner-count pattern of its class (module docstring) in the
     capacity the earlier ones left, or None.
 
-    Per fill in ``fills`` (shares of each device group's totals, tried in turn): the requests
-    per pattern chosen by the integer master over the patterns, with pricing rounds
-    (:func:`master_mix`), and by the scalar price with one-request moves (:func:`mix`); each mix
-    then placed by :func:`place_pattern` on the least-loaded devices, heaviest first
-    (:func:`construct.place_in_windows`); the best placement the evaluator finds feasible
-    (objective; the first on ties) is returned, so it is never worse than the one-request
-    moves alone. ``deadline``: a ``time.perf_counter()`` value. Needs the parallel uplink (as
+    Per fill in ``fills`` (shares of each device group's totals, tried in turn until one gives
+    a placement): the requests per pattern chosen by the integer master over the patterns, with
+    pricing rounds (:func:`master_mix`), and by the scalar price with one-request moves
+    (:func:`mix`); each mix then placed request by request, heaviest class first
+    (:func:`placer_by_renaming`, :func:`construct.place_in_windows`); the best placement the
+    evaluator finds feasible (objective; the first on ties) is returned, so at that fill it is
+    never worse than the one-request moves alone. ``deadline``: a ``time.perf_counter()`` value. Needs the parallel uplink (as
     :func:`construct.fit_by_windows`).
     """
     if inst.objective.uplink != "parallel" or inst.n_requests == 0 or inst.n_devices == 0:
@@ -499,6 +512,6 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
                 ev = evaluate(inst, asg)
                 if ev.feasible and ev.objective < best_obj:
                     best, best_obj = asg, ev.objective
-        if not found:
-            break
+        if not found or best is not None:
+            break  # a lower fill only raises the master's cost
     return best
