@@ -452,13 +452,14 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
     """Every request placed with an owner-count pattern of its class (module docstring) in the
     capacity the earlier ones left, or None.
 
-    Per fill in ``fills`` (shares of each device group's totals, tried in turn until one gives
-    a placement): the requests per pattern chosen by the integer master over the patterns, with
+    Per fill in ``fills`` (shares of each device group's totals, tried in turn until no mix fits
+    or the master's plan, the sum of its columns' costs, is no better than the best placement
+    found): the requests per pattern chosen by the integer master over the patterns, with
     pricing rounds (:func:`master_mix`), and by the scalar price with one-request moves
     (:func:`mix`); each mix then placed request by request, heaviest class first
     (:func:`placer_by_renaming`, :func:`construct.place_in_windows`); the best placement the
-    evaluator finds feasible (objective; the first on ties) is returned, so at that fill it is
-    never worse than the one-request moves alone. ``deadline``: a ``time.perf_counter()`` value. Needs the parallel uplink (as
+    evaluator finds feasible (objective; the first on ties) is returned, so it is never worse
+    than the one-request moves alone at the fills tried. ``deadline``: a ``time.perf_counter()`` value. Needs the parallel uplink (as
     :func:`construct.fit_by_windows`).
     """
     if inst.objective.uplink != "parallel" or inst.n_requests == 0 or inst.n_devices == 0:
@@ -484,7 +485,7 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
     tried: set[tuple] = set()
     best, best_obj = None, math.inf
     for fill in fills:
-        found = False
+        found, worse = False, False
         for label, make in (("master", lambda: master_mix(inst, classes, tables, profiles, group_use, total, fill,
                                                             deadline=deadline)),
                             ("price", lambda: mix(profiles, group_use, sizes, total, fill))):
@@ -494,6 +495,9 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
             if x is None:
                 continue
             found = True
+            if sum(float(np.dot([e[1] for e in p], xc)) for p, xc in zip(profiles, x)) >= best_obj * (1 - 1e-12):
+                worse = worse or label == "master"
+                continue  # its plan (the sum of its columns' costs) is no better than the best placement
             key = tuple((p[j][0], int(xc[j])) for p, xc in zip(profiles, x) for j in np.flatnonzero(xc))
             if key in tried:
                 continue
@@ -512,6 +516,6 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
                 ev = evaluate(inst, asg)
                 if ev.feasible and ev.objective < best_obj:
                     best, best_obj = asg, ev.objective
-        if not found or best is not None:
-            break  # a lower fill only raises the master's cost
+        if not found or worse:
+            break  # a lower fill only raises the master's plan
     return best
