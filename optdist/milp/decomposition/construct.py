@@ -54,10 +54,12 @@ from optdist.transfers import RESOURCES
 #: shares of the devices' total capacities the chosen widths may use, tried in turn
 FILLS = (0.97, 0.93, 0.88, 0.82, 0.75, 0.65)
 
-#: one request's candidate windows: (width, or owner counts per layer; cost s; device usage totals (3,))
-Profile = list[tuple[int | tuple[int, ...], float, np.ndarray]]
+#: one request's candidate windows: (width, or a pattern: (team, owner count) per layer,
+#: :mod:`optdist.milp.decomposition.patterns`; cost s; device usage totals (3,))
+Profile = list[tuple[int | tuple[tuple[int, int], ...], float, np.ndarray]]
 #: places request r in ``capacity`` on the first devices of ``order`` for a window: owners or None
-Placer = Callable[[Instance, int, dict[str, np.ndarray], np.ndarray, int | tuple[int, ...]], list[np.ndarray] | None]
+Placer = Callable[[Instance, int, dict[str, np.ndarray], np.ndarray, int | tuple[tuple[int, int], ...]],
+                  list[np.ndarray] | None]
 
 
 def _widths(n_devices: int) -> list[int]:
@@ -202,7 +204,7 @@ def fit_by_windows(inst: Instance, *, deadline: float, fills: Sequence[float] = 
     total capacities tried in turn (the first placement the evaluator finds feasible is
     returned); ``profile``: request -> its candidate windows ``(width(s), cost s, device usage
     totals (3,))``, most usage first (default: :func:`width_profile` over :func:`_widths`; per
-    layer owner counts: :func:`optdist.milp.decomposition.patterns.pattern_profile`); ``place``:
+    layer owner counts: :mod:`optdist.milp.decomposition.patterns`); ``place``:
     one request in a window, as :func:`place_in_windows`; ``label``: the ``found_by`` prefix. Needs the parallel uplink (the greedy's stage times);
     returns None otherwise.
     """

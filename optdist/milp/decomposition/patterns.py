@@ -285,8 +285,8 @@ def placer_by_renaming(inst: Instance) -> Placer:
     fastest = least_loaded(inst, np.zeros(D), D)
     base: dict[tuple, tuple[list[np.ndarray], np.ndarray] | None] = {}
 
-    def place(inst_: Instance, r: int, capacity: dict[str, np.ndarray], order: np.ndarray,
-              pattern: Pattern) -> list[np.ndarray] | None:
+    def place(_inst: Instance, r: int, capacity: dict[str, np.ndarray], order: np.ndarray,
+              pattern: Pattern) -> list[np.ndarray] | None:  # _inst: inst (the Placer signature)
         key = (pattern, int(inst.request_source[r]))
         if key not in base:
             own = place_pattern(inst, r, capacities(inst), fastest, pattern)
@@ -326,8 +326,8 @@ def by_usage(inst: Instance, profile: Profile, group_use: np.ndarray) -> np.ndar
 
 def candidates(inst: Instance, r: int, tables: PatternTables) -> tuple[Profile, np.ndarray]:
     """Request r's patterns (``tables``: :func:`pattern_tables`; :func:`pattern_dp`),
-    each placed alone where it fits (:func:`placed_alone`): the profile ``((team, counts), cost
-    s, device usage totals (3,))`` most usage first (:func:`by_usage`), and the usage per device
+    each placed alone where it fits (:func:`placed_alone`): the profile ``(pattern, cost s,
+    device usage totals (3,))`` most usage first (:func:`by_usage`), and the usage per device
     group (n, G*3), the same order."""
     G = len(identical_device_groups(inst))
     out = [e for s in pattern_dp(inst, tables) if (e := placed_alone(inst, r, s)) is not None]
@@ -370,7 +370,7 @@ def master_mix(inst: Instance, classes: Sequence[Sequence[int]], tables: Sequenc
     sw = inst.objective.shared_weight
     for _ in range(rounds):
         if time.perf_counter() >= deadline:
-            return None
+            break
         _value, pi, mu = master.solve_lp()
         added = 0
         for c, reqs in enumerate(classes):
@@ -385,7 +385,8 @@ def master_mix(inst: Instance, classes: Sequence[Sequence[int]], tables: Sequenc
                 added += 1
         if not added:
             break
-    x_all = master.solve_integer(time_limit=max(0.0, min(10.0, deadline - time.perf_counter())), mip_gap=1e-6)
+    left = deadline - time.perf_counter()
+    x_all = None if left <= 0 else master.solve_integer(time_limit=min(10.0, left), mip_gap=1e-6)
     x = [np.zeros(len(p), dtype=np.int64) for p in profiles]
     if x_all is not None:
         for q, cj in enumerate(where):
