@@ -1,5 +1,6 @@
 """Owner counts (and teams) per layer chosen by dynamic programming at capacity prices, mixed by an
-integer master: a placement of every request feasible by construction (a primal heuristic for incumbents, never a bound).
+integer master: a placement of every request feasible by construction (a primal heuristic for
+incumbents, never a bound).
 
 Where :func:`optdist.milp.decomposition.construct.fit_by_windows` gives every layer of a request
 the same window width ``w``, a *pattern* gives each layer k its own owner count ``s_k`` (0: the
@@ -135,7 +136,8 @@ class PatternTables:
         for k in range(1, prof.n_layers):
             la, ed = prof.layers[k], edges(prof)[k][0]
             sa, sb = self.states[k - 1], self.states[k]
-            prev = np.stack([_owners(prof.layers[k - 1].segments, a, orders[va], src) for va, a in sa])  # (|S_{k-1}|, P_u)
+            # (|S_{k-1}|, P_u): the owners of layer k-1 in each of its states
+            prev = np.stack([_owners(prof.layers[k - 1].segments, a, orders[va], src) for va, a in sa])
             gu = np.zeros((len(sa), len(sb), len(groups), 3))
             t, m = np.zeros((len(sa), len(sb))), np.zeros((len(sa), len(sb)))
             for j, (vb, b) in enumerate(sb):  # every previous state at once (rows of a transfer block)
@@ -304,7 +306,8 @@ def placer_by_renaming(inst: Instance) -> Placer:
     return place
 
 
-def placed_alone(inst: Instance, r: int, pattern: Pattern) -> tuple[tuple[Pattern, float, np.ndarray], np.ndarray] | None:
+def placed_alone(inst: Instance, r: int, pattern: Pattern
+                 ) -> tuple[tuple[Pattern, float, np.ndarray], np.ndarray] | None:
     """``pattern`` of request r placed alone on full capacities by
     :func:`place_pattern` (fastest devices first) and scored by the evaluator: its profile entry
     ``(pattern, cost s, device usage totals (3,))`` and its usage per device group (G*3,), or
@@ -314,7 +317,8 @@ def placed_alone(inst: Instance, r: int, pattern: Pattern) -> tuple[tuple[Patter
     if own is None:
         return None
     cost, use = alone(inst, r, own)
-    return (pattern, cost, use[:D].sum(axis=0)), np.concatenate([use[g].sum(axis=0) for g in identical_device_groups(inst)])
+    per_group = np.concatenate([use[g].sum(axis=0) for g in identical_device_groups(inst)])
+    return (pattern, cost, use[:D].sum(axis=0)), per_group
 
 
 def by_usage(inst: Instance, profile: Profile, group_use: np.ndarray) -> np.ndarray:
@@ -460,8 +464,8 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
     (:func:`mix`); each mix then placed request by request, heaviest class first
     (:func:`placer_by_renaming`, :func:`construct.place_in_windows`); the best placement the
     evaluator finds feasible (objective; the first on ties) is returned, so it is never worse
-    than the one-request moves alone at the fills tried. ``deadline``: a ``time.perf_counter()`` value. Needs the parallel uplink (as
-    :func:`construct.fit_by_windows`).
+    than the one-request moves alone at the fills tried. ``deadline``: a ``time.perf_counter()``
+    value. Needs the parallel uplink (as :func:`construct.fit_by_windows`).
     """
     if inst.objective.uplink != "parallel" or inst.n_requests == 0 or inst.n_devices == 0:
         return None
