@@ -16,10 +16,11 @@ from optdist.instance import load_instance
 from optdist.milp.decomposition.colgen import _seed_assignments
 from optdist.assignment import Assignment
 from optdist.milp.decomposition.bounds import capacities, capacity_matrix
-from optdist.milp.decomposition.classes import request_classes
+from optdist.milp.decomposition.classes import identical_device_groups, request_classes
 from optdist.milp.decomposition.construct import (choose_widths, fit_by_windows, greedy_in_window, layer_floors,
-                                                  placement_by_construction)
-from optdist.milp.decomposition.patterns import PatternTables, fit_by_patterns, mix, place_pattern, teams
+                                                  place_in_windows, placement_by_construction)
+from optdist.milp.decomposition.patterns import (PatternTables, candidates, fit_by_patterns, master_mix, mix,
+                                                 pattern_tables, place_pattern, placer_by_renaming, rename_roles, teams)
 from optdist.solve import solve
 
 # greedy rejects requests on both; lenet-8x4-rpi3 is proven optimal at 0.0100013628809 s (instances/coupled.solu)
@@ -80,7 +81,7 @@ def test_patterns_place_every_request_feasibly_where_the_greedy_rejects(path):
     assert asg is not None and all(o is not None for o in asg.owners)
     ev = evaluate(inst, asg)
     assert ev.feasible, [v.message for v in ev.violations[:3]]
-    assert asg.meta["found_by"].startswith("patterns by price")
+    assert asg.meta["found_by"].startswith("patterns by ")
     if path.endswith("lenet-8x4-rpi3.json"):
         assert ev.objective >= OPT_LENET_8X4 * (1 - 1e-9)
     best = placement_by_construction(inst, deadline=time.perf_counter() + 30)  # keeps the best it builds
@@ -92,16 +93,18 @@ def test_pattern_tables_are_the_evaluators_stage_times_and_usage():
     evaluator's latency, and the device usage totals agree (MODEL.md sections 4-6)."""
     inst = load_instance(COUPLED[1])
     D = inst.n_devices
+    orders = teams(inst)
     for r in {c[0] for c in request_classes(inst)}:
-        for order in teams(inst):
-            tables = PatternTables(inst, r, order)
-            scale = capacity_matrix(inst)[:D].sum(axis=0)
-            for price in (0.0, 1.0, 100.0):
-                s = tables.solve(price, scale, inst.objective.shared_weight)
-                idx = [int(np.flatnonzero(c == v)[0]) for c, v in zip(tables.choices, s)]
+        tables = PatternTables(inst, r, orders)
+        scale = capacity_matrix(inst)[:D].sum(axis=0)
+        # the DP's patterns, and one that switches teams at every layer (team 0's least count, the last team's most)
+        mixed = tuple(st[0] if k % 2 else st[-1] for k, st in enumerate(tables.states))
+        for price in (0.0, 1.0, 100.0, 1e4):
+            for pattern in (tables.solve(price, scale, inst.objective.shared_weight), mixed):
+                idx = [st.index(vn) for st, vn in zip(tables.states, pattern)]
                 src = int(inst.request_source[r])
-                own = [np.full(la.segments, src) if n == 0 else order[np.arange(la.segments) % n]
-                       for la, n in zip(inst.profile(r).layers, s)]
+                own = [np.full(la.segments, src) if n == 0 else orders[v][np.arange(la.segments) % n]
+                       for la, (v, n) in zip(inst.profile(r).layers, pattern)]
                 owners = [None] * inst.n_requests
                 owners[r] = own
                 ev = evaluate(inst, Assignment(owners))
@@ -110,17 +113,20 @@ def test_pattern_tables_are_the_evaluators_stage_times_and_usage():
                 dp_use = sum(u[a, b] for u, a, b in zip(tables.use, idx, idx[1:]))
                 ev_use = [ev.memory_used[:D].sum(), ev.compute_used[:D].sum(), ev.bandwidth_used[:D].sum()]
                 assert np.allclose(dp_use, ev_use, rtol=1e-12)
+                dp_group = sum(u[a, b] for u, a, b in zip(tables.group_use, idx, idx[1:]))
+                ev_group = [[ev.memory_used[g].sum(), ev.compute_used[g].sum(), ev.bandwidth_used[g].sum()]
+                            for g in identical_device_groups(inst)]
+                assert np.allclose(dp_group, np.concatenate(ev_group), rtol=1e-12)
 
 
 def test_patterns_narrow_as_the_price_rises():
     inst = load_instance(COUPLED[0])
-    order = teams(inst)[0]
-    tables = PatternTables(inst, 0, order)
+    tables = PatternTables(inst, 0, teams(inst))
     scale = capacity_matrix(inst)[: inst.n_devices].sum(axis=0)
     use = []
     for price in (0.0, 1e-2, 1.0, 1e2, 1e4):
         s = tables.solve(price, scale, 0.0)
-        idx = [int(np.flatnonzero(c == v)[0]) for c, v in zip(tables.choices, s)]
+        idx = [st.index(vn) for st, vn in zip(tables.states, s)]
         use.append(float(sum((u[a, b] / scale).sum() for u, a, b in zip(tables.use, idx, idx[1:]))))
     assert all(b <= a * (1 + 1e-12) for a, b in zip(use, use[1:])), use  # priced usage never grows
     assert use[-1] < use[0]
@@ -130,7 +136,7 @@ def test_a_pattern_never_overflows_the_capacity_left():
     inst = load_instance(COUPLED[1])
     full = capacities(inst)
     r = 0
-    pat = (0, tuple(int(c[-1]) for c in PatternTables(inst, r, teams(inst)[0]).choices))  # the widest counts
+    pat = tuple(st[-1] for st in PatternTables(inst, r, teams(inst)).states)  # the widest counts, on the last team
     for share in (1.0, 0.5, 0.2, 0.05, 0.0):
         cap = {k: v.copy() for k, v in full.items()}
         for k in cap:
@@ -163,3 +169,84 @@ def test_patterns_give_none_past_the_deadline_or_on_a_serial_uplink():
     serial = inst.with_spec(objective=inst.spec.objective.model_copy(update={"uplink": "serial"}))
     assert serial.objective.uplink == "serial"
     assert fit_by_patterns(serial, deadline=time.perf_counter() + 30) is None
+
+
+# ---- the integer master over the patterns (patterns.master_mix) -------------------------------------
+def _pattern_pool(inst):
+    classes = request_classes(inst)
+    tables = [pattern_tables(inst, c[0]) for c in classes]
+    profiles, group_use = [], []
+    for reqs, tab in zip(classes, tables):
+        prof, gu = candidates(inst, reqs[0], tab)
+        profiles.append(prof)
+        group_use.append(gu)
+    caps = capacity_matrix(inst)
+    total = np.concatenate([caps[g].sum(axis=0) for g in identical_device_groups(inst)])
+    return classes, tables, profiles, group_use, total
+
+
+def _plan(profiles, x):
+    return sum(float(np.dot([e[1] for e in p], xc)) for p, xc in zip(profiles, x))
+
+
+@pytest.mark.parametrize("path", COUPLED)
+def test_master_over_patterns_fits_every_group_and_never_plans_worse_than_the_price_mix(path):
+    inst = load_instance(path)
+    classes, tables, profiles, group_use, total = _pattern_pool(inst)
+    sizes = [len(c) for c in classes]
+    for fill in (1.0, 0.93):
+        start = mix(profiles, group_use, sizes, total, fill)  # the construction the master starts from
+        start_plan = None if start is None else _plan(profiles, start)
+        x = master_mix(inst, classes, tables, profiles, group_use, total, fill, deadline=time.perf_counter() + 30)
+        assert x is not None and [int(xc.sum()) for xc in x] == sizes
+        used = sum(gu.T @ xc for gu, xc in zip(group_use, x))
+        assert (used <= fill * total * (1 + 1e-9)).all()
+        for prof, gu in zip(profiles, group_use):  # columns stay most usage first, aligned with their usage
+            share = [float((e[2] / total.reshape(-1, 3).sum(axis=0)).sum()) for e in prof]
+            assert share == sorted(share, reverse=True)
+            assert np.allclose(gu.reshape(len(prof), -1, 3).sum(axis=1), [e[2] for e in prof], rtol=1e-12)
+        if start is not None:  # mix's columns are among the master's: its integer optimum is no worse
+            assert _plan(profiles, x) <= start_plan * (1 + 1e-6)
+
+
+def test_master_plan_is_the_evaluators_objective_once_placed_by_renaming():
+    """On lenet-8x4-rpi3 (greedy rejects requests; optimum 0.0100013628809 s) the master's plan at
+    fill 0.97 is placed with every request renamed into the capacity left: the evaluator's
+    objective is the plan's (identical devices keep each column's latency), feasible, and no
+    better than the proven optimum."""
+    inst = load_instance(COUPLED[0])
+    classes, tables, profiles, group_use, total = _pattern_pool(inst)
+    x = master_mix(inst, classes, tables, profiles, group_use, total, 0.97, deadline=time.perf_counter() + 30)
+    subs, sub_prof, sub_idx = [], [], []
+    for reqs, prof, xc in zip(classes, profiles, x):
+        at = 0
+        for j in np.flatnonzero(xc):
+            subs.append(reqs[at:at + int(xc[j])])
+            sub_prof.append(prof)
+            sub_idx.append(int(j))
+            at += int(xc[j])
+    owners = place_in_windows(inst, subs, sub_prof, sub_idx, time.perf_counter() + 30, placer_by_renaming(inst))
+    ev = evaluate(inst, Assignment(owners))
+    assert ev.feasible, [v.message for v in ev.violations[:3]]
+    assert ev.objective == pytest.approx(_plan(profiles, x), rel=1e-12)
+    assert ev.objective >= OPT_LENET_8X4 * (1 - 1e-9)
+
+
+def test_renamed_roles_keep_the_groups_and_fill_the_least_used_devices():
+    inst = load_instance(COUPLED[1])
+    groups = identical_device_groups(inst)
+    r = 0
+    own = place_pattern(inst, r, capacities(inst), np.arange(inst.n_devices),
+                        tuple(st[-1] for st in pattern_tables(inst, r).states))
+    use = evaluate(inst, Assignment([own] + [None] * (inst.n_requests - 1)))
+    use = np.stack([use.memory_used, use.compute_used, use.bandwidth_used], axis=1)
+    caps = capacity_matrix(inst)
+    heaviest = int(np.argmax((use[:inst.n_devices] / caps[:inst.n_devices]).max(axis=1)))
+    assert len(next(g for g in groups if heaviest in g)) > 1
+    used = np.zeros_like(use)
+    used[heaviest] = caps[heaviest] * 0.9  # the heaviest role's own device nearly full
+    lab = rename_roles(inst, use, used)
+    for g in groups:  # a permutation within each group; sources keep their names
+        assert sorted(lab[g].tolist()) == sorted(g)
+    assert (lab[inst.n_devices:] == np.arange(inst.n_devices, inst.n_nodes)).all()
+    assert lab[heaviest] != heaviest  # the busiest role moves to a device of its group with room

@@ -54,10 +54,12 @@ from optdist.transfers import RESOURCES
 #: shares of the devices' total capacities the chosen widths may use, tried in turn
 FILLS = (0.97, 0.93, 0.88, 0.82, 0.75, 0.65)
 
-#: one request's candidate windows: (width, or owner counts per layer; cost s; device usage totals (3,))
-Profile = list[tuple[int | tuple[int, ...], float, np.ndarray]]
+#: one request's candidate windows: (width, or a pattern: (team, owner count) per layer,
+#: :mod:`optdist.milp.decomposition.patterns`; cost s; device usage totals (3,))
+Profile = list[tuple[int | tuple[tuple[int, int], ...], float, np.ndarray]]
 #: places request r in ``capacity`` on the first devices of ``order`` for a window: owners or None
-Placer = Callable[[Instance, int, dict[str, np.ndarray], np.ndarray, int | tuple[int, ...]], list[np.ndarray] | None]
+Placer = Callable[[Instance, int, dict[str, np.ndarray], np.ndarray, int | tuple[tuple[int, int], ...]],
+                  list[np.ndarray] | None]
 
 
 def _widths(n_devices: int) -> list[int]:
@@ -202,7 +204,7 @@ def fit_by_windows(inst: Instance, *, deadline: float, fills: Sequence[float] = 
     total capacities tried in turn (the first placement the evaluator finds feasible is
     returned); ``profile``: request -> its candidate windows ``(width(s), cost s, device usage
     totals (3,))``, most usage first (default: :func:`width_profile` over :func:`_widths`; per
-    layer owner counts: :func:`optdist.milp.decomposition.patterns.pattern_profile`); ``place``:
+    layer owner counts: :mod:`optdist.milp.decomposition.patterns`); ``place``:
     one request in a window, as :func:`place_in_windows`; ``label``: the ``found_by`` prefix. Needs the parallel uplink (the greedy's stage times);
     returns None otherwise.
     """
@@ -305,20 +307,20 @@ def window_placement(inst: Instance, *, deadline: float) -> Assignment | None:
 def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment | None:
     """A placement of every request feasible by construction, or None: the best (evaluator
     objective; the first on ties) of owner counts per layer chosen by a priced dynamic programme
-    (:func:`optdist.milp.decomposition.patterns.fit_by_patterns`, a third of the time to
+    (:func:`optdist.milp.decomposition.patterns.fit_by_patterns`, half of the time to
     ``deadline``), windows sized by a capacity price (:func:`fit_by_windows`, half the rest) and
     equal shares of the devices (:func:`window_placement`, the rest), or where all give none
     (the greedy fits in no share: it spreads each layer over every device and the bandwidth
     binds), small teams of devices that move few bytes
     (:func:`optdist.milp.decomposition.teams.team_placement`). ``deadline``: a
     ``time.perf_counter()`` value. Equal shares alone can be ten times worse where the networks
-    differ in size (``hetero-250x70-tau0.8``: 925.9 s against 91.8 s by windows and 77.7 s by
+    differ in size (``hetero-250x70-tau0.8``: 925.9 s against 91.8 s by windows and 69.2 s by
     patterns, benchmarks/scale/README.md). A primal heuristic (incumbents and seed columns,
     never bounds); every candidate is re-scored by the evaluator."""
     from optdist.milp.decomposition.patterns import fit_by_patterns
 
     best, best_obj = None, float("inf")
-    for make, share in ((fit_by_patterns, 1 / 3), (fit_by_windows, 1 / 2), (window_placement, 1.0)):
+    for make, share in ((fit_by_patterns, 1 / 2), (fit_by_windows, 1 / 2), (window_placement, 1.0)):
         now = time.perf_counter()
         asg = make(inst, deadline=now + (deadline - now) * share)
         if asg is not None:

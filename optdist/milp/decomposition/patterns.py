@@ -1,5 +1,6 @@
-"""Owner counts per layer chosen by dynamic programming at a capacity price: a placement of every
-request feasible by construction (a primal heuristic for incumbents, never a bound).
+"""Owner counts (and teams) per layer chosen by dynamic programming at capacity prices, mixed by an
+integer master: a placement of every request feasible by construction (a primal heuristic for
+incumbents, never a bound).
 
 Where :func:`optdist.milp.decomposition.construct.fit_by_windows` gives every layer of a request
 the same window width ``w``, a *pattern* gives each layer k its own owner count ``s_k`` (0: the
@@ -8,26 +9,35 @@ spread its heavy convolutions and keep its cheap elementwise layers and the laye
 fully-connected one on few devices, which is what saves radio.
 
 Maths (MODEL.md sections 4-6; every transfer, stage time and usage from :mod:`optdist.transfers`).
-Request r with counts ``(a, b) = (s_{k-1}, s_k)`` on a device order (:func:`teams`: one group of
-identical devices first, then the others, fastest first): layer k's segment p is owned by
-device ``order[p mod b]``, by the source when ``b = 0``. Its stage time ``T_k(a, b)`` (section
-5: compute of the busiest owner plus its wait on the edge's bytes,
-:func:`optdist.transfers.transfer_matrix`, :func:`~optdist.transfers.incoming_wait`,
-:func:`~optdist.transfers.stage_times`), bytes moved ``O_k(a, b)`` (section 4) and device usage
-``u_k(a, b)`` (3,) (memory, multiplications, bytes sent, section 6, rows 10b-10d) depend on the
-counts only (:class:`PatternTables`). For a scalar price ``lambda >= 0`` on usage in shares of
-the devices' totals ``K``
+Each layer k of request r takes a *state* ``(v, s_k)``: ``s_k`` owners on team v (:func:`teams`:
+group v of identical devices first, then the others, fastest first), segment p on
+``order_v[p mod s_k]``, the source when ``s_k = 0``. For the states ``(x, y)`` of layers k-1 and
+k, its stage time ``T_k(x, y)`` (section 5: compute of the busiest owner plus its wait on the
+edge's bytes, :func:`optdist.transfers.transfer_block`, :func:`~optdist.transfers.incoming_wait`,
+:func:`~optdist.transfers.stage_times`), bytes moved ``O_k(x, y)`` (section 4) and usage
+``u_k(x, y)`` (G*3,) of each device group (memory, multiplications, bytes sent, section 6, rows
+10b-10d) depend on the states only (:class:`PatternTables`). For prices ``pi >= 0`` (G*3,) on
+the groups' usage
 
-    s(lambda) = argmin_s  sum_k T_k(s_{k-1}, s_k) + mu O_k + lambda sum_res u_k[res] / K[res]
+    s(pi) = argmin_s  sum_k T_k(s_{k-1}, s_k) + mu O_k + pi . u_k(s_{k-1}, s_k)
 
-(``mu``: the shared-data weight) is a shortest path over the layers (:func:`pattern_dp`). The
-distinct patterns of every team over a grid of prices (:data:`PRICES`), each placed alone
-(:func:`place_pattern`) and re-scored by the evaluator, are a class's candidates
-(:func:`candidates`). :func:`mix` spreads each class's requests over its candidates so that
-every device group's usage fits a share ``phi`` of the group's totals; then every request is
-placed, heaviest first, on its group's least-loaded devices in the capacity the earlier ones
-left (:func:`construct.place_in_windows` with :func:`place_pattern`), and the evaluator
-re-scores the whole placement (:func:`fit_by_patterns`).
+(``mu``: the shared-data weight) is a shortest path over the layers
+(:meth:`PatternTables.solve_at`; a scalar price ``lambda`` on the usage in shares of the
+devices' totals ``K`` is ``pi = lambda / K`` on every group). The distinct patterns over a grid
+of scalar prices (:data:`PRICES`, :func:`pattern_dp`), each placed alone (:func:`place_pattern`)
+and re-scored by the evaluator, are a class's first candidates (:func:`candidates`).
+
+Two mixes spread each class's requests over its candidates so that every device group's usage
+fits a share ``phi`` of the group's totals: the integer master over the candidates
+(:func:`master_mix`: its LP's capacity duals price more patterns, ``s(pi)``, for a few rounds,
+then HiGHS solves it in integers) and one scalar price with one-request moves (:func:`mix`).
+Every request is then placed, heaviest class first, in the capacity the earlier ones left: its
+pattern alone on the fastest devices with its device roles renamed within each group, busiest
+role to the device that stays least full (:func:`rename_roles`: identical devices, so the same
+latency), or where that overflows a device, on the least-loaded devices without the
+overflowing ones (:func:`place_pattern`, the repair) (:func:`placer_by_renaming`,
+:func:`construct.place_in_windows`). The evaluator re-scores the whole placement and the best
+over both mixes and every ``phi`` is kept (:func:`fit_by_patterns`).
 
 Not :class:`optdist.milp.decomposition.floor.PricingFloor`'s DP: its stage times and bytes are
 lower bounds over every choice of devices (a relaxation), here they are the exact values of one
@@ -47,10 +57,11 @@ from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacities, capacity_matrix
 from optdist.milp.decomposition.classes import identical_device_groups, request_classes
-from optdist.milp.decomposition.construct import (FILLS, Profile, choose_widths, greedy_in_window, layer_floors,
-                                                   least_loaded, place_in_windows)
+from optdist.milp.decomposition.construct import (FILLS, Placer, Profile, choose_widths, greedy_in_window,
+                                                   layer_floors, least_loaded, place_in_windows)
 from optdist.milp.decomposition.single import alone
-from optdist.transfers import RESOURCES, counts, edges, incoming_wait, layer_usage, stage_times, transfer_matrix
+from optdist.transfers import (RESOURCES, bytes_sent, counts, edges, incoming_wait, layer_usage, stage_times,
+                               transfer_block)
 
 #: owner counts tried per layer (with the least the privacy cap allows and the most possible)
 COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128)
@@ -58,6 +69,11 @@ COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128)
 PRICES = (0.0, *(10.0 ** (e / 4) for e in range(-8, 25)))
 #: placements of one pattern tried by :func:`place_pattern` before the greedy
 TRIES = 6
+#: shares of each device group's totals the mixes of :func:`fit_by_patterns` may use, tried in
+#: turn: the full totals first (the renamed placement packs them, :func:`placer_by_renaming`)
+PATTERN_FILLS = (1.0, 0.99, 0.98, *FILLS)
+#: pricing rounds of :func:`master_mix` (each: one LP, one shortest path per class and team)
+ROUNDS = 8
 
 
 def count_choices(inst: Instance, r: int) -> list[np.ndarray]:
@@ -82,63 +98,93 @@ def _owners(P: int, s: int, order: np.ndarray, src: int) -> np.ndarray:
     return np.full(P, src, dtype=np.int64) if s == 0 else np.asarray(order)[np.arange(P) % s]
 
 
+#: a pattern: per layer (team, owner count); ``(0, 0)``: the source
+Pattern = tuple[tuple[int, int], ...]
+
+
 class PatternTables:
-    """``T_k(a, b)``, ``O_k(a, b)`` and ``u_k(a, b)`` of request r for every pair of tried counts
-    (module docstring) on the devices ``order`` (D,), computed once; :meth:`solve` is then one
-    shortest path per price.
+    """``T_k(a, b)``, ``O_k(a, b)`` and ``u_k(a, b)`` of request r for every pair of tried states
+    of consecutive layers (module docstring), computed once; :meth:`solve_at` is then one
+    shortest path per price. A state ``(v, s)`` is an owner count ``s`` on the team ``orders[v]``
+    (``s = 0``: the source), so each layer chooses its team as well as its count; ``states[k]``
+    lists layer k's, :data:`COUNTS` within its limits (:func:`count_choices`) on every team.
 
     Raises ValueError naming the layer when r's network is not a chain.
     """
 
-    def __init__(self, inst: Instance, r: int, order: np.ndarray) -> None:
+    def __init__(self, inst: Instance, r: int, orders: Sequence[np.ndarray]) -> None:
         prof = inst.profile(r)
         for k in range(1, prof.n_layers):
             if len(edges(prof)[k]) != 1 or edges(prof)[k][0].u != k - 1:
                 raise ValueError(f"{inst.name}: request {r} ({prof.layers[k].name}): patterns are built for chains")
-        N, D, src = inst.n_nodes, inst.n_devices, int(inst.request_source[r])
+        N, src = inst.n_nodes, int(inst.request_source[r])
         serial = inst.objective.uplink == "serial"
         sec = inst.segment_seconds(r)  # (L, N)
-        self.choices = count_choices(inst, r)
+        self.states: list[list[tuple[int, int]]] = [
+            [(0, 0)] if c.tolist() == [0] else [(v, int(n)) for v in range(len(orders)) for n in c]
+            for c in count_choices(inst, r)]
         self.first = float(prof.layers[0].segments * sec[0, src])
-        self.time: list[np.ndarray] = []  # per k >= 1: (|C_{k-1}|, |C_k|) seconds
+        groups = identical_device_groups(inst)
+        self.n_groups = len(groups)
+        self.time: list[np.ndarray] = []  # per k >= 1: (|S_{k-1}|, |S_k|) seconds
         self.moved: list[np.ndarray] = []  # bytes moved over edge k-1 -> k
-        self.use: list[np.ndarray] = []  # (|C_{k-1}|, |C_k|, 3) device usage of layer k and the edge
+        self.use: list[np.ndarray] = []  # (|S_{k-1}|, |S_k|, 3) device usage of layer k and the edge
+        self.group_use: list[np.ndarray] = []  # (|S_{k-1}|, |S_k|, G*3) the same per device group
+        member = np.zeros((N, len(groups)))  # node -> its device group (one-hot; sources: none)
+        for g, grp in enumerate(groups):
+            member[grp, g] = 1.0
         for k in range(1, prof.n_layers):
             la, ed = prof.layers[k], edges(prof)[k][0]
-            ca, cb = self.choices[k - 1], self.choices[k]
-            t, m, u = (np.zeros((len(ca), len(cb))), np.zeros((len(ca), len(cb))), np.zeros((len(ca), len(cb), 3)))
-            for j, b in enumerate(cb):
-                a_next = _owners(la.segments, int(b), order, src)
-                n = counts(a_next[None, :], N)[0]
-                mem, comp = layer_usage(la, n)
-                for i, a in enumerate(ca):
-                    O = transfer_matrix(ed, _owners(prof.layers[k - 1].segments, int(a), order, src), a_next, N)
-                    wait = incoming_wait(O, inst.rate, serial)
-                    t[i, j] = stage_times(n[None, :], (n * sec[k])[None, :], wait[None, :])[0][0]
-                    m[i, j] = O.sum()
-                    u[i, j] = (mem[:D].sum(), comp[:D].sum(), O[:D].sum())
+            sa, sb = self.states[k - 1], self.states[k]
+            # (|S_{k-1}|, P_u): the owners of layer k-1 in each of its states
+            prev = np.stack([_owners(prof.layers[k - 1].segments, a, orders[va], src) for va, a in sa])
+            gu = np.zeros((len(sa), len(sb), len(groups), 3))
+            t, m = np.zeros((len(sa), len(sb))), np.zeros((len(sa), len(sb)))
+            for j, (vb, b) in enumerate(sb):  # every previous state at once (rows of a transfer block)
+                a_next = _owners(la.segments, b, orders[vb], src)
+                n = counts(a_next[None, :], N)
+                mem, comp = layer_usage(la, n[0])
+                O = transfer_block(ed, prev, np.broadcast_to(a_next, (len(sa), la.segments)), N)  # (|S_{k-1}|, N, N)
+                wait = incoming_wait(O, inst.rate, serial)
+                rows = np.broadcast_to(n, (len(sa), N))
+                t[:, j] = stage_times(rows, rows * sec[k], wait)[0]
+                m[:, j] = O.sum(axis=(1, 2))
+                gu[:, j, :, 0], gu[:, j, :, 1] = mem @ member, comp @ member
+                gu[:, j, :, 2] = bytes_sent(O) @ member
             self.time.append(t)
             self.moved.append(m)
-            self.use.append(u)
+            self.group_use.append(gu.reshape(len(sa), len(sb), 3 * len(groups)))
+            self.use.append(gu.sum(axis=2))
 
-    def solve(self, price: float, scale: np.ndarray, shared_weight: float) -> tuple[int, ...] | None:
-        """The owner counts per layer (L,) minimising the priced cost at ``price`` (module
-        docstring; ``scale``: the devices' total capacities (3,)); None if a layer has no count."""
-        if any(c.size == 0 for c in self.choices):
+    def solve(self, price: float, scale: np.ndarray, shared_weight: float) -> Pattern | None:
+        """The pattern minimising the priced cost at one scalar ``price`` on the usage in shares
+        of the devices' totals (module docstring; ``scale``: those totals (3,)); None if a layer
+        has no state."""
+        best = self.solve_at(np.tile(price / np.asarray(scale, dtype=float), self.n_groups), shared_weight)
+        return None if best is None else best[0]
+
+    def solve_at(self, prices: np.ndarray, shared_weight: float) -> tuple[Pattern, float] | None:
+        """The pattern minimising ``latency + shared_weight * bytes moved + prices . usage per
+        group`` (``prices``: (G*3,) seconds per unit of memory, multiplications and bytes sent
+        on each device group, :func:`identical_device_groups` order) and that priced cost (s);
+        None if a layer has no state."""
+        if any(not st for st in self.states):
             return None
+        prices = np.asarray(prices, dtype=float)
         cost = np.array([self.first])
         back = []
-        for t, m, u in zip(self.time, self.moved, self.use):
-            step = cost[:, None] + t + shared_weight * m + price * (u / scale).sum(axis=2)
+        for t, m, u in zip(self.time, self.moved, self.group_use):
+            step = cost[:, None] + t + shared_weight * m + u @ prices
             arg = step.argmin(axis=0)
             cost = step[arg, np.arange(step.shape[1])]
             back.append(arg)
         y = int(cost.argmin())
+        value = float(cost[y])
         path = [y]
         for arg in back[::-1]:
             y = int(arg[y])
             path.append(y)
-        return tuple(int(c[i]) for c, i in zip(self.choices, path[::-1]))
+        return tuple(st[i] for st, i in zip(self.states, path[::-1])), value
 
 
 def teams(inst: Instance) -> list[np.ndarray]:
@@ -156,16 +202,20 @@ def _team_first(order: np.ndarray, group: Sequence[int]) -> np.ndarray:
     return np.concatenate([order[inside], order[~inside]])
 
 
-def pattern_dp(inst: Instance, r: int, order: np.ndarray, prices: Sequence[float] = PRICES) -> list[tuple[int, ...]]:
-    """The distinct owner-count patterns of request r on the devices ``order`` over ``prices``
-    (module docstring), in the order first found (low prices first: most usage first); ``[]``
-    for a non-chain network."""
+def pattern_tables(inst: Instance, r: int) -> PatternTables | None:
+    """Request r's :class:`PatternTables` on the teams of :func:`teams`, or None for a network
+    that is not a chain."""
     try:
-        tables = PatternTables(inst, r, order)
+        return PatternTables(inst, r, teams(inst))
     except ValueError:
-        return []
+        return None
+
+
+def pattern_dp(inst: Instance, tables: PatternTables, prices: Sequence[float] = PRICES) -> list[Pattern]:
+    """The distinct patterns of ``tables`` over the scalar ``prices`` (module docstring), in the
+    order first found (low prices first: most usage first)."""
     scale = np.maximum(capacity_matrix(inst)[: inst.n_devices].sum(axis=0), 1e-300)
-    out: list[tuple[int, ...]] = []
+    out: list[Pattern] = []
     for p in prices:
         s = tables.solve(p, scale, inst.objective.shared_weight)
         if s is not None and s not in out:
@@ -174,55 +224,186 @@ def pattern_dp(inst: Instance, r: int, order: np.ndarray, prices: Sequence[float
 
 
 def place_pattern(inst: Instance, r: int, capacity: dict[str, np.ndarray], order: np.ndarray,
-                  pattern: tuple[int, tuple[int, ...]], tries: int = TRIES) -> list[np.ndarray] | None:
-    """Request r with ``pattern = (team g, owner counts (L,))`` on the devices ``order`` with group
-    g's moved first (:func:`teams`): segment p of layer k on ``order[p mod s_k]`` (the source
-    where ``s_k = 0``), kept if its usage (evaluator, alone) fits ``capacity`` (per node, keyed
-    as :func:`bounds.capacities`) on every node. Where devices overflow, they leave the order
-    (counts capped at the devices left, never below the privacy floor,
-    :func:`construct.layer_floors`) and it is tried again, at most ``tries`` times; then the
-    greedy with the counts as per-layer windows (:func:`greedy_in_window`). None where all
-    fail."""
-    team, want_ = pattern
+                  pattern: Pattern, tries: int = TRIES) -> list[np.ndarray] | None:
+    """Request r with ``pattern`` (per layer ``(team v, owner count s_k)``) on the devices
+    ``order`` with group v's moved first (:func:`teams`): segment p of layer k on
+    ``order_v[p mod s_k]`` (the source where ``s_k = 0``), kept if its usage (evaluator, alone)
+    fits ``capacity`` (per node, keyed as :func:`bounds.capacities`) on every node. Where
+    devices overflow, they leave the order (counts capped at the devices left, never below the
+    privacy floor, :func:`construct.layer_floors`) and it is tried again, at most ``tries``
+    times; then the greedy with the counts as per-layer windows on the first layer's team
+    (:func:`greedy_in_window`). None where all fail."""
     layers, src, D = inst.profile(r).layers, int(inst.request_source[r]), inst.n_devices
-    want = np.asarray(want_, dtype=np.int64)
+    team = np.array([v for v, _n in pattern], dtype=np.int64)
+    want = np.array([n for _v, n in pattern], dtype=np.int64)
     floors = layer_floors(inst, r)
     cap = np.stack([np.asarray(capacity[k], dtype=float) for k in RESOURCES], axis=1)
-    avail = _team_first(np.asarray(order), identical_device_groups(inst)[team])
-    start = avail
+    groups = identical_device_groups(inst)
+    avail = np.asarray(order)
     for _ in range(tries):
         have = np.where(want > 0, np.minimum(want, len(avail)), 0)
         if ((want > 0) & (have < floors)).any():
             break
-        own = [_owners(la.segments, int(n), avail, src) for la, n in zip(layers, have)]
+        firsts = [_team_first(avail, g) for g in groups]
+        own = [_owners(la.segments, int(n), firsts[v], src) for la, v, n in zip(layers, team, have)]
         over = (alone(inst, r, own)[1] > cap).any(axis=1)
         if not over.any():
             return own
         if over[D:].any():
             break  # the source overflows: no choice of devices helps
         avail = avail[~over[avail]]
-    return greedy_in_window(inst, r, capacity, start, np.maximum(want, 1))
+    lead = int(team[want > 0][0]) if (want > 0).any() else 0
+    return greedy_in_window(inst, r, capacity, _team_first(np.asarray(order), groups[lead]), np.maximum(want, 1))
 
 
-def candidates(inst: Instance, r: int) -> tuple[Profile, np.ndarray]:
-    """Request r's patterns, every team's (:func:`teams`, :func:`pattern_dp`), each placed alone on
-    full capacities by :func:`place_pattern`, where it fits: the profile ``((team, counts), cost
-    s, device usage totals (3,))`` most usage (shares of the devices' totals) first, and the
-    usage per device group (n, G*3), the same order."""
+def rename_roles(inst: Instance, use: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """A renaming (n_nodes,) of the devices within each group of identical devices
+    (:func:`identical_device_groups`) that packs a request of per-node usage ``use`` (n_nodes, 3)
+    into nodes already using ``used`` (n_nodes, 3): its busiest role first (largest share of a
+    capacity), each to the free device of its group whose fullest resource stays lowest with the
+    role added. Identical devices have the same speed, radio and capacities, so a renamed
+    placement keeps its latency and usage per group (MODEL.md sections 5-6); only how it shares
+    the devices with the other requests changes. Sources keep their names."""
+    caps = np.maximum(capacity_matrix(inst), 1e-300)
+    rename = np.arange(inst.n_nodes)
+    need = (use / caps).max(axis=1)
+    for grp in identical_device_groups(inst):
+        free = np.array(grp)
+        for role in sorted(grp, key=lambda i: -need[i]):
+            pick = int(np.argmin(((used[free] + use[role]) / caps[free]).max(axis=1)))
+            rename[role] = free[pick]
+            free = np.delete(free, pick)
+    return rename
+
+
+def placer_by_renaming(inst: Instance) -> Placer:
+    """A :data:`construct.Placer` for patterns: request r's pattern placed alone on the fastest
+    devices (:func:`place_pattern`, full capacities), its device roles renamed into the capacity
+    left (:func:`rename_roles`) and kept where it fits every node; otherwise (a device would
+    overflow) :func:`place_pattern` in the capacity left, which drops the overflowing devices
+    (the repair). The base placements are cached per (pattern, source)."""
     D = inst.n_devices
-    groups = identical_device_groups(inst)
-    scale = np.maximum(capacity_matrix(inst)[:D].sum(axis=0), 1e-300)
+    caps = capacity_matrix(inst)
     fastest = least_loaded(inst, np.zeros(D), D)
-    out = []
-    for g, order in enumerate(teams(inst)):
-        for s in pattern_dp(inst, r, order):
-            own = place_pattern(inst, r, capacities(inst), fastest, (g, s))
-            if own is None:
+    base: dict[tuple, tuple[list[np.ndarray], np.ndarray] | None] = {}
+
+    def place(_inst: Instance, r: int, capacity: dict[str, np.ndarray], order: np.ndarray,
+              pattern: Pattern) -> list[np.ndarray] | None:  # _inst: inst (the Placer signature)
+        key = (pattern, int(inst.request_source[r]))
+        if key not in base:
+            own = place_pattern(inst, r, capacities(inst), fastest, pattern)
+            base[key] = None if own is None else (own, alone(inst, r, own)[1])
+        if base[key] is not None:
+            own, use = base[key]
+            resid = np.stack([np.asarray(capacity[k], dtype=float) for k in RESOURCES], axis=1)
+            lab = rename_roles(inst, use, np.maximum(caps - resid, 0.0))
+            moved = np.zeros_like(use)
+            np.add.at(moved, lab, use)
+            if (moved <= resid * (1 + 1e-12) + 1e-9).all():
+                return [lab[o] for o in own]
+        return place_pattern(inst, r, capacity, order, pattern)
+
+    return place
+
+
+def placed_alone(inst: Instance, r: int, pattern: Pattern
+                 ) -> tuple[tuple[Pattern, float, np.ndarray], np.ndarray] | None:
+    """``pattern`` of request r placed alone on full capacities by
+    :func:`place_pattern` (fastest devices first) and scored by the evaluator: its profile entry
+    ``(pattern, cost s, device usage totals (3,))`` and its usage per device group (G*3,), or
+    None where it does not fit."""
+    D = inst.n_devices
+    own = place_pattern(inst, r, capacities(inst), least_loaded(inst, np.zeros(D), D), pattern)
+    if own is None:
+        return None
+    cost, use = alone(inst, r, own)
+    per_group = np.concatenate([use[g].sum(axis=0) for g in identical_device_groups(inst)])
+    return (pattern, cost, use[:D].sum(axis=0)), per_group
+
+
+def by_usage(inst: Instance, profile: Profile, group_use: np.ndarray) -> np.ndarray:
+    """The order (n,) of a class's candidates by usage, most first (shares of the devices' totals;
+    :func:`construct.place_in_windows` tries the narrower ones after the chosen one)."""
+    scale = np.maximum(capacity_matrix(inst)[: inst.n_devices].sum(axis=0), 1e-300)
+    return np.argsort([-float((e[2] / scale).sum()) for e in profile], kind="stable")
+
+
+def candidates(inst: Instance, r: int, tables: PatternTables) -> tuple[Profile, np.ndarray]:
+    """Request r's patterns (``tables``: :func:`pattern_tables`; :func:`pattern_dp`),
+    each placed alone where it fits (:func:`placed_alone`): the profile ``(pattern, cost s,
+    device usage totals (3,))`` most usage first (:func:`by_usage`), and the usage per device
+    group (n, G*3), the same order."""
+    G = len(identical_device_groups(inst))
+    out = [e for s in pattern_dp(inst, tables) if (e := placed_alone(inst, r, s)) is not None]
+    prof, gu = [e[0] for e in out], np.array([e[1] for e in out]).reshape(len(out), 3 * G)
+    order = by_usage(inst, prof, gu)
+    return [prof[i] for i in order], gu[order]
+
+
+def master_mix(inst: Instance, classes: Sequence[Sequence[int]], tables: Sequence[PatternTables],
+               profiles: list[Profile], group_use: list[np.ndarray], total: np.ndarray, fill: float, *,
+               deadline: float, rounds: int = ROUNDS) -> list[np.ndarray] | None:
+    """Requests per candidate (one array per class, summing to its size) chosen by an integer
+    master over the patterns, with patterns priced at its duals (issue 11 item 3's master on the
+    pattern columns; a primal heuristic, its value is no bound: the patterns are a restriction).
+
+    The LP ``min sum_{c,j} cost_cj x_cj`` s.t. ``sum_j x_cj = n_c`` and, per device group g and
+    resource, ``sum_{c,j} use_cj[g, res] x_cj <= fill * total[g, res]``
+    (:class:`optdist.milp.decomposition.master.Master`, one row per group and resource) is
+    solved; at its prices ``pi`` (seconds per unit, >= 0) and class duals ``mu_c`` each class's
+    table gives the pattern of least ``latency + pi . usage``
+    (:meth:`PatternTables.solve_at`); where that is below ``mu_c`` the pattern is placed alone
+    (:func:`placed_alone`) and added as a column, up to ``rounds`` rounds or until none is
+    added. Then HiGHS solves the integer master over all columns. The new columns are added to
+    ``profiles`` / ``group_use`` in place (each class re-sorted by :func:`by_usage`), and the
+    counts returned follow that order. None where the integer master has no solution (the
+    rows cannot hold the classes) or ``deadline`` (``time.perf_counter()``) passes.
+    """
+    from optdist.milp.decomposition.master import Column, Master, Row
+
+    groups = identical_device_groups(inst)
+    sizes = [len(c) for c in classes]
+    rows = [Row(tuple(grp), res, fill * float(total[3 * g + res])) for g, grp in enumerate(groups) for res in range(3)]
+    cost_unit = float(np.mean([e[1] for prof in profiles for e in prof])) or 1.0
+    master = Master(rows, sizes, cost_unit, threads=1)
+    where = [None] * len(classes)  # master column -> (class, index in its profile); artificial columns first
+    for c, (prof, gu) in enumerate(zip(profiles, group_use)):
+        for j, e in enumerate(prof):
+            if master.add(Column(c, "placement", e[1], gu[j]), key=(c, e[0])):
+                where.append((c, j))
+    sw = inst.objective.shared_weight
+    for _ in range(rounds):
+        if time.perf_counter() >= deadline:
+            break
+        _value, pi, mu = master.solve_lp()
+        added = 0
+        for c, reqs in enumerate(classes):
+            best = tables[c].solve_at(pi, sw)
+            if best is None or best[1] >= mu[c] - 1e-9 * max(abs(mu[c]), 1.0) or (c, best[0]) in master.keys:
                 continue
-            cost, use = alone(inst, r, own)
-            out.append(((g, s), cost, use[:D].sum(axis=0), np.concatenate([use[grp].sum(axis=0) for grp in groups])))
-    out.sort(key=lambda e: -float((e[2] / scale).sum()))
-    return [e[:3] for e in out], np.array([e[3] for e in out]).reshape(len(out), 3 * len(groups))
+            col = placed_alone(inst, reqs[0], best[0])
+            if col is not None and master.add(Column(c, "placement", col[0][1], col[1]), key=(c, best[0])):
+                profiles[c].append(col[0])
+                group_use[c] = np.vstack([group_use[c], col[1]])
+                where.append((c, len(profiles[c]) - 1))
+                added += 1
+        if not added:
+            break
+    left = deadline - time.perf_counter()
+    x_all = None if left <= 0 else master.solve_integer(time_limit=min(10.0, left), mip_gap=1e-6)
+    x = [np.zeros(len(p), dtype=np.int64) for p in profiles]
+    if x_all is not None:
+        for q, cj in enumerate(where):
+            if cj is not None and x_all[q] > 0:
+                x[cj[0]][cj[1]] += int(x_all[q])
+    for c in range(len(classes)):  # most usage first again, the counts with them
+        order = by_usage(inst, profiles[c], group_use[c])
+        profiles[c][:] = [profiles[c][i] for i in order]
+        group_use[c] = group_use[c][order]
+        x[c] = x[c][order]
+    if x_all is None or any(int(xc.sum()) != n for xc, n in zip(x, sizes)):
+        return None
+    return x
 
 
 def mix(profiles: Sequence[Profile], group_use: Sequence[np.ndarray], sizes: Sequence[int], total: np.ndarray,
@@ -272,54 +453,74 @@ def mix(profiles: Sequence[Profile], group_use: Sequence[np.ndarray], sizes: Seq
         used = used + group_use[c][j] - group_use[c][i]
 
 
-def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] = FILLS) -> Assignment | None:
+def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] = PATTERN_FILLS) -> Assignment | None:
     """Every request placed with an owner-count pattern of its class (module docstring) in the
     capacity the earlier ones left, or None.
 
-    Per fill in ``fills`` (shares of each device group's totals, tried in turn): the requests
-    per pattern (:func:`mix`), then each placed by :func:`place_pattern` on the least-loaded
-    devices, heaviest first (:func:`construct.place_in_windows`); the best placement the
-    evaluator finds feasible (objective; the first on ties) is returned. ``deadline``: a ``time.perf_counter()`` value. Needs
-    the parallel uplink (as :func:`construct.fit_by_windows`).
+    Per fill in ``fills`` (shares of each device group's totals, tried in turn until no mix fits
+    or the master's plan, the sum of its columns' costs, is no better than the best placement
+    found): the requests per pattern chosen by the integer master over the patterns, with
+    pricing rounds (:func:`master_mix`), and by the scalar price with one-request moves
+    (:func:`mix`); each mix then placed request by request, heaviest class first
+    (:func:`placer_by_renaming`, :func:`construct.place_in_windows`); the best placement the
+    evaluator finds feasible (objective; the first on ties) is returned, so it is never worse
+    than the one-request moves alone at the fills tried. ``deadline``: a ``time.perf_counter()``
+    value. Needs the parallel uplink (as :func:`construct.fit_by_windows`).
     """
     if inst.objective.uplink != "parallel" or inst.n_requests == 0 or inst.n_devices == 0:
         return None
     classes = request_classes(inst)
-    profiles, group_use = [], []
+    tables, profiles, group_use = [], [], []
     for reqs in classes:
         if time.perf_counter() >= deadline:
             return None
-        prof, gu = candidates(inst, reqs[0])
+        tabs = pattern_tables(inst, reqs[0])
+        if tabs is None:
+            return None
+        prof, gu = candidates(inst, reqs[0], tabs)
         if not prof:
             return None
+        tables.append(tabs)
         profiles.append(prof)
         group_use.append(gu)
     caps = capacity_matrix(inst)
     total = np.concatenate([caps[grp].sum(axis=0) for grp in identical_device_groups(inst)])
-    tried: set[tuple[int, ...]] = set()
+    sizes = [len(c) for c in classes]
+    place = placer_by_renaming(inst)
+    tried: set[tuple] = set()
     best, best_obj = None, math.inf
     for fill in fills:
-        x = mix(profiles, group_use, [len(c) for c in classes], total, fill)
-        if x is None:
-            break
-        key = tuple(int(v) for xc in x for v in xc)
-        if key in tried:
-            continue
-        tried.add(key)
-        subs, sub_prof, sub_idx = [], [], []
-        for reqs, prof, xc in zip(classes, profiles, x):
-            at = 0
-            for j in np.flatnonzero(xc):
-                subs.append(reqs[at:at + int(xc[j])])
-                sub_prof.append(prof)
-                sub_idx.append(int(j))
-                at += int(xc[j])
-        owners = place_in_windows(inst, subs, sub_prof, sub_idx, deadline, place_pattern)
-        if owners is not None:
-            asg = Assignment(owners, {"method": "decomposed", "found_by": f"patterns by price (fill {fill:g})"})
-            ev = evaluate(inst, asg)
-            if ev.feasible and ev.objective < best_obj:
-                best, best_obj = asg, ev.objective
-        if time.perf_counter() >= deadline:
-            break
+        found, worse = False, False
+        for label, make in (("master", lambda: master_mix(inst, classes, tables, profiles, group_use, total, fill,
+                                                            deadline=deadline)),
+                            ("price", lambda: mix(profiles, group_use, sizes, total, fill))):
+            if time.perf_counter() >= deadline:
+                return best
+            x = make()
+            if x is None:
+                continue
+            found = True
+            if sum(float(np.dot([e[1] for e in p], xc)) for p, xc in zip(profiles, x)) >= best_obj * (1 - 1e-12):
+                worse = worse or label == "master"
+                continue  # its plan (the sum of its columns' costs) is no better than the best placement
+            key = tuple((p[j][0], int(xc[j])) for p, xc in zip(profiles, x) for j in np.flatnonzero(xc))
+            if key in tried:
+                continue
+            tried.add(key)
+            subs, sub_prof, sub_idx = [], [], []
+            for reqs, prof, xc in zip(classes, profiles, x):
+                at = 0
+                for j in np.flatnonzero(xc):
+                    subs.append(reqs[at:at + int(xc[j])])
+                    sub_prof.append(prof)
+                    sub_idx.append(int(j))
+                    at += int(xc[j])
+            owners = place_in_windows(inst, subs, sub_prof, sub_idx, deadline, place)
+            if owners is not None:
+                asg = Assignment(owners, {"method": "decomposed", "found_by": f"patterns by {label} (fill {fill:g})"})
+                ev = evaluate(inst, asg)
+                if ev.feasible and ev.objective < best_obj:
+                    best, best_obj = asg, ev.objective
+        if not found or worse:
+            break  # a lower fill only raises the master's plan
     return best
