@@ -12,6 +12,7 @@ import pytest
 import optdist
 from optdist.generate import generate
 from optdist.instance import parse
+from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
@@ -551,3 +552,34 @@ def test_pricing_start_column_reaches_the_solver(keep_loaded):
         step = out.log["steps"][-1]
         assert step["status"].endswith("/feasible"), step  # the solver holds a solution: the start
         assert out.value <= value * (1 + 1e-9) and out.bound <= out.value * (1 + 1e-9)
+
+
+def test_pricing_prices_loads_above_a_count_rows_threshold_in_truth():
+    """A count row's price in pricing (``PricingModel.set_count_prices``): the priced value of the
+    placement it returns is its cost plus ``sigma`` per device the evaluator finds loaded above
+    the threshold, it is at most the value so priced of the placement at zero prices (so the
+    model never counts more loads than a placement has: its bound stays valid), its bound is
+    at most its value, and lifting the prices restores the model."""
+    from optdist.milp.decomposition.master import CountRow
+    from optdist.milp.decomposition.repair import alone
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    devices = tuple(range(inst.n_devices))
+    cap = float(capacity_matrix(inst)[0, 2])
+    pm = PricingModel(inst, 0, solver="highs")
+    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+    free = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    cost0, use0 = alone(inst, 0, free.owners)
+    level = next(k for k in range(1, 64) if CountRow(devices, 2, k, cap).count(use0) >= 1)
+    row = CountRow(devices, 2, level, cap)
+    sigma = 0.5 * cost0 / row.count(use0)  # large enough to move the optimum where it can
+    pm.set_count_prices([(devices, "bandwidth", row.threshold, cap, sigma)])
+    pr = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    assert pr.owners is not None and pr.proven
+    cost, use = alone(inst, 0, pr.owners)
+    assert pr.value == pytest.approx(cost + sigma * row.count(use), rel=1e-6)
+    assert pr.value <= (cost0 + sigma * row.count(use0)) * (1 + 1e-6)
+    assert pr.bound <= pr.value * (1 + 1e-9) and pr.bound >= free.bound * (1 - 1e-9)
+    pm.set_count_prices([])
+    again = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    assert again.value == pytest.approx(free.value, rel=1e-6)

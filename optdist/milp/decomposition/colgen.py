@@ -731,7 +731,7 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
                 pm.b.model.symmetry.c.deactivate()
     n0 = len(pool)
 
-    def price(part: Part, pi: np.ndarray, left: float) -> tuple[float, list]:
+    def price(part: Part, pi: np.ndarray, counts: list, left: float) -> tuple[float, list]:
         c = part.cls
         pm = models[P.kinds[c]]
         rep_src, src = int(inst.request_source[pm.r]), P.source[c]
@@ -743,9 +743,15 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
         if not pm.set_limits(limits):
             pm.set_limits([])
             return math.inf, []
+        pm.set_count_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
+                              row.threshold, row.cap, sg) for row, sg in counts])
+
+        def priced(col: Column) -> float:  # its usage and its loads above the count rows' thresholds
+            return float(pi @ col.usage) + sum(sg * row.count(col.node_use) for row, sg in counts)
+
         admitted = [col for col in pool if part.admits(col)]
-        warm = min(admitted, key=lambda col: col.cost + float(pi @ col.usage)) if admitted else None
-        priced_use = 0.0 if warm is None else float(pi @ warm.usage)
+        warm = min(admitted, key=lambda col: col.cost + priced(col)) if admitted else None
+        priced_use = 0.0 if warm is None else priced(warm)
         try:  # latency cutoffs where the prices add little (as in the rounds)
             pr = pm.solve(prices, time_limit=left, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
                           start=None if warm is None else _rename(warm.owners, src, rep_src),
@@ -754,6 +760,7 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
                           else (math.inf,))
         finally:
             pm.set_limits([])
+            pm.set_count_prices([])
         if pr.owners is None:
             return pr.bound, []
         col, key = P.column(c, _rename(pr.owners, rep_src, src))
@@ -779,7 +786,7 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
     try:
         out = branch_and_price(V.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
                                incumbent=inc_value, root_bound=bound, deadline=deadline, mip_gap=mip_gap,
-                               threads=threads, seed=seed, root_converged=not per_device)
+                               threads=threads, seed=seed, root_converged=not per_device, count_cuts=True)
     finally:
         if per_device:
             for pm in models.values():

@@ -114,6 +114,7 @@ class PricingModel:
         self.ub_T = {key: v.ub for key, v in m.T.items() if key[0] == r}
         self.ub_f = {key: v.ub for key, v in m.f.items() if key[0] == r} if m.component("f") is not None else {}
         self.build_s = time.perf_counter() - t0
+        self.count_terms: list = []  # the count rows' price terms (:meth:`set_count_prices`)
 
     def set_limits(self, limits: Sequence[tuple[Sequence[int], str, bool, float]]) -> bool:
         """Restrict the placements to those whose usage meets ``limits`` (branching rows of
@@ -151,6 +152,39 @@ class PricingModel:
             for row in rows:
                 m.branch_limits.add(row)
         return ok
+
+    def set_count_prices(self, counts: Sequence[tuple[Sequence[int], str, float, float, float]]) -> None:
+        """Price the loads above thresholds (the master's count rows,
+        :class:`optdist.milp.decomposition.master.CountRow`): each ``(nodes, resource,
+        threshold, cap, sigma)`` adds ``sigma`` seconds per node of ``nodes`` on which the
+        request uses more than ``threshold`` of ``resource`` (``cap``: the node's capacity, at
+        least its usage). ``[]`` lifts them.
+
+        Maths: a binary ``y_i`` per node with ``usage_i <= t + (cap - t) y_i`` and ``sigma y_i``
+        in the objective (:meth:`solve` adds it). At an integer placement the least ``y`` is the
+        count, and the model's bytes are at least the true ones (a lower McCormick expression,
+        pushed down to the true bytes by the minimisation), so the model's minimum stays a lower
+        bound on ``min_p c_p + pi . a_p + sigma n_p``.
+        """
+        import pyomo.environ as pyo
+
+        m = self.b.model
+        for name in ("count_y", "count_rows"):
+            if m.component(name) is not None:
+                m.del_component(name)
+        self.count_terms = []
+        pairs = [(q, i) for q, (nodes, res, _t, _c, sg) in enumerate(counts) if sg > 0
+                 for i in nodes if (i, res) in self.usage and not isinstance(self.usage[(i, res)], int)]
+        if not pairs:
+            return
+        m.count_y = pyo.Var(pairs, domain=pyo.Binary)
+        m.count_rows = pyo.ConstraintList()
+        tu = self.b.time_unit
+        for q, i in pairs:
+            _nodes, res, t, cap, sg = counts[q]
+            t = float(t) * (1 + 1e-9)  # the master counts usage above this (CountRow.count)
+            m.count_rows.add(self.usage[(i, res)] / cap <= t / cap + (1 - t / cap) * m.count_y[q, i])
+            self.count_terms.append((float(sg) / tu) * m.count_y[q, i])
 
     def _exact_bytes(self) -> list:
         """The halves of the McCormick products in the bytes sent that the tight model leaves out
@@ -257,6 +291,7 @@ class PricingModel:
         b, r, tu = self.b, self.r, self.b.time_unit
         terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
                  if prices[res][i] > 0 and not isinstance(e, int)]
+        terms += self.count_terms
         b.set_objective(self.base + sum(terms) if terms else self.base)
         t0 = time.perf_counter()
         deadline = t0 + max(float(time_limit), 0.05)
