@@ -347,7 +347,7 @@ def test_round_zero_takes_the_decompositions_per_class_solves():
 def test_branch_and_price_closes_the_integer_masters_gap(solver):
     """The LP master of three micro requests on radios that carry only part of their optima is
     fractional: price-and-branch stops at its integrality gap, branch-and-price (branching on how
-    many requests use a row above a threshold) proves the compact model's optimum."""
+    many requests use a row above a threshold, count rows) proves the compact model's optimum."""
     inst = coupled()
     opt = optdist.solve(inst, method="milp", formulation="compact", time_limit=60, threads=1)
     assert opt.termination == "optimal"
@@ -359,7 +359,8 @@ def test_branch_and_price_closes_the_integer_masters_gap(solver):
     assert res.objective == pytest.approx(opt.objective, rel=1e-6)
     assert res.bound == pytest.approx(opt.objective, rel=1e-6)
     search = res.extra["branching"]
-    assert search["nodes"] >= 2 and any("branch" in e for e in search["log"])
+    # it branched, or count rows (a radio carries at most k loads above cap / (k + 1)) closed the root
+    assert search["nodes"] >= 1 and any("branch" in e or e.get("count_rows") for e in search["log"])
     assert optdist.evaluate(inst, res.assignment).feasible
 
 
