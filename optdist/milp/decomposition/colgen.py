@@ -77,7 +77,9 @@ there, so it is not priced again). Where the
 LP master converged with every price 0 (the aggregated rows are slack: what is left is how
 the requests split over identical devices, which those rows cannot see), the search runs on
 one row per device, over every column under its relabellings, with the pricing problems'
-device symmetry rows lifted for it.
+device symmetry rows lifted for it. The search adds count rows (at most ``k`` loads above a
+device's ``cap / (k + 1)``, :class:`~optdist.milp.decomposition.master.CountRow`) where a
+node's LP violates them; pricing prices them (:meth:`PricingModel.set_count_prices`).
 
 Master classes: the requests of one request class (same CNN, sources equal in every field)
 whose sources each serve only that request form one class, with no source rows: a source
