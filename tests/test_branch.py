@@ -237,10 +237,12 @@ def test_count_rows_hold_for_every_integer_packing_and_raise_the_lp_to_the_optim
     z0 = m.solve_lp()[0]
     assert z0 == pytest.approx(4.0)
     found = separate_counts(rows, m.columns, m.lp_values, [])
-    assert found and all(cr.level == 2 for cr in found)
-    for cr in found:
-        m.add_count_row(cr)
-    z, pi, mu = m.solve_lp()
+    assert any(cr.level == 2 for cr in found)  # at most two loads above 1/3 per radio
+    while found:  # as the search does: separate again at each new LP solution
+        for cr in found:
+            m.add_count_row(cr)
+        z, pi, mu = m.solve_lp()
+        found = separate_counts(rows, m.columns, m.lp_values, m.count_rows)
     assert z == pytest.approx(opt, rel=1e-9)
     assert np.any(m.sigma > 0)  # the count rows bind: their prices are what pricing must see
     best = min(m.reduced_cost(col, pi, mu) for col in m.columns if col.kind == "placement")
@@ -277,3 +279,20 @@ def test_per_device_search_with_count_rows_proves_the_brute_force_optimum(n):
     assert inc == pytest.approx(opt, rel=1e-9)
     assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9)
     assert out.log[0]["bound"] <= opt * (1 + 1e-9)
+
+
+def test_load_weights_of_a_node_never_exceed_the_level():
+    """``g_k(u) = ceil((k + 1) u / C) - 1`` summed over loads that fit a node of capacity C is at
+    most k (random loads that fit, exact multiples of C / (k + 1) included), and a load just
+    above C / (k + 1) weighs 1."""
+    from optdist.milp.decomposition.master import weights
+
+    rng = np.random.default_rng(0)
+    cap = 24809.725
+    for k in range(1, 13):
+        t = cap / (k + 1)
+        assert weights(np.array([t, t * 1.001, 2 * t * 1.001]), t).tolist() == [0.0, 1.0, 2.0]
+        assert weights(np.full(k + 1, t), t).sum() == 0 and weights(np.full(k, t * 1.01), t).sum() == k
+        for _ in range(200):
+            loads = rng.dirichlet(np.ones(rng.integers(1, 12))) * cap * rng.uniform(0.5, 1.0)
+            assert weights(loads, t).sum() <= k

@@ -557,10 +557,10 @@ def test_pricing_start_column_reaches_the_solver(keep_loaded):
 
 def test_pricing_prices_loads_above_a_count_rows_threshold_in_truth():
     """A count row's price in pricing (``PricingModel.set_count_prices``): the priced value of the
-    placement it returns is its cost plus ``sigma`` per device the evaluator finds loaded above
-    the threshold, it is at most the value so priced of the placement at zero prices (so the
-    model never counts more loads than a placement has: its bound stays valid), its bound is
-    at most its value, and lifting the prices restores the model."""
+    placement it returns is its cost plus ``sigma`` times the weight of the loads the evaluator
+    finds on the devices, it is at most the value so priced of the placement at zero prices (so
+    the model never weighs a placement's loads more than they weigh: its bound stays valid),
+    its bound is at most its value, and lifting the prices restores the model."""
     from optdist.milp.decomposition.master import CountRow
     from optdist.milp.decomposition.repair import alone
 
@@ -574,7 +574,7 @@ def test_pricing_prices_loads_above_a_count_rows_threshold_in_truth():
     level = next(k for k in range(1, 64) if CountRow(devices, 2, k, cap).count(use0) >= 1)
     row = CountRow(devices, 2, level, cap)
     sigma = 0.5 * cost0 / row.count(use0)  # large enough to move the optimum where it can
-    pm.set_count_prices([(devices, "bandwidth", row.threshold, cap, sigma)])
+    pm.set_count_prices([(devices, "bandwidth", row.threshold, sigma)])
     pr = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
     assert pr.owners is not None and pr.proven
     cost, use = alone(inst, 0, pr.owners)

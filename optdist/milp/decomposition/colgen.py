@@ -746,9 +746,9 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
             pm.set_limits([])
             return math.inf, []
         pm.set_count_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
-                              row.threshold, row.cap, sg) for row, sg in counts])
+                              row.threshold, sg) for row, sg in counts])
 
-        def priced(col: Column) -> float:  # its usage and its loads above the count rows' thresholds
+        def priced(col: Column) -> float:  # its usage and the weights of its loads on the count rows
             return float(pi @ col.usage) + sum(sg * row.count(col.node_use) for row, sg in counts)
 
         admitted = [col for col in pool if part.admits(col)]

@@ -35,15 +35,18 @@ rejection penalty, no usage. Until the columns can fill every class, each class 
 an integer solution and takes no part in the bound (the Lagrangian bound is valid at any
 prices). While one is in use (phase 1) the duals price fit, not latency.
 
-Count rows (valid inequalities for bin packing, used by branch-and-price). A node ``i`` of
-capacity ``C`` carries at most ``k`` requests whose usage of a resource is above ``C / (k + 1)``
-each (``k + 1`` of them would exceed ``C``), whatever else it carries. Summed over the nodes
-of a capacity row (``m`` identical devices, or one node) and written per column,
+Count rows (valid inequalities for bin packing, used by branch-and-price). Give a load ``u``
+of a node of capacity ``C`` the weight ``g_k(u) = ceil((k + 1) u / C) - 1``, the number of
+multiples of ``C / (k + 1)`` strictly below ``u`` (a dual-feasible function). The loads on one
+node weigh at most ``k`` in all: each is above ``g_k(u) C / (k + 1)``, so ``sum g_k C / (k +
+1) < sum u <= C``, and the weights are integers. (Loads in ``(C / (k + 1), 2 C / (k + 1)]``
+weigh 1: at most ``k`` of them per node.) Summed over the nodes of a capacity row (``m``
+identical devices, or one node) and written per column,
 
-    sum_c sum_p n_p(k) x_p <= k m,   n_p(k) = #{i in row: a_p[i, res] > C_i / (k + 1)}
+    sum_c sum_p n_p(k) x_p <= k m,   n_p(k) = sum_{i in row} g_k(a_p[i, res])
 
-(:class:`CountRow`; dual ``sigma >= 0``, a price per load above the threshold). Every integer
-placement meets it, so adding it never cuts one; ``n_p`` is the same for every relabelling of
+(:class:`CountRow`; dual ``sigma >= 0``, a price per unit of weight). Every integer placement
+meets it, so adding it never cuts one; ``n_p`` is the same for every relabelling of
 identical devices, so the aggregated rows keep their symmetry. Neither the aggregated nor the
 per-device capacity rows see it: on ``lenet-9x5-nexus-rpi3`` the LP master sits at the
 per-request optima, whose 9 placements put 4-5 loads of 13.4-14.8 % of a radio each on 5
@@ -78,13 +81,14 @@ class Row:
 
 @dataclass(frozen=True)
 class CountRow:
-    """``sum_p n_p x_p <= rhs`` with ``n_p`` the number of ``nodes`` on which column p uses more
-    than ``threshold`` of ``resource`` (module docstring): the nodes of one capacity row, each
-    of capacity ``cap``, ``threshold = cap / (level + 1)``, ``rhs = level * len(nodes)``."""
+    """``sum_p n_p x_p <= rhs`` with ``n_p`` the weight of column p's loads of ``resource`` on
+    ``nodes``, ``g(u) = ceil(u / threshold) - 1`` each (module docstring): the nodes of one
+    capacity row, each of capacity ``cap``, ``threshold = cap / (level + 1)``, ``rhs = level *
+    len(nodes)``."""
 
     nodes: tuple[int, ...]
     resource: int
-    level: int  # k: at most k loads above the threshold per node
+    level: int  # k: the loads on a node weigh at most k
     cap: float  # each node's capacity (real units)
 
     @property
@@ -99,7 +103,14 @@ class CountRow:
         """``n_p`` of a column whose per-node usage is ``node_use`` ((n_nodes, 3); None: 0)."""
         if node_use is None:
             return 0.0
-        return float(np.count_nonzero(node_use[list(self.nodes), self.resource] > self.threshold * (1 + 1e-9)))
+        return float(weights(node_use[list(self.nodes), self.resource], self.threshold).sum())
+
+
+def weights(loads: np.ndarray, threshold: float) -> np.ndarray:
+    """``g(u) = ceil(u / threshold) - 1`` per load, at least 0 (:class:`CountRow`); a load within
+    a relative ``1e-9`` above a multiple of ``threshold`` weighs as that multiple (a smaller
+    weight: the row stays valid, and pricing rounds the same way)."""
+    return np.maximum(np.ceil(np.asarray(loads, dtype=float) * (1 - 1e-9) / threshold) - 1, 0.0)
 
 
 @dataclass
@@ -337,7 +348,7 @@ def separate_counts(rows: list[Row], columns: list[Column], x: np.ndarray, known
         loads = use[:, nodes, row.resource]  # (columns, nodes)
         for k in range(1, max_level + 1):
             cr = CountRow(tuple(row.nodes), row.resource, k, cap)
-            lhs = float(xs @ np.count_nonzero(loads > cr.threshold * (1 + 1e-9), axis=1))
+            lhs = float(xs @ weights(loads, cr.threshold).sum(axis=1))
             if lhs > cr.rhs * (1 + 1e-6) + 1e-9 and cr not in have:
                 found.append((lhs / cr.rhs, cr))
     found.sort(key=lambda t: -t[0])

@@ -153,38 +153,37 @@ class PricingModel:
                 m.branch_limits.add(row)
         return ok
 
-    def set_count_prices(self, counts: Sequence[tuple[Sequence[int], str, float, float, float]]) -> None:
-        """Price the loads above thresholds (the master's count rows,
+    def set_count_prices(self, counts: Sequence[tuple[Sequence[int], str, float, float]]) -> None:
+        """Price the weights of the loads (the master's count rows,
         :class:`optdist.milp.decomposition.master.CountRow`): each ``(nodes, resource,
-        threshold, cap, sigma)`` adds ``sigma`` seconds per node of ``nodes`` on which the
-        request uses more than ``threshold`` of ``resource`` (``cap``: the node's capacity, at
-        least its usage). ``[]`` lifts them.
+        threshold, sigma)`` adds ``sigma`` seconds per unit of ``ceil(usage_i / threshold) - 1``
+        over the nodes of ``nodes`` (the multiples of ``threshold`` strictly below the request's
+        usage of ``resource`` there). ``[]`` lifts them.
 
-        Maths: a binary ``y_i`` per node with ``usage_i <= t + (cap - t) y_i`` and ``sigma y_i``
-        in the objective (:meth:`solve` adds it). At an integer placement the least ``y`` is the
-        count, and the model's bytes are at least the true ones (a lower McCormick expression,
-        pushed down to the true bytes by the minimisation), so the model's minimum stays a lower
-        bound on ``min_p c_p + pi . a_p + sigma n_p``.
+        Maths: an integer ``w_i >= 0`` per node with ``w_i >= usage_i (1 - 1e-9) / threshold - 1``
+        and ``sigma w_i`` in the objective (:meth:`solve` adds it). At an integer placement the
+        least ``w_i`` is the weight, and the model's bytes are at least the true ones (a lower
+        McCormick expression, pushed down to the true bytes by the minimisation), so the model's
+        minimum stays a lower bound on ``min_p c_p + pi . a_p + sigma n_p``.
         """
         import pyomo.environ as pyo
 
         m = self.b.model
-        for name in ("count_y", "count_rows"):
+        for name in ("count_w", "count_rows"):
             if m.component(name) is not None:
                 m.del_component(name)
         self.count_terms = []
-        pairs = [(q, i) for q, (nodes, res, _t, _c, sg) in enumerate(counts) if sg > 0
+        pairs = [(q, i) for q, (nodes, res, _t, sg) in enumerate(counts) if sg > 0
                  for i in nodes if (i, res) in self.usage and not isinstance(self.usage[(i, res)], int)]
         if not pairs:
             return
-        m.count_y = pyo.Var(pairs, domain=pyo.Binary)
+        m.count_w = pyo.Var(pairs, domain=pyo.NonNegativeIntegers)
         m.count_rows = pyo.ConstraintList()
         tu = self.b.time_unit
         for q, i in pairs:
-            _nodes, res, t, cap, sg = counts[q]
-            t = float(t) * (1 + 1e-9)  # the master counts usage above this (CountRow.count)
-            m.count_rows.add(self.usage[(i, res)] / cap <= t / cap + (1 - t / cap) * m.count_y[q, i])
-            self.count_terms.append((float(sg) / tu) * m.count_y[q, i])
+            _nodes, res, t, sg = counts[q]
+            m.count_rows.add(m.count_w[q, i] >= self.usage[(i, res)] * ((1 - 1e-9) / float(t)) - 1)
+            self.count_terms.append((float(sg) / tu) * m.count_w[q, i])
 
     def _exact_bytes(self) -> list:
         """The halves of the McCormick products in the bytes sent that the tight model leaves out
