@@ -584,3 +584,22 @@ def test_pricing_prices_loads_above_a_count_rows_threshold_in_truth():
     pm.set_count_prices([])
     again = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
     assert again.value == pytest.approx(free.value, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_count_rows_on_lenet_9x5_keep_every_bound_below_the_best_placement_known():
+    """lenet-9x5: the search separates count rows (its LP master sits at the per-request optima,
+    whose loads do not pack onto the radios one by one); its root's and its certified bound stay
+    at most the best placement known (``instances/coupled.solu``), and the
+    incumbent re-scores feasible."""
+    from optdist.bench.solu import read_solu
+
+    inst = optdist.load_instance(SMALL_COUPLED[1])
+    best_value = read_solu("instances/coupled.solu")[inst.name].best
+    assert best_value is not None
+    res = column_generation(inst, solver="highs", time_limit=40, threads=1, seed=0)
+    search = res.extra["branching"]
+    assert search and search["log"] and max(e.get("count_rows", 0) for e in search["log"]) >= 1
+    assert search["log"][0]["bound"] <= best_value * (1 + REL)
+    assert res.bound <= best_value * (1 + REL) and res.bound <= res.objective * (1 + REL)
+    assert optdist.evaluate(inst, res.assignment).feasible
