@@ -79,7 +79,9 @@ the requests split over identical devices, which those rows cannot see), the sea
 one row per device, over every column under its relabellings, with the pricing problems'
 device symmetry rows lifted for it. The search adds count rows (at most ``k`` loads above a
 device's ``cap / (k + 1)``, :class:`~optdist.milp.decomposition.master.CountRow`) where a
-node's LP violates them; pricing prices them (:meth:`PricingModel.set_count_prices`).
+node's LP violates them; pricing prices them (:meth:`PricingModel.set_count_prices`). An
+integral node whose solution does not fit on the devices starts the per-device integer master
+over every column so far (an incumbent found early closes nodes early).
 
 Master classes: the requests of one request class (same CNN, sources equal in every field)
 whose sources each serve only that request form one class, with no source rows: a source
