@@ -339,7 +339,8 @@ def separate_counts(rows: list[Row], columns: list[Column], x: np.ndarray, known
     none of ``known``: for every capacity row whose nodes have equal capacities (a group of
     identical devices or one node) and every level ``k`` up to ``max_level``. Columns without
     ``node_use`` count 0."""
-    placed = [(c, float(v)) for c, v in zip(columns, x) if v > 1e-9 and c.kind == "placement" and c.node_use is not None]
+    placed = [(c, float(v)) for c, v in zip(columns, x)
+              if v > 1e-9 and c.kind == "placement" and c.node_use is not None]
     if not placed:
         return []
     use = np.array([c.node_use for c, _v in placed])  # (columns, nodes, 3)
