@@ -143,7 +143,7 @@ class Master:
                  seed: int | None = None, count_rows: list[CountRow] | None = None) -> None:
         self.rows = rows
         self.count_rows: list[CountRow] = []
-        self.sigma = np.zeros(0)  # prices of the count rows at the last LP (seconds per load)
+        self.sigma = np.zeros(0)  # prices of the count rows at the last LP (seconds per unit of weight)
         self.sizes = list(sizes)
         self.cost_unit = float(cost_unit)
         self.columns: list[Column] = []
@@ -203,7 +203,7 @@ class Master:
 
     def solve_lp(self) -> tuple[float, np.ndarray, np.ndarray]:
         """LP value (seconds), prices ``pi >= 0`` per row (seconds per unit) and ``mu`` per class
-        (seconds); the count rows' prices ``sigma >= 0`` (seconds per load) go to ``self.sigma``.
+        (seconds); the count rows' prices ``sigma >= 0`` (seconds per unit of weight) go to ``self.sigma``.
 
         ``pi`` is minus the capacity rows' duals, clipped at 0 (any ``pi >= 0`` gives a valid
         Lagrangian bound); raises ``RuntimeError`` if HiGHS does not solve the LP.
