@@ -305,8 +305,8 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
         if len(bounds) < len(parts):
             continue  # a partial round: columns entered
         if all(math.isfinite(b) or b > 0 for b in bounds.values()):
-            value = (-float(pi @ rhs) - sum(sg * row.rhs for row, sg in counts)
-                     + sum(p.size * bounds[j] for j, p in enumerate(parts)))
+            value = float(-float(pi @ rhs) - sum(sg * row.rhs for row, sg in counts)
+                          + sum(p.size * bounds[j] for j, p in enumerate(parts)))
             best = max(best, value)
         if math.isinf(best):
             return best, x_cols, pi, "lp"
