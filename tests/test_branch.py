@@ -34,21 +34,26 @@ def _brute_force(cols, sizes, rhs):
     return best
 
 
-def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, priced=None, known=math.inf):
+def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, priced=None, known=math.inf,
+            count_cuts=False):
     """The search with exact pricing by enumeration. ``converged``: start from every column and
     the LP master's value as the root bound, the root not priced again (``root_converged``);
-    ``priced``: a list that gets each priced part; ``known``: an incumbent value from the start."""
+    ``priced``: a list that gets each priced part; ``known``: an incumbent value from the start;
+    ``count_cuts``: the search separates count rows (the columns need ``node_use``)."""
     every = [col for cs in cols for col in cs]
     inc = [known]
 
-    def price(part: Part, pi: np.ndarray, _left: float):
+    def value(col: Column, pi: np.ndarray, counts) -> float:
+        return col.cost + float(pi @ col.usage) + sum(sg * row.count(col.node_use) for row, sg in counts)
+
+    def price(part: Part, pi: np.ndarray, counts, _left: float):
         if priced is not None:
             priced.append(part)
         ok = [col for col in cols[part.cls] if part.admits(col)]
         if not ok:
             return math.inf, []
-        best = min(ok, key=lambda col: col.cost + float(pi @ col.usage))
-        return best.cost + float(pi @ best.usage), [(best, (part.cls, id(best)))]
+        best = min(ok, key=lambda col: value(col, pi, counts))
+        return value(best, pi, counts), [(best, (part.cls, id(best)))]
 
     def integral(per_part):
         counts = {}
@@ -71,7 +76,8 @@ def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, p
         keys = {(0, id(cols[0][0]))}
     out = branch_and_price(rows, pool, keys, sizes, 1.0, price=price, integral=integral,
                            incumbent=lambda: inc[0], root_bound=_lp_bound(rows, cols, sizes) if converged else -math.inf,
-                           deadline=time.perf_counter() + time_limit, mip_gap=mip_gap, root_converged=converged)
+                           deadline=time.perf_counter() + time_limit, mip_gap=mip_gap, root_converged=converged,
+                           count_cuts=count_cuts)
     return out, inc[0], every
 
 
@@ -185,3 +191,108 @@ def test_per_device_rows_search_proves_the_brute_force_optimum(n):
     assert out.open == 0 and out.bound <= opt * (1 + 1e-9) and out.bound == pytest.approx(opt, rel=1e-9)
     assert out.log[0]["bound"] <= opt * (1 + 1e-9)
 
+
+
+def _with_node_use(cols, n_nodes):
+    """The columns of :func:`_problem` with ``node_use``: row q is node q's resource 2."""
+    for cs in cols:
+        for col in cs:
+            use = np.zeros((n_nodes, 3))
+            use[:len(col.usage), 2] = col.usage
+            col.node_use = use
+    return cols
+
+
+def _packing_case():
+    """Three identical radios of capacity 1 (one row each). A (cost 1.0) loads two radios with
+    0.34 each, B (1.3) one radio with 0.3, C (1.2) every radio with 0.2; four requests. Four A
+    fit the radios on average (2.72 of 3) but not one by one: a radio takes at most two loads
+    above 1/3. Optimum 3 A + C = 4.2; the LP master without count rows: 4.0."""
+    base = [(1.0, [0.34, 0.34, 0.0]), (1.3, [0.3, 0.0, 0.0]), (1.2, [0.2, 0.2, 0.2])]
+    pats = sorted({(cost, tuple(load[i] for i in perm)) for cost, load in base
+                   for perm in itertools.permutations(range(3))})
+    return [(cost, list(use)) for cost, use in pats], [1.0, 1.0, 1.0]
+
+
+def test_count_rows_hold_for_every_integer_packing_and_raise_the_lp_to_the_optimum():
+    """Every multiset of placements that fits the radios one by one meets every count row (at
+    most k loads above cap / (k + 1) per radio); the rows the LP solution violates lift the LP
+    master from 4.0 to the optimum 4.2 (brute force)."""
+    from optdist.milp.decomposition.master import CountRow, separate_counts
+
+    pats, rhs = _packing_case()
+    rows, cols = _problem([pats], [4], rhs)
+    _with_node_use(cols, 3)
+    fits = [pick for pick in itertools.combinations_with_replacement(cols[0], 4)
+            if np.all(sum(c.usage for c in pick) <= np.asarray(rhs) + 1e-12)]
+    opt = min(sum(c.cost for c in pick) for pick in fits)
+    assert opt == pytest.approx(4.2)
+    every = [CountRow(row.nodes, row.resource, k, row.rhs) for row in rows for k in range(1, 9)]
+    for pick in fits:
+        for cr in every:
+            assert sum(cr.count(c.node_use) for c in pick) <= cr.rhs
+    m = Master(rows, [4], 1.0)
+    for col in cols[0]:
+        m.add(col)
+    z0 = m.solve_lp()[0]
+    assert z0 == pytest.approx(4.0)
+    found = separate_counts(rows, m.columns, m.lp_values, [])
+    assert any(cr.level == 2 for cr in found)  # at most two loads above 1/3 per radio
+    while found:  # as the search does: separate again at each new LP solution
+        for cr in found:
+            m.add_count_row(cr)
+        z, pi, mu = m.solve_lp()
+        found = separate_counts(rows, m.columns, m.lp_values, m.count_rows)
+    assert z == pytest.approx(opt, rel=1e-9)
+    assert np.any(m.sigma > 0)  # the count rows bind: their prices are what pricing must see
+    best = min(m.reduced_cost(col, pi, mu) for col in m.columns if col.kind == "placement")
+    assert best == pytest.approx(0.0, abs=1e-9)  # LP optimal: no column prices out with sigma
+
+
+@pytest.mark.parametrize("converged", [False, True])
+def test_search_with_count_rows_proves_the_optimum_at_the_root(converged):
+    """The search separates the count rows: its root bound is the optimum (without them, 4.0)
+    and it proves the brute-force optimum; the root's bound is not above it."""
+    pats, rhs = _packing_case()
+    rows, cols = _problem([pats], [4], rhs)
+    _with_node_use(cols, 3)
+    out, inc, _ = _search(rows, cols, [4], converged=converged, count_cuts=True)
+    assert inc == pytest.approx(4.2, rel=1e-9)
+    assert out.open == 0 and out.bound == pytest.approx(4.2, rel=1e-9)
+    assert out.log[0]["bound"] <= 4.2 * (1 + 1e-9)
+    priced_root = next(e for e in out.log if e["node"] == (2 if converged and "branch" in out.log[0] else 1))
+    assert priced_root["count_rows"] >= 1
+    plain, _inc, _ = _search(rows, cols, [4], converged=converged)
+    assert plain.log[0]["bound"] < 4.2 - 1e-6  # without the rows the root stays below
+
+
+@pytest.mark.parametrize("n", [4, 5, 6])
+def test_per_device_search_with_count_rows_proves_the_brute_force_optimum(n):
+    """The per-device case above with count rows separated: the same optimum; the root's bound
+    (and so the certified bound before the search ends) is at most it."""
+    pats, rhs = _per_device_case()
+    rows, cols = _problem([pats], [n], rhs)
+    _with_node_use(cols, len(rhs))
+    opt = min(sum(c.cost for c in pick) for pick in itertools.combinations_with_replacement(cols[0], n)
+              if np.all(sum(c.usage for c in pick) <= np.asarray(rhs) + 1e-12))
+    out, inc, _ = _search(rows, cols, [n], count_cuts=True)
+    assert inc == pytest.approx(opt, rel=1e-9)
+    assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9)
+    assert out.log[0]["bound"] <= opt * (1 + 1e-9)
+
+
+def test_load_weights_of_a_node_never_exceed_the_level():
+    """``g_k(u) = ceil((k + 1) u / C) - 1`` summed over loads that fit a node of capacity C is at
+    most k (random loads that fit, exact multiples of C / (k + 1) included), and a load just
+    above C / (k + 1) weighs 1."""
+    from optdist.milp.decomposition.master import weights
+
+    rng = np.random.default_rng(0)
+    cap = 24809.725
+    for k in range(1, 13):
+        t = cap / (k + 1)
+        assert weights(np.array([t, t * 1.001, 2 * t * 1.001]), t).tolist() == [0.0, 1.0, 2.0]
+        assert weights(np.full(k + 1, t), t).sum() == 0 and weights(np.full(k, t * 1.01), t).sum() == k
+        for _ in range(200):
+            loads = rng.dirichlet(np.ones(rng.integers(1, 12))) * cap * rng.uniform(0.5, 1.0)
+            assert weights(loads, t).sum() <= k

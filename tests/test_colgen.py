@@ -12,6 +12,7 @@ import pytest
 import optdist
 from optdist.generate import generate
 from optdist.instance import parse
+from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
@@ -346,7 +347,7 @@ def test_round_zero_takes_the_decompositions_per_class_solves():
 def test_branch_and_price_closes_the_integer_masters_gap(solver):
     """The LP master of three micro requests on radios that carry only part of their optima is
     fractional: price-and-branch stops at its integrality gap, branch-and-price (branching on how
-    many requests use a row above a threshold) proves the compact model's optimum."""
+    many requests use a row above a threshold, count rows) proves the compact model's optimum."""
     inst = coupled()
     opt = optdist.solve(inst, method="milp", formulation="compact", time_limit=60, threads=1)
     assert opt.termination == "optimal"
@@ -358,7 +359,8 @@ def test_branch_and_price_closes_the_integer_masters_gap(solver):
     assert res.objective == pytest.approx(opt.objective, rel=1e-6)
     assert res.bound == pytest.approx(opt.objective, rel=1e-6)
     search = res.extra["branching"]
-    assert search["nodes"] >= 2 and any("branch" in e for e in search["log"])
+    # it branched, or count rows (a radio carries at most k loads above cap / (k + 1)) closed the root
+    assert search["nodes"] >= 1 and any("branch" in e or e.get("count_rows") for e in search["log"])
     assert optdist.evaluate(inst, res.assignment).feasible
 
 
@@ -551,3 +553,53 @@ def test_pricing_start_column_reaches_the_solver(keep_loaded):
         step = out.log["steps"][-1]
         assert step["status"].endswith("/feasible"), step  # the solver holds a solution: the start
         assert out.value <= value * (1 + 1e-9) and out.bound <= out.value * (1 + 1e-9)
+
+
+def test_pricing_prices_loads_above_a_count_rows_threshold_in_truth():
+    """A count row's price in pricing (``PricingModel.set_count_prices``): the priced value of the
+    placement it returns is its cost plus ``sigma`` times the weight of the loads the evaluator
+    finds on the devices, it is at most the value so priced of the placement at zero prices (so
+    the model never weighs a placement's loads more than they weigh: its bound stays valid),
+    its bound is at most its value, and lifting the prices restores the model."""
+    from optdist.milp.decomposition.master import CountRow
+    from optdist.milp.decomposition.repair import alone
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    devices = tuple(range(inst.n_devices))
+    cap = float(capacity_matrix(inst)[0, 2])
+    pm = PricingModel(inst, 0, solver="highs")
+    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+    free = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    cost0, use0 = alone(inst, 0, free.owners)
+    level = next(k for k in range(1, 64) if CountRow(devices, 2, k, cap).count(use0) >= 1)
+    row = CountRow(devices, 2, level, cap)
+    sigma = 0.5 * cost0 / row.count(use0)  # large enough to move the optimum where it can
+    pm.set_count_prices([(devices, "bandwidth", row.threshold, sigma)])
+    pr = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    assert pr.owners is not None and pr.proven
+    cost, use = alone(inst, 0, pr.owners)
+    assert pr.value == pytest.approx(cost + sigma * row.count(use), rel=1e-6)
+    assert pr.value <= (cost0 + sigma * row.count(use0)) * (1 + 1e-6)
+    assert pr.bound <= pr.value * (1 + 1e-9) and pr.bound >= free.bound * (1 - 1e-9)
+    pm.set_count_prices([])
+    again = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    assert again.value == pytest.approx(free.value, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_count_rows_on_lenet_9x5_keep_every_bound_below_the_best_placement_known():
+    """lenet-9x5: the search separates count rows (its LP master sits at the per-request optima,
+    whose loads do not pack onto the radios one by one); its root's and its certified bound stay
+    at most the best placement known (``instances/coupled.solu``), and the
+    incumbent re-scores feasible."""
+    from optdist.bench.solu import read_solu
+
+    inst = optdist.load_instance(SMALL_COUPLED[1])
+    best_value = read_solu("instances/coupled.solu")[inst.name].best
+    assert best_value is not None
+    res = column_generation(inst, solver="highs", time_limit=40, threads=1, seed=0)
+    search = res.extra["branching"]
+    assert search and search["log"] and max(e.get("count_rows", 0) for e in search["log"]) >= 1
+    assert search["log"][0]["bound"] <= best_value * (1 + REL)
+    assert res.bound <= best_value * (1 + REL) and res.bound <= res.objective * (1 + REL)
+    assert optdist.evaluate(inst, res.assignment).feasible

@@ -35,6 +35,24 @@ rejection penalty, no usage. Until the columns can fill every class, each class 
 an integer solution and takes no part in the bound (the Lagrangian bound is valid at any
 prices). While one is in use (phase 1) the duals price fit, not latency.
 
+Count rows (valid inequalities for bin packing, used by branch-and-price). Give a load ``u``
+of a node of capacity ``C`` the weight ``g_k(u) = ceil((k + 1) u / C) - 1``, the number of
+multiples of ``C / (k + 1)`` strictly below ``u`` (a dual-feasible function). The loads on one
+node weigh at most ``k`` in all: each is above ``g_k(u) C / (k + 1)``, so ``sum g_k C / (k +
+1) < sum u <= C``, and the weights are integers. (Loads in ``(C / (k + 1), 2 C / (k + 1)]``
+weigh 1: at most ``k`` of them per node.) Summed over the nodes of a capacity row (``m``
+identical devices, or one node) and written per column,
+
+    sum_c sum_p n_p(k) x_p <= k m,   n_p(k) = sum_{i in row} g_k(a_p[i, res])
+
+(:class:`CountRow`; dual ``sigma >= 0``, a price per unit of weight). Every integer placement
+meets it, so adding it never cuts one; ``n_p`` is the same for every relabelling of
+identical devices, so the aggregated rows keep their symmetry. Neither the aggregated nor the
+per-device capacity rows see it: on ``lenet-9x5-nexus-rpi3`` the LP master sits at the
+per-request optima, whose 9 placements put 4-5 loads of 13.4-14.8 % of a radio each on 5
+radios that can take 7 such loads (above 12.5 %) each (36 > 35; ``benchmarks/scale/README.md``).
+:func:`separate_counts` finds the rows an LP solution violates.
+
 Every row is scaled to right-hand side 1 and costs are in units of ``cost_unit`` seconds,
 so HiGHS' absolute tolerances act on numbers near 1. The master grows by ``addCol``: it is
 built once and never rebuilt; each LP re-solve starts from the previous basis.
@@ -50,6 +68,11 @@ import numpy as np
 
 INF = highspy.kHighsInf
 BIG = 1e4  # artificial column cost, in cost units (the real columns cost ~1 each)
+#: least violation (share of the right-hand side) of a count row worth adding: the LP solution of
+#: ``lenet-9x5-nexus-rpi3``'s root weighs 36.3 on rows of 35 (3.7 %) and its bound rises by
+#: 0.5 %; ``lenet-10x10-tight-tau0.6``'s weighs 70.2 on 70 (0.3 %), and pricing its root again
+#: at the new prices took 11-30 s under load for no rise of the bound (benchmarks/milp/README.md)
+MIN_VIOLATION = 0.01
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,40 @@ class Row:
     nodes: tuple[int, ...]
     resource: int
     rhs: float  # sum of the nodes' capacities (real units)
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """``sum_p n_p x_p <= rhs`` with ``n_p`` the weight of column p's loads of ``resource`` on
+    ``nodes``, ``g(u) = ceil(u / threshold) - 1`` each (module docstring): the nodes of one
+    capacity row, each of capacity ``cap``, ``threshold = cap / (level + 1)``, ``rhs = level *
+    len(nodes)``."""
+
+    nodes: tuple[int, ...]
+    resource: int
+    level: int  # k: the loads on a node weigh at most k
+    cap: float  # each node's capacity (real units)
+
+    @property
+    def threshold(self) -> float:
+        return self.cap / (self.level + 1)
+
+    @property
+    def rhs(self) -> float:
+        return float(self.level * len(self.nodes))
+
+    def count(self, node_use: np.ndarray | None) -> float:
+        """``n_p`` of a column whose per-node usage is ``node_use`` ((n_nodes, 3); None: 0)."""
+        if node_use is None:
+            return 0.0
+        return float(weights(node_use[list(self.nodes), self.resource], self.threshold).sum())
+
+
+def weights(loads: np.ndarray, threshold: float) -> np.ndarray:
+    """``g(u) = ceil(u / threshold) - 1`` per load, at least 0 (:class:`CountRow`); a load within
+    a relative ``1e-9`` above a multiple of ``threshold`` weighs as that multiple (a smaller
+    weight: the row stays valid, and pricing rounds the same way)."""
+    return np.maximum(np.ceil(np.asarray(loads, dtype=float) * (1 - 1e-9) / threshold) - 1, 0.0)
 
 
 @dataclass
@@ -83,8 +140,10 @@ class Master:
     """
 
     def __init__(self, rows: list[Row], sizes: list[int], cost_unit: float, *, threads: int | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, count_rows: list[CountRow] | None = None) -> None:
         self.rows = rows
+        self.count_rows: list[CountRow] = []
+        self.sigma = np.zeros(0)  # prices of the count rows at the last LP (seconds per unit of weight)
         self.sizes = list(sizes)
         self.cost_unit = float(cost_unit)
         self.columns: list[Column] = []
@@ -107,6 +166,21 @@ class Master:
         self.rhs = np.array([r.rhs for r in rows], dtype=float)
         for c in range(m):
             self.add(Column(c, "artificial", BIG * self.cost_unit, np.zeros(n)))
+        for row in count_rows or []:
+            self.add_count_row(row)
+
+    def add_count_row(self, row: CountRow) -> None:
+        """Append a count row (module docstring) over every column so far, scaled to right-hand side 1."""
+        vals = np.array([row.count(c.node_use) if c.kind == "placement" else 0.0 for c in self.columns]) / row.rhs
+        nz = np.flatnonzero(vals > 0).astype(np.int32)
+        self.h.addRow(-INF, 1.0, len(nz), nz, vals[nz])
+        self.count_rows.append(row)
+
+    def counts(self, col: Column) -> np.ndarray:
+        """``n_p`` of ``col`` on each count row."""
+        if col.kind != "placement":
+            return np.zeros(len(self.count_rows))
+        return np.array([row.count(col.node_use) for row in self.count_rows])
 
     def add(self, col: Column, key: tuple | None = None) -> bool:
         """Append ``col`` (skipped, returning False, if ``key`` was added before)."""
@@ -118,12 +192,18 @@ class Master:
         nz = np.flatnonzero(scaled > 0)
         idx = np.concatenate([nz, [len(self.rows) + col.cls]]).astype(np.int32)
         val = np.concatenate([scaled[nz], [1.0]])
+        if self.count_rows:
+            cnt = self.counts(col) / np.array([row.rhs for row in self.count_rows])
+            cz = np.flatnonzero(cnt > 0)
+            idx = np.concatenate([idx, len(self.rows) + len(self.sizes) + cz]).astype(np.int32)
+            val = np.concatenate([val, cnt[cz]])
         self.h.addCol(col.cost / self.cost_unit, 0.0, INF, len(idx), idx, val)
         self.columns.append(col)
         return True
 
     def solve_lp(self) -> tuple[float, np.ndarray, np.ndarray]:
-        """LP value (seconds), prices ``pi >= 0`` per row (seconds per unit) and ``mu`` per class (seconds).
+        """LP value (seconds), prices ``pi >= 0`` per row (seconds per unit) and ``mu`` per class
+        (seconds); the count rows' prices ``sigma >= 0`` (seconds per unit of weight) go to ``self.sigma``.
 
         ``pi`` is minus the capacity rows' duals, clipped at 0 (any ``pi >= 0`` gives a valid
         Lagrangian bound); raises ``RuntimeError`` if HiGHS does not solve the LP.
@@ -138,7 +218,10 @@ class Master:
         dual = np.asarray(sol.row_dual, dtype=float)
         n = len(self.rows)
         pi = np.maximum(-dual[:n], 0.0) * self.cost_unit / np.where(self.rhs > 0, self.rhs, 1.0)
-        mu = dual[n:] * self.cost_unit
+        m = len(self.sizes)
+        mu = dual[n:n + m] * self.cost_unit
+        self.sigma = (np.maximum(-dual[n + m:], 0.0) * self.cost_unit
+                      / np.array([row.rhs for row in self.count_rows], dtype=float).reshape(-1))
         value = float(h.getInfo().objective_function_value) * self.cost_unit
         self.lp_values = np.asarray(sol.col_value, dtype=float)
         return value, pi, mu
@@ -171,8 +254,10 @@ class Master:
         return np.rint(np.asarray(g.getSolution().col_value, dtype=float)).astype(np.int64)
 
     def reduced_cost(self, col: Column, pi: np.ndarray, mu: np.ndarray) -> float:
-        """``c_p + pi . a_p - mu_c`` in seconds."""
-        return col.cost + float(pi @ col.usage) - float(mu[col.cls])
+        """``c_p + pi . a_p + sigma . n_p - mu_c`` in seconds (``sigma``: the count rows' prices
+        at the last LP, :meth:`solve_lp`)."""
+        extra = float(self.sigma @ self.counts(col)) if len(self.sigma) else 0.0
+        return col.cost + float(pi @ col.usage) + extra - float(mu[col.cls])
 
     @property
     def n_placements(self) -> int:
@@ -245,6 +330,36 @@ def integer_on_devices(columns: list[Column], sizes: list[int], caps: np.ndarray
         return None
     x = np.rint(np.asarray(h.getSolution().col_value)).astype(np.int64)
     return [vars_[v] for v in np.flatnonzero(x > 0) for _ in range(int(x[v]))]
+
+
+def separate_counts(rows: list[Row], columns: list[Column], x: np.ndarray, known: list[CountRow], *,
+                    max_level: int = 16, most: int = 8, min_violation: float = MIN_VIOLATION) -> list[CountRow]:
+    """Count rows (module docstring) that the LP solution ``x`` (one value per column) violates
+    by more than ``min_violation`` of their right-hand side, the ``most`` most violated first,
+    none of ``known``: for every capacity row whose nodes have equal capacities (a group of
+    identical devices or one node) and every level ``k`` up to ``max_level``. Columns without
+    ``node_use`` count 0."""
+    placed = [(c, float(v)) for c, v in zip(columns, x)
+              if v > 1e-9 and c.kind == "placement" and c.node_use is not None]
+    if not placed:
+        return []
+    use = np.array([c.node_use for c, _v in placed])  # (columns, nodes, 3)
+    xs = np.array([v for _c, v in placed])
+    have = set(known)
+    found: list[tuple[float, CountRow]] = []
+    for row in rows:
+        nodes = list(row.nodes)
+        cap = row.rhs / len(nodes)
+        if cap <= 0:
+            continue
+        loads = use[:, nodes, row.resource]  # (columns, nodes)
+        for k in range(1, max_level + 1):
+            cr = CountRow(tuple(row.nodes), row.resource, k, cap)
+            lhs = float(xs @ weights(loads, cr.threshold).sum(axis=1))
+            if lhs > cr.rhs * (1 + min_violation) + 1e-9 and cr not in have:
+                found.append((lhs / cr.rhs, cr))
+    found.sort(key=lambda t: -t[0])
+    return [cr for _v, cr in found[:most]]
 
 
 def lagrangian_bound(pi: np.ndarray, rhs: np.ndarray, sizes: list[int], best: list[float]) -> float:

@@ -114,6 +114,7 @@ class PricingModel:
         self.ub_T = {key: v.ub for key, v in m.T.items() if key[0] == r}
         self.ub_f = {key: v.ub for key, v in m.f.items() if key[0] == r} if m.component("f") is not None else {}
         self.build_s = time.perf_counter() - t0
+        self.count_terms: list = []  # the count rows' price terms (:meth:`set_count_prices`)
 
     def set_limits(self, limits: Sequence[tuple[Sequence[int], str, bool, float]]) -> bool:
         """Restrict the placements to those whose usage meets ``limits`` (branching rows of
@@ -151,6 +152,38 @@ class PricingModel:
             for row in rows:
                 m.branch_limits.add(row)
         return ok
+
+    def set_count_prices(self, counts: Sequence[tuple[Sequence[int], str, float, float]]) -> None:
+        """Price the weights of the loads (the master's count rows,
+        :class:`optdist.milp.decomposition.master.CountRow`): each ``(nodes, resource,
+        threshold, sigma)`` adds ``sigma`` seconds per unit of ``ceil(usage_i / threshold) - 1``
+        over the nodes of ``nodes`` (the multiples of ``threshold`` strictly below the request's
+        usage of ``resource`` there). ``[]`` lifts them.
+
+        Maths: an integer ``w_i >= 0`` per node with ``w_i >= usage_i (1 - 1e-9) / threshold - 1``
+        and ``sigma w_i`` in the objective (:meth:`solve` adds it). At an integer placement the
+        least ``w_i`` is the weight, and the model's bytes are at least the true ones (a lower
+        McCormick expression, pushed down to the true bytes by the minimisation), so the model's
+        minimum stays a lower bound on ``min_p c_p + pi . a_p + sigma n_p``.
+        """
+        import pyomo.environ as pyo
+
+        m = self.b.model
+        for name in ("count_w", "count_rows"):
+            if m.component(name) is not None:
+                m.del_component(name)
+        self.count_terms = []
+        pairs = [(q, i) for q, (nodes, res, _t, sg) in enumerate(counts) if sg > 0
+                 for i in nodes if (i, res) in self.usage and not isinstance(self.usage[(i, res)], int)]
+        if not pairs:
+            return
+        m.count_w = pyo.Var(pairs, domain=pyo.NonNegativeIntegers)
+        m.count_rows = pyo.ConstraintList()
+        tu = self.b.time_unit
+        for q, i in pairs:
+            _nodes, res, t, sg = counts[q]
+            m.count_rows.add(m.count_w[q, i] >= self.usage[(i, res)] * ((1 - 1e-9) / float(t)) - 1)
+            self.count_terms.append((float(sg) / tu) * m.count_w[q, i])
 
     def _exact_bytes(self) -> list:
         """The halves of the McCormick products in the bytes sent that the tight model leaves out
@@ -257,6 +290,7 @@ class PricingModel:
         b, r, tu = self.b, self.r, self.b.time_unit
         terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
                  if prices[res][i] > 0 and not isinstance(e, int)]
+        terms += self.count_terms
         b.set_objective(self.base + sum(terms) if terms else self.base)
         t0 = time.perf_counter()
         deadline = t0 + max(float(time_limit), 0.05)
