@@ -37,10 +37,15 @@ progress = logging.getLogger("optdist.progress")
 
 @dataclass
 class Clock:
-    """Wall clock of one solve: start, the time limit (None: none) and progress reporting."""
+    """Wall clock of one solve: start, the time limit (None: none) and progress reporting.
+
+    ``origin``: the ``perf_counter()`` value progress lines count elapsed seconds from (a step
+    with its own clock inside a larger solve passes the solve's start, so the lines of one run
+    never go back in time); default ``start``."""
 
     time_limit: float | None
     start: float = 0.0
+    origin: float | None = None
 
     def __post_init__(self) -> None:
         if not self.start:  # not given: now
@@ -60,11 +65,12 @@ class Clock:
 
     def report(self, step: str, objective: float | None, bound: float | None) -> None:
         """Log incumbent, bound, gap and elapsed time (INFO on ``optdist.progress``) after a few seconds."""
-        if self.elapsed < PROGRESS_AFTER_S:
+        shown = time.perf_counter() - (self.start if self.origin is None else self.origin)
+        if shown < PROGRESS_AFTER_S:
             return
         g = gap(objective, bound)
         progress.info(
-            "%7.1fs  %-28s incumbent %s  bound %s  gap %s", self.elapsed, step,
+            "%7.1fs  %-28s incumbent %s  bound %s  gap %s", shown, step,
             "-" if objective is None else f"{objective:.6g}", "-" if bound is None else f"{bound:.6g}",
             "-" if g is None else f"{100 * g:.3g}%",
         )

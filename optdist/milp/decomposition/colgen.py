@@ -288,6 +288,7 @@ def column_generation(
     repair_heuristic: bool = True,
     branching: bool = True,
     alone: dict[int, tuple[float, list[np.ndarray] | None]] | None = None,
+    progress_origin: float | None = None,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
 
@@ -304,7 +305,9 @@ def column_generation(
     :mod:`optdist.milp.decomposition.branch`; its search is in ``extra["branching"]``) tune
     the rounds. ``alone``: request index -> (a proven lower bound on its objective alone on the
     full capacities, seconds; its placement there or None), e.g. the decomposition's
-    per-class solves: round 0 takes them instead of solving those classes again. Returns a :class:`SolveResult` (method ``milp``, formulation
+    per-class solves: round 0 takes them instead of solving those classes again.
+    ``progress_origin``: the ``time.perf_counter()`` value the progress lines on stderr count
+    from (the caller's start; default this call's). Returns a :class:`SolveResult` (method ``milp``, formulation
     ``dantzig-wolfe``) whose ``bound`` is a proven lower bound and whose placement the
     evaluator has re-scored; ``extra["rounds"]`` lists each round. Raises ``ValueError`` for a
     makespan objective.
@@ -469,7 +472,7 @@ def column_generation(
     cap = pricing_time_limit
     if cap is None and time_limit is not None:  # no pricing solve takes the whole run
         cap = max(float(time_limit) / 10, 1.0)
-    clock = Clock(time_limit, t0)
+    clock = Clock(time_limit, t0, progress_origin)
     cut_short: dict[bytes, float] = {}  # prices a pricing pass stopped short at -> its longest budget
 
     def price_at(pi: np.ndarray, pi_lp: np.ndarray, mu: np.ndarray, phase1: bool, share: float = 1.0):

@@ -240,7 +240,7 @@ def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], alone: d
         try:
             out = column_generation(inst, solver=solver, time_limit=clock.left(), mip_gap=mip_gap, threads=threads,
                                     seed=seed, tee=tee, solver_options=solver_options, start=res.assignment,
-                                    lower_bound=lower, alone=alone)
+                                    lower_bound=lower, alone=alone, progress_origin=clock.start)
         except BuildTimeout as e:  # a pricing model could not be built in the time left
             res.extra["coupled_solve"] = {"method": "column generation", "stopped": str(e)}
             return
