@@ -7,18 +7,22 @@
     nice -n 10 .venv/bin/python benchmarks/scale/pricing_probe.py time /tmp/cifar6.json --time-limit 60 \
         [--options '{"mip_heuristic_effort": 0.2}'] [--only 0 1]
 
-``capture`` runs :func:`optdist.milp.decomposition.colgen.column_generation` (HiGHS, threads 1)
-with :meth:`optdist.milp.decomposition.pricing.PricingModel.solve` wrapped: every solve at a
-non-zero price is saved (request, prices per resource and node in seconds per unit, the warm
-column's priced value, and the run's own result: value, bound, closed, seconds) to ``--out``
-(JSON, written atomically). The prices depend on the run (the machine's load changes which
-rounds are reached), so the saved file, not the command, is what ``time`` reproduces.
+``capture`` runs :func:`optdist.milp.decomposition.colgen.column_generation` (HiGHS, threads 1;
+the engine of the ``coupled.toml`` bench spec) with
+:meth:`optdist.milp.decomposition.pricing.PricingModel.solve` wrapped: every solve at a non-zero
+price is saved (request, prices per resource and node in seconds per unit, the warm column and
+its priced value, and the run's own result: value, bound, closed, seconds) to ``--out`` (JSON,
+written atomically), and the run's final incumbent and bound are printed. The prices depend on
+the run (the machine's load changes which rounds are reached), so the saved file, not the
+command, is what ``time`` reproduces: ``benchmarks/scale/pricing_prices/`` holds those of
+``cifar-6x5-nexus-rpi3``, ``mixed-8x6-nexus-rpi3`` and ``lenet-10x10-tight-tau0.8``.
 
-``time`` builds a fresh :class:`PricingModel` per saved solve (``--options``: HiGHS options for
-it), solves it in one step, with no start and no latency cutoff (``--start``: from the run's
-warm column, whose priced value is the cutoff, as the run does), and prints the LP relaxation,
-the column's priced value, the proven bound, whether it closed (``--gap``, default 1e-5: the pricing gap of ``optdist solve``) and the seconds.
-Prints only.
+``time`` builds a fresh :class:`PricingModel` per saved solve (``--options``: raw HiGHS options,
+over the model's own; ``--no-kept-cuts``: the kept-amount cuts off at any prices), solves it in
+one step with no start and no latency cutoff (``--start``: from the run's warm column, whose
+priced value is then the cutoff, as in the run), and prints the column's priced value, the proven
+bound, whether it closed (``--gap``, default 1e-5: the pricing gap of ``optdist solve``), the
+seconds and nodes (``--lp``: first the LP relaxation). Prints only.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ from optdist.transfers import RESOURCES
 
 #: raw HiGHS options of a pricing solve at non-zero prices (module docstring; raw options the
 #: caller gives take precedence)
-PRICED_HIGHS_OPTIONS: dict = {"mip_allow_restart": False}
+PRICED_HIGHS_OPTIONS: dict[str, bool] = {"mip_allow_restart": False}
 
 
 @dataclass
