@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     for cuts in (False, True):
         pm = PricingModel(inst, args.request, solver="highs")
         if not cuts:
-            pm.b.model.kept_cuts.deactivate()
+            pm.b.model.kept_cuts.row.deactivate()  # (the block itself is switched by the prices)
         tu = pm.b.time_unit
         terms = [(float(prices[res][i]) / tu) * e for (i, res), e in pm.usage.items()
                  if prices[res][i] > 0 and not isinstance(e, int)]

@@ -463,7 +463,8 @@ def kept_cuts(b: BuiltModel, curves: dict | None = None) -> list[tuple[int, int,
 
 def add_kept_cuts(b: BuiltModel) -> None:
     """Add the rows of :func:`kept_cuts` to ``b`` (block ``kept_cuts``, rows ``row``); a model
-    option (the column generation's pricing models use it), not part of the ``tight`` family."""
+    option (the column generation's pricing models switch it on at non-zero prices), not part of
+    the ``tight`` family."""
     rows = kept_cuts(b)
     m = b.model
     blk = pyo.Block(concrete=True)

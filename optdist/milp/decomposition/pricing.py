@@ -26,6 +26,15 @@ lets participations stay fractional (cheap bytes) while every node keeps its own
 transfer, no wait); on ``cifar-6x5-nexus-rpi3`` at its column generation's LP duals they raise
 the LP relaxation 0.1420 -> 0.1496 s (optimum 0.1606 s; ``benchmarks/scale/README.md``).
 
+Both measured at the prices of real column-generation runs (``benchmarks/scale/pricing_probe.py``,
+its saved prices in ``benchmarks/scale/pricing_prices/``, ``benchmarks/scale/README.md``): the
+kept-amount cuts raise the bound at bandwidth prices but slow the solve at prices 0 (one CIFAR
+request alone on ``cifar-6x5-nexus-rpi3``: 44 s instead of 10 s to close), so a solve at prices 0
+deactivates them; HiGHS's restarts at the root (it re-presolves when many integer columns
+are fixed) cost half the time of the closing solves of ``lenet-10x10-tight-tau0.8`` at its
+prices and bought nothing at binding CIFAR prices, so a priced HiGHS solve runs with
+:data:`PRICED_HIGHS_OPTIONS` (unless the caller's raw options set them).
+
 What is *proven* is what the master may use: :class:`Priced` carries ``bound``, a valid lower
 bound on ``v_c(pi)``: the larger of the solver's dual bound (valid at a time limit too) and
 the stage lower bound on the latency alone (:func:`optdist.milp.decomposition.bounds.propagate`;
@@ -45,6 +54,10 @@ from optdist.instance import Instance
 from optdist.milp.decomposition.single import CUTOFF_STEPS
 from optdist.transfers import RESOURCES
 
+
+#: raw HiGHS options of a pricing solve at non-zero prices (module docstring; raw options the
+#: caller gives take precedence)
+PRICED_HIGHS_OPTIONS: dict[str, bool] = {"mip_allow_restart": False}
 
 
 @dataclass
@@ -85,6 +98,7 @@ class PricingModel:
         from optdist.milp.objective import shared_bytes_expr
         from optdist.milp.run import adapter_for
         from optdist.milp.tight import add_kept_cuts, lexicographic_symmetry
+        from optdist.solvers.highs import Highs
 
         if inst.objective.kind != "latency":
             raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency' (the sum over "
@@ -93,6 +107,8 @@ class PricingModel:
             inst = inst.with_spec(objective=inst.objective.model_copy(update={"admission": False}))
         self.inst, self.r, self.keep_loaded = inst, r, keep_loaded
         self.adapter = adapter_for(solver, solver_options)
+        self.raw_options = dict(self.adapter.solver_options)  # the profile's and the caller's
+        self.highs = isinstance(self.adapter, Highs)
         t0 = time.perf_counter()
         self.b = build(inst, "tight", requests=[r], deadline=deadline)
         lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
@@ -292,6 +308,13 @@ class PricingModel:
                  if prices[res][i] > 0 and not isinstance(e, int)]
         terms += self.count_terms
         b.set_objective(self.base + sum(terms) if terms else self.base)
+        # at prices 0 the kept-amount cuts only slow the solve; priced HiGHS solves skip restarts
+        if terms:
+            b.model.kept_cuts.activate()
+        else:
+            b.model.kept_cuts.deactivate()
+        if self.highs:
+            self.adapter.solver_options = {**(PRICED_HIGHS_OPTIONS if terms else {}), **self.raw_options}
         t0 = time.perf_counter()
         deadline = t0 + max(float(time_limit), 0.05)
         best_val = math.inf

@@ -1,0 +1,129 @@
+"""Pricing solves at real column-generation prices: capture them, then time them (issue 11).
+
+    # 1. run column generation and save the prices of its pricing solves (rounds >= 1)
+    nice -n 10 .venv/bin/python benchmarks/scale/pricing_probe.py capture \
+        instances/coupled/cifar-6x5-nexus-rpi3.json --time-limit 60 --out /tmp/cifar6.json
+    # 2. solve each saved pricing problem to optimality (or --time-limit) and time it
+    nice -n 10 .venv/bin/python benchmarks/scale/pricing_probe.py time /tmp/cifar6.json --time-limit 60 \
+        [--options '{"mip_heuristic_effort": 0.2}'] [--only 0 1]
+
+``capture`` runs :func:`optdist.milp.decomposition.colgen.column_generation` (HiGHS, threads 1;
+the engine of the ``coupled.toml`` bench spec) with
+:meth:`optdist.milp.decomposition.pricing.PricingModel.solve` wrapped: every solve at a non-zero
+price is saved (request, prices per resource and node in seconds per unit, the warm column and
+its priced value, and the run's own result: value, bound, closed, seconds) to ``--out`` (JSON,
+written atomically), and the run's final incumbent and bound are printed. The prices depend on
+the run (the machine's load changes which rounds are reached), so the saved file, not the
+command, is what ``time`` reproduces: ``benchmarks/scale/pricing_prices/`` holds those of
+``cifar-6x5-nexus-rpi3``, ``mixed-8x6-nexus-rpi3`` and ``lenet-10x10-tight-tau0.8``.
+
+``time`` builds a fresh :class:`PricingModel` per saved solve (``--options``: raw HiGHS options,
+over the model's own; ``--no-kept-cuts``: the kept-amount cuts off at any prices), solves it in
+one step with no start and no latency cutoff (``--start``: from the run's warm column, whose
+priced value is then the cutoff, as in the run), and prints the column's priced value, the proven
+bound, whether it closed (``--gap``, default 1e-5: the pricing gap of ``optdist solve``), the
+seconds and nodes (``--lp``: first the LP relaxation). Prints only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optdist.instance import load_instance
+from optdist.io import atomic_write_json
+from optdist.milp.decomposition import pricing
+from optdist.milp.run import adapter_for
+
+
+def capture(args: argparse.Namespace) -> int:
+    """Run column generation on ``args.instance`` and save its priced solves (module docstring)."""
+    from optdist.milp.decomposition.colgen import column_generation
+
+    inst = load_instance(args.instance)
+    saved: list[dict] = []
+    orig = pricing.PricingModel.solve
+    t0 = time.perf_counter()
+
+    def hooked(self, prices, **kw):  # noqa: ANN001, ANN003 - the wrapped method's own signature
+        out = orig(self, prices, **kw)
+        if any(float(np.max(np.asarray(v))) > 0 for v in prices.values()):
+            saved.append({"r": int(self.r), "at_s": round(time.perf_counter() - t0, 2),
+                          "prices": {k: np.asarray(v, dtype=float).tolist() for k, v in prices.items()},
+                          "start": None if kw.get("start") is None else [np.asarray(a).tolist() for a in kw["start"]],
+                          "start_value": kw.get("start_value"), "budget_s": kw.get("time_limit"),
+                          "value": out.value, "bound": out.bound if math.isfinite(out.bound) else None,
+                          "closed": out.proven, "seconds": round(out.seconds, 3)})
+        return out
+
+    pricing.PricingModel.solve = hooked
+    try:
+        res = column_generation(inst, time_limit=args.time_limit, threads=1, seed=0)
+    finally:
+        pricing.PricingModel.solve = orig
+    atomic_write_json(args.out, {"instance": args.instance, "time_limit": args.time_limit,
+                                 "objective": res.objective, "bound": res.bound, "solves": saved})
+    print(f"{len(saved)} priced solves saved to {args.out}; run: objective {res.objective} bound {res.bound}")
+    return 0
+
+
+def time_solves(args: argparse.Namespace) -> int:
+    """Solve each saved pricing problem of ``args.file`` (module docstring)."""
+    with open(args.file) as fh:
+        data = json.load(fh)
+    inst = load_instance(data["instance"])
+    options = json.loads(args.options) if args.options else None
+    for q, s in enumerate(data["solves"]):
+        if args.only is not None and q not in args.only:
+            continue
+        prices = {k: np.asarray(v) for k, v in s["prices"].items()}
+        pm = pricing.PricingModel(inst, s["r"], solver="highs", solver_options=options)
+        if args.no_kept_cuts:
+            pm.b.model.kept_cuts.row.deactivate()  # off at any prices
+        lp = None
+        if args.lp:
+            tu = pm.b.time_unit
+            terms = [(float(prices[res][i]) / tu) * e for (i, res), e in pm.usage.items()
+                     if prices[res][i] > 0 and not isinstance(e, int)]
+            pm.b.set_objective(pm.base + sum(terms))
+            m = pm.b.model.clone()
+            pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+            lp = adapter_for("highs").solve(m, threads=1).incumbent * tu
+        warm = args.start and s.get("start") is not None
+        pr = pm.solve(prices, time_limit=args.time_limit, mip_gap=args.gap, threads=1, seed=0, steps=(math.inf,),
+                      start=[np.asarray(a, dtype=np.int64) for a in s["start"]] if warm else None,
+                      start_value=s["start_value"] if warm else None)
+        print(f"solve {q} (r {s['r']}, at {s['at_s']} s, run: {s['value']} / {s['bound']} in {s['seconds']} s): "
+              + (f"LP {lp:.6f}  " if lp is not None else "")
+              + f"column {pr.value:.6f}  bound {pr.bound:.6f}  closed {pr.proven}  {pr.seconds:.1f} s "
+              f"({pr.log.get('nodes')} nodes)", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("capture")
+    c.add_argument("instance")
+    c.add_argument("--time-limit", type=float, default=60.0)
+    c.add_argument("--out", required=True)
+    t = sub.add_parser("time")
+    t.add_argument("file")
+    t.add_argument("--time-limit", type=float, default=60.0)
+    t.add_argument("--options", default=None, help="HiGHS options as JSON")
+    t.add_argument("--only", type=int, nargs="+", default=None, help="only these saved solves (0-based)")
+    t.add_argument("--gap", type=float, default=1e-5, help="relative gap (optdist solve's pricing: 1e-5)")
+    t.add_argument("--start", action="store_true", help="start from the run's warm column (its value: the cutoff)")
+    t.add_argument("--no-kept-cuts", action="store_true", help="deactivate the kept-amount cuts")
+    t.add_argument("--lp", action="store_true", help="also print the LP relaxation")
+    args = ap.parse_args(argv)
+    return capture(args) if args.cmd == "capture" else time_solves(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
