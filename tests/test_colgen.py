@@ -361,6 +361,7 @@ def test_branch_and_price_closes_the_integer_masters_gap(solver):
     search = res.extra["branching"]
     # it branched, or count rows (a radio carries at most k loads above cap / (k + 1)) closed the root
     assert search["nodes"] >= 1 and any("branch" in e or e.get("count_rows") for e in search["log"])
+    assert res.nodes == search["nodes"]  # the result's node count is the search's (was 0)
     assert optdist.evaluate(inst, res.assignment).feasible
 
 

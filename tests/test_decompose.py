@@ -442,3 +442,17 @@ def test_build_out_of_time_still_reports_bound_and_incumbent(monkeypatch):
     assert res.termination in (Termination.TIME_LIMIT, Termination.FEASIBLE, Termination.OPTIMAL)
     ref = optdist.solve(inst, formulation="compact", mip_gap=1e-9, threads=1)
     assert res.bound <= ref.objective * (1 + RTOL) <= res.objective * (1 + RTOL) ** 2
+
+
+def test_gap_left_keeps_the_coupled_steps_time_limit():
+    """Column generation stopped by its clock (branch-and-price ends at its deadline, before the
+    integer master's reserve) is ``time_limit`` even with seconds left; before this, the outer
+    solve re-derived it from the clock and said ``feasible`` (lenet-9x5-nexus-rpi3,
+    ``--time-limit 60``: 9 nodes open, ended at 51 s, reported ``feasible``)."""
+    from optdist.milp.decomposition.orchestrate import _gap_left
+
+    assert _gap_left(str(Termination.TIME_LIMIT), 9.0) is Termination.TIME_LIMIT
+    assert _gap_left(str(Termination.FEASIBLE), 0.1) is Termination.FEASIBLE  # its search ended by itself
+    assert _gap_left(None, 9.0) is Termination.FEASIBLE
+    assert _gap_left(None, 0.2) is Termination.TIME_LIMIT
+    assert _gap_left(str(Termination.ITERATION_LIMIT), None) is Termination.FEASIBLE

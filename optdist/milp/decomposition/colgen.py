@@ -690,7 +690,7 @@ def column_generation(
         objective=inc_obj if incumbent is not None else None,
         bound=None if (infeasible or not math.isfinite(best_lb)) else best_lb,
         wall_time=time.perf_counter() - t0, solver=solver, formulation="dantzig-wolfe",
-        assignment=incumbent,
+        assignment=incumbent, nodes=branch_log["nodes"] if branch_log else None,  # branch-and-price's nodes
         options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed},
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
                "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log,
