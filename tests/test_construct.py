@@ -20,7 +20,8 @@ from optdist.milp.decomposition.classes import identical_device_groups, request_
 from optdist.milp.decomposition.construct import (choose_widths, fit_by_windows, greedy_in_window, layer_floors,
                                                   place_in_windows, placement_by_construction)
 from optdist.milp.decomposition.patterns import (PatternTables, candidates, fit_by_patterns, master_mix, mix,
-                                                 pattern_tables, place_pattern, placer_by_renaming, rename_roles, teams)
+                                                 mix_windows, pattern_tables, place_pattern, placer_by_renaming,
+                                                 rename_roles, teams)
 from optdist.solve import solve
 
 # greedy rejects requests on both; lenet-8x4-rpi3 is proven optimal at 0.0100013628809 s (instances/coupled.solu)
@@ -217,15 +218,8 @@ def test_master_plan_is_the_evaluators_objective_once_placed_by_renaming():
     inst = load_instance(COUPLED[0])
     classes, tables, profiles, group_use, total = _pattern_pool(inst)
     x = master_mix(inst, classes, tables, profiles, group_use, total, 0.97, deadline=time.perf_counter() + 30)
-    subs, sub_prof, sub_idx = [], [], []
-    for reqs, prof, xc in zip(classes, profiles, x):
-        at = 0
-        for j in np.flatnonzero(xc):
-            subs.append(reqs[at:at + int(xc[j])])
-            sub_prof.append(prof)
-            sub_idx.append(int(j))
-            at += int(xc[j])
-    owners = place_in_windows(inst, subs, sub_prof, sub_idx, time.perf_counter() + 30, placer_by_renaming(inst))
+    owners = place_in_windows(inst, *mix_windows(classes, profiles, x), time.perf_counter() + 30,
+                              placer_by_renaming(inst))
     ev = evaluate(inst, Assignment(owners))
     assert ev.feasible, [v.message for v in ev.violations[:3]]
     assert ev.objective == pytest.approx(_plan(profiles, x), rel=1e-12)

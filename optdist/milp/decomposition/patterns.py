@@ -453,6 +453,21 @@ def mix(profiles: Sequence[Profile], group_use: Sequence[np.ndarray], sizes: Seq
         used = used + group_use[c][j] - group_use[c][i]
 
 
+
+def mix_windows(classes: list[list[int]], profiles: list, x: list[np.ndarray]) -> tuple[list[list[int]], list, list[int]]:
+    """The requests of each class split by the mix ``x`` (per class, requests per pattern):
+    ``(subs, sub_profiles, sub_index)``, one entry per pattern in use (its requests, the class's
+    profiles, the pattern's index), the arguments :func:`construct.place_in_windows` takes."""
+    subs, sub_prof, sub_idx = [], [], []
+    for reqs, prof, xc in zip(classes, profiles, x):
+        at = 0
+        for j in np.flatnonzero(xc):
+            subs.append(reqs[at:at + int(xc[j])])
+            sub_prof.append(prof)
+            sub_idx.append(int(j))
+            at += int(xc[j])
+    return subs, sub_prof, sub_idx
+
 def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] = PATTERN_FILLS) -> Assignment | None:
     """Every request placed with an owner-count pattern of its class (module docstring) in the
     capacity the earlier ones left, or None.
@@ -507,15 +522,7 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
             if key in tried:
                 continue
             tried.add(key)
-            subs, sub_prof, sub_idx = [], [], []
-            for reqs, prof, xc in zip(classes, profiles, x):
-                at = 0
-                for j in np.flatnonzero(xc):
-                    subs.append(reqs[at:at + int(xc[j])])
-                    sub_prof.append(prof)
-                    sub_idx.append(int(j))
-                    at += int(xc[j])
-            owners = place_in_windows(inst, subs, sub_prof, sub_idx, deadline, place)
+            owners = place_in_windows(inst, *mix_windows(classes, profiles, x), deadline, place)
             if owners is not None:
                 asg = Assignment(owners, {"method": "decomposed", "found_by": f"patterns by {label} (fill {fill:g})"})
                 ev = evaluate(inst, asg)
