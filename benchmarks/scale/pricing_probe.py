@@ -23,6 +23,10 @@ one step with no start and no latency cutoff (``--start``: from the run's warm c
 priced value is then the cutoff, as in the run), and prints the column's priced value, the proven
 bound, whether it closed (``--gap``, default 1e-5: the pricing gap of ``optdist solve``), the
 seconds and nodes (``--lp``: first the LP relaxation). Prints only.
+
+Bad input (a missing or invalid prices file, a field it lacks, an ``--only`` index past its saved
+solves, ``--options`` that are not a JSON object, an ``--out`` that cannot be written) ends with a
+message naming the file, the field and the fix, and exit status 2.
 """
 
 from __future__ import annotations
