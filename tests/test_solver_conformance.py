@@ -310,3 +310,11 @@ def test_a_kept_model_re_solves_as_a_fresh_load(solver):
     assert persistent == (solver == "highs")  # the adapters here with a persistent Pyomo interface
     kept.release()
     assert kept._kept is None
+
+
+def test_greedy_warm_start_on_a_serial_uplink_is_skipped_not_an_error():
+    """`optdist solve --warm-start greedy` on a serial-uplink instance: the greedy cannot model it
+    (its error's fix, "use --method milp", is what the user already runs), so the MILP runs unseeded."""
+    res = solve(ROOT / "instances" / "tiny" / "micro-2x3-serial.json", solver="highs", threads=1, warm_start="greedy")
+    assert res.termination == "optimal" and res.evaluation.feasible
+    assert "parallel uplink only" in res.extra["warm_start_skipped"]

@@ -23,6 +23,10 @@ one step with no start and no latency cutoff (``--start``: from the run's warm c
 priced value is then the cutoff, as in the run), and prints the column's priced value, the proven
 bound, whether it closed (``--gap``, default 1e-5: the pricing gap of ``optdist solve``), the
 seconds and nodes (``--lp``: first the LP relaxation). Prints only.
+
+Bad input (a missing or invalid prices file, a field it lacks, an ``--only`` index past its saved
+solves, ``--options`` that are not a JSON object, an ``--out`` that cannot be written) ends with a
+message naming the file, the field and the fix, and exit status 2.
 """
 
 from __future__ import annotations
@@ -32,11 +36,14 @@ import json
 import math
 import time
 
+import sys
+
 import numpy as np
 import pyomo.environ as pyo
 
 from optdist.instance import load_instance
-from optdist.io import atomic_write_json
+from optdist.io import atomic_write_json, check_output_file
+from optdist.jsonfile import DocumentError, Problem, read_json
 from optdist.milp.decomposition import pricing
 from optdist.milp.run import adapter_for
 
@@ -45,6 +52,7 @@ def capture(args: argparse.Namespace) -> int:
     """Run column generation on ``args.instance`` and save its priced solves (module docstring)."""
     from optdist.milp.decomposition.colgen import column_generation
 
+    check_output_file(args.out)  # before the run, not after it
     inst = load_instance(args.instance)
     saved: list[dict] = []
     orig = pricing.PricingModel.solve
@@ -72,12 +80,55 @@ def capture(args: argparse.Namespace) -> int:
     return 0
 
 
+SOLVE_FIELDS = ("r", "at_s", "prices", "start", "start_value", "value", "bound", "seconds")
+"""The fields of one saved solve that ``time`` reads (written by :func:`capture`)."""
+
+
+def read_prices(path: str) -> dict:
+    """The saved prices file of ``capture`` at ``path``, checked: ``instance`` (a path) and ``solves``
+    (a list of objects with :data:`SOLVE_FIELDS`).
+
+    Raises :class:`FileNotFoundError` (missing file) or :class:`DocumentError` naming the field and the fix.
+    """
+    data = read_json(path, max_bytes=256 * 2**20, what="saved-prices")
+    fix = "give a file written by `pricing_probe.py capture ... --out FILE`"
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        raise DocumentError(path, [Problem("(top level)", "not a JSON object", fix)])
+    if not isinstance(data.get("instance"), str):
+        problems.append(Problem("instance", "missing or not a string (the instance file's path)", fix))
+    solves = data.get("solves")
+    if not isinstance(solves, list):
+        problems.append(Problem("solves", "missing or not a list of saved solves", fix))
+    else:
+        for q, s in enumerate(solves):
+            missing = [k for k in SOLVE_FIELDS if not isinstance(s, dict) or k not in s]
+            if missing:
+                problems.append(Problem(f"solves[{q}]", f"missing {', '.join(missing)}", fix))
+    if problems:
+        raise DocumentError(path, problems)
+    return data
+
+
 def time_solves(args: argparse.Namespace) -> int:
     """Solve each saved pricing problem of ``args.file`` (module docstring)."""
-    with open(args.file) as fh:
-        data = json.load(fh)
-    inst = load_instance(data["instance"])
-    options = json.loads(args.options) if args.options else None
+    data = read_prices(args.file)
+    n = len(data["solves"])
+    bad = [q for q in args.only or [] if not 0 <= q < n]
+    if bad:
+        raise ValueError(f"--only {' '.join(map(str, bad))}: {args.file} holds {n} saved solves "
+                         f"(fix: give indices 0..{n - 1})")
+    try:
+        options = json.loads(args.options) if args.options else None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--options: not JSON ({e}) (fix: e.g. --options '{{\"mip_heuristic_effort\": 0.2}}')") from None
+    if options is not None and not isinstance(options, dict):
+        raise ValueError("--options: not a JSON object (fix: e.g. --options '{\"mip_heuristic_effort\": 0.2}')")
+    try:
+        inst = load_instance(data["instance"])
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"{e} (field 'instance' of {args.file}; paths are from the repository root: "
+                                "run from there, or fix the path)") from None
     for q, s in enumerate(data["solves"]):
         if args.only is not None and q not in args.only:
             continue
@@ -122,7 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--no-kept-cuts", action="store_true", help="deactivate the kept-amount cuts")
     t.add_argument("--lp", action="store_true", help="also print the LP relaxation")
     args = ap.parse_args(argv)
-    return capture(args) if args.cmd == "capture" else time_solves(args)
+    try:
+        return capture(args) if args.cmd == "capture" else time_solves(args)
+    except (OSError, ValueError) as e:  # bad input (DocumentError is a ValueError): the message, no traceback
+        print(f"pricing_probe.py {args.cmd}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

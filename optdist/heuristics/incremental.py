@@ -61,10 +61,17 @@ class Usage:
         self.memory[:], self.compute[:], self.bandwidth[:] = saved.memory, saved.compute, saved.bandwidth
 
 
+class ParallelUplinkOnly(ValueError):
+    """A method that models the parallel uplink only, asked to place an instance with a serial one."""
+
+
 def require_parallel_uplink(inst: Instance, method: str) -> None:
-    """The incremental stage times assume the paper's parallel transfers."""
+    """The incremental stage times assume the paper's parallel transfers (MODEL.md section 4).
+
+    Raises :class:`ParallelUplinkOnly` where ``inst`` sets ``objective.uplink`` to ``serial``.
+    """
     if inst.objective.uplink != "parallel":
-        raise ValueError(f"{method} models the parallel uplink only; instance {inst.name} sets uplink 'serial' "
+        raise ParallelUplinkOnly(f"{method} models the parallel uplink only; instance {inst.name} sets uplink 'serial' "
                          "(fix: use --method milp, or set objective.uplink to 'parallel')")
 
 

@@ -139,16 +139,23 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
 
     ``time_left``: seconds left of the run's limit (None: no limit); a method gets
     :data:`WARM_START_SHARE` of it as its ``time_limit`` (plan-guided's plan, a defended MILP;
-    the greedy takes milliseconds either way), so a slow start does not outlast the limit.
+    the greedy takes milliseconds either way), so a slow start does not outlast the limit. A
+    method that cannot model the instance (the greedy on a serial uplink) or that finds no feasible
+    assignment gives no start (``warm_start_skipped`` says why); the MILP runs unseeded.
     """
     if isinstance(warm_start, Assignment):
         return warm_start, {"warm_start": "assignment"}
+    from optdist.heuristics.incremental import ParallelUplinkOnly
     from optdist.solve import solve
 
     if warm_start == "milp":
         raise ValueError("warm_start: use a heuristic method (e.g. 'greedy'), not 'milp'")
     limit = None if time_left is None else max(WARM_START_SHARE * time_left, 0.05)
-    res = solve(inst, method=warm_start, **({} if limit is None else {"time_limit": limit}))
+    try:
+        res = solve(inst, method=warm_start, **({} if limit is None else {"time_limit": limit}))
+    except ParallelUplinkOnly:  # its own fix ("use --method milp") does not apply here: the MILP runs unseeded
+        return None, {"warm_start": warm_start, "warm_start_skipped": f"{warm_start} models the parallel uplink "
+                      "only and the instance's is 'serial' (an assignment .json can seed it)"}
     info: dict[str, Any] = {"warm_start": warm_start, "warm_start_objective": res.evaluator_objective}
     if res.evaluation is None or not res.evaluation.feasible:
         info["warm_start_skipped"] = f"{warm_start} gave no feasible assignment"

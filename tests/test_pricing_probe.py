@@ -1,0 +1,61 @@
+"""benchmarks/scale/pricing_probe.py on bad input: a clear error naming the file, the field and the fix."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from .conftest import ROOT
+
+PRICES = ROOT / "benchmarks" / "scale" / "pricing_prices" / "lenet-10x10-tight-tau0.8.json"
+
+
+@pytest.fixture(scope="module")
+def probe():
+    spec = importlib.util.spec_from_file_location("pricing_probe", ROOT / "benchmarks" / "scale" / "pricing_probe.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run(probe, capsys, *argv: str) -> str:
+    assert probe.main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+def test_time_names_a_missing_file(probe, capsys, tmp_path):
+    err = run(probe, capsys, "time", str(tmp_path / "none.json"))
+    assert "none.json" in err and "not found" in err
+
+
+def test_time_names_bad_json_and_missing_fields(probe, capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{bad")
+    assert "invalid JSON" in run(probe, capsys, "time", str(bad))
+    bad.write_text(json.dumps({"solves": [{"r": 0}]}))
+    err = run(probe, capsys, "time", str(bad))
+    assert "instance: missing" in err and "solves[0]: missing at_s" in err and "pricing_probe.py capture" in err
+    bad.write_text(json.dumps({"instance": "instances/none.json", "solves": []}))
+    err = run(probe, capsys, "time", str(bad))
+    assert "field 'instance' of" in err and "bad.json" in err
+
+
+def test_time_rejects_an_index_past_the_saved_solves(probe, capsys):
+    n = len(json.loads(PRICES.read_text())["solves"])
+    err = run(probe, capsys, "time", str(PRICES), "--only", "0", str(n))
+    assert f"--only {n}" in err and f"0..{n - 1}" in err
+
+
+def test_time_rejects_options_that_are_not_a_json_object(probe, capsys):
+    assert "--options: not JSON" in run(probe, capsys, "time", str(PRICES), "--only", "0", "--options", "{bad")
+    assert "not a JSON object" in run(probe, capsys, "time", str(PRICES), "--only", "0", "--options", "[1]")
+
+
+def test_capture_checks_out_before_the_run(probe, capsys, tmp_path):
+    err = run(probe, capsys, "capture", str(ROOT / "instances" / "tiny" / "micro-2x3-tight.json"),
+              "--out", str(tmp_path / "no" / "such" / "x.json"))
+    assert "--out" in err and "does not exist" in err
