@@ -68,6 +68,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optdist.milp.decomposition.master import Column, CountRow, Master, Row, separate_counts
+from optdist.solvers.base import stop_requested
 
 TOL = 1e-9  # relative tolerance of a limit and of integrality
 
@@ -140,8 +141,9 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
     master class, on its source; new priced columns are appended, their keys added to
     ``keys``); ``sizes``: ``n_c`` per class; ``cost_unit``: the master's cost scale (seconds).
     ``price``, ``integral``, ``incumbent`` (the incumbent's objective, ``inf`` if none): see
-    :data:`Pricer`, :data:`Integral`. Stops at ``deadline`` (``time.perf_counter`` seconds),
-    after ``max_nodes`` nodes, or when the bound is within ``mip_gap`` of the incumbent.
+    :data:`Pricer`, :data:`Integral`. Stops at ``deadline`` (``time.perf_counter`` seconds), on
+    SIGINT/SIGTERM (:func:`~optdist.solvers.base.stop_requested`), after ``max_nodes`` nodes, or
+    when the bound is within ``mip_gap`` of the incumbent.
     ``root_converged``: column generation over ``rows`` has converged already (``root_bound``
     is its Dantzig-Wolfe bound), so the root is branched on the LP over ``pool`` without
     pricing it again (a split of any LP solution keeps every integer solution in one child);
@@ -169,7 +171,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
         inc = incumbent()
         return math.isfinite(inc) and b >= inc - mip_gap * abs(inc)
 
-    while heap and solved < max_nodes and time.perf_counter() < deadline:
+    while heap and solved < max_nodes and time.perf_counter() < deadline and not stop_requested():
         if closes(bound_now()):
             break
         node = heapq.heappop(heap)
@@ -267,7 +269,7 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
         offer(col)
     best = -math.inf
     x_cols, pi = None, np.zeros(len(rows))
-    while time.perf_counter() < deadline:
+    while time.perf_counter() < deadline and not stop_requested():  # SIGINT/SIGTERM: as at the deadline
         n_before = len(master.columns)
         z, pi, mu = master.solve_lp()
         x = master.lp_values

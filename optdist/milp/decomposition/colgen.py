@@ -632,6 +632,9 @@ def column_generation(
         if g is not None and g <= mip_gap:
             termination = Termination.OPTIMAL
             break
+        if stop_requested():  # SIGINT/SIGTERM during the round: no integer phase, the incumbent and bound so far
+            termination = Termination.INTERRUPTED
+            break
         if not added and closed_at_lp:
             # the LP master is optimal: what is left of the gap is the integer master's; give the
             # per-device integer master over every column a quarter of the time left, unless the
@@ -650,7 +653,7 @@ def column_generation(
                     repair(incumbent.owners, "improved", IMPROVE_SHARE if branching else 1.0)
                 g = gap(inc_obj if math.isfinite(inc_obj) else None, best_lb)
                 left = deadline - time.perf_counter()
-                if branching and not admission and (g is None or g > mip_gap) and left > 0:
+                if branching and not admission and (g is None or g > mip_gap) and left > 0 and not stop_requested():
                     # the search keeps a share of the time for the integer master over its columns
                     reserve = min(0.15 * left, 10.0) if math.isfinite(left) else 10.0
                     search_end = deadline - reserve
