@@ -17,11 +17,9 @@ import argparse
 import math
 
 import numpy as np
-import pyomo.environ as pyo
 
 from optdist.instance import load_instance
 from optdist.milp.decomposition.pricing import PricingModel
-from optdist.milp.run import adapter_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,13 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         pm = PricingModel(inst, args.request, solver="highs")
         if not cuts:
             pm.b.model.kept_cuts.row.deactivate()  # (the block itself is switched by the prices)
-        tu = pm.b.time_unit
-        terms = [(float(prices[res][i]) / tu) * e for (i, res), e in pm.usage.items()
-                 if prices[res][i] > 0 and not isinstance(e, int)]
-        pm.b.set_objective(pm.base + sum(terms))
-        m = pm.b.model.clone()
-        pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
-        lp = adapter_for("highs").solve(m, threads=1).incumbent * tu
+        lp = pm.lp_value(prices)
         pr = pm.solve(prices, time_limit=args.time_limit, mip_gap=1e-4, threads=1, seed=0, steps=(math.inf,))
         print(f"kept cuts {'on ' if cuts else 'off'}: LP {lp:.6f} s  column {pr.value:.6f} s  bound {pr.bound:.6f} s  "
               f"closed {pr.proven}  {pr.seconds:.1f} s")

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from optdist.instance import load_instance
+from optdist.jsonfile import DocumentError
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.classes import identical_device_groups, request_classes
 from optdist.milp.decomposition.floor import class_bound, class_floors
@@ -72,4 +73,9 @@ def main(paths: list[str], rounds: int = 30) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if len(sys.argv) < 2:
+        sys.exit("usage: python benchmarks/scale/pattern_master_bound.py INSTANCE.json ...")
+    try:
+        main(sys.argv[1:])
+    except (FileNotFoundError, DocumentError) as e:  # the message names the file, the field and the fix
+        sys.exit(f"{sys.argv[0]}: error: {e}")

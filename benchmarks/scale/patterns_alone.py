@@ -11,6 +11,7 @@ import time
 
 from optdist.evaluate import evaluate
 from optdist.instance import load_instance
+from optdist.jsonfile import DocumentError
 from optdist.milp.decomposition.patterns import fit_by_patterns
 
 
@@ -29,4 +30,9 @@ def main(paths: list[str], budget: float = 600.0) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if len(sys.argv) < 2:
+        sys.exit("usage: python benchmarks/scale/patterns_alone.py INSTANCE.json ...")
+    try:
+        main(sys.argv[1:])
+    except (FileNotFoundError, DocumentError) as e:  # the message names the file, the field and the fix
+        sys.exit(f"{sys.argv[0]}: error: {e}")

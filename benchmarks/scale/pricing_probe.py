@@ -34,18 +34,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 
-import sys
-
 import numpy as np
-import pyomo.environ as pyo
 
 from optdist.instance import load_instance
 from optdist.io import atomic_write_json, check_output_file
 from optdist.jsonfile import DocumentError, Problem, read_json
 from optdist.milp.decomposition import pricing
-from optdist.milp.run import adapter_for
 
 
 def capture(args: argparse.Namespace) -> int:
@@ -138,13 +135,7 @@ def time_solves(args: argparse.Namespace) -> int:
             pm.b.model.kept_cuts.row.deactivate()  # off at any prices
         lp = None
         if args.lp:
-            tu = pm.b.time_unit
-            terms = [(float(prices[res][i]) / tu) * e for (i, res), e in pm.usage.items()
-                     if prices[res][i] > 0 and not isinstance(e, int)]
-            pm.b.set_objective(pm.base + sum(terms))
-            m = pm.b.model.clone()
-            pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
-            lp = adapter_for("highs").solve(m, threads=1).incumbent * tu
+            lp = pm.lp_value(prices)
         warm = args.start and s.get("start") is not None
         pr = pm.solve(prices, time_limit=args.time_limit, mip_gap=args.gap, threads=1, seed=0, steps=(math.inf,),
                       start=[np.asarray(a, dtype=np.int64) for a in s["start"]] if warm else None,

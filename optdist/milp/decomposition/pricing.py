@@ -278,6 +278,35 @@ class PricingModel:
                 m.f[q, t, i, j].setub(lim if ub is None else min(ub, lim))
         return p
 
+    def set_prices(self, prices: dict[str, np.ndarray]) -> None:
+        """The objective at ``prices`` (resource -> array over nodes, seconds per unit): latency
+        plus the priced usage and the count rows' prices (:meth:`set_count_prices`); at prices 0
+        the kept-amount cuts are off (they only slow the solve there) and a priced HiGHS solve
+        runs with :data:`PRICED_HIGHS_OPTIONS` (module docstring)."""
+        tu = self.b.time_unit
+        terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
+                 if prices[res][i] > 0 and not isinstance(e, int)]
+        terms += self.count_terms
+        self.b.set_objective(self.base + sum(terms) if terms else self.base)
+        if terms:
+            self.b.model.kept_cuts.activate()
+        else:
+            self.b.model.kept_cuts.deactivate()
+        if self.highs:
+            self.adapter.solver_options = {**(PRICED_HIGHS_OPTIONS if terms else {}), **self.raw_options}
+
+    def lp_value(self, prices: dict[str, np.ndarray]) -> float:
+        """The LP relaxation's value at ``prices`` (seconds; HiGHS, 1 thread), a lower bound on
+        ``v_c(pi)``: what the benchmark probes compare formulations by."""
+        import pyomo.environ as pyo
+
+        from optdist.milp.run import adapter_for
+
+        self.set_prices(prices)
+        m = self.b.model.clone()
+        pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+        return adapter_for("highs").solve(m, threads=1).incumbent * self.b.time_unit
+
     def solve(self, prices: dict[str, np.ndarray], *, time_limit: float, mip_gap: float, threads: int | None,
               seed: int | None, tee: bool = False, start: list[np.ndarray] | None = None,
               start_value: float | None = None, steps: Sequence[float] = CUTOFF_STEPS) -> Priced:
@@ -304,17 +333,7 @@ class PricingModel:
             if (np.asarray(prices[res]) < 0).any():
                 raise ValueError(f"price of {res} must be >= 0")
         b, r, tu = self.b, self.r, self.b.time_unit
-        terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
-                 if prices[res][i] > 0 and not isinstance(e, int)]
-        terms += self.count_terms
-        b.set_objective(self.base + sum(terms) if terms else self.base)
-        # at prices 0 the kept-amount cuts only slow the solve; priced HiGHS solves skip restarts
-        if terms:
-            b.model.kept_cuts.activate()
-        else:
-            b.model.kept_cuts.deactivate()
-        if self.highs:
-            self.adapter.solver_options = {**(PRICED_HIGHS_OPTIONS if terms else {}), **self.raw_options}
+        self.set_prices(prices)
         t0 = time.perf_counter()
         deadline = t0 + max(float(time_limit), 0.05)
         best_val = math.inf
