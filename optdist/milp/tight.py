@@ -474,6 +474,107 @@ def add_kept_cuts(b: BuiltModel) -> None:
                              + rows[q][6] * m.component(rows[q][2])[rows[q][3]])
 
 
+#: most owner-count states per layer (product over the curve classes of their sizes + 1) and
+#: most classes for which :func:`group_count_cuts` computes the hull
+GROUP_STATES_MAX, GROUP_CLASSES_MAX = 64, 3
+
+
+def group_count_cuts(b: BuiltModel, curves: dict | None = None
+                     ) -> dict[tuple[int, int], tuple[list[list[int]], list[tuple[float, np.ndarray]]]]:
+    """Per multi-segment layer ``(r, k)``: the classes of its candidates (nodes with equal per-owner
+    stage bounds ``g_j``, :func:`stage_curves`; identical devices fall in one) and lines
+    ``(alpha, beta)`` (TIME_UNIT; ``beta`` one entry per class) for the rows
+    ``T[r,k] >= alpha a_r - sum_c beta_c sum_{j in class c} y[r,k,j]``.
+
+    With ``q_c`` owners in class c (``q = (q_c)``, at least one owner, at most ``P_k``), every owner
+    holds ``n_j >= 1`` segments and ``T[r,k] >= g_j(n_j)``, so ``T[r,k] >= G(q) = max(M(q),
+    max_{c: q_c > 0} g_c(1))`` with ``M(q)`` the least makespan over ``q_c`` copies of each class's
+    curve (:func:`optdist.milp.decomposition.bounds.makespan_bound`; exact for these bounds: any
+    ``t >= max g_j(1)`` that fits ``P_k`` segments in total fits them with one or more each). The
+    rows are the facets of the lower convex hull of the points ``(q, G(q))`` (planes through
+    ``len(q) + 1`` of them, each ``alpha`` then lowered to ``min_q G(q) + beta . q``, so that every
+    point, hence every solution, satisfies it; a rejected request: ``y = 0``, ``a_r = 0``).
+
+    Stronger than :func:`owner_count_cuts` (the hull over the total count, every owner the
+    fastest) and :func:`speed_cuts` (tangents of the convex ``P_k / R``, below its chords between
+    owner sets): at a fractional ``y`` on slow nodes (a few segments each, a share of the bytes,
+    eq. 6) the LP no longer gets the stage time of a fractional owner. Empty where a layer has
+    more than :data:`GROUP_CLASSES_MAX` classes or :data:`GROUP_STATES_MAX` states.
+    """
+    import itertools
+
+    d = b.data
+    curves = stage_curves(b) if curves is None else curves
+    out: dict = {}
+    for (r, k), (nodes, g) in curves.items():
+        P = d.layers(r)[k].segments
+        if P < 2 or len(nodes) < 2:
+            continue
+        classes: list[tuple[np.ndarray, list[int]]] = []
+        for j, c in zip(nodes, g):
+            c = np.asarray(c, dtype=float)
+            for cc, members in classes:
+                if len(cc) == len(c) and np.array_equal(cc, c):
+                    members.append(int(j))
+                    break
+            else:
+                classes.append((c, [int(j)]))
+        sizes = [len(mb) for _c, mb in classes]
+        if len(classes) > GROUP_CLASSES_MAX or int(np.prod([s + 1 for s in sizes])) > GROUP_STATES_MAX:
+            continue
+        pts, vals = [], []
+        for q in itertools.product(*(range(s + 1) for s in sizes)):
+            if not 1 <= sum(q) <= P:
+                continue
+            cs = [c for (c, _mb), qc in zip(classes, q) for _ in range(qc) if len(c)]
+            if len(cs) < sum(q):
+                continue  # a class with no segment allowed cannot own
+            G = max(makespan_bound(cs, P), max(float(c[0]) for c in cs))
+            if np.isfinite(G):
+                pts.append(q)
+                vals.append(G / TIME_UNIT * (1 - 1e-9))
+        D = len(classes)
+        if len(pts) < 2:
+            continue
+        Q, V = np.asarray(pts, dtype=float), np.asarray(vals)
+        lines: dict[tuple, tuple[float, np.ndarray]] = {}
+        for combo in itertools.combinations(range(len(pts)), D + 1):
+            A = np.hstack([np.ones((D + 1, 1)), -Q[list(combo)]])  # alpha - beta . q = G
+            if abs(np.linalg.det(A)) < 1e-9:
+                continue
+            sol = np.linalg.solve(A, V[list(combo)])
+            beta = sol[1:]
+            alpha = float(np.min(V + Q @ beta))  # valid at every point
+            if alpha <= 0:
+                continue
+            key = tuple(np.round(np.append(beta, alpha), 9))
+            lines.setdefault(key, (alpha, beta))
+        # keep the facets: a line no other dominates at every point
+        cand = list(lines.values())
+        at = [a - Q @ be for a, be in cand]
+        keep = [(a, be) for q, (a, be) in enumerate(cand)
+                if not any(np.all(at[p] >= at[q] + 1e-12) and np.any(at[p] > at[q] + 1e-9)
+                           for p in range(len(cand)) if p != q)]
+        if keep:
+            out[r, k] = ([mb for _c, mb in classes], keep)
+    return out
+
+
+def add_group_count_cuts(b: BuiltModel) -> None:
+    """Add the rows of :func:`group_count_cuts` to ``b`` (block ``group_cuts``, rows ``row``); a
+    model option like :func:`add_kept_cuts` (the column generation's pricing models), not part of
+    the ``tight`` family."""
+    m = b.model
+    rows = [(r, k, mb, a, be) for (r, k), (members, lines) in sorted(group_count_cuts(b).items())
+            if (r, k) in m.T for a, be in lines for mb in [members]]
+    blk = pyo.Block(concrete=True)
+    m.add_component("group_cuts", blk)
+    blk.row = pyo.Constraint(range(len(rows)), rule=lambda _, q: m.T[rows[q][0], rows[q][1]]
+                             >= rows[q][3] * b.admit(rows[q][0]) - pyo.quicksum(
+                                 (float(bc) * b.y(rows[q][0], rows[q][1], j)
+                                  for bc, cl in zip(rows[q][4], rows[q][2]) for j in cl)))
+
+
 def add_tight_stage_time_constraints(b: BuiltModel) -> None:
     """(eqs. 5, 7) ``T[r,k] >= tc[r,k,j]`` for every owner j, the rows of :func:`_stage_rows`,
     the stage cuts ``T[r,k] >= LB_k a_r`` (:func:`stage_cuts`), the owner-count cuts

@@ -97,7 +97,7 @@ class PricingModel:
         from optdist.milp.model import build
         from optdist.milp.objective import shared_bytes_expr
         from optdist.milp.run import adapter_for
-        from optdist.milp.tight import add_kept_cuts, lexicographic_symmetry
+        from optdist.milp.tight import add_group_count_cuts, add_kept_cuts, lexicographic_symmetry
         from optdist.solvers.highs import Highs
 
         if inst.objective.kind != "latency":
@@ -113,6 +113,7 @@ class PricingModel:
         self.b = build(inst, "tight", requests=[r], deadline=deadline)
         lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
         add_kept_cuts(self.b)  # kept amounts pay stage time at fractional participation: a tighter LP
+        add_group_count_cuts(self.b)  # stage time by owners per class of devices: a tighter LP
         tu = self.b.time_unit
         self.base = self.b.latency(r)
         if inst.objective.shared_weight > 0:
@@ -288,10 +289,11 @@ class PricingModel:
                  if prices[res][i] > 0 and not isinstance(e, int)]
         terms += self.count_terms
         self.b.set_objective(self.base + sum(terms) if terms else self.base)
-        if terms:
-            self.b.model.kept_cuts.activate()
-        else:
-            self.b.model.kept_cuts.deactivate()
+        for name in ("kept_cuts", "group_cuts"):
+            if terms:
+                self.b.model.component(name).activate()
+            else:
+                self.b.model.component(name).deactivate()
         if self.highs:
             self.adapter.solver_options = {**(PRICED_HIGHS_OPTIONS if terms else {}), **self.raw_options}
 
