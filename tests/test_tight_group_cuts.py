@@ -21,10 +21,10 @@ from tests.test_decompose import priced_lp_and_optimum, random_assignment, tiny
 RTOL = 1e-7
 
 
-def _violations(b: BuiltModel, asg: Assignment) -> list:
-    """The rows of :func:`group_count_cuts` that ``asg`` violates (owners per class counted from
-    ``asg``, stage times from the evaluator). Assignments outside the model's per-node bounds
-    (``nmax``) are not placements of the model: none reported."""
+def _violations(b: BuiltModel, cuts: dict, asg: Assignment) -> list:
+    """The rows ``cuts`` (:func:`group_count_cuts` of ``b``) that ``asg`` violates (owners per
+    class counted from ``asg``, stage times from the evaluator). Assignments outside the model's
+    per-node bounds (``nmax``) are not placements of the model: none reported."""
     d, inst = b.data, b.inst
     N = inst.n_nodes
     for r in d.requests:
@@ -35,7 +35,7 @@ def _violations(b: BuiltModel, asg: Assignment) -> list:
                 return []
     ev = evaluate(inst, asg)
     out = []
-    for (r, k), (classes, lines) in group_count_cuts(b).items():
+    for (r, k), (classes, lines) in cuts.items():
         if asg.owners[r] is None:
             continue
         owners = set(int(i) for i in asg.owners[r][k])
@@ -55,10 +55,11 @@ def test_group_cuts_hold_at_random_assignments(name):
     CIFAR and LeNet models have such rows."""
     inst = tiny(name)
     b = build(inst, "tight")
-    assert group_count_cuts(b) or name.startswith("micro")
+    cuts = group_count_cuts(b)
+    assert cuts or name.startswith("micro")
     rng = np.random.default_rng(23)
     for _ in range(60):
-        assert _violations(b, random_assignment(inst, rng)) == []
+        assert _violations(b, cuts, random_assignment(inst, rng)) == []
 
 
 def test_group_cuts_hold_on_the_coupled_cifar_set():
@@ -72,17 +73,20 @@ def test_group_cuts_hold_on_the_coupled_cifar_set():
     for _ in range(40):
         asg = random_assignment(inst, rng)
         asg = Assignment([asg.owners[0]] + [None] * (inst.n_requests - 1))
-        assert _violations(b, asg) == []
+        assert _violations(b, cuts, asg) == []
 
 
 @pytest.mark.parametrize("cnn", ["res", "cat", "grp", "mrg", "loop"])
 def test_group_cuts_hold_at_every_placement_of_a_dag(tmp_path, cnn):
     """A residual block, a concat, a grouped conv and two adds of whole maps (MODEL.md section 9):
-    every placement of one request on 3 devices satisfies every row."""
+    the model has rows (up to 3 classes of devices per layer), and every placement of one
+    request on 3 devices satisfies every row."""
     inst: Instance = dag_instance(tmp_path, cnn, 1, 3)
     b = build(inst, "tight")
+    cuts = group_count_cuts(b)
+    assert cuts
     for owners in placements(inst, 0):
-        assert _violations(b, Assignment([owners])) == []
+        assert _violations(b, cuts, Assignment([owners])) == []
 
 
 def test_group_cuts_keep_the_optimum_of_a_priced_request():

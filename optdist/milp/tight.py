@@ -24,6 +24,10 @@ maths in their docstrings). Added on top, valid for every solution:
   kept-amount cuts ``T[r,s] >= LB_s (a_r - y[r,l,j]) + slope_j p`` (:func:`kept_cuts`,
   :func:`add_kept_cuts`: an amount ``p`` of stage s's segments that node j keeps costs stage
   time even where the LP leaves its participation ``y`` fractional);
+* (not in the formulation either: an option of a built model, used by the same pricing)
+  group-count cuts ``T[r,k] >= alpha a_r - sum_c beta_c sum_{j in c} y[r,k,j]``
+  (:func:`group_count_cuts`, :func:`add_group_count_cuts`: facets of the lower convex hull of the
+  stage bound over the number of owners in each class of devices with equal per-owner bounds);
 * symmetry: within each group of identical devices (equal in every field), the total number
   of segments held is non-increasing in the device index (a model of one request may order them
   lexicographically by their segments per layer instead: :func:`lexicographic_symmetry`, used
@@ -474,9 +478,10 @@ def add_kept_cuts(b: BuiltModel) -> None:
                              + rows[q][6] * m.component(rows[q][2])[rows[q][3]])
 
 
-#: most owner-count states per layer (product over the curve classes of their sizes + 1) and
-#: most classes for which :func:`group_count_cuts` computes the hull
-GROUP_STATES_MAX, GROUP_CLASSES_MAX = 64, 3
+#: most owner-count states per layer (product over the curve classes of their sizes + 1), most
+#: classes, and most candidate planes (sets of classes + 1 states) for which
+#: :func:`group_count_cuts` computes the hull (a layer past one of them gets no rows)
+GROUP_STATES_MAX, GROUP_CLASSES_MAX, GROUP_PLANES_MAX = 128, 3, 250_000
 
 
 def group_count_cuts(b: BuiltModel, curves: dict | None = None
@@ -498,10 +503,12 @@ def group_count_cuts(b: BuiltModel, curves: dict | None = None
     Stronger than :func:`owner_count_cuts` (the hull over the total count, every owner the
     fastest) and :func:`speed_cuts` (tangents of the convex ``P_k / R``, below its chords between
     owner sets): at a fractional ``y`` on slow nodes (a few segments each, a share of the bytes,
-    eq. 6) the LP no longer gets the stage time of a fractional owner. Empty where a layer has
-    more than :data:`GROUP_CLASSES_MAX` classes or :data:`GROUP_STATES_MAX` states.
+    eq. 6) the LP no longer gets the stage time of a fractional owner. None for a layer past
+    :data:`GROUP_CLASSES_MAX` classes, :data:`GROUP_STATES_MAX` states or :data:`GROUP_PLANES_MAX`
+    candidate planes.
     """
     import itertools
+    import math
 
     d = b.data
     curves = stage_curves(b) if curves is None else curves
@@ -533,31 +540,65 @@ def group_count_cuts(b: BuiltModel, curves: dict | None = None
             if np.isfinite(G):
                 pts.append(q)
                 vals.append(G / TIME_UNIT * (1 - 1e-9))
-        D = len(classes)
-        if len(pts) < 2:
-            continue
         Q, V = np.asarray(pts, dtype=float), np.asarray(vals)
-        lines: dict[tuple, tuple[float, np.ndarray]] = {}
-        for combo in itertools.combinations(range(len(pts)), D + 1):
-            A = np.hstack([np.ones((D + 1, 1)), -Q[list(combo)]])  # alpha - beta . q = G
-            if abs(np.linalg.det(A)) < 1e-9:
-                continue
-            sol = np.linalg.solve(A, V[list(combo)])
-            beta = sol[1:]
-            alpha = float(np.min(V + Q @ beta))  # valid at every point
-            if alpha <= 0:
-                continue
-            key = tuple(np.round(np.append(beta, alpha), 9))
-            lines.setdefault(key, (alpha, beta))
-        # keep the facets: a line no other dominates at every point
-        cand = list(lines.values())
-        at = [a - Q @ be for a, be in cand]
-        keep = [(a, be) for q, (a, be) in enumerate(cand)
-                if not any(np.all(at[p] >= at[q] + 1e-12) and np.any(at[p] > at[q] + 1e-9)
-                           for p in range(len(cand)) if p != q)]
+        on = _slice_vertices(Q, V)
+        Q, V = Q[on], V[on]
+        if len(V) < 2 or math.comb(len(V), len(classes) + 1) > GROUP_PLANES_MAX:
+            continue
+        keep = _lower_hull_planes(Q, V)
         if keep:
             out[r, k] = ([mb for _c, mb in classes], keep)
     return out
+
+
+def _slice_vertices(Q: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Mask of the points ``(Q[p], V[p])`` that are vertices of the lower convex hull of every line
+    of points through them along a coordinate axis (the others fixed). Every vertex of the lower
+    hull of all points is one (a vertex of a set is a vertex of each subset holding it), and the
+    facets are spanned by vertices: :func:`_lower_hull_planes` needs no other point."""
+    keep = np.ones(len(V), dtype=bool)
+    for c in range(Q.shape[1]):
+        rest = np.delete(Q, c, axis=1)
+        for key in {tuple(x) for x in rest}:
+            idx = np.flatnonzero((rest == np.asarray(key)).all(axis=1))
+            idx = idx[np.argsort(Q[idx, c])]
+            hull: list[int] = []
+            for p in idx:
+                while len(hull) >= 2:
+                    (a, b), x = hull[-2:], p
+                    cross = ((Q[b, c] - Q[a, c]) * (V[x] - V[a]) - (V[b] - V[a]) * (Q[x, c] - Q[a, c]))
+                    if cross > 0:
+                        break
+                    hull.pop()
+                hull.append(int(p))
+            keep[np.setdiff1d(idx, hull)] = False
+    return keep
+
+
+def _lower_hull_planes(Q: np.ndarray, V: np.ndarray, chunk: int = 4096) -> list[tuple[float, np.ndarray]]:
+    """Facets ``(alpha, beta)`` of the lower convex hull of the points ``(Q[p], V[p])`` (``Q``:
+    (n, D) counts, ``V``: (n,) values): planes ``alpha - beta . q`` through ``D + 1`` affinely
+    independent points that no point lies below (``alpha`` then set to ``min_p V[p] + beta . Q[p]``,
+    so that every point satisfies ``alpha - beta . Q[p] <= V[p]`` exactly in floating point)."""
+    import itertools
+
+    n, D = Q.shape
+    combos = np.array(list(itertools.combinations(range(n), D + 1)), dtype=np.int64).reshape(-1, D + 1)
+    out: dict[tuple, tuple[float, np.ndarray]] = {}
+    scale = max(float(np.max(np.abs(V))), 1e-300)
+    for s0 in range(0, len(combos), chunk):
+        c = combos[s0:s0 + chunk]
+        A = np.concatenate([np.ones((len(c), D + 1, 1)), -Q[c]], axis=2)  # alpha - beta . q = V
+        ok = np.abs(np.linalg.det(A)) > 1e-9
+        if not ok.any():
+            continue
+        sol = np.linalg.solve(A[ok], V[c[ok]][..., None])[..., 0]
+        alpha0, beta = sol[:, 0], sol[:, 1:]
+        alpha = np.min(V[None, :] + beta @ Q.T, axis=1)
+        support = (alpha >= alpha0 - 1e-9 * scale) & (alpha > 0)
+        for a, be in zip(alpha[support], beta[support]):
+            out.setdefault(tuple(np.round(np.append(be, a) / scale, 9)), (float(a), be.copy()))
+    return list(out.values())
 
 
 def add_group_count_cuts(b: BuiltModel) -> None:

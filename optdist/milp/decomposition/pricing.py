@@ -25,12 +25,17 @@ cuts (:func:`optdist.milp.tight.add_kept_cuts`): at bandwidth prices its LP rela
 lets participations stay fractional (cheap bytes) while every node keeps its own segments (no
 transfer, no wait); on ``cifar-6x5-nexus-rpi3`` at its column generation's LP duals they raise
 the LP relaxation 0.1420 -> 0.1496 s (optimum 0.1606 s; ``benchmarks/scale/README.md``).
+It also carries the group-count cuts (:func:`optdist.milp.tight.add_group_count_cuts`): the
+stage time bounded by the number of owners in each class of identical devices, the facets of the
+lower hull of those points (the owner-count and speed cuts of the ``tight`` model are its 1-D
+projections and tangents): at the saved binding prices of ``cifar-6x5-nexus-rpi3`` they raise
+the LP relaxation by 0.6-1.9 % and the bound after 10 s by 0.5-2.4 % (``benchmarks/scale/README.md``).
 
 Both measured at the prices of real column-generation runs (``benchmarks/scale/pricing_probe.py``,
 its saved prices in ``benchmarks/scale/pricing_prices/``, ``benchmarks/scale/README.md``): the
 kept-amount cuts raise the bound at bandwidth prices but slow the solve at prices 0 (one CIFAR
 request alone on ``cifar-6x5-nexus-rpi3``: 44 s instead of 10 s to close), so a solve at prices 0
-deactivates them; HiGHS's restarts at the root (it re-presolves when many integer columns
+deactivates them (and the group-count cuts with them); HiGHS's restarts at the root (it re-presolves when many integer columns
 are fixed) cost half the time of the closing solves of ``lenet-10x10-tight-tau0.8`` at its
 prices and bought nothing at binding CIFAR prices, so a priced HiGHS solve runs with
 :data:`PRICED_HIGHS_OPTIONS` (unless the caller's raw options set them).
@@ -282,7 +287,7 @@ class PricingModel:
     def set_prices(self, prices: dict[str, np.ndarray]) -> None:
         """The objective at ``prices`` (resource -> array over nodes, seconds per unit): latency
         plus the priced usage and the count rows' prices (:meth:`set_count_prices`); at prices 0
-        the kept-amount cuts are off (they only slow the solve there) and a priced HiGHS solve
+        the kept-amount and group-count cuts are off (the former only slow the solve there) and a priced HiGHS solve
         runs with :data:`PRICED_HIGHS_OPTIONS` (module docstring)."""
         tu = self.b.time_unit
         terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
