@@ -18,15 +18,17 @@ command, is what ``time`` reproduces: ``benchmarks/scale/pricing_prices/`` holds
 ``cifar-6x5-nexus-rpi3``, ``mixed-8x6-nexus-rpi3`` and ``lenet-10x10-tight-tau0.8``.
 
 ``time`` builds a fresh :class:`PricingModel` per saved solve (``--solver``: the adapter or
-profile, default ``highs``; ``--options``: raw options of that solver, over the model's own; ``--no-kept-cuts``, ``--no-group-cuts``: the kept-amount or group-count cuts off at any prices), solves it in
-one step with no start and no latency cutoff (``--start``: from the run's warm column, whose
-priced value is then the cutoff, as in the run), and prints the column's priced value, the proven
-bound, whether it closed (``--gap``, default 1e-5: the pricing gap of ``optdist solve``), the
-seconds and nodes (``--lp``: first the LP relaxation). Prints only.
+profile, default ``highs``; ``--options``: raw options of that solver, over the model's own;
+``--no-kept-cuts``, ``--no-group-cuts``: the kept-amount or group-count cuts off at any prices),
+solves it in one step with no start and no latency cutoff (``--start``: from the run's warm
+column, whose priced value is then the cutoff, as in the run), and prints the column's priced
+value, the proven bound, whether it closed (``--gap``, default 1e-5: the pricing gap of
+``optdist solve``), the seconds and nodes (``--lp``: first the LP relaxation). Prints only.
 
 Bad input (a missing or invalid prices file, a field it lacks, an ``--only`` index past its saved
-solves, ``--options`` that are not a JSON object, an ``--out`` that cannot be written) ends with a
-message naming the file, the field and the fix, and exit status 2.
+solves, ``--options`` that are not a JSON object, a ``--solver`` that is not known or not
+installed, an ``--out`` that cannot be written) ends with a message naming the file, the field
+(or the solver) and the fix, and exit status 2.
 """
 
 from __future__ import annotations

@@ -486,8 +486,9 @@ GROUP_STATES_MAX, GROUP_CLASSES_MAX, GROUP_PLANES_MAX = 128, 3, 250_000
 
 def group_count_cuts(b: BuiltModel, curves: dict | None = None
                      ) -> dict[tuple[int, int], tuple[list[list[int]], list[tuple[float, np.ndarray]]]]:
-    """Per multi-segment layer ``(r, k)``: the classes of its candidates (nodes with equal per-owner
-    stage bounds ``g_j``, :func:`stage_curves`; identical devices fall in one) and lines
+    """Per multi-segment layer ``(r, k)`` with two classes or more: the classes of its candidates
+    (nodes with equal per-owner stage bounds ``g_j``, :func:`stage_curves`; identical devices fall
+    in one) and lines
     ``(alpha, beta)`` (TIME_UNIT; ``beta`` one entry per class) for the rows
     ``T[r,k] >= alpha a_r - sum_c beta_c sum_{j in class c} y[r,k,j]``.
 
@@ -503,7 +504,9 @@ def group_count_cuts(b: BuiltModel, curves: dict | None = None
     Stronger than :func:`owner_count_cuts` (the hull over the total count, every owner the
     fastest) and :func:`speed_cuts` (tangents of the convex ``P_k / R``, below its chords between
     owner sets): at a fractional ``y`` on slow nodes (a few segments each, a share of the bytes,
-    eq. 6) the LP no longer gets the stage time of a fractional owner. None for a layer past
+    eq. 6) the LP no longer gets the stage time of a fractional owner. None for a layer with one
+    class (where the rows are about the owner-count cuts: no gain measured, and a 15-s pricing
+    solve of ``lenet-10x10-tight-tau0.8`` ended at a lower bound with them) or past
     :data:`GROUP_CLASSES_MAX` classes, :data:`GROUP_STATES_MAX` states or :data:`GROUP_PLANES_MAX`
     candidate planes.
     """
@@ -527,8 +530,8 @@ def group_count_cuts(b: BuiltModel, curves: dict | None = None
             else:
                 classes.append((c, [int(j)]))
         sizes = [len(mb) for _c, mb in classes]
-        if len(classes) > GROUP_CLASSES_MAX or int(np.prod([s + 1 for s in sizes])) > GROUP_STATES_MAX:
-            continue
+        if not 2 <= len(classes) <= GROUP_CLASSES_MAX or int(np.prod([s + 1 for s in sizes])) > GROUP_STATES_MAX:
+            continue  # one class: about the owner-count cuts
         pts, vals = [], []
         for q in itertools.product(*(range(s + 1) for s in sizes)):
             if not 1 <= sum(q) <= P:
@@ -540,6 +543,8 @@ def group_count_cuts(b: BuiltModel, curves: dict | None = None
             if np.isfinite(G):
                 pts.append(q)
                 vals.append(G / TIME_UNIT * (1 - 1e-9))
+        if len(pts) < 2:
+            continue
         Q, V = np.asarray(pts, dtype=float), np.asarray(vals)
         on = _slice_vertices(Q, V)
         Q, V = Q[on], V[on]
@@ -565,9 +570,9 @@ def _slice_vertices(Q: np.ndarray, V: np.ndarray) -> np.ndarray:
             hull: list[int] = []
             for p in idx:
                 while len(hull) >= 2:
-                    (a, b), x = hull[-2:], p
-                    cross = ((Q[b, c] - Q[a, c]) * (V[x] - V[a]) - (V[b] - V[a]) * (Q[x, c] - Q[a, c]))
-                    if cross > 0:
+                    p0, p1 = hull[-2:]
+                    cross = (Q[p1, c] - Q[p0, c]) * (V[p] - V[p0]) - (V[p1] - V[p0]) * (Q[p, c] - Q[p0, c])
+                    if cross > 0:  # a left turn: p1 stays a vertex
                         break
                     hull.pop()
                 hull.append(int(p))

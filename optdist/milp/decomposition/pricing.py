@@ -35,9 +35,10 @@ Both measured at the prices of real column-generation runs (``benchmarks/scale/p
 its saved prices in ``benchmarks/scale/pricing_prices/``, ``benchmarks/scale/README.md``): the
 kept-amount cuts raise the bound at bandwidth prices but slow the solve at prices 0 (one CIFAR
 request alone on ``cifar-6x5-nexus-rpi3``: 44 s instead of 10 s to close), so a solve at prices 0
-deactivates them (and the group-count cuts with them); HiGHS's restarts at the root (it re-presolves when many integer columns
-are fixed) cost half the time of the closing solves of ``lenet-10x10-tight-tau0.8`` at its
-prices and bought nothing at binding CIFAR prices, so a priced HiGHS solve runs with
+deactivates them (and the group-count cuts with them); HiGHS's restarts at the root (it
+re-presolves when many integer columns are fixed) cost half the time of the closing solves of
+``lenet-10x10-tight-tau0.8`` at its prices and bought nothing at binding CIFAR prices, so a
+priced HiGHS solve runs with
 :data:`PRICED_HIGHS_OPTIONS` (unless the caller's raw options set them).
 
 What is *proven* is what the master may use: :class:`Priced` carries ``bound``, a valid lower
@@ -287,8 +288,8 @@ class PricingModel:
     def set_prices(self, prices: dict[str, np.ndarray]) -> None:
         """The objective at ``prices`` (resource -> array over nodes, seconds per unit): latency
         plus the priced usage and the count rows' prices (:meth:`set_count_prices`); at prices 0
-        the kept-amount and group-count cuts are off (the former only slow the solve there) and a priced HiGHS solve
-        runs with :data:`PRICED_HIGHS_OPTIONS` (module docstring)."""
+        the kept-amount and group-count cuts are off (the former only slow the solve there) and a
+        priced HiGHS solve runs with :data:`PRICED_HIGHS_OPTIONS` (module docstring)."""
         tu = self.b.time_unit
         terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
                  if prices[res][i] > 0 and not isinstance(e, int)]
