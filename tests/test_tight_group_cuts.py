@@ -121,3 +121,43 @@ def test_group_cuts_raise_the_lp_of_the_coupled_cifar_pricing_model():
     pm.b.model.group_cuts.row.deactivate()
     off = pm.lp_value(prices)
     assert on >= off * 1.01
+
+
+def test_pricing_with_group_cuts_keeps_every_priced_optimum():
+    """One micro request on 2 RPi3 + 1 Nexus (two classes on its multi-segment conv layer): at
+    random prices, equal within each device type (as the master sets them), the pricing model's
+    proven optimum, with the group-count rows active, equals the brute-force minimum of latency
+    plus priced usage over every placement the evaluator finds feasible."""
+    import itertools
+
+    from optdist.generate import generate
+    from optdist.instance import parse
+    from optdist.milp.decomposition.pricing import PricingModel
+    from optdist.milp.decomposition.repair import alone
+
+    inst = parse(generate("mix", {"micro": 1}, {"rpi3": 2, "nexus": 1}, 0.95, sources=1, privacy="synthetic"), "mix")
+    pm = PricingModel(inst, 0, solver="highs")
+    assert len(pm.b.model.group_cuts.row) > 0
+    lim, src = inst.limit(0), int(inst.request_source[0])
+    choices = [[np.array(c) for c in itertools.product([src] if lim.on_source[k] else range(inst.n_devices),
+                                                        repeat=la.segments)]
+               for k, la in enumerate(inst.profile(0).layers)]
+    placements = [(owners, *alone(inst, 0, owners)) for owners in map(list, itertools.product(*choices))
+                  if evaluate(inst, Assignment([owners])).feasible]
+    assert len(placements) > 20
+    rng = np.random.default_rng(3)
+    active = 0
+    for _ in range(6):
+        prices = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+        for q, res in enumerate(prices):
+            top = max(max(p[2][:, q].max() for p in placements), 1.0)
+            for group in ([0, 1], [2]):
+                prices[res][group] = rng.choice([0.0, 1.0]) * rng.uniform(0, 2e-4) / top
+        brute = min(cost + sum(float(prices[res] @ use[:, q]) for q, res in enumerate(prices))
+                    for _owners, cost, use in placements)
+        out = pm.solve(prices, time_limit=30, mip_gap=1e-9, threads=1, seed=0)
+        active += pm.b.model.group_cuts.active
+        assert out.proven
+        assert out.value == pytest.approx(brute, rel=1e-7)
+        assert out.bound <= brute * (1 + 1e-7)
+    assert active >= 3  # the rows took part in most of the solves (on at non-zero prices)
