@@ -29,7 +29,8 @@ It also carries the group-count cuts (:func:`optdist.milp.tight.add_group_count_
 stage time bounded by the number of owners in each class of identical devices, the facets of the
 lower hull of those points (the owner-count and speed cuts of the ``tight`` model are its 1-D
 projections and tangents): at the saved binding prices of ``cifar-6x5-nexus-rpi3`` they raise
-the LP relaxation by 0.6-1.9 % and the bound after 10 s by 0.5-2.4 % (``benchmarks/scale/README.md``).
+the LP relaxation by 0.6-1.9 % and the bound after 10 s by 0.6-2.0 %
+(``benchmarks/scale/README.md``).
 
 Both measured at the prices of real column-generation runs (``benchmarks/scale/pricing_probe.py``,
 its saved prices in ``benchmarks/scale/pricing_prices/``, ``benchmarks/scale/README.md``): the
