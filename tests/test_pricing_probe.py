@@ -55,6 +55,10 @@ def test_time_rejects_options_that_are_not_a_json_object(probe, capsys):
     assert "not a JSON object" in run(probe, capsys, "time", str(PRICES), "--only", "0", "--options", "[1]")
 
 
+def test_time_rejects_an_unknown_solver(probe, capsys):
+    assert "nosuch" in run(probe, capsys, "time", str(PRICES), "--only", "0", "--solver", "nosuch")
+
+
 def test_capture_checks_out_before_the_run(probe, capsys, tmp_path):
     err = run(probe, capsys, "capture", str(ROOT / "instances" / "tiny" / "micro-2x3-tight.json"),
               "--out", str(tmp_path / "no" / "such" / "x.json"))

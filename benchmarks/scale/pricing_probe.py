@@ -17,16 +17,18 @@ the run (the machine's load changes which rounds are reached), so the saved file
 command, is what ``time`` reproduces: ``benchmarks/scale/pricing_prices/`` holds those of
 ``cifar-6x5-nexus-rpi3``, ``mixed-8x6-nexus-rpi3`` and ``lenet-10x10-tight-tau0.8``.
 
-``time`` builds a fresh :class:`PricingModel` per saved solve (``--options``: raw HiGHS options,
-over the model's own; ``--no-kept-cuts``: the kept-amount cuts off at any prices), solves it in
-one step with no start and no latency cutoff (``--start``: from the run's warm column, whose
-priced value is then the cutoff, as in the run), and prints the column's priced value, the proven
-bound, whether it closed (``--gap``, default 1e-5: the pricing gap of ``optdist solve``), the
-seconds and nodes (``--lp``: first the LP relaxation). Prints only.
+``time`` builds a fresh :class:`PricingModel` per saved solve (``--solver``: the adapter or
+profile, default ``highs``; ``--options``: raw options of that solver, over the model's own;
+``--no-kept-cuts``, ``--no-group-cuts``: the kept-amount or group-count cuts off at any prices),
+solves it in one step with no start and no latency cutoff (``--start``: from the run's warm
+column, whose priced value is then the cutoff, as in the run), and prints the column's priced
+value, the proven bound, whether it closed (``--gap``, default 1e-5: the pricing gap of
+``optdist solve``), the seconds and nodes (``--lp``: first the LP relaxation). Prints only.
 
 Bad input (a missing or invalid prices file, a field it lacks, an ``--only`` index past its saved
-solves, ``--options`` that are not a JSON object, an ``--out`` that cannot be written) ends with a
-message naming the file, the field and the fix, and exit status 2.
+solves, ``--options`` that are not a JSON object, a ``--solver`` that is not known or not
+installed, an ``--out`` that cannot be written) ends with a message naming the file, the field
+(or the solver) and the fix, and exit status 2.
 """
 
 from __future__ import annotations
@@ -130,9 +132,11 @@ def time_solves(args: argparse.Namespace) -> int:
         if args.only is not None and q not in args.only:
             continue
         prices = {k: np.asarray(v) for k, v in s["prices"].items()}
-        pm = pricing.PricingModel(inst, s["r"], solver="highs", solver_options=options)
+        pm = pricing.PricingModel(inst, s["r"], solver=args.solver, solver_options=options)
         if args.no_kept_cuts:
             pm.b.model.kept_cuts.row.deactivate()  # off at any prices
+        if args.no_group_cuts:
+            pm.b.model.group_cuts.row.deactivate()
         lp = None
         if args.lp:
             lp = pm.lp_value(prices)
@@ -157,11 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("time")
     t.add_argument("file")
     t.add_argument("--time-limit", type=float, default=60.0)
-    t.add_argument("--options", default=None, help="HiGHS options as JSON")
+    t.add_argument("--solver", default="highs", help="solver adapter or profile of optdist.solvers (default highs)")
+    t.add_argument("--options", default=None, help="raw solver options as JSON")
     t.add_argument("--only", type=int, nargs="+", default=None, help="only these saved solves (0-based)")
     t.add_argument("--gap", type=float, default=1e-5, help="relative gap (optdist solve's pricing: 1e-5)")
     t.add_argument("--start", action="store_true", help="start from the run's warm column (its value: the cutoff)")
     t.add_argument("--no-kept-cuts", action="store_true", help="deactivate the kept-amount cuts")
+    t.add_argument("--no-group-cuts", action="store_true", help="deactivate the group-count cuts")
     t.add_argument("--lp", action="store_true", help="also print the LP relaxation")
     args = ap.parse_args(argv)
     try:

@@ -24,6 +24,10 @@ maths in their docstrings). Added on top, valid for every solution:
   kept-amount cuts ``T[r,s] >= LB_s (a_r - y[r,l,j]) + slope_j p`` (:func:`kept_cuts`,
   :func:`add_kept_cuts`: an amount ``p`` of stage s's segments that node j keeps costs stage
   time even where the LP leaves its participation ``y`` fractional);
+* (not in the formulation either: an option of a built model, used by the same pricing)
+  group-count cuts ``T[r,k] >= alpha a_r - sum_c beta_c sum_{j in c} y[r,k,j]``
+  (:func:`group_count_cuts`, :func:`add_group_count_cuts`: facets of the lower convex hull of the
+  stage bound over the number of owners in each class of devices with equal per-owner bounds);
 * symmetry: within each group of identical devices (equal in every field), the total number
   of segments held is non-increasing in the device index (a model of one request may order them
   lexicographically by their segments per layer instead: :func:`lexicographic_symmetry`, used
@@ -472,6 +476,149 @@ def add_kept_cuts(b: BuiltModel) -> None:
     blk.row = pyo.Constraint(range(len(rows)), rule=lambda _, q: m.T[rows[q][0], rows[q][1]]
                              >= rows[q][5] * (b.admit(rows[q][0]) - b.y(rows[q][0], rows[q][4], rows[q][3][-1]))
                              + rows[q][6] * m.component(rows[q][2])[rows[q][3]])
+
+
+#: most owner-count states per layer (product over the curve classes of their sizes + 1), most
+#: classes, and most candidate planes (sets of classes + 1 states) for which
+#: :func:`group_count_cuts` computes the hull (a layer past one of them gets no rows)
+GROUP_STATES_MAX, GROUP_CLASSES_MAX, GROUP_PLANES_MAX = 128, 3, 250_000
+
+
+def group_count_cuts(b: BuiltModel, curves: dict | None = None
+                     ) -> dict[tuple[int, int], tuple[list[list[int]], list[tuple[float, np.ndarray]]]]:
+    """Per multi-segment layer ``(r, k)`` with two classes or more: the classes of its candidates
+    (nodes with equal per-owner stage bounds ``g_j``, :func:`stage_curves`; identical devices fall
+    in one) and lines
+    ``(alpha, beta)`` (TIME_UNIT; ``beta`` one entry per class) for the rows
+    ``T[r,k] >= alpha a_r - sum_c beta_c sum_{j in class c} y[r,k,j]``.
+
+    With ``q_c`` owners in class c (``q = (q_c)``, at least one owner, at most ``P_k``), every owner
+    holds ``n_j >= 1`` segments and ``T[r,k] >= g_j(n_j)``, so ``T[r,k] >= G(q) = max(M(q),
+    max_{c: q_c > 0} g_c(1))`` with ``M(q)`` the least makespan over ``q_c`` copies of each class's
+    curve (:func:`optdist.milp.decomposition.bounds.makespan_bound`; exact for these bounds: any
+    ``t >= max g_j(1)`` that fits ``P_k`` segments in total fits them with one or more each). The
+    rows are the facets of the lower convex hull of the points ``(q, G(q))`` (planes through
+    ``len(q) + 1`` of them, each ``alpha`` then lowered to ``min_q G(q) + beta . q``, so that every
+    point, hence every solution, satisfies it; a rejected request: ``y = 0``, ``a_r = 0``).
+
+    Stronger than :func:`owner_count_cuts` (the hull over the total count, every owner the
+    fastest) and :func:`speed_cuts` (tangents of the convex ``P_k / R``, below its chords between
+    owner sets): at a fractional ``y`` on slow nodes (a few segments each, a share of the bytes,
+    eq. 6) the LP no longer gets the stage time of a fractional owner. None for a layer with one
+    class (where the rows are about the owner-count cuts: no gain measured, and a 15-s pricing
+    solve of ``lenet-10x10-tight-tau0.8`` ended at a lower bound with them) or past
+    :data:`GROUP_CLASSES_MAX` classes, :data:`GROUP_STATES_MAX` states or :data:`GROUP_PLANES_MAX`
+    candidate planes.
+    """
+    import itertools
+    import math
+
+    d = b.data
+    curves = stage_curves(b) if curves is None else curves
+    out: dict = {}
+    for (r, k), (nodes, g) in curves.items():
+        P = d.layers(r)[k].segments
+        if P < 2 or len(nodes) < 2:
+            continue
+        classes: list[tuple[np.ndarray, list[int]]] = []
+        for j, c in zip(nodes, g):
+            c = np.asarray(c, dtype=float)
+            for cc, members in classes:
+                if len(cc) == len(c) and np.array_equal(cc, c):
+                    members.append(int(j))
+                    break
+            else:
+                classes.append((c, [int(j)]))
+        sizes = [len(mb) for _c, mb in classes]
+        if not 2 <= len(classes) <= GROUP_CLASSES_MAX or int(np.prod([s + 1 for s in sizes])) > GROUP_STATES_MAX:
+            continue  # one class: about the owner-count cuts
+        pts, vals = [], []
+        for q in itertools.product(*(range(s + 1) for s in sizes)):
+            if not 1 <= sum(q) <= P:
+                continue
+            cs = [c for (c, _mb), qc in zip(classes, q) for _ in range(qc) if len(c)]
+            if len(cs) < sum(q):
+                continue  # a class with no segment allowed cannot own
+            G = max(makespan_bound(cs, P), max(float(c[0]) for c in cs))
+            if np.isfinite(G):
+                pts.append(q)
+                vals.append(G / TIME_UNIT * (1 - 1e-9))
+        if len(pts) < 2:
+            continue
+        Q, V = np.asarray(pts, dtype=float), np.asarray(vals)
+        on = _slice_vertices(Q, V)
+        Q, V = Q[on], V[on]
+        if len(V) < 2 or math.comb(len(V), len(classes) + 1) > GROUP_PLANES_MAX:
+            continue
+        keep = _lower_hull_planes(Q, V)
+        if keep:
+            out[r, k] = ([mb for _c, mb in classes], keep)
+    return out
+
+
+def _slice_vertices(Q: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Mask of the points ``(Q[p], V[p])`` that are vertices of the lower convex hull of every line
+    of points through them along a coordinate axis (the others fixed). Every vertex of the lower
+    hull of all points is one (a vertex of a set is a vertex of each subset holding it), and the
+    facets are spanned by vertices: :func:`_lower_hull_planes` needs no other point."""
+    keep = np.ones(len(V), dtype=bool)
+    for c in range(Q.shape[1]):
+        rest = np.delete(Q, c, axis=1)
+        for key in {tuple(x) for x in rest}:
+            idx = np.flatnonzero((rest == np.asarray(key)).all(axis=1))
+            idx = idx[np.argsort(Q[idx, c])]
+            hull: list[int] = []
+            for p in idx:
+                while len(hull) >= 2:
+                    p0, p1 = hull[-2:]
+                    cross = (Q[p1, c] - Q[p0, c]) * (V[p] - V[p0]) - (V[p1] - V[p0]) * (Q[p, c] - Q[p0, c])
+                    if cross > 0:  # a left turn: p1 stays a vertex
+                        break
+                    hull.pop()
+                hull.append(int(p))
+            keep[np.setdiff1d(idx, hull)] = False
+    return keep
+
+
+def _lower_hull_planes(Q: np.ndarray, V: np.ndarray, chunk: int = 4096) -> list[tuple[float, np.ndarray]]:
+    """Facets ``(alpha, beta)`` of the lower convex hull of the points ``(Q[p], V[p])`` (``Q``:
+    (n, D) counts, ``V``: (n,) values): planes ``alpha - beta . q`` through ``D + 1`` affinely
+    independent points that no point lies below (``alpha`` then set to ``min_p V[p] + beta . Q[p]``,
+    so that every point satisfies ``alpha - beta . Q[p] <= V[p]`` exactly in floating point)."""
+    import itertools
+
+    n, D = Q.shape
+    combos = np.array(list(itertools.combinations(range(n), D + 1)), dtype=np.int64).reshape(-1, D + 1)
+    out: dict[tuple, tuple[float, np.ndarray]] = {}
+    scale = max(float(np.max(np.abs(V))), 1e-300)
+    for s0 in range(0, len(combos), chunk):
+        c = combos[s0:s0 + chunk]
+        A = np.concatenate([np.ones((len(c), D + 1, 1)), -Q[c]], axis=2)  # alpha - beta . q = V
+        ok = np.abs(np.linalg.det(A)) > 1e-9
+        if not ok.any():
+            continue
+        sol = np.linalg.solve(A[ok], V[c[ok]][..., None])[..., 0]
+        alpha0, beta = sol[:, 0], sol[:, 1:]
+        alpha = np.min(V[None, :] + beta @ Q.T, axis=1)
+        support = (alpha >= alpha0 - 1e-9 * scale) & (alpha > 0)
+        for a, be in zip(alpha[support], beta[support]):
+            out.setdefault(tuple(np.round(np.append(be, a) / scale, 9)), (float(a), be.copy()))
+    return list(out.values())
+
+
+def add_group_count_cuts(b: BuiltModel) -> None:
+    """Add the rows of :func:`group_count_cuts` to ``b`` (block ``group_cuts``, rows ``row``); a
+    model option like :func:`add_kept_cuts` (the column generation's pricing models), not part of
+    the ``tight`` family."""
+    m = b.model
+    rows = [(r, k, mb, a, be) for (r, k), (members, lines) in sorted(group_count_cuts(b).items())
+            if (r, k) in m.T for a, be in lines for mb in [members]]
+    blk = pyo.Block(concrete=True)
+    m.add_component("group_cuts", blk)
+    blk.row = pyo.Constraint(range(len(rows)), rule=lambda _, q: m.T[rows[q][0], rows[q][1]]
+                             >= rows[q][3] * b.admit(rows[q][0]) - pyo.quicksum(
+                                 (float(bc) * b.y(rows[q][0], rows[q][1], j)
+                                  for bc, cl in zip(rows[q][4], rows[q][2]) for j in cl)))
 
 
 def add_tight_stage_time_constraints(b: BuiltModel) -> None:

@@ -25,14 +25,21 @@ cuts (:func:`optdist.milp.tight.add_kept_cuts`): at bandwidth prices its LP rela
 lets participations stay fractional (cheap bytes) while every node keeps its own segments (no
 transfer, no wait); on ``cifar-6x5-nexus-rpi3`` at its column generation's LP duals they raise
 the LP relaxation 0.1420 -> 0.1496 s (optimum 0.1606 s; ``benchmarks/scale/README.md``).
+It also carries the group-count cuts (:func:`optdist.milp.tight.add_group_count_cuts`): the
+stage time bounded by the number of owners in each class of identical devices, the facets of the
+lower hull of those points (the owner-count and speed cuts of the ``tight`` model are its 1-D
+projections and tangents): at the saved binding prices of ``cifar-6x5-nexus-rpi3`` they raise
+the LP relaxation by 0.6-1.9 % and the bound after 10 s by 0.6-2.0 %
+(``benchmarks/scale/README.md``).
 
 Both measured at the prices of real column-generation runs (``benchmarks/scale/pricing_probe.py``,
 its saved prices in ``benchmarks/scale/pricing_prices/``, ``benchmarks/scale/README.md``): the
 kept-amount cuts raise the bound at bandwidth prices but slow the solve at prices 0 (one CIFAR
 request alone on ``cifar-6x5-nexus-rpi3``: 44 s instead of 10 s to close), so a solve at prices 0
-deactivates them; HiGHS's restarts at the root (it re-presolves when many integer columns
-are fixed) cost half the time of the closing solves of ``lenet-10x10-tight-tau0.8`` at its
-prices and bought nothing at binding CIFAR prices, so a priced HiGHS solve runs with
+deactivates them (and the group-count cuts with them); HiGHS's restarts at the root (it
+re-presolves when many integer columns are fixed) cost half the time of the closing solves of
+``lenet-10x10-tight-tau0.8`` at its prices and bought nothing at binding CIFAR prices, so a
+priced HiGHS solve runs with
 :data:`PRICED_HIGHS_OPTIONS` (unless the caller's raw options set them).
 
 What is *proven* is what the master may use: :class:`Priced` carries ``bound``, a valid lower
@@ -97,7 +104,7 @@ class PricingModel:
         from optdist.milp.model import build
         from optdist.milp.objective import shared_bytes_expr
         from optdist.milp.run import adapter_for
-        from optdist.milp.tight import add_kept_cuts, lexicographic_symmetry
+        from optdist.milp.tight import add_group_count_cuts, add_kept_cuts, lexicographic_symmetry
         from optdist.solvers.highs import Highs
 
         if inst.objective.kind != "latency":
@@ -113,6 +120,7 @@ class PricingModel:
         self.b = build(inst, "tight", requests=[r], deadline=deadline)
         lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
         add_kept_cuts(self.b)  # kept amounts pay stage time at fractional participation: a tighter LP
+        add_group_count_cuts(self.b)  # stage time by owners per class of devices: a tighter LP
         tu = self.b.time_unit
         self.base = self.b.latency(r)
         if inst.objective.shared_weight > 0:
@@ -281,17 +289,18 @@ class PricingModel:
     def set_prices(self, prices: dict[str, np.ndarray]) -> None:
         """The objective at ``prices`` (resource -> array over nodes, seconds per unit): latency
         plus the priced usage and the count rows' prices (:meth:`set_count_prices`); at prices 0
-        the kept-amount cuts are off (they only slow the solve there) and a priced HiGHS solve
-        runs with :data:`PRICED_HIGHS_OPTIONS` (module docstring)."""
+        the kept-amount and group-count cuts are off (the former only slow the solve there) and a
+        priced HiGHS solve runs with :data:`PRICED_HIGHS_OPTIONS` (module docstring)."""
         tu = self.b.time_unit
         terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
                  if prices[res][i] > 0 and not isinstance(e, int)]
         terms += self.count_terms
         self.b.set_objective(self.base + sum(terms) if terms else self.base)
-        if terms:
-            self.b.model.kept_cuts.activate()
-        else:
-            self.b.model.kept_cuts.deactivate()
+        for name in ("kept_cuts", "group_cuts"):
+            if terms:
+                self.b.model.component(name).activate()
+            else:
+                self.b.model.component(name).deactivate()
         if self.highs:
             self.adapter.solver_options = {**(PRICED_HIGHS_OPTIONS if terms else {}), **self.raw_options}
 
