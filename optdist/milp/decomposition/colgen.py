@@ -34,7 +34,11 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    certified bound is the best ``L`` over the rounds, and at least ``lower_bound``; a bound
    above the centre's value makes ``pi`` the new centre;
 5. adds every priced column (those with reduced cost ``c_p + pi_LP . a_p - mu_c < 0`` count
-   as progress; the others can serve the integer master);
+   as progress; the others can serve the integer master), and for each request class on a
+   chain network the placement of the owner-count pattern of least priced cost at ``pi_LP``
+   (:class:`~optdist.milp.decomposition.patterns.PatternColumns`: one shortest path over the
+   layers, milliseconds; an exact column, evaluator-costed, but no bound: the patterns are a
+   restriction), as the patterns over a grid of scalar prices were added with the seeds;
 6. price-and-branch, when columns were added: the integer master over the columns so far
    gives counts per column; they are spread over the identical devices least-loaded first
    (:func:`optdist.milp.decomposition.classes.combine`); if that exceeds a capacity, by a
@@ -58,7 +62,11 @@ integer master's: the per-device integer master over every column gets a quarter
 left, unless the aggregated integer master's proven optimum over the same columns fits the
 devices already or is no better than the incumbent, the improvement ``IMPROVE_SHARE`` of it,
 then branch-and-price the rest but a reserve for the per-device integer master over the
-columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
+columns it priced; what that reserve leaves -- all of it where the search added no column --
+goes to :func:`~optdist.milp.decomposition.repair.polish` on the incumbent: request by
+request, then pair moves, every placement a column), or at the time limit. No round starts
+with less than :data:`ROUND_MIN_S` left before solves stop starting (:func:`_solves_end`: the
+run's deadline less the solver's stop lag), where every pricing solve would be refused. Seed columns: ``start`` and the greedy
 heuristic's placements (each placed request's placement is a column of its class; greedy's
 rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
 where they fit), and where neither is feasible a placement by shares of the devices
