@@ -64,7 +64,9 @@ devices already or is no better than the incumbent, the improvement ``IMPROVE_SH
 then branch-and-price the rest but a reserve for the per-device integer master over the
 columns it priced; what that reserve leaves -- all of it where the search added no column --
 goes to :func:`~optdist.milp.decomposition.repair.polish` on the incumbent: request by
-request, then pair moves, every placement a column), or at the time limit. No round starts
+request, then pair moves, every placement a column; where it stops at a local optimum with
+time left and added columns, the per-device integer master over every column gets the rest),
+or at the time limit. No round starts
 with less than :data:`ROUND_MIN_S` left before solves stop starting (:func:`_solves_end`: the
 run's deadline less the solver's stop lag), where every pricing solve would be refused. Seed columns: ``start`` and the greedy
 heuristic's placements (each placed request's placement is a column of its class; greedy's
@@ -744,7 +746,15 @@ def column_generation(
                                              max(mip_gap / 10, 1e-6), threads, seed),
                                  "integer master on devices, after branching")
                     if (gap(inc_obj if math.isfinite(inc_obj) else None, best_lb) or 0.0) > mip_gap:
+                        n_cols = len(master.columns)
                         polish("after branching")  # the reserve the search left and nothing used
+                        left = _solves_end(deadline, adapter.stop_lag) - time.perf_counter()
+                        if len(master.columns) > n_cols and left >= ROUND_MIN_S and (
+                                gap(inc_obj if math.isfinite(inc_obj) else None, best_lb) or 0.0) > mip_gap:
+                            # the polish ended at a local optimum with time left: its columns may
+                            # combine with the others
+                            consider(_on_devices(inst, P, master, left, max(mip_gap / 10, 1e-6), threads, seed),
+                                     "integer master on devices, after the polish")
                 rounds[-1].update(incumbent=inc_obj if math.isfinite(inc_obj) else None, bound=best_lb,
                                   gap=gap(inc_obj if math.isfinite(inc_obj) else None, best_lb),
                                   elapsed_s=time.perf_counter() - t0)
