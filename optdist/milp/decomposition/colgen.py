@@ -677,12 +677,17 @@ def column_generation(
             if (spread is not None or worse) and master.integer_proven:  # the per-device master can do no better
                 realised = len(master.columns)
             better = consider(spread, "integer master")
-            if (spread is None or spread.meta.get("spread") == "exact") and x is not None and not worse:
+            # the per-device integer master is built in Python before its solve starts: not in the
+            # last ROUND_MIN_S before solves stop starting (it ran 60-s runs past their deadline)
+            left = _solves_end(deadline, adapter.stop_lag) - time.perf_counter()
+            if ((spread is None or spread.meta.get("spread") == "exact") and x is not None and not worse
+                    and left >= ROUND_MIN_S):
                 # the least-loaded rule does not split it over the devices: the per-device integer
                 # master too (it may pick other columns), the better of the two is kept
                 started = time.perf_counter()
-                better |= consider(_on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left)
-                                               else 30.0, max(mip_gap / 10, 1e-6), threads, seed), "integer master")
+                better |= consider(_on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0, left)
+                                               if math.isfinite(left) else 30.0, max(mip_gap / 10, 1e-6), threads,
+                                               seed), "integer master")
                 spent["integer master on devices"] += time.perf_counter() - started
             if better:
                 repair(incumbent.owners, "integer master, improved", 0.05)
@@ -989,12 +994,14 @@ def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray, deadline
 def _fit(inst: Instance, asg: Assignment, deadline: float, threads: int | None) -> Assignment | None:
     """``asg`` if the evaluator finds it feasible, else its requests relabelled within the
     groups of identical devices by :func:`classes.spread_exact` (a twentieth of the time left to
-    ``deadline``, 0.5-3 s) if that fits, else None."""
+    ``deadline``, 0.5-3 s but never past it; none once it has passed) if that fits, else None."""
     from optdist.milp.decomposition.classes import spread_exact
 
     if evaluate(inst, asg).feasible:
         return asg
     left = deadline - time.perf_counter()
-    fit = spread_exact(inst, asg.owners, time_limit=min(max(left / 20, 0.5), 3.0) if math.isfinite(left) else 3.0,
+    if left <= 0.05:  # out of time: no relabelling MIP
+        return None
+    fit = spread_exact(inst, asg.owners, time_limit=min(max(left / 20, 0.5), 3.0, left) if math.isfinite(left) else 3.0,
                        threads=threads)
     return fit if fit is not None and evaluate(inst, fit).feasible else None
