@@ -244,30 +244,3 @@ def test_renamed_roles_keep_the_groups_and_fill_the_least_used_devices():
         assert sorted(lab[g].tolist()) == sorted(g)
     assert (lab[inst.n_devices:] == np.arange(inst.n_devices, inst.n_nodes)).all()
     assert lab[heaviest] != heaviest  # the busiest role moves to a device of its group with room
-
-
-@pytest.mark.parametrize("path", COUPLED)
-def test_pattern_columns_fit_alone_and_each_pattern_is_placed_once(path):
-    """:class:`PatternColumns`: every placement fits the full capacities alone (a valid column
-    for column generation's master), each pattern is placed once, and the pattern of least
-    priced cost at prices on the bytes sent is placed so that it fits too (or None: seen)."""
-    from optdist.milp.decomposition.patterns import PatternColumns
-    from optdist.milp.decomposition.single import alone
-
-    inst = load_instance(path)
-    caps = capacity_matrix(inst)
-    groups = identical_device_groups(inst)
-    for reqs in request_classes(inst):
-        pc = PatternColumns(inst, reqs[0])
-        first = pc.first()
-        assert first
-        for own in first:
-            _cost, use = alone(inst, reqs[0], own)
-            assert (use <= caps * (1 + 1e-9) + 1e-9).all()
-        assert pc.first() == []  # every pattern placed once
-        prices = np.zeros(3 * len(groups))
-        prices[2::3] = 1e-6
-        own = pc.at(prices)
-        if own is not None:
-            _cost, use = alone(inst, reqs[0], own)
-            assert (use <= caps * (1 + 1e-9) + 1e-9).all()
