@@ -34,11 +34,7 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    certified bound is the best ``L`` over the rounds, and at least ``lower_bound``; a bound
    above the centre's value makes ``pi`` the new centre;
 5. adds every priced column (those with reduced cost ``c_p + pi_LP . a_p - mu_c < 0`` count
-   as progress; the others can serve the integer master), and for each request class on a
-   chain network the placement of the owner-count pattern of least priced cost at ``pi_LP``
-   (:class:`~optdist.milp.decomposition.patterns.PatternColumns`: one shortest path over the
-   layers, milliseconds; an exact column, evaluator-costed, but no bound: the patterns are a
-   restriction), as the patterns over a grid of scalar prices were added with the seeds;
+   as progress; the others can serve the integer master);
 6. price-and-branch, when columns were added: the integer master over the columns so far
    gives counts per column; they are spread over the identical devices least-loaded first
    (:func:`optdist.milp.decomposition.classes.combine`); if that exceeds a capacity, by a
@@ -125,7 +121,6 @@ from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
-from optdist.milp.decomposition.patterns import PatternColumns
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.repair import alone, fill_and_improve, polish as polish_placement
 from optdist.milp.decomposition.single import CUTOFF_STEPS
@@ -160,10 +155,6 @@ IMPROVE_SHARE = 0.1
 ROUND_MIN_S = 1.0
 #: seconds at most per single-request solve of the pair moves in the polish at the end
 POLISH_PER_SOLVE_S = 5.0
-#: share of the time limit within which pattern tables are built (class by class; a class not
-#: reached by then has no pattern columns). One VGG class on 70 devices: 2-3 s
-#: (hetero-250x70-tau0.8), one CIFAR class on 5-20 devices: under 1 s
-PATTERN_SHARE = 0.05
 
 
 class _Problem:
@@ -310,7 +301,6 @@ def column_generation(
     branching: bool = True,
     alone: dict[int, tuple[float, list[np.ndarray] | None]] | None = None,
     progress_origin: float | None = None,
-    pattern_columns: bool = True,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
 
@@ -328,9 +318,6 @@ def column_generation(
     the rounds. ``alone``: request index -> (a proven lower bound on its objective alone on the
     full capacities, seconds; its placement there or None), e.g. the decomposition's
     per-class solves: round 0 takes them instead of solving those classes again.
-    ``pattern_columns``: also add, with the seeds and at each round's LP duals, the placements
-    of owner-count patterns (:class:`optdist.milp.decomposition.patterns.PatternColumns`; chain
-    networks): columns for the integer master, no bound.
     ``progress_origin``: the ``time.perf_counter()`` value the progress lines on stderr count
     from (the caller's start; default this call's). Returns a :class:`SolveResult` (method ``milp``, formulation
     ``dantzig-wolfe``) whose ``bound`` is a proven lower bound and whose placement the
@@ -364,20 +351,6 @@ def column_generation(
     inc_obj = math.inf
     cls_of = {r: c for c, m in enumerate(P.members) for r in m}
     latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
-
-    # owner-count patterns per request class: cheap columns at the LP duals (heuristic: no bound)
-    patterns: dict[int, PatternColumns] = {}
-    pattern_end = t0 + PATTERN_SHARE * float(time_limit) if time_limit is not None else math.inf
-    for c, q in enumerate(P.kinds):
-        if pattern_columns and q not in patterns and time.perf_counter() < pattern_end:
-            patterns[q] = PatternColumns(inst, P.members[c][0])
-
-    def add_pattern(q: int, own: list[np.ndarray]) -> int:
-        """``own`` (a placement of request class q's representative alone) as a column of each
-        master class of q; the number of new columns."""
-        rep_src = int(inst.request_source[patterns[q].r])
-        return sum(bool(master.add(*P.column(c, _rename(own, rep_src, P.source[c]))))
-                   for c in range(len(sizes)) if P.kinds[c] == q)
 
     found: list[dict] = []  # each new incumbent: when, its objective, what found it
     spent: dict[str, float] = defaultdict(float)  # seconds per step outside pricing (extra["seconds"])
@@ -462,11 +435,6 @@ def column_generation(
         consider(asg, how)
         repair(asg.owners, f"{how}, improved", 0.05)
 
-    started = time.perf_counter()
-    for q, pc in patterns.items():  # the patterns over a grid of scalar prices (placed alone)
-        for own in pc.first():
-            add_pattern(q, own)
-    spent["pattern columns"] += time.perf_counter() - started
     rounds: list[dict] = []
     branch_log: dict | None = None
     handover: float | None = None  # seconds from the start to the hand-over to the integer master
@@ -634,10 +602,6 @@ def column_generation(
         a = 0.0 if phase1 else alpha
         pi = a * center + (1 - a) * pi_lp
         n_before = len(master.columns)
-        started = time.perf_counter()
-        n_patterns = sum(add_pattern(q, own) for q, pc in patterns.items()
-                         if (own := pc.at(pi_lp[:3 * len(P.device_groups)])) is not None)
-        spent["pattern columns"] += time.perf_counter() - started
         best, added, all_proven, pricing_s, pricing_log = price_at(pi, pi_lp, mu, phase1)
         lval = bound_at(pi, best)
         mispriced = not added and a > 0  # nothing for the LP at the smoothed point
@@ -697,7 +661,6 @@ def column_generation(
                        "gap": gap(inc_obj if math.isfinite(inc_obj) else None, best_lb if math.isfinite(best_lb) else None),
                        "columns": master.n_placements, "lp": z, "added": added,
                        "pricing_s": pricing_s, "pricing_closed": all_proven, "smoothing": a,
-                       "pattern_columns": n_patterns,
                        "lagrangian": lval, "pricing": pricing_log})
         g = rounds[-1]["gap"]
         clock.report(f"column generation round {rnd}", rounds[-1]["incumbent"], rounds[-1]["bound"])

@@ -406,48 +406,6 @@ def master_mix(inst: Instance, classes: Sequence[Sequence[int]], tables: Sequenc
     return x
 
 
-class PatternColumns:
-    """Placements of request r from owner-count patterns, for column generation's master
-    (:mod:`optdist.milp.decomposition.colgen`): a cheap second pricing (one shortest path over
-    the layers per price, :meth:`PatternTables.solve_at`) whose placements are exact columns
-    (each placed alone by :func:`place_pattern` on full capacities; the caller costs it with the
-    evaluator) but carry no bound: the patterns are a restriction of the placements. Each
-    pattern is placed once (later calls with a pattern seen before return None).
-
-    ``inst``, ``r``: the instance and the request (a representative of its class). Where r's
-    network is not a chain there are no patterns (:attr:`tables` is None, every call None).
-    """
-
-    def __init__(self, inst: Instance, r: int) -> None:
-        self.inst, self.r = inst, r
-        self.tables = pattern_tables(inst, r)
-        self.fastest = least_loaded(inst, np.zeros(inst.n_devices), inst.n_devices)
-        self.seen: set[Pattern] = set()
-
-    def _place(self, pattern: Pattern | None) -> list[np.ndarray] | None:
-        if pattern is None or pattern in self.seen:
-            return None
-        self.seen.add(pattern)
-        return place_pattern(self.inst, self.r, capacities(self.inst), self.fastest, pattern)
-
-    def first(self) -> list[list[np.ndarray]]:
-        """The placements of the patterns over the scalar prices :data:`PRICES` (:func:`pattern_dp`)."""
-        if self.tables is None:
-            return []
-        return [own for p in pattern_dp(self.inst, self.tables) if (own := self._place(p)) is not None]
-
-    def at(self, group_prices: np.ndarray) -> list[np.ndarray] | None:
-        """The placement of the pattern of least ``latency + shared_weight * bytes + prices . usage``
-        at ``group_prices`` ((G*3,) seconds per unit on each group of identical devices, the
-        order of :func:`identical_device_groups`, memory / multiplications / bytes sent), or
-        None (no chain, no pattern, seen before, or it does not fit alone)."""
-        if self.tables is None:
-            return None
-        best = self.tables.solve_at(np.maximum(np.asarray(group_prices, dtype=float), 0.0),
-                                    self.inst.objective.shared_weight)
-        return None if best is None else self._place(best[0])
-
-
 def mix(profiles: Sequence[Profile], group_use: Sequence[np.ndarray], sizes: Sequence[int], total: np.ndarray,
         fill: float) -> list[np.ndarray] | None:
     """Requests per candidate (one array per class, summing to its size) whose usage per device
