@@ -62,11 +62,10 @@ columns it priced; what that reserve leaves -- all of it where the search added 
 goes to :func:`~optdist.milp.decomposition.repair.polish` on the incumbent: request by
 request, then pair moves, every placement a column; where it stops at a local optimum with
 time left and added columns, the per-device integer master over every column gets the rest),
-or at the time limit. No round starts
-with less than :data:`ROUND_MIN_S` left before solves stop starting (:func:`_solves_end`: the
-run's deadline less the solver's stop lag), where every pricing solve would be refused. Seed columns: ``start`` and the greedy
-heuristic's placements (each placed request's placement is a column of its class; greedy's
-rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
+or at the time limit. No round starts with less than :data:`ROUND_MIN_S` left before solves
+stop starting (:func:`_solves_end`: the run's deadline less the solver's stop lag), where every
+pricing solve would be refused. Seed columns: ``start`` and the greedy heuristic's placements
+(each placed request's placement is a column of its class; greedy's rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
 where they fit), and where neither is feasible a placement by shares of the devices
 (:func:`~optdist.milp.decomposition.construct.placement_by_construction`, :data:`SEED_SHARE` of the
 time left): a complete placement whose columns fill every class, so the LP master leaves
