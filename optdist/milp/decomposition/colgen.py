@@ -66,9 +66,10 @@ or at the time limit. No round starts with less than :data:`ROUND_MIN_S` left be
 stop starting (:func:`_solves_end`: the run's deadline less the solver's stop lag), where every
 pricing solve would be refused. Seed columns: ``start`` and the greedy heuristic's placements
 (each placed request's placement is a column of its class; greedy's rejected requests are
-placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve` where they fit), and where neither is feasible a placement by shares of the devices
-(:func:`~optdist.milp.decomposition.construct.placement_by_construction`, :data:`SEED_SHARE` of the
-time left): a complete placement whose columns fill every class, so the LP master leaves
+placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve` where they fit), and
+where neither is feasible a placement by shares of the devices
+(:func:`~optdist.milp.decomposition.construct.placement_by_construction`, :data:`SEED_SHARE` of
+the time left): a complete placement whose columns fill every class, so the LP master leaves
 phase 1 at once.
 Round 0 takes at most :data:`ROUND0_SHARE` of the time left (a class it does not close keeps
 its proven bound).
