@@ -620,3 +620,25 @@ def test_progress_lines_count_from_the_callers_start(caplog, monkeypatch):
     shown = [float(r.getMessage().split("s", 1)[0]) for r in caplog.records
              if r.name == "optdist.progress" and "column generation round" in r.getMessage()]
     assert shown and all(s >= 1000.0 for s in shown)
+
+
+@pytest.mark.slow
+def test_no_empty_rounds_and_the_run_deadline_holds():
+    """Inside a run deadline of 8 s (the CLI's ``--time-limit``) shorter than column generation's
+    own limit: the call returns within it (+ slack), and no round runs whose pricing solves were
+    all refused (the solver starts none within its stop lag of the deadline; before, such rounds
+    ran every ~20 ms until the own limit: 20 of them in the last half-second of a 60-s run)."""
+    import time
+
+    from optdist.instance import load_instance
+    from optdist.solvers.base import run_deadline
+
+    inst = load_instance("instances/coupled/cifar-6x5-nexus-rpi3.json")
+    t0 = time.perf_counter()
+    with run_deadline(t0 + 8.0):
+        res = column_generation(inst, time_limit=40, threads=1, seed=0)
+    assert time.perf_counter() - t0 <= 8.0 + 2.0
+    assert res.assignment is not None and optdist.evaluate(inst, res.assignment).feasible
+    priced = [r for r in res.extra["rounds"][1:] if r.get("pricing")]
+    assert not [r["round"] for r in priced
+                if all(p["seconds"] < 0.05 and not p["closed"] for p in r["pricing"])]

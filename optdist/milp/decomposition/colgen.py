@@ -58,12 +58,18 @@ integer master's: the per-device integer master over every column gets a quarter
 left, unless the aggregated integer master's proven optimum over the same columns fits the
 devices already or is no better than the incumbent, the improvement ``IMPROVE_SHARE`` of it,
 then branch-and-price the rest but a reserve for the per-device integer master over the
-columns it priced), or at the time limit. Seed columns: ``start`` and the greedy
-heuristic's placements (each placed request's placement is a column of its class; greedy's
-rejected requests are placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve`
-where they fit), and where neither is feasible a placement by shares of the devices
-(:func:`~optdist.milp.decomposition.construct.placement_by_construction`, :data:`SEED_SHARE` of the
-time left): a complete placement whose columns fill every class, so the LP master leaves
+columns it priced; what that reserve leaves -- all of it where the search added no column --
+goes to :func:`~optdist.milp.decomposition.repair.polish` on the incumbent: request by
+request, then pair moves, every placement a column; where it stops at a local optimum with
+time left and added columns, the per-device integer master over every column gets the rest),
+or at the time limit. No round starts with less than :data:`ROUND_MIN_S` left before solves
+stop starting (:func:`_solves_end`: the run's deadline less the solver's stop lag), where every
+pricing solve would be refused. Seed columns: ``start`` and the greedy heuristic's placements
+(each placed request's placement is a column of its class; greedy's rejected requests are
+placed by :func:`~optdist.milp.decomposition.repair.fill_and_improve` where they fit), and
+where neither is feasible a placement by shares of the devices
+(:func:`~optdist.milp.decomposition.construct.placement_by_construction`, :data:`SEED_SHARE` of
+the time left): a complete placement whose columns fill every class, so the LP master leaves
 phase 1 at once.
 Round 0 takes at most :data:`ROUND0_SHARE` of the time left (a class it does not close keeps
 its proven bound).
@@ -116,11 +122,11 @@ from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
 from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
-from optdist.milp.decomposition.repair import alone, fill_and_improve
+from optdist.milp.decomposition.repair import alone, fill_and_improve, polish as polish_placement
 from optdist.milp.decomposition.single import CUTOFF_STEPS
-from optdist.milp.run import Clock, offer
+from optdist.milp.run import Clock, adapter_for, offer
 from optdist.result import SolveResult, Termination, gap
-from optdist.solvers.base import stop_requested
+from optdist.solvers.base import MIN_SOLVER_S, deadline_left, stop_requested
 from optdist.transfers import RESOURCES, all_edges
 
 #: pricing uses rising latency cutoffs when the best known column's priced usage is at most
@@ -143,6 +149,12 @@ RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL 
 #: share of the time left that the improvement gets at the hand-over when branch-and-price follows
 #: (it found none of the final incumbents in the runs of benchmarks/milp/README.md, branch tight11)
 IMPROVE_SHARE = 0.1
+#: a round starts only with at least this many seconds left in which a solve can still start
+#: (:func:`_solves_end`); with less, every pricing solve is refused or cut at once (the last
+#: half-second of a 60-s run of cifar-6x5 held 20 such rounds): the rounds end there
+ROUND_MIN_S = 1.0
+#: seconds at most per single-request solve of the pair moves in the polish at the end
+POLISH_PER_SOLVE_S = 5.0
 
 
 class _Problem:
@@ -391,6 +403,26 @@ def column_generation(
                                   least=least, least_tol=pricing_gap), how)
         spent["improvement"] += time.perf_counter() - started
 
+    adapter = adapter_for(solver, solver_options)  # its stop lag: when solves stop starting (_solves_end)
+
+    def polish(how: str) -> None:
+        """The time left until no solve can start (:func:`_solves_end`) on the incumbent
+        (:func:`repair.polish`: each request at its best in the capacity the others leave, then
+        pairs of requests re-placed exactly); every placement found is a column, the result
+        re-scored by the evaluator (``consider``). Only seconds that nothing else uses come
+        here (the reserve branch-and-price leaves when it adds no column, or what the
+        per-device integer master leaves of it)."""
+        if incumbent is None or not repair_heuristic or admission or stop_requested():
+            return
+        end = _solves_end(deadline, adapter.stop_lag)
+        if not math.isfinite(end) or end - time.perf_counter() < ROUND_MIN_S:
+            return  # no limit: the rounds and the search end by themselves; too little left: nothing to gain
+        started = time.perf_counter()
+        consider(polish_placement(inst, incumbent, deadline=end, solver=solver, threads=threads, seed=seed,
+                                  solver_options=solver_options, per_solve=POLISH_PER_SOLVE_S, on_column=add_column,
+                                  candidates=known, least=least, least_tol=pricing_gap), f"{how}, polished")
+        spent["polish"] += time.perf_counter() - started
+
     left = deadline - time.perf_counter()
     seed_deadline = time.perf_counter() + (SEED_SHARE * left if math.isfinite(left) else 60.0)
     for asg in _seed_assignments(inst, start, seed_deadline):
@@ -560,6 +592,9 @@ def column_generation(
         if stop_requested():  # SIGINT/SIGTERM: the incumbent and the bound so far
             termination = Termination.INTERRUPTED
             break
+        if _solves_end(deadline, adapter.stop_lag) - time.perf_counter() < ROUND_MIN_S:
+            termination = Termination.TIME_LIMIT  # no round could price anything now: no empty rounds
+            break
         z, pi_lp, mu = master.solve_lp()
         # Wentges smoothing: price at a point between the centre and the LP duals; while the LP
         # still needs its artificial columns (phase 1) the duals price only fit, not the optimum
@@ -606,12 +641,17 @@ def column_generation(
             if (spread is not None or worse) and master.integer_proven:  # the per-device master can do no better
                 realised = len(master.columns)
             better = consider(spread, "integer master")
-            if (spread is None or spread.meta.get("spread") == "exact") and x is not None and not worse:
+            # the per-device integer master is built in Python before its solve starts: not in the
+            # last ROUND_MIN_S before solves stop starting (it ran 60-s runs past their deadline)
+            left = _solves_end(deadline, adapter.stop_lag) - time.perf_counter()
+            if ((spread is None or spread.meta.get("spread") == "exact") and x is not None and not worse
+                    and left >= ROUND_MIN_S):
                 # the least-loaded rule does not split it over the devices: the per-device integer
                 # master too (it may pick other columns), the better of the two is kept
                 started = time.perf_counter()
-                better |= consider(_on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0) if math.isfinite(left)
-                                               else 30.0, max(mip_gap / 10, 1e-6), threads, seed), "integer master")
+                better |= consider(_on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0, left)
+                                               if math.isfinite(left) else 30.0, max(mip_gap / 10, 1e-6), threads,
+                                               seed), "integer master")
                 spent["integer master on devices"] += time.perf_counter() - started
             if better:
                 repair(incumbent.owners, "integer master, improved", 0.05)
@@ -673,6 +713,16 @@ def column_generation(
                         consider(_on_devices(inst, P, master, max(left, 0.5) if math.isfinite(left) else 60.0,
                                              max(mip_gap / 10, 1e-6), threads, seed),
                                  "integer master on devices, after branching")
+                    if (gap(inc_obj if math.isfinite(inc_obj) else None, best_lb) or 0.0) > mip_gap:
+                        n_cols = len(master.columns)
+                        polish("after branching")  # the reserve the search left and nothing used
+                        left = _solves_end(deadline, adapter.stop_lag) - time.perf_counter()
+                        if len(master.columns) > n_cols and left >= ROUND_MIN_S and (
+                                gap(inc_obj if math.isfinite(inc_obj) else None, best_lb) or 0.0) > mip_gap:
+                            # the polish ended at a local optimum with time left: its columns may
+                            # combine with the others
+                            consider(_on_devices(inst, P, master, left, max(mip_gap / 10, 1e-6), threads, seed),
+                                     "integer master on devices, after the polish")
                 rounds[-1].update(incumbent=inc_obj if math.isfinite(inc_obj) else None, bound=best_lb,
                                   gap=gap(inc_obj if math.isfinite(inc_obj) else None, best_lb),
                                   elapsed_s=time.perf_counter() - t0)
@@ -817,6 +867,17 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
     return out
 
 
+def _solves_end(deadline: float, stop_lag: float) -> float:
+    """The ``time.perf_counter()`` value after which no solve of this run starts: ``deadline``,
+    or earlier the run's own deadline (:func:`optdist.solvers.base.run_deadline`, e.g. the CLI's
+    ``--time-limit``) less the solver's ``stop_lag`` (seconds) and the shortest solve it starts
+    (:meth:`optdist.solvers.base.Solver.solve` refuses a solve inside that window)."""
+    left = deadline_left()
+    if left is None:
+        return deadline
+    return min(deadline, time.perf_counter() + left - stop_lag - MIN_SOLVER_S)
+
+
 def _latency_cap(inst: Instance, r: int) -> float:
     """An upper bound (seconds) on request r's latency in any placement: every stage is at most
     its layer's multiplications on the slowest device plus an input layer's whole output over the
@@ -896,12 +957,14 @@ def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray, deadline
 def _fit(inst: Instance, asg: Assignment, deadline: float, threads: int | None) -> Assignment | None:
     """``asg`` if the evaluator finds it feasible, else its requests relabelled within the
     groups of identical devices by :func:`classes.spread_exact` (a twentieth of the time left to
-    ``deadline``, 0.5-3 s) if that fits, else None."""
+    ``deadline``, 0.5-3 s but never past it; none once it has passed) if that fits, else None."""
     from optdist.milp.decomposition.classes import spread_exact
 
     if evaluate(inst, asg).feasible:
         return asg
     left = deadline - time.perf_counter()
-    fit = spread_exact(inst, asg.owners, time_limit=min(max(left / 20, 0.5), 3.0) if math.isfinite(left) else 3.0,
+    if left <= 0.05:  # out of time: no relabelling MIP
+        return None
+    fit = spread_exact(inst, asg.owners, time_limit=min(max(left / 20, 0.5), 3.0, left) if math.isfinite(left) else 3.0,
                        threads=threads)
     return fit if fit is not None and evaluate(inst, fit).feasible else None

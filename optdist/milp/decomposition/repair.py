@@ -18,7 +18,9 @@ the *residual* capacities ``cap - sum_{q != r} use_q`` (the exact single-request
 * **pair moves** (:func:`pair_moves`): two placed requests re-placed exactly, one after the
   other, in the room the rest leaves them. Re-placing one request at a time stops where a
   cheaper placement of one needs room that only the other's moving frees (binding bandwidth);
-  a pair move reaches it (a 2-exchange local search).
+  a pair move reaches it (a 2-exchange local search);
+* **polish** (:func:`polish`): the improvement, then pair moves, until a deadline (the seconds
+  at the end of a run that nothing else can use).
 
 A heuristic: it gives incumbents (re-scored by the independent evaluator), never bounds.
 Every placement it finds for a request alone is also a column of the Dantzig-Wolfe master
@@ -214,3 +216,55 @@ def pair_moves(
                     break
         sweep = 0 if gained else sweep + 1
     return own, moves
+
+
+def polish(
+    inst: Instance,
+    start: Assignment,
+    *,
+    deadline: float,
+    solver: str = "highs",
+    threads: int | None = None,
+    seed: int | None = None,
+    solver_options: dict | None = None,
+    per_solve: float = 5.0,
+    on_column: Callable[[int, list[np.ndarray]], None] | None = None,
+    candidates: Callable[[int], list[tuple[float, list[np.ndarray], np.ndarray]]] | None = None,
+    least: Sequence[float] | None = None,
+    least_tol: float = 0.0,
+) -> Assignment:
+    """``start`` (every request placed, feasible) improved until ``deadline`` (a
+    ``time.perf_counter()`` value): request by request (:func:`fill_and_improve`, each solve at
+    most a quarter of the time left), then pair by pair (:func:`pair_moves`, ``per_solve`` s at
+    most per solve) from the better of the two. Every candidate is re-scored by the evaluator;
+    the best feasible one is returned, ``start`` itself where nothing beats it, so the result is
+    never worse than ``start``. ``on_column``, ``candidates``, ``least``, ``least_tol``: as
+    :func:`fill_and_improve` (``least`` also for :func:`pair_moves`). Stops early once
+    SIGINT/SIGTERM arrived. Raises ``ValueError`` if ``start`` is not feasible or leaves a
+    request unplaced. A heuristic: incumbents, never bounds."""
+    ev = evaluate(inst, start)
+    if not ev.feasible or any(o is None for o in start.owners):
+        raise ValueError(f"{inst.name}: polish needs a feasible placement of every request to start from")
+    best, best_obj = start, float(ev.objective)
+
+    def keep(owners: list) -> None:
+        nonlocal best, best_obj
+        asg = Assignment(owners, {**(start.meta or {})})
+        e = evaluate(inst, asg)
+        if e.feasible and e.objective < best_obj:
+            best, best_obj = asg, float(e.objective)
+
+    left = deadline - time.perf_counter()
+    if left > 0.05 and not stop_requested():
+        found = fill_and_improve(inst, start.owners, deadline=deadline, solver=solver, threads=threads, seed=seed,
+                                 solver_options=solver_options, per_solve=max(left / 4, 0.5), on_column=on_column,
+                                 candidates=candidates, least=least, least_tol=least_tol)
+        if found is not None:
+            keep(found.owners)
+    if deadline - time.perf_counter() > 0.05 and not stop_requested():
+        owners, moves = pair_moves(inst, best.owners, deadline=deadline, solver=solver, per_solve=per_solve,
+                                   threads=threads, seed=seed, solver_options=solver_options, on_column=on_column,
+                                   least=least)
+        if moves:
+            keep(owners)
+    return best
