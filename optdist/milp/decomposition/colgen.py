@@ -114,7 +114,7 @@ from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
-from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
+from optdist.milp.decomposition.master import Column, CountRow, Master, PackRow, RoundRow, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.repair import alone, fill_and_improve
 from optdist.milp.decomposition.single import CUTOFF_STEPS
@@ -759,7 +759,11 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
             pm.set_limits([])
             return math.inf, []
         pm.set_count_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
-                              row.threshold, sg) for row, sg in counts])
+                              row.threshold, sg) for row, sg in counts if isinstance(row, CountRow)])
+        pm.set_pack_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
+                             row.cap, row.thresholds, row.steps, sg) for row, sg in counts if isinstance(row, PackRow)])
+        pm.set_round_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
+                              row.step, row.offset, sg) for row, sg in counts if isinstance(row, RoundRow)])
 
         def priced(col: Column) -> float:  # its usage and the weights of its loads on the count rows
             return float(pi @ col.usage) + sum(sg * row.count(col.node_use) for row, sg in counts)
@@ -776,6 +780,8 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
         finally:
             pm.set_limits([])
             pm.set_count_prices([])
+            pm.set_pack_prices([])
+            pm.set_round_prices([])
         if pr.owners is None:
             return pr.bound, []
         col, key = P.column(c, _rename(pr.owners, rep_src, src))
