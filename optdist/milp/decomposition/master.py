@@ -78,7 +78,7 @@ With ``-step < offset <= 0`` every weight is ``>= 0`` and a column that uses not
 price of the bytes, the LP master fills the row to the byte by mixing two placements per
 request, and branching on one request's bytes finds another such mix in each child
 (``lenet-10x10-tight-tau0.6``: 2 requests at 1.08 x 18,000 B + 0.92 x 11,984 B next to 8 at
-30,032 B, 270,750 B in all where integer solutions reach 270,016 B; benchmarks/milp/README.md);
+30,032 B, 270,750 B in all; benchmarks/milp/README.md);
 the rounding row of ``step`` 6,016 B, ``offset`` -48 B weighs them 5, 3 and 2 with at most 45
 in all and cuts that mix off (45.08). :func:`separate_rounding` finds them; pricing prices the
 weight by one integer (:meth:`~optdist.milp.decomposition.pricing.PricingModel.set_round_prices`).
