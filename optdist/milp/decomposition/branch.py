@@ -48,12 +48,16 @@ fractional mix at the same value (``lenet-9x5-nexus-rpi3``: 50 nodes at the root
 (:class:`~optdist.milp.decomposition.master.CountRow`: at most ``k`` loads above ``cap / (k +
 1)`` per node, summed over a row's nodes) that its LP solution violates are added to the
 node's master and to every later node's (they hold for every integer placement, so they are
-valid in the whole tree), and the node's column generation goes on with their prices ``sigma``
-in pricing; its Lagrangian bound is then ``-pi . cap - sigma . (k m) + sum_parts n B_part``.
+valid in the whole tree), and the node goes back into the queue with its bound, solved again
+with them (their prices ``sigma`` in pricing) once no open node has a lower bound; its
+Lagrangian bound is then ``-pi . cap - sigma . (k m) + sum_parts n B_part``.
 On ``lenet-9x5`` they lift the root from 9.98033 to 10.03053 ms (the best placement known:
-10.05412 ms; ``benchmarks/scale/README.md``). Where no count row is violated, packing rows
+10.05412 ms; ``benchmarks/scale/README.md``). Where no count row is violated, a priced node's LP is cut by rounding rows
+(:class:`~optdist.milp.decomposition.master.RoundRow`: Chvatal-Gomory rows of a capacity row
+and the convexity rows), else by packing rows
 (:class:`~optdist.milp.decomposition.master.PackRow`: the dual of the fractional bin packing
-of the LP's loads, a weight per load size) are separated and priced the same way.
+of the LP's loads, a weight per load size), priced the same way (the unpriced root of a
+converged LP master separates count rows only, and otherwise branches at once).
 
 Entry point: :func:`branch_and_price`, called by
 :func:`optdist.milp.decomposition.colgen.column_generation` once the LP master has converged.
@@ -199,6 +203,11 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             entry["closed"] = "infeasible" if math.isinf(lb) else "bound, early" if how == "closed" else "bound"
             pruned[0] = min(pruned[0], lb)
             continue
+        if how == "cuts":  # back into the queue with its bound (nodes below it go first)
+            entry["cuts"] = "requeued"
+            heapq.heappush(heap, Node(lb, counter, node.parts))
+            counter += 1
+            continue
         if how == "deadline":  # its bound so far; the search ends
             heapq.heappush(heap, Node(lb, counter, node.parts))
             counter += 1
@@ -257,9 +266,10 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
         the master); True if any."""
         if cuts is None or phase1:
             return False
-        new = (separate_counts(rows, master.columns, master.lp_values, cuts)
-               or separate_rounding(rows, master.columns, master.lp_values, sum(p.size for p in parts), cuts)
-               or separate_packing(rows, master.columns, master.lp_values, cuts))
+        new = separate_counts(rows, master.columns, master.lp_values, cuts)
+        if not new and price is not None:  # the unpriced root branches as before them
+            new = (separate_rounding(rows, master.columns, master.lp_values, sum(p.size for p in parts), cuts)
+                   or separate_packing(rows, master.columns, master.lp_values, cuts))
         for row in new:
             cuts.append(row)
             master.add_count_row(row)
@@ -322,7 +332,7 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
             return best, x_cols, pi, "closed"
         if not prices_out():  # converged (or pricing found nothing new)
             if separate(phase1):
-                continue  # a count row cuts the LP solution off: its column generation goes on
+                return best, x_cols, pi, "cuts"  # a row cuts the LP solution off: the node goes back
             return best, x_cols, pi, "phase 1" if phase1 else "lp"
     return best, x_cols, pi, "deadline"
 
