@@ -78,8 +78,10 @@ LP master converged with every price 0 (the aggregated rows are slack: what is l
 the requests split over identical devices, which those rows cannot see), the search runs on
 one row per device, over every column under its relabellings, with the pricing problems'
 device symmetry rows lifted for it. The search adds count rows (at most ``k`` loads above a
-device's ``cap / (k + 1)``, :class:`~optdist.milp.decomposition.master.CountRow`) where a
-node's LP violates them; pricing prices them (:meth:`PricingModel.set_count_prices`). An
+device's ``cap / (k + 1)``, :class:`~optdist.milp.decomposition.master.CountRow`), rounding
+rows (:class:`~optdist.milp.decomposition.master.RoundRow`) and packing rows
+(:class:`~optdist.milp.decomposition.master.PackRow`) where a node's LP violates them; pricing
+prices them (:meth:`PricingModel.set_count_prices`, ``set_round_prices``, ``set_pack_prices``). An
 integral node whose solution does not fit on the devices starts the per-device integer master
 over every column so far (an incumbent found early closes nodes early).
 
