@@ -73,7 +73,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optdist.milp.decomposition.master import Column, CutRow, Master, Row, separate_counts, separate_packing, separate_rounding
+from optdist.milp.decomposition.master import (Column, CutRow, Master, Row, separate_counts, separate_packing,
+                                               separate_rounding)
 from optdist.solvers.base import stop_requested
 
 TOL = 1e-9  # relative tolerance of a limit and of integrality

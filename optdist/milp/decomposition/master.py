@@ -524,7 +524,8 @@ def separate_packing(rows: list[Row], columns: list[Column], x: np.ndarray, know
         if not len(rise):
             continue
         per_node, _p = _knapsack(sizes, a, cap / (1 - PACK_MARGIN) * (1 + 1e-9))
-        pr = PackRow(tuple(row.nodes), row.resource, float(cap), tuple(float(sizes[j] * (1 - PACK_MARGIN)) for j in rise),
+        pr = PackRow(tuple(row.nodes), row.resource, float(cap),
+                     tuple(float(sizes[j] * (1 - PACK_MARGIN)) for j in rise),
                      tuple(float(v) for v in np.diff(np.concatenate([[0.0], env[rise]]))), float(per_node))
         lhs = float(xs @ np.array([pr.count(c.node_use) for c, _v in placed]))
         if lhs > pr.rhs * (1 + min_violation) + 1e-9 and pr not in have:
@@ -534,12 +535,14 @@ def separate_packing(rows: list[Row], columns: list[Column], x: np.ndarray, know
 
 
 def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: int, known: list, *,
-                      most: int = 2, min_violation: float = ROUND_MIN_VIOLATION, max_values: int = 40) -> list[RoundRow]:
+                      most: int = 2, min_violation: float = ROUND_MIN_VIOLATION,
+                      max_values: int = 30, tight: float = 0.99) -> list[RoundRow]:
     """Rounding rows (module docstring) that the LP solution ``x`` (``n`` requests in all) violates
     by more than ``min_violation`` (in requests), the ``most`` most violated first, none of
     ``known``: per capacity row, for every ``step`` a difference of two usages of the columns in
     the LP solution and every ``offset`` such a usage modulo ``step`` (in ``(-step, 0]``, a zero
-    usage weighing 0). Columns without ``node_use`` count 0."""
+    usage weighing 0), over the ``max_values`` least usages, on the rows the LP fills to at least
+    ``tight`` of their right-hand side. Columns without ``node_use`` count 0."""
     placed = [(c, float(v)) for c, v in zip(columns, x)
               if v > 1e-9 and c.kind == "placement" and c.node_use is not None]
     if not placed or n <= 0:
@@ -551,6 +554,8 @@ def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: 
         if row.rhs <= 0:
             continue
         u = np.array([float(c.node_use[list(row.nodes), row.resource].sum()) for c, _v in placed])
+        if float(xs @ u) < tight * row.rhs:
+            continue  # a row with room left: its rounding rows are hardly violated
         vals = np.unique(u)[:max_values]
         steps = np.unique(np.concatenate([np.abs(vals[:, None] - vals[None, :]).reshape(-1), vals]))
         steps = steps[steps > 1e-6 * max(float(row.rhs), 1.0)]
@@ -558,11 +563,15 @@ def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: 
         for d in steps:
             offs = np.unique(-np.mod(-vals, d))  # in (-d, 0]
             offs = offs[-offs / d <= 1 - 2 * ROUND_EPS]  # a zero usage weighs 0
-            for c in offs:
-                lhs = float(xs @ np.floor((u - c) / d + ROUND_EPS))
-                rhs = math.floor((row.rhs - c * n) / d + ROUND_EPS * n)
-                if rhs >= 1 and lhs - rhs > min_violation and (best is None or lhs - rhs > best[0]):
-                    best = (lhs - rhs, RoundRow(tuple(row.nodes), row.resource, float(d), float(c), float(rhs)))
+            if not len(offs):
+                continue
+            lhs = xs @ np.floor((u[:, None] - offs[None, :]) / d + ROUND_EPS)  # one per offset
+            rhs = np.floor((row.rhs - offs * n) / d + ROUND_EPS * n)
+            viol = np.where(rhs >= 1, lhs - rhs, -np.inf)
+            q = int(np.argmax(viol))
+            if viol[q] > min_violation and (best is None or viol[q] > best[0]):
+                best = (float(viol[q]), RoundRow(tuple(row.nodes), row.resource, float(d), float(offs[q]),
+                                                 float(rhs[q])))
         if best is not None and best[1] not in have:
             found.append(best)
     found.sort(key=lambda t: -t[0])
