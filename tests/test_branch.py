@@ -296,3 +296,155 @@ def test_load_weights_of_a_node_never_exceed_the_level():
         for _ in range(200):
             loads = rng.dirichlet(np.ones(rng.integers(1, 12))) * cap * rng.uniform(0.5, 1.0)
             assert weights(loads, t).sum() <= k
+
+
+def _radio_case():
+    """Two identical radios of capacity 1 on one aggregated row (rhs 2), ten requests of one
+    class: ``big`` (cost 1.0) sends 0.31 from one radio, ``small`` (1.2) 0.04, ``none`` (3.0)
+    nothing. A radio takes three big loads and then one small (0.97), not two (1.01); count rows
+    up to level 16 weigh a small load 0, so they do not see it. Optimum 5 big + 5 small = 11.0
+    (brute force below); the LP master: 10.81."""
+    pats = [(1.0, [0.31, 0.0]), (1.0, [0.0, 0.31]), (1.2, [0.04, 0.0]), (1.2, [0.0, 0.04]), (3.0, [0.0, 0.0])]
+    rows = [Row((0, 1), 2, 2.0)]
+    cols = [[Column(0, "placement", cost, np.array([sum(use)]), node_use=np.array([[0, 0, u] for u in use]))
+             for cost, use in pats]]
+    return rows, cols
+
+
+def _fits_per_radio(pick) -> bool:
+    return bool(np.all(sum(c.node_use for c in pick)[:, 2] <= 1.0 + 1e-12))
+
+
+def test_packing_rows_hold_for_every_integer_packing_and_lift_the_lp_where_count_rows_cannot():
+    """Every multiset of placements that fits the radios one by one meets the packing rows the
+    LP solutions violate; the count rows see nothing there, the packing rows lift the LP master
+    from 10.81 to 10.86 (the brute-force optimum: 11.0), never above it."""
+    from optdist.milp.decomposition.master import separate_counts, separate_packing
+
+    rows, cols = _radio_case()
+    fits = [pick for pick in itertools.combinations_with_replacement(cols[0], 10) if _fits_per_radio(pick)]
+    opt = min(sum(c.cost for c in pick) for pick in fits)
+    assert opt == pytest.approx(11.0)
+    m = Master(rows, [10], 1.0)
+    for col in cols[0]:
+        m.add(col)
+    z0 = m.solve_lp()[0]
+    assert z0 < opt - 0.1
+    assert separate_counts(rows, m.columns, m.lp_values, []) == []
+    found, z = separate_packing(rows, m.columns, m.lp_values, []), z0
+    assert found
+    while found:
+        for pr in found:
+            for pick in fits:
+                assert sum(pr.count(c.node_use) for c in pick) <= pr.rhs * (1 + 1e-12)
+            m.add_count_row(pr)
+        z, pi, mu = m.solve_lp()
+        found = separate_packing(rows, m.columns, m.lp_values, m.count_rows)
+    assert z0 + 0.04 < z <= opt * (1 + 1e-9)  # 10.81 -> 10.86
+    assert np.any(m.sigma > 0)  # the rows bind: pricing must see their prices
+    best = min(m.reduced_cost(col, pi, mu) for col in m.columns if col.kind == "placement")
+    assert best == pytest.approx(0.0, abs=1e-9)
+
+
+def test_packing_rows_never_cut_loads_that_fit_one_node():
+    """Random LP demands over random sizes: every packing row found weighs the loads of any
+    random set that fits one node (exact fits and sizes just above a threshold included) at
+    most ``per_node``."""
+    from optdist.milp.decomposition.master import Column as Col, separate_packing
+
+    rng = np.random.default_rng(1)
+    cap = 27075.0
+    found_any = 0
+    for _ in range(40):
+        k = int(rng.integers(2, 6))
+        sizes = np.sort(rng.uniform(0.01, 0.45, size=k)) * cap
+        m = 3
+        cols, x = [], []
+        for s in sizes:
+            use = np.zeros((m, 3))
+            use[0, 2] = s
+            cols.append(Col(0, "placement", 1.0, np.array([s]), node_use=use))
+            x.append(rng.uniform(0.5, 1.2) * m * cap / s / k)
+        for pr in separate_packing([Row(tuple(range(m)), 2, m * cap)], cols, np.array(x), [], min_violation=1e-3):
+            found_any += 1
+            assert pr.rhs == pytest.approx(pr.per_node * m)
+            for _t in range(300):
+                loads, left = [], cap
+                while True:
+                    fit = [s for s in sizes if s <= left]
+                    if not fit or rng.random() < 0.1:
+                        break
+                    loads.append(float(rng.choice(fit)))
+                    left -= loads[-1]
+                if left > 0 and rng.random() < 0.5:
+                    loads.append(left)  # fill the node to the byte
+                use = np.zeros((m, 3))
+                node = np.zeros((len(loads), m, 3))
+                node[:, 0, 2] = loads
+                total = sum(pr.count(n) for n in node)
+                assert total <= pr.per_node * (1 + 1e-9)
+                use[0, 2] = sum(loads)
+    assert found_any >= 5
+
+
+def test_search_with_rows_closes_the_radio_case_at_the_root():
+    """On the radio case (count rows see nothing) the search's priced root separates a row, goes
+    back into the queue and closes at the brute-force optimum when solved again; the bound of
+    every solve of the root is at most the optimum; without the rows the search branches."""
+    rows, cols = _radio_case()
+    out, inc, _ = _search(rows, cols, [10], count_cuts=True)
+    assert inc == pytest.approx(11.0, rel=1e-9)
+    assert out.open == 0 and out.bound == pytest.approx(11.0, rel=1e-9)
+    assert out.log[0].get("cuts") == "requeued" and out.log[0]["count_rows"] >= 1
+    assert all(e["bound"] <= 11.0 * (1 + 1e-9) for e in out.log if e["parts"] == 1)
+    plain, _inc, _ = _search(rows, cols, [10])
+    assert "branch" in plain.log[0] and out.nodes < plain.nodes
+
+
+def test_rounding_rows_hold_for_every_integer_solution():
+    """Random knapsacks (one capacity row, ``n`` requests, columns of random usage, one of usage
+    0): every rounding row separated from random fractional solutions, and every row over random
+    steps and offsets, is met by every integer solution (brute force; solutions that fill the row
+    to the unit included)."""
+    from optdist.milp.decomposition.master import RoundRow, separate_rounding
+
+    rng = np.random.default_rng(2)
+    separated = 0
+    for _ in range(30):
+        n = int(rng.integers(2, 6))
+        use = np.concatenate([[0.0], rng.integers(1, 40, size=int(rng.integers(2, 5))).astype(float)])
+        cap = float(np.sort(use)[-2] * n)  # some integer solutions fill it exactly
+        cols = [Column(0, "placement", 1.0, np.array([u]), node_use=np.array([[0, 0, u / 2], [0, 0, u / 2]]))
+                for u in use]
+        sols = [pick for pick in itertools.combinations_with_replacement(range(len(use)), n)
+                if use[list(pick)].sum() <= cap]
+        rows = [Row((0, 1), 2, cap)]
+        cands = [RoundRow((0, 1), 2, float(d), float(-c), math.floor((cap + c * n) / d + 1e-6 * n))
+                 for d in rng.uniform(1, 40, size=5) for c in rng.uniform(0, d * 0.99, size=3)]
+        for _t in range(5):
+            x = rng.dirichlet(np.ones(len(use))) * n
+            cands += separate_rounding(rows, cols, x, n, [])
+        separated += len(cands) - 15
+        for rr in cands:
+            w = np.array([rr.count(c.node_use) for c in cols])
+            assert w[0] == 0
+            for pick in sols:
+                assert w[list(pick)].sum() <= rr.rhs
+    assert separated >= 10
+
+
+def test_search_with_rounding_rows_proves_the_knapsack_optimum_at_the_root():
+    """On the one-row knapsack (no per-node structure for count or packing rows to see) the
+    priced root separates a rounding row and closes at the brute-force optimum when solved again
+    (2 solves; 15 nodes without the rows); no solve of the root has a bound above it."""
+    patterns, sizes, rhs = KNAPSACK
+    rows, cols = _problem(patterns, sizes, rhs)
+    _with_node_use(cols, 1)
+    opt = _brute_force(cols, sizes, rhs)
+    out, inc, _ = _search(rows, cols, sizes, count_cuts=True)
+    plain, _inc, _ = _search(rows, cols, sizes)
+    assert inc == pytest.approx(opt, rel=1e-9)
+    assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9)
+    assert out.log[0].get("cuts") == "requeued" and out.log[0]["count_rows"] >= 1
+    assert all(e["bound"] <= opt * (1 + 1e-9) for e in out.log if e["parts"] == 1)
+    assert out.nodes == 2 < plain.nodes

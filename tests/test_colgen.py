@@ -587,6 +587,47 @@ def test_pricing_prices_loads_above_a_count_rows_threshold_in_truth():
     assert again.value == pytest.approx(free.value, rel=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["round", "pack"])
+def test_pricing_prices_rounding_and_packing_rows_in_truth(kind):
+    """A rounding row's (``PricingModel.set_round_prices``) or a packing row's
+    (``set_pack_prices``) price in pricing: the priced value of the placement it returns is its
+    cost plus ``sigma`` times the row's weight of the usage the evaluator finds, at most the value
+    so priced of the placement at zero prices (the model never weighs a placement more than the
+    row does: its bound stays valid), its bound at most its value; lifting the prices restores
+    the model."""
+    from optdist.milp.decomposition.master import PackRow, RoundRow
+    from optdist.milp.decomposition.repair import alone
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    devices = tuple(range(inst.n_devices))
+    cap = float(capacity_matrix(inst)[0, 2])
+    pm = PricingModel(inst, 0, solver="highs")
+    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+    free = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    cost0, use0 = alone(inst, 0, free.owners)
+    loads = use0[list(devices), 2]
+    if kind == "round":
+        total = float(loads.sum())
+        row = RoundRow(devices, 2, total / 2.5, -0.1 * total, 100.0)  # weight 2 at zero prices
+        setter, args = pm.set_round_prices, (devices, "bandwidth", row.step, row.offset)
+    else:
+        top = float(loads.max())
+        row = PackRow(devices, 2, cap, (0.5 * top, top * (1 - 1e-6)), (0.4, 0.6), 1.0)  # as separated
+        setter, args = pm.set_pack_prices, (devices, "bandwidth", cap, row.thresholds, row.steps)
+    assert row.count(use0) >= 1
+    sigma = 0.5 * cost0 / row.count(use0)
+    setter([(*args, sigma)])
+    pr = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    assert pr.owners is not None and pr.proven
+    cost, use = alone(inst, 0, pr.owners)
+    assert pr.value == pytest.approx(cost + sigma * row.count(use), rel=1e-6)
+    assert pr.value <= (cost0 + sigma * row.count(use0)) * (1 + 1e-6)
+    assert pr.bound <= pr.value * (1 + 1e-9) and pr.bound >= free.bound * (1 - 1e-9)
+    setter([])
+    again = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    assert again.value == pytest.approx(free.value, rel=1e-6)
+
+
 @pytest.mark.slow
 def test_count_rows_on_lenet_9x5_keep_every_bound_below_the_best_placement_known():
     """lenet-9x5: the search separates count rows (its LP master sits at the per-request optima,

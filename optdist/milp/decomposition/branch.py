@@ -48,10 +48,16 @@ fractional mix at the same value (``lenet-9x5-nexus-rpi3``: 50 nodes at the root
 (:class:`~optdist.milp.decomposition.master.CountRow`: at most ``k`` loads above ``cap / (k +
 1)`` per node, summed over a row's nodes) that its LP solution violates are added to the
 node's master and to every later node's (they hold for every integer placement, so they are
-valid in the whole tree), and the node's column generation goes on with their prices ``sigma``
-in pricing; its Lagrangian bound is then ``-pi . cap - sigma . (k m) + sum_parts n B_part``.
+valid in the whole tree), and the node goes back into the queue with its bound, solved again
+with them (their prices ``sigma`` in pricing) once no open node has a lower bound; its
+Lagrangian bound is then ``-pi . cap - sigma . (k m) + sum_parts n B_part``.
 On ``lenet-9x5`` they lift the root from 9.98033 to 10.03053 ms (the best placement known:
-10.05412 ms; ``benchmarks/scale/README.md``).
+10.05412 ms; ``benchmarks/scale/README.md``). Where no count row is violated, a priced node's LP is cut by rounding rows
+(:class:`~optdist.milp.decomposition.master.RoundRow`: Chvatal-Gomory rows of a capacity row
+and the convexity rows), else by packing rows
+(:class:`~optdist.milp.decomposition.master.PackRow`: the dual of the fractional bin packing
+of the LP's loads, a weight per load size), priced the same way (the unpriced root of a
+converged LP master separates count rows only, and otherwise branches at once).
 
 Entry point: :func:`branch_and_price`, called by
 :func:`optdist.milp.decomposition.colgen.column_generation` once the LP master has converged.
@@ -67,7 +73,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optdist.milp.decomposition.master import Column, CountRow, Master, Row, separate_counts
+from optdist.milp.decomposition.master import (Column, CutRow, Master, Row, separate_counts, separate_packing,
+                                               separate_rounding)
 from optdist.solvers.base import stop_requested
 
 TOL = 1e-9  # relative tolerance of a limit and of integrality
@@ -122,8 +129,8 @@ class Outcome:
 
 #: ``price(part, pi, counts, time_limit) -> (proven bound on the part's priced value, new
 #: columns)``: the priced value of a column is ``c_p + pi . a_p + sum sigma n_p`` over
-#: ``counts``, the count rows with a positive price ``sigma`` (pairs ``(CountRow, sigma)``)
-Pricer = Callable[[Part, np.ndarray, list[tuple[CountRow, float]], float], tuple[float, list[tuple[Column, tuple]]]]
+#: ``counts``, the count and packing rows with a positive price ``sigma`` (pairs ``(row, sigma)``)
+Pricer = Callable[[Part, np.ndarray, list[tuple[CutRow, float]], float], tuple[float, list[tuple[Column, tuple]]]]
 #: ``integral(parts, counts) -> objective`` of the integer solution ``counts`` (master column
 #: index -> how many requests take it, per part) if the evaluator accepts it spread over the
 #: devices (it is then a candidate incumbent), else None
@@ -148,8 +155,9 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
     is its Dantzig-Wolfe bound), so the root is branched on the LP over ``pool`` without
     pricing it again (a split of any LP solution keeps every integer solution in one child);
     if that LP needs its artificial columns or gives no split, the root is priced as any node.
-    ``count_cuts``: separate count rows (:class:`~optdist.milp.decomposition.master.CountRow`,
-    valid for every integer placement) at each node's converged LP and add them to every later
+    ``count_cuts``: separate count rows (:class:`~optdist.milp.decomposition.master.CountRow`),
+    and where none is violated packing rows (:class:`~optdist.milp.decomposition.master.PackRow`;
+    both valid for every integer placement) at each node's converged LP and add them to every later
     node's master (the columns need ``node_use``; ``price`` gets their prices). Returns an
     :class:`Outcome`; its bound is at least ``root_bound``.
     """
@@ -159,7 +167,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
     stuck: list[float] = []  # bounds of nodes that stay open without children
     pruned = [math.inf]  # least bound of a node closed within the gap (or integral above its bound)
     log: list[dict] = []
-    cuts: list[CountRow] = []  # count rows found so far (valid everywhere: every node's master has them)
+    cuts: list[CutRow] = []  # count rows found so far (valid everywhere: every node's master has them)
     solved = 0
     counter = 1
 
@@ -195,6 +203,11 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
         if math.isinf(lb) or closes(lb):
             entry["closed"] = "infeasible" if math.isinf(lb) else "bound, early" if how == "closed" else "bound"
             pruned[0] = min(pruned[0], lb)
+            continue
+        if how == "cuts":  # back into the queue with its bound (nodes below it go first)
+            entry["cuts"] = "requeued"
+            heapq.heappush(heap, Node(lb, counter, node.parts))
+            counter += 1
             continue
         if how == "deadline":  # its bound so far; the search ends
             heapq.heappush(heap, Node(lb, counter, node.parts))
@@ -236,7 +249,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
 
 def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,
                 price: Pricer | None, deadline: float, threads: int | None, seed: int | None,
-                closes: Callable[[float], bool] | None = None, cuts: list[CountRow] | None = None):
+                closes: Callable[[float], bool] | None = None, cuts: list[CutRow] | None = None):
     """Column generation at a node (the parts with limits priced first, the others only once
     none of theirs prices out): (its best Lagrangian bound, per part the last LP's
     (column, x) with x > 0, the last LP's prices per row, how it ended: ``lp`` (converged), ``phase 1`` (converged with
@@ -250,10 +263,14 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
     master = Master(rows, [p.size for p in parts], cost_unit, threads=threads, seed=seed, count_rows=cuts)
 
     def separate(phase1: bool) -> bool:
-        """Add the count rows the last LP violates (to ``cuts`` and the master); True if any."""
+        """Add the count rows the last LP violates, or if none the packing rows (to ``cuts`` and
+        the master); True if any."""
         if cuts is None or phase1:
             return False
         new = separate_counts(rows, master.columns, master.lp_values, cuts)
+        if not new and price is not None:  # the unpriced root branches as before them
+            new = (separate_rounding(rows, master.columns, master.lp_values, sum(p.size for p in parts), cuts)
+                   or separate_packing(rows, master.columns, master.lp_values, cuts))
         for row in new:
             cuts.append(row)
             master.add_count_row(row)
@@ -316,7 +333,7 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
             return best, x_cols, pi, "closed"
         if not prices_out():  # converged (or pricing found nothing new)
             if separate(phase1):
-                continue  # a count row cuts the LP solution off: its column generation goes on
+                return best, x_cols, pi, "cuts"  # a row cuts the LP solution off: the node goes back
             return best, x_cols, pi, "phase 1" if phase1 else "lp"
     return best, x_cols, pi, "deadline"
 

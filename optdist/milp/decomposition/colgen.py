@@ -84,8 +84,10 @@ LP master converged with every price 0 (the aggregated rows are slack: what is l
 the requests split over identical devices, which those rows cannot see), the search runs on
 one row per device, over every column under its relabellings, with the pricing problems'
 device symmetry rows lifted for it. The search adds count rows (at most ``k`` loads above a
-device's ``cap / (k + 1)``, :class:`~optdist.milp.decomposition.master.CountRow`) where a
-node's LP violates them; pricing prices them (:meth:`PricingModel.set_count_prices`). An
+device's ``cap / (k + 1)``, :class:`~optdist.milp.decomposition.master.CountRow`), rounding
+rows (:class:`~optdist.milp.decomposition.master.RoundRow`) and packing rows
+(:class:`~optdist.milp.decomposition.master.PackRow`) where a node's LP violates them; pricing
+prices them (:meth:`PricingModel.set_count_prices`, ``set_round_prices``, ``set_pack_prices``). An
 integral node whose solution does not fit on the devices starts the per-device integer master
 over every column so far (an incumbent found early closes nodes early).
 
@@ -120,7 +122,7 @@ from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
-from optdist.milp.decomposition.master import Column, Master, Row, lagrangian_bound
+from optdist.milp.decomposition.master import Column, CountRow, Master, PackRow, RoundRow, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.repair import alone, fill_and_improve, polish as polish_placement
 from optdist.milp.decomposition.single import CUTOFF_STEPS
@@ -809,7 +811,11 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
             pm.set_limits([])
             return math.inf, []
         pm.set_count_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
-                              row.threshold, sg) for row, sg in counts])
+                              row.threshold, sg) for row, sg in counts if isinstance(row, CountRow)])
+        pm.set_pack_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
+                             row.cap, row.thresholds, row.steps, sg) for row, sg in counts if isinstance(row, PackRow)])
+        pm.set_round_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
+                              row.step, row.offset, sg) for row, sg in counts if isinstance(row, RoundRow)])
 
         def priced(col: Column) -> float:  # its usage and the weights of its loads on the count rows
             return float(pi @ col.usage) + sum(sg * row.count(col.node_use) for row, sg in counts)
@@ -826,6 +832,8 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
         finally:
             pm.set_limits([])
             pm.set_count_prices([])
+            pm.set_pack_prices([])
+            pm.set_round_prices([])
         if pr.owners is None:
             return pr.bound, []
         col, key = P.column(c, _rename(pr.owners, rep_src, src))

@@ -53,6 +53,36 @@ per-request optima, whose 9 placements put 4-5 loads of 13.4-14.8 % of a radio e
 radios that can take 7 such loads (above 12.5 %) each (36 > 35; ``benchmarks/scale/README.md``).
 :func:`separate_counts` finds the rows an LP solution violates.
 
+Packing rows (:class:`PackRow`, the same kind of row with a weight per load size found from
+the LP solution). For a row's ``m`` nodes of capacity ``C`` and the LP's loads, ``n_s`` of each
+size ``s``, the fractional bin-packing LP (Gilmore-Gomory: ``min sum_P y_P`` over patterns ``P``,
+multisets of sizes that fit in ``C``, covering every ``n_s``) needs more than ``m`` nodes exactly
+when its dual ``a_s >= 0`` (every pattern weighs at most 1) gives ``sum_s n_s a_s > m``. Weighing
+each load by the largest ``a_s`` of the sizes at most it is valid for every load that fits
+(loads that fit one node map to sizes that fit it), so ``sum_c sum_p n_p x_p <= m`` holds for
+every integer placement (:func:`separate_packing`, with a margin :data:`PACK_MARGIN` on the
+sizes and the capacity). Count rows are the case ``a_s`` in ``{0, 1/k}``; packing rows also weigh loads below
+``C / 17`` (the count rows' highest level) and mixes of sizes.
+
+Rounding rows (:class:`RoundRow`, Chvatal-Gomory rank-1 rows of one capacity row and the
+convexity rows). With ``U_p`` what column p uses of a capacity row (right-hand side ``C``), ``n``
+the requests and any ``step > 0``, ``offset``, ``eps`` in ``[0, 1)``, every integer solution
+meets ``sum_p ((U_p - offset) / step + eps) x_p <= (C - offset n) / step + eps n`` (the capacity
+row over ``step`` plus ``eps - offset / step`` times the convexity rows), and so, the ``x_p``
+being integers ``>= 0``,
+
+    sum_c sum_p floor((U_p - offset) / step + eps) x_p <= floor((C - offset n) / step + eps n).
+
+With ``-step < offset <= 0`` every weight is ``>= 0`` and a column that uses nothing of the row
+(a reject column) weighs 0. Where the requests' placements trade bytes for latency along the
+price of the bytes, the LP master fills the row to the byte by mixing two placements per
+request, and branching on one request's bytes finds another such mix in each child
+(``lenet-10x10-tight-tau0.6``: 2 requests at 1.08 x 18,000 B + 0.92 x 11,984 B next to 8 at
+30,032 B, 270,750 B in all; benchmarks/milp/README.md);
+the rounding row of ``step`` 6,016 B, ``offset`` -48 B weighs them 5, 3 and 2 with at most 45
+in all and cuts that mix off (45.08). :func:`separate_rounding` finds them; pricing prices the
+weight by one integer (:meth:`~optdist.milp.decomposition.pricing.PricingModel.set_round_prices`).
+
 Every row is scaled to right-hand side 1 and costs are in units of ``cost_unit`` seconds,
 so HiGHS' absolute tolerances act on numbers near 1. The master grows by ``addCol``: it is
 built once and never rebuilt; each LP re-solve starts from the previous basis.
@@ -73,6 +103,12 @@ BIG = 1e4  # artificial column cost, in cost units (the real columns cost ~1 eac
 #: 0.5 %; ``lenet-10x10-tight-tau0.6``'s weighs 70.2 on 70 (0.3 %), and pricing its root again
 #: at the new prices took 11-30 s under load for no rise of the bound (benchmarks/milp/README.md)
 MIN_VIOLATION = 0.01
+#: least violation (share of the right-hand side) of a packing row (:class:`PackRow`) worth adding:
+#: as for count rows (on ``lenet-10x10-tight-tau0.6`` the packing rows found are count rows at
+#: 0.24-0.25 %, benchmarks/milp/README.md)
+PACK_MIN_VIOLATION = MIN_VIOLATION
+#: least violation (in requests) of a rounding row (:class:`RoundRow`) worth adding
+ROUND_MIN_VIOLATION = 1e-3
 
 
 @dataclass(frozen=True)
@@ -118,6 +154,65 @@ def weights(loads: np.ndarray, threshold: float) -> np.ndarray:
     return np.maximum(np.ceil(np.asarray(loads, dtype=float) * (1 - 1e-9) / threshold) - 1, 0.0)
 
 
+@dataclass(frozen=True)
+class PackRow:
+    """A packing row (module docstring): ``sum_p n_p x_p <= rhs`` with ``n_p`` the weight of column
+    p's loads of ``resource`` on ``nodes`` (each of capacity ``cap``), a load ``u`` weighing
+    ``sum_j steps[j] [u >= thresholds[j]]`` (ascending thresholds, positive steps); the loads that
+    fit on one node weigh at most ``per_node``, ``rhs = per_node * len(nodes)``."""
+
+    nodes: tuple[int, ...]
+    resource: int
+    cap: float  # each node's capacity (real units)
+    thresholds: tuple[float, ...]
+    steps: tuple[float, ...]
+    per_node: float
+
+    @property
+    def rhs(self) -> float:
+        return float(self.per_node * len(self.nodes))
+
+    def count(self, node_use: np.ndarray | None) -> float:
+        """``n_p`` of a column whose per-node usage is ``node_use`` ((n_nodes, 3); None: 0)."""
+        if node_use is None:
+            return 0.0
+        loads = np.asarray(node_use[list(self.nodes), self.resource], dtype=float)
+        return float(sum(s * np.count_nonzero(loads >= t) for t, s in zip(self.thresholds, self.steps)))
+
+
+#: ``eps`` of a rounding row (:class:`RoundRow`): a weight is ``floor(y + eps)``, which pricing
+#: models by one integer ``w >= y + eps - 1``; ``eps`` well above a MIP solver's feasibility
+#: tolerance (1e-6), or ``w`` falls one short where ``y`` is an integer (a valid but weak bound)
+ROUND_EPS = 1e-3
+#: a packing row's thresholds lie this share below the sizes they stand for (:class:`PackRow`):
+#: pricing then sees a load at a size above its threshold by far more than its tolerances
+PACK_MARGIN = 1e-3
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    """A rounding row (module docstring): ``sum_p n_p x_p <= rhs`` with ``n_p = floor((U_p -
+    offset) / step + ROUND_EPS)``, ``U_p`` what column p uses of ``resource`` on ``nodes`` (a
+    capacity row's), ``-step < offset <= 0``."""
+
+    nodes: tuple[int, ...]
+    resource: int
+    step: float
+    offset: float
+    rhs: float
+
+    def count(self, node_use: np.ndarray | None) -> float:
+        """``n_p`` of a column whose per-node usage is ``node_use`` ((n_nodes, 3); None: 0)."""
+        if node_use is None:
+            return 0.0
+        u = float(np.asarray(node_use[list(self.nodes), self.resource], dtype=float).sum())
+        return float(math.floor((u - self.offset) / self.step + ROUND_EPS))
+
+
+#: a valid row over per-node loads (count, packing or rounding row): ``count(node_use)`` per column, ``rhs``
+CutRow = CountRow | PackRow | RoundRow
+
+
 @dataclass
 class Column:
     """A column of class ``cls``: ``owners`` of one request (on the class's source), or a reject
@@ -140,9 +235,9 @@ class Master:
     """
 
     def __init__(self, rows: list[Row], sizes: list[int], cost_unit: float, *, threads: int | None = None,
-                 seed: int | None = None, count_rows: list[CountRow] | None = None) -> None:
+                 seed: int | None = None, count_rows: list[CutRow] | None = None) -> None:
         self.rows = rows
-        self.count_rows: list[CountRow] = []
+        self.count_rows: list[CutRow] = []
         self.sigma = np.zeros(0)  # prices of the count rows at the last LP (seconds per unit of weight)
         self.sizes = list(sizes)
         self.cost_unit = float(cost_unit)
@@ -169,10 +264,10 @@ class Master:
         for row in count_rows or []:
             self.add_count_row(row)
 
-    def add_count_row(self, row: CountRow) -> None:
-        """Append a count row (module docstring) over every column so far, scaled to right-hand side 1."""
+    def add_count_row(self, row: CutRow) -> None:
+        """Append a count or packing row (module docstring) over every column so far, scaled to right-hand side 1."""
         vals = np.array([row.count(c.node_use) if c.kind == "placement" else 0.0 for c in self.columns]) / row.rhs
-        nz = np.flatnonzero(vals > 0).astype(np.int32)
+        nz = np.flatnonzero(vals != 0).astype(np.int32)
         self.h.addRow(-INF, 1.0, len(nz), nz, vals[nz])
         self.count_rows.append(row)
 
@@ -194,7 +289,7 @@ class Master:
         val = np.concatenate([scaled[nz], [1.0]])
         if self.count_rows:
             cnt = self.counts(col) / np.array([row.rhs for row in self.count_rows])
-            cz = np.flatnonzero(cnt > 0)
+            cz = np.flatnonzero(cnt != 0)
             idx = np.concatenate([idx, len(self.rows) + len(self.sizes) + cz]).astype(np.int32)
             val = np.concatenate([val, cnt[cz]])
         self.h.addCol(col.cost / self.cost_unit, 0.0, INF, len(idx), idx, val)
@@ -360,6 +455,157 @@ def separate_counts(rows: list[Row], columns: list[Column], x: np.ndarray, known
                 found.append((lhs / cr.rhs, cr))
     found.sort(key=lambda t: -t[0])
     return [cr for _v, cr in found[:most]]
+
+
+def _knapsack(sizes: np.ndarray, values: np.ndarray, cap: float) -> tuple[float, np.ndarray]:
+    """``max values . p`` over integer ``p >= 0`` with ``sizes . p <= cap`` (HiGHS MIP, gap 0):
+    (a proven upper bound on the maximum, the best ``p`` found)."""
+    k = len(sizes)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 0.0)
+    h.addVars(k, np.zeros(k), np.floor(cap / sizes))
+    h.changeColsCost(k, np.arange(k, dtype=np.int32), -np.asarray(values, dtype=float))
+    h.changeColsIntegrality(k, np.arange(k, dtype=np.int32), np.full(k, highspy.HighsVarType.kInteger))
+    h.addRow(-INF, float(cap), k, np.arange(k, dtype=np.int32), np.asarray(sizes, dtype=float))
+    highspy.Highs.resetGlobalScheduler(True)
+    h.run()
+    info = h.getInfo()
+    p = np.rint(np.asarray(h.getSolution().col_value, dtype=float))
+    return max(-float(info.mip_dual_bound), float(values @ p)), p
+
+
+def separate_packing(rows: list[Row], columns: list[Column], x: np.ndarray, known: list, *, most: int = 4,
+                     min_violation: float = PACK_MIN_VIOLATION, max_patterns: int = 200) -> list[PackRow]:
+    """Packing rows (module docstring) that the LP solution ``x`` violates by more than
+    ``min_violation`` of their right-hand side, the ``most`` most violated first, none of ``known``.
+
+    Per capacity row whose nodes have equal capacities ``C`` (``m`` nodes), with ``n_s`` the LP's
+    number of loads of each size ``s`` on them: the fractional bin-packing LP ``min sum_P y_P``,
+    ``sum_P P_s y_P >= n_s`` over the patterns ``P`` of sizes that fit in ``C`` (Gilmore-Gomory;
+    patterns by an integer knapsack), whose dual ``a_s >= 0`` (every pattern weighs at most 1)
+    is cut off when ``sum_s n_s a_s > m``. The row weighs a load ``u`` by the largest ``a_s`` over
+    the sizes ``s <= u / (1 - 1e-3)`` (a step function of ``u``, 0 below the least size): the
+    sizes so matched to the loads of one node fit in ``C / (1 - 1e-3)``, so those loads weigh at
+    most ``per_node``, the knapsack's proven maximum of ``a`` at that capacity (``1e-3``:
+    :data:`PACK_MARGIN`). Every integer
+    placement therefore meets the row. Columns without ``node_use`` count 0."""
+    placed = [(c, float(v)) for c, v in zip(columns, x)
+              if v > 1e-9 and c.kind == "placement" and c.node_use is not None]
+    if not placed:
+        return []
+    use = np.array([c.node_use for c, _v in placed])  # (columns, nodes, 3)
+    xs = np.array([v for _c, v in placed])
+    have = set(known)
+    found: list[tuple[float, PackRow]] = []
+    for row in rows:
+        nodes = list(row.nodes)
+        m = len(nodes)
+        cap = row.rhs / m
+        if cap <= 0:
+            continue
+        loads = use[:, nodes, row.resource]  # (columns, nodes)
+        mult = np.repeat(xs, m)
+        flat = loads.reshape(-1)
+        keep = flat > 1e-9 * cap
+        if not keep.any():
+            continue
+        sizes, inv = np.unique(flat[keep], return_inverse=True)
+        demand = np.bincount(inv, weights=mult[keep])
+        if sizes[-1] > cap * (1 + 1e-9) or float(demand @ sizes) < 0.5 * m * cap:
+            continue  # a load above the capacity (not a placement), or the nodes half empty
+        a = _pattern_duals(sizes, demand, cap, m * (1 + min_violation), max_patterns)
+        if a is None:
+            continue
+        env = np.maximum.accumulate(a)  # a load weighs the most of the sizes at most it
+        rise = np.flatnonzero(np.diff(np.concatenate([[0.0], env])) > 1e-9)
+        if not len(rise):
+            continue
+        per_node, _p = _knapsack(sizes, a, cap / (1 - PACK_MARGIN) * (1 + 1e-9))
+        pr = PackRow(tuple(row.nodes), row.resource, float(cap),
+                     tuple(float(sizes[j] * (1 - PACK_MARGIN)) for j in rise),
+                     tuple(float(v) for v in np.diff(np.concatenate([[0.0], env[rise]]))), float(per_node))
+        lhs = float(xs @ np.array([pr.count(c.node_use) for c, _v in placed]))
+        if lhs > pr.rhs * (1 + min_violation) + 1e-9 and pr not in have:
+            found.append((lhs / pr.rhs, pr))
+    found.sort(key=lambda t: -t[0])
+    return [pr for _v, pr in found[:most]]
+
+
+def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: int, known: list, *,
+                      most: int = 2, min_violation: float = ROUND_MIN_VIOLATION,
+                      max_values: int = 30, tight: float = 0.99) -> list[RoundRow]:
+    """Rounding rows (module docstring) that the LP solution ``x`` (``n`` requests in all) violates
+    by more than ``min_violation`` (in requests), the ``most`` most violated first, none of
+    ``known``: per capacity row, for every ``step`` a difference of two usages of the columns in
+    the LP solution and every ``offset`` such a usage modulo ``step`` (in ``(-step, 0]``, a zero
+    usage weighing 0), over the ``max_values`` least usages, on the rows the LP fills to at least
+    ``tight`` of their right-hand side. Columns without ``node_use`` count 0."""
+    placed = [(c, float(v)) for c, v in zip(columns, x)
+              if v > 1e-9 and c.kind == "placement" and c.node_use is not None]
+    if not placed or n <= 0:
+        return []
+    xs = np.array([v for _c, v in placed])
+    have = set(known)
+    found: list[tuple[float, RoundRow]] = []
+    for row in rows:
+        if row.rhs <= 0:
+            continue
+        u = np.array([float(c.node_use[list(row.nodes), row.resource].sum()) for c, _v in placed])
+        if float(xs @ u) < tight * row.rhs:
+            continue  # a row with room left: its rounding rows are hardly violated
+        vals = np.unique(u)[:max_values]
+        steps = np.unique(np.concatenate([np.abs(vals[:, None] - vals[None, :]).reshape(-1), vals]))
+        steps = steps[steps > 1e-6 * max(float(row.rhs), 1.0)]
+        best: tuple[float, RoundRow] | None = None
+        for d in steps:
+            offs = np.unique(-np.mod(-vals, d))  # in (-d, 0]
+            offs = offs[-offs / d <= 1 - 2 * ROUND_EPS]  # a zero usage weighs 0
+            if not len(offs):
+                continue
+            lhs = xs @ np.floor((u[:, None] - offs[None, :]) / d + ROUND_EPS)  # one per offset
+            rhs = np.floor((row.rhs - offs * n) / d + ROUND_EPS * n)
+            viol = np.where(rhs >= 1, lhs - rhs, -np.inf)
+            q = int(np.argmax(viol))
+            if viol[q] > min_violation and (best is None or viol[q] > best[0]):
+                best = (float(viol[q]), RoundRow(tuple(row.nodes), row.resource, float(d), float(offs[q]),
+                                                 float(rhs[q])))
+        if best is not None and best[1] not in have:
+            found.append(best)
+    found.sort(key=lambda t: -t[0])
+    return [rr for _v, rr in found[:most]]
+
+
+def _pattern_duals(sizes: np.ndarray, demand: np.ndarray, cap: float, target: float,
+                   max_patterns: int) -> np.ndarray | None:
+    """The duals ``a_s`` of the fractional bin-packing LP of ``demand`` loads of each size on bins
+    of ``cap`` (:func:`separate_packing`), or None when its value is at most ``target`` (no row
+    to cut) or it did not converge within ``max_patterns`` patterns."""
+    k = len(sizes)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.addRows(k, np.asarray(demand, dtype=float), np.full(k, INF), 0, np.zeros(1, dtype=np.int32),
+              np.zeros(0, dtype=np.int32), np.zeros(0))
+    for j in range(k):  # one size alone, as many as fit
+        h.addCol(1.0, 0.0, INF, 1, np.array([j], dtype=np.int32), np.array([math.floor(cap / sizes[j])], dtype=float))
+    for _ in range(max_patterns):
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        value = float(h.getInfo().objective_function_value)
+        if value <= target:
+            return None  # the LP value only falls as patterns enter
+        a = np.maximum(np.asarray(h.getSolution().row_dual, dtype=float), 0.0)
+        best, p = _knapsack(sizes, a, cap)
+        if float(a @ p) <= 1 + 1e-9:
+            return a if best <= 1 + 1e-6 else None
+        nz = np.flatnonzero(p > 0).astype(np.int32)
+        h.addCol(1.0, 0.0, INF, len(nz), nz, p[nz])
+    return None
 
 
 def lagrangian_bound(pi: np.ndarray, rhs: np.ndarray, sizes: list[int], best: list[float]) -> float:

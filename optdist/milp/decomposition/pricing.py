@@ -139,6 +139,8 @@ class PricingModel:
         self.ub_f = {key: v.ub for key, v in m.f.items() if key[0] == r} if m.component("f") is not None else {}
         self.build_s = time.perf_counter() - t0
         self.count_terms: list = []  # the count rows' price terms (:meth:`set_count_prices`)
+        self.pack_terms: list = []  # the packing rows' price terms (:meth:`set_pack_prices`)
+        self.round_terms: list = []  # the rounding rows' price terms (:meth:`set_round_prices`)
 
     def set_limits(self, limits: Sequence[tuple[Sequence[int], str, bool, float]]) -> bool:
         """Restrict the placements to those whose usage meets ``limits`` (branching rows of
@@ -208,6 +210,78 @@ class PricingModel:
             _nodes, res, t, sg = counts[q]
             m.count_rows.add(m.count_w[q, i] >= self.usage[(i, res)] * ((1 - 1e-9) / float(t)) - 1)
             self.count_terms.append((float(sg) / tu) * m.count_w[q, i])
+
+    def set_pack_prices(self, packs: Sequence[tuple[Sequence[int], str, float, Sequence[float], Sequence[float],
+                                                   float]]) -> None:
+        """Price the weights of the loads on the master's packing rows
+        (:class:`optdist.milp.decomposition.master.PackRow`): each ``(nodes, resource, cap,
+        thresholds, steps, sigma)`` adds ``sigma`` seconds per unit of ``sum_j steps[j] [usage_i >=
+        thresholds[j]]`` over the nodes of ``nodes`` (each of capacity ``cap``). ``[]`` lifts them.
+
+        Maths: a binary ``z_ij`` per node and threshold with ``usage_i <= t_j + (cap - t_j) z_ij``
+        and ``sigma steps[j] z_ij`` in the objective (:meth:`set_prices`). A placement's usage is
+        at most ``cap``, so every placement stays feasible with ``z_ij = [usage_i > t_j]``, which
+        charges at most its true weight (a load exactly at ``t_j`` may go uncharged), and the
+        model's bytes are at least the true ones (pushed down by the minimisation, as in
+        :meth:`set_count_prices`): the model's minimum stays a lower bound on
+        ``min_p c_p + pi . a_p + sigma n_p``.
+        """
+        import pyomo.environ as pyo
+
+        m = self.b.model
+        for name in ("pack_z", "pack_rows"):
+            if m.component(name) is not None:
+                m.del_component(name)
+        self.pack_terms = []
+        keys = [(q, i, j) for q, (nodes, res, cap, ts, _st, sg) in enumerate(packs) if sg > 0
+                for i in nodes if (i, res) in self.usage and not isinstance(self.usage[(i, res)], int)
+                for j, t in enumerate(ts) if t < cap]
+        if not keys:
+            return
+        m.pack_z = pyo.Var(keys, domain=pyo.Binary)
+        m.pack_rows = pyo.ConstraintList()
+        tu = self.b.time_unit
+        for q, i, j in keys:
+            _nodes, res, cap, ts, st, sg = packs[q]
+            t = float(ts[j])
+            m.pack_rows.add((self.usage[(i, res)] - t) / t <= (cap / t - 1) * m.pack_z[q, i, j])
+            self.pack_terms.append((float(sg) * float(st[j]) / tu) * m.pack_z[q, i, j])
+
+    def set_round_prices(self, rounds: Sequence[tuple[Sequence[int], str, float, float, float]]) -> None:
+        """Price the weights of the placements on the master's rounding rows
+        (:class:`optdist.milp.decomposition.master.RoundRow`): each ``(nodes, resource, step,
+        offset, sigma)`` adds ``sigma`` seconds per unit of ``floor((U - offset) / step + eps)``,
+        ``U`` the request's usage of ``resource`` summed over ``nodes``, ``eps`` =
+        :data:`~optdist.milp.decomposition.master.ROUND_EPS`. ``[]`` lifts them.
+
+        Maths: an integer ``w >= 0`` per row with ``w >= (U - offset) / step + eps - 1`` and
+        ``sigma w`` in the objective (:meth:`set_prices`); its least value is exactly the weight
+        (solver tolerances can only lower it), and the model's bytes are at least the true ones,
+        pushed down by the minimisation (:meth:`set_count_prices`): the model's minimum stays a
+        lower bound on ``min_p c_p + pi . a_p + sigma n_p``.
+        """
+        import pyomo.environ as pyo
+
+        from optdist.milp.decomposition.master import ROUND_EPS
+
+        m = self.b.model
+        for name in ("round_w", "round_rows"):
+            if m.component(name) is not None:
+                m.del_component(name)
+        self.round_terms = []
+        keep = [q for q, (_n, _r, _d, _c, sg) in enumerate(rounds) if sg > 0]
+        if not keep:
+            return
+        m.round_w = pyo.Var(keep, domain=pyo.NonNegativeIntegers)
+        m.round_rows = pyo.ConstraintList()
+        tu = self.b.time_unit
+        for q in keep:
+            nodes, res, step, offset, sg = rounds[q]
+            terms = [self.usage[(i, res)] for i in nodes if (i, res) in self.usage
+                     and not isinstance(self.usage[(i, res)], int)]
+            u = sum(terms) if terms else 0.0
+            m.round_rows.add(m.round_w[q] >= (u - float(offset)) / float(step) + ROUND_EPS - 1)
+            self.round_terms.append((float(sg) / tu) * m.round_w[q])
 
     def _exact_bytes(self) -> list:
         """The halves of the McCormick products in the bytes sent that the tight model leaves out
@@ -294,7 +368,7 @@ class PricingModel:
         tu = self.b.time_unit
         terms = [(float(prices[res][i]) / tu) * e for (i, res), e in self.usage.items()
                  if prices[res][i] > 0 and not isinstance(e, int)]
-        terms += self.count_terms
+        terms += self.count_terms + self.pack_terms + self.round_terms
         self.b.set_objective(self.base + sum(terms) if terms else self.base)
         for name in ("kept_cuts", "group_cuts"):
             if terms:
