@@ -31,8 +31,9 @@ to ``min(P_k, D)`` (an fc layer: 1). For every placement with counts ``(a, b) = 
   ``a Edge.bytes(1, P_k) + ps (P_u - a)`` (flow: every map); ``a`` devices to ``b`` devices,
   ``t = min(a, b)`` nodes owning both: ``pr (a P_k - (P_k - b + t)) + pp (a b - t) + ps b (a - 1)``
   (every receiver gets from every other sender; at most ``t`` receivers are senders, holding at
-  most ``P_k - b + t`` segments), flow ``|a - b| beta`` (owners of one layer only move every map
-  they hold). Source bytes are priced at the source's bandwidth price, device bytes at the
+  most ``min(P_k - b + t, t h)`` segments, ``h``: the most segments of k one node may hold), flow
+  ``max(|a - b|, P_k - t h') beta`` (segment s of k reads segment s of u; it stays only on a node
+  owning both, at most ``t`` nodes holding at most ``h'`` (the least of ``h`` and u's) each). Source bytes are priced at the source's bandwidth price, device bytes at the
   cheapest device's (plus ``w lambda`` each: shared data).
 * **Memory and compute** (10b, 10c): layer k on the source costs ``P_k (pi_mem m_k + pi_comp c_k)``
   at the source; on devices at least the cheapest filling of ``P_k`` segments, at most
@@ -124,7 +125,8 @@ class PricingFloor:
                 speed = np.sort(np.where(dev_sec > 0, 1.0 / dev_sec, np.inf))[::-1]
             top = np.concatenate([[0.0], np.cumsum(speed)])
             t, sb, db = _pair(ed, self.states[k - 1][:, None], self.states[k][None, :], prof.layers[k].segments,
-                              top, float(dev_sec[0]), float(sec[k, self.src]), rho_src, rho_dev)
+                              top, float(dev_sec[0]), float(sec[k, self.src]), rho_src, rho_dev,
+                              self.cap_eff[k], self.cap_eff[k - 1])
             self.time.append(t)
             self.src_bytes.append(sb)
             self.dev_bytes.append(db)
@@ -202,11 +204,12 @@ class PricingFloor:
 
 
 def _pair(ed: Edge, a: np.ndarray, b: np.ndarray, P: int, top: np.ndarray, sec_min: float, sec_src: float,
-          rho_src: float, rho_dev: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          rho_src: float, rho_dev: float, hold: int, hold_u: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(stage-time bound, source bytes, device bytes), each (|a|, |b|), of edge ``ed`` for owner
     counts ``a`` (column, layer k-1) -> ``b`` (row, layer k), 0 meaning the source; ``P``: segments
-    of k; ``top``: cumulative largest device speeds (segments/s) of k; the rest as
-    :class:`PricingFloor` (module docstring)."""
+    of k; ``top``: cumulative largest device speeds (segments/s) of k; ``hold``, ``hold_u``: the
+    most segments of k, of u one device may hold; the rest as :class:`PricingFloor` (module
+    docstring)."""
     Pu, flow = ed.sender_segments, ed.kind == "flow"
     pr, ps, pp = ed.per_receiver_segment, ed.per_sender_segment, ed.per_pair
     a, b = np.broadcast_arrays(a.astype(np.int64), b.astype(np.int64))
@@ -229,11 +232,12 @@ def _pair(ed: Edge, a: np.ndarray, b: np.ndarray, P: int, top: np.ndarray, sec_m
     sent_from_src = np.full(a.shape, float(ed.flow_bytes(P))) if flow else b1 * ed.bytes(Pu, 1) + pr * (P - b1)
     # devices to devices: with a >= 2 senders of a count kind every owner has another sender
     t_plain = np.maximum(compute_all, compute_busiest)
+    t = np.minimum(a1, b1)
     if flow:
-        moved, t_dev = ed.flow_bytes(np.abs(a - b)), t_plain
+        moved, t_dev = ed.flow_bytes(np.maximum(np.abs(a - b), P - t * min(hold, hold_u))), t_plain
     else:
-        t = np.minimum(a1, b1)
-        moved = pr * (a1 * P - (P - b1 + t)) + pp * (a1 * b1 - t) + ps * b1 * (a1 - 1)
+        kept = np.minimum(P - b1 + t, t * hold)  # segments of k on nodes that also own u
+        moved = pr * (a1 * P - kept) + pp * (a1 * b1 - t) + ps * b1 * (a1 - 1)
         t_dev = np.where(a >= 2, np.maximum(compute_all + recv(1, np.ones_like(b1)) / rho_dev,
                                             compute_busiest + recv(1, share) / rho_dev), t_plain)
     time_ = np.where(b == 0, t_src, np.where(a == 0, t_from_src, t_dev))
@@ -336,7 +340,8 @@ class TypedFloor:
                 speed = np.sort(np.where(dev_sec > 0, 1.0 / dev_sec, np.inf))[::-1]
             top = np.concatenate([[0.0], np.cumsum(speed)])
             t, sb, db = _pair(ed, a[:, None], b[None, :], prof.layers[k].segments, top, float(dev_sec[0]),
-                              float(sec[k, self.src]), rho_src, rho_dev)
+                              float(sec[k, self.src]), rho_src, rho_dev, int(self.cap[k].max()),
+                              int(self.cap[k - 1].max()) if a.max() > 0 else prof.layers[k - 1].segments)
             self.src_bytes.append(sb)
             self.dev_bytes.append(db)
             self.src_time.append(t[:, 0] if b.size and b[0] == 0 else np.full(a.size, math.inf))
