@@ -165,3 +165,28 @@ def test_dual_ascent_bound_below_feasible_and_above_start():
     # column generation ran the same steps after round 0 (its "floor"), and its bound stays valid
     floor = res.extra["rounds"][0]["floor"]
     assert floor is not None and floor <= res.bound * (1 + 1e-9) and res.bound <= ev.objective * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("path,best", [("instances/coupled/lenet-9x5-nexus-rpi3.json", 0.0100541235061),
+                                       ("instances/coupled/lenet-8x4-rpi3.json", 0.0100013628809)])
+def test_dual_ascent_typed_below_known_objective(path, best):
+    """The ascent on the typed floors, searched on the count floors (``coarse``, as column
+    generation runs it), ends at least where the count floors alone end and never above a known
+    feasible objective (instances/coupled.solu: =best= / =opt=, re-scored placements)."""
+    from optdist.milp.decomposition.colgen import _Problem
+
+    inst = optdist.load_instance(path)
+    P = _Problem(inst)
+    reps = [m[0] for m in P.members]
+    typed, counts = class_floors(inst, reps), class_floors(inst, reps, typed=False)
+    assert all(isinstance(f, TypedFloor) for f in typed) and all(isinstance(f, PricingFloor) for f in counts)
+    rows = [(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows]
+    low, *_ = dual_ascent(counts, P.sizes, P.rhs, P.node_prices, P.usage, deadline=math.inf, target=best,
+                          device_rows=rows, max_steps=200)
+    high, pi, log = dual_ascent(typed, P.sizes, P.rhs, P.node_prices, P.usage, deadline=math.inf, target=best,
+                                device_rows=rows, max_steps=200, coarse=counts)
+    assert any(e["phase"] == "fine" for e in log)
+    assert 0 < low <= high * (1 + 1e-12) and high <= best * (1 + 1e-9)
+    # the bound is L at the returned prices, with the typed floors
+    again = float(-pi @ P.rhs) + sum(n * class_bound(f, P.node_prices(pi))[0] for n, f in zip(P.sizes, typed))
+    assert again == pytest.approx(high, rel=1e-9)

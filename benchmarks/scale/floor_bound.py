@@ -152,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     val, pi, log = dual_ascent(floors, P.sizes, P.rhs, P.node_prices, P.usage, deadline=t1 + args.seconds,
                                target=target, alone=best0,
-                               device_rows=[(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows])
+                               device_rows=[(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows],
+                               coarse=class_floors(inst, [m[0] for m in P.members], typed=False)
+                               if args.floor == "typed" else None)
     if args.cutting_plane > 0:
         cp, pi, cp_log = cutting_plane(floors, P, best0, pi, args.cutting_plane, args.box)
         model = min((e["model"] for e in cp_log), default=math.inf)

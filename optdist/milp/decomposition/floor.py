@@ -556,6 +556,7 @@ def dual_ascent(
     penalty: float = math.inf,
     device_rows: Sequence[tuple[int, bool]] | None = None,
     max_steps: int = 2000,
+    coarse: Sequence[PricingFloor | TypedFloor | None] | None = None,
 ) -> tuple[float, np.ndarray, list[dict]]:
     """Maximise ``L(pi)`` (module docstring) over row prices ``pi >= 0``; every value it reports is
     a valid lower bound (seconds).
@@ -571,7 +572,9 @@ def dual_ascent(
     row prices -> per-node prices; ``row_usage``: node usage (n_nodes, 3) -> row usage (n_rows,);
     ``target``: an upper bound (the incumbent); ``penalty``: the rejection cost (admission);
     ``device_rows``: per row (resource, is a device row) for the search (default: none);
-    stops at ``deadline`` (``time.perf_counter()``) or after ``max_steps`` steps. Returns the
+    ``coarse``: per class a cheaper floor for the search (e.g. the :class:`PricingFloor` where
+    ``floors`` are :class:`TypedFloor`: the steps then start from its best prices, where ``L``
+    with ``floors`` is evaluated again; default ``floors``); stops at ``deadline`` (``time.perf_counter()``) or after ``max_steps`` steps. Returns the
     best bound, its prices and a log (phase, step, elapsed, bound, theta).
     """
     t0 = time.perf_counter()
@@ -581,10 +584,10 @@ def dual_ascent(
     alone = list(alone) if alone is not None else [None] * len(floors)
     scale = np.where(rhs > 0, rhs, 0.0)  # prices per share of a row; rows of capacity 0 keep price 0
 
-    def lagrangian(pi: np.ndarray) -> tuple[float, np.ndarray]:
+    def lagrangian(pi: np.ndarray, which: Sequence = floors) -> tuple[float, np.ndarray]:
         prices = node_prices(pi)
         total, g = float(-pi @ rhs), -rhs.astype(float)
-        for f, n, b0 in zip(floors, sizes, alone):
+        for f, n, b0 in zip(which, sizes, alone):
             value, use = class_bound(f, prices, b0)
             if value >= penalty:  # rejecting is cheaper: no usage
                 value, use = penalty, None
@@ -603,10 +606,15 @@ def dual_ascent(
             if time.perf_counter() >= deadline:
                 break
             pi = np.where(rows & (scale > 0), lam, best_pi)
-            val, g = lagrangian(pi)
+            val, g = lagrangian(pi, floors if coarse is None else coarse)
             if val > best:
                 best, best_pi, best_g = val, pi, g
         log.append({"phase": f"grid {res}", "elapsed_s": round(time.perf_counter() - t0, 3), "bound": best})
+    if coarse is not None and best_g is not None:  # the search's best prices, with the finer floors
+        fine, fine_g = lagrangian(best_pi)
+        if fine >= best:  # the finer floors are at least the coarse ones (typed vs counts): always here
+            best, best_g = fine, fine_g
+        log.append({"phase": "fine", "elapsed_s": round(time.perf_counter() - t0, 3), "bound": best})
     q = best_pi * scale
     theta, stall = 1.0, 0
     for step in range(max_steps):
