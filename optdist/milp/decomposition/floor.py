@@ -274,7 +274,7 @@ class TypedFloor:
       N_g(t)) >= P_k`` (``N_g(t)``: the most segments an owner of g finishes by t). It is at least
       :class:`PricingFloor`'s two stage bounds (some group has ``n_g / b_g >= P_k / |b|``, and its
       speed is at most the fastest). On the source, and the bytes, as :class:`PricingFloor` for
-      the totals ``(|a|, |b|)``.
+      the totals ``(|a|, |b|)``, with ``h`` the largest ``cap_g``.
     * **Bytes** sent by devices are sent by the groups that own layer k-1 (``a_g > 0``), so they
       cost at least the least bandwidth price of those groups (not of all devices).
     * **Memory and compute**: at most ``b_g cap_g`` segments in group g, at least the least unit
