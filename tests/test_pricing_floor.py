@@ -1,6 +1,8 @@
-"""The pricing floor (optdist/milp/decomposition/floor.py): never above the exact single-request
-priced optimum (brute force on micro networks, the tight pricing model on LeNet and CIFAR), at
-random capacity prices; refused on DAGs; its dual ascent's bound never above a feasible objective."""
+"""The pricing floors (optdist/milp/decomposition/floor.py: owner counts, and owner counts per
+device group): never above the exact single-request priced optimum (brute force on micro networks,
+the tight pricing model on LeNet and CIFAR), at random capacity prices; the typed floor at least
+the count floor at prices equal within each group; refused on DAGs; the dual ascent's bound never
+above a feasible objective."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 
 import optdist
-from optdist.milp.decomposition.floor import PricingFloor, class_bound, class_floors, dual_ascent
+from optdist.milp.decomposition.floor import PricingFloor, TypedFloor, class_bound, class_floors, dual_ascent
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.single import alone
 from optdist.transfers import RESOURCES
@@ -31,8 +33,9 @@ def priced(inst, r, owners, prices) -> float:
     return cost + sum(float(prices[res] @ use[:, q]) for q, res in enumerate(RESOURCES))
 
 
+@pytest.mark.parametrize("kind", [PricingFloor, TypedFloor])
 @pytest.mark.parametrize("path", ["instances/tiny/micro-1x3-tau0.6.json", "instances/tiny/micro-2x3-serial.json"])
-def test_floor_below_brute_force(path):
+def test_floor_below_brute_force(path, kind):
     """Every placement of a micro request enumerated: the floor (and the floor plus the optimum at
     prices 0) is at most the cheapest priced placement, at prices 0 and at random prices."""
     inst = optdist.load_instance(path)
@@ -46,7 +49,7 @@ def test_floor_below_brute_force(path):
             cap = lim.device_cap[k]
             per_layer.append([a for a in choices if cap is None or np.bincount(a, minlength=D).max() <= cap])
     placements = [list(p) for p in itertools.product(*per_layer)]
-    floor = PricingFloor(inst, 0)
+    floor = kind(inst, 0)
     rng = np.random.default_rng(1)
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     alone0 = min(priced(inst, 0, p, zero) for p in placements)
@@ -61,19 +64,20 @@ def test_floor_below_brute_force(path):
             assert use.shape == (inst.n_nodes, 3) and (use >= 0).all()
 
 
+@pytest.mark.parametrize("kind", [PricingFloor, TypedFloor])
 @pytest.mark.parametrize("path,scales", [
     ("instances/tiny/lenet-1x4-tau0.6.json", (0.0, 1.0, 30.0)),
     ("instances/tiny/lenet-1x4-tau0.8.json", (1.0, 30.0)),
     ("instances/coupled/lenet-9x5-nexus-rpi3.json", (1.0, 30.0)),
     pytest.param("instances/tiny/cifar-1x4-tau0.8.json", (0.0, 1.0), marks=pytest.mark.slow),
 ])
-def test_floor_below_exact_pricing(path, scales):
+def test_floor_below_exact_pricing(path, scales, kind):
     """LeNet (homogeneous and Nexus/RPi3) and CIFAR: the floor is at most the tight pricing model's
     optimum (closed, gap 1e-9) at random prices, and at most the priced optimum with the shared-data
     weight too."""
     inst = optdist.load_instance(path)
     pm = PricingModel(inst, 0, solver="highs")
-    floor = PricingFloor(inst, 0)
+    floor = kind(inst, 0)
     rng = np.random.default_rng(7)
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     b0 = pm.solve(zero, time_limit=60, mip_gap=1e-9, threads=1, seed=0)
@@ -85,6 +89,48 @@ def test_floor_below_exact_pricing(path, scales):
         assert out.value == pytest.approx(priced(inst, 0, out.owners, prices), rel=1e-6)
         assert floor.evaluate(prices)[0] <= out.value * (1 + 1e-7)
         assert class_bound(floor, prices, b0.bound)[0] <= out.value * (1 + 1e-7)
+
+
+@pytest.mark.parametrize("path", ["instances/coupled/lenet-9x5-nexus-rpi3.json", "instances/coupled/cifar-6x5-nexus-rpi3.json",
+                                  "instances/tiny/micro-1x3-tau0.6.json"])
+def test_typed_floor_at_least_count_floor(path):
+    """At prices equal within each group of identical devices (the master's rows), the typed floor
+    is at least the count floor (each of its terms is; module docstring), and its usage is a
+    supergradient: at doubled prices the floor is at most value + (price change) . usage."""
+    inst = optdist.load_instance(path)
+    from optdist.milp.decomposition.classes import identical_device_groups
+
+    groups = identical_device_groups(inst)
+    rng = np.random.default_rng(3)
+    for r in sorted({inst.request_class(r): r for r in range(inst.n_requests)}.values()):
+        old, new = PricingFloor(inst, r), TypedFloor(inst, r)
+        assert len(new.groups) == len(groups)
+        for scale in (0.0, 1.0, 10.0, 100.0):
+            prices = random_prices(inst, rng, scale)
+            for res in RESOURCES:  # one price per group (and per other node)
+                for g in groups:
+                    prices[res][g] = prices[res][g[0]]
+            v_old, v_new = old.evaluate(prices)[0], new.evaluate(prices)[0]
+            assert v_old <= v_new * (1 + 1e-12)
+            value, use = new.evaluate(prices, weight=0.0)
+            up = {res: 2 * p for res, p in prices.items()}
+            change = sum(float(prices[res] @ use[:, q]) for q, res in enumerate(RESOURCES))
+            assert new.evaluate(up, weight=0.0)[0] <= (value + change) * (1 + 1e-9) + 1e-15
+
+
+def test_typed_floor_refuses_too_many_states(monkeypatch):
+    """Past MAX_TYPED_STATES states in a layer the typed floor names the count; class_floors then
+    keeps the count floor."""
+    from optdist.milp.decomposition import floor as floor_mod
+
+    inst = optdist.load_instance("instances/coupled/lenet-9x5-nexus-rpi3.json")
+    monkeypatch.setattr(floor_mod, "MAX_TYPED_STATES", 2)
+    with pytest.raises(ValueError, match="owner-count states"):
+        TypedFloor(inst, 0)
+    assert isinstance(class_floors(inst, [0])[0], PricingFloor)
+    monkeypatch.undo()
+    assert isinstance(class_floors(inst, [0])[0], TypedFloor)
+    assert isinstance(class_floors(inst, [0], typed=False)[0], PricingFloor)
 
 
 def test_floor_refuses_dags(tmp_path):
@@ -119,3 +165,28 @@ def test_dual_ascent_bound_below_feasible_and_above_start():
     # column generation ran the same steps after round 0 (its "floor"), and its bound stays valid
     floor = res.extra["rounds"][0]["floor"]
     assert floor is not None and floor <= res.bound * (1 + 1e-9) and res.bound <= ev.objective * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("path,best", [("instances/coupled/lenet-9x5-nexus-rpi3.json", 0.0100541235061),
+                                       ("instances/coupled/lenet-8x4-rpi3.json", 0.0100013628809)])
+def test_dual_ascent_typed_below_known_objective(path, best):
+    """The ascent on the typed floors, searched on the count floors (``coarse``, as column
+    generation runs it), ends at least where the count floors alone end and never above a known
+    feasible objective (instances/coupled.solu: =best= / =opt=, re-scored placements)."""
+    from optdist.milp.decomposition.colgen import _Problem
+
+    inst = optdist.load_instance(path)
+    P = _Problem(inst)
+    reps = [m[0] for m in P.members]
+    typed, counts = class_floors(inst, reps), class_floors(inst, reps, typed=False)
+    assert all(isinstance(f, TypedFloor) for f in typed) and all(isinstance(f, PricingFloor) for f in counts)
+    rows = [(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows]
+    low, *_ = dual_ascent(counts, P.sizes, P.rhs, P.node_prices, P.usage, deadline=math.inf, target=best,
+                          device_rows=rows, max_steps=200)
+    high, pi, log = dual_ascent(typed, P.sizes, P.rhs, P.node_prices, P.usage, deadline=math.inf, target=best,
+                                device_rows=rows, max_steps=200, coarse=counts)
+    assert any(e["phase"] == "fine" for e in log)
+    assert 0 < low <= high * (1 + 1e-12) and high <= best * (1 + 1e-9)
+    # the bound is L at the returned prices, with the typed floors
+    again = float(-pi @ P.rhs) + sum(n * class_bound(f, P.node_prices(pi))[0] for n, f in zip(P.sizes, typed))
+    assert again == pytest.approx(high, rel=1e-9)

@@ -495,7 +495,8 @@ def column_generation(
             floors, sizes, P.rhs, P.node_prices, P.usage,
             deadline=time.perf_counter() + (min(FLOOR_SHARE * left, FLOOR_MAX_S) if math.isfinite(left) else FLOOR_MAX_S),
             target=inc_obj if math.isfinite(inc_obj) else latency_cap, alone=best0, penalty=penalty,
-            device_rows=[(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows])
+            device_rows=[(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows],
+            coarse=class_floors(inst, [m[0] for m in P.members], typed=False))  # the search on the faster floors
         best_lb = max(best_lb, val)
         offer(bound=best_lb)
         if val > center_value:

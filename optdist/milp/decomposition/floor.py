@@ -31,8 +31,9 @@ to ``min(P_k, D)`` (an fc layer: 1). For every placement with counts ``(a, b) = 
   ``a Edge.bytes(1, P_k) + ps (P_u - a)`` (flow: every map); ``a`` devices to ``b`` devices,
   ``t = min(a, b)`` nodes owning both: ``pr (a P_k - (P_k - b + t)) + pp (a b - t) + ps b (a - 1)``
   (every receiver gets from every other sender; at most ``t`` receivers are senders, holding at
-  most ``P_k - b + t`` segments), flow ``|a - b| beta`` (owners of one layer only move every map
-  they hold). Source bytes are priced at the source's bandwidth price, device bytes at the
+  most ``min(P_k - b + t, t h)`` segments, ``h``: the most segments of k one node may hold), flow
+  ``max(|a - b|, P_k - t h') beta`` (segment s of k reads segment s of u; it stays only on a node
+  owning both, at most ``t`` nodes holding at most ``h'`` (the least of ``h`` and u's) each). Source bytes are priced at the source's bandwidth price, device bytes at the
   cheapest device's (plus ``w lambda`` each: shared data).
 * **Memory and compute** (10b, 10c): layer k on the source costs ``P_k (pi_mem m_k + pi_comp c_k)``
   at the source; on devices at least the cheapest filling of ``P_k`` segments, at most
@@ -43,6 +44,9 @@ placement with those counts; the shortest path over the counts of consecutive la
 programming, :meth:`PricingFloor.evaluate`) is the *pricing floor* ``F_r(pi) <= v_r(pi)``.
 Relaxed are: the capacities of each node alone, which devices own what (speeds and prices are
 each taken at their best), and the serial uplink (its waits are at least the parallel ones).
+:class:`TypedFloor` (the default of :func:`class_floors`) counts the owners per group of
+identical devices instead, so that each owner's speed, bandwidth price and one-node capacities
+are its own group's; at prices equal within each group it is at least ``F_r``.
 
 **Use.** (a) ``max(pricing solve's proven bound, F)`` is a proven bound on ``v_c(pi)``;
 (b) with ``B_c(0)`` a proven bound on class c alone at prices 0, ``v_c(pi) >= B_c(0) +
@@ -57,7 +61,7 @@ subgradient steps (Polyak step towards the incumbent, step halved when the bound
 step one dynamic programme per class instead of a MILP per class. The best ``L`` is certified.
 
 Chains only: a network with several inputs per layer or grouped convolutions (MODEL.md
-section 9) raises :class:`ValueError` in :class:`PricingFloor` (:func:`class_floors` gives
+section 9) raises :class:`ValueError` in :class:`PricingFloor` and :class:`TypedFloor` (:func:`class_floors` gives
 None for such a class, so callers skip the floor there).
 """
 
@@ -121,7 +125,8 @@ class PricingFloor:
                 speed = np.sort(np.where(dev_sec > 0, 1.0 / dev_sec, np.inf))[::-1]
             top = np.concatenate([[0.0], np.cumsum(speed)])
             t, sb, db = _pair(ed, self.states[k - 1][:, None], self.states[k][None, :], prof.layers[k].segments,
-                              top, float(dev_sec[0]), float(sec[k, self.src]), rho_src, rho_dev)
+                              top, float(dev_sec[0]), float(sec[k, self.src]), rho_src, rho_dev,
+                              self.cap_eff[k], self.cap_eff[k - 1])
             self.time.append(t)
             self.src_bytes.append(sb)
             self.dev_bytes.append(db)
@@ -199,11 +204,12 @@ class PricingFloor:
 
 
 def _pair(ed: Edge, a: np.ndarray, b: np.ndarray, P: int, top: np.ndarray, sec_min: float, sec_src: float,
-          rho_src: float, rho_dev: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          rho_src: float, rho_dev: float, hold: int, hold_u: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(stage-time bound, source bytes, device bytes), each (|a|, |b|), of edge ``ed`` for owner
     counts ``a`` (column, layer k-1) -> ``b`` (row, layer k), 0 meaning the source; ``P``: segments
-    of k; ``top``: cumulative largest device speeds (segments/s) of k; the rest as
-    :class:`PricingFloor` (module docstring)."""
+    of k; ``top``: cumulative largest device speeds (segments/s) of k; ``hold``, ``hold_u``: the
+    most segments of k, of u one device may hold; the rest as :class:`PricingFloor` (module
+    docstring)."""
     Pu, flow = ed.sender_segments, ed.kind == "flow"
     pr, ps, pp = ed.per_receiver_segment, ed.per_sender_segment, ed.per_pair
     a, b = np.broadcast_arrays(a.astype(np.int64), b.astype(np.int64))
@@ -226,11 +232,12 @@ def _pair(ed: Edge, a: np.ndarray, b: np.ndarray, P: int, top: np.ndarray, sec_m
     sent_from_src = np.full(a.shape, float(ed.flow_bytes(P))) if flow else b1 * ed.bytes(Pu, 1) + pr * (P - b1)
     # devices to devices: with a >= 2 senders of a count kind every owner has another sender
     t_plain = np.maximum(compute_all, compute_busiest)
+    t = np.minimum(a1, b1)
     if flow:
-        moved, t_dev = ed.flow_bytes(np.abs(a - b)), t_plain
+        moved, t_dev = ed.flow_bytes(np.maximum(np.abs(a - b), P - t * min(hold, hold_u))), t_plain
     else:
-        t = np.minimum(a1, b1)
-        moved = pr * (a1 * P - (P - b1 + t)) + pp * (a1 * b1 - t) + ps * b1 * (a1 - 1)
+        kept = np.minimum(P - b1 + t, t * hold)  # segments of k on nodes that also own u
+        moved = pr * (a1 * P - kept) + pp * (a1 * b1 - t) + ps * b1 * (a1 - 1)
         t_dev = np.where(a >= 2, np.maximum(compute_all + recv(1, np.ones_like(b1)) / rho_dev,
                                             compute_busiest + recv(1, share) / rho_dev), t_plain)
     time_ = np.where(b == 0, t_src, np.where(a == 0, t_from_src, t_dev))
@@ -239,10 +246,265 @@ def _pair(ed: Edge, a: np.ndarray, b: np.ndarray, P: int, top: np.ndarray, sec_m
     return time_.astype(float), src_bytes.astype(float), dev_bytes.astype(float)
 
 
-def class_floors(inst: Instance, representatives: Sequence[int]) -> list[PricingFloor | None]:
-    """One :class:`PricingFloor` per class, for its representative request (None where the floor
-    is not derived: a DAG or grouped convolution; the caller then keeps its other bounds)."""
-    cache: dict[tuple[str, int], PricingFloor | None] = {}
+#: most owner-count states one layer of a :class:`TypedFloor` may have (product over the device
+#: groups of their count ranges); beyond it :func:`class_floors` keeps the :class:`PricingFloor`
+MAX_TYPED_STATES = 50_000
+
+
+class TypedFloor:
+    """The *type-aware* pricing floor ``F^T_r(pi) <= v_r(pi)`` of request r: the shortest path of
+    :class:`PricingFloor` with, per layer, the owner count of every group of identical devices
+    (:func:`optdist.milp.decomposition.classes.identical_device_groups`) instead of their total.
+
+    ``groups``: the device groups (default: the instance's identical devices). Per layer k on
+    devices a state is ``b = (b_1, .., b_G)``, ``0 <= b_g <= min(|g|, P_k)``, with total ``|b|``
+    in the range of :class:`PricingFloor` (privacy, an fc layer: 1) and ``sum_g b_g cap_g >= P_k``,
+    where ``cap_g`` (segments one node of g can hold alone) is the least of the privacy cap, the
+    node's memory over the layer's bytes per segment and its compute capacity over the
+    multiplications per segment (10b, 10c, 10f: one node never holds more, whatever the other
+    layers and requests use). Terms, each a lower bound for every placement with those counts:
+
+    * **Stage time** on devices: an owner of ``n`` segments in group g finishes no earlier than
+      ``h_g(n) = n sec_g + w(n)`` (its compute at its own speed plus the least wait of
+      :class:`PricingFloor`: ``w(n)`` the transfer from the source of an owner of n segments when
+      layer k-1 is on the source, from one other device when k-1 has ``>= 2`` owners on a count
+      kind, else 0); ``h_g`` is non-decreasing. With ``n_g`` segments in group g its busiest owner
+      holds ``>= ceil(n_g / b_g)``, so ``T_k >= min_{sum n_g = P_k, n_g <= b_g cap_g}
+      max_{g: b_g > 0} h_g(ceil(n_g / b_g))`` = the least ``t`` with ``sum_g b_g min(cap_g,
+      N_g(t)) >= P_k`` (``N_g(t)``: the most segments an owner of g finishes by t). It is at least
+      :class:`PricingFloor`'s two stage bounds (some group has ``n_g / b_g >= P_k / |b|``, and its
+      speed is at most the fastest). On the source, and the bytes, as :class:`PricingFloor` for
+      the totals ``(|a|, |b|)``, with ``h`` the largest ``cap_g``.
+    * **Bytes** sent by devices are sent by the groups that own layer k-1 (``a_g > 0``), so they
+      cost at least the least bandwidth price of those groups (not of all devices).
+    * **Memory and compute**: at most ``b_g cap_g`` segments in group g, at least the least unit
+      price of g each, cheapest group first.
+
+    Relaxed: which node of a group owns what (prices taken at the group's least), the owners'
+    lower limit of one segment each, the rates (the fastest radio), the capacities across layers
+    and requests. The DP is exact over these terms; since the bytes and waits depend on layer
+    k-1 only through ``|a|``, whether ``|a| >= 2``, and the set of groups owning it, each layer's
+    predecessors are first reduced to those keys (``(|a|, set)``), then to three wait kinds, so a
+    step costs ``O(keys x totals + 3 states)``, not ``O(states^2)``.
+
+    Raises ValueError as :class:`PricingFloor` (chains without grouped convolutions) and when a
+    layer has more than :data:`MAX_TYPED_STATES` states (the message gives the count).
+    """
+
+    def __init__(self, inst: Instance, r: int, groups: Sequence[Sequence[int]] | None = None) -> None:
+        import itertools
+
+        from optdist.milp.decomposition.classes import identical_device_groups
+
+        base = PricingFloor(inst, r)  # checks the network; its count ranges and pair tables
+        prof, lim = inst.profile(r), inst.limit(r)
+        self.inst, self.r, self.src, self.D, self.L, self.layers = inst, r, base.src, base.D, base.L, base.layers
+        self.groups = [np.asarray(g, dtype=np.int64) for g in (groups or identical_device_groups(inst))]
+        G = len(self.groups)
+        sec = inst.segment_seconds(r)
+        rho_src, rho_dev = float(inst.rate[self.src]), float(inst.rate[:self.D].max())
+        self.time0, self._base = base.time0, base
+        self.counts: list[np.ndarray] = []  # per layer (n_states, G) owners per group; all 0: the source
+        self.cap: list[np.ndarray] = []  # per layer (G,) segments one node of each group may hold
+        for k, la in enumerate(prof.layers):
+            tot = base.states[k]
+            caps = np.array([self._node_cap(k, g) for g in self.groups], dtype=np.int64)
+            self.cap.append(caps)
+            if not tot.size or tot.max() == 0:
+                self.counts.append(np.zeros((tot.size, G), dtype=np.int64))
+                continue
+            ranges = [range(min(len(g), la.segments) + 1) for g in self.groups]
+            n = math.prod(len(x) for x in ranges)
+            if n > MAX_TYPED_STATES:
+                raise ValueError(f"{inst.name}: request {r} ({la.name}): {n} owner-count states over {G} device "
+                                 f"groups (more than {MAX_TYPED_STATES}); use PricingFloor")
+            B = np.array(list(itertools.product(*ranges)), dtype=np.int64).reshape(-1, G)
+            s = B.sum(axis=1)
+            ok = (s >= tot.min()) & (s <= tot.max()) & (B @ caps >= la.segments)
+            self.counts.append(B[ok])
+        self.sets = [(c > 0) @ (1 << np.arange(G)) for c in self.counts]  # bit g: group g owns the layer
+        self.totals = [c.sum(axis=1) for c in self.counts]
+        self.time: list[np.ndarray] = []  # per k >= 1: (3, n_states k) device-state times per wait kind
+        self.src_time: list[np.ndarray] = []  # per k >= 1: (|totals k-1|,) time of k on the source
+        self.tvals: list[np.ndarray] = []  # per k >= 0: sorted distinct totals
+        self.src_bytes: list[np.ndarray] = []  # (|totals k-1|, |totals k|)
+        self.dev_bytes: list[np.ndarray] = []
+        self.tvals.append(np.unique(self.totals[0]))
+        self.flow = [False] + [edges(prof)[k][0].kind == "flow" for k in range(1, self.L)]
+        for k in range(1, self.L):
+            ed = edges(prof)[k][0]
+            self.tvals.append(np.unique(self.totals[k]))
+            a, b = self.tvals[k - 1], self.tvals[k]
+            dev_sec = np.sort(sec[k, :self.D])
+            with np.errstate(divide="ignore"):
+                speed = np.sort(np.where(dev_sec > 0, 1.0 / dev_sec, np.inf))[::-1]
+            top = np.concatenate([[0.0], np.cumsum(speed)])
+            t, sb, db = _pair(ed, a[:, None], b[None, :], prof.layers[k].segments, top, float(dev_sec[0]),
+                              float(sec[k, self.src]), rho_src, rho_dev, int(self.cap[k].max()),
+                              int(self.cap[k - 1].max()) if a.max() > 0 else prof.layers[k - 1].segments)
+            self.src_bytes.append(sb)
+            self.dev_bytes.append(db)
+            self.src_time.append(t[:, 0] if b.size and b[0] == 0 else np.full(a.size, math.inf))
+            self.time.append(self._stage_times(k, ed, sec[k], rho_src, rho_dev))
+        # per layer: each state's key (index of its total, set of groups), the states sorted by
+        # key, where each key's run starts, and the keys present (the DP's reduced predecessors)
+        self.key, self.order, self.starts, self.keys = [], [], [], []
+        for k in range(self.L):
+            key = np.searchsorted(self.tvals[k], self.totals[k]) * (1 << G) + self.sets[k]
+            order = np.argsort(key, kind="stable")
+            keys, starts = np.unique(key[order], return_index=True)
+            self.key.append(key)
+            self.order.append(order)
+            self.starts.append(starts)
+            self.keys.append(keys)
+        self.b_idx = [np.searchsorted(self.tvals[k], self.totals[k]) for k in range(self.L)]
+        self.wait_kind = [np.zeros(0, dtype=np.int64)]  # per k >= 1: wait kind of each key of k-1
+        for k in range(1, self.L):
+            tot_a = self.tvals[k - 1][self.keys[k - 1] >> G]
+            self.wait_kind.append(np.where(tot_a == 0, 0, np.where((tot_a >= 2) & (not self.flow[k]), 2, 1)))
+
+    def _node_cap(self, k: int, g: np.ndarray) -> int:
+        """Segments of layer k one node of group g can hold alone (privacy, memory, compute)."""
+        la, inst = self.layers[k], self.inst
+        cap = self._base.cap_eff[k]
+        for have, per in ((inst.memory[g], la.weight_bytes_per_segment),
+                          (inst.compute_capacity[g], la.mults_per_segment)):
+            if per > 0:
+                cap = min(cap, int(np.floor(float(np.max(have)) / per * (1 + 1e-12))))
+        return max(cap, 0)
+
+    def _stage_times(self, k: int, ed: Edge, sec_k: np.ndarray, rho_src: float, rho_dev: float) -> np.ndarray:
+        """(3, n_states) stage-time bounds of the device states of layer k for the three wait kinds
+        of layer k-1 (0: on the source, 1: one device or a flow edge, 2: >= 2 devices on a count
+        kind), by bisection on the least ``t`` of the class docstring."""
+        B, caps, P = self.counts[k], self.cap[k], self.layers[k].segments
+        out = np.full((3, len(B)), math.inf)
+        if not len(B):
+            return out
+        n = np.arange(1, P + 1)
+        flow = ed.kind == "flow"
+        waits = [(ed.flow_bytes(n) if flow else ed.bytes(ed.sender_segments, n)) / rho_src, np.zeros(P),
+                 np.zeros(P) if flow else ed.bytes(1, n) / rho_dev]
+        for kind, w in enumerate(waits):
+            h = [np.maximum.accumulate(n[:max(c, 0)] * float(np.min(sec_k[g])) + w[:max(c, 0)])
+                 for g, c in zip(self.groups, caps)]
+            cand = np.unique(np.concatenate(h)) if any(len(x) for x in h) else np.array([math.inf])
+            lo, hi = np.zeros(len(B), dtype=np.int64), np.full(len(B), len(cand) - 1)
+            while (lo < hi).any():
+                mid = (lo + hi) // 2
+                t = cand[mid] * (1 + 1e-12)
+                held = sum(B[:, gi] * np.searchsorted(hg, t, side="right") for gi, hg in enumerate(h))
+                enough = held >= P
+                hi = np.where(enough, mid, hi)
+                lo = np.where(enough, lo, mid + 1)
+            out[kind] = cand[lo]
+        return out
+
+    def evaluate(self, prices: dict[str, np.ndarray], weight: float = 1.0,
+                 shared_weight: float | None = None) -> tuple[float, np.ndarray]:
+        """``F^T_r(pi)`` (seconds) and the node usage (n_nodes, 3) of its cheapest state sequence,
+        as :meth:`PricingFloor.evaluate` (same arguments; a supergradient along that sequence:
+        each group's segments and bytes on its cheapest nodes, ties split by capacity)."""
+        inst, src, D, G = self.inst, self.src, self.D, len(self.groups)
+        lam = inst.objective.shared_weight if shared_weight is None else shared_weight
+        pm, pc, pb = (np.asarray(prices[res], dtype=float) for res in RESOURCES)
+        p_src_b = pb[src] + weight * lam
+        gb = np.array([pb[g].min() for g in self.groups]) + weight * lam  # (G,) least bandwidth price per group
+        # least price of the groups in each set (bit mask), inf for the empty set (the source)
+        masks = np.arange(1 << G)
+        set_price = np.array([gb[[g for g in range(G) if m >> g & 1]].min() if m else math.inf for m in masks])
+        cost = np.array([weight * self.time0 + self._base._source_cost(0, pm, pc)])
+        costs, fills, picks = [cost], [None], []
+        for k in range(1, self.L):
+            if not len(self.counts[k]):
+                return math.inf, np.zeros((inst.n_nodes, 3))
+            live = self.keys[k - 1]
+            agg = np.minimum.reduceat(cost[self.order[k - 1]], self.starts[k - 1])
+            ka, ks = live >> G, live & ((1 << G) - 1)
+            dev_p = np.where(ks == 0, 0.0, set_price[ks])
+            # (keys, totals of k): predecessor cost plus its bytes into each total of k
+            move = agg[:, None] + p_src_b * self.src_bytes[k - 1][ka] + dev_p[:, None] * self.dev_bytes[k - 1][ka]
+            kind, b_idx = self.wait_kind[k], self.b_idx[k]
+            layer_cost, fill = self._fill(k, pm, pc)
+            step = np.full(len(self.counts[k]), math.inf)
+            pick = np.full(len(self.counts[k]), -1)
+            for w_kind in range(3):
+                rows = np.flatnonzero(kind == w_kind)
+                if not rows.size:
+                    continue
+                best = move[rows].argmin(axis=0)  # per total of k
+                val = move[rows][best, np.arange(move.shape[1])]
+                on_src = self.totals[k] == 0
+                v = np.where(on_src, math.inf, val[b_idx] + weight * self.time[k - 1][w_kind])
+                better = v < step
+                step, pick = np.where(better, v, step), np.where(better, live[rows][best][b_idx], pick)
+            on_src = np.flatnonzero(self.totals[k] == 0)
+            if on_src.size:  # layer k on the source: the wait depends on the sender total
+                v = move[:, b_idx[on_src[0]]] + weight * self.src_time[k - 1][ka]
+                j = int(v.argmin())
+                step[on_src], pick[on_src] = v[j], live[j]
+            cost = step + np.where(self.totals[k] == 0, self._base._source_cost(k, pm, pc), layer_cost)
+            costs.append(cost)
+            fills.append(fill)
+            picks.append(pick)
+        y = int(cost.argmin())
+        value = float(cost[y])
+        use = np.zeros((inst.n_nodes, 3))
+        for k in range(self.L - 1, 0, -1):
+            key = int(picks[k - 1][y])
+            ka, ks = key >> G, key & ((1 << G) - 1)
+            prev = np.flatnonzero(self.key[k - 1] == key)
+            x = int(prev[costs[k - 1][prev].argmin()])
+            la, b_i = self.layers[k], int(np.searchsorted(self.tvals[k], self.totals[k][y]))
+            if self.totals[k][y] == 0:
+                use[src, MEM] += la.segments * la.weight_bytes_per_segment
+                use[src, COMP] += la.segments * la.mults_per_segment
+            else:
+                unit = pm * la.weight_bytes_per_segment + pc * la.mults_per_segment
+                for g, n_g in zip(self.groups, fills[k][y]):
+                    at = _cheapest_share(unit[g], inst.memory[g])
+                    use[g, MEM] += n_g * at * la.weight_bytes_per_segment
+                    use[g, COMP] += n_g * at * la.mults_per_segment
+            use[src, BW] += self.src_bytes[k - 1][ka, b_i]
+            if ks:
+                gi = min((g for g in range(G) if ks >> g & 1), key=lambda g: gb[g])
+                g = self.groups[gi]
+                use[g, BW] += self.dev_bytes[k - 1][ka, b_i] * _cheapest_share(pb[g], inst.bandwidth_capacity[g])
+            y = x
+        la = self.layers[0]
+        use[src, MEM] += la.segments * la.weight_bytes_per_segment
+        use[src, COMP] += la.segments * la.mults_per_segment
+        return value, use
+
+    def _fill(self, k: int, pm: np.ndarray, pc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Least priced memory and compute of layer k per state (n_states,) and the segments per
+        group (n_states, G) of that filling: cheapest group first, ``b_g cap_g`` segments at most."""
+        la, B = self.layers[k], self.counts[k]
+        unit = np.array([float(np.min(pm[g] * la.weight_bytes_per_segment + pc[g] * la.mults_per_segment))
+                         for g in self.groups])
+        left = np.full(len(B), la.segments)
+        fill = np.zeros(B.shape)
+        for gi in np.argsort(unit, kind="stable"):
+            take = np.minimum(left, B[:, gi] * self.cap[k][gi])
+            fill[:, gi] = take
+            left = left - take
+        return fill @ unit, fill
+
+
+def _cheapest_share(price: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Shares (summing to 1) over the nodes of one group at its least price, split by capacity."""
+    least = float(price.min())
+    tied = np.where(price <= least * (1 + 1e-12), np.asarray(capacity, dtype=float), 0.0)
+    return tied / tied.sum() if tied.sum() > 0 else (price == least) / max(int((price == least).sum()), 1)
+
+
+def class_floors(inst: Instance, representatives: Sequence[int], typed: bool = True
+                 ) -> list[PricingFloor | TypedFloor | None]:
+    """One floor per class, for its representative request: the :class:`TypedFloor` (``typed``;
+    the :class:`PricingFloor` where a layer has too many typed states) or the
+    :class:`PricingFloor`; None where no floor is derived (a DAG or grouped convolution; the
+    caller then keeps its other bounds)."""
+    cache: dict[tuple[str, int], PricingFloor | TypedFloor | None] = {}
     out = []
     for r in representatives:
         key = inst.request_class(r)
@@ -251,11 +513,16 @@ def class_floors(inst: Instance, representatives: Sequence[int]) -> list[Pricing
                 cache[key] = PricingFloor(inst, r)
             except ValueError:
                 cache[key] = None
+            if typed and cache[key] is not None:
+                try:
+                    cache[key] = TypedFloor(inst, r)
+                except ValueError:  # too many states: keep the count floor
+                    pass
         out.append(cache[key])
     return out
 
 
-def class_bound(floor: PricingFloor | None, prices: dict[str, np.ndarray], alone: float | None = None
+def class_bound(floor: PricingFloor | TypedFloor | None, prices: dict[str, np.ndarray], alone: float | None = None
                 ) -> tuple[float, np.ndarray | None]:
     """``max(F(pi), B(0) + F^{w=0}(pi))`` (module docstring, use (b)) and the usage of ``F``'s
     cheapest count sequence (the ascent's direction: ``F`` is the term that grows with the prices
@@ -277,7 +544,7 @@ GRID = {0: (0.0, *(10.0 ** (e / 8) for e in range(-120, -71))),  # memory 1e-15 
 
 
 def dual_ascent(
-    floors: Sequence[PricingFloor | None],
+    floors: Sequence[PricingFloor | TypedFloor | None],
     sizes: Sequence[int],
     rhs: np.ndarray,
     node_prices: Callable[[np.ndarray], dict[str, np.ndarray]],
@@ -289,6 +556,7 @@ def dual_ascent(
     penalty: float = math.inf,
     device_rows: Sequence[tuple[int, bool]] | None = None,
     max_steps: int = 2000,
+    coarse: Sequence[PricingFloor | TypedFloor | None] | None = None,
 ) -> tuple[float, np.ndarray, list[dict]]:
     """Maximise ``L(pi)`` (module docstring) over row prices ``pi >= 0``; every value it reports is
     a valid lower bound (seconds).
@@ -304,7 +572,9 @@ def dual_ascent(
     row prices -> per-node prices; ``row_usage``: node usage (n_nodes, 3) -> row usage (n_rows,);
     ``target``: an upper bound (the incumbent); ``penalty``: the rejection cost (admission);
     ``device_rows``: per row (resource, is a device row) for the search (default: none);
-    stops at ``deadline`` (``time.perf_counter()``) or after ``max_steps`` steps. Returns the
+    ``coarse``: per class a cheaper floor for the search (e.g. the :class:`PricingFloor` where
+    ``floors`` are :class:`TypedFloor`: the steps then start from its best prices, where ``L``
+    with ``floors`` is evaluated again; default ``floors``); stops at ``deadline`` (``time.perf_counter()``) or after ``max_steps`` steps. Returns the
     best bound, its prices and a log (phase, step, elapsed, bound, theta).
     """
     t0 = time.perf_counter()
@@ -314,10 +584,10 @@ def dual_ascent(
     alone = list(alone) if alone is not None else [None] * len(floors)
     scale = np.where(rhs > 0, rhs, 0.0)  # prices per share of a row; rows of capacity 0 keep price 0
 
-    def lagrangian(pi: np.ndarray) -> tuple[float, np.ndarray]:
+    def lagrangian(pi: np.ndarray, which: Sequence = floors) -> tuple[float, np.ndarray]:
         prices = node_prices(pi)
         total, g = float(-pi @ rhs), -rhs.astype(float)
-        for f, n, b0 in zip(floors, sizes, alone):
+        for f, n, b0 in zip(which, sizes, alone):
             value, use = class_bound(f, prices, b0)
             if value >= penalty:  # rejecting is cheaper: no usage
                 value, use = penalty, None
@@ -336,10 +606,15 @@ def dual_ascent(
             if time.perf_counter() >= deadline:
                 break
             pi = np.where(rows & (scale > 0), lam, best_pi)
-            val, g = lagrangian(pi)
+            val, g = lagrangian(pi, floors if coarse is None else coarse)
             if val > best:
                 best, best_pi, best_g = val, pi, g
         log.append({"phase": f"grid {res}", "elapsed_s": round(time.perf_counter() - t0, 3), "bound": best})
+    if coarse is not None and best_g is not None:  # the search's best prices, with the finer floors
+        fine, fine_g = lagrangian(best_pi)
+        if fine >= best:  # the finer floors are at least the coarse ones (typed vs counts): always here
+            best, best_g = fine, fine_g
+        log.append({"phase": "fine", "elapsed_s": round(time.perf_counter() - t0, 3), "bound": best})
     q = best_pi * scale
     theta, stall = 1.0, 0
     for step in range(max_steps):
