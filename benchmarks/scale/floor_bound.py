@@ -23,6 +23,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from optdist.instance import load_instance
 from optdist.io import atomic_write_json
 from optdist.jsonfile import DocumentError
@@ -141,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     floors = class_floors(inst, [m[0] for m in P.members], typed=args.floor == "typed")
     built = time.perf_counter() - t0
-    zero = {res: __import__("numpy").zeros(inst.n_nodes) for res in RESOURCES}
-    n_req = inst.n_requests
+    zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     for c, f in enumerate(floors):
         print(f"class {c} (kind {P.kinds[c]}, n={P.sizes[c]}): F(0) = {f.evaluate(zero)[0]:.4f} s, "
               f"B(0) = {best0[c]} s")

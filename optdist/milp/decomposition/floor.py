@@ -297,7 +297,7 @@ class TypedFloor:
         from optdist.milp.decomposition.classes import identical_device_groups
 
         base = PricingFloor(inst, r)  # checks the network; its count ranges and pair tables
-        prof, lim = inst.profile(r), inst.limit(r)
+        prof = inst.profile(r)
         self.inst, self.r, self.src, self.D, self.L, self.layers = inst, r, base.src, base.D, base.L, base.layers
         self.groups = [np.asarray(g, dtype=np.int64) for g in (groups or identical_device_groups(inst))]
         G = len(self.groups)
@@ -405,7 +405,7 @@ class TypedFloor:
         """``F^T_r(pi)`` (seconds) and the node usage (n_nodes, 3) of its cheapest state sequence,
         as :meth:`PricingFloor.evaluate` (same arguments; a supergradient along that sequence:
         each group's segments and bytes on its cheapest nodes, ties split by capacity)."""
-        inst, src, D, G = self.inst, self.src, self.D, len(self.groups)
+        inst, src, G = self.inst, self.src, len(self.groups)
         lam = inst.objective.shared_weight if shared_weight is None else shared_weight
         pm, pc, pb = (np.asarray(prices[res], dtype=float) for res in RESOURCES)
         p_src_b = pb[src] + weight * lam
