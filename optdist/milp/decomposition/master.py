@@ -427,6 +427,14 @@ def integer_on_devices(columns: list[Column], sizes: list[int], caps: np.ndarray
     return [vars_[v] for v in np.flatnonzero(x > 0) for _ in range(int(x[v]))]
 
 
+def _placed(columns: list[Column], x: np.ndarray) -> tuple[list[tuple[Column, float]], np.ndarray]:
+    """The placement columns in the LP solution ``x`` (value > 1e-9) that carry ``node_use``, as
+    ``(column, value)`` pairs, and their values (an array): what the row separators weigh."""
+    placed = [(c, float(v)) for c, v in zip(columns, x)
+              if v > 1e-9 and c.kind == "placement" and c.node_use is not None]
+    return placed, np.array([v for _c, v in placed])
+
+
 def separate_counts(rows: list[Row], columns: list[Column], x: np.ndarray, known: list[CountRow], *,
                     max_level: int = 16, most: int = 8, min_violation: float = MIN_VIOLATION) -> list[CountRow]:
     """Count rows (module docstring) that the LP solution ``x`` (one value per column) violates
@@ -434,12 +442,10 @@ def separate_counts(rows: list[Row], columns: list[Column], x: np.ndarray, known
     none of ``known``: for every capacity row whose nodes have equal capacities (a group of
     identical devices or one node) and every level ``k`` up to ``max_level``. Columns without
     ``node_use`` count 0."""
-    placed = [(c, float(v)) for c, v in zip(columns, x)
-              if v > 1e-9 and c.kind == "placement" and c.node_use is not None]
+    placed, xs = _placed(columns, x)
     if not placed:
         return []
     use = np.array([c.node_use for c, _v in placed])  # (columns, nodes, 3)
-    xs = np.array([v for _c, v in placed])
     have = set(known)
     found: list[tuple[float, CountRow]] = []
     for row in rows:
@@ -492,12 +498,10 @@ def separate_packing(rows: list[Row], columns: list[Column], x: np.ndarray, know
     most ``per_node``, the knapsack's proven maximum of ``a`` at that capacity (``1e-3``:
     :data:`PACK_MARGIN`). Every integer
     placement therefore meets the row. Columns without ``node_use`` count 0."""
-    placed = [(c, float(v)) for c, v in zip(columns, x)
-              if v > 1e-9 and c.kind == "placement" and c.node_use is not None]
+    placed, xs = _placed(columns, x)
     if not placed:
         return []
     use = np.array([c.node_use for c, _v in placed])  # (columns, nodes, 3)
-    xs = np.array([v for _c, v in placed])
     have = set(known)
     found: list[tuple[float, PackRow]] = []
     for row in rows:
@@ -543,11 +547,9 @@ def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: 
     the LP solution and every ``offset`` such a usage modulo ``step`` (in ``(-step, 0]``, a zero
     usage weighing 0), over the ``max_values`` least usages, on the rows the LP fills to at least
     ``tight`` of their right-hand side. Columns without ``node_use`` count 0."""
-    placed = [(c, float(v)) for c, v in zip(columns, x)
-              if v > 1e-9 and c.kind == "placement" and c.node_use is not None]
+    placed, xs = _placed(columns, x)
     if not placed or n <= 0:
         return []
-    xs = np.array([v for _c, v in placed])
     have = set(known)
     found: list[tuple[float, RoundRow]] = []
     for row in rows:
