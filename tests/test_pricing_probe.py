@@ -95,3 +95,12 @@ def test_time_names_a_saved_solve_that_does_not_fit_its_instance(probe, capsys, 
 def test_time_rejects_a_bad_time_limit_or_gap(probe, capsys, argv):
     err = run(probe, capsys, "time", str(PRICES), "--only", "0", *argv)
     assert argv[0] in err and "fix:" in err
+
+
+def test_time_prints_a_solve_that_found_no_column(probe, capsys):
+    """A solve stopped before any placement (HiGHS without heuristics, no node past the root) is
+    printed as such, not a TypeError on the missing value."""
+    assert probe.main(["time", str(PRICES), "--only", "0", "--time-limit", "5",
+                       "--options", '{"mip_heuristic_effort": 0.0, "mip_max_nodes": 0}']) == 0
+    out = capsys.readouterr().out
+    assert "solve 0 " in out and "column none found" in out and "closed False" in out

@@ -198,7 +198,8 @@ def time_solves(args: argparse.Namespace) -> int:
                       start_value=s["start_value"] if warm else None)
         print(f"solve {q} (r {s['r']}, at {s['at_s']} s, run: {s['value']} / {s['bound']} in {s['seconds']} s): "
               + (f"LP {lp:.6f}  " if lp is not None else "")
-              + f"column {pr.value:.6f}  bound {pr.bound:.6f}  closed {pr.proven}  {pr.seconds:.1f} s "
+              + f"column {'none found' if pr.value is None else format(pr.value, '.6f')}  bound {pr.bound:.6f}  "
+              f"closed {pr.proven}  {pr.seconds:.1f} s "
               f"({pr.log.get('nodes')} nodes)", flush=True)
     return 0
 
