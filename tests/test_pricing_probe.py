@@ -63,3 +63,44 @@ def test_capture_checks_out_before_the_run(probe, capsys, tmp_path):
     err = run(probe, capsys, "capture", str(ROOT / "instances" / "tiny" / "micro-2x3-tight.json"),
               "--out", str(tmp_path / "no" / "such" / "x.json"))
     assert "--out" in err and "does not exist" in err
+
+
+def _one_solve(tmp_path, change) -> str:
+    """A copy of the saved prices with its first solve only, changed by ``change(data)``."""
+    data = json.loads(PRICES.read_text())
+    data["solves"] = data["solves"][:1]
+    change(data)
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+@pytest.mark.parametrize("field, change", [
+    ("solves[0].r", lambda d: d["solves"][0].update(r=999)),
+    ("solves[0].r", lambda d: d["solves"][0].update(r="x")),
+    ("solves[0].prices", lambda d: d["solves"][0].update(prices=[1, 2])),
+    ("solves[0].prices.memory", lambda d: d["solves"][0]["prices"].update(memory=[0.0])),
+    ("solves[0].prices.memory", lambda d: d["solves"][0]["prices"].update(memory="abc")),
+    ("solves[0].prices.bandwidth", lambda d: d["solves"][0]["prices"].pop("bandwidth")),
+    ("solves[0].start", lambda d: d["solves"][0].update(start=[[1, 2]])),
+    ("solves[0].start_value", lambda d: d["solves"][0].update(start_value="x")),
+])
+def test_time_names_a_saved_solve_that_does_not_fit_its_instance(probe, capsys, tmp_path, field, change):
+    path = _one_solve(tmp_path, change)
+    err = run(probe, capsys, "time", path, "--start", "--time-limit", "1")
+    assert "prices.json" in err and f"{field}:" in err and "fix:" in err
+
+
+@pytest.mark.parametrize("argv", [("--time-limit", "-1"), ("--time-limit", "nan"), ("--gap", "nan"), ("--gap", "2")])
+def test_time_rejects_a_bad_time_limit_or_gap(probe, capsys, argv):
+    err = run(probe, capsys, "time", str(PRICES), "--only", "0", *argv)
+    assert argv[0] in err and "fix:" in err
+
+
+def test_time_prints_a_solve_that_found_no_column(probe, capsys):
+    """A solve stopped before any placement (HiGHS without heuristics, no node past the root) is
+    printed as such, not a TypeError on the missing value."""
+    assert probe.main(["time", str(PRICES), "--only", "0", "--time-limit", "5",
+                       "--options", '{"mip_heuristic_effort": 0.0, "mip_max_nodes": 0}']) == 0
+    out = capsys.readouterr().out
+    assert "solve 0 " in out and "column none found" in out and "closed False" in out

@@ -25,10 +25,11 @@ column, whose priced value is then the cutoff, as in the run), and prints the co
 value, the proven bound, whether it closed (``--gap``, default 1e-5: the pricing gap of
 ``optdist solve``), the seconds and nodes (``--lp``: first the LP relaxation). Prints only.
 
-Bad input (a missing or invalid prices file, a field it lacks, an ``--only`` index past its saved
-solves, ``--options`` that are not a JSON object, a ``--solver`` that is not known or not
-installed, an ``--out`` that cannot be written) ends with a message naming the file, the field
-(or the solver) and the fix, and exit status 2.
+Bad input (a missing or invalid prices file, a field it lacks or that does not fit its instance:
+request index, prices per node, start owners; an ``--only`` index past its saved solves, a
+``--time-limit`` not > 0, a ``--gap`` outside [0, 1], ``--options`` that are not a JSON object,
+a ``--solver`` that is not known or not installed, an ``--out`` that cannot be written) ends with
+a message naming the file, the field (or the solver) and the fix, and exit status 2.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from optdist.instance import load_instance
 from optdist.io import atomic_write_json, check_output_file
 from optdist.jsonfile import DocumentError, Problem, read_json
 from optdist.milp.decomposition import pricing
+from optdist.transfers import RESOURCES
 
 
 def capture(args: argparse.Namespace) -> int:
@@ -109,8 +111,57 @@ def read_prices(path: str) -> dict:
     return data
 
 
+def check_solves(path: str, data: dict, inst) -> None:  # noqa: ANN001 - an optdist.instance.Instance
+    """The saved solves of ``data`` (read from ``path`` by :func:`read_prices`) against ``inst``, the
+    instance they were captured on: ``r`` a request index, ``prices`` one array per resource of
+    :data:`optdist.transfers.RESOURCES` over the instance's nodes (finite, ``>= 0``), ``start``
+    null or the owners of each layer of request ``r`` (one node index per segment),
+    ``start_value`` null or a finite number.
+
+    Raises :class:`DocumentError` naming every bad field and the fix (before any solve starts).
+    """
+    fix = "give a file written by `pricing_probe.py capture ... --out FILE` on this instance"
+    n, nodes = inst.n_requests, inst.n_nodes
+
+    def number(v: object) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    problems: list[Problem] = []
+    for q, s in enumerate(data["solves"]):
+        r = s["r"]
+        if not isinstance(r, int) or isinstance(r, bool) or not 0 <= r < n:
+            problems.append(Problem(f"solves[{q}].r", f"{str(r)[:40]} is not a request index 0..{n - 1} of "
+                                    f"{data['instance']}", fix))
+            r = None
+        pr = s["prices"]
+        if not isinstance(pr, dict):
+            problems.append(Problem(f"solves[{q}].prices", "not a JSON object (resource -> prices per node)", fix))
+        else:
+            for res in RESOURCES:
+                v = pr.get(res)
+                if not isinstance(v, list) or len(v) != nodes or not all(number(x) and x >= 0 for x in v):
+                    problems.append(Problem(f"solves[{q}].prices.{res}", f"missing or not {nodes} finite numbers >= 0 "
+                                            f"(one per node of {data['instance']})", fix))
+        st = s["start"]
+        if st is not None and r is not None:
+            layers = inst.profile(r).layers
+            ok = isinstance(st, list) and len(st) == len(layers) and all(
+                isinstance(a, list) and len(a) == la.segments
+                and all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < nodes for i in a)
+                for a, la in zip(st, layers))
+            if not ok:
+                problems.append(Problem(f"solves[{q}].start", f"not null nor the owners of request {r}'s {len(layers)} "
+                                        f"layers (per layer one node index 0..{nodes - 1} per segment)", fix))
+        if s["start_value"] is not None and not number(s["start_value"]):
+            problems.append(Problem(f"solves[{q}].start_value", "not null nor a finite number (seconds)", fix))
+    if problems:
+        raise DocumentError(path, problems)
+
+
 def time_solves(args: argparse.Namespace) -> int:
     """Solve each saved pricing problem of ``args.file`` (module docstring)."""
+    if not 0 <= args.gap <= 1:  # also refuses NaN
+        raise ValueError(f"--gap {args.gap}: not a relative gap in [0, 1] (fix: e.g. --gap 1e-5)")
     data = read_prices(args.file)
     n = len(data["solves"])
     bad = [q for q in args.only or [] if not 0 <= q < n]
@@ -128,6 +179,7 @@ def time_solves(args: argparse.Namespace) -> int:
     except FileNotFoundError as e:
         raise FileNotFoundError(f"{e} (field 'instance' of {args.file}; paths are from the repository root: "
                                 "run from there, or fix the path)") from None
+    check_solves(args.file, data, inst)
     for q, s in enumerate(data["solves"]):
         if args.only is not None and q not in args.only:
             continue
@@ -146,7 +198,8 @@ def time_solves(args: argparse.Namespace) -> int:
                       start_value=s["start_value"] if warm else None)
         print(f"solve {q} (r {s['r']}, at {s['at_s']} s, run: {s['value']} / {s['bound']} in {s['seconds']} s): "
               + (f"LP {lp:.6f}  " if lp is not None else "")
-              + f"column {pr.value:.6f}  bound {pr.bound:.6f}  closed {pr.proven}  {pr.seconds:.1f} s "
+              + f"column {'none found' if pr.value is None else format(pr.value, '.6f')}  bound {pr.bound:.6f}  "
+              f"closed {pr.proven}  {pr.seconds:.1f} s "
               f"({pr.log.get('nodes')} nodes)", flush=True)
     return 0
 
@@ -171,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--lp", action="store_true", help="also print the LP relaxation")
     args = ap.parse_args(argv)
     try:
+        if not (math.isfinite(args.time_limit) and args.time_limit > 0):
+            raise ValueError(f"--time-limit {args.time_limit}: not a number of seconds > 0 (fix: e.g. --time-limit 60)")
         return capture(args) if args.cmd == "capture" else time_solves(args)
     except (OSError, ValueError) as e:  # bad input (DocumentError is a ValueError): the message, no traceback
         print(f"pricing_probe.py {args.cmd}: error: {e}", file=sys.stderr)
