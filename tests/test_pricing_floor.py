@@ -7,6 +7,7 @@ above a feasible objective."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -190,3 +191,21 @@ def test_dual_ascent_typed_below_known_objective(path, best):
     # the bound is L at the returned prices, with the typed floors
     again = float(-pi @ P.rhs) + sum(n * class_bound(f, P.node_prices(pi))[0] for n, f in zip(P.sizes, typed))
     assert again == pytest.approx(high, rel=1e-9)
+
+
+def test_typed_floor_infinite_where_no_group_can_hold_a_layer(tmp_path):
+    """Devices whose memory cannot hold fc1 on any node: the typed floor is built (no state for
+    that layer) and is +inf, as the request has no placement (the pricing model finds none)."""
+    doc = json.loads(open("instances/tiny/lenet-1x4-tau0.6.json").read())
+    for i, dev in enumerate(doc["devices"]):
+        dev["memory"] = 3e4 + 100 * (i % 2)  # fc1 holds 122880 bytes of weights
+    path = tmp_path / "small-memory.json"
+    path.write_text(json.dumps(doc))
+    inst = optdist.load_instance(str(path))
+    floor = TypedFloor(inst, 0)
+    assert len(floor.groups) >= 2 and any(len(c) == 0 for c in floor.counts)
+    zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
+    assert floor.evaluate(zero)[0] == math.inf
+    assert isinstance(class_floors(inst, [0])[0], TypedFloor)
+    out = PricingModel(inst, 0, solver="highs").solve(zero, time_limit=20, mip_gap=1e-9, threads=1, seed=0)
+    assert out.owners is None
