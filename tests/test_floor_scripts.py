@@ -106,3 +106,14 @@ def test_bound_caps_classes_at_the_rejection_penalty(bound, capsys, tmp_path):
     assert bound.main([str(path), "--no-alone", "--target", str(cap), "--seconds", "1"]) == 0
     value = float(re.search(r"bound ([0-9.e+-]+) s", capsys.readouterr().out).group(1))
     assert 0 < value <= cap * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("script", ["floor_bound", "floor_compare"])
+def test_scripts_name_a_dag_class(script, capsys, tmp_path):
+    """A residual network has no pricing floor: the request and the reason, exit 2."""
+    from tests.test_dag_evaluator import dag_instance
+
+    dag_instance(tmp_path, "res", 1, 3)
+    args = ["--no-alone", "--target", "1"] if script == "floor_bound" else ["--limit", "1"]
+    err = fails(load(script), capsys, str(tmp_path / "dag-res-1x3.json"), *args)
+    assert "chain networks" in err and "dag-res" in err and ("r0" in err or "request 0" in err)
