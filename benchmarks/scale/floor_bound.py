@@ -10,8 +10,10 @@ atomically) so that iterating on the floor costs only the ascent.
     nice -n 10 python benchmarks/scale/floor_bound.py instances/paper/hetero-250x70-tau0.8.json \
         --cache /tmp/alone08.json [--floor typed|counts] [--seconds 30] [--target 69.249]
 
-Prints, per class, the floor at prices 0 and ``B_c(0)``, then the ascent's best bound (mean
-seconds per request, as the solve reports it) and its time.
+Prints, per class, the floor at prices 0 and ``B_c(0)``, then the ascent's best bound (seconds,
+the sum over requests, as the solve reports it) and its time. With admission each class's term
+is capped at the rejection penalty (as column generation does); a makespan objective, a class
+without a floor (a DAG network) and bad numbers or a foreign ``--cache`` are refused (exit 2).
 """
 
 from __future__ import annotations
