@@ -257,3 +257,24 @@ def test_typed_floor_infinite_where_no_group_can_hold_a_layer(tmp_path):
     assert isinstance(class_floors(inst, [0])[0], TypedFloor)
     out = PricingModel(inst, 0, solver="highs").solve(zero, time_limit=20, mip_gap=1e-9, threads=1, seed=0)
     assert out.owners is None
+
+
+def test_typed_floor_refused_past_the_state_limit_on_a_real_set(tmp_path):
+    """17 single-device groups (memories differ by a byte): 2^17 owner-count states in an
+    8-segment layer, past MAX_TYPED_STATES; the message names the request, layer and count, and
+    class_floors keeps the count floor (still a valid floor, used by the ascent)."""
+    from optdist.milp.decomposition.floor import MAX_TYPED_STATES
+
+    doc = json.loads(open("instances/tiny/lenet-1x4-tau0.6.json").read())
+    doc["devices"] = [{"id": f"d{i}", "type": "rpi3", "memory": 1e6 + i} for i in range(17)]
+    path = tmp_path / "many-groups.json"
+    path.write_text(json.dumps(doc))
+    inst = optdist.load_instance(str(path))
+    assert 2 ** 17 > MAX_TYPED_STATES
+    with pytest.raises(ValueError, match=r"request 0 \(ReLU1\): 131072 owner-count states over 17 device groups"):
+        TypedFloor(inst, 0)
+    (floor,) = class_floors(inst, [0])
+    assert isinstance(floor, PricingFloor)
+    zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
+    out = PricingModel(inst, 0, solver="highs").solve(zero, time_limit=30, mip_gap=1e-9, threads=1, seed=0)
+    assert out.proven and 0 < floor.evaluate(zero)[0] <= out.value * (1 + 1e-9)
