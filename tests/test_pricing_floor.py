@@ -7,6 +7,7 @@ above a feasible objective."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -33,12 +34,8 @@ def priced(inst, r, owners, prices) -> float:
     return cost + sum(float(prices[res] @ use[:, q]) for q, res in enumerate(RESOURCES))
 
 
-@pytest.mark.parametrize("kind", [PricingFloor, TypedFloor])
-@pytest.mark.parametrize("path", ["instances/tiny/micro-1x3-tau0.6.json", "instances/tiny/micro-2x3-serial.json"])
-def test_floor_below_brute_force(path, kind):
-    """Every placement of a micro request enumerated: the floor (and the floor plus the optimum at
-    prices 0) is at most the cheapest priced placement, at prices 0 and at random prices."""
-    inst = optdist.load_instance(path)
+def all_placements(inst) -> list[list[np.ndarray]]:
+    """Every placement of request 0 (owners per layer) within privacy and its nodes' capacities alone."""
     prof, lim, src, D = inst.profile(0), inst.limit(0), int(inst.request_source[0]), inst.n_devices
     per_layer = []
     for k, la in enumerate(prof.layers):
@@ -48,7 +45,59 @@ def test_floor_below_brute_force(path, kind):
             choices = [np.array(t) for t in itertools.product(range(D), repeat=la.segments)]
             cap = lim.device_cap[k]
             per_layer.append([a for a in choices if cap is None or np.bincount(a, minlength=D).max() <= cap])
-    placements = [list(p) for p in itertools.product(*per_layer)]
+    have = np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1)
+    return [list(p) for p in itertools.product(*per_layer) if (alone(inst, 0, list(p))[1] <= have * (1 + 1e-9)).all()]
+
+
+#: heterogeneous micro sets (device fields of MODEL.md section 2 overridden per node): a fast device
+#: alone, a group of three with their own speed and memory, a slow radio, a source with its own
+#: rate; and three single devices with a serialised uplink and a shared-data weight
+HETERO = {
+    "groups-1-3-1": {"tau": 0.95, "sources": [{"id": "cam1", "type": "rpi3", "rate": 3.5e6}],
+                     "devices": [{"id": "fast", "type": "nexus", "mults_per_s": 1.2e8, "rate": 1.1e7}]
+                     + [{"id": f"mid{i}", "type": "nexus", "mults_per_s": 7.4e9, "memory": 1.2e6,
+                         "compute_capacity": 8e6} for i in range(3)]
+                     + [{"id": "slowradio", "type": "nexus", "rate": 5.6e5, "memory": 7e4, "compute_capacity": 6e6}]},
+    "serial-shared": {"tau": 0.8, "sources": [{"id": "cam1", "type": "rpi3"}],
+                      "objective": {"shared_weight": 1e-7, "uplink": "serial"},
+                      "devices": [{"id": "a", "type": "rpi3", "mults_per_s": 4e9, "rate": 1.7e5, "memory": 3.3e5,
+                                   "compute_capacity": 8.2e6},
+                                  {"id": "b", "type": "rpi3", "mults_per_s": 1.1e9, "rate": 2.9e6},
+                                  {"id": "c", "type": "nexus", "mults_per_s": 2.5e9, "rate": 1e5,
+                                   "compute_capacity": 9.8e5}]},
+}
+
+
+@pytest.mark.parametrize("name", sorted(HETERO))
+def test_floors_below_brute_force_heterogeneous(name, tmp_path):
+    """Both floors at most the cheapest priced placement (enumerated, capacities checked) on
+    heterogeneous devices, at prices 0 and random prices that differ within a group, for the
+    latency weight 1, 0 (priced usage only) and 0.5."""
+    doc = {"format": "optdist-instance/1", "name": name, "period_s": 1.0, "privacy": {"micro": "synthetic"},
+           "requests": [{"id": "r1", "source": "cam1", "cnn": "micro"}], **HETERO[name]}
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(doc))
+    inst = optdist.load_instance(str(path))
+    runs = [(c, u) for c, u in (alone(inst, 0, p) for p in all_placements(inst))]
+    floors = [PricingFloor(inst, 0), TypedFloor(inst, 0)]
+    assert len(floors[1].groups) == 3
+    rng = np.random.default_rng(5)
+    for scale in (0.0, 0.3, 3.0, 100.0, 3000.0):
+        for _ in range(2):
+            prices = random_prices(inst, rng, scale)
+            for w in (1.0, 0.0, 0.5):
+                best = min(w * c + sum(float(prices[res] @ u[:, q]) for q, res in enumerate(RESOURCES)) for c, u in runs)
+                for f in floors:
+                    assert f.evaluate(prices, weight=w)[0] <= best * (1 + 1e-9) + 1e-15
+
+
+@pytest.mark.parametrize("kind", [PricingFloor, TypedFloor])
+@pytest.mark.parametrize("path", ["instances/tiny/micro-1x3-tau0.6.json", "instances/tiny/micro-2x3-serial.json"])
+def test_floor_below_brute_force(path, kind):
+    """Every placement of a micro request enumerated: the floor (and the floor plus the optimum at
+    prices 0) is at most the cheapest priced placement, at prices 0 and at random prices."""
+    inst = optdist.load_instance(path)
+    placements = all_placements(inst)
     floor = kind(inst, 0)
     rng = np.random.default_rng(1)
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
@@ -190,3 +239,42 @@ def test_dual_ascent_typed_below_known_objective(path, best):
     # the bound is L at the returned prices, with the typed floors
     again = float(-pi @ P.rhs) + sum(n * class_bound(f, P.node_prices(pi))[0] for n, f in zip(P.sizes, typed))
     assert again == pytest.approx(high, rel=1e-9)
+
+
+def test_typed_floor_infinite_where_no_group_can_hold_a_layer(tmp_path):
+    """Devices whose memory cannot hold fc1 on any node: the typed floor is built (no state for
+    that layer) and is +inf, as the request has no placement (the pricing model finds none)."""
+    doc = json.loads(open("instances/tiny/lenet-1x4-tau0.6.json").read())
+    for i, dev in enumerate(doc["devices"]):
+        dev["memory"] = 3e4 + 100 * (i % 2)  # fc1 holds 122880 bytes of weights
+    path = tmp_path / "small-memory.json"
+    path.write_text(json.dumps(doc))
+    inst = optdist.load_instance(str(path))
+    floor = TypedFloor(inst, 0)
+    assert len(floor.groups) >= 2 and any(len(c) == 0 for c in floor.counts)
+    zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
+    assert floor.evaluate(zero)[0] == math.inf
+    assert isinstance(class_floors(inst, [0])[0], TypedFloor)
+    out = PricingModel(inst, 0, solver="highs").solve(zero, time_limit=20, mip_gap=1e-9, threads=1, seed=0)
+    assert out.owners is None
+
+
+def test_typed_floor_refused_past_the_state_limit_on_a_real_set(tmp_path):
+    """17 single-device groups (memories differ by a byte): 2^17 owner-count states in an
+    8-segment layer, past MAX_TYPED_STATES; the message names the request, layer and count, and
+    class_floors keeps the count floor (still a valid floor, used by the ascent)."""
+    from optdist.milp.decomposition.floor import MAX_TYPED_STATES
+
+    doc = json.loads(open("instances/tiny/lenet-1x4-tau0.6.json").read())
+    doc["devices"] = [{"id": f"d{i}", "type": "rpi3", "memory": 1e6 + i} for i in range(17)]
+    path = tmp_path / "many-groups.json"
+    path.write_text(json.dumps(doc))
+    inst = optdist.load_instance(str(path))
+    assert 2 ** 17 > MAX_TYPED_STATES
+    with pytest.raises(ValueError, match=r"request 0 \(ReLU1\): 131072 owner-count states over 17 device groups"):
+        TypedFloor(inst, 0)
+    (floor,) = class_floors(inst, [0])
+    assert isinstance(floor, PricingFloor)
+    zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
+    out = PricingModel(inst, 0, solver="highs").solve(zero, time_limit=30, mip_gap=1e-9, threads=1, seed=0)
+    assert out.proven and 0 < floor.evaluate(zero)[0] <= out.value * (1 + 1e-9)

@@ -10,14 +10,15 @@ atomically) so that iterating on the floor costs only the ascent.
     nice -n 10 python benchmarks/scale/floor_bound.py instances/paper/hetero-250x70-tau0.8.json \
         --cache /tmp/alone08.json [--floor typed|counts] [--seconds 30] [--target 69.249]
 
-Prints, per class, the floor at prices 0 and ``B_c(0)``, then the ascent's best bound (mean
-seconds per request, as the solve reports it) and its time.
+Prints, per class, the floor at prices 0 and ``B_c(0)``, then the ascent's best bound (seconds,
+the sum over requests, as the solve reports it) and its time. With admission each class's term
+is capped at the rejection penalty (as column generation does); a makespan objective, a class
+without a floor (a DAG network) and bad numbers or a foreign ``--cache`` are refused (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -25,9 +26,9 @@ import time
 
 import numpy as np
 
-from optdist.instance import load_instance
+from optdist.instance import InstanceError, load_instance
 from optdist.io import atomic_write_json
-from optdist.jsonfile import DocumentError
+from optdist.jsonfile import MiB, DocumentError, Problem, read_json
 from optdist.milp.decomposition.colgen import _Problem
 from optdist.milp.decomposition.floor import class_floors, dual_ascent
 from optdist.transfers import RESOURCES
@@ -40,10 +41,18 @@ def alone_bounds(inst, P: _Problem, cache: str | None, limit: float) -> list[flo
     from optdist.milp.decomposition.pricing import PricingModel
 
     if cache and os.path.exists(cache):
-        with open(cache) as fh:
-            saved = json.load(fh)
-        if saved.get("instance") == inst.name:
-            return [float(saved["by_kind"][str(q)]) for q in P.kinds]
+        saved = read_json(cache, MiB, what="--cache (B_c(0))")
+        if isinstance(saved, dict) and saved.get("instance") == inst.name:
+            by_kind = saved.get("by_kind")
+            try:
+                return [float(by_kind[str(q)]) for q in P.kinds]  # type: ignore[index]
+            except (KeyError, TypeError, ValueError):
+                raise DocumentError(cache, [Problem("by_kind", f"not a number for every request class of {inst.name} "
+                                                    f"({sorted(set(P.kinds))})", "delete the file (it is remade) or "
+                                                    "give another --cache")]) from None
+        if not isinstance(saved, dict) or "instance" not in saved:
+            raise DocumentError(cache, [Problem("(document)", "not a B_c(0) cache of this script (an object with "
+                                                "'instance' and 'by_kind')", "give another --cache path")])
     by_kind: dict[int, float] = {}
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     for c, q in enumerate(P.kinds):
@@ -60,7 +69,8 @@ def alone_bounds(inst, P: _Problem, cache: str | None, limit: float) -> list[flo
     return [by_kind[q] for q in P.kinds]
 
 
-def cutting_plane(floors, P: _Problem, best0, pi0, seconds: float, box: float | None = None):  # noqa: ANN001
+def cutting_plane(floors, P: _Problem, best0, pi0, seconds: float, box: float | None = None,  # noqa: ANN001
+                  penalty: float = math.inf):
     """Proximal Kelley steps on ``L`` (a check of whether the Polyak steps are the limit): the LP
     ``max t, t <= L(q_j) + g_j (q - q_j)`` over the cuts so far, ``q`` (prices in shares of each
     row's capacity) in a box of half-width ``delta`` around the best point, solved by HiGHS
@@ -68,7 +78,9 @@ def cutting_plane(floors, P: _Problem, best0, pi0, seconds: float, box: float | 
     ``L`` at a real price vector, so the best is a valid bound. ``box``: instead, plain Kelley
     over the fixed box ``0 <= q <= box``; without ``B_c(0)`` ``L`` is concave (each floor is a
     minimum of affine functions of the prices), so the LP's value is then an upper bound on
-    ``max L`` over that box (``model`` in the log). Returns (best, its prices, log)."""
+    ``max L`` over that box (``model`` in the log). ``penalty``: the rejection cost per request
+    (admission; each class's term is at most it, as in :func:`dual_ascent`). Returns (best, its
+    prices, log)."""
     import numpy as np
     from scipy.optimize import linprog
 
@@ -83,8 +95,11 @@ def cutting_plane(floors, P: _Problem, best0, pi0, seconds: float, box: float | 
         total, g = float(-pi @ P.rhs), -P.rhs.astype(float)
         for f, n, b0 in zip(floors, P.sizes, best0):
             v, use = class_bound(f, prices, b0)
+            if v >= penalty:  # rejecting is cheaper (admission): no usage
+                v, use = penalty, None
             total += n * v
-            g = g + n * P.usage(use)
+            if use is not None:
+                g = g + n * P.usage(use)
         return total, np.divide(g, scale, out=np.zeros(len(q)), where=live)  # dL/dq
 
     q_c = pi0 * scale
@@ -133,31 +148,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-alone", action="store_true", help="no B_c(0): the floors alone (no MILP solves)")
     ap.add_argument("--target", type=float, default=None, help="incumbent (seconds, the objective)")
     args = ap.parse_args(argv)
+    for name, low, value in (("--seconds", 0.0, args.seconds), ("--alone-limit", 0.0, args.alone_limit),
+                             ("--cutting-plane", 0.0, args.cutting_plane), ("--box", 0.0, args.box)):
+        if value is not None and not (math.isfinite(value) and value >= low):
+            ap.error(f"{name} {value:g}: give a finite number of seconds >= {low:g} (e.g. {name} 30)"
+                     if name != "--box" else f"--box {value:g}: give a finite price share >= 0 (e.g. --box 10)")
+    if args.target is None and args.no_alone:
+        ap.error("--no-alone needs --target (the incumbent's objective, seconds, e.g. --target 69.249)")
     try:
         inst = load_instance(args.instance)
+        if inst.objective.kind != "latency":
+            raise InstanceError(args.instance, [Problem("objective.kind", f"{inst.objective.kind!r}: the floors bound "
+                                                        "the sum of latencies", "set objective.kind to 'latency'")])
+        P = _Problem(inst)
+        penalty = inst.rejection_penalty() if inst.objective.admission else math.inf
+        best0 = [None] * len(P.sizes) if args.no_alone else [
+            min(b, penalty) for b in alone_bounds(inst, P, args.cache, args.alone_limit)]
     except (FileNotFoundError, DocumentError) as e:
         print(f"{sys.argv[0]}: error: {e}", file=sys.stderr)
         return 2
-    P = _Problem(inst)
-    best0 = [None] * len(P.sizes) if args.no_alone else alone_bounds(inst, P, args.cache, args.alone_limit)
     t0 = time.perf_counter()
     floors = class_floors(inst, [m[0] for m in P.members], typed=args.floor == "typed")
     built = time.perf_counter() - t0
+    if None in floors:
+        c = floors.index(None)
+        print(f"{sys.argv[0]}: error: {args.instance}: request {inst.request_ids[P.members[c][0]]} "
+              f"({inst.request_cnn[P.members[c][0]]}): no pricing floor for a DAG network or grouped convolution "
+              "(MODEL.md section 9); the floors bound chain networks only", file=sys.stderr)
+        return 2
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     for c, f in enumerate(floors):
         print(f"class {c} (kind {P.kinds[c]}, n={P.sizes[c]}): F(0) = {f.evaluate(zero)[0]:.4f} s, "
               f"B(0) = {best0[c]} s")
-    if args.target is None and args.no_alone:
-        ap.error("--no-alone needs --target")
     target = args.target if args.target is not None else 2 * sum(n * b for n, b in zip(P.sizes, best0))
     t1 = time.perf_counter()
     val, pi, log = dual_ascent(floors, P.sizes, P.rhs, P.node_prices, P.usage, deadline=t1 + args.seconds,
-                               target=target, alone=best0,
+                               target=target, alone=best0, penalty=penalty,
                                device_rows=[(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows],
                                coarse=class_floors(inst, [m[0] for m in P.members], typed=False)
                                if args.floor == "typed" else None)
     if args.cutting_plane > 0:
-        cp, pi, cp_log = cutting_plane(floors, P, best0, pi, args.cutting_plane, args.box)
+        cp, pi, cp_log = cutting_plane(floors, P, best0, pi, args.cutting_plane, args.box, penalty)
         model = min((e["model"] for e in cp_log), default=math.inf)
         print(f"  cutting plane from the ascent's prices: {val:.4f} -> {cp:.4f} s ({len(cp_log)} steps, "
               f"{time.perf_counter() - t1:.1f} s in all); least LP model value {model:.4f} s")

@@ -15,13 +15,14 @@ a closed MILP's value would be a bug (the tests check it on small sets).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
 import numpy as np
 
-from optdist.instance import load_instance
-from optdist.jsonfile import DocumentError
+from optdist.instance import InstanceError, load_instance
+from optdist.jsonfile import DocumentError, Problem
 from optdist.milp.decomposition.colgen import _Problem
 from optdist.milp.decomposition.floor import PricingFloor, TypedFloor
 from optdist.milp.decomposition.pricing import PricingModel
@@ -35,8 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shares", type=float, nargs="*", default=[0.0, 1.0, 3.0, 10.0],
                     help="uniform prices on the devices' bandwidth rows, seconds per whole row")
     args = ap.parse_args(argv)
+    if not (math.isfinite(args.limit) and args.limit > 0):
+        ap.error(f"--limit {args.limit:g}: give a positive number of seconds per pricing solve (e.g. --limit 60)")
+    bad = [x for x in args.shares if not (math.isfinite(x) and x >= 0)]
+    if bad:
+        ap.error(f"--shares {bad[0]:g}: prices are seconds per whole row, finite and >= 0 (e.g. --shares 0 1 3 10)")
     try:
         inst = load_instance(args.instance)
+        if inst.objective.kind != "latency":
+            raise InstanceError(args.instance, [Problem("objective.kind", f"{inst.objective.kind!r}: the floors and the "
+                                                        "pricing model price the sum of latencies",
+                                                        "set objective.kind to 'latency'")])
     except (FileNotFoundError, DocumentError) as e:
         print(f"{sys.argv[0]}: error: {e}", file=sys.stderr)
         return 2
@@ -50,7 +60,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{sys.argv[0]}: error: --kinds {q}: the instance has classes {sorted(seen)}", file=sys.stderr)
             return 2
         r = P.members[seen[q]][0]
-        old, new = PricingFloor(inst, r), TypedFloor(inst, r)
+        try:
+            old = PricingFloor(inst, r)
+        except ValueError as e:  # a DAG or grouped convolution: no floor
+            print(f"{sys.argv[0]}: error: {e}", file=sys.stderr)
+            return 2
+        try:
+            new: TypedFloor | None = TypedFloor(inst, r)
+        except ValueError as e:  # too many owner-count states: the count floor only
+            print(f"{inst.name} class {q}: no typed floor ({e})", flush=True)
+            new = None
         pm = PricingModel(inst, r, solver="highs")
         for share in args.shares:
             pi = np.array([share / row.rhs if row.resource == 2 and row.nodes[0] < inst.n_devices and row.rhs > 0
@@ -59,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             out = pm.solve(prices, time_limit=args.limit, mip_gap=1e-6, threads=1, seed=0)
             print(f"{inst.name} class {q} ({inst.request_cnn[r]}), bandwidth {share:g} s/row: count floor "
-                  f"{old.evaluate(prices)[0]:.6f}, typed floor {new.evaluate(prices)[0]:.6f}, MILP value "
+                  f"{old.evaluate(prices)[0]:.6f}, typed floor {'n/a' if new is None else f'{new.evaluate(prices)[0]:.6f}'}, MILP value "
                   f"{out.value if out.value is None else round(out.value, 6)}, bound {out.bound:.6f}, "
                   f"closed {out.proven} ({time.perf_counter() - t0:.1f} s)", flush=True)
     return 0

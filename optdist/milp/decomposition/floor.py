@@ -287,8 +287,10 @@ class TypedFloor:
     predecessors are first reduced to those keys (``(|a|, set)``), then to three wait kinds, so a
     step costs ``O(keys x totals + 3 states)``, not ``O(states^2)``.
 
-    Raises ValueError as :class:`PricingFloor` (chains without grouped convolutions) and when a
-    layer has more than :data:`MAX_TYPED_STATES` states (the message gives the count).
+    A layer with no state (no group's nodes can hold its segments: the request has no placement)
+    makes the floor ``+inf``. Raises ValueError as :class:`PricingFloor` (chains without grouped
+    convolutions) and when a layer has more than :data:`MAX_TYPED_STATES` states (the message
+    gives the count).
     """
 
     def __init__(self, inst: Instance, r: int, groups: Sequence[Sequence[int]] | None = None) -> None:
@@ -341,7 +343,7 @@ class TypedFloor:
             top = np.concatenate([[0.0], np.cumsum(speed)])
             t, sb, db = _pair(ed, a[:, None], b[None, :], prof.layers[k].segments, top, float(dev_sec[0]),
                               float(sec[k, self.src]), rho_src, rho_dev, int(self.cap[k].max()),
-                              int(self.cap[k - 1].max()) if a.max() > 0 else prof.layers[k - 1].segments)
+                              int(self.cap[k - 1].max()) if a.size and a.max() > 0 else prof.layers[k - 1].segments)
             self.src_bytes.append(sb)
             self.dev_bytes.append(db)
             self.src_time.append(t[:, 0] if b.size and b[0] == 0 else np.full(a.size, math.inf))

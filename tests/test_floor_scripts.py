@@ -1,0 +1,119 @@
+"""benchmarks/scale/floor_bound.py and floor_compare.py on bad input (a clear error naming the file,
+the field or option and the fix, exit 2, no traceback), and floor_bound's bound on an admission
+instance (never above rejecting every request)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+
+import pytest
+
+from .conftest import ROOT
+
+LENET = str(ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json")
+MAKESPAN = str(ROOT / "instances" / "tiny" / "micro-2x3-makespan.json")
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "scale" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def bound():
+    return load("floor_bound")
+
+
+@pytest.fixture(scope="module")
+def compare():
+    return load("floor_compare")
+
+
+def fails(mod, capsys, *argv: str) -> str:
+    """Run ``mod.main(argv)``: exit status 2 (returned or argparse's), no traceback; stderr."""
+    try:
+        rc = mod.main(list(argv))
+    except SystemExit as e:
+        rc = e.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("option", ["--seconds", "--alone-limit"])
+def test_bound_rejects_negative_seconds(bound, capsys, option):
+    err = fails(bound, capsys, LENET, "--no-alone", "--target", "1", option, "-5")
+    assert f"{option} -5" in err and ">= 0" in err
+
+
+def test_bound_no_alone_needs_target(bound, capsys):
+    assert "--no-alone needs --target" in fails(bound, capsys, LENET, "--no-alone")
+
+
+def test_bound_unknown_floor(bound, capsys):
+    assert "invalid choice: 'foo'" in fails(bound, capsys, LENET, "--floor", "foo")
+
+
+def test_bound_names_a_bad_cache(bound, capsys, tmp_path):
+    cache = tmp_path / "alone.json"
+    cache.write_text("{bad")
+    err = fails(bound, capsys, LENET, "--cache", str(cache), "--seconds", "1")
+    assert "alone.json" in err and "invalid JSON" in err
+    cache.write_text("[1, 2]")
+    err = fails(bound, capsys, LENET, "--cache", str(cache), "--seconds", "1")
+    assert "alone.json" in err and "by_kind" in err and "--cache" in err
+    cache.write_text(json.dumps({"instance": "lenet-8x4-rpi3", "by_kind": {"7": 1.0}}))
+    err = fails(bound, capsys, LENET, "--cache", str(cache), "--seconds", "1")
+    assert "alone.json" in err and "by_kind" in err and "delete the file" in err
+
+
+@pytest.mark.parametrize("script", ["floor_bound", "floor_compare"])
+def test_scripts_refuse_a_makespan_objective(script, capsys):
+    mod = load(script)
+    args = ["--no-alone", "--target", "1"] if script == "floor_bound" else ["--limit", "1"]
+    err = fails(mod, capsys, MAKESPAN, *args)
+    assert "micro-2x3-makespan.json" in err and "objective.kind" in err and "'latency'" in err
+
+
+@pytest.mark.parametrize("script", ["floor_bound", "floor_compare"])
+def test_scripts_name_a_missing_or_broken_instance(script, capsys, tmp_path):
+    mod = load(script)
+    assert "not found" in fails(mod, capsys, str(tmp_path / "none.json"))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{bad")
+    assert "bad.json" in (err := fails(mod, capsys, str(bad))) and "invalid JSON" in err
+
+
+@pytest.mark.parametrize("argv,text", [(["--limit", "-3"], "--limit -3"), (["--limit", "nan"], "--limit nan"),
+                                       (["--shares", "0", "-1"], "--shares -1")])
+def test_compare_rejects_bad_numbers(compare, capsys, argv, text):
+    assert text in fails(compare, capsys, LENET, *argv)
+
+
+def test_bound_caps_classes_at_the_rejection_penalty(bound, capsys, tmp_path):
+    """With admission, rejecting every request costs R x penalty: the floors' bound must stay
+    below it (each class's term capped at the penalty, as column generation does)."""
+    doc = json.loads((ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json").read_text())
+    doc["objective"] = {"admission": True, "rejection_penalty": 1e-4}  # below a LeNet request's latency
+    path = tmp_path / "adm.json"
+    path.write_text(json.dumps(doc))
+    cap = len(doc["requests"]) * 1e-4
+    assert bound.main([str(path), "--no-alone", "--target", str(cap), "--seconds", "1"]) == 0
+    value = float(re.search(r"bound ([0-9.e+-]+) s", capsys.readouterr().out).group(1))
+    assert 0 < value <= cap * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("script", ["floor_bound", "floor_compare"])
+def test_scripts_name_a_dag_class(script, capsys, tmp_path):
+    """A residual network has no pricing floor: the request and the reason, exit 2."""
+    from tests.test_dag_evaluator import dag_instance
+
+    dag_instance(tmp_path, "res", 1, 3)
+    args = ["--no-alone", "--target", "1"] if script == "floor_bound" else ["--limit", "1"]
+    err = fails(load(script), capsys, str(tmp_path / "dag-res-1x3.json"), *args)
+    assert "chain networks" in err and "dag-res" in err and ("r0" in err or "request 0" in err)
