@@ -477,3 +477,23 @@ def test_signal_stops_a_pareto_sweep(tmp_path):
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=120)
     assert proc.returncode == 130 and time.monotonic() - sent < 30
+
+
+@pytest.mark.parametrize("given", ["greedy", "assignment"])
+def test_the_warm_start_is_the_progress_incumbent_at_once(given):
+    """A feasible warm start is offered to the run's progress when it is obtained, so the CLI's
+    stopper (a solve that overruns its deadline) reports it rather than "no placement had been
+    found" (break9: a one-request VGG16 copy of hetero-250x70 with --warm-start greedy ended with
+    no solution at --time-limit 240, greedy's 0.284 s placement known from the start)."""
+    from optdist.instance import load_instance
+    from optdist.milp.run import warm_start_assignment, watch_progress
+    from optdist.solve import solve
+
+    inst = load_instance(ROOT / "instances" / "tiny" / "lenet-2x4-tight.json")
+    greedy = solve(inst, method="greedy")
+    assert greedy.evaluation is not None and greedy.evaluation.feasible
+    with watch_progress() as progress:
+        start, _info = warm_start_assignment(inst, "greedy" if given == "greedy" else greedy.assignment)
+    assert start is not None
+    assert progress.assignment is not None
+    assert progress.objective == pytest.approx(greedy.evaluator_objective, rel=1e-12)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optdist.assignment import Assignment
+from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.model import BuildTimeout, BuiltModel, build
 from optdist.result import SolveResult, Termination, gap
@@ -141,9 +142,14 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
     :data:`WARM_START_SHARE` of it as its ``time_limit`` (plan-guided's plan, a defended MILP;
     the greedy takes milliseconds either way), so a slow start does not outlast the limit. A
     method that cannot model the instance (the greedy on a serial uplink) or that finds no feasible
-    assignment gives no start (``warm_start_skipped`` says why); the MILP runs unseeded.
+    assignment gives no start (``warm_start_skipped`` says why); the MILP runs unseeded. A
+    feasible start is offered to the run's progress (:func:`offer`) at once, so a run stopped
+    before any step of its own returns (the CLI's stopper past the deadline) still reports it.
     """
     if isinstance(warm_start, Assignment):
+        ev = evaluate(inst, warm_start)
+        if ev.feasible:
+            offer(warm_start, ev.objective)
         return warm_start, {"warm_start": "assignment"}
     from optdist.heuristics.incremental import ParallelUplinkOnly
     from optdist.solve import solve
@@ -160,6 +166,7 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
     if res.evaluation is None or not res.evaluation.feasible:
         info["warm_start_skipped"] = f"{warm_start} gave no feasible assignment"
         return None, info
+    offer(res.assignment, res.evaluator_objective)
     return res.assignment, info
 
 
