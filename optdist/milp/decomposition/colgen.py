@@ -122,6 +122,7 @@ from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
+from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.decomposition.master import Column, CountRow, Master, PackRow, RoundRow, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.repair import alone, fill_and_improve, polish as polish_placement
@@ -337,10 +338,11 @@ def column_generation(
     admission = inst.objective.admission
     penalty = inst.rejection_penalty() if admission else math.inf
     models: dict[int, PricingModel] = {}  # request class -> its pricing model (built once)
+    capped: list[dict] = []  # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
     for c, q in enumerate(P.kinds):
         if q not in models:
             models[q] = PricingModel(inst, P.members[c][0], solver=solver, solver_options=solver_options,
-                                     deadline=None if time_limit is None else deadline)
+                                     deadline=None if time_limit is None else deadline, bound_log=capped)
     floors = class_floors(inst, [m[0] for m in P.members])  # None for a class whose network is a DAG
     finite = [m.stage_bound for m in models.values() if math.isfinite(m.stage_bound)]
     cost_unit = max(finite) if finite else 1.0
@@ -348,9 +350,15 @@ def column_generation(
     if admission:
         for c in range(len(sizes)):
             master.add(Column(c, "reject", penalty, np.zeros(len(P.rows))))
-    best_lb = float(lower_bound)
     incumbent: Assignment | None = None
     inc_obj = math.inf
+
+    def certified(*bounds: float) -> float:
+        """The largest of ``bounds`` (seconds), never above the incumbent: a bound above a feasible
+        objective is a solver's (or the caller's) false claim (:func:`guard.cap_bound`)."""
+        return cap_bound(max(bounds), [inc_obj], solver=solver, what="column generation's bound", record=capped)
+
+    best_lb = certified(float(lower_bound))
     cls_of = {r: c for c, m in enumerate(P.members) for r in m}
     latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
 
@@ -479,7 +487,7 @@ def column_generation(
         infeasible = any(b == math.inf for b in best0)
         if not infeasible:
             center_value = lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, best0)
-            best_lb = max(best_lb, center_value)
+            best_lb = certified(best_lb, center_value)
             offer(bound=best_lb)
     rounds.append({"round": 0, "elapsed_s": time.perf_counter() - t0,
                    "incumbent": inc_obj if math.isfinite(inc_obj) else None,
@@ -497,7 +505,7 @@ def column_generation(
             target=inc_obj if math.isfinite(inc_obj) else latency_cap, alone=best0, penalty=penalty,
             device_rows=[(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows],
             coarse=class_floors(inst, [m[0] for m in P.members], typed=False))  # the search on the faster floors
-        best_lb = max(best_lb, val)
+        best_lb = certified(best_lb, val)
         offer(bound=best_lb)
         if val > center_value:
             center, center_value = pi_f, val
@@ -560,8 +568,11 @@ def column_generation(
             log.append({"class": cs[0], "seconds": round(pr.seconds, 3), "closed": pr.proven, "value": pr.value,
                         "bound": pr.bound if math.isfinite(pr.bound) else None,  # JSON: none proven / no placement
                         "start_value": None if warm is None else warm.cost + priced_use})
-            for c in cs:  # the pricing floor under the solve's proven bound (max of two bounds)
-                best[c] = min(max(pr.bound, class_bound(floors[c], prices, best0[c])[0]), penalty)
+            for c in cs:  # the pricing floor under the solve's proven bound (max of two bounds), capped
+                # at the priced values of the columns known (the warm column, the solve's own)
+                best[c] = min(cap_bound(max(pr.bound, class_bound(floors[c], prices, best0[c])[0]),
+                                        [pr.value, None if warm is None else warm.cost + priced_use], solver=solver,
+                                        what=f"pricing of class {c}", record=capped), penalty)
                 if pr.owners is None:
                     continue
                 col, ckey = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
@@ -582,7 +593,7 @@ def column_generation(
         if infeasible or not all(b is not None for b in best):
             return None
         lval = lagrangian_bound(pi, P.rhs, sizes, best)  # valid at any pi >= 0, smoothed or not
-        best_lb = max(best_lb, lval)
+        best_lb = certified(best_lb, lval)
         offer(bound=best_lb)
         if lval > center_value:
             center, center_value = pi.copy(), lval
@@ -706,7 +717,7 @@ def column_generation(
                     out = _branch_and_price(inst, P, models, master, consider, lambda: inc_obj,
                                             best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee,
                                             per_device=not np.any(pi_lp > 0))
-                    best_lb = max(best_lb, out.bound)
+                    best_lb = certified(best_lb, out.bound)
                     offer(bound=best_lb)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
                     spent["branch-and-price"] += time.perf_counter() - started
@@ -741,6 +752,8 @@ def column_generation(
             break
     else:
         termination = Termination.ITERATION_LIMIT
+    if not infeasible:  # never a bound above the incumbent (one found after the bound was raised)
+        best_lb = certified(best_lb)
     res = SolveResult(
         instance=inst.name, method="milp", termination=termination,
         objective=inc_obj if incumbent is not None else None,
@@ -750,7 +763,8 @@ def column_generation(
         options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed},
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
                "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log,
-               "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log},
+               "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log,
+               **({"bound_capped": capped} if capped else {})},
     )
     return res
 

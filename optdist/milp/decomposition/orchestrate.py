@@ -40,11 +40,12 @@ from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.construct import placement_by_construction
+from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, offer, solve_built, solve_formulation,
                               warm_start_assignment)
-from optdist.result import AGREE_RTOL, GAP_EPS, SolveResult, Termination, gap
+from optdist.result import GAP_EPS, SolveResult, Termination, gap
 from optdist.solvers import Feature
 from optdist.solvers.base import stop_requested
 
@@ -86,10 +87,12 @@ def sub_gap(mip_gap: float) -> float:
 def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: str = "highs",
                   threads: int | None = None, seed: int | None = None, tee: bool = False,
                   solver_options: dict[str, Any] | None = None, log: list | None = None,
-                  clock: Clock | None = None, reserve: float = 0.0) -> list[tuple[list[int], SingleSolve]]:
+                  clock: Clock | None = None, reserve: float = 0.0,
+                  bound_log: list[dict] | None = None) -> list[tuple[list[int], SingleSolve]]:
     """Solve one representative per request class with full capacities: (requests, its solve).
 
-    ``reserve``: seconds of the clock's time left kept for later steps.
+    ``reserve``: seconds of the clock's time left kept for later steps; ``bound_log``: where
+    the bounds capped at a feasible point are recorded (:func:`solve_single`).
     """
     clock = clock or Clock(time_limit)
     out = []
@@ -100,7 +103,8 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
             out += [(rs, SingleSolve(rs[0], Termination.NO_SOLUTION, None, None, 0, 0.0, None)) for rs in classes[q:]]
             break
         ss = solve_single(inst, reqs[0], solver=solver, time_limit=max(left / (len(classes) - q), 0.05),
-                          mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, solver_options=solver_options)
+                          mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, solver_options=solver_options,
+                          bound_log=bound_log)
         if log is not None:
             log.append({"class": q, "requests": len(reqs), "representative": inst.request_ids[reqs[0]],
                         "status": str(ss.termination), "objective": ss.objective, "bound": ss.bound,
@@ -159,8 +163,10 @@ def solve_decomposed(
         if not adapter.has(Feature.WARM_START):
             res.extra["warm_start_skipped"] = f"solver {adapter.name} takes no MIP start (the start is the incumbent to beat)"
     reserve = RESERVE * time_limit if (coupled and time_limit is not None and inst.n_requests > 1) else 0.0
+    capped: list[dict] = []  # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
     solves = solve_classes(inst, time_limit=1e9 if time_limit is None else time_limit,
-                           mip_gap=sub_gap(mip_gap), log=log, clock=clock, reserve=reserve, **common)
+                           mip_gap=sub_gap(mip_gap), log=log, clock=clock, reserve=reserve, bound_log=capped,
+                           **common)
     res.extra["classes"] = log
     res.nodes = sum(s.nodes for _, s in solves)
     if any(s.termination is Termination.INFEASIBLE for _, s in solves):
@@ -207,7 +213,11 @@ def solve_decomposed(
         alone = {s.r: (s.bound, s.owners) for _, s in solves if s.bound is not None}
         _coupled(inst, res, lb_of if (bounds_known and separable) else {}, alone, clock=clock, mip_gap=mip_gap,
                  **common)
-    _clip_bound(res)
+    if res.objective is not None and res.bound is not None:  # never a bound above the incumbent
+        res.bound = cap_bound(res.bound, [res.objective], solver=solver, what="the run's bound", record=capped)
+    capped += res.extra.get("coupled_solve", {}).get("bound_capped", [])
+    if capped:
+        res.extra["bound_capped"] = capped
     g = gap(res.objective, res.bound)
     if res.termination is Termination.INFEASIBLE:
         res.assignment = res.objective = res.bound = None
@@ -237,21 +247,6 @@ def _gap_left(coupled: str | None, left: float | None) -> Termination:
     if coupled in (Termination.FEASIBLE, Termination.TIME_LIMIT):
         return Termination(coupled)
     return Termination.TIME_LIMIT if left is not None and left <= 0.5 else Termination.FEASIBLE
-
-
-def _clip_bound(res: SolveResult) -> None:
-    """A bound above the evaluator-scored incumbent by solver tolerance only is the incumbent.
-
-    Subproblem bounds come from the solvers' own arithmetic (feasibility tolerances ~1e-9
-    relative), the incumbent from the evaluator; their difference alone must not read as an
-    open gap. The raw excess is kept in ``extra['bound_excess']``; an excess beyond
-    :data:`AGREE_RTOL` is not clipped (it would be a bug, and stays visible as such).
-    """
-    if res.objective is None or res.bound is None or res.bound <= res.objective:
-        return
-    res.extra["bound_excess"] = res.bound - res.objective
-    if (gap(res.objective, res.bound) or 0.0) <= AGREE_RTOL:
-        res.bound = res.objective
 
 
 def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], alone: dict, *, clock: Clock, mip_gap: float,

@@ -22,6 +22,7 @@ from optdist.heuristics.incremental import RequestPlacer, Usage
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.bounds import INF, base_bounds, capacities, propagate
+from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.model import BuildTimeout, BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.milp.tight import lexicographic_symmetry
@@ -125,6 +126,7 @@ def solve_single(
     solver_options: dict[str, Any] | None = None,
     capacity: dict[str, np.ndarray] | None = None,
     steps: Sequence[float] = CUTOFF_STEPS,
+    bound_log: list[dict] | None = None,
 ) -> SingleSolve:
     """Request r alone (exact), on the tight model (any network of MODEL.md section 9) with ``solver``.
 
@@ -152,6 +154,11 @@ def solve_single(
 
     A model that cannot be built in the time left (:class:`~optdist.milp.model.BuildTimeout`)
     ends the rounds: the incumbent and bound so far are returned.
+
+    The bound returned is capped at the best objective found
+    (:func:`optdist.milp.decomposition.guard.cap_bound`: a solver's false optimum cannot raise it
+    above a feasible point); ``bound_log``: the list a cap is recorded in (default: none kept, a
+    warning still logged).
     """
     t0 = time.perf_counter()
     log: list[dict] = []
@@ -179,7 +186,7 @@ def solve_single(
         secs = time.perf_counter() - t0
         if best is None:
             return SingleSolve(r, term or Termination.NO_SOLUTION, None, lb, nodes_total, secs, None, status, log)
-        bound = min(lb, best[0])
+        bound = cap_bound(lb, [best[0]], solver=solver, what=f"request {inst.request_ids[r]} alone", record=bound_log)
         g = gap(best[0], bound)
         term = Termination.OPTIMAL if g is not None and g <= max(mip_gap, GAP_EPS) else Termination.TIME_LIMIT
         return SingleSolve(r, term, best[0], bound, nodes_total, secs, best[1], status, log)
