@@ -455,6 +455,17 @@ def column_generation(
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     best0: list[float | None] = [None] * len(sizes)
     alone = alone or {}
+
+    def offer_round0() -> None:
+        """Round 0's bound so far to the run's progress, as soon as it is known: ``L(0)`` with the
+        classes not priced yet at their stage bounds (a lower bound on ``v_c(0)``: prices 0)."""
+        nonlocal best_lb
+        parts = [b if b is not None else min(models[P.kinds[c]].stage_bound, penalty) for c, b in enumerate(best0)]
+        if all(math.isfinite(b) for b in parts):
+            best_lb = certified(best_lb, lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, parts))
+            offer(bound=best_lb)
+
+    offer_round0()  # the stage bounds (and the caller's lower_bound) before any pricing solve
     for q, pm in models.items():
         left = deadline - time.perf_counter()
         cs = [c for c in range(len(sizes)) if P.kinds[c] == q]
@@ -467,6 +478,7 @@ def column_generation(
                 best0[c] = min(b0, penalty)
                 if own0 is not None:
                     master.add(*P.column(c, _rename(own0, int(inst.request_source[r0]), P.source[c])))
+            offer_round0()
             continue
         budget = ROUND0_SHARE * left / max(len(models), 1) if math.isfinite(left) else 3600.0
         if pricing_time_limit is not None:
@@ -480,6 +492,7 @@ def column_generation(
             best0[c] = min(pr.bound, penalty)
             if pr.owners is not None:
                 master.add(*P.column(c, _rename(pr.owners, rep_src, P.source[c])))
+        offer_round0()
     # each request's proven bound alone (round 0): the improvement skips requests already there
     least = [-math.inf if best0[cls_of[r]] is None else best0[cls_of[r]] for r in range(inst.n_requests)]
     center_value = -math.inf

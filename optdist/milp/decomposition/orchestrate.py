@@ -28,6 +28,7 @@ with the ``tight`` formulation directly.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -37,6 +38,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
+from optdist.milp.decomposition.bounds import base_bounds, propagate
 from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.construct import placement_by_construction
@@ -84,19 +86,44 @@ def sub_gap(mip_gap: float) -> float:
     return min(mip_gap, max(SUB_GAP_SHARE * mip_gap, SUB_GAP_FLOOR))
 
 
+def instance_bound(inst: Instance, per_request: list[float]) -> float | None:
+    """A lower bound on the whole instance (seconds) from one lower bound per request on its
+    objective alone (full capacities; module docstring): their sum, the makespan their maximum;
+    None where they bound nothing (a makespan with a shared-data weight: not separable)."""
+    obj = inst.objective
+    if obj.kind == "makespan" and obj.shared_weight:
+        return None
+    return max(per_request) if obj.kind == "makespan" else float(sum(per_request))
+
+
 def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: str = "highs",
                   threads: int | None = None, seed: int | None = None, tee: bool = False,
                   solver_options: dict[str, Any] | None = None, log: list | None = None,
-                  clock: Clock | None = None, reserve: float = 0.0,
-                  bound_log: list[dict] | None = None) -> list[tuple[list[int], SingleSolve]]:
+                  clock: Clock | None = None, reserve: float = 0.0, bound_log: list[dict] | None = None,
+                  progress: bool = False) -> list[tuple[list[int], SingleSolve]]:
     """Solve one representative per request class with full capacities: (requests, its solve).
 
     ``reserve``: seconds of the clock's time left kept for later steps; ``bound_log``: where
-    the bounds capped at a feasible point are recorded (:func:`solve_single`).
+    the bounds capped at a feasible point are recorded (:func:`solve_single`). ``progress``:
+    offer the run's progress (:func:`optdist.milp.run.offer`) the instance bound
+    (:func:`instance_bound`) as soon as it is known and each time a class's bound rises: the
+    classes not yet solved count with their stage bounds (:func:`bounds.propagate`, no solver),
+    so a run stopped inside a long class solve still reports a bound.
     """
     clock = clock or Clock(time_limit)
     out = []
     classes = request_classes(inst)
+    known: list[float] = []  # per class: its best proven bound so far (progress only)
+    if progress:
+        known = [propagate(inst, reqs[0], *base_bounds(inst, reqs[0])).lower_bound for reqs in classes]
+
+    def raised(q: int, v: float) -> None:
+        known[q] = max(known[q], v)
+        if all(math.isfinite(b) for b in known):
+            offer(bound=instance_bound(inst, [known[c] for c, reqs in enumerate(classes) for _ in reqs]))
+
+    if progress and classes:
+        raised(0, known[0])
     for q, reqs in enumerate(classes):
         left = (clock.left() if clock.time_limit is not None else time_limit) - reserve
         if left <= 0 or stop_requested():  # out of time or stopped: the classes left have no solution nor bound
@@ -104,7 +131,7 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
             break
         ss = solve_single(inst, reqs[0], solver=solver, time_limit=max(left / (len(classes) - q), 0.05),
                           mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, solver_options=solver_options,
-                          bound_log=bound_log)
+                          bound_log=bound_log, on_bound=(lambda v, q=q: raised(q, v)) if progress else None)
         if log is not None:
             log.append({"class": q, "requests": len(reqs), "representative": inst.request_ids[reqs[0]],
                         "status": str(ss.termination), "objective": ss.objective, "bound": ss.bound,
@@ -166,7 +193,7 @@ def solve_decomposed(
     capped: list[dict] = []  # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
     solves = solve_classes(inst, time_limit=1e9 if time_limit is None else time_limit,
                            mip_gap=sub_gap(mip_gap), log=log, clock=clock, reserve=reserve, bound_log=capped,
-                           **common)
+                           progress=True, **common)
     res.extra["classes"] = log
     res.nodes = sum(s.nodes for _, s in solves)
     if any(s.termination is Termination.INFEASIBLE for _, s in solves):
@@ -179,8 +206,7 @@ def solve_decomposed(
     lb_of = {r: s.bound for reqs, s in solves for r in reqs}
     bounds_known = all(v is not None for v in lb_of.values())
     if bounds_known and separable:
-        vals = list(lb_of.values())
-        res.bound = max(vals) if obj.kind == "makespan" else float(sum(vals))
+        res.bound = instance_bound(inst, list(lb_of.values()))
     if separable and all(s.has_solution for _, s in solves):
         asg = combine(inst, [(reqs, s.owners) for reqs, s in solves], spread=spread)
         ev = evaluate(inst, asg)
