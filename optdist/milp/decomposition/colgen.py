@@ -160,8 +160,16 @@ ROUND_MIN_S = 1.0
 POLISH_PER_SOLVE_S = 5.0
 
 
-class _Problem:
-    """Classes, rows and column arithmetic of one instance."""
+class MasterProblem:
+    """Classes, rows and column arithmetic of one instance: the Dantzig-Wolfe master that
+    :func:`column_generation` prices (public for the scripts that bound it outside a run,
+    ``benchmarks/scale/floor_bound.py``, ``floor_compare.py``).
+
+    ``kinds``/``members``/``sizes``/``source``: per master class, its request class, requests,
+    count and source node; ``rows``/``rhs``: the capacity rows (per group of identical devices
+    and resource, and per shared source) and their capacities; :meth:`node_prices` turns row
+    prices into per-node prices, :meth:`usage` a column's per-node usage into row usage.
+    """
 
     def __init__(self, inst: Instance, per_device: bool = False) -> None:
         """``per_device``: one capacity row per device and resource (no aggregation over
@@ -333,7 +341,7 @@ def column_generation(
     deadline = math.inf if time_limit is None else t0 + float(time_limit)
     if pricing_gap is None:  # each class's bound is within this of v_c(pi): a small share of the gap
         pricing_gap = min(max(mip_gap / 10, 1e-6), 1e-3)
-    P = _Problem(inst)
+    P = MasterProblem(inst)
     sizes = [len(m) for m in P.members]
     admission = inst.objective.admission
     penalty = inst.rejection_penalty() if admission else math.inf
@@ -782,7 +790,7 @@ def column_generation(
     return res
 
 
-def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master, consider, inc_value,
+def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Master, consider, inc_value,
                       bound: float, deadline: float, mip_gap: float, pricing_gap: float,
                       threads: int | None, seed: int | None, tee: bool, per_device: bool = False):
     """:func:`optdist.milp.decomposition.branch.branch_and_price` over ``master``'s columns: each
@@ -790,7 +798,7 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
     solution spread over the devices and offered to ``consider``. New columns join ``master``
     (for the integer master afterwards). Returns the search's :class:`~branch.Outcome`.
 
-    ``per_device``: the search's master has one row per device (``_Problem(per_device=True)``)
+    ``per_device``: the search's master has one row per device (``MasterProblem(per_device=True)``)
     and every column under its relabellings within groups of identical devices, so branching
     can tell identical devices apart (where the aggregated rows are slack, the gap is how the
     requests split over the devices); its pricing problems then drop their symmetry rows among
@@ -799,7 +807,7 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
     from optdist.milp.decomposition.branch import Part, branch_and_price
     from optdist.milp.decomposition.classes import combine
 
-    V = _Problem(inst, per_device=True) if per_device else P
+    V = MasterProblem(inst, per_device=True) if per_device else P
     pool = [c for c in master.columns if c.kind == "placement"]
     keys = set(master.keys)
     if per_device:
@@ -937,7 +945,7 @@ def _best_column(master: Master, c: int, pi: np.ndarray, mu: np.ndarray) -> Colu
     return min(cols, key=lambda col: master.reduced_cost(col, pi, mu))
 
 
-def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, mip_gap: float,
+def _on_devices(inst: Instance, P: MasterProblem, master: Master, time_limit: float, mip_gap: float,
                threads: int | None, seed: int | None) -> Assignment | None:
     """The integer master on per-node rows over relabelled copies of the columns
     (:func:`optdist.milp.decomposition.master.integer_on_devices`), as a placement."""
@@ -964,7 +972,7 @@ def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, 
     return Assignment(owners)
 
 
-def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray, deadline: float,
+def _spread(inst: Instance, P: MasterProblem, master: Master, x: np.ndarray, deadline: float,
             threads: int | None) -> Assignment | None:
     """The aggregated integer master's counts as a placement: each request of a class takes one
     of its class's chosen columns (or is rejected), and each request's devices are permuted
