@@ -117,13 +117,15 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
     if progress:
         known = [propagate(inst, reqs[0], *base_bounds(inst, reqs[0])).lower_bound for reqs in classes]
 
-    def raised(q: int, v: float) -> None:
-        known[q] = max(known[q], v)
-        if all(math.isfinite(b) for b in known):
+    def offer_known() -> None:
+        if known and all(math.isfinite(b) for b in known):
             offer(bound=instance_bound(inst, [known[c] for c, reqs in enumerate(classes) for _ in reqs]))
 
-    if progress and classes:
-        raised(0, known[0])
+    def raised(q: int, v: float) -> None:
+        known[q] = max(known[q], v)
+        offer_known()
+
+    offer_known()  # the stage bounds, before any solver runs
     for q, reqs in enumerate(classes):
         left = (clock.left() if clock.time_limit is not None else time_limit) - reserve
         if left <= 0 or stop_requested():  # out of time or stopped: the classes left have no solution nor bound
