@@ -312,6 +312,7 @@ def column_generation(
     branching: bool = True,
     alone: dict[int, tuple[float, list[np.ndarray] | None]] | None = None,
     progress_origin: float | None = None,
+    bound_log: list[dict] | None = None,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
 
@@ -330,7 +331,9 @@ def column_generation(
     full capacities, seconds; its placement there or None), e.g. the decomposition's
     per-class solves: round 0 takes them instead of solving those classes again.
     ``progress_origin``: the ``time.perf_counter()`` value the progress lines on stderr count
-    from (the caller's start; default this call's). Returns a :class:`SolveResult` (method ``milp``, formulation
+    from (the caller's start; default this call's). ``bound_log``: the list the bounds capped at
+    a feasible point are recorded in (:func:`optdist.milp.decomposition.guard.cap_bound`; the
+    caller's, so that a run warns once; default this call's own), also ``extra["bound_capped"]``. Returns a :class:`SolveResult` (method ``milp``, formulation
     ``dantzig-wolfe``) whose ``bound`` is a proven lower bound and whose placement the
     evaluator has re-scored; ``extra["rounds"]`` lists each round. Raises ``ValueError`` for a
     makespan objective.
@@ -346,7 +349,8 @@ def column_generation(
     admission = inst.objective.admission
     penalty = inst.rejection_penalty() if admission else math.inf
     models: dict[int, PricingModel] = {}  # request class -> its pricing model (built once)
-    capped: list[dict] = []  # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
+    # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
+    capped: list[dict] = [] if bound_log is None else bound_log
     for c, q in enumerate(P.kinds):
         if q not in models:
             models[q] = PricingModel(inst, P.members[c][0], solver=solver, solver_options=solver_options,

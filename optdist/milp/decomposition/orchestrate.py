@@ -240,10 +240,9 @@ def solve_decomposed(
         res.extra["coupled"] = True
         alone = {s.r: (s.bound, s.owners) for _, s in solves if s.bound is not None}
         _coupled(inst, res, lb_of if (bounds_known and separable) else {}, alone, clock=clock, mip_gap=mip_gap,
-                 **common)
+                 bound_log=capped, **common)
     if res.objective is not None and res.bound is not None:  # never a bound above the incumbent
         res.bound = cap_bound(res.bound, [res.objective], solver=solver, what="the run's bound", record=capped)
-    capped += res.extra.get("coupled_solve", {}).get("bound_capped", [])
     if capped:
         res.extra["bound_capped"] = capped
     g = gap(res.objective, res.bound)
@@ -279,20 +278,21 @@ def _gap_left(coupled: str | None, left: float | None) -> Termination:
 
 def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], alone: dict, *, clock: Clock, mip_gap: float,
              solver: str, threads: int | None, seed: int | None, tee: bool,
-             solver_options: dict[str, Any] | None) -> None:
+             solver_options: dict[str, Any] | None, bound_log: list[dict]) -> None:
     """Capacities bind: column generation (sum of latencies), or the tight model of all requests
     (makespan) (module docstring).
 
     Updates ``res`` in place: a better evaluator-feasible incumbent, a larger valid bound.
     ``alone``: the per-class solves (request -> (bound alone, placement)) for column generation's
-    round 0.
+    round 0; ``bound_log``: the run's record of bounds capped at a feasible point (column
+    generation's caps join it: the run warns once).
     """
     lower = res.bound if res.bound is not None else 0.0
     if inst.objective.kind == "latency":
         try:
             out = column_generation(inst, solver=solver, time_limit=clock.left(), mip_gap=mip_gap, threads=threads,
                                     seed=seed, tee=tee, solver_options=solver_options, start=res.assignment,
-                                    lower_bound=lower, alone=alone, progress_origin=clock.start)
+                                    lower_bound=lower, alone=alone, progress_origin=clock.start, bound_log=bound_log)
         except BuildTimeout as e:  # a pricing model could not be built in the time left
             res.extra["coupled_solve"] = {"method": "column generation", "stopped": str(e)}
             return
