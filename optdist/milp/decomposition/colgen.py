@@ -333,8 +333,9 @@ def column_generation(
     ``progress_origin``: the ``time.perf_counter()`` value the progress lines on stderr count
     from (the caller's start; default this call's). ``bound_log``: the list the bounds capped at
     a feasible point are recorded in (:func:`optdist.milp.decomposition.guard.cap_bound`; the
-    caller's, so that a run warns once; default this call's own), also ``extra["bound_capped"]``. Returns a :class:`SolveResult` (method ``milp``, formulation
-    ``dantzig-wolfe``) whose ``bound`` is a proven lower bound and whose placement the
+    caller's, so that a run warns once; default this call's own), also ``extra["bound_capped"]``.
+    Returns a :class:`SolveResult` (method ``milp``, formulation ``dantzig-wolfe``) whose
+    ``bound`` is a proven lower bound, never above its incumbent, and whose placement the
     evaluator has re-scored; ``extra["rounds"]`` lists each round. Raises ``ValueError`` for a
     makespan objective.
     """
