@@ -368,14 +368,14 @@ def test_branch_and_price_closes_the_integer_masters_gap(solver):
 def test_requests_on_identical_unshared_sources_form_one_master_class():
     """lenet-8x4: eight LeNet requests, each from its own RPi3 camera: one master class of 8 and
     no source rows (a source serving one request carries only that request's usage)."""
-    from optdist.milp.decomposition.colgen import _Problem
+    from optdist.milp.decomposition.colgen import MasterProblem
 
     inst = optdist.load_instance(SMALL_COUPLED[0])
-    P = _Problem(inst)
+    P = MasterProblem(inst)
     assert P.sizes == [8]
     assert all(len(row.nodes) > 1 or row.nodes[0] < inst.n_devices for row in P.rows)
     assert len(P.rows) == 3 * len(P.device_groups)
-    shared = _Problem(coupled())  # three requests from one camera: one class, the camera's rows
+    shared = MasterProblem(coupled())  # three requests from one camera: one class, the camera's rows
     src = int(shared.inst.request_source[0])
     assert shared.sizes == [3] and sum(row.nodes == (src,) for row in shared.rows) == 3
 
@@ -409,10 +409,10 @@ def test_per_device_rows_for_the_search_where_aggregated_rows_are_slack():
     """lenet-9x5: its LP master converges with every price 0 (the per-request optima fit the rows
     summed over identical devices, not the devices): the search then runs on one row per device
     and resource, and its bound stays valid."""
-    from optdist.milp.decomposition.colgen import _Problem
+    from optdist.milp.decomposition.colgen import MasterProblem
 
     inst = optdist.load_instance(SMALL_COUPLED[1])
-    P, V = _Problem(inst), _Problem(inst, per_device=True)
+    P, V = MasterProblem(inst), MasterProblem(inst, per_device=True)
     assert len(P.rows) == 3 * 2 and len(V.rows) == 3 * inst.n_devices  # 2 Nexus + 3 RPi3
     assert P.sizes == V.sizes == [9]
     use = np.zeros((inst.n_nodes, 3))

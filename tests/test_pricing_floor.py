@@ -196,10 +196,10 @@ def test_floor_refuses_dags(tmp_path):
 def test_dual_ascent_bound_below_feasible_and_above_start():
     """On a coupled LeNet set the ascent's best L(pi) is at least L(0) (the floors alone) and at
     most the objective of a feasible placement (column generation's incumbent, evaluator-scored)."""
-    from optdist.milp.decomposition.colgen import _Problem, column_generation
+    from optdist.milp.decomposition.colgen import MasterProblem, column_generation
 
     inst = optdist.load_instance("instances/coupled/lenet-8x4-rpi3.json")
-    P = _Problem(inst)
+    P = MasterProblem(inst)
     floors = class_floors(inst, [m[0] for m in P.members])
     zero = np.zeros(len(P.rows))
     start, *_ = dual_ascent(floors, P.sizes, P.rhs, P.node_prices, P.usage, deadline=math.inf, target=1.0, max_steps=1)
@@ -222,10 +222,10 @@ def test_dual_ascent_typed_below_known_objective(path, best):
     """The ascent on the typed floors, searched on the count floors (``coarse``, as column
     generation runs it), ends at least where the count floors alone end and never above a known
     feasible objective (instances/coupled.solu: =best= / =opt=, re-scored placements)."""
-    from optdist.milp.decomposition.colgen import _Problem
+    from optdist.milp.decomposition.colgen import MasterProblem
 
     inst = optdist.load_instance(path)
-    P = _Problem(inst)
+    P = MasterProblem(inst)
     reps = [m[0] for m in P.members]
     typed, counts = class_floors(inst, reps), class_floors(inst, reps, typed=False)
     assert all(isinstance(f, TypedFloor) for f in typed) and all(isinstance(f, PricingFloor) for f in counts)

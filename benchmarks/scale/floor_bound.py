@@ -23,21 +23,23 @@ import math
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from optdist.instance import InstanceError, load_instance
-from optdist.io import atomic_write_json
-from optdist.jsonfile import MiB, DocumentError, Problem, read_json
-from optdist.milp.decomposition.colgen import _Problem
-from optdist.milp.decomposition.floor import class_floors, dual_ascent
-from optdist.transfers import RESOURCES
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from optdist.io import atomic_write_json  # noqa: E402
+from optdist.jsonfile import MiB, DocumentError, Problem, read_json  # noqa: E402
+from optdist.milp.decomposition.colgen import MasterProblem  # noqa: E402
+from optdist.milp.decomposition.floor import class_floors, dual_ascent  # noqa: E402
+from optdist.transfers import RESOURCES  # noqa: E402
+
+from _common import latency_instance  # noqa: E402
 
 
-def alone_bounds(inst, P: _Problem, cache: str | None, limit: float) -> list[float]:  # noqa: ANN001
+def alone_bounds(inst, P: MasterProblem, cache: str | None, limit: float) -> list[float]:  # noqa: ANN001
     """``B_c(0)`` per master class (seconds), from ``cache`` when it has them."""
-    import numpy as np
-
     from optdist.milp.decomposition.pricing import PricingModel
 
     if cache and os.path.exists(cache):
@@ -69,7 +71,7 @@ def alone_bounds(inst, P: _Problem, cache: str | None, limit: float) -> list[flo
     return [by_kind[q] for q in P.kinds]
 
 
-def cutting_plane(floors, P: _Problem, best0, pi0, seconds: float, box: float | None = None,  # noqa: ANN001
+def cutting_plane(floors, P: MasterProblem, best0, pi0, seconds: float, box: float | None = None,  # noqa: ANN001
                   penalty: float = math.inf):
     """Proximal Kelley steps on ``L`` (a check of whether the Polyak steps are the limit): the LP
     ``max t, t <= L(q_j) + g_j (q - q_j)`` over the cuts so far, ``q`` (prices in shares of each
@@ -81,7 +83,6 @@ def cutting_plane(floors, P: _Problem, best0, pi0, seconds: float, box: float | 
     ``max L`` over that box (``model`` in the log). ``penalty``: the rejection cost per request
     (admission; each class's term is at most it, as in :func:`dual_ascent`). Returns (best, its
     prices, log)."""
-    import numpy as np
     from scipy.optimize import linprog
 
     from optdist.milp.decomposition.floor import class_bound
@@ -155,12 +156,11 @@ def main(argv: list[str] | None = None) -> int:
                      if name != "--box" else f"--box {value:g}: give a finite price share >= 0 (e.g. --box 10)")
     if args.target is None and args.no_alone:
         ap.error("--no-alone needs --target (the incumbent's objective, seconds, e.g. --target 69.249)")
+    inst = latency_instance(args.instance, "the floors bound")
+    if inst is None:
+        return 2
     try:
-        inst = load_instance(args.instance)
-        if inst.objective.kind != "latency":
-            raise InstanceError(args.instance, [Problem("objective.kind", f"{inst.objective.kind!r}: the floors bound "
-                                                        "the sum of latencies", "set objective.kind to 'latency'")])
-        P = _Problem(inst)
+        P = MasterProblem(inst)
         penalty = inst.rejection_penalty() if inst.objective.admission else math.inf
         best0 = [None] * len(P.sizes) if args.no_alone else [
             min(b, penalty) for b in alone_bounds(inst, P, args.cache, args.alone_limit)]

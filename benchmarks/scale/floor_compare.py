@@ -6,7 +6,7 @@
 
 For each request class (``--kinds``: indices of :func:`request_classes`, default all) and each
 uniform price ``q`` on the devices' bandwidth rows (``--shares``: seconds per whole row, the
-master's rows of :class:`optdist.milp.decomposition.colgen._Problem`), prints the count floor
+master's rows of :class:`optdist.milp.decomposition.colgen.MasterProblem`), prints the count floor
 (:class:`PricingFloor`), the typed floor (:class:`TypedFloor`) and the tight pricing model's
 value, proven bound and whether it closed (HiGHS, one thread, ``--limit`` seconds). A floor above
 a closed MILP's value would be a bug (the tests check it on small sets).
@@ -18,14 +18,17 @@ import argparse
 import math
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from optdist.instance import InstanceError, load_instance
-from optdist.jsonfile import DocumentError, Problem
-from optdist.milp.decomposition.colgen import _Problem
-from optdist.milp.decomposition.floor import PricingFloor, TypedFloor
-from optdist.milp.decomposition.pricing import PricingModel
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from optdist.milp.decomposition.colgen import MasterProblem  # noqa: E402
+from optdist.milp.decomposition.floor import PricingFloor, TypedFloor  # noqa: E402
+from optdist.milp.decomposition.pricing import PricingModel  # noqa: E402
+
+from _common import latency_instance  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,16 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     bad = [x for x in args.shares if not (math.isfinite(x) and x >= 0)]
     if bad:
         ap.error(f"--shares {bad[0]:g}: prices are seconds per whole row, finite and >= 0 (e.g. --shares 0 1 3 10)")
-    try:
-        inst = load_instance(args.instance)
-        if inst.objective.kind != "latency":
-            raise InstanceError(args.instance, [Problem("objective.kind", f"{inst.objective.kind!r}: the floors and the "
-                                                        "pricing model price the sum of latencies",
-                                                        "set objective.kind to 'latency'")])
-    except (FileNotFoundError, DocumentError) as e:
-        print(f"{sys.argv[0]}: error: {e}", file=sys.stderr)
+    inst = latency_instance(args.instance, "the floors and the pricing model price")
+    if inst is None:
         return 2
-    P = _Problem(inst)
+    P = MasterProblem(inst)
     seen: dict[int, int] = {}
     for c, q in enumerate(P.kinds):
         seen.setdefault(q, c)

@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from optdist.instance import load_instance
-from optdist.jsonfile import DocumentError
-from optdist.milp.decomposition.bounds import capacity_matrix
-from optdist.milp.decomposition.classes import identical_device_groups, request_classes
-from optdist.milp.decomposition.floor import class_bound, class_floors
-from optdist.milp.decomposition.master import Column, Master, Row
-from optdist.milp.decomposition.patterns import candidates, pattern_tables, placed_alone
-from optdist.transfers import RESOURCES
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from optdist.instance import load_instance  # noqa: E402
+from optdist.milp.decomposition.bounds import capacity_matrix  # noqa: E402
+from optdist.milp.decomposition.classes import identical_device_groups, request_classes  # noqa: E402
+from optdist.milp.decomposition.floor import class_bound, class_floors  # noqa: E402
+from optdist.milp.decomposition.master import Column, Master, Row  # noqa: E402
+from optdist.milp.decomposition.patterns import candidates, pattern_tables, placed_alone  # noqa: E402
+from optdist.transfers import RESOURCES  # noqa: E402
+
+from _common import run_on_instances  # noqa: E402
 
 
 def main(paths: list[str], rounds: int = 30) -> None:
@@ -73,9 +77,4 @@ def main(paths: list[str], rounds: int = 30) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit("usage: python benchmarks/scale/pattern_master_bound.py INSTANCE.json ...")
-    try:
-        main(sys.argv[1:])
-    except (FileNotFoundError, DocumentError) as e:  # the message names the file, the field and the fix
-        sys.exit(f"{sys.argv[0]}: error: {e}")
+    run_on_instances(main, "pattern_master_bound.py")

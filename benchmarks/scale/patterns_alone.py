@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
-from optdist.evaluate import evaluate
-from optdist.instance import load_instance
-from optdist.jsonfile import DocumentError
-from optdist.milp.decomposition.patterns import fit_by_patterns
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from optdist.evaluate import evaluate  # noqa: E402
+from optdist.instance import load_instance  # noqa: E402
+from optdist.milp.decomposition.patterns import fit_by_patterns  # noqa: E402
+
+from _common import run_on_instances  # noqa: E402
 
 
 def main(paths: list[str], budget: float = 600.0) -> None:
@@ -30,9 +34,4 @@ def main(paths: list[str], budget: float = 600.0) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit("usage: python benchmarks/scale/patterns_alone.py INSTANCE.json ...")
-    try:
-        main(sys.argv[1:])
-    except (FileNotFoundError, DocumentError) as e:  # the message names the file, the field and the fix
-        sys.exit(f"{sys.argv[0]}: error: {e}")
+    run_on_instances(main, "patterns_alone.py")

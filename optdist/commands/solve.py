@@ -314,6 +314,7 @@ class _Stopper:
                 os.close(fd)
 
     def _stop(self) -> None:
+        from optdist.milp.decomposition.guard import cap_bound
         from optdist.result import SolveResult, Termination, finalize
 
         with self.lock:
@@ -323,6 +324,10 @@ class _Stopper:
         p, args = self.progress, self.args
         with p.lock:
             asg, objective, bound = p.assignment, p.objective, p.bound
+        capped: list[dict] = []  # never a bound above the incumbent (a solver's false claim)
+        if bound is not None and objective is not None:
+            bound = cap_bound(bound, [objective], solver=args.solver, what="the run's bound at its deadline",
+                              record=capped)
         why = (f"the solve had not returned {STOP_AFTER * exit_reserve(args.time_limit):.2g} s past the deadline of "
                f"--time-limit {args.time_limit:g}: " + ("the best placement and bound found so far are reported"
                                                          if asg is not None else "no placement had been found"))
@@ -333,7 +338,8 @@ class _Stopper:
         res = finalize(self.inst, SolveResult(self.inst.name, args.method, Termination.TIME_LIMIT, objective=objective,
                                               bound=bound, wall_time=time.perf_counter() - self.started,
                                               solver=args.solver, formulation=args.formulation,
-                                              assignment=asg, extra={"stopped": why}))
+                                              assignment=asg, extra={"stopped": why,
+                                                                     **({"bound_capped": capped} if capped else {})}))
         out, err = io.StringIO(), io.StringIO()
         rc = 1
         try:

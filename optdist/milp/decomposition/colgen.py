@@ -122,6 +122,7 @@ from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
+from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.decomposition.master import Column, CountRow, Master, PackRow, RoundRow, Row, lagrangian_bound
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.repair import alone, fill_and_improve, polish as polish_placement
@@ -159,8 +160,16 @@ ROUND_MIN_S = 1.0
 POLISH_PER_SOLVE_S = 5.0
 
 
-class _Problem:
-    """Classes, rows and column arithmetic of one instance."""
+class MasterProblem:
+    """Classes, rows and column arithmetic of one instance: the Dantzig-Wolfe master that
+    :func:`column_generation` prices (public for the scripts that bound it outside a run,
+    ``benchmarks/scale/floor_bound.py``, ``floor_compare.py``).
+
+    ``kinds``/``members``/``sizes``/``source``: per master class, its request class, requests,
+    count and source node; ``rows``/``rhs``: the capacity rows (per group of identical devices
+    and resource, and per shared source) and their capacities; :meth:`node_prices` turns row
+    prices into per-node prices, :meth:`usage` a column's per-node usage into row usage.
+    """
 
     def __init__(self, inst: Instance, per_device: bool = False) -> None:
         """``per_device``: one capacity row per device and resource (no aggregation over
@@ -303,6 +312,7 @@ def column_generation(
     branching: bool = True,
     alone: dict[int, tuple[float, list[np.ndarray] | None]] | None = None,
     progress_origin: float | None = None,
+    bound_log: list[dict] | None = None,
 ) -> SolveResult:
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
 
@@ -321,8 +331,11 @@ def column_generation(
     full capacities, seconds; its placement there or None), e.g. the decomposition's
     per-class solves: round 0 takes them instead of solving those classes again.
     ``progress_origin``: the ``time.perf_counter()`` value the progress lines on stderr count
-    from (the caller's start; default this call's). Returns a :class:`SolveResult` (method ``milp``, formulation
-    ``dantzig-wolfe``) whose ``bound`` is a proven lower bound and whose placement the
+    from (the caller's start; default this call's). ``bound_log``: the list the bounds capped at
+    a feasible point are recorded in (:func:`optdist.milp.decomposition.guard.cap_bound`; the
+    caller's, so that a run warns once; default this call's own), also ``extra["bound_capped"]``.
+    Returns a :class:`SolveResult` (method ``milp``, formulation ``dantzig-wolfe``) whose
+    ``bound`` is a proven lower bound, never above its incumbent, and whose placement the
     evaluator has re-scored; ``extra["rounds"]`` lists each round. Raises ``ValueError`` for a
     makespan objective.
     """
@@ -332,15 +345,17 @@ def column_generation(
     deadline = math.inf if time_limit is None else t0 + float(time_limit)
     if pricing_gap is None:  # each class's bound is within this of v_c(pi): a small share of the gap
         pricing_gap = min(max(mip_gap / 10, 1e-6), 1e-3)
-    P = _Problem(inst)
+    P = MasterProblem(inst)
     sizes = [len(m) for m in P.members]
     admission = inst.objective.admission
     penalty = inst.rejection_penalty() if admission else math.inf
     models: dict[int, PricingModel] = {}  # request class -> its pricing model (built once)
+    # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
+    capped: list[dict] = [] if bound_log is None else bound_log
     for c, q in enumerate(P.kinds):
         if q not in models:
             models[q] = PricingModel(inst, P.members[c][0], solver=solver, solver_options=solver_options,
-                                     deadline=None if time_limit is None else deadline)
+                                     deadline=None if time_limit is None else deadline, bound_log=capped)
     floors = class_floors(inst, [m[0] for m in P.members])  # None for a class whose network is a DAG
     finite = [m.stage_bound for m in models.values() if math.isfinite(m.stage_bound)]
     cost_unit = max(finite) if finite else 1.0
@@ -348,9 +363,15 @@ def column_generation(
     if admission:
         for c in range(len(sizes)):
             master.add(Column(c, "reject", penalty, np.zeros(len(P.rows))))
-    best_lb = float(lower_bound)
     incumbent: Assignment | None = None
     inc_obj = math.inf
+
+    def certified(*bounds: float) -> float:
+        """The largest of ``bounds`` (seconds), never above the incumbent: a bound above a feasible
+        objective is a solver's (or the caller's) false claim (:func:`guard.cap_bound`)."""
+        return cap_bound(max(bounds), [inc_obj], solver=solver, what="column generation's bound", record=capped)
+
+    best_lb = certified(float(lower_bound))
     cls_of = {r: c for c, m in enumerate(P.members) for r in m}
     latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
 
@@ -447,6 +468,17 @@ def column_generation(
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     best0: list[float | None] = [None] * len(sizes)
     alone = alone or {}
+
+    def offer_round0() -> None:
+        """Round 0's bound so far to the run's progress, as soon as it is known: ``L(0)`` with the
+        classes not priced yet at their stage bounds (a lower bound on ``v_c(0)``: prices 0)."""
+        nonlocal best_lb
+        parts = [b if b is not None else min(models[P.kinds[c]].stage_bound, penalty) for c, b in enumerate(best0)]
+        if all(math.isfinite(b) for b in parts):
+            best_lb = certified(best_lb, lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, parts))
+            offer(bound=best_lb)
+
+    offer_round0()  # the stage bounds (and the caller's lower_bound) before any pricing solve
     for q, pm in models.items():
         left = deadline - time.perf_counter()
         cs = [c for c in range(len(sizes)) if P.kinds[c] == q]
@@ -459,6 +491,7 @@ def column_generation(
                 best0[c] = min(b0, penalty)
                 if own0 is not None:
                     master.add(*P.column(c, _rename(own0, int(inst.request_source[r0]), P.source[c])))
+            offer_round0()
             continue
         budget = ROUND0_SHARE * left / max(len(models), 1) if math.isfinite(left) else 3600.0
         if pricing_time_limit is not None:
@@ -472,6 +505,7 @@ def column_generation(
             best0[c] = min(pr.bound, penalty)
             if pr.owners is not None:
                 master.add(*P.column(c, _rename(pr.owners, rep_src, P.source[c])))
+        offer_round0()
     # each request's proven bound alone (round 0): the improvement skips requests already there
     least = [-math.inf if best0[cls_of[r]] is None else best0[cls_of[r]] for r in range(inst.n_requests)]
     center_value = -math.inf
@@ -479,7 +513,7 @@ def column_generation(
         infeasible = any(b == math.inf for b in best0)
         if not infeasible:
             center_value = lagrangian_bound(np.zeros(len(P.rows)), P.rhs, sizes, best0)
-            best_lb = max(best_lb, center_value)
+            best_lb = certified(best_lb, center_value)
             offer(bound=best_lb)
     rounds.append({"round": 0, "elapsed_s": time.perf_counter() - t0,
                    "incumbent": inc_obj if math.isfinite(inc_obj) else None,
@@ -497,7 +531,7 @@ def column_generation(
             target=inc_obj if math.isfinite(inc_obj) else latency_cap, alone=best0, penalty=penalty,
             device_rows=[(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows],
             coarse=class_floors(inst, [m[0] for m in P.members], typed=False))  # the search on the faster floors
-        best_lb = max(best_lb, val)
+        best_lb = certified(best_lb, val)
         offer(bound=best_lb)
         if val > center_value:
             center, center_value = pi_f, val
@@ -560,8 +594,11 @@ def column_generation(
             log.append({"class": cs[0], "seconds": round(pr.seconds, 3), "closed": pr.proven, "value": pr.value,
                         "bound": pr.bound if math.isfinite(pr.bound) else None,  # JSON: none proven / no placement
                         "start_value": None if warm is None else warm.cost + priced_use})
-            for c in cs:  # the pricing floor under the solve's proven bound (max of two bounds)
-                best[c] = min(max(pr.bound, class_bound(floors[c], prices, best0[c])[0]), penalty)
+            for c in cs:  # the pricing floor under the solve's proven bound (max of two bounds), capped
+                # at the priced values of the columns known (the warm column, the solve's own)
+                best[c] = min(cap_bound(max(pr.bound, class_bound(floors[c], prices, best0[c])[0]),
+                                        [pr.value, None if warm is None else warm.cost + priced_use], solver=solver,
+                                        what=f"pricing of class {c}", record=capped), penalty)
                 if pr.owners is None:
                     continue
                 col, ckey = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
@@ -582,7 +619,7 @@ def column_generation(
         if infeasible or not all(b is not None for b in best):
             return None
         lval = lagrangian_bound(pi, P.rhs, sizes, best)  # valid at any pi >= 0, smoothed or not
-        best_lb = max(best_lb, lval)
+        best_lb = certified(best_lb, lval)
         offer(bound=best_lb)
         if lval > center_value:
             center, center_value = pi.copy(), lval
@@ -706,7 +743,7 @@ def column_generation(
                     out = _branch_and_price(inst, P, models, master, consider, lambda: inc_obj,
                                             best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee,
                                             per_device=not np.any(pi_lp > 0))
-                    best_lb = max(best_lb, out.bound)
+                    best_lb = certified(best_lb, out.bound)
                     offer(bound=best_lb)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
                     spent["branch-and-price"] += time.perf_counter() - started
@@ -741,6 +778,8 @@ def column_generation(
             break
     else:
         termination = Termination.ITERATION_LIMIT
+    if not infeasible:  # never a bound above the incumbent (one found after the bound was raised)
+        best_lb = certified(best_lb)
     res = SolveResult(
         instance=inst.name, method="milp", termination=termination,
         objective=inc_obj if incumbent is not None else None,
@@ -750,12 +789,13 @@ def column_generation(
         options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed},
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
                "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log,
-               "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log},
+               "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log,
+               **({"bound_capped": capped} if capped else {})},
     )
     return res
 
 
-def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master, consider, inc_value,
+def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Master, consider, inc_value,
                       bound: float, deadline: float, mip_gap: float, pricing_gap: float,
                       threads: int | None, seed: int | None, tee: bool, per_device: bool = False):
     """:func:`optdist.milp.decomposition.branch.branch_and_price` over ``master``'s columns: each
@@ -763,7 +803,7 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
     solution spread over the devices and offered to ``consider``. New columns join ``master``
     (for the integer master afterwards). Returns the search's :class:`~branch.Outcome`.
 
-    ``per_device``: the search's master has one row per device (``_Problem(per_device=True)``)
+    ``per_device``: the search's master has one row per device (``MasterProblem(per_device=True)``)
     and every column under its relabellings within groups of identical devices, so branching
     can tell identical devices apart (where the aggregated rows are slack, the gap is how the
     requests split over the devices); its pricing problems then drop their symmetry rows among
@@ -772,7 +812,7 @@ def _branch_and_price(inst: Instance, P: _Problem, models: dict, master: Master,
     from optdist.milp.decomposition.branch import Part, branch_and_price
     from optdist.milp.decomposition.classes import combine
 
-    V = _Problem(inst, per_device=True) if per_device else P
+    V = MasterProblem(inst, per_device=True) if per_device else P
     pool = [c for c in master.columns if c.kind == "placement"]
     keys = set(master.keys)
     if per_device:
@@ -910,7 +950,7 @@ def _best_column(master: Master, c: int, pi: np.ndarray, mu: np.ndarray) -> Colu
     return min(cols, key=lambda col: master.reduced_cost(col, pi, mu))
 
 
-def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, mip_gap: float,
+def _on_devices(inst: Instance, P: MasterProblem, master: Master, time_limit: float, mip_gap: float,
                threads: int | None, seed: int | None) -> Assignment | None:
     """The integer master on per-node rows over relabelled copies of the columns
     (:func:`optdist.milp.decomposition.master.integer_on_devices`), as a placement."""
@@ -937,7 +977,7 @@ def _on_devices(inst: Instance, P: _Problem, master: Master, time_limit: float, 
     return Assignment(owners)
 
 
-def _spread(inst: Instance, P: _Problem, master: Master, x: np.ndarray, deadline: float,
+def _spread(inst: Instance, P: MasterProblem, master: Master, x: np.ndarray, deadline: float,
             threads: int | None) -> Assignment | None:
     """The aggregated integer master's counts as a placement: each request of a class takes one
     of its class's chosen columns (or is rejected), and each request's devices are permuted

@@ -90,9 +90,9 @@ class PricingFloor:
     def __init__(self, inst: Instance, r: int) -> None:
         prof, lim = inst.profile(r), inst.limit(r)
         D, L = inst.n_devices, prof.n_layers
+        into = edges(prof)  # per layer, the edges into it
         for k in range(1, L):
-            into = edges(prof)[k]
-            if len(into) != 1 or into[0].u != k - 1 or into[0].kind == "group":
+            if len(into[k]) != 1 or into[k][0].u != k - 1 or into[k][0].kind == "group":
                 raise ValueError(f"{inst.name}: request {r} ({prof.layers[k].name}): the pricing floor is "
                                  "derived for chain networks without grouped convolutions (MODEL.md section 9)")
         self.inst, self.r, self.src, self.D, self.L = inst, r, int(inst.request_source[r]), D, L
@@ -119,7 +119,7 @@ class PricingFloor:
         self.src_bytes: list[np.ndarray] = []  # bytes the source sends over edge k-1 -> k
         self.dev_bytes: list[np.ndarray] = []  # bytes the devices send over it
         for k in range(1, L):
-            ed = edges(prof)[k][0]
+            ed = into[k][0]
             dev_sec = np.sort(sec[k, :D])
             with np.errstate(divide="ignore"):
                 speed = np.sort(np.where(dev_sec > 0, 1.0 / dev_sec, np.inf))[::-1]
@@ -152,7 +152,7 @@ class PricingFloor:
         tied = np.where(pb[:D] <= least * (1 + 1e-12), np.asarray(inst.bandwidth_capacity[:D], dtype=float), 0.0)
         share = tied / tied.sum() if tied.sum() > 0 else np.eye(D)[int(np.argmin(pb[:D]))]
         fills = []
-        cost = np.array([weight * self.time0 + self._source_cost(0, pm, pc)])
+        cost = np.array([weight * self.time0 + self.source_cost(0, pm, pc)])
         back: list[np.ndarray] = []
         for k in range(1, self.L):
             if not self.states[k].size:
@@ -161,7 +161,7 @@ class PricingFloor:
             arg = step.argmin(axis=0)
             fill_cost, fill = self._device_fill(k, pm, pc)
             fills.append(fill)
-            layer = np.where(self.states[k] == 0, self._source_cost(k, pm, pc), fill_cost)
+            layer = np.where(self.states[k] == 0, self.source_cost(k, pm, pc), fill_cost)
             cost = step[arg, np.arange(step.shape[1])] + layer
             back.append(arg)
         y = int(cost.argmin())
@@ -184,7 +184,9 @@ class PricingFloor:
         use[src, COMP] += la.segments * la.mults_per_segment
         return value, use
 
-    def _source_cost(self, k: int, pm: np.ndarray, pc: np.ndarray) -> float:
+    def source_cost(self, k: int, pm: np.ndarray, pc: np.ndarray) -> float:
+        """Seconds of layer k's memory and compute priced on the request's source, all its
+        segments there (``pm``, ``pc``: per-node prices of memory, s/byte, and compute, s/mult)."""
         la = self.layers[k]
         return la.segments * (pm[self.src] * la.weight_bytes_per_segment + pc[self.src] * la.mults_per_segment)
 
@@ -332,9 +334,10 @@ class TypedFloor:
         self.src_bytes: list[np.ndarray] = []  # (|totals k-1|, |totals k|)
         self.dev_bytes: list[np.ndarray] = []
         self.tvals.append(np.unique(self.totals[0]))
-        self.flow = [False] + [edges(prof)[k][0].kind == "flow" for k in range(1, self.L)]
+        self.flow = [False]  # per layer: its edge in is an elementwise flow
         for k in range(1, self.L):
-            ed = edges(prof)[k][0]
+            ed = edges(prof)[k][0]  # the one edge into k (a chain: PricingFloor checked it)
+            self.flow.append(ed.kind == "flow")
             self.tvals.append(np.unique(self.totals[k]))
             a, b = self.tvals[k - 1], self.tvals[k]
             dev_sec = np.sort(sec[k, :self.D])
@@ -415,7 +418,7 @@ class TypedFloor:
         # least price of the groups in each set (bit mask), inf for the empty set (the source)
         masks = np.arange(1 << G)
         set_price = np.array([gb[[g for g in range(G) if m >> g & 1]].min() if m else math.inf for m in masks])
-        cost = np.array([weight * self.time0 + self._base._source_cost(0, pm, pc)])
+        cost = np.array([weight * self.time0 + self._base.source_cost(0, pm, pc)])
         costs, fills, picks = [cost], [None], []
         for k in range(1, self.L):
             if not len(self.counts[k]):
@@ -445,7 +448,7 @@ class TypedFloor:
                 v = move[:, b_idx[on_src[0]]] + weight * self.src_time[k - 1][ka]
                 j = int(v.argmin())
                 step[on_src], pick[on_src] = v[j], live[j]
-            cost = step + np.where(self.totals[k] == 0, self._base._source_cost(k, pm, pc), layer_cost)
+            cost = step + np.where(self.totals[k] == 0, self._base.source_cost(k, pm, pc), layer_cost)
             costs.append(cost)
             fills.append(fill)
             picks.append(pick)

@@ -28,6 +28,7 @@ with the ``tight`` formulation directly.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -37,14 +38,16 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
+from optdist.milp.decomposition.bounds import base_bounds, propagate
 from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.construct import placement_by_construction
+from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, offer, solve_built, solve_formulation,
                               warm_start_assignment)
-from optdist.result import AGREE_RTOL, GAP_EPS, SolveResult, Termination, gap
+from optdist.result import GAP_EPS, SolveResult, Termination, gap
 from optdist.solvers import Feature
 from optdist.solvers.base import stop_requested
 
@@ -83,24 +86,54 @@ def sub_gap(mip_gap: float) -> float:
     return min(mip_gap, max(SUB_GAP_SHARE * mip_gap, SUB_GAP_FLOOR))
 
 
+def instance_bound(inst: Instance, per_request: list[float]) -> float | None:
+    """A lower bound on the whole instance (seconds) from one lower bound per request on its
+    objective alone (full capacities; module docstring): their sum, the makespan their maximum;
+    None where they bound nothing (a makespan with a shared-data weight: not separable)."""
+    obj = inst.objective
+    if obj.kind == "makespan" and obj.shared_weight:
+        return None
+    return max(per_request) if obj.kind == "makespan" else float(sum(per_request))
+
+
 def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: str = "highs",
                   threads: int | None = None, seed: int | None = None, tee: bool = False,
                   solver_options: dict[str, Any] | None = None, log: list | None = None,
-                  clock: Clock | None = None, reserve: float = 0.0) -> list[tuple[list[int], SingleSolve]]:
+                  clock: Clock | None = None, reserve: float = 0.0, bound_log: list[dict] | None = None,
+                  progress: bool = False) -> list[tuple[list[int], SingleSolve]]:
     """Solve one representative per request class with full capacities: (requests, its solve).
 
-    ``reserve``: seconds of the clock's time left kept for later steps.
+    ``reserve``: seconds of the clock's time left kept for later steps; ``bound_log``: where
+    the bounds capped at a feasible point are recorded (:func:`solve_single`). ``progress``:
+    offer the run's progress (:func:`optdist.milp.run.offer`) the instance bound
+    (:func:`instance_bound`) as soon as it is known and each time a class's bound rises: the
+    classes not yet solved count with their stage bounds (:func:`bounds.propagate`, no solver),
+    so a run stopped inside a long class solve still reports a bound.
     """
     clock = clock or Clock(time_limit)
     out = []
     classes = request_classes(inst)
+    known: list[float] = []  # per class: its best proven bound so far (progress only)
+    if progress:
+        known = [propagate(inst, reqs[0], *base_bounds(inst, reqs[0])).lower_bound for reqs in classes]
+
+    def offer_known() -> None:
+        if known and all(math.isfinite(b) for b in known):
+            offer(bound=instance_bound(inst, [known[c] for c, reqs in enumerate(classes) for _ in reqs]))
+
+    def raised(q: int, v: float) -> None:
+        known[q] = max(known[q], v)
+        offer_known()
+
+    offer_known()  # the stage bounds, before any solver runs
     for q, reqs in enumerate(classes):
         left = (clock.left() if clock.time_limit is not None else time_limit) - reserve
         if left <= 0 or stop_requested():  # out of time or stopped: the classes left have no solution nor bound
             out += [(rs, SingleSolve(rs[0], Termination.NO_SOLUTION, None, None, 0, 0.0, None)) for rs in classes[q:]]
             break
         ss = solve_single(inst, reqs[0], solver=solver, time_limit=max(left / (len(classes) - q), 0.05),
-                          mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, solver_options=solver_options)
+                          mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, solver_options=solver_options,
+                          bound_log=bound_log, on_bound=(lambda v, q=q: raised(q, v)) if progress else None)
         if log is not None:
             log.append({"class": q, "requests": len(reqs), "representative": inst.request_ids[reqs[0]],
                         "status": str(ss.termination), "objective": ss.objective, "bound": ss.bound,
@@ -159,8 +192,10 @@ def solve_decomposed(
         if not adapter.has(Feature.WARM_START):
             res.extra["warm_start_skipped"] = f"solver {adapter.name} takes no MIP start (the start is the incumbent to beat)"
     reserve = RESERVE * time_limit if (coupled and time_limit is not None and inst.n_requests > 1) else 0.0
+    capped: list[dict] = []  # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
     solves = solve_classes(inst, time_limit=1e9 if time_limit is None else time_limit,
-                           mip_gap=sub_gap(mip_gap), log=log, clock=clock, reserve=reserve, **common)
+                           mip_gap=sub_gap(mip_gap), log=log, clock=clock, reserve=reserve, bound_log=capped,
+                           progress=True, **common)
     res.extra["classes"] = log
     res.nodes = sum(s.nodes for _, s in solves)
     if any(s.termination is Termination.INFEASIBLE for _, s in solves):
@@ -173,8 +208,7 @@ def solve_decomposed(
     lb_of = {r: s.bound for reqs, s in solves for r in reqs}
     bounds_known = all(v is not None for v in lb_of.values())
     if bounds_known and separable:
-        vals = list(lb_of.values())
-        res.bound = max(vals) if obj.kind == "makespan" else float(sum(vals))
+        res.bound = instance_bound(inst, list(lb_of.values()))
     if separable and all(s.has_solution for _, s in solves):
         asg = combine(inst, [(reqs, s.owners) for reqs, s in solves], spread=spread)
         ev = evaluate(inst, asg)
@@ -206,8 +240,11 @@ def solve_decomposed(
         res.extra["coupled"] = True
         alone = {s.r: (s.bound, s.owners) for _, s in solves if s.bound is not None}
         _coupled(inst, res, lb_of if (bounds_known and separable) else {}, alone, clock=clock, mip_gap=mip_gap,
-                 **common)
-    _clip_bound(res)
+                 bound_log=capped, **common)
+    if res.objective is not None and res.bound is not None:  # never a bound above the incumbent
+        res.bound = cap_bound(res.bound, [res.objective], solver=solver, what="the run's bound", record=capped)
+    if capped:
+        res.extra["bound_capped"] = capped
     g = gap(res.objective, res.bound)
     if res.termination is Termination.INFEASIBLE:
         res.assignment = res.objective = res.bound = None
@@ -239,37 +276,23 @@ def _gap_left(coupled: str | None, left: float | None) -> Termination:
     return Termination.TIME_LIMIT if left is not None and left <= 0.5 else Termination.FEASIBLE
 
 
-def _clip_bound(res: SolveResult) -> None:
-    """A bound above the evaluator-scored incumbent by solver tolerance only is the incumbent.
-
-    Subproblem bounds come from the solvers' own arithmetic (feasibility tolerances ~1e-9
-    relative), the incumbent from the evaluator; their difference alone must not read as an
-    open gap. The raw excess is kept in ``extra['bound_excess']``; an excess beyond
-    :data:`AGREE_RTOL` is not clipped (it would be a bug, and stays visible as such).
-    """
-    if res.objective is None or res.bound is None or res.bound <= res.objective:
-        return
-    res.extra["bound_excess"] = res.bound - res.objective
-    if (gap(res.objective, res.bound) or 0.0) <= AGREE_RTOL:
-        res.bound = res.objective
-
-
 def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], alone: dict, *, clock: Clock, mip_gap: float,
              solver: str, threads: int | None, seed: int | None, tee: bool,
-             solver_options: dict[str, Any] | None) -> None:
+             solver_options: dict[str, Any] | None, bound_log: list[dict]) -> None:
     """Capacities bind: column generation (sum of latencies), or the tight model of all requests
     (makespan) (module docstring).
 
     Updates ``res`` in place: a better evaluator-feasible incumbent, a larger valid bound.
     ``alone``: the per-class solves (request -> (bound alone, placement)) for column generation's
-    round 0.
+    round 0; ``bound_log``: the run's record of bounds capped at a feasible point (column
+    generation's caps join it: the run warns once).
     """
     lower = res.bound if res.bound is not None else 0.0
     if inst.objective.kind == "latency":
         try:
             out = column_generation(inst, solver=solver, time_limit=clock.left(), mip_gap=mip_gap, threads=threads,
                                     seed=seed, tee=tee, solver_options=solver_options, start=res.assignment,
-                                    lower_bound=lower, alone=alone, progress_origin=clock.start)
+                                    lower_bound=lower, alone=alone, progress_origin=clock.start, bound_log=bound_log)
         except BuildTimeout as e:  # a pricing model could not be built in the time left
             res.extra["coupled_solve"] = {"method": "column generation", "stopped": str(e)}
             return

@@ -45,7 +45,10 @@ priced HiGHS solve runs with
 What is *proven* is what the master may use: :class:`Priced` carries ``bound``, a valid lower
 bound on ``v_c(pi)``: the larger of the solver's dual bound (valid at a time limit too) and
 the stage lower bound on the latency alone (:func:`optdist.milp.decomposition.bounds.propagate`;
-valid because prices and the shared-data weight are ``>= 0``).
+valid because prices and the shared-data weight are ``>= 0``), capped at the priced value of
+the best column known (the start, the solve's own incumbent:
+:func:`optdist.milp.decomposition.guard.cap_bound`), so that a solver's false optimum cannot
+raise it above a feasible point.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optdist.instance import Instance
+from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.decomposition.single import CUTOFF_STEPS
 from optdist.transfers import RESOURCES
 
@@ -95,11 +99,14 @@ class PricingModel:
     each time, as a solver without a persistent interface does: same results, for measuring).
     Raises ``ValueError`` for a makespan objective, :class:`optdist.solvers.SolverUnavailable`
     for a solver not installed, :class:`optdist.milp.model.BuildTimeout` when the model cannot be
-    built by ``deadline`` (a ``time.perf_counter()`` value; None: no limit).
+    built by ``deadline`` (a ``time.perf_counter()`` value; None: no limit). ``bound_log``: the
+    list the bounds capped by :func:`~optdist.milp.decomposition.guard.cap_bound` are recorded in
+    (a run's, shared by its models; default: the model's own, ``self.bound_log``).
     """
 
     def __init__(self, inst: Instance, r: int, *, solver: str, solver_options: dict | None = None,
-                 keep_loaded: bool = True, deadline: float | None = None) -> None:
+                 keep_loaded: bool = True, deadline: float | None = None,
+                 bound_log: list[dict] | None = None) -> None:
         from optdist.milp.decomposition.bounds import base_bounds, propagate
         from optdist.milp.model import build
         from optdist.milp.objective import shared_bytes_expr
@@ -112,7 +119,8 @@ class PricingModel:
                              f"requests), not {inst.objective.kind!r}")
         if inst.objective.admission:
             inst = inst.with_spec(objective=inst.objective.model_copy(update={"admission": False}))
-        self.inst, self.r, self.keep_loaded = inst, r, keep_loaded
+        self.inst, self.r, self.keep_loaded, self.solver = inst, r, keep_loaded, solver
+        self.bound_log: list[dict] = [] if bound_log is None else bound_log
         self.adapter = adapter_for(solver, solver_options)
         self.raw_options = dict(self.adapter.solver_options)  # the profile's and the caller's
         self.highs = isinstance(self.adapter, Highs)
@@ -471,6 +479,7 @@ class PricingModel:
                 sb = value * (1 - mip_gap)  # the solver proved the gap but reports no bound
             else:
                 sb = -math.inf
+            sb = cap_bound(sb, [best_val], solver=self.solver, what=f"pricing of request {r}", record=self.bound_log)
             lb = max(lb, min(sb, c))
             if out.termination is not Termination.OPTIMAL:
                 break  # time limit (or the solver stopped): the bound so far
@@ -482,4 +491,6 @@ class PricingModel:
         log["nodes"] = nodes
         if best_owners is None:
             return Priced(r, None, None, lb, proven, secs, log)
-        return Priced(r, best_owners, best_val, min(lb, best_val), proven, secs, log)
+        return Priced(r, best_owners, best_val, cap_bound(lb, [best_val], solver=self.solver,
+                                                          what=f"pricing of request {r}", record=self.bound_log),
+                      proven, secs, log)

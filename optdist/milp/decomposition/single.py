@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from optdist.heuristics.incremental import RequestPlacer, Usage
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.bounds import INF, base_bounds, capacities, propagate
+from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.model import BuildTimeout, BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.milp.tight import lexicographic_symmetry
@@ -125,6 +126,8 @@ def solve_single(
     solver_options: dict[str, Any] | None = None,
     capacity: dict[str, np.ndarray] | None = None,
     steps: Sequence[float] = CUTOFF_STEPS,
+    bound_log: list[dict] | None = None,
+    on_bound: Callable[[float], None] | None = None,
 ) -> SingleSolve:
     """Request r alone (exact), on the tight model (any network of MODEL.md section 9) with ``solver``.
 
@@ -152,6 +155,13 @@ def solve_single(
 
     A model that cannot be built in the time left (:class:`~optdist.milp.model.BuildTimeout`)
     ends the rounds: the incumbent and bound so far are returned.
+
+    The bound returned is capped at the best objective found
+    (:func:`optdist.milp.decomposition.guard.cap_bound`: a solver's false optimum cannot raise it
+    above a feasible point); ``bound_log``: the list a cap is recorded in (default: none kept, a
+    warning still logged). ``on_bound``: called with each new proven bound (seconds; the stage
+    bound first, before any solver runs), e.g. to offer the run's progress a bound before a long
+    solve (:func:`optdist.milp.decomposition.orchestrate.solve_classes`).
     """
     t0 = time.perf_counter()
     log: list[dict] = []
@@ -175,11 +185,18 @@ def solve_single(
             best = (cost, own)
             log.append({"step": "greedy", "objective": best[0]})
 
+    def tell() -> None:
+        """The bound so far to ``on_bound`` (capped at the incumbent, as :func:`done` returns it)."""
+        if on_bound is not None and math.isfinite(lb):
+            on_bound(lb if best is None else min(lb, best[0]))
+
+    tell()  # the stage bound, before any solver runs
+
     def done(term: Termination | None = None) -> SingleSolve:
         secs = time.perf_counter() - t0
         if best is None:
             return SingleSolve(r, term or Termination.NO_SOLUTION, None, lb, nodes_total, secs, None, status, log)
-        bound = min(lb, best[0])
+        bound = cap_bound(lb, [best[0]], solver=solver, what=f"request {inst.request_ids[r]} alone", record=bound_log)
         g = gap(best[0], bound)
         term = Termination.OPTIMAL if g is not None and g <= max(mip_gap, GAP_EPS) else Termination.TIME_LIMIT
         return SingleSolve(r, term, best[0], bound, nodes_total, secs, best[1], status, log)
@@ -197,6 +214,7 @@ def solve_single(
         log.append(entry)
         if cutoff is not None and p.pruned:
             lb = lat_lb = max(lb, cutoff)
+            tell()
             entry["result"] = "pruned by stage bounds"
             if best is not None and cutoff >= best[0]:
                 return done()
@@ -232,6 +250,7 @@ def solve_single(
             if cutoff is None:
                 return done(Termination.INFEASIBLE)
             lb = lat_lb = max(lb, cutoff)
+            tell()
             if best is not None and cutoff >= best[0]:
                 return done()
             continue
@@ -240,6 +259,7 @@ def solve_single(
         # every solution of latency <= cutoff lies in this model: min(its bound, cutoff) bounds all
         bound = bnd if bnd is not None else lb
         lb = max(lb, min(bound, INF if cutoff is None else cutoff))
+        tell()
         if out.termination is Termination.OPTIMAL and cutoff is not None and best is not None and best[0] > cutoff:
             continue  # shared data: the objective exceeds the latency cutoff; look further
         break
