@@ -98,17 +98,20 @@ import numpy as np
 
 INF = highspy.kHighsInf
 BIG = 1e4  # artificial column cost, in cost units (the real columns cost ~1 each)
-#: least violation (share of the right-hand side) of a count row worth adding: the LP solution of
-#: ``lenet-9x5-nexus-rpi3``'s root weighs 36.3 on rows of 35 (3.7 %) and its bound rises by
-#: 0.5 %; ``lenet-10x10-tight-tau0.6``'s weighs 70.2 on 70 (0.3 %), and pricing its root again
-#: at the new prices took 11-30 s under load for no rise of the bound (benchmarks/milp/README.md)
+#: least violation (share of the right-hand side) of a count row (:class:`CountRow`) or a packing
+#: row (:class:`PackRow`) worth adding: the LP solution of ``lenet-9x5-nexus-rpi3``'s root weighs
+#: 36.3 on rows of 35 (3.7 %) and its bound rises by 0.5 %; ``lenet-10x10-tight-tau0.6``'s weighs
+#: 70.2 on 70 (0.3 %), and pricing its root again at the new prices took 11-30 s under load for no
+#: rise of the bound; the packing rows found there are count rows at 0.24-0.25 %
+#: (benchmarks/milp/README.md)
 MIN_VIOLATION = 0.01
-#: least violation (share of the right-hand side) of a packing row (:class:`PackRow`) worth adding:
-#: as for count rows (on ``lenet-10x10-tight-tau0.6`` the packing rows found are count rows at
-#: 0.24-0.25 %, benchmarks/milp/README.md)
-PACK_MIN_VIOLATION = MIN_VIOLATION
 #: least violation (in requests) of a rounding row (:class:`RoundRow`) worth adding
 ROUND_MIN_VIOLATION = 1e-3
+#: a rounding row's steps are the LP's usages and their differences divided by 1 .. this
+#: (:func:`separate_rounding`): at the 7.731928-ms nodes of ``lenet-10x10-tight-tau0.6`` the
+#: differences alone give no violated row, their eighths (752 B, a load of 704 B plus 48) rows
+#: violated by 0.5-0.8 (benchmarks/milp/README.md, branch tight11h)
+ROUND_DIVISORS = 16
 
 
 @dataclass(frozen=True)
@@ -484,7 +487,7 @@ def _knapsack(sizes: np.ndarray, values: np.ndarray, cap: float) -> tuple[float,
 
 
 def separate_packing(rows: list[Row], columns: list[Column], x: np.ndarray, known: list, *, most: int = 4,
-                     min_violation: float = PACK_MIN_VIOLATION, max_patterns: int = 200) -> list[PackRow]:
+                     min_violation: float = MIN_VIOLATION, max_patterns: int = 200) -> list[PackRow]:
     """Packing rows (module docstring) that the LP solution ``x`` violates by more than
     ``min_violation`` of their right-hand side, the ``most`` most violated first, none of ``known``.
 
@@ -540,13 +543,15 @@ def separate_packing(rows: list[Row], columns: list[Column], x: np.ndarray, know
 
 def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: int, known: list, *,
                       most: int = 2, min_violation: float = ROUND_MIN_VIOLATION,
-                      max_values: int = 30, tight: float = 0.99) -> list[RoundRow]:
+                      max_values: int = 30, tight: float = 0.99,
+                      divisors: int = ROUND_DIVISORS) -> list[RoundRow]:
     """Rounding rows (module docstring) that the LP solution ``x`` (``n`` requests in all) violates
     by more than ``min_violation`` (in requests), the ``most`` most violated first, none of
-    ``known``: per capacity row, for every ``step`` a difference of two usages of the columns in
-    the LP solution and every ``offset`` such a usage modulo ``step`` (in ``(-step, 0]``, a zero
-    usage weighing 0), over the ``max_values`` least usages, on the rows the LP fills to at least
-    ``tight`` of their right-hand side. Columns without ``node_use`` count 0."""
+    ``known``: per capacity row, for every ``step`` a usage of a column in the LP solution or a
+    difference of two, divided by ``1 .. divisors`` (:data:`ROUND_DIVISORS`), and every
+    ``offset`` such a usage modulo ``step`` (in ``(-step, 0]``, a zero usage weighing 0), over the
+    ``max_values`` least usages, on the rows the LP fills to at least ``tight`` of their
+    right-hand side. Columns without ``node_use`` count 0."""
     placed, xs = _placed(columns, x)
     if not placed or n <= 0:
         return []
@@ -560,6 +565,8 @@ def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: 
             continue  # a row with room left: its rounding rows are hardly violated
         vals = np.unique(u)[:max_values]
         steps = np.unique(np.concatenate([np.abs(vals[:, None] - vals[None, :]).reshape(-1), vals]))
+        steps = steps[steps > 1e-6 * max(float(row.rhs), 1.0)]
+        steps = np.unique((steps[:, None] / np.arange(1, max(int(divisors), 1) + 1)[None, :]).reshape(-1))
         steps = steps[steps > 1e-6 * max(float(row.rhs), 1.0)]
         best: tuple[float, RoundRow] | None = None
         for d in steps:
