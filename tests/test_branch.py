@@ -448,3 +448,58 @@ def test_search_with_rounding_rows_proves_the_knapsack_optimum_at_the_root():
     assert out.log[0].get("cuts") == "requeued" and out.log[0]["count_rows"] >= 1
     assert all(e["bound"] <= opt * (1 + 1e-9) for e in out.log if e["parts"] == 1)
     assert out.nodes == 2 < plain.nodes
+
+
+#: the placements of ``lenet-10x10-tight-tau0.6`` at its 7.731928-ms nodes (benchmarks/milp/README.md,
+#: branch tight11h): (latency in ms, bytes its RPi3 radios send per period), 10 requests on
+#: 270,750 B; B, C, D lie on one line of latency against bytes, E next to it
+PLATEAU = ([[(0.742406, [30032.0]), (0.851943, [18000.0]), (0.943372, [11984.0]), (0.897657, [14992.0]),
+             (0.8874, [16976.0])]], [10], [270750.0])
+
+
+def test_divided_steps_cut_the_plateau_mix_that_differences_alone_do_not_and_hold_for_every_integer_solution():
+    """At the LP solution of a 7.731928-ms node (8 x 30,032 B, 1.7429 x 14,992 B, 0.2571 x
+    16,976 B: the row full to the byte) no rounding row whose step is a usage or a difference of
+    two is violated, while steps divided by up to :data:`ROUND_DIVISORS` give one; every row
+    separated, and every row of a divided step and any offset, holds for every integer solution
+    (brute force over the 3,003 choices of 10 columns, a column of usage 0 among them)."""
+    from optdist.milp.decomposition.master import ROUND_DIVISORS, RoundRow, separate_rounding
+
+    patterns, sizes, rhs = PLATEAU
+    patterns = [[(1.5, [0.0])] + patterns[0]]
+    rows, cols = _problem(patterns, sizes, rhs)
+    _with_node_use(cols, 1)
+    cols = cols[0]
+    x = np.array([0.0, 8.0, 0.0, 0.0, 1.742855, 0.257145])
+    use = np.array([c.usage[0] for c in cols])
+    assert float(x @ use) == pytest.approx(rhs[0], abs=1.0)
+    assert separate_rounding(rows, cols, x, 10, [], divisors=1) == []
+    found = separate_rounding(rows, cols, x, 10, [])
+    assert found and ROUND_DIVISORS > 1
+    rr = found[0]
+    w = np.array([rr.count(c.node_use) for c in cols])
+    assert float(x @ w) > rr.rhs + 0.1  # violated by more than a tenth of a request
+    rng = np.random.default_rng(3)
+    cands = list(found) + [RoundRow((0,), 2, float(d), float(-o), math.floor((rhs[0] + o * 10) / d + 1e-3 * 10))
+                           for d in [3008.0 / k for k in range(1, 17)] + list(rng.uniform(100, 8000, size=8))
+                           for o in rng.uniform(0, d * 0.99, size=4)]
+    picks = np.array([pick for pick in itertools.combinations_with_replacement(range(len(cols)), 10)
+                      if use[list(pick)].sum() <= rhs[0]])
+    for rr in cands:
+        w = np.array([rr.count(c.node_use) for c in cols])
+        assert w[0] == 0 and w[picks].sum(axis=1).max() <= rr.rhs
+
+
+def test_search_with_divided_steps_proves_the_plateau_optimum():
+    """The search with rows over the plateau's columns (priced by enumeration) proves the
+    brute-force optimum (8 x 30,032 B + 14,992 B x 2 or 18,000 + 11,984 B: 7.734562 ms); no node
+    of the whole problem has a bound above it."""
+    patterns, sizes, rhs = PLATEAU
+    rows, cols = _problem(patterns, sizes, rhs)
+    _with_node_use(cols, 1)
+    opt = _brute_force(cols, sizes, rhs)
+    assert opt == pytest.approx(8 * 0.742406 + 2 * 0.897657, abs=2e-6)
+    out, inc, _ = _search(rows, cols, sizes, count_cuts=True)
+    assert inc == pytest.approx(opt, rel=1e-9)
+    assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9)
+    assert all(e["bound"] <= opt * (1 + 1e-9) for e in out.log if e["parts"] == 1)

@@ -107,10 +107,10 @@ BIG = 1e4  # artificial column cost, in cost units (the real columns cost ~1 eac
 MIN_VIOLATION = 0.01
 #: least violation (in requests) of a rounding row (:class:`RoundRow`) worth adding
 ROUND_MIN_VIOLATION = 1e-3
-#: a rounding row's steps are the LP's usages and their differences divided by 1 .. this
+#: a rounding row's steps are the LP's usages and their differences, and those divided by 2 .. this
 #: (:func:`separate_rounding`): at the 7.731928-ms nodes of ``lenet-10x10-tight-tau0.6`` the
-#: differences alone give no violated row, their eighths (752 B, a load of 704 B plus 48) rows
-#: violated by 0.5-0.8 (benchmarks/milp/README.md, branch tight11h)
+#: whole steps give no violated row, divided ones (e.g. 752 B = 6,016 / 8, a load of 704 B plus 48)
+#: rows violated by 0.5-0.9 request (benchmarks/milp/README.md, branch tight11h)
 ROUND_DIVISORS = 16
 
 
@@ -547,11 +547,16 @@ def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: 
                       divisors: int = ROUND_DIVISORS) -> list[RoundRow]:
     """Rounding rows (module docstring) that the LP solution ``x`` (``n`` requests in all) violates
     by more than ``min_violation`` (in requests), the ``most`` most violated first, none of
-    ``known``: per capacity row, for every ``step`` a usage of a column in the LP solution or a
-    difference of two, divided by ``1 .. divisors`` (:data:`ROUND_DIVISORS`), and every
-    ``offset`` such a usage modulo ``step`` (in ``(-step, 0]``, a zero usage weighing 0), over the
-    ``max_values`` least usages, on the rows the LP fills to at least ``tight`` of their
-    right-hand side. Columns without ``node_use`` count 0."""
+    ``known``: per capacity row, the most violated row whose ``step`` is a usage of a column in the
+    LP solution or a difference of two (*whole* steps), and the most violated whose step is such
+    a value divided by ``2 .. divisors`` (:data:`ROUND_DIVISORS`) where it is violated more than
+    the whole ones, each with every ``offset`` such a usage modulo ``step`` (in ``(-step, 0]``, a
+    zero usage weighing 0), over the ``max_values`` least usages, on the rows the LP fills to at
+    least ``tight`` of their right-hand side. Columns without ``node_use`` count 0.
+
+    (The whole rows first: on a one-row knapsack a whole step closes the root, where the most
+    violated divided step alone takes 5 solves; at ``lenet-10x10-tight-tau0.6``'s 7.731928-ms
+    nodes no whole step is violated. ``tests/test_branch.py``.)"""
     placed, xs = _placed(columns, x)
     if not placed or n <= 0:
         return []
@@ -564,27 +569,39 @@ def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: 
         if float(xs @ u) < tight * row.rhs:
             continue  # a row with room left: its rounding rows are hardly violated
         vals = np.unique(u)[:max_values]
-        steps = np.unique(np.concatenate([np.abs(vals[:, None] - vals[None, :]).reshape(-1), vals]))
-        steps = steps[steps > 1e-6 * max(float(row.rhs), 1.0)]
-        steps = np.unique((steps[:, None] / np.arange(1, max(int(divisors), 1) + 1)[None, :]).reshape(-1))
-        steps = steps[steps > 1e-6 * max(float(row.rhs), 1.0)]
-        best: tuple[float, RoundRow] | None = None
-        for d in steps:
-            offs = np.unique(-np.mod(-vals, d))  # in (-d, 0]
-            offs = offs[-offs / d <= 1 - 2 * ROUND_EPS]  # a zero usage weighs 0
-            if not len(offs):
-                continue
-            lhs = xs @ np.floor((u[:, None] - offs[None, :]) / d + ROUND_EPS)  # one per offset
-            rhs = np.floor((row.rhs - offs * n) / d + ROUND_EPS * n)
-            viol = np.where(rhs >= 1, lhs - rhs, -np.inf)
-            q = int(np.argmax(viol))
-            if viol[q] > min_violation and (best is None or viol[q] > best[0]):
-                best = (float(viol[q]), RoundRow(tuple(row.nodes), row.resource, float(d), float(offs[q]),
-                                                 float(rhs[q])))
-        if best is not None and best[1] not in have:
-            found.append(best)
+        diffs = np.unique(np.concatenate([np.abs(vals[:, None] - vals[None, :]).reshape(-1), vals]))
+        diffs = diffs[diffs > 1e-6 * max(float(row.rhs), 1.0)]
+        divided = np.unique((diffs[:, None] / np.arange(2, max(int(divisors), 1) + 1)[None, :]).reshape(-1))
+        divided = divided[divided > 1e-6 * max(float(row.rhs), 1.0)]
+        whole = _most_violated_rounding(row, u, xs, vals, diffs, n, min_violation)
+        part = _most_violated_rounding(row, u, xs, vals, divided, n, min_violation)
+        picks = [b for b in (whole, part) if b is not None]
+        if whole is not None and part is not None and part[0] <= whole[0]:
+            picks = [whole]  # a divided step only where it cuts deeper than the whole ones
+        found += [b for b in picks if b[1] not in have]
     found.sort(key=lambda t: -t[0])
     return [rr for _v, rr in found[:most]]
+
+
+def _most_violated_rounding(row: Row, u: np.ndarray, xs: np.ndarray, vals: np.ndarray, steps: np.ndarray, n: int,
+                            min_violation: float) -> tuple[float, RoundRow] | None:
+    """The rounding row over capacity row ``row`` most violated by the LP values ``xs`` of
+    columns using ``u`` of it, over ``steps`` and the offsets of ``vals`` modulo each step (in
+    ``(-step, 0]``, a zero usage weighing 0): ``(violation in requests, row)``, or None if none
+    is violated by more than ``min_violation`` (:func:`separate_rounding`)."""
+    best: tuple[float, RoundRow] | None = None
+    for d in steps:
+        offs = np.unique(-np.mod(-vals, d))  # in (-d, 0]
+        offs = offs[-offs / d <= 1 - 2 * ROUND_EPS]  # a zero usage weighs 0
+        if not len(offs):
+            continue
+        lhs = xs @ np.floor((u[:, None] - offs[None, :]) / d + ROUND_EPS)  # one per offset
+        rhs = np.floor((row.rhs - offs * n) / d + ROUND_EPS * n)
+        viol = np.where(rhs >= 1, lhs - rhs, -np.inf)
+        q = int(np.argmax(viol))
+        if viol[q] > min_violation and (best is None or viol[q] > best[0]):
+            best = (float(viol[q]), RoundRow(tuple(row.nodes), row.resource, float(d), float(offs[q]), float(rhs[q])))
+    return best
 
 
 def _pattern_duals(sizes: np.ndarray, demand: np.ndarray, cap: float, target: float,
