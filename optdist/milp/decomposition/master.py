@@ -80,8 +80,12 @@ request, and branching on one request's bytes finds another such mix in each chi
 (``lenet-10x10-tight-tau0.6``: 2 requests at 1.08 x 18,000 B + 0.92 x 11,984 B next to 8 at
 30,032 B, 270,750 B in all; benchmarks/milp/README.md);
 the rounding row of ``step`` 6,016 B, ``offset`` -48 B weighs them 5, 3 and 2 with at most 45
-in all and cuts that mix off (45.08). :func:`separate_rounding` finds them; pricing prices the
-weight by one integer (:meth:`~optdist.milp.decomposition.pricing.PricingModel.set_round_prices`).
+in all and cuts that mix off (45.08). The LP then mixes other placements of that line, which the
+rows whose step is a difference of two usages no longer cut (the bound stays at 7.731928 ms);
+steps that divide those differences do (752 B = 6,016 / 8 weighs the same three 40, 24 and 16),
+and they lift it to the optimum, 7.734563 ms. :func:`separate_rounding` finds both; pricing
+prices the weight by one integer
+(:meth:`~optdist.milp.decomposition.pricing.PricingModel.set_round_prices`).
 
 Every row is scaled to right-hand side 1 and costs are in units of ``cost_unit`` seconds,
 so HiGHS' absolute tolerances act on numbers near 1. The master grows by ``addCol``: it is
