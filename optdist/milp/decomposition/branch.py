@@ -57,7 +57,8 @@ On ``lenet-9x5`` they lift the root from 9.98033 to 10.03053 ms (the best placem
 and the convexity rows), else by packing rows
 (:class:`~optdist.milp.decomposition.master.PackRow`: the dual of the fractional bin packing
 of the LP's loads, a weight per load size), priced the same way (the unpriced root of a
-converged LP master separates count rows only, and otherwise branches at once).
+converged LP master separates count rows only, and otherwise branches at once; with
+``root_cuts`` it separates every kind of row and is priced with them where one is violated).
 
 Entry point: :func:`branch_and_price`, called by
 :func:`optdist.milp.decomposition.colgen.column_generation` once the LP master has converged.
