@@ -87,7 +87,10 @@ device symmetry rows lifted for it. The search adds count rows (at most ``k`` lo
 device's ``cap / (k + 1)``, :class:`~optdist.milp.decomposition.master.CountRow`), rounding
 rows (:class:`~optdist.milp.decomposition.master.RoundRow`) and packing rows
 (:class:`~optdist.milp.decomposition.master.PackRow`) where a node's LP violates them; pricing
-prices them (:meth:`PricingModel.set_count_prices`, ``set_round_prices``, ``set_pack_prices``). An
+prices them (:meth:`PricingModel.set_count_prices`, ``set_round_prices``, ``set_pack_prices``);
+where a pricing solve of the rounds stopped at its cap, the converged root is cut by them and
+priced again before it is branched (``root_cuts``: a child's pricing with a limit on bytes costs
+more than that on ``lenet-10x10-tight-tau0.8``). An
 integral node whose solution does not fit on the devices starts the per-device integer master
 over every column so far (an incumbent found early closes nodes early).
 
