@@ -35,11 +35,12 @@ def _brute_force(cols, sizes, rhs):
 
 
 def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, priced=None, known=math.inf,
-            count_cuts=False):
+            count_cuts=False, root_cuts=False):
     """The search with exact pricing by enumeration. ``converged``: start from every column and
     the LP master's value as the root bound, the root not priced again (``root_converged``);
     ``priced``: a list that gets each priced part; ``known``: an incumbent value from the start;
-    ``count_cuts``: the search separates count rows (the columns need ``node_use``)."""
+    ``count_cuts``: the search separates count rows (the columns need ``node_use``);
+    ``root_cuts``: the unpriced root too, every kind of row."""
     every = [col for cs in cols for col in cs]
     inc = [known]
 
@@ -77,7 +78,7 @@ def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, p
     out = branch_and_price(rows, pool, keys, sizes, 1.0, price=price, integral=integral,
                            incumbent=lambda: inc[0], root_bound=_lp_bound(rows, cols, sizes) if converged else -math.inf,
                            deadline=time.perf_counter() + time_limit, mip_gap=mip_gap, root_converged=converged,
-                           count_cuts=count_cuts)
+                           count_cuts=count_cuts, root_cuts=root_cuts)
     return out, inc[0], every
 
 
@@ -448,3 +449,76 @@ def test_search_with_rounding_rows_proves_the_knapsack_optimum_at_the_root():
     assert out.log[0].get("cuts") == "requeued" and out.log[0]["count_rows"] >= 1
     assert all(e["bound"] <= opt * (1 + 1e-9) for e in out.log if e["parts"] == 1)
     assert out.nodes == 2 < plain.nodes
+
+
+#: the placements of ``lenet-10x10-tight-tau0.6`` at its 7.731928-ms nodes (benchmarks/milp/README.md,
+#: branch tight11h): (latency in ms, bytes its RPi3 radios send per period), 10 requests on
+#: 270,750 B; B, C, D lie on one line of latency against bytes, E next to it
+PLATEAU = ([[(0.742406, [30032.0]), (0.851943, [18000.0]), (0.943372, [11984.0]), (0.897657, [14992.0]),
+             (0.8874, [16976.0])]], [10], [270750.0])
+
+
+def test_divided_steps_cut_the_plateau_mix_that_differences_alone_do_not_and_hold_for_every_integer_solution():
+    """At the LP solution of a 7.731928-ms node (8 x 30,032 B, 1.7429 x 14,992 B, 0.2571 x
+    16,976 B: the row full to the byte) no rounding row whose step is a usage or a difference of
+    two is violated, while steps divided by up to :data:`ROUND_DIVISORS` give one; every row
+    separated, and every row of a divided step and any offset, holds for every integer solution
+    (brute force over the 3,003 choices of 10 columns, a column of usage 0 among them)."""
+    from optdist.milp.decomposition.master import ROUND_DIVISORS, RoundRow, separate_rounding
+
+    patterns, sizes, rhs = PLATEAU
+    patterns = [[(1.5, [0.0])] + patterns[0]]
+    rows, cols = _problem(patterns, sizes, rhs)
+    _with_node_use(cols, 1)
+    cols = cols[0]
+    x = np.array([0.0, 8.0, 0.0, 0.0, 1.742855, 0.257145])
+    use = np.array([c.usage[0] for c in cols])
+    assert float(x @ use) == pytest.approx(rhs[0], abs=1.0)
+    assert separate_rounding(rows, cols, x, 10, [], divisors=1) == []
+    found = separate_rounding(rows, cols, x, 10, [])
+    assert found and ROUND_DIVISORS > 1
+    rr = found[0]
+    w = np.array([rr.count(c.node_use) for c in cols])
+    assert float(x @ w) > rr.rhs + 0.1  # violated by more than a tenth of a request
+    rng = np.random.default_rng(3)
+    cands = list(found) + [RoundRow((0,), 2, float(d), float(-o), math.floor((rhs[0] + o * 10) / d + 1e-3 * 10))
+                           for d in [3008.0 / k for k in range(1, 17)] + list(rng.uniform(100, 8000, size=8))
+                           for o in rng.uniform(0, d * 0.99, size=4)]
+    picks = np.array([pick for pick in itertools.combinations_with_replacement(range(len(cols)), 10)
+                      if use[list(pick)].sum() <= rhs[0]])
+    for rr in cands:
+        w = np.array([rr.count(c.node_use) for c in cols])
+        assert w[0] == 0 and w[picks].sum(axis=1).max() <= rr.rhs
+
+
+def test_search_with_divided_steps_proves_the_plateau_optimum():
+    """The search with rows over the plateau's columns (priced by enumeration) proves the
+    brute-force optimum (8 x 30,032 B + 14,992 B x 2 or 18,000 + 11,984 B: 7.734562 ms); no node
+    of the whole problem has a bound above it."""
+    patterns, sizes, rhs = PLATEAU
+    rows, cols = _problem(patterns, sizes, rhs)
+    _with_node_use(cols, 1)
+    opt = _brute_force(cols, sizes, rhs)
+    assert opt == pytest.approx(8 * 0.742406 + 2 * 0.897657, abs=2e-6)
+    out, inc, _ = _search(rows, cols, sizes, count_cuts=True)
+    assert inc == pytest.approx(opt, rel=1e-9)
+    assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9)
+    assert all(e["bound"] <= opt * (1 + 1e-9) for e in out.log if e["parts"] == 1)
+
+
+@pytest.mark.parametrize("case", [PLATEAU, KNAPSACK], ids=["plateau", "knapsack"])
+def test_root_cuts_price_the_converged_root_with_rows_and_still_prove_the_optimum(case):
+    """``root_cuts``: the unpriced root of a converged LP master is cut by a rounding row and
+    priced again (not branched at once); the search still proves the brute-force optimum and no
+    bound of the whole problem is above it."""
+    patterns, sizes, rhs = case
+    rows, cols = _problem(patterns, sizes, rhs)
+    _with_node_use(cols, 1)
+    opt = _brute_force(cols, sizes, rhs)
+    out, inc, _ = _search(rows, cols, sizes, converged=True, count_cuts=True, root_cuts=True)
+    assert inc == pytest.approx(opt, rel=1e-9)
+    assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9)
+    assert "branch" not in out.log[0] and out.log[0]["count_rows"] >= 1
+    assert all(e["bound"] <= opt * (1 + 1e-9) for e in out.log if e["parts"] == 1)
+    plain, _inc, _ = _search(rows, cols, sizes, converged=True, count_cuts=True)
+    assert "branch" in plain.log[0]

@@ -587,14 +587,15 @@ def test_pricing_prices_loads_above_a_count_rows_threshold_in_truth():
     assert again.value == pytest.approx(free.value, rel=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["round", "pack"])
+@pytest.mark.parametrize("kind", ["round", "round-divided", "pack"])
 def test_pricing_prices_rounding_and_packing_rows_in_truth(kind):
     """A rounding row's (``PricingModel.set_round_prices``) or a packing row's
     (``set_pack_prices``) price in pricing: the priced value of the placement it returns is its
     cost plus ``sigma`` times the row's weight of the usage the evaluator finds, at most the value
     so priced of the placement at zero prices (the model never weighs a placement more than the
     row does: its bound stays valid), its bound at most its value; lifting the prices restores
-    the model."""
+    the model. ``round-divided``: a step as the separator divides one (``ROUND_DIVISORS``), a
+    weight of 40 at zero prices."""
     from optdist.milp.decomposition.master import PackRow, RoundRow
     from optdist.milp.decomposition.repair import alone
 
@@ -609,6 +610,11 @@ def test_pricing_prices_rounding_and_packing_rows_in_truth(kind):
     if kind == "round":
         total = float(loads.sum())
         row = RoundRow(devices, 2, total / 2.5, -0.1 * total, 100.0)  # weight 2 at zero prices
+        setter, args = pm.set_round_prices, (devices, "bandwidth", row.step, row.offset)
+    elif kind == "round-divided":
+        total = float(loads.sum())
+        row = RoundRow(devices, 2, total / 40.5, -total / 160, 1000.0)  # weight 40 at zero prices
+        assert row.count(use0) == 40
         setter, args = pm.set_round_prices, (devices, "bandwidth", row.step, row.offset)
     else:
         top = float(loads.max())

@@ -55,7 +55,7 @@ A bound above ``sum_r`` (largest latency request r can have) proves that no plac
 when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
 LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
 integer master's: the per-device integer master over every column gets a quarter of the time
-left, unless the aggregated integer master's proven optimum over the same columns fits the
+left (:data:`HANDOVER_SHARE` of it when branch-and-price follows), unless the aggregated integer master's proven optimum over the same columns fits the
 devices already or is no better than the incumbent, the improvement ``IMPROVE_SHARE`` of it,
 then branch-and-price the rest but a reserve for the per-device integer master over the
 columns it priced; what that reserve leaves -- all of it where the search added no column --
@@ -87,7 +87,10 @@ device symmetry rows lifted for it. The search adds count rows (at most ``k`` lo
 device's ``cap / (k + 1)``, :class:`~optdist.milp.decomposition.master.CountRow`), rounding
 rows (:class:`~optdist.milp.decomposition.master.RoundRow`) and packing rows
 (:class:`~optdist.milp.decomposition.master.PackRow`) where a node's LP violates them; pricing
-prices them (:meth:`PricingModel.set_count_prices`, ``set_round_prices``, ``set_pack_prices``). An
+prices them (:meth:`PricingModel.set_count_prices`, ``set_round_prices``, ``set_pack_prices``);
+where a pricing solve of the rounds stopped at its cap, the converged root is cut by them and
+priced again before it is branched (``root_cuts``: a child's pricing with a limit on bytes costs
+more than that on ``lenet-10x10-tight-tau0.8``). An
 integral node whose solution does not fit on the devices starts the per-device integer master
 over every column so far (an incumbent found early closes nodes early).
 
@@ -152,6 +155,11 @@ RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL 
 #: share of the time left that the improvement gets at the hand-over when branch-and-price follows
 #: (it found none of the final incumbents in the runs of benchmarks/milp/README.md, branch tight11)
 IMPROVE_SHARE = 0.1
+#: share of the time left that the per-device integer master gets at the hand-over when
+#: branch-and-price follows (a quarter without it): in 12 runs of the tight and coupled LeNet sets
+#: it found no incumbent there while taking 14-16 s of 60 on tau0.6 and 20x10, time the search
+#: needs to prove tau0.6 (benchmarks/milp/README.md, branch tight11h)
+HANDOVER_SHARE = 0.1
 #: a round starts only with at least this many seconds left in which a solve can still start
 #: (:func:`_solves_end`); with less, every pricing solve is refused or cut at once (the last
 #: half-second of a 60-s run of cifar-6x5 held 20 such rounds): the rounds end there
@@ -717,7 +725,8 @@ def column_generation(
             break
         if not added and closed_at_lp:
             # the LP master is optimal: what is left of the gap is the integer master's; give the
-            # per-device integer master over every column a quarter of the time left, unless the
+            # per-device integer master over every column a quarter of the time left (HANDOVER_SHARE
+            # where branch-and-price follows), unless the
             # aggregated integer master's proven optimum over these columns fits the devices
             # already (the aggregated rows relax the per-device ones: it can do no better)
             left = deadline - time.perf_counter()
@@ -726,7 +735,8 @@ def column_generation(
                 handover = time.perf_counter() - t0
                 started = time.perf_counter()
                 if realised != len(master.columns):
-                    consider(_on_devices(inst, P, master, min(left / 4, 120.0) if math.isfinite(left) else 120.0,
+                    share = HANDOVER_SHARE if branching and not admission else 0.25
+                    consider(_on_devices(inst, P, master, min(left * share, 120.0) if math.isfinite(left) else 120.0,
                                          max(mip_gap / 10, 1e-6), threads, seed), "integer master on devices")
                 spent["integer master on devices"] += time.perf_counter() - started
                 if incumbent is not None:
@@ -742,7 +752,10 @@ def column_generation(
                     # aggregated rows all slack (no price): the gap is how requests split over identical devices
                     out = _branch_and_price(inst, P, models, master, consider, lambda: inc_obj,
                                             best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee,
-                                            per_device=not np.any(pi_lp > 0))
+                                            per_device=not np.any(pi_lp > 0),
+                                            # a pricing solve of the rounds stopped at its cap: a
+                                            # child's pricing with limits on bytes would cost more
+                                            root_cuts=any(r.get("pricing_closed") is False for r in rounds))
                     best_lb = certified(best_lb, out.bound)
                     offer(bound=best_lb)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
@@ -797,7 +810,8 @@ def column_generation(
 
 def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Master, consider, inc_value,
                       bound: float, deadline: float, mip_gap: float, pricing_gap: float,
-                      threads: int | None, seed: int | None, tee: bool, per_device: bool = False):
+                      threads: int | None, seed: int | None, tee: bool, per_device: bool = False,
+                      root_cuts: bool = False):
     """:func:`optdist.milp.decomposition.branch.branch_and_price` over ``master``'s columns: each
     part priced by its class's pricing model with the part's limits, each integral node's
     solution spread over the devices and offered to ``consider``. New columns join ``master``
@@ -807,7 +821,9 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
     and every column under its relabellings within groups of identical devices, so branching
     can tell identical devices apart (where the aggregated rows are slack, the gap is how the
     requests split over the devices); its pricing problems then drop their symmetry rows among
-    identical devices (the prices may differ between them) for the search.
+    identical devices (the prices may differ between them) for the search. ``root_cuts``: the
+    unpriced root is cut by every kind of row before it is branched
+    (:func:`~optdist.milp.decomposition.branch.branch_and_price`).
     """
     from optdist.milp.decomposition.branch import Part, branch_and_price
     from optdist.milp.decomposition.classes import combine
@@ -906,7 +922,8 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
     try:
         out = branch_and_price(V.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
                                incumbent=inc_value, root_bound=bound, deadline=deadline, mip_gap=mip_gap,
-                               threads=threads, seed=seed, root_converged=not per_device, count_cuts=True)
+                               threads=threads, seed=seed, root_converged=not per_device, count_cuts=True,
+                               root_cuts=root_cuts)
     finally:
         if per_device:
             for pm in models.values():

@@ -80,8 +80,12 @@ request, and branching on one request's bytes finds another such mix in each chi
 (``lenet-10x10-tight-tau0.6``: 2 requests at 1.08 x 18,000 B + 0.92 x 11,984 B next to 8 at
 30,032 B, 270,750 B in all; benchmarks/milp/README.md);
 the rounding row of ``step`` 6,016 B, ``offset`` -48 B weighs them 5, 3 and 2 with at most 45
-in all and cuts that mix off (45.08). :func:`separate_rounding` finds them; pricing prices the
-weight by one integer (:meth:`~optdist.milp.decomposition.pricing.PricingModel.set_round_prices`).
+in all and cuts that mix off (45.08). The LP then mixes other placements of that line, which the
+rows whose step is a difference of two usages no longer cut (the bound stays at 7.731928 ms);
+steps that divide those differences do (752 B = 6,016 / 8 weighs the same three 40, 24 and 16),
+and they lift it to the optimum, 7.734563 ms. :func:`separate_rounding` finds both; pricing
+prices the weight by one integer
+(:meth:`~optdist.milp.decomposition.pricing.PricingModel.set_round_prices`).
 
 Every row is scaled to right-hand side 1 and costs are in units of ``cost_unit`` seconds,
 so HiGHS' absolute tolerances act on numbers near 1. The master grows by ``addCol``: it is
@@ -98,17 +102,20 @@ import numpy as np
 
 INF = highspy.kHighsInf
 BIG = 1e4  # artificial column cost, in cost units (the real columns cost ~1 each)
-#: least violation (share of the right-hand side) of a count row worth adding: the LP solution of
-#: ``lenet-9x5-nexus-rpi3``'s root weighs 36.3 on rows of 35 (3.7 %) and its bound rises by
-#: 0.5 %; ``lenet-10x10-tight-tau0.6``'s weighs 70.2 on 70 (0.3 %), and pricing its root again
-#: at the new prices took 11-30 s under load for no rise of the bound (benchmarks/milp/README.md)
+#: least violation (share of the right-hand side) of a count row (:class:`CountRow`) or a packing
+#: row (:class:`PackRow`) worth adding: the LP solution of ``lenet-9x5-nexus-rpi3``'s root weighs
+#: 36.3 on rows of 35 (3.7 %) and its bound rises by 0.5 %; ``lenet-10x10-tight-tau0.6``'s weighs
+#: 70.2 on 70 (0.3 %), and pricing its root again at the new prices took 11-30 s under load for no
+#: rise of the bound; the packing rows found there are count rows at 0.24-0.25 %
+#: (benchmarks/milp/README.md)
 MIN_VIOLATION = 0.01
-#: least violation (share of the right-hand side) of a packing row (:class:`PackRow`) worth adding:
-#: as for count rows (on ``lenet-10x10-tight-tau0.6`` the packing rows found are count rows at
-#: 0.24-0.25 %, benchmarks/milp/README.md)
-PACK_MIN_VIOLATION = MIN_VIOLATION
 #: least violation (in requests) of a rounding row (:class:`RoundRow`) worth adding
 ROUND_MIN_VIOLATION = 1e-3
+#: a rounding row's steps are the LP's usages and their differences, and those divided by 2 .. this
+#: (:func:`separate_rounding`): at the 7.731928-ms nodes of ``lenet-10x10-tight-tau0.6`` the
+#: whole steps give no violated row, divided ones (e.g. 752 B = 6,016 / 8, a load of 704 B plus 48)
+#: rows violated by 0.5-0.9 request (benchmarks/milp/README.md, branch tight11h)
+ROUND_DIVISORS = 16
 
 
 @dataclass(frozen=True)
@@ -484,7 +491,7 @@ def _knapsack(sizes: np.ndarray, values: np.ndarray, cap: float) -> tuple[float,
 
 
 def separate_packing(rows: list[Row], columns: list[Column], x: np.ndarray, known: list, *, most: int = 4,
-                     min_violation: float = PACK_MIN_VIOLATION, max_patterns: int = 200) -> list[PackRow]:
+                     min_violation: float = MIN_VIOLATION, max_patterns: int = 200) -> list[PackRow]:
     """Packing rows (module docstring) that the LP solution ``x`` violates by more than
     ``min_violation`` of their right-hand side, the ``most`` most violated first, none of ``known``.
 
@@ -540,13 +547,20 @@ def separate_packing(rows: list[Row], columns: list[Column], x: np.ndarray, know
 
 def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: int, known: list, *,
                       most: int = 2, min_violation: float = ROUND_MIN_VIOLATION,
-                      max_values: int = 30, tight: float = 0.99) -> list[RoundRow]:
+                      max_values: int = 30, tight: float = 0.99,
+                      divisors: int = ROUND_DIVISORS) -> list[RoundRow]:
     """Rounding rows (module docstring) that the LP solution ``x`` (``n`` requests in all) violates
     by more than ``min_violation`` (in requests), the ``most`` most violated first, none of
-    ``known``: per capacity row, for every ``step`` a difference of two usages of the columns in
-    the LP solution and every ``offset`` such a usage modulo ``step`` (in ``(-step, 0]``, a zero
-    usage weighing 0), over the ``max_values`` least usages, on the rows the LP fills to at least
-    ``tight`` of their right-hand side. Columns without ``node_use`` count 0."""
+    ``known``: per capacity row, the most violated row whose ``step`` is a usage of a column in the
+    LP solution or a difference of two (*whole* steps), and the most violated whose step is such
+    a value divided by ``2 .. divisors`` (:data:`ROUND_DIVISORS`) where it is violated more than
+    the whole ones, each with every ``offset`` such a usage modulo ``step`` (in ``(-step, 0]``, a
+    zero usage weighing 0), over the ``max_values`` least usages, on the rows the LP fills to at
+    least ``tight`` of their right-hand side. Columns without ``node_use`` count 0.
+
+    (The whole rows first: on a one-row knapsack a whole step closes the root, where the most
+    violated divided step alone takes 5 solves; at ``lenet-10x10-tight-tau0.6``'s 7.731928-ms
+    nodes no whole step is violated. ``tests/test_branch.py``.)"""
     placed, xs = _placed(columns, x)
     if not placed or n <= 0:
         return []
@@ -559,25 +573,39 @@ def separate_rounding(rows: list[Row], columns: list[Column], x: np.ndarray, n: 
         if float(xs @ u) < tight * row.rhs:
             continue  # a row with room left: its rounding rows are hardly violated
         vals = np.unique(u)[:max_values]
-        steps = np.unique(np.concatenate([np.abs(vals[:, None] - vals[None, :]).reshape(-1), vals]))
-        steps = steps[steps > 1e-6 * max(float(row.rhs), 1.0)]
-        best: tuple[float, RoundRow] | None = None
-        for d in steps:
-            offs = np.unique(-np.mod(-vals, d))  # in (-d, 0]
-            offs = offs[-offs / d <= 1 - 2 * ROUND_EPS]  # a zero usage weighs 0
-            if not len(offs):
-                continue
-            lhs = xs @ np.floor((u[:, None] - offs[None, :]) / d + ROUND_EPS)  # one per offset
-            rhs = np.floor((row.rhs - offs * n) / d + ROUND_EPS * n)
-            viol = np.where(rhs >= 1, lhs - rhs, -np.inf)
-            q = int(np.argmax(viol))
-            if viol[q] > min_violation and (best is None or viol[q] > best[0]):
-                best = (float(viol[q]), RoundRow(tuple(row.nodes), row.resource, float(d), float(offs[q]),
-                                                 float(rhs[q])))
-        if best is not None and best[1] not in have:
-            found.append(best)
+        diffs = np.unique(np.concatenate([np.abs(vals[:, None] - vals[None, :]).reshape(-1), vals]))
+        diffs = diffs[diffs > 1e-6 * max(float(row.rhs), 1.0)]
+        divided = np.unique((diffs[:, None] / np.arange(2, max(int(divisors), 1) + 1)[None, :]).reshape(-1))
+        divided = divided[divided > 1e-6 * max(float(row.rhs), 1.0)]
+        whole = _most_violated_rounding(row, u, xs, vals, diffs, n, min_violation)
+        part = _most_violated_rounding(row, u, xs, vals, divided, n, min_violation)
+        picks = [b for b in (whole, part) if b is not None]
+        if whole is not None and part is not None and part[0] <= whole[0]:
+            picks = [whole]  # a divided step only where it cuts deeper than the whole ones
+        found += [b for b in picks if b[1] not in have]
     found.sort(key=lambda t: -t[0])
     return [rr for _v, rr in found[:most]]
+
+
+def _most_violated_rounding(row: Row, u: np.ndarray, xs: np.ndarray, vals: np.ndarray, steps: np.ndarray, n: int,
+                            min_violation: float) -> tuple[float, RoundRow] | None:
+    """The rounding row over capacity row ``row`` most violated by the LP values ``xs`` of
+    columns using ``u`` of it, over ``steps`` and the offsets of ``vals`` modulo each step (in
+    ``(-step, 0]``, a zero usage weighing 0): ``(violation in requests, row)``, or None if none
+    is violated by more than ``min_violation`` (:func:`separate_rounding`)."""
+    best: tuple[float, RoundRow] | None = None
+    for d in steps:
+        offs = np.unique(-np.mod(-vals, d))  # in (-d, 0]
+        offs = offs[-offs / d <= 1 - 2 * ROUND_EPS]  # a zero usage weighs 0
+        if not len(offs):
+            continue
+        lhs = xs @ np.floor((u[:, None] - offs[None, :]) / d + ROUND_EPS)  # one per offset
+        rhs = np.floor((row.rhs - offs * n) / d + ROUND_EPS * n)
+        viol = np.where(rhs >= 1, lhs - rhs, -np.inf)
+        q = int(np.argmax(viol))
+        if viol[q] > min_violation and (best is None or viol[q] > best[0]):
+            best = (float(viol[q]), RoundRow(tuple(row.nodes), row.resource, float(d), float(offs[q]), float(rhs[q])))
+    return best
 
 
 def _pattern_duals(sizes: np.ndarray, demand: np.ndarray, cap: float, target: float,
