@@ -111,7 +111,8 @@ def test_a_restricted_pricing_solve_above_a_column_outside_its_cutoff_is_no_fals
         d["bandwidth_capacity"] = bw
     inst = parse(doc, "f65")
     r = 0
-    prices = {"memory": np.zeros(6), "compute": np.zeros(6), "bandwidth": np.array([0, 0, 6.0306e-10, 6.0306e-10, 0, 0])}
+    prices = {"memory": np.zeros(6), "compute": np.zeros(6),
+              "bandwidth": np.array([0, 0, 6.0306e-10, 6.0306e-10, 0, 0])}  # the nexus radios
     start = [np.array([4]), np.array([0, 1]), np.array([0, 1]), np.array([4])]  # cam1, the two RPis, cam1
     cost, use = alone(inst, r, start)
     known = cost + sum(float(prices[res] @ use[:, q]) for q, res in enumerate(RESOURCES))

@@ -700,6 +700,7 @@ def test_a_bound_above_every_placement_after_branching_proves_infeasibility():
     for d, bw in zip(doc["devices"], (320, 160, 320, 160, 160, 160)):
         d["bandwidth_capacity"] = bw
     inst = parse(doc, "coupled")
-    assert optdist.solve(inst, method="milp", formulation="compact", time_limit=30, threads=1).termination == "infeasible"
+    compact = optdist.solve(inst, method="milp", formulation="compact", time_limit=30, threads=1)
+    assert compact.termination == "infeasible"
     res = optdist.solve(inst, method="milp", time_limit=30, threads=1)
     assert res.termination == "infeasible" and res.bound is None and res.objective is None

@@ -121,8 +121,10 @@ def test_scripts_name_a_dag_class(script, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("script", ["patterns_alone", "pattern_master_bound"])
-@pytest.mark.parametrize("argv,text", [([], "no instance given"), (["none.json"], "none.json: instance file not found"),
-                                       (["bad.json"], "invalid JSON"), ([LENET, "--bogus"], "no options are taken: --bogus")])
+@pytest.mark.parametrize("argv,text", [([], "no instance given"),
+                                       (["none.json"], "none.json: instance file not found"),
+                                       (["bad.json"], "invalid JSON"),
+                                       ([LENET, "--bogus"], "no options are taken: --bogus")])
 def test_instance_list_scripts_exit_2_naming_the_problem(script, argv, text, capsys, tmp_path, monkeypatch):
     """The scripts taking a list of instances (benchmarks/scale/_common.run_on_instances) exit with
     status 2 and the message, as the other scripts: no usage or bad file may exit 1, no option may
