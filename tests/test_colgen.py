@@ -689,3 +689,18 @@ def test_no_empty_rounds_and_the_run_deadline_holds():
     priced = [r for r in res.extra["rounds"][1:] if r.get("pricing")]
     assert not [r["round"] for r in priced
                 if all(p["seconds"] < 0.05 and not p["closed"] for p in r["pricing"])]
+
+
+def test_a_bound_above_every_placement_after_branching_proves_infeasibility():
+    """3 micro requests from one camera on radios of 160-320 B per period: no placement fits (the
+    compact model proves it), the rounds do not see it, branch-and-price's root (stuck in phase 1)
+    raises the bound above what any placement can cost. That proves infeasibility: the run must
+    say so, not end as 'no_solution' with a bound above every placement's latency."""
+    doc = generate("coupled", {"micro": 3}, {"rpi3": 6}, 0.95, sources=1, privacy="synthetic", seed=7)
+    for d, bw in zip(doc["devices"], (320, 160, 320, 160, 160, 160)):
+        d["bandwidth_capacity"] = bw
+    inst = parse(doc, "coupled")
+    compact = optdist.solve(inst, method="milp", formulation="compact", time_limit=30, threads=1)
+    assert compact.termination == "infeasible"
+    res = optdist.solve(inst, method="milp", time_limit=30, threads=1)
+    assert res.termination == "infeasible" and res.bound is None and res.objective is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import re
 
 import pytest
@@ -117,3 +118,41 @@ def test_scripts_name_a_dag_class(script, capsys, tmp_path):
     args = ["--no-alone", "--target", "1"] if script == "floor_bound" else ["--limit", "1"]
     err = fails(load(script), capsys, str(tmp_path / "dag-res-1x3.json"), *args)
     assert "chain networks" in err and "dag-res" in err and ("r0" in err or "request 0" in err)
+
+
+@pytest.mark.parametrize("script", ["patterns_alone", "pattern_master_bound"])
+@pytest.mark.parametrize("argv,text", [([], "no instance given"),
+                                       (["none.json"], "none.json: instance file not found"),
+                                       (["bad.json"], "invalid JSON"),
+                                       ([LENET, "--bogus"], "no options are taken: --bogus")])
+def test_instance_list_scripts_exit_2_naming_the_problem(script, argv, text, capsys, tmp_path, monkeypatch):
+    """The scripts taking a list of instances (benchmarks/scale/_common.run_on_instances) exit with
+    status 2 and the message, as the other scripts: no usage or bad file may exit 1, no option may
+    be read as a file name."""
+    (tmp_path / "bad.json").write_text("{bad")
+    monkeypatch.chdir(tmp_path)
+    mod = load(script)
+    monkeypatch.setattr("sys.argv", [f"{script}.py", *argv])
+    with pytest.raises(SystemExit) as e:
+        sys.modules["_common"].run_on_instances(mod.main, f"{script}.py")
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert text in err and "Traceback" not in err
+
+
+def test_pattern_master_bound_refuses_a_makespan_objective(capsys, monkeypatch):
+    """Its floor Lagrangian bounds the sum of latencies: on a makespan instance it must not print a
+    'bound' but name the field and the fix (exit 2)."""
+    mod = load("pattern_master_bound")
+    monkeypatch.setattr("sys.argv", ["pattern_master_bound.py", MAKESPAN])
+    with pytest.raises(SystemExit) as e:
+        sys.modules["_common"].run_on_instances(mod.main, "pattern_master_bound.py")
+    assert e.value.code == 2
+    out = capsys.readouterr()
+    assert "objective.kind" in out.err and "'latency'" in out.err and "bound" not in out.out
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "inf"])
+def test_bound_rejects_a_bad_target(bound, capsys, value):
+    """A NaN target made the ascent fail deep in floor.evaluate (argmin of an empty sequence)."""
+    assert f"--target {value}" in fails(bound, capsys, LENET, "--no-alone", "--target", value, "--seconds", "1")

@@ -27,11 +27,19 @@ def latency_instance(path: str, what: str) -> Instance | None:
 
 
 def run_on_instances(main: Callable[[list[str]], None], script: str) -> None:
-    """``main(paths)`` on the instance files given on the command line; exits with the usage
-    line when none is given, and with the message (file, field, fix) on a missing or bad one."""
-    if len(sys.argv) < 2:
-        sys.exit(f"usage: python benchmarks/scale/{script} INSTANCE.json ...")
+    """``main(paths)`` on the instance files given on the command line; exits with status 2 and
+    the usage line when none is given or an option is (these scripts take none), and with status
+    2 and the message (file, field, fix) on a missing or bad one."""
+    usage = f"usage: python benchmarks/scale/{script} INSTANCE.json ..."
+    paths = sys.argv[1:]
+    options = [p for p in paths if p.startswith("-")]  # none taken: every argument is a file
+    if not paths or options:
+        what = "no instance given" if not paths else "no options are taken: " + " ".join(options)
+        print(f"{usage}\n{script}: error: {what} (fix: give instance files, e.g. "
+              "instances/coupled/lenet-8x4-rpi3.json)", file=sys.stderr)
+        sys.exit(2)
     try:
-        main(sys.argv[1:])
+        main(paths)
     except (FileNotFoundError, DocumentError) as e:  # the message names the file, the field and the fix
-        sys.exit(f"{sys.argv[0]}: error: {e}")
+        print(f"{sys.argv[0]}: error: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None and not (math.isfinite(value) and value >= low):
             ap.error(f"{name} {value:g}: give a finite number of seconds >= {low:g} (e.g. {name} 30)"
                      if name != "--box" else f"--box {value:g}: give a finite price share >= 0 (e.g. --box 10)")
+    if args.target is not None and not (math.isfinite(args.target) and args.target > 0):
+        ap.error(f"--target {args.target:g}: give the incumbent's objective, a finite number of seconds > 0 "
+                 "(e.g. --target 69.249)")
     if args.target is None and args.no_alone:
         ap.error("--no-alone needs --target (the incumbent's objective, seconds, e.g. --target 69.249)")
     inst = latency_instance(args.instance, "the floors bound")

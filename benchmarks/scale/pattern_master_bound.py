@@ -21,7 +21,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from optdist.instance import load_instance  # noqa: E402
 from optdist.milp.decomposition.bounds import capacity_matrix  # noqa: E402
 from optdist.milp.decomposition.classes import identical_device_groups, request_classes  # noqa: E402
 from optdist.milp.decomposition.floor import class_bound, class_floors  # noqa: E402
@@ -29,12 +28,14 @@ from optdist.milp.decomposition.master import Column, Master, Row  # noqa: E402
 from optdist.milp.decomposition.patterns import candidates, pattern_tables, placed_alone  # noqa: E402
 from optdist.transfers import RESOURCES  # noqa: E402
 
-from _common import run_on_instances  # noqa: E402
+from _common import latency_instance, run_on_instances  # noqa: E402
 
 
 def main(paths: list[str], rounds: int = 30) -> None:
     for path in paths:
-        inst = load_instance(path)
+        inst = latency_instance(path, "the floor Lagrangian bounds")
+        if inst is None:  # the message (file, field, fix) is printed
+            sys.exit(2)
         t0 = time.perf_counter()
         classes, groups = request_classes(inst), identical_device_groups(inst)
         tables = [pattern_tables(inst, c[0]) for c in classes]

@@ -383,6 +383,11 @@ def column_generation(
     cls_of = {r: c for c, m in enumerate(P.members) for r in m}
     latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
 
+    def above_every_placement() -> bool:
+        """True if the certified bound exceeds what any placement can cost (every request at its
+        latency cap, no rejection): then none exists."""
+        return not admission and not inst.objective.shared_weight and best_lb > latency_cap * (1 + 1e-9)
+
     found: list[dict] = []  # each new incumbent: when, its objective, what found it
     spent: dict[str, float] = defaultdict(float)  # seconds per step outside pricing (extra["seconds"])
 
@@ -712,7 +717,7 @@ def column_generation(
                        "lagrangian": lval, "pricing": pricing_log})
         g = rounds[-1]["gap"]
         clock.report(f"column generation round {rnd}", rounds[-1]["incumbent"], rounds[-1]["bound"])
-        if not admission and not inst.objective.shared_weight and best_lb > latency_cap * (1 + 1e-9):
+        if above_every_placement():
             infeasible = True  # every placement would cost more than any placement can: none exists
         if infeasible:
             termination = Termination.INFEASIBLE
@@ -791,6 +796,8 @@ def column_generation(
             break
     else:
         termination = Termination.ITERATION_LIMIT
+    if incumbent is None and not infeasible and above_every_placement():  # branch-and-price's bound
+        infeasible, termination = True, Termination.INFEASIBLE  # (a node stuck in phase 1) proves none
     if not infeasible:  # never a bound above the incumbent (one found after the bound was raised)
         best_lb = certified(best_lb)
     res = SolveResult(

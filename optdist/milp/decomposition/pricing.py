@@ -479,7 +479,11 @@ class PricingModel:
                 sb = value * (1 - mip_gap)  # the solver proved the gap but reports no bound
             else:
                 sb = -math.inf
-            sb = cap_bound(sb, [best_val], solver=self.solver, what=f"pricing of request {r}", record=self.bound_log)
+            # the restricted model's bound: capped at the points inside it only (its own; the best
+            # known where c >= its priced value >= its latency); one above a point outside it, whose
+            # latency exceeds c, is no false claim (min(sb, c) below is all that is kept of it)
+            sb = cap_bound(sb, [value, best_val if c >= best_val else None], solver=self.solver,
+                           what=f"pricing of request {r}", record=self.bound_log)
             lb = max(lb, min(sb, c))
             if out.termination is not Termination.OPTIMAL:
                 break  # time limit (or the solver stopped): the bound so far
