@@ -157,6 +157,8 @@ IMPROVE_SHARE = 0.1
 ROUND_MIN_S = 1.0
 #: seconds at most per single-request solve of the pair moves in the polish at the end
 POLISH_PER_SOLVE_S = 5.0
+#: share of the time left that each round's LP-mean columns take (``mean_heuristic``)
+MEAN_SHARE = 0.15
 
 
 class _Problem:
@@ -300,6 +302,7 @@ def column_generation(
     pricing_time_limit: float | None = None,
     smoothing: float = 0.8,
     repair_heuristic: bool = True,
+    mean_heuristic: bool = True,
     branching: bool = True,
     alone: dict[int, tuple[float, list[np.ndarray] | None]] | None = None,
     progress_origin: float | None = None,
@@ -424,6 +427,64 @@ def column_generation(
                                   solver_options=solver_options, per_solve=POLISH_PER_SOLVE_S, on_column=add_column,
                                   candidates=known, least=least, least_tol=pricing_gap), f"{how}, polished")
         spent["polish"] += time.perf_counter() - started
+
+    mean_log: list[dict] = []
+
+    def mean_columns(how: str, pi_lp: np.ndarray) -> None:
+        """LP-mean columns (:data:`MEAN_SHARE` of the time left before solves stop starting):
+        per class whose LP mixes columns, its request alone at its fastest within the mix's
+        mean usage of every priced row, then the per-device integer master over every column."""
+        if not mean_heuristic or admission or stop_requested():
+            return
+        end = _solves_end(deadline, adapter.stop_lag)
+        left = end - time.perf_counter()
+        if left < ROUND_MIN_S:
+            return
+        started = time.perf_counter()
+        until = started + (MEAN_SHARE * left if math.isfinite(left) else 60.0)
+        x = master.lp_values
+        n_cols = len(master.columns)
+        entry: dict = {"at": how, "elapsed_s": round(started - t0, 3), "solves": []}
+        priced = np.flatnonzero(pi_lp > 0)
+        targets = []  # (class, its LP mix's mean usage per row), largest classes first
+        for c in sorted(range(len(sizes)), key=lambda c: -sizes[c]):
+            mix = [(float(x[q]), col) for q, col in enumerate(master.columns[:len(x)])
+                   if col.cls == c and col.kind == "placement" and x[q] > 1e-9]
+            if len(priced) and mix and max(v for v, _ in mix) < sizes[c] - 1e-6:  # a mix to average
+                targets.append((c, sum(v * col.usage for v, col in mix) / sum(v for v, _ in mix)))
+        for i, (c, mean) in enumerate(targets):
+            pm = models[P.kinds[c]]
+            rep_src, src = int(inst.request_source[pm.r]), P.source[c]
+            limits = [(tuple(rep_src if j == src else j for j in P.rows[k].nodes), RESOURCES[P.rows[k].resource],
+                       True, float(mean[k])) for k in priced]
+            fits = [col for col in master.columns if col.cls == c and col.kind == "placement"
+                    and (col.usage[priced] <= mean[priced] * (1 + 1e-9)).all()]
+            warm = min(fits, key=lambda col: col.cost) if fits else None
+            budget = (until - time.perf_counter()) / (len(targets) - i)
+            if budget < MIN_SOLVER_S:
+                break
+            try:
+                if not pm.set_limits(limits):
+                    continue
+                pr = pm.solve(zero, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
+                              start=None if warm is None else _rename(warm.owners, src, rep_src),
+                              start_value=None if warm is None else warm.cost)
+            finally:
+                pm.set_limits([])
+            entry["solves"].append({"class": c, "seconds": round(pr.seconds, 3), "value": pr.value,
+                                    "start_value": None if warm is None else warm.cost})
+            if pr.owners is not None:
+                master.add(*P.column(c, _rename(pr.owners, rep_src, src)))
+        if len(master.columns) > n_cols:
+            left = _solves_end(deadline, adapter.stop_lag) - time.perf_counter()
+            if left >= ROUND_MIN_S:
+                entry["found"] = consider(_on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0, left),
+                                                      max(mip_gap / 10, 1e-6), threads, seed),
+                                          f"integer master on devices, LP-mean columns ({how})")
+                if entry["found"]:
+                    repair(incumbent.owners, f"LP-mean columns ({how}), improved", 0.05)
+        mean_log.append(entry)
+        spent["LP-mean columns"] += time.perf_counter() - started
 
     left = deadline - time.perf_counter()
     seed_deadline = time.perf_counter() + (SEED_SHARE * left if math.isfinite(left) else 60.0)
@@ -658,6 +719,8 @@ def column_generation(
                 spent["integer master on devices"] += time.perf_counter() - started
             if better:
                 repair(incumbent.owners, "integer master, improved", 0.05)
+            if not phase1:
+                mean_columns(f"round {rnd}", pi_lp)
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                        "bound": best_lb if math.isfinite(best_lb) else None,
@@ -750,7 +813,8 @@ def column_generation(
         options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed},
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
                "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log,
-               "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log},
+               "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log,
+               "mean_columns": mean_log},
     )
     return res
 
