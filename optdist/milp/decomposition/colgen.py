@@ -123,6 +123,7 @@ from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
 from optdist.milp.decomposition.master import Column, CountRow, Master, PackRow, RoundRow, Row, lagrangian_bound
+from optdist.milp.decomposition.mean import mean_usage, within
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.repair import alone, fill_and_improve, polish as polish_placement
 from optdist.milp.decomposition.single import CUTOFF_STEPS
@@ -431,46 +432,43 @@ def column_generation(
     mean_log: list[dict] = []
 
     def mean_columns(how: str, pi_lp: np.ndarray) -> None:
-        """LP-mean columns (:data:`MEAN_SHARE` of the time left before solves stop starting):
-        per class whose LP mixes columns, its request alone at its fastest within the mix's
-        mean usage of every priced row, then the per-device integer master over every column."""
+        """LP-mean columns (:mod:`optdist.milp.decomposition.mean`) for :data:`MEAN_SHARE` of the
+        time left before solves stop starting, shared by the classes whose LP mixes columns
+        (largest first); where a column was added, the per-device integer master over every
+        column, its placement re-scored (``consider``) and improved (``repair``)."""
         if not mean_heuristic or admission or stop_requested():
             return
         end = _solves_end(deadline, adapter.stop_lag)
         left = end - time.perf_counter()
-        if left < ROUND_MIN_S:
+        priced = np.flatnonzero(pi_lp > 0)
+        if left < ROUND_MIN_S or not len(priced):
             return
         started = time.perf_counter()
         until = started + (MEAN_SHARE * left if math.isfinite(left) else 60.0)
         x = master.lp_values
         n_cols = len(master.columns)
         entry: dict = {"at": how, "elapsed_s": round(started - t0, 3), "solves": []}
-        priced = np.flatnonzero(pi_lp > 0)
-        targets = []  # (class, its LP mix's mean usage per row), largest classes first
+        targets = []  # (class, its LP mix's mean usage per row)
         for c in sorted(range(len(sizes)), key=lambda c: -sizes[c]):
             mix = [(float(x[q]), col) for q, col in enumerate(master.columns[:len(x)])
                    if col.cls == c and col.kind == "placement" and x[q] > 1e-9]
-            if len(priced) and mix and max(v for v, _ in mix) < sizes[c] - 1e-6:  # a mix to average
-                targets.append((c, sum(v * col.usage for v, col in mix) / sum(v for v, _ in mix)))
+            if mix and max(v for v, _ in mix) < sizes[c] - 1e-6:  # a mix to average
+                targets.append((c, mean_usage(mix)))
         for i, (c, mean) in enumerate(targets):
-            pm = models[P.kinds[c]]
-            rep_src, src = int(inst.request_source[pm.r]), P.source[c]
-            limits = [(tuple(rep_src if j == src else j for j in P.rows[k].nodes), RESOURCES[P.rows[k].resource],
-                       True, float(mean[k])) for k in priced]
-            fits = [col for col in master.columns if col.cls == c and col.kind == "placement"
-                    and (col.usage[priced] <= mean[priced] * (1 + 1e-9)).all()]
-            warm = min(fits, key=lambda col: col.cost) if fits else None
             budget = (until - time.perf_counter()) / (len(targets) - i)
             if budget < MIN_SOLVER_S:
                 break
-            try:
-                if not pm.set_limits(limits):
-                    continue
-                pr = pm.solve(zero, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
-                              start=None if warm is None else _rename(warm.owners, src, rep_src),
-                              start_value=None if warm is None else warm.cost)
-            finally:
-                pm.set_limits([])
+            pm = models[P.kinds[c]]
+            rep_src, src = int(inst.request_source[pm.r]), P.source[c]
+            fits = [col for col in master.columns if col.cls == c and col.kind == "placement"
+                    and (col.usage[priced] <= mean[priced] * (1 + 1e-9)).all()]
+            warm = min(fits, key=lambda col: col.cost) if fits else None
+            pr = within(pm, [([rep_src if j == src else j for j in P.rows[k].nodes], P.rows[k].resource, mean[k])
+                             for k in priced], time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed,
+                        tee=tee, start=None if warm is None else _rename(warm.owners, src, rep_src),
+                        start_value=None if warm is None else warm.cost)
+            if pr is None:
+                continue
             entry["solves"].append({"class": c, "seconds": round(pr.seconds, 3), "value": pr.value,
                                     "start_value": None if warm is None else warm.cost})
             if pr.owners is not None:
