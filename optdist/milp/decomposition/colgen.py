@@ -467,8 +467,6 @@ def column_generation(
                              for k in priced], time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed,
                         tee=tee, start=None if warm is None else _rename(warm.owners, src, rep_src),
                         start_value=None if warm is None else warm.cost)
-            if pr is None:
-                continue
             entry["solves"].append({"class": c, "seconds": round(pr.seconds, 3), "value": pr.value,
                                     "start_value": None if warm is None else warm.cost})
             if pr.owners is not None:

@@ -46,17 +46,16 @@ def mean_usage(mix: Sequence[tuple[float, Column]]) -> np.ndarray:
 
 def within(pm: PricingModel, limits: Sequence[tuple[Sequence[int], int, float]], *, time_limit: float,
            mip_gap: float, threads: int | None, seed: int | None, tee: bool = False,
-           start: list[np.ndarray] | None = None, start_value: float | None = None) -> Priced | None:
+           start: list[np.ndarray] | None = None, start_value: float | None = None) -> Priced:
     """``pm``'s request alone at its cheapest (all prices 0) with ``sum_{i in nodes} usage(i,
     res) <= value`` for each ``(nodes, res, value)`` of ``limits`` (``res``: index into
     :data:`~optdist.transfers.RESOURCES`; node indices on ``pm``'s own source), within
     ``time_limit`` seconds; ``start``: a placement meeting the limits (its cost
-    ``start_value``), the MIP start, so the result is never dearer than it. None when a limit
-    cannot hold (:meth:`PricingModel.set_limits`). The limits are lifted before it returns."""
+    ``start_value``), the MIP start, so the result is never dearer than it. The limits are
+    lifted before it returns."""
     zero = {res: np.zeros(pm.inst.n_nodes) for res in RESOURCES}
     try:
-        if not pm.set_limits([(tuple(nodes), RESOURCES[res], True, float(v)) for nodes, res, v in limits]):
-            return None
+        pm.set_limits([(tuple(nodes), RESOURCES[res], True, float(v)) for nodes, res, v in limits])
         return pm.solve(zero, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, tee=tee,
                         start=start, start_value=start_value)
     finally:
