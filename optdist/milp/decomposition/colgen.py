@@ -48,7 +48,13 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    improved request by request (:func:`optdist.milp.decomposition.repair.fill_and_improve`:
    each request at its best in the capacity the others leave, for 5 % of the time left,
    skipping requests already at their round-0 bound alone; every placement it finds is a
-   column too).
+   column too);
+7. LP-mean columns (``mean_heuristic``, :mod:`optdist.milp.decomposition.mean`; outside phase 1,
+   :data:`MEAN_SHARE` of the time left): each class whose LP mixes columns is solved alone at
+   its cheapest within the mix's mean usage of every priced row, and the per-device integer
+   master over every column spreads the copies of that column (a primal heuristic: where pricing
+   is cut short, the LP mixes cheap heavy columns with dear light ones, and the column that packs
+   lies between them).
 
 A bound above ``sum_r`` (largest latency request r can have) proves that no placement exists
 (objective the latency alone, no admission control): the run ends ``infeasible``. It stops

@@ -26,6 +26,7 @@ A heuristic: columns and incumbents (re-scored by the independent evaluator), ne
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -51,12 +52,14 @@ def within(pm: PricingModel, limits: Sequence[tuple[Sequence[int], int, float]],
     res) <= value`` for each ``(nodes, res, value)`` of ``limits`` (``res``: index into
     :data:`~optdist.transfers.RESOURCES`; node indices on ``pm``'s own source), within
     ``time_limit`` seconds; ``start``: a placement meeting the limits (its cost
-    ``start_value``), the MIP start, so the result is never dearer than it. The limits are
-    lifted before it returns."""
+    ``start_value``), the MIP start, so the result is never dearer than it. One solve of the
+    whole model, no rising latency cutoffs (the limits keep the optimum well above the stage
+    bound, where each cutoff step would only prove a bound). The limits are lifted before it
+    returns."""
     zero = {res: np.zeros(pm.inst.n_nodes) for res in RESOURCES}
     try:
         pm.set_limits([(tuple(nodes), RESOURCES[res], True, float(v)) for nodes, res, v in limits])
         return pm.solve(zero, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, tee=tee,
-                        start=start, start_value=start_value)
+                        start=start, start_value=start_value, steps=(math.inf,))
     finally:
         pm.set_limits([])
