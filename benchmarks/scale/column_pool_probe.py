@@ -71,8 +71,8 @@ def main() -> None:
         t = time.perf_counter()
         asg = colgen._on_devices(inst, P, m, args.integer_s, 1e-6, 1, 0)
         ev = None if asg is None else optdist.evaluate(inst, asg)
-        print(f"{label}: LP {z:.6f}, per-device integer master "
-              f"{'none' if ev is None else f'{ev.objective:.6f} (feasible {ev.feasible})'} in {time.perf_counter() - t:.1f} s")
+        found = "none" if ev is None else f"{ev.objective:.6f} (feasible {ev.feasible})"
+        print(f"{label}: LP {z:.6f}, per-device integer master {found} in {time.perf_counter() - t:.1f} s")
 
     only = Master(P.rows, P.sizes, master.cost_unit, threads=1)
     for col in pool:
