@@ -83,11 +83,11 @@ def test_column_generation_incumbents_from_mean_columns_rescore_and_stay_in_time
     it reports re-scores feasible at the reported objective, incumbents only fall, and the step
     keeps to its share of the time."""
     inst = optdist.load_instance(COUPLED)
-    res = column_generation(inst, solver="highs", time_limit=8, threads=1)
+    res = column_generation(inst, solver="highs", time_limit=12, threads=1)
     log = res.extra["mean_columns"]
     assert log, "the LP-mean step did not run"
     for entry in log:
-        assert sum(s["seconds"] for s in entry["solves"]) <= colgen.MEAN_SHARE * 8 + 1.0
+        assert sum(s["seconds"] for s in entry["solves"]) <= colgen.MEAN_SHARE * 12 + 1.0
     ev = optdist.evaluate(inst, res.assignment)
     assert ev.feasible and ev.objective == pytest.approx(res.objective, rel=1e-12)
     objs = [f["objective"] for f in res.extra["incumbents"]]
