@@ -48,7 +48,13 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    improved request by request (:func:`optdist.milp.decomposition.repair.fill_and_improve`:
    each request at its best in the capacity the others leave, for 5 % of the time left,
    skipping requests already at their round-0 bound alone; every placement it finds is a
-   column too).
+   column too);
+7. LP-mean columns (``mean_heuristic``, :mod:`optdist.milp.decomposition.mean`; outside phase 1,
+   :data:`MEAN_SHARE` of the time left): each class whose LP mixes columns is solved alone at
+   its cheapest within the mix's mean usage of every priced row, and the per-device integer
+   master over every column spreads the copies of that column (a primal heuristic: where pricing
+   is cut short, the LP mixes cheap heavy columns with dear light ones, and the column that packs
+   lies between them).
 
 A bound above ``sum_r`` (largest latency request r can have) proves that no placement exists
 (objective the latency alone, no admission control): the run ends ``infeasible``. It stops
@@ -127,6 +133,7 @@ from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
 from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.decomposition.master import Column, CountRow, Master, PackRow, RoundRow, Row, lagrangian_bound
+from optdist.milp.decomposition.mean import mean_usage, within
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.milp.decomposition.repair import alone, fill_and_improve, polish as polish_placement
 from optdist.milp.decomposition.single import CUTOFF_STEPS
@@ -166,6 +173,8 @@ HANDOVER_SHARE = 0.1
 ROUND_MIN_S = 1.0
 #: seconds at most per single-request solve of the pair moves in the polish at the end
 POLISH_PER_SOLVE_S = 5.0
+#: share of the time left that each round's LP-mean columns take (``mean_heuristic``)
+MEAN_SHARE = 0.15
 
 
 class MasterProblem:
@@ -317,6 +326,7 @@ def column_generation(
     pricing_time_limit: float | None = None,
     smoothing: float = 0.8,
     repair_heuristic: bool = True,
+    mean_heuristic: bool = True,
     branching: bool = True,
     alone: dict[int, tuple[float, list[np.ndarray] | None]] | None = None,
     progress_origin: float | None = None,
@@ -458,6 +468,59 @@ def column_generation(
                                   solver_options=solver_options, per_solve=POLISH_PER_SOLVE_S, on_column=add_column,
                                   candidates=known, least=least, least_tol=pricing_gap), f"{how}, polished")
         spent["polish"] += time.perf_counter() - started
+
+    mean_log: list[dict] = []
+
+    def mean_columns(how: str, pi_lp: np.ndarray) -> None:
+        """LP-mean columns (:mod:`optdist.milp.decomposition.mean`) for :data:`MEAN_SHARE` of the
+        time left before solves stop starting, shared by the classes whose LP mixes columns
+        (largest first); where a column was added, the per-device integer master over every
+        column, its placement re-scored (``consider``) and improved (``repair``)."""
+        if not mean_heuristic or admission or stop_requested():
+            return
+        end = _solves_end(deadline, adapter.stop_lag)
+        left = end - time.perf_counter()
+        priced = np.flatnonzero(pi_lp > 0)
+        if left < ROUND_MIN_S or not len(priced):
+            return
+        started = time.perf_counter()
+        until = started + (MEAN_SHARE * left if math.isfinite(left) else 60.0)
+        x = master.lp_values
+        n_cols = len(master.columns)
+        entry: dict = {"at": how, "elapsed_s": round(started - t0, 3), "solves": []}
+        targets = []  # (class, its LP mix's mean usage per row)
+        for c in sorted(range(len(sizes)), key=lambda c: -sizes[c]):
+            mix = [(float(x[q]), col) for q, col in enumerate(master.columns[:len(x)])
+                   if col.cls == c and col.kind == "placement" and x[q] > 1e-9]
+            if mix and max(v for v, _ in mix) < sizes[c] - 1e-6:  # a mix to average
+                targets.append((c, mean_usage(mix)))
+        for i, (c, mean) in enumerate(targets):
+            budget = (until - time.perf_counter()) / (len(targets) - i)
+            if budget < MIN_SOLVER_S:
+                break
+            pm = models[P.kinds[c]]
+            rep_src, src = int(inst.request_source[pm.r]), P.source[c]
+            fits = [col for col in master.columns if col.cls == c and col.kind == "placement"
+                    and (col.usage[priced] <= mean[priced] * (1 + 1e-9)).all()]
+            warm = min(fits, key=lambda col: col.cost) if fits else None
+            pr = within(pm, [([rep_src if j == src else j for j in P.rows[k].nodes], P.rows[k].resource, mean[k])
+                             for k in priced], time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed,
+                        tee=tee, start=None if warm is None else _rename(warm.owners, src, rep_src),
+                        start_value=None if warm is None else warm.cost)
+            entry["solves"].append({"class": c, "seconds": round(pr.seconds, 3), "value": pr.value,
+                                    "start_value": None if warm is None else warm.cost})
+            if pr.owners is not None:
+                master.add(*P.column(c, _rename(pr.owners, rep_src, src)))
+        if len(master.columns) > n_cols:
+            left = _solves_end(deadline, adapter.stop_lag) - time.perf_counter()
+            if left >= ROUND_MIN_S:
+                entry["found"] = consider(_on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0, left),
+                                                      max(mip_gap / 10, 1e-6), threads, seed),
+                                          f"integer master on devices, LP-mean columns ({how})")
+                if entry["found"]:
+                    repair(incumbent.owners, f"LP-mean columns ({how}), improved", 0.05)
+        mean_log.append(entry)
+        spent["LP-mean columns"] += time.perf_counter() - started
 
     left = deadline - time.perf_counter()
     seed_deadline = time.perf_counter() + (SEED_SHARE * left if math.isfinite(left) else 60.0)
@@ -708,6 +771,8 @@ def column_generation(
                 spent["integer master on devices"] += time.perf_counter() - started
             if better:
                 repair(incumbent.owners, "integer master, improved", 0.05)
+            if not phase1:
+                mean_columns(f"round {rnd}", pi_lp)
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                        "bound": best_lb if math.isfinite(best_lb) else None,
@@ -810,7 +875,7 @@ def column_generation(
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
                "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log,
                "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log,
-               **({"bound_capped": capped} if capped else {})},
+               "mean_columns": mean_log, **({"bound_capped": capped} if capped else {})},
     )
     return res
 
