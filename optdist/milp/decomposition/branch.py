@@ -26,9 +26,11 @@ with its limits as extra rows (:meth:`optdist.milp.decomposition.pricing.Pricing
 so each node's Lagrangian bound ``-pi . cap + sum_parts n B_part`` (``B_part``: the pricing
 problem's proven bound) is valid for the node at any ``pi >= 0``, also when pricing stops at a
 time limit. (Memory and compute are linear in the owner counts; the tight model's bytes sent
-are a lower McCormick expression, at least the true bytes, so a ``>=`` limit on a bandwidth
-row brings the missing halves of its products with it and the pricing model's bytes are
-then the true ones. A placement the pricing returns that still misses a limit in truth is not
+are a lower McCormick expression, at least the true bytes, so under a ``>=`` limit on a
+bandwidth row the model without the missing halves of its products is a relaxation, priced
+first (its bound is valid, and it closes far sooner), and the missing halves come in only where
+its placement misses the limit in truth (:func:`optdist.milp.decomposition.colgen._branch_and_price`);
+the model's bytes are then the true ones. A placement the pricing returns that still misses a limit in truth is not
 a column of the part; a node whose LP keeps needing artificial columns stays open as
 "phase 1".) Rows with a positive price are branched on first. The bound of the whole is the least bound of the nodes not yet closed (best-first
 search), and a node closes when its bound reaches the incumbent within the gap (checked after
