@@ -88,9 +88,10 @@ device's ``cap / (k + 1)``, :class:`~optdist.milp.decomposition.master.CountRow`
 rows (:class:`~optdist.milp.decomposition.master.RoundRow`) and packing rows
 (:class:`~optdist.milp.decomposition.master.PackRow`) where a node's LP violates them; pricing
 prices them (:meth:`PricingModel.set_count_prices`, ``set_round_prices``, ``set_pack_prices``);
-where a pricing solve of the rounds stopped at its cap, the converged root is cut by them and
-priced again before it is branched (``root_cuts``: a child's pricing with a limit on bytes costs
-more than that on ``lenet-10x10-tight-tau0.8``). An
+the converged root is branched at once (a child's pricing with a ``>=`` limit on bytes solves
+the model without the exact halves of its bytes first, which closes far sooner than the
+root's pricing with rows: ``lenet-10x10-tight-tau0.8`` 7.194028 ms in 120 s, against 7.149753
+with the root priced with rows; benchmarks/milp/README.md, branch tight11i). An
 integral node whose solution does not fit on the devices starts the per-device integer master
 over every column so far (an incumbent found early closes nodes early).
 
@@ -752,10 +753,7 @@ def column_generation(
                     # aggregated rows all slack (no price): the gap is how requests split over identical devices
                     out = _branch_and_price(inst, P, models, master, consider, lambda: inc_obj,
                                             best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee,
-                                            per_device=not np.any(pi_lp > 0),
-                                            # a pricing solve of the rounds stopped at its cap: a
-                                            # child's pricing with limits on bytes would cost more
-                                            root_cuts=any(r.get("pricing_closed") is False for r in rounds))
+                                            per_device=not np.any(pi_lp > 0))
                     best_lb = certified(best_lb, out.bound)
                     offer(bound=best_lb)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
@@ -810,8 +808,7 @@ def column_generation(
 
 def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Master, consider, inc_value,
                       bound: float, deadline: float, mip_gap: float, pricing_gap: float,
-                      threads: int | None, seed: int | None, tee: bool, per_device: bool = False,
-                      root_cuts: bool = False):
+                      threads: int | None, seed: int | None, tee: bool, per_device: bool = False):
     """:func:`optdist.milp.decomposition.branch.branch_and_price` over ``master``'s columns: each
     part priced by its class's pricing model with the part's limits, each integral node's
     solution spread over the devices and offered to ``consider``. New columns join ``master``
@@ -821,9 +818,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
     and every column under its relabellings within groups of identical devices, so branching
     can tell identical devices apart (where the aggregated rows are slack, the gap is how the
     requests split over the devices); its pricing problems then drop their symmetry rows among
-    identical devices (the prices may differ between them) for the search. ``root_cuts``: the
-    unpriced root is cut by every kind of row before it is branched
-    (:func:`~optdist.milp.decomposition.branch.branch_and_price`).
+    identical devices (the prices may differ between them) for the search.
     """
     from optdist.milp.decomposition.branch import Part, branch_and_price
     from optdist.milp.decomposition.classes import combine
@@ -937,8 +932,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
     try:
         out = branch_and_price(V.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
                                incumbent=inc_value, root_bound=bound, deadline=deadline, mip_gap=mip_gap,
-                               threads=threads, seed=seed, root_converged=not per_device, count_cuts=True,
-                               root_cuts=root_cuts)
+                               threads=threads, seed=seed, root_converged=not per_device, count_cuts=True)
     finally:
         if per_device:
             for pm in models.values():
