@@ -405,6 +405,42 @@ def test_pricing_limits_hold_in_truth_and_only_raise_the_bound():
     assert again.value == pytest.approx(free.value, rel=1e-6)
 
 
+def test_pricing_lower_byte_limit_without_exact_halves_is_a_relaxation():
+    """A ``>=`` limit on the bytes sent without the exact McCormick halves
+    (``set_limits(..., exact_bytes=False)``, what the search prices first): its proven bound
+    never exceeds the priced value of a placement that meets the limit in truth (the exact
+    model's optimum), at zero and positive bandwidth prices and at limits around the free
+    optimum's bytes; where its own placement meets the limit in truth it is that optimum."""
+    from optdist.milp.decomposition.repair import alone
+
+    inst = optdist.load_instance(SMALL_COUPLED[0])
+    group = tuple(range(inst.n_devices))
+    pm = PricingModel(inst, 0, solver="highs")
+    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
+    free = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+    sent = alone(inst, 0, free.owners)[1][list(group), 2].sum()
+    checked = 0
+    for lam in (0.0, 2e-9):
+        prices = {**zero, "bandwidth": np.full(inst.n_nodes, lam)}
+        for share in (0.9, 1.15, 1.5):
+            limit = [(group, "bandwidth", False, sent * share)]
+            out = {}
+            for exact in (True, False):
+                assert pm.set_limits(limit, exact_bytes=exact)
+                out[exact] = pm.solve(prices, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+                pm.set_limits([])
+            tight, loose = out[True], out[False]
+            if tight.owners is None:  # no placement sends that much: the relaxation may still find one
+                continue
+            assert tight.proven and loose.proven
+            assert alone(inst, 0, tight.owners)[1][list(group), 2].sum() >= sent * share * (1 - 1e-9)
+            assert loose.bound <= tight.value * (1 + 1e-6)
+            if alone(inst, 0, loose.owners)[1][list(group), 2].sum() >= sent * share * (1 - 1e-9):
+                assert loose.value == pytest.approx(tight.value, rel=1e-5)
+            checked += 1
+    assert checked >= 4
+
+
 def test_per_device_rows_for_the_search_where_aggregated_rows_are_slack():
     """lenet-9x5: its LP master converges with every price 0 (the per-request optima fit the rows
     summed over identical devices, not the devices): the search then runs on one row per device

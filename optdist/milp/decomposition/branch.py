@@ -26,9 +26,11 @@ with its limits as extra rows (:meth:`optdist.milp.decomposition.pricing.Pricing
 so each node's Lagrangian bound ``-pi . cap + sum_parts n B_part`` (``B_part``: the pricing
 problem's proven bound) is valid for the node at any ``pi >= 0``, also when pricing stops at a
 time limit. (Memory and compute are linear in the owner counts; the tight model's bytes sent
-are a lower McCormick expression, at least the true bytes, so a ``>=`` limit on a bandwidth
-row brings the missing halves of its products with it and the pricing model's bytes are
-then the true ones. A placement the pricing returns that still misses a limit in truth is not
+are a lower McCormick expression, at least the true bytes, so under a ``>=`` limit on a
+bandwidth row the model without the missing halves of its products is a relaxation, priced
+first (its bound is valid, and it closes far sooner), and the missing halves come in only where
+its placement misses the limit in truth (:func:`optdist.milp.decomposition.colgen._branch_and_price`);
+the model's bytes are then the true ones. A placement the pricing returns that still misses a limit in truth is not
 a column of the part; a node whose LP keeps needing artificial columns stays open as
 "phase 1".) Rows with a positive price are branched on first. The bound of the whole is the least bound of the nodes not yet closed (best-first
 search), and a node closes when its bound reaches the incumbent within the gap (checked after
@@ -162,7 +164,9 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
     ``lenet-10x10-tight-tau0.8``'s first child ran 27-31 s without closing), rows on the root
     raise its bound (7.149753 -> 7.171186 ms in 60 s), where on ``-tau0.6`` branching at once
     and cutting the children proves the optimum and cutting the root first does not (7.720755 ms
-    in 60 s; benchmarks/milp/README.md, branch tight11h).
+    in 60 s; benchmarks/milp/README.md, branch tight11h). Column generation no longer passes it:
+    with a child's ``>=`` limit on bytes priced first without the exact halves, branching at once
+    reaches 7.194028 ms on tau0.8 in 120 s (branch tight11i).
     ``count_cuts``: separate count rows (:class:`~optdist.milp.decomposition.master.CountRow`),
     and where none is violated packing rows (:class:`~optdist.milp.decomposition.master.PackRow`;
     both valid for every integer placement) at each node's converged LP and add them to every later
@@ -259,8 +263,8 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
                 price: Pricer | None, deadline: float, threads: int | None, seed: int | None,
                 closes: Callable[[float], bool] | None = None, cuts: list[CutRow] | None = None,
                 every_row: bool = False):
-    """Column generation at a node (the parts with limits priced first, the others only once
-    none of theirs prices out): (its best Lagrangian bound, per part the last LP's
+    """Column generation at a node (every part priced in every round, the parts with limits
+    first): (its best Lagrangian bound, per part the last LP's
     (column, x) with x > 0, the last LP's prices per row, how it ended: ``lp`` (converged), ``phase 1`` (converged with
     artificial columns in use), ``deadline`` or ``closed`` (``closes(bound)`` held: the node's
     Lagrangian bound reached the incumbent within the gap, so its LP need not converge)).
@@ -312,27 +316,24 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
         def prices_out() -> bool:
             return any(master.reduced_cost(c, pi, mu) < -1e-9 * cost_unit for c in master.columns[n_before:])
 
-        # partial pricing: the parts with limits (new at this node) first; if one of their
-        # columns prices out, the LP is solved again before the other parts are priced (a
-        # bound needs every part priced at the same prices)
-        limited = [j for j, p in enumerate(parts) if p.limits]
+        # every part priced at the same prices (a bound needs them all), the parts with limits
+        # (new at this node) first; not partial pricing (the LP solved again as soon as a limited
+        # part's column prices out): on lenet-10x10-tight-tau0.8's first child the next limited
+        # solve at such an LP's prices ran 22 s without closing, at the prices after every part's
+        # columns 1-2 s (benchmarks/milp/README.md, branch tight11i)
+        order = [j for j, p in enumerate(parts) if p.limits] + [j for j, p in enumerate(parts) if not p.limits]
         bounds: dict[int, float] = {}
-        for group in (limited, [j for j, p in enumerate(parts) if not p.limits]):
-            if bounds and prices_out():
-                break
-            for j in group:
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    return best, x_cols, pi, "deadline"
-                b, cols = price(parts[j], pi, counts, left)
-                bounds[j] = b
-                for col, key in cols:
-                    if key not in keys:
-                        keys.add(key)
-                        pool.append(col)
-                        offer(col)
-        if len(bounds) < len(parts):
-            continue  # a partial round: columns entered
+        for j in order:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return best, x_cols, pi, "deadline"
+            b, cols = price(parts[j], pi, counts, left)
+            bounds[j] = b
+            for col, key in cols:
+                if key not in keys:
+                    keys.add(key)
+                    pool.append(col)
+                    offer(col)
         if all(math.isfinite(b) or b > 0 for b in bounds.values()):
             value = float(-float(pi @ rhs) - sum(sg * row.rhs for row, sg in counts)
                           + sum(p.size * bounds[j] for j, p in enumerate(parts)))

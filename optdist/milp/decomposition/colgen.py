@@ -94,9 +94,10 @@ device's ``cap / (k + 1)``, :class:`~optdist.milp.decomposition.master.CountRow`
 rows (:class:`~optdist.milp.decomposition.master.RoundRow`) and packing rows
 (:class:`~optdist.milp.decomposition.master.PackRow`) where a node's LP violates them; pricing
 prices them (:meth:`PricingModel.set_count_prices`, ``set_round_prices``, ``set_pack_prices``);
-where a pricing solve of the rounds stopped at its cap, the converged root is cut by them and
-priced again before it is branched (``root_cuts``: a child's pricing with a limit on bytes costs
-more than that on ``lenet-10x10-tight-tau0.8``). An
+the converged root is branched at once (a child's pricing with a ``>=`` limit on bytes solves
+the model without the exact halves of its bytes first, which closes far sooner than the
+root's pricing with rows: ``lenet-10x10-tight-tau0.8`` 7.194028 ms in 120 s, against 7.149753
+with the root priced with rows; benchmarks/milp/README.md, branch tight11i). An
 integral node whose solution does not fit on the devices starts the per-device integer master
 over every column so far (an incumbent found early closes nodes early).
 
@@ -822,10 +823,7 @@ def column_generation(
                     # aggregated rows all slack (no price): the gap is how requests split over identical devices
                     out = _branch_and_price(inst, P, models, master, consider, lambda: inc_obj,
                                             best_lb, deadline - reserve, mip_gap, pricing_gap, threads, seed, tee,
-                                            per_device=not np.any(pi_lp > 0),
-                                            # a pricing solve of the rounds stopped at its cap: a
-                                            # child's pricing with limits on bytes would cost more
-                                            root_cuts=any(r.get("pricing_closed") is False for r in rounds))
+                                            per_device=not np.any(pi_lp > 0))
                     best_lb = certified(best_lb, out.bound)
                     offer(bound=best_lb)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
@@ -882,8 +880,7 @@ def column_generation(
 
 def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Master, consider, inc_value,
                       bound: float, deadline: float, mip_gap: float, pricing_gap: float,
-                      threads: int | None, seed: int | None, tee: bool, per_device: bool = False,
-                      root_cuts: bool = False):
+                      threads: int | None, seed: int | None, tee: bool, per_device: bool = False):
     """:func:`optdist.milp.decomposition.branch.branch_and_price` over ``master``'s columns: each
     part priced by its class's pricing model with the part's limits, each integral node's
     solution spread over the devices and offered to ``consider``. New columns join ``master``
@@ -893,9 +890,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
     and every column under its relabellings within groups of identical devices, so branching
     can tell identical devices apart (where the aggregated rows are slack, the gap is how the
     requests split over the devices); its pricing problems then drop their symmetry rows among
-    identical devices (the prices may differ between them) for the search. ``root_cuts``: the
-    unpriced root is cut by every kind of row before it is branched
-    (:func:`~optdist.milp.decomposition.branch.branch_and_price`).
+    identical devices (the prices may differ between them) for the search.
     """
     from optdist.milp.decomposition.branch import Part, branch_and_price
     from optdist.milp.decomposition.classes import combine
@@ -936,7 +931,11 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
             prices[k][rep_src] = V.node_prices(pi)[k][src]
         limits = [(tuple(rep_src if i == src else i for i in V.rows[lim.row].nodes), RESOURCES[V.rows[lim.row].resource],
                    lim.upper, lim.value) for lim in part.limits]
-        if not pm.set_limits(limits):
+        # a >= limit on bandwidth: first without the exact halves of the bytes (a relaxation, far
+        # easier: tau0.8's first child closes in 8-12 s, not 29 s 0.8 % short), with them only
+        # where its placement misses the limit in truth (PricingModel.set_limits)
+        lower_bytes = any(res == "bandwidth" and not upper for _n, res, upper, _v in limits)
+        if not pm.set_limits(limits, exact_bytes=not lower_bytes):
             pm.set_limits([])
             return math.inf, []
         pm.set_count_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
@@ -952,21 +951,32 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
         admitted = [col for col in pool if part.admits(col)]
         warm = min(admitted, key=lambda col: col.cost + priced(col)) if admitted else None
         priced_use = 0.0 if warm is None else priced(warm)
-        try:  # latency cutoffs where the prices add little (as in the rounds)
-            pr = pm.solve(prices, time_limit=left, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
-                          start=None if warm is None else _rename(warm.owners, src, rep_src),
-                          start_value=None if warm is None else warm.cost + priced_use,
-                          steps=CUTOFF_STEPS if warm is None or priced_use <= CUTOFF_PRICE_SHARE * warm.cost
-                          else (math.inf,))
+        end = time.perf_counter() + left
+        bound, found = -math.inf, []
+        try:
+            while True:
+                # latency cutoffs where the prices add little (as in the rounds)
+                pr = pm.solve(prices, time_limit=end - time.perf_counter(), mip_gap=pricing_gap, threads=threads,
+                              seed=seed, tee=tee, start=None if warm is None else _rename(warm.owners, src, rep_src),
+                              start_value=None if warm is None else warm.cost + priced_use,
+                              steps=CUTOFF_STEPS if warm is None or priced_use <= CUTOFF_PRICE_SHARE * warm.cost
+                              else (math.inf,))
+                bound = max(bound, pr.bound)  # each model's bound is valid for the part's placements
+                if pr.owners is None:
+                    break
+                col, key = P.column(c, _rename(pr.owners, rep_src, src))
+                col = Column(c, "placement", col.cost, V.usage(col.node_use), col.owners, col.node_use)
+                found.append((col, key))
+                if not lower_bytes or part.admits(col) or time.perf_counter() >= end:
+                    break
+                lower_bytes = False  # its bytes met the limit in the model only: again with the exact halves
+                pm.set_limits(limits)
         finally:
             pm.set_limits([])
             pm.set_count_prices([])
             pm.set_pack_prices([])
             pm.set_round_prices([])
-        if pr.owners is None:
-            return pr.bound, []
-        col, key = P.column(c, _rename(pr.owners, rep_src, src))
-        return pr.bound, [(Column(c, "placement", col.cost, V.usage(col.node_use), col.owners, col.node_use), key)]
+        return bound, found
 
     def integral(per_part: list) -> float | None:
         todo = {c: list(m) for c, m in enumerate(P.members)}
@@ -994,8 +1004,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
     try:
         out = branch_and_price(V.rows, pool, keys, P.sizes, master.cost_unit, price=price, integral=integral,
                                incumbent=inc_value, root_bound=bound, deadline=deadline, mip_gap=mip_gap,
-                               threads=threads, seed=seed, root_converged=not per_device, count_cuts=True,
-                               root_cuts=root_cuts)
+                               threads=threads, seed=seed, root_converged=not per_device, count_cuts=True)
     finally:
         if per_device:
             for pm in models.values():

@@ -150,7 +150,7 @@ class PricingModel:
         self.pack_terms: list = []  # the packing rows' price terms (:meth:`set_pack_prices`)
         self.round_terms: list = []  # the rounding rows' price terms (:meth:`set_round_prices`)
 
-    def set_limits(self, limits: Sequence[tuple[Sequence[int], str, bool, float]]) -> bool:
+    def set_limits(self, limits: Sequence[tuple[Sequence[int], str, bool, float]], *, exact_bytes: bool = True) -> bool:
         """Restrict the placements to those whose usage meets ``limits`` (branching rows of
         :mod:`optdist.milp.decomposition.branch`): each ``(nodes, resource, upper, value)`` is
         ``sum_{i in nodes} usage(r, i, resource) <= value`` (``upper``) or ``>= value``, in the
@@ -162,6 +162,12 @@ class PricingModel:
         relaxes a byte count (lower McCormick: bytes at least the true ones), a ``>=`` limit on
         bandwidth also adds the missing halves (:meth:`_exact_bytes`), so that a placement the
         model returns meets the limit in truth; the caller still checks its true usage.
+        ``exact_bytes`` False leaves those halves out: the model is then a relaxation of the
+        limited one (the true bytes meet every McCormick half), so its proven bound stays valid
+        for the placements that meet the limits, and it is much easier to solve (the first
+        child of ``lenet-10x10-tight-tau0.8``: 12 s proven against 29 s stopped 0.8 % short;
+        benchmarks/milp/README.md, branch tight11i), but a placement it returns may meet a ``>=``
+        limit on bandwidth only in the model's bytes (the caller solves again with them).
         """
         import pyomo.environ as pyo
 
@@ -179,7 +185,7 @@ class PricingModel:
             e = sum(terms) / max(abs(float(value)), 1.0)  # scaled: the row's right-hand side is ~1
             v = float(value) / max(abs(float(value)), 1.0)
             rows.append(e <= v if upper else e >= v)
-        if any(res == "bandwidth" and not upper for _n, res, upper, _v in limits):
+        if exact_bytes and any(res == "bandwidth" and not upper for _n, res, upper, _v in limits):
             rows += self._exact_bytes()
         if rows:
             m.branch_limits = pyo.ConstraintList()
