@@ -35,12 +35,11 @@ def _brute_force(cols, sizes, rhs):
 
 
 def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, priced=None, known=math.inf,
-            count_cuts=False, root_cuts=False):
+            count_cuts=False):
     """The search with exact pricing by enumeration. ``converged``: start from every column and
     the LP master's value as the root bound, the root not priced again (``root_converged``);
     ``priced``: a list that gets each priced part; ``known``: an incumbent value from the start;
-    ``count_cuts``: the search separates count rows (the columns need ``node_use``);
-    ``root_cuts``: the unpriced root too, every kind of row."""
+    ``count_cuts``: the search separates count rows (the columns need ``node_use``)."""
     every = [col for cs in cols for col in cs]
     inc = [known]
 
@@ -78,7 +77,7 @@ def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, p
     out = branch_and_price(rows, pool, keys, sizes, 1.0, price=price, integral=integral,
                            incumbent=lambda: inc[0], root_bound=_lp_bound(rows, cols, sizes) if converged else -math.inf,
                            deadline=time.perf_counter() + time_limit, mip_gap=mip_gap, root_converged=converged,
-                           count_cuts=count_cuts, root_cuts=root_cuts)
+                           count_cuts=count_cuts)
     return out, inc[0], every
 
 
@@ -504,21 +503,3 @@ def test_search_with_divided_steps_proves_the_plateau_optimum():
     assert inc == pytest.approx(opt, rel=1e-9)
     assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9)
     assert all(e["bound"] <= opt * (1 + 1e-9) for e in out.log if e["parts"] == 1)
-
-
-@pytest.mark.parametrize("case", [PLATEAU, KNAPSACK], ids=["plateau", "knapsack"])
-def test_root_cuts_price_the_converged_root_with_rows_and_still_prove_the_optimum(case):
-    """``root_cuts``: the unpriced root of a converged LP master is cut by a rounding row and
-    priced again (not branched at once); the search still proves the brute-force optimum and no
-    bound of the whole problem is above it."""
-    patterns, sizes, rhs = case
-    rows, cols = _problem(patterns, sizes, rhs)
-    _with_node_use(cols, 1)
-    opt = _brute_force(cols, sizes, rhs)
-    out, inc, _ = _search(rows, cols, sizes, converged=True, count_cuts=True, root_cuts=True)
-    assert inc == pytest.approx(opt, rel=1e-9)
-    assert out.open == 0 and out.bound == pytest.approx(opt, rel=1e-9)
-    assert "branch" not in out.log[0] and out.log[0]["count_rows"] >= 1
-    assert all(e["bound"] <= opt * (1 + 1e-9) for e in out.log if e["parts"] == 1)
-    plain, _inc, _ = _search(rows, cols, sizes, converged=True, count_cuts=True)
-    assert "branch" in plain.log[0]

@@ -59,8 +59,10 @@ On ``lenet-9x5`` they lift the root from 9.98033 to 10.03053 ms (the best placem
 and the convexity rows), else by packing rows
 (:class:`~optdist.milp.decomposition.master.PackRow`: the dual of the fractional bin packing
 of the LP's loads, a weight per load size), priced the same way (the unpriced root of a
-converged LP master separates count rows only, and otherwise branches at once; with
-``root_cuts`` it separates every kind of row and is priced with them where one is violated).
+converged LP master separates count rows only, and otherwise branches at once: a child's
+``>=`` limit on bytes is priced first without the exact halves, which is what lets branching at
+once beat cutting the root with every kind of row on ``lenet-10x10-tight-tau0.8``;
+benchmarks/milp/README.md, branches tight11h and tight11i).
 
 Entry point: :func:`branch_and_price`, called by
 :func:`optdist.milp.decomposition.colgen.column_generation` once the LP master has converged.
@@ -144,7 +146,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
                      price: Pricer, integral: Integral, incumbent: Callable[[], float], root_bound: float,
                      deadline: float, mip_gap: float, max_nodes: int = 10_000,
                      threads: int | None = None, seed: int | None = None, root_converged: bool = False,
-                     count_cuts: bool = False, root_cuts: bool = False) -> Outcome:
+                     count_cuts: bool = False) -> Outcome:
     """Best-first branch-and-price (module docstring) from the root bound ``root_bound``.
 
     ``rows``: the master's capacity rows; ``pool``: every known column (placements of each
@@ -158,15 +160,6 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
     is its Dantzig-Wolfe bound), so the root is branched on the LP over ``pool`` without
     pricing it again (a split of any LP solution keeps every integer solution in one child);
     if that LP needs its artificial columns or gives no split, the root is priced as any node.
-    ``root_cuts`` (with ``count_cuts``): that unpriced root also separates rounding and packing
-    rows (not only count rows) and, where its LP violates one, is priced with them instead of
-    branched: where pricing with a limit on bytes is what a child would cost (a pricing solve of
-    ``lenet-10x10-tight-tau0.8``'s first child ran 27-31 s without closing), rows on the root
-    raise its bound (7.149753 -> 7.171186 ms in 60 s), where on ``-tau0.6`` branching at once
-    and cutting the children proves the optimum and cutting the root first does not (7.720755 ms
-    in 60 s; benchmarks/milp/README.md, branch tight11h). Column generation no longer passes it:
-    with a child's ``>=`` limit on bytes priced first without the exact halves, branching at once
-    reaches 7.194028 ms on tau0.8 in 120 s (branch tight11i).
     ``count_cuts``: separate count rows (:class:`~optdist.milp.decomposition.master.CountRow`),
     and where none is violated packing rows (:class:`~optdist.milp.decomposition.master.PackRow`;
     both valid for every integer placement) at each node's converged LP and add them to every later
@@ -203,7 +196,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
         split = None
         if root_converged and node is root:  # the LP over the pool, unpriced: branch if it splits
             _lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, None, deadline, threads, seed,
-                                                   cuts=cuts if count_cuts else None, every_row=root_cuts)
+                                                   cuts=cuts if count_cuts else None)
             split = None if how != "lp" else _choose(node.parts, x_cols, rows, prices)
         if split is None:
             lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed,
@@ -261,8 +254,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
 
 def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,
                 price: Pricer | None, deadline: float, threads: int | None, seed: int | None,
-                closes: Callable[[float], bool] | None = None, cuts: list[CutRow] | None = None,
-                every_row: bool = False):
+                closes: Callable[[float], bool] | None = None, cuts: list[CutRow] | None = None):
     """Column generation at a node (every part priced in every round, the parts with limits
     first): (its best Lagrangian bound, per part the last LP's
     (column, x) with x > 0, the last LP's prices per row, how it ended: ``lp`` (converged), ``phase 1`` (converged with
@@ -271,8 +263,8 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
     ``price`` None: the LP over the pool only (bound ``-inf``; ``lp`` or ``phase 1`` says
     whether it needs artificial columns, ``cuts`` that it violated a count row, now in ``cuts``).
     ``cuts`` (None: none): the count rows so far, each in the node's master; a converged LP that
-    violates more appends them there and the column generation goes on. ``every_row``: with
-    ``price`` None, rounding and packing rows too (else count rows only)."""
+    violates more appends them there and the column generation goes on (with ``price`` None,
+    count rows only; priced, rounding and packing rows where no count row is violated)."""
     parts = node.parts
     master = Master(rows, [p.size for p in parts], cost_unit, threads=threads, seed=seed, count_rows=cuts)
 
@@ -282,7 +274,7 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
         if cuts is None or phase1:
             return False
         new = separate_counts(rows, master.columns, master.lp_values, cuts)
-        if not new and (price is not None or every_row):  # else the unpriced root branches as before them
+        if not new and price is not None:  # the unpriced root branches as before them
             new = (separate_rounding(rows, master.columns, master.lp_values, sum(p.size for p in parts), cuts)
                    or separate_packing(rows, master.columns, master.lp_values, cuts))
         for row in new:
