@@ -1,0 +1,62 @@
+"""benchmarks/scale/column_pool_probe.py on bad input: checked before the run, a clear error
+naming the file, the field and the fix, exit status 2, no traceback."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from .conftest import ROOT
+
+INSTANCE = str(ROOT / "instances" / "coupled" / "cifar-6x5-nexus-rpi3.json")
+REFERENCE = str(ROOT / "benchmarks" / "scale" / "coupled" / "best" / "cifar-6x5-nexus-rpi3.json")
+
+
+@pytest.fixture(scope="module")
+def probe():
+    spec = importlib.util.spec_from_file_location("column_pool_probe",
+                                                  ROOT / "benchmarks" / "scale" / "column_pool_probe.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run(probe, capsys, *argv: str) -> str:
+    assert probe.main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+def test_no_arguments_is_a_usage_error(probe, capsys):
+    with pytest.raises(SystemExit) as e:
+        probe.main([])
+    assert e.value.code == 2 and "instance, reference" in capsys.readouterr().err
+
+
+def test_names_a_missing_instance_or_reference(probe, capsys, tmp_path):
+    err = run(probe, capsys, str(tmp_path / "none.json"), REFERENCE)
+    assert "none.json" in err and "not found" in err
+    err = run(probe, capsys, INSTANCE, str(tmp_path / "noref.json"), "--time-limit", "1")
+    assert "noref.json" in err and "not found" in err
+
+
+def test_names_broken_json_and_wrong_documents(probe, capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a":')
+    assert "invalid JSON" in run(probe, capsys, str(bad), REFERENCE)
+    bad.write_text(json.dumps({"x": 1}))
+    err = run(probe, capsys, str(bad), REFERENCE)
+    assert "bad.json" in err and "devices" in err and "fix:" in err
+    # an instance given as the reference: the reference is checked before the run
+    err = run(probe, capsys, INSTANCE, str(ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json"))
+    assert "mixed-8x6-nexus-rpi3.json" in err and "fix:" in err
+
+
+@pytest.mark.parametrize("opt,value", [("--time-limit", "-1"), ("--time-limit", "nan"), ("--integer-s", "-3"),
+                                       ("--integer-s", "inf")])
+def test_rejects_times_out_of_range(probe, capsys, opt, value):
+    err = run(probe, capsys, INSTANCE, REFERENCE, opt, value)
+    assert opt in err and "out of range" in err and "fix:" in err
