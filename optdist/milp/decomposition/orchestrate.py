@@ -252,8 +252,9 @@ def solve_decomposed(
         res.termination = Termination.NO_SOLUTION
         left = clock.left()
         if left is not None and left <= 0.5:
-            res.extra.setdefault("stopped", f"the time limit ({clock.time_limit:g} s) was reached before a placement "
-                                            "was found (fix: raise --time-limit)")
+            res.extra.setdefault("stopped", f"the solve's time limit ({clock.time_limit:g} s; from the CLI, its "
+                                            "--time-limit less start-up and an exit reserve) was reached before a "
+                                            "placement was found (fix: raise --time-limit)")
     elif g is not None and (g <= max(mip_gap, GAP_EPS)
                             or res.objective - res.bound <= adapter.abs_gap * TIME_UNIT * (1 + 1e-6)):
         res.termination = Termination.OPTIMAL  # the solver's own absolute tolerance, as its adapter rules
