@@ -126,7 +126,7 @@ def test_scripts_name_a_dag_class(script, capsys, tmp_path):
                                        (["bad.json"], "invalid JSON"),
                                        ([LENET, "--bogus"], "no options are taken: --bogus")])
 def test_instance_list_scripts_exit_2_naming_the_problem(script, argv, text, capsys, tmp_path, monkeypatch):
-    """The scripts taking a list of instances (benchmarks/scale/_common.run_on_instances) exit with
+    """The scripts taking a list of instances (benchmarks/scale/_scale_common.run_on_instances) exit with
     status 2 and the message, as the other scripts: no usage or bad file may exit 1, no option may
     be read as a file name."""
     (tmp_path / "bad.json").write_text("{bad")
@@ -134,7 +134,7 @@ def test_instance_list_scripts_exit_2_naming_the_problem(script, argv, text, cap
     mod = load(script)
     monkeypatch.setattr("sys.argv", [f"{script}.py", *argv])
     with pytest.raises(SystemExit) as e:
-        sys.modules["_common"].run_on_instances(mod.main, f"{script}.py")
+        sys.modules["_scale_common"].run_on_instances(mod.main, f"{script}.py")
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert text in err and "Traceback" not in err
@@ -146,7 +146,7 @@ def test_pattern_master_bound_refuses_a_makespan_objective(capsys, monkeypatch):
     mod = load("pattern_master_bound")
     monkeypatch.setattr("sys.argv", ["pattern_master_bound.py", MAKESPAN])
     with pytest.raises(SystemExit) as e:
-        sys.modules["_common"].run_on_instances(mod.main, "pattern_master_bound.py")
+        sys.modules["_scale_common"].run_on_instances(mod.main, "pattern_master_bound.py")
     assert e.value.code == 2
     out = capsys.readouterr()
     assert "objective.kind" in out.err and "'latency'" in out.err and "bound" not in out.out

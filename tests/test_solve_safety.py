@@ -456,7 +456,7 @@ def test_a_result_file_is_a_warm_start_and_an_early_stop_says_why(tmp_path, caps
     # construction tried); on mixed-8x6 none of the constructions fits before the deadline
     coupled = str(ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json")
     assert main(["solve", coupled, "--time-limit", "0.01"]) == 1
-    assert "no solution: the time limit" in capsys.readouterr().err
+    assert "no solution: the solve's time limit" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("seed", [2**31, 10**20])

@@ -35,7 +35,7 @@ from optdist.milp.decomposition.colgen import MasterProblem  # noqa: E402
 from optdist.milp.decomposition.floor import class_floors, dual_ascent  # noqa: E402
 from optdist.transfers import RESOURCES  # noqa: E402
 
-from _common import latency_instance  # noqa: E402
+from _scale_common import latency_instance  # noqa: E402
 
 
 def alone_bounds(inst, P: MasterProblem, cache: str | None, limit: float) -> list[float]:  # noqa: ANN001

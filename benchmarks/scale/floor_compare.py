@@ -28,7 +28,7 @@ from optdist.milp.decomposition.colgen import MasterProblem  # noqa: E402
 from optdist.milp.decomposition.floor import PricingFloor, TypedFloor  # noqa: E402
 from optdist.milp.decomposition.pricing import PricingModel  # noqa: E402
 
-from _common import latency_instance  # noqa: E402
+from _scale_common import latency_instance  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

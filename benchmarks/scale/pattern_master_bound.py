@@ -28,7 +28,7 @@ from optdist.milp.decomposition.master import Column, Master, Row  # noqa: E402
 from optdist.milp.decomposition.patterns import candidates, pattern_tables, placed_alone  # noqa: E402
 from optdist.transfers import RESOURCES  # noqa: E402
 
-from _common import latency_instance, run_on_instances  # noqa: E402
+from _scale_common import latency_instance, run_on_instances  # noqa: E402
 
 
 def main(paths: list[str], rounds: int = 30) -> None:

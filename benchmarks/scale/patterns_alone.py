@@ -16,7 +16,7 @@ from optdist.evaluate import evaluate  # noqa: E402
 from optdist.instance import load_instance  # noqa: E402
 from optdist.milp.decomposition.patterns import fit_by_patterns  # noqa: E402
 
-from _common import run_on_instances  # noqa: E402
+from _scale_common import run_on_instances  # noqa: E402
 
 
 def main(paths: list[str], budget: float = 600.0) -> None:
