@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -82,3 +84,21 @@ def sigterm_during(monkeypatch):
             signal.signal(signal.SIGTERM, previous)
 
     return run
+
+
+def load_script(relpath: str) -> ModuleType:
+    """The benchmark script ``relpath`` (from the repository root) imported as a module, without
+    running its ``__main__`` block."""
+    path = ROOT / relpath
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def refused(main, capsys, *argv: str) -> str:
+    """``main(argv)`` must refuse the input with exit 2 and no traceback; returns its stderr."""
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err

@@ -380,11 +380,9 @@ def test_requests_on_identical_unshared_sources_form_one_master_class():
     assert shared.sizes == [3] and sum(row.nodes == (src,) for row in shared.rows) == 3
 
 
-def test_pricing_limits_hold_in_truth_and_only_raise_the_bound():
-    """Branching limits on a request's usage of a row: a placement priced under a ``>=`` limit
-    on the bytes sent (where the tight model's bytes are only a lower McCormick expression)
-    sends at least that many bytes by the evaluator; an ``<=`` limit holds too; and a limit
-    never lowers the proven bound; lifting the limits restores the model."""
+def _priced_free():
+    """The first small coupled set's request 0 priced at zero prices, no limits: (instance, all
+    its devices, the pricing model, the zero prices, the solve, the bytes its devices send)."""
     from optdist.milp.decomposition.repair import alone
 
     inst = optdist.load_instance(SMALL_COUPLED[0])
@@ -392,7 +390,17 @@ def test_pricing_limits_hold_in_truth_and_only_raise_the_bound():
     pm = PricingModel(inst, 0, solver="highs")
     zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
     free = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
-    sent = alone(inst, 0, free.owners)[1][list(group), 2].sum()
+    return inst, group, pm, zero, free, alone(inst, 0, free.owners)[1][list(group), 2].sum()
+
+
+def test_pricing_limits_hold_in_truth_and_only_raise_the_bound():
+    """Branching limits on a request's usage of a row: a placement priced under a ``>=`` limit
+    on the bytes sent (where the tight model's bytes are only a lower McCormick expression)
+    sends at least that many bytes by the evaluator; an ``<=`` limit holds too; and a limit
+    never lowers the proven bound; lifting the limits restores the model."""
+    from optdist.milp.decomposition.repair import alone
+
+    inst, group, pm, zero, free, sent = _priced_free()
     for upper, value in ((False, sent * 1.15), (True, sent * 0.8)):
         assert pm.set_limits([(group, "bandwidth", upper, value)])
         pr = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
@@ -413,12 +421,7 @@ def test_pricing_lower_byte_limit_without_exact_halves_is_a_relaxation():
     optimum's bytes; where its own placement meets the limit in truth it is that optimum."""
     from optdist.milp.decomposition.repair import alone
 
-    inst = optdist.load_instance(SMALL_COUPLED[0])
-    group = tuple(range(inst.n_devices))
-    pm = PricingModel(inst, 0, solver="highs")
-    zero = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
-    free = pm.solve(zero, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
-    sent = alone(inst, 0, free.owners)[1][list(group), 2].sum()
+    inst, group, pm, zero, free, sent = _priced_free()
     checked = 0
     for lam in (0.0, 2e-9):
         prices = {**zero, "bandwidth": np.full(inst.n_nodes, lam)}

@@ -3,12 +3,11 @@ naming the file, the field and the fix, exit status 2, no traceback."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, load_script, refused
 
 INSTANCE = str(ROOT / "instances" / "coupled" / "cifar-6x5-nexus-rpi3.json")
 REFERENCE = str(ROOT / "benchmarks" / "scale" / "coupled" / "best" / "cifar-6x5-nexus-rpi3.json")
@@ -16,18 +15,11 @@ REFERENCE = str(ROOT / "benchmarks" / "scale" / "coupled" / "best" / "cifar-6x5-
 
 @pytest.fixture(scope="module")
 def probe():
-    spec = importlib.util.spec_from_file_location("column_pool_probe",
-                                                  ROOT / "benchmarks" / "scale" / "column_pool_probe.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/scale/column_pool_probe.py")
 
 
 def run(probe, capsys, *argv: str) -> str:
-    assert probe.main(list(argv)) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return err
+    return refused(probe.main, capsys, *argv)
 
 
 def test_no_arguments_is_a_usage_error(probe, capsys):

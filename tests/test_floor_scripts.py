@@ -4,24 +4,20 @@ instance (never above rejecting every request)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import re
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, load_script
 
 LENET = str(ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json")
 MAKESPAN = str(ROOT / "instances" / "tiny" / "micro-2x3-makespan.json")
 
 
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "scale" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(f"benchmarks/scale/{name}.py")
 
 
 @pytest.fixture(scope="module")

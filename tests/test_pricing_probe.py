@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, load_script, refused
 
 PRICES = ROOT / "benchmarks" / "scale" / "pricing_prices" / "lenet-10x10-tight-tau0.8.json"
 
 
 @pytest.fixture(scope="module")
 def probe():
-    spec = importlib.util.spec_from_file_location("pricing_probe", ROOT / "benchmarks" / "scale" / "pricing_probe.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/scale/pricing_probe.py")
 
 
 def run(probe, capsys, *argv: str) -> str:
-    assert probe.main(list(argv)) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return err
+    return refused(probe.main, capsys, *argv)
 
 
 def test_time_names_a_missing_file(probe, capsys, tmp_path):
