@@ -472,11 +472,15 @@ def column_generation(
 
     mean_log: list[dict] = []
 
-    def mean_columns(how: str, pi_lp: np.ndarray) -> None:
+    def mean_columns(how: str, pi_lp: np.ndarray, closed: set[int]) -> None:
         """LP-mean columns (:mod:`optdist.milp.decomposition.mean`) for :data:`MEAN_SHARE` of the
         time left before solves stop starting, shared by the classes whose LP mixes columns
-        (largest first); where a column was added, the per-device integer master over every
-        column, its placement re-scored (``consider``) and improved (``repair``)."""
+        (largest first) and whose request class had no pricing solve close in the round (its kind
+        is not in ``closed``: where pricing closes, the LP's columns are the exact ones and the
+        integer master and the search do the primal work; on ``lenet-10x10-tight-tau0.8`` the
+        step took 14 s of 60 and found nothing, benchmarks/milp/README.md, branch tight11j);
+        where a column was added, the per-device integer master over every column, its
+        placement re-scored (``consider``) and improved (``repair``)."""
         if not mean_heuristic or admission or stop_requested():
             return
         end = _solves_end(deadline, adapter.stop_lag)
@@ -493,7 +497,7 @@ def column_generation(
         for c in sorted(range(len(sizes)), key=lambda c: -sizes[c]):
             mix = [(float(x[q]), col) for q, col in enumerate(master.columns[:len(x)])
                    if col.cls == c and col.kind == "placement" and x[q] > 1e-9]
-            if mix and max(v for v, _ in mix) < sizes[c] - 1e-6:  # a mix to average
+            if mix and max(v for v, _ in mix) < sizes[c] - 1e-6 and P.kinds[c] not in closed:  # a mix to average
                 targets.append((c, mean_usage(mix)))
         for i, (c, mean) in enumerate(targets):
             budget = (until - time.perf_counter()) / (len(targets) - i)
@@ -773,7 +777,7 @@ def column_generation(
             if better:
                 repair(incumbent.owners, "integer master, improved", 0.05)
             if not phase1:
-                mean_columns(f"round {rnd}", pi_lp)
+                mean_columns(f"round {rnd}", pi_lp, {P.kinds[e["class"]] for e in pricing_log if e["closed"]})
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                        "bound": best_lb if math.isfinite(best_lb) else None,
@@ -933,7 +937,8 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
                    lim.upper, lim.value) for lim in part.limits]
         # a >= limit on bandwidth: first without the exact halves of the bytes (a relaxation, far
         # easier: tau0.8's first child closes in 8-12 s, not 29 s 0.8 % short), with them only
-        # where its placement misses the limit in truth (PricingModel.set_limits)
+        # where its placement misses the limit in truth; under <= limits only, with them at once
+        # (exact, a tighter LP: its sibling 4 s, not 25 s; PricingModel.set_limits)
         lower_bytes = any(res == "bandwidth" and not upper for _n, res, upper, _v in limits)
         if not pm.set_limits(limits, exact_bytes=not lower_bytes):
             pm.set_limits([])
@@ -970,7 +975,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
                 if not lower_bytes or part.admits(col) or time.perf_counter() >= end:
                     break
                 lower_bytes = False  # its bytes met the limit in the model only: again with the exact halves
-                pm.set_limits(limits)
+                pm.set_limits(limits, exact_bytes=True)
         finally:
             pm.set_limits([])
             pm.set_count_prices([])
