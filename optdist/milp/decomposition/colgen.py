@@ -475,9 +475,9 @@ def column_generation(
     def mean_columns(how: str, pi_lp: np.ndarray, closed: set[int]) -> None:
         """LP-mean columns (:mod:`optdist.milp.decomposition.mean`) for :data:`MEAN_SHARE` of the
         time left before solves stop starting, shared by the classes whose LP mixes columns
-        (largest first) and whose request class had no pricing solve close in the round (its kind
-        is not in ``closed``: where pricing closes, the LP's columns are the exact ones and the
-        integer master and the search do the primal work; on ``lenet-10x10-tight-tau0.8`` the
+        (largest first) and whose request class had no pricing solve close in any round so far
+        (its kind is not in ``closed``: where pricing closes, the LP's columns are exact ones and
+        the integer master and the search do the primal work; on ``lenet-10x10-tight-tau0.8`` the
         step took 14 s of 60 and found nothing, benchmarks/milp/README.md, branch tight11j);
         where a column was added, the per-device integer master over every column, its
         placement re-scored (``consider``) and improved (``repair``)."""
@@ -706,6 +706,7 @@ def column_generation(
             center, center_value = pi.copy(), lval
         return lval
 
+    pricing_closed: set[int] = set()  # request classes with a pricing solve closed in a round (no LP-mean columns)
     for rnd in range(1, max_rounds + 1):
         if infeasible or time.perf_counter() >= deadline:
             termination = Termination.INFEASIBLE if infeasible else Termination.TIME_LIMIT
@@ -744,6 +745,7 @@ def column_generation(
                 cap = 2 * cap
         elif mispriced:
             alpha = alpha / 2 if alpha > 0.1 else 0.0  # step towards the LP duals (finitely many times)
+        pricing_closed |= {P.kinds[e["class"]] for e in pricing_log if e["closed"]}
         # price-and-branch: the integer master over the columns so far
         left = deadline - time.perf_counter()
         if not infeasible and (len(master.columns) > n_before or rnd == 1):
@@ -777,7 +779,7 @@ def column_generation(
             if better:
                 repair(incumbent.owners, "integer master, improved", 0.05)
             if not phase1:
-                mean_columns(f"round {rnd}", pi_lp, {P.kinds[e["class"]] for e in pricing_log if e["closed"]})
+                mean_columns(f"round {rnd}", pi_lp, pricing_closed)
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                        "bound": best_lb if math.isfinite(best_lb) else None,
