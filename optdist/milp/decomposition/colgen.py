@@ -61,10 +61,11 @@ A bound above ``sum_r`` (largest latency request r can have) proves that no plac
 when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
 LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
 integer master's: the per-device integer master over every column gets a quarter of the time
-left (:data:`HANDOVER_SHARE` of it when branch-and-price follows), unless the aggregated integer master's proven optimum over the same columns fits the
-devices already or is no better than the incumbent, the improvement ``IMPROVE_SHARE`` of it,
-then branch-and-price the rest but a reserve for the per-device integer master over the
-columns it priced; what that reserve leaves -- all of it where the search added no column --
+left (:data:`HANDOVER_SHARE` of it when branch-and-price follows), unless the aggregated integer
+master's proven optimum over the same columns fits the devices already or is no better than the
+incumbent; then, without branch-and-price, the improvement of the incumbent the rest, else
+branch-and-price the rest but a reserve for the per-device integer master over the columns it
+priced; what that reserve leaves -- all of it where the search added no column --
 goes to :func:`~optdist.milp.decomposition.repair.polish` on the incumbent: request by
 request, then pair moves, every placement a column; where it stops at a local optimum with
 time left and added columns, the per-device integer master over every column gets the rest),
@@ -160,9 +161,6 @@ FLOOR_MAX_S = 30.0
 #: the bound comes mostly from the smoothed point)
 LP_PRICING_SHARE = 0.5
 RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL * cost_unit
-#: share of the time left that the improvement gets at the hand-over when branch-and-price follows
-#: (it found none of the final incumbents in the runs of benchmarks/milp/README.md, branch tight11)
-IMPROVE_SHARE = 0.1
 #: share of the time left that the per-device integer master gets at the hand-over when
 #: branch-and-price follows (a quarter without it): in 12 runs of the tight and coupled LeNet sets
 #: it found no incumbent there while taking 14-16 s of 60 on tau0.6 and 20x10, time the search
@@ -816,8 +814,12 @@ def column_generation(
                     consider(_on_devices(inst, P, master, min(left * share, 120.0) if math.isfinite(left) else 120.0,
                                          max(mip_gap / 10, 1e-6), threads, seed), "integer master on devices")
                 spent["integer master on devices"] += time.perf_counter() - started
-                if incumbent is not None:
-                    repair(incumbent.owners, "improved", IMPROVE_SHARE if branching else 1.0)
+                # the improvement only where no search follows: before one (a tenth of the time
+                # left, tight11) it found no incumbent in any run of the tight and coupled LeNet
+                # sets, and took 2-3 s of the search's on tau0.8 (benchmarks/milp/README.md,
+                # branch tight11j); the polish after the search improves the incumbent
+                if incumbent is not None and not (branching and not admission):
+                    repair(incumbent.owners, "improved", 1.0)
                 g = gap(inc_obj if math.isfinite(inc_obj) else None, best_lb)
                 left = deadline - time.perf_counter()
                 if branching and not admission and (g is None or g > mip_gap) and left > 0 and not stop_requested():
