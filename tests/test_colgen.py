@@ -444,6 +444,39 @@ def test_pricing_lower_byte_limit_without_exact_halves_is_a_relaxation():
     assert checked >= 4
 
 
+def test_pricing_upper_byte_limit_with_exact_halves_keeps_the_optimum():
+    """A ``<=`` limit on the bytes sent with the exact McCormick halves (``set_limits(...,
+    exact_bytes=True)``, what the search prices a ``<=`` part with): the halves change no integer
+    point there, so it proves the same optimum as the model without them (exact for a ``<=``
+    limit: its bytes are at least the true ones), each proven bound at most the other's value,
+    and both placements meet the limit in truth, at zero and positive bandwidth prices and at
+    limits below the free optimum's bytes."""
+    from optdist.milp.decomposition.repair import alone
+
+    inst, group, pm, zero, free, sent = _priced_free()
+    checked = 0
+    for lam in (0.0, 2e-9):
+        prices = {**zero, "bandwidth": np.full(inst.n_nodes, lam)}
+        for share in (0.5, 0.8, 0.95):
+            limit = [(group, "bandwidth", True, sent * share)]
+            out = {}
+            for exact in (True, None):
+                assert pm.set_limits(limit, exact_bytes=exact)
+                out[exact] = pm.solve(prices, time_limit=30, mip_gap=1e-6, threads=1, seed=0)
+                pm.set_limits([])
+            halves, plain = out[True], out[None]
+            assert (halves.owners is None) == (plain.owners is None)
+            if plain.owners is None:
+                continue
+            assert halves.proven and plain.proven
+            for pr in (halves, plain):
+                assert alone(inst, 0, pr.owners)[1][list(group), 2].sum() <= sent * share * (1 + 1e-9)
+            assert halves.value == pytest.approx(plain.value, rel=1e-5)
+            assert halves.bound <= plain.value * (1 + 1e-6) and plain.bound <= halves.value * (1 + 1e-6)
+            checked += 1
+    assert checked >= 4
+
+
 def test_per_device_rows_for_the_search_where_aggregated_rows_are_slack():
     """lenet-9x5: its LP master converges with every price 0 (the per-request optima fit the rows
     summed over identical devices, not the devices): the search then runs on one row per device

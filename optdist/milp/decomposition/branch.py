@@ -30,8 +30,10 @@ are a lower McCormick expression, at least the true bytes, so under a ``>=`` lim
 bandwidth row the model without the missing halves of its products is a relaxation, priced
 first (its bound is valid, and it closes far sooner), and the missing halves come in only where
 its placement misses the limit in truth (:func:`optdist.milp.decomposition.colgen._branch_and_price`);
-the model's bytes are then the true ones. A placement the pricing returns that still misses a limit in truth is not
-a column of the part; a node whose LP keeps needing artificial columns stays open as
+the model's bytes are then the true ones. Under ``<=`` limits only, the halves come in at once:
+they change no integer point there but tighten the LP, 4 s against 25 s for the ``<=`` sibling
+of ``lenet-10x10-tight-tau0.8``'s first branching. A placement the pricing returns that still
+misses a limit in truth is not a column of the part; a node whose LP keeps needing artificial columns stays open as
 "phase 1".) Rows with a positive price are branched on first. The bound of the whole is the least bound of the nodes not yet closed (best-first
 search), and a node closes when its bound reaches the incumbent within the gap (checked after
 every pricing round of its column generation: a node need not converge once its Lagrangian

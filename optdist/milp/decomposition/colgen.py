@@ -61,10 +61,11 @@ A bound above ``sum_r`` (largest latency request r can have) proves that no plac
 when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
 LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
 integer master's: the per-device integer master over every column gets a quarter of the time
-left (:data:`HANDOVER_SHARE` of it when branch-and-price follows), unless the aggregated integer master's proven optimum over the same columns fits the
-devices already or is no better than the incumbent, the improvement ``IMPROVE_SHARE`` of it,
-then branch-and-price the rest but a reserve for the per-device integer master over the
-columns it priced; what that reserve leaves -- all of it where the search added no column --
+left (:data:`HANDOVER_SHARE` of it when branch-and-price follows), unless the aggregated integer
+master's proven optimum over the same columns fits the devices already or is no better than the
+incumbent; then, without branch-and-price, the improvement of the incumbent the rest, else
+branch-and-price the rest but a reserve for the per-device integer master over the columns it
+priced; what that reserve leaves -- all of it where the search added no column --
 goes to :func:`~optdist.milp.decomposition.repair.polish` on the incumbent: request by
 request, then pair moves, every placement a column; where it stops at a local optimum with
 time left and added columns, the per-device integer master over every column gets the rest),
@@ -160,9 +161,6 @@ FLOOR_MAX_S = 30.0
 #: the bound comes mostly from the smoothed point)
 LP_PRICING_SHARE = 0.5
 RC_TOL = 1e-9  # relative: a column enters if its reduced cost is below -RC_TOL * cost_unit
-#: share of the time left that the improvement gets at the hand-over when branch-and-price follows
-#: (it found none of the final incumbents in the runs of benchmarks/milp/README.md, branch tight11)
-IMPROVE_SHARE = 0.1
 #: share of the time left that the per-device integer master gets at the hand-over when
 #: branch-and-price follows (a quarter without it): in 12 runs of the tight and coupled LeNet sets
 #: it found no incumbent there while taking 14-16 s of 60 on tau0.6 and 20x10, time the search
@@ -472,11 +470,15 @@ def column_generation(
 
     mean_log: list[dict] = []
 
-    def mean_columns(how: str, pi_lp: np.ndarray) -> None:
+    def mean_columns(how: str, pi_lp: np.ndarray, closed: set[int]) -> None:
         """LP-mean columns (:mod:`optdist.milp.decomposition.mean`) for :data:`MEAN_SHARE` of the
         time left before solves stop starting, shared by the classes whose LP mixes columns
-        (largest first); where a column was added, the per-device integer master over every
-        column, its placement re-scored (``consider``) and improved (``repair``)."""
+        (largest first) and whose request class had no pricing solve close in any round so far
+        (its kind is not in ``closed``: where pricing closes, the LP's columns are exact ones and
+        the integer master and the search do the primal work; on ``lenet-10x10-tight-tau0.8`` the
+        step took 14 s of 60 and found nothing, benchmarks/milp/README.md, branch tight11j);
+        where a column was added, the per-device integer master over every column, its
+        placement re-scored (``consider``) and improved (``repair``)."""
         if not mean_heuristic or admission or stop_requested():
             return
         end = _solves_end(deadline, adapter.stop_lag)
@@ -493,7 +495,7 @@ def column_generation(
         for c in sorted(range(len(sizes)), key=lambda c: -sizes[c]):
             mix = [(float(x[q]), col) for q, col in enumerate(master.columns[:len(x)])
                    if col.cls == c and col.kind == "placement" and x[q] > 1e-9]
-            if mix and max(v for v, _ in mix) < sizes[c] - 1e-6:  # a mix to average
+            if mix and max(v for v, _ in mix) < sizes[c] - 1e-6 and P.kinds[c] not in closed:  # a mix to average
                 targets.append((c, mean_usage(mix)))
         for i, (c, mean) in enumerate(targets):
             budget = (until - time.perf_counter()) / (len(targets) - i)
@@ -702,6 +704,7 @@ def column_generation(
             center, center_value = pi.copy(), lval
         return lval
 
+    pricing_closed: set[int] = set()  # request classes with a pricing solve closed in a round (no LP-mean columns)
     for rnd in range(1, max_rounds + 1):
         if infeasible or time.perf_counter() >= deadline:
             termination = Termination.INFEASIBLE if infeasible else Termination.TIME_LIMIT
@@ -740,6 +743,7 @@ def column_generation(
                 cap = 2 * cap
         elif mispriced:
             alpha = alpha / 2 if alpha > 0.1 else 0.0  # step towards the LP duals (finitely many times)
+        pricing_closed |= {P.kinds[e["class"]] for e in pricing_log if e["closed"]}
         # price-and-branch: the integer master over the columns so far
         left = deadline - time.perf_counter()
         if not infeasible and (len(master.columns) > n_before or rnd == 1):
@@ -773,7 +777,7 @@ def column_generation(
             if better:
                 repair(incumbent.owners, "integer master, improved", 0.05)
             if not phase1:
-                mean_columns(f"round {rnd}", pi_lp)
+                mean_columns(f"round {rnd}", pi_lp, pricing_closed)
         rounds.append({"round": rnd, "elapsed_s": time.perf_counter() - t0,
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                        "bound": best_lb if math.isfinite(best_lb) else None,
@@ -810,8 +814,12 @@ def column_generation(
                     consider(_on_devices(inst, P, master, min(left * share, 120.0) if math.isfinite(left) else 120.0,
                                          max(mip_gap / 10, 1e-6), threads, seed), "integer master on devices")
                 spent["integer master on devices"] += time.perf_counter() - started
-                if incumbent is not None:
-                    repair(incumbent.owners, "improved", IMPROVE_SHARE if branching else 1.0)
+                # the improvement only where no search follows: before one (a tenth of the time
+                # left, tight11) it found no incumbent in any run of the tight and coupled LeNet
+                # sets, and took 2-3 s of the search's on tau0.8 (benchmarks/milp/README.md,
+                # branch tight11j); the polish after the search improves the incumbent
+                if incumbent is not None and not (branching and not admission):
+                    repair(incumbent.owners, "improved", 1.0)
                 g = gap(inc_obj if math.isfinite(inc_obj) else None, best_lb)
                 left = deadline - time.perf_counter()
                 if branching and not admission and (g is None or g > mip_gap) and left > 0 and not stop_requested():
@@ -828,8 +836,10 @@ def column_generation(
                     offer(bound=best_lb)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
                     spent["branch-and-price"] += time.perf_counter() - started
-                    if len(master.columns) > n_cols and gap(inc_obj if math.isfinite(inc_obj) else None,
-                                                              best_lb) not in (None, 0.0):
+                    # not once the gap is within mip_gap (tau0.6: proven at ~40 s, then 16 s of it
+                    # with a gap of 1.7e-7; benchmarks/milp/README.md, branch tight11j)
+                    if len(master.columns) > n_cols and (gap(inc_obj if math.isfinite(inc_obj) else None,
+                                                             best_lb) or 0.0) > mip_gap:
                         left = deadline - time.perf_counter()
                         consider(_on_devices(inst, P, master, max(left, 0.5) if math.isfinite(left) else 60.0,
                                              max(mip_gap / 10, 1e-6), threads, seed),
@@ -933,7 +943,8 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
                    lim.upper, lim.value) for lim in part.limits]
         # a >= limit on bandwidth: first without the exact halves of the bytes (a relaxation, far
         # easier: tau0.8's first child closes in 8-12 s, not 29 s 0.8 % short), with them only
-        # where its placement misses the limit in truth (PricingModel.set_limits)
+        # where its placement misses the limit in truth; under <= limits only, with them at once
+        # (exact, a tighter LP: its sibling 4 s, not 25 s; PricingModel.set_limits)
         lower_bytes = any(res == "bandwidth" and not upper for _n, res, upper, _v in limits)
         if not pm.set_limits(limits, exact_bytes=not lower_bytes):
             pm.set_limits([])
@@ -970,7 +981,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
                 if not lower_bytes or part.admits(col) or time.perf_counter() >= end:
                     break
                 lower_bytes = False  # its bytes met the limit in the model only: again with the exact halves
-                pm.set_limits(limits)
+                pm.set_limits(limits, exact_bytes=True)
         finally:
             pm.set_limits([])
             pm.set_count_prices([])
