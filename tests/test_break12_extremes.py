@@ -1,0 +1,44 @@
+"""Instances at the edges of the valid ranges (instances/schema.json) solve to the same optimum
+on every path, found by fuzzing micro instances against brute force (tests/test_milp_objectives.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optdist.instance import parse
+from optdist.milp.decomposition.bounds import base_bounds
+from optdist.result import Termination
+from optdist.solve import solve
+
+
+def _doc(**dev0) -> dict:
+    """micro (no privacy limit) on a fast device ``d0`` and a slow-radio device ``d1``."""
+    return {
+        "format": "optdist-instance/1", "name": "edge", "tau": 0.95, "period_s": 1000.0,
+        "privacy": {"micro": None},
+        "devices": [{"id": "d0", "type": "stm32h7", "mults_per_s": 1e16, **dev0},
+                    {"id": "d1", "type": "nexus", "rate": 1, "memory": 500}],
+        "sources": [{"id": "cam", "type": "rpi3", "rate": 1e12}],
+        "requests": [{"id": "r0", "source": "cam", "cnn": "micro"}],
+    }
+
+
+def test_a_huge_compute_capacity_bounds_no_layer_to_zero_segments():
+    """1e22 multiplications per period / 432 per segment overflows int64: it must read as 'no limit'."""
+    inst = parse(_doc(compute_capacity=1e22), "edge")
+    nodes, ub = base_bounds(inst, 0)
+    for k, la in enumerate(inst.profile(0).layers):
+        if not inst.limit(0).on_source[k]:
+            d0 = int(np.flatnonzero(nodes[k] == 0)[0])
+            assert ub[k][d0] == la.segments, (la.name, ub[k])
+
+
+def test_the_decomposition_finds_the_optimum_with_a_huge_compute_capacity():
+    inst = parse(_doc(compute_capacity=1e22), "edge")
+    tight = solve(inst, formulation="tight", mip_gap=0.0, threads=1)
+    dec = solve(inst, formulation="decomposed", mip_gap=0.0, threads=1)
+    assert tight.termination is dec.termination is Termination.OPTIMAL
+    assert dec.evaluation.feasible
+    assert abs(dec.objective - tight.objective) <= 1e-6 * tight.objective, (dec.objective, tight.objective)
+    assert dec.bound <= tight.objective * (1 + 1e-6)
