@@ -5,6 +5,7 @@ on every path, found by fuzzing micro instances against brute force (tests/test_
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from optdist.instance import parse
 from optdist.milp.decomposition.bounds import base_bounds
@@ -42,3 +43,32 @@ def test_the_decomposition_finds_the_optimum_with_a_huge_compute_capacity():
     assert dec.evaluation.feasible
     assert abs(dec.objective - tight.objective) <= 1e-6 * tight.objective, (dec.objective, tight.objective)
     assert dec.bound <= tight.objective * (1 + 1e-6)
+
+
+def _two_requests_that_cannot_both_fit() -> dict:
+    """conv2 of micro needs a device; d1 holds none of its weights (memory 1 B) and d0 computes
+    one request's conv2 (864 of 1,300 multiplications) but not two (1,728): infeasible only jointly."""
+    return {
+        "format": "optdist-instance/1", "name": "jointly-infeasible", "tau": 1.0, "period_s": 1000.0,
+        "privacy": {"micro": None},
+        "devices": [{"id": "d0", "type": "nexus", "rate": 1, "compute_capacity": 1300},
+                    {"id": "d1", "type": "stm32h7", "memory": 1, "compute_capacity": 500}],
+        "sources": [{"id": "cam", "type": "nexus"}],
+        "requests": [{"id": f"r{j}", "source": "cam", "cnn": "micro"} for j in range(2)],
+        "objective": {"shared_weight": 1e-9},
+    }
+
+
+def test_the_tight_model_proves_joint_infeasibility():
+    inst = parse(_two_requests_that_cannot_both_fit(), "jointly-infeasible")
+    assert solve(inst, formulation="tight", threads=1).termination is Termination.INFEASIBLE
+
+
+@pytest.mark.xfail(strict=True, reason="colgen.py: round 1's LP master still uses its artificial columns (value "
+                   "951400), pricing closed, no column added, no incumbent: it ends no_solution in 2.4 s where the "
+                   "tight model proves infeasible in 0.03 s (break12 report)")
+def test_the_default_path_proves_joint_infeasibility():
+    inst = parse(_two_requests_that_cannot_both_fit(), "jointly-infeasible")
+    res = solve(inst, threads=1)
+    assert res.extra.get("formulation_chosen", res.formulation) is not None
+    assert res.termination is Termination.INFEASIBLE
