@@ -468,7 +468,7 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     from optdist.evaluate import evaluate
     from optdist.instance import load_instance, referenced_files
     from optdist.milp import build
-    from optdist.milp.export import formulation_of, load_solution, read_solution
+    from optdist.milp.export import formulation_of, instance_of, load_solution, read_solution
 
     if args.out:
         check_out_path(args.out, [args.instance, *referenced_files(args.instance), args.model_file, args.solution])
@@ -476,6 +476,10 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     formulation = args.formulation or formulation_of(args.model_file)
     if formulation is None:
         raise ValueError(f"{args.model_file}: cannot tell the formulation from its header; pass --formulation")
+    exported_from = instance_of(args.model_file)
+    if exported_from is not None and exported_from != inst.name:  # same names, maybe another problem
+        log.warning("%s: exported from instance %r, not %r; the model objective printed is the "
+                    "solver's value for that instance", args.model_file, exported_from, inst.name)
     b = build(inst, formulation)
     values = read_solution(args.solution, args.format)
     unknown = load_solution(b, values, args.model_file.suffix.lstrip(".").lower() or "lp")
