@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
     p.add_argument("--time-limit", type=float, metavar="S",
                    help="seconds; --method milp: from the process start to its exit; the incumbent is kept")
-    p.add_argument("--gap", type=float, metavar="G", help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g})")
+    p.add_argument("--gap", "--mip-gap", type=float, metavar="G",
+                   help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g}; --mip-gap: the same)")
     p.add_argument("--threads", type=int, metavar="N")
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy) , an assignment .json or a result .json of `optdist solve --out`")
