@@ -86,7 +86,7 @@ def _parse_counts(text: str, what: str) -> dict[str, int]:
         k, sep, v = part.partition("=")
         k = k.strip()
         if not sep or not k:
-            raise ValueError(f"--{what}: {part!r} is not NAME=COUNT (e.g. rpi3=10)")
+            raise ValueError(f"--{what}: {part!r} is not NAME=COUNT (e.g. {'lenet' if what == 'requests' else 'rpi3'}=10)")
         try:
             n = int(v)
         except ValueError:
@@ -321,6 +321,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from optdist.generate import generate
     from optdist.instance import parse
 
+    if args.seed < 0:  # numpy's own words name no flag
+        raise ValueError(f"--seed {args.seed} is out of range (fix: give an integer >= 0)")
     if args.out:
         check_output_file(args.out)
     where = (args.out.parent if args.out else Path(".")).resolve()
