@@ -199,7 +199,15 @@ def _warm_start(args: argparse.Namespace):
         from optdist.commands.core import load_placement
         from optdist.instance import load_instance
 
-        return load_placement(load_instance(args.instance), Path(args.warm_start))
+        from optdist.evaluate import evaluate
+
+        inst = load_instance(args.instance)
+        asg = load_placement(inst, Path(args.warm_start))
+        bad = evaluate(inst, asg).violations
+        if bad:  # still passed on: the solvers and the decomposition decide what to do with it
+            log.warning("--warm-start %s breaks %d constraint(s): %s%s; a solver may discard it", args.warm_start,
+                        len(bad), f"[{bad[0].constraint}] {bad[0].message}", "" if len(bad) == 1 else ", ...")
+        return asg
     return args.warm_start
 
 
@@ -336,7 +344,8 @@ class _Stopper:
             why = (f"--time-limit {args.time_limit:g} was spent before the solve could start (start-up and loading "
                    f"took {self.spent:.2f} s, the exit reserve {exit_reserve(args.time_limit):.2g} s; fix: a larger "
                    "--time-limit)")
-        res = finalize(self.inst, SolveResult(self.inst.name, args.method, Termination.TIME_LIMIT, objective=objective,
+        term = Termination.TIME_LIMIT if asg is not None else Termination.NO_SOLUTION  # as every other path says it
+        res = finalize(self.inst, SolveResult(self.inst.name, args.method, term, objective=objective,
                                               bound=bound, wall_time=time.perf_counter() - self.started,
                                               solver=args.solver, formulation=args.formulation,
                                               assignment=asg, extra={"stopped": why,
