@@ -72,3 +72,43 @@ def test_the_default_path_proves_joint_infeasibility():
     res = solve(inst, threads=1)
     assert res.extra.get("formulation_chosen", res.formulation) is not None
     assert res.termination is Termination.INFEASIBLE
+
+
+def _far_apart_speeds() -> dict:
+    """One device 1e12 times faster than another (both in the schema's range): the ``tight``
+    model's speed tangent at the slow device's speed weighs the fast one by 8.6e16, which HiGHS
+    refuses (|a| > 1e15), dropping every row: it then called the empty model optimal at 0."""
+    return {
+        "format": "optdist-instance/1", "name": "far-apart", "tau": 1.0, "period_s": 0.001,
+        "privacy": {"micro": "synthetic"},
+        "devices": [{"id": "d0", "type": "stm32h7", "mults_per_s": 1e16, "rate": 1},
+                    {"id": "d1", "type": "stm32h7", "mults_per_s": 1e4, "compute_capacity": 900},
+                    {"id": "d2", "type": "stm32h7", "memory": 100, "bandwidth_capacity": 100}],
+        "sources": [{"id": "cam", "type": "rpi3", "mults_per_s": 1e16}],
+        "requests": [{"id": "r0", "source": "cam", "cnn": "micro"}],
+        "objective": {"uplink": "serial", "admission": True},
+    }
+
+
+def test_speed_cuts_keep_their_coefficients_in_range():
+    from optdist.milp import build
+    from optdist.milp.tight import CUT_COEF_MAX, speed_cuts
+
+    inst = parse(_far_apart_speeds(), "far-apart")
+    b = build(inst, "tight")
+    sec = inst.segment_seconds(0)
+    for (r, k), lines in speed_cuts(b).items():
+        fastest = min(sec[k, j] for j in b.data.active(r, k)) / 1e-6
+        for alpha, beta in lines:
+            assert alpha <= CUT_COEF_MAX and beta / fastest <= CUT_COEF_MAX
+
+
+def test_far_apart_speeds_solve_to_the_brute_force_optimum():
+    from tests.test_milp_objectives import brute_force
+
+    inst = parse(_far_apart_speeds(), "far-apart")
+    best, _ = brute_force(inst)
+    for formulation in ("tight", "decomposed", "compact"):
+        res = solve(inst, formulation=formulation, mip_gap=0.0, threads=1)
+        assert res.evaluation is not None and res.evaluation.feasible, formulation
+        assert abs(res.evaluator_objective - best) <= 1e-6 * best, (formulation, res.evaluator_objective, best)
