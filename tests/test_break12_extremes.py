@@ -112,3 +112,23 @@ def test_far_apart_speeds_solve_to_the_brute_force_optimum():
         res = solve(inst, formulation=formulation, mip_gap=0.0, threads=1)
         assert res.evaluation is not None and res.evaluation.feasible, formulation
         assert abs(res.evaluator_objective - best) <= 1e-6 * best, (formulation, res.evaluator_objective, best)
+
+
+@pytest.mark.xfail(strict=True, raises=RuntimeWarning, reason="floor.py:443 PricingFloor.evaluate: weight * self.time[k - 1] "
+                   "is 0 * inf = nan (self.time holds inf on this instance: d0 computes nothing, d1 holds 1 B), reached from "
+                   "class_bound's floor.evaluate(prices, weight=0.0) (break12 report)")
+def test_a_device_without_compute_gives_no_nan_in_the_pricing_floor():
+    import warnings
+
+    doc = {
+        "format": "optdist-instance/1", "name": "no-compute", "tau": 0.3, "period_s": 0.001,
+        "privacy": {"micro": "synthetic"},
+        "devices": [{"id": "d0", "type": "stm32h7", "compute_capacity": 0, "bandwidth_capacity": 1000},
+                    {"id": "d1", "type": "rpi3", "memory": 1}],
+        "sources": [{"id": "cam", "type": "nexus", "mults_per_s": 1e16}],
+        "requests": [{"id": "r0", "source": "cam", "cnn": "micro"}],
+    }
+    inst = parse(doc, "no-compute")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        solve(inst, formulation="decomposed", mip_gap=0.0, threads=1)
