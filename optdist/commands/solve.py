@@ -16,6 +16,7 @@ from pathlib import Path
 
 from optdist.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
+from optdist.commands.rl import episodes_count
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP, watch_progress
@@ -45,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy) , an assignment .json or a result .json of `optdist solve --out`")
     p.add_argument("--policy", type=Path, metavar="P", help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
-    p.add_argument("--episodes", type=int, metavar="N", help="rl without --policy: training episodes (default: the preset's)")
+    p.add_argument("--episodes", type=episodes_count, metavar="N",
+                   help="rl without --policy: training episodes (default: the preset's)")
     p.add_argument("--out", type=Path, help="write the full result (JSON, with the assignment) here")
     p.add_argument("--requests", type=int, default=10, metavar="N", help="show the breakdown of this many requests")
     p.add_argument("--solver-option", action="append", default=[], metavar="KEY=VALUE",
