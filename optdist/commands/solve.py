@@ -429,10 +429,19 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print(diagnose(inst, solve=False).report())
     if res.evaluation is None:
         print("no solution")
-        for key in ("stopped", "reason", "infeasible_by_checks"):  # why (also in the --out file's extra)
-            why = res.extra.get(key)
-            if why:
-                log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
+        reasons = [res.extra.get(key) for key in ("stopped", "reason", "infeasible_by_checks")]
+        for why in filter(None, reasons):  # why (also in the --out file's extra)
+            log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
+        limit = res.options.get("time_limit")
+        if res.termination == "no_solution" and not any(reasons):
+            if limit is not None and res.wall_time >= 0.8 * limit:  # the clock, most likely
+                log.warning("no solution: the solve's time limit (%.3g s; from the CLI, its --time-limit less "
+                            "start-up and an exit reserve) ran out before a placement was found (fix: a larger "
+                            "--time-limit, or --warm-start greedy)", limit)
+            else:  # ended by itself, neither placed nor proven impossible
+                log.warning("no solution: the search ended without a placement and without proving that none "
+                            "exists (fix: `optdist diagnose %s` says why; `--formulation tight` may prove it "
+                            "infeasible)", args.instance)
     else:
         print("\n# evaluator")
         print_evaluation(inst, res.evaluation, args.requests)
