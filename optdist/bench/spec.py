@@ -40,7 +40,8 @@ from typing import Any
 
 from optdist.jsonfile import MiB, read_json
 
-FIGURES = ("tau", "greedy-rl", "devices", "mix", "optimum-rl", "scaling")
+#: the names of optdist.bench.figures.FIGURES (not imported here: it loads matplotlib; a test keeps them equal)
+FIGURES = ("tau", "greedy-rl", "devices", "mix", "optimum-rl", "scaling", "convergence")
 
 
 @dataclass(frozen=True)
