@@ -79,6 +79,8 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
     if len(raw) > max_bytes:
         raise fail("(file)", f"larger than the {limit} limit for {_a(what)} file",
                    f"check that it is the right file; {_a(what)} file is far smaller (split the work into several files)")
+    if not raw.removeprefix(b"\xef\xbb\xbf").strip():  # not "Expecting value" at line 1
+        raise fail("(file)", "empty", f"put {_a(what)} document in it, a JSON object {{...}}")
     marked: list[_Object] = []
     try:
         doc = json.loads(raw, object_pairs_hook=lambda pairs: _Object.from_pairs(pairs, marked))

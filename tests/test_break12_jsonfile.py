@@ -26,3 +26,11 @@ def test_an_article_fits_the_word(tmp_path):
     deep.write_text("[" * 100000 + "]" * 100000)
     with pytest.raises(InstanceError, match="an instance file nests a few levels only"):
         load_instance(deep)
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n", b"\xef\xbb\xbf"])
+def test_an_empty_file_is_called_empty(tmp_path, content):
+    f = tmp_path / "i.json"
+    f.write_bytes(content)
+    with pytest.raises(InstanceError, match=r"\(file\): empty \(fix: put an instance document in it"):
+        load_instance(f)
