@@ -90,11 +90,15 @@ class Assignment:
         the counts say.
         """
 
+        made_for = ""  # the instance the assignment names, where it is another: said in every fix
+
         def fail(path: str, message: str, fix: str) -> AssignmentError:
-            return AssignmentError(where, [Problem(path, message, fix)])
+            return AssignmentError(where, [Problem(path, message, fix + made_for)])
 
         if not isinstance(data, dict):
             raise fail("(document)", "the assignment must be a JSON object", "write it with `optdist solve --out` or Assignment.save")
+        if other := made_for_other(data, inst):
+            made_for = f"; the assignment was {other}"
         if data.get("format") != FORMAT:
             raise fail("format", f"is {data.get('format')!r}, expected {FORMAT!r}", f"set \"format\": \"{FORMAT}\"")
         reqs = data.get("requests")
@@ -138,6 +142,15 @@ class Assignment:
     def load(cls, inst: Instance, path: str | Path) -> Assignment:
         """Read an assignment file (at most :data:`MAX_BYTES`); raises :class:`AssignmentError` or FileNotFoundError."""
         return cls.from_json(inst, read_json(path, MAX_BYTES, AssignmentError, "assignment"), str(path))
+
+
+def made_for_other(data: dict, inst: Instance) -> str | None:
+    """``"made for instance 'A', not 'B'"`` when an assignment document names an instance other
+    than ``inst`` (its ``instance`` field, written by :meth:`Assignment.to_json`), else None."""
+    name = data.get("instance")
+    if isinstance(name, str) and name != inst.name:
+        return f"made for instance {name!r}, not {inst.name!r}"
+    return None
 
 
 class AssignmentError(DocumentError):

@@ -48,6 +48,11 @@ class DocumentError(ValueError):
         super().__init__(f"{source}: {len(problems)} problem(s) in the {self.kind}:\n{lines}")
 
 
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: ``an instance``, ``a profile``."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = DocumentError, what: str = "JSON") -> Any:
     """The decoded JSON of ``path``, a regular file of at most ``max_bytes`` bytes.
 
@@ -63,7 +68,7 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
         return error(str(path), [Problem(where, message, fix)])
 
     if not path.is_file():
-        raise fail("(file)", "not a regular file (a directory, device or pipe)", f"give the path of a {what} .json file")
+        raise fail("(file)", "not a regular file (a directory, device or pipe)", f"give the path of {_a(what)} .json file")
     limit = f"{max_bytes / MiB:g} MiB"
     try:
         with path.open("rb") as f:
@@ -72,18 +77,21 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
     except OSError as e:
         raise fail("(file)", f"cannot be read: {e.strerror or e}", "check the path and its permissions") from None
     if len(raw) > max_bytes:
-        raise fail("(file)", f"larger than the {limit} limit for a {what} file",
-                   f"check that it is the right file; a {what} file is far smaller (split the work into several files)")
+        raise fail("(file)", f"larger than the {limit} limit for {_a(what)} file",
+                   f"check that it is the right file; {_a(what)} file is far smaller (split the work into several files)")
+    if not raw.removeprefix(b"\xef\xbb\xbf").strip():  # not "Expecting value" at line 1
+        raise fail("(file)", "empty", f"put {_a(what)} document in it, a JSON object {{...}}")
     marked: list[_Object] = []
     try:
         doc = json.loads(raw, object_pairs_hook=lambda pairs: _Object.from_pairs(pairs, marked))
     except json.JSONDecodeError as e:
         raise fail(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}",
-                   "fix the JSON syntax (a missing comma or quote?)") from None
+                   "remove what follows the end of the JSON document (a second document, or text after its "
+                   "closing bracket?)" if e.msg == "Extra data" else "fix the JSON syntax (a missing comma or quote?)") from None
     except UnicodeDecodeError:
         raise fail("(file)", "not UTF-8 text", f"save the {what} file as UTF-8 JSON") from None
     except RecursionError:
-        raise fail("(document)", "JSON nested too deeply", f"a {what} file nests a few levels only: check the brackets") from None
+        raise fail("(document)", "JSON nested too deeply", f"{_a(what)} file nests a few levels only: check the brackets") from None
     except ValueError as e:  # e.g. an integer of more than 4300 digits
         raise fail("(document)", f"unreadable number: {e}", "write numbers in ordinary notation, e.g. 1e9") from None
     if marked:  # walk the document only to name where the duplicates are

@@ -149,8 +149,10 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     feasible assignment scored LOWER than claimed (a time-limited MILP incumbent whose stage
     times still have slack) reports the evaluator's score as ``objective`` (a valid upper bound;
     the gap can only shrink, so ``optimal`` stays), the claim kept in
-    ``extra['claimed_objective']``; scored HIGHER (a real disagreement, a bug signal) keeps the
-    claim and sets ``extra['warning']`` (as does a score below the proven bound).
+    ``extra['claimed_objective']``; scored HIGHER (a real disagreement, a bug signal) sets
+    ``extra['warning']`` (as does a score below the proven bound) and, for a feasible placement,
+    reports its score too, ``optimal`` only where the bound still closes the gap on it
+    (:func:`_score_above_claim`).
     """
     inst = res.scored_on or inst
     if res.assignment is not None:
@@ -173,4 +175,26 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
                 res.extra["warning"] = (
                     f"method claims objective {res.objective:.9g} but the evaluator scores {ev_obj:.9g}"
                 )
+                if res.evaluation.feasible:
+                    _score_above_claim(res, ev_obj)
     return res
+
+
+def _score_above_claim(res: SolveResult, ev_obj: float) -> None:
+    """A feasible placement scored HIGHER than the method claimed (e.g. SCIP on ``compact`` with
+    admission control: a makespan variable below the placement's makespan, big-M rows within its
+    tolerances): the objective becomes the placement's score (the claim is kept in
+    ``extra['claimed_objective']``), and ``optimal`` stands only if the proven bound closes the
+    requested gap (``options['mip_gap']``, at least :data:`AGREE_RTOL`) on that score."""
+    res.extra["claimed_objective"] = res.objective
+    res.objective = ev_obj
+    if res.termination is not Termination.OPTIMAL:
+        return
+    allowed = max(float(res.options.get("mip_gap") or 0.0), AGREE_RTOL)
+    g = gap(ev_obj, res.bound)
+    if g is not None and g <= allowed * (1 + 1e-6):
+        return
+    res.termination = Termination.FEASIBLE
+    res.extra["optimality_unproven"] = (
+        f"the method said optimal, but on the placement's own score {ev_obj:.9g} its bound "
+        + ("is unknown" if g is None else f"{res.bound:.9g} leaves a gap of {g:.3g} > the requested {allowed:.3g}"))

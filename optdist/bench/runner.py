@@ -308,6 +308,42 @@ class SweepReport:
     damaged: list[Path] = field(default_factory=list)
 
 
+class SweepBusy(ValueError):
+    """Another sweep holds the records folder's lock (:func:`sweep_lock`)."""
+
+
+LOCK_NAME = ".sweep.lock"
+
+
+@contextmanager
+def sweep_lock(out: str | Path) -> Iterator[None]:
+    """Hold ``OUT/.sweep.lock`` (``flock``, exclusive, released by the kernel when the process
+    ends, even by SIGKILL, so a killed sweep never blocks its resume) for the block; raises
+    :class:`SweepBusy` naming the holder's pid if another sweep holds it. Two sweeps into one
+    folder would run every run twice, each at half the CPU, and record times measured against
+    each other. Without ``fcntl`` (not POSIX) no lock is taken."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise SweepBusy(f"{out}: another `optdist bench` (pid {holder}) is writing these records "
+                            "(fix: wait for it to finish, then run again to resume, or give another --out)") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def run_sweep(
     spec: BenchSpec,
     out: str | Path | None = None,
@@ -323,10 +359,18 @@ def run_sweep(
 
     ``allow_external`` lets the spec name methods from outside optdist (``module:function``);
     without it they raise ValueError before anything runs. Raises :class:`SweepInterrupted`
-    on SIGINT/SIGTERM (finished runs keep their records; run again to resume).
+    on SIGINT/SIGTERM (finished runs keep their records; run again to resume), and
+    :class:`SweepBusy` while another sweep writes into ``out`` (:func:`sweep_lock`).
     """
     out = Path(out or spec.out)
     dirs = spec.external_methods(allow_external)
+    with sweep_lock(out):
+        return _run_sweep(spec, out, dirs, workers, scheduler, retry_errors, progress, on_record)
+
+
+def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, scheduler: str | None,
+               retry_errors: bool, progress: bool, on_record: Callable[[dict], None] | None) -> SweepReport:
+    """:func:`run_sweep`'s body, with the folder's lock held."""
     runs = spec.runs()
     todo, damaged = pending(out, runs, retry_errors)
     atomic_write_json(out / "spec.json", spec.to_json())

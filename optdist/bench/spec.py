@@ -28,6 +28,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import math
 import os
 import re
 import sys
@@ -39,7 +40,8 @@ from typing import Any
 
 from optdist.jsonfile import MiB, read_json
 
-FIGURES = ("tau", "greedy-rl", "devices", "mix", "optimum-rl", "scaling")
+#: the names of optdist.bench.figures.FIGURES (not imported here: it loads matplotlib; a test keeps them equal)
+FIGURES = ("tau", "greedy-rl", "devices", "mix", "optimum-rl", "scaling", "convergence")
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,40 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
                 ":" not in method and method not in _registry()):
             raise ValueError(f"{where}: methods: unknown method {method!r} (fix: choose from {sorted(_registry())}, "
                              "or name a function as 'module:function')")
+    _check_axes(doc, where)
     return BenchSpec(**doc)
+
+
+def _check_axes(doc: dict, where: str) -> None:
+    """Solvers, formulations, limits, seeds and generic options, as ``optdist solve`` checks them
+    (:func:`optdist.solvers.base.check_options`), so that a typo stops the sweep before its first
+    run; solver names only where a registered method takes them (an external method's are its own).
+    Whether a named solver is installed is the worker's question (a Dask worker may have it)."""
+    from optdist.milp.solve import SOLVE_FORMULATIONS
+    from optdist.solvers import get_solver
+    from optdist.solvers.base import GENERIC_OPTIONS, OPTION_RANGES, check_options
+
+    registered = [m for m in doc["methods"] if ":" not in m and m in doc.get("solver_methods", ("milp",))]
+    if registered:
+        for name in doc.get("solvers", ()):
+            try:
+                get_solver(str(name))
+            except (ValueError, OSError) as e:
+                raise ValueError(f"{where}: solvers: {e}") from None
+        for form in doc.get("formulations", ()):
+            if form not in SOLVE_FORMULATIONS:
+                raise ValueError(f"{where}: formulations: unknown formulation {form!r} "
+                                 f"(fix: choose from {list(SOLVE_FORMULATIONS)})")
+    check_options({k: doc.get(k) for k in ("time_limit", "threads")}, where)
+    wall = doc.get("wall_limit")
+    if wall is not None and not (isinstance(wall, int | float) and not isinstance(wall, bool)
+                                 and math.isfinite(wall) and wall > 0):
+        raise ValueError(f"{where}: wall_limit = {wall!r} is out of range (fix: give {OPTION_RANGES['time_limit']})")
+    for seed in doc.get("seeds", ()):
+        check_options({"seed": seed}, f"{where}: seeds")
+    options = doc.get("options", {})
+    if isinstance(options, dict):
+        check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"{where}: options")
 
 
 def load_spec(path: str | Path) -> BenchSpec:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
 
 from optdist.io import atomic_write_json, check_not_an_input, check_output_file
+
+log = logging.getLogger("optdist")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,7 +86,7 @@ def _parse_counts(text: str, what: str) -> dict[str, int]:
         k, sep, v = part.partition("=")
         k = k.strip()
         if not sep or not k:
-            raise ValueError(f"--{what}: {part!r} is not NAME=COUNT (e.g. rpi3=10)")
+            raise ValueError(f"--{what}: {part!r} is not NAME=COUNT (e.g. {'lenet' if what == 'requests' else 'rpi3'}=10)")
         try:
             n = int(v)
         except ValueError:
@@ -318,6 +321,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from optdist.generate import generate
     from optdist.instance import parse
 
+    if args.seed < 0:  # numpy's own words name no flag
+        raise ValueError(f"--seed {args.seed} is out of range (fix: give an integer >= 0)")
     if args.out:
         check_output_file(args.out)
     where = (args.out.parent if args.out else Path(".")).resolve()
@@ -381,18 +386,22 @@ def print_evaluation(inst, ev, show_requests: int = 10) -> None:
 def load_placement(inst, path: Path):
     """The assignment in ``path``: an ``optdist-assignment/1`` file, or the ``assignment`` of an
     ``optdist-result/1`` file (what ``optdist solve --out`` writes). ValueError names the file."""
-    from optdist.assignment import MAX_BYTES, Assignment, AssignmentError
+    from optdist.assignment import MAX_BYTES, Assignment, AssignmentError, made_for_other
     from optdist.jsonfile import read_json
 
     # a result file holds the assignment plus its evaluation: allow it twice the assignment's size
     doc = read_json(path, 2 * MAX_BYTES, AssignmentError, "assignment or result")
+    where = str(path)
     if isinstance(doc, dict) and doc.get("format") == "optdist-result/1":
         if doc.get("assignment") is None:
             raise ValueError(f"{path}: this result has no assignment (termination {doc.get('termination')}): nothing to evaluate")
         if not isinstance(doc["assignment"], dict):
             raise ValueError(f"{path}: 'assignment' must be an optdist-assignment/1 object")
-        return Assignment.from_json(inst, doc["assignment"], f"{path}: assignment")
-    return Assignment.from_json(inst, doc, str(path))
+        doc, where = doc["assignment"], f"{path}: assignment"
+    asg = Assignment.from_json(inst, doc, where)
+    if other := made_for_other(doc, inst):  # ids that match are no proof that it is the same problem
+        log.warning("%s: %s; scoring it on %s", path, other, inst.name)
+    return asg
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ def _count(what: str, example: int, top: int):
     return parse
 
 
-_episodes = _count("layer episodes", 2000, MAX_EPISODES)
+episodes_count = _count("layer episodes", 2000, MAX_EPISODES)
 
 
 def _seed(text: str) -> int:
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dqn: the paper's agent (hand-written DQN, default); maskable-ppo: sb3-contrib's MaskablePPO, "
                         "always masked (needs pip install 'optdist[rl-baselines]'; place with --method rl-ppo)")
     p.add_argument("--preset", choices=PRESET_NAMES, help="paper hyper-parameters (Tables 4-5); default: by the instance's CNNs")
-    p.add_argument("--episodes", type=_episodes, metavar="N", help="dqn: layer episodes (default: the preset's)")
+    p.add_argument("--episodes", type=episodes_count, metavar="N", help="dqn: layer episodes (default: the preset's)")
     p.add_argument("--timesteps", type=_count("env steps", 20000, MAX_TIMESTEPS), metavar="N",
                    help="maskable-ppo: env steps, one per segment (default 20000)")
     p.add_argument("--train-freq", type=_count("env steps", 4, 10**6), default=1, metavar="N",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from optdist.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
+from optdist.commands.rl import episodes_count
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.run import DEFAULT_MIP_GAP, watch_progress
@@ -39,12 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
     p.add_argument("--time-limit", type=float, metavar="S",
                    help="seconds; --method milp: from the process start to its exit; the incumbent is kept")
-    p.add_argument("--gap", type=float, metavar="G", help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g})")
+    p.add_argument("--gap", "--mip-gap", type=float, metavar="G",
+                   help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g}; --mip-gap: the same)")
     p.add_argument("--threads", type=int, metavar="N")
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy) , an assignment .json or a result .json of `optdist solve --out`")
     p.add_argument("--policy", type=Path, metavar="P", help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
-    p.add_argument("--episodes", type=int, metavar="N", help="rl without --policy: training episodes (default: the preset's)")
+    p.add_argument("--episodes", type=episodes_count, metavar="N",
+                   help="rl without --policy: training episodes (default: the preset's)")
     p.add_argument("--out", type=Path, help="write the full result (JSON, with the assignment) here")
     p.add_argument("--requests", type=int, default=10, metavar="N", help="show the breakdown of this many requests")
     p.add_argument("--solver-option", action="append", default=[], metavar="KEY=VALUE",
@@ -198,7 +201,15 @@ def _warm_start(args: argparse.Namespace):
         from optdist.commands.core import load_placement
         from optdist.instance import load_instance
 
-        return load_placement(load_instance(args.instance), Path(args.warm_start))
+        from optdist.evaluate import evaluate
+
+        inst = load_instance(args.instance)
+        asg = load_placement(inst, Path(args.warm_start))
+        bad = evaluate(inst, asg).violations
+        if bad:  # still passed on: the solvers and the decomposition decide what to do with it
+            log.warning("--warm-start %s breaks %d constraint(s): %s%s; a solver may discard it", args.warm_start,
+                        len(bad), f"[{bad[0].constraint}] {bad[0].message}", "" if len(bad) == 1 else ", ...")
+        return asg
     return args.warm_start
 
 
@@ -335,7 +346,8 @@ class _Stopper:
             why = (f"--time-limit {args.time_limit:g} was spent before the solve could start (start-up and loading "
                    f"took {self.spent:.2f} s, the exit reserve {exit_reserve(args.time_limit):.2g} s; fix: a larger "
                    "--time-limit)")
-        res = finalize(self.inst, SolveResult(self.inst.name, args.method, Termination.TIME_LIMIT, objective=objective,
+        term = Termination.TIME_LIMIT if asg is not None else Termination.NO_SOLUTION  # as every other path says it
+        res = finalize(self.inst, SolveResult(self.inst.name, args.method, term, objective=objective,
                                               bound=bound, wall_time=time.perf_counter() - self.started,
                                               solver=args.solver, formulation=args.formulation,
                                               assignment=asg, extra={"stopped": why,
@@ -417,10 +429,19 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print(diagnose(inst, solve=False).report())
     if res.evaluation is None:
         print("no solution")
-        for key in ("stopped", "reason", "infeasible_by_checks"):  # why (also in the --out file's extra)
-            why = res.extra.get(key)
-            if why:
-                log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
+        reasons = [res.extra.get(key) for key in ("stopped", "reason", "infeasible_by_checks")]
+        for why in filter(None, reasons):  # why (also in the --out file's extra)
+            log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
+        limit = res.options.get("time_limit")
+        if res.termination == "no_solution" and not any(reasons):
+            if limit is not None and res.wall_time >= 0.8 * limit:  # the clock, most likely
+                log.warning("no solution: the solve's time limit (%.3g s; from the CLI, its --time-limit less "
+                            "start-up and an exit reserve) ran out before a placement was found (fix: a larger "
+                            "--time-limit, or --warm-start greedy)", limit)
+            else:  # ended by itself, neither placed nor proven impossible
+                log.warning("no solution: the search ended without a placement and without proving that none "
+                            "exists (fix: `optdist diagnose %s` says why; `--formulation tight` may prove it "
+                            "infeasible)", args.instance)
     else:
         print("\n# evaluator")
         print_evaluation(inst, res.evaluation, args.requests)
@@ -468,7 +489,7 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     from optdist.evaluate import evaluate
     from optdist.instance import load_instance, referenced_files
     from optdist.milp import build
-    from optdist.milp.export import formulation_of, load_solution, read_solution
+    from optdist.milp.export import formulation_of, instance_of, load_solution, read_solution
 
     if args.out:
         check_out_path(args.out, [args.instance, *referenced_files(args.instance), args.model_file, args.solution])
@@ -476,6 +497,10 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     formulation = args.formulation or formulation_of(args.model_file)
     if formulation is None:
         raise ValueError(f"{args.model_file}: cannot tell the formulation from its header; pass --formulation")
+    exported_from = instance_of(args.model_file)
+    if exported_from is not None and exported_from != inst.name:  # same names, maybe another problem
+        log.warning("%s: exported from instance %r, not %r; the model objective printed is the "
+                    "solver's value for that instance", args.model_file, exported_from, inst.name)
     b = build(inst, formulation)
     values = read_solution(args.solution, args.format)
     unknown = load_solution(b, values, args.model_file.suffix.lstrip(".").lower() or "lp")

@@ -41,10 +41,21 @@ def write_model(b: BuiltModel, path: str | Path, fmt: str | None = None) -> Path
 
 def formulation_of(model_file: str | Path) -> str | None:
     """The formulation named in a written model's header (``name='<inst>-<formulation>'``)."""
+    return _header_name(model_file)[1]
+
+
+def instance_of(model_file: str | Path) -> str | None:
+    """The instance name in a written model's header (``name='<inst>-<formulation>'``), or None."""
+    return _header_name(model_file)[0]
+
+
+def _header_name(model_file: str | Path) -> tuple[str | None, str | None]:
+    """``(instance, formulation)`` from the model name :func:`write_model` puts in the header."""
     head = Path(model_file).read_text(errors="replace")[:2000]
     m = re.search(r"(?:model name=|^NAME\s+)'?([^'\s]+)'?", head, re.MULTILINE)
     name = m.group(1) if m else ""
-    return next((f for f in FORMULATIONS if name.endswith(f"-{f}")), None)
+    form = next((f for f in FORMULATIONS if name.endswith(f"-{f}")), None)
+    return (name[: -len(form) - 1] or None, form) if form else (None, None)
 
 
 MAX_SOLUTION_BYTES = 1 << 29  # 512 MiB: a solution file is one short line per column

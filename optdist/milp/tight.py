@@ -365,6 +365,12 @@ def owner_count_cuts(b: BuiltModel, curves: dict | None = None) -> dict[tuple[in
     return out
 
 
+#: the largest coefficient (TIME_UNIT) of a speed tangent (:func:`speed_cuts`): at a small owner
+#: speed next to a node ~1e12 times faster (both in the schema's range) a tangent weighs that node
+#: by 1e16, which HiGHS refuses (|a| > 1e15: it drops every row of the model); left out instead
+CUT_COEF_MAX = 1e9
+
+
 def speed_cuts(b: BuiltModel, max_points: int = 16) -> dict[tuple[int, int], list[tuple[float, float]]]:
     """``(alpha, beta)`` (TIME_UNIT) per multi-segment layer for
     ``T[r,k] >= alpha a_r - beta sum_j y[r,k,j] / c_j`` (``c_j``: TIME_UNIT per segment of layer k
@@ -379,7 +385,8 @@ def speed_cuts(b: BuiltModel, max_points: int = 16) -> dict[tuple[int, int], lis
     ``max_points`` of them. The owner-count cuts (:func:`owner_count_cuts`) price every owner at the
     fastest node's speed; these weigh each participation by its node's speed, so that a
     fractional ``y`` (few owners for the bytes, eq. 6) no longer buys a fast stage (MODEL.md
-    sections 5-7). Empty for layers with a zero-time segment somewhere (no finite bound).
+    sections 5-7). Empty for layers with a zero-time segment somewhere (no finite bound); a
+    tangent with a coefficient above :data:`CUT_COEF_MAX` is left out.
     """
     import itertools
     import math
@@ -407,7 +414,11 @@ def speed_cuts(b: BuiltModel, max_points: int = 16) -> dict[tuple[int, int], lis
             pts = sorted(x for x in pts if x > 0)
             if len(pts) > max_points:
                 pts = [pts[i] for i in np.linspace(0, len(pts) - 1, max_points).round().astype(int)]
-            out[r, k] = [(2 * P / R0 * (1 - 1e-9), P / R0 ** 2 * (1 - 1e-9)) for R0 in dict.fromkeys(pts)]
+            # the fastest node's weight beta / c_min, as alpha, at most CUT_COEF_MAX (a cut is optional)
+            lines = [(2 * P / R0 * (1 - 1e-9), P / R0 ** 2 * (1 - 1e-9)) for R0 in dict.fromkeys(pts)]
+            lines = [(a, beta) for a, beta in lines if max(a, beta / c.min()) <= CUT_COEF_MAX]
+            if lines:
+                out[r, k] = lines
     return out
 
 

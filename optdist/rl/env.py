@@ -195,6 +195,14 @@ class DistPrivacyEnv(gym.Env):
         return self._observe()
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """Place the next segment on device ``action`` (an integer of any numpy type in
+        ``0..D-1``). Raises ValueError for an action outside the action space and RuntimeError
+        after the layer's episode ended (``reset()`` starts the next), both before any change."""
+        if not self.action_space.contains(action):
+            raise ValueError(f"action {action!r} is not in the action space {self.action_space}: "
+                             f"give a device index, an integer in [0, {self.action_space.n})")
+        if not self._started or self._st.done:
+            raise RuntimeError("the layer's episode is over: call reset() to start the next one")
         st, j = self._st, int(action)
         valid = bool(self._mask[j])
         delay = float(st.segment_delay()[j])

@@ -54,10 +54,12 @@ def train(
     ``train_freq``: env steps per gradient step (the paper: 1); none is taken before the replay
     buffer holds a batch. The config records ``env_steps`` and ``gradient_steps`` (0: the network
     kept its initial weights). ``on_episode(i, env, agent)`` runs before episode i > 0 (e.g. to
-    remove devices, Fig. 10).
+    remove devices, Fig. 10). Raises ValueError for ``episodes`` that is not a whole number >= 1.
     """
     torch.set_num_threads(1)
     episodes = preset.episodes if episodes is None else episodes
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:  # 0 or -1 trained nothing
+        raise ValueError(f"episodes = {episodes!r}: give a whole number >= 1 of layer episodes, e.g. 2000")
     unit = preset.latency_unit_s if reward == "paper" else preset.stage_unit_s
     env = DistPrivacyEnv(inst, reward=reward, sigma=preset.sigma, beta=preset.beta, latency_unit_s=unit)
     cfg = DQNConfig(

@@ -54,6 +54,11 @@ class Feature(StrEnum):
     NODES = "nodes"  # reports a branch-and-bound node count
 
 
+class SolverRefused(ValueError):
+    """The solver would not load the model as built (e.g. HiGHS refuses a coefficient above
+    1e15 and drops every row passed with it): the message names the cause and the fix."""
+
+
 class SolverUnavailable(ValueError):
     """The named solver cannot run here; the message says how to install it."""
 

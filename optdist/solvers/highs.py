@@ -24,7 +24,7 @@ import pyomo.environ as pyo
 
 from optdist.io import quiet_native_stdout
 from optdist.result import Termination
-from optdist.solvers.base import ContribSolver, Feature, deadline_left
+from optdist.solvers.base import ContribSolver, Feature, SolverRefused, deadline_left
 
 #: a solve still running this long past its time limit (seconds: max(GRACE_S, GRACE * limit)) is
 #: cancelled; measured overruns on the 10,000-segment DAG models: 14 s on a 146 s limit, 22 s on 26 s
@@ -33,6 +33,22 @@ GRACE, GRACE_S = 0.05, 1.0
 MAX_STOP_LAG = 30.0
 
 OPTIONS_URL = "https://ergo-code.github.io/HiGHS/stable/options/definitions/"
+
+
+def _check_loaded(opt: Any, model: pyo.ConcreteModel) -> None:
+    """Raise :class:`SolverRefused` unless HiGHS holds every row and column Pyomo passed: HiGHS
+    refuses a batch of rows with a coefficient above its ``large_matrix_value`` (1e15) and Pyomo
+    6.10 ignores that status, so the solve would run on a model without those rows (an empty
+    model is 'optimal' at 0)."""
+    h = opt._solver_model
+    rows, cols = len(opt._pyomo_con_to_solver_con_map), len(opt._pyomo_var_to_solver_var_map)
+    if (h.getNumRow(), h.getNumCol()) == (rows, cols):
+        return
+    raise SolverRefused(
+        f"HiGHS refused the model {model.name!r}: it holds {h.getNumRow()} of {rows} rows and {h.getNumCol()} "
+        f"of {cols} columns (a coefficient outside its range, |a| <= 1e+15; --tee shows its message). The "
+        "instance's numbers span too wide a range (e.g. devices whose mults_per_s or rate differ by 1e12, or a "
+        "huge rejection penalty); fix: bring them closer, or try another solver (--solver scip)")
 
 
 class Highs(ContribSolver):
@@ -60,6 +76,7 @@ class Highs(ContribSolver):
         """
         opt.set_instance(model)
         self._highs = opt._solver_model
+        _check_loaded(opt, model)
         if self._stop_requested or self._cancelled_at is not None:  # a signal or the deadline came while loading
             self._highs.cancelSolve()
         return True

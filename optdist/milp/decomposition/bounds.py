@@ -140,7 +140,8 @@ def base_bounds(inst: Instance, r: int, devices: Sequence[int] | None = None,
             u = np.minimum(u, dc)
         for fam, per in (("memory", la.weight_bytes_per_segment), ("compute", la.mults_per_segment)):
             if fam not in relax and per > 0:
-                u = np.minimum(u, np.floor(cap[fam][cand] / per * (1 + 1e-12)).astype(np.int64))
+                # in floats first: 1e22 mults / 9 per segment would overflow int64
+                u = np.minimum(u, np.floor(cap[fam][cand] / per * (1 + 1e-12))).astype(np.int64)
         nodes.append(cand)
         ub.append(np.maximum(u, 0))
     return nodes, ub
