@@ -114,9 +114,6 @@ def test_far_apart_speeds_solve_to_the_brute_force_optimum():
         assert abs(res.evaluator_objective - best) <= 1e-6 * best, (formulation, res.evaluator_objective, best)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning, reason="floor.py:443 PricingFloor.evaluate: weight * self.time[k - 1] "
-                   "is 0 * inf = nan (self.time holds inf on this instance: d0 computes nothing, d1 holds 1 B), reached from "
-                   "class_bound's floor.evaluate(prices, weight=0.0) (break12 report)")
 def test_a_device_without_compute_gives_no_nan_in_the_pricing_floor():
     import warnings
 

@@ -157,7 +157,7 @@ class PricingFloor:
         for k in range(1, self.L):
             if not self.states[k].size:
                 return math.inf, np.zeros((inst.n_nodes, 3))
-            step = cost[:, None] + weight * self.time[k - 1] + p_src_b * self.src_bytes[k - 1] + p_dev_b * self.dev_bytes[k - 1]
+            step = cost[:, None] + _weighted(weight, self.time[k - 1]) + p_src_b * self.src_bytes[k - 1] + p_dev_b * self.dev_bytes[k - 1]
             arg = step.argmin(axis=0)
             fill_cost, fill = self._device_fill(k, pm, pc)
             fills.append(fill)
@@ -203,6 +203,16 @@ class PricingFloor:
             fill[i] = take
             left -= take
         return float(unit @ fill), fill
+
+
+def _weighted(weight: float, seconds: np.ndarray | float) -> np.ndarray:
+    """``weight * seconds`` where an infinite time (a state that cannot occur) stays infinite.
+
+    At ``weight = 0`` (the floor of priced usage alone, as `class_bound` asks) numpy's
+    ``0 * inf`` would be nan, and ``argmin`` picks a nan first.
+    """
+    t = np.asarray(seconds, dtype=float)
+    return np.where(np.isinf(t), t, weight * np.where(np.isinf(t), 0.0, t))
 
 
 def _pair(ed: Edge, a: np.ndarray, b: np.ndarray, P: int, top: np.ndarray, sec_min: float, sec_src: float,
@@ -440,12 +450,12 @@ class TypedFloor:
                 best = move[rows].argmin(axis=0)  # per total of k
                 val = move[rows][best, np.arange(move.shape[1])]
                 on_src = self.totals[k] == 0
-                v = np.where(on_src, math.inf, val[b_idx] + weight * self.time[k - 1][w_kind])
+                v = np.where(on_src, math.inf, val[b_idx] + _weighted(weight, self.time[k - 1][w_kind]))
                 better = v < step
                 step, pick = np.where(better, v, step), np.where(better, live[rows][best][b_idx], pick)
             on_src = np.flatnonzero(self.totals[k] == 0)
             if on_src.size:  # layer k on the source: the wait depends on the sender total
-                v = move[:, b_idx[on_src[0]]] + weight * self.src_time[k - 1][ka]
+                v = move[:, b_idx[on_src[0]]] + _weighted(weight, self.src_time[k - 1][ka])
                 j = int(v.argmin())
                 step[on_src], pick[on_src] = v[j], live[j]
             cost = step + np.where(self.totals[k] == 0, self._base.source_cost(k, pm, pc), layer_cost)
