@@ -64,9 +64,6 @@ def test_the_tight_model_proves_joint_infeasibility():
     assert solve(inst, formulation="tight", threads=1).termination is Termination.INFEASIBLE
 
 
-@pytest.mark.xfail(strict=True, reason="colgen.py: round 1's LP master still uses its artificial columns (value "
-                   "951400), pricing closed, no column added, no incumbent: it ends no_solution in 2.4 s where the "
-                   "tight model proves infeasible in 0.03 s (break12 report)")
 def test_the_default_path_proves_joint_infeasibility():
     inst = parse(_two_requests_that_cannot_both_fit(), "jointly-infeasible")
     res = solve(inst, threads=1)

@@ -56,8 +56,9 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    is cut short, the LP mixes cheap heavy columns with dear light ones, and the column that packs
    lies between them).
 
-A bound above ``sum_r`` (largest latency request r can have) proves that no placement exists
-(objective the latency alone, no admission control): the run ends ``infeasible``. It stops
+A bound above ``sum_r`` (largest latency request r can have), plus, with a weight on shared data,
+that weight times every node's bandwidth capacity, proves that no placement exists (no admission
+control): the run ends ``infeasible``. It stops
 when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
 LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
 integer master's: the per-device integer master over every column gets a quarter of the time
@@ -391,11 +392,14 @@ def column_generation(
     best_lb = certified(float(lower_bound))
     cls_of = {r: c for c, m in enumerate(P.members) for r in m}
     latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
+    # what any placement can cost: every request at its latency cap, and with a weight on shared
+    # data at most every node's bandwidth capacity sent (MODEL.md section 8; (10d) holds)
+    cost_cap = latency_cap + inst.objective.shared_weight * float(np.sum(inst.bandwidth_capacity))
 
     def above_every_placement() -> bool:
-        """True if the certified bound exceeds what any placement can cost (every request at its
-        latency cap, no rejection): then none exists."""
-        return not admission and not inst.objective.shared_weight and best_lb > latency_cap * (1 + 1e-9)
+        """True if the certified bound exceeds what any placement can cost (``cost_cap``, no
+        rejection): then none exists."""
+        return not admission and best_lb > cost_cap * (1 + 1e-9)
 
     found: list[dict] = []  # each new incumbent: when, its objective, what found it
     spent: dict[str, float] = defaultdict(float)  # seconds per step outside pricing (extra["seconds"])
