@@ -36,7 +36,9 @@ pattern alone on the fastest devices with its device roles renamed within each g
 role to the device that stays least full (:func:`rename_roles`: identical devices, so the same
 latency), or where that overflows a device, on the least-loaded devices without the
 overflowing ones (:func:`place_pattern`, the repair) (:func:`placer_by_renaming`,
-:func:`construct.place_in_windows`). The evaluator re-scores the whole placement and the best
+:func:`construct.place_in_windows`); where that misses the mix's plan, the copies of each
+pattern placed alone are relabelled within the groups by an assignment MIP so that they fit
+every device together (:func:`spread_mix`). The evaluator re-scores the whole placement and the best
 over both mixes and every ``phi`` is kept (:func:`fit_by_patterns`).
 
 Not :class:`optdist.milp.decomposition.floor.PricingFloor`'s DP: its stage times and bytes are
@@ -56,7 +58,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacities, capacity_matrix
-from optdist.milp.decomposition.classes import identical_device_groups, request_classes
+from optdist.milp.decomposition.classes import identical_device_groups, request_classes, spread_exact
 from optdist.milp.decomposition.construct import (FILLS, Placer, Profile, choose_widths, greedy_in_window,
                                                    layer_floors, least_loaded, place_in_windows)
 from optdist.milp.decomposition.single import alone
@@ -65,6 +67,12 @@ from optdist.transfers import (RESOURCES, bytes_sent, counts, edges, incoming_wa
 
 #: owner counts tried per layer (with the least the privacy cap allows and the most possible)
 COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128)
+#: the finer grid :func:`optdist.milp.decomposition.construct.placement_by_construction` also
+#: tries: every count up to 24 (one device more or less moves a request's bytes by a few per
+#: cent of a radio, which is what packs where the bandwidth binds: ``cifar-20x20-nexus-rpi3``,
+#: 0.469859 s against 0.474846 with :data:`COUNTS`; on ``mixed-8x6-nexus-rpi3`` the coarse grid
+#: does better, 0.285309 against 0.288983; ``benchmarks/scale/README.md``), then coarser steps
+FINE_COUNTS = (*range(1, 25), 32, 40, 48, 64, 96, 128)
 #: prices (seconds per share of the devices' total capacities) whose patterns are candidates
 PRICES = (0.0, *(10.0 ** (e / 4) for e in range(-8, 25)))
 #: placements of one pattern tried by :func:`place_pattern` before the greedy
@@ -74,11 +82,15 @@ TRIES = 6
 PATTERN_FILLS = (1.0, 0.99, 0.98, *FILLS)
 #: pricing rounds of :func:`master_mix` (each: one LP, one shortest path per class and team)
 ROUNDS = 8
+#: share of the time left, and seconds at most, that :func:`spread_mix` (the relabelling MIP)
+#: may take per mix (a fit it finds takes well under a second on the CIFAR sets; one it does not
+#: find can take all the time it gets)
+SPREAD_SHARE, SPREAD_MAX_S = 1 / 3, 1.5
 
 
-def count_choices(inst: Instance, r: int) -> list[np.ndarray]:
+def count_choices(inst: Instance, r: int, grid: Sequence[int] = COUNTS) -> list[np.ndarray]:
     """Per layer k of request r, the owner counts tried: ``[0]`` on the source (first and last
-    layer, row 10h), else :data:`COUNTS` within ``[ceil(P_k / cap_k), min(P_k, D)]`` plus both
+    layer, row 10h), else ``grid`` (default :data:`COUNTS`) within ``[ceil(P_k / cap_k), min(P_k, D)]`` plus both
     ends (MODEL.md section 6, row 10f). An empty array: no count fits."""
     lim, layers, D = inst.limit(r), inst.profile(r).layers, inst.n_devices
     out = []
@@ -89,7 +101,7 @@ def count_choices(inst: Instance, r: int) -> list[np.ndarray]:
         cap = lim.device_cap[k]
         lo = 1 if cap is None else (math.ceil(la.segments / cap) if cap > 0 else D + 1)
         hi = min(la.segments, D)
-        out.append(np.array(sorted({c for c in (lo, hi, *COUNTS) if lo <= c <= hi}), dtype=np.int64))
+        out.append(np.array(sorted({c for c in (lo, hi, *grid) if lo <= c <= hi}), dtype=np.int64))
     return out
 
 
@@ -107,12 +119,13 @@ class PatternTables:
     of consecutive layers (module docstring), computed once; :meth:`solve_at` is then one
     shortest path per price. A state ``(v, s)`` is an owner count ``s`` on the team ``orders[v]``
     (``s = 0``: the source), so each layer chooses its team as well as its count; ``states[k]``
-    lists layer k's, :data:`COUNTS` within its limits (:func:`count_choices`) on every team.
+    lists layer k's, the counts of ``grid`` (default :data:`COUNTS`) within its limits
+    (:func:`count_choices`) on every team.
 
     Raises ValueError naming the layer when r's network is not a chain.
     """
 
-    def __init__(self, inst: Instance, r: int, orders: Sequence[np.ndarray]) -> None:
+    def __init__(self, inst: Instance, r: int, orders: Sequence[np.ndarray], grid: Sequence[int] = COUNTS) -> None:
         prof = inst.profile(r)
         for k in range(1, prof.n_layers):
             if len(edges(prof)[k]) != 1 or edges(prof)[k][0].u != k - 1:
@@ -122,7 +135,7 @@ class PatternTables:
         sec = inst.segment_seconds(r)  # (L, N)
         self.states: list[list[tuple[int, int]]] = [
             [(0, 0)] if c.tolist() == [0] else [(v, int(n)) for v in range(len(orders)) for n in c]
-            for c in count_choices(inst, r)]
+            for c in count_choices(inst, r, grid)]
         self.first = float(prof.layers[0].segments * sec[0, src])
         groups = identical_device_groups(inst)
         self.n_groups = len(groups)
@@ -202,11 +215,11 @@ def _team_first(order: np.ndarray, group: Sequence[int]) -> np.ndarray:
     return np.concatenate([order[inside], order[~inside]])
 
 
-def pattern_tables(inst: Instance, r: int) -> PatternTables | None:
-    """Request r's :class:`PatternTables` on the teams of :func:`teams`, or None for a network
-    that is not a chain."""
+def pattern_tables(inst: Instance, r: int, grid: Sequence[int] = COUNTS) -> PatternTables | None:
+    """Request r's :class:`PatternTables` on the teams of :func:`teams` with the owner counts of
+    ``grid``, or None for a network that is not a chain."""
     try:
-        return PatternTables(inst, r, teams(inst))
+        return PatternTables(inst, r, teams(inst), grid)
     except ValueError:
         return None
 
@@ -468,7 +481,42 @@ def mix_windows(classes: list[list[int]], profiles: list, x: list[np.ndarray]) -
             at += int(xc[j])
     return subs, sub_prof, sub_idx
 
-def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] = PATTERN_FILLS) -> Assignment | None:
+def spread_mix(inst: Instance, classes: Sequence[Sequence[int]], profiles: Sequence[Profile],
+               x: Sequence[np.ndarray], *, time_limit: float) -> list[list[np.ndarray]] | None:
+    """Every request of the mix ``x`` (per class, requests per pattern, :func:`mix_windows`
+    order) on its pattern placed alone on the fastest devices (:func:`place_pattern`, full
+    capacities), the copies then relabelled within the groups of identical devices by the
+    assignment MIP of :func:`optdist.milp.decomposition.classes.spread_exact` so that they fit
+    every node together, in ``time_limit`` seconds at most: the owners of every request, or None
+    (a pattern that does not fit alone, or no relabelling found).
+
+    Why: the mix fits each device group's totals (:func:`master_mix`), and a relabelling keeps
+    each request's latency and usage per group (identical devices, MODEL.md sections 5-6), so
+    where a fit exists the placement's objective is the master's plan. The greedy renaming of
+    :func:`placer_by_renaming` (busiest role to the least full device, request by request)
+    misses tight fits: ``cifar-20x20-nexus-rpi3`` at fill 0.99, plan 0.469859 s, placed
+    0.488175 by renaming (the requests it could not fit fall back to narrower placements),
+    0.469859 by this MIP in 0.3 s (``benchmarks/scale/README.md``)."""
+    D = inst.n_devices
+    fastest = least_loaded(inst, np.zeros(D), D)
+    owners: list = [None] * inst.n_requests
+    base: dict[tuple, list[np.ndarray] | None] = {}
+    for reqs, prof, j in zip(*mix_windows(list(map(list, classes)), list(profiles), list(x))):
+        for r in reqs:
+            key = (prof[j][0], int(inst.request_source[r]))
+            if key not in base:
+                base[key] = place_pattern(inst, r, capacities(inst), fastest, prof[j][0])
+            if base[key] is None:
+                return None
+            owners[r] = [a.copy() for a in base[key]]
+    if any(o is None for o in owners):
+        return None
+    fit = spread_exact(inst, owners, time_limit=max(time_limit, 0.05), threads=1)
+    return None if fit is None else fit.owners
+
+
+def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] = PATTERN_FILLS,
+                    grid: Sequence[int] = COUNTS) -> Assignment | None:
     """Every request placed with an owner-count pattern of its class (module docstring) in the
     capacity the earlier ones left, or None.
 
@@ -477,10 +525,13 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
     found): the requests per pattern chosen by the integer master over the patterns, with
     pricing rounds (:func:`master_mix`), and by the scalar price with one-request moves
     (:func:`mix`); each mix then placed request by request, heaviest class first
-    (:func:`placer_by_renaming`, :func:`construct.place_in_windows`); the best placement the
+    (:func:`placer_by_renaming`, :func:`construct.place_in_windows`), and where that placement
+    misses the plan, the mix's copies relabelled by an assignment MIP (:func:`spread_mix`, at
+    most :data:`SPREAD_SHARE` of the time left, :data:`SPREAD_MAX_S` s); the best placement the
     evaluator finds feasible (objective; the first on ties) is returned, so it is never worse
     than the one-request moves alone at the fills tried. ``deadline``: a ``time.perf_counter()``
-    value. Needs the parallel uplink (as :func:`construct.fit_by_windows`).
+    value; ``grid``: the owner counts tried per layer (:func:`count_choices`). Needs the parallel
+    uplink (as :func:`construct.fit_by_windows`).
     """
     if inst.objective.uplink != "parallel" or inst.n_requests == 0 or inst.n_devices == 0:
         return None
@@ -489,7 +540,7 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
     for reqs in classes:
         if time.perf_counter() >= deadline:
             return None
-        tabs = pattern_tables(inst, reqs[0])
+        tabs = pattern_tables(inst, reqs[0], grid)
         if tabs is None:
             return None
         prof, gu = candidates(inst, reqs[0], tabs)
@@ -515,7 +566,8 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
             if x is None:
                 continue
             found = True
-            if sum(float(np.dot([e[1] for e in p], xc)) for p, xc in zip(profiles, x)) >= best_obj * (1 - 1e-12):
+            plan = sum(float(np.dot([e[1] for e in p], xc)) for p, xc in zip(profiles, x))
+            if plan >= best_obj * (1 - 1e-12):
                 worse = worse or label == "master"
                 continue  # its plan (the sum of its columns' costs) is no better than the best placement
             key = tuple((p[j][0], int(xc[j])) for p, xc in zip(profiles, x) for j in np.flatnonzero(xc))
@@ -523,11 +575,22 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
                 continue
             tried.add(key)
             owners = place_in_windows(inst, *mix_windows(classes, profiles, x), deadline, place)
+            got = math.inf
             if owners is not None:
                 asg = Assignment(owners, {"method": "decomposed", "found_by": f"patterns by {label} (fill {fill:g})"})
                 ev = evaluate(inst, asg)
+                got = ev.objective if ev.feasible else math.inf
                 if ev.feasible and ev.objective < best_obj:
                     best, best_obj = asg, ev.objective
+            left = deadline - time.perf_counter()
+            if got > plan * (1 + 1e-9) and left > 0.1:  # the placement misses the plan: the relabelling MIP
+                owners = spread_mix(inst, classes, profiles, x, time_limit=min(SPREAD_SHARE * left, SPREAD_MAX_S))
+                if owners is not None:
+                    asg = Assignment(owners, {"method": "decomposed",
+                                              "found_by": f"patterns by {label}, relabelled (fill {fill:g})"})
+                    ev = evaluate(inst, asg)
+                    if ev.feasible and ev.objective < best_obj:
+                        best, best_obj = asg, ev.objective
         if not found or worse:
             break  # a lower fill only raises the master's plan
     return best
