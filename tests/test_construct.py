@@ -19,7 +19,7 @@ from optdist.milp.decomposition.bounds import capacities, capacity_matrix
 from optdist.milp.decomposition.classes import identical_device_groups, request_classes
 from optdist.milp.decomposition.construct import (choose_widths, fit_by_windows, greedy_in_window, layer_floors,
                                                   place_in_windows, placement_by_construction)
-from optdist.milp.decomposition.patterns import (FINE_COUNTS, PatternTables, candidates, fit_by_patterns,
+from optdist.milp.decomposition.patterns import (FINE_COUNTS, PatternTables, _owners, candidates, fit_by_patterns,
                                                  master_mix, mix, mix_windows, pattern_tables, place_pattern,
                                                  placer_by_renaming, rename_roles, spread_mix, teams)
 from optdist.solve import solve
@@ -89,14 +89,19 @@ def test_patterns_place_every_request_feasibly_where_the_greedy_rejects(path):
     assert evaluate(inst, best).feasible and evaluate(inst, best).objective <= ev.objective * (1 + 1e-12)
 
 
-def test_pattern_tables_are_the_evaluators_stage_times_and_usage():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pattern_tables_are_the_evaluators_stage_times_and_usage(weighted):
     """The DP's costs are exact for the placement it names: sum of T_k(s_{k-1}, s_k) = the
-    evaluator's latency, and the device usage totals agree (MODEL.md sections 4-6)."""
+    evaluator's latency, and the device usage totals agree (MODEL.md sections 4-6); with
+    segments shared by speed too (the placement then names its owners by :func:`_owners`), and
+    those keep every privacy cap (row 10f)."""
     inst = load_instance(COUPLED[1])
     D = inst.n_devices
     orders = teams(inst)
+    speed = np.asarray(inst.mults_per_s, dtype=float)
     for r in {c[0] for c in request_classes(inst)}:
-        tables = PatternTables(inst, r, orders)
+        tables = PatternTables(inst, r, orders, weighted=weighted)
+        lim = inst.limit(r)
         scale = capacity_matrix(inst)[:D].sum(axis=0)
         # the DP's patterns, and one that switches teams at every layer (team 0's least count, the last team's most)
         mixed = tuple(st[0] if k % 2 else st[-1] for k, st in enumerate(tables.states))
@@ -104,11 +109,17 @@ def test_pattern_tables_are_the_evaluators_stage_times_and_usage():
             for pattern in (tables.solve(price, scale, inst.objective.shared_weight), mixed):
                 idx = [st.index(vn) for st, vn in zip(tables.states, pattern)]
                 src = int(inst.request_source[r])
-                own = [np.full(la.segments, src) if n == 0 else orders[v][np.arange(la.segments) % n]
-                       for la, (v, n) in zip(inst.profile(r).layers, pattern)]
+                if weighted:
+                    own = [_owners(la.segments, n, orders[v], src, speed,
+                                   None if lim.on_source[k] or not lim.device_cap[k] else int(lim.device_cap[k]))
+                           for k, (la, (v, n)) in enumerate(zip(inst.profile(r).layers, pattern))]
+                else:
+                    own = [np.full(la.segments, src) if n == 0 else orders[v][np.arange(la.segments) % n]
+                           for la, (v, n) in zip(inst.profile(r).layers, pattern)]
                 owners = [None] * inst.n_requests
                 owners[r] = own
                 ev = evaluate(inst, Assignment(owners))
+                assert not [v for v in ev.violations if v.constraint == "privacy"]
                 dp_time = tables.first + sum(t[a, b] for t, a, b in zip(tables.time, idx, idx[1:]))
                 assert dp_time == pytest.approx(float(ev.latency[r]), rel=1e-12)
                 dp_use = sum(u[a, b] for u, a, b in zip(tables.use, idx, idx[1:]))
@@ -326,3 +337,18 @@ def test_construction_is_never_worse_than_the_coarse_patterns_and_keeps_its_dead
     ev = evaluate(inst, asg)
     assert ev.feasible
     assert ev.objective <= evaluate(inst, coarse).objective * (1 + 1e-12)
+
+
+def test_segments_by_speed_follow_the_speeds_within_the_privacy_cap():
+    """``_owners`` with speeds: equal speeds give round robin (``order[p mod s]``); speeds 2:1
+    give counts 2:1; a cap holds every owner to it; the same P and s give the same sequence."""
+    order = np.array([4, 2, 7])
+    assert _owners(9, 3, order, 0, np.ones(8), None).tolist() == order[np.arange(9) % 3].tolist()
+    speed = np.ones(8)
+    speed[4] = 2.0  # device 4 twice as fast as 2 and 7
+    own = _owners(12, 3, order, 0, speed, None)
+    assert np.bincount(own, minlength=8)[[4, 2, 7]].tolist() == [6, 3, 3]
+    capped = _owners(12, 3, order, 0, speed, 4)
+    assert np.bincount(capped, minlength=8)[[4, 2, 7]].tolist() == [4, 4, 4]
+    assert _owners(12, 3, order, 0, speed, None).tolist() == own.tolist()
+    assert (_owners(5, 0, order, 9, speed, None) == 9).all()  # s = 0: the source

@@ -307,9 +307,10 @@ def window_placement(inst: Instance, *, deadline: float) -> Assignment | None:
 def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment | None:
     """A placement of every request feasible by construction, or None: the best (evaluator
     objective; the first on ties) of owner counts per layer chosen by a priced dynamic programme
-    (:func:`optdist.milp.decomposition.patterns.fit_by_patterns`, a third of the time to
-    ``deadline`` on the counts of :data:`~optdist.milp.decomposition.patterns.COUNTS`, then half
-    the rest on the finer :data:`~optdist.milp.decomposition.patterns.FINE_COUNTS`), windows sized
+    (:func:`optdist.milp.decomposition.patterns.fit_by_patterns`, half of the time to
+    ``deadline`` on the finer counts of :data:`~optdist.milp.decomposition.patterns.FINE_COUNTS`
+    with segments shared by speed, then half the rest on the counts of
+    :data:`~optdist.milp.decomposition.patterns.COUNTS`, round robin), windows sized
     by a capacity price (:func:`fit_by_windows`, half the rest) and
     equal shares of the devices (:func:`window_placement`, the rest), or where all give none
     (the greedy fits in no share: it spreads each layer over every device and the bandwidth
@@ -324,7 +325,7 @@ def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment 
     from optdist.milp.decomposition.patterns import FINE_COUNTS, fit_by_patterns
 
     best, best_obj = None, float("inf")
-    for make, share in ((fit_by_patterns, 1 / 3), (partial(fit_by_patterns, grid=FINE_COUNTS), 1 / 2),
+    for make, share in ((partial(fit_by_patterns, grid=FINE_COUNTS, weighted=True), 1 / 2), (fit_by_patterns, 1 / 2),
                         (fit_by_windows, 1 / 2), (window_placement, 1.0)):
         now = time.perf_counter()
         asg = make(inst, deadline=now + (deadline - now) * share)
