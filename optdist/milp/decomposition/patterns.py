@@ -11,7 +11,8 @@ fully-connected one on few devices, which is what saves radio.
 Maths (MODEL.md sections 4-6; every transfer, stage time and usage from :mod:`optdist.transfers`).
 Each layer k of request r takes a *state* ``(v, s_k)``: ``s_k`` owners on team v (:func:`teams`:
 group v of identical devices first, then the others, fastest first), segment p on
-``order_v[p mod s_k]``, the source when ``s_k = 0``. For the states ``(x, y)`` of layers k-1 and
+``order_v[p mod s_k]`` (or, with segments by speed, to the owners in proportion to their speeds
+within the privacy cap: :func:`_owners`), the source when ``s_k = 0``. For the states ``(x, y)`` of layers k-1 and
 k, its stage time ``T_k(x, y)`` (section 5: compute of the busiest owner plus its wait on the
 edge's bytes, :func:`optdist.transfers.transfer_block`, :func:`~optdist.transfers.incoming_wait`,
 :func:`~optdist.transfers.stage_times`), bytes moved ``O_k(x, y)`` (section 4) and usage
