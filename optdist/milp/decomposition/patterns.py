@@ -80,8 +80,11 @@ PRICES = (0.0, *(10.0 ** (e / 4) for e in range(-8, 25)))
 #: placements of one pattern tried by :func:`place_pattern` before the greedy
 TRIES = 6
 #: shares of each device group's totals the mixes of :func:`fit_by_patterns` may use, tried in
-#: turn: the full totals first (the renamed placement packs them, :func:`placer_by_renaming`)
-PATTERN_FILLS = (1.0, 0.99, 0.98, *FILLS)
+#: turn: the full totals first (the renamed placement packs them, :func:`placer_by_renaming`),
+#: in steps of 0.01 down to 0.94 (whether a mix's copies fit the devices, :func:`spread_mix`,
+#: changes from one fill to the next: ``mixed-8x6-nexus-rpi3`` by speed, 0.96 none, 0.955 and
+#: 0.95 0.2750, 0.94 none; ``benchmarks/scale/README.md``), then coarser
+PATTERN_FILLS = (1.0, 0.99, 0.98, 0.97, 0.96, 0.95, 0.94, *FILLS[1:])
 #: pricing rounds of :func:`master_mix` (each: one LP, one shortest path per class and team)
 ROUNDS = 8
 #: share of the time left, and seconds at most, that :func:`spread_mix` (the relabelling MIP)
