@@ -70,10 +70,10 @@ from optdist.transfers import (RESOURCES, bytes_sent, counts, edges, incoming_wa
 #: owner counts tried per layer (with the least the privacy cap allows and the most possible)
 COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128)
 #: the finer grid :func:`optdist.milp.decomposition.construct.placement_by_construction` also
-#: tries: every count up to 24 (one device more or less moves a request's bytes by a few per
-#: cent of a radio, which is what packs where the bandwidth binds: ``cifar-20x20-nexus-rpi3``,
-#: 0.469859 s against 0.474846 with :data:`COUNTS`; on ``mixed-8x6-nexus-rpi3`` the coarse grid
-#: does better, 0.285309 against 0.288983; ``benchmarks/scale/README.md``), then coarser steps
+#: tries (with segments by speed): every count up to 24 (one device more or less moves a
+#: request's bytes by a few per cent of a radio, which is what packs where the bandwidth binds:
+#: ``cifar-20x20-nexus-rpi3`` round robin, 0.469859 s against 0.474846 with :data:`COUNTS`;
+#: ``benchmarks/scale/pattern_variants.py``, ``benchmarks/scale/README.md``), then coarser steps
 FINE_COUNTS = (*range(1, 25), 32, 40, 48, 64, 96, 128)
 #: prices (seconds per share of the devices' total capacities) whose patterns are candidates
 PRICES = (0.0, *(10.0 ** (e / 4) for e in range(-8, 25)))
@@ -635,7 +635,8 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
             owners = place_in_windows(inst, *mix_windows(classes, profiles, x), deadline, place)
             got = math.inf
             if owners is not None:
-                asg = Assignment(owners, {"method": "decomposed", "found_by": f"patterns by {label}{how} (fill {fill:g})"})
+                asg = Assignment(owners, {"method": "decomposed",
+                                          "found_by": f"patterns by {label}{how} (fill {fill:g})"})
                 ev = evaluate(inst, asg)
                 got = ev.objective if ev.feasible else math.inf
                 if ev.feasible and ev.objective < best_obj:
