@@ -352,3 +352,29 @@ def test_segments_by_speed_follow_the_speeds_within_the_privacy_cap():
     assert np.bincount(capped, minlength=8)[[4, 2, 7]].tolist() == [4, 4, 4]
     assert _owners(12, 3, order, 0, speed, None).tolist() == own.tolist()
     assert (_owners(5, 0, order, 9, speed, None) == 9).all()  # s = 0: the source
+
+
+def test_pattern_variants_script_prints_each_variant_and_refuses_bad_input(capsys, monkeypatch, tmp_path):
+    """benchmarks/scale/pattern_variants.py: one line per variant with the master's plans and the
+    evaluator's objective of the placement (feasible) on lenet-8x4-rpi3, never below its proven
+    optimum; no instance or a missing one: exit 2 with the problem named, no traceback."""
+    import sys
+
+    from tests.conftest import load_script
+
+    mod = load_script("benchmarks/scale/pattern_variants.py")
+    mod.main([COUPLED[0]])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("lenet-8x4-rpi3 |")]
+    assert [ln.split(" | ")[1] for ln in lines] == [name for name, _g, _w in mod.VARIANTS]
+    for ln in lines:
+        assert "plan fill 1 " in ln and "(feasible True)" in ln
+        placed = float(ln.split("placed ")[1].split()[0])
+        assert placed >= OPT_LENET_8X4 * (1 - 1e-9)
+    for argv, text in (([], "no instance given"), (["none.json"], "none.json: instance file not found")):
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr("sys.argv", ["pattern_variants.py", *argv])
+        with pytest.raises(SystemExit) as e:
+            sys.modules["_scale_common"].run_on_instances(mod.main, "pattern_variants.py")
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert text in err and "Traceback" not in err
