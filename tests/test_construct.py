@@ -19,9 +19,9 @@ from optdist.milp.decomposition.bounds import capacities, capacity_matrix
 from optdist.milp.decomposition.classes import identical_device_groups, request_classes
 from optdist.milp.decomposition.construct import (choose_widths, fit_by_windows, greedy_in_window, layer_floors,
                                                   place_in_windows, placement_by_construction)
-from optdist.milp.decomposition.patterns import (PatternTables, candidates, fit_by_patterns, master_mix, mix,
-                                                 mix_windows, pattern_tables, place_pattern, placer_by_renaming,
-                                                 rename_roles, teams)
+from optdist.milp.decomposition.patterns import (FINE_COUNTS, PatternTables, _owners, candidates, fit_by_patterns,
+                                                 master_mix, mix, mix_windows, pattern_tables, place_pattern,
+                                                 placer_by_renaming, rename_roles, spread_mix, teams)
 from optdist.solve import solve
 
 # greedy rejects requests on both; lenet-8x4-rpi3 is proven optimal at 0.0100013628809 s (instances/coupled.solu)
@@ -89,14 +89,19 @@ def test_patterns_place_every_request_feasibly_where_the_greedy_rejects(path):
     assert evaluate(inst, best).feasible and evaluate(inst, best).objective <= ev.objective * (1 + 1e-12)
 
 
-def test_pattern_tables_are_the_evaluators_stage_times_and_usage():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pattern_tables_are_the_evaluators_stage_times_and_usage(weighted):
     """The DP's costs are exact for the placement it names: sum of T_k(s_{k-1}, s_k) = the
-    evaluator's latency, and the device usage totals agree (MODEL.md sections 4-6)."""
+    evaluator's latency, and the device usage totals agree (MODEL.md sections 4-6); with
+    segments shared by speed too (the placement then names its owners by :func:`_owners`), and
+    those keep every privacy cap (row 10f)."""
     inst = load_instance(COUPLED[1])
     D = inst.n_devices
     orders = teams(inst)
+    speed = np.asarray(inst.mults_per_s, dtype=float)
     for r in {c[0] for c in request_classes(inst)}:
-        tables = PatternTables(inst, r, orders)
+        tables = PatternTables(inst, r, orders, weighted=weighted)
+        lim = inst.limit(r)
         scale = capacity_matrix(inst)[:D].sum(axis=0)
         # the DP's patterns, and one that switches teams at every layer (team 0's least count, the last team's most)
         mixed = tuple(st[0] if k % 2 else st[-1] for k, st in enumerate(tables.states))
@@ -104,11 +109,17 @@ def test_pattern_tables_are_the_evaluators_stage_times_and_usage():
             for pattern in (tables.solve(price, scale, inst.objective.shared_weight), mixed):
                 idx = [st.index(vn) for st, vn in zip(tables.states, pattern)]
                 src = int(inst.request_source[r])
-                own = [np.full(la.segments, src) if n == 0 else orders[v][np.arange(la.segments) % n]
-                       for la, (v, n) in zip(inst.profile(r).layers, pattern)]
+                if weighted:
+                    own = [_owners(la.segments, n, orders[v], src, speed,
+                                   None if lim.on_source[k] or not lim.device_cap[k] else int(lim.device_cap[k]))
+                           for k, (la, (v, n)) in enumerate(zip(inst.profile(r).layers, pattern))]
+                else:
+                    own = [np.full(la.segments, src) if n == 0 else orders[v][np.arange(la.segments) % n]
+                           for la, (v, n) in zip(inst.profile(r).layers, pattern)]
                 owners = [None] * inst.n_requests
                 owners[r] = own
                 ev = evaluate(inst, Assignment(owners))
+                assert not [v for v in ev.violations if v.constraint == "privacy"]
                 dp_time = tables.first + sum(t[a, b] for t, a, b in zip(tables.time, idx, idx[1:]))
                 assert dp_time == pytest.approx(float(ev.latency[r]), rel=1e-12)
                 dp_use = sum(u[a, b] for u, a, b in zip(tables.use, idx, idx[1:]))
@@ -244,3 +255,126 @@ def test_renamed_roles_keep_the_groups_and_fill_the_least_used_devices():
         assert sorted(lab[g].tolist()) == sorted(g)
     assert (lab[inst.n_devices:] == np.arange(inst.n_devices, inst.n_nodes)).all()
     assert lab[heaviest] != heaviest  # the busiest role moves to a device of its group with room
+
+
+# ---- the mix's copies relabelled by an assignment MIP (patterns.spread_mix) ------------------------
+def _micro(bandwidth: float):
+    """Three identical micro requests, one source, on 3 RPi3 (one group of identical devices)
+    whose radios carry ``bandwidth`` bytes per period (tests/test_colgen.py's ``coupled``)."""
+    from optdist.generate import generate
+    from optdist.instance import parse
+
+    doc = generate("coupled", {"micro": 3}, {"rpi3": 3}, 0.95, sources=1, privacy="synthetic")
+    for d in doc["devices"]:
+        d["bandwidth_capacity"] = bandwidth
+    return parse(doc, "coupled")
+
+
+def test_spread_mix_fits_exactly_where_brute_force_finds_a_relabelling():
+    """For every pattern of the micro class, all three requests on it: ``spread_mix`` returns a
+    placement iff some relabelling of the copies within the group (brute force over the 6 x 6
+    permutations of requests 1 and 2; request 0 keeps its labels) fits every capacity; where it
+    does, the evaluator finds it feasible at the mix's plan (each copy keeps its latency). Both
+    outcomes occur over the radios tried."""
+    import itertools
+
+    seen = set()
+    for bandwidth in (200.0, 450.0):
+        inst = _micro(bandwidth)
+        classes = request_classes(inst)
+        assert len(classes) == 1 and len(identical_device_groups(inst)) == 1
+        prof, _gu = candidates(inst, classes[0][0], pattern_tables(inst, classes[0][0], FINE_COUNTS))
+        D, N = inst.n_devices, inst.n_nodes
+        fastest = np.argsort(-np.asarray(inst.mults_per_s[:D]), kind="stable")
+        for j, (pattern, cost, _u) in enumerate(prof):
+            x = [np.zeros(len(prof), dtype=np.int64)]
+            x[0][j] = 3
+            got = spread_mix(inst, classes, [prof], x, time_limit=10)
+            base = [place_pattern(inst, r, capacities(inst), fastest, pattern) for r in range(3)]
+            fits = False
+            for p1, p2 in itertools.product(itertools.permutations(range(D)), repeat=2):
+                l1, l2 = np.arange(N), np.arange(N)
+                l1[:D], l2[:D] = p1, p2
+                own = [base[0], [l1[a] for a in base[1]], [l2[a] for a in base[2]]]
+                if evaluate(inst, Assignment(own)).feasible:
+                    fits = True
+                    break
+            assert (got is not None) == fits, (bandwidth, j)
+            seen.add(fits)
+            if got is not None:
+                ev = evaluate(inst, Assignment(got))
+                assert ev.feasible
+                assert ev.objective == pytest.approx(3 * cost, rel=1e-12)
+    assert seen == {True, False}
+
+
+@pytest.mark.parametrize("bandwidth", [200.0, 300.0, 450.0])
+def test_fine_patterns_reach_the_tight_optimum_on_micro_requests(bandwidth):
+    """On three micro requests whose radios bind (200, 300 B) or not (450 B), the patterns on the
+    fine grid, relabelled where renaming misses, reach the optimum the ``tight`` MILP proves, and
+    return a feasible placement within their deadline."""
+    inst = _micro(bandwidth)
+    t0 = time.perf_counter()
+    asg = fit_by_patterns(inst, deadline=t0 + 10, grid=FINE_COUNTS)
+    assert time.perf_counter() - t0 <= 10 + 1.0
+    ev = evaluate(inst, asg)
+    assert ev.feasible
+    opt = solve(inst, method="milp", formulation="tight", time_limit=20, threads=1)
+    assert opt.termination == "optimal"
+    assert ev.objective == pytest.approx(opt.objective, rel=1e-6)
+    assert ev.objective >= opt.bound * (1 - 1e-6)
+
+
+def test_construction_is_never_worse_than_the_coarse_patterns_and_keeps_its_deadline():
+    """``placement_by_construction`` tries the patterns on both grids (and the windows): its
+    placement is evaluator-feasible and no worse than the coarse grid's alone, within the deadline
+    (+1 s for one evaluation past it)."""
+    inst = load_instance(COUPLED[1])
+    coarse = fit_by_patterns(inst, deadline=time.perf_counter() + 30)
+    t0 = time.perf_counter()
+    asg = placement_by_construction(inst, deadline=t0 + 30)
+    assert time.perf_counter() - t0 <= 31
+    ev = evaluate(inst, asg)
+    assert ev.feasible
+    assert ev.objective <= evaluate(inst, coarse).objective * (1 + 1e-12)
+
+
+def test_segments_by_speed_follow_the_speeds_within_the_privacy_cap():
+    """``_owners`` with speeds: equal speeds give round robin (``order[p mod s]``); speeds 2:1
+    give counts 2:1; a cap holds every owner to it; the same P and s give the same sequence."""
+    order = np.array([4, 2, 7])
+    assert _owners(9, 3, order, 0, np.ones(8), None).tolist() == order[np.arange(9) % 3].tolist()
+    speed = np.ones(8)
+    speed[4] = 2.0  # device 4 twice as fast as 2 and 7
+    own = _owners(12, 3, order, 0, speed, None)
+    assert np.bincount(own, minlength=8)[[4, 2, 7]].tolist() == [6, 3, 3]
+    capped = _owners(12, 3, order, 0, speed, 4)
+    assert np.bincount(capped, minlength=8)[[4, 2, 7]].tolist() == [4, 4, 4]
+    assert _owners(12, 3, order, 0, speed, None).tolist() == own.tolist()
+    assert (_owners(5, 0, order, 9, speed, None) == 9).all()  # s = 0: the source
+
+
+def test_pattern_variants_script_prints_each_variant_and_refuses_bad_input(capsys, monkeypatch, tmp_path):
+    """benchmarks/scale/pattern_variants.py: one line per variant with the master's plans and the
+    evaluator's objective of the placement (feasible) on lenet-8x4-rpi3, never below its proven
+    optimum; no instance or a missing one: exit 2 with the problem named, no traceback."""
+    import sys
+
+    from tests.conftest import load_script
+
+    mod = load_script("benchmarks/scale/pattern_variants.py")
+    mod.main([COUPLED[0]])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("lenet-8x4-rpi3 |")]
+    assert [ln.split(" | ")[1] for ln in lines] == [name for name, _g, _w in mod.VARIANTS]
+    for ln in lines:
+        assert "plan fill 1 " in ln and "(feasible True)" in ln
+        placed = float(ln.split("placed ")[1].split()[0])
+        assert placed >= OPT_LENET_8X4 * (1 - 1e-9)
+    for argv, text in (([], "no instance given"), (["none.json"], "none.json: instance file not found")):
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr("sys.argv", ["pattern_variants.py", *argv])
+        with pytest.raises(SystemExit) as e:
+            sys.modules["_scale_common"].run_on_instances(mod.main, "pattern_variants.py")
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert text in err and "Traceback" not in err

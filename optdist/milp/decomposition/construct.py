@@ -308,7 +308,10 @@ def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment 
     """A placement of every request feasible by construction, or None: the best (evaluator
     objective; the first on ties) of owner counts per layer chosen by a priced dynamic programme
     (:func:`optdist.milp.decomposition.patterns.fit_by_patterns`, half of the time to
-    ``deadline``), windows sized by a capacity price (:func:`fit_by_windows`, half the rest) and
+    ``deadline`` on the finer counts of :data:`~optdist.milp.decomposition.patterns.FINE_COUNTS`
+    with segments shared by speed, then half the rest on the counts of
+    :data:`~optdist.milp.decomposition.patterns.COUNTS`, round robin), windows sized
+    by a capacity price (:func:`fit_by_windows`, half the rest) and
     equal shares of the devices (:func:`window_placement`, the rest), or where all give none
     (the greedy fits in no share: it spreads each layer over every device and the bandwidth
     binds), small teams of devices that move few bytes
@@ -317,10 +320,13 @@ def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment 
     differ in size (``hetero-250x70-tau0.8``: 925.9 s against 91.8 s by windows and 69.2 s by
     patterns, benchmarks/scale/README.md). A primal heuristic (incumbents and seed columns,
     never bounds); every candidate is re-scored by the evaluator."""
-    from optdist.milp.decomposition.patterns import fit_by_patterns
+    from functools import partial
+
+    from optdist.milp.decomposition.patterns import FINE_COUNTS, fit_by_patterns
 
     best, best_obj = None, float("inf")
-    for make, share in ((fit_by_patterns, 1 / 2), (fit_by_windows, 1 / 2), (window_placement, 1.0)):
+    for make, share in ((partial(fit_by_patterns, grid=FINE_COUNTS, weighted=True), 1 / 2), (fit_by_patterns, 1 / 2),
+                        (fit_by_windows, 1 / 2), (window_placement, 1.0)):
         now = time.perf_counter()
         asg = make(inst, deadline=now + (deadline - now) * share)
         if asg is not None:

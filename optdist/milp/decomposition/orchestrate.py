@@ -61,7 +61,7 @@ SUB_GAP_FLOOR = 1e-6
 RESERVE = 0.5
 #: share of the time left that :func:`construct.placement_by_construction` may take when the
 #: combination of per-request optima is infeasible and no incumbent is known
-WINDOW_SHARE = 0.25
+WINDOW_SHARE = 0.35
 
 
 def applies(inst: Instance) -> bool:

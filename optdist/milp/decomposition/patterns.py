@@ -11,7 +11,8 @@ fully-connected one on few devices, which is what saves radio.
 Maths (MODEL.md sections 4-6; every transfer, stage time and usage from :mod:`optdist.transfers`).
 Each layer k of request r takes a *state* ``(v, s_k)``: ``s_k`` owners on team v (:func:`teams`:
 group v of identical devices first, then the others, fastest first), segment p on
-``order_v[p mod s_k]``, the source when ``s_k = 0``. For the states ``(x, y)`` of layers k-1 and
+``order_v[p mod s_k]`` (or, with segments by speed, to the owners in proportion to their speeds
+within the privacy cap: :func:`_owners`), the source when ``s_k = 0``. For the states ``(x, y)`` of layers k-1 and
 k, its stage time ``T_k(x, y)`` (section 5: compute of the busiest owner plus its wait on the
 edge's bytes, :func:`optdist.transfers.transfer_block`, :func:`~optdist.transfers.incoming_wait`,
 :func:`~optdist.transfers.stage_times`), bytes moved ``O_k(x, y)`` (section 4) and usage
@@ -36,7 +37,9 @@ pattern alone on the fastest devices with its device roles renamed within each g
 role to the device that stays least full (:func:`rename_roles`: identical devices, so the same
 latency), or where that overflows a device, on the least-loaded devices without the
 overflowing ones (:func:`place_pattern`, the repair) (:func:`placer_by_renaming`,
-:func:`construct.place_in_windows`). The evaluator re-scores the whole placement and the best
+:func:`construct.place_in_windows`); where that misses the mix's plan, the copies of each
+pattern placed alone are relabelled within the groups by an assignment MIP so that they fit
+every device together (:func:`spread_mix`). The evaluator re-scores the whole placement and the best
 over both mixes and every ``phi`` is kept (:func:`fit_by_patterns`).
 
 Not :class:`optdist.milp.decomposition.floor.PricingFloor`'s DP: its stage times and bytes are
@@ -49,6 +52,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -56,7 +60,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacities, capacity_matrix
-from optdist.milp.decomposition.classes import identical_device_groups, request_classes
+from optdist.milp.decomposition.classes import identical_device_groups, request_classes, spread_exact
 from optdist.milp.decomposition.construct import (FILLS, Placer, Profile, choose_widths, greedy_in_window,
                                                    layer_floors, least_loaded, place_in_windows)
 from optdist.milp.decomposition.single import alone
@@ -65,20 +69,33 @@ from optdist.transfers import (RESOURCES, bytes_sent, counts, edges, incoming_wa
 
 #: owner counts tried per layer (with the least the privacy cap allows and the most possible)
 COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128)
+#: the finer grid :func:`optdist.milp.decomposition.construct.placement_by_construction` also
+#: tries (with segments by speed): every count up to 24 (one device more or less moves a
+#: request's bytes by a few per cent of a radio, which is what packs where the bandwidth binds:
+#: ``cifar-20x20-nexus-rpi3`` round robin, 0.469859 s against 0.474846 with :data:`COUNTS`;
+#: ``benchmarks/scale/pattern_variants.py``, ``benchmarks/scale/README.md``), then coarser steps
+FINE_COUNTS = (*range(1, 25), 32, 40, 48, 64, 96, 128)
 #: prices (seconds per share of the devices' total capacities) whose patterns are candidates
 PRICES = (0.0, *(10.0 ** (e / 4) for e in range(-8, 25)))
 #: placements of one pattern tried by :func:`place_pattern` before the greedy
 TRIES = 6
 #: shares of each device group's totals the mixes of :func:`fit_by_patterns` may use, tried in
-#: turn: the full totals first (the renamed placement packs them, :func:`placer_by_renaming`)
-PATTERN_FILLS = (1.0, 0.99, 0.98, *FILLS)
+#: turn: the full totals first (the renamed placement packs them, :func:`placer_by_renaming`),
+#: in steps of 0.01 down to 0.94 (whether a mix's copies fit the devices, :func:`spread_mix`,
+#: changes from one fill to the next: ``mixed-8x6-nexus-rpi3`` by speed, 0.96 none, 0.955 and
+#: 0.95 0.2750, 0.94 none; ``benchmarks/scale/README.md``), then coarser
+PATTERN_FILLS = (1.0, 0.99, 0.98, 0.97, 0.96, 0.95, 0.94, *FILLS[1:])
 #: pricing rounds of :func:`master_mix` (each: one LP, one shortest path per class and team)
 ROUNDS = 8
+#: share of the time left, and seconds at most, that :func:`spread_mix` (the relabelling MIP)
+#: may take per mix (a fit it finds takes well under a second on the CIFAR sets; one it does not
+#: find can take all the time it gets)
+SPREAD_SHARE, SPREAD_MAX_S = 1 / 3, 1.0
 
 
-def count_choices(inst: Instance, r: int) -> list[np.ndarray]:
+def count_choices(inst: Instance, r: int, grid: Sequence[int] = COUNTS) -> list[np.ndarray]:
     """Per layer k of request r, the owner counts tried: ``[0]`` on the source (first and last
-    layer, row 10h), else :data:`COUNTS` within ``[ceil(P_k / cap_k), min(P_k, D)]`` plus both
+    layer, row 10h), else ``grid`` (default :data:`COUNTS`) within ``[ceil(P_k / cap_k), min(P_k, D)]`` plus both
     ends (MODEL.md section 6, row 10f). An empty array: no count fits."""
     lim, layers, D = inst.limit(r), inst.profile(r).layers, inst.n_devices
     out = []
@@ -89,13 +106,51 @@ def count_choices(inst: Instance, r: int) -> list[np.ndarray]:
         cap = lim.device_cap[k]
         lo = 1 if cap is None else (math.ceil(la.segments / cap) if cap > 0 else D + 1)
         hi = min(la.segments, D)
-        out.append(np.array(sorted({c for c in (lo, hi, *COUNTS) if lo <= c <= hi}), dtype=np.int64))
+        out.append(np.array(sorted({c for c in (lo, hi, *grid) if lo <= c <= hi}), dtype=np.int64))
     return out
 
 
-def _owners(P: int, s: int, order: np.ndarray, src: int) -> np.ndarray:
-    """(P,) the owner of each segment: the source (``s = 0``) or ``order[p mod s]``."""
-    return np.full(P, src, dtype=np.int64) if s == 0 else np.asarray(order)[np.arange(P) % s]
+def _owners(P: int, s: int, order: np.ndarray, src: int, speed: np.ndarray | None = None,
+            cap: int | None = None) -> np.ndarray:
+    """(P,) the owner of each segment: the source (``s = 0``); else, among the first ``s``
+    devices of ``order``, ``order[p mod s]`` (``speed`` None), or by speed (``speed``:
+    multiplications per second per node): segment p to the owner with the largest credit, where
+    every owner earns its speed per segment and the one chosen pays the owners' total speed
+    (smooth weighted round robin), skipping owners that hold ``cap`` segments already (the
+    privacy cap of the layer, row 10f; None: none). Counts then follow the speeds, so the
+    busiest owner's compute ``n_j c_k / e_j`` (MODEL.md section 5) is lower where a layer spans
+    fast and slow devices; with equal speeds the sequence is ``order[p mod s]``, and layers of
+    equal P and s get the same sequence (elementwise edges stay aligned, as with ``p mod s``)."""
+    if s == 0:
+        return np.full(P, src, dtype=np.int64)
+    o = np.asarray(order)[:s]
+    if speed is None:
+        return o[np.arange(P) % s]
+    return o[np.asarray(_by_speed(P, tuple(np.asarray(speed, dtype=float)[o].tolist()), cap))]
+
+
+@lru_cache(maxsize=4096)
+def _by_speed(P: int, w: tuple[float, ...], cap: int | None) -> tuple[int, ...]:
+    """The owner position (into ``w``, the owners' speeds) of each of P segments by smooth
+    weighted round robin with at most ``cap`` per owner (:func:`_owners`); cached: the same
+    speeds recur for every state of a team."""
+    wa = np.asarray(w)
+    credit, held = np.zeros(len(w)), np.zeros(len(w), dtype=np.int64)
+    out = []
+    for _ in range(P):
+        credit += wa
+        j = int(np.argmax(credit if cap is None else np.where(held < cap, credit, -np.inf)))
+        credit[j] -= wa.sum()
+        held[j] += 1
+        out.append(j)
+    return tuple(out)
+
+
+def _layer_caps(inst: Instance, r: int) -> list[int | None]:
+    """Per layer of request r, the most segments one device may hold (row 10f; None: no cap)."""
+    lim, layers = inst.limit(r), inst.profile(r).layers
+    return [None if lim.on_source[k] or not lim.device_cap[k] else min(int(lim.device_cap[k]), la.segments)
+            for k, la in enumerate(layers)]
 
 
 #: a pattern: per layer (team, owner count); ``(0, 0)``: the source
@@ -107,12 +162,15 @@ class PatternTables:
     of consecutive layers (module docstring), computed once; :meth:`solve_at` is then one
     shortest path per price. A state ``(v, s)`` is an owner count ``s`` on the team ``orders[v]``
     (``s = 0``: the source), so each layer chooses its team as well as its count; ``states[k]``
-    lists layer k's, :data:`COUNTS` within its limits (:func:`count_choices`) on every team.
+    lists layer k's, the counts of ``grid`` (default :data:`COUNTS`) within its limits
+    (:func:`count_choices`) on every team. ``weighted``: segments shared by speed
+    (:func:`_owners`), else round robin.
 
     Raises ValueError naming the layer when r's network is not a chain.
     """
 
-    def __init__(self, inst: Instance, r: int, orders: Sequence[np.ndarray]) -> None:
+    def __init__(self, inst: Instance, r: int, orders: Sequence[np.ndarray], grid: Sequence[int] = COUNTS,
+                 weighted: bool = False) -> None:
         prof = inst.profile(r)
         for k in range(1, prof.n_layers):
             if len(edges(prof)[k]) != 1 or edges(prof)[k][0].u != k - 1:
@@ -120,9 +178,12 @@ class PatternTables:
         N, src = inst.n_nodes, int(inst.request_source[r])
         serial = inst.objective.uplink == "serial"
         sec = inst.segment_seconds(r)  # (L, N)
+        self.weighted = weighted
+        speed = np.asarray(inst.mults_per_s, dtype=float) if weighted else None
+        caps = _layer_caps(inst, r)
         self.states: list[list[tuple[int, int]]] = [
             [(0, 0)] if c.tolist() == [0] else [(v, int(n)) for v in range(len(orders)) for n in c]
-            for c in count_choices(inst, r)]
+            for c in count_choices(inst, r, grid)]
         self.first = float(prof.layers[0].segments * sec[0, src])
         groups = identical_device_groups(inst)
         self.n_groups = len(groups)
@@ -137,11 +198,12 @@ class PatternTables:
             la, ed = prof.layers[k], edges(prof)[k][0]
             sa, sb = self.states[k - 1], self.states[k]
             # (|S_{k-1}|, P_u): the owners of layer k-1 in each of its states
-            prev = np.stack([_owners(prof.layers[k - 1].segments, a, orders[va], src) for va, a in sa])
+            prev = np.stack([_owners(prof.layers[k - 1].segments, a, orders[va], src, speed, caps[k - 1])
+                             for va, a in sa])
             gu = np.zeros((len(sa), len(sb), len(groups), 3))
             t, m = np.zeros((len(sa), len(sb))), np.zeros((len(sa), len(sb)))
             for j, (vb, b) in enumerate(sb):  # every previous state at once (rows of a transfer block)
-                a_next = _owners(la.segments, b, orders[vb], src)
+                a_next = _owners(la.segments, b, orders[vb], src, speed, caps[k])
                 n = counts(a_next[None, :], N)
                 mem, comp = layer_usage(la, n[0])
                 O = transfer_block(ed, prev, np.broadcast_to(a_next, (len(sa), la.segments)), N)  # (|S_{k-1}|, N, N)
@@ -202,11 +264,12 @@ def _team_first(order: np.ndarray, group: Sequence[int]) -> np.ndarray:
     return np.concatenate([order[inside], order[~inside]])
 
 
-def pattern_tables(inst: Instance, r: int) -> PatternTables | None:
-    """Request r's :class:`PatternTables` on the teams of :func:`teams`, or None for a network
-    that is not a chain."""
+def pattern_tables(inst: Instance, r: int, grid: Sequence[int] = COUNTS, weighted: bool = False
+                   ) -> PatternTables | None:
+    """Request r's :class:`PatternTables` on the teams of :func:`teams` with the owner counts of
+    ``grid`` (segments shared by speed where ``weighted``), or None for a network that is not a chain."""
     try:
-        return PatternTables(inst, r, teams(inst))
+        return PatternTables(inst, r, teams(inst), grid, weighted)
     except ValueError:
         return None
 
@@ -224,10 +287,11 @@ def pattern_dp(inst: Instance, tables: PatternTables, prices: Sequence[float] = 
 
 
 def place_pattern(inst: Instance, r: int, capacity: dict[str, np.ndarray], order: np.ndarray,
-                  pattern: Pattern, tries: int = TRIES) -> list[np.ndarray] | None:
+                  pattern: Pattern, tries: int = TRIES, weighted: bool = False) -> list[np.ndarray] | None:
     """Request r with ``pattern`` (per layer ``(team v, owner count s_k)``) on the devices
     ``order`` with group v's moved first (:func:`teams`): segment p of layer k on
-    ``order_v[p mod s_k]`` (the source where ``s_k = 0``), kept if its usage (evaluator, alone)
+    ``order_v[p mod s_k]`` (the source where ``s_k = 0``; by speed where ``weighted``,
+    :func:`_owners`), kept if its usage (evaluator, alone)
     fits ``capacity`` (per node, keyed as :func:`bounds.capacities`) on every node. Where
     devices overflow, they leave the order (counts capped at the devices left, never below the
     privacy floor, :func:`construct.layer_floors`) and it is tried again, at most ``tries``
@@ -239,13 +303,16 @@ def place_pattern(inst: Instance, r: int, capacity: dict[str, np.ndarray], order
     floors = layer_floors(inst, r)
     cap = np.stack([np.asarray(capacity[k], dtype=float) for k in RESOURCES], axis=1)
     groups = identical_device_groups(inst)
+    speed = np.asarray(inst.mults_per_s, dtype=float) if weighted else None
+    lcaps = _layer_caps(inst, r)
     avail = np.asarray(order)
     for _ in range(tries):
         have = np.where(want > 0, np.minimum(want, len(avail)), 0)
         if ((want > 0) & (have < floors)).any():
             break
         firsts = [_team_first(avail, g) for g in groups]
-        own = [_owners(la.segments, int(n), firsts[v], src) for la, v, n in zip(layers, team, have)]
+        own = [_owners(la.segments, int(n), firsts[v], src, speed, c)
+               for la, v, n, c in zip(layers, team, have, lcaps)]
         over = (alone(inst, r, own)[1] > cap).any(axis=1)
         if not over.any():
             return own
@@ -276,12 +343,13 @@ def rename_roles(inst: Instance, use: np.ndarray, used: np.ndarray) -> np.ndarra
     return rename
 
 
-def placer_by_renaming(inst: Instance) -> Placer:
+def placer_by_renaming(inst: Instance, weighted: bool = False) -> Placer:
     """A :data:`construct.Placer` for patterns: request r's pattern placed alone on the fastest
     devices (:func:`place_pattern`, full capacities), its device roles renamed into the capacity
     left (:func:`rename_roles`) and kept where it fits every node; otherwise (a device would
     overflow) :func:`place_pattern` in the capacity left, which drops the overflowing devices
-    (the repair). The base placements are cached per (pattern, source)."""
+    (the repair). The base placements are cached per (pattern, source). ``weighted``: as
+    :func:`place_pattern`."""
     D = inst.n_devices
     caps = capacity_matrix(inst)
     fastest = least_loaded(inst, np.zeros(D), D)
@@ -291,7 +359,7 @@ def placer_by_renaming(inst: Instance) -> Placer:
               pattern: Pattern) -> list[np.ndarray] | None:  # _inst: inst (the Placer signature)
         key = (pattern, int(inst.request_source[r]))
         if key not in base:
-            own = place_pattern(inst, r, capacities(inst), fastest, pattern)
+            own = place_pattern(inst, r, capacities(inst), fastest, pattern, weighted=weighted)
             base[key] = None if own is None else (own, alone(inst, r, own)[1])
         if base[key] is not None:
             own, use = base[key]
@@ -301,19 +369,19 @@ def placer_by_renaming(inst: Instance) -> Placer:
             np.add.at(moved, lab, use)
             if (moved <= resid * (1 + 1e-12) + 1e-9).all():
                 return [lab[o] for o in own]
-        return place_pattern(inst, r, capacity, order, pattern)
+        return place_pattern(inst, r, capacity, order, pattern, weighted=weighted)
 
     return place
 
 
-def placed_alone(inst: Instance, r: int, pattern: Pattern
+def placed_alone(inst: Instance, r: int, pattern: Pattern, weighted: bool = False
                  ) -> tuple[tuple[Pattern, float, np.ndarray], np.ndarray] | None:
     """``pattern`` of request r placed alone on full capacities by
     :func:`place_pattern` (fastest devices first) and scored by the evaluator: its profile entry
     ``(pattern, cost s, device usage totals (3,))`` and its usage per device group (G*3,), or
-    None where it does not fit."""
+    None where it does not fit. ``weighted``: as :func:`place_pattern`."""
     D = inst.n_devices
-    own = place_pattern(inst, r, capacities(inst), least_loaded(inst, np.zeros(D), D), pattern)
+    own = place_pattern(inst, r, capacities(inst), least_loaded(inst, np.zeros(D), D), pattern, weighted=weighted)
     if own is None:
         return None
     cost, use = alone(inst, r, own)
@@ -334,7 +402,7 @@ def candidates(inst: Instance, r: int, tables: PatternTables) -> tuple[Profile, 
     device usage totals (3,))`` most usage first (:func:`by_usage`), and the usage per device
     group (n, G*3), the same order."""
     G = len(identical_device_groups(inst))
-    out = [e for s in pattern_dp(inst, tables) if (e := placed_alone(inst, r, s)) is not None]
+    out = [e for s in pattern_dp(inst, tables) if (e := placed_alone(inst, r, s, tables.weighted)) is not None]
     prof, gu = [e[0] for e in out], np.array([e[1] for e in out]).reshape(len(out), 3 * G)
     order = by_usage(inst, prof, gu)
     return [prof[i] for i in order], gu[order]
@@ -381,7 +449,7 @@ def master_mix(inst: Instance, classes: Sequence[Sequence[int]], tables: Sequenc
             best = tables[c].solve_at(pi, sw)
             if best is None or best[1] >= mu[c] - 1e-9 * max(abs(mu[c]), 1.0) or (c, best[0]) in master.keys:
                 continue
-            col = placed_alone(inst, reqs[0], best[0])
+            col = placed_alone(inst, reqs[0], best[0], tables[c].weighted)
             if col is not None and master.add(Column(c, "placement", col[0][1], col[1]), key=(c, best[0])):
                 profiles[c].append(col[0])
                 group_use[c] = np.vstack([group_use[c], col[1]])
@@ -468,7 +536,43 @@ def mix_windows(classes: list[list[int]], profiles: list, x: list[np.ndarray]) -
             at += int(xc[j])
     return subs, sub_prof, sub_idx
 
-def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] = PATTERN_FILLS) -> Assignment | None:
+def spread_mix(inst: Instance, classes: Sequence[Sequence[int]], profiles: Sequence[Profile],
+               x: Sequence[np.ndarray], *, time_limit: float, weighted: bool = False) -> list[list[np.ndarray]] | None:
+    """Every request of the mix ``x`` (per class, requests per pattern, :func:`mix_windows`
+    order) on its pattern placed alone on the fastest devices (:func:`place_pattern`, full
+    capacities), the copies then relabelled within the groups of identical devices by the
+    assignment MIP of :func:`optdist.milp.decomposition.classes.spread_exact` so that they fit
+    every node together, in ``time_limit`` seconds at most: the owners of every request, or None
+    (a pattern that does not fit alone, or no relabelling found). ``weighted``: as
+    :func:`place_pattern` (the profiles' own).
+
+    Why: the mix fits each device group's totals (:func:`master_mix`), and a relabelling keeps
+    each request's latency and usage per group (identical devices, MODEL.md sections 5-6), so
+    where a fit exists the placement's objective is the master's plan. The greedy renaming of
+    :func:`placer_by_renaming` (busiest role to the least full device, request by request)
+    misses tight fits: ``cifar-20x20-nexus-rpi3`` at fill 0.99, plan 0.469859 s, placed
+    0.488175 by renaming (the requests it could not fit fall back to narrower placements),
+    0.469859 by this MIP in 0.3 s (``benchmarks/scale/README.md``)."""
+    D = inst.n_devices
+    fastest = least_loaded(inst, np.zeros(D), D)
+    owners: list = [None] * inst.n_requests
+    base: dict[tuple, list[np.ndarray] | None] = {}
+    for reqs, prof, j in zip(*mix_windows(list(map(list, classes)), list(profiles), list(x))):
+        for r in reqs:
+            key = (prof[j][0], int(inst.request_source[r]))
+            if key not in base:
+                base[key] = place_pattern(inst, r, capacities(inst), fastest, prof[j][0], weighted=weighted)
+            if base[key] is None:
+                return None
+            owners[r] = [a.copy() for a in base[key]]
+    if any(o is None for o in owners):
+        return None
+    fit = spread_exact(inst, owners, time_limit=max(time_limit, 0.05), threads=1)
+    return None if fit is None else fit.owners
+
+
+def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] = PATTERN_FILLS,
+                    grid: Sequence[int] = COUNTS, weighted: bool = False) -> Assignment | None:
     """Every request placed with an owner-count pattern of its class (module docstring) in the
     capacity the earlier ones left, or None.
 
@@ -477,10 +581,14 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
     found): the requests per pattern chosen by the integer master over the patterns, with
     pricing rounds (:func:`master_mix`), and by the scalar price with one-request moves
     (:func:`mix`); each mix then placed request by request, heaviest class first
-    (:func:`placer_by_renaming`, :func:`construct.place_in_windows`); the best placement the
+    (:func:`placer_by_renaming`, :func:`construct.place_in_windows`), and where that placement
+    misses the plan, the mix's copies relabelled by an assignment MIP (:func:`spread_mix`, at
+    most :data:`SPREAD_SHARE` of the time left, :data:`SPREAD_MAX_S` s); the best placement the
     evaluator finds feasible (objective; the first on ties) is returned, so it is never worse
     than the one-request moves alone at the fills tried. ``deadline``: a ``time.perf_counter()``
-    value. Needs the parallel uplink (as :func:`construct.fit_by_windows`).
+    value; ``grid``: the owner counts tried per layer (:func:`count_choices`); ``weighted``:
+    segments shared by speed (:func:`_owners`). Needs the parallel uplink (as
+    :func:`construct.fit_by_windows`).
     """
     if inst.objective.uplink != "parallel" or inst.n_requests == 0 or inst.n_devices == 0:
         return None
@@ -489,7 +597,7 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
     for reqs in classes:
         if time.perf_counter() >= deadline:
             return None
-        tabs = pattern_tables(inst, reqs[0])
+        tabs = pattern_tables(inst, reqs[0], grid, weighted)
         if tabs is None:
             return None
         prof, gu = candidates(inst, reqs[0], tabs)
@@ -501,7 +609,8 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
     caps = capacity_matrix(inst)
     total = np.concatenate([caps[grp].sum(axis=0) for grp in identical_device_groups(inst)])
     sizes = [len(c) for c in classes]
-    place = placer_by_renaming(inst)
+    place = placer_by_renaming(inst, weighted)
+    how = ", segments by speed" if weighted else ""
     tried: set[tuple] = set()
     best, best_obj = None, math.inf
     for fill in fills:
@@ -515,7 +624,8 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
             if x is None:
                 continue
             found = True
-            if sum(float(np.dot([e[1] for e in p], xc)) for p, xc in zip(profiles, x)) >= best_obj * (1 - 1e-12):
+            plan = sum(float(np.dot([e[1] for e in p], xc)) for p, xc in zip(profiles, x))
+            if plan >= best_obj * (1 - 1e-12):
                 worse = worse or label == "master"
                 continue  # its plan (the sum of its columns' costs) is no better than the best placement
             key = tuple((p[j][0], int(xc[j])) for p, xc in zip(profiles, x) for j in np.flatnonzero(xc))
@@ -523,11 +633,24 @@ def fit_by_patterns(inst: Instance, *, deadline: float, fills: Sequence[float] =
                 continue
             tried.add(key)
             owners = place_in_windows(inst, *mix_windows(classes, profiles, x), deadline, place)
+            got = math.inf
             if owners is not None:
-                asg = Assignment(owners, {"method": "decomposed", "found_by": f"patterns by {label} (fill {fill:g})"})
+                asg = Assignment(owners, {"method": "decomposed",
+                                          "found_by": f"patterns by {label}{how} (fill {fill:g})"})
                 ev = evaluate(inst, asg)
+                got = ev.objective if ev.feasible else math.inf
                 if ev.feasible and ev.objective < best_obj:
                     best, best_obj = asg, ev.objective
+            left = deadline - time.perf_counter()
+            if got > plan * (1 + 1e-9) and left > 0.1:  # the placement misses the plan: the relabelling MIP
+                owners = spread_mix(inst, classes, profiles, x, time_limit=min(SPREAD_SHARE * left, SPREAD_MAX_S),
+                                    weighted=weighted)
+                if owners is not None:
+                    asg = Assignment(owners, {"method": "decomposed",
+                                              "found_by": f"patterns by {label}{how}, relabelled (fill {fill:g})"})
+                    ev = evaluate(inst, asg)
+                    if ev.feasible and ev.objective < best_obj:
+                        best, best_obj = asg, ev.objective
         if not found or worse:
             break  # a lower fill only raises the master's plan
     return best
