@@ -5,7 +5,6 @@ on every path, found by fuzzing micro instances against brute force (tests/test_
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from optdist.instance import parse
 from optdist.milp.decomposition.bounds import base_bounds
