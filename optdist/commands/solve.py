@@ -16,9 +16,10 @@ from pathlib import Path
 
 from optdist.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
-from optdist.commands.rl import episodes_count
+from optdist.commands.rl import count_type, episodes_count
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
+from optdist.milp.pareto import MAX_POINTS
 from optdist.milp.run import DEFAULT_MIP_GAP, watch_progress
 from optdist.milp.solve import SOLVE_FORMULATIONS
 from optdist.solvers.base import process_age, run_deadline
@@ -74,7 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("pareto", help="latency / shared-data Pareto front (epsilon-constraint sweep)")
     p.add_argument("instance", type=Path)
-    p.add_argument("--points", type=int, default=5)
+    p.add_argument("--points", type=count_type("shared-data levels", 5, MAX_POINTS), default=5, metavar="N",
+                   help=f"shared-data levels from the least to the latency-optimal one, ends included (default 5, "
+                        f"at most {MAX_POINTS}: each is a MILP solve; equal levels are solved once)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--solver", default="highs")
     p.add_argument("--time-limit", type=float, metavar="S", help="per point")
