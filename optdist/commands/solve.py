@@ -421,7 +421,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     if "warm_start" in res.extra:
         skipped = res.extra.get("warm_start_skipped")
         print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else ""))
-    for key in ("warning", "optimality_unproven"):
+    for key in ("warning", "optimality_unproven") + (("solver_error",) if res.evaluation is not None else ()):
         if res.extra.get(key):
             print(f"WARNING      {res.extra[key]}")
     if res.extra.get("interrupted"):
@@ -432,7 +432,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print(diagnose(inst, solve=False).report())
     if res.evaluation is None:
         print("no solution")
-        reasons = [res.extra.get(key) for key in ("stopped", "reason", "infeasible_by_checks")]
+        reasons = [res.extra.get(key) for key in ("stopped", "reason", "solver_error", "infeasible_by_checks")]
         for why in filter(None, reasons):  # why (also in the --out file's extra)
             log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
         limit = res.options.get("time_limit")
