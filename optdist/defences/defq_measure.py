@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import io
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,6 +59,18 @@ class DefQConfig:
     his: tuple[float, ...] = (60.0, 100.0)
     seed: int = 0
     threads: int = 1
+
+    def __post_init__(self) -> None:
+        """Refuse settings the evaluation cannot use (ValueError naming the field), before any training:
+        ``split`` 0 read the last output's bytes (index -1) and one past the outputs was an IndexError."""
+        outputs = MultiExitCNN().n_outputs
+        if not 1 <= self.split <= outputs:
+            raise ValueError(f"split {self.split}: the edge hosts outputs 1..split of the {outputs}; give a whole "
+                             f"number in [1, {outputs}], e.g. 2")
+        bad = [e for e in self.attack_eps if not (math.isfinite(e) and 0 < e <= 1)]
+        if bad or not self.attack_eps:
+            raise ValueError(f"attack_eps {list(self.attack_eps)}: L-inf budgets on images in [0, 1] are numbers in "
+                             "(0, 1], e.g. 0.03125 0.1")
 
 
 def load_or_train_multiexit(
