@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from optdist.attacks import datasets
-from optdist.attacks.targets import to_float
+from optdist.attacks.targets import read_state_dict, to_float
 from optdist.defences import defq, latency
 from optdist.defences.multiexit import (
     MultiExitCNN,
@@ -83,7 +83,11 @@ def load_or_train_multiexit(
     torch.manual_seed(cfg.seed)
     net = MultiExitCNN()
     if path.exists():
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        fix = f"delete {path} (a cached training result) and run again to retrain"
+        try:
+            net.load_state_dict(read_state_dict(path, str(path), fix))
+        except RuntimeError as e:
+            raise ValueError(f"{path}: does not fit the multi-exit CNN ({' '.join(str(e).split())[:400]}); {fix}") from None
         return net.eval(), {"weights": str(path), "trained_now": False}
     t0 = time.perf_counter()
     n = cfg.train_samples
