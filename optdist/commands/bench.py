@@ -8,6 +8,9 @@ import json
 import sys
 from pathlib import Path
 
+from optdist.commands.rl import count_type
+
+MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="run a sweep spec (resumable), then write its tables and figures",
@@ -16,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "spec or a busy folder; 130/143 on SIGINT/SIGTERM.")
     p.add_argument("spec", type=Path, help="sweep spec, .toml or .json (see benchmarks/specs/)")
     p.add_argument("--out", type=Path, help="output folder (default: the spec's 'out')")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--workers", type=count_type("local worker processes", 2, MAX_WORKERS), default=1, metavar="N",
+                   help=f"local worker processes (default 1, at most {MAX_WORKERS})")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786) instead")
     p.add_argument("--method", action="append", metavar="NAME", help="run only this method of the spec (repeatable)")
     p.add_argument("--retry-errors", action="store_true", help="redo runs recorded as error or timeout")
