@@ -64,3 +64,20 @@ def test_defq_refuses_attack_budgets_outside_0_1(eps):
 def test_the_defaults_and_the_ends_are_accepted():
     assert SweepConfig().eps and DefQConfig().split == 2
     assert DefQConfig(split=1).split == 1 and DefQConfig(split=6, attack_eps=(1.0,)).split == 6
+
+
+@pytest.mark.parametrize("lo, his", [(0.0, (60.0,)), (math.nan, (60.0,)), (20.0, (10.0,)), (20.0, ()), (20.0, (math.inf,))])
+def test_defq_refuses_step_ranges_it_cannot_use(lo, his):
+    with pytest.raises(ValueError, match=r"lo .* his .*lo >= 1 and each hi >= lo"):
+        DefQConfig(lo=lo, his=his)
+
+
+def test_defq_refuses_a_table_with_nan_steps():
+    import numpy as np
+
+    from optdist.defences.defq import defq
+
+    table = np.full((8, 8), 20.0)
+    table[3, 3] = np.nan  # passed the 'positive steps' check (nan <= 0 is False) and gave nan images
+    with pytest.raises(ValueError, match="finite positive steps"):
+        defq(np.zeros((1, 8, 8)), table)

@@ -71,6 +71,10 @@ class DefQConfig:
         if bad or not self.attack_eps:
             raise ValueError(f"attack_eps {list(self.attack_eps)}: L-inf budgets on images in [0, 1] are numbers in "
                              "(0, 1], e.g. 0.03125 0.1")
+        if not (math.isfinite(self.lo) and self.lo >= 1) or not self.his or any(
+                not (math.isfinite(h) and h >= self.lo) for h in self.his):
+            raise ValueError(f"lo {self.lo}, his {list(self.his)}: DefQ's steps span [lo, hi] on the 0-255 scale; give "
+                             "a finite lo >= 1 and each hi >= lo, e.g. lo 20, his 60 100")
 
 
 def load_or_train_multiexit(
