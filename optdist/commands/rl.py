@@ -30,7 +30,7 @@ def count_type(what: str, example: int, top: int):
 episodes_count = count_type("layer episodes", 2000, MAX_EPISODES)
 
 
-def _seed(text: str) -> int:
+def seed_type(text: str) -> int:
     """An argparse type: a random seed, a whole number >= 0 (numpy refuses negative seeds)."""
     try:
         n = int(text)
@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reward", choices=["paper", "stage"],
                    help="paper: eq. 11 with sigma, beta (dqn default); stage: minus the stage-time rise and beta "
                         "(not in the paper; maskable-ppo default)")
-    p.add_argument("--seed", type=_seed, default=0, metavar="N", help="random seed, >= 0 (default 0)")
+    p.add_argument("--seed", type=seed_type, default=0, metavar="N", help="random seed, >= 0 (default 0)")
     p.add_argument("--out", type=Path, help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default runs/rl/<instance>)")
     p.set_defaults(func=cmd_train_rl)
 
