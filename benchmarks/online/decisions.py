@@ -1,7 +1,8 @@
 """Decision time of the DQN placement policies: batched rounds against one forward per segment.
 
-    .venv/bin/python benchmarks/online/decisions.py            # writes decisions.{csv,md}
-    .venv/bin/python benchmarks/online/decisions.py --quick    # LeNet only (a minute)
+    .venv/bin/python benchmarks/online/decisions.py            # writes decisions.{csv,md} here
+    .venv/bin/python benchmarks/online/decisions.py --quick    # LeNet only (a minute): prints, writes nothing
+    .venv/bin/python benchmarks/online/decisions.py --quick --out DIR   # ... and writes DIR/decisions.{csv,md}
 
 For LeNet (10 requests), CIFAR and VGG16 (the first requests of the 250-request loads, 70
 devices) a masked double DQN (stage reward) and the paper's agent (eq. 11, unmasked) are
@@ -88,13 +89,24 @@ def run(name: str, n: int, n_ref: int, preset: str, episodes: int) -> list[dict]
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="LeNet only")
+    ap.add_argument("--quick", action="store_true",
+                    help="LeNet only: prints the table; writes files only with --out (the full table here is kept)")
+    ap.add_argument("--out", type=Path, metavar="DIR",
+                    help="folder for decisions.{csv,md} (default: benchmarks/online/, the full run only)")
     args = ap.parse_args(argv)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        ap.error(f"--out {args.out}: not a folder; give a folder for decisions.csv and decisions.md")
+    out = args.out or (None if args.quick else HERE)
     torch.set_num_threads(1)
     t0 = time.time()
     rows = [r for case in (CASES[:1] if args.quick else CASES) for r in run(*case)]
     table = pd.DataFrame(rows)
-    atomic_write_text(HERE / "decisions.csv", table.to_csv(index=False))
+    same = bool(table.same_placements.all())
+    if out is None:  # --quick without --out: the committed full table stays as it is
+        print(table.to_markdown(index=False, floatfmt=".4g"))
+        return 0 if same else 1
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "decisions.csv", table.to_csv(index=False))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     md = [
         "# Decision time of the DQN placement policies",
@@ -112,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         table.to_markdown(index=False, floatfmt=".4g"),
         "",
     ]
-    atomic_write_text(HERE / "decisions.md", "\n".join(md))
-    return 0 if table.same_placements.all() else 1
+    atomic_write_text(out / "decisions.md", "\n".join(md))
+    print(f"wrote {out / 'decisions.csv'}, {out / 'decisions.md'}")
+    return 0 if same else 1
 
 
 if __name__ == "__main__":

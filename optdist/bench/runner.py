@@ -285,9 +285,18 @@ def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[Ex
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="optdist-run") as ex:
             yield ex
         return
-    from distributed import Client  # optional dependency: only for --scheduler
-
-    with Client(scheduler) as client:
+    try:
+        from distributed import Client  # optional dependency: only for --scheduler
+    except ImportError:
+        raise ValueError(f"--scheduler {scheduler}: Dask's 'distributed' is not installed (pip install distributed), "
+                         "or leave --scheduler out for the local pool (--workers N)") from None
+    try:
+        client = Client(scheduler)
+    except (OSError, ValueError, TypeError) as e:  # nothing listening (OSError: timed out), a malformed address
+        raise ValueError(f"--scheduler {scheduler}: no Dask scheduler answered ({type(e).__name__}: {e}); start one "
+                         "(`dask scheduler`, then `dask worker ADDRESS` on each machine), or leave --scheduler out "
+                         "for the local pool (--workers N); no run was started") from None
+    with client:
         ex = client.get_executor(pure=False)
         try:
             yield ex

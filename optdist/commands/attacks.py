@@ -7,6 +7,8 @@ import shlex
 from collections.abc import Callable
 
 from optdist.attacks.attacker import CALIBRATION
+from optdist.commands.rl import count_type, seed_type
+from optdist.solvers.base import MAX_THREADS
 
 
 def _ints(example: str) -> Callable[[str], tuple[int, ...]]:
@@ -41,14 +43,22 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.split(",") if v.strip())
+def _taus(text: str) -> tuple[float, ...]:
+    """An argparse type: comma-separated tolerated SSIMs, each in (0, 1]."""
+    try:
+        taus = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        taus = ()
+    if not taus or not all(0 < t <= 1 for t in taus):
+        raise argparse.ArgumentTypeError(f"{text!r}: give comma-separated SSIM values in (0, 1], e.g. 0.8,0.6,0.4")
+    return taus
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="dataset spec: mnist, orl, natural, cifar10:DIR, mnist-idx:DIR, folder:DIR")
     p.add_argument("--weights-dir", help="where target weights live (default models/weights)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; see --jobs)")
+    p.add_argument("--threads", type=count_type("torch threads", 1, MAX_THREADS), default=1, metavar="N",
+                   help="torch CPU threads (default 1; see --jobs)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
 
 
@@ -72,13 +82,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", metavar="C,H,W", type=_ints("3,32,32"), help="with --module and no --profile: input shape, e.g. 3,32,32")
     p.add_argument("--images", help="a folder of your PNG/JPEG images (any depth), converted to the network's input "
                    "shape and split into the adversary's and the test images by --split-seed")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of the --images split (default 0)")
+    p.add_argument("--split-seed", type=seed_type, default=0, help="seed of the --images split (default 0)")
     p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of --images held out for scoring (default 0.2)")
     p.add_argument("--layers", type=_names, default=(), help="attacked layers, e.g. conv1,ReLU2 (default per target; "
                    "with --module every layer but the last)")
     p.add_argument("--maps", type=_ints("16,4,1"), default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
-    p.add_argument("--subsets", type=int, default=3, help="random m-subsets per cell (default 3)")
-    p.add_argument("--seeds", type=int, default=1, help="training seeds per subset (default 1)")
+    p.add_argument("--subsets", type=count_type("random m-subsets per cell", 3, 1000), default=3, help="random m-subsets per cell (default 3)")
+    p.add_argument("--seeds", type=count_type("training seeds per subset", 1, 1000), default=1, help="training seeds per subset (default 1)")
     a = CALIBRATION  # the one attacker definition (optdist/attacks/attacker.py), shared with the DP sweep
     p.add_argument("--epochs", type=int, default=a.epochs, help=f"inverse-network epochs (default {a.epochs})")
     p.add_argument("--samples", type=int, default=a.samples, help=f"adversary's training images (default {a.samples})")
@@ -88,8 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", default=None, help="folder for grid PNG, Nf Markdown, attacks JSON (default runs/attacks/CNN)"
     )
     p.add_argument("--table", default=None, help="table JSON path (default OUT/CNN-NAME.json)")
-    p.add_argument("--taus", type=_floats, default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes, one torch thread each (default 1)")
+    p.add_argument("--taus", type=_taus, default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
+    p.add_argument("--jobs", type=count_type("worker processes", 2, MAX_THREADS), default=1, help="worker processes, one torch thread each (default 1)")
     p.add_argument("--target-epochs", type=int, help="epochs if the target must be trained first")
     p.add_argument("--target-samples", type=int, help="training images if the target must be trained first")
     _common(p)
@@ -99,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("cnn", help="target: lenet, cifar or orlvgg")
     t.add_argument("--epochs", type=int, help="training epochs (default per target)")
     t.add_argument("--samples", type=int, help="use this many training images (default all)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=seed_type, default=0, metavar="N", help="random seed, >= 0 (default 0)")
     _common(t)
     t.set_defaults(func=train_target)
 

@@ -8,12 +8,19 @@ import json
 import sys
 from pathlib import Path
 
+from optdist.commands.rl import count_type
+
+MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="run a sweep spec (resumable), then write its tables and figures")
+    p = sub.add_parser("bench", help="run a sweep spec (resumable), then write its tables and figures",
+                       epilog="Exit status: 0 when every run of the grid has an ok record; 1 when any is recorded as "
+                              "error or timeout (tables are still written; --retry-errors redoes them); 2 on a bad "
+                              "spec or a busy folder; 130/143 on SIGINT/SIGTERM.")
     p.add_argument("spec", type=Path, help="sweep spec, .toml or .json (see benchmarks/specs/)")
     p.add_argument("--out", type=Path, help="output folder (default: the spec's 'out')")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--workers", type=count_type("local worker processes", 2, MAX_WORKERS), default=1, metavar="N",
+                   help=f"local worker processes (default 1, at most {MAX_WORKERS})")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786) instead")
     p.add_argument("--method", action="append", metavar="NAME", help="run only this method of the spec (repeatable)")
     p.add_argument("--retry-errors", action="store_true", help="redo runs recorded as error or timeout")
@@ -110,7 +117,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
     _tables(out, None, args.solu)
     if spec.figures:
         _figures(out, list(spec.figures), None)
-    return 0
+    return _report_failures(spec.name, out, spec.runs())
+
+
+def _report_failures(name: str, out: Path, runs: list) -> int:
+    """Say which runs of the grid are recorded as ``error``/``timeout`` (run now or earlier) and
+    where their records are; the exit status: 1 if any, else 0 (tables are written either way)."""
+    from optdist.bench.records import DamagedRecord, find
+
+    failed: list[tuple[Path, dict]] = []
+    for run in runs:
+        try:
+            found = find(out, run)
+        except DamagedRecord:  # set aside and run again above: only a concurrent edit gets here
+            continue
+        if found is not None and found[1]["status"] != "ok":
+            failed.append(found)
+    if not failed:
+        return 0
+    which = "all" if len(failed) == len(runs) else f"{len(failed)} of {len(runs)}"
+    path, rec = failed[0]
+    first = str(rec.get("error") or "no error message").strip().splitlines()
+    print(f"{name}: {which} runs failed (status error or timeout); their records, with the error and the "
+          f"solver log's tail, are in {out}/records/ (e.g. {path}: {first[0] if first else '?'}); "
+          "fix the cause and run again with --retry-errors to redo them", file=sys.stderr)
+    return 1
 
 
 def cmd_table(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ MAX_EPISODES = 10_000_000
 MAX_TIMESTEPS = 1_000_000_000
 
 
-def _count(what: str, example: int, top: int):
+def count_type(what: str, example: int, top: int):
     """An argparse type: a whole number of ``what`` in [1, top] (argparse reports the error, exit status 2)."""
 
     def parse(text: str) -> int:
@@ -27,10 +27,10 @@ def _count(what: str, example: int, top: int):
     return parse
 
 
-episodes_count = _count("layer episodes", 2000, MAX_EPISODES)
+episodes_count = count_type("layer episodes", 2000, MAX_EPISODES)
 
 
-def _seed(text: str) -> int:
+def seed_type(text: str) -> int:
     """An argparse type: a random seed, a whole number >= 0 (numpy refuses negative seeds)."""
     try:
         n = int(text)
@@ -49,9 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "always masked (needs pip install 'optdist[rl-baselines]'; place with --method rl-ppo)")
     p.add_argument("--preset", choices=PRESET_NAMES, help="paper hyper-parameters (Tables 4-5); default: by the instance's CNNs")
     p.add_argument("--episodes", type=episodes_count, metavar="N", help="dqn: layer episodes (default: the preset's)")
-    p.add_argument("--timesteps", type=_count("env steps", 20000, MAX_TIMESTEPS), metavar="N",
+    p.add_argument("--timesteps", type=count_type("env steps", 20000, MAX_TIMESTEPS), metavar="N",
                    help="maskable-ppo: env steps, one per segment (default 20000)")
-    p.add_argument("--train-freq", type=_count("env steps", 4, 10**6), default=1, metavar="N",
+    p.add_argument("--train-freq", type=count_type("env steps", 4, 10**6), default=1, metavar="N",
                    help="dqn: env steps per gradient step (default 1, the paper's; e.g. 16 to train on the "
                         "VGG loads' thousands of segments per request within minutes)")
     p.add_argument("--masked", action="store_true", help="act only on devices in the action mask (not in the paper)")
@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reward", choices=["paper", "stage"],
                    help="paper: eq. 11 with sigma, beta (dqn default); stage: minus the stage-time rise and beta "
                         "(not in the paper; maskable-ppo default)")
-    p.add_argument("--seed", type=_seed, default=0, metavar="N", help="random seed, >= 0 (default 0)")
+    p.add_argument("--seed", type=seed_type, default=0, metavar="N", help="random seed, >= 0 (default 0)")
     p.add_argument("--out", type=Path, help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default runs/rl/<instance>)")
     p.set_defaults(func=cmd_train_rl)
 

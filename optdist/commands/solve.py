@@ -16,9 +16,10 @@ from pathlib import Path
 
 from optdist.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, CliError
 from optdist.commands.core import print_evaluation
-from optdist.commands.rl import episodes_count
+from optdist.commands.rl import count_type, episodes_count
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
+from optdist.milp.pareto import MAX_POINTS
 from optdist.milp.run import DEFAULT_MIP_GAP, watch_progress
 from optdist.milp.solve import SOLVE_FORMULATIONS
 from optdist.solvers.base import process_age, run_deadline
@@ -74,7 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("pareto", help="latency / shared-data Pareto front (epsilon-constraint sweep)")
     p.add_argument("instance", type=Path)
-    p.add_argument("--points", type=int, default=5)
+    p.add_argument("--points", type=count_type("shared-data levels", 5, MAX_POINTS), default=5, metavar="N",
+                   help=f"shared-data levels from the least to the latency-optimal one, ends included (default 5, "
+                        f"at most {MAX_POINTS}: each is a MILP solve; equal levels are solved once)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--solver", default="highs")
     p.add_argument("--time-limit", type=float, metavar="S", help="per point")
@@ -418,7 +421,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     if "warm_start" in res.extra:
         skipped = res.extra.get("warm_start_skipped")
         print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else ""))
-    for key in ("warning", "optimality_unproven"):
+    for key in ("warning", "optimality_unproven") + (("solver_error",) if res.evaluation is not None else ()):
         if res.extra.get(key):
             print(f"WARNING      {res.extra[key]}")
     if res.extra.get("interrupted"):
@@ -429,7 +432,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print(diagnose(inst, solve=False).report())
     if res.evaluation is None:
         print("no solution")
-        reasons = [res.extra.get(key) for key in ("stopped", "reason", "infeasible_by_checks")]
+        reasons = [res.extra.get(key) for key in ("stopped", "reason", "solver_error", "infeasible_by_checks")]
         for why in filter(None, reasons):  # why (also in the --out file's extra)
             log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
         limit = res.options.get("time_limit")

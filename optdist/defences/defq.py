@@ -103,8 +103,8 @@ def defq(
     returned on the input's scale.
     """
     table = np.asarray(table, dtype=float)
-    if table.shape != (N, N) or (table <= 0).any():
-        raise ValueError("table must be an 8x8 array of positive steps")
+    if table.shape != (N, N) or not np.isfinite(table).all() or (table <= 0).any():
+        raise ValueError("table must be an 8x8 array of finite positive steps")
     v = np.asarray(x, dtype=float) * (255.0 / data_range)
     shift = 128.0 if level_shift else 0.0
     blocks, size = to_blocks(v - shift)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import io
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from optdist.attacks import datasets
-from optdist.attacks.targets import to_float
+from optdist.attacks.targets import read_state_dict, to_float
 from optdist.defences import defq, latency
 from optdist.defences.multiexit import (
     MultiExitCNN,
@@ -59,6 +60,22 @@ class DefQConfig:
     seed: int = 0
     threads: int = 1
 
+    def __post_init__(self) -> None:
+        """Refuse settings the evaluation cannot use (ValueError naming the field), before any training:
+        ``split`` 0 read the last output's bytes (index -1) and one past the outputs was an IndexError."""
+        outputs = MultiExitCNN().n_outputs
+        if not 1 <= self.split <= outputs:
+            raise ValueError(f"split {self.split}: the edge hosts outputs 1..split of the {outputs}; give a whole "
+                             f"number in [1, {outputs}], e.g. 2")
+        bad = [e for e in self.attack_eps if not (math.isfinite(e) and 0 < e <= 1)]
+        if bad or not self.attack_eps:
+            raise ValueError(f"attack_eps {list(self.attack_eps)}: L-inf budgets on images in [0, 1] are numbers in "
+                             "(0, 1], e.g. 0.03125 0.1")
+        if not (math.isfinite(self.lo) and self.lo >= 1) or not self.his or any(
+                not (math.isfinite(h) and h >= self.lo) for h in self.his):
+            raise ValueError(f"lo {self.lo}, his {list(self.his)}: DefQ's steps span [lo, hi] on the 0-255 scale; give "
+                             "a finite lo >= 1 and each hi >= lo, e.g. lo 20, his 60 100")
+
 
 def load_or_train_multiexit(
     cfg: DefQConfig, ds: datasets.Dataset, cache: Path | None = None
@@ -70,7 +87,11 @@ def load_or_train_multiexit(
     torch.manual_seed(cfg.seed)
     net = MultiExitCNN()
     if path.exists():
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        fix = f"delete {path} (a cached training result) and run again to retrain"
+        try:
+            net.load_state_dict(read_state_dict(path, str(path), fix))
+        except RuntimeError as e:
+            raise ValueError(f"{path}: does not fit the multi-exit CNN ({' '.join(str(e).split())[:400]}); {fix}") from None
         return net.eval(), {"weights": str(path), "trained_now": False}
     t0 = time.perf_counter()
     n = cfg.train_samples

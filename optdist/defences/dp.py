@@ -26,9 +26,10 @@ CALIBRATION_SAMPLES = 100
 
 
 def laplace_scale(eps: float, bound: float) -> float:
-    """Laplace scale ``b = 2B / eps``."""
-    if eps <= 0 or bound <= 0:
-        raise ValueError(f"eps and B must be positive (got eps={eps}, B={bound})")
+    """Laplace scale ``b = 2B / eps``; raises ValueError unless both are finite and > 0
+    (``eps = inf`` is no noise: leave DP out instead)."""
+    if not (math.isfinite(eps) and eps > 0 and math.isfinite(bound) and bound > 0):
+        raise ValueError(f"eps and B must be finite numbers > 0 (got eps={eps}, B={bound})")
     return 2.0 * bound / eps
 
 

@@ -34,6 +34,7 @@ with an equally fine-tuned (noise-free) tail.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -112,7 +113,13 @@ def dp_effect(cnn: str, layer: str, eps: float, tau: float, source: str = "auto"
 
     ``source``: ``auto`` (measured if available, else paper), ``measured`` or ``paper``.
     ``attack`` (measured only): ``blackbox``, ``whitebox`` or ``max`` (the stronger of the two).
+    Raises ValueError unless ``eps`` is finite and > 0 and ``tau`` (an SSIM) is in (0, 1].
     """
+    if not (math.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps {eps} is not a per-element Laplace budget: give a finite number > 0, e.g. 100 "
+                         "(no noise: leave DP out)")
+    if not 0 < tau <= 1:
+        raise ValueError(f"tau {tau} is not a tolerated SSIM: give a number in (0, 1], e.g. 0.3")
     prof = load_profile(cnn)
     la = prof.layers[prof.index(layer)]
     eps_device = eps * la.out_maps * (la.beta // 4)

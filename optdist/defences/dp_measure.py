@@ -66,6 +66,14 @@ class SweepConfig:
     threads: int = 1
     weights_dir: str | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse a noisy grid the sweep cannot use (ValueError), before any training: nan, 0 or a
+        negative budget failed after the first layer's plain and clipped rows."""
+        bad = [e for e in self.eps if not (math.isfinite(e) and e > 0)]
+        if bad:  # an empty grid is allowed: the plain and clipped rows only
+            raise ValueError(f"eps {list(self.eps)}: the noisy grid takes finite per-element budgets > 0, e.g. "
+                             "1 10 100 (the sweep adds the plain split and clipping only, eps = inf, itself)")
+
 
 def laplace_like(x: torch.Tensor, scale: float, gen: torch.Generator) -> torch.Tensor:
     """I.i.d. ``Lap(scale)`` noise shaped like ``x``: ``scale (E1 - E2)``, ``E = -log(1 - U)`` standard exponentials."""

@@ -4,6 +4,8 @@
 2. minimise shared bytes alone: ``S_lo``;
 3. for ``eps`` evenly spaced in ``[S_lo, S_hi]`` (upwards, each point seeded with the
    previous one, which stays feasible): minimise latency s.t. ``sum_r shared_r <= eps``.
+   Equal levels (``S_lo == S_hi``: one level whatever the count) are solved once; at most
+   :data:`MAX_POINTS` levels (each is a MILP).
 
 Every point is re-scored by the evaluator; ``nondominated`` marks the points no other point
 beats in both latency and shared bytes.
@@ -25,6 +27,7 @@ from optdist.result import gap
 from optdist.solvers import Feature, get_solver
 from optdist.solvers.base import stop_on_signals
 
+MAX_POINTS = 1000  # epsilon levels of one sweep: each is a MILP solve
 
 @dataclass
 class ParetoPoint:
@@ -50,7 +53,8 @@ def pareto_sweep(
     mip_gap: float | None = None,
     threads: int | None = None,
 ) -> list[ParetoPoint]:
-    """The sweep above with ``points`` epsilon values (the two end points included).
+    """The sweep above with ``points`` epsilon values (the two end points included; equal
+    values solved once). Raises ValueError unless ``1 <= points <= MAX_POINTS``.
 
     SIGINT/SIGTERM stop the solve under way and every later one (their points say
     ``interrupted``); the points solved so far are returned.
@@ -62,8 +66,9 @@ def pareto_sweep(
 
 def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_limit: float | None,
            mip_gap: float | None, threads: int | None) -> list[ParetoPoint]:
-    if points < 1:
-        raise ValueError("points must be >= 1")
+    if not 1 <= points <= MAX_POINTS:
+        raise ValueError(f"points {points} is outside [1, {MAX_POINTS}]: each point is a MILP solve; "
+                         "give the number of shared-data levels, e.g. 5")
     inst = inst.with_spec(objective=inst.objective.model_copy(update={"shared_weight": 0.0}))
     adapter = get_solver(solver)
     adapter.require()
@@ -98,7 +103,8 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
     if seeded:
         b.set_warm_start(b.to_assignment())
     front = []
-    for eps in np.linspace(low.shared_bytes, top.shared_bytes, points) if points > 1 else [top.shared_bytes]:
+    levels = np.unique(np.linspace(low.shared_bytes, top.shared_bytes, points)) if points > 1 else [top.shared_bytes]
+    for eps in levels:
         add_shared_bytes_limit(b, float(eps))
         pt = run(float(eps), seeded)
         front.append(pt)

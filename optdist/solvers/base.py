@@ -726,9 +726,17 @@ class LegacySolver(Solver):
             TerminationCondition.unbounded: Termination.UNBOUNDED,
             TerminationCondition.userInterrupt: Termination.INTERRUPTED,
         }.get(tc, Termination.ERROR)
-        if term is Termination.ERROR and self._hit_time_limit(opt, res, opts):
+        if term is Termination.ERROR and has and self._stopped_within_gap(opt):
+            term = Termination.OPTIMAL  # within the requested gap (GLPK says 'feasible'); _check_optimal checks
+        elif term is Termination.ERROR and self._hit_time_limit(opt, res, opts):
             term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
         bound = self._bound(opt, res, incumbent)
+        extra = {}
+        if term is Termination.ERROR:
+            extra["solver_error"] = self._failure(opt) or (
+                f"{self.name} ended with status {res.solver.status}/{tc}: "
+                + ("a placement without a proof of its quality" if has else "neither a placement nor a proof")
+                + " (fix: --tee shows the solver's log; or try another solver, e.g. --solver highs)")
         return SolverOutcome(
             termination=term,
             status=f"{res.solver.status}/{tc}",
@@ -737,7 +745,18 @@ class LegacySolver(Solver):
             has_solution=has,
             nodes=self._nodes(res),
             version=".".join(map(str, opt.version() or ())) or None,
+            extra=extra,
         )
+
+    def _stopped_within_gap(self, opt: Any) -> bool:
+        """Whether the solver stopped because its incumbent is within the requested gap of its
+        bound though its status says otherwise (default: False; GLPK's log says so)."""
+        return False
+
+    def _failure(self, opt: Any) -> str | None:
+        """Why a solve ended in ``error``, from the solver's log (default: None, the generic
+        words; adapters whose log names the cause override)."""
+        return None
 
     def _raw_refused(self, opt: Any) -> str | None:
         """What the solver said about raw options it refused but ran on without (default: None;

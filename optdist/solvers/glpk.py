@@ -7,9 +7,23 @@ No threads and no MIP start; at a time limit ``glpsol`` reports the incumbent as
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, ClassVar
 
 from optdist.solvers.base import Feature, LegacySolver
+
+#: glpsol's words when the simplex fails on the LP relaxation (e.g. 'basis matrix is singular')
+_LP_FAILED = re.compile(r"cannot solve LP relaxation")
+_ERROR_LINE = re.compile(r"^Error: (.+)$", re.MULTILINE)
+#: glpsol stopped with its incumbent within --mipgap of its bound (Pyomo reads this as 'feasible')
+_GAP_STOP = re.compile(r"RELATIVE MIP GAP TOLERANCE REACHED")
+#: glpsol's coefficient range before scaling: ' A: min|aij| =  8.640e-20  max|aij| =  1.000e+06  ratio =  1.157e+25'
+_RATIO = re.compile(r"^ A: .*ratio =\s+(\S+)", re.MULTILINE)
+#: above this ratio of its largest to its smallest coefficient GLPK's double-precision simplex
+#: (tolerances ~1e-9) keeps no reliable digit: its bound is not trusted (optdist's models: ~1e4)
+RATIO_TRUSTED = 1e12
+#: the bound on a node-log line: '+   20: mip =   7.84e+11 >=   7.83e+11 < 0.1% (1; 3)'
+_LOG_BOUND = re.compile(r"^\+\s*\d+: (?:mip =|>>>>>)\s+\S+\s+>=\s+(\S+)", re.MULTILINE)
 
 
 class Glpk(LegacySolver):
@@ -24,3 +38,50 @@ class Glpk(LegacySolver):
     def native_value(self, option: str, value: Any) -> Any:
         """``glpsol --tmlim`` takes whole seconds (rounded up, at least 1)."""
         return max(1, math.ceil(value)) if option == "time_limit" else value
+
+    @staticmethod
+    def _ratio(log: str) -> float:
+        """glpsol's coefficient ratio before scaling (0 if the log gives none)."""
+        found = _RATIO.findall(log)
+        try:
+            return float(found[0]) if found else 0.0
+        except ValueError:
+            return math.inf
+
+    def _stopped_within_gap(self, opt: Any) -> bool:
+        """glpsol stopped within --mipgap, with coefficients close enough for its bound to hold."""
+        log = getattr(opt, "_log", None) or ""
+        return bool(_GAP_STOP.search(log)) and self._ratio(log) <= RATIO_TRUSTED
+
+    def _bound(self, opt: Any, res: Any, incumbent: float | None) -> float | None:
+        """After a trusted stop within the gap: the last bound of glpsol's node log (Pyomo reads
+        none); otherwise Pyomo's."""
+        log = getattr(opt, "_log", None) or ""
+        if self._stopped_within_gap(opt):
+            for text in reversed(_LOG_BOUND.findall(log)):
+                try:
+                    value = float(text)
+                except ValueError:  # '-inf' parses; 'tree is empty' does not
+                    continue
+                if math.isfinite(value):
+                    return value if incumbent is None else min(value, incumbent)
+        return super()._bound(opt, res, incumbent)
+
+    def _failure(self, opt: Any) -> str | None:
+        """A stop within the gap whose bound is not trusted (:data:`RATIO_TRUSTED`), or 'cannot
+        solve LP relaxation' (glpsol's simplex fails, typically on coefficients many orders of
+        magnitude apart) with glpsol's own error line."""
+        log = getattr(opt, "_log", None) or ""
+        if _GAP_STOP.search(log):
+            return (f"glpk stopped within its gap, but the model's coefficients span a ratio of {self._ratio(log):.3g} "
+                    f"(> {RATIO_TRUSTED:.0e}), too wide for its bound to be trusted (e.g. a huge rejection_penalty, "
+                    "devices many orders of magnitude apart in speed): its placement is kept, unproven; fix: "
+                    "--tee shows the solver log; or try another solver, e.g. --solver highs")
+        if not _LP_FAILED.search(log):
+            return None
+        said = _ERROR_LINE.findall(log)
+        detail = f" (glpsol: '{said[-1].strip()}')" if said else ""
+        return (f"glpk could not solve the LP relaxation{detail}: the model's coefficients are likely too far "
+                "apart in magnitude for GLPK's simplex (e.g. a huge rejection_penalty, devices or links many "
+                "orders of magnitude apart in speed); fix: --tee shows the solver log; or try another solver, "
+                "e.g. --solver highs")

@@ -1,0 +1,44 @@
+"""break14: benchmarks/online/decisions.py --quick (a LeNet-only smoke run) overwrote the
+committed full decisions.{csv,md}; it now prints, and writes only with --out DIR."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+
+import pytest
+
+from .conftest import ROOT
+
+HERE = ROOT / "benchmarks" / "online"
+
+
+@pytest.fixture
+def decisions():
+    spec = importlib.util.spec_from_file_location("decisions_under_test", HERE / "decisions.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _digest() -> tuple[str, str]:
+    return tuple(hashlib.sha256((HERE / f).read_bytes()).hexdigest() for f in ("decisions.csv", "decisions.md"))
+
+
+def test_out_must_be_a_folder_and_bad_flags_exit_2(decisions, tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    for args, said in ((["--quick", "--out", str(tmp_path / "f")], "not a folder"), (["--bogus"], "unrecognized")):
+        with pytest.raises(SystemExit) as e:
+            decisions.main(args)
+        assert e.value.code == 2 and said in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_leaves_the_committed_table_and_writes_only_to_out(decisions, tmp_path, capsys):
+    before = _digest()
+    assert decisions.main(["--quick"]) == 0
+    assert _digest() == before and "| lenet-10x10-tau0.8 | masked" in capsys.readouterr().out
+    assert decisions.main(["--quick", "--out", str(tmp_path / "o")]) == 0
+    assert _digest() == before
+    md = (tmp_path / "o" / "decisions.md").read_text()
+    assert "decisions.py --quick" in md and (tmp_path / "o" / "decisions.csv").exists()
