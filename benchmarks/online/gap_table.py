@@ -96,14 +96,16 @@ EXACT = "exact (reference)"
 
 
 def instance_path(name: str) -> Path:
-    """A path, or the name of a set of ``instances/coupled``, ``instances/paper`` or ``instances/`` here."""
+    """A path, or the name of a set of ``instances/coupled``, ``instances/paper`` or ``instances/`` here.
+
+    Raises ValueError naming ``--instances`` and the fix for an unknown name."""
     p = Path(name)
     if p.suffix == ".json":
         return p
     for d in (ROOT / "instances" / "coupled", ROOT / "instances" / "paper", HERE / "instances"):
         if (d / f"{name}.json").exists():
             return d / f"{name}.json"
-    raise SystemExit(f"--instances: no instance {name!r} in instances/coupled, instances/paper or "
+    raise ValueError(f"--instances: no instance {name!r} in instances/coupled, instances/paper or "
                      f"benchmarks/online/instances (fix: give a name listed there or a .json path)")
 
 
@@ -198,13 +200,15 @@ def exact_row(inst: Instance, time_limit: float) -> dict:
 
 
 def load_all(paths: list[Path]) -> list[Instance]:
-    """Every instance, read before anything runs; a missing or invalid file exits naming it and the fix."""
+    """Every instance, read before anything runs.
+
+    Raises ValueError naming ``--instances``, the file and the fix for a missing or invalid file."""
     insts = []
     for path in paths:
         try:
             insts.append(load_instance(path))
         except (OSError, ValueError) as e:  # FileNotFoundError, InstanceError (file, field and fix)
-            raise SystemExit(f"--instances: {e}") from None
+            raise ValueError(f"--instances: {e}") from None
     return insts
 
 
@@ -329,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.render and (args.instances or args.methods or args.force):
         ap.error("--render only redraws the table from the records: leave out --instances, --methods and --force")
     if not args.render:
-        insts = load_all([instance_path(n) for n in args.instances] if args.instances else DEFAULT)
+        try:  # a bad name or file: exit 2 (bad input), as argparse's own refusals
+            insts = load_all([instance_path(n) for n in args.instances] if args.instances else DEFAULT)
+        except ValueError as e:
+            ap.error(str(e))
         try:
             run(insts, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
                 time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps)
