@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from optdist.attacks import targets
-from optdist.attacks.targets import read_state_dict
+from optdist.checkpoint import read_state_dict
 from optdist.cli import main
 from optdist.defences.defq_measure import DefQConfig, load_or_train_multiexit
 

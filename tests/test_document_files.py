@@ -202,9 +202,9 @@ def _variant(src, dst, config=None, weights=None):
         (lambda c: {k: v for k, v in c.items() if k != "masked"}, None, "masked", "Field required"),
         (None, lambda p, sd: torch.save({"x": _Evil()}, p), "(file)", "refused by torch.load(weights_only=True)"),
         (None, lambda p, sd: p.write_bytes(pickle.dumps(_Evil())), "(file)", "weights_only"),
-        (None, lambda p, sd: p.write_bytes(b""), "(file)", "not a readable PyTorch weights file"),
+        (None, lambda p, sd: p.write_bytes(b""), "(file)", "not a PyTorch file"),
         (None, lambda p, sd: torch.save({k: v * float("nan") for k, v in sd.items()}, p), "mlp.0.weight", "not finite"),
-        (None, lambda p, sd: torch.save(list(sd.values()), p), "(file)", "state dict"),
+        (None, lambda p, sd: torch.save(list(sd.values()), p), "(file)", "not a state_dict"),
     ],
     ids=["huge-hidden", "shape-mismatch", "bool-width", "not-object", "missing-field", "pickled-object",
          "raw-pickle", "empty", "nan-weights", "not-a-dict"],
@@ -217,6 +217,7 @@ def test_bad_policies_are_clear_errors_before_allocating(policy_dir, tmp_path, c
         load_policy(bad)
     (p, *_) = e.value.problems
     assert p.path == where and words in p.message and p.fix
+    assert "weights_only=False" not in p.message + p.fix  # never advise loading pickled objects
     rc = main(["solve", str(TINY_DIR / "lenet-1x4-tau0.6.json"), "--method", "rl", "--policy", str(bad)])
     out, err = capfd.readouterr()
     assert rc == 2 and str(bad) in err and "Traceback" not in err

@@ -15,9 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import pickle
 import time
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from tqdm import tqdm
 
 from optdist import zoo
 from optdist.attacks import datasets
+from optdist.checkpoint import one_line, read_state_dict
 from optdist.io import atomic_write_bytes, atomic_write_json
 from optdist.paths import MODELS_DIR
 from optdist.profiles import Profile
@@ -293,52 +292,6 @@ def save(net: nn.Module, meta: dict[str, Any], name: str, weights_dir: str | Pat
     return pt
 
 
-_TORCH_BOILERPLATE = ("Weights only load failed", "Please file an issue", "Check the documentation")
-
-
-def _refusal(e: Exception) -> str:
-    """torch's reason for a weights-only refusal (e.g. 'Trying to load unsupported GLOBAL posix.system ...'),
-    without its boilerplate, which advises ``weights_only=False``."""
-    for line in str(e).splitlines():
-        line = line.strip().removeprefix("WeightsUnpickler error:").strip()
-        if line and not line.startswith(_TORCH_BOILERPLATE):
-            return line[:160]
-    return type(e).__name__
-
-
-def _one_line(e: Exception) -> str:
-    """An exception's message on one line (``load_state_dict`` lists its mismatches line by line)."""
-    return " ".join(str(e).split())[:400]
-
-
-def read_state_dict(path: Path, what: str, fix: str = "save the state_dict only: torch.save(net.state_dict(), PATH)"
-                    ) -> dict[str, torch.Tensor]:
-    """A ``state_dict`` (name -> tensor) read with ``torch.load(weights_only=True)``; anything
-    else (not a file, not a torch file, pickled objects, not a mapping of tensors) is a ValueError
-    starting with ``what`` and ending with ``fix``. Pickled objects are never loaded (they can run
-    code), so torch's advice to retry with ``weights_only=False`` is not passed on."""
-    if not path.is_file():
-        raise ValueError(f"{what}: not a file; {fix}")
-    with path.open("rb") as f:
-        head = f.read(4)
-    if head[:2] != b"PK" and head[:1] != b"\x80":  # torch.save writes a zip archive (legacy: a pickle)
-        raise ValueError(f"{what}: not a PyTorch file (torch.save writes a zip archive; this starts with {head!r}); {fix}")
-    try:
-        with warnings.catch_warnings():  # torch warns about the pickle protocol before refusing
-            warnings.simplefilter("ignore", UserWarning)
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        why = _refusal(e)
-        raise ValueError(f"{what}: refused by torch.load(weights_only=True), it holds more than tensors ({why[:160]}); "
-                         f"pickled objects are never loaded, as they can run code; {fix}") from None
-    except Exception as e:  # RuntimeError, EOFError, ... for a damaged or cut-short file
-        why = _one_line(e)[:160] or "empty or cut short"
-        raise ValueError(f"{what}: not a readable PyTorch file ({type(e).__name__}: {why}); {fix}") from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{what}: not a state_dict (a mapping of names to tensors); {fix}")
-    return state
-
-
 def load(name: str, weights_dir: str | Path | None = None) -> tuple[nn.Sequential, dict[str, Any]]:
     """The trained target ``name`` in eval mode, and its sidecar metadata; a damaged file is a
     ValueError naming it (fix: delete both files and run `optdist train-target NAME`)."""
@@ -356,7 +309,7 @@ def load(name: str, weights_dir: str | Path | None = None) -> tuple[nn.Sequentia
     try:
         net.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as e:
-        raise ValueError(f"{pt}: does not fit target {name!r} ({_one_line(e)}); {fix}") from None
+        raise ValueError(f"{pt}: does not fit target {name!r} ({one_line(e)}); {fix}") from None
     return net.eval(), meta
 
 

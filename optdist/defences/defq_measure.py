@@ -24,7 +24,8 @@ import torch
 from tqdm import tqdm
 
 from optdist.attacks import datasets
-from optdist.attacks.targets import read_state_dict, to_float
+from optdist.attacks.targets import to_float
+from optdist.checkpoint import read_state_dict
 from optdist.defences import defq, latency
 from optdist.defences.multiexit import (
     MultiExitCNN,

@@ -11,10 +11,7 @@ request's decisions is reported in ``extra``.
 
 from __future__ import annotations
 
-import pickle
-import re
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,6 +21,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
+from optdist.checkpoint import CheckpointError, load_state_dict
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
@@ -104,20 +102,10 @@ def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, tor
     if pt.stat().st_size > MAX_WEIGHTS_BYTES:
         raise fail("(file)", f"larger than the {MAX_WEIGHTS_BYTES // MiB} MiB limit for a policy", "check that it is the right file")
     try:
-        with warnings.catch_warnings():  # torch warns about the pickle protocol before refusing
-            warnings.simplefilter("ignore", UserWarning)
-            state = torch.load(pt, weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError as e:  # weights_only refused a pickled object, or the bytes are no pickle
-        m = re.search(r"WeightsUnpickler error:\s*([^\n]+?)(?:\. |\n|$)", str(e))
-        why = m.group(1) if m else str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise fail("(file)", f"refused by torch.load(weights_only=True): it is not a plain state dict of tensors ({why[:160]}); "
-                   "pickled objects are never loaded, as they can run code",
+        state = load_state_dict(pt)
+    except CheckpointError as e:
+        raise fail("(file)", e.reason,
                    "save only the network's weights, torch.save(net.state_dict(), 'policy.pt'), or " + _RETRAIN) from None
-    except Exception as e:  # torch raises RuntimeError, EOFError, ... for a damaged or foreign file
-        why = str(e).splitlines()[0][:160] if str(e) else "empty or cut short"
-        raise fail("(file)", f"not a readable PyTorch weights file ({type(e).__name__}: {why})") from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise fail("(file)", "does not hold a state dict (parameter name -> tensor)")
     if set(state) != set(shapes):
         missing, extra = sorted(set(shapes) - set(state)), sorted(set(state) - set(shapes))
         raise fail("(file)", f"its parameters do not match policy.json's network (missing {missing[:4]}, unexpected {extra[:4]})")

@@ -1,0 +1,77 @@
+"""Reading torch checkpoints safely: weights only, never a pickled object.
+
+Every ``state_dict`` optdist reads (trained attack targets, ``--weights``, the DefQ cache, RL
+policies) goes through :func:`load_state_dict`: ``torch.load(weights_only=True)`` on a file that
+starts as ``torch.save`` writes it. Pickled objects are never loaded, as they can run code, so
+torch's advice to retry with ``weights_only=False`` is never passed on to the user.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from pathlib import Path
+
+import torch
+
+_TORCH_BOILERPLATE = ("Weights only load failed", "Please file an issue", "Check the documentation")
+
+
+class CheckpointError(ValueError):
+    """A file that is not a plain ``state_dict`` of tensors; ``reason`` says why, without the
+    file's name or a fix (the caller adds both)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def one_line(e: Exception) -> str:
+    """An exception's message on one line (``load_state_dict`` lists its mismatches line by line)."""
+    return " ".join(str(e).split())[:400]
+
+
+def _refusal(e: Exception) -> str:
+    """torch's reason for a weights-only refusal (e.g. 'Trying to load unsupported GLOBAL posix.system ...'),
+    without its boilerplate, which advises ``weights_only=False``."""
+    for line in str(e).splitlines():
+        line = line.strip().removeprefix("WeightsUnpickler error:").strip()
+        if line and not line.startswith(_TORCH_BOILERPLATE) and "weights_only=False" not in line:
+            return line[:160]
+    return type(e).__name__
+
+
+def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The ``state_dict`` (name -> tensor, on the CPU) saved in ``path`` by ``torch.save``.
+
+    Raises :class:`CheckpointError` for anything else: not a file, not a torch file, pickled
+    objects (refused by ``weights_only=True``, never loaded), a damaged or cut-short file, or
+    not a mapping of names to tensors."""
+    if not path.is_file():
+        raise CheckpointError("not a file")
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head[:2] != b"PK" and head[:1] != b"\x80":  # torch.save writes a zip archive (legacy: a pickle)
+        raise CheckpointError(f"not a PyTorch file (torch.save writes a zip archive; this starts with {head!r})")
+    try:
+        with warnings.catch_warnings():  # torch warns about the pickle protocol before refusing
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(f"refused by torch.load(weights_only=True), it holds more than tensors ({_refusal(e)}); "
+                              "pickled objects are never loaded, as they can run code") from None
+    except Exception as e:  # RuntimeError, EOFError, ... for a damaged or cut-short file
+        why = one_line(e)[:160] or "empty or cut short"
+        raise CheckpointError(f"not a readable PyTorch file ({type(e).__name__}: {why})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError("not a state_dict (a mapping of names to tensors)")
+    return state
+
+
+def read_state_dict(path: Path, what: str, fix: str = "save the state_dict only: torch.save(net.state_dict(), PATH)"
+                    ) -> dict[str, torch.Tensor]:
+    """:func:`load_state_dict`, its error a ValueError ``"{what}: {reason}; {fix}"``."""
+    try:
+        return load_state_dict(path)
+    except CheckpointError as e:
+        raise ValueError(f"{what}: {e.reason}; {fix}") from None
