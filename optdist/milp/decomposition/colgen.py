@@ -723,7 +723,11 @@ def column_generation(
         # Wentges smoothing: price at a point between the centre and the LP duals; while the LP
         # still needs its artificial columns (phase 1) the duals price only fit, not the optimum
         phase1 = master.artificial_in_use()
-        a = 0.0 if phase1 else alpha
+        # the LP did not move since a pass at its own duals was cut short: those duals again, at
+        # once and with twice that budget (tau0.8: the LP optimal from round 1, the smoothed passes
+        # of rounds 2-3 cut short with no column, 11 of its 32 s; benchmarks/milp/README.md, tight11k)
+        again = not phase1 and np.round(pi_lp, 12).tobytes() in cut_short
+        a = 0.0 if phase1 or again else alpha
         pi = a * center + (1 - a) * pi_lp
         n_before = len(master.columns)
         best, added, all_proven, pricing_s, pricing_log = price_at(pi, pi_lp, mu, phase1)
@@ -741,7 +745,9 @@ def column_generation(
             pricing_s += secs
             pricing_log += log_lp
             all_proven = all_proven and closed_at_lp
-        if not smoothed_closed and smoothing > 0:  # pricing stopped short: price nearer the centre (easier)
+        if again:
+            pass  # no smoothed pass this round: alpha and the cap stay
+        elif not smoothed_closed and smoothing > 0:  # pricing stopped short: price nearer the centre (easier)
             alpha = 1 - (1 - max(a, alpha)) / 2
             if alpha > 0.99 and cap is not None:  # already next to the centre: give pricing longer
                 cap = 2 * cap
