@@ -25,7 +25,8 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    ``pricing_gap`` (default ``mip_gap / 10``) and, outside phase 1, a time cap (default a
    tenth of ``time_limit``, doubled when even prices next to the centre do not close, and
    at prices where a pass was cut short before -- the LP did not move -- twice that pass's
-   budget: the same solve again would prove nothing more);
+   budget: the same solve again would prove nothing more; such a round prices at the LP duals
+   only, no smoothed pass: the smoothed point cannot move an LP that has stopped moving);
    (Round 0 prices at ``pi = 0``: each class's own optimum, the decomposition bound
    ``L(0) = sum_c n_c v_c(0)``, and the first columns.)
 4. the Lagrangian bound ``L(pi) = -pi . cap + sum_c n_c min(B_c, penalty_c)`` (``penalty_c``
