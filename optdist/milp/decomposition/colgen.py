@@ -993,11 +993,13 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
                 if not lower_bytes or part.admits(col) or time.perf_counter() >= end:
                     break
                 lower_bytes = False  # its bytes met the limit in the model only: again with the exact halves
-                # for as long as the relaxation took: the part's bound stays the relaxation's
-                # proven one (the larger of the two), the re-solve is for a column that meets the
-                # limit in truth (tau0.8's first child: 5.7 s relaxed, then 20 s to the search's
-                # end 1.6e-5 short; benchmarks/milp/README.md, branch tight11k)
-                until = min(end, time.perf_counter() + max(pr.seconds, 2.0))
+                # for as long as the relaxation took where the part has a column already (none:
+                # to the end, else a node could stay in phase 1): the part's bound stays the
+                # relaxation's proven one (the larger of the two), the re-solve is for a column
+                # that meets the limit in truth (tau0.8's first child: 5.7 s relaxed, then 20 s to
+                # the search's end 1.6e-5 short; benchmarks/milp/README.md, branch tight11k)
+                if warm is not None:
+                    until = min(end, time.perf_counter() + max(pr.seconds, 2.0))
                 pm.set_limits(limits, exact_bytes=True)
         finally:
             pm.set_limits([])
