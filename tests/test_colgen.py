@@ -220,6 +220,27 @@ def test_smoothed_prices_keep_every_round_bound_valid(smoothing):
     assert all(0 <= a < 1 for a in used) and (smoothing > 0 or not any(used))
 
 
+@pytest.mark.slow
+def test_lp_duals_cut_short_are_priced_again_at_once_and_every_bound_stays_valid():
+    """Where the LP has not moved since a pass at its own duals was cut short, the round prices
+    at those duals directly (smoothing 0, one pass per pricing group; the smoothed pass found
+    nothing for the LP on tau0.8), at once after a smoothed round, which the
+    smoothing rule alone never does (it halves alpha at most, to 0 only below 0.1). Every
+    round's bound stays below every feasible placement's objective."""
+    inst = optdist.load_instance("instances/paper/lenet-10x10-tight-tau0.8.json")  # its LP optimal from round 1
+    res = column_generation(inst, solver="highs", time_limit=15, threads=1, pricing_time_limit=0.5, max_rounds=4,
+                            branching=False)
+    rounds = res.extra["rounds"][1:]
+    again = [cur for prev, cur in zip(rounds, rounds[1:])
+             if prev["smoothing"] >= 0.2 and cur["smoothing"] == 0 and cur["lp"] == pytest.approx(prev["lp"])]
+    assert again
+    for r in again:
+        assert len(r["pricing"]) == len({p["class"] for p in r["pricing"]})  # no second pass
+    objs = feasible_objectives(inst, res)
+    assert objs and res.bound is not None
+    assert all(r["bound"] <= min(objs) * (1 + REL) for r in res.extra["rounds"] if r["bound"] is not None)
+
+
 def test_mispricing_prices_at_the_lp_duals_and_every_pricing_bound_is_proven():
     """A smoothed round whose columns do not price out at the LP duals prices again at the LP
     duals in the same round (the LP moves even while smoothed pricing is cut short; closing
