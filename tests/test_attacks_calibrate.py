@@ -86,24 +86,26 @@ def test_calibrate_cli_end_to_end(tmp_path, capsys):
     out, weights = tmp_path / "out", tmp_path / "w"
     table = tmp_path / "lenet-tiny.json"
     rc = main(
-        ["calibrate", "lenet", "--layers", "conv1,ReLU2", "--maps", "2", "--subsets", "2", "--epochs", "1",
+        ["calibrate", "lenet", "--layers", "conv1,ReLU2", "--maps", "2,9", "--subsets", "2", "--epochs", "1",
          "--samples", "400", "--test-samples", "40", "--target-samples", "1000", "--target-epochs", "1",
          "--name", "tiny", "--out", str(out), "--table", str(table), "--weights-dir", str(weights),
          "--threads", "1", "--no-progress"]
     )  # fmt: skip
     assert rc == 0
     t = PrivacyTable.load(table)
-    assert t.name == "tiny" and sorted(t.row("conv1").cells) == [2, 8] and sorted(t.row("ReLU2").cells) == [2, 16]
+    assert t.name == "tiny" and sorted(t.row("conv1").cells) == [2, 8] and sorted(t.row("ReLU2").cells) == [2, 9, 16]
     assert t.row("ReLU2").spread[2] >= 0 and t.row("conv1").spread[8] == 0  # one subset of all maps
     assert "calibrate lenet" in t.provenance["command"] and t.provenance["attack"]["subsets"] == 2
     attacks = json.loads((out / "lenet-tiny-attacks.json").read_text())
-    assert len(attacks) == 1 + 2 + 1 + 2
+    assert len(attacks) == 1 + 2 + 1 + 2 + 2
     assert (out / "lenet-tiny-grid.png").read_bytes()[:4] == b"\x89PNG"
     assert "Split point" in (out / "lenet-tiny-nf.md").read_text()
     assert (weights / "lenet.pt").exists() and json.loads((weights / "lenet.json").read_text())["epochs"] == 1
     for tau in TAUS:  # the table plugs into the placement model's reading rules
         assert _limits(t, tau).cnn == "lenet"
-    assert "Nf (tau 0.4)" in capsys.readouterr().out
+    shown = capsys.readouterr()
+    assert "Nf (tau 0.4)" in shown.out
+    assert "--maps 2,9: layer conv1 has 8 maps, so 9 are left out there" in shown.err  # not silently
 
 
 @pytest.mark.learn

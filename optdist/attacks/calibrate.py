@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import math
 import multiprocessing
 import time
@@ -41,6 +42,8 @@ from optdist.attacks.attacker import CALIBRATION, Attacker
 from optdist.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from optdist.privacy import PrivacyRow, PrivacyTable, privacy_limits, table_path
 from optdist.profiles import Profile, available_cnns, load_profile
+
+log = logging.getLogger(__name__)
 
 TAUS = (0.8, 0.6, 0.4)
 
@@ -132,6 +135,9 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1) -> Calibration:
     for layer in cfg.layers or default_layers:
         z = inversion.features(network.head(net, layer), test.x[:1])
         P = network.maps(layer, z)
+        if any(m > P for m in cfg.maps):
+            log.warning("--maps %s: layer %s has %d maps, so %s are left out there (all %d maps are always measured)",
+                        ",".join(map(str, cfg.maps)), layer, P, ",".join(str(m) for m in cfg.maps if m > P), P)
         for m in map_counts(P, cfg.maps):
             for seed in range(cfg.seeds):
                 rng = np.random.default_rng([seed, P, m])
