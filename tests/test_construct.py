@@ -308,6 +308,47 @@ def test_spread_mix_fits_exactly_where_brute_force_finds_a_relabelling():
     assert seen == {True, False}
 
 
+def test_spread_mix_builds_no_mip_past_its_size(monkeypatch):
+    """A mix whose relabelling fits (three micro requests on 3 RPi3, 450-B radios): found while
+    requests x sum of group sizes squared (3 x 3^2 = 27) is within ``SPREAD_MAX_BINARIES``, None
+    (no MIP built) one below it."""
+    import optdist.milp.decomposition.patterns as patterns
+
+    inst = _micro(450.0)
+    classes = request_classes(inst)
+    prof, _gu = candidates(inst, classes[0][0], pattern_tables(inst, classes[0][0], FINE_COUNTS))
+    fits = []
+    for j in range(len(prof)):
+        x = [np.zeros(len(prof), dtype=np.int64)]
+        x[0][j] = 3
+        monkeypatch.setattr(patterns, "SPREAD_MAX_BINARIES", 27)
+        got = spread_mix(inst, classes, [prof], x, time_limit=10)
+        monkeypatch.setattr(patterns, "SPREAD_MAX_BINARIES", 26)
+        assert spread_mix(inst, classes, [prof], x, time_limit=10) is None
+        fits.append(got is not None and evaluate(inst, Assignment(got)).feasible)
+    assert any(fits)
+
+
+def test_construction_tries_windows_only_where_no_pattern_places(monkeypatch):
+    """Where the patterns place every request (``mixed-8x6``) the windows and equal shares are not
+    tried and the placement is the patterns'; on a serial uplink (no patterns) both are tried, and
+    what the construction returns is feasible."""
+    import optdist.milp.decomposition.construct as construct
+
+    calls = []
+    for name in ("fit_by_windows", "window_placement"):
+        real = getattr(construct, name)
+        monkeypatch.setattr(construct, name, lambda inst, *, deadline, _f=real, _n=name: calls.append(_n) or
+                            _f(inst, deadline=deadline))
+    inst = load_instance(COUPLED[1])
+    asg = placement_by_construction(inst, deadline=time.perf_counter() + 30)
+    assert calls == [] and asg.meta["found_by"].startswith("patterns by ") and evaluate(inst, asg).feasible
+    serial = inst.with_spec(objective=inst.spec.objective.model_copy(update={"uplink": "serial"}))
+    asg = placement_by_construction(serial, deadline=time.perf_counter() + 30)
+    assert calls == ["fit_by_windows", "window_placement"]
+    assert asg is None or evaluate(serial, asg).feasible
+
+
 @pytest.mark.parametrize("bandwidth", [200.0, 300.0, 450.0])
 def test_fine_patterns_reach_the_tight_optimum_on_micro_requests(bandwidth):
     """On three micro requests whose radios bind (200, 300 B) or not (450 B), the patterns on the
