@@ -419,3 +419,32 @@ def test_pattern_variants_script_prints_each_variant_and_refuses_bad_input(capsy
         assert e.value.code == 2
         err = capsys.readouterr().err
         assert text in err and "Traceback" not in err
+
+
+def test_construction_steps_script_times_each_step_and_refuses_bad_input(capsys, monkeypatch, tmp_path):
+    """benchmarks/scale/construction_steps.py on lenet-8x4-rpi3: one line per pattern grid (the
+    coarse first; no windows: the patterns placed every request) and one for the whole
+    construction, whose objective is the best step's and never below the proven optimum; the
+    construction's own functions are back afterwards; bad input: exit 2, no traceback."""
+    import sys
+
+    import optdist.milp.decomposition.construct as construct
+    import optdist.milp.decomposition.patterns as patterns
+    from tests.conftest import load_script
+
+    before = (patterns.fit_by_patterns, construct.fit_by_windows, construct.window_placement)
+    mod = load_script("benchmarks/scale/construction_steps.py")
+    mod.main([COUPLED[0]])
+    assert (patterns.fit_by_patterns, construct.fit_by_windows, construct.window_placement) == before
+    lines = [ln.split(" | ") for ln in capsys.readouterr().out.splitlines() if ln.startswith("lenet-8x4-rpi3 |")]
+    assert [ln[1] for ln in lines] == ["fit_by_patterns", "fit_by_patterns (grid 30, weighted True)", "construction"]
+    values = [float(ln[4].split()[0]) for ln in lines]
+    assert values[2] == min(values[:2]) and values[2] >= OPT_LENET_8X4 * (1 - 1e-9)
+    for argv, text in (([], "no instance given"), (["none.json"], "none.json: instance file not found")):
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr("sys.argv", ["construction_steps.py", *argv])
+        with pytest.raises(SystemExit) as e:
+            sys.modules["_scale_common"].run_on_instances(mod.main, "construction_steps.py")
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert text in err and "Traceback" not in err
