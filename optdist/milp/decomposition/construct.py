@@ -322,11 +322,11 @@ def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment 
     The order is the time's worth: the coarse grid is the cheaper (its tables hold about half
     the states per layer) and the one that wins at scale, so it runs first and a late finer grid
     cannot crowd it out; windows were worse than the patterns on every set measured (the eight
-    coupled sets of at most 20 requests by 3-50 %; on ``hetero-250x70-tau0.8`` they found
-    nothing in the 30-40 s they took), and equal shares alone can be ten times worse where the
-    networks differ in size (``hetero-250x70-tau0.8``: 925.9 s against 91.8 s by windows and
-    69.2 s by patterns; benchmarks/scale/README.md). A primal heuristic (incumbents and seed
-    columns, never bounds); every candidate is re-scored by the evaluator."""
+    coupled sets of at most 20 requests by 3-58 %; on ``hetero-250x70-tau0.8`` / ``-tau0.6``
+    91.8 / 127.0 s at best against 69.2 / 86.8, in 20-25 s), and equal shares alone can be ten
+    times worse where the networks differ in size (``hetero-250x70-tau0.8``: 925.9 s against
+    91.8 s by windows and 69.2 s by patterns; benchmarks/scale/README.md). A primal heuristic
+    (incumbents and seed columns, never bounds); every candidate is re-scored by the evaluator."""
     from functools import partial
 
     from optdist.milp.decomposition.patterns import FINE_COUNTS, fit_by_patterns
