@@ -308,6 +308,47 @@ def test_spread_mix_fits_exactly_where_brute_force_finds_a_relabelling():
     assert seen == {True, False}
 
 
+def test_spread_mix_builds_no_mip_past_its_size(monkeypatch):
+    """A mix whose relabelling fits (three micro requests on 3 RPi3, 450-B radios): found while
+    requests x sum of group sizes squared (3 x 3^2 = 27) is within ``SPREAD_MAX_BINARIES``, None
+    (no MIP built) one below it."""
+    import optdist.milp.decomposition.patterns as patterns
+
+    inst = _micro(450.0)
+    classes = request_classes(inst)
+    prof, _gu = candidates(inst, classes[0][0], pattern_tables(inst, classes[0][0], FINE_COUNTS))
+    fits = []
+    for j in range(len(prof)):
+        x = [np.zeros(len(prof), dtype=np.int64)]
+        x[0][j] = 3
+        monkeypatch.setattr(patterns, "SPREAD_MAX_BINARIES", 27)
+        got = spread_mix(inst, classes, [prof], x, time_limit=10)
+        monkeypatch.setattr(patterns, "SPREAD_MAX_BINARIES", 26)
+        assert spread_mix(inst, classes, [prof], x, time_limit=10) is None
+        fits.append(got is not None and evaluate(inst, Assignment(got)).feasible)
+    assert any(fits)
+
+
+def test_construction_tries_windows_only_where_no_pattern_places(monkeypatch):
+    """Where the patterns place every request (``mixed-8x6``) the windows and equal shares are not
+    tried and the placement is the patterns'; on a serial uplink (no patterns) both are tried, and
+    what the construction returns is feasible."""
+    import optdist.milp.decomposition.construct as construct
+
+    calls = []
+    for name in ("fit_by_windows", "window_placement"):
+        real = getattr(construct, name)
+        monkeypatch.setattr(construct, name, lambda inst, *, deadline, _f=real, _n=name: calls.append(_n) or
+                            _f(inst, deadline=deadline))
+    inst = load_instance(COUPLED[1])
+    asg = placement_by_construction(inst, deadline=time.perf_counter() + 30)
+    assert calls == [] and asg.meta["found_by"].startswith("patterns by ") and evaluate(inst, asg).feasible
+    serial = inst.with_spec(objective=inst.spec.objective.model_copy(update={"uplink": "serial"}))
+    asg = placement_by_construction(serial, deadline=time.perf_counter() + 30)
+    assert calls == ["fit_by_windows", "window_placement"]
+    assert asg is None or evaluate(serial, asg).feasible
+
+
 @pytest.mark.parametrize("bandwidth", [200.0, 300.0, 450.0])
 def test_fine_patterns_reach_the_tight_optimum_on_micro_requests(bandwidth):
     """On three micro requests whose radios bind (200, 300 B) or not (450 B), the patterns on the
@@ -375,6 +416,35 @@ def test_pattern_variants_script_prints_each_variant_and_refuses_bad_input(capsy
         monkeypatch.setattr("sys.argv", ["pattern_variants.py", *argv])
         with pytest.raises(SystemExit) as e:
             sys.modules["_scale_common"].run_on_instances(mod.main, "pattern_variants.py")
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert text in err and "Traceback" not in err
+
+
+def test_construction_steps_script_times_each_step_and_refuses_bad_input(capsys, monkeypatch, tmp_path):
+    """benchmarks/scale/construction_steps.py on lenet-8x4-rpi3: one line per pattern grid (the
+    coarse first; no windows: the patterns placed every request) and one for the whole
+    construction, whose objective is the best step's and never below the proven optimum; the
+    construction's own functions are back afterwards; bad input: exit 2, no traceback."""
+    import sys
+
+    import optdist.milp.decomposition.construct as construct
+    import optdist.milp.decomposition.patterns as patterns
+    from tests.conftest import load_script
+
+    before = (patterns.fit_by_patterns, construct.fit_by_windows, construct.window_placement)
+    mod = load_script("benchmarks/scale/construction_steps.py")
+    mod.main([COUPLED[0]])
+    assert (patterns.fit_by_patterns, construct.fit_by_windows, construct.window_placement) == before
+    lines = [ln.split(" | ") for ln in capsys.readouterr().out.splitlines() if ln.startswith("lenet-8x4-rpi3 |")]
+    assert [ln[1] for ln in lines] == ["fit_by_patterns", "fit_by_patterns (grid 30, weighted True)", "construction"]
+    values = [float(ln[4].split()[0]) for ln in lines]
+    assert values[2] == min(values[:2]) and values[2] >= OPT_LENET_8X4 * (1 - 1e-9)
+    for argv, text in (([], "no instance given"), (["none.json"], "none.json: instance file not found")):
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr("sys.argv", ["construction_steps.py", *argv])
+        with pytest.raises(SystemExit) as e:
+            sys.modules["_scale_common"].run_on_instances(mod.main, "construction_steps.py")
         assert e.value.code == 2
         err = capsys.readouterr().err
         assert text in err and "Traceback" not in err

@@ -306,31 +306,40 @@ def window_placement(inst: Instance, *, deadline: float) -> Assignment | None:
 
 def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment | None:
     """A placement of every request feasible by construction, or None: the best (evaluator
-    objective; the first on ties) of owner counts per layer chosen by a priced dynamic programme
+    objective; on ties the later) of owner counts per layer chosen by a priced dynamic programme
     (:func:`optdist.milp.decomposition.patterns.fit_by_patterns`, half of the time to
-    ``deadline`` on the finer counts of :data:`~optdist.milp.decomposition.patterns.FINE_COUNTS`
-    with segments shared by speed, then half the rest on the counts of
-    :data:`~optdist.milp.decomposition.patterns.COUNTS`, round robin), windows sized
-    by a capacity price (:func:`fit_by_windows`, half the rest) and
-    equal shares of the devices (:func:`window_placement`, the rest), or where all give none
-    (the greedy fits in no share: it spreads each layer over every device and the bandwidth
-    binds), small teams of devices that move few bytes
+    ``deadline`` on the counts of :data:`~optdist.milp.decomposition.patterns.COUNTS`, round
+    robin, then half the rest on the finer counts of
+    :data:`~optdist.milp.decomposition.patterns.FINE_COUNTS` with segments shared by speed);
+    only where neither places every request (a network that is not a chain, the serial uplink,
+    or the time ran out), windows sized by a capacity price (:func:`fit_by_windows`, half the
+    rest) and equal shares of the devices (:func:`window_placement`, the rest), or where all
+    give none (the greedy fits in no share: it spreads each layer over every device and the
+    bandwidth binds), small teams of devices that move few bytes
     (:func:`optdist.milp.decomposition.teams.team_placement`). ``deadline``: a
-    ``time.perf_counter()`` value. Equal shares alone can be ten times worse where the networks
-    differ in size (``hetero-250x70-tau0.8``: 925.9 s against 91.8 s by windows and 69.2 s by
-    patterns, benchmarks/scale/README.md). A primal heuristic (incumbents and seed columns,
-    never bounds); every candidate is re-scored by the evaluator."""
+    ``time.perf_counter()`` value.
+
+    The order is the time's worth: the coarse grid is the cheaper (its tables hold about half
+    the states per layer) and the one that wins at scale, so it runs first and a late finer grid
+    cannot crowd it out; windows were worse than the patterns on every set measured (the eight
+    coupled sets of at most 20 requests by 3-58 %; on ``hetero-250x70-tau0.8`` / ``-tau0.6``
+    91.8 / 127.0 s at best against 69.2 / 86.8, in 20-25 s), and equal shares alone can be ten
+    times worse where the networks differ in size (``hetero-250x70-tau0.8``: 925.9 s against
+    91.8 s by windows and 69.2 s by patterns; benchmarks/scale/README.md). A primal heuristic
+    (incumbents and seed columns, never bounds); every candidate is re-scored by the evaluator."""
     from functools import partial
 
     from optdist.milp.decomposition.patterns import FINE_COUNTS, fit_by_patterns
 
     best, best_obj = None, float("inf")
-    for make, share in ((partial(fit_by_patterns, grid=FINE_COUNTS, weighted=True), 1 / 2), (fit_by_patterns, 1 / 2),
+    for make, share in ((fit_by_patterns, 1 / 2), (partial(fit_by_patterns, grid=FINE_COUNTS, weighted=True), 1 / 2),
                         (fit_by_windows, 1 / 2), (window_placement, 1.0)):
+        if best is not None and make in (fit_by_windows, window_placement):
+            break  # the patterns placed every request: windows are a coarser family (never better where measured)
         now = time.perf_counter()
         asg = make(inst, deadline=now + (deadline - now) * share)
         if asg is not None:
             obj = evaluate(inst, asg).objective
-            if obj < best_obj:
+            if obj <= best_obj:  # the later on ties: the finer patterns' (a different placement, same objective)
                 best, best_obj = asg, obj
     return best or team_placement(inst, deadline=deadline)

@@ -91,6 +91,13 @@ ROUNDS = 8
 #: may take per mix (a fit it finds takes well under a second on the CIFAR sets; one it does not
 #: find can take all the time it gets)
 SPREAD_SHARE, SPREAD_MAX_S = 1 / 3, 1.0
+#: the most binaries the relabelling MIP of :func:`spread_mix` may have, counted from above as
+#: requests times the sum over groups of identical devices of the group's size squared (each
+#: role of a request maps to one device of its group): the MIP's build is Python loops over
+#: binaries and devices that :data:`SPREAD_MAX_S` does not cover (``hetero-250x70-tau0.8``:
+#: 250 x (20^2 + 50^2) = 725,000, 72 s to build under load, no fit in its 1 s; ``cifar-20x20-nexus-rpi3``:
+#: 20 x (6^2 + 14^2) = 4,640, fits in 0.3 s; benchmarks/scale/README.md)
+SPREAD_MAX_BINARIES = 50_000
 
 
 def count_choices(inst: Instance, r: int, grid: Sequence[int] = COUNTS) -> list[np.ndarray]:
@@ -543,7 +550,8 @@ def spread_mix(inst: Instance, classes: Sequence[Sequence[int]], profiles: Seque
     capacities), the copies then relabelled within the groups of identical devices by the
     assignment MIP of :func:`optdist.milp.decomposition.classes.spread_exact` so that they fit
     every node together, in ``time_limit`` seconds at most: the owners of every request, or None
-    (a pattern that does not fit alone, or no relabelling found). ``weighted``: as
+    (a pattern that does not fit alone, no relabelling found, or a MIP of more than
+    :data:`SPREAD_MAX_BINARIES` binaries, not built). ``weighted``: as
     :func:`place_pattern` (the profiles' own).
 
     Why: the mix fits each device group's totals (:func:`master_mix`), and a relabelling keeps
@@ -553,6 +561,8 @@ def spread_mix(inst: Instance, classes: Sequence[Sequence[int]], profiles: Seque
     misses tight fits: ``cifar-20x20-nexus-rpi3`` at fill 0.99, plan 0.469859 s, placed
     0.488175 by renaming (the requests it could not fit fall back to narrower placements),
     0.469859 by this MIP in 0.3 s (``benchmarks/scale/README.md``)."""
+    if inst.n_requests * sum(len(g) ** 2 for g in identical_device_groups(inst) if len(g) > 1) > SPREAD_MAX_BINARIES:
+        return None  # too large to build, let alone solve, in the time it gets (SPREAD_MAX_BINARIES)
     D = inst.n_devices
     fastest = least_loaded(inst, np.zeros(D), D)
     owners: list = [None] * inst.n_requests
