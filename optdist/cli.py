@@ -41,6 +41,32 @@ class CliError(Exception):
     """A user error: printed without a traceback, exit status 2."""
 
 
+def count_type(what: str, example: int, top: int):
+    """An argparse type: a whole number of ``what`` in [1, top] (argparse reports the error, exit status 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of {what}, e.g. {example}") from None
+        if not 1 <= n <= top:
+            raise argparse.ArgumentTypeError(f"{n} is outside [1, {top:,}]; give the number of {what}, e.g. {example}")
+        return n
+
+    return parse
+
+
+def seed_type(text: str) -> int:
+    """An argparse type: a random seed, a whole number >= 0 (numpy refuses negative seeds)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give a seed >= 0, e.g. 0") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative; give a seed >= 0, e.g. 0")
+    return n
+
+
 def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """-v/-q/--debug; on sub-commands with SUPPRESS defaults, so either position works."""
     dflt = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)  # noqa: E731

@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Callable
 
 from optdist.attacks.attacker import CALIBRATION
-from optdist.commands.rl import count_type, seed_type
+from optdist.cli import count_type, seed_type
 from optdist.solvers.base import MAX_THREADS
 
 

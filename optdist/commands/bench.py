@@ -8,9 +8,10 @@ import json
 import sys
 from pathlib import Path
 
-from optdist.commands.rl import count_type
+from optdist.cli import count_type
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="run a sweep spec (resumable), then write its tables and figures",

@@ -6,39 +6,14 @@ import argparse
 import logging
 from pathlib import Path
 
+from optdist.cli import count_type, seed_type
+
 log = logging.getLogger("optdist")
 PRESET_NAMES = ("lenet", "cifar", "vgg", "hetero")  # optdist.rl.presets.PRESETS, without importing torch
 MAX_EPISODES = 10_000_000
 MAX_TIMESTEPS = 1_000_000_000
 
-
-def count_type(what: str, example: int, top: int):
-    """An argparse type: a whole number of ``what`` in [1, top] (argparse reports the error, exit status 2)."""
-
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of {what}, e.g. {example}") from None
-        if not 1 <= n <= top:
-            raise argparse.ArgumentTypeError(f"{n} is outside [1, {top:,}]; give the number of {what}, e.g. {example}")
-        return n
-
-    return parse
-
-
 episodes_count = count_type("layer episodes", 2000, MAX_EPISODES)
-
-
-def seed_type(text: str) -> int:
-    """An argparse type: a random seed, a whole number >= 0 (numpy refuses negative seeds)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give a seed >= 0, e.g. 0") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{n} is negative; give a seed >= 0, e.g. 0")
-    return n
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -14,9 +14,9 @@ import threading
 import time
 from pathlib import Path
 
-from optdist.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, CliError
+from optdist.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, CliError, count_type
 from optdist.commands.core import print_evaluation
-from optdist.commands.rl import count_type, episodes_count
+from optdist.commands.rl import episodes_count
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS

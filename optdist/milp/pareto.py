@@ -29,6 +29,7 @@ from optdist.solvers.base import stop_on_signals
 
 MAX_POINTS = 1000  # epsilon levels of one sweep: each is a MILP solve
 
+
 @dataclass
 class ParetoPoint:
     """One solve of the sweep (``eps`` None: no shared-data limit)."""
