@@ -39,6 +39,7 @@ def test_the_readme_numbers_are_the_scripts():
 
 
 def test_the_script_refuses_bad_arguments():
-    for args in ([], ["instances/tiny/lenet-2x4-tight.json", "fast"]):
+    for args in ([], ["instances/tiny/lenet-2x4-tight.json", "fast"], ["instances/tiny/lenet-2x4-tight.json", "0"],
+                 ["no-such-instance.json"]):
         done = subprocess.run([sys.executable, SCRIPT, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, (args, done.stdout, done.stderr)

@@ -27,7 +27,14 @@ def main(argv: list[str]) -> int:
     except ValueError as e:
         print(f"RATE must be a number of bytes per second: {e}", file=sys.stderr)
         return 2
-    base = load_instance(argv[0])
+    if not all(0 < r < float("inf") for r in rates):
+        print(f"RATE must be a positive number of bytes per second, not {argv[1:]}", file=sys.stderr)
+        return 2
+    try:
+        base = load_instance(argv[0])
+    except (OSError, ValueError) as e:  # a missing or invalid file: its message names the field and the fix
+        print(e, file=sys.stderr)
+        return 2
     spec = base.spec.model_dump(mode="json", exclude_none=True)
     spec["objective"]["admission"] = True
     print("| radio B/s | rejection_penalty s | optimum s | penalty / optimum | rejected |")
