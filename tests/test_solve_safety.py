@@ -498,3 +498,29 @@ def test_the_warm_start_is_the_progress_incumbent_at_once(given):
     assert start is not None
     assert progress.assignment is not None
     assert progress.objective == pytest.approx(greedy.evaluator_objective, rel=1e-12)
+
+
+def test_raw_highs_models_start_no_solve_after_a_stop():
+    """The decomposition's own HiGHS models (integer masters, the relabelling MIP) go through
+    ``run_stoppable``: after a SIGINT none starts (the per-device integer master after
+    branch-and-price once ran out its ~100 s through one)."""
+    import highspy
+
+    from optdist.solvers.base import stop_on_signals
+    from optdist.solvers.highs import run_stoppable
+
+    def model() -> highspy.Highs:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.addVar(0.0, 1.0)
+        h.changeColCost(0, -1.0)
+        return h
+
+    with stop_on_signals(lambda signum: None):
+        ran = model()
+        run_stoppable(ran)
+        os.kill(os.getpid(), signal.SIGINT)
+        stopped = model()
+        run_stoppable(stopped)
+    assert ran.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    assert stopped.getModelStatus() == highspy.HighsModelStatus.kNotset

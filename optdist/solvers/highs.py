@@ -24,7 +24,8 @@ import pyomo.environ as pyo
 
 from optdist.io import quiet_native_stdout
 from optdist.result import Termination
-from optdist.solvers.base import ContribSolver, Feature, SolverRefused, deadline_left
+from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, deadline_left, stop_on_signals,
+                                  stop_requested)
 
 #: a solve still running this long past its time limit (seconds: max(GRACE_S, GRACE * limit)) is
 #: cancelled; measured overruns on the 10,000-segment DAG models: 14 s on a 146 s limit, 22 s on 26 s
@@ -33,6 +34,18 @@ GRACE, GRACE_S = 0.05, 1.0
 MAX_STOP_LAG = 30.0
 
 OPTIONS_URL = "https://ergo-code.github.io/HiGHS/stable/options/definitions/"
+
+
+def run_stoppable(h: Any) -> None:
+    """``h.run()`` on a raw ``highspy.Highs`` model (the decomposition's own: the integer masters,
+    the relabelling MIP) that SIGINT/SIGTERM stop as they stop the adapter's solves: none starts
+    once a stop was requested (:func:`~optdist.solvers.base.stop_requested`; the model then holds
+    no solution), and one under way is cancelled (``cancelSolve``), its incumbent kept. Before,
+    the per-device integer master after branch-and-price ran out its ~100 s through a SIGINT."""
+    if stop_requested():
+        return
+    with stop_on_signals(lambda signum: h.cancelSolve()):
+        h.run()
 
 
 def _check_loaded(opt: Any, model: pyo.ConcreteModel) -> None:

@@ -100,6 +100,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from optdist.solvers.highs import run_stoppable
+
 INF = highspy.kHighsInf
 BIG = 1e4  # artificial column cost, in cost units (the real columns cost ~1 each)
 #: least violation (share of the right-hand side) of a count row (:class:`CountRow`) or a packing
@@ -349,7 +351,7 @@ class Master:
         g.setOptionValue("time_limit", max(float(time_limit), 0.05))
         g.setOptionValue("mip_rel_gap", float(mip_gap))
         highspy.Highs.resetGlobalScheduler(True)
-        g.run()
+        run_stoppable(g)
         self.integer_proven = g.getModelStatus() == highspy.HighsModelStatus.kOptimal
         if g.getInfo().primal_solution_status != 2:
             return None
@@ -427,7 +429,7 @@ def integer_on_devices(columns: list[Column], sizes: list[int], caps: np.ndarray
         h.setOptionValue("threads", int(threads))
     h.passModel(lp)
     highspy.Highs.resetGlobalScheduler(True)
-    h.run()
+    run_stoppable(h)
     if h.getInfo().primal_solution_status != 2:
         return None
     x = np.rint(np.asarray(h.getSolution().col_value)).astype(np.int64)
