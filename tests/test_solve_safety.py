@@ -516,11 +516,17 @@ def test_raw_highs_models_start_no_solve_after_a_stop():
         h.changeColCost(0, -1.0)
         return h
 
-    with stop_on_signals(lambda signum: None):
-        ran = model()
-        run_stoppable(ran)
-        os.kill(os.getpid(), signal.SIGINT)
-        stopped = model()
-        run_stoppable(stopped)
+    # a background job (`make test &`, nohup) starts with SIGINT ignored, and stop_on_signals leaves
+    # an ignored signal ignored: the test sets Python's own handler first
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with stop_on_signals(lambda signum: None):
+            ran = model()
+            run_stoppable(ran)
+            os.kill(os.getpid(), signal.SIGINT)
+            stopped = model()
+            run_stoppable(stopped)
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert ran.getModelStatus() == highspy.HighsModelStatus.kOptimal
     assert stopped.getModelStatus() == highspy.HighsModelStatus.kNotset
