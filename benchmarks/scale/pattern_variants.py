@@ -40,13 +40,13 @@ def plans(inst, grid, weighted) -> dict[float, float | None]:
         return {}
     caps = capacity_matrix(inst)
     total = np.concatenate([caps[g].sum(axis=0) for g in identical_device_groups(inst)])
+    profiles, group_use = [], []  # the candidates do not depend on the fill
+    for reqs, tab in zip(classes, tables):
+        prof, gu = candidates(inst, reqs[0], tab)
+        profiles.append(prof)
+        group_use.append(gu)
     out = {}
     for fill in (1.0, 0.99):
-        profiles, group_use = [], []
-        for reqs, tab in zip(classes, tables):
-            prof, gu = candidates(inst, reqs[0], tab)
-            profiles.append(prof)
-            group_use.append(gu)
         x = master_mix(inst, classes, tables, profiles, group_use, total, fill, deadline=time.perf_counter() + BUDGET)
         out[fill] = None if x is None else sum(float(np.dot([e[1] for e in p], xc)) for p, xc in zip(profiles, x))
     return out

@@ -212,7 +212,7 @@ def _weighted(weight: float, seconds: np.ndarray | float) -> np.ndarray:
     ``0 * inf`` would be nan, and ``argmin`` picks a nan first.
     """
     t = np.asarray(seconds, dtype=float)
-    return np.where(np.isinf(t), t, weight * np.where(np.isinf(t), 0.0, t))
+    return weight * t if weight else np.where(np.isinf(t), t, 0.0)
 
 
 def _pair(ed: Edge, a: np.ndarray, b: np.ndarray, P: int, top: np.ndarray, sec_min: float, sec_src: float,
