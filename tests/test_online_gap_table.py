@@ -136,3 +136,31 @@ def test_a_signal_during_a_run_writes_no_record_and_ends_the_run(gap_table, tmp_
     assert recs == ["lenet-8x4-rpi3--exact-reference.json"]
     assert not (tmp_path / "gap_table.md").exists()
     assert "interrupted by SIGTERM" in capsys.readouterr().err
+
+
+def test_an_infeasible_instance_has_no_reference_and_says_so(gap_table, tmp_path, monkeypatch):
+    """An instance the exact engine proves infeasible (solved here: no .solu entry) or that a
+    .solu marks ``=inf=`` gets no reference, and the summary says why: before the fix the first
+    crashed with a TypeError (``1e3 * None``: no bound) and the second read "nan (nan)"."""
+    infeasible = str(ROOT / "instances" / "infeasible" / "lenet-1x3-privacy.json")
+    monkeypatch.setattr(gap_table, "SOLU", [])
+    assert gap_table.main(["--instances", infeasible, "--methods", "greedy", "--time-limit", "20"]) == 0
+    ex = gap_table.table().set_index("method").loc[gap_table.EXACT]
+    assert ex["reference_kind"] == "infeasible" and pd_isna(ex["reference_ms"]) and not ex["feasible"]
+    md = (tmp_path / "gap_table.md").read_text()
+    assert "none (infeasible); exact engine -" in md and "nan" not in md
+
+    solu = tmp_path / "refs.solu"
+    solu.write_text("=inf=      lenet-1x4-tau0.6\n")
+    monkeypatch.setattr(gap_table, "SOLU", [solu])
+    assert gap_table.main(["--instances", str(TINY / "lenet-1x4-tau0.6.json"), "--methods", "greedy"]) == 0
+    ex = gap_table.table().set_index(["instance", "method"]).loc[("lenet-1x4-tau0.6", gap_table.EXACT)]
+    assert ex["reference_kind"] == "infeasible" and pd_isna(ex["reference_ms"])
+    md = (tmp_path / "gap_table.md").read_text()
+    assert md.count("none (infeasible); exact engine -") == 2 and "nan" not in md
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))

@@ -17,7 +17,8 @@ the ``exact (reference)`` row (no decision time: it is offline). The table reads
 ``.solu`` files when it is rendered (:func:`solu_row`), so a better bound or incumbent found
 since a record was made shows at the next ``--render``. Only an instance with no
 ``.solu`` entry is solved here: the MILP decomposed by request (HiGHS, 1 thread, greedy start,
-``--time-limit``).
+``--time-limit``). An instance proven infeasible (``=inf=``, or by that MILP) has no reference:
+its summary reads ``none (infeasible)`` (``none (no bound)`` where the MILP stopped with none).
 
 Methods (``--methods``, :data:`METHODS`):
 
@@ -68,7 +69,7 @@ import optdist  # noqa: E402
 from optdist.bench.solu import read_solu  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
 from optdist.io import atomic_write_json, atomic_write_text  # noqa: E402
-from optdist.result import SolveResult  # noqa: E402
+from optdist.result import SolveResult, Termination  # noqa: E402
 
 from _common import machine, reference, row  # noqa: E402
 
@@ -177,7 +178,7 @@ def solu_row(name: str, n_requests: int | None) -> dict | None:
         if ref is not None:
             value, kind = ref.value()
             return {"instance": name, "method": EXACT, "n_requests": n_requests, "reference_ms": None if value is None else 1e3 * value,
-                    "reference_kind": kind, "latency_ms": None if ref.best is None and ref.opt is None
+                    "reference_kind": "infeasible" if ref.infeasible and value is None else kind, "latency_ms": None if ref.best is None and ref.opt is None
                     else 1e3 * (ref.opt if ref.opt is not None else ref.best),
                     "rejected": 0 if (ref.best is not None or ref.opt is not None) else None,
                     "feasible": ref.best is not None or ref.opt is not None, "source": solu.name}
@@ -185,7 +186,10 @@ def solu_row(name: str, n_requests: int | None) -> dict | None:
 
 
 def exact_row(inst: Instance, time_limit: float) -> dict:
-    """The reference facts of ``inst``: from the ``.solu`` files, else solved here (the MILP)."""
+    """The reference facts of ``inst``: from the ``.solu`` files, else solved here (the MILP).
+
+    No reference (``reference_ms`` None) where the MILP proves ``inst`` infeasible
+    (``reference_kind`` "infeasible") or stops with no bound (kind None)."""
     known = solu_row(inst.name, inst.n_requests)
     if known is not None:
         return known
@@ -193,8 +197,15 @@ def exact_row(inst: Instance, time_limit: float) -> dict:
     ev = milp.evaluation
     best = ev.total_latency if ev is not None and ev.feasible else None
     proven = best is not None and milp.bound is not None and best <= milp.bound * (1 + 1e-6)
-    return {"instance": inst.name, "method": EXACT, "n_requests": inst.n_requests, "reference_ms": 1e3 * (best if proven else milp.bound),
-            "reference_kind": "opt" if proven else "bound", "latency_ms": None if best is None else 1e3 * best,
+    if proven:
+        ref, kind = best, "opt"
+    elif milp.termination == Termination.INFEASIBLE:
+        ref, kind = None, "infeasible"
+    else:
+        ref, kind = milp.bound, None if milp.bound is None else "bound"
+    return {"instance": inst.name, "method": EXACT, "n_requests": inst.n_requests,
+            "reference_ms": None if ref is None else 1e3 * ref,
+            "reference_kind": kind, "latency_ms": None if best is None else 1e3 * best,
             "rejected": 0 if best is not None else None, "feasible": best is not None,
             "source": f"milp decomposed, {time_limit:g} s ({milp.termination})"}
 
@@ -283,7 +294,9 @@ def render() -> None:
     for name in names:
         ex = df[(df["instance"] == name) & (df["method"] == EXACT)].iloc[0]
         best = "-" if pd.isna(ex["latency_ms"]) else f"{ex['latency_ms']:.4g}"
-        summary.loc[name, "reference (ms)"] = f"{ex['reference_ms']:.4g} ({ex['reference_kind']}); exact engine {best}"
+        ref = (f"{ex['reference_ms']:.4g} ({ex['reference_kind']})" if pd.notna(ex["reference_ms"])
+               else f"none ({ex['reference_kind'] if pd.notna(ex['reference_kind']) else 'no bound'})")
+        summary.loc[name, "reference (ms)"] = f"{ref}; exact engine {best}"
     for _, r in df[df["method"] != EXACT].iterrows():
         summary.loc[r["instance"], r["method"]] = cell(r)
     shown = df.astype(object).where(df.notna(), None)
