@@ -136,3 +136,32 @@ def test_paper_latency_figures_mark_runs_that_reject(tmp_path, monkeypatch):
     assert texts["bars"].count("rejects 1/2") == 2  # fig13 and fig14
     assert "rejected" in texts["bars"]  # fig17: the request with no latency
     plt.close("all")
+
+
+@pytest.mark.parametrize("n_panels", [3, 15])
+def test_bar_figure_title_clears_the_panel_titles(tmp_path, monkeypatch, n_panels):
+    """The figure title sits above every panel title, on one row of panels as on the gap
+    table's five (before the fix the title of benchmarks/online/gap_table.png ran over the
+    middle panel's title: tight_layout left it no room)."""
+    import matplotlib.pyplot as plt
+
+    from optdist.bench import figures
+
+    rows = pd.DataFrame([{"instance": f"set-{i:02d}", "method": m, "latency_ms": 1.0 + j, "rejected": 0, "n_requests": 4,
+                          "feasible": True, "capacity_viol": 0, "privacy_viol": 0, "placement_viol": 0}
+                         for i in range(n_panels) for j, m in enumerate(("greedy", "plan-guided"))])
+    drawn = []
+    real = figures._bars
+    monkeypatch.setattr(figures, "_bars", lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1])
+    figures.latency_bars(rows, tmp_path / "bars.png", reference={f"set-{i:02d}": 1.0 for i in range(n_panels)})
+    fig = drawn[0]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)  # latency_bars closed the figure's own canvas
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    panels = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == n_panels
+    assert all(title.y0 >= p.y1 for p in panels), (title, [p.y1 for p in panels])
+    plt.close("all")

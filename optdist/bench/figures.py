@@ -194,7 +194,7 @@ def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title
         fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=min(len(handles), 4),
                    fontsize=8, bbox_to_anchor=(0.5, -0.02 - 0.06 / rows))
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # the top 0.4 inch for the title, any height
     return fig
 
 
