@@ -42,3 +42,16 @@ def test_quick_leaves_the_committed_table_and_writes_only_to_out(decisions, tmp_
     assert _digest() == before
     md = (tmp_path / "o" / "decisions.md").read_text()
     assert "decisions.py --quick" in md and (tmp_path / "o" / "decisions.csv").exists()
+
+
+def test_decision_split_refuses_more_requests_than_the_load_has(tmp_path, capsys):
+    """decision_split.py --requests N places the first N of the 250 VGG16 requests and divides
+    each part's CPU time by N - 1: N > 250 placed 250 and divided by N - 1, understating every
+    part (verify14). It now exits 2 before placing anything."""
+    spec = importlib.util.spec_from_file_location("decision_split_under_test", HERE / "decision_split.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for n, said in ((251, "at most 250"), (1, "at least 2")):
+        with pytest.raises(SystemExit) as e:
+            mod.main(["--requests", str(n)])
+        assert e.value.code == 2 and said in capsys.readouterr().err

@@ -88,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--default-heap", action="store_true",
                     help="skip decide.keep_freed_heap (glibc hands freed rounds back: the cost it removes)")
     args = ap.parse_args(argv)
-    if args.requests < 2:
-        ap.error("--requests must be at least 2 (the first request is decided segment by segment)")
+    inst = load_instance(ROOT / "instances" / "paper" / "vgg16-250x70-tau0.6.json")
+    if not 2 <= args.requests <= inst.n_requests:
+        ap.error(f"--requests must be at least 2 (the first request is decided segment by segment) and at most "
+                 f"{inst.n_requests} (the requests of {inst.name})")
     torch.set_num_threads(1)
     if args.default_heap:
         decide.keep_freed_heap = lambda: None  # this process only
@@ -99,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     _timed(decide.Scorer, "_q_pairs", "q_pairs", spent, lambda self, glob, *a: len(glob) > 1)
     _timed(decide.Scorer, "choose", "choose", spent, lambda self, glob, *a: len(glob) > 1)
     _timed(LayerState, "commit", "commit", spent, lambda self, nodes: len(nodes) > 1)
-    inst = load_instance(ROOT / "instances" / "paper" / "vgg16-250x70-tau0.6.json")
     inst = inst.with_spec(requests=inst.spec.requests[: args.requests])
     policy = load_policy(ROOT / "models" / "policies" / "mix-70")
     n = args.requests - 1
