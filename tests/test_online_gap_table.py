@@ -164,3 +164,10 @@ def pd_isna(value) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+def test_render_without_records_names_the_fix(gap_table, capsys):
+    """--render with no record to draw exits 2 with the fix (it ended in a KeyError traceback)."""
+    with pytest.raises(SystemExit) as e:
+        gap_table.main(["--render"])
+    assert e.value.code == 2 and "no records" in capsys.readouterr().err

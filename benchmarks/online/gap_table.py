@@ -345,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"{flag} {value}: give a number > 0")
     if args.render and (args.instances or args.methods or args.force):
         ap.error("--render only redraws the table from the records: leave out --instances, --methods and --force")
+    if args.render and not any(RECORDS.glob("*.json")):
+        ap.error(f"--render: no records in {RECORDS} to draw (fix: run gap_table.py without --render first)")
     if not args.render:
         try:  # a bad name or file: exit 2 (bad input), as argparse's own refusals
             insts = load_all([instance_path(n) for n in args.instances] if args.instances else DEFAULT)
