@@ -70,3 +70,12 @@ def test_cli_trains_and_places(tmp_path, capsys):
     assert "method       rl-ppo" in capsys.readouterr().out
     assert main(["train-rl", inst, "--algo", "maskable-ppo", "--episodes", "5"]) == 2
     assert "--episodes is an option of --algo dqn" in capsys.readouterr().err
+
+
+def test_policy_json_records_the_env_steps_taken():
+    """MaskablePPO collects whole rollouts: ``timesteps`` 1 with rollouts of 128 steps trains on
+    128. ``policy.json`` keeps the request (``timesteps``) and what ran (``env_steps``); before,
+    only the request, so a policy looked trained on 1 step."""
+    inst = load_instance(TINY / "lenet-1x4-tau0.6.json")
+    cfg = train_maskable_ppo(inst, 1, seed=0, n_steps=128)[0].config
+    assert cfg["timesteps"] == 1 and cfg["env_steps"] == 128

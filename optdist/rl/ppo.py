@@ -99,6 +99,9 @@ def train_maskable_ppo(
 ) -> tuple[PPOPolicy, float]:
     """Train MaskablePPO for ``timesteps`` env steps (segments); the policy and the training seconds.
 
+    It collects whole rollouts, so it takes ``timesteps`` rounded up to a multiple of ``n_steps``
+    (``env_steps`` in the configuration).
+
     Hyper-parameters (ours): rollouts of ``n_steps``, minibatches of 64, 4 epochs, learning rate
     3e-4, the preset's gamma (paper Table 4: 0.95), 64-64 actor and critic. Same seed, same
     weights (single-threaded CPU). Raises ImportError (install hint) without sb3-contrib.
@@ -119,7 +122,8 @@ def train_maskable_ppo(
     f = env.unwrapped.features
     config = {
         "format": PPO_FORMAT, "algo": "maskable-ppo", "instance": inst.name, "reward": reward, "seed": seed,
-        "timesteps": timesteps, "n_steps": n_steps, "preset": preset.name, "net_arch": list(NET_ARCH),
+        "timesteps": timesteps, "env_steps": int(model.num_timesteps), "n_steps": n_steps,
+        "preset": preset.name, "net_arch": list(NET_ARCH),
         "obs_size": f.size, "n_actions": inst.n_devices, "cnns": f.cnns, "max_layers": f.max_layers,
         "device_ids": list(inst.node_ids[: inst.n_devices]), "train_s": train_s,
     }
