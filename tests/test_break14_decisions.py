@@ -55,3 +55,20 @@ def test_decision_split_refuses_more_requests_than_the_load_has(tmp_path, capsys
         with pytest.raises(SystemExit) as e:
             mod.main(["--requests", str(n)])
         assert e.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_baselines_help_prints_usage_and_runs_nothing(tmp_path, monkeypatch, capsys):
+    """benchmarks/online/baselines.py read no arguments: ``--help`` ran the whole benchmark
+    (30 placements of 250 requests, minutes) and rewrote baselines.{csv,md} (verify14)."""
+    spec = importlib.util.spec_from_file_location("baselines_under_test", HERE / "baselines.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "HERE", tmp_path)
+    monkeypatch.setattr(mod.optdist, "solve", lambda *a, **k: pytest.fail("--help placed requests"))
+    with pytest.raises(SystemExit) as e:
+        mod.main(["--help"])
+    assert e.value.code == 0 and "usage:" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        mod.main(["--bogus"])
+    assert e.value.code == 2
+    assert not list(tmp_path.iterdir())

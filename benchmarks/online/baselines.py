@@ -10,6 +10,8 @@ on this machine (one process, the CPU shared with other work).
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +30,9 @@ from _common import machine, row  # noqa: E402
 METHODS = ("greedy", "per-layer", "edge-cloud")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run every method on every 250-request load and write ``baselines.{csv,md}`` (no options)."""
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)
     rows = []
     for path in sorted((ROOT / "instances" / "paper").glob("*-250x70-tau*.json")):
         inst = load_instance(path)
@@ -44,7 +48,7 @@ def main() -> int:
         "# Baselines on the paper's 250-request loads",
         "",
         "Command: `python benchmarks/online/baselines.py`  ",
-        f"Machine: {machine()}  ",
+        f"Machine: {machine()}; load average at the end {', '.join(f'{x:.1f}' for x in os.getloadavg())}  ",
         "latency_ms: total over admitted requests (evaluator); wall_s: the method's own time.",
         "",
         table.to_markdown(index=False, floatfmt=".4g"),
