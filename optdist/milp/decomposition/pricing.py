@@ -55,8 +55,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +70,39 @@ from optdist.transfers import RESOURCES
 #: raw HiGHS options of a pricing solve at non-zero prices (module docstring; raw options the
 #: caller gives take precedence)
 PRICED_HIGHS_OPTIONS: dict[str, bool] = {"mip_allow_restart": False}
+
+
+def check_pricing_solver(name: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The pricing solver a caller chose apart from the run's (``optdist solve --pricing-solver``),
+    checked before anything is built: ``name`` an adapter or profile of :mod:`optdist.solvers`,
+    ``options`` its raw options (over the profile's; None: none).
+
+    GLPK is refused: GLPK 5's branch-and-bound claims false optima on pricing problems (0.002858 s
+    proven on saved solve 0 of ``lenet-10x10-tight-tau0.8`` whose optimum is 0.000756 s; module
+    docstring of :mod:`optdist.milp.decomposition.guard`, ``benchmarks/scale/README.md`` "GLPK is
+    not to be trusted as a pricing solver"); the guard caps such a claim at a known column, but the
+    Lagrangian bound then rests on that column, not on a proof. (``--solver glpk`` alone still
+    prices with GLPK, guarded as before.) Returns the raw options checked
+    (:meth:`optdist.solvers.Solver.check_raw_options`). Raises ValueError for an unknown name (the
+    message of ``--solver``), a GLPK adapter or profile, or a raw option the solver refuses.
+    """
+    from optdist.solvers import get_solver
+    from optdist.solvers.glpk import Glpk
+
+    try:
+        adapter = get_solver(name)
+    except ValueError as e:
+        raise ValueError(f"pricing solver: {e}") from None
+    if isinstance(adapter, Glpk):
+        raise ValueError(f"pricing solver {name!r}: GLPK is not trusted as a pricing solver (GLPK 5 proves false "
+                         "optima on pricing problems; benchmarks/scale/README.md) (fix: --pricing-solver highs or "
+                         "scip, or leave it out to price with the run's solver)")
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"pricing_solver_options must be a mapping of option name to value, e.g. "
+                         f"{{'limits/gap': 1e-5}}, not {type(options).__name__} {options!r}")
+    return adapter.check_raw_options(options, "pricing_solver_options")
 
 
 @dataclass
