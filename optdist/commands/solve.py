@@ -368,6 +368,8 @@ class _Stopper:
         res = finalize(self.inst, SolveResult(self.inst.name, args.method, term, objective=objective,
                                               bound=bound, wall_time=time.perf_counter() - self.started,
                                               solver=args.solver, formulation=args.formulation,
+                                              options={"pricing_solver": args.pricing_solver}
+                                              if args.pricing_solver else {},
                                               assignment=asg, extra={"stopped": why,
                                                                      **({"bound_capped": capped} if capped else {})}))
         out, err = io.StringIO(), io.StringIO()
