@@ -18,7 +18,8 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    ``benchmarks/scale/README.md``), and its bound is one more Lagrangian bound. Pricing that
    closes at ``pi_LP`` with no column of negative reduced cost proves the LP master optimal;
 3. prices every class: ``v_c(pi) = min_p c_p + pi . a_p`` over the placements of one request
-   of the class alone, by the tight single-request model on the user's solver. Classes of
+   of the class alone, by the tight single-request model on the user's pricing solver
+   (``pricing_solver``, ``optdist solve --pricing-solver``; default the run's own). Classes of
    one CNN whose sources have identical fields and prices are priced once (the column is
    renamed to each source). Each pricing solve returns its best placement and a *proven*
    lower bound ``B_c <= v_c(pi)`` (its dual bound, valid at a time limit too), within

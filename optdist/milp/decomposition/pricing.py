@@ -13,7 +13,9 @@ and the reduced cost of the best column is ``v_c(pi) - mu_c`` (``mu_c``: the dua
 class's convexity row). It is the ``tight`` Pyomo formulation of request r alone
 (:mod:`optdist.milp.tight`, MODEL.md section 7) with objective
 ``b.latency(r) + lambda shared + sum pi[i, res] b.usage(r, i, res)``, solved by the adapter or
-profile the user chose (any of :mod:`optdist.solvers`). The model is built once per class and
+profile the user chose (any of :mod:`optdist.solvers`: ``optdist solve --pricing-solver``, by
+default the run's ``--solver``; GLPK only as the latter, :func:`check_pricing_solver`). The model
+is built once per class and
 only its objective, bounds and branching rows change between rounds (:meth:`PricingModel.solve`);
 a solver with a persistent Pyomo interface (HiGHS) keeps it loaded and receives only those
 changes (``keep`` of :meth:`optdist.solvers.base.Solver.solve`), the others load it anew. Identical devices carry
