@@ -146,8 +146,9 @@ def test_bench_specs_pass_the_pricing_solver_and_check_its_name():
 @requires_solver("scip")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_a_run_priced_by_scip_at_once(monkeypatch, sig):
-    """SIGTERM or SIGINT (which SCIP also catches itself) 1 s into the first pricing solve at non-zero prices (SCIP, a CIFAR request of
-    cifar-6x5, which SCIP does not close in 10 s): the run returns within seconds, interrupted,
+    """SIGTERM or SIGINT (which SCIP also catches itself) 1 s into the first pricing solve at
+    non-zero prices (SCIP, a CIFAR request of cifar-6x5, which SCIP does not close in 10 s):
+    the run returns within seconds, interrupted,
     its bound never above its incumbent."""
     solve, sent = pricing.PricingModel.solve, []
 

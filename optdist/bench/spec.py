@@ -226,8 +226,9 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
 
 
 def _check_axes(doc: dict, where: str) -> None:
-    """Solvers (``options.pricing_solver`` too), formulations, limits, seeds and generic options, as ``optdist solve`` checks them
-    (:func:`optdist.solvers.base.check_options`), so that a typo stops the sweep before its first
+    """Solvers (``options.pricing_solver`` too), formulations, limits, seeds and generic options,
+    as ``optdist solve`` checks them (:func:`optdist.solvers.base.check_options`), so that a
+    typo stops the sweep before its first
     run; solver names only where a registered method takes them (an external method's are its own).
     Whether a named solver is installed is the worker's question (a Dask worker may have it)."""
     from optdist.milp.solve import SOLVE_FORMULATIONS

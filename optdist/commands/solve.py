@@ -127,7 +127,8 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         return opts
     for flag, given_raw in (("--solver-option", raw), ("--pricing-solver-option", pricing_raw)):
         if given_raw:
-            raise CliError(f"{flag} is an option of --method milp, not of {method} (fix: leave it out, or use --method milp)")
+            raise CliError(f"{flag} is an option of --method milp, not of {method} "
+                           "(fix: leave it out, or use --method milp)")
     # what the user gave (the MILP defaults of --formulation, --solver and --tee are not a choice)
     given = {k: v for k, v in opts.items() if (k, v) not in (("formulation", "auto"), ("solver", "highs"), ("tee", False))}
     params = inspect.signature(method_function(method)).parameters

@@ -344,8 +344,9 @@ def column_generation(
     ``pricing_solver_options``: those of the pricing problems (branch-and-price's and the LP-mean
     columns' included; None: ``solver`` with ``solver_options``; a name given prices with its
     profile and ``pricing_solver_options`` only, as raw options are one solver's own). The
-    master LPs and integer masters are HiGHS's either way. ``time_limit``: seconds for the whole run (None: until converged); ``mip_gap``: stop
-    when the certified gap is at most this; ``start``: a placement whose requests seed the
+    master LPs and integer masters are HiGHS's either way. ``time_limit``: seconds for the
+    whole run (None: until converged); ``mip_gap``: stop when the certified gap is at most
+    this; ``start``: a placement whose requests seed the
     columns (it is also a candidate incumbent); ``lower_bound``: a valid bound known to the
     caller (seconds); ``max_rounds``, ``pricing_gap`` (relative gap of each pricing solve,
     default ``mip_gap / 10`` within [1e-6, 1e-3]), ``pricing_time_limit`` (seconds per pricing
@@ -382,7 +383,8 @@ def column_generation(
     capped: list[dict] = [] if bound_log is None else bound_log
     for c, q in enumerate(P.kinds):
         if q not in models:
-            models[q] = PricingModel(inst, P.members[c][0], solver=pricing_solver, solver_options=pricing_solver_options,
+            models[q] = PricingModel(inst, P.members[c][0], solver=pricing_solver,
+                                     solver_options=pricing_solver_options,
                                      deadline=None if time_limit is None else deadline, bound_log=capped)
     floors = class_floors(inst, [m[0] for m in P.members])  # None for a class whose network is a DAG
     finite = [m.stage_bound for m in models.values() if math.isfinite(m.stage_bound)]
@@ -695,8 +697,8 @@ def column_generation(
             for c in cs:  # the pricing floor under the solve's proven bound (max of two bounds), capped
                 # at the priced values of the columns known (the warm column, the solve's own)
                 best[c] = min(cap_bound(max(pr.bound, class_bound(floors[c], prices, best0[c])[0]),
-                                        [pr.value, None if warm is None else warm.cost + priced_use], solver=pricing_solver,
-                                        what=f"pricing of class {c}", record=capped), penalty)
+                                        [pr.value, None if warm is None else warm.cost + priced_use],
+                                        solver=pricing_solver, what=f"pricing of class {c}", record=capped), penalty)
                 if pr.owners is None:
                     continue
                 col, ckey = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
