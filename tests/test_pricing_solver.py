@@ -40,12 +40,13 @@ def _highs_scheduler():
 
 @pytest.fixture
 def priced_by(monkeypatch):
-    """The adapter class names of every pricing solve (:meth:`PricingModel.solve`, run as is)."""
-    seen: list[str] = []
+    """The adapter class name, threads and seed of every pricing solve (:meth:`PricingModel.solve`,
+    run as is)."""
+    seen: list[tuple[str, int | None, int | None]] = []
     solve = pricing.PricingModel.solve
 
     def recorded(self, *args, **kwargs):
-        seen.append(type(self.adapter).__name__)
+        seen.append((type(self.adapter).__name__, kwargs.get("threads"), kwargs.get("seed")))
         return solve(self, *args, **kwargs)
 
     monkeypatch.setattr(pricing.PricingModel, "solve", recorded)
@@ -58,10 +59,10 @@ def test_pricing_by_scip_reaches_every_pricing_model_and_keeps_the_optimum(price
     runs): priced by SCIP, the run (its own solver HiGHS) proves the default's optimum."""
     inst = coupled()
     default = optdist.solve(inst, time_limit=60, mip_gap=1e-6, threads=1, seed=0)
-    assert set(priced_by) == {"Highs"}  # the default prices with the run's solver
+    assert set(priced_by) == {("Highs", 1, 0)}  # the default prices with the run's solver
     priced_by.clear()
-    res = optdist.solve(inst, time_limit=60, mip_gap=1e-6, threads=1, seed=0, pricing_solver="scip")
-    assert priced_by and set(priced_by) == {"Scip"}
+    res = optdist.solve(inst, time_limit=60, mip_gap=1e-6, threads=1, seed=3, pricing_solver="scip")
+    assert priced_by and set(priced_by) == {("Scip", 1, 3)}  # the run's threads and seed
     assert res.extra["coupled_solve"]["method"] == "column generation"
     assert res.solver == "highs" and res.options["pricing_solver"] == "scip"
     assert "pricing_solver_unused" not in res.extra
