@@ -57,7 +57,9 @@ def solve(instance: Instance | str | Path, method: str = "milp", **options) -> S
     ``solver`` (adapter or profile name), ``time_limit`` (s, model building included),
     ``mip_gap`` (relative; default :data:`optdist.milp.run.DEFAULT_MIP_GAP`), ``threads``,
     ``seed``, ``tee``, ``solver_options`` (raw), ``warm_start`` (an Assignment or a method
-    name such as 'greedy'). The result's assignment is re-scored by the evaluator.
+    name such as 'greedy'), ``pricing_solver`` and ``pricing_solver_options`` (the decomposition's
+    pricing problems only: :func:`optdist.milp.solve.solve_milp`). The result's assignment is
+    re-scored by the evaluator.
     """
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     res = method_function(method)(inst, **options)

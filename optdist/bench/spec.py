@@ -226,8 +226,9 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
 
 
 def _check_axes(doc: dict, where: str) -> None:
-    """Solvers, formulations, limits, seeds and generic options, as ``optdist solve`` checks them
-    (:func:`optdist.solvers.base.check_options`), so that a typo stops the sweep before its first
+    """Solvers (``options.pricing_solver`` too), formulations, limits, seeds and generic options,
+    as ``optdist solve`` checks them (:func:`optdist.solvers.base.check_options`), so that a
+    typo stops the sweep before its first
     run; solver names only where a registered method takes them (an external method's are its own).
     Whether a named solver is installed is the worker's question (a Dask worker may have it)."""
     from optdist.milp.solve import SOLVE_FORMULATIONS
@@ -255,6 +256,13 @@ def _check_axes(doc: dict, where: str) -> None:
     options = doc.get("options", {})
     if isinstance(options, dict):
         check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"{where}: options")
+        if registered and "pricing_solver" in options:  # the solvers' names, as above (installed: the worker's)
+            from optdist.milp.decomposition.pricing import check_pricing_solver
+
+            try:
+                check_pricing_solver(str(options["pricing_solver"]))
+            except (ValueError, OSError) as e:
+                raise ValueError(f"{where}: options.pricing_solver: {e}") from None
 
 
 def load_spec(path: str | Path) -> BenchSpec:

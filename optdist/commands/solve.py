@@ -54,6 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver-option", action="append", default=[], metavar="KEY=VALUE",
                    help="raw solver option, repeatable (e.g. presolve=off, mip_heuristic_effort=0.3); "
                         "numbers and true/false are converted, the rest passed as text")
+    p.add_argument("--pricing-solver", metavar="NAME",
+                   help="adapter or profile for the pricing problems of the decomposition's column generation "
+                        "only (default: --solver; not glpk, which proves false optima there); e.g. scip")
+    p.add_argument("--pricing-solver-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="raw option of --pricing-solver, repeatable (--solver-option is --solver's own)")
     p.add_argument("--tee", action="store_true", help="show the solver log and banners (otherwise silenced)")
     p.set_defaults(func=cmd_solve)
 
@@ -100,9 +105,11 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         "tee": args.tee,
         "policy": args.policy,
         "episodes": args.episodes,
+        "pricing_solver": args.pricing_solver,
     }
     opts = {k: v for k, v in opts.items() if v is not None}
     raw = parse_solver_options(args.solver_option)
+    pricing_raw = parse_solver_options(args.pricing_solver_option, "--pricing-solver-option")
     if method == "milp":
         for name in ("policy", "episodes"):
             if name in opts:
@@ -112,9 +119,16 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
                 raise CliError("--solver-option: this build's MILP engine takes no raw solver options "
                                "(use a profile: solvers/NAME.toml with [solver_options])")
             opts["solver_options"] = raw
+        if pricing_raw:
+            if args.pricing_solver is None:
+                raise CliError("--pricing-solver-option needs --pricing-solver (fix: name it, e.g. --pricing-solver "
+                               "scip; --solver-option is for --solver)")
+            opts["pricing_solver_options"] = pricing_raw
         return opts
-    if raw:
-        raise CliError(f"--solver-option is an option of --method milp, not of {method} (fix: leave it out, or use --method milp)")
+    for flag, given_raw in (("--solver-option", raw), ("--pricing-solver-option", pricing_raw)):
+        if given_raw:
+            raise CliError(f"{flag} is an option of --method milp, not of {method} "
+                           "(fix: leave it out, or use --method milp)")
     # what the user gave (the MILP defaults of --formulation, --solver and --tee are not a choice)
     given = {k: v for k, v in opts.items() if (k, v) not in (("formulation", "auto"), ("solver", "highs"), ("tee", False))}
     params = inspect.signature(method_function(method)).parameters
@@ -123,20 +137,21 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
     else:
         accepted = set(params) & {"formulation", "solver", "time_limit", "mip_gap", "threads", "seed", "policy", "episodes"}
     for name in sorted(given.keys() - accepted):
-        flag = {**FLAG, "warm_start": "--warm-start"}.get(name, f"--{name}")
+        flag = {**FLAG, "warm_start": "--warm-start", "pricing_solver": "--pricing-solver"}.get(name, f"--{name}")
         owner = "rl" if name in ("policy", "episodes") else "milp"
         raise CliError(f"{flag} is an option of --method {owner}, not of {method} (fix: leave it out, or use --method {owner})")
     return {k: v for k, v in given.items() if k in accepted}
 
 
-def parse_solver_options(items: list[str]) -> dict[str, str | int | float | bool]:
-    """``KEY=VALUE`` strings -> raw options: integers, finite floats and true/false converted."""
+def parse_solver_options(items: list[str], flag: str = "--solver-option") -> dict[str, str | int | float | bool]:
+    """``KEY=VALUE`` strings -> raw options: integers, finite floats and true/false converted
+    (``flag``: the option they came from, named in errors)."""
     out: dict[str, str | int | float | bool] = {}
     for item in items:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise CliError(f"--solver-option {item!r} is not KEY=VALUE (e.g. --solver-option presolve=off)")
+            raise CliError(f"{flag} {item!r} is not KEY=VALUE (e.g. {flag} presolve=off)")
         text = text.strip()
         value: str | int | float | bool = text
         if text.lower() in ("true", "false"):
@@ -148,7 +163,7 @@ def parse_solver_options(items: list[str]) -> dict[str, str | int | float | bool
                 with contextlib.suppress(ValueError):
                     value = float(text)
                 if isinstance(value, float) and not math.isfinite(value):
-                    raise CliError(f"--solver-option {key}={text}: not a finite number")
+                    raise CliError(f"{flag} {key}={text}: not a finite number")
         out[key] = value
     return out
 
@@ -192,8 +207,9 @@ def _input_files(args: argparse.Namespace) -> list[Path]:
         files.append(Path(args.warm_start))
     if args.policy:
         files.append(args.policy)
-    if args.solver.endswith(".toml"):
-        files.append(Path(args.solver))
+    for name in (args.solver, args.pricing_solver):
+        if name is not None and name.endswith(".toml"):
+            files.append(Path(name))
     return files
 
 
@@ -353,6 +369,8 @@ class _Stopper:
         res = finalize(self.inst, SolveResult(self.inst.name, args.method, term, objective=objective,
                                               bound=bound, wall_time=time.perf_counter() - self.started,
                                               solver=args.solver, formulation=args.formulation,
+                                              options={"pricing_solver": args.pricing_solver}
+                                              if args.pricing_solver else {},
                                               assignment=asg, extra={"stopped": why,
                                                                      **({"bound_capped": capped} if capped else {})}))
         out, err = io.StringIO(), io.StringIO()

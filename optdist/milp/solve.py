@@ -15,6 +15,7 @@ solve inside it (:func:`optdist.solvers.base.stop_on_signals`) and return the in
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from collections.abc import Mapping
@@ -24,14 +25,17 @@ from optdist.assignment import Assignment
 from optdist.diagnose import check
 from optdist.instance import Instance
 from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
+from optdist.milp.decomposition.pricing import check_pricing_solver
 from optdist.milp.model import FORMULATIONS
-from optdist.milp.run import DEFAULT_MIP_GAP, solve_formulation, warm_start_assignment
+from optdist.milp.run import DEFAULT_MIP_GAP, adapter_for, solve_formulation, warm_start_assignment
 from optdist.result import SolveResult, Termination
 from optdist.solvers import Solver, get_solver
 from optdist.solvers.base import check_options, signals_received, stop_on_signals
 
 #: every value ``formulation`` takes: the Pyomo formulations, the decomposition, and auto
 SOLVE_FORMULATIONS = ("auto", "decomposed", *FORMULATIONS)
+
+log = logging.getLogger("optdist")
 
 __all__ = ["DEFAULT_MIP_GAP", "SOLVE_FORMULATIONS", "choose_formulation", "solve_milp", "warm_start_assignment"]
 
@@ -80,6 +84,8 @@ def solve_milp(
     warm_start: Assignment | str | None = None,
     tee: bool = False,
     solver_options: Mapping[str, Any] | None = None,
+    pricing_solver: str | None = None,
+    pricing_solver_options: Mapping[str, Any] | None = None,
 ) -> SolveResult:
     """Solve ``inst`` exactly with ``formulation`` (module docstring) and ``solver`` (adapter or profile).
 
@@ -89,10 +95,20 @@ def solve_milp(
     by the others. ``solver_options``: raw options for the solver (over the profile's).
     ``extra['formulation_chosen']`` records what ``auto`` picked.
 
+    ``pricing_solver``: adapter or profile for the pricing problems of the decomposition's column
+    generation only (:func:`optdist.milp.decomposition.colgen.column_generation`; None, the
+    default: ``solver``), with ``pricing_solver_options`` its raw options (over its profile's;
+    ``solver_options`` are the run's solver's own and do not reach it); recorded in
+    ``options['pricing_solver']``. With a formulation forced other than ``'decomposed'`` it is an
+    error; where ``'auto'`` picks ``'tight'`` (no decomposition) it is logged as a warning and
+    noted in ``extra['pricing_solver_unused']``, as where no column generation runs.
+
     ``options['solver_options']`` records the raw options applied (:func:`record_raw_options`).
 
     Raises ValueError for an unknown formulation, ``solver_options`` that is not a mapping, an
-    out-of-range option or a raw option the solver refuses (before any model is built;
+    out-of-range option or a raw option the solver refuses, an unknown or GLPK pricing solver, or
+    pricing options without a pricing solver (before any model is built;
+    :func:`optdist.milp.decomposition.pricing.check_pricing_solver`;
     :func:`optdist.solvers.base.check_options`, :meth:`~optdist.solvers.Solver.check_raw_options`),
     SolverUnavailable if the solver is not installed.
     """
@@ -105,6 +121,7 @@ def solve_milp(
                              f"not {type(solver_options).__name__} {solver_options!r}")
         solver_options = adapter.check_raw_options(solver_options)
     raw = {**adapter.solver_options, **(solver_options or {})}
+    pricing = _pricing_options(formulation or "auto", chosen, pricing_solver, pricing_solver_options)
     if not inst.objective.admission:
         proof = _infeasible_by_checks(inst, chosen, solver)
         if proof is not None:
@@ -113,9 +130,12 @@ def solve_milp(
                 warm_start=warm_start, tee=tee, solver_options=solver_options)
     with stop_on_signals(lambda signum: None):  # every solve inside stops; loops see stop_requested()
         if chosen == "decomposed":
-            res = solve_decomposed(inst, **opts)
+            res = solve_decomposed(inst, **opts, **pricing)
         else:
             res = solve_formulation(inst, chosen, **opts)
+            if pricing_solver is not None:
+                res.options["pricing_solver"] = pricing_solver
+                res.extra["pricing_solver_unused"] = f"'auto' chose the {chosen!r} formulation: no pricing"
     got = signals_received()  # by this block's handler or by a solver's inside it
     if got and res.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE):
         res.termination = Termination.INTERRUPTED
@@ -125,6 +145,36 @@ def solve_milp(
         res.extra["formulation_chosen"] = res.formulation
     record_raw_options(res, adapter, raw)
     return res
+
+
+def _pricing_options(formulation: str, chosen: str, pricing_solver: str | None,
+                     pricing_solver_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The keyword options :func:`solve_decomposed` takes for the pricing solver (empty: the run's),
+    checked before any model is built (:func:`solve_milp`'s docstring says what each case does).
+
+    ``formulation``: what the caller asked for; ``chosen``: what it resolved to
+    (:func:`choose_formulation`). Raises ValueError as :func:`check_pricing_solver` does, for a
+    formulation forced other than ``'decomposed'``, for ``pricing_solver_options`` without
+    ``pricing_solver``, and :class:`optdist.solvers.SolverUnavailable` when the decomposition runs
+    and the pricing solver is not installed.
+    """
+    if pricing_solver is None:
+        if pricing_solver_options:
+            raise ValueError("pricing_solver_options without pricing_solver: they are one solver's raw options "
+                             "(fix: name the pricing solver, e.g. pricing_solver='scip', or leave them out)")
+        return {}
+    checked = check_pricing_solver(pricing_solver, pricing_solver_options)
+    if formulation not in ("auto", "decomposed"):
+        raise ValueError(f"a pricing solver ({pricing_solver!r}) applies only to the decomposition's column "
+                         f"generation, not to formulation {formulation!r} (fix: leave the pricing solver out, or "
+                         "use formulation 'auto' or 'decomposed')")
+    if chosen != "decomposed":
+        log.warning("pricing solver %s not used: the decomposition does not apply to this instance (serial "
+                    "uplink or admission control), so 'auto' solves the %s formulation, which has no pricing",
+                    pricing_solver, chosen)
+        return {}
+    adapter_for(pricing_solver, checked)  # installed? (SolverUnavailable before any model is built)
+    return {"pricing_solver": pricing_solver, "pricing_solver_options": checked or None}
 
 
 def record_raw_options(res: SolveResult, adapter: Solver, raw: dict[str, Any]) -> None:

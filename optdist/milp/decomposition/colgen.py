@@ -18,7 +18,8 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    ``benchmarks/scale/README.md``), and its bound is one more Lagrangian bound. Pricing that
    closes at ``pi_LP`` with no column of negative reduced cost proves the LP master optimal;
 3. prices every class: ``v_c(pi) = min_p c_p + pi . a_p`` over the placements of one request
-   of the class alone, by the tight single-request model on the user's solver. Classes of
+   of the class alone, by the tight single-request model on the user's pricing solver
+   (``pricing_solver``, ``optdist solve --pricing-solver``; default the run's own). Classes of
    one CNN whose sources have identical fields and prices are priced once (the column is
    renamed to each source). Each pricing solve returns its best placement and a *proven*
    lower bound ``B_c <= v_c(pi)`` (its dual bound, valid at a time limit too), within
@@ -320,6 +321,8 @@ def column_generation(
     seed: int | None = None,
     tee: bool = False,
     solver_options: dict | None = None,
+    pricing_solver: str | None = None,
+    pricing_solver_options: dict | None = None,
     start: Assignment | None = None,
     lower_bound: float = -math.inf,
     max_rounds: int = 1000,
@@ -336,9 +339,14 @@ def column_generation(
     """Dantzig-Wolfe column generation (module docstring): incumbent, certified bound, rounds.
 
     ``inst``: objective the sum of latencies (``kind = 'latency'``; shared-data weight and
-    admission control allowed). ``solver``: adapter or profile for the pricing problems;
-    ``time_limit``: seconds for the whole run (None: until converged); ``mip_gap``: stop
-    when the certified gap is at most this; ``start``: a placement whose requests seed the
+    admission control allowed). ``solver``, ``solver_options``: adapter or profile (and its raw
+    options) for the run's own MILPs (the improvement and polish steps); ``pricing_solver``,
+    ``pricing_solver_options``: those of the pricing problems (branch-and-price's and the LP-mean
+    columns' included; None: ``solver`` with ``solver_options``; a name given prices with its
+    profile and ``pricing_solver_options`` only, as raw options are one solver's own). The
+    master LPs and integer masters are HiGHS's either way. ``time_limit``: seconds for the
+    whole run (None: until converged); ``mip_gap``: stop when the certified gap is at most
+    this; ``start``: a placement whose requests seed the
     columns (it is also a candidate incumbent); ``lower_bound``: a valid bound known to the
     caller (seconds); ``max_rounds``, ``pricing_gap`` (relative gap of each pricing solve,
     default ``mip_gap / 10`` within [1e-6, 1e-3]), ``pricing_time_limit`` (seconds per pricing
@@ -368,12 +376,15 @@ def column_generation(
     sizes = [len(m) for m in P.members]
     admission = inst.objective.admission
     penalty = inst.rejection_penalty() if admission else math.inf
+    if pricing_solver is None:
+        pricing_solver, pricing_solver_options = solver, solver_options
     models: dict[int, PricingModel] = {}  # request class -> its pricing model (built once)
     # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
     capped: list[dict] = [] if bound_log is None else bound_log
     for c, q in enumerate(P.kinds):
         if q not in models:
-            models[q] = PricingModel(inst, P.members[c][0], solver=solver, solver_options=solver_options,
+            models[q] = PricingModel(inst, P.members[c][0], solver=pricing_solver,
+                                     solver_options=pricing_solver_options,
                                      deadline=None if time_limit is None else deadline, bound_log=capped)
     floors = class_floors(inst, [m[0] for m in P.members])  # None for a class whose network is a DAG
     finite = [m.stage_bound for m in models.values() if math.isfinite(m.stage_bound)]
@@ -453,7 +464,12 @@ def column_generation(
                                   least=least, least_tol=pricing_gap), how)
         spent["improvement"] += time.perf_counter() - started
 
-    adapter = adapter_for(solver, solver_options)  # its stop lag: when solves stop starting (_solves_end)
+    # when solves stop starting (_solves_end): the larger stop lag of the run's and the pricing solver
+    lagging = [adapter_for(solver, solver_options), *(pm.adapter for pm in models.values())]
+
+    def lag() -> float:
+        """Seconds the slowest of the run's solvers takes to stop (read anew: HiGHS learns its own)."""
+        return max(a.stop_lag for a in lagging)
 
     def polish(how: str) -> None:
         """The time left until no solve can start (:func:`_solves_end`) on the incumbent
@@ -464,7 +480,7 @@ def column_generation(
         per-device integer master leaves of it)."""
         if incumbent is None or not repair_heuristic or admission or stop_requested():
             return
-        end = _solves_end(deadline, adapter.stop_lag)
+        end = _solves_end(deadline, lag())
         if not math.isfinite(end) or end - time.perf_counter() < ROUND_MIN_S:
             return  # no limit: the rounds and the search end by themselves; too little left: nothing to gain
         started = time.perf_counter()
@@ -486,7 +502,7 @@ def column_generation(
         placement re-scored (``consider``) and improved (``repair``)."""
         if not mean_heuristic or admission or stop_requested():
             return
-        end = _solves_end(deadline, adapter.stop_lag)
+        end = _solves_end(deadline, lag())
         left = end - time.perf_counter()
         priced = np.flatnonzero(pi_lp > 0)
         if left < ROUND_MIN_S or not len(priced):
@@ -520,7 +536,7 @@ def column_generation(
             if pr.owners is not None:
                 master.add(*P.column(c, _rename(pr.owners, rep_src, src)))
         if len(master.columns) > n_cols:
-            left = _solves_end(deadline, adapter.stop_lag) - time.perf_counter()
+            left = _solves_end(deadline, lag()) - time.perf_counter()
             if left >= ROUND_MIN_S:
                 entry["found"] = consider(_on_devices(inst, P, master, min(max(left * 0.1, 0.5), 30.0, left),
                                                       max(mip_gap / 10, 1e-6), threads, seed),
@@ -681,8 +697,8 @@ def column_generation(
             for c in cs:  # the pricing floor under the solve's proven bound (max of two bounds), capped
                 # at the priced values of the columns known (the warm column, the solve's own)
                 best[c] = min(cap_bound(max(pr.bound, class_bound(floors[c], prices, best0[c])[0]),
-                                        [pr.value, None if warm is None else warm.cost + priced_use], solver=solver,
-                                        what=f"pricing of class {c}", record=capped), penalty)
+                                        [pr.value, None if warm is None else warm.cost + priced_use],
+                                        solver=pricing_solver, what=f"pricing of class {c}", record=capped), penalty)
                 if pr.owners is None:
                     continue
                 col, ckey = P.column(c, _rename(pr.owners, rep_src, P.source[c]))
@@ -717,7 +733,7 @@ def column_generation(
         if stop_requested():  # SIGINT/SIGTERM: the incumbent and the bound so far
             termination = Termination.INTERRUPTED
             break
-        if _solves_end(deadline, adapter.stop_lag) - time.perf_counter() < ROUND_MIN_S:
+        if _solves_end(deadline, lag()) - time.perf_counter() < ROUND_MIN_S:
             termination = Termination.TIME_LIMIT  # no round could price anything now: no empty rounds
             break
         z, pi_lp, mu = master.solve_lp()
@@ -775,7 +791,7 @@ def column_generation(
             better = consider(spread, "integer master")
             # the per-device integer master is built in Python before its solve starts: not in the
             # last ROUND_MIN_S before solves stop starting (it ran 60-s runs past their deadline)
-            left = _solves_end(deadline, adapter.stop_lag) - time.perf_counter()
+            left = _solves_end(deadline, lag()) - time.perf_counter()
             if ((spread is None or spread.meta.get("spread") == "exact") and x is not None and not worse
                     and left >= ROUND_MIN_S):
                 # the least-loaded rule does not split it over the devices: the per-device integer
@@ -858,7 +874,7 @@ def column_generation(
                     if (gap(inc_obj if math.isfinite(inc_obj) else None, best_lb) or 0.0) > mip_gap:
                         n_cols = len(master.columns)
                         polish("after branching")  # the reserve the search left and nothing used
-                        left = _solves_end(deadline, adapter.stop_lag) - time.perf_counter()
+                        left = _solves_end(deadline, lag()) - time.perf_counter()
                         if len(master.columns) > n_cols and left >= ROUND_MIN_S and (
                                 gap(inc_obj if math.isfinite(inc_obj) else None, best_lb) or 0.0) > mip_gap:
                             # the polish ended at a local optimum with time left: its columns may
@@ -890,7 +906,8 @@ def column_generation(
         bound=None if (infeasible or not math.isfinite(best_lb)) else best_lb,
         wall_time=time.perf_counter() - t0, solver=solver, formulation="dantzig-wolfe",
         assignment=incumbent, nodes=branch_log["nodes"] if branch_log else None,  # branch-and-price's nodes
-        options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed},
+        options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed,
+                 "pricing_solver": pricing_solver},
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
                "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log,
                "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log,

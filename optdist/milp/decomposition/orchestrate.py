@@ -154,13 +154,18 @@ def solve_decomposed(
     warm_start: Assignment | str | None = None,
     tee: bool = False,
     solver_options: dict[str, Any] | None = None,
+    pricing_solver: str | None = None,
+    pricing_solver_options: dict[str, Any] | None = None,
     spread: bool = True,
     coupled: bool = True,
     formulation: str = "decomposed",
 ) -> SolveResult:
     """Decomposition by request; the coupled step when capacities bind (module docstring).
 
-    Options as :func:`optdist.milp.solve.solve_milp`; ``mip_gap`` defaults to
+    Options as :func:`optdist.milp.solve.solve_milp`; ``pricing_solver`` and
+    ``pricing_solver_options`` reach column generation's pricing problems only
+    (:func:`~optdist.milp.decomposition.colgen.column_generation`; None: the run's solver), recorded
+    in ``options['pricing_solver']``; ``mip_gap`` defaults to
     :data:`~optdist.milp.run.DEFAULT_MIP_GAP`. Returns a :class:`SolveResult` whose ``bound``
     is always valid (the per-class bounds summed, or the coupled step's, whichever is
     larger) and whose ``termination`` is ``optimal`` only when the evaluator's objective is
@@ -176,12 +181,18 @@ def solve_decomposed(
     if not applies(inst):
         res = solve_formulation(inst, "tight", time_limit=time_limit, mip_gap=mip_gap, warm_start=warm_start, **common)
         res.extra["decomposed"] = "not applicable (serial uplink or admission control): solved with 'tight'"
+        if pricing_solver is not None:
+            res.extra["pricing_solver_unused"] = "the decomposition does not apply: no pricing"
         return res
     obj = inst.objective
     log: list[dict] = []
     res = SolveResult(inst.name, "milp", Termination.NO_SOLUTION, solver=solver, formulation=formulation,
                       options={**adapter.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed),
                                "spread": spread, "coupled": coupled, "warm_start": False})
+    if pricing_solver is not None:
+        res.options["pricing_solver"] = pricing_solver
+        if pricing_solver_options:
+            res.options["pricing_solver_options"] = dict(pricing_solver_options)
     separable = not (obj.kind == "makespan" and obj.shared_weight)
     start: Assignment | None = None
     if warm_start is not None:
@@ -240,7 +251,7 @@ def solve_decomposed(
         res.extra["coupled"] = True
         alone = {s.r: (s.bound, s.owners) for _, s in solves if s.bound is not None}
         _coupled(inst, res, lb_of if (bounds_known and separable) else {}, alone, clock=clock, mip_gap=mip_gap,
-                 bound_log=capped, **common)
+                 bound_log=capped, pricing=(pricing_solver, pricing_solver_options), **common)
     if res.objective is not None and res.bound is not None:  # never a bound above the incumbent
         res.bound = cap_bound(res.bound, [res.objective], solver=solver, what="the run's bound", record=capped)
     if capped:
@@ -260,6 +271,10 @@ def solve_decomposed(
         res.termination = Termination.OPTIMAL  # the solver's own absolute tolerance, as its adapter rules
     else:
         res.termination = _gap_left(res.extra.get("coupled_solve", {}).get("termination"), clock.left())
+    if pricing_solver is not None and res.extra.get("coupled_solve", {}).get("method") != "column generation":
+        res.extra["pricing_solver_unused"] = (
+            "the coupled step is the tight model of all requests (makespan objective): no pricing"
+            if res.extra.get("coupled") else "no column generation ran (the per-class solves settled the run)")
     res.wall_time = clock.elapsed
     return res
 
@@ -279,20 +294,23 @@ def _gap_left(coupled: str | None, left: float | None) -> Termination:
 
 def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], alone: dict, *, clock: Clock, mip_gap: float,
              solver: str, threads: int | None, seed: int | None, tee: bool,
-             solver_options: dict[str, Any] | None, bound_log: list[dict]) -> None:
+             solver_options: dict[str, Any] | None, bound_log: list[dict],
+             pricing: tuple[str | None, dict[str, Any] | None] = (None, None)) -> None:
     """Capacities bind: column generation (sum of latencies), or the tight model of all requests
     (makespan) (module docstring).
 
     Updates ``res`` in place: a better evaluator-feasible incumbent, a larger valid bound.
     ``alone``: the per-class solves (request -> (bound alone, placement)) for column generation's
     round 0; ``bound_log``: the run's record of bounds capped at a feasible point (column
-    generation's caps join it: the run warns once).
+    generation's caps join it: the run warns once); ``pricing``: column generation's pricing
+    solver and its raw options (None: the run's; the makespan's tight model has no pricing).
     """
     lower = res.bound if res.bound is not None else 0.0
     if inst.objective.kind == "latency":
         try:
             out = column_generation(inst, solver=solver, time_limit=clock.left(), mip_gap=mip_gap, threads=threads,
-                                    seed=seed, tee=tee, solver_options=solver_options, start=res.assignment,
+                                    seed=seed, tee=tee, solver_options=solver_options, pricing_solver=pricing[0],
+                                    pricing_solver_options=pricing[1], start=res.assignment,
                                     lower_bound=lower, alone=alone, progress_origin=clock.start, bound_log=bound_log)
         except BuildTimeout as e:  # a pricing model could not be built in the time left
             res.extra["coupled_solve"] = {"method": "column generation", "stopped": str(e)}

@@ -13,7 +13,9 @@ and the reduced cost of the best column is ``v_c(pi) - mu_c`` (``mu_c``: the dua
 class's convexity row). It is the ``tight`` Pyomo formulation of request r alone
 (:mod:`optdist.milp.tight`, MODEL.md section 7) with objective
 ``b.latency(r) + lambda shared + sum pi[i, res] b.usage(r, i, res)``, solved by the adapter or
-profile the user chose (any of :mod:`optdist.solvers`). The model is built once per class and
+profile the user chose (any of :mod:`optdist.solvers`: ``optdist solve --pricing-solver``, by
+default the run's ``--solver``; GLPK only as the latter, :func:`check_pricing_solver`). The model
+is built once per class and
 only its objective, bounds and branching rows change between rounds (:meth:`PricingModel.solve`);
 a solver with a persistent Pyomo interface (HiGHS) keeps it loaded and receives only those
 changes (``keep`` of :meth:`optdist.solvers.base.Solver.solve`), the others load it anew. Identical devices carry
@@ -55,8 +57,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +72,42 @@ from optdist.transfers import RESOURCES
 #: raw HiGHS options of a pricing solve at non-zero prices (module docstring; raw options the
 #: caller gives take precedence)
 PRICED_HIGHS_OPTIONS: dict[str, bool] = {"mip_allow_restart": False}
+
+#: the most seconds :meth:`PricingModel.solve` takes off a solver's limit for loading the model
+MAX_LOAD_S = 10.0
+
+
+def check_pricing_solver(name: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The pricing solver a caller chose apart from the run's (``optdist solve --pricing-solver``),
+    checked before anything is built: ``name`` an adapter or profile of :mod:`optdist.solvers`,
+    ``options`` its raw options (over the profile's; None: none).
+
+    GLPK is refused: GLPK 5's branch-and-bound claims false optima on pricing problems (0.002858 s
+    proven on saved solve 0 of ``lenet-10x10-tight-tau0.8`` whose optimum is 0.000756 s; module
+    docstring of :mod:`optdist.milp.decomposition.guard`, ``benchmarks/scale/README.md`` "GLPK is
+    not to be trusted as a pricing solver"); the guard caps such a claim at a known column, but the
+    Lagrangian bound then rests on that column, not on a proof. (``--solver glpk`` alone still
+    prices with GLPK, guarded as before.) Returns the raw options checked
+    (:meth:`optdist.solvers.Solver.check_raw_options`). Raises ValueError for an unknown name (the
+    message of ``--solver``), a GLPK adapter or profile, or a raw option the solver refuses.
+    """
+    from optdist.solvers import get_solver
+    from optdist.solvers.glpk import Glpk
+
+    try:
+        adapter = get_solver(name)
+    except ValueError as e:
+        raise ValueError(f"pricing solver: {e}") from None
+    if isinstance(adapter, Glpk):
+        raise ValueError(f"pricing solver {name!r}: GLPK is not trusted as a pricing solver (GLPK 5 proves false "
+                         "optima on pricing problems; benchmarks/scale/README.md) (fix: --pricing-solver highs or "
+                         "scip, or leave it out to price with the run's solver)")
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"pricing_solver_options must be a mapping of option name to value, e.g. "
+                         f"{{'limits/gap': 1e-5}}, not {type(options).__name__} {options!r}")
+    return adapter.check_raw_options(options, "pricing_solver_options")
 
 
 @dataclass
@@ -124,6 +163,7 @@ class PricingModel:
         self.adapter = adapter_for(solver, solver_options)
         self.raw_options = dict(self.adapter.solver_options)  # the profile's and the caller's
         self.highs = isinstance(self.adapter, Highs)
+        self.load_s = 0.0  # seconds a solve ran past its limit (loading the model): :meth:`solve`
         t0 = time.perf_counter()
         self.b = build(inst, "tight", requests=[r], deadline=deadline)
         lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
@@ -428,7 +468,12 @@ class PricingModel:
         :func:`optdist.milp.decomposition.single.solve_single`). A restricted model with no
         placement proves ``v_c(pi) >= c``. Each step may use all the time left; a step stopped
         by the time limit ends the solve (``proven`` False, the best bound so far kept).
-        Raises ``ValueError`` for a negative price."""
+        A solver without a persistent interface (SCIP) loads the model inside its own solve call,
+        outside its time limit (1.3-1.5 s per solve on a CIFAR request of ``cifar-20x20-nexus-rpi3``
+        under load): the most a solve has run past its limit is learned (``load_s``, at most
+        :data:`MAX_LOAD_S`) and taken off the next limits, so that the solve ends within
+        ``time_limit`` and a run's last solves within its deadline (HiGHS keeps the model loaded
+        and stops itself: not learned). Raises ``ValueError`` for a negative price."""
         from optdist.assignment import Assignment
         from optdist.milp.run import solve_built
         from optdist.result import Termination
@@ -469,9 +514,12 @@ class PricingModel:
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            out, asg, _ = solve_built(b, self.adapter, time_limit=max(left, 0.05) if math.isfinite(left) else None,
-                                      mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, start=seed_asg,
-                                      keep=self.keep_loaded)
+            limit = max(left - self.load_s, 0.05) if math.isfinite(left) else None
+            out, asg, _ = solve_built(b, self.adapter, time_limit=limit, mip_gap=mip_gap, threads=threads, seed=seed,
+                                      tee=tee, start=seed_asg, keep=self.keep_loaded)
+            if not self.highs and limit is not None and out.termination not in (Termination.OPTIMAL,
+                                                                                   Termination.INFEASIBLE):
+                self.load_s = min(max(self.load_s, out.wall_time - limit), MAX_LOAD_S)
             nodes += out.nodes or 0
             step.update({"status": out.status, "termination": str(out.termination), "nodes": out.nodes})
             if out.termination is Termination.INFEASIBLE:
