@@ -376,3 +376,46 @@ def test_layer_states_need_one_to_the_segments_left():
         with pytest.raises(ValueError, match="segments left of layer"):
             layer_states(Features(inst), 0, st, picks)
     assert len(layer_states(Features(inst), 0, st, np.zeros(st.P, dtype=int)).glob) == st.P
+
+
+def fewest_first(calls: list[int]):
+    """A policy that places each segment on the allowed device holding the fewest of the layer's
+    segments (feature 4, ``min(count / cap, 1)``), lowest index first: round-robin placements.
+    Records the states of each call in ``calls``."""
+    def choose(glob: np.ndarray, dev: DeviceRows, allowed: np.ndarray) -> np.ndarray:
+        calls.append(len(glob))
+        return np.where(allowed, -dev.dense()[:, 4, :], -np.inf).argmax(axis=1)
+    return choose
+
+
+@pytest.mark.parametrize("masked", [True, False], ids=["masked", "unmasked"])
+def test_missed_hints_cost_few_forwards(masked):
+    """Where the previous request's decisions no longer hold (its sequence shifted by one or its
+    devices relabeled, as when a device fills up and an unmasked policy's round-robin moves on),
+    a layer takes few forwards, not one small round per segment (the Jacobi guesses alone miss
+    at every step here: a 64-segment layer took 64 rounds before :func:`decide._guess` and the
+    one-by-one stretches), and the decisions stay those of one forward per segment."""
+    inst = first(PAPER / "cifar-250x70-tau0.6.json", 1)
+    feats, D = Features(inst), inst.n_devices
+    rp = RequestPlacer(inst, Usage.zeros(inst.n_nodes), 0)
+    checked = 0
+    while not rp.done:
+        st = rp.next_layer()
+        if st.on_source:
+            st.commit(np.full(st.P, int(inst.request_source[0])))
+        elif batchable(st) and st.P >= 64:
+            ref, calls = snapshot(st), []
+            assert decide_layer(fewest_first(calls), feats, 0, ref, masked, batched=False)
+            want = ref.owners.copy()
+            assert len(calls) == st.P and len(set(want.tolist())) > 8  # one forward per segment; a round-robin
+            for hint in (np.roll(want[ref.order], 1), (want[ref.order] + 1) % D):
+                run, calls = snapshot(st), []
+                assert decide_layer(fewest_first(calls), feats, 0, run, masked, hint=hint)
+                np.testing.assert_array_equal(run.owners, want)
+                assert len(calls) <= st.P // 4, (st.P, len(calls))
+                checked += 1
+            st.commit(want[st.order])
+        else:
+            st.commit(np.full(st.P - st.t, int(np.argmax(feats(0, st)[1]))))
+        rp.close(st)
+    assert checked >= 2
