@@ -348,6 +348,8 @@ class Solver(ABC):
         self.solver_options = self.check_raw_options(solver_options or {}, f"{self.name} [solver_options]")
         self._stop_requested = False
         self._keep = False  # this solve keeps its model loaded (``solve(keep=True)``)
+        self._limit: float | None = None  # this solve's generic time limit (seconds; None: none or given raw)
+        self._started = 0.0  # when this solve was called (time.perf_counter())
         self._kept: tuple[pyo.ConcreteModel, Any] | None = None  # (model, the solver object it is loaded in)
 
     @classmethod
@@ -473,6 +475,8 @@ class Solver(ABC):
                                      extra={"deadline": "not started"})
             opts["time_limit"] = min(opts.get("time_limit", math.inf), budget)
         start = time.perf_counter()
+        self._started = start
+        self._limit = opts.get("time_limit") if self.option_names.get("time_limit") not in raw else None
         self._keep = keep
         if self._kept is not None and (not keep or self._kept[0] is not model):
             self._kept = None
@@ -491,6 +495,21 @@ class Solver(ABC):
             out.termination = Termination.NO_SOLUTION
         self._check_optimal(out, opts.get("mip_gap"))
         return out
+
+    def limit_left(self) -> float | None:
+        """Seconds of this solve's time limit left now (at least :data:`MIN_SOLVER_S`); None
+        without a limit, or with one given raw under the solver's own name (then the user's words).
+
+        The limit covers loading the model (Pyomo's build of the solver's model, writing the file
+        a shell solver reads: seconds on large models), whatever the solver's own clock counts:
+        each adapter hands the solver this value at the last moment before its clock starts
+        (:meth:`ContribSolver._solve` after :meth:`ContribSolver._prepare`; SCIP just before it
+        optimises; shell solvers as their command line is written, after the model file), so a
+        solve returns within its limit plus the solver's own overrun and the read-back.
+        """
+        if self._limit is None:
+            return None
+        return max(self._limit - (time.perf_counter() - self._started), MIN_SOLVER_S)
 
     def release(self) -> None:
         """Drop the model kept loaded by ``solve(keep=True)`` (and the solver's copy of it)."""
@@ -586,7 +605,6 @@ class ContribSolver(Solver):
     ) -> SolverOutcome:
         from pyomo.contrib.solver.common.base import PersistentSolverBase
 
-        t0 = time.perf_counter()
         cfg = self._config(opts, tee, raw)
         kept, self._kept = self._kept, None  # kept again only if this solve returns
         if kept is not None:  # the same model, kept loaded: send only what changed
@@ -599,8 +617,9 @@ class ContribSolver(Solver):
                 cfg["auto_updates"] = dict.fromkeys(AUTO_UPDATES, False)
         if warm_start:
             self._warm_start(opt, model, cfg)
-        if "time_limit" in cfg:  # the limit covers loading the model (large models take seconds)
-            cfg["time_limit"] = max(cfg["time_limit"] - (time.perf_counter() - t0), MIN_SOLVER_S)
+        left = self.limit_left()
+        if left is not None:  # the limit covers loading the model (large models take seconds)
+            cfg["time_limit"] = left
         res = opt.solve(model, **cfg)
         if self._keep and isinstance(opt, PersistentSolverBase):
             self._kept = (model, opt)
@@ -686,6 +705,7 @@ class LegacySolver(Solver):
         from pyomo.opt import SolutionStatus, TerminationCondition
 
         opt = pyo.SolverFactory(self.pyomo_name)
+        self._limit_at_start(opt)
         kwargs: dict[str, Any] = {"load_solutions": False, "tee": tee, "options": self.raw_options(opts, GENERIC_OPTIONS, raw)}
         if warm_start:
             kwargs["warmstart"] = True
@@ -747,6 +767,22 @@ class LegacySolver(Solver):
             version=".".join(map(str, opt.version() or ())) or None,
             extra=extra,
         )
+
+    def _limit_at_start(self, opt: Any) -> None:
+        """Make ``opt`` take the time left (:meth:`Solver.limit_left`) as its limit when the solver
+        starts, after Pyomo wrote the model file (shell solvers: as it writes the command line,
+        ``create_command_line``) or loaded it (direct plugins: as ``_apply_solver`` sets the options)."""
+        name = self.option_names.get("time_limit")
+        if name is None or self._limit is None:
+            return
+        hook = "create_command_line" if hasattr(opt, "create_command_line") else "_apply_solver"
+        started = getattr(opt, hook)
+
+        def start(*args: Any) -> Any:
+            opt.options[name] = self.native_value("time_limit", self.limit_left())
+            return started(*args)
+
+        setattr(opt, hook, start)
 
     def _stopped_within_gap(self, opt: Any) -> bool:
         """Whether the solver stopped because its incumbent is within the requested gap of its

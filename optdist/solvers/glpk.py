@@ -36,8 +36,8 @@ class Glpk(LegacySolver):
     option_names: ClassVar[dict[str, str]] = {"time_limit": "tmlim", "mip_gap": "mipgap", "seed": "seed"}
 
     def native_value(self, option: str, value: Any) -> Any:
-        """``glpsol --tmlim`` takes whole seconds (rounded up, at least 1)."""
-        return max(1, math.ceil(value)) if option == "time_limit" else value
+        """``glpsol --tmlim`` takes whole seconds (rounded down, so that it ends within the limit; at least 1)."""
+        return max(1, math.floor(value)) if option == "time_limit" else value
 
     @staticmethod
     def _ratio(log: str) -> float:
