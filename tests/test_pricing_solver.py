@@ -175,39 +175,20 @@ def test_a_signal_stops_a_run_priced_by_scip_at_once(monkeypatch, sig):
 
 
 @requires_solver("scip")
-def test_a_solver_that_loads_the_model_in_its_solve_has_that_time_taken_off_its_next_limit(monkeypatch):
-    """SCIP loads the pricing model inside its solve call, outside its time limit: the overrun of a
-    time-limited solve is learned (``load_s``) and the next solve's limit is that much shorter;
-    HiGHS (kept loaded) learns nothing. Saved cifar-6x5 prices that neither solver closes in 1 s."""
+def test_a_pricing_solve_ends_within_its_limit_loading_included():
+    """SCIP loads the pricing model inside its solve call; the adapter takes that time off the
+    limit it hands SCIP (:meth:`optdist.solvers.base.Solver.limit_left`), so a time-limited solve
+    ends within its limit (it ran 1.3-1.9 s past it on a CIFAR request before). Saved cifar-6x5
+    prices that neither solver closes in 1 s."""
     import json
 
-    from optdist.solvers.base import Solver
-
-    limits: list[float] = []
-    solve = Solver.solve
-
-    def recorded(self, model, **kwargs):
-        limits.append(kwargs["time_limit"])
-        return solve(self, model, **kwargs)
-
-    monkeypatch.setattr(Solver, "solve", recorded)
     saved = json.loads((ROOT / "benchmarks" / "scale" / "pricing_prices" / "cifar-6x5-nexus-rpi3.json").read_text())
     inst = optdist.load_instance(ROOT / saved["instance"])
     s = saved["solves"][0]
     prices = {k: np.asarray(v) for k, v in s["prices"].items()}
-    for name, learns in (("scip", True), ("highs", False)):
+    for name in ("scip", "highs"):
         pm = pricing.PricingModel(inst, s["r"], solver=name)
-        limits.clear()
-        walls, learned = [], []
         for _ in range(2):
             pr = pm.solve(prices, time_limit=1.0, mip_gap=1e-5, threads=1, seed=0, steps=(math.inf,))
             assert not pr.proven and pr.bound <= s["value"] * (1 + REL)
-            walls.append(pr.seconds)
-            learned.append(pm.load_s)
-        assert len(limits) == 2 and limits[0] == pytest.approx(1.0, abs=0.05)
-        if learns:
-            assert 0 < learned[0] <= learned[1] <= pricing.MAX_LOAD_S
-            assert walls[0] > 1.0  # the load came on top of the limit
-            assert limits[1] == pytest.approx(max(1.0 - learned[0], 0.05), abs=0.05)
-        else:
-            assert learned == [0, 0] and limits[1] == pytest.approx(1.0, abs=0.05)
+            assert pr.seconds < 1.0 + 0.75, (name, pr.seconds)

@@ -73,10 +73,6 @@ from optdist.transfers import RESOURCES
 #: caller gives take precedence)
 PRICED_HIGHS_OPTIONS: dict[str, bool] = {"mip_allow_restart": False}
 
-#: the most seconds :meth:`PricingModel.solve` takes off a solver's limit for loading the model
-MAX_LOAD_S = 10.0
-
-
 def check_pricing_solver(name: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The pricing solver a caller chose apart from the run's (``optdist solve --pricing-solver``),
     checked before anything is built: ``name`` an adapter or profile of :mod:`optdist.solvers`,
@@ -163,7 +159,6 @@ class PricingModel:
         self.adapter = adapter_for(solver, solver_options)
         self.raw_options = dict(self.adapter.solver_options)  # the profile's and the caller's
         self.highs = isinstance(self.adapter, Highs)
-        self.load_s = 0.0  # seconds a solve ran past its limit (loading the model): :meth:`solve`
         t0 = time.perf_counter()
         self.b = build(inst, "tight", requests=[r], deadline=deadline)
         lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
@@ -468,12 +463,8 @@ class PricingModel:
         :func:`optdist.milp.decomposition.single.solve_single`). A restricted model with no
         placement proves ``v_c(pi) >= c``. Each step may use all the time left; a step stopped
         by the time limit ends the solve (``proven`` False, the best bound so far kept).
-        A solver without a persistent interface (SCIP) loads the model inside its own solve call,
-        outside its time limit (1.3-1.5 s per solve on a CIFAR request of ``cifar-20x20-nexus-rpi3``
-        under load): the most a solve has run past its limit is learned (``load_s``, at most
-        :data:`MAX_LOAD_S`) and taken off the next limits, so that the solve ends within
-        ``time_limit`` and a run's last solves within its deadline (HiGHS keeps the model loaded
-        and stops itself: not learned). Raises ``ValueError`` for a negative price."""
+        The time each solve takes to load the model comes off its limit in the adapter
+        (:meth:`optdist.solvers.base.Solver.limit_left`). Raises ``ValueError`` for a negative price."""
         from optdist.assignment import Assignment
         from optdist.milp.run import solve_built
         from optdist.result import Termination
@@ -514,12 +505,9 @@ class PricingModel:
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            limit = max(left - self.load_s, 0.05) if math.isfinite(left) else None
+            limit = max(left, 0.05) if math.isfinite(left) else None
             out, asg, _ = solve_built(b, self.adapter, time_limit=limit, mip_gap=mip_gap, threads=threads, seed=seed,
                                       tee=tee, start=seed_asg, keep=self.keep_loaded)
-            if not self.highs and limit is not None and out.termination not in (Termination.OPTIMAL,
-                                                                                   Termination.INFEASIBLE):
-                self.load_s = min(max(self.load_s, out.wall_time - limit), MAX_LOAD_S)
             nodes += out.nodes or 0
             step.update({"status": out.status, "termination": str(out.termination), "nodes": out.nodes})
             if out.termination is Termination.INFEASIBLE:
