@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from optdist.solvers.base import Feature, LegacySolver, _finite
@@ -149,6 +150,13 @@ class Cbc(LegacySolver):
         "threads": "threads",
         "seed": "randomCbcSeed",
     }
+
+    def raw_options(self, opts: dict[str, Any], generic: tuple[str, ...], raw: Mapping[str, Any]) -> dict[str, Any]:
+        """As :meth:`Solver.raw_options`, with ``timeMode elapsed`` first: CBC's ``seconds`` counts CPU
+        seconds by default, so on a loaded machine a 5 s limit ran 25 s of wall time (``cbc model.lp
+        -seconds 5 -solve``: "CPU seconds 5.03, Wallclock seconds 25.34" at load 8); a raw ``timeMode``
+        given by the user still wins."""
+        return {"timeMode": "elapsed", **super().raw_options(opts, generic, raw)}
 
     def native_name(self, key: str) -> str:
         """CBC's full name for a numeric parameter given abbreviated (``sec``: ``seconds``); other names as given."""
