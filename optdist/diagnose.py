@@ -277,7 +277,7 @@ def check(inst: Instance) -> list[Finding]:
                                    f"(the first layer's output to the devices, eq. 6) but its bandwidth capacity is "
                                    f"{_fmt_bytes(capv)} ({100 * need_src[idx] / max(capv, 1e-300):.0f}%)",
                                    {"needed": float(need_src[idx]), "capacity": float(capv)}, rid, None, ids[s]))
-        for fam, idx, unit in (("memory", 0, "memory"), ("compute", 1, "multiplications"), ("bandwidth", 2, "bytes sent")):
+        for fam, idx, unit in (("memory", 0, "memory"), ("compute", 1, "multiplications"), ("bandwidth", 2, "sent")):
             capd = float((mem, comp, bw)[idx][:D].sum())
             if D and need_dev[idx] > capd * (1 + 1e-9):
                 out.append(Finding(fam, rwhere, f"the device layers of request {rid} need at least "

@@ -480,6 +480,9 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
             limits[cnn] = privacy_limits(profiles[cnn], table, spec.tau)
         except PrivacyTableError as e:  # the table's own problems, each with its field and fix
             problems += [Problem(f"privacy.{cnn}", f"{e.source}: {p.path}: {p.message}", p.fix) for p in e.problems]
+        except FileNotFoundError as e:
+            problems.append(Problem(f"privacy.{cnn}", str(e), "give the path of a privacy-table file relative to this "
+                                    "instance file (a name ending in .json), a bundled table name, or null for no privacy limit"))
         except (OSError, ValueError) as e:
             problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
     for cnn in sorted(set(spec.defence) & set(own)):

@@ -565,7 +565,10 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> PrivacyTable:
 
 
 def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile | None = None) -> PrivacyTable:
-    """A table by bundled name (``models/privacy/<cnn>-<ref>.json``) or by file path (relative to ``base``).
+    """A table by bundled name (``models/privacy/<cnn>-<ref>.json``) or by file path (``ref`` ending in
+    ``.json``): relative to ``base`` (an instance's folder, as its profiles and device catalog are), or to
+    the working directory when ``base`` is None, never to both (an instance would read a table of the
+    working directory where its own folder lacks one, and ``--out`` could overwrite it).
 
     The table is checked against ``profile`` (default: the zoo profile of ``cnn``; pass the
     profile of a user's network, ``Instance.profiles[cnn]``); its ``cnn`` must be ``cnn`` or the
@@ -573,12 +576,11 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile
     profile file). Raises ``FileNotFoundError`` (listing the places looked at and the bundled
     tables), :class:`PrivacyTableError` for a bad table, ``ValueError`` for a table of another CNN.
     """
-    candidates = []
-    if ref.endswith(".json"):
+    if ref.endswith(".json"):  # a file: relative to ``base`` only (never also to the working directory)
         p = Path(ref)
-        candidates.append(p if p.is_absolute() or base is None else base / p)
-        candidates.append(Path(ref))
-    candidates.append(table_path(cnn, ref))
+        candidates = [p if p.is_absolute() or base is None else base / p]
+    else:
+        candidates = [table_path(cnn, ref)]
     for c in candidates:
         if c.exists():
             st = c.stat()

@@ -95,6 +95,14 @@ def _fail(path: str | Path, where: str, message: str, fix: str) -> SolutionFileE
     return SolutionFileError(str(path), [Problem(where, message, fix)])
 
 
+def _no_solution(path: str | Path, where: str, says: str) -> SolutionFileError:
+    """The solver wrote this file without a solution (infeasible, unbounded, stopped before one):
+    its values are not a placement (an LP relaxation, or zeros), so nothing is read."""
+    return _fail(path, where, f"the solver found no solution ({says}): the file holds no placement to import",
+                 "an infeasible instance: `optdist diagnose INSTANCE` says which constraints conflict; a stop "
+                 "before a solution: run the solver longer, then import its final solution file")
+
+
 def _number(token: str, path: str | Path, n: int, fmt: str) -> float:
     """The finite float ``token`` on 0-based line ``n``."""
     try:
@@ -117,6 +125,11 @@ def _read_sol(lines: list[str], path: str | Path) -> dict[str, float]:
 
 
 def _read_highs(lines: list[str], path: str | Path) -> dict[str, float]:
+    primal = next((n for n, ln in enumerate(lines) if ln.startswith("# Primal solution values")), None)
+    if primal is not None and primal + 1 < len(lines) and lines[primal + 1].strip() == "None":
+        at = next((n for n, ln in enumerate(lines) if ln.strip() == "Model status"), None)
+        status = lines[at + 1].strip() if at is not None and at + 1 < len(lines) else "no primal solution"
+        raise _no_solution(path, f"line {primal + 2}", f"HiGHS model status {status!r}, primal solution values: None")
     start = next((n for n, ln in enumerate(lines) if ln.startswith("# Columns")), None)
     if start is None:
         raise _fail(path, "(file)", "no '# Columns' section", "give a HiGHS solution file (style 0), or the right --format")
@@ -140,6 +153,9 @@ def _read_cbc(lines: list[str], path: str | Path) -> dict[str, float]:
     if not lines or "objective value" not in lines[0]:
         raise _fail(path, "line 1", "not CBC's status line ('Optimal - objective value ...')",
                     "give the file of `cbc model.lp solve solu FILE`, or the right --format")
+    status = lines[0].split(" - objective value")[0].strip()
+    if any(w in status.lower() for w in ("infeasible", "unbounded", "no integer solution")):
+        raise _no_solution(path, "line 1", f"CBC status {status!r}")
     out = {}
     for n, ln in enumerate(lines[1:], 1):
         p = ln.replace("**", " ").split()
@@ -153,6 +169,10 @@ def _read_glpk(lines: list[str], path: str | Path) -> dict[str, float]:
     start = next((n for n, ln in enumerate(lines) if "Column name" in ln), None)
     if start is None:
         raise _fail(path, "(file)", "no 'Column name' table", "write it with glpsol -o FILE, or give the right --format")
+    at = next((n for n, ln in enumerate(lines[:start]) if ln.startswith("Status:")), None)
+    status = lines[at].split(":", 1)[1].strip() if at is not None else ""
+    if any(w in status for w in ("EMPTY", "UNDEFINED", "INFEASIBLE", "UNBOUNDED")):
+        raise _no_solution(path, f"line {at + 1}", f"GLPK status {status!r}")
     out: dict[str, float] = {}
     name: str | None = None
     for n, ln in enumerate(lines[start + 2 :], start + 2):

@@ -68,10 +68,17 @@ def read_profile(path: str | Path) -> SolverProfile:
 
 
 def profiles(folder: Path | None = None) -> dict[str, SolverProfile]:
-    """Every profile in ``folder`` (default ``solvers/``), by name."""
+    """Every profile in ``folder`` (default ``solvers/``), by name.
+
+    Raises ``ValueError`` when two files give one name (which one ``--solver NAME`` ran would
+    depend on the files' sort order), naming both files and the fix.
+    """
     folder = SOLVERS_DIR if folder is None else folder
     out: dict[str, SolverProfile] = {}
     for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
         prof = read_profile(p)
+        if prof.name in out:
+            raise ValueError(f"{p}: profile name {prof.name!r} is also the name in {out[prof.name].path} (fix: give "
+                             "each profile its own name = \"...\" (default: the file name without .toml))")
         out[prof.name] = prof
     return out
