@@ -52,3 +52,11 @@ def test_pareto_writes_csv_markdown_and_png(tmp_path, capsys):
         assert (tmp_path / f"front{ext}").stat().st_size > 0
     lines = (tmp_path / "front.csv").read_text().splitlines()
     assert lines[0].startswith("eps_bytes,objective_s,shared_bytes") and len(lines) == 4
+
+
+def test_forced_decomposition_that_does_not_apply_says_so(capsys):
+    """`--formulation decomposed` on a serial-uplink instance is solved with `tight` (the header
+    says so); a warning says why, not only the --out file's `extra.decomposed` (break15)."""
+    serial = str(ROOT / "instances" / "tiny" / "micro-2x3-serial.json")
+    assert main(["solve", serial, "--formulation", "decomposed", "--threads", "1"]) == 0
+    assert "--formulation decomposed: not applicable (serial uplink" in capsys.readouterr().err

@@ -280,6 +280,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 def _report(inst, res, args: argparse.Namespace) -> int:
     """Write --out, print the result; return the exit status (see :func:`cmd_solve`)."""
+    fallback = res.extra.get("decomposed")
+    if getattr(args, "formulation", None) == "decomposed" and isinstance(fallback, str) and fallback.startswith("not applicable"):
+        log.warning("--formulation decomposed: %s", fallback)  # the header says 'tight': here is why
     ok = res.evaluation is not None and res.evaluation.feasible
     rc = EXIT_INTERRUPTED if res.termination == "interrupted" else 0 if ok else 1
     if args.out:
