@@ -430,6 +430,8 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     for group in ("devices", "sources"):
         for i, node in enumerate(getattr(spec, group)):
             p = f"{group}[{i}]"
+            if node.id != node.id.strip():  # " d1 " and "d1" would be two nodes that print alike
+                problems.append(Problem(f"{p}.id", f"id {node.id!r} starts or ends with white space", f"write {node.id.strip()!r}"))
             if node.id in seen:
                 problems.append(Problem(f"{p}.id", f"duplicate node id {node.id!r} (also {seen[node.id]})", "give every device and source a unique id"))
             seen[node.id] = p
@@ -455,6 +457,8 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     req_seen: set[str] = set()
     for i, rq in enumerate(spec.requests):
         p = f"requests[{i}]"
+        if rq.id != rq.id.strip():
+            problems.append(Problem(f"{p}.id", f"id {rq.id!r} starts or ends with white space", f"write {rq.id.strip()!r}"))
         if rq.id in req_seen:
             problems.append(Problem(f"{p}.id", f"duplicate request id {rq.id!r}", "give every request a unique id"))
         req_seen.add(rq.id)
