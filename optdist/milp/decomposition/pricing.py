@@ -73,6 +73,7 @@ from optdist.transfers import RESOURCES
 #: caller gives take precedence)
 PRICED_HIGHS_OPTIONS: dict[str, bool] = {"mip_allow_restart": False}
 
+
 def check_pricing_solver(name: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The pricing solver a caller chose apart from the run's (``optdist solve --pricing-solver``),
     checked before anything is built: ``name`` an adapter or profile of :mod:`optdist.solvers`,
@@ -505,9 +506,9 @@ class PricingModel:
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
-            limit = max(left, 0.05) if math.isfinite(left) else None
-            out, asg, _ = solve_built(b, self.adapter, time_limit=limit, mip_gap=mip_gap, threads=threads, seed=seed,
-                                      tee=tee, start=seed_asg, keep=self.keep_loaded)
+            out, asg, _ = solve_built(b, self.adapter, time_limit=max(left, 0.05) if math.isfinite(left) else None,
+                                      mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, start=seed_asg,
+                                      keep=self.keep_loaded)
             nodes += out.nodes or 0
             step.update({"status": out.status, "termination": str(out.termination), "nodes": out.nodes})
             if out.termination is Termination.INFEASIBLE:
