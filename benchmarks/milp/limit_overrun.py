@@ -12,26 +12,33 @@ solution back) and its overrun past the limit. Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-from optdist.instance import load_instance
-from optdist.milp.model import build
+from optdist.instance import InstanceError, load_instance
+from optdist.milp.model import FORMULATIONS, build
 from optdist.solvers import get_solver
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("instance")
-    ap.add_argument("--formulation", default="compact")
+    ap.add_argument("--formulation", default="compact", choices=FORMULATIONS)
     ap.add_argument("--solvers", nargs="+", default=["scip", "cbc", "glpk", "highs"])
     ap.add_argument("--time-limit", type=float, default=5.0)
     args = ap.parse_args()
-    inst = load_instance(args.instance)
+    if not args.time_limit > 0:
+        ap.error(f"--time-limit {args.time_limit:g}: give seconds > 0")
+    try:
+        inst = load_instance(args.instance)
+        adapters = [get_solver(name) for name in args.solvers]
+    except (OSError, InstanceError, ValueError) as e:
+        print(f"limit_overrun.py: {e}", file=sys.stderr)
+        sys.exit(2)
     t0 = time.perf_counter()
     b = build(inst, args.formulation)
     print(f"{inst.name} {args.formulation}: built in {time.perf_counter() - t0:.2f} s")
-    for name in args.solvers:
-        adapter = get_solver(name)
+    for name, adapter in zip(args.solvers, adapters):
         if not adapter.is_available():
             print(f"{name:6s} not installed ({adapter.install_hint})")
             continue
