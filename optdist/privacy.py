@@ -17,6 +17,10 @@ reading ``SSIM*`` (a device holding m maps also holds every subset of them):
   ``k < SP``; (10h) a layer ``k < SP`` with ``Nf_k = 0``, or an fc layer with
   ``Nf_k < in_maps``, runs on the request's trusted source.
 
+A table with ``ssim_decimals`` (this project's extension; the paper compares at one decimal)
+has every ``SSIM*`` rounded half up on its written decimal before it meets tau
+(:func:`round_ssim`: 0.85 -> 0.9), so no cell is read below the table at its precision.
+
 Layer 1 and layer L always run on the source (eqs. 8, 9). Cells (and ``full_map_ssim``) must
 be finite and in [0, 1], columns positive integers no larger than the row's P, one row per
 tensor, and a table needs at least one row (an instance writes ``null`` for "no privacy
