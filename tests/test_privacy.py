@@ -24,6 +24,7 @@ from optdist.privacy import (
     table_warnings,
 )
 from optdist.profiles import load_profile
+from tests.conftest import half_up
 
 
 def nf_of(lim, prof, layer):
@@ -180,12 +181,6 @@ def test_rounding_commutes_with_the_running_maximum():
 
 # --- ssim_decimals: cells are rounded half up on their written decimal, never read lower ---
 
-def _half_up(written: Fraction, decimals: int) -> float:
-    """The written decimal rounded half up to ``decimals`` places, in exact fractions (no float, no Decimal)."""
-    scale = 10**decimals
-    return float(Fraction(math.floor(written * scale + Fraction(1, 2)), scale))
-
-
 def test_vgg16_paper_cells_at_a_half_read_up():
     """Python's round gives 0.8, 0.9 and 0.3 for these cells (it rounds the binary float)."""
     t = resolve_table("vgg16", "paper")
@@ -243,14 +238,14 @@ def test_a_cell_is_never_read_below_its_written_value_rounded(n, places, decimal
     the written value rounded half up, so never below it rounded to the table's decimals."""
     digits = min(n, 10**places)
     s = json.loads(f"{digits}e-{places}")  # e.g. 85e-2, as JSON parses 0.85
-    assert round_ssim(s, decimals) == _half_up(Fraction(digits, 10**places), decimals)
+    assert round_ssim(s, decimals) == half_up(Fraction(digits, 10**places), decimals)
 
 
 @given(s=st.floats(0, 1), decimals=st.integers(1, 6))
 def test_half_up_never_reads_below_rounding_the_float(s, decimals):
     """Nor below Python's round of the binary value, nor below its shortest decimal rounded half up."""
     assert round_ssim(s, decimals) >= round(s, decimals)
-    assert round_ssim(s, decimals) == _half_up(Fraction(repr(s)), decimals)
+    assert round_ssim(s, decimals) == half_up(Fraction(repr(s)), decimals)
     assert round_ssim(s, None) == s
 
 # --- strict validation: every defect names the file, the JSON path and the fix ---

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from optdist.cli import main
 from optdist.instance import load_instance
 from optdist.privacy import PrivacyTable, PrivacyTableError, privacy_limits
 from optdist.profiles import load_profile
+from tests.conftest import half_up
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = {"micro": ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json", "lenet": ROOT / "instances" / "tiny" / "lenet-1x4-tau0.6.json"}
@@ -55,14 +55,8 @@ def _ssim_star(row: dict, decimals: int | None) -> list[float]:
     star, top = [0.0] * (P + 1), -1.0
     for m in range(1, P + 1):
         top = max(top, inherited[m])
-        star[m] = top if decimals is None else _half_up(top, decimals)
+        star[m] = top if decimals is None else half_up(Fraction(repr(top)), decimals)  # the written decimal, half up
     return star
-
-
-def _half_up(s: float, decimals: int) -> float:
-    """The cell's written decimal (its shortest repr) rounded half up, in exact fractions: 0.85 -> 0.9."""
-    scale = 10**decimals
-    return float(Fraction(math.floor(Fraction(repr(s)) * scale + Fraction(1, 2)), scale))
 
 
 def _reference_limits(doc: dict, cnn: str, tau: float):
