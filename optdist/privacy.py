@@ -403,7 +403,7 @@ def table_warnings(table: PrivacyTable) -> list[str]:
     row without an all-maps value has SSIM(all) read as 1 (never past the split point).
     """
     out = []
-    rounding = "" if table.ssim_decimals is None else f"; cells are compared with tau at {table.ssim_decimals} decimal(s)"
+    rounding = "" if table.ssim_decimals is None else f"; cells are compared with tau at {table.ssim_decimals} decimal(s), rounded half up"
     for i, r in enumerate(table.rows):
         where = f"rows[{i}] ({r.tensor})"
         points = [(f"SSIM({m})", m, s) for m, s in sorted(r.cells.items())]
