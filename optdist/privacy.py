@@ -17,6 +17,10 @@ reading ``SSIM*`` (a device holding m maps also holds every subset of them):
   ``k < SP``; (10h) a layer ``k < SP`` with ``Nf_k = 0``, or an fc layer with
   ``Nf_k < in_maps``, runs on the request's trusted source.
 
+A table with ``ssim_decimals`` (this project's extension; the paper compares at one decimal)
+has every ``SSIM*`` rounded half up on its written decimal before it meets tau
+(:func:`round_ssim`: 0.85 -> 0.9), so no cell is read below the table at its precision.
+
 Layer 1 and layer L always run on the source (eqs. 8, 9). Cells (and ``full_map_ssim``) must
 be finite and in [0, 1], columns positive integers no larger than the row's P, one row per
 tensor, and a table needs at least one row (an instance writes ``null`` for "no privacy
@@ -31,6 +35,7 @@ import math
 import numbers
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +67,24 @@ class PrivacyTableError(DocumentError):
     """An invalid privacy table; ``problems`` lists what was found (MODEL.md section 6)."""
 
     kind = "privacy table"
+
+
+def round_ssim(s: float, decimals: int | None) -> float:
+    """``s`` rounded half up on its written decimal value to ``decimals`` places (None: ``s`` itself).
+
+    A table cell is a decimal written in JSON; its float is read back through ``repr`` (the
+    shortest decimal that parses to it, which is the written value for up to 15 significant
+    digits) and rounded half up: 0.85 -> 0.9, 0.35 -> 0.4, 0.95 -> 1.0. Python's ``round`` rounds
+    the binary float instead (``round(0.85, 1) == 0.8``), which reads such a cell lower than
+    written and would let a layer that leaks 0.85 pass tau 0.8. Rounding half up never reads a
+    cell below the written value rounded to ``decimals`` places, so a limit is never weaker than
+    the table as written. ``s`` is a finite SSIM in [0, 1] (a float or a numpy float); the result
+    is the float nearest the rounded decimal, so it equals a tau written with the same digits.
+    The decimals (a table's ``ssim_decimals``) are this project's extension of MODEL.md section 6.
+    """
+    if decimals is None:
+        return s
+    return float(Decimal(repr(float(s))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
 def _bad(message: str, fix: str, at: str = "") -> PydanticCustomError:
@@ -205,7 +228,7 @@ class PrivacyTable(BaseModel):
     name: str = Field(min_length=1)
     metric: str = "ssim"
     ssim_decimals: int | None = Field(
-        default=None, description="round cells to this many decimals before comparing with tau"
+        default=None, description="round cells half up to this many decimals before comparing with tau (round_ssim)"
     )
     provenance: dict[str, Any] = Field(default_factory=dict)
     rows: list[PrivacyRow]
@@ -261,7 +284,8 @@ class PrivacyTable(BaseModel):
         raise KeyError(f"privacy table {self.cnn}-{self.name} has no row {tensor!r}")
 
     def _cmp(self, s: float) -> float:
-        return s if self.ssim_decimals is None else round(s, self.ssim_decimals)
+        """The SSIM ``s`` as compared with tau: :func:`round_ssim` at ``ssim_decimals`` (half up)."""
+        return round_ssim(s, self.ssim_decimals)
 
     def nf(self, row: PrivacyRow, tau: float) -> int:
         """``Nf = max{m in columns, m <= P : SSIM*(m) <= tau}``, or 0 (MODEL.md section 6)."""
@@ -379,7 +403,7 @@ def table_warnings(table: PrivacyTable) -> list[str]:
     row without an all-maps value has SSIM(all) read as 1 (never past the split point).
     """
     out = []
-    rounding = "" if table.ssim_decimals is None else f"; cells are compared with tau at {table.ssim_decimals} decimal(s)"
+    rounding = "" if table.ssim_decimals is None else f"; cells are compared with tau at {table.ssim_decimals} decimal(s), rounded half up"
     for i, r in enumerate(table.rows):
         where = f"rows[{i}] ({r.tensor})"
         points = [(f"SSIM({m})", m, s) for m, s in sorted(r.cells.items())]

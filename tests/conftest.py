@@ -1,8 +1,10 @@
-"""Shared fixtures: paths to bundled instances and a hand-checkable LeNet instance."""
+"""Shared fixtures: paths to bundled instances, a hand-checkable LeNet instance, an exact half-up rounding."""
 
 from __future__ import annotations
 
 import importlib.util
+import math
+from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
 
@@ -33,6 +35,13 @@ def hand_doc(privacy=None, tau: float = 0.8, uplink: str = "parallel", **src_ove
         "requests": [{"id": "r1", "source": "s", "cnn": "lenet"}],
         "objective": {"uplink": uplink},
     }
+
+
+def half_up(written: Fraction, decimals: int) -> float:
+    """``written`` rounded half up to ``decimals`` places in exact fractions (no float, no Decimal):
+    the reading of a privacy cell at ``ssim_decimals``, independent of ``optdist.privacy.round_ssim``."""
+    scale = 10**decimals
+    return float(Fraction(math.floor(written * scale + Fraction(1, 2)), scale))
 
 
 def requires_solver(name: str) -> pytest.MarkDecorator:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from optdist.privacy import PrivacyTable, privacy_limits, table_path
+from optdist.privacy import PrivacyTable, privacy_limits, round_ssim, table_path
 from optdist.profiles import load_profile
 
 TAUS = (0.8, 0.6, 0.4)
@@ -38,7 +38,7 @@ def test_calibrated_table_changes_nf_where_it_differs_from_the_paper():
     for tau in TAUS:
         lc, lp = _limits(cal, tau), _limits(paper, tau)
         for t, lim in ((cal, lc), (paper, lp)):
-            assert (lim.split_point <= pool2) == (round(t.row("ReLU2").ssim_all(), t.ssim_decimals or 12) <= tau)
+            assert (lim.split_point <= pool2) == (round_ssim(t.row("ReLU2").ssim_all(), t.ssim_decimals) <= tau)
             if lim.split_point > pool2:  # pool2 is governed by ReLU2 and constrained
                 assert lim.nf[pool2] == t.nf(t.row("ReLU2"), tau)
         differs |= (lc.split_point, lc.nf, lc.on_source) != (lp.split_point, lp.nf, lp.on_source)

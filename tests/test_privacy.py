@@ -2,9 +2,12 @@
 
 import json
 import math
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import optdist
 from optdist.cli import main
@@ -13,12 +16,15 @@ from optdist.privacy import (
     PrivacyRow,
     PrivacyTable,
     PrivacyTableError,
+    check_table,
     limits_for,
     privacy_limits,
     resolve_table,
+    round_ssim,
     table_warnings,
 )
 from optdist.profiles import load_profile
+from tests.conftest import half_up
 
 
 def nf_of(lim, prof, layer):
@@ -171,6 +177,76 @@ def test_rounding_commutes_with_the_running_maximum():
     assert PrivacyTable(cnn="micro", name="t", ssim_decimals=1, rows=[row]).nf(row, 0.6) == 2  # 0.64 -> 0.6
     assert PrivacyTable(cnn="micro", name="t", rows=[row]).nf(row, 0.6) == 0  # 0.64 > 0.6 strictly
 
+
+
+# --- ssim_decimals: cells are rounded half up on their written decimal, never read lower ---
+
+def test_vgg16_paper_cells_at_a_half_read_up():
+    """Python's round gives 0.8, 0.9 and 0.3 for these cells (it rounds the binary float)."""
+    t = resolve_table("vgg16", "paper")
+    assert t.ssim_decimals == 1
+    assert t._cmp(t.row("ReLU22").cells[128]) == 0.9
+    assert t._cmp(t.row("ReLU11").cells[16]) == 1.0
+    assert t._cmp(t.row("ReLU43").cells[2]) == 0.4
+
+
+def test_vgg16_paper_limits_after_half_up():
+    """ReLU22 leaks 0.85 with all maps: at tau 0.8 the split point is past ReLU22's block (pool3, not
+    pool2), whose layers get Nf 64; at tau 0.9 ReLU11's 0.95 at m = 16 caps its layers at 8 maps; at
+    tau 0.3 ReLU43's 0.35 at m = 2 sends the layers it governs to the source."""
+    prof = load_profile("vgg16")
+    t = resolve_table("vgg16", "paper")
+    lim8 = privacy_limits(prof, t, 0.8)
+    assert lim8.split_point == prof.index("pool3") > prof.index("ReLU22")
+    block = range(prof.index("pool2"), prof.index("pool3"))
+    assert {lim8.governing[k] for k in block} == {"ReLU22"} and {lim8.nf[k] for k in block} == {64}
+    assert {lim8.device_cap[k] for k in block} == {64}
+    lim9 = privacy_limits(prof, t, 0.9)
+    assert [lim9.nf[k] for k in range(1, prof.index("pool2"))] == [8] * 8
+    lim3 = privacy_limits(prof, t, 0.3)
+    after = range(prof.index("pool4"), prof.n_layers - 1)
+    assert {lim3.governing[k] for k in after} == {"ReLU43"} and {lim3.nf[k] for k in after} == {0}
+    assert all(lim3.on_source[k] for k in after)
+
+
+@pytest.mark.parametrize("x", range(10))
+def test_a_cell_at_a_half_reads_up_at_every_digit(x):
+    """A cell 0.x5 at one decimal is read (x + 1) / 10: it exceeds tau x / 10 and meets tau (x + 1) / 10."""
+    s = float(f"0.{x}5")
+    row = PrivacyRow(tensor="ReLU1", maps=2, cells={1: s, 2: s})
+    t = PrivacyTable(cnn="micro", name="t", ssim_decimals=1, rows=[row])
+    assert round_ssim(s, 1) == t._cmp(s) == (x + 1) / 10
+    assert t.nf(row, x / 10) == 0 and t.nf(row, (x + 1) / 10) == 2
+    prof = load_profile("micro")
+    assert privacy_limits(prof, t, x / 10).split_point == prof.n_layers  # never past ReLU1
+    assert privacy_limits(prof, t, (x + 1) / 10).split_point == prof.index("ReLU1")
+    assert PrivacyTable(cnn="micro", name="t", ssim_decimals=2, rows=[row]).nf(row, s) == 2  # 0.x5 at 2 decimals
+
+
+def test_the_all_maps_check_compares_the_half_up_readings():
+    """The m = P cell 0.85 and full_map_ssim 0.9 agree at one decimal (both 0.9); 0.84 and 0.9 do not."""
+    row = {"tensor": "ReLU1", "maps": 2, "cells": {"2": 0.85}, "full_map_ssim": 0.9}
+    doc = {"format": "optdist-privacy-table/1", "cnn": "micro", "name": "t", "ssim_decimals": 1, "rows": [row]}
+    assert check_table(doc, "t.json").row("ReLU1").all_maps_value() == 0.85
+    with pytest.raises(PrivacyTableError, match="disagree"):
+        check_table({**doc, "rows": [{**row, "cells": {"2": 0.84}}]}, "t.json")
+
+
+@given(n=st.integers(0, 10**8), places=st.integers(0, 8), decimals=st.integers(1, 6))
+def test_a_cell_is_never_read_below_its_written_value_rounded(n, places, decimals):
+    """Any decimal in [0, 1] as written in a table file (up to 8 places), parsed from JSON, is read as
+    the written value rounded half up, so never below it rounded to the table's decimals."""
+    digits = min(n, 10**places)
+    s = json.loads(f"{digits}e-{places}")  # e.g. 85e-2, as JSON parses 0.85
+    assert round_ssim(s, decimals) == half_up(Fraction(digits, 10**places), decimals)
+
+
+@given(s=st.floats(0, 1), decimals=st.integers(1, 6))
+def test_half_up_never_reads_below_rounding_the_float(s, decimals):
+    """Nor below Python's round of the binary value, nor below its shortest decimal rounded half up."""
+    assert round_ssim(s, decimals) >= round(s, decimals)
+    assert round_ssim(s, decimals) == half_up(Fraction(repr(s)), decimals)
+    assert round_ssim(s, None) == s
 
 # --- strict validation: every defect names the file, the JSON path and the fix ---
 

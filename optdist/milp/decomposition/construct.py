@@ -325,7 +325,8 @@ def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment 
     coupled sets of at most 20 requests by 3-58 %; on ``hetero-250x70-tau0.8`` / ``-tau0.6``
     91.8 / 127.0 s at best against 69.2 / 86.8, in 20-25 s), and equal shares alone can be ten
     times worse where the networks differ in size (``hetero-250x70-tau0.8``: 925.9 s against
-    91.8 s by windows and 69.2 s by patterns; benchmarks/scale/README.md). A primal heuristic
+    91.8 s by windows and 69.2 s by patterns; benchmarks/scale/README.md; the tau 0.8 figures
+    were measured before the privacy rounding fix of 0b580f5, not re-run). A primal heuristic
     (incumbents and seed columns, never bounds); every candidate is re-scored by the evaluator."""
     from functools import partial
 
