@@ -39,6 +39,20 @@ MAX_STOP_LAG = 30.0
 OPTIONS_URL = "https://ergo-code.github.io/HiGHS/stable/options/definitions/"
 
 
+def fresh_thread_pool() -> None:
+    """Start HiGHS's thread pool anew; call it just before every HiGHS run.
+
+    HiGHS keeps one global thread pool per process, sized by the ``threads`` option of the first
+    run, and refuses a later run whose ``threads`` differs (status ``noSolution`` at once, no
+    message): in one process the adapter's solves (``--threads 1``) and the decomposition's
+    own HiGHS models (masters, pricing LPs, the relabelling MIP; default threads) alternate. A
+    fresh pool (``Highs.resetGlobalScheduler(True)``) lets each run have its own count.
+    """
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
+
+
 def run_stoppable(h: Any) -> None:
     """``h.run()`` on a raw ``highspy.Highs`` model (the decomposition's own: the integer masters,
     the relabelling MIP) that SIGINT/SIGTERM stop as they stop the adapter's solves: none starts
@@ -117,11 +131,7 @@ class Highs(ContribSolver):
             h.cancelSolve()
 
     def _solve(self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]):
-        import highspy
-
-        # HiGHS keeps one thread pool per process and refuses a solve whose `threads` differs from it
-        # (status noSolution at once); start a fresh pool so in-process solves may differ in threads.
-        highspy.Highs.resetGlobalScheduler(True)
+        fresh_thread_pool()
         pyomo_log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
         pyomo_log.addFilter(_quiet_interrupt)  # Pyomo 6.10 warns of HiGHS's kInterrupt; we report it
         self._cancelled_at = None
