@@ -724,7 +724,12 @@ def contrib_termination(tc: Any) -> Termination:
 
 
 class LegacySolver(Solver):
-    """Back end: ``pyomo.environ.SolverFactory`` (shell or direct plugins, ``results.problem`` bounds)."""
+    """Back end: ``pyomo.environ.SolverFactory`` (shell or direct plugins, ``results.problem`` bounds).
+
+    A shell solver's outcome says where its time went: ``extra["phases_s"]`` = seconds writing
+    the model file (from the solve's call), running the solver process, and reading the
+    solution back (to the return).
+    """
 
     _procs: SolverProcesses | None = None  # the shell solver processes of the solve running
 
@@ -764,9 +769,10 @@ class LegacySolver(Solver):
         with tempfile.TemporaryDirectory(prefix=f"optdist-{self.name}-") as tmp:
             TempfileManager.tempdir = tmp
             try:
-                with solver_dies_with_parent() as self._procs:  # a SIGKILL of this process ends the solver too
+                with solver_dies_with_parent() as procs:  # a SIGKILL of this process ends the solver too
+                    self._procs = procs
                     if self._stop_requested:  # the signal came before the block
-                        self._procs.stop(self.stop_grace)
+                        procs.stop(self.stop_grace)
                     res = opt.solve(model, **kwargs)
             except ApplicationError as e:
                 if self._stop_requested:
@@ -804,7 +810,11 @@ class LegacySolver(Solver):
         elif term is Termination.ERROR and self._hit_time_limit(opt, res, opts):
             term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
         bound = self._bound(opt, res, incumbent)
-        extra = {}
+        extra: dict[str, Any] = {}
+        if procs.spans:  # where the solve's time went: write the model file, run the solver, read the solution
+            (first, _), (_, last) = procs.spans[0], procs.spans[-1]
+            extra["phases_s"] = {"write": first - self._started, "solver": last - first,
+                                 "read": time.perf_counter() - last}
         if term is Termination.ERROR:
             extra["solver_error"] = self._failure(opt) or (
                 f"{self.name} ended with status {res.solver.status}/{tc}: "

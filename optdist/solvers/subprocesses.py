@@ -71,6 +71,8 @@ class SolverProcesses:
 
     def __init__(self) -> None:
         self._procs: list[subprocess.Popen] = []
+        #: (start, end) of each process, ``time.perf_counter()`` values (end: once it was reaped)
+        self.spans: list[tuple[float, float]] = []
         self._lock = threading.Lock()
         self._ended = threading.Event()
         self._kill_at: float | None = None  # time.monotonic() of the SIGKILL; None: no stop asked
@@ -120,6 +122,7 @@ class _SubprocessForPyomo:
             kwargs["preexec_fn"] = _child_dies_with(os.getpid())
         if input is not None:
             kwargs["stdin"] = subprocess.PIPE
+        started = time.perf_counter()
         with subprocess.Popen(*args, **kwargs) as proc:  # subprocess.run's steps, with the process recorded
             group.add(proc)
             try:
@@ -127,6 +130,8 @@ class _SubprocessForPyomo:
             except BaseException:  # a timeout, or a second signal's KeyboardInterrupt: the solver ends too
                 proc.kill()
                 raise
+            finally:
+                group.spans.append((started, time.perf_counter()))
         done = subprocess.CompletedProcess(proc.args, proc.poll(), out, err)
         if check:
             done.check_returncode()
