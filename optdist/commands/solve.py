@@ -32,7 +32,10 @@ FLAG = {"time_limit": "--time-limit", "mip_gap": "--gap", "threads": "--threads"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("solve", help="solve an instance (default: exact MILP with HiGHS) and print the result")
+    p = sub.add_parser("solve", help="solve an instance (default: exact MILP with HiGHS) and print the result",
+                       epilog="exit status: 0 feasible, 1 no feasible result, 2 user error, 3 internal error, "
+                              "130 stopped by SIGINT, 143 by SIGTERM (the first signal stops the solver, README "
+                              "\"Ctrl-C\", and the incumbent, if any, is still written and printed; a second aborts)")
     p.add_argument("instance", type=Path)
     p.add_argument("--method", default="milp", help="milp (default) or a heuristic/RL method name")
     p.add_argument("--formulation", default="auto", choices=SOLVE_FORMULATIONS,

@@ -11,9 +11,12 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
 
 * options are range-checked before anything runs (:func:`check_options`);
 * SIGINT/SIGTERM while the solver runs stop it and return the incumbent with its proven bound
-  as :attr:`Termination.INTERRUPTED` (a second signal aborts); shell solvers work in a private
-  temporary folder that is removed whatever happens, and die with the thread that started them
-  even when this process is SIGKILLed (Linux, :mod:`optdist.solvers.subprocesses`);
+  as :attr:`Termination.INTERRUPTED`; a second signal aborts at once (KeyboardInterrupt, or
+  the process ends when the solver runs in native code in the main thread: HiGHS, SCIP). A
+  shell solver is sent SIGINT and killed after the adapter's :attr:`LegacySolver.stop_grace`
+  (CBC 2 s, GLPK at once), its incumbent then lost; shell solvers work in a private temporary
+  folder that is removed whatever happens, and die with the thread that started them even when
+  this process is SIGKILLed (Linux, :mod:`optdist.solvers.subprocesses`);
 * ``optimal`` only when the proven bound closes the requested gap (the solver's own absolute
   tolerance allowed); otherwise the incumbent is reported as ``feasible``;
 * a limit that stops the search without an incumbent is ``no_solution``, never ``error``.
