@@ -169,3 +169,26 @@ def test_a_stop_interrupts_then_kills_after_the_grace(tmp_path):
         assert pyomo_subprocess.run(ignores).returncode == -signal.SIGKILL  # started past the grace: killed at once
         assert time.monotonic() - t1 < 1.0
     assert pyomo_subprocess.run(["true"]).returncode == 0  # outside the block: plain subprocess.run
+
+
+@pytest.mark.slow
+@linux_only
+@requires_solver("glpk")
+def test_an_interrupted_run_keeps_its_warm_start_when_the_solver_is_killed():
+    """GLPK has no interrupt handler: a signal kills glpsol at once, with whatever it had found.
+    The run returns the warm start (greedy's placement, feasible) as its incumbent, without a
+    bound, and says so; before, it had no solution."""
+    import optdist
+
+    def signal_once_glpsol_runs() -> None:
+        deadline = time.monotonic() + 60
+        while not solver_child(os.getpid(), "glpsol") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=signal_once_glpsol_runs, daemon=True).start()
+    res = optdist.solve(PER_MAP, formulation="per-map", solver="glpk", warm_start="greedy", time_limit=60)
+    assert res.termination == "interrupted" and res.extra["interrupted"] == "SIGTERM"
+    assert res.assignment is not None and res.evaluation.feasible and res.bound is None
+    assert res.objective == pytest.approx(res.extra["warm_start_objective"], rel=1e-9)
+    assert "warm start" in res.extra["incumbent"]
