@@ -4,7 +4,8 @@ Global flags (before or after the command): ``-v`` (more notes), ``-q`` (no note
 only), ``--debug`` (tracebacks), ``--version``. Notes and progress go to stderr through the
 ``optdist`` logger; results go to stdout. Exit status: 0 success, 1 no feasible result,
 2 user error, 3 internal error (a bug: rerun with ``--debug`` and report it), 130 interrupted
-(SIGINT/SIGTERM; a solver stopped this way still returns and writes its incumbent).
+by SIGINT, 143 by SIGTERM (128 + the signal's number, as a shell reports a process the signal
+killed; a solver stopped this way still returns and writes its incumbent).
 """
 
 from __future__ import annotations
@@ -33,12 +34,23 @@ COMMAND_MODULES = [
 ]
 
 EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM: EXIT_TERMINATED (see interrupted_status)
+EXIT_TERMINATED = 143
 log = logging.getLogger("optdist")
 
 
 class CliError(Exception):
     """A user error: printed without a traceback, exit status 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM as an interrupt (exit status 143); a plain KeyboardInterrupt is SIGINT (130)."""
+
+
+def interrupted_status(signal_name: str | None) -> int:
+    """Exit status of a run a signal stopped: 143 when ``signal_name`` starts with ``SIGTERM``
+    (e.g. a result's ``extra["interrupted"]``), else 130 (SIGINT, or a solver that caught Ctrl-C)."""
+    return EXIT_TERMINATED if (signal_name or "").startswith("SIGTERM") else EXIT_INTERRUPTED
 
 
 def count_type(what: str, example: int, top: int):
@@ -80,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optdist",
         description="Privacy-aware distributed CNN inference: solve, evaluate and benchmark placements.",
-        epilog="exit status: 0 ok, 1 no feasible result, 2 user error, 3 internal error, 130 interrupted",
+        epilog="exit status: 0 ok, 1 no feasible result, 2 user error, 3 internal error, 130 interrupted "
+               "(SIGINT), 143 terminated (SIGTERM)",
     )
     parser.add_argument("--version", action="version", version=f"optdist {__version__}")
     _global_flags(parser, suppress=False)
@@ -114,12 +127,13 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Handler:
 
 
 def _sigterm_as_interrupt():
-    """SIGTERM raises KeyboardInterrupt (clean-up runs, exit 130) like Ctrl-C; returns the old handler."""
+    """SIGTERM raises :class:`Terminated` (clean-up runs, exit 143) as Ctrl-C raises
+    KeyboardInterrupt (exit 130); returns the old handler."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        raise Terminated
 
     return signal.signal(signal.SIGTERM, handler)
 
@@ -155,11 +169,12 @@ def _run(args: argparse.Namespace) -> int:
     where = f"optdist {args.command}"
     try:
         rc = args.func(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         if args.debug:
             traceback.print_exc()
-        print(f"{where}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        terminated = isinstance(e, Terminated)
+        print(f"{where}: {'terminated (SIGTERM)' if terminated else 'interrupted'}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `optdist profile vgg16 | head`: the reader stopped reading
         _quiet_stdout()
         return 128 + signal.SIGPIPE

@@ -104,9 +104,15 @@ def generate(
 
 def write_instances(docs: dict[str, dict], folder: str | Path) -> list[Path]:
     """Validate each instance document (:func:`optdist.instance.parse`) and write it atomically as
-    ``folder/<name>.json``; nothing is written unless every document is valid."""
-    for name, doc in docs.items():
-        parse(doc, name)
+    ``folder/<name>.json``; nothing is written unless every document is valid.
+
+    The files a document names (privacy tables, profiles, a device catalog) are checked where
+    loading the written file looks for them: relative to ``folder``, not to the working
+    directory. Raises :class:`optdist.instance.InstanceError` naming ``folder/<name>.json``.
+    """
     folder = Path(folder)
+    for name, doc in docs.items():
+        target = folder / f"{name}.json"
+        parse(doc, str(target), target)
     folder.mkdir(parents=True, exist_ok=True)
     return [atomic_write_json(folder / f"{name}.json", doc) for name, doc in docs.items()]

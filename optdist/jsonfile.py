@@ -53,12 +53,46 @@ def _a(word: str) -> str:
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
+#: the ``format`` prefix of each kind of optdist file -> what it is (for "this is X, not Y")
+FORMAT_KINDS = {
+    "optdist-profile/": "a network profile",
+    "optdist-privacy-table/": "a privacy table",
+    "optdist-instance/": "an instance",
+    "optdist-device-catalog/": "a device catalog",
+    "optdist-assignment/": "an assignment",
+}
+
+#: kinds :func:`read_json` checks the ``format`` of before their own validation: ``what`` ->
+#: (the format prefix expected, the fix). Another optdist kind given there is one problem naming
+#: both kinds, not one per field that differs (a profile given as a privacy table gave six).
+EXPECTED_FORMATS = {
+    "privacy table": ("optdist-privacy-table/", 'give a privacy-table file (format "optdist-privacy-table/1", '
+                      "written by `optdist calibrate`) or a bundled table name such as \"paper\"; a network's "
+                      'profile belongs under the instance\'s "networks", its table under "privacy"'),
+}
+
+
+def _other_kind(doc: Any, what: str) -> Problem | None:
+    """The problem when ``doc`` declares another kind of optdist file than ``what`` (a kind of
+    :data:`EXPECTED_FORMATS`), else None."""
+    if what not in EXPECTED_FORMATS or not isinstance(doc, dict):
+        return None
+    fmt = doc.get("format")
+    prefix, fix = EXPECTED_FORMATS[what]
+    if not isinstance(fmt, str) or not fmt.startswith("optdist-") or fmt.startswith(prefix):
+        return None
+    kind = next((k for p, k in FORMAT_KINDS.items() if fmt.startswith(p)), "another kind of optdist file")
+    return Problem("format", f"this file is {kind} (format {fmt!r}), not {_a(what)}", fix)
+
+
 def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = DocumentError, what: str = "JSON") -> Any:
     """The decoded JSON of ``path``, a regular file of at most ``max_bytes`` bytes.
 
     Raises :class:`FileNotFoundError` for a missing file and ``error`` (a :class:`DocumentError`
     subclass) for everything else that keeps the file from being read; ``what`` names the
-    expected file in the fixes (e.g. ``"instance"``).
+    expected file in the fixes (e.g. ``"instance"``). A kind of :data:`EXPECTED_FORMATS` whose
+    document declares another optdist format (e.g. ``optdist-profile/2`` read as a privacy
+    table) raises ``error`` with that one problem.
     """
     path = Path(path)
     if not path.exists():
@@ -96,6 +130,9 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
         raise fail("(document)", f"unreadable number: {e}", "write numbers in ordinary notation, e.g. 1e9") from None
     if marked:  # walk the document only to name where the duplicates are
         raise error(str(path), duplicate_keys(doc))
+    other = _other_kind(doc, what)
+    if other is not None:
+        raise error(str(path), [other])
     return doc
 
 

@@ -274,7 +274,7 @@ def test_shipped_sweep_options_are_private_under_the_calibration_attacker(tau):
 def test_a_signal_stops_every_defended_solve(sigterm_during):
     """SIGTERM (or Ctrl-C) during the first of the seven option solves stopped only that solve and
     the enumeration went on with the others to the end (exit 0). Now the run is 'interrupted'
-    (CLI exit 130) and no further solver call starts."""
+    (CLI exit 143; 130 for Ctrl-C) and no further solver call starts."""
     import optdist.defences.placement as dp
 
     res, calls, outcomes = sigterm_during(dp, "_solve_exact", lambda: solve(

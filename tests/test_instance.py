@@ -92,6 +92,25 @@ def test_write_instances_validates_every_document_before_writing(tmp_path):
     assert [p.name for p in paths] == ["good.json"] and load_instance(paths[0]).name == "good"
 
 
+def test_write_instances_checks_named_files_where_the_instance_is_written(tmp_path, monkeypatch):
+    """fixes16: a privacy-table path was checked relative to the working directory, not to the
+    folder the instance is written to (where loading it looks): a valid instance was refused,
+    and one whose table sat in the working directory only was written and then failed to load."""
+    table = ROOT / "models" / "privacy" / "lenet-paper.json"
+    doc = {**generate("own", {"lenet": 1}, {"rpi3": 2}, 0.6, seed=0), "privacy": {"lenet": "mytable.json"}}
+    out, cwd = tmp_path / "out", tmp_path / "cwd"
+    out.mkdir()
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    (out / "mytable.json").write_text(table.read_text())  # beside the instance: valid
+    [path] = write_instances({"own": doc}, out)
+    assert load_instance(path).name == "own"
+    (out / "mytable.json").rename(cwd / "mytable.json")  # in the working directory only: loading would fail
+    with pytest.raises(InstanceError, match="mytable.json") as e:
+        write_instances({"other": doc}, out)
+    assert e.value.source == str(out / "other.json") and not (out / "other.json").exists()
+
+
 @pytest.mark.parametrize("path", TINY + PAPER, ids=lambda p: p.stem)
 def test_bundled_instances_load(path):
     inst = load_instance(path)

@@ -3,7 +3,9 @@
 Builds one formulation of one instance once, then solves it with each solver at ``--time-limit``
 and prints the solve's wall time (:attr:`optdist.solvers.base.SolverOutcome.wall_time`, from
 :meth:`Solver.solve`'s call to its return: loading the model, the solver's run, reading the
-solution back) and its overrun past the limit. Usage::
+solution back) and its overrun past the limit; for the shell solvers (CBC, GLPK) also its phases
+(``SolverOutcome.extra["phases_s"]``: writing the model file, the solver process, reading the
+solution back). Usage::
 
     python benchmarks/milp/limit_overrun.py instances/paper/lenet-10x70-tau0.8.json \
         --formulation compact --solvers scip cbc glpk highs --time-limit 5
@@ -43,8 +45,10 @@ def main() -> None:
             print(f"{name:6s} not installed ({adapter.install_hint})")
             continue
         out = adapter.solve(b.model, time_limit=args.time_limit, threads=1)
+        phases = out.extra.get("phases_s")  # shell solvers: writing the model file, the solver's run, reading back
+        split = "" if phases is None else "  (" + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()) + ")"
         print(f"{name:6s} limit {args.time_limit:g} s  wall {out.wall_time:6.2f} s  overrun "
-              f"{out.wall_time - args.time_limit:+6.2f} s  {out.termination}")
+              f"{out.wall_time - args.time_limit:+6.2f} s  {out.termination}{split}")
 
 
 if __name__ == "__main__":

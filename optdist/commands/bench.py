@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from optdist.cli import count_type
+from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, count_type
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 
@@ -111,7 +111,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sig = "SIGTERM" if isinstance(e, SweepInterrupted) else "SIGINT"
         print(f"{spec.name}: interrupted by {sig}; finished runs are recorded in {out}/records, "
               "run the same command to resume", file=sys.stderr)
-        return 143 if sig == "SIGTERM" else 130
+        return EXIT_TERMINATED if sig == "SIGTERM" else EXIT_INTERRUPTED
     print(f"{spec.name}: {rep.total} runs, {rep.skipped} already recorded, {rep.ran} run now ({rep.failed} failed) -> {out}/records")
     if rep.damaged:
         print(f"{len(rep.damaged)} damaged record(s) set aside under {out}/records/damaged/ and run again")

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "diagnose",
         help="explain an infeasible instance: pre-solve checks, then which relaxed constraint families restore feasibility",
         epilog="exit status: 0 feasible (--no-solve: the checks find nothing), 1 no feasible result (infeasible, "
-               "or the MILP gave no answer in time), 2 user error, 3 internal error, 130 interrupted",
+               "or the MILP gave no answer in time), 2 user error, 3 internal error, 130 interrupted (SIGINT), 143 (SIGTERM)",
     )
     p.add_argument("files", nargs="+", type=Path, help="instance files")
     p.add_argument("--no-solve", action="store_true", help="only the pre-solve checks (no MILP)")

@@ -9,12 +9,13 @@ import io
 import logging
 import math
 import os
+import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
-from optdist.cli import EXIT_INTERNAL, EXIT_INTERRUPTED, CliError, count_type
+from optdist.cli import EXIT_INTERNAL, CliError, count_type, interrupted_status
 from optdist.commands.core import print_evaluation
 from optdist.commands.rl import episodes_count
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
@@ -31,7 +32,10 @@ FLAG = {"time_limit": "--time-limit", "mip_gap": "--gap", "threads": "--threads"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("solve", help="solve an instance (default: exact MILP with HiGHS) and print the result")
+    p = sub.add_parser("solve", help="solve an instance (default: exact MILP with HiGHS) and print the result",
+                       epilog="exit status: 0 feasible, 1 no feasible result, 2 user error, 3 internal error, "
+                              "130 stopped by SIGINT, 143 by SIGTERM (the first signal stops the solver, README "
+                              "\"Ctrl-C\", and the incumbent, if any, is still written and printed; a second aborts)")
     p.add_argument("instance", type=Path)
     p.add_argument("--method", default="milp", help="milp (default) or a heuristic/RL method name")
     p.add_argument("--formulation", default="auto", choices=SOLVE_FORMULATIONS,
@@ -246,8 +250,9 @@ def exit_reserve(time_limit: float) -> float:
 def cmd_solve(args: argparse.Namespace) -> int:
     """Solve, write --out (atomically, before anything is printed), then print the result.
 
-    Exit status: 0 feasible, 1 no feasible result, 130 stopped by SIGINT/SIGTERM (the incumbent,
-    if any, is still written and printed). A closed stdout (``| head``) does not lose --out.
+    Exit status: 0 feasible, 1 no feasible result, 130 stopped by SIGINT, 143 by SIGTERM (the
+    incumbent, if any, is still written and printed; a second signal aborts with the same status
+    and writes nothing). A closed stdout (``| head``) does not lose --out.
     """
     from optdist.instance import load_instance
     from optdist.solve import solve
@@ -284,7 +289,7 @@ def _report(inst, res, args: argparse.Namespace) -> int:
     if getattr(args, "formulation", None) == "decomposed" and isinstance(fallback, str) and fallback.startswith("not applicable"):
         log.warning("--formulation decomposed: %s", fallback)  # the header says 'tight': here is why
     ok = res.evaluation is not None and res.evaluation.feasible
-    rc = EXIT_INTERRUPTED if res.termination == "interrupted" else 0 if ok else 1
+    rc = interrupted_status(res.extra.get("interrupted")) if res.termination == "interrupted" else 0 if ok else 1
     if args.out:
         if res.assignment is None and args.out.exists():
             log.warning("kept the existing %s: this run has no solution (termination %s)", args.out, res.termination)
@@ -562,4 +567,5 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     print(f"wrote {csv}, {md}, {png}")
     from optdist.solvers.base import signals_received
 
-    return EXIT_INTERRUPTED if signals_received() else 0
+    got = signals_received()
+    return interrupted_status(signal.Signals(got[0]).name) if got else 0

@@ -8,11 +8,15 @@
    :data:`MAX_POINTS` levels (each is a MILP).
 
 Every point is re-scored by the evaluator; ``nondominated`` marks the points no other point
-beats in both latency and shared bytes.
+beats in both latency and shared bytes (:func:`mark_front`). Two levels often give the same
+point (the same latency and shared bytes): the first of them represents it on the front, the
+others are marked ``duplicate_of`` its index and not ``nondominated``, so the table and the
+figure show each front point once.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -42,6 +46,7 @@ class ParetoPoint:
     termination: str
     wall_s: float
     nondominated: bool = False
+    duplicate_of: int | None = None  # index in the sweep of an earlier point with the same latency and shared bytes
 
 
 def pareto_sweep(
@@ -112,22 +117,44 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
         seeded = warm and pt.objective_s is not None
         if seeded:
             b.set_warm_start(b.to_assignment())
-    for p in front:
-        p.nondominated = p.objective_s is not None and not any(
-            q.objective_s is not None
-            and q.objective_s <= p.objective_s
-            and q.shared_bytes <= p.shared_bytes
-            and (q.objective_s < p.objective_s or q.shared_bytes < p.shared_bytes)
-            for q in front
-        )
+    mark_front(front)
     return front
 
 
+def _same(p: ParetoPoint, q: ParetoPoint) -> bool:
+    """The same point: latency and shared bytes equal to 1e-9 relative (re-scored sums may differ in the last bits)."""
+    return math.isclose(p.objective_s, q.objective_s, rel_tol=1e-9) and math.isclose(p.shared_bytes, q.shared_bytes,
+                                                                                         rel_tol=1e-9)
+
+
+def mark_front(front: list[ParetoPoint]) -> None:
+    """Set ``duplicate_of`` and ``nondominated`` of the solved points of ``front`` in place.
+
+    A point equal to an earlier one (:func:`_same`) is that one's duplicate (``duplicate_of``:
+    the earlier point's index) and not nondominated; of the rest, a point is nondominated when no
+    other beats it in one of latency and shared bytes without being worse in the other (the
+    usual definition, under which equal points do not dominate each other and would all be
+    marked). Points without a solution are neither.
+    """
+    solved = [i for i, p in enumerate(front) if p.objective_s is not None]
+    for k, i in enumerate(solved):
+        p = front[i]
+        p.duplicate_of = next((j for j in solved[:k] if _same(front[j], p) and front[j].duplicate_of is None), None)
+    for i in solved:
+        p = front[i]
+        p.nondominated = p.duplicate_of is None and not any(
+            q.objective_s <= p.objective_s and q.shared_bytes <= p.shared_bytes and not _same(p, q)
+            for q in (front[j] for j in solved)
+        )
+
+
 def front_table(front: list[ParetoPoint]):  # -> pandas.DataFrame
-    """The sweep as a table (one row per point)."""
+    """The sweep as a table (one row per point; ``duplicate_of``: see :func:`mark_front`)."""
     import pandas as pd
 
-    return pd.DataFrame([asdict(p) for p in front])
+    df = pd.DataFrame([asdict(p) for p in front])
+    df["duplicate_of"] = df["duplicate_of"].astype("Int64")  # an index or empty, never 2.0
+    return df
 
 
 def plot_front(front: list[ParetoPoint], path: str, title: str) -> None:

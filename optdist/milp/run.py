@@ -214,7 +214,9 @@ def solve_formulation(
     """Build ``formulation`` and solve it; the time limit covers building too.
 
     ``mip_gap`` falls back to the profile's, then :data:`DEFAULT_MIP_GAP`. If building
-    outlasts the time limit, returns ``no_solution`` with ``extra['stopped']`` saying so.
+    outlasts the time limit, returns ``no_solution`` with ``extra['stopped']`` saying so. A
+    solve interrupted (SIGINT/SIGTERM) before the solver returned an incumbent keeps a feasible
+    warm start as its incumbent (``extra['incumbent']`` says so).
     """
     clock = Clock(time_limit)
     adapter = adapter_for(solver, solver_options)
@@ -261,6 +263,11 @@ def solve_formulation(
     res.bound = None if bound is None else bound * scale
     res.nodes = out.nodes
     res.assignment = asg
+    if asg is None and start is not None and out.termination is Termination.INTERRUPTED:
+        ev = evaluate(inst, start)  # stopped before the solver handed one back (e.g. CBC killed past its stop grace)
+        if ev.feasible:
+            res.assignment, res.objective = start, ev.objective
+            extra["incumbent"] = "the warm start: the solver was stopped before it returned an incumbent"
     res.wall_time = clock.elapsed
     clock.report(formulation, res.objective, res.bound)
     return res

@@ -11,9 +11,12 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
 
 * options are range-checked before anything runs (:func:`check_options`);
 * SIGINT/SIGTERM while the solver runs stop it and return the incumbent with its proven bound
-  as :attr:`Termination.INTERRUPTED` (a second signal aborts); shell solvers work in a private
-  temporary folder that is removed whatever happens, and die with the thread that started them
-  even when this process is SIGKILLed (Linux, :mod:`optdist.solvers.subprocesses`);
+  as :attr:`Termination.INTERRUPTED`; a second signal aborts at once (KeyboardInterrupt, or
+  the process ends when the solver runs in native code in the main thread: HiGHS, SCIP). A
+  shell solver is sent SIGINT and killed after the adapter's :attr:`LegacySolver.stop_grace`
+  (CBC 2 s, GLPK at once), its incumbent then lost; shell solvers work in a private temporary
+  folder that is removed whatever happens, and die with the thread that started them even when
+  this process is SIGKILLed (Linux, :mod:`optdist.solvers.subprocesses`);
 * ``optimal`` only when the proven bound closes the requested gap (the solver's own absolute
   tolerance allowed); otherwise the incumbent is reported as ``feasible``;
 * a limit that stops the search without an incumbent is ``no_solution``, never ``error``.
@@ -39,7 +42,7 @@ from typing import Any, ClassVar
 import pyomo.environ as pyo
 
 from optdist.result import Termination, gap
-from optdist.solvers.subprocesses import solver_dies_with_parent
+from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
 
 log = logging.getLogger("optdist")
 
@@ -138,11 +141,37 @@ _received: list[int] = []  # signals received during the current (outermost) sto
 _depth = 0  # nesting of stop_on_signals blocks in the main thread
 
 
+class _Stderr:
+    """A duplicate of descriptor 2 held while the outermost :func:`stop_on_signals` block runs:
+    :func:`_abort` writes its note there (a solve may redirect descriptor 2: Pyomo's
+    ``capture_output``). ``fd`` is -1 when closed or when there is no descriptor 2."""
+
+    fd = -1
+
+    def open(self) -> None:
+        try:
+            self.fd = os.dup(2)
+        except OSError:
+            self.fd = -1
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+        self.fd = -1
+
+
+_stderr = _Stderr()
+
+
 @contextlib.contextmanager
 def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     """While the block runs, SIGINT/SIGTERM call ``on_stop(signum)`` instead of killing the run.
 
-    Yields the list of signals received. A second signal raises KeyboardInterrupt (abort).
+    Yields the list of signals received. A second signal aborts: KeyboardInterrupt
+    (:class:`optdist.cli.Terminated` for SIGTERM; the CLI exits 130 or 143). Python runs the
+    handler only when the main thread runs Python code: a solver running in native code in the
+    main thread needs :func:`stop_native_code_on_signals` as well.
     Only the main thread can install handlers; elsewhere this does nothing. Signals the
     process ignores (e.g. SIGINT under ``nohup``) stay ignored.
     """
@@ -158,7 +187,9 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
         got.append(signum)
         _received.append(signum)
         if len(_received) > 1:  # a second signal, whichever nested block caught the first: abort
-            raise KeyboardInterrupt
+            from optdist.cli import Terminated
+
+            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
         log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
         on_stop(signum)
 
@@ -166,6 +197,8 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     for sig in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(sig) is not signal.SIG_IGN:
             old[sig] = signal.signal(sig, handler)
+    if _depth == 0:
+        _stderr.open()
     _depth += 1
     try:
         yield got
@@ -173,6 +206,8 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
         _depth -= 1
         for sig, h in old.items():
             signal.signal(sig, h)
+        if _depth == 0:
+            _stderr.close()
 
 
 @contextlib.contextmanager
@@ -181,13 +216,17 @@ def stop_native_code_on_signals(stop: Callable[[], None], every: float = 0.1) ->
     again every ``every`` seconds until the block ends (a stop request made before the solver
     starts is lost: pyscipopt 6.3's ``optimizeNogil`` after ``interruptSolve`` ran to its limit).
 
-    For solvers that run in C with the GIL released (pyscipopt's ``optimizeNogil``): Python runs
+    For solvers that run in native code in the main thread (pyscipopt's ``optimizeNogil``,
+    highspy's ``run``; HiGHS calls back into Python only at its interrupt checks): Python runs
     signal handlers only in the main thread between bytecodes, so :func:`stop_on_signals`'s
     handler runs only when the solve returns; the C-level handler writes the signal's number to
-    ``signal.set_wakeup_fd`` at once, which wakes the watcher. Only signals with a Python handler
-    are written (inside :func:`stop_on_signals`); ``stop`` must be safe to call from another
-    thread. A wakeup fd set before (asyncio) still receives every signal's byte. Only the main
-    thread can set the wakeup fd; elsewhere this does nothing.
+    ``signal.set_wakeup_fd`` at once, which wakes the watcher. A second signal while the solver
+    has not returned :data:`ABORT_WAIT_S` later (SCIP checks its interrupt flag only between
+    steps: in its symmetry detection on a large model it ran on 21 s) ends the process at once,
+    exit status 128 + the signal's number (:func:`_abort`), as the CLI's KeyboardInterrupt would.
+    Only signals with a Python handler are written (inside :func:`stop_on_signals`); ``stop``
+    must be safe to call from another thread. A wakeup fd set before (asyncio) still receives
+    every signal's byte. Only the main thread can set the wakeup fd; elsewhere this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -200,15 +239,17 @@ def stop_native_code_on_signals(stop: Callable[[], None], every: float = 0.1) ->
     done = threading.Event()
 
     def watch() -> None:
-        stopping = False
+        stops: list[int] = []
         while not done.is_set():
-            if select.select([r], [], [], every if stopping else None)[0]:
+            if select.select([r], [], [], every if stops else None)[0]:
                 got = os.read(r, 512)
                 if old != -1:
                     with contextlib.suppress(OSError):
                         os.write(old, got)
-                stopping = stopping or any(b in (signal.SIGINT, signal.SIGTERM) for b in got)
-            if stopping and not done.is_set():
+                stops += [b for b in got if b in (signal.SIGINT, signal.SIGTERM)]
+            if len(stops) > 1 and not done.wait(ABORT_WAIT_S):  # the main thread is still in native code
+                _abort(stops[-1], _stderr.fd)
+            if stops and not done.is_set():
                 stop()
 
     watcher = threading.Thread(target=watch, name="optdist-signal-watcher", daemon=True)
@@ -222,6 +263,20 @@ def stop_native_code_on_signals(stop: Callable[[], None], every: float = 0.1) ->
         watcher.join()
         os.close(r)
         os.close(w)
+
+
+#: seconds the watcher of :func:`stop_native_code_on_signals` leaves the main thread, after a
+#: second signal, to raise KeyboardInterrupt itself before it ends the process
+ABORT_WAIT_S = 0.5
+
+
+def _abort(signum: int, stderr: int) -> None:
+    """End the process at once (a second signal while native code holds the main thread): a note
+    on ``stderr`` (a descriptor), exit status 128 + ``signum`` (130 SIGINT, 143 SIGTERM), no clean-up."""
+    with contextlib.suppress(OSError):
+        os.write(stderr, f"optdist: aborted by a second {signal.Signals(signum).name} "
+                    "(the solver had not stopped)\n".encode())
+    os._exit(128 + signum)
 
 
 def stop_requested() -> bool:
@@ -247,8 +302,8 @@ def stoppable(method: Callable[..., Any]) -> Callable[..., Any]:
     block): the solve it hits stops and the run goes on with the next ones to the end. Inside
     one block, a signal stops the solve running and :meth:`Solver.solve` starts no new one, so
     the method finishes with what it has (its heuristics place the rest); the result is
-    ``interrupted`` (CLI exit 130) with the signal's name in ``extra["interrupted"]``. A second
-    signal aborts (KeyboardInterrupt).
+    ``interrupted`` (CLI exit 130; 143 for SIGTERM) with the signal's name in
+    ``extra["interrupted"]``. A second signal aborts (KeyboardInterrupt).
     """
 
     @functools.wraps(method)
@@ -306,16 +361,6 @@ def process_age() -> float:
 
 
 _IMPORTED = time.perf_counter()
-
-
-def child_pids() -> list[int]:
-    """Direct children of this process (Linux ``/proc``; empty elsewhere)."""
-    pids: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/children") as f:
-                pids += [int(x) for x in f.read().split()]
-    return pids
 
 
 class Solver(ABC):
@@ -682,18 +727,31 @@ def contrib_termination(tc: Any) -> Termination:
 
 
 class LegacySolver(Solver):
-    """Back end: ``pyomo.environ.SolverFactory`` (shell or direct plugins, ``results.problem`` bounds)."""
+    """Back end: ``pyomo.environ.SolverFactory`` (shell or direct plugins, ``results.problem`` bounds).
+
+    A shell solver's outcome says where its time went: ``extra["phases_s"]`` = seconds writing
+    the model file (from the solve's call), running the solver process, and reading the
+    solution back (to the return).
+    """
+
+    _procs: SolverProcesses | None = None  # the shell solver processes of the solve running
 
     @classmethod
     def _check_available(cls) -> bool:
         return bool(pyo.SolverFactory(cls.pyomo_name).available(exception_flag=False))
 
+    #: seconds a solver process gets to stop after the first SIGINT/SIGTERM (it is sent SIGINT
+    #: every :data:`~optdist.solvers.subprocesses.RESEND_S` meanwhile) before it is SIGKILLed
+    #: and the solve ends without its incumbent; 0: killed at once (a solver that cannot be
+    #: asked to stop, e.g. ``glpsol``)
+    stop_grace: ClassVar[float] = 0.0
+
     def _on_signal(self, signum: int) -> None:
-        """Pass the signal on to the solver process (CBC then stops and writes its incumbent)."""
+        """Ask the solver process to stop (:meth:`SolverProcesses.stop`: SIGINT, then SIGKILL
+        after :attr:`stop_grace`); also one started later in this solve."""
         super()._on_signal(signum)
-        for pid in child_pids():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGINT)
+        if self._procs is not None:
+            self._procs.stop(self.stop_grace)
 
     def _solve(
         self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]
@@ -714,7 +772,10 @@ class LegacySolver(Solver):
         with tempfile.TemporaryDirectory(prefix=f"optdist-{self.name}-") as tmp:
             TempfileManager.tempdir = tmp
             try:
-                with solver_dies_with_parent():  # a SIGKILL of this process ends the solver too
+                with solver_dies_with_parent() as procs:  # a SIGKILL of this process ends the solver too
+                    self._procs = procs
+                    if self._stop_requested:  # the signal came before the block
+                        procs.stop(self.stop_grace)
                     res = opt.solve(model, **kwargs)
             except ApplicationError as e:
                 if self._stop_requested:
@@ -724,6 +785,7 @@ class LegacySolver(Solver):
                 raise
             finally:
                 TempfileManager.tempdir = saved
+                self._procs = None
         refused = self._raw_refused(opt) if raw else None
         if refused:
             raise self.raw_failure(raw, refused)
@@ -751,7 +813,11 @@ class LegacySolver(Solver):
         elif term is Termination.ERROR and self._hit_time_limit(opt, res, opts):
             term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
         bound = self._bound(opt, res, incumbent)
-        extra = {}
+        extra: dict[str, Any] = {}
+        if procs.spans:  # where the solve's time went: write the model file, run the solver, read the solution
+            (first, _), (_, last) = procs.spans[0], procs.spans[-1]
+            extra["phases_s"] = {"write": first - self._started, "solver": last - first,
+                                 "read": time.perf_counter() - last}
         if term is Termination.ERROR:
             extra["solver_error"] = self._failure(opt) or (
                 f"{self.name} ended with status {res.solver.status}/{tc}: "

@@ -144,6 +144,11 @@ class Cbc(LegacySolver):
     features = frozenset({Feature.WARM_START, Feature.THREADS, Feature.SEED, Feature.BOUND, Feature.NODES})
     install_hint = "apt-get install coinor-cbc   (or conda install -c conda-forge coin-or-cbc); needs `cbc` on PATH"
     abs_gap = CUTOFF_INCREMENT  # an exhausted tree proves optimality to within CBC's cutoff increment
+    #: CBC stops at a SIGINT only between steps of its search (nodes, cut passes), and drops one
+    #: that comes before the search starts (its handler flags the running search): in its
+    #: preprocessing or feasibility pump it ran on for 10 s through repeated SIGINTs
+    #: (lenet-10x10-tau0.8 per-map); after this grace it is killed, its incumbent lost
+    stop_grace = 2.0
     option_names: ClassVar[dict[str, str]] = {
         "time_limit": "seconds",
         "mip_gap": "ratioGap",

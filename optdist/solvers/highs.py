@@ -5,8 +5,11 @@ Typical raw options (``solver_options`` in a profile): ``presolve = "on"``,
 HiGHS's gap is ``|p - d| / |p|``; optdist reports its own (:func:`optdist.result.gap`).
 A SIGINT/SIGTERM during the solve calls highspy's ``Highs.cancelSolve`` (its user-interrupt
 callbacks ``cbMipInterrupt``/``cbSimplexInterrupt``/``cbIpmInterrupt``, enabled by Pyomo's
-``HandleKeyboardInterrupt``): HiGHS stops with status ``kInterrupt`` and keeps its incumbent
-and dual bound. The same cancellation, from a timer thread, stops a solve that runs past its
+``HandleKeyboardInterrupt``), from a watcher thread (HiGHS runs in the main thread, in native
+code: :func:`optdist.solvers.base.stop_native_code_on_signals`): HiGHS stops with status
+``kInterrupt`` at its next interrupt check and keeps its incumbent and dual bound (in its
+root-node heuristics it checks none: lenet-10x10-tau0.8 per-map ran 4-15 s past the signal);
+a second signal ends the process at once. The same cancellation, from a timer thread, stops a solve that runs past its
 time limit (HiGHS checks its clock only now and then: ERGO-Code/HiGHS#885) a little after it
 (:data:`GRACE`), and at the run's deadline (:func:`optdist.solvers.base.run_deadline`) at the
 latest: the outcome is then ``time_limit`` with the incumbent and bound HiGHS had.
@@ -24,8 +27,8 @@ import pyomo.environ as pyo
 
 from optdist.io import quiet_native_stdout
 from optdist.result import Termination
-from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, deadline_left, stop_on_signals,
-                                  stop_requested)
+from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, deadline_left, stop_native_code_on_signals,
+                                  stop_on_signals, stop_requested)
 
 #: a solve still running this long past its time limit (seconds: max(GRACE_S, GRACE * limit)) is
 #: cancelled; measured overruns on the 10,000-segment DAG models: 14 s on a 146 s limit, 22 s on 26 s
@@ -36,6 +39,20 @@ MAX_STOP_LAG = 30.0
 OPTIONS_URL = "https://ergo-code.github.io/HiGHS/stable/options/definitions/"
 
 
+def fresh_thread_pool() -> None:
+    """Start HiGHS's thread pool anew; call it just before every HiGHS run.
+
+    HiGHS keeps one global thread pool per process, sized by the ``threads`` option of the first
+    run, and refuses a later run whose ``threads`` differs (status ``noSolution`` at once, no
+    message): in one process the adapter's solves (``--threads 1``) and the decomposition's
+    own HiGHS models (masters, pricing LPs, the relabelling MIP; default threads) alternate. A
+    fresh pool (``Highs.resetGlobalScheduler(True)``) lets each run have its own count.
+    """
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
+
+
 def run_stoppable(h: Any) -> None:
     """``h.run()`` on a raw ``highspy.Highs`` model (the decomposition's own: the integer masters,
     the relabelling MIP) that SIGINT/SIGTERM stop as they stop the adapter's solves: none starts
@@ -44,7 +61,7 @@ def run_stoppable(h: Any) -> None:
     the per-device integer master after branch-and-price ran out its ~100 s through a SIGINT."""
     if stop_requested():
         return
-    with stop_on_signals(lambda signum: h.cancelSolve()):
+    with stop_on_signals(lambda signum: h.cancelSolve()), stop_native_code_on_signals(h.cancelSolve):
         h.run()
 
 
@@ -105,22 +122,24 @@ class Highs(ContribSolver):
 
     def _on_signal(self, signum: int) -> None:
         super()._on_signal(signum)
-        if self._highs is not None:
-            self._highs.cancelSolve()
+        self._cancel()
+
+    def _cancel(self) -> None:
+        """Ask the running HiGHS to stop (also from the signal watcher thread; a no-op before the model is loaded)."""
+        h = self._highs
+        if h is not None:
+            h.cancelSolve()
 
     def _solve(self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]):
-        import highspy
-
-        # HiGHS keeps one thread pool per process and refuses a solve whose `threads` differs from it
-        # (status noSolution at once); start a fresh pool so in-process solves may differ in threads.
-        highspy.Highs.resetGlobalScheduler(True)
+        fresh_thread_pool()
         pyomo_log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
         pyomo_log.addFilter(_quiet_interrupt)  # Pyomo 6.10 warns of HiGHS's kInterrupt; we report it
         self._cancelled_at = None
         limit = raw.get(self.option_names["time_limit"], opts.get("time_limit"))  # a raw limit replaces it
         watchdog = self._watchdog(limit)
         try:
-            out = super()._solve(model, opts, warm_start, tee, raw)
+            with stop_native_code_on_signals(self._cancel):  # HiGHS runs in the main thread, in native code
+                out = super()._solve(model, opts, warm_start, tee, raw)
         finally:
             if watchdog is not None:
                 watchdog.cancel()

@@ -100,7 +100,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from optdist.solvers.highs import run_stoppable
+from optdist.solvers.highs import fresh_thread_pool, run_stoppable
 
 INF = highspy.kHighsInf
 BIG = 1e4  # artificial column cost, in cost units (the real columns cost ~1 each)
@@ -314,7 +314,7 @@ class Master:
         """
         h = self.h
         h.setOptionValue("solver", "simplex")
-        highspy.Highs.resetGlobalScheduler(True)  # HiGHS refuses a run whose threads differ from the pool's
+        fresh_thread_pool()
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"master LP: {h.modelStatusToString(h.getModelStatus())}")
@@ -350,7 +350,7 @@ class Master:
         g.changeColsBounds(len(art), np.asarray(art, dtype=np.int32), np.zeros(len(art)), np.zeros(len(art)))
         g.setOptionValue("time_limit", max(float(time_limit), 0.05))
         g.setOptionValue("mip_rel_gap", float(mip_gap))
-        highspy.Highs.resetGlobalScheduler(True)
+        fresh_thread_pool()
         run_stoppable(g)
         self.integer_proven = g.getModelStatus() == highspy.HighsModelStatus.kOptimal
         if g.getInfo().primal_solution_status != 2:
@@ -428,7 +428,7 @@ def integer_on_devices(columns: list[Column], sizes: list[int], caps: np.ndarray
     if threads:
         h.setOptionValue("threads", int(threads))
     h.passModel(lp)
-    highspy.Highs.resetGlobalScheduler(True)
+    fresh_thread_pool()
     run_stoppable(h)
     if h.getInfo().primal_solution_status != 2:
         return None
@@ -485,7 +485,7 @@ def _knapsack(sizes: np.ndarray, values: np.ndarray, cap: float) -> tuple[float,
     h.changeColsCost(k, np.arange(k, dtype=np.int32), -np.asarray(values, dtype=float))
     h.changeColsIntegrality(k, np.arange(k, dtype=np.int32), np.full(k, highspy.HighsVarType.kInteger))
     h.addRow(-INF, float(cap), k, np.arange(k, dtype=np.int32), np.asarray(sizes, dtype=float))
-    highspy.Highs.resetGlobalScheduler(True)
+    fresh_thread_pool()
     h.run()
     info = h.getInfo()
     p = np.rint(np.asarray(h.getSolution().col_value, dtype=float))
@@ -624,7 +624,7 @@ def _pattern_duals(sizes: np.ndarray, demand: np.ndarray, cap: float, target: fl
     for j in range(k):  # one size alone, as many as fit
         h.addCol(1.0, 0.0, INF, 1, np.array([j], dtype=np.int32), np.array([math.floor(cap / sizes[j])], dtype=float))
     for _ in range(max_patterns):
-        highspy.Highs.resetGlobalScheduler(True)
+        fresh_thread_pool()
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
