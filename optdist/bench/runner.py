@@ -55,7 +55,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 import optdist
-from optdist.bench.records import RECORD_FORMAT, DamagedRecord, find, migrate, record_path, set_aside
+from optdist.bench.records import RECORD_FORMAT, DamagedRecord, find, migrate, record_path, set_aside, write_grid
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
 from optdist.io import atomic_write_json
@@ -363,8 +363,13 @@ def run_sweep(
     allow_external: bool = False,
     progress: bool = True,
     on_record: Callable[[dict], None] | None = None,
+    grid: list[Run] | None = None,
 ) -> SweepReport:
     """Run every unfinished run of ``spec``, writing ``OUT/records/<key>.json`` as each ends.
+
+    ``grid``: the runs the folder's tables count (``OUT/grid.json``,
+    :func:`optdist.bench.records.write_grid`), default ``spec.runs()``; ``optdist bench --method``
+    passes the whole spec's, so that running one method keeps the others' records in the tables.
 
     ``allow_external`` lets the spec name methods from outside optdist (``module:function``);
     without it they raise ValueError before anything runs. Raises :class:`SweepInterrupted`
@@ -374,15 +379,17 @@ def run_sweep(
     out = Path(out or spec.out)
     dirs = spec.external_methods(allow_external)
     with sweep_lock(out):
-        return _run_sweep(spec, out, dirs, workers, scheduler, retry_errors, progress, on_record)
+        return _run_sweep(spec, out, dirs, workers, scheduler, retry_errors, progress, on_record, grid)
 
 
 def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, scheduler: str | None,
-               retry_errors: bool, progress: bool, on_record: Callable[[dict], None] | None) -> SweepReport:
+               retry_errors: bool, progress: bool, on_record: Callable[[dict], None] | None,
+               grid: list[Run] | None) -> SweepReport:
     """:func:`run_sweep`'s body, with the folder's lock held."""
     runs = spec.runs()
     todo, damaged = pending(out, runs, retry_errors)
     atomic_write_json(out / "spec.json", spec.to_json())
+    write_grid(out, runs if grid is None else grid)
     ran = failed = 0
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)
     running = Running() if scheduler is None else None

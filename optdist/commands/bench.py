@@ -83,6 +83,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from optdist.bench.spec import load_spec
 
     spec = load_spec(args.spec)
+    grid = spec.runs()  # the tables count the whole spec's runs, also when --method runs a part of it
     if args.method:
         unknown = sorted(set(args.method) - set(spec.methods))
         if unknown:
@@ -106,7 +107,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     try:
         rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
-                        allow_external=args.allow_external_methods, progress=not args.no_progress)
+                        allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid)
     except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (SweepInterrupted)
         sig = "SIGTERM" if isinstance(e, SweepInterrupted) else "SIGINT"
         print(f"{spec.name}: interrupted by {sig}; finished runs are recorded in {out}/records, "
