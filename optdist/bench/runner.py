@@ -317,6 +317,16 @@ class SweepReport:
     damaged: list[Path] = field(default_factory=list)
 
 
+def make_folder(path: Path) -> None:
+    """Create the sweep folder ``path`` (and its parents) if missing; ValueError naming it and the fix
+    when it, or a folder above it, is a file (found before any run, not when its first record is written)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"{path}: exists and is not a folder, or a folder above it is a file (fix: move that file "
+                         "away, or give another --out)") from None
+
+
 class SweepBusy(ValueError):
     """Another sweep holds the records folder's lock (:func:`sweep_lock`)."""
 
@@ -337,7 +347,7 @@ def sweep_lock(out: str | Path) -> Iterator[None]:
         yield
         return
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -387,6 +397,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                grid: list[Run] | None) -> SweepReport:
     """:func:`run_sweep`'s body, with the folder's lock held."""
     runs = spec.runs()
+    make_folder(out / "records")
     todo, damaged = pending(out, runs, retry_errors)
     atomic_write_json(out / "spec.json", spec.to_json())
     write_grid(out, runs if grid is None else grid)

@@ -1,0 +1,27 @@
+"""A sweep folder that is a file is refused before any run (break16: `--out FILE` said only
+"[Errno 17] File exists"; with OUT/records a file the first run ran and its record was lost
+when it was written)."""
+
+from __future__ import annotations
+
+import pytest
+
+from optdist.bench.runner import run_sweep
+from optdist.bench.spec import parse_spec
+
+from .conftest import ROOT
+
+MICRO = [str(ROOT / "instances/tiny/micro-1x3-tau0.6.json")]
+
+
+@pytest.mark.parametrize("where", ["out", "out/sub", "out/records"])
+def test_a_file_where_a_folder_goes_is_refused_before_any_run(tmp_path, where):
+    (tmp_path / "out").mkdir()
+    file = tmp_path / "out" / "records" if where == "out/records" else tmp_path / "out.txt"
+    file.write_text("")
+    out = tmp_path / "out" if where == "out/records" else file / "sub" if where == "out/sub" else file
+    spec = parse_spec({"name": "t", "out": str(out), "instances": MICRO, "methods": ["greedy"]})
+    seen = []
+    with pytest.raises(ValueError, match=r"exists and is not a folder, or a folder above it is a file \(fix: "):
+        run_sweep(spec, progress=False, on_record=seen.append)
+    assert not seen
