@@ -54,3 +54,12 @@ def test_every_bundled_spec_still_parses():
 
     for path in sorted((ROOT / "benchmarks/specs").glob("*.toml")):
         load_spec(path)
+
+
+@pytest.mark.parametrize("pattern", ["instances/tiny", "instances/*"])
+def test_a_pattern_matching_a_folder_is_refused_naming_it(pattern, monkeypatch):
+    monkeypatch.chdir(ROOT)  # a folder is no instance: its run could only fail
+    spec = parse_spec({**BASE, "instances": [pattern]})
+    with pytest.raises(ValueError, match=r"matches the folder 'instances/\w+', not an instance file \(fix: name its "
+                                         r"files, e.g. 'instances/\w+/\*.json'\)"):
+        spec.runs()

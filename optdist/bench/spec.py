@@ -122,13 +122,18 @@ class BenchSpec:
 
     def instance_paths(self) -> list[Path]:
         """The instance files matched by the globs, in spec order, without duplicates
-        (one file reached by two spellings, e.g. relative and absolute, is kept once)."""
+        (one file reached by two spellings, e.g. relative and absolute, is kept once).
+
+        Raises ValueError naming the pattern and the fix when one matches no file or a folder."""
         seen: dict[Path, Path] = {}
         for pattern in self.instances:
             hits = sorted(glob.glob(pattern))
             if not hits:
                 raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches no file")
             for h in hits:
+                if Path(h).is_dir():
+                    raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches the folder {h!r}, not an "
+                                     f"instance file (fix: name its files, e.g. '{Path(h) / '*.json'}')")
                 seen.setdefault(Path(h).resolve(), Path(h))
         return list(seen.values())
 
