@@ -173,11 +173,15 @@ class Running:
                 _kill(proc)
 
 
-def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Running | None = None) -> dict:
+def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Running | None = None,
+            cwd: str | None = None) -> dict:
     """Solve ``run`` in a child process killed after ``guard_s`` seconds; return its record.
 
     ``import_dir``: the folder of an allowed method from outside optdist; ``running``: the
-    sweep's registry of workers (local pool), None on a Dask worker.
+    sweep's registry of workers (local pool), None on a Dask worker; ``cwd``: the sweep's working
+    directory, which the spec's relative paths (instances, a policy folder) are relative to: the
+    child runs there where that folder exists (on a Dask worker: a shared file system), else in
+    this process's own.
     """
     started, t0 = _now(), time.perf_counter()
     remove_stale_run_dirs()
@@ -188,7 +192,8 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
         with log_file.open("wb") as fh:
             env = {**worker_env(), "TMPDIR": tmp}  # the worker's temporary files (a solver's folder) go in here too
             kw = dict(stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                      start_new_session=True)  # its own process group: the guard kills all of it
+                      start_new_session=True,  # its own process group: the guard kills all of it
+                      cwd=cwd if cwd is not None and Path(cwd).is_dir() else None)
             proc = running.start(cmd, **kw) if running is not None else subprocess.Popen(cmd, **kw)
             try:
                 rc = proc.wait(timeout=guard_s)
@@ -405,8 +410,9 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)
     running = Running() if scheduler is None else None
     with _sigterm_interrupts(), make_executor(workers, scheduler) as ex:
-        extra = () if running is None else (running,)
-        futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(), dirs.get(r.method), *extra): r for r in todo}
+        cwd = os.getcwd()  # a Dask worker runs elsewhere: the spec's relative paths are relative to this folder
+        futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(), dirs.get(r.method), running, cwd): r
+                                      for r in todo}
         try:
             for fut in as_completed(futures):
                 run = futures[fut]
