@@ -2,7 +2,7 @@
 `instances = 5`, `options = "x"` with milp, `method_options = [1]`, `out = 5` and `figures_dir = 3`
 each ended in a traceback (exit 3); `name = 5` and `method_options` for a method not in the
 spec were taken silently; `methods = ["greedy", "greedy"]` ran the same run twice into one
-record and reported "2 runs")."""
+record and reported "2 runs"; `wall_limit = 2` with `time_limit = 5` killed every run as a timeout)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from optdist.bench.spec import parse_spec
 from .conftest import ROOT
 
 BASE = {"name": "t", "out": "o", "instances": [str(ROOT / "instances/tiny/micro-1x3-tau0.6.json")],
-        "methods": ["milp", "greedy"]}
+        "methods": ["milp", "greedy"], "time_limit": 5}
 
 
 @pytest.mark.parametrize("field, value, msg", [
@@ -36,6 +36,8 @@ BASE = {"name": "t", "out": "o", "instances": [str(ROOT / "instances/tiny/micro-
     ("solvers", ["highs", "highs"], r"solvers: 'highs' is listed twice"),
     ("formulations", ["tight", "tight"], r"formulations: 'tight' is listed twice"),
     ("seeds", [1, 1], r"seeds: 1 is listed twice"),
+    ("wall_limit", 2, r"wall_limit = 2 is not above time_limit = 5: the guard would kill every run before its time "
+                      r"limit \(fix: leave wall_limit out"),
 ])
 def test_a_field_of_the_wrong_type_or_a_repeat_is_refused_naming_it(field, value, msg):
     with pytest.raises(ValueError, match=msg):

@@ -309,6 +309,11 @@ def _check_axes(doc: dict, where: str) -> None:
     if wall is not None and not (isinstance(wall, int | float) and not isinstance(wall, bool)
                                  and math.isfinite(wall) and wall > 0):
         raise ValueError(f"{where}: wall_limit = {wall!r} is out of range (fix: give {OPTION_RANGES['time_limit']})")
+    limit = doc.get("time_limit")
+    if wall is not None and limit is not None and wall <= limit:  # every run would be killed before its own limit
+        raise ValueError(f"{where}: wall_limit = {wall!r} is not above time_limit = {limit!r}: the guard would kill "
+                         f"every run before its time limit (fix: leave wall_limit out for 2 * time_limit + 60 s, "
+                         f"or give more than {limit!r})")
     for seed in doc.get("seeds", ()):
         check_options({"seed": seed}, f"{where}: seeds")
     options = doc.get("options", {})
