@@ -13,6 +13,10 @@ spec wrote into the same folder) stay on disk but are left out of the tables and
 warning, so that no configuration counts one instance twice. A folder without ``grid.json``
 (written before it existed) is read whole.
 
+Each record holds the SHA-256 of its instance file (``instance_sha256``): a record made from
+another version of the file is *stale* (:func:`stale`) and the runner does its run again (files
+the instance names, such as a profile or a privacy table, are not hashed).
+
 A *legacy* record carries the key of :attr:`optdist.bench.spec.Run.legacy_key` (the hash
 without the instance path): it is read like any other, and :func:`migrate` renames it to
 the run's current key.
@@ -21,6 +25,7 @@ the run's current key.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -88,6 +93,21 @@ def read_record(path: Path) -> dict:
     if why is not None:
         raise DamagedRecord(path, why)
     return rec
+
+
+def file_digest(path: str | Path) -> str | None:
+    """SHA-256 (hex) of the file at ``path``, None if it cannot be read (the run's own error then)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def stale(rec: dict, digest: str | None) -> bool:
+    """True if ``rec`` was made from another version of its instance file than the one of ``digest``
+    (records written before ``instance_sha256`` existed, or without a digest, are not stale)."""
+    made = rec.get("instance_sha256")
+    return made is not None and digest is not None and made != digest
 
 
 GRID_NAME = "grid.json"

@@ -55,7 +55,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 import optdist
-from optdist.bench.records import RECORD_FORMAT, DamagedRecord, find, migrate, record_path, set_aside, write_grid
+from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, file_digest, find, migrate, record_path, set_aside,
+                                   stale, write_grid)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
 from optdist.io import atomic_write_json
@@ -240,21 +241,30 @@ def _info(run: Run) -> dict | None:
 
 
 def finished(out: str | Path, run: Run, retry_errors: bool = False) -> bool:
-    """True if ``run`` has a usable record (read only; raises :class:`DamagedRecord`)."""
+    """True if ``run`` has a usable record of its instance file as it is now (read only; raises
+    :class:`DamagedRecord`)."""
     found = find(out, run)
-    return found is not None and (not retry_errors or found[1]["status"] == "ok")
+    return (found is not None and (not retry_errors or found[1]["status"] == "ok")
+            and not stale(found[1], file_digest(run.instance_path)))
 
 
 def pending(out: str | Path, runs: list[Run], retry_errors: bool = False) -> tuple[list[Run], list[Path]]:
     """The runs still to do, renaming legacy records to their current key and setting damaged
-    ones aside (they are to do again); returns the runs and where the damaged records went."""
+    ones aside (they are to do again), and redoing the runs whose instance file changed since
+    their record (:func:`optdist.bench.records.stale`); returns the runs and where the damaged
+    records went."""
     todo, aside = [], []
+    digests = {path: file_digest(path) for path in {r.instance_path for r in runs}}
     for run in runs:
         try:
             rec = migrate(out, run)
         except DamagedRecord as e:
             aside.append(set_aside(e))
             log.warning("WARNING %s; set aside as %s, the run is done again", e, aside[-1])
+            rec = None
+        if rec is not None and stale(rec, digests[run.instance_path]):
+            log.warning("WARNING %s: the instance file %s changed since this record was made; the run is done again",
+                        record_path(out, run.key), run.instance_path)
             rec = None
         if rec is None or (retry_errors and rec["status"] != "ok"):
             todo.append(run)
@@ -404,6 +414,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     runs = spec.runs()
     make_folder(out / "records")
     todo, damaged = pending(out, runs, retry_errors)
+    digests = {r.instance_path: file_digest(r.instance_path) for r in todo}  # the file each run is made from
     atomic_write_json(out / "spec.json", spec.to_json())
     write_grid(out, runs if grid is None else grid)
     ran = failed = 0
@@ -422,6 +433,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                     rec = {"format": RECORD_FORMAT, "key": run.key, "run": run.to_json(), "status": "error",
                            "error": f"executor: {type(e).__name__}: {e}", "finished_at": _now()}
                 rec["spec"] = spec.name
+                rec["instance_sha256"] = digests[run.instance_path]
                 atomic_write_json(record_path(out, run.key), rec)
                 ran += 1
                 failed += rec["status"] != "ok"
