@@ -1,6 +1,7 @@
 """A sweep folder that is a file is refused before any run (break16: `--out FILE` said only
 "[Errno 17] File exists"; with OUT/records a file the first run ran and its record was lost
-when it was written)."""
+when it was written); so is the --out of dp-tables, dp-sweep and defq-eval, before their minutes
+of work (they ended with '[Errno 17] File exists' when writing the results)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,13 @@ def test_a_file_where_a_folder_goes_is_refused_before_any_run(tmp_path, where):
     with pytest.raises(ValueError, match=r"exists and is not a folder, or a folder above it is a file \(fix: "):
         run_sweep(spec, progress=False, on_record=seen.append)
     assert not seen
+
+
+@pytest.mark.parametrize("command", [["dp-tables"], ["dp-sweep", "--quick"], ["defq-eval", "--quick"]])
+def test_a_defence_command_checks_its_out_folder_before_the_work(tmp_path, capsys, command):
+    from optdist.cli import main
+
+    file = tmp_path / "f"
+    file.write_text("")
+    assert main([*command, "--out", str(file / "sub")]) == 2  # was: minutes of work, then '[Errno 17] File exists'
+    assert f"--out {file / 'sub'}: exists and is not a folder" in capsys.readouterr().err

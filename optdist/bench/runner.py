@@ -59,7 +59,7 @@ from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, file_digest, fi
                                    stale, write_grid)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
-from optdist.io import atomic_write_json
+from optdist.io import atomic_write_json, make_output_folder
 
 log = logging.getLogger(__name__)
 VERSIONED = ("optdist", "pyomo", "highspy", "pyscipopt", "numpy", "pandas", "torch")
@@ -332,16 +332,6 @@ class SweepReport:
     damaged: list[Path] = field(default_factory=list)
 
 
-def make_folder(path: Path) -> None:
-    """Create the sweep folder ``path`` (and its parents) if missing; ValueError naming it and the fix
-    when it, or a folder above it, is a file (found before any run, not when its first record is written)."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise ValueError(f"{path}: exists and is not a folder, or a folder above it is a file (fix: move that file "
-                         "away, or give another --out)") from None
-
-
 class SweepBusy(ValueError):
     """Another sweep holds the records folder's lock (:func:`sweep_lock`)."""
 
@@ -362,7 +352,7 @@ def sweep_lock(out: str | Path) -> Iterator[None]:
         yield
         return
     out = Path(out)
-    make_folder(out)
+    make_output_folder(out)
     fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -412,7 +402,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                grid: list[Run] | None) -> SweepReport:
     """:func:`run_sweep`'s body, with the folder's lock held."""
     runs = spec.runs()
-    make_folder(out / "records")
+    make_output_folder(out / "records")
     todo, damaged = pending(out, runs, retry_errors)
     digests = {r.instance_path: file_digest(r.instance_path) for r in todo}  # the file each run is made from
     atomic_write_json(out / "spec.json", spec.to_json())
