@@ -26,3 +26,10 @@ def test_a_column_given_twice_is_refused(tmp_path, solver):
     sol.write_text("\n".join([*lines[: at + 1], lines[at], *lines[at + 1:]]) + "\n")
     with pytest.raises(SolutionFileError, match=rf"line {at + 2}: column '{re.escape(name)}' is given a second time .*each column once"):
         read_solution(sol, fmt)
+
+
+def test_a_missing_model_file_is_named_with_the_fix(tmp_path):
+    from optdist.milp.export import formulation_of
+
+    with pytest.raises(FileNotFoundError, match=r"nothere.lp: model file not found \(fix: give the .lp or .mps file"):
+        formulation_of(tmp_path / "nothere.lp")  # was: [Errno 2] No such file or directory

@@ -50,8 +50,13 @@ def instance_of(model_file: str | Path) -> str | None:
 
 
 def _header_name(model_file: str | Path) -> tuple[str | None, str | None]:
-    """``(instance, formulation)`` from the model name :func:`write_model` puts in the header."""
-    head = Path(model_file).read_text(errors="replace")[:2000]
+    """``(instance, formulation)`` from the model name :func:`write_model` puts in the header;
+    FileNotFoundError naming the file and the fix when there is none."""
+    path = Path(model_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file not found (fix: give the .lp or .mps file `optdist export` wrote)")
+    with path.open("rb") as f:
+        head = f.read(2000).decode(errors="replace")
     m = re.search(r"(?:model name=|^NAME\s+)'?([^'\s]+)'?", head, re.MULTILINE)
     name = m.group(1) if m else ""
     form = next((f for f in FORMULATIONS if name.endswith(f"-{f}")), None)
