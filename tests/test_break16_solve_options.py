@@ -27,3 +27,9 @@ def test_a_generic_option_out_of_range_is_refused_for_every_method(method, optio
 def test_in_range_options_still_reach_a_heuristic():
     res = optdist.solve(MICRO, method="greedy", time_limit=5, threads=1, seed=0)
     assert res.evaluation.feasible
+
+
+def test_the_registry_is_reachable_from_the_package():
+    from optdist.solve import METHODS
+
+    assert optdist.METHODS is METHODS and "greedy" in optdist.METHODS  # optdist.solve is the function
