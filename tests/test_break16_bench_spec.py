@@ -36,6 +36,7 @@ BASE = {"name": "t", "out": "o", "instances": [str(ROOT / "instances/tiny/micro-
     ("solvers", ["highs", "highs"], r"solvers: 'highs' is listed twice"),
     ("formulations", ["tight", "tight"], r"formulations: 'tight' is listed twice"),
     ("seeds", [1, 1], r"seeds: 1 is listed twice"),
+    ("options", {"time_limit": 9}, r"time_limit is given both as a field and in options \(5 and 9\) \(fix: keep one\)"),
     ("wall_limit", 2, r"wall_limit = 2 is not above time_limit = 5: the guard would kill every run before its time "
                       r"limit \(fix: leave wall_limit out"),
 ])

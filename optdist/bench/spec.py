@@ -317,6 +317,10 @@ def _check_axes(doc: dict, where: str) -> None:
     for seed in doc.get("seeds", ()):
         check_options({"seed": seed}, f"{where}: seeds")
     options = doc.get("options", {})
+    both = sorted(k for k in ("time_limit", "threads") if k in doc and k in options)
+    if both:  # options would win silently over the top-level field
+        raise ValueError(f"{where}: {both[0]} is given both as a field and in options "
+                         f"({doc[both[0]]!r} and {options[both[0]]!r}) (fix: keep one)")
     check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"{where}: options")
     for method, opts in doc.get("method_options", {}).items():
         check_options({k: v for k, v in opts.items() if k in GENERIC_OPTIONS}, f"{where}: method_options.{method}")
