@@ -36,3 +36,14 @@ def test_a_defence_command_checks_its_out_folder_before_the_work(tmp_path, capsy
     file.write_text("")
     assert main([*command, "--out", str(file / "sub")]) == 2  # was: minutes of work, then '[Errno 17] File exists'
     assert f"--out {file / 'sub'}: exists and is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["bench-table"], ["bench-figures", "--figure", "tau"]])
+def test_a_dest_that_is_a_file_is_named(tmp_path, capsys, command):
+    from optdist.cli import main
+
+    spec = parse_spec({"name": "t", "out": str(tmp_path / "o"), "instances": MICRO, "methods": ["greedy"]})
+    run_sweep(spec, progress=False)
+    (tmp_path / "f").write_text("")
+    assert main([command[0], str(tmp_path / "o"), *command[1:], "--dest", str(tmp_path / "f")]) == 2
+    assert f"--dest {tmp_path / 'f'}: exists and is not a folder" in capsys.readouterr().err  # was: [Errno 17] File exists

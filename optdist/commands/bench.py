@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from optdist.cli import count_type
+from optdist.io import make_output_folder
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 
@@ -62,7 +63,7 @@ def _saved_spec(out: Path) -> dict:
 def _tables(out: Path, dest: Path | None, solu: Path | None) -> None:
     from optdist.bench.tables import write_tables
 
-    dest = dest or _saved_spec(out).get("tables_dir") or out / "tables"
+    dest = make_output_folder(dest or _saved_spec(out).get("tables_dir") or out / "tables", "--dest" if dest else "tables_dir")
     files, warnings = write_tables(out, dest, solu)
     for w in warnings:
         print(w)
@@ -72,7 +73,7 @@ def _tables(out: Path, dest: Path | None, solu: Path | None) -> None:
 def _figures(out: Path, names: list[str], dest: Path | None) -> None:
     from optdist.bench.figures import write_figures
 
-    dest = dest or _saved_spec(out).get("figures_dir") or out / "figures"
+    dest = make_output_folder(dest or _saved_spec(out).get("figures_dir") or out / "figures", "--dest" if dest else "figures_dir")
     files = write_figures(out, names, dest)
     print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
 
