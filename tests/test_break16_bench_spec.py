@@ -66,3 +66,13 @@ def test_a_pattern_matching_a_folder_is_refused_naming_it(pattern, monkeypatch):
     with pytest.raises(ValueError, match=r"matches the folder 'instances/\w+', not an instance file \(fix: name its "
                                          r"files, e.g. 'instances/\w+/\*.json'\)"):
         spec.runs()
+
+
+def test_a_double_star_spans_folders(tmp_path, monkeypatch):
+    import shutil
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    shutil.copy(BASE["instances"][0], tmp_path / "a" / "b" / "x.json")
+    monkeypatch.chdir(tmp_path)  # without recursive=True, '**/*.json' matched one folder down only
+    assert [r.instance_path for r in parse_spec({**BASE, "instances": ["**/*.json"], "methods": ["greedy"]}).runs()] \
+        == ["a/b/x.json"]

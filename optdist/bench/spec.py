@@ -124,10 +124,11 @@ class BenchSpec:
         """The instance files matched by the globs, in spec order, without duplicates
         (one file reached by two spellings, e.g. relative and absolute, is kept once).
 
-        Raises ValueError naming the pattern and the fix when one matches no file or a folder."""
+        ``**`` matches any depth of folders (``glob.glob(..., recursive=True)``). Raises ValueError
+        naming the pattern and the fix when one matches no file or a folder."""
         seen: dict[Path, Path] = {}
         for pattern in self.instances:
-            hits = sorted(glob.glob(pattern))
+            hits = sorted(glob.glob(pattern, recursive=True))  # '**' spans folders, as users expect
             if not hits:
                 raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches no file")
             for h in hits:
