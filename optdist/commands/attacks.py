@@ -115,7 +115,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     t = subparsers.add_parser("train-target", help="train a target CNN on CPU and save its weights")
     t.add_argument("cnn", help="target: lenet, cifar or orlvgg")
-    t.add_argument("--epochs", type=count_type("training epochs", 5, MAX_EPOCHS), help="training epochs (default per target)")
+    t.add_argument("--epochs", type=count_type("training epochs", 5, MAX_EPOCHS),
+                   help="training epochs (default per target)")
     t.add_argument("--samples", type=count_type("training images", 1000, MAX_SAMPLES),
                    help="use this many training images (default all)")
     t.add_argument("--seed", type=seed_type, default=0, metavar="N", help="random seed, >= 0 (default 0)")

@@ -63,7 +63,8 @@ def _saved_spec(out: Path) -> dict:
 def _tables(out: Path, dest: Path | None, solu: Path | None) -> None:
     from optdist.bench.tables import write_tables
 
-    dest = make_output_folder(dest or _saved_spec(out).get("tables_dir") or out / "tables", "--dest" if dest else "tables_dir")
+    where = "--dest" if dest else "tables_dir"
+    dest = make_output_folder(dest or _saved_spec(out).get("tables_dir") or out / "tables", where)
     files, warnings = write_tables(out, dest, solu)
     for w in warnings:
         print(w)
@@ -73,7 +74,8 @@ def _tables(out: Path, dest: Path | None, solu: Path | None) -> None:
 def _figures(out: Path, names: list[str], dest: Path | None) -> None:
     from optdist.bench.figures import write_figures
 
-    dest = make_output_folder(dest or _saved_spec(out).get("figures_dir") or out / "figures", "--dest" if dest else "figures_dir")
+    where = "--dest" if dest else "figures_dir"
+    dest = make_output_folder(dest or _saved_spec(out).get("figures_dir") or out / "figures", where)
     files = write_figures(out, names, dest)
     print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
 
