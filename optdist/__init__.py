@@ -2,20 +2,23 @@
 
 Solve instance files exactly (Pyomo + HiGHS or any MILP solver), score any placement with the
 independent evaluator, and compare heuristics and RL against the optimum. Profile your own
-torch CNN with ``optdist.profile_module(module, (C, H, W))`` (needs torch).
+torch CNN with ``optdist.profile_module(module, (C, H, W))`` (needs torch). ``optdist.METHODS``
+is the registry of method names ``optdist.solve`` takes (``optdist.solve`` here is the function, so
+``import optdist.solve as m`` gives the function, not its module: use ``from optdist.solve import ...``).
 """
 
 from optdist.assignment import Assignment
 from optdist.evaluate import Evaluation, evaluate
 from optdist.instance import Instance, InstanceError, load_instance
 from optdist.result import SolveResult, Termination
-from optdist.solve import solve
+from optdist.solve import METHODS, solve
 
 __all__ = [
     "Assignment",
     "Evaluation",
     "Instance",
     "InstanceError",
+    "METHODS",
     "SolveResult",
     "Termination",
     "evaluate",

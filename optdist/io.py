@@ -63,6 +63,19 @@ def check_not_an_input(out: str | Path, inputs: list[Path], flag: str = "--out")
                                   "(fix: write the result elsewhere)")
 
 
+def make_output_folder(path: str | Path, flag: str = "--out") -> Path:
+    """Create the output folder ``path`` (and its parents) a command owns, before its work starts;
+    ValueError naming ``flag``, the path and the fix when it, or a folder above it, is a file (found
+    before minutes of work, not when the first result is written)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"{flag} {path}: exists and is not a folder, or a folder above it is a file (fix: move that "
+                         f"file away, or give another {flag})") from None
+    return path
+
+
 def check_output_file(path: str | Path, flag: str = "--out") -> Path:
     """Check, before any work, that an output file can be written at ``path``; return ``path``.
 

@@ -60,7 +60,18 @@ def solve(instance: Instance | str | Path, method: str = "milp", **options) -> S
     name such as 'greedy'), ``pricing_solver`` and ``pricing_solver_options`` (the decomposition's
     pricing problems only: :func:`optdist.milp.solve.solve_milp`). The result's assignment is
     re-scored by the evaluator.
+
+    The generic options (``time_limit``, ``mip_gap``, ``threads``, ``seed``) are range-checked
+    for every method, also for those that do not use them (the heuristics), as ``optdist solve``
+    checks them: ValueError naming the option, its value and the range
+    (:func:`optdist.solvers.base.check_options`).
     """
+    func = method_function(method)
+    generic = ("time_limit", "mip_gap", "threads", "seed")  # optdist.solvers.base.GENERIC_OPTIONS, imported only if given
+    if any(options.get(k) is not None for k in generic):
+        from optdist.solvers.base import GENERIC_OPTIONS, check_options
+
+        check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}")
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
-    res = method_function(method)(inst, **options)
+    res = func(inst, **options)
     return finalize(inst, res)

@@ -231,9 +231,13 @@ def train(
 ) -> tuple[nn.Sequential, dict[str, Any]]:
     """Train ``target`` on ``ds['train']`` (cross-entropy, Adam); returns (net, metadata).
 
-    Random horizontal flips augment RGB and face data (not digits).
+    Random horizontal flips augment RGB and face data (not digits). Raises ValueError when
+    ``epochs`` or ``samples`` is given and below 1 (an untrained net would be saved as the target).
     """
     check_shape(ds, target)
+    for name, value in (("epochs", epochs), ("samples", samples)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"target {name} = {value!r}: give a whole number >= 1 (or leave it out for the default)")
     epochs = target.epochs if epochs is None else epochs
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

@@ -7,6 +7,16 @@ runner sets a damaged record aside, under ``OUT/records/damaged/`` with a ``.why
 and runs it again; tables and figures skip it with a warning naming the file. Nothing is
 deleted.
 
+A sweep writes the keys of its spec's grid to ``OUT/grid.json`` (:func:`write_grid`); records
+of runs outside it (the spec was edited between runs, e.g. another ``time_limit``, or another
+spec wrote into the same folder) stay on disk but are left out of the tables and figures, with a
+warning, so that no configuration counts one instance twice. A folder without ``grid.json``
+(written before it existed) is read whole.
+
+Each record holds the SHA-256 of its instance file (``instance_sha256``): a record made from
+another version of the file is *stale* (:func:`stale`) and the runner does its run again (files
+the instance names, such as a profile or a privacy table, are not hashed).
+
 A *legacy* record carries the key of :attr:`optdist.bench.spec.Run.legacy_key` (the hash
 without the instance path): it is read like any other, and :func:`migrate` renames it to
 the run's current key.
@@ -15,6 +25,7 @@ the run's current key.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -84,14 +95,64 @@ def read_record(path: Path) -> dict:
     return rec
 
 
+def file_digest(path: str | Path) -> str | None:
+    """SHA-256 (hex) of the file at ``path``, None if it cannot be read (the run's own error then)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def stale(rec: dict, digest: str | None) -> bool:
+    """True if ``rec`` was made from another version of its instance file than the one of ``digest``
+    (records written before ``instance_sha256`` existed, or without a digest, are not stale)."""
+    made = rec.get("instance_sha256")
+    return made is not None and digest is not None and made != digest
+
+
+GRID_NAME = "grid.json"
+GRID_FORMAT = "optdist-bench-grid/1"
+
+
+def write_grid(out: str | Path, runs: list[Run]) -> Path:
+    """Record the keys of the sweep's grid in ``OUT/grid.json`` (atomically): the runs the tables count."""
+    return atomic_write_json(Path(out) / GRID_NAME, {"format": GRID_FORMAT, "keys": sorted(r.key for r in runs)})
+
+
+def read_grid(out: str | Path) -> tuple[set[str] | None, list[str]]:
+    """The keys of ``OUT/grid.json`` (None when there is none, or it is unusable: then a warning)."""
+    path = Path(out) / GRID_NAME
+    if not path.exists():
+        return None, []
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        doc, why = None, f"unreadable JSON: {e}"
+    else:
+        why = f"not a {GRID_FORMAT} document"
+    if not isinstance(doc, dict) or doc.get("format") != GRID_FORMAT or not isinstance(doc.get("keys"), list):
+        return None, [f"WARNING {path}: {why}; every record under {Path(out) / 'records'} is counted "
+                      "(fix: run `optdist bench SPEC` again, which rewrites it)"]
+    return {str(k) for k in doc["keys"]}, []
+
+
 def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
-    """Every usable record under ``out`` and one warning per damaged file (named)."""
-    recs, warns = [], []
+    """Every usable record of the sweep's grid under ``out`` (:func:`read_grid`; all of them
+    without one), one warning per damaged file (named), and one for records outside the grid."""
+    grid, warns = read_grid(out)
+    recs, stray = [], []
     for path in record_files(out):
         try:
-            recs.append(read_record(path))
+            rec = read_record(path)
         except DamagedRecord as e:
             warns.append(f"WARNING {e}; skipped (`optdist bench SPEC` sets it aside and runs it again)")
+            continue
+        (recs if grid is None or rec["key"] in grid else stray).append(rec)
+    if stray:
+        warns.append(f"WARNING {len(stray)} record(s) under {Path(out) / 'records'} are of runs not in the grid of "
+                     f"the spec last run there ({Path(out) / GRID_NAME}: the spec was edited, or another spec wrote "
+                     f"here), e.g. {stray[0]['key']}; left out of the tables and figures, kept on disk "
+                     "(fix: to count them, run the spec that made them, or give each spec its own --out)")
     return recs, warns
 
 

@@ -55,10 +55,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 import optdist
-from optdist.bench.records import RECORD_FORMAT, DamagedRecord, find, migrate, record_path, set_aside
+from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, file_digest, find, migrate, record_path, set_aside,
+                                   stale, write_grid)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
-from optdist.io import atomic_write_json
+from optdist.io import atomic_write_json, make_output_folder
 
 log = logging.getLogger(__name__)
 VERSIONED = ("optdist", "pyomo", "highspy", "pyscipopt", "numpy", "pandas", "torch")
@@ -173,11 +174,15 @@ class Running:
                 _kill(proc)
 
 
-def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Running | None = None) -> dict:
+def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Running | None = None,
+            cwd: str | None = None) -> dict:
     """Solve ``run`` in a child process killed after ``guard_s`` seconds; return its record.
 
     ``import_dir``: the folder of an allowed method from outside optdist; ``running``: the
-    sweep's registry of workers (local pool), None on a Dask worker.
+    sweep's registry of workers (local pool), None on a Dask worker; ``cwd``: the sweep's working
+    directory, which the spec's relative paths (instances, a policy folder) are relative to: the
+    child runs there where that folder exists (on a Dask worker: a shared file system), else in
+    this process's own.
     """
     started, t0 = _now(), time.perf_counter()
     remove_stale_run_dirs()
@@ -188,7 +193,8 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
         with log_file.open("wb") as fh:
             env = {**worker_env(), "TMPDIR": tmp}  # the worker's temporary files (a solver's folder) go in here too
             kw = dict(stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                      start_new_session=True)  # its own process group: the guard kills all of it
+                      start_new_session=True,  # its own process group: the guard kills all of it
+                      cwd=cwd if cwd is not None and Path(cwd).is_dir() else None)
             proc = running.start(cmd, **kw) if running is not None else subprocess.Popen(cmd, **kw)
             try:
                 rc = proc.wait(timeout=guard_s)
@@ -235,21 +241,30 @@ def _info(run: Run) -> dict | None:
 
 
 def finished(out: str | Path, run: Run, retry_errors: bool = False) -> bool:
-    """True if ``run`` has a usable record (read only; raises :class:`DamagedRecord`)."""
+    """True if ``run`` has a usable record of its instance file as it is now (read only; raises
+    :class:`DamagedRecord`)."""
     found = find(out, run)
-    return found is not None and (not retry_errors or found[1]["status"] == "ok")
+    return (found is not None and (not retry_errors or found[1]["status"] == "ok")
+            and not stale(found[1], file_digest(run.instance_path)))
 
 
 def pending(out: str | Path, runs: list[Run], retry_errors: bool = False) -> tuple[list[Run], list[Path]]:
     """The runs still to do, renaming legacy records to their current key and setting damaged
-    ones aside (they are to do again); returns the runs and where the damaged records went."""
+    ones aside (they are to do again), and redoing the runs whose instance file changed since
+    their record (:func:`optdist.bench.records.stale`); returns the runs and where the damaged
+    records went."""
     todo, aside = [], []
+    digests = {path: file_digest(path) for path in {r.instance_path for r in runs}}
     for run in runs:
         try:
             rec = migrate(out, run)
         except DamagedRecord as e:
             aside.append(set_aside(e))
             log.warning("WARNING %s; set aside as %s, the run is done again", e, aside[-1])
+            rec = None
+        if rec is not None and stale(rec, digests[run.instance_path]):
+            log.warning("WARNING %s: the instance file %s changed since this record was made; the run is done again",
+                        record_path(out, run.key), run.instance_path)
             rec = None
         if rec is None or (retry_errors and rec["status"] != "ok"):
             todo.append(run)
@@ -337,7 +352,7 @@ def sweep_lock(out: str | Path) -> Iterator[None]:
         yield
         return
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out)
     fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -363,8 +378,13 @@ def run_sweep(
     allow_external: bool = False,
     progress: bool = True,
     on_record: Callable[[dict], None] | None = None,
+    grid: list[Run] | None = None,
 ) -> SweepReport:
     """Run every unfinished run of ``spec``, writing ``OUT/records/<key>.json`` as each ends.
+
+    ``grid``: the runs the folder's tables count (``OUT/grid.json``,
+    :func:`optdist.bench.records.write_grid`), default ``spec.runs()``; ``optdist bench --method``
+    passes the whole spec's, so that running one method keeps the others' records in the tables.
 
     ``allow_external`` lets the spec name methods from outside optdist (``module:function``);
     without it they raise ValueError before anything runs. Raises :class:`SweepInterrupted`
@@ -374,21 +394,26 @@ def run_sweep(
     out = Path(out or spec.out)
     dirs = spec.external_methods(allow_external)
     with sweep_lock(out):
-        return _run_sweep(spec, out, dirs, workers, scheduler, retry_errors, progress, on_record)
+        return _run_sweep(spec, out, dirs, workers, scheduler, retry_errors, progress, on_record, grid)
 
 
 def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, scheduler: str | None,
-               retry_errors: bool, progress: bool, on_record: Callable[[dict], None] | None) -> SweepReport:
+               retry_errors: bool, progress: bool, on_record: Callable[[dict], None] | None,
+               grid: list[Run] | None) -> SweepReport:
     """:func:`run_sweep`'s body, with the folder's lock held."""
     runs = spec.runs()
+    make_output_folder(out / "records")
     todo, damaged = pending(out, runs, retry_errors)
+    digests = {r.instance_path: file_digest(r.instance_path) for r in todo}  # the file each run is made from
     atomic_write_json(out / "spec.json", spec.to_json())
+    write_grid(out, runs if grid is None else grid)
     ran = failed = 0
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)
     running = Running() if scheduler is None else None
     with _sigterm_interrupts(), make_executor(workers, scheduler) as ex:
-        extra = () if running is None else (running,)
-        futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(), dirs.get(r.method), *extra): r for r in todo}
+        cwd = os.getcwd()  # a Dask worker runs elsewhere: the spec's relative paths are relative to this folder
+        futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(), dirs.get(r.method), running, cwd): r
+                                      for r in todo}
         try:
             for fut in as_completed(futures):
                 run = futures[fut]
@@ -398,6 +423,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                     rec = {"format": RECORD_FORMAT, "key": run.key, "run": run.to_json(), "status": "error",
                            "error": f"executor: {type(e).__name__}: {e}", "finished_at": _now()}
                 rec["spec"] = spec.name
+                rec["instance_sha256"] = digests[run.instance_path]
                 atomic_write_json(record_path(out, run.key), rec)
                 ran += 1
                 failed += rec["status"] != "ok"

@@ -44,22 +44,55 @@ class Reference:
         return None, None
 
 
+#: the tags that carry a value (``=inf=`` carries none; other tags, e.g. MIPLIB's ``=unkn=``, are skipped)
+VALUED = ("=opt=", "=best=", "=bestdual=")
+_FORMS = "'=opt= NAME VALUE', '=best= NAME VALUE', '=bestdual= NAME VALUE' or '=inf= NAME'"
+
+
 def read_solu(path: str | Path) -> dict[str, Reference]:
-    """Parse a ``.solu`` file; unknown tags (e.g. ``=unkn=``) are ignored."""
+    """Parse a ``.solu`` file; unknown tags (e.g. ``=unkn=``) are skipped, ``#`` lines are comments.
+
+    Raises FileNotFoundError for a missing file and ValueError naming the file, the line and the
+    fix for anything else: a file that is not text, a line that is not ``=TAG= NAME [VALUE]``, a
+    value that is not a finite number, or one fact given twice with two values (never "last one
+    wins"; and a file that is not a ``.solu`` file is refused before ``--write-solu`` rewrites it).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: .solu file not found")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not a readable .solu text file ({e}) (fix: give a file of lines {_FORMS})") from None
     refs: dict[str, Reference] = {}
-    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue
-        tag, name = parts[0], parts[1] if len(parts) > 1 else None
-        if name is None:
-            raise ValueError(f"{path}:{n}: {line!r} has no instance name (fix: '=opt= NAME VALUE')")
-        ref = refs.setdefault(name, Reference())
+        tag, where = parts[0], f"{path}:{n}: {line.strip()[:60]!r}"
+        if len(tag) < 3 or tag[0] != "=" or tag[-1] != "=" or len(parts) < 2:
+            raise ValueError(f"{where} is not a .solu line (fix: write {_FORMS})")
+        ref = refs.setdefault(parts[1], Reference())
         if tag == "=inf=":
             ref.infeasible = True
-        elif tag in ("=opt=", "=best=", "=bestdual="):
-            setattr(ref, tag.strip("="), float(parts[2]))
+        elif tag in VALUED:
+            value = _finite(parts[2]) if len(parts) > 2 else None
+            if value is None:
+                raise ValueError(f"{where}: no finite value (fix: '{tag} {parts[1]} VALUE', VALUE a number)")
+            field = tag.strip("=")
+            if getattr(ref, field) not in (None, value):
+                raise ValueError(f"{where}: {field} of {parts[1]} given twice ({getattr(ref, field):.12g}, then "
+                                 f"{value:.12g}) (fix: keep the right line)")
+            setattr(ref, field, value)
     return refs
+
+
+def _finite(token: str) -> float | None:
+    try:
+        value = float(token)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def write_solu(path: str | Path, refs: dict[str, Reference]) -> Path:

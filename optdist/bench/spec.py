@@ -122,13 +122,19 @@ class BenchSpec:
 
     def instance_paths(self) -> list[Path]:
         """The instance files matched by the globs, in spec order, without duplicates
-        (one file reached by two spellings, e.g. relative and absolute, is kept once)."""
+        (one file reached by two spellings, e.g. relative and absolute, is kept once).
+
+        ``**`` matches any depth of folders (``glob.glob(..., recursive=True)``). Raises ValueError
+        naming the pattern and the fix when one matches no file or a folder."""
         seen: dict[Path, Path] = {}
         for pattern in self.instances:
-            hits = sorted(glob.glob(pattern))
+            hits = sorted(glob.glob(pattern, recursive=True))  # '**' spans folders, as users expect
             if not hits:
                 raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches no file")
             for h in hits:
+                if Path(h).is_dir():
+                    raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches the folder {h!r}, not an "
+                                     f"instance file (fix: name its files, e.g. '{Path(h) / '*.json'}')")
                 seen.setdefault(Path(h).resolve(), Path(h))
         return list(seen.values())
 
@@ -209,10 +215,12 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
         if req not in data:
             raise ValueError(f"{where}: missing {req!r} (fix: add it, e.g. see benchmarks/specs/)")
     doc = dict(data)
+    _check_types(doc, where)
     for k in _LISTS:
         if k in doc:
             v = doc[k]
             doc[k] = tuple([v] if isinstance(v, str | int) else v)
+    _check_lists(doc, where)
     bad = sorted(set(doc.get("figures", ())) - set(FIGURES))
     if bad:
         raise ValueError(f"{where}: unknown figure(s) {bad} (fix: choose from {list(FIGURES)})")
@@ -223,6 +231,57 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
                              "or name a function as 'module:function')")
     _check_axes(doc, where)
     return BenchSpec(**doc)
+
+
+#: text fields; the folders may be null in a JSON spec (the default)
+_TEXT = ("name", "out", "description")
+_FOLDERS = ("figures_dir", "tables_dir")
+#: lists whose entries must be distinct (each entry is an axis value or a figure: a repeat runs or draws twice)
+_DISTINCT = ("methods", "solvers", "formulations", "seeds", "figures")
+
+
+def _check_types(doc: dict, where: str) -> None:
+    """The type of every field (before lists are normalised); ValueError naming the field and the fix."""
+    for k in _TEXT + _FOLDERS:
+        v = doc.get(k)
+        if k in doc and not (isinstance(v, str) and (v.strip() or k == "description") or v is None and k in _FOLDERS):
+            raise ValueError(f"{where}: {k} = {v!r} is not {'a' if k == 'description' else 'a non-empty'} string "
+                             f"(fix: write it in quotes, e.g. {k} = \"{'runs/my-sweep' if k != 'name' else 'my-sweep'}\")")
+    for k in _LISTS:
+        if k not in doc:
+            continue
+        v = doc[k]
+        entries = [v] if isinstance(v, str | int) else v
+        if not isinstance(entries, list | tuple):
+            example = "[0, 1]" if k == "seeds" else '["..."]'
+            raise ValueError(f"{where}: {k} = {v!r} is not a list (fix: give a list, e.g. {k} = {example})")
+        bad = [e for e in entries if k not in ("seeds", "methods") and (not isinstance(e, str) or not e.strip())]
+        if bad:  # seeds are range-checked as integers in _check_axes, methods against the registry
+            raise ValueError(f"{where}: {k}: entry {bad[0]!r} is not a non-empty string (fix: write each entry in quotes)")
+    for k in ("options", "method_options"):
+        if k in doc and not isinstance(doc[k], dict):
+            raise ValueError(f"{where}: {k} = {doc[k]!r} is not a table (fix: write it as [{k}] with key = value lines, "
+                             "or {...} in JSON)")
+    for method, opts in doc.get("method_options", {}).items():
+        if not isinstance(opts, dict):
+            raise ValueError(f"{where}: method_options.{method} = {opts!r} is not a table of options "
+                             f"(fix: write [method_options.{method}] followed by key = value lines)")
+
+
+def _check_lists(doc: dict, where: str) -> None:
+    """No entry twice in an axis (a repeated method, solver, formulation or seed would run the
+    same run twice, both into one record), and ``method_options`` only for the spec's methods."""
+    for k in _DISTINCT:
+        seen = set()
+        for e in doc.get(k, ()):
+            if e in seen:
+                raise ValueError(f"{where}: {k}: {e!r} is listed twice (fix: list each once; one run per "
+                                 "combination is recorded)")
+            seen.add(e)
+    stray = sorted(set(doc.get("method_options", {})) - set(doc["methods"]))
+    if stray:
+        raise ValueError(f"{where}: method_options for {stray}, not among the methods {list(doc['methods'])} "
+                         "(fix: correct the name, or add the method to 'methods')")
 
 
 def _check_axes(doc: dict, where: str) -> None:
@@ -251,18 +310,28 @@ def _check_axes(doc: dict, where: str) -> None:
     if wall is not None and not (isinstance(wall, int | float) and not isinstance(wall, bool)
                                  and math.isfinite(wall) and wall > 0):
         raise ValueError(f"{where}: wall_limit = {wall!r} is out of range (fix: give {OPTION_RANGES['time_limit']})")
+    limit = doc.get("time_limit")
+    if wall is not None and limit is not None and wall <= limit:  # every run would be killed before its own limit
+        raise ValueError(f"{where}: wall_limit = {wall!r} is not above time_limit = {limit!r}: the guard would kill "
+                         f"every run before its time limit (fix: leave wall_limit out for 2 * time_limit + 60 s, "
+                         f"or give more than {limit!r})")
     for seed in doc.get("seeds", ()):
         check_options({"seed": seed}, f"{where}: seeds")
     options = doc.get("options", {})
-    if isinstance(options, dict):
-        check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"{where}: options")
-        if registered and "pricing_solver" in options:  # the solvers' names, as above (installed: the worker's)
-            from optdist.milp.decomposition.pricing import check_pricing_solver
+    both = sorted(k for k in ("time_limit", "threads") if k in doc and k in options)
+    if both:  # options would win silently over the top-level field
+        raise ValueError(f"{where}: {both[0]} is given both as a field and in options "
+                         f"({doc[both[0]]!r} and {options[both[0]]!r}) (fix: keep one)")
+    check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"{where}: options")
+    for method, opts in doc.get("method_options", {}).items():
+        check_options({k: v for k, v in opts.items() if k in GENERIC_OPTIONS}, f"{where}: method_options.{method}")
+    if registered and "pricing_solver" in options:  # the solvers' names, as above (installed: the worker's)
+        from optdist.milp.decomposition.pricing import check_pricing_solver
 
-            try:
-                check_pricing_solver(str(options["pricing_solver"]))
-            except (ValueError, OSError) as e:
-                raise ValueError(f"{where}: options.pricing_solver: {e}") from None
+        try:
+            check_pricing_solver(str(options["pricing_solver"]))
+        except (ValueError, OSError) as e:
+            raise ValueError(f"{where}: options.pricing_solver: {e}") from None
 
 
 def load_spec(path: str | Path) -> BenchSpec:

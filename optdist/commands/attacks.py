@@ -10,6 +10,9 @@ from optdist.attacks.attacker import CALIBRATION
 from optdist.cli import count_type, seed_type
 from optdist.solvers.base import MAX_THREADS
 
+MAX_EPOCHS = 100_000  # training epochs (a typo's extra zeros: refused, not run for days)
+MAX_SAMPLES = 100_000_000  # images drawn from a dataset
+
 
 def _ints(example: str) -> Callable[[str], tuple[int, ...]]:
     """An argparse type: comma-separated positive whole numbers (map counts m, an input shape C,H,W),
@@ -90,9 +93,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--subsets", type=count_type("random m-subsets per cell", 3, 1000), default=3, help="random m-subsets per cell (default 3)")
     p.add_argument("--seeds", type=count_type("training seeds per subset", 1, 1000), default=1, help="training seeds per subset (default 1)")
     a = CALIBRATION  # the one attacker definition (optdist/attacks/attacker.py), shared with the DP sweep
-    p.add_argument("--epochs", type=int, default=a.epochs, help=f"inverse-network epochs (default {a.epochs})")
-    p.add_argument("--samples", type=int, default=a.samples, help=f"adversary's training images (default {a.samples})")
-    p.add_argument("--test-samples", type=int, default=a.test_samples, help=f"held-out images scored (default {a.test_samples})")
+    p.add_argument("--epochs", type=count_type("inverse-network epochs", a.epochs, MAX_EPOCHS), default=a.epochs,
+                   help=f"inverse-network epochs (default {a.epochs})")
+    p.add_argument("--samples", type=count_type("training images", a.samples, MAX_SAMPLES), default=a.samples,
+                   help=f"adversary's training images (default {a.samples})")
+    p.add_argument("--test-samples", type=count_type("test images", a.test_samples, MAX_SAMPLES), default=a.test_samples,
+                   help=f"held-out images scored (default {a.test_samples})")
     p.add_argument("--name", default="calibrated", help="table name (default calibrated)")
     p.add_argument(
         "--out", default=None, help="folder for grid PNG, Nf Markdown, attacks JSON (default runs/attacks/CNN)"
@@ -100,15 +106,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--table", default=None, help="table JSON path (default OUT/CNN-NAME.json)")
     p.add_argument("--taus", type=_taus, default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
     p.add_argument("--jobs", type=count_type("worker processes", 2, MAX_THREADS), default=1, help="worker processes, one torch thread each (default 1)")
-    p.add_argument("--target-epochs", type=int, help="epochs if the target must be trained first")
-    p.add_argument("--target-samples", type=int, help="training images if the target must be trained first")
+    p.add_argument("--target-epochs", type=count_type("target epochs", 1, MAX_EPOCHS),
+                   help="epochs if the target must be trained first")
+    p.add_argument("--target-samples", type=count_type("training images", 1000, MAX_SAMPLES),
+                   help="training images if the target must be trained first")
     _common(p)
     p.set_defaults(func=calibrate)
 
     t = subparsers.add_parser("train-target", help="train a target CNN on CPU and save its weights")
     t.add_argument("cnn", help="target: lenet, cifar or orlvgg")
-    t.add_argument("--epochs", type=int, help="training epochs (default per target)")
-    t.add_argument("--samples", type=int, help="use this many training images (default all)")
+    t.add_argument("--epochs", type=count_type("training epochs", 5, MAX_EPOCHS),
+                   help="training epochs (default per target)")
+    t.add_argument("--samples", type=count_type("training images", 1000, MAX_SAMPLES),
+                   help="use this many training images (default all)")
     t.add_argument("--seed", type=seed_type, default=0, metavar="N", help="random seed, >= 0 (default 0)")
     _common(t)
     t.set_defaults(func=train_target)

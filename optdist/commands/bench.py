@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, count_type
+from optdist.io import make_output_folder
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 
@@ -62,7 +63,8 @@ def _saved_spec(out: Path) -> dict:
 def _tables(out: Path, dest: Path | None, solu: Path | None) -> None:
     from optdist.bench.tables import write_tables
 
-    dest = dest or _saved_spec(out).get("tables_dir") or out / "tables"
+    where = "--dest" if dest else "tables_dir"
+    dest = make_output_folder(dest or _saved_spec(out).get("tables_dir") or out / "tables", where)
     files, warnings = write_tables(out, dest, solu)
     for w in warnings:
         print(w)
@@ -72,7 +74,8 @@ def _tables(out: Path, dest: Path | None, solu: Path | None) -> None:
 def _figures(out: Path, names: list[str], dest: Path | None) -> None:
     from optdist.bench.figures import write_figures
 
-    dest = dest or _saved_spec(out).get("figures_dir") or out / "figures"
+    where = "--dest" if dest else "figures_dir"
+    dest = make_output_folder(dest or _saved_spec(out).get("figures_dir") or out / "figures", where)
     files = write_figures(out, names, dest)
     print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
 
@@ -83,6 +86,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from optdist.bench.spec import load_spec
 
     spec = load_spec(args.spec)
+    grid = spec.runs()  # the tables count the whole spec's runs, also when --method runs a part of it
     if args.method:
         unknown = sorted(set(args.method) - set(spec.methods))
         if unknown:
@@ -106,7 +110,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     try:
         rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
-                        allow_external=args.allow_external_methods, progress=not args.no_progress)
+                        allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid)
     except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (SweepInterrupted)
         sig = "SIGTERM" if isinstance(e, SweepInterrupted) else "SIGINT"
         print(f"{spec.name}: interrupted by {sig}; finished runs are recorded in {out}/records, "

@@ -10,7 +10,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from optdist.io import atomic_write_json, atomic_write_text
+from optdist.io import atomic_write_json, atomic_write_text, make_output_folder
 from optdist.paths import PACKAGE_DATA
 
 BENCH = Path("benchmarks/defences")
@@ -93,7 +93,7 @@ def _header(title: str, prov: dict[str, str], extra: str = "") -> str:
 def cmd_dp_tables(args: argparse.Namespace) -> int:
     from optdist.defences import dp_tables, report
 
-    out: Path = args.out
+    out = make_output_folder(args.out)
     prov = _provenance()
     hl = dp_tables.headline_losses()
     parts = [
@@ -137,9 +137,9 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
         kw |= {"finetune_samples": 500, "accuracy_samples": 500, "rmle_samples": 10, "rmle_steps": 10,
                "attacker": dataclasses.replace(attacker, samples=200, epochs=1, test_samples=10)}  # fmt: skip
         source = {**source, "rule": source["rule"] + "; --quick: shrunk (numbers meaningless)"}
+    out = make_output_folder(args.out)  # before the minutes of the sweep
     prov = _provenance()
     result = dp_measure.run_sweep(dp_measure.SweepConfig(**kw), attacker_source=source) | prov
-    out: Path = args.out
     atomic_write_json(out / "results.json", result)
     df = report.dp_sweep_frame(result)
     b = ", ".join(f"{la}: B = {e['bound']:.4g}, shape {e['shape']}" for la, e in result["layers"].items())
@@ -173,9 +173,9 @@ def cmd_defq_eval(args: argparse.Namespace) -> int:
     if args.quick:
         kw |= {"train_samples": 500, "epochs": 1, "calib_samples": 100, "table_samples": 50, "eval_samples": 100,
                "attack_steps": 3}  # fmt: skip
+    out = make_output_folder(args.out)  # before the minutes of the evaluation
     prov = _provenance()
     result = defq_measure.run_defq_eval(defq_measure.DefQConfig(**kw)) | prov
-    out: Path = args.out
     atomic_write_json(out / "results.json", result)
     m = result["model"]
     md = [

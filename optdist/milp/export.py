@@ -50,8 +50,13 @@ def instance_of(model_file: str | Path) -> str | None:
 
 
 def _header_name(model_file: str | Path) -> tuple[str | None, str | None]:
-    """``(instance, formulation)`` from the model name :func:`write_model` puts in the header."""
-    head = Path(model_file).read_text(errors="replace")[:2000]
+    """``(instance, formulation)`` from the model name :func:`write_model` puts in the header;
+    FileNotFoundError naming the file and the fix when there is none."""
+    path = Path(model_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file not found (fix: give the .lp or .mps file `optdist export` wrote)")
+    with path.open("rb") as f:
+        head = f.read(2000).decode(errors="replace")
     m = re.search(r"(?:model name=|^NAME\s+)'?([^'\s]+)'?", head, re.MULTILINE)
     name = m.group(1) if m else ""
     form = next((f for f in FORMULATIONS if name.endswith(f"-{f}")), None)
@@ -71,7 +76,8 @@ def read_solution(path: str | Path, fmt: str) -> dict[str, float]:
     """Column name -> value from a solution file in ``fmt`` (one of :data:`SOLUTION_FORMATS`).
 
     Raises :class:`SolutionFileError` naming the line and the fix for a file that is not of
-    ``fmt``, a value that is not a finite number, or a file over :data:`MAX_SOLUTION_BYTES`.
+    ``fmt``, a value that is not a finite number, a column given twice, or a file over
+    :data:`MAX_SOLUTION_BYTES`.
     """
     if fmt not in SOLUTION_FORMATS:
         raise ValueError(f"solution format {fmt!r}: use one of {SOLUTION_FORMATS}")
@@ -115,12 +121,20 @@ def _number(token: str, path: str | Path, n: int, fmt: str) -> float:
     return x
 
 
+def _put(out: dict[str, float], name: str, value: float, path: str | Path, n: int) -> None:
+    """``out[name] = value``, refusing a column named twice (which value the solver meant is unknown)."""
+    if name in out:
+        raise _fail(path, f"line {n + 1}", f"column {name!r} is given a second time ({out[name]:g}, then {value:g})",
+                    "give the file the solver wrote, unedited (each column once)")
+    out[name] = value
+
+
 def _read_sol(lines: list[str], path: str | Path) -> dict[str, float]:
     out = {}
     for n, ln in enumerate(lines):
         p = ln.split()
         if len(p) >= 2 and not p[0].startswith("#"):
-            out[p[0]] = _number(p[1], path, n, "sol")
+            _put(out, p[0], _number(p[1], path, n, "sol"), path, n)
     return out
 
 
@@ -145,7 +159,7 @@ def _read_highs(lines: list[str], path: str | Path) -> dict[str, float]:
         p = ln.split()
         if len(p) < 2:
             raise _fail(path, f"line {n + 1}", f"{ln[:60]!r} is not 'name value'", "give the whole file the solver wrote")
-        out[p[0]] = _number(p[1], path, n, "highs")
+        _put(out, p[0], _number(p[1], path, n, "highs"), path, n)
     return out
 
 
@@ -160,7 +174,7 @@ def _read_cbc(lines: list[str], path: str | Path) -> dict[str, float]:
     for n, ln in enumerate(lines[1:], 1):
         p = ln.replace("**", " ").split()
         if len(p) >= 3:
-            out[p[1]] = _number(p[2], path, n, "cbc")
+            _put(out, p[1], _number(p[2], path, n, "cbc"), path, n)
     return out
 
 
@@ -192,7 +206,7 @@ def _read_glpk(lines: list[str], path: str | Path) -> dict[str, float]:
         vals = [t for t in p if t != "*"]
         if not vals:
             raise _fail(path, f"line {n + 1}", f"no value for column {name!r}", "give the whole report glpsol wrote")
-        out[name] = _number(vals[0], path, n, "glpk")
+        _put(out, name, _number(vals[0], path, n, "glpk"), path, n)
         name = None
     return out
 
