@@ -8,7 +8,7 @@ proven bound, ``--alone-limit`` seconds each) is cached in ``--cache`` (JSON, wr
 atomically) so that iterating on the floor costs only the ascent.
 
     nice -n 10 python benchmarks/scale/floor_bound.py instances/paper/hetero-250x70-tau0.8.json \
-        --cache /tmp/alone08.json [--floor typed|counts] [--seconds 30] [--target 69.249]
+        --cache /tmp/alone08.json [--floor typed|counts] [--seconds 30] [--target 69.219]
 
 Prints, per class, the floor at prices 0 and ``B_c(0)``, then the ascent's best bound (seconds,
 the sum over requests, as the solve reports it) and its time. With admission each class's term
@@ -156,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
                      if name != "--box" else f"--box {value:g}: give a finite price share >= 0 (e.g. --box 10)")
     if args.target is not None and not (math.isfinite(args.target) and args.target > 0):
         ap.error(f"--target {args.target:g}: give the incumbent's objective, a finite number of seconds > 0 "
-                 "(e.g. --target 69.249)")
+                 "(e.g. --target 69.219)")
     if args.target is None and args.no_alone:
-        ap.error("--no-alone needs --target (the incumbent's objective, seconds, e.g. --target 69.249)")
+        ap.error("--no-alone needs --target (the incumbent's objective, seconds, e.g. --target 69.219)")
     inst = latency_instance(args.instance, "the floors bound")
     if inst is None:
         return 2

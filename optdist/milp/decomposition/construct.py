@@ -323,10 +323,11 @@ def placement_by_construction(inst: Instance, *, deadline: float) -> Assignment 
     the states per layer) and the one that wins at scale, so it runs first and a late finer grid
     cannot crowd it out; windows were worse than the patterns on every set measured (the eight
     coupled sets of at most 20 requests by 3-58 %; on ``hetero-250x70-tau0.8`` / ``-tau0.6``
-    91.8 / 127.0 s at best against 69.2 / 86.8, in 20-25 s), and equal shares alone can be ten
-    times worse where the networks differ in size (``hetero-250x70-tau0.8``: 925.9 s against
-    91.8 s by windows and 69.2 s by patterns; benchmarks/scale/README.md; the tau 0.8 figures
-    were measured before the privacy rounding fix of 0b580f5, not re-run). A primal heuristic
+    91.8 / 127.0 s at best against 69.2 / 86.8, in 23-35 s), and equal shares alone place
+    nothing where the networks differ in size (``hetero-250x70-tau0.8`` and ``-tau0.6``: none, in
+    7 s / 1 s; an older version gave 925.9 s on tau 0.8, ten times the windows'; the tau 0.8
+    figures re-measured after the privacy rounding fix of 0b580f5; benchmarks/scale/README.md,
+    "The incumbent is load-sensitive" and "The construction's time at scale"). A primal heuristic
     (incumbents and seed columns, never bounds); every candidate is re-scored by the evaluator."""
     from functools import partial
 
