@@ -60,3 +60,13 @@ def test_forced_decomposition_that_does_not_apply_says_so(capsys):
     serial = str(ROOT / "instances" / "tiny" / "micro-2x3-serial.json")
     assert main(["solve", serial, "--formulation", "decomposed", "--threads", "1"]) == 0
     assert "--formulation decomposed: not applicable (serial uplink" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", [None, "", "  ", 5])
+def test_solve_with_a_solver_that_is_not_a_name_says_so(name):
+    """break16: ``optdist.solve(inst, solver=None)`` was an AttributeError inside get_solver."""
+    import optdist
+
+    inst = optdist.load_instance(MICRO)
+    with pytest.raises(ValueError, match="give an adapter or profile name"):
+        optdist.solve(inst, method="milp", solver=name, time_limit=5)

@@ -24,7 +24,12 @@ ADAPTERS: dict[str, type[Solver]] = {cls.name: cls for cls in (Highs, Cbc, Glpk,
 
 
 def get_solver(name: str = "highs") -> Solver:
-    """The adapter for ``name`` (profile name, ``.toml`` path or adapter name), with its defaults."""
+    """The adapter for ``name`` (profile name, ``.toml`` path or adapter name), with its defaults.
+
+    Raises ``ValueError`` for a name that is not a non-empty string or names no adapter or profile.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"solver {name!r}: give an adapter or profile name, e.g. 'highs' (adapters: {sorted(ADAPTERS)})")
     if name.endswith(".toml"):
         prof: SolverProfile | None = read_profile(Path(name))
     else:
