@@ -463,7 +463,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
             log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
         limit = res.options.get("time_limit")
         if res.termination == "no_solution" and not any(reasons):
-            if limit is not None and res.wall_time >= 0.8 * limit:  # the clock, most likely
+            if res.extra.get("cancelled") or (limit is not None and res.wall_time >= 0.8 * limit):  # the clock
                 log.warning("no solution: the solve's time limit (%.3g s; from the CLI, its --time-limit less "
                             "start-up and an exit reserve) ran out before a placement was found (fix: a larger "
                             "--time-limit, or --warm-start greedy)", limit)

@@ -239,11 +239,9 @@ def solve_formulation(
         return res
     build_s = clock.elapsed
     extra.update(build_s=build_s, **b.stats())
-    # loading the model into the solver takes about as long as building it (measured: 70
-    # devices, tight, 4.9 s build, 5-6 s load): keep that much of the limit for it
+    # the solver's limit covers loading the model into it: each adapter takes the load time off
+    # what it hands the solver (Solver.limit_left), so nothing more is kept back here
     left = clock.left()
-    if left is not None:
-        left -= min(build_s, 0.5 * left)
     if left is not None and left <= 0:
         extra["stopped"] = "time limit reached after building the model; no solver was started"
         res.wall_time = clock.elapsed
