@@ -16,6 +16,10 @@ between them (``Scorer._q_pairs``), the rest of ``Scorer.choose`` and placing th
 (:func:`request_cpu`, also used by ``decisions.py``). The parts are timed
 by wrapping those functions in this process only (the wrappers add a few microseconds a call).
 CPU time is the number to compare on a shared machine; wall time includes waiting for a core.
+It also prints, per request after the first, the rounds (batched forwards), the states they
+built and the segments decided one by one (:func:`optdist.rl.decide.decide_segment`), and how
+much of the mean CPU the costliest 5 % of the requests make (where capacity binds, the
+unmasked policy's guesses miss in a few requests, which then take hundreds of rounds).
 Minor page faults (``ru_minflt``) of each variant's run count memory handed back to the system
 and faulted in again (see :func:`optdist.rl.decide.keep_freed_heap`).
 """
@@ -82,6 +86,32 @@ def request_cpu() -> Iterator[list[float]]:
         out.extend(np.diff(stamps + [time.process_time()]).tolist())
 
 
+def _counted(counts: dict[str, np.ndarray]) -> None:
+    """Wrap :func:`decide.layer_states` and :func:`decide.decide_segment` (this process only) to add,
+    per request ``r``, the rounds and states built to ``counts["rounds"][r]``, ``counts["states"][r]``
+    and the segments decided one by one to ``counts["alone"][r]``."""
+    states, segment = decide.layer_states, decide.decide_segment
+
+    def layer_states(feats, r, st, actions):
+        counts["rounds"][r] += 1
+        counts["states"][r] += len(actions)
+        return states(feats, r, st, actions)
+
+    def decide_segment(choose, feats, r, *args):
+        counts["alone"][r] += 1
+        return segment(choose, feats, r, *args)
+
+    decide.layer_states, decide.decide_segment = layer_states, decide_segment
+
+
+def _costliest(cpu: list[float]) -> str:
+    """How much of the mean CPU per request (after the first) the costliest 5 % of the requests make."""
+    c = np.sort(np.asarray(cpu[1:]))[::-1] * 1e3
+    k = max(1, round(0.05 * len(c)))
+    return (f"the costliest {k} requests make {c[:k].sum() / len(c):.1f} ms of the mean (max {c[0]:.0f}), "
+            f"the other {len(c) - k} average {c[k:].mean():.1f} ms" if len(c) > k else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=8, help="requests placed (the first is not counted)")
@@ -102,12 +132,16 @@ def main(argv: list[str] | None = None) -> int:
     _timed(decide.Scorer, "choose", "choose", spent, lambda self, glob, *a: len(glob) > 1)
     _timed(LayerState, "commit", "commit", spent, lambda self, nodes: len(nodes) > 1)
     inst = inst.with_spec(requests=inst.spec.requests[: args.requests])
+    counts = {key: np.zeros(args.requests, dtype=np.int64) for key in ("rounds", "states", "alone")}
+    _counted(counts)
     policy = load_policy(ROOT / "models" / "policies" / "mix-70")
     n = args.requests - 1
     for variant, masked in (("masked", True), ("unmasked", False)):
         pol = Policy(policy.net, {**policy.config, "masked": masked})
         for part in PARTS:
             spent[part] = 0.0
+        for c in counts.values():
+            c[:] = 0
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         with request_cpu() as cpu:
             _, wall, seg = place_online(inst, pol)
@@ -118,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{1e3 * np.mean(wall[1:]):.1f} ms, CPU {1e3 * np.mean(cpu[1:]):.1f} ms per request "
               f"(max {1e3 * np.max(cpu[1:]):.1f}); CPU ms per request by part: {parts} "
               f"(first request: wall {1e3 * wall[0]:.0f} ms, CPU {1e3 * cpu[0]:.0f} ms); minor page faults, "
-              f"all requests: {faults}", flush=True)
+              f"all requests: {faults}; per request after the first: {counts['rounds'][1:].mean():.1f} rounds of "
+              f"{counts['states'][1:].mean():.0f} states, {counts['alone'][1:].mean():.1f} segments decided one by one; "
+              f"{_costliest(cpu)}", flush=True)
     print("load average", ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     return 0
 
