@@ -7,11 +7,12 @@ runner sets a damaged record aside, under ``OUT/records/damaged/`` with a ``.why
 and runs it again; tables and figures skip it with a warning naming the file. Nothing is
 deleted.
 
-A sweep writes the keys of its spec's grid to ``OUT/grid.json`` (:func:`write_grid`); records
-of runs outside it (the spec was edited between runs, e.g. another ``time_limit``, or another
-spec wrote into the same folder) stay on disk but are left out of the tables and figures, with a
-warning, so that no configuration counts one instance twice. A folder without ``grid.json``
-(written before it existed) is read whole.
+A sweep writes the keys of its spec's grid to ``OUT/grid.json`` under the spec's name
+(:func:`write_grid`; the grids of other specs writing into the same folder, e.g. the paper-250
+specs whose records join, are kept). Records of runs in none of those grids (a spec was edited
+between runs, e.g. another ``time_limit``: its grid is replaced) stay on disk but are left out of
+the tables and figures, with a warning, so that no configuration counts one instance twice. A
+folder without ``grid.json`` (written before it existed) is read whole.
 
 Each record holds the SHA-256 of its instance file (``instance_sha256``): a record made from
 another version of the file is *stale* (:func:`stale`) and the runner does its run again (files
@@ -114,26 +115,39 @@ GRID_NAME = "grid.json"
 GRID_FORMAT = "optdist-bench-grid/1"
 
 
-def write_grid(out: str | Path, runs: list[Run]) -> Path:
-    """Record the keys of the sweep's grid in ``OUT/grid.json`` (atomically): the runs the tables count."""
-    return atomic_write_json(Path(out) / GRID_NAME, {"format": GRID_FORMAT, "keys": sorted(r.key for r in runs)})
+def write_grid(out: str | Path, spec_name: str, runs: list[Run]) -> Path:
+    """Record the keys of spec ``spec_name``'s grid in ``OUT/grid.json`` (atomically), keeping the
+    other specs' grids there: the runs the tables count are those of every spec's grid."""
+    grids = _read_grids(Path(out) / GRID_NAME)[0] or {}
+    grids[spec_name] = sorted(r.key for r in runs)
+    return atomic_write_json(Path(out) / GRID_NAME, {"format": GRID_FORMAT, "specs": dict(sorted(grids.items()))})
 
 
-def read_grid(out: str | Path) -> tuple[set[str] | None, list[str]]:
-    """The keys of ``OUT/grid.json`` (None when there is none, or it is unusable: then a warning)."""
-    path = Path(out) / GRID_NAME
+def _read_grids(path: Path) -> tuple[dict[str, list[str]] | None, str]:
+    """The grids of ``path`` by spec name, or None and why when it is missing or unusable."""
     if not path.exists():
-        return None, []
+        return None, "missing"
     try:
         doc = json.loads(path.read_bytes())
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        doc, why = None, f"unreadable JSON: {e}"
-    else:
-        why = f"not a {GRID_FORMAT} document"
-    if not isinstance(doc, dict) or doc.get("format") != GRID_FORMAT or not isinstance(doc.get("keys"), list):
+        return None, f"unreadable JSON: {e}"
+    specs = doc.get("specs") if isinstance(doc, dict) and doc.get("format") == GRID_FORMAT else None
+    if not isinstance(specs, dict) or not all(isinstance(k, list) for k in specs.values()):
+        return None, f"not a {GRID_FORMAT} document"
+    return {str(name): [str(k) for k in keys] for name, keys in specs.items()}, ""
+
+
+def read_grid(out: str | Path) -> tuple[set[str] | None, list[str]]:
+    """The keys of every spec's grid in ``OUT/grid.json`` (None when there is none, or it is
+    unusable: then a warning)."""
+    path = Path(out) / GRID_NAME
+    grids, why = _read_grids(path)
+    if grids is None:
+        if why == "missing":
+            return None, []
         return None, [f"WARNING {path}: {why}; every record under {Path(out) / 'records'} is counted "
                       "(fix: run `optdist bench SPEC` again, which rewrites it)"]
-    return {str(k) for k in doc["keys"]}, []
+    return {k for keys in grids.values() for k in keys}, []
 
 
 def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
@@ -149,10 +163,9 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
             continue
         (recs if grid is None or rec["key"] in grid else stray).append(rec)
     if stray:
-        warns.append(f"WARNING {len(stray)} record(s) under {Path(out) / 'records'} are of runs not in the grid of "
-                     f"the spec last run there ({Path(out) / GRID_NAME}: the spec was edited, or another spec wrote "
-                     f"here), e.g. {stray[0]['key']}; left out of the tables and figures, kept on disk "
-                     "(fix: to count them, run the spec that made them, or give each spec its own --out)")
+        warns.append(f"WARNING {len(stray)} record(s) under {Path(out) / 'records'} are of runs in no spec's grid "
+                     f"({Path(out) / GRID_NAME}: a spec was edited since they ran), e.g. {stray[0]['key']}; left out of the tables and figures, kept on disk "
+                     "(fix: to count them, run the spec as it was when they ran)")
     return recs, warns
 
 

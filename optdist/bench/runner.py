@@ -406,7 +406,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     todo, damaged = pending(out, runs, retry_errors)
     digests = {r.instance_path: file_digest(r.instance_path) for r in todo}  # the file each run is made from
     atomic_write_json(out / "spec.json", spec.to_json())
-    write_grid(out, runs if grid is None else grid)
+    write_grid(out, spec.name, runs if grid is None else grid)
     ran = failed = 0
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)
     running = Running() if scheduler is None else None
