@@ -21,6 +21,7 @@ import time
 import traceback
 
 from optdist import __version__
+from optdist.interrupts import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, interrupted_status  # noqa: F401 (re-exported)
 
 # One module per area; each defines ``register(subparsers) -> None`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -34,23 +35,11 @@ COMMAND_MODULES = [
 ]
 
 EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM: EXIT_TERMINATED (see interrupted_status)
-EXIT_TERMINATED = 143
 log = logging.getLogger("optdist")
 
 
 class CliError(Exception):
     """A user error: printed without a traceback, exit status 2."""
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM as an interrupt (exit status 143); a plain KeyboardInterrupt is SIGINT (130)."""
-
-
-def interrupted_status(signal_name: str | None) -> int:
-    """Exit status of a run a signal stopped: 143 when ``signal_name`` starts with ``SIGTERM``
-    (e.g. a result's ``extra["interrupted"]``), else 130 (SIGINT, or a solver that caught Ctrl-C)."""
-    return EXIT_TERMINATED if (signal_name or "").startswith("SIGTERM") else EXIT_INTERRUPTED
 
 
 def count_type(what: str, example: int, top: int):

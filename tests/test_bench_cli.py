@@ -77,3 +77,21 @@ def test_methods_from_outside_optdist_need_the_flag(tmp_path, capsys, monkeypatc
     assert "not in the registry" in (err := capsys.readouterr().err) and "--allow-external-methods" in err
     assert main(["bench", str(spec), "--dry-run", "--allow-external-methods"]) == 0
     assert "1 of 1 runs to do" in capsys.readouterr().out
+
+
+def test_a_sigterm_before_the_sweeps_own_handler_is_reported_as_sigterm(tmp_path, capsys, monkeypatch):
+    """review16: the CLI's SIGTERM handler raises ``Terminated`` until the sweep installs its own
+    (while it takes the lock and hashes the instance files); ``bench`` said SIGINT and exited 130."""
+    import optdist.bench.runner as runner
+    from optdist.interrupts import Terminated
+
+    def terminated(*args, **kwargs):
+        raise Terminated
+
+    monkeypatch.setattr(runner, "run_sweep", terminated)
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "out": str(tmp_path / "o"), "methods": ["greedy"],
+                                "instances": [str(ROOT / "instances/tiny/micro-1x3-tau0.6.json")]}))
+    assert main(["bench", str(spec), "--no-progress"]) == 143
+    assert "interrupted by SIGTERM" in capsys.readouterr().err
+    assert issubclass(runner.SweepInterrupted, Terminated)  # the sweep's own handler: the same status

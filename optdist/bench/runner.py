@@ -59,6 +59,7 @@ from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, file_digest, fi
                                    stale, write_grid)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
+from optdist.interrupts import Terminated
 from optdist.io import atomic_write_json, make_output_folder
 
 log = logging.getLogger(__name__)
@@ -271,8 +272,9 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False) -> tup
     return todo, aside
 
 
-class SweepInterrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM reached a sweep: runs not started were cancelled, running ones killed."""
+class SweepInterrupted(Terminated):
+    """SIGTERM reached a sweep (SIGINT is a plain KeyboardInterrupt): runs not started were
+    cancelled, running ones killed."""
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, count_type
+from optdist.interrupts import Terminated
 from optdist.io import make_output_folder
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
@@ -82,7 +83,7 @@ def _figures(out: Path, names: list[str], dest: Path | None) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from optdist.bench.records import DamagedRecord
-    from optdist.bench.runner import SweepInterrupted, finished, run_sweep
+    from optdist.bench.runner import finished, run_sweep
     from optdist.bench.spec import load_spec
 
     spec = load_spec(args.spec)
@@ -111,8 +112,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
                         allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid)
-    except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (SweepInterrupted)
-        sig = "SIGTERM" if isinstance(e, SweepInterrupted) else "SIGINT"
+    except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (Terminated: also before the sweep's own handler)
+        sig = "SIGTERM" if isinstance(e, Terminated) else "SIGINT"
         print(f"{spec.name}: interrupted by {sig}; finished runs are recorded in {out}/records, "
               "run the same command to resume", file=sys.stderr)
         return EXIT_TERMINATED if sig == "SIGTERM" else EXIT_INTERRUPTED

@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 
 import pyomo.environ as pyo
 
+from optdist.interrupts import Terminated
 from optdist.result import Termination, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
 
@@ -169,7 +170,7 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     """While the block runs, SIGINT/SIGTERM call ``on_stop(signum)`` instead of killing the run.
 
     Yields the list of signals received. A second signal aborts: KeyboardInterrupt
-    (:class:`optdist.cli.Terminated` for SIGTERM; the CLI exits 130 or 143). Python runs the
+    (:class:`optdist.interrupts.Terminated` for SIGTERM; the CLI exits 130 or 143). Python runs the
     handler only when the main thread runs Python code: a solver running in native code in the
     main thread needs :func:`stop_native_code_on_signals` as well.
     Only the main thread can install handlers; elsewhere this does nothing. Signals the
@@ -187,8 +188,6 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
         got.append(signum)
         _received.append(signum)
         if len(_received) > 1:  # a second signal, whichever nested block caught the first: abort
-            from optdist.cli import Terminated
-
             raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
         log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
         on_stop(signum)

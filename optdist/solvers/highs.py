@@ -57,10 +57,12 @@ def run_stoppable(h: Any) -> None:
     """``h.run()`` on a raw ``highspy.Highs`` model (the decomposition's own: the integer masters,
     the relabelling MIP) that SIGINT/SIGTERM stop as they stop the adapter's solves: none starts
     once a stop was requested (:func:`~optdist.solvers.base.stop_requested`; the model then holds
-    no solution), and one under way is cancelled (``cancelSolve``), its incumbent kept. Before,
+    no solution), and one under way is cancelled (``cancelSolve``), its incumbent kept; the run
+    gets a fresh thread pool (:func:`fresh_thread_pool`). Before,
     the per-device integer master after branch-and-price ran out its ~100 s through a SIGINT."""
     if stop_requested():
         return
+    fresh_thread_pool()
     with stop_on_signals(lambda signum: h.cancelSolve()), stop_native_code_on_signals(h.cancelSolve):
         h.run()
 

@@ -73,7 +73,7 @@ class SolverProcesses:
         self._procs: list[subprocess.Popen] = []
         #: (start, end) of each process, ``time.perf_counter()`` values (end: once it was reaped)
         self.spans: list[tuple[float, float]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # stop() may run in a signal handler while the main thread is in add()
         self._ended = threading.Event()
         self._kill_at: float | None = None  # time.monotonic() of the SIGKILL; None: no stop asked
 
@@ -97,7 +97,7 @@ class SolverProcesses:
                 running = [p for p in self._procs if p.returncode is None]
             for p in running:
                 with contextlib.suppress(OSError):  # ended meanwhile
-                    os.kill(p.pid, signal.SIGKILL if late else signal.SIGINT)  # a zombie ignores both
+                    p.send_signal(signal.SIGKILL if late else signal.SIGINT)  # polls first: never a reaped pid
             self._ended.wait(RESEND_S)
 
     def end(self) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from optdist.assignment import Assignment
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacities, capacity_matrix
-from optdist.solvers.highs import fresh_thread_pool, run_stoppable
+from optdist.solvers.highs import run_stoppable
 from optdist.transfers import edges, transfer_list
 
 
@@ -172,7 +172,6 @@ def spread_exact(inst: Instance, owners: Sequence[list[np.ndarray] | None], *, t
     h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kInteger))
     for cols, vals, lo, up in rows:
         h.addRow(lo, up, len(cols), np.asarray(cols, dtype=np.int32), np.asarray(vals, dtype=float))
-    fresh_thread_pool()
     run_stoppable(h)
     if h.getInfo().primal_solution_status != 2:
         return None

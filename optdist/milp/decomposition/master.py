@@ -350,7 +350,6 @@ class Master:
         g.changeColsBounds(len(art), np.asarray(art, dtype=np.int32), np.zeros(len(art)), np.zeros(len(art)))
         g.setOptionValue("time_limit", max(float(time_limit), 0.05))
         g.setOptionValue("mip_rel_gap", float(mip_gap))
-        fresh_thread_pool()
         run_stoppable(g)
         self.integer_proven = g.getModelStatus() == highspy.HighsModelStatus.kOptimal
         if g.getInfo().primal_solution_status != 2:
@@ -428,7 +427,6 @@ def integer_on_devices(columns: list[Column], sizes: list[int], caps: np.ndarray
     if threads:
         h.setOptionValue("threads", int(threads))
     h.passModel(lp)
-    fresh_thread_pool()
     run_stoppable(h)
     if h.getInfo().primal_solution_status != 2:
         return None

@@ -1,0 +1,20 @@
+"""How a signal that stops a run is told apart and reported: SIGINT is Python's
+``KeyboardInterrupt``; SIGTERM, where optdist turns it into an interrupt, raises
+:class:`Terminated`. Exit statuses are ``128 +`` the signal's number, as a shell reports a
+process the signal killed (130 SIGINT, 143 SIGTERM). Used by the solvers, the sweeps and the CLI
+(which re-exports these names)."""
+
+from __future__ import annotations
+
+EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM: EXIT_TERMINATED (see interrupted_status)
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM as an interrupt (exit status 143); a plain KeyboardInterrupt is SIGINT (130)."""
+
+
+def interrupted_status(signal_name: str | None) -> int:
+    """Exit status of a run a signal stopped: 143 when ``signal_name`` starts with ``SIGTERM``
+    (e.g. a result's ``extra["interrupted"]``), else 130 (SIGINT, or a solver that caught Ctrl-C)."""
+    return EXIT_TERMINATED if (signal_name or "").startswith("SIGTERM") else EXIT_INTERRUPTED
