@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import signal
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -84,6 +85,7 @@ class Diagnosis:
     milp_feasible: bool | None = None  # the full model: True / False / None (unknown or not solved)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    interrupted: str | None = None  # the signal that stopped the relaxations (SIGINT / SIGTERM), if any
 
     @property
     def feasible_by_checks(self) -> bool:
@@ -162,6 +164,7 @@ class Diagnosis:
             "minimal": [list(s) for s in self.minimal],
             "seconds": self.seconds,
             "notes": self.notes,
+            "interrupted": self.interrupted,
         }
 
 
@@ -359,8 +362,22 @@ def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, th
     if not solve:
         d.seconds = time.perf_counter() - t0
         return d
-    eng = engine or "compact"
+    from optdist.solvers.base import stop_on_signals
+
     d.solved = True
+    with stop_on_signals(lambda signum: None) as got:  # a solve under way stops itself; then no more
+        _relax(d, inst, time_limit, threads, families, max_set, engine or "compact", t0, got)
+    if got:
+        d.interrupted = signal.Signals(got[0]).name
+        d.notes.append(f"stopped by {d.interrupted}: the relaxations not yet tried were skipped")
+    d.seconds = time.perf_counter() - t0
+    return d
+
+
+def _relax(d: Diagnosis, inst: Instance, time_limit: float, threads: int | None, families: tuple[str, ...],
+           max_set: int | None, eng: str, t0: float, stopped: list[int]) -> None:
+    """:func:`diagnose`'s MILP part: the full model, then the relaxations, into ``d`` (none
+    started once a signal is in ``stopped``)."""
     n_sets = 2 ** len(families)
     per = max(time_limit / n_sets * 2, 1.0)
     full = _feasible(inst, frozenset(), per, threads, eng)
@@ -369,21 +386,19 @@ def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, th
     if full.status == "error":
         d.notes.append(f"the full model could not be solved: {full.note}")
     if d.milp_feasible is not False:
-        d.seconds = time.perf_counter() - t0
-        return d
+        return
     found: list[set[str]] = []
     for size in range(1, (max_set or len(families)) + 1):
         for combo in itertools.combinations(families, size):
             if any(f <= set(combo) for f in found):
                 continue
+            if stopped:
+                return
             left = time_limit - (time.perf_counter() - t0)
             if left <= 0:
                 d.notes.append("time limit reached before every relaxation was tried")
-                d.seconds = time.perf_counter() - t0
-                return d
+                return
             rel = _feasible(inst, frozenset(combo), min(per, left), threads, eng)
             d.relaxations.append(rel)
             if rel.status == "feasible":
                 found.append(set(combo))
-    d.seconds = time.perf_counter() - t0
-    return d

@@ -2,7 +2,9 @@
 
 Exit status (the CLI's vocabulary, :mod:`optdist.cli`): 0 the full MILP found a feasible
 placement (with ``--no-solve``: the pre-solve checks find nothing); 1 no feasible result: proven
-infeasible, or the MILP gave no answer (time limit, solver failure); 2 bad input.
+infeasible, or the MILP gave no answer (time limit, solver failure); 2 bad input; 130/143 stopped
+by SIGINT/SIGTERM (the solve under way stops, no further relaxation or file is tried, the partial
+diagnosis is printed and written).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def exit_status(d: Diagnosis) -> int:
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from optdist.diagnose import RELAXABLE, diagnose
     from optdist.instance import load_instance
+    from optdist.interrupts import interrupted_status
     from optdist.solvers.base import OPTION_RANGES, check_options
 
     fams = tuple(f.strip() for f in args.families.split(",") if f.strip())
@@ -71,5 +74,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
             out = args.json if len(args.files) == 1 else args.json / f"{inst.name}.diagnosis.json"
             atomic_write_json(out, d.to_json())
             print(f"wrote {out}")
+        if d.interrupted:
+            return interrupted_status(d.interrupted)
         worst = max(worst, exit_status(d))
     return worst
