@@ -54,6 +54,19 @@ def test_guard_defaults():
     assert parse_spec({**BASE, "methods": ["greedy"], "wall_limit": 3}).guard_s() == 3
 
 
+def test_guard_follows_each_runs_own_time_limit():
+    """review16: a per-method time limit (method_options) got the spec's guard (time_limit 10:
+    80 s) and every run of 5000 s was killed as a timeout; one in options was not checked
+    against wall_limit."""
+    spec = parse_spec({**BASE, "methods": ["milp", "greedy"], "time_limit": 10,
+                       "method_options": {"milp": {"time_limit": 100}}})
+    guards = {r.method: spec.guard_s(r) for r in spec.runs()}
+    assert guards == {"milp": 260, "greedy": 80}
+    for where in ({"options": {"time_limit": 100}}, {"method_options": {"milp": {"time_limit": 100}}}):
+        with pytest.raises(ValueError, match="wall_limit = 50 is not above .*time_limit = 100"):
+            parse_spec({**BASE, "methods": ["milp"], "wall_limit": 50, **where})
+
+
 @pytest.mark.parametrize("doc, msg", [
     ({"name": "t", "out": "o", "methods": ["greedy"]}, "missing 'instances'"),
     ({**BASE, "methods": ["greedy"], "solver": ["highs"]}, "unknown field"),

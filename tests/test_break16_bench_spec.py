@@ -37,8 +37,8 @@ BASE = {"name": "t", "out": "o", "instances": [str(ROOT / "instances/tiny/micro-
     ("formulations", ["tight", "tight"], r"formulations: 'tight' is listed twice"),
     ("seeds", [1, 1], r"seeds: 1 is listed twice"),
     ("options", {"time_limit": 9}, r"time_limit is given both as a field and in options \(5 and 9\) \(fix: keep one\)"),
-    ("wall_limit", 2, r"wall_limit = 2 is not above time_limit = 5: the guard would kill every run before its time "
-                      r"limit \(fix: leave wall_limit out"),
+    ("wall_limit", 2, r"wall_limit = 2 is not above time_limit = 5: the guard would kill those runs before their "
+                      r"time limit \(fix: leave wall_limit out"),
 ])
 def test_a_field_of_the_wrong_type_or_a_repeat_is_refused_naming_it(field, value, msg):
     with pytest.raises(ValueError, match=msg):

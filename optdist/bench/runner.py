@@ -414,7 +414,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     running = Running() if scheduler is None else None
     with _sigterm_interrupts(), make_executor(workers, scheduler) as ex:
         cwd = os.getcwd()  # a Dask worker runs elsewhere: the spec's relative paths are relative to this folder
-        futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(), dirs.get(r.method), running, cwd): r
+        futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(r), dirs.get(r.method), running, cwd): r
                                       for r in todo}
         try:
             for fut in as_completed(futures):

@@ -114,11 +114,14 @@ class BenchSpec:
     tables_dir: str | None = None
     description: str = ""
 
-    def guard_s(self) -> float:
-        """Hard wall-clock limit per run: ``wall_limit``, else ``2 * time_limit + 60``, else 3600 s."""
+    def guard_s(self, run: Run | None = None) -> float:
+        """Hard wall-clock limit of ``run`` (s): ``wall_limit``, else ``2 * limit + 60`` with the
+        run's own time limit (``options`` or ``method_options``, which win over the field), else
+        the spec's ``time_limit``, else 3600 s."""
         if self.wall_limit is not None:
             return float(self.wall_limit)
-        return 2.0 * self.time_limit + 60.0 if self.time_limit is not None else 3600.0
+        limit = run.options.get("time_limit", self.time_limit) if run is not None else self.time_limit
+        return 2.0 * limit + 60.0 if limit is not None else 3600.0
 
     def instance_paths(self) -> list[Path]:
         """The instance files matched by the globs, in spec order, without duplicates
@@ -310,11 +313,13 @@ def _check_axes(doc: dict, where: str) -> None:
     if wall is not None and not (isinstance(wall, int | float) and not isinstance(wall, bool)
                                  and math.isfinite(wall) and wall > 0):
         raise ValueError(f"{where}: wall_limit = {wall!r} is out of range (fix: give {OPTION_RANGES['time_limit']})")
-    limit = doc.get("time_limit")
-    if wall is not None and limit is not None and wall <= limit:  # every run would be killed before its own limit
-        raise ValueError(f"{where}: wall_limit = {wall!r} is not above time_limit = {limit!r}: the guard would kill "
-                         f"every run before its time limit (fix: leave wall_limit out for 2 * time_limit + 60 s, "
-                         f"or give more than {limit!r})")
+    limits = [("time_limit", doc.get("time_limit")), ("options.time_limit", doc.get("options", {}).get("time_limit"))]
+    limits += [(f"method_options.{m}.time_limit", o.get("time_limit")) for m, o in doc.get("method_options", {}).items()]
+    for name, limit in limits:
+        if wall is not None and isinstance(limit, int | float) and wall <= limit:  # its runs would be killed early
+            raise ValueError(f"{where}: wall_limit = {wall!r} is not above {name} = {limit!r}: the guard would kill "
+                             f"those runs before their time limit (fix: leave wall_limit out for 2 * time_limit + 60 s "
+                             f"per run, or give more than {limit!r})")
     for seed in doc.get("seeds", ()):
         check_options({"seed": seed}, f"{where}: seeds")
     options = doc.get("options", {})
