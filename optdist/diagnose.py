@@ -362,11 +362,12 @@ def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, th
     if not solve:
         d.seconds = time.perf_counter() - t0
         return d
-    from optdist.solvers.base import stop_on_signals
+    from optdist.solvers.base import signals_received, stop_on_signals
 
     d.solved = True
-    with stop_on_signals(lambda signum: None) as got:  # a solve under way stops itself; then no more
-        _relax(d, inst, time_limit, threads, families, max_set, engine or "compact", t0, got)
+    with stop_on_signals(lambda signum: None):  # a solve under way stops itself (its own block); then no more
+        _relax(d, inst, time_limit, threads, families, max_set, engine or "compact", t0)
+    got = signals_received()
     if got:
         d.interrupted = signal.Signals(got[0]).name
         d.notes.append(f"stopped by {d.interrupted}: the relaxations not yet tried were skipped")
@@ -375,9 +376,11 @@ def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, th
 
 
 def _relax(d: Diagnosis, inst: Instance, time_limit: float, threads: int | None, families: tuple[str, ...],
-           max_set: int | None, eng: str, t0: float, stopped: list[int]) -> None:
+           max_set: int | None, eng: str, t0: float) -> None:
     """:func:`diagnose`'s MILP part: the full model, then the relaxations, into ``d`` (none
-    started once a signal is in ``stopped``)."""
+    started once a signal came: :func:`~optdist.solvers.base.stop_requested`)."""
+    from optdist.solvers.base import stop_requested
+
     n_sets = 2 ** len(families)
     per = max(time_limit / n_sets * 2, 1.0)
     full = _feasible(inst, frozenset(), per, threads, eng)
@@ -392,7 +395,7 @@ def _relax(d: Diagnosis, inst: Instance, time_limit: float, threads: int | None,
         for combo in itertools.combinations(families, size):
             if any(f <= set(combo) for f in found):
                 continue
-            if stopped:
+            if stop_requested():
                 return
             left = time_limit - (time.perf_counter() - t0)
             if left <= 0:

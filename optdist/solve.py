@@ -14,6 +14,7 @@ from pathlib import Path
 
 from optdist.instance import Instance, load_instance
 from optdist.result import SolveResult, finalize
+from optdist.options import GENERIC_OPTIONS, check_options
 
 METHODS: dict[str, str] = {
     "milp": "optdist.milp.solve:solve_milp",
@@ -64,14 +65,10 @@ def solve(instance: Instance | str | Path, method: str = "milp", **options) -> S
     The generic options (``time_limit``, ``mip_gap``, ``threads``, ``seed``) are range-checked
     for every method, also for those that do not use them (the heuristics), as ``optdist solve``
     checks them: ValueError naming the option, its value and the range
-    (:func:`optdist.solvers.base.check_options`).
+    (:func:`optdist.options.check_options`).
     """
     func = method_function(method)
-    generic = ("time_limit", "mip_gap", "threads", "seed")  # optdist.solvers.base.GENERIC_OPTIONS, imported only if given
-    if any(options.get(k) is not None for k in generic):
-        from optdist.solvers.base import GENERIC_OPTIONS, check_options
-
-        check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}")
+    check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}")
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     res = func(inst, **options)
     return finalize(inst, res)

@@ -166,10 +166,11 @@ def test_a_signal_stops_the_relaxations_and_says_so():
 
     inst = load_instance(ROOT / "instances" / "infeasible" / "cifar-1x4-memory.json")
     fams = ("privacy", "memory", "compute", "bandwidth", "placement")
+    diagnose(inst, time_limit=60, families=fams, threads=1)  # warm: the first call also imports the MILP stack
     t0 = time.perf_counter()
     whole = diagnose(inst, time_limit=60, families=fams, threads=1)
     took = time.perf_counter() - t0
-    if took < 0.4:
+    if took < 0.2:
         pytest.skip(f"the diagnosis took {took:.2f} s: too fast to interrupt")
     timer = threading.Timer(took / 4, os.kill, (os.getpid(), signal.SIGINT))
     try:

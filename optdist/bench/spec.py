@@ -295,7 +295,7 @@ def _check_axes(doc: dict, where: str) -> None:
     Whether a named solver is installed is the worker's question (a Dask worker may have it)."""
     from optdist.milp.solve import SOLVE_FORMULATIONS
     from optdist.solvers import get_solver
-    from optdist.solvers.base import GENERIC_OPTIONS, OPTION_RANGES, check_options
+    from optdist.options import GENERIC_OPTIONS, OPTION_RANGES, check_options
 
     registered = [m for m in doc["methods"] if ":" not in m and m in doc.get("solver_methods", ("milp",))]
     if registered:

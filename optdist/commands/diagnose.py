@@ -52,7 +52,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from optdist.diagnose import RELAXABLE, diagnose
     from optdist.instance import load_instance
     from optdist.interrupts import interrupted_status
-    from optdist.solvers.base import OPTION_RANGES, check_options
+    from optdist.options import OPTION_RANGES, check_options
 
     fams = tuple(f.strip() for f in args.families.split(",") if f.strip())
     bad = sorted(set(fams) - set(RELAXABLE))

@@ -174,7 +174,7 @@ def parse_solver_options(items: list[str], flag: str = "--solver-option") -> dic
 
 def check_generic_options(args: argparse.Namespace) -> None:
     """Range-check --time-limit, --gap, --threads, --seed, --requests before anything runs (error names the flag)."""
-    from optdist.solvers.base import OPTION_RANGES, check_options
+    from optdist.options import OPTION_RANGES, check_options
 
     if args.requests < 0:
         raise CliError(f"--requests {args.requests} is out of range (fix: give a whole number >= 0, the requests to show)")

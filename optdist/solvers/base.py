@@ -28,7 +28,6 @@ import contextlib
 import functools
 import logging
 import math
-import numbers
 import os
 import signal
 import threading
@@ -42,6 +41,7 @@ from typing import Any, ClassVar
 import pyomo.environ as pyo
 
 from optdist.interrupts import Terminated
+from optdist.options import GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_RANGES, check_options  # noqa: F401 (re-exported)
 from optdist.result import Termination, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
 
@@ -81,47 +81,6 @@ class SolverOutcome:
     version: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-
-MAX_SEED = 2**31 - 1  # solvers take a 32-bit signed seed (HiGHS refused 2**31, SCIP overflowed)
-GENERIC_OPTIONS = ("time_limit", "mip_gap", "threads", "seed")
-
-#: the most threads any solve may ask for: HiGHS given 100000 starts that many workers (hangs for
-#: minutes, ignoring its time limit and SIGTERM, 800 MB); no machine optdist runs on has more cores
-MAX_THREADS = 256
-
-#: allowed range of each generic option, as the error message states it
-OPTION_RANGES = {
-    "time_limit": "a finite number of seconds > 0",
-    "mip_gap": "a relative gap in [0, 1] (1: stop at the first incumbent)",
-    "threads": f"an integer in [1, {MAX_THREADS}]",
-    "seed": "an integer in [0, 2147483647]",
-}
-
-
-def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """Range-check generic options (``None`` = not given); return the given ones.
-
-    ``time_limit``: finite seconds > 0; ``mip_gap``: relative, in [0, 1]; ``threads``: integer
-    in [1, :data:`MAX_THREADS`]; ``seed``: integer >= 0. Raises ValueError naming the option,
-    the value and the range.
-    """
-    prefix = f"{where}: " if where else ""
-    out: dict[str, Any] = {}
-    for name, value in options.items():
-        if value is None:
-            continue
-        if name not in OPTION_RANGES:
-            raise ValueError(f"{prefix}unknown option {name!r}; generic options are {GENERIC_OPTIONS}")
-        if name in ("threads", "seed"):
-            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= (1 if name == "threads" else 0)
-            ok = ok and value <= (MAX_THREADS if name == "threads" else MAX_SEED)
-        else:
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-            ok = ok and (value > 0 if name == "time_limit" else 0 <= value <= 1)
-        if not ok:
-            raise ValueError(f"{prefix}{name} = {value!r} is out of range (fix: give {OPTION_RANGES[name]})")
-        out[name] = value
-    return out
 
 
 def check_solver_options(options: Mapping[str, Any], where: str = "solver_options") -> dict[str, Any]:
