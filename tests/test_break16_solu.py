@@ -19,6 +19,8 @@ from .conftest import ROOT
     ("=best= X abc\n", r"'=best= X abc': no finite value"),
     ("=bestdual= X nan\n", r"'=bestdual= X nan': no finite value"),
     ("=opt= X 5\n=opt= X 6\n", r"s.solu:2: '=opt= X 6': opt of X given twice \(5, then 6\) \(fix: keep the right line\)"),
+    ("=inf= X\n=opt= X 5\n", r"s.solu:2: '=opt= X 5': X is given both as infeasible \(=inf=\) and with a feasible value"),
+    ("=best= X 5\n=inf= X\n", r"s.solu:2: '=inf= X': X is given both as infeasible"),
 ])
 def test_a_bad_line_is_refused_naming_the_file_and_line(tmp_path, text, msg):
     (tmp_path / "s.solu").write_text(text)

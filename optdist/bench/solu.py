@@ -54,8 +54,9 @@ def read_solu(path: str | Path) -> dict[str, Reference]:
 
     Raises FileNotFoundError for a missing file and ValueError naming the file, the line and the
     fix for anything else: a file that is not text, a line that is not ``=TAG= NAME [VALUE]``, a
-    value that is not a finite number, or one fact given twice with two values (never "last one
-    wins"; and a file that is not a ``.solu`` file is refused before ``--write-solu`` rewrites it).
+    value that is not a finite number, one fact given twice with two values (never "last one
+    wins"; and a file that is not a ``.solu`` file is refused before ``--write-solu`` rewrites it),
+    or an instance given both as infeasible and with an optimum or a best value.
     """
     path = Path(path)
     if not path.exists():
@@ -73,6 +74,10 @@ def read_solu(path: str | Path) -> dict[str, Reference]:
         if len(tag) < 3 or tag[0] != "=" or tag[-1] != "=" or len(parts) < 2:
             raise ValueError(f"{where} is not a .solu line (fix: write {_FORMS})")
         ref = refs.setdefault(parts[1], Reference())
+        feasible = tag in ("=opt=", "=best=")  # a placement is known: the instance is feasible
+        if (tag == "=inf=" and (ref.opt is not None or ref.best is not None)) or (feasible and ref.infeasible):
+            raise ValueError(f"{where}: {parts[1]} is given both as infeasible (=inf=) and with a feasible value "
+                             "(=opt= / =best=) (fix: keep the right line)")
         if tag == "=inf=":
             ref.infeasible = True
         elif tag in VALUED:
