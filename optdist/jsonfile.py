@@ -60,15 +60,24 @@ FORMAT_KINDS = {
     "optdist-instance/": "an instance",
     "optdist-device-catalog/": "a device catalog",
     "optdist-assignment/": "an assignment",
+    "optdist-result/": "a solve result",
+    "optdist-diagnosis/": "a diagnosis",
+    "optdist-bench-record/": "a bench record",
 }
 
 #: kinds :func:`read_json` checks the ``format`` of before their own validation: ``what`` ->
 #: (the format prefix expected, the fix). Another optdist kind given there is one problem naming
-#: both kinds, not one per field that differs (a profile given as a privacy table gave six).
+#: both kinds, not one per field that differs (a profile given as a privacy table gave six, a
+#: device catalog or a result file given as an instance 5-27). Profiles check theirs in
+#: :func:`optdist.profiles.parse_profile`, which also reads profiles embedded in instances.
 EXPECTED_FORMATS = {
     "privacy table": ("optdist-privacy-table/", 'give a privacy-table file (format "optdist-privacy-table/1", '
                       "written by `optdist calibrate`) or a bundled table name such as \"paper\"; a network's "
                       'profile belongs under the instance\'s "networks", its table under "privacy"'),
+    "instance": ("optdist-instance/", 'give an instance file (format "optdist-instance/1"; `optdist generate` '
+                 "writes one, instances/ holds examples)"),
+    "device catalog": ("optdist-device-catalog/", 'give a device-catalog file (format "optdist-device-catalog/1"; '
+                       "examples/byon/mydevices.json is one)"),
 }
 
 

@@ -56,3 +56,31 @@ def test_a_privacy_table_still_loads_and_its_own_problems_are_listed(tmp_path):
     (tmp_path / "t.json").write_text(json.dumps(table))
     with pytest.raises(PrivacyTableError, match="unknown format"):
         PrivacyTable.load(tmp_path / "t.json")
+
+
+@pytest.mark.parametrize("given, kind", [
+    (ROOT / "optdist" / "data" / "devices.json", "a device catalog"),
+    (PROFILE, "a network profile"),
+    (ROOT / "models" / "privacy" / "lenet-paper.json", "a privacy table"),
+])
+def test_another_kind_of_file_given_as_an_instance_is_one_problem(given, kind):
+    """A device catalog given as an instance listed five schema problems; a result file 27."""
+    with pytest.raises(InstanceError) as e:
+        load_instance(given)
+    [p] = e.value.problems
+    assert p.path == "format" and f"this file is {kind}" in p.message and "not an instance" in p.message
+    assert "optdist-instance/1" in p.fix
+
+
+def test_a_result_file_given_as_the_instance_of_evaluate_says_so(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["solve", str(ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"), "-q", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out), str(out)]) == 2
+    assert "this file is a solve result" in capsys.readouterr().err
+
+
+def test_an_instance_given_as_a_device_catalog_is_one_problem(capsys):
+    assert main(["devices", "--devices-catalog", str(PAPER)]) == 2
+    err = capsys.readouterr().err
+    assert "this file is an instance" in err and "not a device catalog" in err
