@@ -249,13 +249,15 @@ def finished(out: str | Path, run: Run, retry_errors: bool = False) -> bool:
             and not stale(found[1], file_digest(run.instance_path)))
 
 
-def pending(out: str | Path, runs: list[Run], retry_errors: bool = False) -> tuple[list[Run], list[Path]]:
+def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
+            digests: dict[str, str | None] | None = None) -> tuple[list[Run], list[Path]]:
     """The runs still to do, renaming legacy records to their current key and setting damaged
     ones aside (they are to do again), and redoing the runs whose instance file changed since
-    their record (:func:`optdist.bench.records.stale`); returns the runs and where the damaged
-    records went."""
+    their record (:func:`optdist.bench.records.stale`; ``digests``: instance path -> SHA-256,
+    computed here when not given); returns the runs and where the damaged records went."""
     todo, aside = [], []
-    digests = {path: file_digest(path) for path in {r.instance_path for r in runs}}
+    if digests is None:
+        digests = instance_digests(runs)
     for run in runs:
         try:
             rec = migrate(out, run)
@@ -270,6 +272,11 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False) -> tup
         if rec is None or (retry_errors and rec["status"] != "ok"):
             todo.append(run)
     return todo, aside
+
+
+def instance_digests(runs: list[Run]) -> dict[str, str | None]:
+    """Instance path -> SHA-256 of the file (:func:`optdist.bench.records.file_digest`), each file read once."""
+    return {path: file_digest(path) for path in {r.instance_path for r in runs}}
 
 
 class SweepInterrupted(Terminated):
@@ -405,8 +412,8 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     """:func:`run_sweep`'s body, with the folder's lock held."""
     runs = spec.runs()
     make_output_folder(out / "records")
-    todo, damaged = pending(out, runs, retry_errors)
-    digests = {r.instance_path: file_digest(r.instance_path) for r in todo}  # the file each run is made from
+    digests = instance_digests(runs)  # the file each run is made from, read once
+    todo, damaged = pending(out, runs, retry_errors, digests)
     atomic_write_json(out / "spec.json", spec.to_json())
     write_grid(out, spec.name, runs if grid is None else grid)
     ran = failed = 0
