@@ -252,7 +252,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     Exit status: 0 feasible, 1 no feasible result, 130 stopped by SIGINT, 143 by SIGTERM (the
     incumbent, if any, is still written and printed; a second signal aborts with the same status
-    and writes nothing). A closed stdout (``| head``) does not lose --out.
+    and writes nothing the stopped run had not written yet). A closed stdout (``| head``) does not lose --out.
     """
     from optdist.instance import load_instance
     from optdist.solve import solve
