@@ -127,11 +127,11 @@ def test_the_filter_leaves_pyomos_other_messages_and_errors():
     import pyomo.environ as pyo
     from pyomo.opt import SolverResults, SolverStatus
 
-    from optdist.solvers.base import load_limit_stop
+    from optdist.solvers.base import load_results
 
     m = pyo.ConcreteModel()
     res = SolverResults()
     res.solver.status = SolverStatus.error
     with pytest.raises(ValueError, match="Cannot load a SolverResults object with bad status: error"):
-        load_limit_stop(m, res)
+        load_results(m, res)
     assert not logging.getLogger("pyomo.core").filters

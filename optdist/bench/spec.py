@@ -259,7 +259,8 @@ def _check_method_lists(doc: dict, where: str) -> None:
             leave = f"leave {method!r} out of solver_methods"
             given += [("solver_methods", opt, leave) for opt, axis in (("solver", "solvers"), ("formulation", "formulations"))
                       if doc.get(axis)]
-            given += [("solver_methods", k, leave) for k in ("time_limit", "threads") if doc.get(k, 1) is not None]
+            given += [("solver_methods", k, leave) for k, default in (("time_limit", None), ("threads", 1))
+                      if doc.get(k, default) is not None]
             given += [(f"options.{k}", k, f"{leave}, or give {k} under [method_options.NAME] of the methods that take it")
                       for k in options]
         if method in doc.get("seeded_methods", ("rl",)) and doc.get("seeds"):

@@ -59,10 +59,10 @@ class _DropAbortedWithSolution(logging.Filter):
         return not record.getMessage().startswith(_ABORTED_WITH_SOLUTION)
 
 
-def load_limit_stop(model: pyo.ConcreteModel, res: Any) -> None:
-    """Load the solution of ``res`` into ``model`` without Pyomo's warning for an ``aborted``
-    status (a limit stop with an incumbent, which the caller has classified already: the
-    termination vocabulary's ``time_limit`` with the incumbent). Pyomo has no loader without that
+def load_results(model: pyo.ConcreteModel, res: Any) -> None:
+    """Load the solution of ``res`` (Pyomo's ``SolverResults``) into ``model``, without Pyomo's
+    warning for an ``aborted`` status: a limit stop with an incumbent, which the caller classifies
+    itself (the termination vocabulary's ``time_limit`` with the incumbent). Pyomo has no loader without that
     warning; the filter, on ``pyomo.core`` for the call only, drops that one message, as Pyomo's
     own GDPopt drops the warning-status one (``pyomo.contrib.gdpopt.util.SuppressInfeasibleWarning``).
     Other messages, and errors (``ValueError`` for a result without a solution), pass."""
@@ -779,7 +779,7 @@ class LegacySolver(Solver):
         if has and hasattr(opt, "load_vars"):
             opt.load_vars()  # direct plugins: straight from the solver (xpress_direct's name map is unreliable)
         elif has:
-            load_limit_stop(model, res)
+            load_results(model, res)
         incumbent = float(pyo.value(model.obj)) if has else None  # full precision, not the log's digits
         term = {
             TerminationCondition.optimal: Termination.OPTIMAL,
