@@ -21,7 +21,8 @@ import time
 import traceback
 
 from optdist import __version__
-from optdist.interrupts import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, interrupted_status  # noqa: F401 (re-exported)
+from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, ignore_further_signals,  # noqa: F401 (re-exported)
+                                interrupted_status)
 
 # One module per area; each defines ``register(subparsers) -> None`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -144,13 +145,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.started = None if argv is None else called
+    args.whole_process = argv is None  # this process ends with the command: a signal that stopped it stays ignored
     handler = configure_logging(args.verbose, args.quiet)
     old_term = _sigterm_as_interrupt()
+    rc = None
     try:
-        return _run(args)
+        rc = _run(args)
+        return rc
     finally:
         log.removeHandler(handler)
-        if old_term is not None:
+        if args.whole_process and rc in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+            ignore_further_signals()  # a second Ctrl-C while the interpreter exits: no raw signal death
+        elif old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
 
 
@@ -159,6 +165,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         rc = args.func(args)
     except KeyboardInterrupt as e:
+        if args.whole_process:
+            ignore_further_signals()  # a second signal would interrupt this message and the exit
         if args.debug:
             traceback.print_exc()
         terminated = isinstance(e, Terminated)

@@ -6,6 +6,9 @@ process the signal killed (130 SIGINT, 143 SIGTERM). Used by the solvers, the sw
 
 from __future__ import annotations
 
+import signal
+import threading
+
 EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM: EXIT_TERMINATED (see interrupted_status)
 EXIT_TERMINATED = 143
 
@@ -18,3 +21,16 @@ def interrupted_status(signal_name: str | None) -> int:
     """Exit status of a run a signal stopped: 143 when ``signal_name`` starts with ``SIGTERM``
     (e.g. a result's ``extra["interrupted"]``), else 130 (SIGINT, or a solver that caught Ctrl-C)."""
     return EXIT_TERMINATED if (signal_name or "").startswith("SIGTERM") else EXIT_INTERRUPTED
+
+
+def ignore_further_signals() -> None:
+    """Ignore SIGINT and SIGTERM from now on (main thread only; elsewhere a no-op).
+
+    For a command line that a signal stopped and that now cleans up and exits with
+    :func:`interrupted_status`: a second Ctrl-C (or SIGTERM) would otherwise raise in the middle of
+    its clean-up (a traceback), or, once the interpreter finalises and has put the default
+    handlers back, kill it by the signal (status -2 or -15, no message). The process starts no
+    program after this (an ignored signal stays ignored in a child)."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)

@@ -76,6 +76,16 @@ def make_output_folder(path: str | Path, flag: str = "--out") -> Path:
     return path
 
 
+def refuse_overwrite(paths: list[Path], force: bool, where: str) -> None:
+    """Before any work: :class:`OutputPathError` naming the existing ones of ``paths`` (the files a
+    command would replace, e.g. committed weights) and ``--force``, unless ``force``. ``where``
+    says which option chose the paths and how else to avoid them, e.g. ``"--out DIR"``."""
+    taken = [str(p) for p in paths if os.path.lexists(p)]
+    if taken and not force:
+        raise OutputPathError(f"{', '.join(taken)} already exist{'s' if len(taken) == 1 else ''}; not overwritten "
+                              f"(fix: give --force to replace {'it' if len(taken) == 1 else 'them'}, or another {where})")
+
+
 def check_output_file(path: str | Path, flag: str = "--out") -> Path:
     """Check, before any work, that an output file can be written at ``path``; return ``path``.
 

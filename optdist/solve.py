@@ -28,6 +28,26 @@ METHODS: dict[str, str] = {
     "defended": "optdist.defences.placement:solve_defended",
 }
 
+#: the keyword options each registered method's function takes (its parameters after the
+#: instance), readable without importing it (torch, the MILP stack): a sweep spec is checked
+#: against them when it is read (:mod:`optdist.bench.spec`); tests/test_bench_spec.py keeps
+#: them equal to the functions' signatures
+METHOD_OPTIONS: dict[str, frozenset[str]] = {
+    "milp": frozenset({"formulation", "solver", "time_limit", "mip_gap", "threads", "seed", "warm_start", "tee",
+                       "solver_options", "pricing_solver", "pricing_solver_options"}),
+    "greedy": frozenset({"seed", "time_limit", "threads"}),
+    "per-layer": frozenset({"seed", "time_limit", "threads"}),
+    "edge-cloud": frozenset({"seed", "time_limit", "threads"}),
+    "plan-guided": frozenset({"forecast", "plan_time_limit", "polish_time_limit", "repair_time_limit", "improve", "solver",
+                              "seed", "time_limit", "threads"}),
+    "plan-rollout": frozenset({"forecast", "plan_time_limit", "polish_time_limit", "repair_time_limit", "solver", "seed",
+                               "time_limit", "threads"}),
+    "rl": frozenset({"policy", "episodes", "reward", "masked", "double", "seed", "time_limit", "threads"}),
+    "rl-ppo": frozenset({"policy", "timesteps", "seed", "time_limit", "threads"}),
+    "defended": frozenset({"inner", "formulation", "solver", "time_limit", "mip_gap", "threads", "seed",
+                           "max_combinations"}),
+}
+
 #: values of method ``milp``'s ``formulation`` option and the function each reaches
 #: (``auto``, the default: the decomposition when it applies, else ``tight``)
 FORMULATIONS: dict[str, str] = {

@@ -165,3 +165,47 @@ def test_bar_figure_title_clears_the_panel_titles(tmp_path, monkeypatch, n_panel
     assert len(panels) == n_panels
     assert all(title.y0 >= p.y1 for p in panels), (title, [p.y1 for p in panels])
     plt.close("all")
+
+
+def test_accuracy_figures_mark_instances_the_milp_proved_infeasible(tmp_path, monkeypatch):
+    """fixes17: Figs. 15-16 dropped runs without a placement (per_request None), so an instance
+    the MILP proved infeasible vanished from the plot; now it is a cross on the x axis labelled
+    "proved infeasible", and the CSV keeps its row (accuracy empty, the note)."""
+    import matplotlib.pyplot as plt
+
+    from optdist.bench import figures
+
+    recs = []
+    for n_dev, nexus in ((10, 3), (20, 10)):  # 30 % and 50 % LG Nexus
+        info = {"n_devices": n_dev, "device_types": {"stm32h7": n_dev - nexus, "nexus": nexus}}
+        r = record(f"hetero-d{n_dev}", None, "feasible", 5.0, method="greedy", limit=None, **info)
+        r["requests_ok"] = 1
+        recs.append(r)
+        if n_dev == 10:  # the MILP proves this one infeasible: no placement, no per-request numbers
+            recs.append(record(f"hetero-d{n_dev}", "highs", "infeasible", None, limit=60.0, **info))
+        else:  # a time limit with no placement yet
+            recs.append(record(f"hetero-d{n_dev}", "highs", "time_limit", None, limit=60.0, **info))
+    df = figures.prepare(write(tmp_path, recs))
+    drawn = []
+    real = figures._lines
+
+    def keep(*a, **k):
+        fig = real(*a, **k)
+        drawn.append(fig)
+        return fig
+
+    monkeypatch.setattr(figures, "_lines", keep)
+    figures.fig_devices(df, tmp_path / "fig")
+    figures.fig_mix(df, tmp_path / "fig")
+    for fig, stem, x in zip(drawn, ("fig15-accuracy-vs-devices", "fig16-accuracy-vs-mix"), ("n_devices", "nexus_pct")):
+        data = pd.read_csv(tmp_path / "fig" / f"{stem}.csv")
+        milp = data[data["config"] == "milp/highs/compact"].set_index("instance")
+        assert milp.loc["hetero-d10", "note"] == "proved infeasible" and pd.isna(milp.loc["hetero-d10", "accuracy_pct"])
+        assert milp.loc["hetero-d20", "note"] == "no placement (time_limit)"
+        assert (data[data["config"] == "greedy"]["accuracy_pct"] == 50.0).all()
+        ax = fig.axes[0]
+        assert {"proved infeasible", "no placement (time_limit)"} <= {t.get_text() for t in ax.texts}
+        crosses = [ln for ln in ax.lines if ln.get_marker() == "X"]
+        assert len(crosses) == 2 and all(list(ln.get_ydata()) == [0] for ln in crosses)
+        assert sorted(float(ln.get_xdata()[0]) for ln in crosses) == sorted(milp[x].astype(float))
+    plt.close("all")

@@ -3,6 +3,7 @@ damaged and legacy records, workers that die with the sweep, the workers' import
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -343,3 +344,30 @@ def test_a_worker_whose_parent_is_gone_ends_at_once():
     assert (gone.returncode, gone.stdout) == (1, "")
     here = subprocess.run([sys.executable, "-c", code, str(os.getpid())], capture_output=True, text=True, timeout=60)
     assert (here.returncode, here.stdout) == (0, "alive\n")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("sig, rc", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_second_signal_during_the_clean_up_still_exits_with_the_documented_status(tmp_path, sig, rc):
+    """fixes17: Ctrl-C twice ended the sweep by the signal itself (status -2, no message) when the
+    second came while it cleaned up and exited (0.3-0.5 s after the first here: the interpreter's
+    finalisation puts the default handler back). Now every signal after the first is ignored once
+    the command has been stopped: 130 (143 for SIGTERM) and the short message, whenever it comes."""
+    proc, tree, _ = hanging_sweep(tmp_path)
+    try:
+        proc.send_signal(sig)
+        deadline = time.monotonic() + 15
+        while proc.poll() is None and time.monotonic() < deadline:  # the second, third... Ctrl-C, 20 a second
+            time.sleep(0.05)
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(sig)
+        _, err = proc.communicate(timeout=15)
+        assert proc.returncode == rc, err
+        assert "interrupted" in err and "Traceback" not in err
+        assert wait_for(lambda: not any(alive(p) for p in tree), 5)
+    finally:
+        proc.kill()
+        for p in tree:
+            if alive(p):
+                os.kill(p, signal.SIGKILL)

@@ -137,3 +137,49 @@ def test_unreadable_spec_files_are_named(tmp_path, name, text):
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(ValueError, match=f"{path}: "):
         load_spec(path)
+
+
+def test_method_options_table_matches_the_functions_signatures():
+    """optdist.solve.METHOD_OPTIONS (read by the spec check without importing torch or the MILP
+    stack) lists exactly each registered function's options."""
+    import inspect
+
+    from optdist.solve import METHOD_OPTIONS, METHODS, method_function
+
+    assert set(METHOD_OPTIONS) == set(METHODS)
+    for method in METHODS:
+        params = list(inspect.signature(method_function(method)).parameters.values())[1:]  # after the instance
+        assert not any(p.kind is p.VAR_KEYWORD for p in params), method
+        assert METHOD_OPTIONS[method] == {p.name for p in params}, method
+
+
+@pytest.mark.parametrize("extra, field, option", [
+    ({"solver_methods": ["greedy", "milp"], "solvers": ["highs"]}, "solver_methods", "solver"),
+    ({"solver_methods": ["greedy"], "formulations": ["compact"]}, "solver_methods", "formulation"),
+    ({"solver_methods": ["greedy"], "options": {"mip_gap": 0.01}}, "options.mip_gap", "mip_gap"),
+    ({"method_options": {"greedy": {"episodes": 3}}}, "method_options.greedy.episodes", "episodes"),
+])
+def test_a_method_given_an_option_it_does_not_take_is_refused_when_the_spec_is_read(tmp_path, extra, field, option):
+    """fixes17: `solver_methods = ["greedy"]` with solvers passed solver= to greedy and every run
+    failed with a TypeError at run time (the sweep exited 0); now the spec is refused naming the
+    file, the field, the option and the methods that take it."""
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({**BASE, "methods": ["greedy", "milp"], **extra}))
+    with pytest.raises(ValueError) as err:
+        load_spec(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: {field}: method 'greedy' takes no option {option!r}"), msg
+    assert "fix:" in msg and "greedy takes ['seed', 'threads', 'time_limit']" in msg
+
+
+@pytest.mark.parametrize("field", ["solver_methods", "seeded_methods"])
+def test_unknown_names_in_the_method_lists_are_refused(field):
+    with pytest.raises(ValueError, match=rf"spec: {field}: unknown method 'mlip' \(fix: choose from \["):
+        parse_spec({**BASE, "methods": ["milp"], field: ["mlip"]})
+
+
+def test_method_lists_may_name_methods_the_spec_does_not_run():
+    """The defaults (solver_methods milp, seeded_methods rl) hold for specs without those methods."""
+    spec = parse_spec({**BASE, "methods": ["greedy"], "solvers": ["highs"], "seeds": [0, 1],
+                       "solver_methods": ["milp", "plan-guided"], "seeded_methods": ["rl", "greedy"]})
+    assert {r.seed for r in spec.runs()} == {0, 1} and all(r.solver is None for r in spec.runs())

@@ -47,6 +47,9 @@ def _with_layer(value) -> dict:
         ({**greedy_doc(), "requests": {"r1": {"rejected": 1}}}, "requests.r1.rejected", "not a boolean"),
         ({**greedy_doc(), "requests": {"r1": {"rejected": True}, "r9": {"rejected": True}}}, "requests.r9", "not a request"),
         ({**greedy_doc(), "meta": 5}, "meta", "JSON object"),
+        # fixes17: a request marked rejected that also gives layers was read as rejected, its layers dropped
+        ({**greedy_doc(), "requests": {"r1": {**greedy_doc()["requests"]["r1"], "rejected": True}}}, "requests.r1",
+         "marked rejected and also gives layers"),
         (_with_layer([["cam1", 200_000_000]]), "requests.r1.layers.conv1", "more than the layer's 1 segments"),
         (_with_layer([["cam1", -1]]), "requests.r1.layers.conv1[0]", "not positive"),
         (_with_layer([["cam1", 1.0]]), "requests.r1.layers.conv1[0]", "not [node_id, count]"),
@@ -232,3 +235,15 @@ def test_train_rl_episodes_and_generate_counts_are_range_checked(capsys):
         generate("g", {"lenet": 10**11}, {"rpi3": 2}, 0.6)
     with pytest.raises(ValueError, match="sources count=0"):
         generate("g", {"lenet": 1}, {"rpi3": 2}, 0.6, sources=0)
+
+
+def test_a_result_file_whose_request_is_rejected_and_placed_is_refused_naming_the_fix(tmp_path, capsys):
+    """fixes17: the same conflict inside a result file (optdist solve --out) given to evaluate."""
+    doc = json.loads(json.dumps(greedy_doc()))
+    doc["requests"]["r1"]["rejected"] = True
+    f = tmp_path / "result.json"
+    f.write_text(json.dumps({"format": "optdist-result/1", "assignment": doc}))
+    assert main(["evaluate", str(MICRO), str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"{f}: assignment" in err and "requests.r1: is marked rejected and also gives layers" in err
+    assert 'remove its "layers"' in err and 'remove "rejected": true' in err

@@ -8,6 +8,7 @@ exact names ``sec``/``ratio``/``threads``/``randomCbcSeed`` were checked: ``seco
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from optdist.instance import load_instance
+from optdist.result import Termination
 from optdist.solve import solve
 from optdist.solvers.cbc import NUMERIC_OPTIONS, Cbc, full_name
 from tests.conftest import requires_solver
@@ -87,3 +89,49 @@ def test_an_abbreviated_time_limit_overrides_the_generic_one_and_is_recorded():
     res = solve(load_instance(MICRO), solver="cbc", time_limit=20, solver_options={"sec": 7})
     assert res.options["solver_options"] == {"seconds": 7}
     assert res.options["time_limit"] == 7 and res.options["overridden"] == {"time_limit": 20}
+
+
+class _Messages(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+@requires_solver("cbc")
+def test_a_time_limit_stop_with_an_incumbent_loads_it_without_pyomos_aborted_warning(capfd):
+    """fixes17: CBC stopping at its time limit with an incumbent is 'aborted' with a solution to
+    Pyomo, whose load_from printed "Loading a SolverResults object with an 'aborted' status, but
+    containing a solution" over a correctly handled time_limit result. The warm start gives CBC
+    its incumbent at once; the compact model's gap stays wide for many seconds (bound 0.0052 vs
+    0.00689 after 4 s here), so the run stops at the limit."""
+    inst = load_instance(Path(__file__).resolve().parents[1] / "instances" / "paper" / "lenet-10x10-tau0.8.json")
+    messages = _Messages()
+    core = logging.getLogger("pyomo.core")
+    core.addHandler(messages)
+    try:
+        res = solve(inst, formulation="compact", solver="cbc", time_limit=4, threads=1, warm_start="greedy")
+    finally:
+        core.removeHandler(messages)
+    assert res.termination is Termination.TIME_LIMIT and res.extra["solver_status"] == "aborted/maxTimeLimit"
+    assert res.objective is not None and res.evaluation.feasible and res.bound < res.objective
+    assert not [m for m in messages.seen if "aborted" in m], messages.seen
+    assert "aborted' status" not in capfd.readouterr().err
+
+
+def test_the_filter_leaves_pyomos_other_messages_and_errors():
+    """Only that one message is dropped, and only during the load: a result without a solution
+    still raises Pyomo's ValueError, and the filter is gone afterwards."""
+    import pyomo.environ as pyo
+    from pyomo.opt import SolverResults, SolverStatus
+
+    from optdist.solvers.base import load_results
+
+    m = pyo.ConcreteModel()
+    res = SolverResults()
+    res.solver.status = SolverStatus.error
+    with pytest.raises(ValueError, match="Cannot load a SolverResults object with bad status: error"):
+        load_results(m, res)
+    assert not logging.getLogger("pyomo.core").filters

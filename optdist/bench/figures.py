@@ -20,7 +20,10 @@ convergence certified gap vs time, incumbent and bound per round, per run     (n
 Latency and shared-data figures mark, on the plot itself, every run that rejected requests or
 broke a constraint (:func:`status_note`): its bar is hatched and labelled (e.g. "rejects
 235/250", "infeasible: 12 violations"), its point hollow, so a method whose total counts only
-the few requests it admitted cannot look best.
+the few requests it admitted cannot look best. The accuracy figures (``devices``, ``mix``) keep
+the runs that have no placement to score (:func:`_scored_or_not`): an instance the MILP proved
+infeasible is a cross on the x axis labelled "proved infeasible" (a limit hit before any
+placement: "no placement (time_limit)"), not a point left out.
 
 ``convergence`` reads the rounds that column generation records in each run's ``extra``
 (``extra["rounds"]``, or ``extra["coupled_solve"]["rounds"]`` when the decomposition ran it;
@@ -151,7 +154,13 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
             line = ax.plot(g[x], g[y], marker="o", label=config)[0]
             if notes is not None:
                 for xv, yv in zip(g[x], g[y]):
-                    if notes.get(xv):
+                    if notes.get(xv) and pd.isna(yv):  # nothing to score (e.g. proved infeasible): a cross on the x axis
+                        base = ylim[0] if ylim else 0.0
+                        ax.plot([xv], [base], marker="X", markersize=9, color=line.get_color(), linestyle="none",
+                                zorder=3, clip_on=False)
+                        ax.annotate(notes[xv], (xv, base), fontsize=6, color="darkred", xytext=(3, 6),
+                                    textcoords="offset points", rotation=90)
+                    elif notes.get(xv):
                         ax.plot([xv], [yv], marker="o", markersize=9, markerfacecolor="white", color=line.get_color(),
                                 zorder=3)  # color given: the panel's colour cycle stays one colour per config
                         ax.annotate(notes[xv], (xv, yv), fontsize=6, color="darkred", xytext=(3, 3),
@@ -219,19 +228,35 @@ def fig_greedy_rl(df: pd.DataFrame, dest: Path) -> list[Path]:
     return files
 
 
+def _scored_or_not(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs of an accuracy figure: those with a placement (accuracy scored, no note: the
+    accuracy itself counts rejections and violations), and those without one, accuracy NaN and
+    a note, "proved infeasible" (termination ``infeasible``) or "no placement (TERMINATION)", which
+    :func:`_lines` draws as a cross on the x axis. Failed runs (error, timeout) are left out."""
+    runs = df[df["status"] == "ok"].copy()
+    unscored = runs["per_request"].isna()
+    runs["accuracy_pct"] = runs["accuracy_pct"].where(~unscored)
+    runs["note"] = [("proved infeasible" if t == "infeasible" else f"no placement ({t})") if u else ""
+                    for t, u in zip(runs["termination"], unscored)]
+    return runs
+
+
 def fig_devices(df: pd.DataFrame, dest: Path) -> list[Path]:
-    """Fig. 15: accuracy vs number of devices, panels per tau."""
-    data = _ok(df)[["instance", "tau", "config", "seed", "n_devices", "accuracy_pct", "rejected"]].sort_values(["tau", "config", "n_devices"])
+    """Fig. 15: accuracy vs number of devices, panels per tau (runs without a placement marked)."""
+    data = _scored_or_not(df)[["instance", "tau", "config", "seed", "n_devices", "accuracy_pct", "rejected",
+                               "termination", "note"]].sort_values(["tau", "config", "n_devices"])
     fig = _lines(data, "tau", "n_devices", "accuracy_pct", "requests meeting every constraint (%)", "devices",
                  "Accuracy vs number of devices", ylim=(0, 105))
     return _save(fig, data, dest, "fig15-accuracy-vs-devices")
 
 
 def fig_mix(df: pd.DataFrame, dest: Path) -> list[Path]:
-    """Fig. 16: accuracy vs the share of LG Nexus devices (the rest STM32H7), panels per tau."""
-    ok = _ok(df)
-    nexus = ok["device_types"].map(lambda t: 100.0 * t.get("nexus", 0) / max(sum(t.values()), 1))
-    data = ok.assign(nexus_pct=nexus)[["instance", "tau", "config", "seed", "nexus_pct", "accuracy_pct", "rejected"]]
+    """Fig. 16: accuracy vs the share of LG Nexus devices (the rest STM32H7), panels per tau (runs
+    without a placement marked)."""
+    runs = _scored_or_not(df)
+    nexus = runs["device_types"].map(lambda t: 100.0 * t.get("nexus", 0) / max(sum(t.values()), 1))
+    data = runs.assign(nexus_pct=nexus)[["instance", "tau", "config", "seed", "nexus_pct", "accuracy_pct", "rejected",
+                                         "termination", "note"]]
     fig = _lines(data.sort_values(["tau", "config", "nexus_pct"]), "tau", "nexus_pct", "accuracy_pct",
                  "requests meeting every constraint (%)", "LG Nexus share of devices (%)", "Accuracy vs device mix", ylim=(0, 105))
     return _save(fig, data, dest, "fig16-accuracy-vs-mix")

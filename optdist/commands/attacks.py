@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from optdist.attacks.attacker import CALIBRATION
 from optdist.cli import count_type, seed_type
+from optdist.io import refuse_overwrite
 from optdist.solvers.base import MAX_THREADS
 
 MAX_EPOCHS = 100_000  # training epochs (a typo's extra zeros: refused, not run for days)
@@ -120,6 +121,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--samples", type=count_type("training images", 1000, MAX_SAMPLES),
                    help="use this many training images (default all)")
     t.add_argument("--seed", type=seed_type, default=0, metavar="N", help="random seed, >= 0 (default 0)")
+    t.add_argument("--force", action="store_true", help="replace the target's weights already in --weights-dir "
+                   "(refused without it: the bundled ones in models/weights are committed)")
     _common(t)
     t.set_defaults(func=train_target)
 
@@ -192,8 +195,9 @@ def train_target(args: argparse.Namespace) -> int:
 
     from optdist.attacks import datasets, targets
 
-    torch.set_num_threads(args.threads)
     spec = targets.spec(args.cnn)
+    refuse_overwrite(list(targets.weights_paths(args.cnn, args.weights_dir)), args.force, "--weights-dir DIR")
+    torch.set_num_threads(args.threads)
     ds = datasets.load(args.data or spec.data, spec.input_shape)
     net, meta = targets.train(spec, ds, args.epochs, args.seed, args.samples, progress=not args.no_progress)
     meta["command"] = _command_line(args)

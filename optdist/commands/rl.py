@@ -1,4 +1,4 @@
-"""RL sub-command: ``optdist train-rl FILE [--algo dqn|maskable-ppo] --preset lenet [--episodes N | --timesteps N] [--masked] [--double] [--out DIR]``."""
+"""RL sub-command: ``optdist train-rl FILE [--algo dqn|maskable-ppo] --preset lenet [--episodes N | --timesteps N] [--masked] [--double] [--out DIR [--force]]``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import logging
 from pathlib import Path
 
 from optdist.cli import count_type, seed_type
+from optdist.io import refuse_overwrite
 
 log = logging.getLogger("optdist")
 PRESET_NAMES = ("lenet", "cifar", "vgg", "hetero")  # optdist.rl.presets.PRESETS, without importing torch
 MAX_EPISODES = 10_000_000
 MAX_TIMESTEPS = 1_000_000_000
+POLICY_FILES = ("policy.pt", "policy.json", "curves.csv", "curves.png")  # what train-rl writes into --out
 
 episodes_count = count_type("layer episodes", 2000, MAX_EPISODES)
 
@@ -35,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="paper: eq. 11 with sigma, beta (dqn default); stage: minus the stage-time rise and beta "
                         "(not in the paper; maskable-ppo default)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="N", help="random seed, >= 0 (default 0)")
-    p.add_argument("--out", type=Path, help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default runs/rl/<instance>)")
+    p.add_argument("--out", type=Path, help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default "
+                   "runs/rl/<instance>); a folder holding any of them is refused without --force")
+    p.add_argument("--force", action="store_true", help="replace the policy files already in --out")
     p.set_defaults(func=cmd_train_rl)
 
 
@@ -58,6 +62,7 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():  # checked before training, not after it
         raise CliError(f"--out {out}: exists and is not a folder (fix: give a folder for policy.pt and policy.json; "
                        "a missing one is created)")
+    refuse_overwrite([out / name for name in POLICY_FILES], args.force, "--out DIR")
     if args.algo == "maskable-ppo":
         sol = _train_ppo(args, inst, preset, out)
     else:

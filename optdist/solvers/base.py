@@ -47,6 +47,32 @@ from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_paren
 
 log = logging.getLogger("optdist")
 
+#: what Pyomo's ``ModelSolutions.load_from`` logs (logger ``pyomo.core``) for every result whose
+#: solver status is ``aborted`` and which holds a solution: its shell plugins (CBC, GLPK) mark a
+#: stop at a time, node or solution limit so (CBCplugin: status aborted, solution
+#: ``stoppedByLimit``)
+_ABORTED_WITH_SOLUTION = "Loading a SolverResults object with an 'aborted' status, but containing a solution"
+
+
+class _DropAbortedWithSolution(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_ABORTED_WITH_SOLUTION)
+
+
+def load_results(model: pyo.ConcreteModel, res: Any) -> None:
+    """Load the solution of ``res`` (Pyomo's ``SolverResults``) into ``model``, without Pyomo's
+    warning for an ``aborted`` status: a limit stop with an incumbent, which the caller classifies
+    itself (the termination vocabulary's ``time_limit`` with the incumbent). Pyomo has no loader without that
+    warning; the filter, on ``pyomo.core`` for the call only, drops that one message, as Pyomo's
+    own GDPopt drops the warning-status one (``pyomo.contrib.gdpopt.util.SuppressInfeasibleWarning``).
+    Other messages, and errors (``ValueError`` for a result without a solution), pass."""
+    core, quiet = logging.getLogger("pyomo.core"), _DropAbortedWithSolution()
+    core.addFilter(quiet)
+    try:
+        model.solutions.load_from(res)
+    finally:
+        core.removeFilter(quiet)
+
 
 class Feature(StrEnum):
     """What an adapter can do."""
@@ -753,7 +779,7 @@ class LegacySolver(Solver):
         if has and hasattr(opt, "load_vars"):
             opt.load_vars()  # direct plugins: straight from the solver (xpress_direct's name map is unreliable)
         elif has:
-            model.solutions.load_from(res)
+            load_results(model, res)
         incumbent = float(pyo.value(model.obj)) if has else None  # full precision, not the log's digits
         term = {
             TerminationCondition.optimal: Termination.OPTIMAL,

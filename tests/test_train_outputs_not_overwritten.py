@@ -1,0 +1,66 @@
+"""`optdist train-target` and `optdist train-rl` refuse to replace existing weights or policy files
+without --force, before any training, naming the paths and the flag (fixes17: both overwrote the
+committed models/weights and models/policies silently)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from optdist.cli import main
+
+from .conftest import ROOT
+
+INST = str(ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json")
+
+
+def _taken(folder, names) -> dict[str, bytes]:
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"committed " + name.encode())
+    return {name: (folder / name).read_bytes() for name in names}
+
+
+def test_train_target_refuses_existing_weights_without_force(tmp_path, capsys):
+    before = _taken(tmp_path, ["lenet.pt", "lenet.json"])
+    assert main(["train-target", "lenet", "--epochs", "1", "--samples", "1000", "--weights-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'lenet.pt'}, {tmp_path / 'lenet.json'} already exist; not overwritten" in err
+    assert "give --force to replace them, or another --weights-dir DIR" in err
+    assert {n: (tmp_path / n).read_bytes() for n in before} == before
+
+
+def test_train_target_refuses_one_existing_file_too(tmp_path, capsys):
+    _taken(tmp_path, ["lenet.json"])
+    assert main(["train-target", "lenet", "--weights-dir", str(tmp_path)]) == 2
+    assert f"{tmp_path / 'lenet.json'} already exists" in capsys.readouterr().err
+    assert not (tmp_path / "lenet.pt").exists()
+
+
+@pytest.mark.slow
+def test_train_target_with_force_replaces_them(tmp_path):
+    _taken(tmp_path, ["lenet.pt", "lenet.json"])
+    assert main(["train-target", "lenet", "--epochs", "1", "--samples", "1000", "--weights-dir", str(tmp_path),
+                 "--no-progress", "--force"]) == 0
+    meta = json.loads((tmp_path / "lenet.json").read_text())
+    assert meta["epochs"] == 1 and "--force" in meta["command"]
+
+
+@pytest.mark.parametrize("present", [["policy.pt", "policy.json", "curves.csv", "curves.png"], ["curves.png"]])
+def test_train_rl_refuses_an_out_folder_holding_a_policy_without_force(tmp_path, capsys, present):
+    out = tmp_path / "pol"
+    before = _taken(out, present)
+    assert main(["train-rl", INST, "--episodes", "3", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / present[0]}" in err and "not overwritten (fix: give --force to replace" in err
+    assert "another --out DIR" in err and "train-rl lenet" not in err  # refused before training (no progress bar)
+    assert {n: (out / n).read_bytes() for n in before} == before and sorted(p.name for p in out.iterdir()) == sorted(present)
+
+
+def test_train_rl_with_force_replaces_the_policy(tmp_path, capsys):
+    out = tmp_path / "pol"
+    _taken(out, ["policy.pt", "policy.json", "curves.csv", "curves.png"])
+    assert main(["train-rl", INST, "--episodes", "3", "--out", str(out), "--force"]) == 0
+    assert json.loads((out / "policy.json").read_text())["episodes"] == 3
+    assert main(["train-rl", INST, "--episodes", "3", "--out", str(tmp_path / "new")]) == 0  # a new folder needs no --force
