@@ -357,8 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ppo-timesteps", type=int, default=20_000, help="MaskablePPO training steps (default 20000)")
     ap.add_argument("--plan-time-limit", type=float, default=60.0, help="plan-guided: exact engine seconds (default 60)")
     ap.add_argument("--plan-start", type=Path, metavar="DIR",
-                    help="plan-guided/plan-rollout, exact forecast: start the plan of an instance from DIR/<instance>.json "
-                         "where it exists (e.g. benchmarks/scale/coupled/best)")
+                    help="plan-guided/plan-rollout, exact forecast: start the plan of an instance from "
+                         "DIR/<instance>.json where it exists (e.g. benchmarks/scale/coupled/best)")
     ap.add_argument("--time-limit", type=float, default=300.0, help="MILP seconds for an instance without a .solu entry")
     ap.add_argument("--force", action="store_true", help="re-run records that exist")
     ap.add_argument("--render", action="store_true", help="only rewrite gap_table.{csv,md,png} from the records")
