@@ -171,3 +171,23 @@ def test_render_without_records_names_the_fix(gap_table, capsys):
     with pytest.raises(SystemExit) as e:
         gap_table.main(["--render"])
     assert e.value.code == 2 and "no records" in capsys.readouterr().err
+
+
+def test_plan_start_folder_starts_the_plan_and_is_shown(gap_table, tmp_path, capsys):
+    """--plan-start DIR: the plan of an instance with DIR/<instance>.json starts from it (record and
+    table say so); a path that is not a folder is refused before anything runs."""
+    import optdist
+    from optdist.instance import load_instance
+
+    with pytest.raises(SystemExit) as e:
+        gap_table.main(["--instances", "lenet-8x4-rpi3", "--methods", "plan-guided", "--plan-start", str(tmp_path / "no")])
+    assert e.value.code == 2 and "--plan-start" in capsys.readouterr().err and not (tmp_path / "records").exists()
+    inst = load_instance(TINY / "lenet-1x4-tau0.6.json")
+    starts = tmp_path / "starts"
+    starts.mkdir()
+    optdist.solve(inst, method="greedy").assignment.save(inst, starts / f"{inst.name}.json")
+    assert gap_table.main(["--instances", str(TINY / "lenet-1x4-tau0.6.json"), "--methods", "plan-guided",
+                           "--plan-time-limit", "20", "--time-limit", "20", "--plan-start", str(starts)]) == 0
+    row = gap_table.table().query("method == 'plan-guided'").iloc[0]
+    assert row["plan_start"] == str(starts / f"{inst.name}.json") and row["feasible"]
+    assert f"from `{starts / f'{inst.name}.json'}`" in (tmp_path / "gap_table.md").read_text()

@@ -178,3 +178,56 @@ def test_a_signal_stops_the_whole_online_run(method: str, options: dict, sigterm
 def test_an_objective_it_cannot_place_names_the_field_and_the_fix(method: str, name: str, field: str) -> None:
     with pytest.raises(ValueError, match=rf"{name}.*\(fix: use --method milp, or set {field} to "):
         optdist.solve(TINY / f"{name}.json", method=method)
+
+
+# ---- plan_start: the exact engine's plan starts from a given placement of the forecast ----------
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+def test_the_plan_starts_from_the_given_placement(method: str, monkeypatch, tmp_path) -> None:
+    """The start reaches the exact engine as its warm start (a spy around the real solve), the
+    plan costs at most the start, and a file is read as the forecast's placement."""
+    import importlib
+
+    solve_mod = importlib.import_module("optdist.solve")  # the module (``optdist.solve`` is also the function)
+
+    inst = load_instance(TINY / "lenet-2x4-tight.json")
+    start = optdist.solve(inst, method="greedy")
+    assert start.evaluation.feasible
+    real, seen = solve_mod.solve, []
+
+    def spy(instance, method="milp", **options):
+        if method == "milp":
+            seen.append(options.get("warm_start"))
+        return real(instance, method, **options)
+
+    monkeypatch.setattr(solve_mod, "solve", spy)
+    path = tmp_path / "start.json"
+    start.assignment.save(inst, path)
+    for given, said in ((start.assignment, "given"), (path, str(path))):
+        seen.clear()
+        res = real(inst, method=method, plan_time_limit=20, plan_start=given, seed=0)
+        assert len(seen) == 1 and seen[0] is not None
+        assert seen[0].to_json(inst)["requests"] == start.assignment.to_json(inst)["requests"]
+        assert res.extra["plan_start"] == said
+        assert res.extra["plan_engine_objective"] <= start.evaluation.objective * (1 + 1e-9)
+        assert res.evaluation.feasible and res.evaluation.n_rejected == 0
+
+
+def test_a_plan_start_that_is_not_a_placement_of_the_forecast_is_refused(tmp_path) -> None:
+    inst = load_instance(TINY / "lenet-2x4-tight.json")
+    with pytest.raises(ValueError, match=r"plan-guided: plan_start .*none\.json.*\(fix: give a placement of forecast"):
+        optdist.solve(inst, method="plan-guided", plan_start=tmp_path / "none.json")
+    one = optdist.solve(load_instance(TINY / "lenet-1x4-tau0.6.json"), method="greedy").assignment
+    with pytest.raises(ValueError, match=r"plan-rollout: plan_start places 1 requests, forecast .* has 2 \(fix: "):
+        optdist.solve(inst, method="plan-rollout", plan_start=one)
+
+
+@pytest.mark.slow
+def test_a_rollout_from_the_best_known_plan_of_mixed_8x6_is_no_worse_than_it() -> None:
+    """mixed-8x6-nexus-rpi3: with the 3600-s run's placement (benchmarks/scale/coupled/best) as
+    the plan's start, plan-rollout places every request at most at that placement's latency."""
+    inst = load_instance(COUPLED / "mixed-8x6-nexus-rpi3.json")
+    best = ROOT / "benchmarks" / "scale" / "coupled" / "best" / "mixed-8x6-nexus-rpi3.json"
+    res = optdist.solve(inst, method="plan-rollout", plan_time_limit=10, polish_time_limit=5, plan_start=best, seed=0)
+    assert res.evaluation.feasible and res.evaluation.n_rejected == 0
+    assert res.extra["plan_engine_objective"] <= 0.256194558955 * (1 + 1e-9)  # instances/coupled.solu =best=
+    assert res.evaluation.total_latency <= res.extra["plan_objective"] * (1 + 1e-9)

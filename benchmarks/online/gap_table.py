@@ -30,7 +30,9 @@ Methods (``--methods``, :data:`METHODS`):
   :func:`optdist.heuristics.plan_guided.solve_plan_rollout`); both polish the plan by pair
   moves first (at most ``--plan-time-limit`` s more: ``prep_s`` counts the exact engine and the
   polish; ``plan_engine_ms``: the engine's plan, ``plan_ms``: after the polish, on the
-  forecast); ``... (forecast -25 %)`` /
+  forecast; ``--plan-start DIR``: with the exact forecast, the engine's plan of an instance
+  starts from ``DIR/<instance>.json`` where that file exists, e.g. a longer offline run's
+  placement, ``plan_start`` in the record and the table); ``... (forecast -25 %)`` /
   ``(+25 %)``: either with a forecast missing every 4th request / holding every 4th request
   twice (:func:`wrong_forecast`);
 * ``rl (paper reward)``: the paper's agent: eq. 11 reward (sigma, beta), no action masking,
@@ -126,8 +128,18 @@ def _not_interrupted(res: SolveResult) -> SolveResult:
     return res
 
 
-def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float, ppo_timesteps: int) -> dict:
-    """One method on ``inst``: its row (reference columns filled in at render time)."""
+def plan_start_file(inst: Instance, plan_start: Path | None) -> Path | None:
+    """``plan_start/<instance>.json`` if that file exists (the plan's start), else None."""
+    if plan_start is None:
+        return None
+    path = plan_start / f"{inst.name}.json"
+    return path if path.is_file() else None
+
+
+def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float, ppo_timesteps: int,
+                 plan_start: Path | None = None) -> dict:
+    """One method on ``inst``: its row (reference columns filled in at render time); ``plan_start``:
+    the folder of plan starts (:func:`plan_start_file`, the exact forecast's plans only)."""
     extra: dict = {}
     if method == PPO:
         res = _not_interrupted(optdist.solve(inst, method="rl-ppo", timesteps=ppo_timesteps, seed=0))
@@ -147,10 +159,14 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
         extra = {"train_s": tr.train_s, "episodes": episodes}
     elif method in PLANNED or method in FORECASTS:
         name, sign = (method, 0) if method in PLANNED else FORECASTS[method]
+        start = plan_start_file(inst, plan_start) if sign == 0 else None
         res = _not_interrupted(optdist.solve(inst, method=name, plan_time_limit=plan_time_limit,
-                                             forecast=None if sign == 0 else wrong_forecast(inst, sign)))
+                                             forecast=None if sign == 0 else wrong_forecast(inst, sign),
+                                             **({} if start is None else {"plan_start": start})))
         plan, engine = res.extra["plan_objective"], res.extra.get("plan_engine_objective")
         extra = {"prep_s": res.extra["plan_s"], "plan_found_by": res.extra["plan_found_by"],
+                 "plan_start": None if start is None else str(start.resolve().relative_to(ROOT)
+                                                              if start.resolve().is_relative_to(ROOT) else start),
                  "plan_ms": None if plan is None else 1e3 * plan,
                  "plan_engine_ms": None if engine is None else 1e3 * engine,
                  **{k: res.extra[k] for k in ("followed", "repaired", "improved", "chosen", "polish_moves", "polish_s")
@@ -224,7 +240,7 @@ def load_all(paths: list[Path]) -> list[Instance]:
 
 
 def run(insts: list[Instance], methods: list[str], *, episodes: int, plan_time_limit: float, time_limit: float,
-        force: bool, ppo_timesteps: int = 20_000) -> None:
+        force: bool, ppo_timesteps: int = 20_000, plan_start: Path | None = None) -> None:
     """Every (instance, method) record that is missing (or all, with ``force``)."""
     RECORDS.mkdir(exist_ok=True)
     for inst in insts:
@@ -233,7 +249,8 @@ def run(insts: list[Instance], methods: list[str], *, episodes: int, plan_time_l
             if out.exists() and not force:
                 continue
             print(f"{inst.name}: {method}", flush=True)
-            rec = exact_row(inst, time_limit) if method == EXACT else solve_method(inst, method, episodes, plan_time_limit, ppo_timesteps)
+            rec = exact_row(inst, time_limit) if method == EXACT else solve_method(
+                inst, method, episodes, plan_time_limit, ppo_timesteps, plan_start)
             atomic_write_json(out, {**rec, "machine": machine()})
 
 
@@ -286,7 +303,7 @@ def render() -> None:
     df = table()
     cols = ["instance", "method", "n_requests", "latency_ms", "reference_ms", "reference_kind", "gap_%", "vs_exact_%", "rejected", "capacity_viol",
             "privacy_viol", "placement_viol", "feasible", "decision_ms_per_request", "decision_ms_max", "train_s",
-            "episodes", "timesteps", "prep_s", "plan_engine_ms", "plan_ms", "polish_moves", "shared_kB"]
+            "episodes", "timesteps", "prep_s", "plan_engine_ms", "plan_ms", "polish_moves", "plan_start", "shared_kB"]
     df = df[[c for c in cols if c in df.columns]]
     atomic_write_text(HERE / "gap_table.csv", df.to_csv(index=False))
     names = list(dict.fromkeys(df["instance"]))
@@ -300,6 +317,8 @@ def render() -> None:
     for _, r in df[df["method"] != EXACT].iterrows():
         summary.loc[r["instance"], r["method"]] = cell(r)
     shown = df.astype(object).where(df.notna(), None)
+    started = df[df["plan_start"].notna()] if "plan_start" in df.columns else df.iloc[:0]
+    starts = "; ".join(f"{r['instance']} {r['method']} from `{r['plan_start']}`" for _, r in started.iterrows())
     machines = sorted({json.loads(p.read_text()).get("machine", "") for p in RECORDS.glob("*.json")})
     md = [
         "# Online placement vs the certified optimum",
@@ -313,6 +332,8 @@ def render() -> None:
         "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
         "gap = (latency - reference) / reference, for feasible placements only: a placement that rejects requests "
         "(its latency then counts only the admitted ones) or breaks a constraint gets none. \"not run\": no record.",
+        *([f"Plans started from a placement (`--plan-start`, its offline time not in `prep_s`): {starts}."]
+          if starts else []),
         "",
         "## Summary (gap to the reference and to the exact engine's placement, or what broke)",
         "",
@@ -335,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--episodes", type=int, default=3000, help="training episodes per RL variant (default 3000)")
     ap.add_argument("--ppo-timesteps", type=int, default=20_000, help="MaskablePPO training steps (default 20000)")
     ap.add_argument("--plan-time-limit", type=float, default=60.0, help="plan-guided: exact engine seconds (default 60)")
+    ap.add_argument("--plan-start", type=Path, metavar="DIR",
+                    help="plan-guided/plan-rollout, exact forecast: start the plan of an instance from "
+                         "DIR/<instance>.json where it exists (e.g. benchmarks/scale/coupled/best)")
     ap.add_argument("--time-limit", type=float, default=300.0, help="MILP seconds for an instance without a .solu entry")
     ap.add_argument("--force", action="store_true", help="re-run records that exist")
     ap.add_argument("--render", action="store_true", help="only rewrite gap_table.{csv,md,png} from the records")
@@ -343,8 +367,12 @@ def main(argv: list[str] | None = None) -> int:
                         ("--time-limit", args.time_limit), ("--ppo-timesteps", args.ppo_timesteps)):
         if not 0 < value < math.inf:
             ap.error(f"{flag} {value}: give a number > 0")
-    if args.render and (args.instances or args.methods or args.force):
-        ap.error("--render only redraws the table from the records: leave out --instances, --methods and --force")
+    if args.render and (args.instances or args.methods or args.force or args.plan_start):
+        ap.error("--render only redraws the table from the records: leave out --instances, --methods, --force "
+                 "and --plan-start")
+    if args.plan_start is not None and not args.plan_start.is_dir():
+        ap.error(f"--plan-start {args.plan_start}: not a folder (fix: give a folder of <instance>.json placements, "
+                 "e.g. benchmarks/scale/coupled/best)")
     if args.render and not any(RECORDS.glob("*.json")):
         ap.error(f"--render: no records in {RECORDS} to draw (fix: run gap_table.py without --render first)")
     if not args.render:
@@ -354,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(str(e))
         try:
             run(insts, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
-                time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps)
+                time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps,
+                plan_start=args.plan_start)
         except Interrupted as e:  # the records written so far stay; a rerun resumes from them
             print(f"gap_table.py: interrupted by {e.args[0]}: no record written for the run it stopped, "
                   "the table not rendered (rerun the command to resume)", file=sys.stderr)

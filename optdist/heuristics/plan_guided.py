@@ -16,7 +16,10 @@ and usage).
    capacities bind, Dantzig-Wolfe column generation, :mod:`optdist.milp.decomposition`) solves
    the *forecast*, an instance with the expected requests (default: the instance's own
    classes and counts, i.e. a forecast that is exact in the counts per class, not in the
-   order). Its evaluator-feasible placement gives each class ``c`` a multiset ``Q_c`` of
+   order). With ``plan_start`` (a placement of the forecast, e.g. a longer offline run's), the
+   engine starts from it (its MIP start and first incumbent, ``warm_start`` of
+   :func:`optdist.solve.solve`), so the plan is never worse than that placement where it is
+   feasible. Its evaluator-feasible placement gives each class ``c`` a multiset ``Q_c`` of
    planned placements (one per forecast request), each with its cost alone
    ``c_p = latency_p + lambda shared_p`` and usage ``a_p[i, res]``
    (:func:`optdist.milp.decomposition.repair.alone`). Together they fit the capacities: the
@@ -160,15 +163,17 @@ def _fallback_plan(forecast: Instance, *, time_limit: float, solver: str, thread
 
 
 def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_limit: float, per_solve: float,
-          solver: str, threads: int | None, seed: int | None) -> tuple[Plans, float | None, str, dict]:
+          solver: str, threads: int | None, seed: int | None,
+          start: Assignment | None = None) -> tuple[Plans, float | None, str, dict]:
     """Per class of ``inst``: the plan's placements of the forecast's requests of that class
     (:data:`Plans`), polished (:func:`~optdist.milp.decomposition.repair.pair_moves`,
     ``polish_time_limit`` s at most); the plan's evaluator objective (None: no plan); what found
     it; ``plan_engine_objective`` (s, before the polish), ``polish_moves`` and ``polish_s``
-    (empty: no plan)."""
+    (empty: no plan). ``start``: a placement of ``forecast`` the exact engine starts from."""
     from optdist.solve import solve
 
-    res = solve(forecast, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
+    res = solve(forecast, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed,
+                **({} if start is None else {"warm_start": start}))
     ev = res.evaluation
     asg = res.assignment if ev is not None and ev.feasible else None
     found_by = "exact engine"
@@ -270,10 +275,12 @@ def _check_seconds(method: str, **limits: float | None) -> None:
 
 def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: str, plan_time_limit: float | None,
              polish_time_limit: float | None, time_limit: float | None, solver: str, threads: int | None,
-             seed: int | None, repair_time_limit: float) -> tuple[Instance, Plans, float | None, str, float, dict]:
-    """Check ``inst``, ``forecast`` and the limits (see :func:`solve_plan_guided` for the errors)
-    and plan: ``(forecast, plans, plan objective s or None, what found the plan, plan seconds
-    (the polish included), the polish's facts (:func:`_plan`))``."""
+             seed: int | None, repair_time_limit: float, plan_start: Assignment | str | Path | None = None,
+             ) -> tuple[Instance, Plans, float | None, str, float, dict]:
+    """Check ``inst``, ``forecast``, ``plan_start`` and the limits (see :func:`solve_plan_guided`
+    for the errors) and plan: ``(forecast, plans, plan objective s or None, what found the plan,
+    plan seconds (the polish included), the polish's facts (:func:`_plan`) and ``plan_start``
+    (the start's file, "given" or None))``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit, time_limit=time_limit)
     if polish_time_limit is not None and not (isinstance(polish_time_limit, numbers.Real) and polish_time_limit == 0
                                               and not isinstance(polish_time_limit, bool)):
@@ -295,14 +302,36 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     if inst.objective.kind != "latency":
         raise ValueError(f"{method} needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
                          f"{inst.objective.kind!r} (fix: use --method milp, or set objective.kind to 'latency')")
+    start = _plan_start(fc, plan_start, method)
     if plan_time_limit is None:
         plan_time_limit = 60.0 if time_limit is None else float(time_limit)
     if polish_time_limit is None:
         polish_time_limit = plan_time_limit
     t_plan = time.perf_counter()
     plans, plan_obj, found_by, polish = _plan(fc, inst, time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
-                                              per_solve=repair_time_limit, solver=solver, threads=threads, seed=seed)
+                                              per_solve=repair_time_limit, solver=solver, threads=threads, seed=seed,
+                                              start=start)
+    polish["plan_start"] = None if plan_start is None else (
+        "given" if isinstance(plan_start, Assignment) else str(plan_start))
     return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan, polish
+
+
+def _plan_start(fc: Instance, plan_start: Assignment | str | Path | None, method: str) -> Assignment | None:
+    """``plan_start`` as a placement of the forecast ``fc``: an Assignment as given, or read from
+    an ``optdist-assignment/1`` or ``optdist-result/1`` file. Raises ValueError naming the method,
+    the file and the fix when the file is missing or is not a placement of ``fc``'s requests."""
+    if isinstance(plan_start, Assignment) and len(plan_start.owners) != fc.n_requests:
+        raise ValueError(f"{method}: plan_start places {len(plan_start.owners)} requests, forecast {fc.name} has "
+                         f"{fc.n_requests} (fix: give a placement of the forecast's requests)")
+    if plan_start is None or isinstance(plan_start, Assignment):
+        return plan_start
+    from optdist.commands.core import load_placement
+
+    try:
+        return load_placement(fc, Path(plan_start))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{method}: plan_start {plan_start}: {e} (fix: give a placement of forecast {fc.name}, "
+                         "e.g. the --out of `optdist solve` on it)") from None
 
 
 def _cap_dict(cap: np.ndarray) -> dict[str, np.ndarray]:
@@ -353,6 +382,7 @@ def solve_plan_guided(
     *,
     forecast: Instance | str | Path | None = None,
     plan_time_limit: float | None = None,
+    plan_start: Assignment | str | Path | None = None,
     polish_time_limit: float | None = None,
     repair_time_limit: float = 5.0,
     improve: bool = False,
@@ -367,19 +397,24 @@ def solve_plan_guided(
     ``forecast``: the expected load, an instance (or its file) on the same nodes whose requests
     use ``inst``'s CNNs and sources (default: ``inst`` itself, the counts per class known in
     advance); ``plan_time_limit``: seconds for the exact engine on it (default ``time_limit``,
-    else 60); ``polish_time_limit``: seconds at most for the pair moves on the plan (step 1b,
+    else 60); ``plan_start``: a placement of ``forecast`` (an Assignment, or an
+    ``optdist-assignment/1`` / ``optdist-result/1`` file) the engine starts from (step 1);
+    ``polish_time_limit``: seconds at most for the pair moves on the plan (step 1b,
     before the first request; default ``plan_time_limit``, 0: none); ``repair_time_limit``:
     seconds at most per request placed by the single-request solve (and per improvement and
     per solve of the polish); ``improve``: try a cheaper placement than the planned one in
     the capacity the rest of the plan leaves (step 2); ``solver``/``threads``/``seed``: for all. Raises ``ValueError`` if ``forecast`` has another node count,
     a class that ``inst`` lacks (its placements could not be used), a makespan objective, a
     ``plan_time_limit``, ``repair_time_limit`` or ``time_limit`` that is not a finite number > 0,
-    or a ``polish_time_limit`` that is neither 0 nor one. ``extra`` also has
-    ``plan_engine_objective`` (s, the plan before the polish), ``polish_moves`` and ``polish_s``.
+    a ``polish_time_limit`` that is neither 0 nor one, or a ``plan_start`` file that is missing or
+    not a placement of ``forecast``'s requests. ``extra`` also has ``plan_engine_objective`` (s,
+    the plan before the polish), ``polish_moves``, ``polish_s`` and ``plan_start`` (its file,
+    "given" or None).
     """
     fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
         inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
-        time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit)
+        time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit,
+        plan_start=plan_start)
     counts = {"followed": 0, "repaired": 0, "improved": 0}
 
     def decide(r: int, resid: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
@@ -479,6 +514,7 @@ def solve_plan_rollout(
     *,
     forecast: Instance | str | Path | None = None,
     plan_time_limit: float | None = None,
+    plan_start: Assignment | str | Path | None = None,
     polish_time_limit: float | None = None,
     repair_time_limit: float = 5.0,
     solver: str = "highs",
@@ -497,7 +533,8 @@ def solve_plan_rollout(
     """
     fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
         inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
-        time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit)
+        time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit,
+        plan_start=plan_start)
     expected = list(range(fc.n_requests))  # forecast requests not yet matched by an arrival
     chosen: dict[str, int] = defaultdict(int)
     rollouts = 0
