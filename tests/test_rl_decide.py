@@ -422,8 +422,8 @@ def test_missed_hints_cost_few_forwards(masked):
     """Where the previous request's decisions no longer hold (its sequence shifted by one or its
     devices relabeled, as when a device fills up and an unmasked policy's round-robin moves on),
     a layer takes few forwards, not one small round per segment (the Jacobi guesses alone miss
-    at every step here: a 64-segment layer took 64 rounds before :func:`decide._guess` and the
-    one-by-one stretches), and the decisions stay those of one forward per segment."""
+    at every step here: a 64-segment layer took 64 rounds before :func:`decide._guess`), and the
+    decisions stay those of one forward per segment."""
     inst = first(PAPER / "cifar-250x70-tau0.6.json", 1)
     feats, D = Features(inst), inst.n_devices
     rp = RequestPlacer(inst, Usage.zeros(inst.n_nodes), 0)
