@@ -220,14 +220,17 @@ def per_state_choice(sc: Scorer, glob: np.ndarray, dev: np.ndarray, allowed: np.
     return want
 
 
+@pytest.mark.parametrize("pairs", ["interpolated", "direct"])
 @pytest.mark.parametrize("globs", ["segment-index", "segment-index-shuffled", "equal", "several-entries"])
 @pytest.mark.parametrize("collide", [False, True], ids=["distinct-keys", "all-keys-equal"])
-def test_choose_equals_one_forward_per_row(collide, globs):
+def test_choose_equals_one_forward_per_row(monkeypatch, collide, globs, pairs):
     """Grouping equal device rows across the states of a batch (and the fallback when different
     rows share a hash), forwarding each row at few segment indices and interpolating between
     them gives the choice of forwarding every allowed (state, device) row on its own, ties
     included; so does a batch whose global parts are equal, or differ in several entries
-    (every pair forwarded)."""
+    (every pair forwarded), and forwarding every (row, segment index) pair (``direct``: what
+    :data:`decide.DIRECT_PAIRS` does for a small round)."""
+    monkeypatch.setattr(decide, "DIRECT_PAIRS", 10**9 if pairs == "direct" else 0)
     rng = np.random.default_rng(3)
     torch.manual_seed(3)
     K, G, F, D = 300, 6, 4, 12
@@ -244,6 +247,32 @@ def test_choose_equals_one_forward_per_row(collide, globs):
     if collide:
         sc.proj = np.zeros(F, dtype=np.uint64)
     assert sc.choose(glob, dev, allowed).tolist() == per_state_choice(sc, glob, dev, allowed)
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "interpolated"])
+def test_small_rounds_equal_per_segment(monkeypatch, direct):
+    """Rounds of at most 8 states (as after a missed guess) forward every (row, segment index)
+    pair (:data:`decide.DIRECT_PAIRS`); with DIRECT_PAIRS 0 they interpolate: both place every
+    request as one forward per segment does, unmasked and where the senders' bandwidth binds."""
+    monkeypatch.setattr(decide, "FIRST_ROUND", 8)
+    monkeypatch.setattr(decide, "MAX_ROUND", 8)
+    if not direct:
+        monkeypatch.setattr(decide, "DIRECT_PAIRS", 0)
+    calls = {"q_pairs": 0, "signs": 0}
+    q_pairs, signs = Scorer._q_pairs, Scorer._mlp_signs
+
+    def counted(name, inner):
+        def wrapper(*args):
+            calls[name] += 1
+            return inner(*args)
+        return wrapper
+
+    monkeypatch.setattr(Scorer, "_q_pairs", counted("q_pairs", q_pairs))
+    monkeypatch.setattr(Scorer, "_mlp_signs", counted("signs", signs))
+    inst = first(ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json", 8)
+    assert_same_placements(inst, random_policy(inst, False, 4))
+    assert calls["q_pairs"] > 20  # rounds were scored (the reference decides alone, without _q_pairs)
+    assert (calls["signs"] == 0) == direct  # direct: no interpolation; else the sign-tracking forwards
 
 
 def test_interpolated_q_equals_forwarded_q():
@@ -393,8 +422,8 @@ def test_missed_hints_cost_few_forwards(masked):
     """Where the previous request's decisions no longer hold (its sequence shifted by one or its
     devices relabeled, as when a device fills up and an unmasked policy's round-robin moves on),
     a layer takes few forwards, not one small round per segment (the Jacobi guesses alone miss
-    at every step here: a 64-segment layer took 64 rounds before :func:`decide._guess` and the
-    one-by-one stretches), and the decisions stay those of one forward per segment."""
+    at every step here: a 64-segment layer took 64 rounds before :func:`decide._guess`), and the
+    decisions stay those of one forward per segment."""
     inst = first(PAPER / "cifar-250x70-tau0.6.json", 1)
     feats, D = Features(inst), inst.n_devices
     rp = RequestPlacer(inst, Usage.zeros(inst.n_nodes), 0)

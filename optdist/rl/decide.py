@@ -19,12 +19,11 @@ layer (same CNN; a CNN's first request is decided segment by segment); after a m
 :func:`_guess`: the layer's decisions so far continued periodically, else the previous
 request's decisions continued from where the last decision occurs in them, else the network's
 choices after the miss (a Jacobi iteration on the sequence of decisions). Where capacity binds
-an unmasked policy's choices shift from one request to the next and rounds may still keep one
-or two segments: after such a round the next segments are decided one by one (the per-segment
-path itself, :func:`decide_segment`), :data:`MIN_ALONE` of them, twice as many after each
-further poor round up to :data:`MAX_ALONE`, then a round is tried again. The actions are
-exactly those of deciding segment by segment, whatever the guess; a good guess only makes the
-rounds few.
+an unmasked policy's choices shift from one request to the next and rounds may keep only one
+or two segments; such a round has :data:`MIN_ROUND` states, whose few (row, segment index)
+pairs are forwarded at once (:data:`DIRECT_PAIRS`): it costs about two single decisions. The
+actions are exactly those of deciding segment by segment, whatever the guess; a good guess only
+makes the rounds few.
 """
 
 from __future__ import annotations
@@ -48,10 +47,8 @@ TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the bes
 FIRST_ROUND = 512  # segments in a layer's first round; then twice the segments last kept,
 MIN_ROUND = 8  # within [MIN_ROUND, MAX_ROUND] (a wrong guess wastes at most about the work kept)
 MAX_ROUND = 2048
-POOR_ROUND = 2  # a round keeping at most this many segments costs more than deciding them one by one
-MIN_ALONE = 8  # segments decided one by one after a poor round; twice as many after each further one,
-MAX_ALONE = 128  # up to MAX_ALONE (a round of 8 states costs about 3-4 single decisions on VGG16)
 SPLIT = 8  # a piece of a row's segment indices whose ends lie on different linear pieces is cut in SPLIT
+DIRECT_PAIRS = 256  # at most this many (row, tau) pairs (a small round) are all forwarded, not interpolated
 GLIBC_MMAP_MAX = 32 * 2**20  # bytes: glibc's largest dynamic mmap threshold on 64-bit systems (mallopt(3))
 
 
@@ -131,12 +128,15 @@ class Scorer:
         forwarded; a piece whose ends have equal signs is interpolated (the value at tau is the
         forwarded one up to rounding, about 1e-16 relative, far below :data:`TIE_TOLERANCE`), any
         other is cut in :data:`SPLIT` (the pairs at the cuts forwarded) until it is or has no
-        pair inside.
+        pair inside. At most :data:`DIRECT_PAIRS` pairs (a round of a few states after a missed
+        guess: about 70 pairs on VGG16) are all forwarded: one forward of them costs less than
+        the numpy calls of the interpolation (about 0.15 ms a round, half of such a round's
+        ``choose``).
         """
         U = len(p_row)
         part = rows.astype(np.float64) @ self.wd  # (R, H0): a row's share of the first layer
         q = np.empty(U)
-        if col is None:
+        if col is None or U <= DIRECT_PAIRS:
             q[:] = self._mlp(part[p_row] + (glob.astype(np.float64) @ self.wg + self.b0)[p_glob])
             return q
         tau = glob[:, col].astype(np.float64)[p_glob]
@@ -274,7 +274,7 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
                 return False
             st.place(j)
         return True
-    size, alone = FIRST_ROUND, 0
+    size = FIRST_ROUND
     hint = np.asarray(hint, dtype=np.int64)
     guess = hint[st.t:]
     while not st.done:
@@ -292,19 +292,8 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
                 return False
         st.commit(act[:end])
         size = min(MAX_ROUND, max(MIN_ROUND, 2 * end))
-        after = act[end:]  # the choices past the miss (in states built along the wrong guess)
-        if end > POOR_ROUND:
-            alone = 0
-        elif not st.done:  # the guesses miss at once: decide a stretch one by one
-            alone = min(MAX_ALONE, max(MIN_ALONE, 2 * alone))
-            for _ in range(min(alone, st.P - st.t)):
-                j = decide_segment(choose, feats, r, st, masked)
-                if j is None:
-                    return False
-                st.place(j)
-            after = after[:0]
-        if not st.done:
-            guess = _guess(st.owners[st.order[: st.t]], hint, after, st.P - st.t)
+        if not st.done:  # act[end:]: the choices past the miss (in states built along the wrong guess)
+            guess = _guess(st.owners[st.order[: st.t]], hint, act[end:], st.P - st.t)
     return True
 
 
@@ -314,7 +303,7 @@ def _guess(done: np.ndarray, hint: np.ndarray, after: np.ndarray, n: int) -> np.
 
     ``done`` (t,): the layer's decisions so far, t >= 1; ``hint``: the previous request's
     decisions for the layer; ``after``: the network's choices past the miss, in states built
-    along the missed guess (empty if segments were decided since). In order: ``done``
+    along the missed guess. In order: ``done``
     continued periodically, the period being the distance back to the last decision's previous
     occurrence (round-robin placements); else ``hint`` continued from the occurrence of the
     last decision nearest to its position (the previous request's sequence shifted, as when a
