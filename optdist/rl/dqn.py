@@ -9,6 +9,14 @@ eq. 15, ``(y - Q(s, a; theta))^2`` with
     a* = argmax_a Q(s', a; theta)       (double DQN, van Hasselt et al.)
 
 where, with masking, the argmax runs over the actions valid in s' (all actions if none is).
+
+A training step computes these numbers bit for bit as autograd of the dense expressions (every
+device of every sampled state, B * D rows of the shared MLP) does, at about half of the cost: the
+loss and ``Q(s', a*; theta')`` of double DQN read one device per state, so only those B rows are
+forwarded (:meth:`DeviceQNet.at`, :class:`TakenGradients`); only ``argmax_a Q(s', a; theta)``
+needs all B * D. Whether this machine's matrix kernels give the same rows for B as for B * D
+rows is checked on the first batch (:func:`fast_path_is_exact`); if not, the step stays dense.
+So a seed gives the same weights as before this fast path (the committed policies).
 """
 
 from __future__ import annotations
@@ -68,8 +76,8 @@ class DeviceQNet(nn.Module):
 
     def at(self, obs: torch.Tensor, devices: torch.Tensor) -> torch.Tensor:
         """(B,): ``Q(obs[b], devices[b])``, the entries ``forward(obs).gather(1, devices[:, None])[:, 0]``
-        bit for bit (each row of a linear layer does not depend on the batch's other rows), from B
-        rows of the MLP instead of B * D."""
+        from B rows of the MLP instead of B * D; bit for bit where the matrix kernels compute a row
+        of a linear layer the same in a batch of B rows as of B * D (:func:`fast_path_is_exact`)."""
         return self.mlp(self.inputs(obs, devices))[:, 0]
 
 
@@ -91,9 +99,12 @@ class TakenGradients:
     weight or bias gradient is a sum over rows, and a float sum depends on how its terms are
     grouped: it is taken over the dense B * D rows (zero but the taken ones), with the operations
     autograd's ``addmm`` backward uses (``grad.t().mm(input)``, ``grad.sum(0)``), so it groups them
-    as autograd does. The dense zero matrices are kept between calls (allocating them afresh
-    faults their pages in again every step). ``net.mlp`` must be Linear layers with ReLUs between
-    them (as :class:`DeviceQNet` builds it).
+    as autograd does. Bit for bit needs the row by row part to hold, which depends on the matrix
+    kernels for these shapes (it holds for the presets' 64 states of up to 100 devices and 64-64
+    networks with MKL; not for some tiny shapes): :func:`fast_path_is_exact` checks it. The dense
+    zero matrices are kept between calls (allocating them afresh faults their pages in again every
+    step). ``net.mlp`` must be Linear layers with ReLUs between them (as :class:`DeviceQNet`
+    builds it).
     """
 
     def __init__(self) -> None:
@@ -132,6 +143,32 @@ class TakenGradients:
             if n:  # through the ReLU whose output x is
                 grad = torch.ops.aten.threshold_backward(grad.mm(layer.weight.detach()), x, 0)
         return loss.item()
+
+
+def dense_gradients(net: DeviceQNet, obs: torch.Tensor, actions: torch.Tensor, target: torch.Tensor) -> float:
+    """:class:`TakenGradients`' result by autograd of the dense expression (B * D rows): sets every
+    parameter's ``.grad`` and returns the loss."""
+    net.zero_grad(set_to_none=True)
+    loss = nn.functional.mse_loss(net(obs).gather(1, actions[:, None])[:, 0], target)
+    loss.backward()
+    return loss.item()
+
+
+def fast_path_is_exact(net: DeviceQNet, grads: TakenGradients, obs: torch.Tensor, actions: torch.Tensor,
+                       target: torch.Tensor) -> bool:
+    """Whether :meth:`DeviceQNet.at` and ``grads`` give the dense expressions' numbers bit for bit
+    on this batch (shapes as in :class:`TakenGradients`). The kernels a matrix product uses depend
+    on its shapes, not on its values, so one batch decides for a training run (its shapes stay).
+    Leaves every ``.grad`` None."""
+    with torch.no_grad():
+        same = torch.equal(net.at(obs, actions), net(obs).gather(1, actions[:, None])[:, 0])
+    loss = dense_gradients(net, obs, actions, target)
+    want = [p.grad for p in net.parameters()]
+    net.zero_grad(set_to_none=True)
+    same = same and grads(net, obs, actions, target) == loss
+    same = same and all(torch.equal(p.grad, w) for p, w in zip(net.parameters(), want))
+    net.zero_grad(set_to_none=True)
+    return same
 
 
 class ReplayBuffer:
@@ -175,6 +212,7 @@ class DQNAgent:
         self.rng = np.random.default_rng(seed)
         self.steps = 0
         self._grads = TakenGradients()
+        self.exact_rows: bool | None = None  # fast_path_is_exact on the first batch (None: not trained yet)
 
     def act(self, obs: np.ndarray, mask: np.ndarray, epsilon: float) -> int:
         """Epsilon-greedy; with masking both the random and the greedy choice keep to ``mask``."""
@@ -203,15 +241,17 @@ class DQNAgent:
         s, a, r, s2, done, m2 = self.buffer.sample(cfg.batch_size, self.rng)
         if not cfg.masked:
             m2 = torch.ones_like(m2)
+        if self.exact_rows is None:
+            self.exact_rows = fast_path_is_exact(self.q, self._grads, s, a, r)
         with torch.no_grad():
-            if cfg.double:  # the target network's Q at the picked devices only (B rows, not B * D)
-                pick = masked_argmax(self.q(s2), m2)
-                q_next = self.target.at(s2, pick)
+            if cfg.double:
+                pick = masked_argmax(self.q(s2), m2)  # the target network's Q at the picked devices only
+                q_next = self.target.at(s2, pick) if self.exact_rows else self.target(s2).gather(1, pick[:, None])[:, 0]
             else:
                 q_all = self.target(s2)
                 q_next = q_all.gather(1, masked_argmax(q_all, m2)[:, None])[:, 0]
             y = r + cfg.gamma * (1.0 - done) * q_next
         self.opt.zero_grad()
-        loss = self._grads(self.q, s, a, y)
+        loss = (self._grads if self.exact_rows else dense_gradients)(self.q, s, a, y)
         self.opt.step()
         return loss
