@@ -16,10 +16,14 @@ pytestmark = pytest.mark.learn
 import optdist  # noqa: E402
 from optdist.cli import main  # noqa: E402
 from optdist.instance import load_instance  # noqa: E402
-from optdist.rl.dqn import DeviceQNet, DQNAgent, DQNConfig, masked_argmax  # noqa: E402
+from optdist.rl import dqn as dqn_module  # noqa: E402
+from optdist.rl import train as train_module  # noqa: E402
+from optdist.rl.dqn import (  # noqa: E402
+    DeviceQNet, DQNAgent, DQNConfig, TakenGradients, fast_path_is_exact, masked_argmax,
+)
 from optdist.rl.policy import Policy, load_policy, numpy_forward, place_online, solve_rl  # noqa: E402
 from optdist.rl.presets import PRESETS, preset_for  # noqa: E402
-from optdist.rl.train import save_policy, train  # noqa: E402
+from optdist.rl.train import TrainResult, save_policy, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny"
@@ -54,6 +58,93 @@ def test_device_network_is_shared_and_matches_numpy():
         swapped[:, 3 + 4 * b], swapped[:, 3 + 4 * b + 1] = obs[:, 3 + 4 * b + 1], obs[:, 3 + 4 * b]
     torch.testing.assert_close(net(swapped)[:, [1, 0, 2, 3]], q)
     np.testing.assert_allclose(numpy_forward(net)(obs[0].numpy()), q[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _dense_loss_gradients(net: DeviceQNet, obs, actions, target) -> tuple[float, list]:
+    """The reference: autograd of eq. 15's loss over the dense forward (every device of every state)."""
+    net.zero_grad(set_to_none=True)
+    loss = torch.nn.functional.mse_loss(net(obs).gather(1, actions[:, None])[:, 0], target)
+    loss.backward()
+    return loss.item(), [p.grad.clone() for p in net.parameters()]
+
+
+@pytest.mark.parametrize("G, F, D, hidden", [(20, 11, 70, (64, 64)), (30, 11, 100, (64, 64)), (20, 11, 4, (64, 64)),
+                                             (4, 3, 9, (16, 8, 4))])
+def test_taken_gradients_equal_autograd_of_the_dense_loss_bit_for_bit(G, F, D, hidden):
+    """The presets' shapes (64 states, 64-64 networks; the tiny instances' 4 devices too) take the fast path."""
+    torch.manual_seed(1)
+    net, grads, B = DeviceQNet(G, F, D, hidden), TakenGradients(), 64
+    for _ in range(4):  # the kept zero matrices are reused: each call must see them zero again
+        obs, actions, target = torch.rand(B, G + F * D), torch.randint(0, D, (B,)), torch.randn(B)
+        assert fast_path_is_exact(net, TakenGradients(), obs, actions, target)
+        want_loss, want = _dense_loss_gradients(net, obs, actions, target)
+        net.zero_grad(set_to_none=True)
+        assert grads(net, obs, actions, target) == want_loss
+        for p, w in zip(net.parameters(), want, strict=True):
+            assert p.grad.shape == w.shape and torch.equal(p.grad, w)
+        assert torch.equal(net.at(obs, actions), net(obs).gather(1, actions[:, None])[:, 0])
+
+
+def test_fast_path_is_checked_and_left_where_rows_differ(monkeypatch):
+    torch.manual_seed(1)
+    net, B = DeviceQNet(20, 11, 6, (64, 64)), 64
+    obs, actions, target = torch.rand(B, 20 + 11 * 6), torch.randint(0, 6, (B,)), torch.randn(B)
+    assert fast_path_is_exact(net, TakenGradients(), obs, actions, target)
+    assert all(p.grad is None for p in net.parameters())
+    at = DeviceQNet.at  # kernels whose B-row results differ in the last bit from the dense ones
+    monkeypatch.setattr(DeviceQNet, "at", lambda self, o, d: torch.nextafter(at(self, o, d), torch.tensor(1e9)))
+    assert not fast_path_is_exact(net, TakenGradients(), obs, actions, target)
+    monkeypatch.setattr(DeviceQNet, "at", at)
+    call = TakenGradients.__call__
+
+    def off(self, net, obs, actions, target):  # and gradients that differ in one bit
+        loss = call(self, net, obs, actions, target)
+        net.mlp[0].bias.grad[0] = torch.nextafter(net.mlp[0].bias.grad[0], torch.tensor(1e9))
+        return loss
+
+    monkeypatch.setattr(TakenGradients, "__call__", off)
+    assert not fast_path_is_exact(net, TakenGradients(), obs, actions, target)
+
+
+class _DenseAgent(DQNAgent):
+    """The training step as autograd of the dense expression (the reference for the fast path)."""
+
+    def _learn(self) -> float:
+        cfg = self.cfg
+        s, a, r, s2, done, m2 = self.buffer.sample(cfg.batch_size, self.rng)
+        if not cfg.masked:
+            m2 = torch.ones_like(m2)
+        with torch.no_grad():
+            q_next = self.target(s2)
+            pick = masked_argmax(self.q(s2) if cfg.double else q_next, m2)
+            y = r + cfg.gamma * (1.0 - done) * q_next.gather(1, pick[:, None])[:, 0]
+        self.opt.zero_grad()
+        loss, grads = _dense_loss_gradients(self.q, s, a, y)
+        for p, g in zip(self.q.parameters(), grads):
+            p.grad = g
+        self.opt.step()
+        return loss
+
+
+@pytest.mark.parametrize("masked, double, exact", [(True, True, True), (False, False, True), (True, True, False)])
+def test_training_gives_the_weights_of_the_dense_autograd_step(monkeypatch, masked, double, exact):
+    """Exact: the fast path (this machine's kernels pass the check); else the dense fallback."""
+    inst = load_instance(TINY / "cifar-1x4-tau0.8.json")
+
+    def run() -> TrainResult:
+        return train(inst, PRESETS["cifar"], episodes=6, masked=masked, double=double, reward="stage", seed=3,
+                     progress=False)
+
+    if not exact:
+        monkeypatch.setattr(dqn_module, "fast_path_is_exact", lambda *args: False)
+    fast = run()
+    monkeypatch.setattr(train_module, "DQNAgent", _DenseAgent)
+    dense = run()
+    assert fast.agent.exact_rows is exact and fast.config["gradient_steps"] > 300
+    assert fast.config["env_steps"] == dense.config["env_steps"]
+    a, b = fast.agent.q.state_dict(), dense.agent.q.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    pd.testing.assert_frame_equal(fast.curves, dense.curves)
 
 
 def test_target_network_syncs_every_g_steps():

@@ -9,6 +9,14 @@ eq. 15, ``(y - Q(s, a; theta))^2`` with
     a* = argmax_a Q(s', a; theta)       (double DQN, van Hasselt et al.)
 
 where, with masking, the argmax runs over the actions valid in s' (all actions if none is).
+
+A training step computes these numbers bit for bit as autograd of the dense expressions (every
+device of every sampled state, B * D rows of the shared MLP) does, at about half of the cost: the
+loss and ``Q(s', a*; theta')`` of double DQN read one device per state, so only those B rows are
+forwarded (:meth:`DeviceQNet.at`, :class:`TakenGradients`); only ``argmax_a Q(s', a; theta)``
+needs all B * D. Whether this machine's matrix kernels give the same rows for B as for B * D
+rows is checked on the first batch (:func:`fast_path_is_exact`); if not, the step stays dense.
+So a seed gives the same weights as before this fast path (the committed policies).
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ class DeviceQNet(nn.Module):
         layers: list[nn.Module] = []
         width = n_global + n_device
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
+            layers += [nn.Linear(width, h), nn.ReLU(inplace=True)]
             width = h
         layers.append(nn.Linear(width, 1))
         self.mlp = nn.Sequential(*layers)
@@ -59,11 +67,108 @@ class DeviceQNet(nn.Module):
         x = obs[:, self.n_global:].reshape(B, self.n_device, D).transpose(1, 2)
         return self.mlp(torch.cat([g, x], dim=2)).squeeze(2)
 
+    def inputs(self, obs: torch.Tensor, devices: torch.Tensor) -> torch.Tensor:
+        """(B, n_global + n_device): the MLP's input row of ``Q(obs[b], devices[b])`` for each of the
+        B states ``obs`` (B, n_global + n_device * D) and device indices ``devices`` (B,) int64."""
+        B = obs.shape[0]
+        x = obs[:, self.n_global:].reshape(B, self.n_device, self.n_actions)[torch.arange(B), :, devices]
+        return torch.cat([obs[:, : self.n_global], x], dim=1)
+
+    def at(self, obs: torch.Tensor, devices: torch.Tensor) -> torch.Tensor:
+        """(B,): ``Q(obs[b], devices[b])``, the entries ``forward(obs).gather(1, devices[:, None])[:, 0]``
+        from B rows of the MLP instead of B * D; bit for bit where the matrix kernels compute a row
+        of a linear layer the same in a batch of B rows as of B * D (:func:`fast_path_is_exact`)."""
+        return self.mlp(self.inputs(obs, devices))[:, 0]
+
 
 def masked_argmax(q: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Row-wise argmax over ``mask``-valid actions (over all actions in a row with none valid)."""
     usable = mask & mask.any(dim=1, keepdim=True) | ~mask.any(dim=1, keepdim=True)
     return torch.where(usable, q, torch.finfo(q.dtype).min).argmax(dim=1)
+
+
+class TakenGradients:
+    """Sets every parameter's ``.grad`` to the gradient of eq. 15's loss and returns the loss.
+
+    ``grads(net, obs, actions, target)``: the loss is ``mse_loss(net(obs).gather(1, actions[:,
+    None])[:, 0], target)`` for B states ``obs`` (B, n_global + n_device * D), taken devices
+    ``actions`` (B,) int64 and targets ``target`` (B,); the gradients are autograd's of that
+    expression, bit for bit, at about half of its cost. Only the B taken rows ``(b, actions[b])``
+    of the B * D rows the dense forward computes reach the loss, so the forward pass and the
+    backward pass to each layer's input run on those B rows (row by row the same numbers). A
+    weight or bias gradient is a sum over rows, and a float sum depends on how its terms are
+    grouped: it is taken over the dense B * D rows (zero but the taken ones), with the operations
+    autograd's ``addmm`` backward uses (``grad.t().mm(input)``, ``grad.sum(0)``), so it groups them
+    as autograd does. Bit for bit needs the row by row part to hold, which depends on the matrix
+    kernels for these shapes (it holds for the presets' 64 states of up to 100 devices and 64-64
+    networks with MKL; not for some tiny shapes): :func:`fast_path_is_exact` checks it. The dense
+    zero matrices are kept between calls (allocating them afresh faults their pages in again every
+    step). ``net.mlp`` must be Linear layers with ReLUs between them (as :class:`DeviceQNet`
+    builds it).
+    """
+
+    def __init__(self) -> None:
+        self._zeros: dict[tuple[str, int, int], torch.Tensor] = {}
+
+    def _dense(self, role: str, rows: torch.Tensor, taken: torch.Tensor, n: int) -> torch.Tensor:
+        """A kept (n, width) zero matrix holding ``rows`` at the row indices ``taken``."""
+        key = (role, n, rows.shape[1])
+        if key not in self._zeros:
+            self._zeros[key] = torch.zeros(n, rows.shape[1])
+        out = self._zeros[key]
+        out[taken] = rows
+        return out
+
+    def __call__(self, net: DeviceQNet, obs: torch.Tensor, actions: torch.Tensor, target: torch.Tensor) -> float:
+        B, D = obs.shape[0], net.n_actions
+        taken = torch.arange(B) * D + actions  # the taken rows among the dense forward's B * D
+        h = net.inputs(obs, actions)
+        inputs: list[torch.Tensor] = []  # each Linear's input (B rows); a ReLU's output is the next one's input
+        with torch.no_grad():
+            for m in net.mlp:
+                if isinstance(m, nn.Linear):
+                    inputs.append(h)
+                h = m(h)
+        q = h[:, 0].requires_grad_()
+        loss = nn.functional.mse_loss(q, target)
+        (grad,) = torch.autograd.grad(loss, q)
+        grad = grad[:, None]  # d loss / d the last layer's output, on the taken rows
+        linears = [m for m in net.mlp if isinstance(m, nn.Linear)]
+        for n in range(len(linears) - 1, -1, -1):
+            layer, x = linears[n], inputs[n]
+            dense_grad, dense_x = self._dense("grad", grad, taken, B * D), self._dense("input", x, taken, B * D)
+            layer.weight.grad = dense_grad.t().mm(dense_x)
+            layer.bias.grad = dense_grad.sum([0], keepdim=True).view(-1)
+            dense_grad[taken], dense_x[taken] = 0.0, 0.0  # zero again for the next call
+            if n:  # through the ReLU whose output x is
+                grad = torch.ops.aten.threshold_backward(grad.mm(layer.weight.detach()), x, 0)
+        return loss.item()
+
+
+def dense_gradients(net: DeviceQNet, obs: torch.Tensor, actions: torch.Tensor, target: torch.Tensor) -> float:
+    """:class:`TakenGradients`' result by autograd of the dense expression (B * D rows): sets every
+    parameter's ``.grad`` and returns the loss."""
+    net.zero_grad(set_to_none=True)
+    loss = nn.functional.mse_loss(net(obs).gather(1, actions[:, None])[:, 0], target)
+    loss.backward()
+    return loss.item()
+
+
+def fast_path_is_exact(net: DeviceQNet, grads: TakenGradients, obs: torch.Tensor, actions: torch.Tensor,
+                       target: torch.Tensor) -> bool:
+    """Whether :meth:`DeviceQNet.at` and ``grads`` give the dense expressions' numbers bit for bit
+    on this batch (shapes as in :class:`TakenGradients`). The kernels a matrix product uses depend
+    on its shapes, not on its values, so one batch decides for a training run (its shapes stay).
+    Leaves every ``.grad`` None."""
+    with torch.no_grad():
+        same = torch.equal(net.at(obs, actions), net(obs).gather(1, actions[:, None])[:, 0])
+    loss = dense_gradients(net, obs, actions, target)
+    want = [p.grad for p in net.parameters()]
+    net.zero_grad(set_to_none=True)
+    same = same and grads(net, obs, actions, target) == loss
+    same = same and all(torch.equal(p.grad, w) for p, w in zip(net.parameters(), want))
+    net.zero_grad(set_to_none=True)
+    return same
 
 
 class ReplayBuffer:
@@ -106,6 +211,8 @@ class DQNAgent:
         self.buffer = ReplayBuffer(cfg.buffer_size, n_global + n_device * n_actions, n_actions)
         self.rng = np.random.default_rng(seed)
         self.steps = 0
+        self._grads = TakenGradients()
+        self.exact_rows: bool | None = None  # fast_path_is_exact on the first batch (None: not trained yet)
 
     def act(self, obs: np.ndarray, mask: np.ndarray, epsilon: float) -> int:
         """Epsilon-greedy; with masking both the random and the greedy choice keep to ``mask``."""
@@ -134,13 +241,17 @@ class DQNAgent:
         s, a, r, s2, done, m2 = self.buffer.sample(cfg.batch_size, self.rng)
         if not cfg.masked:
             m2 = torch.ones_like(m2)
+        if self.exact_rows is None:
+            self.exact_rows = fast_path_is_exact(self.q, self._grads, s, a, r)
         with torch.no_grad():
-            q_next = self.target(s2)
-            pick = masked_argmax(self.q(s2) if cfg.double else q_next, m2)
-            y = r + cfg.gamma * (1.0 - done) * q_next.gather(1, pick[:, None])[:, 0]
-        q = self.q(s).gather(1, a[:, None])[:, 0]
-        loss = nn.functional.mse_loss(q, y)
+            if cfg.double:
+                pick = masked_argmax(self.q(s2), m2)  # the target network's Q at the picked devices only
+                q_next = self.target.at(s2, pick) if self.exact_rows else self.target(s2).gather(1, pick[:, None])[:, 0]
+            else:
+                q_all = self.target(s2)
+                q_next = q_all.gather(1, masked_argmax(q_all, m2)[:, None])[:, 0]
+            y = r + cfg.gamma * (1.0 - done) * q_next
         self.opt.zero_grad()
-        loss.backward()
+        loss = (self._grads if self.exact_rows else dense_gradients)(self.q, s, a, y)
         self.opt.step()
-        return loss.item()
+        return loss
