@@ -64,3 +64,15 @@ def test_train_rl_with_force_replaces_the_policy(tmp_path, capsys):
     assert main(["train-rl", INST, "--episodes", "3", "--out", str(out), "--force"]) == 0
     assert json.loads((out / "policy.json").read_text())["episodes"] == 3
     assert main(["train-rl", INST, "--episodes", "3", "--out", str(tmp_path / "new")]) == 0  # a new folder needs no --force
+
+
+def test_train_target_refuses_a_weights_dir_that_is_a_file_before_training(tmp_path, capsys):
+    """review17: --weights-dir naming a file passed the overwrite check (no FILE/lenet.pt) and
+    failed only when the weights were written, after the training."""
+    file = tmp_path / "weights"
+    file.write_text("not a folder")
+    assert main(["train-target", "lenet", "--epochs", "1", "--samples", "1000", "--weights-dir", str(file),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"--weights-dir {file}: exists and is not a folder" in err and "epoch" not in err
+    assert file.read_text() == "not a folder"
