@@ -76,3 +76,14 @@ def test_train_target_refuses_a_weights_dir_that_is_a_file_before_training(tmp_p
     err = capsys.readouterr().err
     assert f"--weights-dir {file}: exists and is not a folder" in err and "epoch" not in err
     assert file.read_text() == "not a folder"
+
+
+def test_calibrate_on_other_data_suggests_a_train_target_command_that_runs(tmp_path, capsys):
+    """review17: calibrate's fix for a target trained on other data was `optdist train-target
+    lenet --data natural`, which train-target now refuses (the committed models/weights/lenet.*
+    exist); it names another --weights-dir, or --force to replace the committed weights."""
+    assert main(["calibrate", "lenet", "--data", "natural", "--out", str(tmp_path / "cal")]) == 2
+    err = capsys.readouterr().err
+    assert "was trained on 'mnist', not 'natural'" in err
+    assert "`optdist train-target lenet --data natural --weights-dir DIR`, then give --weights-dir DIR here" in err
+    assert f"--force replaces the weights in {ROOT / 'models' / 'weights'}" in err
