@@ -227,31 +227,26 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
     bad = sorted(set(doc.get("figures", ())) - set(FIGURES))
     if bad:
         raise ValueError(f"{where}: unknown figure(s) {bad} (fix: choose from {list(FIGURES)})")
-    for method in doc["methods"]:
-        if not isinstance(method, str) or (":" in method and not _METHOD.match(method)) or (
-                ":" not in method and method not in _registry()):
-            raise ValueError(f"{where}: methods: unknown method {method!r} (fix: choose from {sorted(_registry())}, "
-                             "or name a function as 'module:function')")
-    _check_method_lists(doc, where)
+    for k in ("methods", "solver_methods", "seeded_methods"):
+        for method in doc.get(k, ()):
+            if not isinstance(method, str) or (":" in method and not _METHOD.match(method)) or (
+                    ":" not in method and method not in _registry()):
+                raise ValueError(f"{where}: {k}: unknown method {method!r} (fix: choose from {sorted(_registry())}, "
+                                 "or name a function as 'module:function')")
+    _check_method_options(doc, where)
     _check_axes(doc, where)
     return BenchSpec(**doc)
 
 
-def _check_method_lists(doc: dict, where: str) -> None:
-    """``solver_methods`` and ``seeded_methods`` name known methods, and every registered method
-    of the spec takes each option the spec gives it (:data:`optdist.solve.METHOD_OPTIONS`): the
-    solvers and formulations axes, ``time_limit``, ``threads`` and ``options`` (its
+def _check_method_options(doc: dict, where: str) -> None:
+    """Every registered method of the spec takes each option the spec gives it
+    (:data:`optdist.solve.METHOD_OPTIONS`): the solvers and formulations axes, ``time_limit``, ``threads`` and ``options`` (its
     ``solver_methods``), the seeds (its ``seeded_methods``) and its ``method_options``. A method
     given an option it does not take would fail every run with a TypeError; this is a ValueError
     naming the field, the method, the option and the methods that take it. A ``module:function``
     is not imported here: its options are its own."""
     from optdist.solve import METHOD_OPTIONS
 
-    for k in ("solver_methods", "seeded_methods"):
-        for method in doc.get(k, ()):
-            if not (method in METHOD_OPTIONS or ":" in method and _METHOD.match(method)):
-                raise ValueError(f"{where}: {k}: unknown method {method!r} (fix: choose from {sorted(METHOD_OPTIONS)}, "
-                                 "or name a function as 'module:function')")
     solver_methods, options = doc.get("solver_methods", ("milp",)), doc.get("options", {})
     for method in (m for m in doc["methods"] if m in METHOD_OPTIONS):
         given: list[tuple[str, str, str]] = []  # (field, option, fix)
