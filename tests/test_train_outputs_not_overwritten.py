@@ -87,3 +87,14 @@ def test_calibrate_on_other_data_suggests_a_train_target_command_that_runs(tmp_p
     assert "was trained on 'mnist', not 'natural'" in err
     assert "`optdist train-target lenet --data natural --weights-dir DIR`, then give --weights-dir DIR here" in err
     assert f"--force replaces the weights in {ROOT / 'models' / 'weights'}" in err
+
+
+def test_train_rl_refuses_an_out_folder_under_a_file_before_training(tmp_path, capsys):
+    """review17: `--out FILE/sub` passed the "is not a folder" check (FILE/sub does not exist) and
+    ended, after the training, in `[Errno 20] Not a directory` naming no option or fix."""
+    file = tmp_path / "f"
+    file.write_text("x")
+    assert main(["train-rl", INST, "--episodes", "3", "--out", str(file / "sub"), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {file / 'sub'}: exists and is not a folder, or a folder above it is a file (fix: " in err
+    assert "train-rl lenet" not in err  # refused before training (no progress bar)
