@@ -7,7 +7,7 @@ is run-length encoded as ``[[node_id, count], ...]`` in segment order, or a plai
 node ids per segment. Reading checks every field and the run lengths against the layer's
 segment count before expanding (:class:`AssignmentError` names the field and the fix).
 A request is either ``{"rejected": true}`` or ``{"layers": {...}}``: one marked rejected that
-also gives layers is an error, not read as either.
+also gives layers is an error, not read as either (``"layers": {}`` or ``null`` place nothing: rejected).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class Assignment:
             rejected = entry.get("rejected", False)
             if not isinstance(rejected, bool):
                 raise fail(f"{p}.rejected", f"is {rejected!r}, not a boolean", "write true or false")
-            if rejected and "layers" in entry:  # which one the writer meant is unknowable: neither wins
+            if rejected and entry.get("layers") not in (None, {}):  # which one was meant is unknowable: neither wins
                 raise fail(p, "is marked rejected and also gives layers (a placement)",
                            "to reject it, remove its \"layers\"; to place it, remove \"rejected\": true")
             if rejected:

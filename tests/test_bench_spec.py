@@ -183,3 +183,28 @@ def test_method_lists_may_name_methods_the_spec_does_not_run():
     spec = parse_spec({**BASE, "methods": ["greedy"], "solvers": ["highs"], "seeds": [0, 1],
                        "solver_methods": ["milp", "plan-guided"], "seeded_methods": ["rl", "greedy"]})
     assert {r.seed for r in spec.runs()} == {0, 1} and all(r.solver is None for r in spec.runs())
+
+
+@pytest.mark.parametrize("extra, field, option, axis", [
+    ({"solvers": ["highs"], "method_options": {"milp": {"solver": "cbc"}}}, "method_options.milp.solver", "solver", "solvers"),
+    ({"solvers": ["highs"], "options": {"solver": "cbc"}}, "options.solver", "solver", "solvers"),
+    ({"formulations": ["compact"], "options": {"formulation": "tight"}}, "options.formulation", "formulation",
+     "formulations"),
+    ({"seeds": [0, 1], "seeded_methods": ["milp"], "method_options": {"milp": {"seed": 5}}}, "method_options.milp.seed",
+     "seed", "seeds"),
+])
+def test_an_option_an_axis_gives_is_refused_elsewhere(extra, field, option, axis):
+    """review17: options and method_options override the grid's axes (Run.solve_options), so
+    `solvers = ["highs"]` with `method_options.milp.solver = "cbc"` ran CBC in records labelled
+    highs, and seeds [0, 1] with a method_options seed ran one seed twice; now refused."""
+    with pytest.raises(ValueError) as err:
+        parse_spec({**BASE, "methods": ["milp"], **extra})
+    msg = str(err.value)
+    assert msg.startswith(f"spec: {field}: method 'milp' gets {option!r} from the {axis} axis"), msg
+    assert "fix: remove it" in msg
+
+
+def test_options_an_axis_does_not_give_still_pass():
+    spec = parse_spec({**BASE, "methods": ["milp"], "options": {"solver": "cbc"}, "seeds": [0],
+                       "method_options": {"milp": {"formulation": "compact", "seed": 3}}})
+    assert [r.solve_options() for r in spec.runs()][0] == {"solver": "cbc", "formulation": "compact", "seed": 3, "threads": 1}

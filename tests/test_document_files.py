@@ -247,3 +247,16 @@ def test_a_result_file_whose_request_is_rejected_and_placed_is_refused_naming_th
     err = capsys.readouterr().err
     assert f"{f}: assignment" in err and "requests.r1: is marked rejected and also gives layers" in err
     assert 'remove its "layers"' in err and 'remove "rejected": true' in err
+
+
+@pytest.mark.parametrize("layers", [{}, None])
+def test_a_rejected_request_with_empty_layers_is_read_as_rejected(layers):
+    """review17: ``{"rejected": true, "layers": {}}`` (or ``null``) places nothing, so nothing is
+    dropped and nothing conflicts: read as rejected, as before fixes17, which refused it as "also
+    gives layers (a placement)". Non-empty layers stay an error (the parametrised case above)."""
+    doc = json.loads(json.dumps(greedy_doc()))
+    doc["requests"]["r1"] = {"rejected": True, "layers": layers}
+    assert Assignment.from_json(micro(), doc).owners == [None]
+    doc["requests"]["r1"] = {"rejected": True, "layers": {"conv1": []}}  # a layer named: still a conflict
+    with pytest.raises(AssignmentError, match="requests.r1: is marked rejected and also gives layers"):
+        Assignment.from_json(micro(), doc)

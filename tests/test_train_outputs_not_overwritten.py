@@ -64,3 +64,37 @@ def test_train_rl_with_force_replaces_the_policy(tmp_path, capsys):
     assert main(["train-rl", INST, "--episodes", "3", "--out", str(out), "--force"]) == 0
     assert json.loads((out / "policy.json").read_text())["episodes"] == 3
     assert main(["train-rl", INST, "--episodes", "3", "--out", str(tmp_path / "new")]) == 0  # a new folder needs no --force
+
+
+def test_train_target_refuses_a_weights_dir_that_is_a_file_before_training(tmp_path, capsys):
+    """review17: --weights-dir naming a file passed the overwrite check (no FILE/lenet.pt) and
+    failed only when the weights were written, after the training."""
+    file = tmp_path / "weights"
+    file.write_text("not a folder")
+    assert main(["train-target", "lenet", "--epochs", "1", "--samples", "1000", "--weights-dir", str(file),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"--weights-dir {file}: exists and is not a folder" in err and "epoch" not in err
+    assert file.read_text() == "not a folder"
+
+
+def test_calibrate_on_other_data_suggests_a_train_target_command_that_runs(tmp_path, capsys):
+    """review17: calibrate's fix for a target trained on other data was `optdist train-target
+    lenet --data natural`, which train-target now refuses (the committed models/weights/lenet.*
+    exist); it names another --weights-dir, or --force to replace the committed weights."""
+    assert main(["calibrate", "lenet", "--data", "natural", "--out", str(tmp_path / "cal")]) == 2
+    err = capsys.readouterr().err
+    assert "was trained on 'mnist', not 'natural'" in err
+    assert "`optdist train-target lenet --data natural --weights-dir DIR`, then give --weights-dir DIR here" in err
+    assert f"--force replaces the weights in {ROOT / 'models' / 'weights'}" in err
+
+
+def test_train_rl_refuses_an_out_folder_under_a_file_before_training(tmp_path, capsys):
+    """review17: `--out FILE/sub` passed the "is not a folder" check (FILE/sub does not exist) and
+    ended, after the training, in `[Errno 20] Not a directory` naming no option or fix."""
+    file = tmp_path / "f"
+    file.write_text("x")
+    assert main(["train-rl", INST, "--episodes", "3", "--out", str(file / "sub"), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {file / 'sub'}: exists and is not a folder, or a folder above it is a file (fix: " in err
+    assert "train-rl lenet" not in err  # refused before training (no progress bar)

@@ -189,8 +189,10 @@ def _target(
     else:
         if cfg.data and cfg.data != trained_on:
             raise ValueError(
-                f"target {cfg.target} was trained on {trained_on!r}, not {cfg.data!r}: "
-                f"`optdist train-target {cfg.target} --data {cfg.data}` (or pass another --weights-dir)"
+                f"target {cfg.target} was trained on {trained_on!r}, not {cfg.data!r} (fix: "
+                f"`optdist train-target {cfg.target} --data {cfg.data} --weights-dir DIR`, then give --weights-dir DIR "
+                f"here; or train-target's --force replaces the weights in "
+                f"{targets.weights_paths(cfg.target, cfg.weights_dir)[0].parent})"
             )
         ds = datasets.load(trained_on, target.input_shape)
         targets.check_shape(ds, target)

@@ -10,6 +10,10 @@ seeds``. Which method gets what is explicit (methods reject options they do not 
   list passes none);
 * ``method_options.NAME`` is passed to method NAME only.
 
+An option an axis gives a method (``solver``, ``formulation``, ``seed``) may not be given to it
+again in ``options`` or ``method_options`` (it would replace the axis's value in records
+labelled by the axis).
+
 Every run has a key, ``<instance>--<method>[--<solver>][--<formulation>][--s<seed>]--<hash>``,
 where ``hash`` is the first 8 hex digits of SHA-1 over the run's canonical JSON (instance,
 instance path, method, solver, formulation, seed and every option), so changing an option
@@ -227,47 +231,53 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
     bad = sorted(set(doc.get("figures", ())) - set(FIGURES))
     if bad:
         raise ValueError(f"{where}: unknown figure(s) {bad} (fix: choose from {list(FIGURES)})")
-    for method in doc["methods"]:
-        if not isinstance(method, str) or (":" in method and not _METHOD.match(method)) or (
-                ":" not in method and method not in _registry()):
-            raise ValueError(f"{where}: methods: unknown method {method!r} (fix: choose from {sorted(_registry())}, "
-                             "or name a function as 'module:function')")
-    _check_method_lists(doc, where)
+    for k in ("methods", "solver_methods", "seeded_methods"):
+        for method in doc.get(k, ()):
+            if not isinstance(method, str) or (":" in method and not _METHOD.match(method)) or (
+                    ":" not in method and method not in _registry()):
+                raise ValueError(f"{where}: {k}: unknown method {method!r} (fix: choose from {sorted(_registry())}, "
+                                 "or name a function as 'module:function')")
+    _check_method_options(doc, where)
     _check_axes(doc, where)
     return BenchSpec(**doc)
 
 
-def _check_method_lists(doc: dict, where: str) -> None:
-    """``solver_methods`` and ``seeded_methods`` name known methods, and every registered method
-    of the spec takes each option the spec gives it (:data:`optdist.solve.METHOD_OPTIONS`): the
-    solvers and formulations axes, ``time_limit``, ``threads`` and ``options`` (its
-    ``solver_methods``), the seeds (its ``seeded_methods``) and its ``method_options``. A method
-    given an option it does not take would fail every run with a TypeError; this is a ValueError
-    naming the field, the method, the option and the methods that take it. A ``module:function``
-    is not imported here: its options are its own."""
+def _check_method_options(doc: dict, where: str) -> None:
+    """Every registered method of the spec takes each option the spec gives it
+    (:data:`optdist.solve.METHOD_OPTIONS`): the solvers and formulations axes, ``time_limit``,
+    ``threads`` and ``options`` (its ``solver_methods``), the seeds (its ``seeded_methods``) and
+    its ``method_options``. A method given an option it does not take would fail every run with a
+    TypeError; this is a ValueError naming the field, the method, the option and the methods
+    that take it. A ``module:function`` is not imported here: its options are its own.
+
+    No method gets an axis's option (``solver``, ``formulation``, ``seed``) also from ``options``
+    or ``method_options``: that value would replace the axis's in every run (:meth:`Run.solve_options`)
+    while its records stay labelled by the axis (e.g. CBC runs filed under ``highs``); a
+    ValueError naming the field and the axis."""
     from optdist.solve import METHOD_OPTIONS
 
-    for k in ("solver_methods", "seeded_methods"):
-        for method in doc.get(k, ()):
-            if not (method in METHOD_OPTIONS or ":" in method and _METHOD.match(method)):
-                raise ValueError(f"{where}: {k}: unknown method {method!r} (fix: choose from {sorted(METHOD_OPTIONS)}, "
-                                 "or name a function as 'module:function')")
     solver_methods, options = doc.get("solver_methods", ("milp",)), doc.get("options", {})
-    for method in (m for m in doc["methods"] if m in METHOD_OPTIONS):
+    for method in doc["methods"]:
         given: list[tuple[str, str, str]] = []  # (field, option, fix)
+        axes: dict[str, str] = {}  # option -> the axis that gives it
         if method in solver_methods:
             leave = f"leave {method!r} out of solver_methods"
-            given += [("solver_methods", opt, leave) for opt, axis in (("solver", "solvers"), ("formulation", "formulations"))
-                      if doc.get(axis)]
+            axes |= {opt: axis for opt, axis in (("solver", "solvers"), ("formulation", "formulations")) if doc.get(axis)}
+            given += [("solver_methods", opt, leave) for opt in axes]
             given += [("solver_methods", k, leave) for k, default in (("time_limit", None), ("threads", 1))
                       if doc.get(k, default) is not None]
             given += [(f"options.{k}", k, f"{leave}, or give {k} under [method_options.NAME] of the methods that take it")
                       for k in options]
         if method in doc.get("seeded_methods", ("rl",)) and doc.get("seeds"):
+            axes["seed"] = "seeds"
             given.append(("seeded_methods", "seed", f"leave {method!r} out of seeded_methods"))
         given += [(f"method_options.{method}.{k}", k, "remove it") for k in doc.get("method_options", {}).get(method, {})]
         for field_name, opt, fix in given:
-            if opt not in METHOD_OPTIONS[method]:
+            if field_name.startswith(("options.", "method_options.")) and opt in axes:
+                raise ValueError(f"{where}: {field_name}: method {method!r} gets {opt!r} from the {axes[opt]} axis; given "
+                                 f"here too it would replace the axis's value in every run, whose records are still "
+                                 f"labelled by the axis (fix: remove it, or give the value in {axes[opt]})")
+            if method in METHOD_OPTIONS and opt not in METHOD_OPTIONS[method]:
                 takers = sorted(m for m, takes in METHOD_OPTIONS.items() if opt in takes)
                 raise ValueError(f"{where}: {field_name}: method {method!r} takes no option {opt!r}, so every run of it "
                                  f"would fail (fix: {fix}; {method} takes {sorted(METHOD_OPTIONS[method])}; "

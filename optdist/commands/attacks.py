@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from optdist.attacks.attacker import CALIBRATION
 from optdist.cli import count_type, seed_type
-from optdist.io import refuse_overwrite
+from optdist.io import make_output_folder, refuse_overwrite
 from optdist.solvers.base import MAX_THREADS
 
 MAX_EPOCHS = 100_000  # training epochs (a typo's extra zeros: refused, not run for days)
@@ -196,7 +196,9 @@ def train_target(args: argparse.Namespace) -> int:
     from optdist.attacks import datasets, targets
 
     spec = targets.spec(args.cnn)
-    refuse_overwrite(list(targets.weights_paths(args.cnn, args.weights_dir)), args.force, "--weights-dir DIR")
+    paths = targets.weights_paths(args.cnn, args.weights_dir)
+    make_output_folder(paths[0].parent, "--weights-dir")  # a file there: refused now, not after the training
+    refuse_overwrite(list(paths), args.force, "--weights-dir DIR")
     torch.set_num_threads(args.threads)
     ds = datasets.load(args.data or spec.data, spec.input_shape)
     net, meta = targets.train(spec, ds, args.epochs, args.seed, args.samples, progress=not args.no_progress)

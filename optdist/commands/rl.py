@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from optdist.cli import count_type, seed_type
-from optdist.io import refuse_overwrite
+from optdist.io import make_output_folder, refuse_overwrite
 
 log = logging.getLogger("optdist")
 PRESET_NAMES = ("lenet", "cifar", "vgg", "hetero")  # optdist.rl.presets.PRESETS, without importing torch
@@ -59,9 +59,7 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     inst = load_instance(args.instance)
     preset = PRESETS[args.preset] if args.preset else preset_for(inst)
     out = args.out or Path("runs/rl") / inst.name
-    if out.exists() and not out.is_dir():  # checked before training, not after it
-        raise CliError(f"--out {out}: exists and is not a folder (fix: give a folder for policy.pt and policy.json; "
-                       "a missing one is created)")
+    make_output_folder(out, "--out")  # before training: a file there, or above it, is refused now, not after it
     refuse_overwrite([out / name for name in POLICY_FILES], args.force, "--out DIR")
     if args.algo == "maskable-ppo":
         sol = _train_ppo(args, inst, preset, out)
