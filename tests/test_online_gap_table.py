@@ -190,7 +190,10 @@ def test_plan_start_folder_starts_the_plan_and_is_shown(gap_table, tmp_path, cap
                            "--plan-time-limit", "20", "--time-limit", "20", "--plan-start", str(starts)]) == 0
     row = gap_table.table().query("method == 'plan-guided'").iloc[0]
     assert row["plan_start"] == str(starts / f"{inst.name}.json") and row["feasible"]
-    assert f"from `{starts / f'{inst.name}.json'}`" in (tmp_path / "gap_table.md").read_text()
+    md = (tmp_path / "gap_table.md").read_text()
+    assert f"from `{starts / f'{inst.name}.json'}`" in md and "not comparable" in md
+    summary = next(line for line in md.splitlines() if line.startswith(f"| {inst.name} ") and "%" in line)
+    assert "plan started from a given placement" in summary  # where the row is shown, not only above it
 
 
 def test_plan_start_files_are_checked_before_anything_runs(gap_table, tmp_path, capsys):

@@ -312,7 +312,8 @@ def cell(r: pd.Series) -> str:
     if pd.isna(r.get("gap_%")):
         return "-"
     vs = f" ({r['vs_exact_%']:+.1f} % vs exact)" if pd.notna(r.get("vs_exact_%")) else ""
-    return f"{r['gap_%']:+.1f} %{vs}"
+    started = "; plan started from a given placement" if pd.notna(r.get("plan_start")) else ""
+    return f"{r['gap_%']:+.1f} %{vs}{started}"
 
 
 def render() -> None:
@@ -351,7 +352,10 @@ def render() -> None:
         "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
         "gap = (latency - reference) / reference, for feasible placements only: a placement that rejects requests "
         "(its latency then counts only the admitted ones) or breaks a constraint gets none. \"not run\": no record.",
-        *([f"Plans started from a placement (`--plan-start`, its offline time not in `prep_s`): {starts}."]
+        *([f"Plans started from a placement (`--plan-start`; the offline time that found that placement, e.g. the exact "
+           f"engine's long offline runs behind `benchmarks/scale/coupled/best/` (mixed-8x6: a 3600-s run, "
+           f"`benchmarks/scale/README.md`), is not in "
+           f"`prep_s`: these rows are not comparable with plans made in `--plan-time-limit` s): {starts}."]
           if starts else []),
         "",
         "## Summary (gap to the reference and to the exact engine's placement, or what broke)",
