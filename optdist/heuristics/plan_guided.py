@@ -280,8 +280,8 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
              ) -> tuple[Instance, Plans, float | None, str, float, dict]:
     """Check ``inst``, ``forecast``, ``plan_start`` and the limits (see :func:`solve_plan_guided`
     for the errors) and plan: ``(forecast, plans, plan objective s or None, what found the plan,
-    plan seconds (the polish included), the polish's facts (:func:`_plan`) and ``plan_start``
-    (the start's file, "given" or None))``."""
+    plan seconds (the polish included), the polish's facts (:func:`_plan`) with ``plan_start``
+    added (the start's file, "given" or None))``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit, time_limit=time_limit)
     if polish_time_limit is not None and not (isinstance(polish_time_limit, numbers.Real) and polish_time_limit == 0
                                               and not isinstance(polish_time_limit, bool)):
