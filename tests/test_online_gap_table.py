@@ -190,4 +190,25 @@ def test_plan_start_folder_starts_the_plan_and_is_shown(gap_table, tmp_path, cap
                            "--plan-time-limit", "20", "--time-limit", "20", "--plan-start", str(starts)]) == 0
     row = gap_table.table().query("method == 'plan-guided'").iloc[0]
     assert row["plan_start"] == str(starts / f"{inst.name}.json") and row["feasible"]
-    assert f"from `{starts / f'{inst.name}.json'}`" in (tmp_path / "gap_table.md").read_text()
+    md = (tmp_path / "gap_table.md").read_text()
+    assert f"from `{starts / f'{inst.name}.json'}`" in md and "not comparable" in md
+    summary = next(line for line in md.splitlines() if line.startswith(f"| {inst.name} ") and "%" in line)
+    assert "plan started from a given placement" in summary  # where the row is shown, not only above it
+
+
+def test_plan_start_files_are_checked_before_anything_runs(gap_table, tmp_path, capsys):
+    """--plan-start DIR whose <instance>.json is not a placement of it, or with no <instance>.json
+    for any instance asked for: exit 2 naming the file / folder and the fix, no record written (a bad
+    file was a traceback after the exact reference had run; a folder matching nothing ran unstarted)."""
+    inst = TINY / "lenet-1x4-tau0.6.json"
+    starts = tmp_path / "starts"
+    starts.mkdir()
+    for prepare, said in ((lambda: None, "no <instance>.json"),
+                          (lambda: (starts / "lenet-1x4-tau0.6.json").write_text("{bad"), "lenet-1x4-tau0.6.json")):
+        prepare()
+        with pytest.raises(SystemExit) as e:
+            gap_table.main(["--instances", str(inst), "--methods", "plan-guided", "--plan-time-limit", "5",
+                            "--time-limit", "5", "--plan-start", str(starts)])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and "--plan-start" in err and said in err and "fix:" in err
+        assert not (tmp_path / "records").exists()

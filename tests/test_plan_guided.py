@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import optdist
+from optdist.assignment import Assignment
 from optdist.instance import load_instance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,3 +233,24 @@ def test_a_rollout_from_the_best_known_plan_of_mixed_8x6_is_no_worse_than_it() -
     assert res.evaluation.feasible and res.evaluation.n_rejected == 0
     assert res.extra["plan_engine_objective"] <= 0.256194558955 * (1 + 1e-9)  # instances/coupled.solu =best=
     assert res.evaluation.total_latency <= res.extra["plan_objective"] * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("given", [5, {"requests": {}}, ["r0.json"]], ids=["int", "dict", "list"])
+def test_a_plan_start_of_another_type_names_the_option_and_the_fix(given) -> None:
+    """Neither an Assignment nor a path: a ValueError naming plan_start (was a bare TypeError of Path())."""
+    with pytest.raises(ValueError, match=r"plan-guided: plan_start .*an Assignment or the path of .*\(fix: "):
+        optdist.solve(TINY / "lenet-2x4-tight.json", method="plan-guided", plan_start=given)
+
+
+def test_a_given_plan_start_that_does_not_fit_the_forecast_names_the_option() -> None:
+    """An Assignment with a node index out of range / a layer missing: refused naming plan_start
+    before the engine runs (the evaluator's bare error named neither the option nor the fix)."""
+    inst = load_instance(TINY / "lenet-2x4-tight.json")
+    owners = optdist.solve(inst, method="greedy").assignment.owners
+    far = [[np.array(a) for a in o] for o in owners]
+    far[0][0] = np.full_like(far[0][0], 99)
+    short = [[np.array(a) for a in o] for o in owners]
+    short[1] = short[1][:-1]
+    for bad in (Assignment(far), Assignment(short)):
+        with pytest.raises(ValueError, match=r"plan-rollout: plan_start \(given\): .*\(fix: give a placement of forecast"):
+            optdist.solve(inst, method="plan-rollout", plan_start=bad)

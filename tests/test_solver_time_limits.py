@@ -62,6 +62,31 @@ def test_scip_limit_covers_building_its_model():
                                              f"{load:.2f} s, machine busy x{busy:.1f})")
 
 
+def test_scip_gets_the_time_left_when_it_starts(monkeypatch):
+    """The SCIP limit test above allows ``(0.5 + 0.5 * load) * busy`` s, which at a load average of
+    twice the cores (4 on 2: usual here) exceeds the whole load, the overrun before the fix, so it
+    cannot fail then. This one does not depend on the load: SCIP's ``limits/time``, read when it
+    starts, is the limit less the time already spent (the model's load), not the whole limit."""
+    import time
+
+    scip = adapter("scip")
+    real, seen = type(scip)._limit_now, []
+
+    def recorded(self):
+        real(self)
+        seen.append((time.perf_counter(), self._scip.getParam("limits/time")))
+
+    monkeypatch.setattr(type(scip), "_limit_now", recorded)
+    limit = 4.0
+    start = time.perf_counter()
+    scip.solve(slow_to_load_hard_model(), time_limit=limit)
+    (at, given), = seen
+    spent = at - start
+    # the adapter's clock starts a little after ``start`` (0.1 s of checks here): at least half of the
+    # time spent is taken off (before the fix: none, ``given`` was the whole limit)
+    assert limit - spent - 0.5 <= given <= limit - spent / 2, (given, spent)
+
+
 @pytest.mark.parametrize("name, said", [("cbc", r"-seconds (\S+)"), ("glpk", r"--tmlim (\S+)")])
 def test_shell_solvers_get_the_time_left_after_the_model_file(name, said, capfd):
     """CBC and GLPK get the limit on their command line, which Pyomo writes after the LP file:

@@ -136,6 +136,25 @@ def plan_start_file(inst: Instance, plan_start: Path | None) -> Path | None:
     return path if path.is_file() else None
 
 
+def check_plan_starts(insts: list[Instance], plan_start: Path) -> None:
+    """Read every ``plan_start/<instance>.json`` of ``insts`` as a placement of its instance before
+    anything runs; ValueError naming the file and the fix, or naming the folder when it holds no
+    start for any of ``insts``."""
+    from optdist.commands.core import load_placement
+
+    files = {inst.name: (inst, plan_start_file(inst, plan_start)) for inst in insts}
+    if all(f is None for _, f in files.values()):
+        raise ValueError(f"no <instance>.json for any of {sorted(files)} (fix: give the folder that holds "
+                         "them, e.g. benchmarks/scale/coupled/best, or leave --plan-start out)")
+    for inst, f in files.values():
+        if f is not None:
+            try:
+                load_placement(inst, f)
+            except (OSError, ValueError) as e:
+                raise ValueError(f"{f}: {e} (fix: write a placement of {inst.name} there, e.g. the --out of "
+                                 f"`optdist solve` on it, or remove the file)") from None
+
+
 def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float, ppo_timesteps: int,
                  plan_start: Path | None = None) -> dict:
     """One method on ``inst``: its row (reference columns filled in at render time); ``plan_start``:
@@ -293,7 +312,8 @@ def cell(r: pd.Series) -> str:
     if pd.isna(r.get("gap_%")):
         return "-"
     vs = f" ({r['vs_exact_%']:+.1f} % vs exact)" if pd.notna(r.get("vs_exact_%")) else ""
-    return f"{r['gap_%']:+.1f} %{vs}"
+    started = "; plan started from a given placement" if pd.notna(r.get("plan_start")) else ""
+    return f"{r['gap_%']:+.1f} %{vs}{started}"
 
 
 def render() -> None:
@@ -332,7 +352,10 @@ def render() -> None:
         "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
         "gap = (latency - reference) / reference, for feasible placements only: a placement that rejects requests "
         "(its latency then counts only the admitted ones) or breaks a constraint gets none. \"not run\": no record.",
-        *([f"Plans started from a placement (`--plan-start`, its offline time not in `prep_s`): {starts}."]
+        *([f"Plans started from a placement (`--plan-start`; the offline time that found that placement, e.g. the exact "
+           f"engine's long offline runs behind `benchmarks/scale/coupled/best/` (mixed-8x6: a 3600-s run, "
+           f"`benchmarks/scale/README.md`), is not in "
+           f"`prep_s`: these rows are not comparable with plans made in `--plan-time-limit` s): {starts}."]
           if starts else []),
         "",
         "## Summary (gap to the reference and to the exact engine's placement, or what broke)",
@@ -380,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
             insts = load_all([instance_path(n) for n in args.instances] if args.instances else DEFAULT)
         except ValueError as e:
             ap.error(str(e))
+        if args.plan_start is not None:
+            try:
+                check_plan_starts(insts, args.plan_start)
+            except ValueError as e:
+                ap.error(f"--plan-start {args.plan_start}: {e}")
         try:
             run(insts, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
                 time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps,

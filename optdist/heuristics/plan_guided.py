@@ -104,6 +104,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -279,8 +280,8 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
              ) -> tuple[Instance, Plans, float | None, str, float, dict]:
     """Check ``inst``, ``forecast``, ``plan_start`` and the limits (see :func:`solve_plan_guided`
     for the errors) and plan: ``(forecast, plans, plan objective s or None, what found the plan,
-    plan seconds (the polish included), the polish's facts (:func:`_plan`) and ``plan_start``
-    (the start's file, "given" or None))``."""
+    plan seconds (the polish included), the polish's facts (:func:`_plan`) with ``plan_start``
+    added (the start's file, "given" or None))``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit, time_limit=time_limit)
     if polish_time_limit is not None and not (isinstance(polish_time_limit, numbers.Real) and polish_time_limit == 0
                                               and not isinstance(polish_time_limit, bool)):
@@ -319,11 +320,22 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
 def _plan_start(fc: Instance, plan_start: Assignment | str | Path | None, method: str) -> Assignment | None:
     """``plan_start`` as a placement of the forecast ``fc``: an Assignment as given, or read from
     an ``optdist-assignment/1`` or ``optdist-result/1`` file. Raises ValueError naming the method,
-    the file and the fix when the file is missing or is not a placement of ``fc``'s requests."""
-    if isinstance(plan_start, Assignment) and len(plan_start.owners) != fc.n_requests:
-        raise ValueError(f"{method}: plan_start places {len(plan_start.owners)} requests, forecast {fc.name} has "
-                         f"{fc.n_requests} (fix: give a placement of the forecast's requests)")
-    if plan_start is None or isinstance(plan_start, Assignment):
+    ``plan_start`` and the fix when it is neither an Assignment nor a path, when the file is
+    missing, or when it is not a placement of ``fc``'s requests (the evaluator's check)."""
+    if plan_start is None:
+        return None
+    if not isinstance(plan_start, (Assignment, str, os.PathLike)):
+        raise ValueError(f"{method}: plan_start {plan_start!r}: give an Assignment or the path of an "
+                         f"optdist-assignment/1 or optdist-result/1 file (fix: e.g. the --out of `optdist solve` on "
+                         f"forecast {fc.name})")
+    if isinstance(plan_start, Assignment):
+        if len(plan_start.owners) != fc.n_requests:
+            raise ValueError(f"{method}: plan_start places {len(plan_start.owners)} requests, forecast {fc.name} has "
+                             f"{fc.n_requests} (fix: give a placement of the forecast's requests)")
+        try:
+            evaluate(fc, plan_start)
+        except (ValueError, IndexError) as e:
+            raise ValueError(f"{method}: plan_start (given): {e} (fix: give a placement of forecast {fc.name})") from None
         return plan_start
     from optdist.commands.core import load_placement
 
