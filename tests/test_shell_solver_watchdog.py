@@ -13,23 +13,15 @@ import sys
 import time
 from pathlib import Path
 
-import pyomo.environ as pyo
 import pytest
 from pyomo.common import Executable
 
 from optdist.result import Termination
 from optdist.solvers import base, get_solver
+from tests.test_decomp_limits import _tiny
 
 CBC = shutil.which("cbc")
 pytestmark = pytest.mark.skipif(CBC is None, reason="cbc not installed: apt-get install coinor-cbc")
-
-
-def _tiny() -> pyo.ConcreteModel:
-    m = pyo.ConcreteModel()
-    m.x = pyo.Var(range(3), domain=pyo.Binary)
-    m.c = pyo.Constraint(expr=sum(m.x.values()) >= 2)
-    m.obj = pyo.Objective(expr=m.x[0] + 2 * m.x[1] + 3 * m.x[2])
-    return m
 
 
 @pytest.fixture

@@ -601,6 +601,24 @@ MIN_SOLVER_S = 0.05
 #: CBC reading the 63-MB LP file of lenet-10x70-tight's compact model: minutes, before its clock starts
 GRACE, GRACE_S = 0.05, 1.0
 
+def watchdog(left: float | None, limit: float | None, stop_lag: float,
+             action: Callable[[], None]) -> threading.Timer | None:
+    """A started daemon timer that runs ``action`` (the adapter's stop) :data:`GRACE` past a time
+    limit of which ``left`` seconds remain now (``limit``: the whole limit, which sets the grace),
+    or at the run's deadline (:func:`run_deadline`) less ``stop_lag`` if that comes first; None
+    without either. A huge limit waits at most ``threading.TIMEOUT_MAX`` (no overflow)."""
+    waits = [] if left is None or limit is None else [left + max(GRACE_S, GRACE * limit)]
+    until_deadline = deadline_left()
+    if until_deadline is not None:
+        waits.append(until_deadline - stop_lag)
+    if not waits:
+        return None
+    timer = threading.Timer(min(max(min(waits), 0.0), threading.TIMEOUT_MAX), action)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 #: ``pyomo.contrib.solver`` AutoUpdateConfig switches: what a persistent solve checks for changes
 AUTO_UPDATES = ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
@@ -754,24 +772,14 @@ class LegacySolver(Solver):
         :attr:`stop_lag` if that comes first; None without either. A shell solver's clock starts
         only once it has read the model file (CBC reads a 63-MB LP file for minutes, ignoring
         ``-seconds``), so its own limit does not bound the solve."""
-        waits = [] if self._limit is None else [self._started + self._limit + max(GRACE_S, GRACE * self._limit)
-                                                - time.perf_counter()]
-        left = deadline_left()
-        if left is not None:
-            waits.append(left - self.stop_lag)
-        if not waits:
-            return None
-
         def stop() -> None:
             procs = self._procs
             if procs is not None:
                 self._overran_at = time.perf_counter()
                 procs.stop(self.stop_grace)
 
-        timer = threading.Timer(min(max(min(waits), 0.0), threading.TIMEOUT_MAX), stop)  # a huge limit: no overflow
-        timer.daemon = True
-        timer.start()
-        return timer
+        left = None if self._limit is None else self._started + self._limit - time.perf_counter()
+        return watchdog(left, self._limit, self.stop_lag, stop)
 
     def _solve(
         self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]

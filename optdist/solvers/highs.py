@@ -11,7 +11,7 @@ code: :func:`optdist.solvers.base.stop_native_code_on_signals`): HiGHS stops wit
 root-node heuristics it checks none: lenet-10x10-tau0.8 per-map ran 4-15 s past the signal);
 a second signal ends the process at once. The same cancellation, from a timer thread, stops a solve that runs past its
 time limit (HiGHS checks its clock only now and then: ERGO-Code/HiGHS#885) a little after it
-(:data:`GRACE`), and at the run's deadline (:func:`optdist.solvers.base.run_deadline`) at the
+(:data:`optdist.solvers.base.GRACE`), and at the run's deadline (:func:`optdist.solvers.base.run_deadline`) at the
 latest: the outcome is then ``time_limit`` with the incumbent and bound HiGHS had.
 """
 
@@ -27,8 +27,8 @@ import pyomo.environ as pyo
 
 from optdist.io import quiet_native_stdout
 from optdist.result import Termination
-from optdist.solvers.base import (GRACE, GRACE_S, ContribSolver, Feature, SolverRefused, deadline_left,
-                                  stop_native_code_on_signals, stop_on_signals, stop_requested)
+from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, stop_native_code_on_signals, stop_on_signals,
+                                  stop_requested, watchdog)
 
 #: the most :attr:`Highs.stop_lag` learns (seconds)
 MAX_STOP_LAG = 30.0
@@ -158,24 +158,16 @@ class Highs(ContribSolver):
         return out
 
     def _watchdog(self, time_limit: float | None) -> threading.Timer | None:
-        """A timer that cancels the solve :data:`GRACE` past ``time_limit`` (seconds from now),
-        or at the run's deadline less :attr:`stop_lag` if that comes first; None without either."""
-        waits = [] if time_limit is None else [time_limit + max(GRACE_S, GRACE * time_limit)]
-        left = deadline_left()
-        if left is not None:
-            waits.append(left - self.stop_lag)
-        if not waits:
-            return None
+        """A timer that cancels the solve :data:`~optdist.solvers.base.GRACE` past ``time_limit``
+        (seconds from now), or at the run's deadline less :attr:`stop_lag` if that comes first;
+        None without either (:func:`~optdist.solvers.base.watchdog`)."""
 
         def cancel() -> None:
             self._cancelled_at = time.perf_counter()
             if self._highs is not None:
                 self._highs.cancelSolve()
 
-        timer = threading.Timer(min(max(min(waits), 0.0), threading.TIMEOUT_MAX), cancel)  # a huge limit: no overflow
-        timer.daemon = True
-        timer.start()
-        return timer
+        return watchdog(time_limit, time_limit, self.stop_lag, cancel)
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through highspy on a throwaway ``Highs``: the name must exist
