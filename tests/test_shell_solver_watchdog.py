@@ -8,9 +8,12 @@ late by a wrapper script (the stand-in for the slow read), so the test takes sec
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,13 +27,13 @@ CBC = shutil.which("cbc")
 pytestmark = pytest.mark.skipif(CBC is None, reason="cbc not installed: apt-get install coinor-cbc")
 
 
-@pytest.fixture
-def late_cbc(tmp_path: Path):
+@contextlib.contextmanager
+def _late_cbc(folder: Path, wait_s: float) -> Iterator[Path]:
     """``cbc`` as Pyomo runs it is a script that, for a solve (``-solve`` on its command line),
-    waits 60 s and then becomes the real CBC (one process, as CBC is); other calls (the version
-    check) run CBC at once."""
-    script = tmp_path / "cbc"
-    script.write_text(f"#!{sys.executable}\nimport os, sys, time\nif '-solve' in sys.argv:\n    time.sleep(60)\n"
+    waits ``wait_s`` seconds and then becomes the real CBC (one process, as CBC is); other calls
+    (the version check) run CBC at once."""
+    script = folder / "cbc"
+    script.write_text(f"#!{sys.executable}\nimport os, sys, time\nif '-solve' in sys.argv:\n    time.sleep({wait_s})\n"
                       f"os.execv({CBC!r}, [{CBC!r}, *sys.argv[1:]])\n")
     script.chmod(0o755)
     exe = Executable("cbc")
@@ -40,6 +43,13 @@ def late_cbc(tmp_path: Path):
     finally:
         exe.set_path(None)
         exe.rehash()
+
+
+@pytest.fixture
+def late_cbc(tmp_path: Path) -> Iterator[Path]:
+    """A CBC that starts 60 s late (:func:`_late_cbc`)."""
+    with _late_cbc(tmp_path, 60.0) as script:
+        yield script
 
 
 def test_a_shell_solver_past_its_limit_is_stopped(late_cbc: Path) -> None:
@@ -59,4 +69,31 @@ def test_a_shell_solver_within_its_limit_is_not_stopped() -> None:
     """The real CBC on the same model with the same limit: optimal, nothing cancelled."""
     out = get_solver("cbc").solve(_tiny(), time_limit=2.0, threads=1)
     assert out.termination is Termination.OPTIMAL and out.incumbent == pytest.approx(3.0)
+    assert "cancelled" not in out.extra
+
+
+def test_a_late_firing_timer_does_not_stop_the_next_solve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A solve's watchdog whose action runs after that solve returned (``Timer.cancel`` cannot
+    stop an action already started) stops nothing of the next solve: here the first solve's
+    action is run by hand 1 s into a second solve (a CBC that starts 3 s late), which must still
+    end optimal, not cancelled (before: it was stopped, ``no_solution``)."""
+    timers: list[threading.Timer] = []
+    made = base.watchdog
+
+    def kept(*args: object) -> threading.Timer | None:
+        timer = made(*args)  # type: ignore[arg-type]
+        if timer is not None:
+            timers.append(timer)
+        return timer
+
+    monkeypatch.setattr(base, "watchdog", kept)
+    cbc = get_solver("cbc")
+    assert cbc.solve(_tiny(), time_limit=30.0, threads=1).termination is Termination.OPTIMAL
+    assert len(timers) == 1
+    with _late_cbc(tmp_path, 3.0):
+        late = threading.Timer(1.0, timers[0].function)
+        late.start()
+        out = cbc.solve(_tiny(), time_limit=30.0, threads=1)
+        late.join()
+    assert out.termination is Termination.OPTIMAL and out.incumbent == pytest.approx(3.0), out
     assert "cancelled" not in out.extra

@@ -719,6 +719,12 @@ class ContribSolver(Solver):
         return None if n is None or n < 0 else int(n)
 
 
+def _overran_note(at: float) -> str:
+    """``extra["cancelled"]`` of a shell solve the watchdog stopped at ``at`` (``perf_counter``; as HiGHS's)."""
+    return (f"at its time limit or the run's deadline (the solver had not returned {GRACE_S:g} s or "
+            f"{GRACE:.0%} past it); returned {time.perf_counter() - at:.2f} s later")
+
+
 def contrib_termination(tc: Any) -> Termination:
     """``pyomo.contrib.solver`` TerminationCondition -> :class:`Termination`.
 
@@ -747,7 +753,6 @@ class LegacySolver(Solver):
     """
 
     _procs: SolverProcesses | None = None  # the shell solver processes of the solve running
-    _overran_at: float | None = None  # when the watchdog stopped a solver past its limit (perf_counter)
 
     @classmethod
     def _check_available(cls) -> bool:
@@ -766,17 +771,19 @@ class LegacySolver(Solver):
         if self._procs is not None:
             self._procs.stop(self.stop_grace)
 
-    def _watchdog(self) -> threading.Timer | None:
-        """A timer that stops the solver process (:meth:`SolverProcesses.stop`: SIGINT, SIGKILL after
-        :attr:`stop_grace`) :data:`GRACE` past the solve's time limit, or at the run's deadline less
-        :attr:`stop_lag` if that comes first; None without either. A shell solver's clock starts
+    def _watchdog(self, procs: SolverProcesses, overran: list[float]) -> threading.Timer | None:
+        """A timer that stops ``procs``, this solve's processes (:meth:`SolverProcesses.stop`: SIGINT,
+        SIGKILL after :attr:`stop_grace`), :data:`GRACE` past the solve's time limit, or at the run's
+        deadline less :attr:`stop_lag` if that comes first, and then appends the time
+        (``perf_counter``) to ``overran``; None without either. A shell solver's clock starts
         only once it has read the model file (CBC reads a 63-MB LP file for minutes, ignoring
-        ``-seconds``), so its own limit does not bound the solve."""
+        ``-seconds``), so its own limit does not bound the solve. Both are bound now, not read from
+        ``self`` when it fires: an action that runs after its solve returned (``Timer.cancel``
+        cannot stop one already started) then stops nothing, and marks no later solve."""
         def stop() -> None:
-            procs = self._procs
-            if procs is not None:
-                self._overran_at = time.perf_counter()
-                procs.stop(self.stop_grace)
+            at = time.perf_counter()
+            if procs.stop(self.stop_grace):
+                overran.append(at)
 
         left = None if self._limit is None else self._started + self._limit - time.perf_counter()
         return watchdog(left, self._limit, self.stop_lag, stop)
@@ -797,7 +804,7 @@ class LegacySolver(Solver):
             kwargs["warmstart"] = True
         # the model, solution and log files live in a private folder, removed whatever happens
         saved = TempfileManager.tempdir
-        self._overran_at = None
+        overran: list[float] = []  # when this solve's watchdog stopped it (perf_counter)
         watchdog = None
         with tempfile.TemporaryDirectory(prefix=f"optdist-{self.name}-") as tmp:
             TempfileManager.tempdir = tmp
@@ -806,14 +813,14 @@ class LegacySolver(Solver):
                     self._procs = procs
                     if self._stop_requested:  # the signal came before the block
                         procs.stop(self.stop_grace)
-                    watchdog = self._watchdog()
+                    watchdog = self._watchdog(procs, overran)
                     res = opt.solve(model, **kwargs)
             except ApplicationError as e:
                 if self._stop_requested:
                     return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}")
-                if self._overran_at is not None:
+                if overran:
                     return SolverOutcome(Termination.NO_SOLUTION, f"stopped past its time limit: {e}",
-                                         extra={"cancelled": self._overran_note()})
+                                         extra={"cancelled": _overran_note(overran[0])})
                 if raw:
                     raise self.raw_failure(raw, e) from e
                 raise
@@ -850,8 +857,8 @@ class LegacySolver(Solver):
             term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
         bound = self._bound(opt, res, incumbent)
         extra: dict[str, Any] = {}
-        if self._overran_at is not None:
-            extra["cancelled"] = self._overran_note()
+        if overran:
+            extra["cancelled"] = _overran_note(overran[0])
             if term not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
                 term = Termination.TIME_LIMIT  # the solver says 'interrupted': it was our clock
         if procs.spans:  # where the solve's time went: write the model file, run the solver, read the solution
@@ -873,12 +880,6 @@ class LegacySolver(Solver):
             version=".".join(map(str, opt.version() or ())) or None,
             extra=extra,
         )
-
-    def _overran_note(self) -> str:
-        """``extra["cancelled"]`` of a solve the watchdog stopped (as HiGHS's)."""
-        assert self._overran_at is not None
-        return (f"at its time limit or the run's deadline (the solver had not returned {GRACE_S:g} s or "
-                f"{GRACE:.0%} past it); returned {time.perf_counter() - self._overran_at:.2f} s later")
 
     def _limit_at_start(self, opt: Any) -> None:
         """Make ``opt`` take the time left (:meth:`Solver.limit_left`) as its limit when the solver

@@ -81,13 +81,15 @@ class SolverProcesses:
         with self._lock:
             self._procs.append(proc)
 
-    def stop(self, grace: float) -> None:
-        """Ask every process of the block to stop, SIGKILL after ``grace`` seconds (a second call: nothing)."""
+    def stop(self, grace: float) -> bool:
+        """Ask every process of the block to stop, SIGKILL after ``grace`` seconds. Returns whether
+        this call asked it (False: a second call, or the block has ended: nothing done)."""
         with self._lock:
             if self._kill_at is not None or self._ended.is_set():
-                return
+                return False
             self._kill_at = time.monotonic() + max(grace, 0.0)
         threading.Thread(target=self._watch, name="optdist-solver-stopper", daemon=True).start()
+        return True
 
     def _watch(self) -> None:
         assert self._kill_at is not None
