@@ -97,3 +97,16 @@ def test_a_late_firing_timer_does_not_stop_the_next_solve(tmp_path: Path, monkey
         late.join()
     assert out.termination is Termination.OPTIMAL and out.incumbent == pytest.approx(3.0), out
     assert "cancelled" not in out.extra
+
+
+def test_a_raw_time_limit_is_watched_too(late_cbc: Path) -> None:
+    """The limit given raw under CBC's own name (``sec``, as ``--solver-option sec=2``) bounds the
+    solve as the generic one does (before: no watchdog, 60 s; found on lenet-10x70-tight-tau0.8
+    --formulation tight --solver-option sec=3: CBC ran 188 s reading the LP file)."""
+    cbc = get_solver("cbc")
+    limit = 2.0
+    t0 = time.perf_counter()
+    out = cbc.solve(_tiny(), threads=1, solver_options={"sec": limit})
+    wall = time.perf_counter() - t0
+    assert wall < limit + base.GRACE_S + cbc.stop_grace + 8.0, wall
+    assert out.termination is Termination.NO_SOLUTION and "at its time limit" in out.extra["cancelled"]

@@ -771,11 +771,12 @@ class LegacySolver(Solver):
         if self._procs is not None:
             self._procs.stop(self.stop_grace)
 
-    def _watchdog(self, procs: SolverProcesses, overran: list[float]) -> threading.Timer | None:
+    def _watchdog(self, procs: SolverProcesses, overran: list[float], raw: dict[str, Any]) -> threading.Timer | None:
         """A timer that stops ``procs``, this solve's processes (:meth:`SolverProcesses.stop`: SIGINT,
-        SIGKILL after :attr:`stop_grace`), :data:`GRACE` past the solve's time limit, or at the run's
-        deadline less :attr:`stop_lag` if that comes first, and then appends the time
-        (``perf_counter``) to ``overran``; None without either. A shell solver's clock starts
+        SIGKILL after :attr:`stop_grace`), :data:`GRACE` past the solve's time limit (the generic
+        one, or one given in ``raw`` under the solver's own name: seconds for every shell solver
+        here), or at the run's deadline less :attr:`stop_lag` if that comes first, and then appends
+        the time (``perf_counter``) to ``overran``; None without either. A shell solver's clock starts
         only once it has read the model file (CBC reads a 63-MB LP file for minutes, ignoring
         ``-seconds``), so its own limit does not bound the solve. Both are bound now, not read from
         ``self`` when it fires: an action that runs after its solve returned (``Timer.cancel``
@@ -785,8 +786,11 @@ class LegacySolver(Solver):
             if procs.stop(self.stop_grace):
                 overran.append(at)
 
-        left = None if self._limit is None else self._started + self._limit - time.perf_counter()
-        return watchdog(left, self._limit, self.stop_lag, stop)
+        limit, name = self._limit, self.option_names.get("time_limit")
+        if limit is None and name in raw:
+            limit = float(raw[name])  # range-checked as the generic limit (Solver._check_value)
+        left = None if limit is None else self._started + limit - time.perf_counter()
+        return watchdog(left, limit, self.stop_lag, stop)
 
     def _solve(
         self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]
@@ -813,7 +817,7 @@ class LegacySolver(Solver):
                     self._procs = procs
                     if self._stop_requested:  # the signal came before the block
                         procs.stop(self.stop_grace)
-                    watchdog = self._watchdog(procs, overran)
+                    watchdog = self._watchdog(procs, overran, raw)
                     res = opt.solve(model, **kwargs)
             except ApplicationError as e:
                 if self._stop_requested:
