@@ -23,7 +23,7 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
 * a solve still running :data:`GRACE` past its time limit (or at the run's deadline) is stopped
   by optdist's own clock, as by a signal, and reported as ``time_limit`` / ``no_solution`` with
   ``extra["cancelled"]`` (HiGHS: ``cancelSolve``; shell solvers: their process, whose own clock
-  starts only after it has read the model file).
+  starts only after it has read the model file; for them also a limit given raw, e.g. CBC's ``sec``).
 """
 
 from __future__ import annotations
