@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -346,6 +347,10 @@ def test_a_worker_whose_parent_is_gone_ends_at_once():
     assert (here.returncode, here.stdout) == (0, "alive\n")
 
 
+#: Python's notice of an exception raised where it cannot propagate (a weakref callback, ``__del__``)
+IGNORED_NOTICE = re.compile(r"Exception ignored in: .*\n(?:Traceback \(most recent call last\):\n(?:(?:  .*)?\n)*\S.*\n?)?")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 @pytest.mark.parametrize("sig, rc", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -364,7 +369,10 @@ def test_a_second_signal_during_the_clean_up_still_exits_with_the_documented_sta
                 proc.send_signal(sig)
         _, err = proc.communicate(timeout=15)
         assert proc.returncode == rc, err
-        assert "interrupted" in err and "Traceback" not in err
+        # a signal that lands inside a weakref callback before the command has returned raises there,
+        # and Python reports it as "Exception ignored in: ..." with its traceback (seen once in 2 CI
+        # runs, SIGTERM at 20 a second): a notice, not the command's crash; anything else must not be
+        assert "interrupted" in err and "Traceback" not in IGNORED_NOTICE.sub("", err), err
         assert wait_for(lambda: not any(alive(p) for p in tree), 5)
     finally:
         proc.kill()
