@@ -10,6 +10,15 @@ from optdist.bench.figures import FIGURES, family, write_figures
 from .test_bench_tables import record, write
 
 
+def drawn_by(monkeypatch, name: str) -> list:
+    """The figures ``optdist.bench.figures.<name>`` (``_bars``, ``_lines``) returns from now on, in order."""
+    from optdist.bench import figures
+
+    drawn, real = [], getattr(figures, name)
+    monkeypatch.setattr(figures, name, lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1])
+    return drawn
+
+
 @pytest.fixture
 def out(tmp_path):
     recs = []
@@ -78,15 +87,7 @@ def test_latency_bars_mark_rejections_and_violations_on_the_plot(tmp_path, monke
         {"instance": "a", "method": "plan-guided", "latency_ms": 5.0, "rejected": 0, "n_requests": 250, "feasible": True,
          "capacity_viol": 0, "privacy_viol": 0, "placement_viol": 0},
     ])
-    drawn = []
-    real = figures._bars
-
-    def keep(*a, **k):
-        fig = real(*a, **k)
-        drawn.append(fig)
-        return fig
-
-    monkeypatch.setattr(figures, "_bars", keep)
+    drawn = drawn_by(monkeypatch, "_bars")
     labels = figures.latency_bars(rows, tmp_path / "bars.png", reference={"a": 5.0})
     assert (tmp_path / "bars.png").read_bytes()[:4] == b"\x89PNG"
     assert sorted(labels) == ["infeasible: privacy", "rejects 235/250"]
@@ -150,9 +151,7 @@ def test_bar_figure_title_clears_the_panel_titles(tmp_path, monkeypatch, n_panel
     rows = pd.DataFrame([{"instance": f"set-{i:02d}", "method": m, "latency_ms": 1.0 + j, "rejected": 0, "n_requests": 4,
                           "feasible": True, "capacity_viol": 0, "privacy_viol": 0, "placement_viol": 0}
                          for i in range(n_panels) for j, m in enumerate(("greedy", "plan-guided"))])
-    drawn = []
-    real = figures._bars
-    monkeypatch.setattr(figures, "_bars", lambda *a, **k: drawn.append(real(*a, **k)) or drawn[-1])
+    drawn = drawn_by(monkeypatch, "_bars")
     figures.latency_bars(rows, tmp_path / "bars.png", reference={f"set-{i:02d}": 1.0 for i in range(n_panels)})
     fig = drawn[0]
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -186,15 +185,7 @@ def test_accuracy_figures_mark_instances_the_milp_proved_infeasible(tmp_path, mo
         else:  # a time limit with no placement yet
             recs.append(record(f"hetero-d{n_dev}", "highs", "time_limit", None, limit=60.0, **info))
     df = figures.prepare(write(tmp_path, recs))
-    drawn = []
-    real = figures._lines
-
-    def keep(*a, **k):
-        fig = real(*a, **k)
-        drawn.append(fig)
-        return fig
-
-    monkeypatch.setattr(figures, "_lines", keep)
+    drawn = drawn_by(monkeypatch, "_lines")
     figures.fig_devices(df, tmp_path / "fig")
     figures.fig_mix(df, tmp_path / "fig")
     for fig, stem, x in zip(drawn, ("fig15-accuracy-vs-devices", "fig16-accuracy-vs-mix"), ("n_devices", "nexus_pct")):

@@ -163,21 +163,27 @@ def test_no_solve_runs_past_the_runs_deadline() -> None:
 CLI_LIMIT = 6.0
 
 
-def _cli_solve(tmp_path: Path, python_args: list[str], *, timeout: float, limit: float = CLI_LIMIT):
-    """``python PYTHON_ARGS solve lenet-8x4-rpi3.json --time-limit LIMIT --threads 1 --seed 0
-    --out res.json`` in a subprocess: ``(completed process, wall seconds, the --out document)``;
-    asserts exit 0 and a feasible result whose bound is at most the evaluator's objective."""
-    import json
+def _run_cli(python_args: list[str], out: Path, *, limit: float, timeout: float, extra: tuple[str, ...] = ()):
+    """``python PYTHON_ARGS solve lenet-8x4-rpi3.json --time-limit LIMIT --threads 1 EXTRA --out OUT``
+    in a subprocess (``--out`` last: scripts find it as ``argv[-1]``): ``(completed process, wall seconds)``."""
     import subprocess
     import sys
 
-    out = tmp_path / "res.json"
     inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
-    cmd = [sys.executable, *python_args, "solve", str(inst), "--time-limit", f"{limit:g}", "--threads", "1",
-           "--seed", "0", "--out", str(out)]
+    cmd = [sys.executable, *python_args, "solve", str(inst), "--time-limit", f"{limit:g}", "--threads", "1", *extra,
+           "--out", str(out)]
     t0 = time.perf_counter()
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=Path(__file__).parents[1])
-    wall = time.perf_counter() - t0
+    return run, time.perf_counter() - t0
+
+
+def _cli_solve(tmp_path: Path, python_args: list[str], *, timeout: float, limit: float = CLI_LIMIT):
+    """:func:`_run_cli` with ``--seed 0 --out TMP/res.json``: ``(completed process, wall seconds, the
+    --out document)``; asserts exit 0 and a feasible result whose bound is at most the evaluator's objective."""
+    import json
+
+    out = tmp_path / "res.json"
+    run, wall = _run_cli(python_args, out, limit=limit, timeout=timeout, extra=("--seed", "0"))
     assert run.returncode == 0, run.stderr
     doc = json.loads(out.read_text())
     assert doc["feasible"] and doc["bound"] is not None and doc["bound"] <= doc["evaluator_objective"] * (1 + 1e-9)
@@ -198,16 +204,24 @@ def test_the_cli_time_limit_counts_from_the_process_start_to_its_exit(tmp_path: 
 HOLDING = "optdist-test: holding a HiGHS call"
 
 
+def _until_held(attempt, limits: tuple[float, ...]):
+    """``(*attempt(limit), limit)`` for the first of ``limits`` whose run (the first element of
+    what ``attempt`` returns) printed :data:`HOLDING`: if no HiGHS call was held (a load spike: the
+    solve reached its deadline before the first call the script holds, seen at load 5-7 on 2
+    cores), the next, longer limit, so the hold is what the test checks."""
+    for limit in limits:
+        got = attempt(limit)
+        if HOLDING in got[0].stderr:
+            return (*got, limit)
+    raise AssertionError(f"no HiGHS call was held within --time-limit {limit:g}: {got[0].stderr}")
+
+
 def _held_cli_solve(tmp_path: Path, script: str):
-    """:func:`_cli_solve` of a :func:`_held_highs` script: ``(completed process, wall seconds, the
-    --out document, the limit used)``. If no call was held (a load spike: the solve reached its
-    deadline before any HiGHS call after a placement and a bound, seen at load 5-7), once more with
-    three times the limit, so the hold is what the test checks."""
-    for limit in (CLI_LIMIT, 3 * CLI_LIMIT):
-        run, wall, doc = _cli_solve(tmp_path, ["-c", script], timeout=90 + 2 * limit, limit=limit)
-        if HOLDING in run.stderr:
-            return run, wall, doc, limit
-    raise AssertionError(f"no HiGHS call was held within --time-limit {limit:g}: {run.stderr}")
+    """:func:`_cli_solve` of a :func:`_held_highs` script, until a call is held
+    (:func:`_until_held`; limits 6 and 18 s): ``(completed process, wall seconds, the --out
+    document, the limit used)``."""
+    return _until_held(lambda limit: _cli_solve(tmp_path, ["-c", script], timeout=90 + 2 * limit, limit=limit),
+                       (CLI_LIMIT, 3 * CLI_LIMIT))
 
 
 def _held_highs(hold: str) -> str:
@@ -264,21 +278,9 @@ sys.exit(main())
 
 
 def _hung_cli_solve(script: str, out: Path):
-    """``python -c SCRIPT solve lenet-8x4-rpi3.json --time-limit 8 --threads 1 --out OUT`` (a script
-    whose HiGHS calls hang, printing :data:`HOLDING` first): the completed process. If no call hung
-    (the deadline came before the first HiGHS call: seen at load 7 on 2 cores), once more with 24 s."""
-    import subprocess
-    import sys
-
-    inst = Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json"
-    for limit in (8, 24):
-        cmd = [sys.executable, "-c", script, "solve", str(inst), "--time-limit", str(limit), "--threads", "1",
-               "--out", str(out)]
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=60 + 2 * limit,
-                             cwd=Path(__file__).parents[1])
-        if HOLDING in run.stderr:
-            return run
-    raise AssertionError(f"no HiGHS call hung within --time-limit {limit}: {run.stderr}")
+    """:func:`_run_cli` of a script whose HiGHS calls hang (printing :data:`HOLDING` first), until
+    one hangs (:func:`_until_held`; limits 8 and 24 s): the completed process."""
+    return _until_held(lambda limit: _run_cli(["-c", script], out, limit=limit, timeout=60 + 2 * limit), (8, 24))[0]
 
 
 def test_the_stop_at_the_deadline_prints_each_note_once(tmp_path: Path) -> None:

@@ -352,11 +352,10 @@ def render() -> None:
         "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
         "gap = (latency - reference) / reference, for feasible placements only: a placement that rejects requests "
         "(its latency then counts only the admitted ones) or breaks a constraint gets none. \"not run\": no record.",
-        *([f"Plans started from a placement (`--plan-start`; the offline time that found that placement, e.g. the exact "
-           f"engine's long offline runs behind `benchmarks/scale/coupled/best/` (mixed-8x6: a 3600-s run, "
-           f"`benchmarks/scale/README.md`), is not in "
-           f"`prep_s`: these rows are not comparable with plans made in `--plan-time-limit` s): {starts}."]
-          if starts else []),
+        *([f"Plans started from a placement (`--plan-start`; the offline time that found that placement, e.g. one of "
+           f"the exact engine's long runs behind `benchmarks/scale/coupled/best/` (`benchmarks/scale/README.md` says "
+           f"which), is not in `prep_s`: these rows are not comparable with plans made in `--plan-time-limit` s): "
+           f"{starts}."] if starts else []),
         "",
         "## Summary (gap to the reference and to the exact engine's placement, or what broke)",
         "",

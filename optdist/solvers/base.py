@@ -719,12 +719,6 @@ class ContribSolver(Solver):
         return None if n is None or n < 0 else int(n)
 
 
-def _overran_note(at: float) -> str:
-    """``extra["cancelled"]`` of a shell solve the watchdog stopped at ``at`` (``perf_counter``; as HiGHS's)."""
-    return (f"at its time limit or the run's deadline (the solver had not returned {GRACE_S:g} s or "
-            f"{GRACE:.0%} past it); returned {time.perf_counter() - at:.2f} s later")
-
-
 def contrib_termination(tc: Any) -> Termination:
     """``pyomo.contrib.solver`` TerminationCondition -> :class:`Termination`.
 
@@ -742,6 +736,12 @@ def contrib_termination(tc: Any) -> Termination:
         "unbounded": Termination.UNBOUNDED,
         "interrupted": Termination.INTERRUPTED,  # the solver caught the user's interrupt (SCIP: SIGINT)
     }.get(name, Termination.ERROR)
+
+
+def _overran_note(at: float) -> str:
+    """``extra["cancelled"]`` of a shell solve the watchdog stopped at ``at`` (``perf_counter``; as HiGHS's)."""
+    return (f"at its time limit or the run's deadline (the solver had not returned max({GRACE_S:g} s, "
+            f"{GRACE:.0%} of the limit) past it); returned {time.perf_counter() - at:.2f} s later")
 
 
 class LegacySolver(Solver):
