@@ -33,6 +33,7 @@ import functools
 import logging
 import math
 import os
+import re
 import signal
 import threading
 import time
@@ -55,27 +56,49 @@ log = logging.getLogger("optdist")
 #: solver status is ``aborted`` and which holds a solution: its shell plugins (CBC, GLPK) mark a
 #: stop at a time, node or solution limit so (CBCplugin: status aborted, solution
 #: ``stoppedByLimit``)
-_ABORTED_WITH_SOLUTION = "Loading a SolverResults object with an 'aborted' status, but containing a solution"
+_ABORTED_WITH_SOLUTION = re.compile(re.escape(
+    "Loading a SolverResults object with an 'aborted' status, but containing a solution"))
 
 
-class _DropAbortedWithSolution(logging.Filter):
+#: what Pyomo's shell solvers log (logger ``pyomo.opt``, ``OptSolver.solve``) for a solver process
+#: that exited with a non-zero status (e.g. ``-9``: SIGKILLed), then the solver's log or a pointer
+#: to it, before raising ``ApplicationError``
+_NONZERO_RETURN_CODE = re.compile(r"Solver \(\w+\) returned non-zero return code \(-?\d+\)$|"
+                                  r"See the solver log above for diagnostic information\.$|Solver log:\n")
+
+
+class _DropMessages(logging.Filter):
+    """Drops the records whose message ``pattern`` matches (at its start) while ``when()`` is true."""
+
+    def __init__(self, pattern: re.Pattern[str], when: Callable[[], bool]) -> None:
+        super().__init__()
+        self.pattern, self.when = pattern, when
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(_ABORTED_WITH_SOLUTION)
+        return not (self.pattern.match(record.getMessage()) and self.when())
+
+
+@contextlib.contextmanager
+def dropped_messages(logger: str, pattern: re.Pattern[str], when: Callable[[], bool] = lambda: True) -> Iterator[None]:
+    """While the block runs, ``logger`` drops its messages that ``pattern`` matches (at their start)
+    when ``when()`` (asked as each is logged) is true; other messages pass. As Pyomo's own GDPopt
+    drops its warning-status message (``pyomo.contrib.gdpopt.util.SuppressInfeasibleWarning``)."""
+    log_, quiet = logging.getLogger(logger), _DropMessages(pattern, when)
+    log_.addFilter(quiet)
+    try:
+        yield
+    finally:
+        log_.removeFilter(quiet)
 
 
 def load_results(model: pyo.ConcreteModel, res: Any) -> None:
     """Load the solution of ``res`` (Pyomo's ``SolverResults``) into ``model``, without Pyomo's
     warning for an ``aborted`` status: a limit stop with an incumbent, which the caller classifies
     itself (the termination vocabulary's ``time_limit`` with the incumbent). Pyomo has no loader without that
-    warning; the filter, on ``pyomo.core`` for the call only, drops that one message, as Pyomo's
-    own GDPopt drops the warning-status one (``pyomo.contrib.gdpopt.util.SuppressInfeasibleWarning``).
+    warning; :func:`dropped_messages`, on ``pyomo.core`` for the call only, drops that one message.
     Other messages, and errors (``ValueError`` for a result without a solution), pass."""
-    core, quiet = logging.getLogger("pyomo.core"), _DropAbortedWithSolution()
-    core.addFilter(quiet)
-    try:
+    with dropped_messages("pyomo.core", _ABORTED_WITH_SOLUTION):
         model.solutions.load_from(res)
-    finally:
-        core.removeFilter(quiet)
 
 
 class Feature(StrEnum):
@@ -818,7 +841,10 @@ class LegacySolver(Solver):
                     if self._stop_requested:  # the signal came before the block
                         procs.stop(self.stop_grace)
                     watchdog = self._watchdog(procs, overran, raw)
-                    res = opt.solve(model, **kwargs)
+                    # Pyomo's ERROR report of the exit status of a process optdist stopped is noise (the
+                    # outcome says it); that of a solver that died on its own passes
+                    with dropped_messages("pyomo.opt", _NONZERO_RETURN_CODE, lambda: procs.signalled_at is not None):
+                        res = opt.solve(model, **kwargs)
             except ApplicationError as e:
                 if self._stop_requested:
                     return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}")
