@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import Any
 
 EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM: EXIT_TERMINATED (see interrupted_status)
 EXIT_TERMINATED = 143
@@ -21,6 +22,36 @@ def interrupted_status(signal_name: str | None) -> int:
     """Exit status of a run a signal stopped: 143 when ``signal_name`` starts with ``SIGTERM``
     (e.g. a result's ``extra["interrupted"]``), else 130 (SIGINT, or a solver that caught Ctrl-C)."""
     return EXIT_TERMINATED if (signal_name or "").startswith("SIGTERM") else EXIT_INTERRUPTED
+
+
+_ends_with_command = False  # this process ends when its command returns (set by the CLI)
+_stopped = False  # a signal's interrupt has been raised in such a process: it is exiting
+
+
+def process_ends_with_command() -> None:
+    """This process is one command line's (the CLI's ``main``, not a library call): from now on,
+    once a signal has stopped the command (:func:`interrupt`), further SIGINT/SIGTERM raise nothing.
+    Also makes SIGINT go through :func:`interrupt` (where Python's own handler raises it; an
+    ignored SIGINT, e.g. under ``nohup``, stays ignored)."""
+    global _ends_with_command
+    _ends_with_command = True
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        signal.signal(signal.SIGINT, lambda signum, frame: interrupt(signum))
+
+
+def interrupt(signum: int, error: KeyboardInterrupt | None = None) -> None:
+    """What a signal handler calls to stop the command: raises ``error`` (default KeyboardInterrupt,
+    :class:`Terminated` for SIGTERM). In a process that ends with its command
+    (:func:`process_ends_with_command`) only the first call raises: the later ones return, so a
+    signal that comes while the stopped command cleans up and exits raises nowhere (before, one that
+    landed in a weakref callback printed "Exception ignored in: ..." with a traceback, and one in
+    a ``finally`` replaced the first stop's clean-up)."""
+    global _stopped
+    if _stopped:
+        return
+    _stopped = _ends_with_command
+    raise error if error is not None else Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def ignore_further_signals() -> None:

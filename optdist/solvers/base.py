@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 
 import pyomo.environ as pyo
 
-from optdist.interrupts import Terminated
+from optdist.interrupts import interrupt
 from optdist.options import GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_RANGES, check_options  # noqa: F401 (re-exported)
 from optdist.result import Termination, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
@@ -200,7 +200,8 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
         got.append(signum)
         _received.append(signum)
         if len(_received) > 1:  # a second signal, whichever nested block caught the first: abort
-            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+            interrupt(signum)  # raises, unless the command is already exiting from an earlier one
+            return
         log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
         on_stop(signum)
 
