@@ -136,3 +136,33 @@ def test_a_raw_time_limit_is_watched_too(late_cbc: Path) -> None:
     wall = time.perf_counter() - t0
     assert wall < limit + base.GRACE_S + cbc.stop_grace + 8.0, wall
     assert out.termination is Termination.NO_SOLUTION and "at its time limit" in out.extra["cancelled"]
+
+
+@pytest.mark.skipif(shutil.which("glpsol") is None, reason="glpsol not installed: apt-get install glpk-utils")
+def test_a_timer_firing_during_the_read_back_is_not_a_cancellation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog's action runs after GLPK has ended, while Pyomo reads its solution back (run
+    here by hand at that point, as a timer firing then would): no process is signalled, so the
+    solve is not marked ``cancelled`` (before: it was, though GLPK had stopped by itself)."""
+    from pyomo.solvers.plugins.solvers.GLPK import GLPKSHELL
+
+    timers: list[threading.Timer] = []
+    made = base.watchdog
+
+    def kept(*args: object) -> threading.Timer | None:
+        timer = made(*args)  # type: ignore[arg-type]
+        if timer is not None:
+            timers.append(timer)
+        return timer
+
+    read = GLPKSHELL.process_soln_file
+
+    def read_late(plugin: GLPKSHELL, results: object) -> object:
+        timers[-1].function()
+        time.sleep(0.5)  # the stop's watcher looks for running processes
+        return read(plugin, results)
+
+    monkeypatch.setattr(base, "watchdog", kept)
+    monkeypatch.setattr(GLPKSHELL, "process_soln_file", read_late)
+    out = get_solver("glpk").solve(_tiny(), time_limit=30.0, threads=1)
+    assert out.termination is Termination.OPTIMAL and out.incumbent == pytest.approx(3.0), out
+    assert "cancelled" not in out.extra, out.extra

@@ -768,6 +768,13 @@ def _overran_note(at: float) -> str:
             f"{GRACE:.0%} of the limit) past it); returned {time.perf_counter() - at:.2f} s later")
 
 
+def _cancelled(overran: list[float], procs: SolverProcesses) -> bool:
+    """Whether the watchdog stopped a shell solve: it asked the stop (``overran``) and a signal
+    reached a solver process still running (not when the solver had ended at its own limit and the
+    timer fired while Pyomo read the solution back)."""
+    return bool(overran) and procs.signalled_at is not None
+
+
 class LegacySolver(Solver):
     """Back end: ``pyomo.environ.SolverFactory`` (shell or direct plugins, ``results.problem`` bounds).
 
@@ -849,7 +856,7 @@ class LegacySolver(Solver):
             except ApplicationError as e:
                 if self._stop_requested:
                     return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}")
-                if overran:
+                if _cancelled(overran, procs):
                     return SolverOutcome(Termination.NO_SOLUTION, f"stopped past its time limit: {e}",
                                          extra={"cancelled": _overran_note(overran[0])})
                 if raw:
@@ -888,7 +895,7 @@ class LegacySolver(Solver):
             term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
         bound = self._bound(opt, res, incumbent)
         extra: dict[str, Any] = {}
-        if overran:
+        if _cancelled(overran, procs):
             extra["cancelled"] = _overran_note(overran[0])
             if term not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
                 term = Termination.TIME_LIMIT  # the solver says 'interrupted': it was our clock
