@@ -58,7 +58,8 @@ def late_cbc(tmp_path: Path) -> Iterator[Path]:
 
 def test_a_shell_solver_past_its_limit_is_stopped(late_cbc: Path) -> None:
     """A 2-s limit: the solve returns within the limit + the grace (1 s) + CBC's stop grace (2 s)
-    + slack for a loaded machine, without a solution, saying it was stopped (before: 60 s)."""
+    + slack for a loaded machine, without a solution, saying it was stopped (before: 60 s), and
+    with the phases it had (``extra["phases_s"]``)."""
     cbc = get_solver("cbc")
     limit = 2.0
     t0 = time.perf_counter()
@@ -67,6 +68,9 @@ def test_a_shell_solver_past_its_limit_is_stopped(late_cbc: Path) -> None:
     assert wall < limit + base.GRACE_S + cbc.stop_grace + 8.0, wall
     assert out.termination is Termination.NO_SOLUTION and not out.has_solution
     assert "at its time limit" in out.extra["cancelled"]
+    # where its time went, as a normal shell solve says, less the read-back it never had (before: nothing)
+    phases = out.extra["phases_s"]
+    assert set(phases) == {"write", "solver"} and phases["solver"] >= limit and phases["write"] >= 0, phases
 
 
 #: Pyomo's ERROR report of a solver process's non-zero exit status (logger ``pyomo.opt``)

@@ -780,7 +780,7 @@ class LegacySolver(Solver):
 
     A shell solver's outcome says where its time went: ``extra["phases_s"]`` = seconds writing
     the model file (from the solve's call), running the solver process, and reading the
-    solution back (to the return).
+    solution back (to the return; absent when the solver was stopped before it wrote one).
     """
 
     _procs: SolverProcesses | None = None  # the shell solver processes of the solve running
@@ -854,11 +854,12 @@ class LegacySolver(Solver):
                     with dropped_messages("pyomo.opt", _NONZERO_RETURN_CODE, lambda: procs.signalled_at is not None):
                         res = opt.solve(model, **kwargs)
             except ApplicationError as e:
+                phases = self._phases(procs, read=False)  # no solution to read back
                 if self._stop_requested:
-                    return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}")
+                    return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}", extra=phases)
                 if _cancelled(overran, procs):
                     return SolverOutcome(Termination.NO_SOLUTION, f"stopped past its time limit: {e}",
-                                         extra={"cancelled": _overran_note(overran[0])})
+                                         extra={"cancelled": _overran_note(overran[0]), **phases})
                 if raw:
                     raise self.raw_failure(raw, e) from e
                 raise
@@ -899,10 +900,7 @@ class LegacySolver(Solver):
             extra["cancelled"] = _overran_note(overran[0])
             if term not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
                 term = Termination.TIME_LIMIT  # the solver says 'interrupted': it was our clock
-        if procs.spans:  # where the solve's time went: write the model file, run the solver, read the solution
-            (first, _), (_, last) = procs.spans[0], procs.spans[-1]
-            extra["phases_s"] = {"write": first - self._started, "solver": last - first,
-                                 "read": time.perf_counter() - last}
+        extra.update(self._phases(procs, read=True))
         if term is Termination.ERROR:
             extra["solver_error"] = self._failure(opt) or (
                 f"{self.name} ended with status {res.solver.status}/{tc}: "
@@ -918,6 +916,19 @@ class LegacySolver(Solver):
             version=".".join(map(str, opt.version() or ())) or None,
             extra=extra,
         )
+
+    def _phases(self, procs: SolverProcesses, read: bool) -> dict[str, dict[str, float]]:
+        """``{"phases_s": ...}``, where this solve's time went (seconds): writing the model file (from
+        the solve's call to the first solver process), running the solver processes, and, if ``read``,
+        reading the solution back (to now; a solver stopped before it wrote one has none); ``{}``
+        when no solver process started."""
+        if not procs.spans:
+            return {}
+        (first, _), (_, last) = procs.spans[0], procs.spans[-1]
+        phases = {"write": first - self._started, "solver": last - first}
+        if read:
+            phases["read"] = time.perf_counter() - last
+        return {"phases_s": phases}
 
     def _limit_at_start(self, opt: Any) -> None:
         """Make ``opt`` take the time left (:meth:`Solver.limit_left`) as its limit when the solver
