@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Any
 
 EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM: EXIT_TERMINATED (see interrupted_status)
 EXIT_TERMINATED = 143
@@ -45,8 +44,7 @@ def interrupt(signum: int, error: KeyboardInterrupt | None = None) -> None:
     :class:`Terminated` for SIGTERM). In a process that ends with its command
     (:func:`process_ends_with_command`) only the first call raises: the later ones return, so a
     signal that comes while the stopped command cleans up and exits raises nowhere (before, one that
-    landed in a weakref callback printed "Exception ignored in: ..." with a traceback, and one in
-    a ``finally`` replaced the first stop's clean-up)."""
+    landed in a weakref callback printed "Exception ignored in: ..." with a traceback)."""
     global _stopped
     if _stopped:
         return
