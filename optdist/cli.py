@@ -22,7 +22,7 @@ import traceback
 
 from optdist import __version__
 from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, ignore_further_signals,  # noqa: F401 (re-exported)
-                                interrupted_status)
+                                interrupt, interrupted_status, process_ends_with_command)
 
 # One module per area; each defines ``register(subparsers) -> None`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -123,7 +123,7 @@ def _sigterm_as_interrupt():
         return None
 
     def handler(signum, frame):
-        raise Terminated
+        interrupt(signum)
 
     return signal.signal(signal.SIGTERM, handler)
 
@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     args.started = None if argv is None else called
     args.whole_process = argv is None  # this process ends with the command: a signal that stopped it stays ignored
     handler = configure_logging(args.verbose, args.quiet)
+    if args.whole_process:
+        process_ends_with_command()
     old_term = _sigterm_as_interrupt()
     rc = None
     try:

@@ -23,6 +23,35 @@ def interrupted_status(signal_name: str | None) -> int:
     return EXIT_TERMINATED if (signal_name or "").startswith("SIGTERM") else EXIT_INTERRUPTED
 
 
+_ends_with_command = False  # this process ends when its command returns (set by the CLI)
+_stopped = False  # a signal's interrupt has been raised in such a process: it is exiting
+
+
+def process_ends_with_command() -> None:
+    """This process is one command line's (the CLI's ``main``, not a library call): from now on,
+    once a signal has stopped the command (:func:`interrupt`), further SIGINT/SIGTERM raise nothing.
+    Also makes SIGINT go through :func:`interrupt` (where Python's own handler raises it; an
+    ignored SIGINT, e.g. under ``nohup``, stays ignored)."""
+    global _ends_with_command
+    _ends_with_command = True
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        signal.signal(signal.SIGINT, lambda signum, frame: interrupt(signum))
+
+
+def interrupt(signum: int, error: KeyboardInterrupt | None = None) -> None:
+    """What a signal handler calls to stop the command: raises ``error`` (default KeyboardInterrupt,
+    :class:`Terminated` for SIGTERM). In a process that ends with its command
+    (:func:`process_ends_with_command`) only the first call raises: the later ones return, so a
+    signal that comes while the stopped command cleans up and exits raises nowhere (before, one that
+    landed in a weakref callback printed "Exception ignored in: ..." with a traceback)."""
+    global _stopped
+    if _stopped:
+        return
+    _stopped = _ends_with_command
+    raise error if error is not None else Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
 def ignore_further_signals() -> None:
     """Ignore SIGINT and SIGTERM from now on (main thread only; elsewhere a no-op).
 

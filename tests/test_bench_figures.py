@@ -200,3 +200,30 @@ def test_accuracy_figures_mark_instances_the_milp_proved_infeasible(tmp_path, mo
         assert len(crosses) == 2 and all(list(ln.get_ydata()) == [0] for ln in crosses)
         assert sorted(float(ln.get_xdata()[0]) for ln in crosses) == sorted(milp[x].astype(float))
     plt.close("all")
+
+
+def test_accuracy_points_that_mix_scored_and_unscored_runs_say_how_many_they_cover(tmp_path, monkeypatch):
+    """Two MILP runs at one point (10 devices, 30 % LG Nexus): one with a placement (accuracy 50 %),
+    one stopped at its limit with none. The point is their scored mean, hollow and labelled "no
+    placement (time_limit); 1 of 2 runs scored", and the CSV's ``point_runs`` says "1 of 2 runs
+    scored" on both rows (before: only the note, as if the 50 % covered both runs)."""
+    import matplotlib.pyplot as plt
+
+    from optdist.bench import figures
+
+    info = {"n_devices": 10, "device_types": {"stm32h7": 7, "nexus": 3}}
+    scored = record("hetero-d10-a", "highs", "time_limit", 5.0, limit=60.0, **info)
+    scored["requests_ok"] = 1
+    greedy = record("hetero-d10-a", None, "feasible", 5.0, method="greedy", limit=None, **info)
+    unscored = record("hetero-d10-b", "highs", "time_limit", None, limit=60.0, **info)
+    df = figures.prepare(write(tmp_path, [scored, greedy, unscored]))
+    drawn = drawn_by(monkeypatch, "_lines")
+    figures.fig_devices(df, tmp_path / "fig")
+    figures.fig_mix(df, tmp_path / "fig")
+    for fig, stem in zip(drawn, ("fig15-accuracy-vs-devices", "fig16-accuracy-vs-mix")):
+        data = pd.read_csv(tmp_path / "fig" / f"{stem}.csv")
+        milp = data[data["config"] == "milp/highs/compact"]
+        assert list(milp["point_runs"]) == ["1 of 2 runs scored"] * 2
+        assert list(data[data["config"] == "greedy"]["point_runs"]) == ["1 of 1 runs scored"]
+        assert "no placement (time_limit); 1 of 2 runs scored" in {t.get_text() for t in fig.axes[0].texts}
+    plt.close("all")

@@ -4,6 +4,7 @@ beyond a generous slack: the machine may be loaded)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -139,6 +140,41 @@ def test_a_solve_running_past_the_deadline_is_cancelled_with_its_incumbent_and_b
     again = adapter.solve(model, time_limit=1.0, threads=1, keep=True)  # HiGHS's own limit stops it
     assert time.perf_counter() - t0 >= 0.9 and "cancelled" not in again.extra
     assert again.termination is Termination.TIME_LIMIT and again.has_solution
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_late_firing_highs_timer_does_not_stop_the_next_solve(monkeypatch: pytest.MonkeyPatch, keep: bool) -> None:
+    """A HiGHS solve's watchdog whose action runs after that solve returned (``Timer.cancel``
+    cannot stop an action already started) cancels nothing of the next solve by the same adapter,
+    whether that solve loads the model anew or reuses the kept HiGHS (``keep``): here the first
+    solve's action runs 0.5 s into a second solve given 2 s, which must run to its own limit, not
+    be cancelled (before: its action read the adapter's running HiGHS when it fired and cancelled
+    the second solve 0.5 s in)."""
+    from optdist.solvers import highs
+
+    timers: list[threading.Timer] = []
+    made = highs.watchdog
+
+    def kept(*args: object) -> threading.Timer | None:
+        timer = made(*args)  # type: ignore[arg-type]
+        if timer is not None:
+            timers.append(timer)
+        return timer
+
+    monkeypatch.setattr(highs, "watchdog", kept)
+    adapter = get_solver("highs")
+    adapter.require()
+    model = _hard()
+    adapter.solve(model, time_limit=0.5, threads=1, keep=keep)
+    assert len(timers) == 1
+    late = threading.Timer(0.5, timers[0].function)
+    late.start()
+    t0 = time.perf_counter()
+    out = adapter.solve(model, time_limit=2.0, threads=1, keep=keep)
+    wall = time.perf_counter() - t0
+    late.join()
+    assert "cancelled" not in out.extra and wall >= 1.9, (wall, out)
+    assert out.termination is Termination.TIME_LIMIT and out.has_solution
 
 
 def test_no_solve_runs_past_the_runs_deadline() -> None:

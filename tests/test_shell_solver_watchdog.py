@@ -9,6 +9,7 @@ late by a wrapper script (the stand-in for the slow read), so the test takes sec
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import sys
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from pyomo.common import Executable
+from pyomo.common.errors import ApplicationError
 
 from optdist.result import Termination
 from optdist.solvers import base, get_solver
@@ -28,13 +30,15 @@ pytestmark = pytest.mark.skipif(CBC is None, reason="cbc not installed: apt-get 
 
 
 @contextlib.contextmanager
-def _late_cbc(folder: Path, wait_s: float) -> Iterator[Path]:
+def _late_cbc(folder: Path, wait_s: float, exit_status: int | None = None) -> Iterator[Path]:
     """``cbc`` as Pyomo runs it is a script that, for a solve (``-solve`` on its command line),
-    waits ``wait_s`` seconds and then becomes the real CBC (one process, as CBC is); other calls
-    (the version check) run CBC at once."""
+    waits ``wait_s`` seconds and then becomes the real CBC (one process, as CBC is), or exits with
+    ``exit_status`` if given (a solver that dies on its own); other calls (the version check) run
+    CBC at once."""
     script = folder / "cbc"
+    then = "" if exit_status is None else f"    os._exit({exit_status})\n"
     script.write_text(f"#!{sys.executable}\nimport os, sys, time\nif '-solve' in sys.argv:\n    time.sleep({wait_s})\n"
-                      f"os.execv({CBC!r}, [{CBC!r}, *sys.argv[1:]])\n")
+                      f"{then}os.execv({CBC!r}, [{CBC!r}, *sys.argv[1:]])\n")
     script.chmod(0o755)
     exe = Executable("cbc")
     exe.set_path(str(script))
@@ -54,7 +58,8 @@ def late_cbc(tmp_path: Path) -> Iterator[Path]:
 
 def test_a_shell_solver_past_its_limit_is_stopped(late_cbc: Path) -> None:
     """A 2-s limit: the solve returns within the limit + the grace (1 s) + CBC's stop grace (2 s)
-    + slack for a loaded machine, without a solution, saying it was stopped (before: 60 s)."""
+    + slack for a loaded machine, without a solution, saying it was stopped (before: 60 s), and
+    with the phases it had (``extra["phases_s"]``)."""
     cbc = get_solver("cbc")
     limit = 2.0
     t0 = time.perf_counter()
@@ -63,6 +68,31 @@ def test_a_shell_solver_past_its_limit_is_stopped(late_cbc: Path) -> None:
     assert wall < limit + base.GRACE_S + cbc.stop_grace + 8.0, wall
     assert out.termination is Termination.NO_SOLUTION and not out.has_solution
     assert "at its time limit" in out.extra["cancelled"]
+    # where its time went, as a normal shell solve says, less the read-back it never had (before: nothing)
+    phases = out.extra["phases_s"]
+    assert set(phases) == {"write", "solver"} and phases["solver"] >= limit and phases["write"] >= 0, phases
+
+
+#: Pyomo's ERROR report of a solver process's non-zero exit status (logger ``pyomo.opt``)
+NONZERO = "returned non-zero return code"
+
+
+def test_a_shell_solver_optdist_stopped_logs_no_error(late_cbc: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A CBC the watchdog stopped ends with a non-zero status (a signal's): Pyomo's ERROR report of
+    it ("Solver (cbc) returned non-zero return code (-2)", then the solver's log) is not shown,
+    the outcome says what happened (before: both ERROR lines, as if something broke)."""
+    caplog.set_level(logging.WARNING, logger="pyomo")
+    out = get_solver("cbc").solve(_tiny(), time_limit=1.0, threads=1)
+    assert out.termination is Termination.NO_SOLUTION and "cancelled" in out.extra
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("pyomo")] == []
+
+
+def test_a_shell_solver_that_dies_on_its_own_is_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A CBC that exits with status 3 by itself (optdist stopped nothing): Pyomo's ERROR report stays."""
+    caplog.set_level(logging.WARNING, logger="pyomo")
+    with _late_cbc(tmp_path, 0.0, exit_status=3), pytest.raises(ApplicationError):
+        get_solver("cbc").solve(_tiny(), time_limit=30.0, threads=1)
+    assert any(NONZERO in r.getMessage() and "(3)" in r.getMessage() for r in caplog.records), caplog.text
 
 
 def test_a_shell_solver_within_its_limit_is_not_stopped() -> None:
@@ -110,3 +140,33 @@ def test_a_raw_time_limit_is_watched_too(late_cbc: Path) -> None:
     wall = time.perf_counter() - t0
     assert wall < limit + base.GRACE_S + cbc.stop_grace + 8.0, wall
     assert out.termination is Termination.NO_SOLUTION and "at its time limit" in out.extra["cancelled"]
+
+
+@pytest.mark.skipif(shutil.which("glpsol") is None, reason="glpsol not installed: apt-get install glpk-utils")
+def test_a_timer_firing_during_the_read_back_is_not_a_cancellation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog's action runs after GLPK has ended, while Pyomo reads its solution back (run
+    here by hand at that point, as a timer firing then would): no process is signalled, so the
+    solve is not marked ``cancelled`` (before: it was, though GLPK had stopped by itself)."""
+    from pyomo.solvers.plugins.solvers.GLPK import GLPKSHELL
+
+    timers: list[threading.Timer] = []
+    made = base.watchdog
+
+    def kept(*args: object) -> threading.Timer | None:
+        timer = made(*args)  # type: ignore[arg-type]
+        if timer is not None:
+            timers.append(timer)
+        return timer
+
+    read = GLPKSHELL.process_soln_file
+
+    def read_late(plugin: GLPKSHELL, results: object) -> object:
+        timers[-1].function()
+        time.sleep(0.5)  # the stop's watcher looks for running processes
+        return read(plugin, results)
+
+    monkeypatch.setattr(base, "watchdog", kept)
+    monkeypatch.setattr(GLPKSHELL, "process_soln_file", read_late)
+    out = get_solver("glpk").solve(_tiny(), time_limit=30.0, threads=1)
+    assert out.termination is Termination.OPTIMAL and out.incumbent == pytest.approx(3.0), out
+    assert "cancelled" not in out.extra, out.extra

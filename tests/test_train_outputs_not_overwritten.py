@@ -98,3 +98,21 @@ def test_train_rl_refuses_an_out_folder_under_a_file_before_training(tmp_path, c
     err = capsys.readouterr().err
     assert f"--out {file / 'sub'}: exists and is not a folder, or a folder above it is a file (fix: " in err
     assert "train-rl lenet" not in err  # refused before training (no progress bar)
+
+
+@pytest.mark.parametrize("algo", ["dqn", "maskable-ppo"])
+def test_train_rl_with_force_leaves_no_file_of_the_earlier_run(tmp_path, capsys, algo):
+    """--force into a folder that held a DQN run (policy, curves) and a file of the user's: the new
+    run's files replace the old ones, and those it does not write (maskable-ppo: curves.csv,
+    curves.png) are removed, so figures cannot read the DQN's curves as the new policy's; the
+    user's file stays (before: the old curves stayed beside a MaskablePPO policy)."""
+    if algo == "maskable-ppo":
+        pytest.importorskip("sb3_contrib", reason="MaskablePPO needs sb3-contrib: pip install 'optdist[rl-baselines]'")
+    out = tmp_path / "pol"
+    before = _taken(out, ["policy.pt", "policy.json", "curves.csv", "curves.png", "notes.txt"])
+    budget = ["--timesteps", "128"] if algo == "maskable-ppo" else ["--episodes", "3"]
+    assert main(["train-rl", INST, "--algo", algo, *budget, "--out", str(out), "--force"]) == 0
+    written = {"policy.pt", "policy.json"} | ({"curves.csv", "curves.png"} if algo == "dqn" else set())
+    assert {p.name for p in out.iterdir()} == written | {"notes.txt"}
+    assert (out / "notes.txt").read_bytes() == before["notes.txt"]
+    assert all((out / n).read_bytes() != before[n] for n in written)

@@ -23,7 +23,9 @@ broke a constraint (:func:`status_note`): its bar is hatched and labelled (e.g. 
 the few requests it admitted cannot look best. The accuracy figures (``devices``, ``mix``) keep
 the runs that have no placement to score (:func:`_scored_or_not`): an instance the MILP proved
 infeasible is a cross on the x axis labelled "proved infeasible" (a limit hit before any
-placement: "no placement (time_limit)"), not a point left out.
+placement: "no placement (time_limit)"), not a point left out; a point that averages the scored
+runs of a mix says how many of its runs it covers ("1 of 2 runs scored", also the CSV's
+``point_runs`` column).
 
 ``convergence`` reads the rounds that column generation records in each run's ``extra``
 (``extra["rounds"]``, or ``extra["coupled_solve"]["rounds"]`` when the decomposition ran it;
@@ -144,12 +146,14 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
            ylim: tuple[float, float] | None = None) -> plt.Figure:
     """One panel per value of ``panel``, one line per config, mean over seeds. Where ``data``
     has a ``note`` column (:func:`status_note`), points of runs with a note are hollow and
-    labelled with it."""
+    labelled with it; a point whose mean covers only some of its runs (the others have no ``y``:
+    nothing to score) also says how many (:func:`runs_scored`)."""
     panels = sorted(data[panel].unique())
     fig, axes = _panels(len(panels))
     for ax, p in zip(axes, panels):
         for config, g in data[data[panel] == p].groupby("config"):
             notes = g.groupby(x)["note"].agg(lambda v: "; ".join(sorted({n for n in v if n}))) if "note" in g else None
+            counts = g.groupby(x)[y].agg(["count", "size"])  # runs scored (a value), runs in all, per point
             g = g.groupby(x, as_index=False)[y].mean().sort_values(x)
             line = ax.plot(g[x], g[y], marker="o", label=config)[0]
             if notes is not None:
@@ -163,7 +167,9 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
                     elif notes.get(xv):
                         ax.plot([xv], [yv], marker="o", markersize=9, markerfacecolor="white", color=line.get_color(),
                                 zorder=3)  # color given: the panel's colour cycle stays one colour per config
-                        ax.annotate(notes[xv], (xv, yv), fontsize=6, color="darkred", xytext=(3, 3),
+                        n, m = counts.loc[xv]
+                        label = notes[xv] if n == m else f"{notes[xv]}; {runs_scored(n, m)}"  # the mean covers n runs
+                        ax.annotate(label, (xv, yv), fontsize=6, color="darkred", xytext=(3, 3),
                                     textcoords="offset points")
         ax.set(title=_title(panel, p), xlabel=xlabel, ylabel=ylabel, ylim=ylim)
         ax.grid(alpha=0.3)
@@ -241,10 +247,23 @@ def _scored_or_not(df: pd.DataFrame) -> pd.DataFrame:
     return runs
 
 
+def runs_scored(n: int, m: int) -> str:
+    """How many of a point's ``m`` runs its value covers: "n of m runs scored"."""
+    return f"{n} of {m} runs scored"
+
+
+def _point_runs_scored(data: pd.DataFrame, point: list[str]) -> pd.Series:
+    """Per run of an accuracy figure: :func:`runs_scored` of its point (the runs that share the
+    ``point`` columns: panel, config, x), for the CSV."""
+    g = data.groupby(point)["accuracy_pct"]
+    return pd.Series([runs_scored(n, m) for n, m in zip(g.transform("count"), g.transform("size"))], index=data.index)
+
+
 def fig_devices(df: pd.DataFrame, dest: Path) -> list[Path]:
     """Fig. 15: accuracy vs number of devices, panels per tau (runs without a placement marked)."""
     data = _scored_or_not(df)[["instance", "tau", "config", "seed", "n_devices", "accuracy_pct", "rejected",
                                "termination", "note"]].sort_values(["tau", "config", "n_devices"])
+    data["point_runs"] = _point_runs_scored(data, ["tau", "config", "n_devices"])
     fig = _lines(data, "tau", "n_devices", "accuracy_pct", "requests meeting every constraint (%)", "devices",
                  "Accuracy vs number of devices", ylim=(0, 105))
     return _save(fig, data, dest, "fig15-accuracy-vs-devices")
@@ -257,6 +276,7 @@ def fig_mix(df: pd.DataFrame, dest: Path) -> list[Path]:
     nexus = runs["device_types"].map(lambda t: 100.0 * t.get("nexus", 0) / max(sum(t.values()), 1))
     data = runs.assign(nexus_pct=nexus)[["instance", "tau", "config", "seed", "nexus_pct", "accuracy_pct", "rejected",
                                          "termination", "note"]]
+    data["point_runs"] = _point_runs_scored(data, ["tau", "config", "nexus_pct"])
     fig = _lines(data.sort_values(["tau", "config", "nexus_pct"]), "tau", "nexus_pct", "accuracy_pct",
                  "requests meeting every constraint (%)", "LG Nexus share of devices (%)", "Accuracy vs device mix", ylim=(0, 105))
     return _save(fig, data, dest, "fig16-accuracy-vs-mix")

@@ -59,7 +59,7 @@ from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, file_digest, fi
                                    stale, write_grid)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
-from optdist.interrupts import Terminated
+from optdist.interrupts import Terminated, interrupt
 from optdist.io import atomic_write_json, make_output_folder
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ def _sigterm_interrupts() -> Iterator[None]:
         return
 
     def stop(signum: int, frame: object) -> None:
-        raise SweepInterrupted(f"stopped by {signal.Signals(signum).name}")
+        interrupt(signum, SweepInterrupted(f"stopped by {signal.Signals(signum).name}"))
 
     old = signal.signal(signal.SIGTERM, stop)
     try:

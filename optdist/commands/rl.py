@@ -13,7 +13,9 @@ log = logging.getLogger("optdist")
 PRESET_NAMES = ("lenet", "cifar", "vgg", "hetero")  # optdist.rl.presets.PRESETS, without importing torch
 MAX_EPISODES = 10_000_000
 MAX_TIMESTEPS = 1_000_000_000
-POLICY_FILES = ("policy.pt", "policy.json", "curves.csv", "curves.png")  # what train-rl writes into --out
+#: what train-rl writes into --out, per --algo (the union: every file a run of either may have left there)
+WRITES = {"dqn": ("policy.pt", "policy.json", "curves.csv", "curves.png"), "maskable-ppo": ("policy.pt", "policy.json")}
+POLICY_FILES = WRITES["dqn"]
 
 episodes_count = count_type("layer episodes", 2000, MAX_EPISODES)
 
@@ -39,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_type, default=0, metavar="N", help="random seed, >= 0 (default 0)")
     p.add_argument("--out", type=Path, help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default "
                    "runs/rl/<instance>); a folder holding any of them is refused without --force")
-    p.add_argument("--force", action="store_true", help="replace the policy files already in --out")
+    p.add_argument("--force", action="store_true", help="replace the policy files already in --out (and remove an "
+                   "earlier run's curves.csv, curves.png that --algo maskable-ppo does not write)")
     p.set_defaults(func=cmd_train_rl)
 
 
@@ -65,11 +68,24 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
         sol = _train_ppo(args, inst, preset, out)
     else:
         sol = _train_dqn(args, inst, preset, out)
+    _remove_stale(out, args.algo)
     sol = finalize(inst, sol)
     print(f"\n# the policy placing {inst.name} online (decisions {sol.extra['decision_ms_mean']:.3g} ms per request, "
           f"{sol.extra['rejected']} rejected)")
     print_evaluation(inst, sol.evaluation, 5)
     return 0
+
+
+def _remove_stale(out: Path, algo: str) -> None:
+    """Remove the files an earlier train-rl left in ``out`` that this run (``algo``) did not rewrite
+    (``--force`` over a DQN run's folder with maskable-ppo: its curves.csv, curves.png, which
+    figures would read as this policy's); only train-rl's own files (:data:`WRITES`), never others.
+    Called once the new policy is saved (a training that fails leaves the earlier run whole)."""
+    stale = [out / name for name in POLICY_FILES if name not in WRITES[algo] and (out / name).is_file()]
+    for path in stale:
+        path.unlink()
+    if stale:
+        log.info("removed %s: an earlier run's, not written by --algo %s", ", ".join(map(str, stale)), algo)
 
 
 def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):

@@ -33,6 +33,7 @@ import functools
 import logging
 import math
 import os
+import re
 import signal
 import threading
 import time
@@ -44,7 +45,7 @@ from typing import Any, ClassVar
 
 import pyomo.environ as pyo
 
-from optdist.interrupts import Terminated
+from optdist.interrupts import interrupt
 from optdist.options import GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_RANGES, check_options  # noqa: F401 (re-exported)
 from optdist.result import Termination, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
@@ -55,27 +56,49 @@ log = logging.getLogger("optdist")
 #: solver status is ``aborted`` and which holds a solution: its shell plugins (CBC, GLPK) mark a
 #: stop at a time, node or solution limit so (CBCplugin: status aborted, solution
 #: ``stoppedByLimit``)
-_ABORTED_WITH_SOLUTION = "Loading a SolverResults object with an 'aborted' status, but containing a solution"
+_ABORTED_WITH_SOLUTION = re.compile(re.escape(
+    "Loading a SolverResults object with an 'aborted' status, but containing a solution"))
 
 
-class _DropAbortedWithSolution(logging.Filter):
+#: what Pyomo's shell solvers log (logger ``pyomo.opt``, ``OptSolver.solve``) for a solver process
+#: that exited with a non-zero status (e.g. ``-9``: SIGKILLed), then the solver's log or a pointer
+#: to it, before raising ``ApplicationError``
+_NONZERO_RETURN_CODE = re.compile(r"Solver \(\w+\) returned non-zero return code \(-?\d+\)$|"
+                                  r"See the solver log above for diagnostic information\.$|Solver log:\n")
+
+
+class _DropMessages(logging.Filter):
+    """Drops the records whose message ``pattern`` matches (at its start) while ``when()`` is true."""
+
+    def __init__(self, pattern: re.Pattern[str], when: Callable[[], bool]) -> None:
+        super().__init__()
+        self.pattern, self.when = pattern, when
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(_ABORTED_WITH_SOLUTION)
+        return not (self.pattern.match(record.getMessage()) and self.when())
+
+
+@contextlib.contextmanager
+def dropped_messages(logger: str, pattern: re.Pattern[str], when: Callable[[], bool] = lambda: True) -> Iterator[None]:
+    """While the block runs, ``logger`` drops its messages that ``pattern`` matches (at their start)
+    when ``when()`` (asked as each is logged) is true; other messages pass. As Pyomo's own GDPopt
+    drops its warning-status message (``pyomo.contrib.gdpopt.util.SuppressInfeasibleWarning``)."""
+    log_, quiet = logging.getLogger(logger), _DropMessages(pattern, when)
+    log_.addFilter(quiet)
+    try:
+        yield
+    finally:
+        log_.removeFilter(quiet)
 
 
 def load_results(model: pyo.ConcreteModel, res: Any) -> None:
     """Load the solution of ``res`` (Pyomo's ``SolverResults``) into ``model``, without Pyomo's
     warning for an ``aborted`` status: a limit stop with an incumbent, which the caller classifies
     itself (the termination vocabulary's ``time_limit`` with the incumbent). Pyomo has no loader without that
-    warning; the filter, on ``pyomo.core`` for the call only, drops that one message, as Pyomo's
-    own GDPopt drops the warning-status one (``pyomo.contrib.gdpopt.util.SuppressInfeasibleWarning``).
+    warning; :func:`dropped_messages`, on ``pyomo.core`` for the call only, drops that one message.
     Other messages, and errors (``ValueError`` for a result without a solution), pass."""
-    core, quiet = logging.getLogger("pyomo.core"), _DropAbortedWithSolution()
-    core.addFilter(quiet)
-    try:
+    with dropped_messages("pyomo.core", _ABORTED_WITH_SOLUTION):
         model.solutions.load_from(res)
-    finally:
-        core.removeFilter(quiet)
 
 
 class Feature(StrEnum):
@@ -177,7 +200,8 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
         got.append(signum)
         _received.append(signum)
         if len(_received) > 1:  # a second signal, whichever nested block caught the first: abort
-            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+            interrupt(signum)  # raises, unless the command is already exiting from an earlier one
+            return
         log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
         on_stop(signum)
 
@@ -744,12 +768,19 @@ def _overran_note(at: float) -> str:
             f"{GRACE:.0%} of the limit) past it); returned {time.perf_counter() - at:.2f} s later")
 
 
+def _cancelled(overran: list[float], procs: SolverProcesses) -> bool:
+    """Whether the watchdog stopped a shell solve: it asked the stop (``overran``) and a signal
+    reached a solver process still running (not when the solver had ended at its own limit and the
+    timer fired while Pyomo read the solution back)."""
+    return bool(overran) and procs.signalled_at is not None
+
+
 class LegacySolver(Solver):
     """Back end: ``pyomo.environ.SolverFactory`` (shell or direct plugins, ``results.problem`` bounds).
 
     A shell solver's outcome says where its time went: ``extra["phases_s"]`` = seconds writing
     the model file (from the solve's call), running the solver process, and reading the
-    solution back (to the return).
+    solution back (to the return; absent when the solver was stopped before it wrote one).
     """
 
     _procs: SolverProcesses | None = None  # the shell solver processes of the solve running
@@ -818,13 +849,17 @@ class LegacySolver(Solver):
                     if self._stop_requested:  # the signal came before the block
                         procs.stop(self.stop_grace)
                     watchdog = self._watchdog(procs, overran, raw)
-                    res = opt.solve(model, **kwargs)
+                    # Pyomo's ERROR report of the exit status of a process optdist stopped is noise (the
+                    # outcome says it); that of a solver that died on its own passes
+                    with dropped_messages("pyomo.opt", _NONZERO_RETURN_CODE, lambda: procs.signalled_at is not None):
+                        res = opt.solve(model, **kwargs)
             except ApplicationError as e:
+                phases = self._phases(procs, read=False)  # no solution to read back
                 if self._stop_requested:
-                    return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}")
-                if overran:
+                    return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}", extra=phases)
+                if _cancelled(overran, procs):
                     return SolverOutcome(Termination.NO_SOLUTION, f"stopped past its time limit: {e}",
-                                         extra={"cancelled": _overran_note(overran[0])})
+                                         extra={"cancelled": _overran_note(overran[0]), **phases})
                 if raw:
                     raise self.raw_failure(raw, e) from e
                 raise
@@ -861,14 +896,11 @@ class LegacySolver(Solver):
             term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
         bound = self._bound(opt, res, incumbent)
         extra: dict[str, Any] = {}
-        if overran:
+        if _cancelled(overran, procs):
             extra["cancelled"] = _overran_note(overran[0])
             if term not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
                 term = Termination.TIME_LIMIT  # the solver says 'interrupted': it was our clock
-        if procs.spans:  # where the solve's time went: write the model file, run the solver, read the solution
-            (first, _), (_, last) = procs.spans[0], procs.spans[-1]
-            extra["phases_s"] = {"write": first - self._started, "solver": last - first,
-                                 "read": time.perf_counter() - last}
+        extra.update(self._phases(procs, read=True))
         if term is Termination.ERROR:
             extra["solver_error"] = self._failure(opt) or (
                 f"{self.name} ended with status {res.solver.status}/{tc}: "
@@ -884,6 +916,19 @@ class LegacySolver(Solver):
             version=".".join(map(str, opt.version() or ())) or None,
             extra=extra,
         )
+
+    def _phases(self, procs: SolverProcesses, read: bool) -> dict[str, dict[str, float]]:
+        """``{"phases_s": ...}``, where this solve's time went (seconds): writing the model file (from
+        the solve's call to the first solver process), running the solver processes, and, if ``read``,
+        reading the solution back (to now; a solver stopped before it wrote one has none); ``{}``
+        when no solver process started."""
+        if not procs.spans:
+            return {}
+        (first, _), (_, last) = procs.spans[0], procs.spans[-1]
+        phases = {"write": first - self._started, "solver": last - first}
+        if read:
+            phases["read"] = time.perf_counter() - last
+        return {"phases_s": phases}
 
     def _limit_at_start(self, opt: Any) -> None:
         """Make ``opt`` take the time left (:meth:`Solver.limit_left`) as its limit when the solver

@@ -80,6 +80,41 @@ def _check_loaded(opt: Any, model: pyo.ConcreteModel) -> None:
         "huge rejection penalty); fix: bring them closer, or try another solver (--solver scip)")
 
 
+class _Cancel:
+    """The watchdog's stop of one HiGHS solve, bound to it when the timer is armed (as the shell
+    solvers' watchdog binds its solve's :class:`~optdist.solvers.subprocesses.SolverProcesses`):
+    it cancels the ``highspy.Highs`` that solve loaded (:meth:`load`), and nothing once that solve
+    has ended (:meth:`end`), even with the same Highs kept loaded for the next solve (a
+    ``Timer.cancel`` cannot stop an action already started). ``at``: when it cancelled
+    (``time.perf_counter()``), None if it did not."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._highs: Any = None
+        self._ended = False
+        self.at: float | None = None
+
+    def load(self, h: Any) -> None:
+        """The solve's Highs, loaded now; cancelled at once if the timer fired while it loaded."""
+        with self._lock:
+            self._highs = h
+            if self.at is not None:
+                h.cancelSolve()
+
+    def __call__(self) -> None:
+        with self._lock:
+            if self._ended:
+                return
+            self.at = time.perf_counter()
+            if self._highs is not None:
+                self._highs.cancelSolve()
+
+    def end(self) -> None:
+        """The solve returned: a later call does nothing."""
+        with self._lock:
+            self._ended = True
+
+
 class Highs(ContribSolver):
     """HiGHS (MIT licence, ``pip install highspy``)."""
 
@@ -95,8 +130,8 @@ class Highs(ContribSolver):
         "seed": "random_seed",
     }
 
-    _highs: Any = None  # the running highspy.Highs, to cancel on a signal or at the deadline
-    _cancelled_at: float | None = None  # when the watchdog cancelled the running solve (perf_counter)
+    _highs: Any = None  # the running highspy.Highs, to cancel on a signal
+    _stop: _Cancel | None = None  # the running solve's watchdog stop
 
     def _prepare(self, opt: Any, model: pyo.ConcreteModel) -> bool:
         """Load the model now (``opt.solve`` then reuses it, sending no update) and keep its highspy handle.
@@ -106,9 +141,16 @@ class Highs(ContribSolver):
         opt.set_instance(model)
         self._highs = opt._solver_model
         _check_loaded(opt, model)
-        if self._stop_requested or self._cancelled_at is not None:  # a signal or the deadline came while loading
-            self._highs.cancelSolve()
+        self._loaded()
         return True
+
+    def _loaded(self) -> None:
+        """The solve's Highs is loaded: bound to its watchdog stop; cancelled at once if a signal
+        or the deadline came while it loaded."""
+        if self._stop is not None:
+            self._stop.load(self._highs)
+        if self._stop_requested:
+            self._highs.cancelSolve()
 
     def _reprepare(self, opt: Any, model: pyo.ConcreteModel, tee: bool) -> None:
         """A model kept loaded: HiGHS's options back to its defaults (as a fresh load has them;
@@ -116,8 +158,7 @@ class Highs(ContribSolver):
         self._highs = opt._solver_model
         self._highs.resetOptions()
         super()._reprepare(opt, model, tee)
-        if self._stop_requested or self._cancelled_at is not None:
-            self._highs.cancelSolve()
+        self._loaded()
 
     def _on_signal(self, signum: int) -> None:
         super()._on_signal(signum)
@@ -133,41 +174,31 @@ class Highs(ContribSolver):
         fresh_thread_pool()
         pyomo_log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
         pyomo_log.addFilter(_quiet_interrupt)  # Pyomo 6.10 warns of HiGHS's kInterrupt; we report it
-        self._cancelled_at = None
+        stop = self._stop = _Cancel()
         limit = raw.get(self.option_names["time_limit"], opts.get("time_limit"))  # a raw limit replaces it
-        watchdog = self._watchdog(limit)
+        timer = watchdog(limit, limit, self.stop_lag, stop)
         try:
             with stop_native_code_on_signals(self._cancel):  # HiGHS runs in the main thread, in native code
                 out = super()._solve(model, opts, warm_start, tee, raw)
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
+            if timer is not None:
+                timer.cancel()
+            stop.end()  # before the flag is reset: a timer action already started cancels nothing now
+            self._stop = None
             if self._highs is not None:  # a cancel that came as the solve ended must not stop the next one
                 self._highs._Highs__solver_should_stop = False  # highspy 1.16's flag behind cancelSolve
             pyomo_log.removeFilter(_quiet_interrupt)
             self._highs = None
-        if self._cancelled_at is not None:
+        if stop.at is not None:
             # a kept HiGHS, once interrupted, answers kInterrupt at once to every later run (highspy
             # 1.16, even with its stop flag reset and clearSolver): the next solve loads the model anew
             self._kept = None
-            lag = time.perf_counter() - self._cancelled_at
+            lag = time.perf_counter() - stop.at
             type(self).stop_lag = min(max(type(self).stop_lag, lag), MAX_STOP_LAG)
             out.extra["cancelled"] = f"at its time limit or the run's deadline; returned {lag:.2f} s later"
             if out.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
                 out.termination = Termination.TIME_LIMIT  # HiGHS says kInterrupt: it was our clock
         return out
-
-    def _watchdog(self, time_limit: float | None) -> threading.Timer | None:
-        """A timer that cancels the solve :data:`~optdist.solvers.base.GRACE` past ``time_limit``
-        (seconds from now), or at the run's deadline less :attr:`stop_lag` if that comes first;
-        None without either (:func:`~optdist.solvers.base.watchdog`)."""
-
-        def cancel() -> None:
-            self._cancelled_at = time.perf_counter()
-            if self._highs is not None:
-                self._highs.cancelSolve()
-
-        return watchdog(time_limit, time_limit, self.stop_lag, cancel)
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through highspy on a throwaway ``Highs``: the name must exist

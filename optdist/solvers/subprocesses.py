@@ -76,6 +76,9 @@ class SolverProcesses:
         self._lock = threading.RLock()  # stop() may run in a signal handler while the main thread is in add()
         self._ended = threading.Event()
         self._kill_at: float | None = None  # time.monotonic() of the SIGKILL; None: no stop asked
+        #: when a stop's signal first reached a process still running (``time.perf_counter()``);
+        #: None: none did (no stop asked, or every process had ended)
+        self.signalled_at: float | None = None
 
     def add(self, proc: subprocess.Popen) -> None:
         with self._lock:
@@ -98,8 +101,12 @@ class SolverProcesses:
             with self._lock:
                 running = [p for p in self._procs if p.returncode is None]
             for p in running:
-                with contextlib.suppress(OSError):  # ended meanwhile
+                if p.poll() is not None:  # ended meanwhile: not signalled
+                    continue
+                with contextlib.suppress(OSError):
                     p.send_signal(signal.SIGKILL if late else signal.SIGINT)  # polls first: never a reaped pid
+                if self.signalled_at is None:
+                    self.signalled_at = time.perf_counter()
             self._ended.wait(RESEND_S)
 
     def end(self) -> None:
