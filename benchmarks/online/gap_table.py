@@ -188,8 +188,8 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
                                                               if start.resolve().is_relative_to(ROOT) else start),
                  "plan_ms": None if plan is None else 1e3 * plan,
                  "plan_engine_ms": None if engine is None else 1e3 * engine,
-                 **{k: res.extra[k] for k in ("followed", "repaired", "improved", "chosen", "polish_moves", "polish_s")
-                    if k in res.extra}}
+                 **{k: res.extra[k] for k in ("followed", "repaired", "improved", "chosen", "polish_moves",
+                                              "polish_joint_moves", "polish_s") if k in res.extra}}
     else:
         res = _not_interrupted(optdist.solve(inst, method=method))
     return {**row(inst, method, res, None), "n_requests": inst.n_requests, "decision_ms_max": res.extra.get("decision_ms_max"), **extra}

@@ -25,14 +25,19 @@ and usage).
    (:func:`optdist.milp.decomposition.repair.alone`). Together they fit the capacities: the
    capacity rows of the master hold at the plan, so *following* it keeps every request's
    place free for it, which a myopic rule (each request at its own best) does not.
-1b. **Polish (before the first request, not a decision).** Pair moves on the plan
-   (:func:`optdist.milp.decomposition.repair.pair_moves`, at most ``polish_time_limit`` s): two
-   planned requests are re-placed one after the other, exactly, in the room the rest of the
-   plan leaves them (the first in all of it or in half of it), and the pair's new placements
-   replace the old where they cost less together. The exact engine's improvement re-places one
-   request at a time; under binding bandwidth a cheaper placement of one often needs room that
-   only the other's moving frees (``plan_engine_objective`` and ``plan_objective`` in
-   ``benchmarks/online/gap_table.md``).
+1b. **Polish (before the first request, not a decision).** Joint moves on the plan
+   (:func:`optdist.milp.decomposition.repair.joint_moves`): two (then three) planned requests
+   that share a nearly full capacity are solved together, exactly, in the room the rest of the
+   plan leaves them (their ``tight`` model on those capacities, warm-started with their
+   planned placements), and replace the old where they cost less together; then, in the time
+   the joint moves leave, pair moves (:func:`optdist.milp.decomposition.repair.pair_moves`):
+   two planned requests re-placed one after the other, exactly, the first in all of the room
+   or in half of it. At most ``polish_time_limit`` s in all. The exact engine's improvement
+   re-places one request at a time; under binding bandwidth a cheaper placement of one often
+   needs room that only the other's moving frees (``plan_engine_objective`` and
+   ``plan_objective`` in ``benchmarks/online/gap_table.md``); the joint solve also chooses how
+   to split that room, which the pair moves' two fixed splits miss (mixed-8x6-nexus-rpi3:
+   ``benchmarks/online/README.md``).
    Skipped where the exact engine proved its plan optimal.
 2. **Decision for request r of class c** (timed): with the residual capacities
    ``R = cap - sum_{placed q} a_q``, take the cheapest unused planned placement ``p in Q_c``
@@ -118,7 +123,7 @@ from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplin
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
-from optdist.milp.decomposition.repair import fill_and_improve, pair_moves
+from optdist.milp.decomposition.repair import fill_and_improve, joint_moves, pair_moves
 from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
 from optdist.result import SolveResult
 from optdist.solvers.base import stoppable
@@ -167,9 +172,11 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
           solver: str, threads: int | None, seed: int | None,
           start: Assignment | None = None) -> tuple[Plans, float | None, str, dict]:
     """Per class of ``inst``: the plan's placements of the forecast's requests of that class
-    (:data:`Plans`), polished (:func:`~optdist.milp.decomposition.repair.pair_moves`,
-    ``polish_time_limit`` s at most); the plan's evaluator objective (None: no plan); what found
-    it; ``plan_engine_objective`` (s, before the polish), ``polish_moves`` and ``polish_s``
+    (:data:`Plans`), polished (:func:`~optdist.milp.decomposition.repair.joint_moves`, then
+    :func:`~optdist.milp.decomposition.repair.pair_moves`, ``polish_time_limit`` s at most in
+    all); the plan's evaluator objective (None: no plan); what found
+    it; ``plan_engine_objective`` (s, before the polish), ``polish_moves`` (joint and pair
+    moves made), ``polish_joint_moves`` and ``polish_s``
     (empty: no plan). ``start``: a placement of ``forecast`` the exact engine starts from."""
     from optdist.solve import solve
 
@@ -200,10 +207,14 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
         requests=forecast.spec.requests[:len(asg.owners)])  # the fallback's prefix
     t_polish = time.perf_counter()
     proven = found_by == "exact engine" and res.bound is not None and ev.objective <= res.bound * (1 + 1e-9)
-    owners, moves = (asg.owners, 0) if proven else pair_moves(  # a proven optimum: nothing to gain
-        part, asg.owners, deadline=t_polish + polish_time_limit, solver=solver, per_solve=per_solve, threads=threads,
-        seed=seed)
-    info = {"plan_engine_objective": float(ev.objective), "polish_moves": moves,
+    owners, joint, moves = asg.owners, 0, 0
+    if not proven:  # a proven optimum: nothing to gain
+        owners, joint = joint_moves(part, owners, deadline=t_polish + polish_time_limit, solver=solver, threads=threads,
+                                    seed=seed)
+        owners, moves = pair_moves(part, owners, deadline=t_polish + polish_time_limit, solver=solver,
+                                   per_solve=per_solve, threads=threads, seed=seed)
+        moves += joint
+    info = {"plan_engine_objective": float(ev.objective), "polish_moves": moves, "polish_joint_moves": joint,
             "polish_s": time.perf_counter() - t_polish}
     if moves:
         polished = evaluate(part, Assignment(owners))
@@ -420,8 +431,8 @@ def solve_plan_guided(
     ``plan_time_limit``, ``repair_time_limit`` or ``time_limit`` that is not a finite number > 0,
     a ``polish_time_limit`` that is neither 0 nor one, or a ``plan_start`` file that is missing or
     not a placement of ``forecast``'s requests. ``extra`` also has ``plan_engine_objective`` (s,
-    the plan before the polish), ``polish_moves``, ``polish_s`` and ``plan_start`` (its file,
-    "given" or None).
+    the plan before the polish), ``polish_moves`` (joint and pair moves), ``polish_joint_moves``,
+    ``polish_s`` and ``plan_start`` (its file, "given" or None).
     """
     fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
         inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,

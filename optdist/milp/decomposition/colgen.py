@@ -70,7 +70,8 @@ incumbent; then, without branch-and-price, the improvement of the incumbent the 
 branch-and-price the rest but a reserve for the per-device integer master over the columns it
 priced; what that reserve leaves -- all of it where the search added no column --
 goes to :func:`~optdist.milp.decomposition.repair.polish` on the incumbent: request by
-request, then pair moves, every placement a column; where it stops at a local optimum with
+request, then pair moves, then joint moves (requests solved together on the room the rest
+leaves them), every placement a column; where it stops at a local optimum with
 time left and added columns, the per-device integer master over every column gets the rest),
 or at the time limit. No round starts with less than :data:`ROUND_MIN_S` left before solves
 stop starting (:func:`_solves_end`: the run's deadline less the solver's stop lag), where every
@@ -474,7 +475,8 @@ def column_generation(
     def polish(how: str) -> None:
         """The time left until no solve can start (:func:`_solves_end`) on the incumbent
         (:func:`repair.polish`: each request at its best in the capacity the others leave, then
-        pairs of requests re-placed exactly); every placement found is a column, the result
+        pairs of requests re-placed exactly, one after the other, then solved jointly); every
+        placement found is a column, the result
         re-scored by the evaluator (``consider``). Only seconds that nothing else uses come
         here (the reserve branch-and-price leaves when it adds no column, or what the
         per-device integer master leaves of it)."""

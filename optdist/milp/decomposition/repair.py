@@ -19,8 +19,15 @@ the *residual* capacities ``cap - sum_{q != r} use_q`` (the exact single-request
   other, in the room the rest leaves them. Re-placing one request at a time stops where a
   cheaper placement of one needs room that only the other's moving frees (binding bandwidth);
   a pair move reaches it (a 2-exchange local search);
-* **polish** (:func:`polish`): the improvement, then pair moves, until a deadline (the seconds
-  at the end of a run that nothing else can use).
+* **joint moves** (:func:`joint_moves`): k requests (k = 2, then 3) freed together and solved
+  *jointly* and exactly on the room the rest leaves them (the ``tight`` model of the k requests
+  on the residual capacities, warm-started with their current placement, a time cap per
+  solve): a large-neighbourhood search. A pair move places one request before the other and
+  tries two fixed splits of the room; the joint solve chooses the split itself (on
+  ``mixed-8x6-nexus-rpi3``, where four CIFAR requests share the devices' bandwidth, it finds
+  what the pair moves do not: ``benchmarks/online/README.md``);
+* **polish** (:func:`polish`): the improvement, then pair moves, then joint moves, until a
+  deadline (the seconds at the end of a run that nothing else can use).
 
 A heuristic: it gives incumbents (re-scored by the independent evaluator), never bounds.
 Every placement it finds for a request alone is also a column of the Dantzig-Wolfe master
@@ -35,18 +42,27 @@ from collections.abc import Callable, Sequence
 from itertools import combinations
 
 import numpy as np
+import pyomo.environ as pyo
 
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
-from optdist.milp.decomposition.bounds import capacity_matrix
-from optdist.milp.decomposition.single import alone, solve_single
+from optdist.milp.data import TIME_UNIT
+from optdist.milp.decomposition.bounds import base_bounds, capacity_matrix, propagate
+from optdist.milp.decomposition.single import alone, bounds_matrix, solve_single
+from optdist.milp.model import BuildTimeout, build
+from optdist.milp.run import adapter_for, solve_built
 from optdist.solvers.base import stop_requested
 from optdist.transfers import RESOURCES
 
 PAIR_SHARES = (1.0, 0.5)  # pair moves: shares of the pair's room the first request of a move may take
 PAIR_GAIN = 1e-6  # pair moves: a move must cut the pair's cost by more than this share
 FIT_RTOL = 1e-9  # a usage fits a capacity within this relative (and absolute) tolerance
+JOINT_SIZES = (2, 3)  # joint moves: how many requests are freed together, in turn
+JOINT_FULL = 0.95  # joint moves: a capacity used to this share is contested (sets are ranked by their use of those)
+#: joint moves: seconds at most per joint solve (HiGHS's first better placement of two CIFAR requests
+#: of mixed-8x6-nexus-rpi3 came after 19-28 s, its root cuts alone took 6-7 s: benchmarks/online/README.md)
+JOINT_PER_SOLVE_S = 30.0
 
 
 def fill_and_improve(
@@ -218,6 +234,132 @@ def pair_moves(
     return own, moves
 
 
+def joint_moves(
+    inst: Instance,
+    owners: list[list[np.ndarray] | None],
+    *,
+    deadline: float,
+    solver: str = "highs",
+    per_solve: float = JOINT_PER_SOLVE_S,
+    threads: int | None = None,
+    seed: int | None = None,
+    solver_options: dict | None = None,
+    on_column: Callable[[int, list[np.ndarray]], None] | None = None,
+    least: Sequence[float] | None = None,
+    sizes: Sequence[int] = JOINT_SIZES,
+) -> tuple[list[list[np.ndarray] | None], int]:
+    """Joint moves on the placement ``owners`` (per request of ``inst``, its owner arrays or None:
+    not placed, left so; the placed ones must fit the capacities together) until ``deadline``
+    (``time.perf_counter()`` value) or until a whole sweep over the sets of every size in
+    ``sizes`` gains nothing; returns ``(owners, moves made)``, the input arrays untouched.
+
+    Maths (as :func:`pair_moves`: requests meet only in the node capacities, a request's usage
+    ``a_r`` (n_nodes, 3) and cost alone ``c_r`` (:func:`alone`) do not depend on the others). For
+    a set S of k placed requests, the room ``R = cap - sum_{p not in S} a_p`` holds S's current
+    placement. The ``tight`` model of S's requests alone (``build(requests=S)``) with the
+    capacities ``R`` is solved by ``solver`` for ``per_solve`` s at most, warm-started with S's
+    current placement, under ``sum_{r in S} latency_r <= sum_{r in S} c_r`` (latency <= cost)
+    and each request's domain cut by stage bounds below its share of that cutoff
+    (:func:`bounds.propagate`, as :func:`solve_single` does for one request: every solution
+    within the cutoff lies in the domain left). Its best placement replaces S's if the
+    evaluator's ``sum_{r in S} c_r`` falls by more than :data:`PAIR_GAIN` and
+    ``sum_{r in S} a_r <= R`` (checked). Sets are tried in the order of how much they compete
+    for the contested capacities (those the placement uses to :data:`JOINT_FULL` or more): their
+    *overlap* ``sum_{contested (i, res)} (sum_{r in S} s_r - max_{r in S} s_r)`` (``s_r`` r's
+    share of that capacity; for a pair the smaller share), times the spread of their costs
+    ``max c_r - min c_r`` (the dearest request of the set gains most from room the cheapest
+    gives up: on mixed-8x6 the first move came from its cheapest and a dearest CIFAR request,
+    54.7 and 69.2 ms, while a LeNet request there uses 0.2 % of each device's bandwidth and so
+    overlaps little with any), then by overlap alone, ties in the order of a generator seeded with
+    ``seed`` (deterministic for a seed where every solve closes within its cap). A set whose
+    ``least`` (proven bounds per request alone on the full capacities) already sums to its cost
+    is skipped. A sweep tries every set of size ``sizes[0]``; a gain starts the sweep over at
+    that size, none moves to the next size. ``on_column(r, owners_r)`` is called for every
+    request of an accepted move. Stops once SIGINT/SIGTERM arrived. A heuristic: incumbents,
+    never bounds."""
+    caps = capacity_matrix(inst)
+    own = [None if o is None else [x.copy() for x in o] for o in owners]
+    placed = [r for r, o in enumerate(own) if o is not None]
+    cost = np.zeros(inst.n_requests)
+    use = np.zeros((inst.n_requests, inst.n_nodes, 3))
+    for r in placed:
+        cost[r], use[r] = alone(inst, r, own[r])
+    adapter = adapter_for(solver, solver_options)
+    tie = np.random.default_rng(seed).permutation(inst.n_requests)
+
+    def sets(k: int) -> list[tuple[int, ...]]:
+        """The sets of k placed requests, those that compete most first (docstring)."""
+        full = use[placed].sum(axis=0) >= caps * JOINT_FULL  # (n_nodes, 3): capacities nearly used up
+        share = np.where(full, use / np.where(caps > 0, caps, 1.0), 0.0)  # (n_requests, n_nodes, 3)
+        ranked = []
+        for S in combinations(placed, k):
+            idx = list(S)
+            if least is not None and sum(least[r] for r in S) >= cost[idx].sum() * (1 - PAIR_GAIN):
+                continue
+            overlap = float((share[idx].sum(axis=0) - share[idx].max(axis=0)).sum())
+            ranked.append(((-overlap * float(np.ptp(cost[idx])), -overlap, [int(tie[r]) for r in S]), S))
+        return [S for _key, S in sorted(ranked)]
+
+    def solve_set(S: tuple[int, ...]) -> tuple[list[list[np.ndarray]], float, np.ndarray] | None:
+        """S's requests jointly at their best within the room the rest leaves, if cheaper:
+        (owners per request of S, their summed cost, their summed usage), else None."""
+        room = np.maximum(caps - use.sum(axis=0) + use[list(S)].sum(axis=0), 0.0)
+        capacity = {k: room[:, i] for i, k in enumerate(RESOURCES)}
+        now = float(cost[list(S)].sum())
+        domains = {r: base_bounds(inst, r, None, capacity) for r in S}
+        floor = {r: propagate(inst, r, *domains[r]).lower_bound for r in S}
+        bounds, stage_max = {}, {}
+        for r in S:
+            cutoff = now - sum(floor[q] for q in S if q != r)  # r's latency in any cheaper placement of S
+            p = propagate(inst, r, *domains[r], cutoff=cutoff)
+            if p.pruned:
+                return None  # no placement of S beats its current one
+            bounds[r] = bounds_matrix(inst, domains[r][0], p.ub)
+            stage_max[r] = [x + cutoff - p.lower_bound for x in p.stage_lb]
+        left = min(per_solve, deadline - time.perf_counter())
+        try:
+            b = build(inst, "tight", requests=list(S), capacity_override=capacity, bounds=bounds,
+                      stage_max=stage_max, deadline=time.perf_counter() + left)
+        except BuildTimeout:
+            return None
+        b.model.joint_cutoff = pyo.Constraint(  # latency <= cost: a cheaper placement of S keeps it
+            expr=pyo.quicksum(b.latency(r) for r in S) <= now / TIME_UNIT * (1 + 1e-9))
+        start: list = [None] * inst.n_requests
+        for r in S:
+            start[r] = own[r]
+        left = deadline - time.perf_counter()
+        if left <= 0.05:
+            return None
+        _out, asg, _ = solve_built(b, adapter, time_limit=min(per_solve, left), mip_gap=1e-6, threads=threads,
+                                   seed=seed, tee=False, start=Assignment(start))
+        if asg is None or any(asg.owners[r] is None for r in S):
+            return None
+        got = [alone(inst, r, asg.owners[r]) for r in S]
+        total, u = sum(c for c, _ in got), sum(x for _, x in got)
+        if total < now * (1 - PAIR_GAIN) and (u <= room * (1 + FIT_RTOL) + FIT_RTOL).all():
+            return [asg.owners[r] for r in S], total, u
+        return None
+
+    moves, at = 0, 0  # at: index of the size in sizes
+    while at < len(sizes):
+        gained = False
+        for S in sets(sizes[at]):
+            if time.perf_counter() >= deadline - 0.05 or stop_requested():
+                return own, moves
+            found = solve_set(S)
+            if found is None:
+                continue
+            for r, o in zip(S, found[0]):
+                own[r] = o
+                cost[r], use[r] = alone(inst, r, o)
+                if on_column is not None:
+                    on_column(r, o)
+            moves += 1
+            gained = True
+        at = 0 if gained else at + 1
+    return own, moves
+
+
 def polish(
     inst: Instance,
     start: Assignment,
@@ -236,7 +378,8 @@ def polish(
     """``start`` (every request placed, feasible) improved until ``deadline`` (a
     ``time.perf_counter()`` value): request by request (:func:`fill_and_improve`, each solve at
     most a quarter of the time left), then pair by pair (:func:`pair_moves`, ``per_solve`` s at
-    most per solve) from the better of the two. Every candidate is re-scored by the evaluator;
+    most per solve) from the better of the two, then by joint moves (:func:`joint_moves`) from
+    the best so far. Every candidate is re-scored by the evaluator;
     the best feasible one is returned, ``start`` itself where nothing beats it, so the result is
     never worse than ``start``. ``on_column``, ``candidates``, ``least``, ``least_tol``: as
     :func:`fill_and_improve` (``least`` also for :func:`pair_moves`). Stops early once
@@ -261,10 +404,12 @@ def polish(
                                  candidates=candidates, least=least, least_tol=least_tol)
         if found is not None:
             keep(found.owners)
-    if deadline - time.perf_counter() > 0.05 and not stop_requested():
-        owners, moves = pair_moves(inst, best.owners, deadline=deadline, solver=solver, per_solve=per_solve,
-                                   threads=threads, seed=seed, solver_options=solver_options, on_column=on_column,
-                                   least=least)
+    for moves_of in (pair_moves, joint_moves):
+        if deadline - time.perf_counter() <= 0.05 or stop_requested():
+            break
+        owners, moves = moves_of(inst, best.owners, deadline=deadline, solver=solver, threads=threads, seed=seed,
+                                 solver_options=solver_options, on_column=on_column, least=least,
+                                 **({"per_solve": per_solve} if moves_of is pair_moves else {}))
         if moves:
             keep(owners)
     return best

@@ -85,7 +85,7 @@ def greedy_alone(inst: Instance, r: int, capacity: dict[str, np.ndarray] | None 
     return rp.owners if rp.fill_greedy() else None
 
 
-def _bounds_matrix(inst: Instance, nodes: list[np.ndarray], ub: list[np.ndarray]) -> np.ndarray:
+def bounds_matrix(inst: Instance, nodes: list[np.ndarray], ub: list[np.ndarray]) -> np.ndarray:
     """(L, N) upper bounds on ``n[r,k,i]`` from per-layer candidate arrays and their bounds."""
     out = np.zeros((len(nodes), inst.n_nodes), dtype=np.int64)
     for k, (nd, u) in enumerate(zip(nodes, ub)):
@@ -223,7 +223,7 @@ def solve_single(
         tb = time.perf_counter()
         try:
             b = build(inst, "tight", requests=[r], capacity_override=cap_override,
-                      bounds={r: _bounds_matrix(inst, nodes, p.ub)},
+                      bounds={r: bounds_matrix(inst, nodes, p.ub)},
                       stage_max=None if stage_max is None else {r: stage_max}, deadline=t0 + time_limit)
         except BuildTimeout as e:  # out of time before the solver could start: keep what is known
             entry["result"] = str(e)
