@@ -452,8 +452,8 @@ class PricingModel:
         """Which integrality carries the pricing gap (a benchmark probe, ``pricing_probe.py time
         --integer-only``): the model at ``prices`` with only the variable families named in
         ``integer`` (components of the built model: ``n``, ``y``, ``f``, ``s``, ...) integer, every
-        other integer variable continuous within its bounds, solved by HiGHS (1 thread; the model's own
-        adapter and options where it prices with HiGHS) for at most
+        other integer variable continuous within its bounds, solved by HiGHS (1 thread, relative gap
+        1e-5; the model's own adapter and options where it prices with HiGHS) for at most
         ``time_limit`` seconds. Its optimum, hence its proven bound, is a lower bound on ``v_c(pi)``
         (a relaxation: every placement is one of its points).
 
