@@ -15,7 +15,8 @@ its priced value, and the run's own result: value, bound, closed, seconds) to ``
 written atomically), and the run's final incumbent and bound are printed. The prices depend on
 the run (the machine's load changes which rounds are reached), so the saved file, not the
 command, is what ``time`` reproduces: ``benchmarks/scale/pricing_prices/`` holds those of
-``cifar-6x5-nexus-rpi3``, ``mixed-8x6-nexus-rpi3`` and ``lenet-10x10-tight-tau0.8``.
+``cifar-6x5-nexus-rpi3``, ``mixed-8x6-nexus-rpi3``, ``lenet-10x10-tight-tau0.8`` and
+``cifar-20x20-nexus-rpi3``.
 
 ``time`` builds a fresh :class:`PricingModel` per saved solve (``--solver``: the adapter or
 profile, default ``highs``; ``--options``: raw options of that solver, over the model's own;
@@ -162,6 +163,8 @@ def time_solves(args: argparse.Namespace) -> int:
     """Solve each saved pricing problem of ``args.file`` (module docstring)."""
     if not 0 <= args.gap <= 1:  # also refuses NaN
         raise ValueError(f"--gap {args.gap}: not a relative gap in [0, 1] (fix: e.g. --gap 1e-5)")
+    if args.fix and args.integer_only is None:
+        raise ValueError("--fix: fixes the families of --integer-only (fix: add e.g. --integer-only y,s)")
     data = read_prices(args.file)
     n = len(data["solves"])
     bad = [q for q in args.only or [] if not 0 <= q < n]
@@ -192,6 +195,16 @@ def time_solves(args: argparse.Namespace) -> int:
         lp = None
         if args.lp:
             lp = pm.lp_value(prices)
+        if args.integer_only is not None:
+            pr = pm.partial_relaxation(prices, args.integer_only.split(","), time_limit=args.time_limit,
+                                       fix_time_limit=args.time_limit if args.fix else None)
+            print(f"solve {q} (r {s['r']}, at {s['at_s']} s, run: {s['value']} / {s['bound']} in {s['seconds']} s): "
+                  + (f"LP {lp:.6f}  " if lp is not None else "")
+                  + f"only {args.integer_only} integer: {pr['relaxed']} / bound {pr['relaxed_bound']} "
+                  f"({pr['relaxed_status']})"
+                  + (f"  fixed there: {pr['fixed']} / bound {pr['fixed_bound']} ({pr['fixed_status']})"
+                     if args.fix else ""), flush=True)
+            continue
         warm = args.start and s.get("start") is not None
         pr = pm.solve(prices, time_limit=args.time_limit, mip_gap=args.gap, threads=1, seed=0, steps=(math.inf,),
                       start=[np.asarray(a, dtype=np.int64) for a in s["start"]] if warm else None,
@@ -222,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--no-kept-cuts", action="store_true", help="deactivate the kept-amount cuts")
     t.add_argument("--no-group-cuts", action="store_true", help="deactivate the group-count cuts")
     t.add_argument("--lp", action="store_true", help="also print the LP relaxation")
+    t.add_argument("--integer-only", default=None, metavar="FAMILIES",
+                   help="instead of the solve: the model with only these variable families integer "
+                        "(comma list, e.g. y,s or n,f), its value and bound")
+    t.add_argument("--fix", action="store_true", help="with --integer-only: then fix those families at its point "
+                   "and solve the whole model again (a placement's value)")
     args = ap.parse_args(argv)
     try:
         if not (math.isfinite(args.time_limit) and args.time_limit > 0):

@@ -447,6 +447,73 @@ class PricingModel:
         pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
         return adapter_for("highs").solve(m, threads=1).incumbent * self.b.time_unit
 
+    def partial_relaxation(self, prices: dict[str, np.ndarray], integer: Sequence[str], *, time_limit: float,
+                           fix_time_limit: float | None = None) -> dict[str, float | str | None]:
+        """Which integrality carries the pricing gap (a benchmark probe, ``pricing_probe.py time
+        --integer-only``): the model at ``prices`` with only the variable families named in
+        ``integer`` (components of the built model: ``n``, ``y``, ``f``, ``s``, ...) integer, every
+        other integer variable continuous within its bounds, solved by HiGHS (1 thread, relative gap
+        1e-5; the model's own adapter and options where it prices with HiGHS) for at most
+        ``time_limit`` seconds. Its optimum, hence its proven bound, is a lower bound on ``v_c(pi)``
+        (a relaxation: every placement is one of its points).
+
+        ``fix_time_limit``: then those families are fixed at the relaxation's incumbent (rounded),
+        integrality is restored everywhere and the model is solved again for at most that long:
+        the value of a placement (an upper bound on ``v_c(pi)``) next to the relaxed point, or
+        None where none exists (the fixed counts have no integral completion), and the proven
+        bound of that fixed model (the least value of any placement with those families there).
+
+        Returns ``relaxed`` / ``relaxed_bound`` (seconds; None where HiGHS found no point /
+        proved nothing), ``relaxed_status`` and, with ``fix_time_limit``, ``fixed``, ``fixed_bound``
+        and ``fixed_status``. Works on a clone: the model itself is unchanged. Raises ValueError for
+        a name in ``integer`` that is not an integer variable family of the model.
+        """
+        import pyomo.environ as pyo
+
+        from optdist.milp.run import adapter_for
+
+        self.set_prices(prices)
+        m = self.b.model.clone()
+        fams = {v.local_name: v for v in m.component_objects(pyo.Var)}  # a family may be empty (no s on LeNet)
+        bad = sorted(set(integer) - set(fams))
+        if bad:
+            ints = sorted(name for name, v in fams.items() if any(x.is_integer() for x in v.values()))
+            raise ValueError(f"{', '.join(bad)}: not an integer variable family of the pricing model "
+                             f"(fix: one or more of {', '.join(ints)})")
+        relaxed = []
+        for name, var in fams.items():
+            if name not in integer:
+                for x in (x for x in var.values() if x.is_integer()):
+                    relaxed.append((x, x.domain))
+                    lb, ub = x.lb, x.ub
+                    x.domain = pyo.Reals
+                    x.setlb(lb)
+                    x.setub(ub)
+        # the model's own HiGHS adapter (its options as set_prices left them), else a plain HiGHS
+        highs, tu = (self.adapter if self.highs else adapter_for("highs")), self.b.time_unit
+        out = highs.solve(m, threads=1, time_limit=time_limit, mip_gap=1e-5)
+        res: dict[str, float | str | None] = {
+            "relaxed": None if out.incumbent is None else out.incumbent * tu,
+            "relaxed_bound": None if out.bound is None else out.bound * tu,
+            "relaxed_status": str(out.termination)}
+        if fix_time_limit is None:
+            return res
+        for x, dom in relaxed:
+            lb, ub = x.lb, x.ub
+            x.domain = dom
+            x.setlb(lb)
+            x.setub(ub)
+        found = out.incumbent is not None
+        for name in integer:
+            for x in fams[name].values():
+                if found and x.value is not None:
+                    x.fix(round(x.value))
+        out2 = highs.solve(m, threads=1, time_limit=fix_time_limit, mip_gap=1e-5) if found else None
+        res["fixed"] = None if out2 is None or out2.incumbent is None else out2.incumbent * tu
+        res["fixed_bound"] = None if out2 is None or out2.bound is None else out2.bound * tu
+        res["fixed_status"] = "no relaxed point" if out2 is None else str(out2.termination)
+        return res
+
     def solve(self, prices: dict[str, np.ndarray], *, time_limit: float, mip_gap: float, threads: int | None,
               seed: int | None, tee: bool = False, start: list[np.ndarray] | None = None,
               start_value: float | None = None, steps: Sequence[float] = CUTOFF_STEPS) -> Priced:
