@@ -127,3 +127,15 @@ def test_partial_relaxation_brackets_the_pricing_optimum(probe, capsys):
     assert probe.main(["time", str(PRICES), "--only", "2", "--time-limit", "30", "--integer-only", "y,s", "--fix"]) == 0
     out = capsys.readouterr().out
     assert "only y,s integer:" in out and "fixed there:" in out
+
+
+def test_integer_only_refuses_a_continuous_family(probe, capsys):
+    """--integer-only names families to keep integer: a continuous one (the stage times T, the
+    bytes z of the LeNet pricing model) is refused, not relaxed to nothing or fixed at a rounded
+    time (before: 'only T integer', then 'fixed there: None (infeasible)'); a typo'd empty name too."""
+    err = run(probe, capsys, "time", str(PRICES), "--only", "2", "--time-limit", "5", "--integer-only", "y,T", "--fix")
+    assert "T: not an integer variable family" in err and "fix: one or more of f, n, y" in err
+    err = run(probe, capsys, "time", str(PRICES), "--only", "2", "--time-limit", "5", "--integer-only", "z")
+    assert "z: not an integer variable family" in err
+    err = run(probe, capsys, "time", str(PRICES), "--only", "2", "--time-limit", "5", "--integer-only", "y,")
+    assert "'': not an integer variable family" in err

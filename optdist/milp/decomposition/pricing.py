@@ -474,11 +474,13 @@ class PricingModel:
 
         self.set_prices(prices)
         m = self.b.model.clone()
-        fams = {v.local_name: v for v in m.component_objects(pyo.Var)}  # a family may be empty (no s on LeNet)
-        bad = sorted(set(integer) - set(fams))
+        fams = {v.local_name: v for v in m.component_objects(pyo.Var)}
+        ints = sorted(name for name, v in fams.items() if any(x.is_integer() for x in v.values()))
+        # a family may be empty (no s on LeNet): allowed, as nothing in it is continuous
+        bad = sorted(name for name in set(integer) if name not in fams or (len(fams[name]) and name not in ints))
         if bad:
-            ints = sorted(name for name, v in fams.items() if any(x.is_integer() for x in v.values()))
-            raise ValueError(f"{', '.join(bad)}: not an integer variable family of the pricing model "
+            named = ", ".join(name or "''" for name in bad)
+            raise ValueError(f"{named}: not an integer variable family of the pricing model "
                              f"(fix: one or more of {', '.join(ints)})")
         relaxed = []
         for name, var in fams.items():
