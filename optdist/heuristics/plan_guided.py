@@ -422,10 +422,11 @@ def solve_plan_guided(
     advance); ``plan_time_limit``: seconds for the exact engine on it (default ``time_limit``,
     else 60); ``plan_start``: a placement of ``forecast`` (an Assignment, or an
     ``optdist-assignment/1`` / ``optdist-result/1`` file) the engine starts from (step 1);
-    ``polish_time_limit``: seconds at most for the pair moves on the plan (step 1b,
+    ``polish_time_limit``: seconds at most for the joint and pair moves on the plan (step 1b,
     before the first request; default ``plan_time_limit``, 0: none); ``repair_time_limit``:
     seconds at most per request placed by the single-request solve (and per improvement and
-    per solve of the polish); ``improve``: try a cheaper placement than the planned one in
+    per solve of the pair moves; a joint solve's cap is
+    :data:`~optdist.milp.decomposition.repair.JOINT_PER_SOLVE_S`); ``improve``: try a cheaper placement than the planned one in
     the capacity the rest of the plan leaves (step 2); ``solver``/``threads``/``seed``: for all. Raises ``ValueError`` if ``forecast`` has another node count,
     a class that ``inst`` lacks (its placements could not be used), a makespan objective, a
     ``plan_time_limit``, ``repair_time_limit`` or ``time_limit`` that is not a finite number > 0,
