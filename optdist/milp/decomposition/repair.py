@@ -271,7 +271,7 @@ def joint_moves(
     gives up: on mixed-8x6 the first move came from its cheapest and a dearest CIFAR request,
     54.7 and 69.2 ms, while a LeNet request there uses 0.2 % of each device's bandwidth and so
     overlaps little with any), then by overlap alone, ties in the order of a generator seeded with
-    ``seed`` (deterministic for a seed where every solve closes within its cap). A set whose
+    ``seed`` (None: 0; deterministic where every solve closes within its cap). A set whose
     ``least`` (proven bounds per request alone on the full capacities) already sums to its cost
     is skipped. A sweep tries every set of size ``sizes[0]``; a gain starts the sweep over at
     that size, none moves to the next size. ``on_column(r, owners_r)`` is called for every
@@ -285,7 +285,7 @@ def joint_moves(
     for r in placed:
         cost[r], use[r] = alone(inst, r, own[r])
     adapter = adapter_for(solver, solver_options)
-    tie = np.random.default_rng(seed).permutation(inst.n_requests)
+    tie = np.random.default_rng(0 if seed is None else seed).permutation(inst.n_requests)  # no seed: seed 0's
 
     def sets(k: int) -> list[tuple[int, ...]]:
         """The sets of k placed requests, those that compete most first (docstring)."""
