@@ -455,7 +455,9 @@ class PricingModel:
         other integer variable continuous within its bounds, solved by HiGHS (1 thread, relative gap
         1e-5; the model's own adapter and options where it prices with HiGHS) for at most
         ``time_limit`` seconds. Its optimum, hence its proven bound, is a lower bound on ``v_c(pi)``
-        (a relaxation: every placement is one of its points).
+        (a relaxation of the pricing model: every point of that model, whose symmetry rows keep one
+        of each set of placements that differ by a permutation of identical equally priced devices, is
+        one of its points); its best point (``relaxed``) is one only where HiGHS proved it optimal.
 
         ``fix_time_limit``: then those families are fixed at the relaxation's incumbent (rounded),
         integrality is restored everywhere and the model is solved again for at most that long:
