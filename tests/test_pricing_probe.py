@@ -139,3 +139,13 @@ def test_integer_only_refuses_a_continuous_family(probe, capsys):
     assert "z: not an integer variable family" in err
     err = run(probe, capsys, "time", str(PRICES), "--only", "2", "--time-limit", "5", "--integer-only", "y,")
     assert "'': not an integer variable family" in err
+
+
+def test_integer_only_refuses_the_flags_it_would_ignore(probe, capsys):
+    """--integer-only relaxes with HiGHS from no start: --start or another solver is refused, not
+    ignored (before: 'only y integer: ...' printed from HiGHS, no start)."""
+    err = run(probe, capsys, "time", str(PRICES), "--only", "2", "--time-limit", "5", "--integer-only", "y", "--start")
+    assert "--start" in err and "fix: drop --start or --integer-only" in err
+    err = run(probe, capsys, "time", str(PRICES), "--only", "2", "--time-limit", "5", "--integer-only", "y",
+              "--solver", "cbc")
+    assert "--solver cbc" in err and "HiGHS only" in err

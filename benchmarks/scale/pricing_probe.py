@@ -29,7 +29,8 @@ value, the proven bound, whether it closed (``--gap``, default 1e-5: the pricing
 Bad input (a missing or invalid prices file, a field it lacks or that does not fit its instance:
 request index, prices per node, start owners; an ``--only`` index past its saved solves, a
 ``--time-limit`` not > 0, a ``--gap`` outside [0, 1], ``--options`` that are not a JSON object,
-a ``--solver`` that is not known or not installed, an ``--out`` that cannot be written) ends with
+a ``--solver`` that is not known or not installed, ``--fix`` without ``--integer-only``, or
+``--integer-only`` with ``--start`` or a solver other than HiGHS, an ``--out`` that cannot be written) ends with
 a message naming the file, the field (or the solver) and the fix, and exit status 2.
 """
 
@@ -165,6 +166,9 @@ def time_solves(args: argparse.Namespace) -> int:
         raise ValueError(f"--gap {args.gap}: not a relative gap in [0, 1] (fix: e.g. --gap 1e-5)")
     if args.fix and args.integer_only is None:
         raise ValueError("--fix: fixes the families of --integer-only (fix: add e.g. --integer-only y,s)")
+    if args.start and args.integer_only is not None:
+        raise ValueError("--start: --integer-only solves the relaxation from no start (fix: drop --start or "
+                         "--integer-only)")
     data = read_prices(args.file)
     n = len(data["solves"])
     bad = [q for q in args.only or [] if not 0 <= q < n]
@@ -188,6 +192,9 @@ def time_solves(args: argparse.Namespace) -> int:
             continue
         prices = {k: np.asarray(v) for k, v in s["prices"].items()}
         pm = pricing.PricingModel(inst, s["r"], solver=args.solver, solver_options=options)
+        if args.integer_only is not None and not pm.highs:
+            raise ValueError(f"--solver {args.solver}: --integer-only solves with HiGHS only (fix: drop --solver, "
+                             "or give a HiGHS profile)")
         if args.no_kept_cuts:
             pm.b.model.kept_cuts.row.deactivate()  # off at any prices
         if args.no_group_cuts:
