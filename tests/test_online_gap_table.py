@@ -212,3 +212,16 @@ def test_plan_start_files_are_checked_before_anything_runs(gap_table, tmp_path, 
         err = capsys.readouterr().err
         assert e.value.code == 2 and "--plan-start" in err and said in err and "fix:" in err
         assert not (tmp_path / "records").exists()
+
+
+def test_a_record_note_is_printed_under_the_header(gap_table, tmp_path):
+    """A record's hand-added ``note`` (e.g. the best of several runs, not a typical one) is shown in
+    gap_table.md, not only in the README (before: dropped with the other extra fields)."""
+    import json
+
+    inst = str(TINY / "lenet-1x4-tau0.6.json")
+    assert gap_table.main(["--instances", inst, "--methods", "greedy", "--time-limit", "20"]) == 0
+    rec = tmp_path / "records" / "lenet-1x4-tau0.6--greedy.json"
+    rec.write_text(json.dumps({**json.loads(rec.read_text()), "note": "the best of 4 runs"}))
+    assert gap_table.main(["--render"]) == 0
+    assert "Notes on single records: lenet-1x4-tau0.6 greedy: the best of 4 runs." in (tmp_path / "gap_table.md").read_text()

@@ -27,8 +27,8 @@ Methods (``--methods``, :data:`METHODS`):
   expected load, exact repair; plan ``--plan-time-limit`` s, not a decision), with the
   instance's own class counts as the forecast; ``plan-rollout``: the same plan, and per
   request a rollout (candidates scored by completing the expected rest of the forecast,
-  :func:`optdist.heuristics.plan_guided.solve_plan_rollout`); both polish the plan by pair
-  moves first (at most ``--plan-time-limit`` s more: ``prep_s`` counts the exact engine and the
+  :func:`optdist.heuristics.plan_guided.solve_plan_rollout`); both polish the plan by joint
+  and pair moves first (at most ``--plan-time-limit`` s more: ``prep_s`` counts the exact engine and the
   polish; ``plan_engine_ms``: the engine's plan, ``plan_ms``: after the polish, on the
   forecast; ``--plan-start DIR``: with the exact forecast, the engine's plan of an instance
   starts from ``DIR/<instance>.json`` where that file exists, e.g. a longer offline run's
@@ -48,7 +48,9 @@ Every latency, byte, rejection and violation comes from the independent evaluato
 are split into capacity (10b-d), privacy ((10f) and the (10h) pins) and placement
 (intermediate layers on a source). Each (instance, method) is one record,
 ``records/<instance>--<method>.json``, written atomically when it finishes; a record present
-is skipped (``--force`` re-runs it), so an interrupted run resumes. SIGINT/SIGTERM during a solve
+is skipped (``--force`` re-runs it), so an interrupted run resumes. A record's ``note`` (text added
+by hand, e.g. that the record is the best of several runs) is printed under the table's header.
+SIGINT/SIGTERM during a solve
 end the run (exit 130 / 143) with no record for the run they stopped and no render.
 """
 
@@ -321,6 +323,8 @@ def render() -> None:
     from optdist.bench.figures import latency_bars
 
     df = table()
+    notes = ("; ".join(f"{r['instance']} {r['method']}: {r['note']}" for _, r in df[df["note"].notna()].iterrows())
+             if "note" in df.columns else "")
     cols = ["instance", "method", "n_requests", "latency_ms", "reference_ms", "reference_kind", "gap_%", "vs_exact_%", "rejected", "capacity_viol",
             "privacy_viol", "placement_viol", "feasible", "decision_ms_per_request", "decision_ms_max", "train_s",
             "episodes", "timesteps", "prep_s", "plan_engine_ms", "plan_ms", "polish_moves", "plan_start", "shared_kB"]
@@ -356,6 +360,7 @@ def render() -> None:
            f"the exact engine's long runs behind `benchmarks/scale/coupled/best/` (`benchmarks/scale/README.md` says "
            f"which), is not in `prep_s`: these rows are not comparable with plans made in `--plan-time-limit` s): "
            f"{starts}."] if starts else []),
+        *([f"Notes on single records: {notes}."] if notes else []),
         "",
         "## Summary (gap to the reference and to the exact engine's placement, or what broke)",
         "",
