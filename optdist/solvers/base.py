@@ -814,8 +814,9 @@ class LegacySolver(Solver):
         cannot stop one already started) then stops nothing, and marks no later solve."""
         def stop() -> None:
             at = time.perf_counter()
-            if procs.stop(self.stop_grace):
-                overran.append(at)
+            overran.append(at)  # first: the solver may die, and the solve return, before procs.stop returns here
+            if not procs.stop(self.stop_grace):
+                overran.remove(at)  # a stop asked before (a signal's), or the solve had ended: not this one's
 
         limit, name = self._limit, self.option_names.get("time_limit")
         if limit is None and name in raw:
