@@ -213,3 +213,25 @@ def test_pyomo_reports_no_error_however_late_the_stopper_records_its_signal(late
     out = get_solver("cbc").solve(_tiny(), time_limit=1.0, threads=1)
     assert out.termination is Termination.NO_SOLUTION, out
     assert [r.getMessage() for r in caplog.records if r.name.startswith("pyomo")] == []
+
+
+def test_a_solve_drops_no_message_of_another_thread(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """While one solve drops Pyomo's exit-status ERROR of the process it stopped
+    (:func:`~optdist.solvers.base.dropped_messages`, held here as that solve holds it once it
+    signalled), a CBC that dies on its own in a solve in another thread is still reported (before:
+    the filter, on the shared ``pyomo.opt`` logger, dropped every thread's report)."""
+    caplog.set_level(logging.WARNING, logger="pyomo")
+    failed: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            get_solver("cbc").solve(_tiny(), time_limit=30.0, threads=1)
+        except ApplicationError as e:
+            failed.append(e)
+
+    with _late_cbc(tmp_path, 0.0, exit_status=3), base.dropped_messages("pyomo.opt", base._NONZERO_RETURN_CODE):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert failed, "the CBC exiting 3 did not fail"
+    assert any(NONZERO in r.getMessage() and "(3)" in r.getMessage() for r in caplog.records), caplog.text
