@@ -109,10 +109,24 @@ def test_train_rl_with_force_leaves_no_file_of_the_earlier_run(tmp_path, capsys,
     if algo == "maskable-ppo":
         pytest.importorskip("sb3_contrib", reason="MaskablePPO needs sb3-contrib: pip install 'optdist[rl-baselines]'")
     out = tmp_path / "pol"
-    before = _taken(out, ["policy.pt", "policy.json", "curves.csv", "curves.png", "notes.txt"])
+    assert main(["train-rl", INST, "--episodes", "3", "--seed", "1", "--out", str(out)]) == 0  # an earlier DQN run
+    before = {**{n: (out / n).read_bytes() for n in ("policy.pt", "policy.json", "curves.csv", "curves.png")},
+              **_taken(out, ["notes.txt"])}
     budget = ["--timesteps", "128"] if algo == "maskable-ppo" else ["--episodes", "3"]
     assert main(["train-rl", INST, "--algo", algo, *budget, "--out", str(out), "--force"]) == 0
     written = {"policy.pt", "policy.json"} | ({"curves.csv", "curves.png"} if algo == "dqn" else set())
     assert {p.name for p in out.iterdir()} == written | {"notes.txt"}
     assert (out / "notes.txt").read_bytes() == before["notes.txt"]
     assert all((out / n).read_bytes() != before[n] for n in written)
+
+
+def test_train_rl_maskable_ppo_with_force_keeps_curves_no_dqn_run_wrote(tmp_path, capsys):
+    """--force with maskable-ppo into a folder (e.g. the user's working folder) holding a
+    curves.csv and curves.png of the user's, no DQN run's policy beside them: they stay, as PPO
+    does not write them (before: deleted as "an earlier run's")."""
+    pytest.importorskip("sb3_contrib", reason="MaskablePPO needs sb3-contrib: pip install 'optdist[rl-baselines]'")
+    out = tmp_path / "work"
+    before = _taken(out, ["curves.csv", "curves.png"])
+    assert main(["train-rl", INST, "--algo", "maskable-ppo", "--timesteps", "128", "--out", str(out), "--force"]) == 0
+    assert {p.name for p in out.iterdir()} == {"policy.pt", "policy.json", "curves.csv", "curves.png"}
+    assert all((out / n).read_bytes() == b for n, b in before.items())

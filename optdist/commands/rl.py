@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
@@ -64,11 +65,13 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     out = args.out or Path("runs/rl") / inst.name
     make_output_folder(out, "--out")  # before training: a file there, or above it, is refused now, not after it
     refuse_overwrite([out / name for name in POLICY_FILES], args.force, "--out DIR")
+    earlier_dqn = _holds_dqn_run(out)  # before training replaces its policy.json
     if args.algo == "maskable-ppo":
         sol = _train_ppo(args, inst, preset, out)
     else:
         sol = _train_dqn(args, inst, preset, out)
-    _remove_stale(out, args.algo)
+    if earlier_dqn:
+        _remove_stale(out, args.algo)
     sol = finalize(inst, sol)
     print(f"\n# the policy placing {inst.name} online (decisions {sol.extra['decision_ms_mean']:.3g} ms per request, "
           f"{sol.extra['rejected']} rejected)")
@@ -76,11 +79,25 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     return 0
 
 
+def _holds_dqn_run(out: Path) -> bool:
+    """Whether ``out`` holds a DQN train-rl run: its ``policy.json`` (``format``
+    :data:`~optdist.rl.train.POLICY_FORMAT`), so the curves beside it are that run's, not a user's
+    files of the same names. An unreadable or other policy.json: False."""
+    from optdist.rl.train import POLICY_FORMAT
+
+    try:
+        config = json.loads((out / "policy.json").read_text())
+    except (OSError, ValueError):  # none there, a folder, not JSON
+        return False
+    return isinstance(config, dict) and config.get("format") == POLICY_FORMAT
+
+
 def _remove_stale(out: Path, algo: str) -> None:
     """Remove the files an earlier train-rl left in ``out`` that this run (``algo``) did not rewrite
     (``--force`` over a DQN run's folder with maskable-ppo: its curves.csv, curves.png, which
     figures would read as this policy's); only train-rl's own files (:data:`WRITES`), never others.
-    Called once the new policy is saved (a training that fails leaves the earlier run whole)."""
+    Called, where ``out`` held a DQN run (:func:`_holds_dqn_run`), once the new policy is saved
+    (a training that fails leaves the earlier run whole)."""
     stale = [out / name for name in POLICY_FILES if name not in WRITES[algo] and (out / name).is_file()]
     for path in stale:
         path.unlink()

@@ -68,20 +68,21 @@ _NONZERO_RETURN_CODE = re.compile(r"Solver \(\w+\) returned non-zero return code
 
 
 class _DropMessages(logging.Filter):
-    """Drops the records whose message ``pattern`` matches (at its start) while ``when()`` is true."""
+    """Drops the records logged by the thread that made it whose message ``pattern`` matches (at
+    its start) while ``when()`` is true (a logger is shared by every thread's solve)."""
 
     def __init__(self, pattern: re.Pattern[str], when: Callable[[], bool]) -> None:
         super().__init__()
-        self.pattern, self.when = pattern, when
+        self.pattern, self.when, self.thread = pattern, when, threading.get_ident()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (self.pattern.match(record.getMessage()) and self.when())
+        return not (record.thread == self.thread and self.pattern.match(record.getMessage()) and self.when())
 
 
 @contextlib.contextmanager
 def dropped_messages(logger: str, pattern: re.Pattern[str], when: Callable[[], bool] = lambda: True) -> Iterator[None]:
-    """While the block runs, ``logger`` drops its messages that ``pattern`` matches (at their start)
-    when ``when()`` (asked as each is logged) is true; other messages pass. As Pyomo's own GDPopt
+    """While the block runs, ``logger`` drops the messages this thread logs that ``pattern`` matches
+    (at their start) when ``when()`` (asked as each is logged) is true; other messages pass. As Pyomo's own GDPopt
     drops its warning-status message (``pyomo.contrib.gdpopt.util.SuppressInfeasibleWarning``)."""
     log_, quiet = logging.getLogger(logger), _DropMessages(pattern, when)
     log_.addFilter(quiet)
@@ -814,8 +815,9 @@ class LegacySolver(Solver):
         cannot stop one already started) then stops nothing, and marks no later solve."""
         def stop() -> None:
             at = time.perf_counter()
-            if procs.stop(self.stop_grace):
-                overran.append(at)
+            overran.append(at)  # first: the solver may die, and the solve return, before procs.stop returns here
+            if not procs.stop(self.stop_grace):
+                overran.remove(at)  # a stop asked before (a signal's), or the solve had ended: not this one's
 
         limit, name = self._limit, self.option_names.get("time_limit")
         if limit is None and name in raw:

@@ -103,10 +103,10 @@ class SolverProcesses:
             for p in running:
                 if p.poll() is not None:  # ended meanwhile: not signalled
                     continue
+                if self.signalled_at is None:  # first: the solve may see the process die before this thread runs again
+                    self.signalled_at = time.perf_counter()
                 with contextlib.suppress(OSError):
                     p.send_signal(signal.SIGKILL if late else signal.SIGINT)  # polls first: never a reaped pid
-                if self.signalled_at is None:
-                    self.signalled_at = time.perf_counter()
             self._ended.wait(RESEND_S)
 
     def end(self) -> None:
