@@ -111,3 +111,19 @@ def refused(main, capsys, *argv: str) -> str:
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return err
+
+
+def record_watchdog_timers(monkeypatch, module: ModuleType) -> list:
+    """Make ``module.watchdog`` (an import of :func:`optdist.solvers.base.watchdog`) keep every
+    timer it arms in the returned list, so a test can run a solve's stop action by hand later."""
+    timers: list = []
+    made = module.watchdog
+
+    def kept(*args: object):
+        timer = made(*args)
+        if timer is not None:
+            timers.append(timer)
+        return timer
+
+    monkeypatch.setattr(module, "watchdog", kept)
+    return timers

@@ -14,6 +14,7 @@ import pytest
 from optdist.result import Termination
 from optdist.solve import solve
 from optdist.solvers import base, get_solver
+from tests.conftest import record_watchdog_timers
 from tests.test_dag_decomposition import competing
 
 #: the most a sub-solve may be given past the deadline: the 0.05 s floors of the steps, and clock jitter
@@ -152,16 +153,7 @@ def test_a_late_firing_highs_timer_does_not_stop_the_next_solve(monkeypatch: pyt
     the second solve 0.5 s in)."""
     from optdist.solvers import highs
 
-    timers: list[threading.Timer] = []
-    made = highs.watchdog
-
-    def kept(*args: object) -> threading.Timer | None:
-        timer = made(*args)  # type: ignore[arg-type]
-        if timer is not None:
-            timers.append(timer)
-        return timer
-
-    monkeypatch.setattr(highs, "watchdog", kept)
+    timers = record_watchdog_timers(monkeypatch, highs)
     adapter = get_solver("highs")
     adapter.require()
     model = _hard()

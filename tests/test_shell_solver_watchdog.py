@@ -24,6 +24,7 @@ from pyomo.common.errors import ApplicationError
 
 from optdist.result import Termination
 from optdist.solvers import base, get_solver
+from tests.conftest import record_watchdog_timers
 from tests.test_decomp_limits import _tiny
 
 CBC = shutil.which("cbc")
@@ -108,16 +109,7 @@ def test_a_late_firing_timer_does_not_stop_the_next_solve(tmp_path: Path, monkey
     stop an action already started) stops nothing of the next solve: here the first solve's
     action is run by hand 1 s into a second solve (a CBC that starts 3 s late), which must still
     end optimal, not cancelled (before: it was stopped, ``no_solution``)."""
-    timers: list[threading.Timer] = []
-    made = base.watchdog
-
-    def kept(*args: object) -> threading.Timer | None:
-        timer = made(*args)  # type: ignore[arg-type]
-        if timer is not None:
-            timers.append(timer)
-        return timer
-
-    monkeypatch.setattr(base, "watchdog", kept)
+    timers = record_watchdog_timers(monkeypatch, base)
     cbc = get_solver("cbc")
     assert cbc.solve(_tiny(), time_limit=30.0, threads=1).termination is Termination.OPTIMAL
     assert len(timers) == 1
@@ -150,15 +142,7 @@ def test_a_timer_firing_during_the_read_back_is_not_a_cancellation(monkeypatch: 
     solve is not marked ``cancelled`` (before: it was, though GLPK had stopped by itself)."""
     from pyomo.solvers.plugins.solvers.GLPK import GLPKSHELL
 
-    timers: list[threading.Timer] = []
-    made = base.watchdog
-
-    def kept(*args: object) -> threading.Timer | None:
-        timer = made(*args)  # type: ignore[arg-type]
-        if timer is not None:
-            timers.append(timer)
-        return timer
-
+    timers = record_watchdog_timers(monkeypatch, base)
     read = GLPKSHELL.process_soln_file
 
     def read_late(plugin: GLPKSHELL, results: object) -> object:
@@ -166,7 +150,6 @@ def test_a_timer_firing_during_the_read_back_is_not_a_cancellation(monkeypatch: 
         time.sleep(0.5)  # the stop's watcher looks for running processes
         return read(plugin, results)
 
-    monkeypatch.setattr(base, "watchdog", kept)
     monkeypatch.setattr(GLPKSHELL, "process_soln_file", read_late)
     out = get_solver("glpk").solve(_tiny(), time_limit=30.0, threads=1)
     assert out.termination is Termination.OPTIMAL and out.incumbent == pytest.approx(3.0), out
