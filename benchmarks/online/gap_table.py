@@ -28,8 +28,8 @@ Methods (``--methods``, :data:`METHODS`):
   instance's own class counts as the forecast; ``plan-rollout``: the same plan, and per
   request a rollout (candidates scored by completing the expected rest of the forecast,
   :func:`optdist.heuristics.plan_guided.solve_plan_rollout`); both polish the plan by joint
-  and pair moves first (at most ``--plan-time-limit`` s more: ``prep_s`` counts the exact engine and the
-  polish; ``plan_engine_ms``: the engine's plan, ``plan_ms``: after the polish, on the
+  and pair moves first (at most ``--polish-time-limit`` s more, default ``--plan-time-limit``: ``prep_s``
+  counts the exact engine and the polish; ``plan_engine_ms``: the engine's plan, ``plan_ms``: after the polish, on the
   forecast; ``--plan-start DIR``: with the exact forecast, the engine's plan of an instance
   starts from ``DIR/<instance>.json`` where that file exists, e.g. a longer offline run's
   placement, ``plan_start`` in the record and the table); ``... (forecast -25 %)`` /
@@ -158,9 +158,10 @@ def check_plan_starts(insts: list[Instance], plan_start: Path) -> None:
 
 
 def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float, ppo_timesteps: int,
-                 plan_start: Path | None = None) -> dict:
+                 plan_start: Path | None = None, polish_time_limit: float | None = None) -> dict:
     """One method on ``inst``: its row (reference columns filled in at render time); ``plan_start``:
-    the folder of plan starts (:func:`plan_start_file`, the exact forecast's plans only)."""
+    the folder of plan starts (:func:`plan_start_file`, the exact forecast's plans only);
+    ``polish_time_limit``: s of the plan's polish (None: ``plan_time_limit``)."""
     extra: dict = {}
     if method == PPO:
         res = _not_interrupted(optdist.solve(inst, method="rl-ppo", timesteps=ppo_timesteps, seed=0))
@@ -182,6 +183,7 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
         name, sign = (method, 0) if method in PLANNED else FORECASTS[method]
         start = plan_start_file(inst, plan_start) if sign == 0 else None
         res = _not_interrupted(optdist.solve(inst, method=name, plan_time_limit=plan_time_limit,
+                                             polish_time_limit=polish_time_limit,
                                              forecast=None if sign == 0 else wrong_forecast(inst, sign),
                                              **({} if start is None else {"plan_start": start})))
         plan, engine = res.extra["plan_objective"], res.extra.get("plan_engine_objective")
@@ -189,6 +191,8 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
                  "plan_start": None if start is None else str(start.resolve().relative_to(ROOT)
                                                               if start.resolve().is_relative_to(ROOT) else start),
                  "plan_ms": None if plan is None else 1e3 * plan,
+                 "plan_time_limit_s": plan_time_limit,
+                 "polish_time_limit_s": plan_time_limit if polish_time_limit is None else polish_time_limit,
                  "plan_engine_ms": None if engine is None else 1e3 * engine,
                  **{k: res.extra[k] for k in ("followed", "repaired", "improved", "chosen", "polish_moves",
                                               "polish_joint_moves", "polish_s") if k in res.extra}}
@@ -261,7 +265,8 @@ def load_all(paths: list[Path]) -> list[Instance]:
 
 
 def run(insts: list[Instance], methods: list[str], *, episodes: int, plan_time_limit: float, time_limit: float,
-        force: bool, ppo_timesteps: int = 20_000, plan_start: Path | None = None) -> None:
+        force: bool, ppo_timesteps: int = 20_000, plan_start: Path | None = None,
+        polish_time_limit: float | None = None) -> None:
     """Every (instance, method) record that is missing (or all, with ``force``)."""
     RECORDS.mkdir(exist_ok=True)
     for inst in insts:
@@ -271,7 +276,7 @@ def run(insts: list[Instance], methods: list[str], *, episodes: int, plan_time_l
                 continue
             print(f"{inst.name}: {method}", flush=True)
             rec = exact_row(inst, time_limit) if method == EXACT else solve_method(
-                inst, method, episodes, plan_time_limit, ppo_timesteps, plan_start)
+                inst, method, episodes, plan_time_limit, ppo_timesteps, plan_start, polish_time_limit)
             atomic_write_json(out, {**rec, "machine": machine()})
 
 
@@ -383,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--episodes", type=int, default=3000, help="training episodes per RL variant (default 3000)")
     ap.add_argument("--ppo-timesteps", type=int, default=20_000, help="MaskablePPO training steps (default 20000)")
     ap.add_argument("--plan-time-limit", type=float, default=60.0, help="plan-guided: exact engine seconds (default 60)")
+    ap.add_argument("--polish-time-limit", type=float,
+                    help="plan-guided: seconds of joint and pair moves on the engine's plan (default: --plan-time-limit)")
     ap.add_argument("--plan-start", type=Path, metavar="DIR",
                     help="plan-guided/plan-rollout, exact forecast: start the plan of an instance from "
                          "DIR/<instance>.json where it exists (e.g. benchmarks/scale/coupled/best)")
@@ -391,12 +398,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--render", action="store_true", help="only rewrite gap_table.{csv,md,png} from the records")
     args = ap.parse_args(argv)
     for flag, value in (("--episodes", args.episodes), ("--plan-time-limit", args.plan_time_limit),
+                        ("--polish-time-limit", args.polish_time_limit),
                         ("--time-limit", args.time_limit), ("--ppo-timesteps", args.ppo_timesteps)):
-        if not 0 < value < math.inf:
+        if value is not None and not 0 < value < math.inf:
             ap.error(f"{flag} {value}: give a number > 0")
-    if args.render and (args.instances or args.methods or args.force or args.plan_start):
-        ap.error("--render only redraws the table from the records: leave out --instances, --methods, --force "
-                 "and --plan-start")
+    if args.render and (args.instances or args.methods or args.force or args.plan_start
+                        or args.polish_time_limit is not None):
+        ap.error("--render only redraws the table from the records: leave out --instances, --methods, --force, "
+                 "--plan-start and --polish-time-limit")
     if args.plan_start is not None and not args.plan_start.is_dir():
         ap.error(f"--plan-start {args.plan_start}: not a folder (fix: give a folder of <instance>.json placements, "
                  "e.g. benchmarks/scale/coupled/best)")
@@ -415,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run(insts, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
                 time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps,
-                plan_start=args.plan_start)
+                plan_start=args.plan_start, polish_time_limit=args.polish_time_limit)
         except Interrupted as e:  # the records written so far stay; a rerun resumes from them
             print(f"gap_table.py: interrupted by {e.args[0]}: no record written for the run it stopped, "
                   "the table not rendered (rerun the command to resume)", file=sys.stderr)
