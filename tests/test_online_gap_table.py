@@ -225,3 +225,28 @@ def test_a_record_note_is_printed_under_the_header(gap_table, tmp_path):
     rec.write_text(json.dumps({**json.loads(rec.read_text()), "note": "the best of 4 runs"}))
     assert gap_table.main(["--render"]) == 0
     assert "Notes on single records: lenet-1x4-tau0.6 greedy: the best of 4 runs." in (tmp_path / "gap_table.md").read_text()
+
+
+def test_polish_time_limit_is_passed_recorded_and_shown(gap_table, tmp_path, capsys):
+    """--polish-time-limit S: the plan methods polish for at most S s (default: --plan-time-limit);
+    the record keeps both limits, and a row polished longer than its engine ran says so in its
+    summary cell and under the header. A non-positive value is refused before anything runs."""
+    with pytest.raises(SystemExit) as e:
+        gap_table.main(["--instances", "lenet-8x4-rpi3", "--polish-time-limit", "-1"])
+    assert e.value.code == 2 and "--polish-time-limit -1.0: give a number > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        gap_table.main(["--render", "--polish-time-limit", "5"])
+    assert e.value.code == 2 and "--render only redraws" in capsys.readouterr().err
+    inst = str(TINY / "lenet-2x4-tight.json")
+    assert gap_table.main(["--instances", inst, "--methods", "plan-guided", "--plan-time-limit", "5",
+                           "--polish-time-limit", "7", "--time-limit", "20"]) == 0
+    row = gap_table.table().query("method == 'plan-guided'").iloc[0]
+    assert (row["plan_time_limit_s"], row["polish_time_limit_s"]) == (5, 7) and row["polish_s"] <= 7 + 1
+    md = (tmp_path / "gap_table.md").read_text()
+    assert "lenet-2x4-tight plan-guided (5 s engine, 7 s polish)" in md
+    summary = next(line for line in md.splitlines() if line.startswith("| lenet-2x4-tight ") and "%" in line)
+    assert "polish 7 s" in summary
+    assert gap_table.main(["--instances", inst, "--methods", "plan-guided", "--plan-time-limit", "5",
+                           "--time-limit", "20", "--force"]) == 0  # the default: as long as the engine
+    row = gap_table.table().query("method == 'plan-guided'").iloc[0]
+    assert row["polish_time_limit_s"] == 5 and "polish" not in gap_table.cell(row)

@@ -320,7 +320,14 @@ def cell(r: pd.Series) -> str:
         return "-"
     vs = f" ({r['vs_exact_%']:+.1f} % vs exact)" if pd.notna(r.get("vs_exact_%")) else ""
     started = "; plan started from a given placement" if pd.notna(r.get("plan_start")) else ""
-    return f"{r['gap_%']:+.1f} %{vs}{started}"
+    polish = f"; polish {r['polish_time_limit_s']:g} s" if longer_polish(r) else ""
+    return f"{r['gap_%']:+.1f} %{vs}{started}{polish}"
+
+
+def longer_polish(r: pd.Series) -> bool:
+    """The record's plan was polished for longer than its engine ran (``--polish-time-limit``)."""
+    engine, polish = r.get("plan_time_limit_s"), r.get("polish_time_limit_s")
+    return bool(pd.notna(engine) and pd.notna(polish) and polish > engine)
 
 
 def render() -> None:
@@ -332,7 +339,7 @@ def render() -> None:
              if "note" in df.columns else "")
     cols = ["instance", "method", "n_requests", "latency_ms", "reference_ms", "reference_kind", "gap_%", "vs_exact_%", "rejected", "capacity_viol",
             "privacy_viol", "placement_viol", "feasible", "decision_ms_per_request", "decision_ms_max", "train_s",
-            "episodes", "timesteps", "prep_s", "plan_engine_ms", "plan_ms", "polish_moves", "plan_start", "shared_kB"]
+            "episodes", "timesteps", "prep_s", "plan_time_limit_s", "polish_time_limit_s", "plan_engine_ms", "plan_ms", "polish_moves", "plan_start", "shared_kB"]
     df = df[[c for c in cols if c in df.columns]]
     atomic_write_text(HERE / "gap_table.csv", df.to_csv(index=False))
     names = list(dict.fromkeys(df["instance"]))
@@ -348,6 +355,9 @@ def render() -> None:
     shown = df.astype(object).where(df.notna(), None)
     started = df[df["plan_start"].notna()] if "plan_start" in df.columns else df.iloc[:0]
     starts = "; ".join(f"{r['instance']} {r['method']} from `{r['plan_start']}`" for _, r in started.iterrows())
+    longer = df[df.apply(longer_polish, axis=1)]
+    polished = "; ".join(f"{r['instance']} {r['method']} ({r['plan_time_limit_s']:g} s engine, "
+                         f"{r['polish_time_limit_s']:g} s polish)" for _, r in longer.iterrows())
     machines = sorted({json.loads(p.read_text()).get("machine", "") for p in RECORDS.glob("*.json")})
     md = [
         "# Online placement vs the certified optimum",
@@ -357,7 +367,8 @@ def render() -> None:
         f"Machines: {'; '.join(m for m in machines if m)}  ",
         "Reference: the certified optimum (opt) or best proven bound (bound) of `instances/coupled.solu` / "
         "`instances/paper.solu` as they are when this table is rendered; `exact engine` is the best feasible objective "
-        "there (offline: the best of the exact engine's benchmark runs for the coupled sets).",
+        "there (offline: the best of the exact engine's benchmark runs for the coupled sets, or of their polish by joint "
+        "moves, `benchmarks/scale/polish_placement.py`).",
         "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
         "gap = (latency - reference) / reference, for feasible placements only: a placement that rejects requests "
         "(its latency then counts only the admitted ones) or breaks a constraint gets none. \"not run\": no record.",
@@ -365,6 +376,8 @@ def render() -> None:
            f"the exact engine's long runs behind `benchmarks/scale/coupled/best/` (`benchmarks/scale/README.md` says "
            f"which), is not in `prep_s`: these rows are not comparable with plans made in `--plan-time-limit` s): "
            f"{starts}."] if starts else []),
+        *([f"Plans polished for longer than the engine ran (`--polish-time-limit`; `prep_s` counts the engine and "
+           f"the polish, offline work before the first request): {polished}."] if polished else []),
         *([f"Notes on single records: {notes}."] if notes else []),
         "",
         "## Summary (gap to the reference and to the exact engine's placement, or what broke)",
