@@ -95,6 +95,27 @@ def sigterm_during(monkeypatch):
     return run
 
 
+linux_only = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to see the solver process")
+
+
+def solver_pids(pid: int, binary: str) -> list[int]:
+    """The children of process ``pid`` (any of its threads') that run ``binary`` (Linux /proc;
+    empty elsewhere or when there is none)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                if Path(f"/proc/{kid}/exe").resolve().name == binary:
+                    found.append(int(kid))
+            except OSError:
+                pass
+    return found
+
+
 def load_script(relpath: str) -> ModuleType:
     """The benchmark script ``relpath`` (from the repository root) imported as a module, without
     running its ``__main__`` block."""

@@ -23,13 +23,11 @@ from pathlib import Path
 import pytest
 
 from optdist.solvers.subprocesses import SolverProcesses, _SubprocessForPyomo, solver_dies_with_parent
-from tests.conftest import ROOT, requires_solver
+from tests.conftest import ROOT, linux_only, requires_solver, solver_pids
 
 PER_MAP = str(ROOT / "instances" / "paper" / "lenet-10x10-tau0.8.json")  # per-map: CBC/GLPK run for minutes
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 BINARIES = {"cbc": "cbc", "glpk": "glpsol"}
-
-linux_only = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to see the solver process")
 
 
 def session_processes(sid: int) -> list[str]:
@@ -46,22 +44,6 @@ def session_processes(sid: int) -> list[str]:
         if int(fields[3]) == sid and fields[0] != "Z":  # field 6: session; field 3: state
             found.append(cmd)
     return found
-
-
-def solver_child(pid: int, binary: str) -> bool:
-    """Whether process ``pid`` has a child running ``binary``."""
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            kids = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for kid in kids:
-            try:
-                if Path(f"/proc/{kid}/exe").resolve().name == binary:
-                    return True
-            except OSError:
-                pass
-    return False
 
 
 def signal_solve(args: list[str], tmp_path: Path, ready, delays: list[float]) -> tuple[int, str, float]:
@@ -113,7 +95,7 @@ def test_sigterm_stops_a_shell_solver_within_seconds(private_tmp, solver):
     drops a SIGINT): optdist exits 143 within seconds with the result written, no process left."""
     res = private_tmp / "res.json"
     rc, err, took = signal_solve([PER_MAP, "--solver", solver, "--formulation", "per-map", "--time-limit", "60",
-                                  "--out", str(res)], private_tmp, lambda pid: solver_child(pid, BINARIES[solver]),
+                                  "--out", str(res)], private_tmp, lambda pid: bool(solver_pids(pid, BINARIES[solver])),
                                  [1.0])
     assert rc == 143, err
     assert took < 12, f"{solver} ran {took:.1f} s past the SIGTERM"
@@ -136,7 +118,7 @@ def test_a_second_sigterm_aborts_at_once(private_tmp, solver):
     err_file = private_tmp / "stderr.txt"
     if solver in BINARIES:
         def ready(pid: int) -> bool:
-            return solver_child(pid, BINARIES[solver])
+            return bool(solver_pids(pid, BINARIES[solver]))
     else:
         def ready(pid: int) -> bool:  # the model is built and handed to the solver about 2 s after this
             return err_file.exists() and "optdist: solving" in err_file.read_text()
@@ -182,7 +164,7 @@ def test_an_interrupted_run_keeps_its_warm_start_when_the_solver_is_killed():
 
     def signal_once_glpsol_runs() -> None:
         deadline = time.monotonic() + 60
-        while not solver_child(os.getpid(), "glpsol") and time.monotonic() < deadline:
+        while not solver_pids(os.getpid(), "glpsol") and time.monotonic() < deadline:
             time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGTERM)
 

@@ -20,6 +20,10 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
 * ``optimal`` only when the proven bound closes the requested gap (the solver's own absolute
   tolerance allowed); otherwise the incumbent is reported as ``feasible``;
 * a limit that stops the search without an incumbent is ``no_solution``, never ``error``;
+* a shell solver whose process ends abnormally on its own or by someone else's hand (``kill -9``,
+  the kernel's OOM killer) is ``error`` with ``extra["solver_error"]`` naming the solver, its exit
+  status or signal and what to try, not an exception (one failing with raw options given raises
+  :meth:`Solver.raw_failure`, unless a signal killed it);
 * a solve still running :data:`GRACE` past its time limit (or at the run's deadline) is stopped
   by optdist's own clock, as by a signal, and reported as ``time_limit`` / ``no_solution`` with
   ``extra["cancelled"]`` (HiGHS: ``cancelSolve``; shell solvers: their process, whose own clock
@@ -851,9 +855,11 @@ class LegacySolver(Solver):
                     if self._stop_requested:  # the signal came before the block
                         procs.stop(self.stop_grace)
                     watchdog = self._watchdog(procs, overran, raw)
-                    # Pyomo's ERROR report of the exit status of a process optdist stopped is noise (the
-                    # outcome says it); that of a solver that died on its own passes
-                    with dropped_messages("pyomo.opt", _NONZERO_RETURN_CODE, lambda: procs.signalled_at is not None):
+                    # Pyomo's ERROR report of a solver process's exit status (and its whole log) is
+                    # noise: the outcome says it (_died); it passes only where raw options may be the
+                    # cause (raw_failure: the log tells which)
+                    with dropped_messages("pyomo.opt", _NONZERO_RETURN_CODE,
+                                          lambda: procs.signalled_at is not None or not raw):
                         res = opt.solve(model, **kwargs)
             except ApplicationError as e:
                 phases = self._phases(procs, read=False)  # no solution to read back
@@ -862,9 +868,11 @@ class LegacySolver(Solver):
                 if _cancelled(overran, procs):
                     return SolverOutcome(Termination.NO_SOLUTION, f"stopped past its time limit: {e}",
                                          extra={"cancelled": _overran_note(overran[0]), **phases})
-                if raw:
+                rc = getattr(opt, "_rc", None)  # the process's exit status (shell solvers; negative: a signal)
+                if raw and not (isinstance(rc, int) and rc < 0):  # a signal's death is not the options'
                     raise self.raw_failure(raw, e) from e
-                raise
+                return SolverOutcome(Termination.ERROR, f"ended abnormally: {e}",
+                                     extra={"solver_error": self._died(rc), **phases})
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
@@ -918,6 +926,26 @@ class LegacySolver(Solver):
             version=".".join(map(str, opt.version() or ())) or None,
             extra=extra,
         )
+
+    def _died(self, rc: int | None) -> str:
+        """``extra["solver_error"]`` of a solve whose solver ended abnormally on its own or by someone
+        else's hand (Pyomo's ``ApplicationError``: e.g. ``kill -9`` of the process, the kernel's OOM
+        killer): ``rc`` is its exit status (negative: killed by that signal; None: unknown). Names
+        the solver, how it ended and what to try."""
+        if isinstance(rc, int) and rc < 0:
+            try:
+                how = f"was killed by signal {signal.Signals(-rc).name} (exit status {rc})"
+            except ValueError:
+                how = f"was killed by signal {-rc} (exit status {rc})"
+        elif isinstance(rc, int):
+            how = f"exited with status {rc}"
+        else:
+            how = "did not exit normally"
+        memory = "; a SIGKILL nobody sent is often the kernel's out-of-memory killer: check free memory" \
+            if rc == -signal.SIGKILL else ""
+        return (f"solver {self.name} ended abnormally: it {how} before reporting a result, so its "
+                f"incumbent, if any, is lost (this is not optdist's doing; fix: rerun with --tee to see "
+                f"its log, or try another solver, e.g. --solver highs{memory})")
 
     def _phases(self, procs: SolverProcesses, read: bool) -> dict[str, dict[str, float]]:
         """``{"phases_s": ...}``, where this solve's time went (seconds): writing the model file (from
