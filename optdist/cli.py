@@ -23,7 +23,7 @@ import traceback
 
 from optdist import __version__
 from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, ignore_further_signals,  # noqa: F401 (re-exported)
-                                interrupt, interrupted_status, process_ends_with_command)
+                                interrupt, interrupted_status, process_ends_with_command, repeated)
 
 # One module per area; each defines ``register(subparsers) -> None`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -119,12 +119,13 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Handler:
 
 def _sigterm_as_interrupt():
     """SIGTERM raises :class:`Terminated` (clean-up runs, exit 143) as Ctrl-C raises
-    KeyboardInterrupt (exit 130); returns the old handler."""
+    KeyboardInterrupt (exit 130), not when :func:`~optdist.interrupts.repeated`; returns the old handler."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
     def handler(signum, frame):
-        interrupt(signum)
+        if not repeated(signum):
+            interrupt(signum)
 
     return signal.signal(signal.SIGTERM, handler)
 

@@ -49,7 +49,7 @@ from typing import Any, ClassVar
 
 import pyomo.environ as pyo
 
-from optdist.interrupts import interrupt
+from optdist.interrupts import forget_requests, interrupt, repeated, same_request
 from optdist.options import GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_RANGES, check_options  # noqa: F401 (re-exported)
 from optdist.result import Termination, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
@@ -157,6 +157,12 @@ def check_solver_options(options: Mapping[str, Any], where: str = "solver_option
 
 _received: list[int] = []  # signals received during the current (outermost) stop_on_signals block
 _depth = 0  # nesting of stop_on_signals blocks in the main thread
+#: what the first signal raises at once, inside :func:`stop_at_once` (None: outside it)
+_at_once: Callable[[int], BaseException] | None = None
+
+#: what Pyomo logs (logger ``pyomo.core``, ERROR) when a component's construction raised, before it
+#: re-raises: a :func:`stop_at_once` stop that landed there
+_CONSTRUCT_FAILED = re.compile(r"Constructing component '.*' from data=.* failed:", re.S)
 
 
 class _Stderr:
@@ -187,7 +193,9 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     """While the block runs, SIGINT/SIGTERM call ``on_stop(signum)`` instead of killing the run.
 
     Yields the list of signals received. A second signal aborts: KeyboardInterrupt
-    (:class:`optdist.interrupts.Terminated` for SIGTERM; the CLI exits 130 or 143). Python runs the
+    (:class:`optdist.interrupts.Terminated` for SIGTERM; the CLI exits 130 or 143); the same signal
+    again within :data:`~optdist.interrupts.SAME_REQUEST_S` is the same request (``timeout -s INT``
+    sends it twice), not counted. Inside :func:`stop_at_once` the first raises at once. Python runs the
     handler only when the main thread runs Python code: a solver running in native code in the
     main thread needs :func:`stop_native_code_on_signals` as well.
     Only the main thread can install handlers; elsewhere this does nothing. Signals the
@@ -200,13 +208,20 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
         return
     if _depth == 0:
         _received.clear()
+        forget_requests()
 
     def handler(signum: int, frame: Any) -> None:
+        if repeated(signum):
+            return  # e.g. `timeout -s INT`'s to the process group, microseconds after its own to optdist
         got.append(signum)
         _received.append(signum)
         if len(_received) > 1:  # a second signal, whichever nested block caught the first: abort
             interrupt(signum)  # raises, unless the command is already exiting from an earlier one
             return
+        if _at_once is not None:  # no solver runs: say so
+            log.warning("%s: stopping now, keeping the incumbent, if any (again to abort)", signal.Signals(signum).name)
+            on_stop(signum)
+            raise _at_once(signum)
         log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
         on_stop(signum)
 
@@ -241,6 +256,8 @@ def stop_native_code_on_signals(stop: Callable[[], None], every: float = 0.1) ->
     has not returned :data:`ABORT_WAIT_S` later (SCIP checks its interrupt flag only between
     steps: in its symmetry detection on a large model it ran on 21 s) ends the process at once,
     exit status 128 + the signal's number (:func:`_abort`), as the CLI's KeyboardInterrupt would.
+    The same signal again within :data:`~optdist.interrupts.SAME_REQUEST_S` of the watcher's
+    reading of the first is that request, not a second one (``timeout -s INT``).
     Only signals with a Python handler are written (inside :func:`stop_on_signals`); ``stop``
     must be safe to call from another thread. A wakeup fd set before (asyncio) still receives
     every signal's byte. Only the main thread can set the wakeup fd; elsewhere this does nothing.
@@ -256,16 +273,19 @@ def stop_native_code_on_signals(stop: Callable[[], None], every: float = 0.1) ->
     done = threading.Event()
 
     def watch() -> None:
-        stops: list[int] = []
+        stops: list[tuple[int, float]] = []  # (signal, time.monotonic() read), repeats of one request left out
         while not done.is_set():
             if select.select([r], [], [], every if stops else None)[0]:
                 got = os.read(r, 512)
+                now = time.monotonic()
                 if old != -1:
                     with contextlib.suppress(OSError):
                         os.write(old, got)
-                stops += [b for b in got if b in (signal.SIGINT, signal.SIGTERM)]
+                for b in got:
+                    if b in (signal.SIGINT, signal.SIGTERM) and not same_request(b, stops[-1] if stops else None, now):
+                        stops.append((b, now))
             if len(stops) > 1 and not done.wait(ABORT_WAIT_S):  # the main thread is still in native code
-                _abort(stops[-1], _stderr.fd)
+                _abort(stops[-1][0], _stderr.fd)
             if stops and not done.is_set():
                 stop()
 
@@ -304,6 +324,32 @@ def stop_requested() -> bool:
     new solve after it.
     """
     return _depth > 0 and bool(_received)
+
+
+@contextlib.contextmanager
+def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
+    """While the block runs, the first SIGINT/SIGTERM of the enclosing :func:`stop_on_signals` block
+    raises ``error(signum)`` where the main thread is (Python runs the handler at its next bytecode:
+    milliseconds) instead of only being recorded until a solver starts; one received before the
+    block raises on entry. For work in Python whose result is dropped when it stops half done:
+    building a model (:func:`optdist.milp.model.build`; before, Ctrl-C during the 20-30 s build of
+    ``lenet-20x70-tight-tau0.6.json --formulation tight`` took effect only when the build was done).
+    Pyomo's ERROR log of the component whose construction the stop interrupted is dropped. Outside
+    a :func:`stop_on_signals` block, or in another thread, nothing changes (a signal there is
+    Python's KeyboardInterrupt, as ever)."""
+    global _at_once
+    if threading.current_thread() is not threading.main_thread() or _depth == 0:
+        yield
+        return
+    if _received:
+        raise error(_received[0])
+    before = _at_once
+    with dropped_messages("pyomo.core", _CONSTRUCT_FAILED, lambda: bool(_received)):
+        try:
+            _at_once = error
+            yield
+        finally:
+            _at_once = before
 
 
 def signals_received() -> list[int]:
