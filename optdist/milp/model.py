@@ -8,6 +8,7 @@ and per-map :class:`Assignment` objects (solution read-back, warm starts).
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -186,6 +187,7 @@ def build(
     bounds: Mapping[int, np.ndarray] | None = None,
     stage_max: Mapping[int, Sequence[float]] | None = None,
     deadline: float | None = None,
+    interruptible: bool = False,
 ) -> BuiltModel:
     """Build ``formulation`` for ``inst``.
 
@@ -199,9 +201,11 @@ def build(
     (seconds; ``inf`` = none), e.g. below a latency cutoff: they bound ``T`` and the
     elementwise flows (:meth:`ModelData.flow_max`; flows that cannot arrive in time are not
     created). ``deadline``: a ``time.perf_counter()`` value; building stops with
-    :class:`BuildTimeout` between constraint families once it has passed. Inside a
-    :func:`~optdist.solvers.base.stop_on_signals` block (``optdist.solve``, the CLI) a SIGINT/SIGTERM
-    stops it at once with :class:`BuildInterrupted` (:func:`~optdist.solvers.base.stop_at_once`).
+    :class:`BuildTimeout` between constraint families once it has passed. ``interruptible`` (for
+    a caller that handles BuildTimeout): inside a :func:`~optdist.solvers.base.stop_on_signals`
+    block (``optdist.solve``, the CLI) a SIGINT/SIGTERM stops the build at once with
+    :class:`BuildInterrupted` (:func:`~optdist.solvers.base.stop_at_once`); otherwise the block
+    records it and the build runs to its end.
 
     DAG networks (MODEL.md section 9): every formulation has one transition per edge and is
     exact; compact and tight index per map the layers where map identity matters (grouped
@@ -223,7 +227,7 @@ def build(
         return BuildInterrupted(f"{signal.Signals(signum).name} while building the {formulation} model: "
                                 "stopped before any solver ran")
 
-    with stop_at_once(interrupted):
+    with stop_at_once(interrupted) if interruptible else contextlib.nullcontext():
         data = model_data(inst, relax, requests, capacity_override, bounds, stage_max)
         if deadline is not None:
             size = data.size_estimate(formulation)
@@ -265,4 +269,5 @@ class BuildTimeout(TimeoutError):
 
 
 class BuildInterrupted(BuildTimeout):
-    """SIGINT/SIGTERM stopped the build (:func:`build`); the run is ``interrupted``, no solver ran."""
+    """SIGINT/SIGTERM stopped the build (:func:`build` with ``interruptible``); the run is
+    ``interrupted``, no solver ran."""

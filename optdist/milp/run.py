@@ -232,7 +232,7 @@ def solve_formulation(
         start, info = warm_start_assignment(inst, warm_start, clock.left())
         extra.update(info)
     try:
-        b = build(inst, formulation, deadline=clock.deadline)
+        b = build(inst, formulation, deadline=clock.deadline, interruptible=True)
     except BuildTimeout as e:
         extra["stopped"] = str(e)
         if isinstance(e, BuildInterrupted) and start is not None:

@@ -332,8 +332,9 @@ def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
     raises ``error(signum)`` where the main thread is (Python runs the handler at its next bytecode:
     milliseconds) instead of only being recorded until a solver starts; one received before the
     block raises on entry. For work in Python whose result is dropped when it stops half done:
-    building a model (:func:`optdist.milp.model.build`; before, Ctrl-C during the 20-30 s build of
-    ``lenet-20x70-tight-tau0.6.json --formulation tight`` took effect only when the build was done).
+    building a model (:func:`optdist.milp.model.build` ``interruptible``; before, Ctrl-C during the
+    20-30 s build of ``lenet-20x70-tight-tau0.6.json --formulation tight`` took effect only when
+    the build was done).
     Pyomo's ERROR log of the component whose construction the stop interrupted is dropped. Outside
     a :func:`stop_on_signals` block, or in another thread, nothing changes (a signal there is
     Python's KeyboardInterrupt, as ever)."""
