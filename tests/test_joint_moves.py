@@ -15,21 +15,11 @@ from optdist.instance import load_instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.repair import alone, joint_moves
 from optdist.milp.decomposition.single import solve_single
-from optdist.transfers import RESOURCES
+from tests.conftest import capacity_dict, fits
 
 ROOT = Path(__file__).resolve().parents[1]
 COUPLED = ROOT / "instances" / "coupled"
 TINY = ROOT / "instances" / "tiny"
-
-
-def _cap(c: np.ndarray) -> dict[str, np.ndarray]:
-    return {k: c[:, i] for i, k in enumerate(RESOURCES)}
-
-
-def _fits(inst, owners) -> bool:
-    """The placed requests' usage together within every node's capacity (MODEL.md 10b-10d)."""
-    use = sum(alone(inst, r, o)[1] for r, o in enumerate(owners) if o is not None)
-    return bool((use <= capacity_matrix(inst) * (1 + 1e-9) + 1e-9).all())
 
 
 def _poor_start(inst) -> list[list[np.ndarray]]:
@@ -37,9 +27,9 @@ def _poor_start(inst) -> list[list[np.ndarray]]:
     caps = capacity_matrix(inst)
     off = caps.copy()
     off[[0, 1], :] = 0.0
-    first = solve_single(inst, 0, threads=1, time_limit=10, capacity=_cap(off)).owners
+    first = solve_single(inst, 0, threads=1, time_limit=10, capacity=capacity_dict(off)).owners
     second = solve_single(inst, 1, threads=1, time_limit=10,
-                          capacity=_cap(np.maximum(caps - alone(inst, 0, first)[1], 0.0))).owners
+                          capacity=capacity_dict(np.maximum(caps - alone(inst, 0, first)[1], 0.0))).owners
     return [first, second]
 
 
@@ -56,7 +46,7 @@ def test_joint_moves_cut_a_poor_placement_keep_every_capacity_and_are_determinis
     owners, moves = joint_moves(inst, start, deadline=time.perf_counter() + 20, per_solve=10, threads=1, seed=3,
                                 on_column=lambda r, o: seen.append(r))
     after = evaluate(inst, Assignment(owners))
-    assert after.feasible and after.n_rejected == 0 and _fits(inst, owners)
+    assert after.feasible and after.n_rejected == 0 and fits(inst, owners)
     assert moves > 0 and after.objective < before.objective * (1 - 1e-6)
     assert set(seen) == {0, 1}
     assert all(np.array_equal(a, b) for o, p in zip(start, kept) for a, b in zip(o, p))  # input unchanged
@@ -89,7 +79,7 @@ def test_a_joint_solve_cut_short_respects_the_deadline_and_never_worsens():
     took = time.perf_counter() - t0
     after = evaluate(inst, Assignment(owners))
     assert took < 4 + 6
-    assert after.feasible and after.n_rejected == 0 and _fits(inst, owners)
+    assert after.feasible and after.n_rejected == 0 and fits(inst, owners)
     assert after.objective <= before.objective * (1 + 1e-12)
 
 

@@ -146,6 +146,21 @@ def fill_and_improve(
     return asg if evaluate(inst, asg).feasible else None
 
 
+def _placement(inst: Instance, owners: list[list[np.ndarray] | None]) -> tuple[
+        np.ndarray, list[list[np.ndarray] | None], list[int], np.ndarray, np.ndarray]:
+    """The start of :func:`pair_moves` and :func:`joint_moves`: ``(caps, own, placed, cost, use)``:
+    the capacities (n_nodes, 3: :func:`capacity_matrix`), a copy of ``owners`` (the input arrays
+    stay untouched), the indices of the placed requests, and per request its cost alone (seconds,
+    0 where unplaced; :func:`alone`) and usage (n_requests, n_nodes, 3; zeros where unplaced)."""
+    caps = capacity_matrix(inst)
+    own = [None if o is None else [x.copy() for x in o] for o in owners]
+    placed = [r for r, o in enumerate(own) if o is not None]
+    cost = np.zeros(inst.n_requests)
+    use = np.zeros((inst.n_requests, inst.n_nodes, 3))
+    for r in placed:
+        cost[r], use[r] = alone(inst, r, own[r])
+    return caps, own, placed, cost, use
+
 
 def pair_moves(
     inst: Instance,
@@ -182,13 +197,7 @@ def pair_moves(
     only falls. ``on_column(r, owners_r)`` is called for every placement a solve finds. Stops
     once SIGINT/SIGTERM arrived (:func:`optdist.solvers.base.stop_requested`).
     A heuristic: incumbents, never bounds."""
-    caps = capacity_matrix(inst)
-    own = [None if o is None else [x.copy() for x in o] for o in owners]
-    placed = [r for r, o in enumerate(own) if o is not None]
-    cost = np.zeros(inst.n_requests)
-    use = np.zeros((inst.n_requests, inst.n_nodes, 3))
-    for r in placed:
-        cost[r], use[r] = alone(inst, r, own[r])
+    caps, own, placed, cost, use = _placement(inst, owners)
 
     def best_in(r: int, room: np.ndarray) -> tuple[list[np.ndarray], float, np.ndarray] | None:
         """r at its best alone within ``room`` (n_nodes, 3): (owners, cost, usage), or None."""
@@ -277,13 +286,7 @@ def joint_moves(
     that size, none moves to the next size. ``on_column(r, owners_r)`` is called for every
     request of an accepted move. Stops once SIGINT/SIGTERM arrived. A heuristic: incumbents,
     never bounds."""
-    caps = capacity_matrix(inst)
-    own = [None if o is None else [x.copy() for x in o] for o in owners]
-    placed = [r for r, o in enumerate(own) if o is not None]
-    cost = np.zeros(inst.n_requests)
-    use = np.zeros((inst.n_requests, inst.n_nodes, 3))
-    for r in placed:
-        cost[r], use[r] = alone(inst, r, own[r])
+    caps, own, placed, cost, use = _placement(inst, owners)
     adapter = adapter_for(solver, solver_options)
     tie = np.random.default_rng(0 if seed is None else seed).permutation(inst.n_requests)  # no seed: seed 0's
 
