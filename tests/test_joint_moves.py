@@ -17,7 +17,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import load_instance
 from optdist.milp.decomposition.bounds import capacity_matrix
-from optdist.milp.decomposition.repair import JOINT_FULL, PAIR_GAIN, alone, joint_moves, ranked_sets
+from optdist.milp.decomposition.repair import JOINT_FULL, PAIR_GAIN, JointStats, alone, joint_moves, ranked_sets
 from optdist.milp.decomposition.single import solve_single
 from tests.conftest import capacity_dict, fits
 
@@ -182,3 +182,25 @@ def test_ranking_many_sets_holds_a_batch_not_the_full_list():
         tracemalloc.stop()
     assert len(first) == 5
     assert peak < full_list / 10, (peak, full_list)
+
+
+@pytest.mark.slow  # about 10 s to prove the optimum, 10 s of joint pair solves (load 4)
+def test_joint_solves_on_the_proven_optimum_close_within_their_cap():
+    """8 LeNet requests on 4 RPi3 at their proven optimum (10.0014 ms, instances/coupled.solu):
+    every joint solve of a pair closes (proves the current placement of the pair is best in its
+    room) before its 30-s cap: none is counted as capped, no move, the objective unchanged; with a
+    1-ms cap some are counted."""
+    import optdist
+
+    inst = load_instance(COUPLED / "lenet-8x4-rpi3.json")
+    res = optdist.solve(inst, time_limit=120, threads=1)
+    assert res.termination == "optimal" and res.objective == pytest.approx(0.0100013628809, rel=1e-9)
+    stats = JointStats()
+    owners, moves = joint_moves(inst, res.assignment.owners, deadline=time.perf_counter() + 300, threads=1, seed=0,
+                                sizes=(2,), stats=stats)
+    assert moves == 0 and stats.solves > 0 and stats.capped == 0
+    assert evaluate(inst, Assignment(owners)).objective == evaluate(inst, res.assignment).objective
+    short = JointStats()  # the count sees a cap: 1 ms per solve
+    joint_moves(inst, res.assignment.owners, deadline=time.perf_counter() + 30, per_solve=1e-3, threads=1, seed=0,
+                sizes=(2,), stats=short)
+    assert short.capped > 0

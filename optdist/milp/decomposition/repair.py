@@ -40,6 +40,7 @@ import heapq
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import chain, combinations, islice
 
 import numpy as np
@@ -53,6 +54,7 @@ from optdist.milp.decomposition.bounds import base_bounds, capacity_matrix, prop
 from optdist.milp.decomposition.single import alone, bounds_matrix, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import adapter_for, solve_built
+from optdist.result import Termination
 from optdist.solvers.base import stop_requested
 from optdist.transfers import RESOURCES
 
@@ -246,6 +248,17 @@ def pair_moves(
     return own, moves
 
 
+@dataclass
+class JointStats:
+    """What :func:`joint_moves` spent: ``solves`` joint solves started (a model built, or its build
+    stopped at the time left), ``capped`` of them stopped by their time cap (``per_solve`` or the
+    deadline: the build, or the solver at its ``time_limit``) rather than closed (optimal or
+    infeasible under the cutoff)."""
+
+    solves: int = 0
+    capped: int = 0
+
+
 def ranked_sets(
     k: int,
     placed: Sequence[int],
@@ -339,6 +352,7 @@ def joint_moves(
     on_column: Callable[[int, list[np.ndarray]], None] | None = None,
     least: Sequence[float] | None = None,
     sizes: Sequence[int] = JOINT_SIZES,
+    stats: JointStats | None = None,
 ) -> tuple[list[list[np.ndarray] | None], int]:
     """Joint moves on the placement ``owners`` (per request of ``inst``, its owner arrays or None:
     not placed, left so; the placed ones must fit the capacities together) until ``deadline``
@@ -368,11 +382,13 @@ def joint_moves(
     is skipped. The sets of a sweep are ranked on the placement at its start, in batches
     (:func:`ranked_sets`: memory for a batch, not for every set). A sweep tries every set of size
     ``sizes[0]``; a gain starts the sweep over at that size, none moves to the next size.
-    ``on_column(r, owners_r)`` is called for every request of an accepted move. Stops once
-    SIGINT/SIGTERM arrived. A heuristic: incumbents, never bounds."""
+    ``on_column(r, owners_r)`` is called for every request of an accepted move. ``stats``, if
+    given, counts the joint solves and those stopped by their cap (:class:`JointStats`). Stops
+    once SIGINT/SIGTERM arrived. A heuristic: incumbents, never bounds."""
     caps, own, placed, cost, use = _placement(inst, owners)
     adapter = adapter_for(solver, solver_options)
     tie = np.random.default_rng(0 if seed is None else seed).permutation(inst.n_requests)  # no seed: seed 0's
+    count = JointStats() if stats is None else stats
 
     def solve_set(S: tuple[int, ...]) -> tuple[list[list[np.ndarray]], float, np.ndarray] | None:
         """S's requests jointly at their best within the room the rest leaves, if cheaper:
@@ -391,10 +407,12 @@ def joint_moves(
             bounds[r] = bounds_matrix(inst, domains[r][0], p.ub)
             stage_max[r] = [x + cutoff - p.lower_bound for x in p.stage_lb]
         left = min(per_solve, deadline - time.perf_counter())
+        count.solves += 1
         try:
             b = build(inst, "tight", requests=list(S), capacity_override=capacity, bounds=bounds,
                       stage_max=stage_max, deadline=time.perf_counter() + left)
         except BuildTimeout:
+            count.capped += 1
             return None
         b.model.joint_cutoff = pyo.Constraint(  # latency <= cost: a cheaper placement of S keeps it
             expr=pyo.quicksum(b.latency(r) for r in S) <= now / TIME_UNIT * (1 + 1e-9))
@@ -404,8 +422,9 @@ def joint_moves(
         left = deadline - time.perf_counter()
         if left <= 0.05:
             return None
-        _out, asg, _ = solve_built(b, adapter, time_limit=min(per_solve, left), mip_gap=1e-6, threads=threads,
-                                   seed=seed, tee=False, start=Assignment(start))
+        out, asg, _ = solve_built(b, adapter, time_limit=min(per_solve, left), mip_gap=1e-6, threads=threads,
+                                  seed=seed, tee=False, start=Assignment(start))
+        count.capped += int(out.termination == Termination.TIME_LIMIT)
         if asg is None or any(asg.owners[r] is None for r in S):
             return None
         got = [alone(inst, r, asg.owners[r]) for r in S]
