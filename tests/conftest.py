@@ -148,3 +148,24 @@ def record_watchdog_timers(monkeypatch, module: ModuleType) -> list:
 
     monkeypatch.setattr(module, "watchdog", kept)
     return timers
+
+
+# pair and joint moves (tests/test_repair.py, tests/test_joint_moves.py)
+import numpy as np  # noqa: E402
+
+from optdist.instance import Instance  # noqa: E402
+from optdist.milp.decomposition.bounds import capacity_matrix  # noqa: E402
+from optdist.milp.decomposition.single import alone  # noqa: E402
+from optdist.transfers import RESOURCES  # noqa: E402
+
+
+def capacity_dict(c: np.ndarray) -> dict[str, np.ndarray]:
+    """A capacity matrix (n_nodes, 3: :func:`optdist.milp.decomposition.bounds.capacity_matrix`) as
+    the per-resource dict ``capacity=`` takes (:func:`optdist.milp.decomposition.single.solve_single`)."""
+    return {k: c[:, i] for i, k in enumerate(RESOURCES)}
+
+
+def fits(inst: Instance, owners: list) -> bool:
+    """The placed requests' usage together within every node's capacity (MODEL.md 10b-10d)."""
+    use = sum(alone(inst, r, o)[1] for r, o in enumerate(owners) if o is not None)
+    return bool((use <= capacity_matrix(inst) * (1 + 1e-9) + 1e-9).all())
