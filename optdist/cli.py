@@ -2,10 +2,11 @@
 
 Global flags (before or after the command): ``-v`` (more notes), ``-q`` (no notes, errors
 only), ``--debug`` (tracebacks), ``--version``. Notes and progress go to stderr through the
-``optdist`` logger; results go to stdout. Exit status: 0 success, 1 no feasible result,
-2 user error, 3 internal error (a bug: rerun with ``--debug`` and report it), 130 interrupted
-by SIGINT, 143 by SIGTERM (128 + the signal's number, as a shell reports a process the signal
-killed; a solver stopped this way still returns and writes its incumbent).
+``optdist`` logger; results go to stdout. Exit status: 0 success, 1 no feasible result (also
+a solver that failed, e.g. was killed: the message names it), 2 user error, 3 internal error (a
+bug: rerun with ``--debug`` and report it), 130 interrupted by SIGINT, 143 by SIGTERM (128 +
+the signal's number, as a shell reports a process the signal killed; a solver stopped this way
+still returns and writes its incumbent).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import traceback
 
 from optdist import __version__
 from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, ignore_further_signals,  # noqa: F401 (re-exported)
-                                interrupt, interrupted_status, process_ends_with_command)
+                                interrupt, interrupted_status, process_ends_with_command, repeated)
 
 # One module per area; each defines ``register(subparsers) -> None`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optdist",
         description="Privacy-aware distributed CNN inference: solve, evaluate and benchmark placements.",
-        epilog="exit status: 0 ok, 1 no feasible result, 2 user error, 3 internal error, 130 interrupted "
+        epilog="exit status: 0 ok, 1 no feasible result (or the solver failed), 2 user error, 3 internal error, 130 interrupted "
                "(SIGINT), 143 terminated (SIGTERM)",
     )
     parser.add_argument("--version", action="version", version=f"optdist {__version__}")
@@ -118,12 +119,13 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Handler:
 
 def _sigterm_as_interrupt():
     """SIGTERM raises :class:`Terminated` (clean-up runs, exit 143) as Ctrl-C raises
-    KeyboardInterrupt (exit 130); returns the old handler."""
+    KeyboardInterrupt (exit 130), not when :func:`~optdist.interrupts.repeated`; returns the old handler."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
     def handler(signum, frame):
-        interrupt(signum)
+        if not repeated(signum):
+            interrupt(signum)
 
     return signal.signal(signal.SIGTERM, handler)
 

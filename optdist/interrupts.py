@@ -8,9 +8,45 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 
 EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM: EXIT_TERMINATED (see interrupted_status)
 EXIT_TERMINATED = 143
+
+#: seconds after a signal within which the same signal again is the same stop request, not a
+#: second one (which aborts): coreutils ``timeout -s INT`` sends its signal to optdist and then to
+#: optdist's whole process group, so optdist gets it twice microseconds apart (before: aborted as
+#: by a second Ctrl-C, losing the incumbent and ``--out``); a person's second Ctrl-C comes later
+#: (the tests of a second signal send it 0.3 s and more after the first)
+SAME_REQUEST_S = 0.1
+
+
+def same_request(signum: int, previous: tuple[int, float] | None, now: float) -> bool:
+    """Whether ``signum`` received at ``now`` (``time.monotonic()``) repeats ``previous``, the
+    (signal, time) of the stop request counted last (None: none yet): the same signal within
+    :data:`SAME_REQUEST_S` of it."""
+    return previous is not None and previous[0] == signum and now - previous[1] < SAME_REQUEST_S
+
+
+_last: tuple[int, float] | None = None  # the signal a handler of this process counted last, and when
+
+
+def repeated(signum: int) -> bool:
+    """For a signal handler (main thread): whether ``signum``, received now, repeats the request
+    counted last (:func:`same_request`), by whichever handler (optdist's solve blocks, the CLI's):
+    then it does nothing. Otherwise it is counted: the next call compares with it."""
+    global _last
+    now = time.monotonic()
+    if same_request(signum, _last, now):
+        return True
+    _last = (signum, now)
+    return False
+
+
+def forget_requests() -> None:
+    """A new run starts (the outermost solve block): no signal before it makes one in it a repeat."""
+    global _last
+    _last = None
 
 
 class Terminated(KeyboardInterrupt):
@@ -31,12 +67,12 @@ def process_ends_with_command() -> None:
     """This process is one command line's (the CLI's ``main``, not a library call): from now on,
     once a signal has stopped the command (:func:`interrupt`), further SIGINT/SIGTERM raise nothing.
     Also makes SIGINT go through :func:`interrupt` (where Python's own handler raises it; an
-    ignored SIGINT, e.g. under ``nohup``, stays ignored)."""
+    ignored SIGINT, e.g. under ``nohup``, stays ignored), a :func:`repeated` one not."""
     global _ends_with_command
     _ends_with_command = True
     if (threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-        signal.signal(signal.SIGINT, lambda signum, frame: interrupt(signum))
+        signal.signal(signal.SIGINT, lambda signum, frame: None if repeated(signum) else interrupt(signum))
 
 
 def interrupt(signum: int, error: KeyboardInterrupt | None = None) -> None:

@@ -95,6 +95,27 @@ def sigterm_during(monkeypatch):
     return run
 
 
+linux_only = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to see the solver process")
+
+
+def solver_pids(pid: int, binary: str) -> list[int]:
+    """The children of process ``pid`` (any of its threads') that run ``binary`` (Linux /proc;
+    empty elsewhere or when there is none)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                if Path(f"/proc/{kid}/exe").resolve().name == binary:
+                    found.append(int(kid))
+            except OSError:
+                pass
+    return found
+
+
 def load_script(relpath: str) -> ModuleType:
     """The benchmark script ``relpath`` (from the repository root) imported as a module, without
     running its ``__main__`` block."""
@@ -127,3 +148,24 @@ def record_watchdog_timers(monkeypatch, module: ModuleType) -> list:
 
     monkeypatch.setattr(module, "watchdog", kept)
     return timers
+
+
+# pair and joint moves (tests/test_repair.py, tests/test_joint_moves.py)
+import numpy as np  # noqa: E402
+
+from optdist.instance import Instance  # noqa: E402
+from optdist.milp.decomposition.bounds import capacity_matrix  # noqa: E402
+from optdist.milp.decomposition.single import alone  # noqa: E402
+from optdist.transfers import RESOURCES  # noqa: E402
+
+
+def capacity_dict(c: np.ndarray) -> dict[str, np.ndarray]:
+    """A capacity matrix (n_nodes, 3: :func:`optdist.milp.decomposition.bounds.capacity_matrix`) as
+    the per-resource dict ``capacity=`` takes (:func:`optdist.milp.decomposition.single.solve_single`)."""
+    return {k: c[:, i] for i, k in enumerate(RESOURCES)}
+
+
+def fits(inst: Instance, owners: list) -> bool:
+    """The placed requests' usage together within every node's capacity (MODEL.md 10b-10d)."""
+    use = sum(alone(inst, r, o)[1] for r, o in enumerate(owners) if o is not None)
+    return bool((use <= capacity_matrix(inst) * (1 + 1e-9) + 1e-9).all())

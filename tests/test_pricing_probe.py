@@ -143,10 +143,13 @@ def test_integer_only_refuses_a_continuous_family(probe, capsys):
 
 
 def test_integer_only_refuses_the_flags_it_would_ignore(probe, capsys):
-    """--integer-only relaxes with HiGHS from no start: --start or another solver is refused, not
-    ignored (before: 'only y integer: ...' printed from HiGHS, no start)."""
+    """--integer-only relaxes with HiGHS from no start at a gap of 1e-5: --start, --gap or another
+    solver is refused, not ignored (before: 'only y integer: ...' printed from HiGHS, no start, gap 1e-5)."""
     err = run(probe, capsys, "time", str(PRICES), "--only", "2", "--time-limit", "5", "--integer-only", "y", "--start")
     assert "--start" in err and "fix: drop --start or --integer-only" in err
+    err = run(probe, capsys, "time", str(PRICES), "--only", "2", "--time-limit", "5", "--integer-only", "y",
+              "--gap", "0.1")
+    assert "--gap 0.1" in err and "fix: drop --gap or --integer-only" in err
     if shutil.which("cbc") is None:  # without CBC the solver check refuses it first
         pytest.skip("cbc not installed: apt-get install coinor-cbc")
     err = run(probe, capsys, "time", str(PRICES), "--only", "2", "--time-limit", "5", "--integer-only", "y",

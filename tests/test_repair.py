@@ -16,21 +16,11 @@ from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.repair import alone, pair_moves
 from optdist.milp.decomposition.single import solve_single
-from optdist.transfers import RESOURCES
+from tests.conftest import capacity_dict, fits
 
 ROOT = Path(__file__).resolve().parents[1]
 COUPLED = ROOT / "instances" / "coupled"
 TINY = ROOT / "instances" / "tiny"
-
-
-def _cap(c: np.ndarray) -> dict[str, np.ndarray]:
-    return {k: c[:, i] for i, k in enumerate(RESOURCES)}
-
-
-def _fits(inst, owners) -> bool:
-    """The placed requests' usage together within every node's capacity (MODEL.md 10b-10d)."""
-    use = sum(alone(inst, r, o)[1] for r, o in enumerate(owners) if o is not None)
-    return bool((use <= capacity_matrix(inst) * (1 + 1e-9) + 1e-9).all())
 
 
 def test_pair_moves_cut_a_poor_placement_and_keep_every_capacity():
@@ -40,9 +30,9 @@ def test_pair_moves_cut_a_poor_placement_and_keep_every_capacity():
     caps = capacity_matrix(inst)
     off = caps.copy()
     off[[0, 1], :] = 0.0
-    first = solve_single(inst, 0, threads=1, time_limit=10, capacity=_cap(off)).owners
+    first = solve_single(inst, 0, threads=1, time_limit=10, capacity=capacity_dict(off)).owners
     second = solve_single(inst, 1, threads=1, time_limit=10,
-                          capacity=_cap(np.maximum(caps - alone(inst, 0, first)[1], 0.0))).owners
+                          capacity=capacity_dict(np.maximum(caps - alone(inst, 0, first)[1], 0.0))).owners
     start = [first, second]
     before = evaluate(inst, Assignment(start))
     assert before.feasible
@@ -50,7 +40,7 @@ def test_pair_moves_cut_a_poor_placement_and_keep_every_capacity():
     owners, moves = pair_moves(inst, start, deadline=time.perf_counter() + 20, solver="highs", per_solve=5.0,
                                threads=1, seed=0, on_column=lambda r, o: seen.append(r))
     after = evaluate(inst, Assignment(owners))
-    assert after.feasible and after.n_rejected == 0 and _fits(inst, owners)
+    assert after.feasible and after.n_rejected == 0 and fits(inst, owners)
     assert moves > 0 and after.objective < before.objective * (1 - 1e-6)
     assert set(seen) == {0, 1}
     assert all(np.array_equal(a, b) for a, b in zip(start[0], first))  # the input is not changed
@@ -68,7 +58,7 @@ def test_pair_moves_from_shares_of_the_devices_on_a_coupled_set():
     owners, moves = pair_moves(inst, start.owners, deadline=time.perf_counter() + 20, solver="highs",
                                per_solve=5.0, threads=1, seed=0)
     after = evaluate(inst, Assignment(owners))
-    assert after.feasible and after.n_rejected == 0 and _fits(inst, owners)
+    assert after.feasible and after.n_rejected == 0 and fits(inst, owners)
     assert moves > 0 and after.objective < before.objective * (1 - 1e-6)
 
 
@@ -108,7 +98,7 @@ def test_polish_returns_a_feasible_placement_never_worse_than_its_start():
     got = polish(inst, start, deadline=time.perf_counter() + 8, threads=1, seed=0, per_solve=2.0,
                  on_column=lambda r, o: seen.append(r))
     after = evaluate(inst, got)
-    assert after.feasible and after.n_rejected == 0 and _fits(inst, got.owners)
+    assert after.feasible and after.n_rejected == 0 and fits(inst, got.owners)
     assert after.objective < before.objective * (1 - 1e-6)
     assert seen and all(0 <= r < inst.n_requests for r in seen)
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 from pyomo.common import Executable
-from pyomo.common.errors import ApplicationError
 
 from optdist.result import Termination
 from optdist.solvers import base, get_solver
@@ -90,10 +89,18 @@ def test_a_shell_solver_optdist_stopped_logs_no_error(late_cbc: Path, caplog: py
 
 
 def test_a_shell_solver_that_dies_on_its_own_is_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """A CBC that exits with status 3 by itself (optdist stopped nothing): Pyomo's ERROR report stays."""
+    """A CBC that exits with status 3 by itself (optdist stopped nothing) is a solver failure: the
+    outcome is ``error`` and says so (since sig20; before: Pyomo's ApplicationError, an "internal
+    error" in the CLI), instead of Pyomo's ERROR report and log; with raw options given (maybe
+    their cause) the error names them and Pyomo's report stays."""
     caplog.set_level(logging.WARNING, logger="pyomo")
-    with _late_cbc(tmp_path, 0.0, exit_status=3), pytest.raises(ApplicationError):
-        get_solver("cbc").solve(_tiny(), time_limit=30.0, threads=1)
+    with _late_cbc(tmp_path, 0.0, exit_status=3):
+        out = get_solver("cbc").solve(_tiny(), time_limit=30.0, threads=1)
+        assert out.termination is Termination.ERROR and not out.has_solution
+        assert "solver cbc ended abnormally: it exited with status 3" in out.extra["solver_error"]
+        assert [r.getMessage() for r in caplog.records if r.name.startswith("pyomo")] == []
+        with pytest.raises(ValueError, match="raw solver options"):
+            get_solver("cbc").solve(_tiny(), threads=1, solver_options={"sec": 30})
     assert any(NONZERO in r.getMessage() and "(3)" in r.getMessage() for r in caplog.records), caplog.text
 
 
@@ -202,14 +209,15 @@ def test_a_solve_drops_no_message_of_another_thread(tmp_path: Path, caplog: pyte
     """While one solve drops Pyomo's exit-status ERROR of the process it stopped
     (:func:`~optdist.solvers.base.dropped_messages`, held here as that solve holds it once it
     signalled), a CBC that dies on its own in a solve in another thread is still reported (before:
-    the filter, on the shared ``pyomo.opt`` logger, dropped every thread's report)."""
+    the filter, on the shared ``pyomo.opt`` logger, dropped every thread's report). That solve
+    has raw options, so it keeps Pyomo's report (they may be the cause)."""
     caplog.set_level(logging.WARNING, logger="pyomo")
     failed: list[BaseException] = []
 
     def other() -> None:
         try:
-            get_solver("cbc").solve(_tiny(), time_limit=30.0, threads=1)
-        except ApplicationError as e:
+            get_solver("cbc").solve(_tiny(), threads=1, solver_options={"sec": 30})
+        except ValueError as e:
             failed.append(e)
 
     with _late_cbc(tmp_path, 0.0, exit_status=3), base.dropped_messages("pyomo.opt", base._NONZERO_RETURN_CODE):

@@ -30,7 +30,7 @@ Bad input (a missing or invalid prices file, a field it lacks or that does not f
 request index, prices per node, start owners; an ``--only`` index past its saved solves, a
 ``--time-limit`` not > 0, a ``--gap`` outside [0, 1], ``--options`` that are not a JSON object,
 a ``--solver`` that is not known or not installed, ``--fix`` without ``--integer-only``, or
-``--integer-only`` with ``--start`` or a solver other than HiGHS, an ``--out`` that cannot be written) ends with
+``--integer-only`` with ``--start``, ``--gap`` or a solver other than HiGHS, an ``--out`` that cannot be written) ends with
 a message naming the file, the field (or the solver) and the fix, and exit status 2.
 """
 
@@ -49,6 +49,9 @@ from optdist.io import atomic_write_json, check_output_file
 from optdist.jsonfile import DocumentError, Problem, read_json
 from optdist.milp.decomposition import pricing
 from optdist.transfers import RESOURCES
+
+#: ``time``'s relative gap without ``--gap``: that of ``optdist solve``'s pricing
+GAP = 1e-5
 
 
 def capture(args: argparse.Namespace) -> int:
@@ -162,13 +165,16 @@ def check_solves(path: str, data: dict, inst) -> None:  # noqa: ANN001 - an optd
 
 def time_solves(args: argparse.Namespace) -> int:
     """Solve each saved pricing problem of ``args.file`` (module docstring)."""
-    if not 0 <= args.gap <= 1:  # also refuses NaN
+    if args.gap is not None and not 0 <= args.gap <= 1:  # also refuses NaN
         raise ValueError(f"--gap {args.gap}: not a relative gap in [0, 1] (fix: e.g. --gap 1e-5)")
     if args.fix and args.integer_only is None:
         raise ValueError("--fix: fixes the families of --integer-only (fix: add e.g. --integer-only y,s)")
     if args.start and args.integer_only is not None:
         raise ValueError("--start: --integer-only solves the relaxation from no start (fix: drop --start or "
                          "--integer-only)")
+    if args.gap is not None and args.integer_only is not None:
+        raise ValueError(f"--gap {args.gap:g}: --integer-only solves at its own relative gap, 1e-5 "
+                         "(PricingModel.partial_relaxation) (fix: drop --gap or --integer-only)")
     data = read_prices(args.file)
     n = len(data["solves"])
     bad = [q for q in args.only or [] if not 0 <= q < n]
@@ -213,7 +219,8 @@ def time_solves(args: argparse.Namespace) -> int:
                      if args.fix else ""), flush=True)
             continue
         warm = args.start and s.get("start") is not None
-        pr = pm.solve(prices, time_limit=args.time_limit, mip_gap=args.gap, threads=1, seed=0, steps=(math.inf,),
+        pr = pm.solve(prices, time_limit=args.time_limit, mip_gap=GAP if args.gap is None else args.gap, threads=1,
+                      seed=0, steps=(math.inf,),
                       start=[np.asarray(a, dtype=np.int64) for a in s["start"]] if warm else None,
                       start_value=s["start_value"] if warm else None)
         print(f"solve {q} (r {s['r']}, at {s['at_s']} s, run: {s['value']} / {s['bound']} in {s['seconds']} s): "
@@ -237,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--solver", default="highs", help="solver adapter or profile of optdist.solvers (default highs)")
     t.add_argument("--options", default=None, help="raw solver options as JSON")
     t.add_argument("--only", type=int, nargs="+", default=None, help="only these saved solves (0-based)")
-    t.add_argument("--gap", type=float, default=1e-5, help="relative gap (optdist solve's pricing: 1e-5)")
+    t.add_argument("--gap", type=float, default=None, help=f"relative gap (default {GAP:g}: optdist solve's pricing)")
     t.add_argument("--start", action="store_true", help="start from the run's warm column (its value: the cutoff)")
     t.add_argument("--no-kept-cuts", action="store_true", help="deactivate the kept-amount cuts")
     t.add_argument("--no-group-cuts", action="store_true", help="deactivate the group-count cuts")

@@ -33,7 +33,7 @@ FLAG = {"time_limit": "--time-limit", "mip_gap": "--gap", "threads": "--threads"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("solve", help="solve an instance (default: exact MILP with HiGHS) and print the result",
-                       epilog="exit status: 0 feasible, 1 no feasible result, 2 user error, 3 internal error, "
+                       epilog="exit status: 0 feasible, 1 no feasible result (or the solver failed, e.g. was killed), 2 user error, 3 internal error, "
                               "130 stopped by SIGINT, 143 by SIGTERM (the first signal stops the solver, README "
                               "\"Ctrl-C\", and the incumbent, if any, is still written and printed; a second aborts)")
     p.add_argument("instance", type=Path)
@@ -250,7 +250,8 @@ def exit_reserve(time_limit: float) -> float:
 def cmd_solve(args: argparse.Namespace) -> int:
     """Solve, write --out (atomically, before anything is printed), then print the result.
 
-    Exit status: 0 feasible, 1 no feasible result, 130 stopped by SIGINT, 143 by SIGTERM (the
+    Exit status: 0 feasible, 1 no feasible result (also a solver that ended abnormally: termination
+    ``error``, its ``solver_error`` warned), 130 stopped by SIGINT, 143 by SIGTERM (the
     incumbent, if any, is still written and printed; a second signal aborts with the same status
     and writes nothing the stopped run had not written yet). A closed stdout (``| head``) does not lose --out.
     """

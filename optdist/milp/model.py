@@ -8,6 +8,8 @@ and per-map :class:`Assignment` objects (solution read-back, warm starts).
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from optdist.milp.data import TIME_UNIT, ModelData, model_data
 from optdist.milp.extract import owners_from_model, set_model_values
 from optdist.milp.objective import add_objective
 from optdist.milp.variables import add_assignment_variables, add_stage_variables, add_transfer_variables
+from optdist.solvers.base import stop_at_once
 from optdist.transfers import RESOURCES
 
 #: Pyomo formulations: per-map (one binary per map, paper eq. 10), compact (counts and flows),
@@ -184,6 +187,7 @@ def build(
     bounds: Mapping[int, np.ndarray] | None = None,
     stage_max: Mapping[int, Sequence[float]] | None = None,
     deadline: float | None = None,
+    interruptible: bool = False,
 ) -> BuiltModel:
     """Build ``formulation`` for ``inst``.
 
@@ -197,7 +201,11 @@ def build(
     (seconds; ``inf`` = none), e.g. below a latency cutoff: they bound ``T`` and the
     elementwise flows (:meth:`ModelData.flow_max`; flows that cannot arrive in time are not
     created). ``deadline``: a ``time.perf_counter()`` value; building stops with
-    :class:`BuildTimeout` between constraint families once it has passed.
+    :class:`BuildTimeout` between constraint families once it has passed. ``interruptible`` (for
+    a caller that handles BuildTimeout): inside a :func:`~optdist.solvers.base.stop_on_signals`
+    block (``optdist.solve``, the CLI) a SIGINT/SIGTERM stops the build at once with
+    :class:`BuildInterrupted` (:func:`~optdist.solvers.base.stop_at_once`); otherwise the block
+    records it and the build runs to its end.
 
     DAG networks (MODEL.md section 9): every formulation has one transition per edge and is
     exact; compact and tight index per map the layers where map identity matters (grouped
@@ -210,22 +218,34 @@ def build(
     unknown = sorted(relax - set(FAMILIES))
     if unknown:
         raise ValueError(f"relax: unknown constraint families {unknown}; known: {list(FAMILIES)}")
-    data = model_data(inst, relax, requests, capacity_override, bounds, stage_max)
-    if deadline is not None:
-        size = data.size_estimate(formulation)
-        need, left = size / BUILD_RATE, deadline - time.perf_counter()
-        if need > left:
-            raise BuildTimeout(
-                f"the {formulation} model has ~{size:,} variables: building it takes ~{need:.0f} s "
-                f"(at ~{BUILD_RATE:,} variables/s), more than the {max(left, 0):.1f} s left of the time limit; "
-                "raise --time-limit or use the default formulation (auto)")
-    m = pyo.ConcreteModel(name=f"{inst.name}-{formulation}")
-    b = BuiltModel(inst, formulation, data, m)
 
     def check(step: str) -> None:
         if deadline is not None and time.perf_counter() > deadline:
             raise BuildTimeout(f"time limit reached while building the {formulation} model ({step})")
 
+    def interrupted(signum: int) -> BuildInterrupted:
+        return BuildInterrupted(f"{signal.Signals(signum).name} while building the {formulation} model: "
+                                "stopped before any solver ran")
+
+    with stop_at_once(interrupted) if interruptible else contextlib.nullcontext():
+        data = model_data(inst, relax, requests, capacity_override, bounds, stage_max)
+        if deadline is not None:
+            size = data.size_estimate(formulation)
+            need, left = size / BUILD_RATE, deadline - time.perf_counter()
+            if need > left:
+                raise BuildTimeout(
+                    f"the {formulation} model has ~{size:,} variables: building it takes ~{need:.0f} s "
+                    f"(at ~{BUILD_RATE:,} variables/s), more than the {max(left, 0):.1f} s left of the time limit; "
+                    "raise --time-limit or use the default formulation (auto)")
+        return _build(inst, formulation, data, relax, check)
+
+
+def _build(inst: Instance, formulation: str, data: ModelData, relax: frozenset[str],
+           check: Callable[[str], None]) -> BuiltModel:
+    """:func:`build`'s steps: variables, constraint families (not those in ``relax``), symmetry
+    (tight), objective; ``check(step)`` after each step (raises to stop)."""
+    m = pyo.ConcreteModel(name=f"{inst.name}-{formulation}")
+    b = BuiltModel(inst, formulation, data, m)
     add_assignment_variables(b)
     check("variables")
     add_transfer_variables(b)
@@ -244,4 +264,10 @@ def build(
 
 
 class BuildTimeout(TimeoutError):
-    """The time limit passed while the model was being built (no solver was started)."""
+    """The time limit passed while the model was being built (no solver was started); or a signal
+    stopped the build (:class:`BuildInterrupted`): callers keep what they know as at a time limit."""
+
+
+class BuildInterrupted(BuildTimeout):
+    """SIGINT/SIGTERM stopped the build (:func:`build` with ``interruptible``); the run is
+    ``interrupted``, no solver ran."""

@@ -25,7 +25,7 @@ from typing import Any
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
-from optdist.milp.model import BuildTimeout, BuiltModel, build
+from optdist.milp.model import BuildInterrupted, BuildTimeout, BuiltModel, build
 from optdist.result import SolveResult, Termination, gap
 from optdist.solvers import Feature, Solver, get_solver
 
@@ -232,9 +232,11 @@ def solve_formulation(
         start, info = warm_start_assignment(inst, warm_start, clock.left())
         extra.update(info)
     try:
-        b = build(inst, formulation, deadline=clock.deadline)
+        b = build(inst, formulation, deadline=clock.deadline, interruptible=True)
     except BuildTimeout as e:
         extra["stopped"] = str(e)
+        if isinstance(e, BuildInterrupted) and start is not None:
+            _start_as_incumbent(inst, res, start, "the warm start: stopped while the model was built")
         res.wall_time = clock.elapsed
         return res
     build_s = clock.elapsed
@@ -262,10 +264,17 @@ def solve_formulation(
     res.nodes = out.nodes
     res.assignment = asg
     if asg is None and start is not None and out.termination is Termination.INTERRUPTED:
-        ev = evaluate(inst, start)  # stopped before the solver handed one back (e.g. CBC killed past its stop grace)
-        if ev.feasible:
-            res.assignment, res.objective = start, ev.objective
-            extra["incumbent"] = "the warm start: the solver was stopped before it returned an incumbent"
+        # stopped before the solver handed one back (e.g. CBC killed past its stop grace)
+        _start_as_incumbent(inst, res, start, "the warm start: the solver was stopped before it returned an incumbent")
     res.wall_time = clock.elapsed
     clock.report(formulation, res.objective, res.bound)
     return res
+
+
+def _start_as_incumbent(inst: Instance, res: SolveResult, start: Assignment, why: str) -> None:
+    """An interrupted run without a solver's incumbent keeps the warm start ``start`` as its
+    incumbent if the evaluator finds it feasible (``res.extra["incumbent"] = why``; no bound)."""
+    ev = evaluate(inst, start)
+    if ev.feasible:
+        res.assignment, res.objective = start, ev.objective
+        res.extra["incumbent"] = why

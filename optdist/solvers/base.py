@@ -20,6 +20,10 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
 * ``optimal`` only when the proven bound closes the requested gap (the solver's own absolute
   tolerance allowed); otherwise the incumbent is reported as ``feasible``;
 * a limit that stops the search without an incumbent is ``no_solution``, never ``error``;
+* a shell solver whose process ends abnormally on its own or by someone else's hand (``kill -9``,
+  the kernel's OOM killer) is ``error`` with ``extra["solver_error"]`` naming the solver, its exit
+  status or signal and what to try, not an exception (one failing with raw options given raises
+  :meth:`Solver.raw_failure`, unless a signal killed it);
 * a solve still running :data:`GRACE` past its time limit (or at the run's deadline) is stopped
   by optdist's own clock, as by a signal, and reported as ``time_limit`` / ``no_solution`` with
   ``extra["cancelled"]`` (HiGHS: ``cancelSolve``; shell solvers: their process, whose own clock
@@ -45,7 +49,7 @@ from typing import Any, ClassVar
 
 import pyomo.environ as pyo
 
-from optdist.interrupts import interrupt
+from optdist.interrupts import forget_requests, interrupt, repeated, same_request
 from optdist.options import GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_RANGES, check_options  # noqa: F401 (re-exported)
 from optdist.result import Termination, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
@@ -153,6 +157,12 @@ def check_solver_options(options: Mapping[str, Any], where: str = "solver_option
 
 _received: list[int] = []  # signals received during the current (outermost) stop_on_signals block
 _depth = 0  # nesting of stop_on_signals blocks in the main thread
+#: what the first signal raises at once, inside :func:`stop_at_once` (None: outside it)
+_at_once: Callable[[int], BaseException] | None = None
+
+#: what Pyomo logs (logger ``pyomo.core``, ERROR) when a component's construction raised, before it
+#: re-raises: a :func:`stop_at_once` stop that landed there
+_CONSTRUCT_FAILED = re.compile(r"Constructing component '.*' from data=.* failed:", re.S)
 
 
 class _Stderr:
@@ -183,7 +193,9 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     """While the block runs, SIGINT/SIGTERM call ``on_stop(signum)`` instead of killing the run.
 
     Yields the list of signals received. A second signal aborts: KeyboardInterrupt
-    (:class:`optdist.interrupts.Terminated` for SIGTERM; the CLI exits 130 or 143). Python runs the
+    (:class:`optdist.interrupts.Terminated` for SIGTERM; the CLI exits 130 or 143); the same signal
+    again within :data:`~optdist.interrupts.SAME_REQUEST_S` is the same request (``timeout -s INT``
+    sends it twice), not counted. Inside :func:`stop_at_once` the first raises at once. Python runs the
     handler only when the main thread runs Python code: a solver running in native code in the
     main thread needs :func:`stop_native_code_on_signals` as well.
     Only the main thread can install handlers; elsewhere this does nothing. Signals the
@@ -196,13 +208,20 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
         return
     if _depth == 0:
         _received.clear()
+        forget_requests()
 
     def handler(signum: int, frame: Any) -> None:
+        if repeated(signum):
+            return  # e.g. `timeout -s INT`'s to the process group, microseconds after its own to optdist
         got.append(signum)
         _received.append(signum)
         if len(_received) > 1:  # a second signal, whichever nested block caught the first: abort
             interrupt(signum)  # raises, unless the command is already exiting from an earlier one
             return
+        if _at_once is not None:  # no solver runs: say so
+            log.warning("%s: stopping now, keeping the incumbent, if any (again to abort)", signal.Signals(signum).name)
+            on_stop(signum)
+            raise _at_once(signum)
         log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
         on_stop(signum)
 
@@ -237,6 +256,8 @@ def stop_native_code_on_signals(stop: Callable[[], None], every: float = 0.1) ->
     has not returned :data:`ABORT_WAIT_S` later (SCIP checks its interrupt flag only between
     steps: in its symmetry detection on a large model it ran on 21 s) ends the process at once,
     exit status 128 + the signal's number (:func:`_abort`), as the CLI's KeyboardInterrupt would.
+    The same signal again within :data:`~optdist.interrupts.SAME_REQUEST_S` of the watcher's
+    reading of the first is that request, not a second one (``timeout -s INT``).
     Only signals with a Python handler are written (inside :func:`stop_on_signals`); ``stop``
     must be safe to call from another thread. A wakeup fd set before (asyncio) still receives
     every signal's byte. Only the main thread can set the wakeup fd; elsewhere this does nothing.
@@ -252,16 +273,19 @@ def stop_native_code_on_signals(stop: Callable[[], None], every: float = 0.1) ->
     done = threading.Event()
 
     def watch() -> None:
-        stops: list[int] = []
+        stops: list[tuple[int, float]] = []  # (signal, time.monotonic() read), repeats of one request left out
         while not done.is_set():
             if select.select([r], [], [], every if stops else None)[0]:
                 got = os.read(r, 512)
+                now = time.monotonic()
                 if old != -1:
                     with contextlib.suppress(OSError):
                         os.write(old, got)
-                stops += [b for b in got if b in (signal.SIGINT, signal.SIGTERM)]
+                for b in got:
+                    if b in (signal.SIGINT, signal.SIGTERM) and not same_request(b, stops[-1] if stops else None, now):
+                        stops.append((b, now))
             if len(stops) > 1 and not done.wait(ABORT_WAIT_S):  # the main thread is still in native code
-                _abort(stops[-1], _stderr.fd)
+                _abort(stops[-1][0], _stderr.fd)
             if stops and not done.is_set():
                 stop()
 
@@ -300,6 +324,33 @@ def stop_requested() -> bool:
     new solve after it.
     """
     return _depth > 0 and bool(_received)
+
+
+@contextlib.contextmanager
+def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
+    """While the block runs, the first SIGINT/SIGTERM of the enclosing :func:`stop_on_signals` block
+    raises ``error(signum)`` where the main thread is (Python runs the handler at its next bytecode:
+    milliseconds) instead of only being recorded until a solver starts; one received before the
+    block raises on entry. For work in Python whose result is dropped when it stops half done:
+    building a model (:func:`optdist.milp.model.build` ``interruptible``; before, Ctrl-C during the
+    20-30 s build of ``lenet-20x70-tight-tau0.6.json --formulation tight`` took effect only when
+    the build was done).
+    Pyomo's ERROR log of the component whose construction the stop interrupted is dropped. Outside
+    a :func:`stop_on_signals` block, or in another thread, nothing changes (a signal there is
+    Python's KeyboardInterrupt, as ever)."""
+    global _at_once
+    if threading.current_thread() is not threading.main_thread() or _depth == 0:
+        yield
+        return
+    if _received:
+        raise error(_received[0])
+    before = _at_once
+    with dropped_messages("pyomo.core", _CONSTRUCT_FAILED, lambda: bool(_received)):
+        try:
+            _at_once = error
+            yield
+        finally:
+            _at_once = before
 
 
 def signals_received() -> list[int]:
@@ -851,9 +902,11 @@ class LegacySolver(Solver):
                     if self._stop_requested:  # the signal came before the block
                         procs.stop(self.stop_grace)
                     watchdog = self._watchdog(procs, overran, raw)
-                    # Pyomo's ERROR report of the exit status of a process optdist stopped is noise (the
-                    # outcome says it); that of a solver that died on its own passes
-                    with dropped_messages("pyomo.opt", _NONZERO_RETURN_CODE, lambda: procs.signalled_at is not None):
+                    # Pyomo's ERROR report of a solver process's exit status (and its whole log) is
+                    # noise: the outcome says it (_died); it passes only where raw options may be the
+                    # cause (raw_failure: the log tells which)
+                    with dropped_messages("pyomo.opt", _NONZERO_RETURN_CODE,
+                                          lambda: procs.signalled_at is not None or not raw):
                         res = opt.solve(model, **kwargs)
             except ApplicationError as e:
                 phases = self._phases(procs, read=False)  # no solution to read back
@@ -862,9 +915,11 @@ class LegacySolver(Solver):
                 if _cancelled(overran, procs):
                     return SolverOutcome(Termination.NO_SOLUTION, f"stopped past its time limit: {e}",
                                          extra={"cancelled": _overran_note(overran[0]), **phases})
-                if raw:
+                rc = getattr(opt, "_rc", None)  # the process's exit status (shell solvers; negative: a signal)
+                if raw and not (isinstance(rc, int) and rc < 0):  # a signal's death is not the options'
                     raise self.raw_failure(raw, e) from e
-                raise
+                return SolverOutcome(Termination.ERROR, f"ended abnormally: {e}",
+                                     extra={"solver_error": self._died(rc), **phases})
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
@@ -918,6 +973,26 @@ class LegacySolver(Solver):
             version=".".join(map(str, opt.version() or ())) or None,
             extra=extra,
         )
+
+    def _died(self, rc: int | None) -> str:
+        """``extra["solver_error"]`` of a solve whose solver ended abnormally on its own or by someone
+        else's hand (Pyomo's ``ApplicationError``: e.g. ``kill -9`` of the process, the kernel's OOM
+        killer): ``rc`` is its exit status (negative: killed by that signal; None: unknown). Names
+        the solver, how it ended and what to try."""
+        if isinstance(rc, int) and rc < 0:
+            try:
+                how = f"was killed by signal {signal.Signals(-rc).name} (exit status {rc})"
+            except ValueError:
+                how = f"was killed by signal {-rc} (exit status {rc})"
+        elif isinstance(rc, int):
+            how = f"exited with status {rc}"
+        else:
+            how = "did not exit normally"
+        memory = "; a SIGKILL nobody sent is often the kernel's out-of-memory killer: check free memory" \
+            if rc == -signal.SIGKILL else ""
+        return (f"solver {self.name} ended abnormally: it {how} before reporting a result, so its "
+                f"incumbent, if any, is lost (this is not optdist's doing; fix: rerun with --tee to see "
+                f"its log, or try another solver, e.g. --solver highs{memory})")
 
     def _phases(self, procs: SolverProcesses, read: bool) -> dict[str, dict[str, float]]:
         """``{"phases_s": ...}``, where this solve's time went (seconds): writing the model file (from

@@ -85,8 +85,10 @@ class _Cancel:
     solvers' watchdog binds its solve's :class:`~optdist.solvers.subprocesses.SolverProcesses`):
     it cancels the ``highspy.Highs`` that solve loaded (:meth:`load`), and nothing once that solve
     has ended (:meth:`end`), even with the same Highs kept loaded for the next solve (a
-    ``Timer.cancel`` cannot stop an action already started). ``at``: when it cancelled
-    (``time.perf_counter()``), None if it did not."""
+    ``Timer.cancel`` cannot stop an action already started). ``at``: when it asked HiGHS to stop
+    (``time.perf_counter()``), None if it did not; whether HiGHS stopped on it is HiGHS's model
+    status (``kInterrupt``): an action that runs after ``run()`` returned, before :meth:`end`, sets
+    ``at`` and stops nothing."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -171,6 +173,8 @@ class Highs(ContribSolver):
             h.cancelSolve()
 
     def _solve(self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]):
+        import highspy
+
         fresh_thread_pool()
         pyomo_log = logging.getLogger("pyomo.contrib.solver.solvers.highs")
         pyomo_log.addFilter(_quiet_interrupt)  # Pyomo 6.10 warns of HiGHS's kInterrupt; we report it
@@ -180,6 +184,7 @@ class Highs(ContribSolver):
         try:
             with stop_native_code_on_signals(self._cancel):  # HiGHS runs in the main thread, in native code
                 out = super()._solve(model, opts, warm_start, tee, raw)
+            interrupted = self._highs.getModelStatus() == highspy.HighsModelStatus.kInterrupt
         finally:
             if timer is not None:
                 timer.cancel()
@@ -189,7 +194,7 @@ class Highs(ContribSolver):
                 self._highs._Highs__solver_should_stop = False  # highspy 1.16's flag behind cancelSolve
             pyomo_log.removeFilter(_quiet_interrupt)
             self._highs = None
-        if stop.at is not None:
+        if stop.at is not None and interrupted:  # not a timer that fired after HiGHS's run() returned
             # a kept HiGHS, once interrupted, answers kInterrupt at once to every later run (highspy
             # 1.16, even with its stop flag reset and clearSolver): the next solve loads the model anew
             self._kept = None

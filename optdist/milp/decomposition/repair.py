@@ -36,10 +36,12 @@ Every placement it finds for a request alone is also a column of the Dantzig-Wol
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
-from collections.abc import Callable, Sequence
-from itertools import combinations
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain, combinations, islice
 
 import numpy as np
 import pyomo.environ as pyo
@@ -52,6 +54,7 @@ from optdist.milp.decomposition.bounds import base_bounds, capacity_matrix, prop
 from optdist.milp.decomposition.single import alone, bounds_matrix, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import adapter_for, solve_built
+from optdist.result import Termination
 from optdist.solvers.base import stop_requested
 from optdist.transfers import RESOURCES
 
@@ -60,6 +63,8 @@ PAIR_GAIN = 1e-6  # pair moves: a move must cut the pair's cost by more than thi
 FIT_RTOL = 1e-9  # a usage fits a capacity within this relative (and absolute) tolerance
 JOINT_SIZES = (2, 3)  # joint moves: how many requests are freed together, in turn
 JOINT_FULL = 0.95  # joint moves: a capacity used to this share is contested (sets are ranked by their use of those)
+JOINT_RANK_BATCH = 1024  # joint moves: sets ranked at a time (ranked_sets: memory O(this), not O(number of sets))
+JOINT_RANK_BYTES = 8 * 2**20  # joint moves: bytes at most of the shares ranked_sets holds for a chunk of sets
 #: joint moves: seconds at most per joint solve (HiGHS's first better placement of two CIFAR requests
 #: of mixed-8x6-nexus-rpi3 came after 19-28 s, its root cuts alone took 6-7 s: benchmarks/online/README.md)
 JOINT_PER_SOLVE_S = 30.0
@@ -146,6 +151,21 @@ def fill_and_improve(
     return asg if evaluate(inst, asg).feasible else None
 
 
+def _placement(inst: Instance, owners: list[list[np.ndarray] | None]) -> tuple[
+        np.ndarray, list[list[np.ndarray] | None], list[int], np.ndarray, np.ndarray]:
+    """The start of :func:`pair_moves` and :func:`joint_moves`: ``(caps, own, placed, cost, use)``:
+    the capacities (n_nodes, 3: :func:`capacity_matrix`), a copy of ``owners`` (the input arrays
+    stay untouched), the indices of the placed requests, and per request its cost alone (seconds,
+    0 where unplaced; :func:`alone`) and usage (n_requests, n_nodes, 3; zeros where unplaced)."""
+    caps = capacity_matrix(inst)
+    own = [None if o is None else [x.copy() for x in o] for o in owners]
+    placed = [r for r, o in enumerate(own) if o is not None]
+    cost = np.zeros(inst.n_requests)
+    use = np.zeros((inst.n_requests, inst.n_nodes, 3))
+    for r in placed:
+        cost[r], use[r] = alone(inst, r, own[r])
+    return caps, own, placed, cost, use
+
 
 def pair_moves(
     inst: Instance,
@@ -182,13 +202,7 @@ def pair_moves(
     only falls. ``on_column(r, owners_r)`` is called for every placement a solve finds. Stops
     once SIGINT/SIGTERM arrived (:func:`optdist.solvers.base.stop_requested`).
     A heuristic: incumbents, never bounds."""
-    caps = capacity_matrix(inst)
-    own = [None if o is None else [x.copy() for x in o] for o in owners]
-    placed = [r for r, o in enumerate(own) if o is not None]
-    cost = np.zeros(inst.n_requests)
-    use = np.zeros((inst.n_requests, inst.n_nodes, 3))
-    for r in placed:
-        cost[r], use[r] = alone(inst, r, own[r])
+    caps, own, placed, cost, use = _placement(inst, owners)
 
     def best_in(r: int, room: np.ndarray) -> tuple[list[np.ndarray], float, np.ndarray] | None:
         """r at its best alone within ``room`` (n_nodes, 3): (owners, cost, usage), or None."""
@@ -234,6 +248,97 @@ def pair_moves(
     return own, moves
 
 
+@dataclass
+class JointStats:
+    """What :func:`joint_moves` spent: ``solves`` joint solves started (a model built, or its build
+    stopped at the time left), ``capped`` of them stopped by their time cap (``per_solve`` or the
+    deadline: the build, or the solver at its ``time_limit``) rather than closed (optimal or
+    infeasible under the cutoff)."""
+
+    solves: int = 0
+    capped: int = 0
+
+
+def ranked_sets(
+    k: int,
+    placed: Sequence[int],
+    use: np.ndarray,
+    caps: np.ndarray,
+    cost: np.ndarray,
+    tie: np.ndarray,
+    *,
+    least: Sequence[float] | None = None,
+    deadline: float = math.inf,
+    batch: int = JOINT_RANK_BATCH,
+) -> Iterator[tuple[int, ...]]:
+    """The sets of ``k`` requests of ``placed`` (ascending tuples of request indices), those that
+    compete most first: the order of :func:`joint_moves` (its docstring), on the placement as it
+    is at the call. ``use``: per request its usage (n_requests, n_nodes, 3), ``caps`` the
+    capacities (n_nodes, 3), ``cost`` per request its cost alone (seconds), ``tie`` a permutation
+    of the requests. A set with ``sum least >= sum cost (1 - PAIR_GAIN)`` is left out.
+
+    The key of a set S is ``(-overlap * spread, -overlap, (tie[r] for r in S))``, smallest first;
+    no two sets share their ``tie`` part, so the order is total. The sets come in batches of
+    ``batch``: each the ``batch`` smallest keys above the last one given, from a fresh pass through
+    ``combinations(placed, k)`` (keys computed with numpy for up to 4096 sets at a time, within
+    :data:`JOINT_RANK_BYTES`), so memory is O(batch), not O(C(len(placed), k)), and the order is the
+    full sort's (benchmarks/online/README.md, "joint moves", the ranking paragraph). The generator
+    stops once ``deadline`` (``time.perf_counter()`` value) is within 0.05 s or SIGINT/SIGTERM
+    arrived, checked before every 4096 sets of a pass."""
+    full = use[list(placed)].sum(axis=0) >= caps * JOINT_FULL  # (n_nodes, 3): capacities nearly used up
+    share = np.where(full, use / np.where(caps > 0, caps, 1.0), 0.0)  # (n_requests, n_nodes, 3)
+    cost = cost.copy()  # the order of the placement at the call, whatever moves follow
+    low = None if least is None else np.asarray(least, dtype=float)
+    chunk = int(max(1, min(4096, JOINT_RANK_BYTES // (k * share[0].nbytes or 1))))
+
+    def above(a: np.ndarray, b: np.ndarray, t: np.ndarray, key: tuple) -> np.ndarray:
+        """Which keys ``(a[i], b[i], t[i])`` (m sets; t: (m, k)) sort after ``key``: (m,) booleans."""
+        later, same = np.zeros(len(a), dtype=bool), np.ones(len(a), dtype=bool)
+        for col, val in zip((a, b, *t.T), (key[0], key[1], *key[2])):
+            later |= same & (col > val)
+            same &= col == val
+        return later
+
+    def next_batch(last: tuple | None) -> list[tuple[tuple, tuple[int, ...]]] | None:
+        """The ``batch`` smallest (key, set) above ``last``, in order; None once the deadline came."""
+        best: list[tuple[tuple, tuple[int, ...]]] = []
+        sets = combinations(placed, k)
+        while True:
+            if time.perf_counter() >= deadline - 0.05 or stop_requested():
+                return None
+            S = np.fromiter(chain.from_iterable(islice(sets, chunk)), dtype=np.intp).reshape(-1, k)
+            if not len(S):
+                return best
+            if low is not None:
+                S = S[low[S].sum(axis=1) < cost[S].sum(axis=1) * (1 - PAIR_GAIN)]
+                if not len(S):
+                    continue
+            x = share[S]  # (m, k, n_nodes, 3)
+            overlap = (x.sum(axis=1) - x.max(axis=1)).reshape(len(S), -1).sum(axis=1)
+            c = cost[S]
+            a, b, t = -overlap * (c.max(axis=1) - c.min(axis=1)), -overlap, tie[S]
+            keep = np.ones(len(S), dtype=bool)
+            if last is not None:
+                keep &= above(a, b, t, last)
+            if len(best) == batch:  # only those below the batch's worst so far
+                keep &= ~above(a, b, t, best[-1][0])
+            S, a, b, t = S[keep], a[keep], b[keep], t[keep]
+            order = np.lexsort((*t.T[::-1], b, a))[:batch]
+            best = heapq.nsmallest(batch, best + [((float(a[i]), float(b[i]), tuple(int(v) for v in t[i])),
+                                                   tuple(int(r) for r in S[i])) for i in order])
+
+    last = None
+    while True:
+        got = next_batch(last)
+        if got is None:
+            return
+        for _key, S in got:
+            yield S
+        if len(got) < batch:
+            return
+        last = got[-1][0]
+
+
 def joint_moves(
     inst: Instance,
     owners: list[list[np.ndarray] | None],
@@ -247,6 +352,7 @@ def joint_moves(
     on_column: Callable[[int, list[np.ndarray]], None] | None = None,
     least: Sequence[float] | None = None,
     sizes: Sequence[int] = JOINT_SIZES,
+    stats: JointStats | None = None,
 ) -> tuple[list[list[np.ndarray] | None], int]:
     """Joint moves on the placement ``owners`` (per request of ``inst``, its owner arrays or None:
     not placed, left so; the placed ones must fit the capacities together) until ``deadline``
@@ -273,35 +379,16 @@ def joint_moves(
     overlaps little with any), then by overlap alone, ties in the order of a generator seeded with
     ``seed`` (None: 0; deterministic where every solve closes within its cap). A set whose
     ``least`` (proven bounds per request alone on the full capacities) already sums to its cost
-    is skipped. A sweep tries every set of size ``sizes[0]``; a gain starts the sweep over at
-    that size, none moves to the next size. ``on_column(r, owners_r)`` is called for every
-    request of an accepted move. Stops once SIGINT/SIGTERM arrived. A heuristic: incumbents,
-    never bounds."""
-    caps = capacity_matrix(inst)
-    own = [None if o is None else [x.copy() for x in o] for o in owners]
-    placed = [r for r, o in enumerate(own) if o is not None]
-    cost = np.zeros(inst.n_requests)
-    use = np.zeros((inst.n_requests, inst.n_nodes, 3))
-    for r in placed:
-        cost[r], use[r] = alone(inst, r, own[r])
+    is skipped. The sets of a sweep are ranked on the placement at its start, in batches
+    (:func:`ranked_sets`: memory for a batch, not for every set). A sweep tries every set of size
+    ``sizes[0]``; a gain starts the sweep over at that size, none moves to the next size.
+    ``on_column(r, owners_r)`` is called for every request of an accepted move. ``stats``, if
+    given, counts the joint solves and those stopped by their cap (:class:`JointStats`). Stops
+    once SIGINT/SIGTERM arrived. A heuristic: incumbents, never bounds."""
+    caps, own, placed, cost, use = _placement(inst, owners)
     adapter = adapter_for(solver, solver_options)
     tie = np.random.default_rng(0 if seed is None else seed).permutation(inst.n_requests)  # no seed: seed 0's
-
-    def sets(k: int) -> list[tuple[int, ...]]:
-        """The sets of k placed requests, those that compete most first (docstring); none once
-        ``deadline`` passes while they are ranked (670,000 sets of three took 15 s)."""
-        full = use[placed].sum(axis=0) >= caps * JOINT_FULL  # (n_nodes, 3): capacities nearly used up
-        share = np.where(full, use / np.where(caps > 0, caps, 1.0), 0.0)  # (n_requests, n_nodes, 3)
-        ranked = []
-        for i, S in enumerate(combinations(placed, k)):
-            if i % 4096 == 0 and (time.perf_counter() >= deadline - 0.05 or stop_requested()):
-                return []
-            idx = list(S)
-            if least is not None and sum(least[r] for r in S) >= cost[idx].sum() * (1 - PAIR_GAIN):
-                continue
-            overlap = float((share[idx].sum(axis=0) - share[idx].max(axis=0)).sum())
-            ranked.append(((-overlap * float(np.ptp(cost[idx])), -overlap, [int(tie[r]) for r in S]), S))
-        return [S for _key, S in sorted(ranked)]
+    count = JointStats() if stats is None else stats
 
     def solve_set(S: tuple[int, ...]) -> tuple[list[list[np.ndarray]], float, np.ndarray] | None:
         """S's requests jointly at their best within the room the rest leaves, if cheaper:
@@ -320,10 +407,12 @@ def joint_moves(
             bounds[r] = bounds_matrix(inst, domains[r][0], p.ub)
             stage_max[r] = [x + cutoff - p.lower_bound for x in p.stage_lb]
         left = min(per_solve, deadline - time.perf_counter())
+        count.solves += 1
         try:
             b = build(inst, "tight", requests=list(S), capacity_override=capacity, bounds=bounds,
                       stage_max=stage_max, deadline=time.perf_counter() + left)
         except BuildTimeout:
+            count.capped += 1
             return None
         b.model.joint_cutoff = pyo.Constraint(  # latency <= cost: a cheaper placement of S keeps it
             expr=pyo.quicksum(b.latency(r) for r in S) <= now / TIME_UNIT * (1 + 1e-9))
@@ -333,8 +422,9 @@ def joint_moves(
         left = deadline - time.perf_counter()
         if left <= 0.05:
             return None
-        _out, asg, _ = solve_built(b, adapter, time_limit=min(per_solve, left), mip_gap=1e-6, threads=threads,
-                                   seed=seed, tee=False, start=Assignment(start))
+        out, asg, _ = solve_built(b, adapter, time_limit=min(per_solve, left), mip_gap=1e-6, threads=threads,
+                                  seed=seed, tee=False, start=Assignment(start))
+        count.capped += int(out.termination == Termination.TIME_LIMIT)
         if asg is None or any(asg.owners[r] is None for r in S):
             return None
         got = [alone(inst, r, asg.owners[r]) for r in S]
@@ -346,7 +436,7 @@ def joint_moves(
     moves, at = 0, 0  # at: index of the size in sizes
     while at < len(sizes):
         gained = False
-        for S in sets(sizes[at]):
+        for S in ranked_sets(sizes[at], placed, use, caps, cost, tie, least=least, deadline=deadline):
             if time.perf_counter() >= deadline - 0.05 or stop_requested():
                 return own, moves
             found = solve_set(S)
