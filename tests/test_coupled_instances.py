@@ -83,3 +83,20 @@ def test_solu_values_are_consistent():
             assert ref.bestdual <= ref.best * (1 + 1e-7), name
         if ref.best is not None:  # the reference placement's objective is at least the sum of per-request optima
             assert ref.best > 0
+
+
+def test_the_best_placements_kept_score_as_the_solu_says():
+    """Each placement in benchmarks/scale/coupled/best/ is feasible and the independent evaluator
+    scores it at its set's ``=best=`` in instances/coupled.solu (a better placement committed
+    without the .solu, or the other way round, fails here)."""
+    from optdist.commands.core import load_placement
+    from optdist.evaluate import evaluate
+
+    refs = read_solu(ROOT / "instances" / "coupled.solu")
+    files = sorted((ROOT / "benchmarks" / "scale" / "coupled" / "best").glob("*.json"))
+    assert files
+    for f in files:
+        inst = optdist.load_instance(ROOT / "instances" / "coupled" / f.name)
+        ev = evaluate(inst, load_placement(inst, f))
+        assert ev.feasible and ev.n_rejected == 0, f.name
+        assert ev.objective == pytest.approx(refs[f.stem].best, rel=1e-9), f.name
