@@ -225,6 +225,29 @@ def test_a_build_stopped_by_a_signal_keeps_the_warm_start(monkeypatch):
     assert res.extra["incumbent"] == "the warm start: stopped while the model was built"
 
 
+def test_the_cli_says_a_kept_warm_start_has_no_bound(monkeypatch, capsys):
+    """``optdist solve`` stopped while the model is built prints the warm start it kept as an
+    incumbent without a bound. Before (review20): "interrupted  by SIGINT: the incumbent and its
+    bound are kept" above "bound -"."""
+    from optdist.cli import main
+    from optdist.milp import model
+
+    built = model._build
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the handler raises at the next bytecode
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(model, "_build", signalled)
+    rc = main(["solve", str(ROOT / "instances" / "tiny" / "lenet-2x4-tight.json"), "--formulation", "tight",
+               "--warm-start", "greedy", "--time-limit", "30", "--threads", "1"])
+    out, err = capsys.readouterr()
+    assert rc == 130, err
+    assert ("interrupted  by SIGINT: the incumbent is kept, no bound (the warm start: stopped while the model "
+            "was built)") in out, out
+    assert "its bound are kept" not in out, out
+
+
 @pytest.mark.parametrize("calls", [50, 550])
 def test_a_build_stopped_inside_a_rule_logs_nothing(monkeypatch, calls):
     """A SIGINT that lands inside a Pyomo rule of the build (here the ``calls``-th call of
