@@ -225,6 +225,64 @@ def test_a_build_stopped_by_a_signal_keeps_the_warm_start(monkeypatch):
     assert res.extra["incumbent"] == "the warm start: stopped while the model was built"
 
 
+def test_the_cli_says_a_kept_warm_start_has_no_bound(monkeypatch, capsys):
+    """``optdist solve`` stopped while the model is built prints the warm start it kept as an
+    incumbent without a bound. Before (review20): "interrupted  by SIGINT: the incumbent and its
+    bound are kept" above "bound -"."""
+    from optdist.cli import main
+    from optdist.milp import model
+
+    built = model._build
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the handler raises at the next bytecode
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(model, "_build", signalled)
+    rc = main(["solve", str(ROOT / "instances" / "tiny" / "lenet-2x4-tight.json"), "--formulation", "tight",
+               "--warm-start", "greedy", "--time-limit", "30", "--threads", "1"])
+    out, err = capsys.readouterr()
+    assert rc == 130, err
+    assert ("interrupted  by SIGINT: the incumbent is kept, no bound (the warm start: stopped while the model "
+            "was built)") in out, out
+    assert "its bound are kept" not in out, out
+
+
+@pytest.mark.parametrize("calls", [50, 550])
+def test_a_build_stopped_inside_a_rule_logs_nothing(monkeypatch, calls):
+    """A SIGINT that lands inside a Pyomo rule of the build (here the ``calls``-th call of
+    ``ModelData.layers``: 50, the rule of Var ``n``; 550, that of Constraint ``stage_time.speed``
+    of lenet-2x4-tight's tight model) stops the build without a Pyomo ERROR for a library user
+    (logger ``pyomo.core``). Before (review20): "Rule failed when initializing variable for Var n
+    with index (0, 8, 4): BuildInterrupted: ..." / "Rule failed when generating expression for
+    Constraint ..." was printed (only the "Constructing component" message was dropped)."""
+    import logging
+
+    import optdist
+    from optdist.milp.data import ModelData
+
+    logged: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logged.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("pyomo.core").addHandler(handler)
+    layers, count = ModelData.layers, [0]
+
+    def signalled(self, *args, **kwargs):
+        count[0] += 1
+        if count[0] == calls:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler raises at the next bytecode: in the rule
+        return layers(self, *args, **kwargs)
+
+    monkeypatch.setattr(ModelData, "layers", signalled)
+    try:
+        res = optdist.solve(str(ROOT / "instances" / "tiny" / "lenet-2x4-tight.json"), formulation="tight",
+                            time_limit=30, threads=1)
+    finally:
+        logging.getLogger("pyomo.core").removeHandler(handler)
+    assert res.termination == "interrupted" and "SIGINT while building" in res.extra["stopped"]
+    assert logged == []
+
+
 def like_timeout(proc: subprocess.Popen) -> None:
     """SIGINT as coreutils ``timeout -s INT`` sends it: to the process, then to its whole process
     group (optdist and its solver), here 1 ms apart (timeout: microseconds)."""

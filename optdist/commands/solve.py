@@ -452,7 +452,10 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         if res.extra.get(key):
             print(f"WARNING      {res.extra[key]}")
     if res.extra.get("interrupted"):
-        print(f"interrupted  by {res.extra['interrupted']}: " + ("the incumbent and its bound are kept" if res.has_solution else "no incumbent yet"))
+        kept = ("no incumbent yet" if not res.has_solution else "the incumbent and its bound are kept"
+                if res.bound is not None else "the incumbent is kept, no bound"
+                + (f" ({res.extra['incumbent']})" if res.extra.get("incumbent") else ""))
+        print(f"interrupted  by {res.extra['interrupted']}: {kept}")
     if res.termination == "infeasible":
         from optdist.diagnose import diagnose
 

@@ -161,8 +161,10 @@ _depth = 0  # nesting of stop_on_signals blocks in the main thread
 _at_once: Callable[[int], BaseException] | None = None
 
 #: what Pyomo logs (logger ``pyomo.core``, ERROR) when a component's construction raised, before it
-#: re-raises: a :func:`stop_at_once` stop that landed there
-_CONSTRUCT_FAILED = re.compile(r"Constructing component '.*' from data=.* failed:", re.S)
+#: re-raises: a :func:`stop_at_once` stop that landed there (the component's, and, inside a rule,
+#: the rule's: ``pyomo/core/base/{block,var,constraint,indexed_component}.py``)
+_CONSTRUCT_FAILED = re.compile(r"Constructing component '.*' from data=.* failed:|Rule failed "
+                               r"(when initializing variable for|when generating expression for|for) ", re.S)
 
 
 class _Stderr:
@@ -335,7 +337,7 @@ def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
     building a model (:func:`optdist.milp.model.build` ``interruptible``; before, Ctrl-C during the
     20-30 s build of ``lenet-20x70-tight-tau0.6.json --formulation tight`` took effect only when
     the build was done).
-    Pyomo's ERROR log of the component whose construction the stop interrupted is dropped. Outside
+    Pyomo's ERROR logs of the component (and rule) whose construction the stop interrupted are dropped. Outside
     a :func:`stop_on_signals` block, or in another thread, nothing changes (a signal there is
     Python's KeyboardInterrupt, as ever)."""
     global _at_once
