@@ -32,6 +32,15 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 BINARIES = {"cbc": "cbc", "glpk": "glpsol"}
 
 
+def solving(solver: str, err_file: Path):
+    """``ready(pid)`` for :func:`signal_solve`: a shell solver's process is running under ``pid``;
+    for an in-process one, optdist has said "solving" on stderr (``err_file``: the model is built
+    and handed to the solver about 2 s later, after 4-5 s of build for per-map)."""
+    if solver in BINARIES:
+        return lambda pid: bool(solver_pids(pid, BINARIES[solver]))
+    return lambda pid: err_file.exists() and "optdist: solving" in err_file.read_text()
+
+
 def session_processes(sid: int) -> list[str]:
     """Command lines of the live processes of session ``sid`` (Linux /proc; zombies left out)."""
     found = []
@@ -124,12 +133,7 @@ def test_a_second_sigterm_aborts_at_once(private_tmp, solver):
     file unless the first signal's stopped run had written it before the second came."""
     res = private_tmp / "res.json"
     err_file = private_tmp / "stderr.txt"
-    if solver in BINARIES:
-        def ready(pid: int) -> bool:
-            return bool(solver_pids(pid, BINARIES[solver]))
-    else:
-        def ready(pid: int) -> bool:  # the model is built and handed to the solver about 2 s after this
-            return err_file.exists() and "optdist: solving" in err_file.read_text()
+    ready = solving(solver, err_file)
     delays = [1.0 if solver in BINARIES else 5.0, 0.5]  # in-process: 5 s, the solver has loaded the model
     rc, err, took = signal_solve([PER_MAP, "--solver", solver, "--formulation", "per-map", "--time-limit", "60",
                                   "--out", str(res)], private_tmp, ready, delays)
@@ -303,12 +307,7 @@ def test_a_sigint_to_the_process_and_its_group_is_one_request(private_tmp, solve
     --out); HiGHS's was ended by the native-code watcher's abort when HiGHS took 0.5 s to stop."""
     res = private_tmp / "res.json"
     err_file = private_tmp / "stderr.txt"
-    if solver in BINARIES:
-        def ready(pid: int) -> bool:
-            return bool(solver_pids(pid, BINARIES[solver]))
-    else:
-        def ready(pid: int) -> bool:  # HiGHS has the model about 2 s after this (4-5 s: the build)
-            return err_file.exists() and "optdist: solving" in err_file.read_text()
+    ready = solving(solver, err_file)
     rc, err, took = signal_solve([PER_MAP, "--solver", solver, "--formulation", "per-map", "--time-limit", "60",
                                   "--warm-start", "greedy", "--out", str(res)], private_tmp, ready,
                                  [1.0 if solver in BINARIES else 5.0], send=like_timeout)
