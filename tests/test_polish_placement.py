@@ -31,6 +31,15 @@ def test_bad_flags_files_and_placements_are_refused(script, capsys, tmp_path):
     assert "a joint move frees 2 requests or more" in refused(script.main, capsys, str(LENET8), str(MIXED_BEST),
                                                               "--sizes", "1", "2")
     assert "none.json" in refused(script.main, capsys, str(LENET8), str(tmp_path / "none.json"))
+    mixed = ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json"  # --sizes and --out: before any move
+    err = refused(script.main, capsys, str(mixed), str(MIXED_BEST), "--sizes", "2", "9", "--time-limit", "1")
+    assert "--sizes 2 9" in err and "places 8 requests" in err and "from 2 to 8" in err
+    assert script.main([str(mixed), str(MIXED_BEST), "--time-limit", "1", "--out", str(tmp_path)]) == 2
+    printed = capsys.readouterr()
+    assert "is a directory" in printed.err and printed.out == ""  # refused, not after a run of moves
+    err = refused(script.main, capsys, str(mixed), str(MIXED_BEST), "--time-limit", "1",
+                  "--out", str(tmp_path / "no" / "x.json"))
+    assert "does not exist" in err and not (tmp_path / "no").exists()
     err = refused(script.main, capsys, str(LENET8), str(MIXED_BEST))  # a placement of another instance
     assert "mixed-8x6-nexus-rpi3.json" in err and "not 'lenet-8x4-rpi3'" in err
     inst = load_instance(LENET8)
