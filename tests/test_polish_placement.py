@@ -34,6 +34,8 @@ def test_bad_flags_files_and_placements_are_refused(script, capsys, tmp_path):
     mixed = ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json"  # --sizes and --out: before any move
     err = refused(script.main, capsys, str(mixed), str(MIXED_BEST), "--sizes", "2", "9", "--time-limit", "1")
     assert "--sizes 2 9" in err and "places 8 requests" in err and "from 2 to 8" in err
+    assert "--seed -1: the tie order's seed is an integer >= 0" in refused(script.main, capsys, str(mixed),
+                                                                        str(MIXED_BEST), "--seed", "-1")
     assert script.main([str(mixed), str(MIXED_BEST), "--time-limit", "1", "--out", str(tmp_path)]) == 2
     printed = capsys.readouterr()
     assert "is a directory" in printed.err and printed.out == ""  # refused, not after a run of moves

@@ -17,8 +17,8 @@ written when no move was made. Joint solves stop at their caps, so what a run fi
 the machine's speed and load: the file, not the command, is the reproducible result.
 
 Bad input (a missing or broken file, a placement of another instance or one the evaluator finds
-infeasible, a ``--time-limit``/``--per-solve`` not > 0, a ``--sizes`` entry < 2 or above the number
-of placed requests, an ``--out`` that cannot be written or whose folder is missing: checked before
+infeasible, a ``--time-limit``/``--per-solve`` not > 0, a ``--seed`` < 0, a ``--sizes`` entry < 2
+or above the number of placed requests, an ``--out`` that cannot be written or whose folder is missing: checked before
 the moves) ends with a message naming the file or the flag and the fix, and exit status 2.
 """
 
@@ -46,6 +46,8 @@ def polish(args: argparse.Namespace, argv: list[str]) -> int:
     for flag, value in (("--time-limit", args.time_limit), ("--per-solve", args.per_solve)):
         if not 0 < value < math.inf:
             raise ValueError(f"{flag} {value}: not a number of seconds > 0 (fix: e.g. {flag} 30)")
+    if args.seed < 0:
+        raise ValueError(f"--seed {args.seed}: the tie order's seed is an integer >= 0 (fix: e.g. --seed 0)")
     if min(args.sizes) < 2:
         raise ValueError(f"--sizes {' '.join(map(str, args.sizes))}: a joint move frees 2 requests or more "
                          "(fix: e.g. --sizes 2 3)")
