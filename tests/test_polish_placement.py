@@ -44,8 +44,9 @@ def test_bad_flags_files_and_placements_are_refused(script, capsys, tmp_path):
     assert "does not exist" in err and not (tmp_path / "no").exists()
     admission = ROOT / "instances" / "tiny" / "micro-3x2-admission.json"  # every request rejected: nothing to move
     none_placed = tmp_path / "none-placed.json"
-    none_placed.write_text(json.dumps({"format": "optdist-assignment/1", "instance": "micro-3x2-admission", "requests": {
-        rid: {"rejected": True} for rid in load_instance(admission).request_ids}}))
+    none_placed.write_text(json.dumps({"format": "optdist-assignment/1", "instance": "micro-3x2-admission",
+                                       "requests": {rid: {"rejected": True}
+                                                    for rid in load_instance(admission).request_ids}}))
     err = refused(script.main, capsys, str(admission), str(none_placed), "--time-limit", "1")
     assert "places 0 requests" in err and "a placement with 2 requests placed or more" in err
     err = refused(script.main, capsys, str(LENET8), str(MIXED_BEST))  # a placement of another instance

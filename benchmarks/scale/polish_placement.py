@@ -57,9 +57,9 @@ def polish(args: argparse.Namespace, argv: list[str]) -> int:
     start = load_placement(inst, args.placement)
     placed = sum(o is not None for o in start.owners)
     if max(args.sizes) > placed:
+        fix = f"sizes from 2 to {placed}" if placed >= 2 else "a placement with 2 requests placed or more"
         raise ValueError(f"--sizes {' '.join(map(str, args.sizes))}: {args.placement} places {placed} requests of "
-                         f"{inst.name}, no set of {max(args.sizes)} (fix: "
-                         + (f"sizes from 2 to {placed})" if placed >= 2 else "a placement with 2 requests placed or more)"))
+                         f"{inst.name}, no set of {max(args.sizes)} (fix: {fix})")
     before = evaluate(inst, start)
     if not before.feasible:
         raise ValueError(f"{args.placement}: the evaluator finds this placement infeasible (fix: give a feasible "
