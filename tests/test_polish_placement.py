@@ -31,6 +31,24 @@ def test_bad_flags_files_and_placements_are_refused(script, capsys, tmp_path):
     assert "a joint move frees 2 requests or more" in refused(script.main, capsys, str(LENET8), str(MIXED_BEST),
                                                               "--sizes", "1", "2")
     assert "none.json" in refused(script.main, capsys, str(LENET8), str(tmp_path / "none.json"))
+    mixed = ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json"  # --sizes and --out: before any move
+    err = refused(script.main, capsys, str(mixed), str(MIXED_BEST), "--sizes", "2", "9", "--time-limit", "1")
+    assert "--sizes 2 9" in err and "places 8 requests" in err and "from 2 to 8" in err
+    assert "--seed -1: the tie order's seed is an integer >= 0" in refused(script.main, capsys, str(mixed),
+                                                                        str(MIXED_BEST), "--seed", "-1")
+    assert script.main([str(mixed), str(MIXED_BEST), "--time-limit", "1", "--out", str(tmp_path)]) == 2
+    printed = capsys.readouterr()
+    assert "is a directory" in printed.err and printed.out == ""  # refused, not after a run of moves
+    err = refused(script.main, capsys, str(mixed), str(MIXED_BEST), "--time-limit", "1",
+                  "--out", str(tmp_path / "no" / "x.json"))
+    assert "does not exist" in err and not (tmp_path / "no").exists()
+    admission = ROOT / "instances" / "tiny" / "micro-3x2-admission.json"  # every request rejected: nothing to move
+    none_placed = tmp_path / "none-placed.json"
+    none_placed.write_text(json.dumps({"format": "optdist-assignment/1", "instance": "micro-3x2-admission",
+                                       "requests": {rid: {"rejected": True}
+                                                    for rid in load_instance(admission).request_ids}}))
+    err = refused(script.main, capsys, str(admission), str(none_placed), "--time-limit", "1")
+    assert "places 0 requests" in err and "a placement with 2 requests placed or more" in err
     err = refused(script.main, capsys, str(LENET8), str(MIXED_BEST))  # a placement of another instance
     assert "mixed-8x6-nexus-rpi3.json" in err and "not 'lenet-8x4-rpi3'" in err
     inst = load_instance(LENET8)

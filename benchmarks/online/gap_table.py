@@ -192,7 +192,7 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
                                                               if start.resolve().is_relative_to(ROOT) else start),
                  "plan_ms": None if plan is None else 1e3 * plan,
                  "plan_time_limit_s": plan_time_limit,
-                 "polish_time_limit_s": plan_time_limit if polish_time_limit is None else polish_time_limit,
+                 "polish_time_limit_s": res.extra["polish_time_limit_s"],  # the cap the solve used
                  "plan_engine_ms": None if engine is None else 1e3 * engine,
                  **{k: res.extra[k] for k in ("followed", "repaired", "improved", "chosen", "polish_moves",
                                               "polish_joint_moves", "polish_s") if k in res.extra}}

@@ -17,8 +17,9 @@ written when no move was made. Joint solves stop at their caps, so what a run fi
 the machine's speed and load: the file, not the command, is the reproducible result.
 
 Bad input (a missing or broken file, a placement of another instance or one the evaluator finds
-infeasible, a ``--time-limit``/``--per-solve`` not > 0, a ``--sizes`` entry < 2, an ``--out`` that
-cannot be written) ends with a message naming the file or the flag and the fix, and exit status 2.
+infeasible, a ``--time-limit``/``--per-solve`` not > 0, a ``--seed`` < 0, a ``--sizes`` entry < 2
+or above the number of placed requests, an ``--out`` that cannot be written or whose folder is missing: checked before
+the moves) ends with a message naming the file or the flag and the fix, and exit status 2.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from optdist.assignment import Assignment
 from optdist.commands.core import load_placement
 from optdist.evaluate import evaluate
 from optdist.instance import load_instance
-from optdist.io import atomic_write_json
+from optdist.io import atomic_write_json, check_output_file
 from optdist.milp.decomposition.repair import JOINT_PER_SOLVE_S, joint_moves
 
 
@@ -45,11 +46,20 @@ def polish(args: argparse.Namespace, argv: list[str]) -> int:
     for flag, value in (("--time-limit", args.time_limit), ("--per-solve", args.per_solve)):
         if not 0 < value < math.inf:
             raise ValueError(f"{flag} {value}: not a number of seconds > 0 (fix: e.g. {flag} 30)")
+    if args.seed < 0:
+        raise ValueError(f"--seed {args.seed}: the tie order's seed is an integer >= 0 (fix: e.g. --seed 0)")
     if min(args.sizes) < 2:
         raise ValueError(f"--sizes {' '.join(map(str, args.sizes))}: a joint move frees 2 requests or more "
                          "(fix: e.g. --sizes 2 3)")
+    if args.out is not None:  # before the minutes of moves, not when their result is written
+        check_output_file(args.out)
     inst = load_instance(args.instance)
     start = load_placement(inst, args.placement)
+    placed = sum(o is not None for o in start.owners)
+    if max(args.sizes) > placed:
+        fix = f"sizes from 2 to {placed}" if placed >= 2 else "a placement with 2 requests placed or more"
+        raise ValueError(f"--sizes {' '.join(map(str, args.sizes))}: {args.placement} places {placed} requests of "
+                         f"{inst.name}, no set of {max(args.sizes)} (fix: {fix})")
     before = evaluate(inst, start)
     if not before.feasible:
         raise ValueError(f"{args.placement}: the evaluator finds this placement infeasible (fix: give a feasible "

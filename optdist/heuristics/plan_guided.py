@@ -292,7 +292,8 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     """Check ``inst``, ``forecast``, ``plan_start`` and the limits (see :func:`solve_plan_guided`
     for the errors) and plan: ``(forecast, plans, plan objective s or None, what found the plan,
     plan seconds (the polish included), the polish's facts (:func:`_plan`) with ``plan_start``
-    added (the start's file, "given" or None))``."""
+    (the start's file, "given" or None) and ``polish_time_limit_s`` (the polish's cap in s, the
+    default filled in) added)``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit, time_limit=time_limit)
     if polish_time_limit is not None and not (isinstance(polish_time_limit, numbers.Real) and polish_time_limit == 0
                                               and not isinstance(polish_time_limit, bool)):
@@ -325,6 +326,7 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
                                               start=start)
     polish["plan_start"] = None if plan_start is None else (
         "given" if isinstance(plan_start, Assignment) else str(plan_start))
+    polish["polish_time_limit_s"] = polish_time_limit
     return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan, polish
 
 
