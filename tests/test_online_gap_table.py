@@ -235,6 +235,9 @@ def test_polish_time_limit_is_passed_recorded_and_shown(gap_table, tmp_path, cap
         gap_table.main(["--instances", "lenet-8x4-rpi3", "--polish-time-limit", "-1"])
     assert e.value.code == 2 and "--polish-time-limit -1.0: give a number > 0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
+        gap_table.main(["--instances", "lenet-8x4-rpi3", "--methods", "greedy", "--polish-time-limit", "5"])
+    assert e.value.code == 2 and "--methods has neither" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
         gap_table.main(["--render", "--polish-time-limit", "5"])
     assert e.value.code == 2 and "--render only redraws" in capsys.readouterr().err
     inst = str(TINY / "lenet-2x4-tight.json")

@@ -419,6 +419,10 @@ def main(argv: list[str] | None = None) -> int:
                         or args.polish_time_limit is not None):
         ap.error("--render only redraws the table from the records: leave out --instances, --methods, --force, "
                  "--plan-start and --polish-time-limit")
+    if (args.polish_time_limit is not None and args.methods
+            and not any(m in PLANNED or m in FORECASTS for m in args.methods)):
+        ap.error(f"--polish-time-limit {args.polish_time_limit:g}: only plan-guided and plan-rollout polish a plan, "
+                 "and --methods has neither (fix: add one of them to --methods, or leave --polish-time-limit out)")
     if args.plan_start is not None and not args.plan_start.is_dir():
         ap.error(f"--plan-start {args.plan_start}: not a folder (fix: give a folder of <instance>.json placements, "
                  "e.g. benchmarks/scale/coupled/best)")

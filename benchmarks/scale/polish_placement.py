@@ -71,7 +71,7 @@ def polish(args: argparse.Namespace, argv: list[str]) -> int:
     after = evaluate(inst, Assignment(owners))
     print(f"{inst.name}: {before.objective:.9f} -> {after.objective:.9f} s ({moves} joint moves, {seconds:.1f} s), "
           f"feasible {after.feasible}, rejected {after.n_rejected}")
-    if args.out is not None and moves:
+    if args.out is not None and moves and after.feasible and after.objective < before.objective:
         meta = {"method": "joint moves", "start": str(args.placement), "start_objective_s": before.objective,
                 "objective_s": after.objective, "moves": moves, "seconds": round(seconds, 1),
                 "command": "python benchmarks/scale/polish_placement.py " + shlex.join(argv),
