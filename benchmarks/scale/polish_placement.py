@@ -76,7 +76,7 @@ def polish(args: argparse.Namespace, argv: list[str]) -> int:
                 "objective_s": after.objective, "moves": moves, "seconds": round(seconds, 1),
                 "command": "python benchmarks/scale/polish_placement.py " + shlex.join(argv),
                 "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")}
-        atomic_write_json(args.out, Assignment(owners, meta).to_json(inst))
+        atomic_write_json(args.out, Assignment(owners, meta).to_json(inst), indent=None)  # one line, as the others there
         print(f"wrote {args.out}")
     return 0
 
