@@ -169,3 +169,25 @@ def fits(inst: Instance, owners: list) -> bool:
     """The placed requests' usage together within every node's capacity (MODEL.md 10b-10d)."""
     use = sum(alone(inst, r, o)[1] for r, o in enumerate(owners) if o is not None)
     return bool((use <= capacity_matrix(inst) * (1 + 1e-9) + 1e-9).all())
+
+
+@pytest.fixture
+def sigint_handled():
+    """For tests that send SIGINT to this process: Python's own SIGINT handler during the test (a
+    background job, e.g. ``make test &`` or ``nohup``, starts with SIGINT ignored, and optdist leaves
+    an ignored signal ignored, so the signal would do nothing), and afterwards the process's signal
+    state as it was: the SIGINT/SIGTERM handlers and :mod:`optdist.interrupts`' flags, which the
+    CLI's ``main()`` changes (a command stopped by a signal ignores later ones)."""
+    import signal
+
+    import optdist.interrupts as interrupts
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    flags = (interrupts._ends_with_command, interrupts._stopped, interrupts._last)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+        interrupts._ends_with_command, interrupts._stopped, interrupts._last = flags

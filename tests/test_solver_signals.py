@@ -188,7 +188,7 @@ def test_an_interrupted_run_keeps_its_warm_start_when_the_solver_is_killed():
     assert "warm start" in res.extra["incumbent"]
 
 
-def test_the_same_signal_within_the_window_is_one_request():
+def test_the_same_signal_within_the_window_is_one_request(sigint_handled):
     """In a stop block, SIGINT twice 1 ms apart is one request (no abort); again 0.3 s later it is
     the user's second, which aborts (KeyboardInterrupt)."""
     stops: list[int] = []
@@ -208,7 +208,7 @@ def test_the_same_signal_within_the_window_is_one_request():
     assert signals_received() == [signal.SIGINT, signal.SIGINT]
 
 
-def test_a_build_stopped_by_a_signal_keeps_the_warm_start(monkeypatch):
+def test_a_build_stopped_by_a_signal_keeps_the_warm_start(monkeypatch, sigint_handled):
     """A SIGINT that lands as the model's build starts stops it (BuildInterrupted) and the run keeps
     its feasible warm start as the incumbent, as when the solver is stopped before it returns one."""
     import optdist
@@ -229,7 +229,7 @@ def test_a_build_stopped_by_a_signal_keeps_the_warm_start(monkeypatch):
     assert res.extra["incumbent"] == "the warm start: stopped while the model was built"
 
 
-def test_the_cli_says_a_kept_warm_start_has_no_bound(monkeypatch, capsys):
+def test_the_cli_says_a_kept_warm_start_has_no_bound(monkeypatch, capsys, sigint_handled):
     """``optdist solve`` stopped while the model is built prints the warm start it kept as an
     incumbent without a bound. Before (review20): "interrupted  by SIGINT: the incumbent and its
     bound are kept" above "bound -"."""
@@ -253,7 +253,7 @@ def test_the_cli_says_a_kept_warm_start_has_no_bound(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("calls", [50, 550])
-def test_a_build_stopped_inside_a_rule_logs_nothing(monkeypatch, calls):
+def test_a_build_stopped_inside_a_rule_logs_nothing(monkeypatch, calls, sigint_handled):
     """A SIGINT that lands inside a Pyomo rule of the build (here the ``calls``-th call of
     ``ModelData.layers``: 50, the rule of Var ``n``; 550, that of Constraint ``stage_time.speed``
     of lenet-2x4-tight's tight model) stops the build without a Pyomo ERROR for a library user
