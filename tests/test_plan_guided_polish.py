@@ -20,12 +20,15 @@ def test_polish_facts_are_reported_and_zero_turns_it_off():
     res = optdist.solve(inst, method="plan-guided", plan_time_limit=10, polish_time_limit=0, seed=0)
     assert res.extra["polish_moves"] == 0 and res.extra["polish_s"] < 0.1
     assert res.extra["polish_joint_moves"] == 0
+    assert res.extra["polish_joint_solves"] == res.extra["polish_joint_capped"] == 0
     assert res.extra["plan_objective"] == res.extra["plan_engine_objective"]
     res = optdist.solve(inst, method="plan-rollout", plan_time_limit=10, polish_time_limit=5, seed=0)
     assert res.evaluation.feasible and res.evaluation.n_rejected == 0
     assert res.extra["plan_objective"] <= res.extra["plan_engine_objective"] * (1 + 1e-9)
     assert 0 <= res.extra["polish_s"] <= 5 + 1  # a solve's limit is the time left
     assert 0 <= res.extra["polish_joint_moves"] <= res.extra["polish_moves"]
+    assert res.extra["polish_joint_moves"] <= res.extra["polish_joint_solves"]  # a move is a solve's placement
+    assert 0 <= res.extra["polish_joint_capped"] <= res.extra["polish_joint_solves"]
 
 
 @pytest.mark.parametrize("value", [-1, float("nan"), float("inf"), True, False, "5"])

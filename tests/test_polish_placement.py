@@ -4,6 +4,7 @@ evaluator; bad input refused with the file or flag and the fix."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -80,6 +81,8 @@ def test_a_constructed_placement_of_lenet_8x4_gets_better_and_the_file_scores_as
     assert after.feasible and after.n_rejected == 0
     assert after.objective < before - 1e-9
     assert f"{before:.9f} -> {after.objective:.9f} s" in printed
+    solves, capped = map(int, re.search(r"; (\d+) joint solves, (\d+) stopped by their cap\)", printed).groups())
+    assert meta_moves(out) <= solves and capped <= solves
     meta = json.loads(out.read_text())["meta"]
     assert meta["method"] == "joint moves" and meta["moves"] >= 1
     assert meta["objective_s"] == pytest.approx(after.objective, rel=1e-12)
@@ -97,3 +100,9 @@ def test_no_move_writes_no_file(script, capsys, tmp_path):
     assert script.main([str(tiny), str(given), "--time-limit", "30", "--out", str(out)]) == 0
     assert "(0 joint moves" in capsys.readouterr().out
     assert not out.exists()
+
+
+def meta_moves(path) -> int:
+    """The number of moves the polished file's ``meta`` records."""
+    return json.loads(path.read_text())["meta"]["moves"]
+

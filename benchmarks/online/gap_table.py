@@ -195,7 +195,7 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
                  "polish_time_limit_s": res.extra["polish_time_limit_s"],  # the cap the solve used
                  "plan_engine_ms": None if engine is None else 1e3 * engine,
                  **{k: res.extra[k] for k in ("followed", "repaired", "improved", "chosen", "polish_moves",
-                                              "polish_joint_moves", "polish_s") if k in res.extra}}
+                                              "polish_joint_moves", "polish_joint_solves", "polish_joint_capped", "polish_s") if k in res.extra}}
     else:
         res = _not_interrupted(optdist.solve(inst, method=method))
     return {**row(inst, method, res, None), "n_requests": inst.n_requests, "decision_ms_max": res.extra.get("decision_ms_max"), **extra}

@@ -37,7 +37,7 @@ from optdist.commands.core import load_placement
 from optdist.evaluate import evaluate
 from optdist.instance import load_instance
 from optdist.io import atomic_write_json, check_output_file
-from optdist.milp.decomposition.repair import JOINT_PER_SOLVE_S, joint_moves
+from optdist.milp.decomposition.repair import JOINT_PER_SOLVE_S, JointStats, joint_moves
 
 
 def polish(args: argparse.Namespace, argv: list[str]) -> int:
@@ -64,13 +64,14 @@ def polish(args: argparse.Namespace, argv: list[str]) -> int:
     if not before.feasible:
         raise ValueError(f"{args.placement}: the evaluator finds this placement infeasible (fix: give a feasible "
                          f"one; `optdist evaluate {args.instance} {args.placement}` lists what it breaks)")
-    t0 = time.perf_counter()
+    t0, stats = time.perf_counter(), JointStats()
     owners, moves = joint_moves(inst, start.owners, deadline=t0 + args.time_limit, per_solve=args.per_solve,
-                                threads=1, seed=args.seed, sizes=args.sizes)
+                                threads=1, seed=args.seed, sizes=args.sizes, stats=stats)
     seconds = time.perf_counter() - t0
     after = evaluate(inst, Assignment(owners))
-    print(f"{inst.name}: {before.objective:.9f} -> {after.objective:.9f} s ({moves} joint moves, {seconds:.1f} s), "
-          f"feasible {after.feasible}, rejected {after.n_rejected}")
+    print(f"{inst.name}: {before.objective:.9f} -> {after.objective:.9f} s ({moves} joint moves, {seconds:.1f} s; "
+          f"{stats.solves} joint solves, {stats.capped} stopped by their cap), feasible {after.feasible}, "
+          f"rejected {after.n_rejected}")
     if args.out is not None and moves and after.feasible and after.objective < before.objective:
         meta = {"method": "joint moves", "start": str(args.placement), "start_objective_s": before.objective,
                 "objective_s": after.objective, "moves": moves, "seconds": round(seconds, 1),

@@ -123,7 +123,7 @@ from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplin
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
-from optdist.milp.decomposition.repair import fill_and_improve, joint_moves, pair_moves
+from optdist.milp.decomposition.repair import JointStats, fill_and_improve, joint_moves, pair_moves
 from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
 from optdist.result import SolveResult
 from optdist.solvers.base import stoppable
@@ -176,8 +176,9 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
     :func:`~optdist.milp.decomposition.repair.pair_moves`, ``polish_time_limit`` s at most in
     all); the plan's evaluator objective (None: no plan); what found
     it; ``plan_engine_objective`` (s, before the polish), ``polish_moves`` (joint and pair
-    moves made), ``polish_joint_moves`` and ``polish_s``
-    (empty: no plan). ``start``: a placement of ``forecast`` the exact engine starts from."""
+    moves made), ``polish_joint_moves``, ``polish_joint_solves`` / ``polish_joint_capped`` (joint
+    solves started / stopped by their cap, :class:`~optdist.milp.decomposition.repair.JointStats`)
+    and ``polish_s`` (empty: no plan). ``start``: a placement of ``forecast`` the exact engine starts from."""
     from optdist.solve import solve
 
     res = solve(forecast, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed,
@@ -207,14 +208,15 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
         requests=forecast.spec.requests[:len(asg.owners)])  # the fallback's prefix
     t_polish = time.perf_counter()
     proven = found_by == "exact engine" and res.bound is not None and ev.objective <= res.bound * (1 + 1e-9)
-    owners, joint, moves = asg.owners, 0, 0
+    owners, joint, moves, stats = asg.owners, 0, 0, JointStats()
     if not proven:  # a proven optimum: nothing to gain
         owners, joint = joint_moves(part, owners, deadline=t_polish + polish_time_limit, solver=solver, threads=threads,
-                                    seed=seed)
+                                    seed=seed, stats=stats)
         owners, moves = pair_moves(part, owners, deadline=t_polish + polish_time_limit, solver=solver,
                                    per_solve=per_solve, threads=threads, seed=seed)
         moves += joint
     info = {"plan_engine_objective": float(ev.objective), "polish_moves": moves, "polish_joint_moves": joint,
+            "polish_joint_solves": stats.solves, "polish_joint_capped": stats.capped,
             "polish_s": time.perf_counter() - t_polish}
     if moves:
         polished = evaluate(part, Assignment(owners))
@@ -435,7 +437,7 @@ def solve_plan_guided(
     a ``polish_time_limit`` that is neither 0 nor one, or a ``plan_start`` file that is missing or
     not a placement of ``forecast``'s requests. ``extra`` also has ``plan_engine_objective`` (s,
     the plan before the polish), ``polish_moves`` (joint and pair moves), ``polish_joint_moves``,
-    ``polish_s`` and ``plan_start`` (its file, "given" or None).
+    ``polish_joint_solves``, ``polish_joint_capped``, ``polish_s`` and ``plan_start`` (its file, "given" or None).
     """
     fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
         inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
