@@ -2,8 +2,9 @@
 
 Global flags (before or after the command): ``-v`` (more notes), ``-q`` (no notes, errors
 only), ``--debug`` (tracebacks), ``--version``. Notes and progress go to stderr through the
-``optdist`` logger; results go to stdout. Exit status: 0 success, 1 no feasible result (also
-a solver that failed, e.g. was killed: the message names it), 2 user error, 3 internal error (a
+``optdist`` logger; results go to stdout. Exit status: 0 success (a feasible result, also one
+kept when the solver failed: its warning names the failure), 1 no feasible result (also a solver
+that failed, e.g. was killed, without leaving one: the message names it), 2 user error, 3 internal error (a
 bug: rerun with ``--debug`` and report it), 130 interrupted by SIGINT, 143 by SIGTERM (128 +
 the signal's number, as a shell reports a process the signal killed; a solver stopped this way
 still returns and writes its incumbent).
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optdist",
         description="Privacy-aware distributed CNN inference: solve, evaluate and benchmark placements.",
-        epilog="exit status: 0 ok, 1 no feasible result (or the solver failed), 2 user error, 3 internal error, 130 interrupted "
+        epilog="exit status: 0 ok (a feasible result, also one kept when the solver failed), 1 no feasible result "
+               "(e.g. the solver failed without one), 2 user error, 3 internal error, 130 interrupted "
                "(SIGINT), 143 terminated (SIGTERM)",
     )
     parser.add_argument("--version", action="version", version=f"optdist {__version__}")

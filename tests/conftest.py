@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
+import signal
+import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
@@ -114,6 +118,38 @@ def solver_pids(pid: int, binary: str) -> list[int]:
             except OSError:
                 pass
     return found
+
+
+def kill_solver_once_it_runs(binary: str, killed: list[int], after: float = 0.3) -> threading.Thread:
+    """A started thread that SIGKILLs the first ``binary`` child of this process (Linux /proc) still
+    running ``after`` seconds after it appeared (as the OOM killer would), appending its pid to
+    ``killed``. Pyomo's short version queries (``cbc -stop``, ``glpsol --version``) are left alone,
+    so ``after=0`` kills the first solve on sight (tests/test_solver_death.py)."""
+
+    def solving(pid: int) -> bool:
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state != "Z" and args[-2:-1] not in ([b"-stop"], [b"--version"])  # cmdline ends with a NUL
+
+    def run() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for pid in solver_pids(os.getpid(), binary):
+                if not solving(pid):
+                    continue
+                time.sleep(after)
+                if pid in solver_pids(os.getpid(), binary) and solving(pid):  # still our running child
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 def load_script(relpath: str) -> ModuleType:

@@ -1,7 +1,10 @@
 """A shell solver (CBC, GLPK) that dies on its own or by someone else's hand (``kill -9`` of the
 process, the kernel's OOM killer) is a solver failure, not a bug in optdist: the solve's outcome
 is ``error`` with ``extra["solver_error"]`` naming the solver, how it ended (the signal) and what
-to try; the CLI says so and exits 1 (no feasible result).
+to try; the CLI says so and exits 1 (no feasible result). A feasible warm start is then kept as the
+incumbent (no bound; the termination stays ``error``; the CLI writes it and exits 0), and the
+decomposition, which goes on past a failed solve, reports the failures in
+``extra["solver_errors"]``.
 
 Before (sig20): Pyomo's ``ApplicationError`` ("Solver (cbc) did not exit normally") went up to
 the CLI, which printed "internal error: ... (this is a bug in optdist ...)" and exited 3; a
@@ -10,42 +13,21 @@ library call raised it.
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
-import time
+import json
 
 import pytest
 
 import optdist
 from optdist.cli import main
-from tests.conftest import ROOT, linux_only, requires_solver, solver_pids
+from tests.conftest import ROOT, kill_solver_once_it_runs, linux_only, requires_solver
 
 #: per-map on one request: built in 0.1 s, then CBC and GLPK search for more than 20 s (a kill
 #: 0.3 s after the process appears hits a running solver)
 INSTANCE = str(ROOT / "instances" / "paper" / "lenet-1x10-tau0.8.json")
+#: 8 LeNet requests competing for 4 devices: the decomposed CBC run at --gap 0.05 ends by itself
+#: in about 8 s (load 3) after a few dozen CBC processes
+COUPLED = str(ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json")
 BINARIES = {"cbc": "cbc", "glpk": "glpsol"}
-
-
-def kill_solver_once_it_runs(binary: str, killed: list[int]) -> threading.Thread:
-    """A started thread that SIGKILLs the first ``binary`` child of this process still running
-    0.3 s after it appeared (as the OOM killer would; not a short one such as Pyomo's version
-    query), appending its pid to ``killed``."""
-
-    def run() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            for pid in solver_pids(os.getpid(), binary):
-                time.sleep(0.3)
-                if pid in solver_pids(os.getpid(), binary):  # still our child: not reaped, pid not reused
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                    return
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
 
 
 @linux_only
@@ -75,3 +57,40 @@ def test_the_cli_reports_a_killed_solver_as_a_solver_failure(capsys):
     assert "no solution: solver cbc ended abnormally: it was killed by signal SIGKILL (exit status -9)" in err, err
     assert "another solver" in err and "memory" in err, err
     assert "termination  error" in out and "no solution" in out
+
+
+@linux_only
+@requires_solver("cbc")
+def test_a_killed_solver_keeps_a_feasible_warm_start():
+    """Before (keep21): the run ended ``error`` without a placement although greedy's was feasible."""
+    killed: list[int] = []
+    watcher = kill_solver_once_it_runs("cbc", killed)
+    res = optdist.solve(INSTANCE, formulation="per-map", solver="cbc", warm_start="greedy", time_limit=60, threads=1)
+    watcher.join(5)
+    assert killed, "cbc never ran"
+    assert res.termination == "error" and "SIGKILL" in res.extra["solver_error"]
+    assert res.assignment is not None and res.evaluation.feasible and res.bound is None and res.gap is None
+    assert res.objective == pytest.approx(res.extra["warm_start_objective"], rel=1e-9)
+    assert res.extra["incumbent"] == "the warm start: the solver failed before it returned an incumbent"
+
+
+@linux_only
+@requires_solver("cbc")
+def test_the_cli_writes_and_prints_a_kept_warm_start_of_a_killed_solver(capsys, tmp_path):
+    """Exit 0 (a feasible result), --out written, the failure warned, no bound claimed."""
+    killed: list[int] = []
+    watcher = kill_solver_once_it_runs("cbc", killed)
+    out_file = tmp_path / "res.json"
+    rc = main(["solve", INSTANCE, "--formulation", "per-map", "--solver", "cbc", "--warm-start", "greedy",
+               "--time-limit", "60", "--threads", "1", "--out", str(out_file)])
+    watcher.join(5)
+    assert killed, "cbc never ran"
+    out, err = capsys.readouterr()
+    assert rc == 0 and "Traceback" not in err, err
+    doc = json.loads(out_file.read_text())
+    assert doc["termination"] == "error" and doc["assignment"] is not None and doc["bound"] is None
+    assert "termination  error" in out and "bound -   gap -" in out, out
+    assert "WARNING      solver cbc ended abnormally: it was killed by signal SIGKILL" in out, out
+    assert "incumbent    the warm start: the solver failed before it returned an incumbent; no bound" in out, out
+    assert "# evaluator" in out and "no solution" not in out, out
+

@@ -33,7 +33,9 @@ FLAG = {"time_limit": "--time-limit", "mip_gap": "--gap", "threads": "--threads"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("solve", help="solve an instance (default: exact MILP with HiGHS) and print the result",
-                       epilog="exit status: 0 feasible, 1 no feasible result (or the solver failed, e.g. was killed), 2 user error, 3 internal error, "
+                       epilog="exit status: 0 feasible (also a feasible warm start kept when the solver failed, e.g. was killed: "
+                              "termination error, a warning says why), 1 no feasible result (e.g. the solver failed "
+                              "without one), 2 user error, 3 internal error, "
                               "130 stopped by SIGINT, 143 by SIGTERM (the first signal stops the solver, README "
                               "\"Ctrl-C\", and the incumbent, if any, is still written and printed; a second aborts)")
     p.add_argument("instance", type=Path)
@@ -250,8 +252,10 @@ def exit_reserve(time_limit: float) -> float:
 def cmd_solve(args: argparse.Namespace) -> int:
     """Solve, write --out (atomically, before anything is printed), then print the result.
 
-    Exit status: 0 feasible, 1 no feasible result (also a solver that ended abnormally: termination
-    ``error``, its ``solver_error`` warned), 130 stopped by SIGINT, 143 by SIGTERM (the
+    Exit status: 0 feasible, also when the solver ended abnormally (termination ``error``, its
+    ``solver_error`` warned) but a feasible placement is kept (a feasible warm start, printed as the
+    incumbent, no bound); 1 no feasible result (also a solver that ended abnormally without one);
+    130 stopped by SIGINT, 143 by SIGTERM (the
     incumbent, if any, is still written and printed; a second signal aborts with the same status
     and writes nothing the stopped run had not written yet). A closed stdout (``| head``) does not lose --out.
     """
@@ -456,6 +460,8 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
                 if res.bound is not None else "the incumbent is kept, no bound"
                 + (f" ({res.extra['incumbent']})" if res.extra.get("incumbent") else ""))
         print(f"interrupted  by {res.extra['interrupted']}: {kept}")
+    elif res.termination == "error" and res.has_solution and res.extra.get("incumbent"):
+        print(f"incumbent    {res.extra['incumbent']}; no bound")  # e.g. the warm start, the solver killed
     if res.termination == "infeasible":
         from optdist.diagnose import diagnose
 

@@ -215,8 +215,10 @@ def solve_formulation(
 
     ``mip_gap`` falls back to the profile's, then :data:`DEFAULT_MIP_GAP`. If building
     outlasts the time limit, returns ``no_solution`` with ``extra['stopped']`` saying so. A
-    solve interrupted (SIGINT/SIGTERM) before the solver returned an incumbent keeps a feasible
-    warm start as its incumbent (``extra['incumbent']`` says so).
+    solve interrupted (SIGINT/SIGTERM), or whose solver failed (termination ``error``, e.g. a
+    ``kill -9`` of CBC; ``extra['solver_error']`` says how), before the solver returned an
+    incumbent keeps a feasible warm start as its incumbent (``extra['incumbent']`` says so; no
+    bound; the termination stays ``interrupted`` or ``error``).
     """
     clock = Clock(time_limit)
     adapter = adapter_for(solver, solver_options)
@@ -266,14 +268,17 @@ def solve_formulation(
     if asg is None and start is not None and out.termination is Termination.INTERRUPTED:
         # stopped before the solver handed one back (e.g. CBC killed past its stop grace)
         _start_as_incumbent(inst, res, start, "the warm start: the solver was stopped before it returned an incumbent")
+    elif asg is None and start is not None and out.termination is Termination.ERROR:
+        # the solver failed without one (e.g. its process killed by the OOM killer; extra["solver_error"])
+        _start_as_incumbent(inst, res, start, "the warm start: the solver failed before it returned an incumbent")
     res.wall_time = clock.elapsed
     clock.report(formulation, res.objective, res.bound)
     return res
 
 
 def _start_as_incumbent(inst: Instance, res: SolveResult, start: Assignment, why: str) -> None:
-    """An interrupted run without a solver's incumbent keeps the warm start ``start`` as its
-    incumbent if the evaluator finds it feasible (``res.extra["incumbent"] = why``; no bound)."""
+    """An interrupted or failed run without a solver's incumbent keeps the warm start ``start`` as
+    its incumbent if the evaluator finds it feasible (``res.extra["incumbent"] = why``; no bound)."""
     ev = evaluate(inst, start)
     if ev.feasible:
         res.assignment, res.objective = start, ev.objective
