@@ -94,3 +94,26 @@ def test_the_cli_writes_and_prints_a_kept_warm_start_of_a_killed_solver(capsys, 
     assert "incumbent    the warm start: the solver failed before it returned an incumbent; no bound" in out, out
     assert "# evaluator" in out and "no solution" not in out, out
 
+
+@linux_only
+@requires_solver("cbc")
+def test_a_solver_killed_inside_the_decomposition_is_reported(capsys, tmp_path):
+    """The first CBC solve of a decomposed run is SIGKILLed as it starts: the run goes on and ends
+    with a feasible result, and the failure is in ``extra["solver_errors"]`` and printed. Before
+    (keep21): nothing said that a solver had failed."""
+    killed: list[int] = []
+    watcher = kill_solver_once_it_runs("cbc", killed, after=0.0)
+    out_file = tmp_path / "res.json"
+    rc = main(["solve", COUPLED, "--formulation", "decomposed", "--solver", "cbc", "--gap", "0.05",
+               "--time-limit", "60", "--threads", "1", "--out", str(out_file)])
+    watcher.join(5)
+    assert killed, "cbc never ran"
+    out, err = capsys.readouterr()
+    assert rc == 0 and "Traceback" not in err, err
+    doc = json.loads(out_file.read_text())
+    assert doc["assignment"] is not None and doc["feasible"], doc["termination"]
+    errors = doc["extra"]["solver_errors"]
+    assert errors and errors[0]["solves"] >= 1, errors
+    assert errors[0]["message"].startswith("solver cbc ended abnormally: it was killed by signal SIGKILL"), errors
+    assert "solver call of this run failed (the result is what its other steps found): solver cbc ended " \
+           "abnormally: it was killed by signal SIGKILL" in out, out

@@ -455,6 +455,9 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     for key in ("warning", "optimality_unproven") + (("solver_error",) if res.evaluation is not None else ()):
         if res.extra.get(key):
             print(f"WARNING      {res.extra[key]}")
+    if res.evaluation is not None:
+        for why in _solver_errors(res):
+            print(f"WARNING      {why}")
     if res.extra.get("interrupted"):
         kept = ("no incumbent yet" if not res.has_solution else "the incumbent and its bound are kept"
                 if res.bound is not None else "the incumbent is kept, no bound"
@@ -469,6 +472,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     if res.evaluation is None:
         print("no solution")
         reasons = [res.extra.get(key) for key in ("stopped", "reason", "solver_error", "infeasible_by_checks")]
+        reasons.append(_solver_errors(res))
         for why in filter(None, reasons):  # why (also in the --out file's extra)
             log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
         limit = res.options.get("time_limit")
@@ -489,6 +493,13 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
             print(f"\nstages of {inst.request_ids[first]} (s; compute and transfer of the slowest owner):")
             print(res.evaluation.breakdown(inst, first).to_markdown(index=False, floatfmt=".6g"))
         _print_node_use(inst, res.evaluation)
+
+
+def _solver_errors(res) -> list[str]:
+    """The failed solver calls of a run of many (``extra["solver_errors"]``, e.g. the
+    decomposition's: :func:`optdist.solvers.base.reports_solver_failures`), one line each."""
+    return [f"{e['solves']} solver call{'s' if e['solves'] > 1 else ''} of this run failed (the result is what "
+            f"its other steps found): {e['message']}" for e in res.extra.get("solver_errors", ())]
 
 
 def _print_node_use(inst, ev) -> None:

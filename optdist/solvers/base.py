@@ -385,6 +385,54 @@ def stoppable(method: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+_failures: list[list[str]] = []  # one list per open solver_failures block, innermost last
+_failures_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def solver_failures() -> Iterator[list[str]]:
+    """While the block runs, every :meth:`Solver.solve` (in any thread) that ends in ``error``
+    appends why to the yielded list, in the order they ended: its ``extra["solver_error"]`` (e.g.
+    "solver cbc ended abnormally: it was killed by signal SIGKILL ..."), or the solver's name and
+    status where the adapter gave none. Blocks nest: each sees the failures of the solves inside it.
+    Process-wide, as :func:`run_deadline` is: runs in concurrent threads of one process see each
+    other's failures."""
+    seen: list[str] = []
+    with _failures_lock:
+        _failures.append(seen)
+    try:
+        yield seen
+    finally:
+        with _failures_lock:
+            _failures.remove(seen)
+
+
+def _record_failure(why: str) -> None:
+    with _failures_lock:
+        for seen in _failures:
+            seen.append(why)
+
+
+def reports_solver_failures(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a method that runs many solves (returning a :class:`optdist.result.SolveResult`)
+    and goes on when one of them fails (e.g. the decomposition: a per-class solve whose CBC the
+    OOM killer ended is a class without a solution; the run still ends with what its other steps
+    found): the failures (:func:`solver_failures`) are reported in ``extra["solver_errors"]``, one
+    ``{"message": why, "solves": how many}`` per distinct message, in the order each first
+    occurred, so that the user learns that a solver failed and why. Left out when the result
+    already carries the one failure as its own ``extra["solver_error"]`` (a single solve's)."""
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with solver_failures() as failed:
+            res = method(*args, **kwargs)
+        if failed and set(failed) != {res.extra.get("solver_error")}:
+            res.extra["solver_errors"] = [{"message": why, "solves": failed.count(why)} for why in dict.fromkeys(failed)]
+        return res
+
+    return run
+
+
 _deadline: float | None = None  # the run's hard deadline (time.perf_counter()), see run_deadline
 
 
@@ -569,6 +617,7 @@ class Solver(ABC):
         SIGINT/SIGTERM during the solve stop the solver: the outcome is
         :attr:`Termination.INTERRUPTED` with the incumbent and bound it had.
         A user interrupt the solver catches itself (SCIP handles SIGINT) is INTERRUPTED too.
+        An outcome ``error`` is recorded for the enclosing :func:`solver_failures` blocks.
         Raises ValueError for out-of-range options or raw options the solver refuses
         (:meth:`check_raw_options`), :class:`SolverUnavailable` if not installed.
         """
@@ -605,6 +654,8 @@ class Solver(ABC):
         if out.termination in (Termination.TIME_LIMIT, Termination.ITERATION_LIMIT) and not out.has_solution:
             out.termination = Termination.NO_SOLUTION
         self._check_optimal(out, opts.get("mip_gap"))
+        if out.termination is Termination.ERROR:
+            _record_failure(out.extra.get("solver_error") or f"solver {self.name} ended in error (status {out.status})")
         return out
 
     def limit_left(self) -> float | None:

@@ -49,7 +49,7 @@ from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, offer, solve_
                               warm_start_assignment)
 from optdist.result import GAP_EPS, SolveResult, Termination, gap
 from optdist.solvers import Feature
-from optdist.solvers.base import stop_requested
+from optdist.solvers.base import reports_solver_failures, stop_requested
 
 #: share of the run's relative gap that each per-class solve is solved to (:func:`sub_gap`)
 SUB_GAP_SHARE = 0.1
@@ -143,6 +143,7 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
     return out
 
 
+@reports_solver_failures
 def solve_decomposed(
     inst: Instance,
     *,
@@ -171,7 +172,10 @@ def solve_decomposed(
     larger) and whose ``termination`` is ``optimal`` only when the evaluator's objective is
     within ``mip_gap`` of it. Not re-scored here: :func:`optdist.solve.solve` finalizes once.
     ``coupled=False`` skips the coupled step (the combination or the warm start is then the
-    incumbent, if feasible).
+    incumbent, if feasible). A step whose solver fails (termination ``error``, e.g. a CBC process
+    killed by the OOM killer) counts as a step without a solution; the run goes on with the
+    others and reports why in ``extra["solver_errors"]``
+    (:func:`~optdist.solvers.base.reports_solver_failures`).
     """
     clock = Clock(time_limit)
     adapter = adapter_for(solver, solver_options)
