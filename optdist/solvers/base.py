@@ -186,6 +186,16 @@ class _Stderr:
                 os.close(self.fd)
         self.fd = -1
 
+    def captured(self) -> bool:
+        """Whether descriptor 2 now points elsewhere than when the outermost block opened: a solve
+        captures it (Pyomo's ``capture_output(capture_fd=True)`` around HiGHS's ``run()``, whose
+        capture optdist drops), so a note logged now would be lost. False when unknown."""
+        try:
+            now, then = os.fstat(2), os.fstat(self.fd)
+        except OSError:
+            return False
+        return (now.st_dev, now.st_ino) != (then.st_dev, then.st_ino)
+
 
 _stderr = _Stderr()
 
@@ -194,7 +204,11 @@ _stderr = _Stderr()
 def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     """While the block runs, SIGINT/SIGTERM call ``on_stop(signum)`` instead of killing the run.
 
-    Yields the list of signals received. A second signal aborts: KeyboardInterrupt
+    Yields the list of signals received. The first one's warning ("SIGINT: stopping the solver
+    ...") is logged at once, or, when it comes while a solve has captured descriptor 2 (HiGHS: Pyomo
+    captures its output around ``run()``, where Python runs this handler as HiGHS returns; before,
+    the warning went into that capture and was lost), as the block ends: once either way, through
+    the ``optdist`` logger (the CLI's ``-q`` hides it as it hides every note and warning). A second signal aborts: KeyboardInterrupt
     (:class:`optdist.interrupts.Terminated` for SIGTERM; the CLI exits 130 or 143); the same signal
     again within :data:`~optdist.interrupts.SAME_REQUEST_S` is the same request (``timeout -s INT``
     sends it twice), not counted. Inside :func:`stop_at_once` the first raises at once. Python runs the
@@ -205,6 +219,7 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     """
     global _depth
     got: list[int] = []
+    owed: list[str] = []  # the first signal's note, when it came while descriptor 2 was captured
     if threading.current_thread() is not threading.main_thread():
         yield got
         return
@@ -224,7 +239,11 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
             log.warning("%s: stopping now, keeping the incumbent, if any (again to abort)", signal.Signals(signum).name)
             on_stop(signum)
             raise _at_once(signum)
-        log.warning("%s: stopping the solver and keeping its incumbent (again to abort)", signal.Signals(signum).name)
+        note = f"{signal.Signals(signum).name}: stopping the solver and keeping its incumbent (again to abort)"
+        if _stderr.captured():  # a solve's output capture holds descriptor 2: said as the block ends
+            owed.append(note)
+        else:
+            log.warning("%s", note)
         on_stop(signum)
 
     old = {}
@@ -240,6 +259,8 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
         _depth -= 1
         for sig, h in old.items():
             signal.signal(sig, h)
+        for note in owed:
+            log.warning("%s", note)
         if _depth == 0:
             _stderr.close()
 
