@@ -208,7 +208,8 @@ def stop_on_signals(on_stop: Callable[[int], None]) -> Iterator[list[int]]:
     ...") is logged at once, or, when it comes while a solve has captured descriptor 2 (HiGHS: Pyomo
     captures its output around ``run()``, where Python runs this handler as HiGHS returns; before,
     the warning went into that capture and was lost), as the block ends: once either way, through
-    the ``optdist`` logger (the CLI's ``-q`` hides it as it hides every note and warning). A second signal aborts: KeyboardInterrupt
+    the ``optdist`` logger (the CLI's ``-q`` hides it as it hides every note and warning). A
+    second signal aborts: KeyboardInterrupt
     (:class:`optdist.interrupts.Terminated` for SIGTERM; the CLI exits 130 or 143); the same signal
     again within :data:`~optdist.interrupts.SAME_REQUEST_S` is the same request (``timeout -s INT``
     sends it twice), not counted. Inside :func:`stop_at_once` the first raises at once. Python runs the
