@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+import optdist
 from optdist.solvers.base import signals_received, stop_on_signals
 from optdist.solvers.subprocesses import SolverProcesses, _SubprocessForPyomo, solver_dies_with_parent
 from tests.conftest import ROOT, linux_only, requires_solver, solver_pids
@@ -344,3 +345,29 @@ def test_a_sigint_while_the_model_is_built_stops_the_build(private_tmp):
     assert rc == 130, err
     assert "no solution: SIGINT while building the tight model: stopped before any solver ran" in err, err
     assert "Traceback" not in err and "Constructing component" not in err, err
+
+
+def test_a_build_stopped_with_the_collector_paused_leaves_it_running(monkeypatch, sigint_handled):
+    """A stop that lands where Pyomo has paused the garbage collector (``PauseGC``: disabled, and
+    enabled again at its exit, which the stop may skip) leaves it enabled as before the build.
+    Before: ``gc.isenabled()`` stayed False for the caller."""
+    import gc
+
+    from optdist.milp import model
+
+    built = model._build
+
+    def paused(*args, **kwargs):
+        gc.disable()  # as PauseGC's entry; the stop comes before its exit
+        os.kill(os.getpid(), signal.SIGINT)  # the handler raises at the next bytecode
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(model, "_build", paused)
+    assert gc.isenabled()
+    try:
+        res = optdist.solve(str(ROOT / "instances" / "tiny" / "lenet-2x4-tight.json"), formulation="tight",
+                            time_limit=30, threads=1)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+    assert res.termination == "interrupted" and "SIGINT while building" in res.extra["stopped"]
