@@ -68,7 +68,7 @@ class Relaxation:
     """One relaxed MILP: which families were left out and what the solver found."""
 
     families: tuple[str, ...]
-    status: str  # feasible | infeasible | unknown (time limit without a solution) | error
+    status: str  # feasible | infeasible | unknown (time limit without a solution) | interrupted (while built) | error
     seconds: float
     objective: float | None = None
     note: str = ""
@@ -133,7 +133,9 @@ class Diagnosis:
         else:
             lines.append("  the pre-solve checks find nothing (they are necessary conditions only)")
         if self.solved:
-            verdict = {True: "feasible", False: "infeasible", None: "unknown (no answer within the time limit)"}
+            verdict = {True: "feasible", False: "infeasible",
+                       None: f"unknown (stopped by {self.interrupted})" if self.interrupted
+                       else "unknown (no answer within the time limit)"}
             lines.append(f"  full MILP: {verdict[self.milp_feasible]}")
             if any(r.families for r in self.relaxations):
                 lines.append("  relaxations (families left out -> relaxed model):")
@@ -325,7 +327,10 @@ def check(inst: Instance) -> list[Finding]:
 # --------------------------------------------------------------------------------------
 def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads: int | None,
               engine: str) -> Relaxation:
-    """Solve the model without ``relax`` for feasibility (stop at the first incumbent)."""
+    """Solve the model without ``relax`` for feasibility (stop at the first incumbent). A SIGINT/SIGTERM
+    while the model is built (inside :func:`diagnose`'s stop block) stops the build at once: ``interrupted``."""
+    from optdist.milp.model import BuildInterrupted
+
     t0 = time.perf_counter()
     fams = tuple(sorted(relax))
     try:
@@ -333,7 +338,7 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
         from optdist.result import Termination
         from optdist.solvers import get_solver
 
-        b = build(inst, engine, relax=relax)
+        b = build(inst, engine, relax=relax, interruptible=True)
         adapter = get_solver("highs")
         out = adapter.solve(b.model, time_limit=time_limit, mip_gap=1.0, threads=threads)
         if out.termination == Termination.INFEASIBLE:
@@ -344,6 +349,8 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
             status = "unknown"
         obj = None if out.incumbent is None else out.incumbent * b.time_unit
         return Relaxation(fams, status, time.perf_counter() - t0, obj)
+    except BuildInterrupted as e:
+        return Relaxation(fams, "interrupted", time.perf_counter() - t0, note=str(e))
     except Exception as e:  # noqa: BLE001 - a relaxed model that cannot be built is reported, not fatal
         return Relaxation(fams, "error", time.perf_counter() - t0, note=f"{type(e).__name__}: {e}")
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+import optdist
+from optdist.instance import Instance, load_instance
 from optdist.solvers.base import signals_received, stop_on_signals
 from optdist.solvers.subprocesses import SolverProcesses, _SubprocessForPyomo, solver_dies_with_parent
 from tests.conftest import ROOT, linux_only, requires_solver, solver_pids
@@ -341,7 +343,7 @@ def test_a_sigint_while_the_model_is_built_stops_the_build(private_tmp):
                                  private_tmp, ready, [2.0], send=sigint)
     assert took < 5, f"the build ran {took:.1f} s past the SIGINT"
     assert rc == 130, err
-    assert "no solution: SIGINT while building the tight model: stopped before any solver ran" in err, err
+    assert "no solution: SIGINT while building the tight model: stopped before its solver ran" in err, err
     assert "Traceback" not in err and "Constructing component" not in err, err
 
 
@@ -365,3 +367,136 @@ def test_the_first_sigint_during_highs_is_warned_once(private_tmp):
                                f"log_file={highs_log}"], private_tmp, ready, [0.0], send=sigint)
     assert rc == 130, err
     assert err.count("optdist: warning: SIGINT: stopping the solver and keeping its incumbent (again to abort)") == 1, err
+
+
+@pytest.fixture
+def sigint_in_build(monkeypatch, sigint_handled) -> Callable[[str], dict[str, bool]]:
+    """``arm(where)``: SIGINT to this process as the first model build called from a file whose
+    path ends in ``where`` starts (``optdist.milp.model._build`` wrapped); returns the state,
+    ``sent`` once that signal was sent, ``finished`` if that build then ran to its end (before
+    stop21 every build but the plain solve's did: the signal was only recorded until a solver started)."""
+    from optdist.milp import model
+
+    built = model._build
+
+    def arm(where: str) -> dict[str, bool]:
+        state = {"sent": False, "finished": False}
+
+        def signalled(*args, **kwargs):
+            first = not state["sent"] and sys._getframe(2).f_code.co_filename.endswith(where)  # build's caller
+            if first:
+                state["sent"] = True
+                os.kill(os.getpid(), signal.SIGINT)  # the handler runs at the next bytecode
+            b = built(*args, **kwargs)
+            state["finished"] |= first
+            return b
+
+        monkeypatch.setattr(model, "_build", signalled)
+        return state
+
+    return arm
+
+
+def test_a_pareto_build_stopped_by_a_signal_ends_the_sweep(sigint_in_build):
+    """``optdist pareto``: a SIGINT while its model is built stops the build at once; the sweep is
+    one point, interrupted, without a solution (no point was solved yet)."""
+    from optdist.milp.pareto import pareto_sweep
+
+    state = sigint_in_build("optdist/milp/pareto.py")
+    front = pareto_sweep(load_instance(ROOT / "instances" / "tiny" / "lenet-2x4-tight.json"), 3,
+                         formulation="tight", time_limit=30, threads=1)
+    assert state == {"sent": True, "finished": False}
+    assert [(p.termination, p.objective_s, p.bound_s) for p in front] == [("interrupted", None, None)]
+    assert signals_received() == [signal.SIGINT]
+
+
+def test_a_diagnose_build_stopped_by_a_signal_says_interrupted(sigint_in_build):
+    """``optdist diagnose``: a SIGINT while the full model is built stops the build at once; the
+    diagnosis says the full model was stopped, no relaxation was tried."""
+    from optdist.diagnose import diagnose
+
+    state = sigint_in_build("optdist/diagnose.py")
+    d = diagnose(load_instance(ROOT / "instances" / "infeasible" / "cifar-1x4-memory.json"), time_limit=60,
+                 families=("memory", "compute"), threads=1)
+    assert state == {"sent": True, "finished": False}
+    assert d.interrupted == "SIGINT" and d.milp_feasible is None
+    assert [(r.families, r.status) for r in d.relaxations] == [((), "interrupted")]
+    assert "SIGINT while building the compact model" in d.relaxations[0].note
+    assert "full MILP: unknown (stopped by SIGINT)" in d.report(), d.report()
+
+
+def _makespan(name: str) -> Callable[[], Instance]:
+    """The instance ``name`` (under instances/) with the makespan alone as objective (no shared-data
+    weight): the decomposition's class bounds then bound the instance, and its coupled step is the
+    tight model of all requests (lenet-8x4-rpi3: the classes' optima do not fit together)."""
+
+    def load() -> Instance:
+        inst = load_instance(ROOT / "instances" / name)
+        return inst.with_spec(objective=inst.objective.model_copy(update={"kind": "makespan", "shared_weight": 0.0}))
+
+    return load
+
+
+@pytest.mark.parametrize("where, instance", [
+    ("decomposition/single.py", _makespan("tiny/micro-2x3-makespan.json")),  # the first class's model
+    ("decomposition/orchestrate.py", _makespan("coupled/lenet-8x4-rpi3.json")),  # the coupled tight model
+    ("decomposition/pricing.py", lambda: load_instance(ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json")),
+], ids=["class", "coupled", "pricing"])
+def test_a_decomposition_build_stopped_by_a_signal_keeps_the_incumbent_and_bound(sigint_in_build, where, instance):
+    """The decomposition: a SIGINT while one of its own models is built (a class's, the coupled
+    tight model, column generation's pricing model) stops that build at once; the run ends
+    interrupted with the incumbent it had (the warm start, or column generation's start) and the
+    bound proven so far (the classes' bounds, the stage bound for a class stopped in its build)."""
+    inst = instance()
+    state = sigint_in_build(where)
+    res = optdist.solve(inst, formulation="decomposed", warm_start="greedy", time_limit=60, threads=1)
+    assert state == {"sent": True, "finished": False}
+    assert res.termination == "interrupted" and res.extra["interrupted"] == "SIGINT"
+    assert "SIGINT while building the tight model" in json.dumps(res.extra, default=str)
+    assert res.assignment is not None and res.evaluation.feasible
+    assert res.bound is not None and res.bound <= res.evaluator_objective * (1 + 1e-9)
+
+
+def test_a_joint_move_build_stopped_by_a_signal_ends_the_moves(sigint_in_build):
+    """The decomposition's joint moves (:func:`optdist.milp.decomposition.repair.joint_moves`): a
+    SIGINT while the first joint model is built stops the build at once, not counted as capped by
+    time, and no move is made."""
+    from optdist.milp.decomposition.colgen import _seed_assignments
+    from optdist.milp.decomposition.repair import JointStats, joint_moves
+
+    inst = load_instance(ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json")
+    seeds = _seed_assignments(inst, None, time.perf_counter() + 30)
+    start = next(a for a in seeds if optdist.evaluate(inst, a).feasible)
+    state = sigint_in_build("decomposition/repair.py")
+    stats = JointStats()
+    with stop_on_signals(lambda signum: None):
+        own, moves = joint_moves(inst, start.owners, deadline=time.perf_counter() + 60, threads=1, stats=stats)
+    assert state == {"sent": True, "finished": False}
+    assert moves == 0 and (stats.solves, stats.capped) == (1, 0)
+    assert all((a == b).all() for o, s in zip(own, start.owners) for a, b in zip(o, s))
+
+
+def test_a_build_stopped_with_the_collector_paused_leaves_it_running(monkeypatch, sigint_handled):
+    """A stop that lands where Pyomo has paused the garbage collector (``PauseGC``: disabled, and
+    enabled again at its exit, which the stop may skip) leaves it enabled as before the build.
+    Before: ``gc.isenabled()`` stayed False for the caller."""
+    import gc
+
+    from optdist.milp import model
+
+    built = model._build
+
+    def paused(*args, **kwargs):
+        gc.disable()  # as PauseGC's entry; the stop comes before its exit
+        os.kill(os.getpid(), signal.SIGINT)  # the handler raises at the next bytecode
+        return built(*args, **kwargs)
+
+    monkeypatch.setattr(model, "_build", paused)
+    assert gc.isenabled()
+    try:
+        res = optdist.solve(str(ROOT / "instances" / "tiny" / "lenet-2x4-tight.json"), formulation="tight",
+                            time_limit=30, threads=1)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+    assert res.termination == "interrupted" and "SIGINT while building" in res.extra["stopped"]

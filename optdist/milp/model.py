@@ -225,7 +225,7 @@ def build(
 
     def interrupted(signum: int) -> BuildInterrupted:
         return BuildInterrupted(f"{signal.Signals(signum).name} while building the {formulation} model: "
-                                "stopped before any solver ran")
+                                "stopped before its solver ran")
 
     with stop_at_once(interrupted) if interruptible else contextlib.nullcontext():
         data = model_data(inst, relax, requests, capacity_override, bounds, stage_max)

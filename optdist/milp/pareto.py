@@ -17,6 +17,7 @@ figure show each front point once.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -24,10 +25,10 @@ import pyomo.environ as pyo
 
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
-from optdist.milp.model import build
+from optdist.milp.model import BuildInterrupted, build
 from optdist.milp.objective import add_shared_bytes_limit, shared_bytes_expr
 from optdist.milp.solve import DEFAULT_MIP_GAP
-from optdist.result import gap
+from optdist.result import Termination, gap
 from optdist.solvers import Feature, get_solver
 from optdist.solvers.base import stop_on_signals
 
@@ -63,7 +64,8 @@ def pareto_sweep(
     values solved once). Raises ValueError unless ``1 <= points <= MAX_POINTS``.
 
     SIGINT/SIGTERM stop the solve under way and every later one (their points say
-    ``interrupted``); the points solved so far are returned.
+    ``interrupted``); the points solved so far are returned. One that comes while the model is
+    built stops the build at once: the sweep is then one point, ``interrupted``, without a solution.
     """
     with stop_on_signals(lambda signum: None):
         return _sweep(inst, points, formulation=formulation, solver=solver, time_limit=time_limit,
@@ -80,7 +82,11 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
     adapter.require()
     if mip_gap is None and "mip_gap" not in adapter.defaults:
         mip_gap = DEFAULT_MIP_GAP
-    b = build(inst, formulation)
+    t0 = time.perf_counter()
+    try:
+        b = build(inst, formulation, interruptible=True)
+    except BuildInterrupted:
+        return [ParetoPoint(None, None, None, None, None, str(Termination.INTERRUPTED), time.perf_counter() - t0)]
     m = b.model
     warm = adapter.has(Feature.WARM_START)
 

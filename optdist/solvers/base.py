@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import logging
 import math
 import os
@@ -359,7 +360,10 @@ def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
     building a model (:func:`optdist.milp.model.build` ``interruptible``; before, Ctrl-C during the
     20-30 s build of ``lenet-20x70-tight-tau0.6.json --formulation tight`` took effect only when
     the build was done).
-    Pyomo's ERROR logs of the component (and rule) whose construction the stop interrupted are dropped. Outside
+    Pyomo's ERROR logs of the component (and rule) whose construction the stop interrupted are dropped. The
+    garbage collector is left enabled or disabled as it was at entry: the stop may land inside Pyomo's
+    ``PauseGC`` (:mod:`pyomo.common.gc_manager`) after it disabled the collector and before its exit
+    enabled it again, which would leave it off for a library caller that carries on. Outside
     a :func:`stop_on_signals` block, or in another thread, nothing changes (a signal there is
     Python's KeyboardInterrupt, as ever)."""
     global _at_once
@@ -368,13 +372,17 @@ def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
         return
     if _received:
         raise error(_received[0])
-    before = _at_once
+    before, collecting = _at_once, gc.isenabled()
     with dropped_messages("pyomo.core", _CONSTRUCT_FAILED, lambda: bool(_received)):
         try:
             _at_once = error
             yield
         finally:
             _at_once = before
+            if collecting:
+                gc.enable()
+            else:
+                gc.disable()
 
 
 def signals_received() -> list[int]:

@@ -325,8 +325,8 @@ def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], alone: d
         return
     adapter = adapter_for(solver, solver_options)
     try:
-        b = build(inst, "tight", deadline=clock.deadline)
-    except BuildTimeout as e:
+        b = build(inst, "tight", deadline=clock.deadline, interruptible=True)
+    except BuildTimeout as e:  # out of time, or SIGINT/SIGTERM (BuildInterrupted): the incumbent and bound so far
         res.extra["coupled_solve"] = {"stopped": str(e)}
         return
     # per-request bounds bound the latency only when the objective is the latency alone

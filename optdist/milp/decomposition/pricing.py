@@ -135,7 +135,8 @@ class PricingModel:
     each time, as a solver without a persistent interface does: same results, for measuring).
     Raises ``ValueError`` for a makespan objective, :class:`optdist.solvers.SolverUnavailable`
     for a solver not installed, :class:`optdist.milp.model.BuildTimeout` when the model cannot be
-    built by ``deadline`` (a ``time.perf_counter()`` value; None: no limit). ``bound_log``: the
+    built by ``deadline`` (a ``time.perf_counter()`` value; None: no limit), or its subclass
+    :class:`~optdist.milp.model.BuildInterrupted` when SIGINT/SIGTERM stops the build. ``bound_log``: the
     list the bounds capped by :func:`~optdist.milp.decomposition.guard.cap_bound` are recorded in
     (a run's, shared by its models; default: the model's own, ``self.bound_log``).
     """
@@ -161,7 +162,7 @@ class PricingModel:
         self.raw_options = dict(self.adapter.solver_options)  # the profile's and the caller's
         self.highs = isinstance(self.adapter, Highs)
         t0 = time.perf_counter()
-        self.b = build(inst, "tight", requests=[r], deadline=deadline)
+        self.b = build(inst, "tight", requests=[r], deadline=deadline, interruptible=True)
         lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
         add_kept_cuts(self.b)  # kept amounts pay stage time at fractional participation: a tighter LP
         add_group_count_cuts(self.b)  # stage time by owners per class of devices: a tighter LP

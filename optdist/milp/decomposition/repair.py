@@ -52,7 +52,7 @@ from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.bounds import base_bounds, capacity_matrix, propagate
 from optdist.milp.decomposition.single import alone, bounds_matrix, solve_single
-from optdist.milp.model import BuildTimeout, build
+from optdist.milp.model import BuildInterrupted, BuildTimeout, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.result import Termination
 from optdist.solvers.base import stop_requested
@@ -251,9 +251,9 @@ def pair_moves(
 @dataclass
 class JointStats:
     """What :func:`joint_moves` spent: ``solves`` joint solves started (a model built, or its build
-    stopped at the time left), ``capped`` of them stopped by their time cap (``per_solve`` or the
-    deadline: the build, or the solver at its ``time_limit``) rather than closed (optimal or
-    infeasible under the cutoff)."""
+    stopped at the time left or by SIGINT/SIGTERM), ``capped`` of them stopped by their time cap
+    (``per_solve`` or the deadline: the build, or the solver at its ``time_limit``) rather than
+    closed (optimal or infeasible under the cutoff)."""
 
     solves: int = 0
     capped: int = 0
@@ -413,7 +413,9 @@ def joint_moves(
         count.solves += 1
         try:
             b = build(inst, "tight", requests=list(S), capacity_override=capacity, bounds=bounds,
-                      stage_max=stage_max, deadline=time.perf_counter() + left)
+                      stage_max=stage_max, deadline=time.perf_counter() + left, interruptible=True)
+        except BuildInterrupted:  # SIGINT/SIGTERM, not a cap: the sweep stops at its next check
+            return None
         except BuildTimeout:
             count.capped += 1
             return None

@@ -153,8 +153,9 @@ def solve_single(
     1e-6 in 3.9 s (8 nodes) instead of 25.7 s (2,406 nodes), one of ``cifar-6x5-nexus-rpi3`` in
     3.2 s instead of 8.4 s (``benchmarks/scale/README.md``, branch price11f).
 
-    A model that cannot be built in the time left (:class:`~optdist.milp.model.BuildTimeout`)
-    ends the rounds: the incumbent and bound so far are returned.
+    A model that cannot be built in the time left (:class:`~optdist.milp.model.BuildTimeout`), or
+    whose build SIGINT/SIGTERM stops (:class:`~optdist.milp.model.BuildInterrupted`), ends the
+    rounds: the incumbent and bound so far are returned.
 
     The bound returned is capped at the best objective found
     (:func:`optdist.milp.decomposition.guard.cap_bound`: a solver's false optimum cannot raise it
@@ -224,8 +225,9 @@ def solve_single(
         try:
             b = build(inst, "tight", requests=[r], capacity_override=cap_override,
                       bounds={r: bounds_matrix(inst, nodes, p.ub)},
-                      stage_max=None if stage_max is None else {r: stage_max}, deadline=t0 + time_limit)
-        except BuildTimeout as e:  # out of time before the solver could start: keep what is known
+                      stage_max=None if stage_max is None else {r: stage_max}, deadline=t0 + time_limit,
+                      interruptible=True)
+        except BuildTimeout as e:  # out of time, or SIGINT/SIGTERM, before the solver could start: keep what is known
             entry["result"] = str(e)
             break
         lexicographic_symmetry(b)  # identical devices ordered by their segments per layer
