@@ -26,8 +26,9 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
   :meth:`Solver.raw_failure`, unless a signal killed it);
 * a solve still running :data:`GRACE` past its time limit (or at the run's deadline) is stopped
   by optdist's own clock, as by a signal, and reported as ``time_limit`` / ``no_solution`` with
-  ``extra["cancelled"]`` (HiGHS: ``cancelSolve``; shell solvers: their process, whose own clock
-  starts only after it has read the model file; for them also a limit given raw, e.g. CBC's ``sec``).
+  ``extra["cancelled"]`` (HiGHS: ``cancelSolve``; SCIP: ``interruptSolve``; shell solvers: their
+  process, whose own clock starts only after it has read the model file; for them also a limit given
+  raw, e.g. CBC's ``sec``).
 """
 
 from __future__ import annotations
@@ -396,8 +397,9 @@ def run_deadline(at: float | None) -> Iterator[None]:
     :meth:`Solver.solve` gives each solve at most the time left to ``at`` (less the lag measured
     from a stop request to the solve's return, :func:`deadline_left`), starts none once it has
     passed (outcome ``no_solution``, "not started"), and adapters that can stop their solver
-    mid-run (HiGHS: ``Highs.cancelSolve``) stop it at the deadline even when the solver overruns
-    its own time limit (ERGO-Code/HiGHS#885); the incumbent and bound it had are kept.
+    mid-run (HiGHS: ``Highs.cancelSolve``; SCIP: ``Model.interruptSolve``; shell solvers: their
+    process) stop it at the deadline even when the solver overruns its own time limit
+    (ERGO-Code/HiGHS#885); the incumbent and bound it had are kept.
     """
     global _deadline
     old = _deadline
@@ -817,7 +819,7 @@ def contrib_termination(tc: Any) -> Termination:
 
 
 def _overran_note(at: float) -> str:
-    """``extra["cancelled"]`` of a shell solve the watchdog stopped at ``at`` (``perf_counter``; as HiGHS's)."""
+    """``extra["cancelled"]`` of a shell or SCIP solve the watchdog stopped at ``at`` (``perf_counter``; as HiGHS's)."""
     return (f"at its time limit or the run's deadline (the solver had not returned max({GRACE_S:g} s, "
             f"{GRACE:.0%} of the limit) past it); returned {time.perf_counter() - at:.2f} s later")
 
