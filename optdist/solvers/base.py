@@ -862,17 +862,18 @@ class LegacySolver(Solver):
         """A timer that stops ``procs``, this solve's processes (:meth:`SolverProcesses.stop`: SIGINT,
         SIGKILL after :attr:`stop_grace`), :data:`GRACE` past the solve's time limit (the generic
         one, or one given in ``raw`` under the solver's own name: seconds for every shell solver
-        here), or at the run's deadline less :attr:`stop_lag` if that comes first, and then appends
-        the time (``perf_counter``) to ``overran``; None without either. A shell solver's clock starts
+        here), or at the run's deadline less :attr:`stop_lag` if that comes first, having appended
+        the time (``perf_counter``) to ``overran`` if its stop is the one asked (not after a
+        signal's, nor once the solve has ended); None without either. A shell solver's clock starts
         only once it has read the model file (CBC reads a 63-MB LP file for minutes, ignoring
         ``-seconds``), so its own limit does not bound the solve. Both are bound now, not read from
         ``self`` when it fires: an action that runs after its solve returned (``Timer.cancel``
         cannot stop one already started) then stops nothing, and marks no later solve."""
         def stop() -> None:
-            at = time.perf_counter()
-            overran.append(at)  # first: the solver may die, and the solve return, before procs.stop returns here
-            if not procs.stop(self.stop_grace):
-                overran.remove(at)  # a stop asked before (a signal's), or the solve had ended: not this one's
+            # recorded inside procs.stop, before its signals: the solver may die, and the solve
+            # return, before procs.stop returns here (before scip21 it was recorded ahead and taken
+            # back after a signal's stop: a solve ending in between said the watchdog had stopped it)
+            procs.stop(self.stop_grace, lambda: overran.append(time.perf_counter()))
 
         limit, name = self._limit, self.option_names.get("time_limit")
         if limit is None and name in raw:
