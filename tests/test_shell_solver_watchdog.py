@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyomo.common import Executable
@@ -31,15 +34,15 @@ pytestmark = pytest.mark.skipif(CBC is None, reason="cbc not installed: apt-get 
 
 
 @contextlib.contextmanager
-def _late_cbc(folder: Path, wait_s: float, exit_status: int | None = None) -> Iterator[Path]:
-    """``cbc`` as Pyomo runs it is a script that, for a solve (``-solve`` on its command line),
-    waits ``wait_s`` seconds and then becomes the real CBC (one process, as CBC is), or exits with
-    ``exit_status`` if given (a solver that dies on its own); other calls (the version check) run
-    CBC at once."""
+def _cbc_script(folder: Path, first: str) -> Iterator[Path]:
+    """``cbc`` as Pyomo runs it is a script (``folder/cbc``) that, for a solve (``-solve`` on its
+    command line), runs the Python lines ``first`` (module ``os``, ``signal``, ``sys`` and ``time``
+    imported) and then becomes the real CBC (one process, as CBC is); other calls (the version
+    check) run CBC at once."""
     script = folder / "cbc"
-    then = "" if exit_status is None else f"    os._exit({exit_status})\n"
-    script.write_text(f"#!{sys.executable}\nimport os, sys, time\nif '-solve' in sys.argv:\n    time.sleep({wait_s})\n"
-                      f"{then}os.execv({CBC!r}, [{CBC!r}, *sys.argv[1:]])\n")
+    body = "".join(f"    {line}\n" for line in first.splitlines())
+    script.write_text(f"#!{sys.executable}\nimport os, signal, sys, time\nif '-solve' in sys.argv:\n{body}"
+                      f"os.execv({CBC!r}, [{CBC!r}, *sys.argv[1:]])\n")
     script.chmod(0o755)
     exe = Executable("cbc")
     exe.set_path(str(script))
@@ -48,6 +51,12 @@ def _late_cbc(folder: Path, wait_s: float, exit_status: int | None = None) -> It
     finally:
         exe.set_path(None)
         exe.rehash()
+
+
+def _late_cbc(folder: Path, wait_s: float, exit_status: int | None = None) -> contextlib.AbstractContextManager[Path]:
+    """A CBC (:func:`_cbc_script`) that, for a solve, waits ``wait_s`` seconds before it starts, or
+    then exits with ``exit_status`` if given (a solver that dies on its own)."""
+    return _cbc_script(folder, f"time.sleep({wait_s})" + ("" if exit_status is None else f"\nos._exit({exit_status})"))
 
 
 @pytest.fixture
@@ -174,8 +183,8 @@ def test_a_watchdog_stop_is_known_however_late_its_timer_thread_resumes(late_cbc
 
     asked = SolverProcesses.stop
 
-    def slow_to_return(procs: SolverProcesses, grace: float) -> bool:
-        done = asked(procs, grace)
+    def slow_to_return(procs: SolverProcesses, *args: Any) -> bool:
+        done = asked(procs, *args)
         if threading.current_thread() is not threading.main_thread():
             time.sleep(3.0)
         return done
@@ -226,3 +235,61 @@ def test_a_solve_drops_no_message_of_another_thread(tmp_path: Path, caplog: pyte
         thread.join()
     assert failed, "the CBC exiting 3 did not fail"
     assert any(NONZERO in r.getMessage() and "(3)" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_a_timer_firing_just_after_a_signals_stop_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 sigint_handled: None) -> None:
+    """A SIGINT stops a CBC solve, and the watchdog fires just after the signal's stop, its timer
+    thread descheduled 3 s once it has asked (a loaded machine) while CBC returns its solution: the
+    outcome is CBC's (optimal) with the signal's mark (``extra["interrupted"]``), no ``cancelled`` note
+    (before: the watchdog recorded its stop before asking and took it back only once the refused
+    request returned, so a solve ending in between said the watchdog had stopped it). The CBC
+    here is a script that waits for the SIGINT (ignoring it, and those resent, from then on) and
+    then becomes the real CBC, which solves the tiny model at once; the recorded watchdog timer is
+    fired by hand inside the signal's stop, right after it asked."""
+    from optdist.solvers.cbc import Cbc
+    from optdist.solvers.subprocesses import SolverProcesses
+
+    timers = record_watchdog_timers(monkeypatch, base)
+    asked, returned = SolverProcesses.stop, threading.Event()
+
+    def slow_to_return(procs: SolverProcesses, *args: Any) -> bool:
+        done = asked(procs, *args)
+        if threading.current_thread() is not threading.main_thread():
+            returned.set()
+            time.sleep(3.0)
+        return done
+
+    monkeypatch.setattr(SolverProcesses, "stop", slow_to_return)
+    on_signal = Cbc._on_signal
+
+    def then_the_timer(self: Cbc, signum: int) -> None:
+        on_signal(self, signum)
+        threading.Thread(target=timers[-1].function, daemon=True).start()
+        assert returned.wait(10.0), "the watchdog's stop did not run"
+
+    monkeypatch.setattr(Cbc, "_on_signal", then_the_timer)
+    ready = tmp_path / "ready"  # the script has its SIGINT handler: a signal now does not kill it
+    waits = ("got = []\n"
+             "signal.signal(signal.SIGINT, lambda *a: got.append(1))\n"
+             f"open({str(ready)!r}, 'w').close()\n"
+             "deadline = time.monotonic() + 60\n"
+             "while not got and time.monotonic() < deadline:\n"
+             "    time.sleep(0.01)\n"
+             "signal.signal(signal.SIGINT, signal.SIG_IGN)")
+
+    def signal_once_ready() -> None:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    with _cbc_script(tmp_path, waits):
+        sender = threading.Thread(target=signal_once_ready)
+        sender.start()
+        out = get_solver("cbc").solve(_tiny(), time_limit=60.0, threads=1)
+        sender.join()
+    # CBC solved it (an optimal outcome stays optimal after a signal), and said so: it was not killed
+    assert out.termination is Termination.OPTIMAL and out.incumbent == pytest.approx(3.0), out
+    assert out.extra["interrupted"] == "SIGINT", out.extra
+    assert "cancelled" not in out.extra, out.extra

@@ -26,8 +26,9 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
   :meth:`Solver.raw_failure`, unless a signal killed it);
 * a solve still running :data:`GRACE` past its time limit (or at the run's deadline) is stopped
   by optdist's own clock, as by a signal, and reported as ``time_limit`` / ``no_solution`` with
-  ``extra["cancelled"]`` (HiGHS: ``cancelSolve``; shell solvers: their process, whose own clock
-  starts only after it has read the model file; for them also a limit given raw, e.g. CBC's ``sec``).
+  ``extra["cancelled"]`` (HiGHS: ``cancelSolve``; SCIP: ``interruptSolve``; shell solvers: their
+  process, whose own clock starts only after it has read the model file; for them also a limit given
+  raw, e.g. CBC's ``sec``).
 """
 
 from __future__ import annotations
@@ -474,8 +475,9 @@ def run_deadline(at: float | None) -> Iterator[None]:
     :meth:`Solver.solve` gives each solve at most the time left to ``at`` (less the lag measured
     from a stop request to the solve's return, :func:`deadline_left`), starts none once it has
     passed (outcome ``no_solution``, "not started"), and adapters that can stop their solver
-    mid-run (HiGHS: ``Highs.cancelSolve``) stop it at the deadline even when the solver overruns
-    its own time limit (ERGO-Code/HiGHS#885); the incumbent and bound it had are kept.
+    mid-run (HiGHS: ``Highs.cancelSolve``; SCIP: ``Model.interruptSolve``; shell solvers: their
+    process) stop it at the deadline even when the solver overruns its own time limit
+    (ERGO-Code/HiGHS#885); the incumbent and bound it had are kept.
     """
     global _deadline
     old = _deadline
@@ -898,7 +900,7 @@ def contrib_termination(tc: Any) -> Termination:
 
 
 def _overran_note(at: float) -> str:
-    """``extra["cancelled"]`` of a shell solve the watchdog stopped at ``at`` (``perf_counter``; as HiGHS's)."""
+    """``extra["cancelled"]`` of a shell or SCIP solve the watchdog stopped at ``at`` (``perf_counter``; as HiGHS's)."""
     return (f"at its time limit or the run's deadline (the solver had not returned max({GRACE_S:g} s, "
             f"{GRACE:.0%} of the limit) past it); returned {time.perf_counter() - at:.2f} s later")
 
@@ -941,17 +943,18 @@ class LegacySolver(Solver):
         """A timer that stops ``procs``, this solve's processes (:meth:`SolverProcesses.stop`: SIGINT,
         SIGKILL after :attr:`stop_grace`), :data:`GRACE` past the solve's time limit (the generic
         one, or one given in ``raw`` under the solver's own name: seconds for every shell solver
-        here), or at the run's deadline less :attr:`stop_lag` if that comes first, and then appends
-        the time (``perf_counter``) to ``overran``; None without either. A shell solver's clock starts
+        here), or at the run's deadline less :attr:`stop_lag` if that comes first, having appended
+        the time (``perf_counter``) to ``overran`` if its stop is the one asked (not after a
+        signal's, nor once the solve has ended); None without either. A shell solver's clock starts
         only once it has read the model file (CBC reads a 63-MB LP file for minutes, ignoring
         ``-seconds``), so its own limit does not bound the solve. Both are bound now, not read from
         ``self`` when it fires: an action that runs after its solve returned (``Timer.cancel``
         cannot stop one already started) then stops nothing, and marks no later solve."""
         def stop() -> None:
-            at = time.perf_counter()
-            overran.append(at)  # first: the solver may die, and the solve return, before procs.stop returns here
-            if not procs.stop(self.stop_grace):
-                overran.remove(at)  # a stop asked before (a signal's), or the solve had ended: not this one's
+            # recorded inside procs.stop, before its signals: the solver may die, and the solve
+            # return, before procs.stop returns here (before scip21 it was recorded ahead and taken
+            # back after a signal's stop: a solve ending in between said the watchdog had stopped it)
+            procs.stop(self.stop_grace, lambda: overran.append(time.perf_counter()))
 
         limit, name = self._limit, self.option_names.get("time_limit")
         if limit is None and name in raw:

@@ -8,6 +8,15 @@ SIGINT/SIGTERM stop a solve with its incumbent and bound: SCIP solves through py
 code ran until SCIP's own time limit), and a watcher thread woken by the signal
 (:func:`optdist.solvers.base.stop_native_code_on_signals`) calls ``Model.interruptSolve``: SCIP
 stops with status ``userinterrupt``. SIGINT SCIP also catches itself (``misc/catchctrlc``).
+
+A solve still running :data:`~optdist.solvers.base.GRACE` past its time limit, or at the run's
+deadline (:func:`~optdist.solvers.base.run_deadline`), is stopped the same way, from the watchdog's
+timer thread (:func:`~optdist.solvers.base.watchdog`), where SCIP's own clock does not bound it: a
+``limits/time`` given raw beyond the run's deadline; ``timing/enabled = FALSE`` (``limits/time``
+then stops nothing: ``tests/test_scip_watchdog.py``). The outcome is then ``time_limit`` with the
+incumbent and bound SCIP had (``no_solution`` without one) and ``extra["cancelled"]``, as for
+HiGHS and the shell solvers. The watchdog's interrupt, as a signal's, takes effect only at SCIP's
+next check of its interrupt flag.
 """
 
 from __future__ import annotations
@@ -15,12 +24,16 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import pyomo.environ as pyo
 
-from optdist.solvers.base import ContribSolver, Feature, SolverOutcome, stop_native_code_on_signals
+from optdist.result import Termination
+from optdist.solvers.base import (ContribSolver, Feature, SolverOutcome, _overran_note, stop_native_code_on_signals,
+                                  watchdog)
 
 PARAMS_URL = "https://www.scipopt.org/doc/html/PARAMETERS.php"
 
@@ -63,6 +76,62 @@ class _SolveWithoutGil:
         self._model.optimizeNogil()
 
 
+class _Interrupt:
+    """The stop of one SCIP solve (``Model.interruptSolve``), bound to it for the whole solve, by a
+    signal (:meth:`signal`, from :func:`~optdist.solvers.base.stop_native_code_on_signals`'
+    watcher) or by the watchdog's timer (a call). The first of them to ask is the one that stopped
+    it: a timer that fires after a signal's stop, or after the solve returned (:meth:`end`; a
+    ``Timer.cancel`` cannot stop an action already started), asks nothing and records nothing.
+    SCIP drops a request made before it optimises (``SCIPsolve`` clears its interrupt flag): the
+    watchdog's request is repeated every :data:`REPEAT_S` seconds until the solve returns (the
+    signal watcher repeats its own). ``at``: when the watchdog asked (``time.perf_counter()``),
+    None if it did not; whether SCIP stopped on it is its status (``userinterrupt``)."""
+
+    #: seconds between two of the watchdog's requests (as the signal watcher's)
+    REPEAT_S = 0.1
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scip: Any = None
+        self._ended = threading.Event()
+        self._signalled = False
+        self.at: float | None = None
+
+    def load(self, scip: Any) -> None:
+        """The solve's pyscipopt ``Model``, built now (a stop asked before reaches it at its next repeat)."""
+        with self._lock:
+            self._scip = scip
+
+    def signal(self) -> None:
+        """A signal's stop: ask SCIP now (a no-op before its model exists or once the solve returned)."""
+        with self._lock:
+            if self._ended.is_set():
+                return
+            self._signalled = True
+            if self._scip is not None:
+                self._scip.interruptSolve()
+
+    def __call__(self) -> None:
+        """The watchdog's stop: unless a signal's came first, ask SCIP until the solve returns."""
+        with self._lock:
+            if self._ended.is_set() or self._signalled:
+                return
+            self.at = time.perf_counter()
+        while True:
+            with self._lock:
+                if self._ended.is_set():
+                    return
+                if self._scip is not None:
+                    self._scip.interruptSolve()
+            if self._ended.wait(self.REPEAT_S):
+                return
+
+    def end(self) -> None:
+        """The solve returned: a later call does nothing."""
+        with self._lock:
+            self._ended.set()
+
+
 class Scip(ContribSolver):
     """SCIP (Apache 2.0, ``pip install pyscipopt``: the wheel bundles SCIP)."""
 
@@ -76,7 +145,8 @@ class Scip(ContribSolver):
         "seed": "randomization/randomseedshift",
     }
 
-    _scip: Any = None  # the pyscipopt Model being built or solved, to interrupt on a signal
+    _scip: Any = None  # the pyscipopt Model being built or solved
+    _stop: _Interrupt | None = None  # the running solve's stop (a signal's or the watchdog's)
 
     def _solver(self) -> Any:
         """Pyomo's ``scip_direct``, made to solve with the GIL released and to keep a handle on
@@ -88,6 +158,8 @@ class Scip(ContribSolver):
         def create_and_keep(model: Any, config: Any) -> tuple[Any, Any, bool]:
             scip_model, loader, has_obj = create(model, config)
             self._scip = scip_model
+            if self._stop is not None:
+                self._stop.load(scip_model)
             return _SolveWithoutGil(scip_model, self._limit_now), loader, has_obj
 
         opt._create_solver_model = create_and_keep
@@ -96,13 +168,28 @@ class Scip(ContribSolver):
     def _solve(
         self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]
     ) -> SolverOutcome:
-        """:meth:`ContribSolver._solve`, with a signal calling ``interruptSolve`` on the running SCIP."""
+        """:meth:`ContribSolver._solve`, with a signal, or the watchdog :data:`~optdist.solvers.base.GRACE`
+        past the time limit (the generic one, or ``limits/time`` given raw), calling
+        ``interruptSolve`` on the running SCIP (:class:`_Interrupt`). A solve the watchdog stopped
+        (SCIP's status ``userinterrupt``) is ``time_limit`` unless a signal came, with
+        ``extra["cancelled"]``."""
         self._scip = None
+        stop = self._stop = _Interrupt()
+        limit = raw.get(self.option_names["time_limit"], opts.get("time_limit"))  # a raw limit replaces it
+        timer = watchdog(limit, limit, self.stop_lag, stop)
         try:
-            with stop_native_code_on_signals(self._interrupt):
-                return super()._solve(model, opts, warm_start, tee, raw)
+            with stop_native_code_on_signals(stop.signal):
+                out = super()._solve(model, opts, warm_start, tee, raw)
         finally:
-            self._scip = None
+            if timer is not None:
+                timer.cancel()
+            stop.end()  # a timer action already started asks nothing more now
+            self._stop = self._scip = None
+        if stop.at is not None and out.termination is Termination.INTERRUPTED:  # SCIP's userinterrupt
+            out.extra["cancelled"] = _overran_note(stop.at)
+            if not self._stop_requested:
+                out.termination = Termination.TIME_LIMIT  # it was our clock, not the user
+        return out
 
     def _limit_now(self) -> None:
         """Just before SCIP optimises: its ``limits/time`` becomes the time left of the solve's
@@ -112,12 +199,6 @@ class Scip(ContribSolver):
         left = self.limit_left()
         if left is not None and self._scip is not None:
             self._scip.setParam("limits/time", left)
-
-    def _interrupt(self) -> None:
-        """Ask the running SCIP to stop (from the signal watcher thread; a no-op before its model exists)."""
-        scip = self._scip
-        if scip is not None:
-            scip.interruptSolve()
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through pyscipopt on a throwaway ``Model``: the parameter must exist

@@ -84,12 +84,17 @@ class SolverProcesses:
         with self._lock:
             self._procs.append(proc)
 
-    def stop(self, grace: float) -> bool:
+    def stop(self, grace: float, first: Callable[[], None] | None = None) -> bool:
         """Ask every process of the block to stop, SIGKILL after ``grace`` seconds. Returns whether
-        this call asked it (False: a second call, or the block has ended: nothing done)."""
+        this call asked it (False: a second call, or the block has ended: nothing done). ``first``
+        runs only if this call is the one that asks, before any signal goes out and before any
+        other call can ask: where a caller records that the stop is its own (the solver may die,
+        and the solve end, before this call returns; a second caller records nothing)."""
         with self._lock:
             if self._kill_at is not None or self._ended.is_set():
                 return False
+            if first is not None:
+                first()
             self._kill_at = time.monotonic() + max(grace, 0.0)
         threading.Thread(target=self._watch, name="optdist-solver-stopper", daemon=True).start()
         return True

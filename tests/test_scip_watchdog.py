@@ -1,0 +1,147 @@
+"""SCIP is stopped by optdist's own clock (the watchdog, :func:`optdist.solvers.base.watchdog`) as
+HiGHS and the shell solvers are: ``Model.interruptSolve`` :data:`~optdist.solvers.base.GRACE` past
+its time limit, or at the run's deadline. Before (scip21), only a signal or SCIP's own clock
+stopped a SCIP solve: one whose clock was off (``timing/enabled = FALSE``) ran to its end, and one
+with a raw ``limits/time`` beyond a run's deadline ran past the deadline.
+
+A SCIP that runs past its limit is a real one told not to measure time (``timing/enabled =
+FALSE``: its ``limits/time`` then stops nothing), with a node limit so that it ends within about
+half a minute without the watchdog; the watchdog timer is recorded
+(:func:`tests.conftest.record_watchdog_timers`) to fire it by hand at the moments where it must
+change nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from optdist.result import Termination
+from optdist.solvers import base, get_solver, scip
+from tests.conftest import record_watchdog_timers, requires_solver
+from tests.test_decomp_limits import _hard, _tiny
+
+pytestmark = requires_solver("scip")
+
+#: raw options of a SCIP that its own clock does not stop: only a node limit, which it reaches in
+#: about 21 s on ``_hard()`` (this file's first test without the watchdog: 21.5 s, 2026-12-03
+#: 10:11 UTC, load 2.8), so that a test that fails without the watchdog ends instead of running
+#: for minutes
+NO_CLOCK = {"timing/enabled": False, "limits/nodes": 2000}
+
+#: seconds of ``limits/time`` given raw, far beyond the run's deadline in the test of that
+OWN_LIMIT = 30.0
+
+#: seconds of slack on a wall-time bound, for a loaded machine (load 7 on 2 cores: Pyomo's build
+#: of the model and SCIP's presolve take several times longer)
+SLACK = 8.0
+
+
+def _fire(stop: Any) -> threading.Thread:
+    """Run a recorded watchdog action (``Timer.function``) in a thread of its own, as its timer
+    would, and wait until it has asked its stop or returned; returns the thread."""
+    thread = threading.Thread(target=stop, daemon=True)
+    thread.start()
+    while thread.is_alive() and stop.at is None:
+        time.sleep(0.001)
+    return thread
+
+
+def test_a_scip_solve_past_its_limit_is_stopped_with_its_incumbent_and_bound() -> None:
+    """A 2-s limit that SCIP does not heed (:data:`NO_CLOCK`): the watchdog interrupts it 1 s
+    (``GRACE_S``) past the limit; the outcome is ``time_limit`` with SCIP's incumbent and a bound
+    below it, and says it was cancelled (before: SCIP ran to its node limit, about 25 s)."""
+    limit = 2.0
+    out = get_solver("scip").solve(_hard(), time_limit=limit, threads=1, solver_options=NO_CLOCK)
+    assert out.wall_time < limit + base.GRACE_S + SLACK, out.wall_time
+    assert out.termination is Termination.TIME_LIMIT and out.has_solution, out
+    assert out.bound is not None and out.incumbent is not None and out.bound < out.incumbent, out
+    assert "at its time limit or the run's deadline" in out.extra["cancelled"], out.extra
+    assert "interrupted" not in out.extra, out.extra  # not the user's stop
+
+
+def test_a_watchdog_stop_asked_before_scip_optimises_is_not_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog fires while the solve is still handing SCIP its model (here held 2.5 s before
+    ``optimize``, past a 0.5-s limit + its 1-s grace), where SCIP drops an interrupt request (it
+    clears the flag as it starts solving): the request is repeated, and SCIP stops as it starts
+    (before the repeat: it ran to its node limit, :data:`NO_CLOCK`). ``no_solution`` or
+    ``time_limit``, whichever SCIP had."""
+    hand_over = scip.Scip._limit_now
+
+    def slow_hand_over(self: scip.Scip) -> None:
+        time.sleep(2.5)
+        hand_over(self)
+
+    monkeypatch.setattr(scip.Scip, "_limit_now", slow_hand_over)
+    limit = 0.5
+    out = get_solver("scip").solve(_hard(), time_limit=limit, threads=1, solver_options=NO_CLOCK)
+    assert out.wall_time < 2.5 + SLACK, out.wall_time
+    assert out.termination in (Termination.NO_SOLUTION, Termination.TIME_LIMIT), out
+    assert "cancelled" in out.extra, out.extra
+
+
+def test_a_raw_limit_is_stopped_at_the_runs_deadline() -> None:
+    """``limits/time`` given raw (30 s: it replaces the generic limit) inside a run with a 3-s
+    deadline: the watchdog interrupts SCIP at the deadline (before: it ran its 30 s), with its
+    incumbent and bound."""
+    t0 = time.perf_counter()
+    with base.run_deadline(t0 + 3.0):
+        out = get_solver("scip").solve(_hard(), threads=1, solver_options={"limits/time": OWN_LIMIT})
+    assert time.perf_counter() - t0 < 3.0 + SLACK
+    assert out.termination is Termination.TIME_LIMIT and out.has_solution, out
+    assert out.bound is not None and out.bound < out.incumbent, out
+    assert "cancelled" in out.extra, out.extra
+
+
+def test_a_timer_firing_after_scip_returned_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog fires after SCIP's ``optimize`` returned, while Pyomo reads its results
+    (``ScipDirect._populate_results``): the outcome is SCIP's own (``optimal``), not cancelled."""
+    from pyomo.contrib.solver.solvers.scip.scip_direct import ScipDirect
+
+    timers = record_watchdog_timers(monkeypatch, scip)
+    populate = ScipDirect._populate_results
+
+    def fire_then_read(self: Any, *args: Any) -> Any:
+        _fire(timers[-1].function)
+        return populate(self, *args)
+
+    monkeypatch.setattr(ScipDirect, "_populate_results", fire_then_read)
+    out = get_solver("scip").solve(_tiny(), time_limit=60.0, threads=1)
+    assert len(timers) == 1 and timers[0].function.at is not None  # it fired, at that moment
+    assert out.termination is Termination.OPTIMAL and out.incumbent == pytest.approx(3.0), out
+    assert "cancelled" not in out.extra, out.extra
+
+
+def test_a_timer_firing_after_a_signals_stop_changes_nothing(monkeypatch: pytest.MonkeyPatch, sigint_handled) -> None:
+    """A SIGTERM 1 s after SCIP started optimising stops it, and the watchdog fires just after the
+    signal's stop, before SCIP has returned: the outcome is the signal's (``interrupted``, SIGTERM),
+    with no ``cancelled`` note (the watchdog asks nothing once a signal's stop was asked; before, it
+    asked too and the outcome said so)."""
+    timers = record_watchdog_timers(monkeypatch, scip)
+    signalled = scip._Interrupt.signal
+    fired: list[threading.Thread] = []
+
+    def then_the_timer(self: scip._Interrupt) -> None:
+        signalled(self)
+        if not fired:
+            fired.append(_fire(timers[-1].function))
+
+    monkeypatch.setattr(scip._Interrupt, "signal", then_the_timer)
+    hand_over, senders = scip.Scip._limit_now, []
+
+    def then_signal(self: scip.Scip) -> None:  # inside the solve: its SIGTERM handler is installed
+        hand_over(self)
+        senders.append(threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)))
+        senders[-1].start()
+
+    monkeypatch.setattr(scip.Scip, "_limit_now", then_signal)
+    out = get_solver("scip").solve(_hard(), time_limit=60.0, threads=1)
+    senders[-1].join()
+    assert fired, "the signal did not reach the SCIP solve"
+    assert out.termination is Termination.INTERRUPTED and out.extra["interrupted"] == "SIGTERM", out
+    assert "cancelled" not in out.extra, out.extra
