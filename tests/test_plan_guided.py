@@ -262,12 +262,26 @@ def test_a_given_plan_start_that_does_not_fit_the_forecast_names_the_option() ->
 
 # ---- a plan cut short: never fewer requests placed than the greedy, the construction given its time ----
 @pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
-def test_a_plan_cut_short_places_at_least_what_the_greedy_places(method: str) -> None:
+def test_a_plan_cut_short_still_places_every_request(method: str) -> None:
     """mixed-8x6-nexus-rpi3 with a 0.01-s plan: the exact engine, the placement by shares and the
-    admission-control plan all find nothing in time. The plan was then empty ('none') and every
-    request was repaired alone online; now it is the better of the greedy's placement of the
-    forecast and those repairs made in turn before the first request (whichever places more), so
-    nothing is rejected that the greedy places, and the placement keeps every capacity."""
+    admission-control plan all find nothing in time. The plan was then empty ('none'), every
+    request was repaired alone online and one was rejected (greedy: 2); now the shares run again
+    for repair_time_limit s (0.24 s needed at load 0) and every request is placed."""
+    inst = load_instance(COUPLED / "mixed-8x6-nexus-rpi3.json")
+    res = optdist.solve(inst, method=method, plan_time_limit=0.01, polish_time_limit=0, seed=0)
+    assert res.extra["plan_found_by"] == "shares of the devices, after the plan's time"
+    assert res.evaluation.feasible and res.evaluation.n_rejected == 0
+
+
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+def test_a_plan_cut_short_places_at_least_what_the_greedy_places(method: str, monkeypatch) -> None:
+    """mixed-8x6-nexus-rpi3 with a 0.01-s plan and no placement by shares at all (the construction
+    finds nothing): the plan was empty ('none'); now it is the better of the greedy's placement of
+    the forecast and step 3's repairs made in turn before the first request (whichever places
+    more), so nothing is rejected that the greedy places, and the placement keeps every capacity."""
+    import optdist.heuristics.plan_guided as pg
+
+    monkeypatch.setattr(pg, "placement_by_construction", lambda inst, *, deadline: None)
     inst = load_instance(COUPLED / "mixed-8x6-nexus-rpi3.json")
     greedy = optdist.solve(inst, method="greedy")
     res = optdist.solve(inst, method=method, plan_time_limit=0.01, repair_time_limit=1.0, seed=0)
