@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -257,3 +258,65 @@ def test_a_given_plan_start_that_does_not_fit_the_forecast_names_the_option() ->
     for bad in (Assignment(far), Assignment(short)):
         with pytest.raises(ValueError, match=r"plan-rollout: plan_start \(given\): .*\(fix: give a placement of forecast"):
             optdist.solve(inst, method="plan-rollout", plan_start=bad)
+
+
+# ---- a plan cut short: never fewer requests placed than the greedy, the construction given its time ----
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+def test_a_plan_cut_short_still_places_every_request(method: str) -> None:
+    """mixed-8x6-nexus-rpi3 with a 0.01-s plan: the exact engine, the placement by shares and the
+    admission-control plan all find nothing in time. The plan was then empty ('none'), every
+    request was repaired alone online and one was rejected (greedy: 2); now the shares run again
+    for repair_time_limit s (0.24 s needed at load 0) and every request is placed."""
+    inst = load_instance(COUPLED / "mixed-8x6-nexus-rpi3.json")
+    res = optdist.solve(inst, method=method, plan_time_limit=0.01, polish_time_limit=0, seed=0)
+    assert res.extra["plan_found_by"] == "shares of the devices, after the plan's time"
+    assert res.evaluation.feasible and res.evaluation.n_rejected == 0
+
+
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+def test_a_plan_cut_short_places_at_least_what_the_greedy_places(method: str, monkeypatch) -> None:
+    """mixed-8x6-nexus-rpi3 with a 0.01-s plan and no placement by shares at all (the construction
+    finds nothing): the plan was empty ('none'); now it is the better of the greedy's placement of
+    the forecast and step 3's repairs made in turn before the first request (whichever places
+    more), so nothing is rejected that the greedy places, and the placement keeps every capacity."""
+    import optdist.heuristics.plan_guided as pg
+
+    monkeypatch.setattr(pg, "placement_by_construction", lambda inst, *, deadline: None)
+    inst = load_instance(COUPLED / "mixed-8x6-nexus-rpi3.json")
+    greedy = optdist.solve(inst, method="greedy")
+    res = optdist.solve(inst, method=method, plan_time_limit=0.01, repair_time_limit=1.0, seed=0)
+    assert res.extra["plan_found_by"].startswith(("the greedy (", "repairs in turn ("))
+    assert res.evaluation.n_rejected <= greedy.evaluation.n_rejected
+    assert not [v for v in res.evaluation.violations if v.constraint != "admission"]  # only the rejections
+
+
+def test_the_fallback_gives_the_placement_by_shares_the_time_the_engine_left(monkeypatch) -> None:
+    """Where the exact engine finds nothing, the placement by shares got a quarter of the plan's
+    time and improvement the rest, so a construction that needed more than that quarter gave no
+    plan at all (mixed-8x6-nexus-rpi3 at --time-limit 1 under load: a request rejected that the
+    shares, found in 0.24 s at load 0, place). Here a construction that finds nothing in less
+    than half the plan's time: it still gives the plan, and nothing is rejected."""
+    import sys
+
+    import optdist.heuristics.plan_guided as pg
+    from optdist.result import SolveResult, Termination
+
+    solve_mod = sys.modules["optdist.solve"]
+    real_method, real_construct = solve_mod.method_function, pg.placement_by_construction
+    limit = 2.0
+
+    def engine_finds_nothing(method):
+        if method != "milp":
+            return real_method(method)
+        return lambda i, **_: SolveResult(instance=i.name, method="milp", termination=Termination.NO_SOLUTION,
+                                          objective=None, wall_time=0.0, assignment=None)
+
+    def slow_construction(inst, *, deadline):
+        return real_construct(inst, deadline=deadline) if deadline - time.perf_counter() >= limit / 2 else None
+
+    monkeypatch.setattr(solve_mod, "method_function", engine_finds_nothing)
+    monkeypatch.setattr(pg, "placement_by_construction", slow_construction)
+    res = optdist.solve(COUPLED / "mixed-8x6-nexus-rpi3.json", method="plan-guided", plan_time_limit=limit,
+                        polish_time_limit=0, seed=0)
+    assert res.extra["plan_found_by"] == "shares of the devices, improved"
+    assert res.evaluation.feasible and res.evaluation.n_rejected == 0

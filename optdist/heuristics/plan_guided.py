@@ -57,7 +57,7 @@ and usage).
 
 If the exact engine finds no feasible placement of the whole forecast in time, the plan is a
 placement by shares of the devices (:func:`optdist.milp.decomposition.construct.placement_by_construction`,
-feasible by construction; a quarter of ``plan_time_limit`` at most) of the whole forecast or,
+feasible by construction; :data:`WINDOW_SHARE` of ``plan_time_limit`` at most) of the whole forecast or,
 where the shares fit no placement of it (more requests forecast than fit), of a longest
 prefix in the forecast's order that they fit (bisection on the length), improved request by
 request in what the others leave (:func:`optdist.milp.decomposition.repair.fill_and_improve`,
@@ -66,6 +66,18 @@ again with admission control (MODEL.md section 8: a forecast request may be reje
 penalty of 1000 x a latency bound, ``plan_time_limit`` s), and the plan that places more
 forecast requests is kept (ties: the admission-control one): an over-forecast plans the
 requests that fit, and the rest are repaired (step 3) if they come.
+Where none of these found a plan, the placement by shares runs again for ``repair_time_limit`` s
+(as long as one online repair may take; ``plan_found_by`` "shares of the devices, after the
+plan's time"): at ``plan_time_limit`` <= 1 s the engine and a share of that second are too short
+on ``mixed-8x6-nexus-rpi3`` under load, while its shares take 0.24 s at load 0 and place every request.
+A plan cut short (none of these placing the whole forecast) is never one that places
+fewer forecast requests than the DistPrivacy greedy's placement of the forecast
+(:func:`optdist.heuristics.greedy.solve_greedy`, milliseconds) or, where there is no plan at all,
+than step 3 applied to the forecast's requests in turn (what the method would do online without
+a plan; ``repair_time_limit`` s per exact solve): the one that places the most (then the cheaper)
+is the plan (``plan_found_by`` "the greedy (k of n forecast)" / "repairs in turn (k of n
+forecast)"). With the forecast exact, every request planned is placed, so a short plan degrades
+towards the greedy, never below it in rejections.
 
 **Rollout** (:func:`solve_plan_rollout`, method ``plan-rollout``): the same plan, and per
 arriving request r of class c a one-step look-ahead (Bertsekas, *Rollout, Policy Iteration,
@@ -119,6 +131,7 @@ import numpy as np
 
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
+from optdist.heuristics.greedy import solve_greedy
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import capacity_matrix
@@ -130,7 +143,9 @@ from optdist.solvers.base import stoppable
 from optdist.transfers import RESOURCES
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
-WINDOW_SHARE = 0.25  # share of plan_time_limit the placement by shares may take (fallback plan)
+#: share of plan_time_limit the placement by shares may take (fallback plan; the improvement gets the rest).
+#: A quarter left mixed-8x6-nexus-rpi3 without a plan at plan_time_limit <= 0.5 s (its shares: 0.24 s at load 0)
+WINDOW_SHARE = 0.75
 ROLLOUT_PLANNED = 3  # rollout: planned placements of distinct usage tried per request (the cheapest)
 
 #: per class: its planned placements as (cost alone s, owners, usage (n_nodes, 3)), cheapest first
@@ -168,6 +183,17 @@ def _fallback_plan(forecast: Instance, *, time_limit: float, solver: str, thread
     return part, (asg if better is None else better)
 
 
+def _placed_part(forecast: Instance, asg: Assignment) -> tuple[Instance, Assignment]:
+    """The requests ``asg`` places, as an instance of their own, and their placement: ``asg`` is a
+    placement of ``forecast``'s requests or of a prefix of them (the fallback's), None where one
+    is not placed (an admission-control plan, the greedy's). Every request of the result is placed."""
+    keep = [q for q, o in enumerate(asg.owners) if o is not None]
+    if len(keep) == forecast.n_requests:
+        return forecast, asg
+    return (forecast.with_spec(requests=[forecast.spec.requests[q] for q in keep]),
+            Assignment([asg.owners[q] for q in keep], asg.meta))
+
+
 def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_limit: float, per_solve: float,
           solver: str, threads: int | None, seed: int | None,
           start: Assignment | None = None) -> tuple[Plans, float | None, str, dict]:
@@ -189,23 +215,39 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
     if asg is None:
         fallback = _fallback_plan(forecast, time_limit=time_limit, solver=solver, threads=threads, seed=seed)
         if fallback is not None:
-            part, asg = fallback
-            ev = evaluate(part, asg)
-            found_by = "shares of the devices, improved"
+            asg, found_by = fallback[1], "shares of the devices, improved"
         if (fallback is None or fallback[0].n_requests < forecast.n_requests) and not forecast.objective.admission:
             admit = forecast.with_spec(objective=forecast.objective.model_copy(update={"admission": True}))
             res = solve(admit, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
             ok = res.evaluation is not None and res.evaluation.feasible and res.assignment is not None
             n_admitted = sum(o is not None for o in res.assignment.owners) if ok else 0
             if ok and n_admitted >= (0 if fallback is None else fallback[0].n_requests):
-                asg, ev, found_by = res.assignment, res.evaluation, "exact engine, admission control"
+                asg, found_by = res.assignment, "exact engine, admission control"
             elif fallback is not None:
                 found_by += f" ({fallback[0].n_requests} of {forecast.n_requests} forecast)"
+    if asg is None:  # nothing in the plan's time: the shares again, for as long as one online repair may take
+        asg = placement_by_construction(forecast, deadline=time.perf_counter() + per_solve)
+        found_by = "shares of the devices, after the plan's time"
+    part, asg = (forecast, None) if asg is None else _placed_part(forecast, asg)
+    if asg is None or part.n_requests < forecast.n_requests:  # a short plan: never fewer placed than these
+        floors = [("the greedy", solve_greedy(forecast).assignment)]
+        if asg is None:  # no plan at all: what step 3 would place online, request by request
+            floors.append(("repairs in turn", _repairs_in_turn(forecast, solver=solver, time_limit=per_solve,
+                                                               threads=threads, seed=seed)))
+        best = None if asg is None else (part.n_requests, -evaluate(part, asg).objective)
+        for name, floor in floors:
+            n_placed = sum(o is not None for o in floor.owners)
+            if not n_placed:
+                continue
+            fpart, fasg = _placed_part(forecast, floor)
+            key = (n_placed, -evaluate(fpart, fasg).objective)  # more placed, then cheaper
+            if best is None or key > best:
+                part, asg, best = fpart, fasg, key
+                found_by = f"{name} ({n_placed} of {forecast.n_requests} forecast)"
     plans: Plans = defaultdict(list)
-    if asg is None or ev is None:
+    if asg is None:
         return plans, None, "none", {}
-    part = forecast if len(asg.owners) == forecast.n_requests else forecast.with_spec(
-        requests=forecast.spec.requests[:len(asg.owners)])  # the fallback's prefix
+    ev = evaluate(part, asg)
     t_polish = time.perf_counter()
     proven = found_by == "exact engine" and res.bound is not None and ev.objective <= res.bound * (1 + 1e-9)
     owners, joint, moves, stats = asg.owners, 0, 0, JointStats()
@@ -223,11 +265,10 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
         if not polished.feasible:  # each move keeps every capacity: this cannot happen unless one is broken
             raise RuntimeError(f"{forecast.name}: the polished plan breaks {polished.violations[:3]}")
         asg, ev = Assignment(owners), polished
-    for q, own in enumerate(asg.owners):  # q: the forecast's request (the fallback plans a prefix of them)
-        if own is None:
-            continue
-        cost, use = alone(inst, next(r for r in range(inst.n_requests) if inst.request_class(r) == forecast.request_class(q)), own)
-        plans[forecast.request_class(q)].append((cost, own, use))
+    for q, own in enumerate(asg.owners):  # q: part's request (every one placed)
+        cls = part.request_class(q)
+        cost, use = alone(inst, next(r for r in range(inst.n_requests) if inst.request_class(r) == cls), own)
+        plans[cls].append((cost, own, use))
     for v in plans.values():
         v.sort(key=lambda t: t[0])
     return plans, float(ev.objective), found_by, info
@@ -261,6 +302,23 @@ def _repair(inst: Instance, r: int, resid: np.ndarray, *, solver: str, time_limi
         if best is None or cost < best[0]:
             best = (cost, own, use)
     return (None, None) if best is None else (best[1], best[2])
+
+
+def _repairs_in_turn(forecast: Instance, *, solver: str, time_limit: float, threads: int | None,
+                     seed: int | None) -> Assignment:
+    """Step 3 (:func:`_repair`) for every request of ``forecast`` in turn, each on the capacities
+    the ones before it left: the placement the online method makes without a plan (None where a
+    request is rejected; ``time_limit``: s per exact solve)."""
+    caps = capacity_matrix(forecast)
+    used = np.zeros_like(caps)
+    owners: list[list[np.ndarray] | None] = []
+    for q in range(forecast.n_requests):
+        own, use = _repair(forecast, q, np.maximum(caps - used, 0.0), solver=solver, time_limit=time_limit,
+                           threads=threads, seed=seed)
+        owners.append(own)
+        if use is not None:
+            used += use
+    return Assignment(owners)
 
 
 def _improve(inst: Instance, r: int, room: np.ndarray, cost: float, *, solver: str, time_limit: float,
