@@ -168,13 +168,15 @@ def test_bad_limits_are_refused_by_name(method: str, option: str, value) -> None
 def test_a_signal_stops_the_whole_online_run(method: str, options: dict, sigterm_during) -> None:
     """SIGTERM (or Ctrl-C) during one exact single-request solve stopped only that solve and the
     run went on with the next ones to the end, 'feasible' (lenet-20x10-rpi3: 28 s after the
-    signal, exit 0). Now it is 'interrupted' (CLI exit 143; 130 for Ctrl-C) and no further exact solve starts."""
+    signal, exit 0). Now it is 'interrupted' (CLI exit 143; 130 for Ctrl-C) and no further exact solve starts
+    (the signal lands in the first one's model build, which stops at once: no solver call at all, or
+    only calls that return 'not started')."""
     import optdist.heuristics.plan_guided as pg
 
     res, calls, outcomes = sigterm_during(pg, "_exact_alone", lambda: optdist.solve(
         TINY / "micro-2x3-tight.json", method=method, plan_time_limit=20, seed=0, **options))
     assert res.termination == "interrupted" and res.extra["interrupted"] == "SIGTERM"
-    assert calls and outcomes and all(s.startswith("not started") for s in outcomes), outcomes
+    assert calls and all(s.startswith("not started") for s in outcomes), outcomes
     assert res.evaluation is not None and len(res.assignment.owners) == 2  # every request placed or rejected
 
 
