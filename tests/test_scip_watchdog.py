@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
+from optdist.cli import main
 from optdist.result import Termination
 from optdist.solvers import base, get_solver, scip
-from tests.conftest import record_watchdog_timers, requires_solver
+from tests.conftest import ROOT, record_watchdog_timers, requires_solver
 from tests.test_decomp_limits import _hard, _tiny
 
 pytestmark = requires_solver("scip")
@@ -145,3 +146,15 @@ def test_a_timer_firing_after_a_signals_stop_changes_nothing(monkeypatch: pytest
     assert fired, "the signal did not reach the SCIP solve"
     assert out.termination is Termination.INTERRUPTED and out.extra["interrupted"] == "SIGTERM", out
     assert "cancelled" not in out.extra, out.extra
+
+
+def test_the_cli_names_a_raw_time_limit_that_ran_out_as_the_raw_option(capsys) -> None:
+    """``--solver-option limits/time=0.01`` (it replaces the CLI's limit: SCIP stops in its
+    presolve without a placement): the warning names that limit and its source. Before (review21)
+    it said the CLI's --time-limit had run out, and with ``limits/time`` beyond the run's deadline
+    it named the raw value (e.g. 100 s) where the run's deadline (about 1 s) had stopped SCIP."""
+    rc = main(["solve", str(ROOT / "instances" / "paper" / "lenet-10x10-tau0.8.json"), "--formulation", "compact",
+               "--solver", "scip", "--threads", "1", "--time-limit", "60", "--solver-option", "limits/time=0.01"])
+    out, err = capsys.readouterr()
+    assert rc == 1 and "no solution" in out, out + err
+    assert "the solve's time limit (0.01 s; from --solver-option or the solver profile) ran out" in err, err

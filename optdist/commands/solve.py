@@ -475,12 +475,11 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         reasons.append(_solver_errors(res))
         for why in filter(None, reasons):  # why (also in the --out file's extra)
             log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
-        limit = res.options.get("time_limit")
+        limit, source = _time_limit(res, args.time_limit)
         if res.termination == "no_solution" and not any(reasons):
             if res.extra.get("cancelled") or (limit is not None and res.wall_time >= 0.8 * limit):  # the clock
-                log.warning("no solution: the solve's time limit (%.3g s; from the CLI, its --time-limit less "
-                            "start-up and an exit reserve) ran out before a placement was found (fix: a larger "
-                            "--time-limit, or --warm-start greedy)", limit)
+                log.warning("no solution: the solve's time limit (%.3g s; %s) ran out before a placement was found "
+                            "(fix: a larger --time-limit, or --warm-start greedy)", limit, source)
             else:  # ended by itself, neither placed nor proven impossible
                 log.warning("no solution: the search ended without a placement and without proving that none "
                             "exists (fix: `optdist diagnose %s` says why; `--formulation tight` may prove it "
@@ -493,6 +492,20 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
             print(f"\nstages of {inst.request_ids[first]} (s; compute and transfer of the slowest owner):")
             print(res.evaluation.breakdown(inst, first).to_markdown(index=False, floatfmt=".6g"))
         _print_node_use(inst, res.evaluation)
+
+
+def _time_limit(res, given: float | None) -> tuple[float | None, str]:
+    """The time limit (s) that bound the solve and where it came from: the CLI's (``given``, the
+    --time-limit; the solve's is that less start-up and an exit reserve, the run's deadline too)
+    or a raw solver option's, which replaces it in ``res.options["time_limit"]``
+    (:func:`optdist.milp.solve.record_raw_options`): the shorter of the two bound it."""
+    limit = res.options.get("time_limit")
+    cli = res.options.get("overridden", {}).get("time_limit")
+    if cli is not None and (limit is None or cli <= limit):
+        limit = cli
+    elif cli is not None or (given is None and limit is not None):
+        return limit, "from --solver-option or the solver profile"
+    return limit, "from the CLI, its --time-limit less start-up and an exit reserve"
 
 
 def _solver_errors(res) -> list[str]:
