@@ -477,7 +477,8 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
             log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
         limit, source = _time_limit(res, args.time_limit)
         if res.termination == "no_solution" and not any(reasons):
-            if res.extra.get("cancelled") or (limit is not None and res.wall_time >= 0.8 * limit):  # the clock
+            if (res.extra.get("cancelled") or res.extra.get("limit_reached") == "time_limit"
+                    or (limit is not None and res.wall_time >= 0.8 * limit)):  # the clock
                 log.warning("no solution: the solve's time limit (%.3g s; %s) ran out before a placement was found "
                             "(fix: a larger --time-limit, or --warm-start greedy)", limit, source)
             else:  # ended by itself, neither placed nor proven impossible

@@ -19,7 +19,8 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
   this process is SIGKILLed (Linux, :mod:`optdist.solvers.subprocesses`);
 * ``optimal`` only when the proven bound closes the requested gap (the solver's own absolute
   tolerance allowed); otherwise the incumbent is reported as ``feasible``;
-* a limit that stops the search without an incumbent is ``no_solution``, never ``error``;
+* a limit that stops the search without an incumbent is ``no_solution``, never ``error``, with
+  ``extra["limit_reached"]`` (``time_limit`` or ``iteration_limit``: the solver's own status);
 * a shell solver whose process ends abnormally on its own or by someone else's hand (``kill -9``,
   the kernel's OOM killer) is ``error`` with ``extra["solver_error"]`` naming the solver, its exit
   status or signal and what to try, not an exception (one failing with raw options given raises
@@ -684,6 +685,7 @@ class Solver(ABC):
         elif out.termination is Termination.INTERRUPTED:
             out.extra["interrupted"] = "SIGINT (caught by the solver)"  # the only signal solvers catch
         if out.termination in (Termination.TIME_LIMIT, Termination.ITERATION_LIMIT) and not out.has_solution:
+            out.extra["limit_reached"] = str(out.termination)  # the solver's word that a limit, not the search, ended it
             out.termination = Termination.NO_SOLUTION
         self._check_optimal(out, opts.get("mip_gap"))
         if out.termination is Termination.ERROR:
