@@ -184,16 +184,24 @@ def solve_built(
 ) -> tuple[Any, Assignment | None, bool]:
     """Solve a built model: (the adapter's :class:`SolverOutcome`, the read-back, seeded?).
 
-    ``start`` seeds the solver (if it takes a MIP start); objective and bound stay in model units.
+    ``start`` seeds the solver (if it takes a MIP start); one the model's variables cannot hold (a
+    node outside a request's candidates, e.g. another request's camera: no model of MODEL.md has
+    such a variable) is not used, the solve runs unseeded and the outcome's
+    ``extra["warm_start_skipped"]`` says why. Objective and bound stay in model units.
     ``keep``: the model stays loaded in the adapter's solver for the next ``keep`` solve of the
     same model, which then sends only what changed (:meth:`optdist.solvers.base.Solver.solve`).
     """
-    seeded = False
+    seeded, unusable = False, None
     if start is not None and adapter.has(Feature.WARM_START):
-        b.set_warm_start(start)
-        seeded = True
+        try:
+            b.set_warm_start(start)
+            seeded = True
+        except ValueError as e:  # no value of the model's variables holds it (e.g. a map on another request's camera)
+            unusable = f"the model cannot hold it: {e}"
     out = adapter.solve(b.model, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
                         warm_start=seeded, tee=tee, keep=keep)
+    if unusable is not None:
+        out.extra["warm_start_skipped"] = unusable
     asg = b.to_assignment() if out.has_solution else None
     return out, asg, seeded
 
