@@ -120,11 +120,13 @@ def solver_pids(pid: int, binary: str) -> list[int]:
     return found
 
 
-def kill_solver_once_it_runs(binary: str, killed: list[int], after: float = 0.3) -> threading.Thread:
+def kill_solver_once_it_runs(binary: str, killed: list[int], after: float = 0.3,
+                             every: threading.Event | None = None) -> threading.Thread:
     """A started thread that SIGKILLs the first ``binary`` child of this process (Linux /proc) still
     running ``after`` seconds after it appeared (as the OOM killer would), appending its pid to
     ``killed``. Pyomo's short version queries (``cbc -stop``, ``glpsol --version``) are left alone,
-    so ``after=0`` kills the first solve on sight (tests/test_solver_death.py)."""
+    so ``after=0`` kills the first solve on sight (tests/test_solver_death.py). With ``every``, it
+    kills every one that runs until that event is set."""
 
     def solving(pid: int) -> bool:
         try:
@@ -144,7 +146,10 @@ def kill_solver_once_it_runs(binary: str, killed: list[int], after: float = 0.3)
                 if pid in solver_pids(os.getpid(), binary) and solving(pid):  # still our running child
                     os.kill(pid, signal.SIGKILL)
                     killed.append(pid)
-                    return
+                    if every is None:
+                        return
+            if every is not None and every.is_set():
+                return
             time.sleep(0.01)
 
     thread = threading.Thread(target=run, daemon=True)

@@ -14,6 +14,8 @@ library call raised it.
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -74,20 +76,33 @@ def test_a_killed_solver_keeps_a_feasible_warm_start():
     assert res.extra["incumbent"] == "the warm start: the solver failed before it returned an incumbent"
 
 
+def _solve_killing_cbc(capsys, tmp_path, args: list[str], *, after: float = 0.3,
+                       every: bool = False) -> tuple[int, str, str, dict]:
+    """``optdist solve ARGS --solver cbc --threads 1 --out FILE`` in-process while CBC is SIGKILLed
+    (:func:`~tests.conftest.kill_solver_once_it_runs`: its first solve, or ``every`` one):
+    (exit status, stdout, stderr, the --out document)."""
+    killed: list[int] = []
+    done = threading.Event()
+    watcher = kill_solver_once_it_runs("cbc", killed, after=after, every=done if every else None)
+    out_file = tmp_path / "res.json"
+    try:
+        rc = main(["solve", *args, "--solver", "cbc", "--threads", "1", "--out", str(out_file)])
+    finally:
+        done.set()
+    watcher.join(5)
+    assert killed, "cbc never ran"
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err, err
+    return rc, out, err, json.loads(out_file.read_text())
+
+
 @linux_only
 @requires_solver("cbc")
 def test_the_cli_writes_and_prints_a_kept_warm_start_of_a_killed_solver(capsys, tmp_path):
     """Exit 0 (a feasible result), --out written, the failure warned, no bound claimed."""
-    killed: list[int] = []
-    watcher = kill_solver_once_it_runs("cbc", killed)
-    out_file = tmp_path / "res.json"
-    rc = main(["solve", INSTANCE, "--formulation", "per-map", "--solver", "cbc", "--warm-start", "greedy",
-               "--time-limit", "60", "--threads", "1", "--out", str(out_file)])
-    watcher.join(5)
-    assert killed, "cbc never ran"
-    out, err = capsys.readouterr()
-    assert rc == 0 and "Traceback" not in err, err
-    doc = json.loads(out_file.read_text())
+    rc, out, err, doc = _solve_killing_cbc(capsys, tmp_path, [INSTANCE, "--formulation", "per-map", "--warm-start",
+                                                               "greedy", "--time-limit", "60"])
+    assert rc == 0, err
     assert doc["termination"] == "error" and doc["assignment"] is not None and doc["bound"] is None
     assert "termination  error" in out and "bound -   gap -" in out, out
     assert "WARNING      solver cbc ended abnormally: it was killed by signal SIGKILL" in out, out
@@ -101,19 +116,34 @@ def test_a_solver_killed_inside_the_decomposition_is_reported(capsys, tmp_path):
     """The first CBC solve of a decomposed run is SIGKILLed as it starts: the run goes on and ends
     with a feasible result, and the failure is in ``extra["solver_errors"]`` and printed. Before
     (keep21): nothing said that a solver had failed."""
-    killed: list[int] = []
-    watcher = kill_solver_once_it_runs("cbc", killed, after=0.0)
-    out_file = tmp_path / "res.json"
-    rc = main(["solve", COUPLED, "--formulation", "decomposed", "--solver", "cbc", "--gap", "0.05",
-               "--time-limit", "60", "--threads", "1", "--out", str(out_file)])
-    watcher.join(5)
-    assert killed, "cbc never ran"
-    out, err = capsys.readouterr()
-    assert rc == 0 and "Traceback" not in err, err
-    doc = json.loads(out_file.read_text())
+    rc, out, err, doc = _solve_killing_cbc(capsys, tmp_path, [COUPLED, "--formulation", "decomposed", "--gap", "0.05",
+                                                               "--time-limit", "60"], after=0.0)
+    assert rc == 0, err
     assert doc["assignment"] is not None and doc["feasible"], doc["termination"]
     errors = doc["extra"]["solver_errors"]
     assert errors and errors[0]["solves"] >= 1, errors
     assert errors[0]["message"].startswith("solver cbc ended abnormally: it was killed by signal SIGKILL"), errors
     assert "solver call of this run failed (the result is what its other steps found): solver cbc ended " \
            "abnormally: it was killed by signal SIGKILL" in out, out
+
+
+@linux_only
+@requires_solver("cbc")
+def test_column_generation_stops_when_its_pricing_solver_keeps_failing(capsys, tmp_path):
+    """Every CBC killed as it starts: column generation went 260 empty rounds of 0.07 s to its 30-s
+    limit (review21). Now :data:`~optdist.milp.decomposition.colgen.PRICING_FAILURES_MAX` rounds in
+    a row with a failed pricing solve end the rounds; the run keeps the incumbent and bound it had."""
+    from optdist.milp.decomposition.colgen import PRICING_FAILURES_MAX
+
+    started = time.perf_counter()
+    rc, out, err, doc = _solve_killing_cbc(capsys, tmp_path, [COUPLED, "--formulation", "decomposed",
+                                                               "--time-limit", "120"], after=0.0, every=True)
+    took = time.perf_counter() - started
+    assert rc == 0 and doc["feasible"], err
+    coupled = doc["extra"]["coupled_solve"]
+    assert [r["round"] for r in coupled["rounds"]] == list(range(PRICING_FAILURES_MAX + 1))  # round 0: prices 0
+    assert coupled["pricing_stopped"].startswith(f"column generation stopped after round {PRICING_FAILURES_MAX}: "
+                                                 "the pricing solver failed in 3 rounds in a row (solver cbc ended "
+                                                 "abnormally: it was killed by signal SIGKILL"), coupled
+    assert doc["bound"] is not None and doc["bound"] <= doc["objective"] * (1 + 1e-9)
+    assert took < 100, f"{took:.0f} s: the rounds did not stop"

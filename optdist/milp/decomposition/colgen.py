@@ -174,6 +174,10 @@ HANDOVER_SHARE = 0.1
 #: (:func:`_solves_end`); with less, every pricing solve is refused or cut at once (the last
 #: half-second of a 60-s run of cifar-6x5 held 20 such rounds): the rounds end there
 ROUND_MIN_S = 1.0
+#: rounds in a row with a pricing solve whose solver failed (termination ``error``, e.g. its
+#: process killed by the OOM killer) after which the rounds end: with every CBC killed as it
+#: started, a 30-s run of lenet-8x4-rpi3 went 260 empty rounds of 0.07 s to its time limit (review21)
+PRICING_FAILURES_MAX = 3
 #: seconds at most per single-request solve of the pair moves in the polish at the end
 POLISH_PER_SOLVE_S = 5.0
 #: share of the time left that each round's LP-mean columns take (``mean_heuristic``)
@@ -364,8 +368,10 @@ def column_generation(
     caller's, so that a run warns once; default this call's own), also ``extra["bound_capped"]``.
     Returns a :class:`SolveResult` (method ``milp``, formulation ``dantzig-wolfe``) whose
     ``bound`` is a proven lower bound, never above its incumbent, and whose placement the
-    evaluator has re-scored; ``extra["rounds"]`` lists each round. Raises ``ValueError`` for a
-    makespan objective.
+    evaluator has re-scored; ``extra["rounds"]`` lists each round. A pricing solver that fails
+    (termination ``error``) in :data:`PRICING_FAILURES_MAX` rounds in a row ends the rounds
+    (``feasible`` / ``no_solution``, the incumbent and bound so far; ``extra["pricing_stopped"]``
+    says why). Raises ``ValueError`` for a makespan objective.
     """
     t0 = time.perf_counter()
     if inst.objective.kind != "latency":
@@ -566,6 +572,9 @@ def column_generation(
     realised = -1  # master columns when the aggregated integer master's optimum was last spread over the devices
     termination = Termination.TIME_LIMIT
     infeasible = False
+    pricing_failed: list[str] = []  # why the pricing solves of the current run of failing rounds failed
+    failing_rounds = 0  # rounds in a row with a pricing solve that failed
+    stopped: str | None = None  # why the rounds ended early (the pricing solver failing)
     # round 0: prices 0, each request class alone (its per-request optimum): L(0), first columns
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     best0: list[float | None] = [None] * len(sizes)
@@ -691,6 +700,8 @@ def column_generation(
                           else (math.inf,))
             secs += pr.seconds
             proven &= pr.proven
+            if pr.failed is not None:
+                pricing_failed.append(pr.failed)
             if not pr.proven:
                 longest = max(longest, budget)
             log.append({"class": cs[0], "seconds": round(pr.seconds, 3), "closed": pr.proven, "value": pr.value,
@@ -749,6 +760,7 @@ def column_generation(
         a = 0.0 if phase1 or again else alpha
         pi = a * center + (1 - a) * pi_lp
         n_before = len(master.columns)
+        n_failed = len(pricing_failed)
         best, added, all_proven, pricing_s, pricing_log = price_at(pi, pi_lp, mu, phase1)
         lval = bound_at(pi, best)
         mispriced = not added and a > 0  # nothing for the LP at the smoothed point
@@ -826,6 +838,14 @@ def column_generation(
             break
         if stop_requested():  # SIGINT/SIGTERM during the round: no integer phase, the incumbent and bound so far
             termination = Termination.INTERRUPTED
+            break
+        failing_rounds = failing_rounds + 1 if len(pricing_failed) > n_failed else 0
+        if not failing_rounds:
+            pricing_failed.clear()
+        elif failing_rounds >= PRICING_FAILURES_MAX:  # the pricing solver fails round after round: no more rounds
+            stopped = (f"column generation stopped after round {rnd}: the pricing solver failed in "
+                       f"{failing_rounds} rounds in a row ({pricing_failed[-1]})")
+            termination = Termination.FEASIBLE if incumbent is not None else Termination.NO_SOLUTION
             break
         if not added and closed_at_lp:
             # the LP master is optimal: what is left of the gap is the integer master's; give the
@@ -913,7 +933,8 @@ def column_generation(
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
                "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log,
                "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log,
-               "mean_columns": mean_log, **({"bound_capped": capped} if capped else {})},
+               "mean_columns": mean_log, **({"bound_capped": capped} if capped else {}),
+               **({"pricing_stopped": stopped} if stopped else {})},
     )
     return res
 

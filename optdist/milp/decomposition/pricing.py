@@ -114,7 +114,8 @@ class Priced:
     ``owners``: per layer, the owner node of every segment of request ``r`` (None if no
     placement was found); ``value``: its priced objective ``c_p + pi a_p``; ``bound``: a proven
     lower bound on ``v_c(pi)`` (``-inf`` if the solver proved nothing); ``proven``: the solve
-    closed (``bound`` equals the optimum up to the gap).
+    closed (``bound`` equals the optimum up to the gap); ``failed``: why its solver failed
+    (termination ``error``, e.g. its process killed: ``extra["solver_error"]``), None if it did not.
     """
 
     r: int
@@ -124,6 +125,7 @@ class Priced:
     proven: bool
     seconds: float
     log: dict = field(default_factory=dict)
+    failed: str | None = None
 
 
 class PricingModel:
@@ -557,6 +559,7 @@ class PricingModel:
         log: dict = {"steps": []}
         nodes = 0
         proven = False
+        failed: str | None = None
         for d in steps:
             c = self.stage_bound * (1 + d) if math.isfinite(d) and math.isfinite(self.stage_bound) else math.inf
             c = min(c, best_val)
@@ -583,6 +586,9 @@ class PricingModel:
                                       keep=self.keep_loaded)
             nodes += out.nodes or 0
             step.update({"status": out.status, "termination": str(out.termination), "nodes": out.nodes})
+            if out.termination is Termination.ERROR:  # the solver failed (e.g. killed): the bound so far
+                failed = out.extra.get("solver_error") or f"solver {self.solver} ended in error ({out.status})"
+                break
             if out.termination is Termination.INFEASIBLE:
                 lb = max(lb, c)
                 if c >= best_val:
@@ -616,7 +622,7 @@ class PricingModel:
         secs = time.perf_counter() - t0
         log["nodes"] = nodes
         if best_owners is None:
-            return Priced(r, None, None, lb, proven, secs, log)
+            return Priced(r, None, None, lb, proven, secs, log, failed)
         return Priced(r, best_owners, best_val, cap_bound(lb, [best_val], solver=self.solver,
                                                           what=f"pricing of request {r}", record=self.bound_log),
-                      proven, secs, log)
+                      proven, secs, log, failed)
