@@ -52,3 +52,20 @@ def test_a_warm_start_no_model_can_hold_is_skipped_not_fatal(tmp_path, capsys):
                "candidates" in out, out
         again = json.loads(out_file.read_text())
         assert again["termination"] == "optimal" and again["objective"] == pytest.approx(doc["objective"], rel=1e-6)
+
+
+def test_a_skipped_warm_start_names_its_own_request_on_tight(tmp_path, capsys):
+    """The tight model permutes identical requests before it sets a start (symmetry rows): a start
+    rejecting r2 without admission control was skipped as 'request r1 is rejected' (review21b).
+    The reason now names the file's own request."""
+    inst = str(ROOT / "instances" / "tiny" / "micro-2x2-tau0.6.json")
+    res = tmp_path / "r.json"
+    assert main(["solve", inst, "--formulation", "compact", "--out", str(res), "-q"]) == 0
+    asg = json.loads(res.read_text())["assignment"]
+    asg["requests"]["r2"] = {"rejected": True}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(asg))
+    capsys.readouterr()
+    assert main(["solve", inst, "--warm-start", str(bad), "--formulation", "tight"]) == 0
+    out = capsys.readouterr().out
+    assert "(not used: the model cannot hold it: request r2 is rejected but admission control is off)" in out, out

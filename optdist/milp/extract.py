@@ -97,11 +97,30 @@ def _set(var: pyo.Var, value: float) -> None:
     var.set_value(value, skip_validation=True)
 
 
-def set_model_values(b: BuiltModel, asg: Assignment) -> None:
-    """Set every variable of the modelled requests to the values implied by ``asg``."""
-    m, d, inst = b.model, b.data, b.inst
+def check_holdable(b: BuiltModel, asg: Assignment) -> None:
+    """Raise ``ValueError`` (naming the request and nodes of ``asg``) if no value of ``b``'s
+    variables holds ``asg``: another number of requests, a request rejected without admission
+    control, or a modelled request on a node outside its candidates (another request's source)."""
+    d, inst = b.data, b.inst
     if len(asg.owners) != inst.n_requests:
         raise ValueError(f"assignment has {len(asg.owners)} requests, the instance has {inst.n_requests}")
+    for r in d.requests:
+        own = asg.owners[r]
+        if own is None:
+            if not inst.objective.admission:
+                raise ValueError(f"request {inst.request_ids[r]} is rejected but admission control is off")
+            continue
+        outside = {int(i) for a in own for i in np.unique(a)} - set(d.cand[r])
+        if outside:
+            names = [inst.node_ids[i] for i in sorted(outside)]
+            raise ValueError(f"request {inst.request_ids[r]}: nodes {names} are not candidates (another request's source)")
+
+
+def set_model_values(b: BuiltModel, asg: Assignment) -> None:
+    """Set every variable of the modelled requests to the values implied by ``asg``; raises
+    ``ValueError`` if none holds it (:func:`check_holdable`)."""
+    m, d, inst = b.model, b.data, b.inst
+    check_holdable(b, asg)
     rho = inst.rate
     serial = inst.objective.uplink == "serial"
     latency = []
@@ -110,14 +129,8 @@ def set_model_values(b: BuiltModel, asg: Assignment) -> None:
     for r in d.requests:
         own = asg.owners[r]
         if own is None:
-            if not inst.objective.admission:
-                raise ValueError(f"request {inst.request_ids[r]} is rejected but admission control is off")
             _set(m.reject[r], 1)
             continue
-        outside = {int(i) for a in own for i in np.unique(a)} - set(d.cand[r])
-        if outside:
-            names = [inst.node_ids[i] for i in sorted(outside)]
-            raise ValueError(f"request {inst.request_ids[r]}: nodes {names} are not candidates (another request's source)")
         layers = d.layers(r)
         lat = 0.0
         waits = np.zeros((len(layers), inst.n_nodes))

@@ -21,7 +21,7 @@ from optdist.assignment import Assignment
 from optdist.instance import Instance
 from optdist.milp import constraints as C
 from optdist.milp.data import TIME_UNIT, ModelData, model_data
-from optdist.milp.extract import owners_from_model, set_model_values
+from optdist.milp.extract import check_holdable, owners_from_model, set_model_values
 from optdist.milp.objective import add_objective
 from optdist.milp.variables import add_assignment_variables, add_stage_variables, add_transfer_variables
 from optdist.solvers.base import stop_at_once
@@ -159,10 +159,13 @@ class BuiltModel:
 
         tight: identical requests are first permuted (with their sources) and identical devices
         relabelled to satisfy the symmetry rows (same objective; :func:`optdist.milp.tight.canonical`).
+        Raises ``ValueError`` naming ``asg``'s own request if no value of the variables holds it
+        (:func:`optdist.milp.extract.check_holdable`; checked before that permutation).
         """
         if self.formulation == "tight":
             from optdist.milp.tight import canonical
 
+            check_holdable(self, asg)  # the permutation would name another request
             asg = canonical(self, asg)
         set_model_values(self, asg)
 
