@@ -137,13 +137,13 @@ def test_column_generation_stops_when_its_pricing_solver_keeps_failing(capsys, t
 
     started = time.perf_counter()
     rc, out, err, doc = _solve_killing_cbc(capsys, tmp_path, [COUPLED, "--formulation", "decomposed",
-                                                               "--time-limit", "120"], after=0.0, every=True)
+                                                               "--time-limit", "60"], after=0.0, every=True)
     took = time.perf_counter() - started
     assert rc == 0 and doc["feasible"], err
     coupled = doc["extra"]["coupled_solve"]
-    assert [r["round"] for r in coupled["rounds"]] == list(range(PRICING_FAILURES_MAX + 1))  # round 0: prices 0
+    assert coupled["rounds"][-1]["round"] == PRICING_FAILURES_MAX, len(coupled["rounds"])  # round 0 too: prices 0
     assert coupled["pricing_stopped"].startswith(f"column generation stopped after round {PRICING_FAILURES_MAX}: "
                                                  "the pricing solver failed in 3 rounds in a row (solver cbc ended "
                                                  "abnormally: it was killed by signal SIGKILL"), coupled
     assert doc["bound"] is not None and doc["bound"] <= doc["objective"] * (1 + 1e-9)
-    assert took < 100, f"{took:.0f} s: the rounds did not stop"
+    assert took < 45, f"{took:.0f} s: the rounds did not stop"
