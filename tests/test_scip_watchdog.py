@@ -178,3 +178,16 @@ def test_a_limit_that_ends_the_search_without_a_placement_is_said_to_be_the_time
     assert rc == 1 and doc["termination"] == "no_solution", text + err
     assert doc["extra"]["limit_reached"] == "time_limit", doc["extra"]
     assert "ran out before a placement was found" in err and "optdist diagnose" not in err, err
+
+
+def test_a_limit_that_ends_the_search_without_a_placement_is_recorded() -> None:
+    """The part of the test above that does not depend on SCIP's luck within 3 s: a raw
+    ``limits/time`` of 0.01 s ends SCIP in its presolve without a placement, and the result says
+    that a limit, not the search, ended it (``extra["limit_reached"]``; review21)."""
+    import optdist
+
+    res = optdist.solve(ROOT / "instances" / "paper" / "lenet-10x10-tau0.8.json", method="milp",
+                        formulation="compact", solver="scip", threads=1, time_limit=60,
+                        solver_options={"limits/time": 0.01})
+    assert res.termination == Termination.NO_SOLUTION and res.assignment is None, res.termination
+    assert res.extra["limit_reached"] == "time_limit", res.extra

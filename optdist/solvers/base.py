@@ -901,7 +901,7 @@ def contrib_termination(tc: Any) -> Termination:
     }.get(name, Termination.ERROR)
 
 
-def _overran_note(at: float) -> str:
+def overran_note(at: float) -> str:
     """``extra["cancelled"]`` of a shell or SCIP solve the watchdog stopped at ``at`` (``perf_counter``; as HiGHS's)."""
     return (f"at its time limit or the run's deadline (the solver had not returned max({GRACE_S:g} s, "
             f"{GRACE:.0%} of the limit) past it); returned {time.perf_counter() - at:.2f} s later")
@@ -1002,7 +1002,7 @@ class LegacySolver(Solver):
                     return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}", extra=phases)
                 if _cancelled(overran, procs):
                     return SolverOutcome(Termination.NO_SOLUTION, f"stopped past its time limit: {e}",
-                                         extra={"cancelled": _overran_note(overran[0]), **phases})
+                                         extra={"cancelled": overran_note(overran[0]), **phases})
                 rc = getattr(opt, "_rc", None)  # the process's exit status (shell solvers; negative: a signal)
                 if raw and not (isinstance(rc, int) and rc < 0):  # a signal's death is not the options'
                     raise self.raw_failure(raw, e) from e
@@ -1042,7 +1042,7 @@ class LegacySolver(Solver):
         bound = self._bound(opt, res, incumbent)
         extra: dict[str, Any] = {}
         if _cancelled(overran, procs):
-            extra["cancelled"] = _overran_note(overran[0])
+            extra["cancelled"] = overran_note(overran[0])
             if term not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
                 term = Termination.TIME_LIMIT  # the solver says 'interrupted': it was our clock
         extra.update(self._phases(procs, read=True))

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import pyomo.environ as pyo
 
 from optdist.result import Termination
-from optdist.solvers.base import (ContribSolver, Feature, SolverOutcome, _overran_note, stop_native_code_on_signals,
+from optdist.solvers.base import (ContribSolver, Feature, SolverOutcome, overran_note, stop_native_code_on_signals,
                                   watchdog)
 
 PARAMS_URL = "https://www.scipopt.org/doc/html/PARAMETERS.php"
@@ -186,7 +186,7 @@ class Scip(ContribSolver):
             stop.end()  # a timer action already started asks nothing more now
             self._stop = self._scip = None
         if stop.at is not None and out.termination is Termination.INTERRUPTED:  # SCIP's userinterrupt
-            out.extra["cancelled"] = _overran_note(stop.at)
+            out.extra["cancelled"] = overran_note(stop.at)
             if not self._stop_requested:
                 out.termination = Termination.TIME_LIMIT  # it was our clock, not the user
         return out

@@ -572,7 +572,7 @@ def column_generation(
     realised = -1  # master columns when the aggregated integer master's optimum was last spread over the devices
     termination = Termination.TIME_LIMIT
     infeasible = False
-    pricing_failed: list[str] = []  # why the pricing solves of the current run of failing rounds failed
+    pricing_failed: str | None = None  # why a pricing solve of this round failed (its solver's error)
     failing_rounds = 0  # rounds in a row with a pricing solve that failed
     stopped: str | None = None  # why the rounds ended early (the pricing solver failing)
     # round 0: prices 0, each request class alone (its per-request optimum): L(0), first columns
@@ -665,6 +665,7 @@ def column_generation(
         ``bound``, ``start_value``). At prices where a pass stopped short before (the LP did not
         move), each solve gets twice that pass's budget: the same solve again would prove no more.
         """
+        nonlocal pricing_failed
         prices = P.node_prices(pi)
         # pricing groups: master classes of one request class whose sources carry equal prices
         groups: dict[tuple, list[int]] = defaultdict(list)
@@ -701,7 +702,7 @@ def column_generation(
             secs += pr.seconds
             proven &= pr.proven
             if pr.failed is not None:
-                pricing_failed.append(pr.failed)
+                pricing_failed = pr.failed
             if not pr.proven:
                 longest = max(longest, budget)
             log.append({"class": cs[0], "seconds": round(pr.seconds, 3), "closed": pr.proven, "value": pr.value,
@@ -760,7 +761,7 @@ def column_generation(
         a = 0.0 if phase1 or again else alpha
         pi = a * center + (1 - a) * pi_lp
         n_before = len(master.columns)
-        n_failed = len(pricing_failed)
+        pricing_failed = None
         best, added, all_proven, pricing_s, pricing_log = price_at(pi, pi_lp, mu, phase1)
         lval = bound_at(pi, best)
         mispriced = not added and a > 0  # nothing for the LP at the smoothed point
@@ -839,12 +840,10 @@ def column_generation(
         if stop_requested():  # SIGINT/SIGTERM during the round: no integer phase, the incumbent and bound so far
             termination = Termination.INTERRUPTED
             break
-        failing_rounds = failing_rounds + 1 if len(pricing_failed) > n_failed else 0
-        if not failing_rounds:
-            pricing_failed.clear()
-        elif failing_rounds >= PRICING_FAILURES_MAX:  # the pricing solver fails round after round: no more rounds
+        failing_rounds = failing_rounds + 1 if pricing_failed is not None else 0
+        if failing_rounds >= PRICING_FAILURES_MAX:  # the pricing solver fails round after round: no more rounds
             stopped = (f"column generation stopped after round {rnd}: the pricing solver failed in "
-                       f"{failing_rounds} rounds in a row ({pricing_failed[-1]})")
+                       f"{failing_rounds} rounds in a row ({pricing_failed})")
             termination = Termination.FEASIBLE if incumbent is not None else Termination.NO_SOLUTION
             break
         if not added and closed_at_lp:
