@@ -158,6 +158,19 @@ def made_for_other(data: dict, inst: Instance) -> str | None:
     return None
 
 
+def made_for_warning(where: str, data: dict, inst: Instance, use: str) -> str | None:
+    """The warning for an assignment document (read from ``where``, e.g. a file) whose
+    ``instance`` field names an instance other than ``inst`` although its request and node ids
+    match (:meth:`Assignment.from_json` accepted it): ``use`` says what it is taken as (e.g. "the
+    warm start"). None where the field names ``inst`` or is absent."""
+    other = made_for_other(data, inst)
+    if other is None:
+        return None
+    return (f"{where}: field 'instance': {other}; its request and node ids match, so it is {use} "
+            f"(fix: check you gave the right file; if it is meant for {inst.name!r}, set its \"instance\" "
+            f"to {inst.name!r})")
+
+
 class AssignmentError(DocumentError):
     """An invalid assignment file or document; ``problems`` names the field and the fix."""
 

@@ -51,9 +51,9 @@ def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, p
             priced.append(part)
         ok = [col for col in cols[part.cls] if part.admits(col)]
         if not ok:
-            return math.inf, []
+            return math.inf, [], None
         best = min(ok, key=lambda col: value(col, pi, counts))
-        return value(best, pi, counts), [(best, (part.cls, id(best)))]
+        return value(best, pi, counts), [(best, (part.cls, id(best)))], None
 
     def integral(per_part):
         counts = {}

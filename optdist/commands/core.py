@@ -383,10 +383,12 @@ def print_evaluation(inst, ev, show_requests: int = 10) -> None:
             print(f"  [{v.constraint}] {v.message}")
 
 
-def load_placement(inst, path: Path):
+def load_placement(inst, path: Path, use: str | None = None):
     """The assignment in ``path``: an ``optdist-assignment/1`` file, or the ``assignment`` of an
-    ``optdist-result/1`` file (what ``optdist solve --out`` writes). ValueError names the file."""
-    from optdist.assignment import MAX_BYTES, Assignment, AssignmentError, made_for_other
+    ``optdist-result/1`` file (what ``optdist solve --out`` writes). ValueError names the file.
+    One made for another instance (its ``instance`` field) whose ids match is warned about:
+    ``use`` says what it is taken as (default: scored on ``inst``)."""
+    from optdist.assignment import MAX_BYTES, Assignment, AssignmentError, made_for_warning
     from optdist.jsonfile import read_json
 
     # a result file holds the assignment plus its evaluation: allow it twice the assignment's size
@@ -399,8 +401,8 @@ def load_placement(inst, path: Path):
             raise ValueError(f"{path}: 'assignment' must be an optdist-assignment/1 object")
         doc, where = doc["assignment"], f"{path}: assignment"
     asg = Assignment.from_json(inst, doc, where)
-    if other := made_for_other(doc, inst):  # ids that match are no proof that it is the same problem
-        log.warning("%s: %s; scoring it on %s", path, other, inst.name)
+    if warning := made_for_warning(where, doc, inst, use or f"scored on {inst.name}"):  # ids that match are no
+        log.warning("%s", warning)  # proof that it is the same problem
     return asg
 
 

@@ -229,7 +229,7 @@ def _warm_start(args: argparse.Namespace):
         from optdist.evaluate import evaluate
 
         inst = load_instance(args.instance)
-        asg = load_placement(inst, Path(args.warm_start))
+        asg = load_placement(inst, Path(args.warm_start), use=f"used as the --warm-start of {inst.name}")
         bad = evaluate(inst, asg).violations
         if bad:  # still passed on: the solvers and the decomposition decide what to do with it
             log.warning("--warm-start %s breaks %d constraint(s): %s%s; a solver may discard it", args.warm_start,
@@ -455,6 +455,10 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     for key in ("warning", "optimality_unproven") + (("solver_error",) if res.evaluation is not None else ()):
         if res.extra.get(key):
             print(f"WARNING      {res.extra[key]}")
+    if res.evaluation is not None and res.extra.get("solver_error"):  # a placement kept: warned on stderr too
+        log.warning("%s; kept %s%s", res.extra["solver_error"],
+                    res.extra.get("incumbent") or "the placement found before it failed",
+                    "; no bound" if res.bound is None else "")
     if res.evaluation is not None:
         for why in _solver_errors(res):
             print(f"WARNING      {why}")

@@ -85,6 +85,35 @@ from optdist.milp.decomposition.master import (Column, CutRow, Master, Row, sepa
 from optdist.solvers.base import stop_requested
 
 TOL = 1e-9  # relative tolerance of a limit and of integrality
+#: pricing rounds in a row with a pricing solve whose solver failed (termination ``error``, e.g. its
+#: process killed by the OOM killer) after which column generation's rounds
+#: (:func:`optdist.milp.decomposition.colgen.column_generation`) and this search end: with every
+#: CBC killed as it started, a 30-s run of lenet-8x4-rpi3 went 260 empty rounds of 0.07 s to its
+#: time limit (review21), and the search branched on unpriced LPs to its deadline (edges22)
+PRICING_FAILURES_MAX = 3
+
+
+def pricing_stopped(where: str, rounds: int, error: str) -> str:
+    """Why the pricing rounds ended early (``extra["pricing_stopped"]`` of column generation):
+    ``where`` they stopped (e.g. "column generation stopped after round 3"), after ``rounds``
+    rounds in a row with a failed pricing solve, the last one's solver error ``error``."""
+    return f"{where}: the pricing solver failed in {rounds} rounds in a row ({error})"
+
+
+@dataclass
+class PricingFailures:
+    """Pricing rounds in a row with a failed pricing solve (``rounds``), the last failure's
+    solver error (``error``), over the whole search (a node's rounds continue its parent's count)."""
+
+    rounds: int = 0
+    error: str | None = None
+
+    def count(self, failed: str | None) -> bool:
+        """Count one pricing round, ``failed`` the error of one of its failed solves (None: none
+        failed, the count starts again); True once :data:`PRICING_FAILURES_MAX` rounds in a row failed."""
+        self.rounds = self.rounds + 1 if failed is not None else 0
+        self.error = failed or self.error
+        return self.rounds >= PRICING_FAILURES_MAX
 
 
 @dataclass(frozen=True)
@@ -126,18 +155,23 @@ class Outcome:
     the least bound of the nodes left open or closed within the gap, and at most the
     incumbent), ``nodes`` solved, ``open`` nodes left whose bound is not within the gap of the incumbent
     (0: the search finished), ``log`` per node (its bound, its column generation's seconds, how
-    it closed or where it branched)."""
+    it closed or where it branched), ``pricing_stopped``: why the search ended early, the pricing
+    solver failing :data:`PRICING_FAILURES_MAX` rounds in a row (None: it did not)."""
 
     bound: float
     nodes: int
     open: int
     log: list[dict]
+    pricing_stopped: str | None = None
 
 
 #: ``price(part, pi, counts, time_limit) -> (proven bound on the part's priced value, new
-#: columns)``: the priced value of a column is ``c_p + pi . a_p + sum sigma n_p`` over
-#: ``counts``, the count and packing rows with a positive price ``sigma`` (pairs ``(row, sigma)``)
-Pricer = Callable[[Part, np.ndarray, list[tuple[CutRow, float]], float], tuple[float, list[tuple[Column, tuple]]]]
+#: columns, why its solver failed or None)``: the priced value of a column is ``c_p + pi . a_p +
+#: sum sigma n_p`` over ``counts``, the count and packing rows with a positive price ``sigma``
+#: (pairs ``(row, sigma)``); a failed solve (e.g. its solver process killed) still returns the
+#: bound it proved (the part's stage bound at least)
+Pricer = Callable[[Part, np.ndarray, list[tuple[CutRow, float]], float],
+                  tuple[float, list[tuple[Column, tuple]], str | None]]
 #: ``integral(parts, counts) -> objective`` of the integer solution ``counts`` (master column
 #: index -> how many requests take it, per part) if the evaluator accepts it spread over the
 #: devices (it is then a candidate incumbent), else None
@@ -156,8 +190,10 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
     ``keys``); ``sizes``: ``n_c`` per class; ``cost_unit``: the master's cost scale (seconds).
     ``price``, ``integral``, ``incumbent`` (the incumbent's objective, ``inf`` if none): see
     :data:`Pricer`, :data:`Integral`. Stops at ``deadline`` (``time.perf_counter`` seconds), on
-    SIGINT/SIGTERM (:func:`~optdist.solvers.base.stop_requested`), after ``max_nodes`` nodes, or
-    when the bound is within ``mip_gap`` of the incumbent.
+    SIGINT/SIGTERM (:func:`~optdist.solvers.base.stop_requested`), after ``max_nodes`` nodes,
+    when the bound is within ``mip_gap`` of the incumbent, or after :data:`PRICING_FAILURES_MAX`
+    pricing rounds in a row (over nodes) with a failed pricing solve (the node goes back open
+    with its bound so far; ``Outcome.pricing_stopped`` says why).
     ``root_converged``: column generation over ``rows`` has converged already (``root_bound``
     is its Dantzig-Wolfe bound), so the root is branched on the LP over ``pool`` without
     pricing it again (a split of any LP solution keeps every integer solution in one child);
@@ -177,6 +213,8 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
     cuts: list[CutRow] = []  # count rows found so far (valid everywhere: every node's master has them)
     solved = 0
     counter = 1
+    failures = PricingFailures()
+    stopped: str | None = None
 
     def bound_now() -> float:
         b = min([n.bound for n in heap] + stuck + pruned)
@@ -202,7 +240,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             split = None if how != "lp" else _choose(node.parts, x_cols, rows, prices)
         if split is None:
             lb, x_cols, prices, how = _solve_node(node, rows, rhs, pool, keys, cost_unit, price, deadline, threads, seed,
-                                                  closes, cuts=cuts if count_cuts else None)
+                                                  closes, cuts=cuts if count_cuts else None, failures=failures)
         lb = max(lb, node.bound) if split is None else node.bound
         entry = {"node": solved, "parts": len(node.parts), "bound": lb, "seconds": time.perf_counter() - started,
                  "count_rows": len(cuts)}
@@ -219,6 +257,12 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
         if how == "deadline":  # its bound so far; the search ends
             heapq.heappush(heap, Node(lb, counter, node.parts))
             counter += 1
+            break
+        if how == "pricing failed":  # its bound so far; the search ends (more rounds would fail too)
+            entry["closed"] = "open (pricing failed)"
+            heapq.heappush(heap, Node(lb, counter, node.parts))
+            counter += 1
+            stopped = pricing_stopped(f"branch-and-price stopped at node {solved}", failures.rounds, failures.error)
             break
         if how == "phase 1":  # no LP solution without artificial columns, yet no proof of none
             entry["closed"] = "stuck (phase 1)"
@@ -251,22 +295,27 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             counter += 1
         entry["branch"] = {"part": j, "row": row, "threshold": t, "k": k}
     left_open = sum(1 for b in [n.bound for n in heap] + stuck if not closes(b))
-    return Outcome(bound_now(), solved, left_open, log)
+    return Outcome(bound_now(), solved, left_open, log, stopped)
 
 
 def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,
                 price: Pricer | None, deadline: float, threads: int | None, seed: int | None,
-                closes: Callable[[float], bool] | None = None, cuts: list[CutRow] | None = None):
+                closes: Callable[[float], bool] | None = None, cuts: list[CutRow] | None = None,
+                failures: PricingFailures | None = None):
     """Column generation at a node (every part priced in every round, the parts with limits
     first): (its best Lagrangian bound, per part the last LP's
     (column, x) with x > 0, the last LP's prices per row, how it ended: ``lp`` (converged), ``phase 1`` (converged with
-    artificial columns in use), ``deadline`` or ``closed`` (``closes(bound)`` held: the node's
-    Lagrangian bound reached the incumbent within the gap, so its LP need not converge)).
+    artificial columns in use), ``deadline``, ``closed`` (``closes(bound)`` held: the node's
+    Lagrangian bound reached the incumbent within the gap, so its LP need not converge) or
+    ``pricing failed`` (below)).
     ``price`` None: the LP over the pool only (bound ``-inf``; ``lp`` or ``phase 1`` says
     whether it needs artificial columns, ``cuts`` that it violated a count row, now in ``cuts``).
     ``cuts`` (None: none): the count rows so far, each in the node's master; a converged LP that
     violates more appends them there and the column generation goes on (with ``price`` None,
-    count rows only; priced, rounding and packing rows where no count row is violated)."""
+    count rows only; priced, rounding and packing rows where no count row is violated).
+    ``failures``: the search's count of pricing rounds in a row with a failed solve; each round
+    counts there, and once it reaches :data:`PRICING_FAILURES_MAX` the node ends ``pricing failed``
+    (its best bound so far)."""
     parts = node.parts
     master = Master(rows, [p.size for p in parts], cost_unit, threads=threads, seed=seed, count_rows=cuts)
 
@@ -317,12 +366,14 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
         # columns 1-2 s (benchmarks/milp/README.md, branch tight11i)
         order = [j for j, p in enumerate(parts) if p.limits] + [j for j, p in enumerate(parts) if not p.limits]
         bounds: dict[int, float] = {}
+        failed: str | None = None  # the error of a failed pricing solve of this round
         for j in order:
             left = deadline - time.perf_counter()
             if left <= 0:
                 return best, x_cols, pi, "deadline"
-            b, cols = price(parts[j], pi, counts, left)
+            b, cols, why = price(parts[j], pi, counts, left)
             bounds[j] = b
+            failed = why or failed
             for col, key in cols:
                 if key not in keys:
                     keys.add(key)
@@ -332,6 +383,8 @@ def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column]
             value = float(-float(pi @ rhs) - sum(sg * row.rhs for row, sg in counts)
                           + sum(p.size * bounds[j] for j, p in enumerate(parts)))
             best = max(best, value)
+        if failures is not None and failures.count(failed):
+            return best, x_cols, pi, "pricing failed"
         if math.isinf(best):
             return best, x_cols, pi, "lp"
         if closes is not None and closes(best):

@@ -135,6 +135,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacity_matrix
+from optdist.milp.decomposition.branch import PRICING_FAILURES_MAX, pricing_stopped
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
 from optdist.milp.decomposition.guard import cap_bound
@@ -174,10 +175,6 @@ HANDOVER_SHARE = 0.1
 #: (:func:`_solves_end`); with less, every pricing solve is refused or cut at once (the last
 #: half-second of a 60-s run of cifar-6x5 held 20 such rounds): the rounds end there
 ROUND_MIN_S = 1.0
-#: rounds in a row with a pricing solve whose solver failed (termination ``error``, e.g. its
-#: process killed by the OOM killer) after which the rounds end: with every CBC killed as it
-#: started, a 30-s run of lenet-8x4-rpi3 went 260 empty rounds of 0.07 s to its time limit (review21)
-PRICING_FAILURES_MAX = 3
 #: seconds at most per single-request solve of the pair moves in the polish at the end
 POLISH_PER_SOLVE_S = 5.0
 #: share of the time left that each round's LP-mean columns take (``mean_heuristic``)
@@ -371,7 +368,8 @@ def column_generation(
     evaluator has re-scored; ``extra["rounds"]`` lists each round. A pricing solver that fails
     (termination ``error``) in :data:`PRICING_FAILURES_MAX` rounds in a row ends the rounds
     (``feasible`` / ``no_solution``, the incumbent and bound so far; ``extra["pricing_stopped"]``
-    says why). Raises ``ValueError`` for a makespan objective.
+    says why), or in as many pricing rounds in a row of branch-and-price its search (its open
+    nodes keep their bounds; the same record). Raises ``ValueError`` for a makespan objective.
     """
     t0 = time.perf_counter()
     if inst.objective.kind != "latency":
@@ -842,8 +840,7 @@ def column_generation(
             break
         failing_rounds = failing_rounds + 1 if pricing_failed is not None else 0
         if failing_rounds >= PRICING_FAILURES_MAX:  # the pricing solver fails round after round: no more rounds
-            stopped = (f"column generation stopped after round {rnd}: the pricing solver failed in "
-                       f"{failing_rounds} rounds in a row ({pricing_failed})")
+            stopped = pricing_stopped(f"column generation stopped after round {rnd}", failing_rounds, pricing_failed)
             termination = Termination.FEASIBLE if incumbent is not None else Termination.NO_SOLUTION
             break
         if not added and closed_at_lp:
@@ -883,6 +880,7 @@ def column_generation(
                     best_lb = certified(best_lb, out.bound)
                     offer(bound=best_lb)
                     branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
+                    stopped = out.pricing_stopped
                     spent["branch-and-price"] += time.perf_counter() - started
                     # not once the gap is within mip_gap (tau0.6: proven at ~40 s, then 16 s of it
                     # with a gap of 1.7e-7; benchmarks/milp/README.md, branch tight11j)
@@ -982,7 +980,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
             master.add(Column(col.cls, "placement", col.cost, P.usage(col.node_use), col.owners, col.node_use))
         synced[0] = len(pool)
 
-    def price(part: Part, pi: np.ndarray, counts: list, left: float) -> tuple[float, list]:
+    def price(part: Part, pi: np.ndarray, counts: list, left: float) -> tuple[float, list, str | None]:
         c = part.cls
         pm = models[P.kinds[c]]
         rep_src, src = int(inst.request_source[pm.r]), P.source[c]
@@ -998,7 +996,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
         lower_bytes = any(res == "bandwidth" and not upper for _n, res, upper, _v in limits)
         if not pm.set_limits(limits, exact_bytes=not lower_bytes):
             pm.set_limits([])
-            return math.inf, []
+            return math.inf, [], None
         pm.set_count_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
                               row.threshold, sg) for row, sg in counts if isinstance(row, CountRow)])
         pm.set_pack_prices([(tuple(rep_src if i == src else i for i in row.nodes), RESOURCES[row.resource],
@@ -1014,7 +1012,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
         priced_use = 0.0 if warm is None else priced(warm)
         end = time.perf_counter() + left
         until = end  # the solve's end: for the re-solve with the exact halves, sooner (below)
-        bound, found = -math.inf, []
+        bound, found, failed = -math.inf, [], None
         try:
             while True:
                 # latency cutoffs where the prices add little (as in the rounds)
@@ -1024,6 +1022,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
                               steps=CUTOFF_STEPS if warm is None or priced_use <= CUTOFF_PRICE_SHARE * warm.cost
                               else (math.inf,))
                 bound = max(bound, pr.bound)  # each model's bound is valid for the part's placements
+                failed = pr.failed or failed
                 if pr.owners is None:
                     break
                 col, key = P.column(c, _rename(pr.owners, rep_src, src))
@@ -1045,7 +1044,7 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
             pm.set_count_prices([])
             pm.set_pack_prices([])
             pm.set_round_prices([])
-        return bound, found
+        return bound, found, failed
 
     def integral(per_part: list) -> float | None:
         todo = {c: list(m) for c, m in enumerate(P.members)}

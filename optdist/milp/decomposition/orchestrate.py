@@ -172,7 +172,10 @@ def solve_decomposed(
     larger) and whose ``termination`` is ``optimal`` only when the evaluator's objective is
     within ``mip_gap`` of it. Not re-scored here: :func:`optdist.solve.solve` finalizes once.
     ``coupled=False`` skips the coupled step (the combination or the warm start is then the
-    incumbent, if feasible). A step whose solver fails (termination ``error``, e.g. a CBC process
+    incumbent, if feasible). A feasible warm start is the incumbent to beat (and the coupled
+    step's MIP start where it is the best known); one that breaks a constraint (an assignment the
+    evaluator rejects) is not used: ``options["warm_start"]`` False, ``extra["warm_start_skipped"]``
+    says why. A step whose solver fails (termination ``error``, e.g. a CBC process
     killed by the OOM killer) counts as a step without a solution; the run goes on with the
     others and reports why in ``extra["solver_errors"]``
     (:func:`~optdist.solvers.base.reports_solver_failures`).
@@ -202,6 +205,12 @@ def solve_decomposed(
     if warm_start is not None:
         start, info = warm_start_assignment(inst, warm_start, clock.left())
         res.extra.update(info)
+    start_ev = None if start is None else evaluate(inst, start)
+    if start_ev is not None and not start_ev.feasible:  # a given assignment that breaks constraints
+        res.extra["warm_start_skipped"] = (f"it breaks {len(start_ev.violations)} constraint(s), e.g. "
+                                           f"{start_ev.violations[0].message}; the decomposition starts only from a "
+                                           "feasible placement")
+        start = None
     if start is not None:  # the incumbent to beat, and the MIP start of the coupled step
         res.options["warm_start"] = adapter.has(Feature.WARM_START)
         if not adapter.has(Feature.WARM_START):
@@ -234,12 +243,11 @@ def solve_decomposed(
             res.extra["combination_violations"] = [v.message for v in ev.violations[:10]]
     clock.report("per-request optima", res.objective, res.bound)
     offer(res.assignment, res.objective, res.bound)
-    if start is not None and res.assignment is None:
-        ev = evaluate(inst, start)
-        if ev.feasible:  # the start is the incumbent until something better is found
-            res.assignment, res.objective = start, ev.objective
-            res.extra["incumbent"] = "warm start"
-            offer(start, ev.objective)
+    if start is not None and (res.objective is None or start_ev.objective < res.objective):
+        # the start is the incumbent until something better is found
+        res.assignment, res.objective = start, start_ev.objective
+        res.extra["incumbent"] = "warm start"
+        offer(start, start_ev.objective)
     if res.assignment is None and separable and inst.n_requests > 1:  # the requests compete: a placement by shares
         left = clock.left()
         until = time.perf_counter() + (60.0 if left is None else WINDOW_SHARE * left)
