@@ -25,7 +25,9 @@ Two layers of evidence:
 2. **Relaxations** (the MILP, :func:`optdist.milp.build` with ``relax=...``): the families
    ``privacy``, ``memory``, ``compute``, ``bandwidth`` (and, on request, ``placement``) are
    dropped alone, then in pairs and larger sets, and each relaxed model is solved for feasibility. The report
-   lists the sets that restore feasibility and the minimal ones (no proper subset does).
+   lists the sets that restore feasibility and the minimal ones (no proper subset does). A solve
+   that fails (termination ``error``, e.g. its CBC process killed) is a relaxation with status
+   ``error`` and the solver's message as its note; :attr:`Diagnosis.solver_errors` lists the failures.
 
 :func:`diagnose` returns a :class:`Diagnosis`; ``optdist diagnose FILE`` prints it.
 """
@@ -68,7 +70,7 @@ class Relaxation:
     """One relaxed MILP: which families were left out and what the solver found."""
 
     families: tuple[str, ...]
-    status: str  # feasible | infeasible | unknown (time limit without a solution) | interrupted (while built) | error
+    status: str  # feasible | infeasible | unknown (time limit without a solution) | interrupted (while built) | error (the solver failed, or the model could not be built: the note says why)
     seconds: float
     objective: float | None = None
     note: str = ""
@@ -86,6 +88,9 @@ class Diagnosis:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     interrupted: str | None = None  # the signal that stopped the relaxations (SIGINT / SIGTERM), if any
+    #: the solver calls that failed, one ``{"message": why, "solves": how many}`` per distinct
+    #: message (:func:`~optdist.solvers.base.failure_counts`); empty when none did
+    solver_errors: list[dict] = field(default_factory=list)
 
     @property
     def feasible_by_checks(self) -> bool:
@@ -133,8 +138,10 @@ class Diagnosis:
         else:
             lines.append("  the pre-solve checks find nothing (they are necessary conditions only)")
         if self.solved:
+            full = self.relaxations[0] if self.relaxations else None
             verdict = {True: "feasible", False: "infeasible",
                        None: f"unknown (stopped by {self.interrupted})" if self.interrupted
+                       else "unknown (its solve failed)" if full is not None and full.status == "error"
                        else "unknown (no answer within the time limit)"}
             lines.append(f"  full MILP: {verdict[self.milp_feasible]}")
             if any(r.families for r in self.relaxations):
@@ -147,7 +154,9 @@ class Diagnosis:
                     sets = "; ".join("{" + ", ".join(s) + "}" for s in mins)
                     lines.append(f"  minimal relaxation(s) restoring feasibility: {sets}")
                 elif self.milp_feasible is False:
-                    lines.append("  no relaxation of the families tried restores feasibility")
+                    unanswered = sum(r.status not in ("feasible", "infeasible") for r in self.relaxations if r.families)
+                    lines.append("  no relaxation of the families tried restores feasibility"
+                                 + (f" ({unanswered} of them gave no answer: see their status)" if unanswered else ""))
         for n in self.notes:
             lines.append(f"  note: {n}")
         return "\n".join(lines)
@@ -167,6 +176,7 @@ class Diagnosis:
             "seconds": self.seconds,
             "notes": self.notes,
             "interrupted": self.interrupted,
+            "solver_errors": self.solver_errors,
         }
 
 
@@ -326,9 +336,11 @@ def check(inst: Instance) -> list[Finding]:
 # (b) relaxations with the MILP
 # --------------------------------------------------------------------------------------
 def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads: int | None,
-              engine: str) -> Relaxation:
-    """Solve the model without ``relax`` for feasibility (stop at the first incumbent). A SIGINT/SIGTERM
-    while the model is built (inside :func:`diagnose`'s stop block) stops the build at once: ``interrupted``."""
+              engine: str, solver: str) -> Relaxation:
+    """Solve the model without ``relax`` for feasibility (stop at the first incumbent) with ``solver``.
+    A SIGINT/SIGTERM while the model is built (inside :func:`diagnose`'s stop block) stops the build
+    at once: ``interrupted``. A failed solve (termination ``error``) is ``error``, the solver's
+    message its note."""
     from optdist.milp.model import BuildInterrupted
 
     t0 = time.perf_counter()
@@ -339,16 +351,20 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
         from optdist.solvers import get_solver
 
         b = build(inst, engine, relax=relax, interruptible=True)
-        adapter = get_solver("highs")
+        adapter = get_solver(solver)
         out = adapter.solve(b.model, time_limit=time_limit, mip_gap=1.0, threads=threads)
+        note = ""
         if out.termination == Termination.INFEASIBLE:
             status = "infeasible"
         elif out.has_solution:
             status = "feasible"
+        elif out.termination == Termination.ERROR:
+            status = "error"
+            note = out.extra.get("solver_error") or f"solver {adapter.name} ended in error (status {out.status})"
         else:
             status = "unknown"
         obj = None if out.incumbent is None else out.incumbent * b.time_unit
-        return Relaxation(fams, status, time.perf_counter() - t0, obj)
+        return Relaxation(fams, status, time.perf_counter() - t0, obj, note)
     except BuildInterrupted as e:
         return Relaxation(fams, "interrupted", time.perf_counter() - t0, note=str(e))
     except Exception as e:  # noqa: BLE001 - a relaxed model that cannot be built is reported, not fatal
@@ -357,23 +373,31 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
 
 def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, threads: int | None = None,
              families: tuple[str, ...] = DEFAULT_FAMILIES, max_set: int | None = None,
-             engine: str | None = None) -> Diagnosis:
+             engine: str | None = None, solver: str = "highs") -> Diagnosis:
     """Pre-solve checks, then (``solve``) the full model and relaxations of constraint families.
 
-    ``time_limit`` is the total budget of the MILP part; each relaxed model gets a share.
+    ``time_limit`` is the total budget of the MILP part in seconds; each relaxed model gets a share.
     Sets of relaxed families are tried by increasing size (up to ``max_set``); supersets of a
-    set that already restores feasibility are skipped (they are feasible too).
+    set that already restores feasibility are skipped (they are feasible too). ``solver``: the
+    adapter or profile of the MILP part (:func:`optdist.solvers.get_solver`: ValueError for an
+    unknown name, :class:`~optdist.solvers.base.SolverUnavailable` when it is not installed). Solves
+    that fail (e.g. a CBC process killed) are relaxations with status ``error`` and are listed in
+    ``solver_errors``; the run goes on with the others.
     """
     t0 = time.perf_counter()
     d = Diagnosis(inst.name, check(inst))
     if not solve:
         d.seconds = time.perf_counter() - t0
         return d
-    from optdist.solvers.base import signals_received, stop_on_signals
+    from optdist.solvers import get_solver
+    from optdist.solvers.base import failure_counts, signals_received, solver_failures, stop_on_signals
 
+    get_solver(solver).require()
     d.solved = True
-    with stop_on_signals(lambda signum: None):  # a solve under way stops itself (its own block); then no more
-        _relax(d, inst, time_limit, threads, families, max_set, engine or "compact", t0)
+    # a solve under way stops itself (its own block); then no more
+    with stop_on_signals(lambda signum: None), solver_failures() as failed:
+        _relax(d, inst, time_limit, threads, families, max_set, engine or "compact", solver, t0)
+    d.solver_errors = failure_counts(failed)
     got = signals_received()
     if got:
         d.interrupted = signal.Signals(got[0]).name
@@ -383,14 +407,14 @@ def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, th
 
 
 def _relax(d: Diagnosis, inst: Instance, time_limit: float, threads: int | None, families: tuple[str, ...],
-           max_set: int | None, eng: str, t0: float) -> None:
+           max_set: int | None, eng: str, solver: str, t0: float) -> None:
     """:func:`diagnose`'s MILP part: the full model, then the relaxations, into ``d`` (none
     started once a signal came: :func:`~optdist.solvers.base.stop_requested`)."""
     from optdist.solvers.base import stop_requested
 
     n_sets = 2 ** len(families)
     per = max(time_limit / n_sets * 2, 1.0)
-    full = _feasible(inst, frozenset(), per, threads, eng)
+    full = _feasible(inst, frozenset(), per, threads, eng, solver)
     d.relaxations.append(full)
     d.milp_feasible = {"feasible": True, "infeasible": False}.get(full.status)
     if full.status == "error":
@@ -408,7 +432,7 @@ def _relax(d: Diagnosis, inst: Instance, time_limit: float, threads: int | None,
             if left <= 0:
                 d.notes.append("time limit reached before every relaxation was tried")
                 return
-            rel = _feasible(inst, frozenset(combo), min(per, left), threads, eng)
+            rel = _feasible(inst, frozenset(combo), min(per, left), threads, eng, solver)
             d.relaxations.append(rel)
             if rel.status == "feasible":
                 found.append(set(combo))

@@ -4,12 +4,14 @@ Exit status (the CLI's vocabulary, :mod:`optdist.cli`): 0 the full MILP found a 
 placement (with ``--no-solve``: the pre-solve checks find nothing); 1 no feasible result: proven
 infeasible, or the MILP gave no answer (time limit, solver failure); 2 bad input; 130/143 stopped
 by SIGINT/SIGTERM (the solve under way stops, no further relaxation or file is tried, the partial
-diagnosis is printed and written).
+diagnosis is printed and written). Solver calls that failed (e.g. a CBC process killed: the
+relaxation says ``error`` and why) are warned on stderr, one line per distinct failure and file.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -18,6 +20,8 @@ from optdist.io import atomic_write_json, check_output_file
 
 if TYPE_CHECKING:
     from optdist.diagnose import Diagnosis
+
+log = logging.getLogger("optdist")
 
 EXIT_FEASIBLE = 0
 EXIT_NO_FEASIBLE = 1  # the CLI's "no feasible result"
@@ -28,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "diagnose",
         help="explain an infeasible instance: pre-solve checks, then which relaxed constraint families restore feasibility",
         epilog="exit status: 0 feasible (--no-solve: the checks find nothing), 1 no feasible result (infeasible, "
-               "or the MILP gave no answer in time), 2 user error, 3 internal error, 130 interrupted (SIGINT), 143 (SIGTERM)",
+               "or the MILP gave no answer in time or its solver failed: a warning names the failure), 2 user error, "
+               "3 internal error, 130 interrupted (SIGINT), 143 (SIGTERM)",
     )
     p.add_argument("files", nargs="+", type=Path, help="instance files")
     p.add_argument("--no-solve", action="store_true", help="only the pre-solve checks (no MILP)")
@@ -37,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--families", default="privacy,memory,compute,bandwidth",
                    help="constraint families to relax, comma-separated (also: placement)")
     p.add_argument("--threads", type=int, metavar="N", help="threads for the MILP relaxations")
+    p.add_argument("--solver", default="highs",
+                   help="MILP solver of the relaxations: adapter (highs, cbc, glpk, scip, ...) or profile in solvers/ "
+                        "(default highs)")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the diagnosis (one file: JSON; several: a folder)")
     p.set_defaults(func=cmd_diagnose)
 
@@ -68,7 +76,11 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     worst = 0
     for f in args.files:
         inst = load_instance(f)
-        d = diagnose(inst, solve=not args.no_solve, time_limit=args.time_limit, threads=args.threads, families=fams)
+        d = diagnose(inst, solve=not args.no_solve, time_limit=args.time_limit, threads=args.threads, families=fams,
+                     solver=args.solver)
+        for e in d.solver_errors:
+            log.warning("%s: %d solver call%s of this diagnosis failed (status error in the report; the diagnosis is "
+                        "what the other solves found): %s", f, e["solves"], "s" if e["solves"] > 1 else "", e["message"])
         print(d.report())
         if args.json:
             out = args.json if len(args.files) == 1 else args.json / f"{inst.name}.diagnosis.json"

@@ -84,15 +84,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="write the assignment (optdist-assignment/1 JSON) here")
     p.set_defaults(func=cmd_import_solution)
 
-    p = sub.add_parser("pareto", help="latency / shared-data Pareto front (epsilon-constraint sweep)")
+    p = sub.add_parser("pareto", help="latency / shared-data Pareto front (epsilon-constraint sweep)",
+                       epilog="exit status: 0 at least one point solved (its table, .csv, .md and .png written; a "
+                              "warning names any solver call that failed), 1 no point solved (e.g. the time limit, "
+                              "an infeasible instance, a failed solver; nothing is written, existing files are "
+                              "kept), 2 user error, 3 internal error, 130 stopped by SIGINT, 143 by SIGTERM (the "
+                              "points solved so far are written; none: nothing is written, existing files are kept)")
     p.add_argument("instance", type=Path)
     p.add_argument("--points", type=count_type("shared-data levels", 5, MAX_POINTS), default=5, metavar="N",
                    help=f"shared-data levels from the least to the latency-optimal one, ends included (default 5, "
                         f"at most {MAX_POINTS}: each is a MILP solve; equal levels are solved once)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
-    p.add_argument("--solver", default="highs")
+    p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, ...) or profile in solvers/")
     p.add_argument("--time-limit", type=float, metavar="S", help="per point")
-    p.add_argument("--out", type=Path, help="file prefix for .csv, .md, .png (default: pareto-<instance>)")
+    p.add_argument("--out", type=Path, help="file prefix for .csv, .md, .png (default: pareto-<instance>), each "
+                                            "written atomically, and only when a point was solved")
     p.set_defaults(func=cmd_pareto)
 
 
@@ -587,24 +593,48 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
+    """Sweep, write the front's .csv, .md and .png (each atomically, before anything is printed),
+    then print its table.
+
+    Solver calls that failed (e.g. a CBC process killed) are warned, one line per distinct
+    failure. A sweep without a solved point writes nothing (existing files of the prefix are kept,
+    a warning says so). Exit status: 0 a point solved, 1 none (no feasible result), 130 stopped by
+    SIGINT, 143 by SIGTERM (the points solved so far written, as above).
+    """
     from optdist.instance import load_instance, referenced_files
     from optdist.milp.pareto import front_table, pareto_sweep, plot_front
+    from optdist.solvers.base import signals_received
 
     if args.out:
         for ext in (".csv", ".md", ".png"):
             check_out_path(args.out.with_name(args.out.name + ext), [args.instance, *referenced_files(args.instance)])
     inst = load_instance(args.instance)
     front = pareto_sweep(inst, args.points, formulation=args.formulation, solver=args.solver, time_limit=args.time_limit)
+    got = signals_received()
+    stopped = signal.Signals(got[0]).name if got else None
+    for e in front.solver_errors:
+        log.warning("%d solver call%s of this sweep failed (%s; the front is what the other solves found): %s",
+                    e["solves"], "s" if e["solves"] > 1 else "", "their points say termination error"
+                    if e["solves"] > 1 else "its point says termination error", e["message"])
     df = front_table(front)
     prefix = args.out or Path(f"pareto-{inst.name}")
     csv, md, png = (prefix.with_name(prefix.name + ext) for ext in (".csv", ".md", ".png"))
-    atomic_write_text(csv, df.to_csv(index=False))
-    atomic_write_text(md, f"# Latency / shared-data front: {inst.name}\n\n" + df.to_markdown(index=False, floatfmt=".6g") + "\n")
-    with atomic_path(png, keep_suffix=True) as tmp:
-        plot_front(front, str(tmp), inst.name)
+    if front.solved:
+        atomic_write_text(csv, df.to_csv(index=False))
+        atomic_write_text(md, f"# Latency / shared-data front: {inst.name}\n\n" + df.to_markdown(index=False, floatfmt=".6g") + "\n")
+        with atomic_path(png, keep_suffix=True) as tmp:
+            plot_front(front, str(tmp), inst.name)
+    else:
+        kept = [str(path) for path in (csv, md, png) if path.exists()]
+        why = (f"stopped by {stopped} before the first point was solved" if stopped else
+               f"no point was solved (termination {', '.join(dict.fromkeys(p.termination for p in front))})")
+        infeasible = any(p.termination == "infeasible" for p in front)
+        log.warning("no point on the front: %s; nothing written%s%s", why,
+                    f", the existing {', '.join(kept)} kept" if kept else "",
+                    f" (`optdist diagnose {args.instance}` says why)" if infeasible else "")
     print(df.to_markdown(index=False, floatfmt=".6g"))
-    print(f"wrote {csv}, {md}, {png}")
-    from optdist.solvers.base import signals_received
-
-    got = signals_received()
-    return interrupted_status(signal.Signals(got[0]).name) if got else 0
+    if front.solved:
+        print(f"wrote {csv}, {md}, {png}")
+    if stopped:
+        return interrupted_status(stopped)
+    return 0 if front.solved else 1  # 1: the CLI's "no feasible result"

@@ -12,13 +12,19 @@ beats in both latency and shared bytes (:func:`mark_front`). Two levels often gi
 point (the same latency and shared bytes): the first of them represents it on the front, the
 others are marked ``duplicate_of`` its index and not ``nondominated``, so the table and the
 figure show each front point once.
+
+A solve that fails (termination ``error``, e.g. its CBC process killed) is a point without a
+solution; the sweep goes on (the next level unseeded) and says why in
+:attr:`ParetoFront.solver_errors`.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -30,7 +36,7 @@ from optdist.milp.objective import add_shared_bytes_limit, shared_bytes_expr
 from optdist.milp.solve import DEFAULT_MIP_GAP
 from optdist.result import Termination, gap
 from optdist.solvers import Feature, get_solver
-from optdist.solvers.base import stop_on_signals
+from optdist.solvers.base import failure_counts, solver_failures, stop_on_signals
 
 MAX_POINTS = 1000  # epsilon levels of one sweep: each is a MILP solve
 
@@ -50,6 +56,24 @@ class ParetoPoint:
     duplicate_of: int | None = None  # index in the sweep of an earlier point with the same latency and shared bytes
 
 
+class ParetoFront(list):
+    """The points of one sweep (:class:`ParetoPoint`, in the order solved) and the solver calls of
+    the sweep that failed: ``solver_errors``, one ``{"message": why, "solves": how many}`` per
+    distinct message (:func:`~optdist.solvers.base.failure_counts`, e.g. "solver cbc ended
+    abnormally: it was killed by signal SIGKILL ..."), empty when none did. The point of a failed
+    call says termination ``error``; a failed latency-optimal or least-shared solve ends the sweep
+    and is its last point (:func:`pareto_sweep`)."""
+
+    def __init__(self, points: Iterable[ParetoPoint] = (), solver_errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(points)
+        self.solver_errors: list[dict[str, Any]] = solver_errors or []
+
+    @property
+    def solved(self) -> list[ParetoPoint]:
+        """The points with a solution (those a table, figure or file can show)."""
+        return [p for p in self if p.objective_s is not None]
+
+
 def pareto_sweep(
     inst: Instance,
     points: int = 5,
@@ -59,17 +83,24 @@ def pareto_sweep(
     time_limit: float | None = None,
     mip_gap: float | None = None,
     threads: int | None = None,
-) -> list[ParetoPoint]:
+) -> ParetoFront:
     """The sweep above with ``points`` epsilon values (the two end points included; equal
-    values solved once). Raises ValueError unless ``1 <= points <= MAX_POINTS``.
+    values solved once); ``time_limit`` in seconds per solve. Raises ValueError unless
+    ``1 <= points <= MAX_POINTS``, and the adapter's error when ``solver`` is not available.
+
+    When the latency-optimal solve or the least-shared one ends without a solution (a time limit,
+    an infeasible instance, a failed solver) the sweep ends there: the front is that solve's point
+    (and the one before it), and has no solved point when the first one failed. A failed solve
+    (termination ``error``) is reported in :attr:`ParetoFront.solver_errors`.
 
     SIGINT/SIGTERM stop the solve under way and every later one (their points say
     ``interrupted``); the points solved so far are returned. One that comes while the model is
     built stops the build at once: the sweep is then one point, ``interrupted``, without a solution.
     """
-    with stop_on_signals(lambda signum: None):
-        return _sweep(inst, points, formulation=formulation, solver=solver, time_limit=time_limit,
-                      mip_gap=mip_gap, threads=threads)
+    with stop_on_signals(lambda signum: None), solver_failures() as failed:
+        front = _sweep(inst, points, formulation=formulation, solver=solver, time_limit=time_limit,
+                       mip_gap=mip_gap, threads=threads)
+    return ParetoFront(front, failure_counts(failed))
 
 
 def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_limit: float | None,

@@ -445,6 +445,13 @@ def _record_failure(why: str) -> None:
             seen.append(why)
 
 
+def failure_counts(failed: list[str]) -> list[dict[str, Any]]:
+    """The failures a :func:`solver_failures` block saw, one ``{"message": why, "solves": how
+    many}`` per distinct message, in the order each first occurred (``extra["solver_errors"]`` of
+    :func:`reports_solver_failures`; also the ``solver_errors`` of a Pareto sweep and a diagnosis)."""
+    return [{"message": why, "solves": failed.count(why)} for why in dict.fromkeys(failed)]
+
+
 def reports_solver_failures(method: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a method that runs many solves (returning a :class:`optdist.result.SolveResult`)
     and goes on when one of them fails (e.g. the decomposition: a per-class solve whose CBC the
@@ -459,7 +466,7 @@ def reports_solver_failures(method: Callable[..., Any]) -> Callable[..., Any]:
         with solver_failures() as failed:
             res = method(*args, **kwargs)
         if failed and set(failed) != {res.extra.get("solver_error")}:
-            res.extra["solver_errors"] = [{"message": why, "solves": failed.count(why)} for why in dict.fromkeys(failed)]
+            res.extra["solver_errors"] = failure_counts(failed)
         return res
 
     return run
