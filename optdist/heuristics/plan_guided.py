@@ -128,9 +128,10 @@ the deadline: the model building of an exact solve started before it, a placemen
 past its deadline, a decision started before it (the rollout's base-policy runs), the greedy floor
 of a short plan and the decisions past the deadline (milliseconds each, every placed request
 re-scored by the evaluator): ``benchmarks/online/time_limit.py`` at T = 0.1, 1, 5 s measured at
-most +0.14 s on ``instances/coupled/`` lenet-8x4, mixed-8x6, lenet-20x10 and cifar-12x10, and +1.3
-to +2.1 s on the 250 requests of lenet-250x70-nexus-rpi3 (its greedy floor 0.9 s, 250 decisions),
-load 3.5-4.
+most +0.3 s on ``instances/coupled/`` lenet-8x4, mixed-8x6, lenet-20x10 and cifar-12x10, and +1.1
+to +4.2 s on the 250 requests of lenet-250x70-nexus-rpi3 (also ``--limits 20``; at T = 1 s: its
+greedy floor 1.1 s, the plan with admission control 0.6 s past its limit building its model, the
+250 decisions 1.4 s), load 3.5-5.
 
 A heuristic: no bound. The objective it claims is re-scored by the independent evaluator
 (:func:`optdist.solve.solve`). ``extra``: ``rejected``/``rejected_ids`` (as every online
@@ -357,16 +358,20 @@ def _repairs_in_turn(forecast: Instance, *, solver: str, time_limit: float, thre
                      seed: int | None, until: float | None = None) -> Assignment:
     """Step 3 (:func:`_repair`) for every request of ``forecast`` in turn, each on the capacities
     the ones before it left: the placement the online method makes without a plan (None where a
-    request is rejected; ``time_limit``: s per exact solve, none left past ``until``, a
-    ``time.perf_counter()`` value, None: no deadline)."""
+    request is rejected; ``time_limit``: s per exact solve, at most the time left to ``until``, a
+    ``time.perf_counter()`` value, None: no deadline). Past ``until`` the rest are left None (the
+    online phase then places them as it would: the greedy's alone; on lenet-250x70-nexus-rpi3 the
+    250 repairs ran 1.7 s past a 20-s deadline)."""
     caps = capacity_matrix(forecast)
     used = np.zeros_like(caps)
-    owners: list[list[np.ndarray] | None] = []
+    owners: list[list[np.ndarray] | None] = [None] * forecast.n_requests
     for q in range(forecast.n_requests):
         left = _seconds(time_limit, until)
-        own, use = _repair(forecast, q, np.maximum(caps - used, 0.0), solver=solver,
-                           time_limit=left if left > 0 else None, threads=threads, seed=seed)
-        owners.append(own)
+        if left <= 0:
+            break
+        own, use = _repair(forecast, q, np.maximum(caps - used, 0.0), solver=solver, time_limit=left,
+                           threads=threads, seed=seed)
+        owners[q] = own
         if use is not None:
             used += use
     return Assignment(owners)
