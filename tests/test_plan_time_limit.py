@@ -74,6 +74,18 @@ def test_past_the_deadline_each_request_is_decided_without_an_exact_solve(method
     _every_request_decided(inst, res)
 
 
+def test_the_floor_of_repairs_in_turn_stops_at_the_deadline() -> None:
+    """Past the deadline the floor "repairs in turn" (step 3 for each forecast request, before the
+    first arrives) places no more: it went on with the greedy alone for each request, 1.7 s past a
+    20-s deadline on the 250 requests of lenet-250x70-nexus-rpi3; the online phase places them."""
+    inst = load_instance(MIXED)
+    before = pg._repairs_in_turn(inst, solver="highs", time_limit=0.2, threads=1, seed=0,
+                                 until=time.perf_counter() + 60)
+    assert sum(o is not None for o in before.owners) >= 6  # the greedy alone places 6
+    past = pg._repairs_in_turn(inst, solver="highs", time_limit=0.5, threads=1, seed=0, until=time.perf_counter())
+    assert past.owners == [None] * inst.n_requests
+
+
 def test_the_limits_split_the_time_limit_and_stay_caps_inside_it() -> None:
     """``time_limit`` T alone: the plan's steps get half of T, the polish a quarter, the online
     phase the rest (before: the plan T, the polish T again). Given, each limit is a cap inside T:
