@@ -46,7 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "runs on any solver)")
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
     p.add_argument("--time-limit", type=float, metavar="S",
-                   help="seconds; --method milp: from the process start to its exit; the incumbent is kept")
+                   help="seconds; --method milp: from the process start to its exit; the incumbent is kept; "
+                        "plan-guided, plan-rollout: for the whole run (plan, polish and every decision) from the "
+                        "method's start, each request still decided past it")
     p.add_argument("--gap", "--mip-gap", type=float, metavar="G",
                    help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g}; --mip-gap: the same)")
     p.add_argument("--threads", type=int, metavar="N")

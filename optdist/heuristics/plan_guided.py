@@ -107,6 +107,32 @@ request alone on the tight model). With an exact forecast and a complete plan, t
 placement is the plan (latency: the exact engine's incumbent on the forecast, polished); a shorter or
 different forecast is repaired request by request (``extra["repaired"]``).
 
+**Time limit.** Without ``time_limit``, each step has only its own limit as above (the exact engine
+and each fallback step ``plan_time_limit``, default 60 s; the polish ``polish_time_limit``; each
+exact single-request solve ``repair_time_limit``), so a run may last far longer than any of them
+(mixed-8x6-nexus-rpi3, plan-rollout with ``plan_time_limit=1``: 17 s at load 4.7). With
+``time_limit`` T (s, from the call; the CLI's start-up is not counted), T is a deadline for the
+whole run: no solver call goes past it (:func:`optdist.solvers.base.run_deadline`), and the three
+limits are caps inside it whose defaults split T. The exact engine ends by ``plan_time_limit``
+(default T / 2, :data:`PLAN_SHARE`) after the plan's start; the fallback, the plan with admission
+control and the shares after the plan's time (a plan first: without one, requests are rejected) by
+the deadline; the polish gets ``polish_time_limit`` (default T / 4, :data:`POLISH_SHARE`) of what
+is left; the online phase the rest: request r's exact solve at most ``min(repair_time_limit,
+(deadline - now) / (requests not yet decided))``. Past the deadline no exact solve starts and every
+request is still decided by the steps of milliseconds alone: plan-guided follows the plan where a
+planned placement fits, else the greedy's placement alone on ``R``, else rejects (no improvement);
+the rollout takes its base policy's decision (the same, without candidates or rollouts); the polish
+and the floor "repairs in turn" are left out (the online phase then does what that floor would).
+``extra["past_deadline"]`` counts those requests. A run ends past T by what cannot be stopped at
+the deadline: the model building of an exact solve started before it, a placement by shares running
+past its deadline, a decision started before it (the rollout's base-policy runs), the greedy floor
+of a short plan and the decisions past the deadline (milliseconds each, every placed request
+re-scored by the evaluator): ``benchmarks/online/time_limit.py`` at T = 0.1, 1, 5 s measured at
+most +0.3 s on ``instances/coupled/`` lenet-8x4, mixed-8x6, lenet-20x10 and cifar-12x10, and +1.1
+to +4.2 s on the 250 requests of lenet-250x70-nexus-rpi3 (also ``--limits 20``; at T = 1 s: its
+greedy floor 1.1 s, the plan with admission control 0.6 s past its limit building its model, the
+250 decisions 1.4 s), load 3.5-5.
+
 A heuristic: no bound. The objective it claims is re-scored by the independent evaluator
 (:func:`optdist.solve.solve`). ``extra``: ``rejected``/``rejected_ids`` (as every online
 method), ``decision_ms_mean``/``decision_ms_max`` (per request, plan excluded),
@@ -139,7 +165,7 @@ from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.repair import JointStats, fill_and_improve, joint_moves, pair_moves
 from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
 from optdist.result import SolveResult
-from optdist.solvers.base import stoppable
+from optdist.solvers.base import reports_solver_failures, run_deadline, stoppable
 from optdist.transfers import RESOURCES
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
@@ -147,9 +173,19 @@ FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance
 #: A quarter left mixed-8x6-nexus-rpi3 without a plan at plan_time_limit <= 0.5 s (its shares: 0.24 s at load 0)
 WINDOW_SHARE = 0.75
 ROLLOUT_PLANNED = 3  # rollout: planned placements of distinct usage tried per request (the cheapest)
+#: with ``time_limit`` T: the defaults of ``plan_time_limit`` (by which the exact engine ends) and of
+#: ``polish_time_limit`` as shares of T; the online phase has the rest, at least 1/4 of T
+PLAN_SHARE = 0.5
+POLISH_SHARE = 0.25
 
 #: per class: its planned placements as (cost alone s, owners, usage (n_nodes, 3)), cheapest first
 Plans = dict[tuple[str, int], list[tuple[float, list[np.ndarray], np.ndarray]]]
+
+
+def _seconds(cap: float, until: float | None) -> float:
+    """``cap`` s, or the seconds left to ``until`` (a ``time.perf_counter()`` value; None: no
+    deadline) where fewer: <= 0 when ``until`` has passed."""
+    return cap if until is None else min(cap, until - time.perf_counter())
 
 
 def _fits(use: np.ndarray, resid: np.ndarray) -> bool:
@@ -195,8 +231,8 @@ def _placed_part(forecast: Instance, asg: Assignment) -> tuple[Instance, Assignm
 
 
 def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_limit: float, per_solve: float,
-          solver: str, threads: int | None, seed: int | None,
-          start: Assignment | None = None) -> tuple[Plans, float | None, str, dict]:
+          solver: str, threads: int | None, seed: int | None, start: Assignment | None = None,
+          plan_until: float | None = None, until: float | None = None) -> tuple[Plans, float | None, str, dict]:
     """Per class of ``inst``: the plan's placements of the forecast's requests of that class
     (:data:`Plans`), polished (:func:`~optdist.milp.decomposition.repair.joint_moves`, then
     :func:`~optdist.milp.decomposition.repair.pair_moves`, ``polish_time_limit`` s at most in
@@ -204,36 +240,47 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
     it; ``plan_engine_objective`` (s, before the polish), ``polish_moves`` (joint and pair
     moves made), ``polish_joint_moves``, ``polish_joint_solves`` / ``polish_joint_capped`` (joint
     solves started / stopped by their cap, :class:`~optdist.milp.decomposition.repair.JointStats`)
-    and ``polish_s`` (empty: no plan). ``start``: a placement of ``forecast`` the exact engine starts from."""
+    and ``polish_s`` (empty: no plan). ``start``: a placement of ``forecast`` the exact engine starts from.
+    ``plan_until`` / ``until`` (``time.perf_counter()`` values, None: none): the exact engine
+    ends by ``plan_until``; the fallback's steps (``time_limit`` s each at most), the shares after
+    the plan's time, the floors' exact solves and the polish by ``until``, the run's deadline (a
+    step with no time left is skipped; past ``until`` the floor "repairs in turn" is left out)."""
     from optdist.solve import solve
 
-    res = solve(forecast, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed,
-                **({} if start is None else {"warm_start": start}))
-    ev = res.evaluation
-    asg = res.assignment if ev is not None and ev.feasible else None
-    found_by = "exact engine"
-    if asg is None:
-        fallback = _fallback_plan(forecast, time_limit=time_limit, solver=solver, threads=threads, seed=seed)
+    asg, bound, found_by = None, None, "exact engine"
+    if (left := _seconds(time_limit, plan_until)) > 0:
+        res = solve(forecast, method="milp", solver=solver, time_limit=left, threads=threads, seed=seed,
+                    **({} if start is None else {"warm_start": start}))
+        if res.evaluation is not None and res.evaluation.feasible:
+            asg, bound = res.assignment, res.bound
+    if asg is None and (left := _seconds(time_limit, until)) > 0:
+        fallback = _fallback_plan(forecast, time_limit=left, solver=solver, threads=threads, seed=seed)
         if fallback is not None:
             asg, found_by = fallback[1], "shares of the devices, improved"
         if (fallback is None or fallback[0].n_requests < forecast.n_requests) and not forecast.objective.admission:
             admit = forecast.with_spec(objective=forecast.objective.model_copy(update={"admission": True}))
-            res = solve(admit, method="milp", solver=solver, time_limit=time_limit, threads=threads, seed=seed)
-            ok = res.evaluation is not None and res.evaluation.feasible and res.assignment is not None
+            left = _seconds(time_limit, until)
+            res = solve(admit, method="milp", solver=solver, time_limit=left, threads=threads, seed=seed) \
+                if left > 0 else None
+            ok = (res is not None and res.evaluation is not None and res.evaluation.feasible
+                  and res.assignment is not None)
             n_admitted = sum(o is not None for o in res.assignment.owners) if ok else 0
             if ok and n_admitted >= (0 if fallback is None else fallback[0].n_requests):
                 asg, found_by = res.assignment, "exact engine, admission control"
             elif fallback is not None:
                 found_by += f" ({fallback[0].n_requests} of {forecast.n_requests} forecast)"
-    if asg is None:  # nothing in the plan's time: the shares again, for as long as one online repair may take
-        asg = placement_by_construction(forecast, deadline=time.perf_counter() + per_solve)
+    if asg is None and (left := _seconds(per_solve, until)) > 0:
+        # nothing in the plan's time: the shares again, for as long as one online repair may take
+        asg = placement_by_construction(forecast, deadline=time.perf_counter() + left)
         found_by = "shares of the devices, after the plan's time"
     part, asg = (forecast, None) if asg is None else _placed_part(forecast, asg)
     if asg is None or part.n_requests < forecast.n_requests:  # a short plan: never fewer placed than these
         floors = [("the greedy", solve_greedy(forecast).assignment)]
-        if asg is None:  # no plan at all: what step 3 would place online, request by request
+        if asg is None and _seconds(per_solve, until) > 0:
+            # no plan at all: what step 3 would place online, request by request (past the deadline,
+            # the greedy's alone on what the others left: what the online phase itself then does)
             floors.append(("repairs in turn", _repairs_in_turn(forecast, solver=solver, time_limit=per_solve,
-                                                               threads=threads, seed=seed)))
+                                                               threads=threads, seed=seed, until=until)))
         best = None if asg is None else (part.n_requests, -evaluate(part, asg).objective)
         for name, floor in floors:
             n_placed = sum(o is not None for o in floor.owners)
@@ -249,12 +296,13 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
         return plans, None, "none", {}
     ev = evaluate(part, asg)
     t_polish = time.perf_counter()
-    proven = found_by == "exact engine" and res.bound is not None and ev.objective <= res.bound * (1 + 1e-9)
+    proven = found_by == "exact engine" and bound is not None and ev.objective <= bound * (1 + 1e-9)
     owners, joint, moves, stats = asg.owners, 0, 0, JointStats()
-    if not proven:  # a proven optimum: nothing to gain
-        owners, joint = joint_moves(part, owners, deadline=t_polish + polish_time_limit, solver=solver, threads=threads,
+    polish_until = t_polish + _seconds(polish_time_limit, until)
+    if not proven and (until is None or polish_until > t_polish):  # a proven optimum: nothing to gain
+        owners, joint = joint_moves(part, owners, deadline=polish_until, solver=solver, threads=threads,
                                     seed=seed, stats=stats)
-        owners, moves = pair_moves(part, owners, deadline=t_polish + polish_time_limit, solver=solver,
+        owners, moves = pair_moves(part, owners, deadline=polish_until, solver=solver,
                                    per_solve=per_solve, threads=threads, seed=seed)
         moves += joint
     info = {"plan_engine_objective": float(ev.objective), "polish_moves": moves, "polish_joint_moves": joint,
@@ -283,15 +331,17 @@ def _exact_alone(inst: Instance, r: int, cap: np.ndarray, *, solver: str, time_l
                         capacity=_cap_dict(cap)).owners
 
 
-def _repair(inst: Instance, r: int, resid: np.ndarray, *, solver: str, time_limit: float,
+def _repair(inst: Instance, r: int, resid: np.ndarray, *, solver: str, time_limit: float | None,
             threads: int | None, seed: int | None) -> tuple[list[np.ndarray] | None, np.ndarray | None]:
     """Step 3 of the module docstring: the cheaper of the greedy's and the exact single-request
-    placement of r on the residual capacities ``resid``; ``(owners, usage)`` or ``(None, None)``."""
+    placement of r on the residual capacities ``resid`` (``time_limit`` s at most; None: past the
+    run's deadline, the greedy's alone); ``(owners, usage)`` or ``(None, None)``."""
     found = []
     g = greedy_alone(inst, r, _cap_dict(resid))
     if g is not None:
         found.append(g)
-    exact = _exact_alone(inst, r, resid, solver=solver, time_limit=time_limit, threads=threads, seed=seed)
+    exact = None if time_limit is None else _exact_alone(inst, r, resid, solver=solver, time_limit=time_limit,
+                                                          threads=threads, seed=seed)
     if exact is not None:
         found.append(exact)
     best = None
@@ -305,17 +355,23 @@ def _repair(inst: Instance, r: int, resid: np.ndarray, *, solver: str, time_limi
 
 
 def _repairs_in_turn(forecast: Instance, *, solver: str, time_limit: float, threads: int | None,
-                     seed: int | None) -> Assignment:
+                     seed: int | None, until: float | None = None) -> Assignment:
     """Step 3 (:func:`_repair`) for every request of ``forecast`` in turn, each on the capacities
     the ones before it left: the placement the online method makes without a plan (None where a
-    request is rejected; ``time_limit``: s per exact solve)."""
+    request is rejected; ``time_limit``: s per exact solve, at most the time left to ``until``, a
+    ``time.perf_counter()`` value, None: no deadline). Past ``until`` the rest are left None (the
+    online phase then places them as it would: the greedy's alone; on lenet-250x70-nexus-rpi3 the
+    250 repairs ran 1.7 s past a 20-s deadline)."""
     caps = capacity_matrix(forecast)
     used = np.zeros_like(caps)
-    owners: list[list[np.ndarray] | None] = []
+    owners: list[list[np.ndarray] | None] = [None] * forecast.n_requests
     for q in range(forecast.n_requests):
-        own, use = _repair(forecast, q, np.maximum(caps - used, 0.0), solver=solver, time_limit=time_limit,
+        left = _seconds(time_limit, until)
+        if left <= 0:
+            break
+        own, use = _repair(forecast, q, np.maximum(caps - used, 0.0), solver=solver, time_limit=left,
                            threads=threads, seed=seed)
-        owners.append(own)
+        owners[q] = own
         if use is not None:
             used += use
     return Assignment(owners)
@@ -348,7 +404,7 @@ def _check_seconds(method: str, **limits: float | None) -> None:
 def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: str, plan_time_limit: float | None,
              polish_time_limit: float | None, time_limit: float | None, solver: str, threads: int | None,
              seed: int | None, repair_time_limit: float, plan_start: Assignment | str | Path | None = None,
-             ) -> tuple[Instance, Plans, float | None, str, float, dict]:
+             until: float | None = None) -> tuple[Instance, Plans, float | None, str, float, dict]:
     """Check ``inst``, ``forecast``, ``plan_start`` and the limits (see :func:`solve_plan_guided`
     for the errors) and plan: ``(forecast, plans, plan objective s or None, what found the plan,
     plan seconds (the polish included), the polish's facts (:func:`_plan`) with ``plan_start``
@@ -377,15 +433,17 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
                          f"{inst.objective.kind!r} (fix: use --method milp, or set objective.kind to 'latency')")
     start = _plan_start(fc, plan_start, method)
     if plan_time_limit is None:
-        plan_time_limit = 60.0 if time_limit is None else float(time_limit)
+        plan_time_limit = 60.0 if time_limit is None else PLAN_SHARE * time_limit
     if polish_time_limit is None:
-        polish_time_limit = plan_time_limit
+        polish_time_limit = plan_time_limit if time_limit is None else POLISH_SHARE * time_limit
     t_plan = time.perf_counter()
+    plan_until = None if until is None else min(t_plan + plan_time_limit, until)
     plans, plan_obj, found_by, polish = _plan(fc, inst, time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
                                               per_solve=repair_time_limit, solver=solver, threads=threads, seed=seed,
-                                              start=start)
+                                              start=start, plan_until=plan_until, until=until)
     polish["plan_start"] = None if plan_start is None else (
         "given" if isinstance(plan_start, Assignment) else str(plan_start))
+    polish["plan_time_limit_s"] = plan_time_limit
     polish["polish_time_limit_s"] = polish_time_limit
     return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan, polish
 
@@ -424,25 +482,33 @@ def _cap_dict(cap: np.ndarray) -> dict[str, np.ndarray]:
     return {k: cap[:, i] for i, k in enumerate(RESOURCES)}
 
 
-#: a decision: request r and the residual capacities (n_nodes, 3) -> (owners, usage (n_nodes, 3)),
-#: or None to reject r
-Decide = Callable[[int, np.ndarray], "tuple[list[np.ndarray], np.ndarray] | None"]
+#: a decision: request r, the residual capacities (n_nodes, 3) and the seconds its exact solve may
+#: take (None: past the run's deadline, no exact solve) -> (owners, usage (n_nodes, 3)), or None to reject r
+Decide = Callable[[int, np.ndarray, "float | None"], "tuple[list[np.ndarray], np.ndarray] | None"]
 
 
-def _place_online(inst: Instance, method: str, plan_s: float, decide: Decide) -> SolveResult:
+def _place_online(inst: Instance, method: str, plan_s: float, decide: Decide, *, per_solve: float,
+                  until: float | None) -> SolveResult:
     """The online loop both methods share: requests in arrival order, each decided (timed) on
     the capacities the accepted ones left, ``R = cap - sum_{placed q} a_q``, then accepted
-    (latency and bytes from the evaluator) or rejected. ``extra`` of the result: ``plan_s``,
-    ``decision_ms_mean``/``decision_ms_max`` (per request) and ``decision_us_per_segment`` (the
-    caller adds its own); its wall time counts ``plan_s``."""
+    (latency and bytes from the evaluator) or rejected. Request r's exact solve may take
+    ``per_solve`` s or, before the run's deadline ``until`` (a ``time.perf_counter()`` value;
+    None: none), its share of the time left, ``(until - now) / (requests not yet decided)``, where
+    less; past ``until`` none (``decide`` gets None). ``extra`` of the result: ``plan_s``,
+    ``decision_ms_mean``/``decision_ms_max`` (per request), ``decision_us_per_segment`` and
+    ``past_deadline`` (requests decided without an exact solve, the deadline past; 0 without
+    one; the caller adds its own); its wall time counts ``plan_s``."""
     caps = capacity_matrix(inst)
     used = np.zeros_like(caps)
     out = OnlineOutcome(inst)
     decision_ms: list[float] = []
+    past = 0
     t0 = time.perf_counter()
     for r in range(inst.n_requests):
         td = time.perf_counter()
-        got = decide(r, np.maximum(caps - used, 0.0))
+        left = per_solve if until is None else min(per_solve, (until - td) / (inst.n_requests - r))
+        past += left <= 0
+        got = decide(r, np.maximum(caps - used, 0.0), left if left > 0 else None)
         if got is None:
             out.reject(r)
         else:
@@ -458,10 +524,11 @@ def _place_online(inst: Instance, method: str, plan_s: float, decide: Decide) ->
                       decision_ms_mean=float(np.mean(decision_ms)) if decision_ms else math.nan,
                       decision_ms_max=float(np.max(decision_ms)) if decision_ms else math.nan,
                       decision_us_per_segment=1e3 * float(np.sum(decision_ms)) / max(segments, 1),
-                      plan_s=plan_s)
+                      plan_s=plan_s, past_deadline=past)
 
 
 @stoppable
+@reports_solver_failures
 def solve_plan_guided(
     inst: Instance,
     *,
@@ -481,13 +548,19 @@ def solve_plan_guided(
 
     ``forecast``: the expected load, an instance (or its file) on the same nodes whose requests
     use ``inst``'s CNNs and sources (default: ``inst`` itself, the counts per class known in
-    advance); ``plan_time_limit``: seconds for the exact engine on it (default ``time_limit``,
-    else 60); ``plan_start``: a placement of ``forecast`` (an Assignment, or an
+    advance); ``time_limit``: seconds for the whole run from this call, a deadline (module
+    docstring, **Time limit**: the limits below are caps inside it; it may end a little past it;
+    None: no deadline, each step has only its own limit); ``plan_time_limit``: seconds for the
+    exact engine on the forecast (default 60; with ``time_limit`` T: T / 2, :data:`PLAN_SHARE`, by
+    which the engine ends), and for each of the fallback's steps (placement by shares, plan with
+    admission control); ``plan_start``: a placement of ``forecast`` (an Assignment, or an
     ``optdist-assignment/1`` / ``optdist-result/1`` file) the engine starts from (step 1);
     ``polish_time_limit``: seconds at most for the joint and pair moves on the plan (step 1b,
-    before the first request; default ``plan_time_limit``, 0: none); ``repair_time_limit``:
+    before the first request; default ``plan_time_limit``, with ``time_limit`` T: T / 4,
+    :data:`POLISH_SHARE`; 0: none); ``repair_time_limit``:
     seconds at most per request placed by the single-request solve (and per improvement and
-    per solve of the pair moves; a joint solve's cap is
+    per solve of the pair moves; with ``time_limit``, at most the request's share of the time
+    left; a joint solve's cap is
     :data:`~optdist.milp.decomposition.repair.JOINT_PER_SOLVE_S`); ``improve``: try a cheaper placement than the planned one in
     the capacity the rest of the plan leaves (step 2); ``solver``/``threads``/``seed``: for all. Raises ``ValueError`` if ``forecast`` has another node count,
     a class that ``inst`` lacks (its placements could not be used), a makespan objective, a
@@ -495,34 +568,40 @@ def solve_plan_guided(
     a ``polish_time_limit`` that is neither 0 nor one, or a ``plan_start`` file that is missing or
     not a placement of ``forecast``'s requests. ``extra`` also has ``plan_engine_objective`` (s,
     the plan before the polish), ``polish_moves`` (joint and pair moves), ``polish_joint_moves``,
-    ``polish_joint_solves``, ``polish_joint_capped``, ``polish_s`` and ``plan_start`` (its file, "given" or None).
+    ``polish_joint_solves``, ``polish_joint_capped``, ``polish_s``, ``plan_start`` (its file, "given" or None),
+    ``plan_time_limit_s`` / ``polish_time_limit_s`` (the caps used, defaults filled in),
+    ``past_deadline`` (requests decided past ``time_limit``'s deadline, without an exact solve) and,
+    where a solver call failed (e.g. a CBC the OOM killer ended; the run goes on without it),
+    ``solver_errors`` (:func:`~optdist.solvers.base.reports_solver_failures`).
     """
-    fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
-        inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
-        time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit,
-        plan_start=plan_start)
-    counts = {"followed": 0, "repaired": 0, "improved": 0}
+    _check_seconds("plan-guided", time_limit=time_limit)
+    until = None if time_limit is None else time.perf_counter() + time_limit
+    with run_deadline(until):
+        fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
+            inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
+            time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit,
+            plan_start=plan_start, until=until)
+        counts = {"followed": 0, "repaired": 0, "improved": 0}
 
-    def decide(r: int, resid: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
-        queue = plans.get(inst.request_class(r), [])
-        pick = next((i for i, (_c, _o, use) in enumerate(queue) if _fits(use, resid)), None)
-        if pick is None:
-            own, use = _repair(inst, r, resid, solver=solver, time_limit=repair_time_limit, threads=threads,
-                               seed=seed)
-            counts["repaired"] += own is not None
-            return None if own is None else (own, use)
-        cost, own, use = queue.pop(pick)
-        counts["followed"] += 1
-        if improve:
-            reserved = sum((u for q in plans.values() for _c, _o, u in q), np.zeros_like(resid))
-            better = _improve(inst, r, np.maximum(resid - reserved, 0.0), cost, solver=solver,
-                              time_limit=repair_time_limit, threads=threads, seed=seed)
-            if better is not None:
-                own, use = better
-                counts["improved"] += 1
-        return own, use
+        def decide(r: int, resid: np.ndarray, per_solve: float | None) -> tuple[list[np.ndarray], np.ndarray] | None:
+            queue = plans.get(inst.request_class(r), [])
+            pick = next((i for i, (_c, _o, use) in enumerate(queue) if _fits(use, resid)), None)
+            if pick is None:
+                own, use = _repair(inst, r, resid, solver=solver, time_limit=per_solve, threads=threads, seed=seed)
+                counts["repaired"] += own is not None
+                return None if own is None else (own, use)
+            cost, own, use = queue.pop(pick)
+            counts["followed"] += 1
+            if improve and per_solve is not None:
+                reserved = sum((u for q in plans.values() for _c, _o, u in q), np.zeros_like(resid))
+                better = _improve(inst, r, np.maximum(resid - reserved, 0.0), cost, solver=solver,
+                                  time_limit=per_solve, threads=threads, seed=seed)
+                if better is not None:
+                    own, use = better
+                    counts["improved"] += 1
+            return own, use
 
-    res = _place_online(inst, "plan-guided", plan_s, decide)
+        res = _place_online(inst, "plan-guided", plan_s, decide, per_solve=repair_time_limit, until=until)
     res.extra.update(plan_objective=plan_obj, plan_found_by=found_by, **counts, forecast=fc.name, **polish)
     return res
 
@@ -556,6 +635,28 @@ def _base_policy(inst: Instance, fc: Instance, expected: list[int], plans: Plans
         total += cost
         resid = np.maximum(resid - use, 0.0)
     return rejected, total
+
+
+def _base_decision(inst: Instance, r: int, plans: Plans, resid: np.ndarray,
+                   chosen: dict[str, int]) -> tuple[list[np.ndarray], np.ndarray] | None:
+    """The base policy's decision for request r on the residual capacities ``resid`` (n_nodes, 3):
+    the cheapest unused planned placement of its class that fits (used up; ``chosen["plan"]``
+    counts it), else the greedy's placement alone on ``resid`` (``chosen["greedy"]``), else None
+    (rejected). Milliseconds: no exact solve."""
+    queue = plans.get(inst.request_class(r), [])
+    pick = next((i for i, (_c, _o, u) in enumerate(queue) if _fits(u, resid)), None)
+    if pick is not None:
+        _cost, own, use = queue.pop(pick)
+        chosen["plan"] += 1
+        return own, use
+    own = greedy_alone(inst, r, _cap_dict(resid))
+    if own is None:
+        return None
+    _cost, use = alone(inst, r, own)
+    if not _fits(use, resid):  # the greedy keeps the capacity given: this cannot happen unless it is broken
+        raise RuntimeError(f"{inst.name}: the greedy placement of request {r} exceeds the capacity left")
+    chosen["greedy"] += 1
+    return own, use
 
 
 def _candidates(inst: Instance, r: int, plans: Plans, resid: np.ndarray, n_expected: int, *, solver: str,
@@ -595,6 +696,7 @@ def _candidates(inst: Instance, r: int, plans: Plans, resid: np.ndarray, n_expec
 
 
 @stoppable
+@reports_solver_failures
 def solve_plan_rollout(
     inst: Instance,
     *,
@@ -613,43 +715,52 @@ def solve_plan_rollout(
     expected rest has the fewest rejections, then the least total cost.
 
     Options and errors as :func:`solve_plan_guided` (``repair_time_limit``: seconds at most per
-    exact single-request solve, candidates (b) and (d)). ``extra``: as plan-guided's
-    (``rejected``, decision times, ``plan_s``, ``plan_objective``, ``plan_found_by``) and
-    ``chosen`` (requests per candidate kind) and ``rollouts`` (base-policy runs in all).
+    exact single-request solve, candidates (b) and (d); ``time_limit``: a deadline for the whole
+    run, past which a request takes the base policy's decision, the plan's placement else the
+    greedy's, without candidates or rollouts). ``extra``: as plan-guided's
+    (``rejected``, decision times, ``plan_s``, ``plan_objective``, ``plan_found_by``,
+    ``past_deadline``, ``solver_errors``) and ``chosen`` (requests per candidate kind) and
+    ``rollouts`` (base-policy runs in all).
     """
-    fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
-        inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
-        time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit,
-        plan_start=plan_start)
-    expected = list(range(fc.n_requests))  # forecast requests not yet matched by an arrival
-    chosen: dict[str, int] = defaultdict(int)
-    rollouts = 0
+    _check_seconds("plan-rollout", time_limit=time_limit)
+    until = None if time_limit is None else time.perf_counter() + time_limit
+    with run_deadline(until):
+        fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
+            inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
+            time_limit=time_limit, solver=solver, threads=threads, seed=seed, repair_time_limit=repair_time_limit,
+            plan_start=plan_start, until=until)
+        expected = list(range(fc.n_requests))  # forecast requests not yet matched by an arrival
+        chosen: dict[str, int] = defaultdict(int)
+        rollouts = 0
 
-    def decide(r: int, resid: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
-        nonlocal rollouts
-        cls = inst.request_class(r)
-        match = next((j for j, q in enumerate(expected) if fc.request_class(q) == cls), None)
-        if match is not None:
-            expected.pop(match)
-        best: tuple[tuple[int, float], tuple] | None = None
-        for cand in _candidates(inst, r, plans, resid, len(expected), solver=solver, time_limit=repair_time_limit,
-                                threads=threads, seed=seed):
-            kind, idx, _own, use, cost = cand
-            rej, rest = _base_policy(inst, fc, expected, plans, np.maximum(resid - use, 0.0),
-                                     None if idx is None else (*cls, idx))
-            rollouts += 1
-            score = (rej, cost + rest)
-            if best is None or score[0] < best[0][0] or (score[0] == best[0][0] and score[1] < best[0][1] * (1 - 1e-9)):
-                best = (score, cand)
-        if best is None:
-            return None
-        kind, idx, own, use, _cost = best[1]
-        if idx is not None:
-            plans[cls].pop(idx)
-        chosen[kind] += 1
-        return own, use
+        def decide(r: int, resid: np.ndarray, per_solve: float | None) -> tuple[list[np.ndarray], np.ndarray] | None:
+            nonlocal rollouts
+            cls = inst.request_class(r)
+            match = next((j for j, q in enumerate(expected) if fc.request_class(q) == cls), None)
+            if match is not None:
+                expected.pop(match)
+            if per_solve is None:  # past the run's deadline: the base policy's own decision, no solve, no rollout
+                return _base_decision(inst, r, plans, resid, chosen)
+            best: tuple[tuple[int, float], tuple] | None = None
+            for cand in _candidates(inst, r, plans, resid, len(expected), solver=solver, time_limit=per_solve,
+                                    threads=threads, seed=seed):
+                kind, idx, _own, use, cost = cand
+                rej, rest = _base_policy(inst, fc, expected, plans, np.maximum(resid - use, 0.0),
+                                         None if idx is None else (*cls, idx))
+                rollouts += 1
+                score = (rej, cost + rest)
+                if best is None or score[0] < best[0][0] or (score[0] == best[0][0]
+                                                             and score[1] < best[0][1] * (1 - 1e-9)):
+                    best = (score, cand)
+            if best is None:
+                return None
+            kind, idx, own, use, _cost = best[1]
+            if idx is not None:
+                plans[cls].pop(idx)
+            chosen[kind] += 1
+            return own, use
 
-    res = _place_online(inst, "plan-rollout", plan_s, decide)
+        res = _place_online(inst, "plan-rollout", plan_s, decide, per_solve=repair_time_limit, until=until)
     res.extra.update(plan_objective=plan_obj, plan_found_by=found_by, chosen=dict(chosen), rollouts=rollouts,
                      forecast=fc.name, **polish)
     return res
