@@ -14,13 +14,14 @@ the schedule:
 * ``main``: ``_plan``'s polish (unchanged by branch joint22): :func:`joint_moves` with
   ``per_solve`` :data:`JOINT_PER_SOLVE_S` (30 s) to the polish's deadline, then :func:`pair_moves`
   in what it leaves.
-* ``halve`` (branch joint22, :func:`halve`; measured, not landed): joint moves, each solve
-  capped at ``min(30 s, HALVE_SHARE (0.5) * time left)`` (``joint_moves``' ``share``), until the
-  first solve stopped by its cap without a cheaper placement (``stop_on_capped_miss``); then
-  pair moves in the time left; then joint moves again (same caps) in what they leave.
-* ``sixth``, ``quarter`` (branch joint22): ``main`` with each joint solve capped at
-  ``min(30 s, --polish / n)``, n = 6 or 4 (:data:`SPLITS`; 10 or 15 s of a 60-s polish: six or
-  four solves, not two).
+* ``quarter``, ``sixth`` (branch joint22; measured, not landed): ``main`` with each joint solve
+  capped at ``min(30 s, --polish / n)``, n = 4 or 6 (:data:`SPLITS`; 15 or 10 s of a 60-s polish:
+  four or six solves, not two).
+
+A third schedule measured on branch joint22, ``halve`` (each joint solve capped at half the time
+left; the first solve stopped by its cap without a gain handed the rest to pair moves), ran from
+this file at commit e8ef1f3 (it needed two knobs of ``joint_moves`` that were not kept). Results:
+benchmarks/online/README.md, "Joint solves capped by the polish time".
 
 Prints the start's and the polished placement's objective (ms, re-scored by
 :func:`optdist.evaluate`), the moves, the joint solves started and capped, the seconds of each
@@ -35,39 +36,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import optdist
 from optdist import Assignment, evaluate, load_instance
 from optdist.milp.decomposition.repair import JOINT_PER_SOLVE_S, JointStats, joint_moves, pair_moves
 
-SCHEDULES = ("main", "halve", "sixth", "quarter")
+SCHEDULES = ("main", "quarter", "sixth")
 PAIR_PER_SOLVE_S = 5.0  # plan-rollout's and plan-guided's default repair_time_limit
-HALVE_SHARE = 0.5  # halve: a joint solve's cap is at most this share of the polish time left
-SPLITS = {"sixth": 6, "quarter": 4}  # a joint solve's cap is the polish time over this
-
-
-def halve(inst: optdist.Instance, owners: list, *, deadline: float, stats: JointStats,
-          on_joint_move: Callable[[int, list], None]) -> tuple[list, int, int, float, float]:
-    """The ``halve`` schedule of ``owners`` until ``deadline`` (``time.perf_counter()`` value):
-    joint, pair, joint (module docstring), HiGHS, 1 thread, seed 0. Returns ``(owners, joint
-    moves, pair moves, s in joint moves, s in pair moves)``."""
-    joint = pair = 0
-    spent = {"joint": 0.0, "pair": 0.0}
-    for phase in ("joint", "pair", "joint"):
-        t = time.perf_counter()
-        if deadline - t <= 0.05:
-            break
-        if phase == "joint":
-            owners, made = joint_moves(inst, owners, deadline=deadline, solver="highs", threads=1, seed=0, stats=stats,
-                                       on_column=on_joint_move, share=HALVE_SHARE, stop_on_capped_miss=True)
-            joint += made
-        else:
-            owners, pair = pair_moves(inst, owners, deadline=deadline, solver="highs", per_solve=PAIR_PER_SOLVE_S,
-                                      threads=1, seed=0)
-        spent[phase] += time.perf_counter() - t
-    return owners, joint, pair, spent["joint"], spent["pair"]
+SPLITS = {"quarter": 4, "sixth": 6}  # a joint solve's cap is the polish time over this
 
 
 def start_placement(inst: optdist.Instance, path: Path) -> Assignment:
@@ -90,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="start placement file: read if it exists, else the exact engine's 10-s placement written there")
     ap.add_argument("--polish", type=float, default=60.0, help="seconds of polish (default 60, _plan's default)")
     ap.add_argument("--schedule", choices=SCHEDULES, required=True,
-                    help="main: _plan's polish (joint then pair moves, 30-s cap per joint solve); halve, sixth, quarter: see the "
-                    "module docstring")
+                    help="main: _plan's polish (joint then pair moves, 30-s cap per joint solve); quarter, "
+                    "sixth: the same with the cap at the polish / 4 or / 6")
     ap.add_argument("--json", action="store_true", help="print one line of JSON at the end")
     args = ap.parse_args(argv)
     inst = load_instance(args.instance)
@@ -107,17 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         moves_at.append(round(time.perf_counter() - t0, 2))
 
     deadline = t0 + args.polish
-    if args.schedule == "main" or args.schedule in SPLITS:
-        cap = min(JOINT_PER_SOLVE_S, args.polish / SPLITS.get(args.schedule, 1))
-        owners, joint = joint_moves(inst, start.owners, deadline=deadline, solver="highs", threads=1, seed=0,
-                                    stats=stats, on_column=joint_column, per_solve=cap)
-        t_joint = time.perf_counter() - t0
-        owners, pair = pair_moves(inst, owners, deadline=deadline, solver="highs", per_solve=PAIR_PER_SOLVE_S,
-                                  threads=1, seed=0)
-        t_pair = time.perf_counter() - t0 - t_joint
-    else:
-        owners, joint, pair, t_joint, t_pair = halve(inst, start.owners, deadline=deadline, stats=stats,
-                                                     on_joint_move=joint_column)
+    cap = min(JOINT_PER_SOLVE_S, args.polish / SPLITS.get(args.schedule, 1))
+    owners, joint = joint_moves(inst, start.owners, deadline=deadline, solver="highs", threads=1, seed=0,
+                                stats=stats, on_column=joint_column, per_solve=cap)
+    t_joint = time.perf_counter() - t0
+    owners, pair = pair_moves(inst, owners, deadline=deadline, solver="highs", per_solve=PAIR_PER_SOLVE_S,
+                              threads=1, seed=0)
+    t_pair = time.perf_counter() - t0 - t_joint
     ev = evaluate(inst, Assignment(owners))
     if not ev.feasible:
         raise SystemExit(f"{inst.name}: the polished placement breaks {ev.violations[:3]}")

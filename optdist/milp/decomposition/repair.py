@@ -356,8 +356,6 @@ def joint_moves(
     least: Sequence[float] | None = None,
     sizes: Sequence[int] = JOINT_SIZES,
     stats: JointStats | None = None,
-    share: float = 1.0,
-    stop_on_capped_miss: bool = False,
 ) -> tuple[list[list[np.ndarray] | None], int]:
     """Joint moves on the placement ``owners`` (per request of ``inst``, its owner arrays or None:
     not placed, left so; the placed ones must fit the capacities together) until ``deadline``
@@ -388,17 +386,8 @@ def joint_moves(
     (:func:`ranked_sets`: memory for a batch, not for every set). A sweep tries every set of size
     ``sizes[0]``; a gain starts the sweep over at that size, none moves to the next size.
     ``on_column(r, owners_r)`` is called for every request of an accepted move. ``stats``, if
-    given, counts the joint solves and those stopped by their cap (:class:`JointStats`). Each
-    solve's cap is ``min(per_solve, share * (deadline - now))`` s (``share`` in (0, 1]: 1, the
-    time left; a smaller share leaves later sets their turn). ``stop_on_capped_miss``: return
-    after the first solve stopped by its cap without a cheaper placement (joint solves too hard
-    for the time left: a schedule may give the rest to pair moves; ``benchmarks/online/polish_probe.py``
-    measures one, not landed: benchmarks/online/README.md, "Joint solves capped by the polish
-    time"). The defaults (1, False) are the plan's polish and the engine's. Raises
-    ``ValueError`` for a ``share`` outside (0, 1]. Stops once SIGINT/SIGTERM arrived.
-    A heuristic: incumbents, never bounds."""
-    if not 0.0 < share <= 1.0:
-        raise ValueError(f"joint_moves: share = {share!r} is out of range (fix: a share of the time left in (0, 1])")
+    given, counts the joint solves and those stopped by their cap (:class:`JointStats`). Stops
+    once SIGINT/SIGTERM arrived. A heuristic: incumbents, never bounds."""
     caps, own, placed, cost, use = _placement(inst, owners)
     adapter = adapter_for(solver, solver_options)
     tie = np.random.default_rng(0 if seed is None else seed).permutation(inst.n_requests)  # no seed: seed 0's
@@ -420,7 +409,7 @@ def joint_moves(
                 return None  # no placement of S beats its current one
             bounds[r] = bounds_matrix(inst, domains[r][0], p.ub)
             stage_max[r] = [x + cutoff - p.lower_bound for x in p.stage_lb]
-        left = min(per_solve, share * (deadline - time.perf_counter()))
+        left = min(per_solve, deadline - time.perf_counter())
         count.solves += 1
         try:
             b = build(inst, "tight", requests=list(S), capacity_override=capacity, bounds=bounds,
@@ -435,7 +424,7 @@ def joint_moves(
         start: list = [None] * inst.n_requests
         for r in S:
             start[r] = own[r]
-        left = share * (deadline - time.perf_counter())
+        left = deadline - time.perf_counter()
         if left <= 0.05:
             return None
         out, asg, _ = solve_built(b, adapter, time_limit=min(per_solve, left), mip_gap=1e-6, threads=threads,
@@ -455,11 +444,8 @@ def joint_moves(
         for S in ranked_sets(sizes[at], placed, use, caps, cost, tie, least=least, deadline=deadline):
             if time.perf_counter() >= deadline - 0.05 or stop_requested():
                 return own, moves
-            capped = count.capped
             found = solve_set(S)
             if found is None:
-                if stop_on_capped_miss and count.capped > capped:
-                    return own, moves
                 continue
             for r, o in zip(S, found[0]):
                 own[r] = o
