@@ -140,8 +140,10 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
     low = run(None)
     m.del_component(m.obj_shared)
     m.obj.activate()
-    if low.shared_bytes is None:
-        return [top, low]
+    if low.shared_bytes is None:  # the sweep ends: the latency-optimal point, if solved, is the front
+        front = [top, low]
+        mark_front(front)
+        return front
     seeded = warm  # the min-shared solution is loaded and feasible for every eps >= S_lo
     if seeded:
         b.set_warm_start(b.to_assignment())

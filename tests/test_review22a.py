@@ -1,0 +1,43 @@
+"""Edge cases found by review22a in the pareto22 and edges22 changes.
+
+* A sweep whose least-shared solve fails after the latency-optimal one was solved ends with that
+  one point: it is the front (``nondominated``), as every solved point no other beats is. Before,
+  the early return skipped :func:`~optdist.milp.pareto.mark_front`, so the written table marked
+  no point nondominated and the figure drew no front.
+"""
+
+from __future__ import annotations
+
+from optdist.cli import main
+from optdist.instance import load_instance
+from tests.conftest import linux_only, requires_solver
+from tests.test_pareto_robust import KILLED, ONE, existing_outputs, kill_the_nth_solve
+
+
+@linux_only
+@requires_solver("cbc")
+def test_a_sweep_ended_by_its_least_shared_solve_keeps_its_solved_point_on_the_front(tmp_path, capsys):
+    """CBC killed at the 2nd solve (the least-shared end): the latency-optimal point is the front."""
+    import pandas as pd
+
+    from optdist.milp.pareto import pareto_sweep
+
+    killed: list[int] = []
+    watcher = kill_the_nth_solve("cbc", 2, killed)
+    front = pareto_sweep(load_instance(ONE), 3, formulation="tight", solver="cbc", time_limit=60, threads=1)
+    watcher.join(5)
+    assert killed, "cbc never ran a second solve"
+    assert [p.termination for p in front] == ["optimal", "error"], front
+    assert [p.nondominated for p in front] == [True, False], front
+
+    prefix, _ = existing_outputs(tmp_path)
+    killed = []
+    watcher = kill_the_nth_solve("cbc", 2, killed)
+    rc = main(["pareto", str(ONE), "--points", "3", "--solver", "cbc", "--time-limit", "60", "--out", str(prefix)])
+    watcher.join(5)
+    out, err = capsys.readouterr()
+    assert killed, "cbc never ran a second solve"
+    assert rc == 0, err
+    assert KILLED in err, err
+    table = pd.read_csv(f"{prefix}.csv")
+    assert list(table.termination) == ["optimal", "error"] and list(table.nondominated) == [True, False], table
