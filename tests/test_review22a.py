@@ -41,3 +41,16 @@ def test_a_sweep_ended_by_its_least_shared_solve_keeps_its_solved_point_on_the_f
     assert KILLED in err, err
     table = pd.read_csv(f"{prefix}.csv")
     assert list(table.termination) == ["optimal", "error"] and list(table.nondominated) == [True, False], table
+
+
+def test_a_warm_start_file_not_named_json_is_refused_naming_the_flag(tmp_path, capsys):
+    """A result file saved as .txt: exit 2 naming --warm-start and the fix. Before: "unknown method
+    'ws.txt'; choose one of [...]", as if it had been given as --method."""
+    from tests.conftest import ROOT
+
+    ws = tmp_path / "ws.txt"
+    ws.write_text("{}")
+    rc = main(["solve", str(ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"), "--warm-start", str(ws)])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert f"--warm-start {ws}: neither a method (" in err and "its name ending in .json" in err, err

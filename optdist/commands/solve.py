@@ -241,6 +241,12 @@ def _warm_start(args: argparse.Namespace):
             log.warning("--warm-start %s breaks %d constraint(s): %s%s; a solver may discard it", args.warm_start,
                         len(bad), f"[{bad[0].constraint}] {bad[0].message}", "" if len(bad) == 1 else ", ...")
         return asg
+    from optdist.solve import METHODS
+
+    if args.warm_start not in METHODS:  # e.g. a file whose name does not end in .json: not "unknown method"
+        raise CliError(f"--warm-start {args.warm_start}: neither a method ({', '.join(sorted(METHODS))}) nor a .json "
+                       "file (fix: give a method, e.g. greedy, or an assignment or result file of `optdist solve --out`, "
+                       "its name ending in .json)")
     return args.warm_start
 
 
