@@ -609,8 +609,15 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     """
     from optdist.instance import load_instance, referenced_files
     from optdist.milp.pareto import front_table, pareto_sweep, plot_front
+    from optdist.options import OPTION_RANGES, check_options
     from optdist.solvers.base import signals_received
 
+    try:  # before the model is built (10-x70 compact: 12 s, then "time_limit = 0.0 is out of range")
+        check_options({"time_limit": args.time_limit})
+    except ValueError:
+        raise CliError(f"--time-limit {args.time_limit} is out of range (fix: give {OPTION_RANGES['time_limit']})") from None
+    if args.out is not None and not args.out.name:  # --out "" is Path("."), which has no name to add .csv to
+        raise CliError("--out names no file (fix: give a file prefix, e.g. --out front)")
     if args.out:
         for ext in (".csv", ".md", ".png"):
             check_out_path(args.out.with_name(args.out.name + ext), [args.instance, *referenced_files(args.instance)])
