@@ -68,3 +68,19 @@ def test_pareto_refuses_a_bad_time_limit_or_an_empty_out_naming_the_flag(tmp_pat
     err = capsys.readouterr().err
     assert "--out names no file (fix: give a file prefix, e.g. --out front)" in err, err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_diagnosis_with_an_unanswered_relaxation_does_not_claim_its_minimal_sets_are_all():
+    """{compute}'s solve failed: {compute, memory} restoring feasibility may not be minimal, and
+    {compute} may restore it alone. Before: "minimal relaxation(s) restoring feasibility:
+    {compute, memory}" without a caveat (pareto22 added one only where no set restores it)."""
+    from optdist.diagnose import Diagnosis, Relaxation
+
+    d = Diagnosis("x", [], [Relaxation((), "infeasible", 0.1), Relaxation(("compute",), "error", 0.1, note=KILLED),
+                            Relaxation(("memory",), "infeasible", 0.1),
+                            Relaxation(("compute", "memory"), "feasible", 0.1)], solved=True, milp_feasible=False)
+    assert ("minimal relaxation(s) restoring feasibility: {compute, memory} (among those answered: 1 relaxation(s) "
+            "gave no answer, see their status; a smaller or other set may restore it too)") in d.report(), d.report()
+    answered = Diagnosis("x", [], [Relaxation((), "infeasible", 0.1), Relaxation(("memory",), "feasible", 0.1)],
+                         solved=True, milp_feasible=False)
+    assert "minimal relaxation(s) restoring feasibility: {memory}\n" in answered.report() + "\n", answered.report()
