@@ -84,3 +84,38 @@ def test_a_diagnosis_with_an_unanswered_relaxation_does_not_claim_its_minimal_se
     answered = Diagnosis("x", [], [Relaxation((), "infeasible", 0.1), Relaxation(("memory",), "feasible", 0.1)],
                          solved=True, milp_feasible=False)
     assert "minimal relaxation(s) restoring feasibility: {memory}\n" in answered.report() + "\n", answered.report()
+
+
+def test_a_signal_after_the_two_end_solves_keeps_their_points(monkeypatch, sigint_handled, tmp_path, capsys):
+    """SIGINT (a real one, to this process) as the first level is set up, after the latency-optimal
+    and least-shared solves: every level is ``interrupted`` without a solution. The two ends solved
+    are the sweep's points: written, exit 130. Before: "stopped by SIGINT before the first point was
+    solved; nothing written" (``optdist pareto instances/paper/lenet-10x10-tau0.6.json --solver cbc
+    --time-limit 8``, Ctrl-C at 12 s: 8 s of solved latency-optimal point dropped)."""
+    import os
+    import signal
+
+    import pandas as pd
+
+    from optdist.milp import pareto
+
+    limit = pareto.add_shared_bytes_limit
+    sent: list[bool] = []
+
+    def signalled(*args, **kwargs):
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs at the next bytecode: the flag is set
+        return limit(*args, **kwargs)
+
+    monkeypatch.setattr(pareto, "add_shared_bytes_limit", signalled)
+    prefix, before = existing_outputs(tmp_path)
+    rc = main(["pareto", str(ONE), "--points", "3", "--time-limit", "30", "--out", str(prefix)])
+    out, err = capsys.readouterr()
+    assert sent, "the sweep never reached its levels"
+    assert rc == 130, err
+    assert f"wrote {prefix}.csv" in out and "no point on the front" not in err, err
+    table = pd.read_csv(f"{prefix}.csv")
+    assert list(table.termination)[2:] == ["interrupted"] * (len(table) - 2) and len(table) >= 3, table
+    assert list(table.termination)[:2] == ["optimal", "optimal"] and table.eps_bytes[:2].isna().all(), table
+    assert table.nondominated[:2].all(), table  # the latency-optimal and least-shared ends differ on ONE
