@@ -119,3 +119,18 @@ def test_a_signal_after_the_two_end_solves_keeps_their_points(monkeypatch, sigin
     assert list(table.termination)[2:] == ["interrupted"] * (len(table) - 2) and len(table) >= 3, table
     assert list(table.termination)[:2] == ["optimal", "optimal"] and table.eps_bytes[:2].isna().all(), table
     assert table.nondominated[:2].all(), table  # the latency-optimal and least-shared ends differ on ONE
+
+
+def test_a_sweep_without_a_point_under_a_time_limit_says_the_fix(tmp_path, capsys):
+    """lenet-10x10-tau0.6's latency-optimal solve finds no placement in 1 ms (HiGHS returns after
+    0.4 s, load 2): exit 1 and the warning names --time-limit as the fix. Before: "no point was
+    solved (termination no_solution); nothing written", no fix."""
+    from tests.conftest import ROOT
+
+    inst = ROOT / "instances" / "paper" / "lenet-10x10-tau0.6.json"
+    rc = main(["pareto", str(inst), "--points", "3", "--time-limit", "0.001", "--out", str(tmp_path / "front")])
+    err = capsys.readouterr().err
+    assert rc == 1, err
+    assert ("no point on the front: no point was solved (termination no_solution); nothing written (fix: a larger "
+            "--time-limit, now 0.001 s per solve)") in err, err
+    assert not list(tmp_path.iterdir())

@@ -642,9 +642,12 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         why = (f"stopped by {stopped} before the first point was solved" if stopped else
                f"no point was solved (termination {', '.join(dict.fromkeys(p.termination for p in front))})")
         infeasible = any(p.termination == "infeasible" for p in front)
+        limited = not stopped and args.time_limit is not None and any(
+            p.termination in ("no_solution", "time_limit") for p in front)  # a limit ended a solve without one
         log.warning("no point on the front: %s; nothing written%s%s", why,
                     f", the existing {', '.join(kept)} kept" if kept else "",
-                    f" (`optdist diagnose {args.instance}` says why)" if infeasible else "")
+                    f" (`optdist diagnose {args.instance}` says why)" if infeasible else
+                    f" (fix: a larger --time-limit, now {args.time_limit:g} s per solve)" if limited else "")
     print(df.to_markdown(index=False, floatfmt=".6g"))
     if front.solved:
         print(f"wrote {csv}, {md}, {png}")
