@@ -8,6 +8,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from optdist.cli import main
 from optdist.instance import load_instance
 from tests.conftest import linux_only, requires_solver
@@ -134,3 +138,18 @@ def test_a_sweep_without_a_point_under_a_time_limit_says_the_fix(tmp_path, capsy
     assert ("no point on the front: no point was solved (termination no_solution); nothing written (fix: a larger "
             "--time-limit, now 0.001 s per solve)") in err, err
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("solver", [pytest.param(name, marks=requires_solver(name)) for name in ("glpk", "scip")])
+def test_a_huge_time_limit_is_capped_at_what_the_solver_takes(solver, tmp_path, capsys):
+    """--time-limit 1e308 (finite, so accepted): GLPK's --tmlim takes a C int of seconds, SCIP's
+    limits/time at most 1e20. Before: glpsol "Invalid time limit", read as the solver ending
+    abnormally (exit 1); SCIP "the value is invalid for the given parameter!" (exit 2)."""
+    from tests.conftest import ROOT
+
+    out_file = tmp_path / "r.json"
+    rc = main(["solve", str(ROOT / "instances" / "tiny" / "micro-2x3-tight.json"), "--solver", solver,
+               "--formulation", "tight", "--time-limit", "1e308", "--out", str(out_file)])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert json.loads(out_file.read_text())["termination"] == "optimal", err
