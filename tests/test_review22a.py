@@ -153,3 +153,20 @@ def test_a_huge_time_limit_is_capped_at_what_the_solver_takes(solver, tmp_path, 
     err = capsys.readouterr().err
     assert rc == 0, err
     assert json.loads(out_file.read_text())["termination"] == "optimal", err
+
+
+def test_a_warm_start_result_without_a_placement_says_what_it_was_for_and_the_fix(tmp_path, capsys):
+    """A result file of a run that found nothing, given as --warm-start: exit 2, the field, what it
+    was for and the fix. Before: "this result has no assignment (termination no_solution): nothing
+    to evaluate" (no evaluation was asked for, no fix)."""
+    from tests.conftest import ROOT
+
+    micro = ROOT / "instances" / "tiny" / "micro-2x3-tight.json"
+    empty = tmp_path / "none.json"
+    empty.write_text(json.dumps({"format": "optdist-result/1", "termination": "no_solution", "assignment": None}))
+    rc = main(["solve", str(micro), "--warm-start", str(empty)])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert (f"{empty}: field 'assignment': this result has no assignment (termination no_solution), so nothing can be "
+            "used as the --warm-start of micro-2x3-tight (fix: give a result of a run that found a placement, or an "
+            "assignment file)") in err, err
