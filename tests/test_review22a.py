@@ -3,7 +3,15 @@
 * A sweep whose least-shared solve fails after the latency-optimal one was solved ends with that
   one point: it is the front (``nondominated``), as every solved point no other beats is. Before,
   the early return skipped :func:`~optdist.milp.pareto.mark_front`, so the written table marked
-  no point nondominated and the figure drew no front.
+  no point nondominated and the figure drew no front. A signal after the two end solves, before
+  any level got a solution, keeps the two ends' points (it wrote nothing, "before the first
+  point was solved").
+* ``optdist pareto``: --time-limit checked before the build and named; --out "" named; a sweep
+  without a point under --time-limit names the fix.
+* ``optdist diagnose``: the minimal relaxations carry a caveat when a relaxation gave no answer.
+* ``optdist solve --warm-start``: a file not named .json, or a result without a placement, is
+  refused naming the flag or field and the fix.
+* A huge finite --time-limit is capped at what GLPK (--tmlim, a C int) and SCIP (1e20) take.
 """
 
 from __future__ import annotations
