@@ -150,11 +150,13 @@ class Diagnosis:
                     if r.families:
                         lines.append(f"    {' + '.join(r.families):<36} {r.status}  ({r.seconds:.2f} s){'  ' + r.note if r.note else ''}")
                 mins = self.minimal
-                if mins:
+                unanswered = sum(r.status not in ("feasible", "infeasible") for r in self.relaxations if r.families)
+                if mins:  # a set that gave no answer may restore feasibility: the list is then not a proof
                     sets = "; ".join("{" + ", ".join(s) + "}" for s in mins)
-                    lines.append(f"  minimal relaxation(s) restoring feasibility: {sets}")
+                    lines.append(f"  minimal relaxation(s) restoring feasibility: {sets}"
+                                 + (f" (among those answered: {unanswered} relaxation(s) gave no answer, see their "
+                                    "status; a smaller or other set may restore it too)" if unanswered else ""))
                 elif self.milp_feasible is False:
-                    unanswered = sum(r.status not in ("feasible", "infeasible") for r in self.relaxations if r.families)
                     lines.append("  no relaxation of the families tried restores feasibility"
                                  + (f" ({unanswered} of them gave no answer: see their status)" if unanswered else ""))
         for n in self.notes:

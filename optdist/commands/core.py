@@ -396,7 +396,9 @@ def load_placement(inst, path: Path, use: str | None = None):
     where = str(path)
     if isinstance(doc, dict) and doc.get("format") == "optdist-result/1":
         if doc.get("assignment") is None:
-            raise ValueError(f"{path}: this result has no assignment (termination {doc.get('termination')}): nothing to evaluate")
+            raise ValueError(f"{path}: field 'assignment': this result has no assignment (termination "
+                             f"{doc.get('termination')}), so nothing can be {use or f'scored on {inst.name}'} (fix: give "
+                             "a result of a run that found a placement, or an assignment file)")
         if not isinstance(doc["assignment"], dict):
             raise ValueError(f"{path}: 'assignment' must be an optdist-assignment/1 object")
         doc, where = doc["assignment"], f"{path}: assignment"

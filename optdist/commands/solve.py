@@ -243,6 +243,12 @@ def _warm_start(args: argparse.Namespace):
             log.warning("--warm-start %s breaks %d constraint(s): %s%s; a solver may discard it", args.warm_start,
                         len(bad), f"[{bad[0].constraint}] {bad[0].message}", "" if len(bad) == 1 else ", ...")
         return asg
+    from optdist.solve import METHODS
+
+    if args.warm_start not in METHODS:  # e.g. a file whose name does not end in .json: not "unknown method"
+        raise CliError(f"--warm-start {args.warm_start}: neither a method ({', '.join(sorted(METHODS))}) nor a .json "
+                       "file (fix: give a method, e.g. greedy, or an assignment or result file of `optdist solve --out`, "
+                       "its name ending in .json)")
     return args.warm_start
 
 
@@ -605,8 +611,15 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     """
     from optdist.instance import load_instance, referenced_files
     from optdist.milp.pareto import front_table, pareto_sweep, plot_front
+    from optdist.options import OPTION_RANGES, check_options
     from optdist.solvers.base import signals_received
 
+    try:  # before the model is built (10-x70 compact: 12 s, then "time_limit = 0.0 is out of range")
+        check_options({"time_limit": args.time_limit})
+    except ValueError:
+        raise CliError(f"--time-limit {args.time_limit} is out of range (fix: give {OPTION_RANGES['time_limit']})") from None
+    if args.out is not None and not args.out.name:  # --out "" is Path("."), which has no name to add .csv to
+        raise CliError("--out names no file (fix: give a file prefix, e.g. --out front)")
     if args.out:
         for ext in (".csv", ".md", ".png"):
             check_out_path(args.out.with_name(args.out.name + ext), [args.instance, *referenced_files(args.instance)])
@@ -631,9 +644,12 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         why = (f"stopped by {stopped} before the first point was solved" if stopped else
                f"no point was solved (termination {', '.join(dict.fromkeys(p.termination for p in front))})")
         infeasible = any(p.termination == "infeasible" for p in front)
+        limited = not stopped and args.time_limit is not None and any(
+            p.termination in ("no_solution", "time_limit") for p in front)  # a limit ended a solve without one
         log.warning("no point on the front: %s; nothing written%s%s", why,
                     f", the existing {', '.join(kept)} kept" if kept else "",
-                    f" (`optdist diagnose {args.instance}` says why)" if infeasible else "")
+                    f" (`optdist diagnose {args.instance}` says why)" if infeasible else
+                    f" (fix: a larger --time-limit, now {args.time_limit:g} s per solve)" if limited else "")
     print(df.to_markdown(index=False, floatfmt=".6g"))
     if front.solved:
         print(f"wrote {csv}, {md}, {png}")

@@ -96,6 +96,8 @@ def pareto_sweep(
     SIGINT/SIGTERM stop the solve under way and every later one (their points say
     ``interrupted``); the points solved so far are returned. One that comes while the model is
     built stops the build at once: the sweep is then one point, ``interrupted``, without a solution.
+    Where no level got a solution (e.g. a signal after the two end solves), the two ends' points
+    (``eps_bytes`` None) come first: they are the solved points of the sweep.
     """
     with stop_on_signals(lambda signum: None), solver_failures() as failed:
         front = _sweep(inst, points, formulation=formulation, solver=solver, time_limit=time_limit,
@@ -140,8 +142,10 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
     low = run(None)
     m.del_component(m.obj_shared)
     m.obj.activate()
-    if low.shared_bytes is None:
-        return [top, low]
+    if low.shared_bytes is None:  # the sweep ends: the latency-optimal point, if solved, is the front
+        front = [top, low]
+        mark_front(front)
+        return front
     seeded = warm  # the min-shared solution is loaded and feasible for every eps >= S_lo
     if seeded:
         b.set_warm_start(b.to_assignment())
@@ -154,6 +158,8 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
         seeded = warm and pt.objective_s is not None
         if seeded:
             b.set_warm_start(b.to_assignment())
+    if not any(p.objective_s is not None for p in front):  # e.g. a signal after the ends: they are the points found
+        front = [top, low, *front]
     mark_front(front)
     return front
 

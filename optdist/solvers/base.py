@@ -820,7 +820,7 @@ class ContribSolver(Solver):
             "solver_options": self.raw_options(opts, self.raw_generic, raw),
         }
         if "time_limit" in opts:
-            cfg["time_limit"] = float(opts["time_limit"])
+            cfg["time_limit"] = self.native_value("time_limit", float(opts["time_limit"]))
         if "mip_gap" in opts:
             cfg["rel_gap"] = float(opts["mip_gap"])
         if "threads" in opts and self.has(Feature.THREADS) and "threads" not in self.raw_generic:
@@ -846,7 +846,7 @@ class ContribSolver(Solver):
             self._warm_start(opt, model, cfg)
         left = self.limit_left()
         if left is not None:  # the limit covers loading the model (large models take seconds)
-            cfg["time_limit"] = left
+            cfg["time_limit"] = self.native_value("time_limit", left)
         res = opt.solve(model, **cfg)
         if self._keep and isinstance(opt, PersistentSolverBase):
             self._kept = (model, opt)

@@ -22,6 +22,9 @@ _RATIO = re.compile(r"^ A: .*ratio =\s+(\S+)", re.MULTILINE)
 #: above this ratio of its largest to its smallest coefficient GLPK's double-precision simplex
 #: (tolerances ~1e-9) keeps no reliable digit: its bound is not trusted (optdist's models: ~1e4)
 RATIO_TRUSTED = 1e12
+#: the largest ``--tmlim`` glpsol takes (a C int of seconds, 68 years): 2147483648 is "Invalid time
+#: limit", exit status 1, which read as the solver dying (``optdist solve --solver glpk --time-limit 1e308``)
+TMLIM_MAX = 2**31 - 1
 #: the bound on a node-log line: '+   20: mip =   7.84e+11 >=   7.83e+11 < 0.1% (1; 3)'
 _LOG_BOUND = re.compile(r"^\+\s*\d+: (?:mip =|>>>>>)\s+\S+\s+>=\s+(\S+)", re.MULTILINE)
 
@@ -36,8 +39,9 @@ class Glpk(LegacySolver):
     option_names: ClassVar[dict[str, str]] = {"time_limit": "tmlim", "mip_gap": "mipgap", "seed": "seed"}
 
     def native_value(self, option: str, value: Any) -> Any:
-        """``glpsol --tmlim`` takes whole seconds (rounded down, so that it ends within the limit; at least 1)."""
-        return max(1, math.floor(value)) if option == "time_limit" else value
+        """``glpsol --tmlim`` takes whole seconds (rounded down, so that it ends within the limit; at least 1,
+        at most :data:`TMLIM_MAX`)."""
+        return min(max(1, math.floor(value)), TMLIM_MAX) if option == "time_limit" else value
 
     @staticmethod
     def _ratio(log: str) -> float:

@@ -36,6 +36,9 @@ from optdist.solvers.base import (ContribSolver, Feature, SolverOutcome, overran
                                   watchdog)
 
 PARAMS_URL = "https://www.scipopt.org/doc/html/PARAMETERS.php"
+#: the largest ``limits/time`` SCIP takes ("Must be in range [0,1e+20]"): a larger one (``optdist solve
+#: --solver scip --time-limit 1e308``) was "SCIP: the value is invalid for the given parameter!", exit 2
+TIME_MAX = 1e20
 
 
 @contextlib.contextmanager
@@ -145,6 +148,10 @@ class Scip(ContribSolver):
         "seed": "randomization/randomseedshift",
     }
 
+    def native_value(self, option: str, value: Any) -> Any:
+        """``limits/time`` at most :data:`TIME_MAX` seconds."""
+        return min(value, TIME_MAX) if option == "time_limit" else value
+
     _scip: Any = None  # the pyscipopt Model being built or solved
     _stop: _Interrupt | None = None  # the running solve's stop (a signal's or the watchdog's)
 
@@ -198,7 +205,7 @@ class Scip(ContribSolver):
         set left the load out (1.3-1.9 s per pricing model on ``cifar-20x20``)."""
         left = self.limit_left()
         if left is not None and self._scip is not None:
-            self._scip.setParam("limits/time", left)
+            self._scip.setParam("limits/time", min(left, TIME_MAX))
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through pyscipopt on a throwaway ``Model``: the parameter must exist

@@ -135,7 +135,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacity_matrix
-from optdist.milp.decomposition.branch import PRICING_FAILURES_MAX, pricing_stopped
+from optdist.milp.decomposition.branch import PRICING_FAILURES_MAX, PricingFailures, pricing_stopped  # noqa: F401
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
 from optdist.milp.decomposition.guard import cap_bound
@@ -571,7 +571,7 @@ def column_generation(
     termination = Termination.TIME_LIMIT
     infeasible = False
     pricing_failed: str | None = None  # why a pricing solve of this round failed (its solver's error)
-    failing_rounds = 0  # rounds in a row with a pricing solve that failed
+    failures = PricingFailures()  # rounds in a row with a pricing solve that failed
     stopped: str | None = None  # why the rounds ended early (the pricing solver failing)
     # round 0: prices 0, each request class alone (its per-request optimum): L(0), first columns
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
@@ -838,9 +838,8 @@ def column_generation(
         if stop_requested():  # SIGINT/SIGTERM during the round: no integer phase, the incumbent and bound so far
             termination = Termination.INTERRUPTED
             break
-        failing_rounds = failing_rounds + 1 if pricing_failed is not None else 0
-        if failing_rounds >= PRICING_FAILURES_MAX:  # the pricing solver fails round after round: no more rounds
-            stopped = pricing_stopped(f"column generation stopped after round {rnd}", failing_rounds, pricing_failed)
+        if failures.count(pricing_failed):  # the pricing solver fails round after round: no more rounds
+            stopped = pricing_stopped(f"column generation stopped after round {rnd}", failures.rounds, failures.error)
             termination = Termination.FEASIBLE if incumbent is not None else Termination.NO_SOLUTION
             break
         if not added and closed_at_lp:
