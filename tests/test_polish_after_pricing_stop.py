@@ -70,3 +70,33 @@ def test_no_polish_with_the_pricing_solver_that_kept_failing(monkeypatch):
                                            "row (see pricing_stopped)")
     assert res.assignment is not None and optdist.evaluate(inst, res.assignment).feasible
     assert res.objective is not None and res.bound is not None and res.bound <= res.objective * (1 + REL)
+
+
+@pytest.mark.slow  # 20 s: the polish runs to the time limit
+@linux_only
+@requires_solver("cbc")
+def test_the_polish_still_runs_where_its_solver_is_not_the_failing_pricing_solver(monkeypatch):
+    """Pricing on CBC (every CBC killed from branch-and-price on), the run's own solves on HiGHS:
+    the polish, which solves with HiGHS, still runs after the pricing stop (in a 30-s run at load
+    2.5 it found lenet-8x4-rpi3's best known placement, 0.0100013629 s, from 0.0100651856)."""
+    from optdist.milp.decomposition.colgen import column_generation
+
+    killed: list[int] = []
+    done = threading.Event()
+    search = branch.branch_and_price
+
+    def killing_from_here(*args, **kwargs):
+        kill_solver_once_it_runs("cbc", killed, after=0.0, every=done)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(branch, "branch_and_price", killing_from_here)
+    inst = optdist.load_instance(COUPLED)
+    try:
+        res = column_generation(inst, solver="highs", pricing_solver="cbc", time_limit=20, threads=1, seed=0)
+    finally:
+        done.set()
+    assert killed, "cbc never ran in the search"
+    assert res.extra.get("pricing_stopped", "").startswith("branch-and-price stopped at node"), res.extra.get(
+        "pricing_stopped")
+    assert "polish_skipped" not in res.extra and res.extra["seconds"].get("polish", 0.0) > 0, res.extra["seconds"]
+    assert res.assignment is not None and optdist.evaluate(inst, res.assignment).feasible
