@@ -469,6 +469,8 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     for key in ("warning", "optimality_unproven") + (("solver_error",) if res.evaluation is not None else ()):
         if res.extra.get(key):
             print(f"WARNING      {res.extra[key]}")
+            if key != "solver_error":  # on stderr too, as every other warning (solver_error: below)
+                log.warning("%s", res.extra[key])
     if res.evaluation is not None and res.extra.get("solver_error"):  # a placement kept: warned on stderr too
         log.warning("%s; kept %s%s", res.extra["solver_error"],
                     res.extra.get("incumbent") or "the placement found before it failed",

@@ -452,7 +452,9 @@ def _plan_start(fc: Instance, plan_start: Assignment | str | Path | None, method
     """``plan_start`` as a placement of the forecast ``fc``: an Assignment as given, or read from
     an ``optdist-assignment/1`` or ``optdist-result/1`` file. Raises ValueError naming the method,
     ``plan_start`` and the fix when it is neither an Assignment nor a path, when the file is
-    missing, or when it is not a placement of ``fc``'s requests (the evaluator's check)."""
+    missing, or when it is not a placement of ``fc``'s requests (the evaluator's check). A file
+    made for another instance whose ids match is used, with a warning that it is ``method``'s
+    plan_start on ``fc`` (:func:`optdist.commands.core.load_placement`)."""
     if plan_start is None:
         return None
     if not isinstance(plan_start, (Assignment, str, os.PathLike)):
@@ -471,7 +473,7 @@ def _plan_start(fc: Instance, plan_start: Assignment | str | Path | None, method
     from optdist.commands.core import load_placement
 
     try:
-        return load_placement(fc, Path(plan_start))
+        return load_placement(fc, Path(plan_start), use=f"used as {method}'s plan_start on forecast {fc.name}")
     except (OSError, ValueError) as e:
         raise ValueError(f"{method}: plan_start {plan_start}: {e} (fix: give a placement of forecast {fc.name}, "
                          "e.g. the --out of `optdist solve` on it)") from None
