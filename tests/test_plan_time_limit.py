@@ -174,3 +174,22 @@ def test_solvers_killed_in_and_after_the_plan_are_all_reported(method: str) -> N
     errors = res.extra.get("solver_errors")
     assert errors and sum(e["solves"] for e in errors) >= 2, errors
     assert errors[0]["message"].startswith("solver cbc ended abnormally: it was killed by signal SIGKILL"), errors
+
+
+def test_the_cli_says_which_requests_were_decided_past_the_deadline(capsys) -> None:
+    """``optdist solve --method plan-guided --time-limit 0.05``: the 8 requests of mixed-8x6 are
+    decided past the deadline by the greedy's plan; the output says so, and names the fix for the
+    rejections it leaves (exit 1: rejections without admission control are infeasible). Before:
+    only ``[admission] request r6 is rejected ...``, nothing named the time limit."""
+    from optdist.cli import main
+
+    rc = main(["solve", str(MIXED), "--method", "plan-guided", "--time-limit", "0.05", "--seed", "0",
+               "--threads", "1", "--requests", "0"])
+    out = capsys.readouterr().out
+    line = next((s for s in out.splitlines() if s.startswith("deadline ")), None)
+    assert line is not None, out
+    assert line.startswith("deadline     8 of 8 requests decided after --time-limit ran out, without an exact solve "
+                           "(by the plan, found by "), line
+    # the greedy's plan rejects 2 (a plan by shares in 0.05 s, on a fast machine, none: exit 0)
+    fix = "rejected (fix: a larger --time-limit may place them)"
+    assert line.endswith(fix) if rc == 1 else "rejected" not in line, (rc, line)
