@@ -134,3 +134,62 @@ def test_the_cli_warns_of_a_solver_killed_inside_the_plan(capsys, tmp_path) -> N
     assert doc["feasible"] and doc["extra"]["solver_errors"][0]["solves"] >= 1, doc["extra"].get("solver_errors")
     assert "solver call of this run failed (the result is what its other steps found): solver cbc ended " \
            "abnormally: it was killed by signal SIGKILL" in out, out
+
+
+def test_nested_failure_blocks_each_keep_their_own_failures() -> None:
+    """A block inside another (plan-guided's run around its exact engine's decomposition, each
+    :func:`~optdist.solvers.base.reports_solver_failures`) leaves the outer one registered: the
+    failures after it are the outer block's too. Before, the inner block's exit removed the first
+    *equal* list, the outer one's, so later failures went unreported and the outer exit raised
+    ``ValueError: list.remove(x): x not in list`` (`optdist solve --method plan-rollout --solver cbc`
+    with CBC killed after the plan: exit 2, nothing written)."""
+    from optdist.solvers.base import _record_failure, solver_failures
+
+    with solver_failures() as outer:
+        with solver_failures() as inner:
+            _record_failure("first")
+        _record_failure("second")
+    assert outer == ["first", "second"] and inner == ["first"]
+
+
+@linux_only
+@requires_solver("cbc")
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+def test_solvers_killed_in_and_after_the_plan_are_all_reported(method: str) -> None:
+    """Every CBC solve is SIGKILLed (the plan's decomposition, its fallback, the online phase's
+    exact solves): the run still decides every request and reports the failures of the solves
+    after the plan's decomposition too. Before: ``ValueError: list.remove(x): x not in list``."""
+    import threading
+
+    killed: list[int] = []
+    stop = threading.Event()
+    watcher = kill_solver_once_it_runs("cbc", killed, after=0.0, every=stop)
+    try:
+        res = optdist.solve(LENET, method=method, solver="cbc", time_limit=3, threads=1, seed=0)
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert len(killed) >= 2, killed  # the plan's first solve and at least one after its decomposition
+    assert len(res.assignment.owners) == 8
+    errors = res.extra.get("solver_errors")
+    assert errors and sum(e["solves"] for e in errors) >= 2, errors
+    assert errors[0]["message"].startswith("solver cbc ended abnormally: it was killed by signal SIGKILL"), errors
+
+
+def test_the_cli_says_which_requests_were_decided_past_the_deadline(capsys) -> None:
+    """``optdist solve --method plan-guided --time-limit 0.05``: the 8 requests of mixed-8x6 are
+    decided past the deadline by the greedy's plan; the output says so, and names the fix for the
+    rejections it leaves (exit 1: rejections without admission control are infeasible). Before:
+    only ``[admission] request r6 is rejected ...``, nothing named the time limit."""
+    from optdist.cli import main
+
+    rc = main(["solve", str(MIXED), "--method", "plan-guided", "--time-limit", "0.05", "--seed", "0",
+               "--threads", "1", "--requests", "0"])
+    out = capsys.readouterr().out
+    line = next((s for s in out.splitlines() if s.startswith("deadline ")), None)
+    assert line is not None, out
+    assert line.startswith("deadline     8 of 8 requests decided after --time-limit ran out, without an exact solve "
+                           "(by the plan, found by "), line
+    # the greedy's plan rejects 2 (a plan by shares in 0.05 s, on a fast machine, none: exit 0)
+    fix = "rejected (fix: a larger --time-limit may place them)"
+    assert line.endswith(fix) if rc == 1 else "rejected" not in line, (rc, line)

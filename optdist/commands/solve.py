@@ -463,6 +463,11 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         x = res.extra
         print(f"decisions    {x['decision_ms_mean']:.3f} ms per request (max {x['decision_ms_max']:.3f} ms), "
               f"{x['decision_us_per_segment']:.1f} us per segment" + (f"; trained {x['train_s']:.1f} s" if "train_s" in x else ""))
+    if res.extra.get("past_deadline"):  # plan-guided, plan-rollout: --time-limit ran out before these were decided
+        x, rejected = res.extra, 0 if res.evaluation is None else res.evaluation.n_rejected
+        print(f"deadline     {x['past_deadline']} of {inst.n_requests} requests decided after --time-limit ran out, "
+              f"without an exact solve (by the plan, found by {x['plan_found_by']}, else the greedy alone)"
+              + (f"; {rejected} rejected (fix: a larger --time-limit may place them)" if rejected else ""))
     if "warm_start" in res.extra:
         skipped = res.extra.get("warm_start_skipped")
         print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else ""))

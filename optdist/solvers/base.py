@@ -435,8 +435,8 @@ def solver_failures() -> Iterator[list[str]]:
     try:
         yield seen
     finally:
-        with _failures_lock:
-            _failures.remove(seen)
+        with _failures_lock:  # by identity: list.remove would take the first *equal* list, an outer block's
+            del _failures[next(i for i, block in enumerate(_failures) if block is seen)]
 
 
 def _record_failure(why: str) -> None:
