@@ -135,7 +135,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.bounds import capacity_matrix
-from optdist.milp.decomposition.branch import PRICING_FAILURES_MAX, PricingFailures, pricing_stopped  # noqa: F401
+from optdist.milp.decomposition.branch import PRICING_FAILURES_MAX, PricingFailures, pricing_stopped
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.floor import class_bound, class_floors, dual_ascent
 from optdist.milp.decomposition.guard import cap_bound
