@@ -117,11 +117,14 @@ def test_a_killed_solver_in_the_sweep_is_reported_and_the_front_written(tmp_path
     import pandas as pd
 
     prefix, before = existing_outputs(tmp_path)
-    killed: list[int] = []
-    watcher = kill_the_nth_solve("cbc", 3, killed)
-    rc = main(["pareto", str(ONE), "--points", "3", "--solver", "cbc", "--time-limit", "60", "--out", str(prefix)])
-    watcher.join(5)
-    out, err = capsys.readouterr()
+    for _attempt in range(3):  # a kill can land as a 0.06-s solve exits (seen once in the suite, load ~5): again
+        killed: list[int] = []
+        watcher = kill_the_nth_solve("cbc", 3, killed)
+        rc = main(["pareto", str(ONE), "--points", "3", "--solver", "cbc", "--time-limit", "60", "--out", str(prefix)])
+        watcher.join(5)
+        out, err = capsys.readouterr()
+        if "solver call of this sweep failed" in err:
+            break
     assert killed, "cbc never ran a third solve"
     assert rc == 0, err
     assert f"1 solver call of this sweep failed (its point says termination error; the front is what the other " \

@@ -150,8 +150,9 @@ def test_training_gives_the_weights_of_the_dense_autograd_step(monkeypatch, mask
 @pytest.mark.parametrize("seed", [0, 2, 3, 5])
 def test_tiny_shapes_whose_first_batch_passes_still_train_as_the_dense_step(seed):
     """A DQNConfig of 2 states, one 4-unit layer and 2 devices: the first batch's check passes for these
-    seeds, later batches' rows differ in the last bit (value-dependent kernels at tiny shapes); one batch
-    must not decide, so the run stays bit-equal to the dense autograd step."""
+    seeds, later batches' rows differ in the last bit (value-dependent kernels at tiny shapes); neither one
+    batch nor the check's sample of 17 decides (seed 2 on a 2-core Xeon, 2026-12-03): batches under
+    FAST_PATH_MIN_BATCH states take the dense step, so the run stays bit-equal to the dense autograd step."""
     cfg = DQNConfig(batch_size=2, learning_starts=2, hidden=(4,), lr=1e-2, target_update=10)
     fast, dense = DQNAgent(4, 3, 2, cfg, seed=seed), _DenseAgent(4, 3, 2, cfg, seed=seed)
     rng = np.random.default_rng(seed)
@@ -161,7 +162,7 @@ def test_tiny_shapes_whose_first_batch_passes_still_train_as_the_dense_step(seed
         for agent in (fast, dense):
             agent.observe(obs, action, reward, next_obs, False, np.ones(2, bool))
     a, b = fast.q.state_dict(), dense.q.state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert fast.exact_rows is False and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_target_network_syncs_every_g_steps():
