@@ -12,6 +12,7 @@ also gives layers is an error, not read as either (``"layers": {}`` or ``null`` 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,10 @@ class Assignment:
 
         Run lengths are strict positive integers and are summed against the layer's segment
         count before anything is expanded, so memory stays within the instance's size whatever
-        the counts say.
+        the counts say. ``instance``, the name of the instance the assignment was made for, is a
+        string, or null or absent (then unknown: accepted without a word); any other value (a
+        number, a list, ...) is refused. A name other than ``inst``'s is no error here: the ids
+        decide (:func:`made_for_warning` words the warning).
         """
 
         made_for = ""  # the instance the assignment names, where it is another: said in every fix
@@ -103,6 +107,10 @@ class Assignment:
             made_for = f"; the assignment was {other}"
         if data.get("format") != FORMAT:
             raise fail("format", f"is {data.get('format')!r}, expected {FORMAT!r}", f"set \"format\": \"{FORMAT}\"")
+        name = data.get("instance")
+        if name is not None and not isinstance(name, str):
+            raise fail("instance", f"is {json.dumps(name)[:60]}, not a string (the name of the instance the "
+                       "assignment was made for)", f"set \"instance\": {json.dumps(inst.name)}, or leave it out")
         reqs = data.get("requests")
         if not isinstance(reqs, dict):
             raise fail("requests", "must map request ids to their layers", "give {\"r1\": {\"layers\": {...}}, ...}")
@@ -151,7 +159,8 @@ class Assignment:
 
 def made_for_other(data: dict, inst: Instance) -> str | None:
     """``"made for instance 'A', not 'B'"`` when an assignment document names an instance other
-    than ``inst`` (its ``instance`` field, written by :meth:`Assignment.to_json`), else None."""
+    than ``inst`` (its ``instance`` field, written by :meth:`Assignment.to_json`), else None (also
+    for a field that is absent, null or not a string: :meth:`Assignment.from_json` refuses the last)."""
     name = data.get("instance")
     if isinstance(name, str) and name != inst.name:
         return f"made for instance {name!r}, not {inst.name!r}"
@@ -168,7 +177,7 @@ def made_for_warning(where: str, data: dict, inst: Instance, use: str) -> str | 
         return None
     return (f"{where}: field 'instance': {other}; its request and node ids match, so it is {use} "
             f"(fix: check you gave the right file; if it is meant for {inst.name!r}, set its \"instance\" "
-            f"to {inst.name!r})")
+            f"to {json.dumps(inst.name)})")
 
 
 class AssignmentError(DocumentError):

@@ -15,13 +15,14 @@ import threading
 import time
 from pathlib import Path
 
+from optdist.assignment import Assignment
 from optdist.cli import EXIT_INTERNAL, CliError, count_type, interrupted_status
 from optdist.commands.core import print_evaluation
 from optdist.commands.rl import episodes_count
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
-from optdist.milp.run import DEFAULT_MIP_GAP, watch_progress
+from optdist.milp.run import DEFAULT_MIP_GAP, offer_warm_start, watch_progress
 from optdist.milp.solve import SOLVE_FORMULATIONS
 from optdist.solvers.base import process_age, run_deadline
 
@@ -34,7 +35,8 @@ FLAG = {"time_limit": "--time-limit", "mip_gap": "--gap", "threads": "--threads"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("solve", help="solve an instance (default: exact MILP with HiGHS) and print the result",
                        epilog="exit status: 0 feasible (also a feasible warm start kept when the solver failed, e.g. was killed: "
-                              "termination error, a warning says why), 1 no feasible result (e.g. the solver failed "
+                              "termination error, a warning says why; or when the time limit ran out before a "
+                              "placement was found: termination time_limit), 1 no feasible result (e.g. the solver failed "
                               "without one), 2 user error, 3 internal error, "
                               "130 stopped by SIGINT, 143 by SIGTERM (the first signal stops the solver, README "
                               "\"Ctrl-C\", and the incumbent, if any, is still written and printed; a second aborts)")
@@ -267,8 +269,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     """Solve, write --out (atomically, before anything is printed), then print the result.
 
     Exit status: 0 feasible, also when the solver ended abnormally (termination ``error``, its
-    ``solver_error`` warned) but a feasible placement is kept (a feasible warm start, printed as the
-    incumbent, no bound); 1 no feasible result (also a solver that ended abnormally without one);
+    ``solver_error`` warned) or the time limit ran out (termination ``time_limit``) but a feasible
+    placement is kept (a feasible warm start, printed as the incumbent, no bound); 1 no feasible result (also a solver that ended abnormally without one);
     130 stopped by SIGINT, 143 by SIGTERM (the
     incumbent, if any, is still written and printed; a second signal aborts with the same status
     and writes nothing the stopped run had not written yet). A closed stdout (``| head``) does not lose --out.
@@ -292,13 +294,15 @@ def cmd_solve(args: argparse.Namespace) -> int:
             opts["time_limit"] = max(deadline - time.perf_counter(), 1e-3)
     log.info("solving %s with %s%s", inst.name, args.method, f" ({args.formulation}, {args.solver})" if args.method == "milp" else "")
     own_process = getattr(args, "started", None) is None
-    with watch_progress() as progress, \
-            _stop_at(deadline, inst, args, progress, enabled=own_process and deadline is not None) as stopper, \
-            quiet_native_stdout(not args.tee), run_deadline(deadline):
-        try:
-            res = solve(inst, method=args.method, **opts)
-        finally:  # also when it raised: that may be the stopper's take-over (see _Stopper.finish)
-            stopper.finish()
+    with watch_progress() as progress:
+        if isinstance(opts.get("warm_start"), Assignment):  # a limit spent starting up still reports a feasible one
+            offer_warm_start(inst, opts["warm_start"])
+        with _stop_at(deadline, inst, args, progress, enabled=own_process and deadline is not None) as stopper, \
+                quiet_native_stdout(not args.tee), run_deadline(deadline):
+            try:
+                res = solve(inst, method=args.method, **opts)
+            finally:  # also when it raised: that may be the stopper's take-over (see _Stopper.finish)
+                stopper.finish()
     return _report(inst, res, args)
 
 
@@ -380,7 +384,7 @@ class _Stopper:
             self.done = True
         p, args = self.progress, self.args
         with p.lock:
-            asg, objective, bound = p.assignment, p.objective, p.bound
+            asg, objective, bound, from_start = p.assignment, p.objective, p.bound, p.warm_start
         capped: list[dict] = []  # never a bound above the incumbent (a solver's false claim)
         if bound is not None and objective is not None:
             bound = cap_bound(bound, [objective], solver=args.solver, what="the run's bound at its deadline",
@@ -388,7 +392,7 @@ class _Stopper:
         why = (f"the solve had not returned {STOP_AFTER * exit_reserve(args.time_limit):.2g} s past the deadline of "
                f"--time-limit {args.time_limit:g}: " + ("the best placement and bound found so far are reported"
                                                          if asg is not None else "no placement had been found"))
-        if self.spent is not None and asg is None:
+        if self.spent is not None and (asg is None or from_start):
             why = (f"--time-limit {args.time_limit:g} was spent before the solve could start (start-up and loading "
                    f"took {self.spent:.2f} s, the exit reserve {exit_reserve(args.time_limit):.2g} s; fix: a larger "
                    "--time-limit)")
@@ -399,7 +403,10 @@ class _Stopper:
                                               options={"pricing_solver": args.pricing_solver}
                                               if args.pricing_solver else {},
                                               assignment=asg, extra={"stopped": why,
-                                                                     **({"bound_capped": capped} if capped else {})}))
+                                                                     **({"bound_capped": capped} if capped else {}),
+                                                                     **({"incumbent": "the warm start: no step of the "
+                                                                        "solve had returned by the run's deadline"}
+                                                                        if from_start and asg is not None else {})}))
         out, err = io.StringIO(), io.StringIO()
         rc = 1
         try:
@@ -483,13 +490,16 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     if res.evaluation is not None:
         for why in _solver_errors(res):
             print(f"WARNING      {why}")
+    if stopped := (res.extra.get("coupled_solve") or {}).get("pricing_stopped"):  # the coupled step ended early
+        print(f"WARNING      {stopped}")
+        log.warning("%s", stopped)
     if res.extra.get("interrupted"):
         kept = ("no incumbent yet" if not res.has_solution else "the incumbent and its bound are kept"
                 if res.bound is not None else "the incumbent is kept, no bound"
                 + (f" ({res.extra['incumbent']})" if res.extra.get("incumbent") else ""))
         print(f"interrupted  by {res.extra['interrupted']}: {kept}")
-    elif res.termination == "error" and res.has_solution and res.extra.get("incumbent"):
-        print(f"incumbent    {res.extra['incumbent']}; no bound")  # e.g. the warm start, the solver killed
+    elif res.has_solution and res.bound is None and res.extra.get("incumbent"):
+        print(f"incumbent    {res.extra['incumbent']}; no bound")  # e.g. the warm start, the solver killed or out of time
     if res.termination == "infeasible":
         from optdist.diagnose import diagnose
 

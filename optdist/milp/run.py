@@ -87,6 +87,7 @@ class Progress:
     assignment: Assignment | None = None
     objective: float | None = None
     bound: float | None = None
+    warm_start: bool = False  # ``assignment`` is the run's warm start (no step has beaten it)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -104,16 +105,18 @@ def watch_progress() -> Iterator[Progress]:
         _progress = old
 
 
-def offer(assignment: Assignment | None = None, objective: float | None = None, bound: float | None = None) -> None:
+def offer(assignment: Assignment | None = None, objective: float | None = None, bound: float | None = None,
+          *, warm_start: bool = False) -> None:
     """A step found an evaluator-feasible ``assignment`` scoring ``objective`` and/or a valid
-    lower ``bound`` on the whole instance (seconds); kept if better. Does nothing outside
+    lower ``bound`` on the whole instance (seconds); kept if better (``warm_start``: the
+    assignment is the run's warm start, :func:`offer_warm_start`). Does nothing outside
     :func:`watch_progress`."""
     p = _progress
     if p is None:
         return
     with p.lock:
         if assignment is not None and objective is not None and (p.objective is None or objective < p.objective):
-            p.assignment, p.objective = assignment, float(objective)
+            p.assignment, p.objective, p.warm_start = assignment, float(objective), warm_start
         if bound is not None and math.isfinite(bound) and (p.bound is None or bound > p.bound):
             p.bound = float(bound)
 
@@ -147,9 +150,7 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
     before any step of its own returns (the CLI's stopper past the deadline) still reports it.
     """
     if isinstance(warm_start, Assignment):
-        ev = evaluate(inst, warm_start)
-        if ev.feasible:
-            offer(warm_start, ev.objective)
+        offer_warm_start(inst, warm_start)
         return warm_start, {"warm_start": "assignment"}
     from optdist.heuristics.incremental import ParallelUplinkOnly
     from optdist.solve import solve
@@ -166,8 +167,20 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
     if res.evaluation is None or not res.evaluation.feasible:
         info["warm_start_skipped"] = f"{warm_start} gave no feasible assignment"
         return None, info
-    offer(res.assignment, res.evaluator_objective)
+    offer(res.assignment, res.evaluator_objective, warm_start=True)
     return res.assignment, info
+
+
+def offer_warm_start(inst: Instance, start: Assignment) -> None:
+    """Offer the warm start ``start`` to the run's progress (:func:`offer`, labelled as the warm
+    start) if the evaluator finds it feasible: a run stopped before any step of its own returns
+    (``optdist solve``'s stop at the deadline, :class:`optdist.commands.solve._Stopper`) still
+    reports it. Does nothing outside :func:`watch_progress`."""
+    if _progress is None:
+        return
+    ev = evaluate(inst, start)
+    if ev.feasible:
+        offer(start, ev.objective, warm_start=True)
 
 
 def solve_built(
@@ -223,10 +236,12 @@ def solve_formulation(
 
     ``mip_gap`` falls back to the profile's, then :data:`DEFAULT_MIP_GAP`. If building
     outlasts the time limit, returns ``no_solution`` with ``extra['stopped']`` saying so. A
-    solve interrupted (SIGINT/SIGTERM), or whose solver failed (termination ``error``, e.g. a
-    ``kill -9`` of CBC; ``extra['solver_error']`` says how), before the solver returned an
-    incumbent keeps a feasible warm start as its incumbent (``extra['incumbent']`` says so; no
-    bound; the termination stays ``interrupted`` or ``error``).
+    solve that ends without the solver's placement and without a proof that none exists (a time
+    limit while building, before the solver started or in the solver; SIGINT/SIGTERM; a failed
+    solver, termination ``error``, e.g. a ``kill -9`` of CBC, ``extra['solver_error']`` says how)
+    keeps a feasible warm start as its incumbent (:func:`_keep_warm_start`, the one home of that
+    rule): ``extra['incumbent']`` says so, the bound is the solver's, if any; the termination
+    stays ``interrupted`` or ``error``, and a limit's ``no_solution`` becomes ``time_limit``.
     """
     clock = Clock(time_limit)
     adapter = adapter_for(solver, solver_options)
@@ -245,8 +260,10 @@ def solve_formulation(
         b = build(inst, formulation, deadline=clock.deadline, interruptible=True)
     except BuildTimeout as e:
         extra["stopped"] = str(e)
-        if isinstance(e, BuildInterrupted) and start is not None:
-            _start_as_incumbent(inst, res, start, "the warm start: stopped while the model was built")
+        if isinstance(e, BuildInterrupted):
+            res.termination = Termination.INTERRUPTED
+        _keep_warm_start(inst, res, start, "stopped while the model was built" if isinstance(e, BuildInterrupted)
+                         else "the time limit ran out while the model was built")
         res.wall_time = clock.elapsed
         return res
     build_s = clock.elapsed
@@ -256,6 +273,7 @@ def solve_formulation(
     left = clock.left()
     if left is not None and left <= 0:
         extra["stopped"] = "time limit reached after building the model; no solver was started"
+        _keep_warm_start(inst, res, start, "the time limit ran out before the solver started")
         res.wall_time = clock.elapsed
         return res
     if start is not None and not adapter.has(Feature.WARM_START):
@@ -273,21 +291,38 @@ def solve_formulation(
     res.bound = None if bound is None else bound * scale
     res.nodes = out.nodes
     res.assignment = asg
-    if asg is None and start is not None and out.termination is Termination.INTERRUPTED:
-        # stopped before the solver handed one back (e.g. CBC killed past its stop grace)
-        _start_as_incumbent(inst, res, start, "the warm start: the solver was stopped before it returned an incumbent")
-    elif asg is None and start is not None and out.termination is Termination.ERROR:
-        # the solver failed without one (e.g. its process killed by the OOM killer; extra["solver_error"])
-        _start_as_incumbent(inst, res, start, "the warm start: the solver failed before it returned an incumbent")
+    if out.termination is Termination.INTERRUPTED:  # e.g. CBC killed past its stop grace
+        ended = "the solver was stopped before it returned an incumbent"
+    elif out.termination is Termination.ERROR:  # e.g. its process killed by the OOM killer
+        ended = "the solver failed before it returned an incumbent"
+    elif out.extra.get("deadline") == "not started":
+        ended = "the run's deadline had passed before the solver started"
+    else:
+        ended = "the solver reached its limit before it returned an incumbent"
+    _keep_warm_start(inst, res, start, ended)
     res.wall_time = clock.elapsed
     clock.report(formulation, res.objective, res.bound)
     return res
 
 
-def _start_as_incumbent(inst: Instance, res: SolveResult, start: Assignment, why: str) -> None:
-    """An interrupted or failed run without a solver's incumbent keeps the warm start ``start`` as
-    its incumbent if the evaluator finds it feasible (``res.extra["incumbent"] = why``; no bound)."""
+#: how a solve ends without the solver's placement and without proving that none exists (a limit,
+#: a signal, a failed solver): a feasible warm start is then its incumbent (:func:`_keep_warm_start`)
+ENDED_WITHOUT_PLACEMENT = frozenset({Termination.NO_SOLUTION, Termination.INTERRUPTED, Termination.ERROR})
+
+
+def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None, ended: str) -> None:
+    """A run that ended without a placement (``res.termination`` in
+    :data:`ENDED_WITHOUT_PLACEMENT`; ``ended``: how, e.g. "the solver failed before it returned an
+    incumbent") keeps the warm start ``start`` as its incumbent if the evaluator finds it feasible:
+    ``res.extra["incumbent"]`` is "the warm start: " + ``ended``, the bound stays the solver's
+    (None if it gave none), and ``no_solution`` (a limit stopped it) becomes the limit's
+    termination (``extra["limit_reached"]``, else ``time_limit``). Nothing changes otherwise."""
+    if start is None or res.assignment is not None or res.termination not in ENDED_WITHOUT_PLACEMENT:
+        return
     ev = evaluate(inst, start)
-    if ev.feasible:
-        res.assignment, res.objective = start, ev.objective
-        res.extra["incumbent"] = why
+    if not ev.feasible:
+        return
+    res.assignment, res.objective = start, ev.objective
+    res.extra["incumbent"] = f"the warm start: {ended}"
+    if res.termination is Termination.NO_SOLUTION:
+        res.termination = Termination(res.extra.get("limit_reached", Termination.TIME_LIMIT))
