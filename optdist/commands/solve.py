@@ -483,6 +483,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     if res.evaluation is not None:
         for why in _solver_errors(res):
             print(f"WARNING      {why}")
+            log.warning("%s", why)  # on stderr too, as every other warning (without a placement: below)
     if res.extra.get("interrupted"):
         kept = ("no incumbent yet" if not res.has_solution else "the incumbent and its bound are kept"
                 if res.bound is not None else "the incumbent is kept, no bound"
