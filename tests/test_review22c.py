@@ -10,6 +10,8 @@
   combination (the per-class solves stopped within their sub-gap): it is the incumbent, the run
   optimal with the combination's bound. The tests of edges22 covered an infeasible start and a
   feasible one without checking which placement was kept.
+* plan-guided/plan-rollout's ``plan_start`` file refused by ``load_placement`` (tidy22 gave it its
+  ``use``): the file named once and one fix. Before: the path twice and two "(fix: ...)".
 """
 
 from __future__ import annotations
@@ -64,3 +66,31 @@ def test_a_feasible_warm_start_that_beats_the_per_request_combination_is_the_inc
     assert res.assignment is best.assignment and res.objective == optdist.evaluate(inst, best.assignment).objective
     assert res.options["warm_start"] is True and "warm_start_skipped" not in res.extra
     assert res.termination == "optimal" and res.bound is not None and res.bound <= res.objective
+
+
+MICRO = ROOT / "instances" / "tiny" / "micro-2x3-tight.json"
+
+
+def test_a_plan_start_file_without_a_placement_is_named_once_with_one_fix(tmp_path) -> None:
+    """A result file without an assignment as plan-guided's plan_start: the message names the file
+    once and gives load_placement's fix only. Before: the path twice ("plan_start P: P: field
+    'assignment' ...") and two "(fix: ...)", the second about another problem."""
+    import json
+
+    import pytest
+
+    import optdist
+
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"format": "optdist-result/1", "termination": "no_solution", "assignment": None}))
+    with pytest.raises(ValueError) as e:
+        optdist.solve(MICRO, method="plan-guided", plan_start=empty, plan_time_limit=5, polish_time_limit=0, seed=0)
+    assert str(e.value) == (f"plan-guided: plan_start {empty}: field 'assignment': this result has no assignment "
+                            "(termination no_solution), so nothing can be used as plan-guided's plan_start on forecast "
+                            "micro-2x3-tight (fix: give a result of a run that found a placement, or an assignment "
+                            "file)")
+    missing = tmp_path / "missing.json"  # no fix of its own: the plan_start's
+    with pytest.raises(ValueError) as e:
+        optdist.solve(MICRO, method="plan-guided", plan_start=missing, plan_time_limit=5, polish_time_limit=0, seed=0)
+    assert str(e.value) == (f"plan-guided: plan_start {missing}: assignment or result file not found (fix: give a "
+                            "placement of forecast micro-2x3-tight, e.g. the --out of `optdist solve` on it)")
