@@ -94,3 +94,34 @@ def test_a_plan_start_file_without_a_placement_is_named_once_with_one_fix(tmp_pa
         optdist.solve(MICRO, method="plan-guided", plan_start=missing, plan_time_limit=5, polish_time_limit=0, seed=0)
     assert str(e.value) == (f"plan-guided: plan_start {missing}: assignment or result file not found (fix: give a "
                             "placement of forecast micro-2x3-tight, e.g. the --out of `optdist solve` on it)")
+
+
+def test_a_feasible_warm_start_is_kept_when_the_time_limit_is_spent_starting_up(tmp_path) -> None:
+    """``--time-limit 0.001`` is gone before the solve starts (start-up alone takes longer) and a
+    feasible ``--warm-start`` file was given: the stopper reports that placement (termination
+    ``time_limit``, no bound, exit 0) and says the limit was spent starting up. Before: no
+    solution, exit 1, the given placement dropped (the solve had not offered it yet)."""
+    import json
+    import subprocess
+    import sys
+
+    import optdist
+
+    inst_path = ROOT / "instances" / "tiny" / "micro-2x2-tau0.6.json"
+    inst = optdist.load_instance(inst_path)
+    start = tmp_path / "start.json"
+    given = optdist.solve(inst, method="greedy").assignment
+    given.save(inst, start)
+    score = optdist.evaluate(inst, given)
+    assert score.feasible
+    out = tmp_path / "res.json"
+    cmd = [sys.executable, "-m", "optdist", "solve", str(inst_path), "--warm-start", str(start), "--time-limit",
+           "0.001", "--out", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert ("--time-limit 0.001 was spent before the solve could start" in run.stderr
+            and "fix: a larger --time-limit); the best placement found so far is reported" in run.stderr), run.stderr
+    doc = json.loads(out.read_text())
+    assert doc["termination"] == "time_limit" and doc["bound"] is None and doc["feasible"], doc["termination"]
+    assert doc["objective"] == score.objective and doc["assignment"]["requests"] == json.loads(
+        start.read_text())["requests"]

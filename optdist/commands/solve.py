@@ -294,14 +294,31 @@ def cmd_solve(args: argparse.Namespace) -> int:
             opts["time_limit"] = max(deadline - time.perf_counter(), 1e-3)
     log.info("solving %s with %s%s", inst.name, args.method, f" ({args.formulation}, {args.solver})" if args.method == "milp" else "")
     own_process = getattr(args, "started", None) is None
-    with watch_progress() as progress, \
-            _stop_at(deadline, inst, args, progress, enabled=own_process and deadline is not None) as stopper, \
-            quiet_native_stdout(not args.tee), run_deadline(deadline):
-        try:
-            res = solve(inst, method=args.method, **opts)
-        finally:  # also when it raised: that may be the stopper's take-over (see _Stopper.finish)
-            stopper.finish()
+    with watch_progress() as progress:
+        _offer_warm_start(inst, opts.get("warm_start"))
+        with _stop_at(deadline, inst, args, progress, enabled=own_process and deadline is not None) as stopper, \
+                quiet_native_stdout(not args.tee), run_deadline(deadline):
+            try:
+                res = solve(inst, method=args.method, **opts)
+            finally:  # also when it raised: that may be the stopper's take-over (see _Stopper.finish)
+                stopper.finish()
     return _report(inst, res, args)
+
+
+def _offer_warm_start(inst, warm_start) -> None:
+    """A feasible --warm-start file's placement offered to the run's progress
+    (:func:`optdist.milp.run.offer`) before the solve starts, so the stopper past the deadline
+    (:class:`_Stopper`) reports it even where --time-limit ran out in start-up, before the solve
+    offered it itself. Before: ``no_solution``, exit 1, the given placement dropped (review22c:
+    ``optdist solve instances/coupled/lenet-8x4-rpi3.json --warm-start W.json --time-limit 0.5``)."""
+    from optdist.assignment import Assignment
+    from optdist.evaluate import evaluate
+    from optdist.milp.run import offer
+
+    if isinstance(warm_start, Assignment):
+        ev = evaluate(inst, warm_start)
+        if ev.feasible:
+            offer(warm_start, ev.objective)
 
 
 def _report(inst, res, args: argparse.Namespace) -> int:
@@ -390,10 +407,10 @@ class _Stopper:
         why = (f"the solve had not returned {STOP_AFTER * exit_reserve(args.time_limit):.2g} s past the deadline of "
                f"--time-limit {args.time_limit:g}: " + ("the best placement and bound found so far are reported"
                                                          if asg is not None else "no placement had been found"))
-        if self.spent is not None and asg is None:
+        if self.spent is not None:  # a placement here: the --warm-start's (_offer_warm_start), or a better one
             why = (f"--time-limit {args.time_limit:g} was spent before the solve could start (start-up and loading "
                    f"took {self.spent:.2f} s, the exit reserve {exit_reserve(args.time_limit):.2g} s; fix: a larger "
-                   "--time-limit)")
+                   "--time-limit)" + ("; the best placement found so far is reported" if asg is not None else ""))
         term = Termination.TIME_LIMIT if asg is not None else Termination.NO_SOLUTION  # as every other path says it
         res = finalize(self.inst, SolveResult(self.inst.name, args.method, term, objective=objective,
                                               bound=bound, wall_time=time.perf_counter() - self.started,
