@@ -55,7 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g}; --mip-gap: the same)")
     p.add_argument("--threads", type=int, metavar="N")
     p.add_argument("--seed", type=int, metavar="N")
-    p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy) , an assignment .json or a result .json of `optdist solve --out`")
+    p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy), an assignment .json or a result .json of `optdist solve --out`; "
+                        "one that breaks a constraint is warned about and the decomposition does not use it "
+                        "(a solver may discard it)")
     p.add_argument("--policy", type=Path, metavar="P", help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
     p.add_argument("--episodes", type=episodes_count, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
@@ -395,7 +397,7 @@ class _Stopper:
         if self.spent is not None and (asg is None or from_start):
             why = (f"--time-limit {args.time_limit:g} was spent before the solve could start (start-up and loading "
                    f"took {self.spent:.2f} s, the exit reserve {exit_reserve(args.time_limit):.2g} s; fix: a larger "
-                   "--time-limit)")
+                   "--time-limit)" + ("; the best placement found so far is reported" if asg is not None else ""))
         term = Termination.TIME_LIMIT if asg is not None else Termination.NO_SOLUTION  # as every other path says it
         res = finalize(self.inst, SolveResult(self.inst.name, args.method, term, objective=objective,
                                               bound=bound, wall_time=time.perf_counter() - self.started,
@@ -490,6 +492,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     if res.evaluation is not None:
         for why in _solver_errors(res):
             print(f"WARNING      {why}")
+            log.warning("%s", why)  # on stderr too, as every other warning (without a placement: below)
     if stopped := (res.extra.get("coupled_solve") or {}).get("pricing_stopped"):  # the coupled step ended early
         print(f"WARNING      {stopped}")
         log.warning("%s", stopped)

@@ -477,9 +477,11 @@ def _plan_start(fc: Instance, plan_start: Assignment | str | Path | None, method
 
     try:
         return load_placement(fc, Path(plan_start), use=f"used as {method}'s plan_start on forecast {fc.name}")
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{method}: plan_start {plan_start}: {e} (fix: give a placement of forecast {fc.name}, "
-                         "e.g. the --out of `optdist solve` on it)") from None
+    except (OSError, ValueError) as e:  # the file named once, one fix (load_placement's where it gives one)
+        why = str(e).removeprefix(f"{plan_start}: ")
+        fix = "" if "(fix:" in why else (f" (fix: give a placement of forecast {fc.name}, e.g. the --out of "
+                                         "`optdist solve` on it)")
+        raise ValueError(f"{method}: plan_start {plan_start}: {why}{fix}") from None
 
 
 def _cap_dict(cap: np.ndarray) -> dict[str, np.ndarray]:
