@@ -191,3 +191,46 @@ def test_a_limit_that_ends_the_search_without_a_placement_is_recorded() -> None:
                         solver_options={"limits/time": 0.01})
     assert res.termination == Termination.NO_SOLUTION and res.assignment is None, res.termination
     assert res.extra["limit_reached"] == "time_limit", res.extra
+
+
+class _RefusingModel:
+    """A stand-in for the pyscipopt ``Model`` whose ``interruptSolve`` SCIP refuses ``refusals``
+    times first, as it does in some stages of a solve ("method cannot be called at this time in
+    solution process!", seen once in a full suite: the refusal ended the watchdog's thread, and SCIP
+    ran its 30-s raw limit past a 3-s deadline). The real stage cannot be timed from a test."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals, self.asked = refusals, 0
+
+    def interruptSolve(self) -> None:  # noqa: N802 - pyscipopt's name
+        self.asked += 1
+        if self.asked <= self.refusals:
+            raise Exception("SCIP: method cannot be called at this time in solution process!")  # noqa: TRY002
+
+
+def test_a_refused_interrupt_is_asked_again() -> None:
+    """The watchdog's stop and a signal's survive SCIP refusing ``interruptSolve``: the watchdog
+    repeats it until it is taken (fails without the catch: the thread dies at the first refusal)."""
+    model, stop = _RefusingModel(refusals=2), scip._Interrupt()
+    stop.load(model)
+    errors: list[BaseException] = []
+
+    def watchdog() -> None:
+        try:
+            stop()
+        except BaseException as e:  # noqa: BLE001 - what the thread would die of
+            errors.append(e)
+
+    thread = threading.Thread(target=watchdog)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while model.asked <= model.refusals and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.end()
+    thread.join(5)
+    assert not errors and model.asked > model.refusals, (errors, model.asked)
+
+    signalled, stop = _RefusingModel(refusals=1), scip._Interrupt()
+    stop.load(signalled)
+    stop.signal()  # refused: no exception reaches the signal watcher
+    assert signalled.asked == 1
