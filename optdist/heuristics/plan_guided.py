@@ -404,16 +404,23 @@ def _check_seconds(method: str, **limits: float | None) -> None:
             raise ValueError(f"{method}: {name} = {value!r} is out of range (fix: give a finite number of seconds > 0)")
 
 
+def _run_until(method: str, time_limit: float | None) -> float | None:
+    """The run's deadline (a ``time.perf_counter()`` value) ``time_limit`` s from now, None without
+    one; ValueError as :func:`_check_seconds` for a ``time_limit`` that is not a finite number > 0."""
+    _check_seconds(method, time_limit=time_limit)
+    return None if time_limit is None else time.perf_counter() + time_limit
+
+
 def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: str, plan_time_limit: float | None,
              polish_time_limit: float | None, time_limit: float | None, solver: str, threads: int | None,
              seed: int | None, repair_time_limit: float, plan_start: Assignment | str | Path | None = None,
              until: float | None = None) -> tuple[Instance, Plans, float | None, str, float, dict]:
-    """Check ``inst``, ``forecast``, ``plan_start`` and the limits (see :func:`solve_plan_guided`
-    for the errors) and plan: ``(forecast, plans, plan objective s or None, what found the plan,
-    plan seconds (the polish included), the polish's facts (:func:`_plan`) with ``plan_start``
-    (the start's file, "given" or None) and ``polish_time_limit_s`` (the polish's cap in s, the
-    default filled in) added)``."""
-    _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit, time_limit=time_limit)
+    """Check ``inst``, ``forecast``, ``plan_start`` and the limits (``time_limit``: checked by
+    :func:`_run_until` already; see :func:`solve_plan_guided` for the errors) and plan:
+    ``(forecast, plans, plan objective s or None, what found the plan, plan seconds (the polish
+    included), the polish's facts (:func:`_plan`) with ``plan_start`` (the start's file, "given" or
+    None) and ``polish_time_limit_s`` (the polish's cap in s, the default filled in) added)``."""
+    _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit)
     if polish_time_limit is not None and not (isinstance(polish_time_limit, numbers.Real) and polish_time_limit == 0
                                               and not isinstance(polish_time_limit, bool)):
         try:
@@ -581,8 +588,7 @@ def solve_plan_guided(
     where a solver call failed (e.g. a CBC the OOM killer ended; the run goes on without it),
     ``solver_errors`` (:func:`~optdist.solvers.base.reports_solver_failures`).
     """
-    _check_seconds("plan-guided", time_limit=time_limit)
-    until = None if time_limit is None else time.perf_counter() + time_limit
+    until = _run_until("plan-guided", time_limit)
     with run_deadline(until):
         fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
             inst, forecast, method="plan-guided", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
@@ -729,8 +735,7 @@ def solve_plan_rollout(
     ``past_deadline``, ``solver_errors``) and ``chosen`` (requests per candidate kind) and
     ``rollouts`` (base-policy runs in all).
     """
-    _check_seconds("plan-rollout", time_limit=time_limit)
-    until = None if time_limit is None else time.perf_counter() + time_limit
+    until = _run_until("plan-rollout", time_limit)
     with run_deadline(until):
         fc, plans, plan_obj, found_by, plan_s, polish = _prepare(
             inst, forecast, method="plan-rollout", plan_time_limit=plan_time_limit, polish_time_limit=polish_time_limit,
