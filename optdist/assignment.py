@@ -107,10 +107,7 @@ class Assignment:
             made_for = f"; the assignment was {other}"
         if data.get("format") != FORMAT:
             raise fail("format", f"is {data.get('format')!r}, expected {FORMAT!r}", f"set \"format\": \"{FORMAT}\"")
-        name = data.get("instance")
-        if name is not None and not isinstance(name, str):
-            raise fail("instance", f"is {json.dumps(name)[:60]}, not a string (the name of the instance the "
-                       "assignment was made for)", f"set \"instance\": {json.dumps(inst.name)}, or leave it out")
+        check_instance_field(data, inst, where)
         reqs = data.get("requests")
         if not isinstance(reqs, dict):
             raise fail("requests", "must map request ids to their layers", "give {\"r1\": {\"layers\": {...}}, ...}")
@@ -155,6 +152,18 @@ class Assignment:
     def load(cls, inst: Instance, path: str | Path) -> Assignment:
         """Read an assignment file (at most :data:`MAX_BYTES`); raises :class:`AssignmentError` or FileNotFoundError."""
         return cls.from_json(inst, read_json(path, MAX_BYTES, AssignmentError, "assignment"), str(path))
+
+
+def check_instance_field(data: dict, inst: Instance, where: str, what: str = "assignment") -> None:
+    """Refuse an ``instance`` field (the name of the instance the ``what`` document, read from
+    ``where``, was made for) that is neither a string nor null: :class:`AssignmentError` naming
+    ``where``, the field and the fix. A string naming another instance is no error here
+    (:func:`made_for_warning`)."""
+    name = data.get("instance")
+    if name is not None and not isinstance(name, str):
+        raise AssignmentError(where, [Problem("instance", f"is {json.dumps(name)[:60]}, not a string (the name of the "
+                                              f"instance the {what} was made for)",
+                                              f"set \"instance\": {json.dumps(inst.name)}, or leave it out")])
 
 
 def made_for_other(data: dict, inst: Instance) -> str | None:

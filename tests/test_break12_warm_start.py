@@ -68,4 +68,5 @@ def test_a_skipped_warm_start_names_its_own_request_on_tight(tmp_path, capsys):
     capsys.readouterr()
     assert main(["solve", inst, "--warm-start", str(bad), "--formulation", "tight"]) == 0
     out = capsys.readouterr().out
-    assert "(not used: the model cannot hold it: request r2 is rejected but admission control is off)" in out, out
+    assert ("(not used: the model cannot hold it: request r2 is rejected but admission control is off, and it "
+            "breaks 1 constraint(s))") in out, out

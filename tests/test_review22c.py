@@ -61,8 +61,9 @@ def test_a_feasible_warm_start_that_beats_the_per_request_combination_is_the_inc
     assert alone.extra["combination_feasible"] and alone.objective > best.objective * (1 + 1e-6), alone.objective
     res = solve_decomposed(inst, time_limit=60, mip_gap=0.1, threads=1, seed=0, coupled=False,
                            warm_start=best.assignment)
-    assert res.extra["combination_feasible"] and res.extra.get("incumbent") == "warm start", (
-        res.objective, res.extra.get("incumbent"))
+    assert res.extra["combination_feasible"] and res.extra.get("incumbent") == (
+        f"the warm start: the evaluator scores it {res.objective:.9g} s, better than the combination of the "
+        f"per-request optima ({alone.objective:.9g} s)"), (res.objective, res.extra.get("incumbent"))
     assert res.assignment is best.assignment and res.objective == optdist.evaluate(inst, best.assignment).objective
     assert res.options["warm_start"] is True and "warm_start_skipped" not in res.extra
     assert res.termination == "optimal" and res.bound is not None and res.bound <= res.objective

@@ -386,25 +386,38 @@ def print_evaluation(inst, ev, show_requests: int = 10) -> None:
 def load_placement(inst, path: Path, use: str | None = None):
     """The assignment in ``path``: an ``optdist-assignment/1`` file, or the ``assignment`` of an
     ``optdist-result/1`` file (what ``optdist solve --out`` writes). ValueError names the file.
-    One made for another instance (its ``instance`` field) whose ids match is warned about:
-    ``use`` says what it is taken as (default: scored on ``inst``)."""
-    from optdist.assignment import MAX_BYTES, Assignment, AssignmentError, made_for_warning
+    One made for another instance (an ``instance`` field: the assignment's, or a result file's
+    own) whose ids match is warned about, once per instance named: ``use`` says what it is taken
+    as (default: scored on ``inst``). A result file's own ``instance`` that is neither a string nor
+    null is refused, as the assignment's is (:class:`~optdist.assignment.AssignmentError` naming
+    the file and the field)."""
+    from optdist.assignment import MAX_BYTES, Assignment, AssignmentError, check_instance_field, made_for_warning
     from optdist.jsonfile import read_json
 
     # a result file holds the assignment plus its evaluation: allow it twice the assignment's size
     doc = read_json(path, 2 * MAX_BYTES, AssignmentError, "assignment or result")
     where = str(path)
+    use = use or f"scored on {inst.name}"
+    warnings: list[str] = []
     if isinstance(doc, dict) and doc.get("format") == "optdist-result/1":
+        check_instance_field(doc, inst, where, "result")
+        if warning := made_for_warning(where, doc, inst, use):
+            warnings.append(warning)
         if doc.get("assignment") is None:
             raise ValueError(f"{path}: field 'assignment': this result has no assignment (termination "
-                             f"{doc.get('termination')}), so nothing can be {use or f'scored on {inst.name}'} (fix: give "
+                             f"{doc.get('termination')}), so nothing can be {use} (fix: give "
                              "a result of a run that found a placement, or an assignment file)")
         if not isinstance(doc["assignment"], dict):
             raise ValueError(f"{path}: 'assignment' must be an optdist-assignment/1 object")
+        named = doc.get("instance")
         doc, where = doc["assignment"], f"{path}: assignment"
+        if doc.get("instance") == named:  # the same instance named twice: warned about once
+            warnings.clear()
     asg = Assignment.from_json(inst, doc, where)
-    if warning := made_for_warning(where, doc, inst, use or f"scored on {inst.name}"):  # ids that match are no
-        log.warning("%s", warning)  # proof that it is the same problem
+    if warning := made_for_warning(where, doc, inst, use):  # ids that match are no proof that it is the same problem
+        warnings.append(warning)
+    for warning in warnings:
+        log.warning("%s", warning)
     return asg
 
 

@@ -56,8 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, metavar="N")
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy), an assignment .json or a result .json of `optdist solve --out`; "
-                        "one that breaks a constraint is warned about and the decomposition does not use it "
-                        "(a solver may discard it)")
+                        "a feasible one is the incumbent to beat (kept where the solver's placement scores worse, "
+                        "also with a solver that takes no MIP start, e.g. glpk); one that breaks a constraint is "
+                        "warned about, never kept, not used by the decomposition or a solver without a MIP start, "
+                        "and passed to a solver that takes one, which may discard it")
     p.add_argument("--policy", type=Path, metavar="P", help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
     p.add_argument("--episodes", type=episodes_count, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
@@ -244,8 +246,9 @@ def _warm_start(args: argparse.Namespace):
         asg = load_placement(inst, Path(args.warm_start), use=f"used as the --warm-start of {inst.name}")
         bad = evaluate(inst, asg).violations
         if bad:  # still passed on: the solvers and the decomposition decide what to do with it
-            log.warning("--warm-start %s breaks %d constraint(s): %s%s; a solver may discard it", args.warm_start,
-                        len(bad), f"[{bad[0].constraint}] {bad[0].message}", "" if len(bad) == 1 else ", ...")
+            log.warning("--warm-start %s breaks %d constraint(s): %s%s; %s", args.warm_start, len(bad),
+                        f"[{bad[0].constraint}] {bad[0].message}", "" if len(bad) == 1 else ", ...",
+                        _infeasible_start_fate(inst, args))
         return asg
     from optdist.solve import METHODS
 
@@ -254,6 +257,26 @@ def _warm_start(args: argparse.Namespace):
                        "file (fix: give a method, e.g. greedy, or an assignment or result file of `optdist solve --out`, "
                        "its name ending in .json)")
     return args.warm_start
+
+
+def _infeasible_start_fate(inst, args: argparse.Namespace) -> str:
+    """What this run does with a --warm-start the evaluator finds infeasible (the decomposition and
+    a solver without a MIP start do not use it; a solver with one is seeded with it and may discard
+    it; it is never kept as the incumbent: :func:`optdist.milp.run._keep_warm_start`)."""
+    from optdist.milp.solve import choose_formulation
+    from optdist.solvers import Feature, get_solver
+
+    never = "it is never kept as the incumbent"
+    try:
+        chosen = choose_formulation(inst, args.formulation)
+        adapter = get_solver(args.solver)
+    except ValueError:  # an unknown formulation or solver: the solve itself says so, with the fix
+        return never
+    if chosen == "decomposed":
+        return "the decomposition does not use it (it starts only from a feasible placement)"
+    if not adapter.has(Feature.WARM_START):
+        return f"not used: solver {adapter.name} takes no MIP start, and {never}"
+    return f"it is passed to solver {adapter.name} as a MIP start, which the solver may discard; {never}"
 
 
 def _fmt(x: float | None, spec: str = ".9g") -> str:
@@ -406,8 +429,7 @@ class _Stopper:
                                               if args.pricing_solver else {},
                                               assignment=asg, extra={"stopped": why,
                                                                      **({"bound_capped": capped} if capped else {}),
-                                                                     **({"incumbent": "the warm start: no step of the "
-                                                                        "solve had returned by the run's deadline"}
+                                                                     **({"incumbent": _stopped_start(bound)}
                                                                         if from_start and asg is not None else {})}))
         out, err = io.StringIO(), io.StringIO()
         rc = 1
@@ -432,6 +454,14 @@ class _Stopper:
                 os.write(self.fds[1], err.getvalue().encode())
                 os.write(self.fds[0], out.getvalue().encode())
             os._exit(rc)
+
+
+def _stopped_start(bound: float | None) -> str:
+    """``extra["incumbent"]`` of a run stopped at its deadline (:class:`_Stopper`) whose best
+    placement is the warm start: no step had offered a better one; ``bound`` (s): the largest a
+    step had offered (None: none)."""
+    return ("the warm start: no step of the solve had found a better placement by the run's deadline"
+            + (" (the bound is the best its steps had proven)" if bound is not None else ", nor a bound"))
 
 
 @contextlib.contextmanager
@@ -478,8 +508,10 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
               f"without an exact solve (by the plan, found by {x['plan_found_by']}, else the greedy alone)"
               + (f"; {rejected} rejected (fix: a larger --time-limit may place them)" if rejected else ""))
     if "warm_start" in res.extra:
-        skipped = res.extra.get("warm_start_skipped")
-        print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else ""))
+        skipped, unseeded = res.extra.get("warm_start_skipped"), res.extra.get("warm_start_not_seeded")
+        print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else
+                                                           f" (the incumbent to beat, not a MIP start: {unseeded})"
+                                                           if unseeded else ""))
     for key in ("warning", "optimality_unproven") + (("solver_error",) if res.evaluation is not None else ()):
         if res.extra.get(key):
             print(f"WARNING      {res.extra[key]}")
@@ -503,6 +535,8 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print(f"interrupted  by {res.extra['interrupted']}: {kept}")
     elif res.has_solution and res.bound is None and res.extra.get("incumbent"):
         print(f"incumbent    {res.extra['incumbent']}; no bound")  # e.g. the warm start, the solver killed or out of time
+    elif res.has_solution and (res.extra.get("incumbent") or "").startswith("the warm start: "):
+        print(f"incumbent    {res.extra['incumbent']}")  # e.g. better than what a solver without a MIP start found
     if res.termination == "infeasible":
         from optdist.diagnose import diagnose
 

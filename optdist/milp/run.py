@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optdist.assignment import Assignment
-from optdist.evaluate import evaluate
+from optdist.evaluate import Evaluation, evaluate
 from optdist.instance import Instance
 from optdist.milp.model import BuildInterrupted, BuildTimeout, BuiltModel, build
 from optdist.result import SolveResult, Termination, gap
@@ -239,9 +239,15 @@ def solve_formulation(
     solve that ends without the solver's placement and without a proof that none exists (a time
     limit while building, before the solver started or in the solver; SIGINT/SIGTERM; a failed
     solver, termination ``error``, e.g. a ``kill -9`` of CBC, ``extra['solver_error']`` says how)
-    keeps a feasible warm start as its incumbent (:func:`_keep_warm_start`, the one home of that
-    rule): ``extra['incumbent']`` says so, the bound is the solver's, if any; the termination
-    stays ``interrupted`` or ``error``, and a limit's ``no_solution`` becomes ``time_limit``.
+    keeps a feasible warm start as its incumbent, and so does a solve whose placement the
+    evaluator scores worse than the start (a solver without a MIP start, e.g. GLPK, or one that
+    rejected it, stopping within a loose gap): :func:`_keep_warm_start` is the one home of that
+    rule. ``extra['incumbent']`` says so ("the warm start: ..."), the bound is the solver's, if
+    any; the termination stays ``interrupted`` or ``error``, a limit's ``no_solution`` becomes
+    ``time_limit``, and the solver's ``optimal``, ``feasible`` or ``time_limit`` stays (the bound
+    is unchanged and the gap only shrinks). A feasible start the solver was not seeded with is
+    still the incumbent to beat: ``extra['warm_start_not_seeded']`` says why it was no MIP start;
+    an infeasible one that was not seeded is not used at all (``extra['warm_start_skipped']``).
     """
     clock = Clock(time_limit)
     adapter = adapter_for(solver, solver_options)
@@ -256,14 +262,15 @@ def solve_formulation(
     if warm_start is not None:
         start, info = warm_start_assignment(inst, warm_start, clock.left())
         extra.update(info)
+    start_ev = None if start is None else evaluate(inst, start)
     try:
         b = build(inst, formulation, deadline=clock.deadline, interruptible=True)
     except BuildTimeout as e:
         extra["stopped"] = str(e)
         if isinstance(e, BuildInterrupted):
             res.termination = Termination.INTERRUPTED
-        _keep_warm_start(inst, res, start, "stopped while the model was built" if isinstance(e, BuildInterrupted)
-                         else "the time limit ran out while the model was built")
+        _keep_warm_start(inst, res, start, start_ev, "stopped while the model was built"
+                         if isinstance(e, BuildInterrupted) else "the time limit ran out while the model was built")
         res.wall_time = clock.elapsed
         return res
     build_s = clock.elapsed
@@ -273,15 +280,19 @@ def solve_formulation(
     left = clock.left()
     if left is not None and left <= 0:
         extra["stopped"] = "time limit reached after building the model; no solver was started"
-        _keep_warm_start(inst, res, start, "the time limit ran out before the solver started")
+        _keep_warm_start(inst, res, start, start_ev, "the time limit ran out before the solver started")
         res.wall_time = clock.elapsed
         return res
-    if start is not None and not adapter.has(Feature.WARM_START):
-        extra["warm_start_skipped"] = f"solver {adapter.name} takes no MIP start"
     out, asg, seeded = solve_built(b, adapter, time_limit=left, mip_gap=mip_gap, threads=threads, seed=seed,
                                    tee=tee, start=start)
     options["warm_start"] = seeded
     extra.update(solve_s=out.wall_time, solver_status=out.status, solver_version=out.version, **out.extra)
+    if start_ev is not None and not seeded:  # no MIP start: the incumbent to beat if feasible, else unused
+        why = extra.pop("warm_start_skipped", None) or f"solver {adapter.name} takes no MIP start"
+        if start_ev.feasible:
+            extra["warm_start_not_seeded"] = why
+        else:
+            extra["warm_start_skipped"] = f"{why}, and it breaks {len(start_ev.violations)} constraint(s)"
     scale = b.time_unit
     bound = out.bound if out.bound is not None or out.termination is not Termination.OPTIMAL else out.incumbent
     if asg is not None:
@@ -299,7 +310,7 @@ def solve_formulation(
         ended = "the run's deadline had passed before the solver started"
     else:
         ended = "the solver reached its limit before it returned an incumbent"
-    _keep_warm_start(inst, res, start, ended)
+    _keep_warm_start(inst, res, start, start_ev, ended)
     res.wall_time = clock.elapsed
     clock.report(formulation, res.objective, res.bound)
     return res
@@ -310,19 +321,36 @@ def solve_formulation(
 ENDED_WITHOUT_PLACEMENT = frozenset({Termination.NO_SOLUTION, Termination.INTERRUPTED, Termination.ERROR})
 
 
-def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None, ended: str) -> None:
-    """A run that ended without a placement (``res.termination`` in
-    :data:`ENDED_WITHOUT_PLACEMENT`; ``ended``: how, e.g. "the solver failed before it returned an
-    incumbent") keeps the warm start ``start`` as its incumbent if the evaluator finds it feasible:
-    ``res.extra["incumbent"]`` is "the warm start: " + ``ended``, the bound stays the solver's
-    (None if it gave none), and ``no_solution`` (a limit stopped it) becomes the limit's
-    termination (``extra["limit_reached"]``, else ``time_limit``). Nothing changes otherwise."""
-    if start is None or res.assignment is not None or res.termination not in ENDED_WITHOUT_PLACEMENT:
+def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None, start_ev: Evaluation | None,
+                     ended: str) -> None:
+    """Keep the warm start ``start`` (``start_ev``: the evaluator's verdict on it) as the incumbent
+    of ``res`` if it is feasible and the run has no better placement (the one home of this rule):
+
+    * the run ended without a placement (``res.termination`` in :data:`ENDED_WITHOUT_PLACEMENT`;
+      ``ended`` says how, e.g. "the solver failed before it returned an incumbent"):
+      ``res.extra["incumbent"]`` is "the warm start: " + ``ended``, and ``no_solution`` (a limit
+      stopped it) becomes the limit's termination (``extra["limit_reached"]``, else ``time_limit``);
+    * the solver's placement is feasible but the evaluator scores the start strictly lower (a
+      solver without a MIP start, e.g. GLPK, or one that rejected it, stopping within its gap):
+      ``res.extra["incumbent"]`` says "the warm start: " and both scores (s); the termination
+      stays (the bound is unchanged, so the gap only shrinks: ``optimal`` within the gap stays true).
+
+    The bound stays the solver's (None if it gave none), ``res.objective`` is the evaluator's
+    score of the start (s). Nothing changes otherwise (a solver's placement the evaluator finds
+    infeasible is left to :func:`optdist.result.finalize`, which reports it as ``violated``)."""
+    if start is None or start_ev is None or not start_ev.feasible:
         return
-    ev = evaluate(inst, start)
-    if not ev.feasible:
-        return
-    res.assignment, res.objective = start, ev.objective
-    res.extra["incumbent"] = f"the warm start: {ended}"
-    if res.termination is Termination.NO_SOLUTION:
-        res.termination = Termination(res.extra.get("limit_reached", Termination.TIME_LIMIT))
+    if res.assignment is None:
+        if res.termination not in ENDED_WITHOUT_PLACEMENT:
+            return
+        res.extra["incumbent"] = f"the warm start: {ended}"
+        if res.termination is Termination.NO_SOLUTION:
+            res.termination = Termination(res.extra.get("limit_reached", Termination.TIME_LIMIT))
+    else:
+        found = evaluate(inst, res.assignment)
+        if not found.feasible or not start_ev.objective < found.objective:
+            return
+        res.extra["incumbent"] = (f"the warm start: the evaluator scores it {start_ev.objective:.9g} s, better than "
+                                  f"the solver's placement ({found.objective:.9g} s)")
+        res.extra["rejected"] = int((~start.admitted).sum())
+    res.assignment, res.objective = start, start_ev.objective

@@ -91,8 +91,9 @@ def solve_milp(
 
     Options given here beat the profile's; ``mip_gap`` falls back to the profile's, then to
     :data:`DEFAULT_MIP_GAP`. ``warm_start``: an :class:`Assignment` or a method name (e.g.
-    ``'greedy'``), passed to solvers that accept a MIP start and ignored (noted in ``extra``)
-    by the others. ``solver_options``: raw options for the solver (over the profile's).
+    ``'greedy'``), passed to solvers that accept a MIP start (the others: noted in ``extra``);
+    a feasible one is the result where the evaluator scores it better than the solver's
+    placement (:func:`optdist.milp.run.solve_formulation`, the decomposition likewise). ``solver_options``: raw options for the solver (over the profile's).
     ``extra['formulation_chosen']`` records what ``auto`` picked.
 
     ``pricing_solver``: adapter or profile for the pricing problems of the decomposition's column

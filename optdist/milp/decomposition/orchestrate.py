@@ -173,11 +173,13 @@ def solve_decomposed(
     within ``mip_gap`` of it. Not re-scored here: :func:`optdist.solve.solve` finalizes once.
     ``coupled=False`` skips the coupled step (the combination or the warm start is then the
     incumbent, if feasible). A feasible warm start is the incumbent to beat (and the coupled
-    step's MIP start where it is the best known); one that breaks a constraint (an assignment the
-    evaluator rejects) is not used: ``options["warm_start"]`` False, ``extra["warm_start_skipped"]``
-    says why. A step whose solver fails (termination ``error``, e.g. a CBC process
-    killed by the OOM killer) counts as a step without a solution; the run goes on with the
-    others and reports why in ``extra["solver_errors"]``
+    step's MIP start where it is the best known and the solver takes one, else
+    ``extra["warm_start_not_seeded"]`` says why): the start kept, ``extra["incumbent"]`` says "the
+    warm start: " and why. One that breaks a constraint (an assignment the evaluator rejects) is
+    not used: ``options["warm_start"]`` False, ``extra["warm_start_skipped"]`` says why. A step
+    whose solver fails (termination ``error``, e.g. a CBC process killed by the OOM killer) counts
+    as a step without a solution; the run goes on with the others and reports why in
+    ``extra["solver_errors"]``
     (:func:`~optdist.solvers.base.reports_solver_failures`).
     """
     clock = Clock(time_limit)
@@ -214,7 +216,7 @@ def solve_decomposed(
     if start is not None:  # the incumbent to beat, and the MIP start of the coupled step
         res.options["warm_start"] = adapter.has(Feature.WARM_START)
         if not adapter.has(Feature.WARM_START):
-            res.extra["warm_start_skipped"] = f"solver {adapter.name} takes no MIP start (the start is the incumbent to beat)"
+            res.extra["warm_start_not_seeded"] = f"solver {adapter.name} takes no MIP start"
     reserve = RESERVE * time_limit if (coupled and time_limit is not None and inst.n_requests > 1) else 0.0
     capped: list[dict] = []  # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
     solves = solve_classes(inst, time_limit=1e9 if time_limit is None else time_limit,
@@ -245,8 +247,11 @@ def solve_decomposed(
     offer(res.assignment, res.objective, res.bound)
     if start is not None and (res.objective is None or start_ev.objective < res.objective):
         # the start is the incumbent until something better is found
+        res.extra["incumbent"] = ("the warm start: the per-request solves found no feasible placement"
+                                  if res.objective is None else
+                                  f"the warm start: the evaluator scores it {start_ev.objective:.9g} s, better than "
+                                  f"the combination of the per-request optima ({res.objective:.9g} s)")
         res.assignment, res.objective = start, start_ev.objective
-        res.extra["incumbent"] = "warm start"
         offer(start, start_ev.objective)
     if res.assignment is None and separable and inst.n_requests > 1:  # the requests compete: a placement by shares
         left = clock.left()
