@@ -1,0 +1,50 @@
+"""review23a: output folders a command owns (train-rl --out, bench --out, bench-table --dest) that
+cannot be created or written. Before, a folder that could not be created was a bare
+'[Errno 1] Operation not permitted: PATH' naming no flag, and an existing folder in which no file
+can be created was found only when the first result was written (train-rl: after the training).
+
+/proc stands for an unwritable folder: the tests run as root here, for whom permissions do not
+forbid anything, while /proc refuses new files to root too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from optdist.cli import main
+from optdist.io import OutputPathError, make_output_folder
+from tests.conftest import ROOT
+
+LENET = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"
+
+needs_proc = pytest.mark.skipif(not Path("/proc/version").is_file(), reason="needs Linux /proc")
+
+
+@needs_proc
+def test_a_folder_that_cannot_be_created_names_the_flag_and_the_fix():
+    with pytest.raises(OutputPathError) as e:
+        make_output_folder("/proc/optdist-review23a", "--dest")
+    text = str(e.value)
+    assert text.startswith("--dest /proc/optdist-review23a: cannot create the folder") and "fix: choose a writable" in text
+    assert "Errno" not in text
+
+
+@needs_proc
+def test_an_existing_folder_without_room_for_a_file_is_refused_before_the_work():
+    with pytest.raises(OutputPathError, match=r"^--out /proc: cannot create a file in it .*fix: choose a writable"):
+        make_output_folder("/proc")
+
+
+def test_an_ordinary_folder_is_made_and_left_empty(tmp_path):
+    out = make_output_folder(tmp_path / "a" / "b")
+    assert out.is_dir() and list(out.iterdir()) == []  # the probe file is removed
+
+
+@needs_proc
+def test_train_rl_refuses_an_unwritable_out_before_training(capsys):
+    assert main(["train-rl", str(LENET), "--episodes", "20", "--out", "/proc", "-q"]) == 2
+    captured = capsys.readouterr()
+    assert "--out /proc: cannot create a file in it" in captured.err, captured.err
+    assert "trained" not in captured.out  # no training thrown away
