@@ -48,3 +48,29 @@ def test_train_rl_refuses_an_unwritable_out_before_training(capsys):
     captured = capsys.readouterr()
     assert "--out /proc: cannot create a file in it" in captured.err, captured.err
     assert "trained" not in captured.out  # no training thrown away
+
+
+@pytest.mark.parametrize("where, words", [
+    ("missing-folder", "the folder {tmp}/nowhere does not exist (fix: create it first"),
+    ("folder", "is a directory (fix: give a file name in it"),
+    ("damaged", "'garbage' is not a .solu line (fix:"),
+])
+def test_bench_table_checks_write_solu_before_writing_the_tables(tmp_path, capsys, where, words):
+    """--write-solu into a missing folder created it (a file the user names gets no folders made);
+    a folder or a damaged .solu was found only after the tables were written."""
+    from tests.test_bench_tables import record, write
+
+    records = tmp_path / "sweep"
+    write(records, [record("a", "highs", "optimal", 1.0, 1.0)])
+    target = {"missing-folder": tmp_path / "nowhere" / "ref.solu", "folder": tmp_path,
+              "damaged": tmp_path / "old.solu"}[where]
+    if where == "damaged":
+        target.write_text("garbage\n")
+    assert main(["bench-table", str(records), "--write-solu", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert f"--write-solu {target}" in err or str(target) in err, err
+    assert words.format(tmp=tmp_path) in err, err
+    assert not (records / "tables").exists()  # refused before any table was written
+    assert not (tmp_path / "nowhere").exists()
+    if where == "damaged":
+        assert target.read_text() == "garbage\n"

@@ -151,6 +151,13 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
+    if args.write_solu:  # before the tables: a path that cannot take the file, or a damaged one, is named first
+        from optdist.bench.solu import read_solu
+        from optdist.io import check_output_file
+
+        check_output_file(args.write_solu, "--write-solu")  # its folder must exist (not created), writable
+        if args.write_solu.exists():
+            read_solu(args.write_solu)
     _tables(args.out, args.dest, args.solu)
     if args.write_solu:
         from optdist.bench.solu import merge_solu_file
