@@ -74,3 +74,22 @@ def test_bench_table_checks_write_solu_before_writing_the_tables(tmp_path, capsy
     assert not (tmp_path / "nowhere").exists()
     if where == "damaged":
         assert target.read_text() == "garbage\n"
+
+
+@pytest.mark.parametrize("kind", ["missing", "damaged"])
+def test_bench_checks_solu_before_the_sweep(tmp_path, capsys, monkeypatch, kind):
+    """`optdist bench SPEC --solu FILE` read FILE only for the tables, after every run: a typo cost
+    the whole sweep's time before exit 2."""
+    import json
+
+    monkeypatch.chdir(ROOT)
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "out": str(tmp_path / "o"), "methods": ["greedy"],
+                                "instances": ["instances/tiny/micro-1x3-tau0.6.json"]}))
+    solu = tmp_path / "ref.solu"
+    if kind == "damaged":
+        solu.write_text("garbage\n")
+    assert main(["bench", str(spec), "--solu", str(solu), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert str(solu) in err and ("--solu" in err if kind == "missing" else "is not a .solu line" in err), err
+    assert not (tmp_path / "o").exists()  # no run was made

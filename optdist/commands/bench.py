@@ -94,6 +94,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise ValueError(f"--method {unknown} not in the spec's methods {list(spec.methods)}")
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
     out = args.out or Path(spec.out)
+    if args.solu is not None:  # read by the tables after the sweep: a typo is named now, not hours later
+        from optdist.bench.solu import read_solu
+
+        try:
+            read_solu(args.solu)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"--solu {e} (fix: correct the path, or leave --solu out)") from None
     if args.dry_run:
         spec.external_methods(args.allow_external_methods)
         todo = []
