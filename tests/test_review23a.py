@@ -93,3 +93,18 @@ def test_bench_checks_solu_before_the_sweep(tmp_path, capsys, monkeypatch, kind)
     err = capsys.readouterr().err
     assert str(solu) in err and ("--solu" in err if kind == "missing" else "is not a .solu line" in err), err
     assert not (tmp_path / "o").exists()  # no run was made
+
+
+def test_a_failed_runs_error_is_quoted_beyond_its_heading(tmp_path, capsys):
+    """The failure summary quoted the error's first line only: for a damaged instance that was
+    'InstanceError: FILE: 1 problem(s) in the instance:', without the problem or its fix."""
+    import json
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"bad": ')
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "out": str(tmp_path / "o"), "methods": ["greedy"],
+                                "instances": [str(broken)]}))
+    assert main(["bench", str(spec), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "all runs failed" in err and "1 problem(s) in the instance: - line 1 column 9: invalid JSON" in err, err

@@ -13,6 +13,7 @@ from optdist.interrupts import Terminated
 from optdist.io import make_output_folder
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
+ERROR_CHARS = 400  # of a failed run's error quoted on stderr (the record holds all of it)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -150,9 +151,10 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
         return 0
     which = "all" if len(failed) == len(runs) else f"{len(failed)} of {len(runs)}"
     path, rec = failed[0]
-    first = str(rec.get("error") or "no error message").strip().splitlines()
+    error = " ".join(str(rec.get("error") or "no error message").split())  # on one line: its first may be a heading
+    error = error if len(error) <= ERROR_CHARS else error[:ERROR_CHARS] + " ..."
     print(f"{name}: {which} runs failed (status error or timeout); their records, with the error and the "
-          f"solver log's tail, are in {out}/records/ (e.g. {path}: {first[0] if first else '?'}); "
+          f"solver log's tail, are in {out}/records/ (e.g. {path}: {error}); "
           "fix the cause and run again with --retry-errors to redo them", file=sys.stderr)
     return 1
 
