@@ -9,6 +9,7 @@ forbid anything, while /proc refuses new files to root too.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,45 @@ def test_a_failed_runs_error_is_quoted_beyond_its_heading(tmp_path, capsys):
     assert main(["bench", str(spec), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "all runs failed" in err and "1 problem(s) in the instance: - line 1 column 9: invalid JSON" in err, err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_ctrl_c_of_a_dask_sweep_kills_the_runs_on_the_workers(tmp_path):
+    """`optdist bench --scheduler ADDRESS`, then Ctrl-C: the sweep closed its client and exited 130,
+    but the runs already running on the Dask workers went on to their guard (2 x time_limit + 60 s,
+    an hour without one), and a resumed sweep started them again beside them."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_bench_runner import MICRO, alive, wait_for
+
+    distributed = pytest.importorskip("distributed")
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    method = "tests.test_bench_runner:solve_hang_marked"
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"name": "hang", "out": str(tmp_path / "out"), "instances": MICRO[:1], "methods": [method],
+                                "method_options": {method: {"marker_dir": str(markers)}}}))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        cmd = [sys.executable, "-m", "optdist.cli", "bench", str(spec), "--scheduler", cluster.scheduler_address,
+               "--no-progress", "--allow-external-methods"]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        runs: set[int] = set()
+        try:
+            assert wait_for(lambda: any(markers.iterdir()), 90), "the run did not start"
+            runs = {int(p.name) for p in markers.iterdir()}
+            assert all(alive(p) for p in runs)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+            assert proc.returncode == 130, err
+            assert wait_for(lambda: not any(alive(p) for p in runs), 10), "the run on the Dask worker went on"
+            assert not list((tmp_path / "out" / "records").glob("*.json"))
+        finally:
+            proc.kill()
+            for p in runs:  # only if the test failed: do not leave them running
+                if alive(p):
+                    os.kill(p, signal.SIGKILL)
