@@ -151,3 +151,15 @@ def test_ctrl_c_of_a_dask_sweep_kills_the_runs_on_the_workers(tmp_path):
             for p in runs:  # only if the test failed: do not leave them running
                 if alive(p):
                     os.kill(p, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("data, words", [("nope", "unknown dataset 'nope': use one of"),
+                                         ("cifar10:/nonexistent-review23a", "/nonexistent-review23a is not a folder (fix:")])
+def test_calibrate_names_a_bad_data_spec_not_a_training_of_the_target_on_it(capsys, data, words):
+    """`calibrate lenet --data nope` said the target 'was trained on mnist, not nope' and advised
+    `optdist train-target lenet --data nope`, itself an error."""
+    args = ["calibrate", "lenet", "--layers", "conv1", "--maps", "1", "--subsets", "1", "--epochs", "1",
+            "--samples", "64", "--test-samples", "16", "--no-progress", "--data", data]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert words in err and "train-target" not in err, err
