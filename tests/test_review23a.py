@@ -163,3 +163,16 @@ def test_calibrate_names_a_bad_data_spec_not_a_training_of_the_target_on_it(caps
     assert main(args) == 2
     err = capsys.readouterr().err
     assert words in err and "train-target" not in err, err
+
+
+def test_dp_sweep_refuses_to_install_a_quick_smoke_test(capsys):
+    """`dp-sweep --quick --install` replaced the shipped optdist/data/dp_measured_lenet.json (read by
+    dp-effect and --method defended as 'measured') with the smoke test's meaningless numbers."""
+    from optdist.commands.defences import PACKAGE_DATA
+
+    shipped = PACKAGE_DATA / "dp_measured_lenet.json"
+    before = shipped.read_bytes()
+    assert main(["dp-sweep", "--quick", "--install", "--layers", "pool1", "--eps", "10", "--out", "/proc/x"]) == 2
+    err = capsys.readouterr().err
+    assert "--install with --quick" in err and "fix:" in err, err
+    assert shipped.read_bytes() == before

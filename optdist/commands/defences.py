@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default: the calibration attacker)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
     p.add_argument("--out", type=Path, default=BENCH / "dp_sweep")
-    p.add_argument("--install", action="store_true", help="also ship the result as optdist/data/dp_measured_<cnn>.json")
+    p.add_argument("--install", action="store_true", help="also ship the result as optdist/data/dp_measured_<cnn>.json "
+                   "(read by dp-effect and --method defended; not with --quick)")
     p.set_defaults(func=cmd_dp_sweep)
 
     p = sub.add_parser("defq-eval", help="multi-exit CNN + DeepSloth + DefQ on MNIST (torch, minutes)")
@@ -123,8 +124,13 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
     import dataclasses
 
     from optdist.attacks.attacker import Attacker
+    from optdist.cli import CliError
     from optdist.defences import dp_measure, report
 
+    if args.quick and args.install:  # dp-effect and the defended placement would read its numbers as measured
+        raise CliError(f"--install with --quick would ship a smoke test's meaningless numbers as "
+                       f"{PACKAGE_DATA / f'dp_measured_{args.cnn}.json'} (fix: leave out --quick to install, "
+                       "or --install to smoke-test)")
     try:
         attacker, source = dp_measure.attacker_for(args.cnn, args.privacy_table)
     except (FileNotFoundError, ValueError) as e:
