@@ -176,3 +176,14 @@ def test_dp_sweep_refuses_to_install_a_quick_smoke_test(capsys):
     err = capsys.readouterr().err
     assert "--install with --quick" in err and "fix:" in err, err
     assert shipped.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_a_quick_dp_sweep_without_out_leaves_the_committed_results(tmp_path, monkeypatch, capsys):
+    """`optdist dp-sweep --quick` (a smoke test, 'numbers meaningless') wrote into its default --out,
+    benchmarks/defences/dp_sweep/, replacing the committed results.{json,md,csv} and dp_sweep.png.
+    Run from a scratch folder: the default is relative to the working folder."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["dp-sweep", "--quick", "--layers", "pool1", "--eps", "10"]) == 0
+    assert not (tmp_path / "benchmarks").exists()
+    assert (tmp_path / "runs" / "defences" / "dp_sweep-quick" / "results.md").is_file()
