@@ -187,3 +187,24 @@ def test_a_quick_dp_sweep_without_out_leaves_the_committed_results(tmp_path, mon
     assert main(["dp-sweep", "--quick", "--layers", "pool1", "--eps", "10"]) == 0
     assert not (tmp_path / "benchmarks").exists()
     assert (tmp_path / "runs" / "defences" / "dp_sweep-quick" / "results.md").is_file()
+
+
+def test_bench_into_another_out_leaves_the_specs_tables_dir(tmp_path, monkeypatch, capsys):
+    """`optdist bench benchmarks/specs/solvers-tiny.toml --out /tmp/x --method greedy` (a trial of
+    12 of the spec's 108 runs) rewrote the committed benchmarks/figures/tables/solvers-tiny/ from its
+    own records: --out moved the records, not the tables."""
+    import json
+
+    monkeypatch.chdir(ROOT)
+    committed = tmp_path / "committed-tables"
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "out": str(tmp_path / "real"), "tables_dir": str(committed),
+                                "methods": ["greedy"], "instances": ["instances/tiny/micro-1x3-tau0.6.json"]}))
+    trial = tmp_path / "trial"
+    assert main(["bench", str(spec), "--out", str(trial), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert not committed.exists()
+    assert (trial / "tables" / "solvers.md").is_file() and f"{trial}/tables/solvers.md" in captured.out
+    assert "is not the spec's out" in captured.err
+    assert main(["bench-table", str(trial)]) == 0  # regenerating follows the trial's own folder too
+    assert not committed.exists()

@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "error or timeout (tables are still written; --retry-errors redoes them); 2 on a bad "
                               "spec or a busy folder; 130/143 on SIGINT/SIGTERM.")
     p.add_argument("spec", type=Path, help="sweep spec, .toml or .json (see benchmarks/specs/)")
-    p.add_argument("--out", type=Path, help="output folder (default: the spec's 'out')")
+    p.add_argument("--out", type=Path, help="output folder (default: the spec's 'out'; another folder also gets the "
+                   "tables and figures, OUT/tables and OUT/figures, not the spec's tables_dir/figures_dir)")
     p.add_argument("--workers", type=count_type("local worker processes", 2, MAX_WORKERS), default=1, metavar="N",
                    help=f"local worker processes (default 1, at most {MAX_WORKERS})")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786) instead")
@@ -95,6 +96,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise ValueError(f"--method {unknown} not in the spec's methods {list(spec.methods)}")
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
     out = args.out or Path(spec.out)
+    if args.out is not None and out.resolve() != Path(spec.out).resolve() and (spec.tables_dir or spec.figures_dir):
+        # a trial into another folder: its tables (of its own records) must not replace the spec's, often committed
+        print(f"note: --out {out} is not the spec's out ({spec.out}): tables and figures go to {out}/tables and "
+              f"{out}/figures, not to the spec's tables_dir/figures_dir (to write those: `optdist bench-table {out} "
+              f"--dest DIR`, `optdist bench-figures {out} --dest DIR`)", file=sys.stderr)
+        spec = dataclasses.replace(spec, tables_dir=None, figures_dir=None)
     if args.solu is not None:  # read by the tables after the sweep: a typo is named now, not hours later
         from optdist.bench.solu import read_solu
 
