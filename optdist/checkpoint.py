@@ -32,12 +32,15 @@ def one_line(e: Exception) -> str:
 
 
 def _refusal(e: Exception) -> str:
-    """torch's reason for a weights-only refusal (e.g. 'Trying to load unsupported GLOBAL posix.system ...'),
-    without its boilerplate, which advises ``weights_only=False``."""
+    """torch's reason for a weights-only refusal (e.g. 'Trying to load unsupported GLOBAL posix.system ...',
+    'Unsupported global: GLOBAL torch.nn.modules.linear.Linear was not an allowed global by default.'),
+    without its boilerplate: the lines that mention ``weights_only`` (torch 2.6+ advises re-running
+    with it "set to `False`") and the advice to allowlist the global ("Please use
+    `torch.serialization.add_safe_globals(...)`"), both of which would load code."""
     for line in str(e).splitlines():
         line = line.strip().removeprefix("WeightsUnpickler error:").strip()
-        if line and not line.startswith(_TORCH_BOILERPLATE) and "weights_only=False" not in line:
-            return line[:160]
+        if line and not line.startswith(_TORCH_BOILERPLATE) and "weights_only" not in line:
+            return line.split(" Please use ", 1)[0][:160]
     return type(e).__name__
 
 

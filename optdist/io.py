@@ -65,14 +65,20 @@ def check_not_an_input(out: str | Path, inputs: list[Path], flag: str = "--out")
 
 def make_output_folder(path: str | Path, flag: str = "--out") -> Path:
     """Create the output folder ``path`` (and its parents) a command owns, before its work starts;
-    ValueError naming ``flag``, the path and the fix when it, or a folder above it, is a file (found
-    before minutes of work, not when the first result is written)."""
+    ValueError naming ``flag``, the path and the fix when it, or a folder above it, is a file, and
+    :class:`OutputPathError` (a ValueError) when it cannot be created or no file can be created in
+    it (permissions, a read-only or special file system): found before minutes of work, not when
+    the first result is written."""
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise ValueError(f"{flag} {path}: exists and is not a folder, or a folder above it is a file (fix: move that "
                          f"file away, or give another {flag})") from None
+    except OSError as e:  # permissions, a read-only or special file system (/proc, /sys)
+        raise OutputPathError(f"{flag} {path}: cannot create the folder ({_why_not_writable(e)}) (fix: choose a "
+                              f"writable folder on an ordinary file system)") from None
+    _probe_writable(path, f"{flag} {path}: cannot create a file in it")
     return path
 
 
@@ -105,19 +111,30 @@ def check_output_file(path: str | Path, flag: str = "--out") -> Path:
                               f"mkdir -p {folder}, or give a path in an existing folder)")
     if not folder.is_dir():
         raise OutputPathError(f"{flag} {path}: {folder} is a file, not a folder (fix: give a path in a folder)")
-    try:  # a real probe: permissions, read-only and special file systems and root all answer truthfully
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
+    _probe_writable(folder, f"{flag} {path}: cannot create a file in {folder.resolve()}")
+    return path
+
+
+def _why_not_writable(e: OSError) -> str:
+    """``e`` (from creating a file or folder) in a user's words."""
+    why = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+           errno.EROFS: "a read-only file system", errno.ENOSPC: "the disk is full"}.get(e.errno)
+    if why is None:  # e.g. /proc answers "No such file or directory" for a folder that exists
+        why = "the file system does not allow new files there" + ("" if e.errno == errno.ENOENT else f": {e.strerror}")
+    return why
+
+
+def _probe_writable(folder: Path, what: str) -> None:
+    """Create and remove a file in ``folder``; :class:`OutputPathError` starting with ``what`` if
+    that fails. A real probe: permissions, read-only and special file systems and root all answer
+    truthfully (``os.access`` does not for root)."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".optdist-", suffix=".probe")
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        why = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-               errno.EROFS: "a read-only file system", errno.ENOSPC: "the disk is full"}.get(e.errno)
-        if why is None:  # e.g. /proc answers "No such file or directory" for a folder that exists
-            why = "the file system does not allow new files there" + ("" if e.errno == errno.ENOENT else f": {e.strerror}")
-        raise OutputPathError(f"{flag} {path}: cannot create a file in {folder.resolve()} ({why}); optdist writes "
-                              "a temporary file there and renames it into place (fix: choose a writable folder on an "
-                              "ordinary file system)") from None
-    return path
+        raise OutputPathError(f"{what} ({_why_not_writable(e)}); optdist writes a temporary file there and renames "
+                              "it into place (fix: choose a writable folder on an ordinary file system)") from None
 
 
 @contextlib.contextmanager

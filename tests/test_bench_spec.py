@@ -71,7 +71,11 @@ def test_guard_follows_each_runs_own_time_limit():
     ({"name": "t", "out": "o", "methods": ["greedy"]}, "missing 'instances'"),
     ({**BASE, "methods": ["greedy"], "solver": ["highs"]}, "unknown field"),
     ({**BASE, "methods": ["greedy"], "figures": ["fig99"]}, "unknown figure"),
-    ({**BASE, "methods": ["greedy"], "instances": ["nowhere/*.json"]}, "matches no file"),
+    ({**BASE, "methods": ["greedy"], "instances": ["nowhere/*.json"]},
+     r"matches no file in .* \(fix: correct the pattern, or run from the folder it is relative to\)"),
+    # review23a: an empty list ran no run, then the tables said "no usable records (run `optdist bench SPEC` first)"
+    ({**BASE, "methods": []}, r"methods is empty, so the sweep has no run \(fix: list at least one"),
+    ({**BASE, "methods": ["greedy"], "instances": []}, r"instances is empty, so the sweep has no run \(fix:"),
 ])
 def test_spec_errors_name_the_fix(doc, msg):
     with pytest.raises(ValueError, match=msg):

@@ -180,6 +180,8 @@ def _target(
                              "or --data SPEC (a bundled dataset, e.g. natural or mnist)")
         return network, net, ds, record, tuple(la.name for la in network.profile.layers[:-1])
     target = targets.spec(cfg.target)
+    if cfg.data:  # before the target's weights are read or trained, and before its 'trained on' check names it
+        datasets.check_spec(cfg.data)
     net, meta = targets.load_or_train(
         cfg.target, cfg.weights_dir, cfg.data, cfg.target_epochs, samples=cfg.target_samples, progress=progress
     )

@@ -434,9 +434,24 @@ def load_image_folder(
 BUNDLED = {"mnist": load_mnist, "orl": load_orl, "natural": load_natural}
 
 
+#: the dataset specs that name a folder: ``KIND:DIR``
+FOLDER_KINDS = ("cifar10", "mnist-idx", "folder")
+
+
+def check_spec(spec: str) -> None:
+    """ValueError naming ``spec`` and the fix when it is not a spec :func:`load` takes, or its
+    ``DIR`` is not a folder: checked before a target is loaded or trained for it."""
+    kind, _, arg = spec.partition(":")
+    if not (kind in BUNDLED and not arg or kind in FOLDER_KINDS and arg):
+        raise ValueError(f"unknown dataset {spec!r}: use one of {sorted(BUNDLED)}, cifar10:DIR, mnist-idx:DIR, folder:DIR")
+    if arg and not Path(arg).is_dir():
+        raise ValueError(f"dataset {spec!r}: {arg} is not a folder (fix: give the folder that holds the {kind} files)")
+
+
 def load(spec: str, shape: tuple[int, int, int] | None = None) -> Dataset:
     """A dataset by spec: ``mnist``, ``orl``, ``natural``, ``cifar10:DIR``, ``mnist-idx:DIR``,
-    or ``folder:DIR`` (needs ``shape``)."""
+    or ``folder:DIR`` (needs ``shape``); ValueError for another spec (:func:`check_spec`)."""
+    check_spec(spec)
     kind, _, arg = spec.partition(":")
     if kind in BUNDLED and not arg:
         ds = BUNDLED[kind]()
@@ -444,10 +459,8 @@ def load(spec: str, shape: tuple[int, int, int] | None = None) -> Dataset:
         ds = load_cifar10(arg)
     elif kind == "mnist-idx" and arg:
         ds = load_mnist_idx(arg)
-    elif kind == "folder" and arg and shape is not None:
+    elif shape is not None:  # folder:DIR
         ds = load_image_folder(arg, shape)
     else:
-        raise ValueError(
-            f"unknown dataset {spec!r}: use one of {sorted(BUNDLED)}, cifar10:DIR, mnist-idx:DIR, folder:DIR"
-        )
+        raise ValueError(f"dataset {spec!r}: a folder of images needs the target's input shape (C, H, W)")
     return replace(ds, spec=spec)

@@ -12,8 +12,9 @@ parent, so a sweep killed even by SIGKILL leaves no worker running, and solvers 
 die with it in turn (:mod:`optdist.solvers.subprocesses`). A run's temporary folder (the
 worker's ``TMPDIR``) is named with the sweep's pid; folders of sweeps no longer running (killed
 by SIGKILL) are removed when the next run starts (:func:`remove_stale_run_dirs`). SIGINT and SIGTERM stop
-the sweep cleanly: runs not started are cancelled, running ones killed, the Dask client closed
-(:class:`SweepInterrupted`).
+the sweep cleanly: runs not started are cancelled, running ones killed (on a Dask worker: when the
+run next asks the sweep's :class:`distributed.Event`, every :data:`STOP_POLL_S` s), the Dask client
+closed (:class:`SweepInterrupted`).
 
 The worker's import path does not hold the working directory (``-P``): it imports optdist
 from where this process did, and a method from outside optdist (allowed explicitly, see
@@ -28,6 +29,7 @@ under ``OUT/records/damaged/`` with a note and its run done again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -51,6 +53,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import Protocol
 
 from tqdm import tqdm
 
@@ -175,15 +178,64 @@ class Running:
                 _kill(proc)
 
 
+#: how often a run on a Dask worker asks whether its sweep was interrupted (s)
+STOP_POLL_S = 0.5
+
+
+class RunStopped(RuntimeError):
+    """A run on a Dask worker killed because its sweep was interrupted (:func:`_wait`). An
+    Exception, not a KeyboardInterrupt like :class:`SweepInterrupted`: a BaseException raised in
+    a Dask task ends the worker's process."""
+
+
+class StopFlag(Protocol):
+    """What :func:`execute` asks whether its sweep was interrupted (a :class:`distributed.Event`)."""
+
+    def is_set(self) -> bool: ...
+
+
+def _wait(proc: subprocess.Popen, guard_s: float, stop: StopFlag | None) -> int | None:
+    """``proc``'s exit status; None once ``guard_s`` seconds have passed (``proc`` is then killed
+    with its process group). With ``stop`` (a Dask worker's: the sweep's :class:`distributed.Event`)
+    it is asked every :data:`STOP_POLL_S` s, and once set ``proc`` is killed and
+    :class:`RunStopped` raised: an interrupted sweep closes its Dask client, but a task
+    already running on a worker goes on, so the run would go on to its guard."""
+    deadline = time.monotonic() + guard_s
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return proc.wait(timeout=max(0.0, left if stop is None else min(STOP_POLL_S, left)))
+        except subprocess.TimeoutExpired:
+            if stop is not None and _asked_to_stop(stop):
+                _kill(proc)
+                proc.wait()
+                raise RunStopped(f"the sweep was interrupted while this run ran; killed after "
+                                 f"{guard_s - (deadline - time.monotonic()):.1f} s") from None
+            if time.monotonic() >= deadline:
+                _kill(proc)  # with the run's own subprocesses (e.g. a solver binary)
+                proc.wait()
+                return None
+
+
+def _asked_to_stop(stop: StopFlag) -> bool:
+    """``stop.is_set()``; False when the scheduler cannot be asked (a lost connection is Dask's to
+    report: it must not end a run that may still finish)."""
+    try:
+        return stop.is_set()
+    except Exception:
+        return False
+
+
 def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Running | None = None,
-            cwd: str | None = None) -> dict:
+            cwd: str | None = None, stop: StopFlag | None = None) -> dict:
     """Solve ``run`` in a child process killed after ``guard_s`` seconds; return its record.
 
     ``import_dir``: the folder of an allowed method from outside optdist; ``running``: the
     sweep's registry of workers (local pool), None on a Dask worker; ``cwd``: the sweep's working
     directory, which the spec's relative paths (instances, a policy folder) are relative to: the
     child runs there where that folder exists (on a Dask worker: a shared file system), else in
-    this process's own.
+    this process's own; ``stop``: on a Dask worker, the sweep's interruption flag (:func:`_wait`;
+    raises :class:`RunStopped` once it is set).
     """
     started, t0 = _now(), time.perf_counter()
     remove_stale_run_dirs()
@@ -198,11 +250,7 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
                       cwd=cwd if cwd is not None and Path(cwd).is_dir() else None)
             proc = running.start(cmd, **kw) if running is not None else subprocess.Popen(cmd, **kw)
             try:
-                rc = proc.wait(timeout=guard_s)
-            except subprocess.TimeoutExpired:
-                _kill(proc)  # with the run's own subprocesses (e.g. a solver binary)
-                proc.wait()
-                rc = None
+                rc = _wait(proc, guard_s, stop)
             finally:
                 if running is not None:
                     running.done(proc)
@@ -304,7 +352,9 @@ def _sigterm_interrupts() -> Iterator[None]:
 @contextmanager
 def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[Executor]:
     """A local pool of ``workers`` threads (each waits on its run's process), or the executor
-    of the Dask cluster at ``scheduler`` (its client is closed when the block ends)."""
+    of the Dask cluster at ``scheduler`` (its client is closed when the block ends; the executor
+    carries ``stop``, a :class:`distributed.Event` of the sweep's own, that :func:`_run_sweep`
+    sets when it is interrupted, so that the runs on the workers are killed, :func:`_wait`)."""
     if scheduler is None:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="optdist-run") as ex:
             yield ex
@@ -321,7 +371,10 @@ def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[Ex
                          "(`dask scheduler`, then `dask worker ADDRESS` on each machine), or leave --scheduler out "
                          "for the local pool (--workers N); no run was started") from None
     with client:
+        from distributed import Event
+
         ex = client.get_executor(pure=False)
+        ex.stop = Event(f"optdist-sweep-stop-{uuid.uuid4().hex}", client=client)
         try:
             yield ex
         finally:
@@ -421,7 +474,8 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     running = Running() if scheduler is None else None
     with _sigterm_interrupts(), make_executor(workers, scheduler) as ex:
         cwd = os.getcwd()  # a Dask worker runs elsewhere: the spec's relative paths are relative to this folder
-        futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(r), dirs.get(r.method), running, cwd): r
+        stop = getattr(ex, "stop", None)  # Dask: the flag that kills the runs on the workers (make_executor)
+        futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(r), dirs.get(r.method), running, cwd, stop): r
                                       for r in todo}
         try:
             for fut in as_completed(futures):
@@ -441,6 +495,9 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                 if on_record is not None:
                     on_record(rec)
         except BaseException:
+            if stop is not None:  # first: the runs already running on the Dask workers
+                with contextlib.suppress(Exception):  # the scheduler may be gone; nothing more to stop then
+                    stop.set()
             for fut in futures:
                 fut.cancel()
             if running is not None:

@@ -137,7 +137,8 @@ class BenchSpec:
         for pattern in self.instances:
             hits = sorted(glob.glob(pattern, recursive=True))  # '**' spans folders, as users expect
             if not hits:
-                raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches no file")
+                raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches no file in {os.getcwd()} "
+                                 "(fix: correct the pattern, or run from the folder it is relative to)")
             for h in hits:
                 if Path(h).is_dir():
                     raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches the folder {h!r}, not an "
@@ -320,8 +321,13 @@ def _check_types(doc: dict, where: str) -> None:
 
 
 def _check_lists(doc: dict, where: str) -> None:
-    """No entry twice in an axis (a repeated method, solver, formulation or seed would run the
-    same run twice, both into one record), and ``method_options`` only for the spec's methods."""
+    """``instances`` and ``methods`` not empty (the grid would have no run, and the tables no
+    record), no entry twice in an axis (a repeated method, solver, formulation or seed would run
+    the same run twice, both into one record), and ``method_options`` only for the spec's methods."""
+    for k, example in (("instances", '["instances/tiny/*.json"]'), ("methods", '["milp"]')):
+        if not doc[k]:
+            raise ValueError(f"{where}: {k} is empty, so the sweep has no run (fix: list at least one, "
+                             f"e.g. {k} = {example})")
     for k in _DISTINCT:
         seen = set()
         for e in doc.get(k, ()):

@@ -13,6 +13,7 @@ from optdist.interrupts import Terminated
 from optdist.io import make_output_folder
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
+ERROR_CHARS = 400  # of a failed run's error quoted on stderr (the record holds all of it)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "error or timeout (tables are still written; --retry-errors redoes them); 2 on a bad "
                               "spec or a busy folder; 130/143 on SIGINT/SIGTERM.")
     p.add_argument("spec", type=Path, help="sweep spec, .toml or .json (see benchmarks/specs/)")
-    p.add_argument("--out", type=Path, help="output folder (default: the spec's 'out')")
+    p.add_argument("--out", type=Path, help="output folder (default: the spec's 'out'; another folder also gets the "
+                   "tables and figures, OUT/tables and OUT/figures, not the spec's tables_dir/figures_dir)")
     p.add_argument("--workers", type=count_type("local worker processes", 2, MAX_WORKERS), default=1, metavar="N",
                    help=f"local worker processes (default 1, at most {MAX_WORKERS})")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786) instead")
@@ -94,6 +96,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise ValueError(f"--method {unknown} not in the spec's methods {list(spec.methods)}")
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
     out = args.out or Path(spec.out)
+    if args.out is not None and out.resolve() != Path(spec.out).resolve() and (spec.tables_dir or spec.figures_dir):
+        # a trial into another folder: its tables (of its own records) must not replace the spec's, often committed
+        print(f"note: --out {out} is not the spec's out ({spec.out}): tables and figures go to {out}/tables and "
+              f"{out}/figures, not to the spec's tables_dir/figures_dir (to write those: `optdist bench-table {out} "
+              f"--dest DIR`, `optdist bench-figures {out} --dest DIR`)", file=sys.stderr)
+        spec = dataclasses.replace(spec, tables_dir=None, figures_dir=None)
+    if args.solu is not None:  # read by the tables after the sweep: a typo is named now, not hours later
+        from optdist.bench.solu import read_solu
+
+        try:
+            read_solu(args.solu)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"--solu {e} (fix: correct the path, or leave --solu out)") from None
     if args.dry_run:
         spec.external_methods(args.allow_external_methods)
         todo = []
@@ -143,14 +158,22 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
         return 0
     which = "all" if len(failed) == len(runs) else f"{len(failed)} of {len(runs)}"
     path, rec = failed[0]
-    first = str(rec.get("error") or "no error message").strip().splitlines()
+    error = " ".join(str(rec.get("error") or "no error message").split())  # on one line: its first may be a heading
+    error = error if len(error) <= ERROR_CHARS else error[:ERROR_CHARS] + " ..."
     print(f"{name}: {which} runs failed (status error or timeout); their records, with the error and the "
-          f"solver log's tail, are in {out}/records/ (e.g. {path}: {first[0] if first else '?'}); "
+          f"solver log's tail, are in {out}/records/ (e.g. {path}: {error}); "
           "fix the cause and run again with --retry-errors to redo them", file=sys.stderr)
     return 1
 
 
 def cmd_table(args: argparse.Namespace) -> int:
+    if args.write_solu:  # before the tables: a path that cannot take the file, or a damaged one, is named first
+        from optdist.bench.solu import read_solu
+        from optdist.io import check_output_file
+
+        check_output_file(args.write_solu, "--write-solu")  # its folder must exist (not created), writable
+        if args.write_solu.exists():
+            read_solu(args.write_solu)
     _tables(args.out, args.dest, args.solu)
     if args.write_solu:
         from optdist.bench.solu import merge_solu_file

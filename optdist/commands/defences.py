@@ -14,6 +14,15 @@ from optdist.io import atomic_write_json, atomic_write_text, make_output_folder
 from optdist.paths import PACKAGE_DATA
 
 BENCH = Path("benchmarks/defences")
+#: where a --quick smoke test writes without --out: not over the committed results in BENCH
+QUICK = Path("runs/defences")
+
+
+def _out_folder(args: argparse.Namespace, name: str) -> Path:
+    """``--out``, else ``BENCH/name`` (the committed results), or ``QUICK/name-quick`` with
+    ``--quick``, whose numbers are meaningless; created (:func:`make_output_folder`)."""
+    default = QUICK / f"{name}-quick" if args.quick else BENCH / name
+    return make_output_folder(args.out or default)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,15 +48,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "its recorded attacker is used, or the calibration attacker where that is stronger "
                         "(default: the calibration attacker)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
-    p.add_argument("--out", type=Path, default=BENCH / "dp_sweep")
-    p.add_argument("--install", action="store_true", help="also ship the result as optdist/data/dp_measured_<cnn>.json")
+    p.add_argument("--out", type=Path, help=f"results folder (default {BENCH / 'dp_sweep'}; with --quick "
+                   f"{QUICK / 'dp_sweep-quick'})")
+    p.add_argument("--install", action="store_true", help="also ship the result as optdist/data/dp_measured_<cnn>.json "
+                   "(read by dp-effect and --method defended; not with --quick)")
     p.set_defaults(func=cmd_dp_sweep)
 
     p = sub.add_parser("defq-eval", help="multi-exit CNN + DeepSloth + DefQ on MNIST (torch, minutes)")
     p.add_argument("--attack-eps", type=float, nargs="+", help="L-inf budgets on [0, 1] (default 0.03125 0.1)")
     p.add_argument("--split", type=int, default=2, help="exits hosted on the edge (default 2)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
-    p.add_argument("--out", type=Path, default=BENCH / "defq_eval")
+    p.add_argument("--out", type=Path, help=f"results folder (default {BENCH / 'defq_eval'}; with --quick "
+                   f"{QUICK / 'defq_eval-quick'})")
     p.set_defaults(func=cmd_defq_eval)
 
 
@@ -123,8 +135,13 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
     import dataclasses
 
     from optdist.attacks.attacker import Attacker
+    from optdist.cli import CliError
     from optdist.defences import dp_measure, report
 
+    if args.quick and args.install:  # dp-effect and the defended placement would read its numbers as measured
+        raise CliError(f"--install with --quick would ship a smoke test's meaningless numbers as "
+                       f"{PACKAGE_DATA / f'dp_measured_{args.cnn}.json'} (fix: leave out --quick to install, "
+                       "or --install to smoke-test)")
     try:
         attacker, source = dp_measure.attacker_for(args.cnn, args.privacy_table)
     except (FileNotFoundError, ValueError) as e:
@@ -137,7 +154,7 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
         kw |= {"finetune_samples": 500, "accuracy_samples": 500, "rmle_samples": 10, "rmle_steps": 10,
                "attacker": dataclasses.replace(attacker, samples=200, epochs=1, test_samples=10)}  # fmt: skip
         source = {**source, "rule": source["rule"] + "; --quick: shrunk (numbers meaningless)"}
-    out = make_output_folder(args.out)  # before the minutes of the sweep
+    out = _out_folder(args, "dp_sweep")  # before the minutes of the sweep
     prov = _provenance()
     result = dp_measure.run_sweep(dp_measure.SweepConfig(**kw), attacker_source=source) | prov
     atomic_write_json(out / "results.json", result)
@@ -173,7 +190,7 @@ def cmd_defq_eval(args: argparse.Namespace) -> int:
     if args.quick:
         kw |= {"train_samples": 500, "epochs": 1, "calib_samples": 100, "table_samples": 50, "eval_samples": 100,
                "attack_steps": 3}  # fmt: skip
-    out = make_output_folder(args.out)  # before the minutes of the evaluation
+    out = _out_folder(args, "defq_eval")  # before the minutes of the evaluation
     prov = _provenance()
     result = defq_measure.run_defq_eval(defq_measure.DefQConfig(**kw)) | prov
     atomic_write_json(out / "results.json", result)
