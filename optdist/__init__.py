@@ -4,14 +4,28 @@ Solve instance files exactly (Pyomo + HiGHS or any MILP solver), score any place
 independent evaluator, and compare heuristics and RL against the optimum. Profile your own
 torch CNN with ``optdist.profile_module(module, (C, H, W))`` (needs torch). ``optdist.METHODS``
 is the registry of method names ``optdist.solve`` takes (``optdist.solve`` here is the function, so
-``import optdist.solve as m`` gives the function, not its module: use ``from optdist.solve import ...``).
+``import optdist.solve as m`` gives the function, not its module: use ``from optdist.solve import ...``;
+the same holds for ``optdist.evaluate``).
+
+The names below are imported on first use (``import optdist`` alone takes milliseconds), so the
+command line (:mod:`optdist.cli`) handles Ctrl-C from its first line on: before, ``import optdist``
+took 0.4 s (numpy, pandas, pydantic) in which a Ctrl-C printed a raw KeyboardInterrupt traceback.
 """
 
-from optdist.assignment import Assignment
-from optdist.evaluate import Evaluation, evaluate
-from optdist.instance import Instance, InstanceError, load_instance
-from optdist.result import SolveResult, Termination
-from optdist.solve import METHODS, solve
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time: __getattr__ below
+    from optdist.assignment import Assignment
+    from optdist.evaluate import Evaluation, evaluate
+    from optdist.instance import Instance, InstanceError, load_instance
+    from optdist.result import SolveResult, Termination
+    from optdist.solve import METHODS, solve
+    from optdist.tracing import profile_module
 
 __all__ = [
     "Assignment",
@@ -27,11 +41,44 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
+#: each public name and the module it comes from (``profile_module`` needs torch)
+_SOURCES = {
+    "Assignment": "optdist.assignment",
+    "Evaluation": "optdist.evaluate",
+    "evaluate": "optdist.evaluate",
+    "Instance": "optdist.instance",
+    "InstanceError": "optdist.instance",
+    "load_instance": "optdist.instance",
+    "SolveResult": "optdist.result",
+    "Termination": "optdist.result",
+    "METHODS": "optdist.solve",
+    "solve": "optdist.solve",
+    "profile_module": "optdist.tracing",
+}
+
 
 def __getattr__(name: str):
-    """``optdist.profile_module`` (:func:`optdist.tracing.profile_module`), imported on first use: it needs torch."""
-    if name == "profile_module":
-        from optdist.tracing import profile_module
+    """A public name of :data:`_SOURCES`, imported on first use; AttributeError for any other."""
+    if name not in _SOURCES:
+        raise AttributeError(f"module 'optdist' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value
+    return value
 
-        return profile_module
-    raise AttributeError(f"module 'optdist' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_SOURCES})
+
+
+class _Package(types.ModuleType):
+    """The package ``optdist``: importing its submodule ``optdist.solve`` (or ``optdist.evaluate``)
+    makes Python bind the submodule as the package's attribute of that name; here that binding is
+    left out, so ``optdist.solve`` stays the function (as when the package imported it eagerly)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _SOURCES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -23,8 +23,9 @@ import time
 import traceback
 
 from optdist import __version__
-from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, ignore_further_signals,  # noqa: F401 (re-exported)
-                                interrupt, interrupted_status, process_ends_with_command, repeated)
+from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Interrupted, Terminated,  # noqa: F401 (re-exported)
+                                ignore_further_signals, interrupt, interrupted_status, process_ends_with_command,
+                                repeated, stopped_by)
 
 # One module per area; each defines ``register(subparsers) -> None`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -144,44 +145,110 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command ``argv`` (None: this process's command line; time limits then count from
     the process start, else from this call, ``args.started``: a ``time.perf_counter()`` value or
-    None). Returns the exit status."""
-    called = time.perf_counter()
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.started = None if argv is None else called
-    args.whole_process = argv is None  # this process ends with the command: a signal that stopped it stays ignored
-    handler = configure_logging(args.verbose, args.quiet)
-    if args.whole_process:
-        process_ends_with_command()
-    old_term = _sigterm_as_interrupt()
-    rc = None
+    None). Returns the exit status.
+
+    A signal at any moment of the call, also while the command modules are imported and the
+    arguments parsed (1-2 s on a shared machine), ends it with one line, "optdist COMMAND:
+    interrupted" (or "terminated (SIGTERM)"), and 130 (143); a traceback only with ``--debug``.
+    In this process's own command (``argv`` None), SIGINT and SIGTERM are ignored once the
+    command has returned: the process is exiting with the command's status.
+    """
+    whole_process = argv is None  # this process ends with the command: a signal that stopped it stays ignored
+    words = sys.argv[1:] if argv is None else argv
+    old_term = handler = None
     try:
-        rc = _run(args)
-        return rc
+        called = time.perf_counter()
+        if whole_process:
+            process_ends_with_command()
+            unraisable, sys.unraisablehook = sys.unraisablehook, _lost_interrupt_unsaid
+        old_term = _sigterm_as_interrupt()
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        args.started = None if argv is None else called
+        args.whole_process = whole_process
+        handler = configure_logging(args.verbose, args.quiet)
+        if (lost := _interrupt_behind(None)) is not None:  # raised where Python drops it (see _lost_interrupt_unsaid)
+            raise lost
+        if whole_process:
+            sys.unraisablehook = unraisable
+        return _run(args)
+    except KeyboardInterrupt as e:  # before the command ran (importing, parsing) or after it returned
+        return _interrupted(e, _command_of(words), "--debug" in words, whole_process)
+    except Exception as e:
+        if (stop := _interrupt_behind(e)) is None:
+            raise
+        return _interrupted(stop, _command_of(words), "--debug" in words, whole_process)
     finally:
-        log.removeHandler(handler)
-        if args.whole_process and rc in (EXIT_INTERRUPTED, EXIT_TERMINATED):
-            ignore_further_signals()  # a second Ctrl-C while the interpreter exits: no raw signal death
+        if whole_process:
+            ignore_further_signals()  # the command has returned or was stopped: no signal raises in the exit
         elif old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
+        if handler is not None:
+            log.removeHandler(handler)
+
+
+def _command_of(words: list[str]) -> str | None:
+    """The command of the command line ``words`` (its first word that is not a flag: the global
+    flags take no value), None without one; for the message of a signal that came before the
+    arguments were parsed."""
+    return next((w for w in words if not w.startswith("-")), None)
+
+
+def _interrupt_behind(e: Exception | None) -> KeyboardInterrupt | None:
+    """The interrupt that error ``e`` stands for (None: the interrupt still to raise, if one was
+    lost): a signal's interrupt was raised before it (:func:`~optdist.interrupts.stopped_by`, this
+    process's own command only), which a library turned into ``e`` on its way (e.g. an ImportError
+    of numpy's C extension whose import it broke); None where no signal came."""
+    signum = stopped_by()
+    if signum is None:
+        return None
+    name = signal.Signals(signum).name
+    return (Terminated if signum == signal.SIGTERM else Interrupted)(name if e is None else f"{name} became {e!r}")
+
+
+def _lost_interrupt_unsaid(unraisable) -> None:
+    """``sys.unraisablehook`` of the CLI's own process: a signal's interrupt raised where Python
+    cannot raise it (the handler ran in a weakref callback, e.g. the import system's module-lock
+    clean-up, while the command modules import) is not printed ("Exception ignored in ...", a
+    traceback): ``main`` raises it again before the command runs, and puts the hook it replaced
+    back. Anything else: Python's default."""
+    if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and stopped_by() is not None):
+        sys.__unraisablehook__(unraisable)
+
+
+def _interrupted(e: KeyboardInterrupt, command: str | None, debug: bool, whole_process: bool) -> int:
+    """Say that a signal stopped ``command`` (one line on stderr, the traceback too with ``debug``)
+    and return its exit status: 143 for SIGTERM (:class:`Terminated`), else 130."""
+    if whole_process:
+        ignore_further_signals()  # a second signal would interrupt this message and the exit
+    if debug:
+        traceback.print_exc()
+    terminated = isinstance(e, Terminated)
+    print(f"optdist{'' if command is None else ' ' + command}: "
+          f"{'terminated (SIGTERM)' if terminated else 'interrupted'}", file=sys.stderr)
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 def _run(args: argparse.Namespace) -> int:
-    where = f"optdist {args.command}"
     try:
         rc = args.func(args)
     except KeyboardInterrupt as e:
-        if args.whole_process:
-            ignore_further_signals()  # a second signal would interrupt this message and the exit
-        if args.debug:
-            traceback.print_exc()
-        terminated = isinstance(e, Terminated)
-        print(f"{where}: {'terminated (SIGTERM)' if terminated else 'interrupted'}", file=sys.stderr)
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
-    except BrokenPipeError:  # e.g. `optdist profile vgg16 | head`: the reader stopped reading
+        return _interrupted(e, args.command, args.debug, args.whole_process)
+    except Exception as e:
+        if (stop := _interrupt_behind(e)) is not None:  # the signal's doing: not an error of the user's or a bug
+            return _interrupted(stop, args.command, args.debug, args.whole_process)
+        return _failed(e, args)
+    return int(rc or 0)
+
+
+def _failed(e: Exception, args: argparse.Namespace) -> int:
+    """Report the error ``e`` that ended the command (one line, a traceback too with --debug) and
+    return its exit status: 2 a user error, 3 a bug, 128 + SIGPIPE a closed stdout."""
+    where = f"optdist {args.command}"
+    if isinstance(e, BrokenPipeError):  # e.g. `optdist profile vgg16 | head`: the reader stopped reading
         _quiet_stdout()
         return 128 + signal.SIGPIPE
-    except (CliError, OSError, ValueError, KeyError) as e:
+    if isinstance(e, (CliError, OSError, ValueError, KeyError)):
         if args.debug:
             traceback.print_exc()
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
@@ -189,13 +256,11 @@ def _run(args: argparse.Namespace) -> int:
             msg = f"{e.filename}: {e.strerror or msg}"
         print(f"{where}: error: {msg}", file=sys.stderr)
         return 2
-    except Exception as e:  # a bug: never a raw traceback without --debug
-        if args.debug:
-            traceback.print_exc()
-        print(f"{where}: internal error: {type(e).__name__}: {e}\n"
-              f"  (this is a bug in optdist; rerun with --debug for the traceback and report it)", file=sys.stderr)
-        return EXIT_INTERNAL
-    return int(rc or 0)
+    if args.debug:  # a bug: never a raw traceback without --debug
+        traceback.print_exc()
+    print(f"{where}: internal error: {type(e).__name__}: {e}\n"
+          f"  (this is a bug in optdist; rerun with --debug for the traceback and report it)", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

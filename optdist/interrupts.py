@@ -53,6 +53,16 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM as an interrupt (exit status 143); a plain KeyboardInterrupt is SIGINT (130)."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT as :func:`interrupt` raises it in a process that ends with its command
+    (:func:`process_ends_with_command`; exit status 130): a KeyboardInterrupt to every handler, but
+    not of that exact type, which CPython (3.11) records as "unhandled" when it ends code run by
+    ``exec`` of a string (``collections.namedtuple``, ``dataclasses``: frequent while modules
+    import), even if a handler then catches it; such a process ended, after its message and clean-up,
+    killed by SIGINT (status -2 to its parent), not with 130 (bpo-1054041: the interpreter's exit by
+    the signal after an uncaught Ctrl-C)."""
+
+
 def interrupted_status(signal_name: str | None) -> int:
     """Exit status of a run a signal stopped: 143 when ``signal_name`` starts with ``SIGTERM``
     (e.g. a result's ``extra["interrupted"]``), else 130 (SIGINT, or a solver that caught Ctrl-C)."""
@@ -60,7 +70,7 @@ def interrupted_status(signal_name: str | None) -> int:
 
 
 _ends_with_command = False  # this process ends when its command returns (set by the CLI)
-_stopped = False  # a signal's interrupt has been raised in such a process: it is exiting
+_stopped: int | None = None  # the signal whose interrupt has been raised in such a process: it is exiting
 
 
 def process_ends_with_command() -> None:
@@ -78,14 +88,24 @@ def process_ends_with_command() -> None:
 def interrupt(signum: int, error: KeyboardInterrupt | None = None) -> None:
     """What a signal handler calls to stop the command: raises ``error`` (default KeyboardInterrupt,
     :class:`Terminated` for SIGTERM). In a process that ends with its command
-    (:func:`process_ends_with_command`) only the first call raises: the later ones return, so a
+    (:func:`process_ends_with_command`) SIGINT's default is :class:`Interrupted`, and only the first
+    call raises (:func:`stopped_by` tells its signal): the later ones return, so a
     signal that comes while the stopped command cleans up and exits raises nowhere (before, one that
     landed in a weakref callback printed "Exception ignored in: ..." with a traceback)."""
     global _stopped
-    if _stopped:
+    if _stopped is not None:
         return
-    _stopped = _ends_with_command
-    raise error if error is not None else Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+    _stopped = signum if _ends_with_command else None
+    raise (error if error is not None else Terminated if signum == signal.SIGTERM
+           else Interrupted if _ends_with_command else KeyboardInterrupt)
+
+
+def stopped_by() -> int | None:
+    """In a process that ends with its command (:func:`process_ends_with_command`): the signal whose
+    interrupt :func:`interrupt` has raised, None if none. The command is stopping by it: an error
+    that comes after it is its doing (e.g. an import it broke inside a C extension, which reports
+    an ImportError, not the interrupt: numpy's "PyCapsule_Import could not import module")."""
+    return _stopped
 
 
 def ignore_further_signals() -> None:

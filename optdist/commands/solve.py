@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from optdist.assignment import Assignment
 from optdist.cli import EXIT_INTERNAL, CliError, count_type, interrupted_status
@@ -30,6 +31,10 @@ log = logging.getLogger("optdist")
 
 #: the CLI flag of each generic solver option (for error messages)
 FLAG = {"time_limit": "--time-limit", "mip_gap": "--gap", "threads": "--threads", "seed": "--seed"}
+#: the CLI flag of each option of the plan methods (plan-guided, plan-rollout) but the generic ones
+PLAN_FLAGS = {"forecast": "--forecast", "plan_time_limit": "--plan-time-limit", "plan_start": "--plan-start",
+              "polish_time_limit": "--polish-time-limit", "repair_time_limit": "--repair-time-limit",
+              "improve": "--improve"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,6 +79,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pricing-solver-option", action="append", default=[], metavar="KEY=VALUE",
                    help="raw option of --pricing-solver, repeatable (--solver-option is --solver's own)")
     p.add_argument("--tee", action="store_true", help="show the solver log and banners (otherwise silenced)")
+    g = p.add_argument_group("plan-guided, plan-rollout (README \"Online methods\")")
+    g.add_argument("--forecast", type=Path, metavar="FILE",
+                   help="the expected load: an instance file on the same nodes whose requests use this instance's "
+                        "CNNs and sources (default: the instance itself, its counts per class known in advance)")
+    g.add_argument("--plan-time-limit", type=float, metavar="S",
+                   help="seconds for the exact engine's plan of the forecast, and for each fallback step "
+                        "(default 60; with --time-limit T: T/2, a cap inside T)")
+    g.add_argument("--plan-start", type=Path, metavar="FILE",
+                   help="a placement of the forecast the plan starts from (an assignment .json, or a result .json "
+                        "of `optdist solve --out` on the forecast): the plan costs at most that placement where it "
+                        "is feasible")
+    g.add_argument("--polish-time-limit", type=float, metavar="S",
+                   help="seconds at most for the plan's polish by joint and pair moves, 0: none (default "
+                        "--plan-time-limit's; with --time-limit T: T/4)")
+    g.add_argument("--repair-time-limit", type=float, metavar="S",
+                   help="seconds at most per exact single-request solve online (default 5; with --time-limit, "
+                        "at most the request's share of the time left)")
+    g.add_argument("--improve", action="store_true",
+                   help="plan-guided: per request, an exact solve for a cheaper placement than the planned one "
+                        "in the room the rest of the plan leaves")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("export", help="write the MILP as an LP or MPS file for any external solver")
@@ -126,6 +151,12 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         "policy": args.policy,
         "episodes": args.episodes,
         "pricing_solver": args.pricing_solver,
+        "forecast": args.forecast,
+        "plan_time_limit": args.plan_time_limit,
+        "plan_start": args.plan_start,
+        "polish_time_limit": args.polish_time_limit,
+        "repair_time_limit": args.repair_time_limit,
+        "improve": True if args.improve else None,
     }
     opts = {k: v for k, v in opts.items() if v is not None}
     raw = parse_solver_options(args.solver_option)
@@ -134,6 +165,8 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         for name in ("policy", "episodes"):
             if name in opts:
                 raise CliError(f"--{name} is an option of --method rl, not of milp")
+        for name in sorted(PLAN_FLAGS.keys() & opts.keys()):
+            _refuse(name, PLAN_FLAGS[name], "milp")
         if raw:
             if "solver_options" not in inspect.signature(method_function("milp")).parameters:
                 raise CliError("--solver-option: this build's MILP engine takes no raw solver options "
@@ -155,12 +188,39 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         accepted = {"time_limit", "seed"}
     else:
-        accepted = set(params) & {"formulation", "solver", "time_limit", "mip_gap", "threads", "seed", "policy", "episodes"}
+        accepted = set(params) & {"formulation", "solver", "time_limit", "mip_gap", "threads", "seed", "policy", "episodes",
+                                  *PLAN_FLAGS}
     for name in sorted(given.keys() - accepted):
+        if name in PLAN_FLAGS:
+            _refuse(name, PLAN_FLAGS[name], method)
         flag = {**FLAG, "warm_start": "--warm-start", "pricing_solver": "--pricing-solver"}.get(name, f"--{name}")
         owner = "rl" if name in ("policy", "episodes") else "milp"
         raise CliError(f"{flag} is an option of --method {owner}, not of {method} (fix: leave it out, or use --method {owner})")
     return {k: v for k, v in given.items() if k in accepted}
+
+
+def _refuse(name: str, flag: str, method: str) -> NoReturn:
+    """Raise the CliError for ``flag`` (of option ``name``, one of :data:`PLAN_FLAGS`) given with
+    ``method``, which does not take it: it names the methods that do."""
+    from optdist.solve import METHOD_OPTIONS
+
+    owners = [m for m, names in METHOD_OPTIONS.items() if name in names]
+    raise CliError(f"{flag} is an option of --method {' or '.join(owners)}, not of {method} "
+                   f"(fix: leave it out, or use --method {owners[0]})")
+
+
+def check_plan_options(args: argparse.Namespace) -> None:
+    """Range-check the plan methods' seconds (--plan-time-limit, --polish-time-limit,
+    --repair-time-limit) before anything runs: a finite number > 0 (--polish-time-limit: >= 0,
+    0 no polish), else a CliError naming the flag and the fix."""
+    for name in ("plan_time_limit", "polish_time_limit", "repair_time_limit"):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        polish = name == "polish_time_limit"
+        if not math.isfinite(value) or value < 0 or (value == 0 and not polish):
+            raise CliError(f"{PLAN_FLAGS[name]} {value:g} is out of range (fix: give a finite number of seconds "
+                           + ("> 0, or 0 for no polish)" if polish else "> 0)"))
 
 
 def parse_solver_options(items: list[str], flag: str = "--solver-option") -> dict[str, str | int | float | bool]:
@@ -225,8 +285,11 @@ def _input_files(args: argparse.Namespace) -> list[Path]:
     files = [args.instance, *referenced_files(args.instance)]
     if args.warm_start and args.warm_start.endswith(".json"):
         files.append(Path(args.warm_start))
-    if args.policy:
-        files.append(args.policy)
+    for given in (args.policy, args.forecast, args.plan_start):
+        if given:
+            files.append(given)
+    if args.forecast:
+        files += referenced_files(args.forecast)
     for name in (args.solver, args.pricing_solver):
         if name is not None and name.endswith(".toml"):
             files.append(Path(name))
@@ -304,6 +367,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from optdist.solve import solve
 
     check_generic_options(args)
+    check_plan_options(args)
     if args.out:
         check_out_path(args.out, _input_files(args))
     inst = load_instance(args.instance)

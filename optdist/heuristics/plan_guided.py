@@ -419,7 +419,8 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     :func:`_run_until` already; see :func:`solve_plan_guided` for the errors) and plan:
     ``(forecast, plans, plan objective s or None, what found the plan, plan seconds (the polish
     included), the polish's facts (:func:`_plan`) with ``plan_start`` (the start's file, "given" or
-    None) and ``polish_time_limit_s`` (the polish's cap in s, the default filled in) added)``."""
+    None), ``polish_time_limit_s`` (the polish's cap in s, the default filled in) and
+    ``repair_time_limit_s`` added)``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit)
     if polish_time_limit is not None and not (isinstance(polish_time_limit, numbers.Real) and polish_time_limit == 0
                                               and not isinstance(polish_time_limit, bool)):
@@ -455,6 +456,7 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
         "given" if isinstance(plan_start, Assignment) else str(plan_start))
     polish["plan_time_limit_s"] = plan_time_limit
     polish["polish_time_limit_s"] = polish_time_limit
+    polish["repair_time_limit_s"] = repair_time_limit
     return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan, polish
 
 
@@ -583,7 +585,8 @@ def solve_plan_guided(
     not a placement of ``forecast``'s requests. ``extra`` also has ``plan_engine_objective`` (s,
     the plan before the polish), ``polish_moves`` (joint and pair moves), ``polish_joint_moves``,
     ``polish_joint_solves``, ``polish_joint_capped``, ``polish_s``, ``plan_start`` (its file, "given" or None),
-    ``plan_time_limit_s`` / ``polish_time_limit_s`` (the caps used, defaults filled in),
+    ``plan_time_limit_s`` / ``polish_time_limit_s`` / ``repair_time_limit_s`` (the caps used, defaults
+    filled in), ``improve`` (as given),
     ``past_deadline`` (requests decided past ``time_limit``'s deadline, without an exact solve) and,
     where a solver call failed (e.g. a CBC the OOM killer ended; the run goes on without it),
     ``solver_errors`` (:func:`~optdist.solvers.base.reports_solver_failures`).
@@ -615,7 +618,8 @@ def solve_plan_guided(
             return own, use
 
         res = _place_online(inst, "plan-guided", plan_s, decide, per_solve=repair_time_limit, until=until)
-    res.extra.update(plan_objective=plan_obj, plan_found_by=found_by, **counts, forecast=fc.name, **polish)
+    res.extra.update(plan_objective=plan_obj, plan_found_by=found_by, **counts, improve=improve, forecast=fc.name,
+                     **polish)
     return res
 
 
