@@ -149,7 +149,8 @@ def infeasibility_unproven(log: str) -> str | None:
     wall clock 0.85 s; the model is feasible), and its log says "No feasible solution found" after
     any other stop on time, which Pyomo reads as infeasible. So a claim is doubted where the log
     says CBC stopped on its time limit, or where a limit was set ("seconds was changed from ... to
-    L") and its CPU or wall-clock time (seconds) reached L, or no time was printed to tell.
+    L") and its CPU or wall-clock time (seconds, printed with 2 decimals: taken half a unit higher)
+    reached L, or no time was printed to tell: a claim made at the limit is no proof either way.
     """
     if _TIME_STOP.search(log):
         return "its log says it stopped on its time limit"
@@ -157,10 +158,10 @@ def infeasibility_unproven(log: str) -> str | None:
     if not limits:
         return None
     limit = float(limits[-1])
-    times = [float(t) for t in _TIMES.findall(log)]
+    times = [_rounded_down(t) + 10.0 ** -len(t.partition(".")[2]) for t in _TIMES.findall(log)]  # printed rounded: up
     if times and max(times) < limit:
         return None
-    spent = f"it ran {max(times):.3g} s" if times else "it did not say how long it ran"
+    spent = f"it ran up to {max(times):.3g} s" if times else "it did not say how long it ran"
     return (f"{spent}, its time limit is {limit:g} s (CBC's preprocessing, stopped by the clock, says "
             "'infeasible' as for a proof)")
 
