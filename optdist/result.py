@@ -150,9 +150,9 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     times still have slack) reports the evaluator's score as ``objective`` (a valid upper bound;
     the gap can only shrink, so ``optimal`` stays), the claim kept in
     ``extra['claimed_objective']``; scored HIGHER (a real disagreement, a bug signal) sets
-    ``extra['warning']`` (as does a score below the proven bound) and, for a feasible placement,
-    reports its score too, ``optimal`` only where the bound still closes the gap on it
-    (:func:`_score_above_claim`).
+    ``extra['warning']`` and, for a feasible placement, reports its score too, ``optimal`` only
+    where the bound still closes the gap on it (:func:`_score_above_claim`). A bound above a
+    feasible placement's score is capped there (:func:`_cap_bound`).
     """
     inst = res.scored_on or inst
     if res.assignment is not None:
@@ -169,15 +169,40 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
                 # the same feasible assignment is a valid, better upper bound (the gap only shrinks)
                 res.extra["claimed_objective"] = res.objective
                 res.objective = ev_obj
-                if res.bound is not None and (gap(ev_obj, res.bound) or 0.0) > AGREE_RTOL and ev_obj < res.bound:
-                    res.extra["warning"] = f"the evaluator scores {ev_obj:.9g}, below the proven bound {res.bound:.9g}"
             elif diff > AGREE_RTOL:
                 res.extra["warning"] = (
                     f"method claims objective {res.objective:.9g} but the evaluator scores {ev_obj:.9g}"
                 )
                 if res.evaluation.feasible:
                     _score_above_claim(res, ev_obj)
+        if res.evaluation.feasible:
+            _cap_bound(res, res.evaluation.objective)
     return res
+
+
+def _cap_bound(res: SolveResult, score: float) -> None:
+    """A bound above the feasible placement's own ``score`` (s) is no valid bound (a solver's
+    false claim): it is capped there by :func:`optdist.milp.decomposition.guard.cap_bound` (the
+    one home of the rule: the decomposition and the CLI's deadline report use it too), recorded in
+    ``extra['bound_capped']`` with a warning naming the solver, and ``optimal`` (proven with that
+    bound) becomes ``feasible`` with ``extra['optimality_unproven']`` saying why."""
+    from optdist.milp.decomposition.guard import cap_bound
+
+    if res.bound is None:
+        return
+    record: list[dict] = res.extra.get("bound_capped", [])
+    before = len(record)
+    res.bound = cap_bound(res.bound, [score], solver=res.solver or res.method, what="the run's bound",
+                          record=record)
+    if len(record) == before:
+        return
+    res.extra["bound_capped"] = record
+    if res.termination is Termination.OPTIMAL:
+        res.termination = Termination.FEASIBLE
+        reported = record[-1]["reported"]
+        said = "infinite" if reported is None else f"{reported:.9g}"
+        res.extra["optimality_unproven"] = (f"the bound ({said}) the method proved optimality with is above the "
+                                            f"placement's own score {score:.9g}: no proof")
 
 
 def _score_above_claim(res: SolveResult, ev_obj: float) -> None:

@@ -245,7 +245,9 @@ def solve_formulation(
     rule. ``extra['incumbent']`` says so ("the warm start: ..."), the bound is the solver's, if
     any; the termination stays ``interrupted`` or ``error``, a limit's ``no_solution`` becomes
     ``time_limit``, and the solver's ``optimal``, ``feasible`` or ``time_limit`` stays (the bound
-    is unchanged and the gap only shrinks). A feasible start the solver was not seeded with is
+    is unchanged and the gap only shrinks). A solver's claim that the model is infeasible while
+    the start is feasible is discarded: the start is kept, termination ``feasible``, no bound,
+    ``extra['warning']`` names the solver and its claim. A feasible start the solver was not seeded with is
     still the incumbent to beat: ``extra['warm_start_not_seeded']`` says why it was no MIP start;
     an infeasible one that was not seeded is not used at all (``extra['warm_start_skipped']``).
     """
@@ -321,6 +323,13 @@ def solve_formulation(
 ENDED_WITHOUT_PLACEMENT = frozenset({Termination.NO_SOLUTION, Termination.INTERRUPTED, Termination.ERROR})
 
 
+def claim_discarded(solver: str | None, claim: str, objective: float) -> str:
+    """``extra["warning"]`` of a run whose solver claimed ``claim`` (e.g. "the model infeasible")
+    though a feasible placement the evaluator scores ``objective`` (s) disproves it."""
+    return (f"solver {solver} claimed {claim}, but a feasible placement is known (the evaluator scores it "
+            f"{objective:.9g} s): the claim is discarded and its bound is unknown")
+
+
 def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None, start_ev: Evaluation | None,
                      ended: str) -> None:
     """Keep the warm start ``start`` (``start_ev``: the evaluator's verdict on it) as the incumbent
@@ -336,11 +345,20 @@ def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None,
       stays (the bound is unchanged, so the gap only shrinks: ``optimal`` within the gap stays true).
 
     The bound stays the solver's (None if it gave none), ``res.objective`` is the evaluator's
-    score of the start (s). Nothing changes otherwise (a solver's placement the evaluator finds
+    score of the start (s). A solver's claim that the model is infeasible (termination
+    ``infeasible``, no placement) is false when the start is feasible: the start is kept, the
+    termination becomes ``feasible``, the bound None (the solver's proof is void, so is its bound),
+    ``extra["claimed_termination"]`` keeps its word and ``extra["warning"]`` names the solver and
+    its claim (:func:`claim_discarded`). Nothing changes otherwise (a solver's placement the evaluator finds
     infeasible is left to :func:`optdist.result.finalize`, which reports it as ``violated``)."""
     if start is None or start_ev is None or not start_ev.feasible:
         return
-    if res.assignment is None:
+    if res.assignment is None and res.termination is Termination.INFEASIBLE:  # the start disproves the claim
+        res.extra["warning"] = claim_discarded(res.solver, "the model infeasible", start_ev.objective)
+        res.extra["claimed_termination"] = str(res.termination)
+        res.extra["incumbent"] = "the warm start: the solver's claim of infeasibility is false"
+        res.termination, res.bound = Termination.FEASIBLE, None
+    elif res.assignment is None:
         if res.termination not in ENDED_WITHOUT_PLACEMENT:
             return
         res.extra["incumbent"] = f"the warm start: {ended}"

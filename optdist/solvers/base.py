@@ -1046,8 +1046,11 @@ class LegacySolver(Solver):
             term = Termination.OPTIMAL  # within the requested gap (GLPK says 'feasible'); _check_optimal checks
         elif term is Termination.ERROR and self._hit_time_limit(opt, res, opts):
             term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
-        bound = self._bound(opt, res, incumbent)
         extra: dict[str, Any] = {}
+        doubt = self._infeasibility_unproven(opt) if term is Termination.INFEASIBLE else None
+        if doubt:  # e.g. CBC's preprocessing stopped by its time limit says 'infeasible'
+            term, extra["claim_discarded"] = Termination.TIME_LIMIT, f"{self.name} said infeasible: {doubt}"
+        bound = self._bound(opt, res, incumbent)
         if _cancelled(overran, procs):
             extra["cancelled"] = overran_note(overran[0])
             if term not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
@@ -1131,6 +1134,11 @@ class LegacySolver(Solver):
     def _raw_refused(self, opt: Any) -> str | None:
         """What the solver said about raw options it refused but ran on without (default: None;
         CBC's log says 'No match for X')."""
+        return None
+
+    def _infeasibility_unproven(self, opt: Any) -> str | None:
+        """Why the solver's claim that the model is infeasible is no proof (e.g. CBC's log: it
+        stopped on its time limit); None (default) if nothing says so."""
         return None
 
     def _hit_time_limit(self, opt: Any, res: Any, opts: dict[str, Any]) -> bool:

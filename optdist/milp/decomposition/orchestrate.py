@@ -45,8 +45,8 @@ from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
-from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, offer, solve_built, solve_formulation,
-                              warm_start_assignment)
+from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, claim_discarded, offer, solve_built,
+                              solve_formulation, warm_start_assignment)
 from optdist.result import GAP_EPS, SolveResult, Termination, gap
 from optdist.solvers import Feature
 from optdist.solvers.base import reports_solver_failures, stop_requested
@@ -224,14 +224,17 @@ def solve_decomposed(
                            progress=True, **common)
     res.extra["classes"] = log
     res.nodes = sum(s.nodes for _, s in solves)
-    if any(s.termination is Termination.INFEASIBLE for _, s in solves):
+    claimed = [inst.request_ids[r] for reqs, s in solves if s.termination is Termination.INFEASIBLE for r in reqs]
+    if claimed and start is None:
         # a request alone (full capacities) is infeasible: so is the whole (a relaxation)
         res.termination = Termination.INFEASIBLE
-        res.extra["infeasible_requests"] = [inst.request_ids[r] for reqs, s in solves
-                                            if s.termination is Termination.INFEASIBLE for r in reqs]
+        res.extra["infeasible_requests"] = claimed
         res.wall_time = clock.elapsed
         return res
-    lb_of = {r: s.bound for reqs, s in solves for r in reqs}
+    if claimed:  # the feasible warm start disproves it: those classes have neither placement nor bound
+        res.extra["warning"] = claim_discarded(solver, f"request(s) {', '.join(claimed)} infeasible alone",
+                                               start_ev.objective)
+    lb_of = {r: None if s.termination is Termination.INFEASIBLE else s.bound for reqs, s in solves for r in reqs}
     bounds_known = all(v is not None for v in lb_of.values())
     if bounds_known and separable:
         res.bound = instance_bound(inst, list(lb_of.values()))
@@ -266,7 +269,8 @@ def solve_decomposed(
     left = clock.left()
     if coupled and (left is None or left > 0.5) and (g is None or g > max(mip_gap, GAP_EPS)) and not stop_requested():
         res.extra["coupled"] = True
-        alone = {s.r: (s.bound, s.owners) for _, s in solves if s.bound is not None}
+        alone = {s.r: (s.bound, s.owners) for _, s in solves
+                 if s.bound is not None and s.termination is not Termination.INFEASIBLE}
         _coupled(inst, res, lb_of if (bounds_known and separable) else {}, alone, clock=clock, mip_gap=mip_gap,
                  bound_log=capped, pricing=(pricing_solver, pricing_solver_options), **common)
     if res.objective is not None and res.bound is not None:  # never a bound above the incumbent
@@ -360,8 +364,14 @@ def _coupled(inst: Instance, res: SolveResult, lb_of: dict[int, float], alone: d
 
 def _merge(inst: Instance, res: SolveResult, asg: Assignment | None, bound: float | None,
            termination: Termination, nodes: int | None) -> None:
-    """Keep the better incumbent (evaluator-scored) and the larger bound."""
+    """Keep the better incumbent (evaluator-scored) and the larger bound. A step's claim that the
+    instance is infeasible ends the run ``infeasible``, unless ``res`` holds a feasible placement
+    (the warm start, the combination, one by shares): then the claim and its bound are discarded
+    and ``extra["warning"]`` names the solver and the claim (:func:`~optdist.milp.run.claim_discarded`)."""
     res.nodes = (res.nodes or 0) + (nodes or 0)
+    if termination is Termination.INFEASIBLE and res.objective is not None:  # a feasible placement disproves it
+        res.extra["warning"] = claim_discarded(res.solver, "the coupled model infeasible", res.objective)
+        return
     if termination is Termination.INFEASIBLE:
         res.termination = Termination.INFEASIBLE
         return
