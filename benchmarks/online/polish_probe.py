@@ -76,9 +76,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="start placement file: read if it exists, else the exact engine's 10-s placement written there")
     ap.add_argument("--polish", type=float, default=60.0, help="seconds of polish (default 60, _plan's default)")
     ap.add_argument("--schedule", choices=SCHEDULES, required=True,
-                    help="main: _plan's polish before joint23 (joint then pair moves, 30-s cap per joint solve); quarter, "
-                    "sixth: the same with the cap at the polish / 4 or / 6; stall5, stall10: main with each joint "
-                    "solve also stopped 5 / 10 s after its last improving solution (15 s at the earliest; stall5: _plan's polish)")
+                    help="main: _plan's polish before joint23 (joint then pair moves, 30-s cap per joint "
+                    "solve); quarter, sixth: the same with the cap at the polish / 4 or / 6; stall5, stall10: "
+                    "main with each joint solve also stopped 5 / 10 s after its last improving solution (15 s at "
+                    "the earliest; stall5: _plan's polish)")
     ap.add_argument("--json", action="store_true", help="print one line of JSON at the end")
     args = ap.parse_args(argv)
     inst = load_instance(args.instance)

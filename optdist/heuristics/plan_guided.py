@@ -586,7 +586,8 @@ def solve_plan_guided(
     a ``polish_time_limit`` that is neither 0 nor one, or a ``plan_start`` file that is missing or
     not a placement of ``forecast``'s requests. ``extra`` also has ``plan_engine_objective`` (s,
     the plan before the polish), ``polish_moves`` (joint and pair moves), ``polish_joint_moves``,
-    ``polish_joint_solves``, ``polish_joint_capped``, ``polish_joint_stalled``, ``polish_s``, ``plan_start`` (its file, "given" or None),
+    ``polish_joint_solves``, ``polish_joint_capped``, ``polish_joint_stalled``, ``polish_s``,
+    ``plan_start`` (its file, "given" or None),
     ``plan_time_limit_s`` / ``polish_time_limit_s`` (the caps used, defaults filled in),
     ``past_deadline`` (requests decided past ``time_limit``'s deadline, without an exact solve) and,
     where a solver call failed (e.g. a CBC the OOM killer ended; the run goes on without it),

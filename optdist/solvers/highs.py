@@ -273,8 +273,9 @@ class Highs(ContribSolver):
                 out.termination = Termination.TIME_LIMIT  # HiGHS says kInterrupt: it was our clock
         elif watch is not None and watch.at is not None and interrupted:
             self._kept = None  # as above: an interrupted HiGHS is loaded anew
-            out.extra["stalled"] = (f"stopped {watch.at - watch.t0:.2f} s after the load, {watch.at - watch.last:.2f} s "
-                                    f"after its last improving solution (stall {self.stall})")
+            out.extra["stalled"] = (f"stopped {watch.at - watch.t0:.2f} s after the load, "
+                                    f"{watch.at - watch.last:.2f} s after its last improving solution "
+                                    f"(stall {self.stall})")
             if out.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
                 out.termination = Termination.TIME_LIMIT  # HiGHS says kInterrupt: our stall rule, a limit
         if watch is not None:
