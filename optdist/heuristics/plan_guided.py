@@ -29,7 +29,9 @@ and usage).
    (:func:`optdist.milp.decomposition.repair.joint_moves`): two (then three) planned requests
    that share a nearly full capacity are solved together, exactly, in the room the rest of the
    plan leaves them (their ``tight`` model on those capacities, warm-started with their
-   planned placements), and replace the old where they cost less together; then, in the time
+   planned placements; with HiGHS a solve also stops 5 s after its last improving solution, 15 s
+   in at the earliest, 30 s at most: :data:`optdist.milp.decomposition.repair.JOINT_STALL`), and
+   replace the old where they cost less together; then, in the time
    the joint moves leave, pair moves (:func:`optdist.milp.decomposition.repair.pair_moves`):
    two planned requests re-placed one after the other, exactly, the first in all of the room
    or in half of it. At most ``polish_time_limit`` s in all. The exact engine's improvement
@@ -162,7 +164,7 @@ from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplin
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
-from optdist.milp.decomposition.repair import JointStats, fill_and_improve, joint_moves, pair_moves
+from optdist.milp.decomposition.repair import JOINT_STALL, JointStats, fill_and_improve, joint_moves, pair_moves
 from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
 from optdist.result import SolveResult
 from optdist.solvers.base import reports_solver_failures, run_deadline, stoppable
@@ -241,8 +243,9 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
     :func:`~optdist.milp.decomposition.repair.pair_moves`, ``polish_time_limit`` s at most in
     all); the plan's evaluator objective (None: no plan); what found
     it; ``plan_engine_objective`` (s, before the polish), ``polish_moves`` (joint and pair
-    moves made), ``polish_joint_moves``, ``polish_joint_solves`` / ``polish_joint_capped`` (joint
-    solves started / stopped by their cap, :class:`~optdist.milp.decomposition.repair.JointStats`)
+    moves made), ``polish_joint_moves``, ``polish_joint_solves`` / ``polish_joint_capped`` /
+    ``polish_joint_stalled`` (joint solves started / stopped by their cap / stopped on a stall,
+    :data:`~optdist.milp.decomposition.repair.JOINT_STALL`; :class:`~optdist.milp.decomposition.repair.JointStats`)
     and ``polish_s`` (empty: no plan). ``start``: a placement of ``forecast`` the exact engine starts from.
     ``plan_until`` / ``until`` (``time.perf_counter()`` values, None: none): the exact engine
     ends by ``plan_until``; the fallback's steps (``time_limit`` s each at most), the shares after
@@ -304,13 +307,13 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
     polish_until = t_polish + _seconds(polish_time_limit, until)
     if not proven and (until is None or polish_until > t_polish):  # a proven optimum: nothing to gain
         owners, joint = joint_moves(part, owners, deadline=polish_until, solver=solver, threads=threads,
-                                    seed=seed, stats=stats)
+                                    seed=seed, stats=stats, stall=JOINT_STALL)
         owners, moves = pair_moves(part, owners, deadline=polish_until, solver=solver,
                                    per_solve=per_solve, threads=threads, seed=seed)
         moves += joint
     info = {"plan_engine_objective": float(ev.objective), "polish_moves": moves, "polish_joint_moves": joint,
             "polish_joint_solves": stats.solves, "polish_joint_capped": stats.capped,
-            "polish_s": time.perf_counter() - t_polish}
+            "polish_joint_stalled": stats.stalled, "polish_s": time.perf_counter() - t_polish}
     if moves:
         polished = evaluate(part, Assignment(owners))
         if not polished.feasible:  # each move keeps every capacity: this cannot happen unless one is broken
@@ -577,14 +580,16 @@ def solve_plan_guided(
     seconds at most per request placed by the single-request solve (and per improvement and
     per solve of the pair moves; with ``time_limit``, at most the request's share of the time
     left; a joint solve's cap is
-    :data:`~optdist.milp.decomposition.repair.JOINT_PER_SOLVE_S`); ``improve``: try a cheaper placement than the planned one in
+    :data:`~optdist.milp.decomposition.repair.JOINT_PER_SOLVE_S`, and with HiGHS it stops earlier
+    on a stall, :data:`~optdist.milp.decomposition.repair.JOINT_STALL`); ``improve``: try a cheaper placement than the planned one in
     the capacity the rest of the plan leaves (step 2); ``solver``/``threads``/``seed``: for all. Raises ``ValueError`` if ``forecast`` has another node count,
     a class that ``inst`` lacks (its placements could not be used), a makespan objective, a
     ``plan_time_limit``, ``repair_time_limit`` or ``time_limit`` that is not a finite number > 0,
     a ``polish_time_limit`` that is neither 0 nor one, or a ``plan_start`` file that is missing or
     not a placement of ``forecast``'s requests. ``extra`` also has ``plan_engine_objective`` (s,
     the plan before the polish), ``polish_moves`` (joint and pair moves), ``polish_joint_moves``,
-    ``polish_joint_solves``, ``polish_joint_capped``, ``polish_s``, ``plan_start`` (its file, "given" or None),
+    ``polish_joint_solves``, ``polish_joint_capped``, ``polish_joint_stalled``, ``polish_s``,
+    ``plan_start`` (its file, "given" or None),
     ``plan_time_limit_s`` / ``polish_time_limit_s`` / ``repair_time_limit_s`` (the caps used, defaults
     filled in), ``improve`` (as given),
     ``past_deadline`` (requests decided past ``time_limit``'s deadline, without an exact solve) and,

@@ -12,7 +12,9 @@ root-node heuristics it checks none: lenet-10x10-tau0.8 per-map ran 4-15 s past 
 a second signal ends the process at once. The same cancellation, from a timer thread, stops a solve that runs past its
 time limit (HiGHS checks its clock only now and then: ERGO-Code/HiGHS#885) a little after it
 (:data:`optdist.solvers.base.GRACE`), and at the run's deadline (:func:`optdist.solvers.base.run_deadline`) at the
-latest: the outcome is then ``time_limit`` with the incumbent and bound HiGHS had.
+latest: the outcome is then ``time_limit`` with the incumbent and bound HiGHS had. A solve given a
+:class:`StallStop` (:attr:`Highs.stall`) also stops once its search stalls (no improving solution
+for a while): its outcome is ``time_limit`` too, ``extra["stalled"]`` says when.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -117,6 +120,62 @@ class _Cancel:
             self._ended = True
 
 
+@dataclass(frozen=True)
+class StallStop:
+    """Stop a HiGHS MIP solve on its own progress: once it has gone ``stall_s`` seconds without an
+    improving solution, and has run ``floor_s`` seconds at least (its time limit stays the ceiling).
+
+    Rule: with ``t0`` the moment the model is loaded in HiGHS (just before its run) and ``t_last``
+    the moment of its last improving solution (HiGHS's ``cbMipImprovingSolution`` callback, a MIP
+    start it accepts included; ``t0`` while it has none), the solve stops at the first of HiGHS's
+    interrupt checks (``cbMipInterrupt``) at a time ``t`` with ``t - t0 >= floor_s`` and
+    ``t - t_last >= stall_s``; so a solve that does not close (optimal or infeasible) runs
+    ``min(floor_s, time limit)`` seconds at least and its time limit at most, and a search that
+    keeps improving keeps going. HiGHS calls
+    ``cbMipInterrupt`` in its branch-and-bound and not during some root-node work (the module
+    docstring), so a stall found there stops it at the next check. Source: the HiGHS callbacks
+    (https://ergo-code.github.io/HiGHS/stable/callbacks; highspy 1.16's ``Highs.cbMipInterrupt``,
+    ``HighsCallbackEvent.interrupt``). ``stall_s``, ``floor_s``: wall-clock seconds
+    (``time.perf_counter()``); raises ``ValueError`` unless ``stall_s > 0`` and ``floor_s >= 0``,
+    both finite."""
+
+    stall_s: float
+    floor_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (0 < self.stall_s < float("inf")) or not (0 <= self.floor_s < float("inf")):
+            raise ValueError(f"StallStop(stall_s={self.stall_s!r}, floor_s={self.floor_s!r}): "
+                             "fix: stall_s > 0 and floor_s >= 0, both finite seconds")
+
+
+class _StallWatch:
+    """A :class:`StallStop` on one loaded ``highspy.Highs``: its callbacks subscribed at once
+    (:meth:`end` unsubscribes them). ``at``: when it interrupted HiGHS (``time.perf_counter()``),
+    None if it did not; ``improved``: the seconds after the load of each improving solution."""
+
+    def __init__(self, rule: StallStop, h: Any) -> None:
+        self.rule, self._highs = rule, h
+        self.t0 = self.last = time.perf_counter()
+        self.at: float | None = None
+        self.improved: list[float] = []
+        h.cbMipImprovingSolution += self._improving
+        h.cbMipInterrupt += self._check
+
+    def _improving(self, e: Any) -> None:
+        self.last = time.perf_counter()
+        self.improved.append(round(self.last - self.t0, 2))
+
+    def _check(self, e: Any) -> None:
+        now = time.perf_counter()
+        if self.at is not None or (now - self.t0 >= self.rule.floor_s and now - self.last >= self.rule.stall_s):
+            self.at = self.at or now
+            e.interrupt()
+
+    def end(self) -> None:
+        self._highs.cbMipImprovingSolution -= self._improving
+        self._highs.cbMipInterrupt -= self._check
+
+
 class Highs(ContribSolver):
     """HiGHS (MIT licence, ``pip install highspy``)."""
 
@@ -134,6 +193,10 @@ class Highs(ContribSolver):
 
     _highs: Any = None  # the running highspy.Highs, to cancel on a signal
     _stop: _Cancel | None = None  # the running solve's watchdog stop
+    #: stop each MIP solve of this adapter once its search stalls (:class:`StallStop`); None: only
+    #: at its time limit. Set by the caller (``joint_moves``), not a HiGHS option.
+    stall: StallStop | None = None
+    _watch: _StallWatch | None = None  # the running solve's stall watch
 
     def _prepare(self, opt: Any, model: pyo.ConcreteModel) -> bool:
         """Load the model now (``opt.solve`` then reuses it, sending no update) and keep its highspy handle.
@@ -151,6 +214,8 @@ class Highs(ContribSolver):
         or the deadline came while it loaded."""
         if self._stop is not None:
             self._stop.load(self._highs)
+        if self.stall is not None:
+            self._watch = _StallWatch(self.stall, self._highs)
         if self._stop_requested:
             self._highs.cancelSolve()
 
@@ -190,6 +255,9 @@ class Highs(ContribSolver):
                 timer.cancel()
             stop.end()  # before the flag is reset: a timer action already started cancels nothing now
             self._stop = None
+            watch, self._watch = self._watch, None
+            if watch is not None:
+                watch.end()
             if self._highs is not None:  # a cancel that came as the solve ended must not stop the next one
                 self._highs._Highs__solver_should_stop = False  # highspy 1.16's flag behind cancelSolve
             pyomo_log.removeFilter(_quiet_interrupt)
@@ -203,6 +271,15 @@ class Highs(ContribSolver):
             out.extra["cancelled"] = f"at its time limit or the run's deadline; returned {lag:.2f} s later"
             if out.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
                 out.termination = Termination.TIME_LIMIT  # HiGHS says kInterrupt: it was our clock
+        elif watch is not None and watch.at is not None and interrupted:
+            self._kept = None  # as above: an interrupted HiGHS is loaded anew
+            out.extra["stalled"] = (f"stopped {watch.at - watch.t0:.2f} s after the load, "
+                                    f"{watch.at - watch.last:.2f} s after its last improving solution "
+                                    f"(stall {self.stall})")
+            if out.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
+                out.termination = Termination.TIME_LIMIT  # HiGHS says kInterrupt: our stall rule, a limit
+        if watch is not None:
+            out.extra["improving_at_s"] = watch.improved
         return out
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:

@@ -40,7 +40,7 @@ import heapq
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, combinations, islice
 
 import numpy as np
@@ -56,6 +56,7 @@ from optdist.milp.model import BuildInterrupted, BuildTimeout, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.result import Termination
 from optdist.solvers.base import stop_requested
+from optdist.solvers.highs import Highs, StallStop
 from optdist.transfers import RESOURCES
 
 PAIR_SHARES = (1.0, 0.5)  # pair moves: shares of the pair's room the first request of a move may take
@@ -68,6 +69,13 @@ JOINT_RANK_BYTES = 8 * 2**20  # joint moves: bytes at most of the shares ranked_
 #: joint moves: seconds at most per joint solve (HiGHS's first better placement of two CIFAR requests
 #: of mixed-8x6-nexus-rpi3 came after 19-28 s, its root cuts alone took 6-7 s: benchmarks/online/README.md)
 JOINT_PER_SOLVE_S = 30.0
+#: joint moves in a plan's polish (:func:`optdist.heuristics.plan_guided._plan`): each joint solve
+#: (HiGHS) also stops 5 s after its last improving solution, 15 s after its start at the earliest
+#: (their first placement better than the start came 6-13 s in), so a stalled solve hands the rest
+#: of its 30 s to the next set: mixed-8x6-nexus-rpi3 272.36 ms in 3 of 3 polishes of 60 s against
+#: 278.21 with the fixed cap, cifar-6x5 and cifar-12x10 the same (benchmarks/online/README.md,
+#: "Joint solves that stop on their own progress")
+JOINT_STALL = StallStop(stall_s=5.0, floor_s=15.0)
 
 
 def fill_and_improve(
@@ -253,10 +261,14 @@ class JointStats:
     """What :func:`joint_moves` spent: ``solves`` joint solves started (a model built, or its build
     stopped at the time left or by SIGINT/SIGTERM), ``capped`` of them stopped by their time cap
     (``per_solve`` or the deadline: the build, or the solver at its ``time_limit``) rather than
-    closed (optimal or infeasible under the cutoff)."""
+    closed (optimal or infeasible under the cutoff), ``stalled`` of them stopped by the ``stall``
+    rule (:class:`~optdist.solvers.highs.StallStop`; not counted in ``capped``), and ``solve_s``
+    the seconds of each solver call (the build not included), in order."""
 
     solves: int = 0
     capped: int = 0
+    stalled: int = 0
+    solve_s: list[float] = field(default_factory=list)
 
 
 def ranked_sets(
@@ -356,6 +368,7 @@ def joint_moves(
     least: Sequence[float] | None = None,
     sizes: Sequence[int] = JOINT_SIZES,
     stats: JointStats | None = None,
+    stall: StallStop | None = None,
 ) -> tuple[list[list[np.ndarray] | None], int]:
     """Joint moves on the placement ``owners`` (per request of ``inst``, its owner arrays or None:
     not placed, left so; the placed ones must fit the capacities together) until ``deadline``
@@ -386,10 +399,17 @@ def joint_moves(
     (:func:`ranked_sets`: memory for a batch, not for every set). A sweep tries every set of size
     ``sizes[0]``; a gain starts the sweep over at that size, none moves to the next size.
     ``on_column(r, owners_r)`` is called for every request of an accepted move. ``stats``, if
-    given, counts the joint solves and those stopped by their cap (:class:`JointStats`). Stops
-    once SIGINT/SIGTERM arrived. A heuristic: incumbents, never bounds."""
+    given, counts the joint solves and those stopped by their cap (:class:`JointStats`). ``stall``
+    (HiGHS only): each joint solve also stops once its search stalls, ``stall.stall_s`` s after its
+    last improving solution and ``stall.floor_s`` s after its start at the earliest
+    (:class:`~optdist.solvers.highs.StallStop`, its rule), ``per_solve`` staying the ceiling, so a
+    solve that keeps improving runs on and a stalled one hands its time to the next set; the
+    other solvers ignore it and keep the fixed cap. Stops once SIGINT/SIGTERM arrived. A
+    heuristic: incumbents, never bounds."""
     caps, own, placed, cost, use = _placement(inst, owners)
     adapter = adapter_for(solver, solver_options)
+    if stall is not None and isinstance(adapter, Highs):
+        adapter.stall = stall
     tie = np.random.default_rng(0 if seed is None else seed).permutation(inst.n_requests)  # no seed: seed 0's
     count = JointStats() if stats is None else stats
 
@@ -427,9 +447,13 @@ def joint_moves(
         left = deadline - time.perf_counter()
         if left <= 0.05:
             return None
+        t = time.perf_counter()
         out, asg, _ = solve_built(b, adapter, time_limit=min(per_solve, left), mip_gap=1e-6, threads=threads,
                                   seed=seed, tee=False, start=Assignment(start))
-        count.capped += int(out.termination == Termination.TIME_LIMIT)
+        count.solve_s.append(round(time.perf_counter() - t, 2))
+        stalled = "stalled" in out.extra
+        count.stalled += int(stalled)
+        count.capped += int(out.termination == Termination.TIME_LIMIT and not stalled)
         if asg is None or any(asg.owners[r] is None for r in S):
             return None
         got = [alone(inst, r, asg.owners[r]) for r in S]
