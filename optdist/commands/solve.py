@@ -326,6 +326,7 @@ def _infeasible_start_fate(inst, args: argparse.Namespace) -> str:
     """What this run does with a --warm-start the evaluator finds infeasible (the decomposition and
     a solver without a MIP start do not use it; a solver with one is seeded with it and may discard
     it; it is never kept as the incumbent: :func:`optdist.milp.run._keep_warm_start`)."""
+    from optdist.milp.decomposition.orchestrate import applies
     from optdist.milp.solve import choose_formulation
     from optdist.solvers import Feature, get_solver
 
@@ -335,7 +336,7 @@ def _infeasible_start_fate(inst, args: argparse.Namespace) -> str:
         adapter = get_solver(args.solver)
     except ValueError:  # an unknown formulation or solver: the solve itself says so, with the fix
         return never
-    if chosen == "decomposed":
+    if chosen == "decomposed" and applies(inst):  # where it does not apply, 'tight' is solved (a MIP start)
         return "the decomposition does not use it (it starts only from a feasible placement)"
     if not adapter.has(Feature.WARM_START):
         return f"not used: solver {adapter.name} takes no MIP start, and {never}"
