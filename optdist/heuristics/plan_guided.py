@@ -147,6 +147,7 @@ and ``repaired`` (plan-guided: requests placed each way; plan-rollout: ``chosen`
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import os
@@ -169,6 +170,8 @@ from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
 from optdist.result import SolveResult
 from optdist.solvers.base import reports_solver_failures, run_deadline, stoppable
 from optdist.transfers import RESOURCES
+
+log = logging.getLogger("optdist")
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
 #: share of plan_time_limit the placement by shares may take (fallback plan; the improvement gets the rest).
@@ -457,6 +460,12 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
                                               start=start, plan_until=plan_until, until=until)
     polish["plan_start"] = None if plan_start is None else (
         "given" if isinstance(plan_start, Assignment) else str(plan_start))
+    if start is not None and (bad := evaluate(fc, start).violations):
+        polish["plan_start_infeasible"] = (
+            f"{method}: plan_start {polish['plan_start']} breaks {len(bad)} constraint(s) of forecast {fc.name}, e.g. "
+            f"[{bad[0].constraint}] {bad[0].message}: the plan is not bounded by it (fix: give a feasible placement "
+            "of the forecast, e.g. the --out of `optdist solve` on it)")
+        log.warning("%s", polish["plan_start_infeasible"])
     polish["plan_time_limit_s"] = plan_time_limit
     polish["polish_time_limit_s"] = polish_time_limit
     polish["repair_time_limit_s"] = repair_time_limit
@@ -590,6 +599,8 @@ def solve_plan_guided(
     the plan before the polish), ``polish_moves`` (joint and pair moves), ``polish_joint_moves``,
     ``polish_joint_solves``, ``polish_joint_capped``, ``polish_joint_stalled``, ``polish_s``,
     ``plan_start`` (its file, "given" or None),
+    ``plan_start_infeasible`` (only where the evaluator finds ``plan_start`` infeasible on ``forecast``: the
+    constraints it breaks, also warned on the ``optdist`` logger; the plan is then not bounded by it),
     ``plan_time_limit_s`` / ``polish_time_limit_s`` / ``repair_time_limit_s`` (the caps used, defaults
     filled in), ``improve`` (as given),
     ``past_deadline`` (requests decided past ``time_limit``'s deadline, without an exact solve) and,

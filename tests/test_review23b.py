@@ -1,0 +1,49 @@
+"""Fixes from review23b (a fresh user's review of the warm starts and the plan methods' flags)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import optdist
+from optdist.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+#: one LeNet request on 10 devices; a greedy placement of its tau-0.8 twin breaks its privacy (fc1 off the camera)
+LENET = ROOT / "instances" / "paper" / "lenet-1x10-tau0.6.json"
+TWIN = ROOT / "instances" / "paper" / "lenet-1x10-tau0.8.json"
+
+
+@pytest.fixture(scope="module")
+def infeasible_start(tmp_path_factory) -> Path:
+    """The greedy's placement of :data:`TWIN`, saved for :data:`LENET` (same ids), where it is infeasible."""
+    inst = optdist.load_instance(LENET)
+    asg = optdist.solve(TWIN, method="greedy").assignment
+    assert not optdist.evaluate(inst, asg).feasible
+    path = tmp_path_factory.mktemp("start") / "start.json"
+    asg.save(inst, path)
+    return path
+
+
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+def test_an_infeasible_plan_start_is_warned_about_and_recorded(method, infeasible_start, tmp_path, capsys):
+    """--plan-start with a placement that breaks the forecast's constraints: --help says the plan
+    costs at most that placement "where it is feasible"; the run said nothing about it (extra only
+    had its file name), so a user believed the plan bounded by it."""
+    out = tmp_path / "res.json"
+    assert main(["solve", str(LENET), "--method", method, "--plan-start", str(infeasible_start),
+                 "--plan-time-limit", "10", "--threads", "1", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    said = [x for x in err.splitlines() if "breaks" in x and "plan_start" in x]
+    assert len(said) == 1 and str(infeasible_start) in said[0] and "(fix: give a feasible placement" in said[0], err
+    extra = json.loads(out.read_text())["extra"]
+    assert extra["plan_start_infeasible"].startswith(f"{method}: plan_start {infeasible_start} breaks 1 constraint(s)")
+
+
+def test_a_feasible_plan_start_is_not_warned_about(tmp_path, capsys):
+    start = tmp_path / "start.json"
+    assert main(["solve", str(LENET), "--method", "greedy", "--out", str(start), "-q"]) == 0
+    res = optdist.solve(LENET, method="plan-guided", plan_start=start, plan_time_limit=10)
+    assert "plan_start_infeasible" not in res.extra and res.extra["plan_start"] == str(start)
