@@ -47,3 +47,15 @@ def test_a_feasible_plan_start_is_not_warned_about(tmp_path, capsys):
     assert main(["solve", str(LENET), "--method", "greedy", "--out", str(start), "-q"]) == 0
     res = optdist.solve(LENET, method="plan-guided", plan_start=start, plan_time_limit=10)
     assert "plan_start_infeasible" not in res.extra and res.extra["plan_start"] == str(start)
+
+
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+def test_a_missing_forecast_is_named_as_the_forecast(method, tmp_path, capsys):
+    """``--forecast MISSING`` said "MISSING: instance file not found", as if the solved instance were
+    missing, without a fix."""
+    missing = tmp_path / "nope.json"
+    assert main(["solve", str(LENET), "--method", method, "--forecast", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing}: {method}'s forecast: instance file not found (fix: give the forecast's instance file" in err, err
+    with pytest.raises(FileNotFoundError, match=f"{method}'s forecast: .*fix"):
+        optdist.solve(LENET, method=method, forecast=missing)

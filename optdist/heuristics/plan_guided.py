@@ -435,7 +435,7 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
         except ValueError:
             raise ValueError(f"{method}: polish_time_limit = {polish_time_limit!r} is out of range (fix: give a finite "
                              "number of seconds >= 0; 0: no polish)") from None
-    fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
+    fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else _load_forecast(forecast, method))
     if fc.n_nodes != inst.n_nodes:
         raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
                          "the forecast must be on the instance's nodes (fix: generate it with the same devices)")
@@ -470,6 +470,17 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     polish["polish_time_limit_s"] = polish_time_limit
     polish["repair_time_limit_s"] = repair_time_limit
     return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan, polish
+
+
+def _load_forecast(path: str | Path, method: str) -> Instance:
+    """The forecast's instance file ``path``; a missing one is a FileNotFoundError naming ``method``'s
+    forecast and the fix (the bare "PATH: instance file not found" read as the solved instance's).
+    Raises :class:`~optdist.instance.InstanceError` for a damaged file (it names the file)."""
+    try:
+        return load_instance(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: {method}'s forecast: instance file not found (fix: give the forecast's "
+                                "instance file, or leave the forecast out to plan for the instance itself)") from None
 
 
 def _plan_start(fc: Instance, plan_start: Assignment | str | Path | None, method: str) -> Assignment | None:
@@ -595,7 +606,8 @@ def solve_plan_guided(
     a class that ``inst`` lacks (its placements could not be used), a makespan objective, a
     ``plan_time_limit``, ``repair_time_limit`` or ``time_limit`` that is not a finite number > 0,
     a ``polish_time_limit`` that is neither 0 nor one, or a ``plan_start`` file that is missing or
-    not a placement of ``forecast``'s requests. ``extra`` also has ``plan_engine_objective`` (s,
+    not a placement of ``forecast``'s requests; ``FileNotFoundError`` naming the forecast and the fix
+    for a ``forecast`` file that is missing. ``extra`` also has ``plan_engine_objective`` (s,
     the plan before the polish), ``polish_moves`` (joint and pair moves), ``polish_joint_moves``,
     ``polish_joint_solves``, ``polish_joint_capped``, ``polish_joint_stalled``, ``polish_s``,
     ``plan_start`` (its file, "given" or None),
