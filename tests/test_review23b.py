@@ -59,3 +59,19 @@ def test_a_missing_forecast_is_named_as_the_forecast(method, tmp_path, capsys):
     assert f"{missing}: {method}'s forecast: instance file not found (fix: give the forecast's instance file" in err, err
     with pytest.raises(FileNotFoundError, match=f"{method}'s forecast: .*fix"):
         optdist.solve(LENET, method=method, forecast=missing)
+
+
+@pytest.mark.parametrize("given", ["/dev/null", "WRONG"])
+def test_a_warm_start_given_with_another_method_is_refused_as_such_unread(given, tmp_path, capsys):
+    """``--warm-start`` is an option of --method milp: with another method the flag is refused,
+    before its file is read. Before: the file was read first, and its errors (not a .json file; a
+    placement for another instance's nodes) hid that the flag does not apply."""
+    if given == "WRONG":  # a placement of a 4-device instance: unknown node ids on 10 devices
+        given = str(tmp_path / "other.json")
+        assert main(["solve", str(ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"), "--method", "greedy",
+                     "--out", given, "-q"]) == 0
+        capsys.readouterr()
+    assert main(["solve", str(LENET), "--method", "greedy", "--warm-start", given]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == ("optdist solve: error: --warm-start is an option of --method milp, not of "
+                                            "greedy (fix: leave it out, or use --method milp)"), err

@@ -146,7 +146,7 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         "mip_gap": args.gap,
         "threads": args.threads,
         "seed": args.seed,
-        "warm_start": _warm_start(args),
+        "warm_start": _warm_start(args) if method == "milp" else args.warm_start,  # others: refused below, unread
         "tee": args.tee,
         "policy": args.policy,
         "episodes": args.episodes,
