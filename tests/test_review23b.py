@@ -75,3 +75,21 @@ def test_a_warm_start_given_with_another_method_is_refused_as_such_unread(given,
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1] == ("optdist solve: error: --warm-start is an option of --method milp, not of "
                                             "greedy (fix: leave it out, or use --method milp)"), err
+
+
+@pytest.mark.parametrize("command", ["solve", "evaluate"])
+def test_a_result_file_of_another_format_version_is_not_told_to_become_an_assignment(command, tmp_path, capsys):
+    """A result file whose format is 'optdist-result/9' was read as an assignment and the fix said
+    'set "format": "optdist-assignment/1"' (wrong: the file is a result). Now the field, what this
+    optdist reads and a fix that fits."""
+    result = tmp_path / "res.json"
+    assert main(["solve", str(LENET), "--method", "greedy", "--out", str(result), "-q"]) == 0
+    doc = json.loads(result.read_text())
+    doc["format"] = "optdist-result/9"
+    result.write_text(json.dumps(doc))
+    capsys.readouterr()
+    args = ["--warm-start", str(result)] if command == "solve" else [str(result)]
+    assert main([command, str(LENET), *args]) == 2
+    err = capsys.readouterr().err
+    assert f"{result}" in err and "format: is 'optdist-result/9', a result format this optdist does not read" in err, err
+    assert "optdist-assignment/1\")" not in err and "(fix: write it again with this optdist's `optdist solve --out`" in err
