@@ -93,3 +93,14 @@ def test_a_result_file_of_another_format_version_is_not_told_to_become_an_assign
     err = capsys.readouterr().err
     assert f"{result}" in err and "format: is 'optdist-result/9', a result format this optdist does not read" in err, err
     assert "optdist-assignment/1\")" not in err and "(fix: write it again with this optdist's `optdist solve --out`" in err
+
+
+def test_warm_start_milp_names_the_flag_and_the_fix(capsys):
+    """``--warm-start milp`` said "warm_start: use a heuristic method (e.g. 'greedy'), not 'milp'":
+    the Python option's name, no fix; and 'milp' was listed among the methods --warm-start takes."""
+    assert main(["solve", str(LENET), "--warm-start", "milp"]) == 2
+    err = capsys.readouterr().err
+    assert "--warm-start milp: the MILP cannot be its own MIP start (fix: give a heuristic method" in err, err
+    assert main(["solve", str(LENET), "--warm-start", "nope"]) == 2
+    listed = capsys.readouterr().err.split("neither a method (")[1].split(")")[0].split(", ")
+    assert "greedy" in listed and "milp" not in listed

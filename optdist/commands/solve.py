@@ -315,8 +315,12 @@ def _warm_start(args: argparse.Namespace):
         return asg
     from optdist.solve import METHODS
 
+    heuristics = sorted(set(METHODS) - {"milp"})  # the MILP cannot start itself (milp.run.warm_start_assignment)
+    if args.warm_start == "milp":
+        raise CliError("--warm-start milp: the MILP cannot be its own MIP start (fix: give a heuristic method, e.g. "
+                       "greedy, or the --out of an earlier `optdist solve` as a .json file)")
     if args.warm_start not in METHODS:  # e.g. a file whose name does not end in .json: not "unknown method"
-        raise CliError(f"--warm-start {args.warm_start}: neither a method ({', '.join(sorted(METHODS))}) nor a .json "
+        raise CliError(f"--warm-start {args.warm_start}: neither a method ({', '.join(heuristics)}) nor a .json "
                        "file (fix: give a method, e.g. greedy, or an assignment or result file of `optdist solve --out`, "
                        "its name ending in .json)")
     return args.warm_start
