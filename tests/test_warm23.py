@@ -234,3 +234,26 @@ def test_a_result_file_naming_another_instance_twice_is_warned_about_once(result
     warnings = _instance_warnings(capsys.readouterr().err)
     assert len(warnings) == 1 and "made for instance 'other', not 'cifar-1x4-tau0.8'" in warnings[0], warnings
     assert "used as the --warm-start of cifar-1x4-tau0.8" in warnings[0], warnings
+
+
+#: two LeNet requests with a serial uplink: the decomposition does not apply ('tight' is solved)
+SERIAL = ROOT / "instances" / "tiny" / "micro-2x3-serial.json"
+
+
+def test_the_infeasible_start_warning_is_true_where_the_decomposition_does_not_apply(tmp_path, capsys):
+    """``--formulation decomposed`` on a serial uplink solves 'tight' and passes the start to HiGHS as
+    a MIP start ("warm start   assignment": seeded); the warning said "the decomposition does not use
+    it" (review23b)."""
+    inst = optdist.load_instance(SERIAL)
+    owners = [[layer.copy() for layer in per] for per in optdist.solve(inst, formulation="tight").assignment.owners]
+    owners[0][-1][:] = inst.node_ids.index("rpi3-1")  # the last layer (fc1) off the camera
+    bad = optdist.Assignment(owners)
+    assert not optdist.evaluate(inst, bad).feasible
+    path = tmp_path / "bad.json"
+    bad.save(inst, path)
+    assert main(["solve", str(SERIAL), "--formulation", "decomposed", "--warm-start", str(path)]) == 0
+    out, err = capsys.readouterr()
+    warning = _warm_start_warning(err)
+    assert warning.endswith("; it is passed to solver highs as a MIP start, which the solver may discard; it is "
+                            "never kept as the incumbent"), warning
+    assert "formulation tight" in out and "warm start   assignment\n" in out, out

@@ -390,7 +390,8 @@ def load_placement(inst, path: Path, use: str | None = None):
     own) whose ids match is warned about, once per instance named: ``use`` says what it is taken
     as (default: scored on ``inst``). A result file's own ``instance`` that is neither a string nor
     null is refused, as the assignment's is (:class:`~optdist.assignment.AssignmentError` naming
-    the file and the field)."""
+    the file and the field), and so is a result file of another format version ('optdist-result/N'), which
+    would otherwise be read as an assignment with the wrong fix."""
     from optdist.assignment import MAX_BYTES, Assignment, AssignmentError, check_instance_field, made_for_warning
     from optdist.jsonfile import read_json
 
@@ -399,7 +400,14 @@ def load_placement(inst, path: Path, use: str | None = None):
     where = str(path)
     use = use or f"scored on {inst.name}"
     warnings: list[str] = []
-    if isinstance(doc, dict) and doc.get("format") == "optdist-result/1":
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if isinstance(fmt, str) and fmt.startswith("optdist-result/") and fmt != "optdist-result/1":
+        from optdist.jsonfile import Problem  # read as an assignment, it was told to become one: the wrong fix
+
+        raise AssignmentError(where, [Problem("format", f"is {fmt!r}, a result format this optdist does not read "
+                                              "(it reads 'optdist-result/1')", "write it again with this optdist's "
+                                              "`optdist solve --out`, or give an optdist-assignment/1 file")])
+    if fmt == "optdist-result/1":
         check_instance_field(doc, inst, where, "result")
         if warning := made_for_warning(where, doc, inst, use):
             warnings.append(warning)

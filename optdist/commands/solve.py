@@ -146,7 +146,7 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         "mip_gap": args.gap,
         "threads": args.threads,
         "seed": args.seed,
-        "warm_start": _warm_start(args),
+        "warm_start": _warm_start(args) if method == "milp" else args.warm_start,  # others: refused below, unread
         "tee": args.tee,
         "policy": args.policy,
         "episodes": args.episodes,
@@ -315,8 +315,12 @@ def _warm_start(args: argparse.Namespace):
         return asg
     from optdist.solve import METHODS
 
+    heuristics = sorted(set(METHODS) - {"milp"})  # the MILP cannot start itself (milp.run.warm_start_assignment)
+    if args.warm_start == "milp":
+        raise CliError("--warm-start milp: the MILP cannot be its own MIP start (fix: give a heuristic method, e.g. "
+                       "greedy, or the --out of an earlier `optdist solve` as a .json file)")
     if args.warm_start not in METHODS:  # e.g. a file whose name does not end in .json: not "unknown method"
-        raise CliError(f"--warm-start {args.warm_start}: neither a method ({', '.join(sorted(METHODS))}) nor a .json "
+        raise CliError(f"--warm-start {args.warm_start}: neither a method ({', '.join(heuristics)}) nor a .json "
                        "file (fix: give a method, e.g. greedy, or an assignment or result file of `optdist solve --out`, "
                        "its name ending in .json)")
     return args.warm_start
@@ -326,6 +330,7 @@ def _infeasible_start_fate(inst, args: argparse.Namespace) -> str:
     """What this run does with a --warm-start the evaluator finds infeasible (the decomposition and
     a solver without a MIP start do not use it; a solver with one is seeded with it and may discard
     it; it is never kept as the incumbent: :func:`optdist.milp.run._keep_warm_start`)."""
+    from optdist.milp.decomposition.orchestrate import applies
     from optdist.milp.solve import choose_formulation
     from optdist.solvers import Feature, get_solver
 
@@ -335,7 +340,7 @@ def _infeasible_start_fate(inst, args: argparse.Namespace) -> str:
         adapter = get_solver(args.solver)
     except ValueError:  # an unknown formulation or solver: the solve itself says so, with the fix
         return never
-    if chosen == "decomposed":
+    if chosen == "decomposed" and applies(inst):  # where it does not apply, 'tight' is solved (a MIP start)
         return "the decomposition does not use it (it starts only from a feasible placement)"
     if not adapter.has(Feature.WARM_START):
         return f"not used: solver {adapter.name} takes no MIP start, and {never}"

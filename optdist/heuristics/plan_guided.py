@@ -147,6 +147,7 @@ and ``repaired`` (plan-guided: requests placed each way; plan-rollout: ``chosen`
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import os
@@ -169,6 +170,8 @@ from optdist.milp.decomposition.single import alone, greedy_alone, solve_single
 from optdist.result import SolveResult
 from optdist.solvers.base import reports_solver_failures, run_deadline, stoppable
 from optdist.transfers import RESOURCES
+
+log = logging.getLogger("optdist")
 
 FIT_RTOL = 1e-9  # relative slack of the fit test (the evaluator's own tolerance is looser)
 #: share of plan_time_limit the placement by shares may take (fallback plan; the improvement gets the rest).
@@ -432,7 +435,7 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
         except ValueError:
             raise ValueError(f"{method}: polish_time_limit = {polish_time_limit!r} is out of range (fix: give a finite "
                              "number of seconds >= 0; 0: no polish)") from None
-    fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else load_instance(forecast))
+    fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else _load_forecast(forecast, method))
     if fc.n_nodes != inst.n_nodes:
         raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
                          "the forecast must be on the instance's nodes (fix: generate it with the same devices)")
@@ -457,10 +460,27 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
                                               start=start, plan_until=plan_until, until=until)
     polish["plan_start"] = None if plan_start is None else (
         "given" if isinstance(plan_start, Assignment) else str(plan_start))
+    if start is not None and (bad := evaluate(fc, start).violations):
+        polish["plan_start_infeasible"] = (
+            f"{method}: plan_start {polish['plan_start']} breaks {len(bad)} constraint(s) of forecast {fc.name}, e.g. "
+            f"[{bad[0].constraint}] {bad[0].message}: the plan is not bounded by it (fix: give a feasible placement "
+            "of the forecast, e.g. the --out of `optdist solve` on it)")
+        log.warning("%s", polish["plan_start_infeasible"])
     polish["plan_time_limit_s"] = plan_time_limit
     polish["polish_time_limit_s"] = polish_time_limit
     polish["repair_time_limit_s"] = repair_time_limit
     return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan, polish
+
+
+def _load_forecast(path: str | Path, method: str) -> Instance:
+    """The forecast's instance file ``path``; a missing one is a FileNotFoundError naming ``method``'s
+    forecast and the fix (the bare "PATH: instance file not found" read as the solved instance's).
+    Raises :class:`~optdist.instance.InstanceError` for a damaged file (it names the file)."""
+    try:
+        return load_instance(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: {method}'s forecast: instance file not found (fix: give the forecast's "
+                                "instance file, or leave the forecast out to plan for the instance itself)") from None
 
 
 def _plan_start(fc: Instance, plan_start: Assignment | str | Path | None, method: str) -> Assignment | None:
@@ -586,10 +606,13 @@ def solve_plan_guided(
     a class that ``inst`` lacks (its placements could not be used), a makespan objective, a
     ``plan_time_limit``, ``repair_time_limit`` or ``time_limit`` that is not a finite number > 0,
     a ``polish_time_limit`` that is neither 0 nor one, or a ``plan_start`` file that is missing or
-    not a placement of ``forecast``'s requests. ``extra`` also has ``plan_engine_objective`` (s,
+    not a placement of ``forecast``'s requests; ``FileNotFoundError`` naming the forecast and the fix
+    for a ``forecast`` file that is missing. ``extra`` also has ``plan_engine_objective`` (s,
     the plan before the polish), ``polish_moves`` (joint and pair moves), ``polish_joint_moves``,
     ``polish_joint_solves``, ``polish_joint_capped``, ``polish_joint_stalled``, ``polish_s``,
     ``plan_start`` (its file, "given" or None),
+    ``plan_start_infeasible`` (only where the evaluator finds ``plan_start`` infeasible on ``forecast``: the
+    constraints it breaks, also warned on the ``optdist`` logger; the plan is then not bounded by it),
     ``plan_time_limit_s`` / ``polish_time_limit_s`` / ``repair_time_limit_s`` (the caps used, defaults
     filled in), ``improve`` (as given),
     ``past_deadline`` (requests decided past ``time_limit``'s deadline, without an exact solve) and,
