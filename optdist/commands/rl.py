@@ -121,10 +121,10 @@ def _interrupted(config: dict, what: str, instance: Path, out: Path, method: str
                 instance, method, out)
 
 
-def _nothing_trained(config: dict, what: str, out: Path) -> None:
+def _nothing_trained(config: dict, what: str, out: Path, fix: str) -> None:
     """Say on stderr that a signal stopped the training before any gradient step: nothing saved."""
     log.warning("%s after %s, before the first gradient step: no policy saved in %s (the network had its initial "
-                "weights; fix: let it train longer, or give a smaller --train-freq)", config["interrupted"], what, out)
+                "weights; fix: %s)", config["interrupted"], what, out, fix)
 
 
 def _holds_dqn_run(out: Path) -> bool:
@@ -164,7 +164,7 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
     stopped = "interrupted" in res.config
     what = f"{res.config['episodes']} of {res.config.get('episodes_planned')} episodes"
     if stopped and not res.config["gradient_steps"]:
-        _nothing_trained(res.config, what, out)
+        _nothing_trained(res.config, what, out, "let it train longer, or give a smaller --train-freq")
         return False, None
     save_policy(res, out)
     if not res.config["gradient_steps"]:
@@ -200,7 +200,8 @@ def _train_ppo(args: argparse.Namespace, inst, preset, out: Path):
     stopped = "interrupted" in policy.config
     what = f"{policy.config['env_steps']} of {policy.config['timesteps']} env steps"
     if stopped and not policy.config["updates"]:
-        _nothing_trained(policy.config, what, out)
+        _nothing_trained(policy.config, what, out, f"let it train past the first rollout of "
+                         f"{policy.config['n_steps']} env steps")
         return False, None
     save_ppo(policy, out)
     steps = policy.config["env_steps" if stopped else "timesteps"]
