@@ -48,6 +48,21 @@ METHOD_OPTIONS: dict[str, frozenset[str]] = {
                            "max_combinations"}),
 }
 
+#: the type annotation of each option in :data:`METHOD_OPTIONS`, as the methods' signatures write
+#: it (an option has the same type in every method that takes it): a sweep spec's option values
+#: are type-checked against them when it is read (:func:`optdist.bench.spec.option_value_problem`);
+#: tests/test_rl23.py keeps them equal to the signatures
+OPTION_TYPES: dict[str, str] = {
+    "double": "bool", "episodes": "int | None", "forecast": "Instance | str | Path | None", "formulation": "str | None",
+    "improve": "bool", "inner": "str", "masked": "bool", "max_combinations": "int", "mip_gap": "float | None",
+    "plan_start": "Assignment | str | Path | None", "plan_time_limit": "float | None",
+    "policy": "Policy | str | Path | None", "polish_time_limit": "float | None", "pricing_solver": "str | None",
+    "pricing_solver_options": "Mapping[str, Any] | None", "repair_time_limit": "float", "reward": "str",
+    "seed": "int | None", "solver": "str", "solver_options": "Mapping[str, Any] | None", "tee": "bool",
+    "threads": "int | None", "time_limit": "float | None", "timesteps": "int | None",
+    "warm_start": "Assignment | str | None",
+}
+
 #: values of method ``milp``'s ``formulation`` option and the function each reaches
 #: (``auto``, the default: the decomposition when it applies, else ``tight``)
 FORMULATIONS: dict[str, str] = {

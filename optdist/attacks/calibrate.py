@@ -24,7 +24,7 @@ import logging
 import math
 import multiprocessing
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -119,10 +119,14 @@ def choose_subsets(P: int, m: int, k: int, rng: np.random.Generator) -> list[tup
     return sorted(chosen)
 
 
-def run(cfg: Config, progress: bool = True, jobs: int = 1) -> Calibration:
+def run(cfg: Config, progress: bool = True, jobs: int = 1,
+        before_attacks: Callable[[str], None] | None = None) -> Calibration:
     """Train (or load) the target, then attack every (layer, m, subset, seed); build the table.
 
     ``jobs > 1`` spreads the attacks over that many processes with one torch thread each.
+    ``before_attacks(name)`` runs once the table's network name is known, before the attacks (e.g.
+    ``optdist calibrate`` refusing to replace :func:`output_paths` without ``--force``); what it
+    raises ends the run.
     """
     t0 = time.perf_counter()
     network, net, ds, record, default_layers = _target(cfg, progress)
@@ -146,6 +150,8 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1) -> Calibration:
     attacks: list[Attack] = []
     recons: dict[tuple[str, int], np.ndarray] = {}
     name = (cfg.network or network.profile.cnn) if isinstance(network, targets.UserNetwork) else cfg.target
+    if before_attacks is not None:
+        before_attacks(name)
     with _executor(jobs, init) as pool:
         done = pool.map(_attack, plan, chunksize=1) if pool else map(_attack, plan)
         for attack, recon in tqdm(done, total=len(plan), desc=f"invert {name}", unit="net", disable=not progress):
@@ -398,18 +404,24 @@ def report_markdown(table: PrivacyTable, taus: tuple[float, ...] = TAUS, profile
     return f"{nf_markdown(table, taus, profile)}\n## SSIM cells (mean ± std over attacks, PSNR)\n\n{ssim_markdown(table)}"
 
 
-def write(
-    cal: Calibration, out_dir: str | Path, table_file: str | Path | None = None, taus: tuple[float, ...] = TAUS
-) -> dict[str, Path]:
-    """Write the table JSON, per-attack JSON, grid PNG and Nf Markdown; returns their paths."""
+def output_paths(cnn: str, name: str, out_dir: str | Path, table_file: str | Path | None = None) -> dict[str, Path]:
+    """The files :func:`write` writes for the table ``name`` of network ``cnn``: ``table`` (``table_file``,
+    default ``out_dir/CNN-NAME.json``), ``attacks``, ``grid`` and ``nf`` in ``out_dir``."""
     out_dir = Path(out_dir)
-    stem = f"{cal.table.cnn}-{cal.table.name}"
-    paths = {
+    stem = f"{cnn}-{name}"
+    return {
         "table": Path(table_file) if table_file else out_dir / f"{stem}.json",
         "attacks": out_dir / f"{stem}-attacks.json",
         "grid": out_dir / f"{stem}-grid.png",
         "nf": out_dir / f"{stem}-nf.md",
     }
+
+
+def write(
+    cal: Calibration, out_dir: str | Path, table_file: str | Path | None = None, taus: tuple[float, ...] = TAUS
+) -> dict[str, Path]:
+    """Write the table JSON, per-attack JSON, grid PNG and Nf Markdown (:func:`output_paths`); returns their paths."""
+    paths = output_paths(cal.table.cnn, cal.table.name, out_dir, table_file)
     cal.table.save(paths["table"])
     atomic_write_json(paths["attacks"], [asdict(a) for a in cal.attacks])
     atomic_write_bytes(paths["grid"], grid_png(cal))

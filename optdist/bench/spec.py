@@ -12,7 +12,9 @@ seeds``. Which method gets what is explicit (methods reject options they do not 
 
 An option an axis gives a method (``solver``, ``formulation``, ``seed``) may not be given to it
 again in ``options`` or ``method_options`` (it would replace the axis's value in records
-labelled by the axis).
+labelled by the axis). A registered method's option values are type-checked when the spec is
+read, against the types the methods declare (:data:`optdist.solve.OPTION_TYPES`): e.g.
+``policy = 5`` for ``rl`` is refused, naming the file, the field and an example.
 
 Every run has a key, ``<instance>--<method>[--<solver>][--<formulation>][--s<seed>]--<hash>``,
 where ``hash`` is the first 8 hex digits of SHA-1 over the run's canonical JSON (instance,
@@ -249,12 +251,15 @@ def _check_method_options(doc: dict, where: str) -> None:
     ``threads`` and ``options`` (its ``solver_methods``), the seeds (its ``seeded_methods``) and
     its ``method_options``. A method given an option it does not take would fail every run with a
     TypeError; this is a ValueError naming the field, the method, the option and the methods
-    that take it. A ``module:function`` is not imported here: its options are its own.
+    that take it. A value of a type the method does not declare for it
+    (:func:`option_value_problem`, e.g. ``policy = 5``) is a ValueError naming the field, the
+    value, the type and an example. A ``module:function`` is not imported here: its options are its own.
 
     No method gets an axis's option (``solver``, ``formulation``, ``seed``) also from ``options``
     or ``method_options``: that value would replace the axis's in every run (:meth:`Run.solve_options`)
     while its records stay labelled by the axis (e.g. CBC runs filed under ``highs``); a
     ValueError naming the field and the axis."""
+    from optdist.options import GENERIC_OPTIONS
     from optdist.solve import METHOD_OPTIONS
 
     solver_methods, options = doc.get("solver_methods", ("milp",)), doc.get("options", {})
@@ -283,6 +288,49 @@ def _check_method_options(doc: dict, where: str) -> None:
                 raise ValueError(f"{where}: {field_name}: method {method!r} takes no option {opt!r}, so every run of it "
                                  f"would fail (fix: {fix}; {method} takes {sorted(METHOD_OPTIONS[method])}; "
                                  f"{opt!r} is taken by {takers or 'no registered method'})")
+            typed = method in METHOD_OPTIONS and field_name.startswith(("options.", "method_options."))
+            problem = None if not typed or opt in GENERIC_OPTIONS else option_value_problem(opt, _value(doc, field_name))
+            # (the generic options' types and ranges: check_options, in _check_axes)
+            if problem:  # before: accepted here, and every run of the method failed (e.g. TypeError for policy = 5)
+                expected, example = problem
+                raise ValueError(f"{where}: {field_name} = {_value(doc, field_name)!r} is not {expected}, so every run "
+                                 f"of {method!r} would fail (fix: give {expected}, e.g. {opt} = {example})")
+
+
+def _value(doc: dict, field_name: str) -> Any:
+    """The value of the spec field ``options.NAME`` or ``method_options.METHOD.NAME``."""
+    *tables, name = field_name.split(".")
+    for table in tables:
+        doc = doc[table]
+    return doc[name]
+
+
+#: what a spec value (TOML or JSON) may be for each member of an option's type annotation
+#: (:data:`optdist.solve.OPTION_TYPES`), how to say it and an example; members a spec cannot give
+#: (an ``Instance``, an ``Assignment``, a ``Policy`` object) are left out
+_SPEC_VALUES: dict[str, tuple[tuple[type, ...], str, str]] = {
+    "Path": ((str,), "a path (a string)", '"runs/rl/lenet"'), "str": ((str,), "a string", '"highs"'),
+    "int": ((int,), "a whole number", "3000"), "float": ((int, float), "a number", "5.0"),
+    "bool": ((bool,), "true or false", "true"), "Mapping[str, Any]": ((dict,), "a table", '{ key = "value" }'),
+    "None": ((type(None),), "null (the default)", "null"),
+}
+
+
+def option_value_problem(option: str, value: Any) -> tuple[str, str] | None:
+    """What is wrong with ``value`` (as read from a spec) for the method option ``option``, by the
+    type the methods declare for it (:data:`optdist.solve.OPTION_TYPES`): what it should be (e.g.
+    ``"a path (a string)"``) and an example; None when it fits, or when the option's type is not
+    declared (a ``module:function``'s own options). A bool is not a number here (TOML ``true``
+    for a count)."""
+    from optdist.solve import OPTION_TYPES
+
+    declared = OPTION_TYPES.get(option, "").split(" | ")
+    members = [_SPEC_VALUES[m] for m in _SPEC_VALUES if m in declared]  # "Path" first: the example a path
+    if not members or any(isinstance(value, kinds) and (not isinstance(value, bool) or bool in kinds)
+                          for kinds, _, _ in members):
+        return None
+    said = [word for kinds, word, _ in members if kinds != (type(None),)]  # JSON's null: left unsaid (TOML has none)
+    return " or ".join(said[:1] if "Path" in declared else said), members[0][2]  # a path is the string it takes
 
 
 #: text fields; the folders may be null in a JSON spec (the default)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from collections.abc import Callable
+from pathlib import Path
 
 from optdist.attacks.attacker import CALIBRATION
 from optdist.cli import count_type, seed_type
@@ -48,13 +49,18 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def _taus(text: str) -> tuple[float, ...]:
-    """An argparse type: comma-separated tolerated SSIMs, each in (0, 1]."""
+    """An argparse type: comma-separated tolerated SSIMs, each in (0, 1], none twice (a repeated one
+    would be a repeated column of the Nf table)."""
     try:
         taus = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         taus = ()
     if not taus or not all(0 < t <= 1 for t in taus):
         raise argparse.ArgumentTypeError(f"{text!r}: give comma-separated SSIM values in (0, 1], e.g. 0.8,0.6,0.4")
+    repeated = sorted({t for t in taus if taus.count(t) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"{text!r}: {', '.join(map(str, repeated))} given more than once (fix: give each "
+                                         "tau once, e.g. 0.8,0.6,0.4)")
     return taus
 
 
@@ -105,6 +111,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", default=None, help="folder for grid PNG, Nf Markdown, attacks JSON (default runs/attacks/CNN)"
     )
     p.add_argument("--table", default=None, help="table JSON path (default OUT/CNN-NAME.json)")
+    p.add_argument("--force", action="store_true", help="replace the table and the files in --out that this run writes "
+                   "(refused without it, before the attacks: e.g. --table optdist/data/tables/lenet-measured.json "
+                   "is shipped)")
     p.add_argument("--taus", type=_taus, default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
     p.add_argument("--jobs", type=count_type("worker processes", 2, MAX_THREADS), default=1, help="worker processes, one torch thread each (default 1)")
     p.add_argument("--target-epochs", type=count_type("target epochs", 1, MAX_EPOCHS),
@@ -181,8 +190,16 @@ def calibrate(args: argparse.Namespace) -> int:
         target_samples=args.target_samples,
         command=_command_line(args),
     )
-    result = cal.run(cfg, progress=not args.no_progress, jobs=args.jobs)
-    paths = cal.write(result, args.out or REPO_ROOT / "runs" / "attacks" / result.table.cnn, args.table, args.taus)
+    def out_dir(cnn: str) -> Path:
+        return Path(args.out) if args.out else REPO_ROOT / "runs" / "attacks" / cnn
+
+    def refuse_replacing(cnn: str) -> None:
+        """Before the attacks, once the network's name is known: the files this run would replace."""
+        refuse_overwrite(list(cal.output_paths(cnn, args.name, out_dir(cnn), args.table).values()), args.force,
+                         "--out DIR, --table FILE or --name NAME")
+
+    result = cal.run(cfg, progress=not args.no_progress, jobs=args.jobs, before_attacks=refuse_replacing)
+    paths = cal.write(result, out_dir(result.table.cnn), args.table, args.taus)
     print(cal.ssim_markdown(result.table))
     print(cal.nf_markdown(result.table, args.taus, result.profile))
     for what, path in paths.items():

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 from optdist.cli import count_type, seed_type
+from optdist.interrupts import interrupted_status
 from optdist.io import make_output_folder, refuse_overwrite
 
 log = logging.getLogger("optdist")
@@ -53,6 +57,7 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     from optdist.instance import load_instance
     from optdist.result import finalize
     from optdist.rl.presets import PRESETS, preset_for
+    from optdist.solvers.base import signals_received
 
     wrong = [flag for flag, given in (("--episodes", args.episodes), ("--masked", args.masked), ("--double", args.double),
                                          ("--train-freq", args.train_freq != 1))
@@ -63,20 +68,63 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     inst = load_instance(args.instance)
     preset = PRESETS[args.preset] if args.preset else preset_for(inst)
     out = args.out or Path("runs/rl") / inst.name
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
     make_output_folder(out, "--out")  # before training: a file there, or above it, is refused now, not after it
-    refuse_overwrite([out / name for name in POLICY_FILES], args.force, "--out DIR")
-    earlier_dqn = _holds_dqn_run(out)  # before training replaces its policy.json
-    if args.algo == "maskable-ppo":
-        sol = _train_ppo(args, inst, preset, out)
-    else:
-        sol = _train_dqn(args, inst, preset, out)
-    if earlier_dqn:
-        _remove_stale(out, args.algo)
+    saved = False
+    try:
+        refuse_overwrite([out / name for name in POLICY_FILES], args.force, "--out DIR")
+        earlier_dqn = _holds_dqn_run(out)  # before training replaces its policy.json
+        saved, sol = (_train_ppo if args.algo == "maskable-ppo" else _train_dqn)(args, inst, preset, out)
+        if saved and earlier_dqn:
+            _remove_stale(out, args.algo)
+    finally:
+        if not saved:
+            _remove_created(created)
+    if sol is None:  # stopped by a signal: the policy so far is saved (or nothing was trained); no evaluation
+        return interrupted_status(signal.Signals(signals_received()[0]).name)
     sol = finalize(inst, sol)
     print(f"\n# the policy placing {inst.name} online (decisions {sol.extra['decision_ms_mean']:.3g} ms per request, "
           f"{sol.extra['rejected']} rejected)")
     print_evaluation(inst, sol.evaluation, 5)
     return 0
+
+
+@contextlib.contextmanager
+def _stoppable_training(algo: str, instance: str) -> Iterator[None]:
+    """While training runs, SIGINT/SIGTERM end it (the training loops check
+    :func:`~optdist.solvers.base.stop_requested`) instead of raising KeyboardInterrupt: the policy
+    so far is kept. A second signal aborts (KeyboardInterrupt). Saving and evaluating come after
+    the block, where a signal stops the command as usual (the files are written atomically)."""
+    from optdist.solvers.base import stop_on_signals
+
+    with stop_on_signals(lambda signum: None):
+        log.info("training %s on %s (Ctrl-C or SIGTERM ends it and saves the policy trained so far)", algo, instance)
+        yield
+
+
+def _remove_created(created: list[Path]) -> None:
+    """Remove the folders train-rl created for ``--out`` (deepest first) that are still empty: a
+    training stopped before its first gradient step, or failed, leaves no empty folder behind."""
+    for folder in created:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone): the folders above it stay too
+            return
+        log.info("removed the empty folder %s that this run created", folder)
+
+
+def _interrupted(config: dict, what: str, instance: Path, out: Path, method: str) -> None:
+    """Say on stderr that a signal stopped the training after ``what`` (e.g. "137 of 2000 episodes"),
+    where the policy trained so far is, and how to place with it."""
+    log.warning("%s after %s: saved the policy trained so far to %s (policy.json: \"interrupted\": \"%s\"); place "
+                "with: optdist solve %s --method %s --policy %s", config["interrupted"], what, out, config["interrupted"],
+                instance, method, out)
+
+
+def _nothing_trained(config: dict, what: str, out: Path, fix: str) -> None:
+    """Say on stderr that a signal stopped the training before any gradient step: nothing saved."""
+    log.warning("%s after %s, before the first gradient step: no policy saved in %s (the network had its initial "
+                "weights; fix: %s)", config["interrupted"], what, out, fix)
 
 
 def _holds_dqn_run(out: Path) -> bool:
@@ -110,8 +158,14 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
     from optdist.rl.train import save_policy, train, write_curves
 
     reward = args.reward or "paper"
-    res = train(inst, preset, episodes=args.episodes, masked=args.masked, double=args.double, reward=reward, seed=args.seed,
-                train_freq=args.train_freq)
+    with _stoppable_training(args.algo, inst.name):
+        res = train(inst, preset, episodes=args.episodes, masked=args.masked, double=args.double, reward=reward,
+                    seed=args.seed, train_freq=args.train_freq)
+    stopped = "interrupted" in res.config
+    what = f"{res.config['episodes']} of {res.config.get('episodes_planned')} episodes"
+    if stopped and not res.config["gradient_steps"]:
+        _nothing_trained(res.config, what, out, "let it train longer, or give a smaller --train-freq")
+        return False, None
     save_policy(res, out)
     if not res.config["gradient_steps"]:
         cfg = res.agent.cfg
@@ -119,13 +173,18 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
                     "--train-freq %d steps): the policy keeps its initial weights; give more --episodes or a smaller "
                     "--train-freq", res.config["env_steps"], max(cfg.learning_starts, cfg.batch_size), args.train_freq)
     variant = f"{reward} reward" + (", masked" if args.masked else "") + (", double" if args.double else "")
+    if stopped:
+        variant += f" ({res.config['interrupted']} after {what})"
     write_curves(res.curves, out, f"{inst.name}: DQN, preset {preset.name}, {variant}")
     tail = res.curves.tail(100)
     print(f"trained {len(res.curves)} episodes ({res.config['gradient_steps']:,} gradient steps) in {res.train_s:.1f} s; "
           f"last 100: return {tail.reward.mean():.4g}, "
           f"latency penalty {tail.latency_penalty_ms.mean():.4g} ms, constraints met {100 * tail.constraints_met.mean():.1f}%")
     print(f"wrote {out}/policy.pt, policy.json, curves.csv, curves.png")
-    return solve_rl(inst, policy=Policy.from_agent(res.agent.q, res.config))
+    if stopped:
+        _interrupted(res.config, what, args.instance, out, "rl")
+        return True, None
+    return True, solve_rl(inst, policy=Policy.from_agent(res.agent.q, res.config))
 
 
 def _train_ppo(args: argparse.Namespace, inst, preset, out: Path):
@@ -133,12 +192,23 @@ def _train_ppo(args: argparse.Namespace, inst, preset, out: Path):
     from optdist.rl.ppo import DEFAULT_TIMESTEPS, save_ppo, solve_rl_ppo, train_maskable_ppo
 
     try:
-        policy, train_s = train_maskable_ppo(inst, args.timesteps or DEFAULT_TIMESTEPS, args.seed,
-                                             reward=args.reward or "stage", preset=preset)
+        with _stoppable_training(args.algo, inst.name):
+            policy, train_s = train_maskable_ppo(inst, args.timesteps or DEFAULT_TIMESTEPS, args.seed,
+                                                 reward=args.reward or "stage", preset=preset)
     except ImportError as e:
         raise CliError(str(e)) from None
+    stopped = "interrupted" in policy.config
+    what = f"{policy.config['env_steps']} of {policy.config['timesteps']} env steps"
+    if stopped and not policy.config["updates"]:
+        _nothing_trained(policy.config, what, out, f"let it train past the first rollout of "
+                         f"{policy.config['n_steps']} env steps")
+        return False, None
     save_ppo(policy, out)
-    print(f"trained MaskablePPO for {policy.config['timesteps']} steps in {train_s:.1f} s (preset {preset.name}, "
-          f"{policy.config['reward']} reward)")
+    steps = policy.config["env_steps" if stopped else "timesteps"]
+    print(f"trained MaskablePPO for {steps} steps in {train_s:.1f} s (preset {preset.name}, {policy.config['reward']} reward)")
+    if stopped:
+        print(f"wrote {out}/policy.pt, policy.json")
+        _interrupted(policy.config, what, args.instance, out, "rl-ppo")
+        return True, None
     print(f"wrote {out}/policy.pt, policy.json (place with: optdist solve {args.instance} --method rl-ppo --policy {out})")
-    return solve_rl_ppo(inst, policy=policy)
+    return True, solve_rl_ppo(inst, policy=policy)

@@ -36,7 +36,7 @@ from optdist.rl.decide import place_requests
 from optdist.rl.env import Features, Reward
 from optdist.rl.policy import MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights, read_policy_config
 from optdist.rl.presets import Preset, preset_for
-from optdist.rl.train import POLICY_FORMAT
+from optdist.rl.train import POLICY_FORMAT, stop_signal_name
 from optdist.rl.trajectory import DeviceRows
 
 PPO_FORMAT = "optdist-rl-ppo/1"
@@ -105,8 +105,23 @@ def train_maskable_ppo(
     Hyper-parameters (ours): rollouts of ``n_steps``, minibatches of 64, 4 epochs, learning rate
     3e-4, the preset's gamma (paper Table 4: 0.95), 64-64 actor and critic. Same seed, same
     weights (single-threaded CPU). Raises ImportError (install hint) without sb3-contrib.
+
+    Inside a :func:`~optdist.solvers.base.stop_on_signals` block (``optdist train-rl``), a SIGINT or
+    SIGTERM ends the training at the next env step (:func:`~optdist.solvers.base.stop_requested`,
+    checked by an SB3 callback): the policy so far, its config with ``interrupted`` (the signal's
+    name), ``env_steps`` done and ``updates`` (SB3's gradient steps; 0: the initial weights).
     """
     import gymnasium as gym
+
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from optdist.solvers.base import stop_requested
+
+    class StopOnSignal(BaseCallback):
+        """Ends ``learn`` at the env step after SIGINT/SIGTERM (SB3 stops when ``_on_step`` is False)."""
+
+        def _on_step(self) -> bool:
+            return not stop_requested()
 
     maskable_ppo, _ = _sb3()
     require_parallel_uplink(inst, "rl-ppo")
@@ -117,7 +132,7 @@ def train_maskable_ppo(
     model = maskable_ppo("MlpPolicy", env, n_steps=n_steps, batch_size=64, n_epochs=4, learning_rate=3e-4,
                          gamma=preset.gamma, policy_kwargs={"net_arch": list(NET_ARCH)}, seed=seed, device="cpu", verbose=0)
     t0 = time.perf_counter()
-    model.learn(total_timesteps=timesteps)
+    model.learn(total_timesteps=timesteps, callback=StopOnSignal())
     train_s = time.perf_counter() - t0
     f = env.unwrapped.features
     config = {
@@ -125,8 +140,10 @@ def train_maskable_ppo(
         "timesteps": timesteps, "env_steps": int(model.num_timesteps), "n_steps": n_steps,
         "preset": preset.name, "net_arch": list(NET_ARCH),
         "obs_size": f.size, "n_actions": inst.n_devices, "cnns": f.cnns, "max_layers": f.max_layers,
-        "device_ids": list(inst.node_ids[: inst.n_devices]), "train_s": train_s,
+        "device_ids": list(inst.node_ids[: inst.n_devices]), "train_s": train_s, "updates": int(model._n_updates),
     }
+    if stop_requested() and model.num_timesteps < timesteps:
+        config["interrupted"] = stop_signal_name()
     return PPOPolicy(model.policy.eval(), config), train_s
 
 

@@ -9,6 +9,7 @@ plus ``policy.json`` (everything needed to rebuild it and its observation layout
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -55,7 +56,14 @@ def train(
     buffer holds a batch. The config records ``env_steps`` and ``gradient_steps`` (0: the network
     kept its initial weights). ``on_episode(i, env, agent)`` runs before episode i > 0 (e.g. to
     remove devices, Fig. 10). Raises ValueError for ``episodes`` that is not a whole number >= 1.
+
+    Inside a :func:`~optdist.solvers.base.stop_on_signals` block (``optdist train-rl``), a SIGINT or
+    SIGTERM ends the training after the episode running (:func:`~optdist.solvers.base.stop_requested`):
+    the result is the agent so far, its config has ``interrupted`` (the signal's name), ``episodes``
+    (the episodes done) and ``episodes_planned``; the curves have one row per episode done.
     """
+    from optdist.solvers.base import stop_requested  # not at import: it loads Pyomo
+
     torch.set_num_threads(1)
     episodes = preset.episodes if episodes is None else episodes
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:  # 0 or -1 trained nothing
@@ -72,6 +80,8 @@ def train(
     obs, info = env.reset(seed=seed)
     eps, rows, updates = preset.eps_start, [], 0
     for ep in tqdm(range(episodes), desc=f"train-rl {inst.name}", unit="ep", disable=not progress):
+        if stop_requested():  # SIGINT/SIGTERM: keep the episodes done
+            break
         if on_episode is not None and ep:
             on_episode(ep, env, agent)
         done, losses = False, []
@@ -93,14 +103,24 @@ def train(
         eps = max(preset.eps_min, eps * preset.eps_decay)
         obs, info = env.reset()
     config = {
-        "format": POLICY_FORMAT, "instance": inst.name, "preset": asdict(preset), "episodes": episodes,
+        "format": POLICY_FORMAT, "instance": inst.name, "preset": asdict(preset), "episodes": len(rows),
         "reward": reward, "masked": masked, "double": double, "seed": seed, "train_freq": train_freq, "hidden": list(cfg.hidden),
         "env_steps": agent.steps, "gradient_steps": updates,
         "n_global": f.n_global, "n_device": f.n_device, "n_actions": int(env.action_space.n),
         "cnns": env.features.cnns, "max_layers": env.features.max_layers,
         "device_ids": list(inst.node_ids[: inst.n_devices]),
     }
+    if len(rows) < episodes:
+        config.update(interrupted=stop_signal_name(), episodes_planned=episodes)
     return TrainResult(agent, pd.DataFrame(rows), config, time.perf_counter() - t0)
+
+
+def stop_signal_name() -> str:
+    """The name of the signal that stopped the training (:func:`~optdist.solvers.base.signals_received`)."""
+    from optdist.solvers.base import signals_received
+
+    got = signals_received()
+    return signal.Signals(got[0]).name if got else "SIGINT"
 
 
 def save_policy(res: TrainResult, out: str | Path) -> Path:
