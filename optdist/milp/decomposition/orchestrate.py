@@ -250,8 +250,8 @@ def solve_decomposed(
     offer(res.assignment, res.objective, res.bound)
     if start is not None and (res.objective is None or start_ev.objective < res.objective):
         # the start is the incumbent until something better is found
-        res.extra["incumbent"] = ("the warm start: the per-request solves found no feasible placement"
-                                  if res.objective is None else
+        res.extra["incumbent"] = ("the warm start: the per-request optima gave no feasible placement (not all "
+                                  "found, or they do not fit together)" if res.objective is None else
                                   f"the warm start: the evaluator scores it {start_ev.objective:.9g} s, better than "
                                   f"the combination of the per-request optima ({res.objective:.9g} s)")
         res.assignment, res.objective = start, start_ev.objective
