@@ -12,14 +12,12 @@ command line (:mod:`optdist.cli`) handles Ctrl-C from its first line on: before,
 took 0.4 s (numpy, pandas, pydantic) in which a Ctrl-C printed a raw KeyboardInterrupt traceback.
 """
 
-from __future__ import annotations
+import importlib as _importlib
+import sys as _sys
+import types as _types
+import typing as _typing
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # for type checkers and IDEs; at run time: __getattr__ below
+if _typing.TYPE_CHECKING:  # for type checkers and IDEs; at run time: __getattr__ below
     from optdist.assignment import Assignment
     from optdist.evaluate import Evaluation, evaluate
     from optdist.instance import Instance, InstanceError, load_instance
@@ -61,24 +59,29 @@ def __getattr__(name: str):
     """A public name of :data:`_SOURCES`, imported on first use; AttributeError for any other."""
     if name not in _SOURCES:
         raise AttributeError(f"module 'optdist' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    value = getattr(_importlib.import_module(_SOURCES[name]), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SOURCES})
+    """What ``dir(optdist)`` and ``help(optdist)`` list: the public API (``__all__``, every name of
+    :data:`_SOURCES`, loaded or not, ``__version__``) and the module's own dunders (``__doc__``,
+    ``__path__``, ...), not the helpers of the lazy import (``__getattr__``, ``__dir__``, the
+    private names)."""
+    dunders = {n for n in globals() if n.startswith("__") and n.endswith("__")} - {"__getattr__", "__dir__"}
+    return sorted({*__all__, *_SOURCES, *dunders})
 
 
-class _Package(types.ModuleType):
+class _Package(_types.ModuleType):
     """The package ``optdist``: importing its submodule ``optdist.solve`` (or ``optdist.evaluate``)
     makes Python bind the submodule as the package's attribute of that name; here that binding is
     left out, so ``optdist.solve`` stays the function (as when the package imported it eagerly)."""
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name in _SOURCES and isinstance(value, types.ModuleType):
+        if name in _SOURCES and isinstance(value, _types.ModuleType):
             return
         super().__setattr__(name, value)
 
 
-sys.modules[__name__].__class__ = _Package
+_sys.modules[__name__].__class__ = _Package

@@ -25,6 +25,7 @@ from typing import Any
 from optdist.assignment import Assignment
 from optdist.evaluate import Evaluation, evaluate
 from optdist.instance import Instance
+from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.model import BuildInterrupted, BuildTimeout, BuiltModel, build
 from optdist.result import SolveResult, Termination, gap
 from optdist.solvers import Feature, Solver, get_solver
@@ -241,8 +242,9 @@ def solve_formulation(
     solver, termination ``error``, e.g. a ``kill -9`` of CBC, ``extra['solver_error']`` says how)
     keeps a feasible warm start as its incumbent, and so does a solve whose placement the
     evaluator scores worse than the start (a solver without a MIP start, e.g. GLPK, or one that
-    rejected it, stopping within a loose gap): :func:`_keep_warm_start` is the one home of that
-    rule. ``extra['incumbent']`` says so ("the warm start: ..."), the bound is the solver's, if
+    rejected it, stopping within a loose gap) or finds breaking constraints (``optimal`` then
+    becomes ``feasible``, ``extra['warning']`` says so): :func:`_keep_warm_start` is the one home
+    of that rule. ``extra['incumbent']`` says so ("the warm start: ..."), the bound is the solver's, if
     any; the termination stays ``interrupted`` or ``error``, a limit's ``no_solution`` becomes
     ``time_limit``, and the solver's ``optimal``, ``feasible`` or ``time_limit`` stays (the bound
     is unchanged and the gap only shrinks). A solver's claim that the model is infeasible while
@@ -342,15 +344,20 @@ def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None,
     * the solver's placement is feasible but the evaluator scores the start strictly lower (a
       solver without a MIP start, e.g. GLPK, or one that rejected it, stopping within its gap):
       ``res.extra["incumbent"]`` says "the warm start: " and both scores (s); the termination
-      stays (the bound is unchanged, so the gap only shrinks: ``optimal`` within the gap stays true).
+      stays (the bound is unchanged, so the gap only shrinks: ``optimal`` within the gap stays true);
+    * the solver's placement breaks constraints the evaluator checks (the model and the evaluator
+      disagree): the start is kept whatever either scores (:func:`_keep_instead_of_violating`:
+      ``extra["warning"]`` says so, ``optimal`` becomes ``feasible``, the bound is capped at the
+      start's score).
 
     The bound stays the solver's (None if it gave none), ``res.objective`` is the evaluator's
     score of the start (s). A solver's claim that the model is infeasible (termination
     ``infeasible``, no placement) is false when the start is feasible: the start is kept, the
     termination becomes ``feasible``, the bound None (the solver's proof is void, so is its bound),
     ``extra["claimed_termination"]`` keeps its word and ``extra["warning"]`` names the solver and
-    its claim (:func:`claim_discarded`). Nothing changes otherwise (a solver's placement the evaluator finds
-    infeasible is left to :func:`optdist.result.finalize`, which reports it as ``violated``)."""
+    its claim (:func:`claim_discarded`). Nothing changes otherwise (without a feasible start, a solver's
+    placement the evaluator finds infeasible is left to :func:`optdist.result.finalize`, which reports
+    it as ``violated``)."""
     if start is None or start_ev is None or not start_ev.feasible:
         return
     if res.assignment is None and res.termination is Termination.INFEASIBLE:  # the start disproves the claim
@@ -366,9 +373,42 @@ def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None,
             res.termination = Termination(res.extra.get("limit_reached", Termination.TIME_LIMIT))
     else:
         found = evaluate(inst, res.assignment)
-        if not found.feasible or not start_ev.objective < found.objective:
+        if not found.feasible:
+            _keep_instead_of_violating(res, found, start_ev)
+        elif start_ev.objective < found.objective:
+            res.extra["incumbent"] = (f"the warm start: the evaluator scores it {start_ev.objective:.9g} s, better "
+                                      f"than the solver's placement ({found.objective:.9g} s)")
+        else:
             return
-        res.extra["incumbent"] = (f"the warm start: the evaluator scores it {start_ev.objective:.9g} s, better than "
-                                  f"the solver's placement ({found.objective:.9g} s)")
         res.extra["rejected"] = int((~start.admitted).sum())
     res.assignment, res.objective = start, start_ev.objective
+
+
+def _keep_instead_of_violating(res: SolveResult, found: Evaluation, start_ev: Evaluation) -> None:
+    """Record on ``res`` that its feasible warm start (``start_ev``: the evaluator's verdict) replaces
+    the solver's placement, which breaks constraints (``found``: the evaluator's verdict on it).
+
+    ``extra["warning"]`` says how many constraints the solver's placement breaks, names the first
+    and says the start was kept. The solver's proof concerns its model, which the evaluator
+    contradicts, so ``optimal`` becomes ``feasible`` (``extra["claimed_termination"]`` keeps the
+    solver's word, ``extra["optimality_unproven"]`` says why); any other termination (``feasible``,
+    a limit's, ``interrupted``) claims no proof and stays. The solver's bound (s) stays where it is at
+    most the start's score, else it is capped there by
+    :func:`optdist.milp.decomposition.guard.cap_bound` (recorded in ``extra["bound_capped"]``,
+    as :func:`optdist.result.finalize` records its caps). The caller sets the assignment and objective.
+    """
+    first = found.violations[0].message
+    res.extra["warning"] = (f"the solver's placement breaks {len(found.violations)} constraint(s) (first: {first}): "
+                            f"the feasible warm start (the evaluator scores it {start_ev.objective:.9g} s) is kept")
+    res.extra["incumbent"] = "the warm start: the solver's placement breaks constraints"
+    if res.termination is Termination.OPTIMAL:
+        res.extra["claimed_termination"] = str(res.termination)
+        res.extra["optimality_unproven"] = ("the solver's placement breaks constraints its model holds, so the "
+                                            "model and the evaluator disagree and its proof of optimality is in doubt")
+        res.termination = Termination.FEASIBLE
+    if res.bound is not None:
+        record: list[dict] = res.extra.get("bound_capped", [])
+        res.bound = cap_bound(res.bound, [start_ev.objective], solver=res.solver or res.method,
+                              what="the run's bound", record=record)
+        if record:
+            res.extra["bound_capped"] = record
