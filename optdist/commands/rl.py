@@ -97,7 +97,8 @@ def _stoppable_training(algo: str, instance: str) -> Iterator[None]:
     the block, where a signal stops the command as usual (the files are written atomically)."""
     from optdist.solvers.base import stop_on_signals
 
-    with stop_on_signals(lambda signum: None):
+    with stop_on_signals(lambda signum: None, stopping="stopping training after the current "
+                         + ("env step" if algo == "maskable-ppo" else "episode") + " and saving the policy trained so far"):
         log.info("training %s on %s (Ctrl-C or SIGTERM ends it and saves the policy trained so far)", algo, instance)
         yield
 

@@ -199,6 +199,45 @@ def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = Non
     return place_requests(inst, feats, Scorer(policy.net).choose, policy.masked, active)
 
 
+TRAIN_SHARE = 0.5  # of ``time_limit``: the most the training before the placement may take (rl, rl-ppo)
+
+
+def train_deadline(start: float, time_limit: float | None) -> float | None:
+    """When the training of a run started at ``start`` (:func:`time.perf_counter`, s) must end:
+    :data:`TRAIN_SHARE` of ``time_limit`` (s) later; None without a limit."""
+    return None if time_limit is None else start + TRAIN_SHARE * time_limit
+
+
+def time_limit_extra(start: float, time_limit: float | None, placed_from: float, decision_s: list[float],
+                     config: dict, trained: bool) -> dict:
+    """What ``time_limit`` (s, from ``start``) cut in an rl / rl-ppo run, for ``extra``.
+
+    ``train_cut``: the training config's ``cut_at_deadline`` with what was done (``episodes`` of
+    ``episodes_planned``, or ``env_steps`` of ``timesteps``), when the run trained its policy and
+    the deadline ended it, and ``warning`` when it ended before any gradient step;
+    ``decided_past_deadline``: the requests whose decision ended after ``start + time_limit`` (the placement began at ``placed_from``, each request took its
+    ``decision_s``; they are still decided by the network: milliseconds each). Empty without a
+    limit.
+    """
+    if time_limit is None:
+        return {}
+    out: dict = {}
+    if trained and config.get("cut_at_deadline"):
+        done = ({"episodes": config["episodes"], "episodes_planned": config["episodes_planned"]} if "episodes_planned" in config
+                else {"env_steps": config["env_steps"], "timesteps": config["timesteps"]})
+        out["train_cut"] = {**done, "train_limit_s": TRAIN_SHARE * time_limit}
+        if not config.get("gradient_steps", config.get("updates")):
+            out["warning"] = (f"the training got no gradient step in its {TRAIN_SHARE * time_limit:.3g} s "
+                              f"({TRAIN_SHARE:g} of the time limit): the policy placed with the network's initial "
+                              "weights (fix: a larger --time-limit, or a trained policy: optdist train-rl FILE --out DIR, "
+                              "then --policy DIR)")
+    ends = placed_from + np.cumsum(decision_s)
+    late = int((ends > start + time_limit).sum())
+    if late:
+        out["decided_past_deadline"] = late
+    return out
+
+
 def solve_rl(
     inst: Instance,
     *,
@@ -215,13 +254,20 @@ def solve_rl(
 
     Without a policy one is first trained on ``inst`` with the paper's preset for its CNNs
     (``episodes``, ``reward``, ``masked``, ``double``, ``seed``; training time in
-    ``extra["train_s"]``, not in the decision times). ``time_limit`` and ``threads`` are
-    accepted for the common method interface and not used.
+    ``extra["train_s"]``, not in the decision times). ``threads`` is accepted for the common
+    method interface and not used.
+
+    ``time_limit`` (s, from the call): the training ends before the episode that would start
+    past :data:`TRAIN_SHARE` of it (``extra["train_cut"]``: episodes done and planned; none done:
+    the network's initial weights), then every request is placed by the network, also past the
+    limit (as plan-guided past its deadline decides by its steps of milliseconds, not by none):
+    ``extra["decided_past_deadline"]`` counts those requests (:func:`time_limit_extra`).
     """
+    start = time.perf_counter()
     extra: dict = {}
     if policy is None:
         res = train(inst, preset_for(inst), episodes=episodes, masked=masked, double=double, reward=reward,
-                    seed=0 if seed is None else seed, progress=False)
+                    seed=0 if seed is None else seed, progress=False, deadline=train_deadline(start, time_limit))
         policy = Policy.from_agent(res.agent.q, res.config)
         extra["train_s"] = res.train_s
     elif not isinstance(policy, Policy):
@@ -233,6 +279,7 @@ def solve_rl(
     wall = time.perf_counter() - t0
     dec = np.array(decision_s) * 1e3
     cfg = policy.config
+    extra.update(time_limit_extra(start, time_limit, t0, decision_s, policy.config, "train_s" in extra))
     res = out.result(
         "rl", wall, masked=policy.masked, **extra,
         decision_ms_mean=float(dec.mean()), decision_ms_max=float(dec.max()),

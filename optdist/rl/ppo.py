@@ -34,7 +34,8 @@ from optdist.result import SolveResult
 from optdist.rl import ENV_ID
 from optdist.rl.decide import place_requests
 from optdist.rl.env import Features, Reward
-from optdist.rl.policy import MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights, read_policy_config
+from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights, read_policy_config, time_limit_extra,
+                               train_deadline)
 from optdist.rl.presets import Preset, preset_for
 from optdist.rl.train import POLICY_FORMAT, stop_signal_name
 from optdist.rl.trajectory import DeviceRows
@@ -96,6 +97,7 @@ def train_maskable_ppo(
     reward: Reward = "stage",
     preset: Preset | None = None,
     n_steps: int = 256,
+    deadline: float | None = None,
 ) -> tuple[PPOPolicy, float]:
     """Train MaskablePPO for ``timesteps`` env steps (segments); the policy and the training seconds.
 
@@ -110,6 +112,9 @@ def train_maskable_ppo(
     SIGTERM ends the training at the next env step (:func:`~optdist.solvers.base.stop_requested`,
     checked by an SB3 callback): the policy so far, its config with ``interrupted`` (the signal's
     name), ``env_steps`` done and ``updates`` (SB3's gradient steps; 0: the initial weights).
+    ``deadline`` (a :func:`time.perf_counter` time, s; ``solve(method="rl-ppo", time_limit=...)``)
+    ends it the same way at the first env step past it: the config then has ``cut_at_deadline``
+    (true); an update started before the deadline runs to its end.
     """
     import gymnasium as gym
 
@@ -118,10 +123,11 @@ def train_maskable_ppo(
     from optdist.solvers.base import stop_requested
 
     class StopOnSignal(BaseCallback):
-        """Ends ``learn`` at the env step after SIGINT/SIGTERM (SB3 stops when ``_on_step`` is False)."""
+        """Ends ``learn`` at the env step after SIGINT/SIGTERM or past ``deadline`` (SB3 stops when
+        ``_on_step`` is False)."""
 
         def _on_step(self) -> bool:
-            return not stop_requested()
+            return not stop_requested() and (deadline is None or time.perf_counter() < deadline)
 
     maskable_ppo, _ = _sb3()
     require_parallel_uplink(inst, "rl-ppo")
@@ -144,6 +150,8 @@ def train_maskable_ppo(
     }
     if stop_requested() and model.num_timesteps < timesteps:
         config["interrupted"] = stop_signal_name()
+    elif model.num_timesteps < timesteps:  # only the deadline ends learn() early otherwise
+        config["cut_at_deadline"] = True
     return PPOPolicy(model.policy.eval(), config), train_s
 
 
@@ -216,13 +224,18 @@ def solve_rl_ppo(
 
     Without a policy one is first trained on ``inst`` (``timesteps``, default
     :data:`DEFAULT_TIMESTEPS`; ``seed``); its seconds are in ``extra["train_s"]``, not in the
-    decision times. ``time_limit`` and ``threads`` are accepted for the common method
-    interface and not used.
+    decision times. ``threads`` is accepted for the common method interface and not used.
+    ``time_limit`` (s, from the call) as for ``rl`` (:func:`optdist.rl.policy.solve_rl`): the
+    training ends at the first env step past :data:`~optdist.rl.policy.TRAIN_SHARE` of it
+    (``extra["train_cut"]``: env steps done and planned), then every request is placed by the
+    policy (``extra["decided_past_deadline"]``: those decided after the limit).
     """
+    start = time.perf_counter()
     extra: dict = {}
     if policy is None:
         policy, extra["train_s"] = train_maskable_ppo(inst, DEFAULT_TIMESTEPS if timesteps is None else timesteps,
-                                                      0 if seed is None else seed)
+                                                      0 if seed is None else seed,
+                                                      deadline=train_deadline(start, time_limit))
     elif not isinstance(policy, PPOPolicy):
         extra["policy"] = str(policy)
         policy = load_ppo(policy)
@@ -231,6 +244,7 @@ def solve_rl_ppo(
     wall = time.perf_counter() - t0
     dec = np.array(decision_s) * 1e3
     cfg = policy.config
+    extra.update(time_limit_extra(start, time_limit, t0, decision_s, policy.config, "train_s" in extra))
     res = out.result(
         "rl-ppo", wall, masked=True, **extra,
         decision_ms_mean=float(dec.mean()), decision_ms_max=float(dec.max()),

@@ -49,6 +49,7 @@ def train(
     train_freq: int = 1,
     progress: bool = True,
     on_episode: Callable[[int, DistPrivacyEnv, DQNAgent], None] | None = None,
+    deadline: float | None = None,
 ) -> TrainResult:
     """Epsilon-greedy DQN training for ``episodes`` layer episodes (default: the preset's).
 
@@ -61,6 +62,9 @@ def train(
     SIGTERM ends the training after the episode running (:func:`~optdist.solvers.base.stop_requested`):
     the result is the agent so far, its config has ``interrupted`` (the signal's name), ``episodes``
     (the episodes done) and ``episodes_planned``; the curves have one row per episode done.
+    ``deadline`` (a :func:`time.perf_counter` time, s; ``solve(method="rl", time_limit=...)``) ends
+    it the same way, checked before each episode: the config then has ``cut_at_deadline`` (true),
+    ``episodes`` and ``episodes_planned`` (0 episodes done: the network's initial weights).
     """
     from optdist.solvers.base import stop_requested  # not at import: it loads Pyomo
 
@@ -81,6 +85,8 @@ def train(
     eps, rows, updates = preset.eps_start, [], 0
     for ep in tqdm(range(episodes), desc=f"train-rl {inst.name}", unit="ep", disable=not progress):
         if stop_requested():  # SIGINT/SIGTERM: keep the episodes done
+            break
+        if deadline is not None and time.perf_counter() >= deadline:  # time limit: keep the episodes done
             break
         if on_episode is not None and ep:
             on_episode(ep, env, agent)
@@ -111,7 +117,11 @@ def train(
         "device_ids": list(inst.node_ids[: inst.n_devices]),
     }
     if len(rows) < episodes:
-        config.update(interrupted=stop_signal_name(), episodes_planned=episodes)
+        config["episodes_planned"] = episodes
+        if stop_requested():
+            config["interrupted"] = stop_signal_name()
+        else:
+            config["cut_at_deadline"] = True
     return TrainResult(agent, pd.DataFrame(rows), config, time.perf_counter() - t0)
 
 
