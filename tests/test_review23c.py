@@ -1,9 +1,12 @@
 """Fixes from review23c (a fresh user's review of rl23, fix23a, rlt23): ``optdist solve --method rl
---time-limit`` says on its report what the limit cut (it was only in ``--out``'s ``extra``)."""
+--time-limit`` says on its report what the limit cut (it was only in ``--out``'s ``extra``); a sweep
+spec's wrongly typed text option gets an example the option takes."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from optdist.cli import main
 
@@ -27,3 +30,22 @@ def test_solve_rl_report_without_time_limit_has_no_cut_lines(capsys):
     out = capsys.readouterr().out
     assert "trained" in out  # the rl report of a run that trained, so the absence below is not that of another report
     assert "training     cut" not in out and "deadline     " not in out
+
+
+@pytest.mark.parametrize("option, value, example", [
+    ("reward", 5, 'reward = "stage"'), ("warm_start", 5, 'warm_start = "greedy"'),
+    ("forecast", 5, 'forecast = "instances/coupled/lenet-8x4-rpi3.json"'), ("inner", 5, 'inner = "milp"'),
+    ("policy", 5, 'policy = "runs/rl/lenet"'), ("solver", 5, 'solver = "highs"'),
+])
+def test_spec_option_of_wrong_type_fix_gives_a_valid_example(option, value, example):
+    """A wrongly typed text option's fix gives a value the option takes: it gave the string type's
+    example to every one (``reward = "highs"``, ``warm_start = "highs"``, and a policy folder for
+    ``forecast``); policy and solver keep theirs."""
+    from optdist.bench.spec import parse_spec
+    from optdist.solve import METHOD_OPTIONS
+
+    method = next(m for m in ("rl", "milp", "plan-guided", "defended") if option in METHOD_OPTIONS[m])
+    doc = {"name": "t", "out": "runs/t", "instances": [str(LENET_8X4)], "methods": [method],
+           "method_options": {method: {option: value}}}
+    with pytest.raises(ValueError, match=f"is not .* \\(fix: give .*, e.g. {example}\\)$"):
+        parse_spec(doc, "sweep.toml")
