@@ -314,6 +314,12 @@ _SPEC_VALUES: dict[str, tuple[tuple[type, ...], str, str]] = {
     "bool": ((bool,), "true or false", "true"), "Mapping[str, Any]": ((dict,), "a table", '{ key = "value" }'),
     "None": ((type(None),), "null (the default)", "null"),
 }
+#: an example value of each text option whose type's example above would be a wrong one for it
+#: (e.g. ``reward = "highs"``, ``forecast = "runs/rl/lenet"``)
+_OPTION_EXAMPLES: dict[str, str] = {
+    "forecast": '"instances/coupled/lenet-8x4-rpi3.json"', "formulation": '"tight"', "inner": '"milp"',
+    "plan_start": '"runs/plan/result.json"', "reward": '"stage"', "warm_start": '"greedy"',
+}
 
 
 def option_value_problem(option: str, value: Any) -> tuple[str, str] | None:
@@ -330,7 +336,8 @@ def option_value_problem(option: str, value: Any) -> tuple[str, str] | None:
                           for kinds, _, _ in members):
         return None
     said = [word for kinds, word, _ in members if kinds != (type(None),)]  # JSON's null: left unsaid (TOML has none)
-    return " or ".join(said[:1] if "Path" in declared else said), members[0][2]  # a path is the string it takes
+    example = _OPTION_EXAMPLES.get(option, members[0][2])
+    return " or ".join(said[:1] if "Path" in declared else said), example  # a path is the string it takes
 
 
 #: text fields; the folders may be null in a JSON spec (the default)

@@ -55,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-limit", type=float, metavar="S",
                    help="seconds; --method milp: from the process start to its exit; the incumbent is kept; "
                         "plan-guided, plan-rollout: for the whole run (plan, polish and every decision) from the "
-                        "method's start, each request still decided past it")
+                        "method's start, each request still decided past it; rl, rl-ppo without --policy: the "
+                        "training ends at half of it, then the network places every request, also past it")
     p.add_argument("--gap", "--mip-gap", type=float, metavar="G",
                    help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g}; --mip-gap: the same)")
     p.add_argument("--threads", type=int, metavar="N")
@@ -576,6 +577,16 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print(f"deadline     {x['past_deadline']} of {inst.n_requests} requests decided after --time-limit ran out, "
               f"without an exact solve (by the plan, found by {x['plan_found_by']}, else the greedy alone)"
               + (f"; {rejected} rejected (fix: a larger --time-limit may place them)" if rejected else ""))
+    if "train_cut" in res.extra or res.extra.get("decided_past_deadline"):  # rl, rl-ppo: what --time-limit cut
+        x = res.extra
+        if "train_cut" in x:
+            cut = x["train_cut"]
+            done = (f"{cut['episodes']} of {cut['episodes_planned']} episodes" if "episodes" in cut
+                    else f"{cut['env_steps']} of {cut['timesteps']} env steps")
+            print(f"training     cut at {cut['train_limit_s']:.3g} s (half of --time-limit): {done}")
+        if x.get("decided_past_deadline"):
+            print(f"deadline     {x['decided_past_deadline']} of {inst.n_requests} requests decided after --time-limit "
+                  "ran out (by the network, milliseconds each)")
     if "warm_start" in res.extra:
         skipped, unseeded = res.extra.get("warm_start_skipped"), res.extra.get("warm_start_not_seeded")
         print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else
