@@ -215,9 +215,9 @@ def time_limit_extra(start: float, time_limit: float | None, placed_from: float,
     ``train_cut``: the training config's ``cut_at_deadline`` with what was done (``episodes`` of
     ``episodes_planned``, or ``env_steps`` of ``timesteps``), when the run trained its policy and
     the deadline ended it, and ``warning`` when it ended before any gradient step;
-    ``decided_past_deadline``: the requests whose decision ended after ``start + time_limit`` (the placement began at ``placed_from``, each request took its
-    ``decision_s``; they are still decided by the network: milliseconds each). Empty without a
-    limit.
+    ``decided_past_deadline``: the requests whose decision ended after ``start + time_limit``
+    (the placement began at ``placed_from``, each request took its ``decision_s``; they are
+    still decided by the network: milliseconds each). Empty without a limit.
     """
     if time_limit is None:
         return {}
