@@ -16,6 +16,7 @@ import pytest
 
 import optdist
 from optdist.instance import load_instance
+from tests.conftest import requires_solver
 
 ROOT = Path(__file__).resolve().parents[1]
 LENET_8X4 = ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json"
@@ -59,6 +60,7 @@ def test_rl_ppo_training_stops_at_its_share_of_time_limit():
 
 
 @pytest.mark.slow
+@requires_solver("glpk")
 def test_rl_warm_start_leaves_glpk_its_placement(tmp_path):
     """--warm-start rl used to train its 3000 episodes inside the MILP's time limit, which ended
     no_solution (exit 1) where GLPK alone finds a placement in 2-4 s; now the warm start ends at its
