@@ -13,7 +13,9 @@ still returns and writes its incumbent).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import itertools
 import logging
 import os
 import signal
@@ -21,6 +23,7 @@ import sys
 import threading
 import time
 import traceback
+import typing
 
 from optdist import __version__
 from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Interrupted, Terminated,  # noqa: F401 (re-exported)
@@ -81,6 +84,30 @@ def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("--debug", action="store_true", default=dflt(False), help="show the traceback of any error")
 
 
+def _version_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=f"optdist {__version__}")
+
+
+def _version_asked(words: list[str]) -> None:
+    """``--version`` among the global flags before the command (``words``: the command line after
+    the program's name): print the version and exit (SystemExit 0, as :func:`build_parser`'s
+    parser does) without importing the command modules, which took ~1 s; otherwise return."""
+    head = list(itertools.takewhile(lambda w: w.startswith("-"), words))  # the global flags take no value
+    if head:
+        early = _EarlyParser(prog="optdist", add_help=False)  # -h: the whole parser's help
+        _version_flag(early)
+        _global_flags(early, suppress=False)
+        with contextlib.suppress(argparse.ArgumentError):  # e.g. --ver (--version or --verbose?): the whole parser says it
+            early.parse_known_args(head)  # reads --version as the whole parser would (e.g. --vers)
+
+
+class _EarlyParser(argparse.ArgumentParser):
+    """:func:`_version_asked`'s parser: an error is raised (ArgumentError), not printed, for the whole parser to report."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        raise argparse.ArgumentError(None, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optdist",
@@ -89,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                "(e.g. the solver failed without one), 2 user error, 3 internal error, 130 interrupted "
                "(SIGINT), 143 terminated (SIGTERM)",
     )
-    parser.add_argument("--version", action="version", version=f"optdist {__version__}")
+    _version_flag(parser)
     _global_flags(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -156,12 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     whole_process = argv is None  # this process ends with the command: a signal that stopped it stays ignored
     words = sys.argv[1:] if argv is None else argv
     old_term = handler = None
+    unraisable = sys.unraisablehook
     try:
         called = time.perf_counter()
         if whole_process:
             process_ends_with_command()
-            unraisable, sys.unraisablehook = sys.unraisablehook, _lost_interrupt_unsaid
+            _lost.clear()
+            sys.unraisablehook = _lost_interrupt_unsaid
         old_term = _sigterm_as_interrupt()
+        _version_asked(words)
         parser = build_parser()
         args = parser.parse_args(argv)
         args.started = None if argv is None else called
@@ -169,8 +199,6 @@ def main(argv: list[str] | None = None) -> int:
         handler = configure_logging(args.verbose, args.quiet)
         if (lost := _interrupt_behind(None)) is not None:  # raised where Python drops it (see _lost_interrupt_unsaid)
             raise lost
-        if whole_process:
-            sys.unraisablehook = unraisable
         return _run(args)
     except KeyboardInterrupt as e:  # before the command ran (importing, parsing) or after it returned
         return _interrupted(e, _command_of(words), "--debug" in words, whole_process)
@@ -181,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if whole_process:
             ignore_further_signals()  # the command has returned or was stopped: no signal raises in the exit
+            sys.unraisablehook = unraisable
         elif old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
         if handler is not None:
@@ -206,13 +235,21 @@ def _interrupt_behind(e: Exception | None) -> KeyboardInterrupt | None:
     return (Terminated if signum == signal.SIGTERM else Interrupted)(name if e is None else f"{name} became {e!r}")
 
 
+#: the signals' interrupts :func:`_lost_interrupt_unsaid` kept from printing in this process's command
+_lost: list[KeyboardInterrupt] = []
+
+
 def _lost_interrupt_unsaid(unraisable) -> None:
-    """``sys.unraisablehook`` of the CLI's own process: a signal's interrupt raised where Python
-    cannot raise it (the handler ran in a weakref callback, e.g. the import system's module-lock
-    clean-up, while the command modules import) is not printed ("Exception ignored in ...", a
-    traceback): ``main`` raises it again before the command runs, and puts the hook it replaced
-    back. Anything else: Python's default."""
-    if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and stopped_by() is not None):
+    """``sys.unraisablehook`` of the CLI's own process, for the whole of ``main``: a signal's
+    interrupt raised where Python cannot raise it (the handler ran in a finaliser or a weakref
+    callback: the import system's module-lock clean-up while the command modules import, an
+    object's ``__del__`` as the command winds down) is not printed ("Exception ignored in ...", a
+    traceback) but kept in :data:`_lost`: ``main`` raises it again before the command runs, and
+    reports it (one line, exit 130 or 143) once the command has returned. Anything else: Python's
+    default."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and stopped_by() is not None:
+        _lost.append(unraisable.exc_value)
+    else:
         sys.__unraisablehook__(unraisable)
 
 
@@ -222,7 +259,7 @@ def _interrupted(e: KeyboardInterrupt, command: str | None, debug: bool, whole_p
     if whole_process:
         ignore_further_signals()  # a second signal would interrupt this message and the exit
     if debug:
-        traceback.print_exc()
+        traceback.print_exception(e)
     terminated = isinstance(e, Terminated)
     print(f"optdist{'' if command is None else ' ' + command}: "
           f"{'terminated (SIGTERM)' if terminated else 'interrupted'}", file=sys.stderr)
@@ -238,6 +275,8 @@ def _run(args: argparse.Namespace) -> int:
         if (stop := _interrupt_behind(e)) is not None:  # the signal's doing: not an error of the user's or a bug
             return _interrupted(stop, args.command, args.debug, args.whole_process)
         return _failed(e, args)
+    if _lost:  # the signal came as the command wound down, its interrupt raised in a finaliser: said now
+        return _interrupted(_lost[0], args.command, args.debug, args.whole_process)
     return int(rc or 0)
 
 
