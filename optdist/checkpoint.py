@@ -9,6 +9,7 @@ torch's advice to retry with ``weights_only=False`` is never passed on to the us
 from __future__ import annotations
 
 import pickle
+import re
 import warnings
 from pathlib import Path
 
@@ -40,8 +41,16 @@ def _refusal(e: Exception) -> str:
     for line in str(e).splitlines():
         line = line.strip().removeprefix("WeightsUnpickler error:").strip()
         if line and not line.startswith(_TORCH_BOILERPLATE) and "weights_only" not in line:
-            return line.split(" Please use ", 1)[0][:160]
+            return line.split(" Please use ", 1)[0]  # whole: a long global's name is the reason
     return type(e).__name__
+
+
+def _first_sentence(e: Exception) -> str:
+    """The first sentence of an exception's message, whole and on one line: what torch found
+    (e.g. 'PytorchStreamReader failed reading zip archive: failed finding central directory.'),
+    without its tail of advice ('This is an internal miniz error. If you are seeing ...'); a
+    fixed cut (160 characters, before) stopped mid-sentence and dropped what the reader needs."""
+    return re.split(r"(?<=[.!?]) ", " ".join(str(e).split()), maxsplit=1)[0]
 
 
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -64,8 +73,8 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"refused by torch.load(weights_only=True), it holds more than tensors ({_refusal(e)}); "
                               "pickled objects are never loaded, as they can run code") from None
     except Exception as e:  # RuntimeError, EOFError, ... for a damaged or cut-short file
-        why = one_line(e)[:160] or "empty or cut short"
-        raise CheckpointError(f"not a readable PyTorch file ({type(e).__name__}: {why})") from None
+        why = f"{type(e).__name__}: {_first_sentence(e)}" if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"not a readable PyTorch file, damaged or cut short ({why})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError("not a state_dict (a mapping of names to tensors)")
     return state

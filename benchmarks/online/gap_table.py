@@ -30,7 +30,8 @@ Methods (``--methods``, :data:`METHODS`):
   :func:`optdist.heuristics.plan_guided.solve_plan_rollout`); both polish the plan by joint
   and pair moves first (at most ``--polish-time-limit`` s more, default ``--plan-time-limit``: ``prep_s``
   counts the exact engine and the polish; ``plan_engine_ms``: the engine's plan, ``plan_ms``: after the polish, on the
-  forecast; ``--plan-start DIR``: with the exact forecast, the engine's plan of an instance
+  forecast; ``polish_joint_solves`` / ``_capped`` / ``_stalled``: its joint solves started / stopped by
+  their cap / by the stall rule, empty in records made before they were kept; ``--plan-start DIR``: with the exact forecast, the engine's plan of an instance
   starts from ``DIR/<instance>.json`` where that file exists, e.g. a longer offline run's
   placement, ``plan_start`` in the record and the table); ``... (forecast -25 %)`` /
   ``(+25 %)``: either with a forecast missing every 4th request / holding every 4th request
@@ -157,6 +158,12 @@ def check_plan_starts(insts: list[Instance], plan_start: Path) -> None:
                                  f"`optdist solve` on it, or remove the file)") from None
 
 
+#: what a plan method's ``extra`` says about its decisions and its plan's polish, kept in its record; the joint solves
+#: started, stopped by their cap and stopped by the stall rule (``optdist.heuristics.plan_guided._plan``)
+POLISH_EXTRA = ("followed", "repaired", "improved", "chosen", "polish_moves", "polish_joint_moves", "polish_joint_solves",
+                "polish_joint_capped", "polish_joint_stalled", "polish_s")
+
+
 def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float, ppo_timesteps: int,
                  plan_start: Path | None = None, polish_time_limit: float | None = None) -> dict:
     """One method on ``inst``: its row (reference columns filled in at render time); ``plan_start``:
@@ -194,8 +201,7 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
                  "plan_time_limit_s": plan_time_limit,
                  "polish_time_limit_s": res.extra["polish_time_limit_s"],  # the cap the solve used
                  "plan_engine_ms": None if engine is None else 1e3 * engine,
-                 **{k: res.extra[k] for k in ("followed", "repaired", "improved", "chosen", "polish_moves",
-                                              "polish_joint_moves", "polish_joint_solves", "polish_joint_capped", "polish_s") if k in res.extra}}
+                 **{k: res.extra[k] for k in POLISH_EXTRA if k in res.extra}}
     else:
         res = _not_interrupted(optdist.solve(inst, method=method))
     return {**row(inst, method, res, None), "n_requests": inst.n_requests, "decision_ms_max": res.extra.get("decision_ms_max"), **extra}
@@ -339,8 +345,9 @@ def render() -> None:
              if "note" in df.columns else "")
     cols = ["instance", "method", "n_requests", "latency_ms", "reference_ms", "reference_kind", "gap_%", "vs_exact_%", "rejected", "capacity_viol",
             "privacy_viol", "placement_viol", "feasible", "decision_ms_per_request", "decision_ms_max", "train_s",
-            "episodes", "timesteps", "prep_s", "plan_time_limit_s", "polish_time_limit_s", "plan_engine_ms", "plan_ms", "polish_moves", "plan_start", "shared_kB"]
-    df = df[[c for c in cols if c in df.columns]]
+            "episodes", "timesteps", "prep_s", "plan_time_limit_s", "polish_time_limit_s", "plan_engine_ms", "plan_ms", "polish_moves", "polish_joint_solves", "polish_joint_capped",
+            "polish_joint_stalled", "plan_start", "shared_kB"]
+    df = df[[c for c in cols if c in df.columns]]  # records older than a column leave it out, or empty in their rows
     atomic_write_text(HERE / "gap_table.csv", df.to_csv(index=False))
     names = list(dict.fromkeys(df["instance"]))
     summary = pd.DataFrame(index=names, columns=["reference (ms)", *METHODS], dtype=object).fillna("not run")

@@ -47,6 +47,30 @@ class DamagedRecord(ValueError):
         self.path, self.why = path, why
 
 
+class RecordNotWritten(ValueError):
+    """A finished run's record that could not be written (``path``, the OS error ``error``): the
+    folder is read-only, full, or its file was made unwritable. A ValueError, so that ``optdist
+    bench`` prints it as a user's error (exit status 2), not as a raw errno on a temporary file."""
+
+    def __init__(self, path: Path, error: OSError, kept: int = 0):
+        why = error.strerror or str(error)
+        super().__init__(f"{path}: cannot write this run's record ({why}); the sweep stopped, {kept} record(s) of "
+                         f"finished runs are kept in {path.parent} (fix: make {path.parent} writable, e.g. its "
+                         "permissions, its file system or free space, then run the same command again: it resumes, "
+                         "redoing only the runs without a record)")
+        self.path, self.error, self.kept = path, error, kept
+
+
+def write_record(out: str | Path, rec: dict) -> Path:
+    """Write ``rec`` atomically to its file under ``out`` (:func:`record_path`); raises
+    :class:`RecordNotWritten` naming that file (not the temporary one) and the fix for an OSError."""
+    path = record_path(out, rec["key"])
+    try:
+        return atomic_write_json(path, rec)
+    except OSError as e:
+        raise RecordNotWritten(path, e) from None
+
+
 def record_path(out: str | Path, key: str) -> Path:
     """Where the record of the run with ``key`` lives under the sweep folder ``out``."""
     return Path(out) / "records" / f"{key}.json"

@@ -24,7 +24,8 @@ Records are written by the submitting process, atomically, to ``OUT/records/<key
 each run finishes (:mod:`optdist.bench.records`); a run whose record exists is skipped, so a
 killed sweep resumes without redoing or losing finished runs (records with status
 ``error``/``timeout`` are redone only with ``retry_errors``). A damaged record is set aside
-under ``OUT/records/damaged/`` with a note and its run done again.
+under ``OUT/records/damaged/`` with a note and its run done again. A record that cannot be
+written stops the sweep with one error naming the file and the fix (:class:`RecordNotWritten`).
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ from typing import Protocol
 from tqdm import tqdm
 
 import optdist
-from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, file_digest, find, migrate, record_path, set_aside,
-                                   stale, write_grid)
+from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, file_digest, find, migrate,
+                                   record_files, record_path, set_aside, stale, write_grid, write_record)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
 from optdist.interrupts import Terminated, interrupt
@@ -451,7 +452,10 @@ def run_sweep(
     ``allow_external`` lets the spec name methods from outside optdist (``module:function``);
     without it they raise ValueError before anything runs. Raises :class:`SweepInterrupted`
     on SIGINT/SIGTERM (finished runs keep their records; run again to resume), and
-    :class:`SweepBusy` while another sweep writes into ``out`` (:func:`sweep_lock`).
+    :class:`SweepBusy` while another sweep writes into ``out`` (:func:`sweep_lock`). A record that
+    cannot be written (the folder made read-only or full during the sweep) stops the sweep like an
+    interruption, once: :class:`optdist.bench.records.RecordNotWritten` names the file and the fix;
+    the records written, and those of runs finished meanwhile that can be written, are kept.
     """
     out = Path(out or spec.out)
     dirs = spec.external_methods(allow_external)
@@ -477,24 +481,30 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
         stop = getattr(ex, "stop", None)  # Dask: the flag that kills the runs on the workers (make_executor)
         futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(r), dirs.get(r.method), running, cwd, stop): r
                                       for r in todo}
+        def record(fut: Future) -> dict:
+            """The record of the run of ``fut`` (done), as written."""
+            run = futures[fut]
+            try:
+                rec = fut.result()
+            except Exception as e:  # the executor itself failed (worker lost): record it
+                rec = {"format": RECORD_FORMAT, "key": run.key, "run": run.to_json(), "status": "error",
+                       "error": f"executor: {type(e).__name__}: {e}", "finished_at": _now()}
+            return rec | {"spec": spec.name, "instance_sha256": digests[run.instance_path]}
+
+        written: set[Future] = set()
         try:
             for fut in as_completed(futures):
-                run = futures[fut]
-                try:
-                    rec = fut.result()
-                except Exception as e:  # the executor itself failed (worker lost): record it
-                    rec = {"format": RECORD_FORMAT, "key": run.key, "run": run.to_json(), "status": "error",
-                           "error": f"executor: {type(e).__name__}: {e}", "finished_at": _now()}
-                rec["spec"] = spec.name
-                rec["instance_sha256"] = digests[run.instance_path]
-                atomic_write_json(record_path(out, run.key), rec)
+                rec = record(fut)
+                write_record(out, rec)  # RecordNotWritten: below
+                written.add(fut)
                 ran += 1
                 failed += rec["status"] != "ok"
                 bar.update()
                 bar.set_postfix(failed=failed)
                 if on_record is not None:
                     on_record(rec)
-        except BaseException:
+        except BaseException as e:
+            finished_now = [f for f in futures if f.done() and f not in written]  # before the kills below end runs
             if stop is not None:  # first: the runs already running on the Dask workers
                 with contextlib.suppress(Exception):  # the scheduler may be gone; nothing more to stop then
                     stop.set()
@@ -502,6 +512,11 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                 fut.cancel()
             if running is not None:
                 running.stop()
+            if isinstance(e, RecordNotWritten):  # once, naming the file and the fix, and no more runs whose records
+                for fut in finished_now:  # would be lost too (before: a raw errno on the temporary file); the runs
+                    with contextlib.suppress(RecordNotWritten):  # that finished meanwhile: kept where they can be
+                        write_record(out, record(fut))
+                raise RecordNotWritten(e.path, e.error, len(record_files(out))) from None
             raise
         finally:
             bar.close()

@@ -319,6 +319,7 @@ _SPEC_VALUES: dict[str, tuple[tuple[type, ...], str, str]] = {
 _OPTION_EXAMPLES: dict[str, str] = {
     "forecast": '"instances/coupled/lenet-8x4-rpi3.json"', "formulation": '"tight"', "inner": '"milp"',
     "plan_start": '"runs/plan/result.json"', "reward": '"stage"', "warm_start": '"greedy"',
+    "mip_gap": "0.01", "seed": "0", "threads": "1",
 }
 
 
@@ -417,6 +418,12 @@ def _check_axes(doc: dict, where: str) -> None:
             if form not in SOLVE_FORMULATIONS:
                 raise ValueError(f"{where}: formulations: unknown formulation {form!r} "
                                  f"(fix: choose from {list(SOLVE_FORMULATIONS)})")
+    _check_numbers({k: doc.get(k) for k in ("time_limit", "threads", "wall_limit")}, where)
+    _check_numbers(doc.get("options", {}), where, "options.")
+    for method, opts in doc.get("method_options", {}).items():
+        _check_numbers(opts, where, f"method_options.{method}.")
+    for seed in doc.get("seeds", ()):
+        _check_numbers({"seed": seed}, where, "seeds: ")
     check_options({k: doc.get(k) for k in ("time_limit", "threads")}, where)
     wall = doc.get("wall_limit")
     if wall is not None and not (isinstance(wall, int | float) and not isinstance(wall, bool)
@@ -446,6 +453,24 @@ def _check_axes(doc: dict, where: str) -> None:
             check_pricing_solver(str(options["pricing_solver"]))
         except (ValueError, OSError) as e:
             raise ValueError(f"{where}: options.pricing_solver: {e}") from None
+
+
+def _check_numbers(values: dict[str, Any], where: str, prefix: str = "") -> None:
+    """The generic options among ``values`` (:data:`optdist.options.GENERIC_OPTIONS`) and
+    ``wall_limit`` are of their declared type (:func:`option_value_problem`): e.g.
+    ``time_limit = "5"`` is a ValueError ``"... time_limit = '5' is not a number (fix: give a
+    number, e.g. time_limit = 5.0)"``, worded as for every other numeric option of a spec (their
+    ranges: :func:`optdist.options.check_options`, after this)."""
+    from optdist.options import GENERIC_OPTIONS
+
+    for name, value in values.items():
+        if name not in GENERIC_OPTIONS + ("wall_limit",) or value is None:
+            continue
+        problem = option_value_problem("time_limit" if name == "wall_limit" else name, value)  # wall_limit: seconds too
+        if problem:  # before: "is out of range" for a value of the wrong type, "is not a number" elsewhere
+            expected, example = problem
+            raise ValueError(f"{where}: {prefix}{name} = {value!r} is not {expected} "
+                             f"(fix: give {expected}, e.g. {name} = {example})")
 
 
 def load_spec(path: str | Path) -> BenchSpec:

@@ -112,7 +112,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--table", default=None, help="table JSON path (default OUT/CNN-NAME.json)")
     p.add_argument("--force", action="store_true", help="replace the table and the files in --out that this run writes "
-                   "(refused without it, before the attacks: e.g. --table optdist/data/tables/lenet-measured.json "
+                   "(refused without it, before training a target or any attack: e.g. --table optdist/data/tables/lenet-measured.json "
                    "is shipped)")
     p.add_argument("--taus", type=_taus, default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
     p.add_argument("--jobs", type=count_type("worker processes", 2, MAX_THREADS), default=1, help="worker processes, one torch thread each (default 1)")
@@ -198,7 +198,10 @@ def calibrate(args: argparse.Namespace) -> int:
         refuse_overwrite(list(cal.output_paths(cnn, args.name, out_dir(cnn), args.table).values()), args.force,
                          "--out DIR, --table FILE or --name NAME")
 
-    result = cal.run(cfg, progress=not args.no_progress, jobs=args.jobs, before_attacks=refuse_replacing)
+    if args.cnn:  # the table's network name is known now (a zoo target, or --module's given name): refuse
+        refuse_replacing(args.cnn)  # before a zoo target without weights is trained (minutes), not after
+    result = cal.run(cfg, progress=not args.no_progress, jobs=args.jobs,
+                     before_attacks=None if args.cnn else refuse_replacing)  # the name from --module's profile
     paths = cal.write(result, out_dir(result.table.cnn), args.table, args.taus)
     print(cal.ssim_markdown(result.table))
     print(cal.nf_markdown(result.table, args.taus, result.profile))

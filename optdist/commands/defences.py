@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("dp-sweep", help="measure accuracy and inversion SSIM under DP noise (torch, minutes)")
     p.add_argument("--cnn", default="lenet")
-    p.add_argument("--layers", nargs="+", default=["pool1", "ReLU2"])
+    p.add_argument("--layers", nargs="+", default=["pool1", "ReLU2"],
+                   help="layers of --cnn to split after (default: pool1 ReLU2, of lenet); checked before any work")
     p.add_argument("--eps", type=float, nargs="+", help="noisy epsilon grid (default: 1 ... 5000)")
     p.add_argument("--privacy-table", metavar="TABLE",
                    help="the privacy table the sweep is compared with (bundled name such as 'calibrated', or a path): "
@@ -142,14 +143,20 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
         raise CliError(f"--install with --quick would ship a smoke test's meaningless numbers as "
                        f"{PACKAGE_DATA / f'dp_measured_{args.cnn}.json'} (fix: leave out --quick to install, "
                        "or --install to smoke-test)")
+    kw: dict = {"cnn": args.cnn, "layers": tuple(args.layers)}
+    if args.eps:
+        kw["eps"] = tuple(args.eps)
+    try:  # --cnn, --layers and --eps, before the table, the target and the progress bar
+        dp_measure.SweepConfig(**kw)
+    except dp_measure.SweepConfigError as e:
+        raise CliError(f"--{e.field} {' '.join(map(str, e.value)) if isinstance(e.value, list) else e.value}: "
+                       f"{e.reason}") from None
     try:
         attacker, source = dp_measure.attacker_for(args.cnn, args.privacy_table)
     except (FileNotFoundError, ValueError) as e:
-        print(f"error: --privacy-table {args.privacy_table}: {e}", file=sys.stderr)
-        return 2
-    kw: dict = {"cnn": args.cnn, "layers": tuple(args.layers), "attacker": attacker}
-    if args.eps:
-        kw["eps"] = tuple(args.eps)
+        raise CliError(f"--privacy-table {args.privacy_table}: {e} (fix: give a bundled name such as 'calibrated', "
+                       f"or the path of a privacy table for {args.cnn})") from None
+    kw["attacker"] = attacker
     if args.quick:
         kw |= {"finetune_samples": 500, "accuracy_samples": 500, "rmle_samples": 10, "rmle_steps": 10,
                "attacker": dataclasses.replace(attacker, samples=200, epochs=1, test_samples=10)}  # fmt: skip

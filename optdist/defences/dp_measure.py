@@ -67,12 +67,37 @@ class SweepConfig:
     weights_dir: str | None = None
 
     def __post_init__(self) -> None:
-        """Refuse a noisy grid the sweep cannot use (ValueError), before any training: nan, 0 or a
-        negative budget failed after the first layer's plain and clipped rows."""
+        """Refuse a target, split layers or a noisy grid the sweep cannot use
+        (:class:`SweepConfigError`), before any training or data loading: an unknown layer failed
+        after the target was loaded and the progress bar had started; nan, 0 or a negative budget
+        after the first layer's plain and clipped rows."""
+        names = layer_names(self.cnn)
+        bad_layers = [la for la in self.layers if la not in names]
+        if bad_layers or not self.layers:
+            said = f"{', '.join(map(repr, bad_layers))} is not a layer of {self.cnn}" if bad_layers else "no layer given"
+            raise SweepConfigError("layers", list(self.layers), f"{said} (fix: give split layers from {names})")
         bad = [e for e in self.eps if not (math.isfinite(e) and e > 0)]
         if bad:  # an empty grid is allowed: the plain and clipped rows only
-            raise ValueError(f"eps {list(self.eps)}: the noisy grid takes finite per-element budgets > 0, e.g. "
-                             "1 10 100 (the sweep adds the plain split and clipping only, eps = inf, itself)")
+            raise SweepConfigError("eps", list(self.eps), "the noisy grid takes finite per-element budgets > 0 (fix: give "
+                                   "e.g. 1 10 100; the sweep adds the plain split and clipping only, eps = inf, itself)")
+
+
+class SweepConfigError(ValueError):
+    """A :class:`SweepConfig` field the sweep cannot use: ``field`` (``cnn``, ``layers``, ``eps``),
+    its ``value``, and ``reason`` (what is wrong and the fix); ``optdist dp-sweep`` names the flag."""
+
+    def __init__(self, field: str, value: Any, reason: str):
+        super().__init__(f"{field} {value}: {reason}")
+        self.field, self.value, self.reason = field, value, reason
+
+
+def layer_names(cnn: str) -> list[str]:
+    """The layers of the trainable target ``cnn`` a sweep can split after, in order (the net's
+    ``nn.Sequential`` children; built, no weights loaded). Raises :class:`SweepConfigError`
+    (field ``cnn``) for a name not in :data:`optdist.attacks.targets.TARGETS`."""
+    if cnn not in targets.TARGETS:
+        raise SweepConfigError("cnn", cnn, f"not a trainable target (fix: choose from {sorted(targets.TARGETS)})")
+    return [name for name, _ in targets.spec(cnn).build(10).named_children()]  # the class count leaves names alone
 
 
 def laplace_like(x: torch.Tensor, scale: float, gen: torch.Generator) -> torch.Tensor:
