@@ -136,6 +136,12 @@ def adapter_for(solver: str, solver_options: dict[str, Any] | None = None) -> So
 
 #: share of the time left that a warm-start method is given (``time_limit``; the rest is the MILP's)
 WARM_START_SHARE = 0.25
+#: seconds an rl / rl-ppo warm start spends starting up in a process that has not imported torch:
+#: importing torch and optdist.rl, and torch's compiler on building the first optimiser, before any
+#: training. ``solve(method=m, time_limit=0.01)`` on lenet-8x4-rpi3 after the CLI's imports took
+#: 2.45-3.84 s (rl) and 2.46-3.98 s (rl-ppo), and 0.03-0.13 s once torch was loaded (3 runs each,
+#: load 1.2-1.7, 2 cores, 2026-12-03); this is the least of them
+RL_START_UP_S = 2.45
 
 
 def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
@@ -149,16 +155,30 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
     assignment gives no start (``warm_start_skipped`` says why); the MILP runs unseeded. A
     feasible start is offered to the run's progress (:func:`offer`) at once, so a run stopped
     before any step of its own returns (the CLI's stopper past the deadline) still reports it.
+
+    An rl or rl-ppo start in a process that has not imported torch is skipped (with a warning on
+    the ``optdist`` logger and ``warm_start_skipped``, both naming the fix) when its share is
+    below :data:`RL_START_UP_S`: its start-up alone would outlast it, in the MILP's time (a 4-s
+    CLI run of lenet-8x4-rpi3 ended no_solution that way).
     """
     if isinstance(warm_start, Assignment):
         offer_warm_start(inst, warm_start)
         return warm_start, {"warm_start": "assignment"}
+    import sys
+
     from optdist.heuristics.incremental import ParallelUplinkOnly
     from optdist.solve import solve
 
     if warm_start == "milp":
         raise ValueError("warm_start: use a heuristic method (e.g. 'greedy'), not 'milp'")
     limit = None if time_left is None else max(WARM_START_SHARE * time_left, 0.05)
+    if warm_start in ("rl", "rl-ppo") and limit is not None and limit < RL_START_UP_S and "torch" not in sys.modules:
+        why = (f"its start-up (importing torch, about {RL_START_UP_S:g} s) would outlast its share of the time, "
+               f"{limit:.2g} s ({WARM_START_SHARE:g} of the {time_left:.2g} s left), and take the MILP's (fix: a longer "
+               f"--time-limit, leaving the solve at least {RL_START_UP_S / WARM_START_SHARE:g} s, or a --warm-start "
+               f"file: `optdist solve FILE --method {warm_start} --out start.json`, then --warm-start start.json)")
+        logging.getLogger("optdist").warning("--warm-start %s not used: %s", warm_start, why)
+        return None, {"warm_start": warm_start, "warm_start_skipped": why}
     try:
         res = solve(inst, method=warm_start, **({} if limit is None else {"time_limit": limit}))
     except ParallelUplinkOnly:  # its own fix ("use --method milp") does not apply here: the MILP runs unseeded

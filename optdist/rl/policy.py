@@ -25,7 +25,7 @@ from optdist.checkpoint import CheckpointError, load_state_dict
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
-from optdist.result import SolveResult
+from optdist.result import SolveResult, Termination
 from optdist.rl.decide import Scorer, place_requests
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import Features
@@ -238,6 +238,50 @@ def time_limit_extra(start: float, time_limit: float | None, placed_from: float,
     return out
 
 
+def training_done(config: dict) -> str:
+    """What a training ``config`` (``policy.json``) says was done of what was planned, e.g. "137 of
+    3000 episodes" (DQN: ``episodes`` of ``episodes_planned``) or "512 of 20000 env steps"
+    (MaskablePPO: ``env_steps`` of ``timesteps``); for a training a signal or a deadline ended."""
+    if "episodes_planned" in config:
+        return f"{config['episodes']} of {config['episodes_planned']} episodes"
+    return f"{config['env_steps']} of {config['timesteps']} env steps"
+
+
+#: the training stopped on a signal inside ``solve`` (rl, rl-ppo without a policy)
+STOPPING_TRAINING = "stopping training; the policy trained so far places the requests"
+
+
+def interrupted_training_extra(config: dict) -> dict:
+    """``extra`` of an rl / rl-ppo run whose in-process training a signal stopped (``config`` has
+    ``interrupted``: the signal's name): ``interrupted`` (the CLI exits 130, 143 for SIGTERM),
+    ``train_interrupted`` (the signal and what was done of what was planned: ``episodes`` of
+    ``episodes_planned``, or ``env_steps`` of ``timesteps``) and ``warning``, which says so and
+    whether the network had taken a gradient step (none: it placed with its initial weights)."""
+    done_keys = ("episodes", "episodes_planned") if "episodes_planned" in config else ("env_steps", "timesteps")
+    trained = config.get("gradient_steps", config.get("updates"))
+    placed = ("the policy trained so far placed every request" if trained else
+              "it had taken no gradient step, so the network's initial weights placed every request")
+    return {
+        "interrupted": config["interrupted"],
+        "train_interrupted": {"signal": config["interrupted"], **{k: config[k] for k in done_keys}},
+        "warning": (f"training interrupted by {config['interrupted']} at {training_done(config)}: {placed} "
+                    "(fix: let the training end, or train apart, `optdist train-rl FILE --out DIR`, "
+                    "then place with --policy DIR)"),
+    }
+
+
+def interrupted_policy_warning(config: dict, source: str | None) -> str | None:
+    """``extra["warning"]`` for placing with a saved policy whose training a signal stopped
+    (``policy.json``'s ``interrupted``, written by ``optdist train-rl``; ``source``: the folder or
+    file given, None for a policy object); None for a policy trained to its end."""
+    if not config.get("interrupted"):
+        return None
+    which = "the policy given" if source is None else f"the policy {source}"
+    return (f"{which} is what train-rl had trained when {config['interrupted']} interrupted it, after "
+            f"{training_done(config)}: it may place worse than a policy trained to its end (fix: train one to its "
+            "end, `optdist train-rl INSTANCE --out DIR`, and give that folder)")
+
+
 def solve_rl(
     inst: Instance,
     *,
@@ -262,17 +306,33 @@ def solve_rl(
     the network's initial weights), then every request is placed by the network, also past the
     limit (as plan-guided past its deadline decides by its steps of milliseconds, not by none):
     ``extra["decided_past_deadline"]`` counts those requests (:func:`time_limit_extra`).
+
+    A SIGINT or SIGTERM during that training (in the main thread) ends it after the episode
+    running, as a deadline does, and the policy trained so far places every request: the run is
+    ``interrupted`` (the CLI exits 130, 143 for SIGTERM, with the placement) and ``extra`` says at
+    which episode (:func:`interrupted_training_extra`); a second signal aborts (KeyboardInterrupt),
+    and so does a signal while placing. A given policy that ``optdist train-rl`` saved when a signal
+    stopped it (``policy.json``'s ``interrupted``) places as any other, with ``extra["warning"]``
+    saying so (:func:`interrupted_policy_warning`).
     """
+    from optdist.solvers.base import stop_on_signals  # not at import: it loads Pyomo
+
     start = time.perf_counter()
     extra: dict = {}
     if policy is None:
-        res = train(inst, preset_for(inst), episodes=episodes, masked=masked, double=double, reward=reward,
-                    seed=0 if seed is None else seed, progress=False, deadline=train_deadline(start, time_limit))
+        with stop_on_signals(lambda signum: None, stopping=STOPPING_TRAINING):
+            res = train(inst, preset_for(inst), episodes=episodes, masked=masked, double=double, reward=reward,
+                        seed=0 if seed is None else seed, progress=False, deadline=train_deadline(start, time_limit))
         policy = Policy.from_agent(res.agent.q, res.config)
         extra["train_s"] = res.train_s
-    elif not isinstance(policy, Policy):
-        extra["policy"] = str(policy)
-        policy = load_policy(policy)
+        if "interrupted" in res.config:
+            extra.update(interrupted_training_extra(res.config))
+    else:
+        if not isinstance(policy, Policy):
+            extra["policy"] = str(policy)
+            policy = load_policy(policy)
+        if warning := interrupted_policy_warning(policy.config, extra.get("policy")):
+            extra["warning"] = warning
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     out, decision_s, segments = place_online(inst, policy)
@@ -288,4 +348,6 @@ def solve_rl(
         policy_config={k: cfg[k] for k in ("instance", "reward", "masked", "double", "episodes", "seed")},
     )
     res.options = {"policy": extra.get("policy"), "masked": policy.masked}
+    if "interrupted" in extra:
+        res.termination = Termination.INTERRUPTED
     return res

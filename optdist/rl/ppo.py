@@ -30,12 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.io import atomic_path, atomic_write_json
-from optdist.result import SolveResult
+from optdist.result import SolveResult, Termination
 from optdist.rl import ENV_ID
 from optdist.rl.decide import place_requests
 from optdist.rl.env import Features, Reward
-from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights, read_policy_config, time_limit_extra,
-                               train_deadline)
+from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, STOPPING_TRAINING, _read_weights,
+                               interrupted_policy_warning, interrupted_training_extra, read_policy_config,
+                               time_limit_extra, train_deadline)
 from optdist.rl.presets import Preset, preset_for
 from optdist.rl.train import POLICY_FORMAT, stop_signal_name
 from optdist.rl.trajectory import DeviceRows
@@ -228,17 +229,27 @@ def solve_rl_ppo(
     ``time_limit`` (s, from the call) as for ``rl`` (:func:`optdist.rl.policy.solve_rl`): the
     training ends at the first env step past :data:`~optdist.rl.policy.TRAIN_SHARE` of it
     (``extra["train_cut"]``: env steps done and planned), then every request is placed by the
-    policy (``extra["decided_past_deadline"]``: those decided after the limit).
+    policy (``extra["decided_past_deadline"]``: those decided after the limit). A signal during that
+    training, or a given policy whose train-rl a signal stopped: as for ``rl`` (the training ends at
+    the next env step, the run is ``interrupted``, ``extra["train_interrupted"]``; a saved one warns).
     """
+    from optdist.solvers.base import stop_on_signals  # not at import: it loads Pyomo
+
     start = time.perf_counter()
     extra: dict = {}
     if policy is None:
-        policy, extra["train_s"] = train_maskable_ppo(inst, DEFAULT_TIMESTEPS if timesteps is None else timesteps,
-                                                      0 if seed is None else seed,
-                                                      deadline=train_deadline(start, time_limit))
-    elif not isinstance(policy, PPOPolicy):
-        extra["policy"] = str(policy)
-        policy = load_ppo(policy)
+        with stop_on_signals(lambda signum: None, stopping=STOPPING_TRAINING):
+            policy, extra["train_s"] = train_maskable_ppo(inst, DEFAULT_TIMESTEPS if timesteps is None else timesteps,
+                                                          0 if seed is None else seed,
+                                                          deadline=train_deadline(start, time_limit))
+        if "interrupted" in policy.config:
+            extra.update(interrupted_training_extra(policy.config))
+    else:
+        if not isinstance(policy, PPOPolicy):
+            extra["policy"] = str(policy)
+            policy = load_ppo(policy)
+        if warning := interrupted_policy_warning(policy.config, extra.get("policy")):
+            extra["warning"] = warning
     t0 = time.perf_counter()
     out, decision_s, segments = place_maskable_ppo(inst, policy)
     wall = time.perf_counter() - t0
@@ -253,4 +264,6 @@ def solve_rl_ppo(
         policy_config={k: cfg[k] for k in ("instance", "reward", "timesteps", "seed")},
     )
     res.options = {"policy": extra.get("policy"), "masked": True}
+    if "interrupted" in extra:
+        res.termination = Termination.INTERRUPTED
     return res
