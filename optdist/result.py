@@ -135,6 +135,21 @@ class SolveResult:
         return atomic_write_json(path, self.to_json(inst))
 
 
+def add_warning(extra: dict, text: str) -> None:
+    """Add the warning ``text`` (one line) to ``extra["warning"]``, after those already there:
+    the warnings of a run, one per line, in the order they were found (a method's own, the warm
+    start's keeping, :func:`finalize`'s), so none overwrites another; the same text again is kept
+    once. ``optdist solve`` prints one ``WARNING`` line each (:func:`warnings_of`)."""
+    before = warnings_of(extra)
+    if text not in before:
+        extra["warning"] = "\n".join([*before, text])
+
+
+def warnings_of(extra: dict) -> list[str]:
+    """The warnings in ``extra["warning"]`` (:func:`add_warning`), in order; [] if none."""
+    return (extra.get("warning") or "").splitlines()
+
+
 def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     """Re-score ``res.assignment`` with the independent evaluator and record any disagreement.
 
@@ -149,8 +164,9 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     feasible assignment scored LOWER than claimed (a time-limited MILP incumbent whose stage
     times still have slack) reports the evaluator's score as ``objective`` (a valid upper bound;
     the gap can only shrink, so ``optimal`` stays), the claim kept in
-    ``extra['claimed_objective']``; scored HIGHER (a real disagreement, a bug signal) sets
-    ``extra['warning']`` and, for a feasible placement, reports its score too, ``optimal`` only
+    ``extra['claimed_objective']``; scored HIGHER (a real disagreement, a bug signal) adds a warning
+    to ``extra['warning']`` (after any the method set: :func:`add_warning`) and, for a feasible
+    placement, reports its score too, ``optimal`` only
     where the bound still closes the gap on it (:func:`_score_above_claim`). A bound above a
     feasible placement's score is capped there (:func:`_cap_bound`).
     """
@@ -170,9 +186,8 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
                 res.extra["claimed_objective"] = res.objective
                 res.objective = ev_obj
             elif diff > AGREE_RTOL:
-                res.extra["warning"] = (
-                    f"method claims objective {res.objective:.9g} but the evaluator scores {ev_obj:.9g}"
-                )
+                add_warning(res.extra, f"method claims objective {res.objective:.9g} but the evaluator scores "
+                                       f"{ev_obj:.9g}")
                 if res.evaluation.feasible:
                     _score_above_claim(res, ev_obj)
         if res.evaluation.feasible:

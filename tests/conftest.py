@@ -14,12 +14,15 @@ from types import ModuleType
 
 import pytest
 
-from optdist.instance import parse
+from optdist.instance import load_instance, parse
 from optdist.solvers import ADAPTERS
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = sorted((ROOT / "instances" / "tiny").glob("*.json"))
 PAPER = sorted((ROOT / "instances" / "paper").glob("*.json"))
+#: one LeNet request on 4 devices: GLPK's first placement of its tight model, within a 0.5 gap,
+#: scores 0.00135523051 s; the optimum (:func:`lenet_optimum`) is 0.00103928275 s
+LENET_1X4 = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"
 
 
 def hand_doc(privacy=None, tau: float = 0.8, uplink: str = "parallel", **src_over) -> dict:
@@ -232,3 +235,27 @@ def sigint_handled():
         for s, h in handlers.items():
             signal.signal(s, h)
         interrupts._ends_with_command, interrupts._stopped, interrupts._last = flags
+
+
+def same_placement(a, b) -> bool:
+    """Whether the assignments ``a`` and ``b`` place every layer of every request on the same owners."""
+    return all(np.array_equal(x, y) for ra, rb in zip(a.owners, b.owners, strict=True)
+               for x, y in zip(ra, rb, strict=True))
+
+
+@pytest.fixture(scope="session")
+def lenet_optimum():
+    """HiGHS's optimal placement of :data:`LENET_1X4` (tight, gap 1e-6): a feasible warm start."""
+    import optdist
+
+    res = optdist.solve(LENET_1X4, formulation="tight", solver="highs", mip_gap=1e-6)
+    assert res.termination == "optimal" and res.evaluation.feasible
+    return res.assignment
+
+
+@pytest.fixture
+def lenet_optimum_file(lenet_optimum, tmp_path) -> Path:
+    """:func:`lenet_optimum` saved as an assignment .json (a ``--warm-start`` file)."""
+    path = tmp_path / "optimum.json"
+    lenet_optimum.save(load_instance(LENET_1X4), path)
+    return path

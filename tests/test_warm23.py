@@ -22,38 +22,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import optdist
 from optdist.cli import main
-from tests.conftest import ROOT, requires_solver
+from tests.conftest import LENET_1X4, ROOT, requires_solver, same_placement
 
-#: one LeNet request on 4 devices: GLPK's first placement of its tight model, within a 0.5 gap,
-#: scores 0.00135523051 s; the optimum is 0.00103928275 s
-LENET = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"
 #: one CIFAR request on 4 devices (the greedy's placement is feasible)
 CIFAR = ROOT / "instances" / "tiny" / "cifar-1x4-tau0.8.json"
-
-
-def _same(a: optdist.Assignment, b: optdist.Assignment) -> bool:
-    return all(np.array_equal(x, y) for ra, rb in zip(a.owners, b.owners, strict=True)
-               for x, y in zip(ra, rb, strict=True))
-
-
-@pytest.fixture(scope="module")
-def optimum() -> optdist.Assignment:
-    """HiGHS's optimal placement of :data:`LENET` (gap 1e-6)."""
-    res = optdist.solve(LENET, formulation="tight", solver="highs", mip_gap=1e-6)
-    assert res.termination == "optimal" and res.evaluation.feasible
-    return res.assignment
-
-
-@pytest.fixture
-def optimum_file(optimum, tmp_path) -> Path:
-    path = tmp_path / "optimum.json"
-    optimum.save(optdist.load_instance(LENET), path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +44,13 @@ def infeasible_start() -> optdist.Assignment:
 
 
 @requires_solver("glpk")
-def test_a_solver_without_a_mip_start_keeps_a_better_warm_start(optimum):
-    inst = optdist.load_instance(LENET)
-    start_obj = optdist.evaluate(inst, optimum).objective
+def test_a_solver_without_a_mip_start_keeps_a_better_warm_start(lenet_optimum):
+    inst = optdist.load_instance(LENET_1X4)
+    start_obj = optdist.evaluate(inst, lenet_optimum).objective
     alone = optdist.solve(inst, formulation="tight", solver="glpk", mip_gap=0.5)
     assert alone.evaluator_objective > start_obj * (1 + 1e-3), alone.evaluator_objective  # GLPK alone is worse
-    res = optdist.solve(inst, formulation="tight", solver="glpk", mip_gap=0.5, warm_start=optimum)
-    assert _same(res.assignment, optimum) and res.evaluation.feasible
+    res = optdist.solve(inst, formulation="tight", solver="glpk", mip_gap=0.5, warm_start=lenet_optimum)
+    assert same_placement(res.assignment, lenet_optimum) and res.evaluation.feasible
     assert res.objective == pytest.approx(start_obj, rel=1e-12)
     assert res.extra["incumbent"] == (f"the warm start: the evaluator scores it {start_obj:.9g} s, better than the "
                                       f"solver's placement ({alone.evaluator_objective:.9g} s)"), res.extra
@@ -86,10 +62,10 @@ def test_a_solver_without_a_mip_start_keeps_a_better_warm_start(optimum):
 
 
 @requires_solver("glpk")
-def test_the_cli_says_the_warm_start_once_and_truly_with_glpk(optimum_file, tmp_path, capsys):
+def test_the_cli_says_the_warm_start_once_and_truly_with_glpk(lenet_optimum_file, tmp_path, capsys):
     out_file = tmp_path / "res.json"
-    assert main(["solve", str(LENET), "--solver", "glpk", "--formulation", "tight", "--gap", "0.5",
-                 "--warm-start", str(optimum_file), "--out", str(out_file)]) == 0
+    assert main(["solve", str(LENET_1X4), "--solver", "glpk", "--formulation", "tight", "--gap", "0.5",
+                 "--warm-start", str(lenet_optimum_file), "--out", str(out_file)]) == 0
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("warm start   "))
     assert line == ("warm start   assignment (the incumbent to beat, not a MIP start: solver glpk takes no MIP "
@@ -102,8 +78,9 @@ def test_the_cli_says_the_warm_start_once_and_truly_with_glpk(optimum_file, tmp_
 
 
 @requires_solver("glpk")
-def test_the_decomposition_with_glpk_says_the_warm_start_once_and_truly(optimum_file, capsys):
-    assert main(["solve", str(LENET), "--solver", "glpk", "--gap", "0.5", "--warm-start", str(optimum_file)]) == 0
+def test_the_decomposition_with_glpk_says_the_warm_start_once_and_truly(lenet_optimum_file, capsys):
+    assert main(["solve", str(LENET_1X4), "--solver", "glpk", "--gap", "0.5",
+                 "--warm-start", str(lenet_optimum_file)]) == 0
     out = capsys.readouterr().out
     assert "formulation decomposed" in out, out
     line = next(x for x in out.splitlines() if x.startswith("warm start   "))

@@ -20,38 +20,15 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-import numpy as np
 import pytest
 
 import optdist
 from optdist.cli import main
 from optdist.solvers.base import run_deadline
-from tests.conftest import ROOT
+from tests.conftest import LENET_1X4, ROOT, same_placement
 
-#: one CIFAR request on 4 devices: the greedy places it feasibly (objective 0.0807 s)
-INSTANCE = ROOT / "instances" / "tiny" / "cifar-1x4-tau0.8.json"
-
-
-@pytest.fixture(scope="module")
-def start() -> optdist.Assignment:
-    """The greedy's feasible placement of :data:`INSTANCE`."""
-    res = optdist.solve(INSTANCE, method="greedy")
-    assert res.evaluation.feasible
-    return res.assignment
-
-
-@pytest.fixture
-def start_file(start, tmp_path) -> Path:
-    path = tmp_path / "start.json"
-    start.save(optdist.load_instance(INSTANCE), path)
-    return path
-
-
-def _same_placement(a: optdist.Assignment, b: optdist.Assignment) -> bool:
-    return all(np.array_equal(x, y) for ra, rb in zip(a.owners, b.owners, strict=True)
-               for x, y in zip(ra, rb, strict=True))
+#: one LeNet request on 4 devices; its feasible warm start is the fixture ``lenet_optimum``
+INSTANCE = LENET_1X4
 
 
 def _start_objective(start: optdist.Assignment) -> float:
@@ -59,29 +36,29 @@ def _start_objective(start: optdist.Assignment) -> float:
 
 
 @pytest.mark.parametrize("formulation", ["tight", "compact", "per-map"])
-def test_a_time_limit_spent_building_the_model_keeps_a_feasible_warm_start(formulation, start):
-    res = optdist.solve(INSTANCE, formulation=formulation, solver="highs", time_limit=1e-9, warm_start=start)
+def test_a_time_limit_spent_building_the_model_keeps_a_feasible_warm_start(formulation, lenet_optimum):
+    res = optdist.solve(INSTANCE, formulation=formulation, solver="highs", time_limit=1e-9, warm_start=lenet_optimum)
     assert "time limit" in res.extra["stopped"], res.extra  # the build was stopped: no solver ran
     assert res.termination == "time_limit" and res.assignment is not None, res.extra
-    assert _same_placement(res.assignment, start) and res.evaluation.feasible
-    assert res.objective == pytest.approx(_start_objective(start), rel=1e-12)
+    assert same_placement(res.assignment, lenet_optimum) and res.evaluation.feasible
+    assert res.objective == pytest.approx(_start_objective(lenet_optimum), rel=1e-12)
     assert res.bound is None and res.gap is None
     assert res.extra["incumbent"] == "the warm start: the time limit ran out while the model was built"
 
 
-def test_a_solver_not_started_at_the_run_deadline_keeps_a_feasible_warm_start(start):
+def test_a_solver_not_started_at_the_run_deadline_keeps_a_feasible_warm_start(lenet_optimum):
     with run_deadline(time.perf_counter() - 1.0):  # the model is built (no time limit), no solver starts
-        res = optdist.solve(INSTANCE, formulation="tight", solver="highs", warm_start=start)
+        res = optdist.solve(INSTANCE, formulation="tight", solver="highs", warm_start=lenet_optimum)
     assert res.extra["solver_status"] == "not started: the run's deadline has passed", res.extra
-    assert res.termination == "time_limit" and _same_placement(res.assignment, start)
+    assert res.termination == "time_limit" and same_placement(res.assignment, lenet_optimum)
     assert res.bound is None
     assert res.extra["incumbent"] == "the warm start: the run's deadline had passed before the solver started"
 
 
-def test_an_infeasible_warm_start_is_not_kept(start):
+def test_an_infeasible_warm_start_is_not_kept(lenet_optimum):
     """The evaluator decides: a start breaking a constraint leaves the run without a placement."""
     inst = optdist.load_instance(INSTANCE)
-    owners = [[layer.copy() for layer in per_request] for per_request in start.owners]
+    owners = [[layer.copy() for layer in per_request] for per_request in lenet_optimum.owners]
     owners[0][0][:] = inst.node_ids.index("rpi3-1")  # the first conv on a device, not its camera
     bad = optdist.Assignment(owners)
     assert not optdist.evaluate(inst, bad).feasible
@@ -89,33 +66,38 @@ def test_an_infeasible_warm_start_is_not_kept(start):
     assert res.termination == "no_solution" and res.assignment is None and "incumbent" not in res.extra
 
 
-def test_the_cli_writes_and_prints_the_warm_start_kept_at_the_time_limit(start, start_file, tmp_path, capsys):
+def test_the_cli_writes_and_prints_the_warm_start_kept_at_the_time_limit(lenet_optimum, lenet_optimum_file, tmp_path,
+                                                                          capsys):
+    """The limit's line names the --warm-start file kept (tidy24; before, it said "the warm start" only)."""
     out_file = tmp_path / "res.json"
     rc = main(["solve", str(INSTANCE), "--formulation", "tight", "--time-limit", "1e-9", "--warm-start",
-               str(start_file), "--out", str(out_file)])
+               str(lenet_optimum_file), "--out", str(out_file)])
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert "termination  time_limit" in out and "bound -   gap -" in out, out
-    assert "incumbent    the warm start: the time limit ran out while the model was built; no bound" in out, out
+    assert (f"incumbent    the warm start: the time limit ran out while the model was built; no bound; the kept "
+            f"placement is the --warm-start {lenet_optimum_file}\n") in out, out
     assert "# evaluator" in out and "no solution" not in out, out
     doc = json.loads(out_file.read_text())
     assert doc["termination"] == "time_limit" and doc["bound"] is None and doc["feasible"], doc["extra"]
-    assert doc["evaluator_objective"] == pytest.approx(_start_objective(start), rel=1e-12)
+    assert doc["evaluator_objective"] == pytest.approx(_start_objective(lenet_optimum), rel=1e-12)
 
 
-def test_optdist_solve_keeps_the_warm_start_when_the_limit_is_spent_starting_up(start, start_file, tmp_path):
+def test_optdist_solve_keeps_the_warm_start_when_the_limit_is_spent_starting_up(lenet_optimum, lenet_optimum_file,
+                                                                                tmp_path):
     """The process's own command: ``--time-limit 1e-9`` is gone before the solve starts, so the
     stop at the deadline reports (:class:`optdist.commands.solve._Stopper`); the warm start is
     offered before it can. Exit 0 with the start written and printed (before: exit 1, no solution)."""
     out_file = tmp_path / "res.json"
     cmd = [sys.executable, "-m", "optdist", "solve", str(INSTANCE), "--time-limit", "1e-9", "--warm-start",
-           str(start_file), "--out", str(out_file)]
+           str(lenet_optimum_file), "--out", str(out_file)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert "termination  time_limit" in run.stdout and "bound -   gap -" in run.stdout, run.stdout
     kept = [line for line in run.stdout.splitlines() if line.startswith("incumbent    ")]
-    assert kept and "warm start" in kept[0] and kept[0].endswith("; no bound"), run.stdout
+    assert kept and "warm start" in kept[0], run.stdout
+    assert kept[0].endswith(f"; no bound; the kept placement is the --warm-start {lenet_optimum_file}"), run.stdout
     doc = json.loads(out_file.read_text())
     assert doc["termination"] == "time_limit" and doc["bound"] is None and doc["feasible"], doc["extra"]
-    assert doc["evaluator_objective"] == pytest.approx(_start_objective(start), rel=1e-12)
+    assert doc["evaluator_objective"] == pytest.approx(_start_objective(lenet_optimum), rel=1e-12)
     assert "warm start" in doc["extra"]["incumbent"]

@@ -25,6 +25,7 @@ from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
 from optdist.milp.run import DEFAULT_MIP_GAP, offer_warm_start, watch_progress
 from optdist.milp.solve import SOLVE_FORMULATIONS
+from optdist.result import warnings_of
 from optdist.solvers.base import process_age, run_deadline
 
 log = logging.getLogger("optdist")
@@ -213,13 +214,16 @@ def _refuse(name: str, flag: str, method: str) -> NoReturn:
 def check_plan_options(args: argparse.Namespace) -> None:
     """Range-check the plan methods' seconds (--plan-time-limit, --polish-time-limit,
     --repair-time-limit) before anything runs: a finite number > 0 (--polish-time-limit: >= 0,
-    0 no polish), else a CliError naming the flag and the fix."""
+    0 no polish), else a CliError naming the flag and the fix. The range is the library's
+    (:func:`optdist.heuristics.plan_guided.seconds_in_range`); only the error names the flag."""
     for name in ("plan_time_limit", "polish_time_limit", "repair_time_limit"):
         value = getattr(args, name)
         if value is None:
             continue
+        from optdist.heuristics.plan_guided import seconds_in_range
+
         polish = name == "polish_time_limit"
-        if not math.isfinite(value) or value < 0 or (value == 0 and not polish):
+        if not seconds_in_range(value, zero=polish):
             raise CliError(f"{PLAN_FLAGS[name]} {value:g} is out of range (fix: give a finite number of seconds "
                            + ("> 0, or 0 for no polish)" if polish else "> 0)"))
 
@@ -592,11 +596,11 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else
                                                            f" (the incumbent to beat, not a MIP start: {unseeded})"
                                                            if unseeded else ""))
-    for key in ("warning", "optimality_unproven") + (("solver_error",) if res.evaluation is not None else ()):
-        if res.extra.get(key):
-            print(f"WARNING      {res.extra[key]}")
-            if key != "solver_error":  # on stderr too, as every other warning (solver_error: below)
-                log.warning("%s", res.extra[key])
+    for text in warnings_of(res.extra) + [res.extra[key] for key in ("optimality_unproven",) if res.extra.get(key)]:
+        print(f"WARNING      {text}")  # each of the run's warnings, in order (result.add_warning)
+        log.warning("%s", text)  # on stderr too, as every other warning
+    if res.evaluation is not None and res.extra.get("solver_error"):
+        print(f"WARNING      {res.extra['solver_error']}")  # warned on stderr below
     if res.evaluation is not None and res.extra.get("solver_error"):  # a placement kept: warned on stderr too
         log.warning("%s; kept %s%s", res.extra["solver_error"],
                     res.extra.get("incumbent") or "the placement found before it failed",
@@ -608,15 +612,16 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     if stopped := (res.extra.get("coupled_solve") or {}).get("pricing_stopped"):  # the coupled step ended early
         print(f"WARNING      {stopped}")
         log.warning("%s", stopped)
+    start = _start_kept(res, args)
     if res.extra.get("interrupted"):
         kept = ("no incumbent yet" if not res.has_solution else "the incumbent and its bound are kept"
                 if res.bound is not None else "the incumbent is kept, no bound"
                 + (f" ({res.extra['incumbent']})" if res.extra.get("incumbent") else ""))
-        print(f"interrupted  by {res.extra['interrupted']}: {kept}")
+        print(f"interrupted  by {res.extra['interrupted']}: {kept}{start}")
     elif res.has_solution and res.bound is None and res.extra.get("incumbent"):
-        print(f"incumbent    {res.extra['incumbent']}; no bound")  # e.g. the warm start, the solver killed or out of time
+        print(f"incumbent    {res.extra['incumbent']}; no bound{start}")  # e.g. the warm start, the solver killed or out of time
     elif res.has_solution and (res.extra.get("incumbent") or "").startswith("the warm start: "):
-        print(f"incumbent    {res.extra['incumbent']}")  # e.g. better than what a solver without a MIP start found
+        print(f"incumbent    {res.extra['incumbent']}{start}")  # e.g. better than what a solver without a MIP start found
     if res.termination == "infeasible":
         from optdist.diagnose import diagnose
 
@@ -645,6 +650,16 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
             print(f"\nstages of {inst.request_ids[first]} (s; compute and transfer of the slowest owner):")
             print(res.evaluation.breakdown(inst, first).to_markdown(index=False, floatfmt=".6g"))
         _print_node_use(inst, res.evaluation)
+
+
+def _start_kept(res, args: argparse.Namespace) -> str:
+    """``"; the kept placement is the --warm-start FILE"`` (or METHOD, as given) where the run's
+    placement is its warm start (``extra["incumbent"]`` "the warm start: ...", e.g. interrupted or
+    out of time before the solver's own), for the line that says why it is kept; else ""."""
+    given = getattr(args, "warm_start", None)
+    if not (given and res.has_solution and (res.extra.get("incumbent") or "").startswith("the warm start: ")):
+        return ""
+    return f"; the kept placement is the --warm-start {given}"
 
 
 def _time_limit(res, given: float | None) -> tuple[float | None, str]:

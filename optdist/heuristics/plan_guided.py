@@ -399,14 +399,22 @@ def _improve(inst: Instance, r: int, room: np.ndarray, cost: float, *, solver: s
     return None
 
 
+def seconds_in_range(value: object, *, zero: bool = False) -> bool:
+    """Whether ``value`` is seconds the plan methods take for a limit (``time_limit``,
+    ``plan_time_limit``, ``repair_time_limit``, ``polish_time_limit``): a finite real number > 0;
+    with ``zero`` (``polish_time_limit``: 0 is no polish) >= 0. A bool is no number of seconds.
+    The one home of this range: the library's checks (:func:`_check_seconds`, :func:`_prepare`) and
+    the CLI's (:func:`optdist.commands.solve.check_plan_options`) each name the option their way."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            and (value >= 0 if zero else value > 0))
+
+
 def _check_seconds(method: str, **limits: float | None) -> None:
-    """Each of ``limits`` (name -> seconds, None: not given) is a finite number > 0, else
-    ValueError naming the option (the generic check says ``time_limit`` for any of them)."""
+    """Each of ``limits`` (name -> seconds, None: not given) is a finite number > 0
+    (:func:`seconds_in_range`), else ValueError naming the option (the generic check says
+    ``time_limit`` for any of them)."""
     for name, value in limits.items():
-        if value is None:
-            continue
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-        if not ok:
+        if value is not None and not seconds_in_range(value):
             raise ValueError(f"{method}: {name} = {value!r} is out of range (fix: give a finite number of seconds > 0)")
 
 
@@ -428,13 +436,9 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     None), ``polish_time_limit_s`` (the polish's cap in s, the default filled in) and
     ``repair_time_limit_s`` added)``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit)
-    if polish_time_limit is not None and not (isinstance(polish_time_limit, numbers.Real) and polish_time_limit == 0
-                                              and not isinstance(polish_time_limit, bool)):
-        try:
-            _check_seconds(method, polish_time_limit=polish_time_limit)
-        except ValueError:
-            raise ValueError(f"{method}: polish_time_limit = {polish_time_limit!r} is out of range (fix: give a finite "
-                             "number of seconds >= 0; 0: no polish)") from None
+    if polish_time_limit is not None and not seconds_in_range(polish_time_limit, zero=True):
+        raise ValueError(f"{method}: polish_time_limit = {polish_time_limit!r} is out of range (fix: give a finite "
+                         "number of seconds >= 0; 0: no polish)")
     fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else _load_forecast(forecast, method))
     if fc.n_nodes != inst.n_nodes:
         raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "

@@ -25,9 +25,8 @@ from typing import Any
 from optdist.assignment import Assignment
 from optdist.evaluate import Evaluation, evaluate
 from optdist.instance import Instance
-from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.model import BuildInterrupted, BuildTimeout, BuiltModel, build
-from optdist.result import SolveResult, Termination, gap
+from optdist.result import SolveResult, Termination, add_warning, gap
 from optdist.solvers import Feature, Solver, get_solver
 
 #: The one default relative MIP gap of every exact path (formulations and decomposition):
@@ -367,21 +366,22 @@ def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None,
       stays (the bound is unchanged, so the gap only shrinks: ``optimal`` within the gap stays true);
     * the solver's placement breaks constraints the evaluator checks (the model and the evaluator
       disagree): the start is kept whatever either scores (:func:`_keep_instead_of_violating`:
-      ``extra["warning"]`` says so, ``optimal`` becomes ``feasible``, the bound is capped at the
-      start's score).
+      ``extra["warning"]`` says so, ``optimal`` becomes ``feasible``; :func:`optdist.result.finalize`
+      caps a bound above the start's score).
 
     The bound stays the solver's (None if it gave none), ``res.objective`` is the evaluator's
     score of the start (s). A solver's claim that the model is infeasible (termination
     ``infeasible``, no placement) is false when the start is feasible: the start is kept, the
     termination becomes ``feasible``, the bound None (the solver's proof is void, so is its bound),
     ``extra["claimed_termination"]`` keeps its word and ``extra["warning"]`` names the solver and
-    its claim (:func:`claim_discarded`). Nothing changes otherwise (without a feasible start, a solver's
+    its claim (:func:`claim_discarded`). Each warning is added after any already there
+    (:func:`optdist.result.add_warning`). Nothing changes otherwise (without a feasible start, a solver's
     placement the evaluator finds infeasible is left to :func:`optdist.result.finalize`, which reports
     it as ``violated``)."""
     if start is None or start_ev is None or not start_ev.feasible:
         return
     if res.assignment is None and res.termination is Termination.INFEASIBLE:  # the start disproves the claim
-        res.extra["warning"] = claim_discarded(res.solver, "the model infeasible", start_ev.objective)
+        add_warning(res.extra, claim_discarded(res.solver, "the model infeasible", start_ev.objective))
         res.extra["claimed_termination"] = str(res.termination)
         res.extra["incumbent"] = "the warm start: the solver's claim of infeasibility is false"
         res.termination, res.bound = Termination.FEASIBLE, None
@@ -412,23 +412,16 @@ def _keep_instead_of_violating(res: SolveResult, found: Evaluation, start_ev: Ev
     and says the start was kept. The solver's proof concerns its model, which the evaluator
     contradicts, so ``optimal`` becomes ``feasible`` (``extra["claimed_termination"]`` keeps the
     solver's word, ``extra["optimality_unproven"]`` says why); any other termination (``feasible``,
-    a limit's, ``interrupted``) claims no proof and stays. The solver's bound (s) stays where it is at
-    most the start's score, else it is capped there by
-    :func:`optdist.milp.decomposition.guard.cap_bound` (recorded in ``extra["bound_capped"]``,
-    as :func:`optdist.result.finalize` records its caps). The caller sets the assignment and objective.
+    a limit's, ``interrupted``) claims no proof and stays. The solver's bound (s) is left as it is:
+    :func:`optdist.result.finalize`, the one home of the cap, caps a bound above the start's score
+    there (recorded in ``extra["bound_capped"]``). The caller sets the assignment and objective.
     """
     first = found.violations[0].message
-    res.extra["warning"] = (f"the solver's placement breaks {len(found.violations)} constraint(s) (first: {first}): "
-                            f"the feasible warm start (the evaluator scores it {start_ev.objective:.9g} s) is kept")
+    add_warning(res.extra, f"the solver's placement breaks {len(found.violations)} constraint(s) (first: {first}): "
+                           f"the feasible warm start (the evaluator scores it {start_ev.objective:.9g} s) is kept")
     res.extra["incumbent"] = "the warm start: the solver's placement breaks constraints"
     if res.termination is Termination.OPTIMAL:
         res.extra["claimed_termination"] = str(res.termination)
         res.extra["optimality_unproven"] = ("the solver's placement breaks constraints its model holds, so the "
                                             "model and the evaluator disagree and its proof of optimality is in doubt")
         res.termination = Termination.FEASIBLE
-    if res.bound is not None:
-        record: list[dict] = res.extra.get("bound_capped", [])
-        res.bound = cap_bound(res.bound, [start_ev.objective], solver=res.solver or res.method,
-                              what="the run's bound", record=record)
-        if record:
-            res.extra["bound_capped"] = record

@@ -42,12 +42,11 @@ from optdist.milp.decomposition.bounds import base_bounds, propagate
 from optdist.milp.decomposition.classes import combine, request_classes
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.milp.decomposition.construct import placement_by_construction
-from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, claim_discarded, offer, solve_built,
                               solve_formulation, warm_start_assignment)
-from optdist.result import GAP_EPS, SolveResult, Termination, gap
+from optdist.result import GAP_EPS, SolveResult, Termination, add_warning, gap
 from optdist.solvers import Feature
 from optdist.solvers.base import reports_solver_failures, stop_requested
 
@@ -168,9 +167,10 @@ def solve_decomposed(
     (:func:`~optdist.milp.decomposition.colgen.column_generation`; None: the run's solver), recorded
     in ``options['pricing_solver']``; ``mip_gap`` defaults to
     :data:`~optdist.milp.run.DEFAULT_MIP_GAP`. Returns a :class:`SolveResult` whose ``bound``
-    is always valid (the per-class bounds summed, or the coupled step's, whichever is
-    larger) and whose ``termination`` is ``optimal`` only when the evaluator's objective is
-    within ``mip_gap`` of it. Not re-scored here: :func:`optdist.solve.solve` finalizes once.
+    is the per-class bounds summed, or the coupled step's, whichever is larger, and whose
+    ``termination`` is ``optimal`` only when the evaluator's objective is within ``mip_gap`` of
+    it (:func:`_settle`). Not re-scored here: :func:`optdist.solve.solve` finalizes once, and
+    caps a bound above the placement's score (:func:`optdist.result.finalize`).
     ``coupled=False`` skips the coupled step (the combination or the warm start is then the
     incumbent, if feasible). A feasible warm start is the incumbent to beat (and the coupled
     step's MIP start where it is the best known and the solver takes one, else
@@ -232,8 +232,8 @@ def solve_decomposed(
         res.wall_time = clock.elapsed
         return res
     if claimed:  # the feasible warm start disproves it: those classes have neither placement nor bound
-        res.extra["warning"] = claim_discarded(solver, f"request(s) {', '.join(claimed)} infeasible alone",
-                                               start_ev.objective)
+        add_warning(res.extra, claim_discarded(solver, f"request(s) {', '.join(claimed)} infeasible alone",
+                                               start_ev.objective))
     lb_of = {r: None if s.termination is Termination.INFEASIBLE else s.bound for reqs, s in solves for r in reqs}
     bounds_known = all(v is not None for v in lb_of.values())
     if bounds_known and separable:
@@ -273,10 +273,26 @@ def solve_decomposed(
                  if s.bound is not None and s.termination is not Termination.INFEASIBLE}
         _coupled(inst, res, lb_of if (bounds_known and separable) else {}, alone, clock=clock, mip_gap=mip_gap,
                  bound_log=capped, pricing=(pricing_solver, pricing_solver_options), **common)
-    if res.objective is not None and res.bound is not None:  # never a bound above the incumbent
-        res.bound = cap_bound(res.bound, [res.objective], solver=solver, what="the run's bound", record=capped)
     if capped:
         res.extra["bound_capped"] = capped
+    _settle(res, clock, mip_gap=mip_gap, abs_gap=adapter.abs_gap)
+    if pricing_solver is not None and res.extra.get("coupled_solve", {}).get("method") != "column generation":
+        res.extra["pricing_solver_unused"] = (
+            "the coupled step is the tight model of all requests (makespan objective): no pricing"
+            if res.extra.get("coupled") else "no column generation ran (the per-class solves settled the run)")
+    res.wall_time = clock.elapsed
+    return res
+
+
+def _settle(res: SolveResult, clock: Clock, *, mip_gap: float, abs_gap: float) -> None:
+    """Set the termination of a decomposed run from its incumbent and bound: ``no_solution``
+    without a placement (``extra["stopped"]`` says so where the clock ran out), ``optimal`` where
+    the gap closes (``mip_gap``, relative; or ``abs_gap``, the solver's absolute tolerance in its
+    time unit, as its adapter rules), else :func:`_gap_left`. The run's bound is not capped here:
+    :func:`optdist.result.finalize` is the one home of the run's cap. A bound above the incumbent
+    beyond the solvers' tolerance (a false claim that passed the per-step caps) is capped there at
+    the placement's score, recorded, and the ``optimal`` it would prove becomes ``feasible``
+    (``extra["optimality_unproven"]``); one within the tolerance is capped silently and stands."""
     g = gap(res.objective, res.bound)
     if res.termination is Termination.INFEASIBLE:
         res.assignment = res.objective = res.bound = None
@@ -288,16 +304,10 @@ def solve_decomposed(
                                             "--time-limit less start-up and an exit reserve) was reached before a "
                                             "placement was found (fix: raise --time-limit)")
     elif g is not None and (g <= max(mip_gap, GAP_EPS)
-                            or res.objective - res.bound <= adapter.abs_gap * TIME_UNIT * (1 + 1e-6)):
-        res.termination = Termination.OPTIMAL  # the solver's own absolute tolerance, as its adapter rules
+                            or res.objective - res.bound <= abs_gap * TIME_UNIT * (1 + 1e-6)):
+        res.termination = Termination.OPTIMAL
     else:
         res.termination = _gap_left(res.extra.get("coupled_solve", {}).get("termination"), clock.left())
-    if pricing_solver is not None and res.extra.get("coupled_solve", {}).get("method") != "column generation":
-        res.extra["pricing_solver_unused"] = (
-            "the coupled step is the tight model of all requests (makespan objective): no pricing"
-            if res.extra.get("coupled") else "no column generation ran (the per-class solves settled the run)")
-    res.wall_time = clock.elapsed
-    return res
 
 
 def _gap_left(coupled: str | None, left: float | None) -> Termination:
@@ -367,10 +377,12 @@ def _merge(inst: Instance, res: SolveResult, asg: Assignment | None, bound: floa
     """Keep the better incumbent (evaluator-scored) and the larger bound. A step's claim that the
     instance is infeasible ends the run ``infeasible``, unless ``res`` holds a feasible placement
     (the warm start, the combination, one by shares): then the claim and its bound are discarded
-    and ``extra["warning"]`` names the solver and the claim (:func:`~optdist.milp.run.claim_discarded`)."""
+    and a warning in ``extra["warning"]`` names the solver and the claim
+    (:func:`~optdist.milp.run.claim_discarded`, after any warning already there:
+    :func:`~optdist.result.add_warning`)."""
     res.nodes = (res.nodes or 0) + (nodes or 0)
     if termination is Termination.INFEASIBLE and res.objective is not None:  # a feasible placement disproves it
-        res.extra["warning"] = claim_discarded(res.solver, "the coupled model infeasible", res.objective)
+        add_warning(res.extra, claim_discarded(res.solver, "the coupled model infeasible", res.objective))
         return
     if termination is Termination.INFEASIBLE:
         res.termination = Termination.INFEASIBLE
