@@ -193,3 +193,18 @@ def test_policy_trained_to_its_end_places_without_warning(tmp_path):
     save_policy(train(inst, preset_for(inst), episodes=3, progress=False), tmp_path / "pol")
     res = solve_rl(inst, policy=tmp_path / "pol")
     assert "warning" not in res.extra and res.termination == "feasible"
+
+
+def test_an_interrupted_training_without_a_gradient_step_reports_both_warnings():
+    """The deadline's "no gradient step" warning (time_limit_extra) and the signal's (interrupted_training_extra)
+    both reach extra["warning"], in order: merge_extra adds, a dict update would keep only the last."""
+    from optdist.result import warnings_of
+    from optdist.rl.policy import interrupted_training_extra, merge_extra
+
+    config = {"interrupted": "SIGINT", "episodes": 0, "episodes_planned": 50, "gradient_steps": 0}
+    extra: dict = {}
+    merge_extra(extra, interrupted_training_extra(config))
+    merge_extra(extra, {"train_cut": {"episodes": 0}, "warning": "the training got no gradient step"})
+    said = warnings_of(extra)
+    assert len(said) == 2 and said[0].startswith("training interrupted by SIGINT at 0 of 50 episodes"), said
+    assert said[1] == "the training got no gradient step" and extra["train_interrupted"]["signal"] == "SIGINT"

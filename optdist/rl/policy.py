@@ -25,7 +25,7 @@ from optdist.checkpoint import CheckpointError, load_state_dict
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
-from optdist.result import SolveResult, Termination
+from optdist.result import SolveResult, Termination, add_warning
 from optdist.rl.decide import Scorer, place_requests
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import Features
@@ -238,6 +238,17 @@ def time_limit_extra(start: float, time_limit: float | None, placed_from: float,
     return out
 
 
+def merge_extra(extra: dict, more: dict) -> None:
+    """Put ``more`` (:func:`time_limit_extra`, :func:`interrupted_training_extra`) into ``extra``;
+    its ``warning`` is added after those already there (:func:`optdist.result.add_warning`), not
+    over them: an interrupted training that also took no gradient step reports both."""
+    more = dict(more)
+    warning = more.pop("warning", None)
+    extra.update(more)
+    if warning:
+        add_warning(extra, warning)
+
+
 def training_done(config: dict) -> str:
     """What a training ``config`` (``policy.json``) says was done of what was planned, e.g. "137 of
     3000 episodes" (DQN: ``episodes`` of ``episodes_planned``) or "512 of 20000 env steps"
@@ -326,20 +337,20 @@ def solve_rl(
         policy = Policy.from_agent(res.agent.q, res.config)
         extra["train_s"] = res.train_s
         if "interrupted" in res.config:
-            extra.update(interrupted_training_extra(res.config))
+            merge_extra(extra, interrupted_training_extra(res.config))
     else:
         if not isinstance(policy, Policy):
             extra["policy"] = str(policy)
             policy = load_policy(policy)
         if warning := interrupted_policy_warning(policy.config, extra.get("policy")):
-            extra["warning"] = warning
+            add_warning(extra, warning)
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     out, decision_s, segments = place_online(inst, policy)
     wall = time.perf_counter() - t0
     dec = np.array(decision_s) * 1e3
     cfg = policy.config
-    extra.update(time_limit_extra(start, time_limit, t0, decision_s, policy.config, "train_s" in extra))
+    merge_extra(extra, time_limit_extra(start, time_limit, t0, decision_s, policy.config, "train_s" in extra))
     res = out.result(
         "rl", wall, masked=policy.masked, **extra,
         decision_ms_mean=float(dec.mean()), decision_ms_max=float(dec.max()),

@@ -30,12 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.io import atomic_path, atomic_write_json
-from optdist.result import SolveResult, Termination
+from optdist.result import SolveResult, Termination, add_warning
 from optdist.rl import ENV_ID
 from optdist.rl.decide import place_requests
 from optdist.rl.env import Features, Reward
 from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, STOPPING_TRAINING, _read_weights,
-                               interrupted_policy_warning, interrupted_training_extra, read_policy_config,
+                               interrupted_policy_warning, interrupted_training_extra, merge_extra,
+                               read_policy_config,
                                time_limit_extra, train_deadline)
 from optdist.rl.presets import Preset, preset_for
 from optdist.rl.train import POLICY_FORMAT, stop_signal_name
@@ -243,19 +244,19 @@ def solve_rl_ppo(
                                                           0 if seed is None else seed,
                                                           deadline=train_deadline(start, time_limit))
         if "interrupted" in policy.config:
-            extra.update(interrupted_training_extra(policy.config))
+            merge_extra(extra, interrupted_training_extra(policy.config))
     else:
         if not isinstance(policy, PPOPolicy):
             extra["policy"] = str(policy)
             policy = load_ppo(policy)
         if warning := interrupted_policy_warning(policy.config, extra.get("policy")):
-            extra["warning"] = warning
+            add_warning(extra, warning)
     t0 = time.perf_counter()
     out, decision_s, segments = place_maskable_ppo(inst, policy)
     wall = time.perf_counter() - t0
     dec = np.array(decision_s) * 1e3
     cfg = policy.config
-    extra.update(time_limit_extra(start, time_limit, t0, decision_s, policy.config, "train_s" in extra))
+    merge_extra(extra, time_limit_extra(start, time_limit, t0, decision_s, policy.config, "train_s" in extra))
     res = out.result(
         "rl-ppo", wall, masked=True, **extra,
         decision_ms_mean=float(dec.mean()), decision_ms_max=float(dec.max()),
