@@ -293,6 +293,17 @@ def interrupted_policy_warning(config: dict, source: str | None) -> str | None:
             "end, `optdist train-rl INSTANCE --out DIR`, and give that folder)")
 
 
+def training_notes(extra: dict, config: dict, *, trained: bool) -> None:
+    """Add to ``extra`` what a run's policy ``config`` says of an interrupted training: for a policy
+    ``trained`` in this run, :func:`interrupted_training_extra`; for a given one (``extra["policy"]``:
+    its folder or file), :func:`interrupted_policy_warning`. Nothing for a training that ran to its end."""
+    if trained:
+        if "interrupted" in config:
+            merge_extra(extra, interrupted_training_extra(config))
+    elif warning := interrupted_policy_warning(config, extra.get("policy")):
+        add_warning(extra, warning)
+
+
 def solve_rl(
     inst: Instance,
     *,
@@ -336,14 +347,10 @@ def solve_rl(
                         seed=0 if seed is None else seed, progress=False, deadline=train_deadline(start, time_limit))
         policy = Policy.from_agent(res.agent.q, res.config)
         extra["train_s"] = res.train_s
-        if "interrupted" in res.config:
-            merge_extra(extra, interrupted_training_extra(res.config))
-    else:
-        if not isinstance(policy, Policy):
-            extra["policy"] = str(policy)
-            policy = load_policy(policy)
-        if warning := interrupted_policy_warning(policy.config, extra.get("policy")):
-            add_warning(extra, warning)
+    elif not isinstance(policy, Policy):
+        extra["policy"] = str(policy)
+        policy = load_policy(policy)
+    training_notes(extra, policy.config, trained="train_s" in extra)
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     out, decision_s, segments = place_online(inst, policy)

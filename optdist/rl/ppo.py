@@ -30,13 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.io import atomic_path, atomic_write_json
-from optdist.result import SolveResult, Termination, add_warning
+from optdist.result import SolveResult, Termination
 from optdist.rl import ENV_ID
 from optdist.rl.decide import place_requests
 from optdist.rl.env import Features, Reward
 from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, STOPPING_TRAINING, _read_weights,
-                               interrupted_policy_warning, interrupted_training_extra, merge_extra,
-                               read_policy_config,
+                               merge_extra, read_policy_config, training_notes,
                                time_limit_extra, train_deadline)
 from optdist.rl.presets import Preset, preset_for
 from optdist.rl.train import POLICY_FORMAT, stop_signal_name
@@ -243,14 +242,10 @@ def solve_rl_ppo(
             policy, extra["train_s"] = train_maskable_ppo(inst, DEFAULT_TIMESTEPS if timesteps is None else timesteps,
                                                           0 if seed is None else seed,
                                                           deadline=train_deadline(start, time_limit))
-        if "interrupted" in policy.config:
-            merge_extra(extra, interrupted_training_extra(policy.config))
-    else:
-        if not isinstance(policy, PPOPolicy):
-            extra["policy"] = str(policy)
-            policy = load_ppo(policy)
-        if warning := interrupted_policy_warning(policy.config, extra.get("policy")):
-            add_warning(extra, warning)
+    elif not isinstance(policy, PPOPolicy):
+        extra["policy"] = str(policy)
+        policy = load_ppo(policy)
+    training_notes(extra, policy.config, trained="train_s" in extra)
     t0 = time.perf_counter()
     out, decision_s, segments = place_maskable_ppo(inst, policy)
     wall = time.perf_counter() - t0
