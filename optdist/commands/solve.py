@@ -216,12 +216,12 @@ def check_plan_options(args: argparse.Namespace) -> None:
     --repair-time-limit) before anything runs: a finite number > 0 (--polish-time-limit: >= 0,
     0 no polish), else a CliError naming the flag and the fix. The range is the library's
     (:func:`optdist.heuristics.plan_guided.seconds_in_range`); only the error names the flag."""
+    from optdist.heuristics.plan_guided import seconds_in_range
+
     for name in ("plan_time_limit", "polish_time_limit", "repair_time_limit"):
         value = getattr(args, name)
         if value is None:
             continue
-        from optdist.heuristics.plan_guided import seconds_in_range
-
         polish = name == "polish_time_limit"
         if not seconds_in_range(value, zero=polish):
             raise CliError(f"{PLAN_FLAGS[name]} {value:g} is out of range (fix: give a finite number of seconds "
@@ -599,9 +599,8 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     for text in warnings_of(res.extra) + [res.extra[key] for key in ("optimality_unproven",) if res.extra.get(key)]:
         print(f"WARNING      {text}")  # each of the run's warnings, in order (result.add_warning)
         log.warning("%s", text)  # on stderr too, as every other warning
-    if res.evaluation is not None and res.extra.get("solver_error"):
-        print(f"WARNING      {res.extra['solver_error']}")  # warned on stderr below
     if res.evaluation is not None and res.extra.get("solver_error"):  # a placement kept: warned on stderr too
+        print(f"WARNING      {res.extra['solver_error']}")
         log.warning("%s; kept %s%s", res.extra["solver_error"],
                     res.extra.get("incumbent") or "the placement found before it failed",
                     "; no bound" if res.bound is None else "")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -163,8 +164,6 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
     if isinstance(warm_start, Assignment):
         offer_warm_start(inst, warm_start)
         return warm_start, {"warm_start": "assignment"}
-    import sys
-
     from optdist.heuristics.incremental import ParallelUplinkOnly
     from optdist.solve import solve
 
