@@ -14,7 +14,9 @@ An option an axis gives a method (``solver``, ``formulation``, ``seed``) may not
 again in ``options`` or ``method_options`` (it would replace the axis's value in records
 labelled by the axis). A registered method's option values are type-checked when the spec is
 read, against the types the methods declare (:data:`optdist.solve.OPTION_TYPES`): e.g.
-``policy = 5`` for ``rl`` is refused, naming the file, the field and an example.
+``policy = 5`` for ``rl`` is refused, naming the file, the field and an example; so is a plan
+method's seconds out of the range the library takes (``polish_time_limit = -1``,
+``plan_time_limit = 0``, nan or inf: :func:`optdist.heuristics.plan_guided.seconds_in_range`).
 
 Every run has a key, ``<instance>--<method>[--<solver>][--<formulation>][--s<seed>]--<hash>``,
 where ``hash`` is the first 8 hex digits of SHA-1 over the run's canonical JSON (instance,
@@ -253,7 +255,9 @@ def _check_method_options(doc: dict, where: str) -> None:
     TypeError; this is a ValueError naming the field, the method, the option and the methods
     that take it. A value of a type the method does not declare for it
     (:func:`option_value_problem`, e.g. ``policy = 5``) is a ValueError naming the field, the
-    value, the type and an example. A ``module:function`` is not imported here: its options are its own.
+    value, the type and an example; a plan method's seconds out of range (:func:`_check_plan_seconds`)
+    a ValueError naming the field, the value and the fix. A ``module:function`` is not imported
+    here: its options are its own.
 
     No method gets an axis's option (``solver``, ``formulation``, ``seed``) also from ``options``
     or ``method_options``: that value would replace the axis's in every run (:meth:`Run.solve_options`)
@@ -295,6 +299,31 @@ def _check_method_options(doc: dict, where: str) -> None:
                 expected, example = problem
                 raise ValueError(f"{where}: {field_name} = {_value(doc, field_name)!r} is not {expected}, so every run "
                                  f"of {method!r} would fail (fix: give {expected}, e.g. {opt} = {example})")
+            if typed and opt in _PLAN_SECONDS:
+                _check_plan_seconds(method, field_name, opt, _value(doc, field_name), where)
+
+
+#: the plan methods' seconds options (``plan-guided``, ``plan-rollout``), range-checked when a spec
+#: is read by the library's rule (:func:`optdist.heuristics.plan_guided.seconds_in_range`)
+_PLAN_SECONDS = ("plan_time_limit", "polish_time_limit", "repair_time_limit")
+
+
+def _check_plan_seconds(method: str, field_name: str, option: str, value: Any, where: str) -> None:
+    """``value`` of the spec field ``field_name`` (option ``option``, one of :data:`_PLAN_SECONDS`,
+    of type already checked; None: not given) is in the range the plan methods take: a finite
+    number of seconds > 0, ``polish_time_limit`` >= 0 (0: no polish), by the library's predicate
+    :func:`optdist.heuristics.plan_guided.seconds_in_range` (imported only here: it loads the
+    heuristics). Raises ValueError naming the file, the field, the value and the fix; before, e.g.
+    ``polish_time_limit = -1`` was accepted and every run of the method failed when it started."""
+    if value is None:
+        return
+    from optdist.heuristics.plan_guided import seconds_in_range
+
+    polish = option == "polish_time_limit"
+    if not seconds_in_range(value, zero=polish):
+        raise ValueError(f"{where}: {field_name} = {value!r} is out of range, so every run of {method!r} would fail "
+                         f"(fix: give a finite number of seconds " + (">= 0, 0 for no polish" if polish else "> 0")
+                         + f", e.g. {option} = {'0.0' if polish else '5.0'})")
 
 
 def _value(doc: dict, field_name: str) -> Any:

@@ -69,13 +69,19 @@ class SweepConfig:
     def __post_init__(self) -> None:
         """Refuse a target, split layers or a noisy grid the sweep cannot use
         (:class:`SweepConfigError`), before any training or data loading: an unknown layer failed
-        after the target was loaded and the progress bar had started; nan, 0 or a negative budget
-        after the first layer's plain and clipped rows."""
+        after the target was loaded and the progress bar had started; a layer listed twice was
+        measured twice (the run's time doubled for it) and its first rows dropped from the result;
+        nan, 0 or a negative budget after the first layer's plain and clipped rows."""
         names = layer_names(self.cnn)
         bad_layers = [la for la in self.layers if la not in names]
         if bad_layers or not self.layers:
             said = f"{', '.join(map(repr, bad_layers))} is not a layer of {self.cnn}" if bad_layers else "no layer given"
             raise SweepConfigError("layers", list(self.layers), f"{said} (fix: give split layers from {names})")
+        twice = sorted({la for la in self.layers if self.layers.count(la) > 1}, key=self.layers.index)
+        if twice:  # each layer's result is keyed by its name: a repeat measured it again and kept only the last
+            raise SweepConfigError("layers", list(self.layers), f"{', '.join(map(repr, twice))} "
+                                   f"{'is' if len(twice) == 1 else 'are'} listed more than once "
+                                   "(fix: give each split layer once)")
         bad = [e for e in self.eps if not (math.isfinite(e) and e > 0)]
         if bad:  # an empty grid is allowed: the plain and clipped rows only
             raise SweepConfigError("eps", list(self.eps), "the noisy grid takes finite per-element budgets > 0 (fix: give "
