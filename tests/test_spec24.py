@@ -106,3 +106,23 @@ def test_dp_sweep_cli_refuses_a_layer_listed_twice_before_any_work(tmp_path, cap
     assert "--layers pool1 pool1: 'pool1' is listed more than once (fix: give each split layer once)" in err
     assert not out.exists()
     assert SweepConfig(layers=("pool1", "ReLU2")).layers == ("pool1", "ReLU2")  # distinct layers still accepted
+
+
+@pytest.mark.parametrize("method, option, value", [("rl", "episodes", -1), ("rl", "episodes", 0),
+                                                   ("rl-ppo", "timesteps", 0), ("rl-ppo", "timesteps", -5)])
+def test_a_training_length_below_one_is_refused_when_the_spec_is_read(tmp_path, method, option, value):
+    """Before: the spec loaded; rl's every run failed in train(), rl-ppo's trained nothing and placed
+    with the initial weights. The rule is the library's (optdist.rl.presets.count_in_range)."""
+    path, field = _spec_file(tmp_path, method, False, option, value)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: {field} = {value} is out of range, so every run "
+                                         rf"of '{method}' would train nothing \(fix: give a whole number >= 1"):
+        load_spec(path)
+
+
+def test_rl_ppo_refuses_timesteps_below_one():
+    """Before: solve(method="rl-ppo", timesteps=0) ran learn() for no step and placed every request
+    with the network's initial weights, without a word."""
+    pytest.importorskip("sb3_contrib", reason="install: pip install sb3-contrib")
+    inst = optdist.load_instance(MICRO)
+    with pytest.raises(ValueError, match=r"^timesteps = 0: give a whole number >= 1 of env steps"):
+        optdist.solve(inst, method="rl-ppo", timesteps=0)

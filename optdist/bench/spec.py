@@ -301,6 +301,13 @@ def _check_method_options(doc: dict, where: str) -> None:
                                  f"of {method!r} would fail (fix: give {expected}, e.g. {opt} = {example})")
             if typed and opt in _PLAN_SECONDS:
                 _check_plan_seconds(method, field_name, opt, _value(doc, field_name), where)
+            if typed and opt in ("episodes", "timesteps") and _value(doc, field_name) is not None:
+                from optdist.rl.presets import count_in_range  # torch-free
+
+                if not count_in_range(_value(doc, field_name)):
+                    raise ValueError(f"{where}: {field_name} = {_value(doc, field_name)!r} is out of range, so every "
+                                     f"run of {method!r} would train nothing (fix: give a whole number >= 1, e.g. "
+                                     f"{opt} = {2000 if opt == 'episodes' else 20000})")
 
 
 #: the plan methods' seconds options (``plan-guided``, ``plan-rollout``), range-checked when a spec

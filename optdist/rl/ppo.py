@@ -37,7 +37,7 @@ from optdist.rl.env import Features, Reward
 from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, STOPPING_TRAINING, _read_weights,
                                merge_extra, read_policy_config, training_notes,
                                time_limit_extra, train_deadline)
-from optdist.rl.presets import Preset, preset_for
+from optdist.rl.presets import Preset, count_in_range, preset_for
 from optdist.rl.train import POLICY_FORMAT, stop_signal_name
 from optdist.rl.trajectory import DeviceRows
 
@@ -116,7 +116,10 @@ def train_maskable_ppo(
     ``deadline`` (a :func:`time.perf_counter` time, s; ``solve(method="rl-ppo", time_limit=...)``)
     ends it the same way at the first env step past it: the config then has ``cut_at_deadline``
     (true); an update started before the deadline runs to its end.
+    Raises ValueError for ``timesteps`` not a whole number >= 1 (:func:`~optdist.rl.presets.count_in_range`).
     """
+    if not count_in_range(timesteps):  # 0 or -1: learn() ran no step and the initial weights placed
+        raise ValueError(f"timesteps = {timesteps!r}: give a whole number >= 1 of env steps, e.g. {DEFAULT_TIMESTEPS}")
     import gymnasium as gym
 
     from stable_baselines3.common.callbacks import BaseCallback

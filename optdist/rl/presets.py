@@ -61,3 +61,12 @@ def preset_for(inst: Instance) -> Preset:
     without one, e.g. micro), a mix 'hetero'."""
     cnns = {c.removesuffix("16").removesuffix("19") for c in inst.request_cnn}
     return PRESETS.get(cnns.pop(), PRESETS["lenet"]) if len(cnns) == 1 else PRESETS["hetero"]
+
+
+def count_in_range(value: object) -> bool:
+    """Whether ``value`` is a training length optdist takes: a whole number >= 1 of DQN
+    episodes (``episodes``) or of MaskablePPO env steps (``timesteps``); a bool is none. The one
+    home of that rule: :func:`optdist.rl.train.train`, :func:`optdist.rl.ppo.train_maskable_ppo`
+    and the bench spec's check (:mod:`optdist.bench.spec`), which must not import torch, use it
+    (0 or -1 trained nothing and placed with the network's initial weights)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
