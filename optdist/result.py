@@ -52,6 +52,20 @@ def gap(primal: float | None, bound: float | None) -> float | None:
     return abs(primal - bound) / max(abs(primal), abs(bound), GAP_EPS)
 
 
+def closes_gap(objective: float | None, bound: float | None, mip_gap: float, abs_gap: float = 0.0) -> bool:
+    """Whether ``bound`` proves ``objective`` (both s, minimisation) optimal within the requested
+    relative ``mip_gap`` (:func:`gap`; at least :data:`GAP_EPS`, with a relative slack of 1e-6 for
+    rounding) or within ``abs_gap`` (s, the solver's own absolute tolerance: ``objective - bound``
+    at most it, as for a bound above the objective). False without an objective or a bound. The
+    one home of the rule for the exact engine's ``optimal``: the decomposition's termination
+    (:func:`optdist.milp.decomposition.orchestrate._settle`) and a run a limit stopped
+    (:func:`finalize`)."""
+    g = gap(objective, bound)
+    if g is None:
+        return False
+    return g <= max(mip_gap, GAP_EPS) * (1 + 1e-6) or objective - bound <= abs_gap * (1 + 1e-6)
+
+
 @dataclass
 class SolveResult:
     """What any method returns: termination, objective and bound, timing, assignment, scores."""
@@ -168,7 +182,10 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     to ``extra['warning']`` (after any the method set: :func:`add_warning`) and, for a feasible
     placement, reports its score too, ``optimal`` only
     where the bound still closes the gap on it (:func:`_score_above_claim`). A bound above a
-    feasible placement's score is capped there (:func:`_cap_bound`).
+    feasible placement's score is capped there (:func:`_cap_bound`). A run a limit stopped
+    (``time_limit``, ``iteration_limit``) whose bound, so checked, already closes the requested gap
+    on its feasible placement is ``optimal``, the solver's word kept in
+    ``extra['claimed_termination']`` (:func:`_closed_at_limit`).
     """
     inst = res.scored_on or inst
     if res.assignment is not None:
@@ -190,27 +207,70 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
                                        f"{ev_obj:.9g}")
                 if res.evaluation.feasible:
                     _score_above_claim(res, ev_obj)
-        if res.evaluation.feasible:
-            _cap_bound(res, res.evaluation.objective)
+        if res.evaluation.feasible and not _cap_bound(res, res.evaluation.objective):
+            _closed_at_limit(res)
     return res
 
 
-def _cap_bound(res: SolveResult, score: float) -> None:
+#: terminations of a run that a limit stopped before its search ended (time, iterations or nodes)
+STOPPED_BY_LIMIT = frozenset({Termination.TIME_LIMIT, Termination.ITERATION_LIMIT})
+
+
+def _closed_at_limit(res: SolveResult) -> None:
+    """A run a limit stopped (termination in :data:`STOPPED_BY_LIMIT`) whose bound, as
+    :func:`finalize` checked and capped it, already closes the requested gap on its feasible
+    placement's objective (:func:`closes_gap`: ``options['mip_gap']``, relative; or the solver's
+    absolute tolerance, :func:`solver_abs_gap`) is proven optimal: its termination becomes
+    ``optimal`` (the vocabulary's "proven within the requested gap"; the decomposition rules so in
+    its :func:`~optdist.milp.decomposition.orchestrate._settle`) and ``extra['claimed_termination']``
+    keeps the solver's word. E.g. CBC stopped by ``--time-limit 5.4`` on lenet-3x10-tau0.6
+    (``tight``) between its last integer solution and declaring the search done (reviewers: gap
+    0.0000%, ``time_limit``; that incumbent and bound are 4.8e-8 apart, relative). Nothing
+    changes where the requested gap is unknown (no number in ``options['mip_gap']``: the CLI's
+    report at its deadline, a method without one) or a bound was capped beyond the tolerance here
+    (a false claim proves nothing)."""
+    mip_gap = res.options.get("mip_gap")
+    if res.termination not in STOPPED_BY_LIMIT or isinstance(mip_gap, bool) or not isinstance(mip_gap, (int, float)):
+        return
+    if closes_gap(res.objective, res.bound, float(mip_gap), solver_abs_gap(res.solver)):
+        res.extra["claimed_termination"] = str(res.termination)
+        res.termination = Termination.OPTIMAL
+
+
+def solver_abs_gap(solver: str | None) -> float:
+    """The absolute gap tolerance (s) of the adapter that ``solver`` (adapter or profile name, as
+    in ``SolveResult.solver``) names: its ``abs_gap`` in the model's time unit
+    (:data:`optdist.milp.data.TIME_UNIT` s); 0, so that only the relative gap counts, without a
+    solver or for a name :func:`optdist.solvers.get_solver` no longer resolves (a profile file
+    removed since the run): the finished run's report does not fail on it."""
+    if solver is None:
+        return 0.0
+    from optdist.milp.data import TIME_UNIT
+    from optdist.solvers import get_solver
+
+    try:
+        return get_solver(solver).abs_gap * TIME_UNIT
+    except ValueError:
+        return 0.0
+
+
+def _cap_bound(res: SolveResult, score: float) -> bool:
     """A bound above the feasible placement's own ``score`` (s) is no valid bound (a solver's
     false claim): it is capped there by :func:`optdist.milp.decomposition.guard.cap_bound` (the
     one home of the rule: the decomposition and the CLI's deadline report use it too), recorded in
     ``extra['bound_capped']`` with a warning naming the solver, and ``optimal`` (proven with that
-    bound) becomes ``feasible`` with ``extra['optimality_unproven']`` saying why."""
+    bound) becomes ``feasible`` with ``extra['optimality_unproven']`` saying why. Returns whether
+    it was capped so (one within the solvers' tolerance is capped silently and stands: False)."""
     from optdist.milp.decomposition.guard import cap_bound
 
     if res.bound is None:
-        return
+        return False
     record: list[dict] = res.extra.get("bound_capped", [])
     before = len(record)
     res.bound = cap_bound(res.bound, [score], solver=res.solver or res.method, what="the run's bound",
                           record=record)
     if len(record) == before:
-        return
+        return False
     res.extra["bound_capped"] = record
     if res.termination is Termination.OPTIMAL:
         res.termination = Termination.FEASIBLE
@@ -218,6 +278,7 @@ def _cap_bound(res: SolveResult, score: float) -> None:
         said = "infinite" if reported is None else f"{reported:.9g}"
         res.extra["optimality_unproven"] = (f"the bound ({said}) the method proved optimality with is above the "
                                             f"placement's own score {score:.9g}: no proof")
+    return True
 
 
 def _score_above_claim(res: SolveResult, ev_obj: float) -> None:

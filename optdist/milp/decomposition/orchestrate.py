@@ -46,7 +46,7 @@ from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, claim_discarded, offer, solve_built,
                               solve_formulation, warm_start_assignment)
-from optdist.result import GAP_EPS, SolveResult, Termination, add_warning, gap
+from optdist.result import GAP_EPS, SolveResult, Termination, add_warning, closes_gap, gap
 from optdist.solvers import Feature
 from optdist.solvers.base import reports_solver_failures, stop_requested
 
@@ -287,13 +287,13 @@ def solve_decomposed(
 def _settle(res: SolveResult, clock: Clock, *, mip_gap: float, abs_gap: float) -> None:
     """Set the termination of a decomposed run from its incumbent and bound: ``no_solution``
     without a placement (``extra["stopped"]`` says so where the clock ran out), ``optimal`` where
-    the gap closes (``mip_gap``, relative; or ``abs_gap``, the solver's absolute tolerance in its
-    time unit, as its adapter rules), else :func:`_gap_left`. The run's bound is not capped here:
-    :func:`optdist.result.finalize` is the one home of the run's cap. A bound above the incumbent
+    the gap closes (:func:`optdist.result.closes_gap`, the one home of the rule: ``mip_gap``,
+    relative; or ``abs_gap``, the solver's absolute tolerance in its time unit), else
+    :func:`_gap_left`. The run's bound is not capped here: :func:`optdist.result.finalize` is the
+    one home of the run's cap. A bound above the incumbent
     beyond the solvers' tolerance (a false claim that passed the per-step caps) is capped there at
     the placement's score, recorded, and the ``optimal`` it would prove becomes ``feasible``
     (``extra["optimality_unproven"]``); one within the tolerance is capped silently and stands."""
-    g = gap(res.objective, res.bound)
     if res.termination is Termination.INFEASIBLE:
         res.assignment = res.objective = res.bound = None
     elif res.assignment is None:
@@ -303,8 +303,7 @@ def _settle(res: SolveResult, clock: Clock, *, mip_gap: float, abs_gap: float) -
             res.extra.setdefault("stopped", f"the solve's time limit ({clock.time_limit:g} s; from the CLI, its "
                                             "--time-limit less start-up and an exit reserve) was reached before a "
                                             "placement was found (fix: raise --time-limit)")
-    elif g is not None and (g <= max(mip_gap, GAP_EPS)
-                            or res.objective - res.bound <= abs_gap * TIME_UNIT * (1 + 1e-6)):
+    elif closes_gap(res.objective, res.bound, mip_gap, abs_gap * TIME_UNIT):
         res.termination = Termination.OPTIMAL
     else:
         res.termination = _gap_left(res.extra.get("coupled_solve", {}).get("termination"), clock.left())
