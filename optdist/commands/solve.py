@@ -566,7 +566,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     status = res.extra.get("solver_status")
     claimed = res.extra.get("claimed_termination")
     print(f"termination  {res.termination}" + (f"  ({status})" if status else "")
-          + (f"  (the method said {claimed}; see the violations below)" if claimed else ""))
+          + (f"  (the method said {claimed}{_why_not_claimed(res)})" if claimed else ""))
     gap = res.gap
     print(f"objective    {_fmt(res.objective)}   bound {_fmt(res.bound)}   gap {'-' if gap is None else f'{100 * gap:.4f}%'}")
     build = res.extra.get("build_s")
@@ -649,6 +649,17 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
             print(f"\nstages of {inst.request_ids[first]} (s; compute and transfer of the slowest owner):")
             print(res.evaluation.breakdown(inst, first).to_markdown(index=False, floatfmt=".6g"))
         _print_node_use(inst, res.evaluation)
+
+
+def _why_not_claimed(res) -> str:
+    """Why the termination is not the one the method claimed (``extra["claimed_termination"]``):
+    its placement breaks constraints (listed below), its bound closes the gap though a limit
+    stopped it (:func:`optdist.result.finalize`), or a warning says why (e.g. a proof in doubt)."""
+    if res.evaluation is not None and not res.evaluation.feasible:
+        return "; see the violations below"
+    if res.termination == "optimal":
+        return "; its bound already closes the gap"
+    return "; see the WARNING lines"
 
 
 def _start_kept(res, args: argparse.Namespace) -> str:
