@@ -208,3 +208,27 @@ def test_an_interrupted_training_without_a_gradient_step_reports_both_warnings()
     said = warnings_of(extra)
     assert len(said) == 2 and said[0].startswith("training interrupted by SIGINT at 0 of 50 episodes"), said
     assert said[1] == "the training got no gradient step" and extra["train_interrupted"]["signal"] == "SIGINT"
+
+
+def test_a_training_that_ends_without_a_gradient_step_warns():
+    """--episodes 1: the preset's batch is never filled, so the network's initial weights place every
+    request. Before: no warning (only a signal's or a deadline's cut said so)."""
+    from optdist.result import warnings_of
+
+    res = optdist.solve(load_instance(TINY_INSTANCE), method="rl", episodes=1)
+    said = warnings_of(res.extra)
+    assert any(w.startswith("the training took no gradient step in its 1 episode(s): the network's initial weights")
+               and "fix: more --episodes" in w for w in said), said
+
+
+def test_the_fix_for_an_rl_ppo_training_trains_a_maskable_ppo_policy():
+    """rl-ppo's warnings name `train-rl ... --algo maskable-ppo` (a DQN policy is refused by rl-ppo);
+    rl's the default algorithm. Before: both said `optdist train-rl FILE --out DIR`."""
+    from optdist.rl.policy import interrupted_policy_warning, interrupted_training_extra
+
+    ppo = {"interrupted": "SIGINT", "env_steps": 5, "timesteps": 100, "updates": 0}
+    dqn = {"interrupted": "SIGINT", "episodes": 3, "episodes_planned": 50, "gradient_steps": 2}
+    for text in (interrupted_training_extra(ppo)["warning"], interrupted_policy_warning(ppo, "DIR")):
+        assert "`optdist train-rl FILE --algo maskable-ppo --out DIR`, then --policy DIR" in text, text
+    for text in (interrupted_training_extra(dqn)["warning"], interrupted_policy_warning(dqn, "DIR")):
+        assert "`optdist train-rl FILE --out DIR`, then --policy DIR" in text, text

@@ -229,8 +229,7 @@ def time_limit_extra(start: float, time_limit: float | None, placed_from: float,
         if not config.get("gradient_steps", config.get("updates")):
             out["warning"] = (f"the training got no gradient step in its {TRAIN_SHARE * time_limit:.3g} s "
                               f"({TRAIN_SHARE:g} of the time limit): the policy placed with the network's initial "
-                              "weights (fix: a larger --time-limit, or a trained policy: optdist train-rl FILE --out DIR, "
-                              "then --policy DIR)")
+                              f"weights (fix: a larger --time-limit, or a trained policy: {train_apart(config)})")
     ends = placed_from + np.cumsum(decision_s)
     late = int((ends > start + time_limit).sum())
     if late:
@@ -276,8 +275,7 @@ def interrupted_training_extra(config: dict) -> dict:
         "interrupted": config["interrupted"],
         "train_interrupted": {"signal": config["interrupted"], **{k: config[k] for k in done_keys}},
         "warning": (f"training interrupted by {config['interrupted']} at {training_done(config)}: {placed} "
-                    "(fix: let the training end, or train apart, `optdist train-rl FILE --out DIR`, "
-                    "then place with --policy DIR)"),
+                    f"(fix: let the training end, or train apart: {train_apart(config)})"),
     }
 
 
@@ -290,16 +288,32 @@ def interrupted_policy_warning(config: dict, source: str | None) -> str | None:
     which = "the policy given" if source is None else f"the policy {source}"
     return (f"{which} is what train-rl had trained when {config['interrupted']} interrupted it, after "
             f"{training_done(config)}: it may place worse than a policy trained to its end (fix: train one to its "
-            "end, `optdist train-rl INSTANCE --out DIR`, and give that folder)")
+            f"end: {train_apart(config)})")
+
+
+def train_apart(config: dict) -> str:
+    """The commands that train a policy apart for the method whose training ``config`` is given
+    (DQN: ``gradient_steps`` in it, for ``--method rl``; else MaskablePPO, for ``--method rl-ppo``) and
+    place with it: a fix in the warnings of this module."""
+    algo = "" if "gradient_steps" in config else " --algo maskable-ppo"
+    return f"`optdist train-rl FILE{algo} --out DIR`, then --policy DIR"
 
 
 def training_notes(extra: dict, config: dict, *, trained: bool) -> None:
-    """Add to ``extra`` what a run's policy ``config`` says of an interrupted training: for a policy
-    ``trained`` in this run, :func:`interrupted_training_extra`; for a given one (``extra["policy"]``:
-    its folder or file), :func:`interrupted_policy_warning`. Nothing for a training that ran to its end."""
+    """Add to ``extra`` what a run's policy ``config`` says of its training: for a policy ``trained``
+    in this run, :func:`interrupted_training_extra` after a signal, or a warning where it ran to its
+    end without a gradient step (too few episodes or env steps to fill a batch: the network's
+    initial weights placed every request; a deadline's cut warns in :func:`time_limit_extra`); for
+    a given one (``extra["policy"]``: its folder or file), :func:`interrupted_policy_warning`."""
     if trained:
         if "interrupted" in config:
             merge_extra(extra, interrupted_training_extra(config))
+        elif not config.get("cut_at_deadline") and not config.get("gradient_steps", config.get("updates")):
+            dqn = "gradient_steps" in config
+            done = f"{config['episodes']} episode(s)" if dqn else f"{config['env_steps']} env steps"
+            add_warning(extra, f"the training took no gradient step in its {done}: the network's initial weights "
+                               f"placed every request (fix: more {'--episodes' if dqn else '--timesteps'}, e.g. the "
+                               f"default, or a trained policy: {train_apart(config)})")
     elif warning := interrupted_policy_warning(config, extra.get("policy")):
         add_warning(extra, warning)
 
