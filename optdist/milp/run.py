@@ -173,7 +173,8 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
     if warm_start in ("rl", "rl-ppo") and limit is not None and limit < RL_START_UP_S and "torch" not in sys.modules:
         why = (f"its start-up (importing torch, about {RL_START_UP_S:g} s) would outlast its share of the time, "
                f"{limit:.2g} s ({WARM_START_SHARE:g} of the {time_left:.2g} s left), and take the MILP's (fix: a longer "
-               f"--time-limit, leaving the solve at least {RL_START_UP_S / WARM_START_SHARE:g} s, or a --warm-start "
+               f"--time-limit, e.g. {math.ceil(RL_START_UP_S / WARM_START_SHARE) + 5}: the solve must have "
+               f"{RL_START_UP_S / WARM_START_SHARE:g} s left when the warm start begins; or a --warm-start "
                f"file: `optdist solve FILE --method {warm_start} --out start.json`, then --warm-start start.json)")
         logging.getLogger("optdist").warning("--warm-start %s not used: %s", warm_start, why)
         return None, {"warm_start": warm_start, "warm_start_skipped": why}

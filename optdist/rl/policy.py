@@ -346,8 +346,8 @@ def solve_rl(
     A SIGINT or SIGTERM during that training (in the main thread) ends it after the episode
     running, as a deadline does, and the policy trained so far places every request: the run is
     ``interrupted`` (the CLI exits 130, 143 for SIGTERM, with the placement) and ``extra`` says at
-    which episode (:func:`interrupted_training_extra`); a second signal aborts (KeyboardInterrupt),
-    and so does a signal while placing. A given policy that ``optdist train-rl`` saved when a signal
+    which episode (:func:`interrupted_training_extra`); a second signal during the training aborts
+    (KeyboardInterrupt); one while the network places (about a second) leaves the run to end with its placement. A given policy that ``optdist train-rl`` saved when a signal
     stopped it (``policy.json``'s ``interrupted``) places as any other, with ``extra["warning"]``
     saying so (:func:`interrupted_policy_warning`).
     """
