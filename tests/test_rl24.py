@@ -232,3 +232,15 @@ def test_the_fix_for_an_rl_ppo_training_trains_a_maskable_ppo_policy():
         assert "`optdist train-rl FILE --algo maskable-ppo --out DIR`, then --policy DIR" in text, text
     for text in (interrupted_training_extra(dqn)["warning"], interrupted_policy_warning(dqn, "DIR")):
         assert "`optdist train-rl FILE --out DIR`, then --policy DIR" in text, text
+
+
+def test_an_infeasible_rl_warm_start_says_why_it_seeds_nothing(torch_loaded):
+    """A share of 0.05 s cuts rl's training within a few episodes, too few to place well (requests rejected): the
+    skip names the broken constraint and the cut. Before: only "rl gave no feasible assignment"."""
+    from optdist.milp.run import warm_start_assignment
+
+    start, info = warm_start_assignment(load_instance(LENET_8X4), "rl", time_left=0.2)
+    assert start is None
+    why = info["warm_start_skipped"]
+    assert why.startswith("rl gave no feasible assignment (its placement breaks "), why
+    assert "first: request " in why and "its training stopped by its share of the time limit after " in why, why

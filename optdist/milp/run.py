@@ -185,10 +185,24 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
                       "only and the instance's is 'serial' (an assignment .json can seed it)"}
     info: dict[str, Any] = {"warm_start": warm_start, "warm_start_objective": res.evaluator_objective}
     if res.evaluation is None or not res.evaluation.feasible:
-        info["warm_start_skipped"] = f"{warm_start} gave no feasible assignment"
+        info["warm_start_skipped"] = f"{warm_start} gave no feasible assignment ({_why_infeasible(res)})"
         return None, info
     offer(res.assignment, res.evaluator_objective, warm_start=True)
     return res.assignment, info
+
+
+def _why_infeasible(res: SolveResult) -> str:
+    """Why a warm-start method's result ``res`` seeds nothing, for ``warm_start_skipped``: its
+    termination without a placement, else the constraints its placement breaks (the first named,
+    e.g. a request rejected), and a training a signal or the deadline cut (rl, rl-ppo)."""
+    said = [f"it ended {res.termination} without a placement" if res.evaluation is None else
+            f"its placement breaks {len(res.evaluation.violations)} constraint(s), first: "
+            f"{res.evaluation.violations[0].message}"]
+    if cut := res.extra.get("train_interrupted") or res.extra.get("train_cut"):
+        done = (f"{cut['episodes']} of {cut['episodes_planned']} episodes" if "episodes_planned" in cut
+                else f"{cut['env_steps']} of {cut['timesteps']} env steps")
+        said.append(f"its training stopped by {cut.get('signal', 'its share of the time limit')} after {done}")
+    return "; ".join(said)
 
 
 def offer_warm_start(inst: Instance, start: Assignment) -> None:
