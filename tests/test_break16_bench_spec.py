@@ -46,7 +46,7 @@ def test_a_field_of_the_wrong_type_or_a_repeat_is_refused_naming_it(field, value
 
 
 def test_accepted_forms_still_parse():
-    spec = parse_spec({**BASE, "methods": "greedy", "seeds": 3, "figures_dir": None, "description": "",
+    spec = parse_spec({**BASE, "methods": "greedy", "seeds": [3], "figures_dir": None, "description": "",
                        "method_options": {"greedy": {}}, "instances": BASE["instances"] * 2})
     assert spec.methods == ("greedy",) and spec.seeds == (3,)
     assert len(spec.runs()) == 1  # one file listed twice is still one instance

@@ -158,7 +158,7 @@ def test_the_deadline_stop_says_truly_why_the_warm_start_is_kept(bound):
     assert len(kept) == 1, run.stdout
     if bound is None:
         assert kept[0] == ("incumbent    the warm start: no step of the solve had found a better placement by the "
-                           "run's deadline, nor a bound; no bound"), kept
+                           "run's deadline, nor a bound"), kept
     else:
         assert "bound 0.01 " in run.stdout, run.stdout
         assert kept[0] == ("incumbent    the warm start: no step of the solve had found a better placement by the "

@@ -34,7 +34,7 @@ BASE = {"name": "s", "instances": [str(TINY / "micro-1x3-tau0.6.json")], "method
     ({"wall_limit": "5"}, "wall_limit = '5' is not a number (fix: give a number, e.g. wall_limit = 5.0)"),
     ({"threads": "2"}, "threads = '2' is not a whole number (fix: give a whole number, e.g. threads = 1)"),
     ({"threads": 2.0}, "threads = 2.0 is not a whole number (fix: give a whole number, e.g. threads = 1)"),
-    ({"seeds": ["1"], "methods": ["rl"]}, "seeds: seed = '1' is not a whole number (fix: give a whole number, e.g. seed = 0)"),
+    ({"seeds": ["1"], "methods": ["rl"]}, "seeds = ['1']: '1' is not a whole number (fix: give whole numbers, e.g. seeds = [0, 1])"),
     ({"options": {"time_limit": True}},
      "options.time_limit = True is not a number (fix: give a number, e.g. time_limit = 5.0)"),
     ({"options": {"mip_gap": "0.1"}}, "options.mip_gap = '0.1' is not a number (fix: give a number, e.g. mip_gap = 0.01)"),
@@ -119,7 +119,7 @@ def no_sweep(monkeypatch):
 @pytest.mark.parametrize("args, said", [
     (["--layers", "pool1", "nope"], "--layers pool1 nope: 'nope' is not a layer of lenet (fix: give split layers from "
                                     "['conv1', 'ReLU1', 'pool1'"),
-    (["--cnn", "cifar"], "--layers pool1 ReLU2: 'ReLU2' is not a layer of cifar (fix: give split layers from ['conv11'"),
+    (["--cnn", "cifar", "--layers", "pool1", "ReLU2"], "--layers pool1 ReLU2: 'ReLU2' is not a layer of cifar (fix: give split layers from ['conv11'"),
     (["--cnn", "nope", "--privacy-table", "calibrated"],
      "--cnn nope: not a trainable target (fix: choose from ['cifar', 'lenet', 'orlvgg'])"),
     (["--privacy-table", "nosuch"], "--privacy-table nosuch: no privacy table 'nosuch' for lenet"),

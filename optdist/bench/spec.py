@@ -6,8 +6,8 @@ seeds``. Which method gets what is explicit (methods reject options they do not 
 
 * ``solver_methods`` (default ``["milp"]``) get the solver and formulation axes, ``time_limit``,
   ``threads`` and the spec's ``options``;
-* ``seeded_methods`` (default ``["rl"]``) get the seeds axis as ``seed=`` (an empty ``seeds``
-  list passes none);
+* ``seeded_methods`` (default ``["rl"]``) get the seeds axis as ``seed=`` (a spec without
+  ``seeds`` passes none; ``seeds = []`` or a lone number is refused);
 * ``method_options.NAME`` is passed to method NAME only.
 
 An option an axis gives a method (``solver``, ``formulation``, ``seed``) may not be given to it
@@ -166,7 +166,11 @@ class BenchSpec:
         return out
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The spec as a document :func:`parse_spec` reads back (``seeds`` left out when empty)."""
+        doc = asdict(self)
+        if not self.seeds:
+            del doc["seeds"]
+        return doc
 
     def external_methods(self, allow_external: bool = False) -> dict[str, str]:
         """The spec's methods from outside optdist, each with the folder its module is imported from.
@@ -395,12 +399,15 @@ def _check_types(doc: dict, where: str) -> None:
         if k not in doc:
             continue
         v = doc[k]
+        if k == "seeds":  # a lone seed or an empty list is a slip: leave the field out to pass no seed
+            _check_seeds(v, where)
+            continue
         entries = [v] if isinstance(v, str | int) else v
         if not isinstance(entries, list | tuple):
             example = "[0, 1]" if k == "seeds" else '["..."]'
             raise ValueError(f"{where}: {k} = {v!r} is not a list (fix: give a list, e.g. {k} = {example})")
-        bad = [e for e in entries if k not in ("seeds", "methods") and (not isinstance(e, str) or not e.strip())]
-        if bad:  # seeds are range-checked as integers in _check_axes, methods against the registry
+        bad = [e for e in entries if k != "methods" and (not isinstance(e, str) or not e.strip())]
+        if bad:  # methods are checked against the registry
             raise ValueError(f"{where}: {k}: entry {bad[0]!r} is not a non-empty string (fix: write each entry in quotes)")
     for k in ("options", "method_options"):
         if k in doc and not isinstance(doc[k], dict):
@@ -410,6 +417,23 @@ def _check_types(doc: dict, where: str) -> None:
         if not isinstance(opts, dict):
             raise ValueError(f"{where}: method_options.{method} = {opts!r} is not a table of options "
                              f"(fix: write [method_options.{method}] followed by key = value lines)")
+
+
+def _check_seeds(seeds: Any, where: str) -> None:
+    """``seeds`` is a non-empty list of whole numbers (their range: :func:`_check_axes`); ValueError
+    naming the field and the fix, e.g. ``"f.toml: seeds = ['a']: 'a' is not a whole number (fix:
+    give whole numbers, e.g. seeds = [0, 1])"``. A lone number and ``[]`` are refused: without
+    ``seeds`` the seeded methods get no seed."""
+    if not isinstance(seeds, list | tuple):
+        raise ValueError(f"{where}: seeds = {seeds!r} is not a list (fix: give a list, e.g. seeds = [0, 1])")
+    if not seeds:
+        raise ValueError(f"{where}: seeds = [] is empty (fix: leave seeds out to pass no seed, or give seeds, "
+                         "e.g. seeds = [0, 1])")
+    for seed in seeds:
+        problem = option_value_problem("seed", seed)
+        if problem:
+            raise ValueError(f"{where}: seeds = {list(seeds)!r}: {seed!r} is not {problem[0]} "
+                             "(fix: give whole numbers, e.g. seeds = [0, 1])")
 
 
 def _check_lists(doc: dict, where: str) -> None:
@@ -458,8 +482,6 @@ def _check_axes(doc: dict, where: str) -> None:
     _check_numbers(doc.get("options", {}), where, "options.")
     for method, opts in doc.get("method_options", {}).items():
         _check_numbers(opts, where, f"method_options.{method}.")
-    for seed in doc.get("seeds", ()):
-        _check_numbers({"seed": seed}, where, "seeds: ")
     check_options({k: doc.get(k) for k in ("time_limit", "threads")}, where)
     wall = doc.get("wall_limit")
     if wall is not None and not (isinstance(wall, int | float) and not isinstance(wall, bool)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, count_type
 from optdist.interrupts import Terminated
-from optdist.io import make_output_folder
+from optdist.io import OutputPathError, make_output_folder
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 ERROR_CHARS = 400  # of a failed run's error quoted on stderr (the record holds all of it)
@@ -124,6 +124,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(r.key)
         print(f"{len(todo)} of {len(spec.runs())} runs to do")
         return 0
+    if args.out is None:  # the folder is the spec's: a problem with it names the spec's field, not --out
+        try:
+            make_output_folder(out, f"{args.spec}: out =")
+        except ValueError as e:
+            moved = "" if isinstance(e, OutputPathError) else "move that file away, or "  # a file is in the way
+            raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {moved}give another out in {args.spec}, "
+                          "or --out DIR)") from None
     try:
         rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
                         allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid)

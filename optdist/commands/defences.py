@@ -41,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("dp-sweep", help="measure accuracy and inversion SSIM under DP noise (torch, minutes)")
     p.add_argument("--cnn", default="lenet")
-    p.add_argument("--layers", nargs="+", default=["pool1", "ReLU2"],
-                   help="layers of --cnn to split after (default: pool1 ReLU2, of lenet); checked before any work")
+    p.add_argument("--layers", nargs="+",
+                   help="layers of --cnn to split after (default for lenet: pool1 ReLU2; required for other nets); "
+                        "checked before any work")
     p.add_argument("--eps", type=float, nargs="+", help="noisy epsilon grid (default: 1 ... 5000)")
     p.add_argument("--privacy-table", metavar="TABLE",
                    help="the privacy table the sweep is compared with (bundled name such as 'calibrated', or a path): "
@@ -143,10 +144,17 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
         raise CliError(f"--install with --quick would ship a smoke test's meaningless numbers as "
                        f"{PACKAGE_DATA / f'dp_measured_{args.cnn}.json'} (fix: leave out --quick to install, "
                        "or --install to smoke-test)")
-    kw: dict = {"cnn": args.cnn, "layers": tuple(args.layers)}
+    kw: dict = {"cnn": args.cnn}
+    if args.layers is not None:
+        kw["layers"] = tuple(args.layers)
     if args.eps:
         kw["eps"] = tuple(args.eps)
     try:  # --cnn, --layers and --eps, before the table, the target and the progress bar
+        if args.layers is None and args.cnn != "lenet":  # the default layers are lenet's: another net has none
+            names = dp_measure.layer_names(args.cnn)
+            default = " ".join(dp_measure.SweepConfig.__dataclass_fields__["layers"].default)
+            raise CliError(f"--layers is required for --cnn {args.cnn} (the default {default} is lenet's; "
+                           f"fix: give split layers from {names})")
         dp_measure.SweepConfig(**kw)
     except dp_measure.SweepConfigError as e:
         raise CliError(f"--{e.field} {' '.join(map(str, e.value)) if isinstance(e.value, list) else e.value}: "

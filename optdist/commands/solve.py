@@ -617,8 +617,10 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
                 if res.bound is not None else "the incumbent is kept, no bound"
                 + (f" ({res.extra['incumbent']})" if res.extra.get("incumbent") else ""))
         print(f"interrupted  by {res.extra['interrupted']}: {kept}{start}")
-    elif res.has_solution and res.bound is None and res.extra.get("incumbent"):
-        print(f"incumbent    {res.extra['incumbent']}; no bound{start}")  # e.g. the warm start, the solver killed or out of time
+    elif res.has_solution and res.bound is None and res.extra.get("incumbent"):  # e.g. the warm start, the solver killed
+        said = res.extra["incumbent"]  # or out of time; "; no bound" unless it says so already (a stop: "nor a bound")
+        unbounded = "" if "no bound" in said or "nor a bound" in said else "; no bound"
+        print(f"incumbent    {said}{unbounded}{start}")
     elif res.has_solution and (res.extra.get("incumbent") or "").startswith("the warm start: "):
         print(f"incumbent    {res.extra['incumbent']}{start}")  # e.g. better than what a solver without a MIP start found
     if res.termination == "infeasible":

@@ -409,13 +409,17 @@ def seconds_in_range(value: object, *, zero: bool = False) -> bool:
             and (value >= 0 if zero else value > 0))
 
 
-def _check_seconds(method: str, **limits: float | None) -> None:
-    """Each of ``limits`` (name -> seconds, None: not given) is a finite number > 0
-    (:func:`seconds_in_range`), else ValueError naming the option (the generic check says
-    ``time_limit`` for any of them)."""
+def _check_seconds(method: str, zero: bool = False, **limits: float | None) -> None:
+    """Each of ``limits`` (name -> seconds, None: not given) is a finite number > 0 (>= 0 with
+    ``zero``: :func:`seconds_in_range`), else ValueError naming the option (the generic check says
+    ``time_limit`` for any of them): ``"is not a number"`` for a value of another type (a string,
+    a bool), ``"is out of range"`` for a number outside the range."""
+    fix = "a finite number of seconds >= 0; 0: no polish" if zero else "a finite number of seconds > 0"
     for name, value in limits.items():
-        if value is not None and not seconds_in_range(value):
-            raise ValueError(f"{method}: {name} = {value!r} is out of range (fix: give a finite number of seconds > 0)")
+        if value is not None and not seconds_in_range(value, zero=zero):
+            number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            raise ValueError(f"{method}: {name} = {value!r} is {'out of range' if number else 'not a number'} "
+                             f"(fix: give {fix})")
 
 
 def _run_until(method: str, time_limit: float | None) -> float | None:
@@ -436,9 +440,7 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     None), ``polish_time_limit_s`` (the polish's cap in s, the default filled in) and
     ``repair_time_limit_s`` added)``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit)
-    if polish_time_limit is not None and not seconds_in_range(polish_time_limit, zero=True):
-        raise ValueError(f"{method}: polish_time_limit = {polish_time_limit!r} is out of range (fix: give a finite "
-                         "number of seconds >= 0; 0: no polish)")
+    _check_seconds(method, zero=True, polish_time_limit=polish_time_limit)
     fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else _load_forecast(forecast, method))
     if fc.n_nodes != inst.n_nodes:
         raise ValueError(f"forecast {fc.name} has {fc.n_nodes} nodes, instance {inst.name} {inst.n_nodes}: "
