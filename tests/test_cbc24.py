@@ -61,7 +61,10 @@ def _env() -> dict[str, str]:
                                                      (signal.SIGTERM, 143, "optdist validate: terminated (SIGTERM)")])
 def test_a_signal_as_the_command_winds_down_is_one_line_and_its_exit_status(sig, status, said):
     proc = subprocess.Popen([sys.executable, "-c", WIND_DOWN, str(TINY[0])], cwd=ROOT, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # SIGINT as from a terminal: a runner started in the background
+                            # (nohup ... &) hands its children SIGINT ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()  # blocks until the finaliser runs (or the process ends)
