@@ -160,7 +160,8 @@ def test_an_over_forecast_plans_the_prefix_that_fits_and_places_every_request():
 def test_bad_limits_are_refused_by_name(method: str, option: str, value) -> None:
     """repair_time_limit = 0 or -5 was accepted (the exact solves then got no time, silently),
     and a bad plan_time_limit was reported as 'time_limit'."""
-    with pytest.raises(ValueError, match=rf"{method}: {option} = .* out of range \(fix: give a finite number"):
+    said = "not a number" if isinstance(value, str) else "out of range"  # a type, or a number outside the range
+    with pytest.raises(ValueError, match=rf"{method}: {option} = .* {said} \(fix: give a finite number"):
         optdist.solve(TINY / "micro-2x3-tight.json", method=method, **{option: value})
 
 
