@@ -259,3 +259,25 @@ def lenet_optimum_file(lenet_optimum, tmp_path) -> Path:
     path = tmp_path / "optimum.json"
     lenet_optimum.save(load_instance(LENET_1X4), path)
     return path
+
+
+def sigint_once(ready, after_s: float, wait_s: float = 60.0):
+    """Start a thread that sends SIGINT to this process ``after_s`` seconds after ``ready()`` (a
+    predicate polled every 10 ms, e.g. "the training's stop_on_signals block is open") first
+    holds; after ``wait_s`` anyway (a bound for a run where it never holds, not a timing under
+    test). Returns the thread (join it). For tests in a ``sigint_handled`` fixture."""
+    import os
+    import signal
+    import threading
+    import time
+
+    def send() -> None:
+        deadline = time.monotonic() + wait_s
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(after_s)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread

@@ -15,17 +15,14 @@ MILP run (it already did on main; the reviewers' report did not reproduce).
 from __future__ import annotations
 
 import json
-import os
-import signal
 import threading
-import time
 
 import pytest
 
 import optdist
 from optdist.result import SolveResult, Termination, closes_gap, finalize
 from optdist.solvers import ADAPTERS
-from tests.conftest import LENET_1X4
+from tests.conftest import LENET_1X4, sigint_once
 
 
 # --- 1. a limit-stopped run with the gap closed is optimal ---------------------------------------
@@ -131,16 +128,7 @@ def _sigint_once_the_warm_start_trains(after_s: float = 0.3, wait_s: float = 60.
     bound for a run that opens none, not a timing under test)."""
     from optdist.solvers import base
 
-    def send() -> None:
-        deadline = time.monotonic() + wait_s
-        while base._depth < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(after_s)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    thread = threading.Thread(target=send, daemon=True)
-    thread.start()
-    return thread
+    return sigint_once(lambda: base._depth >= 2, after_s, wait_s)
 
 
 def test_sigint_during_an_rl_warm_starts_training_stops_the_run(sigint_handled, tmp_path, capsys):

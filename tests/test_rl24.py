@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import pytest
 import optdist
 from optdist.cli import main
 from optdist.instance import load_instance
+from tests.conftest import sigint_once
 
 ROOT = Path(__file__).resolve().parents[1]
 LENET_8X4 = ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json"
@@ -31,17 +31,7 @@ def _sigint_once_training_runs(after_s: float = 1.0, wait_s: float = 60.0) -> th
     than Python's default (``sigint_handled``'s) is installed: the training's
     :func:`~optdist.solvers.base.stop_on_signals` block. Without one it sends after ``wait_s``
     anyway (a bound for a run that installs none, not a timing under test): KeyboardInterrupt."""
-
-    def send() -> None:
-        deadline = time.monotonic() + wait_s
-        while signal.getsignal(signal.SIGINT) is signal.default_int_handler and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(after_s)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    thread = threading.Thread(target=send, daemon=True)
-    thread.start()
-    return thread
+    return sigint_once(lambda: signal.getsignal(signal.SIGINT) is not signal.default_int_handler, after_s, wait_s)
 
 
 @pytest.fixture
@@ -86,6 +76,7 @@ def test_rl_warm_start_is_used_when_its_share_covers_the_start_up():
     script = """
 import json, sys
 from optdist.instance import load_instance
+from tests.conftest import sigint_once
 from optdist.milp.run import RL_START_UP_S, WARM_START_SHARE, warm_start_assignment
 inst = load_instance(sys.argv[1])
 _, short = warm_start_assignment(inst, "rl", time_left=0.5 * RL_START_UP_S / WARM_START_SHARE)

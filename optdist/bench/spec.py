@@ -404,8 +404,7 @@ def _check_types(doc: dict, where: str) -> None:
             continue
         entries = [v] if isinstance(v, str | int) else v
         if not isinstance(entries, list | tuple):
-            example = "[0, 1]" if k == "seeds" else '["..."]'
-            raise ValueError(f"{where}: {k} = {v!r} is not a list (fix: give a list, e.g. {k} = {example})")
+            raise ValueError(f"{where}: {k} = {v!r} is not a list (fix: give a list, e.g. {k} = [\"...\"])")
         bad = [e for e in entries if k != "methods" and (not isinstance(e, str) or not e.strip())]
         if bad:  # methods are checked against the registry
             raise ValueError(f"{where}: {k}: entry {bad[0]!r} is not a non-empty string (fix: write each entry in quotes)")
