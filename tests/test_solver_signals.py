@@ -254,6 +254,57 @@ def test_the_cli_says_a_kept_warm_start_has_no_bound(monkeypatch, capsys, sigint
     assert "its bound are kept" not in out, out
 
 
+class _SignalledSignature:
+    """A callable whose ``__signature__`` sends SIGINT to this process: the handler runs inside
+    :func:`inspect.getfullargspec`, which turns any Exception raised there into "TypeError: unsupported
+    callable" (Pyomo calls it on each rule while a model is built)."""
+
+    @property
+    def __signature__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here
+        return None
+
+    def __call__(self) -> None:
+        return None
+
+
+def test_a_stop_at_once_passes_through_code_that_catches_every_exception(sigint_handled):
+    """A stop that lands inside library code converting any Exception into its own still stops the
+    block with its error. Before: ``inspect.getfullargspec`` made it "TypeError: unsupported callable",
+    and ``optdist solve`` stopped by SIGTERM 1 s in ended "internal error: TypeError: unsupported
+    callable", exit 3 (CI: test_cli23's SIGTERM sweep, lenet-10x10-tight-tau0.8)."""
+    import inspect
+
+    from optdist.solvers.base import stop_at_once
+
+    class Stopped(Exception):
+        pass
+
+    with stop_on_signals(lambda signum: None):
+        with pytest.raises(Stopped, match="SIGINT"):
+            with stop_at_once(lambda signum: Stopped(signal.Signals(signum).name)):
+                inspect.getfullargspec(_SignalledSignature())
+
+
+def test_a_build_stopped_inside_pyomos_rule_inspection_is_interrupted(monkeypatch, sigint_handled):
+    """The real build: the signal lands while Pyomo inspects a rule (its ``Initializer`` calls
+    ``inspect.getfullargspec``), and the run ends ``interrupted``, not with a TypeError."""
+    from pyomo.core.base import initializer
+
+    real, calls = initializer.inspect.getfullargspec, [0]
+
+    def signalled(arg):
+        calls[0] += 1
+        return real(_SignalledSignature() if calls[0] == 3 else arg)
+
+    monkeypatch.setattr(initializer.inspect, "getfullargspec", signalled)
+    res = optdist.solve(str(ROOT / "instances" / "tiny" / "lenet-2x4-tight.json"), formulation="tight",
+                        time_limit=30, threads=1)
+    assert calls[0] >= 3
+    assert res.termination == "interrupted" and "SIGINT while building the tight model" in res.extra["stopped"]
+
+
 @pytest.mark.parametrize("calls", [50, 550])
 def test_a_build_stopped_inside_a_rule_logs_nothing(monkeypatch, calls, sigint_handled):
     """A SIGINT that lands inside a Pyomo rule of the build (here the ``calls``-th call of

@@ -160,8 +160,21 @@ def check_solver_options(options: Mapping[str, Any], where: str = "solver_option
 
 _received: list[int] = []  # signals received during the current (outermost) stop_on_signals block
 _depth = 0  # nesting of stop_on_signals blocks in the main thread
-#: what the first signal raises at once, inside :func:`stop_at_once` (None: outside it)
-_at_once: Callable[[int], BaseException] | None = None
+#: whether the main thread is inside :func:`stop_at_once`, where the first signal raises at once
+_at_once = False
+
+
+class _StopAtOnce(BaseException):
+    """What the signal handler raises inside :func:`stop_at_once`, where the main thread is; the
+    block turns it into its ``error``. A BaseException, as KeyboardInterrupt is, so that library code
+    that turns any Exception into its own passes it on: Python's ``inspect.getfullargspec`` (Pyomo calls
+    it on every rule while a model is built) raised "TypeError: unsupported callable" from a stop
+    that landed inside it, and ``optdist solve`` ended with an internal error, exit 3 (CI, SIGTERM
+    1 s into the solve of lenet-10x10-tight-tau0.8)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 #: what Pyomo logs (logger ``pyomo.core``, ERROR) when a component's construction raised, before it
 #: re-raises: a :func:`stop_at_once` stop that landed there (the component's, and, inside a rule,
@@ -241,10 +254,10 @@ def stop_on_signals(on_stop: Callable[[int], None],
         if len(_received) > 1:  # a second signal, whichever nested block caught the first: abort
             interrupt(signum)  # raises, unless the command is already exiting from an earlier one
             return
-        if _at_once is not None:  # no solver runs: say so
+        if _at_once:  # no solver runs: say so
             log.warning("%s: stopping now, keeping the incumbent, if any (again to abort)", signal.Signals(signum).name)
             on_stop(signum)
-            raise _at_once(signum)
+            raise _StopAtOnce(signum)
         note = f"{signal.Signals(signum).name}: {stopping} (again to abort)"
         if _stderr.captured():  # a solve's output capture holds descriptor 2: said as the block ends
             owed.append(note)
@@ -358,9 +371,10 @@ def stop_requested() -> bool:
 @contextlib.contextmanager
 def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
     """While the block runs, the first SIGINT/SIGTERM of the enclosing :func:`stop_on_signals` block
-    raises ``error(signum)`` where the main thread is (Python runs the handler at its next bytecode:
+    stops it at once with ``error(signum)`` (Python runs the handler at its next bytecode:
     milliseconds) instead of only being recorded until a solver starts; one received before the
-    block raises on entry. For work in Python whose result is dropped when it stops half done:
+    block raises on entry. Where the main thread is, the handler raises a BaseException
+    (:class:`_StopAtOnce`) that code catching Exception passes on; the block raises ``error`` in its place. For work in Python whose result is dropped when it stops half done:
     building a model (:func:`optdist.milp.model.build` ``interruptible``; before, Ctrl-C during the
     20-30 s build of ``lenet-20x70-tight-tau0.6.json --formulation tight`` took effect only when
     the build was done).
@@ -378,15 +392,18 @@ def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
         raise error(_received[0])
     before, collecting = _at_once, gc.isenabled()
     with dropped_messages("pyomo.core", _CONSTRUCT_FAILED, lambda: bool(_received)):
-        try:
-            _at_once = error
-            yield
-        finally:
-            _at_once = before
-            if collecting:
-                gc.enable()
-            else:
-                gc.disable()
+        try:  # the outer try also converts a stop that lands in the inner finally, before it restores the flag
+            try:
+                _at_once = True
+                yield
+            finally:
+                _at_once = before
+                if collecting:
+                    gc.enable()
+                else:
+                    gc.disable()
+        except _StopAtOnce as stop:
+            raise error(stop.signum) from None
 
 
 def signals_received() -> list[int]:
