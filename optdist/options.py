@@ -27,11 +27,15 @@ OPTION_RANGES = {
 
 
 def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """Range-check generic options (``None`` = not given); return the given ones.
+    """Type- and range-check generic options (``None`` = not given); return the given ones.
 
     ``time_limit``: finite seconds > 0; ``mip_gap``: relative, in [0, 1]; ``threads``: integer
-    in [1, :data:`MAX_THREADS`]; ``seed``: integer >= 0. Raises ValueError naming the option,
-    the value and the range.
+    in [1, :data:`MAX_THREADS`]; ``seed``: integer in [0, :data:`MAX_SEED`]. Raises ValueError
+    naming the option, the value and the range: ``"time_limit = '5' is not a number (fix: give a
+    finite number of seconds > 0)"`` for a value of another type (a string, a bool; ``threads``
+    and ``seed``: any non-integer, e.g. 1.5, is "not a whole number"), as a bench spec says it
+    (:func:`optdist.bench.spec.option_value_problem`); ``"... = -1 is out of range (fix: ...)"``
+    for a number outside the range.
     """
     prefix = f"{where}: " if where else ""
     out: dict[str, Any] = {}
@@ -40,12 +44,14 @@ def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]
             continue
         if name not in OPTION_RANGES:
             raise ValueError(f"{prefix}unknown option {name!r}; generic options are {GENERIC_OPTIONS}")
-        if name in ("threads", "seed"):
-            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= (1 if name == "threads" else 0)
-            ok = ok and value <= (MAX_THREADS if name == "threads" else MAX_SEED)
+        whole = name in ("threads", "seed")
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
+            raise ValueError(f"{prefix}{name} = {value!r} is not {'a whole number' if whole else 'a number'} "
+                             f"(fix: give {OPTION_RANGES[name]})")
+        if whole:
+            ok = (1 if name == "threads" else 0) <= value <= (MAX_THREADS if name == "threads" else MAX_SEED)
         else:
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-            ok = ok and (value > 0 if name == "time_limit" else 0 <= value <= 1)
+            ok = math.isfinite(value) and (value > 0 if name == "time_limit" else 0 <= value <= 1)
         if not ok:
             raise ValueError(f"{prefix}{name} = {value!r} is out of range (fix: give {OPTION_RANGES[name]})")
         out[name] = value

@@ -8,8 +8,9 @@ its assignment with the independent evaluator (:func:`~optdist.result.finalize`)
 
 from __future__ import annotations
 
+import difflib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from optdist.instance import Instance, load_instance
@@ -86,6 +87,25 @@ def method_function(method: str) -> Callable[..., SolveResult]:
     return _resolve(METHODS[method])
 
 
+def check_method_options(method: str, names: Iterable[str]) -> None:
+    """Refuse an option ``method`` (a key of :data:`METHODS`) does not take (:data:`METHOD_OPTIONS`)
+    before anything runs: ValueError naming the method and the option, and the fix: the close
+    match among its options for a typo (``"method greedy takes no option 'time_limt' (fix: write
+    'time_limit', the closest option it takes; greedy takes seed, threads, time_limit)"``), else
+    the methods that take it (e.g. ``mip_gap`` given to ``greedy``), and the options it takes; a
+    ValueError as a bench spec's method options and :func:`optdist.options.check_options` refuse
+    theirs. Before, the call reached the method's function and raised a bare TypeError
+    ("solve_greedy() got an unexpected keyword argument 'time_limt'")."""
+    takes = METHOD_OPTIONS[method]
+    for name in sorted(set(names) - takes):
+        takers = sorted(m for m, opts in METHOD_OPTIONS.items() if name in opts)
+        close = difflib.get_close_matches(name, sorted(takes), n=1)
+        fix = (f"write {close[0]!r}, the closest option it takes" if close else
+               f"leave it out, or use a method that takes it: {', '.join(takers)}" if takers else "leave it out")
+        raise ValueError(f"method {method} takes no option {name!r} (fix: {fix}; {method} takes "
+                         f"{', '.join(sorted(takes))})")
+
+
 def solve(instance: Instance | str | Path, method: str = "milp", **options) -> SolveResult:
     """Solve ``instance`` (an :class:`Instance` or a file path) with ``method``.
 
@@ -97,12 +117,15 @@ def solve(instance: Instance | str | Path, method: str = "milp", **options) -> S
     pricing problems only: :func:`optdist.milp.solve.solve_milp`). The result's assignment is
     re-scored by the evaluator.
 
-    The generic options (``time_limit``, ``mip_gap``, ``threads``, ``seed``) are range-checked
-    for every method, also for those that do not use them (the heuristics), as ``optdist solve``
-    checks them: ValueError naming the option, its value and the range
-    (:func:`optdist.options.check_options`).
+    An option ``method`` does not take (a typo, or another method's) is a ValueError naming it,
+    the method, the close match or the methods that take it, and the options it takes
+    (:func:`check_method_options`). The generic options (``time_limit``, ``mip_gap``, ``threads``,
+    ``seed``) are type- and range-checked for every method that takes them, as ``optdist solve``
+    checks them: ValueError naming the option, its value and the range, "is not a number" for a
+    value of another type (:func:`optdist.options.check_options`).
     """
     func = method_function(method)
+    check_method_options(method, options)
     check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}")
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     res = func(inst, **options)

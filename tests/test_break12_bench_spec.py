@@ -23,7 +23,7 @@ BASE = {"name": "t", "out": "o", "instances": [str(ROOT / "instances/tiny/micro-
     ("threads", "1", r"threads = '1' is not a whole number \(fix: give a whole number, e.g. threads = 1\)"),
     ("threads", 0, r"threads = 0 is out of range"),
     ("wall_limit", 0, r"wall_limit = 0 is out of range \(fix: give a finite number of seconds > 0\)"),
-    ("seeds", [0, -1], r"seeds: seed = -1 is out of range"),
+    ("seeds", [0, -1], r"seeds = \[0, -1\]: -1 is out of range"),
     ("options", {"mip_gap": 2}, r"options: mip_gap = 2 is out of range"),
 ])
 def test_a_spec_with_a_bad_axis_or_limit_is_refused_when_read(field, value, msg):

@@ -245,10 +245,13 @@ def test_out_of_range_options_are_refused(capsys, flag, value):
     assert cap.out == "" and f"{flag} " in cap.err and "out of range (fix: give" in cap.err
 
 
-@pytest.mark.parametrize("option,value", [("time_limit", float("nan")), ("time_limit", -1.0), ("mip_gap", 1.5),
-                                          ("threads", 0), ("threads", 1.5), ("threads", 100000), ("seed", -3), ("seed", True)])
-def test_python_api_refuses_out_of_range_options(option, value):
-    with pytest.raises(ValueError, match=f"{option} = .* out of range"):
+@pytest.mark.parametrize("option,value,said", [("time_limit", float("nan"), "is out of range"),
+                                                ("time_limit", -1.0, "is out of range"), ("mip_gap", 1.5, "is out of range"),
+                                                ("threads", 0, "is out of range"), ("threads", 1.5, "is not a whole number"),
+                                                ("threads", 100000, "is out of range"), ("seed", -3, "is out of range"),
+                                                ("seed", True, "is not a whole number")])  # a type: msgs25
+def test_python_api_refuses_out_of_range_options(option, value, said):
+    with pytest.raises(ValueError, match=f"{option} = .* {said}"):
         optdist.solve(MICRO, **{option: value})
 
 

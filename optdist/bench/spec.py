@@ -419,10 +419,15 @@ def _check_types(doc: dict, where: str) -> None:
 
 
 def _check_seeds(seeds: Any, where: str) -> None:
-    """``seeds`` is a non-empty list of whole numbers (their range: :func:`_check_axes`); ValueError
-    naming the field and the fix, e.g. ``"f.toml: seeds = ['a']: 'a' is not a whole number (fix:
-    give whole numbers, e.g. seeds = [0, 1])"``. A lone number and ``[]`` are refused: without
-    ``seeds`` the seeded methods get no seed."""
+    """``seeds`` is a non-empty list of whole numbers in the seed's range
+    (:func:`optdist.options.check_options`); ValueError naming the field and the fix, e.g.
+    ``"f.toml: seeds = ['a']: 'a' is not a whole number (fix: give whole numbers, e.g. seeds =
+    [0, 1])"``, ``"f.toml: seeds = [0, -1]: -1 is out of range (fix: give each seed as an integer
+    in [0, 2147483647], e.g. seeds = [0, 1])"`` (before: "seeds: seed = -1 ...", a key the spec
+    does not have). A lone number and ``[]`` are refused: without ``seeds`` the seeded methods get
+    no seed."""
+    from optdist.options import OPTION_RANGES, check_options
+
     if not isinstance(seeds, list | tuple):
         raise ValueError(f"{where}: seeds = {seeds!r} is not a list (fix: give a list, e.g. seeds = [0, 1])")
     if not seeds:
@@ -433,6 +438,11 @@ def _check_seeds(seeds: Any, where: str) -> None:
         if problem:
             raise ValueError(f"{where}: seeds = {list(seeds)!r}: {seed!r} is not {problem[0]} "
                              "(fix: give whole numbers, e.g. seeds = [0, 1])")
+        try:
+            check_options({"seed": seed})
+        except ValueError:
+            raise ValueError(f"{where}: seeds = {list(seeds)!r}: {seed!r} is out of range (fix: give each seed as "
+                             f"{OPTION_RANGES['seed']}, e.g. seeds = [0, 1])") from None
 
 
 def _check_lists(doc: dict, where: str) -> None:
@@ -457,9 +467,9 @@ def _check_lists(doc: dict, where: str) -> None:
 
 
 def _check_axes(doc: dict, where: str) -> None:
-    """Solvers (``options.pricing_solver`` too), formulations, limits, seeds and generic options,
-    as ``optdist solve`` checks them (:func:`optdist.solvers.base.check_options`), so that a
-    typo stops the sweep before its first
+    """Solvers (``options.pricing_solver`` too), formulations, limits and generic options (the
+    seeds: :func:`_check_seeds`), as ``optdist solve`` checks them
+    (:func:`optdist.solvers.base.check_options`), so that a typo stops the sweep before its first
     run; solver names only where a registered method takes them (an external method's are its own).
     Whether a named solver is installed is the worker's question (a Dask worker may have it)."""
     from optdist.milp.solve import SOLVE_FORMULATIONS
@@ -493,8 +503,6 @@ def _check_axes(doc: dict, where: str) -> None:
             raise ValueError(f"{where}: wall_limit = {wall!r} is not above {name} = {limit!r}: the guard would kill "
                              f"those runs before their time limit (fix: leave wall_limit out for 2 * time_limit + 60 s "
                              f"per run, or give more than {limit!r})")
-    for seed in doc.get("seeds", ()):
-        check_options({"seed": seed}, f"{where}: seeds")
     options = doc.get("options", {})
     both = sorted(k for k in ("time_limit", "threads") if k in doc and k in options)
     if both:  # options would win silently over the top-level field

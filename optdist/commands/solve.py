@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -25,6 +26,7 @@ from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
 from optdist.milp.run import DEFAULT_MIP_GAP, offer_warm_start, watch_progress
 from optdist.milp.solve import SOLVE_FORMULATIONS
+from optdist.options import OPTION_RANGES
 from optdist.result import warnings_of
 from optdist.solvers.base import process_age, run_deadline
 
@@ -36,6 +38,28 @@ FLAG = {"time_limit": "--time-limit", "mip_gap": "--gap", "threads": "--threads"
 PLAN_FLAGS = {"forecast": "--forecast", "plan_time_limit": "--plan-time-limit", "plan_start": "--plan-start",
               "polish_time_limit": "--polish-time-limit", "repair_time_limit": "--repair-time-limit",
               "improve": "--improve"}
+
+
+def number_type(fix: str, *, whole: bool = False) -> Callable[[str], float | int]:
+    """An argparse type: a number (``whole``: a whole number), its range checked once parsed
+    (:func:`check_generic_options`, :func:`check_plan_options`). Other text is argparse's error
+    (exit status 2) naming the flag, what it is not and ``fix`` (what to give, with an example):
+    "argument --time-limit: 'x' is not a number (fix: give a finite number of seconds > 0, e.g.
+    --time-limit 60)"; before, argparse's bare "invalid float value: 'x'"."""
+
+    def parse(text: str) -> float | int:
+        try:
+            return int(text) if whole else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if whole else 'a number'} "
+                                             f"(fix: give {fix})") from None
+
+    return parse
+
+
+def _seconds(flag: str, example: str, zero: bool = False) -> Callable[[str], float | int]:
+    """:func:`number_type` for a flag of seconds (``zero``: 0 allowed, --polish-time-limit's no polish)."""
+    return number_type(f"a finite number of seconds > 0{', or 0 for no polish' if zero else ''}, e.g. {flag} {example}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,15 +77,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "tight otherwise; every choice "
                         "runs on any solver)")
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
-    p.add_argument("--time-limit", type=float, metavar="S",
+    p.add_argument("--time-limit", type=_seconds("--time-limit", "60"), metavar="S",
                    help="seconds; --method milp: from the process start to its exit; the incumbent is kept; "
                         "plan-guided, plan-rollout: for the whole run (plan, polish and every decision) from the "
                         "method's start, each request still decided past it; rl, rl-ppo without --policy: the "
                         "training ends at half of it, then the network places every request, also past it")
-    p.add_argument("--gap", "--mip-gap", type=float, metavar="G",
+    p.add_argument("--gap", "--mip-gap", type=number_type(f"{OPTION_RANGES['mip_gap']}, e.g. --gap 0.01"), metavar="G",
                    help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g}; --mip-gap: the same)")
-    p.add_argument("--threads", type=int, metavar="N")
-    p.add_argument("--seed", type=int, metavar="N")
+    p.add_argument("--threads", type=number_type(f"{OPTION_RANGES['threads']}, e.g. --threads 4", whole=True),
+                   metavar="N")
+    p.add_argument("--seed", type=number_type(f"{OPTION_RANGES['seed']}, e.g. --seed 0", whole=True), metavar="N")
     p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy), an assignment .json or a result .json of `optdist solve --out`; "
                         "a feasible one is the incumbent to beat (kept where the solver's placement scores worse, "
                         "also with a solver that takes no MIP start, e.g. glpk); one that breaks a constraint is "
@@ -71,7 +96,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=episodes_count, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
     p.add_argument("--out", type=Path, help="write the full result (JSON, with the assignment) here")
-    p.add_argument("--requests", type=int, default=10, metavar="N", help="show the breakdown of this many requests")
+    p.add_argument("--requests", type=number_type("a whole number >= 0, the requests to show, e.g. --requests 10",
+                                                  whole=True),
+                   default=10, metavar="N", help="show the breakdown of this many requests")
     p.add_argument("--solver-option", action="append", default=[], metavar="KEY=VALUE",
                    help="raw solver option, repeatable (e.g. presolve=off, mip_heuristic_effort=0.3); "
                         "numbers and true/false are converted, the rest passed as text")
@@ -85,17 +112,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--forecast", type=Path, metavar="FILE",
                    help="the expected load: an instance file on the same nodes whose requests use this instance's "
                         "CNNs and sources (default: the instance itself, its counts per class known in advance)")
-    g.add_argument("--plan-time-limit", type=float, metavar="S",
+    g.add_argument("--plan-time-limit", type=_seconds("--plan-time-limit", "60"), metavar="S",
                    help="seconds for the exact engine's plan of the forecast, and for each fallback step "
                         "(default 60; with --time-limit T: T/2, a cap inside T)")
     g.add_argument("--plan-start", type=Path, metavar="FILE",
                    help="a placement of the forecast the plan starts from (an assignment .json, or a result .json "
                         "of `optdist solve --out` on the forecast): the plan costs at most that placement where it "
                         "is feasible")
-    g.add_argument("--polish-time-limit", type=float, metavar="S",
+    g.add_argument("--polish-time-limit", type=_seconds("--polish-time-limit", "10", zero=True), metavar="S",
                    help="seconds at most for the plan's polish by joint and pair moves, 0: none (default "
                         "--plan-time-limit's; with --time-limit T: T/4)")
-    g.add_argument("--repair-time-limit", type=float, metavar="S",
+    g.add_argument("--repair-time-limit", type=_seconds("--repair-time-limit", "5"), metavar="S",
                    help="seconds at most per exact single-request solve online (default 5; with --time-limit, "
                         "at most the request's share of the time left)")
     g.add_argument("--improve", action="store_true",
@@ -131,7 +158,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"at most {MAX_POINTS}: each is a MILP solve; equal levels are solved once)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, ...) or profile in solvers/")
-    p.add_argument("--time-limit", type=float, metavar="S", help="per point")
+    p.add_argument("--time-limit", type=_seconds("--time-limit", "60"), metavar="S", help="per point")
     p.add_argument("--out", type=Path, help="file prefix for .csv, .md, .png (default: pareto-<instance>), each "
                                             "written atomically, and only when a point was solved")
     p.set_defaults(func=cmd_pareto)
@@ -601,9 +628,8 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         log.warning("%s", text)  # on stderr too, as every other warning
     if res.evaluation is not None and res.extra.get("solver_error"):  # a placement kept: warned on stderr too
         print(f"WARNING      {res.extra['solver_error']}")
-        log.warning("%s; kept %s%s", res.extra["solver_error"],
-                    res.extra.get("incumbent") or "the placement found before it failed",
-                    "; no bound" if res.bound is None else "")
+        kept = res.extra.get("incumbent") or "the placement found before it failed"
+        log.warning("%s; kept %s%s", res.extra["solver_error"], kept, _no_bound(kept, res.bound))
     if res.evaluation is not None:
         for why in _solver_errors(res):
             print(f"WARNING      {why}")
@@ -618,9 +644,8 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
                 + (f" ({res.extra['incumbent']})" if res.extra.get("incumbent") else ""))
         print(f"interrupted  by {res.extra['interrupted']}: {kept}{start}")
     elif res.has_solution and res.bound is None and res.extra.get("incumbent"):  # e.g. the warm start, the solver killed
-        said = res.extra["incumbent"]  # or out of time; "; no bound" unless it says so already (a stop: "nor a bound")
-        unbounded = "" if "no bound" in said or "nor a bound" in said else "; no bound"
-        print(f"incumbent    {said}{unbounded}{start}")
+        said = res.extra["incumbent"]  # or out of time
+        print(f"incumbent    {said}{_no_bound(said, res.bound)}{start}")
     elif res.has_solution and (res.extra.get("incumbent") or "").startswith("the warm start: "):
         print(f"incumbent    {res.extra['incumbent']}{start}")  # e.g. better than what a solver without a MIP start found
     if res.termination == "infeasible":
@@ -651,6 +676,15 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
             print(f"\nstages of {inst.request_ids[first]} (s; compute and transfer of the slowest owner):")
             print(res.evaluation.breakdown(inst, first).to_markdown(index=False, floatfmt=".6g"))
         _print_node_use(inst, res.evaluation)
+
+
+def _no_bound(said: str, bound: float | None) -> str:
+    """``"; no bound"`` to add to ``said`` (the words on a kept placement, e.g. ``extra["incumbent"]``)
+    where the run has no ``bound`` and ``said`` does not say so already (the :class:`_Stopper`'s
+    words end "..., nor a bound": :func:`_stopped_start`); else "". The one home of that rule
+    for every line that says a placement was kept (fix24 fixed the incumbent line's "nor a bound;
+    no bound"; msgs25 the failed solver's warning, which could say it twice the same way)."""
+    return "" if bound is not None or "no bound" in said or "nor a bound" in said else "; no bound"
 
 
 def _why_not_claimed(res) -> str:
