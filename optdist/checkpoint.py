@@ -56,13 +56,16 @@ def _first_sentence(e: Exception) -> str:
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The ``state_dict`` (name -> tensor, on the CPU) saved in ``path`` by ``torch.save``.
 
-    Raises :class:`CheckpointError` for anything else: not a file, not a torch file, pickled
-    objects (refused by ``weights_only=True``, never loaded), a damaged or cut-short file, or
-    not a mapping of names to tensors."""
+    Raises :class:`CheckpointError` for anything else: not a file, an empty file (0 bytes: a save
+    that never wrote, e.g. killed or on a full disk), not a torch file, pickled objects (refused by
+    ``weights_only=True``, never loaded), a damaged or cut-short file, or not a mapping of names to
+    tensors."""
     if not path.is_file():
         raise CheckpointError("not a file")
     with path.open("rb") as f:
         head = f.read(4)
+    if not head:  # said as such: "this starts with b''" left the reader to work out that nothing is there
+        raise CheckpointError("empty (0 bytes), not a PyTorch file: nothing was saved in it")
     if head[:2] != b"PK" and head[:1] != b"\x80":  # torch.save writes a zip archive (legacy: a pickle)
         raise CheckpointError(f"not a PyTorch file (torch.save writes a zip archive; this starts with {head!r})")
     try:

@@ -46,7 +46,7 @@ def test_bench_table_and_figures_skip_a_damaged_record_naming_it(tmp_path):
     for args in (["bench-table", str(tmp_path)], ["bench-figures", str(tmp_path), "--figure", "scaling"]):
         done = subprocess.run([sys.executable, "-m", "optdist.cli", *args], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
-        assert f"WARNING {bad}: damaged record (unreadable JSON" in done.stderr and "Traceback" not in done.stderr
+        assert f"optdist: warning: {bad}: damaged record (unreadable JSON" in done.stderr and "Traceback" not in done.stderr
     assert (tmp_path / "tables" / "solvers.md").exists() and (tmp_path / "figures" / "scaling-solve-time.png").exists()
 
 
@@ -60,8 +60,8 @@ def test_bench_sets_a_damaged_record_aside_and_runs_it_again(tmp_path, capsys, m
     rec.write_text('{"format": "optdist-bench-record/1", "key": ')
     capsys.readouterr()
     assert main(["bench", str(spec), "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert f"WARNING {rec}: damaged record" in out and "1 of 1 runs to do" in out and rec.exists()
+    out, err = capsys.readouterr()
+    assert f"optdist: warning: {rec}: damaged record" in err and "1 of 1 runs to do" in out and rec.exists()
     assert main(["bench", str(spec), "--no-progress"]) == 0
     assert "1 run now (0 failed)" in (out := capsys.readouterr().out) and "1 damaged record(s) set aside" in out
     assert json.loads(rec.read_text())["status"] == "ok"

@@ -163,31 +163,33 @@ def _read_grids(path: Path) -> tuple[dict[str, list[str]] | None, str]:
 
 def read_grid(out: str | Path) -> tuple[set[str] | None, list[str]]:
     """The keys of every spec's grid in ``OUT/grid.json`` (None when there is none, or it is
-    unusable: then a warning)."""
+    unusable: then a warning, without a level word: the logger that prints it adds one)."""
     path = Path(out) / GRID_NAME
     grids, why = _read_grids(path)
     if grids is None:
         if why == "missing":
             return None, []
-        return None, [f"WARNING {path}: {why}; every record under {Path(out) / 'records'} is counted "
+        return None, [f"{path}: {why}; every record under {Path(out) / 'records'} is counted "
                       "(fix: run `optdist bench SPEC` again, which rewrites it)"]
     return {k for keys in grids.values() for k in keys}, []
 
 
 def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
     """Every usable record of the sweep's grid under ``out`` (:func:`read_grid`; all of them
-    without one), one warning per damaged file (named), and one for records outside the grid."""
+    without one), one warning per damaged file (named), and one for records outside the grid
+    (texts for ``log.warning``, which adds the level: no "WARNING" of their own)."""
     grid, warns = read_grid(out)
     recs, stray = [], []
     for path in record_files(out):
         try:
             rec = read_record(path)
         except DamagedRecord as e:
-            warns.append(f"WARNING {e}; skipped (`optdist bench SPEC` sets it aside and runs it again)")
+            warns.append(f"{e}; left out of the tables and figures (fix: run `optdist bench SPEC` again: it sets the "
+                         f"record aside under {path.parent / DAMAGED_DIR} and redoes the run)")
             continue
         (recs if grid is None or rec["key"] in grid else stray).append(rec)
     if stray:
-        warns.append(f"WARNING {len(stray)} record(s) under {Path(out) / 'records'} are of runs in no spec's grid "
+        warns.append(f"{len(stray)} record(s) under {Path(out) / 'records'} are of runs in no spec's grid "
                      f"({Path(out) / GRID_NAME}: a spec was edited since they ran), e.g. {stray[0]['key']}; left out of the tables and figures, kept on disk "
                      "(fix: to count them, run the spec as it was when they ran)")
     return recs, warns

@@ -312,10 +312,12 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
             rec = migrate(out, run)
         except DamagedRecord as e:
             aside.append(set_aside(e))
-            log.warning("WARNING %s; set aside as %s, the run is done again", e, aside[-1])
+            log.warning("%s; set aside as %s (a .why.txt note beside it), the sweep redoes the run (fix: none "
+                        "needed, the new record replaces it; delete the set-aside file once you no longer need it)",
+                        e, aside[-1])
             rec = None
         if rec is not None and stale(rec, digests[run.instance_path]):
-            log.warning("WARNING %s: the instance file %s changed since this record was made; the run is done again",
+            log.warning("%s: the instance file %s changed since this record was made; the run is done again",
                         record_path(out, run.key), run.instance_path)
             rec = None
         if rec is None or (retry_errors and rec["status"] != "ok"):
@@ -403,12 +405,15 @@ LOCK_NAME = ".sweep.lock"
 
 
 @contextmanager
-def sweep_lock(out: str | Path) -> Iterator[None]:
+def sweep_lock(out: str | Path, spec_file: str | None = None) -> Iterator[None]:
     """Hold ``OUT/.sweep.lock`` (``flock``, exclusive, released by the kernel when the process
     ends, even by SIGKILL, so a killed sweep never blocks its resume) for the block; raises
     :class:`SweepBusy` naming the holder's pid if another sweep holds it. Two sweeps into one
     folder would run every run twice, each at half the CPU, and record times measured against
-    each other. Without ``fcntl`` (not POSIX) no lock is taken."""
+    each other. Without ``fcntl`` (not POSIX) no lock is taken.
+
+    ``spec_file``: the spec whose ``out`` key named the folder (its file, e.g. ``s.toml``), for the
+    message to name that key and the fix there; None when ``--out`` named it."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -422,8 +427,10 @@ def sweep_lock(out: str | Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise SweepBusy(f"{out}: another `optdist bench` (pid {holder}) is writing these records "
-                            "(fix: wait for it to finish, then run again to resume, or give another --out)") from None
+            where, other = ((f"{spec_file}: out = {out}", f"another out in {spec_file}, or --out DIR")
+                            if spec_file is not None else (f"--out {out}", "another --out"))
+            raise SweepBusy(f"{where}: another `optdist bench` (pid {holder}) is writing these records "
+                            f"(fix: wait for it to finish, then run again to resume, or give {other})") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
@@ -442,6 +449,7 @@ def run_sweep(
     progress: bool = True,
     on_record: Callable[[dict], None] | None = None,
     grid: list[Run] | None = None,
+    spec_file: str | None = None,
 ) -> SweepReport:
     """Run every unfinished run of ``spec``, writing ``OUT/records/<key>.json`` as each ends.
 
@@ -452,14 +460,18 @@ def run_sweep(
     ``allow_external`` lets the spec name methods from outside optdist (``module:function``);
     without it they raise ValueError before anything runs. Raises :class:`SweepInterrupted`
     on SIGINT/SIGTERM (finished runs keep their records; run again to resume), and
-    :class:`SweepBusy` while another sweep writes into ``out`` (:func:`sweep_lock`). A record that
+    :class:`SweepBusy` while another sweep writes into ``out`` (:func:`sweep_lock`, naming where the
+    folder came from: ``spec_file``, the file of ``spec`` when ``out`` is its ``out`` key; None: ``out``
+    was given by --out, or, itself None, is the spec's ``out``). A record that
     cannot be written (the folder made read-only or full during the sweep) stops the sweep like an
     interruption, once: :class:`optdist.bench.records.RecordNotWritten` names the file and the fix;
     the records written, and those of runs finished meanwhile that can be written, are kept.
     """
+    if out is None and spec_file is None:  # the folder is the spec's out
+        spec_file = f"spec {spec.name!r}"
     out = Path(out or spec.out)
     dirs = spec.external_methods(allow_external)
-    with sweep_lock(out):
+    with sweep_lock(out, spec_file):
         return _run_sweep(spec, out, dirs, workers, scheduler, retry_errors, progress, on_record, grid)
 
 

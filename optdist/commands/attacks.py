@@ -112,8 +112,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--table", default=None, help="table JSON path (default OUT/CNN-NAME.json)")
     p.add_argument("--force", action="store_true", help="replace the table and the files in --out that this run writes "
-                   "(refused without it, before training a target or any attack: e.g. --table optdist/data/tables/lenet-measured.json "
-                   "is shipped)")
+                   "(refused without it, before training a target or any attack: e.g. --table "
+                   "models/privacy/lenet-calibrated.json, the bundled LeNet table, exists)")
     p.add_argument("--taus", type=_taus, default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
     p.add_argument("--jobs", type=count_type("worker processes", 2, MAX_THREADS), default=1, help="worker processes, one torch thread each (default 1)")
     p.add_argument("--target-epochs", type=count_type("target epochs", 1, MAX_EPOCHS),

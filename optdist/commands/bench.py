@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from optdist.io import OutputPathError, make_output_folder
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 ERROR_CHARS = 400  # of a failed run's error quoted on stderr (the record holds all of it)
+log = logging.getLogger("optdist")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,7 +86,7 @@ def _figures(out: Path, names: list[str], dest: Path | None) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from optdist.bench.records import DamagedRecord
+    from optdist.bench.records import DAMAGED_DIR, DamagedRecord
     from optdist.bench.runner import finished, run_sweep
     from optdist.bench.spec import load_spec
 
@@ -115,8 +117,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for r in spec.runs():
             try:
                 done = finished(out, r, args.retry_errors)
-            except DamagedRecord as e:
-                print(f"WARNING {e}; `optdist bench` sets it aside and runs it again")
+            except DamagedRecord as e:  # on stderr, as the sweep's own warning: stdout lists the runs to do
+                log.warning("%s; listed to do: `optdist bench` without --dry-run sets it aside under %s and "
+                            "redoes the run (fix: none needed)", e, e.path.parent / DAMAGED_DIR)
                 done = False
             if not done:
                 todo.append(r)
@@ -133,7 +136,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                           "or --out DIR)") from None
     try:
         rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
-                        allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid)
+                        allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid,
+                        spec_file=None if args.out is not None else str(args.spec))
     except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (Terminated: also before the sweep's own handler)
         sig = "SIGTERM" if isinstance(e, Terminated) else "SIGINT"
         print(f"{spec.name}: interrupted by {sig}; finished runs are recorded in {out}/records, "
