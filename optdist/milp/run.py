@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from optdist.instance import Instance
 from optdist.milp.model import BuildInterrupted, BuildTimeout, BuiltModel, build
 from optdist.result import SolveResult, Termination, add_warning, gap
 from optdist.solvers import Feature, Solver, get_solver
+from optdist.solvers.base import signals_received, stop_on_signals, stop_requested
 
 #: The one default relative MIP gap of every exact path (formulations and decomposition):
 #: 1e-4, HiGHS's and MIPLIB's convention. Tests that compare optima pass a tighter gap.
@@ -184,6 +186,8 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
         return None, {"warm_start": warm_start, "warm_start_skipped": f"{warm_start} models the parallel uplink "
                       "only and the instance's is 'serial' (an assignment .json can seed it)"}
     info: dict[str, Any] = {"warm_start": warm_start, "warm_start_objective": res.evaluator_objective}
+    if cut := res.extra.get("train_interrupted"):  # a signal ended its training (rl, rl-ppo)
+        info["warm_start_train_interrupted"] = cut
     if res.evaluation is None or not res.evaluation.feasible:
         info["warm_start_skipped"] = f"{warm_start} gave no feasible assignment ({_why_infeasible(res)})"
         return None, info
@@ -199,10 +203,17 @@ def _why_infeasible(res: SolveResult) -> str:
             f"its placement breaks {len(res.evaluation.violations)} constraint(s), first: "
             f"{res.evaluation.violations[0].message}"]
     if cut := res.extra.get("train_interrupted") or res.extra.get("train_cut"):
-        done = (f"{cut['episodes']} of {cut['episodes_planned']} episodes" if "episodes_planned" in cut
-                else f"{cut['env_steps']} of {cut['timesteps']} env steps")
-        said.append(f"its training stopped by {cut.get('signal', 'its share of the time limit')} after {done}")
+        said.append(f"its training stopped by {cut.get('signal', 'its share of the time limit')} after "
+                    f"{_training_done(cut)}")
     return "; ".join(said)
+
+
+def _training_done(cut: dict[str, Any]) -> str:
+    """What an rl (rl-ppo) training that a signal or the deadline cut had done, e.g. "19 of 1000
+    episodes" ("env steps" for rl-ppo): ``cut`` is the method's ``extra["train_interrupted"]`` or
+    ``extra["train_cut"]``."""
+    return (f"{cut['episodes']} of {cut['episodes_planned']} episodes" if "episodes_planned" in cut
+            else f"{cut['env_steps']} of {cut['timesteps']} env steps")
 
 
 def offer_warm_start(inst: Instance, start: Assignment) -> None:
@@ -285,21 +296,66 @@ def solve_formulation(
     ``extra['warning']`` names the solver and its claim. A feasible start the solver was not seeded with is
     still the incumbent to beat: ``extra['warm_start_not_seeded']`` says why it was no MIP start;
     an infeasible one that was not seeded is not used at all (``extra['warm_start_skipped']``).
+
+    SIGINT/SIGTERM stop the whole call, as inside :func:`optdist.solve.solve` (one
+    :func:`~optdist.solvers.base.stop_on_signals` block; :func:`record_signals`): the result is
+    ``interrupted`` (unless the solver proved ``optimal`` or ``infeasible``) and
+    ``extra['interrupted']`` names the signal. One that comes while a warm-start method runs (an
+    rl or rl-ppo start trains its policy; the training ends and the policy so far places) ends the
+    run there: no model is built, ``extra['stopped']`` says so, and a feasible start is the
+    incumbent, ``extra['incumbent']`` "the warm start: stopped while the warm start trained, after N
+    of M episodes: the policy trained so far placed it" (before, the direct call went on to
+    build and solve, and inside ``optdist.solve`` it said "stopped while the model was built"). One
+    while the model is built stops the build at once (:class:`~optdist.milp.model.BuildInterrupted`),
+    one in the solver stops the solver (:meth:`optdist.solvers.base.Solver.solve`); a second signal
+    aborts (KeyboardInterrupt). Raises ValueError for a raw option the solver refuses
+    (:func:`adapter_for`) or a ``warm_start`` of 'milp'.
     """
     clock = Clock(time_limit)
     adapter = adapter_for(solver, solver_options)
     if mip_gap is None:
         mip_gap = adapter.defaults.get("mip_gap", DEFAULT_MIP_GAP)
-    extra: dict[str, Any] = {}
     options = {**adapter.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed),
                "warm_start": False}
     res = SolveResult(inst.name, "milp", Termination.NO_SOLUTION, solver=solver, formulation=formulation,
-                      options=options, extra=extra)
+                      options=options, extra={})
+    with stop_on_signals(lambda signum: None):  # every step stops: a warm start's training, the build, the solver
+        _seed_build_and_solve(inst, res, adapter, clock, mip_gap=mip_gap, threads=threads, seed=seed,
+                              warm_start=warm_start, tee=tee)
+    record_signals(res)
+    return res
+
+
+def record_signals(res: SolveResult) -> None:
+    """Record on ``res`` the SIGINT/SIGTERM of the run's outermost
+    :func:`~optdist.solvers.base.stop_on_signals` block (:func:`~optdist.solvers.base.signals_received`),
+    if any: ``extra['interrupted']`` names the first, and the termination becomes ``interrupted``
+    unless the solver proved ``optimal`` or ``infeasible`` (its proof stands). The one home of this
+    rule for :func:`solve_formulation` and :func:`optdist.milp.solve.solve_milp`."""
+    got = signals_received()
+    if not got:
+        return
+    if res.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE):
+        res.termination = Termination.INTERRUPTED
+    res.extra["interrupted"] = signal.Signals(got[0]).name
+
+
+def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clock: Clock, *, mip_gap: float,
+                          threads: int | None, seed: int | None, warm_start: Assignment | str | None,
+                          tee: bool) -> None:
+    """:func:`solve_formulation`'s run, inside its signal block: the warm start, then (unless a
+    signal came while it ran) the build and the solve, into ``res`` (``res.formulation``, its
+    options and extra; wall time from ``clock``)."""
+    formulation, extra, options = res.formulation, res.extra, res.options
     start = None
     if warm_start is not None:
         start, info = warm_start_assignment(inst, warm_start, clock.left())
         extra.update(info)
     start_ev = None if start is None else evaluate(inst, start)
+    if stop_requested():  # a signal while the warm start ran (rl's training ended there): build nothing
+        _stop_before_build(inst, res, warm_start, start, start_ev)
+        res.wall_time = clock.elapsed
+        return
     try:
         b = build(inst, formulation, deadline=clock.deadline, interruptible=True)
     except BuildTimeout as e:
@@ -309,7 +365,7 @@ def solve_formulation(
         _keep_warm_start(inst, res, start, start_ev, "stopped while the model was built"
                          if isinstance(e, BuildInterrupted) else "the time limit ran out while the model was built")
         res.wall_time = clock.elapsed
-        return res
+        return
     build_s = clock.elapsed
     extra.update(build_s=build_s, **b.stats())
     # the solver's limit covers loading the model into it: each adapter takes the load time off
@@ -319,7 +375,7 @@ def solve_formulation(
         extra["stopped"] = "time limit reached after building the model; no solver was started"
         _keep_warm_start(inst, res, start, start_ev, "the time limit ran out before the solver started")
         res.wall_time = clock.elapsed
-        return res
+        return
     out, asg, seeded = solve_built(b, adapter, time_limit=left, mip_gap=mip_gap, threads=threads, seed=seed,
                                    tee=tee, start=start)
     options["warm_start"] = seeded
@@ -350,7 +406,27 @@ def solve_formulation(
     _keep_warm_start(inst, res, start, start_ev, ended)
     res.wall_time = clock.elapsed
     clock.report(formulation, res.objective, res.bound)
-    return res
+
+
+def _stop_before_build(inst: Instance, res: SolveResult, warm_start: Assignment | str | None,
+                       start: Assignment | None, start_ev: Evaluation | None) -> None:
+    """End ``res`` ``interrupted`` before any model is built: a signal came while the warm start
+    ``warm_start`` ran (an rl or rl-ppo start: while it trained, its training cut short,
+    ``extra['warm_start_train_interrupted']``) or before. ``extra['stopped']`` names the signal
+    and the step; a feasible ``start`` is the incumbent (:func:`_keep_warm_start`), its note naming
+    the same step (and the training done).
+    """
+    name = signal.Signals(signals_received()[0]).name
+    cut = res.extra.get("warm_start_train_interrupted")
+    if cut is not None:
+        step = "while the warm start trained"
+        ended = f"stopped {step}, after {_training_done(cut)}: the policy trained so far placed it"
+    else:
+        step = "while the warm start ran" if isinstance(warm_start, str) else "before the model was built"
+        ended = f"stopped {step}"
+    res.extra["stopped"] = f"{name} {step}: no model was built, no solver was started"
+    res.termination = Termination.INTERRUPTED
+    _keep_warm_start(inst, res, start, start_ev, ended)
 
 
 #: how a solve ends without the solver's placement and without proving that none exists (a limit,

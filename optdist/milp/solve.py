@@ -16,7 +16,6 @@ solve inside it (:func:`optdist.solvers.base.stop_on_signals`) and return the in
 from __future__ import annotations
 
 import logging
-import signal
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -27,10 +26,10 @@ from optdist.instance import Instance
 from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
 from optdist.milp.decomposition.pricing import check_pricing_solver
 from optdist.milp.model import FORMULATIONS
-from optdist.milp.run import DEFAULT_MIP_GAP, adapter_for, solve_formulation, warm_start_assignment
+from optdist.milp.run import DEFAULT_MIP_GAP, adapter_for, record_signals, solve_formulation, warm_start_assignment
 from optdist.result import SolveResult, Termination
 from optdist.solvers import Solver, get_solver
-from optdist.solvers.base import check_options, signals_received, stop_on_signals
+from optdist.solvers.base import check_options, stop_on_signals
 
 #: every value ``formulation`` takes: the Pyomo formulations, the decomposition, and auto
 SOLVE_FORMULATIONS = ("auto", "decomposed", *FORMULATIONS)
@@ -137,11 +136,7 @@ def solve_milp(
             if pricing_solver is not None:
                 res.options["pricing_solver"] = pricing_solver
                 res.extra["pricing_solver_unused"] = f"'auto' chose the {chosen!r} formulation: no pricing"
-    got = signals_received()  # by this block's handler or by a solver's inside it
-    if got and res.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE):
-        res.termination = Termination.INTERRUPTED
-    if got:
-        res.extra["interrupted"] = signal.Signals(got[0]).name
+    record_signals(res)  # by this block's handler or by one inside it (a solver's, a warm start's training)
     if (formulation or "auto") == "auto":
         res.extra["formulation_chosen"] = res.formulation
     record_raw_options(res, adapter, raw)
