@@ -31,11 +31,14 @@ venv-full: $(VENV)/.full
 demo: $(VENV)/.core
 	$(VENV)/bin/optdist solve $(DEMO)
 
+# pytest-xdist workers (CI has 2 cores); WORKERS=0 runs the suite in one process
+WORKERS ?= 2
+
 test: $(VENV)/.full
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(WORKERS) --durations=15
 
 test-fast: $(VENV)/.full
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n $(WORKERS) -m "not slow"
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
