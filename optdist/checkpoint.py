@@ -20,11 +20,13 @@ _TORCH_BOILERPLATE = ("Weights only load failed", "Please file an issue", "Check
 
 class CheckpointError(ValueError):
     """A file that is not a plain ``state_dict`` of tensors; ``reason`` says why, without the
-    file's name or a fix (the caller adds both)."""
+    file's name or a fix (the caller adds both). ``empty``: the file has 0 bytes (a save that never
+    wrote): the fix is to write it again, not to save less."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, empty: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.empty = empty
 
 
 def one_line(e: Exception) -> str:
@@ -65,7 +67,7 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     with path.open("rb") as f:
         head = f.read(4)
     if not head:  # said as such: "this starts with b''" left the reader to work out that nothing is there
-        raise CheckpointError("empty (0 bytes), not a PyTorch file: nothing was saved in it")
+        raise CheckpointError("empty (0 bytes), not a PyTorch file: nothing was saved in it", empty=True)
     if head[:2] != b"PK" and head[:1] != b"\x80":  # torch.save writes a zip archive (legacy: a pickle)
         raise CheckpointError(f"not a PyTorch file (torch.save writes a zip archive; this starts with {head!r})")
     try:
@@ -83,10 +85,13 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def read_state_dict(path: Path, what: str, fix: str = "save the state_dict only: torch.save(net.state_dict(), PATH)"
-                    ) -> dict[str, torch.Tensor]:
-    """:func:`load_state_dict`, its error a ValueError ``"{what}: {reason}; {fix}"``."""
+def read_state_dict(path: Path, what: str, fix: str | None = None) -> dict[str, torch.Tensor]:
+    """:func:`load_state_dict`, its error a ValueError ``"{what}: {reason}; {fix}"``; ``fix``
+    (default: save the state_dict only, or, for an empty file, save it again) is the caller's."""
     try:
         return load_state_dict(path)
     except CheckpointError as e:
+        if fix is None:
+            fix = ("save it again: torch.save(net.state_dict(), PATH) (the save that made it never wrote: killed, "
+                   "or a full disk)" if e.empty else "save the state_dict only: torch.save(net.state_dict(), PATH)")
         raise ValueError(f"{what}: {e.reason}; {fix}") from None

@@ -79,7 +79,24 @@ def test_an_empty_checkpoint_says_it_is_empty(tmp_path):
         read_state_dict(empty, f"--weights {empty}")
     msg = str(e.value)
     assert msg.startswith(f"--weights {empty}: empty (0 bytes)") and "b''" not in msg
-    assert msg.endswith("torch.save(net.state_dict(), PATH)")
+    # the fix is to write it again, not "save the state_dict only" (review25: that fits a pickled model)
+    assert "; save it again: torch.save(net.state_dict(), PATH) (the save that made it never wrote" in msg, msg
+    assert "only" not in msg, msg
+
+
+def test_an_empty_policy_pt_says_retrain_not_save_less(tmp_path):
+    """A policy folder whose policy.pt is empty (its policy.json intact): the fix is to retrain,
+    not "save only the network's weights" (review25)."""
+    from optdist.rl.policy import PolicyError, load_policy
+
+    src = ROOT / "models" / "policies" / "mix-70"
+    (tmp_path / "policy.json").write_text((src / "policy.json").read_text())
+    (tmp_path / "policy.pt").write_bytes(b"")
+    with pytest.raises(PolicyError) as e:
+        load_policy(tmp_path)
+    msg = str(e.value)
+    assert "empty (0 bytes)" in msg and "retrain it with `optdist train-rl" in msg, msg
+    assert "save only" not in msg, msg
 
 
 def test_an_empty_target_names_the_file_and_the_command_that_writes_it(tmp_path):

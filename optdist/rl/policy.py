@@ -104,7 +104,7 @@ def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, tor
     try:
         state = load_state_dict(pt)
     except CheckpointError as e:
-        raise fail("(file)", e.reason,
+        raise fail("(file)", e.reason, _RETRAIN if e.empty else
                    "save only the network's weights, torch.save(net.state_dict(), 'policy.pt'), or " + _RETRAIN) from None
     if set(state) != set(shapes):
         missing, extra = sorted(set(shapes) - set(state)), sorted(set(state) - set(shapes))
