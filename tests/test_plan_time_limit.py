@@ -165,7 +165,8 @@ def test_solvers_killed_in_and_after_the_plan_are_all_reported(method: str) -> N
     stop = threading.Event()
     watcher = kill_solver_once_it_runs("cbc", killed, after=0.0, every=stop)
     try:
-        res = optdist.solve(LENET, method=method, solver="cbc", time_limit=3, threads=1, seed=0)
+        # 8 s: at 3 s only the plan's first solve ran at load 4 (2 test processes beside another suite)
+        res = optdist.solve(LENET, method=method, solver="cbc", time_limit=8, threads=1, seed=0)
     finally:
         stop.set()
         watcher.join(5)
