@@ -374,7 +374,8 @@ def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
     stops it at once with ``error(signum)`` (Python runs the handler at its next bytecode:
     milliseconds) instead of only being recorded until a solver starts; one received before the
     block raises on entry. Where the main thread is, the handler raises a BaseException
-    (:class:`_StopAtOnce`) that code catching Exception passes on; the block raises ``error`` in its place. For work in Python whose result is dropped when it stops half done:
+    (:class:`_StopAtOnce`) that code catching Exception passes on; the block raises ``error`` in
+    its place. For work in Python whose result is dropped when it stops half done:
     building a model (:func:`optdist.milp.model.build` ``interruptible``; before, Ctrl-C during the
     20-30 s build of ``lenet-20x70-tight-tau0.6.json --formulation tight`` took effect only when
     the build was done).
