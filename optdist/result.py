@@ -259,18 +259,29 @@ def _cap_bound(res: SolveResult, score: float) -> bool:
     false claim): it is capped there by :func:`optdist.milp.decomposition.guard.cap_bound` (the
     one home of the rule: the decomposition and the CLI's deadline report use it too), recorded in
     ``extra['bound_capped']`` with a warning naming the solver, and ``optimal`` (proven with that
-    bound) becomes ``feasible`` with ``extra['optimality_unproven']`` saying why. Returns whether
-    it was capped so (one within the solvers' tolerance is capped silently and stands: False)."""
+    bound) becomes ``feasible`` with ``extra['optimality_unproven']`` saying why. The same holds
+    for a run whose ``extra['bound_capped']`` already lists a cap when it gets here: a step of the
+    run (the decomposition's per-class solves, pricing, column generation) capped a solver's
+    false bound at one of its own feasible points, and the run's bound rests on that step's, so
+    it proves nothing either (before, such a run said ``optimal`` on the capped bound: finalize
+    never saw the false value). Returns whether a cap beyond the solvers' tolerance stands,
+    here or by a step (one within the tolerance is capped silently and stands: False)."""
     from optdist.milp.decomposition.guard import cap_bound
 
-    if res.bound is None:
-        return False
     record: list[dict] = res.extra.get("bound_capped", [])
-    before = len(record)
-    res.bound = cap_bound(res.bound, [score], solver=res.solver or res.method, what="the run's bound",
-                          record=record)
-    if len(record) == before:
-        return False
+    by_steps = list(record)
+    if res.bound is not None:
+        res.bound = cap_bound(res.bound, [score], solver=res.solver or res.method, what="the run's bound",
+                              record=record)
+    if len(record) == len(by_steps):
+        if by_steps and res.termination is Termination.OPTIMAL:
+            res.termination = Termination.FEASIBLE
+            first = by_steps[0]
+            said = "infinite" if first["reported"] is None else f"{first['reported']:.9g}"
+            res.extra["optimality_unproven"] = (
+                f"a step's bound ({first['what']}: {first['solver']} reported {said}) was capped at a feasible "
+                f"point's objective {first['capped_to']:.9g}, and the run's bound rests on it: no proof")
+        return bool(by_steps)
     res.extra["bound_capped"] = record
     if res.termination is Termination.OPTIMAL:
         res.termination = Termination.FEASIBLE
@@ -286,15 +297,18 @@ def _score_above_claim(res: SolveResult, ev_obj: float) -> None:
     admission control: a makespan variable below the placement's makespan, big-M rows within its
     tolerances): the objective becomes the placement's score (the claim is kept in
     ``extra['claimed_objective']``), and ``optimal`` stands only if the proven bound closes the
-    requested gap (``options['mip_gap']``, at least :data:`AGREE_RTOL`) on that score."""
+    gap on that score (:func:`closes_gap`, the one rule: ``options['mip_gap']`` but at least
+    :data:`AGREE_RTOL`, since the score is the evaluator's and the bound the model's, which agree
+    only to that; or the solver's absolute tolerance, :func:`solver_abs_gap`). A bound above the
+    score is :func:`_cap_bound`'s to judge (``finalize`` calls it next)."""
     res.extra["claimed_objective"] = res.objective
     res.objective = ev_obj
     if res.termination is not Termination.OPTIMAL:
         return
     allowed = max(float(res.options.get("mip_gap") or 0.0), AGREE_RTOL)
-    g = gap(ev_obj, res.bound)
-    if g is not None and g <= allowed * (1 + 1e-6):
+    if closes_gap(ev_obj, res.bound, allowed, solver_abs_gap(res.solver)):
         return
+    g = gap(ev_obj, res.bound)
     res.termination = Termination.FEASIBLE
     res.extra["optimality_unproven"] = (
         f"the method said optimal, but on the placement's own score {ev_obj:.9g} its bound "

@@ -54,7 +54,7 @@ import pyomo.environ as pyo
 
 from optdist.interrupts import forget_requests, interrupt, repeated, same_request
 from optdist.options import GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_RANGES, check_options  # noqa: F401 (re-exported)
-from optdist.result import Termination, gap
+from optdist.result import GAP_EPS, Termination, closes_gap, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
 
 log = logging.getLogger("optdist")
@@ -739,7 +739,13 @@ class Solver(ABC):
         self._kept = None
 
     def _check_optimal(self, out: SolverOutcome, mip_gap: float | None) -> None:
-        """``optimal`` only if the proven bound closes the requested gap; else ``feasible``, bound kept."""
+        """``optimal`` only if the proven bound closes the requested gap on the incumbent both
+        ways (:func:`optdist.result.closes_gap`, the one home of the rule, in the model's objective
+        units with this adapter's :attr:`abs_gap`): the bound proves the incumbent within
+        ``mip_gap``, and the incumbent does not refute the bound (a bound above the incumbent
+        beyond the same tolerance is a false claim, no proof: the rule with the two swapped).
+        Otherwise ``feasible``, the bound kept and ``extra["optimality_unproven"]`` saying why.
+        A solver that gives no bound keeps its word (the bound becomes the incumbent)."""
         if out.termination is not Termination.OPTIMAL or not out.has_solution:
             return
         if out.bound is None:
@@ -747,14 +753,17 @@ class Solver(ABC):
             return
         if out.incumbent is None:
             return
-        g = gap(out.incumbent, out.bound) or 0.0
-        allowed = max(mip_gap or 0.0, 1e-9)
-        if g <= allowed * (1 + 1e-6) + 1e-12 or abs(out.incumbent - out.bound) <= self.abs_gap * (1 + 1e-6):
+        requested = mip_gap or 0.0
+        if (closes_gap(out.incumbent, out.bound, requested, self.abs_gap)
+                and closes_gap(out.bound, out.incumbent, requested, self.abs_gap)):
             return
+        g = gap(out.incumbent, out.bound)
+        allowed = max(requested, GAP_EPS)
         out.extra["optimality_unproven"] = (
-            f"{self.name} said optimal but its proven bound {out.bound:.9g} leaves a gap of {g:.3g} "
-            f"> the requested {allowed:.3g}"
-        )
+            f"{self.name} said optimal but its proven bound {out.bound:.9g} "
+            + ("is not finite" if g is None else
+               f"is above its incumbent {out.incumbent:.9g} (a gap of {g:.3g})" if out.bound > out.incumbent else
+               f"leaves a gap of {g:.3g} > the requested {allowed:.3g}"))
         out.termination = Termination.FEASIBLE
 
     def _on_signal(self, signum: int) -> None:

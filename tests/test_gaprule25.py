@@ -1,0 +1,89 @@
+"""One gap rule (:func:`optdist.result.closes_gap`) and one home of the run's cap (gaprule25).
+
+1. :meth:`optdist.solvers.base.Solver._check_optimal` is the rule applied both ways (the bound
+   closes the gap on the incumbent, and the incumbent does not refute the bound): guards that its
+   verdicts are those of the copy it replaced.
+2. A step of the decomposition (here the per-class solve of request r1) that capped a solver's
+   false bound at its own feasible point left the run ``optimal``: the run's bound was built from
+   the capped value, so :func:`optdist.result.finalize` never saw the false one, and the cap,
+   though listed in ``extra["bound_capped"]``, did not make the optimum unproven. Now it does.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import optdist
+from optdist.milp.decomposition import single
+from optdist.result import Termination
+from optdist.solvers import get_solver
+from optdist.solvers.base import SolverOutcome
+from tests.conftest import ROOT
+
+MICRO = ROOT / "instances" / "tiny" / "micro-2x2-tau0.6.json"
+
+
+def _checked(incumbent: float, bound: float, mip_gap: float | None, solver: str = "highs") -> SolverOutcome:
+    out = SolverOutcome(Termination.OPTIMAL, "optimal", incumbent=incumbent, bound=bound, has_solution=True)
+    get_solver(solver)._check_optimal(out, mip_gap)
+    return out
+
+
+@pytest.mark.parametrize(("incumbent", "bound", "mip_gap", "optimal"), [
+    (100.0, 99.995, 1e-4, True),  # gap 5e-5 within 1e-4
+    (100.0, 99.9899, 1e-4, False),  # gap 1.01e-4: beyond
+    (100.0, 100.0 - 0.9e-6, 0.0, True),  # within HiGHS's mip_abs_gap (1e-6), gap 0 requested
+    (100.0, 100.0 - 2e-6, 0.0, False),  # beyond both
+    (100.0, 100.0 + 0.9e-6, 0.0, True),  # a bound above within the tolerance: rounding, stands
+    (100.0, 100.02, 1e-4, False),  # a bound above beyond it: a false claim, no proof
+    (100.0, 100.02, 0.5, True),  # ... unless within the requested gap, as before
+])
+def test_check_optimal_keeps_its_verdicts(incumbent, bound, mip_gap, optimal):
+    """Guard: the verdicts of the copy that ``closes_gap`` replaced, bound kept either way."""
+    out = _checked(incumbent, bound, mip_gap)
+    assert (out.termination is Termination.OPTIMAL) == optimal, out.extra
+    assert out.bound == bound and ("optimality_unproven" in out.extra) == (not optimal)
+
+
+def test_check_optimal_names_a_bound_above_the_incumbent():
+    out = _checked(100.0, 100.02, 1e-4)
+    assert "is above its incumbent 100" in out.extra["optimality_unproven"]
+
+
+def _false_alone_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-class solve's solver reports twice its incumbent as its proven bound (a false
+    optimum, as GLPK's on a pricing solve: optdist.milp.decomposition.guard); the greedy start is
+    switched off so that the solve runs without a cutoff at a known point."""
+    real = single.solve_built
+
+    def false_bound(*args, **kwargs):
+        out, asg, seeded = real(*args, **kwargs)
+        if out.incumbent is not None:
+            out.termination, out.bound = Termination.OPTIMAL, 2 * out.incumbent
+        return out, asg, seeded
+
+    monkeypatch.setattr(single, "solve_built", false_bound)
+    monkeypatch.setattr(single, "greedy_alone", lambda *args, **kwargs: None)
+
+
+def test_a_false_step_bound_capped_by_the_step_leaves_the_run_unproven(monkeypatch):
+    """The real decomposition on micro-2x2-tau0.6 (HiGHS): request r1's false bound is capped by
+    its per-class solve at its own placement's objective, the run's bound is the sum of those
+    capped bounds and equals its objective. Before: ``optimal``, gap 0, with the cap listed in
+    ``extra["bound_capped"]``. Now ``feasible`` and ``extra["optimality_unproven"]`` names the
+    step's claim."""
+    _false_alone_bound(monkeypatch)
+    res = optdist.solve(optdist.load_instance(MICRO), formulation="decomposed", solver="highs", mip_gap=1e-4,
+                        threads=1)
+    assert res.has_solution and res.evaluation.feasible
+    capped = res.extra["bound_capped"]
+    assert capped[0]["what"] == "request r1 alone" and capped[0]["reported"] > capped[0]["capped_to"]
+    assert res.termination is Termination.FEASIBLE, res.extra
+    assert "request r1 alone: highs reported" in res.extra["optimality_unproven"]
+
+
+def test_the_same_run_without_the_false_bound_is_optimal():
+    """Guard: the run of the test above, its solver untouched, is ``optimal`` with no cap."""
+    res = optdist.solve(optdist.load_instance(MICRO), formulation="decomposed", solver="highs", mip_gap=1e-4,
+                        threads=1)
+    assert res.termination is Termination.OPTIMAL and "bound_capped" not in res.extra
