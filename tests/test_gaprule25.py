@@ -3,10 +3,13 @@
 1. :meth:`optdist.solvers.base.Solver._check_optimal` is the rule applied both ways (the bound
    closes the gap on the incumbent, and the incumbent does not refute the bound): guards that its
    verdicts are those of the copy it replaced.
-2. A step of the decomposition (here the per-class solve of request r1) that capped a solver's
-   false bound at its own feasible point left the run ``optimal``: the run's bound was built from
-   the capped value, so :func:`optdist.result.finalize` never saw the false one, and the cap,
-   though listed in ``extra["bound_capped"]``, did not make the optimum unproven. Now it does.
+2. A step of the decomposition that capped a solver's false bound at its own feasible point left
+   the run ``optimal``: the run's bound was built from the capped value, so
+   :func:`optdist.result.finalize` never saw the false one, and the cap, though listed in
+   ``extra["bound_capped"]``, did not make the optimum unproven. Now the per-class solve keeps
+   its bound uncapped (finalize caps the run's bound and records it), and a cap a step still
+   makes inside column generation (its pricing, its own bound: they steer its rounds) leaves the
+   run unproven in finalize.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pytest
 
 import optdist
 from optdist.milp.decomposition import single
-from optdist.result import Termination
+from optdist.result import SolveResult, Termination, finalize
 from optdist.solvers import get_solver
 from optdist.solvers.base import SolverOutcome
 from tests.conftest import ROOT
@@ -66,20 +69,23 @@ def _false_alone_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(single, "greedy_alone", lambda *args, **kwargs: None)
 
 
-def test_a_false_step_bound_capped_by_the_step_leaves_the_run_unproven(monkeypatch):
-    """The real decomposition on micro-2x2-tau0.6 (HiGHS): request r1's false bound is capped by
-    its per-class solve at its own placement's objective, the run's bound is the sum of those
-    capped bounds and equals its objective. Before: ``optimal``, gap 0, with the cap listed in
-    ``extra["bound_capped"]``. Now ``feasible`` and ``extra["optimality_unproven"]`` names the
-    step's claim."""
+def test_a_false_per_class_bound_reaches_the_run_and_is_capped_there(monkeypatch):
+    """The real decomposition on micro-2x2-tau0.6 (HiGHS): request r1's solve reports a bound
+    above its own placement's objective. Before: that solve capped it at the objective itself, the
+    run's bound (the sum) equalled the run's objective, and the run said ``optimal``, gap 0 (the
+    cap only listed in ``extra["bound_capped"]``). Now the run's bound is above its placement's
+    score, finalize caps it there, records it and the run is ``feasible``, unproven; the coupled
+    step does not run for it (the bound closes the gap: no column generation can help)."""
     _false_alone_bound(monkeypatch)
     res = optdist.solve(optdist.load_instance(MICRO), formulation="decomposed", solver="highs", mip_gap=1e-4,
                         threads=1)
     assert res.has_solution and res.evaluation.feasible
-    capped = res.extra["bound_capped"]
-    assert capped[0]["what"] == "request r1 alone" and capped[0]["reported"] > capped[0]["capped_to"]
     assert res.termination is Termination.FEASIBLE, res.extra
-    assert "request r1 alone: highs reported" in res.extra["optimality_unproven"]
+    capped = res.extra["bound_capped"]
+    assert [c["what"] for c in capped] == ["the run's bound"] and capped[0]["reported"] > capped[0]["capped_to"]
+    assert res.bound == res.evaluator_objective
+    assert "above the placement's own score" in res.extra["optimality_unproven"]
+    assert "coupled" not in res.extra
 
 
 def test_the_same_run_without_the_false_bound_is_optimal():
@@ -87,3 +93,25 @@ def test_the_same_run_without_the_false_bound_is_optimal():
     res = optdist.solve(optdist.load_instance(MICRO), formulation="decomposed", solver="highs", mip_gap=1e-4,
                         threads=1)
     assert res.termination is Termination.OPTIMAL and "bound_capped" not in res.extra
+
+
+#: what column generation records when it caps a pricing solve's false bound (guard.cap_bound)
+PRICING_CAP = {"what": "pricing of class 0", "solver": "glpk", "reported": 2.858e-3, "capped_to": 7.56e-4}
+
+
+@pytest.mark.parametrize("termination", [Termination.OPTIMAL, Termination.TIME_LIMIT])
+def test_a_cap_a_step_recorded_leaves_the_run_unproven(termination):
+    """A run whose bound column generation built from a capped pricing bound: its bound equals its
+    objective, the cap is in ``extra["bound_capped"]``. Before: ``optimal`` stayed, and
+    ``time_limit`` became ``optimal`` (:func:`optdist.result._closed_at_limit`). Now neither
+    claims a proof; the record is kept as it was."""
+    inst = optdist.load_instance(MICRO)
+    opt = optdist.solve(inst, formulation="decomposed", solver="highs", mip_gap=1e-4, threads=1)
+    score = opt.evaluator_objective
+    res = finalize(inst, SolveResult(inst.name, "milp", termination, objective=score, bound=score, solver="highs",
+                                     formulation="decomposed", assignment=opt.assignment,
+                                     options={"mip_gap": 1e-4}, extra={"bound_capped": [dict(PRICING_CAP)]}))
+    assert res.termination is (Termination.FEASIBLE if termination is Termination.OPTIMAL else termination)
+    assert res.extra["bound_capped"] == [PRICING_CAP] and res.bound == score
+    if termination is Termination.OPTIMAL:
+        assert "pricing of class 0: glpk reported 0.002858" in res.extra["optimality_unproven"]

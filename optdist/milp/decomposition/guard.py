@@ -5,10 +5,14 @@ point of that problem. A solver that claims a false optimum breaks this: GLPK 5 
 optimum 0.002858 s on saved pricing solve 0 of ``lenet-10x10-tight-tau0.8`` (no start) whose
 optimum is 0.000756 s (HiGHS and SCIP agree; ``benchmarks/scale/pricing_probe.py time
 benchmarks/scale/pricing_prices/lenet-10x10-tight-tau0.8.json --solver glpk --only 0``), and the
-decomposition's Lagrangian bound sums the pricing bounds. So every bound a pricing or class solve
-reports, and the bound a run reports, passes :func:`cap_bound` with the objectives of the feasible
-points known for that same problem (the columns known for the class at the current prices, the
-warm start, the solve's own incumbent; for a run, its incumbent). The cap is always valid (the
+decomposition's Lagrangian bound sums the pricing bounds. So every bound a pricing solve reports
+inside column generation, column generation's own bound (they steer its rounds), and the bound a
+run reports (:func:`optdist.result.finalize`) pass :func:`cap_bound` with the objectives of the
+feasible points known for that same problem (the columns known for the class at the current
+prices, the warm start, the solve's own incumbent; for a run, its incumbent). A cap made inside
+column generation is recorded in the run's ``extra['bound_capped']``, and finalize then leaves the
+run unproven: its bound was built from the capped value. A per-class solve keeps its bound
+uncapped (:func:`within_rounding` only), so the run's own cap sees the false value. The cap is always valid (the
 optimum is at most any feasible objective); where it bites beyond :data:`~optdist.result.AGREE_RTOL`
 (more than the solvers' tolerances) it is recorded and logged once per record (a run) as a
 warning naming the solver.
@@ -50,3 +54,15 @@ def cap_bound(bound: float, known: Iterable[float | None], *, solver: str, what:
         if record is not None and (not record or record[-1] != entry):  # the same claim again: once
             record.append(entry)
     return least
+
+
+def within_rounding(bound: float, objective: float | None) -> float:
+    """``bound`` (seconds), or ``objective`` (seconds, a feasible point's) where ``bound`` exceeds
+    it by no more than the solvers' tolerance (relative gap at most
+    :data:`~optdist.result.AGREE_RTOL`: rounding, as :func:`cap_bound` lets stand silently).
+    A bound further above is a false claim and is returned as it is, so that the run's bound
+    carries it to :func:`optdist.result.finalize`, which caps it at the run's placement and
+    records the cap (the one home of the run's cap). None or a non-finite ``objective``: ``bound``."""
+    if objective is None or not math.isfinite(objective) or not bound > objective:
+        return bound
+    return objective if (gap(objective, bound) or 0.0) <= AGREE_RTOL else bound

@@ -46,7 +46,7 @@ from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, claim_discarded, offer, solve_built,
                               solve_formulation, warm_start_assignment)
-from optdist.result import GAP_EPS, SolveResult, Termination, add_warning, closes_gap, gap
+from optdist.result import SolveResult, Termination, add_warning, closes_gap
 from optdist.solvers import Feature
 from optdist.solvers.base import reports_solver_failures, stop_requested
 
@@ -98,12 +98,12 @@ def instance_bound(inst: Instance, per_request: list[float]) -> float | None:
 def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: str = "highs",
                   threads: int | None = None, seed: int | None = None, tee: bool = False,
                   solver_options: dict[str, Any] | None = None, log: list | None = None,
-                  clock: Clock | None = None, reserve: float = 0.0, bound_log: list[dict] | None = None,
+                  clock: Clock | None = None, reserve: float = 0.0,
                   progress: bool = False) -> list[tuple[list[int], SingleSolve]]:
     """Solve one representative per request class with full capacities: (requests, its solve).
 
-    ``reserve``: seconds of the clock's time left kept for later steps; ``bound_log``: where
-    the bounds capped at a feasible point are recorded (:func:`solve_single`). ``progress``:
+    ``reserve``: seconds of the clock's time left kept for later steps. Each class's bound is
+    its solve's, uncapped (:func:`solve_single`: the run caps its own bound). ``progress``:
     offer the run's progress (:func:`optdist.milp.run.offer`) the instance bound
     (:func:`instance_bound`) as soon as it is known and each time a class's bound rises: the
     classes not yet solved count with their stage bounds (:func:`bounds.propagate`, no solver),
@@ -132,7 +132,7 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
             break
         ss = solve_single(inst, reqs[0], solver=solver, time_limit=max(left / (len(classes) - q), 0.05),
                           mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, solver_options=solver_options,
-                          bound_log=bound_log, on_bound=(lambda v, q=q: raised(q, v)) if progress else None)
+                          on_bound=(lambda v, q=q: raised(q, v)) if progress else None)
         if log is not None:
             log.append({"class": q, "requests": len(reqs), "representative": inst.request_ids[reqs[0]],
                         "status": str(ss.termination), "objective": ss.objective, "bound": ss.bound,
@@ -220,7 +220,7 @@ def solve_decomposed(
     reserve = RESERVE * time_limit if (coupled and time_limit is not None and inst.n_requests > 1) else 0.0
     capped: list[dict] = []  # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
     solves = solve_classes(inst, time_limit=1e9 if time_limit is None else time_limit,
-                           mip_gap=sub_gap(mip_gap), log=log, clock=clock, reserve=reserve, bound_log=capped,
+                           mip_gap=sub_gap(mip_gap), log=log, clock=clock, reserve=reserve,
                            progress=True, **common)
     res.extra["classes"] = log
     res.nodes = sum(s.nodes for _, s in solves)
@@ -265,9 +265,9 @@ def solve_decomposed(
             res.extra["incumbent"] = asg.meta["found_by"]
         clock.report("placement by shares", res.objective, res.bound)
         offer(res.assignment, res.objective)
-    g = gap(res.objective, res.bound)
     left = clock.left()
-    if coupled and (left is None or left > 0.5) and (g is None or g > max(mip_gap, GAP_EPS)) and not stop_requested():
+    closed = closes_gap(res.objective, res.bound, mip_gap, adapter.abs_gap * TIME_UNIT)  # as _settle rules
+    if coupled and (left is None or left > 0.5) and not closed and not stop_requested():
         res.extra["coupled"] = True
         alone = {s.r: (s.bound, s.owners) for _, s in solves
                  if s.bound is not None and s.termination is not Termination.INFEASIBLE}
@@ -291,9 +291,11 @@ def _settle(res: SolveResult, clock: Clock, *, mip_gap: float, abs_gap: float) -
     relative; or ``abs_gap``, the solver's absolute tolerance in its time unit), else
     :func:`_gap_left`. The run's bound is not capped here: :func:`optdist.result.finalize` is the
     one home of the run's cap. A bound above the incumbent
-    beyond the solvers' tolerance (a false claim that passed the per-step caps) is capped there at
-    the placement's score, recorded, and the ``optimal`` it would prove becomes ``feasible``
-    (``extra["optimality_unproven"]``); one within the tolerance is capped silently and stands."""
+    beyond the solvers' tolerance (a false claim: the per-class bounds come uncapped) is capped
+    there at the placement's score, recorded, and the ``optimal`` it would prove becomes
+    ``feasible`` (``extra["optimality_unproven"]``); one within the tolerance is capped silently
+    and stands. A run whose bound rests on a cap column generation made (its pricing, its own
+    bound; listed in ``extra["bound_capped"]``) is not ``optimal`` either."""
     if res.termination is Termination.INFEASIBLE:
         res.assignment = res.objective = res.bound = None
     elif res.assignment is None:

@@ -22,11 +22,11 @@ from optdist.heuristics.incremental import RequestPlacer, Usage
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.bounds import INF, base_bounds, capacities, propagate
-from optdist.milp.decomposition.guard import cap_bound
+from optdist.milp.decomposition.guard import within_rounding
 from optdist.milp.model import BuildTimeout, BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.milp.tight import lexicographic_symmetry
-from optdist.result import GAP_EPS, Termination, gap
+from optdist.result import Termination, closes_gap
 from optdist.transfers import RESOURCES
 
 #: relative latency cutoffs above the stage bound, tried in turn (the last: none)
@@ -126,7 +126,6 @@ def solve_single(
     solver_options: dict[str, Any] | None = None,
     capacity: dict[str, np.ndarray] | None = None,
     steps: Sequence[float] = CUTOFF_STEPS,
-    bound_log: list[dict] | None = None,
     on_bound: Callable[[float], None] | None = None,
 ) -> SingleSolve:
     """Request r alone (exact), on the tight model (any network of MODEL.md section 9) with ``solver``.
@@ -157,10 +156,15 @@ def solve_single(
     whose build SIGINT/SIGTERM stops (:class:`~optdist.milp.model.BuildInterrupted`), ends the
     rounds: the incumbent and bound so far are returned.
 
-    The bound returned is capped at the best objective found
-    (:func:`optdist.milp.decomposition.guard.cap_bound`: a solver's false optimum cannot raise it
-    above a feasible point); ``bound_log``: the list a cap is recorded in (default: none kept, a
-    warning still logged). ``on_bound``: called with each new proven bound (seconds; the stage
+    The bound returned is the solvers' as proven, not capped at the best objective found (only
+    rounding above it is taken off: :func:`optdist.milp.decomposition.guard.within_rounding`): a
+    solver's false optimum leaves it above that objective, and the run that sums it caps its
+    own bound once, at its placement's score, and records the cap
+    (:func:`optdist.result.finalize`, the one home of the cap; before, this solve capped it
+    itself, so the run's bound equalled its objective and the run said ``optimal``). The solve
+    is ``optimal`` where the bound closes ``mip_gap`` on the objective
+    (:func:`optdist.result.closes_gap`, with the solver's absolute tolerance), else
+    ``time_limit``. ``on_bound``: called with each new proven bound (seconds; the stage
     bound first, before any solver runs), e.g. to offer the run's progress a bound before a long
     solve (:func:`optdist.milp.decomposition.orchestrate.solve_classes`).
     """
@@ -187,9 +191,9 @@ def solve_single(
             log.append({"step": "greedy", "objective": best[0]})
 
     def tell() -> None:
-        """The bound so far to ``on_bound`` (capped at the incumbent, as :func:`done` returns it)."""
+        """The bound so far to ``on_bound`` (as :func:`done` returns it)."""
         if on_bound is not None and math.isfinite(lb):
-            on_bound(lb if best is None else min(lb, best[0]))
+            on_bound(lb if best is None else within_rounding(lb, best[0]))
 
     tell()  # the stage bound, before any solver runs
 
@@ -197,9 +201,9 @@ def solve_single(
         secs = time.perf_counter() - t0
         if best is None:
             return SingleSolve(r, term or Termination.NO_SOLUTION, None, lb, nodes_total, secs, None, status, log)
-        bound = cap_bound(lb, [best[0]], solver=solver, what=f"request {inst.request_ids[r]} alone", record=bound_log)
-        g = gap(best[0], bound)
-        term = Termination.OPTIMAL if g is not None and g <= max(mip_gap, GAP_EPS) else Termination.TIME_LIMIT
+        bound = within_rounding(lb, best[0])
+        closed = closes_gap(best[0], bound, mip_gap, adapter.abs_gap * TIME_UNIT)
+        term = Termination.OPTIMAL if closed else Termination.TIME_LIMIT
         return SingleSolve(r, term, best[0], bound, nodes_total, secs, best[1], status, log)
 
     for d in steps:
