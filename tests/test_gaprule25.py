@@ -53,10 +53,12 @@ def test_check_optimal_names_a_bound_above_the_incumbent():
     assert "is above its incumbent 100" in out.extra["optimality_unproven"]
 
 
-def _false_alone_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+def _false_alone_bound(monkeypatch: pytest.MonkeyPatch, greedy: bool) -> None:
     """The per-class solve's solver reports twice its incumbent as its proven bound (a false
-    optimum, as GLPK's on a pricing solve: optdist.milp.decomposition.guard); the greedy start is
-    switched off so that the solve runs without a cutoff at a known point."""
+    optimum, as GLPK's on a pricing solve: optdist.milp.decomposition.guard). ``greedy`` False:
+    the greedy start is switched off, so that the solve runs without a known point (no cutoff at
+    one); True: the solve is cut off at the greedy's objective, under which the false bound was
+    hidden (``min(bound, cutoff)``)."""
     real = single.solve_built
 
     def false_bound(*args, **kwargs):
@@ -66,17 +68,20 @@ def _false_alone_bound(monkeypatch: pytest.MonkeyPatch) -> None:
         return out, asg, seeded
 
     monkeypatch.setattr(single, "solve_built", false_bound)
-    monkeypatch.setattr(single, "greedy_alone", lambda *args, **kwargs: None)
+    if not greedy:
+        monkeypatch.setattr(single, "greedy_alone", lambda *args, **kwargs: None)
 
 
-def test_a_false_per_class_bound_reaches_the_run_and_is_capped_there(monkeypatch):
+@pytest.mark.parametrize("greedy", [False, True])
+def test_a_false_per_class_bound_reaches_the_run_and_is_capped_there(monkeypatch, greedy):
     """The real decomposition on micro-2x2-tau0.6 (HiGHS): request r1's solve reports a bound
-    above its own placement's objective. Before: that solve capped it at the objective itself, the
-    run's bound (the sum) equalled the run's objective, and the run said ``optimal``, gap 0 (the
-    cap only listed in ``extra["bound_capped"]``). Now the run's bound is above its placement's
-    score, finalize caps it there, records it and the run is ``feasible``, unproven; the coupled
-    step does not run for it (the bound closes the gap: no column generation can help)."""
-    _false_alone_bound(monkeypatch)
+    above its own placement's objective. Before: that solve capped it at the objective itself
+    (without the greedy start; with it, the cutoff at the greedy's objective hid it, unrecorded),
+    the run's bound (the sum) equalled the run's objective, and the run said ``optimal``, gap 0.
+    Now the run's bound is above its placement's score, finalize caps it there, records it and the
+    run is ``feasible``, unproven; the coupled step does not run for it (the bound closes the gap:
+    no column generation can help)."""
+    _false_alone_bound(monkeypatch, greedy)
     res = optdist.solve(optdist.load_instance(MICRO), formulation="decomposed", solver="highs", mip_gap=1e-4,
                         threads=1)
     assert res.has_solution and res.evaluation.feasible
