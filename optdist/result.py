@@ -183,9 +183,9 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     placement, reports its score too, ``optimal`` only
     where the bound still closes the gap on it (:func:`_score_above_claim`). A bound above a
     feasible placement's score is capped there (:func:`_cap_bound`), and a run whose
-    ``extra['bound_capped']`` already lists a step's cap is not ``optimal`` either. A run a limit stopped
-    (``time_limit``, ``iteration_limit``) whose bound, so checked, already closes the requested gap
-    on its feasible placement is ``optimal``, the solver's word kept in
+    ``extra['bound_capped']`` already lists a step's cap is not ``optimal`` either. A run a limit
+    stopped (``time_limit``, ``iteration_limit``) whose bound, so checked, already closes the
+    requested gap on its feasible placement is ``optimal``, the solver's word kept in
     ``extra['claimed_termination']`` (:func:`_closed_at_limit`).
     """
     inst = res.scored_on or inst

@@ -263,8 +263,9 @@ def solve_single(
         if asg is not None and obj is not None and (best is None or obj < best[0]):
             best = (obj, asg.owners[r])
         # every solution of latency <= cutoff lies in this model: min(its bound, cutoff) bounds all;
-        # a bound above the solve's own incumbent (beyond rounding) is a false claim: it goes up as
-        # it is, not hidden under the cutoff, for the run to cap and record (optdist.result.finalize)
+        # a bound above the solve's own incumbent (beyond rounding) is a false claim: it goes up
+        # as it is, not hidden under the cutoff, for the run to cap and record
+        # (optdist.result.finalize)
         bound = bnd if bnd is not None else lb
         false = bnd is not None and obj is not None and within_rounding(bnd, obj) > obj
         lb = max(lb, bound if false else min(bound, INF if cutoff is None else cutoff))
