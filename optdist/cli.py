@@ -18,12 +18,14 @@ import importlib
 import itertools
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
 import time
 import traceback
 import typing
+from collections.abc import Callable
 
 from optdist import __version__
 from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Interrupted, Terminated,  # noqa: F401 (re-exported)
@@ -62,6 +64,60 @@ def count_type(what: str, example: int, top: int):
         return n
 
     return parse
+
+
+class FlagError(CliError):
+    """A flag's value the command cannot take, found while the command line is parsed
+    (:func:`number_flag`): ``main`` prints ``"{prog}: error: {message}"``, one line (argparse's
+    own errors add the whole usage), and returns 2 before anything runs."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+def number_flag(fix: str, example: str, *, whole: bool = False,
+                within: Callable[[float], bool] = lambda v: True) -> type[argparse.Action]:
+    """An argparse action (``add_argument(..., action=number_flag(...))``) for a numeric flag:
+    each value (``nargs`` lists too) is read as a number (``whole``: a whole number, ``1.0`` or
+    ``1e3`` taken as the int) that must be finite and pass ``within``. Otherwise a
+    :class:`FlagError` (exit status 2, before anything runs) echoes the flag as the user wrote it
+    (``--mip-gap``, not the alias listed first) and the text, says what is wrong
+    (:func:`optdist.options.number_problem`: "is not a number", "is not a whole number", "is out
+    of range") and the fix ``fix`` with an example under that flag: "--time-limit -5 is out of
+    range (fix: give a finite number of seconds > 0, e.g. --time-limit 60)". Before: argparse's
+    bare "invalid float value: 'x'", or a range error after parsing that echoed the parsed value
+    (``-5`` as -5.0, ``--gap 1_0`` as 10.0) and gave no example."""
+    from optdist.options import number_problem
+
+    def read(text: str, flag: str, prog: str) -> float | int:
+        value: str | float | int = text
+        for kind in (int, float) if whole else (float,):
+            with contextlib.suppress(ValueError):
+                value = kind(text)
+                break
+        problem = number_problem(value, whole=whole, within=within)
+        if problem:
+            raise FlagError(prog, f"{flag} {shlex.quote(text)} is {problem} (fix: give {fix}, e.g. {flag} {example})")
+        return int(value) if whole else value
+
+    class Number(argparse.Action):
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                     values: str | list[str], option_string: str | None = None) -> None:
+            flag = option_string or self.dest
+            texts = values if isinstance(values, list) else [values]
+            numbers = [read(text, flag, parser.prog) for text in texts]
+            setattr(namespace, self.dest, numbers if isinstance(values, list) else numbers[0])
+
+    return Number
+
+
+def option_flag(name: str, example: str) -> type[argparse.Action]:
+    """:func:`number_flag` for the generic option ``name`` (``time_limit``, ``mip_gap``,
+    ``threads``, ``seed``): its kind and range, :data:`~optdist.options.OPTION_RANGES`."""
+    from optdist.options import IN_RANGE, OPTION_RANGES, WHOLE_OPTIONS
+
+    return number_flag(OPTION_RANGES[name], example, whole=name in WHOLE_OPTIONS, within=IN_RANGE[name])
 
 
 def seed_type(text: str) -> int:
@@ -202,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     except KeyboardInterrupt as e:  # before the command ran (importing, parsing) or after it returned
         return _interrupted(e, _command_of(words), "--debug" in words, whole_process)
+    except FlagError as e:  # a flag's value, found while parsing: one line, as argparse's errors exit 2
+        print(f"{e.prog}: error: {e}", file=sys.stderr)
+        return 2
     except Exception as e:
         if (stop := _interrupt_behind(e)) is None:
             raise

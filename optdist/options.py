@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MAX_SEED = 2**31 - 1  # solvers take a 32-bit signed seed (HiGHS refused 2**31, SCIP overflowed)
@@ -24,16 +24,55 @@ OPTION_RANGES = {
     "threads": f"an integer in [1, {MAX_THREADS}]",
     "seed": "an integer in [0, 2147483647]",
 }
+#: the test of each generic option's range, on a finite number (:data:`OPTION_RANGES` says it)
+IN_RANGE: dict[str, Callable[[float], bool]] = {
+    "time_limit": lambda v: v > 0,
+    "mip_gap": lambda v: 0 <= v <= 1,
+    "threads": lambda v: 1 <= v <= MAX_THREADS,
+    "seed": lambda v: 0 <= v <= MAX_SEED,
+}
+#: the generic options that take a whole number
+WHOLE_OPTIONS = ("threads", "seed")
+
+#: what :func:`number_problem` finds wrong with a value, as the error messages say it ("is ...")
+NOT_A_NUMBER = "not a number"
+NOT_WHOLE = "not a whole number"
+OUT_OF_RANGE = "out of range"
+
+
+def number_problem(value: Any, *, whole: bool = False, within: Callable[[float], bool] = lambda v: True) -> str | None:
+    """What is wrong with ``value`` as a number (``whole``: a whole number) in the range
+    ``within`` (a test of a finite number), None when nothing is: :data:`NOT_A_NUMBER` for a
+    value of another type (a string, a bool, None), :data:`NOT_WHOLE` for that or a number with a
+    fractional part where ``whole`` (an integral float such as ``1.0`` is whole), else
+    :data:`OUT_OF_RANGE` for a number that is not finite or fails ``within``. The one check of
+    the generic options (:func:`check_options`), the raw solver options
+    (:meth:`optdist.solvers.base.Solver.check_raw_options`) and the CLI's numeric flags
+    (:func:`optdist.cli.number_flag`), so that each message says the problem there is."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return NOT_WHOLE if whole else NOT_A_NUMBER
+    if whole and not isinstance(value, numbers.Integral) and not float(value).is_integer():
+        return NOT_WHOLE
+    finite = isinstance(value, numbers.Integral) or math.isfinite(value)  # a huge int: no float to test
+    return None if finite and within(value) else OUT_OF_RANGE
+
+
+def option_problem(name: str, value: Any) -> str | None:
+    """:func:`number_problem` of ``value`` for the generic option ``name`` (a key of :data:`OPTION_RANGES`)."""
+    return number_problem(value, whole=name in WHOLE_OPTIONS, within=IN_RANGE[name])
 
 
 def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """Type- and range-check generic options (``None`` = not given); return the given ones.
+    """Type- and range-check generic options (``None`` = not given); return the given ones, a
+    whole-number option (``threads``, ``seed``) given as an integral float (``threads=1.0``) as
+    the int.
 
     ``time_limit``: finite seconds > 0; ``mip_gap``: relative, in [0, 1]; ``threads``: integer
     in [1, :data:`MAX_THREADS`]; ``seed``: integer in [0, :data:`MAX_SEED`]. Raises ValueError
-    naming the option, the value and the range: ``"time_limit = '5' is not a number (fix: give a
-    finite number of seconds > 0)"`` for a value of another type (a string, a bool; ``threads``
-    and ``seed``: any non-integer, e.g. 1.5, is "not a whole number"), as a bench spec says it
+    naming the option, the value, what is wrong (:func:`option_problem`) and the range:
+    ``"time_limit = '5' is not a number (fix: give a finite number of seconds > 0)"`` for a value
+    of another type (a string, a bool; ``threads`` and ``seed``: also a number with a fractional
+    part, e.g. 1.5, is "not a whole number"), as a bench spec says it
     (:func:`optdist.bench.spec.option_value_problem`); ``"... = -1 is out of range (fix: ...)"``
     for a number outside the range.
     """
@@ -44,15 +83,8 @@ def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]
             continue
         if name not in OPTION_RANGES:
             raise ValueError(f"{prefix}unknown option {name!r}; generic options are {GENERIC_OPTIONS}")
-        whole = name in ("threads", "seed")
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
-            raise ValueError(f"{prefix}{name} = {value!r} is not {'a whole number' if whole else 'a number'} "
-                             f"(fix: give {OPTION_RANGES[name]})")
-        if whole:
-            ok = (1 if name == "threads" else 0) <= value <= (MAX_THREADS if name == "threads" else MAX_SEED)
-        else:
-            ok = math.isfinite(value) and (value > 0 if name == "time_limit" else 0 <= value <= 1)
-        if not ok:
-            raise ValueError(f"{prefix}{name} = {value!r} is out of range (fix: give {OPTION_RANGES[name]})")
-        out[name] = value
+        problem = option_problem(name, value)
+        if problem:
+            raise ValueError(f"{prefix}{name} = {value!r} is {problem} (fix: give {OPTION_RANGES[name]})")
+        out[name] = int(value) if name in WHOLE_OPTIONS else value
     return out

@@ -122,11 +122,12 @@ def solve(instance: Instance | str | Path, method: str = "milp", **options) -> S
     (:func:`check_method_options`). The generic options (``time_limit``, ``mip_gap``, ``threads``,
     ``seed``) are type- and range-checked for every method that takes them, as ``optdist solve``
     checks them: ValueError naming the option, its value and the range, "is not a number" for a
-    value of another type (:func:`optdist.options.check_options`).
+    value of another type (:func:`optdist.options.check_options`); ``threads`` and ``seed`` given
+    as an integral float (``threads=1.0``) reach the method as the int.
     """
     func = method_function(method)
     check_method_options(method, options)
-    check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}")
+    options.update(check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}"))
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     res = func(inst, **options)
     return finalize(inst, res)

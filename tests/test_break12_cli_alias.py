@@ -19,4 +19,4 @@ def test_mip_gap_is_the_gap(tmp_path):
 
 def test_mip_gap_is_range_checked_as_the_gap(capsys):
     assert main(["solve", MICRO, "--mip-gap", "2"]) == 2
-    assert "--gap 2.0 is out of range" in capsys.readouterr().err
+    assert "--mip-gap 2 is out of range" in capsys.readouterr().err  # the flag as written (msgs26)

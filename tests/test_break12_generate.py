@@ -10,7 +10,7 @@ from optdist.cli import main
 def test_a_negative_seed_names_the_flag(tmp_path, capsys):
     assert main(["generate", "--name", "g", "--requests", "lenet=2", "--devices", "rpi3=2", "--tau", "0.8",
                  "--seed", "-3", "--out", str(tmp_path / "g.json")]) == 2
-    assert "--seed -3 is out of range (fix: give an integer >= 0)" in capsys.readouterr().err
+    assert "--seed -3 is out of range (fix: give an integer >= 0, e.g. --seed 0)" in capsys.readouterr().err
     assert not (tmp_path / "g.json").exists()
 
 

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from optdist.cli import number_flag
 from optdist.io import atomic_write_json, check_not_an_input, check_output_file
 
 log = logging.getLogger("optdist")
@@ -30,11 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--measure", metavar="TYPE", help="also time each layer on this machine with torch and record the "
                    "seconds per segment under device type TYPE (e.g. rpi4; MODEL.md section 9: on nodes of that type "
                    "they replace c_k/e; compute capacity stays in multiplications)")
-    p.add_argument("--repeats", type=int, help="timed runs per layer with --measure (median kept; default 20)")
+    p.add_argument("--repeats", action=number_flag("a whole number of timed runs >= 1", "20", whole=True),
+                   metavar="N", help="timed runs per layer with --measure (median kept; default 20)")
     p.add_argument("--rebuild", action="store_true", help="re-derive a zoo profile from its PyTorch module (needs torch)")
     p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper, or a "
                    "table file for a profile file)")
-    p.add_argument("--tau", type=float, default=0.8, help="tolerated SSIM for --privacy (default 0.8)")
+    p.add_argument("--tau", action=number_flag("a tolerated SSIM", "0.8"), default=0.8,
+                   help="tolerated SSIM for --privacy (default 0.8)")
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("validate", help="check instance, privacy-table, profile and device-catalog files; report "
@@ -53,17 +56,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--requests", required=True, help="CNN=count,... e.g. lenet=10 or lenet=60,cifar=60")
     p.add_argument("--devices", required=True, help="type=count,... e.g. nexus=20,rpi3=50")
-    p.add_argument("--tau", type=float, required=True)
-    p.add_argument("--sources", type=int, default=10, help="number of cameras (default 10)")
+    p.add_argument("--tau", action=number_flag("the tolerated SSIM as a number in (0, 1]", "0.8"), required=True)
+    p.add_argument("--sources", action=number_flag("a whole number of cameras", "10", whole=True), default=10,
+                   help="number of cameras (default 10)")
     p.add_argument("--source-type", default="rpi3")
-    p.add_argument("--period", type=float, default=1.0, help="period_s for capacities (default 1)")
+    p.add_argument("--period", action=number_flag("the period in seconds", "1.0"), default=1.0,
+                   help="period_s for capacities (default 1)")
     p.add_argument("--privacy", default="paper", help="privacy table for every CNN (default: paper; 'none': no "
                    "privacy limit)")
     p.add_argument("--networks", metavar="NAME=FILE,...", help="your own networks: name=profile file, usable in "
                    "--requests (e.g. mynet=mynet.profile.json)")
     p.add_argument("--devices-catalog", type=Path, metavar="FILE", help="a device catalog file adding or "
                    "overriding device types (recorded in the instance)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", action=number_flag("an integer >= 0", "0", whole=True, within=lambda v: v >= 0),
+                   default=0)  # numpy refuses a negative seed in its own words, naming no flag
     p.add_argument("--out", type=Path, help="output file (default: print)")
     p.set_defaults(func=cmd_generate)
 
@@ -74,7 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="score an assignment or result file on an instance with the independent evaluator")
     p.add_argument("instance", type=Path)
     p.add_argument("assignment", type=Path, help="an assignment (optdist-assignment/1) or a result from `optdist solve --out`")
-    p.add_argument("--requests", type=int, default=10, help="show the breakdown of this many requests")
+    p.add_argument("--requests", action=number_flag("a whole number >= 0, the requests to show", "10", whole=True,
+                                                    within=lambda v: v >= 0),
+                   default=10, help="show the breakdown of this many requests")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -321,8 +329,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from optdist.generate import generate
     from optdist.instance import parse
 
-    if args.seed < 0:  # numpy's own words name no flag
-        raise ValueError(f"--seed {args.seed} is out of range (fix: give an integer >= 0)")
     if args.out:
         check_output_file(args.out)
     where = (args.out.parent if args.out else Path(".")).resolve()

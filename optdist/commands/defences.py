@@ -10,6 +10,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from optdist.cli import number_flag
 from optdist.io import atomic_write_json, atomic_write_text, make_output_folder
 from optdist.paths import PACKAGE_DATA
 
@@ -29,8 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dp-effect", help="accuracy cost and attacker SSIM of Laplace DP at a layer cut")
     p.add_argument("cnn", help="zoo CNN (lenet, cifar, vgg16, vgg19)")
     p.add_argument("layer", help="profile layer whose output is noised, e.g. ReLU2")
-    p.add_argument("--eps", type=float, nargs="+", default=[10.0, 100.0, 1000.0], help="per-element budgets")
-    p.add_argument("--tau", type=float, default=0.3, help="tolerated attacker SSIM (default 0.3)")
+    p.add_argument("--eps", action=number_flag("finite per-element budgets > 0", "100", within=lambda v: v > 0),
+                   nargs="+", default=[10.0, 100.0, 1000.0], help="per-element budgets")
+    p.add_argument("--tau", action=number_flag("a tolerated SSIM in (0, 1]", "0.3", within=lambda v: 0 < v <= 1),
+                   default=0.3,
+                   help="tolerated attacker SSIM (default 0.3)")
     p.add_argument("--source", choices=("auto", "measured", "paper"), default="auto")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_dp_effect)
@@ -44,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", nargs="+",
                    help="layers of --cnn to split after (default for lenet: pool1 ReLU2; required for other nets); "
                         "checked before any work")
-    p.add_argument("--eps", type=float, nargs="+", help="noisy epsilon grid (default: 1 ... 5000)")
+    p.add_argument("--eps", action=number_flag("finite per-element budgets > 0", "100", within=lambda v: v > 0), nargs="+",
+                   help="noisy epsilon grid (default: 1 ... 5000)")
     p.add_argument("--privacy-table", metavar="TABLE",
                    help="the privacy table the sweep is compared with (bundled name such as 'calibrated', or a path): "
                         "its recorded attacker is used, or the calibration attacker where that is stronger "
@@ -57,8 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_dp_sweep)
 
     p = sub.add_parser("defq-eval", help="multi-exit CNN + DeepSloth + DefQ on MNIST (torch, minutes)")
-    p.add_argument("--attack-eps", type=float, nargs="+", help="L-inf budgets on [0, 1] (default 0.03125 0.1)")
-    p.add_argument("--split", type=int, default=2, help="exits hosted on the edge (default 2)")
+    p.add_argument("--attack-eps", action=number_flag("L-inf budgets in (0, 1]", "0.1", within=lambda v: 0 < v <= 1),
+                   nargs="+", help="L-inf budgets on [0, 1] (default 0.03125 0.1)")
+    p.add_argument("--split", action=number_flag("a whole number of exits >= 1", "2", whole=True, within=lambda v: v >= 1),
+                   default=2, help="exits hosted on the edge (default 2)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
     p.add_argument("--out", type=Path, help=f"results folder (default {BENCH / 'defq_eval'}; with --quick "
                    f"{QUICK / 'defq_eval-quick'})")

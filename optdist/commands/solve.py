@@ -13,12 +13,11 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from optdist.assignment import Assignment
-from optdist.cli import EXIT_INTERNAL, CliError, count_type, interrupted_status
+from optdist.cli import EXIT_INTERNAL, CliError, count_type, interrupted_status, number_flag, option_flag
 from optdist.commands.core import print_evaluation
 from optdist.commands.rl import episodes_count
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
@@ -26,7 +25,6 @@ from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
 from optdist.milp.run import DEFAULT_MIP_GAP, offer_warm_start, watch_progress
 from optdist.milp.solve import SOLVE_FORMULATIONS
-from optdist.options import OPTION_RANGES
 from optdist.result import warnings_of
 from optdist.solvers.base import process_age, run_deadline
 
@@ -40,26 +38,19 @@ PLAN_FLAGS = {"forecast": "--forecast", "plan_time_limit": "--plan-time-limit", 
               "improve": "--improve"}
 
 
-def number_type(fix: str, *, whole: bool = False) -> Callable[[str], float | int]:
-    """An argparse type: a number (``whole``: a whole number), its range checked once parsed
-    (:func:`check_generic_options`, :func:`check_plan_options`). Other text is argparse's error
-    (exit status 2) naming the flag, what it is not and ``fix`` (what to give, with an example):
-    "argument --time-limit: 'x' is not a number (fix: give a finite number of seconds > 0, e.g.
-    --time-limit 60)"; before, argparse's bare "invalid float value: 'x'"."""
+def _plan_seconds(value: float, zero: bool) -> bool:
+    """:func:`optdist.heuristics.plan_guided.seconds_in_range`, the plan methods' one range of
+    seconds, imported when a flag is read (the heuristics load numpy)."""
+    from optdist.heuristics.plan_guided import seconds_in_range
 
-    def parse(text: str) -> float | int:
-        try:
-            return int(text) if whole else float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if whole else 'a number'} "
-                                             f"(fix: give {fix})") from None
-
-    return parse
+    return seconds_in_range(value, zero=zero)
 
 
-def _seconds(flag: str, example: str, zero: bool = False) -> Callable[[str], float | int]:
-    """:func:`number_type` for a flag of seconds (``zero``: 0 allowed, --polish-time-limit's no polish)."""
-    return number_type(f"a finite number of seconds > 0{', or 0 for no polish' if zero else ''}, e.g. {flag} {example}")
+def _seconds(example: str, zero: bool = False) -> type[argparse.Action]:
+    """:func:`~optdist.cli.number_flag` for a plan method's flag of seconds (``zero``: 0 allowed,
+    --polish-time-limit's no polish)."""
+    return number_flag(f"a finite number of seconds > 0{', or 0 for no polish' if zero else ''}", example,
+                       within=lambda v: _plan_seconds(v, zero))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,16 +68,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "tight otherwise; every choice "
                         "runs on any solver)")
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
-    p.add_argument("--time-limit", type=_seconds("--time-limit", "60"), metavar="S",
+    p.add_argument("--time-limit", action=option_flag("time_limit", "60"), metavar="S",
                    help="seconds; --method milp: from the process start to its exit; the incumbent is kept; "
                         "plan-guided, plan-rollout: for the whole run (plan, polish and every decision) from the "
                         "method's start, each request still decided past it; rl, rl-ppo without --policy: the "
                         "training ends at half of it, then the network places every request, also past it")
-    p.add_argument("--gap", "--mip-gap", type=number_type(f"{OPTION_RANGES['mip_gap']}, e.g. --gap 0.01"), metavar="G",
+    p.add_argument("--gap", "--mip-gap", action=option_flag("mip_gap", "0.01"), metavar="G",
                    help=f"relative MIP gap to stop at (default {DEFAULT_MIP_GAP:g}; --mip-gap: the same)")
-    p.add_argument("--threads", type=number_type(f"{OPTION_RANGES['threads']}, e.g. --threads 4", whole=True),
-                   metavar="N")
-    p.add_argument("--seed", type=number_type(f"{OPTION_RANGES['seed']}, e.g. --seed 0", whole=True), metavar="N")
+    p.add_argument("--threads", action=option_flag("threads", "4"), metavar="N")
+    p.add_argument("--seed", action=option_flag("seed", "0"), metavar="N")
     p.add_argument("--warm-start", metavar="METHOD|FILE", help="MIP start: a method (e.g. greedy), an assignment .json or a result .json of `optdist solve --out`; "
                         "a feasible one is the incumbent to beat (kept where the solver's placement scores worse, "
                         "also with a solver that takes no MIP start, e.g. glpk); one that breaks a constraint is "
@@ -96,8 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=episodes_count, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
     p.add_argument("--out", type=Path, help="write the full result (JSON, with the assignment) here")
-    p.add_argument("--requests", type=number_type("a whole number >= 0, the requests to show, e.g. --requests 10",
-                                                  whole=True),
+    p.add_argument("--requests", action=number_flag("a whole number >= 0, the requests to show", "10", whole=True,
+                                                    within=lambda v: v >= 0),
                    default=10, metavar="N", help="show the breakdown of this many requests")
     p.add_argument("--solver-option", action="append", default=[], metavar="KEY=VALUE",
                    help="raw solver option, repeatable (e.g. presolve=off, mip_heuristic_effort=0.3); "
@@ -112,17 +102,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--forecast", type=Path, metavar="FILE",
                    help="the expected load: an instance file on the same nodes whose requests use this instance's "
                         "CNNs and sources (default: the instance itself, its counts per class known in advance)")
-    g.add_argument("--plan-time-limit", type=_seconds("--plan-time-limit", "60"), metavar="S",
+    g.add_argument("--plan-time-limit", action=_seconds("60"), metavar="S",
                    help="seconds for the exact engine's plan of the forecast, and for each fallback step "
                         "(default 60; with --time-limit T: T/2, a cap inside T)")
     g.add_argument("--plan-start", type=Path, metavar="FILE",
                    help="a placement of the forecast the plan starts from (an assignment .json, or a result .json "
                         "of `optdist solve --out` on the forecast): the plan costs at most that placement where it "
                         "is feasible")
-    g.add_argument("--polish-time-limit", type=_seconds("--polish-time-limit", "10", zero=True), metavar="S",
+    g.add_argument("--polish-time-limit", action=_seconds("10", zero=True), metavar="S",
                    help="seconds at most for the plan's polish by joint and pair moves, 0: none (default "
                         "--plan-time-limit's; with --time-limit T: T/4)")
-    g.add_argument("--repair-time-limit", type=_seconds("--repair-time-limit", "5"), metavar="S",
+    g.add_argument("--repair-time-limit", action=_seconds("5"), metavar="S",
                    help="seconds at most per exact single-request solve online (default 5; with --time-limit, "
                         "at most the request's share of the time left)")
     g.add_argument("--improve", action="store_true",
@@ -158,7 +148,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"at most {MAX_POINTS}: each is a MILP solve; equal levels are solved once)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, ...) or profile in solvers/")
-    p.add_argument("--time-limit", type=_seconds("--time-limit", "60"), metavar="S", help="per point")
+    p.add_argument("--time-limit", action=option_flag("time_limit", "60"), metavar="S", help="per point")
     p.add_argument("--out", type=Path, help="file prefix for .csv, .md, .png (default: pareto-<instance>), each "
                                             "written atomically, and only when a point was solved")
     p.set_defaults(func=cmd_pareto)
@@ -238,23 +228,6 @@ def _refuse(name: str, flag: str, method: str) -> NoReturn:
                    f"(fix: leave it out, or use --method {owners[0]})")
 
 
-def check_plan_options(args: argparse.Namespace) -> None:
-    """Range-check the plan methods' seconds (--plan-time-limit, --polish-time-limit,
-    --repair-time-limit) before anything runs: a finite number > 0 (--polish-time-limit: >= 0,
-    0 no polish), else a CliError naming the flag and the fix. The range is the library's
-    (:func:`optdist.heuristics.plan_guided.seconds_in_range`); only the error names the flag."""
-    from optdist.heuristics.plan_guided import seconds_in_range
-
-    for name in ("plan_time_limit", "polish_time_limit", "repair_time_limit"):
-        value = getattr(args, name)
-        if value is None:
-            continue
-        polish = name == "polish_time_limit"
-        if not seconds_in_range(value, zero=polish):
-            raise CliError(f"{PLAN_FLAGS[name]} {value:g} is out of range (fix: give a finite number of seconds "
-                           + ("> 0, or 0 for no polish)" if polish else "> 0)"))
-
-
 def parse_solver_options(items: list[str], flag: str = "--solver-option") -> dict[str, str | int | float | bool]:
     """``KEY=VALUE`` strings -> raw options: integers, finite floats and true/false converted
     (``flag``: the option they came from, named in errors)."""
@@ -278,21 +251,6 @@ def parse_solver_options(items: list[str], flag: str = "--solver-option") -> dic
                     raise CliError(f"{flag} {key}={text}: not a finite number")
         out[key] = value
     return out
-
-
-def check_generic_options(args: argparse.Namespace) -> None:
-    """Range-check --time-limit, --gap, --threads, --seed, --requests before anything runs (error names the flag)."""
-    from optdist.options import OPTION_RANGES, check_options
-
-    if args.requests < 0:
-        raise CliError(f"--requests {args.requests} is out of range (fix: give a whole number >= 0, the requests to show)")
-
-    for name, flag in FLAG.items():
-        value = getattr(args, {"mip_gap": "gap"}.get(name, name), None)
-        try:
-            check_options({name: value})
-        except ValueError:
-            raise CliError(f"{flag} {value!r} is out of range (fix: give {OPTION_RANGES[name]})") from None
 
 
 def check_out_path(out: Path, inputs: list[Path], flag: str = "--out") -> None:
@@ -403,8 +361,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from optdist.instance import load_instance
     from optdist.solve import solve
 
-    check_generic_options(args)
-    check_plan_options(args)
     if args.out:
         check_out_path(args.out, _input_files(args))
     inst = load_instance(args.instance)
@@ -806,13 +762,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     """
     from optdist.instance import load_instance, referenced_files
     from optdist.milp.pareto import front_table, pareto_sweep, plot_front
-    from optdist.options import OPTION_RANGES, check_options
     from optdist.solvers.base import signals_received
 
-    try:  # before the model is built (10-x70 compact: 12 s, then "time_limit = 0.0 is out of range")
-        check_options({"time_limit": args.time_limit})
-    except ValueError:
-        raise CliError(f"--time-limit {args.time_limit} is out of range (fix: give {OPTION_RANGES['time_limit']})") from None
     if args.out is not None and not args.out.name:  # --out "" is Path("."), which has no name to add .csv to
         raise CliError("--out names no file (fix: give a file prefix, e.g. --out front)")
     if args.out:

@@ -404,7 +404,7 @@ def seconds_in_range(value: object, *, zero: bool = False) -> bool:
     ``plan_time_limit``, ``repair_time_limit``, ``polish_time_limit``): a finite real number > 0;
     with ``zero`` (``polish_time_limit``: 0 is no polish) >= 0. A bool is no number of seconds.
     The one home of this range: the library's checks (:func:`_check_seconds`, :func:`_prepare`) and
-    the CLI's (:func:`optdist.commands.solve.check_plan_options`) each name the option their way."""
+    the CLI's (:func:`optdist.commands.solve._seconds`, as it parses the flags) each name the option their way."""
     return (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
             and (value >= 0 if zero else value > 0))
 

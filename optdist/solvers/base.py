@@ -53,7 +53,8 @@ from typing import Any, ClassVar
 import pyomo.environ as pyo
 
 from optdist.interrupts import forget_requests, interrupt, repeated, same_request
-from optdist.options import GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_RANGES, check_options  # noqa: F401 (re-exported)
+from optdist.options import (GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_RANGES, WHOLE_OPTIONS,  # noqa: F401 (re-exported)
+                             check_options, option_problem)
 from optdist.result import GAP_EPS, Termination, closes_gap, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
 
@@ -597,9 +598,10 @@ class Solver(ABC):
 
         Types first (:func:`check_solver_options`); each name is read as the solver reads it
         (:meth:`native_name`: CBC's ``sec`` is ``seconds``), one option given under two names is
-        an error; each value is range-checked (:meth:`_check_value`: a generic option under the
-        solver's own name, e.g. HiGHS's ``mip_rel_gap``, SCIP's ``limits/time``, must be in the
-        generic range, :data:`OPTION_RANGES`); then, if the solver is installed, it is asked
+        an error; each value is checked (:meth:`_check_value`: a generic option under the
+        solver's own name, e.g. HiGHS's ``mip_rel_gap``, SCIP's ``limits/time``, must be a number
+        of its kind in the generic range, :data:`OPTION_RANGES`, the error saying which it is not);
+        then, if the solver is installed, it is asked
         whether it knows each name and accepts each value (:meth:`_check_raw`: HiGHS and SCIP
         in-process; shell solvers cannot be asked up front, a run they refuse is an error naming
         the raw options). Raises ValueError naming the option, its value and the fix.
@@ -612,8 +614,7 @@ class Solver(ABC):
                 raise ValueError(f"{where}: {spelled[native]} and {key} both set {self.name}'s {native} "
                                  f"(fix: give it once)")
             spelled[native] = key
-            self._check_value(key, native, value, where)
-            out[native] = value
+            out[native] = self._check_value(key, native, value, where)
         if out and self.is_available():
             self._check_raw(out, where)
         return out
@@ -622,17 +623,22 @@ class Solver(ABC):
         """A raw option's full name as the solver reads ``key`` (default: ``key``; CBC expands abbreviations)."""
         return key
 
-    def _check_value(self, key: str, native: str, value: Any, where: str) -> None:
-        """Range-check one raw option given as ``key`` (full name ``native``): a generic option
-        under the solver's name must be in the generic range. Raises ValueError naming ``key``."""
+    def _check_value(self, key: str, native: str, value: Any, where: str) -> Any:
+        """Check one raw option given as ``key`` (full name ``native``) and return its value as
+        passed on: a generic option under the solver's name must be a number of the generic
+        option's kind in its range (:func:`~optdist.options.option_problem`; a whole-number one
+        given as an integral float, e.g. ``threads=1.0``, is passed as the int). Raises
+        ValueError naming ``key``, the value, what is wrong and the fix: "mip_rel_gap = 'abc' is
+        not a number (highs's name for mip_gap; fix: give a relative gap in [0, 1] ...)",
+        "is not a whole number", "is out of range"."""
         g = {n: g for g, n in self.option_names.items()}.get(native)
         if g is None:
-            return
-        try:
-            check_options({g: value})
-        except ValueError:
-            raise ValueError(f"{where}: {key} = {value!r} is out of range ({self.name}'s name for {g}; "
-                             f"fix: give {OPTION_RANGES[g]})") from None
+            return value
+        problem = option_problem(g, value)
+        if problem:
+            raise ValueError(f"{where}: {key} = {value!r} is {problem} ({self.name}'s name for {g}; "
+                             f"fix: give {OPTION_RANGES[g]})")
+        return int(value) if g in WHOLE_OPTIONS else value
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Ask the solver whether it knows each raw option and accepts its value (default: cannot ask)."""

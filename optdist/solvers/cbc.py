@@ -15,11 +15,11 @@ it exited on, and its final "Lower bound" line (printed with 3 decimals, so take
 from __future__ import annotations
 
 import math
-import numbers
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from optdist.options import number_problem
 from optdist.solvers.base import Feature, LegacySolver, _finite
 
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
@@ -200,20 +200,23 @@ class Cbc(LegacySolver):
         """CBC's full name for a numeric parameter given abbreviated (``sec``: ``seconds``); other names as given."""
         return full_name(key) or key
 
-    def _check_value(self, key: str, native: str, value: Any, where: str) -> None:
+    def _check_value(self, key: str, native: str, value: Any, where: str) -> Any:
         """A numeric parameter's value must be a number of its kind in its range (:data:`NUMERIC_OPTIONS`;
-        the generic range for a generic option's name). Raises ValueError naming the option, value and fix."""
+        the generic range for a generic option's name: :meth:`Solver._check_value`); returns it as
+        passed on (an integer parameter given as an integral float, ``maxNodes=5.0``, as the int).
+        Raises ValueError naming the option, the value, what is wrong (:func:`~optdist.options.number_problem`:
+        "is not a number", "is not a whole number", "is out of range") and the fix."""
         if native in self.option_names.values():
-            super()._check_value(key, native, value, where)
-            return
+            return super()._check_value(key, native, value, where)
         spec = _FULL.get(native)
         if spec is None:
-            return  # a keyword or action: CBC's log says whether it took it (_raw_refused)
+            return value  # a keyword or action: CBC's log says whether it took it (_raw_refused)
         kind, low, high = NUMERIC_OPTIONS[spec]
-        ok = isinstance(value, numbers.Integral if kind is int else numbers.Real) and not isinstance(value, bool)
-        if not (ok and math.isfinite(value) and low <= value <= high):
-            raise ValueError(f"{where}: {key} = {value!r} is out of range ({self.name}'s numeric parameter {native}; "
+        problem = number_problem(value, whole=kind is int, within=lambda v: low <= v <= high)
+        if problem:
+            raise ValueError(f"{where}: {key} = {value!r} is {problem} ({self.name}'s numeric parameter {native}; "
                              f"fix: give {_range_text(kind, low, high)})")
+        return int(value) if kind is int else value
 
     def _bound(self, opt: Any, res: Any, incumbent: float | None) -> float | None:
         log = getattr(opt, "_log", None)
