@@ -141,7 +141,7 @@ def test_sigint_during_an_rl_warm_starts_training_stops_the_run(sigint_handled, 
     import torch
 
     from optdist.cli import main
-    from optdist.rl.policy import STOPPING_TRAINING
+    from optdist.rl.policy import STOPPING_WARM_START
 
     torch.optim.Adam(torch.nn.Linear(1, 1).parameters())  # torch's start-up done: the signal lands in training
     out = tmp_path / "r.json"
@@ -150,7 +150,7 @@ def test_sigint_during_an_rl_warm_starts_training_stops_the_run(sigint_handled, 
                "--out", str(out)])
     thread.join()
     stdout, stderr = capsys.readouterr()
-    assert f"SIGINT: {STOPPING_TRAINING}" in stderr  # the signal reached the training
+    assert f"SIGINT: {STOPPING_WARM_START}" in stderr  # the signal reached the training, which says the run stops
     assert rc == 130, stdout[-2000:] + stderr[-2000:]
     res = json.loads(out.read_text())
     assert res["termination"] == "interrupted" and res["extra"]["interrupted"] == "SIGINT"

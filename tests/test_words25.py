@@ -110,7 +110,7 @@ def test_an_empty_target_names_the_file_and_the_command_that_writes_it(tmp_path)
         targets.load("lenet", d)
     msg = str(e.value)
     assert msg.startswith(f"{d / 'lenet.pt'}: empty (0 bytes)") and "b''" not in msg
-    assert msg.endswith("run `optdist train-target lenet`")
+    assert msg.endswith(f"run `optdist train-target lenet --weights-dir {d}`")  # the folder read (words26)
 
 
 def test_calibrate_help_names_only_files_a_clone_has():

@@ -297,12 +297,15 @@ def save(net: nn.Module, meta: dict[str, Any], name: str, weights_dir: str | Pat
 
 
 def load(name: str, weights_dir: str | Path | None = None) -> tuple[nn.Sequential, dict[str, Any]]:
-    """The trained target ``name`` in eval mode, and its sidecar metadata; a damaged file is a
-    ValueError naming it (fix: delete both files and run `optdist train-target NAME`)."""
+    """The trained target ``name`` in eval mode, and its sidecar metadata, from ``weights_dir``
+    (None: models/weights). A missing file is a FileNotFoundError, a damaged one a ValueError,
+    naming it and the fix: the `optdist train-target NAME` command that writes it, with
+    ``--weights-dir`` when ``weights_dir`` is given (the default folder is not the one read)."""
     pt, sidecar = weights_paths(name, weights_dir)
+    train = f"`optdist train-target {name}{'' if weights_dir is None else f' --weights-dir {weights_dir}'}`"
     if not pt.exists() or not sidecar.exists():
-        raise FileNotFoundError(f"no trained target {name!r} at {pt}: run `optdist train-target {name}`")
-    fix = f"delete {pt} and {sidecar} and run `optdist train-target {name}`"
+        raise FileNotFoundError(f"no trained target {name!r} at {pt}: run {train}")
+    fix = f"delete {pt} and {sidecar} and run {train}"
     try:
         meta = json.loads(sidecar.read_text())
         classes = int(meta["num_classes"])

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from optdist.bench.records import read_records
-from optdist.bench.solu import RTOL, Reference, merge_refs, read_solu, refs_from_records, rel_diff
+from optdist.bench.solu import (RTOL, Reference, merge_refs, merge_solu_file, read_solu, refs_from_records,
+                                rel_diff)
 from optdist.io import atomic_write_text
 from optdist.result import gap
 
@@ -148,14 +149,19 @@ def by_instance_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def disagreements(df: pd.DataFrame, rtol: float = RTOL) -> list[str]:
-    """Instances where two runs claim optimality with objectives more than ``rtol`` apart."""
+    """Instances where two runs claim optimality with objectives more than ``rtol`` apart: one
+    text each, naming the instance file and the fix, without a level word (the ``optdist`` logger
+    adds one on stderr; :func:`write_tables` writes it into the tables as "WARNING ...")."""
     out = []
     opt = df[(df["termination"] == "optimal") & df["objective"].notna()]
     for inst, g in opt.groupby("instance"):
         lo, hi = g["objective"].min(), g["objective"].max()
         if rel_diff(lo, hi) > rtol:
             claims = ", ".join(f"{c} {v:.12g}" for c, v in zip(g["config"], g["objective"]))
-            out.append(f"WARNING {inst}: optimality claims disagree (rel. diff {rel_diff(lo, hi):.3g} > {rtol:g}): {claims}")
+            path = g["instance_path"].iloc[0]
+            out.append(f"{path}: optimality claims disagree on {inst} (rel. diff {rel_diff(lo, hi):.3g} > {rtol:g}): "
+                       f"{claims} (fix: each claim holds within its run's mip_gap; to tell whether one is false, solve "
+                       f"it again with a smaller gap: `optdist solve {path} --gap {rtol:g}`)")
     return out
 
 
@@ -239,22 +245,46 @@ def write_table(df: pd.DataFrame, dest: Path, name: str, title: str, notes: Iter
     return [csv, md]
 
 
-def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Path | None = None) -> tuple[list[Path], list[str]]:
-    """All tables of the records under ``out``; returns the files written and the warnings."""
+def reference_warnings(where: str | Path, contradictions: list[str]) -> list[str]:
+    """The contradictions :func:`optdist.bench.solu.merge_refs` found between reference values as
+    warnings (no level word: the ``optdist`` logger adds one): each names ``where`` (the .solu
+    file, or the records, that gave one of the values) and the fix."""
+    return [f"{where}: {c} (fix: one of the two values is false: solve the instance again to tell which, then "
+            "correct its line in the .solu file, or delete the false run's record and run `optdist bench SPEC` "
+            "again, which redoes the run)" for c in contradictions]
+
+
+def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Path | None = None,
+                 write_solu: str | Path | None = None) -> tuple[list[Path], list[str]]:
+    """All tables of the records under ``out``; returns the files written and the warnings.
+
+    The warnings (texts without a level word, for the ``optdist`` logger; each names its file and
+    the fix) are the optimality claims that disagree (:func:`disagreements`) and the reference
+    values that contradict one another (the ``solu`` file's and the records'); the solver and gap
+    tables carry them too, as "WARNING ..." lines under the table, for whoever reads the table
+    later. ``write_solu``: a .solu file to merge the reference values into (created if missing,
+    :func:`optdist.bench.solu.merge_solu_file`); its contradictions are warned too, except those
+    already warned as the ``solu`` file's (the same file given as both, or the same facts).
+    """
     df = load_records(out)
     dest = Path(dest or Path(out) / "tables")
+    records = Path(out) / "records"
     refs, ref_warn = references(df, solu)
-    warns = disagreements(df) + [f"WARNING {w}" for w in ref_warn]
+    warns = disagreements(df) + reference_warnings(solu or records, ref_warn)
+    notes = [f"WARNING {w}" for w in warns]
     sgm_note = (f"sgm: shifted geometric mean of time, shift {SHIFT_S:g} s; unsolved runs at the time limit. "
                 "time_limit: runs stopped by their time limit or killed by the wall-clock guard.")
     rows = gap_rows(df, refs)
     exact = df[df["solver"].notna()] if df["solver"].notna().any() else df  # runs of methods that use a solver
-    files = write_table(solver_table(exact), dest, "solvers", "Solver comparison", [sgm_note, *warns])
+    files = write_table(solver_table(exact), dest, "solvers", "Solver comparison", [sgm_note, *notes])
     files += write_table(by_instance_table(exact), dest, "solvers-by-instance", "Time per instance (s; '>' = not solved)")
     gap_note = "gap = |p - d| / max(|p|, |d|); reference = optimum (opt) or best bound (bound, an upper estimate)."
-    files += write_table(gap_table(rows), dest, "gaps", "Optimality gap to the reference, per method", [gap_note, *warns])
+    files += write_table(gap_table(rows), dest, "gaps", "Optimality gap to the reference, per method", [gap_note, *notes])
     files += write_table(rows, dest, "gaps-by-instance", "Gap per run", [gap_note])
     files += write_table(certificate_table(df), dest, "certificates", "Best placement and best bound per instance",
                          ["upper bound: best feasible placement (evaluator objective); lower bound: best proven bound; "
                           "gap = |UB - LB| / max(|UB|, |LB|)."])
+    if write_solu is not None:
+        merged = merge_solu_file(write_solu, refs)
+        warns += reference_warnings(write_solu, [c for c in merged if c not in ref_warn])
     return files, warns

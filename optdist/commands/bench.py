@@ -53,26 +53,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _saved_spec(out: Path) -> dict:
-    """The spec a sweep saved in ``OUT/spec.json``; {} (with a warning) if absent or unreadable."""
+    """The spec a sweep saved in ``OUT/spec.json``; {} if absent, or, with a warning on stderr
+    naming the file and the fix, if unreadable or not a JSON object."""
     path = out / "spec.json"
     if not path.exists():
         return {}
     try:
         spec = json.loads(path.read_bytes())
+        why = None if isinstance(spec, dict) else f"a JSON {type(spec).__name__}, not an object"
     except (OSError, ValueError) as e:
-        print(f"WARNING {path}: unreadable ({e}); using the defaults", file=sys.stderr)
-        return {}
-    return spec if isinstance(spec, dict) else {}
+        why = f"unreadable: {e}"
+    if why is None:
+        return spec
+    log.warning("%s: %s; its tables_dir, figures_dir and figures are not used, the defaults are (fix: run "
+                "`optdist bench SPEC` again, which rewrites it as the sweep starts, or give --dest DIR, and "
+                "--figure NAME to bench-figures)", path, why)
+    return {}
 
 
-def _tables(out: Path, dest: Path | None, solu: Path | None) -> None:
+def _tables(out: Path, dest: Path | None, solu: Path | None, write_solu: Path | None = None) -> None:
+    """Write the tables (to ``dest``, else the spec's tables_dir, else OUT/tables) and list them on
+    stdout; their warnings go to stderr, once each (:func:`optdist.bench.tables.write_tables`)."""
     from optdist.bench.tables import write_tables
 
     where = "--dest" if dest else "tables_dir"
     dest = make_output_folder(dest or _saved_spec(out).get("tables_dir") or out / "tables", where)
-    files, warnings = write_tables(out, dest, solu)
+    files, warnings = write_tables(out, dest, solu, write_solu)
     for w in warnings:
-        print(w)
+        log.warning("%s", w)
     print(f"tables: {', '.join(str(f) for f in files if f.suffix == '.md')}")
 
 
@@ -185,14 +193,8 @@ def cmd_table(args: argparse.Namespace) -> int:
         check_output_file(args.write_solu, "--write-solu")  # its folder must exist (not created), writable
         if args.write_solu.exists():
             read_solu(args.write_solu)
-    _tables(args.out, args.dest, args.solu)
+    _tables(args.out, args.dest, args.solu, args.write_solu)
     if args.write_solu:
-        from optdist.bench.solu import merge_solu_file
-        from optdist.bench.tables import load_records, references
-
-        refs, _ = references(load_records(args.out), args.solu)
-        for w in merge_solu_file(args.write_solu, refs):
-            print(f"WARNING {w}")
         print(f"merged reference values into {args.write_solu}")
     return 0
 

@@ -180,8 +180,14 @@ def warm_start_assignment(inst: Instance, warm_start: Assignment | str,
                f"file: `optdist solve FILE --method {warm_start} --out start.json`, then --warm-start start.json)")
         logging.getLogger("optdist").warning("--warm-start %s not used: %s", warm_start, why)
         return None, {"warm_start": warm_start, "warm_start_skipped": why}
+    as_start = contextlib.nullcontext()
+    if warm_start in ("rl", "rl-ppo"):  # a signal in its training stops the whole run: its note says so
+        from optdist.rl.policy import training_as_warm_start
+
+        as_start = training_as_warm_start()
     try:
-        res = solve(inst, method=warm_start, **({} if limit is None else {"time_limit": limit}))
+        with as_start:
+            res = solve(inst, method=warm_start, **({} if limit is None else {"time_limit": limit}))
     except ParallelUplinkOnly:  # its own fix ("use --method milp") does not apply here: the MILP runs unseeded
         return None, {"warm_start": warm_start, "warm_start_skipped": f"{warm_start} models the parallel uplink "
                       "only and the instance's is 'serial' (an assignment .json can seed it)"}
@@ -353,7 +359,7 @@ def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clo
         extra.update(info)
     start_ev = None if start is None else evaluate(inst, start)
     if stop_requested():  # a signal while the warm start ran (rl's training ended there): build nothing
-        _stop_before_build(inst, res, warm_start, start, start_ev)
+        stop_before_build(inst, res, warm_start, start, start_ev)
         res.wall_time = clock.elapsed
         return
     try:
@@ -408,9 +414,10 @@ def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clo
     clock.report(formulation, res.objective, res.bound)
 
 
-def _stop_before_build(inst: Instance, res: SolveResult, warm_start: Assignment | str | None,
-                       start: Assignment | None, start_ev: Evaluation | None) -> None:
-    """End ``res`` ``interrupted`` before any model is built: a signal came while the warm start
+def stop_before_build(inst: Instance, res: SolveResult, warm_start: Assignment | str | None,
+                      start: Assignment | None, start_ev: Evaluation | None) -> None:
+    """End ``res`` ``interrupted`` before any model is built (here, and in the decomposition,
+    :func:`optdist.milp.decomposition.orchestrate.solve_decomposed`): a signal came while the warm start
     ``warm_start`` ran (an rl or rl-ppo start: while it trained, its training cut short,
     ``extra['warm_start_train_interrupted']``) or before. ``extra['stopped']`` names the signal
     and the step; a feasible ``start`` is the incumbent (:func:`_keep_warm_start`), its note naming

@@ -12,6 +12,9 @@ request's decisions is reported in ``extra``.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -259,6 +262,30 @@ def training_done(config: dict) -> str:
 
 #: the training stopped on a signal inside ``solve`` (rl, rl-ppo without a policy)
 STOPPING_TRAINING = "stopping training; the policy trained so far places the requests"
+#: the same, where the training is a MILP run's warm start (:func:`training_as_warm_start`)
+STOPPING_WARM_START = ("stopping the warm start's training; the policy trained so far places the warm start, then the "
+                       "run stops: no model is built, no solver is started")
+_stopping: ContextVar[str] = ContextVar("optdist_rl_stopping", default=STOPPING_TRAINING)
+
+
+def stopping_training() -> str:
+    """What a signal during rl's (rl-ppo's) in-process training stops, for the note
+    :func:`~optdist.solvers.base.stop_on_signals` logs at once: :data:`STOPPING_TRAINING`, or
+    :data:`STOPPING_WARM_START` inside :func:`training_as_warm_start`."""
+    return _stopping.get()
+
+
+@contextmanager
+def training_as_warm_start() -> Iterator[None]:
+    """Inside the block an rl (rl-ppo) training is a MILP run's warm start
+    (:func:`optdist.milp.run.warm_start_assignment`): a signal during it stops the whole run, after
+    the policy so far places the start (no model is built), and its note says so
+    (:data:`STOPPING_WARM_START`)."""
+    token = _stopping.set(STOPPING_WARM_START)
+    try:
+        yield
+    finally:
+        _stopping.reset(token)
 
 
 def interrupted_training_extra(config: dict) -> dict:
@@ -356,7 +383,7 @@ def solve_rl(
     start = time.perf_counter()
     extra: dict = {}
     if policy is None:
-        with stop_on_signals(lambda signum: None, stopping=STOPPING_TRAINING):
+        with stop_on_signals(lambda signum: None, stopping=stopping_training()):
             res = train(inst, preset_for(inst), episodes=episodes, masked=masked, double=double, reward=reward,
                         seed=0 if seed is None else seed, progress=False, deadline=train_deadline(start, time_limit))
         policy = Policy.from_agent(res.agent.q, res.config)

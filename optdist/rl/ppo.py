@@ -34,8 +34,8 @@ from optdist.result import SolveResult, Termination
 from optdist.rl import ENV_ID
 from optdist.rl.decide import place_requests
 from optdist.rl.env import Features, Reward
-from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, STOPPING_TRAINING, _read_weights,
-                               merge_extra, read_policy_config, training_notes,
+from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights,
+                               merge_extra, read_policy_config, stopping_training, training_notes,
                                time_limit_extra, train_deadline)
 from optdist.rl.presets import Preset, count_in_range, preset_for
 from optdist.rl.train import POLICY_FORMAT, stop_signal_name
@@ -241,7 +241,7 @@ def solve_rl_ppo(
     start = time.perf_counter()
     extra: dict = {}
     if policy is None:
-        with stop_on_signals(lambda signum: None, stopping=STOPPING_TRAINING):
+        with stop_on_signals(lambda signum: None, stopping=stopping_training()):
             policy, extra["train_s"] = train_maskable_ppo(inst, DEFAULT_TIMESTEPS if timesteps is None else timesteps,
                                                           0 if seed is None else seed,
                                                           deadline=train_deadline(start, time_limit))

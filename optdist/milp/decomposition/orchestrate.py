@@ -45,7 +45,7 @@ from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.single import SingleSolve, solve_single
 from optdist.milp.model import BuildTimeout, build
 from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, claim_discarded, offer, solve_built,
-                              solve_formulation, warm_start_assignment)
+                              solve_formulation, stop_before_build, warm_start_assignment)
 from optdist.result import SolveResult, Termination, add_warning, closes_gap
 from optdist.solvers import Feature
 from optdist.solvers.base import reports_solver_failures, stop_requested
@@ -180,7 +180,9 @@ def solve_decomposed(
     whose solver fails (termination ``error``, e.g. a CBC process killed by the OOM killer) counts
     as a step without a solution; the run goes on with the others and reports why in
     ``extra["solver_errors"]``
-    (:func:`~optdist.solvers.base.reports_solver_failures`).
+    (:func:`~optdist.solvers.base.reports_solver_failures`). A signal while the warm start runs
+    (an rl start's training) ends the run there, as in :func:`~optdist.milp.run.solve_formulation`
+    (:func:`~optdist.milp.run.stop_before_build`): nothing is solved.
     """
     clock = Clock(time_limit)
     adapter = adapter_for(solver, solver_options)
@@ -208,6 +210,10 @@ def solve_decomposed(
         start, info = warm_start_assignment(inst, warm_start, clock.left())
         res.extra.update(info)
     start_ev = None if start is None else evaluate(inst, start)
+    if stop_requested():  # a signal while the warm start ran (rl's training ended there): solve nothing
+        stop_before_build(inst, res, warm_start, start, start_ev)
+        res.wall_time = clock.elapsed
+        return res
     if start_ev is not None and not start_ev.feasible:  # a given assignment that breaks constraints
         res.extra["warm_start_skipped"] = (f"it breaks {len(start_ev.violations)} constraint(s), e.g. "
                                            f"{start_ev.violations[0].message}; the decomposition starts only from a "
