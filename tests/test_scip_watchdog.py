@@ -173,8 +173,11 @@ def test_a_limit_that_ends_the_search_without_a_placement_is_said_to_be_the_time
                "--solver", "scip", "--threads", "1", "--time-limit", "3", "--out", str(out_file)])
     text, err = capsys.readouterr()
     doc = json.loads(out_file.read_text()) if out_file.exists() else {}
-    if rc == 0 or "while building" in err or "no solver was started" in doc.get("extra", {}).get("stopped", ""):
-        # at load 4 (two suites at once) the build took the 3 s and SCIP never started
+    extra = doc.get("extra", {})
+    if (rc == 0 or "while building" in err or "no solver was started" in extra.get("stopped", "")
+            or extra.get("deadline") == "not started"):
+        # at load 4 (two suites at once) the build took the 3 s and SCIP never started (seen twice:
+        # extra["stopped"], and extra["deadline"] = "not started" with a 1.9-s build at load 4.4)
         pytest.skip("SCIP found a placement within its limit, or the build took all of it: nothing to check")
     assert rc == 1 and doc["termination"] == "no_solution", text + err
     assert doc["extra"]["limit_reached"] == "time_limit", doc["extra"]
