@@ -18,6 +18,7 @@ import importlib
 import itertools
 import logging
 import os
+import re
 import shlex
 import signal
 import sys
@@ -26,6 +27,7 @@ import time
 import traceback
 import typing
 from collections.abc import Callable
+from typing import Any
 
 from optdist import __version__
 from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Interrupted, Terminated,  # noqa: F401 (re-exported)
@@ -51,21 +53,6 @@ class CliError(Exception):
     """A user error: printed without a traceback, exit status 2."""
 
 
-def count_type(what: str, example: int, top: int):
-    """An argparse type: a whole number of ``what`` in [1, top] (argparse reports the error, exit status 2)."""
-
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of {what}, e.g. {example}") from None
-        if not 1 <= n <= top:
-            raise argparse.ArgumentTypeError(f"{n} is outside [1, {top:,}]; give the number of {what}, e.g. {example}")
-        return n
-
-    return parse
-
-
 class FlagError(CliError):
     """A flag's value the command cannot take, found while the command line is parsed
     (:func:`number_flag`): ``main`` prints ``"{prog}: error: {message}"``, one line (argparse's
@@ -76,40 +63,74 @@ class FlagError(CliError):
         self.prog = prog
 
 
-def number_flag(fix: str, example: str, *, whole: bool = False,
-                within: Callable[[float], bool] = lambda v: True) -> type[argparse.Action]:
-    """An argparse action (``add_argument(..., action=number_flag(...))``) for a numeric flag:
-    each value (``nargs`` lists too) is read as a number (``whole``: a whole number, ``1.0`` or
-    ``1e3`` taken as the int) that must be finite and pass ``within``. Otherwise a
-    :class:`FlagError` (exit status 2, before anything runs) echoes the flag as the user wrote it
-    (``--mip-gap``, not the alias listed first) and the text, says what is wrong
-    (:func:`optdist.options.number_problem`: "is not a number", "is not a whole number", "is out
-    of range") and the fix ``fix`` with an example under that flag: "--time-limit -5 is out of
-    range (fix: give a finite number of seconds > 0, e.g. --time-limit 60)". Before: argparse's
-    bare "invalid float value: 'x'", or a range error after parsing that echoed the parsed value
-    (``-5`` as -5.0, ``--gap 1_0`` as 10.0) and gave no example."""
-    from optdist.options import number_problem
+#: how a number is written on a command line: digits with an optional sign, point and exponent
+#: (``60``, ``-5``, ``1.5``, ``.5``, ``1e3``), or inf/nan (read, then refused as out of range or not
+#: a number); Python's ``int``/``float`` also read ``1_0`` as 10 and `` 5`` as 5, which no user means
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)",
+                          re.IGNORECASE | re.ASCII)
 
-    def read(text: str, flag: str, prog: str) -> float | int:
-        value: str | float | int = text
-        for kind in (int, float) if whole else (float,):
-            with contextlib.suppress(ValueError):
-                value = kind(text)
-                break
-        problem = number_problem(value, whole=whole, within=within)
-        if problem:
-            raise FlagError(prog, f"{flag} {shlex.quote(text)} is {problem} (fix: give {fix}, e.g. {flag} {example})")
-        return int(value) if whole else value
 
-    class Number(argparse.Action):
+def read_number(text: str, *, whole: bool = False) -> float | int | str:
+    """``text`` as a number where it is written as one (:data:`_NUMBER_TEXT`): an int where
+    ``whole`` and it has no point or exponent (exact however large), else a float; otherwise
+    ``text`` itself, which :func:`optdist.options.number_problem` calls not a number."""
+    if not _NUMBER_TEXT.fullmatch(text):
+        return text
+    if whole and text.lstrip("+-").isdigit():
+        return int(text)
+    return float(text)
+
+
+def checked_flag(parse: Callable[[str, str], Any]) -> type[argparse.Action]:
+    """An argparse action (``add_argument(..., action=checked_flag(parse))``) whose value, each
+    one for ``nargs`` lists, is ``parse(text, flag)``, ``flag`` as the user wrote it (``--mip-gap``,
+    not the alias listed first). ``parse`` raises ValueError with the rest of a one-line message
+    ("is out of range (fix: give ..., e.g. FLAG EXAMPLE)"); the action raises :class:`FlagError`
+    ``"FLAG TEXT MESSAGE"`` (exit status 2, before anything runs), the text quoted as typed."""
+
+    class Checked(argparse.Action):
         def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                      values: str | list[str], option_string: str | None = None) -> None:
             flag = option_string or self.dest
             texts = values if isinstance(values, list) else [values]
-            numbers = [read(text, flag, parser.prog) for text in texts]
-            setattr(namespace, self.dest, numbers if isinstance(values, list) else numbers[0])
+            out = []
+            for text in texts:
+                try:
+                    out.append(parse(text, flag))
+                except ValueError as exc:
+                    raise FlagError(parser.prog, f"{flag} {shlex.quote(text)} {exc}") from None
+            setattr(namespace, self.dest, out if isinstance(values, list) else out[0])
 
-    return Number
+    return Checked
+
+
+def number_flag(fix: str, example: str, *, whole: bool = False,
+                within: Callable[[float], bool] = lambda v: True) -> type[argparse.Action]:
+    """A :func:`checked_flag` for a numeric flag: each value is read as a number
+    (:func:`read_number`; ``whole``: a whole number, ``1.0`` or ``1e3`` taken as the int) that
+    must be finite and pass ``within``. Otherwise a :class:`FlagError` (exit status 2, before
+    anything runs) echoes the flag and the text as the user wrote them, says what is wrong
+    (:func:`optdist.options.number_problem`: "is not a number", "is not a whole number", "is out
+    of range") and the fix ``fix`` with an example under that flag: "--time-limit -5 is out of
+    range (fix: give a finite number of seconds > 0, e.g. --time-limit 60)". Text Python reads but
+    nobody writes as a number (``1_0``, `` 5``) is not a number."""
+    from optdist.options import number_problem
+
+    def parse(text: str, flag: str) -> float | int:
+        value = read_number(text, whole=whole)
+        problem = number_problem(value, whole=whole, within=within)
+        if problem:
+            raise ValueError(f"is {problem} (fix: give {fix}, e.g. {flag} {example})")
+        return int(value) if whole else value
+
+    return checked_flag(parse)
+
+
+def count_flag(what: str, example: int, top: int) -> type[argparse.Action]:
+    """:func:`number_flag` for a count of ``what``: a whole number in [1, ``top``] (``2.0`` taken
+    as 2), e.g. ``--workers 2``."""
+    return number_flag(f"a whole number of {what} in [1, {top:,}]", str(example), whole=True,
+                       within=lambda v: 1 <= v <= top)
 
 
 def option_flag(name: str, example: str) -> type[argparse.Action]:
@@ -118,17 +139,6 @@ def option_flag(name: str, example: str) -> type[argparse.Action]:
     from optdist.options import IN_RANGE, OPTION_RANGES, WHOLE_OPTIONS
 
     return number_flag(OPTION_RANGES[name], example, whole=name in WHOLE_OPTIONS, within=IN_RANGE[name])
-
-
-def seed_type(text: str) -> int:
-    """An argparse type: a random seed, a whole number >= 0 (numpy refuses negative seeds)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give a seed >= 0, e.g. 0") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{n} is negative; give a seed >= 0, e.g. 0")
-    return n
 
 
 def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:

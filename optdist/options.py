@@ -24,6 +24,8 @@ OPTION_RANGES = {
     "threads": f"an integer in [1, {MAX_THREADS}]",
     "seed": "an integer in [0, 2147483647]",
 }
+#: an example value of each generic option, for the fix of an error message
+OPTION_EXAMPLES = {"time_limit": "60", "mip_gap": "0.01", "threads": "1", "seed": "0"}
 #: the test of each generic option's range, on a finite number (:data:`OPTION_RANGES` says it)
 IN_RANGE: dict[str, Callable[[float], bool]] = {
     "time_limit": lambda v: v > 0,

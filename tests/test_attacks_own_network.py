@@ -325,18 +325,19 @@ def test_calibrate_own_network_on_a_bundled_dataset_in_its_input_shape(tmp_path)
 
 
 @pytest.mark.parametrize("flag, value, words", [
-    ("--maps", "0,16", "argument --maps: '0,16': give comma-separated positive whole numbers, e.g. 16,4,1"),
-    ("--maps", "-4", "argument --maps: '-4': give comma-separated positive whole numbers"),
-    ("--maps", "four", "argument --maps: 'four': give comma-separated positive whole numbers"),
-    ("--input", "3,0,32", "argument --input: '3,0,32': give comma-separated positive whole numbers, e.g. 3,32,32"),
-    ("--test-fraction", "1", "argument --test-fraction: '1': give the held-out share as a number strictly between 0 and 1"),
-    ("--test-fraction", "nan", "argument --test-fraction: 'nan': give the held-out share"),
+    ("--maps", "0,16", "--maps 0,16 is not a list of whole numbers >= 1 (fix: give them separated by commas, "
+                       "e.g. --maps 16,4,1)"),
+    ("--maps", "-4", "--maps -4 is not a list of whole numbers >= 1"),
+    ("--maps", "four", "--maps four is not a list of whole numbers >= 1"),
+    ("--input", "3,0,32", "--input 3,0,32 is not a list of whole numbers >= 1 (fix: give them separated by commas, "
+                          "e.g. --input 3,32,32)"),
+    ("--test-fraction", "1", "--test-fraction 1 is out of range (fix: give a share strictly between 0 and 1, "
+                             "e.g. --test-fraction 0.2)"),
+    ("--test-fraction", "nan", "--test-fraction nan is out of range"),
 ])
 def test_calibrate_refuses_bad_numbers_before_any_work(tmp_path, capsys, flag, value, words):
     """m = 0 or negative was silently dropped (the table then had only the all-maps column): refused, exit 2."""
     args = ["calibrate", "--module", RESNET, "--input", "3,32,32", "--images", str(tmp_path), "--out", str(tmp_path / "o")]
-    with pytest.raises(SystemExit) as e:
-        main([*args, f"{flag}={value}"])
-    assert e.value.code == 2
-    assert words in capsys.readouterr().err
+    assert main([*args, f"{flag}={value}"]) == 2
+    assert f"optdist calibrate: error: {words}" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

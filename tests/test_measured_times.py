@@ -201,11 +201,11 @@ def test_profile_measure_command_records_times(tmp_path, capsys):
     assert "measured on rpi4" in text and "s/seg on rpi4" in text
     assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--measure", "rpi4", "--repeats", "0",
                  "--out", str(tmp_path / "x.json")]) == 2
-    assert "--repeats 0: give a number of timed runs from 1" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    assert "--repeats 0 is out of range (fix: give a whole number of timed runs in [1, 1,000,000]" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
     # more runs than a profile file may record: refused at once, not after hours of timing a file it cannot read back
     assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--measure", "rpi4", "--repeats",
                  str(10**6 + 1), "--out", str(tmp_path / "x.json")]) == 2
-    assert "from 1 to 1,000,000" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+    assert "in [1, 1,000,000]" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
     # --repeats without --measure timed nothing and was silently ignored
     assert main(["profile", "--module", f"{net}:dwnet", "--input", "1,6,6", "--repeats", "5",
                  "--out", str(tmp_path / "x.json")]) == 2

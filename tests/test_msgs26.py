@@ -72,7 +72,8 @@ def test_a_profile_giving_text_for_a_number_names_the_file(tmp_path):
 def test_the_cli_says_a_raw_option_is_not_a_number(capsys):
     assert main(["solve", MICRO, "--solver-option", "mip_rel_gap=abc"]) == 2
     err = capsys.readouterr().err
-    assert f"error: solver_options: mip_rel_gap = 'abc' is not a number (highs's name for mip_gap; {GAP_FIX})" in err
+    assert (f"error: --solver-option: mip_rel_gap = 'abc' is not a number (highs's name for mip_gap; {GAP_FIX}, "
+            "e.g. --solver-option mip_rel_gap=0.01)") in err
 
 
 # 2. an integral float is a whole number
@@ -122,7 +123,7 @@ def test_raw_and_cli_whole_numbers_take_integral_floats():
 @pytest.mark.parametrize("flag, text, said", [
     ("--time-limit", "-5", "--time-limit -5 is out of range (fix: give a finite number of seconds > 0, "
                            "e.g. --time-limit 60)"),
-    ("--gap", "1_0", f"--gap 1_0 is out of range ({GAP_FIX}, e.g. --gap 0.01)"),
+    ("--gap", "1_0", f"--gap 1_0 is not a number ({GAP_FIX}, e.g. --gap 0.01)"),
     ("--mip-gap", "abc", f"--mip-gap abc is not a number ({GAP_FIX}, e.g. --mip-gap 0.01)"),
     ("--mip-gap", "2", f"--mip-gap 2 is out of range ({GAP_FIX}, e.g. --mip-gap 0.01)"),
     ("--threads", "1.5", "--threads 1.5 is not a whole number (fix: give an integer in [1, 256], e.g. --threads 4)"),
@@ -150,15 +151,15 @@ def test_a_solve_flag_echoes_what_the_user_wrote(capsys, flag, text, said):
     (["generate", "--name", "g", "--requests", "lenet=2", "--devices", "rpi3=2", "--tau", "high"],
      "--tau high is not a number (fix: give the tolerated SSIM as a number in (0, 1], e.g. --tau 0.8)"),
     (["generate", "--name", "g", "--requests", "lenet=2", "--devices", "rpi3=2", "--tau", "0.8", "--sources", "1.5"],
-     "--sources 1.5 is not a whole number (fix: give a whole number of cameras, e.g. --sources 10)"),
+     "--sources 1.5 is not a whole number (fix: give a whole number of cameras in [1, 100,000], e.g. --sources 10)"),
     (["generate", "--name", "g", "--requests", "lenet=2", "--devices", "rpi3=2", "--tau", "0.8", "--period", "x"],
-     "--period x is not a number (fix: give the period in seconds, e.g. --period 1.0)"),
+     "--period x is not a number (fix: give the period in seconds in [1e-06, 1e+06], e.g. --period 1.0)"),
     (["evaluate", LENET, "a.json", "--requests", "all"], "--requests all is not a whole number (fix: give a whole "
                                                          "number >= 0, the requests to show, e.g. --requests 10)"),
     (["profile", "lenet", "--repeats", "x"], "--repeats x is not a whole number (fix: give a whole number of timed "
-                                             "runs >= 1, e.g. --repeats 20)"),
-    (["profile", "lenet", "--privacy", "paper", "--tau", "x"], "--tau x is not a number (fix: give a tolerated SSIM, "
-                                                               "e.g. --tau 0.8)"),
+                                             "runs in [1, 1,000,000], e.g. --repeats 20)"),
+    (["profile", "lenet", "--privacy", "paper", "--tau", "x"], "--tau x is not a number (fix: give a tolerated SSIM "
+                                                               "in (0, 1], e.g. --tau 0.8)"),
     (["dp-effect", "lenet", "ReLU2", "--eps", "10", "abc"], "--eps abc is not a number (fix: give finite per-element "
                                                             "budgets > 0, e.g. --eps 100)"),
     (["dp-effect", "lenet", "ReLU2", "--tau", "0"], "--tau 0 is out of range (fix: give a tolerated SSIM in (0, 1], "

@@ -4,70 +4,55 @@ from __future__ import annotations
 
 import argparse
 import shlex
-from collections.abc import Callable
 from pathlib import Path
 
 from optdist.attacks.attacker import CALIBRATION
-from optdist.cli import count_type, seed_type
+from optdist.cli import checked_flag, count_flag, number_flag, option_flag, read_number
 from optdist.io import make_output_folder, refuse_overwrite
+from optdist.options import number_problem
 from optdist.solvers.base import MAX_THREADS
 
 MAX_EPOCHS = 100_000  # training epochs (a typo's extra zeros: refused, not run for days)
 MAX_SAMPLES = 100_000_000  # images drawn from a dataset
 
 
-def _ints(example: str) -> Callable[[str], tuple[int, ...]]:
-    """An argparse type: comma-separated positive whole numbers (map counts m, an input shape C,H,W),
-    the error naming ``example``."""
+def _ints(example: str) -> type[argparse.Action]:
+    """A :func:`~optdist.cli.checked_flag` for comma-separated whole numbers >= 1 (map counts m,
+    an input shape C,H,W), the fix's example ``example``."""
 
-    def parse(text: str) -> tuple[int, ...]:
-        try:
-            values = tuple(int(v) for v in text.split(",") if v.strip())
-        except ValueError:
-            values = ()
-        if not values or min(values) < 1:
-            raise argparse.ArgumentTypeError(f"{text!r}: give comma-separated positive whole numbers, e.g. {example}")
-        return values
+    def parse(text: str, flag: str) -> tuple[int, ...]:
+        values = tuple(read_number(v, whole=True) for v in text.split(",") if v.strip())
+        if not values or any(number_problem(v, whole=True, within=lambda n: n >= 1) for v in values):
+            raise ValueError(f"is not a list of whole numbers >= 1 (fix: give them separated by commas, "
+                             f"e.g. {flag} {example})")
+        return tuple(int(v) for v in values)
 
-    return parse
-
-
-def _fraction(text: str) -> float:
-    """A number strictly between 0 and 1 (the held-out share of --images); argparse error otherwise."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give the held-out share as a number strictly between 0 and 1, "
-                                         "e.g. 0.2")
-    return value
+    return checked_flag(parse)
 
 
 def _names(text: str) -> tuple[str, ...]:
+    """Comma-separated layer names, blanks dropped (an argparse type)."""
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
-def _taus(text: str) -> tuple[float, ...]:
-    """An argparse type: comma-separated tolerated SSIMs, each in (0, 1], none twice (a repeated one
-    would be a repeated column of the Nf table)."""
-    try:
-        taus = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        taus = ()
-    if not taus or not all(0 < t <= 1 for t in taus):
-        raise argparse.ArgumentTypeError(f"{text!r}: give comma-separated SSIM values in (0, 1], e.g. 0.8,0.6,0.4")
+def _taus(text: str, flag: str) -> tuple[float, ...]:
+    """Comma-separated tolerated SSIMs, each in (0, 1], none twice (a repeated one would be a
+    repeated column of the Nf table); ValueError for :func:`~optdist.cli.checked_flag`."""
+    taus = tuple(read_number(v) for v in text.split(",") if v.strip())
+    if not taus or any(number_problem(t, within=lambda v: 0 < v <= 1) for t in taus):
+        raise ValueError(f"is not a list of SSIM values in (0, 1] (fix: give them separated by commas, "
+                         f"e.g. {flag} 0.8,0.6,0.4)")
     repeated = sorted({t for t in taus if taus.count(t) > 1})
     if repeated:
-        raise argparse.ArgumentTypeError(f"{text!r}: {', '.join(map(str, repeated))} given more than once (fix: give each "
-                                         "tau once, e.g. 0.8,0.6,0.4)")
+        raise ValueError(f"gives {', '.join(map(str, repeated))} more than once (fix: give each tau once, "
+                         f"e.g. {flag} 0.8,0.6,0.4)")
     return taus
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="dataset spec: mnist, orl, natural, cifar10:DIR, mnist-idx:DIR, folder:DIR")
     p.add_argument("--weights-dir", help="where target weights live (default models/weights)")
-    p.add_argument("--threads", type=count_type("torch threads", 1, MAX_THREADS), default=1, metavar="N",
+    p.add_argument("--threads", action=count_flag("torch threads", 1, MAX_THREADS), default=1, metavar="N",
                    help="torch CPU threads (default 1; see --jobs)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
 
@@ -89,22 +74,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "default: the builder's initial weights")
     p.add_argument("--profile", help="with --module: its profile file (optdist profile --module ... --out FILE); table "
                    "rows and the network name are the file's")
-    p.add_argument("--input", metavar="C,H,W", type=_ints("3,32,32"), help="with --module and no --profile: input shape, e.g. 3,32,32")
+    p.add_argument("--input", metavar="C,H,W", action=_ints("3,32,32"), help="with --module and no --profile: input shape, e.g. 3,32,32")
     p.add_argument("--images", help="a folder of your PNG/JPEG images (any depth), converted to the network's input "
                    "shape and split into the adversary's and the test images by --split-seed")
-    p.add_argument("--split-seed", type=seed_type, default=0, help="seed of the --images split (default 0)")
-    p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of --images held out for scoring (default 0.2)")
+    p.add_argument("--split-seed", action=option_flag("seed", "0"), default=0, help="seed of the --images split (default 0)")
+    p.add_argument("--test-fraction", action=number_flag("a share strictly between 0 and 1", "0.2", within=lambda v: 0 < v < 1),
+                   default=0.2, help="share of --images held out for scoring (default 0.2)")
     p.add_argument("--layers", type=_names, default=(), help="attacked layers, e.g. conv1,ReLU2 (default per target; "
                    "with --module every layer but the last)")
-    p.add_argument("--maps", type=_ints("16,4,1"), default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
-    p.add_argument("--subsets", type=count_type("random m-subsets per cell", 3, 1000), default=3, help="random m-subsets per cell (default 3)")
-    p.add_argument("--seeds", type=count_type("training seeds per subset", 1, 1000), default=1, help="training seeds per subset (default 1)")
+    p.add_argument("--maps", action=_ints("16,4,1"), default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
+    p.add_argument("--subsets", action=count_flag("random m-subsets per cell", 3, 1000), default=3, help="random m-subsets per cell (default 3)")
+    p.add_argument("--seeds", action=count_flag("training seeds per subset", 1, 1000), default=1, help="training seeds per subset (default 1)")
     a = CALIBRATION  # the one attacker definition (optdist/attacks/attacker.py), shared with the DP sweep
-    p.add_argument("--epochs", type=count_type("inverse-network epochs", a.epochs, MAX_EPOCHS), default=a.epochs,
+    p.add_argument("--epochs", action=count_flag("inverse-network epochs", a.epochs, MAX_EPOCHS), default=a.epochs,
                    help=f"inverse-network epochs (default {a.epochs})")
-    p.add_argument("--samples", type=count_type("training images", a.samples, MAX_SAMPLES), default=a.samples,
+    p.add_argument("--samples", action=count_flag("training images", a.samples, MAX_SAMPLES), default=a.samples,
                    help=f"adversary's training images (default {a.samples})")
-    p.add_argument("--test-samples", type=count_type("test images", a.test_samples, MAX_SAMPLES), default=a.test_samples,
+    p.add_argument("--test-samples", action=count_flag("test images", a.test_samples, MAX_SAMPLES), default=a.test_samples,
                    help=f"held-out images scored (default {a.test_samples})")
     p.add_argument("--name", default="calibrated", help="table name (default calibrated)")
     p.add_argument(
@@ -114,22 +100,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="replace the table and the files in --out that this run writes "
                    "(refused without it, before training a target or any attack: e.g. --table "
                    "models/privacy/lenet-calibrated.json, the bundled LeNet table, exists)")
-    p.add_argument("--taus", type=_taus, default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
-    p.add_argument("--jobs", type=count_type("worker processes", 2, MAX_THREADS), default=1, help="worker processes, one torch thread each (default 1)")
-    p.add_argument("--target-epochs", type=count_type("target epochs", 1, MAX_EPOCHS),
+    p.add_argument("--taus", action=checked_flag(_taus), default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
+    p.add_argument("--jobs", action=count_flag("worker processes", 2, MAX_THREADS), default=1, help="worker processes, one torch thread each (default 1)")
+    p.add_argument("--target-epochs", action=count_flag("target epochs", 1, MAX_EPOCHS),
                    help="epochs if the target must be trained first")
-    p.add_argument("--target-samples", type=count_type("training images", 1000, MAX_SAMPLES),
+    p.add_argument("--target-samples", action=count_flag("training images", 1000, MAX_SAMPLES),
                    help="training images if the target must be trained first")
     _common(p)
     p.set_defaults(func=calibrate)
 
     t = subparsers.add_parser("train-target", help="train a target CNN on CPU and save its weights")
     t.add_argument("cnn", help="target: lenet, cifar or orlvgg")
-    t.add_argument("--epochs", type=count_type("training epochs", 5, MAX_EPOCHS),
+    t.add_argument("--epochs", action=count_flag("training epochs", 5, MAX_EPOCHS),
                    help="training epochs (default per target)")
-    t.add_argument("--samples", type=count_type("training images", 1000, MAX_SAMPLES),
+    t.add_argument("--samples", action=count_flag("training images", 1000, MAX_SAMPLES),
                    help="use this many training images (default all)")
-    t.add_argument("--seed", type=seed_type, default=0, metavar="N", help="random seed, >= 0 (default 0)")
+    t.add_argument("--seed", action=option_flag("seed", "0"), default=0, metavar="N", help="random seed, >= 0 (default 0)")
     t.add_argument("--force", action="store_true", help="replace the target's weights already in --weights-dir "
                    "(refused without it: the bundled ones in models/weights are committed)")
     _common(t)

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, count_type
+from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, count_flag
 from optdist.interrupts import Terminated
 from optdist.io import OutputPathError, make_output_folder
 
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", type=Path, help="sweep spec, .toml or .json (see benchmarks/specs/)")
     p.add_argument("--out", type=Path, help="output folder (default: the spec's 'out'; another folder also gets the "
                    "tables and figures, OUT/tables and OUT/figures, not the spec's tables_dir/figures_dir)")
-    p.add_argument("--workers", type=count_type("local worker processes", 2, MAX_WORKERS), default=1, metavar="N",
+    p.add_argument("--workers", action=count_flag("local worker processes", 2, MAX_WORKERS), default=1, metavar="N",
                    help=f"local worker processes (default 1, at most {MAX_WORKERS})")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786) instead")
     p.add_argument("--method", action="append", metavar="NAME", help="run only this method of the spec (repeatable)")

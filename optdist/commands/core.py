@@ -9,8 +9,11 @@ import os
 import sys
 from pathlib import Path
 
-from optdist.cli import number_flag
+from optdist.cli import count_flag, number_flag, read_number
+from optdist.generate import MAX_NODES
 from optdist.io import atomic_write_json, check_not_an_input, check_output_file
+from optdist.options import number_problem
+from optdist.profiles import MAX_REPEATS
 
 log = logging.getLogger("optdist")
 
@@ -31,12 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--measure", metavar="TYPE", help="also time each layer on this machine with torch and record the "
                    "seconds per segment under device type TYPE (e.g. rpi4; MODEL.md section 9: on nodes of that type "
                    "they replace c_k/e; compute capacity stays in multiplications)")
-    p.add_argument("--repeats", action=number_flag("a whole number of timed runs >= 1", "20", whole=True),
+    p.add_argument("--repeats", action=count_flag("timed runs", 20, MAX_REPEATS),
                    metavar="N", help="timed runs per layer with --measure (median kept; default 20)")
     p.add_argument("--rebuild", action="store_true", help="re-derive a zoo profile from its PyTorch module (needs torch)")
     p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper, or a "
                    "table file for a profile file)")
-    p.add_argument("--tau", action=number_flag("a tolerated SSIM", "0.8"), default=0.8,
+    p.add_argument("--tau", action=number_flag("a tolerated SSIM in (0, 1]", "0.8", within=lambda v: 0 < v <= 1),
+                   default=0.8,
                    help="tolerated SSIM for --privacy (default 0.8)")
     p.set_defaults(func=cmd_profile)
 
@@ -56,11 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--requests", required=True, help="CNN=count,... e.g. lenet=10 or lenet=60,cifar=60")
     p.add_argument("--devices", required=True, help="type=count,... e.g. nexus=20,rpi3=50")
-    p.add_argument("--tau", action=number_flag("the tolerated SSIM as a number in (0, 1]", "0.8"), required=True)
-    p.add_argument("--sources", action=number_flag("a whole number of cameras", "10", whole=True), default=10,
+    p.add_argument("--tau", action=number_flag("the tolerated SSIM as a number in (0, 1]", "0.8",
+                                               within=lambda v: 0 < v <= 1), required=True)
+    p.add_argument("--sources", action=count_flag("cameras", 10, MAX_NODES), default=10,
                    help="number of cameras (default 10)")
     p.add_argument("--source-type", default="rpi3")
-    p.add_argument("--period", action=number_flag("the period in seconds", "1.0"), default=1.0,
+    p.add_argument("--period", action=number_flag("the period in seconds in [1e-06, 1e+06]", "1.0",
+                                                  within=lambda v: 1e-6 <= v <= 1e6), default=1.0,
                    help="period_s for capacities (default 1)")
     p.add_argument("--privacy", default="paper", help="privacy table for every CNN (default: paper; 'none': no "
                    "privacy limit)")
@@ -87,36 +93,37 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _parse_counts(text: str, what: str) -> dict[str, int]:
-    """``NAME=COUNT,...`` -> {name: count}; ValueError naming the flag for a bad part, a repeated
-    name, or no positive count at all."""
+    """``NAME=COUNT,...`` (the text of ``--requests`` or ``--devices``, ``what``) -> {name: count};
+    ValueError, one line naming the flag with a fix and an example, for a part that is not
+    NAME=COUNT, a count that is not a whole number >= 0, a repeated name, or no positive count."""
+    flag, name = f"--{what}", "lenet" if what == "requests" else "rpi3"
     out: dict[str, int] = {}
     for part in text.split(","):
         k, sep, v = part.partition("=")
         k = k.strip()
         if not sep or not k:
-            raise ValueError(f"--{what}: {part!r} is not NAME=COUNT (e.g. {'lenet' if what == 'requests' else 'rpi3'}=10)")
-        try:
-            n = int(v)
-        except ValueError:
-            raise ValueError(f"--{what} {k}={v.strip()}: the count must be a whole number, e.g. {k}=10") from None
-        if n < 0:
-            raise ValueError(f"--{what} {k}={n}: the count must be >= 0")
+            raise ValueError(f"{flag} {part!r} is not NAME=COUNT (fix: give NAME=COUNT pairs separated by commas, "
+                             f"e.g. {flag} {name}=10)")
+        n = read_number(v.strip(), whole=True)
+        problem = number_problem(n, whole=True, within=lambda c: c >= 0)
+        if problem:
+            raise ValueError(f"{flag} {k}={v.strip()}: the count is {problem} (fix: give a whole number >= 0, "
+                             f"e.g. {flag} {k}=10)")
         if k in out:
-            raise ValueError(f"--{what}: {k} is given twice (fix: give each name once, e.g. {k}={out[k] + n})")
-        out[k] = n
+            raise ValueError(f"{flag}: {k} is given twice (fix: give each name once, e.g. {flag} {k}={out[k] + int(n)})")
+        out[k] = int(n)
     if not any(out.values()):
-        raise ValueError(f"--{what} {text!r}: give at least one positive count")
+        raise ValueError(f"{flag} {text!r} has no positive count (fix: give at least one, e.g. {flag} {name}=10)")
     return out
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(x) for x in text.split(","))
-    except ValueError:
-        raise ValueError(f"--input {text!r}: give C,H,W as whole numbers, e.g. 3,32,32") from None
-    if not 1 <= len(shape) <= 3 or min(shape) < 1:
-        raise ValueError(f"--input {text!r}: give C,H,W as positive whole numbers, e.g. 3,32,32")
-    return shape
+    """``C,H,W`` (or fewer dimensions) of ``--input`` -> a tuple of whole numbers >= 1; ValueError
+    with the fix otherwise."""
+    shape = tuple(read_number(x.strip(), whole=True) for x in text.split(","))
+    if not 1 <= len(shape) <= 3 or any(number_problem(d, whole=True, within=lambda n: n >= 1) for d in shape):
+        raise ValueError(f"--input {text!r} is not a shape (fix: give C,H,W as whole numbers >= 1, e.g. --input 3,32,32)")
+    return tuple(int(d) for d in shape)
 
 
 def _table_network(profile_cnn: str, ref: str) -> str:
@@ -148,14 +155,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
             raise ValueError("--module needs --input C,H,W and --out FILE (and no CNN name, --rebuild or --privacy)")
         if args.measure is not None and not args.measure.strip():
             raise ValueError("--measure needs a device type name, e.g. --measure rpi4")
-        from optdist.profiles import MAX_REPEATS
-
         if args.repeats is not None and args.measure is None:
             raise ValueError("--repeats goes with --measure TYPE (the timed runs per layer); add --measure or drop it")
         args.repeats = 20 if args.repeats is None else args.repeats
-        if not 1 <= args.repeats <= MAX_REPEATS:
-            raise ValueError(f"--repeats {args.repeats}: give a number of timed runs from 1 to {MAX_REPEATS:,} "
-                             "(a profile file records no more; the median of 20 is the default)")
         try:
             from optdist.tracing import profile_builder
         except ImportError as e:

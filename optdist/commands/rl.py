@@ -10,7 +10,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-from optdist.cli import count_type, seed_type
+from optdist.cli import count_flag, option_flag
 from optdist.interrupts import interrupted_status
 from optdist.io import make_output_folder, refuse_overwrite
 
@@ -22,7 +22,7 @@ MAX_TIMESTEPS = 1_000_000_000
 WRITES = {"dqn": ("policy.pt", "policy.json", "curves.csv", "curves.png"), "maskable-ppo": ("policy.pt", "policy.json")}
 POLICY_FILES = WRITES["dqn"]
 
-episodes_count = count_type("layer episodes", 2000, MAX_EPISODES)
+episodes_flag = count_flag("layer episodes", 2000, MAX_EPISODES)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,10 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dqn: the paper's agent (hand-written DQN, default); maskable-ppo: sb3-contrib's MaskablePPO, "
                         "always masked (needs pip install 'optdist[rl-baselines]'; place with --method rl-ppo)")
     p.add_argument("--preset", choices=PRESET_NAMES, help="paper hyper-parameters (Tables 4-5); default: by the instance's CNNs")
-    p.add_argument("--episodes", type=episodes_count, metavar="N", help="dqn: layer episodes (default: the preset's)")
-    p.add_argument("--timesteps", type=count_type("env steps", 20000, MAX_TIMESTEPS), metavar="N",
+    p.add_argument("--episodes", action=episodes_flag, metavar="N", help="dqn: layer episodes (default: the preset's)")
+    p.add_argument("--timesteps", action=count_flag("env steps", 20000, MAX_TIMESTEPS), metavar="N",
                    help="maskable-ppo: env steps, one per segment (default 20000)")
-    p.add_argument("--train-freq", type=count_type("env steps", 4, 10**6), default=1, metavar="N",
+    p.add_argument("--train-freq", action=count_flag("env steps", 4, 10**6), default=1, metavar="N",
                    help="dqn: env steps per gradient step (default 1, the paper's; e.g. 16 to train on the "
                         "VGG loads' thousands of segments per request within minutes)")
     p.add_argument("--masked", action="store_true", help="act only on devices in the action mask (not in the paper)")
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reward", choices=["paper", "stage"],
                    help="paper: eq. 11 with sigma, beta (dqn default); stage: minus the stage-time rise and beta "
                         "(not in the paper; maskable-ppo default)")
-    p.add_argument("--seed", type=seed_type, default=0, metavar="N", help="random seed, >= 0 (default 0)")
+    p.add_argument("--seed", action=option_flag("seed", "0"), default=0, metavar="N", help="random seed, >= 0 (default 0)")
     p.add_argument("--out", type=Path, help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default "
                    "runs/rl/<instance>); a folder holding any of them is refused without --force")
     p.add_argument("--force", action="store_true", help="replace the policy files already in --out (and remove an "

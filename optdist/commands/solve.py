@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from optdist.assignment import Assignment
-from optdist.cli import EXIT_INTERNAL, CliError, count_type, interrupted_status, number_flag, option_flag
+from optdist.cli import EXIT_INTERNAL, CliError, count_flag, interrupted_status, number_flag, option_flag, read_number
 from optdist.commands.core import print_evaluation
-from optdist.commands.rl import episodes_count
+from optdist.commands.rl import episodes_flag
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "warned about, never kept, not used by the decomposition or a solver without a MIP start, "
                         "and passed to a solver that takes one, which may discard it")
     p.add_argument("--policy", type=Path, metavar="P", help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
-    p.add_argument("--episodes", type=episodes_count, metavar="N",
+    p.add_argument("--episodes", action=episodes_flag, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
     p.add_argument("--out", type=Path, help="write the full result (JSON, with the assignment) here")
     p.add_argument("--requests", action=number_flag("a whole number >= 0, the requests to show", "10", whole=True,
@@ -143,7 +143,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "kept), 2 user error, 3 internal error, 130 stopped by SIGINT, 143 by SIGTERM (the "
                               "points solved so far are written; none: nothing is written, existing files are kept)")
     p.add_argument("instance", type=Path)
-    p.add_argument("--points", type=count_type("shared-data levels", 5, MAX_POINTS), default=5, metavar="N",
+    p.add_argument("--points", action=count_flag("shared-data levels", 5, MAX_POINTS), default=5, metavar="N",
                    help=f"shared-data levels from the least to the latency-optimal one, ends included (default 5, "
                         f"at most {MAX_POINTS}: each is a MILP solve; equal levels are solved once)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
@@ -190,11 +190,13 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
             if "solver_options" not in inspect.signature(method_function("milp")).parameters:
                 raise CliError("--solver-option: this build's MILP engine takes no raw solver options "
                                "(use a profile: solvers/NAME.toml with [solver_options])")
+            _check_raw_options(args.solver, raw, "--solver-option")
             opts["solver_options"] = raw
         if pricing_raw:
             if args.pricing_solver is None:
                 raise CliError("--pricing-solver-option needs --pricing-solver (fix: name it, e.g. --pricing-solver "
                                "scip; --solver-option is for --solver)")
+            _check_raw_options(args.pricing_solver, pricing_raw, "--pricing-solver-option")
             opts["pricing_solver_options"] = pricing_raw
         return opts
     for flag, given_raw in (("--solver-option", raw), ("--pricing-solver-option", pricing_raw)):
@@ -229,28 +231,37 @@ def _refuse(name: str, flag: str, method: str) -> NoReturn:
 
 
 def parse_solver_options(items: list[str], flag: str = "--solver-option") -> dict[str, str | int | float | bool]:
-    """``KEY=VALUE`` strings -> raw options: integers, finite floats and true/false converted
-    (``flag``: the option they came from, named in errors)."""
+    """``KEY=VALUE`` strings -> raw options: whole numbers as int, other numbers as float
+    (:func:`~optdist.cli.read_number`: ``1_0`` stays text), true/false as bool, the rest as text.
+    Raises CliError naming ``flag`` (the option they came from) for an item that is not
+    KEY=VALUE or a number that is not finite (``nan``, ``inf``)."""
     out: dict[str, str | int | float | bool] = {}
     for item in items:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise CliError(f"{flag} {item!r} is not KEY=VALUE (e.g. {flag} presolve=off)")
+            raise CliError(f"{flag} {item!r} is not KEY=VALUE (fix: give a name and a value, e.g. {flag} presolve=off)")
         text = text.strip()
-        value: str | int | float | bool = text
+        value: str | int | float | bool = read_number(text, whole=True)
         if text.lower() in ("true", "false"):
             value = text.lower() == "true"
-        else:
-            with contextlib.suppress(ValueError):
-                value = int(text)
-            if isinstance(value, str):
-                with contextlib.suppress(ValueError):
-                    value = float(text)
-                if isinstance(value, float) and not math.isfinite(value):
-                    raise CliError(f"{flag} {key}={text}: not a finite number")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise CliError(f"{flag} {key}={text} is not a finite number (fix: give a finite value, e.g. {flag} {key}=0)")
         out[key] = value
     return out
+
+
+def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], flag: str) -> None:
+    """Check ``raw`` options of ``solver`` (a name or profile) as its adapter will
+    (:meth:`~optdist.solvers.base.Solver.check_raw_options`), before anything runs, so that an
+    error names ``flag`` (``--solver-option``), not the Python parameter, and gives an example
+    under it. Raises CliError."""
+    from optdist.solvers import get_solver
+
+    try:
+        get_solver(solver).check_raw_options(raw, flag)
+    except ValueError as e:
+        raise CliError(str(e)) from None
 
 
 def check_out_path(out: Path, inputs: list[Path], flag: str = "--out") -> None:

@@ -53,7 +53,8 @@ from typing import Any, ClassVar
 import pyomo.environ as pyo
 
 from optdist.interrupts import forget_requests, interrupt, repeated, same_request
-from optdist.options import (GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_RANGES, WHOLE_OPTIONS,  # noqa: F401 (re-exported)
+from optdist.options import (GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_EXAMPLES, OPTION_RANGES,  # noqa: F401 (re-exported)
+                             WHOLE_OPTIONS,
                              check_options, option_problem)
 from optdist.result import GAP_EPS, Termination, closes_gap, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
@@ -145,6 +146,12 @@ class SolverOutcome:
 
 
 
+def example(where: str, key: str, value: str) -> str:
+    """``", e.g. --solver-option KEY=VALUE"`` for an error about raw options given by a flag
+    (``where`` starts with ``--``), else nothing: a fix's example as the user would type it."""
+    return f", e.g. {where} {key}={value}" if where.startswith("--") else ""
+
+
 def check_solver_options(options: Mapping[str, Any], where: str = "solver_options") -> dict[str, Any]:
     """Raw solver options: names are strings, values are str, int, float or bool (finite)."""
     out: dict[str, Any] = {}
@@ -152,7 +159,8 @@ def check_solver_options(options: Mapping[str, Any], where: str = "solver_option
         if not isinstance(key, str) or not key:
             raise ValueError(f"{where}: option name {key!r} is not a non-empty string")
         if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{where}: {key} = {value!r} is not finite (fix: give a finite number)")
+            raise ValueError(f"{where}: {key} = {value!r} is not finite (fix: give a finite number"
+                             f"{example(where, key, '0')})")
         if not isinstance(value, (str, int, float, bool)):
             raise ValueError(f"{where}: {key} = {value!r} must be a string, number or boolean")
         out[key] = value
@@ -637,7 +645,7 @@ class Solver(ABC):
         problem = option_problem(g, value)
         if problem:
             raise ValueError(f"{where}: {key} = {value!r} is {problem} ({self.name}'s name for {g}; "
-                             f"fix: give {OPTION_RANGES[g]})")
+                             f"fix: give {OPTION_RANGES[g]}{example(where, key, OPTION_EXAMPLES[g])})")
         return int(value) if g in WHOLE_OPTIONS else value
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from optdist.options import number_problem
-from optdist.solvers.base import Feature, LegacySolver, _finite
+from optdist.solvers.base import Feature, LegacySolver, _finite, example
 
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 _BEST_POSSIBLE = re.compile(r"best possible " + _NUM)
@@ -102,6 +102,12 @@ def _range_text(kind: type, low: float, high: float) -> str:
     if high == _INF:
         return f"{what} >= {num(low)}" if low > -_INF else "a finite number"
     return f"{what} in [{num(low)}, {num(high)}]"
+
+
+def _example(kind: type, low: float, high: float) -> str:
+    """A value in ``[low, high]`` of ``kind`` for a fix's example: ``low`` where finite, else 0 or ``high``."""
+    value = low if low > -_INF else min(0.0, high)
+    return str(int(value)) if kind is int else f"{value:g}"
 
 
 def _rounded_down(text: str) -> float:
@@ -215,7 +221,7 @@ class Cbc(LegacySolver):
         problem = number_problem(value, whole=kind is int, within=lambda v: low <= v <= high)
         if problem:
             raise ValueError(f"{where}: {key} = {value!r} is {problem} ({self.name}'s numeric parameter {native}; "
-                             f"fix: give {_range_text(kind, low, high)})")
+                             f"fix: give {_range_text(kind, low, high)}{example(where, key, _example(kind, low, high))})")
         return int(value) if kind is int else value
 
     def _bound(self, opt: Any, res: Any, incumbent: float | None) -> float | None:

@@ -37,6 +37,8 @@ from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, stop_na
 MAX_STOP_LAG = 30.0
 
 OPTIONS_URL = "https://ergo-code.github.io/HiGHS/stable/options/definitions/"
+#: HiGHS's option types, as an error message says them
+_KINDS = {"bool": "a true/false", "int": "an integer", "double": "a number", "string": "a text"}
 
 
 def fresh_thread_pool() -> None:
@@ -298,13 +300,13 @@ class Highs(ContribSolver):
                 status, kind = h.getOptionType(key)
                 if status != highspy.HighsStatus.kOk:
                     raise ValueError(f"{where}: HiGHS has no option {key!r} (fix: a name from {OPTIONS_URL})")
-                kind = kind.name.removeprefix("k").lower()  # bool, int, double, string
+                kind = _KINDS[kind.name.removeprefix("k").lower()]  # HiGHS's bool, int, double, string
                 if key.endswith("_file"):
                     ok = isinstance(value, str)
                 else:
                     ok = h.setOptionValue(key, value) == highspy.HighsStatus.kOk
                 if not ok:
-                    raise ValueError(f"{where}: HiGHS refuses {key} = {value!r} (a {kind} option; "
+                    raise ValueError(f"{where}: HiGHS refuses {key} = {value!r} ({kind} option; "
                                      f"fix: a value in its range, see {OPTIONS_URL})")
 
     def _warm_start(self, opt: Any, model: pyo.ConcreteModel, cfg: dict[str, Any]) -> None:
