@@ -31,7 +31,7 @@ def test_an_edited_spec_counts_each_run_once(tmp_path, caplog):
     assert len(list((tmp_path / "records").glob("*.json"))) == 6  # every record is kept
     table = solver_table(load_records(tmp_path)).set_index("config")
     assert table.loc["milp/highs", "runs"] == 2 and table.loc["milp/highs", "instances"] == 2
-    assert "2 record(s) under" in caplog.text and "in no spec's grid" in caplog.text
+    assert ".json and 1 other record(s): of runs in no spec's grid" in caplog.text
     df = load_records(tmp_path)
     assert set(df.loc[df["method"] == "milp", "time_limit"]) == {6}  # the edited spec's runs, not the old ones
 

@@ -40,11 +40,13 @@ DAMAGED_DIR = "damaged"
 
 
 class DamagedRecord(ValueError):
-    """A record file that cannot be used; ``path`` is the file, ``why`` the defect."""
+    """A record file that cannot be used; ``path`` is the file, ``why`` the defect; ``key``: the
+    run's key where the record is sound but filed under another name (a copy or a renamed file,
+    which ``optdist bench`` neither reads as that run's record nor redoes)."""
 
-    def __init__(self, path: Path, why: str):
+    def __init__(self, path: Path, why: str, key: str | None = None):
         super().__init__(f"{path}: damaged record ({why})")
-        self.path, self.why = path, why
+        self.path, self.why, self.key = path, why, key
 
 
 class RecordNotWritten(ValueError):
@@ -116,7 +118,8 @@ def read_record(path: Path) -> dict:
         raise DamagedRecord(path, f"unreadable JSON: {e}") from None
     why = _defect(rec, path.stem)
     if why is not None:
-        raise DamagedRecord(path, why)
+        misnamed = isinstance(rec, dict) and _defect(rec, str(rec.get("key"))) is None
+        raise DamagedRecord(path, why, rec["key"] if misnamed else None)
     return rec
 
 
@@ -184,15 +187,29 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
         try:
             rec = read_record(path)
         except DamagedRecord as e:
-            warns.append(f"{e}; left out of the tables and figures (fix: run `optdist bench SPEC` again: it sets the "
-                         f"record aside under {path.parent / DAMAGED_DIR} and redoes the run)")
+            warns.append(f"{e}; left out of the tables and figures (fix: {_damaged_fix(e)})")
             continue
         (recs if grid is None or rec["key"] in grid else stray).append(rec)
     if stray:
-        warns.append(f"{len(stray)} record(s) under {Path(out) / 'records'} are of runs in no spec's grid "
-                     f"({Path(out) / GRID_NAME}: a spec was edited since they ran), e.g. {stray[0]['key']}; left out of the tables and figures, kept on disk "
-                     "(fix: to count them, run the spec as it was when they ran)")
+        first, others = record_path(out, stray[0]["key"]), len(stray) - 1
+        warns.append(f"{first}{f' and {others} other record(s)' if others else ''}: of runs in no spec's grid "
+                     f"({Path(out) / GRID_NAME}: the spec was edited since they ran); left out of the tables and "
+                     f"figures, kept on disk (fix: to count them, run the spec as it was when they ran; to be rid of "
+                     f"them, move them out of {Path(out) / 'records'})")
     return recs, warns
+
+
+def _damaged_fix(e: DamagedRecord) -> str:
+    """The fix of a damaged record: a misnamed one (a copy or a renamed file: ``optdist bench``
+    never reads it as its run's record, so never redoes it) is deleted or renamed; any other
+    is set aside by the next ``optdist bench``, which redoes its run."""
+    if e.key is None:
+        return (f"run `optdist bench SPEC` again: it sets the record aside under {e.path.parent / DAMAGED_DIR} "
+                "and redoes the run")
+    own = e.path.with_name(f"{e.key}.json")
+    if own.exists():
+        return f"it is a copy of the record of run {e.key}, which is {own.name}: delete it or move it out of {e.path.parent}"
+    return f"rename it {own.name}, the name of its run's record, or move it out of {e.path.parent}"
 
 
 def set_aside(damaged: DamagedRecord) -> Path:

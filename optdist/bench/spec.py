@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from optdist.jsonfile import MiB, read_json
+from optdist.options import WHOLE_OPTIONS
 
 #: the names of optdist.bench.figures.FIGURES (not imported here: it loads matplotlib; a test keeps them equal)
 FIGURES = ("tau", "greedy-rl", "devices", "mix", "optimum-rl", "scaling", "convergence")
@@ -368,13 +369,17 @@ def option_value_problem(option: str, value: Any) -> tuple[str, str] | None:
     type the methods declare for it (:data:`optdist.solve.OPTION_TYPES`): what it should be (e.g.
     ``"a path (a string)"``) and an example; None when it fits, or when the option's type is not
     declared (a ``module:function``'s own options). A bool is not a number here (TOML ``true``
-    for a count)."""
+    for a count); an integral float is a whole number for the generic options that take one
+    (:data:`~optdist.options.WHOLE_OPTIONS`: ``threads = 2.0``, which
+    :func:`~optdist.options.check_options` passes on as 2, as the CLI takes ``--threads 2.0``)."""
     from optdist.solve import OPTION_TYPES
 
     declared = OPTION_TYPES.get(option, "").split(" | ")
     members = [_SPEC_VALUES[m] for m in _SPEC_VALUES if m in declared]  # "Path" first: the example a path
     if not members or any(isinstance(value, kinds) and (not isinstance(value, bool) or bool in kinds)
                           for kinds, _, _ in members):
+        return None
+    if option in WHOLE_OPTIONS and isinstance(value, float) and value.is_integer():
         return None
     said = [word for kinds, word, _ in members if kinds != (type(None),)]  # JSON's null: left unsaid (TOML has none)
     example = _OPTION_EXAMPLES.get(option, members[0][2])
@@ -492,6 +497,8 @@ def _check_axes(doc: dict, where: str) -> None:
     for method, opts in doc.get("method_options", {}).items():
         _check_numbers(opts, where, f"method_options.{method}.")
     check_options({k: doc.get(k) for k in ("time_limit", "threads")}, where)
+    for values in (doc, doc.get("options", {}), *doc.get("method_options", {}).values()):
+        _whole_as_int(values)
     wall = doc.get("wall_limit")
     if wall is not None and not (isinstance(wall, int | float) and not isinstance(wall, bool)
                                  and math.isfinite(wall) and wall > 0):
@@ -518,6 +525,14 @@ def _check_axes(doc: dict, where: str) -> None:
             check_pricing_solver(str(options["pricing_solver"]))
         except (ValueError, OSError) as e:
             raise ValueError(f"{where}: options.pricing_solver: {e}") from None
+
+
+def _whole_as_int(values: dict[str, Any]) -> None:
+    """Each whole-number generic option (:data:`~optdist.options.WHOLE_OPTIONS`) given as an
+    integral float (``threads = 2.0``) as the int, in place: its runs, keys and records say 2."""
+    for name in WHOLE_OPTIONS:
+        if isinstance(values.get(name), float) and values[name].is_integer():
+            values[name] = int(values[name])
 
 
 def _check_numbers(values: dict[str, Any], where: str, prefix: str = "") -> None:

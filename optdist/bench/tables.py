@@ -9,8 +9,10 @@
   ``|p - d| / max(|p|, |d|, 1e-9)``, 1 if the signs differ. The gap of a placement to the
   reference uses its evaluator objective ``p`` and the instance's optimum, else its best
   known bound ``d`` (then an upper estimate of the true gap).
-* Two runs that both claim optimality *disagree* when their objectives differ by more than
-  1e-6 relative: the solver table then carries a warning.
+* Two runs that both claim optimality *disagree* when one run's proven bound lies above the
+  other's objective by more than 1e-6 relative (each claim holds within its own gap, so two
+  honest claims at the default gap of 1e-4 may differ by up to that): the solver table then
+  carries a warning.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optdist.bench.records import read_records
+from optdist.bench.records import read_records, record_path
 from optdist.bench.solu import (RTOL, Reference, merge_refs, merge_solu_file, read_solu, refs_from_records,
                                 rel_diff)
 from optdist.io import atomic_write_text
@@ -149,19 +151,26 @@ def by_instance_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def disagreements(df: pd.DataFrame, rtol: float = RTOL) -> list[str]:
-    """Instances where two runs claim optimality with objectives more than ``rtol`` apart: one
-    text each, naming the instance file and the fix, without a level word (the ``optdist`` logger
-    adds one on stderr; :func:`write_tables` writes it into the tables as "WARNING ...")."""
+    """Instances where two runs' optimality claims contradict each other: one run's proven lower
+    bound (its recorded bound, else its objective less its recorded relative gap, else its
+    objective) lies above another run's objective by more than ``rtol`` relative, so one of the
+    claims is false. Two runs that each stopped within their own gap (optdist's default 1e-4, or a
+    spec's ``mip_gap``) may report objectives up to that gap apart: both claims hold and nothing
+    is warned. One text per instance, naming the instance file, the two runs and the fix, without
+    a level word (the ``optdist`` logger adds one on stderr; :func:`write_tables` writes it into
+    the tables as "WARNING ...")."""
     out = []
     opt = df[(df["termination"] == "optimal") & df["objective"].notna()]
     for inst, g in opt.groupby("instance"):
-        lo, hi = g["objective"].min(), g["objective"].max()
-        if rel_diff(lo, hi) > rtol:
-            claims = ", ".join(f"{c} {v:.12g}" for c, v in zip(g["config"], g["objective"]))
+        proven = g["objective"] * (1.0 - g["gap"].astype(float).fillna(0.0).clip(0.0, 1.0))
+        lower = g["bound"].where(g["bound"].map(lambda b: b is not None and math.isfinite(b)), proven)
+        hi, lo = lower.idxmax(), g["objective"].idxmin()
+        if lower[hi] > g.at[lo, "objective"] and rel_diff(lower[hi], g.at[lo, "objective"]) > rtol:
             path = g["instance_path"].iloc[0]
-            out.append(f"{path}: optimality claims disagree on {inst} (rel. diff {rel_diff(lo, hi):.3g} > {rtol:g}): "
-                       f"{claims} (fix: each claim holds within its run's mip_gap; to tell whether one is false, solve "
-                       f"it again with a smaller gap: `optdist solve {path} --gap {rtol:g}`)")
+            out.append(f"{path}: optimality claims disagree on {inst}: {g.at[hi, 'config']} proves a bound of "
+                       f"{lower[hi]:.12g}, above the objective {g.at[lo, 'objective']:.12g} of {g.at[lo, 'config']} "
+                       f"(rel. diff {rel_diff(lower[hi], g.at[lo, 'objective']):.3g} > {rtol:g}), so one claim is false "
+                       f"(fix: solve it again with a smaller gap to tell which: `optdist solve {path} --gap {rtol:g}`)")
     return out
 
 
@@ -245,13 +254,34 @@ def write_table(df: pd.DataFrame, dest: Path, name: str, title: str, notes: Iter
     return [csv, md]
 
 
-def reference_warnings(where: str | Path, contradictions: list[str]) -> list[str]:
+def reference_warnings(where: str | Path, contradictions: list[str],
+                       records: dict[str, list[Path]] | None = None) -> list[str]:
     """The contradictions :func:`optdist.bench.solu.merge_refs` found between reference values as
     warnings (no level word: the ``optdist`` logger adds one): each names ``where`` (the .solu
-    file, or the records, that gave one of the values) and the fix."""
-    return [f"{where}: {c} (fix: one of the two values is false: solve the instance again to tell which, then "
-            "correct its line in the .solu file, or delete the false run's record and run `optdist bench SPEC` "
-            "again, which redoes the run)" for c in contradictions]
+    file, or the records, that gave one of the values) and the fix; ``records``: per instance name,
+    the record files whose values are its references (:func:`reference_records`), named in the
+    warning about that instance (a contradiction reads ``"NAME: ..."``)."""
+    out = []
+    for c in contradictions:
+        files = next((fs for name, fs in (records or {}).items() if c.startswith(f"{name}: ")), [])
+        said = f" (from the record(s) {', '.join(map(str, files))})" if files else ""
+        out.append(f"{where}: {c}{said} (fix: one of the two values is false: solve the instance again to tell which, "
+                   "then correct its line in the .solu file, or delete the false run's record and run "
+                   "`optdist bench SPEC` again, which redoes the run)")
+    return out
+
+
+def reference_records(df: pd.DataFrame, out: str | Path) -> dict[str, list[Path]]:
+    """Per instance, the record files under ``out`` that give its reference values
+    (:func:`optdist.bench.solu.refs_from_records`): the runs with its largest finite bound and
+    with its smallest feasible objective (evaluator's), each file once."""
+    files: dict[str, list[Path]] = {}
+    for name, g in df[df["status"] == "ok"].groupby("instance"):
+        bound = g["bound"].where(g["bound"].map(lambda b: b is not None and math.isfinite(b)))
+        feasible = g["evaluator_objective"].where(g["feasible"] == True)  # noqa: E712 (nullable column)
+        keys = [g.at[s.idxmax() if s is bound else s.idxmin(), "key"] for s in (bound, feasible) if s.notna().any()]
+        files[str(name)] = [record_path(out, k) for k in dict.fromkeys(keys)]
+    return files
 
 
 def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Path | None = None,
@@ -270,7 +300,7 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     dest = Path(dest or Path(out) / "tables")
     records = Path(out) / "records"
     refs, ref_warn = references(df, solu)
-    warns = disagreements(df) + reference_warnings(solu or records, ref_warn)
+    warns = disagreements(df) + reference_warnings(solu or records, ref_warn, reference_records(df, out))
     notes = [f"WARNING {w}" for w in warns]
     sgm_note = (f"sgm: shifted geometric mean of time, shift {SHIFT_S:g} s; unsolved runs at the time limit. "
                 "time_limit: runs stopped by their time limit or killed by the wall-clock guard.")
@@ -286,5 +316,5 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
                           "gap = |UB - LB| / max(|UB|, |LB|)."])
     if write_solu is not None:
         merged = merge_solu_file(write_solu, refs)
-        warns += reference_warnings(write_solu, [c for c in merged if c not in ref_warn])
+        warns += reference_warnings(write_solu, [c for c in merged if c not in ref_warn], reference_records(df, out))
     return files, warns

@@ -427,7 +427,9 @@ def stop_before_build(inst: Instance, res: SolveResult, warm_start: Assignment |
     cut = res.extra.get("warm_start_train_interrupted")
     if cut is not None:
         step = "while the warm start trained"
-        ended = f"stopped {step}, after {_training_done(cut)}: the policy trained so far placed it"
+        untrained = cut.get("episodes", cut.get("env_steps")) == 0
+        placed_by = "the untrained (initial) policy" if untrained else "the policy trained so far"
+        ended = f"stopped {step}, after {_training_done(cut)}: {placed_by} placed it"
     else:
         step = "while the warm start ran" if isinstance(warm_start, str) else "before the model was built"
         ended = f"stopped {step}"
