@@ -66,6 +66,19 @@ def closes_gap(objective: float | None, bound: float | None, mip_gap: float, abs
     return g <= max(mip_gap, GAP_EPS) * (1 + 1e-6) or objective - bound <= abs_gap * (1 + 1e-6)
 
 
+def within_rounding(bound: float, objective: float | None) -> float:
+    """``bound`` (seconds), or ``objective`` (seconds, a feasible point's) where ``bound`` exceeds
+    it by no more than the solvers' tolerance (relative gap at most :data:`AGREE_RTOL`: rounding,
+    as :func:`optdist.milp.decomposition.guard.cap_bound` lets stand silently). A bound further
+    above is a false claim and is returned as it is, so that the run's bound carries it to
+    :func:`finalize`, which caps it at the run's placement and records the cap (the one home of
+    the run's cap). None or a non-finite ``objective``: ``bound``. Used by the per-class solves
+    of the decomposition and by the solver adapters that read a bound from a log (CBC, GLPK)."""
+    if objective is None or not math.isfinite(objective) or not bound > objective:
+        return bound
+    return objective if (gap(objective, bound) or 0.0) <= AGREE_RTOL else bound
+
+
 @dataclass
 class SolveResult:
     """What any method returns: termination, objective and bound, timing, assignment, scores."""

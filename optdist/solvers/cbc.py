@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from optdist.options import number_problem
+from optdist.result import within_rounding
 from optdist.solvers.base import Feature, LegacySolver, _finite, example
 
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
@@ -118,7 +119,9 @@ def _rounded_down(text: str) -> float:
 
 
 def proven_bound(log: str, incumbent: float | None) -> float | None:
-    """The best lower bound CBC's log proves (minimisation), never above the incumbent.
+    """The best lower bound CBC's log proves (minimisation); the incumbent where it is above it by
+    rounding only (:func:`~optdist.result.within_rounding`; a bound further above is a false claim,
+    passed on for :func:`~optdist.result.finalize` to cap and record).
 
     Sources, each a valid bound: the root LP value; every "best possible X" (node log, partial
     search); "Exiting as integer gap of G" (incumbent - G); "Lower bound: L" (L - 0.0005, as L
@@ -141,7 +144,7 @@ def proven_bound(log: str, incumbent: float | None) -> float | None:
     if not found:
         return None
     best = max(found)
-    return best if incumbent is None else min(best, incumbent)
+    return best if incumbent is None else within_rounding(best, incumbent)
 
 
 def infeasibility_unproven(log: str) -> str | None:

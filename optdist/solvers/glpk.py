@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any, ClassVar
 
+from optdist.result import within_rounding
 from optdist.solvers.base import Feature, LegacySolver
 
 #: glpsol's words when the simplex fails on the LP relaxation (e.g. 'basis matrix is singular')
@@ -59,7 +60,9 @@ class Glpk(LegacySolver):
 
     def _bound(self, opt: Any, res: Any, incumbent: float | None) -> float | None:
         """After a trusted stop within the gap: the last bound of glpsol's node log (Pyomo reads
-        none); otherwise Pyomo's."""
+        none), the incumbent where it is above it by rounding only (a bound further above is a
+        false claim, passed on for :func:`~optdist.result.finalize` to cap and record: before,
+        it was capped here unseen); otherwise Pyomo's."""
         log = getattr(opt, "_log", None) or ""
         if self._stopped_within_gap(opt):
             for text in reversed(_LOG_BOUND.findall(log)):
@@ -67,8 +70,8 @@ class Glpk(LegacySolver):
                     value = float(text)
                 except ValueError:  # '-inf' parses; 'tree is empty' does not
                     continue
-                if math.isfinite(value):
-                    return value if incumbent is None else min(value, incumbent)
+                if math.isfinite(value):  # above the incumbent by more than rounding: left for finalize's cap
+                    return value if incumbent is None else within_rounding(value, incumbent)
         return super()._bound(opt, res, incumbent)
 
     def _failure(self, opt: Any) -> str | None:

@@ -12,7 +12,7 @@ feasible points known for that same problem (the columns known for the class at 
 prices, the warm start, the solve's own incumbent; for a run, its incumbent). A cap made inside
 column generation is recorded in the run's ``extra['bound_capped']``, and finalize then leaves the
 run unproven: its bound was built from the capped value. A per-class solve keeps its bound
-uncapped (:func:`within_rounding` only), so the run's own cap sees the false value. The cap is
+uncapped (:func:`optdist.result.within_rounding` only), so the run's own cap sees the false value. The cap is
 always valid (the optimum is at most any feasible objective); where it bites beyond
 :data:`~optdist.result.AGREE_RTOL` (more than the solvers' tolerances) it is recorded and logged
 once per record (a run) as a warning naming the solver.
@@ -24,7 +24,7 @@ import logging
 import math
 from collections.abc import Iterable
 
-from optdist.result import AGREE_RTOL, gap
+from optdist.result import AGREE_RTOL, gap, within_rounding  # noqa: F401 (re-exported)
 
 log = logging.getLogger("optdist")
 
@@ -54,16 +54,3 @@ def cap_bound(bound: float, known: Iterable[float | None], *, solver: str, what:
         if record is not None and (not record or record[-1] != entry):  # the same claim again: once
             record.append(entry)
     return least
-
-
-def within_rounding(bound: float, objective: float | None) -> float:
-    """``bound`` (seconds), or ``objective`` (seconds, a feasible point's) where ``bound`` exceeds
-    it by no more than the solvers' tolerance (relative gap at most
-    :data:`~optdist.result.AGREE_RTOL`: rounding, as :func:`cap_bound` lets stand silently).
-    A bound further above is a false claim and is returned as it is, so that the run's bound
-    carries it to :func:`optdist.result.finalize`, which caps it at the run's placement and
-    records the cap (the one home of the run's cap). None or a non-finite ``objective``:
-    ``bound``."""
-    if objective is None or not math.isfinite(objective) or not bound > objective:
-        return bound
-    return objective if (gap(objective, bound) or 0.0) <= AGREE_RTOL else bound

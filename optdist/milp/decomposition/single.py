@@ -22,7 +22,7 @@ from optdist.heuristics.incremental import RequestPlacer, Usage
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.bounds import INF, base_bounds, capacities, propagate
-from optdist.milp.decomposition.guard import within_rounding
+from optdist.result import within_rounding
 from optdist.milp.model import BuildTimeout, BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.milp.tight import lexicographic_symmetry
@@ -157,7 +157,7 @@ def solve_single(
     rounds: the incumbent and bound so far are returned.
 
     The bound returned is the solvers' as proven, not capped at the best objective found (only
-    rounding above it is taken off: :func:`optdist.milp.decomposition.guard.within_rounding`): a
+    rounding above it is taken off: :func:`optdist.result.within_rounding`): a
     solver's false optimum leaves it above that objective, and the run that sums it caps its
     own bound once, at its placement's score, and records the cap
     (:func:`optdist.result.finalize`, the one home of the cap; before, this solve capped it
