@@ -455,6 +455,8 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
         raise ValueError(f"{method} needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
                          f"{inst.objective.kind!r} (fix: use --method milp, or set objective.kind to 'latency')")
     start = _plan_start(fc, plan_start, method)
+    asked = {name: v for name, v in (("plan_time_limit", plan_time_limit), ("polish_time_limit", polish_time_limit))
+             if v is not None and time_limit is not None and v > time_limit}  # the defaults are shares of it
     if plan_time_limit is None:
         plan_time_limit = 60.0 if time_limit is None else PLAN_SHARE * time_limit
     if polish_time_limit is None:
@@ -475,6 +477,12 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     polish["plan_time_limit_s"] = plan_time_limit
     polish["polish_time_limit_s"] = polish_time_limit
     polish["repair_time_limit_s"] = repair_time_limit
+    if asked:  # the caps stay as given (the record says what was asked); the deadline ends each step first
+        polish["limits_above_time_limit"] = (
+            f"{method}: {', '.join(f'{k} = {v:g} s' for k, v in asked.items())} above time_limit = {time_limit:g} s: "
+            f"the run's deadline ends {'that step' if len(asked) == 1 else 'those steps'} first (fix: give limits "
+            "below time_limit, or leave them out for shares of it)")
+        log.warning("%s", polish["limits_above_time_limit"])
     return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan, polish
 
 
@@ -620,7 +628,9 @@ def solve_plan_guided(
     ``plan_start_infeasible`` (only where the evaluator finds ``plan_start`` infeasible on ``forecast``: the
     constraints it breaks, also warned on the ``optdist`` logger; the plan is then not bounded by it),
     ``plan_time_limit_s`` / ``polish_time_limit_s`` / ``repair_time_limit_s`` (the caps used, defaults
-    filled in), ``improve`` (as given),
+    filled in), ``limits_above_time_limit`` (only where ``plan_time_limit`` or ``polish_time_limit``
+    is given above ``time_limit``: the deadline ends that step first; also warned on the
+    ``optdist`` logger), ``improve`` (as given),
     ``past_deadline`` (requests decided past ``time_limit``'s deadline, without an exact solve) and,
     where a solver call failed (e.g. a CBC the OOM killer ended; the run goes on without it),
     ``solver_errors`` (:func:`~optdist.solvers.base.reports_solver_failures`).
