@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from optdist.instance import FORMAT as INSTANCE_FORMAT
 from optdist.instance import Instance
 from optdist.io import atomic_write_json
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json
@@ -105,6 +106,9 @@ class Assignment:
             raise fail("(document)", "the assignment must be a JSON object", "write it with `optdist solve --out` or Assignment.save")
         if other := made_for_other(data, inst):
             made_for = f"; the assignment was {other}"
+        if data.get("format") == INSTANCE_FORMAT:  # the instance given twice, e.g. `optdist evaluate inst.json inst.json`
+            raise fail("format", f"is {INSTANCE_FORMAT!r}: this is an instance, not a placement",
+                       "give a placement of it: the --out of `optdist solve` on it, or a file of Assignment.save")
         if data.get("format") != FORMAT:
             raise fail("format", f"is {data.get('format')!r}, expected {FORMAT!r}", f"set \"format\": \"{FORMAT}\"")
         check_instance_field(data, inst, where)

@@ -64,10 +64,14 @@ class FlagError(CliError):
 
 
 #: how a number is written on a command line: digits with an optional sign, point and exponent
-#: (``60``, ``-5``, ``1.5``, ``.5``, ``1e3``), or inf/nan (read, then refused as out of range or not
-#: a number); Python's ``int``/``float`` also read ``1_0`` as 10 and `` 5`` as 5, which no user means
+#: (``60``, ``-5``, ``1.5``, ``.5``, ``1e3``), or inf/nan (read, then refused by
+#: :func:`optdist.options.number_problem`); Python's ``int``/``float`` also read ``1_0`` as 10 and
+#: `` 5`` as 5, which no user means
 _NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)",
                           re.IGNORECASE | re.ASCII)
+#: a negative :data:`_NUMBER_TEXT`, which argparse must take as a flag's value, not as an option
+_NEGATIVE_NUMBER = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^-(?:inf|infinity|nan)$",
+                              re.IGNORECASE | re.ASCII)
 
 
 def read_number(text: str, *, whole: bool = False) -> float | int | str:
@@ -77,7 +81,8 @@ def read_number(text: str, *, whole: bool = False) -> float | int | str:
     if not _NUMBER_TEXT.fullmatch(text):
         return text
     if whole and text.lstrip("+-").isdigit():
-        return int(text)
+        with contextlib.suppress(ValueError):  # over Python's 4300-digit limit: the float, inf, is out of range
+            return int(text)
     return float(text)
 
 
@@ -187,8 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
-    for p in sub.choices.values():
-        _global_flags(p, suppress=True)
+    for p in [parser, *sub.choices.values()]:
+        if p is not parser:
+            _global_flags(p, suppress=True)
+        # argparse reads '-5' and '-.5' as values but '-1e-3' and '-inf' as unknown options ("expected one
+        # argument", the whole usage): every number a flag's check reads is a value, so its error is the one line
+        p._negative_number_matcher = _NEGATIVE_NUMBER
     return parser
 
 

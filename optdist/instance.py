@@ -232,9 +232,10 @@ _FIXES = {
     "(default: 1000 x a bound on any latency)",
     "epsilons": "give Laplace budgets as numbers in (0, 1e+06], e.g. [1, 5, 10]",
     "admission": "write true or false (JSON booleans, not 0/1 or strings)",
-    "devices": "list at least one device, e.g. {\"id\": \"d1\", \"type\": \"rpi3\"}",
-    "sources": "list at least one source, e.g. {\"id\": \"cam1\", \"type\": \"rpi3\"}",
-    "requests": "list at least one request, e.g. {\"id\": \"r1\", \"source\": \"cam1\", \"cnn\": \"lenet\"}",
+    "devices": "give a list of at least one device, each an object, e.g. {\"id\": \"d1\", \"type\": \"rpi3\"}",
+    "sources": "give a list of at least one source, each an object, e.g. {\"id\": \"cam1\", \"type\": \"rpi3\"}",
+    "requests": "give a list of at least one request, each an object, e.g. "
+    "{\"id\": \"r1\", \"source\": \"cam1\", \"cnn\": \"lenet\"}",
     "format": f"set \"format\": \"{FORMAT}\"",
     "kind": "use 'latency' or 'makespan'",
     "uplink": "use 'parallel' or 'serial'",

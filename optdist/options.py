@@ -45,15 +45,15 @@ OUT_OF_RANGE = "out of range"
 def number_problem(value: Any, *, whole: bool = False, within: Callable[[float], bool] = lambda v: True) -> str | None:
     """What is wrong with ``value`` as a number (``whole``: a whole number) in the range
     ``within`` (a test of a finite number), None when nothing is: :data:`NOT_A_NUMBER` for a
-    value of another type (a string, a bool, None), :data:`NOT_WHOLE` for that or a number with a
-    fractional part where ``whole`` (an integral float such as ``1.0`` is whole), else
-    :data:`OUT_OF_RANGE` for a number that is not finite or fails ``within``. The one check of
-    the generic options (:func:`check_options`), the raw solver options
-    (:meth:`optdist.solvers.base.Solver.check_raw_options`) and the CLI's numeric flags
+    value of another type (a string, a bool, None), :data:`NOT_WHOLE` for that or a finite number
+    with a fractional part where ``whole`` (an integral float such as ``1.0`` is whole), else
+    :data:`OUT_OF_RANGE` for a number that is not finite (inf, nan: also where ``whole``) or fails
+    ``within``. The one check of the generic options (:func:`check_options`), the raw solver
+    options (:meth:`optdist.solvers.base.Solver.check_raw_options`) and the CLI's numeric flags
     (:func:`optdist.cli.number_flag`), so that each message says the problem there is."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return NOT_WHOLE if whole else NOT_A_NUMBER
-    if whole and not isinstance(value, numbers.Integral) and not float(value).is_integer():
+    if whole and not isinstance(value, numbers.Integral) and math.isfinite(value) and not float(value).is_integer():
         return NOT_WHOLE
     finite = isinstance(value, numbers.Integral) or math.isfinite(value)  # a huge int: no float to test
     return None if finite and within(value) else OUT_OF_RANGE

@@ -120,3 +120,21 @@ def test_a_warm_start_stopped_before_its_first_episode_says_the_untrained_policy
     assert cut["episodes"] == 0
     assert res.extra["incumbent"] == (f"the warm start: stopped while the warm start trained, after 0 of "
                                       f"{cut['episodes_planned']} episodes: the untrained (initial) policy placed it")
+
+
+@pytest.mark.parametrize("key", ["a/b", "x" * 300, ""])
+def test_a_record_whose_key_is_no_file_name_is_warned_not_fatal(tmp_path, key):
+    """A misnamed record's fix was built from its key: 'a/b' or a 300-character key made bench-table fail."""
+    rec = record("a", "highs", "optimal", 1.0, 1.0)
+    _stored(tmp_path, {**rec, "key": key}, "bad")
+    _stored(tmp_path, rec)
+    recs, warns = read_records(tmp_path)
+    assert len(recs) == 1 and warns[0].endswith(f"(fix: no run's record has that key: move it out of "
+                                                f"{tmp_path}/records)")
+    write_tables(tmp_path)
+
+
+def test_a_run_does_not_disagree_with_itself(tmp_path):
+    assert not disagreements(write(tmp_path, [record("a", "highs", "optimal", 1.0, 1.5)]))
+    warns = disagreements(write(tmp_path, [record("a", "scip", "optimal", 1.2, 1.1)]))
+    assert len(warns) == 1 and "milp/highs/compact proves a bound of 1.5, above the objective 1.2 of milp/scip" in warns[0]

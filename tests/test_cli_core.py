@@ -48,7 +48,7 @@ def test_user_error_exit_status(capsys):
 
 @pytest.mark.parametrize("requests,words", [("lenet=0", "has no positive count"), ("lenet=1.5", "whole number"),
                                             ("lenet=", "whole number"), ("lenet=1,lenet=2", "given twice"),
-                                            ("lenet=-1", "out of range (fix: give a whole number >= 0"), ("=3", "not NAME=COUNT")])
+                                            ("lenet=-1", "out of range (fix: give a whole number in [0, 1,000,000]"), ("=3", "not NAME=COUNT")])
 def test_generate_counts_are_checked(capsys, requests, words):
     assert main(["generate", "--name", "x", "--requests", requests, "--devices", "rpi3=3", "--tau", "0.6"]) == 2
     err = capsys.readouterr().err

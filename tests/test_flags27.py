@@ -85,10 +85,12 @@ def test_text_python_reads_but_nobody_writes_as_a_number_is_refused(capsys, flag
                         "e.g. --period 1.0)"),
     (["--sources", "-1"], "--sources -1 is out of range (fix: give a whole number of cameras in [1, 100,000], "
                           "e.g. --sources 10)"),
-    (["--requests", "lenet=-1"], "--requests lenet=-1: the count is out of range (fix: give a whole number >= 0, "
-                                 "e.g. --requests lenet=10)"),
-    (["--devices", "rpi3=1_0"], "--devices rpi3=1_0: the count is not a whole number (fix: give a whole number >= 0, "
-                                "e.g. --devices rpi3=10)"),
+    (["--requests", "lenet=-1"], "--requests lenet=-1: the count is out of range (fix: give a whole number in "
+                                 "[0, 1,000,000], e.g. --requests lenet=10)"),
+    (["--requests", "lenet=1e12"], "--requests lenet=1e12: the count is out of range (fix: give a whole number in "
+                                   "[0, 1,000,000], e.g. --requests lenet=10)"),
+    (["--devices", "rpi3=1_0"], "--devices rpi3=1_0: the count is not a whole number (fix: give a whole number in "
+                                "[0, 100,000], e.g. --devices rpi3=10)"),
 ])
 def test_generate_names_the_flag_in_one_line(capsys, tmp_path, extra, said):
     out = tmp_path / "g.json"
@@ -123,3 +125,25 @@ def test_the_python_api_still_names_its_parameter():
 
     with pytest.raises(ValueError, match=r"^solver_options: threads = 1.5 is not a whole number .*\[1, 256\]\)$"):
         optdist.solve(MICRO, solver_options={"threads": 1.5})
+
+
+@pytest.mark.parametrize("flag, text", [("--gap", "-1e-3"), ("--seed", "-1e3"), ("--time-limit", "-inf"),
+                                        ("--threads", "1" + "0" * 5000)])
+def test_negative_exponents_infinities_and_huge_numbers_are_one_line(capsys, flag, text):
+    """argparse took -1e-3 and -inf for unknown options (the usage dump, "expected one argument");
+    a whole number over Python's 4300-digit limit raised its own error."""
+    assert main(["solve", MICRO, flag, text]) == 2
+    assert f"{flag} {text} is out of range (fix: " in _said(capsys)
+
+
+def test_a_highs_integer_option_takes_an_integral_float():
+    from optdist.solvers import get_solver
+
+    assert get_solver("highs").check_raw_options({"mip_max_nodes": 1e3}) == {"mip_max_nodes": 1000}
+    assert type(get_solver("highs").check_raw_options({"mip_max_nodes": 2.0})["mip_max_nodes"]) is int
+
+
+def test_an_instance_given_as_the_placement_is_named_so(capsys):
+    assert main(["evaluate", MICRO, MICRO]) == 2
+    assert ("format: is 'optdist-instance/1': this is an instance, not a placement (fix: give a placement of it: "
+            "the --out of `optdist solve` on it") in capsys.readouterr().err

@@ -21,7 +21,8 @@ def test_a_step_limit_above_the_time_limit_is_said(caplog, method):
         res = optdist.solve(TINY, method=method, time_limit=1.5, plan_time_limit=9, polish_time_limit=0)
     said = res.extra["limits_above_time_limit"]
     assert said == (f"{method}: plan_time_limit = 9 s above time_limit = 1.5 s: the run's deadline ends that step "
-                    "first (fix: give limits below time_limit, or leave them out for shares of it)")
+                    "first (fix: give limits below time_limit, e.g. plan_time_limit = 0.75, or leave them out for shares of "
+                    "it)")
     assert said in caplog.text and res.extra["plan_time_limit_s"] == 9 and res.evaluation.feasible
 
 

@@ -33,7 +33,7 @@ BASE = {"name": "s", "instances": [str(TINY / "micro-1x3-tau0.6.json")], "method
     ({"time_limit": "5"}, "time_limit = '5' is not a number (fix: give a number, e.g. time_limit = 5.0)"),
     ({"wall_limit": "5"}, "wall_limit = '5' is not a number (fix: give a number, e.g. wall_limit = 5.0)"),
     ({"threads": "2"}, "threads = '2' is not a whole number (fix: give a whole number, e.g. threads = 1)"),
-    ({"threads": 2.0}, "threads = 2.0 is not a whole number (fix: give a whole number, e.g. threads = 1)"),
+    ({"threads": 2.5}, "threads = 2.5 is not a whole number (fix: give a whole number, e.g. threads = 1)"),
     ({"seeds": ["1"], "methods": ["rl"]}, "seeds = ['1']: '1' is not a whole number (fix: give whole numbers, e.g. seeds = [0, 1])"),
     ({"options": {"time_limit": True}},
      "options.time_limit = True is not a number (fix: give a number, e.g. time_limit = 5.0)"),

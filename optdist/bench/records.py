@@ -118,8 +118,8 @@ def read_record(path: Path) -> dict:
         raise DamagedRecord(path, f"unreadable JSON: {e}") from None
     why = _defect(rec, path.stem)
     if why is not None:
-        misnamed = isinstance(rec, dict) and _defect(rec, str(rec.get("key"))) is None
-        raise DamagedRecord(path, why, rec["key"] if misnamed else None)
+        key = rec.get("key") if isinstance(rec, dict) else None
+        raise DamagedRecord(path, why, key if isinstance(key, str) and _defect(rec, key) is None else None)
     return rec
 
 
@@ -206,6 +206,8 @@ def _damaged_fix(e: DamagedRecord) -> str:
     if e.key is None:
         return (f"run `optdist bench SPEC` again: it sets the record aside under {e.path.parent / DAMAGED_DIR} "
                 "and redoes the run")
+    if not (0 < len(e.key) <= 200 and Path(e.key).name == e.key):  # no run's key: not a file's name
+        return f"no run's record has that key: move it out of {e.path.parent}"
     own = e.path.with_name(f"{e.key}.json")
     if own.exists():
         return f"it is a copy of the record of run {e.key}, which is {own.name}: delete it or move it out of {e.path.parent}"

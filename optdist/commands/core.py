@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from optdist.cli import count_flag, number_flag, read_number
-from optdist.generate import MAX_NODES
+from optdist.generate import MAX_NODES, MAX_REQUESTS
 from optdist.io import atomic_write_json, check_not_an_input, check_output_file
 from optdist.options import number_problem
 from optdist.profiles import MAX_REPEATS
@@ -95,8 +95,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _parse_counts(text: str, what: str) -> dict[str, int]:
     """``NAME=COUNT,...`` (the text of ``--requests`` or ``--devices``, ``what``) -> {name: count};
     ValueError, one line naming the flag with a fix and an example, for a part that is not
-    NAME=COUNT, a count that is not a whole number >= 0, a repeated name, or no positive count."""
+    NAME=COUNT, a count that is not a whole number in [0, top] (top: :data:`~optdist.generate.MAX_REQUESTS`
+    per CNN, :data:`~optdist.generate.MAX_NODES` per device type), a repeated name, or no positive count."""
     flag, name = f"--{what}", "lenet" if what == "requests" else "rpi3"
+    top = MAX_REQUESTS if what == "requests" else MAX_NODES
     out: dict[str, int] = {}
     for part in text.split(","):
         k, sep, v = part.partition("=")
@@ -105,10 +107,10 @@ def _parse_counts(text: str, what: str) -> dict[str, int]:
             raise ValueError(f"{flag} {part!r} is not NAME=COUNT (fix: give NAME=COUNT pairs separated by commas, "
                              f"e.g. {flag} {name}=10)")
         n = read_number(v.strip(), whole=True)
-        problem = number_problem(n, whole=True, within=lambda c: c >= 0)
+        problem = number_problem(n, whole=True, within=lambda c: 0 <= c <= top)
         if problem:
-            raise ValueError(f"{flag} {k}={v.strip()}: the count is {problem} (fix: give a whole number >= 0, "
-                             f"e.g. {flag} {k}=10)")
+            raise ValueError(f"{flag} {k}={v.strip()}: the count is {problem} (fix: give a whole number in "
+                             f"[0, {top:,}], e.g. {flag} {k}=10)")
         if k in out:
             raise ValueError(f"{flag}: {k} is given twice (fix: give each name once, e.g. {flag} {k}={out[k] + int(n)})")
         out[k] = int(n)

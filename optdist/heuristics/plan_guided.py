@@ -429,6 +429,11 @@ def _run_until(method: str, time_limit: float | None) -> float | None:
     return None if time_limit is None else time.perf_counter() + time_limit
 
 
+def _share_example(name: str, time_limit: float) -> str:
+    """``"plan_time_limit = 5"``: the default share of ``time_limit`` (s) for the step limit ``name``."""
+    return f"{name} = {(PLAN_SHARE if name == 'plan_time_limit' else POLISH_SHARE) * time_limit:g}"
+
+
 def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: str, plan_time_limit: float | None,
              polish_time_limit: float | None, time_limit: float | None, solver: str, threads: int | None,
              seed: int | None, repair_time_limit: float, plan_start: Assignment | str | Path | None = None,
@@ -481,7 +486,8 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
         polish["limits_above_time_limit"] = (
             f"{method}: {', '.join(f'{k} = {v:g} s' for k, v in asked.items())} above time_limit = {time_limit:g} s: "
             f"the run's deadline ends {'that step' if len(asked) == 1 else 'those steps'} first (fix: give limits "
-            "below time_limit, or leave them out for shares of it)")
+            f"below time_limit, e.g. {_share_example(next(iter(asked)), time_limit)}, or leave them out for shares "
+            "of it)")
         log.warning("%s", polish["limits_above_time_limit"])
     return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan, polish
 

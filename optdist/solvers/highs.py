@@ -286,7 +286,9 @@ class Highs(ContribSolver):
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through highspy on a throwaway ``Highs``: the name must exist
-        (``getOptionType``) and ``setOptionValue`` must accept the value (type and HiGHS's range).
+        (``getOptionType``) and ``setOptionValue`` must accept the value (type and HiGHS's range);
+        an integral float for an integer option (``mip_max_nodes=1e3``) is taken, as the int, in
+        ``options``.
 
         File options (``log_file``, ``solution_file``, ...) are only type-checked: setting them
         would create the file.
@@ -301,6 +303,8 @@ class Highs(ContribSolver):
                 if status != highspy.HighsStatus.kOk:
                     raise ValueError(f"{where}: HiGHS has no option {key!r} (fix: a name from {OPTIONS_URL})")
                 kind = _KINDS[kind.name.removeprefix("k").lower()]  # HiGHS's bool, int, double, string
+                if kind == _KINDS["int"] and isinstance(value, float) and value.is_integer():
+                    value = options[key] = int(value)  # 1e3, 2.0: a whole number, passed on as the int
                 if key.endswith("_file"):
                     ok = isinstance(value, str)
                 else:
