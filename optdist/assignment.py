@@ -106,9 +106,11 @@ class Assignment:
             raise fail("(document)", "the assignment must be a JSON object", "write it with `optdist solve --out` or Assignment.save")
         if other := made_for_other(data, inst):
             made_for = f"; the assignment was {other}"
-        if data.get("format") == INSTANCE_FORMAT:  # the instance given twice, e.g. `optdist evaluate inst.json inst.json`
-            raise fail("format", f"is {INSTANCE_FORMAT!r}: this is an instance, not a placement",
-                       "give a placement of it: the --out of `optdist solve` on it, or a file of Assignment.save")
+        fmt = data.get("format")
+        if isinstance(fmt, str) and fmt.startswith("optdist-") and fmt != FORMAT:  # e.g. the instance given twice
+            what = "an instance" if fmt == INSTANCE_FORMAT else "another optdist document"
+            raise fail("format", f"is {fmt!r}: this is {what}, not a placement",
+                       "give a placement of the instance: the --out of `optdist solve` on it, or a file of Assignment.save")
         if data.get("format") != FORMAT:
             raise fail("format", f"is {data.get('format')!r}, expected {FORMAT!r}", f"set \"format\": \"{FORMAT}\"")
         check_instance_field(data, inst, where)

@@ -20,7 +20,7 @@ import signal
 import pytest
 
 from optdist.bench.records import read_records
-from optdist.bench.spec import parse_spec
+from optdist.bench.spec import Run, parse_spec
 from optdist.bench.tables import disagreements, write_tables
 from optdist.io import atomic_write_json
 
@@ -36,6 +36,7 @@ def _stored(tmp_path, rec: dict, name: str | None = None):
 
 def test_a_copied_record_is_told_to_be_deleted_and_a_renamed_one_to_be_renamed(tmp_path):
     rec = record("a", "highs", "optimal", 1.0, 1.0)
+    rec["key"] = Run.from_json(rec["run"]).key  # as optdist bench names it
     _stored(tmp_path, rec)
     shutil.copy(tmp_path / "records" / f"{rec['key']}.json", tmp_path / "records" / "copy.json")
     _, warns = read_records(tmp_path)
@@ -122,15 +123,15 @@ def test_a_warm_start_stopped_before_its_first_episode_says_the_untrained_policy
                                       f"{cut['episodes_planned']} episodes: the untrained (initial) policy placed it")
 
 
-@pytest.mark.parametrize("key", ["a/b", "x" * 300, ""])
+@pytest.mark.parametrize("key", ["a/b", "x" * 300, "", "\u00e9" * 200, ".."])
 def test_a_record_whose_key_is_no_file_name_is_warned_not_fatal(tmp_path, key):
-    """A misnamed record's fix was built from its key: 'a/b' or a 300-character key made bench-table fail."""
+    """A misnamed record's fix was built from its key: 'a/b' or a 300-character key made bench-table
+    fail; only a key its run has (as optdist bench names it) is offered as a file name."""
     rec = record("a", "highs", "optimal", 1.0, 1.0)
     _stored(tmp_path, {**rec, "key": key}, "bad")
     _stored(tmp_path, rec)
     recs, warns = read_records(tmp_path)
-    assert len(recs) == 1 and warns[0].endswith(f"(fix: no run's record has that key: move it out of "
-                                                f"{tmp_path}/records)")
+    assert len(recs) == 1 and warns[0].endswith(f"(fix: its key is not its run's: move it out of {tmp_path}/records)")
     write_tables(tmp_path)
 
 
@@ -138,3 +139,11 @@ def test_a_run_does_not_disagree_with_itself(tmp_path):
     assert not disagreements(write(tmp_path, [record("a", "highs", "optimal", 1.0, 1.5)]))
     warns = disagreements(write(tmp_path, [record("a", "scip", "optimal", 1.2, 1.1)]))
     assert len(warns) == 1 and "milp/highs/compact proves a bound of 1.5, above the objective 1.2 of milp/scip" in warns[0]
+
+
+def test_two_seeds_of_one_configuration_are_told_apart(tmp_path):
+    a, b = record("a", "highs", "optimal", 1.0, 1.0), record("a", "highs", "optimal", 1.3, 1.2)
+    a["run"]["seed"], b["run"]["seed"], b["key"] = 0, 1, b["key"] + "-1"
+    warns = disagreements(write(tmp_path, [a, b]))
+    assert len(warns) == 1 and ("milp/highs/compact (seed 1) proves a bound of 1.2, above the objective 1 of "
+                                "milp/highs/compact (seed 0)") in warns[0]

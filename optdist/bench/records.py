@@ -42,11 +42,12 @@ DAMAGED_DIR = "damaged"
 class DamagedRecord(ValueError):
     """A record file that cannot be used; ``path`` is the file, ``why`` the defect; ``key``: the
     run's key where the record is sound but filed under another name (a copy or a renamed file,
-    which ``optdist bench`` neither reads as that run's record nor redoes)."""
+    which ``optdist bench`` neither reads as that run's record nor redoes); ``own``: that key is
+    the one its run has (:attr:`~optdist.bench.spec.Run.key`), so the file can be renamed to it."""
 
-    def __init__(self, path: Path, why: str, key: str | None = None):
+    def __init__(self, path: Path, why: str, key: str | None = None, own: bool = False):
         super().__init__(f"{path}: damaged record ({why})")
-        self.path, self.why, self.key = path, why, key
+        self.path, self.why, self.key, self.own = path, why, key, own
 
 
 class RecordNotWritten(ValueError):
@@ -119,7 +120,8 @@ def read_record(path: Path) -> dict:
     why = _defect(rec, path.stem)
     if why is not None:
         key = rec.get("key") if isinstance(rec, dict) else None
-        raise DamagedRecord(path, why, key if isinstance(key, str) and _defect(rec, key) is None else None)
+        raise DamagedRecord(path, why, key if isinstance(key, str) and _defect(rec, key) is None else None,
+                            own=isinstance(key, str) and _defect(rec, key) is None and _own_key(rec))
     return rec
 
 
@@ -199,6 +201,12 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
     return recs, warns
 
 
+def _own_key(rec: dict) -> bool:
+    """Whether ``rec['key']`` is its run's key (current or legacy), as ``optdist bench`` names it."""
+    run = Run.from_json(rec["run"])
+    return rec["key"] in (run.key, run.legacy_key)
+
+
 def _damaged_fix(e: DamagedRecord) -> str:
     """The fix of a damaged record: a misnamed one (a copy or a renamed file: ``optdist bench``
     never reads it as its run's record, so never redoes it) is deleted or renamed; any other
@@ -206,8 +214,8 @@ def _damaged_fix(e: DamagedRecord) -> str:
     if e.key is None:
         return (f"run `optdist bench SPEC` again: it sets the record aside under {e.path.parent / DAMAGED_DIR} "
                 "and redoes the run")
-    if not (0 < len(e.key) <= 200 and Path(e.key).name == e.key):  # no run's key: not a file's name
-        return f"no run's record has that key: move it out of {e.path.parent}"
+    if not e.own:  # a key no run has (edited by hand): not a name to give the file
+        return f"its key is not its run's: move it out of {e.path.parent}"
     own = e.path.with_name(f"{e.key}.json")
     if own.exists():
         return f"it is a copy of the record of run {e.key}, which is {own.name}: delete it or move it out of {e.path.parent}"
