@@ -120,8 +120,8 @@ def read_record(path: Path) -> dict:
     why = _defect(rec, path.stem)
     if why is not None:
         key = rec.get("key") if isinstance(rec, dict) else None
-        raise DamagedRecord(path, why, key if isinstance(key, str) and _defect(rec, key) is None else None,
-                            own=isinstance(key, str) and _defect(rec, key) is None and _own_key(rec))
+        sound = isinstance(key, str) and _defect(rec, key) is None  # only its file's name is wrong
+        raise DamagedRecord(path, why, key if sound else None, own=sound and _own_key(rec))
     return rec
 
 

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from optdist.jsonfile import MiB, read_json
-from optdist.options import WHOLE_OPTIONS
+from optdist.options import OPTION_EXAMPLES, WHOLE_OPTIONS
 
 #: the names of optdist.bench.figures.FIGURES (not imported here: it loads matplotlib; a test keeps them equal)
 FIGURES = ("tau", "greedy-rl", "devices", "mix", "optimum-rl", "scaling", "convergence")
@@ -360,7 +360,7 @@ _SPEC_VALUES: dict[str, tuple[tuple[type, ...], str, str]] = {
 _OPTION_EXAMPLES: dict[str, str] = {
     "forecast": '"instances/coupled/lenet-8x4-rpi3.json"', "formulation": '"tight"', "inner": '"milp"',
     "plan_start": '"runs/plan/result.json"', "reward": '"stage"', "warm_start": '"greedy"',
-    "mip_gap": "0.01", "seed": "0", "threads": "1",
+    **{name: OPTION_EXAMPLES[name] for name in ("mip_gap", "seed", "threads")},  # time_limit: a float's "5.0"
 }
 
 

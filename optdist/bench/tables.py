@@ -162,10 +162,10 @@ def disagreements(df: pd.DataFrame, rtol: float = RTOL) -> list[str]:
     out = []
     opt = df[(df["termination"] == "optimal") & df["objective"].notna()]
     for inst, g in opt.groupby("instance"):
-        proven = g["objective"] * (1.0 - g["gap"].astype(float).fillna(0.0).clip(0.0, 1.0))
-        lower = g["bound"].where(g["bound"].map(lambda b: b is not None and math.isfinite(b)), proven)
         if len(g) < 2:
             continue
+        proven = g["objective"] * (1.0 - g["gap"].astype(float).fillna(0.0).clip(0.0, 1.0))
+        lower = g["bound"].where(g["bound"].map(lambda b: b is not None and math.isfinite(b)), proven)
         first, second = g["objective"].nsmallest(2).index  # the least objective of the runs but i: O(n)
         _, hi, lo = max((lower[i] - g.at[first if i != first else second, "objective"], i,
                          first if i != first else second) for i in g.index)

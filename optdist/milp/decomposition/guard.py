@@ -12,8 +12,8 @@ feasible points known for that same problem (the columns known for the class at 
 prices, the warm start, the solve's own incumbent; for a run, its incumbent). A cap made inside
 column generation is recorded in the run's ``extra['bound_capped']``, and finalize then leaves the
 run unproven: its bound was built from the capped value. A per-class solve keeps its bound
-uncapped (:func:`optdist.result.within_rounding` only), so the run's own cap sees the false value. The cap is
-always valid (the optimum is at most any feasible objective); where it bites beyond
+uncapped (:func:`optdist.result.within_rounding` only), so the run's own cap sees the false
+value. The cap is always valid (the optimum is at most any feasible objective); where it bites beyond
 :data:`~optdist.result.AGREE_RTOL` (more than the solvers' tolerances) it is recorded and logged
 once per record (a run) as a warning naming the solver.
 """
@@ -24,7 +24,7 @@ import logging
 import math
 from collections.abc import Iterable
 
-from optdist.result import AGREE_RTOL, gap, within_rounding  # noqa: F401 (re-exported)
+from optdist.result import AGREE_RTOL, gap
 
 log = logging.getLogger("optdist")
 

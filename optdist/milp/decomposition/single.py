@@ -22,11 +22,10 @@ from optdist.heuristics.incremental import RequestPlacer, Usage
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.bounds import INF, base_bounds, capacities, propagate
-from optdist.result import within_rounding
 from optdist.milp.model import BuildTimeout, BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.milp.tight import lexicographic_symmetry
-from optdist.result import Termination, closes_gap
+from optdist.result import Termination, closes_gap, within_rounding
 from optdist.transfers import RESOURCES
 
 #: relative latency cutoffs above the stage bound, tried in turn (the last: none)
