@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import importlib
 import itertools
 import logging
@@ -27,6 +28,7 @@ import time
 import traceback
 import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from optdist import __version__
@@ -54,9 +56,10 @@ class CliError(Exception):
 
 
 class FlagError(CliError):
-    """A flag's value the command cannot take, found while the command line is parsed
-    (:func:`number_flag`): ``main`` prints ``"{prog}: error: {message}"``, one line (argparse's
-    own errors add the whole usage), and returns 2 before anything runs."""
+    """A flag's value the command cannot take (:func:`number_flag`), or any other error of the
+    command line (:class:`_Parser`: a flag without its value, an unknown flag), found while it is
+    parsed: ``main`` prints ``"{prog}: error: {message}"``, one line (not argparse's whole usage),
+    and returns 2 before anything runs."""
 
     def __init__(self, prog: str, message: str) -> None:
         super().__init__(message)
@@ -69,9 +72,10 @@ class FlagError(CliError):
 #: `` 5`` as 5, which no user means
 _NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)",
                           re.IGNORECASE | re.ASCII)
-#: a negative :data:`_NUMBER_TEXT`, which argparse must take as a flag's value, not as an option
-_NEGATIVE_NUMBER = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^-(?:inf|infinity|nan)$",
-                              re.IGNORECASE | re.ASCII)
+#: a word that argparse must take as a flag's value, not as an option: one that starts as a negative
+#: number does (``-5``, ``-.5``, ``-1e-3``, ``-inf``; also ``-1e-3x``, ``-5s``, for the flag's own check
+#: to say "is not a number"): no optdist flag starts with '-' and a digit, a point, inf or nan
+_NEGATIVE_NUMBER = re.compile(r"^-(?:[\d.]|inf|nan)", re.IGNORECASE | re.ASCII)
 
 
 def read_number(text: str, *, whole: bool = False) -> float | int | str:
@@ -94,6 +98,8 @@ def checked_flag(parse: Callable[[str, str], Any]) -> type[argparse.Action]:
     ``"FLAG TEXT MESSAGE"`` (exit status 2, before anything runs), the text quoted as typed."""
 
     class Checked(argparse.Action):
+        example: str | None = None  # a value for the fix of "FLAG needs a value" (number_flag sets it)
+
         def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                      values: str | list[str], option_string: str | None = None) -> None:
             flag = option_string or self.dest
@@ -128,7 +134,9 @@ def number_flag(fix: str, example: str, *, whole: bool = False,
             raise ValueError(f"is {problem} (fix: give {fix}, e.g. {flag} {example})")
         return int(value) if whole else value
 
-    return checked_flag(parse)
+    action = checked_flag(parse)
+    action.example = example
+    return action
 
 
 def count_flag(what: str, example: int, top: int) -> type[argparse.Action]:
@@ -172,6 +180,82 @@ def _version_asked(words: list[str]) -> None:
             early.parse_known_args(head)  # reads --version as the whole parser would (e.g. --vers)
 
 
+class _Parser(argparse.ArgumentParser):
+    """optdist's parsers (the sub-commands' too): an error of argparse's own (a flag without its
+    value, an unknown flag, a missing argument, an invalid choice) is one line with a fix, a
+    :class:`FlagError` that ``main`` prints (exit status 2), not the whole usage
+    (:func:`_parse_error`)."""
+
+    _words: list[str] = []  # the words this parser is reading, for the error's message
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> typing.NoReturn:
+        prog, said = _parse_error(self, message)
+        raise FlagError(prog, said)
+
+
+def _sub_commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """``parser``'s sub-commands (name -> its parser), none for a parser without them."""
+    return next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+
+
+def _value_example(action: argparse.Action) -> str:
+    """A value of the flag ``action`` for a fix: its check's example (:func:`number_flag`), its
+    first choice, else its metavar (``S``, ``FILE``)."""
+    example = getattr(action, "example", None)
+    if example is not None:
+        return example
+    if action.choices:
+        return str(next(iter(action.choices)))
+    return str(action.metavar or action.dest.upper())
+
+
+def _parse_error(parser: argparse.ArgumentParser, message: str) -> tuple[str, str]:
+    """argparse's error ``message`` of ``parser`` as one line with a fix: ``(prog, line)``.
+
+    A flag without its value: "--gap needs a value, not the flag --tee (fix: give one after it,
+    e.g. --gap 0.01)" (a value that starts as a negative number is the flag's, which its check
+    reads: "--gap -1e-3x is not a number"); unknown words: "unrecognized argument --1 (fix: leave
+    it out; `optdist solve --help` lists the flags)", named under the sub-command they follow, with
+    the flag meant where one is close ("did you mean --gap?"); an invalid choice: its first one as
+    the example; anything else: argparse's message and "see `PROG --help`"."""
+    prog, words = parser.prog, parser._words
+    if m := re.fullmatch(r"argument (\S+): expected .*arguments?", message):
+        names = m[1].split("/")
+        action = parser._option_string_actions.get(names[0])
+        if action is not None:
+            at = [i for i, w in enumerate(words) if w in names or (w.startswith("--") and len(w) > 2
+                                                                   and any(n.startswith(w) for n in names))]
+            typed = words[at[-1]] if at else names[0]
+            after = words[at[-1] + 1] if at and at[-1] + 1 < len(words) else None
+            return prog, (f"{typed} needs a value{f', not the flag {after}' if after else ''} (fix: give one after "
+                          f"it, e.g. {typed} {_value_example(action)})")
+    if message.startswith("unrecognized arguments: "):
+        extras = message.removeprefix("unrecognized arguments: ")
+        command = next((w for w in words if not w.startswith("-")), None)
+        sub = _sub_commands(parser).get(command or "")
+        if sub is not None:
+            parser, prog = sub, sub.prog
+        flags = [o for o in parser._option_string_actions if o.startswith("--")]
+        unknown = next((w.split("=", 1)[0] for w in extras.split() if w.startswith("-")), None)
+        close = difflib.get_close_matches(unknown, flags, n=1, cutoff=0.6) if unknown else []
+        hint = f"did you mean {close[0]}? " if close else f"leave {'them' if ' ' in extras else 'it'} out; "
+        return prog, (f"unrecognized argument{'s' if ' ' in extras else ''} {extras} "
+                      f"(fix: {hint}`{prog} --help` lists the flags)")
+    if m := re.fullmatch(r"argument (\S+): invalid choice: '(.*)' \(choose from .*\)", message, re.DOTALL):
+        names = m[1].split("/")
+        if names[0] in parser._option_string_actions:
+            return prog, f"{message} (fix: e.g. {names[0]} {_value_example(parser._option_string_actions[names[0]])})"
+        choices = list(_sub_commands(parser))
+        close = difflib.get_close_matches(m[2], choices, n=1)
+        if close:
+            return prog, f"{message} (fix: did you mean {close[0]}? `{prog} --help` lists them)"
+    return prog, f"{message} (fix: see `{prog} --help`)"
+
+
 class _EarlyParser(argparse.ArgumentParser):
     """:func:`_version_asked`'s parser: an error is raised (ArgumentError), not printed, for the whole parser to report."""
 
@@ -180,7 +264,7 @@ class _EarlyParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="optdist",
         description="Privacy-aware distributed CNN inference: solve, evaluate and benchmark placements.",
         epilog="exit status: 0 ok (a feasible result, also one kept when the solver failed), 1 no feasible result "
@@ -358,6 +442,19 @@ def _run(args: argparse.Namespace) -> int:
     return int(rc or 0)
 
 
+def _missing_file_fix(e: FileNotFoundError, msg: str) -> str:
+    """The fix for a missing file (``e``: its path in ``e.filename`` or, as optdist's readers say
+    it, before the last ": " of ``msg``, "PATH: instance file not found"): check the path, listing
+    the nearest folder of it that exists (``instances/`` for an instance whose nearest folder is
+    the current or the root one, where that folder is here)."""
+    path = Path(str(e.filename) if e.filename is not None else msg.rsplit(": ", 1)[0])
+    folder = next((p for p in path.parents if p.is_dir()), Path("."))
+    if folder in (Path("."), Path("/")) and "instance file" in msg and Path("instances").is_dir():
+        folder = Path("instances")
+    listing = "ls" if folder == Path(".") else f"ls {shlex.quote(str(folder).rstrip('/') + '/')}"
+    return f"check the path, e.g. `{listing}` shows what is there"
+
+
 def _failed(e: Exception, args: argparse.Namespace) -> int:
     """Report the error ``e`` that ended the command (one line, a traceback too with --debug) and
     return its exit status: 2 a user error, 3 a bug, 128 + SIGPIPE a closed stdout."""
@@ -371,6 +468,8 @@ def _failed(e: Exception, args: argparse.Namespace) -> int:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         if isinstance(e, OSError) and e.filename is not None and str(e.filename) not in str(msg):
             msg = f"{e.filename}: {e.strerror or msg}"
+        if isinstance(e, FileNotFoundError) and "fix:" not in str(msg):
+            msg = f"{msg} (fix: {_missing_file_fix(e, str(msg))})"
         print(f"{where}: error: {msg}", file=sys.stderr)
         return 2
     if args.debug:  # a bug: never a raw traceback without --debug

@@ -59,6 +59,30 @@ def number_problem(value: Any, *, whole: bool = False, within: Callable[[float],
     return None if finite and within(value) else OUT_OF_RANGE
 
 
+def take_whole(value: Any, *, within: Callable[[float], bool] = lambda v: True) -> tuple[Any, str | None]:
+    """The one rule for a value an option takes as a whole number (the generic ``threads`` and
+    ``seed``, HiGHS's integer options, glpsol's ``--tmlim``): ``(the int, None)`` for a whole
+    number that passes ``within``, an integral float written as a decimal (``1e2``, ``2.0``)
+    included; else ``(value, the problem)`` as :func:`number_problem` says it ("not a whole
+    number" for ``2.5`` or a text, "out of range")."""
+    problem = number_problem(value, whole=True, within=within)
+    return (value, problem) if problem else (int(value), None)
+
+
+def typed(value: Any) -> str:
+    """``value`` as a user types it after ``--solver-option KEY=``: ``true``/``false``, a number, text as it is."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def raw_example(where: str, key: str, value: Any) -> str:
+    """``"e.g. --solver-option KEY=VALUE"`` for a raw option given by a flag (``where`` starts
+    with ``--``), else as a profile's ``[solver_options]`` or a Python mapping would hold it
+    (``"e.g. KEY = VALUE"``, a text quoted): a fix's example as the user would write it."""
+    if where.startswith("--"):
+        return f"e.g. {where} {key}={typed(value)}"
+    return f"e.g. {key} = {value!r}" if isinstance(value, str) else f"e.g. {key} = {typed(value)}"
+
+
 def option_problem(name: str, value: Any) -> str | None:
     """:func:`number_problem` of ``value`` for the generic option ``name`` (a key of :data:`OPTION_RANGES`)."""
     return number_problem(value, whole=name in WHOLE_OPTIONS, within=IN_RANGE[name])

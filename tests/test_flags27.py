@@ -111,8 +111,9 @@ def test_profile_refuses_a_tau_outside_0_1(capsys, tau):
                         "e.g. --solver-option random_seed=0)"),
     ("threads=1.5", "--solver-option: threads = 1.5 is not a whole number (highs's name for threads; fix: give an "
                     "integer in [1, 256], e.g. --solver-option threads=1)"),
-    ("mip_max_nodes=1.5", "--solver-option: HiGHS refuses mip_max_nodes = 1.5 (an integer option; fix: a value in "
-                          "its range, see https://ergo-code.github.io/HiGHS/stable/options/definitions/)"),
+    ("mip_max_nodes=1.5", "--solver-option: HiGHS refuses mip_max_nodes = 1.5: not a whole number (an integer option; "
+                          "fix: give a whole number in its range, e.g. --solver-option mip_max_nodes=1000; see "
+                          "https://ergo-code.github.io/HiGHS/stable/options/definitions/)"),
     ("nosuch=1", "--solver-option: HiGHS has no option 'nosuch'"),
 ])
 def test_a_bad_solver_option_names_the_flag(capsys, option, said):

@@ -178,8 +178,8 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         "improve": True if args.improve else None,
     }
     opts = {k: v for k, v in opts.items() if v is not None}
-    raw = parse_solver_options(args.solver_option)
-    pricing_raw = parse_solver_options(args.pricing_solver_option, "--pricing-solver-option")
+    raw = parse_solver_options(args.solver_option, solver=args.solver)
+    pricing_raw = parse_solver_options(args.pricing_solver_option, "--pricing-solver-option", args.pricing_solver)
     if method == "milp":
         for name in ("policy", "episodes"):
             if name in opts:
@@ -190,13 +190,13 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
             if "solver_options" not in inspect.signature(method_function("milp")).parameters:
                 raise CliError("--solver-option: this build's MILP engine takes no raw solver options "
                                "(use a profile: solvers/NAME.toml with [solver_options])")
-            _check_raw_options(args.solver, raw, "--solver-option")
+            _check_raw_options(args.solver, raw, "--solver-option", args.solver_option)
             opts["solver_options"] = raw
         if pricing_raw:
             if args.pricing_solver is None:
                 raise CliError("--pricing-solver-option needs --pricing-solver (fix: name it, e.g. --pricing-solver "
                                "scip; --solver-option is for --solver)")
-            _check_raw_options(args.pricing_solver, pricing_raw, "--pricing-solver-option")
+            _check_raw_options(args.pricing_solver, pricing_raw, "--pricing-solver-option", args.pricing_solver_option)
             opts["pricing_solver_options"] = pricing_raw
         return opts
     for flag, given_raw in (("--solver-option", raw), ("--pricing-solver-option", pricing_raw)):
@@ -230,36 +230,86 @@ def _refuse(name: str, flag: str, method: str) -> NoReturn:
                    f"(fix: leave it out, or use --method {owners[0]})")
 
 
-def parse_solver_options(items: list[str], flag: str = "--solver-option") -> dict[str, str | int | float | bool]:
+def _key_and_text(item: str) -> tuple[str, str, bool]:
+    """``KEY=VALUE`` -> ``(key, value's text, whether it has a '=')``, both stripped."""
+    key, sep, text = item.partition("=")
+    return key.strip(), text.strip(), bool(sep)
+
+
+def parse_solver_options(items: list[str], flag: str = "--solver-option",
+                         solver: str | None = None) -> dict[str, str | int | float | bool]:
     """``KEY=VALUE`` strings -> raw options: whole numbers as int, other numbers as float
     (:func:`~optdist.cli.read_number`: ``1_0`` stays text), true/false as bool, the rest as text.
     Raises CliError naming ``flag`` (the option they came from) for an item that is not
-    KEY=VALUE or a number that is not finite (``nan``, ``inf``)."""
+    KEY=VALUE or a number that is not finite (``nan``, ``inf``); the latter's fix gives a value
+    that ``solver``'s option KEY takes (:func:`raw_example_value`; none where it is not known)."""
     out: dict[str, str | int | float | bool] = {}
     for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
+        key, text, sep = _key_and_text(item)
         if not sep or not key:
             raise CliError(f"{flag} {item!r} is not KEY=VALUE (fix: give a name and a value, e.g. {flag} presolve=off)")
-        text = text.strip()
         value: str | int | float | bool = read_number(text, whole=True)
         if text.lower() in ("true", "false"):
             value = text.lower() == "true"
         elif isinstance(value, float) and not math.isfinite(value):
-            raise CliError(f"{flag} {key}={text} is not a finite number (fix: give a finite value, e.g. {flag} {key}=0)")
+            from optdist.options import raw_example
+
+            example = raw_example_value(solver, key)
+            fix = (f"give a finite value, {raw_example(flag, key, example)}" if example is not None else
+                   f"give a finite value in the range the {solver or 'solver'} documentation gives for {key}")
+            raise CliError(f"{flag} {key}={text} is not a finite number (fix: {fix})")
         out[key] = value
     return out
 
 
-def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], flag: str) -> None:
+def raw_example_value(solver: str | None, key: str):
+    """A value ``solver``'s (a name or profile) raw option ``key`` takes, for the example of a fix:
+    a generic option under the solver's name (HiGHS's ``time_limit``, GLPK's ``tmlim``) the
+    generic example (:data:`~optdist.options.OPTION_EXAMPLES`, in the generic range), else the
+    adapter's own (``example_value``: HiGHS asks highspy, GLPK knows its whole-number options);
+    None where none is known (another shell solver's option, an unknown solver)."""
+    from optdist.options import OPTION_EXAMPLES
+    from optdist.solvers import get_solver
+
+    if solver is None:
+        return None
+    try:
+        adapter = get_solver(solver)
+        native = adapter.native_name(key)
+    except (ValueError, OSError):  # an unknown solver or an ambiguous name: its own error comes next
+        return None
+    generic = {n: g for g, n in adapter.option_names.items()}.get(native)
+    if generic is not None:
+        return OPTION_EXAMPLES[generic]
+    ask = getattr(adapter, "example_value", None)  # HiGHS's and GLPK's (base.Solver has none yet)
+    try:
+        return None if ask is None else ask(native)
+    except ImportError:  # highspy missing: its own error comes next
+        return None
+
+
+def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], flag: str,
+                       items: list[str] | None = None) -> None:
     """Check ``raw`` options of ``solver`` (a name or profile) as its adapter will
     (:meth:`~optdist.solvers.base.Solver.check_raw_options`), before anything runs, so that an
     error names ``flag`` (``--solver-option``), not the Python parameter, and gives an example
-    under it. Raises CliError."""
+    under it. Each option is checked alone first, so that its error echoes the number as the user
+    typed it in ``items`` (``5.``, ``1e30``; the adapter says the value it holds, ``5.0``,
+    ``1e+30``); then all together (one option given under two names). Raises CliError."""
     from optdist.solvers import get_solver
 
+    typed = {key: text for key, text, _ in map(_key_and_text, items or [])}
     try:
-        get_solver(solver).check_raw_options(raw, flag)
+        adapter = get_solver(solver)
+        for key, value in raw.items():
+            try:
+                adapter.check_raw_options({key: value}, flag)
+            except ValueError as e:
+                said = str(e)
+                if key in typed and not isinstance(value, str):
+                    said = said.replace(f"{key} = {value!r}", f"{key} = {typed[key]}", 1)
+                raise CliError(said) from None
+        adapter.check_raw_options(raw, flag)
     except ValueError as e:
         raise CliError(str(e)) from None
 
@@ -393,10 +443,24 @@ def cmd_solve(args: argparse.Namespace) -> int:
         with _stop_at(deadline, inst, args, progress, enabled=own_process and deadline is not None) as stopper, \
                 quiet_native_stdout(not args.tee), run_deadline(deadline):
             try:
-                res = solve(inst, method=args.method, **opts)
+                with _limits_named_as_flags(args.method):
+                    res = solve(inst, method=args.method, **opts)
             finally:  # also when it raised: that may be the stopper's take-over (see _Stopper.finish)
                 stopper.finish()
     return _report(inst, res, args)
+
+
+def _limits_named_as_flags(method: str) -> contextlib.AbstractContextManager:
+    """For a plan method (plan-guided, plan-rollout): its warning of limits above ``--time-limit``
+    names the flags the user typed (``--plan-time-limit 9``), not the Python options
+    (:func:`optdist.heuristics.plan_guided.limits_named`); any other method: nothing."""
+    from optdist.solve import METHOD_OPTIONS
+
+    if "plan_time_limit" not in METHOD_OPTIONS.get(method, ()):
+        return contextlib.nullcontext()
+    from optdist.heuristics.plan_guided import limits_named
+
+    return limits_named({**PLAN_FLAGS, "time_limit": FLAG["time_limit"]})
 
 
 def _report(inst, res, args: argparse.Namespace) -> int:

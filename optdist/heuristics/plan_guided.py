@@ -153,7 +153,9 @@ import numbers
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +187,12 @@ ROLLOUT_PLANNED = 3  # rollout: planned placements of distinct usage tried per r
 #: the plan by shares 2.03 s, all 8 requests decided past the deadline, load 1.8)
 PLAN_SHARE = 0.5
 POLISH_SHARE = 0.25
+#: the default of ``repair_time_limit`` (s per exact single-request solve; with ``time_limit``, at
+#: most each request's share of the time left): a limit not given, never warned about
+REPAIR_TIME_LIMIT = 5.0
+#: how :func:`_limits_warning` names the limits: None, the Python options (``plan_time_limit =
+#: 9 s``); the command line sets its flags (``--plan-time-limit 9``, :func:`limits_named`)
+_limit_names: ContextVar[Mapping[str, str] | None] = ContextVar("optdist_plan_limit_names", default=None)
 
 #: per class: its planned placements as (cost alone s, owners, usage (n_nodes, 3)), cheapest first
 Plans = dict[tuple[str, int], list[tuple[float, list[np.ndarray], np.ndarray]]]
@@ -429,9 +437,66 @@ def _run_until(method: str, time_limit: float | None) -> float | None:
     return None if time_limit is None else time.perf_counter() + time_limit
 
 
-def _share_example(name: str, time_limit: float) -> str:
-    """``"plan_time_limit = 5"``: the default share of ``time_limit`` (s) for the step limit ``name``."""
-    return f"{name} = {(PLAN_SHARE if name == 'plan_time_limit' else POLISH_SHARE) * time_limit:g}"
+@contextmanager
+def limits_named(names: Mapping[str, str]) -> Iterator[None]:
+    """Inside the block the plan methods' warning of limits above the time limit
+    (``extra['limits_above_time_limit']``) names each limit as ``names`` has it (``time_limit``,
+    ``plan_time_limit``, ``polish_time_limit``, ``repair_time_limit`` -> its flag, e.g.
+    ``--plan-time-limit``), as the command line the user typed: ``"--plan-time-limit 9 above
+    --time-limit 1.5"``. Outside: the Python options, ``"plan_time_limit = 9 s above time_limit = 1.5 s"``."""
+    token = _limit_names.set(dict(names))
+    try:
+        yield
+    finally:
+        _limit_names.reset(token)
+
+
+def _share(name: str, time_limit: float) -> float:
+    """The default share of ``time_limit`` (s) for the step limit ``name`` (the repair limit: a polish's share)."""
+    return (PLAN_SHARE if name == "plan_time_limit" else POLISH_SHARE) * time_limit
+
+
+def _limits_warning(method: str, time_limit: float, given: Mapping[str, float]) -> str | None:
+    """What is wrong with the step limits ``given`` (name -> s: those the caller chose; a
+    ``polish_time_limit`` of 0 is no step) under ``time_limit`` (s), None where nothing is: each
+    limit above it (the run's deadline ends that step first), and limits each within it that add
+    up to more than it (the plan, the polish and one repair solve cannot each have their limit:
+    the deadline cuts the later ones), which ones and their sum. Names as :func:`limits_named` says."""
+    flags = _limit_names.get()
+
+    def name(option: str) -> str:
+        return flags.get(option, option) if flags else option
+
+    def say(option: str, seconds: float) -> str:
+        return f"{name(option)} {seconds:g}" if flags else f"{option} = {seconds:g} s"
+
+    steps = {k: v for k, v in given.items() if v}
+    above = {k: v for k, v in steps.items() if v > time_limit}
+    within = {k: v for k, v in steps.items() if v <= time_limit}
+    total = sum(within.values())
+    summed = len(within) > 1 and total > time_limit * (1 + 1e-9)  # 0.1 + 0.2 is not above 0.3
+    if not above and not summed:
+        return None
+    said = []
+    if above:
+        ends = ("each such solve" if list(above) == ["repair_time_limit"] else
+                "that step" if len(above) == 1 else "those steps")
+        said.append(f"{', '.join(say(k, v) for k, v in above.items())} above {say('time_limit', time_limit)}: "
+                    f"the run's deadline ends {ends} first")
+    if summed:
+        said.append(f"{' + '.join(say(k, v) for k, v in within.items())} = {total:g}{'' if flags else ' s'} above "
+                    f"{say('time_limit', time_limit)}: they cannot each have their limit, the run's deadline cuts "
+                    "the later steps")
+    named = list(above) + list(within) if summed else list(above)
+    if flags:
+        example = " ".join(f"{name(k)} {_share(k, time_limit):g}" for k in named)
+    else:
+        example = ", ".join(f"{k} = {_share(k, time_limit):g}" for k in named)
+    fix = (f"give limits that add up to at most {name('time_limit')}" if summed else
+           f"give limits below {name('time_limit')}")
+    rest = ("or leave it out: each request's solve then gets at most its share of the time left"
+            if named == ["repair_time_limit"] else "or leave them out for shares of it")
+    return f"{method}: {'; '.join(said)} (fix: {fix}, e.g. {example}, {rest})"
 
 
 def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: str, plan_time_limit: float | None,
@@ -460,8 +525,10 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
         raise ValueError(f"{method} needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
                          f"{inst.objective.kind!r} (fix: use --method milp, or set objective.kind to 'latency')")
     start = _plan_start(fc, plan_start, method)
-    asked = {name: v for name, v in (("plan_time_limit", plan_time_limit), ("polish_time_limit", polish_time_limit))
-             if v is not None and time_limit is not None and v > time_limit}  # the defaults are shares of it
+    asked = {name: v for name, v in (("plan_time_limit", plan_time_limit), ("polish_time_limit", polish_time_limit),
+                                     ("repair_time_limit", repair_time_limit))
+             if v is not None and (name != "repair_time_limit" or v != REPAIR_TIME_LIMIT)}  # the defaults: not said
+    said = None if time_limit is None else _limits_warning(method, time_limit, asked)
     if plan_time_limit is None:
         plan_time_limit = 60.0 if time_limit is None else PLAN_SHARE * time_limit
     if polish_time_limit is None:
@@ -482,13 +549,9 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     polish["plan_time_limit_s"] = plan_time_limit
     polish["polish_time_limit_s"] = polish_time_limit
     polish["repair_time_limit_s"] = repair_time_limit
-    if asked:  # the caps stay as given (the record says what was asked); the deadline ends each step first
-        polish["limits_above_time_limit"] = (
-            f"{method}: {', '.join(f'{k} = {v:g} s' for k, v in asked.items())} above time_limit = {time_limit:g} s: "
-            f"the run's deadline ends {'that step' if len(asked) == 1 else 'those steps'} first (fix: give limits "
-            f"below time_limit, e.g. {_share_example(next(iter(asked)), time_limit)}, or leave them out for shares "
-            "of it)")
-        log.warning("%s", polish["limits_above_time_limit"])
+    if said:  # the caps stay as given (the record says what was asked); the deadline ends each step first
+        polish["limits_above_time_limit"] = said
+        log.warning("%s", said)
     return fc, plans, plan_obj, found_by, time.perf_counter() - t_plan, polish
 
 
@@ -595,7 +658,7 @@ def solve_plan_guided(
     plan_time_limit: float | None = None,
     plan_start: Assignment | str | Path | None = None,
     polish_time_limit: float | None = None,
-    repair_time_limit: float = 5.0,
+    repair_time_limit: float = REPAIR_TIME_LIMIT,
     improve: bool = False,
     solver: str = "highs",
     seed: int | None = None,
@@ -634,9 +697,11 @@ def solve_plan_guided(
     ``plan_start_infeasible`` (only where the evaluator finds ``plan_start`` infeasible on ``forecast``: the
     constraints it breaks, also warned on the ``optdist`` logger; the plan is then not bounded by it),
     ``plan_time_limit_s`` / ``polish_time_limit_s`` / ``repair_time_limit_s`` (the caps used, defaults
-    filled in), ``limits_above_time_limit`` (only where ``plan_time_limit`` or ``polish_time_limit``
-    is given above ``time_limit``: the deadline ends that step first; also warned on the
-    ``optdist`` logger), ``improve`` (as given),
+    filled in), ``limits_above_time_limit`` (only where ``plan_time_limit``, ``polish_time_limit``
+    or ``repair_time_limit`` (other than its default) is given above ``time_limit``: the deadline
+    ends that step first; or where those given, each within it, add up to more than it: which and
+    the sum; also warned on the ``optdist`` logger; the command line names its flags,
+    :func:`limits_named`), ``improve`` (as given),
     ``past_deadline`` (requests decided past ``time_limit``'s deadline, without an exact solve) and,
     where a solver call failed (e.g. a CBC the OOM killer ended; the run goes on without it),
     ``solver_errors`` (:func:`~optdist.solvers.base.reports_solver_failures`).
@@ -771,7 +836,7 @@ def solve_plan_rollout(
     plan_time_limit: float | None = None,
     plan_start: Assignment | str | Path | None = None,
     polish_time_limit: float | None = None,
-    repair_time_limit: float = 5.0,
+    repair_time_limit: float = REPAIR_TIME_LIMIT,
     solver: str = "highs",
     seed: int | None = None,
     time_limit: float | None = None,

@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any, ClassVar
 
+from optdist.options import raw_example, take_whole
 from optdist.result import within_rounding
 from optdist.solvers.base import Feature, LegacySolver
 
@@ -26,6 +27,11 @@ RATIO_TRUSTED = 1e12
 #: the largest ``--tmlim`` glpsol takes (a C int of seconds, 68 years): 2147483648 is "Invalid time
 #: limit", exit status 1, which read as the solver dying (``optdist solve --solver glpk --time-limit 1e308``)
 TMLIM_MAX = 2**31 - 1
+#: glpsol's options that take a whole number (glpsol.c reads each with ``str2int`` into a C int and
+#: fails the run on anything else, ``100.0`` included): the least it takes, what it counts, an
+#: example; at most :data:`TMLIM_MAX` each. ``proxy`` also takes no value (its default, 60 s).
+WHOLE_RAW: dict[str, tuple[int, str, int]] = {"tmlim": (1, "seconds", 60), "memlim": (1, "megabytes", 1024),
+                                              "proxy": (1, "seconds", 60)}
 #: the bound on a node-log line: '+   20: mip =   7.84e+11 >=   7.83e+11 < 0.1% (1; 3)'
 _LOG_BOUND = re.compile(r"^\+\s*\d+: (?:mip =|>>>>>)\s+\S+\s+>=\s+(\S+)", re.MULTILINE)
 
@@ -38,6 +44,30 @@ class Glpk(LegacySolver):
     features = frozenset({Feature.SEED, Feature.BOUND})
     install_hint = "apt-get install glpk-utils   (or conda install -c conda-forge glpk); needs `glpsol` on PATH"
     option_names: ClassVar[dict[str, str]] = {"time_limit": "tmlim", "mip_gap": "mipgap", "seed": "seed"}
+
+    def _check_value(self, key: str, native: str, value: Any, where: str) -> Any:
+        """As every adapter (a generic option under glpsol's name in the generic range), then an
+        option of :data:`WHOLE_RAW` by the one rule of whole numbers
+        (:func:`~optdist.options.take_whole`): ``tmlim=1e2`` or ``2.0`` passed on as the int,
+        which glpsol reads (``100.0`` failed the run), ``2.5`` or a number outside glpsol's range
+        refused before anything runs, the error naming ``key``, the value, the range and an example."""
+        value = super()._check_value(key, native, value, where)
+        if native not in WHOLE_RAW or (native == "proxy" and value == ""):
+            return value
+        least, unit, example = WHOLE_RAW[native]
+        taken, problem = take_whole(value, within=lambda v: least <= v <= TMLIM_MAX)
+        if problem:
+            raise ValueError(f"{where}: {key} = {value!r} is {problem} (glpsol's --{native} takes whole {unit}; fix: "
+                             f"give a whole number in [{least}, {TMLIM_MAX}]"
+                             f"{', or nothing for its default' if native == 'proxy' else ''}, "
+                             f"{raw_example(where, key, example)})")
+        return taken
+
+    @staticmethod
+    def example_value(native: str) -> Any:
+        """A value glpsol takes for its option ``native`` (:data:`WHOLE_RAW`), for the example of
+        a fix; None where optdist does not know one (glpsol cannot be asked up front)."""
+        return WHOLE_RAW[native][2] if native in WHOLE_RAW else None
 
     def native_value(self, option: str, value: Any) -> Any:
         """``glpsol --tmlim`` takes whole seconds (rounded down, so that it ends within the limit; at least 1,

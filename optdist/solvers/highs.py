@@ -20,6 +20,7 @@ for a while): its outcome is ``time_limit`` too, ``extra["stalled"]`` says when.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optdist.io import quiet_native_stdout
+from optdist.options import raw_example, take_whole
 from optdist.result import Termination
 from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, stop_native_code_on_signals, stop_on_signals,
                                   stop_requested, watchdog)
@@ -287,31 +289,73 @@ class Highs(ContribSolver):
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through highspy on a throwaway ``Highs``: the name must exist
         (``getOptionType``) and ``setOptionValue`` must accept the value (type and HiGHS's range);
-        an integral float for an integer option (``mip_max_nodes=1e3``) is taken, as the int, in
-        ``options``.
+        a float for an integer option follows the one rule of whole numbers
+        (:func:`~optdist.options.take_whole`): an integral one (``mip_max_nodes=1e3``) is taken,
+        as the int, in ``options``, any other refused ("not a whole number").
 
-        File options (``log_file``, ``solution_file``, ...) are only type-checked: setting them
-        would create the file.
+        A refusal echoes the value as given (``1e+30``, not the int it became) and gives an
+        example the option takes (:meth:`example_value`). File options (``log_file``,
+        ``solution_file``, ...) are only type-checked: setting them would create the file.
         """
         import highspy
 
         with quiet_native_stdout():  # the banner and HiGHS's own complaint
             h = highspy.Highs()
             h.setOptionValue("output_flag", False)
-            for key, value in options.items():
+            for key, given in options.items():
                 status, kind = h.getOptionType(key)
                 if status != highspy.HighsStatus.kOk:
                     raise ValueError(f"{where}: HiGHS has no option {key!r} (fix: a name from {OPTIONS_URL})")
                 kind = _KINDS[kind.name.removeprefix("k").lower()]  # HiGHS's bool, int, double, string
-                if kind == _KINDS["int"] and isinstance(value, float) and value.is_integer():
-                    value = options[key] = int(value)  # 1e3, 2.0: a whole number, passed on as the int
-                if key.endswith("_file"):
-                    ok = isinstance(value, str)
+                value, problem = given, None
+                if kind == _KINDS["int"] and isinstance(given, float):
+                    value, problem = take_whole(given)  # 1e3, 2.0: a whole number, passed on as the int
+                    options[key] = value
+                if problem:
+                    ok, why = False, f": {problem}"
+                elif key.endswith("_file"):
+                    ok, why = isinstance(value, str), ""
                 else:
-                    ok = h.setOptionValue(key, value) == highspy.HighsStatus.kOk
+                    try:
+                        ok = h.setOptionValue(key, value) == highspy.HighsStatus.kOk
+                    except (TypeError, OverflowError):  # an int beyond C's
+                        ok = False
+                    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+                    why = ": out of its range" if number and kind in (_KINDS["int"], _KINDS["double"]) else ""
                 if not ok:
-                    raise ValueError(f"{where}: HiGHS refuses {key} = {value!r} ({kind} option; "
-                                     f"fix: a value in its range, see {OPTIONS_URL})")
+                    what = "a whole number in its range" if kind == _KINDS["int"] else (
+                        "a value in its range" if kind == _KINDS["double"] else "a value it takes")
+                    example = self.example_value(key)
+                    said = f", {raw_example(where, key, example)}" if example is not None else ""
+                    raise ValueError(f"{where}: HiGHS refuses {key} = {given!r}{why} ({kind} option; "
+                                     f"fix: give {what}{said}; see {OPTIONS_URL})")
+
+    @staticmethod
+    def example_value(key: str) -> Any:
+        """A value HiGHS takes for its option ``key``, for the example of a fix: its default where
+        that is finite and below HiGHS's infinity for integers (``mip_max_nodes``'s is
+        2147483647), else the first of a few round numbers that ``setOptionValue`` accepts
+        (``objective_bound``: 1000); None for an unknown name or where none is taken."""
+        import highspy
+
+        with quiet_native_stdout():
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            status, kind = h.getOptionType(key)
+            if status != highspy.HighsStatus.kOk:
+                return None
+            default = h.getOptionValue(key)[1]
+            if isinstance(default, (bool, str)):
+                return default
+            for value in (default, 1000, 100, 10, 1, 0, 0.5, 1e-6, -1):
+                if not math.isfinite(value) or abs(value) >= 2**31 - 1:
+                    continue
+                if kind == highspy.HighsOptionType.kInt and not float(value).is_integer():
+                    continue
+                value = int(value) if kind == highspy.HighsOptionType.kInt else value
+                if h.setOptionValue(key, value) == highspy.HighsStatus.kOk:
+                    return value
+        return None
 
     def _warm_start(self, opt: Any, model: pyo.ConcreteModel, cfg: dict[str, Any]) -> None:
         """``Highs.setSolution`` with every Var that has a value (the new interface has no warm start).
