@@ -352,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         old_term = _sigterm_as_interrupt()
         _version_asked(words)
         parser = build_parser()
+        if not words:  # bare `optdist`: the commands and what they do, as `optdist --help` (status 2: nothing ran)
+            parser.print_help(sys.stderr)
+            return 2
         args = parser.parse_args(argv)
         args.started = None if argv is None else called
         args.whole_process = whole_process

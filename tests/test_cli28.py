@@ -257,3 +257,10 @@ def test_an_unknown_flag_and_every_other_parse_error_is_one_line(capsys, words, 
     assert main(words) == 2
     got = _said(capsys)
     assert got.startswith(said) and "(fix: " in got, got
+
+
+def test_bare_optdist_lists_the_commands(capsys):
+    """`optdist` alone prints the help with every command (as `--help` does), on stderr, status 2."""
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: optdist") and "solve" in err and "bench-table" in err and "optdist: error" not in err
