@@ -104,3 +104,145 @@ def test_a_violation_the_method_models_is_still_called_its_false_claim():
     assert said.startswith("violates privacy, which per-layer models: the method said feasible (a bug in the method); ") \
         or "; violates privacy, which per-layer models: the method said feasible (a bug in the method)" in said, said
     assert "(10h) pins to the source: per-layer does not model them" in said
+
+
+# --- item 1: instance type errors in the user's terms -----------------------------------------
+
+def _broken(tmp_path, mutate, name="bad.json"):
+    doc = json.loads(LENET.read_text())
+    mutate(doc)
+    path = tmp_path / name
+    path.write_text(json.dumps(doc, indent=1))
+    return path
+
+
+# (mutation, the problem line as `optdist solve` prints it, after "  - "); before, e.g.
+# 'devices[2]: Input should be a valid dictionary or instance of NodeSpec (fix: give a list of at least one device, ...)'
+# 'devices[2].id: Input should be a valid string (fix: see instances/schema.json for the expected type)'
+CASES = [
+    (lambda d: d["devices"][2].update(memory="1GB"),
+     'devices[2].memory: got "1GB" (a string); expected bytes of memory, a number in (0, 1e+15] '
+     '(fix: write one number, without quotes, e.g. "memory": 1073741824 for 1 GiB)'),
+    (lambda d: d["devices"][2].update(memory="1073741824"),
+     'devices[2].memory: got "1073741824" (a string); expected bytes of memory, a number in (0, 1e+15] '
+     '(fix: write the number without quotes: "memory": 1073741824)'),
+    (lambda d: d["devices"][2].update(memory=-5),
+     "devices[2].memory: got -5, out of range: it must be greater than 0; expected bytes of memory, a number in "
+     "(0, 1e+15] (fix: give the memory in bytes as a number in (0, 1e+15], e.g. 1073741824 for 1 GiB)"),
+    (lambda d: d["devices"].__setitem__(2, "rpi3"),
+     'devices[2]: got "rpi3" (a string); expected a device, an object with an "id" and a "type" (or the numbers a '
+     'type gives) (fix: write the device as an object, in braces: {"id": "d3", "type": "rpi3"})'),
+    (lambda d: d["requests"].__setitem__(0, ["r1"]),
+     'requests[0]: got ["r1"] (a list); expected a request, an object with an "id", a "source" and a "cnn" '
+     '(fix: write the request as an object, in braces: {"id": "r1", "source": "cam1", "cnn": "lenet"})'),
+    (lambda d: d.update(devices={"id": "x", "type": "rpi3"}),
+     'devices: got {"id": "x", "type": "rpi3"} (an object); expected a list of at least one device, each an object '
+     '(fix: put it in a list, in square brackets: "devices": [{"id": "x", "type": "rpi3"}])'),
+    (lambda d: d.update(objective=["latency"]),
+     'objective: got ["latency"] (a list); expected an object of objective options '
+     '(fix: write an object, in braces, e.g. "objective": {"kind": "latency"})'),
+    (lambda d: d.update(tau="0.6"),
+     'tau: got "0.6" (a string); expected the tolerated SSIM of an inversion attack, a number in (0, 1] '
+     '(fix: write the number without quotes: "tau": 0.6)'),
+    (lambda d: d.pop("tau"),
+     'tau: required field missing; expected the tolerated SSIM of an inversion attack, a number in (0, 1] '
+     '(fix: add "tau": 0.6)'),
+    (lambda d: d["devices"][2].pop("id"),
+     'devices[2].id: required field missing; expected a non-empty string, unique among the devices and sources '
+     '(fix: add "id": "d3")'),
+    (lambda d: d["devices"][2].update(id=3),
+     'devices[2].id: got 3 (a number); expected a non-empty string, unique among the devices and sources '
+     '(fix: write it in quotes: "id": "3")'),
+    (lambda d: d["devices"][2].update(memroy=5),
+     'devices[2].memroy: unknown field "memroy" (value 5) in a device (fix: did you mean "memory"? remove it or '
+     'correct its spelling; the fields of a device are "id", "type", "memory", "mults_per_s", "rate", '
+     '"compute_capacity", "bandwidth_capacity")'),
+    (lambda d: d["devices"][0].update(cnn="lenet"),
+     'devices[0].cnn: unknown field "cnn" (value "lenet") in a device (fix: "cnn" is a field of a request, not of a '
+     'device: move it there or remove it; the fields of a device are "id", "type", "memory", "mults_per_s", "rate", '
+     '"compute_capacity", "bandwidth_capacity")'),
+    (lambda d: d.update(objective={"kind": "Latency", "admission": "true"}),
+     'objective.kind: got "Latency" (a string); expected "latency" or "makespan" (fix: did you mean "kind": '
+     '"latency"? use "latency" or "makespan", e.g. "kind": "latency")'),
+    (lambda d: d.update(objective={"admission": "true"}),
+     'objective.admission: got "true" (a string); expected true or false (fix: write true without quotes: '
+     '"admission": true)'),
+    (lambda d: d.update(privacy={"lenet": 5}),
+     'privacy.lenet: got 5 (a number); expected a bundled privacy table\'s name such as "paper", the path of a table '
+     'file (a string), or null for no privacy limit (fix: write a string, in quotes (or null), e.g. "lenet": "paper")'),
+    (lambda d: d.update(defence={"lenet": {"epsilons": "5"}}),
+     'defence.lenet.epsilons: got "5" (a string); expected a list of Laplace budgets, numbers in (0, 1e+06], or null '
+     '(fix: put it in a list, in square brackets, without quotes: "epsilons": [5])'),
+    (lambda d: d.update(defence={"lenet": {"epsilons": [1, -3]}}),
+     "defence.lenet.epsilons[1]: got -3, out of range: it must be greater than 0; expected a Laplace budget, a number "
+     "in (0, 1e+06] (fix: give Laplace budgets as numbers in (0, 1e+06], e.g. [1, 5, 10])"),
+    (lambda d: d["devices"][2].update(rate="x" * 300),
+     'devices[2].rate: got "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (302 characters) (a string); expected '
+     "radio bytes per second, a number in [1, 1e+12] (fix: write one number, without quotes, e.g. \"rate\": 9025000 "
+     "for 802.11n at 72.2 Mbit/s)"),
+    (lambda d: d["devices"][1].update(type="rpi5"),
+     'devices[1].type: unknown device type "rpi5" (fix: did you mean "rpi4"? use one of "beaglebone-ai", '
+     '"jetson-nano", "nexus", "odroid-xu4", "orangepizero", "pizero", "rpi3", "rpi4", "stm32h7", e.g. "type": '
+     '"rpi3", or give the numbers (memory, mults_per_s, rate) instead of a type)'),
+    (lambda d: d["requests"][0].update(cnn="lenett"),
+     'requests[0].cnn: unknown CNN "lenett" (fix: did you mean "lenet"? use one of "cifar", "lenet", "micro", '
+     '"vgg16", "vgg19", or name your own network\'s profile file in "networks": {"lenett": "FILE.json"})'),
+]
+
+
+@pytest.mark.parametrize("command", ["solve", "evaluate"])
+@pytest.mark.parametrize("mutate,said", CASES)
+def test_instance_problems_name_file_field_value_expectation_and_fix(tmp_path, capsys, command, mutate, said):
+    bad = _broken(tmp_path, mutate)
+    argv = ["solve", str(bad), "--method", "greedy"] if command == "solve" else ["evaluate", str(bad), str(LENET)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"optdist {command}: error: {bad}: " in err, err  # the file
+    assert f"  - {said}\n" in err, err
+
+
+# pydantic's own words and class names, which no instance problem may show
+LEAKS = re.compile(r"Input should|instance of|Spec\b|dictionary|Field required|Extra inputs|validation error|"
+                   r"for the expected type|\[type=|pydantic|float_type|string_type")
+
+MUTATIONS = {
+    "wrong types": lambda d: (d["devices"][0].update(memory=True, mults_per_s=[1], rate={"a": 1}, id=None),
+                              d.update(period_s=None, name=3, description=[], networks=[], devices_catalog=7)),
+    "objects for lists": lambda d: d.update(sources={"id": "cam1"}, requests={"id": "r1"}),
+    "scalars for objects": lambda d: (d["devices"].__setitem__(0, 7), d["sources"].__setitem__(0, None),
+                                      d.update(objective="latency", defence={"lenet": "dp"})),
+    "nested": lambda d: d.update(defence={"lenet": {"mode": 1, "cuts": [1], "epsilons": ["a", 0, 1e400],
+                                                    "max_accuracy_drop_pct": "2", "accuracy_weight": -1,
+                                                    "quantization": {"use": True, "attack_share": "0.1",
+                                                                     "late_share_clean": 3, "nope": 1}}}),
+    "empties": lambda d: d.update(devices=[], sources=[], requests=[], name="", devices_catalog=""),
+    "unknown keys": lambda d: (d.update(Tau=0.6, objectives={}), d["requests"][0].update(node="x"),
+                               d.update(objective={"penalty": 1})),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+def test_no_problem_leaks_pydantic_and_each_has_a_value_and_a_fix(tmp_path, name):
+    from optdist.instance import InstanceError, load_instance
+
+    bad = _broken(tmp_path, MUTATIONS[name])
+    with pytest.raises(InstanceError) as e:
+        load_instance(bad)
+    assert str(bad) in str(e.value)
+    for p in e.value.problems:
+        line = str(p)
+        assert not LEAKS.search(line), line
+        assert p.fix and ("e.g." in p.fix or ": " in p.fix or '"' in p.fix), line  # a concrete fix
+        assert p.message.startswith(("got ", "required field missing", "unknown field")), line
+        assert "expected" in p.message or p.message.startswith("unknown field"), line
+
+
+def test_every_field_of_the_instance_has_an_expectation_and_an_example():
+    """No place of the schema falls back to a bare pointer at the schema file."""
+    from optdist.instance import _OBJECTS, _expected
+
+    expected = _expected()
+    for place, (model, _) in _OBJECTS.items():
+        for f in model.model_fields:
+            want, example = expected[f"{place}.{f}" if place else f]
+            assert want and example, (place, f)
