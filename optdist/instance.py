@@ -442,9 +442,9 @@ def _schema_problem(e: dict, expected: dict[str, tuple[str, str]]) -> Problem:
         elsewhere = [w for p, (m, w) in _OBJECTS.items() if p not in (parent, "sources[]") and str(leaf) in m.model_fields]
         hint = (f'did you mean "{close[0]}"? ' if close else
                 f'"{leaf}" is a field of {elsewhere[0]}, not of {what}: move it there or ' if elsewhere else "")
+        remove = "remove it" if elsewhere and not close else "remove it or correct its spelling"
         return Problem(path, f"unknown field {json.dumps(str(leaf))} (value {typed}) in {what}",
-                       f"{hint or ''}{'remove it or correct its spelling' if not hint.endswith('or ') else 'remove it'}"
-                       f"; the fields of {what} are {_choices_in_order(fields)}")
+                       f"{hint}{remove}; the fields of {what} are {_choices_in_order(fields)}")
     if kind in _RELATIONS:
         ctx_key, words = _RELATIONS[kind]
         limit = (e.get("ctx") or {}).get(ctx_key)
@@ -833,7 +833,11 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
 def parse(data: dict, where: str = "instance", path: Path | None = None) -> Instance:
     """Validate a decoded JSON document and resolve it."""
     if not isinstance(data, dict):
-        raise InstanceError(where, [Problem("(document)", "the instance must be a JSON object", "wrap the fields in { ... }")])
+        inside = isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict)
+        raise InstanceError(where, [Problem("(document)", f"got {_typed(data)} ({_kind(data)}); the instance must be a "
+                                            "JSON object", "remove the square brackets around the object: a file holds "
+                                            "one instance" if inside else "wrap the fields in braces: {\"format\": \"optdist-instance/1\", "
+                                            "\"name\": ..., \"tau\": ..., \"devices\": [...], ...}; instances/ holds examples")])
     try:
         spec = InstanceSpec.model_validate(data)
     except ValidationError as e:

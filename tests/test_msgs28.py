@@ -246,3 +246,18 @@ def test_every_field_of_the_instance_has_an_expectation_and_an_example():
         for f in model.model_fields:
             want, example = expected[f"{place}.{f}" if place else f]
             assert want and example, (place, f)
+
+
+@pytest.mark.parametrize("doc,said", [
+    ("[{}]", "  - (document): got [{}] (a list); the instance must be a JSON object (fix: remove the square brackets "
+             "around the object: a file holds one instance)"),
+    ('"lenet"', '  - (document): got "lenet" (a string); the instance must be a JSON object (fix: wrap the fields in '
+                'braces: {"format": "optdist-instance/1", "name": ..., "tau": ..., "devices": [...], ...}; instances/ '
+                "holds examples)"),
+])
+def test_a_document_that_is_no_object_says_what_it_is(tmp_path, capsys, doc, said):
+    """Before: '(document): the instance must be a JSON object (fix: wrap the fields in { ... })'."""
+    bad = tmp_path / "bad.json"
+    bad.write_text(doc)
+    assert main(["solve", str(bad)]) == 2
+    assert said in capsys.readouterr().err
