@@ -481,7 +481,8 @@ def _schema_problem(e: dict, expected: dict[str, tuple[str, str]]) -> Problem:
     elif kind == "list_type":
         if place.endswith("epsilons") and (number is not None or isinstance(value, int | float) and not isinstance(value, bool)):
             fix = f"put it in a list, in square brackets, without quotes: {key}[{number or typed}]"
-        elif isinstance(value, dict | str):
+        elif (isinstance(value, dict) and place in ("devices", "sources", "requests")
+              or isinstance(value, str) and value and place.endswith("cuts")):
             fix = f"put it in a list, in square brackets: {key}[{_typed(value, 50)}]"
         else:
             fix = f"write a list, in square brackets{eg}"
@@ -497,7 +498,7 @@ def _schema_problem(e: dict, expected: dict[str, tuple[str, str]]) -> Problem:
         else:
             fix = f"write an object, in braces{eg}"
     elif kind == "string_type":
-        if isinstance(value, int | float) and not isinstance(value, bool) and place in (
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and place in (
                 "name", "description", "devices[].id", "sources[].id", "requests[].id"):
             fix = f"write it in quotes: {key}\"{typed}\""
         else:
