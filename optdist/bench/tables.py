@@ -13,6 +13,9 @@
   other's objective by more than 1e-6 relative (each claim holds within its own gap, so two
   honest claims at the default gap of 1e-4 may differ by up to that): the solver table then
   carries a warning.
+* A record whose own bound lies above its own objective beyond rounding
+  (:func:`optdist.result.within_rounding`) is warned too, naming the record file: a lower bound
+  above a placement's objective is false (:func:`bounds_above_objective`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from optdist.bench.records import read_records, record_path
 from optdist.bench.solu import (RTOL, Reference, merge_refs, merge_solu_file, read_solu, refs_from_records,
                                 rel_diff)
 from optdist.io import atomic_write_text
-from optdist.result import gap
+from optdist.result import gap, within_rounding
 
 SHIFT_S = 10.0
 SOLVED = ("optimal", "infeasible", "unbounded")
@@ -178,6 +181,32 @@ def disagreements(df: pd.DataFrame, rtol: float = RTOL) -> list[str]:
     return out
 
 
+def bounds_above_objective(df: pd.DataFrame, out: str | Path) -> list[str]:
+    """Records whose own bound lies above their own objective beyond rounding
+    (:func:`optdist.result.within_rounding`): a lower bound above a placement's objective is no
+    bound (a solver's false claim, or a hand-edited record), and as the instance's largest bound it
+    would become the reference of every other run. One text per record, naming its file
+    (``OUT/records/<key>.json``), the two numbers and the fix, without a level word (the
+    ``optdist`` logger adds one; :func:`write_tables` writes it into the tables as "WARNING ...")."""
+    out_warns = []
+    ok = df[(df["status"] == "ok") & df["bound"].notna() & df["objective"].notna()]
+    for i in ok.index:
+        bound, objective = float(ok.at[i, "bound"]), float(ok.at[i, "objective"])
+        if not (math.isfinite(bound) and math.isfinite(objective)) or not bound > objective:
+            continue
+        if within_rounding(bound, objective) == objective:  # above by rounding only
+            continue
+        path = ok.at[i, "instance_path"]
+        out_warns.append(
+            f"{record_path(out, ok.at[i, 'key'])}: its bound {bound:.12g} is above its own objective {objective:.12g} "
+            f"(rel. diff {rel_diff(bound, objective):.3g}) on {ok.at[i, 'instance']} ({_run_label(ok, i)}, termination "
+            f"{ok.at[i, 'termination']}): a lower bound cannot exceed a placement's objective, so the bound is false and "
+            "the tables' reference and certificate for this instance may rest on it (fix: solve the instance again to "
+            f"check, e.g. `optdist solve {path}`; then delete this record and run `optdist bench SPEC` again, which "
+            "redoes the run)")
+    return out_warns
+
+
 def _run_label(g: pd.DataFrame, i: object) -> str:
     """Row ``i``'s configuration, with its seed where it has one (two seeds of one configuration)."""
     seed = g.at[i, "seed"]
@@ -299,7 +328,8 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     """All tables of the records under ``out``; returns the files written and the warnings.
 
     The warnings (texts without a level word, for the ``optdist`` logger; each names its file and
-    the fix) are the optimality claims that disagree (:func:`disagreements`) and the reference
+    the fix) are the optimality claims that disagree (:func:`disagreements`), the records whose own
+    bound is above their own objective (:func:`bounds_above_objective`) and the reference
     values that contradict one another (the ``solu`` file's and the records'); the solver and gap
     tables carry them too, as "WARNING ..." lines under the table, for whoever reads the table
     later. ``write_solu``: a .solu file to merge the reference values into (created if missing,
@@ -310,7 +340,7 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     dest = Path(dest or Path(out) / "tables")
     records = Path(out) / "records"
     refs, ref_warn = references(df, solu)
-    warns = disagreements(df) + reference_warnings(solu or records, ref_warn, reference_records(df, out))
+    warns = disagreements(df) + bounds_above_objective(df, out) + reference_warnings(solu or records, ref_warn, reference_records(df, out))
     notes = [f"WARNING {w}" for w in warns]
     sgm_note = (f"sgm: shifted geometric mean of time, shift {SHIFT_S:g} s; unsolved runs at the time limit. "
                 "time_limit: runs stopped by their time limit or killed by the wall-clock guard.")

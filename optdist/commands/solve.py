@@ -624,7 +624,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     status = res.extra.get("solver_status")
     claimed = res.extra.get("claimed_termination")
     print(f"termination  {res.termination}" + (f"  ({status})" if status else "")
-          + (f"  (the method said {claimed}{_why_not_claimed(res)})" if claimed else ""))
+          + (f"  ({_by_design(res, inst) or f'the method said {claimed}'}{_why_not_claimed(res)})" if claimed else ""))
     gap = res.gap
     print(f"objective    {_fmt(res.objective)}   bound {_fmt(res.bound)}   gap {'-' if gap is None else f'{100 * gap:.4f}%'}")
     build = res.extra.get("build_s")
@@ -716,6 +716,38 @@ def _no_bound(said: str, bound: float | None) -> str:
     for every line that says a placement was kept (fix24 fixed the incumbent line's "nor a bound;
     no bound"; msgs25 the failed solver's warning, which could say it twice the same way)."""
     return "" if bound is not None or "no bound" in said or "nor a bound" in said else "; no bound"
+
+
+def violation_family(inst, v) -> str:
+    """The family of violation ``v`` as methods name the ones they make by design
+    (``extra["not_modelled"]``): its constraint, a placement one split into ``placement:10h`` (a
+    layer (10h) pins to the source runs elsewhere) and ``placement:source`` (an intermediate layer
+    on a source)."""
+    if v.constraint != "placement" or v.request not in inst.request_ids:
+        return v.constraint
+    r = inst.request_ids.index(v.request)
+    names = [la.name for la in inst.profile(r).layers]
+    pinned = v.layer in names and inst.limit(r).on_source[names.index(v.layer)]
+    return "placement:10h" if pinned else "placement:source"
+
+
+def _by_design(res, inst) -> str:
+    """For a placement the evaluator found infeasible, what its method said of each family of
+    its violations: the method's own words for those it makes by design (``extra["not_modelled"]``,
+    e.g. per-layer ignores privacy: "violates privacy (10f): per-layer does not model the privacy
+    limits Nf"), and for any other, that the method claimed it respected it. "" where the
+    method names none (its claim covers every constraint: the caller says "the method said ...")."""
+    own = res.extra.get("not_modelled")
+    if not own or res.evaluation is None or res.evaluation.feasible:
+        return ""
+    scored = res.scored_on or inst
+    families = list(dict.fromkeys(violation_family(scored, v) for v in res.evaluation.violations))
+    said = [own[f] for f in families if f in own]
+    other = [f for f in families if f not in own]
+    if other:
+        said.append(f"violates {', '.join(other)}, which {res.method} models: the method said "
+                    f"{res.extra.get('claimed_termination')} (a bug in the method)")
+    return "; ".join(said)
 
 
 def _why_not_claimed(res) -> str:

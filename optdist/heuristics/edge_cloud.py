@@ -20,7 +20,10 @@ its crossing edges. On a chain the only crossing edges are ``s-1 -> s`` and ``L-
 Each request, in arrival order, takes the feasible (s, d) with the least latency under the
 residual capacities, else it is rejected. Intermediate layers on the source break MODEL.md's
 placement rule (sources compute only first, last and (10h) layers): the evaluator reports
-them as placement violations, which is the price of Osia's design in this model.
+them as placement violations, which is the price of Osia's design in this model. The method's
+``feasible`` covers only what it models (capacities, privacy, the (10h) pins); its result says
+what it does not in ``extra["not_modelled"]`` (:data:`NOT_MODELLED`), which ``optdist solve``
+names for each such violation instead of "the method said feasible".
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ from optdist import transfers as tr
 from optdist.heuristics.incremental import OnlineOutcome, Usage
 from optdist.instance import Instance
 from optdist.result import SolveResult
+
+#: the violations edge-cloud makes by design, by family (as :data:`optdist.heuristics.per_layer.NOT_MODELLED`)
+NOT_MODELLED = {
+    "placement:source": "runs intermediate layers on the source: edge-cloud does not model the rule that sources "
+    "compute only the first, last and (10h) layers (its head runs there by design)",
+    "admission": "rejects requests with admission control off: edge-cloud rejects a request that nothing fits",
+}
 
 
 def cloud_starts(inst: Instance, r: int) -> list[int]:
@@ -104,4 +114,5 @@ def solve_edge_cloud(
         placed.accept([np.full(la.segments, j, dtype=np.int64) for la, j in zip(layers, nodes)], T, float(moved))
         splits.append(layers[s].name if s < L - 1 else "source only")
     wall = time.perf_counter() - t0
-    return placed.result("edge-cloud", wall, cloud_starts_at=sorted(set(splits)), decision_ms_per_request=1e3 * wall / inst.n_requests)
+    return placed.result("edge-cloud", wall, cloud_starts_at=sorted(set(splits)), decision_ms_per_request=1e3 * wall / inst.n_requests,
+                         not_modelled=dict(NOT_MODELLED))

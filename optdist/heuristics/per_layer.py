@@ -2,7 +2,11 @@
 
 Whole layers go to one device (all segments of a layer on one owner), without privacy
 constraints: only first and last layers are pinned to the request's source (eqs. 8, 9); (10f)
-and (10h) are ignored, so the evaluator reports the privacy violations this causes. With one
+and (10h) are ignored, so the evaluator reports the privacy violations (10f) and the placement
+violations (a (10h)-pinned layer off the source) this causes. The method's ``feasible`` covers
+only what it models (the capacities, eqs. 8, 9); its result says what it does not model in
+``extra["not_modelled"]`` (:data:`NOT_MODELLED`), which ``optdist solve`` names for each such
+violation instead of "the method said feasible". With one
 owner per layer the stage time of layer k on node j after layer k-1 on node i is
 
     T_k(i, j) = M_k / e_j + [i != j] * B_k / rho_i
@@ -30,6 +34,16 @@ from optdist import transfers as tr
 from optdist.heuristics.incremental import OnlineOutcome, Usage
 from optdist.instance import Instance
 from optdist.result import SolveResult
+
+#: the violations per-layer makes by design, by family (the evaluator's constraint, placement
+#: split into ``placement:10h``, a pinned layer off the source, and ``placement:source``, an
+#: intermediate layer on it): what ``optdist solve`` says of them (``extra["not_modelled"]``)
+NOT_MODELLED = {
+    "privacy": "violates privacy (10f): per-layer does not model the privacy limits Nf",
+    "placement:10h": "violates the (10h) pins to the source: per-layer does not model them (it pins only the first "
+    "and last layers)",
+    "admission": "rejects requests with admission control off: per-layer rejects a request that nothing fits",
+}
 
 
 class _Chain:
@@ -162,4 +176,5 @@ def solve_per_layer(
         out.accept([np.full(p, j, dtype=np.int64) for p, j in zip(ch.segments, path)], ch.latency(inst, path),
                    float(add.bandwidth.sum()))
     wall = time.perf_counter() - t0
-    return out.result("per-layer", wall, layer_by_layer_fallbacks=fallbacks, decision_ms_per_request=1e3 * wall / inst.n_requests)
+    return out.result("per-layer", wall, layer_by_layer_fallbacks=fallbacks, decision_ms_per_request=1e3 * wall / inst.n_requests,
+                      not_modelled=dict(NOT_MODELLED))
