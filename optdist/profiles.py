@@ -395,7 +395,7 @@ def _graph_problems(spec: _ProfileSpec) -> tuple[list[list[int]], list[Problem]]
             if name in index:
                 into.append(index[name])
             elif any(other.name == name for other in spec.layers[k:]):
-                problems.append(Problem(p, f"{name!r} comes at or after {la.name!r}", "list the layers in a topological "
+                problems.append(Problem(p, f"{json.dumps(name)} comes at or after {json.dumps(la.name)}", "list the layers in a topological "
                                         "order (every layer after its inputs, the stage order of MODEL.md section 9)"))
             else:
                 earlier = [other.name for other in spec.layers[:k]]
@@ -405,30 +405,35 @@ def _graph_problems(spec: _ProfileSpec) -> tuple[list[list[int]], list[Problem]]
                                         + f"name earlier layers of this file ({quoted(earlier[-6:])}), e.g. "
                                         f"\"inputs\": [{json.dumps(close[0] if close else earlier[-1] if earlier else '')}]"))
         if len(set(names)) != len(names):
-            problems.append(Problem(p, f"{names} names a layer twice", f"name each input layer once: \"inputs\": "
+            problems.append(Problem(p, f"{json.dumps(names)} names a layer twice", f"name each input layer once: \"inputs\": "
                                     f"{json.dumps(list(dict.fromkeys(names)))}"))
         if k == 0 and names:
-            problems.append(Problem(p, f"{names}, but the first layer reads the network input", "set \"inputs\": []"))
+            problems.append(Problem(p, f"{json.dumps(names)}, but the first layer reads the network input", "set \"inputs\": []"))
         elif k and not names:
             problems.append(Problem(p, "empty, but only the first layer reads the network input", "name the layers "
                                     "whose output this layer reads (one network input, read by the first layer), e.g. "
                                     f"\"inputs\": [{json.dumps(spec.layers[k - 1].name)}]"))
         elif la.kind in ("add", "concat") and len(names) < 2:
             problems.append(Problem(p, f"a{'n' if la.kind == 'add' else ''} {la.kind} layer merges two or more "
-                                    f"input layers, not {names}", "name every merged layer, e.g. \"inputs\": [\"a\", \"b\"], or use \"kind\": \"elementwise\""))
+                                    f"input layers, not {json.dumps(names)}", "name every merged layer, e.g. \"inputs\": [\"a\", \"b\"], or use \"kind\": \"elementwise\""))
         elif la.kind not in ("add", "concat") and len(names) > 1:
             problems.append(Problem(p, f"a{'n' if la.kind != 'conv' else ''} {la.kind} layer reads one input layer, not "
-                                    f"{names}; only 'add' and 'concat' layers merge several (a DAG, MODEL.md section 9)",
+                                    f"{json.dumps(names)}; only \"add\" and \"concat\" layers merge several (a DAG, MODEL.md section 9)",
                                     f"name its one input layer, e.g. \"inputs\": [{json.dumps(names[0])}], or insert an \"add\" or \"concat\" layer"))
         index[la.name] = k
         graph.append(into)
     used = {u for into in graph for u in into}
     for k, la in enumerate(spec.layers[:-1]):
         if k not in used:
-            problems.append(Problem(f"layers[{k}]", f"the output of {la.name!r} is not an input of any later layer",
+            problems.append(Problem(f"layers[{k}]", f"the output of {json.dumps(la.name)} is not an input of any later layer",
                                     "every layer but the last must feed a later layer (the last layer is the "
                                     "network's output): remove the layer or name it in a later layer's inputs"))
     return graph, problems
+
+
+def _to(**values: int) -> str:
+    """The fix of counts a profile file contradicts: the values its shapes imply (``set "beta": 256; or regenerate ...``)."""
+    return "set " + " and ".join(f'"{f}": {v}' for f, v in values.items()) + "; or " + _REGEN
 
 
 def _layer_problems(k: int, la: _LayerSpec, ins: list[_LayerSpec], input_shape: list[int]) -> list[Problem]:
@@ -446,9 +451,10 @@ def _layer_problems(k: int, la: _LayerSpec, ins: list[_LayerSpec], input_shape: 
         _merge_problems(la, ins, fed_maps, bad)
         return out
     if la.in_maps != fed_maps:
-        bad("in_maps", f"{la.in_maps} but the previous layer outputs {fed_maps} maps")
+        bad("in_maps", f"{la.in_maps} but the previous layer outputs {fed_maps} maps", _to(in_maps=fed_maps))
     if math.prod(la.out_shape) * b != la.beta:
-        bad("beta", f"{la.beta} B but out_shape {la.out_shape} of {b}-byte values is {math.prod(la.out_shape) * b} B")
+        bad("beta", f"{la.beta} B but out_shape {la.out_shape} of {b}-byte values is {math.prod(la.out_shape) * b} B",
+            _to(beta=math.prod(la.out_shape) * b))
     if la.kind == "fc":
         n_in = fed_maps * ((ins[0].beta // b) if ins else math.prod(input_shape[1:]))
         n_out = la.out_shape[0]
@@ -456,9 +462,11 @@ def _layer_problems(k: int, la: _LayerSpec, ins: list[_LayerSpec], input_shape: 
             bad("segments", f"an fc layer has 1 segment, 1 output vector and a 1-D out_shape, not "
                 f"{la.segments}, {la.out_maps}, {la.out_shape} (MODEL.md section 2)")
         elif la.mults_per_segment != n_in * n_out:
-            bad("mults_per_segment", f"{la.mults_per_segment} but n_in*n_out = {n_in}*{n_out} = {n_in * n_out}")
+            bad("mults_per_segment", f"{la.mults_per_segment} but n_in*n_out = {n_in}*{n_out} = {n_in * n_out}",
+                _to(mults_per_segment=n_in * n_out))
         elif la.weight_bytes_per_segment != n_in * n_out * b:
-            bad("weight_bytes_per_segment", f"{la.weight_bytes_per_segment} but n_in*n_out*b = {n_in * n_out * b}")
+            bad("weight_bytes_per_segment", f"{la.weight_bytes_per_segment} but n_in*n_out*b = {n_in * n_out * b}",
+                _to(weight_bytes_per_segment=n_in * n_out * b))
         return out
     hw = math.prod(la.out_shape)
     if la.op == "conv2d" or la.kind == "conv":
@@ -480,22 +488,23 @@ def _layer_problems(k: int, la: _LayerSpec, ins: list[_LayerSpec], input_shape: 
         per_map = 1 if depthwise else la.out_maps // g
         if la.mults_per_segment != kk * per_map * hw:
             bad("mults_per_segment", f"{la.mults_per_segment} but kh*kw*(C_out/g)*H*W = "
-                f"{kk}*{per_map}*{hw} = {kk * per_map * hw} (MODEL.md section 9)")
+                f"{kk}*{per_map}*{hw} = {kk * per_map * hw} (MODEL.md section 9)", _to(mults_per_segment=kk * per_map * hw))
         if la.weight_bytes_per_segment != kk * per_map * b:
-            bad("weight_bytes_per_segment", f"{la.weight_bytes_per_segment} but kh*kw*(C_out/g)*b = {kk * per_map * b}")
+            bad("weight_bytes_per_segment", f"{la.weight_bytes_per_segment} but kh*kw*(C_out/g)*b = {kk * per_map * b}",
+                _to(weight_bytes_per_segment=kk * per_map * b))
         return out
     if la.segments != la.out_maps or la.in_maps != la.out_maps:
         bad("segments", f"an elementwise layer keeps its maps: segments {la.segments}, in_maps {la.in_maps}, "
             f"out_maps {la.out_maps} must be equal")
     if la.mults_per_segment or la.weight_bytes_per_segment:
         bad("mults_per_segment", "an elementwise layer other than a depthwise convolution has 0 multiplications "
-            "and 0 weight bytes (MODEL.md section 2)")
+            "and 0 weight bytes (MODEL.md section 2)", _to(mults_per_segment=0, weight_bytes_per_segment=0))
     return out
 
 
-def _merge_problems(la: _LayerSpec, ins: list[_LayerSpec], fed_maps: int, bad: Callable[[str, str], None]) -> None:
+def _merge_problems(la: _LayerSpec, ins: list[_LayerSpec], fed_maps: int, bad: Callable[..., None]) -> None:
     """An ``add`` (equal input tensors, map p = sum of maps p) or ``concat`` (maps one after the other);
-    each problem is reported through ``bad(field, message)``."""
+    each problem is reported through ``bad(field, message[, fix])``."""
     maps = [u.out_maps for u in ins]
     if any(u.kind == "fc" or len(u.out_shape) != len(la.out_shape) for u in ins) or len(la.out_shape) != 2:
         bad("out_shape", f"{la.kind} merges (C, H, W) maps of equal H x W: inputs' out_shape "
@@ -507,13 +516,13 @@ def _merge_problems(la: _LayerSpec, ins: list[_LayerSpec], fed_maps: int, bad: C
         bad("in_maps", f"an add sums tensors with equal map counts, not {maps}")
     if la.in_maps != fed_maps:
         bad("in_maps", f"{la.in_maps} but the input layers give {fed_maps} maps"
-            + (" (their sum)" if la.kind == "concat" else ""))
+            + (" (their sum)" if la.kind == "concat" else ""), _to(in_maps=fed_maps))
     if la.segments != la.in_maps or la.out_maps != la.in_maps:
         bad("segments", f"a{'n' if la.kind == 'add' else ''} {la.kind} layer has one segment per map: segments "
             f"{la.segments}, in_maps {la.in_maps}, out_maps {la.out_maps} must be equal")
     if la.mults_per_segment or la.weight_bytes_per_segment:
         bad("mults_per_segment", f"a{'n' if la.kind == 'add' else ''} {la.kind} layer has 0 multiplications and 0 "
-            "weight bytes (MODEL.md section 9)")
+            "weight bytes (MODEL.md section 9)", _to(mults_per_segment=0, weight_bytes_per_segment=0))
 
 
 def parse_profile(data: object, where: str = "profile") -> Profile:

@@ -327,3 +327,29 @@ def test_instances_keep_their_messages(tmp_path):
     assert str(e.value.problems[0]) == ('devices[2].memory: got "1073741824" (a string); expected bytes of memory, a '
                                         'number in (0, 1e+15] (fix: write the number without quotes: "memory": '
                                         "1073741824)")
+
+
+# --- a profile's own checks (beyond its schema): the value its shapes imply, the layers to name ---
+# before: 'fix: regenerate the file with ...' alone; "'conv9' is not a layer of the profile (fix: name earlier
+# layers of this file)"; Python's quotes (['ReLU1', 'ReLU1'])
+@pytest.mark.parametrize("mutate,line", [
+    (lambda d: d["layers"][3].update(beta=7),
+     "layers[3].beta: 7 B but out_shape [8, 8] of 4-byte values is 256 B (fix: set \"beta\": 256" + REGEN + ")"),
+    (lambda d: d["layers"][3].update(mults_per_segment=5),
+     "layers[3].mults_per_segment: 5 but kh*kw*(C_out/g)*H*W = 25*16*64 = 25600 (MODEL.md section 9) (fix: set "
+     "\"mults_per_segment\": 25600" + REGEN + ")"),
+    (lambda d: d["layers"][1].update(mults_per_segment=5),
+     "layers[1].mults_per_segment: an elementwise layer other than a depthwise convolution has 0 multiplications and "
+     "0 weight bytes (MODEL.md section 2) (fix: set \"mults_per_segment\": 0 and \"weight_bytes_per_segment\": 0"
+     + REGEN + ")"),
+    (lambda d: d["layers"][2].update(inputs=["conv9"]),
+     'layers[2].inputs: "conv9" is not a layer of the profile (fix: did you mean "conv1"? name earlier layers of this '
+     'file ("conv1", "ReLU1"), e.g. "inputs": ["conv1"])'),
+    (lambda d: d["layers"][2].update(inputs=["ReLU1", "ReLU1"]),
+     'layers[2].inputs: ["ReLU1", "ReLU1"] names a layer twice (fix: name each input layer once: "inputs": ["ReLU1"])'),
+])
+def test_profile_consistency_problems_give_the_value_to_write(tmp_path, capsys, mutate, line):
+    bad = _write(tmp_path, _profile(mutate), "net.profile.json")
+    with pytest.raises(ProfileFileError) as e:
+        load_profile_file(bad)
+    assert line in [str(p) for p in e.value.problems], e.value
