@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
+from optdist.jsonfile import MiB, DocumentError, Problem, Schema, not_an_object, number_in, read_json, schema_problems
 from optdist.paths import PACKAGE_DATA
 
 FORMAT = "optdist-device-catalog/1"
@@ -69,18 +69,45 @@ _FIXES = {
     "memory": "give the memory in bytes as a number in (0, 1e+15], e.g. 4294967296 for 4 GiB",
     "mults_per_s": "give multiplications per second as a number in [1e+03, 1e+16], e.g. 720e6",
     "rate": "give the radio rate in bytes per second as a number in [1, 1e+12], e.g. 9025000 for 802.11n 72.2 Mbit/s",
-    "devices": "list device types as {\"mytype\": {\"memory\": ..., \"mults_per_s\": ..., \"rate\": ...}}",
 }
+_ENTRY = '{"memory": 1073741824, "mults_per_s": 560e6, "rate": 9025000}'
+_EXPECTED = {
+    "format": (f'the text "{FORMAT}"', f'"{FORMAT}"'),
+    "note": ("a string", '"our cameras and boards"'),
+    "devices": ("an object mapping each device type's name to its fields, with at least one type",
+                f'{{"mycam": {_ENTRY}}}'),
+    "devices.*": ("a device type, an object of its fields (memory, mults_per_s, rate, and text fields)", _ENTRY),
+    "devices.*.label": ("a string naming the device", '"Raspberry Pi Zero 2 W camera"'),
+    "devices.*.memory": (number_in(DeviceType, "memory", "bytes of memory"), "4294967296 for 4 GiB"),
+    "devices.*.mults_per_s": (number_in(DeviceType, "mults_per_s", "multiplications per second"), "720e6"),
+    "devices.*.rate": (number_in(DeviceType, "rate", "radio bytes per second"), "9025000 for 802.11n at 72.2 Mbit/s"),
+    "devices.*.source": ("a string saying where the figures come from", '"vendor datasheet"'),
+    "devices.*.memory_spec": ("a string, the memory as the source states it", '"4GB LPDDR4-3200"'),
+    "devices.*.cpu": ("a string, the CPU as the source states it", '"4 x Cortex-A72 @ 1.5GHz"'),
+    "devices.*.note": ("a string", '"our boards are the 1.5 GHz B0 stepping"'),
+}
+_TEXT = ("label", "source", "memory_spec", "cpu", "note")
+SCHEMA = Schema(
+    "the device catalog", expected=_EXPECTED, maps=("devices",), fixes=_FIXES,
+    objects={"": (DeviceCatalog, "the device catalog"), "devices.*": (DeviceType, "a device type")},
+    quotable=frozenset({"note", *(f"devices.*.{f}" for f in _TEXT)}),
+    hint="examples/byon/mydevices.json is a catalog; instances/device-catalog.schema.json has every field")
+_WRAP = f'write the catalog as an object: {{"format": "{FORMAT}", "devices": {{"mycam": {_ENTRY}}}}}'
 
 
 def _read(path: Path) -> DeviceCatalog:
     data = read_json(path, MAX_CATALOG_BYTES, DeviceCatalogError, "device catalog")
     if not isinstance(data, dict):
-        raise DeviceCatalogError(str(path), [Problem("(document)", "a catalog must be a JSON object", _FIXES["devices"])])
+        raise DeviceCatalogError(str(path), [not_an_object(data, "the device catalog", _WRAP)])
     try:
         return DeviceCatalog.model_validate(data)
     except ValidationError as e:
-        raise DeviceCatalogError(str(path), validation_problems(e, _FIXES, "see 'Device catalogs' in the README")) from None
+        raise DeviceCatalogError(str(path), schema_problems(e, SCHEMA)) from None
+
+
+def _example(f: str) -> str:
+    """``"rate": 9025000``: field ``f`` with its example value."""
+    return f'"{f}": {_EXPECTED["devices.*." + f][1].split()[0]}'
 
 
 @cache
@@ -100,16 +127,18 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> dict[str, dict]:
         given = d.model_dump(exclude_unset=True)
         for f in NUMERIC:
             if f in given and given[f] is None:
-                problems.append(Problem(f"devices.{t}.{f}", "null is not a number",
-                                        f"give {f} as a number or leave it out" + (" (the bundled value applies)" if t in bundled else "")))
+                problems.append(Problem(f"devices.{t}.{f}", f"got null, and null is not a number; expected "
+                                        f"{_EXPECTED['devices.*.' + f][0]}",
+                                        f"give {f} as a number, e.g. {_example(f)}, or leave it out"
+                                        + (" (the bundled value applies)" if t in bundled else "")))
         if t in bundled:
             merged[t] = {**bundled[t], **given}
         else:
             missing = [f for f in NUMERIC if f not in given]
             if missing:
                 problems.append(Problem(f"devices.{t}", f"new type {t!r} lacks {', '.join(missing)}",
-                                        f"give {', '.join(missing)} (only types of the bundled catalog "
-                                        f"{sorted(bundled)} may leave fields out)"))
+                                        f"add {', '.join(_example(f) for f in missing)} with your device's figures; "
+                                        f"only the bundled types ({', '.join(sorted(bundled))}) may leave fields out"))
             merged[t] = DeviceType(**given).model_dump()
     if problems:
         raise DeviceCatalogError(path, problems)

@@ -31,17 +31,17 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import annotated_types as at
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optdist.devices import DeviceCatalogError, device_catalog
-from optdist.jsonfile import MiB, DocumentError, Problem, read_json
+from optdist.jsonfile import MiB, DocumentError, Problem, Schema, not_an_object, number_in, read_json
+from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
 from optdist.transfers import segment_seconds
@@ -251,40 +251,21 @@ _FIXES = {
 
 
 # --- schema problems in the user's terms --------------------------------------------------------
-# Each pydantic error becomes one Problem: the field path (``devices[2].memory``), the value as
-# typed (shortened), what the field expects, and a fix with an example, in JSON's words (a string,
-# a number, an object, a list), never pydantic's ("instance of NodeSpec", "valid dictionary").
-
-
-def _interval(model: type[BaseModel], name: str) -> str:
-    """The accepted range of a number field, from its constraints: ``(0, 1e+15]``."""
-    lo, lb, hi, rb = None, "[", None, "]"
-    for m in model.model_fields[name].metadata:
-        if isinstance(m, at.Gt):
-            lo, lb = m.gt, "("
-        elif isinstance(m, at.Ge):
-            lo = m.ge
-        elif isinstance(m, at.Lt):
-            hi, rb = m.lt, ")"
-        elif isinstance(m, at.Le):
-            hi = m.le
-    return f"{lb}{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}{rb}"
-
-
-def _num(model: type[BaseModel], name: str, what: str) -> str:
-    return f"{what}, a number in {_interval(model, name)}"
+# The translation of pydantic's errors is :func:`optdist.jsonfile.schema_problems`; an instance
+# describes its places here: what each expects and an example (:func:`_expected`), its objects
+# (:data:`_OBJECTS`), and its own fixes (a node or request written as a string, an id).
 
 
 def _expected() -> dict[str, tuple[str, str]]:
     """What each place of the document expects, and an example value (JSON text), by place:
     list indices as ``[]``, the user's own keys of ``networks``, ``privacy`` and ``defence`` as ``*``."""
-    share = lambda f: (_num(QuantizationSpec, f, "a share"), "0.5")  # noqa: E731
+    share = lambda f: (number_in(QuantizationSpec, f, "a share"), "0.5")  # noqa: E731
     out = {
         "format": (f'the text "{FORMAT}"', f'"{FORMAT}"'),
         "name": ("a non-empty string naming the instance", '"lenet-1x10"'),
         "description": ("a string", '"1 LeNet request on 10 RPi3 devices"'),
-        "tau": (_num(InstanceSpec, "tau", "the tolerated SSIM of an inversion attack"), "0.6"),
-        "period_s": (_num(InstanceSpec, "period_s", "the seconds over which capacities are counted"), "1.0"),
+        "tau": (number_in(InstanceSpec, "tau", "the tolerated SSIM of an inversion attack"), "0.6"),
+        "period_s": (number_in(InstanceSpec, "period_s", "the seconds over which capacities are counted"), "1.0"),
         "networks": ("an object mapping each of your own CNNs to its profile file", '{"mynet": "mynet.profile.json"}'),
         "networks.*": ("the path of a profile file (a string), relative to the instance file", '"mynet.profile.json"'),
         "devices_catalog": ("the path of a device-catalog file (a non-empty string), relative to the instance file",
@@ -294,9 +275,9 @@ def _expected() -> dict[str, tuple[str, str]]:
                       "for no privacy limit", '"paper"'),
         "objective": ("an object of objective options", '{"kind": "latency"}'),
         "objective.kind": ('"latency" or "makespan"', '"latency"'),
-        "objective.shared_weight": (_num(ObjectiveSpec, "shared_weight", "seconds charged per shared byte"), "1e-9"),
+        "objective.shared_weight": (number_in(ObjectiveSpec, "shared_weight", "seconds charged per shared byte"), "1e-9"),
         "objective.admission": ("true or false", "true"),
-        "objective.rejection_penalty": (_num(ObjectiveSpec, "rejection_penalty", "seconds per rejected request")
+        "objective.rejection_penalty": (number_in(ObjectiveSpec, "rejection_penalty", "seconds per rejected request")
                                         + ", or left out", "100"),
         "objective.uplink": ('"parallel" or "serial"', '"parallel"'),
         "defence": ("an object mapping each CNN to its defence options", '{"lenet": {"mode": "auto"}}'),
@@ -307,8 +288,8 @@ def _expected() -> dict[str, tuple[str, str]]:
         "defence.*.epsilons": (f"a list of Laplace budgets, numbers in ({_lo('epsilons'):g}, {_hi('epsilons'):g}], or null",
                                "[1, 5, 10]"),
         "defence.*.epsilons[]": (f"a Laplace budget, a number in ({_lo('epsilons'):g}, {_hi('epsilons'):g}]", "5"),
-        "defence.*.max_accuracy_drop_pct": (_num(DefenceSpec, "max_accuracy_drop_pct", "a percentage"), "2.0"),
-        "defence.*.accuracy_weight": (_num(DefenceSpec, "accuracy_weight", "seconds charged per accuracy-% lost"), "0.01"),
+        "defence.*.max_accuracy_drop_pct": (number_in(DefenceSpec, "max_accuracy_drop_pct", "a percentage"), "2.0"),
+        "defence.*.accuracy_weight": (number_in(DefenceSpec, "accuracy_weight", "seconds charged per accuracy-% lost"), "0.01"),
         "defence.*.quantization": ("an object of DefQ options, or null", '{"use": "auto"}'),
         "defence.*.quantization.use": ('"off", "on" or "auto"', '"auto"'),
         "defence.*.quantization.attack_share": share("attack_share"),
@@ -316,7 +297,7 @@ def _expected() -> dict[str, tuple[str, str]]:
         "defence.*.quantization.late_share_clean": share("late_share_clean"),
         "defence.*.quantization.late_share_attacked": share("late_share_attacked"),
         "defence.*.quantization.late_share_defended": share("late_share_defended"),
-        "defence.*.quantization.accuracy_drop_pct": (_num(QuantizationSpec, "accuracy_drop_pct", "a percentage"), "0.11"),
+        "defence.*.quantization.accuracy_drop_pct": (number_in(QuantizationSpec, "accuracy_drop_pct", "a percentage"), "0.11"),
         "requests": ("a list of at least one request, each an object", '[{"id": "r1", "source": "cam1", "cnn": "lenet"}]'),
         "requests[]": ('a request, an object with an "id", a "source" and a "cnn"', '{"id": "r1", "source": "cam1", "cnn": "lenet"}'),
         "requests[].id": ("a non-empty string, unique among the requests", '"r1"'),
@@ -330,12 +311,12 @@ def _expected() -> dict[str, tuple[str, str]]:
         node = {
             "id": ("a non-empty string, unique among the devices and sources", f'"{nid}"'),
             "type": ('a device type of the catalog (a string), e.g. "rpi3", "rpi4" or "jetson-nano"', '"rpi3"'),
-            "memory": (_num(NodeSpec, "memory", "bytes of memory"), "1073741824 for 1 GiB"),
-            "mults_per_s": (_num(NodeSpec, "mults_per_s", "multiplications per second"), "560e6 for an RPi3"),
-            "rate": (_num(NodeSpec, "rate", "radio bytes per second"), "9025000 for 802.11n at 72.2 Mbit/s"),
-            "compute_capacity": (_num(NodeSpec, "compute_capacity", "multiplications per period") + ", or left out "
+            "memory": (number_in(NodeSpec, "memory", "bytes of memory"), "1073741824 for 1 GiB"),
+            "mults_per_s": (number_in(NodeSpec, "mults_per_s", "multiplications per second"), "560e6 for an RPi3"),
+            "rate": (number_in(NodeSpec, "rate", "radio bytes per second"), "9025000 for 802.11n at 72.2 Mbit/s"),
+            "compute_capacity": (number_in(NodeSpec, "compute_capacity", "multiplications per period") + ", or left out "
                                  "(default: mults_per_s x period_s)", "560e6"),
-            "bandwidth_capacity": (_num(NodeSpec, "bandwidth_capacity", "bytes sent per period") + ", or left out "
+            "bandwidth_capacity": (number_in(NodeSpec, "bandwidth_capacity", "bytes sent per period") + ", or left out "
                                    "(default: rate x period_s)", "9025000"),
         }
         out |= {f"{group}[].{f}": v for f, v in node.items()}
@@ -351,61 +332,6 @@ _OBJECTS: dict[str, tuple[type[BaseModel], str]] = {
 _MAPS = ("networks", "privacy", "defence")  # objects whose keys are the user's own (CNN names)
 
 
-def _place(loc: tuple) -> str:
-    """``loc`` as a place of :func:`_expected`: ``("devices", 2, "memory")`` -> ``devices[].memory``."""
-    out = ""
-    for i, part in enumerate(loc):
-        if isinstance(part, int):
-            out += "[]"
-        elif i == 1 and loc[0] in _MAPS:
-            out += ".*"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _path(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
-
-
-def _typed(value: object, limit: int = 60) -> str:
-    """``value`` as JSON text (as typed, but for the spacing and number notation), shortened past ``limit``."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text)} characters)"
-
-
-def _kind(value: object) -> str:
-    """The JSON kind of ``value``: a string, a number, a boolean, a list, an object, null."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "an empty string" if not value else "a string"
-    if isinstance(value, list):
-        return "an empty list" if not value else "a list"
-    return "an object" if isinstance(value, dict) else type(value).__name__
-
-
-def _as_number(value: object) -> str | None:
-    """A string that holds a finite number (``"1e9"``, ``" 12 "``), as that number's text; else None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        x = float(value.strip())
-    except ValueError:
-        return None
-    return value.strip() if math.isfinite(x) else None
-
-
 def _example_id(loc: tuple) -> str:
     """An id for the node or request at ``loc`` (``devices[2]`` -> ``"d3"``) for examples."""
     if len(loc) >= 2 and isinstance(loc[1], int):
@@ -413,106 +339,35 @@ def _example_id(loc: tuple) -> str:
     return "x1"
 
 
-_RELATIONS = {"greater_than": ("gt", "greater than"), "greater_than_equal": ("ge", "at least"),
-              "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
-
-
-def _schema_problem(e: dict, expected: dict[str, tuple[str, str]]) -> Problem:
-    """One pydantic error ``e`` of an instance document as a :class:`Problem` in the user's terms:
-    ``got VALUE (its JSON kind); expected WHAT`` and a fix with an example."""
-    loc, kind = tuple(e["loc"]), e["type"]
-    place, path = _place(loc), _path(loc)
-    leaf = loc[-1] if loc else ""
-    key = json.dumps(str(leaf)) + ": " if isinstance(leaf, str) else ""  # '"memory": ' (list items: none)
-    want, example = expected.get(place, ("a value as in instances/schema.json", ""))
-    if place.endswith("[].id"):
-        example = f'"{_example_id(loc)}"'
-    field_name = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))  # epsilons[2] -> epsilons
-    eg = f", e.g. {key}{example}" if example else f" ({SCHEMA_HINT})"
+def _special(e: dict, loc: tuple, place: str) -> str | None:
+    """An instance's own fixes: a node or request written as something else than an object."""
+    if e["type"] not in ("model_type", "dict_type", "model_attributes_type"):
+        return None
     value = e.get("input")
-    typed = _typed(value)
-    got = f"got {typed}" + ("" if value is None else f" ({_kind(value)})")
-    if kind == "missing":
-        return Problem(path, f"required field missing; expected {want}", f"add {key}{example or '...'}")
-    if kind == "extra_forbidden":
-        parent = _place(loc[:-1])
-        model, what = _OBJECTS.get(parent, (None, "this object"))
-        fields = list(model.model_fields) if model else []
-        close = difflib.get_close_matches(str(leaf), fields, n=1, cutoff=0.6)
-        elsewhere = [w for p, (m, w) in _OBJECTS.items() if p not in (parent, "sources[]") and str(leaf) in m.model_fields]
-        hint = (f'did you mean "{close[0]}"? ' if close else
-                f'"{leaf}" is a field of {elsewhere[0]}, not of {what}: move it there or ' if elsewhere else "")
-        remove = "remove it" if elsewhere and not close else "remove it or correct its spelling"
-        return Problem(path, f"unknown field {json.dumps(str(leaf))} (value {typed}) in {what}",
-                       f"{hint}{remove}; the fields of {what} are {_choices_in_order(fields)}")
-    if kind in _RELATIONS:
-        ctx_key, words = _RELATIONS[kind]
-        limit = (e.get("ctx") or {}).get(ctx_key)
-        bound = f"{limit:g}" if isinstance(limit, int | float) else str(limit)
-        return Problem(path, f"got {typed}, out of range: it must be {words} {bound}; expected {want}",
-                       _FIXES.get(field_name, f"give a number in range{eg}"))
-    if kind == "finite_number":
-        return Problem(path, f"got {typed}, not a finite number; expected {want}",
-                       _FIXES.get(field_name, f"give a finite number{eg}"))
-    message = f"{got}; expected {want}"
-    if kind in ("string_too_short", "too_short"):
-        return Problem(path, message, f"give {'at least one entry' if isinstance(value, list) else 'a non-empty string'}{eg}")
-    if kind == "literal_error":
-        choices = [c.strip().strip('"') for c in want.replace(" or ", ", ").split(", ") if c.strip().startswith('"')]
-        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
-        fix = _FIXES["format"] if leaf == "format" else (
-            (f'did you mean {key}"{close[0]}"? ' if close else "") + f"use {want}{eg}")
-        return Problem(path, message, fix)
-    # a value of the wrong JSON kind: how to write what is expected
-    number = _as_number(value)
-    if kind in ("float_type", "int_type"):
-        if number is not None:
-            fix = f"write the number without quotes: {key}{number}"
-        elif isinstance(value, bool):
-            fix = f"write a number, not {typed}{eg}"
-        else:
-            fix = f"write one number, without quotes{eg}"
-    elif kind == "bool_type":
-        word = value.strip().lower() if isinstance(value, str) else (
-            {0: "false", 1: "true"}.get(value) if isinstance(value, int | float) else None)
-        fix = (f"write {word}{' without quotes' if isinstance(value, str) else f', not {typed}'}: {key}{word}"
-               if word in ("true", "false")
-               else f"write true or false (JSON booleans, not 0/1, \"yes\" or other strings){eg}")
-    elif kind == "list_type":
-        if place.endswith("epsilons") and (number is not None or isinstance(value, int | float) and not isinstance(value, bool)):
-            fix = f"put it in a list, in square brackets, without quotes: {key}[{number or typed}]"
-        elif (isinstance(value, dict) and place in ("devices", "sources", "requests")
-              or isinstance(value, str) and value and place.endswith("cuts")):
-            fix = f"put it in a list, in square brackets: {key}[{_typed(value, 50)}]"
-        else:
-            fix = f"write a list, in square brackets{eg}"
-    elif kind in ("model_type", "dict_type", "model_attributes_type"):
-        if place in ("devices[]", "sources[]"):
-            typ = value if isinstance(value, str) and value in device_catalog() else "rpi3"
-            one = place[:-3].rstrip("s")
-            fix = (f'write the {one} as an object, in braces: {{"id": "{_example_id(loc)}", "type": "{typ}"}}'
-                   + (", or remove the null" if value is None else ""))
-        elif place == "requests[]":
-            fix = (f'write the request as an object, in braces: {{"id": "{_example_id(loc)}", "source": "cam1", '
-                   f'"cnn": "lenet"}}' + (", or remove the null" if value is None else ""))
-        else:
-            fix = f"write an object, in braces{eg}"
-    elif kind == "string_type":
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and place in (
-                "name", "description", "devices[].id", "sources[].id", "requests[].id"):
-            fix = f"write it in quotes: {key}\"{typed}\""
-        else:
-            fix = f"write a string, in quotes{' (or null)' if place == 'privacy.*' else ''}{eg}"
-    else:
-        fix = f"write {want}{eg}"
-    return Problem(path, message, fix)
+    null = ", or remove the null" if value is None else ""
+    if place in ("devices[]", "sources[]"):
+        typ = value if isinstance(value, str) and value in device_catalog() else "rpi3"
+        return f'write the {place[:-3].rstrip("s")} as an object, in braces: {{"id": "{_example_id(loc)}", "type": "{typ}"}}{null}'
+    if place == "requests[]":
+        return f'write the request as an object, in braces: {{"id": "{_example_id(loc)}", "source": "cam1", "cnn": "lenet"}}{null}'
+    return None
+
+
+@cache
+def _schema() -> Schema:
+    return Schema(
+        "the instance", expected=_expected(), objects=_OBJECTS, maps=_MAPS, fixes=_FIXES, hint=SCHEMA_HINT,
+        lists={"devices": "object", "sources": "object", "requests": "object", "defence.*.epsilons": "number",
+               "defence.*.cuts": "string"},
+        quotable=frozenset({"name", "description", "devices[].id", "sources[].id", "requests[].id"}),
+        nullable=frozenset({"privacy.*"}), special=_special,
+        example=lambda loc, place: f'"{_example_id(loc)}"' if place.endswith("[].id") else None)
 
 
 def schema_problems(err: ValidationError) -> list[Problem]:
     """One :class:`Problem` per schema error of an instance document, in the user's terms
-    (:func:`_schema_problem`): field path, value as typed, what is expected, a fix with an example."""
-    expected = _expected()
-    return [_schema_problem(e, expected) for e in err.errors()]
+    (:func:`optdist.jsonfile.schema_problem`): field path, value as typed, what is expected, a fix with an example."""
+    return jsonfile_schema_problems(err, _schema())
 
 
 def _q(text: str) -> str:
@@ -525,11 +380,6 @@ def _choices(names, limit: int | None = None) -> str:
     names = sorted(names)
     shown = ", ".join(map(_q, names[:limit]))
     return shown + (f", and {len(names) - limit} more" if limit is not None and len(names) > limit else "")
-
-
-def _choices_in_order(names) -> str:
-    """``"a", "b", "c"`` in the given order."""
-    return ", ".join(map(_q, names))
 
 
 def _did_you_mean(text: str, names) -> str:
@@ -834,11 +684,9 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
 def parse(data: dict, where: str = "instance", path: Path | None = None) -> Instance:
     """Validate a decoded JSON document and resolve it."""
     if not isinstance(data, dict):
-        inside = isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict)
-        raise InstanceError(where, [Problem("(document)", f"got {_typed(data)} ({_kind(data)}); the instance must be a "
-                                            "JSON object", "remove the square brackets around the object: a file holds "
-                                            "one instance" if inside else "wrap the fields in braces: {\"format\": \"optdist-instance/1\", "
-                                            "\"name\": ..., \"tau\": ..., \"devices\": [...], ...}; instances/ holds examples")])
+        raise InstanceError(where, [not_an_object(data, "the instance", "wrap the fields in braces: {\"format\": "
+                                                  "\"optdist-instance/1\", \"name\": ..., \"tau\": ..., \"devices\": [...], ...}; "
+                                                  "instances/ holds examples")])
     try:
         spec = InstanceSpec.model_validate(data)
     except ValidationError as e:

@@ -9,17 +9,26 @@ a key twice in one object (JSON would keep only the last value, even of ``tau``)
 Decoded JSON takes a small multiple of the file's bytes, so a document's memory is bounded by
 its size; documents that expand further (run-length encoded assignments) check their counts
 against the instance before expanding (:mod:`optdist.assignment`).
+
+A document that is JSON but breaks its schema is reported by :func:`schema_problems`, the one
+translation of pydantic's errors for every kind (instances, device catalogs, profiles,
+policies): each kind describes its places in a :class:`Schema` (what each expects, an example).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+import annotated_types as at
+from pydantic import BaseModel, ValidationError
 
 MiB = 1 << 20
 
@@ -178,25 +187,308 @@ def duplicate_keys(doc: Any, path: str = "") -> list[Problem]:
     return out
 
 
-def _fmt_loc(loc: tuple) -> str:
+# --- schema problems in the user's terms -----------------------------------------------------
+# The one home of the translation of pydantic's errors, for every kind of document (instances,
+# device catalogs, profiles, policies): each error becomes one Problem with the field path
+# (``devices[2].memory``), the value as typed (shortened) and its JSON kind, what the place
+# expects, and a fix with an example, in JSON's words (a string, a number, an object, a list),
+# never pydantic's ("Input should be a valid number", "instance of NodeSpec", "Extra inputs are
+# not permitted"). A document kind describes its places in a :class:`Schema`.
+
+
+@dataclass(frozen=True)
+class Schema:
+    """How a kind of document describes its places, for :func:`schema_problems`.
+
+    Places are JSON paths with list indices as ``[]`` and the user's own keys of the objects in
+    ``maps`` as ``*`` (``devices[].memory``, ``networks.*``, ``measured_seconds.*.repeats``).
+
+    - ``expected``: place -> (what it expects, an example value as JSON text);
+    - ``objects``: place -> (its pydantic model, how to call it: ``"a device"``), for unknown keys
+      (the fields it has, a close spelling, the object the key belongs to) and optional fields;
+    - ``maps``: the places whose keys are the user's own names;
+    - ``fixes``: field name -> the fix of a value out of range or not finite (and of ``format``);
+    - ``lists``: list place -> the JSON kind of its items (``"number"``, ``"string"``,
+      ``"object"``): one item given alone is put in a list;
+    - ``quotable``: string places where a number is a name to write in quotes;
+    - ``nullable``: string places that also take null;
+    - ``hint``: where the format is described, named where a place has no example;
+    - ``special``: ``(error, loc, place) -> fix or None``, the document's own fixes first;
+    - ``example``: ``(loc, place) -> example or None``, an example that depends on the path (an id);
+    - ``also``: ``place -> text`` appended to every fix (``"; or regenerate the file with ..."``).
+    """
+
+    what: str
+    expected: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    objects: Mapping[str, tuple[type[BaseModel], str]] = field(default_factory=dict)
+    maps: tuple[str, ...] = ()
+    fixes: Mapping[str, str] = field(default_factory=dict)
+    lists: Mapping[str, str] = field(default_factory=dict)
+    quotable: frozenset[str] = frozenset()
+    nullable: frozenset[str] = frozenset()
+    hint: str = ""
+    special: Callable[[dict, tuple, str], str | None] | None = None
+    example: Callable[[tuple, str], str | None] | None = None
+    also: Callable[[str], str] | None = None
+
+
+def place_of(loc: tuple, maps: tuple[str, ...] = ()) -> str:
+    """``loc`` as a place of a :class:`Schema`: ``("devices", 2, "memory")`` -> ``devices[].memory``,
+    ``("networks", "mynet")`` -> ``networks.*`` when ``"networks"`` is in ``maps``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += "[]"
+        elif out and out in maps:
+            out += ".*"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def json_path(loc: tuple) -> str:
+    """``loc`` as a JSON path: ``devices[2].memory``; the whole document: ``(document)``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(document)"
 
 
-def validation_problems(err: ValidationError, fixes: dict[str, str], hint: str, default_fix: str | None = None) -> list[Problem]:
-    """One :class:`Problem` per pydantic error: its JSON path, message, and ``fixes[field]``
-    (else ``default_fix``, else a pointer to ``hint``, e.g. where the schema is)."""
-    problems = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
-        if e["type"] == "missing":
-            fix = default_fix or f"add the required field {field_name!r}"
-        elif e["type"] == "extra_forbidden":
-            fix = f"remove {field_name!r} or check its spelling ({hint})"
+def typed(value: object, limit: int = 60) -> str:
+    """``value`` as JSON text (as typed, but for the spacing and number notation), shortened past ``limit``."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text)} characters)"
+
+
+def json_kind(value: object) -> str:
+    """The JSON kind of ``value``: a string, a number, a boolean, a list, an object, null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "an empty string" if not value else "a string"
+    if isinstance(value, list):
+        return "an empty list" if not value else "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def number_text(value: object) -> str | None:
+    """A string that holds a finite number (``"1e9"``, ``" 12 "``), as that number's text; else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        x = float(value.strip())
+    except ValueError:
+        return None
+    return value.strip() if math.isfinite(x) else None
+
+
+def interval(model: type[BaseModel], name: str) -> str:
+    """The accepted range of a number field of ``model``, from its constraints: ``(0, 1e+15]``."""
+    lo, lb, hi, rb = None, "[", None, "]"
+    for m in model.model_fields[name].metadata:
+        if isinstance(m, at.Gt):
+            lo, lb = m.gt, "("
+        elif isinstance(m, at.Ge):
+            lo = m.ge
+        elif isinstance(m, at.Lt):
+            hi, rb = m.lt, ")"
+        elif isinstance(m, at.Le):
+            hi = m.le
+    return f"{lb}{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}{rb}"
+
+
+def number_in(model: type[BaseModel], name: str, what: str, whole: bool = False) -> str:
+    """``what, a number in [lo, hi]`` of a number field (``whole``: a whole number)."""
+    return f"{what}, a {'whole ' if whole else ''}number in {interval(model, name)}"
+
+
+def quoted(names) -> str:
+    """``"a", "b", "c"`` in the given order."""
+    return ", ".join(json.dumps(n, ensure_ascii=False) for n in names)
+
+
+def not_an_object(data: object, what: str, fix: str) -> Problem:
+    """The problem of a document that is not a JSON object: what it is, and ``fix`` (a list holding
+    one object: remove the brackets)."""
+    inside = isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict)
+    return Problem("(document)", f"got {typed(data)} ({json_kind(data)}); {what} must be a JSON object",
+                   f"remove the square brackets around the object: a file holds one {what.removeprefix('the ')}"
+                   if inside else fix)
+
+
+_RELATIONS = {"greater_than": ("gt", "greater than"), "greater_than_equal": ("ge", "at least"),
+              "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
+_OBJECT_KINDS = ("model_type", "dict_type", "model_attributes_type")
+
+
+def _literals(e: dict) -> list[str]:
+    """The values a literal place takes, from pydantic's ``'a', 'b' or 'c'``."""
+    text = str((e.get("ctx") or {}).get("expected", ""))
+    found = re.findall(r"'((?:[^'\\]|\\.)*)'", text)
+    return found or [t for t in re.split(r", | or ", text) if t]
+
+
+def _bound(e: dict) -> tuple[str, str] | None:
+    """(``at least``, ``0``) of a range error, else None."""
+    if e["type"] not in _RELATIONS:
+        return None
+    ctx_key, words = _RELATIONS[e["type"]]
+    limit = (e.get("ctx") or {}).get(ctx_key)
+    return words, f"{limit:g}" if isinstance(limit, int | float) and not isinstance(limit, bool) else str(limit)
+
+
+def _wanted(e: dict, place: str) -> str:
+    """What a place expects, from the error alone (a place the schema does not describe)."""
+    kind, ctx = e["type"], e.get("ctx") or {}
+    if kind == "literal_error":
+        lits = _literals(e)
+        words = [json.dumps(x) if not re.fullmatch(r"-?\d+(\.\d+)?", x) else x for x in lits]
+        return " or ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else (words[0] if words else "one of the listed values")
+    if kind in _RELATIONS:
+        words, bound = _bound(e)
+        return f"a number {words} {bound}"
+    if kind in ("too_short", "too_long"):
+        n = ctx.get("min_length" if kind == "too_short" else "max_length")
+        return f"{'at least' if kind == 'too_short' else 'at most'} {n} entr{'y' if n == 1 else 'ies'}"
+    return {"float_type": "a number", "int_type": "a whole number", "int_from_float": "a whole number",
+            "bool_type": "true or false", "string_type": "a string", "string_too_short": "a non-empty string",
+            "list_type": "a list", "finite_number": "a finite number", "missing": "a value",
+            **dict.fromkeys(_OBJECT_KINDS, "an object")}.get(kind, "a value of another kind")
+
+
+def _numbers_in(value: object) -> list[str] | None:
+    """The numbers of a string such as ``"1,28,28"`` or ``"3x32x32"`` (two or more), else None."""
+    if not isinstance(value, str):
+        return None
+    parts = [p for p in re.split(r"[\s,x;]+", value.strip().strip("[]()")) if p]
+    return parts if len(parts) > 1 and all(number_text(p) is not None for p in parts) else None
+
+
+def schema_problem(e: dict, schema: Schema) -> Problem:
+    """One pydantic error ``e`` as a :class:`Problem` in the user's terms:
+    ``got VALUE (its JSON kind); expected WHAT`` and a fix with an example."""
+    loc, kind = tuple(e["loc"]), e["type"]
+    place, path = place_of(loc, schema.maps), json_path(loc)
+    leaf = loc[-1] if loc else ""
+    key = json.dumps(str(leaf)) + ": " if isinstance(leaf, str) else ""  # '"memory": ' (list items: none)
+    want, example = schema.expected.get(place) or (_wanted(e, place), "")
+    example = (schema.example(loc, place) if schema.example else None) or example
+    field_name = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))  # epsilons[2] -> epsilons
+    eg = f", e.g. {key}{example}" if example else (f" ({schema.hint})" if schema.hint else "")
+    value = e.get("input")
+    shown = typed(value)
+    got = f"got {shown}" + ("" if value is None else f" ({json_kind(value)})")
+    also = schema.also(place) if schema.also else ""
+
+    def problem(message: str, fix: str) -> Problem:
+        return Problem(path, message, fix + also)
+
+    if kind == "missing":
+        if place not in schema.expected:  # nothing known of the field but its name
+            return problem("required field missing", f"add the field {key.rstrip(': ') or json.dumps(str(leaf))}")
+        return problem(f"required field missing; expected {want}", f"add {key}{example or '...'}")
+    parent_model, parent_what = schema.objects.get(place_of(loc[:-1], schema.maps), (None, "this object"))
+    if kind == "extra_forbidden":
+        fields = list(parent_model.model_fields) if parent_model else []
+        close = difflib.get_close_matches(str(leaf), fields, n=1, cutoff=0.6)
+        elsewhere = [w for _, (m, w) in schema.objects.items() if m is not parent_model and str(leaf) in m.model_fields]
+        hint = (f'did you mean "{close[0]}"? ' if close else
+                f'"{leaf}" is a field of {elsewhere[0]}, not of {parent_what}: move it there or ' if elsewhere else "")
+        remove = "remove it" if elsewhere and not close else "remove it or correct its spelling"
+        listed = f"; the fields of {parent_what} are {quoted(fields)}" if fields else (f" ({schema.hint})" if schema.hint else "")
+        return problem(f"unknown field {json.dumps(str(leaf))} (value {shown}) in {parent_what}", f"{hint}{remove}{listed}")
+    special = schema.special(e, loc, place) if schema.special else None
+    bound = _bound(e)
+    if bound is not None:
+        return problem(f"got {shown}, out of range: it must be {bound[0]} {bound[1]}; expected {want}",
+                       special or schema.fixes.get(field_name, f"give a number in range{eg}"))
+    if kind == "finite_number":
+        return problem(f"got {shown}, not a finite number; expected {want}",
+                       special or schema.fixes.get(field_name, f"give a finite number{eg}"))
+    message = f"{got}; expected {want}"
+    optional = (parent_model is not None and isinstance(leaf, str) and leaf in parent_model.model_fields
+                and not parent_model.model_fields[leaf].is_required())
+    null = ", or leave the field out" if value is None and optional and place not in schema.nullable else ""
+    if special:
+        return problem(message, special)
+    if kind in ("string_too_short", "too_short"):
+        n = (e.get("ctx") or {}).get("min_length", 1)
+        entries = "at least one entry" if n == 1 else f"at least {n} entries"
+        return problem(message, f"give {entries if isinstance(value, list | dict) else 'a non-empty string'}{eg}")
+    if kind == "too_long":
+        n = (e.get("ctx") or {}).get("max_length")
+        return problem(message, f"give at most {n} entr{'y' if n == 1 else 'ies'}{eg}")
+    if kind == "literal_error":
+        choices = _literals(e)
+        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
+        if leaf == "format" and "format" in schema.fixes:
+            return problem(message, schema.fixes["format"])
+        return problem(message, (f'did you mean {key}"{close[0]}"? ' if close else "") + f"use {want}{eg}")
+    # a value of the wrong JSON kind: how to write what is expected
+    number = number_text(value)
+    if kind in ("float_type", "int_type", "int_from_float"):
+        whole = kind != "float_type"
+        if number is not None and (not whole or float(number).is_integer()):
+            fix = f"write the number without quotes: {key}{number if not whole else int(float(number))}"
+        elif isinstance(value, bool):
+            fix = f"write a {'whole ' if whole else ''}number, not {shown}{eg}"
+        elif whole and isinstance(value, float) and value.is_integer():
+            fix = f"write it without the decimal point: {key}{int(value)}"
+        elif whole and (isinstance(value, float) or number is not None):
+            fix = f"write a whole number{', without quotes' if number is not None else ''}{eg}"
         else:
-            fix = fixes.get(field_name, default_fix or f"{hint} for the expected type")
-        problems.append(Problem(_fmt_loc(loc), e["msg"], fix))
-    return problems
+            fix = f"write one {'whole ' if whole else ''}number, without quotes{eg}{null}"
+    elif kind == "bool_type":
+        word = value.strip().lower() if isinstance(value, str) else (
+            {0: "false", 1: "true"}.get(value) if isinstance(value, int | float) else None)
+        fix = (f"write {word}{' without quotes' if isinstance(value, str) else f', not {shown}'}: {key}{word}"
+               if word in ("true", "false")
+               else f"write true or false (JSON booleans, not 0/1, \"yes\" or other strings){eg}{null}")
+    elif kind == "list_type":
+        items = schema.lists.get(place)
+        numbers = _numbers_in(value)
+        if items == "number" and numbers:
+            fix = f"write the numbers as a list, in square brackets, without quotes: {key}[{', '.join(numbers)}]"
+        elif items == "number" and (number is not None or isinstance(value, int | float) and not isinstance(value, bool)):
+            fix = f"put it in a list, in square brackets, without quotes: {key}[{number or shown}]"
+        elif items == "object" and isinstance(value, dict) or items == "string" and isinstance(value, str) and value:
+            fix = f"put it in a list, in square brackets: {key}[{typed(value, 50)}]"
+        else:
+            fix = f"write a list, in square brackets{eg}{null}"
+    elif kind in _OBJECT_KINDS and place in schema.maps and isinstance(value, list) and value and all(
+            isinstance(v, dict) for v in value):  # entries listed where each is named by its key
+        first = typed(value[0], 10**6)
+        first = first if len(first) <= 100 else "{...}"
+        more = ", ..." if len(value) > 1 else ""
+        fix = f'name each entry by its key, in braces instead of square brackets: {key}{{"NAME": {first}{more}}}'
+    elif kind in _OBJECT_KINDS:
+        fix = f"write an object, in braces{eg}" + (", or remove the null" if value is None and place.endswith("[]") else null)
+    elif kind == "string_type":
+        if (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+                and place in schema.quotable):
+            fix = f"write it in quotes: {key}\"{shown}\""
+        else:
+            fix = f"write a string, in quotes{' (or null)' if place in schema.nullable else ''}{eg}{null}"
+    else:
+        fix = f"write {want}{eg}"
+    return problem(message, fix)
+
+
+def schema_problems(err: ValidationError, schema: Schema) -> list[Problem]:
+    """One :class:`Problem` per pydantic error of a document, in the user's terms (:func:`schema_problem`)."""
+    return [schema_problem(e, schema) for e in err.errors()]
+
+
+def validation_problems(err: ValidationError, fixes: dict[str, str], hint: str, default_fix: str | None = None) -> list[Problem]:
+    """:func:`schema_problems` of a document without its own :class:`Schema`: ``fixes[field]`` for
+    values out of range; ``default_fix`` (how to remake the file) is offered after every fix, else
+    ``hint`` (where the format is described) is named where a fix has no example."""
+    return schema_problems(err, Schema("the document", fixes=fixes, hint="" if default_fix else hint,
+                                       also=(lambda _: f"; or {default_fix}") if default_fix else None))

@@ -45,6 +45,8 @@ stays counted in multiplications. ``optdist profile --module ... --measure TYPE`
 
 from __future__ import annotations
 
+import difflib
+import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -55,7 +57,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optdist.io import atomic_write_json
-from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
+from optdist.jsonfile import MiB, DocumentError, Problem, Schema, not_an_object, quoted, read_json, schema_problems
 from optdist.paths import MODELS_DIR
 
 BYTES_PER_VALUE = 4
@@ -307,18 +309,72 @@ def profile_json_schema() -> dict:
 
 
 _REGEN = "regenerate the file with `optdist profile --module pkg.mod:builder --input C,H,W --out FILE`"
-_MEASURE_FIX = ("give each device type {\"seconds_per_segment\": [seconds, one per layer], \"machine\": ..., \"torch\": "
-                "..., \"repeats\": ..., \"date\": ...}, or re-measure with `optdist profile --module pkg.mod:builder "
-                "--input C,H,W --measure TYPE --out FILE`")
+_REMEASURE = "re-measure with `optdist profile --module pkg.mod:builder --input C,H,W --measure TYPE --out FILE`"
 _FIXES = {
     "format": f"set \"format\": \"{FORMAT}\"",
-    "kind": "use 'conv', 'elementwise', 'fc', 'add' or 'concat' (MODEL.md sections 2 and 9)",
-    "bytes_per_value": "profiles count float32 values: set \"bytes_per_value\": 4",
-    "layers": "list at least two layers (the first and last run on the source); " + _REGEN,
-    "seconds_per_segment": f"give one measured time per layer in seconds, each a number in [0, {MAX_SECONDS:g}]; "
-    "or re-measure with `optdist profile --module pkg.mod:builder --input C,H,W --measure TYPE --out FILE`",
-    "repeats": "give the number of timed runs as a positive integer",
+    "seconds_per_segment": f"give one measured time per layer in seconds, each a number in [0, {MAX_SECONDS:g}], "
+    "e.g. [0.0012, 0.0003]",
+    "repeats": f"give the number of timed runs as a whole number in [1, {MAX_REPEATS}], e.g. \"repeats\": 20",
 }
+_COUNT = "a whole number in [{lo}, {hi:g}]"
+
+
+def _count(what: str, lo: int = 0) -> str:
+    return f"{what}, {_COUNT.format(lo=lo, hi=MAX_COUNT)}"
+
+
+_LAYER = ('{"name": "conv1", "kind": "conv", "segments": 1, "mults_per_segment": 115200, "weight_bytes_per_segment": '
+          '800, "in_maps": 1, "out_maps": 8, "out_shape": [24, 24], "beta": 2304, "op": "conv2d", "kernel": [5, 5], '
+          '"inputs": []}')
+_TIMES = '{"seconds_per_segment": [0.0012, 0.0003], "machine": "rpi4", "torch": "2.3.0", "repeats": 20}'
+_EXPECTED = {
+    "format": ('"optdist-profile/2" (or "optdist-profile/1")', f'"{FORMAT}"'),
+    "cnn": ("the network's name, a non-empty string", '"mynet"'),
+    "input_shape": ("the input's shape C, H, W, a list of 1 to 3 whole numbers", "[1, 28, 28]"),
+    "input_shape[]": ("a size, a positive whole number", "28"),
+    "bytes_per_value": ("4, the bytes of a float32 value", "4"),
+    "layers": ("a list of at least two layers (the first and last run on the source), each an object", f"[{_LAYER}, ...]"),
+    "layers[]": ("a layer, an object of its name, kind, counts and shapes", _LAYER),
+    "layers[].name": ("a non-empty string, unique among the layers", '"conv1"'),
+    "layers[].kind": ('"conv", "elementwise", "fc", "add" or "concat" (MODEL.md sections 2 and 9)', '"conv"'),
+    "layers[].segments": (_count("the layer's segments P_k", 1), "8"),
+    "layers[].mults_per_segment": (_count("multiplications per segment c_k"), "25600"),
+    "layers[].weight_bytes_per_segment": (_count("weight bytes per segment m_k"), "1600"),
+    "layers[].in_maps": (_count("the input maps", 1), "8"),
+    "layers[].out_maps": (_count("the output maps", 1), "16"),
+    "layers[].out_shape": ("the shape of one output map, a list of 1 or 2 whole numbers (H, W; fc: n_out)", "[8, 8]"),
+    "layers[].out_shape[]": ("a size, a whole number", "8"),
+    "layers[].beta": (_count("bytes per output map beta", 1), "256"),
+    "layers[].torch_modules": ("a list of the torch modules folded into the layer (strings)", '["conv2"]'),
+    "layers[].torch_modules[]": ("a torch module's name (a string)", '"conv2"'),
+    "layers[].op": ('the torch operation, a string such as "conv2d", "linear", "relu" or "maxpool2d"', '"conv2d"'),
+    "layers[].groups": (_count("the convolution's groups", 1), "1"),
+    "layers[].kernel": ("a convolution's kernel [kh, kw] (empty for other layers), a list of at most 2 whole numbers",
+                        "[5, 5]"),
+    "layers[].kernel[]": ("a kernel size, a whole number", "5"),
+    "layers[].inputs": ("the names of the layer's input layers, a list of strings ([] for the first layer)", '["pool1"]'),
+    "layers[].inputs[]": ("an earlier layer's name (a string)", '"pool1"'),
+    "measured_seconds": ("an object mapping each device type to its measured times", f'{{"rpi4": {_TIMES}}}'),
+    "measured_seconds.*": ("a device type's measured times, an object", _TIMES),
+    "measured_seconds.*.seconds_per_segment": (f"seconds per segment of each layer, a list of numbers in "
+                                               f"[0, {MAX_SECONDS:g}], one per layer", "[0.0012, 0.0003]"),
+    "measured_seconds.*.seconds_per_segment[]": (f"seconds, a number in [0, {MAX_SECONDS:g}]", "0.0012"),
+    "measured_seconds.*.machine": ("a string naming the machine measured", '"rpi4 (Cortex-A72)"'),
+    "measured_seconds.*.torch": ("the torch version used, a string", '"2.3.0"'),
+    "measured_seconds.*.repeats": (f"the timed runs per layer, a whole number in [1, {MAX_REPEATS}]", "20"),
+    "measured_seconds.*.date": ("when measured, an ISO 8601 string", '"2026-01-05T12:00:00Z"'),
+}
+_SCHEMA = Schema(
+    "the profile", expected=_EXPECTED, maps=("measured_seconds",), fixes=_FIXES,
+    objects={"": (_ProfileSpec, "the profile"), "layers[]": (_LayerSpec, "a layer"),
+             "measured_seconds.*": (_MeasuredSpec, "a device type's measured times")},
+    lists={"input_shape": "number", "layers": "object", "layers[].out_shape": "number", "layers[].kernel": "number",
+           "layers[].torch_modules": "string", "layers[].inputs": "string",
+           "measured_seconds.*.seconds_per_segment": "number"},
+    quotable=frozenset({"cnn", "layers[].name", "layers[].torch_modules[]", "layers[].inputs[]",
+                        "measured_seconds.*.machine", "measured_seconds.*.torch"}),
+    nullable=frozenset({"layers[].inputs"}),
+    also=lambda place: f"; or {_REMEASURE if place.startswith('measured_seconds') else _REGEN}")
 
 
 def _graph_problems(spec: _ProfileSpec) -> tuple[list[list[int]], list[Problem]]:
@@ -339,33 +395,45 @@ def _graph_problems(spec: _ProfileSpec) -> tuple[list[list[int]], list[Problem]]
             if name in index:
                 into.append(index[name])
             elif any(other.name == name for other in spec.layers[k:]):
-                problems.append(Problem(p, f"{name!r} comes at or after {la.name!r}", "list the layers in a topological "
+                problems.append(Problem(p, f"{json.dumps(name)} comes at or after {json.dumps(la.name)}", "list the layers in a topological "
                                         "order (every layer after its inputs, the stage order of MODEL.md section 9)"))
             else:
-                problems.append(Problem(p, f"{name!r} is not a layer of the profile", "name earlier layers of this file"))
+                earlier = [other.name for other in spec.layers[:k]]
+                close = difflib.get_close_matches(str(name), earlier, n=1, cutoff=0.6)
+                problems.append(Problem(p, f"{json.dumps(name)} is not a layer of the profile",
+                                        (f"did you mean {json.dumps(close[0])}? " if close else "")
+                                        + f"name earlier layers of this file ({quoted(earlier[-6:])}), e.g. "
+                                        f"\"inputs\": [{json.dumps(close[0] if close else earlier[-1] if earlier else '')}]"))
         if len(set(names)) != len(names):
-            problems.append(Problem(p, f"{names} names a layer twice", "name each input layer once"))
+            problems.append(Problem(p, f"{json.dumps(names)} names a layer twice", f"name each input layer once: \"inputs\": "
+                                    f"{json.dumps(list(dict.fromkeys(names)))}"))
         if k == 0 and names:
-            problems.append(Problem(p, f"{names}, but the first layer reads the network input", "set \"inputs\": []"))
+            problems.append(Problem(p, f"{json.dumps(names)}, but the first layer reads the network input", "set \"inputs\": []"))
         elif k and not names:
             problems.append(Problem(p, "empty, but only the first layer reads the network input", "name the layers "
-                                    "whose output this layer reads (one network input, read by the first layer)"))
+                                    "whose output this layer reads (one network input, read by the first layer), e.g. "
+                                    f"\"inputs\": [{json.dumps(spec.layers[k - 1].name)}]"))
         elif la.kind in ("add", "concat") and len(names) < 2:
             problems.append(Problem(p, f"a{'n' if la.kind == 'add' else ''} {la.kind} layer merges two or more "
-                                    f"input layers, not {names}", "name every merged layer, or use kind 'elementwise'"))
+                                    f"input layers, not {json.dumps(names)}", "name every merged layer, e.g. \"inputs\": [\"a\", \"b\"], or use \"kind\": \"elementwise\""))
         elif la.kind not in ("add", "concat") and len(names) > 1:
             problems.append(Problem(p, f"a{'n' if la.kind != 'conv' else ''} {la.kind} layer reads one input layer, not "
-                                    f"{names}; only 'add' and 'concat' layers merge several (a DAG, MODEL.md section 9)",
-                                    "name its one input layer, or insert an 'add' or 'concat' layer"))
+                                    f"{json.dumps(names)}; only \"add\" and \"concat\" layers merge several (a DAG, MODEL.md section 9)",
+                                    f"name its one input layer, e.g. \"inputs\": [{json.dumps(names[0])}], or insert an \"add\" or \"concat\" layer"))
         index[la.name] = k
         graph.append(into)
     used = {u for into in graph for u in into}
     for k, la in enumerate(spec.layers[:-1]):
         if k not in used:
-            problems.append(Problem(f"layers[{k}]", f"the output of {la.name!r} is not an input of any later layer",
+            problems.append(Problem(f"layers[{k}]", f"the output of {json.dumps(la.name)} is not an input of any later layer",
                                     "every layer but the last must feed a later layer (the last layer is the "
                                     "network's output): remove the layer or name it in a later layer's inputs"))
     return graph, problems
+
+
+def _to(**values: int) -> str:
+    """The fix of counts a profile file contradicts: the values its shapes imply (``set "beta": 256; or regenerate ...``)."""
+    return "set " + " and ".join(f'"{f}": {v}' for f, v in values.items()) + "; or " + _REGEN
 
 
 def _layer_problems(k: int, la: _LayerSpec, ins: list[_LayerSpec], input_shape: list[int]) -> list[Problem]:
@@ -383,9 +451,10 @@ def _layer_problems(k: int, la: _LayerSpec, ins: list[_LayerSpec], input_shape: 
         _merge_problems(la, ins, fed_maps, bad)
         return out
     if la.in_maps != fed_maps:
-        bad("in_maps", f"{la.in_maps} but the previous layer outputs {fed_maps} maps")
+        bad("in_maps", f"{la.in_maps} but the previous layer outputs {fed_maps} maps", _to(in_maps=fed_maps))
     if math.prod(la.out_shape) * b != la.beta:
-        bad("beta", f"{la.beta} B but out_shape {la.out_shape} of {b}-byte values is {math.prod(la.out_shape) * b} B")
+        bad("beta", f"{la.beta} B but out_shape {la.out_shape} of {b}-byte values is {math.prod(la.out_shape) * b} B",
+            _to(beta=math.prod(la.out_shape) * b))
     if la.kind == "fc":
         n_in = fed_maps * ((ins[0].beta // b) if ins else math.prod(input_shape[1:]))
         n_out = la.out_shape[0]
@@ -393,9 +462,11 @@ def _layer_problems(k: int, la: _LayerSpec, ins: list[_LayerSpec], input_shape: 
             bad("segments", f"an fc layer has 1 segment, 1 output vector and a 1-D out_shape, not "
                 f"{la.segments}, {la.out_maps}, {la.out_shape} (MODEL.md section 2)")
         elif la.mults_per_segment != n_in * n_out:
-            bad("mults_per_segment", f"{la.mults_per_segment} but n_in*n_out = {n_in}*{n_out} = {n_in * n_out}")
+            bad("mults_per_segment", f"{la.mults_per_segment} but n_in*n_out = {n_in}*{n_out} = {n_in * n_out}",
+                _to(mults_per_segment=n_in * n_out))
         elif la.weight_bytes_per_segment != n_in * n_out * b:
-            bad("weight_bytes_per_segment", f"{la.weight_bytes_per_segment} but n_in*n_out*b = {n_in * n_out * b}")
+            bad("weight_bytes_per_segment", f"{la.weight_bytes_per_segment} but n_in*n_out*b = {n_in * n_out * b}",
+                _to(weight_bytes_per_segment=n_in * n_out * b))
         return out
     hw = math.prod(la.out_shape)
     if la.op == "conv2d" or la.kind == "conv":
@@ -417,22 +488,23 @@ def _layer_problems(k: int, la: _LayerSpec, ins: list[_LayerSpec], input_shape: 
         per_map = 1 if depthwise else la.out_maps // g
         if la.mults_per_segment != kk * per_map * hw:
             bad("mults_per_segment", f"{la.mults_per_segment} but kh*kw*(C_out/g)*H*W = "
-                f"{kk}*{per_map}*{hw} = {kk * per_map * hw} (MODEL.md section 9)")
+                f"{kk}*{per_map}*{hw} = {kk * per_map * hw} (MODEL.md section 9)", _to(mults_per_segment=kk * per_map * hw))
         if la.weight_bytes_per_segment != kk * per_map * b:
-            bad("weight_bytes_per_segment", f"{la.weight_bytes_per_segment} but kh*kw*(C_out/g)*b = {kk * per_map * b}")
+            bad("weight_bytes_per_segment", f"{la.weight_bytes_per_segment} but kh*kw*(C_out/g)*b = {kk * per_map * b}",
+                _to(weight_bytes_per_segment=kk * per_map * b))
         return out
     if la.segments != la.out_maps or la.in_maps != la.out_maps:
         bad("segments", f"an elementwise layer keeps its maps: segments {la.segments}, in_maps {la.in_maps}, "
             f"out_maps {la.out_maps} must be equal")
     if la.mults_per_segment or la.weight_bytes_per_segment:
         bad("mults_per_segment", "an elementwise layer other than a depthwise convolution has 0 multiplications "
-            "and 0 weight bytes (MODEL.md section 2)")
+            "and 0 weight bytes (MODEL.md section 2)", _to(mults_per_segment=0, weight_bytes_per_segment=0))
     return out
 
 
-def _merge_problems(la: _LayerSpec, ins: list[_LayerSpec], fed_maps: int, bad: Callable[[str, str], None]) -> None:
+def _merge_problems(la: _LayerSpec, ins: list[_LayerSpec], fed_maps: int, bad: Callable[..., None]) -> None:
     """An ``add`` (equal input tensors, map p = sum of maps p) or ``concat`` (maps one after the other);
-    each problem is reported through ``bad(field, message)``."""
+    each problem is reported through ``bad(field, message[, fix])``."""
     maps = [u.out_maps for u in ins]
     if any(u.kind == "fc" or len(u.out_shape) != len(la.out_shape) for u in ins) or len(la.out_shape) != 2:
         bad("out_shape", f"{la.kind} merges (C, H, W) maps of equal H x W: inputs' out_shape "
@@ -444,19 +516,19 @@ def _merge_problems(la: _LayerSpec, ins: list[_LayerSpec], fed_maps: int, bad: C
         bad("in_maps", f"an add sums tensors with equal map counts, not {maps}")
     if la.in_maps != fed_maps:
         bad("in_maps", f"{la.in_maps} but the input layers give {fed_maps} maps"
-            + (" (their sum)" if la.kind == "concat" else ""))
+            + (" (their sum)" if la.kind == "concat" else ""), _to(in_maps=fed_maps))
     if la.segments != la.in_maps or la.out_maps != la.in_maps:
         bad("segments", f"a{'n' if la.kind == 'add' else ''} {la.kind} layer has one segment per map: segments "
             f"{la.segments}, in_maps {la.in_maps}, out_maps {la.out_maps} must be equal")
     if la.mults_per_segment or la.weight_bytes_per_segment:
         bad("mults_per_segment", f"a{'n' if la.kind == 'add' else ''} {la.kind} layer has 0 multiplications and 0 "
-            "weight bytes (MODEL.md section 9)")
+            "weight bytes (MODEL.md section 9)", _to(mults_per_segment=0, weight_bytes_per_segment=0))
 
 
 def parse_profile(data: object, where: str = "profile") -> Profile:
     """Validate a decoded profile document; raises :class:`ProfileFileError` listing every problem."""
     if not isinstance(data, dict):
-        raise ProfileFileError(where, [Problem("(document)", "a profile must be a JSON object", _REGEN)])
+        raise ProfileFileError(where, [not_an_object(data, "the profile", _REGEN)])
     fmt = data.get("format")
     if isinstance(fmt, str) and fmt.startswith("optdist-") and not fmt.startswith("optdist-profile/"):
         raise ProfileFileError(where, [Problem(  # an instance, privacy table, device catalog, ... given as a profile
@@ -466,9 +538,7 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
     try:
         spec = _ProfileSpec.model_validate(data)
     except ValidationError as e:
-        problems = validation_problems(e, _FIXES, "see the profile format in the README", _REGEN)
-        raise ProfileFileError(where, [Problem(q.path, q.message, _MEASURE_FIX) if q.path.startswith("measured_seconds")
-                                       and q.fix == _REGEN else q for q in problems]) from None
+        raise ProfileFileError(where, schema_problems(e, _SCHEMA)) from None
     problems: list[Problem] = []
     if any(n < 1 for n in spec.input_shape):
         problems.append(Problem("input_shape", f"{spec.input_shape} has a non-positive size", "give C,H,W as positive integers"))

@@ -198,11 +198,11 @@ def _variant(src, dst, config=None, weights=None):
 @pytest.mark.parametrize(
     "config,weights,where,words",
     [
-        (lambda c: {**c, "hidden": [1_000_000, 1_000_000]}, None, "hidden[0]", "less than or equal to 4096"),
+        (lambda c: {**c, "hidden": [1_000_000, 1_000_000]}, None, "hidden[0]", "got 1000000, out of range: it must be at most 4096"),
         (lambda c: {**c, "hidden": [64, 32]}, None, "mlp.2.weight", "policy.json's network needs (32, 64)"),
-        (lambda c: {**c, "hidden": [True]}, None, "hidden[0]", "valid integer"),
+        (lambda c: {**c, "hidden": [True]}, None, "hidden[0]", "got true (a boolean); expected a whole number"),
         (lambda c: [1], None, "(document)", "JSON object"),
-        (lambda c: {k: v for k, v in c.items() if k != "masked"}, None, "masked", "Field required"),
+        (lambda c: {k: v for k, v in c.items() if k != "masked"}, None, "masked", "required field missing"),
         (None, lambda p, sd: torch.save({"x": _Evil()}, p), "(file)", "refused by torch.load(weights_only=True)"),
         (None, lambda p, sd: p.write_bytes(pickle.dumps(_Evil())), "(file)", "weights_only"),
         (None, lambda p, sd: p.write_bytes(b""), "(file)", "not a PyTorch file"),
