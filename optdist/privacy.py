@@ -41,9 +41,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from optdist.jsonfile import DocumentError, Problem, read_json
 from pydantic_core import PydanticCustomError
 
+from optdist.jsonfile import (DocumentError, Problem, Schema, json_kind, json_path, not_an_object, number_text,
+                              read_json, schema_problem, typed)
 from optdist.io import atomic_write_text
 from optdist.paths import MODELS_DIR
 from optdist.profiles import Profile, load_profile
@@ -96,32 +97,60 @@ def _is_whole(v: Any) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)  # numpy integers too, never booleans
 
 
+def _got(v: Any) -> str:
+    """``got VALUE (its JSON kind)``: a value as typed, in JSON's words (numpy numbers as numbers)."""
+    if isinstance(v, numbers.Real) and not isinstance(v, bool) and not isinstance(v, int | float):
+        v = float(v) if not _is_whole(v) else int(v)  # numpy scalars
+    return f"got {typed(v)}" + ("" if v is None else f" ({json_kind(v)})")
+
+
+def _whole_fix(v: Any, key: str, fix: str) -> str:
+    """How to write ``v`` as a whole number at ``key`` (``"maps": ``): without quotes or decimal point, else ``fix``."""
+    number = number_text(v)
+    if number is not None and float(number).is_integer() and float(number) > 0:
+        return f"write the number without quotes: {key}{int(float(number))}"
+    if isinstance(v, float) and v.is_integer() and v > 0:
+        return f"write it without the decimal point: {key}{int(v)}"
+    return fix
+
+
 def _column(key: Any) -> int:
     if _is_whole(key) and key > 0:
         return int(key)
     if isinstance(key, str) and _COLUMN_KEY.fullmatch(key):
         return int(key)
+    shown = json.dumps(key) if isinstance(key, str) else str(key)
     raise _bad(
-        f"column key {key!r} is not a positive whole number of maps",
-        'write each column as a positive integer in quotes, e.g. "4" (no sign, leading zero, decimals or spaces)',
-        f"[{json.dumps(key) if isinstance(key, str) else key}]",
+        f"column key {shown} is not a positive whole number of maps; expected the number m of maps attacked, "
+        'a positive integer in quotes, e.g. "4"',
+        'write each column as a positive integer in quotes, e.g. "4": 0.2 (no sign, leading zero, decimals or spaces)',
+        f"[{shown}]",
     )
 
 
-def _number(v: Any, lo: float, hi: float, what: str, fix: str, at: str) -> float:
+def _number(v: Any, lo: float, hi: float, what: str, fix: str, at: str, key: str = "") -> float:
+    """``v`` as a float in [lo, hi]; ``what`` is what the place expects (``the mean SSIM``), ``key`` its JSON key."""
+    want = f"{what}, a finite number" + ("" if math.isinf(lo) and math.isinf(hi) else f" in [{lo:g}, {hi:g}]")
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise _bad(f"{what} must be a number, got {json.dumps(v) if isinstance(v, str) else v!r}", fix, at)
-    v = float(v)
-    if not math.isfinite(v) or not lo <= v <= hi:
-        raise _bad(f"{what} {v} is not a finite number in [{lo:g}, {hi:g}]", fix, at)
-    return v
+        number = number_text(v)
+        raise _bad(f"{_got(v)}; expected {want}",
+                   f"write the number without quotes: {key}{number}" if number is not None and lo <= float(number) <= hi
+                   else fix, at)
+    x = float(v)
+    if not math.isfinite(x):
+        raise _bad(f"got {x:g}, not a finite number; expected {want}", fix, at)
+    if not lo <= x <= hi:
+        raise _bad(f"got {x:g}, out of range: it must be in [{lo:g}, {hi:g}]; expected {want}", fix, at)
+    return x
 
 
 _COLUMN_RANGES = {  # field -> (low, high, what, fix)
-    "cells": (0.0, 1.0, "SSIM", _SSIM_FIX),
-    "spread": (0.0, 1.0, "SSIM spread", "give the standard deviation of the SSIM as a finite number in [0, 1]"),
-    "psnr": (-math.inf, math.inf, "PSNR", "give the mean PSNR in dB as a finite number"),
+    "cells": (0.0, 1.0, "the mean SSIM of the attack on m maps", _SSIM_FIX),
+    "spread": (0.0, 1.0, "the standard deviation of that SSIM",
+               "give the standard deviation of the SSIM as a finite number in [0, 1], e.g. 0.05"),
+    "psnr": (-math.inf, math.inf, "the mean PSNR in dB", "give the mean PSNR in dB as a finite number, e.g. 12.5"),
 }
+_COLUMNS_EXAMPLE = {"cells": '{"4": 0.2, "8": 0.7}', "spread": '{"4": 0.05, "8": 0.04}', "psnr": '{"4": 11.2, "8": 14.9}'}
 
 
 class PrivacyRow(BaseModel):
@@ -142,36 +171,50 @@ class PrivacyRow(BaseModel):
     @classmethod
     def _check_columns(cls, v: Any, info) -> dict[int, float]:
         lo, hi, what, fix = _COLUMN_RANGES[info.field_name]
+        name = info.field_name
         if not isinstance(v, dict):
-            raise _bad(f"{info.field_name} must be an object from a number of maps to a value", f'write e.g. {{"4": 0.2, "8": 0.7}}; {fix}')
+            example = _COLUMNS_EXAMPLE[name]
+            fix = (f"name each value by its number of maps, in braces: \"{name}\": {example}" if isinstance(v, list)
+                   else f"write an object from each number of maps (in quotes) to {what}: \"{name}\": {example}")
+            raise _bad(f"{_got(v)}; expected an object from each number of maps m to {what}", fix)
         out: dict[int, float] = {}
         for key, s in v.items():
             m = _column(key)
             at = f'["{m}"]'
             if m in out:
                 raise _bad(f"column {m} appears twice", "keep one value per number of maps", at)
-            out[m] = _number(s, lo, hi, what, fix, at)
+            out[m] = _number(s, lo, hi, what, fix, at, f'"{m}": ')
         return out
 
     @field_validator("maps", mode="before")
     @classmethod
     def _check_maps(cls, v: Any) -> int:
         if not _is_whole(v) or v <= 0:
-            raise _bad(f"maps must be a positive integer, got {v!r}", _FIXES["maps"])
+            raise _bad(f"{_got(v)}; expected the tensor's number of maps P, a positive integer",
+                       _whole_fix(v, '"maps": ', _FIXES["maps"]))
         return int(v)
 
     @field_validator("ambiguous", mode="before")
     @classmethod
     def _check_ambiguous(cls, v: Any) -> list[int]:
         if not isinstance(v, list) or not all(_is_whole(m) for m in v):
-            raise _bad(f"ambiguous must be a list of integers, got {v!r}", _FIXES["ambiguous"])
+            whole = [v] if _is_whole(v) else v if isinstance(v, list) else None
+            numbers_ = [number_text(m) if isinstance(m, str) else str(m) if _is_whole(m) else None for m in whole or []]
+            if whole is not None and all(n is not None and float(n).is_integer() for n in numbers_):
+                fix = ("put it in a list, in square brackets: " if _is_whole(v) else "write the columns without quotes: ") + \
+                    f'"ambiguous": [{", ".join(str(int(float(n))) for n in numbers_)}]'
+            else:
+                fix = _FIXES["ambiguous"]
+            raise _bad(f"{_got(v)}; expected a list of integers, the columns (numbers of maps) whose value is uncertain", fix)
         return [int(m) for m in v]
 
     @field_validator("full_map_ssim", mode="before")
     @classmethod
     def _check_full(cls, v: Any) -> float | None:
-        fix = "give the all-maps SSIM as a finite number in [0, 1], or null when only the m = P cell gives it"
-        return None if v is None else _number(v, 0.0, 1.0, "full_map_ssim", fix, "")
+        fix = ('give the all-maps SSIM as a finite number in [0, 1], e.g. "full_map_ssim": 0.98, or null when only '
+               "the m = P cell gives it")
+        return None if v is None else _number(v, 0.0, 1.0, "the SSIM of the attack on all P maps", fix, "",
+                                              '"full_map_ssim": ')
 
     @model_validator(mode="after")
     def _check_row(self) -> PrivacyRow:
@@ -237,21 +280,27 @@ class PrivacyTable(BaseModel):
     @classmethod
     def _check_format(cls, v: str) -> str:
         if v != FORMAT:
-            raise _bad(f"unknown format {v!r}", f'set "format": "{FORMAT}"')
+            raise _bad(f"got {typed(v)}, an unknown format; expected the text \"{FORMAT}\"", f'set "format": "{FORMAT}"')
         return v
 
     @field_validator("metric")
     @classmethod
     def _check_metric(cls, v: str) -> str:
         if v not in METRICS:
-            raise _bad(f"unknown metric {v!r}: Nf and the split point compare SSIM with tau", f"use one of {list(METRICS)}")
+            raise _bad(f"got {typed(v)}, an unknown metric; expected \"ssim\" (Nf and the split point compare SSIM with tau)",
+                       'use "metric": "ssim", or leave the field out')
         return v
 
     @field_validator("ssim_decimals", mode="before")
     @classmethod
     def _check_decimals(cls, v: Any) -> int | None:
         if v is not None and not (_is_whole(v) and 1 <= v <= MAX_DECIMALS):
-            raise _bad(f"ssim_decimals {v!r} is not an integer from 1 to {MAX_DECIMALS}", f"give 1 to {MAX_DECIMALS} decimals, or null to compare cells unrounded")
+            fix = f"give 1 to {MAX_DECIMALS} decimals, e.g. \"ssim_decimals\": 1, or null to compare cells unrounded"
+            written = _whole_fix(v, '"ssim_decimals": ', "")
+            if written and 1 <= float(number_text(v) or v) <= MAX_DECIMALS:
+                fix = written
+            raise _bad(f"{_got(v)}; expected the number of decimals the cells are rounded to before they meet tau, an integer from 1 to "
+                       f"{MAX_DECIMALS}, or null", fix)
         return None if v is None else int(v)
 
     @model_validator(mode="after")
@@ -322,50 +371,70 @@ def _misfits(table: PrivacyTable, profile: Profile) -> list[TableProblem]:
     return problems
 
 
-_FIXES = {  # field -> fix, for pydantic's own errors (missing fields, wrong types)
+_ROW = '{"tensor": "ReLU2", "maps": 16, "cells": {"4": 0.2, "16": 0.7}}'
+_EXPECTED = {  # place -> (what it expects, an example), for jsonfile.schema_problems
+    "format": (f'the text "{FORMAT}"', f'"{FORMAT}"'),
+    "cnn": ("the name of the CNN the table is for (a zoo name or a profile's cnn), a non-empty string", '"lenet"'),
+    "name": ("the table's name (instances name it in \"privacy\"), a non-empty string", '"calibrated"'),
+    "metric": ('"ssim"', '"ssim"'),
+    "ssim_decimals": (f"an integer from 1 to {MAX_DECIMALS}, or null", "1"),
+    "provenance": ("an object saying where the values come from", '{"source": "optdist calibrate, 20 attacks per cell"}'),
+    "rows": ("a list of rows, one per attacked tensor, with at least one row", f"[{_ROW}]"),
+    "rows[]": ("a row, an object with the fields tensor, maps and cells", _ROW),
+    "rows[].tensor": ("the profile layer whose output tensor was attacked, a non-empty string", '"ReLU2"'),
+    "rows[].maps": ("the tensor's number of maps P, a positive integer", "16"),
+    "rows[].cells": ("an object from each number of maps m to the mean SSIM of the attack", '{"4": 0.2, "16": 0.7}'),
+    "rows[].spread": ("an object from each number of maps m to the SSIM's standard deviation", '{"4": 0.05}'),
+    "rows[].psnr": ("an object from each number of maps m to the mean PSNR in dB", '{"4": 11.2}'),
+    "rows[].full_map_ssim": ("the SSIM of the attack on all P maps, a number in [0, 1], or null", "0.98"),
+    "rows[].ambiguous": ("a list of integers, the columns whose value is uncertain", "[8]"),
+    "rows[].note": ("a string", '"read from the paper\'s Table 2"'),
+}
+_FIXES = {  # field -> fix of the table's own checks
     "format": f'set "format": "{FORMAT}"',
-    "cnn": 'name the CNN the table is for, e.g. "lenet"',
-    "name": 'give the table a name, e.g. "calibrated"',
-    "metric": 'use "ssim"',
-    "ssim_decimals": f"give an integer from 1 to {MAX_DECIMALS}, or null",
-    "provenance": "give an object describing where the values come from",
-    "rows": 'list at least one row, e.g. [{"tensor": "ReLU2", "maps": 16, "cells": {"4": 0.2}}]; '
-    'for no privacy limit write null for this CNN in the instance\'s "privacy" map instead of a table',
-    "tensor": 'name the profile layer whose output was attacked, e.g. "ReLU2" (see optdist profile CNN)',
-    "maps": "give the tensor's number of maps P as a positive integer, e.g. 16",
-    "ambiguous": "list the uncertain columns as integers, e.g. [8]",
-    "note": "give a string",
+    "maps": 'give the tensor\'s number of maps P as a positive integer, e.g. "maps": 16',
+    "ambiguous": 'list the uncertain columns as integers, e.g. "ambiguous": [8], or leave the field out',
+    "rows": f'list at least one row, e.g. "rows": [{_ROW}]; for no privacy limit write null for this CNN in the '
+    'instance\'s "privacy" map instead of a table',
 }
 
 
-def _json_path(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+def _special(e: dict, loc: tuple, place: str) -> str | None:
+    """The table's own fixes where the generic one says less: an empty or non-list ``rows``."""
+    if place == "rows" and e["type"] in ("list_type", "too_short"):
+        value = e.get("input")
+        if isinstance(value, dict) and "tensor" in value:
+            row = typed(value, 10**6)
+            return f"put the row in a list, in square brackets: \"rows\": [{row if len(row) <= 100 else '{...}'}]"
+        return _FIXES["rows"] if value is None or e["type"] == "too_short" else None
+    return None
+
+
+SCHEMA = Schema(
+    "the privacy table", expected=_EXPECTED, fixes=_FIXES, special=_special,
+    objects={"": (PrivacyTable, "the privacy table"), "rows[]": (PrivacyRow, "a row")},
+    maps=("provenance",), lists={"rows": "object", "rows[].ambiguous": "number"},
+    quotable=frozenset({"cnn", "name", "rows[].tensor", "rows[].note"}),
+    nullable=frozenset({"ssim_decimals", "rows[].full_map_ssim"}),
+    hint="models/privacy/ holds tables, e.g. lenet-paper.json; `optdist calibrate` writes one")
+_UNION_BRANCHES = ("float", "int", "none")  # pydantic's names of the branches of ``X | None``, not JSON places
 
 
 def _problems(err: ValidationError) -> list[TableProblem]:
+    """Each error in the user's terms: the table's own checks as they say, pydantic's through jsonfile's Schema."""
     problems = []
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if p not in ("float", "int", "none"))  # drop union branch names
-        ctx = e.get("ctx") or {}
-        field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        e = {**e, "loc": tuple(p for p in e["loc"] if p not in _UNION_BRANCHES)}
         if e["type"] == "privacy_table":
-            path = (_json_path(loc) + ctx["at"]).lstrip(".")
+            ctx = e["ctx"]
+            path = (json_path(e["loc"]) + ctx["at"]).removeprefix("(document)").lstrip(".")
             problems.append(TableProblem(path or "(document)", ctx["message"], ctx["fix"]))
-            continue
-        if e["type"] == "missing":
-            fix = f"add the required field {field_name!r}"
-        elif e["type"] == "extra_forbidden":
-            fields = PrivacyRow.model_fields if "rows" in loc else PrivacyTable.model_fields
-            fix = f"remove {field_name!r} or check its spelling (fields: {', '.join(fields)})"
-        elif loc and isinstance(loc[-1], int) and loc[0] == "rows":
-            fix = 'give each row as an object, e.g. {"tensor": "ReLU2", "maps": 16, "cells": {"4": 0.2}}'
         else:
-            fix = _FIXES.get(field_name, "see the bundled tables in models/privacy/ for the expected form")
-        problems.append(TableProblem(_json_path(loc) or "(document)", e["msg"], fix))
+            problems.append(schema_problem(e, SCHEMA))
     return problems
+
+
+_WRAP = f'write the table as an object: {{"format": "{FORMAT}", "cnn": "lenet", "name": "mine", "rows": [{_ROW}]}}'
 
 
 def check_table(table: PrivacyTable | dict, source: str) -> PrivacyTable:
@@ -381,15 +450,17 @@ def check_table(table: PrivacyTable | dict, source: str) -> PrivacyTable:
     else:
         doc = table
         if not isinstance(doc, dict):
-            raise PrivacyTableError(source, [TableProblem("(document)", "a privacy table must be a JSON object", "wrap the fields in { ... }")])
+            raise PrivacyTableError(source, [not_an_object(doc, "the privacy table", _WRAP)])
         if "format" not in doc:
-            problems.append(TableProblem("format", "the format is missing", _FIXES["format"]))
+            problems.append(TableProblem("format", f"required field missing; expected {_EXPECTED['format'][0]}",
+                                         f'add "format": "{FORMAT}"'))
     try:
         checked = PrivacyTable.model_validate(doc)
     except ValidationError as e:
         raise PrivacyTableError(source, problems + _problems(e)) from None
     if not checked.rows:
-        problems.append(TableProblem("rows", "the table has no rows", _FIXES["rows"]))
+        problems.append(TableProblem("rows", "got [] (an empty list): the table has no rows; expected "
+                                     + _EXPECTED["rows"][0], _FIXES["rows"]))
     if problems:
         raise PrivacyTableError(source, problems)
     return checked

@@ -257,9 +257,9 @@ BAD_CELLS = [
     ("1e400", 'rows[0].cells["2"]', "finite"),
     ("-0.2", 'rows[0].cells["2"]', "[0, 1]"),
     ("1.5", 'rows[0].cells["2"]', "[0, 1]"),
-    ("true", 'rows[0].cells["2"]', "must be a number"),
-    ('"0.5"', 'rows[0].cells["2"]', "must be a number"),
-    ("null", 'rows[0].cells["2"]', "must be a number"),
+    ("true", 'rows[0].cells["2"]', "got true (a boolean); expected the mean SSIM"),
+    ('"0.5"', 'rows[0].cells["2"]', 'got "0.5" (a string); expected the mean SSIM'),
+    ("null", 'rows[0].cells["2"]', "got null; expected the mean SSIM"),
 ]
 
 
@@ -270,7 +270,8 @@ def test_bad_cell_values_are_rejected_with_path_and_fix(tmp_path, value, path, w
     with pytest.raises(PrivacyTableError) as e:
         PrivacyTable.load(f)
     (p,) = e.value.problems
-    assert p.path == path and what in p.message and "[0, 1]" in p.fix
+    assert p.path == path and what in p.message
+    assert "[0, 1]" in p.fix or value == '"0.5"' and p.fix == 'write the number without quotes: "2": 0.5', p.fix
     assert str(f) in str(e.value)
 
 
@@ -316,7 +317,7 @@ def test_a_table_without_rows_is_an_error_not_no_privacy(tmp_path, rows):
         ({"ssim_decimals": -1}, "ssim_decimals", "1 to 6"),
         ({"ssim_decimals": 40}, "ssim_decimals", "1 to 6"),
         ({"ssim_decimals": True}, "ssim_decimals", "1 to 6"),
-        ({"ssim_decimals": 1.0}, "ssim_decimals", "1 to 6"),
+        ({"ssim_decimals": 1.0}, "ssim_decimals", 'write it without the decimal point: "ssim_decimals": 1'),
         ({"cnn": ""}, "cnn", "lenet"),
         ({"extra": 1}, "extra", "spelling"),
     ],
@@ -339,10 +340,10 @@ def test_missing_format_is_reported(tmp_path):
     "row,path,message",
     [
         ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2, "4": 0.9}}, "rows[0].cells", "exceed"),
-        ({"tensor": "ReLU1", "maps": 0, "cells": {"1": 0.2}}, "rows[0].maps", "positive integer"),
-        ({"tensor": "ReLU1", "maps": True, "cells": {"1": 0.2}}, "rows[0].maps", "positive integer"),
-        ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2}, "ambiguous": [True]}, "rows[0].ambiguous", "list of integers"),
-        ({"tensor": "ReLU1", "maps": 2.0, "cells": {"1": 0.2}}, "rows[0].maps", "integer"),
+        ({"tensor": "ReLU1", "maps": 0, "cells": {"1": 0.2}}, "rows[0].maps", "got 0 (a number); expected the tensor's number of maps P, a positive integer"),
+        ({"tensor": "ReLU1", "maps": True, "cells": {"1": 0.2}}, "rows[0].maps", "got true (a boolean); expected the tensor's number of maps P, a positive integer"),
+        ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2}, "ambiguous": [True]}, "rows[0].ambiguous", "got [true] (a list); expected a list of integers"),
+        ({"tensor": "ReLU1", "maps": 2.0, "cells": {"1": 0.2}}, "rows[0].maps", "got 2.0 (a number); expected the tensor's number of maps P, a positive integer"),
         ({"tensor": "ReLU1", "maps": 2, "cells": {}}, "rows[0].cells", "measures nothing"),
         ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2, "2": 0.5}, "full_map_ssim": 0.9}, "rows[0].full_map_ssim", "disagree"),
         ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2}, "full_map_ssim": 1.2}, "rows[0].full_map_ssim", "[0, 1]"),
@@ -350,7 +351,7 @@ def test_missing_format_is_reported(tmp_path):
         ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2}, "spread": {"1": -0.1}}, 'rows[0].spread["1"]', "[0, 1]"),
         ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2}, "psnr": {"1": "NaN"}}, 'rows[0].psnr["1"]', "number"),
         ({"tensor": "ReLU1", "maps": 2, "cells": {"1": 0.2}, "ambiguous": [2]}, "rows[0].ambiguous", "not measured"),
-        ({"tensor": "", "maps": 2, "cells": {"1": 0.2}}, "rows[0].tensor", "at least 1"),
+        ({"tensor": "", "maps": 2, "cells": {"1": 0.2}}, "rows[0].tensor", 'got "" (an empty string); expected the profile layer'),
     ],
 )
 def test_row_fields_are_strict(tmp_path, row, path, message):
@@ -428,5 +429,5 @@ def test_numpy_numbers_build_a_table_in_memory():
 
     row = PrivacyRow(tensor="ReLU1", maps=np.int64(2), cells={np.int64(1): np.float32(0.25), 2: np.float64(0.5)}, ambiguous=[np.int32(2)])
     assert row.maps == 2 and row.cells == {1: 0.25, 2: 0.5} and type(row.maps) is int
-    with pytest.raises(ValueError, match="must be a number"):
+    with pytest.raises(ValueError, match="expected the mean SSIM of the attack on m maps, a finite number"):
         PrivacyRow(tensor="ReLU1", maps=2, cells={1: np.bool_(True)})

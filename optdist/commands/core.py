@@ -217,12 +217,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from optdist.devices import DeviceCatalogError, device_catalog
     from optdist.instance import InstanceError, load_instance
+    from optdist.jsonfile import DocumentError
     from optdist.privacy import PrivacyTableError, is_table_file, privacy_warnings, validate_table_file
     from optdist.profiles import ProfileFileError, is_profile_file, load_profile_file
 
     bad = 0
     for f in args.files:
         try:
+            shape = _not_an_object(f)
+            if shape is not None:  # a list or a number: no "format" says its kind, so it is read as no kind
+                raise DocumentError(str(f), [shape])
             if is_profile_file(f):
                 prof = load_profile_file(f)
                 warnings = []
@@ -240,7 +244,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 inst = load_instance(f)
                 warnings = privacy_warnings(inst) + inst.measured_warnings()
                 print(f"{f}: ok ({inst.n_devices} devices, {inst.n_nodes - inst.n_devices} sources, {inst.n_requests} requests, tau {inst.spec.tau})")
-        except (InstanceError, PrivacyTableError, ProfileFileError, DeviceCatalogError) as e:
+        except (InstanceError, PrivacyTableError, ProfileFileError, DeviceCatalogError, DocumentError) as e:
             bad += 1
             print(f"{f}: INVALID, {len(e.problems)} problem(s)")
             for p in e.problems:
@@ -268,12 +272,6 @@ def _other_kind(path: Path) -> str | None:
         doc = read_json(path, 16 * MiB)
     except (OSError, DocumentError):
         return None
-    if isinstance(doc, list):
-        rows = bool(doc) and all(isinstance(x, dict) and "tensor" in x for x in doc)
-        return ("it is a JSON array of privacy-table rows: a privacy table is an object, "
-                f'{{"format": "{TABLE_FORMAT}", "cnn": ..., "name": ..., "rows": [...]}}') if rows else (
-                "it is a JSON array, and no optdist document is: instances, privacy tables, profiles and device "
-                'catalogs are JSON objects { ... } with a "format" field')
     if not isinstance(doc, dict):
         return None
     fmt = str(doc.get("format", ""))
@@ -284,6 +282,67 @@ def _other_kind(path: Path) -> str | None:
     if "format" not in doc and "layers" in doc:
         return f'it looks like a profile (it has "layers"): add "format": "{PROFILE_FORMAT}"'
     return None
+
+
+#: words in a file's name -> the kind they suggest, and how that kind begins (for a document that is no object)
+_NAME_KINDS = (
+    (("privacy", "table"), "privacy table",
+     '{"format": "optdist-privacy-table/1", "cnn": "lenet", "name": "mine", "rows": [{"tensor": "ReLU2", "maps": 16, '
+     '"cells": {"4": 0.2}}]}'),
+    (("catalog", "devices"), "device catalog",
+     '{"format": "optdist-device-catalog/1", "devices": {"mycam": {"memory": 1073741824, "mults_per_s": 560e6, '
+     '"rate": 9025000}}}'),
+    (("profile",), "profile",
+     '{"format": "optdist-profile/2", "cnn": "mynet", ...} (`optdist profile --module pkg.mod:builder --input C,H,W '
+     '--out FILE` writes one)'),
+    (("instance", "tau"), "instance",
+     '{"format": "optdist-instance/1", "name": ..., "tau": ..., "devices": [...], ...} (instances/ holds examples)'),
+)
+_KIND_OF_FORMAT = {"optdist-privacy-table/": "privacy table", "optdist-device-catalog/": "device catalog",
+                   "optdist-profile/": "profile", "optdist-instance/": "instance"}
+
+
+def _not_an_object(path: Path):
+    """The problem of a file that is JSON but no object (a list, a number, a string), else None.
+
+    Such a file has no ``format``, so its kind is not known: the message says what it is and that
+    every optdist document is an object, and the fix names the kind its items' ``format``, its rows or
+    its file name suggest (``mytable.json`` -> a privacy table), with how that kind begins.
+    """
+    from optdist.jsonfile import MiB, DocumentError, Problem, json_kind, read_json, typed
+
+    try:
+        doc = read_json(path, 16 * MiB)
+    except (OSError, DocumentError):
+        return None  # each kind's reader reports it with its own words
+    if isinstance(doc, dict):
+        return None
+    message = (f"got {typed(doc)} ({json_kind(doc)}); every optdist document (instance, privacy table, profile, "
+               'device catalog) is a JSON object {...} whose "format" names its kind')
+    items = doc if isinstance(doc, list) else []
+    fmts = {str(x.get("format", "")) for x in items if isinstance(x, dict)}
+    kinds = {k for x in fmts for p, k in _KIND_OF_FORMAT.items() if x.startswith(p)}
+    if len(items) == 1 and len(kinds) == 1:
+        kind = kinds.pop()
+        return Problem("(document)", message, f"remove the square brackets around the object: a file holds one {kind}")
+    if items and all(isinstance(x, dict) and "tensor" in x and "cells" in x for x in items):
+        return Problem("(document)", message + "; this list holds privacy-table rows",
+                       'put the rows in a privacy table: {"format": "optdist-privacy-table/1", "cnn": "lenet", '
+                       '"name": "mine", "rows": [...]}')
+    if items and all(isinstance(x, dict) and "segments" in x and "out_maps" in x for x in items):
+        return Problem("(document)", message + "; this list holds a profile's layers",
+                       'put the layers in a profile: {"format": "optdist-profile/2", "cnn": "mynet", ..., "layers": [...]} '
+                       "(`optdist profile --module pkg.mod:builder --input C,H,W --out FILE` writes one)")
+    name = path.name.lower()
+    for words, kind, begins in _NAME_KINDS:
+        if any(w in name for w in words):
+            article = "an" if kind[0] in "aeiou" else "a"
+            return Problem("(document)", message + f"; the file's name suggests {article} {kind}",
+                           f"write the {kind} as one object: {begins}")
+    return Problem("(document)", message,
+                   'write one object whose "format" names its kind, e.g. {"format": "optdist-instance/1", ...} for an '
+                   'instance, {"format": "optdist-privacy-table/1", ...} for a privacy table, {"format": '
+                   '"optdist-device-catalog/1", ...} for a device catalog (instances/ and models/ hold examples)')
 
 
 def _declares(path: Path, fmt: str) -> bool:
