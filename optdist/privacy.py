@@ -58,7 +58,7 @@ MAX_DECIMALS = 6
 MAX_TABLE_BYTES = 16 * 2**20
 _COLUMN_KEY = re.compile(r"[1-9][0-9]{0,9}")  # a positive integer written plainly: "4", not "04", "4.0", " 4"
 _TOL = 1e-12
-_SSIM_FIX = "give the mean SSIM of the attack as a finite number in [0, 1]"
+_SSIM_FIX = "give the mean SSIM of the attack as a finite number in [0, 1], e.g. 0.2"
 
 
 TableProblem = Problem  # one problem type for every user document (optdist.jsonfile)
