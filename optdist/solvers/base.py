@@ -227,12 +227,15 @@ _stderr = _Stderr()
 
 @contextlib.contextmanager
 def stop_on_signals(on_stop: Callable[[int], None],
-                    stopping: str = "stopping the solver and keeping its incumbent") -> Iterator[list[int]]:
+                    stopping: str | Callable[[], str] = "stopping the solver and keeping its incumbent"
+                    ) -> Iterator[list[int]]:
     """While the block runs, SIGINT/SIGTERM call ``on_stop(signum)`` instead of killing the run.
 
     Yields the list of signals received. The first one's warning ("SIGINT: " + ``stopping`` + "
     (again to abort)", e.g. "SIGINT: stopping the solver and keeping its incumbent (again to
-    abort)"; ``stopping`` says what the block does on a stop) is logged at once, or, when it comes while a solve has captured descriptor 2 (HiGHS: Pyomo
+    abort)"; ``stopping`` says what the block does on a stop, or is a function that says it when the
+    signal comes, e.g. whether a training had begun: :func:`optdist.rl.policy.stopping_training`)
+    is logged at once, or, when it comes while a solve has captured descriptor 2 (HiGHS: Pyomo
     captures its output around ``run()``, where Python runs this handler as HiGHS returns; before,
     the warning went into that capture and was lost), as the block ends: once either way, through
     the ``optdist`` logger (the CLI's ``-q`` hides it as it hides every note and warning). A
@@ -267,7 +270,7 @@ def stop_on_signals(on_stop: Callable[[int], None],
             log.warning("%s: stopping now, keeping the incumbent, if any (again to abort)", signal.Signals(signum).name)
             on_stop(signum)
             raise _StopAtOnce(signum)
-        note = f"{signal.Signals(signum).name}: {stopping} (again to abort)"
+        note = f"{signal.Signals(signum).name}: {stopping() if callable(stopping) else stopping} (again to abort)"
         if _stderr.captured():  # a solve's output capture holds descriptor 2: said as the block ends
             owed.append(note)
         else:
