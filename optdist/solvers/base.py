@@ -1051,11 +1051,18 @@ class LegacySolver(Solver):
                         res = opt.solve(model, **kwargs)
             except ApplicationError as e:
                 phases = self._phases(procs, read=False)  # no solution to read back
-                if self._stop_requested:
-                    return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}", extra=phases)
-                if _cancelled(overran, procs):
-                    return SolverOutcome(Termination.NO_SOLUTION, f"stopped past its time limit: {e}",
-                                         extra={"cancelled": overran_note(overran[0]), **phases})
+                if self._stop_requested or _cancelled(overran, procs):
+                    # killed past its grace: no solution file; what its log reported is kept (bound,
+                    # the incumbent's value, the MIP start's placement where that is the incumbent)
+                    out = self._killed(opt)
+                    out.extra.update(phases)
+                    if self._stop_requested:
+                        out.termination, out.status = Termination.INTERRUPTED, f"stopped by a signal: {e}"
+                    else:
+                        out.termination = Termination.TIME_LIMIT if out.has_solution else Termination.NO_SOLUTION
+                        out.status = f"stopped past its time limit: {e}"
+                        out.extra["cancelled"] = overran_note(overran[0])
+                    return out
                 rc = getattr(opt, "_rc", None)  # the process's exit status (shell solvers; negative: a signal)
                 if raw and not (isinstance(rc, int) and rc < 0):  # a signal's death is not the options'
                     raise self.raw_failure(raw, e) from e
@@ -1088,11 +1095,15 @@ class LegacySolver(Solver):
             TerminationCondition.unbounded: Termination.UNBOUNDED,
             TerminationCondition.userInterrupt: Termination.INTERRUPTED,
         }.get(tc, Termination.ERROR)
+        extra: dict[str, Any] = {}
+        stopped_by = self._stopped_by(opt, term)
+        if stopped_by is not None and stopped_by is not term:  # e.g. CBC: its solution file's "iterations" at its time limit
+            extra["solver_said"] = f"{res.solver.status}/{tc}"
+            term = stopped_by
         if term is Termination.ERROR and has and self._stopped_within_gap(opt):
             term = Termination.OPTIMAL  # within the requested gap (GLPK says 'feasible'); _check_optimal checks
         elif term is Termination.ERROR and self._hit_time_limit(opt, res, opts):
             term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
-        extra: dict[str, Any] = {}
         doubt = self._infeasibility_unproven(opt) if term is Termination.INFEASIBLE else None
         if doubt:  # e.g. CBC's preprocessing stopped by its time limit says 'infeasible'
             term, extra["claim_discarded"] = Termination.TIME_LIMIT, f"{self.name} said infeasible: {doubt}"
@@ -1100,6 +1111,8 @@ class LegacySolver(Solver):
         if _cancelled(overran, procs):
             extra["cancelled"] = overran_note(overran[0])
             if term not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
+                if term is not Termination.TIME_LIMIT and tc is not TerminationCondition.maxTimeLimit:
+                    extra.setdefault("solver_said", f"{res.solver.status}/{tc}")  # e.g. CBC: 'maxIterations'
                 term = Termination.TIME_LIMIT  # the solver says 'interrupted': it was our clock
         extra.update(self._phases(procs, read=True))
         if term is Termination.ERROR:
@@ -1109,7 +1122,7 @@ class LegacySolver(Solver):
                 + " (fix: --tee shows the solver's log; or try another solver, e.g. --solver highs)")
         return SolverOutcome(
             termination=term,
-            status=f"{res.solver.status}/{tc}",
+            status=f"{res.solver.status}/{tc}" if "solver_said" not in extra else f"{res.solver.status}/{term}",
             incumbent=incumbent,
             bound=bound,
             has_solution=has,
@@ -1117,6 +1130,20 @@ class LegacySolver(Solver):
             version=".".join(map(str, opt.version() or ())) or None,
             extra=extra,
         )
+
+    def _stopped_by(self, opt: Any, term: Termination) -> Termination | None:
+        """What stopped the solver where its log says otherwise than the status Pyomo read (e.g. CBC's
+        solution file says "Stopped on iterations" at its time limit: :func:`optdist.solvers.cbc.stopped_by`);
+        None (default): the status as read. The outcome's status then names this termination, with
+        ``extra["solver_said"]`` keeping what Pyomo read."""
+        return None
+
+    def _killed(self, opt: Any) -> SolverOutcome:
+        """The outcome of a solve whose solver was killed after a stop was asked (past its grace: no
+        solution file), from what its log (``opt._log``, which Pyomo keeps) had reported (default:
+        nothing; CBC: :meth:`optdist.solvers.cbc.Cbc._killed`). The caller sets the termination and
+        status."""
+        return SolverOutcome(Termination.NO_SOLUTION, "")
 
     def _died(self, rc: int | None) -> str:
         """``extra["solver_error"]`` of a solve whose solver ended abnormally on its own or by someone
