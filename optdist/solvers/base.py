@@ -14,7 +14,8 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
   as :attr:`Termination.INTERRUPTED`; a second signal aborts at once (KeyboardInterrupt, or
   the process ends when the solver runs in native code in the main thread: HiGHS, SCIP). A
   shell solver is sent SIGINT and killed after the adapter's :attr:`LegacySolver.stop_grace`
-  (CBC 2 s, GLPK at once), its incumbent then lost; shell solvers work in a private temporary
+  (CBC 2 s, GLPK at once), its incumbent then lost (CBC: the bound its log proved is kept, and
+  ``extra["incumbent_lost"]`` names the lost solution's value); shell solvers work in a private temporary
   folder that is removed whatever happens, and die with the thread that started them even when
   this process is SIGKILLed (Linux, :mod:`optdist.solvers.subprocesses`);
 * ``optimal`` only when the proven bound closes the requested gap (the solver's own absolute
@@ -1052,8 +1053,8 @@ class LegacySolver(Solver):
             except ApplicationError as e:
                 phases = self._phases(procs, read=False)  # no solution to read back
                 if self._stop_requested or _cancelled(overran, procs):
-                    # killed past its grace: no solution file; what its log reported is kept (bound,
-                    # the incumbent's value, the MIP start's placement where that is the incumbent)
+                    # killed past its grace: no solution file; what its log reported is kept (CBC: its
+                    # bound, and the value of the incumbent it lost: _killed)
                     out = self._killed(opt)
                     out.extra.update(phases)
                     if self._stop_requested:
@@ -1097,7 +1098,7 @@ class LegacySolver(Solver):
         }.get(tc, Termination.ERROR)
         extra: dict[str, Any] = {}
         stopped_by = self._stopped_by(opt, term)
-        if stopped_by is not None and stopped_by is not term:  # e.g. CBC: its solution file's "iterations" at its time limit
+        if stopped_by is not None and stopped_by is not term:  # e.g. CBC's "Stopped on iterations" at its time limit
             extra["solver_said"] = f"{res.solver.status}/{tc}"
             term = stopped_by
         if term is Termination.ERROR and has and self._stopped_within_gap(opt):

@@ -220,7 +220,10 @@ class Cbc(LegacySolver):
     #: CBC stops at a SIGINT only between steps of its search (nodes, cut passes), and drops one
     #: that comes before the search starts (its handler flags the running search): in its
     #: preprocessing or feasibility pump it ran on for 10 s through repeated SIGINTs
-    #: (lenet-10x10-tau0.8 per-map); after this grace it is killed, its incumbent lost
+    #: (lenet-10x10-tau0.8 per-map); after this grace it is killed, its incumbent lost (:meth:`_killed`
+    #: keeps its log's bound and names the solution's value). In its search it took 8 s at a load of
+    #: 4 to act on the watchdog's SIGINT at its first node (lenet-10x10-tau0.6 compact, greedy
+    #: start; 1.2 s on lenet-3x10-tau0.6), so a busy machine loses incumbents to this grace too
     stop_grace = 2.0
     option_names: ClassVar[dict[str, str]] = {
         "time_limit": "seconds",
@@ -294,12 +297,12 @@ class Cbc(LegacySolver):
         return said if term is Termination.ERROR and said is Termination.ITERATION_LIMIT else None
 
     def _killed(self, opt: Any) -> SolverOutcome:
-        """CBC killed after a stop was asked, past :attr:`stop_grace` (it acts on a SIGINT only once
-        its branch-and-bound runs: in its preprocessing or the feasibility pump before it, it runs
-        on) or by the watchdog: its log's bound (:func:`proven_bound`) is kept, and the value of
-        the best solution it had reported, whose placement died with it (CBC 2.10 writes a
-        solution's values only as it exits; its log prints the value alone), is named in
-        ``extra["incumbent_lost"]``. A warm start the run gave is kept by the run
+        """CBC killed after a stop was asked (a signal's, or the watchdog's at the time limit), past
+        :attr:`stop_grace` (it acts on a SIGINT only once its branch-and-bound runs, and there only
+        between nodes: in its preprocessing or the feasibility pump before it, it runs on): its
+        log's bound (:func:`proven_bound`) is kept, and the value of the best solution it had
+        reported, whose placement died with it (CBC 2.10 writes a solution's values only as it
+        exits; its log prints the value alone), is named in ``extra["incumbent_lost"]``. A warm start the run gave is kept by the run
         (:func:`optdist.milp.run._keep_warm_start`)."""
         log = getattr(opt, "_log", None) or ""
         best = reported_incumbent(log)
