@@ -160,6 +160,51 @@ def kill_solver_once_it_runs(binary: str, killed: list[int], after: float = 0.3,
     return thread
 
 
+def kill_the_nth_solver(monkeypatch, binary: str, n: int, killed: list[int]) -> None:
+    """SIGKILL the ``n``-th (from 1) ``binary`` process that a solve of this process starts (as the
+    OOM killer would; appends its pid to ``killed``), counted as optdist starts each solver process
+    (:class:`optdist.solvers.subprocesses._SubprocessForPyomo`, in the thread that solves), so that
+    neither a solve of milliseconds nor a loaded machine can make the count skip one. Pyomo's
+    version queries (``cbc -stop``) are no solve and are not counted. The ``n``-th is started on its
+    model file made a FIFO (the file moved aside, CBC's ``-import FILE``; GLPK's ``--cpxlp FILE``):
+    the real solver runs and waits to open it, so it is still running when the SIGKILL comes, however
+    late that is (a solve of lenet-1x4 takes about 40 ms).
+
+    Before (robust28), ``kill_the_nth_solve`` of tests/test_pareto_robust.py polled /proc every
+    5 ms for the n-th child: at load ~2 it missed about one 2nd CBC solve in 10, which ended
+    between two looks, and killed the 3rd; so did SIGKILL as the process was recorded (this
+    process's solving thread, waiting for the GIL, came after the 40-ms CBC had ended)."""
+    from optdist.solvers import subprocesses
+
+    real = subprocesses.subprocess
+    started: list[int] = []
+
+    def popen(args, *rest, **kwargs):
+        argv = [str(a) for a in args] if isinstance(args, (list, tuple)) else [str(args)]
+        if Path(argv[0]).name != binary:
+            return real.Popen(args, *rest, **kwargs)
+        started.append(len(started) + 1)
+        if len(started) != n:
+            return real.Popen(args, *rest, **kwargs)
+        model = next(Path(argv[i + 1]) for i, a in enumerate(argv[:-1]) if a in ("-import", "--cpxlp", "--math"))
+        model.rename(model.with_name(model.name + ".aside"))
+        os.mkfifo(model)  # the solver blocks opening it: no writer ever comes
+        proc = real.Popen(args, *rest, **kwargs)
+        proc.send_signal(signal.SIGKILL)  # still running (not reaped: its communicate() has not begun)
+        killed.append(proc.pid)
+        return proc
+
+    class Subprocess:
+        """``subprocess`` as optdist's solver-process module sees it, with :func:`popen`."""
+
+        Popen = staticmethod(popen)
+
+        def __getattr__(self, name: str):
+            return getattr(real, name)
+
+    monkeypatch.setattr(subprocesses, "subprocess", Subprocess())
+
+
 def load_script(relpath: str) -> ModuleType:
     """The benchmark script ``relpath`` (from the repository root) imported as a module, without
     running its ``__main__`` block."""

@@ -12,7 +12,7 @@ request's decisions is reported in ``extra``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -33,7 +33,7 @@ from optdist.rl.decide import Scorer, place_requests
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import Features
 from optdist.rl.presets import preset_for
-from optdist.rl.train import POLICY_FORMAT, train
+from optdist.rl.train import POLICY_FORMAT, train, training_begins
 
 
 @dataclass
@@ -265,14 +265,28 @@ STOPPING_TRAINING = "stopping training; the policy trained so far places the req
 #: the same, where the training is a MILP run's warm start (:func:`training_as_warm_start`)
 STOPPING_WARM_START = ("stopping the warm start's training; the policy trained so far places the warm start, then the "
                        "run stops: no model is built, no solver is started")
-_stopping: ContextVar[str] = ContextVar("optdist_rl_stopping", default=STOPPING_TRAINING)
+#: :data:`STOPPING_TRAINING` for a signal before the training's first episode (rl) or env step
+#: (rl-ppo) began: none runs, the network keeps its initial weights
+STOPPING_TRAINING_UNTRAINED = ("stopping training before it began; the untrained (initial) policy places the "
+                               "requests")
+#: :data:`STOPPING_WARM_START` for a signal before the warm start's training began (the result's
+#: note: "after 0 of N episodes: the untrained (initial) policy placed it", optdist.milp.run)
+STOPPING_WARM_START_UNTRAINED = ("stopping the warm start's training before it began; the untrained (initial) policy "
+                                 "places the warm start, then the run stops: no model is built, no solver is started")
+_stopping: ContextVar[tuple[str, str]] = ContextVar(
+    "optdist_rl_stopping", default=(STOPPING_TRAINING, STOPPING_TRAINING_UNTRAINED))
 
-
-def stopping_training() -> str:
+def stopping_training() -> Callable[[], str]:
     """What a signal during rl's (rl-ppo's) in-process training stops, for the note
-    :func:`~optdist.solvers.base.stop_on_signals` logs at once: :data:`STOPPING_TRAINING`, or
-    :data:`STOPPING_WARM_START` inside :func:`training_as_warm_start`."""
-    return _stopping.get()
+    :func:`~optdist.solvers.base.stop_on_signals` logs at once (a function, read when the signal
+    comes): :data:`STOPPING_TRAINING`, or :data:`STOPPING_WARM_START` inside
+    :func:`training_as_warm_start`; their ``_UNTRAINED`` forms while the training has not begun
+    (:func:`optdist.rl.train.training_began`), as the result then says "0 of N episodes: the untrained (initial)
+    policy" (before, the note said "the policy trained so far" also then). Called as the block
+    opens, before the training: no training has begun."""
+    began = training_begins()
+    trained, untrained = _stopping.get()
+    return lambda: trained if began() else untrained
 
 
 @contextmanager
@@ -281,7 +295,7 @@ def training_as_warm_start() -> Iterator[None]:
     (:func:`optdist.milp.run.warm_start_assignment`): a signal during it stops the whole run, after
     the policy so far places the start (no model is built), and its note says so
     (:data:`STOPPING_WARM_START`)."""
-    token = _stopping.set(STOPPING_WARM_START)
+    token = _stopping.set((STOPPING_WARM_START, STOPPING_WARM_START_UNTRAINED))
     try:
         yield
     finally:

@@ -38,7 +38,7 @@ from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights
                                merge_extra, read_policy_config, stopping_training, training_notes,
                                time_limit_extra, train_deadline)
 from optdist.rl.presets import Preset, count_in_range, preset_for
-from optdist.rl.train import POLICY_FORMAT, stop_signal_name
+from optdist.rl.train import POLICY_FORMAT, stop_signal_name, training_began
 from optdist.rl.trajectory import DeviceRows
 
 PPO_FORMAT = "optdist-rl-ppo/1"
@@ -142,7 +142,9 @@ def train_maskable_ppo(
     model = maskable_ppo("MlpPolicy", env, n_steps=n_steps, batch_size=64, n_epochs=4, learning_rate=3e-4,
                          gamma=preset.gamma, policy_kwargs={"net_arch": list(NET_ARCH)}, seed=seed, device="cpu", verbose=0)
     t0 = time.perf_counter()
-    model.learn(total_timesteps=timesteps, callback=StopOnSignal())
+    if not stop_requested():  # a signal while the model was made: no step (learn() takes one before its callback)
+        training_began()
+        model.learn(total_timesteps=timesteps, callback=StopOnSignal())
     train_s = time.perf_counter() - t0
     f = env.unwrapped.features
     config = {

@@ -28,6 +28,24 @@ from optdist.rl.presets import Preset, count_in_range
 
 POLICY_FORMAT = "optdist-rl-policy/1"
 
+#: whether the training running has begun its first episode (:func:`train`) or env step
+#: (:func:`optdist.rl.ppo.train_maskable_ppo`) after its last check for a stop
+_began: list[bool] = [False]
+
+
+def training_begins() -> Callable[[], bool]:
+    """A training is about to run: clears the flag :func:`training_began` sets and returns a function
+    that reads it (for a signal's note, :func:`optdist.rl.policy.stopping_training`: a signal before
+    it is set leaves nothing trained, the untrained (initial) policy places)."""
+    _began[0] = False
+    return lambda: _began[0]
+
+
+def training_began() -> None:
+    """The training passed its check for a stop and begins its first episode or env step: a signal
+    from now on leaves at least one done (:func:`train` ends after the episode running)."""
+    _began[0] = True
+
 
 @dataclass
 class TrainResult:
@@ -88,6 +106,7 @@ def train(
             break
         if deadline is not None and time.perf_counter() >= deadline:  # time limit: keep the episodes done
             break
+        training_began()  # a signal from here ends the training after this episode: one is done
         if on_episode is not None and ep:
             on_episode(ep, env, agent)
         done, losses = False, []

@@ -14,7 +14,8 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
   as :attr:`Termination.INTERRUPTED`; a second signal aborts at once (KeyboardInterrupt, or
   the process ends when the solver runs in native code in the main thread: HiGHS, SCIP). A
   shell solver is sent SIGINT and killed after the adapter's :attr:`LegacySolver.stop_grace`
-  (CBC 2 s, GLPK at once), its incumbent then lost; shell solvers work in a private temporary
+  (CBC 2 s, GLPK at once), its incumbent then lost (CBC: the bound its log proved is kept, and
+  ``extra["incumbent_lost"]`` names the lost solution's value); shell solvers work in a private temporary
   folder that is removed whatever happens, and die with the thread that started them even when
   this process is SIGKILLed (Linux, :mod:`optdist.solvers.subprocesses`);
 * ``optimal`` only when the proven bound closes the requested gap (the solver's own absolute
@@ -227,12 +228,15 @@ _stderr = _Stderr()
 
 @contextlib.contextmanager
 def stop_on_signals(on_stop: Callable[[int], None],
-                    stopping: str = "stopping the solver and keeping its incumbent") -> Iterator[list[int]]:
+                    stopping: str | Callable[[], str] = "stopping the solver and keeping its incumbent"
+                    ) -> Iterator[list[int]]:
     """While the block runs, SIGINT/SIGTERM call ``on_stop(signum)`` instead of killing the run.
 
     Yields the list of signals received. The first one's warning ("SIGINT: " + ``stopping`` + "
     (again to abort)", e.g. "SIGINT: stopping the solver and keeping its incumbent (again to
-    abort)"; ``stopping`` says what the block does on a stop) is logged at once, or, when it comes while a solve has captured descriptor 2 (HiGHS: Pyomo
+    abort)"; ``stopping`` says what the block does on a stop, or is a function that says it when the
+    signal comes, e.g. whether a training had begun: :func:`optdist.rl.policy.stopping_training`)
+    is logged at once, or, when it comes while a solve has captured descriptor 2 (HiGHS: Pyomo
     captures its output around ``run()``, where Python runs this handler as HiGHS returns; before,
     the warning went into that capture and was lost), as the block ends: once either way, through
     the ``optdist`` logger (the CLI's ``-q`` hides it as it hides every note and warning). A
@@ -267,7 +271,7 @@ def stop_on_signals(on_stop: Callable[[int], None],
             log.warning("%s: stopping now, keeping the incumbent, if any (again to abort)", signal.Signals(signum).name)
             on_stop(signum)
             raise _StopAtOnce(signum)
-        note = f"{signal.Signals(signum).name}: {stopping} (again to abort)"
+        note = f"{signal.Signals(signum).name}: {stopping() if callable(stopping) else stopping} (again to abort)"
         if _stderr.captured():  # a solve's output capture holds descriptor 2: said as the block ends
             owed.append(note)
         else:
@@ -1048,11 +1052,18 @@ class LegacySolver(Solver):
                         res = opt.solve(model, **kwargs)
             except ApplicationError as e:
                 phases = self._phases(procs, read=False)  # no solution to read back
-                if self._stop_requested:
-                    return SolverOutcome(Termination.INTERRUPTED, f"stopped by a signal: {e}", extra=phases)
-                if _cancelled(overran, procs):
-                    return SolverOutcome(Termination.NO_SOLUTION, f"stopped past its time limit: {e}",
-                                         extra={"cancelled": overran_note(overran[0]), **phases})
+                if self._stop_requested or _cancelled(overran, procs):
+                    # killed past its grace: no solution file; what its log reported is kept (CBC: its
+                    # bound, and the value of the incumbent it lost: _killed)
+                    out = self._killed(opt)
+                    out.extra.update(phases)
+                    if self._stop_requested:
+                        out.termination, out.status = Termination.INTERRUPTED, f"stopped by a signal: {e}"
+                    else:
+                        out.termination = Termination.TIME_LIMIT if out.has_solution else Termination.NO_SOLUTION
+                        out.status = f"stopped past its time limit: {e}"
+                        out.extra["cancelled"] = overran_note(overran[0])
+                    return out
                 rc = getattr(opt, "_rc", None)  # the process's exit status (shell solvers; negative: a signal)
                 if raw and not (isinstance(rc, int) and rc < 0):  # a signal's death is not the options'
                     raise self.raw_failure(raw, e) from e
@@ -1085,11 +1096,15 @@ class LegacySolver(Solver):
             TerminationCondition.unbounded: Termination.UNBOUNDED,
             TerminationCondition.userInterrupt: Termination.INTERRUPTED,
         }.get(tc, Termination.ERROR)
+        extra: dict[str, Any] = {}
+        stopped_by = self._stopped_by(opt, term)
+        if stopped_by is not None and stopped_by is not term:  # e.g. CBC's "Stopped on iterations" at its time limit
+            extra["solver_said"] = f"{res.solver.status}/{tc}"
+            term = stopped_by
         if term is Termination.ERROR and has and self._stopped_within_gap(opt):
             term = Termination.OPTIMAL  # within the requested gap (GLPK says 'feasible'); _check_optimal checks
         elif term is Termination.ERROR and self._hit_time_limit(opt, res, opts):
             term = Termination.TIME_LIMIT  # e.g. GLPK says 'feasible' at its time limit; CBC 'error' with no incumbent
-        extra: dict[str, Any] = {}
         doubt = self._infeasibility_unproven(opt) if term is Termination.INFEASIBLE else None
         if doubt:  # e.g. CBC's preprocessing stopped by its time limit says 'infeasible'
             term, extra["claim_discarded"] = Termination.TIME_LIMIT, f"{self.name} said infeasible: {doubt}"
@@ -1097,6 +1112,8 @@ class LegacySolver(Solver):
         if _cancelled(overran, procs):
             extra["cancelled"] = overran_note(overran[0])
             if term not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
+                if term is not Termination.TIME_LIMIT and tc is not TerminationCondition.maxTimeLimit:
+                    extra.setdefault("solver_said", f"{res.solver.status}/{tc}")  # e.g. CBC: 'maxIterations'
                 term = Termination.TIME_LIMIT  # the solver says 'interrupted': it was our clock
         extra.update(self._phases(procs, read=True))
         if term is Termination.ERROR:
@@ -1106,7 +1123,7 @@ class LegacySolver(Solver):
                 + " (fix: --tee shows the solver's log; or try another solver, e.g. --solver highs)")
         return SolverOutcome(
             termination=term,
-            status=f"{res.solver.status}/{tc}",
+            status=f"{res.solver.status}/{tc}" if "solver_said" not in extra else f"{res.solver.status}/{term}",
             incumbent=incumbent,
             bound=bound,
             has_solution=has,
@@ -1114,6 +1131,20 @@ class LegacySolver(Solver):
             version=".".join(map(str, opt.version() or ())) or None,
             extra=extra,
         )
+
+    def _stopped_by(self, opt: Any, term: Termination) -> Termination | None:
+        """What stopped the solver where its log says otherwise than the status Pyomo read (e.g. CBC's
+        solution file says "Stopped on iterations" at its time limit: :func:`optdist.solvers.cbc.stopped_by`);
+        None (default): the status as read. The outcome's status then names this termination, with
+        ``extra["solver_said"]`` keeping what Pyomo read."""
+        return None
+
+    def _killed(self, opt: Any) -> SolverOutcome:
+        """The outcome of a solve whose solver was killed after a stop was asked (past its grace: no
+        solution file), from what its log (``opt._log``, which Pyomo keeps) had reported (default:
+        nothing; CBC: :meth:`optdist.solvers.cbc.Cbc._killed`). The caller sets the termination and
+        status."""
+        return SolverOutcome(Termination.NO_SOLUTION, "")
 
     def _died(self, rc: int | None) -> str:
         """``extra["solver_error"]`` of a solve whose solver ended abnormally on its own or by someone

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from optdist.options import number_problem
-from optdist.result import within_rounding
-from optdist.solvers.base import Feature, LegacySolver, _finite, example
+from optdist.result import Termination, within_rounding
+from optdist.solvers.base import Feature, LegacySolver, SolverOutcome, _finite, example
 
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 _BEST_POSSIBLE = re.compile(r"best possible " + _NUM)
@@ -36,6 +36,14 @@ _REFUSED = re.compile(r"(No match for \S+|Possible options for \S+ are[^;\n]*)")
 _TIME_STOP = re.compile(r"Exiting on maximum time|Stopped on time limit|Result - Stopped on time")
 _LIMIT_SET = re.compile(r"^seconds was changed from \S+ to " + _NUM, re.M)
 _TIMES = re.compile(r"\((?:CPU|Wallclock) [Ss]econds\):\s+" + _NUM)
+#: a stop on another limit than time: nodes (``maxNodes``), solutions (``maxSolutions``), iterations
+#: (``maxIterations``), as CbcModel::branchAndBound and CbcSolver print it
+_OTHER_LIMIT = re.compile(r"Exiting on maximum (?:nodes|solutions|number of iterations)|"
+                          r"Result - Stopped on (?:node|solution|iterations) limit")
+#: a stop on a SIGINT (CBC's handler flags its search: "Cbc0027I Exiting on user event")
+_USER_STOP = re.compile(r"Exiting on user event|Result - User ctrl-c")
+#: every solution CBC reports (Cbc0004I, Cbc0012I, Cbc0016I, Cbc0024I, Cbc0033I): its value only
+_SOLUTION = re.compile(r"Integer solution of " + _NUM)
 
 _INT = 2**31 - 1
 _INF = math.inf
@@ -175,6 +183,32 @@ def infeasibility_unproven(log: str) -> str | None:
             "'infeasible' as for a proof)")
 
 
+def stopped_by(log: str) -> Termination | None:
+    """What CBC's ``log`` says stopped it: :attr:`Termination.TIME_LIMIT` where it says it stopped on
+    its time limit ("Exiting on maximum time", "Result - Stopped on time limit") and names no other
+    limit; :attr:`Termination.ITERATION_LIMIT` where it names a node, solution or iteration limit
+    (:data:`_OTHER_LIMIT`); :attr:`Termination.INTERRUPTED` where it stopped on a SIGINT ("Exiting
+    on user event": optdist's stop, its watchdog's at the time limit, or anyone's); None where it
+    names none.
+
+    CBC 2.10's solution file says "Stopped on iterations" for every stop whose secondary status is
+    not "time" (CbcSolver.cpp: ``if (iStat2 == 4) "Stopped on time" else "Stopped on
+    iterations"``), a SIGINT's among them, which Pyomo reads as ``maxIterations`` (its status
+    "aborted/maxIterations")."""
+    if _OTHER_LIMIT.search(log):
+        return Termination.ITERATION_LIMIT
+    if _TIME_STOP.search(log):
+        return Termination.TIME_LIMIT
+    return Termination.INTERRUPTED if _USER_STOP.search(log) else None
+
+
+def reported_incumbent(log: str) -> float | None:
+    """The best (least) solution value CBC's ``log`` reported ("Integer solution of X found ...",
+    printed with 6 significant digits), or None; its values are never printed."""
+    values = [float(x) for x in _SOLUTION.findall(log)]
+    return min(values) if values else None
+
+
 class Cbc(LegacySolver):
     """CBC (EPL licence; Debian ``apt-get install coinor-cbc``, conda ``coin-or-cbc``)."""
 
@@ -186,7 +220,10 @@ class Cbc(LegacySolver):
     #: CBC stops at a SIGINT only between steps of its search (nodes, cut passes), and drops one
     #: that comes before the search starts (its handler flags the running search): in its
     #: preprocessing or feasibility pump it ran on for 10 s through repeated SIGINTs
-    #: (lenet-10x10-tau0.8 per-map); after this grace it is killed, its incumbent lost
+    #: (lenet-10x10-tau0.8 per-map); after this grace it is killed, its incumbent lost (:meth:`_killed`
+    #: keeps its log's bound and names the solution's value). In its search it took 8 s at a load of
+    #: 4 to act on the watchdog's SIGINT at its first node (lenet-10x10-tau0.6 compact, greedy
+    #: start; 1.2 s on lenet-3x10-tau0.6), so a busy machine loses incumbents to this grace too
     stop_grace = 2.0
     option_names: ClassVar[dict[str, str]] = {
         "time_limit": "seconds",
@@ -244,3 +281,38 @@ class Cbc(LegacySolver):
 
     def _hit_time_limit(self, opt: Any, res: Any, opts: dict[str, Any]) -> bool:
         return bool(_TIME_STOP.search(getattr(opt, "_log", None) or "")) or super()._hit_time_limit(opt, res, opts)
+
+    def _stopped_by(self, opt: Any, term: Termination) -> Termination | None:
+        """A stop Pyomo read as an iteration limit (from CBC's solution file, "Stopped on
+        iterations") is what CBC's log says stopped it (:func:`stopped_by`): its time limit, or a
+        SIGINT (``interrupted``; the watchdog's at the time limit: ``time_limit``, as
+        :meth:`LegacySolver._solve` records it); a node, solution or iteration limit the log names
+        is an iteration limit, also where Pyomo read 'other' (``maxSolutions``) or
+        'intermediateNonInteger' (no solution)."""
+        said = stopped_by(getattr(opt, "_log", None) or "")
+        if term is Termination.ITERATION_LIMIT:
+            return said
+        # a node or solution limit Pyomo read as 'other' or 'intermediateNonInteger' (before: 'error',
+        # or 'time_limit' for a solution limit with a time limit set)
+        return said if term is Termination.ERROR and said is Termination.ITERATION_LIMIT else None
+
+    def _killed(self, opt: Any) -> SolverOutcome:
+        """CBC killed after a stop was asked (a signal's, or the watchdog's at the time limit), past
+        :attr:`stop_grace` (it acts on a SIGINT only once its branch-and-bound runs, and there only
+        between nodes: in its preprocessing or the feasibility pump before it, it runs on): its
+        log's bound (:func:`proven_bound`) is kept, and the value of the best solution it had
+        reported, whose placement died with it (CBC 2.10 writes a solution's values only as it
+        exits; its log prints the value alone), is named in ``extra["incumbent_lost"]``. A warm start the run gave is kept by the run
+        (:func:`optdist.milp.run._keep_warm_start`)."""
+        log = getattr(opt, "_log", None) or ""
+        best = reported_incumbent(log)
+        out = SolverOutcome(Termination.NO_SOLUTION, "", bound=proven_bound(log, best) if log else None)
+        if best is not None and out.bound is not None and out.bound > best:
+            out.bound = None  # above a solution it reported beyond rounding: no proof, and no placement to cap it at
+        if best is not None:
+            out.extra["incumbent_lost"] = (
+                f"cbc had reported a solution of {best:g} (the model's units) when it was killed, "
+                f"{self.stop_grace:g} s after it was asked to stop (it stops on a signal only in its "
+                "branch-and-bound, and writes a solution's values only as it exits): that placement is lost "
+                "(fix: a larger --time-limit, or --warm-start greedy, whose placement the run keeps)")
+        return out
