@@ -101,6 +101,63 @@ class Evaluation:
         }
 
 
+def violation_families(inst: Instance, violations: list[Violation]) -> list[str]:
+    """The family of each violation as methods name the ones they make by design
+    (``extra["not_modelled"]``) and the violation list groups them: its constraint, a placement
+    one split into ``placement:10h`` (a layer (10h) pins to the source runs elsewhere) and
+    ``placement:source`` (an intermediate layer on a source)."""
+    pos = {rid: r for r, rid in enumerate(inst.request_ids)}
+    out = []
+    for v in violations:
+        r = pos.get(v.request) if v.constraint == "placement" else None
+        if r is None:
+            out.append(v.constraint)
+            continue
+        k = next((k for k, la in enumerate(inst.profile(r).layers) if la.name == v.layer), None)
+        out.append("placement:10h" if k is not None and inst.limit(r).on_source[k] else "placement:source")
+    return out
+
+
+#: how the violation list names a family (:func:`violation_families`) that is not a constraint's name
+FAMILY_NAMES = {"placement:10h": "placement ((10h) pins)", "placement:source": "placement (layers on a source)"}
+
+
+def violation_lines(inst: Instance, violations: list[Violation], all_in: str, per_kind: int = 4) -> list[str]:
+    """The violation list as printed: a count per kind (:func:`violation_families`), then for each
+    kind its first ``per_kind`` distinct lines, identical ones once with the requests they concern
+    (e.g. one device over a layer's cap in 7 requests), and "... and N more" where some are left
+    out, with where the whole list is (``all_in``, e.g. the --out file's "violation_list")."""
+    if not violations:
+        return []
+    kinds: dict[str, dict[tuple[str, str], list[Violation]]] = {}  # kind -> (constraint, message) -> its violations
+    for v, kind in zip(violations, violation_families(inst, violations)):
+        kinds.setdefault(kind, {}).setdefault((v.constraint, v.message), []).append(v)
+    counts = ", ".join(f"{sum(map(len, g.values()))} {FAMILY_NAMES.get(k, k)}" for k, g in kinds.items())
+    out = [f"{len(violations)} violation(s): {counts}" if len(kinds) > 1 else
+           f"{len(violations)} {FAMILY_NAMES.get(next(iter(kinds)), next(iter(kinds)))} violation(s):"]
+    hidden = 0
+    for kind, groups in kinds.items():
+        for (constraint, message), same in list(groups.items())[:per_kind]:
+            out.append(f"  [{constraint}] {message}{_requests_of(same)}")
+        more = sum(len(same) for same in list(groups.values())[per_kind:])
+        if more:
+            out.append(f"  ... and {more} more {FAMILY_NAMES.get(kind, kind)} violation(s)")
+        hidden += more
+    if hidden:
+        out.append(f"  ({hidden} not shown; all {len(violations)} are in {all_in})")
+    return out
+
+
+def _requests_of(same: list[Violation]) -> str:
+    """`` (7 requests: r1, r2, r3, r4, r5 and 2 more)`` or `` (request r1)``: the requests of
+    identical violations that their message does not name (a capacity one names none), or ""."""
+    ids = list(dict.fromkeys(v.request for v in same if v.request is not None and f"request {v.request} " not in v.message))
+    if not ids:
+        return ""
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    return f" ({len(ids)} requests: {shown})" if len(ids) > 1 else f" (request {shown})"
+
+
 def transfers(
     prev: Layer, nxt: Layer, a_prev: np.ndarray, a_next: np.ndarray, n_nodes: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -431,9 +431,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_evaluation(inst, ev, show_requests: int = 10) -> None:
-    """Print an evaluation: totals, per-request latency, node use, violations."""
+def print_evaluation(inst, ev, show_requests: int = 10,
+                     all_in: str = "optdist.evaluate.evaluate(instance, assignment).violations (Python)") -> None:
+    """Print an evaluation: totals, per-request latency, node use, violations (a few of each kind;
+    ``all_in`` says where the whole list is: :func:`optdist.evaluate.violation_lines`)."""
     import pandas as pd
+
+    from optdist.evaluate import violation_lines
 
     s = ev.summary(inst)
     print(f"objective        {s['objective']:.9g}")
@@ -446,10 +450,8 @@ def print_evaluation(inst, ev, show_requests: int = 10) -> None:
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".6g"))
     if inst.n_requests > show_requests:
         print(f"... {inst.n_requests - show_requests} more requests")
-    if ev.violations:
-        print(f"{len(ev.violations)} violation(s):")
-        for v in ev.violations[:20]:
-            print(f"  [{v.constraint}] {v.message}")
+    for line in violation_lines(inst, ev.violations, all_in):
+        print(line)
 
 
 def load_placement(inst, path: Path, use: str | None = None):

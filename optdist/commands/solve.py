@@ -20,6 +20,7 @@ from optdist.assignment import Assignment
 from optdist.cli import EXIT_INTERNAL, CliError, count_flag, interrupted_status, number_flag, option_flag, read_number
 from optdist.commands.core import print_evaluation
 from optdist.commands.rl import episodes_flag
+from optdist.evaluate import violation_families
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
@@ -701,7 +702,8 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
                             "infeasible)", args.instance)
     else:
         print("\n# evaluator")
-        print_evaluation(inst, res.evaluation, args.requests)
+        print_evaluation(inst, res.evaluation, args.requests, f'{args.out}\'s "violation_list"' if args.out else
+                         'the "violation_list" of the result file --out FILE writes')
         first = next((r for r in range(inst.n_requests) if res.evaluation.stage_time[r] is not None), None)
         if first is not None:
             print(f"\nstages of {inst.request_ids[first]} (s; compute and transfer of the slowest owner):")
@@ -718,19 +720,6 @@ def _no_bound(said: str, bound: float | None) -> str:
     return "" if bound is not None or "no bound" in said or "nor a bound" in said else "; no bound"
 
 
-def violation_family(inst, v) -> str:
-    """The family of violation ``v`` as methods name the ones they make by design
-    (``extra["not_modelled"]``): its constraint, a placement one split into ``placement:10h`` (a
-    layer (10h) pins to the source runs elsewhere) and ``placement:source`` (an intermediate layer
-    on a source)."""
-    if v.constraint != "placement" or v.request not in inst.request_ids:
-        return v.constraint
-    r = inst.request_ids.index(v.request)
-    names = [la.name for la in inst.profile(r).layers]
-    pinned = v.layer in names and inst.limit(r).on_source[names.index(v.layer)]
-    return "placement:10h" if pinned else "placement:source"
-
-
 def _by_design(res, inst) -> str:
     """For a placement the evaluator found infeasible, what its method said of each family of
     its violations: the method's own words for those it makes by design (``extra["not_modelled"]``,
@@ -741,13 +730,22 @@ def _by_design(res, inst) -> str:
     if not own or res.evaluation is None or res.evaluation.feasible:
         return ""
     scored = res.scored_on or inst
-    families = list(dict.fromkeys(violation_family(scored, v) for v in res.evaluation.violations))
-    said = [own[f] for f in families if f in own]
+    families = list(dict.fromkeys(violation_families(scored, res.evaluation.violations)))
+    said = [_admission_words(own[f], res.evaluation) if f == "admission" else own[f] for f in families if f in own]
     other = [f for f in families if f not in own]
     if other:
         said.append(f"violates {', '.join(other)}, which {res.method} models: the method said "
                     f"{res.extra.get('claimed_termination')} (a bug in the method)")
     return "; ".join(said)
+
+
+def _admission_words(said: str, ev) -> str:
+    """A method's words for the requests it rejects with admission control off ("rejects requests
+    with admission control off: WHY", ``extra["not_modelled"]["admission"]``) with how many and
+    which: "rejects 1 request (r1) with admission control off: WHY" (at most 5 ids named)."""
+    ids = [v.request for v in ev.violations if v.constraint == "admission"]
+    named = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    return said.replace("rejects requests", f"rejects {len(ids)} request{'s' if len(ids) > 1 else ''} ({named})", 1)
 
 
 def _why_not_claimed(res) -> str:
