@@ -201,7 +201,7 @@ def test_signal_stops_scip_at_once_and_keeps_the_incumbent(tmp_path, sig):
     assert rc == 128 + sig, err
     doc = json.loads(res.read_text())
     assert doc["termination"] == "interrupted" and doc["extra"]["interrupted"].startswith(signal.Signals(sig).name)
-    if doc["assignment"] is not None:  # SCIP had an incumbent (on an idle machine it has one by 4 s)
+    if doc.get("assignment") is not None:  # SCIP had an incumbent (on an idle machine it has one by 4 s)
         check_interrupted(rc, out, err, res, sig)
 
 
