@@ -95,8 +95,8 @@ def unknown_option_fix(key: str, value: Any, names: Iterable[str], option_names:
     """The fix for a raw option ``key`` (given ``value``) that a solver does not have (``names``:
     the ones it has, ``option_names``: its names for the generic options): a generic option under
     another name (another solver's ``time_limit``, ``tmlim``, ``timeout``: :func:`generic_meant`)
-    points to this solver's name for it and to optdist's flag (``where`` a flag) or generic
-    option, with ``value`` where it is in the generic range; else the closest of ``names``
+    points to this solver's name for it and to optdist's flag (``where``: ``--solver-option``) or
+    generic option (``where`` not a flag), with ``value`` where it is in the generic range; else the closest of ``names``
     (``did you mean presolve?``), if one is close. E.g. "did you mean tmlim? optdist's flag for it:
     --time-limit 5". Empty where nothing is close."""
     generic = generic_meant(key, spellings)
@@ -105,10 +105,12 @@ def unknown_option_fix(key: str, value: Any, names: Iterable[str], option_names:
     if generic is None and close:
         generic = {n: g for g, n in option_names.items()}.get(close[0])
     said = [f"did you mean {close[0]}?"] if close else []
-    if generic is not None:
-        shown = typed(value) if option_problem(generic, value) is None else OPTION_EXAMPLES[generic]
-        said.append(f"optdist's flag for it: {OPTION_FLAGS[generic]} {shown}" if where.startswith("--") else
-                    f"optdist's generic option for it: {generic}={shown}")
+    shown = typed(value) if generic is not None and option_problem(generic, value) is None else \
+        OPTION_EXAMPLES.get(generic or "")
+    if generic is not None and where == "--solver-option":  # --pricing-solver-option's solver has no such flags
+        said.append(f"optdist's flag for it: {OPTION_FLAGS[generic]} {shown}")
+    elif generic is not None and not where.startswith("--"):
+        said.append(f"optdist's generic option for it: {generic}={shown}")
     return " ".join(said)
 
 

@@ -134,6 +134,12 @@ def test_the_python_api_names_the_generic_option_not_a_flag():
         get_solver("scip").check_raw_options({"threads": 2})
 
 
+def test_a_pricing_solver_option_names_no_flag_of_the_main_solver(capsys):
+    """--time-limit is the whole solve's, not the pricing solver's."""
+    said = _solve(capsys, "--pricing-solver", "highs", "--pricing-solver-option", "tmlim=5")
+    assert "HiGHS has no option 'tmlim' (fix: did you mean time_limit?; the names: https://" in said
+
+
 def test_an_unknown_name_with_nothing_close_names_where_the_names_are(capsys):
     assert "HiGHS has no option 'nosuch' (fix: a name from https://" in _solve(capsys, "--solver-option", "nosuch=1")
 
