@@ -202,15 +202,43 @@ def _sub_commands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argumen
     return next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
 
 
+#: an example in a flag's help: "(e.g. instances/schema.json)", "e.g. 3,32,32 (with --module)"
+_HELP_EXAMPLE = re.compile(r"e\.g\. (\S+?)[,;)]*(?:\s|$)")
+
+
 def _value_example(action: argparse.Action) -> str:
-    """A value of the flag ``action`` for a fix: its check's example (:func:`number_flag`), its
-    first choice, else its metavar (``S``, ``FILE``)."""
+    """A real value of the flag ``action`` for a fix, never a placeholder: its check's example
+    (:func:`number_flag`), its first choice, its default (``--solver highs``), the example its help
+    gives ("e.g. paper"), a file name for a path (``result.json``; ``results/`` for a folder);
+    else its metavar."""
     example = getattr(action, "example", None)
     if example is not None:
         return example
     if action.choices:
         return str(next(iter(action.choices)))
+    if isinstance(action.default, (str, int, float, Path)) and not isinstance(action.default, bool) \
+            and action.default not in ("", argparse.SUPPRESS):
+        return str(action.default)
+    if found := _HELP_EXAMPLE.search(action.help or ""):
+        return found[1]
+    if action.type is Path:
+        return "results/" if "folder" in (action.help or "") else "result.json"
     return str(action.metavar or action.dest.upper())
+
+
+def _close_flag(word: str, flags: list[str]) -> str | None:
+    """The flag among ``flags`` that the unknown ``word`` (``--timeout``) likely meant: a generic
+    option's flag for a word that names it (:func:`optdist.options.generic_meant`: ``--timeout``,
+    ``--time`` -> ``--time-limit``), else the closest flag compared without the dashes, and only a
+    close one (``--gapp`` -> ``--gap``; the shared ``--`` made ``--foo`` look like ``--out``)."""
+    from optdist.options import OPTION_FLAGS, generic_meant
+
+    generic = generic_meant(word)
+    if generic is not None and OPTION_FLAGS[generic] in flags:
+        return OPTION_FLAGS[generic]
+    bare = {f.lstrip("-"): f for f in flags}
+    close = difflib.get_close_matches(word.lstrip("-"), list(bare), n=1, cutoff=0.75)
+    return bare[close[0]] if close else None
 
 
 def _parse_error(parser: argparse.ArgumentParser, message: str) -> tuple[str, str]:
@@ -241,14 +269,17 @@ def _parse_error(parser: argparse.ArgumentParser, message: str) -> tuple[str, st
             parser, prog = sub, sub.prog
         flags = [o for o in parser._option_string_actions if o.startswith("--")]
         unknown = next((w.split("=", 1)[0] for w in extras.split() if w.startswith("-")), None)
-        close = difflib.get_close_matches(unknown, flags, n=1, cutoff=0.6) if unknown else []
-        hint = f"did you mean {close[0]}? " if close else f"leave {'them' if ' ' in extras else 'it'} out; "
+        close = _close_flag(unknown, flags) if unknown else None
+        hint = f"did you mean {close}? " if close else f"leave {'them' if ' ' in extras else 'it'} out; "
         return prog, (f"unrecognized argument{'s' if ' ' in extras else ''} {extras} "
                       f"(fix: {hint}`{prog} --help` lists the flags)")
     if m := re.fullmatch(r"argument (\S+): invalid choice: '(.*)' \(choose from .*\)", message, re.DOTALL):
         names = m[1].split("/")
         if names[0] in parser._option_string_actions:
-            return prog, f"{message} (fix: e.g. {names[0]} {_value_example(parser._option_string_actions[names[0]])})"
+            action = parser._option_string_actions[names[0]]
+            close = difflib.get_close_matches(m[2], [str(c) for c in action.choices or ()], n=1)
+            fix = f"did you mean {names[0]} {close[0]}?" if close else f"e.g. {names[0]} {_value_example(action)}"
+            return prog, f"{message} (fix: {fix})"
         choices = list(_sub_commands(parser))
         close = difflib.get_close_matches(m[2], choices, n=1)
         if close:

@@ -5,9 +5,10 @@ checks the options of every method, the heuristics' too, without loading Pyomo."
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MAX_SEED = 2**31 - 1  # solvers take a 32-bit signed seed (HiGHS refused 2**31, SCIP overflowed)
@@ -33,6 +34,13 @@ IN_RANGE: dict[str, Callable[[float], bool]] = {
     "threads": lambda v: 1 <= v <= MAX_THREADS,
     "seed": lambda v: 0 <= v <= MAX_SEED,
 }
+#: the CLI flag of each generic option (``optdist solve``'s), for a fix that points to it
+OPTION_FLAGS = {"time_limit": "--time-limit", "mip_gap": "--gap", "threads": "--threads", "seed": "--seed"}
+#: words people write for a generic option, beside its own name and the solvers' names for it
+#: (a raw option ``timeout=5``, a flag ``--timeout 5``): the generic option they mean
+SYNONYMS = {"timeout": "time_limit", "time": "time_limit", "timelimit": "time_limit", "gap": "mip_gap",
+            "rel_gap": "mip_gap", "relgap": "mip_gap", "thread": "threads", "jobs": "threads", "cores": "threads",
+            "randomseed": "seed"}
 #: the generic options that take a whole number
 WHOLE_OPTIONS = ("threads", "seed")
 
@@ -47,12 +55,14 @@ def number_problem(value: Any, *, whole: bool = False, within: Callable[[float],
     ``within`` (a test of a finite number), None when nothing is: :data:`NOT_A_NUMBER` for a
     value of another type (a string, a bool, None), :data:`NOT_WHOLE` for that or a finite number
     with a fractional part where ``whole`` (an integral float such as ``1.0`` is whole), else
-    :data:`OUT_OF_RANGE` for a number that is not finite (inf, nan: also where ``whole``) or fails
-    ``within``. The one check of the generic options (:func:`check_options`), the raw solver
+    :data:`OUT_OF_RANGE` for an infinite number (also where ``whole``) or one that fails
+    ``within``; nan is :data:`NOT_A_NUMBER` (it was "out of range": ``--plan-time-limit nan``). The one check of the generic options (:func:`check_options`), the raw solver
     options (:meth:`optdist.solvers.base.Solver.check_raw_options`) and the CLI's numeric flags
     (:func:`optdist.cli.number_flag`), so that each message says the problem there is."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return NOT_WHOLE if whole else NOT_A_NUMBER
+    if not isinstance(value, numbers.Integral) and math.isnan(value):
+        return NOT_A_NUMBER
     if whole and not isinstance(value, numbers.Integral) and math.isfinite(value) and not float(value).is_integer():
         return NOT_WHOLE
     finite = isinstance(value, numbers.Integral) or math.isfinite(value)  # a huge int: no float to test
@@ -67,6 +77,41 @@ def take_whole(value: Any, *, within: Callable[[float], bool] = lambda v: True) 
     number" for ``2.5`` or a text, "out of range")."""
     problem = number_problem(value, whole=True, within=within)
     return (value, problem) if problem else (int(value), None)
+
+
+def generic_meant(word: str, spellings: Iterable[Mapping[str, str]] = ()) -> str | None:
+    """The generic option (a key of :data:`OPTION_RANGES`) that ``word`` names, None if none: its
+    own name, a :data:`SYNONYMS` word, or a solver's own name for it (``spellings``: adapters'
+    ``option_names``, e.g. GLPK's ``tmlim``, SCIP's ``limits/time``), compared without leading
+    dashes, case and the difference of ``-`` and ``_`` (``--Time-Limit`` is ``time_limit``)."""
+    w = word.lstrip("-").lower().replace("-", "_")
+    if w in OPTION_RANGES or w in SYNONYMS:
+        return w if w in OPTION_RANGES else SYNONYMS[w]
+    return next((g for names in spellings for g, n in names.items() if n.lower().replace("-", "_") == w), None)
+
+
+def unknown_option_fix(key: str, value: Any, names: Iterable[str], option_names: Mapping[str, str],
+                       spellings: Iterable[Mapping[str, str]], where: str) -> str:
+    """The fix for a raw option ``key`` (given ``value``) that a solver does not have (``names``:
+    the ones it has, ``option_names``: its names for the generic options): a generic option under
+    another name (another solver's ``time_limit``, ``tmlim``, ``timeout``: :func:`generic_meant`)
+    points to this solver's name for it and to optdist's flag (``where``: ``--solver-option``) or
+    generic option (``where`` not a flag), with ``value`` where it is in the generic range; else the closest of ``names``
+    (``did you mean presolve?``), if one is close. E.g. "did you mean tmlim? optdist's flag for it:
+    --time-limit 5". Empty where nothing is close."""
+    generic = generic_meant(key, spellings)
+    own = option_names.get(generic) if generic else None
+    close = [own] if own else difflib.get_close_matches(key, list(names), n=1, cutoff=0.75)
+    if generic is None and close:
+        generic = {n: g for g, n in option_names.items()}.get(close[0])
+    said = [f"did you mean {close[0]}?"] if close else []
+    shown = typed(value) if generic is not None and option_problem(generic, value) is None else \
+        OPTION_EXAMPLES.get(generic or "")
+    if generic is not None and where == "--solver-option":  # --pricing-solver-option's solver has no such flags
+        said.append(f"optdist's flag for it: {OPTION_FLAGS[generic]} {shown}")
+    elif generic is not None and not where.startswith("--"):
+        said.append(f"optdist's generic option for it: {generic}={shown}")
+    return " ".join(said)
 
 
 def typed(value: Any) -> str:

@@ -333,7 +333,7 @@ def test_calibrate_own_network_on_a_bundled_dataset_in_its_input_shape(tmp_path)
                           "e.g. --input 3,32,32)"),
     ("--test-fraction", "1", "--test-fraction 1 is out of range (fix: give a share strictly between 0 and 1, "
                              "e.g. --test-fraction 0.2)"),
-    ("--test-fraction", "nan", "--test-fraction nan is out of range"),
+    ("--test-fraction", "nan", "--test-fraction nan is not a number"),
 ])
 def test_calibrate_refuses_bad_numbers_before_any_work(tmp_path, capsys, flag, value, words):
     """m = 0 or negative was silently dropped (the table then had only the all-maps column): refused, exit 2."""

@@ -6,11 +6,14 @@ No threads and no MIP start; at a time limit ``glpsol`` reports the incumbent as
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import shutil
+import subprocess
 from typing import Any, ClassVar
 
-from optdist.options import raw_example, take_whole
+from optdist.options import raw_example, take_whole, unknown_option_fix
 from optdist.result import within_rounding
 from optdist.solvers.base import Feature, LegacySolver
 
@@ -34,6 +37,18 @@ WHOLE_RAW: dict[str, tuple[int, str, int]] = {"tmlim": (1, "seconds", 60), "meml
                                               "proxy": (1, "seconds", 60)}
 #: the bound on a node-log line: '+   20: mip =   7.84e+11 >=   7.83e+11 < 0.1% (1; 3)'
 _LOG_BOUND = re.compile(r"^\+\s*\d+: (?:mip =|>>>>>)\s+\S+\s+>=\s+(\S+)", re.MULTILINE)
+
+
+@functools.cache
+def glpsol_options() -> frozenset[str]:
+    """The names of glpsol's options (without ``--``), as ``glpsol --help`` lists them; empty
+    where it cannot be asked (no ``glpsol`` on PATH)."""
+    exe = shutil.which("glpsol")
+    try:
+        said = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=30).stdout if exe else ""
+    except (OSError, subprocess.SubprocessError):
+        said = ""
+    return frozenset(re.findall(r"--([a-z][a-z0-9]*)", said))
 
 
 class Glpk(LegacySolver):
@@ -62,6 +77,22 @@ class Glpk(LegacySolver):
                              f"{', or nothing for its default' if native == 'proxy' else ''}, "
                              f"{raw_example(where, key, example)})")
         return taken
+
+    def _check_raw(self, options: dict[str, Any], where: str) -> None:
+        """Each name must be one of glpsol's options (:func:`glpsol_options`), checked before glpsol
+        runs (before, ``time_limit=5`` started glpsol, which failed: "glpk failed ... check their
+        names"); the fix names a close one, or glpsol's name and optdist's flag for a generic
+        option under another name (:func:`~optdist.options.unknown_option_fix`). Values only
+        glpsol checks, as it runs (but :data:`WHOLE_RAW`'s, :meth:`_check_value`)."""
+        from optdist.solvers import ADAPTERS
+
+        names = glpsol_options()
+        for key, given in options.items():
+            if names and key not in names:
+                fix = unknown_option_fix(key, given, names, self.option_names,
+                                         [a.option_names for a in ADAPTERS.values()], where)
+                raise ValueError(f"{where}: glpsol has no option {key!r} (fix: "
+                                 f"{fix + '; the names: ' if fix else 'a name from '}`glpsol --help`)")
 
     @staticmethod
     def example_value(native: str) -> Any:

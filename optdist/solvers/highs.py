@@ -30,7 +30,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optdist.io import quiet_native_stdout
-from optdist.options import raw_example, take_whole
+from optdist.options import raw_example, take_whole, unknown_option_fix
 from optdist.result import Termination
 from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, stop_native_code_on_signals, stop_on_signals,
                                   stop_requested, watchdog)
@@ -286,6 +286,14 @@ class Highs(ContribSolver):
             out.extra["improving_at_s"] = watch.improved
         return out
 
+    def _check_value(self, key: str, native: str, value: Any, where: str) -> Any:
+        """As every adapter (:meth:`~optdist.solvers.base.Solver._check_value`), but ``threads = 0``
+        is taken: HiGHS's own default, its thread count chosen by HiGHS (the generic ``threads``
+        starts at 1)."""
+        if native == "threads" and value == 0 and not isinstance(value, bool):
+            return 0
+        return super()._check_value(key, native, value, where)
+
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through highspy on a throwaway ``Highs``: the name must exist
         (``getOptionType``) and ``setOptionValue`` must accept the value (type and HiGHS's range);
@@ -305,7 +313,13 @@ class Highs(ContribSolver):
             for key, given in options.items():
                 status, kind = h.getOptionType(key)
                 if status != highspy.HighsStatus.kOk:
-                    raise ValueError(f"{where}: HiGHS has no option {key!r} (fix: a name from {OPTIONS_URL})")
+                    from optdist.solvers import ADAPTERS
+
+                    names = [n for n in dir(h.getOptions()) if not n.startswith("_")]
+                    fix = unknown_option_fix(key, given, names, self.option_names,
+                                             [a.option_names for a in ADAPTERS.values()], where)
+                    raise ValueError(f"{where}: HiGHS has no option {key!r} (fix: "
+                                     f"{fix + '; the names: ' if fix else 'a name from '}{OPTIONS_URL})")
                 kind = _KINDS[kind.name.removeprefix("k").lower()]  # HiGHS's bool, int, double, string
                 value, problem = given, None
                 if kind == _KINDS["int"] and isinstance(given, float):

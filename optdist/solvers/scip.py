@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import threading
 import time
@@ -31,11 +32,16 @@ from typing import Any, ClassVar
 
 import pyomo.environ as pyo
 
+from optdist.options import OUT_OF_RANGE, raw_example, take_whole, unknown_option_fix
 from optdist.result import Termination
 from optdist.solvers.base import (ContribSolver, Feature, SolverOutcome, overran_note, stop_native_code_on_signals,
                                   watchdog)
 
 PARAMS_URL = "https://www.scipopt.org/doc/html/PARAMETERS.php"
+#: SCIP's parameter kinds (by the type of the default pyscipopt reads), as an error message says them
+_KINDS = {bool: "a true/false", int: "an integer", float: "a real", str: "a text"}
+#: SCIP's range in its refusal: "Invalid value <1000> for int parameter <lp/threads>. Must be in range [0,64]."
+_RANGE = re.compile(r"Must be in range \[([^,\]]+),([^\]]+)\]")
 #: the largest ``limits/time`` SCIP takes ("Must be in range [0,1e+20]"): a larger one (``optdist solve
 #: --solver scip --time-limit 1e308``) was "SCIP: the value is invalid for the given parameter!", exit 2
 TIME_MAX = 1e20
@@ -60,6 +66,23 @@ def _native_stderr() -> Iterator[list[str]]:
             os.close(saved)
             f.seek(0)
             lines += [x for x in f.read().decode(errors="replace").splitlines() if x.strip()]
+
+
+def _range(m: Any, key: str) -> tuple[str, str] | None:
+    """SCIP's range of the integer parameter ``key`` of the pyscipopt ``Model`` ``m``, as it states
+    it when refusing a value ("Must be in range [0,64]"): asked with the extremes of a C long and a
+    C int (the one beyond the parameter's C type overflows in pyscipopt, the other SCIP refuses),
+    the parameter reset after; None where SCIP takes them all."""
+    for probe in (-2**63, -2**31, 2**63 - 1, 2**31 - 1):
+        with _native_stderr() as said:
+            try:
+                m.setParam(key, probe)
+            except (OverflowError, ValueError, TypeError, LookupError):
+                pass
+        m.resetParam(key)
+        if said and (found := _RANGE.search(said[0])):
+            return found.group(1), found.group(2)
+    return None
 
 
 class _SolveWithoutGil:
@@ -220,26 +243,61 @@ class Scip(ContribSolver):
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through pyscipopt on a throwaway ``Model``: the parameter must exist
-        (``getParam``) and ``setParam`` must accept the value. SCIP's own complaint (printed on
-        file descriptor 2 as ``[paramset.c:...] ERROR`` lines) is captured into the message."""
+        (``getParam``; else the fix names a close one, or SCIP's name and optdist's flag for a
+        generic option under another solver's name, :func:`~optdist.options.unknown_option_fix`)
+        and ``setParam`` must accept the value. The parameter's default says its kind: an integer
+        one (int and longint) takes a whole number by :func:`~optdist.options.take_whole`
+        (``limits/nodes=1e2`` passed on as the int in ``options``; ``2.5`` and ``true`` refused:
+        pyscipopt truncated ``2.5`` to 2 and took ``true`` as 1), a true/false one only true or
+        false (pyscipopt took ``2`` as true). A number beyond C's (``limits/nodes=1e30``: an
+        OverflowError in pyscipopt) or SCIP's range is "out of range" with SCIP's range
+        (:func:`_range`); every refusal echoes the value given and gives the parameter's default
+        as an example it takes. SCIP's own complaint (printed on file descriptor 2 as
+        ``[paramset.c:...] ERROR`` lines) is captured into the message otherwise."""
         import pyscipopt
+
+        from optdist.solvers import ADAPTERS
 
         m = pyscipopt.Model()
         m.hideOutput()
-        for key, value in options.items():
+        for key, given in options.items():
             try:
-                m.getParam(key)
+                default = m.getParam(key)
             except KeyError:
-                raise ValueError(f"{where}: SCIP has no parameter {key!r} (fix: a name from {PARAMS_URL})") from None
-            with _native_stderr() as said:
-                try:
-                    m.setParam(key, value)
-                    refused = None
-                except (ValueError, TypeError, LookupError) as e:
-                    refused = e
-            if refused is not None:
-                why = said[0].split("ERROR: ", 1)[-1] if said else str(refused)
-                raise ValueError(f"{where}: SCIP refuses {key} = {value!r}: {why} (fix: see {PARAMS_URL})")
+                fix = unknown_option_fix(key, given, m.getParams(), self.option_names,
+                                         [a.option_names for a in ADAPTERS.values()], where)
+                raise ValueError(f"{where}: SCIP has no parameter {key!r} (fix: "
+                                 f"{fix + '; the names: ' if fix else 'a name from '}{PARAMS_URL})") from None
+            kind = type(default)
+            value, problem = given, None
+            if kind is int:
+                value, problem = take_whole(given)
+                options[key] = value
+            elif kind is bool and not isinstance(given, bool):
+                problem = "not true or false"
+            span = why = None
+            if problem is None:
+                refused: Exception | None = None
+                with _native_stderr() as said:
+                    try:
+                        m.setParam(key, value)
+                    except OverflowError:  # beyond a C int or long
+                        problem = OUT_OF_RANGE
+                    except (ValueError, TypeError, LookupError) as e:
+                        refused = e
+                if refused is not None:
+                    why = said[0].split("ERROR: ", 1)[-1] if said else str(refused)
+                if why is not None and (found := _RANGE.search(why)):
+                    problem, span = OUT_OF_RANGE, found.groups()
+                if problem == OUT_OF_RANGE and span is None:
+                    span = _range(m, key)
+            if problem is None and why is None:
+                continue
+            what = {int: "a whole number", float: "a number", bool: "true or false"}.get(kind, "a value it takes")
+            within = f" in [{span[0]}, {span[1]}]" if span else (" in its range" if kind in (int, float) else "")
+            raise ValueError(f"{where}: SCIP refuses {key} = {given!r}: {problem or why} ({_KINDS.get(kind, 'a')} "
+                             f"parameter; fix: give {what}{within}, {raw_example(where, key, default)}; "
+                             f"see {PARAMS_URL})")
 
     def _nodes(self, opt: Any, res: Any) -> int | None:
         model = getattr(opt, "_solver_model", None)
