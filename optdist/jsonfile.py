@@ -278,30 +278,43 @@ def json_kind(value: object) -> str:
     return "an object" if isinstance(value, dict) else type(value).__name__
 
 
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
 def number_text(value: object) -> str | None:
-    """A string that holds a finite number (``"1e9"``, ``" 12 "``), as that number's text; else None."""
-    if not isinstance(value, str):
+    """A string that holds a finite number as JSON writes one (``"1e9"``, ``" 12 "``), as that
+    number's text; else None (``"1_000"``, ``"5."``, ``".6"`` or ``"٣"`` are no JSON numbers)."""
+    if not isinstance(value, str) or not _JSON_NUMBER.fullmatch(value.strip()):
         return None
-    try:
-        x = float(value.strip())
-    except ValueError:
-        return None
-    return value.strip() if math.isfinite(x) else None
+    return value.strip() if math.isfinite(float(value)) else None
+
+
+def _limits(model: type[BaseModel], name: str) -> tuple[float | None, bool, float | None, bool]:
+    """(lo, lo excluded, hi, hi excluded) of a number field of ``model``, from its constraints."""
+    lo, lo_open, hi, hi_open = None, False, None, False
+    for m in model.model_fields[name].metadata:
+        if isinstance(m, at.Gt):
+            lo, lo_open = m.gt, True
+        elif isinstance(m, at.Ge):
+            lo = m.ge
+        elif isinstance(m, at.Lt):
+            hi, hi_open = m.lt, True
+        elif isinstance(m, at.Le):
+            hi = m.le
+    return lo, lo_open, hi, hi_open
+
+
+def in_range(model: type[BaseModel], name: str, x: float) -> bool:
+    """Whether ``x`` lies in the accepted range of a number field of ``model``."""
+    lo, lo_open, hi, hi_open = _limits(model, name)
+    return ((lo is None or (x > lo if lo_open else x >= lo)) and (hi is None or (x < hi if hi_open else x <= hi)))
 
 
 def interval(model: type[BaseModel], name: str) -> str:
     """The accepted range of a number field of ``model``, from its constraints: ``(0, 1e+15]``."""
-    lo, lb, hi, rb = None, "[", None, "]"
-    for m in model.model_fields[name].metadata:
-        if isinstance(m, at.Gt):
-            lo, lb = m.gt, "("
-        elif isinstance(m, at.Ge):
-            lo = m.ge
-        elif isinstance(m, at.Lt):
-            hi, rb = m.lt, ")"
-        elif isinstance(m, at.Le):
-            hi = m.le
-    return f"{lb}{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}{rb}"
+    lo, lo_open, hi, hi_open = _limits(model, name)
+    return (f"{'(' if lo_open else '['}{'-inf' if lo is None else f'{lo:g}'}, "
+            f"{'inf' if hi is None else f'{hi:g}'}{')' if hi_open else ']'}")
 
 
 def number_in(model: type[BaseModel], name: str, what: str, whole: bool = False) -> str:
@@ -406,6 +419,9 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
         return problem(f"unknown field {json.dumps(str(leaf))} (value {shown}) in {parent_what}", f"{hint}{remove}{listed}")
     special = schema.special(e, loc, place) if schema.special else None
     bound = _bound(e)
+    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):  # past float range: 10**400
+        return problem(f"got {shown}, out of range; expected {want}",
+                       special or schema.fixes.get(field_name, f"give a number in range{eg}"))
     if bound is not None:
         return problem(f"got {shown}, out of range: it must be {bound[0]} {bound[1]}; expected {want}",
                        special or schema.fixes.get(field_name, f"give a number in range{eg}"))
@@ -435,7 +451,11 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
     number = number_text(value)
     if kind in ("float_type", "int_type", "int_from_float"):
         whole = kind != "float_type"
-        if number is not None and (not whole or float(number).is_integer()):
+        fits = number is not None and (parent_model is None or leaf not in parent_model.model_fields
+                                       or in_range(parent_model, str(leaf), float(number)))
+        if number is not None and not fits:
+            fix = f"write a number in that range, without quotes{eg}"
+        elif number is not None and (not whole or float(number).is_integer()):
             fix = f"write the number without quotes: {key}{number if not whole else int(float(number))}"
         elif isinstance(value, bool):
             fix = f"write a {'whole ' if whole else ''}number, not {shown}{eg}"
