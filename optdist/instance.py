@@ -40,7 +40,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optdist.devices import DeviceCatalogError, device_catalog
-from optdist.jsonfile import MiB, DocumentError, Problem, Schema, not_an_object, number_in, read_json
+from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, json_path, not_an_object, number_in, place_of,
+                              read_json)
 from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
@@ -350,6 +351,9 @@ def _special(e: dict, loc: tuple, place: str) -> str | None:
         return f'write the {place[:-3].rstrip("s")} as an object, in braces: {{"id": "{_example_id(loc)}", "type": "{typ}"}}{null}'
     if place == "requests[]":
         return f'write the request as an object, in braces: {{"id": "{_example_id(loc)}", "source": "cam1", "cnn": "lenet"}}{null}'
+    if place == "defence.*" and loc[-1] in DefenceSpec.model_fields:  # options written without their CNN
+        return (f'"{loc[-1]}" is a defence option, not a CNN: "defence" maps each CNN to its options, in braces, '
+                f'e.g. "defence": {{"lenet": {{"mode": "auto"}}}}')
     return None
 
 
@@ -690,8 +694,65 @@ def parse(data: dict, where: str = "instance", path: Path | None = None) -> Inst
     try:
         spec = InstanceSpec.model_validate(data)
     except ValidationError as e:
-        raise InstanceError(where, schema_problems(e)) from None
+        meaning = _meaning_problems(data, e.errors(), path)
+        raise InstanceError(where, schema_problems(e) + (meaning or []), "" if meaning is not None else _UNCHECKED) from None
     return resolve(spec, path)
+
+
+_UNCHECKED = ("the checks of meaning (device types, sources, CNNs, privacy tables, defences) run once these are "
+              "fixed: validate again then")
+_UNSET = " (not parsed)"  # an id, type, CNN or file name that stands for a value of the wrong kind
+
+#: a value of the wrong kind at a place (as in :func:`_expected`) -> what stands for it in the
+#: checks of meaning (:func:`_meaning_problems`), found nowhere (a node of no type, a request of
+#: no CNN) or changing nothing (no privacy limit, tau 1); places not here are left out (their default)
+_STAND_INS = {
+    "name": "instance", "tau": 1.0, "devices": [{"id": _UNSET, "type": _UNSET}], "privacy": {}, "privacy.*": None,
+    "networks.*": _UNSET, "requests": [{"id": _UNSET, "source": _UNSET, "cnn": _UNSET}],
+    "devices[]": {"id": _UNSET, "type": _UNSET}, "devices[].id": _UNSET, "devices[].type": _UNSET, "sources[].type": _UNSET,
+    "requests[]": {"id": _UNSET, "source": _UNSET, "cnn": _UNSET},
+    **{f"requests[].{f}": _UNSET for f in ("id", "source", "cnn")},
+}
+#: places whose wrong value leaves the checks of meaning nothing to stand on (the requests' sources, CNNs, types)
+_NO_STAND_IN = ("sources", "sources[]", "sources[].id", "networks", "devices_catalog")
+
+
+def _meaning_problems(data: dict, errors: list[dict], path: Path | None) -> list[Problem] | None:
+    """The problems of meaning (:func:`resolve`) of a document with schema ``errors``: each value
+    of the wrong kind is replaced by a stand-in (:data:`_STAND_INS`) or left out, and a problem
+    at or under a place already reported is not reported again. None when they cannot be checked
+    (a wrong ``sources``, source id, ``networks`` or ``devices_catalog``, or a document that still fails)."""
+    import copy
+
+    doc = copy.deepcopy(data)
+    places: list[str] = []
+    for e in errors:
+        loc = tuple(e["loc"])
+        place = place_of(loc, _MAPS)
+        if not loc or place in _NO_STAND_IN:
+            return None
+        places.append(json_path(loc))
+        if loc[0] == "defence":  # an entry with a wrong option is left out whole
+            loc = loc[:2]
+        *parents, leaf = loc
+        try:
+            parent = doc
+            for part in parents:
+                parent = parent[part]
+            if place in _STAND_INS:
+                parent[leaf] = copy.deepcopy(_STAND_INS[place])
+            elif isinstance(parent, dict):
+                parent.pop(leaf, None)
+        except (KeyError, IndexError, TypeError):
+            return None
+    try:
+        resolve(InstanceSpec.model_validate(doc), path)
+    except ValidationError:
+        return None
+    except InstanceError as e:
+        return [p for p in e.problems if not any(p.path == q or p.path.startswith((f"{q}.", f"{q}[", f"{q} ("))
+                                                 for q in places)]
+    return []
 
 
 def load_instance(path: str | Path) -> Instance:

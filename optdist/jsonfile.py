@@ -50,11 +50,13 @@ class DocumentError(ValueError):
 
     kind = "document"
 
-    def __init__(self, source: str, problems: list[Problem]):
+    def __init__(self, source: str, problems: list[Problem], note: str = ""):
         self.source = source
         self.problems = problems
+        self.note = note  # what was not checked because of these problems ("" when everything was)
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s) in the {self.kind}:\n{lines}")
+        super().__init__(f"{source}: {len(problems)} problem(s) in the {self.kind}:\n{lines}"
+                         + (f"\n  note: {note}" if note else ""))
 
 
 def _a(word: str) -> str:
