@@ -30,7 +30,6 @@ range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and m
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -40,8 +39,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optdist.devices import DeviceCatalogError, device_catalog
-from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, json_path, not_an_object, number_in, place_of,
-                              read_json)
+from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_path, not_an_object, number_in,
+                              place_of, read_json, text_of)
 from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
@@ -375,8 +374,8 @@ def schema_problems(err: ValidationError) -> list[Problem]:
 
 
 def _q(text: str) -> str:
-    """``text`` as the user typed it in JSON: ``"rpi5"``."""
-    return json.dumps(text, ensure_ascii=False)
+    """``text`` as the user typed it in JSON: ``"rpi5"`` (invisible characters escaped)."""
+    return text_of(text)
 
 
 def _choices(names, limit: int | None = None) -> str:
@@ -426,6 +425,10 @@ def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Prob
         p = f"networks.{name}"
         if not name:
             problems.append(Problem("networks", "empty network name", "give every network a name"))
+            continue
+        if not ref.strip():
+            problems.append(Problem(p, f"empty path {_q(ref)}", f"give the path of the profile file relative to the "
+                                    f"instance file, e.g. {_q(name)}: {_q(name + '.profile.json')}"))
             continue
         if name in zoo:
             problems.append(Problem(p, f"{name!r} is a zoo CNN", f"name your network differently (zoo: {sorted(zoo)})"))
@@ -575,6 +578,9 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     own = _network_profiles(spec, folder, problems)
     cnns = set(available_cnns()) | set(own)
 
+    if escaped(spec.name) != spec.name:  # printed in every report and table: a NUL, line break or bidi override garbles it
+        problems.append(Problem("name", f"name {_q(spec.name)} holds control or invisible characters",
+                                'write the name in visible characters, e.g. "name": "lenet-1x10"'))
     rows: list[dict] = []
     types: list[str | None] = []
     seen: dict[str, str] = {}

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,11 +138,9 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
         raise fail("(file)", "empty", f"put {_a(what)} document in it, a JSON object {{...}}")
     marked: list[_Object] = []
     try:
-        doc = json.loads(raw, object_pairs_hook=lambda pairs: _Object.from_pairs(pairs, marked))
+        doc = json.loads(raw, object_pairs_hook=lambda pairs: _Object.from_pairs(pairs, marked), parse_float=_parse_float)
     except json.JSONDecodeError as e:
-        raise fail(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}",
-                   "remove what follows the end of the JSON document (a second document, or text after its "
-                   "closing bracket?)" if e.msg == "Extra data" else "fix the JSON syntax (a missing comma or quote?)") from None
+        raise fail(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}", _syntax_fix(e)) from None
     except UnicodeDecodeError:
         raise fail("(file)", "not UTF-8 text", f"save the {what} file as UTF-8 JSON") from None
     except RecursionError:
@@ -154,6 +153,22 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
     if other is not None:
         raise error(str(path), [other])
     return doc
+
+
+def _syntax_fix(e: json.JSONDecodeError) -> str:
+    """How to fix the JSON syntax error ``e``, from the text where it was found."""
+    rest, before = e.doc[e.pos:e.pos + 2], e.doc[:e.pos].rstrip()
+    if e.msg == "Extra data":
+        return "remove what follows the end of the JSON document (a second document, or text after its closing bracket?)"
+    if rest.startswith(("//", "/*")) or rest.startswith("#"):
+        return "remove the comment: JSON has no comments (put a note in a \"description\" field)"
+    if before.endswith(",") and rest[:1] in ("}", "]"):
+        return "remove the comma before the closing bracket: JSON allows no comma after the last entry"
+    if re.match(r"-?\.[0-9]", e.doc[e.pos:e.pos + 3]):
+        return "write a digit before the decimal point, e.g. 0.6 for .6"
+    if rest[:1] == "'":
+        return "write strings and keys in double quotes, e.g. \"tau\", not 'tau'"
+    return "fix the JSON syntax (a missing comma or quote?)"
 
 
 class _Object(dict):
@@ -179,7 +194,7 @@ def duplicate_keys(doc: Any, path: str = "") -> list[Problem]:
     out = []
     if isinstance(doc, dict):
         if isinstance(doc, _Object):
-            out += [Problem(f"{path}[{json.dumps(k)}]" if path else k, f"key {k!r} appears twice (JSON keeps only the last value)",
+            out += [Problem(f"{path}[{text_of(k)}]" if path else escaped(k), f"key {text_of(k)} appears twice (JSON keeps only the last value)",
                             "keep one entry per key") for k in dict.fromkeys(doc.duplicates)]
         for k, x in doc.items():
             out += duplicate_keys(x, f"{path}.{k}" if path else k)
@@ -253,16 +268,49 @@ def json_path(loc: tuple) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
+    return escaped(out) or "(document)"
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # controls, format (bidi overrides), surrogates, separators
+
+
+def escaped(text: str) -> str:
+    """``text`` with its control and invisible characters (NUL, line breaks, direction overrides)
+    as JSON escapes (``\\u202e``), so that what is echoed reads as typed and cannot rearrange a line."""
+    if text.isprintable():
+        return text
+    return "".join(json.dumps(c)[1:-1] if unicodedata.category(c) in _INVISIBLE else c for c in text)
+
+
+def text_of(name: str) -> str:
+    """A name or key as JSON text, as typed (``"τ"``, not ``"\\u03c4"``), invisible characters escaped."""
+    return escaped(json.dumps(name, ensure_ascii=False))
+
+
+class Written(float):
+    """A JSON number literal past float range (``1e400``): its value (inf), and its ``text`` as typed."""
+
+    text: str
+
+
+def _parse_float(text: str) -> float:
+    """A JSON number literal's value; one past float range keeps its text (:class:`Written`)."""
+    x = float(text)
+    if math.isinf(x):
+        x = Written(x)
+        x.text = text
+    return x
 
 
 def typed(value: object, limit: int = 60) -> str:
     """``value`` as JSON text (as typed, but for the spacing and number notation), shortened past ``limit``."""
+    if isinstance(value, Written):
+        return value.text
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     except (TypeError, ValueError):
         text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text)} characters)"
+    return escaped(text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text)} characters)")
 
 
 def json_kind(value: object) -> str:
@@ -326,7 +374,7 @@ def number_in(model: type[BaseModel], name: str, what: str, whole: bool = False)
 
 def quoted(names) -> str:
     """``"a", "b", "c"`` in the given order."""
-    return ", ".join(json.dumps(n, ensure_ascii=False) for n in names)
+    return ", ".join(map(text_of, names))
 
 
 def not_an_object(data: object, what: str, fix: str) -> Problem:
@@ -392,7 +440,7 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
     loc, kind = tuple(e["loc"]), e["type"]
     place, path = place_of(loc, schema.maps), json_path(loc)
     leaf = loc[-1] if loc else ""
-    key = json.dumps(str(leaf)) + ": " if isinstance(leaf, str) else ""  # '"memory": ' (list items: none)
+    key = text_of(str(leaf)) + ": " if isinstance(leaf, str) else ""  # '"memory": ' (list items: none)
     want, example = schema.expected.get(place) or (_wanted(e, place), "")
     example = (schema.example(loc, place) if schema.example else None) or example
     field_name = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))  # epsilons[2] -> epsilons
@@ -407,7 +455,7 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
 
     if kind == "missing":
         if place not in schema.expected:  # nothing known of the field but its name
-            return problem("required field missing", f"add the field {key.rstrip(': ') or json.dumps(str(leaf))}")
+            return problem("required field missing", f"add the field {key.rstrip(': ') or text_of(str(leaf))}")
         return problem(f"required field missing; expected {want}", f"add {key}{example or '...'}")
     parent_model, parent_what = schema.objects.get(place_of(loc[:-1], schema.maps), (None, "this object"))
     if kind == "extra_forbidden":
@@ -418,10 +466,11 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
                 f'"{leaf}" is a field of {elsewhere[0]}, not of {parent_what}: move it there or ' if elsewhere else "")
         remove = "remove it" if elsewhere and not close else "remove it or correct its spelling"
         listed = f"; the fields of {parent_what} are {quoted(fields)}" if fields else (f" ({schema.hint})" if schema.hint else "")
-        return problem(f"unknown field {json.dumps(str(leaf))} (value {shown}) in {parent_what}", f"{hint}{remove}{listed}")
+        return problem(f"unknown field {text_of(str(leaf))} (value {shown}) in {parent_what}", f"{hint}{remove}{listed}")
     special = schema.special(e, loc, place) if schema.special else None
     bound = _bound(e)
-    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):  # past float range: 10**400
+    if (kind == "float_type" and isinstance(value, int) and not isinstance(value, bool)
+            or kind == "finite_number" and isinstance(value, Written)):  # past float range: 10**400, 1e400
         return problem(f"got {shown}, out of range; expected {want}",
                        special or schema.fixes.get(field_name, f"give a number in range{eg}"))
     if bound is not None:

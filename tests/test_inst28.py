@@ -146,3 +146,52 @@ def test_defence_fixes_are_json(tmp_path):
     path = _write(tmp_path, lambda d: d.update(defence={"lenet": {"cuts": ["conv9"]}}))
     assert _problems(path) == ['defence.lenet.cuts[0]: "conv9" is not a layer of lenet (fix: use layers of lenet: '
                                '"conv1", "ReLU1", "pool1", "conv2", "ReLU2", "pool2", "fc1", "fc2", "fc3")']
+
+
+# --- item 4: as typed, escaped where unreadable; the syntax hint fits the error ----------------------
+
+def test_an_unknown_key_is_echoed_as_typed(tmp_path):
+    """Before: 'τ: unknown field "\\u03c4" (value 0.6) in the instance'."""
+    [p] = _problems(_write(tmp_path, lambda d: d.update({"τ": 0.6})))
+    assert p.startswith('τ: unknown field "τ" (value 0.6) in the instance (fix: '), p
+
+
+def test_a_number_literal_past_float_range_is_echoed_as_typed(tmp_path):
+    """Before: 'tau: got Infinity, not a finite number; ...' of a file that says 1e400."""
+    path = _write(tmp_path, text=LENET.read_text().replace('"tau": 0.6', '"tau": 1e400'))
+    assert _problems(path) == ["tau: got 1e400, out of range; expected the tolerated SSIM of an inversion attack, a "
+                               "number in (0, 1] (fix: give the tolerated SSIM as a number in (0, 1], e.g. 0.8 (low "
+                               "privacy) or 0.4 (high))"]
+
+
+def test_an_empty_network_path_is_named_so(tmp_path):
+    """Before: 'networks.mine (/tmp/b28: (file)): not a regular file (a directory, device or pipe)'."""
+    path = _write(tmp_path, lambda d: d.update(networks={"mine": ""}))
+    assert _problems(path) == ['networks.mine: empty path "" (fix: give the path of the profile file relative to the '
+                               'instance file, e.g. "mine": "mine.profile.json")']
+
+
+def test_a_name_with_invisible_characters_is_refused_and_echoed_escaped(tmp_path, capsys):
+    """Before: valid, and `optdist solve` printed the NUL, line break and right-to-left override raw."""
+    path = _write(tmp_path, lambda d: d.update(name="ñ\u202e\u0000x\n\ty"))
+    assert _problems(path) == ['name: name "ñ\\u202e\\u0000x\\n\\ty" holds control or invisible characters (fix: '
+                               'write the name in visible characters, e.g. "name": "lenet-1x10")']
+    out = _validate(capsys, _write(tmp_path, lambda d: d.update({"b\u202ead": 1})))
+    assert "\u202e" not in out and 'unknown field "b\\u202ead"' in out, out
+
+
+@pytest.mark.parametrize("before, after, fix", [
+    ('"type": "rpi3"\n  }\n ]', '"type": "rpi3"\n  },\n ]', "remove the comma before the closing bracket: JSON allows no comma after the last entry"),
+    ('"tau": 0.6,', '"tau": 0.6, // the privacy level', 'remove the comment: JSON has no comments (put a note in a '
+     '"description" field)'),
+    ('"tau": 0.6', '"tau": .6', "write a digit before the decimal point, e.g. 0.6 for .6"),
+    ('"tau": 0.6', "'tau': 0.6", "write strings and keys in double quotes, e.g. \"tau\", not 'tau'"),
+    ('"tau": 0.6,', '"tau": 0.6 "x": 1,', "fix the JSON syntax (a missing comma or quote?)"),
+])
+def test_the_syntax_hint_fits_the_error(tmp_path, before, after, fix):
+    """Before: every one of them got 'fix the JSON syntax (a missing comma or quote?)'."""
+    good = json.dumps(json.loads(LENET.read_text()), indent=1)
+    text = good.replace(before, after, 1)
+    assert text != good
+    [p] = _problems(_write(tmp_path, text=text))
+    assert p.endswith(f"(fix: {fix})"), p
