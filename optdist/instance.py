@@ -29,6 +29,7 @@ range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and m
 
 from __future__ import annotations
 
+import copy
 import difflib
 from dataclasses import dataclass, field
 from functools import cache
@@ -728,8 +729,6 @@ def _meaning_problems(data: dict, errors: list[dict], path: Path | None) -> list
     of the wrong kind is replaced by a stand-in (:data:`_STAND_INS`) or left out, and a problem
     at or under a place already reported is not reported again. None when they cannot be checked
     (a wrong ``sources``, source id, ``networks`` or ``devices_catalog``, or a document that still fails)."""
-    import copy
-
     doc = copy.deepcopy(data)
     places: list[str] = []
     for e in errors:
