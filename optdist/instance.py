@@ -432,7 +432,7 @@ def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Prob
                                     f"instance file, e.g. {_q(name)}: {_q(name + '.profile.json')}"))
             continue
         if name in zoo:
-            problems.append(Problem(p, f"{name!r} is a zoo CNN", f"name your network differently (zoo: {sorted(zoo)})"))
+            problems.append(Problem(p, f"{_q(name)} is a zoo CNN", f"name your network differently (zoo CNNs: {_choices(zoo)})"))
             continue
         path = _relative(base, ref)
         try:
@@ -589,9 +589,9 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         for i, node in enumerate(getattr(spec, group)):
             p = f"{group}[{i}]"
             if node.id != node.id.strip():  # " d1 " and "d1" would be two nodes that print alike
-                problems.append(Problem(f"{p}.id", f"id {node.id!r} starts or ends with white space", f"write {node.id.strip()!r}"))
+                problems.append(Problem(f"{p}.id", f"id {_q(node.id)} starts or ends with white space", f"write \"id\": {_q(node.id.strip())}"))
             if node.id in seen:
-                problems.append(Problem(f"{p}.id", f"duplicate node id {node.id!r} (also {seen[node.id]})", "give every device and source a unique id"))
+                problems.append(Problem(f"{p}.id", f"duplicate node id {_q(node.id)} (also {seen[node.id]})", "give every device and source a unique id"))
             seen[node.id] = p
             base: dict = {}
             if node.type is not None:
@@ -619,9 +619,9 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     for i, rq in enumerate(spec.requests):
         p = f"requests[{i}]"
         if rq.id != rq.id.strip():
-            problems.append(Problem(f"{p}.id", f"id {rq.id!r} starts or ends with white space", f"write {rq.id.strip()!r}"))
+            problems.append(Problem(f"{p}.id", f"id {_q(rq.id)} starts or ends with white space", f"write \"id\": {_q(rq.id.strip())}"))
         if rq.id in req_seen:
-            problems.append(Problem(f"{p}.id", f"duplicate request id {rq.id!r}", "give every request a unique id"))
+            problems.append(Problem(f"{p}.id", f"duplicate request id {_q(rq.id)}", "give every request a unique id"))
         req_seen.add(rq.id)
         if rq.source not in source_ids:
             hint = " (it is a device: sources are the trusted cameras)" if rq.source in device_ids else ""
@@ -640,7 +640,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     for cnn in used:
         if cnn not in spec.privacy:
             bundled = "" if cnn in own else f"\"{cnn}\": \"paper\" (bundled table), "
-            problems.append(Problem("privacy", f"no privacy table for CNN {cnn!r}", f"add {bundled}\"{cnn}\": \"TABLE.json\" (a path to a table file), or \"{cnn}\": null for no privacy limit"))
+            problems.append(Problem("privacy", f"no privacy table for CNN {_q(cnn)}", f"add {bundled}\"{cnn}\": \"TABLE.json\" (a path to a table file), or \"{cnn}\": null for no privacy limit"))
             continue
         ref = spec.privacy[cnn]
         try:
@@ -654,7 +654,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         except (OSError, ValueError) as e:
             problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
     for cnn in sorted(set(spec.defence) & set(own)):
-        problems.append(Problem(f"defence.{cnn}", f"defences are measured on the zoo CNNs only; {cnn!r} is your own network",
+        problems.append(Problem(f"defence.{cnn}", f"defences are measured on the zoo CNNs only; {_q(cnn)} is your own network",
                                 "remove the entry (distribution alone protects it through its privacy table)"))
     for cnn in sorted(set(spec.privacy) - set(used)):
         if cnn not in cnns and cnn not in spec.networks:  # a network whose file failed is reported once, above

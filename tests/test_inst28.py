@@ -195,3 +195,16 @@ def test_the_syntax_hint_fits_the_error(tmp_path, before, after, fix):
     assert text != good
     [p] = _problems(_write(tmp_path, text=text))
     assert p.endswith(f"(fix: {fix})"), p
+
+
+def test_instance_problems_quote_names_in_json(tmp_path):
+    """Before: Python's quotes and lists: "id ' d1' starts or ends with white space (fix: write 'd1')",
+    "'lenet' is a zoo CNN (fix: ... (zoo: ['cifar', 'lenet', ...]))"."""
+    path = _write(tmp_path, lambda d: (d["devices"][0].update(id=" d1"), d["privacy"].pop("lenet"),
+                                       d.update(networks={"lenet": "x.json"})))
+    got = _problems(path)
+    assert 'devices[0].id: id " d1" starts or ends with white space (fix: write "id": "d1")' in got, got
+    assert 'networks.lenet: "lenet" is a zoo CNN (fix: name your network differently (zoo CNNs: "cifar", "lenet", ' \
+        '"micro", "vgg16", "vgg19"))' in got, got
+    assert 'privacy: no privacy table for CNN "lenet" (fix: add "lenet": "paper" (bundled table), "lenet": ' \
+        '"TABLE.json" (a path to a table file), or "lenet": null for no privacy limit)' in got, got
