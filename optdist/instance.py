@@ -29,8 +29,8 @@ range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and m
 
 from __future__ import annotations
 
+import copy
 import difflib
-import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -40,7 +40,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optdist.devices import DeviceCatalogError, device_catalog
-from optdist.jsonfile import MiB, DocumentError, Problem, Schema, not_an_object, number_in, read_json
+from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_path, not_an_object, number_in,
+                              place_of, read_json, text_of)
 from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
@@ -350,6 +351,9 @@ def _special(e: dict, loc: tuple, place: str) -> str | None:
         return f'write the {place[:-3].rstrip("s")} as an object, in braces: {{"id": "{_example_id(loc)}", "type": "{typ}"}}{null}'
     if place == "requests[]":
         return f'write the request as an object, in braces: {{"id": "{_example_id(loc)}", "source": "cam1", "cnn": "lenet"}}{null}'
+    if place == "defence.*" and loc[-1] in DefenceSpec.model_fields:  # options written without their CNN
+        return (f'"{loc[-1]}" is a defence option, not a CNN: "defence" maps each CNN to its options, in braces, '
+                f'e.g. "defence": {{"lenet": {{"mode": "auto"}}}}')
     return None
 
 
@@ -371,8 +375,8 @@ def schema_problems(err: ValidationError) -> list[Problem]:
 
 
 def _q(text: str) -> str:
-    """``text`` as the user typed it in JSON: ``"rpi5"``."""
-    return json.dumps(text, ensure_ascii=False)
+    """``text`` as the user typed it in JSON: ``"rpi5"`` (invisible characters escaped)."""
+    return text_of(text)
 
 
 def _choices(names, limit: int | None = None) -> str:
@@ -423,8 +427,12 @@ def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Prob
         if not name:
             problems.append(Problem("networks", "empty network name", "give every network a name"))
             continue
+        if not ref.strip():
+            problems.append(Problem(p, f"empty path {_q(ref)}", f"give the path of the profile file relative to the "
+                                    f"instance file, e.g. {_q(name)}: {_q(name + '.profile.json')}"))
+            continue
         if name in zoo:
-            problems.append(Problem(p, f"{name!r} is a zoo CNN", f"name your network differently (zoo: {sorted(zoo)})"))
+            problems.append(Problem(p, f"{_q(name)} is a zoo CNN", f"name your network differently (zoo CNNs: {_choices(zoo)})"))
             continue
         path = _relative(base, ref)
         try:
@@ -571,6 +579,9 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     own = _network_profiles(spec, folder, problems)
     cnns = set(available_cnns()) | set(own)
 
+    if escaped(spec.name) != spec.name:  # printed in every report and table: a NUL, line break or bidi override garbles it
+        problems.append(Problem("name", f"name {_q(spec.name)} holds control or invisible characters",
+                                'write the name in visible characters, e.g. "name": "lenet-1x10"'))
     rows: list[dict] = []
     types: list[str | None] = []
     seen: dict[str, str] = {}
@@ -578,9 +589,9 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         for i, node in enumerate(getattr(spec, group)):
             p = f"{group}[{i}]"
             if node.id != node.id.strip():  # " d1 " and "d1" would be two nodes that print alike
-                problems.append(Problem(f"{p}.id", f"id {node.id!r} starts or ends with white space", f"write {node.id.strip()!r}"))
+                problems.append(Problem(f"{p}.id", f"id {_q(node.id)} starts or ends with white space", f"write \"id\": {_q(node.id.strip())}"))
             if node.id in seen:
-                problems.append(Problem(f"{p}.id", f"duplicate node id {node.id!r} (also {seen[node.id]})", "give every device and source a unique id"))
+                problems.append(Problem(f"{p}.id", f"duplicate node id {_q(node.id)} (also {seen[node.id]})", "give every device and source a unique id"))
             seen[node.id] = p
             base: dict = {}
             if node.type is not None:
@@ -608,9 +619,9 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     for i, rq in enumerate(spec.requests):
         p = f"requests[{i}]"
         if rq.id != rq.id.strip():
-            problems.append(Problem(f"{p}.id", f"id {rq.id!r} starts or ends with white space", f"write {rq.id.strip()!r}"))
+            problems.append(Problem(f"{p}.id", f"id {_q(rq.id)} starts or ends with white space", f"write \"id\": {_q(rq.id.strip())}"))
         if rq.id in req_seen:
-            problems.append(Problem(f"{p}.id", f"duplicate request id {rq.id!r}", "give every request a unique id"))
+            problems.append(Problem(f"{p}.id", f"duplicate request id {_q(rq.id)}", "give every request a unique id"))
         req_seen.add(rq.id)
         if rq.source not in source_ids:
             hint = " (it is a device: sources are the trusted cameras)" if rq.source in device_ids else ""
@@ -629,7 +640,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     for cnn in used:
         if cnn not in spec.privacy:
             bundled = "" if cnn in own else f"\"{cnn}\": \"paper\" (bundled table), "
-            problems.append(Problem("privacy", f"no privacy table for CNN {cnn!r}", f"add {bundled}\"{cnn}\": \"TABLE.json\" (a path to a table file), or \"{cnn}\": null for no privacy limit"))
+            problems.append(Problem("privacy", f"no privacy table for CNN {_q(cnn)}", f"add {bundled}\"{cnn}\": \"TABLE.json\" (a path to a table file), or \"{cnn}\": null for no privacy limit"))
             continue
         ref = spec.privacy[cnn]
         try:
@@ -643,7 +654,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         except (OSError, ValueError) as e:
             problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
     for cnn in sorted(set(spec.defence) & set(own)):
-        problems.append(Problem(f"defence.{cnn}", f"defences are measured on the zoo CNNs only; {cnn!r} is your own network",
+        problems.append(Problem(f"defence.{cnn}", f"defences are measured on the zoo CNNs only; {_q(cnn)} is your own network",
                                 "remove the entry (distribution alone protects it through its privacy table)"))
     for cnn in sorted(set(spec.privacy) - set(used)):
         if cnn not in cnns and cnn not in spec.networks:  # a network whose file failed is reported once, above
@@ -690,8 +701,63 @@ def parse(data: dict, where: str = "instance", path: Path | None = None) -> Inst
     try:
         spec = InstanceSpec.model_validate(data)
     except ValidationError as e:
-        raise InstanceError(where, schema_problems(e)) from None
+        meaning = _meaning_problems(data, e.errors(), path)
+        raise InstanceError(where, schema_problems(e) + (meaning or []), "" if meaning is not None else _UNCHECKED) from None
     return resolve(spec, path)
+
+
+_UNCHECKED = ("the checks of meaning (device types, sources, CNNs, privacy tables, defences) run once these are "
+              "fixed: validate again then")
+_UNSET = " (not parsed)"  # an id, type, CNN or file name that stands for a value of the wrong kind
+
+#: a value of the wrong kind at a place (as in :func:`_expected`) -> what stands for it in the
+#: checks of meaning (:func:`_meaning_problems`), found nowhere (a node of no type, a request of
+#: no CNN) or changing nothing (no privacy limit, tau 1); places not here are left out (their default)
+_STAND_INS = {
+    "name": "instance", "tau": 1.0, "devices": [{"id": _UNSET, "type": _UNSET}], "privacy": {}, "privacy.*": None,
+    "networks.*": _UNSET, "requests": [{"id": _UNSET, "source": _UNSET, "cnn": _UNSET}],
+    "devices[]": {"id": _UNSET, "type": _UNSET}, "devices[].id": _UNSET, "devices[].type": _UNSET, "sources[].type": _UNSET,
+    "requests[]": {"id": _UNSET, "source": _UNSET, "cnn": _UNSET},
+    **{f"requests[].{f}": _UNSET for f in ("id", "source", "cnn")},
+}
+#: places whose wrong value leaves the checks of meaning nothing to stand on (the requests' sources, CNNs, types)
+_NO_STAND_IN = ("sources", "sources[]", "sources[].id", "networks", "devices_catalog")
+
+
+def _meaning_problems(data: dict, errors: list[dict], path: Path | None) -> list[Problem] | None:
+    """The problems of meaning (:func:`resolve`) of a document with schema ``errors``: each value
+    of the wrong kind is replaced by a stand-in (:data:`_STAND_INS`) or left out, and a problem
+    at or under a place already reported is not reported again. None when they cannot be checked
+    (a wrong ``sources``, source id, ``networks`` or ``devices_catalog``, or a document that still fails)."""
+    doc = copy.deepcopy(data)
+    places: list[str] = []
+    for e in errors:
+        loc = tuple(e["loc"])
+        place = place_of(loc, _MAPS)
+        if not loc or place in _NO_STAND_IN:
+            return None
+        places.append(json_path(loc))
+        if loc[0] == "defence":  # an entry with a wrong option is left out whole
+            loc = loc[:2]
+        *parents, leaf = loc
+        try:
+            parent = doc
+            for part in parents:
+                parent = parent[part]
+            if place in _STAND_INS:
+                parent[leaf] = copy.deepcopy(_STAND_INS[place])
+            elif isinstance(parent, dict):
+                parent.pop(leaf, None)
+        except (KeyError, IndexError, TypeError):
+            return None
+    try:
+        resolve(InstanceSpec.model_validate(doc), path)
+    except ValidationError:
+        return None
+    except InstanceError as e:
+        return [p for p in e.problems if not any(p.path == q or p.path.startswith((f"{q}.", f"{q}[", f"{q} ("))
+                                                 for q in places)]
+    return []
 
 
 def load_instance(path: str | Path) -> Instance:

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,11 +51,13 @@ class DocumentError(ValueError):
 
     kind = "document"
 
-    def __init__(self, source: str, problems: list[Problem]):
+    def __init__(self, source: str, problems: list[Problem], note: str = ""):
         self.source = source
         self.problems = problems
+        self.note = note  # what was not checked because of these problems ("" when everything was)
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s) in the {self.kind}:\n{lines}")
+        super().__init__(f"{source}: {len(problems)} problem(s) in the {self.kind}:\n{lines}"
+                         + (f"\n  note: {note}" if note else ""))
 
 
 def _a(word: str) -> str:
@@ -135,11 +138,9 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
         raise fail("(file)", "empty", f"put {_a(what)} document in it, a JSON object {{...}}")
     marked: list[_Object] = []
     try:
-        doc = json.loads(raw, object_pairs_hook=lambda pairs: _Object.from_pairs(pairs, marked))
+        doc = json.loads(raw, object_pairs_hook=lambda pairs: _Object.from_pairs(pairs, marked), parse_float=_parse_float)
     except json.JSONDecodeError as e:
-        raise fail(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}",
-                   "remove what follows the end of the JSON document (a second document, or text after its "
-                   "closing bracket?)" if e.msg == "Extra data" else "fix the JSON syntax (a missing comma or quote?)") from None
+        raise fail(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}", _syntax_fix(e)) from None
     except UnicodeDecodeError:
         raise fail("(file)", "not UTF-8 text", f"save the {what} file as UTF-8 JSON") from None
     except RecursionError:
@@ -152,6 +153,22 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
     if other is not None:
         raise error(str(path), [other])
     return doc
+
+
+def _syntax_fix(e: json.JSONDecodeError) -> str:
+    """How to fix the JSON syntax error ``e``, from the text where it was found."""
+    rest, before = e.doc[e.pos:e.pos + 2], e.doc[:e.pos].rstrip()
+    if e.msg == "Extra data":
+        return "remove what follows the end of the JSON document (a second document, or text after its closing bracket?)"
+    if rest.startswith(("//", "/*")) or rest.startswith("#"):
+        return "remove the comment: JSON has no comments (put a note in a \"description\" field)"
+    if before.endswith(",") and rest[:1] in ("}", "]"):
+        return "remove the comma before the closing bracket: JSON allows no comma after the last entry"
+    if re.match(r"-?\.[0-9]", e.doc[e.pos:e.pos + 3]):
+        return "write a digit before the decimal point, e.g. 0.6 for .6"
+    if rest[:1] == "'":
+        return "write strings and keys in double quotes, e.g. \"tau\", not 'tau'"
+    return "fix the JSON syntax (a missing comma or quote?)"
 
 
 class _Object(dict):
@@ -177,7 +194,7 @@ def duplicate_keys(doc: Any, path: str = "") -> list[Problem]:
     out = []
     if isinstance(doc, dict):
         if isinstance(doc, _Object):
-            out += [Problem(f"{path}[{json.dumps(k)}]" if path else k, f"key {k!r} appears twice (JSON keeps only the last value)",
+            out += [Problem(f"{path}[{text_of(k)}]" if path else escaped(k), f"key {text_of(k)} appears twice (JSON keeps only the last value)",
                             "keep one entry per key") for k in dict.fromkeys(doc.duplicates)]
         for k, x in doc.items():
             out += duplicate_keys(x, f"{path}.{k}" if path else k)
@@ -251,16 +268,49 @@ def json_path(loc: tuple) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
+    return escaped(out) or "(document)"
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # controls, format (bidi overrides), surrogates, separators
+
+
+def escaped(text: str) -> str:
+    """``text`` with its control and invisible characters (NUL, line breaks, direction overrides)
+    as JSON escapes (``\\u202e``), so that what is echoed reads as typed and cannot rearrange a line."""
+    if text.isprintable():
+        return text
+    return "".join(json.dumps(c)[1:-1] if unicodedata.category(c) in _INVISIBLE else c for c in text)
+
+
+def text_of(name: str) -> str:
+    """A name or key as JSON text, as typed (``"τ"``, not ``"\\u03c4"``), invisible characters escaped."""
+    return escaped(json.dumps(name, ensure_ascii=False))
+
+
+class Written(float):
+    """A JSON number literal past float range (``1e400``): its value (inf), and its ``text`` as typed."""
+
+    text: str
+
+
+def _parse_float(text: str) -> float:
+    """A JSON number literal's value; one past float range keeps its text (:class:`Written`)."""
+    x = float(text)
+    if math.isinf(x):
+        x = Written(x)
+        x.text = text
+    return x
 
 
 def typed(value: object, limit: int = 60) -> str:
     """``value`` as JSON text (as typed, but for the spacing and number notation), shortened past ``limit``."""
+    if isinstance(value, Written):
+        return value.text
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     except (TypeError, ValueError):
         text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text)} characters)"
+    return escaped(text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text)} characters)")
 
 
 def json_kind(value: object) -> str:
@@ -278,30 +328,43 @@ def json_kind(value: object) -> str:
     return "an object" if isinstance(value, dict) else type(value).__name__
 
 
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
 def number_text(value: object) -> str | None:
-    """A string that holds a finite number (``"1e9"``, ``" 12 "``), as that number's text; else None."""
-    if not isinstance(value, str):
+    """A string that holds a finite number as JSON writes one (``"1e9"``, ``" 12 "``), as that
+    number's text; else None (``"1_000"``, ``"5."``, ``".6"`` or ``"٣"`` are no JSON numbers)."""
+    if not isinstance(value, str) or not _JSON_NUMBER.fullmatch(value.strip()):
         return None
-    try:
-        x = float(value.strip())
-    except ValueError:
-        return None
-    return value.strip() if math.isfinite(x) else None
+    return value.strip() if math.isfinite(float(value)) else None
+
+
+def _limits(model: type[BaseModel], name: str) -> tuple[float | None, bool, float | None, bool]:
+    """(lo, lo excluded, hi, hi excluded) of a number field of ``model``, from its constraints."""
+    lo, lo_open, hi, hi_open = None, False, None, False
+    for m in model.model_fields[name].metadata:
+        if isinstance(m, at.Gt):
+            lo, lo_open = m.gt, True
+        elif isinstance(m, at.Ge):
+            lo = m.ge
+        elif isinstance(m, at.Lt):
+            hi, hi_open = m.lt, True
+        elif isinstance(m, at.Le):
+            hi = m.le
+    return lo, lo_open, hi, hi_open
+
+
+def in_range(model: type[BaseModel], name: str, x: float) -> bool:
+    """Whether ``x`` lies in the accepted range of a number field of ``model``."""
+    lo, lo_open, hi, hi_open = _limits(model, name)
+    return ((lo is None or (x > lo if lo_open else x >= lo)) and (hi is None or (x < hi if hi_open else x <= hi)))
 
 
 def interval(model: type[BaseModel], name: str) -> str:
     """The accepted range of a number field of ``model``, from its constraints: ``(0, 1e+15]``."""
-    lo, lb, hi, rb = None, "[", None, "]"
-    for m in model.model_fields[name].metadata:
-        if isinstance(m, at.Gt):
-            lo, lb = m.gt, "("
-        elif isinstance(m, at.Ge):
-            lo = m.ge
-        elif isinstance(m, at.Lt):
-            hi, rb = m.lt, ")"
-        elif isinstance(m, at.Le):
-            hi = m.le
-    return f"{lb}{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}{rb}"
+    lo, lo_open, hi, hi_open = _limits(model, name)
+    return (f"{'(' if lo_open else '['}{'-inf' if lo is None else f'{lo:g}'}, "
+            f"{'inf' if hi is None else f'{hi:g}'}{')' if hi_open else ']'}")
 
 
 def number_in(model: type[BaseModel], name: str, what: str, whole: bool = False) -> str:
@@ -311,7 +374,7 @@ def number_in(model: type[BaseModel], name: str, what: str, whole: bool = False)
 
 def quoted(names) -> str:
     """``"a", "b", "c"`` in the given order."""
-    return ", ".join(json.dumps(n, ensure_ascii=False) for n in names)
+    return ", ".join(map(text_of, names))
 
 
 def not_an_object(data: object, what: str, fix: str) -> Problem:
@@ -377,7 +440,7 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
     loc, kind = tuple(e["loc"]), e["type"]
     place, path = place_of(loc, schema.maps), json_path(loc)
     leaf = loc[-1] if loc else ""
-    key = json.dumps(str(leaf)) + ": " if isinstance(leaf, str) else ""  # '"memory": ' (list items: none)
+    key = text_of(str(leaf)) + ": " if isinstance(leaf, str) else ""  # '"memory": ' (list items: none)
     want, example = schema.expected.get(place) or (_wanted(e, place), "")
     example = (schema.example(loc, place) if schema.example else None) or example
     field_name = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))  # epsilons[2] -> epsilons
@@ -392,7 +455,7 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
 
     if kind == "missing":
         if place not in schema.expected:  # nothing known of the field but its name
-            return problem("required field missing", f"add the field {key.rstrip(': ') or json.dumps(str(leaf))}")
+            return problem("required field missing", f"add the field {key.rstrip(': ') or text_of(str(leaf))}")
         return problem(f"required field missing; expected {want}", f"add {key}{example or '...'}")
     parent_model, parent_what = schema.objects.get(place_of(loc[:-1], schema.maps), (None, "this object"))
     if kind == "extra_forbidden":
@@ -403,9 +466,13 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
                 f'"{leaf}" is a field of {elsewhere[0]}, not of {parent_what}: move it there or ' if elsewhere else "")
         remove = "remove it" if elsewhere and not close else "remove it or correct its spelling"
         listed = f"; the fields of {parent_what} are {quoted(fields)}" if fields else (f" ({schema.hint})" if schema.hint else "")
-        return problem(f"unknown field {json.dumps(str(leaf))} (value {shown}) in {parent_what}", f"{hint}{remove}{listed}")
+        return problem(f"unknown field {text_of(str(leaf))} (value {shown}) in {parent_what}", f"{hint}{remove}{listed}")
     special = schema.special(e, loc, place) if schema.special else None
     bound = _bound(e)
+    if (kind == "float_type" and isinstance(value, int) and not isinstance(value, bool)
+            or kind == "finite_number" and isinstance(value, Written)):  # past float range: 10**400, 1e400
+        return problem(f"got {shown}, out of range; expected {want}",
+                       special or schema.fixes.get(field_name, f"give a number in range{eg}"))
     if bound is not None:
         return problem(f"got {shown}, out of range: it must be {bound[0]} {bound[1]}; expected {want}",
                        special or schema.fixes.get(field_name, f"give a number in range{eg}"))
@@ -435,7 +502,11 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
     number = number_text(value)
     if kind in ("float_type", "int_type", "int_from_float"):
         whole = kind != "float_type"
-        if number is not None and (not whole or float(number).is_integer()):
+        fits = number is not None and (parent_model is None or leaf not in parent_model.model_fields
+                                       or in_range(parent_model, str(leaf), float(number)))
+        if number is not None and not fits:
+            fix = f"write a number in that range, without quotes{eg}"
+        elif number is not None and (not whole or float(number).is_integer()):
             fix = f"write the number without quotes: {key}{number if not whole else int(float(number))}"
         elif isinstance(value, bool):
             fix = f"write a {'whole ' if whole else ''}number, not {shown}{eg}"

@@ -141,7 +141,7 @@ def test_accuracy_weight_and_no_admissible_option():
 def test_defence_entries_are_checked():
     with pytest.raises(InstanceError, match=r"defence\.lenet\.cuts\[0\]"):
         solve(tiny(0.6, cuts=["conv9"]), method="defended")
-    with pytest.raises(InstanceError, match="no request uses CNN 'cifar'"):  # found when validating (issue 12)
+    with pytest.raises(InstanceError, match='no request uses CNN "cifar"'):  # found when validating (issue 12)
         solve(load_instance(TINY / "lenet-1x4-tau0.6.json").with_spec(defence={"cifar": DefenceSpec()}), method="defended")
 
 

@@ -24,9 +24,9 @@ def test_every_problem_is_reported_at_once():
     doc = hand_doc()
     doc["tau"] = 1.5
     doc["devices"][0]["memory"] = -1
-    doc["requests"][0]["cnn"] = "alexnet"  # semantic checks run only once the schema passes
+    doc["requests"][0]["cnn"] = "alexnet"  # semantic checks run on the parts that parsed (inst28)
     got = problems_of(doc)
-    assert set(got) == {"tau", "devices[0].memory"}
+    assert set(got) == {"tau", "devices[0].memory", "requests[0].cnn"}
     assert "(0, 1]" in got["tau"] and "bytes" in got["devices[0].memory"]
 
 

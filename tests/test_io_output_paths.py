@@ -168,7 +168,7 @@ def test_duplicate_tau_in_an_instance_is_refused_with_its_path(tmp_path, capsys)
     f.write_text(text)
     assert main(["validate", str(f)]) == 1
     out = capsys.readouterr().out
-    assert "INVALID" in out and "tau: key 'tau' appears twice" in out and "keep one entry per key" in out
+    assert "INVALID" in out and 'tau: key "tau" appears twice' in out and "keep one entry per key" in out
     with pytest.raises(DocumentError) as e:
         optdist.load_instance(f)
     assert [p.path for p in e.value.problems] == ["tau"]
@@ -194,7 +194,7 @@ def test_duplicate_keys_in_an_assignment_or_result_are_refused(tmp_path, capsys)
     res.write_text(text.replace('"format": "optdist-result/1"', '"format": "optdist-result/1", "format": "optdist-result/1"', 1))
     capsys.readouterr()
     assert main(["evaluate", str(MICRO), str(res)]) == 2
-    assert "key 'format' appears twice" in capsys.readouterr().err
+    assert 'key "format" appears twice' in capsys.readouterr().err
 
 
 def test_duplicate_keys_in_a_json_bench_spec_are_refused(tmp_path):
@@ -202,7 +202,7 @@ def test_duplicate_keys_in_a_json_bench_spec_are_refused(tmp_path):
 
     f = tmp_path / "s.json"
     f.write_text('{"name": "a", "name": "b", "instances": ["x.json"], "methods": ["greedy"]}')
-    with pytest.raises(DocumentError, match="key 'name' appears twice"):
+    with pytest.raises(DocumentError, match='key "name" appears twice'):
         load_spec(f)
 
 

@@ -249,6 +249,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{f}: INVALID, {len(e.problems)} problem(s)")
             for p in e.problems:
                 print(f"  {p.path}: {p.message}\n      fix: {p.fix}")
+            if e.note:
+                print(f"  note: {e.note}")
             hint = _other_kind(f) if isinstance(e, InstanceError) else None
             if hint:
                 print(f"  note: read as an instance (no known \"format\"), but {hint}")

@@ -88,6 +88,7 @@ from optdist.instance import (
     QuantizationSpec,
     resolve,
 )
+from optdist.jsonfile import quoted
 from optdist.privacy import PrivacyLimits, resolve_table
 from optdist.result import SolveResult, Termination
 from optdist.solvers.base import stoppable
@@ -156,12 +157,15 @@ def check_defence(inst: Instance) -> None:
     problems = []
     for cnn, spec in inst.spec.defence.items():
         if cnn not in inst.profiles:
-            problems.append(Problem(f"defence.{cnn}", f"no request uses CNN {cnn!r}", f"use one of {sorted(inst.profiles)} or remove the entry"))
+            problems.append(Problem(f"defence.{cnn}", f"no request uses CNN {quoted([cnn])}",
+                                    f"key the options by a CNN of the requests ({quoted(sorted(inst.profiles))}), e.g. "
+                                    f'"defence": {{{quoted(sorted(inst.profiles)[:1])}: {{"mode": "auto"}}}}, or remove the entry'))
             continue
         names = [la.name for la in inst.profiles[cnn].layers]
         for i, c in enumerate(spec.cuts or []):
             if c not in names:
-                problems.append(Problem(f"defence.{cnn}.cuts[{i}]", f"{c!r} is not a layer of {cnn}", f"use layers of {names}"))
+                problems.append(Problem(f"defence.{cnn}.cuts[{i}]", f"{quoted([c])} is not a layer of {cnn}",
+                                        f"use layers of {cnn}: {quoted(names)}"))
     if problems:
         raise InstanceError(str(inst.path) if inst.path else inst.name, problems)
 
