@@ -19,7 +19,9 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
    closes at ``pi_LP`` with no column of negative reduced cost proves the LP master optimal;
 3. prices every class: ``v_c(pi) = min_p c_p + pi . a_p`` over the placements of one request
    of the class alone, by the tight single-request model on the user's pricing solver
-   (``pricing_solver``, ``optdist solve --pricing-solver``; default the run's own). Classes of
+   (``pricing_solver``, ``optdist solve --pricing-solver``; default the run's own, where that is
+   HiGHS with SCIP for a class once a HiGHS pricing solve of it stalls at the full cap:
+   :data:`STALL_PRICING_SOLVER`, each solve's ``solver`` in its round's log). Classes of
    one CNN whose sources have identical fields and prices are priced once (the column is
    renamed to each source). Each pricing solve returns its best placement and a *proven*
    lower bound ``B_c <= v_c(pi)`` (its dual bound, valid at a time limit too), within
@@ -117,7 +119,7 @@ once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` rec
 ``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value, the pricing time,
 whether every pricing solve closed, the smoothing ``alpha`` used, the round's best
 Lagrangian bound ``lagrangian``, and under ``pricing`` one entry per pricing solve: class,
-seconds, closed, value, proven bound, and the value of its start column); ``extra["incumbents"]``
+seconds, closed, value, proven bound, the value of its start column, and its solver); ``extra["incumbents"]``
 when each incumbent was found and by what, ``extra["seconds"]`` the seconds spent outside
 pricing (integer master, spreading, per-device integer master, improvement,
 branch-and-price) and ``extra["handover_s"]`` when the rounds handed over to the integer master.
@@ -179,6 +181,25 @@ ROUND_MIN_S = 1.0
 POLISH_PER_SOLVE_S = 5.0
 #: share of the time left that each round's LP-mean columns take (``mean_heuristic``)
 MEAN_SHARE = 0.15
+#: the solver a request class's pricing moves to after a HiGHS pricing solve of it stopped at the
+#: full pricing cap more than :data:`STALL_GAP` short of proving its column (only where the user
+#: chose no pricing solver, the run's solver is HiGHS, and this one is installed): at the binding
+#: bandwidth prices of the CIFAR classes HiGHS's branch-and-bound
+#: finds no column better than its MIP start in 3-6 s (cifar-6x5-nexus-rpi3, mixed-8x6-nexus-rpi3 at
+#: their 60-s runs' last LP duals, where the best known placements' columns price 1.4-2.7 % below the
+#: convexity duals), SCIP finds 0.6-2.2 % below them in 5 s, and its LP-mean column on cifar-6x5
+#: costs 0.0719 s against HiGHS's 0.0804 (benchmarks/scale/README.md, branch engine28). A class
+#: whose HiGHS pricing closes (the LeNet sets) keeps HiGHS, which closes them faster than SCIP; so
+#: does one cut short at a share of the cap (the pass at the LP duals, :data:`LP_PRICING_SHARE`):
+#: lenet-10x10-tight-tau0.8's is, and HiGHS closes it with twice that budget in 4 s where SCIP
+#: needed 16 s (under load that second pass may stop at the full cap too and move the class: its
+#: LP then converges at 38-43 s instead of 13 s, its 60-s result the same, 0.98 %)
+STALL_PRICING_SOLVER = "scip"
+#: relative gap (value - proven bound) / value above which a HiGHS pricing solve stopped at the full
+#: cap has stalled (:data:`STALL_PRICING_SOLVER`): cifar-6x5's and mixed-8x6's first ones stop
+#: 1.5-1.9 % short; cifar-12x10's stop 0.7-0.8 % short and HiGHS's next ones raise its bound more
+#: than SCIP's (+0.0026-0.0029 s over rounds 2-3 against +0.0015-0.0018 s; branch engine28)
+STALL_GAP = 0.01
 
 
 class MasterProblem:
@@ -344,7 +365,9 @@ def column_generation(
     admission control allowed). ``solver``, ``solver_options``: adapter or profile (and its raw
     options) for the run's own MILPs (the improvement and polish steps); ``pricing_solver``,
     ``pricing_solver_options``: those of the pricing problems (branch-and-price's and the LP-mean
-    columns' included; None: ``solver`` with ``solver_options``; a name given prices with its
+    columns' included; None: ``solver`` with ``solver_options``, a class moving to
+    :data:`STALL_PRICING_SOLVER` where that is HiGHS and its pricing of the class stalls at the
+    full cap (:data:`STALL_GAP`); a name given prices with its
     profile and ``pricing_solver_options`` only, as raw options are one solver's own). The
     master LPs and integer masters are HiGHS's either way. ``time_limit``: seconds for the
     whole run (None: until converged); ``mip_gap``: stop when the certified gap is at most
@@ -383,6 +406,7 @@ def column_generation(
     sizes = [len(m) for m in P.members]
     admission = inst.objective.admission
     penalty = inst.rejection_penalty() if admission else math.inf
+    stall_solver = _stall_solver(solver, solver_options) if pricing_solver is None else None
     if pricing_solver is None:
         pricing_solver, pricing_solver_options = solver, solver_options
     models: dict[int, PricingModel] = {}  # request class -> its pricing model (built once)
@@ -471,12 +495,13 @@ def column_generation(
                                   least=least, least_tol=pricing_gap), how)
         spent["improvement"] += time.perf_counter() - started
 
-    # when solves stop starting (_solves_end): the larger stop lag of the run's and the pricing solver
-    lagging = [adapter_for(solver, solver_options), *(pm.adapter for pm in models.values())]
+    # when solves stop starting (_solves_end): the larger stop lag of the run's and the pricing solvers
+    lagging = [adapter_for(solver, solver_options)]
 
     def lag() -> float:
-        """Seconds the slowest of the run's solvers takes to stop (read anew: HiGHS learns its own)."""
-        return max(a.stop_lag for a in lagging)
+        """Seconds the slowest of the run's solvers takes to stop (read anew: HiGHS learns its own, and
+        a class's pricing may move to :data:`STALL_PRICING_SOLVER`)."""
+        return max(a.stop_lag for a in [*lagging, *(pm.adapter for pm in models.values())])
 
     polish_skipped: str | None = None  # why the polish did not run (extra["polish_skipped"])
 
@@ -718,7 +743,12 @@ def column_generation(
                 longest = max(longest, budget)
             log.append({"class": cs[0], "seconds": round(pr.seconds, 3), "closed": pr.proven, "value": pr.value,
                         "bound": pr.bound if math.isfinite(pr.bound) else None,  # JSON: none proven / no placement
-                        "start_value": None if warm is None else warm.cost + priced_use})
+                        "start_value": None if warm is None else warm.cost + priced_use, "solver": pm.solver})
+            if (stall_solver is not None and pm.highs and not pr.proven and pr.failed is None
+                    and (cap is None or budget >= float(cap))
+                    and (pr.value is None or pr.value - pr.bound > STALL_GAP * abs(pr.value))
+                    and _installed(stall_solver)):
+                pm.use_solver(stall_solver)  # HiGHS stalled at the full cap: this class prices with SCIP on
             for c in cs:  # the pricing floor under the solve's proven bound (max of two bounds), capped
                 # at the priced values of the columns known (the warm column, the solve's own)
                 best[c] = min(cap_bound(max(pr.bound, class_bound(floors[c], prices, best0[c])[0]),
@@ -1097,6 +1127,23 @@ def _branch_and_price(inst: Instance, P: MasterProblem, models: dict, master: Ma
                     pm.b.model.symmetry.c.activate()
     sync()
     return out
+
+
+def _stall_solver(solver: str, solver_options: dict | None) -> str | None:
+    """:data:`STALL_PRICING_SOLVER` where the run's ``solver`` (with ``solver_options``) is HiGHS, else
+    None (the pricing stays with the run's solver). Whether it is installed is asked only when a
+    class would move (:func:`_installed`): the check imports it, which a run that never moves a
+    class should not pay for."""
+    from optdist.solvers.highs import Highs
+
+    return STALL_PRICING_SOLVER if isinstance(adapter_for(solver, solver_options), Highs) else None
+
+
+def _installed(solver: str) -> bool:
+    """Whether the adapter ``solver`` can run here (:meth:`optdist.solvers.base.Solver.is_available`)."""
+    from optdist.solvers import get_solver
+
+    return get_solver(solver).is_available()
 
 
 def _solves_end(deadline: float, stop_lag: float) -> float:

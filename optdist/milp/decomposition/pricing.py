@@ -189,6 +189,19 @@ class PricingModel:
         self.pack_terms: list = []  # the packing rows' price terms (:meth:`set_pack_prices`)
         self.round_terms: list = []  # the rounding rows' price terms (:meth:`set_round_prices`)
 
+    def use_solver(self, solver: str, solver_options: dict | None = None) -> None:
+        """Solve this model with ``solver`` (adapter or profile; ``solver_options``: its raw
+        options) from now on: the model, its limits and prices stay, only the solver changes
+        (column generation hands a class whose HiGHS pricing stalls to SCIP,
+        :data:`optdist.milp.decomposition.colgen.STALL_PRICING_SOLVER`)."""
+        from optdist.milp.run import adapter_for
+        from optdist.solvers.highs import Highs
+
+        self.solver = solver
+        self.adapter = adapter_for(solver, solver_options)
+        self.raw_options = dict(self.adapter.solver_options)
+        self.highs = isinstance(self.adapter, Highs)
+
     def set_limits(self, limits: Sequence[tuple[Sequence[int], str, bool, float]], *,
                    exact_bytes: bool | None = None) -> bool:
         """Restrict the placements to those whose usage meets ``limits`` (branching rows of
