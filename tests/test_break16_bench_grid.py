@@ -53,7 +53,8 @@ def test_an_unusable_grid_file_counts_every_record_with_a_warning(tmp_path, text
     run_sweep(_spec(tmp_path, methods=["greedy"]), progress=False)
     (tmp_path / GRID_NAME).write_text(text)
     recs, warns = read_records(tmp_path)
-    assert len(recs) == 2 and len(warns) == 1 and f"{GRID_NAME}: " in warns[0] and "run `optdist bench SPEC` again" in warns[0]
+    assert len(recs) == 2 and len(warns) == 1 and f"{GRID_NAME}: " in warns[0]
+    assert f"run `optdist bench {tmp_path}/spec.json` again" in warns[0]  # the spec the sweep saved
 
 
 def test_a_folder_without_a_grid_file_is_read_whole(tmp_path):

@@ -1,8 +1,9 @@
 """Sweep records on disk: ``OUT/records/<key>.json``, one per run, checked when read.
 
 A record is *damaged* when it is not a JSON object of the current format with the fields the
-tables read (truncated or hand-edited files, another format, missing fields, a key that is
-not the file's name), or, for the runner, when it records another run than its key's. The
+tables read (truncated or hand-edited files, another format, missing fields, a summary field
+holding another JSON kind than its own, :data:`SUMMARY_KINDS`, a key that is not the file's
+name), or, for the runner, when it records another run than its key's. The
 runner sets a damaged record aside, under ``OUT/records/damaged/`` with a ``.why.txt`` note,
 and runs it again; tables and figures skip it with a warning naming the file. Nothing is
 deleted.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -37,17 +39,41 @@ from optdist.io import atomic_write_json, atomic_write_text
 RECORD_FORMAT = "optdist-bench-record/1"
 STATUSES = ("ok", "error", "timeout")
 DAMAGED_DIR = "damaged"
+#: the summary fields the tables and figures read, by the JSON kind they hold (or null): a record
+#: with another kind there (``"abc"``, ``"0.001"``, ``[0.001]``, ``true`` for a number) is damaged
+#: (NaN is none: no run writes it; Infinity and -Infinity are, a bound where none was proven)
+SUMMARY_KINDS = {"termination": "a string", "objective": "a number", "bound": "a number", "gap": "a number",
+                 "wall_time_s": "a number", "nodes": "a number", "evaluator_objective": "a number",
+                 "feasible": "true or false", "violations": "a number", "rejected": "a number",
+                 "total_latency_s": "a number", "shared_bytes": "a number"}
+
+
+def _number(v: object) -> bool:
+    """Whether ``v`` is a JSON number a float holds (not NaN, not true/false, not an integer of
+    hundreds of digits)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return not math.isnan(float(v))
+    except OverflowError:
+        return False
+
+
+_KIND_TEST = {"a string": lambda v: isinstance(v, str), "true or false": lambda v: isinstance(v, bool),
+              "a number": _number}
 
 
 class DamagedRecord(ValueError):
     """A record file that cannot be used; ``path`` is the file, ``why`` the defect; ``key``: the
     run's key where the record is sound but filed under another name (a copy or a renamed file,
     which ``optdist bench`` neither reads as that run's record nor redoes); ``own``: that key is
-    the one its run has (:attr:`~optdist.bench.spec.Run.key`), so the file can be renamed to it."""
+    the one its run has (:attr:`~optdist.bench.spec.Run.key`), so the file can be renamed to it;
+    ``example``: for a field of the wrong kind that holds its value (``"0.001"``), the field written
+    right (``"bound": 0.001``)."""
 
-    def __init__(self, path: Path, why: str, key: str | None = None, own: bool = False):
+    def __init__(self, path: Path, why: str, key: str | None = None, own: bool = False, example: str | None = None):
         super().__init__(f"{path}: damaged record ({why})")
-        self.path, self.why, self.key, self.own = path, why, key, own
+        self.path, self.why, self.key, self.own, self.example = path, why, key, own, example
 
 
 class RecordNotWritten(ValueError):
@@ -79,6 +105,14 @@ def record_path(out: str | Path, key: str) -> Path:
     return Path(out) / "records" / f"{key}.json"
 
 
+def rerun(out: str | Path) -> str:
+    """The command that (re)runs the sweep of the folder ``out``: ``optdist bench OUT/spec.json``,
+    the spec it saved (its paths are relative to the working directory, as the spec's were), or
+    ``optdist bench SPEC`` when it saved none."""
+    saved = Path(out) / "spec.json"
+    return f"`optdist bench {saved if saved.is_file() else 'SPEC'}`"
+
+
 def record_files(out: str | Path) -> list[Path]:
     """Every record file under ``OUT/records/`` (not the damaged ones set aside), sorted."""
     return sorted((Path(out) / "records").glob("*.json"))
@@ -108,7 +142,37 @@ def _defect(rec: object, stem: str) -> str | None:
             return f"field {f!r} is not an object"
     if rec["status"] == "ok" and not isinstance(rec.get("summary"), dict):
         return "status 'ok' without a summary"
+    wrong = _wrong_field(rec)
+    return None if wrong is None else wrong[0]
+
+
+def _wrong_field(rec: dict) -> tuple[str, str | None] | None:
+    """The first summary field (:data:`SUMMARY_KINDS`) of ``rec`` holding another JSON kind than
+    its own, as the defect (the field's path, its value as typed, the kind expected) and the field
+    written right where its value can be read from what is typed (``"0.001"``, ``[0.001]``), else
+    None; None when all are right (or null)."""
+    summary = rec.get("summary") or {}
+    for name, kind in SUMMARY_KINDS.items():
+        value = summary.get(name)
+        if value is not None and not _KIND_TEST[kind](value):
+            typed = json.dumps(value, allow_nan=True)
+            typed = typed if len(typed) <= 60 else typed[:57] + "..."
+            return f"field summary.{name} is {typed}, not {kind}", _readable(name, kind, value)
     return None
+
+
+def _readable(name: str, kind: str, value: object) -> str | None:
+    """``"name": VALUE`` where ``value`` (of the wrong kind) holds a value of ``kind``: a number in
+    quotes or alone in a list, true/false in quotes; else None."""
+    inner = value[0] if isinstance(value, list) and len(value) == 1 else value
+    if kind == "a number" and isinstance(inner, str):
+        try:
+            inner = float(inner)
+        except ValueError:
+            return None
+    if kind == "true or false" and inner in ("true", "false"):
+        inner = inner == "true"
+    return f'"{name}": {json.dumps(inner)}' if inner is not value and _KIND_TEST[kind](inner) else None
 
 
 def read_record(path: Path) -> dict:
@@ -121,7 +185,9 @@ def read_record(path: Path) -> dict:
     if why is not None:
         key = rec.get("key") if isinstance(rec, dict) else None
         sound = isinstance(key, str) and _defect(rec, key) is None  # only its file's name is wrong
-        raise DamagedRecord(path, why, key if sound else None, own=sound and _own_key(rec))
+        wrong = _wrong_field(rec) if isinstance(rec, dict) and isinstance(rec.get("summary"), dict) else None
+        raise DamagedRecord(path, why, key if sound else None, own=sound and _own_key(rec),
+                            example=wrong[1] if wrong and wrong[0] == why else None)
     return rec
 
 
@@ -175,7 +241,7 @@ def read_grid(out: str | Path) -> tuple[set[str] | None, list[str]]:
         if why == "missing":
             return None, []
         return None, [f"{path}: {why}; every record under {Path(out) / 'records'} is counted "
-                      "(fix: run `optdist bench SPEC` again, which rewrites it)"]
+                      f"(fix: run {rerun(out)} again, which rewrites it)"]
     return {k for keys in grids.values() for k in keys}, []
 
 
@@ -211,9 +277,12 @@ def _damaged_fix(e: DamagedRecord) -> str:
     """The fix of a damaged record: a misnamed one (a copy or a renamed file: ``optdist bench``
     never reads it as its run's record, so never redoes it) is deleted or renamed; any other
     is set aside by the next ``optdist bench``, which redoes its run."""
+    if e.example is not None:
+        return (f"write the field as {e.example}, or run {rerun(e.path.parent.parent)} again: it sets the record "
+                f"aside under {e.path.parent / DAMAGED_DIR} and redoes the run")
     if e.key is None:
-        return (f"run `optdist bench SPEC` again: it sets the record aside under {e.path.parent / DAMAGED_DIR} "
-                "and redoes the run")
+        return (f"run {rerun(e.path.parent.parent)} again: it sets the record aside under "
+                f"{e.path.parent / DAMAGED_DIR} and redoes the run")
     if not e.own:  # a key no run has (edited by hand): not a name to give the file
         return f"its key is not its run's: move it out of {e.path.parent}"
     own = e.path.with_name(f"{e.key}.json")

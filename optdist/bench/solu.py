@@ -122,19 +122,33 @@ OPT_GAP = DEFAULT_MIP_GAP
 the engine's default gap, the one meaning of "proven optimal" in optdist."""
 
 
+def unproven_optimal(df: pd.DataFrame) -> pd.Series:
+    """The runs of ``df`` (records' rows) that claim ``optimal`` with an infinite bound (Infinity or
+    -Infinity): a bound that proves nothing, so the claim is no optimum (:func:`refs_from_records`)
+    and certifies nothing (``optdist.bench.tables.certificate_table``)."""
+    return (df["termination"] == "optimal") & df["bound"].map(lambda b: pd.notna(b) and math.isinf(b))
+
+
+def bound_exceeds(name: str, bound: float) -> str:
+    """How :func:`merge_refs` begins its contradiction of instance ``name``'s ``bound`` above a
+    feasible value (the tables leave it out where they warn about the record of that bound)."""
+    return f"{name}: bound {bound:.12g} exceeds a feasible value"
+
+
 def refs_from_records(df: pd.DataFrame) -> dict[str, Reference]:
     """Reference values implied by records (see :func:`optdist.bench.tables.load_records`).
 
     ``opt``: the smallest objective claimed optimal, with a relative gap of at most
     :data:`OPT_GAP` (a run "optimal" at a spec's looser ``mip_gap`` is only ``best``), by a run
-    whose evaluator found the placement feasible; ``best``: the smallest evaluator objective of a feasible placement;
+    whose evaluator found the placement feasible and whose bound is not infinite
+    (:func:`unproven_optimal`); ``best``: the smallest evaluator objective of a feasible placement;
     ``bestdual``: the largest finite bound; ``inf``: a run proved infeasibility.
     """
     refs: dict[str, Reference] = {}
     ok = df[df["status"] == "ok"]
     for name, g in ok.groupby("instance"):
         feas = g[g["feasible"] == True]  # noqa: E712 (nullable column)
-        proven = (feas["termination"] == "optimal") & (feas["gap"].fillna(0.0) <= OPT_GAP)
+        proven = (feas["termination"] == "optimal") & (feas["gap"].fillna(0.0) <= OPT_GAP) & ~unproven_optimal(feas)
         opt = feas.loc[proven, "objective"].dropna()
         best = feas["evaluator_objective"].dropna()
         bound = g["bound"].dropna()
@@ -168,7 +182,7 @@ def merge_refs(old: dict[str, Reference], new: dict[str, Reference], rtol: float
         )
         upper = _pick(min, m.opt, m.best)
         if m.bestdual is not None and upper is not None and m.bestdual > upper and rel_diff(m.bestdual, upper) > rtol:
-            warnings.append(f"{name}: bound {m.bestdual:.12g} exceeds a feasible value {upper:.12g}")
+            warnings.append(f"{bound_exceeds(name, m.bestdual)} {upper:.12g}")
         if m.infeasible and upper is not None:
             warnings.append(f"{name}: recorded infeasible but a feasible value {upper:.12g} exists")
         if m.opt is not None and m.best is not None and m.best < m.opt and rel_diff(m.best, m.opt) > rtol:

@@ -15,11 +15,14 @@
   carries a warning.
 * A record whose own bound lies above its own objective beyond rounding
   (:func:`optdist.result.within_rounding`) is warned too, naming the record file: a lower bound
-  above a placement's objective is false (:func:`bounds_above_objective`).
+  above a placement's objective is false (:func:`bounds_above_objective`), once: the reference
+  warning of the same bound above a feasible value is left out. A record claiming ``optimal``
+  with an infinite bound is warned as well and its objective is no optimum (:func:`unproven_optima`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Iterable
@@ -28,16 +31,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optdist.bench.records import read_records, record_path
-from optdist.bench.solu import (RTOL, Reference, merge_refs, merge_solu_file, read_solu, refs_from_records,
-                                rel_diff)
+from optdist.bench.records import SUMMARY_KINDS, read_records, record_path, rerun
+from optdist.bench.solu import (RTOL, Reference, bound_exceeds, merge_refs, merge_solu_file, read_solu,
+                                refs_from_records, rel_diff, unproven_optimal)
 from optdist.io import atomic_write_text
 from optdist.result import gap, within_rounding
 
 SHIFT_S = 10.0
 SOLVED = ("optimal", "infeasible", "unbounded")
-SUMMARY_FIELDS = ("termination", "objective", "bound", "gap", "wall_time_s", "nodes", "evaluator_objective",
-                  "feasible", "violations", "rejected", "total_latency_s", "shared_bytes")
+SUMMARY_FIELDS = tuple(SUMMARY_KINDS)
 INFO_FIELDS = ("n_requests", "n_devices", "tau", "period_s", "cnns", "device_types")
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ def load_records(out: str | Path) -> pd.DataFrame:
     if not recs:
         why = f" ({len(warns)} damaged)" if warns else ""
         raise FileNotFoundError(f"{out}: no usable records under {Path(out) / 'records'}{why} "
-                                "(run `optdist bench SPEC` first)")
+                                f"(fix: run {rerun(out)}, which does the runs without a usable record)")
     df = pd.DataFrame([flatten(r) for r in recs])
     df["instance"] = _distinct_names(df["instance"], df["instance_path"])
     return df.astype({"objective": float, "bound": float, "evaluator_objective": float, "wall_time_s": float})
@@ -181,30 +183,49 @@ def disagreements(df: pd.DataFrame, rtol: float = RTOL) -> list[str]:
     return out
 
 
-def bounds_above_objective(df: pd.DataFrame, out: str | Path) -> list[str]:
-    """Records whose own bound lies above their own objective beyond rounding
+def false_bounds(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``df`` whose own bound lies above their own objective beyond rounding
     (:func:`optdist.result.within_rounding`): a lower bound above a placement's objective is no
-    bound (a solver's false claim, or a hand-edited record), and as the instance's largest bound it
-    would become the reference of every other run. One text per record, naming its file
+    bound (a solver's false claim, or a hand-edited record)."""
+    ok = df[(df["status"] == "ok") & df["bound"].notna() & df["objective"].notna()]
+    false = [i for i in ok.index if math.isfinite(ok.at[i, "bound"]) and math.isfinite(ok.at[i, "objective"])
+             and ok.at[i, "bound"] > ok.at[i, "objective"]
+             and within_rounding(float(ok.at[i, "bound"]), float(ok.at[i, "objective"])) != ok.at[i, "objective"]]
+    return ok.loc[false]
+
+
+def bounds_above_objective(df: pd.DataFrame, out: str | Path) -> list[str]:
+    """The records of :func:`false_bounds`: as the instance's largest bound, such a bound would
+    become the reference of every other run. One text per record, naming its file
     (``OUT/records/<key>.json``), the two numbers and the fix, without a level word (the
     ``optdist`` logger adds one; :func:`write_tables` writes it into the tables as "WARNING ...")."""
     out_warns = []
-    ok = df[(df["status"] == "ok") & df["bound"].notna() & df["objective"].notna()]
-    for i in ok.index:
-        bound, objective = float(ok.at[i, "bound"]), float(ok.at[i, "objective"])
-        if not (math.isfinite(bound) and math.isfinite(objective)) or not bound > objective:
-            continue
-        if within_rounding(bound, objective) == objective:  # above by rounding only
-            continue
-        path = ok.at[i, "instance_path"]
+    false = false_bounds(df)
+    for i in false.index:
+        bound, objective = float(false.at[i, "bound"]), float(false.at[i, "objective"])
+        path = false.at[i, "instance_path"]
         out_warns.append(
-            f"{record_path(out, ok.at[i, 'key'])}: its bound {bound:.12g} is above its own objective {objective:.12g} "
-            f"(rel. diff {rel_diff(bound, objective):.3g}) on {ok.at[i, 'instance']} ({_run_label(ok, i)}, termination "
-            f"{ok.at[i, 'termination']}): a lower bound cannot exceed a placement's objective, so the bound is false and "
-            "the tables' reference and certificate for this instance may rest on it (fix: solve the instance again to "
-            f"check, e.g. `optdist solve {path}`; then delete this record and run `optdist bench SPEC` again, which "
-            "redoes the run)")
+            f"{record_path(out, false.at[i, 'key'])}: its bound {bound:.12g} is above its own objective "
+            f"{objective:.12g} (rel. diff {rel_diff(bound, objective):.3g}) on {false.at[i, 'instance']} "
+            f"({_run_label(false, i)}, termination {false.at[i, 'termination']}): a lower bound cannot exceed a "
+            "placement's objective, so the bound is false and the tables' reference and certificate for this instance "
+            f"may rest on it (fix: solve the instance again to check, e.g. `optdist solve {path}`; then delete this "
+            f"record and run {rerun(out)} again, which redoes the run)")
     return out_warns
+
+
+def unproven_optima(df: pd.DataFrame, out: str | Path) -> list[str]:
+    """The records of :func:`optdist.bench.solu.unproven_optimal` (``optimal`` with an infinite
+    bound): their objective is taken as no optimum, so the gap tables do not measure against it as
+    ``opt`` and the certificate does not rest on it. One text per record, naming its file and the
+    fix, without a level word."""
+    ok = df[df["status"] == "ok"]
+    bad = ok[unproven_optimal(ok)]
+    return [f"{record_path(out, bad.at[i, 'key'])}: it claims termination optimal on {bad.at[i, 'instance']} "
+            f"({_run_label(bad, i)}) with bound {json.dumps(float(bad.at[i, 'bound']))}, which proves nothing; "
+            "its objective is not taken as the instance's optimum nor as certified (fix: solve the instance again to "
+            f"check, e.g. `optdist solve {bad.at[i, 'instance_path']}`; then delete this record and run "
+            f"{rerun(out)} again, which redoes the run)" for i in bad.index]
 
 
 def _run_label(g: pd.DataFrame, i: object) -> str:
@@ -293,21 +314,22 @@ def write_table(df: pd.DataFrame, dest: Path, name: str, title: str, notes: Iter
     return [csv, md]
 
 
-def reference_warnings(where: str | Path, contradictions: list[str],
+def reference_warnings(where: str | Path, contradictions: list[str], out: str | Path,
                        records: dict[str, list[Path]] | None = None) -> list[str]:
     """The contradictions :func:`optdist.bench.solu.merge_refs` found between reference values as
     warnings (no level word: the ``optdist`` logger adds one): each names ``where`` (the .solu
     file, or the records, that gave one of the values) and the fix; ``records``: per instance name,
     the record files whose values are its references (:func:`reference_records`), named in the
-    warning about that instance (a contradiction reads ``"NAME: ..."``)."""
-    out = []
+    warning about that instance (a contradiction reads ``"NAME: ..."``); ``out``: the sweep folder,
+    whose spec the fix names (:func:`optdist.bench.records.rerun`)."""
+    texts = []
     for c in contradictions:
         files = next((fs for name, fs in (records or {}).items() if c.startswith(f"{name}: ")), [])
         said = f" (from the record(s) {', '.join(map(str, files))})" if files else ""
-        out.append(f"{where}: {c}{said} (fix: one of the two values is false: solve the instance again to tell which, "
-                   "then correct its line in the .solu file, or delete the false run's record and run "
-                   "`optdist bench SPEC` again, which redoes the run)")
-    return out
+        texts.append(f"{where}: {c}{said} (fix: one of the two values is false: solve the instance again to tell "
+                     "which, then correct its line in the .solu file, or delete the false run's record and run "
+                     f"{rerun(out)} again, which redoes the run)")
+    return texts
 
 
 def reference_records(df: pd.DataFrame, out: str | Path) -> dict[str, list[Path]]:
@@ -329,7 +351,8 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
 
     The warnings (texts without a level word, for the ``optdist`` logger; each names its file and
     the fix) are the optimality claims that disagree (:func:`disagreements`), the records whose own
-    bound is above their own objective (:func:`bounds_above_objective`) and the reference
+    bound is above their own objective (:func:`bounds_above_objective`), those claiming optimal
+    with an infinite bound (:func:`unproven_optima`) and the reference
     values that contradict one another (the ``solu`` file's and the records'); the solver and gap
     tables carry them too, as "WARNING ..." lines under the table, for whoever reads the table
     later. ``write_solu``: a .solu file to merge the reference values into (created if missing,
@@ -340,7 +363,13 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     dest = Path(dest or Path(out) / "tables")
     records = Path(out) / "records"
     refs, ref_warn = references(df, solu)
-    warns = disagreements(df) + bounds_above_objective(df, out) + reference_warnings(solu or records, ref_warn, reference_records(df, out))
+    said = tuple(bound_exceeds(str(r.instance), r.bound) for r in false_bounds(df).itertuples())  # warned per record
+
+    def unsaid(contradictions: list[str]) -> list[str]:
+        return [c for c in contradictions if not c.startswith(said)]
+
+    warns = (disagreements(df) + bounds_above_objective(df, out) + unproven_optima(df, out)
+             + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(df, out)))
     notes = [f"WARNING {w}" for w in warns]
     sgm_note = (f"sgm: shifted geometric mean of time, shift {SHIFT_S:g} s; unsolved runs at the time limit. "
                 "time_limit: runs stopped by their time limit or killed by the wall-clock guard.")
@@ -356,5 +385,6 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
                           "gap = |UB - LB| / max(|UB|, |LB|)."])
     if write_solu is not None:
         merged = merge_solu_file(write_solu, refs)
-        warns += reference_warnings(write_solu, [c for c in merged if c not in ref_warn], reference_records(df, out))
+        warns += reference_warnings(write_solu, unsaid([c for c in merged if c not in ref_warn]), out,
+                                    reference_records(df, out))
     return files, warns

@@ -71,6 +71,42 @@ def _saved_spec(out: Path) -> dict:
     return {}
 
 
+def sweep_folder(out: Path, command: str) -> Path:
+    """``out`` if it is a sweep's output folder (it holds records/ or the spec.json of ``optdist
+    bench``), the argument of ``optdist COMMAND OUT``; else, before any folder is made in it, an
+    error naming what was given instead and the command to give: the records folder itself, a
+    spec, a folder above the sweep's, another file or a missing path."""
+    if (out / "records").is_dir() or (out / "spec.json").is_file():
+        return out
+    if out.name == "records" and out.is_dir():
+        raise ValueError(f"{out}: the sweep's records folder, given where its output folder (the one above) is "
+                         f"expected (fix: `optdist {command} {out.parent}`)")
+    spec = _spec_out(out) if out.is_file() else None
+    if spec is not None:
+        raise ValueError(f"{out}: a sweep spec, given where the sweep's output folder is expected (fix: "
+                         f"`optdist bench {out}` first, then `optdist {command} {spec}`)")
+    inside = sorted(str(p.parent) for p in out.glob("*/records") if p.is_dir()) if out.is_dir() else []
+    fix = (f"`optdist {command} {inside[0]}`" + (f"; other sweeps here: {', '.join(inside[1:])}" if inside[1:] else "")
+           if inside else f"give the folder `optdist bench SPEC` wrote, the spec's out, e.g. `optdist {command} "
+           "benchmarks/milp/competing-lenet`")
+    what = "not a sweep output folder, it holds no records/" if out.is_dir() else (
+        "a file, not a sweep output folder" if out.exists() else "no such folder")
+    raise (ValueError if out.exists() else FileNotFoundError)(f"{out}: {what} (fix: {fix})")
+
+
+def _spec_out(path: Path) -> str | None:
+    """The ``out`` of the sweep spec ``path`` ("OUT" for a .toml file that is not a valid spec);
+    None when it is no spec (another .json document, or another file)."""
+    from optdist.bench.spec import load_spec
+
+    if path.suffix not in (".toml", ".json"):
+        return None
+    try:
+        return load_spec(path).out
+    except (OSError, ValueError):
+        return "OUT" if path.suffix == ".toml" else None
+
+
 def _tables(out: Path, dest: Path | None, solu: Path | None, write_solu: Path | None = None) -> None:
     """Write the tables (to ``dest``, else the spec's tables_dir, else OUT/tables) and list them on
     stdout; their warnings go to stderr, once each (:func:`optdist.bench.tables.write_tables`)."""
@@ -186,6 +222,7 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
+    sweep_folder(args.out, "bench-table")
     if args.write_solu:  # before the tables: a path that cannot take the file, or a damaged one, is named first
         from optdist.bench.solu import read_solu
         from optdist.io import check_output_file
@@ -200,6 +237,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
+    sweep_folder(args.out, "bench-figures")
     names = args.figure or list(_saved_spec(args.out).get("figures") or [])
     if not names:
         raise ValueError("no figure named: pass --figure NAME or list 'figures' in the spec")
