@@ -183,3 +183,9 @@ def test_a_missing_privacy_table_is_named_in_json_quotes(tmp_path):
     said = str(e.value)
     assert 'no privacy table "papr" for lenet: looked at "' in said
     assert 'lenet-papr.json"; bundled for lenet: "calibrated", "he2019", "paper"' in said and "['" not in said
+
+
+@pytest.mark.parametrize("name", ["", " "])
+def test_an_empty_solver_name_says_so_with_an_example(capsys, name):
+    assert main(["solve", MICRO, "--solver", name]) == 2
+    assert f"--solver {name!r} is empty (fix: give an adapter or a profile, e.g. --solver highs)" in _said(capsys)

@@ -163,8 +163,9 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
     if method not in METHODS:
         raise CliError(unknown_method(method, "--method"))
     for flag, name in (("--solver", args.solver), ("--pricing-solver", args.pricing_solver)):
-        if name is not None and name.strip() and not name.endswith(".toml") and name not in ADAPTERS \
-                and name not in profiles():
+        if name is not None and not name.strip():
+            raise CliError(f"{flag} {name!r} is empty (fix: give an adapter or a profile, e.g. {flag} highs)")
+        if name is not None and not name.endswith(".toml") and name not in ADAPTERS and name not in profiles():
             raise CliError(unknown_solver(name, flag))
     opts = {
         "formulation": args.formulation,

@@ -29,7 +29,8 @@ def get_solver(name: str = "highs") -> Solver:
     Raises ``ValueError`` for a name that is not a non-empty string or names no adapter or profile.
     """
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"solver {name!r}: give an adapter or profile name, e.g. 'highs' (adapters: {sorted(ADAPTERS)})")
+        raise ValueError(f"solver {name!r}: give an adapter or profile name, e.g. 'highs' "
+                         f"(adapters: {', '.join(sorted(ADAPTERS))})")
     if name.endswith(".toml"):
         prof: SolverProfile | None = read_profile(Path(name))
     else:
