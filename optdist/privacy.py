@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from optdist.jsonfile import (DocumentError, Problem, Schema, json_kind, json_path, not_an_object, number_text,
-                              read_json, schema_problem, typed)
+                              read_json, schema_problem, text_of, typed)
 from optdist.io import atomic_write_text
 from optdist.paths import MODELS_DIR
 from optdist.profiles import Profile, load_profile
@@ -669,8 +669,15 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile
     profile of a user's network, ``Instance.profiles[cnn]``); its ``cnn`` must be ``cnn`` or the
     profile's own name (a user's network may be named differently in an instance and in its
     profile file). Raises ``FileNotFoundError`` (listing the places looked at and the bundled
-    tables), :class:`PrivacyTableError` for a bad table, ``ValueError`` for a table of another CNN.
+    tables, names and paths in JSON quotes; an empty or blank ``ref``: "is empty", with an
+    example), :class:`PrivacyTableError` for a bad table, ``ValueError`` for a table of another CNN.
     """
+    known = sorted(p.stem.removeprefix(f"{cnn}-") for p in (MODELS_DIR / "privacy").glob(f"{cnn}-*.json"))
+    bundled = f"bundled for {cnn}: {', '.join(map(text_of, known))}" if known else f"no bundled table for {cnn}"
+    if not ref.strip():  # "": was "no privacy table '' for lenet: looked at ['.../lenet-.json']"
+        example = text_of("paper" if "paper" in known else known[0]) if known else text_of("TABLE.json")
+        raise FileNotFoundError(f"privacy table name {text_of(ref)} for {cnn} is empty (e.g. {text_of(cnn)}: "
+                                f"{example}; {bundled})")
     if ref.endswith(".json"):  # a file: relative to ``base`` only (never also to the working directory)
         p = Path(ref)
         candidates = [p if p.is_absolute() or base is None else base / p]
@@ -687,10 +694,8 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile
             if misfit:
                 raise PrivacyTableError(str(c), misfit)
             return t
-    known = sorted(p.stem for p in (MODELS_DIR / "privacy").glob(f"{cnn}-*.json"))
-    raise FileNotFoundError(
-        f"no privacy table {ref!r} for {cnn}: looked at {[str(c) for c in candidates]}; bundled: {known}"
-    )
+    raise FileNotFoundError(f"no privacy table {text_of(ref)} for {cnn}: looked at "
+                            f"{', '.join(text_of(str(c)) for c in candidates)}; {bundled}")
 
 
 @cache

@@ -83,8 +83,22 @@ def _resolve(target: str) -> Callable[..., SolveResult]:
 def method_function(method: str) -> Callable[..., SolveResult]:
     """The function registered for ``method``; ValueError naming the known ones if unknown."""
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
+        raise ValueError(unknown_method(method))
     return _resolve(METHODS[method])
+
+
+def unknown_method(method: object, where: str = "method") -> str:
+    """The one-line error for ``method``, not a key of :data:`METHODS` (``where``: how the user gave
+    it, ``--method`` on the command line): the name as typed, the close match (``greedyy``: "did
+    you mean greedy?", compared without case) or an example, and the methods. Before, it listed
+    them as a Python list with no close match."""
+    flag = where.startswith("--")
+    shown = f"{where} {method}" if flag else f"{where} {method!r}"
+    lower = {m.lower(): m for m in METHODS}
+    close = difflib.get_close_matches(str(method).lower(), list(lower), n=1, cutoff=0.6)
+    fix = f"did you mean {where + ' ' if flag else ''}{lower[close[0]]}?" if close else \
+        f"e.g. {where + ' ' if flag else ''}milp"
+    return f"unknown {shown} (fix: {fix}; the methods: {', '.join(sorted(METHODS))})"
 
 
 def check_method_options(method: str, names: Iterable[str]) -> None:

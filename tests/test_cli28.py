@@ -124,14 +124,16 @@ def test_the_python_api_echoes_the_value_given_not_the_int():
 # 3. KEY=inf: an example the option takes
 
 @pytest.mark.parametrize("solver, key", [("highs", "time_limit"), ("highs", "mip_max_nodes"),
-                                         ("highs", "objective_bound"), ("highs", "mip_rel_gap"),
+                                         ("highs", "mip_rel_gap"),
                                          ("highs", "random_seed"), ("glpk", "tmlim"), ("glpk", "memlim")])
 def test_inf_is_refused_with_an_example_the_option_takes(capsys, solver, key):
     """Before: "--solver-option time_limit=inf is not a finite number (fix: ..., e.g. --solver-option time_limit=0)",
-    and time_limit=0 is out of range."""
+    and time_limit=0 is out of range. HiGHS is asked about an infinite value (left28: its own
+    default objective_bound=inf is taken, tests/test_left28.py), and says "out of range" for these."""
     assert main(["solve", MICRO, "--solver", solver, "--solver-option", f"{key}=inf"]) == 2
     said = _said(capsys)
-    assert f"--solver-option {key}=inf is not a finite number (fix: " in said
+    assert re.search(rf"{re.escape(key)}(=inf is not a finite number| = inf is out of range| = inf: out of range)",
+                     said) and "fix: " in said, said
     got, value = _example(said)
     assert got == key
     from optdist.commands.solve import parse_solver_options

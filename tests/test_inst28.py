@@ -89,7 +89,7 @@ def _validate(capsys, path) -> str:
     (lambda d: (d.update(tau="x"), d["requests"][0].update(source="camX")),
      ["tau: got", 'requests[0].source: source "camX" does not exist']),
     (lambda d: (d.update(tau="x"), d["privacy"].update(lenet="papr")),
-     ["tau: got", "privacy.lenet: no privacy table 'papr' for lenet"]),
+     ["tau: got", 'privacy.lenet: no privacy table "papr" for lenet']),
     (lambda d: (d["devices"].__setitem__(0, "rpi3"), d["devices"][1].update(type="zz")),
      ['devices[0]: got "rpi3"', 'devices[1].type: unknown device type "zz"']),
 ])

@@ -40,7 +40,7 @@ def test_every_problem_is_reported_at_once():
         (lambda d: d["devices"][2].pop("rate"), "devices[2].rate", "missing rate"),
         (lambda d: d["devices"][2].update(id="d0"), "devices[2].id", "duplicate node id"),
         (lambda d: d.update(privacy={}), "privacy", "no privacy table"),
-        (lambda d: d.update(privacy={"lenet": "nope"}), "privacy.lenet", "no privacy table 'nope'"),
+        (lambda d: d.update(privacy={"lenet": "nope"}), "privacy.lenet", 'no privacy table "nope"'),
         (lambda d: d.pop("requests"), "requests", "required field missing"),
         (lambda d: d["sources"][0].update(memmory=5), "sources[0].memmory", 'unknown field "memmory" (value 5) in a source | did you mean "memory"?'),
         (lambda d: d.update(tau=0), "tau", "greater than 0"),

@@ -40,7 +40,7 @@ def test_solve_with_profile_time_limit_and_assignment_warm_start(tmp_path, capsy
 
 def test_solve_reports_user_errors(capsys):
     assert main(["solve", MICRO, "--solver", "no-such-solver"]) == 2
-    assert "unknown solver 'no-such-solver'" in capsys.readouterr().err
+    assert "unknown --solver no-such-solver (fix: " in capsys.readouterr().err
     assert main(["solve", "missing.json"]) == 2
 
 

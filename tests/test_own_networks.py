@@ -105,7 +105,7 @@ def test_privacy_table_must_fit_the_own_network(tmp_path):
     got = problems_of(write(tmp_path, doc))
     assert "privacy.mynet" in got and "nosuchlayer" in got["privacy.mynet"]
     doc["privacy"] = {"mynet": "paper"}  # no bundled table for an own network
-    assert "no privacy table 'paper' for mynet" in problems_of(write(tmp_path, doc))["privacy.mynet"]
+    assert 'no privacy table "paper" for mynet' in problems_of(write(tmp_path, doc))["privacy.mynet"]
 
 
 def test_grouped_convolution_is_placed_by_the_group_rule(tmp_path):

@@ -122,7 +122,7 @@ def no_sweep(monkeypatch):
     (["--cnn", "cifar", "--layers", "pool1", "ReLU2"], "--layers pool1 ReLU2: 'ReLU2' is not a layer of cifar (fix: give split layers from ['conv11'"),
     (["--cnn", "nope", "--privacy-table", "calibrated"],
      "--cnn nope: not a trainable target (fix: choose from ['cifar', 'lenet', 'orlvgg'])"),
-    (["--privacy-table", "nosuch"], "--privacy-table nosuch: no privacy table 'nosuch' for lenet"),
+    (["--privacy-table", "nosuch"], '--privacy-table nosuch: no privacy table "nosuch" for lenet'),
     (["--eps", "10", "0"], "--eps 0 is out of range (fix: give finite per-element budgets > 0, e.g. --eps 100)"),  # msgs26
 ])
 def test_dp_sweep_names_the_flag_before_any_work(no_sweep, tmp_path, capsys, args, said):

@@ -157,8 +157,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _method_options(method: str, args: argparse.Namespace) -> dict:
     """MILP options for 'milp'; for another method, only the options its function accepts."""
-    from optdist.solve import method_function
+    from optdist.solve import METHODS, method_function, unknown_method
+    from optdist.solvers import ADAPTERS, profiles, unknown_solver
 
+    if method not in METHODS:
+        raise CliError(unknown_method(method, "--method"))
+    for flag, name in (("--solver", args.solver), ("--pricing-solver", args.pricing_solver)):
+        if name is not None and not name.strip():
+            raise CliError(f"{flag} {name!r} is empty (fix: give an adapter or a profile, e.g. {flag} highs)")
+        if name is not None and not name.endswith(".toml") and name not in ADAPTERS and name not in profiles():
+            raise CliError(unknown_solver(name, flag))
     opts = {
         "formulation": args.formulation,
         "solver": args.solver,
@@ -191,14 +199,13 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
             if "solver_options" not in inspect.signature(method_function("milp")).parameters:
                 raise CliError("--solver-option: this build's MILP engine takes no raw solver options "
                                "(use a profile: solvers/NAME.toml with [solver_options])")
-            _check_raw_options(args.solver, raw, "--solver-option", args.solver_option)
-            opts["solver_options"] = raw
+            opts["solver_options"] = _check_raw_options(args.solver, raw, "--solver-option", args.solver_option)
         if pricing_raw:
             if args.pricing_solver is None:
                 raise CliError("--pricing-solver-option needs --pricing-solver (fix: name it, e.g. --pricing-solver "
                                "scip; --solver-option is for --solver)")
-            _check_raw_options(args.pricing_solver, pricing_raw, "--pricing-solver-option", args.pricing_solver_option)
-            opts["pricing_solver_options"] = pricing_raw
+            opts["pricing_solver_options"] = _check_raw_options(args.pricing_solver, pricing_raw,
+                                                                "--pricing-solver-option", args.pricing_solver_option)
         return opts
     for flag, given_raw in (("--solver-option", raw), ("--pricing-solver-option", pricing_raw)):
         if given_raw:
@@ -244,23 +251,63 @@ def parse_solver_options(items: list[str], flag: str = "--solver-option",
     Raises CliError naming ``flag`` (the option they came from) for an item that is not
     KEY=VALUE or a number that is not finite (``nan``, ``inf``); the latter's fix gives a value
     that ``solver``'s option KEY takes (:func:`raw_example_value`; none where it is not known)."""
+    from optdist.options import raw_example, typed
+
     out: dict[str, str | int | float | bool] = {}
     for item in items:
         key, text, sep = _key_and_text(item)
         if not sep or not key:
-            raise CliError(f"{flag} {item!r} is not KEY=VALUE (fix: give a name and a value, e.g. {flag} presolve=off)")
+            own = raw_example_value(solver, key) if key and " " not in key else None
+            fix = (f"give {key} a value, e.g. {flag} {key}={typed(own)}" if own is not None else
+                   f"give a name and a value, e.g. {flag} {_solver_example(solver)}")
+            why = ": the name is empty" if sep else ""
+            raise CliError(f"{flag} {item!r} is not KEY=VALUE{why} (fix: {fix})")
         value: str | int | float | bool = read_number(text, whole=True)
         if text.lower() in ("true", "false"):
             value = text.lower() == "true"
+        elif isinstance(value, float) and math.isinf(value) and _takes_infinite(solver):
+            pass  # e.g. HiGHS's objective_bound=inf (its default): the solver's check decides
         elif isinstance(value, float) and not math.isfinite(value):
-            from optdist.options import raw_example
-
             example = raw_example_value(solver, key)
             fix = (f"give a finite value, {raw_example(flag, key, example)}" if example is not None else
                    f"give a finite value in the range the {solver or 'solver'} documentation gives for {key}")
             raise CliError(f"{flag} {key}={text} is not a finite number (fix: {fix})")
         out[key] = value
     return out
+
+
+#: a raw option each adapter takes, as ``--solver-option`` writes it, for the example of a fix
+#: that has no name to go by (``--solver-option =5``): not a generic option under the solver's
+#: name (that has its own flag)
+SOLVER_EXAMPLES = {"highs": "presolve=off", "glpk": "memlim=1024", "cbc": "cuts=off", "scip": "limits/nodes=1000",
+                   "gurobi": "MIPFocus=1", "cplex": "emphasis_mip=1", "xpress": "presolve=0"}
+
+
+def _adapter_name(solver: str | None) -> str | None:
+    """The adapter ``solver`` (an adapter or profile name, a ``.toml`` path) runs, None where it names none."""
+    from optdist.solvers import get_solver
+
+    if solver is None:
+        return None
+    try:
+        return get_solver(solver).name
+    except (ValueError, OSError):  # an unknown solver or a broken profile: its own error comes next
+        return None
+
+
+def _takes_infinite(solver: str | None) -> bool:
+    """Whether ``solver``'s adapter, installed, is asked about an infinite raw value
+    (:attr:`~optdist.solvers.base.Solver.takes_infinite`: HiGHS)."""
+    from optdist.solvers import ADAPTERS
+
+    name = _adapter_name(solver)
+    return name is not None and ADAPTERS[name].takes_infinite and ADAPTERS[name].is_available()
+
+
+def _solver_example(solver: str | None) -> str:
+    """A ``KEY=VALUE`` that ``solver`` takes (:data:`SOLVER_EXAMPLES`; HiGHS's, the default
+    solver's, where none is known)."""
+    return SOLVER_EXAMPLES.get(_adapter_name(solver or "highs") or "highs", SOLVER_EXAMPLES["highs"])
 
 
 def raw_example_value(solver: str | None, key: str):
@@ -290,29 +337,43 @@ def raw_example_value(solver: str | None, key: str):
 
 
 def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], flag: str,
-                       items: list[str] | None = None) -> None:
+                       items: list[str] | None = None) -> dict[str, str | int | float | bool]:
     """Check ``raw`` options of ``solver`` (a name or profile) as its adapter will
     (:meth:`~optdist.solvers.base.Solver.check_raw_options`), before anything runs, so that an
     error names ``flag`` (``--solver-option``), not the Python parameter, and gives an example
     under it. Each option is checked alone first, so that its error echoes the number as the user
     typed it in ``items`` (``5.``, ``1e30``; the adapter says the value it holds, ``5.0``,
-    ``1e+30``); then all together (one option given under two names). Raises CliError."""
+    ``1e+30``), every item that gave it too: a key given twice with two values
+    (``mip_max_nodes=2.5``, then ``mip_max_nodes=5``) is refused naming both, after each was
+    checked (the first was dropped unchecked, the last kept: which one the user meant is theirs to
+    say); then all together (one option given under two names). Returns ``raw`` with each value as
+    the solver gets it (``mip_max_nodes=1e2``: the int 100, as ``--out`` records it), under the
+    names given. Raises CliError."""
     from optdist.solvers import get_solver
 
-    typed = {key: text for key, text, _ in map(_key_and_text, items or [])}
+    given = [(*_key_and_text(item)[:2], next(iter(parse_solver_options([item], flag, solver).values())))
+             for item in items] if items else [(k, str(v), v) for k, v in raw.items()]
     try:
         adapter = get_solver(solver)
-        for key, value in raw.items():
+        checked: dict[str, str | int | float | bool] = {}
+        seen: dict[str, str] = {}  # key -> the value's text as typed
+        for key, text, value in given:
             try:
-                adapter.check_raw_options({key: value}, flag)
+                got = adapter.check_raw_options({key: value}, flag)
             except ValueError as e:
                 said = str(e)
-                if key in typed and not isinstance(value, str):
-                    said = said.replace(f"{key} = {value!r}", f"{key} = {typed[key]}", 1)
+                if not isinstance(value, str):
+                    said = said.replace(f"{key} = {value!r}", f"{key} = {text}", 1)
                 raise CliError(said) from None
+            if key in seen and seen[key] != text:
+                raise CliError(f"{flag} {key}={seen[key]} and {flag} {key}={text} both set {key} "
+                               f"(fix: give it once, e.g. {flag} {key}={text})")
+            seen[key] = text
+            checked[key] = next(iter(got.values()), value)
         adapter.check_raw_options(raw, flag)
     except ValueError as e:
         raise CliError(str(e)) from None
+    return {key: checked.get(key, value) for key, value in raw.items()}
 
 
 def check_out_path(out: Path, inputs: list[Path], flag: str = "--out") -> None:

@@ -29,17 +29,15 @@ def get_solver(name: str = "highs") -> Solver:
     Raises ``ValueError`` for a name that is not a non-empty string or names no adapter or profile.
     """
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"solver {name!r}: give an adapter or profile name, e.g. 'highs' (adapters: {sorted(ADAPTERS)})")
+        raise ValueError(f"solver {name!r}: give an adapter or profile name, e.g. 'highs' "
+                         f"(adapters: {', '.join(sorted(ADAPTERS))})")
     if name.endswith(".toml"):
         prof: SolverProfile | None = read_profile(Path(name))
     else:
         prof = profiles().get(name)
     if prof is None:
         if name not in ADAPTERS:
-            raise ValueError(
-                f"unknown solver {name!r}; adapters: {sorted(ADAPTERS)}; profiles: {sorted(profiles())} "
-                "(add one as solvers/NAME.toml)"
-            )
+            raise ValueError(unknown_solver(name))
         return ADAPTERS[name]()
     if prof.solver not in ADAPTERS:
         raise ValueError(f"{prof.path}: unknown adapter {prof.solver!r} (fix: solver = one of {sorted(ADAPTERS)})")
@@ -47,6 +45,25 @@ def get_solver(name: str = "highs") -> Solver:
         return ADAPTERS[prof.solver](prof.options, prof.solver_options)
     except ValueError as e:
         raise ValueError(f"{prof.path}: {e}") from None
+
+
+def unknown_solver(name: str, where: str = "solver") -> str:
+    """The one-line error for ``name``, which is neither an adapter nor a profile (``where``: how
+    the user gave it, ``--solver`` on the command line): the name as typed, the close match among
+    the adapters and profiles (``hihgs``: "did you mean highs?", compared without case), else an
+    example, and the names there are. Before, it listed them as Python lists with no close match."""
+    import difflib
+
+    profs = sorted(profiles())
+    names = sorted(set(ADAPTERS) | set(profs))
+    lower = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
+    flag = where.startswith("--")
+    shown = f"{where} {name}" if flag else f"{where} {name!r}"
+    fix = (f"did you mean {where + ' ' if flag else ''}{lower[close[0]]}?" if close else
+           f"give an adapter or a profile, e.g. {where + ' ' if flag else ''}highs")
+    return (f"unknown {shown} (fix: {fix}; adapters: {', '.join(sorted(ADAPTERS))}; profiles in solvers/: "
+            f"{', '.join(profs) or 'none'}; add one as solvers/NAME.toml)")
 
 
 def available() -> list[str]:
@@ -65,4 +82,5 @@ __all__ = [
     "get_solver",
     "profiles",
     "read_profile",
+    "unknown_solver",
 ]

@@ -153,13 +153,16 @@ def example(where: str, key: str, value: str) -> str:
     return f", e.g. {where} {key}={value}" if where.startswith("--") else ""
 
 
-def check_solver_options(options: Mapping[str, Any], where: str = "solver_options") -> dict[str, Any]:
-    """Raw solver options: names are strings, values are str, int, float or bool (finite)."""
+def check_solver_options(options: Mapping[str, Any], where: str = "solver_options",
+                         infinite: bool = False) -> dict[str, Any]:
+    """Raw solver options: names are strings, values are str, int, float or bool (finite; with
+    ``infinite``, for a solver that is asked about each value, ``inf`` and ``-inf`` too: HiGHS's
+    ``objective_bound`` is ``inf`` by default; nan never)."""
     out: dict[str, Any] = {}
     for key, value in dict(options).items():
         if not isinstance(key, str) or not key:
             raise ValueError(f"{where}: option name {key!r} is not a non-empty string")
-        if isinstance(value, float) and not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value) and not (infinite and math.isinf(value)):
             raise ValueError(f"{where}: {key} = {value!r} is not finite (fix: give a finite number"
                              f"{example(where, key, '0')})")
         if not isinstance(value, (str, int, float, bool)):
@@ -563,6 +566,9 @@ class Solver(ABC):
     features: ClassVar[frozenset[Feature]] = frozenset()
     install_hint: ClassVar[str]
     option_names: ClassVar[dict[str, str]] = {}
+    #: whether a raw option may be ``inf``/``-inf`` (the solver, asked about each value up front,
+    #: decides: HiGHS's ``objective_bound=inf`` is its default); others refuse it before running
+    takes_infinite: ClassVar[bool] = False
     _available: ClassVar[bool | None] = None
 
     #: the solver's own absolute gap tolerance in objective units (a stop it may call optimal)
@@ -620,7 +626,7 @@ class Solver(ABC):
         """
         out: dict[str, Any] = {}
         spelled: dict[str, str] = {}  # full name -> the name it was given under
-        for key, value in check_solver_options(options, where).items():
+        for key, value in check_solver_options(options, where, self.takes_infinite and self.is_available()).items():
             native = self.native_name(key)
             if native in spelled:
                 raise ValueError(f"{where}: {spelled[native]} and {key} both set {self.name}'s {native} "

@@ -188,6 +188,7 @@ class Highs(ContribSolver):
     features = frozenset({Feature.WARM_START, Feature.THREADS, Feature.SEED, Feature.BOUND, Feature.NODES})
     install_hint = "pip install highspy"
     abs_gap = 1e-6  # HiGHS's default mip_abs_gap
+    takes_infinite = True  # setOptionValue decides (objective_bound=inf: its default; mip_rel_gap=-inf refused)
     option_names: ClassVar[dict[str, str]] = {
         "time_limit": "time_limit",
         "mip_gap": "mip_rel_gap",
