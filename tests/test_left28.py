@@ -94,9 +94,10 @@ def test_two_values_of_one_option_are_refused_naming_both(capsys):
             "(fix: give it once, e.g. --solver-option mip_max_nodes=5)") in _said(capsys)
 
 
-def test_the_same_value_twice_is_taken(tmp_path, capsys):
+@pytest.mark.parametrize("last", ["mip_max_nodes = 1000", "mip_max_nodes=1e3"])  # 1e3: the same value (review28)
+def test_the_same_value_twice_is_taken(tmp_path, capsys, last):
     out = tmp_path / "r.json"
-    assert main(["solve", MICRO, "--solver-option", "mip_max_nodes=1000", "--solver-option", "mip_max_nodes = 1000",
+    assert main(["solve", MICRO, "--solver-option", "mip_max_nodes=1000", "--solver-option", last,
                  "--out", str(out)]) == 0
     assert json.loads(out.read_text())["options"]["solver_options"] == {"mip_max_nodes": 1000}
 

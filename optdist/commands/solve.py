@@ -365,11 +365,12 @@ def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], fl
                 if not isinstance(value, str):
                     said = said.replace(f"{key} = {value!r}", f"{key} = {text}", 1)
                 raise CliError(said) from None
-            if key in seen and seen[key] != text:
+            now = next(iter(got.values()), value)
+            if key in seen and checked[key] != now:  # the same value twice (100 and 1e2) is one value
                 raise CliError(f"{flag} {key}={seen[key]} and {flag} {key}={text} both set {key} "
                                f"(fix: give it once, e.g. {flag} {key}={text})")
             seen[key] = text
-            checked[key] = next(iter(got.values()), value)
+            checked[key] = now
         adapter.check_raw_options(raw, flag)
     except ValueError as e:
         raise CliError(str(e)) from None
