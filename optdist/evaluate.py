@@ -104,7 +104,8 @@ class Evaluation:
 def violation_families(inst: Instance, violations: list[Violation]) -> list[str]:
     """The family of each violation as methods name the ones they make by design
     (``extra["not_modelled"]``) and the violation list groups them: its constraint, a placement
-    one split into ``placement:10h`` (a layer (10h) pins to the source runs elsewhere) and
+    one split into ``placement:ends`` (the first or last layer off its source, eqs. 8-9),
+    ``placement:10h`` (another layer (10h) pins to the source runs elsewhere) and
     ``placement:source`` (an intermediate layer on a source)."""
     pos = {rid: r for r, rid in enumerate(inst.request_ids)}
     out = []
@@ -113,13 +114,17 @@ def violation_families(inst: Instance, violations: list[Violation]) -> list[str]
         if r is None:
             out.append(v.constraint)
             continue
-        k = next((k for k, la in enumerate(inst.profile(r).layers) if la.name == v.layer), None)
-        out.append("placement:10h" if k is not None and inst.limit(r).on_source[k] else "placement:source")
+        layers = inst.profile(r).layers
+        k = next((k for k, la in enumerate(layers) if la.name == v.layer), None)
+        # the ends are pinned by eqs. 8-9, which every method models: never a (10h) pin it may not model
+        out.append("placement:source" if k is None or not inst.limit(r).on_source[k] else
+                   "placement:ends" if k in (0, len(layers) - 1) else "placement:10h")
     return out
 
 
 #: how the violation list names a family (:func:`violation_families`) that is not a constraint's name
-FAMILY_NAMES = {"placement:10h": "placement ((10h) pins)", "placement:source": "placement (layers on a source)"}
+FAMILY_NAMES = {"placement:ends": "placement (first/last layer pins)", "placement:10h": "placement ((10h) pins)",
+                "placement:source": "placement (layers on a source)"}
 
 
 def violation_lines(inst: Instance, violations: list[Violation], all_in: str, per_kind: int = 4) -> list[str]:

@@ -98,3 +98,22 @@ def test_greedy_says_it_rejects_by_design(capsys, tmp_path):
     assert doc["extra"]["claimed_termination"] == "feasible" and set(doc["extra"]["not_modelled"]) == {"admission"}
     status, lines = _solve(capsys, str(path), "--method", "milp")  # what the line offers does place it
     assert status == 0 and next(line for line in lines if line.startswith("termination")) == "termination  optimal"
+
+
+def test_a_first_or_last_layer_off_its_source_is_not_a_10h_pin_a_method_may_leave_unmodelled():
+    """eqs. 8-9 pin the first and last layers to the source, which every method models: such a
+    violation is ``placement:ends``, never the ``placement:10h`` that per-layer lists as not modelled
+    (review28: per-layer's own bug there was excused as by design)."""
+    import optdist
+    from optdist.evaluate import Violation, violation_families
+    from optdist.heuristics.per_layer import NOT_MODELLED
+
+    inst = optdist.load_instance(TIGHT)
+    layers = inst.profile(0).layers
+    rid = inst.request_ids[0]
+    pinned = [k for k in range(1, len(layers) - 1) if inst.limit(0).on_source[k]]
+    at = [0, len(layers) - 1, *pinned[:1]]
+    vs = [Violation("placement", "rpi3-1", rid, layers[k].name, 1.0, 0.0, "off its source") for k in at]
+    got = violation_families(inst, vs)
+    assert got[:2] == ["placement:ends", "placement:ends"] and "placement:ends" not in NOT_MODELLED
+    assert got[2:] == ["placement:10h"] * len(pinned[:1])
