@@ -561,6 +561,15 @@ class Instance:
         return resolve(self.spec.model_copy(update=changes), self.path)
 
 
+def _visible(problems: list[Problem], at: str, what: str, text: str, example: str) -> None:
+    """A problem where ``text`` (the instance's name, a node's or request's id: printed in every
+    report, table and violation line) holds a NUL, line break, bidi override or other control or
+    invisible character, which garbles what is printed."""
+    if escaped(text) != text:
+        problems.append(Problem(at, f"{what} {_q(text)} holds control or invisible characters",
+                                f"write the {what} in visible characters, e.g. {example}"))
+
+
 def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     """Check ``spec`` beyond its schema and resolve it; raises :class:`InstanceError`."""
     where = str(path) if path else spec.name
@@ -579,15 +588,14 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     own = _network_profiles(spec, folder, problems)
     cnns = set(available_cnns()) | set(own)
 
-    if escaped(spec.name) != spec.name:  # printed in every report and table: a NUL, line break or bidi override garbles it
-        problems.append(Problem("name", f"name {_q(spec.name)} holds control or invisible characters",
-                                'write the name in visible characters, e.g. "name": "lenet-1x10"'))
+    _visible(problems, "name", "name", spec.name, '"name": "lenet-1x10"')
     rows: list[dict] = []
     types: list[str | None] = []
     seen: dict[str, str] = {}
     for group in ("devices", "sources"):
         for i, node in enumerate(getattr(spec, group)):
             p = f"{group}[{i}]"
+            _visible(problems, f"{p}.id", "id", node.id, f'"id": "{"d" if group == "devices" else "cam"}{i + 1}"')
             if node.id != node.id.strip():  # " d1 " and "d1" would be two nodes that print alike
                 problems.append(Problem(f"{p}.id", f"id {_q(node.id)} starts or ends with white space", f"write \"id\": {_q(node.id.strip())}"))
             if node.id in seen:
@@ -618,6 +626,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     req_seen: set[str] = set()
     for i, rq in enumerate(spec.requests):
         p = f"requests[{i}]"
+        _visible(problems, f"{p}.id", "id", rq.id, f'"id": "r{i + 1}"')
         if rq.id != rq.id.strip():
             problems.append(Problem(f"{p}.id", f"id {_q(rq.id)} starts or ends with white space", f"write \"id\": {_q(rq.id.strip())}"))
         if rq.id in req_seen:
