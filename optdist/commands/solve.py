@@ -20,7 +20,7 @@ from optdist.assignment import Assignment
 from optdist.cli import EXIT_INTERNAL, CliError, count_flag, interrupted_status, number_flag, option_flag, read_number
 from optdist.commands.core import print_evaluation
 from optdist.commands.rl import episodes_flag
-from optdist.evaluate import violation_families
+from optdist.evaluate import FAMILY_NAMES, violation_families
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
@@ -796,7 +796,8 @@ def _by_design(res, inst) -> str:
     said = [_admission_words(own[f], res.evaluation) if f == "admission" else own[f] for f in families if f in own]
     other = [f for f in families if f not in own]
     if other:
-        said.append(f"violates {', '.join(other)}, which {res.method} models: the method said "
+        named = ", ".join(FAMILY_NAMES.get(f, f) for f in other)  # "placement (layers on a source)", not the key
+        said.append(f"violates {named}, which {res.method} models: the method said "
                     f"{res.extra.get('claimed_termination')} (a bug in the method)")
     return "; ".join(said)
 
