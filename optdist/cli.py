@@ -476,7 +476,7 @@ def _run(args: argparse.Namespace) -> int:
     return int(rc or 0)
 
 
-def _missing_file_fix(e: FileNotFoundError, msg: str) -> str:
+def missing_file_fix(e: FileNotFoundError, msg: str) -> str:
     """The fix for a missing file (``e``: its path in ``e.filename`` or, as optdist's readers say
     it, before the last ": " of ``msg``, "PATH: instance file not found"): check the path, listing
     the nearest folder of it that exists (``instances/`` for an instance whose nearest folder is
@@ -503,7 +503,7 @@ def _failed(e: Exception, args: argparse.Namespace) -> int:
         if isinstance(e, OSError) and e.filename is not None and str(e.filename) not in str(msg):
             msg = f"{e.filename}: {e.strerror or msg}"
         if isinstance(e, FileNotFoundError) and "fix:" not in str(msg):
-            msg = f"{msg} (fix: {_missing_file_fix(e, str(msg))})"
+            msg = f"{msg} (fix: {missing_file_fix(e, str(msg))})"
         print(f"{where}: error: {msg}", file=sys.stderr)
         return 2
     if args.debug:  # a bug: never a raw traceback without --debug

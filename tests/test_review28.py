@@ -39,3 +39,9 @@ def test_visible_non_ascii_ids_are_taken(tmp_path, capsys):
     f = tmp_path / "ok.json"
     f.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     assert main(["validate", str(f)]) == 0, capsys.readouterr()
+
+
+def test_validate_of_a_missing_file_gives_a_fix(capsys):
+    assert main(["validate", "/nonexist/x.json"]) == 1
+    out = capsys.readouterr().out
+    assert out == "/nonexist/x.json: INVALID, no such file\n      fix: check the path, e.g. `ls instances/` shows what is there\n"

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from optdist.cli import count_flag, number_flag, read_number
+from optdist.cli import count_flag, missing_file_fix, number_flag, read_number
 from optdist.generate import MAX_NODES, MAX_REQUESTS
 from optdist.io import atomic_write_json, check_not_an_input, check_output_file
 from optdist.options import number_problem
@@ -257,7 +257,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         except FileNotFoundError as e:
             bad += 1
-            print(f"{f}: INVALID, {e}")
+            print(f"{f}: INVALID, no such file\n      fix: {missing_file_fix(e, f'{f}: instance file not found')}")
             continue
         for w in warnings:
             print(f"  warning: {w}")
