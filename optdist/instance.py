@@ -363,7 +363,8 @@ def _schema() -> Schema:
         "the instance", expected=_expected(), objects=_OBJECTS, maps=_MAPS, fixes=_FIXES, hint=SCHEMA_HINT,
         lists={"devices": "object", "sources": "object", "requests": "object", "defence.*.epsilons": "number",
                "defence.*.cuts": "string"},
-        quotable=frozenset({"name", "description", "devices[].id", "sources[].id", "requests[].id"}),
+        quotable=frozenset({"name", "description", "devices[].id", "sources[].id", "requests[].id",
+                            "requests[].source"}),
         nullable=frozenset({"privacy.*"}), special=_special,
         example=lambda loc, place: f'"{_example_id(loc)}"' if place.endswith("[].id") else None)
 

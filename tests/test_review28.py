@@ -45,3 +45,12 @@ def test_validate_of_a_missing_file_gives_a_fix(capsys):
     assert main(["validate", "/nonexist/x.json"]) == 1
     out = capsys.readouterr().out
     assert out == "/nonexist/x.json: INVALID, no such file\n      fix: check the path, e.g. `ls instances/` shows what is there\n"
+
+
+def test_a_number_written_for_a_requests_source_is_told_to_be_quoted(tmp_path, capsys):
+    doc = json.loads(LENET.read_text())
+    doc["requests"][0]["source"] = 7
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps(doc))
+    assert main(["validate", str(f)]) == 1
+    assert 'requests[0].source: got 7 (a number)' in (out := capsys.readouterr().out) and 'fix: write it in quotes: "source": "7"' in out
