@@ -22,7 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from optdist.jsonfile import MiB, DocumentError, Problem, Schema, not_an_object, number_in, read_json, schema_problems
+from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, not_an_object, number_in, quoted, read_json,
+                              schema_problems, text_of)
 from optdist.paths import PACKAGE_DATA
 
 FORMAT = "optdist-device-catalog/1"
@@ -124,6 +125,11 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> dict[str, dict]:
     merged = dict(bundled)
     problems = []
     for t, d in cat.devices.items():
+        if not t.strip() or escaped(t) != t:  # "" or "x\u200b": printed in every table, matched by instances' "type"
+            what = "is empty" if not t else "is blank" if not t.strip() else "holds control or invisible characters"
+            problems.append(Problem(f"devices[{text_of(t)}]", f"type name {text_of(t)} {what}",
+                                    'name the type in visible characters, e.g. "devices": {"mycam": ' + _ENTRY + "}"))
+            continue
         given = d.model_dump(exclude_unset=True)
         for f in NUMERIC:
             if f in given and given[f] is None:
@@ -136,9 +142,9 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> dict[str, dict]:
         else:
             missing = [f for f in NUMERIC if f not in given]
             if missing:
-                problems.append(Problem(f"devices.{t}", f"new type {t!r} lacks {', '.join(missing)}",
+                problems.append(Problem(f"devices.{t}", f"new type {text_of(t)} lacks {quoted(missing)}",
                                         f"add {', '.join(_example(f) for f in missing)} with your device's figures; "
-                                        f"only the bundled types ({', '.join(sorted(bundled))}) may leave fields out"))
+                                        f"only the bundled types ({quoted(sorted(bundled))}) may leave fields out"))
             merged[t] = DeviceType(**given).model_dump()
     if problems:
         raise DeviceCatalogError(path, problems)

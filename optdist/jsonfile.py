@@ -480,6 +480,12 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
         return problem(f"got {shown}, not a finite number; expected {want}",
                        special or schema.fixes.get(field_name, f"give a finite number{eg}"))
     message = f"{got}; expected {want}"
+    if (kind in ("int_type", "int_from_float") and isinstance(value, float) and not isinstance(value, bool)
+            and value.is_integer() and parent_model is not None and isinstance(leaf, str)
+            and leaf in parent_model.model_fields and not in_range(parent_model, leaf, value)):
+        # 1e300 or -2.0 where a whole number in [0, 1e+15] goes: without the decimal point it is still out of range
+        return problem(f"{got}, out of range {interval(parent_model, leaf)}; expected {want}",
+                       special or schema.fixes.get(field_name, f"give a whole number in {interval(parent_model, leaf)}{eg}"))
     optional = (parent_model is not None and isinstance(leaf, str) and leaf in parent_model.model_fields
                 and not parent_model.model_fields[leaf].is_required())
     null = ", or leave the field out" if value is None and optional and place not in schema.nullable else ""

@@ -40,14 +40,14 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from optdist.jsonfile import (DocumentError, Problem, Schema, json_kind, json_path, not_an_object, number_text,
-                              read_json, schema_problem, text_of, typed)
+                              quoted, read_json, schema_problem, text_of, typed)
 from optdist.io import atomic_write_text
 from optdist.paths import MODELS_DIR
-from optdist.profiles import Profile, load_profile
+from optdist.profiles import MAX_COUNT, Profile, load_profile
 
 if TYPE_CHECKING:
     from optdist.instance import Instance
@@ -104,12 +104,13 @@ def _got(v: Any) -> str:
     return f"got {typed(v)}" + ("" if v is None else f" ({json_kind(v)})")
 
 
-def _whole_fix(v: Any, key: str, fix: str) -> str:
-    """How to write ``v`` as a whole number at ``key`` (``"maps": ``): without quotes or decimal point, else ``fix``."""
+def _whole_fix(v: Any, key: str, fix: str, hi: float = math.inf) -> str:
+    """How to write ``v`` as a whole number in [1, hi] at ``key`` (``"maps": ``): without quotes or decimal
+    point when that number is in range, else ``fix``."""
     number = number_text(v)
-    if number is not None and float(number).is_integer() and float(number) > 0:
+    if number is not None and float(number).is_integer() and 0 < float(number) <= hi:
         return f"write the number without quotes: {key}{int(float(number))}"
-    if isinstance(v, float) and v.is_integer() and v > 0:
+    if isinstance(v, float) and v.is_integer() and 0 < v <= hi:
         return f"write it without the decimal point: {key}{int(v)}"
     return fix
 
@@ -189,9 +190,12 @@ class PrivacyRow(BaseModel):
     @field_validator("maps", mode="before")
     @classmethod
     def _check_maps(cls, v: Any) -> int:
+        if _is_whole(v) and v > MAX_COUNT or isinstance(v, float) and math.isfinite(v) and v > MAX_COUNT:
+            raise _bad(f"{_got(v)}, out of range [1, {MAX_COUNT:g}]; expected the tensor's number of maps P, a positive "
+                       "integer", _FIXES["maps"])  # 1e20: no profile's tensor has that many maps
         if not _is_whole(v) or v <= 0:
             raise _bad(f"{_got(v)}; expected the tensor's number of maps P, a positive integer",
-                       _whole_fix(v, '"maps": ', _FIXES["maps"]))
+                       _whole_fix(v, '"maps": ', _FIXES["maps"], MAX_COUNT))
         return int(v)
 
     @field_validator("ambiguous", mode="before")
@@ -217,10 +221,23 @@ class PrivacyRow(BaseModel):
                                               '"full_map_ssim": ')
 
     @model_validator(mode="after")
-    def _check_row(self) -> PrivacyRow:
+    def _check_row(self, info: ValidationInfo) -> PrivacyRow:
+        true_maps = ((info.context or {}).get("maps") or {}).get(self.tensor)  # the profile's, when it is known
+        if true_maps is not None and true_maps != self.maps:  # checked first: the cells are read against it
+            raise _bad(f'got "maps": {self.maps}, but {text_of(self.tensor)} outputs {true_maps} maps in the profile',
+                       f'set "maps": {true_maps}', ".maps")
         over = sorted(m for m in self.cells if m > self.maps)
         if over:
-            raise _bad(f"columns {over} exceed the row's {self.maps} maps", f"remove them or correct 'maps' (P of {self.tensor})", ".cells")
+            cols = ", ".join(f'"{m}"' for m in over)
+            one = len(over) == 1
+            if true_maps is not None:
+                raise _bad(f"column{'' if one else 's'} {cols} {'is' if one else 'are'} above the {self.maps} maps of "
+                           f"{text_of(self.tensor)} (\"maps\": {self.maps})",
+                           f"remove {'it' if one else 'them'}: a column is a number of maps m from 1 to {self.maps}, "
+                           f'e.g. "cells": {{"{max(1, self.maps // 2)}": 0.2, "{self.maps}": 0.7}}', ".cells")
+            raise _bad(f"column{'' if one else 's'} {cols} exceed{'s' if one else ''} the row's \"maps\": {self.maps}",
+                       f"remove {'it' if one else 'them'}, or set \"maps\" to the number of maps of {text_of(self.tensor)} "
+                       f"(at least {over[-1]}), e.g. \"maps\": {over[-1]}", ".cells")
         if not self.cells and self.full_map_ssim is None:
             raise _bad("the row measures nothing (no cells and no full_map_ssim)", 'add measured cells, e.g. "cells": {"4": 0.2}, or remove the row', ".cells")
         for name in ("spread", "psnr"):
@@ -309,7 +326,7 @@ class PrivacyTable(BaseModel):
         for i, r in enumerate(self.rows):
             if r.tensor in seen:
                 raise _bad(
-                    f"tensor {r.tensor!r} has two rows (rows[{seen[r.tensor]}] and rows[{i}])",
+                    f"tensor {text_of(r.tensor)} has two rows (rows[{seen[r.tensor]}] and rows[{i}])",
                     "merge them into one row per tensor", f".rows[{i}].tensor",
                 )
             seen[r.tensor] = i
@@ -330,7 +347,7 @@ class PrivacyTable(BaseModel):
         for r in self.rows:
             if r.tensor == tensor:
                 return r
-        raise KeyError(f"privacy table {self.cnn}-{self.name} has no row {tensor!r}")
+        raise KeyError(f"privacy table {self.cnn}-{self.name} has no row {text_of(tensor)}")
 
     def _cmp(self, s: float) -> float:
         """The SSIM ``s`` as compared with tau: :func:`round_ssim` at ``ssim_decimals`` (half up)."""
@@ -361,13 +378,13 @@ def _misfits(table: PrivacyTable, profile: Profile) -> list[TableProblem]:
     for i, r in enumerate(table.rows):
         if r.tensor not in names:
             problems.append(TableProblem(
-                f"rows[{i}].tensor", f"{r.tensor!r} is not a layer of {profile.cnn} ({names})",
+                f"rows[{i}].tensor", f"{text_of(r.tensor)} is not a layer of {profile.cnn} ({quoted(names)})",
                 f"name one of the layers of {profile.cnn} listed here (`optdist profile` on the zoo name or the "
                 "profile file lists them)"))
         else:
             la = profile.layers[names.index(r.tensor)]
             if la.out_maps != r.maps:
-                problems.append(TableProblem(f"rows[{i}].maps", f"{r.maps} but {r.tensor} outputs {la.out_maps} maps", f"set maps to {la.out_maps}"))
+                problems.append(TableProblem(f"rows[{i}].maps", f'got "maps": {r.maps}, but {text_of(r.tensor)} outputs {la.out_maps} maps in the profile', f'set "maps": {la.out_maps}'))
     return problems
 
 
@@ -437,12 +454,13 @@ def _problems(err: ValidationError) -> list[TableProblem]:
 _WRAP = f'write the table as an object: {{"format": "{FORMAT}", "cnn": "lenet", "name": "mine", "rows": [{_ROW}]}}'
 
 
-def check_table(table: PrivacyTable | dict, source: str) -> PrivacyTable:
+def check_table(table: PrivacyTable | dict, source: str, profile: Profile | None = None) -> PrivacyTable:
     """Check a table (a model, or a parsed JSON document) strictly; return it validated.
 
     Raises :class:`PrivacyTableError` naming ``source`` (the file), each JSON path and its fix:
     unknown format or metric, non-finite or out-of-[0, 1] SSIM, bad column keys, two rows for
     one tensor, bad ``ssim_decimals``, two disagreeing all-maps values, no rows (MODEL.md section 6).
+    With ``profile``, a row's ``maps`` is checked against its tensor's maps before its cells are.
     """
     problems: list[TableProblem] = []
     if isinstance(table, PrivacyTable):
@@ -455,7 +473,8 @@ def check_table(table: PrivacyTable | dict, source: str) -> PrivacyTable:
             problems.append(TableProblem("format", f"required field missing; expected {_EXPECTED['format'][0]}",
                                          f'add "format": "{FORMAT}"'))
     try:
-        checked = PrivacyTable.model_validate(doc)
+        context = {"maps": {la.name: la.out_maps for la in profile.layers}} if profile is not None else None
+        checked = PrivacyTable.model_validate(doc, context=context)
     except ValidationError as e:
         raise PrivacyTableError(source, problems + _problems(e)) from None
     if not checked.rows:
@@ -526,7 +545,10 @@ def validate_table_file(path: str | Path) -> tuple[PrivacyTable, list[str]]:
     """
     from optdist.profiles import available_cnns
 
-    table = PrivacyTable.load(path)
+    doc = read_json(Path(path), MAX_TABLE_BYTES, PrivacyTableError, "privacy table")
+    cnn = doc.get("cnn") if isinstance(doc, dict) else None
+    zoo = isinstance(cnn, str) and cnn in available_cnns()
+    table = check_table(doc, str(path), load_profile(cnn) if zoo else None)
     if table.cnn in available_cnns():
         misfit = _misfits(table, load_profile(table.cnn))
         if misfit:
@@ -686,10 +708,15 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile
     for c in candidates:
         if c.exists():
             st = c.stat()
-            t = _load_cached(str(c.resolve()), st.st_mtime_ns, st.st_size)
+            try:
+                t = _load_cached(str(c.resolve()), st.st_mtime_ns, st.st_size)
+            except PrivacyTableError:  # again with the profile: a wrong "maps" is named before the cells read against it
+                check_table(read_json(c, MAX_TABLE_BYTES, PrivacyTableError, "privacy table"), str(c),
+                            profile if profile is not None else load_profile(cnn))
+                raise
             names = sorted({cnn, profile.cnn if profile is not None else cnn})
             if t.cnn not in names:
-                raise ValueError(f"{c}: privacy table is for CNN {t.cnn!r}, not {' or '.join(map(repr, names))}")
+                raise ValueError(f"{c}: privacy table is for CNN {text_of(t.cnn)}, not {' or '.join(map(text_of, names))}")
             misfit = _misfits(t, profile if profile is not None else load_profile(cnn))
             if misfit:
                 raise PrivacyTableError(str(c), misfit)

@@ -57,7 +57,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optdist.io import atomic_write_json
-from optdist.jsonfile import MiB, DocumentError, Problem, Schema, not_an_object, quoted, read_json, schema_problems
+from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, not_an_object, quoted, read_json, schema_problems,
+                              text_of)
 from optdist.paths import MODELS_DIR
 
 BYTES_PER_VALUE = 4
@@ -151,7 +152,7 @@ class Profile:
         for device_type, times in measured:
             secs = times.seconds_per_segment
             if len(secs) != len(self.layers) or not all(0 <= s <= MAX_SECONDS for s in secs):  # also refuses NaN
-                raise ValueError(f"{self.cnn}: measured seconds for {device_type!r} must be {len(self.layers)} numbers "
+                raise ValueError(f"{self.cnn}: measured seconds for {json.dumps(device_type, ensure_ascii=False)} must be {len(self.layers)} numbers "
                                  f"in [0, {MAX_SECONDS:g}], not {list(secs)}")
         object.__setattr__(self, "measured", measured)
         if graph == tuple(((k - 1,) if k else ()) for k in range(len(graph))):
@@ -197,7 +198,7 @@ class Profile:
         for k, layer in enumerate(self.layers):
             if layer.name == name:
                 return k
-        raise KeyError(f"{self.cnn} has no layer {name!r}; layers: {[la.name for la in self.layers]}")
+        raise KeyError(f"{self.cnn} has no layer {text_of(name)}; layers: {quoted(la.name for la in self.layers)}")
 
     def to_json(self) -> dict:
         """The ``optdist-profile/2`` document; ``inputs`` names each layer's input layers."""
@@ -394,6 +395,12 @@ def _graph_problems(spec: _ProfileSpec) -> tuple[list[list[int]], list[Problem]]
         for name in names:
             if name in index:
                 into.append(index[name])
+            elif name == la.name:  # was '"relu" comes at or after "relu"'
+                earlier = spec.layers[k - 1].name if k else None
+                problems.append(Problem(p, f"{json.dumps(name)}: a layer cannot be its own input",
+                                        f"name the layers whose outputs {json.dumps(la.name)} reads, e.g. \"inputs\": "
+                                        f"[{json.dumps(earlier)}]" if earlier is not None else
+                                        'remove it: the first layer reads the network\'s input, "inputs": []'))
             elif any(other.name == name for other in spec.layers[k:]):
                 problems.append(Problem(p, f"{json.dumps(name)} comes at or after {json.dumps(la.name)}", "list the layers in a topological "
                                         "order (every layer after its inputs, the stage order of MODEL.md section 9)"))
@@ -532,7 +539,7 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
     fmt = data.get("format")
     if isinstance(fmt, str) and fmt.startswith("optdist-") and not fmt.startswith("optdist-profile/"):
         raise ProfileFileError(where, [Problem(  # an instance, privacy table, device catalog, ... given as a profile
-            "format", f"{fmt!r} is another kind of optdist file, not a profile ({FORMAT})",
+            "format", f"{text_of(fmt)} is another kind of optdist file, not a profile ({FORMAT})",
             "give the network's profile file, written by `optdist profile --module pkg.mod:builder --input C,H,W "
             "--out FILE`")])
     try:
@@ -545,7 +552,8 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
     names: set[str] = set()
     for k, la in enumerate(spec.layers):
         if la.name in names:
-            problems.append(Problem(f"layers[{k}].name", f"duplicate layer name {la.name!r}", "give every layer a unique name"))
+            problems.append(Problem(f"layers[{k}].name", f"duplicate layer name {json.dumps(la.name)}",
+                                    f'give every layer a unique name, e.g. "name": {json.dumps(la.name + "_" + str(k))}'))
         names.add(la.name)
         if spec.format == FORMAT and la.inputs is None:
             problems.append(Problem(f"layers[{k}].inputs", "missing (profile/2 lists each layer's input layers)", _REGEN))
@@ -628,7 +636,7 @@ def load_profile(cnn: str) -> Profile:
     path = profile_path(cnn)
     if not path.exists():
         raise KeyError(
-            f"unknown CNN {cnn!r}: no profile at {path}; known CNNs: {available_cnns()}. "
+            f"unknown CNN {text_of(cnn)}: no profile at {path}; known CNNs: {quoted(available_cnns())}. "
             "For your own network, write a profile file with `optdist profile --module pkg.mod:builder "
             "--input C,H,W --out NAME.profile.json` and name it in the instance's \"networks\"."
         )

@@ -102,9 +102,9 @@ CATALOG_CASES = [
      "in [1, 1e+12] (fix: give the radio rate in bytes per second as a number in [1, 1e+12], e.g. 9025000 for "
      "802.11n 72.2 Mbit/s)"),
     (lambda d: d["devices"].update(mycam={"memory": 1e9}),
-     "devices.mycam: new type 'mycam' lacks mults_per_s, rate (fix: add \"mults_per_s\": 720e6, \"rate\": 9025000 "
-     "with your device's figures; only the bundled types (beaglebone-ai, jetson-nano, nexus, odroid-xu4, "
-     "orangepizero, pizero, rpi3, rpi4, stm32h7) may leave fields out)"),
+     'devices.mycam: new type "mycam" lacks "mults_per_s", "rate" (fix: add "mults_per_s": 720e6, "rate": 9025000 '
+     'with your device\'s figures; only the bundled types ("beaglebone-ai", "jetson-nano", "nexus", "odroid-xu4", '
+     '"orangepizero", "pizero", "rpi3", "rpi4", "stm32h7") may leave fields out)'),
     (lambda d: d["devices"]["rpi4"].update(rate=None),
      "devices.rpi4.rate: got null, and null is not a number; expected radio bytes per second, a number in [1, 1e+12] "
      '(fix: give rate as a number, e.g. "rate": 9025000, or leave it out (the bundled value applies))'),

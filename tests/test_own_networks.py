@@ -180,7 +180,7 @@ def test_another_optdist_file_given_as_a_profile_is_one_problem_naming_its_kind(
     with pytest.raises(ProfileFileError) as e:
         load_profile_file(tmp_path / "t.json")
     assert [(p.path, p.message) for p in e.value.problems] == [
-        ("format", f"{fmt!r} is another kind of optdist file, not a profile (optdist-profile/2)")]
+        ("format", f"{json.dumps(fmt)} is another kind of optdist file, not a profile (optdist-profile/2)")]
     assert "optdist profile --module" in e.value.problems[0].fix and "t.json" in str(e.value)
 
 
@@ -252,7 +252,7 @@ def test_user_catalog_adds_and_overrides_types(tmp_path):
 @pytest.mark.parametrize(
     "devices,path,words",
     [
-        ({"new": {"memory": 1e6}}, "devices.new", "lacks mults_per_s, rate"),
+        ({"new": {"memory": 1e6}}, "devices.new", 'lacks "mults_per_s", "rate"'),
         ({"rpi3": {"memory": -1}}, "devices.rpi3.memory", "bytes"),
         ({"rpi3": {"speed": 3}}, "devices.rpi3.speed", "remove"),
         ({"rpi3": {"rate": "fast"}}, "devices.rpi3.rate", "bytes per second"),
@@ -391,7 +391,7 @@ def test_table_may_name_the_network_as_the_instance_or_the_profile_file_does(tmp
     t_file.write_text(json.dumps({**json.loads(t_file.read_text()), "cnn": "lenet_32_64"}))
     assert load_instance(write(tmp_path, doc)).limits["mynet"].split_point == 5  # table says the file's name
     t_file.write_text(json.dumps({**json.loads(t_file.read_text()), "cnn": "other"}))
-    assert "is for CNN 'other', not 'lenet_32_64' or 'mynet'" in problems_of(write(tmp_path, doc))["privacy.mynet"]
+    assert 'is for CNN "other", not "lenet_32_64" or "mynet"' in problems_of(write(tmp_path, doc))["privacy.mynet"]
 
 
 # --------------------------------------------------------------------------- fuzzed profile and catalog files
@@ -469,5 +469,5 @@ def test_a_table_row_naming_no_layer_of_a_profile_file_lists_its_layers(tmp_path
     (tmp_path / "t.json").write_text(json.dumps(table))
     assert main(["profile", str(tmp_path / "dw.profile.json"), "--privacy", str(tmp_path / "t.json")]) == 2
     err = capsys.readouterr().err
-    assert "rows[0].tensor: 'ghost' is not a layer of dwnet (['conv', 'relu', 'dw', 'fc'])" in err, err
+    assert 'rows[0].tensor: "ghost" is not a layer of dwnet ("conv", "relu", "dw", "fc")' in err, err
     assert "optdist profile dwnet" not in err and "listed here" in err
