@@ -548,8 +548,9 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
     elif kind in _OBJECT_KINDS:
         fix = f"write an object, in braces{eg}" + (", or remove the null" if value is None and place.endswith("[]") else null)
     elif kind == "string_type":
-        if (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-                and place in schema.quotable):
+        # an int too large for a float (10**400) is a finite number too: math.isfinite would overflow
+        if (isinstance(value, int | float) and not isinstance(value, bool)
+                and (isinstance(value, int) or math.isfinite(value)) and place in schema.quotable):
             fix = f"write it in quotes: {key}\"{shown}\""
         else:
             fix = f"write a string, in quotes{' (or null)' if place in schema.nullable else ''}{eg}{null}"

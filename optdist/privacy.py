@@ -137,7 +137,10 @@ def _number(v: Any, lo: float, hi: float, what: str, fix: str, at: str, key: str
         raise _bad(f"{_got(v)}; expected {want}",
                    f"write the number without quotes: {key}{number}" if number is not None and lo <= float(number) <= hi
                    else fix, at)
-    x = float(v)
+    try:
+        x = float(v)
+    except OverflowError:  # an int too large for a float (10**400): out of any range
+        raise _bad(f"got {typed(v)}, out of range; expected {want}", fix, at) from None
     if not math.isfinite(x):
         raise _bad(f"got {x:g}, not a finite number; expected {want}", fix, at)
     if not lo <= x <= hi:

@@ -54,3 +54,20 @@ def test_a_number_written_for_a_requests_source_is_told_to_be_quoted(tmp_path, c
     f.write_text(json.dumps(doc))
     assert main(["validate", str(f)]) == 1
     assert 'requests[0].source: got 7 (a number)' in (out := capsys.readouterr().out) and 'fix: write it in quotes: "source": "7"' in out
+
+
+def test_an_integer_too_large_for_a_float_in_a_text_field_or_a_table_cell_is_a_problem_not_a_crash(tmp_path, capsys):
+    """10**400 where a string is expected (math.isfinite overflowed) or in a privacy table's cell
+    (float() overflowed): both were "internal error: OverflowError", exit 3."""
+    doc = json.loads(LENET.read_text())
+    doc["name"] = 10**400
+    inst = tmp_path / "inst.json"
+    inst.write_text(json.dumps(doc))
+    table = json.loads((ROOT / "models" / "privacy" / "lenet-paper.json").read_text())
+    cells = table["rows"][0]["cells"]
+    cells[next(iter(cells))] = 10**400
+    tab = tmp_path / "lenet-paper.json"
+    tab.write_text(json.dumps(table))
+    assert main(["validate", str(inst), str(tab)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("INVALID, 1 problem(s)") == 2 and "name: got 1000" in out and "(401 characters), out of range" in out
