@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from optdist.instance import FORMAT as INSTANCE_FORMAT
-from optdist.instance import Instance
+from optdist.instance import Instance, _did_you_mean
 from optdist.io import atomic_write_json
-from optdist.jsonfile import MiB, DocumentError, Problem, read_json
+from optdist.jsonfile import MiB, DocumentError, Problem, json_kind, quoted, read_json, text_of, typed
 
 FORMAT = "optdist-assignment/1"
 MAX_BYTES = 256 * MiB  # largest assignment file read (run-length encoded ones are far smaller)
@@ -109,10 +109,10 @@ class Assignment:
         fmt = data.get("format")
         if isinstance(fmt, str) and fmt.startswith("optdist-") and fmt != FORMAT:  # e.g. the instance given twice
             what = "an instance" if fmt == INSTANCE_FORMAT else "another optdist document"
-            raise fail("format", f"is {fmt!r}: this is {what}, not a placement",
+            raise fail("format", f"is {typed(fmt)}: this is {what}, not a placement",
                        "give a placement of the instance: the --out of `optdist solve` on it, or a file of Assignment.save")
         if data.get("format") != FORMAT:
-            raise fail("format", f"is {data.get('format')!r}, expected {FORMAT!r}", f"set \"format\": \"{FORMAT}\"")
+            raise fail("format", f"is {typed(data.get('format'))}, expected {text_of(FORMAT)}", f"set \"format\": \"{FORMAT}\"")
         check_instance_field(data, inst, where)
         reqs = data.get("requests")
         if not isinstance(reqs, dict):
@@ -122,8 +122,11 @@ class Assignment:
             raise fail("meta", "must be a JSON object", "give an object or leave 'meta' out")
         unknown_reqs = sorted(set(reqs) - set(inst.request_ids))
         if unknown_reqs:
-            raise fail(f"requests.{unknown_reqs[0]}", f"not a request of instance {inst.name!r} ({len(unknown_reqs)} such ids)",
-                       "use the request ids of the instance the assignment was made for")
+            n = len(unknown_reqs)
+            raise fail(f"requests.{unknown_reqs[0]}", f"not a request of instance {text_of(inst.name)} "
+                       f"({n} such id{'s' if n != 1 else ''}: {quoted(unknown_reqs[:5])}{', ...' if n > 5 else ''})",
+                       f"{_did_you_mean(unknown_reqs[0], inst.request_ids)}use the request ids of the instance the "
+                       f"assignment was made for: {quoted(inst.request_ids[:5])}{', ...' if inst.n_requests > 5 else ''}")
         index = {nid: i for i, nid in enumerate(inst.node_ids)}
         owners: list[list[np.ndarray] | None] = []
         for r, rid in enumerate(inst.request_ids):
@@ -135,7 +138,7 @@ class Assignment:
                 raise fail(p, "must be a JSON object", "give {\"layers\": {...}} or {\"rejected\": true}")
             rejected = entry.get("rejected", False)
             if not isinstance(rejected, bool):
-                raise fail(f"{p}.rejected", f"is {rejected!r}, not a boolean", "write true or false")
+                raise fail(f"{p}.rejected", f"is {typed(rejected)}, not a boolean (true or false)", "write \"rejected\": true or false")
             if rejected and entry.get("layers") not in (None, {}):  # which one was meant is unknowable: neither wins
                 raise fail(p, "is marked rejected and also gives layers (a placement)",
                            "to reject it, remove its \"layers\"; to place it, remove \"rejected\": true")
@@ -148,7 +151,8 @@ class Assignment:
             names = [la.name for la in inst.profile(r).layers]
             extra = sorted(set(layers) - set(names))
             if extra:
-                raise fail(f"{p}.layers.{extra[0]}", f"not a layer of {inst.request_cnn[r]}", f"use the layers {names}")
+                raise fail(f"{p}.layers.{extra[0]}", f"not a layer of {text_of(inst.request_cnn[r])}",
+                           f"{_did_you_mean(extra[0], names)}use the layers {quoted(names)}")
             per_layer = [_layer_owners(layers.get(la.name), la.segments, index, f"{p}.layers.{la.name}", fail)
                          for la in inst.profile(r).layers]
             owners.append(per_layer)
@@ -203,29 +207,51 @@ class AssignmentError(DocumentError):
 
 def _layer_owners(v: Any, segments: int, index: dict[str, int], p: str, fail: Callable[[str, str, str], AssignmentError]) -> np.ndarray:
     """Node index per segment from runs ``[[id, count], ...]`` and/or plain ids, checked before expanding."""
-    fix = f"list the owners of its {segments} segments as [[node_id, count], ...] or one node id per segment"
+    first = text_of(next(iter(index), "cam1"))
+    seg = f"{segments} segment{'s' if segments != 1 else ''}"
+    fix = f"list the owners of its {seg} as [[node_id, count], ...] or one node id per segment, e.g. [[{first}, {segments}]]"
     if v is None:
         raise fail(p, "missing", fix)
     if not isinstance(v, list):
-        raise fail(p, f"is a {type(v).__name__}, not a list", fix)
+        raise fail(p, f"is {json_kind(v)}, not a list", fix)
     nodes, counts = [], []
     total = 0
     for q, item in enumerate(v):
         if isinstance(item, list):
-            if len(item) != 2 or not isinstance(item[1], int) or isinstance(item[1], bool):
-                raise fail(f"{p}[{q}]", f"{str(item)[:60]} is not [node_id, count]", fix + " (count a whole number)")
-            node, count = item
-            if count < 1:
-                raise fail(f"{p}[{q}]", f"count {count} is not positive", "give runs of at least one segment")
+            node = item[0] if item else None
+            if len(item) != 2:
+                raise fail(f"{p}[{q}]", f"{typed(item)} is not [node_id, count]", fix)
+            count = item[1]
+            example = f"[{typed(node)}, {{}}]"
+            if isinstance(count, str) and count.strip().isdigit():
+                raise fail(f"{p}[{q}]", f"{typed(item)} is not [node_id, count]: its count is a string",
+                           f"remove the quotes around the count: {example.format(int(count))}")
+            if isinstance(count, bool) or not isinstance(count, (int, float)):
+                raise fail(f"{p}[{q}]", f"{typed(item)} is not [node_id, count]: its count is {json_kind(count)}",
+                           f"give a whole number of segments, e.g. {example.format(1)}")
+            if not (count >= 1):
+                raise fail(f"{p}[{q}]", f"count {typed(count)} is not positive", f"give runs of at least one segment, e.g. {example.format(1)}")
+            if isinstance(count, float) and not (count > segments or count.is_integer()):
+                raise fail(f"{p}[{q}]", f"count {typed(count)} is not a whole number",
+                           f"give a whole number of segments, e.g. {example.format(min(max(1, round(count)), segments))}")
+            if count > segments:
+                raise fail(f"{p}[{q}]", f"count {typed(count)} is out of range: the layer has {seg}",
+                           f"give a count from 1 to {segments}, e.g. {example.format(segments)}")
+            if not isinstance(count, int):
+                raise fail(f"{p}[{q}]", f"count {typed(count)} is not a whole number",
+                           f"write it without a decimal point, e.g. {example.format(int(count))}")
         else:
             node, count = item, 1
         if not isinstance(node, str) or node not in index:
-            raise fail(f"{p}[{q}]", f"unknown node id {str(node)[:60]!r}", "use ids of the instance's devices and sources")
+            shown = quoted(list(index)[:6]) + (", ..." if len(index) > 6 else "")
+            near = _did_you_mean(node, index) if isinstance(node, str) else ""
+            raise fail(f"{p}[{q}]", f"unknown node id {typed(node)}",
+                       f"{near}use the ids of the instance's devices and sources: {shown}")
         total += count
         if total > segments:
-            raise fail(p, f"owners for more than the layer's {segments} segments (at least {total})", fix)
+            raise fail(p, f"owners for more than the layer's {seg} (at least {total})", fix)
         nodes.append(index[node])
         counts.append(count)
     if total != segments:
-        raise fail(p, f"{total} owners for {segments} segments", fix)
+        raise fail(p, f"{total} owners for {seg}", fix)
     return np.repeat(np.array(nodes, dtype=np.int64), np.array(counts, dtype=np.int64))

@@ -50,14 +50,14 @@ def _with_layer(value) -> dict:
         # fixes17: a request marked rejected that also gives layers was read as rejected, its layers dropped
         ({**greedy_doc(), "requests": {"r1": {**greedy_doc()["requests"]["r1"], "rejected": True}}}, "requests.r1",
          "marked rejected and also gives layers"),
-        (_with_layer([["cam1", 200_000_000]]), "requests.r1.layers.conv1", "more than the layer's 1 segments"),
+        (_with_layer([["cam1", 200_000_000]]), "requests.r1.layers.conv1[0]", "count 200000000 is out of range: the layer has 1 segment"),
         (_with_layer([["cam1", -1]]), "requests.r1.layers.conv1[0]", "not positive"),
-        (_with_layer([["cam1", 1.0]]), "requests.r1.layers.conv1[0]", "not [node_id, count]"),
+        (_with_layer([["cam1", 1.0]]), "requests.r1.layers.conv1[0]", "count 1.0 is not a whole number"),
         (_with_layer([["cam1", True]]), "requests.r1.layers.conv1[0]", "not [node_id, count]"),
         (_with_layer([{"a": 1}]), "requests.r1.layers.conv1[0]", "unknown node id"),
         (_with_layer([["nope", 1]]), "requests.r1.layers.conv1[0]", "unknown node id"),
         (_with_layer("cam1"), "requests.r1.layers.conv1", "not a list"),
-        (_with_layer([]), "requests.r1.layers.conv1", "0 owners for 1 segments"),
+        (_with_layer([]), "requests.r1.layers.conv1", "0 owners for 1 segment"),
     ],
 )
 def test_bad_assignments_name_the_field(tmp_path, capsys, doc, where, words):
@@ -77,7 +77,7 @@ def test_a_tiny_file_with_a_huge_run_is_refused_before_expanding(tmp_path):
     f.write_text(json.dumps(_with_layer([["cam1", 200_000_000]])))
     assert f.stat().st_size < 400
     tracemalloc.start()
-    with pytest.raises(AssignmentError, match="more than the layer's 1 segments"):
+    with pytest.raises(AssignmentError, match="count 200000000 is out of range: the layer has 1 segment"):
         Assignment.load(micro(), f)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()

@@ -18,6 +18,11 @@
   above a placement's objective is false (:func:`bounds_above_objective`), once: the reference
   warning of the same bound above a feasible value is left out. A record claiming ``optimal``
   with an infinite bound is warned as well and its objective is no optimum (:func:`unproven_optima`).
+* A record that contradicts itself (:func:`contradictory_records`: an unknown termination word,
+  ``optimal`` with a gap above the requested one, an evaluator objective other than the objective
+  of a feasible placement, ``feasible`` against its termination) is warned, naming its file, and
+  left out of the certificates and the reference values. A missing value prints as an empty cell,
+  never as ``nan``.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from optdist.bench.records import SUMMARY_KINDS, read_records, record_path, reru
 from optdist.bench.solu import (RTOL, Reference, bound_exceeds, merge_refs, merge_solu_file, read_solu,
                                 refs_from_records, rel_diff, unproven_optimal)
 from optdist.io import atomic_write_text
-from optdist.result import gap, within_rounding
+from optdist.milp.run import DEFAULT_MIP_GAP
+from optdist.result import AGREE_RTOL, CLAIMS_FEASIBLE, GAP_EPS, Termination, gap, solver_abs_gap, within_rounding
 
 SHIFT_S = 10.0
 SOLVED = ("optimal", "infeasible", "unbounded")
@@ -65,6 +71,7 @@ def flatten(rec: dict) -> dict:
         "seed": run["seed"],
         "time_limit": run["options"].get("time_limit"),
         "threads": run["options"].get("threads"),
+        "mip_gap": run["options"].get("mip_gap"),
         **{f: summ.get(f) for f in SUMMARY_FIELDS},
         **{f: info.get(f) for f in INFO_FIELDS},
         "requests_ok": rec.get("requests_ok"),
@@ -228,6 +235,63 @@ def unproven_optima(df: pd.DataFrame, out: str | Path) -> list[str]:
             f"{rerun(out)} again, which redoes the run)" for i in bad.index]
 
 
+#: the termination words a record may hold (:class:`optdist.result.Termination`; ``timeout``: the
+#: wall-clock guard's, set from the record's status)
+TERMINATIONS = tuple(str(t) for t in Termination) + ("timeout",)
+
+
+def _finite(v: object) -> bool:
+    return v is not None and not pd.isna(v) and math.isfinite(float(v))
+
+
+def _contradiction(row: pd.Series) -> str | None:
+    """What in the record of ``row`` contradicts itself (as no run writes it: a hand-edited or
+    corrupted record), with the fix's field written right, or None."""
+    term, obj, ev, feas = row["termination"], row["objective"], row["evaluator_objective"], row["feasible"]
+    if term not in TERMINATIONS:
+        return (f"its summary.termination {json.dumps(term)} is not a termination word (fix: write one of "
+                f"{', '.join(json.dumps(t) for t in TERMINATIONS)}, e.g. \"termination\": \"feasible\"")
+    if term == "optimal" and _finite(row["gap"]):
+        mip_gap = row.get("mip_gap")
+        mip_gap = float(mip_gap) if isinstance(mip_gap, (int, float)) and not isinstance(mip_gap, bool) else DEFAULT_MIP_GAP
+        closed = _finite(obj) and _finite(row["bound"]) and obj - row["bound"] <= solver_abs_gap(row["solver"]) * (1 + 1e-6)
+        if float(row["gap"]) > max(mip_gap, GAP_EPS) * (1 + 1e-6) and not closed:
+            return (f"it claims termination \"optimal\" with summary.gap {json.dumps(float(row['gap']))}, above the "
+                    f"requested gap {mip_gap:g}, so nothing proves it optimal (fix: write the termination the run "
+                    f"reached, e.g. \"termination\": \"time_limit\", or the gap it proved, e.g. \"gap\": {mip_gap:g}")
+    feas = None if feas is None or pd.isna(feas) else bool(feas)
+    if feas is True and term not in CLAIMS_FEASIBLE and term not in ("time_limit", "iteration_limit", "interrupted"):
+        return (f"it records summary.feasible true with termination {json.dumps(term)}, which returns no feasible "
+                "placement (fix: write \"feasible\": false, or the termination the run reached, e.g. "
+                "\"termination\": \"feasible\"")
+    if feas is False and term in CLAIMS_FEASIBLE:
+        return (f"it records summary.feasible false with termination {json.dumps(term)}, which claims a feasible "
+                "placement (the evaluator's infeasible placements are \"violated\") (fix: write \"feasible\": true, "
+                "or \"termination\": \"violated\"")
+    if feas is True and _finite(obj) and _finite(ev) and (gap(float(ev), float(obj)) or 0.0) > AGREE_RTOL:
+        return (f"its summary.evaluator_objective {float(ev):.12g} is not its objective {float(obj):.12g} (rel. diff "
+                f"{rel_diff(float(ev), float(obj)):.3g} > {AGREE_RTOL:g}), but a feasible placement's objective is its "
+                f"evaluator's score (fix: write the score the evaluator gives, e.g. \"evaluator_objective\": {float(obj):.12g}")
+    return None
+
+
+def contradictory_records(df: pd.DataFrame, out: str | Path) -> tuple[list[str], list[object]]:
+    """The records of runs that finished (status ``ok``) whose summary contradicts itself
+    (:func:`_contradiction`), as warnings naming each file, the field and value as typed and the fix
+    (no level word), and their row labels in ``df``: the certificates and the reference values
+    leave them out."""
+    warns, rows = [], []
+    ok = df[df["status"] == "ok"]
+    for i in ok.index:
+        why = _contradiction(ok.loc[i])
+        if why is not None:
+            rows.append(i)
+            warns.append(f"{record_path(out, ok.at[i, 'key'])}: {why}; or delete this record and run {rerun(out)} "
+                         f"again, which redoes the run); left out of the certificates and the reference values "
+                         f"({ok.at[i, 'instance']}, {_run_label(ok, i)})")
+    return warns, rows
+
+
 def _run_label(g: pd.DataFrame, i: object) -> str:
     """Row ``i``'s configuration, with its seed where it has one (two seeds of one configuration)."""
     seed = g.at[i, "seed"]
@@ -308,7 +372,8 @@ def certificate_table(df: pd.DataFrame) -> pd.DataFrame:
 def write_table(df: pd.DataFrame, dest: Path, name: str, title: str, notes: Iterable[str] = ()) -> list[Path]:
     """Write ``name.csv`` and ``name.md`` (title, Markdown table, notes) under ``dest``."""
     csv = atomic_write_text(dest / f"{name}.csv", df.to_csv(index=False))
-    body = df.to_markdown(index=False, floatfmt=".4g") if len(df) else "(no rows)"
+    shown = df.astype(object).where(df.notna(), None)  # a missing value is an empty cell, not "nan"
+    body = shown.to_markdown(index=False, floatfmt=".4g", missingval="") if len(df) else "(no rows)"
     note = "".join(f"\n{n}\n" for n in notes)
     md = atomic_write_text(dest / f"{name}.md", f"# {title}\n\n{body}\n{note}")
     return [csv, md]
@@ -362,14 +427,16 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     df = load_records(out)
     dest = Path(dest or Path(out) / "tables")
     records = Path(out) / "records"
-    refs, ref_warn = references(df, solu)
+    bad_warns, bad = contradictory_records(df, out)
+    sound = df.drop(index=bad)
+    refs, ref_warn = references(sound, solu)
     said = tuple(bound_exceeds(str(r.instance), r.bound) for r in false_bounds(df).itertuples())  # warned per record
 
     def unsaid(contradictions: list[str]) -> list[str]:
         return [c for c in contradictions if not c.startswith(said)]
 
-    warns = (disagreements(df) + bounds_above_objective(df, out) + unproven_optima(df, out)
-             + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(df, out)))
+    warns = (bad_warns + disagreements(df) + bounds_above_objective(df, out) + unproven_optima(df, out)
+             + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(sound, out)))
     notes = [f"WARNING {w}" for w in warns]
     sgm_note = (f"sgm: shifted geometric mean of time, shift {SHIFT_S:g} s; unsolved runs at the time limit. "
                 "time_limit: runs stopped by their time limit or killed by the wall-clock guard.")
@@ -380,11 +447,11 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     gap_note = "gap = |p - d| / max(|p|, |d|); reference = optimum (opt) or best bound (bound, an upper estimate)."
     files += write_table(gap_table(rows), dest, "gaps", "Optimality gap to the reference, per method", [gap_note, *notes])
     files += write_table(rows, dest, "gaps-by-instance", "Gap per run", [gap_note])
-    files += write_table(certificate_table(df), dest, "certificates", "Best placement and best bound per instance",
+    files += write_table(certificate_table(sound), dest, "certificates", "Best placement and best bound per instance",
                          ["upper bound: best feasible placement (evaluator objective); lower bound: best proven bound; "
                           "gap = |UB - LB| / max(|UB|, |LB|)."])
     if write_solu is not None:
         merged = merge_solu_file(write_solu, refs)
         warns += reference_warnings(write_solu, unsaid([c for c in merged if c not in ref_warn]), out,
-                                    reference_records(df, out))
+                                    reference_records(sound, out))
     return files, warns

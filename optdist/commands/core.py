@@ -502,11 +502,40 @@ def load_placement(inst, path: Path, use: str | None = None):
     return asg
 
 
+def _format_of(path: Path) -> object:
+    """The ``format`` field of the JSON document at ``path``, or None where it cannot be read."""
+    from optdist.jsonfile import MiB, read_json
+
+    try:
+        doc = read_json(path, 256 * MiB)
+    except (OSError, ValueError):
+        return None
+    return doc.get("format") if isinstance(doc, dict) else None
+
+
+def _check_not_swapped(instance: Path, assignment: Path) -> None:
+    """Raise a ValueError saying to swap the arguments of ``optdist evaluate INSTANCE ASSIGNMENT``
+    where the first is a placement (an assignment or a solve result) and the second an instance."""
+    from optdist.assignment import FORMAT as ASSIGNMENT_FORMAT
+    from optdist.instance import FORMAT as INSTANCE_FORMAT
+    from optdist.jsonfile import text_of
+
+    first = _format_of(instance)
+    if first in (ASSIGNMENT_FORMAT, "optdist-result/1") and _format_of(assignment) == INSTANCE_FORMAT:
+        raise ValueError(f"{instance}: is a placement (format {text_of(first)}) and {assignment} an instance (format "
+                         f"{text_of(INSTANCE_FORMAT)}): the arguments are swapped (fix: give the instance first: "
+                         f"`optdist evaluate {assignment} {instance}`)")
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from optdist.evaluate import evaluate
     from optdist.instance import load_instance
 
-    inst = load_instance(args.instance)
+    try:
+        inst = load_instance(args.instance)
+    except ValueError:
+        _check_not_swapped(args.instance, args.assignment)
+        raise
     asg = load_placement(inst, args.assignment)
     ev = evaluate(inst, asg)
     print_evaluation(inst, ev, args.requests)
