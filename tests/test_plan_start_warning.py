@@ -32,11 +32,14 @@ def test_a_plan_start_made_for_another_instance_is_warned_about_as_the_plan_star
     handler.emit = records.append  # type: ignore[method-assign]
     logger = logging.getLogger("optdist")
     logger.addHandler(handler)
+    level = logger.level  # an in-process `optdist ... -q` before (test_break12_made_for) leaves it at ERROR
+    logger.setLevel(logging.WARNING)
     try:
         res = optdist.solve(inst, method=method, forecast=forecast, plan_start=start, plan_time_limit=20,
                             polish_time_limit=0, seed=0)
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
     assert res.evaluation.feasible and res.extra["plan_start"] == str(start)  # used
     said = [r.getMessage() for r in records if "field 'instance'" in r.getMessage()]
     assert said == [f"{start}: field 'instance': made for instance 'micro-2x3-tight', not 'micro-2x3-forecast'; its "
