@@ -209,7 +209,8 @@ _HELP_EXAMPLE = re.compile(r"e\.g\. (\S+?)[,;)]*(?:\s|$)")
 def _value_example(action: argparse.Action) -> str:
     """A real value of the flag ``action`` for a fix, never a placeholder: its check's example
     (:func:`number_flag`), its first choice, its default (``--solver highs``), the example its help
-    gives ("e.g. paper"), a file name for a path (``result.json``; ``results/`` for a folder);
+    gives ("e.g. paper"), a file of the right kind for a path (a device catalog, an instance for
+    ``--forecast``, else ``result.json``; ``results/`` for a folder);
     else its metavar."""
     example = getattr(action, "example", None)
     if example is not None:
@@ -222,6 +223,10 @@ def _value_example(action: argparse.Action) -> str:
     if found := _HELP_EXAMPLE.search(action.help or ""):
         return found[1]
     if action.type is Path:
+        if "catalog" in action.dest:
+            return "examples/byon/mydevices.json"  # a device catalog, not a result
+        if "instance file" in (action.help or ""):
+            return "instances/paper/lenet-10x10-tau0.6.json"  # --forecast: an instance
         return "results/" if "folder" in (action.help or "") else "result.json"
     return str(action.metavar or action.dest.upper())
 

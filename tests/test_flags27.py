@@ -114,7 +114,7 @@ def test_profile_refuses_a_tau_outside_0_1(capsys, tau):
     ("mip_max_nodes=1.5", "--solver-option: HiGHS refuses mip_max_nodes = 1.5: not a whole number (an integer option; "
                           "fix: give a whole number in its range, e.g. --solver-option mip_max_nodes=1000; see "
                           "https://ergo-code.github.io/HiGHS/stable/options/definitions/)"),
-    ("nosuch=1", "--solver-option: HiGHS has no option 'nosuch'"),
+    ("nosuch=1", '--solver-option: HiGHS has no option "nosuch"'),
 ])
 def test_a_bad_solver_option_names_the_flag(capsys, option, said):
     assert main(["solve", MICRO, "--solver-option", option]) == 2

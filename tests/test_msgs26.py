@@ -37,16 +37,16 @@ GAP_FIX = "fix: give a relative gap in [0, 1] (1: stop at the first incumbent)"
 # 1. a raw solver option of the wrong type is not a number
 
 @pytest.mark.parametrize("solver, raw, said", [
-    ("highs", {"mip_rel_gap": "abc"}, f"mip_rel_gap = 'abc' is not a number (highs's name for mip_gap; {GAP_FIX})"),
-    ("highs", {"time_limit": True}, "time_limit = True is not a number (highs's name for time_limit; fix: give a "
+    ("highs", {"mip_rel_gap": "abc"}, f"mip_rel_gap = \"abc\" is not a number (highs's name for mip_gap; {GAP_FIX})"),
+    ("highs", {"time_limit": True}, "time_limit = true is not a number (highs's name for time_limit; fix: give a "
                                     "finite number of seconds > 0)"),
     ("highs", {"threads": 1.5}, "threads = 1.5 is not a whole number (highs's name for threads; fix: give an integer "
                                 "in [1, 256])"),
     ("highs", {"mip_rel_gap": 5}, f"mip_rel_gap = 5 is out of range (highs's name for mip_gap; {GAP_FIX})"),
-    ("cbc", {"ratio": "abc"}, f"ratio = 'abc' is not a number (cbc's name for mip_gap; {GAP_FIX})"),
-    ("cbc", {"allow": "tiny"}, "allow = 'tiny' is not a number (cbc's numeric parameter allowableGap; fix: give a "
+    ("cbc", {"ratio": "abc"}, f"ratio = \"abc\" is not a number (cbc's name for mip_gap; {GAP_FIX})"),
+    ("cbc", {"allow": "tiny"}, "allow = \"tiny\" is not a number (cbc's numeric parameter allowableGap; fix: give a "
                                "number >= 0)"),
-    ("cbc", {"maxN": "lots"}, "maxN = 'lots' is not a whole number (cbc's numeric parameter maxNodes; fix: give an "
+    ("cbc", {"maxN": "lots"}, "maxN = \"lots\" is not a whole number (cbc's numeric parameter maxNodes; fix: give an "
                               "integer in [-1, 2147483647])"),
     ("cbc", {"maxN": 1.5}, "maxN = 1.5 is not a whole number (cbc's numeric parameter maxNodes"),
     ("cbc", {"strategy": 3}, "strategy = 3 is out of range (cbc's numeric parameter strategy; fix: give an integer "
@@ -65,14 +65,14 @@ def test_a_profile_giving_text_for_a_number_names_the_file(tmp_path):
     prof.write_text('solver = "highs"\n[solver_options]\nmip_rel_gap = "abc"\n')
     with pytest.raises(ValueError) as e:
         get_solver(str(prof))
-    assert str(e.value) == (f"{prof}: highs [solver_options]: mip_rel_gap = 'abc' is not a number (highs's name for "
+    assert str(e.value) == (f"{prof}: highs [solver_options]: mip_rel_gap = \"abc\" is not a number (highs's name for "
                             f"mip_gap; {GAP_FIX})")
 
 
 def test_the_cli_says_a_raw_option_is_not_a_number(capsys):
     assert main(["solve", MICRO, "--solver-option", "mip_rel_gap=abc"]) == 2
     err = capsys.readouterr().err
-    assert (f"error: --solver-option: mip_rel_gap = 'abc' is not a number (highs's name for mip_gap; {GAP_FIX}, "
+    assert (f"error: --solver-option: mip_rel_gap = \"abc\" is not a number (highs's name for mip_gap; {GAP_FIX}, "
             "e.g. --solver-option mip_rel_gap=0.01)") in err
 
 

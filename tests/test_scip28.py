@@ -105,8 +105,8 @@ def test_glpk_refuses_an_unknown_name_before_glpsol_runs_with_the_name_meant(cap
     """Before: glpsol ran and failed: "glpk failed with the raw solver options ... check their names"."""
     key = option.split("=")[0]
     assert _solve(capsys, "--solver", "glpk", "--solver-option", option) == (
-        f"optdist solve: error: --solver-option: glpsol has no option {key!r} (fix: did you mean {meant}; "
-        "the names: `glpsol --help`)\n")
+        f"optdist solve: error: --solver-option: glpsol has no option \"{key}\" (fix: did you mean {meant}"
+        f"{'' if meant.endswith('?') else '.'} The names: `glpsol --help`)\n")
 
 
 @pytest.mark.parametrize("option, meant", [("tmlim=5", "time_limit? optdist's flag for it: --time-limit 5"),
@@ -117,31 +117,31 @@ def test_glpk_refuses_an_unknown_name_before_glpsol_runs_with_the_name_meant(cap
 def test_highs_names_the_option_meant(capsys, option, meant):
     """Before: "HiGHS has no option 'tmlim' (fix: a name from URL)"; an out-of-range value is not echoed in the flag."""
     key = option.split("=")[0]
-    assert f"HiGHS has no option {key!r} (fix: did you mean {meant}; the names: https://" in _solve(
+    assert f"HiGHS has no option \"{key}\" (fix: did you mean {meant}{'' if meant.endswith('?') else '.'} The names: https://" in _solve(
         capsys, "--solver-option", option)
 
 
 @scip_installed
 def test_scip_names_the_option_meant(capsys):
-    assert f"SCIP has no parameter 'time_limit' (fix: did you mean limits/time? optdist's flag for it: --time-limit 5; " \
-           f"the names: {PARAMS})" in _said_scip(capsys, "time_limit=5")
+    assert f"SCIP has no parameter \"time_limit\" (fix: did you mean limits/time? optdist's flag for it: --time-limit 5. " \
+           f"The names: {PARAMS})" in _said_scip(capsys, "time_limit=5")
 
 
 @scip_installed
 def test_the_python_api_names_the_generic_option_not_a_flag():
-    with pytest.raises(ValueError, match=r"^solver_options: SCIP has no parameter 'threads' \(fix: did you mean "
-                                         r"lp/threads\? optdist's generic option for it: threads=2; the names: "):
+    with pytest.raises(ValueError, match=r"^solver_options: SCIP has no parameter \"threads\" \(fix: did you mean "
+                                         r"lp/threads\? optdist's generic option for it: threads=2\. The names: "):
         get_solver("scip").check_raw_options({"threads": 2})
 
 
 def test_a_pricing_solver_option_names_no_flag_of_the_main_solver(capsys):
     """--time-limit is the whole solve's, not the pricing solver's."""
     said = _solve(capsys, "--pricing-solver", "highs", "--pricing-solver-option", "tmlim=5")
-    assert "HiGHS has no option 'tmlim' (fix: did you mean time_limit?; the names: https://" in said
+    assert "HiGHS has no option \"tmlim\" (fix: did you mean time_limit? The names: https://" in said
 
 
 def test_an_unknown_name_with_nothing_close_names_where_the_names_are(capsys):
-    assert "HiGHS has no option 'nosuch' (fix: a name from https://" in _solve(capsys, "--solver-option", "nosuch=1")
+    assert "HiGHS has no option \"nosuch\" (fix: a name from https://" in _solve(capsys, "--solver-option", "nosuch=1")
 
 
 # 4. an unknown flag's close match

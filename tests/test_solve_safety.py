@@ -270,7 +270,7 @@ def test_raw_options_highs_refuses_exit_2(capsys, option):
     """They once ran silently to 'optimal' (issue 12)."""
     assert main(["solve", MICRO, "--solver-option", option]) == 2
     cap = capsys.readouterr()
-    assert cap.out == "" and f"{option.partition('=')[0]} " in cap.err.replace("'", " ") and "fix:" in cap.err
+    assert cap.out == "" and f"{option.partition('=')[0]} " in cap.err.replace('"', " ") and "fix:" in cap.err
 
 
 def test_profile_and_python_raw_options_are_checked(tmp_path):
@@ -278,9 +278,9 @@ def test_profile_and_python_raw_options_are_checked(tmp_path):
 
     prof = tmp_path / "bogus.toml"
     prof.write_text('solver = "highs"\n[solver_options]\nbogus_opt = 1\n')
-    with pytest.raises(ValueError, match=r"bogus\.toml: .*HiGHS has no option 'bogus_opt'"):
+    with pytest.raises(ValueError, match=r'bogus\.toml: .*HiGHS has no option "bogus_opt"'):
         get_solver(str(prof))
-    with pytest.raises(ValueError, match="HiGHS has no option 'bogus'"):
+    with pytest.raises(ValueError, match='HiGHS has no option "bogus"'):
         optdist.solve(MICRO, solver_options={"bogus": 1})
 
 

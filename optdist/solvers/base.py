@@ -30,7 +30,12 @@ Honesty rules every adapter obeys (checked by ``tests/test_solver_conformance.py
   by optdist's own clock, as by a signal, and reported as ``time_limit`` / ``no_solution`` with
   ``extra["cancelled"]`` (HiGHS: ``cancelSolve``; SCIP: ``interruptSolve``; shell solvers: their
   process, whose own clock starts only after it has read the model file; for them also a limit given
-  raw, e.g. CBC's ``sec``).
+  raw, e.g. CBC's ``sec``); a shell solve's note says which stop it was and when
+  (:func:`watch_words`: at the run's deadline there is no grace);
+* a shell solve whose termination is not the one Pyomo read (CBC's "intermediateNonInteger" at its
+  time limit) has the status in optdist's words ("aborted/time_limit"), Pyomo's in
+  ``extra["solver_said"]``, and a time limit ``extra["stopped_by"]`` (the solver's own limit, or
+  optdist's watchdog).
 """
 
 from __future__ import annotations
@@ -54,8 +59,8 @@ from typing import Any, ClassVar
 import pyomo.environ as pyo
 
 from optdist.interrupts import forget_requests, interrupt, repeated, same_request
-from optdist.options import (GENERIC_OPTIONS, MAX_SEED, MAX_THREADS, OPTION_EXAMPLES, OPTION_RANGES,  # noqa: F401 (re-exported)
-                             WHOLE_OPTIONS,
+from optdist.options import (GENERIC_OPTIONS, IN_RANGE, MAX_SEED, MAX_THREADS, OPTION_EXAMPLES,  # noqa: F401 (re-exported)
+                             OPTION_RANGES, WHOLE_OPTIONS,
                              check_options, option_problem)
 from optdist.result import GAP_EPS, Termination, closes_gap, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
@@ -151,6 +156,27 @@ def example(where: str, key: str, value: str) -> str:
     """``", e.g. --solver-option KEY=VALUE"`` for an error about raw options given by a flag
     (``where`` starts with ``--``), else nothing: a fix's example as the user would type it."""
     return f", e.g. {where} {key}={value}" if where.startswith("--") else ""
+
+
+def shown(value: Any) -> str:
+    """A raw option's value in a message as the user wrote it: JSON's text (``"abc"`` quoted,
+    ``true``; a number as typed, :func:`optdist.jsonfile.typed`), an infinite or nan number as
+    typed after ``KEY=`` (``inf``: JSON's ``Infinity`` is no word a user wrote)."""
+    from optdist.jsonfile import typed as json_typed
+    from optdist.options import typed
+
+    text = json_typed(value)
+    return typed(value) if text.lstrip("-") in ("Infinity", "NaN") else text
+
+
+def unknown_name_fix(fix: str, names: str) -> str:
+    """The fix of an unknown raw option's name: ``fix`` (:func:`~optdist.options.unknown_option_fix`:
+    "did you mean mip_rel_gap?"), then where the names are listed (``names``), as one sentence
+    each ("did you mean mip_rel_gap? The names: URL"; it was "did you mean mip_rel_gap?; the
+    names"), or "a name from URL" where nothing is close."""
+    if not fix:
+        return f"a name from {names}"
+    return f"{fix}{'' if fix.endswith('?') else '.'} The names: {names}"
 
 
 def check_solver_options(options: Mapping[str, Any], where: str = "solver_options",
@@ -649,14 +675,24 @@ class Solver(ABC):
         ValueError naming ``key``, the value, what is wrong and the fix: "mip_rel_gap = 'abc' is
         not a number (highs's name for mip_gap; fix: give a relative gap in [0, 1] ...)",
         "is not a whole number", "is out of range"."""
+        from optdist.options import number_problem
+
         g = {n: g for g, n in self.option_names.items()}.get(native)
         if g is None:
             return value
-        problem = option_problem(g, value)
+        said, within, whole, sample = self.raw_span(g)
+        problem = number_problem(value, whole=whole, within=within)
         if problem:
-            raise ValueError(f"{where}: {key} = {value!r} is {problem} ({self.name}'s name for {g}; "
-                             f"fix: give {OPTION_RANGES[g]}{example(where, key, OPTION_EXAMPLES[g])})")
-        return int(value) if g in WHOLE_OPTIONS else value
+            raise ValueError(f"{where}: {key} = {shown(value)} is {problem} ({self.name}'s name for {g}; "
+                             f"fix: give {said}{example(where, key, sample)})")
+        return int(value) if whole else value
+
+    def raw_span(self, generic: str) -> tuple[str, Callable[[float], bool], bool, str]:
+        """The range of the generic option ``generic`` under this solver's own name, the one its
+        every message states: ``(the range as said, its test, whole, an example)``; by default the
+        generic range (:data:`OPTION_RANGES`); a solver that takes less narrows it (SCIP's
+        ``limits/time`` at most 1e+20, glpsol's ``tmlim`` in whole seconds)."""
+        return OPTION_RANGES[generic], IN_RANGE[generic], generic in WHOLE_OPTIONS, OPTION_EXAMPLES[generic]
 
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Ask the solver whether it knows each raw option and accepts its value (default: cannot ask)."""
@@ -961,10 +997,36 @@ def contrib_termination(tc: Any) -> Termination:
     }.get(name, Termination.ERROR)
 
 
-def overran_note(at: float) -> str:
-    """``extra["cancelled"]`` of a shell or SCIP solve the watchdog stopped at ``at`` (``perf_counter``; as HiGHS's)."""
-    return (f"at its time limit or the run's deadline (the solver had not returned max({GRACE_S:g} s, "
-            f"{GRACE:.0%} of the limit) past it); returned {time.perf_counter() - at:.2f} s later")
+def overran_note(at: float, why: str | None = None, started: float | None = None) -> str:
+    """``extra["cancelled"]`` of a shell or SCIP solve the watchdog stopped at ``at`` (``perf_counter``; as HiGHS's).
+
+    With ``why`` (:func:`watch_words`: which of the two stops it was) and ``started`` (the solve's
+    start), it says when in the solve and why, so that its numbers agree with ``solve_s``: at the
+    run's deadline the stop comes with no grace, as the solve's limit (the deadline less the stop
+    lag) ends; only past the solve's own limit does it wait a grace (before, every note said the
+    grace, a 1.41-s solve "stopped at its time limit" of 1.77 s: the CLI's limit, not the solve's)."""
+    back = f"returned {time.perf_counter() - at:.2f} s later"
+    if why is None or started is None:
+        return (f"at its time limit or the run's deadline (the solver had not returned max({GRACE_S:g} s, "
+                f"{GRACE:.0%} of the limit) past it); {back}")
+    return f"stopped by optdist {why}; the stop reached it {at - started:.2f} s into the solve; it {back}"
+
+
+def watch_words(left: float | None, limit: float | None, stop_lag: float) -> str | None:
+    """Which stop the :func:`watchdog` given the same ``left``, ``limit`` and ``stop_lag`` makes,
+    in words for :func:`overran_note`: at the run's deadline (less ``stop_lag``), or :data:`GRACE`
+    past the solve's time limit; None without either."""
+    own = None if left is None or limit is None else left + max(GRACE_S, GRACE * limit)
+    until_deadline = deadline_left()
+    at_deadline = None if until_deadline is None else until_deadline - stop_lag
+    if at_deadline is not None and (own is None or at_deadline <= own):
+        shown = f"this solve's {limit:.2f}-s limit" if limit is not None else "this solve"
+        return (f"at the run's deadline less the solver's {stop_lag:g}-s stop lag, which ends {shown} "
+                "(no grace past it there: the deadline bounds the run)")
+    if own is None:
+        return None
+    return (f"{max(GRACE_S, GRACE * limit):g} s past its {limit:.2f}-s time limit (the grace: max({GRACE_S:g} s, "
+            f"{GRACE:.0%} of the limit)), the solver not having returned by then")
 
 
 def _cancelled(overran: list[float], procs: SolverProcesses) -> bool:
@@ -1022,7 +1084,12 @@ class LegacySolver(Solver):
         if limit is None and name in raw:
             limit = float(raw[name])  # range-checked as the generic limit (Solver._check_value)
         left = None if limit is None else self._started + limit - time.perf_counter()
+        self._watch_why = watch_words(left, limit, self.stop_lag)
         return watchdog(left, limit, self.stop_lag, stop)
+
+    def _overran_note(self, at: float) -> str:
+        """:func:`overran_note` of this solve's watchdog stop at ``at``: when and why (:func:`watch_words`)."""
+        return overran_note(at, getattr(self, "_watch_why", None), self._started)
 
     def _solve(
         self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool, raw: dict[str, Any]
@@ -1068,7 +1135,7 @@ class LegacySolver(Solver):
                     else:
                         out.termination = Termination.TIME_LIMIT if out.has_solution else Termination.NO_SOLUTION
                         out.status = f"stopped past its time limit: {e}"
-                        out.extra["cancelled"] = overran_note(overran[0])
+                        out.extra["cancelled"] = self._overran_note(overran[0])
                     return out
                 rc = getattr(opt, "_rc", None)  # the process's exit status (shell solvers; negative: a signal)
                 if raw and not (isinstance(rc, int) and rc < 0):  # a signal's death is not the options'
@@ -1103,6 +1170,7 @@ class LegacySolver(Solver):
             TerminationCondition.userInterrupt: Termination.INTERRUPTED,
         }.get(tc, Termination.ERROR)
         extra: dict[str, Any] = {}
+        read = term  # as Pyomo read the solver's status
         stopped_by = self._stopped_by(opt, term)
         if stopped_by is not None and stopped_by is not term:  # e.g. CBC's "Stopped on iterations" at its time limit
             extra["solver_said"] = f"{res.solver.status}/{tc}"
@@ -1115,12 +1183,18 @@ class LegacySolver(Solver):
         if doubt:  # e.g. CBC's preprocessing stopped by its time limit says 'infeasible'
             term, extra["claim_discarded"] = Termination.TIME_LIMIT, f"{self.name} said infeasible: {doubt}"
         bound = self._bound(opt, res, incumbent)
-        if _cancelled(overran, procs):
-            extra["cancelled"] = overran_note(overran[0])
+        cancelled = _cancelled(overran, procs)
+        if cancelled:
+            extra["cancelled"] = self._overran_note(overran[0])
             if term not in (Termination.OPTIMAL, Termination.INFEASIBLE) and not self._stop_requested:
-                if term is not Termination.TIME_LIMIT and tc is not TerminationCondition.maxTimeLimit:
-                    extra.setdefault("solver_said", f"{res.solver.status}/{tc}")  # e.g. CBC: 'maxIterations'
                 term = Termination.TIME_LIMIT  # the solver says 'interrupted': it was our clock
+        if term is not read and tc is not TerminationCondition.maxTimeLimit:
+            # optdist's word for the stop, Pyomo's beside it (e.g. CBC at its time limit without an
+            # incumbent: 'aborted/intermediateNonInteger', which the run printed as the detail)
+            extra.setdefault("solver_said", f"{res.solver.status}/{tc}")
+        if term is Termination.TIME_LIMIT:
+            extra["stopped_by"] = ("optdist's watchdog (see cancelled)" if cancelled
+                                   else f"{self.name}'s own time limit")
         extra.update(self._phases(procs, read=True))
         if term is Termination.ERROR:
             extra["solver_error"] = self._failure(opt) or (

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from optdist.options import number_problem
 from optdist.result import Termination, within_rounding
-from optdist.solvers.base import Feature, LegacySolver, SolverOutcome, _finite, example
+from optdist.solvers.base import Feature, LegacySolver, SolverOutcome, _finite, example, shown
 
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 _BEST_POSSIBLE = re.compile(r"best possible " + _NUM)
@@ -260,7 +260,7 @@ class Cbc(LegacySolver):
         kind, low, high = NUMERIC_OPTIONS[spec]
         problem = number_problem(value, whole=kind is int, within=lambda v: low <= v <= high)
         if problem:
-            raise ValueError(f"{where}: {key} = {value!r} is {problem} ({self.name}'s numeric parameter {native}; "
+            raise ValueError(f"{where}: {key} = {shown(value)} is {problem} ({self.name}'s numeric parameter {native}; "
                              f"fix: give {_range_text(kind, low, high)}{example(where, key, _example(kind, low, high))})")
         return int(value) if kind is int else value
 

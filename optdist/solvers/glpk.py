@@ -13,9 +13,10 @@ import shutil
 import subprocess
 from typing import Any, ClassVar
 
+from optdist.jsonfile import typed as json_typed
 from optdist.options import raw_example, take_whole, unknown_option_fix
 from optdist.result import within_rounding
-from optdist.solvers.base import Feature, LegacySolver
+from optdist.solvers.base import Feature, LegacySolver, shown, unknown_name_fix
 
 #: glpsol's words when the simplex fails on the LP relaxation (e.g. 'basis matrix is singular')
 _LP_FAILED = re.compile(r"cannot solve LP relaxation")
@@ -61,18 +62,21 @@ class Glpk(LegacySolver):
     option_names: ClassVar[dict[str, str]] = {"time_limit": "tmlim", "mip_gap": "mipgap", "seed": "seed"}
 
     def _check_value(self, key: str, native: str, value: Any, where: str) -> Any:
-        """As every adapter (a generic option under glpsol's name in the generic range), then an
-        option of :data:`WHOLE_RAW` by the one rule of whole numbers
+        """An option of :data:`WHOLE_RAW` (``tmlim``, glpsol's name for ``time_limit``, among them:
+        its one range, whole seconds; before, ``tmlim=-5`` also said the generic "a finite number of
+        seconds > 0", as if 2.5 were taken) by the one rule of whole numbers
         (:func:`~optdist.options.take_whole`): ``tmlim=1e2`` or ``2.0`` passed on as the int,
         which glpsol reads (``100.0`` failed the run), ``2.5`` or a number outside glpsol's range
-        refused before anything runs, the error naming ``key``, the value, the range and an example."""
-        value = super()._check_value(key, native, value, where)
-        if native not in WHOLE_RAW or (native == "proxy" and value == ""):
+        refused before anything runs, the error naming ``key``, the value, the range and an example;
+        any other generic option under glpsol's name as every adapter's (the generic range)."""
+        if native not in WHOLE_RAW:
+            return super()._check_value(key, native, value, where)
+        if native == "proxy" and value == "":
             return value
         least, unit, example = WHOLE_RAW[native]
         taken, problem = take_whole(value, within=lambda v: least <= v <= TMLIM_MAX)
         if problem:
-            raise ValueError(f"{where}: {key} = {value!r} is {problem} (glpsol's --{native} takes whole {unit}; fix: "
+            raise ValueError(f"{where}: {key} = {shown(value)} is {problem} (glpsol's --{native} takes whole {unit}; fix: "
                              f"give a whole number in [{least}, {TMLIM_MAX}]"
                              f"{', or nothing for its default' if native == 'proxy' else ''}, "
                              f"{raw_example(where, key, example)})")
@@ -91,8 +95,8 @@ class Glpk(LegacySolver):
             if names and key not in names:
                 fix = unknown_option_fix(key, given, names, self.option_names,
                                          [a.option_names for a in ADAPTERS.values()], where)
-                raise ValueError(f"{where}: glpsol has no option {key!r} (fix: "
-                                 f"{fix + '; the names: ' if fix else 'a name from '}`glpsol --help`)")
+                raise ValueError(f"{where}: glpsol has no option {json_typed(key)} (fix: "
+                                 f"{unknown_name_fix(fix, '`glpsol --help`')})")
 
     @staticmethod
     def example_value(native: str) -> Any:

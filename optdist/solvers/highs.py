@@ -30,10 +30,11 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optdist.io import quiet_native_stdout
+from optdist.jsonfile import typed as json_typed
 from optdist.options import raw_example, take_whole, unknown_option_fix
 from optdist.result import Termination
 from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, stop_native_code_on_signals, stop_on_signals,
-                                  stop_requested, watchdog)
+                                  stop_requested, unknown_name_fix, watchdog)
 
 #: the most :attr:`Highs.stop_lag` learns (seconds)
 MAX_STOP_LAG = 30.0
@@ -319,8 +320,8 @@ class Highs(ContribSolver):
                     names = [n for n in dir(h.getOptions()) if not n.startswith("_")]
                     fix = unknown_option_fix(key, given, names, self.option_names,
                                              [a.option_names for a in ADAPTERS.values()], where)
-                    raise ValueError(f"{where}: HiGHS has no option {key!r} (fix: "
-                                     f"{fix + '; the names: ' if fix else 'a name from '}{OPTIONS_URL})")
+                    raise ValueError(f"{where}: HiGHS has no option {json_typed(key)} (fix: "
+                                     f"{unknown_name_fix(fix, OPTIONS_URL)})")
                 kind = _KINDS[kind.name.removeprefix("k").lower()]  # HiGHS's bool, int, double, string
                 value, problem = given, None
                 if kind == _KINDS["int"] and isinstance(given, float):

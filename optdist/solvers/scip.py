@@ -32,10 +32,11 @@ from typing import Any, ClassVar
 
 import pyomo.environ as pyo
 
+from optdist.jsonfile import typed as json_typed
 from optdist.options import OUT_OF_RANGE, raw_example, take_whole, unknown_option_fix
 from optdist.result import Termination
 from optdist.solvers.base import (ContribSolver, Feature, SolverOutcome, overran_note, stop_native_code_on_signals,
-                                  watchdog)
+                                  unknown_name_fix, watchdog)
 
 PARAMS_URL = "https://www.scipopt.org/doc/html/PARAMETERS.php"
 #: SCIP's parameter kinds (by the type of the default pyscipopt reads), as an error message says them
@@ -241,6 +242,13 @@ class Scip(ContribSolver):
         if left is not None and self._scip is not None:
             self._scip.setParam("limits/time", min(left, TIME_MAX))
 
+    def raw_span(self, generic: str) -> tuple[str, Any, bool, str]:
+        """``limits/time`` in (0, :data:`TIME_MAX`]: the one range its every message states (1e30
+        said "[0, 1e+20], e.g. limits/time=1e+20", -1 "seconds > 0")."""
+        if generic == "time_limit":
+            return "a number of seconds in (0, 1e+20]", lambda v: 0 < v <= TIME_MAX, False, "60"
+        return super().raw_span(generic)
+
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through pyscipopt on a throwaway ``Model``: the parameter must exist
         (``getParam``; else the fix names a close one, or SCIP's name and optdist's flag for a
@@ -266,8 +274,8 @@ class Scip(ContribSolver):
             except KeyError:
                 fix = unknown_option_fix(key, given, m.getParams(), self.option_names,
                                          [a.option_names for a in ADAPTERS.values()], where)
-                raise ValueError(f"{where}: SCIP has no parameter {key!r} (fix: "
-                                 f"{fix + '; the names: ' if fix else 'a name from '}{PARAMS_URL})") from None
+                raise ValueError(f"{where}: SCIP has no parameter {json_typed(key)} (fix: "
+                                 f"{unknown_name_fix(fix, PARAMS_URL)})") from None
             kind = type(default)
             value, problem = given, None
             if kind is int:

@@ -127,6 +127,7 @@ branch-and-price) and ``extra["handover_s"]`` when the rounds handed over to the
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import defaultdict
@@ -150,6 +151,8 @@ from optdist.milp.run import Clock, adapter_for, offer
 from optdist.result import SolveResult, Termination, gap
 from optdist.solvers.base import MIN_SOLVER_S, deadline_left, stop_requested
 from optdist.transfers import RESOURCES, all_edges
+
+_log = logging.getLogger("optdist")  # ``log`` names each round's pricing entries below
 
 #: pricing uses rising latency cutoffs when the best known column's priced usage is at most
 #: this share of its cost (:meth:`PricingModel.solve`)
@@ -407,6 +410,8 @@ def column_generation(
     admission = inst.objective.admission
     penalty = inst.rejection_penalty() if admission else math.inf
     stall_solver = _stall_solver(solver, solver_options) if pricing_solver is None else None
+    pricing_moved: list[dict] = []  # the classes whose pricing moved to stall_solver (extra["pricing_moved"])
+    stays_noted: list[str] = []  # once: a class would have moved but that solver is not installed
     if pricing_solver is None:
         pricing_solver, pricing_solver_options = solver, solver_options
     models: dict[int, PricingModel] = {}  # request class -> its pricing model (built once)
@@ -746,9 +751,18 @@ def column_generation(
                         "start_value": None if warm is None else warm.cost + priced_use, "solver": pm.solver})
             if (stall_solver is not None and pm.highs and not pr.proven and pr.failed is None
                     and (cap is None or budget >= float(cap))
-                    and (pr.value is None or pr.value - pr.bound > STALL_GAP * abs(pr.value))
-                    and _installed(stall_solver)):
-                pm.use_solver(stall_solver)  # HiGHS stalled at the full cap: this class prices with SCIP on
+                    and (pr.value is None or pr.value - pr.bound > STALL_GAP * abs(pr.value))):
+                why = _stall_words(budget, pr.value, pr.bound)
+                if _installed(stall_solver):
+                    pm.use_solver(stall_solver)  # HiGHS stalled at the full cap: this class prices with SCIP on
+                    pricing_moved.append({"class": cs[0], "request": int(pm.r), "to": stall_solver,
+                                          "round": len(rounds), "why": why})  # rounds[0] is round 0
+                    _log.info("class r%d's pricing moves to %s: %s", pm.r, stall_solver, why)
+                elif not stays_noted:
+                    stays_noted.append(
+                        f"class r{pm.r}'s pricing stays on HiGHS: {why}; {stall_solver.upper()}, which prices "
+                        f"such classes better, is not installed (fix: `pip install pyscipopt` would move it)")
+                    _log.info("%s", stays_noted[0])
             for c in cs:  # the pricing floor under the solve's proven bound (max of two bounds), capped
                 # at the priced values of the columns known (the warm column, the solve's own)
                 best[c] = min(cap_bound(max(pr.bound, class_bound(floors[c], prices, best0[c])[0]),
@@ -977,7 +991,9 @@ def column_generation(
                "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log,
                "mean_columns": mean_log, **({"bound_capped": capped} if capped else {}),
                **({"pricing_stopped": stopped} if stopped else {}),
-               **({"polish_skipped": polish_skipped} if polish_skipped else {})},
+               **({"polish_skipped": polish_skipped} if polish_skipped else {}),
+               **({"pricing_moved": pricing_moved} if pricing_moved else {}),
+               **({"pricing_stays": stays_noted[0]} if stays_noted else {})},
     )
     return res
 
@@ -1137,6 +1153,14 @@ def _stall_solver(solver: str, solver_options: dict | None) -> str | None:
     from optdist.solvers.highs import Highs
 
     return STALL_PRICING_SOLVER if isinstance(adapter_for(solver, solver_options), Highs) else None
+
+
+def _stall_words(cap: float, value: float | None, bound: float) -> str:
+    """Why a class's HiGHS pricing stalled, for the log and ``extra["pricing_moved"]``: "its HiGHS
+    solve stopped at the 5.5-s cap 2.0 % short" (of proving its column; "with no column" where it found none)."""
+    short = "with no column" if value is None else \
+        f"{100 * (value - bound) / abs(value):.1f} % short" if value and math.isfinite(bound) else "with no bound"
+    return f"its HiGHS solve stopped at the {cap:.3g}-s cap {short}"
 
 
 def _installed(solver: str) -> bool:
