@@ -146,5 +146,5 @@ def test_a_highs_integer_option_takes_an_integral_float():
 
 def test_an_instance_given_as_the_placement_is_named_so(capsys):
     assert main(["evaluate", MICRO, MICRO]) == 2
-    assert ("format: is 'optdist-instance/1': this is an instance, not a placement (fix: give a placement of the "
+    assert ('format: is "optdist-instance/1": this is an instance, not a placement (fix: give a placement of the '
             "instance: the --out of `optdist solve` on it") in capsys.readouterr().err
