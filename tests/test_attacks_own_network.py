@@ -89,7 +89,7 @@ def test_head_at_the_residual_add_is_the_sum_of_its_branches():
 
 def test_head_at_refuses_a_profile_of_another_module():
     prof = profile_module(ConcatNet(), (1, 8, 8), "other")
-    with pytest.raises(KeyError, match="no layer 'add'"):
+    with pytest.raises(KeyError, match='no layer "add"'):
         head_at(ConcatNet(), prof, "add")
     with pytest.raises(TraceError, match="traced from another module"):
         head_at(load_builder(RESNET)(), prof, "a")
