@@ -169,7 +169,7 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
     try:
         attacker, source = dp_measure.attacker_for(args.cnn, args.privacy_table)
     except (FileNotFoundError, ValueError) as e:
-        raise CliError(f"--privacy-table {args.privacy_table}: {e} (fix: give a bundled name such as "calibrated", "
+        raise CliError(f"--privacy-table {args.privacy_table}: {e} (fix: give a bundled name such as \"calibrated\", "
                        f"or the path of a privacy table for {args.cnn})") from None
     kw["attacker"] = attacker
     if args.quick:
