@@ -194,9 +194,17 @@ def kill_the_nth_solver(monkeypatch, binary: str, n: int, killed: list[int]) -> 
         killed.append(proc.pid)
         return proc
 
-    class Subprocess:
-        """``subprocess`` as optdist's solver-process module sees it, with :func:`popen`."""
+    solver_popen(monkeypatch, popen)
 
+
+def solver_popen(monkeypatch, popen) -> None:
+    """Make optdist's solver-process module (:mod:`optdist.solvers.subprocesses`) start its
+    solvers with ``popen`` (the rest of ``subprocess`` unchanged), for this test."""
+    import subprocess as real
+
+    from optdist.solvers import subprocesses
+
+    class Subprocess:
         Popen = staticmethod(popen)
 
         def __getattr__(self, name: str):

@@ -30,7 +30,7 @@ import signal
 
 import pytest
 
-from tests.conftest import ROOT, kill_the_nth_solver, linux_only, requires_solver
+from tests.conftest import ROOT, kill_the_nth_solver, linux_only, requires_solver, solver_popen
 
 TINY_INSTANCE = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"
 needs_stdbuf = pytest.mark.skipif(shutil.which("stdbuf") is None, reason="needs stdbuf (GNU coreutils)")
@@ -209,13 +209,7 @@ def _on_cbc_line(monkeypatch, pattern: str, action) -> list[str]:
         proc.communicate = communicated
         return proc
 
-    class Subprocess:
-        Popen = staticmethod(popen)
-
-        def __getattr__(self, name: str):
-            return getattr(real, name)
-
-    monkeypatch.setattr(subprocesses, "subprocess", Subprocess())
+    solver_popen(monkeypatch, popen)
     return seen
 
 
