@@ -12,7 +12,6 @@ also gives layers is an error, not read as either (``"layers": {}`` or ``null`` 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,8 @@ import numpy as np
 from optdist.instance import FORMAT as INSTANCE_FORMAT
 from optdist.instance import Instance, _did_you_mean
 from optdist.io import atomic_write_json
-from optdist.jsonfile import MiB, DocumentError, Problem, json_kind, quoted, read_json, text_of, typed
+from optdist.jsonfile import MiB, DocumentError, Problem, json_kind, json_text, quoted, read_json, text_of
+from optdist.options import is_whole
 
 FORMAT = "optdist-assignment/1"
 MAX_BYTES = 256 * MiB  # largest assignment file read (run-length encoded ones are far smaller)
@@ -109,10 +109,10 @@ class Assignment:
         fmt = data.get("format")
         if isinstance(fmt, str) and fmt.startswith("optdist-") and fmt != FORMAT:  # e.g. the instance given twice
             what = "an instance" if fmt == INSTANCE_FORMAT else "another optdist document"
-            raise fail("format", f"is {typed(fmt)}: this is {what}, not a placement",
+            raise fail("format", f"is {json_text(fmt)}: this is {what}, not a placement",
                        "give a placement of the instance: the --out of `optdist solve` on it, or a file of Assignment.save")
         if data.get("format") != FORMAT:
-            raise fail("format", f"is {typed(data.get('format'))}, expected {text_of(FORMAT)}", f"set \"format\": \"{FORMAT}\"")
+            raise fail("format", f"is {json_text(data.get('format'))}, expected {text_of(FORMAT)}", f"set \"format\": \"{FORMAT}\"")
         check_instance_field(data, inst, where)
         reqs = data.get("requests")
         if not isinstance(reqs, dict):
@@ -138,7 +138,7 @@ class Assignment:
                 raise fail(p, "must be a JSON object", "give {\"layers\": {...}} or {\"rejected\": true}")
             rejected = entry.get("rejected", False)
             if not isinstance(rejected, bool):
-                raise fail(f"{p}.rejected", f"is {typed(rejected)}, not a boolean (true or false)", "write \"rejected\": true or false")
+                raise fail(f"{p}.rejected", f"is {json_text(rejected)}, not a boolean (true or false)", "write \"rejected\": true or false")
             if rejected and entry.get("layers") not in (None, {}):  # which one was meant is unknowable: neither wins
                 raise fail(p, "is marked rejected and also gives layers (a placement)",
                            "to reject it, remove its \"layers\"; to place it, remove \"rejected\": true")
@@ -171,18 +171,18 @@ def check_instance_field(data: dict, inst: Instance, where: str, what: str = "as
     (:func:`made_for_warning`)."""
     name = data.get("instance")
     if name is not None and not isinstance(name, str):
-        raise AssignmentError(where, [Problem("instance", f"is {json.dumps(name)[:60]}, not a string (the name of the "
+        raise AssignmentError(where, [Problem("instance", f"is {json_text(name)}, not a string (the name of the "
                                               f"instance the {what} was made for)",
-                                              f"set \"instance\": {json.dumps(inst.name)}, or leave it out")])
+                                              f"set \"instance\": {text_of(inst.name)}, or leave it out")])
 
 
 def made_for_other(data: dict, inst: Instance) -> str | None:
-    """``"made for instance 'A', not 'B'"`` when an assignment document names an instance other
+    """``'made for instance "A", not "B"'`` when an assignment document names an instance other
     than ``inst`` (its ``instance`` field, written by :meth:`Assignment.to_json`), else None (also
     for a field that is absent, null or not a string: :meth:`Assignment.from_json` refuses the last)."""
     name = data.get("instance")
     if isinstance(name, str) and name != inst.name:
-        return f"made for instance {name!r}, not {inst.name!r}"
+        return f"made for instance {text_of(name)}, not {text_of(inst.name)}"
     return None
 
 
@@ -194,9 +194,9 @@ def made_for_warning(where: str, data: dict, inst: Instance, use: str) -> str | 
     other = made_for_other(data, inst)
     if other is None:
         return None
-    return (f"{where}: field 'instance': {other}; its request and node ids match, so it is {use} "
-            f"(fix: check you gave the right file; if it is meant for {inst.name!r}, set its \"instance\" "
-            f"to {json.dumps(inst.name)})")
+    return (f"{where}: field \"instance\": {other}; its request and node ids match, so it is {use} "
+            f"(fix: check you gave the right file; if it is meant for {text_of(inst.name)}, set its \"instance\" "
+            f"to {text_of(inst.name)})")
 
 
 class AssignmentError(DocumentError):
@@ -220,32 +220,32 @@ def _layer_owners(v: Any, segments: int, index: dict[str, int], p: str, fail: Ca
         if isinstance(item, list):
             node = item[0] if item else None
             if len(item) != 2:
-                raise fail(f"{p}[{q}]", f"{typed(item)} is not [node_id, count]", fix)
+                raise fail(f"{p}[{q}]", f"{json_text(item)} is not [node_id, count]", fix)
             count = item[1]
-            example = f"[{typed(node)}, {{}}]"
+            example = f"[{json_text(node)}, {{}}]"
             if isinstance(count, str) and count.strip().isdigit():
-                raise fail(f"{p}[{q}]", f"{typed(item)} is not [node_id, count]: its count is a string",
+                raise fail(f"{p}[{q}]", f"{json_text(item)} is not [node_id, count]: its count is a string",
                            f"remove the quotes around the count: {example.format(int(count))}")
             if isinstance(count, bool) or not isinstance(count, (int, float)):
-                raise fail(f"{p}[{q}]", f"{typed(item)} is not [node_id, count]: its count is {json_kind(count)}",
+                raise fail(f"{p}[{q}]", f"{json_text(item)} is not [node_id, count]: its count is {json_kind(count)}",
                            f"give a whole number of segments, e.g. {example.format(1)}")
             if not (count >= 1):
-                raise fail(f"{p}[{q}]", f"count {typed(count)} is not positive", f"give runs of at least one segment, e.g. {example.format(1)}")
-            if isinstance(count, float) and not (count > segments or count.is_integer()):
-                raise fail(f"{p}[{q}]", f"count {typed(count)} is not a whole number",
+                raise fail(f"{p}[{q}]", f"count {json_text(count)} is not positive", f"give runs of at least one segment, e.g. {example.format(1)}")
+            if not (count > segments or is_whole(count)):
+                raise fail(f"{p}[{q}]", f"count {json_text(count)} is not a whole number",
                            f"give a whole number of segments, e.g. {example.format(min(max(1, round(count)), segments))}")
             if count > segments:
-                raise fail(f"{p}[{q}]", f"count {typed(count)} is out of range: the layer has {seg}",
+                raise fail(f"{p}[{q}]", f"count {json_text(count)} is out of range: the layer has {seg}",
                            f"give a count from 1 to {segments}, e.g. {example.format(segments)}")
-            if not isinstance(count, int):
-                raise fail(f"{p}[{q}]", f"count {typed(count)} is not a whole number",
+            if not is_whole(count, integral=True):
+                raise fail(f"{p}[{q}]", f"count {json_text(count)} is not a whole number",
                            f"write it without a decimal point, e.g. {example.format(int(count))}")
         else:
             node, count = item, 1
         if not isinstance(node, str) or node not in index:
             shown = quoted(list(index)[:6]) + (", ..." if len(index) > 6 else "")
             near = _did_you_mean(node, index) if isinstance(node, str) else ""
-            raise fail(f"{p}[{q}]", f"unknown node id {typed(node)}",
+            raise fail(f"{p}[{q}]", f"unknown node id {json_text(node)}",
                        f"{near}use the ids of the instance's devices and sources: {shown}")
         total += count
         if total > segments:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import importlib
 import itertools
 import logging
@@ -35,6 +34,7 @@ from optdist import __version__
 from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Interrupted, Terminated,  # noqa: F401 (re-exported)
                                 ignore_further_signals, interrupt, interrupted_status, process_ends_with_command,
                                 repeated, stopped_by)
+from optdist.names import closest
 
 # One module per area; each defines ``register(subparsers) -> None`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -242,8 +242,8 @@ def _close_flag(word: str, flags: list[str]) -> str | None:
     if generic is not None and OPTION_FLAGS[generic] in flags:
         return OPTION_FLAGS[generic]
     bare = {f.lstrip("-"): f for f in flags}
-    close = difflib.get_close_matches(word.lstrip("-"), list(bare), n=1, cutoff=0.75)
-    return bare[close[0]] if close else None
+    close = closest(word.lstrip("-"), bare, cutoff=0.75)
+    return bare[close] if close else None
 
 
 def _parse_error(parser: argparse.ArgumentParser, message: str) -> tuple[str, str]:
@@ -279,16 +279,20 @@ def _parse_error(parser: argparse.ArgumentParser, message: str) -> tuple[str, st
         return prog, (f"unrecognized argument{'s' if ' ' in extras else ''} {extras} "
                       f"(fix: {hint}`{prog} --help` lists the flags)")
     if m := re.fullmatch(r"argument (\S+): invalid choice: '(.*)' \(choose from .*\)", message, re.DOTALL):
+        # argparse quotes as Python does ('x'); optdist's messages quote as JSON does ("x")
+        from optdist.jsonfile import quoted, text_of
+
         names = m[1].split("/")
-        if names[0] in parser._option_string_actions:
-            action = parser._option_string_actions[names[0]]
-            close = difflib.get_close_matches(m[2], [str(c) for c in action.choices or ()], n=1)
-            fix = f"did you mean {names[0]} {close[0]}?" if close else f"e.g. {names[0]} {_value_example(action)}"
-            return prog, f"{message} (fix: {fix})"
-        choices = list(_sub_commands(parser))
-        close = difflib.get_close_matches(m[2], choices, n=1)
+        action = parser._option_string_actions.get(names[0])
+        choices = [str(c) for c in (action.choices or ())] if action is not None else list(_sub_commands(parser))
+        said = f"argument {m[1]}: invalid choice: {text_of(m[2])} (choose from {quoted(choices)})"
+        close = closest(m[2], choices)
+        if action is not None:
+            fix = f"did you mean {names[0]} {close}?" if close else f"e.g. {names[0]} {_value_example(action)}"
+            return prog, f"{said} (fix: {fix})"
         if close:
-            return prog, f"{message} (fix: did you mean {close[0]}? `{prog} --help` lists them)"
+            return prog, f"{said} (fix: did you mean {close}? `{prog} --help` lists them)"
+        return prog, f"{said} (fix: see `{prog} --help`)"
     return prog, f"{message} (fix: see `{prog} --help`)"
 
 

@@ -30,7 +30,6 @@ range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and m
 from __future__ import annotations
 
 import copy
-import difflib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -43,6 +42,7 @@ from optdist.devices import DeviceCatalogError, device_catalog
 from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_path, not_an_object, number_in,
                               place_of, read_json, text_of)
 from optdist.jsonfile import schema_problems as jsonfile_schema_problems
+from optdist.names import closest
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
 from optdist.transfers import segment_seconds
@@ -389,8 +389,8 @@ def _choices(names, limit: int | None = None) -> str:
 
 def _did_you_mean(text: str, names) -> str:
     """``'did you mean "rpi4"? '`` for a close name among ``names``, else ""."""
-    close = difflib.get_close_matches(text, sorted(names), n=1, cutoff=0.75)
-    return f"did you mean {_q(close[0])}? " if close else ""
+    close = closest(text, sorted(names), cutoff=0.75)
+    return f"did you mean {_q(close)}? " if close else ""
 
 
 def _relative(base: Path | None, ref: str) -> Path:

@@ -17,7 +17,6 @@ policies): each kind describes its places in a :class:`Schema` (what each expect
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
@@ -30,6 +29,9 @@ from typing import Any
 
 import annotated_types as at
 from pydantic import BaseModel, ValidationError
+
+from optdist.names import closest
+from optdist.options import is_whole
 
 MiB = 1 << 20
 
@@ -103,7 +105,7 @@ def _other_kind(doc: Any, what: str) -> Problem | None:
     if not isinstance(fmt, str) or not fmt.startswith("optdist-") or fmt.startswith(prefix):
         return None
     kind = next((k for p, k in FORMAT_KINDS.items() if fmt.startswith(p)), "another kind of optdist file")
-    return Problem("format", f"this file is {kind} (format {fmt!r}), not {_a(what)}", fix)
+    return Problem("format", f"this file is {kind} (format {text_of(fmt)}), not {_a(what)}", fix)
 
 
 def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = DocumentError, what: str = "JSON") -> Any:
@@ -302,8 +304,10 @@ def _parse_float(text: str) -> float:
     return x
 
 
-def typed(value: object, limit: int = 60) -> str:
-    """``value`` as JSON text (as typed, but for the spacing and number notation), shortened past ``limit``."""
+def json_text(value: object, limit: int = 60) -> str:
+    """``value`` (any value a document holds) as JSON text, as typed but for the spacing and number
+    notation, shortened past ``limit``: ``"rpi4"``, ``2.5``, ``true``, ``[1, 2]``. A name alone:
+    :func:`text_of`. (Was ``typed``, a name :func:`optdist.options.option_text` had too.)"""
     if isinstance(value, Written):
         return value.text
     try:
@@ -311,6 +315,9 @@ def typed(value: object, limit: int = 60) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return escaped(text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text)} characters)")
+
+
+typed = json_text  # the old name, still imported by optdist.solvers.base (another helper's file): use json_text
 
 
 def json_kind(value: object) -> str:
@@ -377,13 +384,64 @@ def quoted(names) -> str:
     return ", ".join(map(text_of, names))
 
 
-def not_an_object(data: object, what: str, fix: str) -> Problem:
-    """The problem of a document that is not a JSON object: what it is, and ``fix`` (a list holding
-    one object: remove the brackets)."""
-    inside = isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict)
-    return Problem("(document)", f"got {typed(data)} ({json_kind(data)}); {what} must be a JSON object",
-                   f"remove the square brackets around the object: a file holds one {what.removeprefix('the ')}"
-                   if inside else fix)
+#: words in a file's name -> the kind they suggest, and how that kind begins (for a document of no
+#: known kind that is no object: :func:`not_an_object`)
+_NAME_KINDS = (
+    (("privacy", "table"), "privacy table",
+     '{"format": "optdist-privacy-table/1", "cnn": "lenet", "name": "mine", "rows": [{"tensor": "ReLU2", "maps": 16, '
+     '"cells": {"4": 0.2}}]}'),
+    (("catalog", "devices"), "device catalog",
+     '{"format": "optdist-device-catalog/1", "devices": {"mycam": {"memory": 1073741824, "mults_per_s": 560e6, '
+     '"rate": 9025000}}}'),
+    (("profile",), "profile",
+     '{"format": "optdist-profile/2", "cnn": "mynet", ...} (`optdist profile --module pkg.mod:builder --input C,H,W '
+     '--out FILE` writes one)'),
+    (("instance", "tau"), "instance",
+     '{"format": "optdist-instance/1", "name": ..., "tau": ..., "devices": [...], ...} (instances/ holds examples)'),
+)
+_KIND_OF_FORMAT = {"optdist-privacy-table/": "privacy table", "optdist-device-catalog/": "device catalog",
+                   "optdist-profile/": "profile", "optdist-instance/": "instance"}
+
+
+def not_an_object(data: object, what: str | None = None, fix: str = "", *, file_name: str = "") -> Problem:
+    """The one problem of a document that is JSON but not a JSON object (a list, a number, a string):
+    what it is, that it must be an object, and how to write one. A list holding one object: remove
+    the brackets.
+
+    ``what``: the kind the reader expected (``"the instance"``), ``fix`` its own fix. None where the
+    kind is not known (``optdist validate`` of any file, which has no ``format`` to say it): the
+    message says every optdist document is an object, and the fix names the kind that the items'
+    ``format``, privacy-table rows, a profile's layers or ``file_name`` (``mytable.json`` -> a
+    privacy table) suggest, with how that kind begins."""
+    got = f"got {json_text(data)} ({json_kind(data)})"
+    items = data if isinstance(data, list) else []
+    if what is not None:
+        inside = len(items) == 1 and isinstance(items[0], dict)
+        return Problem("(document)", f"{got}; {what} must be a JSON object",
+                       f"remove the square brackets around the object: a file holds one {what.removeprefix('the ')}"
+                       if inside else fix)
+    message = (f"{got}; every optdist document (instance, privacy table, profile, device catalog) is a JSON object "
+               '{...} whose "format" names its kind')
+    fmts = {str(x.get("format", "")) for x in items if isinstance(x, dict)}
+    kinds = {k for x in fmts for p, k in _KIND_OF_FORMAT.items() if x.startswith(p)}
+    if len(items) == 1 and len(kinds) == 1:
+        return Problem("(document)", message, f"remove the square brackets around the object: a file holds one {kinds.pop()}")
+    if items and all(isinstance(x, dict) and "tensor" in x and "cells" in x for x in items):
+        return Problem("(document)", message + "; this list holds privacy-table rows",
+                       'put the rows in a privacy table: {"format": "optdist-privacy-table/1", "cnn": "lenet", '
+                       '"name": "mine", "rows": [...]}')
+    if items and all(isinstance(x, dict) and "segments" in x and "out_maps" in x for x in items):
+        return Problem("(document)", message + "; this list holds a profile's layers",
+                       'put the layers in a profile: {"format": "optdist-profile/2", "cnn": "mynet", ..., "layers": [...]} '
+                       "(`optdist profile --module pkg.mod:builder --input C,H,W --out FILE` writes one)")
+    for words, kind, begins in _NAME_KINDS:
+        if any(w in file_name.lower() for w in words):
+            return Problem("(document)", message + f"; the file's name suggests {_a(kind)}",
+                           f"write the {kind} as one object: {begins}")
+    return Problem("(document)", message,
+                   'write one object whose "format" names its kind, e.g. {"format": "optdist-instance/1", ...} for an '
+                   'instance, {"format": "optdist-privacy-table/1", ...} for a privacy table, {"format": '
+                   '"optdist-device-catalog/1", ...} for a device catalog (instances/ and models/ hold examples)')
 
 
 _RELATIONS = {"greater_than": ("gt", "greater than"), "greater_than_equal": ("ge", "at least"),
@@ -412,7 +470,7 @@ def _wanted(e: dict, place: str) -> str:
     kind, ctx = e["type"], e.get("ctx") or {}
     if kind == "literal_error":
         lits = _literals(e)
-        words = [json.dumps(x) if not re.fullmatch(r"-?\d+(\.\d+)?", x) else x for x in lits]
+        words = [text_of(x) if not re.fullmatch(r"-?\d+(\.\d+)?", x) else x for x in lits]
         return " or ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else (words[0] if words else "one of the listed values")
     if kind in _RELATIONS:
         words, bound = _bound(e)
@@ -446,7 +504,7 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
     field_name = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))  # epsilons[2] -> epsilons
     eg = f", e.g. {key}{example}" if example else (f" ({schema.hint})" if schema.hint else "")
     value = e.get("input")
-    shown = typed(value)
+    shown = json_text(value)
     got = f"got {shown}" + ("" if value is None else f" ({json_kind(value)})")
     also = schema.also(place) if schema.also else ""
 
@@ -460,9 +518,9 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
     parent_model, parent_what = schema.objects.get(place_of(loc[:-1], schema.maps), (None, "this object"))
     if kind == "extra_forbidden":
         fields = list(parent_model.model_fields) if parent_model else []
-        close = difflib.get_close_matches(str(leaf), fields, n=1, cutoff=0.6)
+        close = closest(leaf, fields)
         elsewhere = [w for _, (m, w) in schema.objects.items() if m is not parent_model and str(leaf) in m.model_fields]
-        hint = (f'did you mean "{close[0]}"? ' if close else
+        hint = (f"did you mean {text_of(close)}? " if close else
                 f'"{leaf}" is a field of {elsewhere[0]}, not of {parent_what}: move it there or ' if elsewhere else "")
         remove = "remove it" if elsewhere and not close else "remove it or correct its spelling"
         listed = f"; the fields of {parent_what} are {quoted(fields)}" if fields else (f" ({schema.hint})" if schema.hint else "")
@@ -480,8 +538,7 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
         return problem(f"got {shown}, not a finite number; expected {want}",
                        special or schema.fixes.get(field_name, f"give a finite number{eg}"))
     message = f"{got}; expected {want}"
-    if (kind in ("int_type", "int_from_float") and isinstance(value, float) and not isinstance(value, bool)
-            and value.is_integer() and parent_model is not None and isinstance(leaf, str)
+    if (kind in ("int_type", "int_from_float") and isinstance(value, float) and is_whole(value) and parent_model is not None and isinstance(leaf, str)
             and leaf in parent_model.model_fields and not in_range(parent_model, leaf, value)):
         # 1e300 or -2.0 where a whole number in [0, 1e+15] goes: without the decimal point it is still out of range
         return problem(f"{got}, out of range {interval(parent_model, leaf)}; expected {want}",
@@ -500,10 +557,10 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
         return problem(message, f"give at most {n} entr{'y' if n == 1 else 'ies'}{eg}")
     if kind == "literal_error":
         choices = _literals(e)
-        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
+        close = closest(value, choices, cutoff=0.5)
         if leaf == "format" and "format" in schema.fixes:
             return problem(message, schema.fixes["format"])
-        return problem(message, (f'did you mean {key}"{close[0]}"? ' if close else "") + f"use {want}{eg}")
+        return problem(message, (f"did you mean {key}{text_of(close)}? " if close else "") + f"use {want}{eg}")
     # a value of the wrong JSON kind: how to write what is expected
     number = number_text(value)
     if kind in ("float_type", "int_type", "int_from_float"):
@@ -512,11 +569,11 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
                                        or in_range(parent_model, str(leaf), float(number)))
         if number is not None and not fits:
             fix = f"write a number in that range, without quotes{eg}"
-        elif number is not None and (not whole or float(number).is_integer()):
+        elif number is not None and (not whole or is_whole(float(number))):
             fix = f"write the number without quotes: {key}{number if not whole else int(float(number))}"
         elif isinstance(value, bool):
             fix = f"write a {'whole ' if whole else ''}number, not {shown}{eg}"
-        elif whole and isinstance(value, float) and value.is_integer():
+        elif whole and isinstance(value, float) and is_whole(value):
             fix = f"write it without the decimal point: {key}{int(value)}"
         elif whole and (isinstance(value, float) or number is not None):
             fix = f"write a whole number{', without quotes' if number is not None else ''}{eg}"
@@ -536,12 +593,12 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
         elif items == "number" and (number is not None or isinstance(value, int | float) and not isinstance(value, bool)):
             fix = f"put it in a list, in square brackets, without quotes: {key}[{number or shown}]"
         elif items == "object" and isinstance(value, dict) or items == "string" and isinstance(value, str) and value:
-            fix = f"put it in a list, in square brackets: {key}[{typed(value, 50)}]"
+            fix = f"put it in a list, in square brackets: {key}[{json_text(value, 50)}]"
         else:
             fix = f"write a list, in square brackets{eg}{null}"
     elif kind in _OBJECT_KINDS and place in schema.maps and isinstance(value, list) and value and all(
             isinstance(v, dict) for v in value):  # entries listed where each is named by its key
-        first = typed(value[0], 10**6)
+        first = json_text(value[0], 10**6)
         first = first if len(first) <= 100 else "{...}"
         more = ", ..." if len(value) > 1 else ""
         fix = f'name each entry by its key, in braces instead of square brackets: {key}{{"NAME": {first}{more}}}'

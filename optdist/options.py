@@ -5,11 +5,12 @@ checks the options of every method, the heuristics' too, without loading Pyomo."
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from optdist.names import closest
 
 MAX_SEED = 2**31 - 1  # solvers take a 32-bit signed seed (HiGHS refused 2**31, SCIP overflowed)
 GENERIC_OPTIONS = ("time_limit", "mip_gap", "threads", "seed")
@@ -50,6 +51,21 @@ NOT_WHOLE = "not a whole number"
 OUT_OF_RANGE = "out of range"
 
 
+def is_whole(value: Any, *, integral: bool = False) -> bool:
+    """The one rule of whole numbers: whether ``value`` is a number that is a whole number. An int
+    (numpy's too) is; so is a finite float without a fractional part (``1e2``, ``2.0``) unless
+    ``integral``; a bool (``true``), a text (``"3"``), ``2.5``, inf and nan are not.
+
+    ``integral``: only an int, as JSON documents take a count (``"maps": 2.0`` is refused, with
+    "write it without the decimal point"); options and flags take ``1e2`` as 100
+    (:func:`take_whole`, ``--threads 2.0``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    return not integral and math.isfinite(value) and float(value).is_integer()
+
+
 def number_problem(value: Any, *, whole: bool = False, within: Callable[[float], bool] = lambda v: True) -> str | None:
     """What is wrong with ``value`` as a number (``whole``: a whole number) in the range
     ``within`` (a test of a finite number), None when nothing is: :data:`NOT_A_NUMBER` for a
@@ -63,7 +79,7 @@ def number_problem(value: Any, *, whole: bool = False, within: Callable[[float],
         return NOT_WHOLE if whole else NOT_A_NUMBER
     if not isinstance(value, numbers.Integral) and math.isnan(value):
         return NOT_A_NUMBER
-    if whole and not isinstance(value, numbers.Integral) and math.isfinite(value) and not float(value).is_integer():
+    if whole and not is_whole(value) and math.isfinite(value):  # inf: out of range, below
         return NOT_WHOLE
     finite = isinstance(value, numbers.Integral) or math.isfinite(value)  # a huge int: no float to test
     return None if finite and within(value) else OUT_OF_RANGE
@@ -101,11 +117,11 @@ def unknown_option_fix(key: str, value: Any, names: Iterable[str], option_names:
     --time-limit 5". Empty where nothing is close."""
     generic = generic_meant(key, spellings)
     own = option_names.get(generic) if generic else None
-    close = [own] if own else difflib.get_close_matches(key, list(names), n=1, cutoff=0.75)
+    close = own or closest(key, names, cutoff=0.75)
     if generic is None and close:
-        generic = {n: g for g, n in option_names.items()}.get(close[0])
-    said = [f"did you mean {close[0]}?"] if close else []
-    shown = typed(value) if generic is not None and option_problem(generic, value) is None else \
+        generic = {n: g for g, n in option_names.items()}.get(close)
+    said = [f"did you mean {close}?"] if close else []
+    shown = option_text(value) if generic is not None and option_problem(generic, value) is None else \
         OPTION_EXAMPLES.get(generic or "")
     if generic is not None and where == "--solver-option":  # --pricing-solver-option's solver has no such flags
         said.append(f"optdist's flag for it: {OPTION_FLAGS[generic]} {shown}")
@@ -114,9 +130,13 @@ def unknown_option_fix(key: str, value: Any, names: Iterable[str], option_names:
     return " ".join(said)
 
 
-def typed(value: Any) -> str:
-    """``value`` as a user types it after ``--solver-option KEY=``: ``true``/``false``, a number, text as it is."""
+def option_text(value: Any) -> str:
+    """``value`` as a user types it after ``--solver-option KEY=``: ``true``/``false``, a number,
+    text as it is (no quotes). (Was ``typed``, a name :func:`optdist.jsonfile.json_text` had too.)"""
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+typed = option_text  # the old name, still imported by optdist.solvers.base (another helper's file): use option_text
 
 
 def raw_example(where: str, key: str, value: Any) -> str:
@@ -124,8 +144,8 @@ def raw_example(where: str, key: str, value: Any) -> str:
     with ``--``), else as a profile's ``[solver_options]`` or a Python mapping would hold it
     (``"e.g. KEY = VALUE"``, a text quoted): a fix's example as the user would write it."""
     if where.startswith("--"):
-        return f"e.g. {where} {key}={typed(value)}"
-    return f"e.g. {key} = {value!r}" if isinstance(value, str) else f"e.g. {key} = {typed(value)}"
+        return f"e.g. {where} {key}={option_text(value)}"
+    return f"e.g. {key} = {value!r}" if isinstance(value, str) else f"e.g. {key} = {option_text(value)}"
 
 
 def option_problem(name: str, value: Any) -> str | None:

@@ -43,9 +43,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from optdist.jsonfile import (DocumentError, Problem, Schema, json_kind, json_path, not_an_object, number_text,
-                              quoted, read_json, schema_problem, text_of, typed)
+from optdist.jsonfile import (DocumentError, Problem, Schema, json_kind, json_path, json_text, not_an_object,
+                              number_text, quoted, read_json, schema_problem, text_of)
 from optdist.io import atomic_write_text
+from optdist.options import is_whole
 from optdist.paths import MODELS_DIR
 from optdist.profiles import MAX_COUNT, Profile, load_profile
 
@@ -93,34 +94,30 @@ def _bad(message: str, fix: str, at: str = "") -> PydanticCustomError:
     return PydanticCustomError("privacy_table", "{message}", {"message": message, "fix": fix, "at": at})
 
 
-def _is_whole(v: Any) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)  # numpy integers too, never booleans
-
-
 def _got(v: Any) -> str:
     """``got VALUE (its JSON kind)``: a value as typed, in JSON's words (numpy numbers as numbers)."""
     if isinstance(v, numbers.Real) and not isinstance(v, bool) and not isinstance(v, int | float):
-        v = float(v) if not _is_whole(v) else int(v)  # numpy scalars
-    return f"got {typed(v)}" + ("" if v is None else f" ({json_kind(v)})")
+        v = float(v) if not is_whole(v, integral=True) else int(v)  # numpy scalars
+    return f"got {json_text(v)}" + ("" if v is None else f" ({json_kind(v)})")
 
 
 def _whole_fix(v: Any, key: str, fix: str, hi: float = math.inf) -> str:
     """How to write ``v`` as a whole number in [1, hi] at ``key`` (``"maps": ``): without quotes or decimal
     point when that number is in range, else ``fix``."""
     number = number_text(v)
-    if number is not None and float(number).is_integer() and 0 < float(number) <= hi:
+    if number is not None and is_whole(float(number)) and 0 < float(number) <= hi:
         return f"write the number without quotes: {key}{int(float(number))}"
-    if isinstance(v, float) and v.is_integer() and 0 < v <= hi:
+    if isinstance(v, float) and is_whole(v) and 0 < v <= hi:
         return f"write it without the decimal point: {key}{int(v)}"
     return fix
 
 
 def _column(key: Any) -> int:
-    if _is_whole(key) and key > 0:
+    if is_whole(key, integral=True) and key > 0:
         return int(key)
     if isinstance(key, str) and _COLUMN_KEY.fullmatch(key):
         return int(key)
-    shown = json.dumps(key) if isinstance(key, str) else str(key)
+    shown = text_of(key) if isinstance(key, str) else str(key)
     raise _bad(
         f"column key {shown} is not a positive whole number of maps; expected the number m of maps attacked, "
         'a positive integer in quotes, e.g. "4"',
@@ -140,7 +137,7 @@ def _number(v: Any, lo: float, hi: float, what: str, fix: str, at: str, key: str
     try:
         x = float(v)
     except OverflowError:  # an int too large for a float (10**400): out of any range
-        raise _bad(f"got {typed(v)}, out of range; expected {want}", fix, at) from None
+        raise _bad(f"got {json_text(v)}, out of range; expected {want}", fix, at) from None
     if not math.isfinite(x):
         raise _bad(f"got {x:g}, not a finite number; expected {want}", fix, at)
     if not lo <= x <= hi:
@@ -193,10 +190,10 @@ class PrivacyRow(BaseModel):
     @field_validator("maps", mode="before")
     @classmethod
     def _check_maps(cls, v: Any) -> int:
-        if _is_whole(v) and v > MAX_COUNT or isinstance(v, float) and math.isfinite(v) and v > MAX_COUNT:
+        if is_whole(v, integral=True) and v > MAX_COUNT or isinstance(v, float) and math.isfinite(v) and v > MAX_COUNT:
             raise _bad(f"{_got(v)}, out of range [1, {MAX_COUNT:g}]; expected the tensor's number of maps P, a positive "
                        "integer", _FIXES["maps"])  # 1e20: no profile's tensor has that many maps
-        if not _is_whole(v) or v <= 0:
+        if not is_whole(v, integral=True) or v <= 0:
             raise _bad(f"{_got(v)}; expected the tensor's number of maps P, a positive integer",
                        _whole_fix(v, '"maps": ', _FIXES["maps"], MAX_COUNT))
         return int(v)
@@ -204,11 +201,11 @@ class PrivacyRow(BaseModel):
     @field_validator("ambiguous", mode="before")
     @classmethod
     def _check_ambiguous(cls, v: Any) -> list[int]:
-        if not isinstance(v, list) or not all(_is_whole(m) for m in v):
-            whole = [v] if _is_whole(v) else v if isinstance(v, list) else None
-            numbers_ = [number_text(m) if isinstance(m, str) else str(m) if _is_whole(m) else None for m in whole or []]
-            if whole is not None and all(n is not None and float(n).is_integer() for n in numbers_):
-                fix = ("put it in a list, in square brackets: " if _is_whole(v) else "write the columns without quotes: ") + \
+        if not isinstance(v, list) or not all(is_whole(m, integral=True) for m in v):
+            whole = [v] if is_whole(v, integral=True) else v if isinstance(v, list) else None
+            numbers_ = [number_text(m) if isinstance(m, str) else str(m) if is_whole(m, integral=True) else None for m in whole or []]
+            if whole is not None and all(n is not None and is_whole(float(n)) for n in numbers_):
+                fix = ("put it in a list, in square brackets: " if is_whole(v, integral=True) else "write the columns without quotes: ") + \
                     f'"ambiguous": [{", ".join(str(int(float(n))) for n in numbers_)}]'
             else:
                 fix = _FIXES["ambiguous"]
@@ -300,21 +297,21 @@ class PrivacyTable(BaseModel):
     @classmethod
     def _check_format(cls, v: str) -> str:
         if v != FORMAT:
-            raise _bad(f"got {typed(v)}, an unknown format; expected the text \"{FORMAT}\"", f'set "format": "{FORMAT}"')
+            raise _bad(f"got {json_text(v)}, an unknown format; expected the text \"{FORMAT}\"", f'set "format": "{FORMAT}"')
         return v
 
     @field_validator("metric")
     @classmethod
     def _check_metric(cls, v: str) -> str:
         if v not in METRICS:
-            raise _bad(f"got {typed(v)}, an unknown metric; expected \"ssim\" (Nf and the split point compare SSIM with tau)",
+            raise _bad(f"got {json_text(v)}, an unknown metric; expected \"ssim\" (Nf and the split point compare SSIM with tau)",
                        'use "metric": "ssim", or leave the field out')
         return v
 
     @field_validator("ssim_decimals", mode="before")
     @classmethod
     def _check_decimals(cls, v: Any) -> int | None:
-        if v is not None and not (_is_whole(v) and 1 <= v <= MAX_DECIMALS):
+        if v is not None and not (is_whole(v, integral=True) and 1 <= v <= MAX_DECIMALS):
             fix = f"give 1 to {MAX_DECIMALS} decimals, e.g. \"ssim_decimals\": 1, or null to compare cells unrounded"
             written = _whole_fix(v, '"ssim_decimals": ', "")
             if written and 1 <= float(number_text(v) or v) <= MAX_DECIMALS:
@@ -424,7 +421,7 @@ def _special(e: dict, loc: tuple, place: str) -> str | None:
     if place == "rows" and e["type"] in ("list_type", "too_short"):
         value = e.get("input")
         if isinstance(value, dict) and "tensor" in value:
-            row = typed(value, 10**6)
+            row = json_text(value, 10**6)
             return f"put the row in a list, in square brackets: \"rows\": [{row if len(row) <= 100 else '{...}'}]"
         return _FIXES["rows"] if value is None or e["type"] == "too_short" else None
     return None

@@ -45,8 +45,6 @@ stays counted in multiplications. ``optdist profile --module ... --measure TYPE`
 
 from __future__ import annotations
 
-import difflib
-import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -59,6 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from optdist.io import atomic_write_json
 from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, not_an_object, quoted, read_json, schema_problems,
                               text_of)
+from optdist.names import closest
 from optdist.paths import MODELS_DIR
 
 BYTES_PER_VALUE = 4
@@ -152,7 +151,7 @@ class Profile:
         for device_type, times in measured:
             secs = times.seconds_per_segment
             if len(secs) != len(self.layers) or not all(0 <= s <= MAX_SECONDS for s in secs):  # also refuses NaN
-                raise ValueError(f"{self.cnn}: measured seconds for {json.dumps(device_type, ensure_ascii=False)} must be {len(self.layers)} numbers "
+                raise ValueError(f"{self.cnn}: measured seconds for {text_of(device_type)} must be {len(self.layers)} numbers "
                                  f"in [0, {MAX_SECONDS:g}], not {list(secs)}")
         object.__setattr__(self, "measured", measured)
         if graph == tuple(((k - 1,) if k else ()) for k in range(len(graph))):
@@ -397,42 +396,42 @@ def _graph_problems(spec: _ProfileSpec) -> tuple[list[list[int]], list[Problem]]
                 into.append(index[name])
             elif name == la.name:  # was '"relu" comes at or after "relu"'
                 earlier = spec.layers[k - 1].name if k else None
-                problems.append(Problem(p, f"{json.dumps(name)}: a layer cannot be its own input",
-                                        f"name the layers whose outputs {json.dumps(la.name)} reads, e.g. \"inputs\": "
-                                        f"[{json.dumps(earlier)}]" if earlier is not None else
+                problems.append(Problem(p, f"{text_of(name)}: a layer cannot be its own input",
+                                        f"name the layers whose outputs {text_of(la.name)} reads, e.g. \"inputs\": "
+                                        f"[{text_of(earlier)}]" if earlier is not None else
                                         'remove it: the first layer reads the network\'s input, "inputs": []'))
             elif any(other.name == name for other in spec.layers[k:]):
-                problems.append(Problem(p, f"{json.dumps(name)} comes at or after {json.dumps(la.name)}", "list the layers in a topological "
+                problems.append(Problem(p, f"{text_of(name)} comes at or after {text_of(la.name)}", "list the layers in a topological "
                                         "order (every layer after its inputs, the stage order of MODEL.md section 9)"))
             else:
                 earlier = [other.name for other in spec.layers[:k]]
-                close = difflib.get_close_matches(str(name), earlier, n=1, cutoff=0.6)
-                problems.append(Problem(p, f"{json.dumps(name)} is not a layer of the profile",
-                                        (f"did you mean {json.dumps(close[0])}? " if close else "")
+                close = closest(name, earlier)
+                problems.append(Problem(p, f"{text_of(name)} is not a layer of the profile",
+                                        (f"did you mean {text_of(close)}? " if close else "")
                                         + f"name earlier layers of this file ({quoted(earlier[-6:])}), e.g. "
-                                        f"\"inputs\": [{json.dumps(close[0] if close else earlier[-1] if earlier else '')}]"))
+                                        f"\"inputs\": [{text_of(close or (earlier[-1] if earlier else ''))}]"))
         if len(set(names)) != len(names):
-            problems.append(Problem(p, f"{json.dumps(names)} names a layer twice", f"name each input layer once: \"inputs\": "
-                                    f"{json.dumps(list(dict.fromkeys(names)))}"))
+            problems.append(Problem(p, f"[{quoted(names)}] names a layer twice", f"name each input layer once: \"inputs\": "
+                                    f"[{quoted(dict.fromkeys(names))}]"))
         if k == 0 and names:
-            problems.append(Problem(p, f"{json.dumps(names)}, but the first layer reads the network input", "set \"inputs\": []"))
+            problems.append(Problem(p, f"[{quoted(names)}], but the first layer reads the network input", "set \"inputs\": []"))
         elif k and not names:
             problems.append(Problem(p, "empty, but only the first layer reads the network input", "name the layers "
                                     "whose output this layer reads (one network input, read by the first layer), e.g. "
-                                    f"\"inputs\": [{json.dumps(spec.layers[k - 1].name)}]"))
+                                    f"\"inputs\": [{text_of(spec.layers[k - 1].name)}]"))
         elif la.kind in ("add", "concat") and len(names) < 2:
             problems.append(Problem(p, f"a{'n' if la.kind == 'add' else ''} {la.kind} layer merges two or more "
-                                    f"input layers, not {json.dumps(names)}", "name every merged layer, e.g. \"inputs\": [\"a\", \"b\"], or use \"kind\": \"elementwise\""))
+                                    f"input layers, not [{quoted(names)}]", "name every merged layer, e.g. \"inputs\": [\"a\", \"b\"], or use \"kind\": \"elementwise\""))
         elif la.kind not in ("add", "concat") and len(names) > 1:
             problems.append(Problem(p, f"a{'n' if la.kind != 'conv' else ''} {la.kind} layer reads one input layer, not "
-                                    f"{json.dumps(names)}; only \"add\" and \"concat\" layers merge several (a DAG, MODEL.md section 9)",
-                                    f"name its one input layer, e.g. \"inputs\": [{json.dumps(names[0])}], or insert an \"add\" or \"concat\" layer"))
+                                    f"[{quoted(names)}]; only \"add\" and \"concat\" layers merge several (a DAG, MODEL.md section 9)",
+                                    f"name its one input layer, e.g. \"inputs\": [{text_of(names[0])}], or insert an \"add\" or \"concat\" layer"))
         index[la.name] = k
         graph.append(into)
     used = {u for into in graph for u in into}
     for k, la in enumerate(spec.layers[:-1]):
         if k not in used:
-            problems.append(Problem(f"layers[{k}]", f"the output of {json.dumps(la.name)} is not an input of any later layer",
+            problems.append(Problem(f"layers[{k}]", f"the output of {text_of(la.name)} is not an input of any later layer",
                                     "every layer but the last must feed a later layer (the last layer is the "
                                     "network's output): remove the layer or name it in a later layer's inputs"))
     return graph, problems
@@ -552,8 +551,8 @@ def parse_profile(data: object, where: str = "profile") -> Profile:
     names: set[str] = set()
     for k, la in enumerate(spec.layers):
         if la.name in names:
-            problems.append(Problem(f"layers[{k}].name", f"duplicate layer name {json.dumps(la.name)}",
-                                    f'give every layer a unique name, e.g. "name": {json.dumps(la.name + "_" + str(k))}'))
+            problems.append(Problem(f"layers[{k}].name", f"duplicate layer name {text_of(la.name)}",
+                                    f'give every layer a unique name, e.g. "name": {text_of(la.name + "_" + str(k))}'))
         names.add(la.name)
         if spec.format == FORMAT and la.inputs is None:
             problems.append(Problem(f"layers[{k}].inputs", "missing (profile/2 lists each layer's input layers)", _REGEN))

@@ -8,12 +8,13 @@ its assignment with the independent evaluator (:func:`~optdist.result.finalize`)
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from optdist.instance import Instance, load_instance
+from optdist.jsonfile import json_text
+from optdist.names import closest
 from optdist.result import SolveResult, finalize
 from optdist.options import GENERIC_OPTIONS, check_options
 
@@ -93,12 +94,12 @@ def unknown_method(method: object, where: str = "method") -> str:
     you mean greedy?", compared without case) or an example, and the methods. Before, it listed
     them as a Python list with no close match."""
     flag = where.startswith("--")
-    shown = f"{where} {method}" if flag else f"{where} {method!r}"
-    lower = {m.lower(): m for m in METHODS}
-    close = difflib.get_close_matches(str(method).lower(), list(lower), n=1, cutoff=0.6)
-    fix = f"did you mean {where + ' ' if flag else ''}{lower[close[0]]}?" if close else \
-        f"e.g. {where + ' ' if flag else ''}milp"
-    return f"unknown {shown} (fix: {fix}; the methods: {', '.join(sorted(METHODS))})"
+    shown = f"{where} {method}" if flag else f"{where} {json_text(method)}"
+    close = closest(method, sorted(METHODS), ignore_case=True)
+    methods = f"the methods: {', '.join(sorted(METHODS))}"
+    fix = (f"did you mean {where + ' ' if flag else ''}{close}? {methods[0].upper()}{methods[1:]}" if close else
+           f"e.g. {where + ' ' if flag else ''}milp; {methods}")
+    return f"unknown {shown} (fix: {fix})"
 
 
 def check_method_options(method: str, names: Iterable[str]) -> None:
@@ -113,8 +114,8 @@ def check_method_options(method: str, names: Iterable[str]) -> None:
     takes = METHOD_OPTIONS[method]
     for name in sorted(set(names) - takes):
         takers = sorted(m for m, opts in METHOD_OPTIONS.items() if name in opts)
-        close = difflib.get_close_matches(name, sorted(takes), n=1)
-        fix = (f"write {close[0]!r}, the closest option it takes" if close else
+        close = closest(name, sorted(takes))
+        fix = (f"write {close!r}, the closest option it takes" if close else
                f"leave it out, or use a method that takes it: {', '.join(takers)}" if takers else "leave it out")
         raise ValueError(f"method {method} takes no option {name!r} (fix: {fix}; {method} takes "
                          f"{', '.join(sorted(takes))})")

@@ -87,5 +87,5 @@ def test_the_fix_for_a_file_made_for_another_instance_uses_json_quotes(tmp_path,
     path = _write(tmp_path, optdist.solve(inst, method="greedy").assignment.to_json(inst))
     with caplog.at_level(logging.WARNING, logger="optdist"):
         main(["evaluate", str(SERIAL), str(path)])
-    assert "made for instance 'micro-2x3-tight', not 'micro-2x3-serial'" in caplog.text, caplog.text
+    assert "made for instance \"micro-2x3-tight\", not \"micro-2x3-serial\"" in caplog.text, caplog.text
     assert 'set its "instance" to "micro-2x3-serial")' in caplog.text, caplog.text

@@ -274,7 +274,7 @@ def test_calibrate_own_network_errors(own_resnet, tmp_path, capsys):
     assert main(["profile", "--module", f"{concat}:Net", "--input", "3,16,16", "--out", str(other)]) == 0
     capsys.readouterr()
     cases = [
-        (calibrate_args(d, "--layers", "ghost"), "has no layer 'ghost'"),
+        (calibrate_args(d, "--layers", "ghost"), 'has no layer "ghost"'),
         ([a if a != str(d / "mynet.profile.json") else str(other) for a in calibrate_args(d)], "not the profile of"),
         ([a if a != str(d / "mynet.pt") else str(tmp_path / "none.pt") for a in calibrate_args(d)], "none.pt: no such file"),
         (["calibrate", "--module", RESNET, "--input", "3,16,16"], "give the attacker's images"),

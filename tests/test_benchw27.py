@@ -40,7 +40,7 @@ def test_a_copied_record_is_told_to_be_deleted_and_a_renamed_one_to_be_renamed(t
     _stored(tmp_path, rec)
     shutil.copy(tmp_path / "records" / f"{rec['key']}.json", tmp_path / "records" / "copy.json")
     _, warns = read_records(tmp_path)
-    assert warns == [f"{tmp_path}/records/copy.json: damaged record (key {rec['key']!r} is not the file's name); left "
+    assert warns == [f"{tmp_path}/records/copy.json: damaged record (key {json.dumps(rec['key'])} is not the file's name); left "
                      f"out of the tables and figures (fix: it is a copy of the record of run {rec['key']}, which is "
                      f"{rec['key']}.json: delete it or move it out of {tmp_path}/records)"]
     (tmp_path / "records" / f"{rec['key']}.json").unlink()

@@ -16,7 +16,7 @@ BASE = {"name": "t", "out": "o", "instances": [str(ROOT / "instances/tiny/micro-
 
 
 @pytest.mark.parametrize("field, value, msg", [
-    ("solvers", ["higs"], r"solvers: unknown solver 'higs'"),
+    ("solvers", ["higs"], r'solvers: unknown solver "higs"'),
     ("formulations", ["tigth"], r"formulations: unknown formulation 'tigth' \(fix: choose from \['auto', 'decomposed'"),
     ("time_limit", -5, r"time_limit = -5 is out of range \(fix: give a finite number of seconds > 0\)"),
     ("time_limit", "60", r"time_limit = '60' is not a number \(fix: give a number, e.g. time_limit = 5.0\)"),

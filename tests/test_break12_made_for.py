@@ -29,7 +29,7 @@ def placement(tmp_path):
 def test_evaluate_warns_when_the_placement_was_made_for_another_instance(placement, capsys, caplog):
     with caplog.at_level(logging.WARNING, logger="optdist"):
         assert main(["evaluate", str(SERIAL), str(placement)]) == 0
-    assert "made for instance 'micro-2x3-tight', not 'micro-2x3-serial'" in caplog.text
+    assert "made for instance \"micro-2x3-tight\", not \"micro-2x3-serial\"" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="optdist"):
         assert main(["evaluate", str(TIGHT), str(placement)]) == 0
@@ -40,7 +40,7 @@ def test_an_unreadable_placement_names_the_instance_it_was_made_for(placement):
     from optdist.instance import load_instance
 
     doc = json.loads(placement.read_text())["assignment"]
-    with pytest.raises(AssignmentError, match="made for instance 'micro-2x3-tight', not 'micro-2x2-tau0.6'"):
+    with pytest.raises(AssignmentError, match="made for instance \"micro-2x3-tight\", not \"micro-2x2-tau0.6\""):
         Assignment.from_json(load_instance(OTHER), doc)
 
 

@@ -269,7 +269,7 @@ def test_a_plan_start_that_is_not_a_placement_of_the_forecast_is_refused(forecas
     doc.update(assignment=None, termination="no_solution")
     empty.write_text(json.dumps(doc))
     capsys.readouterr()
-    for given, says in ((other, "r2"), (empty, "field 'assignment'"), (tmp_path / "missing.json", "missing.json")):
+    for given, says in ((other, "r2"), (empty, 'field "assignment"'), (tmp_path / "missing.json", "missing.json")):
         assert main(["solve", str(TINY), "--method", "plan-guided", "--forecast", str(forecast),
                      "--plan-start", str(given)]) == 2
         err = capsys.readouterr().err

@@ -104,7 +104,7 @@ def test_highs_refusal_echoes_the_value_as_typed_with_an_example_in_range(capsys
 
 
 @pytest.mark.parametrize("option, problem", [("mip_max_nodes=1.5", "mip_max_nodes = 1.5: not a whole number"),
-                                             ("presolve=bogus", "presolve = 'bogus' (a text option")])
+                                             ("presolve=bogus", 'presolve = "bogus" (a text option')])
 def test_every_highs_refusal_gives_an_example_the_option_takes(capsys, option, problem):
     assert main(["solve", MICRO, "--solver-option", option]) == 2
     said = _said(capsys)
@@ -248,10 +248,10 @@ def test_a_flag_without_its_value_is_one_line(capsys, words, said):
                                         "--gap? `optdist solve --help` lists the flags)"),
     (["solve"], "optdist solve: error: the following arguments are required: instance (fix: see "
                 "`optdist solve --help`)"),
-    (["solve", MICRO, "--formulation", "x"], "optdist solve: error: argument --formulation: invalid choice: 'x' "
-                                             "(choose from 'auto', 'decomposed', 'compact', 'per-map', 'tight') "
+    (["solve", MICRO, "--formulation", "x"], 'optdist solve: error: argument --formulation: invalid choice: "x" '
+                                             '(choose from "auto", "decomposed", "compact", "per-map", "tight") '
                                              "(fix: e.g. --formulation auto)"),
-    (["solvee"], "optdist: error: argument COMMAND: invalid choice: 'solvee' (choose from"),
+    (["solvee"], 'optdist: error: argument COMMAND: invalid choice: "solvee" (choose from "profile", "validate", '),
 ])
 def test_an_unknown_flag_and_every_other_parse_error_is_one_line(capsys, words, said):
     """Before: "usage: optdist [-h] [--version] [-v] [-q] [--debug] COMMAND ..." and "optdist: error: unrecognized

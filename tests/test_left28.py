@@ -60,7 +60,7 @@ def test_a_solver_far_from_any_name_gets_an_example(capsys):
 
 
 def test_the_python_api_names_the_solver_meant():
-    with pytest.raises(ValueError, match=r"unknown solver 'hihgs' \(fix: did you mean highs\?; adapters: cbc, "):
+    with pytest.raises(ValueError, match=r"unknown solver \"hihgs\" \(fix: did you mean highs\? The adapters: cbc, "):
         get_solver("hihgs")
 
 
@@ -69,11 +69,11 @@ def test_the_python_api_names_the_solver_meant():
 def test_a_misspelt_method_names_the_flag_and_the_method_meant(capsys):
     assert main(["solve", LENET, "--method", "greedyy"]) == 2
     said = _said(capsys)
-    assert "unknown --method greedyy (fix: did you mean --method greedy?; the methods: defended, edge-cloud, " in said
+    assert "unknown --method greedyy (fix: did you mean --method greedy? The methods: defended, edge-cloud, " in said
 
 
 def test_the_python_api_names_the_method_meant():
-    with pytest.raises(ValueError, match=r"unknown method 'greedyy' \(fix: did you mean greedy\?; the methods: "):
+    with pytest.raises(ValueError, match=r"unknown method \"greedyy\" \(fix: did you mean greedy\? The methods: "):
         optdist.solve(MICRO, method="greedyy")
 
 

@@ -95,7 +95,7 @@ def test_pricing_solver_options_reach_the_pricing_adapter_only(monkeypatch):
 
 @pytest.mark.parametrize("name", ["scpi", "glpk", str(ROOT / "solvers" / "glpk.toml")])
 def test_unknown_and_glpk_pricing_solvers_are_refused_before_solving(name, capsys, priced_by):
-    fix = ("unknown solver 'scpi' (fix: did you mean scip?; adapters:" if name == "scpi" else
+    fix = ("unknown solver \"scpi\" (fix: did you mean scip? The adapters:" if name == "scpi" else
            "GLPK is not trusted as a pricing solver")
     with pytest.raises(ValueError, match=re.escape(fix)):
         optdist.solve(MICRO, pricing_solver=name)
@@ -139,7 +139,7 @@ def test_bench_specs_pass_the_pricing_solver_and_check_its_name():
     spec = parse_spec({"name": "t", "out": "o", "instances": [MICRO], "methods": ["milp"],
                        "options": {"pricing_solver": "highs"}})
     assert all(run.solve_options()["pricing_solver"] == "highs" for run in spec.runs())
-    for name, msg in (("scpi", "unknown solver 'scpi'"), ("glpk", "not trusted")):
+    for name, msg in (("scpi", 'unknown solver "scpi"'), ("glpk", "not trusted")):
         with pytest.raises(ValueError, match=f"options.pricing_solver: .*{msg}"):
             parse_spec({"name": "t", "out": "o", "instances": [MICRO], "methods": ["milp"],
                         "options": {"pricing_solver": name}})

@@ -180,6 +180,6 @@ def test_a_warm_start_result_without_a_placement_says_what_it_was_for_and_the_fi
     rc = main(["solve", str(micro), "--warm-start", str(empty)])
     err = capsys.readouterr().err
     assert rc == 2, err
-    assert (f"{empty}: field 'assignment': this result has no assignment (termination no_solution), so nothing can be "
+    assert (f"{empty}: field \"assignment\": this result has no assignment (termination no_solution), so nothing can be "
             "used as the --warm-start of micro-2x3-tight (fix: give a result of a run that found a placement, or an "
             "assignment file)") in err, err

@@ -86,7 +86,7 @@ def test_a_plan_start_file_without_a_placement_is_named_once_with_one_fix(tmp_pa
     empty.write_text(json.dumps({"format": "optdist-result/1", "termination": "no_solution", "assignment": None}))
     with pytest.raises(ValueError) as e:
         optdist.solve(MICRO, method="plan-guided", plan_start=empty, plan_time_limit=5, polish_time_limit=0, seed=0)
-    assert str(e.value) == (f"plan-guided: plan_start {empty}: field 'assignment': this result has no assignment "
+    assert str(e.value) == (f"plan-guided: plan_start {empty}: field \"assignment\": this result has no assignment "
                             "(termination no_solution), so nothing can be used as plan-guided's plan_start on forecast "
                             "micro-2x3-tight (fix: give a result of a run that found a placement, or an assignment "
                             "file)")

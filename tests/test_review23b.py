@@ -91,7 +91,7 @@ def test_a_result_file_of_another_format_version_is_not_told_to_become_an_assign
     args = ["--warm-start", str(result)] if command == "solve" else [str(result)]
     assert main([command, str(LENET), *args]) == 2
     err = capsys.readouterr().err
-    assert f"{result}" in err and "format: is 'optdist-result/9', a result format this optdist does not read" in err, err
+    assert f"{result}" in err and 'format: is "optdist-result/9", a result format this optdist does not read' in err, err
     assert "optdist-assignment/1\")" not in err and "(fix: write it again with this optdist's `optdist solve --out`" in err
 
 

@@ -214,7 +214,7 @@ def test_raw_solver_options_reach_the_solver(solver):
 REFUSED_RAW = {
     "highs": [({"foo": "bar"}, 'HiGHS has no option "foo"'), ({"threads": "abc"}, 'threads = "abc" is not a whole number'),
               ({"time_limit": -5}, "time_limit = -5 is out of range"), ({"mip_rel_gap": 5}, "mip_rel_gap = 5 is out of range"),
-              ({"presolve": "bogus"}, "HiGHS refuses presolve = 'bogus'"), ({"mip_max_nodes": 1.5}, "an integer option")],
+              ({"presolve": "bogus"}, 'HiGHS refuses presolve = "bogus"'), ({"mip_max_nodes": 1.5}, "an integer option")],
     "scip": [({"bogus": 1}, 'SCIP has no parameter "bogus"'), ({"limits/time": -3}, "limits/time = -3 is out of range"),
              ({"limits/nodes": -7}, r"SCIP refuses limits/nodes = -7: out of range .*whole number in \[-1, ")],
     "glpk": [({"tmlim": "abc"}, 'tmlim = "abc" is not a whole number'), ({"foo": "bar"}, 'glpsol has no option "foo"')],

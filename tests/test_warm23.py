@@ -187,7 +187,7 @@ def test_a_result_files_own_instance_that_is_not_a_string_is_refused(value, resu
 
 
 def _instance_warnings(err: str) -> list[str]:
-    return [x for x in err.splitlines() if "field 'instance'" in x]
+    return [x for x in err.splitlines() if 'field "instance"' in x]
 
 
 def test_a_result_file_made_for_another_instance_is_warned_about(result_file, capsys):
@@ -197,7 +197,7 @@ def test_a_result_file_made_for_another_instance_is_warned_about(result_file, ca
     assert main(["evaluate", str(CIFAR), str(result_file)]) == 0
     warnings = _instance_warnings(capsys.readouterr().err)
     assert len(warnings) == 1, warnings
-    assert (f"{result_file}: field 'instance': made for instance 'other', not 'cifar-1x4-tau0.8'; its request and "
+    assert (f"{result_file}: field \"instance\": made for instance \"other\", not \"cifar-1x4-tau0.8\"; its request and "
             "node ids match, so it is scored on cifar-1x4-tau0.8") in warnings[0], warnings
 
 
@@ -209,7 +209,7 @@ def test_a_result_file_naming_another_instance_twice_is_warned_about_once(result
     result_file.write_text(json.dumps(doc))
     assert main(["solve", str(CIFAR), "--formulation", "tight", "--warm-start", str(result_file)]) == 0
     warnings = _instance_warnings(capsys.readouterr().err)
-    assert len(warnings) == 1 and "made for instance 'other', not 'cifar-1x4-tau0.8'" in warnings[0], warnings
+    assert len(warnings) == 1 and "made for instance \"other\", not \"cifar-1x4-tau0.8\"" in warnings[0], warnings
     assert "used as the --warm-start of cifar-1x4-tau0.8" in warnings[0], warnings
 
 

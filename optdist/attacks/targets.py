@@ -31,6 +31,7 @@ from optdist import zoo
 from optdist.attacks import datasets
 from optdist.checkpoint import one_line, read_state_dict
 from optdist.io import atomic_write_bytes, atomic_write_json
+from optdist.jsonfile import quoted, text_of
 from optdist.paths import MODELS_DIR
 from optdist.profiles import Profile
 
@@ -68,7 +69,7 @@ TARGETS: dict[str, TargetSpec] = {
 
 def spec(name: str) -> TargetSpec:
     if name not in TARGETS:
-        raise KeyError(f"unknown target {name!r}; targets: {sorted(TARGETS)}")
+        raise KeyError(f"unknown target {text_of(name)}; targets: {quoted(sorted(TARGETS))}")
     return TARGETS[name]
 
 
@@ -111,8 +112,8 @@ class UserNetwork:
         from optdist.tracing import head_at
 
         if layer not in {la.name for la in self.profile.layers}:
-            raise ValueError(f"--layers: {self.profile.cnn} has no layer {layer!r}; its layers: "
-                             f"{[la.name for la in self.profile.layers]} (optdist profile PROFILE lists them)")
+            raise ValueError(f"--layers: {self.profile.cnn} has no layer {text_of(layer)}; its layers: "
+                             f"{quoted(la.name for la in self.profile.layers)} (optdist profile PROFILE lists them)")
         return head_at(net, self.profile, layer)
 
     def maps(self, layer: str, z: torch.Tensor) -> int:
@@ -126,7 +127,7 @@ def _profile_mismatch(traced: Profile, given: Profile) -> str | None:
              for k, la in enumerate(p.layers)] for p in (traced, given)]
     for k, (a, b) in enumerate(zip(*rows)):
         if a != b:
-            said = [f"{r[0]!r} ({r[1]}, {r[2]} maps of {list(r[3])}, inputs {list(r[4])})" for r in (b, a)]
+            said = [f"{text_of(r[0])} ({r[1]}, {r[2]} maps of {list(r[3])}, inputs [{quoted(r[4])}])" for r in (b, a)]
             return f"layer {k + 1} is {said[0]} in the file but the module traces to {said[1]}"
     if len(rows[0]) != len(rows[1]):
         return f"the file has {len(rows[1])} layers, the module traces to {len(rows[0])}"

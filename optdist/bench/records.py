@@ -35,6 +35,7 @@ from pathlib import Path
 
 from optdist.bench.spec import Run
 from optdist.io import atomic_write_json, atomic_write_text
+from optdist.jsonfile import json_kind, json_text, quoted, text_of
 
 RECORD_FORMAT = "optdist-bench-record/1"
 STATUSES = ("ok", "error", "timeout")
@@ -121,27 +122,27 @@ def record_files(out: str | Path) -> list[Path]:
 def _defect(rec: object, stem: str) -> str | None:
     """What makes ``rec`` (decoded from ``<stem>.json``) unusable, or None."""
     if not isinstance(rec, dict):
-        return f"a JSON {type(rec).__name__}, not an object"
+        return f"{json_kind(rec)}, not an object"
     if rec.get("format") != RECORD_FORMAT:
-        return f"format {rec.get('format')!r}, expected {RECORD_FORMAT!r}"
+        return f"format {json_text(rec.get('format'))}, expected {text_of(RECORD_FORMAT)}"
     missing = [f for f in ("key", "run", "status") if f not in rec]
     if missing:
-        return f"missing field(s) {missing}"
+        return f"missing field(s) {quoted(missing)}"
     if rec["status"] not in STATUSES:
-        return f"status {rec['status']!r} is not one of {list(STATUSES)}"
+        return f"status {json_text(rec['status'])} is not one of {quoted(STATUSES)}"
     try:
         run = Run.from_json(rec["run"])
     except TypeError as e:
-        return f"field 'run' is not a run ({e})"
+        return f"field \"run\" is not a run ({e})"
     if not isinstance(run.options, dict):
-        return "field 'run.options' is not an object"
+        return 'field "run.options" is not an object'
     if rec["key"] != stem:
-        return f"key {rec['key']!r} is not the file's name"
+        return f"key {json_text(rec['key'])} is not the file's name"
     for f in ("summary", "instance_info"):
         if rec.get(f) is not None and not isinstance(rec[f], dict):
-            return f"field {f!r} is not an object"
+            return f"field {text_of(f)} is not an object"
     if rec["status"] == "ok" and not isinstance(rec.get("summary"), dict):
-        return "status 'ok' without a summary"
+        return 'status "ok" without a summary'
     wrong = _wrong_field(rec)
     return None if wrong is None else wrong[0]
 
@@ -155,9 +156,7 @@ def _wrong_field(rec: dict) -> tuple[str, str | None] | None:
     for name, kind in SUMMARY_KINDS.items():
         value = summary.get(name)
         if value is not None and not _KIND_TEST[kind](value):
-            typed = json.dumps(value, allow_nan=True)
-            typed = typed if len(typed) <= 60 else typed[:57] + "..."
-            return f"field summary.{name} is {typed}, not {kind}", _readable(name, kind, value)
+            return f"field summary.{name} is {json_text(value)}, not {kind}", _readable(name, kind, value)
     return None
 
 
@@ -172,7 +171,7 @@ def _readable(name: str, kind: str, value: object) -> str | None:
             return None
     if kind == "true or false" and inner in ("true", "false"):
         inner = inner == "true"
-    return f'"{name}": {json.dumps(inner)}' if inner is not value and _KIND_TEST[kind](inner) else None
+    return f"{text_of(name)}: {json_text(inner)}" if inner is not value and _KIND_TEST[kind](inner) else None
 
 
 def read_record(path: Path) -> dict:

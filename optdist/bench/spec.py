@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from optdist.jsonfile import MiB, read_json
-from optdist.options import OPTION_EXAMPLES, WHOLE_OPTIONS
+from optdist.options import OPTION_EXAMPLES, WHOLE_OPTIONS, is_whole
 
 #: the names of optdist.bench.figures.FIGURES (not imported here: it loads matplotlib; a test keeps them equal)
 FIGURES = ("tau", "greedy-rl", "devices", "mix", "optimum-rl", "scaling", "convergence")
@@ -379,7 +379,7 @@ def option_value_problem(option: str, value: Any) -> tuple[str, str] | None:
     if not members or any(isinstance(value, kinds) and (not isinstance(value, bool) or bool in kinds)
                           for kinds, _, _ in members):
         return None
-    if option in WHOLE_OPTIONS and isinstance(value, float) and value.is_integer():
+    if option in WHOLE_OPTIONS and is_whole(value):
         return None
     said = [word for kinds, word, _ in members if kinds != (type(None),)]  # JSON's null: left unsaid (TOML has none)
     example = _OPTION_EXAMPLES.get(option, members[0][2])
@@ -531,7 +531,7 @@ def _whole_as_int(values: dict[str, Any]) -> None:
     """Each whole-number generic option (:data:`~optdist.options.WHOLE_OPTIONS`) given as an
     integral float (``threads = 2.0``) as the int, in place: its runs, keys and records say 2."""
     for name in WHOLE_OPTIONS:
-        if isinstance(values.get(name), float) and values[name].is_integer():
+        if isinstance(values.get(name), float) and is_whole(values[name]):
             values[name] = int(values[name])
 
 

@@ -27,7 +27,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Iterable
@@ -40,6 +39,7 @@ from optdist.bench.records import SUMMARY_KINDS, read_records, record_path, reru
 from optdist.bench.solu import (RTOL, Reference, bound_exceeds, merge_refs, merge_solu_file, read_solu,
                                 refs_from_records, rel_diff, unproven_optimal)
 from optdist.io import atomic_write_text
+from optdist.jsonfile import json_text, quoted
 from optdist.milp.run import DEFAULT_MIP_GAP
 from optdist.result import AGREE_RTOL, CLAIMS_FEASIBLE, GAP_EPS, Termination, gap, solver_abs_gap, within_rounding
 
@@ -229,7 +229,7 @@ def unproven_optima(df: pd.DataFrame, out: str | Path) -> list[str]:
     ok = df[df["status"] == "ok"]
     bad = ok[unproven_optimal(ok)]
     return [f"{record_path(out, bad.at[i, 'key'])}: it claims termination optimal on {bad.at[i, 'instance']} "
-            f"({_run_label(bad, i)}) with bound {json.dumps(float(bad.at[i, 'bound']))}, which proves nothing; "
+            f"({_run_label(bad, i)}) with bound {json_text(float(bad.at[i, 'bound']))}, which proves nothing; "
             "its objective is not taken as the instance's optimum nor as certified (fix: solve the instance again to "
             f"check, e.g. `optdist solve {bad.at[i, 'instance_path']}`; then delete this record and run "
             f"{rerun(out)} again, which redoes the run)" for i in bad.index]
@@ -249,23 +249,23 @@ def _contradiction(row: pd.Series) -> str | None:
     corrupted record), with the fix's field written right, or None."""
     term, obj, ev, feas = row["termination"], row["objective"], row["evaluator_objective"], row["feasible"]
     if term not in TERMINATIONS:
-        return (f"its summary.termination {json.dumps(term)} is not a termination word (fix: write one of "
-                f"{', '.join(json.dumps(t) for t in TERMINATIONS)}, e.g. \"termination\": \"feasible\"")
+        return (f"its summary.termination {json_text(term)} is not a termination word (fix: write one of "
+                f"{quoted(TERMINATIONS)}, e.g. \"termination\": \"feasible\"")
     if term == "optimal" and _finite(row["gap"]):
         mip_gap = row.get("mip_gap")
         mip_gap = float(mip_gap) if isinstance(mip_gap, (int, float)) and not isinstance(mip_gap, bool) else DEFAULT_MIP_GAP
         closed = _finite(obj) and _finite(row["bound"]) and obj - row["bound"] <= solver_abs_gap(row["solver"]) * (1 + 1e-6)
         if float(row["gap"]) > max(mip_gap, GAP_EPS) * (1 + 1e-6) and not closed:
-            return (f"it claims termination \"optimal\" with summary.gap {json.dumps(float(row['gap']))}, above the "
+            return (f"it claims termination \"optimal\" with summary.gap {json_text(float(row['gap']))}, above the "
                     f"requested gap {mip_gap:g}, so nothing proves it optimal (fix: write the termination the run "
                     f"reached, e.g. \"termination\": \"time_limit\", or the gap it proved, e.g. \"gap\": {mip_gap:g}")
     feas = None if feas is None or pd.isna(feas) else bool(feas)
     if feas is True and term not in CLAIMS_FEASIBLE and term not in ("time_limit", "iteration_limit", "interrupted"):
-        return (f"it records summary.feasible true with termination {json.dumps(term)}, which returns no feasible "
+        return (f"it records summary.feasible true with termination {json_text(term)}, which returns no feasible "
                 "placement (fix: write \"feasible\": false, or the termination the run reached, e.g. "
                 "\"termination\": \"feasible\"")
     if feas is False and term in CLAIMS_FEASIBLE:
-        return (f"it records summary.feasible false with termination {json.dumps(term)}, which claims a feasible "
+        return (f"it records summary.feasible false with termination {json_text(term)}, which claims a feasible "
                 "placement (the evaluator's infeasible placements are \"violated\") (fix: write \"feasible\": true, "
                 "or \"termination\": \"violated\"")
     if feas is True and _finite(obj) and _finite(ev) and (gap(float(ev), float(obj)) or 0.0) > AGREE_RTOL:

@@ -286,65 +286,17 @@ def _other_kind(path: Path) -> str | None:
     return None
 
 
-#: words in a file's name -> the kind they suggest, and how that kind begins (for a document that is no object)
-_NAME_KINDS = (
-    (("privacy", "table"), "privacy table",
-     '{"format": "optdist-privacy-table/1", "cnn": "lenet", "name": "mine", "rows": [{"tensor": "ReLU2", "maps": 16, '
-     '"cells": {"4": 0.2}}]}'),
-    (("catalog", "devices"), "device catalog",
-     '{"format": "optdist-device-catalog/1", "devices": {"mycam": {"memory": 1073741824, "mults_per_s": 560e6, '
-     '"rate": 9025000}}}'),
-    (("profile",), "profile",
-     '{"format": "optdist-profile/2", "cnn": "mynet", ...} (`optdist profile --module pkg.mod:builder --input C,H,W '
-     '--out FILE` writes one)'),
-    (("instance", "tau"), "instance",
-     '{"format": "optdist-instance/1", "name": ..., "tau": ..., "devices": [...], ...} (instances/ holds examples)'),
-)
-_KIND_OF_FORMAT = {"optdist-privacy-table/": "privacy table", "optdist-device-catalog/": "device catalog",
-                   "optdist-profile/": "profile", "optdist-instance/": "instance"}
-
-
 def _not_an_object(path: Path):
-    """The problem of a file that is JSON but no object (a list, a number, a string), else None.
-
-    Such a file has no ``format``, so its kind is not known: the message says what it is and that
-    every optdist document is an object, and the fix names the kind its items' ``format``, its rows or
-    its file name suggest (``mytable.json`` -> a privacy table), with how that kind begins.
-    """
-    from optdist.jsonfile import MiB, DocumentError, Problem, json_kind, read_json, typed
+    """The problem of a file that is JSON but no object (a list, a number, a string), else None:
+    :func:`optdist.jsonfile.not_an_object` of a document of no known kind (no ``format`` says it),
+    named by the file's name (``mytable.json`` -> a privacy table)."""
+    from optdist.jsonfile import MiB, DocumentError, not_an_object, read_json
 
     try:
         doc = read_json(path, 16 * MiB)
     except (OSError, DocumentError):
         return None  # each kind's reader reports it with its own words
-    if isinstance(doc, dict):
-        return None
-    message = (f"got {typed(doc)} ({json_kind(doc)}); every optdist document (instance, privacy table, profile, "
-               'device catalog) is a JSON object {...} whose "format" names its kind')
-    items = doc if isinstance(doc, list) else []
-    fmts = {str(x.get("format", "")) for x in items if isinstance(x, dict)}
-    kinds = {k for x in fmts for p, k in _KIND_OF_FORMAT.items() if x.startswith(p)}
-    if len(items) == 1 and len(kinds) == 1:
-        kind = kinds.pop()
-        return Problem("(document)", message, f"remove the square brackets around the object: a file holds one {kind}")
-    if items and all(isinstance(x, dict) and "tensor" in x and "cells" in x for x in items):
-        return Problem("(document)", message + "; this list holds privacy-table rows",
-                       'put the rows in a privacy table: {"format": "optdist-privacy-table/1", "cnn": "lenet", '
-                       '"name": "mine", "rows": [...]}')
-    if items and all(isinstance(x, dict) and "segments" in x and "out_maps" in x for x in items):
-        return Problem("(document)", message + "; this list holds a profile's layers",
-                       'put the layers in a profile: {"format": "optdist-profile/2", "cnn": "mynet", ..., "layers": [...]} '
-                       "(`optdist profile --module pkg.mod:builder --input C,H,W --out FILE` writes one)")
-    name = path.name.lower()
-    for words, kind, begins in _NAME_KINDS:
-        if any(w in name for w in words):
-            article = "an" if kind[0] in "aeiou" else "a"
-            return Problem("(document)", message + f"; the file's name suggests {article} {kind}",
-                           f"write the {kind} as one object: {begins}")
-    return Problem("(document)", message,
-                   'write one object whose "format" names its kind, e.g. {"format": "optdist-instance/1", ...} for an '
-                   'instance, {"format": "optdist-privacy-table/1", ...} for a privacy table, {"format": '
-                   '"optdist-device-catalog/1", ...} for a device catalog (instances/ and models/ hold examples)')
+    return None if isinstance(doc, dict) else not_an_object(doc, file_name=path.name)
 
 
 def _declares(path: Path, fmt: str) -> bool:
@@ -475,21 +427,21 @@ def load_placement(inst, path: Path, use: str | None = None):
     warnings: list[str] = []
     fmt = doc.get("format") if isinstance(doc, dict) else None
     if isinstance(fmt, str) and fmt.startswith("optdist-result/") and fmt != "optdist-result/1":
-        from optdist.jsonfile import Problem  # read as an assignment, it was told to become one: the wrong fix
+        from optdist.jsonfile import Problem, text_of  # read as an assignment, it was told to become one: the wrong fix
 
-        raise AssignmentError(where, [Problem("format", f"is {fmt!r}, a result format this optdist does not read "
-                                              "(it reads 'optdist-result/1')", "write it again with this optdist's "
+        raise AssignmentError(where, [Problem("format", f"is {text_of(fmt)}, a result format this optdist does not read "
+                                              '(it reads "optdist-result/1")', "write it again with this optdist's "
                                               "`optdist solve --out`, or give an optdist-assignment/1 file")])
     if fmt == "optdist-result/1":
         check_instance_field(doc, inst, where, "result")
         if warning := made_for_warning(where, doc, inst, use):
             warnings.append(warning)
         if doc.get("assignment") is None:
-            raise ValueError(f"{path}: field 'assignment': this result has no assignment (termination "
+            raise ValueError(f"{path}: field \"assignment\": this result has no assignment (termination "
                              f"{doc.get('termination')}), so nothing can be {use} (fix: give "
                              "a result of a run that found a placement, or an assignment file)")
         if not isinstance(doc["assignment"], dict):
-            raise ValueError(f"{path}: 'assignment' must be an optdist-assignment/1 object")
+            raise ValueError(f"{path}: field \"assignment\" must be an optdist-assignment/1 object")
         named = doc.get("instance")
         doc, where = doc["assignment"], f"{path}: assignment"
         if doc.get("instance") == named:  # the same instance named twice: warned about once

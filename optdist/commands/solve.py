@@ -27,7 +27,7 @@ from optdist.milp.pareto import MAX_POINTS
 from optdist.milp.run import DEFAULT_MIP_GAP, offer_warm_start, watch_progress
 from optdist.milp.solve import SOLVE_FORMULATIONS
 from optdist.result import warnings_of
-from optdist.solvers.base import process_age, run_deadline
+from optdist.solvers.base import process_age, run_deadline, shown
 
 log = logging.getLogger("optdist")
 
@@ -251,14 +251,14 @@ def parse_solver_options(items: list[str], flag: str = "--solver-option",
     Raises CliError naming ``flag`` (the option they came from) for an item that is not
     KEY=VALUE or a number that is not finite (``nan``, ``inf``); the latter's fix gives a value
     that ``solver``'s option KEY takes (:func:`raw_example_value`; none where it is not known)."""
-    from optdist.options import raw_example, typed
+    from optdist.options import option_text, raw_example
 
     out: dict[str, str | int | float | bool] = {}
     for item in items:
         key, text, sep = _key_and_text(item)
         if not sep or not key:
             own = raw_example_value(solver, key) if key and " " not in key else None
-            fix = (f"give {key} a value, e.g. {flag} {key}={typed(own)}" if own is not None else
+            fix = (f"give {key} a value, e.g. {flag} {key}={option_text(own)}" if own is not None else
                    f"give a name and a value, e.g. {flag} {_solver_example(solver)}")
             why = ": the name is empty" if sep else ""
             raise CliError(f"{flag} {item!r} is not KEY=VALUE{why} (fix: {fix})")
@@ -363,7 +363,7 @@ def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], fl
             except ValueError as e:
                 said = str(e)
                 if not isinstance(value, str):
-                    said = said.replace(f"{key} = {value!r}", f"{key} = {text}", 1)
+                    said = said.replace(f"{key} = {shown(value)}", f"{key} = {text}", 1)
                 raise CliError(said) from None
             now = next(iter(got.values()), value)
             if key in seen and checked[key] != now:  # the same value twice (100 and 1e2) is one value

@@ -52,18 +52,18 @@ def unknown_solver(name: str, where: str = "solver") -> str:
     the user gave it, ``--solver`` on the command line): the name as typed, the close match among
     the adapters and profiles (``hihgs``: "did you mean highs?", compared without case), else an
     example, and the names there are. Before, it listed them as Python lists with no close match."""
-    import difflib
+    from optdist.jsonfile import text_of
+    from optdist.names import closest
 
     profs = sorted(profiles())
-    names = sorted(set(ADAPTERS) | set(profs))
-    lower = {n.lower(): n for n in names}
-    close = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
+    close = closest(name, sorted(set(ADAPTERS) | set(profs)), ignore_case=True)
     flag = where.startswith("--")
-    shown = f"{where} {name}" if flag else f"{where} {name!r}"
-    fix = (f"did you mean {where + ' ' if flag else ''}{lower[close[0]]}?" if close else
-           f"give an adapter or a profile, e.g. {where + ' ' if flag else ''}highs")
-    return (f"unknown {shown} (fix: {fix}; adapters: {', '.join(sorted(ADAPTERS))}; profiles in solvers/: "
-            f"{', '.join(profs) or 'none'}; add one as solvers/NAME.toml)")
+    shown = f"{where} {name}" if flag else f"{where} {text_of(name)}"
+    names = (f"adapters: {', '.join(sorted(ADAPTERS))}; profiles in solvers/: {', '.join(profs) or 'none'}; "
+             "add one as solvers/NAME.toml")
+    fix = (f"did you mean {where + ' ' if flag else ''}{close}? The {names}" if close else
+           f"give an adapter or a profile, e.g. {where + ' ' if flag else ''}highs; {names}")
+    return f"unknown {shown} (fix: {fix})"
 
 
 def available() -> list[str]:

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from typing import Any, ClassVar
 
-from optdist.jsonfile import typed as json_typed
+from optdist.jsonfile import json_text
 from optdist.options import raw_example, take_whole, unknown_option_fix
 from optdist.result import within_rounding
 from optdist.solvers.base import Feature, LegacySolver, shown, unknown_name_fix
@@ -95,7 +95,7 @@ class Glpk(LegacySolver):
             if names and key not in names:
                 fix = unknown_option_fix(key, given, names, self.option_names,
                                          [a.option_names for a in ADAPTERS.values()], where)
-                raise ValueError(f"{where}: glpsol has no option {json_typed(key)} (fix: "
+                raise ValueError(f"{where}: glpsol has no option {json_text(key)} (fix: "
                                  f"{unknown_name_fix(fix, '`glpsol --help`')})")
 
     @staticmethod

@@ -30,11 +30,11 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optdist.io import quiet_native_stdout
-from optdist.jsonfile import typed as json_typed
-from optdist.options import raw_example, take_whole, unknown_option_fix
+from optdist.jsonfile import json_text
+from optdist.options import is_whole, raw_example, take_whole, unknown_option_fix
 from optdist.result import Termination
-from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, stop_native_code_on_signals, stop_on_signals,
-                                  stop_requested, unknown_name_fix, watchdog)
+from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, shown, stop_native_code_on_signals,
+                                  stop_on_signals, stop_requested, unknown_name_fix, watchdog)
 
 #: the most :attr:`Highs.stop_lag` learns (seconds)
 MAX_STOP_LAG = 30.0
@@ -320,7 +320,7 @@ class Highs(ContribSolver):
                     names = [n for n in dir(h.getOptions()) if not n.startswith("_")]
                     fix = unknown_option_fix(key, given, names, self.option_names,
                                              [a.option_names for a in ADAPTERS.values()], where)
-                    raise ValueError(f"{where}: HiGHS has no option {json_typed(key)} (fix: "
+                    raise ValueError(f"{where}: HiGHS has no option {json_text(key)} (fix: "
                                      f"{unknown_name_fix(fix, OPTIONS_URL)})")
                 kind = _KINDS[kind.name.removeprefix("k").lower()]  # HiGHS's bool, int, double, string
                 value, problem = given, None
@@ -343,7 +343,7 @@ class Highs(ContribSolver):
                         "a value in its range" if kind == _KINDS["double"] else "a value it takes")
                     example = self.example_value(key)
                     said = f", {raw_example(where, key, example)}" if example is not None else ""
-                    raise ValueError(f"{where}: HiGHS refuses {key} = {given!r}{why} ({kind} option; "
+                    raise ValueError(f"{where}: HiGHS refuses {key} = {shown(given)}{why} ({kind} option; "
                                      f"fix: give {what}{said}; see {OPTIONS_URL})")
 
     @staticmethod
@@ -366,7 +366,7 @@ class Highs(ContribSolver):
             for value in (default, 1000, 100, 10, 1, 0, 0.5, 1e-6, -1):
                 if not math.isfinite(value) or abs(value) >= 2**31 - 1:
                     continue
-                if kind == highspy.HighsOptionType.kInt and not float(value).is_integer():
+                if kind == highspy.HighsOptionType.kInt and not is_whole(value):
                     continue
                 value = int(value) if kind == highspy.HighsOptionType.kInt else value
                 if h.setOptionValue(key, value) == highspy.HighsStatus.kOk:

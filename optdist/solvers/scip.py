@@ -32,10 +32,10 @@ from typing import Any, ClassVar
 
 import pyomo.environ as pyo
 
-from optdist.jsonfile import typed as json_typed
+from optdist.jsonfile import json_text
 from optdist.options import OUT_OF_RANGE, raw_example, take_whole, unknown_option_fix
 from optdist.result import Termination
-from optdist.solvers.base import (ContribSolver, Feature, SolverOutcome, overran_note, stop_native_code_on_signals,
+from optdist.solvers.base import (ContribSolver, Feature, SolverOutcome, overran_note, shown, stop_native_code_on_signals,
                                   unknown_name_fix, watchdog)
 
 PARAMS_URL = "https://www.scipopt.org/doc/html/PARAMETERS.php"
@@ -274,7 +274,7 @@ class Scip(ContribSolver):
             except KeyError:
                 fix = unknown_option_fix(key, given, m.getParams(), self.option_names,
                                          [a.option_names for a in ADAPTERS.values()], where)
-                raise ValueError(f"{where}: SCIP has no parameter {json_typed(key)} (fix: "
+                raise ValueError(f"{where}: SCIP has no parameter {json_text(key)} (fix: "
                                  f"{unknown_name_fix(fix, PARAMS_URL)})") from None
             kind = type(default)
             value, problem = given, None
@@ -303,7 +303,7 @@ class Scip(ContribSolver):
                 continue
             what = {int: "a whole number", float: "a number", bool: "true or false"}.get(kind, "a value it takes")
             within = f" in [{span[0]}, {span[1]}]" if span else (" in its range" if kind in (int, float) else "")
-            raise ValueError(f"{where}: SCIP refuses {key} = {given!r}: {problem or why} ({_KINDS.get(kind, 'a')} "
+            raise ValueError(f"{where}: SCIP refuses {key} = {shown(given)}: {problem or why} ({_KINDS.get(kind, 'a')} "
                              f"parameter; fix: give {what}{within}, {raw_example(where, key, default)}; "
                              f"see {PARAMS_URL})")
 
