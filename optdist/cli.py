@@ -34,7 +34,7 @@ from optdist import __version__
 from optdist.interrupts import (EXIT_INTERRUPTED, EXIT_TERMINATED, Interrupted, Terminated,  # noqa: F401 (re-exported)
                                 ignore_further_signals, interrupt, interrupted_status, process_ends_with_command,
                                 repeated, stopped_by)
-from optdist.names import closest
+from optdist.names import MANY_NAMES_CUTOFF, closest
 
 # One module per area; each defines ``register(subparsers) -> None`` and sets ``func`` on its parsers.
 COMMAND_MODULES = [
@@ -242,7 +242,7 @@ def _close_flag(word: str, flags: list[str]) -> str | None:
     if generic is not None and OPTION_FLAGS[generic] in flags:
         return OPTION_FLAGS[generic]
     bare = {f.lstrip("-"): f for f in flags}
-    close = closest(word.lstrip("-"), bare, cutoff=0.75)
+    close = closest(word.lstrip("-"), bare, cutoff=MANY_NAMES_CUTOFF)
     return bare[close] if close else None
 
 

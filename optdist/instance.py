@@ -42,7 +42,7 @@ from optdist.devices import DeviceCatalogError, device_catalog
 from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_path, not_an_object, number_in,
                               place_of, read_json, text_of)
 from optdist.jsonfile import schema_problems as jsonfile_schema_problems
-from optdist.names import closest
+from optdist.names import MANY_NAMES_CUTOFF, closest
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
 from optdist.transfers import segment_seconds
@@ -389,7 +389,7 @@ def _choices(names, limit: int | None = None) -> str:
 
 def _did_you_mean(text: str, names) -> str:
     """``'did you mean "rpi4"? '`` for a close name among ``names``, else ""."""
-    close = closest(text, sorted(names), cutoff=0.75)
+    close = closest(text, sorted(names), cutoff=MANY_NAMES_CUTOFF)
     return f"did you mean {_q(close)}? " if close else ""
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import annotated_types as at
 from pydantic import BaseModel, ValidationError
 
-from optdist.names import closest
+from optdist.names import FEW_WORDS_CUTOFF, closest
 from optdist.options import is_whole
 
 MiB = 1 << 20
@@ -557,7 +557,7 @@ def schema_problem(e: dict, schema: Schema) -> Problem:
         return problem(message, f"give at most {n} entr{'y' if n == 1 else 'ies'}{eg}")
     if kind == "literal_error":
         choices = _literals(e)
-        close = closest(value, choices, cutoff=0.5)
+        close = closest(value, choices, cutoff=FEW_WORDS_CUTOFF)
         if leaf == "format" and "format" in schema.fixes:
             return problem(message, schema.fixes["format"])
         return problem(message, (f"did you mean {key}{text_of(close)}? " if close else "") + f"use {want}{eg}")

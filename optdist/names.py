@@ -12,6 +12,13 @@ from collections.abc import Iterable
 #: how alike (:class:`difflib.SequenceMatcher` ratio) a name must be to the word to be offered;
 #: 0.6 is difflib's own default: ``hihgs`` -> ``highs``, ``greedyy`` -> ``greedy``
 CUTOFF = 0.6
+#: the cutoff among many names alike in parts (a command's flags, a solver's ~90 option names, an
+#: instance's ids and the catalogs' names), where 0.6 offered wrong ones: ``--cut`` -> ``--out``,
+#: ``--nodes`` -> ``--episodes``, HiGHS's ``node_limit`` -> ``time_limit``, the CNN ``resnet`` -> ``lenet``
+MANY_NAMES_CUTOFF = 0.75
+#: the cutoff among a few fixed words (a JSON field's literal values), where a longer spelling of
+#: one is still offered: ``"convolution"`` -> ``"conv"`` (ratio 0.53)
+FEW_WORDS_CUTOFF = 0.5
 
 
 def closest(word: object, names: Iterable[object], *, ignore_case: bool = False, cutoff: float = CUTOFF) -> str | None:

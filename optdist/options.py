@@ -10,7 +10,7 @@ import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from optdist.names import closest
+from optdist.names import MANY_NAMES_CUTOFF, closest
 
 MAX_SEED = 2**31 - 1  # solvers take a 32-bit signed seed (HiGHS refused 2**31, SCIP overflowed)
 GENERIC_OPTIONS = ("time_limit", "mip_gap", "threads", "seed")
@@ -117,7 +117,7 @@ def unknown_option_fix(key: str, value: Any, names: Iterable[str], option_names:
     --time-limit 5". Empty where nothing is close."""
     generic = generic_meant(key, spellings)
     own = option_names.get(generic) if generic else None
-    close = own or closest(key, names, cutoff=0.75)
+    close = own or closest(key, names, cutoff=MANY_NAMES_CUTOFF)
     if generic is None and close:
         generic = {n: g for g, n in option_names.items()}.get(close)
     said = [f"did you mean {close}?"] if close else []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,9 +22,9 @@ import pytest
 from optdist.assignment import made_for_other
 from optdist.cli import main
 from optdist.commands.core import _not_an_object
-from optdist.instance import load_instance
+from optdist.instance import InstanceError, load_instance
 from optdist.jsonfile import json_text, not_an_object, text_of
-from optdist.names import CUTOFF, closest
+from optdist.names import CUTOFF, FEW_WORDS_CUTOFF, MANY_NAMES_CUTOFF, closest
 from optdist.options import is_whole, option_text, take_whole
 from optdist.solve import unknown_method
 from optdist.solvers import get_solver, unknown_solver
@@ -60,6 +61,35 @@ def test_closest_takes_what_the_user_wrote_even_where_it_is_no_text():
     assert closest(5, ["a", "b"]) is None
     assert closest(None, ["None"]) == "None"  # compared as text
     assert closest("12", [10, 12]) == "12"
+
+
+def _instance_problem(tmp_path, change) -> str:
+    doc = json.loads(Path(MICRO).read_text())
+    change(doc)
+    path = tmp_path / "i.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InstanceError) as e:
+        load_instance(path)
+    return str(e.value)
+
+
+def test_each_site_keeps_its_cutoff_for_a_reason(tmp_path, capsys):
+    """Among many names alike in parts 0.6 offered wrong ones (MANY_NAMES_CUTOFF); among a field's
+    few literal values a longer spelling is still offered (FEW_WORDS_CUTOFF)."""
+    assert main(["solve", MICRO, "--cut", "1"]) == 2  # not "did you mean --out?"
+    assert "(fix: leave them out; `optdist solve --help` lists the flags)" in capsys.readouterr().err
+    assert main(["solve", MICRO, "--gapp", "1"]) == 2
+    assert "did you mean --gap? " in capsys.readouterr().err
+    with pytest.raises(ValueError) as e:  # not "did you mean time_limit?"
+        get_solver("highs").check_raw_options({"node_limit": 5})
+    assert 'HiGHS has no option "node_limit" (fix: a name from https://' in str(e.value), str(e.value)
+    said = _instance_problem(tmp_path, lambda d: d["requests"][0].update(cnn="resnet"))  # not "did you mean lenet?"
+    assert 'unknown CNN "resnet" (fix: use one of "cifar", ' in said, said
+    said = _instance_problem(tmp_path, lambda d: d.update(objective={"kind": "end_to_end_latency"}))  # ratio 0.56
+    assert 'did you mean "kind": "latency"? use "latency" or "makespan"' in said, said
+    assert closest("resnet", ["cifar", "lenet", "micro", "vgg16"]) == "lenet"  # what 0.6 would have said
+    assert closest("resnet", ["cifar", "lenet", "micro", "vgg16"], cutoff=MANY_NAMES_CUTOFF) is None
+    assert closest("convolution", ["conv", "fc"]) is None and closest("convolution", ["conv", "fc"], cutoff=FEW_WORDS_CUTOFF) == "conv"
 
 
 # 1b. "did you mean X?" then a new sentence --------------------------------------------------------
