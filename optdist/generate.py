@@ -9,6 +9,7 @@ import numpy as np
 from optdist.devices import device_catalog
 from optdist.instance import FORMAT, parse
 from optdist.io import atomic_write_json
+from optdist.jsonfile import json_text, quoted, text_of
 from optdist.profiles import available_cnns
 
 MAX_REQUESTS = 1_000_000  # per CNN
@@ -17,7 +18,7 @@ MAX_NODES = 100_000  # devices per type, and sources
 
 def _check_count(what: str, key: str, n: object, top: int, low: int = 0) -> None:
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or not low <= n <= top:
-        raise ValueError(f"{what} {key}={n!r}: give a whole number in [{low}, {top:,}]")
+        raise ValueError(f"{what} {key}={json_text(n)}: give a whole number in [{low}, {top:,}]")
 
 
 def generate(
@@ -59,10 +60,10 @@ def generate(
     catalog = device_catalog(None if devices_catalog is None else folder / devices_catalog)
     for t in [*devices, source_type]:
         if t not in catalog:
-            raise ValueError(f"unknown device type {t!r}; catalog: {sorted(catalog)}")
+            raise ValueError(f"unknown device type {text_of(t)}; catalog: {quoted(sorted(catalog))}")
     for c in requests:
         if c not in available_cnns() and c not in networks:
-            raise ValueError(f"unknown CNN {c!r}; zoo: {available_cnns()}, your networks: {sorted(networks)}")
+            raise ValueError(f"unknown CNN {text_of(c)}; zoo: {quoted(available_cnns())}, your networks: {quoted(sorted(networks))}")
     rng = np.random.default_rng(seed)
     cnns = [c for c, n in requests.items() if n > 0]
     total = sum(requests[c] for c in cnns)

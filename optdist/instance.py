@@ -536,7 +536,7 @@ class Instance:
                 if t not in types:
                     where = f"networks.{key} ({self.spec.networks[key]})" if key in self.spec.networks else key
                     out.append(f"{where}: measured_seconds.{t} applies to no node (node types here: "
-                               f"{', '.join(types) or 'none'}); if {t!r} is a typo, fix the type name in the profile "
+                               f"{', '.join(types) or 'none'}); if {text_of(t)} is a typo, fix the type name in the profile "
                                f"or re-measure with --measure TYPE")
         return out
 

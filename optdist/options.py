@@ -143,9 +143,12 @@ def raw_example(where: str, key: str, value: Any) -> str:
     """``"e.g. --solver-option KEY=VALUE"`` for a raw option given by a flag (``where`` starts
     with ``--``), else as a profile's ``[solver_options]`` or a Python mapping would hold it
     (``"e.g. KEY = VALUE"``, a text quoted): a fix's example as the user would write it."""
+    # not at the top: optdist.jsonfile imports this module (and pydantic)
+    from optdist.jsonfile import text_of
+
     if where.startswith("--"):
         return f"e.g. {where} {key}={option_text(value)}"
-    return f"e.g. {key} = {value!r}" if isinstance(value, str) else f"e.g. {key} = {option_text(value)}"
+    return f"e.g. {key} = {text_of(value)}" if isinstance(value, str) else f"e.g. {key} = {option_text(value)}"
 
 
 def option_problem(name: str, value: Any) -> str | None:
@@ -173,9 +176,13 @@ def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]
         if value is None:
             continue
         if name not in OPTION_RANGES:
-            raise ValueError(f"{prefix}unknown option {name!r}; generic options are {GENERIC_OPTIONS}")
+            from optdist.jsonfile import json_text, quoted  # jsonfile imports this module
+
+            raise ValueError(f"{prefix}unknown option {json_text(name)}; generic options are {quoted(GENERIC_OPTIONS)}")
         problem = option_problem(name, value)
         if problem:
-            raise ValueError(f"{prefix}{name} = {value!r} is {problem} (fix: give {OPTION_RANGES[name]})")
+            from optdist.jsonfile import json_text
+
+            raise ValueError(f"{prefix}{name} = {json_text(value)} is {problem} (fix: give {OPTION_RANGES[name]})")
         out[name] = int(value) if name in WHOLE_OPTIONS else value
     return out

@@ -488,7 +488,7 @@ def _layer_problems(k: int, la: _LayerSpec, ins: list[_LayerSpec], input_shape: 
             return out
         depthwise = g == la.in_maps == la.out_maps
         if depthwise != (la.kind == "elementwise"):
-            bad("kind", f"kind {la.kind!r} but groups {g} with {la.in_maps} -> {la.out_maps} maps is "
+            bad("kind", f"kind {text_of(la.kind)} but groups {g} with {la.in_maps} -> {la.out_maps} maps is "
                 f"{'a depthwise' if depthwise else 'not a depthwise'} convolution, of kind "
                 f"{'elementwise' if depthwise else 'conv'} (MODEL.md section 9)")
         per_map = 1 if depthwise else la.out_maps // g

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from optdist.instance import Instance, load_instance
-from optdist.jsonfile import json_text
+from optdist.jsonfile import json_text, text_of
 from optdist.names import closest
 from optdist.result import SolveResult, finalize
 from optdist.options import GENERIC_OPTIONS, check_options
@@ -115,9 +115,9 @@ def check_method_options(method: str, names: Iterable[str]) -> None:
     for name in sorted(set(names) - takes):
         takers = sorted(m for m, opts in METHOD_OPTIONS.items() if name in opts)
         close = closest(name, sorted(takes))
-        fix = (f"write {close!r}, the closest option it takes" if close else
+        fix = (f"write {text_of(close)}, the closest option it takes" if close else
                f"leave it out, or use a method that takes it: {', '.join(takers)}" if takers else "leave it out")
-        raise ValueError(f"method {method} takes no option {name!r} (fix: {fix}; {method} takes "
+        raise ValueError(f"method {method} takes no option {text_of(name)} (fix: {fix}; {method} takes "
                          f"{', '.join(sorted(takes))})")
 
 

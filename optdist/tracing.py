@@ -79,6 +79,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
+from optdist.jsonfile import text_of
 from optdist.profiles import BYTES_PER_VALUE, MAX_REPEATS, Layer, MeasuredTimes, Profile, ProfileFileError, parse_profile
 
 _ACTIVATION_MODULES = (
@@ -114,12 +115,12 @@ class TraceError(ValueError):
 
 def _op_name(node: fx.Node, modules: dict[str, nn.Module]) -> str:
     if node.op == "call_module":
-        return f"{type(modules[node.target]).__name__} (module {node.target!r})"
+        return f"{type(modules[node.target]).__name__} (module {text_of(str(node.target))})"
     if node.op == "call_function":
         return f"function {getattr(node.target, '__module__', None)}.{getattr(node.target, '__name__', node.target)}"
     if node.op == "call_method":
         return f"tensor method .{node.target}()"
-    return f"{node.op} {node.target!r}"
+    return f"{node.op} {text_of(str(node.target))}"
 
 
 def _classify(node: fx.Node, modules: dict[str, nn.Module]) -> tuple[str, str]:
@@ -311,7 +312,7 @@ def head_at(module: nn.Module, profile: Profile, layer: str) -> fx.GraphModule:
     gm = fx.symbolic_trace(module)
     cut = [node for node, name in _labels(gm).items() if name == label]
     if len(cut) != 1:
-        raise TraceError(f"{profile.cnn}: layer {layer!r} ends at graph node {label!r}, which the module does not "
+        raise TraceError(f"{profile.cnn}: layer {text_of(layer)} ends at graph node {text_of(label)}, which the module does not "
                          "have: the profile was traced from another module; re-run optdist profile --module")
     graph = fx.Graph()
     env: dict[fx.Node, fx.Node] = {}
@@ -337,7 +338,7 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
 
     def fail(node: fx.Node, why: str) -> TraceError:
         where = node.target if node.op == "call_module" else node.name  # a module by its path, as layers are named
-        return TraceError(f"{cnn}: node {where!r} ({_op_name(node, modules)}): {why}")
+        return TraceError(f"{cnn}: node {text_of(where)} ({_op_name(node, modules)}): {why}")
 
     def data_inputs(node: fx.Node) -> list[fx.Node]:
         return [n for n in node.all_input_nodes if n in value]
@@ -371,7 +372,7 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
             if not isinstance(out, fx.Node) or out not in value:
                 raise fail(node, "the network must return one tensor (not a tuple or a constant)")
             if value[out].layer != len(layers) - 1:  # (a flatten of the last layer's output is that output)
-                raise fail(node, f"the network's output {out.name!r} is not the last layer's output: every "
+                raise fail(node, f"the network's output {text_of(out.name)} is not the last layer's output: every "
                                  "operation's result must lead to the output (MODEL.md section 9: layer L is the output)")
             break
         if node.op == "get_attr":
@@ -451,7 +452,7 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
     used = {u for into in graph for u in into}
     for k, la in enumerate(layers[:-1]):
         if k not in used:
-            raise TraceError(f"{cnn}: the output of layer {la.name!r} ({la.op}) is not used by the network's output "
+            raise TraceError(f"{cnn}: the output of layer {text_of(la.name)} ({la.op}) is not used by the network's output "
                              "(a dead branch); remove it from forward()")
     return tuple(layers), tuple(graph)
 
@@ -510,13 +511,13 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
     ``ValueError`` naming the problem.
     """
     if ":" not in spec:
-        raise ValueError(f"--module {spec!r}: write MODULE:BUILDER, e.g. mynets:small_cnn or path/to/file.py:Net")
+        raise ValueError(f"--module {text_of(spec)}: write MODULE:BUILDER, e.g. mynets:small_cnn or path/to/file.py:Net")
     where, attr = spec.rsplit(":", 1)
     try:
         if where.endswith(".py"):
             path = Path(where)
             if not path.is_file():
-                raise ValueError(f"--module {spec!r}: file {where} not found")
+                raise ValueError(f"--module {text_of(spec)}: file {where} not found")
             mod_spec = importlib.util.spec_from_file_location(path.stem, path)
             mod = importlib.util.module_from_spec(mod_spec)
             mod_spec.loader.exec_module(mod)
@@ -527,14 +528,14 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
     except ValueError:
         raise
     except Exception as e:  # the user's module failed to import
-        raise ValueError(f"--module {spec!r}: cannot import {where} ({type(e).__name__}: {e})") from None
+        raise ValueError(f"--module {text_of(spec)}: cannot import {where} ({type(e).__name__}: {e})") from None
     if not hasattr(mod, attr):
-        raise ValueError(f"--module {spec!r}: {where} has no attribute {attr!r}")
+        raise ValueError(f"--module {text_of(spec)}: {where} has no attribute {text_of(attr)}")
     obj = getattr(mod, attr)
     if isinstance(obj, nn.Module):
         return lambda: obj
     if not callable(obj):
-        raise ValueError(f"--module {spec!r}: {attr} is neither an nn.Module nor a callable returning one")
+        raise ValueError(f"--module {text_of(spec)}: {attr} is neither an nn.Module nor a callable returning one")
     return obj
 
 
@@ -544,10 +545,10 @@ def build_module(spec: str) -> nn.Module:
     try:
         module = builder()
     except Exception as e:
-        raise ValueError(f"--module {spec!r}: calling {spec.rsplit(':', 1)[1]}() failed ({type(e).__name__}: {e}); "
+        raise ValueError(f"--module {text_of(spec)}: calling {spec.rsplit(':', 1)[1]}() failed ({type(e).__name__}: {e}); "
                          "it must take no arguments") from None
     if not isinstance(module, nn.Module):
-        raise ValueError(f"--module {spec!r}: returned {type(module).__name__}, not a torch.nn.Module")
+        raise ValueError(f"--module {text_of(spec)}: returned {type(module).__name__}, not a torch.nn.Module")
     return module
 
 

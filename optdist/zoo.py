@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from optdist.jsonfile import json_text, quoted
+
 
 @dataclass(frozen=True)
 class ZooEntry:
@@ -116,7 +118,7 @@ _BUILDERS = {"micro": micro, "lenet": lenet, "cifar": cifar, "vgg16": vgg16, "vg
 def build(name: str, num_classes: int | None = None) -> nn.Sequential:
     """Build zoo network ``name`` (untrained). ``num_classes`` overrides the default head."""
     if name not in _BUILDERS:
-        raise KeyError(f"unknown CNN {name!r}; the zoo has {sorted(_BUILDERS)}")
+        raise KeyError(f"unknown CNN {json_text(name)}; the zoo has {quoted(sorted(_BUILDERS))}")
     entry = ZOO[name]
     if num_classes is None or num_classes == entry.num_classes:
         return _BUILDERS[name]() if name in ("micro", "lenet", "cifar") else _BUILDERS[name](entry.num_classes)
@@ -133,7 +135,7 @@ def split_at(net: nn.Sequential, layer: str) -> tuple[nn.Sequential, nn.Sequenti
     """Split ``net`` after child ``layer``: (head producing that tensor, tail consuming it)."""
     names = [k for k, _ in net.named_children()]
     if layer not in names:
-        raise KeyError(f"layer {layer!r} not in network; layers are {names}")
+        raise KeyError(f"layer {json_text(layer)} not in network; layers are {quoted(names)}")
     cut = names.index(layer) + 1
     children = list(net.named_children())
     return nn.Sequential(OrderedDict(children[:cut])), nn.Sequential(OrderedDict(children[cut:]))

@@ -16,8 +16,8 @@ def test_a_negative_seed_names_the_flag(tmp_path, capsys):
 
 def test_the_example_fits_the_flag(tmp_path, capsys):
     assert main(["generate", "--name", "g", "--requests", "", "--devices", "rpi3=2", "--tau", "0.8"]) == 2
-    assert "--requests '' is not NAME=COUNT (fix: give NAME=COUNT pairs separated by commas, e.g. --requests lenet=10)" \
+    assert "--requests \"\" is not NAME=COUNT (fix: give NAME=COUNT pairs separated by commas, e.g. --requests lenet=10)" \
         in capsys.readouterr().err
     assert main(["generate", "--name", "g", "--requests", "lenet=1", "--devices", "rpi3", "--tau", "0.8"]) == 2
-    assert "--devices 'rpi3' is not NAME=COUNT (fix: give NAME=COUNT pairs separated by commas, e.g. --devices rpi3=10)" \
+    assert "--devices \"rpi3\" is not NAME=COUNT (fix: give NAME=COUNT pairs separated by commas, e.g. --devices rpi3=10)" \
         in capsys.readouterr().err

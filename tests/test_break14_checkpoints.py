@@ -91,7 +91,7 @@ def test_the_cli_exits_2_on_a_damaged_target(tmp_path, capsys):
     assert main(["calibrate", "lenet", "--weights-dir", str(d), "--samples", "8", "--test-samples", "2",
                  "--epochs", "1", "--out", str(tmp_path / "t.json"), "--no-progress"]) == 2  # was 3
     err = " ".join(capsys.readouterr().err.split())
-    assert "does not fit target 'lenet'" in err and "internal error" not in err and not (tmp_path / "t.json").exists()
+    assert 'does not fit target "lenet"' in err and "internal error" not in err and not (tmp_path / "t.json").exists()
 
 
 def test_a_damaged_defq_cache_is_named(tmp_path):

@@ -26,14 +26,14 @@ def test_a_name_given_twice_names_both_files(tmp_path):
     with pytest.raises(ValueError) as e:
         profiles(tmp_path)
     msg = str(e.value)
-    assert "y.toml" in msg and "x.toml" in msg and "'fast'" in msg and "fix:" in msg
+    assert "y.toml" in msg and "x.toml" in msg and '"fast"' in msg and "fix:" in msg
 
 
 def test_solve_with_an_ambiguous_profile_is_bad_input(tmp_path, monkeypatch, capsys):
     _two_fast(tmp_path)
     monkeypatch.setattr(sys.modules["optdist.solvers.profiles"], "SOLVERS_DIR", tmp_path)
     assert main(["solve", str(TINY[0]), "--solver", "fast", "--threads", "1"]) == 2
-    assert "profile name 'fast'" in capsys.readouterr().err
+    assert 'profile name "fast"' in capsys.readouterr().err
 
 
 def test_distinct_names_in_one_folder_are_fine(tmp_path):

@@ -13,14 +13,14 @@ from .conftest import ROOT
 
 
 @pytest.mark.parametrize("text, msg", [
-    ("garbage line\n", r"s.solu:1: 'garbage line' is not a .solu line \(fix: write '=opt= NAME VALUE'"),
-    ("=opt=\n", r"s.solu:1: '=opt=' is not a .solu line"),
-    ("# c\n=opt= X\n", r"s.solu:2: '=opt= X': no finite value \(fix: '=opt= X VALUE', VALUE a number\)"),
-    ("=best= X abc\n", r"'=best= X abc': no finite value"),
-    ("=bestdual= X nan\n", r"'=bestdual= X nan': no finite value"),
-    ("=opt= X 5\n=opt= X 6\n", r"s.solu:2: '=opt= X 6': opt of X given twice \(5, then 6\) \(fix: keep the right line\)"),
-    ("=inf= X\n=opt= X 5\n", r"s.solu:2: '=opt= X 5': X is given both as infeasible \(=inf=\) and with a feasible value"),
-    ("=best= X 5\n=inf= X\n", r"s.solu:2: '=inf= X': X is given both as infeasible"),
+    ("garbage line\n", r's.solu:1: "garbage line" is not a .solu line \(fix: write "=opt= NAME VALUE"'),
+    ("=opt=\n", r's.solu:1: "=opt=" is not a .solu line'),
+    ("# c\n=opt= X\n", r's.solu:2: "=opt= X": no finite value \(fix: "=opt= X VALUE", VALUE a number\)'),
+    ("=best= X abc\n", r'"=best= X abc": no finite value'),
+    ("=bestdual= X nan\n", r'"=bestdual= X nan": no finite value'),
+    ("=opt= X 5\n=opt= X 6\n", r's.solu:2: "=opt= X 6": opt of X given twice \(5, then 6\) \(fix: keep the right line\)'),
+    ("=inf= X\n=opt= X 5\n", r's.solu:2: "=opt= X 5": X is given both as infeasible \(=inf=\) and with a feasible value'),
+    ("=best= X 5\n=inf= X\n", r's.solu:2: "=inf= X": X is given both as infeasible'),
 ])
 def test_a_bad_line_is_refused_naming_the_file_and_line(tmp_path, text, msg):
     (tmp_path / "s.solu").write_text(text)
@@ -39,7 +39,7 @@ def test_good_lines_unknown_tags_and_repeats_of_one_value_are_read(tmp_path):
 def test_write_solu_leaves_a_file_that_is_not_a_solu_file_alone(tmp_path):
     other = tmp_path / "notes.txt"
     other.write_text("keep these notes\n")
-    with pytest.raises(ValueError, match=r"notes.txt:1: 'keep these notes' is not a .solu line"):
+    with pytest.raises(ValueError, match=r'notes.txt:1: "keep these notes" is not a .solu line'):
         merge_solu_file(other, {})
     assert other.read_text() == "keep these notes\n"
 

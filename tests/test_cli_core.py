@@ -84,7 +84,7 @@ def test_profile_file_takes_a_table_naming_the_network_as_the_instance_does(tmp_
     lim = load_instance(inst).limits["mynet"]
     assert main(["profile", str(prof), "--privacy", str(table), "--tau", "0.8"]) == 0
     out = capsys.readouterr().out
-    assert "the table names the network 'mynet', this profile file 'Net'" in out
+    assert 'the table names the network "mynet", this profile file "Net"' in out
     assert f"split point {load_instance(inst).profiles['mynet'].layers[lim.split_point].name}" in out
 
 
@@ -96,5 +96,5 @@ def test_profile_file_refuses_a_zoo_cnns_table_with_the_fix(tmp_path, capsys):
     assert main(["profile", str(prof), "--privacy", str(zoo)]) == 2
     captured = capsys.readouterr()
     assert not captured.out  # the table is resolved before anything is printed
-    assert "privacy table is for the zoo CNN 'lenet', not the profile file's 'Net' (fix: set its \"cnn\" to 'Net'" \
+    assert 'privacy table is for the zoo CNN "lenet", not the profile file\'s "Net" (fix: set its "cnn" to "Net"' \
         in captured.err

@@ -34,7 +34,7 @@ def run(cmd: list[str], *args: str) -> subprocess.CompletedProcess:
 def test_user_errors_exit_2_from_every_entry_point(cmd):
     res = run(cmd, "solve", str(MICRO), "--solver-option", "foo")
     assert res.returncode == 2, res.stderr
-    assert res.stderr.startswith("optdist solve: error: --solver-option 'foo' is not KEY=VALUE")
+    assert res.stderr.startswith('optdist solve: error: --solver-option "foo" is not KEY=VALUE')
     assert "internal error" not in res.stderr and "Traceback" not in res.stderr
 
 

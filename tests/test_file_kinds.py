@@ -35,7 +35,7 @@ def test_a_profile_read_as_a_privacy_table_is_one_problem():
         PrivacyTable.load(PROFILE)
     assert e.value.source == str(PROFILE)
     [p] = e.value.problems
-    assert p.path == "format" and "network profile" in p.message and "'optdist-profile/2'" in p.message
+    assert p.path == "format" and "network profile" in p.message and '"optdist-profile/2"' in p.message
     assert "not a privacy table" in p.message and "optdist-privacy-table/1" in p.fix and '"networks"' in p.fix
 
 

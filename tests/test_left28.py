@@ -105,10 +105,10 @@ def test_the_same_value_twice_is_taken(tmp_path, capsys, last):
 # 4. the chosen solver's example; HiGHS's infinite values; what --out records
 
 @pytest.mark.parametrize("item, said", [
-    ("tmlim", "--solver-option 'tmlim' is not KEY=VALUE (fix: give tmlim a value, e.g. --solver-option tmlim=60)"),
-    ("=5", "--solver-option '=5' is not KEY=VALUE: the name is empty (fix: give a name and a value, "
+    ("tmlim", "--solver-option \"tmlim\" is not KEY=VALUE (fix: give tmlim a value, e.g. --solver-option tmlim=60)"),
+    ("=5", "--solver-option \"=5\" is not KEY=VALUE: the name is empty (fix: give a name and a value, "
            "e.g. --solver-option memlim=1024)"),
-    ("nosuch", "--solver-option 'nosuch' is not KEY=VALUE (fix: give a name and a value, "
+    ("nosuch", "--solver-option \"nosuch\" is not KEY=VALUE (fix: give a name and a value, "
                "e.g. --solver-option memlim=1024)"),
 ])
 def test_an_option_without_a_value_or_a_name_gets_the_chosen_solvers_example(capsys, item, said):
@@ -189,4 +189,4 @@ def test_a_missing_privacy_table_is_named_in_json_quotes(tmp_path):
 @pytest.mark.parametrize("name", ["", " "])
 def test_an_empty_solver_name_says_so_with_an_example(capsys, name):
     assert main(["solve", MICRO, "--solver", name]) == 2
-    assert f"--solver {name!r} is empty (fix: give an adapter or a profile, e.g. --solver highs)" in _said(capsys)
+    assert f"--solver {json.dumps(name)} is empty (fix: give an adapter or a profile, e.g. --solver highs)" in _said(capsys)

@@ -121,7 +121,7 @@ def test_a_measured_type_no_node_has_is_a_warning_in_validate_and_solve(tmp_path
     inst = load_instance(path)
     assert inst.measured_warnings() == [
         "networks.dwnet (dw.profile.json): measured_seconds.rpi-4 applies to no node (node types here: rpi3, rpi4); "
-        "if 'rpi-4' is a typo, fix the type name in the profile or re-measure with --measure TYPE"]
+        "if \"rpi-4\" is a typo, fix the type name in the profile or re-measure with --measure TYPE"]
     assert main(["validate", str(path)]) == 0
     assert "warning: networks.dwnet (dw.profile.json): measured_seconds.rpi-4 applies to no node" in capsys.readouterr().out
     assert main(["solve", str(path), "--method", "greedy"]) == 0

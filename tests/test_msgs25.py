@@ -51,14 +51,14 @@ def test_a_seed_beyond_32_bits_is_said_the_same_way():
 # 2. optdist.solve: a generic option of another type is not a number
 
 @pytest.mark.parametrize("method, option, value, said", [
-    ("milp", "time_limit", "5", "time_limit = '5' is not a number (fix: give a finite number of seconds > 0)"),
-    ("greedy", "time_limit", "5", "time_limit = '5' is not a number (fix: give a finite number of seconds > 0)"),
-    ("milp", "time_limit", True, "time_limit = True is not a number (fix: give a finite number of seconds > 0)"),
+    ("milp", "time_limit", "5", 'time_limit = "5" is not a number (fix: give a finite number of seconds > 0)'),
+    ("greedy", "time_limit", "5", 'time_limit = "5" is not a number (fix: give a finite number of seconds > 0)'),
+    ("milp", "time_limit", True, "time_limit = true is not a number (fix: give a finite number of seconds > 0)"),
     ("milp", "mip_gap", "0.1",
-     "mip_gap = '0.1' is not a number (fix: give a relative gap in [0, 1] (1: stop at the first incumbent))"),
-    ("milp", "threads", "2", "threads = '2' is not a whole number (fix: give an integer in [1, 256])"),
+     'mip_gap = "0.1" is not a number (fix: give a relative gap in [0, 1] (1: stop at the first incumbent))'),
+    ("milp", "threads", "2", 'threads = "2" is not a whole number (fix: give an integer in [1, 256])'),
     ("greedy", "threads", 2.5, "threads = 2.5 is not a whole number (fix: give an integer in [1, 256])"),
-    ("milp", "seed", "1", "seed = '1' is not a whole number (fix: give an integer in [0, 2147483647])"),
+    ("milp", "seed", "1", 'seed = "1" is not a whole number (fix: give an integer in [0, 2147483647])'),
     ("milp", "time_limit", -1, "time_limit = -1 is out of range (fix: give a finite number of seconds > 0)"),
     ("milp", "seed", -1, "seed = -1 is out of range (fix: give an integer in [0, 2147483647])"),
 ])
@@ -72,14 +72,14 @@ def test_a_generic_option_of_another_type_is_not_a_number(method, option, value,
 # 3. optdist.solve: an option the method does not take
 
 @pytest.mark.parametrize("method, option, said", [
-    ("greedy", "time_limt", "method greedy takes no option 'time_limt' (fix: write 'time_limit', the closest option "
+    ("greedy", "time_limt", 'method greedy takes no option "time_limt" (fix: write "time_limit", the closest option '
                             "it takes; greedy takes seed, threads, time_limit)"),
-    ("milp", "mip_gp", "method milp takes no option 'mip_gp' (fix: write 'mip_gap', the closest option it takes; milp "
+    ("milp", "mip_gp", 'method milp takes no option "mip_gp" (fix: write "mip_gap", the closest option it takes; milp '
                        "takes formulation, mip_gap, pricing_solver, pricing_solver_options, seed, solver, "
                        "solver_options, tee, threads, time_limit, warm_start)"),
-    ("greedy", "mip_gap", "method greedy takes no option 'mip_gap' (fix: leave it out, or use a method that takes it: "
+    ("greedy", "mip_gap", 'method greedy takes no option "mip_gap" (fix: leave it out, or use a method that takes it: '
                           "defended, milp; greedy takes seed, threads, time_limit)"),
-    ("defended", "colour", "method defended takes no option 'colour' (fix: leave it out; defended takes formulation, "
+    ("defended", "colour", 'method defended takes no option "colour" (fix: leave it out; defended takes formulation, '
                            "inner, max_combinations, mip_gap, seed, solver, threads, time_limit)"),
 ])
 def test_an_option_the_method_does_not_take_is_a_clear_value_error(method, option, said):

@@ -44,5 +44,5 @@ def test_a_plan_start_made_for_another_instance_is_warned_about_as_the_plan_star
     said = [r.getMessage() for r in records if 'field "instance"' in r.getMessage()]
     assert said == [f"{start}: field \"instance\": made for instance \"micro-2x3-tight\", not \"micro-2x3-forecast\"; its "
                     f"request and node ids match, so it is used as {method}'s plan_start on forecast "
-                    "micro-2x3-forecast (fix: check you gave the right file; if it is meant for 'micro-2x3-forecast', "
+                    "micro-2x3-forecast (fix: check you gave the right file; if it is meant for \"micro-2x3-forecast\", "
                     "set its \"instance\" to \"micro-2x3-forecast\")"], said

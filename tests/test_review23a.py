@@ -54,7 +54,7 @@ def test_train_rl_refuses_an_unwritable_out_before_training(capsys):
 @pytest.mark.parametrize("where, words", [
     ("missing-folder", "the folder {tmp}/nowhere does not exist (fix: create it first"),
     ("folder", "is a directory (fix: give a file name in it"),
-    ("damaged", "'garbage' is not a .solu line (fix:"),
+    ("damaged", '"garbage" is not a .solu line (fix:'),
 ])
 def test_bench_table_checks_write_solu_before_writing_the_tables(tmp_path, capsys, where, words):
     """--write-solu into a missing folder created it (a file the user names gets no folders made);
@@ -153,7 +153,7 @@ def test_ctrl_c_of_a_dask_sweep_kills_the_runs_on_the_workers(tmp_path):
                     os.kill(p, signal.SIGKILL)
 
 
-@pytest.mark.parametrize("data, words", [("nope", "unknown dataset 'nope': use one of"),
+@pytest.mark.parametrize("data, words", [("nope", 'unknown dataset "nope": use one of'),
                                          ("cifar10:/nonexistent-review23a", "/nonexistent-review23a is not a folder (fix:")])
 def test_calibrate_names_a_bad_data_spec_not_a_training_of_the_target_on_it(capsys, data, words):
     """`calibrate lenet --data nope` said the target 'was trained on mnist, not nope' and advised

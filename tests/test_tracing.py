@@ -222,11 +222,11 @@ class Flow(nn.Module):
 @pytest.mark.parametrize(
     "module,pattern",
     [
-        (Concat(), r"node 'b' \(Conv2d \(module 'b'\)\): reads the network input, which only the first operation may read"),
-        (Branch(), r"node 'b' \(Conv2d \(module 'b'\)\): reads the network input"),
-        (Product(), r"node 'mul' \(function _operator.mul\): no profiling rule for this merge.*residual add"),
+        (Concat(), r'node "b" \(Conv2d \(module "b"\)\): reads the network input, which only the first operation may read'),
+        (Branch(), r'node "b" \(Conv2d \(module "b"\)\): reads the network input'),
+        (Product(), r'node "mul" \(function _operator.mul\): no profiling rule for this merge.*residual add'),
         (nn.Sequential(nn.Conv2d(3, 4, 1), nn.Upsample(scale_factor=2)),
-         r"node '1' \(Upsample \(module '1'\)\): no profiling rule.*Supported: Conv2d"),
+         r'node "1" \(Upsample \(module "1"\)\): no profiling rule.*Supported: Conv2d'),
         (nn.Sequential(nn.Conv2d(3, 4, 1), nn.Softmax(dim=1)), r"Softmax.*no profiling rule"),
         (nn.Sequential(nn.Conv2d(3, 4, 1), nn.Linear(8, 2)), r"applied to a 4-D tensor.*flatten it first"),
         (Flow(), r"torch.fx cannot trace"),
@@ -272,9 +272,9 @@ def test_cli_profile_module_writes_file(tmp_path, monkeypatch, capsys):
     assert "adaptive_avg_pool2d" in capsys.readouterr().out
     capsys.readouterr()
     assert main(["profile", "--module", "mynets:broken", "--input", "3,8,8", "--out", "b.json"]) == 2
-    assert "node 'add'" in capsys.readouterr().err and not (tmp_path / "b.json").exists()
+    assert 'node "add"' in capsys.readouterr().err and not (tmp_path / "b.json").exists()
     assert main(["profile", "--module", "mynets:nothing", "--input", "3,8,8", "--out", "b.json"]) == 2
-    assert "has no attribute 'nothing'" in capsys.readouterr().err
+    assert 'has no attribute "nothing"' in capsys.readouterr().err
     assert main(["profile", "--module", "mynets:small", "--out", "b.json"]) == 2
     assert "--module needs --input" in capsys.readouterr().err
     assert main(["profile", "--module", "mynets:small", "--input", "3,x", "--out", "b.json"]) == 2

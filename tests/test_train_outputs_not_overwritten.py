@@ -84,7 +84,7 @@ def test_calibrate_on_other_data_suggests_a_train_target_command_that_runs(tmp_p
     exist); it names another --weights-dir, or --force to replace the committed weights."""
     assert main(["calibrate", "lenet", "--data", "natural", "--out", str(tmp_path / "cal")]) == 2
     err = capsys.readouterr().err
-    assert "was trained on 'mnist', not 'natural'" in err
+    assert 'was trained on "mnist", not "natural"' in err
     assert "`optdist train-target lenet --data natural --weights-dir DIR`, then give --weights-dir DIR here" in err
     assert f"--force replaces the weights in {ROOT / 'models' / 'weights'}" in err
 

@@ -42,7 +42,7 @@ def test_a_busy_folder_names_where_it_came_from(tmp_path, capsys):
         assert main(["bench", str(spec), "--no-progress", "--out", str(out)]) == 2
         err = capsys.readouterr().err
         assert f"--out {out}: another `optdist bench` (pid " in err and err.rstrip().endswith("or give another --out)")
-        with pytest.raises(SweepBusy, match=r"^spec 't': out = .*give another out in spec 't', or --out DIR\)$"):
+        with pytest.raises(SweepBusy, match=r'^spec "t": out = .*give another out in spec "t", or --out DIR\)$'):
             run_sweep(parse_spec(json.loads(spec.read_text())), progress=False)  # the API, no file: the spec's name
 
 

@@ -40,6 +40,7 @@ from tqdm import tqdm
 from optdist.attacks import datasets, inversion, targets
 from optdist.attacks.attacker import CALIBRATION, Attacker
 from optdist.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from optdist.jsonfile import text_of
 from optdist.privacy import PrivacyRow, PrivacyTable, privacy_limits, table_path
 from optdist.profiles import Profile, available_cnns, load_profile
 
@@ -197,7 +198,7 @@ def _target(
     else:
         if cfg.data and cfg.data != trained_on:
             raise ValueError(
-                f"target {cfg.target} was trained on {trained_on!r}, not {cfg.data!r} (fix: "
+                f"target {cfg.target} was trained on {text_of(trained_on)}, not {text_of(cfg.data)} (fix: "
                 f"`optdist train-target {cfg.target} --data {cfg.data} --weights-dir DIR`, then give --weights-dir DIR "
                 f"here; or train-target's --force replaces the weights in "
                 f"{targets.weights_paths(cfg.target, cfg.weights_dir)[0].parent})"
@@ -353,7 +354,7 @@ def nf_markdown(table: PrivacyTable, taus: tuple[float, ...] = TAUS, profile: Pr
     tables = [table]
     if profile is None:
         if table.cnn not in available_cnns():
-            return f"No layer profile for {table.cnn!r}: Nf and split points need one.\n"
+            return f"No layer profile for {text_of(table.cnn)}: Nf and split points need one.\n"
         profile = load_profile(table.cnn)
         paper = table_path(table.cnn, "paper")
         if paper.exists() and table.name != "paper":

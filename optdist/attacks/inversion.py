@@ -21,6 +21,7 @@ from torch import nn
 
 from optdist.attacks.attacker import CALIBRATION, DECODER, Attacker
 from optdist.attacks.targets import to_float
+from optdist.jsonfile import text_of
 
 LR = CALIBRATION.lr
 BATCH = CALIBRATION.batch
@@ -120,7 +121,7 @@ def attack(
     and its reconstructions (N, C, H, W) float64 in [0, 1].
     """
     if attacker.architecture != DECODER:
-        raise ValueError(f"unknown attacker architecture {attacker.architecture!r}; known: {DECODER!r}")
+        raise ValueError(f"unknown attacker architecture {text_of(attacker.architecture)}; known: {text_of(DECODER)}")
     if len(z_adv) != len(x_adv):
         raise ValueError(f"{len(z_adv)} feature tensors for {len(x_adv)} images")
     g = train_inverse(z_adv, x_adv, attacker.epochs, attacker.seed if seed is None else seed, attacker.lr, attacker.batch)

@@ -31,7 +31,7 @@ from optdist import zoo
 from optdist.attacks import datasets
 from optdist.checkpoint import one_line, read_state_dict
 from optdist.io import atomic_write_bytes, atomic_write_json
-from optdist.jsonfile import quoted, text_of
+from optdist.jsonfile import json_text, quoted, text_of
 from optdist.paths import MODELS_DIR
 from optdist.profiles import Profile
 
@@ -156,7 +156,7 @@ def load_user_network(
     given = load_profile_file(profile_file) if profile_file is not None else None
     if input_shape is None:
         if given is None:
-            raise ValueError(f"--module {module!r}: give the input shape (--input C,H,W) or the profile file (--profile)")
+            raise ValueError(f"--module {text_of(module)}: give the input shape (--input C,H,W) or the profile file (--profile)")
         input_shape = given.input_shape
     if given is not None and tuple(input_shape) != tuple(given.input_shape):
         raise ValueError(f"--input {list(input_shape)} differs from {profile_file}'s input_shape {list(given.input_shape)}; "
@@ -238,7 +238,7 @@ def train(
     check_shape(ds, target)
     for name, value in (("epochs", epochs), ("samples", samples)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"target {name} = {value!r}: give a whole number >= 1 (or leave it out for the default)")
+            raise ValueError(f"target {name} = {json_text(value)}: give a whole number >= 1 (or leave it out for the default)")
     epochs = target.epochs if epochs is None else epochs
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -305,7 +305,7 @@ def load(name: str, weights_dir: str | Path | None = None) -> tuple[nn.Sequentia
     pt, sidecar = weights_paths(name, weights_dir)
     train = f"`optdist train-target {name}{'' if weights_dir is None else f' --weights-dir {weights_dir}'}`"
     if not pt.exists() or not sidecar.exists():
-        raise FileNotFoundError(f"no trained target {name!r} at {pt}: run {train}")
+        raise FileNotFoundError(f"no trained target {text_of(name)} at {pt}: run {train}")
     fix = f"delete {pt} and {sidecar} and run {train}"
     try:
         meta = json.loads(sidecar.read_text())
@@ -317,7 +317,7 @@ def load(name: str, weights_dir: str | Path | None = None) -> tuple[nn.Sequentia
     try:
         net.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as e:
-        raise ValueError(f"{pt}: does not fit target {name!r} ({one_line(e)}); {fix}") from None
+        raise ValueError(f"{pt}: does not fit target {text_of(name)} ({one_line(e)}); {fix}") from None
     return net.eval(), meta
 
 

@@ -65,6 +65,7 @@ from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
 from optdist.interrupts import Terminated, interrupt
 from optdist.io import atomic_write_json, make_output_folder
+from optdist.jsonfile import text_of
 
 log = logging.getLogger(__name__)
 VERSIONED = ("optdist", "pyomo", "highspy", "pyscipopt", "numpy", "pandas", "torch")
@@ -468,7 +469,7 @@ def run_sweep(
     the records written, and those of runs finished meanwhile that can be written, are kept.
     """
     if out is None and spec_file is None:  # the folder is the spec's out
-        spec_file = f"spec {spec.name!r}"
+        spec_file = f"spec {text_of(spec.name)}"
     out = Path(out or spec.out)
     dirs = spec.external_methods(allow_external)
     with sweep_lock(out, spec_file):

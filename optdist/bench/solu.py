@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from optdist.io import atomic_write_text
+from optdist.jsonfile import text_of
 from optdist.milp.run import DEFAULT_MIP_GAP
 
 RTOL = 1e-6
@@ -46,7 +47,7 @@ class Reference:
 
 #: the tags that carry a value (``=inf=`` carries none; other tags, e.g. MIPLIB's ``=unkn=``, are skipped)
 VALUED = ("=opt=", "=best=", "=bestdual=")
-_FORMS = "'=opt= NAME VALUE', '=best= NAME VALUE', '=bestdual= NAME VALUE' or '=inf= NAME'"
+_FORMS = '"=opt= NAME VALUE", "=best= NAME VALUE", "=bestdual= NAME VALUE" or "=inf= NAME"'
 
 
 def read_solu(path: str | Path) -> dict[str, Reference]:
@@ -70,7 +71,7 @@ def read_solu(path: str | Path) -> dict[str, Reference]:
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue
-        tag, where = parts[0], f"{path}:{n}: {line.strip()[:60]!r}"
+        tag, where = parts[0], f"{path}:{n}: {text_of(line.strip()[:60])}"
         if len(tag) < 3 or tag[0] != "=" or tag[-1] != "=" or len(parts) < 2:
             raise ValueError(f"{where} is not a .solu line (fix: write {_FORMS})")
         ref = refs.setdefault(parts[1], Reference())
@@ -83,7 +84,7 @@ def read_solu(path: str | Path) -> dict[str, Reference]:
         elif tag in VALUED:
             value = _finite(parts[2]) if len(parts) > 2 else None
             if value is None:
-                raise ValueError(f"{where}: no finite value (fix: '{tag} {parts[1]} VALUE', VALUE a number)")
+                raise ValueError(f"{where}: no finite value (fix: \"{tag} {parts[1]} VALUE\", VALUE a number)")
             field = tag.strip("=")
             if getattr(ref, field) not in (None, value):
                 raise ValueError(f"{where}: {field} of {parts[1]} given twice ({getattr(ref, field):.12g}, then "

@@ -27,6 +27,7 @@ from typing import Any
 
 from optdist.bench.spec import Run
 from optdist.io import atomic_write_json
+from optdist.jsonfile import text_of
 from optdist.solvers.subprocesses import set_parent_death_signal
 
 PARENT_ENV = "OPTDIST_BENCH_PARENT"  # the pid of the process this worker dies with
@@ -60,12 +61,12 @@ def method_callable(method: str, import_dir: str | None = None) -> Callable[...,
     module, func = method.split(":", 1)
     if module.split(".")[0] != "optdist":
         if import_dir is None:
-            raise ValueError(f"method {method!r} is outside optdist and was not allowed (--allow-external-methods)")
+            raise ValueError(f"method {text_of(method)} is outside optdist and was not allowed (--allow-external-methods)")
         sys.path.append(import_dir)
         mod = importlib.import_module(module)
         where = os.path.realpath(getattr(mod, "__file__", None) or "")
         if os.path.commonpath([where, os.path.realpath(import_dir)]) != os.path.realpath(import_dir):
-            raise ValueError(f"method {method!r}: module {module!r} was imported from {where}, not from {import_dir} "
+            raise ValueError(f"method {text_of(method)}: module {text_of(module)} was imported from {where}, not from {import_dir} "
                              "where the sweep found it (fix: rename the module)")
         return getattr(mod, func)
     return getattr(importlib.import_module(module), func)

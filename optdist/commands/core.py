@@ -12,6 +12,7 @@ from pathlib import Path
 from optdist.cli import count_flag, missing_file_fix, number_flag, read_number
 from optdist.generate import MAX_NODES, MAX_REQUESTS
 from optdist.io import atomic_write_json, check_not_an_input, check_output_file
+from optdist.jsonfile import text_of
 from optdist.options import number_problem
 from optdist.profiles import MAX_REPEATS
 
@@ -104,7 +105,7 @@ def _parse_counts(text: str, what: str) -> dict[str, int]:
         k, sep, v = part.partition("=")
         k = k.strip()
         if not sep or not k:
-            raise ValueError(f"{flag} {part!r} is not NAME=COUNT (fix: give NAME=COUNT pairs separated by commas, "
+            raise ValueError(f"{flag} {text_of(part)} is not NAME=COUNT (fix: give NAME=COUNT pairs separated by commas, "
                              f"e.g. {flag} {name}=10)")
         n = read_number(v.strip(), whole=True)
         problem = number_problem(n, whole=True, within=lambda c: 0 <= c <= top)
@@ -115,7 +116,7 @@ def _parse_counts(text: str, what: str) -> dict[str, int]:
             raise ValueError(f"{flag}: {k} is given twice (fix: give each name once, e.g. {flag} {k}={out[k] + int(n)})")
         out[k] = int(n)
     if not any(out.values()):
-        raise ValueError(f"{flag} {text!r} has no positive count (fix: give at least one, e.g. {flag} {name}=10)")
+        raise ValueError(f"{flag} {text_of(text)} has no positive count (fix: give at least one, e.g. {flag} {name}=10)")
     return out
 
 
@@ -124,7 +125,7 @@ def _parse_shape(text: str) -> tuple[int, ...]:
     with the fix otherwise."""
     shape = tuple(read_number(x.strip(), whole=True) for x in text.split(","))
     if not 1 <= len(shape) <= 3 or any(number_problem(d, whole=True, within=lambda n: n >= 1) for d in shape):
-        raise ValueError(f"--input {text!r} is not a shape (fix: give C,H,W as whole numbers >= 1, e.g. --input 3,32,32)")
+        raise ValueError(f"--input {text_of(text)} is not a shape (fix: give C,H,W as whole numbers >= 1, e.g. --input 3,32,32)")
     return tuple(int(d) for d in shape)
 
 
@@ -143,8 +144,8 @@ def _table_network(profile_cnn: str, ref: str) -> str:
         return profile_cnn  # a bundled table name, or a missing file: resolve_table says what it looked at
     named = PrivacyTable.load(ref).cnn
     if named != profile_cnn and named in available_cnns():
-        raise ValueError(f"{ref}: privacy table is for the zoo CNN {named!r}, not the profile file's {profile_cnn!r} "
-                         f"(fix: set its \"cnn\" to {profile_cnn!r} or to the network's name in your instance's "
+        raise ValueError(f"{ref}: privacy table is for the zoo CNN {text_of(named)}, not the profile file's {text_of(profile_cnn)} "
+                         f"(fix: set its \"cnn\" to {text_of(profile_cnn)} or to the network's name in your instance's "
                          f"\"networks\")")
     return named
 
@@ -194,8 +195,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
             name = _table_network(prof.cnn, args.privacy)
             lim = privacy_limits(prof, resolve_table(name, args.privacy, None, prof), args.tau)
             if name != prof.cnn:
-                note = (f"# the table names the network {name!r}, this profile file {prof.cnn!r}: an instance takes "
-                        f"it for the network it names {name!r} in \"networks\"")
+                note = (f"# the table names the network {text_of(name)}, this profile file {text_of(prof.cnn)}: an instance takes "
+                        f"it for the network it names {text_of(name)} in \"networks\"")
         else:
             lim = limits_for(args.cnn, args.privacy, args.tau)
     print(f"# {prof.cnn}: {prof.n_layers} layers, {prof.n_segments} segments, input {prof.input_shape}")
@@ -353,7 +354,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     networks = {}
     for part in (args.networks or "").split(",") if args.networks else []:
         if "=" not in part:
-            raise ValueError(f"--networks: {part!r} is not NAME=FILE (e.g. mynet=mynet.profile.json)")
+            raise ValueError(f"--networks: {text_of(part)} is not NAME=FILE (e.g. mynet=mynet.profile.json)")
         k, v = part.split("=", 1)
         if k.strip() in networks:
             raise ValueError(f"--networks: {k.strip()} is given twice (fix: give each network name once)")
@@ -427,7 +428,7 @@ def load_placement(inst, path: Path, use: str | None = None):
     warnings: list[str] = []
     fmt = doc.get("format") if isinstance(doc, dict) else None
     if isinstance(fmt, str) and fmt.startswith("optdist-result/") and fmt != "optdist-result/1":
-        from optdist.jsonfile import Problem, text_of  # read as an assignment, it was told to become one: the wrong fix
+        from optdist.jsonfile import Problem  # read as an assignment, it was told to become one: the wrong fix
 
         raise AssignmentError(where, [Problem("format", f"is {text_of(fmt)}, a result format this optdist does not read "
                                               '(it reads "optdist-result/1")', "write it again with this optdist's "
@@ -470,8 +471,6 @@ def _check_not_swapped(instance: Path, assignment: Path) -> None:
     where the first is a placement (an assignment or a solve result) and the second an instance."""
     from optdist.assignment import FORMAT as ASSIGNMENT_FORMAT
     from optdist.instance import FORMAT as INSTANCE_FORMAT
-    from optdist.jsonfile import text_of
-
     first = _format_of(instance)
     if first in (ASSIGNMENT_FORMAT, "optdist-result/1") and _format_of(assignment) == INSTANCE_FORMAT:
         raise ValueError(f"{instance}: is a placement (format {text_of(first)}) and {assignment} an instance (format "

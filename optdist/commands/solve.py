@@ -22,6 +22,7 @@ from optdist.commands.core import print_evaluation
 from optdist.commands.rl import episodes_flag
 from optdist.evaluate import FAMILY_NAMES, violation_families
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
+from optdist.jsonfile import text_of
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
 from optdist.milp.run import DEFAULT_MIP_GAP, offer_warm_start, watch_progress
@@ -164,7 +165,7 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         raise CliError(unknown_method(method, "--method"))
     for flag, name in (("--solver", args.solver), ("--pricing-solver", args.pricing_solver)):
         if name is not None and not name.strip():
-            raise CliError(f"{flag} {name!r} is empty (fix: give an adapter or a profile, e.g. {flag} highs)")
+            raise CliError(f"{flag} {text_of(name)} is empty (fix: give an adapter or a profile, e.g. {flag} highs)")
         if name is not None and not name.endswith(".toml") and name not in ADAPTERS and name not in profiles():
             raise CliError(unknown_solver(name, flag))
     opts = {
@@ -261,7 +262,7 @@ def parse_solver_options(items: list[str], flag: str = "--solver-option",
             fix = (f"give {key} a value, e.g. {flag} {key}={option_text(own)}" if own is not None else
                    f"give a name and a value, e.g. {flag} {_solver_example(solver)}")
             why = ": the name is empty" if sep else ""
-            raise CliError(f"{flag} {item!r} is not KEY=VALUE{why} (fix: {fix})")
+            raise CliError(f"{flag} {text_of(item)} is not KEY=VALUE{why} (fix: {fix})")
         value: str | int | float | bool = read_number(text, whole=True)
         if text.lower() in ("true", "false"):
             value = text.lower() == "true"

@@ -86,7 +86,9 @@ def _round(v: np.ndarray, rounding: str) -> np.ndarray:
         return np.floor(v + 0.5)
     if rounding == "half-even":
         return np.rint(v)
-    raise ValueError(f"rounding must be 'half-up' or 'half-even', not {rounding!r}")
+    from optdist.jsonfile import json_text
+
+    raise ValueError(f"rounding must be \"half-up\" or \"half-even\", not {json_text(rounding)}")
 
 
 def defq(

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from optdist.jsonfile import json_text, quoted
 from optdist.paths import PACKAGE_DATA
 
 DATASETS = ("SVHN", "GTSRB", "STL10", "CIFAR10")
@@ -42,7 +43,7 @@ def grid() -> np.ndarray:
 
 def _check(profile: str, depth: int) -> None:
     if profile not in PROFILES:
-        raise KeyError(f"unknown DP profile {profile!r}; use one of {PROFILES}")
+        raise KeyError(f"unknown DP profile {json_text(profile)}; use one of {quoted(PROFILES)}")
     if depth not in DEPTHS:
         raise ValueError(f"depth {depth} outside the paper's split cases {DEPTHS}")
 

@@ -88,7 +88,7 @@ from optdist.instance import (
     QuantizationSpec,
     resolve,
 )
-from optdist.jsonfile import quoted
+from optdist.jsonfile import json_text, quoted
 from optdist.privacy import PrivacyLimits, resolve_table
 from optdist.result import SolveResult, Termination
 from optdist.solvers.base import stoppable
@@ -129,7 +129,7 @@ def defended_limits(base: PrivacyLimits, mode: str, cut: int | None = None, free
     if mode == "distribute":
         return base
     if mode not in ("dp", "hybrid") or cut is None:
-        raise ValueError(f"mode {mode!r} needs a cut; modes: distribute, dp, hybrid")
+        raise ValueError(f"mode {json_text(mode)} needs a cut; modes: distribute, dp, hybrid")
     L = len(base.nf)
     nf, cap, src = list(base.nf), list(base.device_cap), list(base.on_source)
     if mode == "dp":

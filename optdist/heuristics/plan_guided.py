@@ -165,6 +165,7 @@ from optdist.evaluate import evaluate
 from optdist.heuristics.greedy import solve_greedy
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance, load_instance
+from optdist.jsonfile import json_text, text_of
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.repair import JOINT_STALL, JointStats, fill_and_improve, joint_moves, pair_moves
@@ -426,7 +427,7 @@ def _check_seconds(method: str, zero: bool = False, **limits: float | None) -> N
     for name, value in limits.items():
         if value is not None and not seconds_in_range(value, zero=zero):
             number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            raise ValueError(f"{method}: {name} = {value!r} is {'out of range' if number else 'not a number'} "
+            raise ValueError(f"{method}: {name} = {json_text(value)} is {'out of range' if number else 'not a number'} "
                              f"(fix: give {fix})")
 
 
@@ -522,8 +523,8 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
                          f"{inst.name} lacks (fix: forecast only the instance's CNNs and sources)")
     require_parallel_uplink(inst, method)  # the greedy repair's stage times
     if inst.objective.kind != "latency":
-        raise ValueError(f"{method} needs objective.kind = 'latency' (sum over requests); {inst.name} sets "
-                         f"{inst.objective.kind!r} (fix: use --method milp, or set objective.kind to 'latency')")
+        raise ValueError(f"{method} needs objective.kind = \"latency\" (sum over requests); {inst.name} sets "
+                         f"{text_of(inst.objective.kind)} (fix: use --method milp, or set objective.kind to \"latency\")")
     start = _plan_start(fc, plan_start, method)
     asked = {name: v for name, v in (("plan_time_limit", plan_time_limit), ("polish_time_limit", polish_time_limit),
                                      ("repair_time_limit", repair_time_limit))
@@ -576,7 +577,7 @@ def _plan_start(fc: Instance, plan_start: Assignment | str | Path | None, method
     if plan_start is None:
         return None
     if not isinstance(plan_start, (Assignment, str, os.PathLike)):
-        raise ValueError(f"{method}: plan_start {plan_start!r}: give an Assignment or the path of an "
+        raise ValueError(f"{method}: plan_start {json_text(plan_start)}: give an Assignment or the path of an "
                          f"optdist-assignment/1 or optdist-result/1 file (fix: e.g. the --out of `optdist solve` on "
                          f"forecast {fc.name})")
     if isinstance(plan_start, Assignment):

@@ -27,7 +27,7 @@ from torch import nn
 from optdist.checkpoint import CheckpointError, load_state_dict
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
-from optdist.jsonfile import MiB, DocumentError, Problem, read_json, validation_problems
+from optdist.jsonfile import DocumentError, MiB, Problem, read_json, text_of, validation_problems
 from optdist.result import SolveResult, Termination, add_warning
 from optdist.rl.decide import Scorer, place_requests
 from optdist.rl.dqn import DeviceQNet
@@ -139,7 +139,7 @@ def read_policy_config(path: str | Path, model: type[BaseModel], trained_by: str
         raise PolicyError(str(cfg_path), [Problem("(document)", "must be a JSON object", fix)])
     other_format, what, method = other
     if raw.get("format") == other_format:
-        raise PolicyError(str(cfg_path), [Problem("format", f"{other_format!r} is {what}",
+        raise PolicyError(str(cfg_path), [Problem("format", f"{text_of(other_format)} is {what}",
                                                   f"place it with method {method} (--method {method})")])
     try:
         spec = model.model_validate(raw)

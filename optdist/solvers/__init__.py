@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optdist.jsonfile import json_text, quoted, text_of
 from optdist.solvers.base import Feature, Solver, SolverOutcome, SolverUnavailable
 from optdist.solvers.cbc import Cbc
 from optdist.solvers.cplex import Cplex
@@ -29,7 +30,7 @@ def get_solver(name: str = "highs") -> Solver:
     Raises ``ValueError`` for a name that is not a non-empty string or names no adapter or profile.
     """
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"solver {name!r}: give an adapter or profile name, e.g. 'highs' "
+        raise ValueError(f"solver {json_text(name)}: give an adapter or profile name, e.g. \"highs\" "
                          f"(adapters: {', '.join(sorted(ADAPTERS))})")
     if name.endswith(".toml"):
         prof: SolverProfile | None = read_profile(Path(name))
@@ -40,7 +41,8 @@ def get_solver(name: str = "highs") -> Solver:
             raise ValueError(unknown_solver(name))
         return ADAPTERS[name]()
     if prof.solver not in ADAPTERS:
-        raise ValueError(f"{prof.path}: unknown adapter {prof.solver!r} (fix: solver = one of {sorted(ADAPTERS)})")
+        raise ValueError(f"{prof.path}: unknown adapter {text_of(prof.solver)} (fix: solver = one of "
+                         f"{quoted(sorted(ADAPTERS))})")
     try:
         return ADAPTERS[prof.solver](prof.options, prof.solver_options)
     except ValueError as e:
@@ -52,7 +54,6 @@ def unknown_solver(name: str, where: str = "solver") -> str:
     the user gave it, ``--solver`` on the command line): the name as typed, the close match among
     the adapters and profiles (``hihgs``: "did you mean highs?", compared without case), else an
     example, and the names there are. Before, it listed them as Python lists with no close match."""
-    from optdist.jsonfile import text_of
     from optdist.names import closest
 
     profs = sorted(profiles())

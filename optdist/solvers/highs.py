@@ -30,7 +30,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optdist.io import quiet_native_stdout
-from optdist.jsonfile import json_text
+from optdist.jsonfile import json_text, text_of
 from optdist.options import is_whole, raw_example, take_whole, unknown_option_fix
 from optdist.result import Termination
 from optdist.solvers.base import (ContribSolver, Feature, SolverRefused, shown, stop_native_code_on_signals,
@@ -82,7 +82,7 @@ def _check_loaded(opt: Any, model: pyo.ConcreteModel) -> None:
     if (h.getNumRow(), h.getNumCol()) == (rows, cols):
         return
     raise SolverRefused(
-        f"HiGHS refused the model {model.name!r}: it holds {h.getNumRow()} of {rows} rows and {h.getNumCol()} "
+        f"HiGHS refused the model {text_of(model.name)}: it holds {h.getNumRow()} of {rows} rows and {h.getNumCol()} "
         f"of {cols} columns (a coefficient outside its range, |a| <= 1e+15; --tee shows its message). The "
         "instance's numbers span too wide a range (e.g. devices whose mults_per_s or rate differ by 1e12, or a "
         "huge rejection penalty); fix: bring them closer, or try another solver (--solver scip)")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from optdist.jsonfile import json_text, text_of
 from optdist.paths import SOLVERS_DIR
 
 
@@ -52,10 +53,10 @@ def read_profile(path: str | Path) -> SolverProfile:
     if unknown:
         raise ValueError(f"{path}: unknown keys {unknown} (fix: use name, solver, description, [options], [solver_options])")
     if "solver" not in doc:
-        raise ValueError(f"{path}: missing 'solver' (fix: add e.g. solver = \"highs\")")
+        raise ValueError(f"{path}: missing \"solver\" (fix: add e.g. solver = \"highs\")")
     for table in ("options", "solver_options"):
         if not isinstance(doc.get(table, {}), dict):
-            raise ValueError(f"{path}: {table} = {doc[table]!r} is not a table (fix: write [{table}] on its own "
+            raise ValueError(f"{path}: {table} = {json_text(doc[table])} is not a table (fix: write [{table}] on its own "
                              "line, then one KEY = VALUE per line)")
     return SolverProfile(
         name=str(doc.get("name", path.stem)),
@@ -78,7 +79,7 @@ def profiles(folder: Path | None = None) -> dict[str, SolverProfile]:
     for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
         prof = read_profile(p)
         if prof.name in out:
-            raise ValueError(f"{p}: profile name {prof.name!r} is also the name in {out[prof.name].path} (fix: give "
+            raise ValueError(f"{p}: profile name {text_of(prof.name)} is also the name in {out[prof.name].path} (fix: give "
                              "each profile its own name = \"...\" (default: the file name without .toml))")
         out[prof.name] = prof
     return out
