@@ -9,7 +9,7 @@ import numpy as np
 from optdist.devices import device_catalog
 from optdist.instance import FORMAT, parse
 from optdist.io import atomic_write_json
-from optdist.jsonfile import json_text, quoted, text_of
+from optdist.jsonfile import quoted, text_of, value_text
 from optdist.profiles import available_cnns
 
 MAX_REQUESTS = 1_000_000  # per CNN
@@ -18,7 +18,7 @@ MAX_NODES = 100_000  # devices per type, and sources
 
 def _check_count(what: str, key: str, n: object, top: int, low: int = 0) -> None:
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or not low <= n <= top:
-        raise ValueError(f"{what} {key}={json_text(n)}: give a whole number in [{low}, {top:,}]")
+        raise ValueError(f"{what} {key}={value_text(n)}: give a whole number in [{low}, {top:,}]")
 
 
 def generate(

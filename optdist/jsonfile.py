@@ -317,6 +317,15 @@ def json_text(value: object, limit: int = 60) -> str:
     return escaped(text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text)} characters)")
 
 
+def value_text(value: object, limit: int = 60) -> str:
+    """``value`` as a user wrote it in a TOML file (a bench spec, a solver profile) or after a flag's
+    ``KEY=``: :func:`json_text` (``"abc"``, ``true``, ``[0, 1]``), but an infinite or nan number as
+    TOML and the flags write it (``inf``, ``-inf``, ``nan``; JSON's ``Infinity`` is no word they take)."""
+    if isinstance(value, float) and not isinstance(value, Written) and not math.isfinite(value):
+        return str(value)
+    return json_text(value, limit)
+
+
 typed = json_text  # the old name, still imported by optdist.solvers.base (another helper's file): use json_text
 
 

@@ -181,8 +181,8 @@ def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]
             raise ValueError(f"{prefix}unknown option {json_text(name)}; generic options are {quoted(GENERIC_OPTIONS)}")
         problem = option_problem(name, value)
         if problem:
-            from optdist.jsonfile import json_text
+            from optdist.jsonfile import value_text
 
-            raise ValueError(f"{prefix}{name} = {json_text(value)} is {problem} (fix: give {OPTION_RANGES[name]})")
+            raise ValueError(f"{prefix}{name} = {value_text(value)} is {problem} (fix: give {OPTION_RANGES[name]})")
         out[name] = int(value) if name in WHOLE_OPTIONS else value
     return out

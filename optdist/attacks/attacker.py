@@ -72,7 +72,9 @@ class Attacker:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(rec) - known)
         if unknown:
-            raise ValueError(f"attacker record: unknown field(s) {unknown}; known: {sorted(known)}")
+            from optdist.jsonfile import quoted
+
+            raise ValueError(f"attacker record: unknown field(s) {quoted(unknown)}; known: {quoted(sorted(known))}")
         return cls(**rec)
 
     @classmethod

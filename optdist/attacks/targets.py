@@ -31,7 +31,7 @@ from optdist import zoo
 from optdist.attacks import datasets
 from optdist.checkpoint import one_line, read_state_dict
 from optdist.io import atomic_write_bytes, atomic_write_json
-from optdist.jsonfile import json_text, quoted, text_of
+from optdist.jsonfile import quoted, text_of, value_text
 from optdist.paths import MODELS_DIR
 from optdist.profiles import Profile
 
@@ -238,7 +238,7 @@ def train(
     check_shape(ds, target)
     for name, value in (("epochs", epochs), ("samples", samples)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"target {name} = {json_text(value)}: give a whole number >= 1 (or leave it out for the default)")
+            raise ValueError(f"target {name} = {value_text(value)}: give a whole number >= 1 (or leave it out for the default)")
     epochs = target.epochs if epochs is None else epochs
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

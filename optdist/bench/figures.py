@@ -47,6 +47,7 @@ import pandas as pd  # noqa: E402
 
 from optdist.bench.tables import SOLVED, _time, load_records  # noqa: E402
 from optdist.io import atomic_write_bytes, atomic_write_text  # noqa: E402
+from optdist.jsonfile import quoted
 
 
 def family(instance: str) -> str:
@@ -416,7 +417,7 @@ def write_figures(out: str | Path, names: list[str], dest: str | Path) -> list[P
     """Draw the named figures from the records under ``out`` into ``dest``."""
     unknown = sorted(set(names) - set(FIGURES))
     if unknown:
-        raise ValueError(f"unknown figure(s) {unknown}; choose from {sorted(FIGURES)}")
+        raise ValueError(f"unknown figure(s) {quoted(unknown)}; choose from {quoted(sorted(FIGURES))}")
     df = prepare(load_records(out))
     files: list[Path] = []
     for name in names:

@@ -46,7 +46,7 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any
 
-from optdist.jsonfile import MiB, read_json
+from optdist.jsonfile import MiB, quoted, read_json, text_of, value_text
 from optdist.options import OPTION_EXAMPLES, WHOLE_OPTIONS, is_whole
 
 #: the names of optdist.bench.figures.FIGURES (not imported here: it loads matplotlib; a test keeps them equal)
@@ -142,12 +142,12 @@ class BenchSpec:
         for pattern in self.instances:
             hits = sorted(glob.glob(pattern, recursive=True))  # '**' spans folders, as users expect
             if not hits:
-                raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches no file in {os.getcwd()} "
+                raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} matches no file in {os.getcwd()} "
                                  "(fix: correct the pattern, or run from the folder it is relative to)")
             for h in hits:
                 if Path(h).is_dir():
-                    raise ValueError(f"spec {self.name}: instance pattern {pattern!r} matches the folder {h!r}, not an "
-                                     f"instance file (fix: name its files, e.g. '{Path(h) / '*.json'}')")
+                    raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} matches the folder {text_of(h)}, not an "
+                                     f"instance file (fix: name its files, e.g. {text_of(str(Path(h) / '*.json'))})")
                 seen.setdefault(Path(h).resolve(), Path(h))
         return list(seen.values())
 
@@ -185,7 +185,7 @@ class BenchSpec:
                 continue
             if not allow_external:
                 raise ValueError(
-                    f"spec {self.name}: method {method!r} is not in the registry {sorted(_registry())} and would "
+                    f"spec {self.name}: method {text_of(method)} is not in the registry {quoted(sorted(_registry()))} and would "
                     f"import code from outside optdist (fix: use a registered method, or allow it explicitly with "
                     f"`optdist bench --allow-external-methods` / run_sweep(..., allow_external=True))")
             out[method] = _module_dir(method, self.name)
@@ -209,7 +209,7 @@ def _module_dir(method: str, where: str) -> str:
     top = method.split(":", 1)[0].split(".")[0]
     found = PathFinder.find_spec(top, [p for p in sys.path if p] + [os.getcwd()])
     if found is None or found.origin is None and not found.submodule_search_locations:
-        raise ValueError(f"spec {where}: method {method!r}: module {top!r} not found on the import path "
+        raise ValueError(f"spec {where}: method {text_of(method)}: module {text_of(top)} not found on the import path "
                          f"or in {os.getcwd()} (fix: run from the folder that holds it, or add it to PYTHONPATH)")
     if found.submodule_search_locations:  # a package: its folder's parent
         return str(Path(list(found.submodule_search_locations)[0]).resolve().parent)
@@ -227,10 +227,10 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
     known = set(BenchSpec.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"{where}: unknown field(s) {unknown} (fix: use only {sorted(known)})")
+        raise ValueError(f"{where}: unknown field(s) {quoted(unknown)} (fix: use only {quoted(sorted(known))})")
     for req in ("name", "instances", "methods", "out"):
         if req not in data:
-            raise ValueError(f"{where}: missing {req!r} (fix: add it, e.g. see benchmarks/specs/)")
+            raise ValueError(f"{where}: missing {text_of(req)} (fix: add it, e.g. see benchmarks/specs/)")
     doc = dict(data)
     _check_types(doc, where)
     for k in _LISTS:
@@ -240,13 +240,13 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
     _check_lists(doc, where)
     bad = sorted(set(doc.get("figures", ())) - set(FIGURES))
     if bad:
-        raise ValueError(f"{where}: unknown figure(s) {bad} (fix: choose from {list(FIGURES)})")
+        raise ValueError(f"{where}: unknown figure(s) {quoted(bad)} (fix: choose from {quoted(FIGURES)})")
     for k in ("methods", "solver_methods", "seeded_methods"):
         for method in doc.get(k, ()):
             if not isinstance(method, str) or (":" in method and not _METHOD.match(method)) or (
                     ":" not in method and method not in _registry()):
-                raise ValueError(f"{where}: {k}: unknown method {method!r} (fix: choose from {sorted(_registry())}, "
-                                 "or name a function as 'module:function')")
+                raise ValueError(f"{where}: {k}: unknown method {value_text(method)} (fix: choose from {quoted(sorted(_registry()))}, "
+                                 "or name a function as \"module:function\")")
     _check_method_options(doc, where)
     _check_axes(doc, where)
     return BenchSpec(**doc)
@@ -276,7 +276,7 @@ def _check_method_options(doc: dict, where: str) -> None:
         given: list[tuple[str, str, str]] = []  # (field, option, fix)
         axes: dict[str, str] = {}  # option -> the axis that gives it
         if method in solver_methods:
-            leave = f"leave {method!r} out of solver_methods"
+            leave = f"leave {text_of(method)} out of solver_methods"
             axes |= {opt: axis for opt, axis in (("solver", "solvers"), ("formulation", "formulations")) if doc.get(axis)}
             given += [("solver_methods", opt, leave) for opt in axes]
             given += [("solver_methods", k, leave) for k, default in (("time_limit", None), ("threads", 1))
@@ -285,33 +285,33 @@ def _check_method_options(doc: dict, where: str) -> None:
                       for k in options]
         if method in doc.get("seeded_methods", ("rl",)) and doc.get("seeds"):
             axes["seed"] = "seeds"
-            given.append(("seeded_methods", "seed", f"leave {method!r} out of seeded_methods"))
+            given.append(("seeded_methods", "seed", f"leave {text_of(method)} out of seeded_methods"))
         given += [(f"method_options.{method}.{k}", k, "remove it") for k in doc.get("method_options", {}).get(method, {})]
         for field_name, opt, fix in given:
             if field_name.startswith(("options.", "method_options.")) and opt in axes:
-                raise ValueError(f"{where}: {field_name}: method {method!r} gets {opt!r} from the {axes[opt]} axis; given "
+                raise ValueError(f"{where}: {field_name}: method {text_of(method)} gets {text_of(opt)} from the {axes[opt]} axis; given "
                                  f"here too it would replace the axis's value in every run, whose records are still "
                                  f"labelled by the axis (fix: remove it, or give the value in {axes[opt]})")
             if method in METHOD_OPTIONS and opt not in METHOD_OPTIONS[method]:
                 takers = sorted(m for m, takes in METHOD_OPTIONS.items() if opt in takes)
-                raise ValueError(f"{where}: {field_name}: method {method!r} takes no option {opt!r}, so every run of it "
-                                 f"would fail (fix: {fix}; {method} takes {sorted(METHOD_OPTIONS[method])}; "
-                                 f"{opt!r} is taken by {takers or 'no registered method'})")
+                raise ValueError(f"{where}: {field_name}: method {text_of(method)} takes no option {text_of(opt)}, so every run of it "
+                                 f"would fail (fix: {fix}; {method} takes {', '.join(sorted(METHOD_OPTIONS[method]))}; "
+                                 f"{opt} is taken by {', '.join(takers) or 'no registered method'})")
             typed = method in METHOD_OPTIONS and field_name.startswith(("options.", "method_options."))
             problem = None if not typed or opt in GENERIC_OPTIONS else option_value_problem(opt, _value(doc, field_name))
             # (the generic options' types and ranges: check_options, in _check_axes)
             if problem:  # before: accepted here, and every run of the method failed (e.g. TypeError for policy = 5)
                 expected, example = problem
-                raise ValueError(f"{where}: {field_name} = {_value(doc, field_name)!r} is not {expected}, so every run "
-                                 f"of {method!r} would fail (fix: give {expected}, e.g. {opt} = {example})")
+                raise ValueError(f"{where}: {field_name} = {value_text(_value(doc, field_name))} is not {expected}, so every run "
+                                 f"of {text_of(method)} would fail (fix: give {expected}, e.g. {opt} = {example})")
             if typed and opt in _PLAN_SECONDS:
                 _check_plan_seconds(method, field_name, opt, _value(doc, field_name), where)
             if typed and opt in ("episodes", "timesteps") and _value(doc, field_name) is not None:
                 from optdist.rl.presets import count_in_range  # torch-free
 
                 if not count_in_range(_value(doc, field_name)):
-                    raise ValueError(f"{where}: {field_name} = {_value(doc, field_name)!r} is out of range, so every "
-                                     f"run of {method!r} would train nothing (fix: give a whole number >= 1, e.g. "
+                    raise ValueError(f"{where}: {field_name} = {value_text(_value(doc, field_name))} is out of range, so every "
+                                     f"run of {text_of(method)} would train nothing (fix: give a whole number >= 1, e.g. "
                                      f"{opt} = {2000 if opt == 'episodes' else 20000})")
 
 
@@ -333,7 +333,7 @@ def _check_plan_seconds(method: str, field_name: str, option: str, value: Any, w
 
     polish = option == "polish_time_limit"
     if not seconds_in_range(value, zero=polish):
-        raise ValueError(f"{where}: {field_name} = {value!r} is out of range, so every run of {method!r} would fail "
+        raise ValueError(f"{where}: {field_name} = {value_text(value)} is out of range, so every run of {text_of(method)} would fail "
                          f"(fix: give a finite number of seconds " + (">= 0, 0 for no polish" if polish else "> 0")
                          + f", e.g. {option} = {'0.0' if polish else '5.0'})")
 
@@ -398,7 +398,7 @@ def _check_types(doc: dict, where: str) -> None:
     for k in _TEXT + _FOLDERS:
         v = doc.get(k)
         if k in doc and not (isinstance(v, str) and (v.strip() or k == "description") or v is None and k in _FOLDERS):
-            raise ValueError(f"{where}: {k} = {v!r} is not {'a' if k == 'description' else 'a non-empty'} string "
+            raise ValueError(f"{where}: {k} = {value_text(v)} is not {'a' if k == 'description' else 'a non-empty'} string "
                              f"(fix: write it in quotes, e.g. {k} = \"{'runs/my-sweep' if k != 'name' else 'my-sweep'}\")")
     for k in _LISTS:
         if k not in doc:
@@ -409,17 +409,17 @@ def _check_types(doc: dict, where: str) -> None:
             continue
         entries = [v] if isinstance(v, str | int) else v
         if not isinstance(entries, list | tuple):
-            raise ValueError(f"{where}: {k} = {v!r} is not a list (fix: give a list, e.g. {k} = [\"...\"])")
+            raise ValueError(f"{where}: {k} = {value_text(v)} is not a list (fix: give a list, e.g. {k} = [\"...\"])")
         bad = [e for e in entries if k != "methods" and (not isinstance(e, str) or not e.strip())]
         if bad:  # methods are checked against the registry
-            raise ValueError(f"{where}: {k}: entry {bad[0]!r} is not a non-empty string (fix: write each entry in quotes)")
+            raise ValueError(f"{where}: {k}: entry {value_text(bad[0])} is not a non-empty string (fix: write each entry in quotes)")
     for k in ("options", "method_options"):
         if k in doc and not isinstance(doc[k], dict):
-            raise ValueError(f"{where}: {k} = {doc[k]!r} is not a table (fix: write it as [{k}] with key = value lines, "
+            raise ValueError(f"{where}: {k} = {value_text(doc[k])} is not a table (fix: write it as [{k}] with key = value lines, "
                              "or {...} in JSON)")
     for method, opts in doc.get("method_options", {}).items():
         if not isinstance(opts, dict):
-            raise ValueError(f"{where}: method_options.{method} = {opts!r} is not a table of options "
+            raise ValueError(f"{where}: method_options.{method} = {value_text(opts)} is not a table of options "
                              f"(fix: write [method_options.{method}] followed by key = value lines)")
 
 
@@ -434,19 +434,19 @@ def _check_seeds(seeds: Any, where: str) -> None:
     from optdist.options import OPTION_RANGES, check_options
 
     if not isinstance(seeds, list | tuple):
-        raise ValueError(f"{where}: seeds = {seeds!r} is not a list (fix: give a list, e.g. seeds = [0, 1])")
+        raise ValueError(f"{where}: seeds = {value_text(seeds)} is not a list (fix: give a list, e.g. seeds = [0, 1])")
     if not seeds:
         raise ValueError(f"{where}: seeds = [] is empty (fix: leave seeds out to pass no seed, or give seeds, "
                          "e.g. seeds = [0, 1])")
     for seed in seeds:
         problem = option_value_problem("seed", seed)
         if problem:
-            raise ValueError(f"{where}: seeds = {list(seeds)!r}: {seed!r} is not {problem[0]} "
+            raise ValueError(f"{where}: seeds = {value_text(list(seeds))}: {value_text(seed)} is not {problem[0]} "
                              "(fix: give whole numbers, e.g. seeds = [0, 1])")
         try:
             check_options({"seed": seed})
         except ValueError:
-            raise ValueError(f"{where}: seeds = {list(seeds)!r}: {seed!r} is out of range (fix: give each seed as "
+            raise ValueError(f"{where}: seeds = {value_text(list(seeds))}: {value_text(seed)} is out of range (fix: give each seed as "
                              f"{OPTION_RANGES['seed']}, e.g. seeds = [0, 1])") from None
 
 
@@ -462,13 +462,13 @@ def _check_lists(doc: dict, where: str) -> None:
         seen = set()
         for e in doc.get(k, ()):
             if e in seen:
-                raise ValueError(f"{where}: {k}: {e!r} is listed twice (fix: list each once; one run per "
+                raise ValueError(f"{where}: {k}: {value_text(e)} is listed twice (fix: list each once; one run per "
                                  "combination is recorded)")
             seen.add(e)
     stray = sorted(set(doc.get("method_options", {})) - set(doc["methods"]))
     if stray:
-        raise ValueError(f"{where}: method_options for {stray}, not among the methods {list(doc['methods'])} "
-                         "(fix: correct the name, or add the method to 'methods')")
+        raise ValueError(f"{where}: method_options for {quoted(stray)}, not among the methods {quoted(doc['methods'])} "
+                         '(fix: correct the name, or add the method to "methods")')
 
 
 def _check_axes(doc: dict, where: str) -> None:
@@ -490,8 +490,8 @@ def _check_axes(doc: dict, where: str) -> None:
                 raise ValueError(f"{where}: solvers: {e}") from None
         for form in doc.get("formulations", ()):
             if form not in SOLVE_FORMULATIONS:
-                raise ValueError(f"{where}: formulations: unknown formulation {form!r} "
-                                 f"(fix: choose from {list(SOLVE_FORMULATIONS)})")
+                raise ValueError(f"{where}: formulations: unknown formulation {value_text(form)} "
+                                 f"(fix: choose from {quoted(SOLVE_FORMULATIONS)})")
     _check_numbers({k: doc.get(k) for k in ("time_limit", "threads", "wall_limit")}, where)
     _check_numbers(doc.get("options", {}), where, "options.")
     for method, opts in doc.get("method_options", {}).items():
@@ -502,19 +502,19 @@ def _check_axes(doc: dict, where: str) -> None:
     wall = doc.get("wall_limit")
     if wall is not None and not (isinstance(wall, int | float) and not isinstance(wall, bool)
                                  and math.isfinite(wall) and wall > 0):
-        raise ValueError(f"{where}: wall_limit = {wall!r} is out of range (fix: give {OPTION_RANGES['time_limit']})")
+        raise ValueError(f"{where}: wall_limit = {value_text(wall)} is out of range (fix: give {OPTION_RANGES['time_limit']})")
     limits = [("time_limit", doc.get("time_limit")), ("options.time_limit", doc.get("options", {}).get("time_limit"))]
     limits += [(f"method_options.{m}.time_limit", o.get("time_limit")) for m, o in doc.get("method_options", {}).items()]
     for name, limit in limits:
         if wall is not None and isinstance(limit, int | float) and wall <= limit:  # its runs would be killed early
-            raise ValueError(f"{where}: wall_limit = {wall!r} is not above {name} = {limit!r}: the guard would kill "
+            raise ValueError(f"{where}: wall_limit = {value_text(wall)} is not above {name} = {value_text(limit)}: the guard would kill "
                              f"those runs before their time limit (fix: leave wall_limit out for 2 * time_limit + 60 s "
-                             f"per run, or give more than {limit!r})")
+                             f"per run, or give more than {value_text(limit)})")
     options = doc.get("options", {})
     both = sorted(k for k in ("time_limit", "threads") if k in doc and k in options)
     if both:  # options would win silently over the top-level field
         raise ValueError(f"{where}: {both[0]} is given both as a field and in options "
-                         f"({doc[both[0]]!r} and {options[both[0]]!r}) (fix: keep one)")
+                         f"({value_text(doc[both[0]])} and {value_text(options[both[0]])}) (fix: keep one)")
     check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"{where}: options")
     for method, opts in doc.get("method_options", {}).items():
         check_options({k: v for k, v in opts.items() if k in GENERIC_OPTIONS}, f"{where}: method_options.{method}")
@@ -549,7 +549,7 @@ def _check_numbers(values: dict[str, Any], where: str, prefix: str = "") -> None
         problem = option_value_problem("time_limit" if name == "wall_limit" else name, value)  # wall_limit: seconds too
         if problem:  # before: "is out of range" for a value of the wrong type, "is not a number" elsewhere
             expected, example = problem
-            raise ValueError(f"{where}: {prefix}{name} = {value!r} is not {expected} "
+            raise ValueError(f"{where}: {prefix}{name} = {value_text(value)} is not {expected} "
                              f"(fix: give {expected}, e.g. {name} = {example})")
 
 

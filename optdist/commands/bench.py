@@ -12,6 +12,7 @@ from pathlib import Path
 from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, count_flag
 from optdist.interrupts import Terminated
 from optdist.io import OutputPathError, make_output_folder
+from optdist.jsonfile import quoted
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 ERROR_CHARS = 400  # of a failed run's error quoted on stderr (the record holds all of it)
@@ -139,7 +140,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.method:
         unknown = sorted(set(args.method) - set(spec.methods))
         if unknown:
-            raise ValueError(f"--method {unknown} not in the spec's methods {list(spec.methods)}")
+            raise ValueError(f"--method {quoted(unknown)} not in the spec's methods {quoted(spec.methods)}")
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
     out = args.out or Path(spec.out)
     if args.out is not None and out.resolve() != Path(spec.out).resolve() and (spec.tables_dir or spec.figures_dir):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from optdist.cli import option_flag
 from optdist.io import atomic_write_json, check_output_file
+from optdist.jsonfile import quoted
 
 if TYPE_CHECKING:
     from optdist.diagnose import Diagnosis
@@ -66,7 +67,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     fams = tuple(f.strip() for f in args.families.split(",") if f.strip())
     bad = sorted(set(fams) - set(RELAXABLE))
     if bad:
-        raise ValueError(f"--families: unknown {bad}; choose from {list(RELAXABLE)}")
+        raise ValueError(f"--families: unknown {quoted(bad)}; choose from {quoted(RELAXABLE)}")
     if args.json and len(args.files) == 1:
         check_output_file(args.json, "--json")
     worst = 0

@@ -43,6 +43,7 @@ import numpy as np
 
 from optdist.attacks.attacker import Attacker
 from optdist.defences import dp, dp_tables
+from optdist.jsonfile import quoted
 from optdist.paths import PACKAGE_DATA
 from optdist.profiles import load_profile
 
@@ -187,7 +188,7 @@ def measured_effects(
     k = names.index(layer)
     before = [m for m in meas["layers"] if m in names and names.index(m) <= k]
     if not before:
-        return [], f"no measured tensor at or before {layer} in the DP sweep for {cnn} (measured: {sorted(meas['layers'])})"
+        return [], f"no measured tensor at or before {layer} in the DP sweep for {cnn} (measured: {quoted(sorted(meas['layers']))})"
     row_layer = max(before, key=names.index)
     curves = [_measured_curves(meas["layers"][row_layer]["rows"], a) for a in ("blackbox", "whitebox")]
     grid, loss = curves[0][0], curves[0][1]

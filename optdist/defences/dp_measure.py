@@ -39,6 +39,7 @@ from optdist import zoo
 from optdist.attacks import datasets, inversion, targets
 from optdist.attacks.attacker import CALIBRATION, Attacker, for_table
 from optdist.defences import dp
+from optdist.jsonfile import quoted
 from optdist.privacy import resolve_table
 
 
@@ -75,8 +76,8 @@ class SweepConfig:
         names = layer_names(self.cnn)
         bad_layers = [la for la in self.layers if la not in names]
         if bad_layers or not self.layers:
-            said = f"{', '.join(map(repr, bad_layers))} is not a layer of {self.cnn}" if bad_layers else "no layer given"
-            raise SweepConfigError("layers", list(self.layers), f"{said} (fix: give split layers from {names})")
+            said = f"{quoted(bad_layers)} is not a layer of {self.cnn}" if bad_layers else "no layer given"
+            raise SweepConfigError("layers", list(self.layers), f"{said} (fix: give split layers from {quoted(names)})")
         twice = sorted({la for la in self.layers if self.layers.count(la) > 1}, key=self.layers.index)
         if twice:  # each layer's result is keyed by its name: a repeat measured it again and kept only the last
             raise SweepConfigError("layers", list(self.layers), f"{', '.join(map(repr, twice))} "
@@ -102,7 +103,7 @@ def layer_names(cnn: str) -> list[str]:
     ``nn.Sequential`` children; built, no weights loaded). Raises :class:`SweepConfigError`
     (field ``cnn``) for a name not in :data:`optdist.attacks.targets.TARGETS`."""
     if cnn not in targets.TARGETS:
-        raise SweepConfigError("cnn", cnn, f"not a trainable target (fix: choose from {sorted(targets.TARGETS)})")
+        raise SweepConfigError("cnn", cnn, f"not a trainable target (fix: choose from {quoted(sorted(targets.TARGETS))})")
     return [name for name, _ in targets.spec(cnn).build(10).named_children()]  # the class count leaves names alone
 
 

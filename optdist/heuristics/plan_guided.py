@@ -165,7 +165,7 @@ from optdist.evaluate import evaluate
 from optdist.heuristics.greedy import solve_greedy
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance, load_instance
-from optdist.jsonfile import json_text, text_of
+from optdist.jsonfile import json_text, text_of, value_text
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.construct import placement_by_construction
 from optdist.milp.decomposition.repair import JOINT_STALL, JointStats, fill_and_improve, joint_moves, pair_moves
@@ -427,7 +427,7 @@ def _check_seconds(method: str, zero: bool = False, **limits: float | None) -> N
     for name, value in limits.items():
         if value is not None and not seconds_in_range(value, zero=zero):
             number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            raise ValueError(f"{method}: {name} = {json_text(value)} is {'out of range' if number else 'not a number'} "
+            raise ValueError(f"{method}: {name} = {value_text(value)} is {'out of range' if number else 'not a number'} "
                              f"(fix: give {fix})")
 
 

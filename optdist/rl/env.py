@@ -40,7 +40,7 @@ from gymnasium import spaces
 
 from optdist.heuristics.incremental import LayerState, RequestPlacer, Usage, require_parallel_uplink
 from optdist.instance import Instance, load_instance
-from optdist.jsonfile import json_text
+from optdist.jsonfile import json_text, value_text
 
 Reward = Literal["paper", "stage"]
 
@@ -126,7 +126,7 @@ class DistPrivacyEnv(gym.Env):
             number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             if not number or (value < low if low is not None else value <= 0):
                 raise ValueError(f"{name} must be a finite number {'>= 0' if low is not None else '> 0 (seconds)'}, "
-                                 f"got {json_text(value)}")
+                                 f"got {value_text(value)}")
         inst = instance if isinstance(instance, Instance) else load_instance(instance)
         require_parallel_uplink(inst, "the RL environment")
         if reward not in ("paper", "stage"):

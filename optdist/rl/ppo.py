@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.io import atomic_path, atomic_write_json
+from optdist.jsonfile import quoted
 from optdist.result import SolveResult, Termination
 from optdist.rl import ENV_ID
 from optdist.rl.decide import place_requests
@@ -208,8 +209,8 @@ def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | N
     cfg = policy.config
     unknown = sorted(set(inst.request_cnn) - set(cfg["cnns"]))
     if unknown or inst.n_devices != cfg["n_actions"]:
-        raise ValueError(f"the PPO policy was trained for CNNs {cfg['cnns']} on {cfg['n_actions']} devices; {inst.name} has "
-                         f"{sorted(set(inst.request_cnn))} on {inst.n_devices}: train one on this instance")
+        raise ValueError(f"the PPO policy was trained for CNNs {quoted(cfg['cnns'])} on {cfg['n_actions']} devices; {inst.name} "
+                         f"has {quoted(sorted(set(inst.request_cnn)))} on {inst.n_devices}: train one on this instance")
     feats = Features(inst, cfg["cnns"], cfg["max_layers"])
     if feats.size != cfg["obs_size"]:
         raise ValueError(f"the PPO policy reads {cfg['obs_size']} features, {inst.name} gives {feats.size}: retrain it")

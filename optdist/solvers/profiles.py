@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optdist.jsonfile import json_text, text_of
+from optdist.jsonfile import text_of, value_text
 from optdist.paths import SOLVERS_DIR
 
 
@@ -56,7 +56,7 @@ def read_profile(path: str | Path) -> SolverProfile:
         raise ValueError(f"{path}: missing \"solver\" (fix: add e.g. solver = \"highs\")")
     for table in ("options", "solver_options"):
         if not isinstance(doc.get(table, {}), dict):
-            raise ValueError(f"{path}: {table} = {json_text(doc[table])} is not a table (fix: write [{table}] on its own "
+            raise ValueError(f"{path}: {table} = {value_text(doc[table])} is not a table (fix: write [{table}] on its own "
                              "line, then one KEY = VALUE per line)")
     return SolverProfile(
         name=str(doc.get("name", path.stem)),
