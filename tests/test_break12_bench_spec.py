@@ -17,10 +17,10 @@ BASE = {"name": "t", "out": "o", "instances": [str(ROOT / "instances/tiny/micro-
 
 @pytest.mark.parametrize("field, value, msg", [
     ("solvers", ["higs"], r'solvers: unknown solver "higs"'),
-    ("formulations", ["tigth"], r"formulations: unknown formulation 'tigth' \(fix: choose from \['auto', 'decomposed'"),
+    ("formulations", ["tigth"], r'formulations: unknown formulation "tigth" \(fix: choose from "auto", "decomposed"'),
     ("time_limit", -5, r"time_limit = -5 is out of range \(fix: give a finite number of seconds > 0\)"),
-    ("time_limit", "60", r"time_limit = '60' is not a number \(fix: give a number, e.g. time_limit = 5.0\)"),
-    ("threads", "1", r"threads = '1' is not a whole number \(fix: give a whole number, e.g. threads = 1\)"),
+    ("time_limit", "60", r'time_limit = "60" is not a number \(fix: give a number, e.g. time_limit = 5.0\)'),
+    ("threads", "1", r'threads = "1" is not a whole number \(fix: give a whole number, e.g. threads = 1\)'),
     ("threads", 0, r"threads = 0 is out of range"),
     ("wall_limit", 0, r"wall_limit = 0 is out of range \(fix: give a finite number of seconds > 0\)"),
     ("seeds", [0, -1], r"seeds = \[0, -1\]: -1 is out of range"),

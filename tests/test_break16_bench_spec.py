@@ -19,22 +19,22 @@ BASE = {"name": "t", "out": "o", "instances": [str(ROOT / "instances/tiny/micro-
 @pytest.mark.parametrize("field, value, msg", [
     ("instances", 5, r"instances: entry 5 is not a non-empty string \(fix: write each entry in quotes\)"),
     ("instances", [5], r"instances: entry 5 is not a non-empty string"),
-    ("instances", {"a": 1}, r"instances = \{'a': 1\} is not a list \(fix: give a list"),
-    ("solvers", [""], r"solvers: entry '' is not a non-empty string"),
+    ("instances", {"a": 1}, r'instances = \{"a": 1\} is not a list \(fix: give a list'),
+    ("solvers", [""], r'solvers: entry "" is not a non-empty string'),
     ("seeds", 1.5, r"seeds = 1.5 is not a list \(fix: give a list, e.g. seeds = \[0, 1\]\)"),
-    ("options", "x", r"options = 'x' is not a table \(fix: write it as \[options\]"),
+    ("options", "x", r'options = "x" is not a table \(fix: write it as \[options\]'),
     ("method_options", [1], r"method_options = \[1\] is not a table"),
     ("method_options", {"greedy": 5}, r"method_options.greedy = 5 is not a table of options"),
-    ("method_options", {"rl": {"episodes": 5}}, r"method_options for \['rl'\], not among the methods \['milp', 'greedy'\]"),
+    ("method_options", {"rl": {"episodes": 5}}, r'method_options for "rl", not among the methods "milp", "greedy"'),
     ("method_options", {"greedy": {"time_limit": -1}}, r"method_options.greedy: time_limit = -1 is out of range"),
     ("name", 5, r"name = 5 is not a non-empty string \(fix: write it in quotes"),
     ("out", 5, r"out = 5 is not a non-empty string"),
-    ("out", " ", r"out = ' ' is not a non-empty string"),
+    ("out", " ", r'out = " " is not a non-empty string'),
     ("figures_dir", 3, r"figures_dir = 3 is not a non-empty string"),
-    ("description", ["x"], r"description = \['x'\] is not a string"),
-    ("methods", ["greedy", "greedy"], r"methods: 'greedy' is listed twice \(fix: list each once"),
-    ("solvers", ["highs", "highs"], r"solvers: 'highs' is listed twice"),
-    ("formulations", ["tight", "tight"], r"formulations: 'tight' is listed twice"),
+    ("description", ["x"], r'description = \["x"\] is not a string'),
+    ("methods", ["greedy", "greedy"], r'methods: "greedy" is listed twice \(fix: list each once'),
+    ("solvers", ["highs", "highs"], r'solvers: "highs" is listed twice'),
+    ("formulations", ["tight", "tight"], r'formulations: "tight" is listed twice'),
     ("seeds", [1, 1], r"seeds: 1 is listed twice"),
     ("options", {"time_limit": 9}, r"time_limit is given both as a field and in options \(5 and 9\) \(fix: keep one\)"),
     ("wall_limit", 2, r"wall_limit = 2 is not above time_limit = 5: the guard would kill those runs before their "
@@ -63,8 +63,8 @@ def test_every_bundled_spec_still_parses():
 def test_a_pattern_matching_a_folder_is_refused_naming_it(pattern, monkeypatch):
     monkeypatch.chdir(ROOT)  # a folder is no instance: its run could only fail
     spec = parse_spec({**BASE, "instances": [pattern]})
-    with pytest.raises(ValueError, match=r"matches the folder 'instances/\w+', not an instance file \(fix: name its "
-                                         r"files, e.g. 'instances/\w+/\*.json'\)"):
+    with pytest.raises(ValueError, match=r'matches the folder "instances/\w+", not an instance file \(fix: name its '
+                                         r'files, e.g. "instances/\w+/\*.json"\)'):
         spec.runs()
 
 

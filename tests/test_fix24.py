@@ -69,11 +69,11 @@ def test_a_given_out_is_still_the_flag_blamed(tmp_path, capsys):
 # 2. seeds
 
 @pytest.mark.parametrize("seeds, said", [
-    (["a"], "seeds = ['a']: 'a' is not a whole number (fix: give whole numbers, e.g. seeds = [0, 1])"),
+    (["a"], 'seeds = ["a"]: "a" is not a whole number (fix: give whole numbers, e.g. seeds = [0, 1])'),
     ([0, 1.5], "seeds = [0, 1.5]: 1.5 is not a whole number (fix: give whole numbers, e.g. seeds = [0, 1])"),
-    ([True], "seeds = [True]: True is not a whole number (fix: give whole numbers, e.g. seeds = [0, 1])"),
+    ([True], "seeds = [true]: true is not a whole number (fix: give whole numbers, e.g. seeds = [0, 1])"),
     (5, "seeds = 5 is not a list (fix: give a list, e.g. seeds = [0, 1])"),
-    ("a", "seeds = 'a' is not a list (fix: give a list, e.g. seeds = [0, 1])"),
+    ("a", 'seeds = "a" is not a list (fix: give a list, e.g. seeds = [0, 1])'),
     ([], "seeds = [] is empty (fix: leave seeds out to pass no seed, or give seeds, e.g. seeds = [0, 1])"),
 ])
 def test_bad_seeds_are_refused_naming_the_seeds_field(seeds, said):
@@ -99,19 +99,19 @@ def test_dp_sweep_without_layers_for_another_net_asks_for_them(tmp_path, capsys)
     assert main(["dp-sweep", "--cnn", "cifar", "--quick", "--eps", "10", "--out", str(tmp_path / "dp")]) == 2
     err = capsys.readouterr().err
     assert "--layers is required for --cnn cifar (the default pool1 ReLU2 is lenet's; fix: give split layers " \
-           "from ['conv11', " in err, err
+           'from "conv11", ' in err, err
     assert "is not a layer of cifar" not in err and not (tmp_path / "dp").exists(), err
 
 
 # 4. a plan method's seconds of the wrong type
 
 @pytest.mark.parametrize("option, value, said", [
-    ("plan_time_limit", "x", "plan_time_limit = 'x' is not a number (fix: give a finite number of seconds > 0)"),
-    ("plan_time_limit", "5", "plan_time_limit = '5' is not a number (fix: give a finite number of seconds > 0)"),
-    ("plan_time_limit", True, "plan_time_limit = True is not a number (fix: give a finite number of seconds > 0)"),
-    ("repair_time_limit", "5", "repair_time_limit = '5' is not a number (fix: give a finite number of seconds > 0)"),
+    ("plan_time_limit", "x", 'plan_time_limit = "x" is not a number (fix: give a finite number of seconds > 0)'),
+    ("plan_time_limit", "5", 'plan_time_limit = "5" is not a number (fix: give a finite number of seconds > 0)'),
+    ("plan_time_limit", True, "plan_time_limit = true is not a number (fix: give a finite number of seconds > 0)"),
+    ("repair_time_limit", "5", 'repair_time_limit = "5" is not a number (fix: give a finite number of seconds > 0)'),
     ("polish_time_limit", "5",
-     "polish_time_limit = '5' is not a number (fix: give a finite number of seconds >= 0; 0: no polish)"),
+     'polish_time_limit = "5" is not a number (fix: give a finite number of seconds >= 0; 0: no polish)'),
     ("plan_time_limit", -1, "plan_time_limit = -1 is out of range (fix: give a finite number of seconds > 0)"),
     ("polish_time_limit", -1,
      "polish_time_limit = -1 is out of range (fix: give a finite number of seconds >= 0; 0: no polish)"),

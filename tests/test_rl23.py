@@ -191,14 +191,14 @@ def _spec(tmp_path: Path, body: str) -> Path:
 
 @pytest.mark.parametrize("body, said", [
     ('methods = ["rl"]\n[method_options.rl]\npolicy = 5\n',
-     'method_options.rl.policy = 5 is not a path (a string), so every run of \'rl\' would fail (fix: give a path '
+     'method_options.rl.policy = 5 is not a path (a string), so every run of "rl" would fail (fix: give a path '
      '(a string), e.g. policy = "runs/rl/lenet")'),
-    ('methods = ["rl"]\n[method_options.rl]\nepisodes = true\n', "method_options.rl.episodes = True is not a whole number"),
-    ('methods = ["rl"]\n[method_options.rl]\nmasked = "yes"\n', "method_options.rl.masked = 'yes' is not true or false"),
+    ('methods = ["rl"]\n[method_options.rl]\nepisodes = true\n', "method_options.rl.episodes = true is not a whole number"),
+    ('methods = ["rl"]\n[method_options.rl]\nmasked = "yes"\n', 'method_options.rl.masked = "yes" is not true or false'),
     ('methods = ["plan-guided"]\n[method_options.plan-guided]\nrepair_time_limit = "5"\n',
-     "method_options.plan-guided.repair_time_limit = '5' is not a number"),
+     'method_options.plan-guided.repair_time_limit = "5" is not a number'),
     ('methods = ["milp"]\n[options]\ntee = 1\n', "options.tee = 1 is not true or false"),
-    ('methods = ["milp"]\n[method_options.milp]\nsolver_options = "x"\n', "method_options.milp.solver_options = 'x' is not a table"),
+    ('methods = ["milp"]\n[method_options.milp]\nsolver_options = "x"\n', 'method_options.milp.solver_options = "x" is not a table'),
 ], ids=["policy", "episodes", "masked", "repair_time_limit", "options.tee", "solver_options"])
 def test_spec_method_option_of_wrong_type_is_refused(tmp_path, body, said):
     """A method option whose value is not of the type the method declares is refused when the

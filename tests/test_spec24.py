@@ -48,7 +48,7 @@ def test_a_plan_methods_seconds_out_of_range_are_refused_when_the_spec_is_read(t
     with pytest.raises(ValueError) as err:
         load_spec(path)
     msg = str(err.value)
-    assert msg.startswith(f"{path}: {field} = {value!r} is out of range, so every run of {method!r} would fail"), msg
+    assert msg.startswith(f"{path}: {field} = {value!r} is out of range, so every run of {json.dumps(method)} would fail"), msg
     assert "fix: give a finite number of seconds " + (">= 0, 0 for no polish" if option == "polish_time_limit"
                                                        else "> 0") in msg
 
@@ -57,7 +57,7 @@ def test_a_plan_methods_seconds_out_of_range_are_refused_when_the_spec_is_read(t
 def test_the_shared_options_table_is_range_checked_too(tmp_path, option, value):
     path, field = _spec_file(tmp_path, "plan-guided", True, option, value)
     with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: {field} = {value} is out of range, so every run "
-                                         "of 'plan-guided' would fail"):
+                                         'of "plan-guided" would fail'):
         load_spec(path)
 
 
@@ -86,8 +86,8 @@ def test_the_bench_cli_exits_2_naming_the_file_and_the_field(tmp_path, capsys):
     assert f"{path}: {field} = -5 is out of range" in err and "fix:" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("layers, named", [(("pool1", "pool1"), "'pool1' is"),
-                                           (("pool1", "ReLU2", "ReLU2", "pool1"), "'pool1', 'ReLU2' are")])
+@pytest.mark.parametrize("layers, named", [(("pool1", "pool1"), '"pool1" is'),
+                                           (("pool1", "ReLU2", "ReLU2", "pool1"), '"pool1", "ReLU2" are')])
 def test_a_split_layer_listed_twice_is_refused(layers, named):
     """Before: accepted; the layer was measured twice and the result kept only its last rows."""
     with pytest.raises(SweepConfigError) as err:
@@ -103,7 +103,7 @@ def test_dp_sweep_cli_refuses_a_layer_listed_twice_before_any_work(tmp_path, cap
     assert main(["dp-sweep", "--layers", "pool1", "pool1", "--privacy-table", str(tmp_path / "none.json"),
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "--layers pool1 pool1: 'pool1' is listed more than once (fix: give each split layer once)" in err
+    assert '--layers pool1 pool1: "pool1" is listed more than once (fix: give each split layer once)' in err
     assert not out.exists()
     assert SweepConfig(layers=("pool1", "ReLU2")).layers == ("pool1", "ReLU2")  # distinct layers still accepted
 
@@ -115,7 +115,7 @@ def test_a_training_length_below_one_is_refused_when_the_spec_is_read(tmp_path, 
     with the initial weights. The rule is the library's (optdist.rl.presets.count_in_range)."""
     path, field = _spec_file(tmp_path, method, False, option, value)
     with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: {field} = {value} is out of range, so every run "
-                                         rf"of '{method}' would train nothing \(fix: give a whole number >= 1"):
+                                         rf'of "{method}" would train nothing \(fix: give a whole number >= 1'):
         load_spec(path)
 
 

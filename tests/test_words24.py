@@ -30,16 +30,16 @@ BASE = {"name": "s", "instances": [str(TINY / "micro-1x3-tau0.6.json")], "method
 # 1. bench spec: every numeric option's type error says the same
 
 @pytest.mark.parametrize("fields, said", [
-    ({"time_limit": "5"}, "time_limit = '5' is not a number (fix: give a number, e.g. time_limit = 5.0)"),
-    ({"wall_limit": "5"}, "wall_limit = '5' is not a number (fix: give a number, e.g. wall_limit = 5.0)"),
-    ({"threads": "2"}, "threads = '2' is not a whole number (fix: give a whole number, e.g. threads = 1)"),
+    ({"time_limit": "5"}, 'time_limit = "5" is not a number (fix: give a number, e.g. time_limit = 5.0)'),
+    ({"wall_limit": "5"}, 'wall_limit = "5" is not a number (fix: give a number, e.g. wall_limit = 5.0)'),
+    ({"threads": "2"}, 'threads = "2" is not a whole number (fix: give a whole number, e.g. threads = 1)'),
     ({"threads": 2.5}, "threads = 2.5 is not a whole number (fix: give a whole number, e.g. threads = 1)"),
-    ({"seeds": ["1"], "methods": ["rl"]}, "seeds = ['1']: '1' is not a whole number (fix: give whole numbers, e.g. seeds = [0, 1])"),
+    ({"seeds": ["1"], "methods": ["rl"]}, 'seeds = ["1"]: "1" is not a whole number (fix: give whole numbers, e.g. seeds = [0, 1])'),
     ({"options": {"time_limit": True}},
-     "options.time_limit = True is not a number (fix: give a number, e.g. time_limit = 5.0)"),
-    ({"options": {"mip_gap": "0.1"}}, "options.mip_gap = '0.1' is not a number (fix: give a number, e.g. mip_gap = 0.01)"),
+     "options.time_limit = true is not a number (fix: give a number, e.g. time_limit = 5.0)"),
+    ({"options": {"mip_gap": "0.1"}}, 'options.mip_gap = "0.1" is not a number (fix: give a number, e.g. mip_gap = 0.01)'),
     ({"methods": ["plan-guided"], "method_options": {"plan-guided": {"time_limit": "5"}}},
-     "method_options.plan-guided.time_limit = '5' is not a number (fix: give a number, e.g. time_limit = 5.0)"),
+     'method_options.plan-guided.time_limit = "5" is not a number (fix: give a number, e.g. time_limit = 5.0)'),
 ])
 def test_a_generic_option_of_the_wrong_type_is_not_a_number_not_out_of_range(fields, said):
     """Before: "time_limit = '5' is out of range (fix: give a finite number of seconds > 0)"."""
@@ -51,7 +51,7 @@ def test_a_generic_option_of_the_wrong_type_is_not_a_number_not_out_of_range(fie
 def test_a_method_options_number_of_the_wrong_type_is_said_the_same_way():
     """The wording the generic options now share (the method options' own: unchanged)."""
     doc = {**BASE, "methods": ["plan-guided"], "method_options": {"plan-guided": {"repair_time_limit": "5"}}}
-    with pytest.raises(ValueError, match=r"repair_time_limit = '5' is not a number, so every run of 'plan-guided' "
+    with pytest.raises(ValueError, match=r'repair_time_limit = "5" is not a number, so every run of "plan-guided" '
                                          r"would fail \(fix: give a number, e.g. repair_time_limit = 5.0\)"):
         parse_spec(doc, "f.toml")
 
@@ -117,11 +117,11 @@ def no_sweep(monkeypatch):
 
 @pytest.mark.learn
 @pytest.mark.parametrize("args, said", [
-    (["--layers", "pool1", "nope"], "--layers pool1 nope: 'nope' is not a layer of lenet (fix: give split layers from "
-                                    "['conv1', 'ReLU1', 'pool1'"),
-    (["--cnn", "cifar", "--layers", "pool1", "ReLU2"], "--layers pool1 ReLU2: 'ReLU2' is not a layer of cifar (fix: give split layers from ['conv11'"),
+    (["--layers", "pool1", "nope"], '--layers pool1 nope: "nope" is not a layer of lenet (fix: give split layers from '
+                                    '"conv1", "ReLU1", "pool1"'),
+    (["--cnn", "cifar", "--layers", "pool1", "ReLU2"], '--layers pool1 ReLU2: "ReLU2" is not a layer of cifar (fix: give split layers from "conv11"'),
     (["--cnn", "nope", "--privacy-table", "calibrated"],
-     "--cnn nope: not a trainable target (fix: choose from ['cifar', 'lenet', 'orlvgg'])"),
+     '--cnn nope: not a trainable target (fix: choose from "cifar", "lenet", "orlvgg")'),
     (["--privacy-table", "nosuch"], '--privacy-table nosuch: no privacy table "nosuch" for lenet'),
     (["--eps", "10", "0"], "--eps 0 is out of range (fix: give finite per-element budgets > 0, e.g. --eps 100)"),  # msgs26
 ])

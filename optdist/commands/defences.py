@@ -12,6 +12,7 @@ from pathlib import Path
 
 from optdist.cli import number_flag
 from optdist.io import atomic_write_json, atomic_write_text, make_output_folder
+from optdist.jsonfile import quoted
 from optdist.paths import PACKAGE_DATA
 
 BENCH = Path("benchmarks/defences")
@@ -161,7 +162,7 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
             names = dp_measure.layer_names(args.cnn)
             default = " ".join(dp_measure.SweepConfig.__dataclass_fields__["layers"].default)
             raise CliError(f"--layers is required for --cnn {args.cnn} (the default {default} is lenet's; "
-                           f"fix: give split layers from {names})")
+                           f"fix: give split layers from {quoted(names)})")
         dp_measure.SweepConfig(**kw)
     except dp_measure.SweepConfigError as e:
         raise CliError(f"--{e.field} {' '.join(map(str, e.value)) if isinstance(e.value, list) else e.value}: "

@@ -80,7 +80,7 @@ class SweepConfig:
             raise SweepConfigError("layers", list(self.layers), f"{said} (fix: give split layers from {quoted(names)})")
         twice = sorted({la for la in self.layers if self.layers.count(la) > 1}, key=self.layers.index)
         if twice:  # each layer's result is keyed by its name: a repeat measured it again and kept only the last
-            raise SweepConfigError("layers", list(self.layers), f"{', '.join(map(repr, twice))} "
+            raise SweepConfigError("layers", list(self.layers), f"{quoted(twice)} "
                                    f"{'is' if len(twice) == 1 else 'are'} listed more than once "
                                    "(fix: give each split layer once)")
         bad = [e for e in self.eps if not (math.isfinite(e) and e > 0)]
