@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.io import atomic_path, atomic_write_json
-from optdist.jsonfile import quoted
+from optdist.jsonfile import quoted, value_text
 from optdist.result import SolveResult, Termination
 from optdist.rl import ENV_ID
 from optdist.rl.decide import place_requests
@@ -120,7 +120,7 @@ def train_maskable_ppo(
     Raises ValueError for ``timesteps`` not a whole number >= 1 (:func:`~optdist.rl.presets.count_in_range`).
     """
     if not count_in_range(timesteps):  # 0 or -1: learn() ran no step and the initial weights placed
-        raise ValueError(f"timesteps = {timesteps!r}: give a whole number >= 1 of env steps, e.g. {DEFAULT_TIMESTEPS}")
+        raise ValueError(f"timesteps = {value_text(timesteps)}: give a whole number >= 1 of env steps, e.g. {DEFAULT_TIMESTEPS}")
     import gymnasium as gym
 
     from stable_baselines3.common.callbacks import BaseCallback

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from optdist.instance import Instance
 from optdist.io import atomic_path, atomic_write_json, atomic_write_text
+from optdist.jsonfile import value_text
 from optdist.rl.dqn import DQNAgent, DQNConfig
 from optdist.rl.env import DistPrivacyEnv, Reward
 from optdist.rl.presets import Preset, count_in_range
@@ -89,7 +90,7 @@ def train(
     torch.set_num_threads(1)
     episodes = preset.episodes if episodes is None else episodes
     if not count_in_range(episodes):  # 0 or -1 trained nothing
-        raise ValueError(f"episodes = {episodes!r}: give a whole number >= 1 of layer episodes, e.g. 2000")
+        raise ValueError(f"episodes = {value_text(episodes)}: give a whole number >= 1 of layer episodes, e.g. 2000")
     unit = preset.latency_unit_s if reward == "paper" else preset.stage_unit_s
     env = DistPrivacyEnv(inst, reward=reward, sigma=preset.sigma, beta=preset.beta, latency_unit_s=unit)
     cfg = DQNConfig(

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from typing import Any, ClassVar
 
-from optdist.jsonfile import json_text
+from optdist.jsonfile import json_text, text_of
 from optdist.options import raw_example, take_whole, unknown_option_fix
 from optdist.result import within_rounding
 from optdist.solvers.base import Feature, LegacySolver, shown, unknown_name_fix
@@ -152,7 +152,7 @@ class Glpk(LegacySolver):
         if not _LP_FAILED.search(log):
             return None
         said = _ERROR_LINE.findall(log)
-        detail = f" (glpsol: '{said[-1].strip()}')" if said else ""
+        detail = f" (glpsol: {text_of(said[-1].strip())})" if said else ""
         return (f"glpk could not solve the LP relaxation{detail}: the model's coefficients are likely too far "
                 "apart in magnitude for GLPK's simplex (e.g. a huge rejection_penalty, devices or links many "
                 "orders of magnitude apart in speed); fix: --tee shows the solver log; or try another solver, "
