@@ -51,7 +51,7 @@ def test_bad_flags_files_and_placements_are_refused(script, capsys, tmp_path):
     err = refused(script.main, capsys, str(admission), str(none_placed), "--time-limit", "1")
     assert "places 0 requests" in err and "a placement with 2 requests placed or more" in err
     err = refused(script.main, capsys, str(LENET8), str(MIXED_BEST))  # a placement of another instance
-    assert "mixed-8x6-nexus-rpi3.json" in err and "not 'lenet-8x4-rpi3'" in err
+    assert "mixed-8x6-nexus-rpi3.json" in err and 'not "lenet-8x4-rpi3"' in err
     inst = load_instance(LENET8)
     crowded = {"format": "optdist-assignment/1", "instance": inst.name, "requests": {
         rid: {"layers": {la.name: [[inst.node_ids[-1], la.segments]] for la in inst.profile(r).layers}}
