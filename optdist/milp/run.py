@@ -382,6 +382,8 @@ def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clo
         _keep_warm_start(inst, res, start, start_ev, "the time limit ran out before the solver started")
         res.wall_time = clock.elapsed
         return
+    if left is not None:  # the solve's own limit: the run's less the warm start's share and the build
+        extra["solver_time_limit_s"] = left
     out, asg, seeded = solve_built(b, adapter, time_limit=left, mip_gap=mip_gap, threads=threads, seed=seed,
                                    tee=tee, start=start)
     options["warm_start"] = seeded
