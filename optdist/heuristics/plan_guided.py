@@ -715,7 +715,7 @@ def solve_plan_guided(
     constraints it breaks, also warned on the ``optdist`` logger; the plan is then not bounded by it),
     ``plan_time_limit_s`` / ``polish_time_limit_s`` / ``repair_time_limit_s`` (the caps used, defaults
     filled in), ``limits_above_time_limit`` (only where ``plan_time_limit``, ``polish_time_limit``
-    or ``repair_time_limit`` (given: not None, also one of 5) is given above ``time_limit``: the deadline
+    or ``repair_time_limit`` (given, whatever its value: 5, the default's, too) is given above ``time_limit``: the deadline
     ends that step first; or where those given, each within it, add up to more than it: which and
     the sum; also warned on the ``optdist`` logger; the command line names its flags,
     :func:`limits_named`), ``improve`` (as given),
