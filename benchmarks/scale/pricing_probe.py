@@ -50,7 +50,7 @@ import time
 import numpy as np
 
 from optdist.instance import load_instance
-from optdist.io import atomic_write_json, check_output_file
+from optdist.io import atomic_write_json, check_output_file, restore_non_finite
 from optdist.jsonfile import DocumentError, Problem, read_json
 from optdist.milp.decomposition import pricing
 from optdist.milp.decomposition.bounds import capacity_matrix
@@ -88,7 +88,8 @@ def capture(args: argparse.Namespace) -> int:
     finally:
         pricing.PricingModel.solve = orig
     atomic_write_json(args.out, {"instance": args.instance, "time_limit": args.time_limit,
-                                 "objective": res.objective, "bound": res.bound, "solves": saved})
+                                 "objective": res.objective, "bound": res.bound, "solves": saved},
+                      non_finite=True)  # a solve's bound of an infeasible pricing problem: inf
     print(f"{len(saved)} priced solves saved to {args.out}; run: objective {res.objective} bound {res.bound}")
     return 0
 
@@ -103,7 +104,7 @@ def read_prices(path: str) -> dict:
 
     Raises :class:`FileNotFoundError` (missing file) or :class:`DocumentError` naming the field and the fix.
     """
-    data = read_json(path, max_bytes=256 * 2**20, what="saved-prices")
+    data = restore_non_finite(read_json(path, max_bytes=256 * 2**20, what="saved-prices"), str(path))
     fix = "give a file written by `pricing_probe.py capture ... --out FILE`"
     problems: list[Problem] = []
     if not isinstance(data, dict):
