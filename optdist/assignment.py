@@ -21,7 +21,7 @@ import numpy as np
 
 from optdist.instance import FORMAT as INSTANCE_FORMAT
 from optdist.instance import Instance, _did_you_mean
-from optdist.io import atomic_write_json
+from optdist.io import atomic_write_json, restore_non_finite
 from optdist.jsonfile import MiB, DocumentError, Problem, json_kind, json_text, quoted, read_json, text_of
 from optdist.options import is_whole
 
@@ -83,7 +83,7 @@ class Assignment:
         return {"format": FORMAT, "instance": inst.name, "meta": self.meta, "requests": reqs}
 
     def save(self, inst: Instance, path: str | Path) -> Path:
-        return atomic_write_json(path, self.to_json(inst), indent=None)
+        return atomic_write_json(path, self.to_json(inst), indent=None, non_finite=True)  # meta: any method's
 
     @classmethod
     def from_json(cls, inst: Instance, data: Any, where: str = "assignment") -> Assignment:
@@ -161,7 +161,8 @@ class Assignment:
     @classmethod
     def load(cls, inst: Instance, path: str | Path) -> Assignment:
         """Read an assignment file (at most :data:`MAX_BYTES`); raises :class:`AssignmentError` or FileNotFoundError."""
-        return cls.from_json(inst, read_json(path, MAX_BYTES, AssignmentError, "assignment"), str(path))
+        doc = restore_non_finite(read_json(path, MAX_BYTES, AssignmentError, "assignment"), str(path))
+        return cls.from_json(inst, doc, str(path))
 
 
 def check_instance_field(data: dict, inst: Instance, where: str, what: str = "assignment") -> None:

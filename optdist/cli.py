@@ -331,19 +331,38 @@ class _NoteFormatter(logging.Formatter):
         return f"optdist: {msg}" if record.levelno < logging.WARNING else f"optdist: {record.levelname.lower()}: {msg}"
 
 
-def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Handler:
+def configure_logging(verbose: int = 0, quiet: bool = False, propagate: bool | None = False) -> logging.Handler:
     """Notes of the ``optdist`` logger to stderr: INFO by default, DEBUG with -v, ERROR with -q.
+    ``propagate``: whether the notes also reach the root logger's handlers (None: as it is).
 
-    Returns the handler (``main`` removes it again, so in-process calls do not stack handlers).
+    Returns the handler (``main`` removes it again, so in-process calls do not stack handlers,
+    and puts back the levels and the propagation it changed: :func:`_logging_state`).
     """
     level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_NoteFormatter())
     log.addHandler(handler)
     log.setLevel(level)
-    log.propagate = False
+    if propagate is not None:
+        log.propagate = propagate
     logging.getLogger("pyomo").setLevel(logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.WARNING)
     return handler
+
+
+def _logging_state() -> Callable[[], None]:
+    """What :func:`configure_logging` changes (the ``optdist`` logger's level and propagation, the
+    ``pyomo`` logger's level), as now; returns the call that puts it back. ``main`` does when it
+    returns: before, an in-process ``main(["-q", ...])`` left ``optdist`` at ERROR for the rest of
+    the process (a library user's later solve warned of nothing)."""
+    pyomo = logging.getLogger("pyomo")
+    level, propagate, pyomo_level = log.level, log.propagate, pyomo.level
+
+    def restore() -> None:
+        log.setLevel(level)
+        log.propagate = propagate
+        pyomo.setLevel(pyomo_level)
+
+    return restore
 
 
 def _sigterm_as_interrupt():
@@ -382,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     whole_process = argv is None  # this process ends with the command: a signal that stopped it stays ignored
     words = sys.argv[1:] if argv is None else argv
     old_term = handler = None
+    restore_logging = _logging_state()
     unraisable = sys.unraisablehook
     try:
         called = time.perf_counter()
@@ -398,7 +418,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         args.started = None if argv is None else called
         args.whole_process = whole_process
-        handler = configure_logging(args.verbose, args.quiet)
+        # in-process (argv given) the caller's logging keeps the notes too (its root handlers, e.g.
+        # pytest's caplog); the process's own command: stderr alone
+        handler = configure_logging(args.verbose, args.quiet, propagate=False if whole_process else None)
         if (lost := _interrupt_behind(None)) is not None:  # raised where Python drops it (see _lost_interrupt_unsaid)
             raise lost
         return _run(args)
@@ -419,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, old_term)
         if handler is not None:
             log.removeHandler(handler)
+            restore_logging()
 
 
 def _command_of(words: list[str]) -> str | None:

@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import errno
 import json
+import math
 import os
 import stat
 import sys
@@ -183,8 +184,95 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode())
 
 
-def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 1) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=indent, default=_json_default) + "\n")
+#: the top-level field of a document written with ``non_finite=True`` (:func:`atomic_write_json`)
+#: that names each value JSON cannot hold: JSON pointer (RFC 6901) -> ``"Infinity"``,
+#: ``"-Infinity"`` or ``"NaN"``; the value itself is written as null there
+NON_FINITE = "non_finite"
+_NON_FINITE_WORDS = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
+
+
+def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 1, *, non_finite: bool = False) -> Path:
+    """Write ``obj`` as strict JSON (RFC 8259: no ``Infinity``, ``-Infinity`` or ``NaN``, which
+    jq, JavaScript and strict parsers refuse) to ``path`` (:func:`atomic_path`); numpy scalars and
+    arrays and paths are written as numbers, lists and strings.
+
+    A non-finite float in ``obj`` is refused (ValueError naming ``path``, the field as a JSON
+    pointer, and the fix) unless ``non_finite``: then ``obj`` (a dict) is written with null in its
+    place and a top-level :data:`NON_FINITE` field naming it (``{"bound": null, "non_finite":
+    {"/bound": "Infinity"}}``), which :func:`restore_non_finite` reads back to the same value.
+    Nothing is written where a value is refused."""
+    found: list[tuple[str, float]] = []
+    plain = _finite_only(obj, "", found)
+    if found and not (non_finite and isinstance(plain, dict)):
+        where, value = found[0]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise ValueError(f"{path}: field {where or '(document)'} is {_word(value)}{more}, which JSON cannot hold "
+                         f"(fix: the writer converts it, e.g. atomic_write_json(..., non_finite=True), which writes "
+                         f"null and names it in {NON_FINITE!r})")
+    if found:
+        plain[NON_FINITE] = {where: _word(value) for where, value in found}
+    return atomic_write_text(path, json.dumps(plain, indent=indent, default=_json_default, allow_nan=False) + "\n")
+
+
+def restore_non_finite(doc: Any, where: str = "document") -> Any:
+    """``doc`` (decoded JSON) with the values its :data:`NON_FINITE` field names put back as the
+    floats they were (``inf``, ``-inf``, ``nan``; the field removed): the inverse of
+    :func:`atomic_write_json` with ``non_finite=True``. A document without the field is returned
+    as it is (also one written before, with bare ``Infinity``, which Python's json reads).
+    ValueError naming ``where`` and the pointer for a field that names no null value."""
+    if not isinstance(doc, dict) or not isinstance(doc.get(NON_FINITE), dict):
+        return doc
+    named = doc.pop(NON_FINITE)
+    for pointer, word in named.items():
+        parts = pointer.split("/")[1:] if isinstance(pointer, str) and pointer.startswith("/") else None
+        try:
+            if parts is None or word not in _NON_FINITE_WORDS:
+                raise LookupError
+            parent = doc
+            for part in parts[:-1]:
+                parent = parent[_unescape(part, parent)]
+            key = _unescape(parts[-1], parent)
+            if parent[key] is not None:
+                raise LookupError
+        except (LookupError, TypeError, ValueError):
+            raise ValueError(f"{where}: field {NON_FINITE} names {pointer!r} as {word!r}, but no null value is "
+                             f"there (fix: a JSON pointer to a null, e.g. \"/bound\", and one of "
+                             f"{', '.join(map(json.dumps, _NON_FINITE_WORDS))}; or remove the field)") from None
+        parent[key] = _NON_FINITE_WORDS[word]
+    return doc
+
+
+def _word(value: float) -> str:
+    return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+
+
+def _unescape(part: str, parent: Any) -> str | int:
+    """A JSON pointer's reference token (RFC 6901: ``~1`` is ``/``, ``~0`` is ``~``) as the key of ``parent``."""
+    key = part.replace("~1", "/").replace("~0", "~")
+    return int(key) if isinstance(parent, list) else key
+
+
+def _finite_only(o: Any, where: str, found: list[tuple[str, float]]) -> Any:
+    """``o`` with each non-finite float (also a numpy one, in an array too) replaced by None, its
+    JSON pointer and value appended to ``found``; containers are copied, the rest left to json."""
+    if isinstance(o, dict):
+        return {k: _finite_only(v, f"{where}/{_escape(k)}", found) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite_only(v, f"{where}/{i}", found) for i, v in enumerate(o)]
+    if type(o).__module__ == "numpy" and hasattr(o, "tolist"):  # arrays and scalars
+        o = o.tolist()
+        return _finite_only(o, where, found) if isinstance(o, (list, float)) else o
+    if isinstance(o, float) and not math.isfinite(o):
+        found.append((where, o))
+        return None
+    return o
+
+
+def _escape(key: Any) -> str:
+    """``key`` (a dict key, as json writes it) as a JSON pointer's reference token."""
+    if not isinstance(key, str):  # json's own text of the key (True -> true, 1.5 -> 1.5)
+        key = json.loads(json.dumps({key: 0})[1:].rsplit(":", 1)[0])
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _json_default(o: Any) -> Any:

@@ -16,7 +16,7 @@ from pathlib import Path
 from optdist.assignment import Assignment
 from optdist.evaluate import Evaluation, evaluate
 from optdist.instance import Instance
-from optdist.io import atomic_write_json
+from optdist.io import atomic_write_json, restore_non_finite
 
 GAP_EPS = 1e-9
 AGREE_RTOL = 1e-6  # claimed objective vs evaluator (MODEL.md section 7)
@@ -159,7 +159,30 @@ class SolveResult:
         return out
 
     def save(self, inst: Instance, path: str | Path) -> Path:
-        return atomic_write_json(path, self.to_json(inst))
+        """Write :meth:`to_json` to ``path`` (``optdist-result/1``, atomically) as strict JSON: a
+        value JSON cannot hold (an infinite bound, an ``extra`` log's ``stage_bound`` of Infinity,
+        NaN) is written as null and named in the top-level ``non_finite`` field, JSON pointer ->
+        ``"Infinity"``, ``"-Infinity"`` or ``"NaN"`` (:func:`optdist.io.atomic_write_json`), so
+        ``"bound": null`` alone is "no bound" and an infinite one reads ``"bound": null`` with
+        ``"non_finite": {"/bound": "Infinity"}``; :func:`load_result` reads it back to the same
+        values. Before, such a value was the bare token ``Infinity``, which is not JSON (jq,
+        JavaScript and strict parsers refuse the file); such files still load."""
+        return atomic_write_json(path, self.to_json(inst), non_finite=True)
+
+
+def load_result(path: str | Path) -> dict:
+    """The ``optdist-result/1`` document at ``path`` (what :meth:`SolveResult.save` wrote), each
+    value named in its ``non_finite`` field put back as the float it was
+    (:func:`optdist.io.restore_non_finite`): ``load_result(p) == res.to_json(inst)`` after
+    ``res.save(inst, p)``. ValueError naming the file for another document."""
+    from optdist.jsonfile import MiB, read_json
+
+    doc = read_json(path, 256 * MiB, what="result")
+    if not isinstance(doc, dict) or doc.get("format") != "optdist-result/1":
+        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise ValueError(f"{path}: not an optdist-result/1 document (format {got!r}) (fix: give the --out file of "
+                         "`optdist solve`)")
+    return restore_non_finite(doc, str(path))
 
 
 def add_warning(extra: dict, text: str) -> None:

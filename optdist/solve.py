@@ -59,7 +59,7 @@ OPTION_TYPES: dict[str, str] = {
     "improve": "bool", "inner": "str", "masked": "bool", "max_combinations": "int", "mip_gap": "float | None",
     "plan_start": "Assignment | str | Path | None", "plan_time_limit": "float | None",
     "policy": "Policy | str | Path | None", "polish_time_limit": "float | None", "pricing_solver": "str | None",
-    "pricing_solver_options": "Mapping[str, Any] | None", "repair_time_limit": "float", "reward": "str",
+    "pricing_solver_options": "Mapping[str, Any] | None", "repair_time_limit": "float | None", "reward": "str",
     "seed": "int | None", "solver": "str", "solver_options": "Mapping[str, Any] | None", "tee": "bool",
     "threads": "int | None", "time_limit": "float | None", "timesteps": "int | None",
     "warm_start": "Assignment | str | None",

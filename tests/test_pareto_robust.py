@@ -14,15 +14,11 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import threading
-import time
 from pathlib import Path
 
 from optdist.cli import main
 from optdist.instance import load_instance
-from tests.conftest import ROOT, linux_only, requires_solver, solver_pids
+from tests.conftest import ROOT, kill_the_nth_solver, linux_only, requires_solver
 from tests.test_solver_signals import sigint_in_build  # noqa: F401 (a fixture)
 
 #: LeNet, 2 requests on 4 devices: the sweep's 5 MILPs (2 ends, 3 levels) take 0.07-2.6 s each
@@ -48,87 +44,18 @@ def existing_outputs(tmp_path: Path) -> tuple[Path, dict[Path, bytes]]:
     return prefix, before
 
 
-def kill_the_nth_solve(binary: str, n: int, killed: list[int]) -> threading.Thread:
-    """A started thread that SIGKILLs, on sight, the ``n``-th (from 1) ``binary`` child of this
-    process that solves (Pyomo's ``cbc -stop`` version query is not one), as the OOM killer would;
-    appends its pid to ``killed``. A solve that ends between two looks (5 ms apart), or has ended
-    and waits to be reaped (a zombie), is not counted, so the one killed may come later than the
-    ``n``-th (never earlier)."""
-    seen: set[int] = set()
-
-    def solving(pid: int) -> bool:
-        try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-        except (OSError, IndexError):
-            return False
-        # a zombie has ended (its solution written): a SIGKILL would do nothing, and the test would
-        # wait for a failure that never comes (seen at load 4: no relaxation said error)
-        return state != "Z" and args[-2:-1] not in ([b"-stop"], [b"--version"])  # cmdline ends with a NUL
-
-    def run() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            for pid in solver_pids(os.getpid(), binary):
-                if pid in seen or not solving(pid):
-                    continue
-                seen.add(pid)
-                if len(seen) == n:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                    return
-            time.sleep(0.005)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
-def test_a_sweep_stopped_before_its_first_point_keeps_the_existing_files(sigint_in_build, tmp_path, capsys):  # noqa: F811
-    """SIGINT as the sweep's model is built (no point solved): exit 130, the three files as they
-    were. Before: replaced by an empty front (a table of one ``interrupted`` row, an empty plot)."""
-    prefix, before = existing_outputs(tmp_path)
-    state = sigint_in_build("optdist/milp/pareto.py")
-    rc = main(["pareto", str(TINY), "--points", "3", "--time-limit", "30", "--out", str(prefix)])
-    out, err = capsys.readouterr()
-    assert state == {"sent": True, "finished": False}
-    assert rc == 130, err
-    assert {path: path.read_bytes() for path in before} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in before)  # no temporary left
-    assert ("no point on the front: stopped by SIGINT before the first point was solved; nothing written, the existing "
-            f"{prefix}.csv, {prefix}.md, {prefix}.png kept") in err, err
-    assert "interrupted" in out and "wrote" not in out, out
-
-
-def test_a_sweep_without_a_point_writes_nothing_and_exits_1(tmp_path, capsys):
-    """An infeasible instance: the latency-optimal solve has no point; exit 1 (no feasible result),
-    the files kept. Before: exit 0 and the files replaced by an empty front."""
-    prefix, before = existing_outputs(tmp_path)
-    rc = main(["pareto", str(INFEASIBLE), "--points", "3", "--out", str(prefix)])
-    out, err = capsys.readouterr()
-    assert rc == 1, err
-    assert {path: path.read_bytes() for path in before} == before
-    assert ("no point on the front: no point was solved (termination infeasible); nothing written, the existing "
-            f"{prefix}.csv, {prefix}.md, {prefix}.png kept (`optdist diagnose {INFEASIBLE}` says why)") in err, err
-    assert "wrote" not in out
-
-
 @linux_only
 @requires_solver("cbc")
-def test_a_killed_solver_in_the_sweep_is_reported_and_the_front_written(tmp_path, capsys):
-    """A level's CBC is SIGKILLed (the 3rd solve or later: the two ends are solved): the sweep goes
+def test_a_killed_solver_in_the_sweep_is_reported_and_the_front_written(monkeypatch, tmp_path, capsys):
+    """A level's CBC is SIGKILLed (the 3rd solve: the two ends are solved): the sweep goes
     on, its point says ``error``, the other points are written, exit 0, and stderr names the failure."""
     import pandas as pd
 
     prefix, before = existing_outputs(tmp_path)
-    for _attempt in range(3):  # a kill can land as a 0.06-s solve exits (seen once in the suite, load ~5): again
-        killed: list[int] = []
-        watcher = kill_the_nth_solve("cbc", 3, killed)
-        rc = main(["pareto", str(ONE), "--points", "3", "--solver", "cbc", "--time-limit", "60", "--out", str(prefix)])
-        watcher.join(5)
-        out, err = capsys.readouterr()
-        if "solver call of this sweep failed" in err:
-            break
+    killed: list[int] = []
+    kill_the_nth_solver(monkeypatch, "cbc", 3, killed)
+    rc = main(["pareto", str(ONE), "--points", "3", "--solver", "cbc", "--time-limit", "60", "--out", str(prefix)])
+    out, err = capsys.readouterr()
     assert killed, "cbc never ran a third solve"
     assert rc == 0, err
     assert f"1 solver call of this sweep failed (its point says termination error; the front is what the other " \
@@ -141,15 +68,14 @@ def test_a_killed_solver_in_the_sweep_is_reported_and_the_front_written(tmp_path
 
 @linux_only
 @requires_solver("cbc")
-def test_a_sweep_whose_first_solve_is_killed_says_why_and_keeps_the_files(tmp_path, capsys):
+def test_a_sweep_whose_first_solve_is_killed_says_why_and_keeps_the_files(monkeypatch, tmp_path, capsys):
     """CBC killed at the latency-optimal solve: no point, exit 1, the files kept, the failure named
     (in the sweep's ``solver_errors`` and on stderr)."""
     from optdist.milp.pareto import pareto_sweep
 
     killed: list[int] = []
-    watcher = kill_the_nth_solve("cbc", 1, killed)
+    kill_the_nth_solver(monkeypatch, "cbc", 1, killed)
     front = pareto_sweep(load_instance(TINY), 3, formulation="tight", solver="cbc", time_limit=60, threads=1)
-    watcher.join(5)
     assert killed, "cbc never ran"
     assert [p.termination for p in front] == ["error"] and not front.solved
     assert len(front.solver_errors) == 1 and front.solver_errors[0]["solves"] == 1, front.solver_errors
@@ -157,9 +83,8 @@ def test_a_sweep_whose_first_solve_is_killed_says_why_and_keeps_the_files(tmp_pa
 
     prefix, before = existing_outputs(tmp_path)
     killed: list[int] = []
-    watcher = kill_the_nth_solve("cbc", 1, killed)
+    kill_the_nth_solver(monkeypatch, "cbc", 1, killed)
     rc = main(["pareto", str(TINY), "--points", "3", "--solver", "cbc", "--time-limit", "60", "--out", str(prefix)])
-    watcher.join(5)
     out, err = capsys.readouterr()
     assert killed, "cbc never ran"
     assert rc == 1, err
@@ -170,16 +95,15 @@ def test_a_sweep_whose_first_solve_is_killed_says_why_and_keeps_the_files(tmp_pa
 
 @linux_only
 @requires_solver("cbc")
-def test_a_killed_solver_in_a_diagnosis_is_reported(tmp_path, capsys):
+def test_a_killed_solver_in_a_diagnosis_is_reported(monkeypatch, tmp_path, capsys):
     """The first relaxation's CBC (the 2nd solve, after the full model's) is SIGKILLed: it says
     ``error`` and why, the others go on (memory's still restores feasibility), the --json document
     lists the failure, and stderr names it."""
     killed: list[int] = []
-    watcher = kill_the_nth_solve("cbc", 2, killed)
+    kill_the_nth_solver(monkeypatch, "cbc", 2, killed)
     out_json = tmp_path / "d.json"
     rc = main(["diagnose", str(INFEASIBLE), "--solver", "cbc", "--threads", "1", "--families", "privacy,memory",
                "--json", str(out_json)])
-    watcher.join(5)
     out, err = capsys.readouterr()
     assert killed, "cbc never ran a second solve"
     assert rc == 1, err
@@ -196,14 +120,13 @@ def test_a_killed_solver_in_a_diagnosis_is_reported(tmp_path, capsys):
 
 @linux_only
 @requires_solver("cbc")
-def test_a_diagnosis_whose_full_model_solve_is_killed_says_so():
+def test_a_diagnosis_whose_full_model_solve_is_killed_says_so(monkeypatch):
     """Before: "full MILP: unknown (no answer within the time limit)" for a killed solver."""
     from optdist.diagnose import diagnose
 
     killed: list[int] = []
-    watcher = kill_the_nth_solve("cbc", 1, killed)
+    kill_the_nth_solver(monkeypatch, "cbc", 1, killed)
     d = diagnose(load_instance(INFEASIBLE), time_limit=60, threads=1, families=("memory",), solver="cbc")
-    watcher.join(5)
     assert killed, "cbc never ran"
     assert d.milp_feasible is None and [r.status for r in d.relaxations] == ["error"]
     assert "full MILP: unknown (its solve failed)" in d.report(), d.report()

@@ -155,3 +155,19 @@ def test_integer_only_refuses_the_flags_it_would_ignore(probe, capsys):
     err = run(probe, capsys, "time", str(PRICES), "--only", "2", "--time-limit", "5", "--integer-only", "y",
               "--solver", "cbc")
     assert "--solver cbc" in err and "HiGHS only" in err
+
+
+def test_time_prints_the_lagrangian_bound_of_a_one_class_instance(probe, capsys):
+    """lenet-10x10-tight-tau0.8 is one request class: each solve also prints L(pi) = -pi . cap +
+    10 x its bound (and with its column's value), a lower bound on the instance's optimum, so it is
+    at most the best placement known (instances/paper.solu, =best= 0.00720270874555) and equal to the
+    column's where the solve closed."""
+    import re
+
+    assert probe.main(["time", str(PRICES), "--only", "2", "--time-limit", "30"]) == 0
+    out = capsys.readouterr().out
+    m = re.search(r"Lagrangian bound at these prices: ([0-9.]+) \(-pi \. cap (-?[0-9.]+) \+ 10 x bound\); "
+                  r"with this column's value instead: ([0-9.]+)", out)
+    assert m and "closed True" in out, out
+    lagr, part, with_column = map(float, m.groups())
+    assert part < 0 and 0.0069 < lagr <= 0.00720270874555 and with_column == pytest.approx(lagr, rel=1e-4), out

@@ -73,7 +73,7 @@ sys.path.insert(0, str(HERE))
 import optdist  # noqa: E402
 from optdist.bench.solu import read_solu  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
-from optdist.io import atomic_write_json, atomic_write_text  # noqa: E402
+from optdist.io import atomic_write_json, atomic_write_text, restore_non_finite  # noqa: E402
 from optdist.result import SolveResult, Termination  # noqa: E402
 
 from _common import machine, reference, row  # noqa: E402
@@ -283,14 +283,14 @@ def run(insts: list[Instance], methods: list[str], *, episodes: int, plan_time_l
             print(f"{inst.name}: {method}", flush=True)
             rec = exact_row(inst, time_limit) if method == EXACT else solve_method(
                 inst, method, episodes, plan_time_limit, ppo_timesteps, plan_start, polish_time_limit)
-            atomic_write_json(out, {**rec, "machine": machine()})
+            atomic_write_json(out, {**rec, "machine": machine()}, non_finite=True)
 
 
 def table() -> pd.DataFrame:
     """Rows of every record, with gap = (latency - reference) / reference for feasible placements;
     the reference and exact-engine values are read from the ``.solu`` files now (:func:`solu_row`),
     not taken from the records (made with the ``.solu`` of their day)."""
-    recs = [json.loads(p.read_text()) for p in sorted(RECORDS.glob("*.json"))]
+    recs = [restore_non_finite(json.loads(p.read_text()), str(p)) for p in sorted(RECORDS.glob("*.json"))]
     for i, rec in enumerate(recs):  # the reference rows as the .solu files hold them now
         if rec["method"] == EXACT:
             now = solu_row(rec["instance"], rec.get("n_requests"))

@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from optdist.io import atomic_write_json  # noqa: E402
+from optdist.io import atomic_write_json, restore_non_finite  # noqa: E402
 from optdist.jsonfile import MiB, DocumentError, Problem, read_json  # noqa: E402
 from optdist.milp.decomposition.colgen import MasterProblem  # noqa: E402
 from optdist.milp.decomposition.floor import class_floors, dual_ascent  # noqa: E402
@@ -43,7 +43,7 @@ def alone_bounds(inst, P: MasterProblem, cache: str | None, limit: float) -> lis
     from optdist.milp.decomposition.pricing import PricingModel
 
     if cache and os.path.exists(cache):
-        saved = read_json(cache, MiB, what="--cache (B_c(0))")
+        saved = restore_non_finite(read_json(cache, MiB, what="--cache (B_c(0))"), str(cache))
         if isinstance(saved, dict) and saved.get("instance") == inst.name:
             by_kind = saved.get("by_kind")
             try:
@@ -67,7 +67,8 @@ def alone_bounds(inst, P: MasterProblem, cache: str | None, limit: float) -> lis
         print(f"class kind {q}: B(0) = {pr.bound:.4f} s (proven {pr.proven}, {time.perf_counter() - t0:.1f} s)",
               flush=True)
     if cache:
-        atomic_write_json(cache, {"instance": inst.name, "by_kind": {str(k): v for k, v in by_kind.items()}})
+        atomic_write_json(cache, {"instance": inst.name, "by_kind": {str(k): v for k, v in by_kind.items()}},
+                          non_finite=True)  # an infeasible class: B(0) = inf
     return [by_kind[q] for q in P.kinds]
 
 

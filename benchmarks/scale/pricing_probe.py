@@ -24,7 +24,12 @@ profile, default ``highs``; ``--options``: raw options of that solver, over the 
 solves it in one step with no start and no latency cutoff (``--start``: from the run's warm
 column, whose priced value is then the cutoff, as in the run), and prints the column's priced
 value, the proven bound, whether it closed (``--gap``, default 1e-5: the pricing gap of
-``optdist solve``), the seconds and nodes (``--lp``: first the LP relaxation). Prints only.
+``optdist solve``), the seconds and nodes (``--lp``: first the LP relaxation).
+Where the instance is one request class (every request priced as the saved one), it also prints
+the Lagrangian bound at the solve's prices, ``L(pi) = -pi . cap + n_requests x bound``
+(:func:`optdist.milp.decomposition.master.lagrangian_bound`: a certified lower bound on the
+instance's optimum), and the same with the column's value (what an exact pricing solve could give
+at most). Prints only.
 
 Bad input (a missing or invalid prices file, a field it lacks or that does not fit its instance:
 request index, prices per node, start owners; an ``--only`` index past its saved solves, a
@@ -45,9 +50,11 @@ import time
 import numpy as np
 
 from optdist.instance import load_instance
-from optdist.io import atomic_write_json, check_output_file
+from optdist.io import atomic_write_json, check_output_file, restore_non_finite
 from optdist.jsonfile import DocumentError, Problem, read_json
 from optdist.milp.decomposition import pricing
+from optdist.milp.decomposition.bounds import capacity_matrix
+from optdist.milp.decomposition.classes import request_classes
 from optdist.transfers import RESOURCES
 
 #: ``time``'s relative gap without ``--gap``: that of ``optdist solve``'s pricing
@@ -81,7 +88,8 @@ def capture(args: argparse.Namespace) -> int:
     finally:
         pricing.PricingModel.solve = orig
     atomic_write_json(args.out, {"instance": args.instance, "time_limit": args.time_limit,
-                                 "objective": res.objective, "bound": res.bound, "solves": saved})
+                                 "objective": res.objective, "bound": res.bound, "solves": saved},
+                      non_finite=True)  # a solve's bound of an infeasible pricing problem: inf
     print(f"{len(saved)} priced solves saved to {args.out}; run: objective {res.objective} bound {res.bound}")
     return 0
 
@@ -96,7 +104,7 @@ def read_prices(path: str) -> dict:
 
     Raises :class:`FileNotFoundError` (missing file) or :class:`DocumentError` naming the field and the fix.
     """
-    data = read_json(path, max_bytes=256 * 2**20, what="saved-prices")
+    data = restore_non_finite(read_json(path, max_bytes=256 * 2**20, what="saved-prices"), str(path))
     fix = "give a file written by `pricing_probe.py capture ... --out FILE`"
     problems: list[Problem] = []
     if not isinstance(data, dict):
@@ -193,6 +201,10 @@ def time_solves(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{e} (field 'instance' of {args.file}; paths are from the repository root: "
                                 "run from there, or fix the path)") from None
     check_solves(args.file, data, inst)
+    # one request class (every request priced as the saved one): L(pi) = -pi . cap + n v(pi)
+    # (optdist.milp.decomposition.master.lagrangian_bound; capacities of no row count 0)
+    one_class = len(request_classes(inst)) == 1
+    caps = np.nan_to_num(capacity_matrix(inst), posinf=0.0)
     for q, s in enumerate(data["solves"]):
         if args.only is not None and q not in args.only:
             continue
@@ -228,6 +240,12 @@ def time_solves(args: argparse.Namespace) -> int:
               + f"column {'none found' if pr.value is None else format(pr.value, '.6f')}  bound {pr.bound:.6f}  "
               f"closed {pr.proven}  {pr.seconds:.1f} s "
               f"({pr.log.get('nodes')} nodes)", flush=True)
+        if one_class:
+            part = -float(sum(np.asarray(prices[res]) @ caps[:, k] for k, res in enumerate(RESOURCES)))
+            print(f"  Lagrangian bound at these prices: {part + inst.n_requests * pr.bound:.6f} "
+                  f"(-pi . cap {part:.6f} + {inst.n_requests} x bound); with this column's value instead: "
+                  f"{'-' if pr.value is None else format(part + inst.n_requests * pr.value, '.6f')} "
+                  "(no pricing bound gives more)", flush=True)
     return 0
 
 

@@ -46,7 +46,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from optdist.bench.tables import SOLVED, _time, load_records  # noqa: E402
-from optdist.io import atomic_write_bytes, atomic_write_text  # noqa: E402
+from optdist.io import atomic_write_bytes, atomic_write_text, restore_non_finite  # noqa: E402
 from optdist.jsonfile import quoted
 
 
@@ -367,7 +367,7 @@ def load_rounds(out: str | Path) -> pd.DataFrame:
     run key, instance, config, round, elapsed_s, incumbent, bound, gap, columns."""
     rows = []
     for f in sorted((Path(out) / "records").glob("*.json")):
-        rec = json.loads(f.read_text())
+        rec = restore_non_finite(json.loads(f.read_text()), str(f))
         run = rec.get("run") or {}
         config = "/".join(str(p) for p in (run.get("method"), run.get("solver"), run.get("formulation")) if p)
         extra = rec.get("extra") or {}

@@ -34,7 +34,7 @@ import os
 from pathlib import Path
 
 from optdist.bench.spec import Run
-from optdist.io import atomic_write_json, atomic_write_text
+from optdist.io import atomic_write_json, atomic_write_text, restore_non_finite
 from optdist.jsonfile import json_kind, json_text, quoted, text_of
 
 RECORD_FORMAT = "optdist-bench-record/1"
@@ -96,7 +96,7 @@ def write_record(out: str | Path, rec: dict) -> Path:
     :class:`RecordNotWritten` naming that file (not the temporary one) and the fix for an OSError."""
     path = record_path(out, rec["key"])
     try:
-        return atomic_write_json(path, rec)
+        return atomic_write_json(path, rec, non_finite=True)  # e.g. a run's solver option objective_bound = inf
     except OSError as e:
         raise RecordNotWritten(path, e) from None
 
@@ -177,7 +177,7 @@ def _readable(name: str, kind: str, value: object) -> str | None:
 def read_record(path: Path) -> dict:
     """The record in ``path``; raises :class:`DamagedRecord` naming the defect."""
     try:
-        rec = json.loads(path.read_bytes())
+        rec = restore_non_finite(json.loads(path.read_bytes()), str(path))
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise DamagedRecord(path, f"unreadable JSON: {e}") from None
     why = _defect(rec, path.stem)
@@ -327,6 +327,6 @@ def migrate(out: str | Path, run: Run) -> dict | None:
     path, rec = found
     if path != record_path(out, run.key):
         rec["key"] = run.key
-        atomic_write_json(record_path(out, run.key), rec)
+        atomic_write_json(record_path(out, run.key), rec, non_finite=True)
         path.unlink()
     return rec

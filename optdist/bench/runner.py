@@ -64,7 +64,7 @@ from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritte
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
 from optdist.interrupts import Terminated, interrupt
-from optdist.io import atomic_write_json, make_output_folder
+from optdist.io import atomic_write_json, make_output_folder, restore_non_finite
 from optdist.jsonfile import text_of
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
         if rc is None:
             payload = {"status": "timeout", "error": f"killed by the wall-clock guard after {guard_s:g} s", "log_tail": tail}
         elif result.exists():
-            payload = json.loads(result.read_text())
+            payload = restore_non_finite(json.loads(result.read_text()), str(result))
             if payload["status"] != "ok":
                 payload["log_tail"] = tail
         else:
@@ -484,7 +484,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     make_output_folder(out / "records")
     digests = instance_digests(runs)  # the file each run is made from, read once
     todo, damaged = pending(out, runs, retry_errors, digests)
-    atomic_write_json(out / "spec.json", spec.to_json())
+    atomic_write_json(out / "spec.json", spec.to_json(), non_finite=True)  # read back by load_spec
     write_grid(out, spec.name, runs if grid is None else grid)
     ran = failed = 0
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)

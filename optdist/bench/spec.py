@@ -46,6 +46,7 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any
 
+from optdist.io import restore_non_finite
 from optdist.jsonfile import MiB, quoted, read_json, text_of, value_text
 from optdist.options import OPTION_EXAMPLES, WHOLE_OPTIONS, is_whole
 
@@ -559,7 +560,7 @@ def load_spec(path: str | Path) -> BenchSpec:
     if not path.exists():
         raise FileNotFoundError(f"{path}: spec file not found")
     if path.suffix == ".json":  # bounded, duplicate keys refused; DocumentError names the place and the fix
-        data = read_json(path, 16 * MiB, what="bench spec")
+        data = restore_non_finite(read_json(path, 16 * MiB, what="bench spec"), str(path))  # the sweep's spec.json
     else:
         try:
             data = tomllib.loads(path.read_text())

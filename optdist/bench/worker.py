@@ -146,7 +146,7 @@ def main(argv: list[str]) -> int:
         payload = execute_in_process(run, argv[2] if len(argv) > 2 else None)
     except Exception as e:  # recorded, never raised: the sweep goes on
         payload = {"status": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-4000:]}
-    atomic_write_json(argv[1], payload)
+    atomic_write_json(argv[1], payload, non_finite=True)  # jsonable leaves none; any other is named, not fatal
     return 0
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, count_flag
 from optdist.interrupts import Terminated
-from optdist.io import OutputPathError, make_output_folder
+from optdist.io import OutputPathError, make_output_folder, restore_non_finite
 from optdist.jsonfile import quoted
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
@@ -60,7 +60,7 @@ def _saved_spec(out: Path) -> dict:
     if not path.exists():
         return {}
     try:
-        spec = json.loads(path.read_bytes())
+        spec = restore_non_finite(json.loads(path.read_bytes()), str(path))
         why = None if isinstance(spec, dict) else f"a JSON {type(spec).__name__}, not an object"
     except (OSError, ValueError) as e:
         why = f"unreadable: {e}"

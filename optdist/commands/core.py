@@ -11,7 +11,7 @@ from pathlib import Path
 
 from optdist.cli import count_flag, missing_file_fix, number_flag, read_number
 from optdist.generate import MAX_NODES, MAX_REQUESTS
-from optdist.io import atomic_write_json, check_not_an_input, check_output_file
+from optdist.io import atomic_write_json, check_not_an_input, check_output_file, restore_non_finite
 from optdist.jsonfile import text_of
 from optdist.options import number_problem
 from optdist.profiles import MAX_REPEATS
@@ -422,7 +422,7 @@ def load_placement(inst, path: Path, use: str | None = None):
     from optdist.jsonfile import read_json
 
     # a result file holds the assignment plus its evaluation: allow it twice the assignment's size
-    doc = read_json(path, 2 * MAX_BYTES, AssignmentError, "assignment or result")
+    doc = restore_non_finite(read_json(path, 2 * MAX_BYTES, AssignmentError, "assignment or result"), str(path))
     where = str(path)
     use = use or f"scored on {inst.name}"
     warnings: list[str] = []

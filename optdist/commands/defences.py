@@ -180,7 +180,7 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
     out = _out_folder(args, "dp_sweep")  # before the minutes of the sweep
     prov = _provenance()
     result = dp_measure.run_sweep(dp_measure.SweepConfig(**kw), attacker_source=source) | prov
-    atomic_write_json(out / "results.json", result)
+    atomic_write_json(out / "results.json", result, non_finite=True)
     df = report.dp_sweep_frame(result)
     b = ", ".join(f"{la}: B = {e['bound']:.4g}, shape {e['shape']}" for la, e in result["layers"].items())
     md = [
@@ -199,7 +199,7 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
     report.plot_dp_sweep(result, out / "dp_sweep.png")
     atomic_write_text(out / "results.md", "\n".join(md) + "\n")
     if args.install:
-        print(atomic_write_json(PACKAGE_DATA / f"dp_measured_{args.cnn}.json", result))
+        print(atomic_write_json(PACKAGE_DATA / f"dp_measured_{args.cnn}.json", result, non_finite=True))
     print(out / "results.md")
     return 0
 
@@ -216,7 +216,7 @@ def cmd_defq_eval(args: argparse.Namespace) -> int:
     out = _out_folder(args, "defq_eval")  # before the minutes of the evaluation
     prov = _provenance()
     result = defq_measure.run_defq_eval(defq_measure.DefQConfig(**kw)) | prov
-    atomic_write_json(out / "results.json", result)
+    atomic_write_json(out / "results.json", result, non_finite=True)
     m = result["model"]
     md = [
         _header("Measured DefQ evaluation: multi-exit CNN on MNIST", prov,

@@ -81,7 +81,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         print(d.report())
         if args.json:
             out = args.json if len(args.files) == 1 else args.json / f"{inst.name}.diagnosis.json"
-            atomic_write_json(out, d.to_json())
+            atomic_write_json(out, d.to_json(), non_finite=True)
             print(f"wrote {out}")
         if d.interrupted:
             return interrupted_status(d.interrupted)

@@ -76,7 +76,9 @@ class DPEffect:
 def load_measured(cnn: str) -> dict[str, Any] | None:
     """The shipped measured sweep for ``cnn`` (``optdist/data/dp_measured_<cnn>.json``), if any."""
     path = PACKAGE_DATA / f"dp_measured_{cnn}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    from optdist.io import restore_non_finite  # a measured value JSON cannot hold: null, named in "non_finite"
+
+    return restore_non_finite(json.loads(path.read_text()), str(path)) if path.exists() else None
 
 
 def split_depth(cnn: str, layer: str) -> int:

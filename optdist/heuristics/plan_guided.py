@@ -154,7 +154,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -189,11 +189,14 @@ ROLLOUT_PLANNED = 3  # rollout: planned placements of distinct usage tried per r
 PLAN_SHARE = 0.5
 POLISH_SHARE = 0.25
 #: the default of ``repair_time_limit`` (s per exact single-request solve; with ``time_limit``, at
-#: most each request's share of the time left): a limit not given, never warned about
+#: most each request's share of the time left): taken where it is not given (None), and then never
+#: warned about; the same 5 given by the caller is their choice and warned about as any other
 REPAIR_TIME_LIMIT = 5.0
 #: how :func:`_limits_warning` names the limits: None, the Python options (``plan_time_limit =
-#: 9 s``); the command line sets its flags (``--plan-time-limit 9``, :func:`limits_named`)
-_limit_names: ContextVar[Mapping[str, str] | None] = ContextVar("optdist_plan_limit_names", default=None)
+#: 9 s``); the command line sets its flags and the values' text as typed (``--plan-time-limit 9``,
+#: ``--plan-time-limit 1e300``, :func:`limits_named`)
+_limit_names: ContextVar[tuple[Mapping[str, str], Mapping[str, str]] | None] = ContextVar("optdist_plan_limit_names",
+                                                                                         default=None)
 
 #: per class: its planned placements as (cost alone s, owners, usage (n_nodes, 3)), cheapest first
 Plans = dict[tuple[str, int], list[tuple[float, list[np.ndarray], np.ndarray]]]
@@ -439,17 +442,28 @@ def _run_until(method: str, time_limit: float | None) -> float | None:
 
 
 @contextmanager
-def limits_named(names: Mapping[str, str]) -> Iterator[None]:
+def limits_named(names: Mapping[str, str], typed: Mapping[str, str] | None = None) -> Iterator[None]:
     """Inside the block the plan methods' warning of limits above the time limit
     (``extra['limits_above_time_limit']``) names each limit as ``names`` has it (``time_limit``,
     ``plan_time_limit``, ``polish_time_limit``, ``repair_time_limit`` -> its flag, e.g.
     ``--plan-time-limit``), as the command line the user typed: ``"--plan-time-limit 9 above
-    --time-limit 1.5"``. Outside: the Python options, ``"plan_time_limit = 9 s above time_limit = 1.5 s"``."""
-    token = _limit_names.set(dict(names))
+    --time-limit 1.5"``; ``typed`` (option -> the value's text as the user wrote it) echoes a
+    value so (``--plan-time-limit 1e300``, not ``1e+300``), where that text reads as the value the
+    method got. Outside: the Python options, ``"plan_time_limit = 9 s above time_limit = 1.5 s"``."""
+    token = _limit_names.set((dict(names), dict(typed or {})))
     try:
         yield
     finally:
         _limit_names.reset(token)
+
+
+def _as_typed(text: str | None, seconds: float) -> str:
+    """``text`` (a limit's value as the user typed it on the command line) where it reads as
+    ``seconds``, the value the method got; else ``seconds`` as ``:g`` writes it."""
+    with suppress(TypeError, ValueError):
+        if text is not None and float(text) == seconds:
+            return text
+    return f"{seconds:g}"
 
 
 def _share(name: str, time_limit: float) -> float:
@@ -463,13 +477,13 @@ def _limits_warning(method: str, time_limit: float, given: Mapping[str, float]) 
     limit above it (the run's deadline ends that step first), and limits each within it that add
     up to more than it (the plan, the polish and one repair solve cannot each have their limit:
     the deadline cuts the later ones), which ones and their sum. Names as :func:`limits_named` says."""
-    flags = _limit_names.get()
+    flags, typed = _limit_names.get() or (None, {})
 
     def name(option: str) -> str:
         return flags.get(option, option) if flags else option
 
     def say(option: str, seconds: float) -> str:
-        return f"{name(option)} {seconds:g}" if flags else f"{option} = {seconds:g} s"
+        return f"{name(option)} {_as_typed(typed.get(option), seconds)}" if flags else f"{option} = {seconds:g} s"
 
     steps = {k: v for k, v in given.items() if v}
     above = {k: v for k, v in steps.items() if v > time_limit}
@@ -502,14 +516,15 @@ def _limits_warning(method: str, time_limit: float, given: Mapping[str, float]) 
 
 def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: str, plan_time_limit: float | None,
              polish_time_limit: float | None, time_limit: float | None, solver: str, threads: int | None,
-             seed: int | None, repair_time_limit: float, plan_start: Assignment | str | Path | None = None,
+             seed: int | None, repair_time_limit: float | None, plan_start: Assignment | str | Path | None = None,
              until: float | None = None) -> tuple[Instance, Plans, float | None, str, float, dict]:
     """Check ``inst``, ``forecast``, ``plan_start`` and the limits (``time_limit``: checked by
     :func:`_run_until` already; see :func:`solve_plan_guided` for the errors) and plan:
     ``(forecast, plans, plan objective s or None, what found the plan, plan seconds (the polish
     included), the polish's facts (:func:`_plan`) with ``plan_start`` (the start's file, "given" or
     None), ``polish_time_limit_s`` (the polish's cap in s, the default filled in) and
-    ``repair_time_limit_s`` added)``."""
+    ``repair_time_limit_s`` (the default :data:`REPAIR_TIME_LIMIT` filled in where ``repair_time_limit``
+    is None: the caller's online phase reads its cap there) added)``."""
     _check_seconds(method, plan_time_limit=plan_time_limit, repair_time_limit=repair_time_limit)
     _check_seconds(method, zero=True, polish_time_limit=polish_time_limit)
     fc = inst if forecast is None else (forecast if isinstance(forecast, Instance) else _load_forecast(forecast, method))
@@ -528,7 +543,9 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     start = _plan_start(fc, plan_start, method)
     asked = {name: v for name, v in (("plan_time_limit", plan_time_limit), ("polish_time_limit", polish_time_limit),
                                      ("repair_time_limit", repair_time_limit))
-             if v is not None and (name != "repair_time_limit" or v != REPAIR_TIME_LIMIT)}  # the defaults: not said
+             if v is not None}  # the limits given, whatever their value; the defaults (None) are not said
+    if repair_time_limit is None:
+        repair_time_limit = REPAIR_TIME_LIMIT
     said = None if time_limit is None else _limits_warning(method, time_limit, asked)
     if plan_time_limit is None:
         plan_time_limit = 60.0 if time_limit is None else PLAN_SHARE * time_limit
@@ -659,7 +676,7 @@ def solve_plan_guided(
     plan_time_limit: float | None = None,
     plan_start: Assignment | str | Path | None = None,
     polish_time_limit: float | None = None,
-    repair_time_limit: float = REPAIR_TIME_LIMIT,
+    repair_time_limit: float | None = None,
     improve: bool = False,
     solver: str = "highs",
     seed: int | None = None,
@@ -682,8 +699,8 @@ def solve_plan_guided(
     before the first request; default ``plan_time_limit``, with ``time_limit`` T: T / 4,
     :data:`POLISH_SHARE`; 0: none); ``repair_time_limit``:
     seconds at most per request placed by the single-request solve (and per improvement and
-    per solve of the pair moves; with ``time_limit``, at most the request's share of the time
-    left; a joint solve's cap is
+    per solve of the pair moves; default :data:`REPAIR_TIME_LIMIT`, None: that default; with
+    ``time_limit``, at most the request's share of the time left; a joint solve's cap is
     :data:`~optdist.milp.decomposition.repair.JOINT_PER_SOLVE_S`, and with HiGHS it stops earlier
     on a stall, :data:`~optdist.milp.decomposition.repair.JOINT_STALL`); ``improve``: try a cheaper placement than the planned one in
     the capacity the rest of the plan leaves (step 2); ``solver``/``threads``/``seed``: for all. Raises ``ValueError`` if ``forecast`` has another node count,
@@ -699,7 +716,7 @@ def solve_plan_guided(
     constraints it breaks, also warned on the ``optdist`` logger; the plan is then not bounded by it),
     ``plan_time_limit_s`` / ``polish_time_limit_s`` / ``repair_time_limit_s`` (the caps used, defaults
     filled in), ``limits_above_time_limit`` (only where ``plan_time_limit``, ``polish_time_limit``
-    or ``repair_time_limit`` (other than its default) is given above ``time_limit``: the deadline
+    or ``repair_time_limit`` (given, whatever its value: 5, the default's, too) is given above ``time_limit``: the deadline
     ends that step first; or where those given, each within it, add up to more than it: which and
     the sum; also warned on the ``optdist`` logger; the command line names its flags,
     :func:`limits_named`), ``improve`` (as given),
@@ -733,7 +750,7 @@ def solve_plan_guided(
                     counts["improved"] += 1
             return own, use
 
-        res = _place_online(inst, "plan-guided", plan_s, decide, per_solve=repair_time_limit, until=until)
+        res = _place_online(inst, "plan-guided", plan_s, decide, per_solve=polish["repair_time_limit_s"], until=until)
     res.extra.update(plan_objective=plan_obj, plan_found_by=found_by, **counts, improve=improve, forecast=fc.name,
                      **polish)
     return res
@@ -837,7 +854,7 @@ def solve_plan_rollout(
     plan_time_limit: float | None = None,
     plan_start: Assignment | str | Path | None = None,
     polish_time_limit: float | None = None,
-    repair_time_limit: float = REPAIR_TIME_LIMIT,
+    repair_time_limit: float | None = None,
     solver: str = "highs",
     seed: int | None = None,
     time_limit: float | None = None,
@@ -892,7 +909,7 @@ def solve_plan_rollout(
             chosen[kind] += 1
             return own, use
 
-        res = _place_online(inst, "plan-rollout", plan_s, decide, per_solve=repair_time_limit, until=until)
+        res = _place_online(inst, "plan-rollout", plan_s, decide, per_solve=polish["repair_time_limit_s"], until=until)
     res.extra.update(plan_objective=plan_obj, plan_found_by=found_by, chosen=dict(chosen), rollouts=rollouts,
                      forecast=fc.name, **polish)
     return res

@@ -286,7 +286,9 @@ def solve_formulation(
     """Build ``formulation`` and solve it; the time limit covers building too.
 
     ``mip_gap`` falls back to the profile's, then :data:`DEFAULT_MIP_GAP`. If building
-    outlasts the time limit, returns ``no_solution`` with ``extra['stopped']`` saying so. A
+    outlasts the time limit, returns ``no_solution`` with ``extra['stopped']`` saying so; else
+    ``extra['solver_time_limit_s']`` is the limit the solver was handed (``time_limit`` less the
+    warm start's share and the build; ``optdist solve``'s "no solution" warning names it). A
     solve that ends without the solver's placement and without a proof that none exists (a time
     limit while building, before the solver started or in the solver; SIGINT/SIGTERM; a failed
     solver, termination ``error``, e.g. a ``kill -9`` of CBC, ``extra['solver_error']`` says how)
@@ -382,6 +384,8 @@ def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clo
         _keep_warm_start(inst, res, start, start_ev, "the time limit ran out before the solver started")
         res.wall_time = clock.elapsed
         return
+    if left is not None:  # the solve's own limit: the run's less the warm start's share and the build
+        extra["solver_time_limit_s"] = left
     out, asg, seeded = solve_built(b, adapter, time_limit=left, mip_gap=mip_gap, threads=threads, seed=seed,
                                    tee=tee, start=start)
     options["warm_start"] = seeded

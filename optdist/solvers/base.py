@@ -1133,7 +1133,7 @@ class LegacySolver(Solver):
                     if self._stop_requested:
                         out.termination, out.status = Termination.INTERRUPTED, f"stopped by a signal: {e}"
                     else:
-                        out.termination = Termination.TIME_LIMIT if out.has_solution else Termination.NO_SOLUTION
+                        out.termination = Termination.NO_SOLUTION  # killed: no solution file, nothing loaded
                         out.status = f"stopped past its time limit: {e}"
                         out.extra["cancelled"] = self._overran_note(overran[0])
                     return out
@@ -1223,7 +1223,9 @@ class LegacySolver(Solver):
         """The outcome of a solve whose solver was killed after a stop was asked (past its grace: no
         solution file), from what its log (``opt._log``, which Pyomo keeps) had reported (default:
         nothing; CBC: :meth:`optdist.solvers.cbc.Cbc._killed`). The caller sets the termination and
-        status."""
+        status. It never has a solution (``has_solution`` stays False): the killed solver wrote no
+        solution file and nothing was loaded into the model, so a stop past the time limit is
+        ``no_solution`` (the run keeps a warm start, :func:`optdist.milp.run._keep_warm_start`)."""
         return SolverOutcome(Termination.NO_SOLUTION, "")
 
     def _died(self, rc: int | None) -> str:

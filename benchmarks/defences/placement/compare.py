@@ -206,7 +206,7 @@ def main() -> int:
     prov["seconds"] = time.perf_counter() - t0
     df.to_csv(HERE / "results.csv", index=False)
     dq.to_csv(HERE / "defq.csv", index=False)
-    atomic_write_json(HERE / "results.json", {**prov, "runs": runs, "defq_runs": qruns})
+    atomic_write_json(HERE / "results.json", {**prov, "runs": runs, "defq_runs": qruns}, non_finite=True)
     atomic_write_text(HERE / "results.md", markdown(df, dq, prov))
     print(f"wrote {HERE / 'results.md'} ({prov['seconds']:.0f} s)")
     return 0
