@@ -326,9 +326,6 @@ def value_text(value: object, limit: int = 60) -> str:
     return json_text(value, limit)
 
 
-typed = json_text  # the old name, still imported by optdist.solvers.base (another helper's file): use json_text
-
-
 def json_kind(value: object) -> str:
     """The JSON kind of ``value``: a string, a number, a boolean, a list, an object, null."""
     if value is None:

@@ -136,9 +136,6 @@ def option_text(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-typed = option_text  # the old name, still imported by optdist.solvers.base (another helper's file): use option_text
-
-
 def raw_example(where: str, key: str, value: Any) -> str:
     """``"e.g. --solver-option KEY=VALUE"`` for a raw option given by a flag (``where`` starts
     with ``--``), else as a profile's ``[solver_options]`` or a Python mapping would hold it

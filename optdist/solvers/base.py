@@ -160,13 +160,13 @@ def example(where: str, key: str, value: str) -> str:
 
 def shown(value: Any) -> str:
     """A raw option's value in a message as the user wrote it: JSON's text (``"abc"`` quoted,
-    ``true``; a number as typed, :func:`optdist.jsonfile.typed`), an infinite or nan number as
+    ``true``; a number as typed, :func:`optdist.jsonfile.json_text`), an infinite or nan number as
     typed after ``KEY=`` (``inf``: JSON's ``Infinity`` is no word a user wrote)."""
-    from optdist.jsonfile import typed as json_typed
-    from optdist.options import typed
+    from optdist.jsonfile import json_text
+    from optdist.options import option_text
 
-    text = json_typed(value)
-    return typed(value) if text.lstrip("-") in ("Infinity", "NaN") else text
+    text = json_text(value)
+    return option_text(value) if text.lstrip("-") in ("Infinity", "NaN") else text
 
 
 def unknown_name_fix(fix: str, names: str) -> str:
