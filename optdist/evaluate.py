@@ -17,7 +17,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from optdist import transfers as tr
 from optdist.assignment import Assignment
 from optdist.instance import Instance, parse
 from optdist.profiles import Layer
+
+if TYPE_CHECKING:
+    from optdist.result import SolveResult
 
 REL_TOL = 1e-6  # capacities are checked with this relative slack (solver feasibility tolerance)
 
@@ -246,7 +249,7 @@ def _shown(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
-def evaluate(inst: Instance | str | Path | dict, asg: Assignment | Any) -> Evaluation:
+def evaluate(inst: Instance | str | Path | dict, asg: Assignment | SolveResult | str | Path) -> Evaluation:
     """Score ``asg`` on ``inst``: latency per request and stage, shared data, node use, violations.
 
     ``inst``: an :class:`Instance`, an instance file's path or an instance document

@@ -172,9 +172,9 @@ class SolveResult:
 
         ``path`` is checked first as ``optdist solve --out`` checks it
         (:func:`check_save_path`): its folder must exist (none is created), and an existing file
-        there is replaced only if it is an optdist result or assignment (or ``force``), never
-        ``inst``'s own file; each refusal is an :class:`~optdist.io.OutputPathError` (a
-        ValueError) naming the path and the fix. ``res.save("x.json")`` (the instance left out) is
+        there is replaced only if it is an optdist result or assignment (``force=True``: no such
+        checks, any regular file is replaced), never ``inst``'s own file; each refusal is an
+        :class:`~optdist.io.OutputPathError` (a ValueError) naming the path and the fix. ``res.save("x.json")`` (the instance left out) is
         a TypeError naming the call to make. Before, it replaced any file (an instance too) and
         created missing folders."""
         check_save_path(self, inst, path, force)
@@ -187,9 +187,12 @@ def check_save_path(obj: object, inst: object, path: object, force: bool = False
     TypeError naming the call to make where ``inst`` is no :class:`Instance` (``res.save("x.json")``
     forgot it) or ``path`` is missing or no path; then :class:`~optdist.io.OutputPathError`, as
     ``optdist solve --out`` refuses it, for anything but a regular file at ``path``, a missing or
-    unwritable folder (:func:`optdist.io.check_output_file`), ``inst``'s own file
-    (:func:`optdist.io.check_not_an_input`), and, unless ``force``, an existing file that is no
-    optdist result or assignment (:func:`optdist.io.check_overwritable`)."""
+    unwritable folder (:func:`optdist.io.check_output_file`) and an existing file that is no
+    optdist result or assignment (:func:`optdist.io.check_overwritable`), unless ``force`` (a
+    caller that checked the path itself, as ``optdist solve`` checks ``--out`` before its run:
+    then only what :func:`optdist.io.atomic_path` refuses is, and a folder that went missing
+    since is created); and ``inst``'s own file, even with ``force``
+    (:func:`optdist.io.check_not_an_input`)."""
     from optdist.io import check_not_an_input, check_output_file, check_overwritable
 
     call = f"{type(obj).__name__}.save"
@@ -204,10 +207,10 @@ def check_save_path(obj: object, inst: object, path: object, force: bool = False
         raise TypeError(f"{call}(inst, path): path is {type(path).__name__} {path!r:.60}, not a file path (fix: "
                         f"{name}.save(inst, \"result.json\"))")
     flag = f"{call} path"
-    check_output_file(path, flag)
     if inst.path is not None:
         check_not_an_input(path, [inst.path], flag)
     if not force:
+        check_output_file(path, flag)
         check_overwritable(path, flag=flag, override="force=True")
 
 
