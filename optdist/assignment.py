@@ -82,7 +82,15 @@ class Assignment:
             reqs[rid] = {"layers": layers}
         return {"format": FORMAT, "instance": inst.name, "meta": self.meta, "requests": reqs}
 
-    def save(self, inst: Instance, path: str | Path) -> Path:
+    def save(self, inst: Instance, path: str | Path | None = None, *, force: bool = False) -> Path:
+        """Write :meth:`to_json` to ``path`` (``optdist-assignment/1``, atomically), after the
+        checks of :meth:`SolveResult.save <optdist.result.SolveResult.save>`
+        (:func:`optdist.result.check_save_path`): an existing folder and no file replaced but an
+        optdist result or assignment (``force=True``: neither checked), never ``inst``'s own file,
+        and a TypeError naming the call for ``asg.save("x.json")``."""
+        from optdist.result import check_save_path
+
+        check_save_path(self, inst, path, force)
         return atomic_write_json(path, self.to_json(inst), indent=None, non_finite=True)  # meta: any method's
 
     @classmethod

@@ -13,14 +13,21 @@ device receives at most ``Nf`` maps of a layer before SP.
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from optdist import transfers as tr
 from optdist.assignment import Assignment
-from optdist.instance import Instance
+from optdist.instance import Instance, parse
 from optdist.profiles import Layer
+
+if TYPE_CHECKING:
+    from optdist.result import SolveResult
 
 REL_TOL = 1e-6  # capacities are checked with this relative slack (solver feasibility tolerance)
 
@@ -184,8 +191,72 @@ def dense_transfers(prev: Layer, nxt: Layer, a_prev: np.ndarray, a_next: np.ndar
 _BLOCK_CELLS = 4_000_000  # cells per request block: R*N*N (a transfer block), R*L*N (stage arrays), R*S (owners)
 
 
-def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
+def as_instance(instance: Any, call: str = "optdist.solve") -> Instance:
+    """``instance`` as an :class:`Instance`: one as it is, a file path (str or ``os.PathLike``)
+    loaded (:func:`optdist.instance.load_instance`), or an instance document (a dict, as
+    :func:`optdist.generate.generate` returns it) validated (:func:`optdist.instance.parse`;
+    file names in it are relative to the current folder). Anything else is a TypeError naming
+    ``call``, what it got, what it takes and the fix. Before, ``solve(None)`` raised Python's
+    "expected str, bytes or os.PathLike object" and ``evaluate(path, asg)`` an AttributeError."""
+    if isinstance(instance, Instance):
+        return instance
+    if isinstance(instance, (str, os.PathLike)):
+        from optdist.instance import load_instance
+
+        return load_instance(instance)
+    if isinstance(instance, dict):
+        return parse(instance, "instance document (a dict)")
+    raise TypeError(f"{call}: the instance is {_shown(instance)}; it takes an Instance, the path of an instance file "
+                    f"(str or pathlib.Path) or an instance document (a dict, as optdist.generate returns) (fix: e.g. "
+                    f"{call}(\"instances/paper/lenet-3x10-tau0.6.json\"), or {call}(optdist.load_instance(path)))")
+
+
+def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate", use: str | None = None) -> Assignment:
+    """``placement`` as an :class:`Assignment` of ``inst``: one as it is, a
+    :class:`~optdist.result.SolveResult`'s ``assignment`` (ValueError if it has none), or the
+    placement in a file (str or ``os.PathLike``: an ``optdist-assignment/1`` file or an
+    ``optdist-result/1`` one, read as the CLI reads them,
+    :func:`optdist.commands.core.load_placement`; ``use`` says what it is taken as). Anything else
+    is a TypeError naming ``call``, what it got, what it takes and the fix."""
+    if isinstance(placement, Assignment):
+        return placement
+    from optdist.result import SolveResult
+
+    if isinstance(placement, SolveResult):
+        if placement.assignment is None:
+            raise ValueError(f"{call}: this SolveResult ({placement.method} on {placement.instance}) has no assignment "
+                             f"(termination {placement.termination}), so there is no placement to take (fix: give the "
+                             "result of a run that found one, an Assignment, or an assignment or result file)")
+        if placement.instance != inst.name:  # ids that fit are no proof that it is the same problem
+            logging.getLogger("optdist").warning(
+                "%s: the SolveResult was made for instance %r, not %r; it is %s (fix: check you gave the right "
+                "result)", call, placement.instance, inst.name, use or f"scored on {inst.name}")
+        return placement.assignment
+    if isinstance(placement, (str, os.PathLike)):
+        from optdist.commands.core import load_placement
+
+        return load_placement(inst, Path(placement), use=use)
+    raise TypeError(f"{call}: the placement is {_shown(placement)}; it takes an Assignment, a SolveResult (its "
+                    "assignment) or the path of an assignment or result file (str or pathlib.Path) (fix: e.g. "
+                    f"{call}(inst, optdist.solve(inst, method=\"greedy\")), or {call}(inst, \"result.json\"))")
+
+
+def _shown(value: Any) -> str:
+    """``value`` in an error: None, or its type and a short repr."""
+    if value is None:
+        return "None"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def evaluate(inst: Instance | str | Path | dict, asg: Assignment | SolveResult | str | Path) -> Evaluation:
     """Score ``asg`` on ``inst``: latency per request and stage, shared data, node use, violations.
+
+    ``inst``: an :class:`Instance`, an instance file's path or an instance document
+    (:func:`as_instance`); ``asg``: an :class:`Assignment`, a
+    :class:`~optdist.result.SolveResult` (its assignment) or an assignment or result file's path,
+    read as ``optdist evaluate`` reads it (:func:`as_assignment`). Another type is a TypeError
+    naming what is taken.
 
     Requests of one CNN are scored together in blocks: the owners of every segment of a block
     in one (R, S) array, their counts per layer and node (R, L, N) at once, a dense ``O[r,i,j]``
@@ -195,6 +266,8 @@ def evaluate(inst: Instance, asg: Assignment) -> Evaluation:
     Raises ValueError when an assignment does not fit the instance (request, layer or segment
     count, node index out of range).
     """
+    inst = as_instance(inst, "optdist.evaluate")
+    asg = as_assignment(inst, asg)
     N, R, D = inst.n_nodes, inst.n_requests, inst.n_devices
     if len(asg.owners) != R:
         raise ValueError(f"assignment has {len(asg.owners)} requests, the instance has {R}")

@@ -8,6 +8,7 @@ import errno
 import json
 import math
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -114,6 +115,60 @@ def check_output_file(path: str | Path, flag: str = "--out") -> Path:
         raise OutputPathError(f"{flag} {path}: {folder} is a file, not a folder (fix: give a path in a folder)")
     _probe_writable(folder, f"{flag} {path}: cannot create a file in {folder.resolve()}")
     return path
+
+
+#: the documents a placement's writer (:meth:`SolveResult.save <optdist.result.SolveResult.save>`,
+#: :meth:`Assignment.save <optdist.assignment.Assignment.save>`) may replace: its own outputs
+PLACEMENT_FORMATS = ("optdist-result/1", "optdist-assignment/1")
+_SNIFF_BYTES = 64 * 1024  # optdist writes "format" first: read this much to find it
+_PARSE_BYTES = 16 * 1024 * 1024  # a file whose head shows no format is parsed whole up to this size
+
+
+def document_format(path: str | Path) -> str | None:
+    """The ``format`` field of the JSON object in the regular file ``path`` (optdist writes it
+    first, so its head is read; a file up to 16 MiB is parsed whole), or None for a file that is
+    no JSON object or has no string ``format``. OSError if it cannot be read."""
+    with open(path, "rb") as f:
+        head = f.read(_SNIFF_BYTES)
+        m = re.match(rb'\s*\{\s*"format"\s*:\s*"([^"\\]{1,200})"', head)
+        if m:
+            return m.group(1).decode("utf-8", "replace")
+        if len(head) == _SNIFF_BYTES and os.fstat(f.fileno()).st_size > _PARSE_BYTES:
+            return None
+        data = head + f.read()
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    return fmt if isinstance(fmt, str) else None
+
+
+def check_overwritable(path: str | Path, formats: tuple[str, ...] = PLACEMENT_FORMATS, flag: str = "--out",
+                       override: str | None = None) -> None:
+    """Refuse to replace a non-empty regular file at ``path`` whose document is not of one of
+    ``formats`` (by its ``format`` field, :func:`document_format`): an instance, a profile, any
+    other file. :class:`OutputPathError` naming ``flag``, the path, what the file is, and the fix;
+    nothing there, an empty file or anything but a regular file (:func:`check_replaceable`'s to
+    judge) passes. ``override``: how the caller replaces it anyway (e.g. ``"force=True"``), said in the fix."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            return
+        fmt = document_format(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as e:
+        raise OutputPathError(f"{flag} {path}: exists and cannot be read ({e.strerror}) to tell whether it may be "
+                              "replaced (fix: give another path, or remove the file first)") from None
+    if fmt in formats:
+        return
+    what = (f"an {fmt} document" if fmt is not None and fmt[:1] in "aeiou" else
+            f"a {fmt} document" if fmt is not None else "not an optdist document")
+    raise OutputPathError(f"{flag} {path}: exists and is {what}, not {' or '.join(formats)}: writing would replace it "
+                          "(fix: give another path, or remove the file first if it is no longer needed"
+                          + (f", or pass {override} to replace it)" if override else ")"))
 
 
 def _why_not_writable(e: OSError) -> str:

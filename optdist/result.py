@@ -9,6 +9,7 @@ independent evaluator (:func:`finalize`), never trusted from the method itself.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -17,6 +18,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import Evaluation, evaluate
 from optdist.instance import Instance
 from optdist.io import atomic_write_json, restore_non_finite
+from optdist.jsonfile import json_text
 
 GAP_EPS = 1e-9
 AGREE_RTOL = 1e-6  # claimed objective vs evaluator (MODEL.md section 7)
@@ -158,7 +160,7 @@ class SolveResult:
             out["assignment"] = self.assignment.to_json(inst)
         return out
 
-    def save(self, inst: Instance, path: str | Path) -> Path:
+    def save(self, inst: Instance, path: str | Path | None = None, *, force: bool = False) -> Path:
         """Write :meth:`to_json` to ``path`` (``optdist-result/1``, atomically) as strict JSON: a
         value JSON cannot hold (an infinite bound, an ``extra`` log's ``stage_bound`` of Infinity,
         NaN) is written as null and named in the top-level ``non_finite`` field, JSON pointer ->
@@ -166,8 +168,50 @@ class SolveResult:
         ``"bound": null`` alone is "no bound" and an infinite one reads ``"bound": null`` with
         ``"non_finite": {"/bound": "Infinity"}``; :func:`load_result` reads it back to the same
         values. Before, such a value was the bare token ``Infinity``, which is not JSON (jq,
-        JavaScript and strict parsers refuse the file); such files still load."""
+        JavaScript and strict parsers refuse the file); such files still load.
+
+        ``path`` is checked first as ``optdist solve --out`` checks it
+        (:func:`check_save_path`): its folder must exist (none is created), and an existing file
+        there is replaced only if it is an optdist result or assignment (``force=True``: no such
+        checks, any regular file is replaced), never ``inst``'s own file; each refusal is an
+        :class:`~optdist.io.OutputPathError` (a ValueError) naming the path and the fix. ``res.save("x.json")`` (the instance left out) is
+        a TypeError naming the call to make. Before, it replaced any file (an instance too) and
+        created missing folders."""
+        check_save_path(self, inst, path, force)
         return atomic_write_json(path, self.to_json(inst), non_finite=True)
+
+
+def check_save_path(obj: object, inst: object, path: object, force: bool = False) -> None:
+    """The checks of ``obj.save(inst, path)`` (:meth:`SolveResult.save`,
+    :meth:`Assignment.save <optdist.assignment.Assignment.save>`) before anything is written:
+    TypeError naming the call to make where ``inst`` is no :class:`Instance` (``res.save("x.json")``
+    forgot it) or ``path`` is missing or no path; then :class:`~optdist.io.OutputPathError`, as
+    ``optdist solve --out`` refuses it, for anything but a regular file at ``path``, a missing or
+    unwritable folder (:func:`optdist.io.check_output_file`) and an existing file that is no
+    optdist result or assignment (:func:`optdist.io.check_overwritable`), unless ``force`` (a
+    caller that checked the path itself, as ``optdist solve`` checks ``--out`` before its run:
+    then only what :func:`optdist.io.atomic_path` refuses is, and a folder that went missing
+    since is created); and ``inst``'s own file, even with ``force``
+    (:func:`optdist.io.check_not_an_input`)."""
+    from optdist.io import check_not_an_input, check_output_file, check_overwritable
+
+    call = f"{type(obj).__name__}.save"
+    name = "res" if isinstance(obj, SolveResult) else "asg"
+    if not isinstance(inst, Instance):
+        example = json_text(str(inst)) if isinstance(inst, (str, Path)) and path is None else '"result.json"'
+        raise TypeError(f"{call}(inst, path) takes the instance first (it names the requests and nodes in the "
+                        f"file), then the path; got {type(inst).__name__} {inst!r:.60} as the instance (fix: "
+                        f"{name}.save(inst, {example}), with inst the Instance it was solved on, e.g. "
+                        "inst = optdist.load_instance(\"instances/...json\"))")
+    if not isinstance(path, (str, os.PathLike)) or path == "":
+        raise TypeError(f"{call}(inst, path): path is {type(path).__name__} {path!r:.60}, not a file path (fix: "
+                        f"{name}.save(inst, \"result.json\"))")
+    flag = f"{call} path"
+    if inst.path is not None:
+        check_not_an_input(path, [inst.path], flag)
+    if not force:
+        check_output_file(path, flag)
+        check_overwritable(path, flag=flag, override="force=True")
 
 
 def load_result(path: str | Path) -> dict:

@@ -9,10 +9,13 @@ its assignment with the independent evaluator (:func:`~optdist.result.finalize`)
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from optdist.instance import Instance, load_instance
+from optdist.assignment import Assignment
+from optdist.evaluate import as_assignment, as_instance
+from optdist.instance import Instance
 from optdist.jsonfile import json_text, text_of
 from optdist.names import closest
 from optdist.result import SolveResult, finalize
@@ -121,14 +124,46 @@ def check_method_options(method: str, names: Iterable[str]) -> None:
                          f"{', '.join(sorted(takes))})")
 
 
-def solve(instance: Instance | str | Path, method: str = "milp", **options) -> SolveResult:
-    """Solve ``instance`` (an :class:`Instance` or a file path) with ``method``.
+def warm_start_of(inst: Instance, warm_start: object) -> Assignment | str | None:
+    """The ``warm_start`` option of :func:`solve` as the MILP takes it: None, an
+    :class:`Assignment` or a method name (a key of :data:`METHODS`) as given; a
+    :class:`SolveResult`'s assignment; a file path (``pathlib.Path``, or a str that is no method
+    name: one ending in ``.json`` or naming an existing file) read as ``optdist solve
+    --warm-start FILE`` reads it, an ``optdist-assignment/1`` or ``optdist-result/1`` file
+    (:func:`optdist.commands.core.load_placement`). A str that is neither is a ValueError naming
+    the close method and what is taken, another type a TypeError. Before, a path gave "unknown
+    method '/path/res.json'" and a SolveResult "unhashable type: 'SolveResult'"."""
+    use = f"used as the warm_start of {inst.name}"
+    if warm_start is None or isinstance(warm_start, Assignment) or (isinstance(warm_start, str) and warm_start in METHODS):
+        return warm_start
+    if isinstance(warm_start, SolveResult):
+        return as_assignment(inst, warm_start, "optdist.solve(warm_start=...)", use)
+    if isinstance(warm_start, str) and not (warm_start.endswith(".json") or os.path.isfile(warm_start)):
+        close = closest(warm_start, sorted(METHODS), ignore_case=True)
+        raise ValueError(f"warm_start {json_text(warm_start)}: neither a method nor a file (fix: "
+                         + (f"did you mean {close}? " if close else "")
+                         + f"give a method ({', '.join(sorted(set(METHODS) - {'milp'}))}), an Assignment, a SolveResult, "
+                         "or the path of an assignment or result file of `optdist solve --out`)")
+    if isinstance(warm_start, (str, os.PathLike)):
+        return as_assignment(inst, warm_start, "optdist.solve(warm_start=...)", use)
+    raise TypeError(f"optdist.solve: warm_start is {type(warm_start).__name__} {warm_start!r:.60}; it takes a method "
+                    "name (e.g. \"greedy\"), an Assignment, a SolveResult or the path of an assignment or result file "
+                    "(str or pathlib.Path)")
+
+
+def solve(instance: Instance | str | Path | dict, method: str = "milp", **options) -> SolveResult:
+    """Solve ``instance`` with ``method``: an :class:`Instance`, the path of an instance file (str
+    or ``pathlib.Path``) or an instance document (a dict, as :func:`optdist.generate.generate`
+    returns it); another type is a TypeError saying what is taken
+    (:func:`optdist.evaluate.as_instance`).
 
     MILP options: ``formulation`` (a key of :data:`FORMULATIONS`; default ``auto``),
     ``solver`` (adapter or profile name), ``time_limit`` (s, model building included),
     ``mip_gap`` (relative; default :data:`optdist.milp.run.DEFAULT_MIP_GAP`), ``threads``,
-    ``seed``, ``tee``, ``solver_options`` (raw), ``warm_start`` (an Assignment or a method
-    name such as 'greedy'), ``pricing_solver`` and ``pricing_solver_options`` (the decomposition's
+    ``seed``, ``tee``, ``solver_options`` (raw), ``warm_start`` (an Assignment, a method
+    name such as 'greedy', a SolveResult (its assignment), or the path of an assignment or result
+    file, str or ``pathlib.Path``, read as ``optdist solve --warm-start FILE`` reads it:
+    :func:`warm_start_of`), ``pricing_solver`` and ``pricing_solver_options`` (the decomposition's
     pricing problems only: :func:`optdist.milp.solve.solve_milp`). The result's assignment is
     re-scored by the evaluator.
 
@@ -143,6 +178,8 @@ def solve(instance: Instance | str | Path, method: str = "milp", **options) -> S
     func = method_function(method)
     check_method_options(method, options)
     options.update(check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}"))
-    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    inst = as_instance(instance)
+    if "warm_start" in options:
+        options["warm_start"] = warm_start_of(inst, options["warm_start"])
     res = func(inst, **options)
     return finalize(inst, res)

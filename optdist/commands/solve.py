@@ -555,7 +555,7 @@ def _report(inst, res, args: argparse.Namespace) -> int:
         if res.assignment is None and args.out.exists():
             log.warning("kept the existing %s: this run has no solution (termination %s)", args.out, res.termination)
         else:
-            res.save(inst, args.out)
+            res.save(inst, args.out, force=True)  # --out checked before the run (check_out_path)
             log.info("wrote %s", args.out)
     try:
         _print_result(inst, res, args)
@@ -949,7 +949,7 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     ev = evaluate(inst, asg)
     print_evaluation(inst, ev)
     if args.out:
-        asg.save(inst, args.out)
+        asg.save(inst, args.out, force=True)  # --out checked first (check_out_path)
         print(f"wrote {args.out}")
     return 0 if ev.feasible else 1
 
