@@ -226,13 +226,13 @@ def test_a_name_with_a_space_round_trips_through_the_header(tmp_path, capsys):
     from optdist.milp.export import formulation_of, instance_of
 
     doc = json.loads((TINY / "micro-2x3-tight.json").read_text())
-    doc["name"] = "weird ids 50%"
+    doc["name"] = "weird ids 0.6 50%"
     inst = tmp_path / "weird.json"
     inst.write_text(json.dumps(doc))
     for ext in ("lp", "mps"):
         model, sol = tmp_path / f"m.{ext}", tmp_path / f"m-{ext}.sol"
         assert main(["export", str(inst), "--out", str(model), "--formulation", "compact"]) == 0
-        assert (instance_of(model), formulation_of(model)) == ("weird ids 50%", "compact")
+        assert (instance_of(model), formulation_of(model)) == ("weird ids 0.6 50%", "compact")
         solve_with_highs(model, sol)
         capsys.readouterr()
         assert main(["import-solution", str(inst), "--model-file", str(model), "--solution", str(sol)]) == 0

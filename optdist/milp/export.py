@@ -53,7 +53,7 @@ def write_model(b: BuiltModel, path: str | Path, fmt: str | None = None) -> Path
     options: dict = {"symbolic_solver_labels": True}
     if fmt == "mps":
         options["skip_objective_sense"] = True
-    name = b.model.name
+    name = b.model._name  # unquoted: Pyomo's ``name`` quotes a name with a dot ('lenet-1x10-tau0.6-tight')
     b.model.name = quote(name, safe=NAME_SAFE)
     try:
         with atomic_path(path, keep_suffix=True) as tmp:  # the format given: Pyomo guesses none from ".LP"
