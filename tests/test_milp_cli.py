@@ -51,7 +51,7 @@ def test_pareto_writes_csv_markdown_and_png(tmp_path, capsys):
     for ext in (".csv", ".md", ".png"):
         assert (tmp_path / f"front{ext}").stat().st_size > 0
     lines = (tmp_path / "front.csv").read_text().splitlines()
-    assert lines[0].startswith("eps_bytes,objective_s,shared_bytes") and len(lines) == 4
+    assert lines[0].startswith("eps_bytes,latency_s,shared_bytes,objective_s") and len(lines) == 4
 
 
 def test_forced_decomposition_that_does_not_apply_says_so(capsys):

@@ -231,7 +231,8 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
         raise ValueError(f"{where}: unknown field(s) {quoted(unknown)} (fix: use only {quoted(sorted(known))})")
     for req in ("name", "instances", "methods", "out"):
         if req not in data:
-            raise ValueError(f"{where}: missing {text_of(req)} (fix: add it, e.g. see benchmarks/specs/)")
+            raise ValueError(f"{where}: missing {text_of(req)} (fix: add it, e.g. see benchmarks/specs/"
+                             f"{'; or give `optdist bench --out DIR`' if req == 'out' else ''})")
     doc = dict(data)
     _check_types(doc, where)
     for k in _LISTS:
@@ -554,8 +555,9 @@ def _check_numbers(values: dict[str, Any], where: str, prefix: str = "") -> None
                              f"(fix: give {expected}, e.g. {name} = {example})")
 
 
-def load_spec(path: str | Path) -> BenchSpec:
-    """Read a ``.toml`` or ``.json`` spec file; ValueError naming the file if it cannot be read."""
+def load_spec(path: str | Path, out: str | Path | None = None) -> BenchSpec:
+    """Read a ``.toml`` or ``.json`` spec file; ValueError naming the file if it cannot be read.
+    ``out`` (``optdist bench --out``) stands in for a spec without its ``out`` field."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: spec file not found")
@@ -568,4 +570,6 @@ def load_spec(path: str | Path) -> BenchSpec:
             raise ValueError(f"{path}: not a readable TOML spec ({e}) (fix: see benchmarks/specs/ for examples)") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a spec is a JSON object or a TOML table, not a {type(data).__name__}")
+    if out is not None and "out" not in data:
+        data = {**data, "out": str(out)}
     return parse_spec(data, str(path))

@@ -135,7 +135,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from optdist.bench.runner import finished, run_sweep
     from optdist.bench.spec import load_spec
 
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, args.out)  # --out stands in for a spec without 'out'
     grid = spec.runs()  # the tables count the whole spec's runs, also when --method runs a part of it
     if args.method:
         unknown = sorted(set(args.method) - set(spec.methods))
@@ -179,6 +179,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             moved = "" if isinstance(e, OutputPathError) else "move that file away, or "  # a file is in the way
             raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {moved}give another out in {args.spec}, "
                           "or --out DIR)") from None
+    _check_before_runs(spec, args.spec)
     try:
         rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
                         allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid,
@@ -195,6 +196,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if spec.figures:
         _figures(out, list(spec.figures), None)
     return _report_failures(spec.name, out, spec.runs())
+
+
+def _check_before_runs(spec, spec_file: Path) -> None:
+    """Before the first run, what failed only after the whole sweep, or in every worker: the
+    spec's tables_dir and figures_dir (where the tables and figures go after the sweep) can be
+    created and written, and each instance file loads (an instance pattern matching, e.g.,
+    instances/schema.json). ValueError naming the spec, the field and the file."""
+    from optdist.instance import load_instance
+
+    for name in ("tables_dir", "figures_dir"):
+        folder = getattr(spec, name)
+        if folder and (name == "tables_dir" or spec.figures):
+            try:
+                make_output_folder(folder, f"{spec_file}: {name} =")
+            except ValueError as e:
+                raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: give a writable folder as {name} in "
+                              f"{spec_file}, or leave it out: OUT/{name.split('_')[0]})") from None
+    for path in spec.instance_paths():
+        try:
+            load_instance(path)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{spec_file}: instances: {path} is not a valid instance file, every run of it would "
+                             f"fail (fix: correct the pattern in instances, or the file): {e}") from None
 
 
 def _report_failures(name: str, out: Path, runs: list) -> int:

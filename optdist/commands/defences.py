@@ -10,7 +10,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from optdist.cli import number_flag
+from optdist.cli import CliError, number_flag
 from optdist.io import atomic_write_json, atomic_write_text, make_output_folder
 from optdist.jsonfile import quoted
 from optdist.paths import PACKAGE_DATA
@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_dp_effect)
 
     p = sub.add_parser("dp-tables", help="write the analytic DP/DefQ tables and plots from the papers' data")
-    p.add_argument("--out", type=Path, default=BENCH / "analytic")
+    p.add_argument("--out", default=BENCH / "analytic", metavar="FOLDER",
+                   help=f"folder for {', '.join(DP_TABLES_FILES)} (default {BENCH / 'analytic'}; created; each "
+                        "path is checked before anything is written)")
     p.set_defaults(func=cmd_dp_tables)
 
     p = sub.add_parser("dp-sweep", help="measure accuracy and inversion SSIM under DP noise (torch, minutes)")
@@ -112,10 +114,34 @@ def _header(title: str, prov: dict[str, str], extra: str = "") -> str:
     )
 
 
+#: the files dp-tables writes in its --out folder
+DP_TABLES_FILES = ("dp_noise.csv", "dp_feasible.csv", "defq_paper_latency.csv", "defq_break_even.csv", "dp_paper.png",
+                   "README.md")
+
+
+def _dp_tables_folder(given: str | Path) -> Path:
+    """dp-tables' --out, created, with every file it will write checked first (an empty --out wrote
+    into the current folder; OUT/README.md a folder failed after the CSVs and the PNG were written,
+    suggesting "dpt/README.md/result.json")."""
+    from optdist.io import OutputPathError, check_replaceable
+
+    if not str(given).strip():
+        raise CliError(f"--out is empty (fix: give a folder, e.g. --out {BENCH / 'analytic'}, or --out . for the "
+                       "current folder)")
+    out = make_output_folder(Path(given))
+    for name in DP_TABLES_FILES:
+        try:
+            check_replaceable(out / name, "--out")
+        except OutputPathError as e:
+            raise CliError(f"{str(e).split(' (fix: ')[0]}; dp-tables writes its {name} there, nothing was written "
+                           f"(fix: move {out / name} away, or give another --out folder)") from None
+    return out
+
+
 def cmd_dp_tables(args: argparse.Namespace) -> int:
     from optdist.defences import dp_tables, report
 
-    out = make_output_folder(args.out)
+    out = _dp_tables_folder(args.out)
     prov = _provenance()
     hl = dp_tables.headline_losses()
     parts = [

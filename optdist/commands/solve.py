@@ -137,14 +137,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "in the room the rest of the plan leaves")
     p.set_defaults(func=cmd_solve)
 
-    p = sub.add_parser("export", help="write the MILP as an LP or MPS file for any external solver")
+    p = sub.add_parser("export", help="write the MILP as an LP or MPS file for any external solver",
+                       epilog="the model is a minimisation with symbolic names; MPS is free MPS without the OBJSENSE "
+                              "section (minimise is MPS's default): GLPK reads either, `glpsol --lp model.lp` or "
+                              "`glpsol --freemps model.mps`. The header names the instance (percent-encoded: "
+                              "\"weird ids\" is weird%20ids), which import-solution reads back")
     p.add_argument("instance", type=Path)
-    p.add_argument("--format", choices=["lp", "mps"], help="default: the extension of --out")
+    p.add_argument("--format", choices=["lp", "mps"],
+                   help="default: the extension of --out, in any case (.lp, .LP, .mps, .MPS)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("import-solution", help="read an external solver's solution of an exported model and score it")
+    p = sub.add_parser("import-solution", help="read an external solver's solution of an exported model and score it",
+                       epilog="exit status: 0 a feasible placement whose evaluator score agrees with the model "
+                              "objective, 1 an infeasible placement, or one the evaluator scores higher than the "
+                              "model objective (beyond a relative 1e-6: the solution does not fit this instance's "
+                              "model; a warning says so, trust the evaluator's), 2 user error, 3 internal error")
     p.add_argument("instance", type=Path)
     p.add_argument("--model-file", type=Path, required=True, help="the file written by `optdist export`")
     p.add_argument("--solution", type=Path, required=True)
@@ -166,8 +175,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, ...) or profile in solvers/")
     p.add_argument("--time-limit", action=option_flag("time_limit", "60"), metavar="S", help="per point")
-    p.add_argument("--out", type=Path, help="file prefix for .csv, .md, .png (default: pareto-<instance>), each "
-                                            "written atomically, and only when a point was solved")
+    p.add_argument("--out", metavar="PREFIX",
+                   help="file prefix for .csv, .md, .png (default: pareto-<instance>), each written atomically, "
+                        "and only when a point was solved; a folder (an existing one, or a name ending in /) "
+                        "gets FOLDER/pareto-<instance>.csv, .md, .png. Columns: latency_s (the swept axis, the "
+                        "latency objective without the shared-data term; bound_s and gap are its solve's), "
+                        "shared_bytes, objective_s (the instance's objective, shared_weight included, as "
+                        "`optdist solve` reports it)")
     p.set_defaults(func=cmd_pareto)
 
 
@@ -914,10 +928,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_out_path(args.out, [args.instance, *referenced_files(args.instance)])
     inst = load_instance(args.instance)
     b = build(inst, args.formulation)
-    path = write_model(b, args.out, args.format)
+    try:
+        path = write_model(b, args.out, args.format)
+    except ValueError as e:  # an extension that is not .lp/.mps, or not --format's
+        raise CliError(f"--out {args.out}: {e} (fix: name a .lp or .mps file, or give --format lp|mps with the "
+                       "same extension)") from None
     s = b.stats()
+    how = "glpsol --lp" if path.suffix.lower() == ".lp" else "glpsol --freemps"
     print(f"wrote {path}: {args.formulation} model of {inst.name}, minimise (objective in {b.time_unit:g} s units), "
-          f"{s['variables']} variables ({s['integer_variables']} integer), {s['constraints']} constraints")
+          f"{s['variables']} variables ({s['integer_variables']} integer), {s['constraints']} constraints; "
+          f"e.g. `{how} {path} -o {path.with_suffix('.sol')}`, then `optdist import-solution ... --format glpk`")
     return 0
 
 
@@ -945,13 +965,48 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
                          f"(e.g. {unknown[:3]}); was the model exported from this instance?")
     asg = b.to_assignment()
     asg.meta.update(source=str(args.solution), solution_format=args.format)
-    print(f"read {len(values)} values from {args.solution} ({args.format}); model objective {b.objective_seconds():.9g} s")
+    claimed = b.objective_seconds()
+    print(f"read {len(values)} values from {args.solution} ({args.format}); model objective {claimed:.9g} s")
     ev = evaluate(inst, asg)
     print_evaluation(inst, ev)
+    higher = _objectives_disagree(args, inst.name, claimed, ev)
     if args.out:
         asg.save(inst, args.out, force=True)  # --out checked first (check_out_path)
         print(f"wrote {args.out}")
-    return 0 if ev.feasible else 1
+    return 0 if ev.feasible and not higher else 1
+
+
+def _objectives_disagree(args: argparse.Namespace, name: str, claimed: float, ev) -> bool:
+    """Warn when the model objective of the values read and the evaluator's score of the placement
+    differ by more than :data:`~optdist.result.AGREE_RTOL` (relative); True when the evaluator
+    scores it HIGHER (the solution does not fit this instance's model, e.g. it solved another
+    instance with the same names: import-solution then exits 1). A lower score is a solution with
+    slack stage times (e.g. a time-limited incumbent): the evaluator's is the placement's cost."""
+    from optdist.result import AGREE_RTOL, GAP_EPS
+
+    diff = abs(ev.objective - claimed) / max(abs(ev.objective), abs(claimed), GAP_EPS)
+    if diff <= AGREE_RTOL:
+        return False
+    higher = ev.objective > claimed
+    log.warning("the model objective %.9g s of %s and the evaluator's %.9g s for %s disagree (%.3g relative, "
+                "tolerance %g); trust the evaluator's: %s", claimed, args.solution, ev.objective, name, diff,
+                AGREE_RTOL, "the solution does not fit this instance's model (was it solved for another instance, "
+                "or another export?); exit status 1" if higher else
+                "the solution's stage times have slack (e.g. a time-limited incumbent); the placement costs the "
+                "evaluator's")
+    return higher
+
+
+def _pareto_prefix(out: str | None, name: str) -> Path:
+    """The file prefix of pareto's --out: ``pareto-<instance>`` where none is given, inside the
+    folder ``out`` names (an existing folder, or a name ending in a slash, which pathlib would
+    drop: ``--out dir/`` wrote dir.csv beside the folder), else ``out`` itself."""
+    default = f"pareto-{name}"
+    if out is None:
+        return Path(default)
+    if out.endswith(("/", os.sep)) or Path(out).is_dir():
+        return Path(out) / default
+    return Path(out)
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
@@ -967,12 +1022,13 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from optdist.milp.pareto import front_table, pareto_sweep, plot_front
     from optdist.solvers.base import signals_received
 
-    if args.out is not None and not args.out.name:  # --out "" is Path("."), which has no name to add .csv to
-        raise CliError("--out names no file (fix: give a file prefix, e.g. --out front)")
-    if args.out:
-        for ext in (".csv", ".md", ".png"):
-            check_out_path(args.out.with_name(args.out.name + ext), [args.instance, *referenced_files(args.instance)])
+    if args.out is not None and not args.out.strip():  # --out "" is Path("."), which has no name to add .csv to
+        raise CliError("--out names no file (fix: give a file prefix, e.g. --out front, or a folder, e.g. --out fronts/)")
     inst = load_instance(args.instance)
+    prefix = _pareto_prefix(args.out, inst.name)
+    if args.out is not None:
+        for ext in (".csv", ".md", ".png"):
+            check_out_path(prefix.with_name(prefix.name + ext), [args.instance, *referenced_files(args.instance)])
     front = pareto_sweep(inst, args.points, formulation=args.formulation, solver=args.solver, time_limit=args.time_limit)
     got = signals_received()
     stopped = signal.Signals(got[0]).name if got else None
@@ -980,8 +1036,12 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         log.warning("%d solver call%s of this sweep failed (%s; the front is what the other solves found): %s",
                     e["solves"], "s" if e["solves"] > 1 else "", "their points say termination error"
                     if e["solves"] > 1 else "its point says termination error", e["message"])
+    if front.not_run:
+        log.warning("%s: %d of the %d shared-data levels were not run (the table has the %d points solved or "
+                    "stopped)", stopped or "stopped", front.not_run, front.not_run + sum(p.eps_bytes is not None
+                                                                                       for p in front),
+                    len(front))
     df = front_table(front)
-    prefix = args.out or Path(f"pareto-{inst.name}")
     csv, md, png = (prefix.with_name(prefix.name + ext) for ext in (".csv", ".md", ".png"))
     if front.solved:
         atomic_write_text(csv, df.to_csv(index=False))

@@ -14,8 +14,10 @@ import math
 import re
 import tempfile
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pyomo.environ as pyo
+from pyomo.opt import ProblemFormat
 
 from optdist.io import atomic_path
 from optdist.jsonfile import DocumentError, Problem
@@ -25,17 +27,39 @@ MODEL_FORMATS = ("lp", "mps")
 SOLUTION_FORMATS = ("highs", "cbc", "glpk", "sol")
 
 
+#: characters of a model name written as they are in the header; the rest (a space, a quote, ``%``,
+#: ``*`` of an LP comment's end, non-ASCII) are percent-encoded, so that the name is one word
+#: (an MPS NAME field, the LP header's ``name=...``) and reads back whole (:func:`_header_name`)
+NAME_SAFE = "-._~+,()[]:@!$&=;#^{}|"
+#: Pyomo's name of each format (``format="lp"`` warns that the file name does not match it)
+_PYOMO_FORMAT = {"lp": ProblemFormat.cpxlp, "mps": ProblemFormat.mps}
+
+
 def write_model(b: BuiltModel, path: str | Path, fmt: str | None = None) -> Path:
-    """Write the model as ``fmt`` (default: the file extension) with symbolic names, atomically
-    (:func:`optdist.io.atomic_path`: anything but a regular file at ``path`` is refused)."""
+    """Write the model as ``fmt`` (default: the file extension, in any case: ``.LP`` too) with
+    symbolic names, atomically (:func:`optdist.io.atomic_path`: anything but a regular file at
+    ``path`` is refused). The model name in the header is ``<instance>-<formulation>``,
+    percent-encoded (:data:`NAME_SAFE`: "weird ids" is written ``weird%20ids``). MPS is written
+    without the OBJSENSE section (the model is a minimisation, MPS's default), which GLPK 5
+    (``glpsol --freemps``) refuses."""
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in MODEL_FORMATS:
         raise ValueError(f"model format {fmt!r}: use one of {MODEL_FORMATS} (or a .lp/.mps file name)")
     if path.suffix.lower() != f".{fmt}":
         raise ValueError(f"{path}: name a .{fmt} file for format {fmt!r} (solvers read the extension)")
-    with atomic_path(path, keep_suffix=True) as tmp:
-        b.model.write(str(tmp), io_options={"symbolic_solver_labels": True})
+    if not b.model.obj.sense == pyo.minimize:  # skip_objective_sense below relies on it
+        raise ValueError(f"{b.model.name}: the model is not a minimisation")
+    options: dict = {"symbolic_solver_labels": True}
+    if fmt == "mps":
+        options["skip_objective_sense"] = True
+    name = b.model._name  # unquoted: Pyomo's ``name`` quotes a name with a dot ('lenet-1x10-tau0.6-tight')
+    b.model.name = quote(name, safe=NAME_SAFE)
+    try:
+        with atomic_path(path, keep_suffix=True) as tmp:  # the format given: Pyomo guesses none from ".LP"
+            b.model.write(str(tmp), format=_PYOMO_FORMAT[fmt], io_options=options)
+    finally:
+        b.model.name = name
     return path
 
 
@@ -60,7 +84,7 @@ def _header_name(model_file: str | Path) -> tuple[str | None, str | None]:
     m = re.search(r"(?:model name=|^NAME\s+)'?([^'\s]+)'?", head, re.MULTILINE)
     name = m.group(1) if m else ""
     form = next((f for f in FORMULATIONS if name.endswith(f"-{f}")), None)
-    return (name[: -len(form) - 1] or None, form) if form else (None, None)
+    return (unquote(name[: -len(form) - 1]) or None, form) if form else (None, None)
 
 
 MAX_SOLUTION_BYTES = 1 << 29  # 512 MiB: a solution file is one short line per column

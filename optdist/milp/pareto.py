@@ -7,11 +7,18 @@
    Equal levels (``S_lo == S_hi``: one level whatever the count) are solved once; at most
    :data:`MAX_POINTS` levels (each is a MILP).
 
-Every point is re-scored by the evaluator; ``nondominated`` marks the points no other point
+Every point is re-scored by the evaluator: ``latency_s`` is the swept axis (the instance's
+latency objective, weighted latency or makespan, and its rejection penalty, without the
+shared-data term), ``objective_s`` the instance's own objective as ``optdist solve`` reports it
+(``latency_s`` + ``objective.shared_weight`` x ``shared_bytes``; the same where the weight is 0).
+``nondominated`` marks the points no other point
 beats in both latency and shared bytes (:func:`mark_front`). Two levels often give the same
 point (the same latency and shared bytes): the first of them represents it on the front, the
 others are marked ``duplicate_of`` its index and not ``nondominated``, so the table and the
 figure show each front point once.
+
+A signal (SIGINT/SIGTERM) stops the sweep: the level under way is its last point, the levels
+not started are not points (:attr:`ParetoFront.not_run` counts them).
 
 A solve that fails (termination ``error``, e.g. its CBC process killed) is a point without a
 solution; the sweep goes on (the next level unseeded) and says why in
@@ -36,7 +43,7 @@ from optdist.milp.objective import add_shared_bytes_limit, shared_bytes_expr
 from optdist.milp.solve import DEFAULT_MIP_GAP
 from optdist.result import Termination, gap
 from optdist.solvers import Feature, get_solver
-from optdist.solvers.base import failure_counts, solver_failures, stop_on_signals
+from optdist.solvers.base import failure_counts, signals_received, solver_failures, stop_on_signals
 
 MAX_POINTS = 1000  # epsilon levels of one sweep: each is a MILP solve
 
@@ -46,8 +53,9 @@ class ParetoPoint:
     """One solve of the sweep (``eps`` None: no shared-data limit)."""
 
     eps_bytes: float | None
-    objective_s: float | None  # latency objective as the evaluator scores it
+    latency_s: float | None  # the swept axis: the latency objective (shared_weight 0) as the evaluator scores it
     shared_bytes: float | None
+    objective_s: float | None  # the instance's objective (its shared_weight too), as `optdist solve` reports it
     bound_s: float | None
     gap: float | None
     termination: str
@@ -64,14 +72,17 @@ class ParetoFront(list):
     call says termination ``error``; a failed latency-optimal or least-shared solve ends the sweep
     and is its last point (:func:`pareto_sweep`)."""
 
-    def __init__(self, points: Iterable[ParetoPoint] = (), solver_errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, points: Iterable[ParetoPoint] = (), solver_errors: list[dict[str, Any]] | None = None,
+                 not_run: int = 0) -> None:
         super().__init__(points)
         self.solver_errors: list[dict[str, Any]] = solver_errors or []
+        #: epsilon levels a signal kept from being solved (not points of the front)
+        self.not_run = not_run
 
     @property
     def solved(self) -> list[ParetoPoint]:
         """The points with a solution (those a table, figure or file can show)."""
-        return [p for p in self if p.objective_s is not None]
+        return [p for p in self if p.latency_s is not None]
 
 
 def pareto_sweep(
@@ -93,23 +104,26 @@ def pareto_sweep(
     (and the one before it), and has no solved point when the first one failed. A failed solve
     (termination ``error``) is reported in :attr:`ParetoFront.solver_errors`.
 
-    SIGINT/SIGTERM stop the solve under way and every later one (their points say
-    ``interrupted``); the points solved so far are returned. One that comes while the model is
+    SIGINT/SIGTERM stop the solve under way (its point says ``interrupted``) and the sweep: the
+    levels not started are left out (:attr:`ParetoFront.not_run`); the points solved so far are
+    returned. One that comes while the model is
     built stops the build at once: the sweep is then one point, ``interrupted``, without a solution.
     Where no level got a solution (e.g. a signal after the two end solves), the two ends' points
     (``eps_bytes`` None) come first: they are the solved points of the sweep.
     """
+    not_run: list[int] = []
     with stop_on_signals(lambda signum: None), solver_failures() as failed:
         front = _sweep(inst, points, formulation=formulation, solver=solver, time_limit=time_limit,
-                       mip_gap=mip_gap, threads=threads)
-    return ParetoFront(front, failure_counts(failed))
+                       mip_gap=mip_gap, threads=threads, not_run=not_run)
+    return ParetoFront(front, failure_counts(failed), sum(not_run))
 
 
 def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_limit: float | None,
-           mip_gap: float | None, threads: int | None) -> list[ParetoPoint]:
+           mip_gap: float | None, threads: int | None, not_run: list[int] | None = None) -> list[ParetoPoint]:
     if not 1 <= points <= MAX_POINTS:
         raise ValueError(f"points {points} is outside [1, {MAX_POINTS}]: each point is a MILP solve; "
                          "give the number of shared-data levels, e.g. 5")
+    own = inst if inst.objective.shared_weight > 0 else None  # scores objective_s where it differs from latency_s
     inst = inst.with_spec(objective=inst.objective.model_copy(update={"shared_weight": 0.0}))
     adapter = get_solver(solver)
     adapter.require()
@@ -119,7 +133,7 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
     try:
         b = build(inst, formulation, interruptible=True)
     except BuildInterrupted:
-        return [ParetoPoint(None, None, None, None, None, str(Termination.INTERRUPTED), time.perf_counter() - t0)]
+        return [ParetoPoint(None, None, None, None, None, None, str(Termination.INTERRUPTED), time.perf_counter() - t0)]
     m = b.model
     warm = adapter.has(Feature.WARM_START)
 
@@ -127,12 +141,14 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
         """Solve the model as it stands; score the loaded solution."""
         out = adapter.solve(m, time_limit=time_limit, mip_gap=mip_gap, threads=threads, warm_start=seeded)
         if not out.has_solution:
-            return ParetoPoint(eps, None, None, None, None, str(out.termination), out.wall_time)
-        ev = evaluate(inst, b.to_assignment())
+            return ParetoPoint(eps, None, None, None, None, None, str(out.termination), out.wall_time)
+        asg = b.to_assignment()
+        ev = evaluate(inst, asg)
         scale = b.time_unit if m.obj.active else 1.0
         bound = None if out.bound is None else out.bound * scale
-        return ParetoPoint(eps, ev.objective, ev.total_shared_bytes, bound, gap(out.incumbent * scale, bound),
-                           str(out.termination), out.wall_time)
+        objective = ev.objective if own is None else evaluate(own, asg).objective
+        return ParetoPoint(eps, ev.objective, ev.total_shared_bytes, objective, bound,
+                           gap(out.incumbent * scale, bound), str(out.termination), out.wall_time)
 
     top = run(None)
     if top.shared_bytes is None:
@@ -151,14 +167,18 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
         b.set_warm_start(b.to_assignment())
     front = []
     levels = np.unique(np.linspace(low.shared_bytes, top.shared_bytes, points)) if points > 1 else [top.shared_bytes]
-    for eps in levels:
+    for i, eps in enumerate(levels):
+        if signals_received():  # the levels not started are no points (not rows of `interrupted`)
+            if not_run is not None:
+                not_run.append(len(levels) - i)
+            break
         add_shared_bytes_limit(b, float(eps))
         pt = run(float(eps), seeded)
         front.append(pt)
-        seeded = warm and pt.objective_s is not None
+        seeded = warm and pt.latency_s is not None
         if seeded:
             b.set_warm_start(b.to_assignment())
-    if not any(p.objective_s is not None for p in front):  # e.g. a signal after the ends: they are the points found
+    if not any(p.latency_s is not None for p in front):  # e.g. a signal after the ends: they are the points found
         front = [top, low, *front]
     mark_front(front)
     return front
@@ -166,7 +186,7 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
 
 def _same(p: ParetoPoint, q: ParetoPoint) -> bool:
     """The same point: latency and shared bytes equal to 1e-9 relative (re-scored sums may differ in the last bits)."""
-    return math.isclose(p.objective_s, q.objective_s, rel_tol=1e-9) and math.isclose(p.shared_bytes, q.shared_bytes,
+    return math.isclose(p.latency_s, q.latency_s, rel_tol=1e-9) and math.isclose(p.shared_bytes, q.shared_bytes,
                                                                                          rel_tol=1e-9)
 
 
@@ -179,14 +199,14 @@ def mark_front(front: list[ParetoPoint]) -> None:
     usual definition, under which equal points do not dominate each other and would all be
     marked). Points without a solution are neither.
     """
-    solved = [i for i, p in enumerate(front) if p.objective_s is not None]
+    solved = [i for i, p in enumerate(front) if p.latency_s is not None]
     for k, i in enumerate(solved):
         p = front[i]
         p.duplicate_of = next((j for j in solved[:k] if _same(front[j], p) and front[j].duplicate_of is None), None)
     for i in solved:
         p = front[i]
         p.nondominated = p.duplicate_of is None and not any(
-            q.objective_s <= p.objective_s and q.shared_bytes <= p.shared_bytes and not _same(p, q)
+            q.latency_s <= p.latency_s and q.shared_bytes <= p.shared_bytes and not _same(p, q)
             for q in (front[j] for j in solved)
         )
 
@@ -207,11 +227,11 @@ def plot_front(front: list[ParetoPoint], path: str, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ok = [p for p in front if p.objective_s is not None]
+    ok = [p for p in front if p.latency_s is not None]
     nd = sorted((p for p in ok if p.nondominated), key=lambda p: p.shared_bytes)
     fig, ax = plt.subplots(figsize=(5, 3.5), dpi=120)
-    ax.scatter([p.shared_bytes / 1e3 for p in ok], [p.objective_s * 1e3 for p in ok], color="0.6", label="solved points")
-    ax.plot([p.shared_bytes / 1e3 for p in nd], [p.objective_s * 1e3 for p in nd], "o-", color="C0", label="Pareto front")
+    ax.scatter([p.shared_bytes / 1e3 for p in ok], [p.latency_s * 1e3 for p in ok], color="0.6", label="solved points")
+    ax.plot([p.shared_bytes / 1e3 for p in nd], [p.latency_s * 1e3 for p in nd], "o-", color="C0", label="Pareto front")
     ax.set_xlabel("shared data (kB)")
     ax.set_ylabel("latency objective (ms)")
     ax.set_title(title, fontsize=9)
