@@ -146,7 +146,7 @@ def warm_start_of(inst: Instance, warm_start: object) -> Assignment | str | None
                          "or the path of an assignment or result file of `optdist solve --out`)")
     if isinstance(warm_start, (str, os.PathLike)):
         return as_assignment(inst, warm_start, "optdist.solve(warm_start=...)", use)
-    raise TypeError(f"optdist.solve: warm_start is a {type(warm_start).__name__}; it takes a method "
+    raise TypeError(f"optdist.solve: warm_start is of type {type(warm_start).__name__}; it takes a method "
                     "name (e.g. \"greedy\"), an Assignment, a SolveResult or the path of an assignment or result file "
                     "(str or pathlib.Path)")
 

@@ -68,7 +68,7 @@ def test_a_warm_start_that_is_neither_a_method_nor_a_file_says_what_is_taken(ins
     with pytest.raises(ValueError, match=r'warm_start "greedyy": neither a method nor a file \(fix: did you mean '
                                          r"greedy\?.*path of an assignment or result file"):
         optdist.solve(inst, warm_start="greedyy")
-    with pytest.raises(TypeError, match="warm_start is int 42; it takes a method name"):
+    with pytest.raises(TypeError, match="warm_start is of type int; it takes a method name"):
         optdist.solve(inst, warm_start=42)
 
 
