@@ -127,3 +127,94 @@ def test_memory_is_a_whole_number_of_bytes(tmp_path):
     [p] = e.value.problems
     assert p.path == "devices.cam.memory" and "not a whole number of bytes" in p.message
     assert device_catalog(_catalog(tmp_path, {"cam": {"memory": 4e9, "mults_per_s": 1e6, "rate": 1e6}}))["cam"]["memory"] == 4e9
+
+
+# 1. optdist profile --module
+
+NETS = '''
+from torch import nn
+from helper import body
+
+
+def net():
+    return body()
+
+
+def broken():
+    raise RuntimeError("weights file missing")
+
+
+def needs(n):
+    return body()
+
+
+conv = nn.Conv2d(3, 4, 3)
+'''
+HELPER = '''
+from torch import nn
+
+
+def body():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
+'''
+
+
+@pytest.fixture
+def nets(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    folder = tmp_path / "nets" / "sub"
+    folder.mkdir(parents=True)
+    (folder / "a.py").write_text(NETS)
+    (folder / "helper.py").write_text(HELPER)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(__import__("sys").modules, "helper", raising=False)
+    yield "nets/sub/a.py"
+    __import__("sys").modules.pop("helper", None)
+
+
+def _profile(capsys, spec: str, shape: str, *extra: str) -> tuple[int, str]:
+    rc = main(["profile", "--module", spec, "--input", shape, "--out", "o.json", *extra])
+    return rc, capsys.readouterr().err
+
+
+def test_a_module_imports_its_sibling_files_and_sys_path_is_restored(nets, capsys, tmp_path):
+    import sys
+
+    before = list(sys.path)
+    assert _profile(capsys, f"{nets}:net", "3,8,8")[0] == 0
+    assert json.loads((tmp_path / "o.json").read_text())["cnn"] == "net"
+    assert sys.path == before
+
+
+def test_an_input_of_the_wrong_rank_says_what_the_first_layer_takes(nets, capsys):
+    rc, err = _profile(capsys, f"{nets}:net", "3,32")
+    assert rc == 2
+    assert "input shape [3, 32] has 2 dimension(s), but its first layer 0 (Conv2d) takes C,H,W with C = 3" in err
+    rc, err = _profile(capsys, f"{nets}:net", "1,8,8")  # the right rank, the wrong channels
+    assert rc == 2 and "to have 3 channels" in err and "takes C,H,W with C = 3, e.g. --input 3,32,32" in err
+
+
+def test_a_builder_that_raises_is_reported_in_its_own_words(nets, capsys):
+    rc, err = _profile(capsys, f"{nets}:broken", "3,8,8")
+    assert rc == 2 and "broken() raised RuntimeError: weights file missing" in err and "no arguments" not in err
+    rc, err = _profile(capsys, f"{nets}:needs", "3,8,8")
+    assert rc == 2 and "needs cannot be called without arguments" in err
+
+
+def test_an_empty_name_is_refused(nets, capsys, tmp_path):
+    rc, err = _profile(capsys, f"{nets}:net", "3,8,8", "--name", "")
+    assert rc == 2 and '--name "": the network needs a name' in err
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_a_bare_layer_is_no_network(nets, capsys):
+    rc, err = _profile(capsys, f"{nets}:conv", "3,8,8")
+    assert rc == 2 and "the network is a single torch.nn.Conv2d" in err and "nn.Sequential(nn.Conv2d(...))" in err
+    assert "directly" not in err
+
+
+def test_tau_without_privacy_is_refused(capsys):
+    assert main(["profile", "lenet", "--tau", "0.5"]) == 2
+    assert "--tau 0.5 goes with --privacy TABLE" in capsys.readouterr().err
+    assert main(["profile", "lenet", "--tau", "0.5", "--privacy", "paper"]) == 0
+    assert "at tau 0.5" in capsys.readouterr().out

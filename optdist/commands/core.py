@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper, or a "
                    "table file for a profile file)")
     p.add_argument("--tau", action=number_flag("a tolerated SSIM in (0, 1]", "0.8", within=lambda v: 0 < v <= 1),
-                   default=0.8,
-                   help="tolerated SSIM for --privacy (default 0.8)")
+                   default=None,
+                   help="tolerated SSIM for --privacy (default 0.8; only with --privacy)")
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("validate", help="check instance, privacy-table, profile and device-catalog files; report "
@@ -157,6 +157,13 @@ def _table_network(profile_cnn: str, ref: str) -> str:
 def cmd_profile(args: argparse.Namespace) -> int:
     from optdist.profiles import load_profile, load_profile_file
 
+    if args.name is not None and not args.name.strip():
+        raise ValueError(f"--name {text_of(args.name)}: the network needs a name (fix: give one, e.g. --name mynet, or "
+                         "leave --name out for the builder's name)")
+    if args.tau is not None and not args.privacy:
+        raise ValueError(f"--tau {args.tau:g} goes with --privacy TABLE (the tolerated SSIM at which the table's split "
+                         "point is shown; fix: add --privacy, e.g. --privacy paper, or drop --tau)")
+    args.tau = 0.8 if args.tau is None else args.tau
     if args.module:
         if not (args.input and args.out) or args.cnn or args.rebuild or args.privacy:
             raise ValueError("--module needs --input C,H,W and --out FILE (and no CNN name, --rebuild or --privacy)")
