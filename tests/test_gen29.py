@@ -218,3 +218,29 @@ def test_tau_without_privacy_is_refused(capsys):
     assert "--tau 0.5 goes with --privacy TABLE" in capsys.readouterr().err
     assert main(["profile", "lenet", "--tau", "0.5", "--privacy", "paper"]) == 0
     assert "at tau 0.5" in capsys.readouterr().out
+
+
+# 4. optdist schema
+
+
+def test_schema_has_a_privacy_table_kind_that_is_published_and_current(tmp_path, capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    from optdist.instance import json_schema
+
+    out = tmp_path / "t.schema.json"
+    assert main(["schema", "--kind", "privacy-table", "--out", str(out)]) == 0
+    schema = json.loads(out.read_text())
+    assert schema == json.loads((ROOT / "instances" / "privacy-table.schema.json").read_text())
+    assert schema == json.loads(json.dumps(json_schema("privacy-table")))
+    for table in sorted((ROOT / "models" / "privacy").glob("*.json")):
+        jsonschema.validate(json.loads(table.read_text()), schema)
+    bad = json.loads((ROOT / "models" / "privacy" / "lenet-paper.json").read_text())
+    bad["format"] = "optdist-privacy-table/9"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_schema_help_says_why_assignments_and_results_have_none(capsys):
+    with pytest.raises(SystemExit):
+        main(["schema", "--help"])
+    assert "Assignment and result files have none" in " ".join(capsys.readouterr().out.split())

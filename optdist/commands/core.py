@@ -51,9 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("schema", help="print (or write) the JSON Schema of instances, profiles or device catalogs")
+    p = sub.add_parser("schema", help="print (or write) the JSON Schema of instances, profiles, device catalogs or "
+                       "privacy tables", description="Print (or write) the JSON Schema of a document kind. Assignment "
+                       "and result files have none: they are read by hand, not by a schema model (optdist evaluate "
+                       "checks them).")
     p.add_argument("--out", type=Path, help="write it here (e.g. instances/schema.json)")
-    p.add_argument("--kind", choices=["instance", "profile", "device-catalog"], default="instance",
+    p.add_argument("--kind", choices=["instance", "profile", "device-catalog", "privacy-table"], default="instance",
                    help="which document (default: instance)")
     p.set_defaults(func=cmd_schema)
 
