@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, not_an_object, number_in, quoted, read_json,
                               schema_problems, text_of)
+from optdist.options import is_whole
 from optdist.paths import PACKAGE_DATA
 
 FORMAT = "optdist-device-catalog/1"
@@ -130,7 +131,17 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> dict[str, dict]:
             problems.append(Problem(f"devices[{text_of(t)}]", f"type name {text_of(t)} {what}",
                                     'name the type in visible characters, e.g. "devices": {"mycam": ' + _ENTRY + "}"))
             continue
+        if any(c in t for c in ",=") or t != t.strip():  # `generate --devices TYPE=COUNT,...` could not name it
+            bad = "holds ',' or '='" if any(c in t for c in ",=") else "starts or ends with a space"
+            fixed = "".join("-" if c in ",=" else c for c in t.strip())
+            problems.append(Problem(f"devices[{text_of(t)}]", f"type name {text_of(t)} {bad}, so `optdist generate "
+                                    "--devices TYPE=COUNT,...` cannot name it",
+                                    f"rename it without ',', '=' and edge spaces, e.g. {text_of(fixed)}"))
+            continue
         given = d.model_dump(exclude_unset=True)
+        if isinstance(given.get("memory"), float | int) and not is_whole(given["memory"]):
+            problems.append(Problem(f"devices.{t}.memory", f"got {given['memory']!r}, not a whole number of bytes",
+                                    f"give the memory in whole bytes, e.g. \"memory\": {int(given['memory'])}"))
         for f in NUMERIC:
             if f in given and given[f] is None:
                 problems.append(Problem(f"devices.{t}.{f}", f"got null, and null is not a number; expected "
@@ -139,6 +150,9 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> dict[str, dict]:
                                         + (" (the bundled value applies)" if t in bundled else "")))
         if t in bundled:
             merged[t] = {**bundled[t], **given}
+            changed = [f for f in given if f not in ("source", "note") and given[f] != bundled[t][f]]
+            if changed and "source" not in given:  # the bundled source vouches only for the fields kept
+                merged[t]["source"] = (f"{', '.join(changed)}: {path}; the rest: {bundled[t]['source']}")
         else:
             missing = [f for f in NUMERIC if f not in given]
             if missing:

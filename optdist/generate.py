@@ -91,7 +91,7 @@ def generate(
         "description": description,
         "tau": tau,
         "period_s": period_s,
-        **({"networks": {c: networks[c] for c in cnns if c in networks}} if networks else {}),
+        **({"networks": used} if (used := {c: networks[c] for c in cnns if c in networks}) else {}),
         **({"devices_catalog": devices_catalog} if devices_catalog is not None else {}),
         "privacy": priv,
         "devices": devs,

@@ -790,17 +790,26 @@ def validate_file(path: str | Path) -> list[Problem]:
     return []
 
 
-SCHEMA_FILES = {"instance": "schema.json", "profile": "profile.schema.json", "device-catalog": "device-catalog.schema.json"}
+SCHEMA_FILES = {"instance": "schema.json", "profile": "profile.schema.json", "device-catalog": "device-catalog.schema.json",
+                "privacy-table": "privacy-table.schema.json"}
 
 
 def json_schema(kind: str = "instance") -> dict:
-    """The published JSON Schema of the instance, profile or device-catalog format (``instances/<file>``)."""
+    """The published JSON Schema of the instance, profile, device-catalog or privacy-table format
+    (``instances/<file>``). Assignments and results have no schema: no pydantic model reads them."""
     from optdist.devices import DeviceCatalog
+    from optdist.privacy import FORMAT as TABLE_FORMAT, PrivacyTable
     from optdist.profiles import profile_json_schema
+
+    def table_schema() -> dict:
+        schema = PrivacyTable.model_json_schema()
+        schema["properties"]["format"] = {"const": TABLE_FORMAT, "default": TABLE_FORMAT, "title": "Format"}
+        return schema
 
     models = {"instance": ("optdist-instance/1", InstanceSpec.model_json_schema),
               "profile": ("optdist-profile/2", profile_json_schema),
-              "device-catalog": ("optdist-device-catalog/1", DeviceCatalog.model_json_schema)}
+              "device-catalog": ("optdist-device-catalog/1", DeviceCatalog.model_json_schema),
+              "privacy-table": (TABLE_FORMAT, table_schema)}
     fmt, make = models[kind]
     schema = make()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -199,6 +199,11 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
     if not shape or any(d < 1 for d in shape):
         raise TraceError(f"input shape {list(input_shape)} must be positive sizes, e.g. 3,32,32")
     cnn = name or type(module).__name__.lower()
+    if not any(module.children()) and type(module).__module__.startswith("torch.nn"):
+        kind = type(module).__name__  # traced from the inside: its F.conv2d(x, self.weight) reads parameters
+        raise TraceError(f"{cnn}: the network is a single torch.nn.{kind}, a layer rather than a network of layers: "
+                         f"return it inside a container, e.g. nn.Sequential(nn.{kind}(...))")
+    expected = _expected_input(module)
     was_training = module.training
     module.eval()
     try:
@@ -207,13 +212,18 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
         except Exception as e:  # fx raises many kinds (TraceError, TypeError, NotImplementedError, ...)
             raise TraceError(f"{cnn}: torch.fx cannot trace the module ({type(e).__name__}: {e}); write forward() "
                              "without data-dependent control flow") from None
+        if expected is not None and expected[0] is not None and len(shape) != expected[0] and _reads_input(gm):
+            # a convolution on the input itself: a batch of one of the wrong rank may pass as an unbatched input
+            raise TraceError(f"{cnn}: input shape {list(shape)} has {len(shape)} dimension(s), but {expected[1]}; "
+                             "check --input (without the batch)")
         try:
             # ShapeProp prints the module's traceback to stderr before re-raising: keep it off the user's screen
             with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
                 ShapeProp(gm).propagate(torch.zeros((1, *shape)))
         except Exception as e:
             e = e.__cause__ or e  # ShapeProp wraps the module's own error
-            raise TraceError(f"{cnn}: a forward pass on input shape {list(shape)} failed ({type(e).__name__}: {e}); "
+            hint = f"; {expected[1]}" if expected is not None else ""
+            raise TraceError(f"{cnn}: a forward pass on input shape {list(shape)} failed ({type(e).__name__}: {e}){hint}; "
                              "check --input (C,H,W without the batch)") from None
         layers, graph = _layers(gm, cnn, shape)
         profile = Profile(cnn=cnn, input_shape=shape, layers=layers, graph=graph)
@@ -224,6 +234,31 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
         return profile
     finally:
         module.train(was_training)
+
+
+def _expected_input(module: nn.Module) -> tuple[int | None, str] | None:
+    """What input the network's first weighted layer (in registration order) takes: (its number of
+    dimensions without the batch, or None where any will do; the words saying so, e.g. 'its first
+    layer conv1 (Conv2d) takes C,H,W with C = 3, e.g. --input 3,32,32'), or None for no such layer."""
+    for path, m in module.named_modules():
+        if isinstance(m, nn.Conv1d | nn.Conv2d):
+            c = m.in_channels
+            dims, eg = (2, f"{c},64") if isinstance(m, nn.Conv1d) else (3, f"{c},32,32")
+            form = "C,L" if dims == 2 else "C,H,W"
+            return dims, f"its first layer {path or 'the network'} ({type(m).__name__}) takes {form} with C = {c}, e.g. --input {eg}"
+        if isinstance(m, nn.Linear):
+            return None, (f"its first layer {path or 'the network'} (Linear) takes {m.in_features} features (the "
+                          "input's last size, or the product of its sizes where the network flattens it first)")
+        if isinstance(m, nn.Conv3d):
+            return None
+    return None
+
+
+def _reads_input(gm: fx.GraphModule) -> bool:
+    """Whether a convolution module reads the network's input tensor itself (no reshaping first)."""
+    modules = dict(gm.named_modules())
+    return any(u.op == "call_module" and isinstance(modules.get(u.target), nn.Conv1d | nn.Conv2d)
+               for n in gm.graph.nodes if n.op == "placeholder" for u in n.users)
 
 
 def _labels(gm: fx.GraphModule) -> dict[fx.Node, str]:
@@ -520,7 +555,8 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
                 raise ValueError(f"--module {text_of(spec)}: file {where} not found")
             mod_spec = importlib.util.spec_from_file_location(path.stem, path)
             mod = importlib.util.module_from_spec(mod_spec)
-            mod_spec.loader.exec_module(mod)
+            with _importable(spec):  # its sibling files import, as under `python file.py`
+                mod_spec.loader.exec_module(mod)
         else:
             if "" not in sys.path and "." not in sys.path:
                 sys.path.insert(0, "")
@@ -539,14 +575,38 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
     return obj
 
 
+@contextlib.contextmanager
+def _importable(spec: str):
+    """The folder of a ``file.py:builder`` spec first on ``sys.path`` (``sys.path`` restored after)."""
+    where = spec.rsplit(":", 1)[0]
+    saved = list(sys.path)
+    if where.endswith(".py"):
+        sys.path.insert(0, str(Path(where).resolve().parent))
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
 def build_module(spec: str) -> nn.Module:
     """The ``nn.Module`` that ``load_builder(spec)()`` returns; raises ValueError naming the problem."""
-    builder = load_builder(spec)
-    try:
-        module = builder()
-    except Exception as e:
-        raise ValueError(f"--module {text_of(spec)}: calling {spec.rsplit(':', 1)[1]}() failed ({type(e).__name__}: {e}); "
-                         "it must take no arguments") from None
+    import inspect
+
+    attr = spec.rsplit(":", 1)[-1]
+    with _importable(spec):  # a builder importing a sibling file when called
+        builder = load_builder(spec)
+        try:
+            inspect.signature(builder).bind()
+        except TypeError as e:  # it needs arguments
+            raise ValueError(f"--module {text_of(spec)}: {attr} cannot be called without arguments ({e}) (fix: give "
+                             "a builder that takes none, e.g. def build(): return MyNet(10))") from None
+        except ValueError:  # no signature to read (a builtin): calling it says
+            pass
+        try:
+            module = builder()
+        except Exception as e:
+            raise ValueError(f"--module {text_of(spec)}: {attr}() raised {type(e).__name__}: {e} (fix: the error is "
+                             "your builder's own; run it in Python to see its traceback)") from None
     if not isinstance(module, nn.Module):
         raise ValueError(f"--module {text_of(spec)}: returned {type(module).__name__}, not a torch.nn.Module")
     return module

@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--privacy", metavar="TABLE", help="also show Nf/split point from this table (e.g. paper, or a "
                    "table file for a profile file)")
     p.add_argument("--tau", action=number_flag("a tolerated SSIM in (0, 1]", "0.8", within=lambda v: 0 < v <= 1),
-                   default=0.8,
-                   help="tolerated SSIM for --privacy (default 0.8)")
+                   default=None,
+                   help="tolerated SSIM for --privacy (default 0.8; only with --privacy)")
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("validate", help="check instance, privacy-table, profile and device-catalog files; report "
@@ -51,26 +51,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("schema", help="print (or write) the JSON Schema of instances, profiles or device catalogs")
+    p = sub.add_parser("schema", help="print (or write) the JSON Schema of instances, profiles, device catalogs or "
+                       "privacy tables", description="Print (or write) the JSON Schema of a document kind. Assignment "
+                       "and result files have none: they are read by hand, not by a schema model (optdist evaluate "
+                       "checks them).")
     p.add_argument("--out", type=Path, help="write it here (e.g. instances/schema.json)")
-    p.add_argument("--kind", choices=["instance", "profile", "device-catalog"], default="instance",
+    p.add_argument("--kind", choices=["instance", "profile", "device-catalog", "privacy-table"], default="instance",
                    help="which document (default: instance)")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("generate", help="build an instance from a seed")
+    p = sub.add_parser("generate", help="build an instance from a seed",
+                       description="Build an instance from a seed; its \"description\" records the command (every "
+                       "option, the seed included) that makes it again.")
     p.add_argument("--name", required=True)
     p.add_argument("--requests", required=True, help="CNN=count,... e.g. lenet=10 or lenet=60,cifar=60")
     p.add_argument("--devices", required=True, help="type=count,... e.g. nexus=20,rpi3=50")
     p.add_argument("--tau", action=number_flag("the tolerated SSIM as a number in (0, 1]", "0.8",
                                                within=lambda v: 0 < v <= 1), required=True)
-    p.add_argument("--sources", action=count_flag("cameras", 10, MAX_NODES), default=10,
-                   help="number of cameras (default 10)")
+    p.add_argument("--sources", action=count_flag("cameras", 10, MAX_NODES), default=None,
+                   help="number of cameras (default 10, or one per request where there are fewer; at least one per CNN)")
     p.add_argument("--source-type", default="rpi3")
     p.add_argument("--period", action=number_flag("the period in seconds in [1e-06, 1e+06]", "1.0",
                                                   within=lambda v: 1e-6 <= v <= 1e6), default=1.0,
                    help="period_s for capacities (default 1)")
-    p.add_argument("--privacy", default="paper", help="privacy table for every CNN (default: paper; 'none': no "
-                   "privacy limit)")
+    p.add_argument("--privacy", default="paper", metavar="TABLE|CNN=TABLE,...",
+                   help="privacy table for every CNN (default: paper; 'none': no privacy limit; a table file), or "
+                   "one per CNN: lenet=paper,mynet=mynet.privacy.json (a bare TABLE among the pairs is for the CNNs "
+                   "not named; default paper)")
     p.add_argument("--networks", metavar="NAME=FILE,...", help="your own networks: name=profile file, usable in "
                    "--requests (e.g. mynet=mynet.profile.json)")
     p.add_argument("--devices-catalog", type=Path, metavar="FILE", help="a device catalog file adding or "
@@ -153,6 +160,13 @@ def _table_network(profile_cnn: str, ref: str) -> str:
 def cmd_profile(args: argparse.Namespace) -> int:
     from optdist.profiles import load_profile, load_profile_file
 
+    if args.name is not None and not args.name.strip():
+        raise ValueError(f"--name {text_of(args.name)}: the network needs a name (fix: give one, e.g. --name mynet, or "
+                         "leave --name out for the builder's name)")
+    if args.tau is not None and not args.privacy:
+        raise ValueError(f"--tau {args.tau:g} goes with --privacy TABLE (the tolerated SSIM at which the table's split "
+                         "point is shown; fix: add --privacy, e.g. --privacy paper, or drop --tau)")
+    args.tau = 0.8 if args.tau is None else args.tau
     if args.module:
         if not (args.input and args.out) or args.cnn or args.rebuild or args.privacy:
             raise ValueError("--module needs --input C,H,W and --out FILE (and no CNN name, --rebuild or --privacy)")
@@ -343,10 +357,62 @@ def _module_file(module: str) -> Path:
     return Path(getattr(mod, "__file__", None) or module)
 
 
+def _parse_privacy(text: str, rel) -> str | dict[str, str | None] | None:
+    """``--privacy``: one table for every CNN (``paper``, a table file, ``none``), or ``CNN=TABLE`` pairs
+    (``lenet=paper,mynet=mynet.privacy.json``) with at most one bare table for the CNNs not named
+    (default ``paper``). Returns what :func:`optdist.generate.generate` takes as ``privacy``, the
+    ``.json`` files relative to the instance (``rel``); ValueError naming the fix."""
+    def one(v: str) -> str | None:
+        v = v.strip()
+        if not v:
+            raise ValueError(f"--privacy {text_of(text)}: a table is empty (fix: give a table name, a table file or "
+                             "none, e.g. --privacy paper or --privacy lenet=paper,mynet=mynet.privacy.json)")
+        return None if v == "none" else rel(v) if v.endswith(".json") else v
+
+    if "=" not in text:
+        return one(text)
+    out: dict[str, str | None] = {}
+    rest: list[str] = []
+    for part in text.split(","):
+        k, sep, v = part.partition("=")
+        if not sep:
+            rest.append(part)
+            continue
+        if not k.strip():
+            raise ValueError(f"--privacy {text_of(part)} names no CNN (fix: give CNN=TABLE pairs, e.g. "
+                             "--privacy lenet=paper,mynet=mynet.privacy.json)")
+        if k.strip() in out:
+            raise ValueError(f"--privacy: {k.strip()} is given twice (fix: give each CNN once)")
+        out[k.strip()] = one(v)
+    if len(rest) > 1:
+        raise ValueError(f"--privacy {text_of(text)} gives {len(rest)} tables without a CNN (fix: give at most one, the "
+                         "table of the CNNs not named, e.g. --privacy paper,mynet=mynet.privacy.json)")
+    out["*"] = one(rest[0]) if rest else "paper"
+    return out
+
+
+def _generate_command(args: argparse.Namespace) -> str:
+    """The ``optdist generate`` command line that makes this instance again (every option spelt out)."""
+    import shlex
+
+    parts = ["optdist", "generate", "--name", args.name, "--requests", args.requests, "--devices", args.devices,
+             "--tau", repr(args.tau), "--sources", str(args.sources), "--source-type", args.source_type,
+             "--period", repr(args.period), "--privacy", args.privacy, "--seed", str(int(args.seed))]
+    if args.networks:
+        parts += ["--networks", args.networks]
+    if args.devices_catalog:
+        parts += ["--devices-catalog", str(args.devices_catalog)]
+    return shlex.join(parts)
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from optdist.generate import generate
     from optdist.instance import parse
 
+    given_sources, args.sources = args.sources, 10 if args.sources is None else args.sources
+    if not args.name.strip():
+        raise ValueError(f"--name {text_of(args.name)}: the instance needs a name (it names the instance and the "
+                         "files made from it; fix: give one, e.g. --name lenet-10)")
     if args.out:
         check_output_file(args.out)
     where = (args.out.parent if args.out else Path(".")).resolve()
@@ -359,22 +425,43 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if k.strip() in networks:
             raise ValueError(f"--networks: {k.strip()} is given twice (fix: give each network name once)")
         networks[k.strip()] = rel(v.strip())
+    requests = _parse_counts(args.requests, "requests")
+    privacy = _parse_privacy(args.privacy, rel)
+    if isinstance(privacy, dict):
+        default = privacy.pop("*")
+        unknown = sorted(set(privacy) - set(requests))
+        if unknown:
+            raise ValueError(f"--privacy names {text_of(unknown[0])}, which --requests does not (fix: give tables for "
+                             f"the CNNs of --requests: {', '.join(requests)})")
+        privacy = {c: privacy.get(c, default) for c in requests}
     doc = generate(
         args.name,
-        _parse_counts(args.requests, "requests"),
+        requests,
         _parse_counts(args.devices, "devices"),
         args.tau,
         sources=args.sources,
         source_type=args.source_type,
         period_s=args.period,
-        privacy=None if args.privacy == "none" else rel(args.privacy) if args.privacy.endswith(".json") else args.privacy,
+        privacy=privacy,
         seed=args.seed,
+        description=f"made by `{_generate_command(args)}` (seed {int(args.seed)})",
         networks=networks,
         devices_catalog=rel(args.devices_catalog) if args.devices_catalog else None,
         base=where,
     )
     # validate before writing, paths relative to the output; errors name the --out file (or the generated document)
     parse(doc, args.name, args.out or Path("(generated instance)"))
+    used = {c for c, n in requests.items() if n > 0}
+    for k in networks:
+        if k not in used:
+            log.warning("--networks %s: no request uses it, so the instance leaves it out (fix: add it to --requests, "
+                        "e.g. --requests %s=10, or drop it from --networks)", k, k)
+    made = len(doc["sources"])
+    if given_sources is not None and made != args.sources:
+        why = (f"there are only {sum(requests.values())} requests (a camera serves at least one)" if made < args.sources
+               else f"each of the {len(used)} CNNs needs a camera of its own")
+        fix = f"--sources {made}, or more requests" if made < args.sources else f"--sources {made} or more"
+        log.warning("--sources %d: the instance has %d sources, as %s (fix: give %s)", args.sources, made, why, fix)
     if args.out:
         inputs = [where / f for f in [*networks.values(), doc.get("devices_catalog")] if f]
         inputs += [where / v for v in doc["privacy"].values() if isinstance(v, str) and v.endswith(".json")]
