@@ -263,7 +263,7 @@ def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 1, *, non
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise ValueError(f"{path}: field {where or '(document)'} is {_word(value)}{more}, which JSON cannot hold "
                          f"(fix: the writer converts it, e.g. atomic_write_json(..., non_finite=True), which writes "
-                         f"null and names it in {NON_FINITE!r})")
+                         f"null and names it in {json.dumps(NON_FINITE)})")
     if found:
         plain[NON_FINITE] = {where: _word(value) for where, value in found}
     return atomic_write_text(path, json.dumps(plain, indent=indent, default=_json_default, allow_nan=False) + "\n")
@@ -274,14 +274,24 @@ def restore_non_finite(doc: Any, where: str = "document") -> Any:
     floats they were (``inf``, ``-inf``, ``nan``; the field removed): the inverse of
     :func:`atomic_write_json` with ``non_finite=True``. A document without the field is returned
     as it is (also one written before, with bare ``Infinity``, which Python's json reads).
-    ValueError naming ``where`` and the pointer for a field that names no null value."""
-    if not isinstance(doc, dict) or not isinstance(doc.get(NON_FINITE), dict):
+    ValueError naming ``where``, the pointer and the fix for a field that is not an object of
+    pointers to words, a word that is none of ``"Infinity"``, ``"-Infinity"``, ``"NaN"``, or a
+    pointer (RFC 6901) to no null value."""
+    if not isinstance(doc, dict) or NON_FINITE not in doc:
         return doc
     named = doc.pop(NON_FINITE)
+    words = ", ".join(map(json.dumps, _NON_FINITE_WORDS))
+    fix = f'e.g. {{"/bound": "Infinity"}}: a JSON pointer to a null value and one of {words}; or remove the field'
+    if not isinstance(named, dict):
+        raise ValueError(f"{where}: field {json.dumps(NON_FINITE)} is {type(named).__name__}, not an object of JSON "
+                         f"pointers to words (fix: {fix})")
     for pointer, word in named.items():
-        parts = pointer.split("/")[1:] if isinstance(pointer, str) and pointer.startswith("/") else None
+        if word not in _NON_FINITE_WORDS:
+            raise ValueError(f"{where}: field {json.dumps(NON_FINITE)} names {json.dumps(pointer)} as "
+                             f"{json.dumps(word)}, which is none of {words} (fix: {fix})")
+        parts = pointer.split("/")[1:] if pointer.startswith("/") else None
         try:
-            if parts is None or word not in _NON_FINITE_WORDS:
+            if parts is None:
                 raise LookupError
             parent = doc
             for part in parts[:-1]:
@@ -290,9 +300,8 @@ def restore_non_finite(doc: Any, where: str = "document") -> Any:
             if parent[key] is not None:
                 raise LookupError
         except (LookupError, TypeError, ValueError):
-            raise ValueError(f"{where}: field {NON_FINITE} names {pointer!r} as {word!r}, but no null value is "
-                             f"there (fix: a JSON pointer to a null, e.g. \"/bound\", and one of "
-                             f"{', '.join(map(json.dumps, _NON_FINITE_WORDS))}; or remove the field)") from None
+            raise ValueError(f"{where}: field {json.dumps(NON_FINITE)} names {json.dumps(pointer)} as "
+                             f"{json.dumps(word)}, but no null value is there (fix: {fix})") from None
         parent[key] = _NON_FINITE_WORDS[word]
     return doc
 
@@ -304,7 +313,11 @@ def _word(value: float) -> str:
 def _unescape(part: str, parent: Any) -> str | int:
     """A JSON pointer's reference token (RFC 6901: ``~1`` is ``/``, ``~0`` is ``~``) as the key of ``parent``."""
     key = part.replace("~1", "/").replace("~0", "~")
-    return int(key) if isinstance(parent, list) else key
+    if not isinstance(parent, list):
+        return key
+    if not key.isdigit():  # RFC 6901: an array index is digits (no sign: "-1" names no element)
+        raise ValueError(key)
+    return int(key)
 
 
 def _finite_only(o: Any, where: str, found: list[tuple[str, float]]) -> Any:

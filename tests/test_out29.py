@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 
 import pytest
 
@@ -124,8 +125,23 @@ def test_another_writer_refuses_a_non_finite_value_naming_the_field(tmp_path):
 def test_a_pointer_to_no_null_is_refused():
     from optdist.io import restore_non_finite
 
-    with pytest.raises(ValueError, match=r"doc: field non_finite names '/a' as 'Infinity', but no null value is there"):
+    with pytest.raises(ValueError, match=r'doc: field "non_finite" names "/a" as "Infinity", but no null value is there'):
         restore_non_finite({"a": 1.0, "non_finite": {"/a": "Infinity"}}, "doc")
+
+
+@pytest.mark.parametrize("field, says", [
+    (["/bound"], 'field "non_finite" is list, not an object of JSON pointers to words'),
+    ("/bound", 'field "non_finite" is str, not an object'),
+    ({"/bound": "Inf"}, 'names "/bound" as "Inf", which is none of "Infinity", "-Infinity", "NaN"'),
+    ({"/xs/-1": "NaN"}, 'names "/xs/-1" as "NaN", but no null value is there'),
+])
+def test_a_bad_non_finite_field_is_refused_not_ignored(field, says):
+    """break29b: a non_finite that is not an object was ignored (the infinite bound read as none); a
+    bad word was called a missing null; "-1" restored the last element (RFC 6901 has no sign)."""
+    from optdist.io import restore_non_finite
+
+    with pytest.raises(ValueError, match=re.escape(says)):
+        restore_non_finite({"bound": None, "xs": [1.0, None], "non_finite": field}, "doc")
 
 
 def test_a_bench_record_with_an_infinite_value_round_trips(tmp_path):
