@@ -24,6 +24,7 @@ import numpy as np
 from optdist import transfers as tr
 from optdist.assignment import Assignment
 from optdist.instance import Instance, parse
+from optdist.jsonfile import text_of
 from optdist.profiles import Layer
 
 if TYPE_CHECKING:
@@ -228,9 +229,12 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
                              f"(termination {placement.termination}), so there is no placement to take (fix: give the "
                              "result of a run that found one, an Assignment, or an assignment or result file)")
         if placement.instance != inst.name:  # ids that fit are no proof that it is the same problem
-            logging.getLogger("optdist").warning(
-                "%s: the SolveResult was made for instance %r, not %r; it is %s (fix: check you gave the right "
-                "result)", call, placement.instance, inst.name, use or f"scored on {inst.name}")
+            made = f"the SolveResult was made for instance {text_of(placement.instance)}, not {text_of(inst.name)}"
+            if not _fits(inst, placement.assignment):
+                raise ValueError(f"{call}: {made}, and its placement does not fit this one's requests and layers "
+                                 f"(fix: give a result of {text_of(inst.name)}, e.g. optdist.solve(inst))")
+            logging.getLogger("optdist").warning("%s: %s; it is %s (fix: check you gave the right result)", call, made,
+                                                 use or f"scored on {text_of(inst.name)}")
         return placement.assignment
     if isinstance(placement, (str, os.PathLike)):
         from optdist.commands.core import load_placement
@@ -239,6 +243,15 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
     raise TypeError(f"{call}: the placement is {_shown(placement)}; it takes an Assignment, a SolveResult (its "
                     "assignment) or the path of an assignment or result file (str or pathlib.Path) (fix: e.g. "
                     f"{call}(inst, optdist.solve(inst, method=\"greedy\")), or {call}(inst, \"result.json\"))")
+
+
+def _fits(inst: Instance, asg: Assignment) -> bool:
+    """Whether ``asg`` has ``inst``'s requests and, per placed request, its layers' segments."""
+    if len(asg.owners) != inst.n_requests:
+        return False
+    return all(own is None or (len(own) == len(inst.profile(r).layers)
+                               and all(len(a) == la.segments for a, la in zip(own, inst.profile(r).layers)))
+               for r, own in enumerate(asg.owners))
 
 
 def _shown(value: Any) -> str:
