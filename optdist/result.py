@@ -200,11 +200,11 @@ def check_save_path(obj: object, inst: object, path: object, force: bool = False
     if not isinstance(inst, Instance):
         example = json_text(str(inst)) if isinstance(inst, (str, Path)) and path is None else '"result.json"'
         raise TypeError(f"{call}(inst, path) takes the instance first (it names the requests and nodes in the "
-                        f"file), then the path; got {type(inst).__name__} {inst!r:.60} as the instance (fix: "
+                        f"file), then the path; got {type(inst).__name__} {json_text(inst, 60)} as the instance (fix: "
                         f"{name}.save(inst, {example}), with inst the Instance it was solved on, e.g. "
                         "inst = optdist.load_instance(\"instances/...json\"))")
     if not isinstance(path, (str, os.PathLike)) or path == "":
-        raise TypeError(f"{call}(inst, path): path is {type(path).__name__} {path!r:.60}, not a file path (fix: "
+        raise TypeError(f"{call}(inst, path): path is {type(path).__name__} {json_text(path, 60)}, not a file path (fix: "
                         f"{name}.save(inst, \"result.json\"))")
     flag = f"{call} path"
     if inst.path is not None:
@@ -224,7 +224,7 @@ def load_result(path: str | Path) -> dict:
     doc = read_json(path, 256 * MiB, what="result")
     if not isinstance(doc, dict) or doc.get("format") != "optdist-result/1":
         got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise ValueError(f"{path}: not an optdist-result/1 document (format {got!r}) (fix: give the --out file of "
+        raise ValueError(f"{path}: not an optdist-result/1 document (format {json_text(got)}) (fix: give the --out file of "
                          "`optdist solve`)")
     return restore_non_finite(doc, str(path))
 

@@ -24,7 +24,7 @@ def test_a_column_given_twice_is_refused(tmp_path, solver):
     lines = sol.read_text().splitlines()
     at = next(n for n, ln in enumerate(lines) if name in ln.split())
     sol.write_text("\n".join([*lines[: at + 1], lines[at], *lines[at + 1:]]) + "\n")
-    with pytest.raises(SolutionFileError, match=rf"line {at + 2}: column '{re.escape(name)}' is given a second time .*each column once"):
+    with pytest.raises(SolutionFileError, match=rf'line {at + 2}: column "{re.escape(name)}" is given a second time .*each column once'):
         read_solution(sol, fmt)
 
 

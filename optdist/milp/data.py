@@ -24,6 +24,7 @@ from functools import cache
 import numpy as np
 
 from optdist.instance import Instance
+from optdist.jsonfile import json_text
 from optdist.profiles import Layer, Profile
 from optdist.transfers import Edge, TransferKind, conv_coef, edges
 
@@ -238,10 +239,10 @@ def model_data(
     for key, arr in (capacity_override or {}).items():
         name = key if key in CAPACITIES else f"{key}_capacity"
         if name not in CAPACITIES:
-            raise ValueError(f"capacity_override: unknown capacity {key!r}; use one of {CAPACITIES}")
+            raise ValueError(f"capacity_override: unknown capacity {json_text(key)}; use one of {CAPACITIES}")
         arr = np.asarray(arr, dtype=float)
         if arr.shape != (inst.n_nodes,):
-            raise ValueError(f"capacity_override[{key!r}] has shape {arr.shape}, expected ({inst.n_nodes},)")
+            raise ValueError(f"capacity_override[{json_text(key)}] has shape {arr.shape}, expected ({inst.n_nodes},)")
         capacity[name] = arr.copy()
     D = inst.n_devices
     cand = {r: tuple(range(D)) + (int(inst.request_source[r]),) for r in reqs}

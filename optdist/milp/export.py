@@ -20,7 +20,7 @@ import pyomo.environ as pyo
 from pyomo.opt import ProblemFormat
 
 from optdist.io import atomic_path
-from optdist.jsonfile import DocumentError, Problem
+from optdist.jsonfile import DocumentError, Problem, json_text
 from optdist.milp.model import FORMULATIONS, BuiltModel
 
 MODEL_FORMATS = ("lp", "mps")
@@ -45,9 +45,9 @@ def write_model(b: BuiltModel, path: str | Path, fmt: str | None = None) -> Path
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in MODEL_FORMATS:
-        raise ValueError(f"model format {fmt!r}: use one of {MODEL_FORMATS} (or a .lp/.mps file name)")
+        raise ValueError(f"model format {json_text(fmt)}: use one of {MODEL_FORMATS} (or a .lp/.mps file name)")
     if path.suffix.lower() != f".{fmt}":
-        raise ValueError(f"{path}: name a .{fmt} file for format {fmt!r} (solvers read the extension)")
+        raise ValueError(f"{path}: name a .{fmt} file for format {json_text(fmt)} (solvers read the extension)")
     if not b.model.obj.sense == pyo.minimize:  # skip_objective_sense below relies on it
         raise ValueError(f"{b.model.name}: the model is not a minimisation")
     options: dict = {"symbolic_solver_labels": True}
@@ -104,7 +104,7 @@ def read_solution(path: str | Path, fmt: str) -> dict[str, float]:
     :data:`MAX_SOLUTION_BYTES`.
     """
     if fmt not in SOLUTION_FORMATS:
-        raise ValueError(f"solution format {fmt!r}: use one of {SOLUTION_FORMATS}")
+        raise ValueError(f"solution format {json_text(fmt)}: use one of {SOLUTION_FORMATS}")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: solution file not found")
@@ -140,7 +140,7 @@ def _number(token: str, path: str | Path, n: int, fmt: str) -> float:
     except ValueError:
         x = None
     if x is None or not math.isfinite(x):
-        raise _fail(path, f"line {n + 1}", f"value {token[:40]!r} is not a finite number",
+        raise _fail(path, f"line {n + 1}", f"value {json_text(token[:40])} is not a finite number",
                     f"give the {fmt} solution file of a solved model (--format {fmt})")
     return x
 
@@ -148,7 +148,7 @@ def _number(token: str, path: str | Path, n: int, fmt: str) -> float:
 def _put(out: dict[str, float], name: str, value: float, path: str | Path, n: int) -> None:
     """``out[name] = value``, refusing a column named twice (which value the solver meant is unknown)."""
     if name in out:
-        raise _fail(path, f"line {n + 1}", f"column {name!r} is given a second time ({out[name]:g}, then {value:g})",
+        raise _fail(path, f"line {n + 1}", f"column {json_text(name)} is given a second time ({out[name]:g}, then {value:g})",
                     "give the file the solver wrote, unedited (each column once)")
     out[name] = value
 
@@ -167,13 +167,13 @@ def _read_highs(lines: list[str], path: str | Path) -> dict[str, float]:
     if primal is not None and primal + 1 < len(lines) and lines[primal + 1].strip() == "None":
         at = next((n for n, ln in enumerate(lines) if ln.strip() == "Model status"), None)
         status = lines[at + 1].strip() if at is not None and at + 1 < len(lines) else "no primal solution"
-        raise _no_solution(path, f"line {primal + 2}", f"HiGHS model status {status!r}, primal solution values: None")
+        raise _no_solution(path, f"line {primal + 2}", f"HiGHS model status {json_text(status)}, primal solution values: None")
     start = next((n for n, ln in enumerate(lines) if ln.startswith("# Columns")), None)
     if start is None:
         raise _fail(path, "(file)", "no '# Columns' section", "give a HiGHS solution file (style 0), or the right --format")
     head = lines[start].split()
     if len(head) < 3 or not head[2].isdigit():
-        raise _fail(path, f"line {start + 1}", f"{lines[start][:60]!r} does not give the column count", "give a HiGHS solution file (style 0)")
+        raise _fail(path, f"line {start + 1}", f"{json_text(lines[start][:60])} does not give the column count", "give a HiGHS solution file (style 0)")
     count = int(head[2])
     body = lines[start + 1 : start + 1 + count]
     if len(body) < count:
@@ -182,7 +182,7 @@ def _read_highs(lines: list[str], path: str | Path) -> dict[str, float]:
     for n, ln in enumerate(body, start + 1):
         p = ln.split()
         if len(p) < 2:
-            raise _fail(path, f"line {n + 1}", f"{ln[:60]!r} is not 'name value'", "give the whole file the solver wrote")
+            raise _fail(path, f"line {n + 1}", f"{json_text(ln[:60])} is not 'name value'", "give the whole file the solver wrote")
         _put(out, p[0], _number(p[1], path, n, "highs"), path, n)
     return out
 
@@ -193,7 +193,7 @@ def _read_cbc(lines: list[str], path: str | Path) -> dict[str, float]:
                     "give the file of `cbc model.lp solve solu FILE`, or the right --format")
     status = lines[0].split(" - objective value")[0].strip()
     if any(w in status.lower() for w in ("infeasible", "unbounded", "no integer solution")):
-        raise _no_solution(path, "line 1", f"CBC status {status!r}")
+        raise _no_solution(path, "line 1", f"CBC status {json_text(status)}")
     out = {}
     for n, ln in enumerate(lines[1:], 1):
         p = ln.replace("**", " ").split()
@@ -210,7 +210,7 @@ def _read_glpk(lines: list[str], path: str | Path) -> dict[str, float]:
     at = next((n for n, ln in enumerate(lines[:start]) if ln.startswith("Status:")), None)
     status = lines[at].split(":", 1)[1].strip() if at is not None else ""
     if any(w in status for w in ("EMPTY", "UNDEFINED", "INFEASIBLE", "UNBOUNDED")):
-        raise _no_solution(path, f"line {at + 1}", f"GLPK status {status!r}")
+        raise _no_solution(path, f"line {at + 1}", f"GLPK status {json_text(status)}")
     out: dict[str, float] = {}
     name: str | None = None
     for n, ln in enumerate(lines[start + 2 :], start + 2):
@@ -223,13 +223,13 @@ def _read_glpk(lines: list[str], path: str | Path) -> dict[str, float]:
             if not p[0].isdigit():
                 break
             if len(p) < 2:
-                raise _fail(path, f"line {n + 1}", f"{ln[:60]!r} has no column name", "give the whole report glpsol wrote")
+                raise _fail(path, f"line {n + 1}", f"{json_text(ln[:60])} has no column name", "give the whole report glpsol wrote")
             name, p = p[1], p[2:]
             if not p:
                 continue
         vals = [t for t in p if t != "*"]
         if not vals:
-            raise _fail(path, f"line {n + 1}", f"no value for column {name!r}", "give the whole report glpsol wrote")
+            raise _fail(path, f"line {n + 1}", f"no value for column {json_text(name)}", "give the whole report glpsol wrote")
         _put(out, name, _number(vals[0], path, n, "glpk"), path, n)
         name = None
     return out

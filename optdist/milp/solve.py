@@ -23,6 +23,7 @@ from typing import Any
 from optdist.assignment import Assignment
 from optdist.diagnose import check
 from optdist.instance import Instance
+from optdist.jsonfile import json_text
 from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
 from optdist.milp.decomposition.pricing import check_pricing_solver
 from optdist.milp.model import FORMULATIONS
@@ -48,7 +49,7 @@ def choose_formulation(inst: Instance, formulation: str | None = "auto") -> str:
     """
     formulation = formulation or "auto"
     if formulation not in SOLVE_FORMULATIONS:
-        raise ValueError(f"unknown formulation {formulation!r}; choose one of {SOLVE_FORMULATIONS}")
+        raise ValueError(f"unknown formulation {json_text(formulation)}; choose one of {SOLVE_FORMULATIONS}")
     if formulation == "auto":
         return "decomposed" if applies(inst) else "tight"
     return formulation
@@ -118,7 +119,7 @@ def solve_milp(
     if solver_options is not None:
         if not isinstance(solver_options, Mapping):
             raise ValueError(f"solver_options must be a mapping of option name to value, e.g. {{'presolve': 'off'}}, "
-                             f"not {type(solver_options).__name__} {solver_options!r}")
+                             f"not {type(solver_options).__name__} {json_text(solver_options)}")
         solver_options = adapter.check_raw_options(solver_options)
     raw = {**adapter.solver_options, **(solver_options or {})}
     pricing = _pricing_options(formulation or "auto", chosen, pricing_solver, pricing_solver_options)
@@ -161,8 +162,8 @@ def _pricing_options(formulation: str, chosen: str, pricing_solver: str | None,
         return {}
     checked = check_pricing_solver(pricing_solver, pricing_solver_options)
     if formulation not in ("auto", "decomposed"):
-        raise ValueError(f"a pricing solver ({pricing_solver!r}) applies only to the decomposition's column "
-                         f"generation, not to formulation {formulation!r} (fix: leave the pricing solver out, or "
+        raise ValueError(f"a pricing solver ({json_text(pricing_solver)}) applies only to the decomposition's column "
+                         f"generation, not to formulation {json_text(formulation)} (fix: leave the pricing solver out, or "
                          "use formulation 'auto' or 'decomposed')")
     if chosen != "decomposed":
         log.warning("pricing solver %s not used: the decomposition does not apply to this instance (serial "

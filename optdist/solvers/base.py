@@ -59,6 +59,7 @@ from typing import Any, ClassVar
 import pyomo.environ as pyo
 
 from optdist.interrupts import forget_requests, interrupt, repeated, same_request
+from optdist.jsonfile import json_text
 from optdist.options import (GENERIC_OPTIONS, IN_RANGE, MAX_SEED, MAX_THREADS, OPTION_EXAMPLES,  # noqa: F401 (re-exported)
                              OPTION_RANGES, WHOLE_OPTIONS,
                              check_options, option_problem)
@@ -187,12 +188,12 @@ def check_solver_options(options: Mapping[str, Any], where: str = "solver_option
     out: dict[str, Any] = {}
     for key, value in dict(options).items():
         if not isinstance(key, str) or not key:
-            raise ValueError(f"{where}: option name {key!r} is not a non-empty string")
+            raise ValueError(f"{where}: option name {json_text(key)} is not a non-empty string")
         if isinstance(value, float) and not math.isfinite(value) and not (infinite and math.isinf(value)):
-            raise ValueError(f"{where}: {key} = {value!r} is not finite (fix: give a finite number"
+            raise ValueError(f"{where}: {key} = {json_text(value)} is not finite (fix: give a finite number"
                              f"{example(where, key, '0')})")
         if not isinstance(value, (str, int, float, bool)):
-            raise ValueError(f"{where}: {key} = {value!r} must be a string, number or boolean")
+            raise ValueError(f"{where}: {key} = {json_text(value)} must be a string, number or boolean")
         out[key] = value
     return out
 
@@ -632,7 +633,7 @@ class Solver(ABC):
 
     def require(self) -> None:
         if not self.is_available():
-            raise SolverUnavailable(f"solver {self.name!r} is not available here; install it: {self.install_hint}")
+            raise SolverUnavailable(f"solver {json_text(self.name)} is not available here; install it: {self.install_hint}")
 
     def has(self, feature: Feature) -> bool:
         return feature in self.features

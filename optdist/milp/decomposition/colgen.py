@@ -137,6 +137,7 @@ import numpy as np
 from optdist.assignment import Assignment
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
+from optdist.jsonfile import json_text
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.milp.decomposition.branch import PRICING_FAILURES_MAX, PricingFailures, pricing_stopped
 from optdist.milp.decomposition.construct import placement_by_construction
@@ -401,7 +402,7 @@ def column_generation(
     """
     t0 = time.perf_counter()
     if inst.objective.kind != "latency":
-        raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency', not {inst.objective.kind!r}")
+        raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency', not {json_text(inst.objective.kind)}")
     deadline = math.inf if time_limit is None else t0 + float(time_limit)
     if pricing_gap is None:  # each class's bound is within this of v_c(pi): a small share of the gap
         pricing_gap = min(max(mip_gap / 10, 1e-6), 1e-3)

@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 
 from optdist.instance import Instance
+from optdist.jsonfile import json_text
 from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.decomposition.single import CUTOFF_STEPS
 from optdist.transfers import RESOURCES
@@ -96,14 +97,14 @@ def check_pricing_solver(name: str, options: Mapping[str, Any] | None = None) ->
     except ValueError as e:
         raise ValueError(f"pricing solver: {e}") from None
     if isinstance(adapter, Glpk):
-        raise ValueError(f"pricing solver {name!r}: GLPK is not trusted as a pricing solver (GLPK 5 proves false "
+        raise ValueError(f"pricing solver {json_text(name)}: GLPK is not trusted as a pricing solver (GLPK 5 proves false "
                          "optima on pricing problems; benchmarks/scale/README.md) (fix: --pricing-solver highs or "
                          "scip, or leave it out to price with the run's solver)")
     if options is None:
         return {}
     if not isinstance(options, Mapping):
         raise ValueError(f"pricing_solver_options must be a mapping of option name to value, e.g. "
-                         f"{{'limits/gap': 1e-5}}, not {type(options).__name__} {options!r}")
+                         f"{{'limits/gap': 1e-5}}, not {type(options).__name__} {json_text(options)}")
     return adapter.check_raw_options(options, "pricing_solver_options")
 
 
@@ -155,7 +156,7 @@ class PricingModel:
 
         if inst.objective.kind != "latency":
             raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency' (the sum over "
-                             f"requests), not {inst.objective.kind!r}")
+                             f"requests), not {json_text(inst.objective.kind)}")
         if inst.objective.admission:
             inst = inst.with_spec(objective=inst.objective.model_copy(update={"admission": False}))
         self.inst, self.r, self.keep_loaded, self.solver = inst, r, keep_loaded, solver
