@@ -45,7 +45,7 @@ def test_solve_out_refuses_a_file_that_is_no_result(tmp_path, capsys, kind):
     err = _flat(capsys.readouterr().err)
     what = "an optdist-instance/1 document" if kind == "instance" else "not an optdist document"
     assert f"--out {out}: exists and is {what}" in err, err
-    assert "fix: give another path, or remove the file first" in err
+    assert "fix: give another --out, or remove the file first" in err
 
 
 @pytest.mark.parametrize("kind", ["result", "empty", "missing"])
@@ -99,7 +99,8 @@ def test_import_solution_out_refuses_an_instance_copy(tmp_path, capsys):
 # --- 2. a refused bench leaves no folder; --out "" -------------------------------------------------
 
 def _spec(tmp_path: Path, instance: Path = MICRO, **fields: str) -> Path:
-    lines = ['name = "o29b"', f'instances = ["{instance}"]', 'methods = ["greedy"]', f'out = "{tmp_path / "runs" / "o29b"}"']
+    lines = ['name = "o29b"', f'instances = ["{instance}"]', 'methods = ["greedy"]',
+             f'out = "{tmp_path / "runs" / "o29b"}"']
     lines += [f"{k} = {v}" for k, v in fields.items()]
     path = tmp_path / "spec.toml"
     path.write_text("\n".join(lines) + "\n")

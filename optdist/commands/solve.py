@@ -424,7 +424,10 @@ def check_out_path(out: Path, inputs: list[Path], flag: str = "--out", placement
         check_output_file(out, flag)
         check_not_an_input(out, inputs, flag)
         if placement:
-            check_overwritable(out, flag=flag)
+            try:
+                check_overwritable(out, flag=flag)
+            except OutputPathError as e:  # the fix in the command's words: another --out
+                raise OutputPathError(str(e).replace("(fix: give another path,", f"(fix: give another {flag},", 1)) from None
     except OutputPathError as e:
         raise CliError(str(e)) from None
 
