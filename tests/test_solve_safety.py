@@ -83,9 +83,9 @@ def test_a_run_without_solution_keeps_an_existing_out(tmp_path, capsys):
     inst.write_text(json.dumps(doc))
     parse(doc, "inf")
     out = tmp_path / "res.json"
-    out.write_text('{"kept": true}\n')
+    out.write_text('{"format": "optdist-result/1", "kept": true}\n')  # a result: --out replaces no other file (out29b)
     assert main(["solve", str(inst), "--out", str(out)]) == 1
-    assert json.loads(out.read_text()) == {"kept": True}
+    assert json.loads(out.read_text()) == {"format": "optdist-result/1", "kept": True}
     assert "kept the existing" in capsys.readouterr().err
 
 
@@ -127,7 +127,7 @@ def test_signal_stops_highs_and_keeps_the_incumbent(tmp_path, sig):
     prof = tmp_path / "logged.toml"
     prof.write_text(f'solver = "highs"\n[solver_options]\nlog_file = "{hlog}"\n')
     res = tmp_path / "res.json"
-    res.write_text('{"previous": "result"}\n')
+    res.write_text('{"format": "optdist-result/1", "previous": "result"}\n')  # --out replaces only a result (out29b)
     new_bestsol = re.compile(r"^ [A-Za-z] +\d+ +\d+ +\d+ +\S+% +\S+ +[0-9.]+ ", re.M)  # a line with a new BestSol
 
     def ready(pid: int) -> bool:

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, count_flag
+from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, CliError, count_flag
 from optdist.interrupts import Terminated
 from optdist.io import OutputPathError, make_output_folder, restore_non_finite
 from optdist.jsonfile import quoted
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "error or timeout (tables are still written; --retry-errors redoes them); 2 on a bad "
                               "spec or a busy folder; 130/143 on SIGINT/SIGTERM.")
     p.add_argument("spec", type=Path, help="sweep spec, .toml or .json (see benchmarks/specs/)")
-    p.add_argument("--out", type=Path, help="output folder (default: the spec's 'out'; another folder also gets the "
+    p.add_argument("--out", help="output folder (default: the spec's 'out'; another folder also gets the "
                    "tables and figures, OUT/tables and OUT/figures, not the spec's tables_dir/figures_dir)")
     p.add_argument("--workers", action=count_flag("local worker processes", 2, MAX_WORKERS), default=1, metavar="N",
                    help=f"local worker processes (default 1, at most {MAX_WORKERS})")
@@ -135,6 +135,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from optdist.bench.runner import finished, run_sweep
     from optdist.bench.spec import load_spec
 
+    if args.out is not None:  # a str: --out "" would be Path("."), the current folder
+        if not str(args.out).strip():
+            raise CliError("--out is empty (fix: give a folder, e.g. --out runs/trial, or --out . for the current "
+                           "folder)")
+        args.out = Path(args.out)
     spec = load_spec(args.spec, args.out)  # --out stands in for a spec without 'out'
     grid = spec.runs()  # the tables count the whole spec's runs, also when --method runs a part of it
     if args.method:
@@ -172,14 +177,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(r.key)
         print(f"{len(todo)} of {len(spec.runs())} runs to do")
         return 0
-    if args.out is None:  # the folder is the spec's: a problem with it names the spec's field, not --out
-        try:
-            make_output_folder(out, f"{args.spec}: out =")
-        except ValueError as e:
-            moved = "" if isinstance(e, OutputPathError) else "move that file away, or "  # a file is in the way
-            raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {moved}give another out in {args.spec}, "
-                          "or --out DIR)") from None
-    _check_before_runs(spec, args.spec)
+    # a refused spec leaves no folder behind: those this check creates are removed again when it fails
+    created = _missing_folders([out, spec.tables_dir, spec.figures_dir if spec.figures else None])
+    try:
+        if args.out is None:  # the folder is the spec's: a problem with it names the spec's field, not --out
+            try:
+                make_output_folder(out, f"{args.spec}: out =")
+            except ValueError as e:
+                moved = "" if isinstance(e, OutputPathError) else "move that file away, or "  # a file is in the way
+                raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {moved}give another out in {args.spec}, "
+                              "or --out DIR)") from None
+        _check_before_runs(spec, args.spec)
+    except BaseException:
+        _remove_empty(created)
+        raise
     try:
         rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
                         allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid,
@@ -198,6 +209,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return _report_failures(spec.name, out, spec.runs())
 
 
+def _missing_folders(paths: list) -> list[Path]:
+    """The folders of ``paths`` (None skipped) and the folders above them that do not exist yet,
+    deepest first: what creating them would create (:func:`_remove_empty` takes them back)."""
+    missing: set[Path] = set()
+    for p in paths:
+        if not p:
+            continue
+        p = Path(p).absolute()
+        while not p.exists() and not p.is_symlink() and p != p.parent:
+            missing.add(p)
+            p = p.parent
+    return sorted(missing, key=lambda f: len(f.parts), reverse=True)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove those of ``folders`` (deepest first) that exist now and are empty: a refused bench
+    leaves no empty out, tables_dir or figures_dir behind."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not there, or not empty (e.g. another run's files): kept
+            continue
+
+
 def _check_before_runs(spec, spec_file: Path) -> None:
     """Before the first run, what failed only after the whole sweep, or in every worker: the
     spec's tables_dir and figures_dir (where the tables and figures go after the sweep) can be
@@ -205,6 +240,12 @@ def _check_before_runs(spec, spec_file: Path) -> None:
     instances/schema.json). ValueError naming the spec, the field and the file."""
     from optdist.instance import load_instance
 
+    for path in spec.instance_paths():
+        try:
+            load_instance(path)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{spec_file}: instances: {path} is not a valid instance file, every run of it would "
+                             f"fail (fix: correct the pattern in instances, or the file): {e}") from None
     for name in ("tables_dir", "figures_dir"):
         folder = getattr(spec, name)
         if folder and (name == "tables_dir" or spec.figures):
@@ -213,12 +254,6 @@ def _check_before_runs(spec, spec_file: Path) -> None:
             except ValueError as e:
                 raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: give a writable folder as {name} in "
                               f"{spec_file}, or leave it out: OUT/{name.split('_')[0]})") from None
-    for path in spec.instance_paths():
-        try:
-            load_instance(path)
-        except (OSError, ValueError) as e:
-            raise ValueError(f"{spec_file}: instances: {path} is not a valid instance file, every run of it would "
-                             f"fail (fix: correct the pattern in instances, or the file): {e}") from None
 
 
 def _report_failures(name: str, out: Path, runs: list) -> int:

@@ -407,18 +407,27 @@ def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], fl
     return {key: checked.get(key, value) for key, value in raw.items()}
 
 
-def check_out_path(out: Path, inputs: list[Path], flag: str = "--out") -> None:
+def check_out_path(out: Path, inputs: list[Path], flag: str = "--out", placement: bool = False) -> None:
     """Refuse an output file that cannot be written or that is one of the inputs, before any work.
 
     Anything but a regular file at ``out`` (a directory, device, pipe, socket or symbolic link),
     a missing or unwritable folder (:func:`optdist.io.check_output_file`), or the same file as an
-    input (instance, warm start, policy, profile) is a CliError naming the fix.
+    input (instance, warm start, policy, profile) is a CliError naming the fix. With
+    ``placement`` (``--out`` of a result or assignment, as :meth:`SolveResult.save
+    <optdist.result.SolveResult.save>` refuses it), also an existing non-empty file that is no
+    optdist result or assignment, e.g. another instance or someone else's JSON
+    (:func:`optdist.io.check_overwritable`).
     """
-    from optdist.io import OutputPathError, check_not_an_input, check_output_file
+    from optdist.io import OutputPathError, check_not_an_input, check_output_file, check_overwritable
 
     try:
         check_output_file(out, flag)
         check_not_an_input(out, inputs, flag)
+        if placement:
+            try:
+                check_overwritable(out, flag=flag)
+            except OutputPathError as e:  # the fix in the command's words: another --out
+                raise OutputPathError(str(e).replace("(fix: give another path,", f"(fix: give another {flag},", 1)) from None
     except OutputPathError as e:
         raise CliError(str(e)) from None
 
@@ -427,7 +436,7 @@ def _input_files(args: argparse.Namespace) -> list[Path]:
     from optdist.instance import referenced_files
 
     files = [args.instance, *referenced_files(args.instance)]
-    if args.warm_start and args.warm_start.endswith(".json"):
+    if args.warm_start and _is_json_name(args.warm_start):
         files.append(Path(args.warm_start))
     for given in (args.policy, args.forecast, args.plan_start):
         if given:
@@ -440,10 +449,15 @@ def _input_files(args: argparse.Namespace) -> list[Path]:
     return files
 
 
+def _is_json_name(name: str) -> bool:
+    """``name`` ends in .json, in any case (R.JSON too, as ``optdist evaluate`` and the API take it)."""
+    return name.lower().endswith(".json")
+
+
 def _warm_start(args: argparse.Namespace):
     if args.warm_start is None:
         return None
-    if args.warm_start.endswith(".json"):  # an assignment, or a result file (e.g. of an interrupted run)
+    if _is_json_name(args.warm_start):  # an assignment, or a result file (e.g. of an interrupted run)
         from optdist.commands.core import load_placement
         from optdist.instance import load_instance
 
@@ -464,8 +478,12 @@ def _warm_start(args: argparse.Namespace):
         raise CliError("--warm-start milp: the MILP cannot be its own MIP start (fix: give a heuristic method, e.g. "
                        "greedy, or the --out of an earlier `optdist solve` as a .json file)")
     if args.warm_start not in METHODS:  # e.g. a file whose name does not end in .json: not "unknown method"
+        from optdist.names import closest
+
+        close = closest(args.warm_start, heuristics, ignore_case=True)
         raise CliError(f"--warm-start {args.warm_start}: neither a method ({', '.join(heuristics)}) nor a .json "
-                       "file (fix: give a method, e.g. greedy, or an assignment or result file of `optdist solve --out`, "
+                       "file (fix: " + (f"did you mean --warm-start {close}? " if close else "")
+                       + "give a method, e.g. greedy, or an assignment or result file of `optdist solve --out`, "
                        "its name ending in .json)")
     return args.warm_start
 
@@ -516,7 +534,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from optdist.solve import solve
 
     if args.out:
-        check_out_path(args.out, _input_files(args))
+        check_out_path(args.out, _input_files(args), placement=True)
     inst = load_instance(args.instance)
     for w in inst.measured_warnings():
         log.warning("%s", w)
@@ -948,7 +966,8 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     from optdist.milp.export import formulation_of, instance_of, load_solution, read_solution
 
     if args.out:
-        check_out_path(args.out, [args.instance, *referenced_files(args.instance), args.model_file, args.solution])
+        check_out_path(args.out, [args.instance, *referenced_files(args.instance), args.model_file, args.solution],
+                       placement=True)
     inst = load_instance(args.instance)
     formulation = args.formulation or formulation_of(args.model_file)
     if formulation is None:
