@@ -58,7 +58,7 @@ def test_import_solution_warns_when_the_model_was_exported_from_another_instance
     h.writeSolution(str(sol), 0)
     with caplog.at_level(logging.WARNING, logger="optdist"):
         main(["import-solution", str(SERIAL), "--model-file", str(lp), "--solution", str(sol), "--format", "highs"])
-    assert "exported from instance 'micro-2x3-tight', not 'micro-2x3-serial'" in caplog.text
+    assert "exported from instance \"micro-2x3-tight\", not \"micro-2x3-serial\"" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="optdist"):
         assert main(["import-solution", str(TIGHT), "--model-file", str(lp), "--solution", str(sol),

@@ -974,8 +974,8 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.model_file}: cannot tell the formulation from its header; pass --formulation")
     exported_from = instance_of(args.model_file)
     if exported_from is not None and exported_from != inst.name:  # same names, maybe another problem
-        log.warning("%s: exported from instance %r, not %r; the model objective printed is the "
-                    "solver's value for that instance", args.model_file, exported_from, inst.name)
+        log.warning("%s: exported from instance %s, not %s; the model objective printed is the "
+                    "solver's value for that instance", args.model_file, text_of(exported_from), text_of(inst.name))
     b = build(inst, formulation)
     values = read_solution(args.solution, args.format)
     unknown = load_solution(b, values, args.model_file.suffix.lstrip(".").lower() or "lp")
