@@ -153,7 +153,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog="exit status: 0 a feasible placement whose evaluator score agrees with the model "
                               "objective, 1 an infeasible placement, or one the evaluator scores higher than the "
                               "model objective (beyond a relative 1e-6: the solution does not fit this instance's "
-                              "model; a warning says so, trust the evaluator's), 2 user error, 3 internal error")
+                              "model; a warning says so, trust the evaluator's), 2 user error (e.g. a model file whose header "
+                              "fingerprint is not this instance's content: export it again), 3 internal error")
     p.add_argument("instance", type=Path)
     p.add_argument("--model-file", type=Path, required=True, help="the file written by `optdist export`")
     p.add_argument("--solution", type=Path, required=True)
@@ -963,7 +964,8 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     from optdist.evaluate import evaluate
     from optdist.instance import load_instance, referenced_files
     from optdist.milp import build
-    from optdist.milp.export import formulation_of, instance_of, load_solution, read_solution
+    from optdist.milp.export import (fingerprint_of, formulation_of, instance_fingerprint, instance_of,
+                                     load_solution, read_solution)
 
     if args.out:
         check_out_path(args.out, [args.instance, *referenced_files(args.instance), args.model_file, args.solution],
@@ -976,6 +978,12 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     if exported_from is not None and exported_from != inst.name:  # same names, maybe another problem
         log.warning("%s: exported from instance %s, not %s; the model objective printed is the "
                     "solver's value for that instance", args.model_file, text_of(exported_from), text_of(inst.name))
+    exported_fp, this_fp = fingerprint_of(args.model_file), instance_fingerprint(inst)
+    if exported_fp is not None and exported_fp != this_fp:  # None: a file written before fingerprints
+        raise CliError(f"{args.model_file}: exported from instance content {exported_fp} (its header), but "
+                       f"{args.instance} ({text_of(inst.name)}) has content {this_fp}: the instance changed since "
+                       f"the export (e.g. other devices), or it is another one (fix: export the model of this "
+                       f"instance again, `optdist export {args.instance} --out {args.model_file}`, and solve it)")
     b = build(inst, formulation)
     values = read_solution(args.solution, args.format)
     unknown = load_solution(b, values, args.model_file.suffix.lstrip(".").lower() or "lp")

@@ -10,10 +10,13 @@ rebuilt model so that :meth:`BuiltModel.to_assignment` and the evaluator can sco
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 import pyomo.environ as pyo
@@ -22,6 +25,9 @@ from pyomo.opt import ProblemFormat
 from optdist.io import atomic_path
 from optdist.jsonfile import DocumentError, Problem, json_text
 from optdist.milp.model import FORMULATIONS, BuiltModel
+
+if TYPE_CHECKING:
+    from optdist.instance import Instance
 
 MODEL_FORMATS = ("lp", "mps")
 SOLUTION_FORMATS = ("highs", "cbc", "glpk", "sol")
@@ -39,7 +45,8 @@ def write_model(b: BuiltModel, path: str | Path, fmt: str | None = None) -> Path
     """Write the model as ``fmt`` (default: the file extension, in any case: ``.LP`` too) with
     symbolic names, atomically (:func:`optdist.io.atomic_path`: anything but a regular file at
     ``path`` is refused). The model name in the header is ``<instance>-<formulation>``,
-    percent-encoded (:data:`NAME_SAFE`: "weird ids" is written ``weird%20ids``). MPS is written
+    percent-encoded (:data:`NAME_SAFE`: "weird ids" is written ``weird%20ids``), then ``~`` and the
+    instance's content fingerprint (:func:`instance_fingerprint`). MPS is written
     without the OBJSENSE section (the model is a minimisation, MPS's default), which GLPK 5
     (``glpsol --freemps``) refuses."""
     path = Path(path)
@@ -54,13 +61,36 @@ def write_model(b: BuiltModel, path: str | Path, fmt: str | None = None) -> Path
     if fmt == "mps":
         options["skip_objective_sense"] = True
     name = b.model._name  # unquoted: Pyomo's ``name`` quotes a name with a dot ('lenet-1x10-tau0.6-tight')
-    b.model.name = quote(name, safe=NAME_SAFE)
+    b.model.name = quote(name, safe=NAME_SAFE) + FINGERPRINT_MARK + instance_fingerprint(b.inst)
     try:
         with atomic_path(path, keep_suffix=True) as tmp:  # the format given: Pyomo guesses none from ".LP"
             b.model.write(str(tmp), format=_PYOMO_FORMAT[fmt], io_options=options)
     finally:
         b.model.name = name
     return path
+
+
+#: between the model name and the instance fingerprint in the header (``micro-2x3-tight-tight~3f2a...``):
+#: the name ends in the formulation, so only the fingerprint can follow the last one
+FINGERPRINT_MARK = "~"
+FINGERPRINT_HEX = 12
+
+
+def instance_fingerprint(inst: Instance) -> str:
+    """The first :data:`FINGERPRINT_HEX` hex digits of sha256 over the instance's content: its spec
+    as canonical JSON (``model_dump(mode="json")``, keys sorted) and the numbers it resolves to
+    (each node's memory, capacities, speed and rate, device type; each request's source and CNN),
+    so that an edited device catalog changes it too. Two instances with the same name but other
+    devices have other fingerprints."""
+    doc = {
+        "spec": inst.spec.model_dump(mode="json"),
+        "nodes": list(inst.node_ids), "node_types": list(inst.node_types),
+        **{k: getattr(inst, k).tolist() for k in ("memory", "compute_capacity", "bandwidth_capacity",
+                                                  "mults_per_s", "rate", "request_source")},
+        "requests": list(inst.request_ids), "request_cnn": list(inst.request_cnn),
+    }
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:FINGERPRINT_HEX]
 
 
 def formulation_of(model_file: str | Path) -> str | None:
@@ -73,9 +103,16 @@ def instance_of(model_file: str | Path) -> str | None:
     return _header_name(model_file)[0]
 
 
-def _header_name(model_file: str | Path) -> tuple[str | None, str | None]:
-    """``(instance, formulation)`` from the model name :func:`write_model` puts in the header;
-    FileNotFoundError naming the file and the fix when there is none."""
+def fingerprint_of(model_file: str | Path) -> str | None:
+    """The instance fingerprint in a written model's header (:func:`instance_fingerprint`), or
+    None for a file written without one (before fingerprints: import-solution skips the check)."""
+    return _header_name(model_file)[2]
+
+
+def _header_name(model_file: str | Path) -> tuple[str | None, str | None, str | None]:
+    """``(instance, formulation, fingerprint)`` from the model name :func:`write_model` puts in the
+    header (None for each part it lacks); FileNotFoundError naming the file and the fix when there
+    is none."""
     path = Path(model_file)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found (fix: give the .lp or .mps file `optdist export` wrote)")
@@ -83,8 +120,13 @@ def _header_name(model_file: str | Path) -> tuple[str | None, str | None]:
         head = f.read(2000).decode(errors="replace")
     m = re.search(r"(?:model name=|^NAME\s+)'?([^'\s]+)'?", head, re.MULTILINE)
     name = m.group(1) if m else ""
+    fp = re.search(rf"{re.escape(FINGERPRINT_MARK)}([0-9a-f]{{{FINGERPRINT_HEX}}})$", name)
+    if fp:
+        name = name[: fp.start()]
     form = next((f for f in FORMULATIONS if name.endswith(f"-{f}")), None)
-    return (unquote(name[: -len(form) - 1]) or None, form) if form else (None, None)
+    if not form:
+        return None, None, None
+    return unquote(name[: -len(form) - 1]) or None, form, fp.group(1) if fp else None
 
 
 MAX_SOLUTION_BYTES = 1 << 29  # 512 MiB: a solution file is one short line per column

@@ -1,0 +1,76 @@
+"""fix29d: import-solution checks the exported instance's content fingerprint; pareto names its
+axis after the objective kind; dp-sweep and defq-eval check their outputs before the work."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import highspy
+import pytest
+
+from optdist.cli import main
+from optdist.instance import load_instance
+from optdist.milp.export import fingerprint_of, formulation_of, instance_fingerprint, instance_of
+
+TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
+TIGHT = TINY / "micro-2x3-tight.json"
+
+
+def solve_with_highs(model: Path, sol: Path) -> None:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.readModel(str(model))
+    h.run()
+    h.writeSolution(str(sol), 0)
+
+
+def same_name_other_devices(tmp_path: Path) -> Path:
+    """micro-2x3-tight with every node's device type changed (the name kept)."""
+    doc = json.loads(TIGHT.read_text())
+    for group in ("devices", "sources"):
+        for node in doc[group]:
+            node["type"] = "nexus" if node["type"] != "nexus" else "rpi3"
+    path = tmp_path / "micro-2x3-tight.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+# --- 1. import-solution: the instance content fingerprint ----------------------------------------
+
+@pytest.mark.parametrize("ext", ["lp", "mps"])
+def test_import_solution_refuses_a_model_of_other_instance_content(tmp_path, capsys, ext):
+    other = same_name_other_devices(tmp_path)
+    a, b = load_instance(TIGHT), load_instance(other)
+    assert a.name == b.name and instance_fingerprint(a) != instance_fingerprint(b)
+    assert instance_fingerprint(a) == instance_fingerprint(load_instance(TIGHT))  # stable across loads
+    model, sol = tmp_path / f"m.{ext}", tmp_path / "m.sol"
+    assert main(["export", str(TIGHT), "--out", str(model)]) == 0
+    assert (instance_of(model), formulation_of(model), fingerprint_of(model)) == (
+        "micro-2x3-tight", "tight", instance_fingerprint(a))
+    solve_with_highs(model, sol)
+    capsys.readouterr()
+    asg = tmp_path / "asg.json"
+    rc = main(["import-solution", str(other), "--model-file", str(model), "--solution", str(sol), "--out", str(asg)])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert instance_fingerprint(a) in err and instance_fingerprint(b) in err
+    assert "export the model of this instance again" in err and not asg.exists()
+    # the instance it was exported from still imports
+    assert main(["import-solution", str(TIGHT), "--model-file", str(model), "--solution", str(sol)]) == 0
+
+
+def test_a_model_file_without_a_fingerprint_skips_the_check(tmp_path, capsys):
+    """Files exported before fingerprints (header ``name=<inst>-<formulation>``) stay readable."""
+    model, sol = tmp_path / "m.lp", tmp_path / "m.sol"
+    assert main(["export", str(TIGHT), "--out", str(model)]) == 0
+    text = model.read_text()
+    old = re.sub(r"~[0-9a-f]{12}", "", text, count=1)
+    assert old != text
+    model.write_text(old)
+    assert (instance_of(model), formulation_of(model), fingerprint_of(model)) == ("micro-2x3-tight", "tight", None)
+    solve_with_highs(model, sol)
+    capsys.readouterr()
+    assert main(["import-solution", str(TIGHT), "--model-file", str(model), "--solution", str(sol)]) == 0
