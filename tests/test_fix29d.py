@@ -74,3 +74,37 @@ def test_a_model_file_without_a_fingerprint_skips_the_check(tmp_path, capsys):
     solve_with_highs(model, sol)
     capsys.readouterr()
     assert main(["import-solution", str(TIGHT), "--model-file", str(model), "--solution", str(sol)]) == 0
+
+
+# --- 2. pareto: the swept axis named after the objective kind ------------------------------------
+
+@pytest.mark.parametrize("name, axis, other", [("micro-2x3-makespan", "makespan_s", "latency_s"),
+                                                ("micro-2x3-tight", "latency_s", "makespan_s")])
+def test_pareto_names_its_axis_after_the_objective_kind(tmp_path, capsys, name, axis, other):
+    import csv
+
+    from optdist.evaluate import evaluate
+    from optdist.solve import solve
+
+    inst = load_instance(TINY / f"{name}.json")
+    assert main(["pareto", str(TINY / f"{name}.json"), "--points", "2", "--out", str(tmp_path / "front")]) == 0
+    printed = capsys.readouterr().out
+    rows = list(csv.DictReader((tmp_path / "front.csv").open()))
+    assert axis in rows[0] and other not in rows[0]
+    md = (tmp_path / "front.md").read_text()
+    assert re.search(rf"\|\s+{axis}\s+\|", md) and other not in md
+    assert re.search(rf"\|\s+{axis}\s+\|", printed) and other not in printed
+    assert md.startswith(f"# {inst.objective.kind.capitalize()} / shared-data front")
+    # the axis is the instance's objective kind: the latency-optimal point's value is the evaluator's
+    best = min(float(r[axis]) for r in rows)
+    ev = evaluate(inst.with_spec(objective=inst.objective.model_copy(update={"shared_weight": 0.0})),
+                  solve(inst.with_spec(objective=inst.objective.model_copy(update={"shared_weight": 0.0})),
+                        mip_gap=0.0).assignment)
+    assert best == pytest.approx(ev.objective, rel=1e-6)
+
+
+def test_pareto_help_names_both_axis_columns(capsys):
+    with pytest.raises(SystemExit):
+        main(["pareto", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "latency_s" in text and "makespan_s" in text

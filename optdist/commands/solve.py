@@ -153,8 +153,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog="exit status: 0 a feasible placement whose evaluator score agrees with the model "
                               "objective, 1 an infeasible placement, or one the evaluator scores higher than the "
                               "model objective (beyond a relative 1e-6: the solution does not fit this instance's "
-                              "model; a warning says so, trust the evaluator's), 2 user error (e.g. a model file whose header "
-                              "fingerprint is not this instance's content: export it again), 3 internal error")
+                              "model; a warning says so, trust the evaluator's), 2 user error (e.g. a model "
+                              "file whose header fingerprint is not this instance's content: export it again), "
+                              "3 internal error")
     p.add_argument("instance", type=Path)
     p.add_argument("--model-file", type=Path, required=True, help="the file written by `optdist export`")
     p.add_argument("--solution", type=Path, required=True)
@@ -180,7 +181,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="file prefix for .csv, .md, .png (default: pareto-<instance>), each written atomically, "
                         "and only when a point was solved; a folder (an existing one, or a name ending in /) "
                         "gets FOLDER/pareto-<instance>.csv, .md, .png. Columns: latency_s (the swept axis, the "
-                        "latency objective without the shared-data term; bound_s and gap are its solve's), "
+                        "latency objective without the shared-data term; makespan_s for an instance whose "
+                        "objective.kind is makespan; bound_s and gap are its solve's), "
                         "shared_bytes, objective_s (the instance's objective, shared_weight included, as "
                         "`optdist solve` reports it)")
     p.set_defaults(func=cmd_pareto)
@@ -1068,13 +1070,14 @@ def cmd_pareto(args: argparse.Namespace) -> int:
                     "stopped)", stopped or "stopped", front.not_run, front.not_run + sum(p.eps_bytes is not None
                                                                                        for p in front),
                     len(front))
-    df = front_table(front)
+    kind = inst.objective.kind  # the swept axis is latency_s or makespan_s
+    df = front_table(front, kind)
     csv, md, png = (prefix.with_name(prefix.name + ext) for ext in (".csv", ".md", ".png"))
     if front.solved:
         atomic_write_text(csv, df.to_csv(index=False))
-        atomic_write_text(md, f"# Latency / shared-data front: {inst.name}\n\n" + df.to_markdown(index=False, floatfmt=".6g") + "\n")
+        atomic_write_text(md, f"# {kind.capitalize()} / shared-data front: {inst.name}\n\n" + df.to_markdown(index=False, floatfmt=".6g") + "\n")
         with atomic_path(png, keep_suffix=True) as tmp:
-            plot_front(front, str(tmp), inst.name)
+            plot_front(front, str(tmp), inst.name, kind)
     else:
         kept = [str(path) for path in (csv, md, png) if path.exists()]
         why = (f"stopped by {stopped} before the first point was solved" if stopped else

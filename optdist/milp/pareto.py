@@ -9,7 +9,8 @@
 
 Every point is re-scored by the evaluator: ``latency_s`` is the swept axis (the instance's
 latency objective, weighted latency or makespan, and its rejection penalty, without the
-shared-data term), ``objective_s`` the instance's own objective as ``optdist solve`` reports it
+shared-data term; the table names it after the objective kind, ``latency_s`` or ``makespan_s``:
+:func:`axis_column`), ``objective_s`` the instance's own objective as ``optdist solve`` reports it
 (``latency_s`` + ``objective.shared_weight`` x ``shared_bytes``; the same where the weight is 0).
 ``nondominated`` marks the points no other point
 beats in both latency and shared bytes (:func:`mark_front`). Two levels often give the same
@@ -211,17 +212,26 @@ def mark_front(front: list[ParetoPoint]) -> None:
         )
 
 
-def front_table(front: list[ParetoPoint]):  # -> pandas.DataFrame
-    """The sweep as a table (one row per point; ``duplicate_of``: see :func:`mark_front`)."""
+def axis_column(kind: str) -> str:
+    """The table's name of the swept axis (:attr:`ParetoPoint.latency_s`) for an instance's
+    ``objective.kind``: ``latency_s`` for "latency", ``makespan_s`` for "makespan" (the value is
+    the makespan there, not the total latency `optdist solve` prints)."""
+    return f"{kind}_s"
+
+
+def front_table(front: list[ParetoPoint], kind: str = "latency"):  # -> pandas.DataFrame
+    """The sweep as a table (one row per point; ``duplicate_of``: see :func:`mark_front`), its
+    swept axis named after the instance's objective ``kind`` (:func:`axis_column`)."""
     import pandas as pd
 
     df = pd.DataFrame([asdict(p) for p in front])
     df["duplicate_of"] = df["duplicate_of"].astype("Int64")  # an index or empty, never 2.0
-    return df
+    return df.rename(columns={"latency_s": axis_column(kind)})
 
 
-def plot_front(front: list[ParetoPoint], path: str, title: str) -> None:
-    """Shared kB vs latency ms, non-dominated points joined (matplotlib, Agg backend)."""
+def plot_front(front: list[ParetoPoint], path: str, title: str, kind: str = "latency") -> None:
+    """Shared kB vs latency (or makespan: ``kind``) ms, non-dominated points joined (matplotlib,
+    Agg backend)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -233,7 +243,7 @@ def plot_front(front: list[ParetoPoint], path: str, title: str) -> None:
     ax.scatter([p.shared_bytes / 1e3 for p in ok], [p.latency_s * 1e3 for p in ok], color="0.6", label="solved points")
     ax.plot([p.shared_bytes / 1e3 for p in nd], [p.latency_s * 1e3 for p in nd], "o-", color="C0", label="Pareto front")
     ax.set_xlabel("shared data (kB)")
-    ax.set_ylabel("latency objective (ms)")
+    ax.set_ylabel(f"{kind} objective (ms)")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
