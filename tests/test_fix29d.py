@@ -108,3 +108,33 @@ def test_pareto_help_names_both_axis_columns(capsys):
         main(["pareto", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "latency_s" in text and "makespan_s" in text
+
+
+# --- 3. dp-sweep and defq-eval check every output before the work --------------------------------
+
+@pytest.mark.parametrize("command, name", [(["dp-sweep", "--quick", "--layers", "ReLU2", "--eps", "10"], "results.md"),
+                                           (["dp-sweep", "--quick"], "dp_sweep.png"),
+                                           (["defq-eval", "--quick"], "results.md"),
+                                           (["defq-eval", "--quick"], "perturbation.csv")])
+def test_a_torch_command_refuses_an_output_that_is_a_folder_before_the_work(tmp_path, capsys, command, name):
+    """OUT/results.md a folder: the minutes of torch work ran, then the write failed."""
+    import time
+
+    out = tmp_path / "out"
+    (out / name).mkdir(parents=True)
+    t0 = time.monotonic()
+    assert main([*command, "--out", str(out)]) == 2
+    assert time.monotonic() - t0 < 60  # refused, not run (the quick runs take minutes on 2 cores)
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{out / name}" in err and "is a directory" in err and "nothing was written" in err, err
+    assert "give another --out folder" in err
+    assert sorted(p.name for p in out.iterdir()) == [name]
+
+
+@pytest.mark.parametrize("command", [["dp-sweep", "--quick"], ["defq-eval", "--quick"]])
+def test_a_torch_command_refuses_an_empty_out(tmp_path, capsys, monkeypatch, command):
+    """`--out ""` was Path("."): the results went into the current folder."""
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--out", ""]) == 2
+    assert "--out is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

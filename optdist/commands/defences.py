@@ -20,11 +20,17 @@ BENCH = Path("benchmarks/defences")
 QUICK = Path("runs/defences")
 
 
-def _out_folder(args: argparse.Namespace, name: str) -> Path:
+#: the files dp-sweep and defq-eval write in their --out folder (checked before the work)
+DP_SWEEP_FILES = ("results.json", "results.csv", "dp_sweep.png", "results.md")
+DEFQ_EVAL_FILES = ("results.json", "results.csv", "perturbation.csv", "defq_exits.png", "results.md")
+
+
+def _out_folder(args: argparse.Namespace, name: str, files: tuple[str, ...]) -> Path:
     """``--out``, else ``BENCH/name`` (the committed results), or ``QUICK/name-quick`` with
-    ``--quick``, whose numbers are meaningless; created (:func:`make_output_folder`)."""
+    ``--quick``, whose numbers are meaningless; created, with each of ``files`` in it checked
+    (:func:`_checked_folder`) before the minutes of torch work."""
     default = QUICK / f"{name}-quick" if args.quick else BENCH / name
-    return make_output_folder(args.out or default)
+    return _checked_folder(default if args.out is None else args.out, files, name.replace("_", "-"), default)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,8 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "its recorded attacker is used, or the calibration attacker where that is stronger "
                         "(default: the calibration attacker)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
-    p.add_argument("--out", type=Path, help=f"results folder (default {BENCH / 'dp_sweep'}; with --quick "
-                   f"{QUICK / 'dp_sweep-quick'})")
+    p.add_argument("--out", metavar="FOLDER", help=f"results folder for {', '.join(DP_SWEEP_FILES)} (default "
+                   f"{BENCH / 'dp_sweep'}; with --quick {QUICK / 'dp_sweep-quick'}; created; each path is checked "
+                   "before the sweep)")
     p.add_argument("--install", action="store_true", help="also ship the result as optdist/data/dp_measured_<cnn>.json "
                    "(read by dp-effect and --method defended; not with --quick)")
     p.set_defaults(func=cmd_dp_sweep)
@@ -70,8 +77,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", action=number_flag("a whole number of exits >= 1", "2", whole=True, within=lambda v: v >= 1),
                    default=2, help="exits hosted on the edge (default 2)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
-    p.add_argument("--out", type=Path, help=f"results folder (default {BENCH / 'defq_eval'}; with --quick "
-                   f"{QUICK / 'defq_eval-quick'})")
+    p.add_argument("--out", metavar="FOLDER", help=f"results folder for {', '.join(DEFQ_EVAL_FILES)} (default "
+                   f"{BENCH / 'defq_eval'}; with --quick {QUICK / 'defq_eval-quick'}; created; each path is checked "
+                   "before the evaluation)")
     p.set_defaults(func=cmd_defq_eval)
 
 
@@ -123,19 +131,32 @@ def _dp_tables_folder(given: str | Path) -> Path:
     """dp-tables' --out, created, with every file it will write checked first (an empty --out wrote
     into the current folder; OUT/README.md a folder failed after the CSVs and the PNG were written,
     suggesting "dpt/README.md/result.json")."""
-    from optdist.io import OutputPathError, check_replaceable
+    return _checked_folder(given, DP_TABLES_FILES, "dp-tables", BENCH / "analytic")
 
+
+def _checked_folder(given: str | Path, files: tuple[str, ...], command: str, example: Path) -> Path:
+    """The --out folder ``given`` of ``command``, created, with each of ``files`` in it checked
+    (:func:`optdist.io.check_replaceable`: a folder, a link or a device there is refused, exit 2,
+    before anything is written); an empty --out is refused (it would be the current folder)."""
     if not str(given).strip():
-        raise CliError(f"--out is empty (fix: give a folder, e.g. --out {BENCH / 'analytic'}, or --out . for the "
+        raise CliError(f"--out is empty (fix: give a folder, e.g. --out {example}, or --out . for the "
                        "current folder)")
     out = make_output_folder(Path(given))
-    for name in DP_TABLES_FILES:
-        try:
-            check_replaceable(out / name, "--out")
-        except OutputPathError as e:
-            raise CliError(f"{str(e).split(' (fix: ')[0]}; dp-tables writes its {name} there, nothing was written "
-                           f"(fix: move {out / name} away, or give another --out folder)") from None
+    for name in files:
+        _check_output(out / name, "--out", f"{command} writes its {name} there, nothing was written (fix: move "
+                      f"{out / name} away, or give another --out folder)")
     return out
+
+
+def _check_output(path: Path, flag: str, says: str) -> None:
+    """CliError naming ``path``, what is wrong with it and ``says`` (what the command writes there
+    and the fix) where ``path`` cannot be replaced by a file."""
+    from optdist.io import OutputPathError, check_replaceable
+
+    try:
+        check_replaceable(path, flag)
+    except OutputPathError as e:
+        raise CliError(f"{str(e).split(' (fix: ')[0]}; {says}") from None
 
 
 def cmd_dp_tables(args: argparse.Namespace) -> int:
@@ -203,7 +224,11 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
         kw |= {"finetune_samples": 500, "accuracy_samples": 500, "rmle_samples": 10, "rmle_steps": 10,
                "attacker": dataclasses.replace(attacker, samples=200, epochs=1, test_samples=10)}  # fmt: skip
         source = {**source, "rule": source["rule"] + "; --quick: shrunk (numbers meaningless)"}
-    out = _out_folder(args, "dp_sweep")  # before the minutes of the sweep
+    out = _out_folder(args, "dp_sweep", DP_SWEEP_FILES)  # before the minutes of the sweep
+    if args.install:
+        installed = PACKAGE_DATA / f"dp_measured_{args.cnn}.json"
+        _check_output(installed, "--install", f"dp-sweep --install writes its result there, nothing was written "
+                      f"(fix: move {installed} away, or leave out --install)")
     prov = _provenance()
     result = dp_measure.run_sweep(dp_measure.SweepConfig(**kw), attacker_source=source) | prov
     atomic_write_json(out / "results.json", result, non_finite=True)
@@ -239,7 +264,7 @@ def cmd_defq_eval(args: argparse.Namespace) -> int:
     if args.quick:
         kw |= {"train_samples": 500, "epochs": 1, "calib_samples": 100, "table_samples": 50, "eval_samples": 100,
                "attack_steps": 3}  # fmt: skip
-    out = _out_folder(args, "defq_eval")  # before the minutes of the evaluation
+    out = _out_folder(args, "defq_eval", DEFQ_EVAL_FILES)  # before the minutes of the evaluation
     prov = _provenance()
     result = defq_measure.run_defq_eval(defq_measure.DefQConfig(**kw)) | prov
     atomic_write_json(out / "results.json", result, non_finite=True)
