@@ -985,7 +985,8 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
         raise CliError(f"{args.model_file}: exported from instance content {exported_fp} (its header), but "
                        f"{args.instance} ({text_of(inst.name)}) has content {this_fp}: the instance changed since "
                        f"the export (e.g. other devices), or it is another one (fix: export the model of this "
-                       f"instance again, `optdist export {args.instance} --out {args.model_file}`, and solve it)")
+                       f"instance again, `optdist export {args.instance} --formulation {formulation} --out "
+                       f"{args.model_file}`, and solve it)")
     b = build(inst, formulation)
     values = read_solution(args.solution, args.format)
     unknown = load_solution(b, values, args.model_file.suffix.lstrip(".").lower() or "lp")
