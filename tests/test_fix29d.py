@@ -138,3 +138,16 @@ def test_a_torch_command_refuses_an_empty_out(tmp_path, capsys, monkeypatch, com
     assert main([*command, "--out", ""]) == 2
     assert "--out is empty" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dp_sweep_checks_the_install_path_before_the_work(tmp_path, capsys, monkeypatch):
+    """--install's optdist/data/dp_measured_<cnn>.json a folder: refused before the sweep (the
+    package data folder is pointed at tmp_path, the file checked is the one the command writes)."""
+    from optdist.commands import defences
+
+    monkeypatch.setattr(defences, "PACKAGE_DATA", tmp_path / "data")
+    (tmp_path / "data" / "dp_measured_lenet.json").mkdir(parents=True)
+    assert main(["dp-sweep", "--install", "--layers", "ReLU2", "--eps", "10", "--out", str(tmp_path / "o")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--install" in err and "dp_measured_lenet.json" in err and "leave out --install" in err, err
+    assert list((tmp_path / "o").iterdir()) == []
