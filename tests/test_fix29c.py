@@ -72,3 +72,93 @@ def test_an_empty_out_is_called_empty(tmp_path, monkeypatch, capsys, command, ex
     err = _said(capsys)
     assert err.endswith(f"error: --out is empty (fix: give a file, e.g. --out {example})\n"), err
     assert list(tmp_path.iterdir()) == []
+
+
+# 3. a misspelt format
+
+def _reslt(tmp_path, capsys) -> str:
+    out = tmp_path / "r.json"
+    assert main(["solve", MICRO, "--method", "greedy", "--out", str(out)]) == 0
+    out.write_text(out.read_text().replace('"optdist-result/1"', '"optdist-reslt/1"'))
+    capsys.readouterr()
+    return str(out)
+
+
+def test_a_misspelt_result_format_gets_did_you_mean(tmp_path, capsys):
+    path = _reslt(tmp_path, capsys)
+    assert main(["evaluate", MICRO, path]) == 2
+    err = capsys.readouterr().err
+    assert 'format: is "optdist-reslt/1", no optdist format (fix: did you mean "optdist-result/1"?' in err, err
+    assert "another optdist document" not in err
+
+
+def test_out_over_a_misspelt_result_format_names_the_format_meant(tmp_path, capsys):
+    path = _reslt(tmp_path, capsys)
+    assert main(["solve", MICRO, "--method", "greedy", "--out", path]) == 2
+    assert "is an optdist-reslt/1 document (a misspelt optdist-result/1?)" in _said(capsys)
+
+
+def test_another_kind_or_version_is_no_misspelling():
+    from optdist.io import misspelt_format
+
+    assert misspelt_format("optdist-reslt/1") == "optdist-result/1"
+    assert misspelt_format("optdist-result/2") is None  # another version
+    assert misspelt_format("optdist-profile/2") is None and misspelt_format("optdist-instance/1") is None
+    assert misspelt_format("something-else/1") is None and misspelt_format(3) is None
+
+
+# 5. evaluate --requests governs the stage breakdown too
+
+@pytest.fixture
+def result_file(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["solve", MICRO, "--method", "greedy", "--out", str(out)]) == 0
+    capsys.readouterr()
+    return str(out)
+
+
+def test_evaluate_requests_0_prints_no_stage_breakdown(result_file, capsys):
+    assert main(["evaluate", MICRO, result_file, "--requests", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "stages of" not in out and "| request" not in out and "\n\n\n" not in out, out
+    assert "... 1 more request\n" in out and out.startswith("objective"), out
+
+
+def test_evaluate_requests_1_still_prints_the_first_stages(result_file, capsys):
+    assert main(["evaluate", MICRO, result_file, "--requests", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "stages of r1:" in out and "| request" in out, out
+
+
+# 6. unknown keys in a request (already refused on main: kept so by this test) and 7. non-whole memory
+
+def _instance(tmp_path, change) -> str:
+    import json
+
+    doc = json.loads((ROOT / "instances/tiny/micro-1x3-tau0.6.json").read_text())
+    change(doc)
+    path = tmp_path / "i.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_an_unknown_key_in_a_request_is_refused_with_its_path(tmp_path):
+    from optdist.instance import InstanceError, load_instance
+
+    path = _instance(tmp_path, lambda d: d["requests"][0].update(sourc=d["requests"][0].pop("source")))
+    with pytest.raises(InstanceError, match=r'requests\[0\]\.sourc: unknown field "sourc" .*did you mean "source"\?'):
+        load_instance(path)
+    path = _instance(tmp_path, lambda d: d["requests"][0].update(extra=1))
+    with pytest.raises(InstanceError, match=r'requests\[0\]\.extra: unknown field "extra" \(value 1\) in a request'):
+        load_instance(path)
+
+
+@pytest.mark.parametrize("group", ["devices", "sources"])
+def test_a_nodes_own_memory_must_be_whole_bytes(tmp_path, group):
+    from optdist.instance import InstanceError, load_instance
+
+    path = _instance(tmp_path, lambda d: d[group][0].update(memory=100.5))
+    with pytest.raises(InstanceError, match=rf'{group}\[0\]\.memory: got 100.5, not a whole number of bytes '
+                                            r'\(fix: give the memory in whole bytes, e.g. "memory": 100\)'):
+        load_instance(path)
+    assert load_instance(_instance(tmp_path, lambda d: d[group][0].update(memory=1073741824.0))).n_nodes > 0
