@@ -252,8 +252,8 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
                     ":" not in method and method not in _registry()):
                 close = closest(method, sorted(_registry()), ignore_case=True) if isinstance(method, str) else None
                 mean = f"did you mean {text_of(close)}? " if close else ""
-                raise ValueError(f"{where}: {k}: unknown method {value_text(method)} (fix: {mean}choose from {quoted(sorted(_registry()))}, "
-                                 "or name a function as \"module:function\")")
+                raise ValueError(f"{where}: {k}: unknown method {value_text(method)} (fix: {mean}choose from "
+                                 f"{quoted(sorted(_registry()))}, or name a function as \"module:function\")")
     _check_method_options(doc, where)
     _check_axes(doc, where)
     return BenchSpec(**doc)

@@ -144,7 +144,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "\"weird ids\" is weird%20ids), which import-solution reads back")
     p.add_argument("instance", type=Path)
     p.add_argument("--format", type=str.lower, choices=["lp", "mps"],
-                   help="lp or mps, in any case (LP, MPS); default: the extension of --out, in any case (.lp, .LP, .mps, .MPS)")
+                   help="lp or mps, in any case (LP, MPS); default: the extension of --out, in any case "
+                        "(.lp, .LP, .mps, .MPS)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--out", type=out_file, required=True)
     p.set_defaults(func=cmd_export)
