@@ -21,7 +21,7 @@ import numpy as np
 
 from optdist.instance import FORMAT as INSTANCE_FORMAT
 from optdist.instance import Instance, _did_you_mean
-from optdist.io import atomic_write_json, restore_non_finite
+from optdist.io import atomic_write_json, misspelt_format, restore_non_finite
 from optdist.jsonfile import MiB, DocumentError, Problem, json_kind, json_text, quoted, read_json, text_of
 from optdist.options import is_whole
 
@@ -116,6 +116,9 @@ class Assignment:
             made_for = f"; the assignment was {other}"
         fmt = data.get("format")
         if isinstance(fmt, str) and fmt.startswith("optdist-") and fmt != FORMAT:  # e.g. the instance given twice
+            if close := misspelt_format(fmt):  # e.g. "optdist-reslt/1"
+                raise fail("format", f"is {json_text(fmt)}, no optdist format",
+                           f"did you mean {json_text(close)}? set \"format\": {json_text(close)} if the file is one")
             what = "an instance" if fmt == INSTANCE_FORMAT else "another optdist document"
             raise fail("format", f"is {json_text(fmt)}: this is {what}, not a placement",
                        "give a placement of the instance: the --out of `optdist solve` on it, or a file of Assignment.save")

@@ -43,6 +43,7 @@ from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json
                               place_of, read_json, text_of)
 from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.names import MANY_NAMES_CUTOFF, closest
+from optdist.options import is_whole
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
 from optdist.transfers import segment_seconds
@@ -611,6 +612,9 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
                                             "instead of a type"))
                 else:
                     base = catalog[node.type]
+            if node.memory is not None and not is_whole(node.memory):  # as device catalogs refuse it
+                problems.append(Problem(f"{p}.memory", f"got {node.memory!r}, not a whole number of bytes",
+                                        f"give the memory in whole bytes, e.g. \"memory\": {int(node.memory)}"))
             vals = {f: getattr(node, f) if getattr(node, f) is not None else base.get(f) for f in NODE_FIELDS}
             for f in ("memory", "mults_per_s", "rate"):
                 if vals[f] is None and (node.type is None or node.type in catalog):  # else the type is the problem

@@ -120,6 +120,24 @@ def check_output_file(path: str | Path, flag: str = "--out") -> Path:
 #: the documents a placement's writer (:meth:`SolveResult.save <optdist.result.SolveResult.save>`,
 #: :meth:`Assignment.save <optdist.assignment.Assignment.save>`) may replace: its own outputs
 PLACEMENT_FORMATS = ("optdist-result/1", "optdist-assignment/1")
+#: the optdist document formats, for the "did you mean" of a misspelt one (``optdist-reslt/1``)
+KNOWN_FORMATS = (*PLACEMENT_FORMATS, "optdist-instance/1", "optdist-profile/2", "optdist-profile/1",
+                 "optdist-privacy-table/1", "optdist-device-catalog/1", "optdist-diagnosis/1", "optdist-bench-record/1",
+                 "optdist-bench-grid/1", "optdist-rl-policy/1", "optdist-rl-ppo/1", "optdist-dp-measured/1",
+                 "optdist-dp-tables/1", "optdist-defq-measured/1", "optdist-defq-tables/1")
+
+
+def misspelt_format(fmt: object, formats: tuple[str, ...] = KNOWN_FORMATS) -> str | None:
+    """The format of ``formats`` that ``fmt`` (a document's ``format``) is a misspelling of
+    (``optdist-reslt/1`` -> ``optdist-result/1``); None where ``fmt`` is not text, names a known
+    kind (its part before the ``/``: another version is no misspelling) or is close to none."""
+    if not isinstance(fmt, str) or fmt in formats:
+        return None
+    if fmt.partition("/")[0] in {f.partition("/")[0] for f in KNOWN_FORMATS}:
+        return None
+    from optdist.names import MANY_NAMES_CUTOFF, closest
+
+    return closest(fmt, formats, ignore_case=True, cutoff=MANY_NAMES_CUTOFF)
 _SNIFF_BYTES = 64 * 1024  # optdist writes "format" first: read this much to find it
 _PARSE_BYTES = 16 * 1024 * 1024  # a file whose head shows no format is parsed whole up to this size
 
@@ -166,7 +184,9 @@ def check_overwritable(path: str | Path, formats: tuple[str, ...] = PLACEMENT_FO
         return
     what = (f"an {fmt} document" if fmt is not None and fmt[:1] in "aeiou" else
             f"a {fmt} document" if fmt is not None else "not an optdist document")
-    raise OutputPathError(f"{flag} {path}: exists and is {what}, not {' or '.join(formats)}: writing would replace it "
+    close = misspelt_format(fmt, formats)
+    mean = f" (a misspelt {close}?)" if close else ""
+    raise OutputPathError(f"{flag} {path}: exists and is {what}{mean}, not {' or '.join(formats)}: writing would replace it "
                           "(fix: give another path, or remove the file first if it is no longer needed"
                           + (f", or pass {override} to replace it)" if override else ")"))
 

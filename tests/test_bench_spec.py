@@ -105,7 +105,7 @@ def test_same_file_name_in_two_folders_gives_two_runs_and_two_keys(tmp_path, mon
 
 @pytest.mark.parametrize("method", ["gredy", "milp ", "", "os:", ":system", "a b:c", 3])
 def test_unknown_methods_are_refused_when_the_spec_is_read(method):
-    with pytest.raises(ValueError, match=r'methods: unknown method .*fix: choose from .*"greedy"'):
+    with pytest.raises(ValueError, match=r'methods: unknown method .*fix: (did you mean .*\? )?choose from .*"greedy"'):
         parse_spec({**BASE, "methods": ["greedy", method]})
 
 
@@ -178,7 +178,7 @@ def test_a_method_given_an_option_it_does_not_take_is_refused_when_the_spec_is_r
 
 @pytest.mark.parametrize("field", ["solver_methods", "seeded_methods"])
 def test_unknown_names_in_the_method_lists_are_refused(field):
-    with pytest.raises(ValueError, match=rf'spec: {field}: unknown method "mlip" \(fix: choose from "'):
+    with pytest.raises(ValueError, match=rf'spec: {field}: unknown method "mlip" \(fix: did you mean "milp"\? choose from "'):
         parse_spec({**BASE, "methods": ["milp"], field: ["mlip"]})
 
 

@@ -48,6 +48,7 @@ from typing import Any
 
 from optdist.io import restore_non_finite
 from optdist.jsonfile import MiB, quoted, read_json, text_of, value_text
+from optdist.names import closest
 from optdist.options import OPTION_EXAMPLES, WHOLE_OPTIONS, is_whole
 
 #: the names of optdist.bench.figures.FIGURES (not imported here: it loads matplotlib; a test keeps them equal)
@@ -228,7 +229,9 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
     known = set(BenchSpec.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"{where}: unknown field(s) {quoted(unknown)} (fix: use only {quoted(sorted(known))})")
+        close = closest(unknown[0], sorted(known))
+        mean = f"did you mean {text_of(close)} for {text_of(unknown[0])}? " if close else ""
+        raise ValueError(f"{where}: unknown field(s) {quoted(unknown)} (fix: {mean}use only {quoted(sorted(known))})")
     for req in ("name", "instances", "methods", "out"):
         if req not in data:
             raise ValueError(f"{where}: missing {text_of(req)} (fix: add it, e.g. see benchmarks/specs/"
@@ -247,8 +250,10 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
         for method in doc.get(k, ()):
             if not isinstance(method, str) or (":" in method and not _METHOD.match(method)) or (
                     ":" not in method and method not in _registry()):
-                raise ValueError(f"{where}: {k}: unknown method {value_text(method)} (fix: choose from {quoted(sorted(_registry()))}, "
-                                 "or name a function as \"module:function\")")
+                close = closest(method, sorted(_registry()), ignore_case=True) if isinstance(method, str) else None
+                mean = f"did you mean {text_of(close)}? " if close else ""
+                raise ValueError(f"{where}: {k}: unknown method {value_text(method)} (fix: {mean}choose from "
+                                 f"{quoted(sorted(_registry()))}, or name a function as \"module:function\")")
     _check_method_options(doc, where)
     _check_axes(doc, where)
     return BenchSpec(**doc)

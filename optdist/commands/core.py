@@ -96,7 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("assignment", type=Path, help="an assignment (optdist-assignment/1) or a result from `optdist solve --out`")
     p.add_argument("--requests", action=number_flag("a whole number >= 0, the requests to show", "10", whole=True,
                                                     within=lambda v: v >= 0),
-                   default=10, help="show the breakdown of this many requests")
+                   default=10, help="show the latency of this many requests (default 10) and, unless 0, the stage "
+                                    "breakdown of the first; 0: totals and violations only")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -489,9 +490,11 @@ def print_evaluation(inst, ev, show_requests: int = 10,
         {"request": inst.request_ids[r], "cnn": inst.request_cnn[r], "latency_s": ev.latency[r], "shared_B": ev.shared_bytes[r]}
         for r in range(min(show_requests, inst.n_requests))
     ]
-    print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".6g"))
+    if rows:  # --requests 0: no table (an empty one printed a blank line)
+        print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".6g"))
     if inst.n_requests > show_requests:
-        print(f"... {inst.n_requests - show_requests} more requests")
+        more = inst.n_requests - show_requests
+        print(f"... {more} more request{'s' if more != 1 else ''}")
     for line in violation_lines(inst, ev.violations, all_in):
         print(line)
 
@@ -577,7 +580,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     asg = load_placement(inst, args.assignment)
     ev = evaluate(inst, asg)
     print_evaluation(inst, ev, args.requests)
-    if inst.n_requests:
+    if inst.n_requests and args.requests:  # --requests 0: no stage breakdown either
         print(f"\nstages of {inst.request_ids[0]}:")
         print(ev.breakdown(inst, 0).to_markdown(index=False, floatfmt=".6g"))
     return 0 if ev.feasible else 1

@@ -102,7 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policy", type=Path, metavar="P", help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
     p.add_argument("--episodes", action=episodes_flag, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
-    p.add_argument("--out", type=Path, help="write the full result (JSON, with the assignment) here")
+    p.add_argument("--out", type=out_file, help="write the full result (JSON, with the assignment) here")
     p.add_argument("--requests", action=number_flag("a whole number >= 0, the requests to show", "10", whole=True,
                                                     within=lambda v: v >= 0),
                    default=10, metavar="N", help="show the breakdown of this many requests")
@@ -143,10 +143,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "`glpsol --freemps model.mps`. The header names the instance (percent-encoded: "
                               "\"weird ids\" is weird%20ids), which import-solution reads back")
     p.add_argument("instance", type=Path)
-    p.add_argument("--format", choices=["lp", "mps"],
-                   help="default: the extension of --out, in any case (.lp, .LP, .mps, .MPS)")
+    p.add_argument("--format", type=str.lower, choices=["lp", "mps"],
+                   help="lp or mps, in any case (LP, MPS); default: the extension of --out, in any case "
+                        "(.lp, .LP, .mps, .MPS)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=out_file, required=True)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import-solution", help="read an external solver's solution of an exported model and score it",
@@ -410,7 +411,14 @@ def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], fl
     return {key: checked.get(key, value) for key, value in raw.items()}
 
 
-def check_out_path(out: Path, inputs: list[Path], flag: str = "--out", placement: bool = False) -> None:
+def out_file(text: str) -> Path | str:
+    """``--out``'s type: the path, or the text itself where it is empty or blank (``Path("")`` would be
+    ``.``, the current folder, reported as "a directory"), for :func:`check_out_path` to refuse as empty."""
+    return Path(text) if text.strip() else text
+
+
+def check_out_path(out: Path | str, inputs: list[Path], flag: str = "--out", placement: bool = False,
+                   example: str = "result.json") -> None:
     """Refuse an output file that cannot be written or that is one of the inputs, before any work.
 
     Anything but a regular file at ``out`` (a directory, device, pipe, socket or symbolic link),
@@ -423,6 +431,8 @@ def check_out_path(out: Path, inputs: list[Path], flag: str = "--out", placement
     """
     from optdist.io import OutputPathError, check_not_an_input, check_output_file, check_overwritable
 
+    if isinstance(out, str) and not out.strip():  # out_file's empty --out
+        raise CliError(f"{flag} is empty (fix: give a file, e.g. {flag} {example})")
     try:
         check_output_file(out, flag)
         check_not_an_input(out, inputs, flag)
@@ -536,7 +546,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from optdist.instance import load_instance
     from optdist.solve import solve
 
-    if args.out:
+    if args.out is not None:
         check_out_path(args.out, _input_files(args), placement=True)
     inst = load_instance(args.instance)
     for w in inst.measured_warnings():
@@ -946,7 +956,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from optdist.milp import build
     from optdist.milp.export import write_model
 
-    check_out_path(args.out, [args.instance, *referenced_files(args.instance)])
+    check_out_path(args.out, [args.instance, *referenced_files(args.instance)], example="model.lp")
     inst = load_instance(args.instance)
     b = build(inst, args.formulation)
     try:
