@@ -200,11 +200,11 @@ def check_save_path(obj: object, inst: object, path: object, force: bool = False
     if not isinstance(inst, Instance):
         example = json_text(str(inst)) if isinstance(inst, (str, Path)) and path is None else '"result.json"'
         raise TypeError(f"{call}(inst, path) takes the instance first (it names the requests and nodes in the "
-                        f"file), then the path; got {type(inst).__name__} {json_text(inst, 60)} as the instance (fix: "
+                        f"file), then the path; got {_given(inst)} as the instance (fix: "
                         f"{name}.save(inst, {example}), with inst the Instance it was solved on, e.g. "
                         "inst = optdist.load_instance(\"instances/...json\"))")
     if not isinstance(path, (str, os.PathLike)) or path == "":
-        raise TypeError(f"{call}(inst, path): path is {type(path).__name__} {json_text(path, 60)}, not a file path (fix: "
+        raise TypeError(f"{call}(inst, path): path is {_given(path)}, not a file path (fix: "
                         f"{name}.save(inst, \"result.json\"))")
     flag = f"{call} path"
     if inst.path is not None:
@@ -212,6 +212,11 @@ def check_save_path(obj: object, inst: object, path: object, force: bool = False
     if not force:
         check_output_file(path, flag)
         check_overwritable(path, flag=flag, override="force=True")
+
+
+def _given(value: object) -> str:
+    """``value`` in a TypeError of :func:`check_save_path`: None, or its type and its text."""
+    return "None" if value is None else f"{type(value).__name__} {json_text(value, 60)}"
 
 
 def load_result(path: str | Path) -> dict:

@@ -169,7 +169,7 @@ def test_save_without_the_instance_names_the_call(tmp_path, inst, greedy):
         greedy.save("x.json")
     with pytest.raises(TypeError, match=r'\(fix: asg.save\(inst, "x.json"\)'):
         greedy.assignment.save("x.json")
-    with pytest.raises(TypeError, match="path is NoneType None, not a file path"):
+    with pytest.raises(TypeError, match="path is None, not a file path"):
         greedy.save(inst)
     assert not Path("x.json").exists()
 
