@@ -222,7 +222,7 @@ def _value_example(action: argparse.Action) -> str:
         return str(action.default)
     if found := _HELP_EXAMPLE.search(action.help or ""):
         return found[1]
-    if action.type is Path:
+    if action.type is Path or getattr(action.type, "makes_path", False):  # Path, or a type like commands.solve.out_file
         if "catalog" in action.dest:
             return "examples/byon/mydevices.json"  # a device catalog, not a result
         if "instance file" in (action.help or ""):

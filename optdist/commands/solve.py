@@ -417,6 +417,9 @@ def out_file(text: str) -> Path | str:
     return Path(text) if text.strip() else text
 
 
+out_file.makes_path = True  # type: ignore[attr-defined] # the CLI's fixes give a file as its example (cli._value_example)
+
+
 def check_out_path(out: Path | str, inputs: list[Path], flag: str = "--out", placement: bool = False,
                    example: str = "result.json") -> None:
     """Refuse an output file that cannot be written or that is one of the inputs, before any work.
