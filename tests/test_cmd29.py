@@ -12,6 +12,7 @@ from pathlib import Path
 
 from optdist.cli import main
 from tests.conftest import ROOT, linux_only, requires_solver, solver_popen
+from tests.test_export import run_highs
 
 TINY = ROOT / "instances" / "tiny"
 MAKESPAN = TINY / "micro-2x3-makespan.json"
@@ -171,17 +172,6 @@ def test_bench_refuses_an_instance_file_that_is_not_an_instance(tmp_path, capsys
 
 # --- 4. export: the extension's case, MPS for GLPK, names with spaces -----------------------------
 
-def solve_with_highs(model: Path, sol: Path) -> None:
-    import highspy
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.readModel(str(model))
-    h.run()
-    h.writeSolution(str(sol), 0)
-
-
 def test_export_takes_upper_case_extensions(tmp_path, capsys):
     """`--out e5.LP` printed Pyomo's "Could not infer file format from file name
     '/tmp/.e5.LP.x6l6frn7.tmp.LP'"."""
@@ -236,7 +226,7 @@ def test_a_name_with_a_space_round_trips_through_the_header(tmp_path, capsys):
         model, sol = tmp_path / f"m.{ext}", tmp_path / f"m-{ext}.sol"
         assert main(["export", str(inst), "--out", str(model), "--formulation", "compact"]) == 0
         assert (instance_of(model), formulation_of(model)) == ("weird ids 0.6 50%", "compact")
-        solve_with_highs(model, sol)
+        run_highs(model, sol)
         capsys.readouterr()
         assert main(["import-solution", str(inst), "--model-file", str(model), "--solution", str(sol)]) == 0
         captured = capsys.readouterr()

@@ -7,24 +7,15 @@ import json
 import re
 from pathlib import Path
 
-import highspy
 import pytest
 
 from optdist.cli import main
 from optdist.instance import load_instance
 from optdist.milp.export import fingerprint_of, formulation_of, instance_fingerprint, instance_of
+from tests.test_export import run_highs
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 TIGHT = TINY / "micro-2x3-tight.json"
-
-
-def solve_with_highs(model: Path, sol: Path) -> None:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.readModel(str(model))
-    h.run()
-    h.writeSolution(str(sol), 0)
 
 
 def same_name_other_devices(tmp_path: Path) -> Path:
@@ -50,7 +41,7 @@ def test_import_solution_refuses_a_model_of_other_instance_content(tmp_path, cap
     assert main(["export", str(TIGHT), "--out", str(model)]) == 0
     assert (instance_of(model), formulation_of(model), fingerprint_of(model)) == (
         "micro-2x3-tight", "tight", instance_fingerprint(a))
-    solve_with_highs(model, sol)
+    run_highs(model, sol)
     capsys.readouterr()
     asg = tmp_path / "asg.json"
     rc = main(["import-solution", str(other), "--model-file", str(model), "--solution", str(sol), "--out", str(asg)])
@@ -71,7 +62,7 @@ def test_a_model_file_without_a_fingerprint_skips_the_check(tmp_path, capsys):
     assert old != text
     model.write_text(old)
     assert (instance_of(model), formulation_of(model), fingerprint_of(model)) == ("micro-2x3-tight", "tight", None)
-    solve_with_highs(model, sol)
+    run_highs(model, sol)
     capsys.readouterr()
     assert main(["import-solution", str(TIGHT), "--model-file", str(model), "--solution", str(sol)]) == 0
 
