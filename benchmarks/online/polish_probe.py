@@ -33,7 +33,8 @@ Prints the start's and the polished placement's objective (ms, re-scored by
 :func:`optdist.evaluate`), the moves, the joint solves started, capped and stalled, the seconds of each
 phase and the load; ``--json`` adds one line of JSON with the same and the times (s after the
 polish's start) at which each request of an accepted joint move was re-placed and the seconds of each
-joint solver call.
+joint solver call. ``--out PATH`` keeps the best feasible placement (after every accepted joint move,
+and the polished one at the end) in ``PATH``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                     "main with each joint solve also stopped 5 / 10 s after its last improving solution (15 s at "
                     "the earliest; stall5: _plan's polish)")
     ap.add_argument("--json", action="store_true", help="print one line of JSON at the end")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="write the best feasible placement so far here (optdist-assignment/1, atomically) after "
+                         "every accepted joint move and at the end, so that a long polish stopped early keeps it")
     args = ap.parse_args(argv)
     inst = load_instance(args.instance)
     start = start_placement(inst, args.start)
@@ -89,10 +93,20 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.start}: the start is infeasible or leaves a request unplaced; delete it to recompute")
     obj0 = float(ev0.objective)
     stats, moves_at = JointStats(), []
+    now, best = list(start.owners), [obj0]
     t0 = time.perf_counter()
+
+    def keep(owners: list) -> None:
+        """Write ``owners`` to ``--out`` where it is feasible and better than the best written."""
+        ev = evaluate(inst, Assignment(owners))
+        if args.out is not None and ev.feasible and float(ev.objective) < best[0]:
+            best[0] = float(ev.objective)
+            Assignment(owners).save(inst, args.out, force=True)
 
     def joint_column(r: int, owners_r: list) -> None:
         moves_at.append(round(time.perf_counter() - t0, 2))
+        now[r] = owners_r
+        keep(now)  # between the requests of one move the placement may not fit: keep() skips it
 
     deadline = t0 + args.polish
     cap = min(JOINT_PER_SOLVE_S, args.polish / SPLITS.get(args.schedule, 1))
@@ -105,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     ev = evaluate(inst, Assignment(owners))
     if not ev.feasible:
         raise SystemExit(f"{inst.name}: the polished placement breaks {ev.violations[:3]}")
+    if args.out is not None:
+        Assignment(owners).save(inst, args.out, force=True)
     out = {"instance": inst.name, "schedule": args.schedule, "polish_s": args.polish, "start_ms": obj0 * 1e3,
            "polished_ms": float(ev.objective) * 1e3, "joint_moves": joint, "pair_moves": pair,
            "joint_solves": stats.solves, "joint_capped": stats.capped, "joint_stalled": stats.stalled,
