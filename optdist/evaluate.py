@@ -82,10 +82,14 @@ class Evaluation:
     def n_rejected(self) -> int:
         return int((~self.admitted).sum())
 
-    def breakdown(self, inst: Instance, r: int):  # -> pandas.DataFrame
-        """Per-stage time of request r: compute and transfer of the critical receiver."""
+    def breakdown(self, inst: Instance, r: int | str):  # -> pandas.DataFrame
+        """Per-stage time of request ``r`` (its id, e.g. ``"r5"``, or its 0-based index in the
+        instance): compute and transfer of the critical receiver; no rows for a rejected request.
+        A request the instance does not have is a ValueError naming the valid range
+        (:func:`request_index`)."""
         import pandas as pd
 
+        r = request_index(inst, r)
         if self.stage_time[r] is None:
             return pd.DataFrame(columns=["layer", "T", "compute", "transfer"])
         return pd.DataFrame(
@@ -97,6 +101,12 @@ class Evaluation:
             }
         )
 
+    def stages(self, inst: Instance, requests: str | int | list | tuple = "all") -> dict:  # -> {id: DataFrame}
+        """:meth:`breakdown` of each request of ``requests`` by id, in the order given (each once):
+        ``"all"`` (every request of the instance), ids joined by commas (``"r5,r7"``, what ``optdist
+        evaluate --stages`` takes) or a list of ids or 0-based indices (:func:`stage_requests`)."""
+        return {inst.request_ids[r]: self.breakdown(inst, r) for r in stage_requests(inst, requests)}
+
     def summary(self, inst: Instance) -> dict:
         return {
             "objective": self.objective,
@@ -107,6 +117,60 @@ class Evaluation:
             "feasible": self.feasible,
             "violations": len(self.violations),
         }
+
+
+def request_range(inst: Instance) -> str:
+    """The instance's request ids as a range for an error: ``"its 20 requests, r1 ... r20"`` (in
+    file order; all of them where there are at most 3)."""
+    ids = inst.request_ids
+    shown = ", ".join(ids) if len(ids) <= 3 else f"{ids[0]} ... {ids[-1]}"
+    return f"its {len(ids)} request{'s' if len(ids) != 1 else ''}, {shown}"
+
+
+def request_index(inst: Instance, request: int | str) -> int:
+    """The 0-based index of ``request`` in ``inst``: a request id (``"r5"``), or an index in
+    ``[0, n_requests)`` as it is (a negative one is refused, not counted from the end). Anything
+    else is a ValueError naming the instance and the valid range (and the id meant, where one
+    differs from it only in case)."""
+    if isinstance(request, (int, np.integer)) and not isinstance(request, bool):
+        if 0 <= request < inst.n_requests:
+            return int(request)
+        raise ValueError(f"request index {request}: {text_of(inst.name)} has requests 0..{inst.n_requests - 1} "
+                         f"({request_range(inst)}) (fix: give an index in that range, or a request id)")
+    if isinstance(request, str) and request in inst.request_ids:
+        return inst.request_ids.index(request)
+    close = [rid for rid in inst.request_ids if rid.casefold() == str(request).strip().casefold()]
+    meant = f"did you mean {text_of(close[0])}? " if close else ""
+    raise ValueError(f"request {text_of(request)}: no such request in {text_of(inst.name)} ({request_range(inst)}) "
+                     f"(fix: {meant}give request ids of the instance, e.g. {text_of(inst.request_ids[0])})")
+
+
+def stage_requests(inst: Instance, requests: str | int | list | tuple) -> list[int]:
+    """The indices of the requests ``requests`` names, in its order, each once: ``"all"`` (every
+    request), ids joined by commas (``"r5,r7"``; spaces around them ignored; one id with a comma in
+    it is taken whole), one id or index, or a list/tuple of ids or indices. An empty list, or a
+    request the instance does not have, is a ValueError naming the valid range
+    (:func:`request_index`)."""
+    if isinstance(requests, (int, np.integer)):
+        requests = [requests]
+    if isinstance(requests, str):
+        if requests.strip() == "all":
+            return list(range(inst.n_requests))
+        if requests in inst.request_ids:  # one id with a comma in it
+            return [inst.request_ids.index(requests)]
+        requests = [w.strip() for w in requests.split(",")]
+        if any(not w for w in requests):
+            raise ValueError(f"requests {text_of(','.join(requests))}: an empty request id (fix: request ids joined by "
+                             f"commas, e.g. {text_of(','.join(inst.request_ids[:2]))}, or \"all\")")
+    out: list[int] = []
+    for w in requests:
+        r = request_index(inst, w)
+        if r not in out:
+            out.append(r)
+    if not out:
+        raise ValueError(f"no requests named (fix: request ids of {text_of(inst.name)}, e.g. "
+                         f"{text_of(inst.request_ids[0])}, or \"all\")")
+    return out
 
 
 def violation_families(inst: Instance, violations: list[Violation]) -> list[str]:

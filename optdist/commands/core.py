@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from optdist.cli import count_flag, missing_file_fix, number_flag, read_number
+from optdist.cli import CliError, count_flag, missing_file_fix, number_flag, read_number
 from optdist.generate import MAX_NODES, MAX_REQUESTS
 from optdist.io import atomic_write_json, check_not_an_input, check_output_file, restore_non_finite
 from optdist.jsonfile import text_of
@@ -97,7 +97,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--requests", action=number_flag("a whole number >= 0, the requests to show", "10", whole=True,
                                                     within=lambda v: v >= 0),
                    default=10, help="show the latency of this many requests (default 10) and, unless 0, the stage "
-                                    "breakdown of the first; 0: totals and violations only")
+                                    "breakdown of the first placed one; 0: totals and violations only")
+    p.add_argument("--stages", metavar="IDS|all",
+                   help="show the stage breakdown of these requests instead: request ids joined by commas, e.g. "
+                        "r5,r7 (in that order; any of the instance's requests, shown by --requests or not), or all; "
+                        "an id the instance does not have is refused, naming its requests' range")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -569,7 +573,7 @@ def _check_not_swapped(instance: Path, assignment: Path) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from optdist.evaluate import evaluate
+    from optdist.evaluate import evaluate, stage_requests
     from optdist.instance import load_instance
 
     try:
@@ -578,9 +582,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         _check_not_swapped(args.instance, args.assignment)
         raise
     asg = load_placement(inst, args.assignment)
+    try:  # refused before the scoring
+        picked = None if args.stages is None else stage_requests(inst, args.stages)
+    except ValueError as e:
+        raise CliError(f"--stages {args.stages}: {e}") from None
     ev = evaluate(inst, asg)
     print_evaluation(inst, ev, args.requests)
-    if inst.n_requests and args.requests:  # --requests 0: no stage breakdown either
-        print(f"\nstages of {inst.request_ids[0]}:")
-        print(ev.breakdown(inst, 0).to_markdown(index=False, floatfmt=".6g"))
+    if picked is not None:  # --stages: those requests, also with --requests 0
+        for r in picked:
+            print_stages(inst, ev, r)
+    elif inst.n_requests and args.requests:  # --requests 0: no stage breakdown either
+        first = next((r for r in range(inst.n_requests) if ev.stage_time[r] is not None), None)
+        if first is not None:
+            print_stages(inst, ev, first)
+            others = [rid for rid in inst.request_ids[:3] if rid != inst.request_ids[first]][:2]
+            if others:
+                print(f"(other requests' stages: --stages {','.join(others)} or --stages all)")
     return 0 if ev.feasible else 1
+
+
+def print_stages(inst, ev, r: int) -> None:
+    """The stage breakdown of request r (:meth:`optdist.evaluate.Evaluation.breakdown`) under
+    ``stages of <id>:``; one line for a rejected request, which has no stages."""
+    if ev.stage_time[r] is None:
+        print(f"\nstages of {inst.request_ids[r]}: none (rejected)")
+        return
+    print(f"\nstages of {inst.request_ids[r]}:")
+    print(ev.breakdown(inst, r).to_markdown(index=False, floatfmt=".6g"))
