@@ -154,6 +154,24 @@ def option_flag(name: str, example: str) -> type[argparse.Action]:
     return number_flag(OPTION_RANGES[name], example, whole=name in WHOLE_OPTIONS, within=IN_RANGE[name])
 
 
+class PathFlag(argparse._StoreAction):
+    """The action of a flag that takes a path (a file or a folder, read or written), made by
+    :func:`path_flag`: argparse's own store, its value as ``type`` makes it, plus ``example``."""
+
+    example: str  # a real path of the kind the flag takes, for its fixes (cli._value_example)
+
+
+def path_flag(example: str) -> type[argparse.Action]:
+    """The action of a flag that takes a path (``add_argument("--out", type=Path,
+    action=path_flag("model.lp"))``): it stores the value as argparse does, and declares
+    ``example``, a path of the right kind (a file in the repository for a flag that reads one, e.g.
+    a device catalog; a file of the name and extension the flag writes, e.g. ``model.lp``; a folder
+    as the command makes it), as the value the error fixes show: "--out needs a value (fix: give
+    one after it, e.g. --out model.lp)" (:func:`_value_example`). Every command's path flags
+    declare theirs so (tests/test_tidy30.py checks every flag of type ``Path``)."""
+    return type("PathFlag", (PathFlag,), {"example": example})
+
+
 def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """-v/-q/--debug; on sub-commands with SUPPRESS defaults, so either position works."""
     dflt = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)  # noqa: E731
@@ -207,11 +225,10 @@ _HELP_EXAMPLE = re.compile(r"e\.g\. (\S+?)[,;)]*(?:\s|$)")
 
 
 def _value_example(action: argparse.Action) -> str:
-    """A real value of the flag ``action`` for a fix, never a placeholder: its check's example
-    (:func:`number_flag`), its first choice, its default (``--solver highs``), the example its help
-    gives ("e.g. paper"), a file of the right kind for a path (a device catalog, an instance for
-    ``--forecast``, else ``result.json``; ``results/`` for a folder);
-    else its metavar."""
+    """A real value of the flag ``action`` for a fix, never a placeholder: the example it declares
+    (:func:`number_flag`'s check's, :func:`path_flag`'s path of the right kind: a device catalog,
+    an instance for ``--forecast``, ``model.lp`` for ``export --out``), its first choice, its
+    default (``--solver highs``), the example its help gives ("e.g. paper"); else its metavar."""
     example = getattr(action, "example", None)
     if example is not None:
         return example
@@ -222,12 +239,6 @@ def _value_example(action: argparse.Action) -> str:
         return str(action.default)
     if found := _HELP_EXAMPLE.search(action.help or ""):
         return found[1]
-    if action.type is Path or getattr(action.type, "makes_path", False):  # Path, or a type like commands.solve.out_file
-        if "catalog" in action.dest:
-            return "examples/byon/mydevices.json"  # a device catalog, not a result
-        if "instance file" in (action.help or ""):
-            return "instances/paper/lenet-10x10-tau0.6.json"  # --forecast: an instance
-        return "results/" if "folder" in (action.help or "") else "result.json"
     return str(action.metavar or action.dest.upper())
 
 

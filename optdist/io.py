@@ -70,18 +70,48 @@ def make_output_folder(path: str | Path, flag: str = "--out") -> Path:
     ValueError naming ``flag``, the path and the fix when it, or a folder above it, is a file, and
     :class:`OutputPathError` (a ValueError) when it cannot be created or no file can be created in
     it (permissions, a read-only or special file system): found before minutes of work, not when
-    the first result is written."""
+    the first result is written. :func:`check_output_folder` finds the same without creating it."""
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise ValueError(f"{flag} {path}: exists and is not a folder, or a folder above it is a file (fix: move that "
-                         f"file away, or give another {flag})") from None
+        raise _not_a_folder(path, flag) from None
     except OSError as e:  # permissions, a read-only or special file system (/proc, /sys)
-        raise OutputPathError(f"{flag} {path}: cannot create the folder ({_why_not_writable(e)}) (fix: choose a "
-                              f"writable folder on an ordinary file system)") from None
+        raise _cannot_create_folder(path, flag, e) from None
     _probe_writable(path, f"{flag} {path}: cannot create a file in it")
     return path
+
+
+def check_output_folder(path: str | Path, flag: str = "--out") -> Path:
+    """What :func:`make_output_folder` would refuse, in its words, found without creating any
+    folder: ``path`` or a folder above it is a file (ValueError), no file can be created in
+    ``path`` where it exists, or, where it does not, in the nearest folder above it, where it
+    would be created (:class:`OutputPathError`). Returns ``path``. A command that checks several
+    folders before its work so leaves none behind when one of them is refused."""
+    path = Path(path)
+    if path.is_dir():
+        _probe_writable(path, f"{flag} {path}: cannot create a file in it")
+        return path
+    if os.path.lexists(path):  # a file, a link to none
+        raise _not_a_folder(path, flag)
+    above = next(p for p in path.absolute().parents if os.path.lexists(p))  # the root is there
+    if not above.is_dir():
+        raise _not_a_folder(path, flag)
+    try:
+        _probe(above)  # creating a file there takes what creating a folder there takes
+    except OSError as e:
+        raise _cannot_create_folder(path, flag, e) from None
+    return path
+
+
+def _not_a_folder(path: Path, flag: str) -> ValueError:
+    return ValueError(f"{flag} {path}: exists and is not a folder, or a folder above it is a file (fix: move that "
+                      f"file away, or give another {flag})")
+
+
+def _cannot_create_folder(path: Path, flag: str, e: OSError) -> OutputPathError:
+    return OutputPathError(f"{flag} {path}: cannot create the folder ({_why_not_writable(e)}) (fix: choose a "
+                           f"writable folder on an ordinary file system)")
 
 
 def refuse_overwrite(paths: list[Path], force: bool, where: str) -> None:
@@ -205,12 +235,17 @@ def _probe_writable(folder: Path, what: str) -> None:
     that fails. A real probe: permissions, read-only and special file systems and root all answer
     truthfully (``os.access`` does not for root)."""
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".optdist-", suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
+        _probe(folder)
     except OSError as e:
         raise OutputPathError(f"{what} ({_why_not_writable(e)}); optdist writes a temporary file there and renames "
                               "it into place (fix: choose a writable folder on an ordinary file system)") from None
+
+
+def _probe(folder: Path) -> None:
+    """Create and remove a file in ``folder``; OSError where that fails."""
+    fd, probe = tempfile.mkstemp(dir=folder, prefix=".optdist-", suffix=".probe")
+    os.close(fd)
+    os.unlink(probe)
 
 
 @contextlib.contextmanager

@@ -8,19 +8,64 @@ it spent 23 s of a 41.8-s run on 210 CBC solves, every one killed.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 import optdist
 from optdist.milp.decomposition import branch
-from tests.conftest import ROOT, kill_solver_once_it_runs, linux_only, requires_solver
+from tests.conftest import ROOT, linux_only, requires_solver, solver_popen
 
 #: 8 LeNet requests competing for 4 devices: column generation with CBC hands over to
 #: branch-and-price after 9-14 s (load 1-3; tests/test_engine_edges.py)
 COUPLED = str(ROOT / "instances" / "coupled" / "lenet-8x4-rpi3.json")
 REL = 1e-7
+
+
+def kill_every_cbc_from_the_search(monkeypatch) -> list[int]:
+    """From the moment branch-and-price starts, every CBC solve of this process is SIGKILLed as it
+    starts (its pid appended to the list returned; before, none is): its model file is made a FIFO
+    no writer ever opens, so CBC is still running when the SIGKILL comes, however slow the machine
+    (as :func:`tests.conftest.kill_the_nth_solver`). Every pricing round of the search then fails,
+    and the search stops after :data:`~optdist.milp.decomposition.branch.PRICING_FAILURES_MAX` of
+    them in a row.
+
+    Before (tidy30), a thread polled /proc every 10 ms for CBC children to kill: on a loaded machine
+    (load ~5) it missed CBC solves of a few ms that ended between two looks; each such pricing
+    round succeeded and restarted the count of failures in a row, so the pricing stop did not come
+    within the 45-s run (nor within 20 s at load ~4, ci76)."""
+    from optdist.solvers import subprocesses
+
+    real = subprocesses.subprocess
+    killed: list[int] = []
+    search = branch.branch_and_price
+    searching = threading.Event()
+
+    def popen(args, *rest, **kwargs):
+        argv = [str(a) for a in args] if isinstance(args, (list, tuple)) else [str(args)]
+        model = next((Path(argv[i + 1]) for i, a in enumerate(argv[:-1]) if a == "-import"), None)
+        if not searching.is_set() or Path(argv[0]).name != "cbc" or model is None:
+            return real.Popen(args, *rest, **kwargs)
+        model.unlink()  # the solve is killed: its model is not read
+        os.mkfifo(model)  # CBC blocks opening it: no writer ever comes
+        proc = real.Popen(args, *rest, **kwargs)
+        proc.send_signal(signal.SIGKILL)  # still running (not reaped: its communicate() has not begun)
+        killed.append(proc.pid)
+        return proc
+
+    def killing_from_here(*args, **kwargs):  # the real search, every CBC from here on killed
+        searching.set()
+        return search(*args, **kwargs)
+
+    solver_popen(monkeypatch, popen)
+    monkeypatch.setattr(branch, "branch_and_price", killing_from_here)
+    return killed
+
+
 #: seconds the run may take past the search's end (what follows it without the polish: the
 #: bound's bookkeeping and the result, well under a second; before, the polish took 23 s)
 AFTER_SEARCH_S = 8.0
@@ -35,29 +80,21 @@ def test_no_polish_with_the_pricing_solver_that_kept_failing(monkeypatch):
     CBC), the run ends soon after, keeps its incumbent and bound, and says why the polish did not run."""
     from optdist.milp.decomposition.colgen import column_generation
 
-    killed: list[int] = []
-    done = threading.Event()
-    watchers: list[threading.Thread] = []
+    killed = kill_every_cbc_from_the_search(monkeypatch)
     search_end: list[tuple[float, int]] = []  # when the search returned, CBCs killed by then
     search = branch.branch_and_price
 
-    def killing_from_here(*args, **kwargs):  # the real search, every CBC from here on killed
-        watchers.append(kill_solver_once_it_runs("cbc", killed, after=0.0, every=done))
+    def timed(*args, **kwargs):
         try:
             return search(*args, **kwargs)
         finally:
             search_end.append((time.perf_counter(), len(killed)))
 
-    monkeypatch.setattr(branch, "branch_and_price", killing_from_here)
+    monkeypatch.setattr(branch, "branch_and_price", timed)
     inst = optdist.load_instance(COUPLED)
-    try:
-        res = column_generation(inst, solver="cbc", time_limit=300, threads=1, seed=0)  # 60 ran out first at load 4
-        ended = time.perf_counter()
-    finally:
-        done.set()
-    for w in watchers:
-        w.join(5)
-    assert watchers and search_end, "column generation never handed over to branch-and-price"
+    res = column_generation(inst, solver="cbc", time_limit=300, threads=1, seed=0)  # 60 ran out first at load 4
+    ended = time.perf_counter()
+    assert search_end, "column generation never handed over to branch-and-price"
     assert killed, "cbc never ran in the search"
     assert res.extra.get("pricing_stopped", "").startswith("branch-and-price stopped at node"), res.extra.get(
         "pricing_stopped")
@@ -81,21 +118,9 @@ def test_the_polish_still_runs_where_its_solver_is_not_the_failing_pricing_solve
     2.5 it found lenet-8x4-rpi3's best known placement, 0.0100013629 s, from 0.0100651856)."""
     from optdist.milp.decomposition.colgen import column_generation
 
-    killed: list[int] = []
-    done = threading.Event()
-    search = branch.branch_and_price
-
-    def killing_from_here(*args, **kwargs):
-        kill_solver_once_it_runs("cbc", killed, after=0.0, every=done)
-        return search(*args, **kwargs)
-
-    monkeypatch.setattr(branch, "branch_and_price", killing_from_here)
+    killed = kill_every_cbc_from_the_search(monkeypatch)
     inst = optdist.load_instance(COUPLED)
-    try:
-        res = column_generation(inst, solver="highs", pricing_solver="cbc", time_limit=45, threads=1, seed=0)
-        # 20 s ran out before branch-and-price's pricing stop beside another suite (ci76, load ~4)
-    finally:
-        done.set()
+    res = column_generation(inst, solver="highs", pricing_solver="cbc", time_limit=45, threads=1, seed=0)
     assert killed, "cbc never ran in the search"
     assert res.extra.get("pricing_stopped", "").startswith("branch-and-price stopped at node"), res.extra.get(
         "pricing_stopped")

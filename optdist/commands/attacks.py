@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 from optdist.attacks.attacker import CALIBRATION
-from optdist.cli import checked_flag, count_flag, number_flag, option_flag, read_number
+from optdist.cli import checked_flag, count_flag, number_flag, option_flag, path_flag, read_number
 from optdist.io import make_output_folder, refuse_overwrite
 from optdist.options import number_problem
 from optdist.solvers.base import MAX_THREADS
@@ -51,7 +51,8 @@ def _taus(text: str, flag: str) -> tuple[float, ...]:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="dataset spec: mnist, orl, natural, cifar10:DIR, mnist-idx:DIR, folder:DIR")
-    p.add_argument("--weights-dir", help="where target weights live (default models/weights)")
+    p.add_argument("--weights-dir", action=path_flag("models/weights"),
+                   help="where target weights live (default models/weights)")
     p.add_argument("--threads", action=count_flag("torch threads", 1, MAX_THREADS), default=1, metavar="N",
                    help="torch CPU threads (default 1; see --jobs)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
@@ -70,12 +71,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(default: the profile file's, else the builder's name in lower case)")
     p.add_argument("--module", metavar="MOD:BUILDER", help="your network, as optdist profile takes it: pkg.mod:builder "
                    "or file.py:builder (a callable returning a torch.nn.Module); needs --images or --data")
-    p.add_argument("--weights", help="with --module: its state_dict file (torch.save(net.state_dict(), PATH)); "
+    p.add_argument("--weights", action=path_flag("mynet.pt"),
+                   help="with --module: its state_dict file (torch.save(net.state_dict(), PATH)); "
                    "default: the builder's initial weights")
-    p.add_argument("--profile", help="with --module: its profile file (optdist profile --module ... --out FILE); table "
+    p.add_argument("--profile", action=path_flag("mynet.profile.json"),
+                   help="with --module: its profile file (optdist profile --module ... --out FILE); table "
                    "rows and the network name are the file's")
     p.add_argument("--input", metavar="C,H,W", action=_ints("3,32,32"), help="with --module and no --profile: input shape, e.g. 3,32,32")
-    p.add_argument("--images", help="a folder of your PNG/JPEG images (any depth), converted to the network's input "
+    p.add_argument("--images", action=path_flag("my-images/"),
+                   help="a folder of your PNG/JPEG images (any depth), converted to the network's input "
                    "shape and split into the adversary's and the test images by --split-seed")
     p.add_argument("--split-seed", action=option_flag("seed", "0"), default=0, help="seed of the --images split (default 0)")
     p.add_argument("--test-fraction", action=number_flag("a share strictly between 0 and 1", "0.2", within=lambda v: 0 < v < 1),
@@ -94,9 +98,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"held-out images scored (default {a.test_samples})")
     p.add_argument("--name", default="calibrated", help="table name (default calibrated)")
     p.add_argument(
-        "--out", default=None, help="folder for grid PNG, Nf Markdown, attacks JSON (default runs/attacks/CNN)"
+        "--out", default=None, action=path_flag("runs/attacks/lenet"),
+        help="folder for grid PNG, Nf Markdown, attacks JSON (default runs/attacks/CNN)"
     )
-    p.add_argument("--table", default=None, help="table JSON path (default OUT/CNN-NAME.json)")
+    p.add_argument("--table", default=None, action=path_flag("runs/attacks/lenet/lenet-calibrated.json"),
+                   help="table JSON path (default OUT/CNN-NAME.json)")
     p.add_argument("--force", action="store_true", help="replace the table and the files in --out that this run writes "
                    "(refused without it, before training a target or any attack: e.g. --table "
                    "models/privacy/lenet-calibrated.json, the bundled LeNet table, exists)")

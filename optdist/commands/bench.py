@@ -9,9 +9,9 @@ import logging
 import sys
 from pathlib import Path
 
-from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, CliError, count_flag
+from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, CliError, count_flag, path_flag
 from optdist.interrupts import Terminated
-from optdist.io import OutputPathError, make_output_folder, restore_non_finite
+from optdist.io import OutputPathError, check_output_folder, make_output_folder, restore_non_finite
 from optdist.jsonfile import quoted
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "error or timeout (tables are still written; --retry-errors redoes them); 2 on a bad "
                               "spec or a busy folder; 130/143 on SIGINT/SIGTERM.")
     p.add_argument("spec", type=Path, help="sweep spec, .toml or .json (see benchmarks/specs/)")
-    p.add_argument("--out", help="output folder (default: the spec's 'out'; another folder also gets the "
+    p.add_argument("--out", action=path_flag("runs/sweep"),
+                   help="output folder (default: the spec's 'out'; another folder also gets the "
                    "tables and figures, OUT/tables and OUT/figures, not the spec's tables_dir/figures_dir)")
     p.add_argument("--workers", action=count_flag("local worker processes", 2, MAX_WORKERS), default=1, metavar="N",
                    help=f"local worker processes (default 1, at most {MAX_WORKERS})")
@@ -36,20 +37,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="let the spec run methods from outside optdist ('module:function'): imports and runs that code")
     p.add_argument("--dry-run", action="store_true", help="list the runs still to do and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--solu", type=Path, help="reference .solu file for the gap table")
+    p.add_argument("--solu", type=Path, action=path_flag("instances/paper.solu"),
+                   help="reference .solu file for the gap table")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("bench-table", help="(re)generate the tables of a sweep from its records")
     p.add_argument("out", type=Path, help="sweep output folder (holding records/)")
-    p.add_argument("--solu", type=Path, help="reference .solu file (its optima win over the records')")
-    p.add_argument("--dest", type=Path, help="folder for the tables (default: the spec's tables_dir or OUT/tables)")
-    p.add_argument("--write-solu", type=Path, metavar="FILE", help="merge the records' reference values into this .solu file")
+    p.add_argument("--solu", type=Path, action=path_flag("instances/paper.solu"),
+                   help="reference .solu file (its optima win over the records')")
+    p.add_argument("--dest", type=Path, action=path_flag("runs/sweep/tables"),
+                   help="folder for the tables (default: the spec's tables_dir or OUT/tables)")
+    p.add_argument("--write-solu", type=Path, action=path_flag("reference.solu"), metavar="FILE",
+                   help="merge the records' reference values into this .solu file")
     p.set_defaults(func=cmd_table)
 
     p = sub.add_parser("bench-figures", help="(re)draw a sweep's figures (PNG + CSV) from its records")
     p.add_argument("out", type=Path, help="sweep output folder (holding records/)")
     p.add_argument("--figure", action="append", help="figure name (repeatable; default: the spec's 'figures')")
-    p.add_argument("--dest", type=Path, help="folder for the figures (default: the spec's figures_dir or OUT/figures)")
+    p.add_argument("--dest", type=Path, action=path_flag("runs/sweep/figures"),
+                   help="folder for the figures (default: the spec's figures_dir or OUT/figures)")
     p.set_defaults(func=cmd_figures)
 
 
@@ -177,20 +183,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(r.key)
         print(f"{len(todo)} of {len(spec.runs())} runs to do")
         return 0
-    # a refused spec leaves no folder behind: those this check creates are removed again when it fails
-    created = _missing_folders([out, spec.tables_dir, spec.figures_dir if spec.figures else None])
-    try:
-        if args.out is None:  # the folder is the spec's: a problem with it names the spec's field, not --out
-            try:
-                make_output_folder(out, f"{args.spec}: out =")
-            except ValueError as e:
-                moved = "" if isinstance(e, OutputPathError) else "move that file away, or "  # a file is in the way
-                raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {moved}give another out in {args.spec}, "
-                              "or --out DIR)") from None
-        _check_before_runs(spec, args.spec)
-    except BaseException:
-        _remove_empty(created)
-        raise
+    # every folder is checked, none created, before the sweep makes any: a refused spec leaves none behind
+    if args.out is None:  # the folder is the spec's: a problem with it names the spec's field, not --out
+        try:
+            check_output_folder(out, f"{args.spec}: out =")
+        except ValueError as e:
+            moved = "" if isinstance(e, OutputPathError) else "move that file away, or "  # a file is in the way
+            raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {moved}give another out in {args.spec}, "
+                          "or --out DIR)") from None
+    else:
+        check_output_folder(out, "--out")  # as the sweep's lock would refuse it (optdist.bench.runner.sweep_lock)
+    _check_before_runs(spec, args.spec)
     try:
         rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
                         allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid,
@@ -209,34 +212,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return _report_failures(spec.name, out, spec.runs())
 
 
-def _missing_folders(paths: list) -> list[Path]:
-    """The folders of ``paths`` (None skipped) and the folders above them that do not exist yet,
-    deepest first: what creating them would create (:func:`_remove_empty` takes them back)."""
-    missing: set[Path] = set()
-    for p in paths:
-        if not p:
-            continue
-        p = Path(p).absolute()
-        while not p.exists() and not p.is_symlink() and p != p.parent:
-            missing.add(p)
-            p = p.parent
-    return sorted(missing, key=lambda f: len(f.parts), reverse=True)
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    """Remove those of ``folders`` (deepest first) that exist now and are empty: a refused bench
-    leaves no empty out, tables_dir or figures_dir behind."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:  # not there, or not empty (e.g. another run's files): kept
-            continue
-
-
 def _check_before_runs(spec, spec_file: Path) -> None:
     """Before the first run, what failed only after the whole sweep, or in every worker: the
     spec's tables_dir and figures_dir (where the tables and figures go after the sweep) can be
-    created and written, and each instance file loads (an instance pattern matching, e.g.,
+    created and written (:func:`~optdist.io.check_output_folder`: none is created yet), and each
+    instance file loads (an instance pattern matching, e.g.,
     instances/schema.json). ValueError naming the spec, the field and the file."""
     from optdist.instance import load_instance
 
@@ -250,7 +230,7 @@ def _check_before_runs(spec, spec_file: Path) -> None:
         folder = getattr(spec, name)
         if folder and (name == "tables_dir" or spec.figures):
             try:
-                make_output_folder(folder, f"{spec_file}: {name} =")
+                check_output_folder(folder, f"{spec_file}: {name} =")
             except ValueError as e:
                 raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: give a writable folder as {name} in "
                               f"{spec_file}, or leave it out: OUT/{name.split('_')[0]})") from None

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from optdist.cli import CliError, count_flag, missing_file_fix, number_flag, read_number
+from optdist.cli import CliError, count_flag, missing_file_fix, number_flag, path_flag, read_number
 from optdist.generate import MAX_NODES, MAX_REQUESTS
 from optdist.io import atomic_write_json, check_not_an_input, check_output_file, restore_non_finite
 from optdist.jsonfile import text_of
@@ -17,6 +17,7 @@ from optdist.options import number_problem
 from optdist.profiles import MAX_REPEATS
 
 log = logging.getLogger("optdist")
+CATALOG_EXAMPLE = "examples/byon/mydevices.json"  # a device catalog in the repository, the --devices-catalog fixes' example
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--module", metavar="MOD:BUILDER", help="your network: pkg.mod:builder or file.py:builder, a "
                    "callable (function or class) returning a torch.nn.Module, or a module instance")
     p.add_argument("--input", metavar="C,H,W", help="input shape without the batch, e.g. 3,32,32 (with --module)")
-    p.add_argument("--out", type=Path, help="write the profile file here (with --module)")
+    p.add_argument("--out", type=Path, action=path_flag("mynet.profile.json"),
+                   help="write the profile file here (with --module)")
     p.add_argument("--name", help="the network's name in the file (default: the builder's name)")
     p.add_argument("--measure", metavar="TYPE", help="also time each layer on this machine with torch and record the "
                    "seconds per segment under device type TYPE (e.g. rpi4; MODEL.md section 9: on nodes of that type "
@@ -55,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "privacy tables", description="Print (or write) the JSON Schema of a document kind. Assignment "
                        "and result files have none: they are read by hand, not by a schema model (optdist evaluate "
                        "checks them).")
-    p.add_argument("--out", type=Path, help="write it here (e.g. instances/schema.json)")
+    p.add_argument("--out", type=Path, action=path_flag("instances/schema.json"),
+                   help="write it here (e.g. instances/schema.json)")
     p.add_argument("--kind", choices=["instance", "profile", "device-catalog", "privacy-table"], default="instance",
                    help="which document (default: instance)")
     p.set_defaults(func=cmd_schema)
@@ -80,15 +83,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "not named; default paper)")
     p.add_argument("--networks", metavar="NAME=FILE,...", help="your own networks: name=profile file, usable in "
                    "--requests (e.g. mynet=mynet.profile.json)")
-    p.add_argument("--devices-catalog", type=Path, metavar="FILE", help="a device catalog file adding or "
+    p.add_argument("--devices-catalog", type=Path, action=path_flag(CATALOG_EXAMPLE), metavar="FILE",
+                   help="a device catalog file adding or "
                    "overriding device types (recorded in the instance)")
     p.add_argument("--seed", action=number_flag("an integer >= 0", "0", whole=True, within=lambda v: v >= 0),
                    default=0)  # numpy refuses a negative seed in its own words, naming no flag
-    p.add_argument("--out", type=Path, help="output file (default: print)")
+    p.add_argument("--out", type=Path, action=path_flag("mine.json"), help="output file (default: print)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("devices", help="list the device catalog (bundled, or with your catalog file merged over it)")
-    p.add_argument("--devices-catalog", type=Path, metavar="FILE", help="your catalog file (optdist-device-catalog/1)")
+    p.add_argument("--devices-catalog", type=Path, action=path_flag(CATALOG_EXAMPLE), metavar="FILE",
+                   help="your catalog file (optdist-device-catalog/1)")
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("evaluate", help="score an assignment or result file on an instance with the independent evaluator")

@@ -10,7 +10,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from optdist.cli import CliError, number_flag
+from optdist.cli import CliError, number_flag, path_flag
 from optdist.io import atomic_write_json, atomic_write_text, make_output_folder
 from optdist.jsonfile import quoted
 from optdist.paths import PACKAGE_DATA
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_dp_effect)
 
     p = sub.add_parser("dp-tables", help="write the analytic DP/DefQ tables and plots from the papers' data")
-    p.add_argument("--out", default=BENCH / "analytic", metavar="FOLDER",
+    p.add_argument("--out", default=BENCH / "analytic", action=path_flag(str(BENCH / "analytic")), metavar="FOLDER",
                    help=f"folder for {', '.join(DP_TABLES_FILES)} (default {BENCH / 'analytic'}; created; each "
                         "path is checked before anything is written)")
     p.set_defaults(func=cmd_dp_tables)
@@ -64,7 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "its recorded attacker is used, or the calibration attacker where that is stronger "
                         "(default: the calibration attacker)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
-    p.add_argument("--out", metavar="FOLDER", help=f"results folder for {', '.join(DP_SWEEP_FILES)} (default "
+    p.add_argument("--out", action=path_flag(str(BENCH / "dp_sweep")), metavar="FOLDER",
+                   help=f"results folder for {', '.join(DP_SWEEP_FILES)} (default "
                    f"{BENCH / 'dp_sweep'}; with --quick {QUICK / 'dp_sweep-quick'}; created; each path is checked "
                    "before the sweep)")
     p.add_argument("--install", action="store_true", help="also ship the result as optdist/data/dp_measured_<cnn>.json "
@@ -77,7 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", action=number_flag("a whole number of exits >= 1", "2", whole=True, within=lambda v: v >= 1),
                    default=2, help="exits hosted on the edge (default 2)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
-    p.add_argument("--out", metavar="FOLDER", help=f"results folder for {', '.join(DEFQ_EVAL_FILES)} (default "
+    p.add_argument("--out", action=path_flag(str(BENCH / "defq_eval")), metavar="FOLDER",
+                   help=f"results folder for {', '.join(DEFQ_EVAL_FILES)} (default "
                    f"{BENCH / 'defq_eval'}; with --quick {QUICK / 'defq_eval-quick'}; created; each path is checked "
                    "before the evaluation)")
     p.set_defaults(func=cmd_defq_eval)

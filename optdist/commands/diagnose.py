@@ -16,7 +16,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from optdist.cli import option_flag
+from optdist.cli import option_flag, path_flag
 from optdist.io import atomic_write_json, check_output_file
 from optdist.jsonfile import quoted
 
@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", default="highs",
                    help="MILP solver of the relaxations: adapter (highs, cbc, glpk, scip, ...) or profile in solvers/ "
                         "(default highs)")
-    p.add_argument("--json", type=Path, metavar="OUT", help="write the diagnosis (one file: JSON; several: a folder)")
+    p.add_argument("--json", type=Path, action=path_flag("diagnosis.json"), metavar="OUT",
+                   help="write the diagnosis (one file: JSON; several: a folder)")
     p.set_defaults(func=cmd_diagnose)
 
 

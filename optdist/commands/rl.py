@@ -10,7 +10,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-from optdist.cli import count_flag, option_flag
+from optdist.cli import count_flag, option_flag, path_flag
 from optdist.interrupts import interrupted_status
 from optdist.io import make_output_folder, refuse_overwrite
 
@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="paper: eq. 11 with sigma, beta (dqn default); stage: minus the stage-time rise and beta "
                         "(not in the paper; maskable-ppo default)")
     p.add_argument("--seed", action=option_flag("seed", "0"), default=0, metavar="N", help="random seed, >= 0 (default 0)")
-    p.add_argument("--out", type=Path, help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default "
+    p.add_argument("--out", type=Path, action=path_flag("runs/rl/lenet-10x10-tau0.6"),
+                   help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default "
                    "runs/rl/<instance>); a folder holding any of them is refused without --force")
     p.add_argument("--force", action="store_true", help="replace the policy files already in --out (and remove an "
                    "earlier run's curves.csv, curves.png that --algo maskable-ppo does not write)")

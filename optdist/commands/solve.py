@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from optdist.assignment import Assignment
-from optdist.cli import EXIT_INTERNAL, CliError, count_flag, interrupted_status, number_flag, option_flag, read_number
+from optdist.cli import (EXIT_INTERNAL, CliError, count_flag, interrupted_status, number_flag, option_flag, path_flag,
+                         read_number)
 from optdist.commands.core import print_evaluation
 from optdist.commands.rl import episodes_flag
 from optdist.evaluate import FAMILY_NAMES, violation_families
@@ -99,10 +100,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "also with a solver that takes no MIP start, e.g. glpk); one that breaks a constraint is "
                         "warned about, never kept, not used by the decomposition or a solver without a MIP start, "
                         "and passed to a solver that takes one, which may discard it")
-    p.add_argument("--policy", type=Path, metavar="P", help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
+    p.add_argument("--policy", type=Path, action=path_flag("runs/rl/lenet-10x10-tau0.6"), metavar="P",
+                   help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
     p.add_argument("--episodes", action=episodes_flag, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
-    p.add_argument("--out", type=out_file, help="write the full result (JSON, with the assignment) here")
+    p.add_argument("--out", type=out_file, action=path_flag("result.json"), help="write the full result (JSON, with the assignment) here")
     p.add_argument("--requests", action=number_flag("a whole number >= 0, the requests to show", "10", whole=True,
                                                     within=lambda v: v >= 0),
                    default=10, metavar="N", help="show the breakdown of this many requests")
@@ -116,13 +118,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="raw option of --pricing-solver, repeatable (--solver-option is --solver's own)")
     p.add_argument("--tee", action="store_true", help="show the solver log and banners (otherwise silenced)")
     g = p.add_argument_group("plan-guided, plan-rollout (README \"Online methods\")")
-    g.add_argument("--forecast", type=Path, metavar="FILE",
+    g.add_argument("--forecast", type=Path, action=path_flag("instances/paper/lenet-10x10-tau0.6.json"), metavar="FILE",
                    help="the expected load: an instance file on the same nodes whose requests use this instance's "
                         "CNNs and sources (default: the instance itself, its counts per class known in advance)")
     g.add_argument("--plan-time-limit", action=_seconds("60"), metavar="S",
                    help="seconds for the exact engine's plan of the forecast, and for each fallback step "
                         "(default 60; with --time-limit T: T/2, a cap inside T)")
-    g.add_argument("--plan-start", type=Path, metavar="FILE",
+    g.add_argument("--plan-start", type=Path, action=path_flag("result.json"), metavar="FILE",
                    help="a placement of the forecast the plan starts from (an assignment .json, or a result .json "
                         "of `optdist solve --out` on the forecast): the plan costs at most that placement where it "
                         "is feasible")
@@ -147,7 +149,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="lp or mps, in any case (LP, MPS); default: the extension of --out, in any case "
                         "(.lp, .LP, .mps, .MPS)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
-    p.add_argument("--out", type=out_file, required=True)
+    p.add_argument("--out", type=out_file, action=path_flag("model.lp"), required=True)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import-solution", help="read an external solver's solution of an exported model and score it",
@@ -158,11 +160,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "file whose header fingerprint is not this instance's content: export it again), "
                               "3 internal error")
     p.add_argument("instance", type=Path)
-    p.add_argument("--model-file", type=Path, required=True, help="the file written by `optdist export`")
-    p.add_argument("--solution", type=Path, required=True)
+    p.add_argument("--model-file", type=Path, action=path_flag("model.lp"), required=True,
+                   help="the file written by `optdist export`")
+    p.add_argument("--solution", type=Path, action=path_flag("model.sol"), required=True)
     p.add_argument("--format", default="highs", choices=["highs", "cbc", "glpk", "sol"], help="solution file format")
     p.add_argument("--formulation", choices=FORMULATIONS, help="default: read from the model file")
-    p.add_argument("--out", type=Path, help="write the assignment (optdist-assignment/1 JSON) here")
+    p.add_argument("--out", type=Path, action=path_flag("assignment.json"), help="write the assignment (optdist-assignment/1 JSON) here")
     p.set_defaults(func=cmd_import_solution)
 
     p = sub.add_parser("pareto", help="latency / shared-data Pareto front (epsilon-constraint sweep)",
@@ -178,7 +181,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, ...) or profile in solvers/")
     p.add_argument("--time-limit", action=option_flag("time_limit", "60"), metavar="S", help="per point")
-    p.add_argument("--out", metavar="PREFIX",
+    p.add_argument("--out", action=path_flag("fronts/"), metavar="PREFIX",
                    help="file prefix for .csv, .md, .png (default: pareto-<instance>), each written atomically, "
                         "and only when a point was solved; a folder (an existing one, or a name ending in /) "
                         "gets FOLDER/pareto-<instance>.csv, .md, .png. Columns: latency_s (the swept axis, the "
@@ -415,9 +418,6 @@ def out_file(text: str) -> Path | str:
     """``--out``'s type: the path, or the text itself where it is empty or blank (``Path("")`` would be
     ``.``, the current folder, reported as "a directory"), for :func:`check_out_path` to refuse as empty."""
     return Path(text) if text.strip() else text
-
-
-out_file.makes_path = True  # type: ignore[attr-defined] # the CLI's fixes give a file as its example (cli._value_example)
 
 
 def check_out_path(out: Path | str, inputs: list[Path], flag: str = "--out", placement: bool = False,
