@@ -127,7 +127,7 @@ def test_evaluate_requests_0_prints_no_stage_breakdown(result_file, capsys):
 def test_evaluate_requests_1_still_prints_the_first_stages(result_file, capsys):
     assert main(["evaluate", MICRO, result_file, "--requests", "1"]) == 0
     out = capsys.readouterr().out
-    assert "stages of r1:" in out and "| request" in out, out
+    assert "stages of r1 (s; " in out and "| request" in out, out
 
 
 # 6. unknown keys in a request (already refused on main: kept so by this test) and 7. non-whole memory

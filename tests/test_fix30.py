@@ -27,7 +27,9 @@ TINY = ROOT / "instances" / "tiny"
 # --- 1. evaluate: the stage breakdown of the requests asked for --------------------------------
 
 def stage_headers(out: str) -> list[str]:
-    return [line for line in out.splitlines() if line.startswith("stages of ")]
+    """The stage tables' headers, without the units note every one has ("stages of r1:")."""
+    return [line.replace(" (s; compute and transfer of the slowest owner)", "") for line in out.splitlines()
+            if line.startswith("stages of ")]
 
 
 def test_default_shows_the_first_requests_stages_and_says_how_to_see_others(capsys):
@@ -206,3 +208,25 @@ def test_fingerprint_is_the_same_in_every_process(tmp_path):
                               check=True)
         seen.add(done.stdout.strip())
     assert seen == {instance_fingerprint(load_instance(inst))}
+
+
+# --- 1b. solve shows the stages as evaluate does (one flag set, one printer) ------------------
+
+def test_solve_takes_stages_and_requests_as_evaluate_does(capsys):
+    """`solve --requests N` said "show the breakdown of this many requests" but showed one; now
+    solve and evaluate share --requests/--stages (commands.core.add_request_flags)."""
+    micro = str(TINY / "micro-2x2-tau0.6.json")
+    assert main(["solve", micro, "--method", "greedy", "--stages", "r2,r1"]) == 0
+    assert stage_headers(capsys.readouterr().out) == ["stages of r2:", "stages of r1:"]
+    assert main(["solve", micro, "--method", "greedy", "--requests", "0"]) == 0
+    assert stage_headers(capsys.readouterr().out) == []
+    assert main(["solve", micro, "--method", "greedy"]) == 0
+    out = capsys.readouterr().out
+    assert stage_headers(out) == ["stages of r1:"] and "--stages r2" in out, out
+
+
+def test_solve_refuses_a_stages_request_before_solving(capsys):
+    micro = str(TINY / "micro-2x2-tau0.6.json")
+    assert main(["solve", micro, "--stages", "r9", "--time-limit", "60"]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and 'request "r9": no such request' in cap.err, cap

@@ -99,15 +99,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="score an assignment or result file on an instance with the independent evaluator")
     p.add_argument("instance", type=Path)
     p.add_argument("assignment", type=Path, help="an assignment (optdist-assignment/1) or a result from `optdist solve --out`")
+    add_request_flags(p)
+    p.set_defaults(func=cmd_evaluate)
+
+
+def add_request_flags(p: argparse.ArgumentParser) -> None:
+    """``--requests N`` and ``--stages IDS|all``: what ``evaluate`` and ``solve`` show of the requests
+    (:func:`print_stage_breakdowns`)."""
     p.add_argument("--requests", action=number_flag("a whole number >= 0, the requests to show", "10", whole=True,
                                                     within=lambda v: v >= 0),
-                   default=10, help="show the latency of this many requests (default 10) and, unless 0, the stage "
-                                    "breakdown of the first placed one; 0: totals and violations only")
+                   default=10, metavar="N",
+                   help="show the latency of this many requests (default 10) and, unless 0, the stage "
+                        "breakdown of the first placed one; 0: totals and violations only")
     p.add_argument("--stages", metavar="IDS|all",
                    help="show the stage breakdown of these requests instead: request ids joined by commas, e.g. "
                         "r5,r7 (in that order; any of the instance's requests, shown by --requests or not), or all; "
                         "an id the instance does not have is refused, naming its requests' range")
-    p.set_defaults(func=cmd_evaluate)
+
+
+def stages_asked(inst, args: argparse.Namespace) -> list[int] | None:
+    """The requests ``--stages`` names (indices, in its order), None without it; a request the
+    instance does not have is a :class:`~optdist.cli.CliError` (exit 2) naming its range, raised
+    before any solve or scoring."""
+    from optdist.evaluate import stage_requests
+
+    try:
+        stages = getattr(args, "stages", None)  # commands without the flag: None
+        return None if stages is None else stage_requests(inst, stages)
+    except ValueError as e:
+        raise CliError(f"--stages {args.stages}: {e}") from None
 
 
 def _parse_counts(text: str, what: str) -> dict[str, int]:
@@ -578,7 +598,7 @@ def _check_not_swapped(instance: Path, assignment: Path) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from optdist.evaluate import evaluate, stage_requests
+    from optdist.evaluate import evaluate
     from optdist.instance import load_instance
 
     try:
@@ -587,30 +607,34 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         _check_not_swapped(args.instance, args.assignment)
         raise
     asg = load_placement(inst, args.assignment)
-    try:  # refused before the scoring
-        picked = None if args.stages is None else stage_requests(inst, args.stages)
-    except ValueError as e:
-        raise CliError(f"--stages {args.stages}: {e}") from None
+    picked = stages_asked(inst, args)  # refused before the scoring
     ev = evaluate(inst, asg)
     print_evaluation(inst, ev, args.requests)
-    if picked is not None:  # --stages: those requests, also with --requests 0
+    print_stage_breakdowns(inst, ev, args.requests, picked)
+    return 0 if ev.feasible else 1
+
+
+def print_stage_breakdowns(inst, ev, shown: int, picked: list[int] | None) -> None:
+    """The stage breakdowns ``evaluate`` and ``solve`` print: those of ``picked`` (``--stages``, also
+    with ``--requests 0``), else, unless ``shown`` (``--requests``) is 0, the first placed request's
+    and a line naming ``--stages`` for the others."""
+    if picked is not None:
         for r in picked:
             print_stages(inst, ev, r)
-    elif inst.n_requests and args.requests:  # --requests 0: no stage breakdown either
+    elif inst.n_requests and shown:
         first = next((r for r in range(inst.n_requests) if ev.stage_time[r] is not None), None)
         if first is not None:
             print_stages(inst, ev, first)
             others = [rid for rid in inst.request_ids[:3] if rid != inst.request_ids[first]][:2]
             if others:
                 print(f"(other requests' stages: --stages {','.join(others)} or --stages all)")
-    return 0 if ev.feasible else 1
 
 
 def print_stages(inst, ev, r: int) -> None:
-    """The stage breakdown of request r (:meth:`optdist.evaluate.Evaluation.breakdown`) under
-    ``stages of <id>:``; one line for a rejected request, which has no stages."""
+    """The stage breakdown of request r (:meth:`optdist.evaluate.Evaluation.breakdown`, seconds) under
+    ``stages of <id> (...):``; one line for a rejected request, which has no stages."""
     if ev.stage_time[r] is None:
         print(f"\nstages of {inst.request_ids[r]}: none (rejected)")
         return
-    print(f"\nstages of {inst.request_ids[r]}:")
+    print(f"\nstages of {inst.request_ids[r]} (s; compute and transfer of the slowest owner):")
     print(ev.breakdown(inst, r).to_markdown(index=False, floatfmt=".6g"))

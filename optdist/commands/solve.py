@@ -19,7 +19,7 @@ from typing import NoReturn
 from optdist.assignment import Assignment
 from optdist.cli import (EXIT_INTERNAL, CliError, count_flag, interrupted_status, number_flag, option_flag, path_flag,
                          read_number)
-from optdist.commands.core import print_evaluation
+from optdist.commands.core import add_request_flags, print_evaluation, print_stage_breakdowns, stages_asked
 from optdist.commands.rl import episodes_flag
 from optdist.evaluate import FAMILY_NAMES, violation_families
 from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
@@ -105,9 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", action=episodes_flag, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
     p.add_argument("--out", type=out_file, action=path_flag("result.json"), help="write the full result (JSON, with the assignment) here")
-    p.add_argument("--requests", action=number_flag("a whole number >= 0, the requests to show", "10", whole=True,
-                                                    within=lambda v: v >= 0),
-                   default=10, metavar="N", help="show the breakdown of this many requests")
+    add_request_flags(p)
     p.add_argument("--solver-option", action="append", default=[], metavar="KEY=VALUE",
                    help="raw solver option, repeatable (e.g. presolve=off, mip_heuristic_effort=0.3); "
                         "numbers and true/false are converted, the rest passed as text")
@@ -552,6 +550,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_out_path(args.out, _input_files(args), placement=True)
     inst = load_instance(args.instance)
+    stages_asked(inst, args)  # a request --stages names that the instance lacks: refused before the solve
     for w in inst.measured_warnings():
         log.warning("%s", w)
     opts = _method_options(args.method, args)
@@ -832,10 +831,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print("\n# evaluator")
         print_evaluation(inst, res.evaluation, args.requests, f'{args.out}\'s "violation_list"' if args.out else
                          'the "violation_list" of the result file --out FILE writes')
-        first = next((r for r in range(inst.n_requests) if res.evaluation.stage_time[r] is not None), None)
-        if first is not None:
-            print(f"\nstages of {inst.request_ids[first]} (s; compute and transfer of the slowest owner):")
-            print(res.evaluation.breakdown(inst, first).to_markdown(index=False, floatfmt=".6g"))
+        print_stage_breakdowns(inst, res.evaluation, args.requests, stages_asked(inst, args))
         _print_node_use(inst, res.evaluation)
 
 
