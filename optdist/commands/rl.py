@@ -68,6 +68,10 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
         raise CliError(f"{wrong[0]} is an option of --algo {other}, not of {args.algo} (fix: leave it out)")
     inst = load_instance(args.instance)
     preset = PRESETS[args.preset] if args.preset else preset_for(inst)
+    if args.preset and preset.name != preset_for(inst).name:
+        log.warning("--preset %s: the paper's hyper-parameters for %s requests; %s's CNNs (%s) have the preset %s "
+                    "(fix: leave --preset out to use it)", args.preset, args.preset, inst.name,
+                    ", ".join(sorted(set(inst.request_cnn))), preset_for(inst).name)
     out = args.out or Path("runs/rl") / inst.name
     created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
     make_output_folder(out, "--out")  # before training: a file there, or above it, is refused now, not after it
@@ -206,8 +210,11 @@ def _train_ppo(args: argparse.Namespace, inst, preset, out: Path):
                          f"{policy.config['n_steps']} env steps")
         return False, None
     save_ppo(policy, out)
-    steps = policy.config["env_steps" if stopped else "timesteps"]
-    print(f"trained MaskablePPO for {steps} steps in {train_s:.1f} s (preset {preset.name}, {policy.config['reward']} reward)")
+    steps, asked = policy.config["env_steps"], policy.config["timesteps"]
+    rounded = f" (--timesteps {asked} rounded up to whole rollouts of {policy.config['n_steps']})" \
+        if steps > asked else ""
+    print(f"trained MaskablePPO for {steps} env steps{rounded} in {train_s:.1f} s (preset {preset.name}, "
+          f"{policy.config['reward']} reward)")
     if stopped:
         print(f"wrote {out}/policy.pt, policy.json")
         _interrupted(policy.config, what, args.instance, out, "rl-ppo")

@@ -254,6 +254,9 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
     else:
         accepted = set(params) & {"formulation", "solver", "time_limit", "mip_gap", "threads", "seed", "policy", "episodes",
                                   *PLAN_FLAGS}
+    if {"policy", "episodes"} <= given.keys():  # the rl method would place with the policy, the episodes unread
+        raise CliError("--episodes trains a new policy, --policy places with a trained one: not both (fix: leave "
+                       "--episodes out to place with --policy, or --policy out to train)")
     for name in sorted(given.keys() - accepted):
         if name in PLAN_FLAGS:
             _refuse(name, PLAN_FLAGS[name], method)

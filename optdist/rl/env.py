@@ -110,15 +110,23 @@ class DistPrivacyEnv(gym.Env):
         beta: float = 0.5,
         latency_unit_s: float = 1e-3,
         shuffle: bool = False,
+        render_mode: str | None = None,
     ):
         """``instance``: an :class:`Instance` or its file; the rest as in the module docstring.
 
         Also made by ``gymnasium.make("optdist/DistPrivacy-v0", instance=..., ...)`` once
         :mod:`optdist.rl` is imported. Raises TypeError for an ``instance`` that is neither,
         ValueError for a serial-uplink instance, an unknown reward, ``sigma`` or ``beta`` not a
-        finite number >= 0 or ``latency_unit_s`` not a finite number > 0, and
-        :class:`optdist.instance.InstanceError` for a bad instance file.
+        finite number >= 0, ``latency_unit_s`` not a finite number > 0, ``shuffle`` not a bool, a
+        ``render_mode`` other than None (the environment renders nothing: ``metadata["render_modes"]``
+        is empty, Gymnasium's convention), and :class:`optdist.instance.InstanceError` for a bad
+        instance file.
         """
+        if render_mode is not None:
+            raise ValueError(f"render_mode {json_text(render_mode)}: optdist/DistPrivacy-v0 renders nothing "
+                             f"(its metadata[\"render_modes\"] is empty) (fix: leave render_mode out)")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise ValueError(f"shuffle must be true or false, got {json_text(shuffle)}")
         if not isinstance(instance, (Instance, str, Path)):
             raise TypeError(f"instance must be an optdist Instance or the path of an instance file, "
                             f"not {type(instance).__name__}")
@@ -132,7 +140,8 @@ class DistPrivacyEnv(gym.Env):
         if reward not in ("paper", "stage"):
             raise ValueError(f"reward must be \"paper\" or \"stage\", got {json_text(reward)}")
         self.inst, self.reward_kind = inst, reward
-        self.sigma, self.beta, self.unit, self.shuffle = sigma, beta, latency_unit_s, shuffle
+        self.sigma, self.beta, self.unit, self.shuffle = sigma, beta, latency_unit_s, bool(shuffle)
+        self.render_mode = None
         self.features = Features(inst)
         D = inst.n_devices
         self.action_space = spaces.Discrete(D)

@@ -122,14 +122,15 @@ def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, tor
 
 def read_policy_config(path: str | Path, model: type[BaseModel], trained_by: str, fix: str,
                        other: tuple[str, str, str], document: str) -> tuple[Path, dict, BaseModel]:
-    """``(policy.pt, policy.json as read, policy.json validated by model)`` of a policy folder or its ``.pt``.
+    """``(policy.pt, policy.json as read, policy.json validated by model)`` of a policy folder, its ``.pt``
+    or its ``.json``.
 
     ``trained_by``: the command that writes such a folder; ``fix``: how to remake a bad one;
     ``other``: ``(format, what it is, method)`` of the other algorithm's files, named as the fix
     when given one; ``document``: how validation problems name the file. Raises FileNotFoundError or :class:`PolicyError` (file, field and fix).
     """
     path = Path(path)
-    pt = path / "policy.pt" if path.is_dir() else path
+    pt = path / "policy.pt" if path.is_dir() else path.with_suffix(".pt") if path.suffix == ".json" else path  # policy.json: its .pt
     if not pt.is_file() or not pt.with_suffix(".json").is_file():
         raise FileNotFoundError(f"{path}: no policy here (need policy.pt and policy.json); give the folder "
                                 f"{trained_by} wrote, or its policy.pt")
