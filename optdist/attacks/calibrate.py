@@ -349,13 +349,14 @@ def ssim_window(shape: tuple[int, ...]) -> int:
 def _weak_setup(cfg: Config, attacker: Attacker, n_adv: int, n_test: int, ds: datasets.Dataset,
                 record: dict[str, Any]) -> list[str]:
     """Warnings, found before the attacks, that the table will be weak evidence: fewer images than
-    asked for, one optimiser step per epoch, a target near chance accuracy."""
+    asked for (a count other than the default, which takes all of a smaller set silently), one
+    optimiser step per epoch, a target near chance accuracy."""
     out = []
-    src = f"the images ({ds.source})"
-    if n_adv < cfg.samples:
+    src = f"{text_of(ds.spec or ds.name)} ({ds.source})"
+    if n_adv < cfg.samples != CALIBRATION.samples:  # the default means "up to 5000": all of a small set
         out.append(f"--samples {cfg.samples}: only {n_adv} adversary images are available in {src}; the attacks "
                    f"train on {n_adv} and the table records {n_adv}")
-    if n_test < cfg.test_samples:
+    if n_test < cfg.test_samples != CALIBRATION.test_samples:
         out.append(f"--test-samples {cfg.test_samples}: only {n_test} test images are available in {src}; the "
                    f"attacks are scored on {n_test}")
     if n_adv <= attacker.batch:
