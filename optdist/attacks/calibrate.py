@@ -368,7 +368,8 @@ def _weak_setup(cfg: Config, attacker: Attacker, n_adv: int, n_test: int, ds: da
     if isinstance(acc, (int, float)) and isinstance(classes, int) and classes > 1 and acc <= 2 / classes:
         out.append(f"the target's recorded test accuracy {acc:g} is near chance ({1 / classes:.3g} for {classes} "
                    f"classes; at most twice chance): its features are not those of a trained network (fix: train "
-                   "the target longer, e.g. optdist train-target with more --epochs / --samples)")
+                   "it longer, e.g. `optdist train-target NAME --epochs 5 --force --weights-dir DIR`, or, where "
+                   "calibrate trains it, larger --target-epochs / --target-samples)")
     return out
 
 
