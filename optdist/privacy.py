@@ -486,7 +486,8 @@ def check_table(table: PrivacyTable | dict, source: str, profile: Profile | None
 
 
 def table_warnings(table: PrivacyTable) -> list[str]:
-    """Rows that are not monotone in m, and rows without an all-maps value.
+    """Rows that are not monotone in m, rows without an all-maps value, and the warnings the table's
+    provenance records (``provenance["warnings"]``, e.g. a calibration too weak to mean much).
 
     A non-monotone row is legal and read through the running maximum ``SSIM*`` (MODEL.md
     section 6); its warning names the cells where SSIM falls as m grows and the value read. A
@@ -510,6 +511,9 @@ def table_warnings(table: PrivacyTable) -> list[str]:
             out.append(f"{where}: not monotone in m ({'; '.join(falls)}{rounding}); rows are read through the running maximum SSIM* (MODEL.md section 6)")
         if r.maps not in r.cells and r.full_map_ssim is None:
             out.append(f"{where}: no all-maps value (no cell for m = {r.maps}, no full_map_ssim): SSIM(all) is read as 1, so layers it governs never pass the split point")
+    recorded = table.provenance.get("warnings") if isinstance(table.provenance, dict) else None
+    if isinstance(recorded, list):  # e.g. optdist calibrate's: a quick run's table is weak evidence
+        out += [f"provenance.warnings[{i}]: {w}" for i, w in enumerate(recorded)]
     return out
 
 

@@ -121,6 +121,8 @@ def test_train_rl_maskable_ppo_sigterm_saves_policy_so_far(tmp_path):
     assert solve_rl_ppo(load_instance(TINY_INSTANCE), policy=out).has_solution
 
 
+# a privacy table of the user's (calib30: --table over any other file is refused even with --force)
+MINE = '{"format": "optdist-privacy-table/1", "cnn": "lenet", "name": "mine", "rows": [{"tensor": "conv1", "maps": 8, "cells": {"8": 0.5}}]}'
 CALIBRATE = ["calibrate", "lenet", "--layers", "conv1", "--maps", "1", "--subsets", "1", "--epochs", "1", "--samples", "6",
              "--test-samples", "2", "--no-progress"]
 
@@ -134,12 +136,12 @@ def test_calibrate_refuses_to_replace_outputs_without_force(tmp_path, capsys):
 
     out, table = tmp_path / "o", tmp_path / "mine.json"
     out.mkdir()
-    table.write_text('{"mine": 1}')
+    table.write_text(MINE)
     (out / "lenet-calibrated-nf.md").write_text("my notes")
     assert main([*CALIBRATE, "--out", str(out), "--table", str(table)]) == 2
     err = capsys.readouterr().err
     assert f"{table}, {out / 'lenet-calibrated-nf.md'} already exist; not overwritten (fix: give --force" in err
-    assert table.read_text() == '{"mine": 1}' and (out / "lenet-calibrated-nf.md").read_text() == "my notes"
+    assert table.read_text() == MINE and (out / "lenet-calibrated-nf.md").read_text() == "my notes"
     assert sorted(p.name for p in out.iterdir()) == ["lenet-calibrated-nf.md"]  # no attack ran, nothing written
 
 
@@ -153,7 +155,7 @@ def test_calibrate_force_replaces_outputs(tmp_path, capsys):
 
     out, table = tmp_path / "o", tmp_path / "mine.json"
     out.mkdir()
-    table.write_text('{"mine": 1}')
+    table.write_text(MINE)
     (out / "lenet-calibrated-nf.md").write_text("my notes")
     assert main([*CALIBRATE, "--out", str(out), "--table", str(table), "--force"]) == 0
     assert PrivacyTable.load(table).cnn == "lenet" and "Split point" in (out / "lenet-calibrated-nf.md").read_text()

@@ -40,7 +40,7 @@ from tqdm import tqdm
 from optdist.attacks import datasets, inversion, targets
 from optdist.attacks.attacker import CALIBRATION, Attacker
 from optdist.io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from optdist.jsonfile import text_of
+from optdist.jsonfile import quoted, text_of
 from optdist.privacy import PrivacyRow, PrivacyTable, privacy_limits, table_path
 from optdist.profiles import Profile, available_cnns, load_profile
 
@@ -76,6 +76,7 @@ class Config:
     images: str | None = None  # a folder of the user's images (attack / test split by split_seed)
     split_seed: int = 0
     test_fraction: float = 0.2
+    force: bool = False  # a zoo target's .pt without its .json (or the reverse): train and replace it
 
     def attacker(self) -> Attacker:
         """The attacker of this sweep (its first training seed; seeds ``0..seeds-1`` are averaged)."""
@@ -135,6 +136,10 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1,
     adv, test = attacker.adversary(ds), attacker.scored(ds)
     if isinstance(network, targets.UserNetwork):  # a bundled dataset in the user's network's input shape
         adv, test = (datasets.conform(s, network.profile.input_shape) for s in (adv, test))
+    win = ssim_window(tuple(test.x.shape[1:]))
+    warnings = _weak_setup(cfg, attacker, len(adv), len(test), ds, record)
+    for w in warnings:
+        log.warning("%s", w)
     attacker = dataclasses.replace(attacker, samples=len(adv), test_samples=len(test))  # as drawn (small sets: all)
     plan = []
     for layer in cfg.layers or default_layers:
@@ -147,7 +152,7 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1,
             for seed in range(cfg.seeds):
                 rng = np.random.default_rng([seed, P, m])
                 plan += [(layer, m, s, seed) for s in choose_subsets(P, m, cfg.subsets, rng)]
-    init = (network, net.state_dict(), adv.x, test.x, attacker, cfg.show)
+    init = (network, net.state_dict(), adv.x, test.x, attacker, cfg.show, win)
     attacks: list[Attack] = []
     recons: dict[tuple[str, int], np.ndarray] = {}
     name = (cfg.network or network.profile.cnn) if isinstance(network, targets.UserNetwork) else cfg.target
@@ -158,7 +163,13 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1,
         for attack, recon in tqdm(done, total=len(plan), desc=f"invert {name}", unit="net", disable=not progress):
             attacks.append(attack)
             recons.setdefault((attack.layer, attack.m), recon)
-    table = _table(cfg, name, attacks, record, ds, attacker, time.perf_counter() - t0, jobs)
+    baseline = float(inversion.score(np.broadcast_to(adv.x.astype(np.float64).mean(0) / 255.0, test.x.shape),
+                                     test.x, win)[0].mean())
+    weak = _no_better_than(attacks, baseline)
+    if weak:
+        log.warning("%s", weak)
+        warnings.append(weak)
+    table = _table(cfg, name, attacks, record, ds, attacker, time.perf_counter() - t0, jobs, win, warnings)
     profile = network.profile if isinstance(network, targets.UserNetwork) else None
     return Calibration(table, attacks, test.x[: cfg.show], recons, profile)
 
@@ -187,10 +198,17 @@ def _target(
                              "or --data SPEC (a bundled dataset, e.g. natural or mnist)")
         return network, net, ds, record, tuple(la.name for la in network.profile.layers[:-1])
     target = targets.spec(cfg.target)
+    layers = targets.attackable_layers(cfg.target)
+    unknown = [la for la in cfg.layers if la not in layers]
+    if unknown:  # before the target's weights are read or trained, not when the table is written
+        raise ValueError(f"--layers {','.join(cfg.layers)}: target {cfg.target} has no attackable layer "
+                         f"{quoted(unknown)}; its layers (maps): "
+                         f"{', '.join(f'{k} ({P})' for k, P in layers.items())} (fix: name some of these)")
     if cfg.data:  # before the target's weights are read or trained, and before its 'trained on' check names it
         datasets.check_spec(cfg.data)
     net, meta = targets.load_or_train(
-        cfg.target, cfg.weights_dir, cfg.data, cfg.target_epochs, samples=cfg.target_samples, progress=progress
+        cfg.target, cfg.weights_dir, cfg.data, cfg.target_epochs, samples=cfg.target_samples, progress=progress,
+        force=cfg.force,
     )
     trained_on = meta.get("data_spec", target.data)
     if cfg.images:
@@ -205,7 +223,8 @@ def _target(
             )
         ds = datasets.load(trained_on, target.input_shape)
         targets.check_shape(ds, target)
-    record = {k: meta.get(k) for k in ("dataset", "test_accuracy", "epochs", "seed", "train_samples", "data")}
+    record = {k: meta.get(k) for k in ("dataset", "test_accuracy", "epochs", "seed", "train_samples", "data",
+                                       "num_classes")}
     return targets.ZooNetwork(cfg.target, int(meta["num_classes"])), net, ds, record, target.layers
 
 
@@ -219,6 +238,7 @@ def _init_worker(
     test: np.ndarray,
     attacker: Attacker,
     show: int,
+    win: int,
     threads: int,
 ) -> None:
     """Per-process attack state: the target net, the adversary's and the test images."""
@@ -227,7 +247,8 @@ def _init_worker(
     net = network.build()
     net.load_state_dict(state)
     _STATE.clear()
-    _STATE.update(network=network, net=net.eval(), adv=adv, test=test, attacker=attacker, show=show, layer=None)
+    _STATE.update(network=network, net=net.eval(), adv=adv, test=test, attacker=attacker, show=show, win=win,
+                  layer=None)
 
 
 def _attack(job: tuple[str, int, tuple[int, ...], int]) -> tuple[Attack, np.ndarray]:
@@ -242,7 +263,7 @@ def _attack(job: tuple[str, int, tuple[int, ...], int]) -> tuple[Attack, np.ndar
     sel = list(maps)
     z, zt = (inversion.select_maps(v, st["P"], sel) for v in (st["z"], st["zt"]))
     _, recon = inversion.attack(st["attacker"], z, st["adv"], zt, seed)
-    ssim, psnr = inversion.score(recon, st["test"])
+    ssim, psnr = inversion.score(recon, st["test"], st["win"])
     return Attack(layer, m, maps, seed, float(ssim.mean()), float(psnr.mean())), recon[: st["show"]]
 
 
@@ -267,6 +288,8 @@ def _table(
     attacker: Attacker,
     secs: float,
     jobs: int,
+    win: int = 7,
+    warnings: list[str] | None = None,
 ) -> PrivacyTable:
     rows = []
     for layer in dict.fromkeys(a.layer for a in attacks):
@@ -300,13 +323,68 @@ def _table(
             "seeds": cfg.seeds,
         },
         "attacker": attacker.record(),
-        "metric": "mean SSIM (skimage structural_similarity, data_range=1, 7x7 window), PSNR in dB; float64",
+        "metric": f"mean SSIM (skimage structural_similarity, data_range=1, {win}x{win} window), PSNR in dB; float64",
         "cells": "mean over subsets x seeds; spread = population std over the same attacks",
         "seconds": round(secs, 1),
         "processes": jobs,
         "torch_threads": 1 if jobs > 1 else torch.get_num_threads(),
     }
+    if win != 7:
+        provenance["ssim_window"] = f"{win}x{win}: the images are smaller than skimage's default 7x7 window"
+    if warnings:  # what makes the table weak evidence; optdist validate repeats them
+        provenance["warnings"] = list(warnings)
     return PrivacyTable(cnn=name, name=cfg.name, provenance=provenance, rows=rows)
+
+
+def ssim_window(shape: tuple[int, ...]) -> int:
+    """SSIM's window side for images of ``shape`` (C, H, W): skimage's default 7, or the largest odd
+    side that fits a smaller image; ValueError for images under 3x3 (no SSIM window fits)."""
+    side = min(shape[-2:])
+    if side < 3:
+        raise ValueError(f"the network's input is {shape[-2]}x{shape[-1]} pixels: SSIM needs at least 3x3 (its "
+                         "window is odd and above 1) (fix: attack a network whose input is at least 3x3, e.g. --input 1,7,7)")
+    return min(7, side if side % 2 else side - 1)
+
+
+def _weak_setup(cfg: Config, attacker: Attacker, n_adv: int, n_test: int, ds: datasets.Dataset,
+                record: dict[str, Any]) -> list[str]:
+    """Warnings, found before the attacks, that the table will be weak evidence: fewer images than
+    asked for (a count other than the default, which takes all of a smaller set silently), one
+    optimiser step per epoch, a target near chance accuracy."""
+    out = []
+    src = f"{text_of(ds.spec or ds.name)} ({ds.source})"
+    if n_adv < cfg.samples != CALIBRATION.samples:  # the default means "up to 5000": all of a small set
+        out.append(f"--samples {cfg.samples}: only {n_adv} adversary images are available in {src}; the attacks "
+                   f"train on {n_adv} and the table records {n_adv}")
+    if n_test < cfg.test_samples != CALIBRATION.test_samples:
+        out.append(f"--test-samples {cfg.test_samples}: only {n_test} test images are available in {src}; the "
+                   f"attacks are scored on {n_test}")
+    if n_adv <= attacker.batch:
+        out.append(f"the inverse networks train on {n_adv} image(s), {'fewer than' if n_adv < attacker.batch else 'exactly'} "
+                   f"one batch of {attacker.batch}: one optimiser step per epoch, {cfg.epochs} in all; such attacks "
+                   "recover little, so the table understates what an attacker recovers and lifts privacy limits "
+                   "(fix: more images, e.g. --samples 5000 --epochs 6, or more --images / a smaller --test-fraction)")
+    acc, classes = record.get("test_accuracy"), record.get("num_classes")
+    if isinstance(acc, (int, float)) and isinstance(classes, int) and classes > 1 and acc <= 2 / classes:
+        out.append(f"the target's recorded test accuracy {acc:g} is near chance ({1 / classes:.3g} for {classes} "
+                   f"classes; at most twice chance): its features are not those of a trained network (fix: train "
+                   "it longer, e.g. `optdist train-target NAME --epochs 5 --force --weights-dir DIR`, or, where "
+                   "calibrate trains it, larger --target-epochs / --target-samples)")
+    return out
+
+
+def _no_better_than(attacks: list[Attack], baseline: float) -> str | None:
+    """A warning naming the (layer, m) cells whose mean SSIM is no better than ``baseline`` (the SSIM
+    of predicting the adversary's mean image for every test image), or None."""
+    cells: dict[tuple[str, int], list[float]] = {}
+    for a in attacks:
+        cells.setdefault((a.layer, a.m), []).append(a.ssim)
+    low = [f"{layer} m={m} ({np.mean(s):.3f})" for (layer, m), s in cells.items() if np.mean(s) <= baseline]
+    if not low:
+        return None
+    return (f"{len(low)} of {len(cells)} cells score no better than predicting the adversary's mean image for every "
+            f"test image (SSIM {baseline:.3f}): {', '.join(low)}; those attacks learnt nothing, so the table "
+            "reads as no leak there (fix: more --samples and --epochs, a trained target)")
 
 
 def _adversary(ds: datasets.Dataset, attacker: Attacker) -> str:

@@ -134,15 +134,16 @@ def reconstruct(g: nn.Module, z: torch.Tensor, batch: int = 500) -> np.ndarray:
     return torch.cat([g(z[i : i + batch]) for i in range(0, len(z), batch)]).double().numpy()
 
 
-def score(recon: np.ndarray, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def score(recon: np.ndarray, images: np.ndarray, win_size: int = 7) -> tuple[np.ndarray, np.ndarray]:
     """Per-image SSIM and PSNR of ``recon`` in [0, 1] against uint8 ``images`` (data range 1).
 
-    SSIM: skimage's default 7x7 uniform window, mean over pixels and channels.
+    SSIM: skimage's uniform window of side ``win_size`` (odd; default 7, skimage's), mean over
+    pixels and channels.
     PSNR = 10 log10(1 / max(MSE, 1e-10)) dB, i.e. capped at 100 dB for an exact copy.
     """
     truth = images.astype(np.float64) / 255.0
     ssim = np.array(
-        [structural_similarity(a, b, data_range=1.0, channel_axis=0) for a, b in zip(truth, recon, strict=True)]
+        [structural_similarity(a, b, data_range=1.0, channel_axis=0, win_size=win_size) for a, b in zip(truth, recon, strict=True)]
     )
     mse = ((truth - recon) ** 2).reshape(len(truth), -1).mean(axis=1)
     return ssim, 10 * np.log10(1.0 / np.maximum(mse, 1e-10))

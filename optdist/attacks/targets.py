@@ -88,8 +88,35 @@ class ZooNetwork:
         return zoo.split_at(net, layer)[0]
 
     def maps(self, layer: str, z: torch.Tensor) -> int:
-        """P of the attacked tensor ``z`` (N, P, h, w)."""
-        return int(z.shape[1])
+        """P of the attacked tensor ``z``: its channels (N, P, h, w), or 1 for an fc layer's (N, F) vector
+        (one map, as the profile counts it)."""
+        return int(z.shape[1]) if z.ndim == 4 else 1
+
+
+def attackable_layers(name: str) -> dict[str, int]:
+    """The layers of zoo target ``name`` that ``optdist calibrate --layers`` attacks, with their map
+    counts P: with a zoo profile (lenet, cifar) its layers, whose P the target's tensors must match;
+    without one (orlvgg) the layers giving maps (N, P, h, w) and the fc layers (one map). Found by
+    one forward pass of an untrained net, before a target is trained."""
+    from optdist.profiles import available_cnns, load_profile
+
+    target = spec(name)
+    net = target.build(2).eval()
+    x = torch.zeros((1, *target.input_shape))
+    shapes: dict[str, tuple[int, ...]] = {}
+    kinds: dict[str, type] = {}
+    with torch.no_grad():
+        for child, module in net.named_children():
+            x = module(x)
+            shapes[child], kinds[child] = tuple(x.shape), type(module)
+    if name in available_cnns():
+        layers = {la.name: la.out_maps for la in load_profile(name).layers if la.name in shapes}
+        for la, P in layers.items():
+            got = shapes[la][1] if len(shapes[la]) == 4 else 1
+            if got != P:  # a zoo profile out of step with the target's builder: a bug, said before training
+                raise ValueError(f"target {name}: layer {la} gives {got} maps but its profile says {P}")
+        return layers
+    return {k: (v[1] if len(v) == 4 else 1) for k, v in shapes.items() if len(v) == 4 or kinds[k] is nn.Linear}
 
 
 @dataclass(frozen=True)
@@ -169,6 +196,7 @@ def load_user_network(
         if not path.exists():
             raise FileNotFoundError(f"--weights {path}: no such file; save one with torch.save(net.state_dict(), PATH)")
         state = read_state_dict(path, f"--weights {path}")
+        check_finite(state, f"--weights {path}", "give finite weights, e.g. the state_dict of a trained network")
         try:
             net.load_state_dict(state)
         except RuntimeError as e:
@@ -193,6 +221,18 @@ def load_user_network(
                              f"{module} --input {','.join(map(str, input_shape))} --out {profile_file}")
         record["profile"] = str(profile_file)
     return UserNetwork(module, given or traced), net.eval(), record
+
+
+def check_finite(state: dict[str, Any], where: str, fix: str) -> None:
+    """ValueError naming ``where`` (the weights file), the first tensor holding NaN or inf values and
+    ``fix``: such weights make every attacked feature, hence every SSIM, NaN, found only after the
+    attacks as a table that cannot be written."""
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            what = "NaN" if bool(torch.isnan(value).any()) else "infinite"
+            raise ValueError(f"{where}: tensor {text_of(key)} holds {bad} {what} value(s) of {value.numel()} "
+                             f"(fix: {fix})")
 
 
 def weights_paths(name: str, weights_dir: str | Path | None = None) -> tuple[Path, Path]:
@@ -314,6 +354,7 @@ def load(name: str, weights_dir: str | Path | None = None) -> tuple[nn.Sequentia
         raise ValueError(f"{sidecar}: damaged target metadata ({type(e).__name__}: {e}); {fix}") from None
     net = spec(name).build(classes)
     state = read_state_dict(pt, str(pt), fix)
+    check_finite(state, str(pt), fix)
     try:
         net.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as e:
@@ -329,12 +370,27 @@ def load_or_train(
     seed: int = 0,
     samples: int | None = None,
     progress: bool = True,
+    force: bool = False,
 ) -> tuple[nn.Sequential, dict[str, Any]]:
-    """Load target ``name``, training and saving it first if its weights are missing."""
+    """Load target ``name``, training and saving it first if its weights are missing.
+
+    One of the two files without the other (e.g. a user's ``lenet.pt`` without ``lenet.json``) is
+    refused before any training, naming it and the fix, unless ``force``: training would replace it.
+    """
     try:
         return load(name, weights_dir)
     except FileNotFoundError:
         pass
+    orphan = [p for p in weights_paths(name, weights_dir) if p.exists()]
+    if orphan and not force:
+        pt, sidecar = weights_paths(name, weights_dir)
+        have, lack = (pt, sidecar) if orphan[0] == pt else (sidecar, pt)
+        raise ValueError(
+            f"{have} exists without {lack}, so target {text_of(name)} cannot be loaded; training it would replace "
+            f"{have} (fix: put its {'sidecar ' if lack == sidecar else 'weights '}{lack} next to it (as "
+            f"`optdist train-target {name}` writes it), give another --weights-dir, or give --force to train the "
+            "target and replace it)"
+        )
     target = spec(name)
     ds = datasets.load(data or target.data, target.input_shape)
     net, meta = train(target, ds, epochs, seed, samples, progress)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 from pathlib import Path
 
 from optdist.attacks.attacker import CALIBRATION
 from optdist.cli import checked_flag, count_flag, number_flag, option_flag, path_flag, read_number
-from optdist.io import make_output_folder, refuse_overwrite
+from optdist.io import (
+    OutputPathError,
+    check_output_file,
+    check_output_folder,
+    check_overwritable,
+    make_output_folder,
+    refuse_overwrite,
+)
 from optdist.options import number_problem
 from optdist.solvers.base import MAX_THREADS
 
@@ -105,7 +113,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="table JSON path (default OUT/CNN-NAME.json)")
     p.add_argument("--force", action="store_true", help="replace the table and the files in --out that this run writes "
                    "(refused without it, before training a target or any attack: e.g. --table "
-                   "models/privacy/lenet-calibrated.json, the bundled LeNet table, exists)")
+                   "models/privacy/lenet-calibrated.json, the bundled LeNet table, exists), and train a zoo target "
+                   "whose .pt or .json is in --weights-dir without the other, replacing it; a --table file that "
+                   "is not a privacy table is refused even so")
     p.add_argument("--taus", action=checked_flag(_taus), default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
     p.add_argument("--jobs", action=count_flag("worker processes", 2, MAX_THREADS), default=1, help="worker processes, one torch thread each (default 1)")
     p.add_argument("--target-epochs", action=count_flag("target epochs", 1, MAX_EPOCHS),
@@ -145,6 +155,7 @@ def calibrate(args: argparse.Namespace) -> int:
 
     from optdist.attacks import calibrate as cal
     from optdist.paths import REPO_ROOT
+    from optdist.privacy import FORMAT
 
     if not args.module:
         if not args.cnn:
@@ -157,6 +168,7 @@ def calibrate(args: argparse.Namespace) -> int:
                  if getattr(args, k) is not None]
         if stray:
             raise ValueError(f"{', '.join(stray)} go with a zoo target; with --module give --weights (your state_dict)")
+    _check_outputs(args)  # before a target is trained or any attack: a path that cannot be written
     torch.set_num_threads(args.threads)
     cfg = cal.Config(
         target="" if args.module else args.cnn,
@@ -181,14 +193,22 @@ def calibrate(args: argparse.Namespace) -> int:
         target_epochs=args.target_epochs,
         target_samples=args.target_samples,
         command=_command_line(args),
+        force=args.force,
     )
+
     def out_dir(cnn: str) -> Path:
         return Path(args.out) if args.out else REPO_ROOT / "runs" / "attacks" / cnn
 
     def refuse_replacing(cnn: str) -> None:
         """Before the attacks, once the network's name is known: the files this run would replace."""
-        refuse_overwrite(list(cal.output_paths(cnn, args.name, out_dir(cnn), args.table).values()), args.force,
-                         "--out DIR, --table FILE or --name NAME")
+        paths = cal.output_paths(cnn, args.name, out_dir(cnn), args.table)
+        check_output_folder(out_dir(cnn), "--out")
+        clash = [k for k, v in paths.items() if k != "table" and Path(v).absolute() == Path(paths["table"]).absolute()]
+        if clash:
+            raise OutputPathError(f"--table {paths['table']} is the {clash[0]} file this run writes in --out "
+                                  f"{out_dir(cnn)} (fix: give the table another name, or leave --table out)")
+        check_overwritable(paths["table"], (FORMAT,), "--table")  # even with --force: not a table
+        refuse_overwrite(list(paths.values()), args.force, "--out DIR, --table FILE or --name NAME")
 
     if args.cnn:  # the table's network name is known now (a zoo target, or --module's given name): refuse
         refuse_replacing(args.cnn)  # before a zoo target without weights is trained (minutes), not after
@@ -199,7 +219,33 @@ def calibrate(args: argparse.Namespace) -> int:
     print(cal.nf_markdown(result.table, args.taus, result.profile))
     for what, path in paths.items():
         print(f"{what}: {path}")
+    warnings = result.table.provenance.get("warnings", [])
+    if warnings:  # said again after the tables, where a quick run's reader looks, and kept in the table
+        print(f"optdist calibrate: warning: this table is weak evidence ({len(warnings)} warning(s), kept in its "
+              f"provenance \"warnings\"; optdist validate {paths['table']} repeats them):", file=sys.stderr)
+        for w in warnings:
+            print(f"  warning: {w}", file=sys.stderr)
     return 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """--out and --table, before any work: --out a folder (created later, with its parents), --table
+    a file in an existing folder (optdist creates no folder for a file the user names), not --out itself,
+    and no document other than a privacy table, which --force does not replace."""
+    from optdist.privacy import FORMAT
+
+    if args.out is not None:
+        check_output_folder(args.out, "--out")
+    if args.table is not None:
+        table = Path(args.table)
+        if args.out is not None and table.absolute() == Path(args.out).absolute():
+            raise OutputPathError(f"--table {table} is the --out folder {args.out} (fix: give the table a file "
+                                  f"name, e.g. --table {Path(args.out) / 'table.json'}, or leave --table out)")
+        if table.is_dir():
+            raise OutputPathError(f"--table {table}: is a folder (fix: give a file path, e.g. --table "
+                                  f"{table / 'table.json'})")
+        check_output_file(table, "--table")
+        check_overwritable(table, (FORMAT,), "--table")
 
 
 def train_target(args: argparse.Namespace) -> int:

@@ -202,7 +202,8 @@ def load_target(cfg: SweepConfig) -> tuple[nn.Sequential, dict[str, Any]]:
     try:
         return targets.load(cfg.cnn, cfg.weights_dir)
     except FileNotFoundError:
-        return targets.load_or_train(cfg.cnn, datasets.cache_dir() / "defences-weights", progress=False)
+        # optdist's own cache: a half-written pair there is retrained over (force), not refused
+        return targets.load_or_train(cfg.cnn, datasets.cache_dir() / "defences-weights", progress=False, force=True)
 
 
 def sweep_layer(net: nn.Sequential, ds: datasets.Dataset, layer: str, cfg: SweepConfig, bar: tqdm) -> dict[str, Any]:
