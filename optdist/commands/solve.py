@@ -1019,7 +1019,13 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     if unknown:
         raise ValueError(f"{args.solution}: {len(unknown)} names are not in the {formulation} model of {inst.name} "
                          f"(e.g. {unknown[:3]}); was the model exported from this instance?")
-    asg = b.to_assignment()
+    from optdist.milp.extract import InvalidSolution
+
+    try:
+        asg = b.to_assignment()
+    except InvalidSolution as e:  # the file's values (NaN, counts that do not add up): bad input, named
+        raise ValueError(f"{args.solution}: its values are no placement of the {formulation} model of {inst.name} "
+                         f"({e}); fix: check that the solver finished and wrote this model's solution") from e
     asg.meta.update(source=str(args.solution), solution_format=args.format)
     claimed = b.objective_seconds()
     print(f"read {len(values)} values from {args.solution} ({args.format}); model objective {claimed:.9g} s")
