@@ -356,6 +356,10 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
         adapter = get_solver(solver)
         out = adapter.solve(b.model, time_limit=time_limit, mip_gap=1.0, threads=threads)
         note = ""
+        if out.has_solution:
+            _rescore(inst, b, relax, out, adapter.name)
+        if out.termination == Termination.INFEASIBLE and not relax:
+            _check_claim(inst, out, adapter.name, time_limit)
         if out.termination == Termination.INFEASIBLE:
             status = "infeasible"
         elif out.has_solution:
@@ -371,6 +375,53 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
         return Relaxation(fams, "interrupted", time.perf_counter() - t0, note=str(e))
     except Exception as e:  # noqa: BLE001 - a relaxed model that cannot be built is reported, not fatal
         return Relaxation(fams, "error", time.perf_counter() - t0, note=f"{type(e).__name__}: {e}")
+
+
+def _rescore(inst: Instance, b, relax: frozenset[str], out, solver: str) -> None:
+    """Re-score the placement the solver loaded into ``b`` (outcome ``out``) with the evaluator
+    before it counts as ``feasible``: values that are no placement
+    (:class:`~optdist.milp.extract.InvalidSolution`) or a placement that breaks a constraint of a
+    family not in ``relax`` turn ``out`` into ``error``, ``extra["solver_error"]`` naming the solver
+    and what was wrong (before, any answer read as "feasible" unchecked)."""
+    from optdist.evaluate import evaluate
+    from optdist.milp.extract import InvalidSolution
+    from optdist.milp.run import answer_invalid
+
+    try:
+        asg = b.to_assignment()
+    except InvalidSolution as e:
+        answer_invalid(out, solver, str(e))
+        return
+    broken = [v for v in evaluate(inst, asg).violations if v.constraint not in relax]
+    if broken:
+        answer_invalid(out, solver, f"its placement breaks {len(broken)} constraint(s) the model holds, first: "
+                                    f"{broken[0].message}")
+
+
+def _check_claim(inst: Instance, out, solver: str, time_limit: float) -> None:
+    """Before the full model's ``infeasible`` (outcome ``out``) is accepted: if a greedy placement
+    (as ``optdist solve --warm-start greedy`` finds it, :func:`optdist.milp.run.warm_start_assignment`)
+    is feasible under the evaluator, the solver contradicts itself: ``out`` becomes ``error``,
+    ``extra["solver_error"]`` naming the solver, its claim and the placement's score (so the
+    relaxations, which would take its word, are not run, and the diagnosis ends "unknown", exit 1
+    as for a failed solver)."""
+    from optdist.milp.run import warm_start_assignment
+    from optdist.result import Termination
+    from optdist.solvers.base import _record_failure
+
+    start, _ = warm_start_assignment(inst, "greedy", time_limit)
+    if start is None:  # no feasible greedy placement: the claim stands
+        return
+    from optdist.evaluate import evaluate
+
+    score = evaluate(inst, start).objective
+    out.extra["solver_said"] = f"{out.status} (termination {out.termination})"
+    out.extra["solver_error"] = (f"solver {solver} contradicts itself: it claimed the model infeasible, but a greedy "
+                                 f"placement is feasible (the evaluator scores it {score:.9g} s), so the instance is "
+                                 "feasible and the claim is discarded (fix: --solver highs, or another solver; "
+                                 "optdist solve --warm-start greedy keeps that placement)")
+    out.termination = Termination.ERROR
+    _record_failure(out.extra["solver_error"])
 
 
 def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, threads: int | None = None,

@@ -526,6 +526,19 @@ def _infeasible_start_fate(inst, args: argparse.Namespace) -> str:
     return f"it is passed to solver {adapter.name} as a MIP start, which the solver may discard; {never}"
 
 
+def _within_gap(res) -> str:
+    """``" (within gap G)"`` after an ``optimal`` whose proof rests on a nonzero gap tolerance: the
+    run's requested relative gap G (``options['mip_gap']``, the raw one where given under the
+    solver's own name) and its reported gap above the solvers' rounding (relative
+    :data:`~optdist.result.AGREE_RTOL`), e.g. ``--gap 0.9`` closing at 20.5 %; else ""."""
+    from optdist.result import AGREE_RTOL
+
+    tolerance, g = res.options.get("mip_gap"), res.gap
+    if res.termination != "optimal" or g is None or g <= AGREE_RTOL or not isinstance(tolerance, (int, float)):
+        return ""
+    return f" (within gap {tolerance:g})" if tolerance > 0 else ""
+
+
 def _fmt(x: float | None, spec: str = ".9g") -> str:
     return "-" if x is None else format(x, spec)
 
@@ -754,7 +767,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     print(f"method       {how}")
     status = res.extra.get("solver_status")
     claimed = res.extra.get("claimed_termination")
-    print(f"termination  {res.termination}" + (f"  ({status})" if status else "")
+    print(f"termination  {res.termination}{_within_gap(res)}" + (f"  ({status})" if status else "")
           + (f"  ({_by_design(res, inst) or f'the method said {claimed}'}{_why_not_claimed(res)})" if claimed else ""))
     gap = res.gap
     print(f"objective    {_fmt(res.objective)}   bound {_fmt(res.bound)}   gap {'-' if gap is None else f'{100 * gap:.4f}%'}")
@@ -1005,7 +1018,13 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     if unknown:
         raise ValueError(f"{args.solution}: {len(unknown)} names are not in the {formulation} model of {inst.name} "
                          f"(e.g. {unknown[:3]}); was the model exported from this instance?")
-    asg = b.to_assignment()
+    from optdist.milp.extract import InvalidSolution
+
+    try:
+        asg = b.to_assignment()
+    except InvalidSolution as e:  # the file's values (NaN, counts that do not add up): bad input, named
+        raise ValueError(f"{args.solution}: its values are no placement of the {formulation} model of {inst.name} "
+                         f"({e}); fix: check that the solver finished and wrote this model's solution") from e
     asg.meta.update(source=str(args.solution), solution_format=args.format)
     claimed = b.objective_seconds()
     print(f"read {len(values)} values from {args.solution} ({args.format}); model objective {claimed:.9g} s")

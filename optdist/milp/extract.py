@@ -16,6 +16,7 @@ feasible start.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,8 +30,24 @@ if TYPE_CHECKING:
     from optdist.milp.model import BuiltModel
 
 
+class InvalidSolution(RuntimeError):
+    """The values a solver loaded into the model are no placement (a value that is not a finite
+    number, counts or flows that do not add up): the message names the request and variable.
+    :func:`optdist.milp.run.solve_built` turns it into termination ``error`` naming the solver."""
+
+
+def _value(v: pyo.Var) -> float:
+    """``v``'s value (None: 0); :class:`InvalidSolution` naming ``v`` if it is not a finite number."""
+    if v.value is None:
+        return 0.0
+    x = float(v.value)
+    if not math.isfinite(x):
+        raise InvalidSolution(f"variable {v.name} = {x!r} is not a finite number")
+    return x
+
+
 def _int(v: pyo.Var) -> int:
-    return int(round(v.value)) if v.value is not None else 0
+    return int(round(_value(v)))
 
 
 def owners_from_model(b: BuiltModel) -> Assignment:
@@ -45,7 +62,7 @@ def owners_from_model(b: BuiltModel) -> Assignment:
         for k, la in enumerate(layers):
             if b.mapwise(r, k):
                 a = np.array(
-                    [max(d.cand[r], key=lambda i: m.A[r, k, p, i].value or 0.0) for p in range(la.segments)],
+                    [max(d.cand[r], key=lambda i: _value(m.A[r, k, p, i])) for p in range(la.segments)],
                     dtype=np.int64,
                 )
             else:
@@ -72,7 +89,9 @@ def _label_layer(b: BuiltModel, r: int, k: int, per_layer: list[np.ndarray]) -> 
         for i in d.cand[r]:
             cnt[i] = _int(m.n[r, k, i]) if t is None else _int(m.ns[r, k, t, i])
         if cnt.sum() != hi - lo:
-            raise RuntimeError(f"request {r} layer {la.name}: solution owns {cnt.sum()} of {hi - lo} segments")
+            what = f"n[{r},{k},*]" if t is None else f"ns[{r},{k},{t},*]"
+            raise InvalidSolution(f"request {r} layer {la.name}: its counts {what} own {cnt.sum()} of its "
+                                  f"{hi - lo} segments")
         a[lo:hi] = np.repeat(np.arange(N), cnt)
     return a
 
@@ -89,7 +108,8 @@ def _label_along_flows(b: BuiltModel, r: int, t: int, prev: np.ndarray) -> np.nd
             a[maps[pos : pos + c]] = j
             pos += c
         if pos != len(maps):
-            raise RuntimeError(f"request {r} transition {t}: flows from node {i} carry {pos} of its {len(maps)} maps")
+            raise InvalidSolution(f"request {r} transition {t}: its flows f[{r},{t},{i},*] from node {i} carry {pos} "
+                                  f"of the {len(maps)} maps node {i} owns")
     return a
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from optdist.assignment import Assignment
 from optdist.evaluate import Evaluation, evaluate
 from optdist.instance import Instance
+from optdist.milp.extract import InvalidSolution
 from optdist.milp.model import BuildInterrupted, BuildTimeout, BuiltModel, build
 from optdist.result import SolveResult, Termination, add_warning, gap
 from optdist.solvers import Feature, Solver, get_solver
@@ -266,8 +267,37 @@ def solve_built(
                         warm_start=seeded, tee=tee, keep=keep)
     if unusable is not None:
         out.extra["warm_start_skipped"] = unusable
-    asg = b.to_assignment() if out.has_solution else None
+    asg = None
+    if out.has_solution:
+        try:
+            asg = b.to_assignment()
+        except InvalidSolution as e:  # e.g. a loose feasibility tolerance, NaN values: no placement
+            answer_invalid(out, adapter.name, str(e))
     return out, asg, seeded
+
+
+def answer_invalid(out: Any, solver: str, why: str) -> None:
+    """Turn the outcome ``out`` of a solve whose loaded values are no placement (``why``: what was
+    wrong, naming the request and variable; :class:`~optdist.milp.extract.InvalidSolution`) into
+    termination ``error``: no incumbent, no bound (the answer that fails is the solver's, so is
+    its proof), ``extra["solver_error"]`` naming the solver, what was wrong and what to try,
+    ``extra["invalid_solution"]`` ``why``, and the solver's own word in ``extra["solver_said"]``.
+    The run then keeps a feasible warm start, as for a solver that died
+    (:func:`_keep_warm_start`). Recorded for the enclosing
+    :func:`~optdist.solvers.base.solver_failures` blocks."""
+    from optdist.solvers.base import _record_failure
+
+    out.extra.setdefault("solver_said", f"{out.status} (termination {out.termination}, incumbent {out.incumbent!r})")
+    out.extra["invalid_solution"] = why
+    out.extra["solver_error"] = (f"solver {solver} returned values that are no valid placement ({why}), so its answer "
+                                 "is discarded (fix: check raw solver options that loosen its tolerances, e.g. "
+                                 f"mip_feasibility_tolerance; --tee shows its log; or try another solver, e.g. "
+                                 f"--solver {'scip' if solver == 'highs' else 'highs'})")
+    out.termination, out.status = Termination.ERROR, f"invalid solution: {out.status}"
+    out.incumbent = out.bound = None
+    out.has_solution = False
+    out.extra.pop("optimality_unproven", None)  # about the discarded answer
+    _record_failure(out.extra["solver_error"])
 
 
 def solve_formulation(
@@ -398,15 +428,19 @@ def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clo
             extra["warm_start_skipped"] = f"{why}, and it breaks {len(start_ev.violations)} constraint(s)"
     scale = b.time_unit
     bound = out.bound if out.bound is not None or out.termination is not Termination.OPTIMAL else out.incumbent
+    if out.termination is Termination.INFEASIBLE and asg is None:  # a proof that no placement exists: +inf
+        bound = math.inf
     if asg is not None:
         extra["rejected"] = int((~asg.admitted).sum())
     res.termination = out.termination
     res.objective = None if out.incumbent is None else out.incumbent * scale
-    res.bound = None if bound is None else bound * scale
+    res.bound = None if bound is None else bound * scale if math.isfinite(bound) else bound
     res.nodes = out.nodes
     res.assignment = asg
     if out.termination is Termination.INTERRUPTED:  # e.g. CBC killed past its stop grace
         ended = "the solver was stopped before it returned an incumbent"
+    elif out.extra.get("invalid_solution"):  # its values were no placement (answer_invalid)
+        ended = "the solver's answer was no valid placement"
     elif out.termination is Termination.ERROR:  # e.g. its process killed by the OOM killer
         ended = "the solver failed before it returned an incumbent"
     elif out.extra.get("deadline") == "not started":

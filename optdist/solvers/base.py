@@ -775,10 +775,23 @@ class Solver(ABC):
         if out.termination in (Termination.TIME_LIMIT, Termination.ITERATION_LIMIT) and not out.has_solution:
             out.extra["limit_reached"] = str(out.termination)  # the solver's word that a limit, not the search, ended it
             out.termination = Termination.NO_SOLUTION
-        self._check_optimal(out, opts.get("mip_gap"))
+        self._check_optimal(out, self.requested_gap(opts, raw))
         if out.termination is Termination.ERROR:
             _record_failure(out.extra.get("solver_error") or f"solver {self.name} ended in error (status {out.status})")
         return out
+
+    def requested_gap(self, opts: Mapping[str, Any], raw: Mapping[str, Any]) -> float | None:
+        """The relative gap the solver was asked to close: one given raw under the solver's own
+        name for ``mip_gap`` (HiGHS ``mip_rel_gap``, SCIP ``limits/gap``) overrides the generic one
+        inside the solver, so it is the one :meth:`_check_optimal` holds ``optimal`` to (before, a
+        raw ``mip_rel_gap=0.9`` run that closed 0.9 was ``feasible`` and ``--gap 0.9`` ``optimal``;
+        :func:`optdist.milp.solve.record_raw_options` records it in ``options['mip_gap']`` likewise)."""
+        native = self.option_names.get("mip_gap")
+        given = raw[native] if native is not None and native in raw else opts.get("mip_gap")
+        try:
+            return None if given is None else float(given)
+        except (TypeError, ValueError):
+            return opts.get("mip_gap")
 
     def limit_left(self) -> float | None:
         """Seconds of this solve's time limit left now (at least :data:`MIN_SOLVER_S`); None
@@ -1143,6 +1156,12 @@ class LegacySolver(Solver):
                     raise self.raw_failure(raw, e) from e
                 return SolverOutcome(Termination.ERROR, f"ended abnormally: {e}",
                                      extra={"solver_error": self._died(rc), **phases})
+            except (ValueError, TypeError) as e:  # Pyomo could not run it or read its answer (a broken install)
+                why = self._no_result(opt, e)
+                if why is None:
+                    raise
+                return SolverOutcome(Termination.ERROR, f"no result: {e}",
+                                     extra={"solver_error": why, **self._phases(procs, read=False)})
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
@@ -1228,6 +1247,13 @@ class LegacySolver(Solver):
         solution file and nothing was loaded into the model, so a stop past the time limit is
         ``no_solution`` (the run keeps a warm start, :func:`optdist.milp.run._keep_warm_start`)."""
         return SolverOutcome(Termination.NO_SOLUTION, "")
+
+    def _no_result(self, opt: Any, error: BaseException) -> str | None:
+        """``extra["solver_error"]`` of a solve that Pyomo could not start or whose answer it could
+        not read (``error``, raised inside ``opt.solve``: e.g. a solver that exits 0 without writing
+        a solution, or answers no ``--version``), naming the solver, what went wrong and the fix;
+        None (default): not such a case, ``error`` is raised (adapters whose binary can fail so override)."""
+        return None
 
     def _died(self, rc: int | None) -> str:
         """``extra["solver_error"]`` of a solve whose solver ended abnormally on its own or by someone

@@ -157,3 +157,21 @@ class Glpk(LegacySolver):
                 "apart in magnitude for GLPK's simplex (e.g. a huge rejection_penalty, devices or links many "
                 "orders of magnitude apart in speed); fix: --tee shows the solver log; or try another solver, "
                 "e.g. --solver highs")
+
+    def _no_result(self, opt: Any, error: BaseException) -> str | None:
+        """A glpsol that answers no ``glpsol --version`` (Pyomo needs its version to write the command
+        line: a TypeError) is not usable; one that ends without writing a solution Pyomo can read
+        (Pyomo's "Error parsing solution description file") gave no result. Either: the words of
+        ``extra["solver_error"]``, naming glpsol's path and the fix; otherwise None."""
+        exe = shutil.which("glpsol") or "glpsol"
+        fix = (f"fix: check the glpsol on PATH ({exe}): `glpsol --version` must print its version, and it must "
+               f"write the solution file it is asked for; reinstall it ({self.install_hint}); or try another "
+               "solver, e.g. --solver highs")
+        if isinstance(error, TypeError) and not opt.version():
+            return f"solver glpk is not usable: `{exe} --version` gave no version ({fix})"
+        if isinstance(error, ValueError) and "solution" in str(error):
+            rc = getattr(opt, "_rc", None)
+            ended = f"exited with status {rc}" if isinstance(rc, int) else "ended"
+            return (f"solver glpk gave no result: glpsol {ended} without writing a solution Pyomo could read "
+                    f"(Pyomo: {text_of(str(error))}; {fix})")
+        return None
