@@ -98,7 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("evaluate", help="score an assignment or result file on an instance with the independent evaluator")
     p.add_argument("instance", type=Path)
-    p.add_argument("assignment", type=Path, help="an assignment (optdist-assignment/1) or a result from `optdist solve --out`")
+    p.add_argument("assignment", type=Path, help="an assignment (optdist-assignment/1) or a result from `optdist solve --out` (a result of --method defended "
+                   "is scored under the defence it chose, as its extra.defence records)")
     add_request_flags(p)
     p.set_defaults(func=cmd_evaluate)
 
