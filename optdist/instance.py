@@ -38,6 +38,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from optdist.defences.dp import EPS_MAX, EPS_MIN, EPS_RULE
 from optdist.devices import DeviceCatalogError, device_catalog
 from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_path, not_an_object, number_in,
                               place_of, read_json, text_of)
@@ -65,7 +66,7 @@ RANGES = {
     "period_s": (1e-6, 1e6),  # seconds: 1 us .. 11.6 days
     "shared_weight": (0.0, 1.0),  # lambda, seconds per shared byte
     "rejection_penalty": (0.0, 1e9),  # seconds per rejected request: > 0, at most ~32 years
-    "epsilons": (0.0, 1e6),  # Laplace budgets: > 0
+    "epsilons": (EPS_MIN, EPS_MAX),  # Laplace budgets: optdist.defences.dp's one rule (inclusive)
     "accuracy_pct": (0.0, 100.0),  # accuracy drops and bounds, %
     "accuracy_weight": (0.0, 1e6),  # seconds per accuracy-%
 }
@@ -177,7 +178,7 @@ class DefenceSpec(BaseModel):
         description="layers whose output may be noised (default: every layer followed by an intermediate layer "
         "before the split point)",
     )
-    epsilons: list[Annotated[float, Field(gt=_lo("epsilons"), le=_hi("epsilons"))]] | None = Field(
+    epsilons: list[Annotated[float, Field(ge=_lo("epsilons"), le=_hi("epsilons"))]] | None = Field(
         default=None, description="Laplace budgets to try (default: the paper's grid)"
     )
     max_accuracy_drop_pct: float = Field(default=2.0, ge=0, le=_hi("accuracy_pct"), description="user bound on the accuracy lost (%)")
@@ -240,7 +241,7 @@ _FIXES = {
     "shared_weight": "give lambda in seconds per shared byte as a number in [0, 1], e.g. 1e-9",
     "rejection_penalty": "give seconds per rejected request as a number in (0, 1e+09], or leave it out "
     "(default: 1000 x a bound on any latency)",
-    "epsilons": "give Laplace budgets as numbers in (0, 1e+06], e.g. [1, 5, 10]",
+    "epsilons": f"give {EPS_RULE}, e.g. [1, 5, 10]",
     "admission": "write true or false (JSON booleans, not 0/1 or strings)",
     "devices": "give a list of at least one device, each an object, e.g. {\"id\": \"d1\", \"type\": \"rpi3\"}",
     "sources": "give a list of at least one source, each an object, e.g. {\"id\": \"cam1\", \"type\": \"rpi3\"}",
@@ -287,9 +288,9 @@ def _expected() -> dict[str, tuple[str, str]]:
         "defence.*.mode": ('"distribute", "dp", "hybrid" or "auto"', '"auto"'),
         "defence.*.cuts": ("a list of layer names, or null", '["conv1", "pool1"]'),
         "defence.*.cuts[]": ("a layer name (a string)", '"conv1"'),
-        "defence.*.epsilons": (f"a list of Laplace budgets, numbers in ({_lo('epsilons'):g}, {_hi('epsilons'):g}], or null",
+        "defence.*.epsilons": (f"a list of Laplace budgets, numbers in [{_lo('epsilons'):g}, {_hi('epsilons'):g}], or null",
                                "[1, 5, 10]"),
-        "defence.*.epsilons[]": (f"a Laplace budget, a number in ({_lo('epsilons'):g}, {_hi('epsilons'):g}]", "5"),
+        "defence.*.epsilons[]": (f"a Laplace budget, a number in [{_lo('epsilons'):g}, {_hi('epsilons'):g}]", "5"),
         "defence.*.max_accuracy_drop_pct": (number_in(DefenceSpec, "max_accuracy_drop_pct", "a percentage"), "2.0"),
         "defence.*.accuracy_weight": (number_in(DefenceSpec, "accuracy_weight", "seconds charged per accuracy-% lost"), "0.01"),
         "defence.*.quantization": ("an object of DefQ options, or null", '{"use": "auto"}'),

@@ -19,7 +19,7 @@ BAD_EPS = [0.0, -1.0, math.nan, math.inf]
 
 @pytest.mark.parametrize("eps", BAD_EPS)
 def test_dp_effect_refuses_a_budget_that_is_no_budget(eps):
-    with pytest.raises(ValueError, match="finite number > 0"):
+    with pytest.raises(ValueError, match=r"per-element Laplace budgets in \[1e-06, 1e\+06\]"):
         dp_effect("lenet", "ReLU1", eps, 0.3)
 
 
@@ -34,7 +34,7 @@ def test_the_cli_exits_2_naming_the_budget(eps, capsys):
     assert main(["dp-effect", "lenet", "ReLU1", "--eps", "10", eps]) == 2  # inf was exit 3 (ZeroDivisionError)
     err = capsys.readouterr().err
     said = "is not a number" if eps == "nan" else "is out of range"  # nan: not a number (scip28)
-    assert f"--eps {eps} {said} (fix: give finite per-element budgets > 0, e.g. --eps 100)" in err  # msgs26
+    assert f"--eps {eps} {said} (fix: give per-element Laplace budgets in [1e-06, 1e+06], e.g. --eps 100)" in err  # msgs26
     assert "internal error" not in err
 
 
@@ -47,7 +47,7 @@ def test_laplace_scale_needs_finite_positive_numbers():
 
 @pytest.mark.parametrize("eps", BAD_EPS)
 def test_the_dp_sweep_refuses_its_grid_before_training(eps):
-    with pytest.raises(ValueError, match="finite per-element budgets > 0"):
+    with pytest.raises(ValueError, match=r"per-element Laplace budgets in \[1e-06, 1e\+06\]"):
         SweepConfig(eps=(1.0, eps))
 
 

@@ -133,9 +133,9 @@ def test_accuracy_weight_and_no_admissible_option():
     heavy = solve(tiny(0.6, max_accuracy_drop_pct=25, accuracy_weight=1.0), method="defended", threads=1)  # 1 s per %
     assert heavy.extra["defence"]["lenet"]["mode"] == "distribute"
     assert heavy.extra["score"] == pytest.approx(heavy.objective)
-    none = solve(tiny(0.8, mode="dp"), method="defended", threads=1)
-    assert none.termination is Termination.INFEASIBLE and none.assignment is None
-    assert "no admissible" in none.extra["reason"] and none.extra["options_rejected"]
+    with pytest.raises(InstanceError, match=r"defence\.lenet: no admissible defence option .*rejected: ") as e:
+        solve(tiny(0.8, mode="dp"), method="defended", threads=1)  # before any solve, not 'infeasible' (defence30)
+    assert "distribution alone" in str(e.value)
 
 
 def test_defence_entries_are_checked():

@@ -160,12 +160,12 @@ def test_a_solve_flag_echoes_what_the_user_wrote(capsys, flag, text, said):
                                              "runs in [1, 1,000,000], e.g. --repeats 20)"),
     (["profile", "lenet", "--privacy", "paper", "--tau", "x"], "--tau x is not a number (fix: give a tolerated SSIM "
                                                                "in (0, 1], e.g. --tau 0.8)"),
-    (["dp-effect", "lenet", "ReLU2", "--eps", "10", "abc"], "--eps abc is not a number (fix: give finite per-element "
-                                                            "budgets > 0, e.g. --eps 100)"),
+    (["dp-effect", "lenet", "ReLU2", "--eps", "10", "abc"], "--eps abc is not a number (fix: give per-element Laplace "
+                                                            "budgets in [1e-06, 1e+06], e.g. --eps 100)"),
     (["dp-effect", "lenet", "ReLU2", "--tau", "0"], "--tau 0 is out of range (fix: give a tolerated SSIM in (0, 1], "
                                                     "e.g. --tau 0.3)"),
-    (["defq-eval", "--split", "x"], "--split x is not a whole number (fix: give a whole number of exits >= 1, "
-                                    "e.g. --split 2)"),
+    (["defq-eval", "--split", "x"], "--split x is not a whole number (fix: give a whole number of outputs in "
+                                    "[1, 6], e.g. --split 2)"),
     (["defq-eval", "--attack-eps", "0.1", "2"], "--attack-eps 2 is out of range (fix: give L-inf budgets in (0, 1], "
                                                 "e.g. --attack-eps 0.1)"),
 ])

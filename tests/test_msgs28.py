@@ -173,11 +173,11 @@ CASES = [
      'privacy.lenet: got 5 (a number); expected a bundled privacy table\'s name such as "paper", the path of a table '
      'file (a string), or null for no privacy limit (fix: write a string, in quotes (or null), e.g. "lenet": "paper")'),
     (lambda d: d.update(defence={"lenet": {"epsilons": "5"}}),
-     'defence.lenet.epsilons: got "5" (a string); expected a list of Laplace budgets, numbers in (0, 1e+06], or null '
+     'defence.lenet.epsilons: got "5" (a string); expected a list of Laplace budgets, numbers in [1e-06, 1e+06], or null '
      '(fix: put it in a list, in square brackets, without quotes: "epsilons": [5])'),
     (lambda d: d.update(defence={"lenet": {"epsilons": [1, -3]}}),
-     "defence.lenet.epsilons[1]: got -3, out of range: it must be greater than 0; expected a Laplace budget, a number "
-     "in (0, 1e+06] (fix: give Laplace budgets as numbers in (0, 1e+06], e.g. [1, 5, 10])"),
+     "defence.lenet.epsilons[1]: got -3, out of range: it must be at least 1e-06; expected a Laplace budget, a number "
+     "in [1e-06, 1e+06] (fix: give per-element Laplace budgets in [1e-06, 1e+06], e.g. [1, 5, 10])"),
     (lambda d: d["devices"][2].update(rate="x" * 300),
      'devices[2].rate: got "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (302 characters) (a string); expected '
      "radio bytes per second, a number in [1, 1e+12] (fix: write one number, without quotes, e.g. \"rate\": 9025000 "

@@ -123,7 +123,7 @@ def no_sweep(monkeypatch):
     (["--cnn", "nope", "--privacy-table", "calibrated"],
      '--cnn nope: not a trainable target (fix: choose from "cifar", "lenet", "orlvgg")'),
     (["--privacy-table", "nosuch"], '--privacy-table nosuch: no privacy table "nosuch" for lenet'),
-    (["--eps", "10", "0"], "--eps 0 is out of range (fix: give finite per-element budgets > 0, e.g. --eps 100)"),  # msgs26
+    (["--eps", "10", "0"], "--eps 0 is out of range (fix: give per-element Laplace budgets in [1e-06, 1e+06], e.g. --eps 100)"),  # msgs26
 ])
 def test_dp_sweep_names_the_flag_before_any_work(no_sweep, tmp_path, capsys, args, said):
     """Before: --layers nope failed inside the sweep, after the target was loaded and the

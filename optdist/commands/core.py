@@ -98,7 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("evaluate", help="score an assignment or result file on an instance with the independent evaluator")
     p.add_argument("instance", type=Path)
-    p.add_argument("assignment", type=Path, help="an assignment (optdist-assignment/1) or a result from `optdist solve --out`")
+    p.add_argument("assignment", type=Path, help="an assignment (optdist-assignment/1) or a result from `optdist solve --out` (a result of --method defended "
+                   "is scored under the defence it chose, as its extra.defence records)")
     add_request_flags(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -608,10 +609,35 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise
     asg = load_placement(inst, args.assignment)
     picked = stages_asked(inst, args)  # refused before the scoring
+    inst = _defended_or_not(inst, args.assignment)
     ev = evaluate(inst, asg)
     print_evaluation(inst, ev, args.requests)
     print_stage_breakdowns(inst, ev, args.requests, picked)
     return 0 if ev.feasible else 1
+
+
+def _defended_or_not(inst, path: Path):
+    """The instance a placement in ``path`` is scored on: for a result of ``--method defended``,
+    the defended instance of the defence it chose (its ``extra``, :func:`optdist.defences.placement.
+    rescored_instance`; said on stdout: the instance's own limits flagged its placement as
+    infeasible); else ``inst``, with a warning where ``inst`` has a ``defence`` entry (an
+    assignment does not say which defence protects it)."""
+    from optdist.assignment import MAX_BYTES, AssignmentError
+    from optdist.jsonfile import read_json
+
+    doc = restore_non_finite(read_json(path, 2 * MAX_BYTES, AssignmentError, "assignment or result"), str(path))
+    if isinstance(doc, dict) and doc.get("format") == "optdist-result/1" and doc.get("method") == "defended":
+        from optdist.defences.placement import defences_text, rescored_instance
+
+        defended = rescored_instance(inst, doc.get("extra"), str(path))
+        print(f"scored under the defence {defences_text(doc['extra']['defence'], len(inst.limits))} "
+              f"(the limits and capacities of {path}'s extra.defence; not {inst.name}'s undefended limits)")
+        return defended
+    if inst.spec.defence:
+        log.warning("%s: scored under %s's undefended limits: %s records no defence (only a result of `optdist solve "
+                    "--method defended --out RESULT` does; fix: evaluate that result file to score the placement under "
+                    "the defence it chose)", path, inst.name, path)
+    return inst
 
 
 def print_stage_breakdowns(inst, ev, shown: int, picked: list[int] | None) -> None:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from optdist.cli import CliError, number_flag, path_flag
+from optdist.defences.dp import EPS_RULE, eps_ok
 from optdist.io import atomic_write_json, atomic_write_text, make_output_folder
 from optdist.jsonfile import quoted
 from optdist.paths import PACKAGE_DATA
@@ -19,6 +20,10 @@ BENCH = Path("benchmarks/defences")
 #: where a --quick smoke test writes without --out: not over the committed results in BENCH
 QUICK = Path("runs/defences")
 
+
+#: outputs of defq-eval's multi-exit CNN (5 ICs + the final classifier: ``MultiExitCNN().n_outputs``,
+#: which needs torch): its --split is checked against it while parsing, before torch is imported
+DEFQ_OUTPUTS = 6
 
 #: the files dp-sweep and defq-eval write in their --out folder (checked before the work)
 DP_SWEEP_FILES = ("results.json", "results.csv", "dp_sweep.png", "results.md")
@@ -33,12 +38,24 @@ def _out_folder(args: argparse.Namespace, name: str, files: tuple[str, ...]) -> 
     return _checked_folder(default if args.out is None else args.out, files, name.replace("_", "-"), default)
 
 
+#: --eps of dp-effect and dp-sweep: optdist.defences.dp's one rule for a Laplace budget (also the instance's)
+EPS_FLAG = number_flag(EPS_RULE, "100", within=eps_ok)
+
+
+def _once(values: list[float], flag: str, example: str) -> None:
+    """Refuse a value given twice (as calibrate --taus does): it would be a repeated row."""
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise CliError(f"{flag} gives {', '.join(f'{v:g}' for v in twice)} more than once (fix: give each value "
+                       f"once, e.g. {flag} {example})")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dp-effect", help="accuracy cost and attacker SSIM of Laplace DP at a layer cut")
     p.add_argument("cnn", help="zoo CNN (lenet, cifar, vgg16, vgg19)")
     p.add_argument("layer", help="profile layer whose output is noised, e.g. ReLU2")
-    p.add_argument("--eps", action=number_flag("finite per-element budgets > 0", "100", within=lambda v: v > 0),
-                   nargs="+", default=[10.0, 100.0, 1000.0], help="per-element budgets")
+    p.add_argument("--eps", action=EPS_FLAG, nargs="+", default=[10.0, 100.0, 1000.0],
+                   help=f"{EPS_RULE} (default 10 100 1000); each once; checked before any work")
     p.add_argument("--tau", action=number_flag("a tolerated SSIM in (0, 1]", "0.3", within=lambda v: 0 < v <= 1),
                    default=0.3,
                    help="tolerated attacker SSIM (default 0.3)")
@@ -50,6 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=BENCH / "analytic", action=path_flag(str(BENCH / "analytic")), metavar="FOLDER",
                    help=f"folder for {', '.join(DP_TABLES_FILES)} (default {BENCH / 'analytic'}; created; each "
                         "path is checked before anything is written)")
+    p.add_argument("--force", action="store_true", help="replace those files where --out already holds them "
+                   "(without it they are refused, nothing written)")
     p.set_defaults(func=cmd_dp_tables)
 
     p = sub.add_parser("dp-sweep", help="measure accuracy and inversion SSIM under DP noise (torch, minutes)")
@@ -57,8 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", nargs="+",
                    help="layers of --cnn to split after (default for lenet: pool1 ReLU2; required for other nets); "
                         "checked before any work")
-    p.add_argument("--eps", action=number_flag("finite per-element budgets > 0", "100", within=lambda v: v > 0), nargs="+",
-                   help="noisy epsilon grid (default: 1 ... 5000)")
+    p.add_argument("--eps", action=EPS_FLAG, nargs="+",
+                   help=f"noisy epsilon grid, {EPS_RULE} (default: 1 ... 5000); each once; checked before any work")
     p.add_argument("--privacy-table", metavar="TABLE",
                    help="the privacy table the sweep is compared with (bundled name such as 'calibrated', or a path): "
                         "its recorded attacker is used, or the calibration attacker where that is stronger "
@@ -75,8 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("defq-eval", help="multi-exit CNN + DeepSloth + DefQ on MNIST (torch, minutes)")
     p.add_argument("--attack-eps", action=number_flag("L-inf budgets in (0, 1]", "0.1", within=lambda v: 0 < v <= 1),
                    nargs="+", help="L-inf budgets on [0, 1] (default 0.03125 0.1)")
-    p.add_argument("--split", action=number_flag("a whole number of exits >= 1", "2", whole=True, within=lambda v: v >= 1),
-                   default=2, help="exits hosted on the edge (default 2)")
+    p.add_argument("--split", action=number_flag(f"a whole number of outputs in [1, {DEFQ_OUTPUTS}]", "2", whole=True,
+                                                 within=lambda v: 1 <= v <= DEFQ_OUTPUTS),
+                   default=2, help=f"outputs (exits) hosted on the edge, 1-{DEFQ_OUTPUTS} (default 2)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
     p.add_argument("--out", action=path_flag(str(BENCH / "defq_eval")), metavar="FOLDER",
                    help=f"results folder for {', '.join(DEFQ_EVAL_FILES)} (default "
@@ -105,6 +125,7 @@ def _provenance() -> dict[str, str]:
 def cmd_dp_effect(args: argparse.Namespace) -> int:
     from optdist.defences.dp_effect import dp_effect
 
+    _once(args.eps, "--eps", "10 100 1000")
     effects = [dp_effect(args.cnn, args.layer, e, args.tau, source=args.source).as_dict() for e in args.eps]
     if args.json:
         print(json.dumps(effects, indent=1))
@@ -112,8 +133,24 @@ def cmd_dp_effect(args: argparse.Namespace) -> int:
     import pandas as pd
 
     df = pd.DataFrame(effects)
-    print(df.drop(columns=["provenance", "cnn", "layer"]).to_string(index=False))
+    tensor = effects[0]["tensor"]
+    if tensor is not None and tensor != args.layer:  # another tensor's numbers: labelled as its, not as the cut's
+        df["source"] = f"measured at {tensor}"
+    print(df.drop(columns=["provenance", "cnn", "layer", "tensor"]).to_string(index=False))
     print(f"\nsource: {effects[0]['provenance']}")
+    if tensor is not None and tensor != args.layer:
+        from optdist.profiles import load_profile
+
+        from optdist.defences.dp_effect import load_measured
+
+        prof = load_profile(args.cnn)
+        after = prof.index(tensor) > prof.index(args.layer)
+        names = [la.name for la in prof.layers]
+        layers = sorted({args.layer, *(m for m in load_measured(args.cnn)["layers"] if m in names)}, key=names.index)
+        print(f"note: {args.layer} itself was not measured: these are {tensor}'s numbers, the "
+              + (f"nearest measured tensor, after it (noise at {args.layer} may cost and protect otherwise; to "
+                 f"measure it: `optdist dp-sweep --cnn {args.cnn} --layers {' '.join(layers)} --install`)" if after
+                 else "latest measured tensor before it (the privacy-table reading rule)"))
     return 0
 
 
@@ -164,7 +201,10 @@ def _check_output(path: Path, flag: str, says: str) -> None:
 def cmd_dp_tables(args: argparse.Namespace) -> int:
     from optdist.defences import dp_tables, report
 
-    out = _dp_tables_folder(args.out)
+    from optdist.io import refuse_overwrite
+
+    out = _dp_tables_folder(args.out)  # a folder or a link where a file goes: refused first
+    refuse_overwrite([out / name for name in DP_TABLES_FILES], args.force, "--out FOLDER")
     prov = _provenance()
     hl = dp_tables.headline_losses()
     parts = [
@@ -201,6 +241,8 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
         raise CliError(f"--install with --quick would ship a smoke test's meaningless numbers as "
                        f"{PACKAGE_DATA / f'dp_measured_{args.cnn}.json'} (fix: leave out --quick to install, "
                        "or --install to smoke-test)")
+    if args.eps:
+        _once(args.eps, "--eps", "1 10 100")
     kw: dict = {"cnn": args.cnn}
     if args.layers is not None:
         kw["layers"] = tuple(args.layers)
@@ -208,7 +250,7 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
         kw["eps"] = tuple(args.eps)
     try:  # --cnn, --layers and --eps, before the table, the target and the progress bar
         if args.layers is None and args.cnn != "lenet":  # the default layers are lenet's: another net has none
-            names = dp_measure.layer_names(args.cnn)
+            names = dp_measure.split_layers(args.cnn)
             default = " ".join(dp_measure.SweepConfig.__dataclass_fields__["layers"].default)
             raise CliError(f"--layers is required for --cnn {args.cnn} (the default {default} is lenet's; "
                            f"fix: give split layers from {quoted(names)})")
@@ -266,9 +308,13 @@ def cmd_defq_eval(args: argparse.Namespace) -> int:
     if args.quick:
         kw |= {"train_samples": 500, "epochs": 1, "calib_samples": 100, "table_samples": 50, "eval_samples": 100,
                "attack_steps": 3}  # fmt: skip
+    try:
+        cfg = defq_measure.DefQConfig(**kw)  # before --out's folder is made
+    except ValueError as e:
+        raise CliError(str(e)) from None
     out = _out_folder(args, "defq_eval", DEFQ_EVAL_FILES)  # before the minutes of the evaluation
     prov = _provenance()
-    result = defq_measure.run_defq_eval(defq_measure.DefQConfig(**kw)) | prov
+    result = defq_measure.run_defq_eval(cfg) | prov
     atomic_write_json(out / "results.json", result, non_finite=True)
     m = result["model"]
     md = [

@@ -567,6 +567,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         check_out_path(args.out, _input_files(args), placement=True)
     inst = load_instance(args.instance)
     stages_asked(inst, args)  # a request --stages names that the instance lacks: refused before the solve
+    if inst.spec.defence and args.method != "defended":
+        log.warning("%s: the instance's defence entry is used only by --method defended (ignored by --method %s)",
+                    args.instance, args.method)
     for w in inst.measured_warnings():
         log.warning("%s", w)
     opts = _method_options(args.method, args)
@@ -774,6 +777,10 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     build = res.extra.get("build_s")
     timing = f"wall time    {res.wall_time:.3f} s" + (f" (build {build:.3f} s, solve {res.extra['solve_s']:.3f} s)" if build is not None else "")
     print(timing + (f"   nodes {res.nodes}" if res.nodes is not None else ""))
+    if res.method == "defended" and res.extra.get("defence"):  # the choice, not only in --out's extra
+        from optdist.defences.placement import defences_text
+
+        print(f"defence      {defences_text(res.extra['defence'], len(inst.limits))}")
     if "decision_ms_mean" in res.extra:
         x = res.extra
         print(f"decisions    {x['decision_ms_mean']:.3f} ms per request (max {x['decision_ms_max']:.3f} ms), "

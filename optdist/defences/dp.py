@@ -24,6 +24,19 @@ import numpy as np
 
 CALIBRATION_SAMPLES = 100
 
+#: The per-element Laplace budgets optdist takes, everywhere one is given (an instance's
+#: ``defence.*.epsilons``, ``--eps`` of ``dp-effect`` and ``dp-sweep``, :func:`optdist.defences.
+#: dp_effect.dp_effect`, the sweep's grid): ``[EPS_MIN, EPS_MAX]``. Below it the noise statistics
+#: under- and overflow (eps 1e-300: "math domain error"), above it the noise vanishes below float
+#: resolution (eps 1e200: ZeroDivisionError); both ends are far past any useful budget.
+EPS_MIN, EPS_MAX = 1e-6, 1e6
+EPS_RULE = f"per-element Laplace budgets in [{EPS_MIN:g}, {EPS_MAX:g}]"
+
+
+def eps_ok(eps: float) -> bool:
+    """``eps`` is a budget optdist takes (:data:`EPS_MIN` <= eps <= :data:`EPS_MAX`; nan is not)."""
+    return EPS_MIN <= eps <= EPS_MAX
+
 
 def laplace_scale(eps: float, bound: float) -> float:
     """Laplace scale ``b = 2B / eps``; raises ValueError unless both are finite and > 0

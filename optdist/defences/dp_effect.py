@@ -67,6 +67,9 @@ class DPEffect:
     sigma_over_B: float
     source: str
     provenance: str
+    #: the measured tensor whose numbers these are (None: the paper's): the cut itself, the latest
+    #: measured one before it, or, where none is at or before it, the first after it
+    tensor: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -116,10 +119,10 @@ def dp_effect(cnn: str, layer: str, eps: float, tau: float, source: str = "auto"
 
     ``source``: ``auto`` (measured if available, else paper), ``measured`` or ``paper``.
     ``attack`` (measured only): ``blackbox``, ``whitebox`` or ``max`` (the stronger of the two).
-    Raises ValueError unless ``eps`` is finite and > 0 and ``tau`` (an SSIM) is in (0, 1].
+    Raises ValueError unless ``eps`` is in :data:`optdist.defences.dp.EPS_RULE`'s range and ``tau`` (an SSIM) is in (0, 1].
     """
-    if not (math.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps {eps} is not a per-element Laplace budget: give a finite number > 0, e.g. 100 "
+    if not dp.eps_ok(eps):
+        raise ValueError(f"eps {eps:g} is not a budget optdist takes: give one of the {dp.EPS_RULE}, e.g. 100 "
                          "(no noise: leave DP out)")
     if not 0 < tau <= 1:
         raise ValueError(f"tau {tau} is not a tolerated SSIM: give a number in (0, 1], e.g. 0.3")
@@ -140,7 +143,7 @@ def dp_effect(cnn: str, layer: str, eps: float, tau: float, source: str = "auto"
             dp.noise_stats(eps, 1.0, (1, 1))["sigma_over_B"], "measured",
             f"measured sweep `{meas.get('command', '')}` ({meas['dataset']}, tensor {row_layer}, attack={attack}, "
             f"eps grid {grid[0]:g}-{grid[-1]:g}, interpolated in log eps, clamped outside; black-box attacker: "
-            f"{_attacker_text(meas)})",
+            f"{_attacker_text(meas)})", row_layer,
         )  # fmt: skip
     if source == "measured":
         raise KeyError(f"no measured DP sweep for {cnn}")

@@ -74,19 +74,26 @@ class SweepConfig:
         measured twice (the run's time doubled for it) and its first rows dropped from the result;
         nan, 0 or a negative budget after the first layer's plain and clipped rows."""
         names = layer_names(self.cnn)
-        bad_layers = [la for la in self.layers if la not in names]
+        ok = split_layers(self.cnn)
+        bad_layers = [la for la in self.layers if la not in ok]
         if bad_layers or not self.layers:
-            said = f"{quoted(bad_layers)} is not a layer of {self.cnn}" if bad_layers else "no layer given"
-            raise SweepConfigError("layers", list(self.layers), f"{said} (fix: give split layers from {quoted(names)})")
+            why = {la: ("is not a layer of " + self.cnn if la not in names else split_refusal(self.cnn, la))
+                   for la in bad_layers}
+            said = "; ".join(f"{quoted([la])} {w}" for la, w in why.items()) if bad_layers else "no layer given"
+            raise SweepConfigError("layers", list(self.layers), f"{said} (fix: give split layers from {quoted(ok)})")
         twice = sorted({la for la in self.layers if self.layers.count(la) > 1}, key=self.layers.index)
         if twice:  # each layer's result is keyed by its name: a repeat measured it again and kept only the last
             raise SweepConfigError("layers", list(self.layers), f"{quoted(twice)} "
                                    f"{'is' if len(twice) == 1 else 'are'} listed more than once "
                                    "(fix: give each split layer once)")
-        bad = [e for e in self.eps if not (math.isfinite(e) and e > 0)]
+        bad = [e for e in self.eps if not dp.eps_ok(e)]
         if bad:  # an empty grid is allowed: the plain and clipped rows only
-            raise SweepConfigError("eps", list(self.eps), "the noisy grid takes finite per-element budgets > 0 (fix: give "
+            raise SweepConfigError("eps", list(self.eps), f"the noisy grid takes {dp.EPS_RULE} (fix: give "
                                    "e.g. 1 10 100; the sweep adds the plain split and clipping only, eps = inf, itself)")
+        twice = sorted({e for e in self.eps if self.eps.count(e) > 1})
+        if twice:  # each eps is one row: a repeat measured it again (minutes) and printed it twice
+            raise SweepConfigError("eps", list(self.eps), f"{', '.join(f'{e:g}' for e in twice)} "
+                                   f"{'is' if len(twice) == 1 else 'are'} given more than once (fix: give each eps once)")
 
 
 class SweepConfigError(ValueError):
@@ -105,6 +112,40 @@ def layer_names(cnn: str) -> list[str]:
     if cnn not in targets.TARGETS:
         raise SweepConfigError("cnn", cnn, f"not a trainable target (fix: choose from {quoted(sorted(targets.TARGETS))})")
     return [name for name, _ in targets.spec(cnn).build(10).named_children()]  # the class count leaves names alone
+
+
+def _layer_facts(cnn: str) -> list[tuple[str, bool, bool]]:
+    """``(name, maps, trainable_after)`` of each layer of ``cnn``: whether its output is a stack of
+    feature maps ``(C, H, W)`` and whether a layer with weights follows it (a zero image through
+    the built net; no weights loaded)."""
+    layer_names(cnn)  # an unknown cnn: SweepConfigError naming the targets
+    net = targets.spec(cnn).build(10)
+    x = torch.zeros((1, *targets.spec(cnn).input_shape))
+    children = list(net.named_children())
+    out = []
+    with torch.no_grad():
+        for i, (name, layer) in enumerate(children):
+            x = layer(x)
+            after = any(p.requires_grad for _, rest in children[i + 1:] for p in rest.parameters())
+            out.append((name, x.dim() == 4, after))
+    return out
+
+
+def split_layers(cnn: str) -> list[str]:
+    """The layers of ``cnn`` a sweep can split after: their output is a stack of feature maps (the
+    black-box attacker's decoder and the map statistics read ``(C, H, W)``) and a layer with
+    weights follows (the noisy fine-tuning trains the tail). ``flatten`` and the fc layers of
+    lenet failed after the target was loaded ("not enough values to unpack"; the last layer:
+    "optimizer got an empty parameter list")."""
+    return [name for name, maps, after in _layer_facts(cnn) if maps and after]
+
+
+def split_refusal(cnn: str, layer: str) -> str:
+    """Why the sweep cannot split ``cnn`` after its layer ``layer`` (one of :func:`layer_names`)."""
+    name, maps, after = next(f for f in _layer_facts(cnn) if f[0] == layer)
+    if not after:
+        return "has no layer with weights after it (the noisy fine-tuning trains the tail)"
+    return "does not output feature maps (C, H, W) (the black-box attacker's decoder inverts maps)"
 
 
 def laplace_like(x: torch.Tensor, scale: float, gen: torch.Generator) -> torch.Tensor:

@@ -239,6 +239,105 @@ def cnn_options(inst: Instance, cnn: str) -> tuple[list[Option], list[dict]]:
     return options, rejected
 
 
+class NoAdmissibleOption(InstanceError):
+    """A CNN's ``defence`` entry admits no option (before any solve): each rejected option with
+    its reason and the fix. Not an infeasible instance: distribution alone may well place it."""
+
+
+def check_admissible(inst: Instance, per_cnn: dict[str, list[Option]], rejected: list[dict]) -> None:
+    """Raise :class:`NoAdmissibleOption` where a CNN's entry leaves it no option: the run would
+    solve nothing and call the instance infeasible (it reported ``termination infeasible``, an
+    infeasibility diagnosis that found nothing, and ``options_rejected`` only in --out)."""
+    problems = []
+    for cnn, options in per_cnn.items():
+        if options:
+            continue
+        spec = inst.spec.defence[cnn]
+        reasons = [f"{r['mode']} at {r['cut']}"
+                   + ("" if r.get("defq") is None else f" with DefQ {'on' if r['defq'] else 'off'}")
+                   + f": {r['reason']}" for r in rejected if r["cnn"] == cnn]
+        problems.append(Problem(f"defence.{cnn}", f"no admissible defence option (mode {json_text(spec.mode)}); "
+                                + (f"rejected: {'; '.join(reasons)}" if reasons else "no cut to try"),
+                                _no_option_fix(cnn, spec)))
+    if problems:
+        raise NoAdmissibleOption(str(inst.path) if inst.path else inst.name, problems,
+                                 "nothing was solved; the instance itself may be feasible with distribution alone "
+                                 "(`optdist solve FILE` without --method defended)")
+
+
+def _no_option_fix(cnn: str, spec: DefenceSpec) -> str:
+    fixes = ['"mode": "auto" (also offers distribution alone)']
+    if spec.epsilons is not None:
+        fixes.append('"epsilons": null (every measured eps) or eps values measured at the cut (listed above)')
+    if spec.cuts is not None:
+        fixes.append('"cuts": null (every admissible cut)')
+    fixes.append(f'a larger "max_accuracy_drop_pct" (now {spec.max_accuracy_drop_pct:g})')
+    return f"in defence.{cnn} set " + ", or ".join(fixes)
+
+
+def choice_text(choice: dict[str, Any]) -> str:
+    """One CNN's chosen defence (an :meth:`Option.as_dict`) in words: "DP at pool1, eps 7 (7.2 %
+    accuracy cost)", "distribution alone", "+ DefQ" where quantization is on."""
+    mode = choice.get("mode")
+    words = ("distribution alone" if mode == "distribute" else
+             f"{'DP' if mode == 'dp' else 'hybrid DP'} at {choice.get('cut')}, eps {choice.get('eps'):g}")
+    if choice.get("defq"):
+        words += " + DefQ"
+    cost = choice.get("accuracy_drop_pct")
+    return words + (f" ({cost:.1f} % accuracy cost)" if isinstance(cost, (int, float)) and cost else "")
+
+
+def defences_text(defence: dict[str, dict[str, Any]], cnns: int | None = None) -> str:
+    """:func:`choice_text` of each CNN of a result's ``extra["defence"]``, prefixed by the CNN's
+    name where there are several."""
+    many = len(defence) > 1 if cnns is None else cnns > 1
+    return "; ".join((f"{cnn}: " if many else "") + choice_text(c) for cnn, c in sorted(defence.items()))
+
+
+def rescored_instance(inst: Instance, extra: Any, where: str) -> Instance:
+    """The defended instance a ``defended`` result's placement was scored on, rebuilt from its
+    ``extra`` (``defence``: the choice of each CNN; ``defended_limits``: its limits, checked
+    against the choice) on ``inst``. ValueError naming ``where`` and the field where the result
+    does not say (e.g. a result whose extra was removed) or does not match ``inst``."""
+    fix = ("evaluate the unchanged result file `optdist solve FILE --method defended --out RESULT` wrote, on the "
+           "instance it was solved on")
+    defence = extra.get("defence") if isinstance(extra, dict) else None
+    if not isinstance(defence, dict) or not defence:
+        raise ValueError(f"{where}: field \"extra.defence\": a result of method defended must record the chosen "
+                         "defence of each CNN, without it the limits its placement holds are unknown "
+                         f"(fix: {fix})")
+    base = resolve(inst.spec, inst.path)
+    combo = {}
+    for cnn in sorted(base.limits):
+        c = defence.get(cnn)
+        if not isinstance(c, dict) or c.get("mode") not in MODE_RANK:
+            raise ValueError(f"{where}: field \"extra.defence.{cnn}\": no chosen defence for CNN {cnn} of "
+                             f"{inst.name} (its CNNs: {quoted(sorted(base.limits))}) (fix: {fix})")
+        prof = base.profiles[cnn]
+        cut = c.get("cut")
+        if c["mode"] != "distribute" and cut not in [la.name for la in prof.layers]:
+            raise ValueError(f"{where}: field \"extra.defence.{cnn}.cut\": {json_text(cut)} is not a layer of {cnn} "
+                             f"(fix: {fix})")
+        spec = inst.spec.defence.get(cnn)
+        q = None if spec is None else spec.quantization
+        lim = defended_limits(base.limits[cnn], c["mode"], None if c["mode"] == "distribute" else prof.index(cut),
+                              frees=True)
+        combo[cnn] = Option(cnn, c["mode"], lim, cut, c.get("eps"), defq=c.get("defq"),
+                            load_factor=load_factor(q, bool(c.get("defq"))))
+    d = defended_instance(base, combo)
+    said = extra.get("defended_limits")
+    if said is not None:
+        import json
+
+        mine = {c: {"split_point": lim.split_point, "nf": lim.nf, "device_cap": lim.device_cap,
+                    "on_source": lim.on_source} for c, lim in d.limits.items()}
+        if json.loads(json.dumps(mine)) != json.loads(json.dumps(said)):
+            raise ValueError(f"{where}: field \"extra.defended_limits\": does not match the limits of its chosen "
+                             f"defence ({defences_text(defence)}) on {inst.name}: made for another instance or "
+                             f"edited (fix: {fix})")
+    return d
+
+
 def defended_instance(base: Instance, combo: dict[str, Option]) -> Instance:
     """``base`` with each CNN's limits replaced and the compute capacities ``(cap - n_s q) / w``."""
     limits = {cnn: combo[cnn].limits for cnn in base.limits}
@@ -315,6 +414,7 @@ def solve_defended(
     for cnn in cnns:
         per_cnn[cnn], rej = cnn_options(base, cnn)
         rejected += rej
+    check_admissible(inst, per_cnn, rejected)
     n_comb = int(np.prod([len(per_cnn[c]) for c in cnns]))
     if n_comb > max_combinations:
         raise ValueError(f"{n_comb} defence combinations > max_combinations {max_combinations}: "
