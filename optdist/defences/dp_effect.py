@@ -34,7 +34,6 @@ with an equally fine-tuned (noise-free) tail.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
