@@ -91,6 +91,15 @@ class RecordNotWritten(ValueError):
         self.path, self.error, self.kept = path, error, kept
 
 
+def failed(rec: dict) -> bool:
+    """Whether ``rec`` records a failed run, one that ``optdist bench`` counts as failed (exit 1) and
+    ``--retry-errors`` redoes: status ``error`` or ``timeout``, or a method that ended with
+    termination ``error`` (its solver died, e.g. a CBC killed by SIGKILL: ``optdist solve`` exits 1
+    on it), also in a record written before such a run was given status ``error``. A run that
+    ended at its own time limit (``time_limit``, ``no_solution``) did not fail: it is a result."""
+    return rec["status"] != "ok" or (rec.get("summary") or {}).get("termination") == "error"
+
+
 def write_record(out: str | Path, rec: dict) -> Path:
     """Write ``rec`` atomically to its file under ``out`` (:func:`record_path`); raises
     :class:`RecordNotWritten` naming that file (not the temporary one) and the fix for an OSError."""

@@ -22,8 +22,9 @@ from where this process did, and a method from outside optdist (allowed explicit
 
 Records are written by the submitting process, atomically, to ``OUT/records/<key>.json`` as
 each run finishes (:mod:`optdist.bench.records`); a run whose record exists is skipped, so a
-killed sweep resumes without redoing or losing finished runs (records with status
-``error``/``timeout`` are redone only with ``retry_errors``). A damaged record is set aside
+killed sweep resumes without redoing or losing finished runs (records of failed runs,
+:func:`optdist.bench.records.failed`: status ``error``/``timeout``, or termination ``error``, are
+redone only with ``retry_errors``). A damaged record is set aside
 under ``OUT/records/damaged/`` with a note and its run done again. A record that cannot be
 written stops the sweep with one error naming the file and the fix (:class:`RecordNotWritten`).
 """
@@ -59,7 +60,7 @@ from typing import Protocol
 from tqdm import tqdm
 
 import optdist
-from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, file_digest, find, migrate,
+from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, failed, file_digest, find, migrate,
                                    record_files, record_path, set_aside, stale, write_grid, write_record)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
@@ -295,7 +296,7 @@ def finished(out: str | Path, run: Run, retry_errors: bool = False) -> bool:
     """True if ``run`` has a usable record of its instance file as it is now (read only; raises
     :class:`DamagedRecord`)."""
     found = find(out, run)
-    return (found is not None and (not retry_errors or found[1]["status"] == "ok")
+    return (found is not None and (not retry_errors or not failed(found[1]))
             and not stale(found[1], file_digest(run.instance_path)))
 
 
@@ -321,7 +322,7 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
             log.warning("%s: the instance file %s changed since this record was made; the run is done again",
                         record_path(out, run.key), run.instance_path)
             rec = None
-        if rec is None or (retry_errors and rec["status"] != "ok"):
+        if rec is None or (retry_errors and failed(rec)):
             todo.append(run)
     return todo, aside
 
@@ -486,7 +487,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     todo, damaged = pending(out, runs, retry_errors, digests)
     atomic_write_json(out / "spec.json", spec.to_json(), non_finite=True)  # read back by load_spec
     write_grid(out, spec.name, runs if grid is None else grid)
-    ran = failed = 0
+    ran = n_failed = 0
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)
     running = Running() if scheduler is None else None
     with _sigterm_interrupts(), make_executor(workers, scheduler) as ex:
@@ -511,9 +512,9 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                 write_record(out, rec)  # RecordNotWritten: below
                 written.add(fut)
                 ran += 1
-                failed += rec["status"] != "ok"
+                n_failed += failed(rec)
                 bar.update()
-                bar.set_postfix(failed=failed)
+                bar.set_postfix(failed=n_failed)
                 if on_record is not None:
                     on_record(rec)
         except BaseException as e:
@@ -533,4 +534,4 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
             raise
         finally:
             bar.close()
-    return SweepReport(len(runs), len(runs) - len(todo), ran, failed, out, damaged)
+    return SweepReport(len(runs), len(runs) - len(todo), ran, n_failed, out, damaged)

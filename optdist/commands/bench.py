@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from optdist.bench.spec import FIGURES as FIGURE_NAMES  # the names only: optdist.bench.figures loads matplotlib
 from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, CliError, count_flag, path_flag
 from optdist.interrupts import Terminated
 from optdist.io import OutputPathError, check_output_folder, make_output_folder, restore_non_finite
@@ -53,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("bench-figures", help="(re)draw a sweep's figures (PNG + CSV) from its records")
     p.add_argument("out", type=Path, help="sweep output folder (holding records/)")
-    p.add_argument("--figure", action="append", help="figure name (repeatable; default: the spec's 'figures')")
+    p.add_argument("--figure", action="append", metavar="NAME",
+                   help=f"figure name, one of {', '.join(FIGURE_NAMES)} (repeatable; default: the spec's 'figures')")
     p.add_argument("--dest", type=Path, action=path_flag("runs/sweep/figures"),
                    help="folder for the figures (default: the spec's figures_dir or OUT/figures)")
     p.set_defaults(func=cmd_figures)
@@ -239,7 +241,7 @@ def _check_before_runs(spec, spec_file: Path) -> None:
 def _report_failures(name: str, out: Path, runs: list) -> int:
     """Say which runs of the grid are recorded as ``error``/``timeout`` (run now or earlier) and
     where their records are; the exit status: 1 if any, else 0 (tables are written either way)."""
-    from optdist.bench.records import DamagedRecord, find
+    from optdist.bench.records import DamagedRecord, failed as run_failed, find
 
     failed: list[tuple[Path, dict]] = []
     for run in runs:
@@ -247,7 +249,7 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
             found = find(out, run)
         except DamagedRecord:  # set aside and run again above: only a concurrent edit gets here
             continue
-        if found is not None and found[1]["status"] != "ok":
+        if found is not None and run_failed(found[1]):
             failed.append(found)
     if not failed:
         return 0
@@ -280,6 +282,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
     sweep_folder(args.out, "bench-figures")
     names = args.figure or list(_saved_spec(args.out).get("figures") or [])
     if not names:
-        raise ValueError("no figure named: pass --figure NAME or list 'figures' in the spec")
+        raise ValueError(f"no figure named: pass --figure NAME or list 'figures' in the spec (names: "
+                         f"{', '.join(FIGURE_NAMES)}; e.g. `optdist bench-figures {args.out} --figure {FIGURE_NAMES[0]}`)")
     _figures(args.out, names, args.dest)
     return 0

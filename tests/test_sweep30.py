@@ -1,0 +1,97 @@
+"""sweep30: sweeps and their tables.
+
+1. A run whose solver died (CBC SIGKILLed mid-run: termination ``error``, no objective, no bound)
+   was recorded with status ``ok``: the sweep said "(0 failed)", exited 0 and ``--retry-errors``
+   never redid it (``optdist solve`` exits 1 on the same crash). Now it is a failed run.
+2. A sweep did not notice an edited solver profile (its records held only the profile's path).
+3. Records contradicting themselves (a bound above their own objective; an objective the
+   evaluator's re-score disagrees with) fed certificates.md / solvers.md.
+4. ``bench-table --solu`` kept an ``=opt=`` below a record's proven bound: every gap became 100 %.
+5. ``bench-figures`` without figures named no figure names (nor did ``--help``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from optdist.cli import main
+from optdist.instance import Instance
+from optdist.result import SolveResult
+
+from .conftest import ROOT, kill_the_nth_solver, requires_solver
+
+LENET = "instances/tiny/lenet-1x4-tau0.8.json"
+HERE = "tests.test_sweep30"
+
+
+@pytest.fixture(autouse=True)
+def _at_root(monkeypatch):
+    monkeypatch.chdir(ROOT)  # instance paths and the stand-in method resolve from the repo root
+
+
+def milp_first_solver_killed(inst: Instance, solver: str, **options) -> SolveResult:
+    """optdist's MILP (tight model) with its first solver process SIGKILLed mid-run (as the OOM
+    killer would): a stand-in method for the sweep's worker, run there (``HERE:NAME`` in a spec)."""
+    from optdist.solve import method_function
+
+    killed: list[int] = []
+    with pytest.MonkeyPatch.context() as mp:
+        kill_the_nth_solver(mp, solver, 1, killed)
+        res = method_function("milp")(inst, solver=solver, formulation="tight", **options)
+    assert killed, "the solver was not killed"
+    return res
+
+
+def _spec(tmp_path, **over) -> str:
+    doc = {"name": "s30", "out": str(tmp_path / "out"), "instances": [LENET], **over}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def _records(tmp_path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((tmp_path / "out" / "records").glob("*.json"))]
+
+
+@requires_solver("cbc")
+def test_a_run_whose_solver_died_is_failed_exits_1_and_is_retried(tmp_path, capsys):
+    spec = _spec(tmp_path, methods=[f"{HERE}:milp_first_solver_killed"], solvers=["cbc"],
+                 solver_methods=[f"{HERE}:milp_first_solver_killed"])
+    assert main(["bench", spec, "--no-progress", "--allow-external-methods"]) == 1
+    out, err = capsys.readouterr()
+    assert "(1 failed)" in out, out
+    [rec] = _records(tmp_path)
+    assert rec["summary"]["termination"] == "error" and rec["summary"]["objective"] is None
+    assert rec["status"] == "error" and "SIGKILL" in rec["error"], rec.get("error")
+    assert "1 runs failed" in err or "all runs failed" in err, err
+    assert main(["bench", spec, "--dry-run", "--allow-external-methods"]) == 0  # resumes: recorded
+    assert "0 of 1 runs to do" in capsys.readouterr().out
+    assert main(["bench", spec, "--dry-run", "--retry-errors", "--allow-external-methods"]) == 0
+    assert "1 of 1 runs to do" in capsys.readouterr().out
+
+
+def test_a_record_of_termination_error_with_status_ok_counts_as_failed(tmp_path, capsys):
+    """A record written before the fix (status ok, termination error) is failed too; a run that
+    ended at its time limit without a solution is a result, not a failure (README)."""
+    from optdist.bench.records import failed
+
+    rec = {"status": "ok", "summary": {"termination": "error", "objective": None}}
+    assert failed(rec)
+    assert not failed({"status": "ok", "summary": {"termination": "no_solution"}})
+    assert not failed({"status": "ok", "summary": {"termination": "time_limit"}})
+    assert failed({"status": "timeout"})
+
+
+def test_bench_figures_names_the_figures_when_none_is_given(tmp_path, capsys):
+    from optdist.bench.figures import FIGURES
+
+    (tmp_path / "records").mkdir()
+    assert main(["bench-figures", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no figure named" in err and all(name in err for name in FIGURES), err
+    with pytest.raises(SystemExit):
+        main(["bench-figures", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(name in out for name in FIGURES), out
