@@ -95,3 +95,90 @@ def test_bench_figures_names_the_figures_when_none_is_given(tmp_path, capsys):
         main(["bench-figures", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert all(name in out for name in FIGURES), out
+
+
+@pytest.fixture(scope="module")
+def real_sweep(tmp_path_factory):
+    """A real sweep of lenet-1x4 (tight MILP by HiGHS, proven optimal; and greedy): its folder."""
+    import os
+
+    tmp = tmp_path_factory.mktemp("sweep")
+    doc = {"name": "s30", "out": str(tmp / "out"), "instances": [LENET], "methods": ["milp", "greedy"],
+           "solvers": ["highs"], "formulations": ["tight"], "solver_methods": ["milp"]}
+    (tmp / "spec.json").write_text(json.dumps(doc))
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        assert main(["bench", str(tmp / "spec.json"), "--no-progress"]) == 0
+    finally:
+        os.chdir(cwd)
+    return tmp / "out"
+
+
+def _copy(real_sweep, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(real_sweep, out, ignore=shutil.ignore_patterns("tables", "figures", ".sweep.lock"))
+    by = {}
+    for p in (out / "records").glob("*.json"):
+        rec = json.loads(p.read_text())
+        by[rec["run"]["method"]] = (p, rec)
+    return out, by
+
+
+def _edit(path, rec, **summary):
+    rec["summary"].update(summary)
+    path.write_text(json.dumps(rec))
+
+
+@requires_solver("highs")
+@pytest.mark.parametrize("edit", ["bound_above_objective", "evaluator_disagrees"])
+def test_a_record_that_contradicts_itself_is_in_no_table(real_sweep, tmp_path, capsys, edit):
+    out, by = _copy(real_sweep, tmp_path)
+    path, rec = by["milp"]
+    obj = rec["summary"]["objective"]
+    assert rec["summary"]["termination"] == "optimal" and obj > 0
+    if edit == "bound_above_objective":
+        _edit(path, rec, bound=obj * 1.5)
+    else:
+        _edit(path, rec, evaluator_objective=obj * 0.5)
+    assert main(["bench-table", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert str(path) in err, err
+    tables = out / "tables"
+    cert = tables / "certificates.csv"
+    import pandas as pd
+
+    c = pd.read_csv(cert)
+    row = c.iloc[0]
+    assert row["lower_bound"] != pytest.approx(obj * 1.5) and row["upper_bound"] != pytest.approx(obj * 0.5), row
+    assert not (pd.notna(row["lower_bound"]) and row["lower_bound"] > row["upper_bound"]), row
+    solvers = pd.read_csv(tables / "solvers.csv")
+    assert "milp/highs/tight" not in set(solvers["config"]), solvers  # its only run is set aside
+    for name in ("solvers.md", "gaps.md", "certificates.md"):
+        text = (tables / name).read_text()
+        assert "1 record(s) set aside" in text, (name, text)
+        assert name == "certificates.md" or f"WARNING {path}" in text, (name, text)
+
+
+@requires_solver("highs")
+def test_a_solu_optimum_below_a_proven_bound_is_refused_for_the_tables(real_sweep, tmp_path, capsys):
+    import pandas as pd
+
+    out, by = _copy(real_sweep, tmp_path)
+    path, rec = by["milp"]
+    obj, bound = rec["summary"]["objective"], rec["summary"]["bound"]
+    assert rec["summary"]["termination"] == "optimal" and bound == pytest.approx(obj, rel=1e-4)
+    false = bound * 0.001
+    solu = tmp_path / "ref.solu"
+    solu.write_text(f"=opt= lenet-1x4-tau0.8 {false!r}\n")
+    assert main(["bench-table", str(out), "--solu", str(solu)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{solu}: =opt= lenet-1x4-tau0.8 {false:.12g} is below the bound {bound:.12g}" in err, err
+    assert str(path) in err and "refused" in err, err
+    rows = pd.read_csv(out / "tables" / "gaps-by-instance.csv").set_index("config")
+    assert rows.at["milp/highs/tight", "reference"] == pytest.approx(obj)  # the records' own optimum
+    assert rows.at["milp/highs/tight", "gap_to_ref"] == pytest.approx(0.0, abs=1e-6)
+    gaps = (out / "tables" / "gaps.md").read_text()
+    assert f"=opt= lenet-1x4-tau0.8 {false:.12g} is below the bound" in " ".join(gaps.split())

@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench-table", help="(re)generate the tables of a sweep from its records")
     p.add_argument("out", type=Path, help="sweep output folder (holding records/)")
     p.add_argument("--solu", type=Path, action=path_flag("instances/paper.solu"),
-                   help="reference .solu file (its optima win over the records')")
+                   help="reference .solu file (its optima win over the records', except a value below a bound "
+                   "a record proves: refused for the tables, with a warning naming it)")
     p.add_argument("--dest", type=Path, action=path_flag("runs/sweep/tables"),
                    help="folder for the tables (default: the spec's tables_dir or OUT/tables)")
     p.add_argument("--write-solu", type=Path, action=path_flag("reference.solu"), metavar="FILE",
