@@ -182,3 +182,62 @@ def test_a_solu_optimum_below_a_proven_bound_is_refused_for_the_tables(real_swee
     assert rows.at["milp/highs/tight", "gap_to_ref"] == pytest.approx(0.0, abs=1e-6)
     gaps = (out / "tables" / "gaps.md").read_text()
     assert f"=opt= lenet-1x4-tau0.8 {false:.12g} is below the bound" in " ".join(gaps.split())
+
+
+def _profile(path, solver: str, **solver_options) -> None:
+    raw = "".join(f"{k} = {json.dumps(v)}\n" for k, v in solver_options.items())
+    path.write_text(f'name = "{path.stem}"\nsolver = "{solver}"\n' + (f"[solver_options]\n{raw}" if raw else ""))
+
+
+def _todo(spec, capsys) -> str:
+    assert main(["bench", spec, "--dry-run"]) == 0
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+@requires_solver("highs")
+@requires_solver("cbc")
+def test_an_edited_solver_profile_file_reruns_its_runs(tmp_path, capsys, caplog):
+    prof = tmp_path / "my.toml"
+    _profile(prof, "highs")
+    spec = _spec(tmp_path, methods=["milp"], solvers=[str(prof)], formulations=["tight"])
+    assert main(["bench", spec, "--no-progress"]) == 0
+    capsys.readouterr()
+    [first] = _records(tmp_path)
+    assert _todo(spec, capsys) == "0 of 1 runs to do"
+    prof.write_text(prof.read_text() + "# a comment is no change\n")
+    assert _todo(spec, capsys) == "0 of 1 runs to do"
+    _profile(prof, "highs", presolve="off")  # raw options
+    assert _todo(spec, capsys) == "1 of 1 runs to do"
+    _profile(prof, "cbc")  # another adapter
+    assert _todo(spec, capsys) == "1 of 1 runs to do"
+    assert main(["bench", spec, "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert "1 run now (0 failed)" in out, out
+    assert "the solver profile" in caplog.text and 'adapter "highs" -> "cbc"' in caplog.text, caplog.text
+    assert first["solver_profile"]["solver"] == "highs" and first["solver_profile"]["path"] == str(prof)
+    [rec] = _records(tmp_path)
+    assert rec["solver_profile"]["solver"] == "cbc" and rec["summary"]["termination"] == "optimal"
+    assert _todo(spec, capsys) == "0 of 1 runs to do"
+
+
+@requires_solver("highs")
+def test_an_edited_bundled_profile_reruns_its_runs(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    import importlib
+
+    profiles_module = importlib.import_module("optdist.solvers.profiles")
+
+    folder = tmp_path / "solvers"
+    shutil.copytree(ROOT / "solvers", folder)
+    monkeypatch.setenv("OPTDIST_SOLVERS", str(folder))  # the workers' solvers/
+    monkeypatch.setattr(profiles_module, "SOLVERS_DIR", folder)  # this process's
+    spec = _spec(tmp_path, methods=["milp"], solvers=["highs-1thread"], formulations=["tight"])
+    assert main(["bench", spec, "--no-progress"]) == 0
+    capsys.readouterr()
+    assert _todo(spec, capsys) == "0 of 1 runs to do"
+    text = (folder / "highs-1thread.toml").read_text()
+    (folder / "highs-1thread.toml").write_text(text.replace("seed = 0", "seed = 7"))
+    assert _todo(spec, capsys) == "1 of 1 runs to do"
+    [rec] = _records(tmp_path)
+    assert rec["solver_profile"]["options"] == {"threads": 1, "seed": 0}
