@@ -258,8 +258,8 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
     path, rec = failed[0]
     error = " ".join(str(rec.get("error") or "no error message").split())  # on one line: its first may be a heading
     error = error if len(error) <= ERROR_CHARS else error[:ERROR_CHARS] + " ..."
-    print(f"{name}: {which} runs failed (status error or timeout); their records, with the error and the "
-          f"solver log's tail, are in {out}/records/ (e.g. {path}: {error}); "
+    print(f"{name}: {which} runs failed (status error or timeout: a solver that died is an error); their records, "
+          f"with the error and the solver log's tail, are in {out}/records/ (e.g. {path}: {error}); "
           "fix the cause and run again with --retry-errors to redo them", file=sys.stderr)
     return 1
 
