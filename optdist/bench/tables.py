@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -311,21 +312,22 @@ def references(df: pd.DataFrame, solu: str | Path | None = None, out: str | Path
     old = read_solu(solu) if solu else {}
     new = refs_from_records(df)
     if solu:
-        old, texts = solu_below_bounds(old, new, solu, reference_records(df, out) if out is not None else {})
+        old, texts, _ = solu_below_bounds(old, new, solu, reference_records(df, out) if out is not None else {})
         if refused is not None:
             refused += texts
     return merge_refs(old, new)
 
 
 def solu_below_bounds(old: dict[str, Reference], new: dict[str, Reference], solu: str | Path,
-                      files: dict[str, list[Path]]) -> tuple[dict[str, Reference], list[str]]:
+                      files: dict[str, list[Path]]) -> tuple[dict[str, Reference], list[str], list[tuple[str, float]]]:
     """``old`` (the ``.solu`` file ``solu``'s values) without each ``=opt=`` / ``=best=`` value that
     lies below the bound a record proves for its instance (``new``, :func:`refs_from_records`) by
     more than :data:`~optdist.bench.solu.RTOL` relative: no placement's objective is below a proven
     lower bound, so the line is false, and measured against it every gap would be near 100 %. The
     tables use the records' own reference instead; one warning per refused value (no level word),
-    naming the file, the instance, the value, the bound and its record (``files``, per instance)."""
-    kept, warns = dict(old), []
+    naming the file, the instance, the value, the bound and its record (``files``, per instance); and
+    the refused values, as (instance, value)."""
+    kept, warns, gone = dict(old), [], []
     for name, ref in old.items():
         bound = new.get(name, Reference()).bestdual
         if bound is None:
@@ -335,6 +337,7 @@ def solu_below_bounds(old: dict[str, Reference], new: dict[str, Reference], solu
             if value is None or not (bound > value and rel_diff(bound, value) > RTOL):
                 continue
             kept[name] = ref = dataclasses.replace(ref, **{tag: None})
+            gone.append((name, value))
             said = f" ({', '.join(map(str, files[name]))})" if files.get(name) else ""
             warns.append(f"{solu}: ={tag}= {name} {value:.12g} is below the bound {bound:.12g} that the records "
                          f"prove{said} (rel. diff {rel_diff(bound, value):.3g} > {RTOL:g}): no placement can beat a "
@@ -342,7 +345,7 @@ def solu_below_bounds(old: dict[str, Reference], new: dict[str, Reference], solu
                          f"records' own reference instead (fix: correct or delete the ={tag}= line of {name} in "
                          f"{solu}, e.g. after solving the instance again; or, if the bound is the false one, delete "
                          "that record and run the sweep again, which redoes the run)")
-    return kept, warns
+    return kept, warns, gone
 
 
 def gap_rows(df: pd.DataFrame, refs: dict[str, Reference]) -> pd.DataFrame:
@@ -471,12 +474,16 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     bad_warns, bad = contradictory_records(df, out)
     aside = list(dict.fromkeys([*bad, *false_bounds(df).index]))  # records that contradict themselves
     sound = df.drop(index=aside)  # what every table counts: a set-aside record is in none (as a damaged one)
-    refused: list[str] = []
-    refs, ref_warn = references(sound, solu, out, refused)
+    old = read_solu(solu) if solu else {}
+    new = refs_from_records(sound)
+    old, refused, gone = solu_below_bounds(old, new, solu, reference_records(sound, out)) if solu else (old, [], [])
+    refs, ref_warn = merge_refs(old, new)
     said = tuple(bound_exceeds(str(r.instance), r.bound) for r in false_bounds(df).itertuples())  # warned per record
 
-    def unsaid(contradictions: list[str]) -> list[str]:
-        return [c for c in contradictions if not c.startswith(said)]
+    def unsaid(contradictions: list[str]) -> list[str]:  # nor again a refused .solu value (--write-solu the same file)
+        return [c for c in contradictions if not c.startswith(said)
+                and not any(c.startswith(f"{name}: ") and re.search(rf"(?<![\w.]){re.escape(f'{value:.12g}')}(?![\w.])", c)
+                            for name, value in gone)]
 
     warns = (bad_warns + refused + disagreements(df) + bounds_above_objective(df, out) + unproven_optima(df, out)
              + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(sound, out)))
