@@ -219,9 +219,9 @@ def bounds_above_objective(df: pd.DataFrame, out: str | Path) -> list[str]:
             f"{record_path(out, false.at[i, 'key'])}: its bound {bound:.12g} is above its own objective "
             f"{objective:.12g} (rel. diff {rel_diff(bound, objective):.3g}) on {false.at[i, 'instance']} "
             f"({_run_label(false, i)}, termination {false.at[i, 'termination']}): a lower bound cannot exceed a "
-            "placement's objective, so the record contradicts itself and is set aside: left out of the certificates, the "
-            f"solver and gap tables and the reference values (fix: solve the instance again to check, e.g. `optdist solve {path}`; then delete "
-            f"this record and run {rerun(out)} again, which redoes the run)")
+            "placement's objective, so the record contradicts itself and is set aside: left out of the certificates, "
+            "the solver and gap tables and the reference values (fix: solve the instance again to check, e.g. "
+            f"`optdist solve {path}`; then delete this record and run {rerun(out)} again, which redoes the run)")
     return out_warns
 
 
@@ -291,8 +291,8 @@ def contradictory_records(df: pd.DataFrame, out: str | Path) -> tuple[list[str],
         if why is not None:
             rows.append(i)
             warns.append(f"{record_path(out, ok.at[i, 'key'])}: {why}; or delete this record and run {rerun(out)} "
-                         f"again, which redoes the run); set aside: left out of the certificates, the solver and gap tables and the "
-                         f"reference values "
+                         f"again, which redoes the run); set aside: left out of the certificates, the solver and "
+                         f"gap tables and the reference values "
                          f"({ok.at[i, 'instance']}, {_run_label(ok, i)})")
     return warns, rows
 
@@ -480,10 +480,12 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     refs, ref_warn = merge_refs(old, new)
     said = tuple(bound_exceeds(str(r.instance), r.bound) for r in false_bounds(df).itertuples())  # warned per record
 
+    refused_values = [(f"{name}: ", re.compile(rf"(?<![\w.]){re.escape(f'{value:.12g}')}(?![\w.])"))
+                      for name, value in gone]
+
     def unsaid(contradictions: list[str]) -> list[str]:  # nor again a refused .solu value (--write-solu the same file)
         return [c for c in contradictions if not c.startswith(said)
-                and not any(c.startswith(f"{name}: ") and re.search(rf"(?<![\w.]){re.escape(f'{value:.12g}')}(?![\w.])", c)
-                            for name, value in gone)]
+                and not any(c.startswith(name) and value.search(c) for name, value in refused_values)]
 
     warns = (bad_warns + refused + disagreements(df) + bounds_above_objective(df, out) + unproven_optima(df, out)
              + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(sound, out)))
@@ -497,8 +499,8 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     rows = gap_rows(sound, refs)
     exact = sound[sound["solver"].notna()] if sound["solver"].notna().any() else sound  # methods that use a solver
     files = write_table(solver_table(exact), dest, "solvers", "Solver comparison", [sgm_note, *aside_note, *notes])
-    files += write_table(by_instance_table(exact), dest, "solvers-by-instance", "Time per instance (s; '>' = not solved)",
-                         aside_note)
+    files += write_table(by_instance_table(exact), dest, "solvers-by-instance",
+                         "Time per instance (s; '>' = not solved)", aside_note)
     gap_note = "gap = |p - d| / max(|p|, |d|); reference = optimum (opt) or best bound (bound, an upper estimate)."
     files += write_table(gap_table(rows), dest, "gaps", "Optimality gap to the reference, per method",
                          [gap_note, *aside_note, *notes])

@@ -284,6 +284,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
     names = args.figure or list(_saved_spec(args.out).get("figures") or [])
     if not names:
         raise ValueError(f"no figure named: pass --figure NAME or list 'figures' in the spec (names: "
-                         f"{', '.join(FIGURE_NAMES)}; e.g. `optdist bench-figures {args.out} --figure {FIGURE_NAMES[0]}`)")
+                         f"{', '.join(FIGURE_NAMES)}; e.g. `optdist bench-figures {args.out} "
+                         f"--figure {FIGURE_NAMES[0]}`)")
     _figures(args.out, names, args.dest)
     return 0
