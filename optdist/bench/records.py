@@ -17,7 +17,9 @@ folder without ``grid.json`` (written before it existed) is read whole.
 
 Each record holds the SHA-256 of its instance file (``instance_sha256``): a record made from
 another version of the file is *stale* (:func:`stale`) and the runner does its run again (files
-the instance names, such as a profile or a privacy table, are not hashed).
+the instance names, such as a profile or a privacy table, are not hashed). So is a record made with
+another version of its solver profile (``solver_profile``: the adapter and options that the run's
+``solver``, a ``.toml`` path or a ``solvers/`` profile name, resolved to; :func:`profile_change`).
 
 A *legacy* record carries the key of :attr:`optdist.bench.spec.Run.legacy_key` (the hash
 without the instance path): it is read like any other, and :func:`migrate` renames it to
@@ -89,6 +91,15 @@ class RecordNotWritten(ValueError):
                          "permissions, its file system or free space, then run the same command again: it resumes, "
                          "redoing only the runs without a record)")
         self.path, self.error, self.kept = path, error, kept
+
+
+def failed(rec: dict) -> bool:
+    """Whether ``rec`` records a failed run, one that ``optdist bench`` counts as failed (exit 1) and
+    ``--retry-errors`` redoes: status ``error`` or ``timeout``, or a method that ended with
+    termination ``error`` (its solver died, e.g. a CBC killed by SIGKILL: ``optdist solve`` exits 1
+    on it), also in a record written before such a run was given status ``error``. A run that
+    ended at its own time limit (``time_limit``, ``no_solution``) did not fail: it is a result."""
+    return rec["status"] != "ok" or (rec.get("summary") or {}).get("termination") == "error"
 
 
 def write_record(out: str | Path, rec: dict) -> Path:
@@ -203,6 +214,47 @@ def stale(rec: dict, digest: str | None) -> bool:
     (records written before ``instance_sha256`` existed, or without a digest, are not stale)."""
     made = rec.get("instance_sha256")
     return made is not None and digest is not None and made != digest
+
+
+def solver_profile(name: str | None) -> dict | None:
+    """The solver profile that a run's ``solver`` names, resolved as its worker resolves it
+    (:func:`optdist.solvers.get_solver`: a ``.toml`` path, else a profile of ``solvers/``, the
+    folder of ``OPTDIST_SOLVERS``): its file, adapter, generic ``[options]`` and raw
+    ``[solver_options]``, and a SHA-256 of those three (``sha256``: a comment or a description edited
+    is no change); None for no solver, a bare adapter name, or a profile that cannot be read (that
+    is the run's own error). Each record holds it (``solver_profile``): see :func:`profile_change`."""
+    if not isinstance(name, str):
+        return None
+    from optdist.solvers.profiles import profiles, read_profile
+
+    try:
+        prof = read_profile(Path(name)) if name.endswith(".toml") else profiles().get(name)
+    except (OSError, ValueError):
+        return None
+    if prof is None:
+        return None
+    resolved = {"solver": prof.solver, "options": prof.options, "solver_options": prof.solver_options}
+    blob = json.dumps(resolved, sort_keys=True, default=str)
+    return {"path": str(prof.path), **resolved, "sha256": hashlib.sha256(blob.encode()).hexdigest()}
+
+
+def profile_change(rec: dict, current: dict | None) -> str | None:
+    """What changed in the solver profile of ``rec``'s run since the record was made (``current``:
+    :func:`solver_profile` now), as ``"adapter \"highs\" -> \"cbc\""``, or None when nothing did,
+    or the record predates ``solver_profile`` (as :func:`stale` treats records without a digest)."""
+    if "solver_profile" not in rec:
+        return None
+    made = rec["solver_profile"] if isinstance(rec["solver_profile"], dict) else None
+    if (made or {}).get("sha256") == (current or {}).get("sha256"):
+        return None
+    if made is None:
+        return f"the record was made without a profile, now {current['path']}"
+    if current is None:
+        return f"the record was made with the profile {made.get('path')}, which names no profile now"
+    words = {"solver": "adapter", "options": "[options]", "solver_options": "[solver_options]"}
+    diffs = [f"{word} {json_text(made.get(k))} -> {json_text(current[k])}" for k, word in words.items()
+             if made.get(k) != current[k]]
+    return ", ".join(diffs) or f"{current['path']}: its content"
 
 
 GRID_NAME = "grid.json"

@@ -22,8 +22,9 @@ from where this process did, and a method from outside optdist (allowed explicit
 
 Records are written by the submitting process, atomically, to ``OUT/records/<key>.json`` as
 each run finishes (:mod:`optdist.bench.records`); a run whose record exists is skipped, so a
-killed sweep resumes without redoing or losing finished runs (records with status
-``error``/``timeout`` are redone only with ``retry_errors``). A damaged record is set aside
+killed sweep resumes without redoing or losing finished runs (records of failed runs,
+:func:`optdist.bench.records.failed`: status ``error``/``timeout``, or termination ``error``, are
+redone only with ``retry_errors``). A damaged record is set aside
 under ``OUT/records/damaged/`` with a note and its run done again. A record that cannot be
 written stops the sweep with one error naming the file and the fix (:class:`RecordNotWritten`).
 """
@@ -59,8 +60,9 @@ from typing import Protocol
 from tqdm import tqdm
 
 import optdist
-from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, file_digest, find, migrate,
-                                   record_files, record_path, set_aside, stale, write_grid, write_record)
+from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, failed, file_digest, find, migrate,
+                                   profile_change, record_files, record_path, set_aside, solver_profile, stale,
+                                   write_grid, write_record)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
 from optdist.interrupts import Terminated, interrupt
@@ -292,22 +294,28 @@ def _info(run: Run) -> dict | None:
 
 
 def finished(out: str | Path, run: Run, retry_errors: bool = False) -> bool:
-    """True if ``run`` has a usable record of its instance file as it is now (read only; raises
-    :class:`DamagedRecord`)."""
+    """True if ``run`` has a usable record of its instance file and solver profile as they are now
+    (read only; raises :class:`DamagedRecord`)."""
     found = find(out, run)
-    return (found is not None and (not retry_errors or found[1]["status"] == "ok")
-            and not stale(found[1], file_digest(run.instance_path)))
+    return (found is not None and (not retry_errors or not failed(found[1]))
+            and not stale(found[1], file_digest(run.instance_path))
+            and profile_change(found[1], solver_profile(run.solver)) is None)
 
 
 def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
-            digests: dict[str, str | None] | None = None) -> tuple[list[Run], list[Path]]:
+            digests: dict[str, str | None] | None = None,
+            profiles: dict[str | None, dict | None] | None = None) -> tuple[list[Run], list[Path]]:
     """The runs still to do, renaming legacy records to their current key and setting damaged
     ones aside (they are to do again), and redoing the runs whose instance file changed since
     their record (:func:`optdist.bench.records.stale`; ``digests``: instance path -> SHA-256,
-    computed here when not given); returns the runs and where the damaged records went."""
+    computed here when not given), or whose solver profile did
+    (:func:`optdist.bench.records.profile_change`; ``profiles``: solver -> :func:`solver_profiles`);
+    returns the runs and where the damaged records went."""
     todo, aside = [], []
     if digests is None:
         digests = instance_digests(runs)
+    if profiles is None:
+        profiles = solver_profiles(runs)
     for run in runs:
         try:
             rec = migrate(out, run)
@@ -321,7 +329,12 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
             log.warning("%s: the instance file %s changed since this record was made; the run is done again",
                         record_path(out, run.key), run.instance_path)
             rec = None
-        if rec is None or (retry_errors and rec["status"] != "ok"):
+        change = None if rec is None else profile_change(rec, profiles[run.solver])
+        if change is not None:
+            log.warning("%s: the solver profile %s changed since this record was made (%s); the run is done again",
+                        record_path(out, run.key), run.solver, change)
+            rec = None
+        if rec is None or (retry_errors and failed(rec)):
             todo.append(run)
     return todo, aside
 
@@ -329,6 +342,12 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
 def instance_digests(runs: list[Run]) -> dict[str, str | None]:
     """Instance path -> SHA-256 of the file (:func:`optdist.bench.records.file_digest`), each file read once."""
     return {path: file_digest(path) for path in {r.instance_path for r in runs}}
+
+
+def solver_profiles(runs: list[Run]) -> dict[str | None, dict | None]:
+    """Solver (as the runs name it) -> its resolved profile (:func:`optdist.bench.records.solver_profile`),
+    each read once."""
+    return {name: solver_profile(name) for name in {r.solver for r in runs}}
 
 
 class SweepInterrupted(Terminated):
@@ -483,10 +502,11 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     runs = spec.runs()
     make_output_folder(out / "records")
     digests = instance_digests(runs)  # the file each run is made from, read once
-    todo, damaged = pending(out, runs, retry_errors, digests)
+    profiles = solver_profiles(runs)  # the adapter and options each run's solver names, read once
+    todo, damaged = pending(out, runs, retry_errors, digests, profiles)
     atomic_write_json(out / "spec.json", spec.to_json(), non_finite=True)  # read back by load_spec
     write_grid(out, spec.name, runs if grid is None else grid)
-    ran = failed = 0
+    ran = n_failed = 0
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)
     running = Running() if scheduler is None else None
     with _sigterm_interrupts(), make_executor(workers, scheduler) as ex:
@@ -502,7 +522,8 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
             except Exception as e:  # the executor itself failed (worker lost): record it
                 rec = {"format": RECORD_FORMAT, "key": run.key, "run": run.to_json(), "status": "error",
                        "error": f"executor: {type(e).__name__}: {e}", "finished_at": _now()}
-            return rec | {"spec": spec.name, "instance_sha256": digests[run.instance_path]}
+            return rec | {"spec": spec.name, "instance_sha256": digests[run.instance_path],
+                          "solver_profile": profiles[run.solver]}
 
         written: set[Future] = set()
         try:
@@ -511,9 +532,9 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                 write_record(out, rec)  # RecordNotWritten: below
                 written.add(fut)
                 ran += 1
-                failed += rec["status"] != "ok"
+                n_failed += failed(rec)
                 bar.update()
-                bar.set_postfix(failed=failed)
+                bar.set_postfix(failed=n_failed)
                 if on_record is not None:
                     on_record(rec)
         except BaseException as e:
@@ -533,4 +554,4 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
             raise
         finally:
             bar.close()
-    return SweepReport(len(runs), len(runs) - len(todo), ran, failed, out, damaged)
+    return SweepReport(len(runs), len(runs) - len(todo), ran, n_failed, out, damaged)

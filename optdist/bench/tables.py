@@ -20,15 +20,19 @@
   with an infinite bound is warned as well and its objective is no optimum (:func:`unproven_optima`).
 * A record that contradicts itself (:func:`contradictory_records`: an unknown termination word,
   ``optimal`` with a gap above the requested one, an evaluator objective other than the objective
-  of a feasible placement, ``feasible`` against its termination) is warned, naming its file, and
-  left out of the certificates and the reference values. A missing value prints as an empty cell,
+  of a feasible placement, ``feasible`` against its termination; and a bound above its own
+  objective, :func:`false_bounds`) is warned, naming its file, and set aside as a damaged record
+  is: left out of every table (solvers, gaps, certificates) and of the reference values, a note
+  under each table naming the files. A missing value prints as an empty cell,
   never as ``nan``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -215,9 +219,9 @@ def bounds_above_objective(df: pd.DataFrame, out: str | Path) -> list[str]:
             f"{record_path(out, false.at[i, 'key'])}: its bound {bound:.12g} is above its own objective "
             f"{objective:.12g} (rel. diff {rel_diff(bound, objective):.3g}) on {false.at[i, 'instance']} "
             f"({_run_label(false, i)}, termination {false.at[i, 'termination']}): a lower bound cannot exceed a "
-            "placement's objective, so the bound is false and the tables' reference and certificate for this instance "
-            f"may rest on it (fix: solve the instance again to check, e.g. `optdist solve {path}`; then delete this "
-            f"record and run {rerun(out)} again, which redoes the run)")
+            "placement's objective, so the record contradicts itself and is set aside: left out of the certificates, "
+            "the solver and gap tables and the reference values (fix: solve the instance again to check, e.g. "
+            f"`optdist solve {path}`; then delete this record and run {rerun(out)} again, which redoes the run)")
     return out_warns
 
 
@@ -287,7 +291,8 @@ def contradictory_records(df: pd.DataFrame, out: str | Path) -> tuple[list[str],
         if why is not None:
             rows.append(i)
             warns.append(f"{record_path(out, ok.at[i, 'key'])}: {why}; or delete this record and run {rerun(out)} "
-                         f"again, which redoes the run); left out of the certificates and the reference values "
+                         f"again, which redoes the run); set aside: left out of the certificates, the solver and "
+                         f"gap tables and the reference values "
                          f"({ok.at[i, 'instance']}, {_run_label(ok, i)})")
     return warns, rows
 
@@ -298,10 +303,49 @@ def _run_label(g: pd.DataFrame, i: object) -> str:
     return g.at[i, "config"] if seed is None or pd.isna(seed) else f"{g.at[i, 'config']} (seed {seed})"
 
 
-def references(df: pd.DataFrame, solu: str | Path | None = None) -> tuple[dict[str, Reference], list[str]]:
-    """Reference values: a ``.solu`` file's (kept on conflict) merged with the records'."""
+def references(df: pd.DataFrame, solu: str | Path | None = None, out: str | Path | None = None,
+               refused: list[str] | None = None) -> tuple[dict[str, Reference], list[str]]:
+    """Reference values: a ``.solu`` file's (kept on conflict) merged with the records', except a
+    ``.solu`` optimum or best value below a bound that a record proves (:func:`solu_below_bounds`:
+    refused for the tables, its warning appended to ``refused``; ``out``: the sweep folder, whose
+    record files the warning names)."""
     old = read_solu(solu) if solu else {}
-    return merge_refs(old, refs_from_records(df))
+    new = refs_from_records(df)
+    if solu:
+        old, texts, _ = solu_below_bounds(old, new, solu, reference_records(df, out) if out is not None else {})
+        if refused is not None:
+            refused += texts
+    return merge_refs(old, new)
+
+
+def solu_below_bounds(old: dict[str, Reference], new: dict[str, Reference], solu: str | Path,
+                      files: dict[str, list[Path]]) -> tuple[dict[str, Reference], list[str], list[tuple[str, float]]]:
+    """``old`` (the ``.solu`` file ``solu``'s values) without each ``=opt=`` / ``=best=`` value that
+    lies below the bound a record proves for its instance (``new``, :func:`refs_from_records`) by
+    more than :data:`~optdist.bench.solu.RTOL` relative: no placement's objective is below a proven
+    lower bound, so the line is false, and measured against it every gap would be near 100 %. The
+    tables use the records' own reference instead; one warning per refused value (no level word),
+    naming the file, the instance, the value, the bound and its record (``files``, per instance); and
+    the refused values, as (instance, value)."""
+    kept, warns, gone = dict(old), [], []
+    for name, ref in old.items():
+        bound = new.get(name, Reference()).bestdual
+        if bound is None:
+            continue
+        for tag in ("opt", "best"):
+            value = getattr(ref, tag)
+            if value is None or not (bound > value and rel_diff(bound, value) > RTOL):
+                continue
+            kept[name] = ref = dataclasses.replace(ref, **{tag: None})
+            gone.append((name, value))
+            said = f" ({', '.join(map(str, files[name]))})" if files.get(name) else ""
+            warns.append(f"{solu}: ={tag}= {name} {value:.12g} is below the bound {bound:.12g} that the records "
+                         f"prove{said} (rel. diff {rel_diff(bound, value):.3g} > {RTOL:g}): no placement can beat a "
+                         f"proven bound, so this line is false; refused for these tables, which measure against the "
+                         f"records' own reference instead (fix: correct or delete the ={tag}= line of {name} in "
+                         f"{solu}, e.g. after solving the instance again; or, if the bound is the false one, delete "
+                         "that record and run the sweep again, which redoes the run)")
+    return kept, warns, gone
 
 
 def gap_rows(df: pd.DataFrame, refs: dict[str, Reference]) -> pd.DataFrame:
@@ -428,28 +472,42 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     dest = Path(dest or Path(out) / "tables")
     records = Path(out) / "records"
     bad_warns, bad = contradictory_records(df, out)
-    sound = df.drop(index=bad)
-    refs, ref_warn = references(sound, solu)
+    aside = list(dict.fromkeys([*bad, *false_bounds(df).index]))  # records that contradict themselves
+    sound = df.drop(index=aside)  # what every table counts: a set-aside record is in none (as a damaged one)
+    old = read_solu(solu) if solu else {}
+    new = refs_from_records(sound)
+    old, refused, gone = solu_below_bounds(old, new, solu, reference_records(sound, out)) if solu else (old, [], [])
+    refs, ref_warn = merge_refs(old, new)
     said = tuple(bound_exceeds(str(r.instance), r.bound) for r in false_bounds(df).itertuples())  # warned per record
 
-    def unsaid(contradictions: list[str]) -> list[str]:
-        return [c for c in contradictions if not c.startswith(said)]
+    refused_values = [(f"{name}: ", re.compile(rf"(?<![\w.]){re.escape(f'{value:.12g}')}(?![\w.])"))
+                      for name, value in gone]
 
-    warns = (bad_warns + disagreements(df) + bounds_above_objective(df, out) + unproven_optima(df, out)
+    def unsaid(contradictions: list[str]) -> list[str]:  # nor again a refused .solu value (--write-solu the same file)
+        return [c for c in contradictions if not c.startswith(said)
+                and not any(c.startswith(name) and value.search(c) for name, value in refused_values)]
+
+    warns = (bad_warns + refused + disagreements(df) + bounds_above_objective(df, out) + unproven_optima(df, out)
              + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(sound, out)))
     notes = [f"WARNING {w}" for w in warns]
+    aside_note = [] if not aside else [
+        f"{len(aside)} record(s) set aside from this table, as damaged records are, since each contradicts itself (a "
+        "bound above its own objective, an objective the evaluator's re-score disagrees with, ...): the WARNING lines "
+        "under solvers.md and gaps.md, and `optdist bench-table` on stderr, name each file and the fix."]
     sgm_note = (f"sgm: shifted geometric mean of time, shift {SHIFT_S:g} s; unsolved runs at the time limit. "
                 "time_limit: runs stopped by their time limit or killed by the wall-clock guard.")
-    rows = gap_rows(df, refs)
-    exact = df[df["solver"].notna()] if df["solver"].notna().any() else df  # runs of methods that use a solver
-    files = write_table(solver_table(exact), dest, "solvers", "Solver comparison", [sgm_note, *notes])
-    files += write_table(by_instance_table(exact), dest, "solvers-by-instance", "Time per instance (s; '>' = not solved)")
+    rows = gap_rows(sound, refs)
+    exact = sound[sound["solver"].notna()] if sound["solver"].notna().any() else sound  # methods that use a solver
+    files = write_table(solver_table(exact), dest, "solvers", "Solver comparison", [sgm_note, *aside_note, *notes])
+    files += write_table(by_instance_table(exact), dest, "solvers-by-instance",
+                         "Time per instance (s; '>' = not solved)", aside_note)
     gap_note = "gap = |p - d| / max(|p|, |d|); reference = optimum (opt) or best bound (bound, an upper estimate)."
-    files += write_table(gap_table(rows), dest, "gaps", "Optimality gap to the reference, per method", [gap_note, *notes])
-    files += write_table(rows, dest, "gaps-by-instance", "Gap per run", [gap_note])
+    files += write_table(gap_table(rows), dest, "gaps", "Optimality gap to the reference, per method",
+                         [gap_note, *aside_note, *notes])
+    files += write_table(rows, dest, "gaps-by-instance", "Gap per run", [gap_note, *aside_note])
     files += write_table(certificate_table(sound), dest, "certificates", "Best placement and best bound per instance",
                          ["upper bound: best feasible placement (evaluator objective); lower bound: best proven bound; "
-                          "gap = |UB - LB| / max(|UB|, |LB|)."])
+                          "gap = |UB - LB| / max(|UB|, |LB|).", *aside_note])
     if write_solu is not None:
         merged = merge_solu_file(write_solu, refs)
         warns += reference_warnings(write_solu, unsaid([c for c in merged if c not in ref_warn]), out,

@@ -127,15 +127,27 @@ def execute_in_process(run: Run, import_dir: str | None = None) -> dict:
     fn = method_callable(run.method, import_dir)
     t0 = time.perf_counter()
     res = finalize(inst, fn(inst, **run.solve_options()))
+    failed = str(res.termination) == "error"  # the solver died or failed: a failed run (exit 1, --retry-errors)
     return {
-        "status": "ok",
-        "error": None,
+        "status": "error" if failed else "ok",
+        "error": _termination_error(res) if failed else None,
         "summary": jsonable(res.summary()),
         "solve_wall_s": time.perf_counter() - t0,
         "instance_info": instance_info(inst),
         **scores(inst, res),
         "extra": jsonable(res.extra),
     }
+
+
+def _termination_error(res: Any) -> str:
+    """The error of a run whose method ended with termination ``error``: the solver's message
+    (``extra.solver_error``, e.g. its process killed by a signal), else its status."""
+    extra = res.extra if isinstance(res.extra, dict) else {}
+    why = extra.get("solver_error") or extra.get("solver_status") or "no message from the method"
+    errors = extra.get("solver_errors")
+    if not extra.get("solver_error") and isinstance(errors, list) and errors:
+        why = "; ".join(str(e) for e in errors[:3])
+    return f"{res.method} ended with termination error ({res.solver or 'no solver'}): {why}"
 
 
 def main(argv: list[str]) -> int:

@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from optdist.bench.spec import FIGURES as FIGURE_NAMES  # the names only: optdist.bench.figures loads matplotlib
 from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, CliError, count_flag, path_flag
 from optdist.interrupts import Terminated
 from optdist.io import OutputPathError, check_output_folder, make_output_folder, restore_non_finite
@@ -44,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench-table", help="(re)generate the tables of a sweep from its records")
     p.add_argument("out", type=Path, help="sweep output folder (holding records/)")
     p.add_argument("--solu", type=Path, action=path_flag("instances/paper.solu"),
-                   help="reference .solu file (its optima win over the records')")
+                   help="reference .solu file (its optima win over the records', except a value below a bound "
+                   "a record proves: refused for the tables, with a warning naming it)")
     p.add_argument("--dest", type=Path, action=path_flag("runs/sweep/tables"),
                    help="folder for the tables (default: the spec's tables_dir or OUT/tables)")
     p.add_argument("--write-solu", type=Path, action=path_flag("reference.solu"), metavar="FILE",
@@ -53,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("bench-figures", help="(re)draw a sweep's figures (PNG + CSV) from its records")
     p.add_argument("out", type=Path, help="sweep output folder (holding records/)")
-    p.add_argument("--figure", action="append", help="figure name (repeatable; default: the spec's 'figures')")
+    p.add_argument("--figure", action="append", metavar="NAME",
+                   help=f"figure name, one of {', '.join(FIGURE_NAMES)} (repeatable; default: the spec's 'figures')")
     p.add_argument("--dest", type=Path, action=path_flag("runs/sweep/figures"),
                    help="folder for the figures (default: the spec's figures_dir or OUT/figures)")
     p.set_defaults(func=cmd_figures)
@@ -239,7 +242,7 @@ def _check_before_runs(spec, spec_file: Path) -> None:
 def _report_failures(name: str, out: Path, runs: list) -> int:
     """Say which runs of the grid are recorded as ``error``/``timeout`` (run now or earlier) and
     where their records are; the exit status: 1 if any, else 0 (tables are written either way)."""
-    from optdist.bench.records import DamagedRecord, find
+    from optdist.bench.records import DamagedRecord, failed as run_failed, find
 
     failed: list[tuple[Path, dict]] = []
     for run in runs:
@@ -247,7 +250,7 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
             found = find(out, run)
         except DamagedRecord:  # set aside and run again above: only a concurrent edit gets here
             continue
-        if found is not None and found[1]["status"] != "ok":
+        if found is not None and run_failed(found[1]):
             failed.append(found)
     if not failed:
         return 0
@@ -255,8 +258,8 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
     path, rec = failed[0]
     error = " ".join(str(rec.get("error") or "no error message").split())  # on one line: its first may be a heading
     error = error if len(error) <= ERROR_CHARS else error[:ERROR_CHARS] + " ..."
-    print(f"{name}: {which} runs failed (status error or timeout); their records, with the error and the "
-          f"solver log's tail, are in {out}/records/ (e.g. {path}: {error}); "
+    print(f"{name}: {which} runs failed (status error or timeout: a solver that died is an error); their records, "
+          f"with the error and the solver log's tail, are in {out}/records/ (e.g. {path}: {error}); "
           "fix the cause and run again with --retry-errors to redo them", file=sys.stderr)
     return 1
 
@@ -280,6 +283,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
     sweep_folder(args.out, "bench-figures")
     names = args.figure or list(_saved_spec(args.out).get("figures") or [])
     if not names:
-        raise ValueError("no figure named: pass --figure NAME or list 'figures' in the spec")
+        raise ValueError(f"no figure named: pass --figure NAME or list 'figures' in the spec (names: "
+                         f"{', '.join(FIGURE_NAMES)}; e.g. `optdist bench-figures {args.out} "
+                         f"--figure {FIGURE_NAMES[0]}`)")
     _figures(args.out, names, args.dest)
     return 0
