@@ -154,11 +154,39 @@ def option_flag(name: str, example: str) -> type[argparse.Action]:
     return number_flag(OPTION_RANGES[name], example, whole=name in WHOLE_OPTIONS, within=IN_RANGE[name])
 
 
+class _Empty(str):
+    """What :class:`PathFlag`'s type gives an empty or blank value, for its ``__call__`` to refuse
+    (``Path("")`` would read as the current folder)."""
+
+
 class PathFlag(argparse._StoreAction):
     """The action of a flag that takes a path (a file or a folder, read or written), made by
-    :func:`path_flag`: argparse's own store, its value as ``type`` makes it, plus ``example``."""
+    :func:`path_flag`: argparse's own store, its value as ``type`` makes it, plus ``example``. An
+    empty or blank value is a :class:`FlagError` on every such flag: "--out is empty (fix: give a
+    folder, e.g. --out runs/sweep)" (a file where the example has a file's extension), never the
+    current folder."""
 
     example: str  # a real path of the kind the flag takes, for its fixes (cli._value_example)
+
+    def __init__(self, *args: typing.Any, type: typing.Any = None, **kwargs: typing.Any) -> None:  # noqa: A002
+        inner = str if type is None else type
+
+        def path_or_empty(text: str) -> typing.Any:
+            return _Empty(text) if not text.strip() else inner(text)
+
+        path_or_empty.__name__ = getattr(inner, "__name__", "path")  # argparse names the type in its errors
+        super().__init__(*args, type=path_or_empty, **kwargs)
+        self.path_type = type  # as declared (None: the text), for readers of the parser
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: typing.Any, option_string: str | None = None) -> None:
+        if isinstance(values, _Empty):
+            flag = option_string or self.dest
+            name = Path(self.example.rstrip("/")).suffix[1:]
+            kind = "file" if name.isalpha() and not self.example.endswith("/") else "folder"
+            raise FlagError(parser.prog, f"{flag} is empty (fix: give a {kind}, "
+                                         f"e.g. {flag} {self.example})")
+        super().__call__(parser, namespace, values, option_string)
 
 
 def path_flag(example: str) -> type[argparse.Action]:

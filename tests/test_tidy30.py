@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from optdist import io
-from optdist.cli import PathFlag, _sub_commands, _value_example, build_parser, main
-from optdist.commands.solve import out_file
+from optdist.cli import FlagError, PathFlag, _sub_commands, _value_example, build_parser, main
+
 from tests.conftest import ROOT
 
 MICRO = ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"
@@ -86,13 +86,13 @@ READ_FROM_THE_REPOSITORY = {("generate", "--devices-catalog"), ("devices", "--de
 
 
 def test_every_path_flag_of_every_command_declares_its_example():
-    """Every flag of type ``Path`` (or ``--out``'s ``out_file``), and the path flags read as text,
+    """Every flag of type ``Path``, and the path flags read as text,
     is a :class:`~optdist.cli.PathFlag` with an example of its own: a path, never a placeholder,
     and a file that exists where the flag reads one of the repository's."""
     declared = set()
     for command, action in _options():
         flag = action.option_strings[-1]
-        if action.type in (Path, out_file) or (command, flag) in UNTYPED_PATHS:
+        if getattr(action, "path_type", action.type) is Path or (command, flag) in UNTYPED_PATHS:
             assert isinstance(action, PathFlag), f"optdist {command} {flag}: no path_flag example"
             declared.add((command, flag))
         if isinstance(action, PathFlag):
@@ -105,11 +105,13 @@ def test_every_path_flag_of_every_command_declares_its_example():
 
 
 def test_a_path_flag_stores_its_value_as_argparse_does():
-    """path_flag changes the fixes, not the values: the type's (a Path; --out's out_file keeps an
-    empty text), or the text itself without a type; the default where the flag is not given."""
+    """path_flag changes the fixes, not the values: the type's (a Path), or the text itself without
+    a type; the default where the flag is not given. An empty or blank value is refused while
+    parsing (lead30: it is no path; ``Path("")`` would be the current folder)."""
     parser = build_parser()
     assert parser.parse_args(["export", str(MICRO), "--out", "m.lp"]).out == Path("m.lp")
-    assert parser.parse_args(["export", str(MICRO), "--out", " "]).out == " "
+    with pytest.raises(FlagError, match=r"--out is empty \(fix: give a file, e.g. --out model.lp\)"):
+        parser.parse_args(["export", str(MICRO), "--out", " "])
     assert parser.parse_args(["bench", "s.toml", "--out", "d"]).out == "d"
     assert parser.parse_args(["bench", "s.toml"]).out is None
     assert parser.parse_args(["dp-tables"]).out == Path("benchmarks/defences/analytic")

@@ -230,8 +230,8 @@ def calibrate(args: argparse.Namespace) -> int:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """--out and --table, before any work: --out a folder (created later, with its parents), --table
-    a file in an existing folder (optdist creates no folder for a file the user names), not --out itself,
-    and no document other than a privacy table, which --force does not replace."""
+    a ``.json`` file in an existing folder (optdist creates no folder for a file the user names), not --out
+    itself, and no document other than a privacy table, which --force does not replace."""
     from optdist.privacy import FORMAT
 
     if args.out is not None:
@@ -244,6 +244,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
         if table.is_dir():
             raise OutputPathError(f"--table {table}: is a folder (fix: give a file path, e.g. --table "
                                   f"{table / 'table.json'})")
+        if table.suffix.lower() != ".json":  # an instance's "privacy" names a table file by its .json
+            raise OutputPathError(f"--table {table}: a privacy table is a .json file, which an instance's \"privacy\" "
+                                  f"can name (fix: e.g. --table {table.with_suffix('.json')})")
         check_output_file(table, "--table")
         check_overwritable(table, (FORMAT,), "--table")
 

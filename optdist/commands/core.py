@@ -651,7 +651,8 @@ def print_stage_breakdowns(inst, ev, shown: int, picked: list[int] | None) -> No
         first = next((r for r in range(inst.n_requests) if ev.stage_time[r] is not None), None)
         if first is not None:
             print_stages(inst, ev, first)
-            others = [rid for rid in inst.request_ids[:3] if rid != inst.request_ids[first]][:2]
+            others = [inst.request_ids[r] for r in range(first + 1, inst.n_requests)
+                      if ev.stage_time[r] is not None][:2]  # placed ones: a rejected request has no stages
             if others:
                 print(f"(other requests' stages: --stages {','.join(others)} or --stages all)")
 

@@ -104,7 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
     p.add_argument("--episodes", action=episodes_flag, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
-    p.add_argument("--out", type=out_file, action=path_flag("result.json"), help="write the full result (JSON, with the assignment) here")
+    p.add_argument("--out", type=Path, action=path_flag("result.json"), help="write the full result (JSON, with the assignment) here")
     add_request_flags(p)
     p.add_argument("--solver-option", action="append", default=[], metavar="KEY=VALUE",
                    help="raw solver option, repeatable (e.g. presolve=off, mip_heuristic_effort=0.3); "
@@ -147,7 +147,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="lp or mps, in any case (LP, MPS); default: the extension of --out, in any case "
                         "(.lp, .LP, .mps, .MPS)")
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
-    p.add_argument("--out", type=out_file, action=path_flag("model.lp"), required=True)
+    p.add_argument("--out", type=Path, action=path_flag("model.lp"), required=True)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import-solution", help="read an external solver's solution of an exported model and score it",
@@ -415,14 +415,7 @@ def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], fl
     return {key: checked.get(key, value) for key, value in raw.items()}
 
 
-def out_file(text: str) -> Path | str:
-    """``--out``'s type: the path, or the text itself where it is empty or blank (``Path("")`` would be
-    ``.``, the current folder, reported as "a directory"), for :func:`check_out_path` to refuse as empty."""
-    return Path(text) if text.strip() else text
-
-
-def check_out_path(out: Path | str, inputs: list[Path], flag: str = "--out", placement: bool = False,
-                   example: str = "result.json") -> None:
+def check_out_path(out: Path, inputs: list[Path], flag: str = "--out", placement: bool = False) -> None:
     """Refuse an output file that cannot be written or that is one of the inputs, before any work.
 
     Anything but a regular file at ``out`` (a directory, device, pipe, socket or symbolic link),
@@ -435,8 +428,6 @@ def check_out_path(out: Path | str, inputs: list[Path], flag: str = "--out", pla
     """
     from optdist.io import OutputPathError, check_not_an_input, check_output_file, check_overwritable
 
-    if isinstance(out, str) and not out.strip():  # out_file's empty --out
-        raise CliError(f"{flag} is empty (fix: give a file, e.g. {flag} {example})")
     try:
         check_output_file(out, flag)
         check_not_an_input(out, inputs, flag)
@@ -978,7 +969,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from optdist.milp import build
     from optdist.milp.export import write_model
 
-    check_out_path(args.out, [args.instance, *referenced_files(args.instance)], example="model.lp")
+    check_out_path(args.out, [args.instance, *referenced_files(args.instance)])
     inst = load_instance(args.instance)
     b = build(inst, args.formulation)
     try:
