@@ -629,6 +629,11 @@ def _defended_or_not(inst, path: Path):
     if isinstance(doc, dict) and doc.get("format") == "optdist-result/1" and doc.get("method") == "defended":
         from optdist.defences.placement import defences_text, rescored_instance
 
+        if not inst.spec.defence:
+            print(f"the defence recorded in {path} is ignored: {inst.name} has no defence entry, so it is scored under "
+                  f"its plain limits (fix: evaluate on the instance the result was solved on, or re-solve "
+                  f"`optdist solve {_inst_path(inst)} --method defended --out RESULT`)")
+            return inst
         defended = rescored_instance(inst, doc.get("extra"), str(path))
         print(f"scored under the defence {defences_text(doc['extra']['defence'], len(inst.limits))} "
               f"(the limits and capacities of {path}'s extra.defence; not {inst.name}'s undefended limits)")
@@ -638,6 +643,10 @@ def _defended_or_not(inst, path: Path):
                     "--method defended --out RESULT` does; fix: evaluate that result file to score the placement under "
                     "the defence it chose)", path, inst.name, path)
     return inst
+
+
+def _inst_path(inst) -> str:
+    return str(inst.path) if inst.path else inst.name
 
 
 def print_stage_breakdowns(inst, ev, shown: int, picked: list[int] | None) -> None:

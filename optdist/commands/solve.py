@@ -561,6 +561,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if inst.spec.defence and args.method != "defended":
         log.warning("%s: the instance's defence entry is used only by --method defended (ignored by --method %s)",
                     args.instance, args.method)
+    elif not inst.spec.defence and args.method == "defended":
+        cnns = sorted(inst.profiles)
+        log.warning("%s: the instance has no defence entry: --method defended can only choose distribution alone "
+                    "(fix: add a defence entry, e.g. \"defence\": {\"%s\": {\"mode\": \"auto\"}}, or solve "
+                    "without --method defended)", args.instance, cnns[0] if cnns else "CNN")
     for w in inst.measured_warnings():
         log.warning("%s", w)
     opts = _method_options(args.method, args)

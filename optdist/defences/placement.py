@@ -280,11 +280,15 @@ def choice_text(choice: dict[str, Any]) -> str:
     accuracy cost)", "distribution alone", "+ DefQ" where quantization is on."""
     mode = choice.get("mode")
     words = ("distribution alone" if mode == "distribute" else
-             f"{'DP' if mode == 'dp' else 'hybrid DP'} at {choice.get('cut')}, eps {choice.get('eps'):g}")
+             f"{'DP' if mode == 'dp' else 'hybrid DP'} at {choice.get('cut')}, eps {_eps_text(choice.get('eps'))}")
     if choice.get("defq"):
         words += " + DefQ"
     cost = choice.get("accuracy_drop_pct")
     return words + (f" ({cost:.1f} % accuracy cost)" if isinstance(cost, (int, float)) and cost else "")
+
+
+def _eps_text(eps: Any) -> str:
+    return f"{eps:g}" if _is_number(eps) else json_text(eps)
 
 
 def defences_text(defence: dict[str, dict[str, Any]], cnns: int | None = None) -> str:
@@ -294,47 +298,96 @@ def defences_text(defence: dict[str, dict[str, Any]], cnns: int | None = None) -
     return "; ".join((f"{cnn}: " if many else "") + choice_text(c) for cnn, c in sorted(defence.items()))
 
 
+_CHECKED_NUMBERS = ("attacker_ssim", "dp_drop_pct", "defq_drop_pct", "accuracy_drop_pct", "load_factor")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 def rescored_instance(inst: Instance, extra: Any, where: str) -> Instance:
     """The defended instance a ``defended`` result's placement was scored on, rebuilt from its
     ``extra`` (``defence``: the choice of each CNN; ``defended_limits``: its limits, checked
-    against the choice) on ``inst``. ValueError naming ``where`` and the field where the result
-    does not say (e.g. a result whose extra was removed) or does not match ``inst``."""
-    fix = ("evaluate the unchanged result file `optdist solve FILE --method defended --out RESULT` wrote, on the "
-           "instance it was solved on")
+    against the choice) on ``inst``. The choice is re-derived on ``inst``: it must be one of the
+    options ``inst``'s defence entry admits (:func:`cnn_options`: attacker SSIM <= tau, accuracy
+    drop <= the entry's bound, its measured eps), with the numbers optdist has for it. ValueError
+    naming ``where``, the field and the fix where the result does not say (e.g. a result whose
+    extra was removed), is malformed, or does not match ``inst``."""
+    from optdist.defences.dp import EPS_RULE, eps_ok
+
+    fix = (f"re-solve: `optdist solve {inst.path if inst.path else inst.name} --method defended --out RESULT`, "
+           "and evaluate that unchanged result file on the instance it was solved on")
+
+    def refuse(field: str, what: str) -> ValueError:
+        return ValueError(f'{where}: field "{field}": {what} (fix: {fix})')
+
     defence = extra.get("defence") if isinstance(extra, dict) else None
     if not isinstance(defence, dict) or not defence:
-        raise ValueError(f"{where}: field \"extra.defence\": a result of method defended must record the chosen "
-                         "defence of each CNN, without it the limits its placement holds are unknown "
-                         f"(fix: {fix})")
+        raise refuse("extra.defence", "a result of method defended must record the chosen defence of each CNN, "
+                     "without it the limits its placement holds are unknown")
     base = resolve(inst.spec, inst.path)
     combo = {}
     for cnn in sorted(base.limits):
+        f = f"extra.defence.{cnn}"
         c = defence.get(cnn)
-        if not isinstance(c, dict) or c.get("mode") not in MODE_RANK:
-            raise ValueError(f"{where}: field \"extra.defence.{cnn}\": no chosen defence for CNN {cnn} of "
-                             f"{inst.name} (its CNNs: {quoted(sorted(base.limits))}) (fix: {fix})")
+        if not isinstance(c, dict):
+            raise refuse(f, f"no chosen defence for CNN {cnn} of {inst.name} (its CNNs: {quoted(sorted(base.limits))})")
+        mode = c.get("mode")
+        if mode not in MODE_RANK:
+            raise refuse(f"{f}.mode", f"{json_text(mode)} is not a defence mode (modes: {', '.join(MODE_RANK)})")
         prof = base.profiles[cnn]
-        cut = c.get("cut")
-        if c["mode"] != "distribute" and cut not in [la.name for la in prof.layers]:
-            raise ValueError(f"{where}: field \"extra.defence.{cnn}.cut\": {json_text(cut)} is not a layer of {cnn} "
-                             f"(fix: {fix})")
-        spec = inst.spec.defence.get(cnn)
-        q = None if spec is None else spec.quantization
-        lim = defended_limits(base.limits[cnn], c["mode"], None if c["mode"] == "distribute" else prof.index(cut),
-                              frees=True)
-        combo[cnn] = Option(cnn, c["mode"], lim, cut, c.get("eps"), defq=c.get("defq"),
-                            load_factor=load_factor(q, bool(c.get("defq"))))
+        cut, eps, on = c.get("cut"), c.get("eps"), c.get("defq")
+        if mode != "distribute" and cut not in [la.name for la in prof.layers]:
+            raise refuse(f"{f}.cut", f"{json_text(cut)} is not a layer of {cnn}")
+        if mode == "distribute" and (cut is not None or eps is not None):
+            raise refuse(f"{f}.cut" if cut is not None else f"{f}.eps",
+                         f"distribution alone has no cut and no eps (got {json_text(cut if cut is not None else eps)})")
+        if mode != "distribute" and (not _is_number(eps) or not eps_ok(eps)):
+            raise refuse(f"{f}.eps", f"{json_text(eps)} is not a Laplace budget optdist takes ({EPS_RULE})")
+        if on not in (None, True, False):
+            raise refuse(f"{f}.defq", f"{json_text(on)} is not true, false or null")
+        for key in _CHECKED_NUMBERS:
+            if c.get(key) is not None and not _is_number(c[key]):
+                raise refuse(f"{f}.{key}", f"{json_text(c[key])} is not a number")
+        options, rejected = cnn_options(base, cnn)
+        same = [o for o in options if o.mode == mode and o.cut == cut and o.defq == on]
+        if not same:
+            spec = inst.spec.defence.get(cnn)
+            why = [r["reason"] for r in rejected
+                   if r["mode"] == mode and r["cut"] == cut and r.get("defq", on) == on]
+            ssim = c.get("attacker_ssim")
+            if mode != "distribute" and _is_number(ssim) and ssim > inst.spec.tau:
+                why.insert(0, f"its recorded attacker SSIM {ssim:.3f} > tau {inst.spec.tau:g}")
+            admitted = "; ".join(choice_text(o.as_dict()) for o in options) or "none"
+            raise refuse(f, f"{choice_text(c)} is not an option "
+                         + (f"{inst.name} admits: it has no defence entry for {cnn}" if spec is None
+                            else f"defence.{cnn} of {inst.name} admits")
+                         + (f" ({'; '.join(why)})" if why else "") + f"; admitted: {admitted}")
+        o = same[0]
+        if o.eps != eps:
+            raise refuse(f"{f}.eps", f"{eps:g} is not the eps optdist uses for {mode} at {cut} on {inst.name} "
+                         f"(its measured eps: {o.eps:g})")
+        for key in _CHECKED_NUMBERS:
+            mine = getattr(o, key)
+            said = c.get(key)
+            differs = (mine is None) != (said is None) or (
+                mine is not None and not np.isclose(said, mine, rtol=1e-9, atol=1e-12))
+            if differs:
+                raise refuse(f"{f}.{key}", f"{json_text(said)} is not what optdist measured for "
+                             f"{choice_text(o.as_dict())} on {inst.name} ({json_text(mine)})")
+        combo[cnn] = o
     d = defended_instance(base, combo)
     said = extra.get("defended_limits")
-    if said is not None:
-        import json
+    if said is None:
+        raise refuse("extra.defended_limits", "missing: a result of method defended records the limits its "
+                     "placement was solved under")
+    import json
 
-        mine = {c: {"split_point": lim.split_point, "nf": lim.nf, "device_cap": lim.device_cap,
-                    "on_source": lim.on_source} for c, lim in d.limits.items()}
-        if json.loads(json.dumps(mine)) != json.loads(json.dumps(said)):
-            raise ValueError(f"{where}: field \"extra.defended_limits\": does not match the limits of its chosen "
-                             f"defence ({defences_text(defence)}) on {inst.name}: made for another instance or "
-                             f"edited (fix: {fix})")
+    mine = {c: {"split_point": lim.split_point, "nf": lim.nf, "device_cap": lim.device_cap,
+                "on_source": lim.on_source} for c, lim in d.limits.items()}
+    if json.loads(json.dumps(mine)) != json.loads(json.dumps(said)):
+        raise refuse("extra.defended_limits", f"does not match the limits of its chosen defence "
+                     f"({defences_text(defence)}) on {inst.name}: made for another instance or edited")
     return d
 
 
