@@ -517,15 +517,18 @@ def table_warnings(table: PrivacyTable) -> list[str]:
     return out
 
 
-def privacy_warnings(inst: Instance) -> list[str]:
-    """:func:`table_warnings` of every table ``inst`` uses, prefixed with ``privacy.<cnn>`` and the table."""
+def privacy_warnings(inst: Instance, recorded_only: bool = False) -> list[str]:
+    """:func:`table_warnings` of every table ``inst`` uses, prefixed with ``privacy.<cnn>`` and the table;
+    ``recorded_only``: only those its provenance records (``provenance.warnings``, e.g. a weak
+    calibration, which lifts limits it may not have measured: ``optdist solve`` repeats them)."""
     base = inst.path.parent if inst.path else None
     out = []
     for cnn in sorted(inst.limits):
         ref = inst.spec.privacy.get(cnn)
         if ref is not None:
             t = resolve_table(cnn, ref, base, inst.profiles[cnn])
-            out += [f"privacy.{cnn} ({ref}): {w}" for w in table_warnings(t)]
+            out += [f"privacy.{cnn} ({ref}): {w}" for w in table_warnings(t)
+                    if not recorded_only or w.startswith("provenance.warnings[")]
     return out
 
 

@@ -52,3 +52,24 @@ def test_the_stages_hint_names_placed_requests_only(tmp_path, capsys):
     assert main(["evaluate", str(inst), str(res)]) == 0
     out = capsys.readouterr().out
     assert f"(other requests' stages: --stages {placed[1]} or --stages all)" in out, out
+
+
+def test_solve_repeats_a_weak_calibrations_warnings(tmp_path, caplog):
+    """A table whose provenance records warnings (calibrate's weak-calibration ones) lifts privacy
+    limits it may not have measured: solve says so, not only validate (break30c)."""
+    import json
+    import logging
+
+    table = json.loads((ROOT / "models" / "privacy" / "lenet-paper.json").read_text())
+    table.setdefault("provenance", {})["warnings"] = ["those attacks learnt nothing (test)"]
+    (tmp_path / "weak.json").write_text(json.dumps(table))
+    inst = json.loads((TINY / "lenet-1x4-tau0.8.json").read_text())
+    inst["privacy"] = {"lenet": "weak.json"}
+    (tmp_path / "i.json").write_text(json.dumps(inst))
+    with caplog.at_level(logging.WARNING, logger="optdist"):
+        assert main(["solve", str(tmp_path / "i.json"), "--method", "greedy"]) == 0
+    assert "privacy.lenet (weak.json): provenance.warnings[0]: those attacks learnt nothing (test)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="optdist"):  # the bundled table: no such warning
+        assert main(["solve", str(TINY / "lenet-1x4-tau0.8.json"), "--method", "greedy"]) == 0
+    assert "provenance.warnings" not in caplog.text

@@ -566,7 +566,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
         log.warning("%s: the instance has no defence entry: --method defended can only choose distribution alone "
                     "(fix: add a defence entry, e.g. \"defence\": {\"%s\": {\"mode\": \"auto\"}}, or solve "
                     "without --method defended)", args.instance, cnns[0] if cnns else "CNN")
-    for w in inst.measured_warnings():
+    from optdist.privacy import privacy_warnings
+
+    for w in [*inst.measured_warnings(), *privacy_warnings(inst, recorded_only=True)]:
         log.warning("%s", w)
     opts = _method_options(args.method, args)
     deadline = None
@@ -1012,8 +1014,8 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     if exported_fp is not None and exported_fp != this_fp:  # None: a file written before fingerprints
         raise CliError(f"{args.model_file}: exported from instance content {exported_fp} (its header), but "
                        f"{args.instance} ({text_of(inst.name)}) has content {this_fp}: the instance changed since "
-                       f"the export (e.g. other devices), or it is another one (fix: export the model of this "
-                       f"instance again, `optdist export {args.instance} --formulation {formulation} --out "
+                       f"the export (its devices, networks or privacy tables), or it is another one (fix: export the "
+                       f"model of this instance again, `optdist export {args.instance} --formulation {formulation} --out "
                        f"{args.model_file}`, and solve it)")
     b = build(inst, formulation)
     values = read_solution(args.solution, args.format)
