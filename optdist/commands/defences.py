@@ -93,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("defq-eval", help="multi-exit CNN + DeepSloth + DefQ on MNIST (torch, minutes)")
     p.add_argument("--attack-eps", action=number_flag("L-inf budgets in (0, 1]", "0.1", within=lambda v: 0 < v <= 1),
-                   nargs="+", help="L-inf budgets on [0, 1] (default 0.03125 0.1)")
+                   nargs="+", help="L-inf budgets in (0, 1], on images scaled to [0, 1] (default 0.03125 0.1)")
     p.add_argument("--split", action=number_flag(f"a whole number of outputs in [1, {DEFQ_OUTPUTS}]", "2", whole=True,
                                                  within=lambda v: 1 <= v <= DEFQ_OUTPUTS),
                    default=2, help=f"outputs (exits) hosted on the edge, 1-{DEFQ_OUTPUTS} (default 2)")
