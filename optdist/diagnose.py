@@ -400,21 +400,19 @@ def _rescore(inst: Instance, b, relax: frozenset[str], out, solver: str) -> None
 
 def _check_claim(inst: Instance, out, solver: str, time_limit: float) -> None:
     """Before the full model's ``infeasible`` (outcome ``out``) is accepted: if a greedy placement
-    (as ``optdist solve --warm-start greedy`` finds it, :func:`optdist.milp.run.warm_start_assignment`)
+    (as ``optdist solve --warm-start greedy`` finds it, :func:`optdist.milp.run.greedy_disproof`)
     is feasible under the evaluator, the solver contradicts itself: ``out`` becomes ``error``,
     ``extra["solver_error"]`` naming the solver, its claim and the placement's score (so the
     relaxations, which would take its word, are not run, and the diagnosis ends "unknown", exit 1
     as for a failed solver)."""
-    from optdist.milp.run import warm_start_assignment
+    from optdist.milp.run import greedy_disproof
     from optdist.result import Termination
     from optdist.solvers.base import _record_failure
 
-    start, _ = warm_start_assignment(inst, "greedy", time_limit)
-    if start is None:  # no feasible greedy placement: the claim stands
+    disproof = greedy_disproof(inst, time_limit)  # the one check, shared with optdist solve
+    if disproof is None:  # no feasible greedy placement: the claim stands
         return
-    from optdist.evaluate import evaluate
-
-    score = evaluate(inst, start).objective
+    score = disproof[1].objective
     out.extra["solver_said"] = f"{out.status} (termination {out.termination})"
     out.extra["solver_error"] = (f"solver {solver} contradicts itself: it claimed the model infeasible, but a greedy "
                                  f"placement is feasible (the evaluator scores it {score:.9g} s), so the instance is "

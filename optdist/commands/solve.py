@@ -235,6 +235,7 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
                 raise CliError("--solver-option: this build's MILP engine takes no raw solver options "
                                "(use a profile: solvers/NAME.toml with [solver_options])")
             opts["solver_options"] = _check_raw_options(args.solver, raw, "--solver-option", args.solver_option)
+            _refuse_two_gaps(args, opts["solver_options"])
         if pricing_raw:
             if args.pricing_solver is None:
                 raise CliError("--pricing-solver-option needs --pricing-solver (fix: name it, e.g. --pricing-solver "
@@ -264,6 +265,32 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         owner = "rl" if name in ("policy", "episodes") else "milp"
         raise CliError(f"{flag} is an option of --method {owner}, not of {method} (fix: leave it out, or use --method {owner})")
     return {k: v for k, v in given.items() if k in accepted}
+
+
+def _refuse_two_gaps(args: argparse.Namespace, raw: dict) -> None:
+    """Refuse ``--gap G`` with a different relative gap given raw under the solver's own name
+    (HiGHS ``--solver-option mip_rel_gap=X``, SCIP ``limits/gap=X``): the raw one would win inside
+    the solver, silently (before, only ``--out``'s ``options['overridden']`` said so). The same
+    value given both ways is one gap. Raises CliError naming both and the fix."""
+    from optdist.solvers import get_solver
+
+    if args.gap is None:
+        return
+    try:
+        native = get_solver(args.solver).option_names.get("mip_gap")
+    except ValueError:  # an unknown solver: the solve itself says so, with the fix
+        return
+    if native is None or native not in raw:
+        return
+    try:
+        same = float(raw[native]) == float(args.gap)
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        text = next((_key_and_text(item)[1] for item in args.solver_option if _key_and_text(item)[0] == native),
+                    str(raw[native]))
+        raise CliError(f"--gap {args.gap:g} and --solver-option {native}={text} both set the relative gap of solver "
+                       f"{args.solver}, to different values (fix: give it once, e.g. --gap {text})")
 
 
 def _refuse(name: str, flag: str, method: str) -> NoReturn:

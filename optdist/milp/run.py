@@ -428,8 +428,14 @@ def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clo
             extra["warm_start_skipped"] = f"{why}, and it breaks {len(start_ev.violations)} constraint(s)"
     scale = b.time_unit
     bound = out.bound if out.bound is not None or out.termination is not Termination.OPTIMAL else out.incumbent
-    if out.termination is Termination.INFEASIBLE and asg is None:  # a proof that no placement exists: +inf
-        bound = math.inf
+    if out.termination is Termination.INFEASIBLE and asg is None and (start_ev is None or not start_ev.feasible):
+        if (disproof := greedy_disproof(inst, clock.left())) is not None:  # the claim is false: no proof, no bound
+            start, start_ev = disproof
+            claim_refuted(out, adapter.name, start_ev.objective)
+            extra.update(solver_status=out.status, **out.extra)
+            bound = None
+        else:  # a proof that no placement exists: +inf
+            bound = math.inf
     if asg is not None:
         extra["rejected"] = int((~asg.admitted).sum())
     res.termination = out.termination
@@ -447,9 +453,44 @@ def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clo
         ended = "the run's deadline had passed before the solver started"
     else:
         ended = "the solver reached its limit before it returned an incumbent"
-    _keep_warm_start(inst, res, start, start_ev, ended)
+    if out.extra.get("claim_refuted"):
+        ended = "the solver's claim of infeasibility is false: a greedy placement is feasible"
+    _keep_warm_start(inst, res, start, start_ev, ended,
+                     mip_gap=adapter.requested_gap(options, adapter.solver_options))
     res.wall_time = clock.elapsed
     clock.report(formulation, res.objective, res.bound)
+
+
+def greedy_disproof(inst: Instance, time_left: float | None) -> tuple[Assignment, Evaluation] | None:
+    """A greedy placement (as ``--warm-start greedy`` finds it, :func:`warm_start_assignment`) and
+    the evaluator's verdict on it if it is feasible, else None: the one check of a solver's claim
+    that a model is infeasible (here, in :func:`_seed_build_and_solve`, and in ``optdist diagnose``,
+    :func:`optdist.diagnose._check_claim`). A feasible one disproves the claim."""
+    start, _ = warm_start_assignment(inst, "greedy", time_left)
+    if start is None:
+        return None
+    ev = evaluate(inst, start)
+    return (start, ev) if ev.feasible else None
+
+
+def claim_refuted(out: Any, solver: str, objective: float) -> None:
+    """Turn the outcome ``out`` of a solver that claimed the model infeasible, though a feasible
+    placement scoring ``objective`` (s) exists (:func:`greedy_disproof`), into termination
+    ``error``: no incumbent, no bound (its proof is void), ``extra["solver_error"]`` naming the
+    solver, its claim and the fix, ``extra["solver_said"]`` its word, ``extra["claim_refuted"]``
+    True. Recorded for the enclosing :func:`~optdist.solvers.base.solver_failures` blocks."""
+    from optdist.solvers.base import _record_failure
+
+    out.extra["solver_said"] = f"{out.status} (termination {out.termination})"
+    out.extra["solver_error"] = (f"solver {solver} claimed infeasible, but a feasible placement exists (a greedy "
+                                 f"placement; the evaluator scores it {objective:.9g} s), so the claim is discarded "
+                                 f"(fix: --solver {'scip' if solver == 'highs' else 'highs'}, or another solver; "
+                                 "--tee shows its log)")
+    out.extra["claim_refuted"] = True
+    out.termination, out.status = Termination.ERROR, f"claim refuted: {out.status}"
+    out.incumbent = out.bound = None
+    out.has_solution = False
+    _record_failure(out.extra["solver_error"])
 
 
 def stop_before_build(inst: Instance, res: SolveResult, warm_start: Assignment | str | None,
@@ -489,7 +530,7 @@ def claim_discarded(solver: str | None, claim: str, objective: float) -> str:
 
 
 def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None, start_ev: Evaluation | None,
-                     ended: str) -> None:
+                     ended: str, *, mip_gap: float | None = None) -> None:
     """Keep the warm start ``start`` (``start_ev``: the evaluator's verdict on it) as the incumbent
     of ``res`` if it is feasible and the run has no better placement (the one home of this rule):
 
@@ -499,8 +540,12 @@ def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None,
       stopped it) becomes the limit's termination (``extra["limit_reached"]``, else ``time_limit``);
     * the solver's placement is feasible but the evaluator scores the start strictly lower (a
       solver without a MIP start, e.g. GLPK, or one that rejected it, stopping within its gap):
-      ``res.extra["incumbent"]`` says "the warm start: " and both scores (s); the termination
-      stays (the bound is unchanged, so the gap only shrinks: ``optimal`` within the gap stays true);
+      ``res.extra["incumbent"]`` says "the warm start: " and both scores (s); the bound stays the
+      solver's (its placement is valid, only scored above the solver's claim where the model and
+      the evaluator disagree, e.g. a loose ``mip_feasibility_tolerance``), and ``optimal`` stays
+      only where that bound closes the requested gap ``mip_gap`` on the start's score
+      (:func:`optdist.result.closes_gap`), else it becomes ``feasible``
+      (``extra["claimed_termination"]``, ``extra["optimality_unproven"]``);
     * the solver's placement breaks constraints the evaluator checks (the model and the evaluator
       disagree): the start is kept whatever either scores (:func:`_keep_instead_of_violating`:
       ``extra["warning"]`` says so, ``optimal`` becomes ``feasible``; :func:`optdist.result.finalize`
@@ -535,10 +580,34 @@ def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None,
         elif start_ev.objective < found.objective:
             res.extra["incumbent"] = (f"the warm start: the evaluator scores it {start_ev.objective:.9g} s, better "
                                       f"than the solver's placement ({found.objective:.9g} s)")
+            _optimal_within_gap(res, start_ev.objective, mip_gap)
         else:
             return
         res.extra["rejected"] = int((~start.admitted).sum())
     res.assignment, res.objective = start, start_ev.objective
+
+
+def _optimal_within_gap(res: SolveResult, objective: float, mip_gap: float | None) -> None:
+    """An ``optimal`` ``res`` whose incumbent becomes a placement scoring ``objective`` (s) stays
+    ``optimal`` only if its bound closes the requested relative gap ``mip_gap`` on it
+    (:func:`optdist.result.closes_gap`, with the solver's absolute tolerance); else ``feasible``,
+    ``extra["claimed_termination"]`` keeping the solver's word and ``extra["optimality_unproven"]``
+    saying why. The bound is left as it is."""
+    from optdist.result import closes_gap, solver_abs_gap
+
+    if res.termination is not Termination.OPTIMAL or res.bound is None:
+        return
+    requested = mip_gap if mip_gap is not None else res.options.get("mip_gap")
+    requested = float(requested) if isinstance(requested, (int, float)) and not isinstance(requested, bool) else 0.0
+    if closes_gap(objective, res.bound, requested, solver_abs_gap(res.solver)):
+        return
+    g = gap(objective, res.bound)
+    res.extra["claimed_termination"] = str(res.termination)
+    res.extra["optimality_unproven"] = (
+        f"the solver said optimal, but its placement scores above its claim and its bound {res.bound:.9g} s "
+        f"leaves a gap of {'-' if g is None else format(g, '.3g')} > the requested {requested:.3g} on the kept "
+        f"warm start ({objective:.9g} s)")
+    res.termination = Termination.FEASIBLE
 
 
 def _keep_instead_of_violating(res: SolveResult, found: Evaluation, start_ev: Evaluation) -> None:

@@ -16,6 +16,7 @@ solve inside it (:func:`optdist.solvers.base.stop_on_signals`) and return the in
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -60,13 +61,15 @@ def _infeasible_by_checks(inst: Instance, formulation: str, solver: str) -> Solv
 
     Those checks take milliseconds and prove infeasibility without admission control (every
     request must be placed); a MILP or column generation can take minutes to prove the same.
-    ``extra['infeasible_by_checks']`` lists the failed conditions in words.
+    ``extra['infeasible_by_checks']`` lists the failed conditions in words. The bound is +inf, as
+    for a solver's proof that no placement exists (README, "bound"): the checks are a proof.
     """
     t0 = time.perf_counter()
     findings = check(inst)
     if not findings:
         return None
-    res = SolveResult(inst.name, "milp", Termination.INFEASIBLE, solver=solver, formulation=formulation)
+    res = SolveResult(inst.name, "milp", Termination.INFEASIBLE, solver=solver, formulation=formulation,
+                      bound=math.inf)
     res.extra["infeasible_by_checks"] = [f"[{f.family}] {f.where}: {f.message}" for f in findings]
     res.wall_time = time.perf_counter() - t0
     return res
