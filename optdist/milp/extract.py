@@ -42,7 +42,7 @@ def _value(v: pyo.Var) -> float:
         return 0.0
     x = float(v.value)
     if not math.isfinite(x):
-        raise InvalidSolution(f"variable {v.name} = {x!r} is not a finite number")
+        raise InvalidSolution(f"variable {v.name} = {x} is not a finite number")
     return x
 
 
