@@ -401,25 +401,14 @@ def _rescore(inst: Instance, b, relax: frozenset[str], out, solver: str) -> None
 def _check_claim(inst: Instance, out, solver: str, time_limit: float) -> None:
     """Before the full model's ``infeasible`` (outcome ``out``) is accepted: if a greedy placement
     (as ``optdist solve --warm-start greedy`` finds it, :func:`optdist.milp.run.greedy_disproof`)
-    is feasible under the evaluator, the solver contradicts itself: ``out`` becomes ``error``,
-    ``extra["solver_error"]`` naming the solver, its claim and the placement's score (so the
-    relaxations, which would take its word, are not run, and the diagnosis ends "unknown", exit 1
-    as for a failed solver)."""
-    from optdist.milp.run import greedy_disproof
-    from optdist.result import Termination
-    from optdist.solvers.base import _record_failure
+    is feasible under the evaluator, the solver's claim is false: ``out`` becomes ``error``
+    (:func:`optdist.milp.run.claim_refuted`, as in ``optdist solve``), so the relaxations, which
+    would take its word, are not run, and the diagnosis ends "unknown", exit 1 as for a failed solver."""
+    from optdist.milp.run import claim_refuted, greedy_disproof
 
     disproof = greedy_disproof(inst, time_limit)  # the one check, shared with optdist solve
-    if disproof is None:  # no feasible greedy placement: the claim stands
-        return
-    score = disproof[1].objective
-    out.extra["solver_said"] = f"{out.status} (termination {out.termination})"
-    out.extra["solver_error"] = (f"solver {solver} contradicts itself: it claimed the model infeasible, but a greedy "
-                                 f"placement is feasible (the evaluator scores it {score:.9g} s), so the instance is "
-                                 "feasible and the claim is discarded (fix: --solver highs, or another solver; "
-                                 "optdist solve --warm-start greedy keeps that placement)")
-    out.termination = Termination.ERROR
-    _record_failure(out.extra["solver_error"])
+    if disproof is not None:
+        claim_refuted(out, solver, disproof[1].objective)
 
 
 def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, threads: int | None = None,
