@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -381,8 +382,6 @@ def rescored_instance(inst: Instance, extra: Any, where: str) -> Instance:
     if said is None:
         raise refuse("extra.defended_limits", "missing: a result of method defended records the limits its "
                      "placement was solved under")
-    import json
-
     mine = {c: {"split_point": lim.split_point, "nf": lim.nf, "device_cap": lim.device_cap,
                 "on_source": lim.on_source} for c, lim in d.limits.items()}
     if json.loads(json.dumps(mine)) != json.loads(json.dumps(said)):
