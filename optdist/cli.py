@@ -167,6 +167,7 @@ class PathFlag(argparse._StoreAction):
     current folder."""
 
     example: str  # a real path of the kind the flag takes, for its fixes (cli._value_example)
+    empty_fix: str | None = None  # the fix of an empty value, where the example alone does not tell it
 
     def __init__(self, *args: typing.Any, type: typing.Any = None, **kwargs: typing.Any) -> None:  # noqa: A002
         inner = str if type is None else type
@@ -184,20 +185,22 @@ class PathFlag(argparse._StoreAction):
             flag = option_string or self.dest
             name = Path(self.example.rstrip("/")).suffix[1:]
             kind = "file" if name.isalpha() and not self.example.endswith("/") else "folder"
-            raise FlagError(parser.prog, f"{flag} is empty (fix: give a {kind}, "
-                                         f"e.g. {flag} {self.example})")
+            raise FlagError(parser.prog, f"{flag} is empty (fix: "
+                                         f"{self.empty_fix or f'give a {kind}, e.g. {flag} {self.example}'})")
         super().__call__(parser, namespace, values, option_string)
 
 
-def path_flag(example: str) -> type[argparse.Action]:
+def path_flag(example: str, empty_fix: str | None = None) -> type[argparse.Action]:
     """The action of a flag that takes a path (``add_argument("--out", type=Path,
     action=path_flag("model.lp"))``): it stores the value as argparse does, and declares
     ``example``, a path of the right kind (a file in the repository for a flag that reads one, e.g.
     a device catalog; a file of the name and extension the flag writes, e.g. ``model.lp``; a folder
     as the command makes it), as the value the error fixes show: "--out needs a value (fix: give
     one after it, e.g. --out model.lp)" (:func:`_value_example`). Every command's path flags
-    declare theirs so (tests/test_tidy30.py checks every flag of type ``Path``)."""
-    return type("PathFlag", (PathFlag,), {"example": example})
+    declare theirs so (tests/test_tidy30.py checks every flag of type ``Path``). ``empty_fix``: the
+    fix of an empty value where "give a file/folder, e.g. FLAG EXAMPLE" does not say what the flag
+    takes (pareto's --out: a file prefix or a folder)."""
+    return type("PathFlag", (PathFlag,), {"example": example, "empty_fix": empty_fix})
 
 
 def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:

@@ -83,7 +83,7 @@ def test_pareto_refuses_a_bad_time_limit_or_an_empty_out_naming_the_flag(tmp_pat
             in err, err  # the text as written (msgs26)
     assert main(["pareto", str(ONE), "--out", ""]) == 2
     err = capsys.readouterr().err
-    assert "--out names no file (fix: give a file prefix, e.g. --out front, or a folder, e.g. --out fronts/)" in err, err
+    assert "--out is empty (fix: give a file prefix, e.g. --out front, or a folder, e.g. --out fronts/)" in err, err
     assert not list(tmp_path.iterdir())
 
 

@@ -179,7 +179,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--formulation", default="tight", choices=FORMULATIONS)
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, ...) or profile in solvers/")
     p.add_argument("--time-limit", action=option_flag("time_limit", "60"), metavar="S", help="per point")
-    p.add_argument("--out", action=path_flag("fronts/"), metavar="PREFIX",
+    p.add_argument("--out", action=path_flag("fronts/", "give a file prefix, e.g. --out front, or a folder, e.g. "
+                                                         "--out fronts/"), metavar="PREFIX",
                    help="file prefix for .csv, .md, .png (default: pareto-<instance>), each written atomically, "
                         "and only when a point was solved; a folder (an existing one, or a name ending in /) "
                         "gets FOLDER/pareto-<instance>.csv, .md, .png. Columns: latency_s (the swept axis, the "
@@ -1115,8 +1116,6 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from optdist.milp.pareto import front_table, pareto_sweep, plot_front
     from optdist.solvers.base import signals_received
 
-    if args.out is not None and not args.out.strip():  # --out "" is Path("."), which has no name to add .csv to
-        raise CliError("--out names no file (fix: give a file prefix, e.g. --out front, or a folder, e.g. --out fronts/)")
     inst = load_instance(args.instance)
     prefix = _pareto_prefix(args.out, inst.name)
     if args.out is not None:
