@@ -98,9 +98,10 @@ def test_import_solution_out_refuses_an_instance_copy(tmp_path, capsys):
 
 # --- 2. a refused bench leaves no folder; --out "" -------------------------------------------------
 
-def _spec(tmp_path: Path, instance: Path = MICRO, **fields: str) -> Path:
-    lines = ['name = "o29b"', f'instances = ["{instance}"]', 'methods = ["greedy"]',
-             f'out = "{tmp_path / "runs" / "o29b"}"']
+def _spec(tmp_path: Path, instance: Path = MICRO, name: str = "o29b", **fields: str) -> Path:
+    """A greedy sweep spec of ``instance`` in ``tmp_path/spec.toml``, out ``tmp_path/runs/NAME``, plus ``fields``."""
+    lines = [f'name = "{name}"', f'instances = ["{instance}"]', 'methods = ["greedy"]',
+             f'out = "{tmp_path / "runs" / name}"']
     lines += [f"{k} = {v}" for k, v in fields.items()]
     path = tmp_path / "spec.toml"
     path.write_text("\n".join(lines) + "\n")

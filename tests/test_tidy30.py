@@ -23,6 +23,7 @@ from optdist import io
 from optdist.cli import FlagError, PathFlag, _sub_commands, _value_example, build_parser, main
 
 from tests.conftest import ROOT
+from tests.test_out29b import _spec as out29b_spec
 
 MICRO = ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"
 
@@ -122,12 +123,7 @@ def test_a_path_flag_stores_its_value_as_argparse_does():
 # --- 2. a refused bench creates no folder ---------------------------------------------------------
 
 def _spec(tmp_path: Path, instance: Path = MICRO, **fields: str) -> Path:
-    lines = ['name = "t30"', f'instances = ["{instance}"]', 'methods = ["greedy"]',
-             f'out = "{tmp_path / "runs" / "t30"}"']
-    lines += [f"{k} = {v}" for k, v in fields.items()]
-    path = tmp_path / "spec.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return out29b_spec(tmp_path, instance, name="t30", **fields)
 
 
 @pytest.fixture
