@@ -622,6 +622,14 @@ def _cap_dict(cap: np.ndarray) -> dict[str, np.ndarray]:
     return {k: cap[:, i] for i, k in enumerate(RESOURCES)}
 
 
+#: the violation both methods make by design (as :data:`optdist.heuristics.greedy.NOT_MODELLED`): a
+#: request with no room left is rejected, which breaks the model with admission control off
+NOT_MODELLED = {
+    "admission": "rejects requests with admission control off: no placement of them fits the capacities the "
+    "requests before them left (past --time-limit: none the plan or the greedy found); a larger --time-limit "
+    "or the exact engine (--method milp) may place them",
+}
+
 #: a decision: request r, the residual capacities (n_nodes, 3) and the seconds its exact solve may
 #: take (None: past the run's deadline, no exact solve) -> (owners, usage (n_nodes, 3)), or None to reject r
 Decide = Callable[[int, np.ndarray, "float | None"], "tuple[list[np.ndarray], np.ndarray] | None"]
@@ -664,7 +672,7 @@ def _place_online(inst: Instance, method: str, plan_s: float, decide: Decide, *,
                       decision_ms_mean=float(np.mean(decision_ms)) if decision_ms else math.nan,
                       decision_ms_max=float(np.max(decision_ms)) if decision_ms else math.nan,
                       decision_us_per_segment=1e3 * float(np.sum(decision_ms)) / max(segments, 1),
-                      plan_s=plan_s, past_deadline=past)
+                      plan_s=plan_s, past_deadline=past, not_modelled=dict(NOT_MODELLED))
 
 
 @stoppable
