@@ -92,9 +92,17 @@ def test_write_solu_replaces_a_refused_optimum_with_the_proven_values(tmp_path, 
     text = solu.read_text()
     assert "0.001\n" not in text and f"=opt=      {EDITED}" not in text
     assert f"=best=     {EDITED}  0.0100861235061" in text and f"=bestdual= {EDITED}  0.00998360378299" in text
-    warned = [line for line in err.splitlines() if "is not kept" in line]
-    assert len(warned) == 1 and EDITED in warned[0] and str(solu) in warned[0]
-    assert "=opt= lenet-9x5-nexus-rpi3 0.001 " in warned[0] and "=best= 0.0100861235061" in warned[0]
+    warned = [line for line in err.splitlines() if "not kept there" in line]
+    assert len(warned) == 1 and EDITED in warned[0] and str(solu) in warned[0]  # once: the tables' refusal says it
+    assert f"=opt= {EDITED} 0.001 " in warned[0] and "=best= 0.0100861235061" in warned[0]
+    assert "(old =opt= 0.001)" in warned[0]
+    # a --write-solu file of its own (no --solu): its false line is not kept either, and said
+    other = tmp_path / "other.solu"
+    other.write_text(f"=best=     {EDITED}  0.002\n")
+    assert main(["bench-table", str(out), "--write-solu", str(other)]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "not kept there" in line]
+    assert len(warned) == 1 and warned[0].startswith(f"optdist: warning: {other}: =best= {EDITED} 0.002 is below")
+    assert "(old =best= 0.002)" in warned[0] and "0.002" not in other.read_text()
 
 
 # --- 3. an edited pricing profile redoes the run ---------------------------------------------------------------

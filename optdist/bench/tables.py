@@ -521,6 +521,23 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
         return [c for c in contradictions if not c.startswith(said)
                 and not any(c.startswith(name) and value.search(c) for name, value in refused_values)]
 
+    solu_warns = []
+    if write_solu is not None:  # merged now: a false line it drops is said in the tables' warnings too
+        merged, rewrites = _merge_into_solu(write_solu, refs, new)
+        same = solu is not None and Path(solu).resolve() == Path(write_solu).resolve()
+        for name, value, tag, now in rewrites:
+            done = f"not kept there: {name} is now {now} in it, the values the records prove (old ={tag}= {value:.12g})"
+            if same and (name, value, tag) in gone:  # the --solu line the tables refused: one warning says both
+                i = gone.index((name, value, tag))
+                refused[i] = f"{refused[i]}; --write-solu {write_solu}: {done}"
+            else:
+                by = ", ".join(map(str, reference_records(sound, out).get(name, [])))
+                solu_warns.append(
+                    f"{write_solu}: ={tag}= {name} {value:.12g} is below the bound {new[name].bestdual:.12g} that the "
+                    f"records prove{f' ({by})' if by else ''}, so the line is false and {done} (fix: none needed; if "
+                    "the bound is the false one, delete that record and run the sweep again, which redoes the run)")
+        solu_warns += reference_warnings(write_solu, unsaid([c for c in merged if c not in ref_warn]), out,
+                                         reference_records(sound, out))
     warns = (bad_warns + refused + disagreements(df) + bound_warns + unproven_optima(df, out)
              + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(sound, out)))
     notes = [f"WARNING {w}" for w in warns]
@@ -544,38 +561,24 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     files += write_table(certificate_table(sound), dest, "certificates", "Best placement and best bound per instance",
                          ["upper bound: best feasible placement (evaluator objective); lower bound: best proven bound; "
                           "gap = |UB - LB| / max(|UB|, |LB|).", *aside_note])
-    if write_solu is not None:
-        merged, rewritten = _merge_into_solu(write_solu, refs, new, reference_records(sound, out))
-        warns += rewritten + reference_warnings(write_solu, unsaid([c for c in merged if c not in ref_warn]), out,
-                                                reference_records(sound, out))
-    return files, warns
+    return files, warns + solu_warns
 
 
-def _merge_into_solu(path: str | Path, refs: dict[str, Reference], proven: dict[str, Reference],
-                     files: dict[str, list[Path]]) -> tuple[list[str], list[str]]:
+def _merge_into_solu(path: str | Path, refs: dict[str, Reference],
+                     proven: dict[str, Reference]) -> tuple[list[str], list[tuple[str, float, str, str]]]:
     """Merge ``refs`` (the tables' reference values) into the ``.solu`` file ``path`` (created if
-    missing); return the merge's contradictions (:func:`optdist.bench.solu.merge_refs`) and one
-    warning (no level word) per ``=opt=`` / ``=best=`` line of ``path`` below a bound the records prove (``proven``,
-    :func:`optdist.bench.solu.refs_from_records`; ``files``: their records, per instance): such a
-    line is false (:func:`solu_below_bounds`), so it is not kept as it was (before, it was written
-    back unchanged, also into the ``--solu`` file the tables had refused it from): the instance's
-    lines are the proven values, and the warning names the file, the instance, the old and the new
-    value(s)."""
+    missing); return the merge's contradictions (:func:`optdist.bench.solu.merge_refs`) and the
+    ``=opt=`` / ``=best=`` lines of ``path`` that lay below a bound the records prove (``proven``,
+    :func:`optdist.bench.solu.refs_from_records`), as (instance, old value, tag, what its lines are
+    now, :func:`_solu_lines`). Such a line is false (:func:`solu_below_bounds`), so it is not kept
+    (before, it was written back unchanged, also into the ``--solu`` file the tables had refused it
+    from): the instance's lines are the values the records prove."""
     before = read_solu(path) if Path(path).exists() else {}
-    kept, _, false = solu_below_bounds(before, proven, path, files)
+    kept, _, false = solu_below_bounds(before, proven, path, {})
     merged, said = merge_refs(kept, refs)
     write_solu_file(path, merged)
-    warns = []
-    for name, value, tag in false:
-        ref = merged.get(name, Reference())
-        now = _solu_lines(name, ref) or "no line (nothing proven)"
-        bound = proven[name].bestdual
-        by = f" ({', '.join(map(str, files[name]))})" if files.get(name) else ""
-        warns.append(f"{path}: ={tag}= {name} {value:.12g} was below the bound {bound:.12g} that the records prove"
-                     f"{by}, so it was false and is not kept: {name} is now {now} in {path}, the values the records "
-                     f"prove (old ={tag}= {value:.12g}; fix: none needed, or correct the line by hand if the record "
-                     "of that bound is the false one)")
-    return said, warns
+    return said, [(name, value, tag, _solu_lines(name, merged.get(name, Reference())) or "without a line")
+                  for name, value, tag in false]
 
 
 def _solu_lines(name: str, ref: Reference) -> str:
