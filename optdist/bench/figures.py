@@ -35,6 +35,7 @@ runs of a mix says how many of its runs it covers ("1 of 2 runs scored", also th
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -45,9 +46,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from optdist.bench.tables import SOLVED, _time, load_records  # noqa: E402
+from optdist.bench.tables import (LEFT_OUT_OF_FIGURES, SOLVED, _time, load_records,  # noqa: E402
+                                  set_aside_contradictions)
 from optdist.io import atomic_write_bytes, atomic_write_text, restore_non_finite  # noqa: E402
 from optdist.jsonfile import quoted
+
+log = logging.getLogger(__name__)
 
 
 def family(instance: str) -> str:
@@ -414,12 +418,26 @@ FIGURES: dict[str, Callable[[pd.DataFrame, Path], list[Path]]] = {
 
 
 def write_figures(out: str | Path, names: list[str], dest: str | Path) -> list[Path]:
-    """Draw the named figures from the records under ``out`` into ``dest``."""
+    """Draw the named figures from the records under ``out`` into ``dest``.
+
+    A record that contradicts itself (a bound above its own objective, an evaluator's score other
+    than its objective, ...) is left out of every figure, by the tables' own rule
+    (:func:`optdist.bench.tables.set_aside_contradictions`), with one warning per record on stderr
+    naming its file and the fix; ``convergence`` leaves out its rounds too."""
     unknown = sorted(set(names) - set(FIGURES))
     if unknown:
         raise ValueError(f"unknown figure(s) {quoted(unknown)}; choose from {quoted(sorted(FIGURES))}")
-    df = prepare(load_records(out))
+    records = load_records(out)
+    sound, bad_warns, bound_warns = set_aside_contradictions(records, out, LEFT_OUT_OF_FIGURES)
+    for w in bad_warns + bound_warns:
+        log.warning("%s", w)
+    aside = set(records["key"]) - set(sound["key"])
+    df = prepare(sound)
     files: list[Path] = []
     for name in names:
-        files += FIGURES[name](load_rounds(out) if name == "convergence" else df, Path(dest))
+        if name == "convergence":
+            rounds = load_rounds(out)
+            files += fig_convergence(rounds[~rounds["key"].isin(aside)], Path(dest))
+        else:
+            files += FIGURES[name](df, Path(dest))
     return files

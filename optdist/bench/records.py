@@ -19,7 +19,9 @@ Each record holds the SHA-256 of its instance file (``instance_sha256``): a reco
 another version of the file is *stale* (:func:`stale`) and the runner does its run again (files
 the instance names, such as a profile or a privacy table, are not hashed). So is a record made with
 another version of its solver profile (``solver_profile``: the adapter and options that the run's
-``solver``, a ``.toml`` path or a ``solvers/`` profile name, resolved to; :func:`profile_change`).
+``solver``, a ``.toml`` path or a ``solvers/`` profile name, resolved to; :func:`profile_change`), or
+of the profile of its ``options.pricing_solver`` (``pricing_solver_profile``, the same way;
+:func:`profile_changes`).
 
 A *legacy* record carries the key of :attr:`optdist.bench.spec.Run.legacy_key` (the hash
 without the instance path): it is read like any other, and :func:`migrate` renames it to
@@ -93,13 +95,28 @@ class RecordNotWritten(ValueError):
         self.path, self.error, self.kept = path, error, kept
 
 
+def kept_placement(summary: dict | None) -> bool:
+    """Whether a run's ``summary`` is that of a method that ended with termination ``error`` (its
+    solver died, or answered values that are no placement: :func:`optdist.milp.run.answer_invalid`)
+    but kept a feasible placement (a feasible warm start, ``extra.incumbent`` says so; the bound is the
+    solver's, if any): ``optdist solve`` exits 0 on it, a result. A sweep records it so (status
+    ``ok``, termination ``error``, a ``note`` naming the solver's error), counts it in the gap tables,
+    the certificates and the figures, and neither counts it failed nor redoes it (:func:`failed`)."""
+    summary = summary if isinstance(summary, dict) else {}
+    return summary.get("termination") == "error" and summary.get("feasible") is True
+
+
 def failed(rec: dict) -> bool:
     """Whether ``rec`` records a failed run, one that ``optdist bench`` counts as failed (exit 1) and
     ``--retry-errors`` redoes: status ``error`` or ``timeout``, or a method that ended with
-    termination ``error`` (its solver died, e.g. a CBC killed by SIGKILL: ``optdist solve`` exits 1
-    on it), also in a record written before such a run was given status ``error``. A run that
-    ended at its own time limit (``time_limit``, ``no_solution``) did not fail: it is a result."""
-    return rec["status"] != "ok" or (rec.get("summary") or {}).get("termination") == "error"
+    termination ``error`` (its solver died, e.g. a CBC killed by SIGKILL) without a feasible placement
+    (``optdist solve`` exits 1 on it). A run that ended ``error`` but kept a feasible placement
+    (:func:`kept_placement`: ``optdist solve`` exits 0) did not fail, nor did one that ended at its own
+    time limit (``time_limit``, ``no_solution``): each is a result. A record of status ``error`` is a
+    failed run whatever its summary (one written before a kept placement was given status ``ok``:
+    ``--retry-errors`` redoes it and records it so)."""
+    summary = rec.get("summary") or {}
+    return rec["status"] != "ok" or (summary.get("termination") == "error" and not kept_placement(summary))
 
 
 def write_record(out: str | Path, rec: dict) -> Path:
@@ -238,13 +255,14 @@ def solver_profile(name: str | None) -> dict | None:
     return {"path": str(prof.path), **resolved, "sha256": hashlib.sha256(blob.encode()).hexdigest()}
 
 
-def profile_change(rec: dict, current: dict | None) -> str | None:
+def profile_change(rec: dict, current: dict | None, field: str = "solver_profile") -> str | None:
     """What changed in the solver profile of ``rec``'s run since the record was made (``current``:
-    :func:`solver_profile` now), as ``"adapter \"highs\" -> \"cbc\""``, or None when nothing did,
-    or the record predates ``solver_profile`` (as :func:`stale` treats records without a digest)."""
-    if "solver_profile" not in rec:
+    :func:`solver_profile` now; ``field``: the record's field, :data:`PROFILE_FIELDS`), as
+    ``"adapter \"highs\" -> \"cbc\""``, or None when nothing did, or the record predates that
+    field (as :func:`stale` treats records without a digest)."""
+    if field not in rec:
         return None
-    made = rec["solver_profile"] if isinstance(rec["solver_profile"], dict) else None
+    made = rec[field] if isinstance(rec[field], dict) else None
     if (made or {}).get("sha256") == (current or {}).get("sha256"):
         return None
     if made is None:
@@ -255,6 +273,35 @@ def profile_change(rec: dict, current: dict | None) -> str | None:
     diffs = [f"{word} {json_text(made.get(k))} -> {json_text(current[k])}" for k, word in words.items()
              if made.get(k) != current[k]]
     return ", ".join(diffs) or f"{current['path']}: its content"
+
+
+#: the record fields holding the solver profiles a run names (:func:`solver_profile`), by where the
+#: run names it: its ``solver``, and its ``options.pricing_solver`` (the profile of the decomposition's
+#: pricing problems, :mod:`optdist.milp.decomposition.pricing`): an edit of either redoes the run
+PROFILE_FIELDS = {"solver_profile": "solver", "pricing_solver_profile": "options.pricing_solver"}
+
+
+def profile_names(run: Run) -> dict[str, str | None]:
+    """The solver names of ``run`` by record field (:data:`PROFILE_FIELDS`): its ``solver`` and its
+    ``options.pricing_solver`` (None where it has none)."""
+    pricing = run.options.get("pricing_solver") if isinstance(run.options, dict) else None
+    return {"solver_profile": run.solver, "pricing_solver_profile": pricing if isinstance(pricing, str) else None}
+
+
+def profile_changes(rec: dict, run: Run, profiles: dict[str | None, dict | None] | None = None) -> list[str]:
+    """What changed since ``rec`` was made in each solver profile that ``run`` names (its solver's and
+    its pricing solver's, :func:`profile_names`; ``profiles``: name -> :func:`solver_profile`, read
+    here when not given), one text per profile, e.g. ``"the pricing solver profile p.toml
+    (options.pricing_solver) changed ([solver_options] ...)"``; empty when none did."""
+    texts = []
+    for field, name in profile_names(run).items():
+        current = profiles[name] if profiles is not None and name in profiles else solver_profile(name)
+        change = profile_change(rec, current, field)
+        if change is not None:
+            what = "solver profile" if field == "solver_profile" else \
+                f"pricing solver profile (its {PROFILE_FIELDS[field]})"
+            texts.append(f"the {what} {name} changed since this record was made ({change})")
+    return texts
 
 
 GRID_NAME = "grid.json"

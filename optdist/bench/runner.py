@@ -61,8 +61,8 @@ from tqdm import tqdm
 
 import optdist
 from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, failed, file_digest, find, migrate,
-                                   profile_change, record_files, record_path, set_aside, solver_profile, stale,
-                                   write_grid, write_record)
+                                   profile_changes, profile_names, record_files, record_path, set_aside,
+                                   solver_profile, stale, write_grid, write_record)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
 from optdist.interrupts import Terminated, interrupt
@@ -299,7 +299,7 @@ def finished(out: str | Path, run: Run, retry_errors: bool = False) -> bool:
     found = find(out, run)
     return (found is not None and (not retry_errors or not failed(found[1]))
             and not stale(found[1], file_digest(run.instance_path))
-            and profile_change(found[1], solver_profile(run.solver)) is None)
+            and not profile_changes(found[1], run))
 
 
 def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
@@ -309,7 +309,8 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
     ones aside (they are to do again), and redoing the runs whose instance file changed since
     their record (:func:`optdist.bench.records.stale`; ``digests``: instance path -> SHA-256,
     computed here when not given), or whose solver profile did
-    (:func:`optdist.bench.records.profile_change`; ``profiles``: solver -> :func:`solver_profiles`);
+    (:func:`optdist.bench.records.profile_changes`, its solver's or its ``options.pricing_solver``'s;
+    ``profiles``: solver -> :func:`solver_profiles`);
     returns the runs and where the damaged records went."""
     todo, aside = [], []
     if digests is None:
@@ -329,10 +330,9 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
             log.warning("%s: the instance file %s changed since this record was made; the run is done again",
                         record_path(out, run.key), run.instance_path)
             rec = None
-        change = None if rec is None else profile_change(rec, profiles[run.solver])
-        if change is not None:
-            log.warning("%s: the solver profile %s changed since this record was made (%s); the run is done again",
-                        record_path(out, run.key), run.solver, change)
+        changes = [] if rec is None else profile_changes(rec, run, profiles)
+        if changes:
+            log.warning("%s: %s; the run is done again", record_path(out, run.key), "; ".join(changes))
             rec = None
         if rec is None or (retry_errors and failed(rec)):
             todo.append(run)
@@ -345,9 +345,9 @@ def instance_digests(runs: list[Run]) -> dict[str, str | None]:
 
 
 def solver_profiles(runs: list[Run]) -> dict[str | None, dict | None]:
-    """Solver (as the runs name it) -> its resolved profile (:func:`optdist.bench.records.solver_profile`),
-    each read once."""
-    return {name: solver_profile(name) for name in {r.solver for r in runs}}
+    """Solver (as the runs name it, as ``solver`` or ``options.pricing_solver``) -> its resolved
+    profile (:func:`optdist.bench.records.solver_profile`), each read once."""
+    return {name: solver_profile(name) for name in {n for r in runs for n in profile_names(r).values()}}
 
 
 class SweepInterrupted(Terminated):
@@ -523,7 +523,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                 rec = {"format": RECORD_FORMAT, "key": run.key, "run": run.to_json(), "status": "error",
                        "error": f"executor: {type(e).__name__}: {e}", "finished_at": _now()}
             return rec | {"spec": spec.name, "instance_sha256": digests[run.instance_path],
-                          "solver_profile": profiles[run.solver]}
+                          **{field: profiles[name] for field, name in profile_names(run).items()}}
 
         written: set[Future] = set()
         try:

@@ -40,8 +40,9 @@ import numpy as np
 import pandas as pd
 
 from optdist.bench.records import SUMMARY_KINDS, read_records, record_path, rerun
-from optdist.bench.solu import (RTOL, Reference, bound_exceeds, merge_refs, merge_solu_file, read_solu,
-                                refs_from_records, rel_diff, unproven_optimal)
+from optdist.bench.solu import (RTOL, Reference, bound_exceeds, merge_refs, read_solu, refs_from_records, rel_diff,
+                                unproven_optimal)
+from optdist.bench.solu import write_solu as write_solu_file
 from optdist.io import atomic_write_text
 from optdist.jsonfile import json_text, quoted
 from optdist.milp.run import DEFAULT_MIP_GAP
@@ -137,13 +138,17 @@ def _time(row: pd.Series) -> float:
 
 
 def solver_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration (method/solver/formulation): runs, % solved, timeouts, errors, sgm time.
+    """Per configuration (method/solver/formulation): runs, % solved, timeouts, errors (failed runs:
+    termination ``error`` without a placement, or no record of a result), ``errors_kept`` (ended
+    ``error`` but kept a feasible placement, :func:`optdist.bench.records.kept_placement`: a result,
+    also in the gap tables and certificates), sgm time.
 
     ``sgm_rel`` is the configuration's sgm divided by the fastest one (Mittelmann's scaling).
     """
     rows = []
     for config, g in df.groupby("config", sort=True):
         solved = g["termination"].isin(SOLVED)
+        kept = _kept_on_error(g)
         rows.append({
             "config": config,
             "instances": g["instance"].nunique(),
@@ -151,13 +156,20 @@ def solver_table(df: pd.DataFrame) -> pd.DataFrame:
             "solved": int(solved.sum()),
             "solved_pct": 100.0 * solved.mean(),
             "time_limit": int(g["termination"].isin(["time_limit", "timeout"]).sum()),
-            "errors": int((g["termination"] == "error").sum()),
+            "errors": int(((g["termination"] == "error") & ~kept).sum()),
+            "errors_kept": int(kept.sum()),  # ended error, kept a feasible placement: a result (records.kept_placement)
             "sgm_time_s": sgm(g.apply(_time, axis=1)),
         })
     out = pd.DataFrame(rows)
     if len(out):
         out["sgm_rel"] = out["sgm_time_s"] / max(out["sgm_time_s"].min(), 1e-12)
     return out
+
+
+def _kept_on_error(g: pd.DataFrame) -> pd.Series:
+    """The rows of runs that ended ``error`` but kept a feasible placement, as recorded (status
+    ``ok``: :func:`optdist.bench.records.kept_placement`); a record of status ``error`` is a failed run."""
+    return (g["status"] == "ok") & (g["termination"] == "error") & (g["feasible"] == True)  # noqa: E712 (nullable)
 
 
 def by_instance_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -205,11 +217,18 @@ def false_bounds(df: pd.DataFrame) -> pd.DataFrame:
     return ok.loc[false]
 
 
-def bounds_above_objective(df: pd.DataFrame, out: str | Path) -> list[str]:
+#: what a record that contradicts itself is left out of (:func:`set_aside_contradictions`), in the
+#: tables' warnings and in the figures' (:func:`optdist.bench.figures.write_figures`)
+LEFT_OUT_OF_TABLES = "left out of the certificates, the solver and gap tables and the reference values"
+LEFT_OUT_OF_FIGURES = "left out of the figures (not drawn), as it is of the tables"
+
+
+def bounds_above_objective(df: pd.DataFrame, out: str | Path, left_out_of: str = LEFT_OUT_OF_TABLES) -> list[str]:
     """The records of :func:`false_bounds`: as the instance's largest bound, such a bound would
     become the reference of every other run. One text per record, naming its file
-    (``OUT/records/<key>.json``), the two numbers and the fix, without a level word (the
-    ``optdist`` logger adds one; :func:`write_tables` writes it into the tables as "WARNING ...")."""
+    (``OUT/records/<key>.json``), the two numbers, what it is left out of (``left_out_of``) and the
+    fix, without a level word (the ``optdist`` logger adds one; :func:`write_tables` writes it into
+    the tables as "WARNING ...")."""
     out_warns = []
     false = false_bounds(df)
     for i in false.index:
@@ -219,8 +238,8 @@ def bounds_above_objective(df: pd.DataFrame, out: str | Path) -> list[str]:
             f"{record_path(out, false.at[i, 'key'])}: its bound {bound:.12g} is above its own objective "
             f"{objective:.12g} (rel. diff {rel_diff(bound, objective):.3g}) on {false.at[i, 'instance']} "
             f"({_run_label(false, i)}, termination {false.at[i, 'termination']}): a lower bound cannot exceed a "
-            "placement's objective, so the record contradicts itself and is set aside: left out of the certificates, "
-            "the solver and gap tables and the reference values (fix: solve the instance again to check, e.g. "
+            f"placement's objective, so the record contradicts itself and is set aside: {left_out_of} (fix: solve "
+            "the instance again to check, e.g. "
             f"`optdist solve {path}`; then delete this record and run {rerun(out)} again, which redoes the run)")
     return out_warns
 
@@ -264,7 +283,9 @@ def _contradiction(row: pd.Series) -> str | None:
                     f"requested gap {mip_gap:g}, so nothing proves it optimal (fix: write the termination the run "
                     f"reached, e.g. \"termination\": \"time_limit\", or the gap it proved, e.g. \"gap\": {mip_gap:g}")
     feas = None if feas is None or pd.isna(feas) else bool(feas)
-    if feas is True and term not in CLAIMS_FEASIBLE and term not in ("time_limit", "iteration_limit", "interrupted"):
+    # time_limit, interrupted, error: the solve stopped or failed and kept a feasible placement (a warm start)
+    if feas is True and term not in CLAIMS_FEASIBLE and term not in ("time_limit", "iteration_limit", "interrupted",
+                                                                      "error"):
         return (f"it records summary.feasible true with termination {json_text(term)}, which returns no feasible "
                 "placement (fix: write \"feasible\": false, or the termination the run reached, e.g. "
                 "\"termination\": \"feasible\"")
@@ -279,11 +300,12 @@ def _contradiction(row: pd.Series) -> str | None:
     return None
 
 
-def contradictory_records(df: pd.DataFrame, out: str | Path) -> tuple[list[str], list[object]]:
+def contradictory_records(df: pd.DataFrame, out: str | Path,
+                          left_out_of: str = LEFT_OUT_OF_TABLES) -> tuple[list[str], list[object]]:
     """The records of runs that finished (status ``ok``) whose summary contradicts itself
-    (:func:`_contradiction`), as warnings naming each file, the field and value as typed and the fix
-    (no level word), and their row labels in ``df``: the certificates and the reference values
-    leave them out."""
+    (:func:`_contradiction`), as warnings naming each file, the field and value as typed, what it is
+    left out of (``left_out_of``) and the fix (no level word), and their row labels in ``df``: the
+    certificates and the reference values leave them out."""
     warns, rows = [], []
     ok = df[df["status"] == "ok"]
     for i in ok.index:
@@ -291,10 +313,21 @@ def contradictory_records(df: pd.DataFrame, out: str | Path) -> tuple[list[str],
         if why is not None:
             rows.append(i)
             warns.append(f"{record_path(out, ok.at[i, 'key'])}: {why}; or delete this record and run {rerun(out)} "
-                         f"again, which redoes the run); set aside: left out of the certificates, the solver and "
-                         f"gap tables and the reference values "
+                         f"again, which redoes the run); set aside: {left_out_of} "
                          f"({ok.at[i, 'instance']}, {_run_label(ok, i)})")
     return warns, rows
+
+
+def set_aside_contradictions(df: pd.DataFrame, out: str | Path,
+                             left_out_of: str = LEFT_OUT_OF_TABLES) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The one rule of the tables and the figures for records that contradict themselves: ``df``
+    without them (:func:`contradictory_records`, and a bound above its own objective,
+    :func:`false_bounds`), the warnings of the first kind and those of the second
+    (:func:`bounds_above_objective`; each names the record's file, the fix and ``left_out_of``),
+    no level word. A set-aside record is in no table and no figure, as a damaged one."""
+    warns, bad = contradictory_records(df, out, left_out_of)
+    aside = list(dict.fromkeys([*bad, *false_bounds(df).index]))
+    return df.drop(index=aside), warns, bounds_above_objective(df, out, left_out_of)
 
 
 def _run_label(g: pd.DataFrame, i: object) -> str:
@@ -319,14 +352,15 @@ def references(df: pd.DataFrame, solu: str | Path | None = None, out: str | Path
 
 
 def solu_below_bounds(old: dict[str, Reference], new: dict[str, Reference], solu: str | Path,
-                      files: dict[str, list[Path]]) -> tuple[dict[str, Reference], list[str], list[tuple[str, float]]]:
+                      files: dict[str, list[Path]]
+                      ) -> tuple[dict[str, Reference], list[str], list[tuple[str, float, str]]]:
     """``old`` (the ``.solu`` file ``solu``'s values) without each ``=opt=`` / ``=best=`` value that
     lies below the bound a record proves for its instance (``new``, :func:`refs_from_records`) by
     more than :data:`~optdist.bench.solu.RTOL` relative: no placement's objective is below a proven
     lower bound, so the line is false, and measured against it every gap would be near 100 %. The
     tables use the records' own reference instead; one warning per refused value (no level word),
     naming the file, the instance, the value, the bound and its record (``files``, per instance); and
-    the refused values, as (instance, value)."""
+    the refused values, as (instance, value, tag: ``opt`` or ``best``)."""
     kept, warns, gone = dict(old), [], []
     for name, ref in old.items():
         bound = new.get(name, Reference()).bestdual
@@ -337,7 +371,7 @@ def solu_below_bounds(old: dict[str, Reference], new: dict[str, Reference], solu
             if value is None or not (bound > value and rel_diff(bound, value) > RTOL):
                 continue
             kept[name] = ref = dataclasses.replace(ref, **{tag: None})
-            gone.append((name, value))
+            gone.append((name, value, tag))
             said = f" ({', '.join(map(str, files[name]))})" if files.get(name) else ""
             warns.append(f"{solu}: ={tag}= {name} {value:.12g} is below the bound {bound:.12g} that the records "
                          f"prove{said} (rel. diff {rel_diff(bound, value):.3g} > {RTOL:g}): no placement can beat a "
@@ -465,15 +499,15 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     values that contradict one another (the ``solu`` file's and the records'); the solver and gap
     tables carry them too, as "WARNING ..." lines under the table, for whoever reads the table
     later. ``write_solu``: a .solu file to merge the reference values into (created if missing,
-    :func:`optdist.bench.solu.merge_solu_file`); its contradictions are warned too, except those
+    as :func:`optdist.bench.solu.merge_solu_file` does, but a false ``=opt=`` / ``=best=`` line of it, below a
+    bound a record proves, is not kept: :func:`_merge_into_solu`); its contradictions are warned too, except those
     already warned as the ``solu`` file's (the same file given as both, or the same facts).
     """
     df = load_records(out)
     dest = Path(dest or Path(out) / "tables")
     records = Path(out) / "records"
-    bad_warns, bad = contradictory_records(df, out)
-    aside = list(dict.fromkeys([*bad, *false_bounds(df).index]))  # records that contradict themselves
-    sound = df.drop(index=aside)  # what every table counts: a set-aside record is in none (as a damaged one)
+    sound, bad_warns, bound_warns = set_aside_contradictions(df, out)  # what every table counts (and figure)
+    aside = len(df) - len(sound)
     old = read_solu(solu) if solu else {}
     new = refs_from_records(sound)
     old, refused, gone = solu_below_bounds(old, new, solu, reference_records(sound, out)) if solu else (old, [], [])
@@ -481,21 +515,40 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     said = tuple(bound_exceeds(str(r.instance), r.bound) for r in false_bounds(df).itertuples())  # warned per record
 
     refused_values = [(f"{name}: ", re.compile(rf"(?<![\w.]){re.escape(f'{value:.12g}')}(?![\w.])"))
-                      for name, value in gone]
+                      for name, value, _ in gone]
 
     def unsaid(contradictions: list[str]) -> list[str]:  # nor again a refused .solu value (--write-solu the same file)
         return [c for c in contradictions if not c.startswith(said)
                 and not any(c.startswith(name) and value.search(c) for name, value in refused_values)]
 
-    warns = (bad_warns + refused + disagreements(df) + bounds_above_objective(df, out) + unproven_optima(df, out)
+    solu_warns = []
+    if write_solu is not None:  # merged now: a false line it drops is said in the tables' warnings too
+        merged, rewrites = _merge_into_solu(write_solu, refs, new)
+        same = solu is not None and Path(solu).resolve() == Path(write_solu).resolve()
+        for name, value, tag, now in rewrites:
+            done = f"not kept there: {name} is now {now} in it, the values the records prove (old ={tag}= {value:.12g})"
+            if same and (name, value, tag) in gone:  # the --solu line the tables refused: one warning says both
+                i = gone.index((name, value, tag))
+                refused[i] = f"{refused[i]}; --write-solu {write_solu}: {done}"
+            else:
+                by = ", ".join(map(str, reference_records(sound, out).get(name, [])))
+                solu_warns.append(
+                    f"{write_solu}: ={tag}= {name} {value:.12g} is below the bound {new[name].bestdual:.12g} that the "
+                    f"records prove{f' ({by})' if by else ''}, so the line is false and {done} (fix: none needed; if "
+                    "the bound is the false one, delete that record and run the sweep again, which redoes the run)")
+        solu_warns += reference_warnings(write_solu, unsaid([c for c in merged if c not in ref_warn]), out,
+                                         reference_records(sound, out))
+    warns = (bad_warns + refused + disagreements(df) + bound_warns + unproven_optima(df, out)
              + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(sound, out)))
     notes = [f"WARNING {w}" for w in warns]
     aside_note = [] if not aside else [
-        f"{len(aside)} record(s) set aside from this table, as damaged records are, since each contradicts itself (a "
+        f"{aside} record(s) set aside from this table, as damaged records are, since each contradicts itself (a "
         "bound above its own objective, an objective the evaluator's re-score disagrees with, ...): the WARNING lines "
         "under solvers.md and gaps.md, and `optdist bench-table` on stderr, name each file and the fix."]
     sgm_note = (f"sgm: shifted geometric mean of time, shift {SHIFT_S:g} s; unsolved runs at the time limit. "
-                "time_limit: runs stopped by their time limit or killed by the wall-clock guard.")
+                "time_limit: runs stopped by their time limit or killed by the wall-clock guard. errors: failed runs "
+                "(no placement); errors_kept: runs whose solver failed (termination error) but that kept a feasible "
+                "placement, a result (in the gap tables and certificates), as `optdist solve` counts it.")
     rows = gap_rows(sound, refs)
     exact = sound[sound["solver"].notna()] if sound["solver"].notna().any() else sound  # methods that use a solver
     files = write_table(solver_table(exact), dest, "solvers", "Solver comparison", [sgm_note, *aside_note, *notes])
@@ -508,8 +561,32 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     files += write_table(certificate_table(sound), dest, "certificates", "Best placement and best bound per instance",
                          ["upper bound: best feasible placement (evaluator objective); lower bound: best proven bound; "
                           "gap = |UB - LB| / max(|UB|, |LB|).", *aside_note])
-    if write_solu is not None:
-        merged = merge_solu_file(write_solu, refs)
-        warns += reference_warnings(write_solu, unsaid([c for c in merged if c not in ref_warn]), out,
-                                    reference_records(sound, out))
-    return files, warns
+    return files, warns + solu_warns
+
+
+def _merge_into_solu(path: str | Path, refs: dict[str, Reference],
+                     proven: dict[str, Reference]) -> tuple[list[str], list[tuple[str, float, str, str]]]:
+    """Merge ``refs`` (the tables' reference values) into the ``.solu`` file ``path`` (created if
+    missing); return the merge's contradictions (:func:`optdist.bench.solu.merge_refs`) and the
+    ``=opt=`` / ``=best=`` lines of ``path`` that lay below a bound the records prove (``proven``,
+    :func:`optdist.bench.solu.refs_from_records`), as (instance, old value, tag, what its lines are
+    now, :func:`_solu_lines`). Such a line is false (:func:`solu_below_bounds`), so it is not kept
+    (before, it was written back unchanged, also into the ``--solu`` file the tables had refused it
+    from): the instance's lines are the values the records prove."""
+    before = read_solu(path) if Path(path).exists() else {}
+    kept, _, false = solu_below_bounds(before, proven, path, {})
+    merged, said = merge_refs(kept, refs)
+    write_solu_file(path, merged)
+    return said, [(name, value, tag, _solu_lines(name, merged.get(name, Reference())) or "without a line")
+                  for name, value, tag in false]
+
+
+def _solu_lines(name: str, ref: Reference) -> str:
+    """The facts that :func:`optdist.bench.solu.write_solu` writes for ``name``, as ``"=opt= 0.01"``
+    or ``"=best= 0.0102, =bestdual= 0.00998"``."""
+    if ref.infeasible:
+        return "=inf="
+    if ref.opt is not None:
+        return f"=opt= {ref.opt:.12g}"
+    return ", ".join(f"={tag}= {v:.12g}" for tag, v in (("best", ref.best), ("bestdual", ref.bestdual))
+                     if v is not None)

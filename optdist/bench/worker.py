@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from optdist.bench.records import kept_placement
 from optdist.bench.spec import Run
 from optdist.io import atomic_write_json
 from optdist.jsonfile import text_of
@@ -127,16 +128,28 @@ def execute_in_process(run: Run, import_dir: str | None = None) -> dict:
     fn = method_callable(run.method, import_dir)
     t0 = time.perf_counter()
     res = finalize(inst, fn(inst, **run.solve_options()))
-    failed = str(res.termination) == "error"  # the solver died or failed: a failed run (exit 1, --retry-errors)
+    summary = jsonable(res.summary())
+    # the solver died or failed: a failed run (exit 1, --retry-errors), unless a feasible placement was kept
+    # (a warm start: `optdist solve` exits 0 on it), a result with a note (records.kept_placement)
+    kept = kept_placement(summary)
+    failed = str(res.termination) == "error" and not kept
     return {
         "status": "error" if failed else "ok",
         "error": _termination_error(res) if failed else None,
-        "summary": jsonable(res.summary()),
+        **({"note": _kept_note(res)} if kept else {}),
+        "summary": summary,
         "solve_wall_s": time.perf_counter() - t0,
         "instance_info": instance_info(inst),
         **scores(inst, res),
         "extra": jsonable(res.extra),
     }
+
+
+def _kept_note(res: Any) -> str:
+    """The note of a run that ended with termination ``error`` but kept a feasible placement."""
+    kept = res.extra.get("incumbent") if isinstance(res.extra, dict) else None
+    return (f"{_termination_error(res)}; it kept a feasible placement ({kept or 'the warm start'}), a result as "
+            "`optdist solve` counts it (exit 0): status ok, not a failed run, not redone by --retry-errors")
 
 
 def _termination_error(res: Any) -> str:

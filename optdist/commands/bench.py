@@ -240,7 +240,8 @@ def _check_before_runs(spec, spec_file: Path) -> None:
 
 
 def _report_failures(name: str, out: Path, runs: list) -> int:
-    """Say which runs of the grid are recorded as ``error``/``timeout`` (run now or earlier) and
+    """Say which runs of the grid failed (:func:`optdist.bench.records.failed`: recorded as ``error`` or
+    ``timeout``, run now or earlier; not a run that ended ``error`` with a feasible placement kept) and
     where their records are; the exit status: 1 if any, else 0 (tables are written either way)."""
     from optdist.bench.records import DamagedRecord, failed as run_failed, find
 
@@ -258,7 +259,8 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
     path, rec = failed[0]
     error = " ".join(str(rec.get("error") or "no error message").split())  # on one line: its first may be a heading
     error = error if len(error) <= ERROR_CHARS else error[:ERROR_CHARS] + " ..."
-    print(f"{name}: {which} runs failed (status error or timeout: a solver that died is an error); their records, "
+    print(f"{name}: {which} runs failed (status error or timeout: a solver that died without a feasible placement "
+          f"is an error; one that kept a feasible warm start is a result, status ok); their records, "
           f"with the error and the solver log's tail, are in {out}/records/ (e.g. {path}: {error}); "
           "fix the cause and run again with --retry-errors to redo them", file=sys.stderr)
     return 1

@@ -23,7 +23,10 @@ not started are not points (:attr:`ParetoFront.not_run` counts them).
 
 A solve that fails (termination ``error``, e.g. its CBC process killed) is a point without a
 solution; the sweep goes on (the next level unseeded) and says why in
-:attr:`ParetoFront.solver_errors`.
+:attr:`ParetoFront.solver_errors`. So is a solve whose loaded values are no placement (a loose
+``mip_feasibility_tolerance``, NaN values): the solution is read back by the engine's checked path
+(:class:`~optdist.milp.extract.InvalidSolution`, :func:`optdist.milp.run.answer_invalid`), never
+unchecked, and its point says termination ``error``.
 """
 
 from __future__ import annotations
@@ -39,8 +42,11 @@ import pyomo.environ as pyo
 
 from optdist.evaluate import evaluate
 from optdist.instance import Instance
+from optdist.assignment import Assignment
+from optdist.milp.extract import InvalidSolution
 from optdist.milp.model import BuildInterrupted, build
 from optdist.milp.objective import add_shared_bytes_limit, shared_bytes_expr
+from optdist.milp.run import answer_invalid
 from optdist.milp.solve import DEFAULT_MIP_GAP
 from optdist.result import Termination, gap
 from optdist.solvers import Feature, get_solver
@@ -138,12 +144,22 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
     m = b.model
     warm = adapter.has(Feature.WARM_START)
 
+    loaded: list[Assignment] = []  # the placement of the last solve with one, read back once (checked)
+
     def run(eps: float | None, seeded: bool = False) -> ParetoPoint:
-        """Solve the model as it stands; score the loaded solution."""
+        """Solve the model as it stands; score the loaded solution, read back by the checked path:
+        values that are no placement make the point termination ``error`` (:func:`answer_invalid`,
+        also counted in the sweep's ``solver_errors``), not a traceback."""
         out = adapter.solve(m, time_limit=time_limit, mip_gap=mip_gap, threads=threads, warm_start=seeded)
-        if not out.has_solution:
+        asg = None
+        if out.has_solution:
+            try:
+                asg = b.to_assignment()
+            except InvalidSolution as e:  # e.g. a loose feasibility tolerance, NaN values
+                answer_invalid(out, adapter.name, str(e))
+        if asg is None:
             return ParetoPoint(eps, None, None, None, None, None, str(out.termination), out.wall_time)
-        asg = b.to_assignment()
+        loaded[:] = [asg]
         ev = evaluate(inst, asg)
         scale = b.time_unit if m.obj.active else 1.0
         bound = None if out.bound is None else out.bound * scale
@@ -165,7 +181,7 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
         return front
     seeded = warm  # the min-shared solution is loaded and feasible for every eps >= S_lo
     if seeded:
-        b.set_warm_start(b.to_assignment())
+        b.set_warm_start(loaded[0])
     front = []
     levels = np.unique(np.linspace(low.shared_bytes, top.shared_bytes, points)) if points > 1 else [top.shared_bytes]
     for i, eps in enumerate(levels):
@@ -178,7 +194,7 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
         front.append(pt)
         seeded = warm and pt.latency_s is not None
         if seeded:
-            b.set_warm_start(b.to_assignment())
+            b.set_warm_start(loaded[0])
     if not any(p.latency_s is not None for p in front):  # e.g. a signal after the ends: they are the points found
         front = [top, low, *front]
     mark_front(front)
