@@ -26,7 +26,7 @@ import threading
 import time
 import traceback
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,12 +90,27 @@ def read_number(text: str, *, whole: bool = False) -> float | int | str:
     return float(text)
 
 
-def checked_flag(parse: Callable[[str, str], Any]) -> type[argparse.Action]:
+def refuse_repeats(values: Sequence[Any], flag: str, example: str, what: str = "value") -> None:
+    """The one rule for a flag whose values must all differ (a value given twice would be a
+    repeated row or column of what the command writes: calibrate's --taus and --layers, the --eps
+    of dp-effect and dp-sweep, defq-eval's --attack-eps): ValueError "gives X more than once
+    (fix: give each WHAT once, e.g. FLAG EXAMPLE)", each repeated value named once (a number as
+    ``%g``), the rest of a one-line message for :func:`checked_flag` to prefix with the flag."""
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in twice)
+        raise ValueError(f"gives {shown} more than once (fix: give each {what} once, e.g. {flag} {example})")
+
+
+def checked_flag(parse: Callable[[str, str], Any], once: str | None = None) -> type[argparse.Action]:
     """An argparse action (``add_argument(..., action=checked_flag(parse))``) whose value, each
     one for ``nargs`` lists, is ``parse(text, flag)``, ``flag`` as the user wrote it (``--mip-gap``,
     not the alias listed first). ``parse`` raises ValueError with the rest of a one-line message
     ("is out of range (fix: give ..., e.g. FLAG EXAMPLE)"); the action raises :class:`FlagError`
-    ``"FLAG TEXT MESSAGE"`` (exit status 2, before anything runs), the text quoted as typed."""
+    ``"FLAG TEXT MESSAGE"`` (exit status 2, before anything runs), the text quoted as typed.
+    ``once``: for an ``nargs`` list whose values must differ, the example of its fix: a value
+    given twice is a :class:`FlagError` too, "FLAG gives X more than once (fix: give each value
+    once, e.g. FLAG ONCE)" (:func:`refuse_repeats`)."""
 
     class Checked(argparse.Action):
         example: str | None = None  # a value for the fix of "FLAG needs a value" (number_flag sets it)
@@ -110,13 +125,18 @@ def checked_flag(parse: Callable[[str, str], Any]) -> type[argparse.Action]:
                     out.append(parse(text, flag))
                 except ValueError as exc:
                     raise FlagError(parser.prog, f"{flag} {shlex.quote(text)} {exc}") from None
+            if once is not None and isinstance(values, list):
+                try:
+                    refuse_repeats(out, flag, once)
+                except ValueError as exc:
+                    raise FlagError(parser.prog, f"{flag} {exc}") from None
             setattr(namespace, self.dest, out if isinstance(values, list) else out[0])
 
     return Checked
 
 
 def number_flag(fix: str, example: str, *, whole: bool = False,
-                within: Callable[[float], bool] = lambda v: True) -> type[argparse.Action]:
+                within: Callable[[float], bool] = lambda v: True, once: str | None = None) -> type[argparse.Action]:
     """A :func:`checked_flag` for a numeric flag: each value is read as a number
     (:func:`read_number`; ``whole``: a whole number, ``1.0`` or ``1e3`` taken as the int) that
     must be finite and pass ``within``. Otherwise a :class:`FlagError` (exit status 2, before
@@ -124,7 +144,8 @@ def number_flag(fix: str, example: str, *, whole: bool = False,
     (:func:`optdist.options.number_problem`: "is not a number", "is not a whole number", "is out
     of range") and the fix ``fix`` with an example under that flag: "--time-limit -5 is out of
     range (fix: give a finite number of seconds > 0, e.g. --time-limit 60)". Text Python reads but
-    nobody writes as a number (``1_0``, `` 5``) is not a number."""
+    nobody writes as a number (``1_0``, `` 5``) is not a number. ``once``: an ``nargs`` list's
+    values must differ, the fix's example (:func:`checked_flag`)."""
     from optdist.options import number_problem
 
     def parse(text: str, flag: str) -> float | int:
@@ -134,7 +155,7 @@ def number_flag(fix: str, example: str, *, whole: bool = False,
             raise ValueError(f"is {problem} (fix: give {fix}, e.g. {flag} {example})")
         return int(value) if whole else value
 
-    action = checked_flag(parse)
+    action = checked_flag(parse, once)
     action.example = example
     return action
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from optdist.io import atomic_write_bytes, atomic_write_json
 from optdist.jsonfile import quoted, text_of, value_text
 from optdist.paths import MODELS_DIR
 from optdist.profiles import Profile
+
+log = logging.getLogger(__name__)
 
 MAX_WEIGHTS_BYTES = 4_500_000
 
@@ -223,16 +226,24 @@ def load_user_network(
     return UserNetwork(module, given or traced), net.eval(), record
 
 
+class NonFiniteWeights(ValueError):
+    """:func:`check_finite`'s error: ``where`` (the weights file), ``problem`` (the tensor and its
+    count of NaN or inf values) and ``fix``, kept apart for :func:`load_or_train` to give its own."""
+
+    def __init__(self, where: str, problem: str, fix: str) -> None:
+        super().__init__(f"{where}: {problem} (fix: {fix})")
+        self.where, self.problem, self.fix = where, problem, fix
+
+
 def check_finite(state: dict[str, Any], where: str, fix: str) -> None:
-    """ValueError naming ``where`` (the weights file), the first tensor holding NaN or inf values and
-    ``fix``: such weights make every attacked feature, hence every SSIM, NaN, found only after the
-    attacks as a table that cannot be written."""
+    """:class:`NonFiniteWeights` (a ValueError) naming ``where`` (the weights file), the first tensor
+    holding NaN or inf values and ``fix``: such weights make every attacked feature, hence every
+    SSIM, NaN, found only after the attacks as a table that cannot be written."""
     for key, value in state.items():
         if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
             bad = int((~torch.isfinite(value)).sum())
             what = "NaN" if bool(torch.isnan(value).any()) else "infinite"
-            raise ValueError(f"{where}: tensor {text_of(key)} holds {bad} {what} value(s) of {value.numel()} "
-                             f"(fix: {fix})")
+            raise NonFiniteWeights(where, f"tensor {text_of(key)} holds {bad} {what} value(s) of {value.numel()}", fix)
 
 
 def weights_paths(name: str, weights_dir: str | Path | None = None) -> tuple[Path, Path]:
@@ -374,13 +385,20 @@ def load_or_train(
 ) -> tuple[nn.Sequential, dict[str, Any]]:
     """Load target ``name``, training and saving it first if its weights are missing.
 
-    One of the two files without the other (e.g. a user's ``lenet.pt`` without ``lenet.json``) is
-    refused before any training, naming it and the fix, unless ``force``: training would replace it.
+    One of the two files without the other (e.g. a user's ``lenet.pt`` without ``lenet.json``), or
+    weights holding NaN or inf values, is refused before any training, naming it and the fix, unless
+    ``force``: then the target is trained again and replaces it (said on stderr).
     """
     try:
         return load(name, weights_dir)
     except FileNotFoundError:
         pass
+    except NonFiniteWeights as e:
+        if not force:
+            raise NonFiniteWeights(e.where, e.problem, f"give --force to train target {name} again and replace "
+                                   f"{e.where} and its sidecar, or {e.fix}") from None
+        log.warning("%s: %s: --force: training target %s again to replace it", e.where, e.problem, name)
+        return _train_and_save(name, weights_dir, data, epochs, seed, samples, progress)
     orphan = [p for p in weights_paths(name, weights_dir) if p.exists()]
     if orphan and not force:
         pt, sidecar = weights_paths(name, weights_dir)
@@ -391,6 +409,13 @@ def load_or_train(
             f"`optdist train-target {name}` writes it), give another --weights-dir, or give --force to train the "
             "target and replace it)"
         )
+    return _train_and_save(name, weights_dir, data, epochs, seed, samples, progress)
+
+
+def _train_and_save(name: str, weights_dir: str | Path | None, data: str | None, epochs: int | None, seed: int,
+                    samples: int | None, progress: bool) -> tuple[nn.Sequential, dict[str, Any]]:
+    """:func:`load_or_train`'s training: target ``name`` trained on ``data`` (default: its own
+    dataset), saved in ``weights_dir`` (replacing what is there), in eval mode, and its metadata."""
     target = spec(name)
     ds = datasets.load(data or target.data, target.input_shape)
     net, meta = train(target, ds, epochs, seed, samples, progress)

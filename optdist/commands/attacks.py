@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
-import sys
 from pathlib import Path
 
 from optdist.attacks.attacker import CALIBRATION
-from optdist.cli import checked_flag, count_flag, number_flag, option_flag, path_flag, read_number
+from optdist.cli import checked_flag, count_flag, number_flag, option_flag, path_flag, read_number, refuse_repeats
 from optdist.io import (
     OutputPathError,
     check_output_file,
@@ -19,6 +19,8 @@ from optdist.io import (
 )
 from optdist.options import number_problem
 from optdist.solvers.base import MAX_THREADS
+
+log = logging.getLogger("optdist")
 
 MAX_EPOCHS = 100_000  # training epochs (a typo's extra zeros: refused, not run for days)
 MAX_SAMPLES = 100_000_000  # images drawn from a dataset
@@ -38,9 +40,17 @@ def _ints(example: str) -> type[argparse.Action]:
     return checked_flag(parse)
 
 
-def _names(text: str) -> tuple[str, ...]:
-    """Comma-separated layer names, blanks dropped (an argparse type)."""
-    return tuple(v.strip() for v in text.split(",") if v.strip())
+def _layers(text: str, flag: str) -> tuple[str, ...]:
+    """Comma-separated layer names, none empty (``relu1,,relu2``, ``''``: leave the flag out for
+    the default layers) and none twice (a repeated row of the table): ValueError for
+    :func:`~optdist.cli.checked_flag`."""
+    names = tuple(v.strip() for v in text.split(","))
+    if not all(names):
+        raise ValueError(f"{'is empty' if not text.strip() else 'has an empty layer name'} (fix: give layer names "
+                         f"separated by single commas, e.g. {flag} conv1,ReLU2, or leave {flag} out for the "
+                         "target's default layers)")
+    refuse_repeats(names, flag, "conv1,ReLU2", "layer")
+    return names
 
 
 def _taus(text: str, flag: str) -> tuple[float, ...]:
@@ -50,10 +60,7 @@ def _taus(text: str, flag: str) -> tuple[float, ...]:
     if not taus or any(number_problem(t, within=lambda v: 0 < v <= 1) for t in taus):
         raise ValueError(f"is not a list of SSIM values in (0, 1] (fix: give them separated by commas, "
                          f"e.g. {flag} 0.8,0.6,0.4)")
-    repeated = sorted({t for t in taus if taus.count(t) > 1})
-    if repeated:
-        raise ValueError(f"gives {', '.join(map(str, repeated))} more than once (fix: give each tau once, "
-                         f"e.g. {flag} 0.8,0.6,0.4)")
+    refuse_repeats(taus, flag, "0.8,0.6,0.4", "tau")
     return taus
 
 
@@ -92,8 +99,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--split-seed", action=option_flag("seed", "0"), default=0, help="seed of the --images split (default 0)")
     p.add_argument("--test-fraction", action=number_flag("a share strictly between 0 and 1", "0.2", within=lambda v: 0 < v < 1),
                    default=0.2, help="share of --images held out for scoring (default 0.2)")
-    p.add_argument("--layers", type=_names, default=(), help="attacked layers, e.g. conv1,ReLU2 (default per target; "
-                   "with --module every layer but the last)")
+    p.add_argument("--layers", action=checked_flag(_layers), default=(), help="attacked layers, e.g. conv1,ReLU2, "
+                   "each once (default per target; with --module every layer but the last)")
     p.add_argument("--maps", action=_ints("16,4,1"), default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
     p.add_argument("--subsets", action=count_flag("random m-subsets per cell", 3, 1000), default=3, help="random m-subsets per cell (default 3)")
     p.add_argument("--seeds", action=count_flag("training seeds per subset", 1, 1000), default=1, help="training seeds per subset (default 1)")
@@ -114,7 +121,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="replace the table and the files in --out that this run writes "
                    "(refused without it, before training a target or any attack: e.g. --table "
                    "models/privacy/lenet-calibrated.json, the bundled LeNet table, exists), and train a zoo target "
-                   "whose .pt or .json is in --weights-dir without the other, replacing it; a --table file that "
+                   "whose .pt or .json is in --weights-dir without the other, or whose weights are NaN/inf, replacing "
+                   "it; a --table file that "
                    "is not a privacy table is refused even so")
     p.add_argument("--taus", action=checked_flag(_taus), default=(0.8, 0.6, 0.4), help="tau values for the Nf table")
     p.add_argument("--jobs", action=count_flag("worker processes", 2, MAX_THREADS), default=1, help="worker processes, one torch thread each (default 1)")
@@ -220,11 +228,9 @@ def calibrate(args: argparse.Namespace) -> int:
     for what, path in paths.items():
         print(f"{what}: {path}")
     warnings = result.table.provenance.get("warnings", [])
-    if warnings:  # said again after the tables, where a quick run's reader looks, and kept in the table
-        print(f"optdist calibrate: warning: this table is weak evidence ({len(warnings)} warning(s), kept in its "
-              f"provenance \"warnings\"; optdist validate {paths['table']} repeats them):", file=sys.stderr)
-        for w in warnings:
-            print(f"  warning: {w}", file=sys.stderr)
+    if warnings:  # each was said once on stderr when found (cal.run): here only where they are kept
+        log.warning("this table is weak evidence: %d warning(s) above, kept in its provenance \"warnings\" "
+                    "(`optdist validate %s` repeats them)", len(warnings), paths["table"])
     return 0
 
 

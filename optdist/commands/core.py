@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from optdist.cli import CliError, count_flag, missing_file_fix, number_flag, path_flag, read_number
 from optdist.generate import MAX_NODES, MAX_REQUESTS
@@ -529,7 +530,17 @@ def print_evaluation(inst, ev, show_requests: int = 10,
         print(line)
 
 
-def load_placement(inst, path: Path, use: str | None = None):
+def read_placement(path: Path) -> Any:
+    """The JSON document in ``path``, an assignment or a result file (:func:`load_placement` reads
+    it), read once; its non-finite numbers restored. ValueError (AssignmentError) names the file."""
+    from optdist.assignment import MAX_BYTES, AssignmentError
+    from optdist.jsonfile import read_json
+
+    # a result file holds the assignment plus its evaluation: allow it twice the assignment's size
+    return restore_non_finite(read_json(path, 2 * MAX_BYTES, AssignmentError, "assignment or result"), str(path))
+
+
+def load_placement(inst, path: Path, use: str | None = None, doc: Any = None):
     """The assignment in ``path``: an ``optdist-assignment/1`` file, or the ``assignment`` of an
     ``optdist-result/1`` file (what ``optdist solve --out`` writes). ValueError names the file.
     One made for another instance (an ``instance`` field: the assignment's, or a result file's
@@ -537,12 +548,12 @@ def load_placement(inst, path: Path, use: str | None = None):
     as (default: scored on ``inst``). A result file's own ``instance`` that is neither a string nor
     null is refused, as the assignment's is (:class:`~optdist.assignment.AssignmentError` naming
     the file and the field), and so is a result file of another format version ('optdist-result/N'), which
-    would otherwise be read as an assignment with the wrong fix."""
-    from optdist.assignment import MAX_BYTES, Assignment, AssignmentError, check_instance_field, made_for_warning
-    from optdist.jsonfile import read_json
+    would otherwise be read as an assignment with the wrong fix. ``doc``: the file's document where
+    the caller has read it already (:func:`read_placement`), else it is read here."""
+    from optdist.assignment import Assignment, AssignmentError, check_instance_field, made_for_warning
 
-    # a result file holds the assignment plus its evaluation: allow it twice the assignment's size
-    doc = restore_non_finite(read_json(path, 2 * MAX_BYTES, AssignmentError, "assignment or result"), str(path))
+    if doc is None:
+        doc = read_placement(path)
     where = str(path)
     use = use or f"scored on {inst.name}"
     warnings: list[str] = []
@@ -607,25 +618,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except ValueError:
         _check_not_swapped(args.instance, args.assignment)
         raise
-    asg = load_placement(inst, args.assignment)
+    doc = read_placement(args.assignment)  # read once: the placement, and the defence a defended result chose
+    asg = load_placement(inst, args.assignment, doc=doc)
     picked = stages_asked(inst, args)  # refused before the scoring
-    inst = _defended_or_not(inst, args.assignment)
+    inst = _defended_or_not(inst, args.assignment, doc)
     ev = evaluate(inst, asg)
     print_evaluation(inst, ev, args.requests)
     print_stage_breakdowns(inst, ev, args.requests, picked)
     return 0 if ev.feasible else 1
 
 
-def _defended_or_not(inst, path: Path):
-    """The instance a placement in ``path`` is scored on: for a result of ``--method defended``,
+def _defended_or_not(inst, path: Path, doc: Any):
+    """The instance a placement in ``path`` (its document ``doc``, as :func:`read_placement` read
+    it) is scored on: for a result of ``--method defended``,
     the defended instance of the defence it chose (its ``extra``, :func:`optdist.defences.placement.
     rescored_instance`; said on stdout: the instance's own limits flagged its placement as
     infeasible); else ``inst``, with a warning where ``inst`` has a ``defence`` entry (an
     assignment does not say which defence protects it)."""
-    from optdist.assignment import MAX_BYTES, AssignmentError
-    from optdist.jsonfile import read_json
-
-    doc = restore_non_finite(read_json(path, 2 * MAX_BYTES, AssignmentError, "assignment or result"), str(path))
     if isinstance(doc, dict) and doc.get("format") == "optdist-result/1" and doc.get("method") == "defended":
         from optdist.defences.placement import defences_text, rescored_instance
 

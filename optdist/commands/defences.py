@@ -13,7 +13,7 @@ from pathlib import Path
 from optdist.cli import CliError, number_flag, path_flag
 from optdist.defences.dp import EPS_RULE, eps_ok
 from optdist.io import atomic_write_json, atomic_write_text, make_output_folder
-from optdist.jsonfile import quoted
+from optdist.jsonfile import quoted, text_of
 from optdist.paths import PACKAGE_DATA
 
 BENCH = Path("benchmarks/defences")
@@ -35,19 +35,12 @@ def _out_folder(args: argparse.Namespace, name: str, files: tuple[str, ...]) -> 
     ``--quick``, whose numbers are meaningless; created, with each of ``files`` in it checked
     (:func:`_checked_folder`) before the minutes of torch work."""
     default = QUICK / f"{name}-quick" if args.quick else BENCH / name
-    return _checked_folder(default if args.out is None else args.out, files, name.replace("_", "-"), default)
+    return _checked_folder(default if args.out is None else args.out, files, name.replace("_", "-"))
 
 
-#: --eps of dp-effect and dp-sweep: optdist.defences.dp's one rule for a Laplace budget (also the instance's)
-EPS_FLAG = number_flag(EPS_RULE, "100", within=eps_ok)
-
-
-def _once(values: list[float], flag: str, example: str) -> None:
-    """Refuse a value given twice (as calibrate --taus does): it would be a repeated row."""
-    twice = sorted({v for v in values if values.count(v) > 1})
-    if twice:
-        raise CliError(f"{flag} gives {', '.join(f'{v:g}' for v in twice)} more than once (fix: give each value "
-                       f"once, e.g. {flag} {example})")
+#: --eps of dp-effect and dp-sweep: optdist.defences.dp's one rule for a Laplace budget (also the instance's),
+#: each value once (a repeated one would be a repeated row: cli.refuse_repeats, while parsing)
+EPS_FLAG = number_flag(EPS_RULE, "100", within=eps_ok, once="10 100 1000")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -92,8 +85,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_dp_sweep)
 
     p = sub.add_parser("defq-eval", help="multi-exit CNN + DeepSloth + DefQ on MNIST (torch, minutes)")
-    p.add_argument("--attack-eps", action=number_flag("L-inf budgets in (0, 1]", "0.1", within=lambda v: 0 < v <= 1),
-                   nargs="+", help="L-inf budgets in (0, 1], on images scaled to [0, 1] (default 0.03125 0.1)")
+    p.add_argument("--attack-eps", action=number_flag("L-inf budgets in (0, 1]", "0.1", within=lambda v: 0 < v <= 1,
+                                                      once="0.03125 0.1"),
+                   nargs="+", help="L-inf budgets in (0, 1], on images scaled to [0, 1] (default 0.03125 0.1); each "
+                   "once; checked before any work")
     p.add_argument("--split", action=number_flag(f"a whole number of outputs in [1, {DEFQ_OUTPUTS}]", "2", whole=True,
                                                  within=lambda v: 1 <= v <= DEFQ_OUTPUTS),
                    default=2, help=f"outputs (exits) hosted on the edge, 1-{DEFQ_OUTPUTS} (default 2)")
@@ -125,7 +120,7 @@ def _provenance() -> dict[str, str]:
 def cmd_dp_effect(args: argparse.Namespace) -> int:
     from optdist.defences.dp_effect import dp_effect
 
-    _once(args.eps, "--eps", "10 100 1000")
+    _check_layer(args.cnn, args.layer)
     effects = [dp_effect(args.cnn, args.layer, e, args.tau, source=args.source).as_dict() for e in args.eps]
     if args.json:
         print(json.dumps(effects, indent=1))
@@ -154,6 +149,19 @@ def cmd_dp_effect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_layer(cnn: str, layer: str) -> None:
+    """dp-effect's ``layer``, a layer of ``cnn``'s profile, before any work: else a CliError naming
+    it, the close match (case aside: ``relu2`` -> ``ReLU2``) and the layers."""
+    from optdist.names import closest
+    from optdist.profiles import load_profile
+
+    names = [la.name for la in load_profile(cnn).layers]
+    if layer not in names:
+        close = closest(layer, names, ignore_case=True)
+        fix = f"did you mean {close}? e.g. `optdist dp-effect {cnn} {close}`" if close else "name one of these"
+        raise CliError(f"{cnn} has no layer {text_of(layer)}; its layers: {quoted(names)} (fix: {fix})")
+
+
 def _header(title: str, prov: dict[str, str], extra: str = "") -> str:
     return (
         f"# {title}\n\nMade by `{prov['command']}` on {prov['date']} ({prov['machine']}; load average "
@@ -167,19 +175,16 @@ DP_TABLES_FILES = ("dp_noise.csv", "dp_feasible.csv", "defq_paper_latency.csv", 
 
 
 def _dp_tables_folder(given: str | Path) -> Path:
-    """dp-tables' --out, created, with every file it will write checked first (an empty --out wrote
-    into the current folder; OUT/README.md a folder failed after the CSVs and the PNG were written,
-    suggesting "dpt/README.md/result.json")."""
-    return _checked_folder(given, DP_TABLES_FILES, "dp-tables", BENCH / "analytic")
+    """dp-tables' --out, created, with every file it will write checked first (OUT/README.md a
+    folder failed after the CSVs and the PNG were written, suggesting "dpt/README.md/result.json")."""
+    return _checked_folder(given, DP_TABLES_FILES, "dp-tables")
 
 
-def _checked_folder(given: str | Path, files: tuple[str, ...], command: str, example: Path) -> Path:
+def _checked_folder(given: str | Path, files: tuple[str, ...], command: str) -> Path:
     """The --out folder ``given`` of ``command``, created, with each of ``files`` in it checked
     (:func:`optdist.io.check_replaceable`: a folder, a link or a device there is refused, exit 2,
-    before anything is written); an empty --out is refused (it would be the current folder)."""
-    if not str(given).strip():
-        raise CliError(f"--out is empty (fix: give a folder, e.g. --out {example}, or --out . for the "
-                       "current folder)")
+    before anything is written). An empty --out never reaches it: every --out is a
+    :func:`~optdist.cli.path_flag`, which refuses it while parsing (it would be the current folder)."""
     out = make_output_folder(Path(given))
     for name in files:
         _check_output(out / name, "--out", f"{command} writes its {name} there, nothing was written (fix: move "
@@ -241,8 +246,6 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
         raise CliError(f"--install with --quick would ship a smoke test's meaningless numbers as "
                        f"{PACKAGE_DATA / f'dp_measured_{args.cnn}.json'} (fix: leave out --quick to install, "
                        "or --install to smoke-test)")
-    if args.eps:
-        _once(args.eps, "--eps", "1 10 100")
     kw: dict = {"cnn": args.cnn}
     if args.layers is not None:
         kw["layers"] = tuple(args.layers)

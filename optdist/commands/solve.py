@@ -228,7 +228,7 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
     if method == "milp":
         for name in ("policy", "episodes"):
             if name in opts:
-                raise CliError(f"--{name} is an option of --method rl, not of milp")
+                _refuse(name, f"--{name}", "milp")
         for name in sorted(PLAN_FLAGS.keys() & opts.keys()):
             _refuse(name, PLAN_FLAGS[name], "milp")
         if raw:
@@ -295,8 +295,9 @@ def _refuse_two_gaps(args: argparse.Namespace, raw: dict) -> None:
 
 
 def _refuse(name: str, flag: str, method: str) -> NoReturn:
-    """Raise the CliError for ``flag`` (of option ``name``, one of :data:`PLAN_FLAGS`) given with
-    ``method``, which does not take it: it names the methods that do."""
+    """Raise the CliError for ``flag`` (of option ``name``, one of :data:`PLAN_FLAGS`, or milp's
+    ``policy``/``episodes``) given with ``method``, which does not take it: it names the methods
+    that do and the fix."""
     from optdist.solve import METHOD_OPTIONS
 
     owners = [m for m, names in METHOD_OPTIONS.items() if name in names]
