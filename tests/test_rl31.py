@@ -2,7 +2,7 @@
 signal stops it) and `--resume` continues from it to the policy an uninterrupted training gets, bit
 for bit; a checkpoint of other settings is refused, naming the field and the fix. A Ctrl-C while the
 trained policy places the requests stops at once (a second one too), without a traceback or a
-partial file."""
+partial file. MaskablePPO keeps one at the start of every rollout and resumes the same way."""
 
 from __future__ import annotations
 
@@ -142,8 +142,8 @@ def test_a_periodic_checkpoint_resumes_bit_for_bit_and_refuses_other_settings(tm
 
 def test_resume_without_a_checkpoint_and_a_checkpoint_without_resume_are_refused(tmp_path, capsys):
     """--resume where --out holds no checkpoint names the fix; train-rl without --resume over a
-    folder that holds one refuses (naming --resume and --force) before any training; --resume is
-    not an option of maskable-ppo."""
+    folder that holds one refuses (naming --resume and --force) before any training; a DQN
+    checkpoint is not resumed by --algo maskable-ppo (field settings.algo)."""
     from optdist.rl.presets import preset_for
     from optdist.rl.train import save_policy, train
 
@@ -163,8 +163,10 @@ def test_resume_without_a_checkpoint_and_a_checkpoint_without_resume_are_refused
     assert "checkpoint" in err and "--resume" in err and "--force" in err, err
     assert (held / "checkpoint.pt").read_bytes() == before
 
+    pytest.importorskip("sb3_contrib")
     assert main(["train-rl", str(TINY_INSTANCE), "--algo", "maskable-ppo", "--resume", "--out", str(held)]) == 2
-    assert "--resume is an option of --algo dqn" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "field settings.algo" in err and '"dqn"' in err and "--algo" in err and "fix:" in err, err
 
 
 def test_checkpoint_files_are_read_weights_only(tmp_path):
@@ -208,3 +210,56 @@ def test_two_ctrl_c_while_the_policy_places_stop_at_once_without_a_traceback(tmp
     assert took < 2.0, f"exited {took:.2f} s after the first SIGINT"
     assert sorted(p.name for p in out.iterdir()) == ["curves.csv", "curves.png", "policy.json", "policy.pt"]
     assert "interrupted" not in json.loads((out / "policy.json").read_text())
+
+
+def test_maskable_ppo_resumes_from_its_rollout_checkpoint_bit_for_bit(tmp_path):
+    """MaskablePPO writes a checkpoint at the start of every rollout (state dicts, counters, the
+    torch, numpy and random RNG states, the last observation, the environment's pass actions; not
+    SB3's pickled zip); resumed from the last one it ends with the uninterrupted run's weights."""
+    pytest.importorskip("sb3_contrib")
+    from optdist.rl.ppo import train_maskable_ppo
+
+    inst = load_instance(TINY_INSTANCE)
+    whole, _ = train_maskable_ppo(inst, 768, seed=2, n_steps=256, checkpoint=tmp_path)
+    meta = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert meta["env_steps"] == 512 and meta["timesteps_planned"] == 768 and meta["updates"] > 0
+    torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    resumed, _ = train_maskable_ppo(inst, None, seed=2, n_steps=256, checkpoint=tmp_path, resume=True)
+    assert resumed.config["resumed_at"] == 512 and resumed.config["env_steps"] == 768
+    assert resumed.config["updates"] == whole.config["updates"]
+    a, b = whole.net.state_dict(), resumed.net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match=r"field settings\.seed.*--seed"):
+        train_maskable_ppo(inst, None, seed=3, n_steps=256, checkpoint=tmp_path, resume=True)
+
+
+@pytest.mark.slow
+def test_maskable_ppo_sigint_then_resume_through_the_cli(tmp_path):
+    """`train-rl --algo maskable-ppo` stopped by a real SIGINT after its first update keeps its
+    rollout checkpoint; `--resume` ends with the uninterrupted run's weights, bit for bit."""
+    pytest.importorskip("sb3_contrib")
+    common = ("train-rl", str(TINY_INSTANCE), "--algo", "maskable-ppo", "--timesteps", "1536", "--seed", "1")
+    cut, whole = tmp_path / "cut", tmp_path / "whole"
+    proc = _start(*common, "--out", str(cut))
+    deadline = time.monotonic() + 120
+    while True:  # past the first update: a checkpoint of a later rollout's start
+        try:
+            if json.loads((cut / "checkpoint.json").read_text())["env_steps"] >= 256:
+                break
+        except (OSError, ValueError):
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-2000:]
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode(errors="replace")[-2000:]
+    stopped = json.loads((cut / "policy.json").read_text())
+    assert stopped["interrupted"] == "SIGINT" and stopped["env_steps"] < 1536, stopped
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for args in ((*common, "--resume", "--out", str(cut)), (*common, "--out", str(whole))):
+        done = subprocess.run([sys.executable, "-m", "optdist", *args], cwd=ROOT, capture_output=True, text=True,
+                              env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert not (cut / "checkpoint.pt").exists() and not (whole / "checkpoint.json").exists()
+    assert json.loads((cut / "policy.json").read_text())["env_steps"] == 1536
+    assert _same_weights(cut, whole)

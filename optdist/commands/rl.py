@@ -21,9 +21,11 @@ MAX_EPISODES = 10_000_000
 MAX_TIMESTEPS = 1_000_000_000
 #: what train-rl writes into --out, per --algo (the union: every file a run of either may have left there)
 WRITES = {"dqn": ("policy.pt", "policy.json", "curves.csv", "curves.png", "checkpoint.pt", "checkpoint.json"),
-          "maskable-ppo": ("policy.pt", "policy.json")}
+          "maskable-ppo": ("policy.pt", "policy.json", "checkpoint.pt", "checkpoint.json")}
 CHECKPOINT_FILES = ("checkpoint.pt", "checkpoint.json")  # optdist.rl.train.CHECKPOINT_FILES, without importing torch
 CHECKPOINT_EVERY = 500
+RESUME_NOTE = ("; continue the training (its checkpoint.pt, checkpoint.json are in {out}): the same train-rl command "
+               "with --resume (and without --force)")
 POLICY_FILES = WRITES["dqn"]
 
 episodes_flag = count_flag("layer episodes", 2000, MAX_EPISODES)
@@ -55,11 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "earlier run's curves.csv, curves.png, checkpoint.pt, checkpoint.json that --algo maskable-ppo "
                    "does not write); with a checkpoint there: train afresh instead of --resume")
     p.add_argument("--resume", action="store_true",
-                   help="dqn: continue the training whose checkpoint (checkpoint.pt, checkpoint.json) is in --out: "
+                   help="continue the training whose checkpoint (checkpoint.pt, checkpoint.json) is in --out: "
                         "one a signal stopped (Ctrl-C, SIGTERM) or the last one saved every --checkpoint-every "
-                        "episodes (killed, a crash); give the same INSTANCE, --preset, --reward, --masked, --double, "
-                        "--seed, --train-freq (a different one is refused, named); --episodes: default the planned "
-                        "ones. For a seed, it ends with the policy an uninterrupted training gets")
+                        "episodes (maskable-ppo: every rollout; killed, a crash); give the same INSTANCE, --algo, "
+                        "--preset, --reward, --masked, --double, --seed, --train-freq (a different one is refused, "
+                        "named); --episodes (--timesteps): default the planned ones. For a seed, it ends with the "
+                        "policy an uninterrupted training gets")
     p.add_argument("--checkpoint-every", action=count_flag("layer episodes", 100, MAX_EPISODES), metavar="N",
                    help=f"dqn: save the training's state (networks, optimiser, replay buffer, RNGs; about 2 x 50,000 "
                         f"observations) to checkpoint.pt/json in --out every N episodes (default {CHECKPOINT_EVERY}), "
@@ -76,7 +79,7 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     from optdist.solvers.base import signals_received
 
     wrong = [flag for flag, given in (("--episodes", args.episodes), ("--masked", args.masked), ("--double", args.double),
-                                         ("--train-freq", args.train_freq != 1), ("--resume", args.resume),
+                                         ("--train-freq", args.train_freq != 1),
                                          ("--checkpoint-every", args.checkpoint_every is not None))
              if given] if args.algo == "maskable-ppo" else (["--timesteps"] if args.timesteps else [])
     if wrong:
@@ -136,20 +139,21 @@ def _refuse_checkpoint(out: Path, force: bool) -> None:
         return
     try:
         saved = json.loads(meta.read_text())
-        done = f" after {saved['episodes']} of {saved['episodes_planned']} episodes"
+        done = (f" after {saved['episodes']} of {saved['episodes_planned']} episodes" if "episodes" in saved
+                else f" after {saved['env_steps']} of {saved['timesteps_planned']} env steps")
     except (OSError, ValueError, KeyError, TypeError):
         done = ""
     raise CliError(f"{meta}: {out} holds the checkpoint of a train-rl stopped{done}; not overwritten (fix: continue "
                    f"it with --resume and the same settings, or give --force to train afresh, or another --out DIR)")
 
 
-def _remove_checkpoint(out: Path) -> None:
+def _remove_checkpoint(out: Path, why: str = "the training ran to its end") -> None:
     """The training ran to its end: its checkpoint (or an earlier run's, under --force) is stale."""
     gone = [out / name for name in CHECKPOINT_FILES if (out / name).is_file()]
     for path in gone:
         path.unlink()
     if gone:
-        log.info("removed %s: the training ran to its end", ", ".join(map(str, gone)))
+        log.info("removed %s: %s", ", ".join(map(str, gone)), why)
 
 
 def _remove_created(created: list[Path]) -> None:
@@ -234,9 +238,7 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
           f"latency penalty {tail.latency_penalty_ms.mean():.4g} ms, constraints met {100 * tail.constraints_met.mean():.1f}%")
     print(f"wrote {out}/policy.pt, policy.json, curves.csv, curves.png")
     if stopped:
-        _interrupted(res.config, what, args.instance, out, "rl",
-                     f"; continue the training (its checkpoint.pt, checkpoint.json are in {out}): the same train-rl "
-                     "command with --resume (and without --force)")
+        _interrupted(res.config, what, args.instance, out, "rl", RESUME_NOTE.format(out=out))
         return True, None
     _remove_checkpoint(out)
     return True, solve_rl(inst, policy=Policy.from_agent(res.agent.q, res.config))
@@ -248,8 +250,10 @@ def _train_ppo(args: argparse.Namespace, inst, preset, out: Path):
 
     try:
         with _stoppable_training(args.algo, inst.name):
-            policy, train_s = train_maskable_ppo(inst, args.timesteps or DEFAULT_TIMESTEPS, args.seed,
-                                                 reward=args.reward or "stage", preset=preset)
+            policy, train_s = train_maskable_ppo(
+                inst, args.timesteps or (None if args.resume else DEFAULT_TIMESTEPS), args.seed,
+                reward=args.reward or "stage", preset=preset, checkpoint=out, resume=args.resume,
+                instance_sha256=hashlib.sha256(args.instance.read_bytes()).hexdigest())
     except ImportError as e:
         raise CliError(str(e)) from None
     stopped = "interrupted" in policy.config
@@ -266,7 +270,8 @@ def _train_ppo(args: argparse.Namespace, inst, preset, out: Path):
           f"{policy.config['reward']} reward)")
     if stopped:
         print(f"wrote {out}/policy.pt, policy.json")
-        _interrupted(policy.config, what, args.instance, out, "rl-ppo")
+        _interrupted(policy.config, what, args.instance, out, "rl-ppo", RESUME_NOTE.format(out=out))
         return True, None
+    _remove_checkpoint(out)
     print(f"wrote {out}/policy.pt, policy.json (place with: optdist solve {args.instance} --method rl-ppo --policy {out})")
     return True, solve_rl_ppo(inst, policy=policy)

@@ -93,7 +93,8 @@ def train(
 
     ``checkpoint`` (a folder; ``optdist train-rl``): the training's whole state (:data:`CHECKPOINT_FILES`,
     :func:`save_checkpoint`) is written there every ``checkpoint_every`` episodes and when a signal
-    stops it; ``resume``: the training continues from the one there (:func:`read_checkpoint`,
+    stops it, once it has taken a gradient step (before, nothing is saved: train-rl then leaves
+    no file); ``resume``: the training continues from the one there (:func:`read_checkpoint`,
     refused where its settings differ from these: ValueError naming the field and the fix) to
     ``episodes`` (default: those it had planned) and, for the same seed, ends with the weights an
     uninterrupted training gets, bit for bit (the replay buffer is kept whole).
@@ -135,7 +136,7 @@ def train(
     start = len(rows)
     for ep in tqdm(range(start, episodes), desc=f"train-rl {inst.name}", unit="ep", disable=not progress,
                    initial=start, total=episodes):
-        if checkpoint is not None and checkpoint_every and ep > start and ep % checkpoint_every == 0:
+        if checkpoint is not None and checkpoint_every and ep > start and ep % checkpoint_every == 0 and updates:
             save_checkpoint(checkpoint, settings, agent, env, rows, eps, updates, episodes,
                             before_s + time.perf_counter() - t0)
         if stop_requested():  # SIGINT/SIGTERM: keep the episodes done
@@ -178,7 +179,7 @@ def train(
         config["episodes_planned"] = episodes
         if stop_requested():
             config["interrupted"] = stop_signal_name()
-            if checkpoint is not None and len(rows) > start:
+            if checkpoint is not None and len(rows) > start and updates:  # none before the first gradient step
                 save_checkpoint(checkpoint, settings, agent, env, rows, eps, updates, episodes, train_s)
         else:
             config["cut_at_deadline"] = True
@@ -192,7 +193,7 @@ CHECKPOINT_FILES = ("checkpoint.pt", "checkpoint.json")
 #: a setting of the checkpoint -> the train-rl argument that gives it
 SETTING_FLAGS = {"algo": "--algo", "instance": "INSTANCE", "instance_sha256": "INSTANCE (the file's contents)",
                  "preset": "--preset", "reward": "--reward", "masked": "--masked", "double": "--double",
-                 "seed": "--seed", "train_freq": "--train-freq"}
+                 "seed": "--seed", "train_freq": "--train-freq", "n_steps": "n_steps (rollout length)"}
 
 
 def checkpoint_settings(inst: Instance, preset: Preset, *, reward: str, masked: bool, double: bool, seed: int,
@@ -230,8 +231,15 @@ def save_checkpoint(folder: Path, settings: dict, agent: DQNAgent, env: DistPriv
         "agent_rng": agent.rng.bit_generator.state, "train_s": train_s,
         "resume": "optdist train-rl INSTANCE --resume --out DIR (the same settings)",
     }
-    # both written in full first, then renamed into place one after the other with SIGINT/SIGTERM held back
-    # (a second Ctrl-C between the renames would leave a .pt and a .json of two saves; it comes right after)
+    write_checkpoint(folder, state, meta)
+
+
+def write_checkpoint(folder: Path, state: dict, meta: dict) -> None:
+    """Write ``state`` (``torch.save``) and ``meta`` (JSON) as :data:`CHECKPOINT_FILES` into
+    ``folder``, each atomically; both carry ``save_id`` (``state``'s), which :func:`read_checkpoint`
+    compares. Both are written in full first, then renamed into place one after the other with
+    SIGINT/SIGTERM held back (a second Ctrl-C between the renames would leave a .pt and a .json of
+    two saves; it comes right after)."""
     held = (signal.SIGINT, signal.SIGTERM)
     with atomic_path(folder / CHECKPOINT_FILES[0]) as pt_tmp:
         torch.save(state, pt_tmp)
