@@ -54,8 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default "
                    "runs/rl/<instance>); a folder holding any of them is refused without --force")
     p.add_argument("--force", action="store_true", help="replace the policy files already in --out (and remove an "
-                   "earlier run's curves.csv, curves.png, checkpoint.pt, checkpoint.json that --algo maskable-ppo "
-                   "does not write); with a checkpoint there: train afresh instead of --resume")
+                   "earlier run's curves.csv, curves.png that --algo maskable-ppo does not write); with a "
+                   "checkpoint there: train afresh instead of --resume (the checkpoint is replaced, or removed "
+                   "at the end)")
     p.add_argument("--resume", action="store_true",
                    help="continue the training whose checkpoint (checkpoint.pt, checkpoint.json) is in --out: "
                         "one a signal stopped (Ctrl-C, SIGTERM) or the last one saved every --checkpoint-every "
