@@ -62,6 +62,17 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     that never wrote, e.g. killed or on a full disk), not a torch file, pickled objects (refused by
     ``weights_only=True``, never loaded), a damaged or cut-short file, or not a mapping of names to
     tensors."""
+    state = load_weights_only(path)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError("not a state_dict (a mapping of names to tensors)")
+    return state
+
+
+def load_weights_only(path: Path) -> object:
+    """What ``torch.save`` wrote in ``path``, read by ``torch.load(weights_only=True)`` (tensors
+    and plain containers of them, numbers and strings: e.g. a training checkpoint's state dicts,
+    an optimiser's included); :class:`CheckpointError` as for :func:`load_state_dict`, without its
+    check that the value is a mapping of names to tensors."""
     if not path.is_file():
         raise CheckpointError("not a file")
     with path.open("rb") as f:
@@ -80,8 +91,6 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     except Exception as e:  # RuntimeError, EOFError, ... for a damaged or cut-short file
         why = f"{type(e).__name__}: {_first_sentence(e)}" if str(e).strip() else type(e).__name__
         raise CheckpointError(f"not a readable PyTorch file, damaged or cut short ({why})") from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError("not a state_dict (a mapping of names to tensors)")
     return state
 
 

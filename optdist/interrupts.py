@@ -6,6 +6,7 @@ process the signal killed (130 SIGINT, 143 SIGTERM). Used by the solvers, the sw
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 import time
@@ -115,7 +116,14 @@ def ignore_further_signals() -> None:
     :func:`interrupted_status`: a second Ctrl-C (or SIGTERM) would otherwise raise in the middle of
     its clean-up (a traceback), or, once the interpreter finalises and has put the default
     handlers back, kill it by the signal (status -2 or -15, no message). The process starts no
-    program after this (an ignored signal stays ignored in a child)."""
+    program after this (an ignored signal stays ignored in a child).
+
+    Where a signal stopped the command (:func:`stopped_by`), the objects alive now are also left
+    out of the interpreter's last garbage collection (``gc.freeze()``): after a train-rl stopped
+    while its policy placed a large instance's requests, that collection took 2-3 s between the
+    "interrupted" line and the exit (the output files are written atomically, before or never)."""
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
+        if _stopped is not None:
+            gc.freeze()

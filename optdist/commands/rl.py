@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import logging
 import signal
@@ -19,7 +20,12 @@ PRESET_NAMES = ("lenet", "cifar", "vgg", "hetero")  # optdist.rl.presets.PRESETS
 MAX_EPISODES = 10_000_000
 MAX_TIMESTEPS = 1_000_000_000
 #: what train-rl writes into --out, per --algo (the union: every file a run of either may have left there)
-WRITES = {"dqn": ("policy.pt", "policy.json", "curves.csv", "curves.png"), "maskable-ppo": ("policy.pt", "policy.json")}
+WRITES = {"dqn": ("policy.pt", "policy.json", "curves.csv", "curves.png", "checkpoint.pt", "checkpoint.json"),
+          "maskable-ppo": ("policy.pt", "policy.json", "checkpoint.pt", "checkpoint.json")}
+CHECKPOINT_FILES = ("checkpoint.pt", "checkpoint.json")  # optdist.rl.train.CHECKPOINT_FILES, without importing torch
+CHECKPOINT_EVERY = 500
+RESUME_NOTE = ("; continue the training (its checkpoint.pt, checkpoint.json are in {out}): the same train-rl command "
+               "with --resume (and without --force)")
 POLICY_FILES = WRITES["dqn"]
 
 episodes_flag = count_flag("layer episodes", 2000, MAX_EPISODES)
@@ -48,7 +54,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder for policy.pt, policy.json (dqn: also curves.csv, curves.png; default "
                    "runs/rl/<instance>); a folder holding any of them is refused without --force")
     p.add_argument("--force", action="store_true", help="replace the policy files already in --out (and remove an "
-                   "earlier run's curves.csv, curves.png that --algo maskable-ppo does not write)")
+                   "earlier run's curves.csv, curves.png that --algo maskable-ppo does not write); with a "
+                   "checkpoint there: train afresh instead of --resume (the checkpoint is replaced, or removed "
+                   "at the end)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the training whose checkpoint (checkpoint.pt, checkpoint.json) is in --out: "
+                        "one a signal stopped (Ctrl-C, SIGTERM) or the last one saved every --checkpoint-every "
+                        "episodes (maskable-ppo: every rollout; killed, a crash); give the same INSTANCE, --algo, "
+                        "--preset, --reward, --masked, --double, --seed, --train-freq (a different one is refused, "
+                        "named); --episodes (--timesteps): default the planned ones. For a seed, it ends with the "
+                        "policy an uninterrupted training gets")
+    p.add_argument("--checkpoint-every", action=count_flag("layer episodes", 100, MAX_EPISODES), metavar="N",
+                   help=f"dqn: save the training's state (networks, optimiser, replay buffer, RNGs; about 2 x 50,000 "
+                        f"observations) to checkpoint.pt/json in --out every N episodes (default {CHECKPOINT_EVERY}), "
+                        "and when a signal stops it; removed once the training ends")
     p.set_defaults(func=cmd_train_rl)
 
 
@@ -61,7 +80,8 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     from optdist.solvers.base import signals_received
 
     wrong = [flag for flag, given in (("--episodes", args.episodes), ("--masked", args.masked), ("--double", args.double),
-                                         ("--train-freq", args.train_freq != 1))
+                                         ("--train-freq", args.train_freq != 1),
+                                         ("--checkpoint-every", args.checkpoint_every is not None))
              if given] if args.algo == "maskable-ppo" else (["--timesteps"] if args.timesteps else [])
     if wrong:
         other = "dqn" if args.algo == "maskable-ppo" else "maskable-ppo"
@@ -77,7 +97,9 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     make_output_folder(out, "--out")  # before training: a file there, or above it, is refused now, not after it
     saved = False
     try:
-        refuse_overwrite([out / name for name in POLICY_FILES], args.force, "--out DIR")
+        if not args.resume:
+            _refuse_checkpoint(out, args.force)
+            refuse_overwrite([out / name for name in POLICY_FILES], args.force, "--out DIR")
         earlier_dqn = _holds_dqn_run(out)  # before training replaces its policy.json
         saved, sol = (_train_ppo if args.algo == "maskable-ppo" else _train_dqn)(args, inst, preset, out)
         if saved and earlier_dqn:
@@ -108,6 +130,33 @@ def _stoppable_training(algo: str, instance: str) -> Iterator[None]:
         yield
 
 
+def _refuse_checkpoint(out: Path, force: bool) -> None:
+    """Without --resume: a checkpoint in ``out`` (a training stopped before its end) is refused,
+    naming --resume, unless ``force`` (train afresh; the checkpoint is replaced or removed)."""
+    from optdist.cli import CliError
+
+    meta = out / CHECKPOINT_FILES[1]
+    if force or not meta.is_file():
+        return
+    try:
+        saved = json.loads(meta.read_text())
+        done = (f" after {saved['episodes']} of {saved['episodes_planned']} episodes" if "episodes" in saved
+                else f" after {saved['env_steps']} of {saved['timesteps_planned']} env steps")
+    except (OSError, ValueError, KeyError, TypeError):
+        done = ""
+    raise CliError(f"{meta}: {out} holds the checkpoint of a train-rl stopped{done}; not overwritten (fix: continue "
+                   f"it with --resume and the same settings, or give --force to train afresh, or another --out DIR)")
+
+
+def _remove_checkpoint(out: Path, why: str = "the training ran to its end") -> None:
+    """The training ran to its end: its checkpoint (or an earlier run's, under --force) is stale."""
+    gone = [out / name for name in CHECKPOINT_FILES if (out / name).is_file()]
+    for path in gone:
+        path.unlink()
+    if gone:
+        log.info("removed %s: %s", ", ".join(map(str, gone)), why)
+
+
 def _remove_created(created: list[Path]) -> None:
     """Remove the folders train-rl created for ``--out`` (deepest first) that are still empty: a
     training stopped before its first gradient step, or failed, leaves no empty folder behind."""
@@ -119,12 +168,12 @@ def _remove_created(created: list[Path]) -> None:
         log.info("removed the empty folder %s that this run created", folder)
 
 
-def _interrupted(config: dict, what: str, instance: Path, out: Path, method: str) -> None:
+def _interrupted(config: dict, what: str, instance: Path, out: Path, method: str, resume: str = "") -> None:
     """Say on stderr that a signal stopped the training after ``what`` (e.g. "137 of 2000 episodes"),
-    where the policy trained so far is, and how to place with it."""
+    where the policy trained so far is, how to place with it and (``resume``) how to go on."""
     log.warning("%s after %s: saved the policy trained so far to %s (policy.json: \"interrupted\": \"%s\"); place "
-                "with: optdist solve %s --method %s --policy %s", config["interrupted"], what, out, config["interrupted"],
-                instance, method, out)
+                "with: optdist solve %s --method %s --policy %s%s", config["interrupted"], what, out, config["interrupted"],
+                instance, method, out, resume)
 
 
 def _nothing_trained(config: dict, what: str, out: Path, fix: str) -> None:
@@ -166,7 +215,9 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
     reward = args.reward or "paper"
     with _stoppable_training(args.algo, inst.name):
         res = train(inst, preset, episodes=args.episodes, masked=args.masked, double=args.double, reward=reward,
-                    seed=args.seed, train_freq=args.train_freq)
+                    seed=args.seed, train_freq=args.train_freq, checkpoint=out, resume=args.resume,
+                    checkpoint_every=args.checkpoint_every or CHECKPOINT_EVERY,
+                    instance_sha256=hashlib.sha256(args.instance.read_bytes()).hexdigest())
     stopped = "interrupted" in res.config
     what = f"{res.config['episodes']} of {res.config.get('episodes_planned')} episodes"
     if stopped and not res.config["gradient_steps"]:
@@ -188,8 +239,9 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
           f"latency penalty {tail.latency_penalty_ms.mean():.4g} ms, constraints met {100 * tail.constraints_met.mean():.1f}%")
     print(f"wrote {out}/policy.pt, policy.json, curves.csv, curves.png")
     if stopped:
-        _interrupted(res.config, what, args.instance, out, "rl")
+        _interrupted(res.config, what, args.instance, out, "rl", RESUME_NOTE.format(out=out))
         return True, None
+    _remove_checkpoint(out)
     return True, solve_rl(inst, policy=Policy.from_agent(res.agent.q, res.config))
 
 
@@ -199,8 +251,10 @@ def _train_ppo(args: argparse.Namespace, inst, preset, out: Path):
 
     try:
         with _stoppable_training(args.algo, inst.name):
-            policy, train_s = train_maskable_ppo(inst, args.timesteps or DEFAULT_TIMESTEPS, args.seed,
-                                                 reward=args.reward or "stage", preset=preset)
+            policy, train_s = train_maskable_ppo(
+                inst, args.timesteps or (None if args.resume else DEFAULT_TIMESTEPS), args.seed,
+                reward=args.reward or "stage", preset=preset, checkpoint=out, resume=args.resume,
+                instance_sha256=hashlib.sha256(args.instance.read_bytes()).hexdigest())
     except ImportError as e:
         raise CliError(str(e)) from None
     stopped = "interrupted" in policy.config
@@ -217,7 +271,8 @@ def _train_ppo(args: argparse.Namespace, inst, preset, out: Path):
           f"{policy.config['reward']} reward)")
     if stopped:
         print(f"wrote {out}/policy.pt, policy.json")
-        _interrupted(policy.config, what, args.instance, out, "rl-ppo")
+        _interrupted(policy.config, what, args.instance, out, "rl-ppo", RESUME_NOTE.format(out=out))
         return True, None
+    _remove_checkpoint(out)
     print(f"wrote {out}/policy.pt, policy.json (place with: optdist solve {args.instance} --method rl-ppo --policy {out})")
     return True, solve_rl_ppo(inst, policy=policy)

@@ -147,6 +147,10 @@ class DistPrivacyEnv(gym.Env):
         self.action_space = spaces.Discrete(D)
         self.observation_space = spaces.Box(0.0, 1.0, (self.features.size,), np.float32)
         self.active = np.ones(inst.n_nodes, dtype=bool)
+        #: the actions taken since the current pass (of every request, from empty capacities) began:
+        #: with the devices all active and no shuffle, stepping them again after ``reset(seed=...)``
+        #: brings a new environment to this one's state (a resumed training, :mod:`optdist.rl.train`)
+        self.pass_actions: list[int] = []
         e = inst.mults_per_s[:D]
         self.low = (e < e.max()).astype(float)
         self._started = False
@@ -169,6 +173,7 @@ class DistPrivacyEnv(gym.Env):
             if self._rp is None or self._rp.done:
                 if not self._queue:  # a new pass: a new period with empty capacities
                     self.usage = Usage.zeros(inst.n_nodes)
+                    self.pass_actions = []
                     order = self.np_random.permutation(inst.n_requests) if self.shuffle else np.arange(inst.n_requests)
                     self._queue = [int(r) for r in order]
                 self._rp = RequestPlacer(inst, self.usage, self._queue.pop(0), self.active)
@@ -214,6 +219,7 @@ class DistPrivacyEnv(gym.Env):
         if not self._started or self._st.done:
             raise RuntimeError("the layer's episode is over: call reset() to start the next one")
         st, j = self._st, int(action)
+        self.pass_actions.append(j)
         valid = bool(self._mask[j])
         delay = float(st.segment_delay()[j])
         before = st.stage_time

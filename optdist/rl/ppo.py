@@ -19,7 +19,7 @@ Needs the ``rl-baselines`` extra.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -93,13 +93,16 @@ def _build(obs_size: int, n_actions: int, net_arch: list[int]) -> torch.nn.Modul
 
 def train_maskable_ppo(
     inst: Instance,
-    timesteps: int = DEFAULT_TIMESTEPS,
+    timesteps: int | None = DEFAULT_TIMESTEPS,
     seed: int = 0,
     *,
     reward: Reward = "stage",
     preset: Preset | None = None,
     n_steps: int = 256,
     deadline: float | None = None,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    instance_sha256: str | None = None,
 ) -> tuple[PPOPolicy, float]:
     """Train MaskablePPO for ``timesteps`` env steps (segments); the policy and the training seconds.
 
@@ -118,7 +121,24 @@ def train_maskable_ppo(
     ends it the same way at the first env step past it: the config then has ``cut_at_deadline``
     (true); an update started before the deadline runs to its end.
     Raises ValueError for ``timesteps`` not a whole number >= 1 (:func:`~optdist.rl.presets.count_in_range`).
+
+    ``checkpoint`` (a folder; ``optdist train-rl``): at the start of every rollout after the first
+    update the training's state is written there (:func:`optdist.rl.train.write_checkpoint`: the actor-critic's and the
+    optimiser's state dicts, the counters, the torch, numpy and ``random`` RNG states, the last
+    observation and the actions of the environment's pass; SB3's own zip is not used, as loading
+    it unpickles); ``resume``: continue from the one there (refused where its settings differ) to
+    ``timesteps`` (None: those it had planned). A signal stops the training within a rollout: the
+    resumed one collects that rollout again from its start and, for the seed, ends with the
+    weights of an uninterrupted training, bit for bit.
     """
+    from optdist.rl.train import read_checkpoint
+
+    preset = preset_for(inst) if preset is None else preset
+    settings = {"algo": "maskable-ppo", "instance": inst.name, "instance_sha256": instance_sha256,
+                "preset": asdict(preset), "reward": reward, "seed": seed, "n_steps": n_steps}
+    saved = read_checkpoint(Path(checkpoint), settings) if resume else None
+    if timesteps is None:
+        timesteps = saved[0]["timesteps_planned"] if saved is not None else DEFAULT_TIMESTEPS
     if not count_in_range(timesteps):  # 0 or -1: learn() ran no step and the initial weights placed
         raise ValueError(f"timesteps = {value_text(timesteps)}: give a whole number >= 1 of env steps, e.g. {DEFAULT_TIMESTEPS}")
     import gymnasium as gym
@@ -134,19 +154,31 @@ def train_maskable_ppo(
         def _on_step(self) -> bool:
             return not stop_requested() and (deadline is None or time.perf_counter() < deadline)
 
+        def _on_rollout_start(self) -> None:
+            if checkpoint is not None and self.model._n_updates:  # none before the first update (nothing to keep)
+                _save_ppo_checkpoint(Path(checkpoint), settings, self.model, env.unwrapped, timesteps,
+                                     before_s + time.perf_counter() - t0)
+
     maskable_ppo, _ = _sb3()
     require_parallel_uplink(inst, "rl-ppo")
     torch.set_num_threads(1)
-    preset = preset_for(inst) if preset is None else preset
     unit = preset.stage_unit_s if reward == "stage" else preset.latency_unit_s
     env = gym.make(ENV_ID, instance=inst, reward=reward, sigma=preset.sigma, beta=preset.beta, latency_unit_s=unit)
     model = maskable_ppo("MlpPolicy", env, n_steps=n_steps, batch_size=64, n_epochs=4, learning_rate=3e-4,
                          gamma=preset.gamma, policy_kwargs={"net_arch": list(NET_ARCH)}, seed=seed, device="cpu", verbose=0)
-    t0 = time.perf_counter()
+    t0, before_s, remaining, fresh = time.perf_counter(), 0.0, timesteps, True
+    if saved is not None:
+        meta, state = saved
+        if timesteps <= meta["env_steps"]:
+            raise ValueError(f"--timesteps {timesteps}: the checkpoint in {checkpoint} has {meta['env_steps']} env steps "
+                             f"done already (fix: give more --timesteps, or leave --timesteps out to train the "
+                             f"{meta['timesteps_planned']} it had planned)")
+        _restore_ppo(model, env.unwrapped, meta, state, Path(checkpoint))
+        before_s, remaining, fresh = meta["train_s"], timesteps - meta["env_steps"], False
     if not stop_requested():  # a signal while the model was made: no step (learn() takes one before its callback)
         training_began()
-        model.learn(total_timesteps=timesteps, callback=StopOnSignal())
-    train_s = time.perf_counter() - t0
+        model.learn(total_timesteps=remaining, callback=StopOnSignal(), reset_num_timesteps=fresh)
+    train_s = before_s + time.perf_counter() - t0
     f = env.unwrapped.features
     config = {
         "format": PPO_FORMAT, "algo": "maskable-ppo", "instance": inst.name, "reward": reward, "seed": seed,
@@ -155,11 +187,62 @@ def train_maskable_ppo(
         "obs_size": f.size, "n_actions": inst.n_devices, "cnns": f.cnns, "max_layers": f.max_layers,
         "device_ids": list(inst.node_ids[: inst.n_devices]), "train_s": train_s, "updates": int(model._n_updates),
     }
+    if saved is not None:
+        config["resumed_at"] = saved[0]["env_steps"]
     if stop_requested() and model.num_timesteps < timesteps:
         config["interrupted"] = stop_signal_name()
     elif model.num_timesteps < timesteps:  # only the deadline ends learn() early otherwise
         config["cut_at_deadline"] = True
     return PPOPolicy(model.policy.eval(), config), train_s
+
+
+def _save_ppo_checkpoint(folder: Path, settings: dict, model, env, planned: int, train_s: float) -> None:
+    """The training's state at the start of a rollout (see :func:`train_maskable_ppo`)."""
+    import random
+    import uuid
+
+    from optdist.rl.train import CHECKPOINT_FORMAT, write_checkpoint
+
+    save_id = uuid.uuid4().hex
+    np_state = np.random.get_state()
+    state = {
+        "save_id": save_id, "policy": model.policy.state_dict(), "optimizer": model.policy.optimizer.state_dict(),
+        "torch_rng": torch.get_rng_state(), "numpy_rng_keys": torch.from_numpy(np_state[1].astype(np.int64)),
+        "last_obs": torch.from_numpy(np.array(model._last_obs)),
+        "episode_starts": torch.from_numpy(np.array(model._last_episode_starts)),
+        "pass_actions": torch.tensor(env.pass_actions, dtype=torch.int64),
+    }
+    write_checkpoint(folder, state, {
+        "format": CHECKPOINT_FORMAT, "save_id": save_id, "settings": settings, "env_steps": int(model.num_timesteps),
+        "timesteps_planned": planned, "updates": int(model._n_updates), "episode_num": int(model._episode_num),
+        "numpy_rng": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "random_rng": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+        "train_s": train_s, "resume": "optdist train-rl INSTANCE --algo maskable-ppo --resume --out DIR (the same settings)",
+    })
+
+
+def _restore_ppo(model, env, meta: dict, state: dict, folder: Path) -> None:
+    """Put a checkpoint's state into a new ``model`` (made with the same seed) and its environment
+    ``env`` (reset, its pass's actions stepped again through the model's vectorised environment)."""
+    import random
+
+    from optdist.rl.train import CHECKPOINT_FILES
+
+    model.policy.load_state_dict(state["policy"])
+    model.policy.optimizer.load_state_dict(state["optimizer"])
+    model.num_timesteps, model._n_updates, model._episode_num = meta["env_steps"], meta["updates"], meta["episode_num"]
+    obs = model.env.reset()
+    for a in state["pass_actions"].tolist():
+        obs, _, _, _ = model.env.step(np.array([a]))
+    if env.pass_actions != state["pass_actions"].tolist() or not np.array_equal(obs, state["last_obs"].numpy()):
+        raise ValueError(f"{folder / CHECKPOINT_FILES[0]}: field pass_actions: the environment did not come back to "
+                         "the checkpoint's state (fix: leave out --resume and give --force to train afresh)")
+    model._last_obs, model._last_episode_starts = obs, state["episode_starts"].numpy()
+    torch.set_rng_state(state["torch_rng"])
+    name, pos, has_gauss, gauss = meta["numpy_rng"]
+    np.random.set_state((name, state["numpy_rng_keys"].numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = meta["random_rng"]
+    random.setstate((version, tuple(internal), gauss_next))
 
 
 def save_ppo(policy: PPOPolicy, out: str | Path) -> Path:

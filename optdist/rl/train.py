@@ -9,6 +9,8 @@ plus ``policy.json`` (everything needed to rebuild it and its observation layout
 
 from __future__ import annotations
 
+import contextlib
+import json
 import signal
 import time
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from tqdm import tqdm
 
 from optdist.instance import Instance
 from optdist.io import atomic_path, atomic_write_json, atomic_write_text
-from optdist.jsonfile import value_text
+from optdist.jsonfile import json_text, value_text
 from optdist.rl.dqn import DQNAgent, DQNConfig
 from optdist.rl.env import DistPrivacyEnv, Reward
 from optdist.rl.presets import Preset, count_in_range
@@ -69,6 +71,10 @@ def train(
     progress: bool = True,
     on_episode: Callable[[int, DistPrivacyEnv, DQNAgent], None] | None = None,
     deadline: float | None = None,
+    checkpoint: Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    instance_sha256: str | None = None,
 ) -> TrainResult:
     """Epsilon-greedy DQN training for ``episodes`` layer episodes (default: the preset's).
 
@@ -84,10 +90,26 @@ def train(
     ``deadline`` (a :func:`time.perf_counter` time, s; ``solve(method="rl", time_limit=...)``) ends
     it the same way, checked before each episode: the config then has ``cut_at_deadline`` (true),
     ``episodes`` and ``episodes_planned`` (0 episodes done: the network's initial weights).
+
+    ``checkpoint`` (a folder; ``optdist train-rl``): the training's whole state (:data:`CHECKPOINT_FILES`,
+    :func:`save_checkpoint`) is written there every ``checkpoint_every`` episodes and when a signal
+    stops it, once it has taken a gradient step (before, nothing is saved: train-rl then leaves
+    no file); ``resume``: the training continues from the one there (:func:`read_checkpoint`,
+    refused where its settings differ from these: ValueError naming the field and the fix) to
+    ``episodes`` (default: those it had planned) and, for the same seed, ends with the weights an
+    uninterrupted training gets, bit for bit (the replay buffer is kept whole).
+    ``instance_sha256``: the instance file's digest, compared on resume.
     """
     from optdist.solvers.base import stop_requested  # not at import: it loads Pyomo
 
     torch.set_num_threads(1)
+    if (checkpoint is not None or resume) and on_episode is not None:
+        raise ValueError("a checkpoint keeps a training without on_episode (its changes to the environment are not kept)")
+    settings = checkpoint_settings(inst, preset, reward=reward, masked=masked, double=double, seed=seed,
+                                   train_freq=train_freq, instance_sha256=instance_sha256)
+    saved = read_checkpoint(Path(checkpoint), settings) if resume else None
+    if saved is not None and episodes is None:
+        episodes = saved[0]["episodes_planned"]
     episodes = preset.episodes if episodes is None else episodes
     if not count_in_range(episodes):  # 0 or -1 trained nothing
         raise ValueError(f"episodes = {value_text(episodes)}: give a whole number >= 1 of layer episodes, e.g. 2000")
@@ -101,8 +123,22 @@ def train(
     agent = DQNAgent(f.n_global, f.n_device, env.action_space.n, cfg, seed=seed)
     t0 = time.perf_counter()
     obs, info = env.reset(seed=seed)
-    eps, rows, updates = preset.eps_start, [], 0
-    for ep in tqdm(range(episodes), desc=f"train-rl {inst.name}", unit="ep", disable=not progress):
+    eps, rows, updates, before_s = preset.eps_start, [], 0, 0.0
+    if saved is not None:
+        meta, state = saved
+        if episodes <= meta["episodes"]:
+            raise ValueError(f"--episodes {episodes}: the checkpoint in {checkpoint} has {meta['episodes']} episodes "
+                             f"done already (fix: give more --episodes, or leave --episodes out to train the "
+                             f"{meta['episodes_planned']} it had planned)")
+        obs, info = _restore(agent, env, meta, state, seed, checkpoint)
+        eps, updates, before_s = meta["epsilon"], meta["gradient_steps"], meta["train_s"]
+        rows = [dict(zip(state["curves"], values)) for values in zip(*state["curves"].values())]
+    start = len(rows)
+    for ep in tqdm(range(start, episodes), desc=f"train-rl {inst.name}", unit="ep", disable=not progress,
+                   initial=start, total=episodes):
+        if checkpoint is not None and checkpoint_every and ep > start and ep % checkpoint_every == 0 and updates:
+            save_checkpoint(checkpoint, settings, agent, env, rows, eps, updates, episodes,
+                            before_s + time.perf_counter() - t0)
         if stop_requested():  # SIGINT/SIGTERM: keep the episodes done
             break
         if deadline is not None and time.perf_counter() >= deadline:  # time limit: keep the episodes done
@@ -136,13 +172,168 @@ def train(
         "cnns": env.features.cnns, "max_layers": env.features.max_layers,
         "device_ids": list(inst.node_ids[: inst.n_devices]),
     }
+    if saved is not None:
+        config["resumed_at"] = saved[0]["episodes"]  # (the latest) resume's first episode
+    train_s = before_s + time.perf_counter() - t0
     if len(rows) < episodes:
         config["episodes_planned"] = episodes
         if stop_requested():
             config["interrupted"] = stop_signal_name()
+            if checkpoint is not None and len(rows) > start and updates:  # none before the first gradient step
+                save_checkpoint(checkpoint, settings, agent, env, rows, eps, updates, episodes, train_s)
         else:
             config["cut_at_deadline"] = True
-    return TrainResult(agent, pd.DataFrame(rows), config, time.perf_counter() - t0)
+    return TrainResult(agent, pd.DataFrame(rows), config, train_s)
+
+
+CHECKPOINT_FORMAT = "optdist-rl-checkpoint/1"
+#: a DQN training's checkpoint in train-rl's ``--out``: the tensors (``torch.save``, read with
+#: ``weights_only=True``) and the JSON sidecar (settings, counters, the agent's RNG state)
+CHECKPOINT_FILES = ("checkpoint.pt", "checkpoint.json")
+#: a setting of the checkpoint -> the train-rl argument that gives it
+SETTING_FLAGS = {"algo": "--algo", "instance": "INSTANCE", "instance_sha256": "INSTANCE (the file's contents)",
+                 "preset": "--preset", "reward": "--reward", "masked": "--masked", "double": "--double",
+                 "seed": "--seed", "train_freq": "--train-freq", "n_steps": "n_steps (rollout length)"}
+
+
+def checkpoint_settings(inst: Instance, preset: Preset, *, reward: str, masked: bool, double: bool, seed: int,
+                        train_freq: int, instance_sha256: str | None = None) -> dict:
+    """What a checkpoint must share with the training that resumes it (:data:`SETTING_FLAGS`)."""
+    return {"algo": "dqn", "instance": inst.name, "instance_sha256": instance_sha256, "preset": asdict(preset),
+            "reward": reward, "masked": masked, "double": double, "seed": seed, "train_freq": train_freq}
+
+
+def save_checkpoint(folder: Path, settings: dict, agent: DQNAgent, env: DistPrivacyEnv, rows: list[dict],
+                    eps: float, updates: int, planned: int, train_s: float) -> None:
+    """Write the training's state between two episodes into ``folder`` (:data:`CHECKPOINT_FILES`,
+    each atomically; the .pt first, the two tied by ``save_id``): both networks, the optimiser, the
+    replay buffer's filled part and position, torch's RNG state, the curves so far and the actions
+    of the environment's current pass (replayed on resume: :meth:`DistPrivacyEnv.reset` and
+    ``step``); the JSON: the settings, the counters, epsilon and the agent's numpy RNG state."""
+    import uuid
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    buf, save_id = agent.buffer, uuid.uuid4().hex
+    n = buf.size
+    state = {
+        "save_id": save_id, "q": agent.q.state_dict(), "target": agent.target.state_dict(),
+        "optimizer": agent.opt.state_dict(), "torch_rng": torch.get_rng_state(),
+        "buffer": {name: torch.from_numpy(getattr(buf, name)[:n].copy())
+                   for name in ("obs", "next_obs", "action", "reward", "done", "next_mask")},
+        "pass_actions": torch.tensor(env.pass_actions, dtype=torch.int64),
+        "curves": {key: [_plain(row[key]) for row in rows] for key in (rows[0] if rows else {})},
+    }
+    meta = {
+        "format": CHECKPOINT_FORMAT, "save_id": save_id, "settings": settings, "episodes": len(rows),
+        "episodes_planned": planned, "env_steps": agent.steps, "gradient_steps": updates, "epsilon": eps,
+        "buffer_size": n, "buffer_pos": buf.pos, "exact_rows": agent.exact_rows,
+        "agent_rng": agent.rng.bit_generator.state, "train_s": train_s,
+        "resume": "optdist train-rl INSTANCE --resume --out DIR (the same settings)",
+    }
+    write_checkpoint(folder, state, meta)
+
+
+def write_checkpoint(folder: Path, state: dict, meta: dict) -> None:
+    """Write ``state`` (``torch.save``) and ``meta`` (JSON) as :data:`CHECKPOINT_FILES` into
+    ``folder``, each atomically; both carry ``save_id`` (``state``'s), which :func:`read_checkpoint`
+    compares. Both are written in full first, then renamed into place one after the other with
+    SIGINT/SIGTERM held back (a second Ctrl-C between the renames would leave a .pt and a .json of
+    two saves; it comes right after)."""
+    held = (signal.SIGINT, signal.SIGTERM)
+    with atomic_path(folder / CHECKPOINT_FILES[0]) as pt_tmp:
+        torch.save(state, pt_tmp)
+        try:
+            with atomic_path(folder / CHECKPOINT_FILES[1]) as json_tmp:
+                atomic_write_json(json_tmp, meta)
+                signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+            raise
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def _plain(value: object) -> object:
+    """A curves value as ``torch.load(weights_only=True)`` reads it back: numpy scalars as Python's."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _mismatch(folder: Path, field: str, saved: object, given: object) -> str:
+    """The message refusing a checkpoint whose setting ``field`` differs."""
+    if field == "preset" and isinstance(saved, dict) and isinstance(given, dict):
+        if saved.get("name") != given.get("name"):
+            saved, given = saved.get("name"), given.get("name")
+        else:  # same name, other hyper-parameters (another optdist version)
+            key = next(k for k in {**saved, **given} if saved.get(k) != given.get(k))
+            field, saved, given = f"preset.{key}", saved.get(key), given.get(key)
+    flag = SETTING_FLAGS.get(field.split(".")[0], field)
+    return (f"{folder / CHECKPOINT_FILES[1]}: field settings.{field}: the checkpoint was saved by a training with "
+            f"{field} {json_text(saved)}, this one has {json_text(given)}; not resumed (fix: resume with the "
+            f"checkpoint's {flag}, or leave out --resume and give --force, or another --out, to train afresh)")
+
+
+def read_checkpoint(folder: Path, settings: dict) -> tuple[dict, dict]:
+    """The JSON sidecar and the tensors of the checkpoint in ``folder`` (:func:`save_checkpoint`).
+    ValueError (naming the file, the field and the fix) for a missing, unreadable or mismatched one:
+    a setting that differs from ``settings`` (:data:`SETTING_FLAGS`), or files of two saves."""
+    from optdist.checkpoint import CheckpointError, load_weights_only
+
+    folder = Path(folder)
+    meta_path, pt = folder / CHECKPOINT_FILES[1], folder / CHECKPOINT_FILES[0]
+    fresh = "leave out --resume and give --force, or another --out, to train afresh"
+    if not meta_path.is_file():
+        done = ""
+        with contextlib.suppress(OSError, ValueError):
+            policy = json.loads((folder / "policy.json").read_text())
+            if isinstance(policy, dict) and policy.get("format") == POLICY_FORMAT and "interrupted" not in policy:
+                done = f" (its policy.json is of a training that ran to its end, {policy.get('episodes')} episodes)"
+        raise ValueError(f"--resume: {meta_path} not found: {folder} holds no checkpoint to resume{done} (fix: "
+                         f"{fresh}; train-rl writes one when a signal stops it, and every --checkpoint-every episodes)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{meta_path}: not readable JSON ({e}) (fix: {fresh})") from None
+    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT or not isinstance(meta.get("settings"), dict):
+        raise ValueError(f"{meta_path}: field format: not a train-rl checkpoint ({CHECKPOINT_FORMAT}) (fix: {fresh})")
+    for field, given in settings.items():
+        have = meta["settings"].get(field)
+        if field == "instance_sha256" and (have is None or given is None):
+            continue
+        if have != given:
+            raise ValueError(_mismatch(folder, field, have, given))
+    try:
+        state = load_weights_only(pt)
+    except CheckpointError as e:
+        raise ValueError(f"{pt}: {e.reason} (fix: resume from an earlier copy of {folder}, or {fresh})") from None
+    if not isinstance(state, dict) or state.get("save_id") != meta.get("save_id"):
+        raise ValueError(f"{pt}: field save_id: not the save {meta_path} describes (the two files are of two saves; "
+                         f"fix: {fresh})")
+    return meta, state
+
+
+def _restore(agent: DQNAgent, env: DistPrivacyEnv, meta: dict, state: dict, seed: int,
+             folder: Path) -> tuple[np.ndarray, dict]:
+    """Put a checkpoint's state into a new ``agent`` and ``env`` (reset with ``seed``, its pass's
+    actions stepped again); the observation and info the next episode starts from."""
+    agent.q.load_state_dict(state["q"])
+    agent.target.load_state_dict(state["target"])
+    agent.opt.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    buf, n = agent.buffer, meta["buffer_size"]
+    for name, values in state["buffer"].items():
+        getattr(buf, name)[:n] = values.numpy()
+    buf.size, buf.pos = n, meta["buffer_pos"]
+    agent.rng.bit_generator.state = meta["agent_rng"]
+    agent.steps, agent.exact_rows = meta["env_steps"], meta["exact_rows"]
+    obs, info = env.reset(seed=seed)
+    for a in state["pass_actions"].tolist():
+        obs, _, done, _, info = env.step(a)
+        if done:
+            obs, info = env.reset()
+    if env.pass_actions != state["pass_actions"].tolist():
+        raise ValueError(f"{folder / CHECKPOINT_FILES[0]}: field pass_actions: the environment did not come back to "
+                         "the checkpoint's state (fix: leave out --resume and give --force to train afresh)")
+    return obs, info
 
 
 def stop_signal_name() -> str:
