@@ -180,6 +180,58 @@ class SolveResult:
         check_save_path(self, inst, path, force)
         return atomic_write_json(path, self.to_json(inst), non_finite=True)
 
+    @classmethod
+    def load(cls, path: str | Path, inst: Instance) -> SolveResult:
+        """The result :meth:`save` wrote to ``path`` (``optdist solve --out``), for ``inst``, the
+        instance it was solved on: :func:`load_result`'s document (an infinite bound read back
+        as ``inf``) as a :class:`SolveResult`. ``termination`` a :class:`Termination`;
+        ``objective``, ``bound`` (s), ``wall_time`` (s, the file's ``wall_time_s``), ``nodes``,
+        ``method``, ``solver``, ``formulation``, ``options`` and ``extra`` as written; ``assignment``
+        an :class:`~optdist.assignment.Assignment` of ``inst`` (None if the run had none) and
+        ``evaluation`` the evaluator's re-score of it on ``inst`` (a run scored on a method's own
+        constraints, ``scored_on``, e.g. a defence that lifts Nf, is re-scored on ``inst``), so that
+        ``SolveResult.load(p, inst).to_json(inst) == load_result(p)`` for such a file.
+
+        Raises TypeError naming the call where ``inst`` is no :class:`Instance` (the arguments
+        swapped: the path comes first); FileNotFoundError for a missing file; ValueError (a
+        :class:`~optdist.jsonfile.DocumentError` for a file that cannot be read as JSON, an
+        :class:`~optdist.assignment.AssignmentError` for a placement that does not fit ``inst``),
+        each naming the file, the field and the fix, for another document, a result of another
+        instance, a termination, number or table field of the wrong kind."""
+        if not isinstance(inst, Instance) or isinstance(path, Instance):
+            raise TypeError(f"SolveResult.load(path, inst) takes the path first, then the Instance it was solved on; "
+                            f"got {_named(path)} and {_named(inst)} (fix: SolveResult.load(\"result.json\", inst), "
+                            "with inst = optdist.load_instance(\"instances/...json\"))")
+        doc = load_result(path)
+
+        def bad(field: str, what: str, fix: str) -> ValueError:
+            return ValueError(f"{path}: field {json_text(field)} is {json_text(doc.get(field), 60)}, {what} (fix: {fix})")
+
+        if doc.get("instance") != inst.name:
+            raise bad("instance", f"not {json_text(inst.name)}: a result of another instance",
+                      "give the instance the result was solved on, e.g. optdist.load_instance(its file)")
+        try:
+            termination = Termination(doc.get("termination"))
+        except ValueError:
+            raise bad("termination", "no termination", f"one of {', '.join(t.value for t in Termination)}") from None
+        for name in ("objective", "bound", "wall_time_s", "nodes"):
+            value = doc.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise bad(name, "not a number", "a number or null, as SolveResult.save writes it")
+        for name in ("options", "extra"):
+            if not isinstance(doc.get(name, {}), dict):
+                raise bad(name, "not a JSON object", "an object, as SolveResult.save writes it")
+        asg = None
+        if doc.get("assignment") is not None:
+            asg = Assignment.from_json(inst, doc["assignment"], f"{path}: assignment")
+        res = cls(instance=inst.name, method=doc.get("method"), termination=termination,
+                  objective=doc.get("objective"), bound=doc.get("bound"), wall_time=doc.get("wall_time_s") or 0.0,
+                  solver=doc.get("solver"), formulation=doc.get("formulation"), nodes=doc.get("nodes"),
+                  assignment=asg, options=dict(doc.get("options", {})), extra=dict(doc.get("extra", {})))
+        if asg is not None:
+            res.evaluation = evaluate(inst, asg)
+        return res
+
 
 def check_save_path(obj: object, inst: object, path: object, force: bool = False) -> None:
     """The checks of ``obj.save(inst, path)`` (:meth:`SolveResult.save`,
@@ -219,11 +271,17 @@ def _given(value: object) -> str:
     return "None" if value is None else f"{type(value).__name__} {json_text(value, 60)}"
 
 
+def _named(value: object) -> str:
+    """``value`` in :meth:`SolveResult.load`'s TypeError: an Instance by its name, else :func:`_given`."""
+    return f"Instance {json_text(value.name)}" if isinstance(value, Instance) else _given(value)
+
+
 def load_result(path: str | Path) -> dict:
     """The ``optdist-result/1`` document at ``path`` (what :meth:`SolveResult.save` wrote), each
     value named in its ``non_finite`` field put back as the float it was
     (:func:`optdist.io.restore_non_finite`): ``load_result(p) == res.to_json(inst)`` after
-    ``res.save(inst, p)``. ValueError naming the file for another document."""
+    ``res.save(inst, p)``. ValueError naming the file for another document. As a
+    :class:`SolveResult` (its assignment and evaluation for the instance): :meth:`SolveResult.load`."""
     from optdist.jsonfile import MiB, read_json
 
     doc = read_json(path, 256 * MiB, what="result")

@@ -123,7 +123,7 @@ def test_radios_too_small_for_one_request_prove_infeasibility():
     inst = coupled(bandwidth=40)
     assert optdist.solve(inst, method="milp", time_limit=60, threads=1).termination == "infeasible"
     res = column_generation(inst, solver="highs", time_limit=30, threads=1)
-    assert res.termination == "infeasible" and res.assignment is None and res.bound is None
+    assert res.termination == "infeasible" and res.assignment is None and res.bound == math.inf  # a proof (engine31)
 
 
 def test_makespan_objective_is_refused_with_the_field_named():
@@ -824,4 +824,4 @@ def test_a_bound_above_every_placement_after_branching_proves_infeasibility():
     compact = optdist.solve(inst, method="milp", formulation="compact", time_limit=30, threads=1)
     assert compact.termination == "infeasible"
     res = optdist.solve(inst, method="milp", time_limit=30, threads=1)
-    assert res.termination == "infeasible" and res.bound is None and res.objective is None
+    assert res.termination == "infeasible" and res.bound == math.inf and res.objective is None  # a proof: +inf

@@ -14,6 +14,7 @@ What has to hold for its optimality claims to be sound:
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from pathlib import Path
 
@@ -362,7 +363,7 @@ def test_infeasible_request_is_reported():
     inst = load_instance(ROOT / "instances" / "infeasible" / "lenet-1x3-privacy.json")
     res = solve_decomposed(inst, time_limit=30, threads=1)
     assert res.termination == Termination.INFEASIBLE
-    assert res.assignment is None and res.bound is None
+    assert res.assignment is None and res.bound == math.inf  # a proof: +inf (engine31)
     assert res.extra["infeasible_requests"] == ["r1"]
 
 

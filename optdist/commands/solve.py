@@ -272,26 +272,20 @@ def _refuse_two_gaps(args: argparse.Namespace, raw: dict) -> None:
     """Refuse ``--gap G`` with a different relative gap given raw under the solver's own name
     (HiGHS ``--solver-option mip_rel_gap=X``, SCIP ``limits/gap=X``): the raw one would win inside
     the solver, silently (before, only ``--out``'s ``options['overridden']`` said so). The same
-    value given both ways is one gap. Raises CliError naming both and the fix."""
+    value given both ways is one gap. Raises CliError naming both and the fix: the one rule and
+    message of :meth:`optdist.solvers.Solver.gap_conflict` (a profile's raw gap too)."""
     from optdist.solvers import get_solver
 
     if args.gap is None:
         return
     try:
-        native = get_solver(args.solver).option_names.get("mip_gap")
+        adapter = get_solver(args.solver)
     except ValueError:  # an unknown solver: the solve itself says so, with the fix
         return
-    if native is None or native not in raw:
-        return
-    try:
-        same = float(raw[native]) == float(args.gap)
-    except (TypeError, ValueError):
-        same = False
-    if not same:
-        text = next((_key_and_text(item)[1] for item in args.solver_option if _key_and_text(item)[0] == native),
-                    str(raw[native]))
-        raise CliError(f"--gap {args.gap:g} and --solver-option {native}={text} both set the relative gap of solver "
-                       f"{args.solver}, to different values (fix: give it once, e.g. --gap {text})")
+    native = adapter.option_names.get("mip_gap")
+    text = next((_key_and_text(item)[1] for item in args.solver_option if _key_and_text(item)[0] == native), None)
+    if (said := adapter.gap_conflict(args.gap, raw, given=text)) is not None:
+        raise CliError(said)
 
 
 def _refuse(name: str, flag: str, method: str) -> NoReturn:

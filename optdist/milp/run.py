@@ -330,8 +330,10 @@ def solve_formulation(
     any; the termination stays ``interrupted`` or ``error``, a limit's ``no_solution`` becomes
     ``time_limit``, and the solver's ``optimal``, ``feasible`` or ``time_limit`` stays (the bound
     is unchanged and the gap only shrinks). A solver's claim that the model is infeasible while
-    the start is feasible is discarded: the start is kept, termination ``feasible``, no bound,
-    ``extra['warning']`` names the solver and its claim. A feasible start the solver was not seeded with is
+    the start is feasible is refuted as one without a start is by a feasible greedy placement
+    (:func:`greedy_disproof`, :func:`claim_refuted`): termination ``error``, no bound,
+    ``extra['solver_error']`` names the solver and its claim, and the start (else the greedy's
+    placement) is kept. A feasible start the solver was not seeded with is
     still the incumbent to beat: ``extra['warm_start_not_seeded']`` says why it was no MIP start;
     an infeasible one that was not seeded is not used at all (``extra['warm_start_skipped']``).
 
@@ -428,10 +430,17 @@ def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clo
             extra["warm_start_skipped"] = f"{why}, and it breaks {len(start_ev.violations)} constraint(s)"
     scale = b.time_unit
     bound = out.bound if out.bound is not None or out.termination is not Termination.OPTIMAL else out.incumbent
-    if out.termination is Termination.INFEASIBLE and asg is None and (start_ev is None or not start_ev.feasible):
-        if (disproof := greedy_disproof(inst, clock.left())) is not None:  # the claim is false: no proof, no bound
+    refuted_by = "a greedy placement"
+    if out.termination is Termination.INFEASIBLE and asg is None:
+        # one meaning with or without a warm start: a feasible placement (the start, else the greedy's) refutes it
+        disproof = (start, start_ev) if start_ev is not None and start_ev.feasible else None
+        if disproof is not None and warm_start != "greedy":
+            refuted_by = "the warm start"
+        if disproof is None:
+            disproof = greedy_disproof(inst, clock.left())
+        if disproof is not None:  # the claim is false: no proof, no bound
             start, start_ev = disproof
-            claim_refuted(out, adapter.name, start_ev.objective)
+            claim_refuted(out, adapter.name, start_ev.objective, by=refuted_by)
             extra.update(solver_status=out.status, **out.extra)
             bound = None
         else:  # a proof that no placement exists: +inf
@@ -454,7 +463,7 @@ def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clo
     else:
         ended = "the solver reached its limit before it returned an incumbent"
     if out.extra.get("claim_refuted"):
-        ended = "the solver's claim of infeasibility is false: a greedy placement is feasible"
+        ended = f"the solver's claim of infeasibility is false: {refuted_by} is feasible"
     _keep_warm_start(inst, res, start, start_ev, ended,
                      mip_gap=adapter.requested_gap(options, adapter.solver_options))
     res.wall_time = clock.elapsed
@@ -473,24 +482,33 @@ def greedy_disproof(inst: Instance, time_left: float | None) -> tuple[Assignment
     return (start, ev) if ev.feasible else None
 
 
-def claim_refuted(out: Any, solver: str, objective: float) -> None:
+def claim_refuted(out: Any, solver: str, objective: float, *, by: str = "a greedy placement") -> None:
     """Turn the outcome ``out`` of a solver that claimed the model infeasible, though a feasible
-    placement scoring ``objective`` (s) exists (:func:`greedy_disproof`), into termination
-    ``error``: no incumbent, no bound (its proof is void), ``extra["solver_error"]`` naming the
-    solver, its claim and the fix, ``extra["solver_said"]`` its word, ``extra["claim_refuted"]``
-    True. Recorded for the enclosing :func:`~optdist.solvers.base.solver_failures` blocks."""
+    placement scoring ``objective`` (s) exists (``by``: which, e.g. "a greedy placement",
+    :func:`greedy_disproof`, or "the warm start"), into termination ``error``: no incumbent, no
+    bound (its proof is void), ``extra["solver_error"]`` naming the solver, its claim and the fix,
+    ``extra["solver_said"]`` its word, ``extra["claim_refuted"]`` True. The one meaning of a false
+    claim of infeasibility in a solve, with or without a ``--warm-start`` (:func:`solve_formulation`
+    keeps the placement: :func:`_keep_warm_start`; ``optdist diagnose`` likewise). Recorded for
+    the enclosing :func:`~optdist.solvers.base.solver_failures` blocks."""
     from optdist.solvers.base import _record_failure
 
     out.extra["solver_said"] = f"{out.status} (termination {out.termination})"
-    out.extra["solver_error"] = (f"solver {solver} claimed infeasible, but a feasible placement exists (a greedy "
-                                 f"placement; the evaluator scores it {objective:.9g} s), so the claim is discarded "
-                                 f"(fix: --solver {'scip' if solver == 'highs' else 'highs'}, or another solver; "
-                                 "--tee shows its log)")
+    out.extra["solver_error"] = claim_refuted_message(solver, objective, by)
     out.extra["claim_refuted"] = True
     out.termination, out.status = Termination.ERROR, f"claim refuted: {out.status}"
     out.incumbent = out.bound = None
     out.has_solution = False
     _record_failure(out.extra["solver_error"])
+
+
+def claim_refuted_message(solver: str | None, objective: float, by: str = "a greedy placement") -> str:
+    """``extra["solver_error"]`` of a run whose solver ``solver`` claimed the model infeasible though
+    ``by`` (e.g. "a greedy placement", "the warm start"), a feasible placement the evaluator scores
+    ``objective`` (s), exists (:func:`claim_refuted`)."""
+    return (f"solver {solver} claimed infeasible, but a feasible placement exists ({by}; the evaluator scores it "
+            f"{objective:.9g} s), so the claim is discarded (fix: --solver {'scip' if solver == 'highs' else 'highs'}, "
+            "or another solver; --tee shows its log)")
 
 
 def stop_before_build(inst: Instance, res: SolveResult, warm_start: Assignment | str | None,
@@ -553,21 +571,20 @@ def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None,
 
     The bound stays the solver's (None if it gave none), ``res.objective`` is the evaluator's
     score of the start (s). A solver's claim that the model is infeasible (termination
-    ``infeasible``, no placement) is false when the start is feasible: the start is kept, the
-    termination becomes ``feasible``, the bound None (the solver's proof is void, so is its bound),
-    ``extra["claimed_termination"]`` keeps its word and ``extra["warning"]`` names the solver and
-    its claim (:func:`claim_discarded`). Each warning is added after any already there
+    ``infeasible``, no placement) is false when the start is feasible: the run ends as
+    :func:`claim_refuted` ends it (:func:`solve_formulation` calls that first, with or without a
+    warm start; this is the same meaning for a result built otherwise): termination ``error``, the
+    bound None (the solver's proof is void, so is its bound), ``extra["solver_error"]`` naming the
+    solver and its claim, ``extra["claim_refuted"]`` True, the start kept as above. Each warning is added after any already there
     (:func:`optdist.result.add_warning`). Nothing changes otherwise (without a feasible start, a solver's
     placement the evaluator finds infeasible is left to :func:`optdist.result.finalize`, which reports
     it as ``violated``)."""
     if start is None or start_ev is None or not start_ev.feasible:
         return
     if res.assignment is None and res.termination is Termination.INFEASIBLE:  # the start disproves the claim
-        add_warning(res.extra, claim_discarded(res.solver, "the model infeasible", start_ev.objective))
-        res.extra["claimed_termination"] = str(res.termination)
-        res.extra["incumbent"] = "the warm start: the solver's claim of infeasibility is false"
-        res.termination, res.bound = Termination.FEASIBLE, None
-    elif res.assignment is None:
+        _refute_on_result(res, start_ev.objective)
+        ended = "the solver's claim of infeasibility is false: the warm start is feasible"
+    if res.assignment is None:
         if res.termination not in ENDED_WITHOUT_PLACEMENT:
             return
         res.extra["incumbent"] = f"the warm start: {ended}"
@@ -585,6 +602,22 @@ def _keep_warm_start(inst: Instance, res: SolveResult, start: Assignment | None,
             return
         res.extra["rejected"] = int((~start.admitted).sum())
     res.assignment, res.objective = start, start_ev.objective
+
+
+def _refute_on_result(res: SolveResult, objective: float) -> None:
+    """:func:`claim_refuted` on a result ``res`` whose solver claimed the model infeasible while a
+    feasible warm start scoring ``objective`` (s) is known: termination ``error``, no bound,
+    ``extra["solver_said"]``, ``extra["solver_error"]`` (:func:`claim_refuted_message`) and
+    ``extra["claim_refuted"]`` as there; recorded for the enclosing
+    :func:`~optdist.solvers.base.solver_failures` blocks."""
+    from optdist.solvers.base import _record_failure
+
+    res.extra.setdefault("solver_said", f"{res.extra.get('solver_status', res.termination)} (termination "
+                                        f"{res.termination})")
+    res.extra["solver_error"] = claim_refuted_message(res.solver, objective, "the warm start")
+    res.extra["claim_refuted"] = True
+    res.termination, res.bound = Termination.ERROR, None
+    _record_failure(res.extra["solver_error"])
 
 
 def _optimal_within_gap(res: SolveResult, objective: float, mip_gap: float | None) -> None:

@@ -110,7 +110,8 @@ def solve_milp(
     ``options['solver_options']`` records the raw options applied (:func:`record_raw_options`).
 
     Raises ValueError for an unknown formulation, ``solver_options`` that is not a mapping, an
-    out-of-range option or a raw option the solver refuses, an unknown or GLPK pricing solver, or
+    out-of-range option or a raw option the solver refuses, ``mip_gap`` beside a raw gap of another
+    value (the user's or the profile's: :meth:`~optdist.solvers.Solver.gap_conflict`), an unknown or GLPK pricing solver, or
     pricing options without a pricing solver (before any model is built;
     :func:`optdist.milp.decomposition.pricing.check_pricing_solver`;
     :func:`optdist.solvers.base.check_options`, :meth:`~optdist.solvers.Solver.check_raw_options`),
@@ -125,6 +126,8 @@ def solve_milp(
                              f"not {type(solver_options).__name__} {json_text(solver_options)}")
         solver_options = adapter.check_raw_options(solver_options)
     raw = {**adapter.solver_options, **(solver_options or {})}
+    if (two_gaps := adapter.gap_conflict(mip_gap, solver_options)) is not None:  # a raw gap would override mip_gap
+        raise ValueError(two_gaps)
     pricing = _pricing_options(formulation or "auto", chosen, pricing_solver, pricing_solver_options)
     if not inst.objective.admission:
         proof = _infeasible_by_checks(inst, chosen, solver)

@@ -44,9 +44,11 @@ def get_solver(name: str = "highs") -> Solver:
         raise ValueError(f"{prof.path}: unknown adapter {text_of(prof.solver)} (fix: solver = one of "
                          f"{quoted(sorted(ADAPTERS))})")
     try:
-        return ADAPTERS[prof.solver](prof.options, prof.solver_options)
+        adapter = ADAPTERS[prof.solver](prof.options, prof.solver_options)
     except ValueError as e:
         raise ValueError(f"{prof.path}: {e}") from None
+    adapter.profile = prof  # its name and file, for messages (Solver.gap_conflict)
+    return adapter
 
 
 def unknown_solver(name: str, where: str = "solver") -> str:

@@ -611,6 +611,8 @@ class Solver(ABC):
             raise ValueError(f"{self.name}: unknown options {unknown}; generic options are {GENERIC_OPTIONS}")
         self.defaults = check_options(defaults or {}, f"{self.name} [options]")
         self.solver_options = self.check_raw_options(solver_options or {}, f"{self.name} [solver_options]")
+        #: the profile this adapter was configured from (:func:`optdist.solvers.get_solver`; None: the adapter's defaults)
+        self.profile: Any = None
         self._stop_requested = False
         self._keep = False  # this solve keeps its model loaded (``solve(keep=True)``)
         self._limit: float | None = None  # this solve's generic time limit (seconds; None: none or given raw)
@@ -792,6 +794,42 @@ class Solver(ABC):
             return None if given is None else float(given)
         except (TypeError, ValueError):
             return opts.get("mip_gap")
+
+    def gap_conflict(self, mip_gap: Any, solver_options: Mapping[str, Any] | None = None, *,
+                     given: str | None = None) -> str | None:
+        """Why the relative gap ``mip_gap`` given as such (``--gap``, ``mip_gap=``; None: not given)
+        cannot be run with the raw options, else None: the one rule for two gaps. A raw gap under
+        the solver's own name (HiGHS ``mip_rel_gap``, SCIP ``limits/gap``), the user's
+        ``solver_options`` (``--solver-option``) over the profile's ``[solver_options]``, overrides
+        ``mip_gap`` inside the solver (:meth:`requested_gap`), so one of another value would win
+        silently: the message names both, where the raw one was given (``given``: its text as
+        typed, default its value) and the fix. The same value both ways is one gap (None).
+        Called by :func:`optdist.milp.solve.solve_milp` (ValueError) and ``optdist solve``
+        before its run (exit 2)."""
+        native = self.option_names.get("mip_gap")
+        user = dict(solver_options or {})
+        raw = {**self.solver_options, **user}
+        if mip_gap is None or native is None or native not in raw:
+            return None
+        try:
+            wanted = float(mip_gap)
+        except (TypeError, ValueError):
+            return None  # not a gap: check_options says so
+        if self.requested_gap({"mip_gap": wanted}, raw) == wanted:
+            return None
+        text = given if given is not None and native in user else f"{raw[native]:g}" if isinstance(
+            raw[native], (int, float)) else str(raw[native])
+        label = self.name if self.profile is None else self.profile.name
+        if native in user:
+            where, fix = f"--solver-option {native}={text}", f"give it once, e.g. --gap {text}"
+        else:
+            path = self.profile.path if self.profile is not None else None
+            where = f"{native} = {text} in the [solver_options] of solver profile {label}" + (
+                f" ({path})" if path is not None else "")
+            fix = (f"give it once: leave --gap out to run the profile's {text}, or remove {native} from the "
+                   f"profile's [solver_options], or give --solver-option {native}={wanted:g} to override it")
+        return (f"--gap {wanted:g} and {where} both set the relative gap of solver {label}, to different values "
+                f"(fix: {fix})")
 
     def limit_left(self) -> float | None:
         """Seconds of this solve's time limit left now (at least :data:`MIN_SOLVER_S`); None

@@ -62,7 +62,7 @@ Maths (master: :mod:`optdist.milp.decomposition.master`; pricing:
 
 A bound above ``sum_r`` (largest latency request r can have), plus, with a weight on shared data,
 that weight times every node's bandwidth capacity, proves that no placement exists (no admission
-control): the run ends ``infeasible``. It stops
+control): the run ends ``infeasible``, its bound +inf (as every proof of infeasibility's). It stops
 when the gap ``(incumbent - bound) / incumbent`` is at most ``mip_gap`` (optimal), when the
 LP master is optimal (the bound is then the Dantzig-Wolfe bound; the rest of the gap is the
 integer master's: the per-device integer master over every column gets a quarter of the time
@@ -982,7 +982,7 @@ def column_generation(
     res = SolveResult(
         instance=inst.name, method="milp", termination=termination,
         objective=inc_obj if incumbent is not None else None,
-        bound=None if (infeasible or not math.isfinite(best_lb)) else best_lb,
+        bound=math.inf if infeasible else None if not math.isfinite(best_lb) else best_lb,  # a proof: +inf
         wall_time=time.perf_counter() - t0, solver=solver, formulation="dantzig-wolfe",
         assignment=incumbent, nodes=branch_log["nodes"] if branch_log else None,  # branch-and-price's nodes
         options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed,

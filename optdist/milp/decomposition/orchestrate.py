@@ -232,8 +232,8 @@ def solve_decomposed(
     res.nodes = sum(s.nodes for _, s in solves)
     claimed = [inst.request_ids[r] for reqs, s in solves if s.termination is Termination.INFEASIBLE for r in reqs]
     if claimed and start is None:
-        # a request alone (full capacities) is infeasible: so is the whole (a relaxation)
-        res.termination = Termination.INFEASIBLE
+        # a request alone (full capacities) is infeasible: so is the whole (a relaxation); a proof: +inf
+        res.termination, res.bound = Termination.INFEASIBLE, math.inf
         res.extra["infeasible_requests"] = claimed
         res.wall_time = clock.elapsed
         return res
@@ -295,15 +295,17 @@ def _settle(res: SolveResult, clock: Clock, *, mip_gap: float, abs_gap: float) -
     without a placement (``extra["stopped"]`` says so where the clock ran out), ``optimal`` where
     the gap closes (:func:`optdist.result.closes_gap`, the one home of the rule: ``mip_gap``,
     relative; or ``abs_gap``, the solver's absolute tolerance in its time unit), else
-    :func:`_gap_left`. The run's bound is not capped here: :func:`optdist.result.finalize` is the
-    one home of the run's cap. A bound above the incumbent
+    :func:`_gap_left`; ``infeasible`` (a step proved that no placement exists) keeps none and its
+    bound is +inf, as every proof of infeasibility's (README "Gap"). The run's bound is not capped
+    here: :func:`optdist.result.finalize` is the one home of the run's cap. A bound above the incumbent
     beyond the solvers' tolerance (a false claim: the per-class bounds come uncapped) is capped
     there at the placement's score, recorded, and the ``optimal`` it would prove becomes
     ``feasible`` (``extra["optimality_unproven"]``); one within the tolerance is capped silently
     and stands. A run whose bound rests on a cap column generation made (its pricing, its own
     bound; listed in ``extra["bound_capped"]``) is not ``optimal`` either."""
-    if res.termination is Termination.INFEASIBLE:
-        res.assignment = res.objective = res.bound = None
+    if res.termination is Termination.INFEASIBLE:  # a proof that no placement exists: its bound is +inf
+        res.assignment = res.objective = None
+        res.bound = math.inf
     elif res.assignment is None:
         res.termination = Termination.NO_SOLUTION
         left = clock.left()
