@@ -125,8 +125,9 @@ def check_method_options(method: str, names: Iterable[str]) -> None:
 
 
 #: an example value of each option :func:`check_option_types` checks as a string, for its fix
-_STR_EXAMPLES = {"formulation": '"auto"', "solver": '"highs"', "pricing_solver": '"highs"', "inner": '"milp"',
-                 "reward": '"latency"'}
+_STR_EXAMPLES = {"formulation": '"auto"', "inner": '"milp"', "reward": '"latency"'}
+#: string options the method checks itself, in words that say more ("give an adapter or profile name")
+_OWN_CHECK = ("solver", "pricing_solver")
 
 
 def check_option_types(method: str, options: dict) -> None:
@@ -134,7 +135,8 @@ def check_option_types(method: str, options: dict) -> None:
     refuses a ``time_limit`` that is not a number: ValueError ``"method milp: tee = "no" is not a
     bool (fix: tee=True or tee=False)"``. Checked: every option :data:`OPTION_TYPES` types
     ``bool`` (``tee``, ``improve``, ``masked``, ``double``: a text such as "no" was taken as true,
-    or reached Pyomo's 16-frame ValueError), ``str`` (``solver``, ``inner``, ...), ``forecast`` (an
+    or reached Pyomo's 16-frame ValueError), ``str`` (``formulation``, ``inner``, ``reward``; ``solver`` and ``pricing_solver`` are
+    checked by the solver registry, "give an adapter or profile name"), ``forecast`` (an
     Instance or the path of its file: 42 was a pathlib TypeError), and ``inner``, which names a
     method (``unknown method "bogus"`` did not say it was ``inner``)."""
     import numpy as np
@@ -144,7 +146,8 @@ def check_option_types(method: str, options: dict) -> None:
         typ, shown = OPTION_TYPES.get(name), f"{name} = {value_text(value)}"
         if typ == "bool" and not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{where}{shown} is not a bool (fix: {name}=True or {name}=False)")
-        if typ in ("str", "str | None") and not (isinstance(value, str) or (value is None and typ != "str")):
+        if typ in ("str", "str | None") and name not in _OWN_CHECK and not (isinstance(value, str) or
+                                                                              (value is None and typ != "str")):
             raise ValueError(f"{where}{shown} is not a string (fix: e.g. {name}={_STR_EXAMPLES.get(name, '...')}"
                              + (", or None for the default)" if typ != "str" else ")"))
         if name == "forecast" and not (value is None or isinstance(value, (Instance, str, os.PathLike))):

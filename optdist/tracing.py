@@ -79,7 +79,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-from optdist.jsonfile import text_of
+from optdist.jsonfile import text_of, value_text
 from optdist.profiles import BYTES_PER_VALUE, MAX_REPEATS, Layer, MeasuredTimes, Profile, ProfileFileError, parse_profile
 
 _ACTIVATION_MODULES = (
@@ -207,7 +207,7 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
     try:
         shape = tuple(int(d) for d in input_shape)
     except (TypeError, ValueError):  # 42, "1,28,28", (1, "a", 28)
-        raise TraceError(f"input shape {input_shape!r} is not a sequence of sizes (fix: e.g. "
+        raise TraceError(f"input shape {value_text(input_shape)} is not a sequence of sizes (fix: e.g. "
                          f"{_shape_eg(flag, (3, 32, 32))})") from None
     if not shape or any(d < 1 for d in shape):
         raise TraceError(f"input shape {list(input_shape)} must be positive sizes, e.g. {_shape_eg(flag, (3, 32, 32))}")

@@ -132,7 +132,6 @@ def test_an_instance_document_is_refused_alike(inst):
     ("milp", {"tee": "no"}, r'method milp: tee = "no" is not a bool'),
     ("milp", {"tee": 1}, r"method milp: tee = 1 is not a bool"),
     ("plan-guided", {"improve": "no"}, r'method plan-guided: improve = "no" is not a bool \(fix: improve=True'),
-    ("milp", {"solver": 1}, r'method milp: solver = 1 is not a string \(fix: e\.g\. solver="highs"\)'),
     ("milp", {"formulation": 3}, r"method milp: formulation = 3 is not a string"),
     ("plan-guided", {"forecast": 42}, r"method plan-guided: forecast = 42 is not an instance \(fix: give an Instance"),
     ("defended", {"inner": "bogus"}, r'method defended: inner = "bogus" is no method \(fix: e\.g\. inner="milp"'),
