@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from optdist.defences.dp import EPS_MAX, EPS_MIN, EPS_RULE
 from optdist.devices import DeviceCatalogError, device_catalog
-from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_path, not_an_object, number_in,
+from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_path, json_text, not_an_object, number_in,
                               place_of, read_json, text_of)
 from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.names import MANY_NAMES_CUTOFF, closest
@@ -950,8 +950,7 @@ def load_instance(path: str | Path) -> Instance:
     if not isinstance(path, (str, os.PathLike)):
         doc = ("; an instance document (a dict) is read by optdist.instance.parse(doc), and optdist.solve and "
                "optdist.evaluate take one as it is" if isinstance(path, dict) else "")
-        shown = repr(path) if len(repr(path)) <= 60 else repr(path)[:57] + "..."
-        raise TypeError(f"optdist.load_instance: path is {type(path).__name__} {shown}; it takes the path of an "
+        raise TypeError(f"optdist.load_instance: path is {type(path).__name__} {json_text(path, 60)}; it takes the path of an "
                         f"instance file (str or pathlib.Path) (fix: e.g. optdist.load_instance(\"instances/tiny/"
                         f"lenet-1x4-tau0.8.json\"){doc})")
     path = Path(path)
