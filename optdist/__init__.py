@@ -13,6 +13,7 @@ took 0.4 s (numpy, pandas, pydantic) in which a Ctrl-C printed a raw KeyboardInt
 """
 
 import importlib as _importlib
+import importlib.util as _util
 import sys as _sys
 import types as _types
 import typing as _typing
@@ -56,8 +57,13 @@ _SOURCES = {
 
 
 def __getattr__(name: str):
-    """A public name of :data:`_SOURCES`, imported on first use; AttributeError for any other."""
+    """A public name of :data:`_SOURCES`, imported on first use; a submodule, imported on first
+    use (``optdist.profiles.write_profile_file(...)`` as README writes it: in a fresh interpreter
+    it was an AttributeError until something imported ``optdist.profiles``); AttributeError for
+    any other."""
     if name not in _SOURCES:
+        if name.isidentifier() and not name.startswith("_") and _util.find_spec(f"{__name__}.{name}") is not None:
+            return _importlib.import_module(f"{__name__}.{name}")
         raise AttributeError(f"module 'optdist' has no attribute {name!r}")
     value = getattr(_importlib.import_module(_SOURCES[name]), name)
     globals()[name] = value

@@ -89,6 +89,7 @@ class Evaluation:
         (:func:`request_index`)."""
         import pandas as pd
 
+        _check_inst(inst, "breakdown", '"r1"')
         r = request_index(inst, r)
         if self.stage_time[r] is None:
             return pd.DataFrame(columns=["layer", "T", "compute", "transfer"])
@@ -105,6 +106,7 @@ class Evaluation:
         """:meth:`breakdown` of each request of ``requests`` by id, in the order given (each once):
         ``"all"`` (every request of the instance), ids joined by commas (``"r5,r7"``, what ``optdist
         evaluate --stages`` takes) or a list of ids or 0-based indices (:func:`stage_requests`)."""
+        _check_inst(inst, "stages", '"r1"')
         return {inst.request_ids[r]: self.breakdown(inst, r) for r in stage_requests(inst, requests)}
 
     def summary(self, inst: Instance) -> dict:
@@ -117,6 +119,16 @@ class Evaluation:
             "feasible": self.feasible,
             "violations": len(self.violations),
         }
+
+
+def _check_inst(inst: Any, method: str, example: str) -> None:
+    """TypeError for an :class:`Evaluation` method's first argument that is no :class:`Instance`
+    (``res.evaluation.stages("r1")``, the instance left out: it was an AttributeError, "'str' object
+    has no attribute 'n_requests'")."""
+    if not isinstance(inst, Instance):
+        raise TypeError(f"Evaluation.{method}: its first argument is the instance the placement was scored on, "
+                        f"got {_shown(inst)} (fix: e.g. res.evaluation.{method}(inst, {example}), with inst = "
+                        "optdist.load_instance(path))")
 
 
 def request_range(inst: Instance) -> str:
@@ -292,11 +304,16 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
             raise ValueError(f"{call}: this SolveResult ({placement.method} on {placement.instance}) has no assignment "
                              f"(termination {placement.termination}), so there is no placement to take (fix: give the "
                              "result of a run that found one, an Assignment, or an assignment or result file)")
+        misfit = _misfit(inst, placement.assignment)
+        if placement.instance == inst.name and misfit:  # e.g. a result of the instance before with_spec(devices=...)
+            raise ValueError(f"{call}: the SolveResult's placement does not fit {text_of(inst.name)}: {misfit} (fix: "
+                             "give a result of this instance, e.g. optdist.solve(inst); a result made before "
+                             "with_spec(...) changed the nodes or requests fits the instance it was made for only)")
         if placement.instance != inst.name:  # ids that fit are no proof that it is the same problem
             made = f"the SolveResult was made for instance {text_of(placement.instance)}, not {text_of(inst.name)}"
-            if not _fits(inst, placement.assignment):
-                raise ValueError(f"{call}: {made}, and its placement does not fit this one's requests and layers "
-                                 f"(fix: give a result of {text_of(inst.name)}, e.g. optdist.solve(inst))")
+            if misfit:
+                raise ValueError(f"{call}: {made}, and {misfit} (fix: give a result of {text_of(inst.name)}, e.g. "
+                                 f"optdist.solve(inst), or score this result on the instance it was made for)")
             logging.getLogger("optdist").warning("%s: %s; it is %s (fix: check you gave the right result)", call, made,
                                                  use or f"scored on {text_of(inst.name)}")
         return placement.assignment
@@ -309,13 +326,25 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
                     f"{call}(inst, optdist.solve(inst, method=\"greedy\")), or {call}(inst, \"result.json\"))")
 
 
-def _fits(inst: Instance, asg: Assignment) -> bool:
-    """Whether ``asg`` has ``inst``'s requests and, per placed request, its layers' segments."""
-    if len(asg.owners) != inst.n_requests:
-        return False
-    return all(own is None or (len(own) == len(inst.profile(r).layers)
-                               and all(len(a) == la.segments for a, la in zip(own, inst.profile(r).layers)))
-               for r, own in enumerate(asg.owners))
+def _misfit(inst: Instance, asg: Assignment) -> str | None:
+    """How ``asg`` does not fit ``inst`` (None where it does): its request count, a placed
+    request's layers or segments, or a node index past ``inst``'s nodes (an assignment holds node
+    indices, not ids: one of an instance with more nodes). The one check of a SolveResult taken as
+    a placement (:func:`as_assignment`: :func:`evaluate` and ``solve(warm_start=...)``); before, a
+    result of a larger instance gave "lenet layer conv1: node index out of range 0..4"."""
+    layers_of = [None if own is None else inst.profile(r).layers for r, own in enumerate(asg.owners[:inst.n_requests])]
+    if len(asg.owners) != inst.n_requests or any(
+            own is not None and (len(own) != len(layers) or any(len(a) != la.segments for a, la in zip(own, layers)))
+            for own, layers in zip(asg.owners, layers_of)):
+        return "its placement does not fit this one's requests and layers"
+    for r, (own, layers) in enumerate(zip(asg.owners, layers_of)):
+        for a, la in zip(own or (), layers or ()):
+            bad = a[(a < 0) | (a >= inst.n_nodes)]
+            if bad.size:
+                return (f"its placement does not fit this one's nodes: it puts layer {la.name} of request "
+                        f"{text_of(inst.request_ids[r])} on node index {int(bad[0])}, and this one has nodes "
+                        f"0..{inst.n_nodes - 1} ({inst.node_ids[0]} ... {inst.node_ids[-1]})")
+    return None
 
 
 def _shown(value: Any) -> str:

@@ -30,17 +30,19 @@ range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and m
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from optdist.defences.dp import EPS_MAX, EPS_MIN, EPS_RULE
 from optdist.devices import DeviceCatalogError, device_catalog
-from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_path, not_an_object, number_in,
+from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_path, json_text, not_an_object, number_in,
                               place_of, read_json, text_of)
 from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.names import MANY_NAMES_CUTOFF, closest
@@ -81,14 +83,113 @@ def _hi(name: str) -> float:
 
 
 # Strict numbers (``true`` or ``"1"`` is not a number, ``1`` is not a boolean), no NaN or
-# infinities, no unknown keys.
-STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+# infinities, no unknown keys; read-only once validated (:class:`_Spec`).
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+#: how to make a changed instance, said by every refusal to change one in place
+_WITH_SPEC = "inst.with_spec(...), which validates the change as loading a file does and derives the instance again"
 
 
-class NodeSpec(BaseModel):
-    """A device or source. Fields left out come from the catalog ``type``."""
+class ReadOnlyError(TypeError):
+    """A change of a loaded :class:`Instance` in place (its spec, a list or mapping in it, its
+    arrays' owner mappings): refused, since the instance's numbers (capacities, privacy limits)
+    were derived from it when it was made; the message names what and the fix
+    (:meth:`Instance.with_spec`). Before, ``inst.spec.tau = 0.1`` was accepted and ignored."""
+
+
+class ReadOnlyList(list):
+    """A list of a loaded instance (its ``devices``, ``sources``, ``requests``, a defence's
+    ``cuts``): reads as a list, any change is a :class:`ReadOnlyError` naming ``where`` and the fix."""
+
+    def __init__(self, items=(), where: str = "this list", fix: str = _WITH_SPEC):
+        super().__init__(items)
+        self._where, self._fix = where, fix
+
+    def _refuse(self, *args, **kwargs):
+        raise ReadOnlyError(f"{self._where} is read-only (fix: {self._fix})")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+    def __reduce__(self):
+        return (type(self), (list(self), self._where, self._fix))
+
+    def __copy__(self):
+        return type(self)(self, self._where, self._fix)
+
+    def __deepcopy__(self, memo):
+        return type(self)(copy.deepcopy(list(self), memo), self._where, self._fix)
+
+
+class ReadOnlyDict(dict):
+    """A mapping of a loaded instance (``networks``, ``privacy``, ``defence``, the instance's
+    ``profiles`` and ``limits``): reads as a dict, any change is a :class:`ReadOnlyError`."""
+
+    def __init__(self, items=(), where: str = "this mapping", fix: str = _WITH_SPEC):
+        super().__init__(items)
+        self._where, self._fix = where, fix
+
+    def _refuse(self, *args, **kwargs):
+        raise ReadOnlyError(f"{self._where} is read-only (fix: {self._fix})")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (type(self), (dict(self), self._where, self._fix))
+
+    def __copy__(self):
+        return type(self)(self, self._where, self._fix)
+
+    def __deepcopy__(self, memo):
+        return type(self)(copy.deepcopy(dict(self), memo), self._where, self._fix)
+
+
+class _Spec(BaseModel):
+    """A part of an instance document, read-only once validated: assigning a field is a
+    :class:`ReadOnlyError` saying how to make the changed instance (:meth:`Instance.with_spec`),
+    and its lists and mappings are :class:`ReadOnlyList` / :class:`ReadOnlyDict`. Before, an
+    assignment such as ``inst.spec.tau = 0.1`` was taken and ignored (the privacy limits were
+    derived at loading), ``inst.spec.tau = -5`` was not even checked."""
 
     model_config = STRICT
+
+    #: how to change a field ``{field}`` of this part: the fix of :meth:`__setattr__`
+    _change: ClassVar[str] = "inst.with_spec({field}=...)"
+
+    @model_validator(mode="after")
+    def _read_only(self):
+        for name, value in self.__dict__.items():
+            where = f"{self._place()}.{name}"
+            if isinstance(value, list) and not isinstance(value, ReadOnlyList):
+                self.__dict__[name] = ReadOnlyList(value, where, self._fix(name))
+            elif isinstance(value, dict) and not isinstance(value, ReadOnlyDict):
+                self.__dict__[name] = ReadOnlyDict(value, where, self._fix(name))
+        return self
+
+    def _place(self) -> str:
+        return type(self).__name__
+
+    def _fix(self, name: str) -> str:
+        return self._change.format(field=name, id=text_of(getattr(self, "id", "ID"))) + "; it validates the change as " \
+            "loading a file does and derives the instance again"
+
+    def __setattr__(self, name: str, value) -> None:
+        raise ReadOnlyError(f"{self._place()}.{name} cannot be changed: a loaded instance is read-only, its numbers "
+                            f"were derived from it (fix: {self._fix(name)})")
+
+    def __delattr__(self, name: str) -> None:
+        self.__setattr__(name, None)
+
+
+class NodeSpec(_Spec):
+    """A device or source. Fields left out come from the catalog ``type``."""
+
+    _change: ClassVar[str] = ("inst.with_spec(devices=[d.model_copy(update={{\"{field}\": ...}}) if d.id == {id} else d "
+                              "for d in inst.spec.devices]) (sources: the same with sources=)")
+
+    def _place(self) -> str:
+        return f"node {text_of(self.id)}"
 
     id: str = Field(min_length=1, description="unique name of the node")
     type: str | None = Field(default=None, description="device catalog entry, e.g. 'rpi3'")
@@ -107,20 +208,27 @@ class NodeSpec(BaseModel):
     )
 
 
-class RequestSpec(BaseModel):
+class RequestSpec(_Spec):
     """One image from ``source`` to be classified by zoo CNN ``cnn``."""
 
-    model_config = STRICT
+    _change: ClassVar[str] = ("inst.with_spec(requests=[q.model_copy(update={{\"{field}\": ...}}) if q.id == {id} else q "
+                              "for q in inst.spec.requests])")
+
+    def _place(self) -> str:
+        return f"request {text_of(self.id)}"
 
     id: str = Field(min_length=1)
     source: str = Field(min_length=1, description="id of a node in 'sources'")
     cnn: str = Field(min_length=1, description="zoo CNN name, e.g. 'lenet'")
 
 
-class ObjectiveSpec(BaseModel):
+class ObjectiveSpec(_Spec):
     """Objective options (MODEL.md sections 5 and 8)."""
 
-    model_config = STRICT
+    _change: ClassVar[str] = "inst.with_spec(objective=inst.objective.model_copy(update={{\"{field}\": ...}}))"
+
+    def _place(self) -> str:
+        return "objective"
 
     kind: Literal["latency", "makespan"] = Field(
         default="latency", description="sum of request latencies (eq. 5) or the largest one"
@@ -137,7 +245,7 @@ class ObjectiveSpec(BaseModel):
     )
 
 
-class QuantizationSpec(BaseModel):
+class QuantizationSpec(_Spec):
     """DefQ input quantization on the source, served by a multi-exit CNN (MODEL.md section 8).
 
     Expected share of a request's multiplications: ``w = f + (1 - f) ((1 - a) l_clean + a l_x)``
@@ -146,7 +254,7 @@ class QuantizationSpec(BaseModel):
     RAD 5 %, DeepSloth L-inf 0.1, DefQ[20,60]).
     """
 
-    model_config = STRICT
+    _change: ClassVar[str] = "inst.with_spec(defence={{CNN: {{..., \"quantization\": {{..., \"{field}\": ...}}}}}})"
 
     use: Literal["off", "on", "auto"] = Field(default="auto", description="DefQ off, on, or chosen by the optimizer")
     attack_share: float = Field(default=0.0, ge=0, le=1, description="a: share of requests that are slow-down attacks")
@@ -163,10 +271,10 @@ class QuantizationSpec(BaseModel):
     accuracy_drop_pct: float = Field(default=0.11, ge=0, le=_hi("accuracy_pct"), description="accuracy lost (%) on clean inputs with DefQ on")
 
 
-class DefenceSpec(BaseModel):
+class DefenceSpec(_Spec):
     """Defence options of one CNN, chosen jointly with the placement (``--method defended``)."""
 
-    model_config = STRICT
+    _change: ClassVar[str] = "inst.with_spec(defence={{CNN: {{..., \"{field}\": ...}}}})"
 
     mode: Literal["distribute", "dp", "hybrid", "auto"] = Field(
         default="auto",
@@ -188,10 +296,11 @@ class DefenceSpec(BaseModel):
     )
 
 
-class InstanceSpec(BaseModel):
+class InstanceSpec(_Spec):
     """The JSON document of an instance file."""
 
-    model_config = STRICT
+    def _place(self) -> str:
+        return "inst.spec"
 
     format: Literal["optdist-instance/1"] = FORMAT
     name: str = Field(min_length=1)
@@ -395,6 +504,15 @@ def _did_you_mean(text: str, names) -> str:
     return f"did you mean {_q(close)}? " if close else ""
 
 
+def _base_of(path: Path | None) -> str:
+    """What the files an instance names are relative to, as a fix says it: its file (``path``, the
+    file or its folder), or for an instance given as a dict (``path`` None) the working folder.
+    Before, a dict's fix said "relative to the instance file" too."""
+    if path is None:
+        return "the working folder (a dict has no instance file)"
+    return "the instance file"
+
+
 def _relative(base: Path | None, ref: str) -> Path:
     p = Path(ref)
     return p if p.is_absolute() or base is None else base / p
@@ -431,8 +549,8 @@ def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Prob
             problems.append(Problem("networks", "empty network name", "give every network a name"))
             continue
         if not ref.strip():
-            problems.append(Problem(p, f"empty path {_q(ref)}", f"give the path of the profile file relative to the "
-                                    f"instance file, e.g. {_q(name)}: {_q(name + '.profile.json')}"))
+            problems.append(Problem(p, f"empty path {_q(ref)}", f"give the path of the profile file relative to "
+                                    f"{_base_of(base)}, e.g. {_q(name)}: {_q(name + '.profile.json')}"))
             continue
         if name in zoo:
             problems.append(Problem(p, f"{_q(name)} is a zoo CNN", f"name your network differently (zoo CNNs: {_choices(zoo)})"))
@@ -442,7 +560,7 @@ def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Prob
             prof = load_profile_file(path)
         except FileNotFoundError:
             problems.append(Problem(p, f"profile file {path} not found", "give the path of a profile file relative to "
-                                    "the instance file; write one with `optdist profile --module pkg.mod:builder "
+                                    f"{_base_of(base)}; write one with `optdist profile --module pkg.mod:builder "
                                     "--input C,H,W --out FILE`"))
             continue
         except ProfileFileError as e:
@@ -475,6 +593,31 @@ class Instance:
     limits: dict[str, PrivacyLimits]
     node_types: tuple[str | None, ...] = field(default=())
     _seconds: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._freeze()
+
+    def __setstate__(self, state: dict) -> None:  # unpickled (a worker process): read-only again
+        self.__dict__.update(state)
+        self._freeze()
+
+    def _freeze(self) -> None:
+        """Make the instance read-only, as its spec is (:class:`_Spec`): its arrays (copies, so that
+        a caller's array stays its own) and its ``profiles`` and ``limits`` mappings, derived from the
+        spec when it was made. Before, ``inst.rate[0] = 0`` or ``inst.profiles.clear()`` was taken
+        and ended in a solver's or a KeyError's words far from the change."""
+        for name in ("memory", "compute_capacity", "bandwidth_capacity", "mults_per_s", "rate", "request_source"):
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray) and not value.flags.writeable and value.base is None:
+                continue
+            value = np.array(value)
+            value.flags.writeable = False
+            object.__setattr__(self, name, value)
+        for name, derived in (("profiles", "networks"), ("limits", "tau, privacy")):
+            value = getattr(self, name)
+            if not isinstance(value, ReadOnlyDict):
+                object.__setattr__(self, name, ReadOnlyDict(value, f"inst.{name}", f"change the spec ({derived}) with "
+                                                            f"{_WITH_SPEC}"))
 
     @property
     def name(self) -> str:
@@ -559,9 +702,30 @@ class Instance:
             bound = max(bound, work + data)
         return 1000.0 * max(bound, 1e-6)
 
-    def with_spec(self, **changes) -> Instance:
-        """A copy with top-level spec fields replaced (e.g. ``tau=0.6``), re-resolved."""
-        return resolve(self.spec.model_copy(update=changes), self.path)
+    def with_spec(self, **changes: Any) -> Instance:
+        """A copy with top-level spec fields replaced (e.g. ``tau=0.6``), validated exactly as
+        loading a file with those fields is (:func:`parse`; files it names are relative to this
+        instance's file) and resolved again: a field the format does not have (``taux=0.5``) or a
+        value out of its range (``tau=-5``) is an :class:`InstanceError` naming the field and the
+        fix. A value may be given as the document writes it (``objective={"kind": "makespan"}``)
+        or as the spec holds it (``objective=inst.objective.model_copy(update={"kind":
+        "makespan"})``, a list of :class:`NodeSpec`). Before, the changes were copied in
+        unchecked: ``with_spec(tau=-5)`` solved, ``with_spec(taux=0.5)`` was ignored."""
+        data = self.spec.model_dump()
+        data.update({name: _plain(value) for name, value in changes.items()})
+        return parse(data, f"{text_of(self.name)}.with_spec({', '.join(changes)})", self.path)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as a JSON document holds it: a spec model as its fields, a tuple or list as a
+    list, a mapping as a dict (what :meth:`Instance.with_spec` validates)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dict, MappingProxyType)):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _visible(problems: list[Problem], at: str, what: str, text: str, example: str) -> None:
@@ -585,7 +749,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
             catalog = device_catalog(cat_path)
         except FileNotFoundError:
             problems.append(Problem("devices_catalog", f"device catalog {cat_path} not found",
-                                    "give the path of a catalog file relative to the instance file"))
+                                    f"give the path of a catalog file relative to {_base_of(path)}"))
         except DeviceCatalogError as e:
             problems += [Problem(f"devices_catalog ({cat_path}: {q.path})", q.message, q.fix) for q in e.problems]
     own = _network_profiles(spec, folder, problems)
@@ -664,8 +828,8 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         except PrivacyTableError as e:  # the table's own problems, each with its field and fix
             problems += [Problem(f"privacy.{cnn}", f"{e.source}: {p.path}: {p.message}", p.fix) for p in e.problems]
         except FileNotFoundError as e:
-            problems.append(Problem(f"privacy.{cnn}", str(e), "give the path of a privacy-table file relative to this "
-                                    "instance file (a name ending in .json), a bundled table name, or null for no privacy limit"))
+            problems.append(Problem(f"privacy.{cnn}", str(e), f"give the path of a privacy-table file relative to "
+                                    f"{'this instance file' if path else _base_of(path)} (a name ending in .json), a bundled table name, or null for no privacy limit"))
         except (OSError, ValueError) as e:
             problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
     for cnn in sorted(set(spec.defence) & set(own)):
@@ -779,8 +943,16 @@ def load_instance(path: str | Path) -> Instance:
     """Load and validate an instance file; raises :class:`InstanceError` listing every problem.
 
     Files over :data:`MAX_BYTES`, unreadable or not JSON are an :class:`InstanceError` too
-    (:func:`optdist.jsonfile.read_json`); a missing file is a :class:`FileNotFoundError`.
+    (:func:`optdist.jsonfile.read_json`); a missing file is a :class:`FileNotFoundError`. A
+    ``path`` of another type (42, an instance document) is a TypeError naming what is taken (it
+    was pathlib's "expected str, bytes or os.PathLike object").
     """
+    if not isinstance(path, (str, os.PathLike)):
+        doc = ("; an instance document (a dict) is read by optdist.instance.parse(doc), and optdist.solve and "
+               "optdist.evaluate take one as it is" if isinstance(path, dict) else "")
+        raise TypeError(f"optdist.load_instance: path is {type(path).__name__} {json_text(path, 60)}; it takes the path of an "
+                        f"instance file (str or pathlib.Path) (fix: e.g. optdist.load_instance(\"instances/tiny/"
+                        f"lenet-1x4-tau0.8.json\"){doc})")
     path = Path(path)
     data = read_json(path, MAX_BYTES, InstanceError, "instance")
     return parse(data, str(path), path)

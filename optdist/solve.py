@@ -16,7 +16,7 @@ from pathlib import Path
 from optdist.assignment import Assignment
 from optdist.evaluate import as_assignment, as_instance
 from optdist.instance import Instance
-from optdist.jsonfile import json_text, text_of
+from optdist.jsonfile import json_text, text_of, value_text
 from optdist.names import closest
 from optdist.result import SolveResult, finalize
 from optdist.options import GENERIC_OPTIONS, check_options
@@ -124,6 +124,43 @@ def check_method_options(method: str, names: Iterable[str]) -> None:
                          f"{', '.join(sorted(takes))})")
 
 
+#: an example value of each option :func:`check_option_types` checks as a string, for its fix
+_STR_EXAMPLES = {"formulation": '"auto"', "inner": '"milp"', "reward": '"latency"'}
+#: string options the method checks itself, in words that say more ("give an adapter or profile name")
+_OWN_CHECK = ("solver", "pricing_solver")
+
+
+def check_option_types(method: str, options: dict) -> None:
+    """Refuse an option of the wrong type before ``method`` runs, as :func:`optdist.options.check_options`
+    refuses a ``time_limit`` that is not a number: ValueError ``"method milp: tee = "no" is not a
+    bool (fix: tee=True or tee=False)"``. Checked: every option :data:`OPTION_TYPES` types
+    ``bool`` (``tee``, ``improve``, ``masked``, ``double``: a text such as "no" was taken as true,
+    or reached Pyomo's 16-frame ValueError), ``str`` (``formulation``, ``inner``, ``reward``; ``solver`` and ``pricing_solver`` are
+    checked by the solver registry, "give an adapter or profile name"), ``forecast`` (an
+    Instance or the path of its file: 42 was a pathlib TypeError), and ``inner``, which names a
+    method (``unknown method "bogus"`` did not say it was ``inner``)."""
+    import numpy as np
+
+    where = f"method {method}: "
+    for name, value in options.items():
+        typ, shown = OPTION_TYPES.get(name), f"{name} = {value_text(value)}"
+        if typ == "bool" and not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{where}{shown} is not a bool (fix: {name}=True or {name}=False)")
+        if typ in ("str", "str | None") and name not in _OWN_CHECK and not (isinstance(value, str) or
+                                                                              (value is None and typ != "str")):
+            raise ValueError(f"{where}{shown} is not a string (fix: e.g. {name}={_STR_EXAMPLES.get(name, '...')}"
+                             + (", or None for the default)" if typ != "str" else ")"))
+        if name == "forecast" and not (value is None or isinstance(value, (Instance, str, os.PathLike))):
+            raise ValueError(f"{where}{shown} is not an instance (fix: give an Instance or the path of an instance "
+                             "file (str or pathlib.Path), e.g. forecast=optdist.load_instance(path), or None for the "
+                             "instance's own requests)")
+        if name == "inner" and value not in METHODS:
+            close = closest(value, sorted(METHODS), ignore_case=True)
+            raise ValueError(f"{where}inner = {value_text(value)} is no method (fix: "
+                             + (f"did you mean inner={json_text(close)}? " if close else 'e.g. inner="milp"; ')
+                             + f"the methods: {', '.join(sorted(METHODS))})")
+
+
 def warm_start_of(inst: Instance, warm_start: object) -> Assignment | str | None:
     """The ``warm_start`` option of :func:`solve` as the MILP takes it: None, an
     :class:`Assignment` or a method name (a key of :data:`METHODS`) as given; a
@@ -173,10 +210,13 @@ def solve(instance: Instance | str | Path | dict, method: str = "milp", **option
     ``seed``) are type- and range-checked for every method that takes them, as ``optdist solve``
     checks them: ValueError naming the option, its value and the range, "is not a number" for a
     value of another type (:func:`optdist.options.check_options`); ``threads`` and ``seed`` given
-    as an integral float (``threads=1.0``) reach the method as the int.
+    as an integral float (``threads=1.0``) reach the method as the int. Options of the wrong
+    type (``tee="no"``, ``forecast=42``) and an ``inner`` that is no method are a ValueError naming
+    the option and the fix (:func:`check_option_types`).
     """
     func = method_function(method)
     check_method_options(method, options)
+    check_option_types(method, options)
     options.update(check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}"))
     inst = as_instance(instance)
     if "warm_start" in options:

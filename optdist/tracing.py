@@ -79,7 +79,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-from optdist.jsonfile import text_of
+from optdist.jsonfile import text_of, value_text
 from optdist.profiles import BYTES_PER_VALUE, MAX_REPEATS, Layer, MeasuredTimes, Profile, ProfileFileError, parse_profile
 
 _ACTIVATION_MODULES = (
@@ -186,7 +186,8 @@ def _shape(node: fx.Node) -> tuple[int, ...] | None:
     return tuple(int(d) for d in meta.shape[1:]) if isinstance(meta, TensorMetadata) else None
 
 
-def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | None = None) -> Profile:
+def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | None = None, *,
+                   flag: str = "input_shape") -> Profile:
     """The profile (a chain or a DAG, MODEL.md section 9) of ``module`` on inputs of ``input_shape`` ``(C, H, W)``.
 
     ``name`` is the profile's CNN name (default: the module's class name, lower case). Shapes
@@ -194,16 +195,28 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
     Raises :class:`TraceError` for an operation with no rule (naming the node and the
     operation), a graph section 9 does not cover (a second reader of the network input, a dead
     branch, several outputs), or a module torch.fx cannot trace. Source: MODEL.md sections 2 and 9.
+    ``flag``: how the caller gave the input shape, in every fix (the CLI: ``--input``, which gives
+    "e.g. --input 3,32,32"; Python: ``input_shape``, "e.g. input_shape=(3, 32, 32)"). A ``module``
+    that is no ``torch.nn.Module`` (a module's name as text) is a TypeError saying what is taken.
     """
-    shape = tuple(int(d) for d in input_shape)
+    if not isinstance(module, nn.Module):
+        shown = f"{type(module).__name__} {text_of(module)}" if isinstance(module, str) else type(module).__name__
+        raise TypeError(f"profile_module: module is {shown}; it takes a torch.nn.Module (fix: build the network first, e.g. "
+                        "optdist.profile_module(MyNet(), (1, 28, 28)); for a builder named as 'pkg.mod:builder' use "
+                        "optdist.tracing.profile_builder or `optdist profile --module`)")
+    try:
+        shape = tuple(int(d) for d in input_shape)
+    except (TypeError, ValueError):  # 42, "1,28,28", (1, "a", 28)
+        raise TraceError(f"input shape {value_text(input_shape)} is not a sequence of sizes (fix: e.g. "
+                         f"{_shape_eg(flag, (3, 32, 32))})") from None
     if not shape or any(d < 1 for d in shape):
-        raise TraceError(f"input shape {list(input_shape)} must be positive sizes, e.g. 3,32,32")
+        raise TraceError(f"input shape {list(input_shape)} must be positive sizes, e.g. {_shape_eg(flag, (3, 32, 32))}")
     cnn = name or type(module).__name__.lower()
     if not any(module.children()) and type(module).__module__.startswith("torch.nn"):
         kind = type(module).__name__  # traced from the inside: its F.conv2d(x, self.weight) reads parameters
         raise TraceError(f"{cnn}: the network is a single torch.nn.{kind}, a layer rather than a network of layers: "
                          f"return it inside a container, e.g. nn.Sequential(nn.{kind}(...))")
-    expected = _expected_input(module)
+    expected = _expected_input(module, flag)
     was_training = module.training
     module.eval()
     try:
@@ -215,7 +228,7 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
         if expected is not None and expected[0] is not None and len(shape) != expected[0] and _reads_input(gm):
             # a convolution on the input itself: a batch of one of the wrong rank may pass as an unbatched input
             raise TraceError(f"{cnn}: input shape {list(shape)} has {len(shape)} dimension(s), but {expected[1]}; "
-                             "check --input (without the batch)")
+                             f"check {flag} (without the batch)")
         try:
             # ShapeProp prints the module's traceback to stderr before re-raising: keep it off the user's screen
             with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
@@ -224,7 +237,7 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
             e = e.__cause__ or e  # ShapeProp wraps the module's own error
             hint = f"; {expected[1]}" if expected is not None else ""
             raise TraceError(f"{cnn}: a forward pass on input shape {list(shape)} failed ({type(e).__name__}: {e}){hint}; "
-                             "check --input (C,H,W without the batch)") from None
+                             f"check {flag} (C,H,W without the batch)") from None
         layers, graph = _layers(gm, cnn, shape)
         profile = Profile(cnn=cnn, input_shape=shape, layers=layers, graph=graph)
         try:
@@ -236,16 +249,21 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
         module.train(was_training)
 
 
-def _expected_input(module: nn.Module) -> tuple[int | None, str] | None:
+def _shape_eg(flag: str, dims: tuple[int, ...]) -> str:
+    """An input shape as the caller writes it: ``--input 3,32,32`` (a flag) or ``input_shape=(3, 32, 32)``."""
+    return f"{flag} {','.join(map(str, dims))}" if flag.startswith("--") else f"{flag}={tuple(dims)}"
+
+
+def _expected_input(module: nn.Module, flag: str = "--input") -> tuple[int | None, str] | None:
     """What input the network's first weighted layer (in registration order) takes: (its number of
     dimensions without the batch, or None where any will do; the words saying so, e.g. 'its first
     layer conv1 (Conv2d) takes C,H,W with C = 3, e.g. --input 3,32,32'), or None for no such layer."""
     for path, m in module.named_modules():
         if isinstance(m, nn.Conv1d | nn.Conv2d):
             c = m.in_channels
-            dims, eg = (2, f"{c},64") if isinstance(m, nn.Conv1d) else (3, f"{c},32,32")
+            dims, eg = (2, (c, 64)) if isinstance(m, nn.Conv1d) else (3, (c, 32, 32))
             form = "C,L" if dims == 2 else "C,H,W"
-            return dims, f"its first layer {path or 'the network'} ({type(m).__name__}) takes {form} with C = {c}, e.g. --input {eg}"
+            return dims, f"its first layer {path or 'the network'} ({type(m).__name__}) takes {form} with C = {c}, e.g. {_shape_eg(flag, eg)}"
         if isinstance(m, nn.Linear):
             return None, (f"its first layer {path or 'the network'} (Linear) takes {m.in_features} features (the "
                           "input's last size, or the product of its sizes where the network flattens it first)")
@@ -617,7 +635,7 @@ def profile_builder(spec: str, input_shape: Sequence[int], name: str | None = No
     """:func:`profile_module` of the module ``spec`` names (CLI entry); with ``measure`` (a device type), its
     layers timed on this machine (:func:`measure_module`, ``repeats`` runs) recorded under that type."""
     module = build_module(spec)
-    profile = profile_module(module, input_shape, name or spec.rsplit(":", 1)[1].lower())
+    profile = profile_module(module, input_shape, name or spec.rsplit(":", 1)[1].lower(), flag="--input")
     if measure is None:
         return profile
     return profile.with_measured(measure, measure_module(module, profile, repeats))

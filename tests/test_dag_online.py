@@ -124,7 +124,7 @@ def test_rl_policy_on_dags(folder, key):
 def test_edge_cloud_on_a_dag_splits_where_the_source_is_slow(tmp_path):
     """A slow source: the head is layer 1 alone (feasible), every edge out of it crosses the split."""
     inst = dag_instance(tmp_path, "res", 1, 2)
-    slow = inst.with_spec(sources=[s.model_copy(update={"mults_per_s": 1.0}) for s in inst.spec.sources])
+    slow = inst.with_spec(sources=[s.model_copy(update={"mults_per_s": 1e3}) for s in inst.spec.sources])  # the least a file takes
     res = solve(slow, method="edge-cloud")
     check_online(slow, res, None)
     assert res.evaluation.feasible and res.extra["cloud_starts_at"] == ["r1"]

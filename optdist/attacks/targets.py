@@ -210,7 +210,7 @@ def load_user_network(
         record["weights"] = f"none: the builder's initial weights (torch.manual_seed({seed}))"
     name = given.cnn if given is not None else module.rsplit(":", 1)[1].lower()
     try:
-        traced = profile_module(net, input_shape, name)
+        traced = profile_module(net, input_shape, name, flag="--input")
     except TraceError as e:
         if given is None:
             raise
