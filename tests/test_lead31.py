@@ -17,3 +17,8 @@ def test_plan_methods_say_their_rejections_break_the_model_by_design(method):
     said = res.extra["not_modelled"]["admission"]
     assert said.startswith("rejects requests with admission control off")
     assert "--time-limit" in said and "--method milp" in said
+
+
+def test_glpk_refused_as_pricing_solver_from_python_names_the_python_argument():
+    with pytest.raises(ValueError, match='pricing_solver="highs" in Python'):
+        optdist.solve(TINY, pricing_solver="glpk")

@@ -98,8 +98,9 @@ def check_pricing_solver(name: str, options: Mapping[str, Any] | None = None) ->
         raise ValueError(f"pricing solver: {e}") from None
     if isinstance(adapter, Glpk):
         raise ValueError(f"pricing solver {json_text(name)}: GLPK is not trusted as a pricing solver (GLPK 5 proves false "
-                         "optima on pricing problems; benchmarks/scale/README.md) (fix: --pricing-solver highs or "
-                         "scip, or leave it out to price with the run's solver)")
+                         "optima on pricing problems; benchmarks/scale/README.md) (fix: price with highs or scip: "
+                         "--pricing-solver highs on the command line, pricing_solver=\"highs\" in Python; or leave "
+                         "it out to price with the run's solver)")
     if options is None:
         return {}
     if not isinstance(options, Mapping):
