@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from optdist import zoo
 from optdist.attacks import datasets
-from optdist.checkpoint import one_line, read_state_dict
+from optdist.checkpoint import CheckpointError, load_state_dict, one_line, read_state_dict
 from optdist.io import atomic_write_bytes, atomic_write_json
 from optdist.jsonfile import quoted, text_of, value_text
 from optdist.paths import MODELS_DIR
@@ -235,6 +235,18 @@ class NonFiniteWeights(ValueError):
         self.where, self.problem, self.fix = where, problem, fix
 
 
+class UnreadableTarget(ValueError):
+    """:func:`load`'s error for a stored target file (weights or sidecar, a plain file) that cannot
+    be read as one: not a PyTorch file, cut short, pickled objects (never unpickled), damaged
+    metadata, or weights of another network. ``where``, ``problem`` and ``fix`` are kept apart for
+    :func:`load_or_train`, which trains the target again over it with ``force`` (tidy31: before,
+    only NaN/inf weights were, and an unreadable file said "delete ..." even with --force)."""
+
+    def __init__(self, where: str, problem: str, fix: str) -> None:
+        super().__init__(f"{where}: {problem}; {fix}")
+        self.where, self.problem, self.fix = where, problem, fix
+
+
 def check_finite(state: dict[str, Any], where: str, fix: str) -> None:
     """:class:`NonFiniteWeights` (a ValueError) naming ``where`` (the weights file), the first tensor
     holding NaN or inf values and ``fix``: such weights make every attacked feature, hence every
@@ -358,18 +370,27 @@ def load(name: str, weights_dir: str | Path | None = None) -> tuple[nn.Sequentia
     if not pt.exists() or not sidecar.exists():
         raise FileNotFoundError(f"no trained target {text_of(name)} at {pt}: run {train}")
     fix = f"delete {pt} and {sidecar} and run {train}"
+
+    def unreadable(where: Path, problem: str) -> ValueError:  # a folder in a file's place: no retraining over it
+        if not where.is_file():
+            return ValueError(f"{where}: {problem}; {fix}")
+        return UnreadableTarget(str(where), problem, fix)
+
     try:
         meta = json.loads(sidecar.read_text())
         classes = int(meta["num_classes"])
     except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as e:
-        raise ValueError(f"{sidecar}: damaged target metadata ({type(e).__name__}: {e}); {fix}") from None
+        raise unreadable(sidecar, f"damaged target metadata ({type(e).__name__}: {e})") from None
     net = spec(name).build(classes)
-    state = read_state_dict(pt, str(pt), fix)
+    try:
+        state = load_state_dict(pt)
+    except CheckpointError as e:
+        raise unreadable(pt, e.reason) from None
     check_finite(state, str(pt), fix)
     try:
         net.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as e:
-        raise ValueError(f"{pt}: does not fit target {text_of(name)} ({one_line(e)}); {fix}") from None
+        raise unreadable(pt, f"does not fit target {text_of(name)} ({one_line(e)})") from None
     return net.eval(), meta
 
 
@@ -385,18 +406,21 @@ def load_or_train(
 ) -> tuple[nn.Sequential, dict[str, Any]]:
     """Load target ``name``, training and saving it first if its weights are missing.
 
-    One of the two files without the other (e.g. a user's ``lenet.pt`` without ``lenet.json``), or
-    weights holding NaN or inf values, is refused before any training, naming it and the fix, unless
-    ``force``: then the target is trained again and replaces it (said on stderr).
+    One of the two files without the other (e.g. a user's ``lenet.pt`` without ``lenet.json``),
+    weights holding NaN or inf values, or a file that cannot be read as a target (:class:`UnreadableTarget`:
+    cut short, not a PyTorch file, damaged sidecar, another network's weights) is refused before any
+    training, naming it and the fix, unless ``force``: then the target is trained again and replaces
+    it (said on stderr, naming the file). Nothing is unpickled (weights_only=True).
     """
     try:
         return load(name, weights_dir)
     except FileNotFoundError:
         pass
-    except NonFiniteWeights as e:
+    except (NonFiniteWeights, UnreadableTarget) as e:
         if not force:
-            raise NonFiniteWeights(e.where, e.problem, f"give --force to train target {name} again and replace "
-                                   f"{e.where} and its sidecar, or {e.fix}") from None
+            pt, sidecar = weights_paths(name, weights_dir)
+            raise type(e)(e.where, e.problem, f"give --force to train target {name} again and replace {pt} and "
+                          f"{sidecar}, or {e.fix}") from None
         log.warning("%s: %s: --force: training target %s again to replace it", e.where, e.problem, name)
         return _train_and_save(name, weights_dir, data, epochs, seed, samples, progress)
     orphan = [p for p in weights_paths(name, weights_dir) if p.exists()]

@@ -417,19 +417,20 @@ FIGURES: dict[str, Callable[[pd.DataFrame, Path], list[Path]]] = {
 }
 
 
-def write_figures(out: str | Path, names: list[str], dest: str | Path) -> list[Path]:
+def write_figures(out: str | Path, names: list[str], dest: str | Path, warn: bool = True) -> list[Path]:
     """Draw the named figures from the records under ``out`` into ``dest``.
 
     A record that contradicts itself (a bound above its own objective, an evaluator's score other
     than its objective, ...) is left out of every figure, by the tables' own rule
     (:func:`optdist.bench.tables.set_aside_contradictions`), with one warning per record on stderr
-    naming its file and the fix; ``convergence`` leaves out its rounds too."""
+    naming its file and the fix (``warn`` False: not, where the same command's tables said it,
+    e.g. ``optdist bench``: once per record per command); ``convergence`` leaves out its rounds too."""
     unknown = sorted(set(names) - set(FIGURES))
     if unknown:
         raise ValueError(f"unknown figure(s) {quoted(unknown)}; choose from {quoted(sorted(FIGURES))}")
     records = load_records(out)
     sound, bad_warns, bound_warns = set_aside_contradictions(records, out, LEFT_OUT_OF_FIGURES)
-    for w in bad_warns + bound_warns:
+    for w in bad_warns + bound_warns if warn else []:
         log.warning("%s", w)
     aside = set(records["key"]) - set(sound["key"])
     df = prepare(sound)

@@ -221,6 +221,10 @@ def false_bounds(df: pd.DataFrame) -> pd.DataFrame:
 #: tables' warnings and in the figures' (:func:`optdist.bench.figures.write_figures`)
 LEFT_OUT_OF_TABLES = "left out of the certificates, the solver and gap tables and the reference values"
 LEFT_OUT_OF_FIGURES = "left out of the figures (not drawn), as it is of the tables"
+#: the tables' words when the same command draws the figures too (``optdist bench`` with a spec's
+#: ``figures``): one warning per record says both, the figures' own is not given (tidy31)
+LEFT_OUT_OF_TABLES_AND_FIGURES = ("left out of the certificates, the solver and gap tables, the reference values and "
+                                  "the figures (not drawn)")
 
 
 def bounds_above_objective(df: pd.DataFrame, out: str | Path, left_out_of: str = LEFT_OUT_OF_TABLES) -> list[str]:
@@ -351,6 +355,22 @@ def references(df: pd.DataFrame, solu: str | Path | None = None, out: str | Path
     return merge_refs(old, new)
 
 
+#: what the tables do with a false ``.solu`` line (:func:`solu_below_bounds`)
+REFUSED_FOR_TABLES = "refused for these tables, which measure against the records' own reference instead"
+#: the fix where the proven bound may be the false one
+REDO_BOUND = "delete that record and run the sweep again, which redoes the run"
+
+
+def _false_line(solu: str | Path, name: str, value: float, tag: str, bound: float,
+                files: dict[str, list[Path]]) -> str:
+    """What is false in the ``={tag}= {name} {value}`` line of ``solu``: it is below ``bound``,
+    which the records (``files``, per instance) prove; no fix (the caller's, as what was done differs)."""
+    said = f" ({', '.join(map(str, files[name]))})" if files.get(name) else ""
+    return (f"{solu}: ={tag}= {name} {value:.12g} is below the bound {bound:.12g} that the records prove{said} "
+            f"(rel. diff {rel_diff(bound, value):.3g} > {RTOL:g}): no placement can beat a proven bound, so this line "
+            "is false")
+
+
 def solu_below_bounds(old: dict[str, Reference], new: dict[str, Reference], solu: str | Path,
                       files: dict[str, list[Path]]
                       ) -> tuple[dict[str, Reference], list[str], list[tuple[str, float, str]]]:
@@ -372,13 +392,9 @@ def solu_below_bounds(old: dict[str, Reference], new: dict[str, Reference], solu
                 continue
             kept[name] = ref = dataclasses.replace(ref, **{tag: None})
             gone.append((name, value, tag))
-            said = f" ({', '.join(map(str, files[name]))})" if files.get(name) else ""
-            warns.append(f"{solu}: ={tag}= {name} {value:.12g} is below the bound {bound:.12g} that the records "
-                         f"prove{said} (rel. diff {rel_diff(bound, value):.3g} > {RTOL:g}): no placement can beat a "
-                         f"proven bound, so this line is false; refused for these tables, which measure against the "
-                         f"records' own reference instead (fix: correct or delete the ={tag}= line of {name} in "
-                         f"{solu}, e.g. after solving the instance again; or, if the bound is the false one, delete "
-                         "that record and run the sweep again, which redoes the run)")
+            warns.append(f"{_false_line(solu, name, value, tag, bound, files)}; {REFUSED_FOR_TABLES} (fix: correct or "
+                         f"delete the ={tag}= line of {name} in {solu}, e.g. after solving the instance again; or, if "
+                         f"the bound is the false one, {REDO_BOUND})")
     return kept, warns, gone
 
 
@@ -489,7 +505,8 @@ def reference_records(df: pd.DataFrame, out: str | Path) -> dict[str, list[Path]
 
 
 def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Path | None = None,
-                 write_solu: str | Path | None = None) -> tuple[list[Path], list[str]]:
+                 write_solu: str | Path | None = None,
+                 left_out_of: str = LEFT_OUT_OF_TABLES) -> tuple[list[Path], list[str]]:
     """All tables of the records under ``out``; returns the files written and the warnings.
 
     The warnings (texts without a level word, for the ``optdist`` logger; each names its file and
@@ -502,11 +519,14 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     as :func:`optdist.bench.solu.merge_solu_file` does, but a false ``=opt=`` / ``=best=`` line of it, below a
     bound a record proves, is not kept: :func:`_merge_into_solu`); its contradictions are warned too, except those
     already warned as the ``solu`` file's (the same file given as both, or the same facts).
+    ``left_out_of``: what a record that contradicts itself is said to be left out of
+    (:data:`LEFT_OUT_OF_TABLES_AND_FIGURES` where the same command draws the figures, which then
+    do not warn again).
     """
     df = load_records(out)
     dest = Path(dest or Path(out) / "tables")
     records = Path(out) / "records"
-    sound, bad_warns, bound_warns = set_aside_contradictions(df, out)  # what every table counts (and figure)
+    sound, bad_warns, bound_warns = set_aside_contradictions(df, out, left_out_of)  # what every table counts
     aside = len(df) - len(sound)
     old = read_solu(solu) if solu else {}
     new = refs_from_records(sound)
@@ -527,15 +547,17 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
         same = solu is not None and Path(solu).resolve() == Path(write_solu).resolve()
         for name, value, tag, now in rewrites:
             done = f"not kept there: {name} is now {now} in it, the values the records prove (old ={tag}= {value:.12g})"
-            if same and (name, value, tag) in gone:  # the --solu line the tables refused: one warning says both
-                i = gone.index((name, value, tag))
-                refused[i] = f"{refused[i]}; --write-solu {write_solu}: {done}"
+            if same and (name, value, tag) in gone:  # the --solu line the tables refused: one warning says both,
+                i = gone.index((name, value, tag))   # what was done, with no fix to do it again (tidy31)
+                false = _false_line(solu, name, value, tag, new[name].bestdual, reference_records(sound, out))
+                refused[i] = (f"{false}; {REFUSED_FOR_TABLES}, and as --write-solu {write_solu} it is {done} "
+                              f"(fix: none needed; if the bound is the false one, {REDO_BOUND})")
             else:
                 by = ", ".join(map(str, reference_records(sound, out).get(name, [])))
                 solu_warns.append(
                     f"{write_solu}: ={tag}= {name} {value:.12g} is below the bound {new[name].bestdual:.12g} that the "
                     f"records prove{f' ({by})' if by else ''}, so the line is false and {done} (fix: none needed; if "
-                    "the bound is the false one, delete that record and run the sweep again, which redoes the run)")
+                    f"the bound is the false one, {REDO_BOUND})")
         solu_warns += reference_warnings(write_solu, unsaid([c for c in merged if c not in ref_warn]), out,
                                          reference_records(sound, out))
     warns = (bad_warns + refused + disagreements(df) + bound_warns + unproven_optima(df, out)

@@ -117,25 +117,30 @@ def _spec_out(path: Path) -> str | None:
         return "OUT" if path.suffix == ".toml" else None
 
 
-def _tables(out: Path, dest: Path | None, solu: Path | None, write_solu: Path | None = None) -> None:
+def _tables(out: Path, dest: Path | None, solu: Path | None, write_solu: Path | None = None,
+            figures: bool = False) -> None:
     """Write the tables (to ``dest``, else the spec's tables_dir, else OUT/tables) and list them on
-    stdout; their warnings go to stderr, once each (:func:`optdist.bench.tables.write_tables`)."""
-    from optdist.bench.tables import write_tables
+    stdout; their warnings go to stderr, once each (:func:`optdist.bench.tables.write_tables`).
+    ``figures``: the same command draws the figures next, so a record set aside is said to be left
+    out of them too, and the figures do not say it again."""
+    from optdist.bench.tables import LEFT_OUT_OF_TABLES, LEFT_OUT_OF_TABLES_AND_FIGURES, write_tables
 
     where = "--dest" if dest else "tables_dir"
     dest = make_output_folder(dest or _saved_spec(out).get("tables_dir") or out / "tables", where)
-    files, warnings = write_tables(out, dest, solu, write_solu)
+    files, warnings = write_tables(out, dest, solu, write_solu,
+                                   LEFT_OUT_OF_TABLES_AND_FIGURES if figures else LEFT_OUT_OF_TABLES)
     for w in warnings:
         log.warning("%s", w)
     print(f"tables: {', '.join(str(f) for f in files if f.suffix == '.md')}")
 
 
-def _figures(out: Path, names: list[str], dest: Path | None) -> None:
+def _figures(out: Path, names: list[str], dest: Path | None, warn: bool = True) -> None:
+    """Draw the figures ``names``; ``warn`` False: the same command's tables said each record set aside."""
     from optdist.bench.figures import write_figures
 
     where = "--dest" if dest else "figures_dir"
     dest = make_output_folder(dest or _saved_spec(out).get("figures_dir") or out / "figures", where)
-    files = write_figures(out, names, dest)
+    files = write_figures(out, names, dest, warn)
     print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
 
 
@@ -209,9 +214,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(f"{spec.name}: {rep.total} runs, {rep.skipped} already recorded, {rep.ran} run now ({rep.failed} failed) -> {out}/records")
     if rep.damaged:
         print(f"{len(rep.damaged)} damaged record(s) set aside under {out}/records/damaged/ and run again")
-    _tables(out, None, args.solu)
+    _tables(out, None, args.solu, figures=bool(spec.figures))
     if spec.figures:
-        _figures(out, list(spec.figures), None)
+        _figures(out, list(spec.figures), None, warn=False)  # the tables' warnings named the figures too
     return _report_failures(spec.name, out, spec.runs())
 
 

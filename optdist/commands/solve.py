@@ -260,11 +260,11 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         raise CliError("--episodes trains a new policy, --policy places with a trained one: not both (fix: leave "
                        "--episodes out to place with --policy, or --policy out to train)")
     for name in sorted(given.keys() - accepted):
-        if name in PLAN_FLAGS:
-            _refuse(name, PLAN_FLAGS[name], method)
+        if name in PLAN_FLAGS or name in ("policy", "episodes"):  # every taker named (--policy: rl-ppo too)
+            _refuse(name, PLAN_FLAGS.get(name, f"--{name}"), method)
         flag = {**FLAG, "warm_start": "--warm-start", "pricing_solver": "--pricing-solver"}.get(name, f"--{name}")
-        owner = "rl" if name in ("policy", "episodes") else "milp"
-        raise CliError(f"{flag} is an option of --method {owner}, not of {method} (fix: leave it out, or use --method {owner})")
+        raise CliError(f"{flag} is an option of --method milp, not of {method} "
+                       "(fix: leave it out, or use --method milp)")
     return {k: v for k, v in given.items() if k in accepted}
 
 
@@ -289,9 +289,10 @@ def _refuse_two_gaps(args: argparse.Namespace, raw: dict) -> None:
 
 
 def _refuse(name: str, flag: str, method: str) -> NoReturn:
-    """Raise the CliError for ``flag`` (of option ``name``, one of :data:`PLAN_FLAGS`, or milp's
+    """Raise the CliError for ``flag`` (of option ``name``, one of :data:`PLAN_FLAGS`, or
     ``policy``/``episodes``) given with ``method``, which does not take it: it names the methods
-    that do and the fix."""
+    that do (:data:`optdist.solve.METHOD_OPTIONS`: ``--policy`` rl or rl-ppo, ``--episodes`` rl)
+    and the fix, the same words for every method."""
     from optdist.solve import METHOD_OPTIONS
 
     owners = [m for m, names in METHOD_OPTIONS.items() if name in names]
