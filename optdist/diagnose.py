@@ -125,8 +125,9 @@ class Diagnosis:
             return None
         return not self.milp_feasible
 
-    def report(self, max_findings: int = 12) -> str:
-        """The diagnosis in words."""
+    def report(self, max_findings: int = 12, command: str | None = None) -> str:
+        """The diagnosis in words; ``command`` (e.g. ``optdist diagnose chain.json``): the command that
+        tries the relaxations, named where the pre-solve checks find nothing and none were tried."""
         lines = [f"diagnosis of {self.instance}:"]
         if self.findings:
             lines.append(f"  INFEASIBLE, proven by {len(self.findings)} pre-solve check(s) "
@@ -136,7 +137,9 @@ class Diagnosis:
             if len(self.findings) > max_findings:
                 lines.append(f"  ... {len(self.findings) - max_findings} more")
         else:
-            lines.append("  the pre-solve checks find nothing (they are necessary conditions only)")
+            lines.append("  the pre-solve checks find nothing (they are necessary conditions only)"
+                         + (f"; `{command}` solves the model with each constraint family left out and names "
+                            "the families that make it infeasible" if command and not self.solved else ""))
         if self.solved:
             full = self.relaxations[0] if self.relaxations else None
             verdict = {True: "feasible", False: "infeasible",
@@ -268,7 +271,9 @@ def check(inst: Instance) -> list[Finding]:
                                f"(largest: {_fmt_bytes(float(mem[:D].max())) if fam == 'memory' else f'{comp[:D].max():,.0f}'})")
                     else:
                         need_n = math.ceil(P / max(per, 1))
-                        msg = (f"{la.name} needs at least {need_n} devices with {per} {what} each at tau {tau} "
+                        spread = (f"at least {need_n} devices with {per} {what} each at tau {tau}" if cap_priv is not None
+                                  else f"room for its {P} {what}")  # no privacy limit on the layer: no tau to name
+                        msg = (f"{la.name} needs {spread} "
                                f"({_fmt_bytes(per_seg) if fam == 'memory' else f'{per_seg:,.0f}'} {unit} per segment), "
                                f"but only {have} device(s) have {'memory' if fam == 'memory' else 'compute'} left for "
                                f"even one segment and together they can hold {int(np.minimum(u_priv, u_f).sum())} of {P}")

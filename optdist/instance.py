@@ -743,15 +743,21 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     problems: list[Problem] = []
     folder = path.parent if path else None  # user files are named relative to the instance file
     catalog = device_catalog()
+    unread = False  # the instance's catalog could not be read: its types are not called unknown (one error, no cascade)
     if spec.devices_catalog is not None:
         cat_path = _relative(folder, spec.devices_catalog)
+        types_ = sorted({n.type for n in [*spec.devices, *spec.sources] if n.type is not None and n.type not in catalog})
+        later = (f" (the device types {', '.join(map(_q, types_))} are looked up once it reads)" if types_ else "")
         try:
             catalog = device_catalog(cat_path)
         except FileNotFoundError:
-            problems.append(Problem("devices_catalog", f"device catalog {cat_path} not found",
+            unread = True
+            problems.append(Problem("devices_catalog", f"device catalog {cat_path} not found{later}",
                                     f"give the path of a catalog file relative to {_base_of(path)}"))
         except DeviceCatalogError as e:
-            problems += [Problem(f"devices_catalog ({cat_path}: {q.path})", q.message, q.fix) for q in e.problems]
+            unread = True
+            problems += [Problem(f"devices_catalog ({cat_path}: {q.path})", q.message + (later if i == 0 else ""), q.fix)
+                         for i, q in enumerate(e.problems)]
     own = _network_profiles(spec, folder, problems)
     cnns = set(available_cnns()) | set(own)
 
@@ -770,7 +776,9 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
             seen[node.id] = p
             base: dict = {}
             if node.type is not None:
-                if node.type not in catalog:
+                if node.type not in catalog and unread:
+                    pass  # reported with the catalog that could not be read
+                elif node.type not in catalog:
                     problems.append(Problem(f"{p}.type", f"unknown device type {_q(node.type)}",
                                             f"{_did_you_mean(node.type, catalog)}use one of {_choices(catalog)}, e.g. "
                                             f"\"type\": \"rpi3\", or give the numbers (memory, mults_per_s, rate) "

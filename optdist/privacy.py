@@ -517,10 +517,51 @@ def table_warnings(table: PrivacyTable) -> list[str]:
     return out
 
 
+def rounding_warnings(table: PrivacyTable, tau: float, source: str) -> list[str]:
+    """Where the table's ``ssim_decimals`` rounding lets a value measured above ``tau`` pass: one
+    line per row whose ``SSIM*(m)`` (a column ``m <= P``, as :meth:`PrivacyTable.nf` and the split
+    point read it) is above tau as written but at most tau once rounded half up (0.64 read as 0.6
+    at tau 0.6), naming ``source`` (the table file or name), the row's tensor, each column, the
+    measured value (and the cell it comes from), the value read and tau, and the fix. [] for a
+    table without ``ssim_decimals`` (cells are compared as written) or where no reading changes.
+    ``optdist validate`` (an instance), ``optdist solve`` and ``optdist profile --privacy`` print
+    them (:func:`privacy_warnings`); the rounding is MODEL.md section 6's one-decimal reading of
+    the paper's Table 2, so the table is read as the paper reads it, not as strictly as measured."""
+    if table.ssim_decimals is None:
+        return []
+    out = []
+    for i, r in enumerate(table.rows):
+        passed = []
+        for m in table.columns():
+            if m > r.maps:
+                continue
+            measured = r.ssim(m)
+            read = table._cmp(measured)
+            if measured > tau + _TOL and read <= tau + _TOL:
+                passed.append(f"maps {m}: measured {measured:g}{_cell_of(r, m, measured)}, read {read:g}")
+        if passed:
+            out.append(f"{source}: rows[{i}] ({r.tensor}): \"ssim_decimals\": {table.ssim_decimals} rounds values "
+                       f"measured above tau {tau:g} to tau or below, so they pass: {'; '.join(passed)} (fix: drop "
+                       f"\"ssim_decimals\" to compare the cells as measured, or lower tau below "
+                       f"{min(table._cmp(r.ssim(m)) for m in table.columns() if m <= r.maps and r.ssim(m) > tau + _TOL):g})")
+    return out
+
+
+def _cell_of(r: PrivacyRow, m: int, value: float) -> str:
+    """Where ``SSIM*(m) = value`` of row ``r`` comes from, for :func:`rounding_warnings`: `` (cell "m'")``,
+    `` (full_map_ssim)`` or "" (the all-maps value 1 of a row without one)."""
+    at = [c for c, s in sorted(r.cells.items()) if s == value and c <= m] or \
+         [c for c, s in sorted(r.cells.items()) if s == value]
+    if at:
+        return "" if at[0] == m else f' (cell "{at[0]}")'
+    return " (full_map_ssim)" if r.full_map_ssim == value else ""
+
+
 def privacy_warnings(inst: Instance, recorded_only: bool = False) -> list[str]:
-    """:func:`table_warnings` of every table ``inst`` uses, prefixed with ``privacy.<cnn>`` and the table;
-    ``recorded_only``: only those its provenance records (``provenance.warnings``, e.g. a weak
-    calibration, which lifts limits it may not have measured: ``optdist solve`` repeats them)."""
+    """:func:`table_warnings` of every table ``inst`` uses, prefixed with ``privacy.<cnn>`` and the table,
+    then its :func:`rounding_warnings` at the instance's tau; ``recorded_only``: of the former only
+    those its provenance records (``provenance.warnings``, e.g. a weak calibration, which lifts
+    limits it may not have measured: ``optdist solve`` repeats them, and every rounding warning)."""
     base = inst.path.parent if inst.path else None
     out = []
     for cnn in sorted(inst.limits):
@@ -529,6 +570,7 @@ def privacy_warnings(inst: Instance, recorded_only: bool = False) -> list[str]:
             t = resolve_table(cnn, ref, base, inst.profiles[cnn])
             out += [f"privacy.{cnn} ({ref}): {w}" for w in table_warnings(t)
                     if not recorded_only or w.startswith("provenance.warnings[")]
+            out += [f"privacy.{cnn}: {w}" for w in rounding_warnings(t, inst.spec.tau, ref)]
     return out
 
 
@@ -722,8 +764,14 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile
                             profile if profile is not None else load_profile(cnn))
                 raise
             names = sorted({cnn, profile.cnn if profile is not None else cnn})
-            if t.cnn not in names:
-                raise ValueError(f"{c}: privacy table is for CNN {text_of(t.cnn)}, not {' or '.join(map(text_of, names))}")
+            if t.cnn not in names:  # a PrivacyTableError (a ValueError) with the fix for this file
+                from optdist.profiles import available_cnns
+
+                made = (f"give the table made for {text_of(cnn)} ({c} is the table of the zoo CNN {text_of(t.cnn)})"
+                        if t.cnn in available_cnns() else
+                        f"set \"cnn\": {text_of(cnn)} in {c}, or give the table made for {text_of(cnn)}")
+                raise PrivacyTableError(str(c), [TableProblem(
+                    "cnn", f"privacy table is for CNN {text_of(t.cnn)}, not {' or '.join(map(text_of, names))}", made)])
             misfit = _misfits(t, profile if profile is not None else load_profile(cnn))
             if misfit:
                 raise PrivacyTableError(str(c), misfit)

@@ -640,9 +640,14 @@ def _report(inst, res, args: argparse.Namespace) -> int:
     ok = res.evaluation is not None and res.evaluation.feasible
     rc = interrupted_status(res.extra.get("interrupted")) if res.termination == "interrupted" else 0 if ok else 1
     if args.out:
+        from optdist.milp.export import instance_fingerprint
+
+        fingerprint = instance_fingerprint(inst)
         if res.assignment is None and args.out.exists():
-            log.warning("kept the existing %s: this run has no solution (termination %s)", args.out, res.termination)
+            log.warning("kept the existing %s: this run has no solution (termination %s)%s", args.out, res.termination,
+                        _made_for_other(args.out, inst, fingerprint))
         else:
+            res.extra["instance_fingerprint"] = fingerprint  # a later run that keeps the file can tell whose it is
             res.save(inst, args.out, force=True)  # --out checked before the run (check_out_path)
             log.info("wrote %s", args.out)
     try:
@@ -852,14 +857,23 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print(f"incumbent    {said}{_no_bound(said, res.bound)}{start}")
     elif res.has_solution and (res.extra.get("incumbent") or "").startswith("the warm start: "):
         print(f"incumbent    {res.extra['incumbent']}{start}")  # e.g. better than what a solver without a MIP start found
+    import shlex
+
     if res.termination == "infeasible":
         from optdist.diagnose import diagnose
 
-        print(diagnose(inst, solve=False).report())
+        print(diagnose(inst, solve=False).report(command=f"optdist diagnose {shlex.quote(str(args.instance))}"))
     if res.evaluation is None:
         print("no solution")
         reasons = [res.extra.get(key) for key in ("stopped", "reason", "solver_error", "infeasible_by_checks")]
         reasons.append(_solver_errors(res))
+        proof = res.extra.get("infeasible_by_checks")
+        if proof and isinstance(proof, list):  # listed once, tidy, in the diagnosis above: here its count and first
+            reasons[reasons.index(proof)] = (f"proven infeasible by {len(proof)} pre-solve check(s), the first: {proof[0]}"
+                                             + ("" if len(proof) == 1 else " (the diagnosis on stdout lists them)"
+                                                if len(proof) <= 12 else " (the diagnosis on stdout lists the first 12; "
+                                                f"`optdist diagnose {shlex.quote(str(args.instance))} --no-solve --json "
+                                                "OUT` writes all)"))
         for why in filter(None, reasons):  # why (also in the --out file's extra)
             log.warning("no solution: %s", "; ".join(why) if isinstance(why, list) else why)
         limit, source = _time_limit(res, args.time_limit)
@@ -878,6 +892,36 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
                          'the "violation_list" of the result file --out FILE writes')
         print_stage_breakdowns(inst, res.evaluation, args.requests, stages_asked(inst, args))
         _print_node_use(inst, res.evaluation)
+
+
+def _made_for_other(path, inst, fingerprint: str) -> str:
+    """For the warning that keeps an existing --out file after a run without a solution: ``"; but it
+    was made for another instance ..."`` where the file's instance name or its
+    ``extra.instance_fingerprint`` (:func:`optdist.milp.export.instance_fingerprint`, written by
+    ``optdist solve --out``) differs from ``inst``'s (same name, other content: e.g. tau changed),
+    or it records no fingerprint; "" where it is a result of this very instance (or unreadable)."""
+    from optdist.jsonfile import MiB, DocumentError, read_json
+
+    try:
+        doc = read_json(path, 256 * MiB, what="result")
+    except (OSError, DocumentError, ValueError):
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    name = doc.get("instance")
+    extra = doc.get("extra") if isinstance(doc.get("extra"), dict) else {}
+    theirs = extra.get("instance_fingerprint")
+    fix = " (fix: do not use it as this instance's result; remove it, or give another --out)"
+    if name != inst.name:
+        return (f"; but {path} was made for a different instance ({text_of(name)}, not {text_of(inst.name)})" + fix)
+    if theirs is None:
+        return (f"; {path} records no instance fingerprint, so it may be a result of another version of "
+                f"{text_of(inst.name)} (this one's fingerprint is {fingerprint})" + fix)
+    if theirs != fingerprint:
+        return (f"; but {path} was made for a different instance: same name {text_of(inst.name)}, other content "
+                f"(instance fingerprint {theirs}, not {fingerprint}: its devices, networks, privacy tables or tau "
+                "differ)" + fix)
+    return ""
 
 
 def _no_bound(said: str, bound: float | None) -> str:
