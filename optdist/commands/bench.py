@@ -248,9 +248,10 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
     """Say which runs of the grid failed (:func:`optdist.bench.records.failed`: recorded as ``error`` or
     ``timeout``, run now or earlier; not a run that ended ``error`` with a feasible placement kept) and
     where their records are; the exit status: 1 if any, else 0 (tables are written either way)."""
-    from optdist.bench.records import DamagedRecord, failed as run_failed, find
+    from optdist.bench.records import DamagedRecord, failed as run_failed, find, kept_placement
 
     failed: list[tuple[Path, dict]] = []
+    kept: list[Path] = []  # ended in solver error but kept a feasible warm start: a result, not a failure (fixc31)
     for run in runs:
         try:
             found = find(out, run)
@@ -258,6 +259,14 @@ def _report_failures(name: str, out: Path, runs: list) -> int:
             continue
         if found is not None and run_failed(found[1]):
             failed.append(found)
+        elif found is not None and kept_placement(found[1].get("summary")):
+            kept.append(found[0])
+    if kept:  # else a sweep whose every solve died said "(0 failed)" and nothing more
+        names = ", ".join(str(p) for p in kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+        print(f"{name}: {len(kept)} of {len(runs)} runs ended in solver error (termination error) and kept their "
+              f"feasible warm start, recorded as results (status ok, counted in the tables, not as failed): {names} "
+              "(fix: see each record's note for the solver's error; to redo them after fixing the solver, delete "
+              "those records and run again)", file=sys.stderr)
     if not failed:
         return 0
     which = "all" if len(failed) == len(runs) else f"{len(failed)} of {len(runs)}"
