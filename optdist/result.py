@@ -230,7 +230,32 @@ class SolveResult:
                   assignment=asg, options=dict(doc.get("options", {})), extra=dict(doc.get("extra", {})))
         if asg is not None:
             res.evaluation = evaluate(inst, asg)
+        _refuse_contradiction(path, doc, res)
         return res
+
+
+def _refuse_contradiction(path: str | Path, doc: dict, res: SolveResult) -> None:
+    """ValueError naming ``path``, the field and the fix for a result that contradicts itself
+    (fixc31): a feasible termination without a placement, or what the sweep tables set aside in a
+    record (:func:`optdist.bench.tables.summary_contradiction`, the same rule: e.g. ``optimal`` with
+    a bound above its objective, an objective the evaluator's re-score on the instance disagrees
+    with). The placement's score is the evaluator's re-score where it is feasible on the instance,
+    else the file's own (a defence's result is scored on its own constraints)."""
+    from optdist.bench.tables import summary_contradiction
+
+    fix = f"or solve again, e.g. `optdist solve INSTANCE --out {path}`"
+    if res.assignment is None and res.termination in CLAIMS_FEASIBLE:
+        raise ValueError(f"{path}: field \"termination\" is {json_text(str(res.termination))} but field "
+                         f"\"assignment\" is null: that termination claims a feasible placement, none is given "
+                         f"(fix: write the placement, or the termination the run reached, e.g. \"termination\": "
+                         f"\"no_solution\"; {fix})")
+    summary = {**doc, "objective": res.objective, "bound": res.bound, "gap": res.gap}
+    ev = res.evaluation
+    if ev is not None and ev.feasible:
+        summary |= {"evaluator_objective": ev.objective, "feasible": True}
+    why = summary_contradiction(summary, res.options.get("mip_gap"))
+    if why is not None:
+        raise ValueError(f"{path}: {why}; {fix})")
 
 
 def check_save_path(obj: object, inst: object, path: object, force: bool = False) -> None:

@@ -28,3 +28,53 @@ def test_a_sweep_whose_runs_kept_their_warm_start_says_so_on_stderr(tmp_path):
     assert len(lines) == 1, run.stderr
     assert "t: 2 of 2 runs ended in solver error" in lines[0] and "kept their feasible warm start" in lines[0]
     assert str(tmp_path / "o" / "records") in lines[0] and "--cbc--tight--" in lines[0]
+
+
+# --- 6. SolveResult.load refuses a result that contradicts itself -----------------------------------------------
+
+
+def _saved(tmp_path: Path):
+    import optdist
+
+    inst = optdist.load_instance(LENET)
+    res = optdist.solve(inst, formulation="tight")
+    return inst, res, res.save(inst, tmp_path / "r.json")
+
+
+def _edited(path: Path, **fields) -> Path:
+    doc = json.loads(path.read_text())
+    doc.update(fields)
+    out = path.with_name(f"edited-{'-'.join(fields)}.json")
+    out.write_text(json.dumps(doc))
+    return out
+
+
+def test_solve_result_load_refuses_a_result_that_contradicts_itself(tmp_path):
+    """Before: each loaded, as "optimal"."""
+    import pytest
+
+    from optdist.result import SolveResult, Termination
+
+    inst, res, path = _saved(tmp_path)
+    assert SolveResult.load(path, inst).termination is Termination.OPTIMAL  # the file as written loads
+    obj = res.objective
+    bad = _edited(path, bound=obj * 2)  # optimal, bound above the objective
+    with pytest.raises(ValueError, match=r"bound .* is above its own objective") as e:
+        SolveResult.load(bad, inst)
+    assert str(bad) in str(e.value) and "fix:" in str(e.value)
+    bad = _edited(path, objective=1e-9, bound=1e-9)  # the evaluator scores the placement far higher
+    with pytest.raises(ValueError, match=r"evaluator_objective .* is not its objective 1e-09") as e:
+        SolveResult.load(bad, inst)
+    assert str(bad) in str(e.value) and "fix:" in str(e.value)
+    bad = _edited(path, assignment=None)  # optimal without a placement
+    with pytest.raises(ValueError, match=r'field "termination" is "optimal" but field "assignment" is null') as e:
+        SolveResult.load(bad, inst)
+    assert str(bad) in str(e.value) and "fix:" in str(e.value)
+
+
+def test_solve_result_load_uses_the_tables_rule_not_a_copy():
+    import inspect
+
+    from optdist import result
+
+    assert "summary_contradiction(" in inspect.getsource(result._refuse_contradiction)

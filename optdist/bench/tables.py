@@ -304,6 +304,28 @@ def _contradiction(row: pd.Series) -> str | None:
     return None
 
 
+def summary_contradiction(summary: dict, mip_gap: object = None) -> str | None:
+    """What in one run's ``summary`` (:meth:`optdist.result.SolveResult.summary`: termination,
+    objective, bound, gap, evaluator_objective, feasible, solver; ``mip_gap`` the gap it was asked
+    for) contradicts itself, by the tables' one rule for records (:func:`_contradiction`, and a
+    bound above its own objective, :func:`false_bounds`), with the fix's field written as the
+    summary's, an unclosed "(fix: ..." for the caller to end; or None. Used by
+    :meth:`optdist.result.SolveResult.load` (fixc31)."""
+    row = {k: summary.get(k) for k in ("termination", "objective", "bound", "gap", "evaluator_objective",
+                                       "feasible", "solver")}
+    row |= {"status": "ok", "mip_gap": mip_gap}
+    why = _contradiction(pd.Series(row, dtype=object))
+    if why is not None:
+        return why.replace("summary.", "")
+    df = pd.DataFrame([row]).astype({"bound": float, "objective": float})
+    if len(false_bounds(df)):
+        bound, obj = float(row["bound"]), float(row["objective"])
+        return (f"its bound {bound:.12g} is above its own objective {obj:.12g} (rel. diff {rel_diff(bound, obj):.3g}): "
+                "a lower bound cannot exceed a placement's objective (fix: write the bound the run proved, at most "
+                f"the objective, e.g. \"bound\": null")
+    return None
+
+
 def contradictory_records(df: pd.DataFrame, out: str | Path,
                           left_out_of: str = LEFT_OUT_OF_TABLES) -> tuple[list[str], list[object]]:
     """The records of runs that finished (status ``ok``) whose summary contradicts itself
