@@ -78,3 +78,52 @@ def test_solve_result_load_uses_the_tables_rule_not_a_copy():
     from optdist import result
 
     assert "summary_contradiction(" in inspect.getsource(result._refuse_contradiction)
+
+
+# --- 2-4. bench-table --solu / --write-solu ----------------------------------------------------------------------
+
+MICRO = "instances/tiny/micro-1x3-tau0.6.json"
+
+
+def _sweep(tmp_path: Path) -> Path:
+    """A tiny sweep: HiGHS (proves a bound) and the greedy (bound null) on one micro instance."""
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "out": str(tmp_path / "o"), "instances": [MICRO],
+                                "methods": ["milp", "greedy"]}))
+    run = _run("bench", str(spec), "--no-progress")
+    assert run.returncode == 0, run.stderr
+    return tmp_path / "o"
+
+
+def test_write_solu_keeps_the_comments_of_the_solu_file(tmp_path):
+    """Before: every comment and blank line of F was dropped."""
+    out = _sweep(tmp_path)
+    solu = tmp_path / "f.solu"
+    solu.write_text("# references of the paper\n\n=best= other-instance 2.5  # from Table 3\n"
+                    "# the micro one\n=opt= micro-1x3-tau0.6 1e-5  # a typo\n")
+    run = _run("bench-table", str(out), "--solu", str(solu), "--write-solu", str(solu))
+    assert run.returncode == 0, run.stderr
+    lines = solu.read_text().splitlines()
+    assert lines[:4] == ["# references of the paper", "", "=best= other-instance 2.5  # from Table 3", "# the micro one"]
+    assert lines[4].split()[:2] == ["=opt=", "micro-1x3-tau0.6"] and float(lines[4].split()[2]) > 3e-5, lines
+    assert len(lines) == 5
+
+
+def test_a_false_solu_line_names_only_the_records_that_prove_the_bound(tmp_path):
+    """Before: the greedy's record (bound null) was among "the records [that] prove" the bound,
+    and the fix said "delete that record"."""
+    out = _sweep(tmp_path)
+    solu = tmp_path / "f.solu"
+    solu.write_text("=opt= micro-1x3-tau0.6 1e-5\n")
+    run = _run("bench-table", str(out), "--solu", str(solu))
+    assert run.returncode == 0, run.stderr
+    warn = next(x for x in run.stderr.splitlines() if "that the records prove" in x)
+    assert "--milp--" in warn and "--greedy--" not in warn, warn
+
+
+def test_write_solu_of_a_folder_suggests_a_solu_file_name(tmp_path):
+    """Before: "(fix: give a file name in it, e.g. DIR/result.json)"."""
+    out = _sweep(tmp_path)
+    run = _run("bench-table", str(out), "--write-solu", str(tmp_path))
+    assert run.returncode == 2
+    assert f"e.g. {tmp_path / 'reference.solu'}" in run.stderr and "result.json" not in run.stderr

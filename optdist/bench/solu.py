@@ -101,20 +101,65 @@ def _finite(token: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _facts(name: str, r: Reference) -> list[tuple[str, float | None]]:
+    """The (tag, value) facts :func:`write_solu` writes for ``name`` (an optimum hides best/bestdual)."""
+    if r.infeasible:
+        return [("=inf=", None)]
+    if r.opt is not None:
+        return [("=opt=", r.opt)]
+    return [(t, v) for t, v in (("=best=", r.best), ("=bestdual=", r.bestdual)) if v is not None]
+
+
+def _fact_line(name: str, tag: str, value: float | None) -> str:
+    return f"{tag:<10} {name}" if value is None else f"{tag:<10} {name}  {value:.12g}"
+
+
 def write_solu(path: str | Path, refs: dict[str, Reference]) -> Path:
-    """Write ``refs`` sorted by name (an optimum hides the best/bestdual lines it supersedes)."""
-    lines = []
-    for name in sorted(refs):
-        r = refs[name]
-        if r.infeasible:
-            lines.append(f"=inf=      {name}")
-        elif r.opt is not None:
-            lines.append(f"=opt=      {name}  {r.opt:.12g}")
+    """Write ``refs`` to the ``.solu`` file ``path`` (an optimum hides the best/bestdual lines it
+    supersedes). A file already there is rewritten only where its facts change (fixc31): its
+    comments (``#`` lines, a trailing ``# ...``), blank lines, lines of other tags (``=unkn=``) and
+    every fact line that still holds stay as they were, in place; a changed fact's new line takes
+    the place of the old one (with its trailing comment); an instance new to the file is added at
+    the end, sorted by name. Without a file, the lines are sorted by name."""
+    path = Path(path)
+    old = path.read_text().splitlines() if path.is_file() else []
+    want = {name: _facts(name, refs[name]) for name in refs}
+    parsed: list[tuple[str, str, float | None, str] | None] = []  # (tag, name, value, trailing comment) per line
+    for line in old:
+        body, _, comment = line.partition("#")
+        parts = body.split()
+        if len(parts) >= 2 and parts[0] in (*VALUED, "=inf=") and not line.lstrip().startswith("#"):
+            value = _finite(parts[2]) if len(parts) > 2 else None
+            parsed.append((parts[0], parts[1], value, ("  #" + comment) if comment.strip() or "#" in line else ""))
         else:
-            if r.best is not None:
-                lines.append(f"=best=     {name}  {r.best:.12g}")
-            if r.bestdual is not None:
-                lines.append(f"=bestdual= {name}  {r.bestdual:.12g}")
+            parsed.append(None)
+    kept = {(p[1], p[0]) for p in parsed if p is not None and p[1] in want and (p[0], p[2]) in want[p[1]]}
+    lines: list[str] = []
+    last: dict[str, int] = {}  # where each instance's last line went
+    placed: set[str] = set()
+    for line, p in zip(old, parsed):
+        if p is None:
+            lines.append(line)
+            continue
+        tag, name, value, comment = p
+        if name not in want:
+            continue  # no fact of it is known any more
+        if (tag, value) in want[name]:
+            lines.append(line)  # still true: as it was
+        elif name not in placed:  # the changed facts of name, where its first changed line was
+            placed.add(name)
+            new = [_fact_line(name, t, v) for t, v in want[name] if (name, t) not in kept]
+            if new:
+                new[0] += comment
+            lines.extend(new)
+        else:
+            continue
+        last[name] = len(lines)
+    for name in sorted(set(want) - placed, key=lambda n: -last.get(n, -1)):  # from the end: indices stay valid
+        new = [_fact_line(name, t, v) for t, v in want[name] if (name, t) not in kept]
+        if name in last:
+            lines[last[name]:last[name]] = new
+    lines.extend(_fact_line(name, t, v) for name in sorted(set(want) - set(last)) for t, v in want[name])
     return atomic_write_text(path, "\n".join(lines) + "\n")
 
 

@@ -371,7 +371,7 @@ def references(df: pd.DataFrame, solu: str | Path | None = None, out: str | Path
     old = read_solu(solu) if solu else {}
     new = refs_from_records(df)
     if solu:
-        old, texts, _ = solu_below_bounds(old, new, solu, reference_records(df, out) if out is not None else {})
+        old, texts, _ = solu_below_bounds(old, new, solu, bound_records(df, out) if out is not None else {})
         if refused is not None:
             refused += texts
     return merge_refs(old, new)
@@ -526,6 +526,19 @@ def reference_records(df: pd.DataFrame, out: str | Path) -> dict[str, list[Path]
     return files
 
 
+def bound_records(df: pd.DataFrame, out: str | Path) -> dict[str, list[Path]]:
+    """Per instance, the record files under ``out`` that prove its reference bound (``bestdual``,
+    :func:`optdist.bench.solu.refs_from_records`): the runs whose finite bound is the largest, each
+    file once; never a run without a bound (a greedy's), which proves none (fixc31: a false .solu
+    line's warning names only these, and its fix "delete that record" is about them)."""
+    files: dict[str, list[Path]] = {}
+    for name, g in df[df["status"] == "ok"].groupby("instance"):
+        bound = g["bound"].where(g["bound"].map(lambda b: b is not None and not pd.isna(b) and math.isfinite(b)))
+        if bound.notna().any():
+            files[str(name)] = [record_path(out, k) for k in dict.fromkeys(g.loc[bound == bound.max(), "key"])]
+    return files
+
+
 def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Path | None = None,
                  write_solu: str | Path | None = None,
                  left_out_of: str = LEFT_OUT_OF_TABLES) -> tuple[list[Path], list[str]]:
@@ -552,7 +565,7 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     aside = len(df) - len(sound)
     old = read_solu(solu) if solu else {}
     new = refs_from_records(sound)
-    old, refused, gone = solu_below_bounds(old, new, solu, reference_records(sound, out)) if solu else (old, [], [])
+    old, refused, gone = solu_below_bounds(old, new, solu, bound_records(sound, out)) if solu else (old, [], [])
     refs, ref_warn = merge_refs(old, new)
     said = tuple(bound_exceeds(str(r.instance), r.bound) for r in false_bounds(df).itertuples())  # warned per record
 
@@ -571,11 +584,11 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
             done = f"not kept there: {name} is now {now} in it, the values the records prove (old ={tag}= {value:.12g})"
             if same and (name, value, tag) in gone:  # the --solu line the tables refused: one warning says both,
                 i = gone.index((name, value, tag))   # what was done, with no fix to do it again (tidy31)
-                false = _false_line(solu, name, value, tag, new[name].bestdual, reference_records(sound, out))
+                false = _false_line(solu, name, value, tag, new[name].bestdual, bound_records(sound, out))
                 refused[i] = (f"{false}; {REFUSED_FOR_TABLES}, and as --write-solu {write_solu} it is {done} "
                               f"(fix: none needed; if the bound is the false one, {REDO_BOUND})")
             else:
-                by = ", ".join(map(str, reference_records(sound, out).get(name, [])))
+                by = ", ".join(map(str, bound_records(sound, out).get(name, [])))
                 solu_warns.append(
                     f"{write_solu}: ={tag}= {name} {value:.12g} is below the bound {new[name].bestdual:.12g} that the "
                     f"records prove{f' ({by})' if by else ''}, so the line is false and {done} (fix: none needed; if "
