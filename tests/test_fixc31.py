@@ -127,3 +127,35 @@ def test_write_solu_of_a_folder_suggests_a_solu_file_name(tmp_path):
     run = _run("bench-table", str(out), "--write-solu", str(tmp_path))
     assert run.returncode == 2
     assert f"e.g. {tmp_path / 'reference.solu'}" in run.stderr and "result.json" not in run.stderr
+
+
+# --- 5. one rule for calibrate's comma lists ---------------------------------------------------------------------
+
+
+def _calibrate_error(capsys, *args: str) -> str:
+    from optdist.cli import main
+
+    try:
+        code = main(["calibrate", *args])
+    except SystemExit as e:  # argparse's own exit, or main's return of it
+        code = e.code
+    assert code == 2
+    return capsys.readouterr().err
+
+
+def test_calibrate_comma_lists_follow_one_rule(capsys):
+    """Before: --taus 0.5,,0.4 and 0.5, accepted, '0.5, 0.4' refused as not a list; --maps 2,2
+    silently deduplicated, --maps 1,,2 accepted."""
+    for flag, value, what in (("--taus", "0.5,,0.4", "tau"), ("--taus", "0.5,", "tau"),
+                              ("--layers", "conv1,,ReLU1", "layer name"), ("--maps", "1,,2", "m value"),
+                              ("--input", "3,,32", "number")):
+        err = _calibrate_error(capsys, flag, value)
+        assert f"{flag} {value} has an empty {what} (fix:" in err, err
+    err = _calibrate_error(capsys, "--maps", "2,2")
+    assert "--maps 2,2 gives 2 more than once (fix: give each m value once" in err, err
+    # spaces around items are allowed for every list: the next error is the repeated layer, not the taus
+    err = _calibrate_error(capsys, "--taus", "0.5, 0.4", "--maps", "4, 2", "--layers", "conv1, conv1")
+    assert "--layers 'conv1, conv1' gives conv1 more than once" in err and "--taus" not in err, err
+    # an input shape may repeat a number
+    err = _calibrate_error(capsys, "--input", "3, 32, 32", "--maps", "2,2")
+    assert "--input" not in err and "--maps 2,2 gives 2" in err, err
