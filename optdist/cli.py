@@ -90,15 +90,17 @@ def read_number(text: str, *, whole: bool = False) -> float | int | str:
     return float(text)
 
 
-def comma_items(text: str, flag: str, example: str, what: str = "value") -> tuple[str, ...]:
+def comma_items(text: str, flag: str, example: str, what: str = "value", default: str | None = None) -> tuple[str, ...]:
     """The one rule for a comma list flag (fixc31; calibrate's --layers, --taus, --maps, --input):
     the items of ``text`` split at commas, spaces around each allowed and stripped (``'0.5, 0.4'``);
     ValueError for an empty list or an empty item (``0.5,,0.4``, ``0.5,``), the rest of a one-line
-    message for :func:`checked_flag` to prefix with the flag. Repeats: :func:`refuse_repeats`."""
+    message for :func:`checked_flag` to prefix with the flag (``default``: what leaving the flag out
+    gives, said in the fix). Repeats: :func:`refuse_repeats`."""
     items = tuple(v.strip() for v in text.split(","))
     if not all(items):
-        raise ValueError(f"{'is empty' if not text.strip() else f'has an empty {what}'} (fix: give the {what}s "
-                         f"separated by single commas, e.g. {flag} {example})")
+        raise ValueError(f"{'is empty' if not text.strip() else f'has an empty {what}'} (fix: give {what}s "
+                         f"separated by single commas, e.g. {flag} {example}"
+                         + (f", or leave {flag} out for {default})" if default else ")"))
     return items
 
 

@@ -27,14 +27,15 @@ MAX_EPOCHS = 100_000  # training epochs (a typo's extra zeros: refused, not run 
 MAX_SAMPLES = 100_000_000  # images drawn from a dataset
 
 
-def _ints(example: str, distinct: str | None = None) -> type[argparse.Action]:
+def _ints(example: str, distinct: str | None = None, default: str | None = None) -> type[argparse.Action]:
     """A :func:`~optdist.cli.checked_flag` for comma-separated whole numbers >= 1 (map counts m,
     an input shape C,H,W), the fix's example ``example``; one rule for every comma list
     (:func:`~optdist.cli.comma_items`); ``distinct``: what each value is, none given twice
     (:func:`~optdist.cli.refuse_repeats`: the m values, a repeated row of the table)."""
 
     def parse(text: str, flag: str) -> tuple[int, ...]:
-        values = tuple(read_number(v, whole=True) for v in comma_items(text, flag, example, distinct or "number"))
+        values = tuple(read_number(v, whole=True) for v in comma_items(text, flag, example, distinct or "number",
+                                                                             default))
         if any(number_problem(v, whole=True, within=lambda n: n >= 1) for v in values):
             raise ValueError(f"is not a list of whole numbers >= 1 (fix: give them separated by commas, "
                              f"e.g. {flag} {example})")
@@ -49,7 +50,7 @@ def _layers(text: str, flag: str) -> tuple[str, ...]:
     """Comma-separated layer names, none empty (``relu1,,relu2``, ``''``: leave the flag out for
     the default layers) and none twice (a repeated row of the table): ValueError for
     :func:`~optdist.cli.checked_flag`."""
-    names = comma_items(text, flag, "conv1,ReLU2", "layer name")
+    names = comma_items(text, flag, "conv1,ReLU2", "layer name", "the target's default layers")
     refuse_repeats(names, flag, "conv1,ReLU2", "layer")
     return names
 
@@ -57,7 +58,7 @@ def _layers(text: str, flag: str) -> tuple[str, ...]:
 def _taus(text: str, flag: str) -> tuple[float, ...]:
     """Comma-separated tolerated SSIMs, each in (0, 1], none empty, none twice (a repeated one
     would be a repeated column of the Nf table); ValueError for :func:`~optdist.cli.checked_flag`."""
-    taus = tuple(read_number(v) for v in comma_items(text, flag, "0.8,0.6,0.4", "tau"))
+    taus = tuple(read_number(v) for v in comma_items(text, flag, "0.8,0.6,0.4", "tau", "0.8,0.6,0.4"))
     if any(number_problem(t, within=lambda v: 0 < v <= 1) for t in taus):
         raise ValueError(f"is not a list of SSIM values in (0, 1] (fix: give them separated by commas, "
                          f"e.g. {flag} 0.8,0.6,0.4)")
@@ -102,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    default=0.2, help="share of --images held out for scoring (default 0.2)")
     p.add_argument("--layers", action=checked_flag(_layers), default=(), help="attacked layers, e.g. conv1,ReLU2, "
                    "each once (default per target; with --module every layer but the last)")
-    p.add_argument("--maps", action=_ints("16,4,1", "m value"), default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
+    p.add_argument("--maps", action=_ints("16,4,1", "m value", "P, P/2, ..., 1"), default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
     p.add_argument("--subsets", action=count_flag("random m-subsets per cell", 3, 1000), default=3, help="random m-subsets per cell (default 3)")
     p.add_argument("--seeds", action=count_flag("training seeds per subset", 1, 1000), default=1, help="training seeds per subset (default 1)")
     a = CALIBRATION  # the one attacker definition (optdist/attacks/attacker.py), shared with the DP sweep
