@@ -98,8 +98,8 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
                     ", ".join(sorted(set(inst.request_cnn))), preset_for(inst).name)
     out = out_given or Path("runs/rl") / inst.name
     if args.resume and not out.exists():
-        raise CliError(f"--resume: {'--out ' if out_given else 'the default --out '}{out} does not exist: there is "
-                       f"nothing to resume (fix: leave out --resume to train afresh, or give the --out DIR that holds "
+        raise CliError(f"--resume: {'--out ' if out_given else 'the default --out '}{out} does not exist, so it "
+                       f"holds no checkpoint to resume: there is nothing to resume (fix: leave out --resume to train afresh, or give the --out DIR that holds "
                        f"the checkpoint)")
     created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
     make_output_folder(out, "--out")  # before training: a file there, or above it, is refused now, not after it
