@@ -86,24 +86,33 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     if wrong:
         other = "dqn" if args.algo == "maskable-ppo" else "maskable-ppo"
         raise CliError(f"{wrong[0]} is an option of --algo {other}, not of {args.algo} (fix: leave it out)")
+    if args.resume and args.force:
+        raise CliError("--resume and --force together: --resume continues the checkpoint in --out, --force trains "
+                       "afresh over it (fix: give one of them: --resume to continue, --force to start again)")
+    out_given = args.out
     inst = load_instance(args.instance)
     preset = PRESETS[args.preset] if args.preset else preset_for(inst)
     if args.preset and preset.name != preset_for(inst).name:
         log.warning("--preset %s: the paper's hyper-parameters for %s requests; %s's CNNs (%s) have the preset %s "
                     "(fix: leave --preset out to use it)", args.preset, args.preset, inst.name,
                     ", ".join(sorted(set(inst.request_cnn))), preset_for(inst).name)
-    out = args.out or Path("runs/rl") / inst.name
+    out = out_given or Path("runs/rl") / inst.name
+    if args.resume and not out.exists():
+        raise CliError(f"--resume: {'--out ' if out_given else 'the default --out '}{out} does not exist, so it "
+                       f"holds no checkpoint to resume: there is nothing to resume (fix: leave out --resume to train afresh, or give the --out DIR that holds "
+                       f"the checkpoint)")
     created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
     make_output_folder(out, "--out")  # before training: a file there, or above it, is refused now, not after it
     saved = False
     try:
-        if not args.resume:
-            _refuse_checkpoint(out, args.force)
-            refuse_overwrite([out / name for name in POLICY_FILES], args.force, "--out DIR")
-        earlier_dqn = _holds_dqn_run(out)  # before training replaces its policy.json
-        saved, sol = (_train_ppo if args.algo == "maskable-ppo" else _train_dqn)(args, inst, preset, out)
-        if saved and earlier_dqn:
-            _remove_stale(out, args.algo)
+        with out_lock(out):
+            if not args.resume:
+                _refuse_checkpoint(out, args.force)
+                refuse_overwrite([out / name for name in POLICY_FILES], args.force, "--out DIR")
+            earlier_dqn = _holds_dqn_run(out)  # before training replaces its policy.json
+            saved, sol = (_train_ppo if args.algo == "maskable-ppo" else _train_dqn)(args, inst, preset, out)
+            if saved and earlier_dqn:
+                _remove_stale(out, args.algo)
     finally:
         if not saved:
             _remove_created(created)
@@ -114,6 +123,64 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
           f"{sol.extra['rejected']} rejected)")
     print_evaluation(inst, sol.evaluation, 5)
     return 0
+
+
+LOCK_NAME = ".train-rl.lock"
+
+
+def instance_digest(path: Path) -> str:
+    """sha256 of the instance file's parsed JSON, canonical (keys sorted, no whitespace): a re-save
+    that changes only the spacing or the key order keeps it; any other change of content does not.
+    A file that is not JSON (load_instance read it already): its bytes."""
+    raw = path.read_bytes()
+    try:
+        text = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    except ValueError:
+        return hashlib.sha256(raw).hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def out_lock(out: Path) -> Iterator[None]:
+    """Hold ``OUT/.train-rl.lock`` (``flock``, exclusive; the kernel releases it when the process
+    ends, even by SIGKILL, so a dead train-rl's lock file is taken over) for the block; the file
+    holds the pid and is removed at the end. Another train-rl writing into ``out`` (the same
+    command, or a --resume of it): CliError naming its pid and the fix. Without ``fcntl``: none."""
+    from optdist.cli import CliError
+
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    import os
+
+    path = out / LOCK_NAME
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise CliError(f"--out {out}: another `optdist train-rl` (pid {holder}, lock {path}) is writing into this "
+                           f"folder (fix: wait for it to end, or stop it, then run again (with --resume to continue "
+                           f"its checkpoint), or give another --out)") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino  # not a file its holder removed meanwhile
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)  # releases the lock
 
 
 @contextlib.contextmanager
@@ -135,9 +202,13 @@ def _refuse_checkpoint(out: Path, force: bool) -> None:
     naming --resume, unless ``force`` (train afresh; the checkpoint is replaced or removed)."""
     from optdist.cli import CliError
 
-    meta = out / CHECKPOINT_FILES[1]
+    meta, pt = out / CHECKPOINT_FILES[1], out / CHECKPOINT_FILES[0]
     if force or not meta.is_file():
         return
+    if not pt.exists():
+        raise CliError(f"{meta}: {out} holds an incomplete checkpoint ({pt} is missing), which --resume cannot "
+                       f"continue; not overwritten (fix: give --force to train afresh (it is removed), or another "
+                       f"--out DIR)")
     try:
         saved = json.loads(meta.read_text())
         done = (f" after {saved['episodes']} of {saved['episodes_planned']} episodes" if "episodes" in saved
@@ -217,7 +288,7 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
         res = train(inst, preset, episodes=args.episodes, masked=args.masked, double=args.double, reward=reward,
                     seed=args.seed, train_freq=args.train_freq, checkpoint=out, resume=args.resume,
                     checkpoint_every=args.checkpoint_every or CHECKPOINT_EVERY,
-                    instance_sha256=hashlib.sha256(args.instance.read_bytes()).hexdigest())
+                    instance_sha256=instance_digest(args.instance))
     stopped = "interrupted" in res.config
     what = f"{res.config['episodes']} of {res.config.get('episodes_planned')} episodes"
     if stopped and not res.config["gradient_steps"]:
@@ -254,7 +325,7 @@ def _train_ppo(args: argparse.Namespace, inst, preset, out: Path):
             policy, train_s = train_maskable_ppo(
                 inst, args.timesteps or (None if args.resume else DEFAULT_TIMESTEPS), args.seed,
                 reward=args.reward or "stage", preset=preset, checkpoint=out, resume=args.resume,
-                instance_sha256=hashlib.sha256(args.instance.read_bytes()).hexdigest())
+                instance_sha256=instance_digest(args.instance))
     except ImportError as e:
         raise CliError(str(e)) from None
     stopped = "interrupted" in policy.config

@@ -18,6 +18,7 @@ Needs the ``rl-baselines`` extra.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -131,12 +132,15 @@ def train_maskable_ppo(
     resumed one collects that rollout again from its start and, for the seed, ends with the
     weights of an uninterrupted training, bit for bit.
     """
-    from optdist.rl.train import read_checkpoint
+    from optdist.rl.train import CHECKPOINT_FILES, FRESH_FIX, check_ppo_counters, read_checkpoint
 
     preset = preset_for(inst) if preset is None else preset
     settings = {"algo": "maskable-ppo", "instance": inst.name, "instance_sha256": instance_sha256,
                 "preset": asdict(preset), "reward": reward, "seed": seed, "n_steps": n_steps}
     saved = read_checkpoint(Path(checkpoint), settings) if resume else None
+    if saved is not None:
+        check_ppo_counters(Path(checkpoint) / CHECKPOINT_FILES[1], saved[0])
+    given_timesteps = timesteps is not None
     if timesteps is None:
         timesteps = saved[0]["timesteps_planned"] if saved is not None else DEFAULT_TIMESTEPS
     if not count_in_range(timesteps):  # 0 or -1: learn() ran no step and the initial weights placed
@@ -169,11 +173,21 @@ def train_maskable_ppo(
     t0, before_s, remaining, fresh = time.perf_counter(), 0.0, timesteps, True
     if saved is not None:
         meta, state = saved
+        if timesteps <= meta["env_steps"] and not given_timesteps:
+            raise ValueError(f"{Path(checkpoint) / CHECKPOINT_FILES[1]}: field env_steps: the checkpoint's count "
+                             f"{meta['env_steps']} is not below its planned one (timesteps_planned "
+                             f"{meta['timesteps_planned']}): nothing left to train (fix: give more --timesteps, or "
+                             f"{FRESH_FIX})")
         if timesteps <= meta["env_steps"]:
             raise ValueError(f"--timesteps {timesteps}: the checkpoint in {checkpoint} has {meta['env_steps']} env steps "
                              f"done already (fix: give more --timesteps, or leave --timesteps out to train the "
                              f"{meta['timesteps_planned']} it had planned)")
         _restore_ppo(model, env.unwrapped, meta, state, Path(checkpoint))
+        note = f"resuming at env step {meta['env_steps']} of {timesteps} timesteps"
+        if given_timesteps and timesteps < meta["timesteps_planned"]:
+            note += (f" (--timesteps {timesteps} is below the {meta['timesteps_planned']} the checkpoint had planned: "
+                     f"the training ends at env step {timesteps} and its checkpoint is then removed)")
+        logging.getLogger("optdist").warning(note)
         before_s, remaining, fresh = meta["train_s"], timesteps - meta["env_steps"], False
     if not stop_requested():  # a signal while the model was made: no step (learn() takes one before its callback)
         training_began()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import signal
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from optdist.rl.env import DistPrivacyEnv, Reward
 from optdist.rl.presets import Preset, count_in_range
 
 POLICY_FORMAT = "optdist-rl-policy/1"
+log = logging.getLogger("optdist")
 
 #: whether the training running has begun its first episode (:func:`train`) or env step
 #: (:func:`optdist.rl.ppo.train_maskable_ppo`) after its last check for a stop
@@ -108,6 +110,9 @@ def train(
     settings = checkpoint_settings(inst, preset, reward=reward, masked=masked, double=double, seed=seed,
                                    train_freq=train_freq, instance_sha256=instance_sha256)
     saved = read_checkpoint(Path(checkpoint), settings) if resume else None
+    if saved is not None:
+        check_dqn_counters(Path(checkpoint) / CHECKPOINT_FILES[1], saved[0], saved[1], preset.buffer_size)
+    given_episodes = episodes is not None
     if saved is not None and episodes is None:
         episodes = saved[0]["episodes_planned"]
     episodes = preset.episodes if episodes is None else episodes
@@ -126,11 +131,23 @@ def train(
     eps, rows, updates, before_s = preset.eps_start, [], 0, 0.0
     if saved is not None:
         meta, state = saved
+        if episodes <= meta["episodes"] and not given_episodes:
+            raise ValueError(f"{Path(checkpoint) / CHECKPOINT_FILES[1]}: field episodes: the checkpoint's count "
+                             f"{meta['episodes']} is not below its planned one (episodes_planned "
+                             f"{meta['episodes_planned']}): nothing left to train (fix: give more --episodes, or "
+                             f"{FRESH_FIX})")
         if episodes <= meta["episodes"]:
             raise ValueError(f"--episodes {episodes}: the checkpoint in {checkpoint} has {meta['episodes']} episodes "
                              f"done already (fix: give more --episodes, or leave --episodes out to train the "
                              f"{meta['episodes_planned']} it had planned)")
         obs, info = _restore(agent, env, meta, state, seed, checkpoint)
+        note = f"resuming at episode {meta['episodes']} of {episodes}"
+        if given_episodes and episodes < meta["episodes_planned"]:
+            note += (f" (--episodes {episodes} is below the {meta['episodes_planned']} the checkpoint had planned: the "
+                     f"training ends at episode {episodes} and its checkpoint is then removed)")
+        elif given_episodes and episodes > meta["episodes_planned"]:
+            note += f" (--episodes {episodes}; the checkpoint had planned {meta['episodes_planned']})"
+        log.warning(note)
         eps, updates, before_s = meta["epsilon"], meta["gradient_steps"], meta["train_s"]
         rows = [dict(zip(state["curves"], values)) for values in zip(*state["curves"].values())]
     start = len(rows)
@@ -267,9 +284,122 @@ def _mismatch(folder: Path, field: str, saved: object, given: object) -> str:
             key = next(k for k in {**saved, **given} if saved.get(k) != given.get(k))
             field, saved, given = f"preset.{key}", saved.get(key), given.get(key)
     flag = SETTING_FLAGS.get(field.split(".")[0], field)
+    if field == "instance_sha256":
+        return (f"{folder / CHECKPOINT_FILES[1]}: field settings.instance_sha256: the instance's content (its parsed "
+                f"JSON, canonical: keys sorted, no whitespace) differs from the one the checkpoint was trained on "
+                f"(sha256 {saved} in the checkpoint, {given} for INSTANCE); not resumed (fix: resume with the "
+                f"checkpoint's INSTANCE, or leave out --resume and give --force, or another --out, to train afresh)")
+    if isinstance(saved, bool) and isinstance(given, bool) and field in ("masked", "double"):
+        how = f"give {flag}" if saved else f"leave out {flag}"
+        return (f"{folder / CHECKPOINT_FILES[1]}: field settings.{field}: the checkpoint was saved by a training "
+                f"with {field} {json_text(saved)}, this one has {json_text(given)}; not resumed (fix: {how} to "
+                f"resume it, or leave out --resume and give --force, or another --out, to train afresh)")
     return (f"{folder / CHECKPOINT_FILES[1]}: field settings.{field}: the checkpoint was saved by a training with "
             f"{field} {json_text(saved)}, this one has {json_text(given)}; not resumed (fix: resume with the "
             f"checkpoint's {flag}, or leave out --resume and give --force, or another --out, to train afresh)")
+
+
+FRESH_FIX = "delete the checkpoint (checkpoint.pt, checkpoint.json) and train afresh with --force"
+
+
+def _bad(meta_path: Path, field: str, value: object, why: str) -> ValueError:
+    """A refusal of the checkpoint's ``field``: the file, the field, the value in full, why, the fix."""
+    return ValueError(f"{meta_path}: field {field}: {json_text(value, limit=400)} {why}; not resumed (the checkpoint is "
+                      f"damaged or was edited; fix: {FRESH_FIX})")
+
+
+def _count(meta_path: Path, meta: dict, field: str, lo: int = 0, hi: int | None = None) -> int:
+    """``meta[field]``, a whole number in ``[lo, hi]`` (ValueError naming the file, field, value, fix)."""
+    if field not in meta:
+        raise ValueError(f"{meta_path}: field {field} is missing; not resumed (fix: {FRESH_FIX})")
+    v = meta[field]
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _bad(meta_path, field, v, "is not a whole number")
+    if v < lo or (hi is not None and v > hi):
+        raise _bad(meta_path, field, v, f"is out of range (a whole number from {lo}" +
+                   (f" to {hi})" if hi is not None else " up)"))
+    return v
+
+
+def _number(meta_path: Path, meta: dict, field: str, lo: float, hi: float | None = None) -> float:
+    """``meta[field]``, a finite number in ``[lo, hi]``."""
+    if field not in meta:
+        raise ValueError(f"{meta_path}: field {field} is missing; not resumed (fix: {FRESH_FIX})")
+    v = meta[field]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+        raise _bad(meta_path, field, v, "is not a finite number")
+    if v < lo or (hi is not None and v > hi):
+        raise _bad(meta_path, field, v, f"is out of range ({lo:g} to {hi:g})" if hi is not None else f"is below {lo:g}")
+    return float(v)
+
+
+def check_dqn_counters(meta_path: Path, meta: dict, state: dict, capacity: int) -> None:
+    """Every counter of a DQN checkpoint's JSON of the right type and range, and matching the
+    tensors of checkpoint.pt (the replay buffer's rows, the curves' rows): ValueError naming the
+    file, the field, the value and the fix. ``capacity``: the replay buffer's (the preset's)."""
+    pt = meta_path.with_name(CHECKPOINT_FILES[0])
+    planned = _count(meta_path, meta, "episodes_planned", 1)
+    _count(meta_path, meta, "episodes", 1)
+    if meta["episodes"] > planned:
+        raise _bad(meta_path, "episodes", meta["episodes"], f"is past the checkpoint's planned count "
+                   f"(episodes_planned {planned})")
+    steps = _count(meta_path, meta, "env_steps", 1)
+    _count(meta_path, meta, "gradient_steps", 0, steps)
+    _number(meta_path, meta, "epsilon", 0.0, 1.0)
+    _number(meta_path, meta, "train_s", 0.0)
+    size = _count(meta_path, meta, "buffer_size", 0, min(capacity, steps))
+    if meta.get("exact_rows", None) not in (None, True, False):
+        raise _bad(meta_path, "exact_rows", meta["exact_rows"], "is not true, false or null")
+    if "agent_rng" not in meta:
+        raise ValueError(f"{meta_path}: field agent_rng is missing; not resumed (fix: {FRESH_FIX})")
+    try:
+        np.random.default_rng().bit_generator.state = meta["agent_rng"]
+    except (TypeError, ValueError, KeyError):
+        raise _bad(meta_path, "agent_rng", meta["agent_rng"], "is not a numpy PCG64 state") from None
+    buffer, curves = state.get("buffer"), state.get("curves")
+    names = ("obs", "next_obs", "action", "reward", "done", "next_mask")
+    if not isinstance(buffer, dict) or set(buffer) != set(names) or not all(isinstance(v, torch.Tensor) for v in buffer.values()):
+        raise ValueError(f"{pt}: field buffer: not the replay buffer's tensors ({', '.join(names)}); not resumed "
+                         f"(fix: {FRESH_FIX})")
+    rows = {name: (int(v.shape[0]) if v.dim() else -1) for name, v in buffer.items()}
+    if any(n != size for n in rows.values()):
+        name = next(k for k, n in rows.items() if n != size)
+        raise ValueError(f"{meta_path}: field buffer_size: {size}, but the replay buffer in {pt} holds {rows[name]} "
+                         f"rows ({name}); the two do not match; not resumed (fix: {FRESH_FIX})")
+    _count(meta_path, meta, "buffer_pos", 0, capacity - 1)
+    if size < capacity and meta["buffer_pos"] != size:
+        raise _bad(meta_path, "buffer_pos", meta["buffer_pos"], f"does not match buffer_size {size} (a buffer not "
+                   f"yet full is filled up to its position)")
+    if not isinstance(curves, dict) or any(not isinstance(v, list) or len(v) != meta["episodes"] for v in curves.values()) \
+            or not curves:
+        have = {len(v) for v in curves.values() if isinstance(v, list)} if isinstance(curves, dict) else set()
+        raise ValueError(f"{meta_path}: field episodes: {meta['episodes']}, but the curves in {pt} hold "
+                         f"{'/'.join(map(str, sorted(have))) or 'no'} episodes; the two do not match; not resumed "
+                         f"(fix: {FRESH_FIX})")
+
+
+def check_ppo_counters(meta_path: Path, meta: dict) -> None:
+    """Every counter of a MaskablePPO checkpoint's JSON of the right type and range (as
+    :func:`check_dqn_counters`)."""
+    import random
+
+    planned = _count(meta_path, meta, "timesteps_planned", 1)
+    steps = _count(meta_path, meta, "env_steps", 1)
+    if steps > planned:
+        raise _bad(meta_path, "env_steps", steps, f"is past the checkpoint's planned count (timesteps_planned {planned})")
+    _count(meta_path, meta, "updates", 1)
+    _count(meta_path, meta, "episode_num", 0, steps)
+    _number(meta_path, meta, "train_s", 0.0)
+    rng = meta.get("numpy_rng")
+    if not (isinstance(rng, list) and len(rng) == 4 and rng[0] == "MT19937" and isinstance(rng[1], int)
+            and not isinstance(rng[1], bool) and 0 <= rng[1] <= 624 and isinstance(rng[2], int)
+            and isinstance(rng[3], (int, float))):
+        raise _bad(meta_path, "numpy_rng", rng, "is not a numpy MT19937 state [name, position, has_gauss, gauss]")
+    rnd = meta.get("random_rng")
+    try:
+        random.Random().setstate((rnd[0], tuple(rnd[1]), rnd[2]))
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError):
+        raise _bad(meta_path, "random_rng", rnd, "is not a Python random state") from None
 
 
 def read_checkpoint(folder: Path, settings: dict) -> tuple[dict, dict]:
@@ -281,6 +411,15 @@ def read_checkpoint(folder: Path, settings: dict) -> tuple[dict, dict]:
     folder = Path(folder)
     meta_path, pt = folder / CHECKPOINT_FILES[1], folder / CHECKPOINT_FILES[0]
     fresh = "leave out --resume and give --force, or another --out, to train afresh"
+    if meta_path.is_dir():
+        raise ValueError(f"--resume: {meta_path} is a directory, not a checkpoint's JSON file (fix: move it away, "
+                         f"then {fresh})")
+    if not meta_path.is_file() and pt.is_file():
+        raise ValueError(f"--resume: {meta_path} is missing ({pt} is there without it): the checkpoint is incomplete "
+                         f"and cannot be resumed (fix: {fresh})")
+    if meta_path.is_file() and not pt.exists():
+        raise ValueError(f"--resume: {pt} is missing ({meta_path} is there without it): the checkpoint is incomplete "
+                         f"and cannot be resumed (fix: {fresh})")
     if not meta_path.is_file():
         done = ""
         with contextlib.suppress(OSError, ValueError):
@@ -315,10 +454,15 @@ def _restore(agent: DQNAgent, env: DistPrivacyEnv, meta: dict, state: dict, seed
              folder: Path) -> tuple[np.ndarray, dict]:
     """Put a checkpoint's state into a new ``agent`` and ``env`` (reset with ``seed``, its pass's
     actions stepped again); the observation and info the next episode starts from."""
-    agent.q.load_state_dict(state["q"])
-    agent.target.load_state_dict(state["target"])
-    agent.opt.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["torch_rng"])
+    try:
+        agent.q.load_state_dict(state["q"])
+        agent.target.load_state_dict(state["target"])
+        agent.opt.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+    except (KeyError, RuntimeError, TypeError, ValueError) as e:
+        raise ValueError(f"{folder / CHECKPOINT_FILES[0]}: the networks, optimiser or RNG state do not fit this "
+                         f"training ({type(e).__name__}: {' '.join(str(e).split())[:300]}); not resumed "
+                         f"(fix: {FRESH_FIX})") from None
     buf, n = agent.buffer, meta["buffer_size"]
     for name, values in state["buffer"].items():
         getattr(buf, name)[:n] = values.numpy()
