@@ -9,6 +9,7 @@ import io
 import logging
 import math
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -857,8 +858,6 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print(f"incumbent    {said}{_no_bound(said, res.bound)}{start}")
     elif res.has_solution and (res.extra.get("incumbent") or "").startswith("the warm start: "):
         print(f"incumbent    {res.extra['incumbent']}{start}")  # e.g. better than what a solver without a MIP start found
-    import shlex
-
     if res.termination == "infeasible":
         from optdist.diagnose import diagnose
 
