@@ -284,7 +284,7 @@ def _refuse_two_gaps(args: argparse.Namespace, raw: dict) -> None:
         return
     native = adapter.option_names.get("mip_gap")
     text = next((_key_and_text(item)[1] for item in args.solver_option if _key_and_text(item)[0] == native), None)
-    if (said := adapter.gap_conflict(args.gap, raw, given=text)) is not None:
+    if (said := adapter.gap_conflict(args.gap, raw, given=text, cli=True)) is not None:
         raise CliError(said)
 
 
