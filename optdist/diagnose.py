@@ -359,7 +359,12 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
 
         b = build(inst, engine, relax=relax, interruptible=True)
         adapter = get_solver(solver)
-        out = adapter.solve(b.model, time_limit=time_limit, mip_gap=1.0, threads=threads)
+        # stop at the first incumbent: a profile's own raw gap (e.g. mip_rel_gap) would override
+        # mip_gap=1.0 inside the solver (Solver.requested_gap) and search on for a proof; the
+        # diagnosis's gap is its own, so it is given raw too
+        native = adapter.option_names.get("mip_gap")
+        raw = {native: 1.0} if native is not None and native in adapter.solver_options else None
+        out = adapter.solve(b.model, time_limit=time_limit, mip_gap=1.0, threads=threads, solver_options=raw)
         note = ""
         if out.has_solution:
             _rescore(inst, b, relax, out, adapter.name)

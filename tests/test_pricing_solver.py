@@ -100,7 +100,7 @@ def test_unknown_and_glpk_pricing_solvers_are_refused_before_solving(name, capsy
     with pytest.raises(ValueError, match=re.escape(fix)):
         optdist.solve(MICRO, pricing_solver=name)
     err = refused(main, capsys, "solve", MICRO, "--pricing-solver", name)
-    assert fix in err and "fix:" in err or "add one as solvers/NAME.toml" in err
+    assert fix in err and "fix:" in err or "solvers/NAME.toml (another folder: set OPTDIST_SOLVERS)" in err
     assert priced_by == []
 
 

@@ -100,7 +100,7 @@ def test_the_unknown_solver_message_has_no_question_mark_then_semicolon():
     flagged = unknown_solver("hihgs", "--solver")
     assert "?;" not in flagged and "(fix: did you mean --solver highs? The adapters: cbc, " in flagged, flagged
     far = unknown_solver("zzzq")  # no question: the list follows the example after a ';', as before
-    assert "(fix: give an adapter or a profile, e.g. highs; adapters: cbc, " in far and far.endswith("solvers/NAME.toml)")
+    assert "(fix: give an adapter or a profile, e.g. highs; adapters: cbc, " in far and far.endswith("/solvers/NAME.toml (another folder: set OPTDIST_SOLVERS), or give a profile by path, e.g. ./mine.toml)")
     with pytest.raises(ValueError) as e:
         get_solver("hihgs")
     assert "?;" not in str(e.value) and "did you mean highs? The adapters: " in str(e.value)

@@ -237,7 +237,7 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
                 raise CliError("--solver-option: this build's MILP engine takes no raw solver options "
                                "(use a profile: solvers/NAME.toml with [solver_options])")
             opts["solver_options"] = _check_raw_options(args.solver, raw, "--solver-option", args.solver_option)
-            _refuse_two_gaps(args, opts["solver_options"])
+        _refuse_two_gaps(args, opts.get("solver_options", {}))  # a profile's raw gap too: the flags' words
         if pricing_raw:
             if args.pricing_solver is None:
                 raise CliError("--pricing-solver-option needs --pricing-solver (fix: name it, e.g. --pricing-solver "
@@ -285,7 +285,7 @@ def _refuse_two_gaps(args: argparse.Namespace, raw: dict) -> None:
         return
     native = adapter.option_names.get("mip_gap")
     text = next((_key_and_text(item)[1] for item in args.solver_option if _key_and_text(item)[0] == native), None)
-    if (said := adapter.gap_conflict(args.gap, raw, given=text)) is not None:
+    if (said := adapter.gap_conflict(args.gap, raw, given=text, cli=True)) is not None:
         raise CliError(said)
 
 

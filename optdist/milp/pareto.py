@@ -104,7 +104,10 @@ def pareto_sweep(
 ) -> ParetoFront:
     """The sweep above with ``points`` epsilon values (the two end points included; equal
     values solved once); ``time_limit`` in seconds per solve. Raises ValueError unless
-    ``1 <= points <= MAX_POINTS``, and the adapter's error when ``solver`` is not available.
+    ``1 <= points <= MAX_POINTS``, for ``mip_gap`` beside a different raw gap in the profile's
+    ``[solver_options]`` (:meth:`~optdist.solvers.Solver.gap_conflict`, the rule of
+    :func:`optdist.solve`; before, the raw one won silently), and the adapter's error when
+    ``solver`` is not available.
 
     When the latency-optimal solve or the least-shared one ends without a solution (a time limit,
     an infeasible instance, a failed solver) the sweep ends there: the front is that solve's point
@@ -133,6 +136,8 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
     own = inst if inst.objective.shared_weight > 0 else None  # scores objective_s where it differs from latency_s
     inst = inst.with_spec(objective=inst.objective.model_copy(update={"shared_weight": 0.0}))
     adapter = get_solver(solver)
+    if (two_gaps := adapter.gap_conflict(mip_gap, raw_taken=False)) is not None:  # a profile's raw gap would override mip_gap
+        raise ValueError(two_gaps)
     adapter.require()
     if mip_gap is None and "mip_gap" not in adapter.defaults:
         mip_gap = DEFAULT_MIP_GAP

@@ -1,16 +1,19 @@
 """MILP solver adapters (one small class per solver) and user profiles (``solvers/*.toml``).
 
 ``get_solver(name)`` accepts an adapter name (``highs``, ``cbc``, ``glpk``, ``scip``,
-``gurobi``, ``cplex``, ``xpress``), a profile name from ``solvers/``, or a path to a
-``.toml`` profile, and returns a configured :class:`Solver`. ``available()`` lists the
-adapters that can run here.
+``gurobi``, ``cplex``, ``xpress``, or one added by :func:`register`), a profile name from
+``solvers/`` (``OPTDIST_SOLVERS``), or a path to a ``.toml`` profile, and returns a configured
+:class:`Solver`. ``available()`` lists the adapters that can run here.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import inspect
+
 from optdist.jsonfile import json_text, quoted, text_of
+from optdist.paths import SOLVERS_DIR
 from optdist.solvers.base import Feature, Solver, SolverOutcome, SolverUnavailable
 from optdist.solvers.cbc import Cbc
 from optdist.solvers.cplex import Cplex
@@ -22,6 +25,53 @@ from optdist.solvers.scip import Scip
 from optdist.solvers.xpress import Xpress
 
 ADAPTERS: dict[str, type[Solver]] = {cls.name: cls for cls in (Highs, Cbc, Glpk, Scip, Gurobi, Cplex, Xpress)}
+#: the adapters optdist ships (those :func:`register` adds are in :data:`ADAPTERS` only)
+BUILT_IN: frozenset[str] = frozenset(ADAPTERS)
+
+
+def register(name: str, cls: type[Solver]) -> type[Solver]:
+    """Add the adapter class ``cls`` of one's own under ``name``: then ``--solver NAME``,
+    ``optdist.solve(..., solver=NAME)`` and profiles with ``solver = "NAME"`` run it, and
+    :data:`ADAPTERS` lists it, so the conformance suite (``tests/test_solver_conformance.py``, run
+    where it is registered before the tests are collected, e.g. in a ``conftest.py``) checks it
+    like the built-in ones. Returns ``cls`` (usable as a decorator's body).
+
+    Raises ValueError unless ``cls`` is a concrete subclass of :class:`Solver` whose ``name`` is
+    ``name``, and ``name`` is a non-empty string not taken by an adapter or a profile.
+    """
+    if not isinstance(name, str) or not name.strip() or name != name.strip() or name.endswith(".toml"):
+        raise ValueError(f"register: name {json_text(name)} is no adapter name (fix: give a non-empty name without "
+                         "spaces around it and not ending in .toml, e.g. \"mysolver\")")
+    if not (isinstance(cls, type) and issubclass(cls, Solver)):
+        raise ValueError(f"register({text_of(name)}, ...): {json_text(repr(cls))} is not a subclass of "
+                         "optdist.solvers.Solver (fix: give the class, not an instance, e.g. class Mine(Solver): ...)")
+    if inspect.isabstract(cls):
+        missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
+        raise ValueError(f"register({text_of(name)}, {cls.__name__}): {cls.__name__} does not define {missing} "
+                         "(fix: implement them; see optdist.solvers.highs.Highs for one)")
+    if getattr(cls, "name", None) != name:
+        raise ValueError(f"register({text_of(name)}, {cls.__name__}): the class's name is "
+                         f"{text_of(getattr(cls, 'name', None))} (fix: "
+                         f"set name = {text_of(name)} in the class)")
+    if name in ADAPTERS:
+        raise ValueError(f"register({text_of(name)}, {cls.__name__}): adapter {text_of(name)} is taken by "
+                         f"{ADAPTERS[name].__module__}.{ADAPTERS[name].__name__} (fix: choose another name)")
+    if name in profiles():
+        raise ValueError(f"register({text_of(name)}, {cls.__name__}): {text_of(name)} is the name of the profile "
+                         f"{profiles()[name].path}, which --solver {name} would run (fix: choose another name)")
+    ADAPTERS[name] = cls
+    return cls
+
+
+def unregister(name: str) -> None:
+    """Remove the adapter :func:`register` added under ``name`` (a built-in one stays: ValueError)."""
+    if name in BUILT_IN:
+        raise ValueError(f"unregister({text_of(name)}): a built-in adapter stays (fix: unregister only names you "
+                         "registered)")
+    if name not in ADAPTERS:
+        raise ValueError(f"unregister({text_of(name)}): no adapter of that name is registered (registered: "
+                         f"{', '.join(sorted(set(ADAPTERS) - BUILT_IN)) or 'none'})")
+    del ADAPTERS[name]
 
 
 def get_solver(name: str = "highs") -> Solver:
@@ -62,8 +112,9 @@ def unknown_solver(name: str, where: str = "solver") -> str:
     close = closest(name, sorted(set(ADAPTERS) | set(profs)), ignore_case=True)
     flag = where.startswith("--")
     shown = f"{where} {name}" if flag else f"{where} {text_of(name)}"
-    names = (f"adapters: {', '.join(sorted(ADAPTERS))}; profiles in solvers/: {', '.join(profs) or 'none'}; "
-             "add one as solvers/NAME.toml")
+    names = (f"adapters: {', '.join(sorted(ADAPTERS))}; profiles in {SOLVERS_DIR}: {', '.join(profs) or 'none'}; "
+             f"add one as {SOLVERS_DIR / 'NAME.toml'} (another folder: set OPTDIST_SOLVERS), or give a profile "
+             f"by path, e.g. {where + ' ' if flag else ''}./mine.toml")
     fix = (f"did you mean {where + ' ' if flag else ''}{close}? The {names}" if close else
            f"give an adapter or a profile, e.g. {where + ' ' if flag else ''}highs; {names}")
     return f"unknown {shown} (fix: {fix})"
@@ -76,6 +127,7 @@ def available() -> list[str]:
 
 __all__ = [
     "ADAPTERS",
+    "BUILT_IN",
     "Feature",
     "Solver",
     "SolverOutcome",
@@ -85,5 +137,7 @@ __all__ = [
     "get_solver",
     "profiles",
     "read_profile",
+    "register",
     "unknown_solver",
+    "unregister",
 ]

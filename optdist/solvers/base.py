@@ -611,6 +611,8 @@ class Solver(ABC):
             raise ValueError(f"{self.name}: unknown options {unknown}; generic options are {GENERIC_OPTIONS}")
         self.defaults = check_options(defaults or {}, f"{self.name} [options]")
         self.solver_options = self.check_raw_options(solver_options or {}, f"{self.name} [solver_options]")
+        if (two_gaps := self._own_gap_conflict()) is not None:
+            raise ValueError(two_gaps)
         #: the profile this adapter was configured from (:func:`optdist.solvers.get_solver`; None: the adapter's defaults)
         self.profile: Any = None
         self._stop_requested = False
@@ -796,16 +798,21 @@ class Solver(ABC):
             return opts.get("mip_gap")
 
     def gap_conflict(self, mip_gap: Any, solver_options: Mapping[str, Any] | None = None, *,
-                     given: str | None = None) -> str | None:
+                     given: str | None = None, cli: bool = False, raw_taken: bool = True) -> str | None:
         """Why the relative gap ``mip_gap`` given as such (``--gap``, ``mip_gap=``; None: not given)
         cannot be run with the raw options, else None: the one rule for two gaps. A raw gap under
         the solver's own name (HiGHS ``mip_rel_gap``, SCIP ``limits/gap``), the user's
         ``solver_options`` (``--solver-option``) over the profile's ``[solver_options]``, overrides
         ``mip_gap`` inside the solver (:meth:`requested_gap`), so one of another value would win
         silently: the message names both, where the raw one was given (``given``: its text as
-        typed, default its value) and the fix. The same value both ways is one gap (None).
-        Called by :func:`optdist.milp.solve.solve_milp` (ValueError) and ``optdist solve``
-        before its run (exit 2)."""
+        typed, default its value) and the fix, in the caller's words: the Python API's
+        ``mip_gap=`` and ``solver_options=`` (default), the command line's ``--gap`` and
+        ``--solver-option`` with ``cli``; ``raw_taken`` False: the caller takes no raw options, so
+        the fix offers none. The same value both ways is one gap (None).
+        Called by :func:`optdist.milp.solve.solve_milp` (ValueError),
+        :func:`optdist.milp.pareto.pareto_sweep` (ValueError) and ``optdist solve`` before its run
+        (``cli``, exit 2); a profile whose own ``[options] mip_gap`` differs from its own raw gap
+        is refused when it is read (:meth:`__init__`, :func:`optdist.solvers.get_solver`)."""
         native = self.option_names.get("mip_gap")
         user = dict(solver_options or {})
         raw = {**self.solver_options, **user}
@@ -820,16 +827,39 @@ class Solver(ABC):
         text = given if given is not None and native in user else f"{raw[native]:g}" if isinstance(
             raw[native], (int, float)) else str(raw[native])
         label = self.name if self.profile is None else self.profile.name
+        gap = f"--gap {wanted:g}" if cli else f"mip_gap={wanted:g}"
+
+        def raw_given(value: str) -> str:
+            return f"--solver-option {native}={value}" if cli else f"solver_options={{{native!r}: {value}}}"
+
         if native in user:
-            where, fix = f"--solver-option {native}={text}", f"give it once, e.g. --gap {text}"
+            where = raw_given(text)
+            fix = (f"give it once, e.g. --gap {text}" if cli else
+                   f"give it once, e.g. mip_gap={text} without {native!r} in solver_options")
         else:
             path = self.profile.path if self.profile is not None else None
             where = f"{native} = {text} in the [solver_options] of solver profile {label}" + (
                 f" ({path})" if path is not None else "")
-            fix = (f"give it once: leave --gap out to run the profile's {text}, or remove {native} from the "
-                   f"profile's [solver_options], or give --solver-option {native}={wanted:g} to override it")
-        return (f"--gap {wanted:g} and {where} both set the relative gap of solver {label}, to different values "
-                f"(fix: {fix})")
+            fix = (f"give it once: leave {'--gap' if cli else 'mip_gap='} out to run the profile's {text}, or remove "
+                   f"{native} from the profile's [solver_options]" + (
+                       f", or give {raw_given(f'{wanted:g}')} to override it" if raw_taken else ""))
+        return f"{gap} and {where} both set the relative gap of solver {label}, to different values (fix: {fix})"
+
+    def _own_gap_conflict(self) -> str | None:
+        """Why this adapter's own defaults cannot run (a profile's ``[options] mip_gap`` beside a
+        different raw gap in its own ``[solver_options]``: the raw one would win inside the solver,
+        silently), else None: the rule of :meth:`gap_conflict`, for one file."""
+        native = self.option_names.get("mip_gap")
+        if "mip_gap" not in self.defaults or native is None or native not in self.solver_options:
+            return None
+        wanted = float(self.defaults["mip_gap"])
+        if self.requested_gap({"mip_gap": wanted}, self.solver_options) == wanted:
+            return None
+        value = self.solver_options[native]
+        text = f"{value:g}" if isinstance(value, (int, float)) else str(value)
+        return (f"mip_gap = {wanted:g} in [options] and {native} = {text} in [solver_options] both set the relative "
+                f"gap of solver {self.name}, to different values (fix: give it once: remove mip_gap from [options] "
+                f"to run {text}, or {native} from [solver_options] to run {wanted:g})")
 
     def limit_left(self) -> float | None:
         """Seconds of this solve's time limit left now (at least :data:`MIN_SOLVER_S`); None

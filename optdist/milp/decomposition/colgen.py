@@ -758,10 +758,10 @@ def column_generation(
                     pm.use_solver(stall_solver)  # HiGHS stalled at the full cap: this class prices with SCIP on
                     pricing_moved.append({"class": cs[0], "request": int(pm.r), "to": stall_solver,
                                           "round": len(rounds), "why": why})  # rounds[0] is round 0
-                    _log.info("class r%d's pricing moves to %s: %s", pm.r, stall_solver, why)
+                    _log.info("class %s's pricing moves to %s: %s", inst.request_ids[pm.r], stall_solver, why)
                 elif not stays_noted:
                     stays_noted.append(
-                        f"class r{pm.r}'s pricing stays on HiGHS: {why}; {stall_solver.upper()}, which prices "
+                        f"class {inst.request_ids[pm.r]}'s pricing stays on HiGHS: {why}; {stall_solver.upper()}, which prices "
                         f"such classes better, is not installed (fix: `pip install pyscipopt` would move it)")
                     _log.info("%s", stays_noted[0])
             for c in cs:  # the pricing floor under the solve's proven bound (max of two bounds), capped
