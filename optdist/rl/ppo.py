@@ -132,7 +132,7 @@ def train_maskable_ppo(
     resumed one collects that rollout again from its start and, for the seed, ends with the
     weights of an uninterrupted training, bit for bit.
     """
-    from optdist.rl.train import CHECKPOINT_FILES, FRESH_FIX, check_ppo_counters, read_checkpoint
+    from optdist.rl.train import CHECKPOINT_FILES, check_ppo_counters, read_checkpoint, resume_note
 
     preset = preset_for(inst) if preset is None else preset
     settings = {"algo": "maskable-ppo", "instance": inst.name, "instance_sha256": instance_sha256,
@@ -173,20 +173,9 @@ def train_maskable_ppo(
     t0, before_s, remaining, fresh = time.perf_counter(), 0.0, timesteps, True
     if saved is not None:
         meta, state = saved
-        if timesteps <= meta["env_steps"] and not given_timesteps:
-            raise ValueError(f"{Path(checkpoint) / CHECKPOINT_FILES[1]}: field env_steps: the checkpoint's count "
-                             f"{meta['env_steps']} is not below its planned one (timesteps_planned "
-                             f"{meta['timesteps_planned']}): nothing left to train (fix: give more --timesteps, or "
-                             f"{FRESH_FIX})")
-        if timesteps <= meta["env_steps"]:
-            raise ValueError(f"--timesteps {timesteps}: the checkpoint in {checkpoint} has {meta['env_steps']} env steps "
-                             f"done already (fix: give more --timesteps, or leave --timesteps out to train the "
-                             f"{meta['timesteps_planned']} it had planned)")
+        note = resume_note(meta, timesteps, given_timesteps, checkpoint, done="env_steps", planned="timesteps_planned",
+                           flag="--timesteps", unit="env step")
         _restore_ppo(model, env.unwrapped, meta, state, Path(checkpoint))
-        note = f"resuming at env step {meta['env_steps']} of {timesteps} timesteps"
-        if given_timesteps and timesteps < meta["timesteps_planned"]:
-            note += (f" (--timesteps {timesteps} is below the {meta['timesteps_planned']} the checkpoint had planned: "
-                     f"the training ends at env step {timesteps} and its checkpoint is then removed)")
         logging.getLogger("optdist").warning(note)
         before_s, remaining, fresh = meta["train_s"], timesteps - meta["env_steps"], False
     if not stop_requested():  # a signal while the model was made: no step (learn() takes one before its callback)

@@ -131,22 +131,9 @@ def train(
     eps, rows, updates, before_s = preset.eps_start, [], 0, 0.0
     if saved is not None:
         meta, state = saved
-        if episodes <= meta["episodes"] and not given_episodes:
-            raise ValueError(f"{Path(checkpoint) / CHECKPOINT_FILES[1]}: field episodes: the checkpoint's count "
-                             f"{meta['episodes']} is not below its planned one (episodes_planned "
-                             f"{meta['episodes_planned']}): nothing left to train (fix: give more --episodes, or "
-                             f"{FRESH_FIX})")
-        if episodes <= meta["episodes"]:
-            raise ValueError(f"--episodes {episodes}: the checkpoint in {checkpoint} has {meta['episodes']} episodes "
-                             f"done already (fix: give more --episodes, or leave --episodes out to train the "
-                             f"{meta['episodes_planned']} it had planned)")
+        note = resume_note(meta, episodes, given_episodes, checkpoint, done="episodes", planned="episodes_planned",
+                           flag="--episodes", unit="episode")
         obs, info = _restore(agent, env, meta, state, seed, checkpoint)
-        note = f"resuming at episode {meta['episodes']} of {episodes}"
-        if given_episodes and episodes < meta["episodes_planned"]:
-            note += (f" (--episodes {episodes} is below the {meta['episodes_planned']} the checkpoint had planned: the "
-                     f"training ends at episode {episodes} and its checkpoint is then removed)")
-        elif given_episodes and episodes > meta["episodes_planned"]:
-            note += f" (--episodes {episodes}; the checkpoint had planned {meta['episodes_planned']})"
         log.warning(note)
         eps, updates, before_s = meta["epsilon"], meta["gradient_steps"], meta["train_s"]
         rows = [dict(zip(state["curves"], values)) for values in zip(*state["curves"].values())]
@@ -300,6 +287,32 @@ def _mismatch(folder: Path, field: str, saved: object, given: object) -> str:
 
 
 FRESH_FIX = "delete the checkpoint (checkpoint.pt, checkpoint.json) and train afresh with --force"
+
+
+def resume_note(meta: dict, asked: int, given: bool, checkpoint: str | Path, *, done: str, planned: str, flag: str,
+                unit: str) -> str:
+    """The stderr line of a resumed training, ``"resuming at episode N of M"`` (DQN; MaskablePPO: env
+    steps of timesteps), with what a ``flag`` below or above the checkpoint's plan does to it.
+
+    ``meta``: the checkpoint's ``checkpoint.json`` (fields ``done``, the count trained, and
+    ``planned``); ``asked``: the count to train to (the flag's, or ``meta[planned]`` when not
+    ``given``). Raises ValueError when nothing is left to train, naming the flag the user gave or,
+    where they gave none, the checkpoint's own field, and the fix.
+    """
+    if asked <= meta[done] and not given:
+        raise ValueError(f"{Path(checkpoint) / CHECKPOINT_FILES[1]}: field {done}: the checkpoint's count "
+                         f"{meta[done]} is not below its planned one ({planned} {meta[planned]}): nothing left to "
+                         f"train (fix: give more {flag}, or {FRESH_FIX})")
+    if asked <= meta[done]:
+        raise ValueError(f"{flag} {asked}: the checkpoint in {checkpoint} has {meta[done]} {unit}s done already "
+                         f"(fix: give more {flag}, or leave {flag} out to train the {meta[planned]} it had planned)")
+    note = f"resuming at {unit} {meta[done]} of {asked}"
+    if given and asked < meta[planned]:
+        note += (f" ({flag} {asked} is below the {meta[planned]} the checkpoint had planned: the training ends at "
+                 f"{unit} {asked} and its checkpoint is then removed)")
+    elif given and asked > meta[planned]:
+        note += f" ({flag} {asked}; the checkpoint had planned {meta[planned]})"
+    return note
 
 
 def _bad(meta_path: Path, field: str, value: object, why: str) -> ValueError:
