@@ -261,11 +261,9 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
         raise CliError("--episodes trains a new policy, --policy places with a trained one: not both (fix: leave "
                        "--episodes out to place with --policy, or --policy out to train)")
     for name in sorted(given.keys() - accepted):
-        if name in PLAN_FLAGS or name in ("policy", "episodes"):  # every taker named (--policy: rl-ppo too)
-            _refuse(name, PLAN_FLAGS.get(name, f"--{name}"), method)
-        flag = {**FLAG, "warm_start": "--warm-start", "pricing_solver": "--pricing-solver"}.get(name, f"--{name}")
-        raise CliError(f"{flag} is an option of --method milp, not of {method} "
-                       "(fix: leave it out, or use --method milp)")
+        flag = {**FLAG, **PLAN_FLAGS, "warm_start": "--warm-start", "pricing_solver": "--pricing-solver"}.get(
+            name, f"--{name}")
+        _refuse(name, flag, method)  # every method that takes it named (--gap: milp or defended)
     return {k: v for k, v in given.items() if k in accepted}
 
 
@@ -290,10 +288,10 @@ def _refuse_two_gaps(args: argparse.Namespace, raw: dict) -> None:
 
 
 def _refuse(name: str, flag: str, method: str) -> NoReturn:
-    """Raise the CliError for ``flag`` (of option ``name``, one of :data:`PLAN_FLAGS`, or
-    ``policy``/``episodes``) given with ``method``, which does not take it: it names the methods
-    that do (:data:`optdist.solve.METHOD_OPTIONS`: ``--policy`` rl or rl-ppo, ``--episodes`` rl)
-    and the fix, the same words for every method."""
+    """Raise the CliError for ``flag`` (of option ``name``) given with ``method``, which does not
+    take it: it names the methods that do (:data:`optdist.solve.METHOD_OPTIONS`: ``--policy`` rl
+    or rl-ppo, ``--episodes`` rl, ``--gap`` milp or defended, ``--solver`` milp, plan-guided,
+    plan-rollout or defended) and the fix, the same words for every option and method."""
     from optdist.solve import METHOD_OPTIONS
 
     owners = [m for m, names in METHOD_OPTIONS.items() if name in names]
