@@ -26,6 +26,8 @@ from optdist.cli import main  # noqa: E402
 from optdist.paths import MODELS_DIR, REPO_ROOT  # noqa: E402
 from optdist.privacy import PrivacyTable  # noqa: E402
 
+from .helpers import images  # noqa: E402
+
 BUNDLED = MODELS_DIR / "weights"
 QUICK = ["--subsets", "1", "--epochs", "1", "--no-progress", "--threads", "1"]
 TINY_NET = """
@@ -35,19 +37,6 @@ from torch import nn
 def tiny6():
     return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
 """
-
-
-def _images(folder: Path, n: int, side: int = 28) -> Path:
-    """``n`` real grayscale PNG files of random noise and gradients."""
-    from PIL import Image
-
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    ramp = np.linspace(0, 255, side)[None, :] * np.ones((side, 1))
-    for i in range(n):
-        img = (0.5 * ramp + 0.5 * rng.integers(0, 256, (side, side))).astype(np.uint8)
-        Image.fromarray(img, mode="L").save(folder / f"img{i}.png")
-    return folder
 
 
 def _module(tmp_path: Path) -> Path:
@@ -89,7 +78,7 @@ def test_orphan_sidecar_is_refused_too(tmp_path, capsys):
 
 
 def test_weak_calibration_warns_on_stderr_in_the_table_and_in_validate(tmp_path, capsys):
-    imgs = _images(tmp_path / "imgs", 6)
+    imgs = images(tmp_path / "imgs", 6)
     w = tmp_path / "W"  # the bundled LeNet with a sidecar recording a near-chance accuracy
     w.mkdir()
     shutil.copy(BUNDLED / "lenet.pt", w / "lenet.pt")
@@ -137,7 +126,7 @@ def test_attacks_no_better_than_the_mean_image_are_named():
 def test_one_step_attacks_on_a_random_target_are_no_better_than_the_mean_image(tmp_path, capsys):
     table = tmp_path / "t.json"
     mod = _module(tmp_path)
-    imgs = _images(tmp_path / "imgs", 40, side=6)
+    imgs = images(tmp_path / "imgs", 40, side=6)
     rc = main(["calibrate", "--module", f"{mod}:tiny6", "--input", "1,6,6", "--images", str(imgs),
                "--samples", "30", "--test-samples", "10",
                "--out", str(tmp_path / "O"), "--table", str(table), "--maps", "4", *QUICK])
@@ -200,7 +189,7 @@ def test_infinite_module_weights_are_refused_at_load(tmp_path, capsys):
     state["3.bias"][1] = float("inf")
     torch.save(state, tmp_path / "inf.pt")
     rc = main(["calibrate", "--module", f"{mod}:tiny6", "--input", "1,6,6", "--weights", str(tmp_path / "inf.pt"),
-               "--images", str(_images(tmp_path / "imgs", 4, side=6)), "--samples", "64", "--test-samples", "8",
+               "--images", str(images(tmp_path / "imgs", 4, side=6)), "--samples", "64", "--test-samples", "8",
                "--out", str(tmp_path / "O"), *QUICK])
     err = capsys.readouterr().err
     assert rc == 2 and f"--weights {tmp_path / 'inf.pt'}: tensor '3.bias' holds 1 infinite value(s)" in err.replace('"', "'")
@@ -212,7 +201,7 @@ def test_infinite_module_weights_are_refused_at_load(tmp_path, capsys):
 def test_six_pixel_inputs_use_a_5x5_window_recorded_in_the_table(tmp_path, capsys):
     table = tmp_path / "t.json"
     rc = main(["calibrate", "--module", f"{_module(tmp_path)}:tiny6", "--input", "1,6,6",
-               "--images", str(_images(tmp_path / "imgs", 8, side=6)), "--samples", "64", "--test-samples", "8",
+               "--images", str(images(tmp_path / "imgs", 8, side=6)), "--samples", "64", "--test-samples", "8",
                "--maps", "4", "--out", str(tmp_path / "O"), "--table", str(table), *QUICK])
     assert rc == 0, capsys.readouterr().err
     prov = PrivacyTable.load(table).provenance

@@ -25,6 +25,8 @@ import pytest
 
 from optdist.cli import FlagError, build_parser, main
 
+from .helpers import images
+
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ["--subsets", "1", "--epochs", "1", "--no-progress", "--threads", "1"]
 
@@ -99,26 +101,12 @@ def test_defq_eval_refuses_a_repeated_attack_eps_while_parsing():
 # 5 and 6 need torch (a real calibration)
 
 
-def _images(folder: Path, n: int, side: int = 28) -> Path:
-    """``n`` real grayscale PNG files of noise and a gradient."""
-    import numpy as np
-    from PIL import Image
-
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    ramp = np.linspace(0, 255, side)[None, :] * np.ones((side, 1))
-    for i in range(n):
-        img = (0.5 * ramp + 0.5 * rng.integers(0, 256, (side, side))).astype(np.uint8)
-        Image.fromarray(img, mode="L").save(folder / f"img{i}.png")
-    return folder
-
-
 def test_weak_calibration_warnings_are_said_once_and_kept_in_the_table(tmp_path, capsys):
     pytest.importorskip("torch")
     from optdist.paths import MODELS_DIR
     from optdist.privacy import PrivacyTable
 
-    imgs = _images(tmp_path / "imgs", 6)
+    imgs = images(tmp_path / "imgs", 6)
     table = tmp_path / "t.json"
     rc = main(["calibrate", "lenet", "--weights-dir", str(MODELS_DIR / "weights"), "--images", str(imgs),
                "--test-fraction", "0.5", "--samples", "20000", "--test-samples", "8", "--layers", "conv1", "--maps",

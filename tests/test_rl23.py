@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -15,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from .helpers import read_until
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_INSTANCE = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"
@@ -26,22 +27,6 @@ def _start_train_rl(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "optdist", "train-rl", str(TINY_INSTANCE), *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
-
-
-def _read_until(proc: subprocess.Popen, pattern: re.Pattern[bytes], wait_s: float = 60.0) -> bytes:
-    """stderr read until ``pattern`` matches it (the process still running); fails after ``wait_s``
-    (a bound for a stuck run, not a timing under test)."""
-    got = b""
-    deadline = time.monotonic() + wait_s
-    while not pattern.search(got):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.communicate()
-            pytest.fail(f"train-rl ended (status {proc.returncode}) before writing {pattern.pattern!r}: "
-                        f"{got.decode(errors='replace')[-2000:]}")
-        if select.select([proc.stderr], [], [], 1.0)[0]:
-            got += os.read(proc.stderr.fileno(), 4096)
-    return got
 
 
 def _stop(proc: subprocess.Popen, signum: int, seen: bytes) -> tuple[int, str, str]:
@@ -62,7 +47,7 @@ def test_train_rl_dqn_sigint_saves_policy_so_far(tmp_path):
     out = tmp_path / "pol"
     proc = _start_train_rl("--episodes", "1000000", "--out", str(out))
     # 30 episodes of this instance store more than the 64 transitions the first gradient step needs
-    seen = _read_until(proc, re.compile(rb"\b(3\d|[4-9]\d|\d{3,})/1000000 \["))
+    seen = read_until(proc, re.compile(rb"\b(3\d|[4-9]\d|\d{3,})/1000000 \["))
     rc, stdout, stderr = _stop(proc, signal.SIGINT, seen)
     assert rc == 130, stderr[-2000:]
     config = json.loads((out / "policy.json").read_text())
@@ -83,7 +68,7 @@ def test_train_rl_sigint_before_any_gradient_step_leaves_no_folder(tmp_path):
     the --out folder (and the folder above it) that the run created are removed; exit 130."""
     out = tmp_path / "new" / "pol"
     proc = _start_train_rl("--episodes", "1000000", "--train-freq", "1000000", "--out", str(out))
-    seen = _read_until(proc, re.compile(rb"\b([1-9]\d+)/1000000 \["))
+    seen = read_until(proc, re.compile(rb"\b([1-9]\d+)/1000000 \["))
     rc, _, stderr = _stop(proc, signal.SIGINT, seen)
     assert rc == 130, stderr[-2000:]
     assert not (tmp_path / "new").exists()
@@ -95,7 +80,7 @@ def test_train_rl_sigint_keeps_existing_folder(tmp_path):
     out = tmp_path / "pol"
     out.mkdir()
     proc = _start_train_rl("--episodes", "1000000", "--train-freq", "1000000", "--out", str(out))
-    seen = _read_until(proc, re.compile(rb"\b([1-9]\d+)/1000000 \["))
+    seen = read_until(proc, re.compile(rb"\b([1-9]\d+)/1000000 \["))
     rc, _, stderr = _stop(proc, signal.SIGINT, seen)
     assert rc == 130 and out.is_dir() and not any(out.iterdir()), stderr[-2000:]
 
@@ -107,7 +92,7 @@ def test_train_rl_maskable_ppo_sigterm_saves_policy_so_far(tmp_path):
     pytest.importorskip("sb3_contrib")
     out = tmp_path / "ppo"
     proc = _start_train_rl("--algo", "maskable-ppo", "--timesteps", "100000000", "--out", str(out))
-    seen = _read_until(proc, re.compile(re.escape(STARTED.encode())))
+    seen = read_until(proc, re.compile(re.escape(STARTED.encode())))
     time.sleep(5)  # the first update comes after one 256-step rollout (well under a second here)
     rc, _, stderr = _stop(proc, signal.SIGTERM, seen)
     assert rc == 143, stderr[-2000:]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import torch  # noqa: E402
 from optdist.cli import main  # noqa: E402
 from optdist.instance import load_instance  # noqa: E402
 
+from .helpers import read_until  # noqa: E402
+
 pytestmark = pytest.mark.learn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,21 +39,6 @@ def _start(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "optdist", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
-
-
-def _read_until(proc: subprocess.Popen, stream, pattern: re.Pattern[bytes], wait_s: float = 120.0) -> bytes:
-    """``stream`` read until ``pattern`` matches it (the process still running); fails after ``wait_s``."""
-    got = b""
-    deadline = time.monotonic() + wait_s
-    while not pattern.search(got):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.communicate()
-            pytest.fail(f"optdist ended (status {proc.returncode}) before writing {pattern.pattern!r}: "
-                        f"{got.decode(errors='replace')[-2000:]}")
-        if select.select([stream], [], [], 1.0)[0]:
-            got += os.read(stream.fileno(), 4096)
-    return got
 
 
 def _weights(folder: Path) -> dict[str, torch.Tensor]:
@@ -74,7 +60,7 @@ def test_sigint_then_resume_ends_with_the_uninterrupted_policy(tmp_path):
     common = ("train-rl", str(TINY_INSTANCE), "--episodes", planned, "--seed", "3", "--checkpoint-every", "200")
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     proc = _start(*common, "--out", str(cut))
-    seen = _read_until(proc, proc.stderr, re.compile(rb"\b(6\d|[7-9]\d|\d{3})/500 \["))  # past 60 episodes
+    seen = read_until(proc, re.compile(rb"\b(6\d|[7-9]\d|\d{3})/500 \["), wait_s=120.0)  # past 60 episodes
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     err = (seen + err).decode(errors="replace")
@@ -196,7 +182,7 @@ def test_two_ctrl_c_while_the_policy_places_stop_at_once_without_a_traceback(tmp
     at once, then 2.3-2.7 s of the interpreter's last garbage collection before the exit; now 0.3 s."""
     out = tmp_path / "pol"
     proc = _start("train-rl", str(LARGE_INSTANCE), "--episodes", "3", "--out", str(out))
-    _read_until(proc, proc.stdout, re.compile(rb"wrote .*curves.png"))
+    read_until(proc, re.compile(rb"wrote .*curves.png"), proc.stdout, wait_s=120.0)
     time.sleep(0.5)  # the policy is placing the requests (about 6 s here)
     proc.send_signal(signal.SIGINT)
     t0 = time.monotonic()

@@ -18,7 +18,6 @@ records (HiGHS runs) or tiny instances; no mocks.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -26,22 +25,10 @@ import pandas as pd
 from optdist.cli import main
 
 from .conftest import ROOT
+from .helpers import EDITED, edited_records
 
-COMPETING = ROOT / "benchmarks/milp/competing-lenet"
 LENET = ROOT / "instances/paper/lenet-1x10-tau0.6.json"
 MICRO = ROOT / "instances/tiny/micro-1x3-tau0.6.json"
-EDITED = "lenet-9x5-nexus-rpi3"  # the instance of the competing-lenet record edited below (its only record)
-
-
-def _copy_sweep(tmp_path: Path, **fields) -> tuple[Path, Path]:
-    """The competing-lenet records under ``tmp_path/sweep``, the summary of ``EDITED``'s record set to ``fields``."""
-    out = tmp_path / "sweep"
-    shutil.copytree(COMPETING / "records", out / "records")
-    path = next(p for p in sorted((out / "records").glob("*.json")) if p.name.startswith(EDITED))
-    rec = json.loads(path.read_text())
-    rec["summary"].update(fields)
-    path.write_text(json.dumps(rec))
-    return out, path
 
 
 def _profile(path: Path, solver_options: str = "", options: str = "") -> Path:
@@ -67,7 +54,7 @@ def _spec(tmp_path: Path, instance: Path, solver: str, **options: str) -> Path:
 def test_figures_leave_out_a_record_that_contradicts_itself_and_say_so(tmp_path, capsys):
     """Before: fig11's CSV held 3 rows, the edited record's among them, and stderr said nothing."""
     for fields in ({"evaluator_objective": 5.0}, {"bound": 1.0}):  # the evaluator disagrees; a bound above it
-        out, path = _copy_sweep(tmp_path / next(iter(fields)), **fields)
+        out, path = edited_records(tmp_path / next(iter(fields)) / "sweep", **fields)
         dest = out / "fig"
         assert main(["bench-figures", str(out), "--figure", "tau", "--figure", "scaling", "--dest", str(dest)]) == 0
         err = capsys.readouterr().err
@@ -83,8 +70,7 @@ def test_figures_leave_out_a_record_that_contradicts_itself_and_say_so(tmp_path,
 
 def test_write_solu_replaces_a_refused_optimum_with_the_proven_values(tmp_path, capsys):
     """Before: ``=opt= lenet-9x5-nexus-rpi3 0.001`` (below the records' bound 0.00998) was written back."""
-    out = tmp_path / "sweep"
-    shutil.copytree(COMPETING / "records", out / "records")
+    out, _ = edited_records(tmp_path / "sweep")
     solu = tmp_path / "ref.solu"
     solu.write_text(f"=opt=      {EDITED}  0.001\n")
     assert main(["bench-table", str(out), "--solu", str(solu), "--write-solu", str(solu)]) == 0

@@ -24,10 +24,9 @@ import pytest
 from optdist.cli import main
 
 from .conftest import ROOT
+from .helpers import EDITED, edited_records
 
 MICRO = ROOT / "instances/tiny/micro-2x2-tau0.6.json"
-COMPETING = ROOT / "benchmarks/milp/competing-lenet"
-EDITED = "lenet-9x5-nexus-rpi3"
 
 
 # --- 1. --policy / --episodes: the methods that take them, for every method ---------------------------------------
@@ -109,12 +108,7 @@ def test_an_unreadable_target_names_force_and_is_never_unpickled(tmp_path):
 
 def test_bench_warns_once_per_contradictory_record_for_tables_and_figures(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)  # the spec's instances are relative to the repository
-    out = tmp_path / "sweep"
-    shutil.copytree(COMPETING / "records", out / "records")
-    path = next(p for p in sorted((out / "records").glob("*.json")) if p.name.startswith(EDITED))
-    rec = json.loads(path.read_text())
-    rec["summary"]["bound"] = 1.0  # above its own objective: set aside
-    path.write_text(json.dumps(rec))
+    out, path = edited_records(tmp_path / "sweep", bound=1.0)  # above its own objective: set aside
     spec = (ROOT / "benchmarks/specs/competing-lenet.toml").read_text().splitlines()
     spec = [f'out = "{out}"' if line.startswith("out =") else line
             for line in spec if not line.startswith("tables_dir")]
@@ -136,8 +130,7 @@ def test_bench_warns_once_per_contradictory_record_for_tables_and_figures(tmp_pa
 # --- 4. --write-solu the --solu file: one message of what was done --------------------------------------------------
 
 def test_write_solu_over_the_solu_file_says_what_was_done_without_a_fix_to_do(tmp_path, capsys):
-    out = tmp_path / "sweep"
-    shutil.copytree(COMPETING / "records", out / "records")
+    out, _ = edited_records(tmp_path / "sweep")
     solu = tmp_path / "ref.solu"
     solu.write_text(f"=opt=      {EDITED}  0.001\n")
     assert main(["bench-table", str(out), "--solu", str(solu), "--write-solu", str(solu)]) == 0

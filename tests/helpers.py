@@ -1,0 +1,67 @@
+"""Helpers shared by several test files (one copy each; tests/conftest.py holds the older ones):
+noise images for a calibration, reading a running optdist's output until a line appears, and a
+copy of the competing-lenet records with one record's summary edited."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+#: the committed HiGHS records of a small sweep, and the instance of its record :func:`edited_records` edits (its only one)
+COMPETING = ROOT / "benchmarks/milp/competing-lenet"
+EDITED = "lenet-9x5-nexus-rpi3"
+
+
+def images(folder: Path, n: int, side: int = 28) -> Path:
+    """``folder`` made and filled with ``n`` real grayscale PNG files (``side`` pixels square) of
+    random noise over a gradient (seed 0)."""
+    from PIL import Image
+
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 255, side)[None, :] * np.ones((side, 1))
+    for i in range(n):
+        img = (0.5 * ramp + 0.5 * rng.integers(0, 256, (side, side))).astype(np.uint8)
+        Image.fromarray(img, mode="L").save(folder / f"img{i}.png")
+    return folder
+
+
+def read_until(proc: subprocess.Popen, pattern: re.Pattern[bytes], stream=None, wait_s: float = 60.0) -> bytes:
+    """``stream`` (default: ``proc.stderr``) of a running optdist read until ``pattern`` matches what
+    was read (the process still running); the test fails, the process killed, when it ends first
+    or after ``wait_s`` (a bound for a stuck run, not a timing under test)."""
+    stream = proc.stderr if stream is None else stream
+    got = b""
+    deadline = time.monotonic() + wait_s
+    while not pattern.search(got):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"optdist ended (status {proc.returncode}) before writing {pattern.pattern!r}: "
+                        f"{got.decode(errors='replace')[-2000:]}")
+        if select.select([stream], [], [], 1.0)[0]:
+            got += os.read(stream.fileno(), 4096)
+    return got
+
+
+def edited_records(out: Path, **summary) -> tuple[Path, Path]:
+    """The competing-lenet records copied to ``out/records``, the summary of :data:`EDITED`'s record
+    updated with ``summary`` (e.g. ``bound=1.0``: above its own objective, a record that contradicts
+    itself; none: an unedited copy). Returns ``(out, the edited record's path)``."""
+    shutil.copytree(COMPETING / "records", out / "records")
+    path = next(p for p in sorted((out / "records").glob("*.json")) if p.name.startswith(EDITED))
+    if summary:
+        rec = json.loads(path.read_text())
+        rec["summary"].update(summary)
+        path.write_text(json.dumps(rec))
+    return out, path
