@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from tqdm import tqdm
 from optdist.instance import Instance
 from optdist.io import atomic_path, atomic_write_json, atomic_write_text
 from optdist.jsonfile import json_text, value_text
-from optdist.rl.dqn import DQNAgent, DQNConfig
+from optdist.rl.dqn import DQNAgent, DQNConfig, ReplayBuffer
 from optdist.rl.env import DistPrivacyEnv, Reward
 from optdist.rl.presets import Preset, count_in_range
 
@@ -101,12 +102,16 @@ def train(
     ``episodes`` (default: those it had planned) and, for the same seed, ends with the weights an
     uninterrupted training gets, bit for bit (the replay buffer is kept whole).
     ``instance_sha256``: the instance file's digest, compared on resume.
+    With ``on_episode`` too, it runs as without a checkpoint (before each episode i > 0; on resume,
+    from the checkpoint's episode on, as in the uninterrupted training) and the checkpoints are
+    written the same. A checkpoint keeps the agent and the environment's pass, not what
+    ``on_episode`` changed in the environment (e.g. devices removed): a resumed training whose
+    ``on_episode`` changes the environment must make those changes again (e.g. on its first call);
+    one that only watches (progress, logging) resumes bit for bit.
     """
     from optdist.solvers.base import stop_requested  # not at import: it loads Pyomo
 
     torch.set_num_threads(1)
-    if (checkpoint is not None or resume) and on_episode is not None:
-        raise ValueError("a checkpoint keeps a training without on_episode (its changes to the environment are not kept)")
     settings = checkpoint_settings(inst, preset, reward=reward, masked=masked, double=double, seed=seed,
                                    train_freq=train_freq, instance_sha256=instance_sha256)
     saved = read_checkpoint(Path(checkpoint), settings) if resume else None
@@ -223,19 +228,67 @@ def save_checkpoint(folder: Path, settings: dict, agent: DQNAgent, env: DistPriv
     state = {
         "save_id": save_id, "q": agent.q.state_dict(), "target": agent.target.state_dict(),
         "optimizer": agent.opt.state_dict(), "torch_rng": torch.get_rng_state(),
-        "buffer": {name: torch.from_numpy(getattr(buf, name)[:n].copy())
-                   for name in ("obs", "next_obs", "action", "reward", "done", "next_mask")},
+        "buffer": {name: pack_rows(getattr(buf, name)[:n]) for name in BUFFER_FIELDS},
         "pass_actions": torch.tensor(env.pass_actions, dtype=torch.int64),
         "curves": {key: [_plain(row[key]) for row in rows] for key in (rows[0] if rows else {})},
     }
     meta = {
         "format": CHECKPOINT_FORMAT, "save_id": save_id, "settings": settings, "episodes": len(rows),
         "episodes_planned": planned, "env_steps": agent.steps, "gradient_steps": updates, "epsilon": eps,
-        "buffer_size": n, "buffer_pos": buf.pos, "exact_rows": agent.exact_rows,
+        "buffer_size": n, "buffer_pos": buf.pos, "buffer_encoding": BUFFER_ENCODING,
+        "buffer_columns": {name: _columns(getattr(buf, name)) for name in BUFFER_FIELDS}, "exact_rows": agent.exact_rows,
         "agent_rng": agent.rng.bit_generator.state, "train_s": train_s,
         "resume": "optdist train-rl INSTANCE --resume --out DIR (the same settings)",
     }
     write_checkpoint(folder, state, meta)
+    log.info("wrote %s (%s; the replay buffer's %d rows packed: %s of %s)", folder / CHECKPOINT_FILES[0],
+             _size((folder / CHECKPOINT_FILES[0]).stat().st_size), n, _size(sum(v.numel() for v in state["buffer"].values())),
+             _size(sum(getattr(buf, name)[:n].nbytes for name in BUFFER_FIELDS)))
+
+
+def _size(nbytes: int) -> str:
+    """A file size in words: ``330.7 MB``, ``126 kB``."""
+    return f"{nbytes / 1e6:.1f} MB" if nbytes >= 1e5 else f"{nbytes / 1e3:.0f} kB"
+
+
+#: the replay buffer's arrays a checkpoint keeps (:class:`~optdist.rl.dqn.ReplayBuffer`)
+BUFFER_FIELDS = ("obs", "next_obs", "action", "reward", "done", "next_mask")
+#: how checkpoint.pt holds them (``buffer_encoding`` in checkpoint.json; a checkpoint without it holds
+#: the arrays as they are): each array's filled rows, column by column (its transpose, C order), its
+#: raw bytes compressed by zlib (level 1), as a uint8 tensor. The observations' columns are mostly
+#: constant over the rows (device capacities, speeds): a full buffer of a 70-device VGG training, 330 MB
+#: as arrays, packs into a few MB, and unpacks to the same bytes (a resume stays bit for bit)
+BUFFER_ENCODING = "zlib-columns/1"
+
+
+def _columns(a: np.ndarray) -> int:
+    """The values per row of the replay buffer's array ``a``."""
+    return int(np.prod(a.shape[1:], dtype=np.int64))
+
+
+def pack_rows(a: np.ndarray) -> torch.Tensor:
+    """``a`` (rows first) as :data:`BUFFER_ENCODING` packs it: a 1-D uint8 tensor."""
+    cols = np.ascontiguousarray(a.reshape(len(a), -1).T)
+    return torch.from_numpy(np.frombuffer(zlib.compress(cols.tobytes(), 1), dtype=np.uint8).copy())
+
+
+def unpack_rows(packed: torch.Tensor, columns: int, dtype: np.dtype, shape: tuple[int, ...],
+                most: int) -> np.ndarray | None:
+    """The array of rows of ``shape`` (``columns`` values) and ``dtype`` that :func:`pack_rows` packed
+    into ``packed``, of at most ``most`` rows; None when ``packed`` is not that (not a 1-D uint8 tensor,
+    not zlib data, more rows, or not whole rows: never more is unpacked than ``most`` rows take)."""
+    if packed.dtype != torch.uint8 or packed.dim() != 1:
+        return None
+    row = columns * np.dtype(dtype).itemsize
+    unzip = zlib.decompressobj()
+    try:
+        data = unzip.decompress(packed.numpy().tobytes(), most * row + 1)
+    except zlib.error:
+        return None
+    if len(data) > most * row or len(data) % row or not unzip.eof or unzip.unconsumed_tail or unzip.unused_data:
+        return None
+    rows = len(data) // row
+    return np.frombuffer(data, dtype=dtype).reshape(columns, rows).T.reshape(rows, *shape).copy()
 
 
 def write_checkpoint(folder: Path, state: dict, meta: dict) -> None:
@@ -370,10 +423,12 @@ def check_dqn_counters(meta_path: Path, meta: dict, state: dict, capacity: int) 
     except (TypeError, ValueError, KeyError):
         raise _bad(meta_path, "agent_rng", meta["agent_rng"], "is not a numpy PCG64 state") from None
     buffer, curves = state.get("buffer"), state.get("curves")
-    names = ("obs", "next_obs", "action", "reward", "done", "next_mask")
+    names = BUFFER_FIELDS
     if not isinstance(buffer, dict) or set(buffer) != set(names) or not all(isinstance(v, torch.Tensor) for v in buffer.values()):
         raise ValueError(f"{pt}: field buffer: not the replay buffer's tensors ({', '.join(names)}); not resumed "
                          f"(fix: {FRESH_FIX})")
+    if "buffer_encoding" in meta:  # packed (BUFFER_ENCODING): unpacked here, so the checks below see the arrays
+        state["buffer"] = buffer = _unpacked(meta_path, meta, buffer, capacity)
     rows = {name: (int(v.shape[0]) if v.dim() else -1) for name, v in buffer.items()}
     if any(n != size for n in rows.values()):
         name = next(k for k, n in rows.items() if n != size)
@@ -389,6 +444,32 @@ def check_dqn_counters(meta_path: Path, meta: dict, state: dict, capacity: int) 
         raise ValueError(f"{meta_path}: field episodes: {meta['episodes']}, but the curves in {pt} hold "
                          f"{'/'.join(map(str, sorted(have))) or 'no'} episodes; the two do not match; not resumed "
                          f"(fix: {FRESH_FIX})")
+
+
+def _unpacked(meta_path: Path, meta: dict, buffer: dict, capacity: int) -> dict[str, torch.Tensor]:
+    """The replay buffer's tensors of a checkpoint that holds them packed (:data:`BUFFER_ENCODING`),
+    at most ``capacity`` rows each; ValueError naming the field and the fix for what does not unpack."""
+    pt = meta_path.with_name(CHECKPOINT_FILES[0])
+    if meta["buffer_encoding"] != BUFFER_ENCODING:
+        raise _bad(meta_path, "buffer_encoding", meta["buffer_encoding"], f"is not {BUFFER_ENCODING!r}, the one "
+                   f"this optdist reads")
+    columns = meta.get("buffer_columns")
+    if not isinstance(columns, dict) or set(columns) != set(BUFFER_FIELDS) or any(
+            isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= 10**7 for c in columns.values()):
+        raise _bad(meta_path, "buffer_columns", columns, f"is not a whole number >= 1 per array ({', '.join(BUFFER_FIELDS)})")
+    like = ReplayBuffer(1, 1, 1)  # the arrays' dtypes and whether they are rows of one value or of several
+    out = {}
+    for name in BUFFER_FIELDS:
+        arr = getattr(like, name)
+        if arr.ndim == 1 and columns[name] != 1:
+            raise _bad(meta_path, "buffer_columns", columns, f"gives {name} {columns[name]} values per row, not 1")
+        got = unpack_rows(buffer[name], columns[name], arr.dtype, (columns[name],) if arr.ndim > 1 else (), capacity)
+        if got is None:
+            raise ValueError(f"{pt}: field buffer.{name}: not up to {capacity} rows of {columns[name]} {arr.dtype} "
+                             f"values packed as {BUFFER_ENCODING} (checkpoint.json's buffer_columns); the file is "
+                             f"damaged or not of this save; not resumed (fix: {FRESH_FIX})")
+        out[name] = torch.from_numpy(got)
+    return out
 
 
 def check_ppo_counters(meta_path: Path, meta: dict) -> None:
@@ -478,6 +559,10 @@ def _restore(agent: DQNAgent, env: DistPrivacyEnv, meta: dict, state: dict, seed
                          f"(fix: {FRESH_FIX})") from None
     buf, n = agent.buffer, meta["buffer_size"]
     for name, values in state["buffer"].items():
+        if tuple(values.shape[1:]) != getattr(buf, name).shape[1:]:
+            raise ValueError(f"{folder / CHECKPOINT_FILES[0]}: field buffer.{name}: rows of shape "
+                             f"{tuple(values.shape[1:])}, but this training's replay buffer takes "
+                             f"{getattr(buf, name).shape[1:]}; not resumed (fix: {FRESH_FIX})")
         getattr(buf, name)[:n] = values.numpy()
     buf.size, buf.pos = n, meta["buffer_pos"]
     agent.rng.bit_generator.state = meta["agent_rng"]
