@@ -9,13 +9,21 @@ HiGHS; no mocks).
    still read with ``torch.load(weights_only=True)``, its size said, resumed bit for bit.
 4. ``train(..., on_episode=...)`` refused a checkpoint: now both (on_episode called as usual, the
    checkpoints written and resumed).
+5. A checkpoint's two files are renamed with SIGINT/SIGTERM held back, so that a second Ctrl-C does not
+   leave a .pt and a .json of two saves; the hold (``pthread_sigmask`` of the main thread) held
+   nothing where another thread runs (train-rl's tqdm monitor): the kernel gave the signal to that
+   thread and Python ran the handler between the renames. Now held by swapping the handlers.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -119,3 +127,41 @@ def test_on_episode_runs_with_checkpoints_and_a_resume_ends_bit_for_bit(tmp_path
     a, b = uninterrupted.agent.q.state_dict(), resumed.agent.q.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert resumed.curves.equals(uninterrupted.curves)
+
+
+# --- 5. a Ctrl-C between the checkpoint's two renames comes after both ------------------------------------------------
+
+_AT_RENAME: list[str] = []  # the file whose rename sends SIGINT (once), for the audit hook below
+_HOOKED = False
+
+
+def _sigint_at_rename(event: str, args: tuple) -> None:
+    if event == "os.rename" and _AT_RENAME and os.fspath(args[1]).endswith(_AT_RENAME[0]):
+        _AT_RENAME.clear()
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_ctrl_c_between_the_checkpoints_renames_comes_after_both(tmp_path, sigint_handled):
+    """A real SIGINT sent as checkpoint.json is renamed into place (Python's audit event of the
+    rename), while another thread runs as tqdm's monitor does in train-rl. Before: the
+    KeyboardInterrupt came right after that rename, so checkpoint.pt stayed the earlier save's
+    (a checkpoint --resume refuses: files of two saves); now after both renames."""
+    global _HOOKED
+    from optdist.rl.train import write_checkpoint
+
+    write_checkpoint(tmp_path, {"save_id": "one"}, {"save_id": "one"})
+    if not _HOOKED:  # an audit hook stays for the process: one, inert unless armed
+        sys.addaudithook(_sigint_at_rename)
+        _HOOKED = True
+    done = threading.Event()
+    threading.Thread(target=done.wait, daemon=True).start()
+    _AT_RENAME.append("checkpoint.json")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_checkpoint(tmp_path, {"save_id": "two"}, {"save_id": "two"})
+    finally:
+        _AT_RENAME.clear()
+        done.set()
+    assert json.loads((tmp_path / "checkpoint.json").read_text())["save_id"] == "two"
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["save_id"] == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.json", "checkpoint.pt"]  # no temporary left

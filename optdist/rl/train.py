@@ -13,9 +13,10 @@ import contextlib
 import json
 import logging
 import signal
+import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -295,19 +296,39 @@ def write_checkpoint(folder: Path, state: dict, meta: dict) -> None:
     """Write ``state`` (``torch.save``) and ``meta`` (JSON) as :data:`CHECKPOINT_FILES` into
     ``folder``, each atomically; both carry ``save_id`` (``state``'s), which :func:`read_checkpoint`
     compares. Both are written in full first, then renamed into place one after the other with
-    SIGINT/SIGTERM held back (a second Ctrl-C between the renames would leave a .pt and a .json of
-    two saves; it comes right after)."""
-    held = (signal.SIGINT, signal.SIGTERM)
-    with atomic_path(folder / CHECKPOINT_FILES[0]) as pt_tmp:
-        torch.save(state, pt_tmp)
-        try:
+    SIGINT/SIGTERM held back (:func:`signals_held`: a second Ctrl-C between the renames would leave a
+    .pt and a .json of two saves; it comes right after)."""
+    held = contextlib.ExitStack()
+    with held:
+        with atomic_path(folder / CHECKPOINT_FILES[0]) as pt_tmp:
+            torch.save(state, pt_tmp)
             with atomic_path(folder / CHECKPOINT_FILES[1]) as json_tmp:
                 atomic_write_json(json_tmp, meta)
-                signal.pthread_sigmask(signal.SIG_BLOCK, held)
-        except BaseException:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-            raise
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+                held.enter_context(signals_held())  # from here to both renames' end
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM that come while the block runs are kept, then sent again as it ends, to the
+    handlers there were (main thread only; elsewhere nothing is held). Handlers swapped, not a
+    ``pthread_sigmask`` of the main thread (before): the kernel gives a signal the main thread blocks
+    to another thread (tqdm's monitor, torch's), where Python's C handler still sets the flag its
+    Python handler runs on, in the main thread, at once: nothing was held back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) not in (signal.SIG_IGN, None):
+            old[sig] = signal.signal(sig, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for sig in got:
+            signal.raise_signal(sig)  # to this thread, the main one: its handler runs now
 
 
 def _plain(value: object) -> object:
