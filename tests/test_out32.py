@@ -163,3 +163,11 @@ def test_an_output_name_near_the_file_name_limit_is_written(tmp_path, capsys):
     assert main(["schema", "--out", str(out)]) == 0
     assert json.loads(out.read_text()) and _left(tmp_path) == [out.name]
 
+
+def test_the_export_hint_is_a_command_that_can_be_pasted(tmp_path, capsys):
+    out = tmp_path / "my models" / "lenet 1x4.lp"
+    out.parent.mkdir()
+    assert main(["export", str(LENET_1X4), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    hint = said.split("e.g. `", 1)[1].split("`", 1)[0]
+    assert shlex.split(hint) == ["glpsol", "--lp", str(out), "-o", str(out.with_suffix(".sol"))]

@@ -1111,9 +1111,10 @@ def cmd_export(args: argparse.Namespace) -> int:
                        "same extension)") from None
     s = b.stats()
     how = "glpsol --lp" if path.suffix.lower() == ".lp" else "glpsol --freemps"
+    q = lambda p: shlex.quote(str(p))  # noqa: E731 - the command is pasted into a shell: a space must not split a path
     print(f"wrote {path}: {args.formulation} model of {inst.name}, minimise (objective in {b.time_unit:g} s units), "
           f"{s['variables']} variables ({s['integer_variables']} integer), {s['constraints']} constraints; "
-          f"e.g. `{how} {path} -o {path.with_suffix('.sol')}`, then `optdist import-solution ... --format glpk`")
+          f"e.g. `{how} {q(path)} -o {q(path.with_suffix('.sol'))}`, then `optdist import-solution ... --format glpk`")
     return 0
 
 
