@@ -334,8 +334,10 @@ def _write_failure(e: OSError, path: Path, tmp: str | None) -> bool:
     e.g., a file the writer in the block reads that is missing, or a closed stdout)."""
     if isinstance(e, (OutputWriteError, BrokenPipeError, InterruptedError)):
         return False
-    if e.filename is not None and str(e.filename) not in (str(path), str(tmp), str(path.parent)):
-        return False  # another file's: e.g. a missing font the plotter reads
+    if e.filename is not None:  # the path, the temporary file beside it (mkstemp names its own), a folder above
+        f = Path(os.fsdecode(e.filename)) if isinstance(e.filename, (str, bytes, os.PathLike)) else None
+        if f is None or not (f == path or f.parent == path.parent or f in path.parents or str(f) == str(tmp)):
+            return False  # another file's: e.g. a missing font the plotter reads
     return e.errno != errno.ENOENT or not path.parent.is_dir()
 
 

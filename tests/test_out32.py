@@ -171,3 +171,16 @@ def test_the_export_hint_is_a_command_that_can_be_pasted(tmp_path, capsys):
     said = capsys.readouterr().out
     hint = said.split("e.g. `", 1)[1].split("`", 1)[0]
     assert shlex.split(hint) == ["glpsol", "--lp", str(out), "-o", str(out.with_suffix(".sol"))]
+
+
+def test_a_failure_of_the_temporary_file_is_the_writes_and_another_files_is_not(tmp_path):
+    """mkstemp names the temporary file it failed to create (not yet known to atomic_path): that is
+    the write's failure, worded; a missing file the writer in the block reads (a font) is not."""
+    import errno
+
+    from optdist.io import _write_failure
+
+    out = tmp_path / "r.json"
+    assert _write_failure(OSError(errno.ENOSPC, "No space left on device", str(tmp_path / ".r.json.k3x.tmp")), out, None)
+    assert _write_failure(OSError(errno.EFBIG, "File too large"), out, str(tmp_path / ".r.json.k3x.tmp"))
+    assert not _write_failure(FileNotFoundError(errno.ENOENT, "No such file", "/usr/share/fonts/x.ttf"), out, None)
