@@ -144,7 +144,36 @@ def check_output_file(path: str | Path, flag: str = "--out") -> Path:
     if not folder.is_dir():
         raise OutputPathError(f"{flag} {path}: {folder} is a file, not a folder (fix: give a path in a folder)")
     _probe_writable(folder, f"{flag} {path}: cannot create a file in {folder.resolve()}")
+    _check_space(folder, f"{flag} {path}", flag)
     return path
+
+
+#: an output folder with less free space than this is refused before the work (a result is kilobytes to megabytes)
+MIN_FREE_BYTES = 64 * 1024
+
+
+def _check_space(folder: Path, who: str, flag: str) -> None:
+    """:class:`OutputPathError` where the file system of ``folder`` has less than
+    :data:`MIN_FREE_BYTES` free, or the file-size limit (``ulimit -f``) is 0: the write would fail
+    after the work (creating an empty file, :func:`_probe_writable`, still succeeds on a full disk)."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs (Windows) or a file system that does not say
+        return
+    free = (st.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else st.f_bavail) * st.f_frsize
+    other = f"another {flag}" if flag else "another path"
+    if st.f_blocks and free < MIN_FREE_BYTES:
+        raise OutputPathError(f"{who}: the disk of {folder.resolve()} is full ({free:,} bytes free); writing "
+                              f"would fail after the work (fix: free space on that disk, or give {other} on a "
+                              "disk with space)")
+    limit = None
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit == 0:
+        raise OutputPathError(f"{who}: the file-size limit is 0 (`ulimit -f 0`): no file can be written "
+                              "(fix: raise it, `ulimit -f unlimited`)")
 
 
 #: the documents a placement's writer (:meth:`SolveResult.save <optdist.result.SolveResult.save>`,
@@ -248,29 +277,107 @@ def _probe(folder: Path) -> None:
     os.unlink(probe)
 
 
+#: errno of a failed write -> (the reason in words, the fix in place ("" if none), where else to write)
+_WRITE_FAILURES = {
+    errno.ENOSPC: ("no space left on the device", "free space on that disk", "on a disk with space"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free space within the quota", "on a disk with space"),
+    errno.EFBIG: ("the file is larger than the file-size limit (`ulimit -f`) or than the file system allows",
+                  "raise the limit (`ulimit -f unlimited`)", "on another file system"),
+    errno.EROFS: ("the file system is read-only", "", "on a writable file system"),
+    errno.EACCES: ("permission denied", "", "in a folder you may write to"),
+    errno.EPERM: ("permission denied", "", "in a folder you may write to"),
+    errno.EIO: ("an input/output error of the device", "check the disk", "on another disk"),
+    errno.ENOENT: ("its folder no longer exists", "create the folder again", "in an existing folder"),
+}
+
+
+class OutputWriteError(OSError):
+    """An output file that could not be written (:func:`atomic_path`, so every writer of optdist):
+    the message names the file, the reason in words (no space left, the file-size limit, a
+    read-only file system, permissions) and the fix. Nothing is left at the path but what was
+    there before (the temporary file is removed). ``errno`` is the failed call's; ``filename`` the
+    path; ``reason`` the words; ``remedy`` the fix in place ("" where the path cannot be made
+    writable by the user, e.g. a read-only file system); ``flag`` the option that chose the path,
+    where known (:meth:`named`)."""
+
+    def __init__(self, path: str | Path, cause: OSError, flag: str = ""):
+        self.path, self.cause, self.flag = Path(path), cause, flag
+        self.reason, self.remedy, elsewhere = _WRITE_FAILURES.get(
+            cause.errno, (cause.strerror or str(cause), "check the path", "elsewhere"))
+        other = f"give another {flag} {elsewhere}" if flag else f"write it {elsewhere}"
+        self.fix = f"{self.remedy}, or {other}" if self.remedy else other
+        kept = " (the file there before is unchanged)" if os.path.lexists(self.path) else ""
+        who = f"{flag} {self.path}" if flag else str(self.path)
+        self.message = f"cannot write {who}: {self.reason}; nothing was written{kept} (fix: {self.fix})"
+        super().__init__(cause.errno, self.reason)
+        self.filename = str(self.path)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def named(self, flag: str) -> OutputWriteError:
+        """This error with the option that chose the path named (``--out``), in its message and fix."""
+        return self if self.flag else OutputWriteError(self.path, self.cause, flag)
+
+
+@contextlib.contextmanager
+def naming(flag: str) -> Iterator[None]:
+    """In the block, an :class:`OutputWriteError` names ``flag`` (``--out``, ``--json``): the option to change."""
+    try:
+        yield
+    except OutputWriteError as e:
+        raise e.named(flag) from e.cause
+
+
+def _write_failure(e: OSError, path: Path, tmp: str | None) -> bool:
+    """Whether ``e``, raised while writing ``path`` through ``tmp``, is the write's failure (not,
+    e.g., a file the writer in the block reads that is missing, or a closed stdout)."""
+    if isinstance(e, (OutputWriteError, BrokenPipeError, InterruptedError)):
+        return False
+    if e.filename is not None:  # the path, the temporary file beside it (mkstemp names its own), a folder above
+        f = Path(os.fsdecode(e.filename)) if isinstance(e.filename, (str, bytes, os.PathLike)) else None
+        if f is None or not (f == path or f.parent == path.parent or f in path.parents or str(f) == str(tmp)):
+            return False  # another file's: e.g. a missing font the plotter reads
+    return e.errno != errno.ENOENT or not path.parent.is_dir()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, keep_suffix: bool = False) -> Iterator[Path]:
     """A temporary path in ``path``'s folder to write, renamed onto ``path`` after the block.
 
     Its name ends in ``.tmp``, then ``path``'s extension if ``keep_suffix`` (for writers that pick
-    the format by extension, e.g. Pyomo and matplotlib).
+    the format by extension, e.g. Pyomo and matplotlib); it begins with (at most 100 characters
+    of) ``path``'s name, so that a name near the file system's limit of 255 can still be written.
     The parent folders are created if missing (callers writing a user-named file check it first
     with :func:`check_output_file`). Anything but a regular file at ``path`` is refused before
     and again just before the rename (:func:`check_replaceable`), so a rename never replaces a
     device, pipe, socket, folder or link. If the block raises, the temporary file is removed.
+    A write that fails (a full disk, the file-size limit, a read-only file system, permissions),
+    in the block or in the rename, is an :class:`OutputWriteError` naming ``path``, the reason in
+    words and the fix; ``path`` keeps what it held.
     """
     path = Path(path)
     check_replaceable(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + (path.suffix if keep_suffix else ""))
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp" + (path.suffix if keep_suffix else ""))
+        os.close(fd)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         yield Path(tmp)
         check_replaceable(path)
         os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if not _write_failure(e, path, tmp):
+            raise
+        raise OutputWriteError(path, e) from e
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
 
 
@@ -311,17 +418,23 @@ def atomic_write_json(path: str | Path, obj: Any, indent: int | None = 1, *, non
     place and a top-level :data:`NON_FINITE` field naming it (``{"bound": null, "non_finite":
     {"/bound": "Infinity"}}``), which :func:`restore_non_finite` reads back to the same value.
     Nothing is written where a value is refused."""
+    return atomic_write_text(path, json_dumps(obj, indent, non_finite=non_finite, where=str(path)))
+
+
+def json_dumps(obj: Any, indent: int | None = 1, *, non_finite: bool = False, where: str = "(document)") -> str:
+    """The text :func:`atomic_write_json` writes for ``obj`` (strict JSON, a final newline); the
+    ValueError of a non-finite value (without ``non_finite``) names ``where``."""
     found: list[tuple[str, float]] = []
     plain = _finite_only(obj, "", found)
     if found and not (non_finite and isinstance(plain, dict)):
-        where, value = found[0]
+        pointer, value = found[0]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        raise ValueError(f"{path}: field {where or '(document)'} is {_word(value)}{more}, which JSON cannot hold "
+        raise ValueError(f"{where}: field {pointer or '(document)'} is {_word(value)}{more}, which JSON cannot hold "
                          f"(fix: the writer converts it, e.g. atomic_write_json(..., non_finite=True), which writes "
                          f"null and names it in {json.dumps(NON_FINITE)})")
     if found:
-        plain[NON_FINITE] = {where: _word(value) for where, value in found}
-    return atomic_write_text(path, json.dumps(plain, indent=indent, default=_json_default, allow_nan=False) + "\n")
+        plain[NON_FINITE] = {w: _word(value) for w, value in found}
+    return json.dumps(plain, indent=indent, default=_json_default, allow_nan=False) + "\n"
 
 
 def restore_non_finite(doc: Any, where: str = "document") -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from optdist.cli import CliError, count_flag, missing_file_fix, number_flag, path_flag, read_number
 from optdist.generate import MAX_NODES, MAX_REQUESTS
-from optdist.io import atomic_write_json, check_not_an_input, check_output_file, restore_non_finite
+from optdist.io import atomic_write_json, check_not_an_input, check_output_file, naming, restore_non_finite
 from optdist.jsonfile import text_of
 from optdist.options import number_problem
 from optdist.profiles import MAX_REPEATS
@@ -216,7 +216,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         check_output_file(args.out)
         prof = profile_builder(args.module, _parse_shape(args.input), args.name, args.measure, args.repeats)
         check_not_an_input(args.out, [_module_file(args.module.rsplit(":", 1)[0])])
-        write_profile_file(prof, args.out)
+        with naming("--out"):
+            write_profile_file(prof, args.out)
         print(f"wrote {args.out}")
     elif args.input or args.out or args.name or args.measure or args.repeats is not None:
         raise ValueError("--input, --out, --name, --measure and --repeats go with --module pkg.mod:builder")
@@ -377,7 +378,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from optdist.instance import json_schema
 
     if args.out:
-        atomic_write_json(check_output_file(args.out), json_schema(args.kind), indent=2)
+        with naming("--out"):
+            atomic_write_json(check_output_file(args.out), json_schema(args.kind), indent=2)
         print(f"wrote {args.out}")
     else:
         json.dump(json_schema(args.kind), sys.stdout, indent=2)
@@ -502,7 +504,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         inputs = [where / f for f in [*networks.values(), doc.get("devices_catalog")] if f]
         inputs += [where / v for v in doc["privacy"].values() if isinstance(v, str) and v.endswith(".json")]
         check_not_an_input(args.out, inputs)
-        atomic_write_json(args.out, doc)
+        with naming("--out"):
+            atomic_write_json(args.out, doc)
         print(f"wrote {args.out}: {len(doc['requests'])} requests, {len(doc['devices'])} devices")
     else:
         print(json.dumps(doc, indent=1))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optdist.cli import option_flag, path_flag
-from optdist.io import atomic_write_json, check_output_file
+from optdist.io import atomic_write_json, check_output_file, naming
 from optdist.jsonfile import quoted
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         print(d.report())
         if args.json:
             out = args.json if len(args.files) == 1 else args.json / f"{inst.name}.diagnosis.json"
-            atomic_write_json(out, d.to_json(), non_finite=True)
+            with naming("--json"):  # the report is printed above: a full disk loses only the file
+                atomic_write_json(out, d.to_json(), non_finite=True)
             print(f"wrote {out}")
         if d.interrupted:
             return interrupted_status(d.interrupted)

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from optdist.assignment import Assignment
-from optdist.cli import (EXIT_INTERNAL, CliError, count_flag, interrupted_status, number_flag, option_flag, path_flag,
-                         read_number)
+from optdist.cli import (EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED, CliError, count_flag, interrupted_status,
+                         number_flag, option_flag, path_flag, read_number)
 from optdist.commands.core import add_request_flags, print_evaluation, print_stage_breakdowns, stages_asked
 from optdist.commands.rl import episodes_flag
 from optdist.evaluate import FAMILY_NAMES, violation_families
-from optdist.io import atomic_path, atomic_write_text, quiet_native_stdout
+from optdist.io import atomic_path, atomic_write_text, naming, quiet_native_stdout
 from optdist.jsonfile import text_of
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
@@ -565,7 +565,8 @@ def exit_reserve(time_limit: float) -> float:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    """Solve, write --out (atomically, before anything is printed), then print the result.
+    """Solve, print the result, then write --out (atomically; printed first, so that a full disk
+    loses neither the summary nor, :func:`_keep_result`, the result file).
 
     Exit status: 0 feasible, also when the solver ended abnormally (termination ``error``, its
     ``solver_error`` warned) or the time limit ran out (termination ``time_limit``) but a feasible
@@ -573,6 +574,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     130 stopped by SIGINT, 143 by SIGTERM (the
     incumbent, if any, is still written and printed; a second signal aborts with the same status
     and writes nothing the stopped run had not written yet). A closed stdout (``| head``) does not lose --out.
+    2 where --out could not be written after the solve (a full disk, the file-size limit): the
+    result is kept in the temporary folder (or printed on stderr) and the error says where.
     """
     from optdist.instance import load_instance
     from optdist.solve import solve
@@ -632,12 +635,18 @@ def _limits_named_as_flags(method: str, typed: dict[str, str] | None = None) -> 
 
 
 def _report(inst, res, args: argparse.Namespace) -> int:
-    """Write --out, print the result; return the exit status (see :func:`cmd_solve`)."""
+    """Print the result, then write --out; return the exit status (see :func:`cmd_solve`).
+
+    The result is printed first, so that a write that fails (a full disk, the file-size limit)
+    leaves the objective and placement summary on stdout; a failed write keeps the result
+    elsewhere (:func:`_keep_result`) and exits 2. A closed stdout (``| head``) or a printing
+    error does not lose --out either: the file is written, then the error stands."""
     fallback = res.extra.get("decomposed")
     if getattr(args, "formulation", None) == "decomposed" and isinstance(fallback, str) and fallback.startswith("not applicable"):
         log.warning("--formulation decomposed: %s", fallback)  # the header says 'tight': here is why
     ok = res.evaluation is not None and res.evaluation.feasible
     rc = interrupted_status(res.extra.get("interrupted")) if res.termination == "interrupted" else 0 if ok else 1
+    write = False
     if args.out:
         from optdist.milp.export import instance_fingerprint
 
@@ -647,8 +656,8 @@ def _report(inst, res, args: argparse.Namespace) -> int:
                         _made_for_other(args.out, inst, fingerprint))
         else:
             res.extra["instance_fingerprint"] = fingerprint  # a later run that keeps the file can tell whose it is
-            res.save(inst, args.out, force=True)  # --out checked before the run (check_out_path)
-            log.info("wrote %s", args.out)
+            write = True
+    failed: Exception | None = None
     try:
         _print_result(inst, res, args)
         sys.stdout.flush()
@@ -656,7 +665,57 @@ def _report(inst, res, args: argparse.Namespace) -> int:
         from optdist.cli import _quiet_stdout
 
         _quiet_stdout()
+    except Exception as e:  # printing failed: --out is still written, then the error stands
+        failed = e
+    if write:
+        try:
+            res.save(inst, args.out, force=True)  # --out checked before the run (check_out_path)
+            log.info("wrote %s", args.out)
+        except (OSError, ValueError) as e:  # a full disk, the file-size limit, a folder made read-only
+            _keep_result(inst, res, args.out, e)
+            rc = rc if rc in (EXIT_INTERRUPTED, EXIT_TERMINATED) else 2
+    if failed is not None:
+        raise failed
     return rc
+
+
+def _keep_result(inst, res, out: Path, e: Exception) -> None:
+    """--out ``out`` could not be written (``e``): keep the result, the only copy of a run that may
+    have taken hours, in the system's temporary folder under a new name (``r.json`` ->
+    ``/tmp/r-kept-k3x9q1.json``; never replacing a file there) and say where and how to move it;
+    where that fails too (the same full disk, a file-size limit), print the result's JSON on
+    stderr, to copy from the terminal or a log. One error line names ``--out``, the reason and
+    the fix."""
+    import tempfile
+
+    from optdist.io import OutputWriteError, json_dumps
+
+    if isinstance(e, OutputWriteError):
+        why, remedy = f"cannot write --out {out}: {e.reason}", e.remedy
+    else:  # e.g. a link put in its place during the run (OutputPathError): its own words
+        why, remedy = f"cannot write --out {out}: {e}", ""
+    then = f"{remedy}, then " if remedy else ""
+    kept = None
+    try:
+        fd, name = tempfile.mkstemp(dir=tempfile.gettempdir(), prefix=f"{out.stem[:100]}-kept-",
+                                    suffix=out.suffix or ".json")
+        os.close(fd)
+        try:
+            res.save(inst, name, force=True)
+            kept = Path(name)
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+    except OSError:
+        pass
+    if kept is not None:
+        print(f"optdist solve: error: {why}; the result is kept in {kept} instead (fix: {then}`mv {shlex.quote(str(kept))} "
+              f"{shlex.quote(str(out))}`; or use {kept} where it is)", file=sys.stderr)
+        return
+    print(f"optdist solve: error: {why}; nothing could be kept in {tempfile.gettempdir()} either, so the result "
+          f"file's JSON follows on stderr (fix: {then}save it as {out}, or anywhere else)", file=sys.stderr)
+    print(json_dumps(res.to_json(inst), non_finite=True, where=str(out)), end="", file=sys.stderr)
+    sys.stderr.flush()
 
 
 #: share of the exit reserve after the deadline at which :class:`_Stopper` reports the best so far;
@@ -1045,15 +1104,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     inst = load_instance(args.instance)
     b = build(inst, args.formulation)
     try:
-        path = write_model(b, args.out, args.format)
+        with naming("--out"):
+            path = write_model(b, args.out, args.format)
     except ValueError as e:  # an extension that is not .lp/.mps, or not --format's
         raise CliError(f"--out {args.out}: {e} (fix: name a .lp or .mps file, or give --format lp|mps with the "
                        "same extension)") from None
     s = b.stats()
     how = "glpsol --lp" if path.suffix.lower() == ".lp" else "glpsol --freemps"
+    q = lambda p: shlex.quote(str(p))  # noqa: E731 - the command is pasted into a shell: a space must not split a path
     print(f"wrote {path}: {args.formulation} model of {inst.name}, minimise (objective in {b.time_unit:g} s units), "
           f"{s['variables']} variables ({s['integer_variables']} integer), {s['constraints']} constraints; "
-          f"e.g. `{how} {path} -o {path.with_suffix('.sol')}`, then `optdist import-solution ... --format glpk`")
+          f"e.g. `{how} {q(path)} -o {q(path.with_suffix('.sol'))}`, then `optdist import-solution ... --format glpk`")
     return 0
 
 
@@ -1141,8 +1202,8 @@ def _pareto_prefix(out: str | None, name: str) -> Path:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    """Sweep, write the front's .csv, .md and .png (each atomically, before anything is printed),
-    then print its table.
+    """Sweep, print the front's table, then write its .csv, .md and .png (each atomically; the
+    table first, so that a full disk loses no point: the write's error names the file and the fix).
 
     Solver calls that failed (e.g. a CBC process killed) are warned, one line per distinct
     failure. A sweep without a solved point writes nothing (existing files of the prefix are kept,
@@ -1173,11 +1234,15 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     kind = inst.objective.kind  # the swept axis is latency_s or makespan_s
     df = front_table(front, kind)
     csv, md, png = (prefix.with_name(prefix.name + ext) for ext in (".csv", ".md", ".png"))
+    print(df.to_markdown(index=False, floatfmt=".6g"))
+    sys.stdout.flush()
     if front.solved:
-        atomic_write_text(csv, df.to_csv(index=False))
-        atomic_write_text(md, f"# {kind.capitalize()} / shared-data front: {inst.name}\n\n" + df.to_markdown(index=False, floatfmt=".6g") + "\n")
-        with atomic_path(png, keep_suffix=True) as tmp:
-            plot_front(front, str(tmp), inst.name, kind)
+        with naming("--out"):
+            atomic_write_text(csv, df.to_csv(index=False))
+            atomic_write_text(md, f"# {kind.capitalize()} / shared-data front: {inst.name}\n\n" + df.to_markdown(index=False, floatfmt=".6g") + "\n")
+            with atomic_path(png, keep_suffix=True) as tmp:
+                plot_front(front, str(tmp), inst.name, kind)
+        print(f"wrote {csv}, {md}, {png}")
     else:
         kept = [str(path) for path in (csv, md, png) if path.exists()]
         why = (f"stopped by {stopped} before the first point was solved" if stopped else
@@ -1189,9 +1254,6 @@ def cmd_pareto(args: argparse.Namespace) -> int:
                     f", the existing {', '.join(kept)} kept" if kept else "",
                     f" (`optdist diagnose {args.instance}` says why)" if infeasible else
                     f" (fix: a larger --time-limit, now {args.time_limit:g} s per solve)" if limited else "")
-    print(df.to_markdown(index=False, floatfmt=".6g"))
-    if front.solved:
-        print(f"wrote {csv}, {md}, {png}")
     if stopped:
         return interrupted_status(stopped)
     return 0 if front.solved else 1  # 1: the CLI's "no feasible result"
