@@ -8,6 +8,7 @@ placement against the defended limits, which are what make it feasible.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -84,10 +85,14 @@ def test_quantization_expected_load():
     assert load_factor(None, True) == 1.0
     assert load_factor(q, False) == pytest.approx(0.3 + 0.7 * (0.5 * 0.2 + 0.5 * 0.6))
     assert load_factor(q, True) == pytest.approx(0.3 + 0.7 * (0.5 * 0.2 + 0.5 * 0.4))
-    inst = tiny(0.6, mode="distribute", quantization=q)
-    opts, _ = cnn_options(inst, "lenet")
-    assert [(o.defq, o.accuracy_drop_pct) for o in opts] == [(False, 0.0), (True, 0.5)]
-    on = defended_instance(inst, {"lenet": opts[1]})
+    # the zoo LeNet has a single exit: a quantization entry is refused (def32), so the capacity
+    # scaling is checked on an option built for a multi-exit network
+    with pytest.raises(InstanceError, match=r"defence\.lenet\.quantization.*single exit"):
+        tiny(0.6, mode="distribute", quantization=q)
+    inst = tiny(0.6, mode="distribute")
+    base = cnn_options(inst, "lenet")[0][0]
+    on_opt = dataclasses.replace(base, defq=True, load_factor=load_factor(q, True), defq_drop_pct=q.accuracy_drop_pct)
+    on = defended_instance(inst, {"lenet": on_opt})
     src = int(inst.request_source[0])
     w = load_factor(q, True)
     expect = inst.compute_capacity / w

@@ -163,12 +163,33 @@ def check_defence(inst: Instance) -> None:
                                     f'"defence": {{{quoted(sorted(inst.profiles)[:1])}: {{"mode": "auto"}}}}, or remove the entry'))
             continue
         names = [la.name for la in inst.profiles[cnn].layers]
+        if spec.quantization is not None and not has_early_exits(cnn):
+            problems.append(Problem(
+                f"defence.{cnn}.quantization",
+                f"{cnn} has a single exit (its final classifier): DefQ's expected-load model needs early exits, "
+                "and its numbers (exit_work_share, late_share_*) are those of the multi-exit MNIST CNN of "
+                "optdist.defences.multiexit (benchmarks/defences/defq_eval), not of " + cnn + "; every request "
+                "of a single-exit CNN runs all its layers, so DefQ would lower no load and only cost time "
+                "and accuracy",
+                f'remove "quantization" from defence.{cnn} (or set it to null): the zoo CNNs have no early '
+                "exits, so DefQ is not offered for them"))
         for i, c in enumerate(spec.cuts or []):
             if c not in names:
                 problems.append(Problem(f"defence.{cnn}.cuts[{i}]", f"{quoted([c])} is not a layer of {cnn}",
                                         f"use layers of {cnn}: {quoted(names)}"))
     if problems:
         raise InstanceError(str(inst.path) if inst.path else inst.name, problems)
+
+
+#: zoo CNNs with early exits (internal classifiers) in their profile: none. The DefQ load model
+#: (:func:`load_factor`) applies to a multi-exit network only; its defaults describe
+#: :class:`optdist.defences.multiexit.MultiExitCNN`, which is not a zoo CNN.
+MULTI_EXIT_CNNS: frozenset[str] = frozenset()
+
+
+def has_early_exits(cnn: str) -> bool:
+    """Whether ``cnn``'s profile has early exits (a ``quantization`` entry needs them)."""
+    return cnn in MULTI_EXIT_CNNS
 
 
 def table_attacker(inst: Instance, cnn: str) -> tuple[Attacker, str]:
@@ -284,6 +305,9 @@ def choice_text(choice: dict[str, Any]) -> str:
              f"{'DP' if mode == 'dp' else 'hybrid DP'} at {choice.get('cut')}, eps {_eps_text(choice.get('eps'))}")
     if choice.get("defq"):
         words += " + DefQ"
+    w = choice.get("load_factor")
+    if _is_number(w) and w != 1:  # the capacities were scaled too: not distribution alone
+        words += f" with expected load factor {w:.4g} (early exits)"
     cost = choice.get("accuracy_drop_pct")
     return words + (f" ({cost:.1f} % accuracy cost)" if isinstance(cost, (int, float)) and cost else "")
 
