@@ -46,3 +46,28 @@ def test_distribution_alone_is_not_said_of_a_scaled_load():
 
     assert choice_text({"mode": "distribute", "load_factor": 1.0}) == "distribution alone"
     assert "load factor 0.4447" in choice_text({"mode": "distribute", "load_factor": 0.4447})
+
+
+# 2 ---------------------------------------------------------------------------------------------
+
+def test_unmeasured_cut_takes_the_conservative_neighbour_or_is_refused():
+    from optdist.attacks.attacker import for_table
+    from optdist.defences.dp_effect import measured_effects
+
+    attacker, _ = for_table(None)
+    (own,), _ = measured_effects("lenet", "ReLU2", 0.8, attacker, [7])
+    (c2,), _ = measured_effects("lenet", "conv2", 0.8, attacker, [7])
+    assert own.accuracy_drop_pct == pytest.approx(22.5, abs=0.05)
+    assert c2.accuracy_drop_pct == pytest.approx(own.accuracy_drop_pct)  # not pool1's 7.2 %
+    assert c2.attacker_ssim == pytest.approx(0.770, abs=5e-4)  # the larger SSIM of the two (pool1's)
+    assert measured_effects("lenet", "fc1", 0.6, attacker, [7]) [0] == []
+
+
+def test_conv2_cut_within_10_pct_is_rejected_with_its_own_cost():
+    from optdist.defences.placement import NoAdmissibleOption
+    from optdist.solve import solve
+
+    inst = load_instance(PAPER / "lenet-10x10-tau0.8.json").with_spec(
+        defence={"lenet": DefenceSpec(mode="dp", cuts=["conv2"], max_accuracy_drop_pct=10)})
+    with pytest.raises(NoAdmissibleOption, match=r"accuracy drop 22\.50% at eps 7"):
+        solve(inst, method="defended", threads=1)

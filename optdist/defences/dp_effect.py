@@ -169,6 +169,22 @@ def _attacker_text(meas: dict[str, Any]) -> str:
     return "not recorded" if have is None else have.describe()
 
 
+def _conservative_curves(entries: list[list[dict[str, Any]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """eps grid, accuracy drop and SSIM (running max of the stronger of black- and white-box) of
+    one measured tensor, or, for several, on the eps they all measured, the largest of each."""
+    per = []
+    for rows in entries:
+        curves = [_measured_curves(rows, a) for a in ("blackbox", "whitebox")]
+        per.append((curves[0][0], curves[0][1], np.maximum(curves[0][2], curves[1][2])))
+    grid = per[0][0]
+    for g, _, _ in per[1:]:
+        grid = grid[np.isclose(grid[:, None], g[None, :], rtol=1e-9, atol=0).any(axis=1)]
+    pick = lambda g, v: np.array([v[np.isclose(g, e, rtol=1e-9, atol=0)][0] for e in grid])  # noqa: E731
+    loss = np.max([pick(g, v) for g, v, _ in per], axis=0)
+    ssim = np.max([pick(g, s) for g, _, s in per], axis=0)
+    return grid, loss, ssim
+
+
 def measured_effects(
     cnn: str, layer: str, tau: float, attacker: Attacker, eps: list[float] | None = None
 ) -> tuple[list[DPEffect], str | None]:
@@ -177,7 +193,10 @@ def measured_effects(
     ``eps``: the values wanted (None: every measured one); values the sweep did not measure are
     dropped. The cut is read from the latest measured tensor at or before it; the SSIM is the
     running maximum over the measured eps of the stronger of the black- and white-box attacks;
-    the accuracy drop is the measured one at that eps. Returns the effects (ascending eps) and,
+    the accuracy drop is the measured one at that eps. A cut that is not itself measured but lies
+    between two measured tensors takes, eps by eps, the larger accuracy drop and the larger SSIM
+    of the two (the conservative neighbour); one after the last measured tensor has no entry
+    (its own noise's cost is unmeasured). Returns the effects (ascending eps) and,
     if there are none, why (a sentence naming the command that would measure them).
     """
     meas = load_measured(cnn)
@@ -190,13 +209,21 @@ def measured_effects(
         return [], f"the measured DP sweep for {cnn} {got}; the privacy table needs {attacker.describe()} ({todo})"
     names = [la.name for la in load_profile(cnn).layers]
     k = names.index(layer)
-    before = [m for m in meas["layers"] if m in names and names.index(m) <= k]
+    measured = sorted((m for m in meas["layers"] if m in names), key=names.index)
+    before = [m for m in measured if names.index(m) <= k]
+    after = [m for m in measured if names.index(m) > k]
     if not before:
         return [], f"no measured tensor at or before {layer} in the DP sweep for {cnn} (measured: {quoted(sorted(meas['layers']))})"
-    row_layer = max(before, key=names.index)
-    curves = [_measured_curves(meas["layers"][row_layer]["rows"], a) for a in ("blackbox", "whitebox")]
-    grid, loss = curves[0][0], curves[0][1]
-    ssim = np.maximum(curves[0][2], curves[1][2])
+    if names.index(before[-1]) == k:
+        tensors = [layer]  # the cut's own measurement
+    elif after:  # between two measured tensors: the conservative neighbour, eps by eps (the larger cost and SSIM)
+        tensors = [before[-1], after[0]]
+    else:  # noise on an unmeasured tensor after the last measured one costs what nobody measured
+        return [], (f"{layer} is not measured and no measured tensor follows it in the DP sweep for {cnn} (measured: "
+                    f"{quoted(measured)}): noise there has an accuracy cost of its own "
+                    f"(`optdist dp-sweep --cnn {cnn} --layers {layer} --install` measures it)")
+    row_layer = " and ".join(tensors)
+    grid, loss, ssim = _conservative_curves([meas["layers"][t]["rows"] for t in tensors])
     want = grid if eps is None else np.asarray(eps, dtype=float)
     la = load_profile(cnn).layers[k]
     out = []
