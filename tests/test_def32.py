@@ -71,3 +71,28 @@ def test_conv2_cut_within_10_pct_is_rejected_with_its_own_cost():
         defence={"lenet": DefenceSpec(mode="dp", cuts=["conv2"], max_accuracy_drop_pct=10)})
     with pytest.raises(NoAdmissibleOption, match=r"accuracy drop 22\.50% at eps 7"):
         solve(inst, method="defended", threads=1)
+
+
+# 3 ---------------------------------------------------------------------------------------------
+
+def test_python_and_cli_score_a_defended_result_alike(tmp_path, capsys):
+    from optdist.cli import main as cli_main
+    from optdist.evaluate import evaluate
+    from optdist.solve import solve
+
+    path = tmp_path / "t8.json"
+    path.write_text(json.dumps(_doc(PAPER / "lenet-10x10-tau0.8.json",
+                                    {"lenet": {"mode": "dp", "cuts": ["pool1"], "max_accuracy_drop_pct": 10}})))
+    out = tmp_path / "res.json"
+    assert cli_main(["solve", str(path), "--method", "defended", "--threads", "1", "--out", str(out)]) == 0
+    inst = load_instance(path)
+    by_file = evaluate(inst, str(out))
+    res = solve(inst, method="defended", threads=1)
+    by_result = evaluate(inst, res)
+    assert by_file.feasible and by_result.feasible and not by_file.violations
+    assert by_file.objective == pytest.approx(by_result.objective)
+    capsys.readouterr()
+    assert cli_main(["evaluate", str(path), str(out)]) == 0
+    assert "feasible True" in capsys.readouterr().out
+    assert not evaluate(inst, res.assignment).feasible  # a bare assignment: the undefended limits
+    assert inst.limits["lenet"] != res.scored_on.limits["lenet"]  # the caller's instance unchanged
