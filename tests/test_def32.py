@@ -96,3 +96,32 @@ def test_python_and_cli_score_a_defended_result_alike(tmp_path, capsys):
     assert "feasible True" in capsys.readouterr().out
     assert not evaluate(inst, res.assignment).feasible  # a bare assignment: the undefended limits
     assert inst.limits["lenet"] != res.scored_on.limits["lenet"]  # the caller's instance unchanged
+
+
+# 4 ---------------------------------------------------------------------------------------------
+
+def test_eps_above_the_grid_is_no_noise_and_a_negligible_drop_frees_nothing():
+    from optdist.defences.dp_effect import dp_effect
+
+    above = dp_effect("lenet", "ReLU2", 1e6, 0.9)
+    assert not above.frees_downstream and above.attacker_ssim == pytest.approx(0.9022, abs=1e-4)  # the no-noise SSIM
+    assert "above the largest measured" in above.note
+    top = dp_effect("lenet", "ReLU2", 5000, 0.9)  # 0.8987 <= 0.9, but within 2 SE of no noise's 0.9022
+    assert top.attacker_ssim == pytest.approx(0.8987, abs=1e-4) and not top.frees_downstream
+    assert "standard errors" in top.note
+    assert dp_effect("lenet", "ReLU2", 100, 0.9).frees_downstream  # 0.8902: measurably below
+
+
+def test_defended_at_tau_09_does_not_pick_negligible_noise():
+    from optdist.solve import solve
+
+    inst = load_instance(PAPER / "lenet-10x10-tau0.6.json").with_spec(
+        tau=0.9, privacy={"lenet": "calibrated"}, defence={"lenet": DefenceSpec(mode="hybrid", cuts=["ReLU2"], epsilons=[1000, 5000],
+                                               max_accuracy_drop_pct=1)})
+    from optdist.defences.placement import NoAdmissibleOption
+
+    with pytest.raises(NoAdmissibleOption, match="not shown to protect"):
+        solve(inst, method="defended", threads=1)
+    res = solve(inst.with_spec(defence={"lenet": DefenceSpec(max_accuracy_drop_pct=1)}), method="defended", threads=1)
+    choice = res.extra["defence"]["lenet"]
+    assert choice["eps"] is None or choice["eps"] <= 200

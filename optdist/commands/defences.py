@@ -131,8 +131,11 @@ def cmd_dp_effect(args: argparse.Namespace) -> int:
     tensor = effects[0]["tensor"]
     if tensor is not None and tensor != args.layer:  # another tensor's numbers: labelled as its, not as the cut's
         df["source"] = f"measured at {tensor}"
-    print(df.drop(columns=["provenance", "cnn", "layer", "tensor"]).to_string(index=False))
+    print(df.drop(columns=["provenance", "cnn", "layer", "tensor", "note"]).to_string(index=False))
     print(f"\nsource: {effects[0]['provenance']}")
+    for e in effects:  # why an eps counts as less noise than asked, or frees nothing under tau
+        if e["note"]:
+            print(f"note: eps {e['eps']:g}: {e['note']}")
     if tensor is not None and tensor != args.layer:
         from optdist.profiles import load_profile
 

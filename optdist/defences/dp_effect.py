@@ -7,8 +7,12 @@
   fine-tuned remote part), paid once;
 * ``attacker_ssim``: inversion SSIM from the noised tensor (running max over eps, so never
   understated);
-* ``frees_downstream``: ``attacker_ssim <= tau``. Every later layer only sees post-processed
-  noisy data, so the Nf constraint (10f) can be dropped for all layers after the cut;
+* ``frees_downstream``: ``attacker_ssim <= tau`` and, measured, the SSIM lower than the no-noise
+  one by more than :data:`SE_FACTOR` standard errors of the difference (noise whose effect is
+  within the measurement's error is not shown to protect; ``note`` says so). Every later layer
+  only sees post-processed noisy data, so the Nf constraint (10f) can be dropped for all layers
+  after the cut. An eps above the largest measured one is read as no noise (its SSIM: the
+  no-noise one), not as the largest measured eps;
 * ``eps_device``: the formal guarantee of a device holding the whole noised tensor,
   ``eps C H W`` (basic composition; not meaningful protection, reported for honesty; for a
   device holding k maps use :func:`optdist.defences.dp.accounting`).
@@ -19,7 +23,8 @@ source; the noise is added there once, and layers after ``layer`` are unconstrai
 
 For the placement optimizer, :func:`measured_effects` is the strict reading: only eps values the
 sweep measured (no interpolation, no clamping), only cuts at or after a measured tensor (no
-reading of an earlier cut from a later tensor) and only a sweep whose black-box attacker covers
+reading of an earlier cut from a later tensor; an unmeasured cut between two measured tensors takes
+the larger cost and SSIM of the two, one after the last is not offered) and only a sweep whose black-box attacker covers
 the attacker of the privacy table the decision is compared with
 (:func:`optdist.attacks.attacker.for_table`); anything else has no entry and is not offered.
 
@@ -69,6 +74,10 @@ class DPEffect:
     #: the measured tensor whose numbers these are (None: the paper's): the cut itself, the latest
     #: measured one before it, or, where none is at or before it, the first after it
     tensor: str | None = None
+    #: measured: the attacker's SSIM without noise, and why the effect does not free although
+    #: ``attacker_ssim <= tau`` (e.g. within two standard errors of no noise), else ""
+    ssim_no_noise: float | None = None
+    note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -109,6 +118,52 @@ def _measured_curves(rows: list[dict[str, Any]], attack: str) -> tuple[np.ndarra
     return eps, loss, ssim
 
 
+#: an SSIM lower than the no-noise one by at most this many standard errors of the difference is
+#: not counted as protection (about 95 %): the noise is not shown to do anything
+SE_FACTOR = 2.0
+
+
+def _samples(meas: dict[str, Any], attack: str) -> int:
+    """Images the mean SSIM of ``attack`` was taken over (black-box: the attacker's test images;
+    white-box: the sweep's ``rmle_samples``)."""
+    cfg = meas.get("config") or {}
+    if attack == "blackbox":
+        return int((meas.get("attacker") or cfg.get("attacker") or {}).get("test_samples", 500))
+    return int(cfg.get("rmle_samples", 100))
+
+
+def _ssim_and_se(meas: dict[str, Any], rows: list[dict[str, Any]], attacks: tuple[str, ...]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """eps grid (ascending), running-max SSIM of the stronger attack, its standard error (of the
+    row and attack attaining it), and the no-noise SSIM and its standard error."""
+
+    def best(r: dict[str, Any]) -> tuple[float, float]:
+        vals = [(r[f"ssim_{a}"], (r.get(f"ssim_{a}_std") or 0.0) / np.sqrt(_samples(meas, a))) for a in attacks]
+        return max(vals)
+
+    plain = next(r for r in rows if r["mode"] == "plain")
+    noisy = sorted((r for r in rows if r["mode"] == "dp"), key=lambda r: r["eps"])
+    eps = np.array([r["eps"] for r in noisy], dtype=float)
+    pairs = [best(r) for r in noisy]
+    ssim, se = np.empty(len(pairs)), np.empty(len(pairs))
+    top = (-np.inf, 0.0)
+    for i, pr in enumerate(pairs):
+        top = max(top, pr)
+        ssim[i], se[i] = top
+    ps, pse = best(plain)
+    return eps, ssim, se, float(ps), float(pse)
+
+
+def _within_noise(ssim: float, se: float, plain: float, plain_se: float) -> bool:
+    """Whether ``ssim`` is within :data:`SE_FACTOR` standard errors of the no-noise ``plain``."""
+    return plain - ssim <= SE_FACTOR * float(np.hypot(se, plain_se))
+
+
+def _not_shown(ssim: float, se: float, plain: float, plain_se: float) -> str:
+    return (f"attacker SSIM {ssim:.4f} is within {SE_FACTOR:g} standard errors ({SE_FACTOR * np.hypot(se, plain_se):.4f}) "
+            f"of the no-noise {plain:.4f}: the noise is not shown to protect, so it frees nothing")
+
+
 def _interp_log(eps: float, grid: np.ndarray, values: np.ndarray) -> float:
     return float(np.interp(np.log10(np.clip(eps, grid[0], grid[-1])), np.log10(grid), values))
 
@@ -133,16 +188,24 @@ def dp_effect(cnn: str, layer: str, eps: float, tau: float, source: str = "auto"
     if meas is not None and row_layer is not None:
         entry = meas["layers"][row_layer]
         attacks = ("blackbox", "whitebox") if attack == "max" else (attack,)
-        curves = [_measured_curves(entry["rows"], a) for a in attacks]
-        grid, loss = curves[0][0], curves[0][1]
-        ssim = np.max([c[2] for c in curves], axis=0)
-        s = _interp_log(eps, grid, ssim)
+        grid, loss, _ = _measured_curves(entry["rows"], attacks[0])
+        _, ssim, se, plain, plain_se = _ssim_and_se(meas, entry["rows"], attacks)
+        note = ""
+        if eps > grid[-1]:  # less noise than any measured: the conservative reading is no noise at all
+            s, s_se = max(plain, float(ssim[-1])), plain_se
+            note = (f"eps {eps:g} is above the largest measured ({grid[-1]:g}): read as no noise (attacker SSIM "
+                    f"{s:.4f}), not as eps {grid[-1]:g}")
+        else:
+            s, s_se = _interp_log(eps, grid, ssim), _interp_log(eps, grid, se)
+        frees = bool(s <= tau)
+        if frees and _within_noise(s, s_se, plain, plain_se):
+            frees, note = False, _not_shown(s, s_se, plain, plain_se)
         return DPEffect(
-            cnn, layer, float(eps), tau, _interp_log(eps, grid, loss), s, s <= tau, eps_device,
+            cnn, layer, float(eps), tau, _interp_log(eps, grid, loss), s, frees, eps_device,
             dp.noise_stats(eps, 1.0, (1, 1))["sigma_over_B"], "measured",
             f"measured sweep `{meas.get('command', '')}` ({meas['dataset']}, tensor {row_layer}, attack={attack}, "
-            f"eps grid {grid[0]:g}-{grid[-1]:g}, interpolated in log eps, clamped outside; black-box attacker: "
-            f"{_attacker_text(meas)})", row_layer,
+            f"eps grid {grid[0]:g}-{grid[-1]:g}, interpolated in log eps; below the grid its smallest eps, above it "
+            f"no noise; black-box attacker: {_attacker_text(meas)})", row_layer, plain, note,
         )  # fmt: skip
     if source == "measured":
         raise KeyError(f"no measured DP sweep for {cnn}")
@@ -169,20 +232,30 @@ def _attacker_text(meas: dict[str, Any]) -> str:
     return "not recorded" if have is None else have.describe()
 
 
-def _conservative_curves(entries: list[list[dict[str, Any]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _conservative_curves(meas: dict[str, Any], entries: list[list[dict[str, Any]]]) -> tuple:
     """eps grid, accuracy drop and SSIM (running max of the stronger of black- and white-box) of
-    one measured tensor, or, for several, on the eps they all measured, the largest of each."""
+    one measured tensor, or, for several, on the eps they all measured, the largest of each; per
+    eps whether the SSIM is measurably below no noise at every tensor (else why not); the
+    largest no-noise SSIM."""
     per = []
     for rows in entries:
-        curves = [_measured_curves(rows, a) for a in ("blackbox", "whitebox")]
-        per.append((curves[0][0], curves[0][1], np.maximum(curves[0][2], curves[1][2])))
+        g, loss, _ = _measured_curves(rows, "blackbox")
+        per.append((g, loss, *_ssim_and_se(meas, rows, ("blackbox", "whitebox"))[1:]))
     grid = per[0][0]
-    for g, _, _ in per[1:]:
-        grid = grid[np.isclose(grid[:, None], g[None, :], rtol=1e-9, atol=0).any(axis=1)]
+    for p in per[1:]:
+        grid = grid[np.isclose(grid[:, None], p[0][None, :], rtol=1e-9, atol=0).any(axis=1)]
     pick = lambda g, v: np.array([v[np.isclose(g, e, rtol=1e-9, atol=0)][0] for e in grid])  # noqa: E731
-    loss = np.max([pick(g, v) for g, v, _ in per], axis=0)
-    ssim = np.max([pick(g, s) for g, _, s in per], axis=0)
-    return grid, loss, ssim
+    loss = np.max([pick(p[0], p[1]) for p in per], axis=0)
+    ssim = np.max([pick(p[0], p[2]) for p in per], axis=0)
+    # the noise protects only if it does so measurably at every tensor it stands for
+    shown = np.all([[not _within_noise(s, se, p[4], p[5]) for s, se in zip(pick(p[0], p[2]), pick(p[0], p[3]))]
+                    for p in per], axis=0)
+    notes = ["" if ok else "; ".join(_not_shown(s, se, p[4], p[5]) for p in per
+                                     for s, se in [(pick(p[0], p[2])[i], pick(p[0], p[3])[i])]
+                                     if _within_noise(s, se, p[4], p[5]))
+             for i, ok in enumerate(shown)]
+    plain = max(p[4] for p in per)
+    return grid, loss, ssim, shown, notes, plain
 
 
 def measured_effects(
@@ -223,7 +296,7 @@ def measured_effects(
                     f"{quoted(measured)}): noise there has an accuracy cost of its own "
                     f"(`optdist dp-sweep --cnn {cnn} --layers {layer} --install` measures it)")
     row_layer = " and ".join(tensors)
-    grid, loss, ssim = _conservative_curves([meas["layers"][t]["rows"] for t in tensors])
+    grid, loss, ssim, shown, notes, plain = _conservative_curves(meas, [meas["layers"][t]["rows"] for t in tensors])
     want = grid if eps is None else np.asarray(eps, dtype=float)
     la = load_profile(cnn).layers[k]
     out = []
@@ -231,10 +304,11 @@ def measured_effects(
         if not np.isclose(want, e, rtol=1e-9, atol=0).any():
             continue
         out.append(DPEffect(
-            cnn, layer, float(e), tau, float(loss[i]), float(ssim[i]), bool(ssim[i] <= tau),
+            cnn, layer, float(e), tau, float(loss[i]), float(ssim[i]), bool(ssim[i] <= tau and shown[i]),
             float(e) * la.out_maps * (la.beta // 4), dp.noise_stats(float(e), 1.0, (1, 1))["sigma_over_B"], "measured",
             f"measured sweep `{meas.get('command', '')}` ({meas['dataset']}, tensor {row_layer}, eps {e:g} measured, "
             f"running-max SSIM of black-/white-box; black-box attacker: {have.describe()})",
+            None, plain, "" if ssim[i] > tau else notes[i],
         ))  # fmt: skip
     if not out:
         return [], f"none of eps {sorted(set(want.tolist()))} was measured at {row_layer} (measured: {grid.tolist()})"

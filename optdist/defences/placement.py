@@ -8,10 +8,11 @@ per CNN) lists what may be used; CNNs without an entry are distributed only.
 ``SP``, base limits ``(Nf_k, cap_k, src_k)`` of MODEL.md section 6 at the instance's ``tau``.
 Laplace DP with per-element budget ``eps`` on the output of layer ``c`` has, by
 :func:`~optdist.defences.dp_effect.measured_effects`, a measured accuracy drop ``a(c, eps)`` (%)
-and attacker SSIM ``s(c, eps)``; ``F(c, eps) = [s(c, eps) <= tau]`` (the layers after ``c`` see
-only noised data). ``s`` counts only if it was measured under the attacker of the CNN's privacy
+and attacker SSIM ``s(c, eps)``; ``F(c, eps) = [s(c, eps) <= tau]`` and ``s`` measurably (by more
+than two standard errors) below the no-noise SSIM (the layers after ``c`` see only noised data). ``s`` counts only if it was measured under the attacker of the CNN's privacy
 table or a stronger one (:func:`table_attacker`: the one the table records in its provenance, at
-least the calibration attacker), at that eps, from a tensor at or before ``c``; a ``(c, eps)``
+least the calibration attacker), at that eps, from ``c``'s own tensor or, for an unmeasured ``c`` between two measured tensors,
+the larger accuracy drop and SSIM of the two; a ``(c, eps)``
 without such an entry is not offered (the reason is listed in ``options_rejected``): tau is an
 SSIM of the table's attacker, so a weaker attacker's SSIM would not mean the same privacy.
 Each option changes only the CNN's limits (a modified copy):
@@ -226,6 +227,10 @@ def _dp_choices(inst: Instance, cnn: str, spec: DefenceSpec) -> tuple[list[tuple
                 why = "conv cut: its owners hold partial sums, the noise would add up (accuracy not modelled)"
             elif missing is not None:
                 why = f"no measured entry (not offered): {missing}"
+            elif best is None and any(e.note for e in effects):  # under tau, but not measurably below no noise
+                low = min(effects, key=lambda e: e.attacker_ssim)
+                why = (f"no eps frees the layers after it measurably: at the {'only' if len(effects) == 1 else 'least'} "
+                       f"SSIM (eps {low.eps:g}) " + (low.note or f"attacker SSIM {low.attacker_ssim:.3f} > tau {tau}"))
             elif best is None:
                 why = f"no eps on the grid frees the layers after it (least attacker SSIM {min(e.attacker_ssim for e in effects):.3f} > tau {tau})"
             elif best.accuracy_drop_pct > spec.max_accuracy_drop_pct:
