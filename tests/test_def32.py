@@ -125,3 +125,35 @@ def test_defended_at_tau_09_does_not_pick_negligible_noise():
     res = solve(inst.with_spec(defence={"lenet": DefenceSpec(max_accuracy_drop_pct=1)}), method="defended", threads=1)
     choice = res.extra["defence"]["lenet"]
     assert choice["eps"] is None or choice["eps"] <= 200
+
+
+# 5 ---------------------------------------------------------------------------------------------
+
+def test_repeated_epsilons_are_refused_by_the_one_rule(tmp_path):
+    doc = _doc(PAPER / "lenet-10x10-tau0.8.json", {"lenet": {"epsilons": [7, 7]}})
+    with pytest.raises(InstanceError) as e:
+        parse(doc, "dup", tmp_path / "dup.json")
+    (p,) = e.value.problems
+    assert p.path == "defence.lenet.epsilons" and p.message == "gives 7 more than once"
+    assert "give each eps once" in p.fix
+
+
+def test_unmeasured_eps_is_said_on_stderr(tmp_path, caplog):
+    from optdist.solve import solve
+
+    inst = load_instance(PAPER / "lenet-10x10-tau0.8.json").with_spec(defence={"lenet": DefenceSpec(epsilons=[8])})
+    with caplog.at_level("WARNING", logger="optdist"):
+        res = solve(inst, method="defended", threads=1)
+    assert res.extra["defence"]["lenet"]["mode"] == "distribute"
+    assert any("defence.lenet.epsilons: 8 is not measured" in r.getMessage() for r in caplog.records)
+
+
+def test_defended_on_own_network_says_zoo_only_first(tmp_path, capsys):
+    from tests.test_dag_evaluator import dag_instance
+
+    from optdist.cli import main as cli_main
+
+    inst = dag_instance(tmp_path, "res")
+    cli_main(["solve", str(inst.path), "--method", "defended", "--threads", "1"])
+    err = capsys.readouterr().err
+    assert "zoo CNNs only" in err and '"defence": {"res"' not in err

@@ -584,8 +584,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if inst.spec.defence and args.method != "defended":
         log.warning("%s: the instance's defence entry is used only by --method defended (ignored by --method %s)",
                     args.instance, args.method)
+    elif not inst.spec.defence and args.method == "defended" and not (set(inst.profiles) - set(inst.spec.networks)):
+        log.warning("%s: the instance has no defence entry and its CNNs are your own networks: defences are measured "
+                    "on the zoo CNNs only, so --method defended can only choose distribution alone (fix: solve without "
+                    "--method defended; your networks are protected through their privacy tables)", args.instance)
     elif not inst.spec.defence and args.method == "defended":
-        cnns = sorted(inst.profiles)
+        cnns = sorted(set(inst.profiles) - set(inst.spec.networks))
         log.warning("%s: the instance has no defence entry: --method defended can only choose distribution alone "
                     "(fix: add a defence entry, e.g. \"defence\": {\"%s\": {\"mode\": \"auto\"}}, or solve "
                     "without --method defended)", args.instance, cnns[0] if cnns else "CNN")

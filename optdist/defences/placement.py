@@ -80,6 +80,7 @@ from typing import Any
 import numpy as np
 
 from optdist.attacks.attacker import Attacker, for_table
+from optdist.cli import refuse_repeats
 from optdist.defences import defq
 from optdist.defences.dp_effect import DPEffect, measured_effects
 from optdist.instance import (
@@ -174,6 +175,13 @@ def check_defence(inst: Instance) -> None:
                 "and accuracy",
                 f'remove "quantization" from defence.{cnn} (or set it to null): the zoo CNNs have no early '
                 "exits, so DefQ is not offered for them"))
+        for field, values, example, what in (("epsilons", spec.epsilons, "[5, 7, 10]", "eps"),
+                                             ("cuts", spec.cuts, '["pool1", "ReLU2"]', "layer")):
+            try:  # the one rule of dp-effect's --eps and dp-sweep's: each value once
+                refuse_repeats(list(values or []), f'"{field}":', example, what)
+            except ValueError as e:
+                problems.append(Problem(f"defence.{cnn}.{field}", str(e).split(" (fix: ")[0],
+                                        f"give each {what} once, e.g. \"{field}\": {example}"))
         for i, c in enumerate(spec.cuts or []):
             if c not in names:
                 problems.append(Problem(f"defence.{cnn}.cuts[{i}]", f"{quoted([c])} is not a layer of {cnn}",
@@ -264,6 +272,30 @@ def cnn_options(inst: Instance, cnn: str) -> tuple[list[Option], list[dict]]:
             options.append(Option(cnn, mode, lim, e.layer, e.eps, e.accuracy_drop_pct, e.attacker_ssim, e.source,
                                   e.provenance, **common))
     return options, rejected
+
+
+def _say_unoffered(inst: Instance, per_cnn: dict[str, list[Option]]) -> None:
+    """On stderr (log warning): epsilons of a defence entry the sweep never measured (not offered:
+    else said only in ``options_rejected``, i.e. in --out, and the run silently kept distribution alone)."""
+    import logging
+
+    from optdist.defences.dp_effect import load_measured
+
+    log = logging.getLogger("optdist")
+    where = str(inst.path) if inst.path else inst.name
+    for cnn in per_cnn:
+        spec = inst.spec.defence.get(cnn)
+        if spec is None or spec.mode == "distribute":
+            continue
+        meas = load_measured(cnn)
+        if spec.epsilons is not None and meas is not None:
+            grid = sorted({r["eps"] for e in meas["layers"].values() for r in e["rows"] if r["mode"] == "dp"})
+            off = [e for e in spec.epsilons if not np.isclose(grid, e, rtol=1e-9, atol=0).any()]
+            if off:
+                log.warning("%s: defence.%s.epsilons: %s not measured by the DP sweep of %s, so not offered (fix: "
+                            "measured values: %s, or \"epsilons\": null)", where, cnn,
+                            ", ".join(f"{e:g}" for e in off) + (" is" if len(off) == 1 else " are"), cnn,
+                            ", ".join(f"{e:g}" for e in grid))
 
 
 class NoAdmissibleOption(InstanceError):
@@ -496,6 +528,7 @@ def solve_defended(
         per_cnn[cnn], rej = cnn_options(base, cnn)
         rejected += rej
     check_admissible(inst, per_cnn, rejected)
+    _say_unoffered(inst, per_cnn)
     n_comb = int(np.prod([len(per_cnn[c]) for c in cnns]))
     if n_comb > max_combinations:
         raise ValueError(f"{n_comb} defence combinations > max_combinations {max_combinations}: "
