@@ -157,3 +157,16 @@ def test_defended_on_own_network_says_zoo_only_first(tmp_path, capsys):
     cli_main(["solve", str(inst.path), "--method", "defended", "--threads", "1"])
     err = capsys.readouterr().err
     assert "zoo CNNs only" in err and '"defence": {"res"' not in err
+
+
+def test_cli_prints_the_score_the_defence_was_chosen_by(tmp_path, capsys):
+    from optdist.cli import main as cli_main
+
+    path = tmp_path / "aw.json"
+    path.write_text(json.dumps(_doc(PAPER / "lenet-10x10-tau0.8.json",
+                                    {"lenet": {"mode": "dp", "cuts": ["pool1"], "max_accuracy_drop_pct": 10,
+                                               "accuracy_weight": 2e-5}})))
+    assert cli_main(["solve", str(path), "--method", "defended", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    score = next(line for line in out.splitlines() if line.startswith("score"))
+    assert "accuracy charge 0.00144" in score and score.split()[1].startswith("0.00641")

@@ -811,6 +811,10 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         from optdist.defences.placement import defences_text
 
         print(f"defence      {defences_text(res.extra['defence'], len(inst.limits))}")
+        ch = res.extra.get("charges_s") or {}
+        if any(ch.values()) and res.extra.get("score") is not None:  # objective/bound: the placement's, as scored
+            print(f"score        {_fmt(res.extra['score'])} = objective + DefQ time {_fmt(ch.get('defq', 0.0))} "
+                  f"+ accuracy charge {_fmt(ch.get('accuracy', 0.0))} (what the defence was chosen by)")
     if "decision_ms_mean" in res.extra:
         x = res.extra
         print(f"decisions    {x['decision_ms_mean']:.3f} ms per request (max {x['decision_ms_max']:.3f} ms), "
