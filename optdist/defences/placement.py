@@ -35,7 +35,10 @@ map: the noised partial sums would add up, so the measured accuracy would not ho
 ``eps*(c) = argmin_eps a(c, eps)`` (ties: the larger eps) is kept.
 
 **DefQ and the expected load** (``quantization``; a multi-exit CNN whose early exit is reached
-after a share ``f`` of its multiplications). A share ``alpha`` of the requests are slow-down
+after a share ``f`` of its multiplications). No zoo CNN has early exits (:data:`MULTI_EXIT_CNNS`),
+so :func:`check_defence` refuses a ``quantization`` entry (``defence.CNN.quantization``): its
+defaults describe the multi-exit MNIST CNN of :mod:`optdist.defences.multiexit`, and a single-exit
+CNN runs every layer for every request (``w = 1``). A share ``alpha`` of the requests are slow-down
 attacks; ``l_clean``, ``l_x`` are the shares of clean and attacked requests that go past the
 early exit, ``x = defended`` with DefQ on, else ``attacked``. Expected share of a request's work
 
