@@ -170,3 +170,15 @@ def test_cli_prints_the_score_the_defence_was_chosen_by(tmp_path, capsys):
     out = capsys.readouterr().out
     score = next(line for line in out.splitlines() if line.startswith("score"))
     assert "accuracy charge 0.00144" in score and score.split()[1].startswith("0.00641")
+
+
+def test_dp_effect_reads_an_unmeasured_cut_between_two_tensors_conservatively(capsys):
+    from optdist.cli import main as cli_main
+    from optdist.defences.dp_effect import dp_effect
+
+    c2 = dp_effect("lenet", "conv2", 7, 0.8)
+    assert c2.accuracy_drop_pct == pytest.approx(dp_effect("lenet", "ReLU2", 7, 0.8).accuracy_drop_pct)
+    assert c2.attacker_ssim == pytest.approx(dp_effect("lenet", "pool1", 7, 0.8).attacker_ssim)
+    assert c2.tensor == "pool1 and ReLU2"
+    assert cli_main(["dp-effect", "lenet", "conv2", "--tau", "0.8", "--eps", "7"]) == 0
+    assert "the larger of the numbers of pool1 and ReLU2" in capsys.readouterr().out

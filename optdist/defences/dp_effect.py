@@ -109,6 +109,22 @@ def governing_measured_layer(cnn: str, layer: str, measured: list[str]) -> str |
     return names[before[-1]] if before else (names[after[0]] if after else None)
 
 
+def _tensors_of(cnn: str, layer: str, measured: list[str]) -> list[str]:
+    """The measured tensors whose numbers stand for a cut after ``layer``: its own; else the two
+    measured around it (the larger cost and SSIM are taken); else the one
+    :func:`governing_measured_layer` names (latest before, else first after); [] if none."""
+    names = [la.name for la in load_profile(cnn).layers]
+    at = sorted(names.index(m) for m in measured if m in names)
+    k = names.index(layer)
+    before, after = [t for t in at if t <= k], [t for t in at if t > k]
+    if before and before[-1] == k:
+        return [layer]
+    if before and after:
+        return [names[before[-1]], names[after[0]]]
+    one = governing_measured_layer(cnn, layer, measured)
+    return [] if one is None else [one]
+
+
 def _measured_curves(rows: list[dict[str, Any]], attack: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     base = next(r for r in rows if r["mode"] == "plain")["acc_finetuned"]
     noisy = sorted((r for r in rows if r["mode"] == "dp"), key=lambda r: r["eps"])
@@ -184,28 +200,37 @@ def dp_effect(cnn: str, layer: str, eps: float, tau: float, source: str = "auto"
     la = prof.layers[prof.index(layer)]
     eps_device = eps * la.out_maps * (la.beta // 4)
     meas = load_measured(cnn) if source in ("auto", "measured") else None
-    row_layer = None if meas is None else governing_measured_layer(cnn, layer, list(meas["layers"]))
-    if meas is not None and row_layer is not None:
-        entry = meas["layers"][row_layer]
+    tensors = None if meas is None else _tensors_of(cnn, layer, list(meas["layers"]))
+    if meas is not None and tensors:
         attacks = ("blackbox", "whitebox") if attack == "max" else (attack,)
-        grid, loss, _ = _measured_curves(entry["rows"], attacks[0])
-        _, ssim, se, plain, plain_se = _ssim_and_se(meas, entry["rows"], attacks)
-        note = ""
-        if eps > grid[-1]:  # less noise than any measured: the conservative reading is no noise at all
-            s, s_se = max(plain, float(ssim[-1])), plain_se
-            note = (f"eps {eps:g} is above the largest measured ({grid[-1]:g}): read as no noise (attacker SSIM "
-                    f"{s:.4f}), not as eps {grid[-1]:g}")
-        else:
-            s, s_se = _interp_log(eps, grid, ssim), _interp_log(eps, grid, se)
-        frees = bool(s <= tau)
-        if frees and _within_noise(s, s_se, plain, plain_se):
-            frees, note = False, _not_shown(s, s_se, plain, plain_se)
+        loss, s, frees, notes = [], [], True, []
+        plain = None
+        for t in tensors:  # one tensor, or the two around an unmeasured cut: the larger cost and SSIM
+            rows = meas["layers"][t]["rows"]
+            grid, t_loss, _ = _measured_curves(rows, attacks[0])
+            _, ssim, se, t_plain, plain_se = _ssim_and_se(meas, rows, attacks)
+            if eps > grid[-1]:  # less noise than any measured: the conservative reading is no noise at all
+                t_s, t_se = max(t_plain, float(ssim[-1])), plain_se
+            else:
+                t_s, t_se = _interp_log(eps, grid, ssim), _interp_log(eps, grid, se)
+            if t_s <= tau and _within_noise(t_s, t_se, t_plain, plain_se):
+                frees = False
+                notes.append(_not_shown(t_s, t_se, t_plain, plain_se) + (f" (at {t})" if len(tensors) > 1 else ""))
+            loss.append(_interp_log(eps, grid, t_loss))
+            s.append(t_s)
+            plain = t_plain if plain is None else max(plain, t_plain)
+        row_layer = " and ".join(tensors)
+        frees = bool(frees and max(s) <= tau)
+        if eps > grid[-1]:
+            notes.insert(0, f"eps {eps:g} is above the largest measured ({grid[-1]:g}): read as no noise (attacker "
+                            f"SSIM {max(s):.4f}), not as eps {grid[-1]:g}")
         return DPEffect(
-            cnn, layer, float(eps), tau, _interp_log(eps, grid, loss), s, frees, eps_device,
+            cnn, layer, float(eps), tau, max(loss), max(s), frees, eps_device,
             dp.noise_stats(eps, 1.0, (1, 1))["sigma_over_B"], "measured",
-            f"measured sweep `{meas.get('command', '')}` ({meas['dataset']}, tensor {row_layer}, attack={attack}, "
+            f"measured sweep `{meas.get('command', '')}` ({meas['dataset']}, tensor {row_layer}"
+            + (" (the larger of the two)" if len(tensors) > 1 else "") + f", attack={attack}, "
             f"eps grid {grid[0]:g}-{grid[-1]:g}, interpolated in log eps; below the grid its smallest eps, above it "
-            f"no noise; black-box attacker: {_attacker_text(meas)})", row_layer, plain, note,
+            f"no noise; black-box attacker: {_attacker_text(meas)})", row_layer, plain, "; ".join(dict.fromkeys(notes)),
         )  # fmt: skip
     if source == "measured":
         raise KeyError(f"no measured DP sweep for {cnn}")
