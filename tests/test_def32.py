@@ -60,7 +60,7 @@ def test_unmeasured_cut_takes_the_conservative_neighbour_or_is_refused():
     assert own.accuracy_drop_pct == pytest.approx(22.5, abs=0.05)
     assert c2.accuracy_drop_pct == pytest.approx(own.accuracy_drop_pct)  # not pool1's 7.2 %
     assert c2.attacker_ssim == pytest.approx(0.770, abs=5e-4)  # the larger SSIM of the two (pool1's)
-    assert measured_effects("lenet", "fc1", 0.6, attacker, [7]) [0] == []
+    assert measured_effects("lenet", "fc1", 0.6, attacker, [7])[0] == []
 
 
 def test_conv2_cut_within_10_pct_is_rejected_with_its_own_cost():
