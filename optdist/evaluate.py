@@ -326,6 +326,37 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
                     f"{call}(inst, optdist.solve(inst, method=\"greedy\")), or {call}(inst, \"result.json\"))")
 
 
+def defended_scoring(inst: Instance, placement: Any) -> Instance:
+    """The instance ``placement`` is scored on by :func:`evaluate`, by the rule of ``optdist
+    evaluate`` (:func:`optdist.commands.core._defended_or_not`): a result of ``--method defended``
+    (a :class:`~optdist.result.SolveResult` or a result file's path) is scored on the defended
+    instance of the defence it records in its ``extra``
+    (:func:`optdist.defences.placement.rescored_instance`, the same checks: ValueError naming the
+    field and the fix where it does not match ``inst``); an :class:`Assignment` or another
+    placement on ``inst`` as it is (an assignment does not say which defence protects it)."""
+    from optdist.result import SolveResult
+
+    if isinstance(placement, SolveResult):
+        doc: Any = {"format": "optdist-result/1", "method": placement.method, "extra": placement.extra}
+        where = f"the SolveResult ({placement.method} on {text_of(placement.instance)})"
+    elif isinstance(placement, (str, os.PathLike)):
+        from optdist.commands.core import read_placement
+
+        doc, where = read_placement(Path(placement)), str(placement)
+    else:
+        return inst
+    if not (isinstance(doc, dict) and doc.get("format") == "optdist-result/1" and doc.get("method") == "defended"):
+        return inst
+    if not inst.spec.defence:
+        logging.getLogger("optdist").warning(
+            "%s: the defence it records is ignored: %s has no defence entry, so it is scored under its plain limits "
+            "(fix: evaluate on the instance the result was solved on)", where, text_of(inst.name))
+        return inst
+    from optdist.defences.placement import rescored_instance
+
+    return rescored_instance(inst, doc.get("extra"), where)
+
+
 def _misfit(inst: Instance, asg: Assignment) -> str | None:
     """How ``asg`` does not fit ``inst`` (None where it does): its request count, a placed
     request's layers or segments, or a node index past ``inst``'s nodes (an assignment holds node
@@ -370,9 +401,11 @@ def evaluate(inst: Instance | str | Path | dict, asg: Assignment | SolveResult |
     stage times of every (request, layer) at the end. Byte and usage sums are of integers (exact
     in float64, any order); times are summed per request in stage order, as one request alone.
     Raises ValueError when an assignment does not fit the instance (request, layer or segment
-    count, node index out of range).
+    count, node index out of range). A result of ``--method defended`` (SolveResult or result
+    file) is scored under the defence it chose, as ``optdist evaluate`` scores it
+    (:func:`defended_scoring`).
     """
-    inst = as_instance(inst, "optdist.evaluate")
+    inst = defended_scoring(as_instance(inst, "optdist.evaluate"), asg)
     asg = as_assignment(inst, asg)
     N, R, D = inst.n_nodes, inst.n_requests, inst.n_devices
     if len(asg.owners) != R:

@@ -131,9 +131,16 @@ def cmd_dp_effect(args: argparse.Namespace) -> int:
     tensor = effects[0]["tensor"]
     if tensor is not None and tensor != args.layer:  # another tensor's numbers: labelled as its, not as the cut's
         df["source"] = f"measured at {tensor}"
-    print(df.drop(columns=["provenance", "cnn", "layer", "tensor"]).to_string(index=False))
+    print(df.drop(columns=["provenance", "cnn", "layer", "tensor", "note"]).to_string(index=False))
     print(f"\nsource: {effects[0]['provenance']}")
-    if tensor is not None and tensor != args.layer:
+    for e in effects:  # why an eps counts as less noise than asked, or frees nothing under tau
+        if e["note"]:
+            print(f"note: eps {e['eps']:g}: {e['note']}")
+    if tensor is not None and " and " in tensor:
+        print(f"note: {args.layer} itself was not measured: these are the larger of the numbers of {tensor}, the "
+              f"measured tensors around it (to measure it: `optdist dp-sweep --cnn {args.cnn} --layers {args.layer} "
+              "--install`)")
+    elif tensor is not None and tensor != args.layer:
         from optdist.profiles import load_profile
 
         from optdist.defences.dp_effect import load_measured
@@ -145,7 +152,8 @@ def cmd_dp_effect(args: argparse.Namespace) -> int:
         print(f"note: {args.layer} itself was not measured: these are {tensor}'s numbers, the "
               + (f"nearest measured tensor, after it (noise at {args.layer} may cost and protect otherwise; to "
                  f"measure it: `optdist dp-sweep --cnn {args.cnn} --layers {' '.join(layers)} --install`)" if after
-                 else "latest measured tensor before it (the privacy-table reading rule)"))
+                 else f"latest measured tensor before it (the privacy-table reading rule for the SSIM; the accuracy "
+                      f"cost of noise at {args.layer} itself is unmeasured, so --method defended does not offer it)"))
     return 0
 
 

@@ -587,8 +587,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if inst.spec.defence and args.method != "defended":
         log.warning("%s: the instance's defence entry is used only by --method defended (ignored by --method %s)",
                     args.instance, args.method)
+    elif not inst.spec.defence and args.method == "defended" and not (set(inst.profiles) - set(inst.spec.networks)):
+        log.warning("%s: the instance has no defence entry and its CNNs are your own networks: defences are measured "
+                    "on the zoo CNNs only, so --method defended can only choose distribution alone (fix: solve without "
+                    "--method defended; your networks are protected through their privacy tables)", args.instance)
     elif not inst.spec.defence and args.method == "defended":
-        cnns = sorted(inst.profiles)
+        cnns = sorted(set(inst.profiles) - set(inst.spec.networks))
         log.warning("%s: the instance has no defence entry: --method defended can only choose distribution alone "
                     "(fix: add a defence entry, e.g. \"defence\": {\"%s\": {\"mode\": \"auto\"}}, or solve "
                     "without --method defended)", args.instance, cnns[0] if cnns else "CNN")
@@ -866,6 +870,10 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         from optdist.defences.placement import defences_text
 
         print(f"defence      {defences_text(res.extra['defence'], len(inst.limits))}")
+        ch = res.extra.get("charges_s") or {}
+        if any(ch.values()) and res.extra.get("score") is not None:  # objective/bound: the placement's, as scored
+            print(f"score        {_fmt(res.extra['score'])} = objective + DefQ time {_fmt(ch.get('defq', 0.0))} "
+                  f"+ accuracy charge {_fmt(ch.get('accuracy', 0.0))} (what the defence was chosen by)")
     if "decision_ms_mean" in res.extra:
         x = res.extra
         print(f"decisions    {x['decision_ms_mean']:.3f} ms per request (max {x['decision_ms_max']:.3f} ms), "

@@ -8,10 +8,11 @@ per CNN) lists what may be used; CNNs without an entry are distributed only.
 ``SP``, base limits ``(Nf_k, cap_k, src_k)`` of MODEL.md section 6 at the instance's ``tau``.
 Laplace DP with per-element budget ``eps`` on the output of layer ``c`` has, by
 :func:`~optdist.defences.dp_effect.measured_effects`, a measured accuracy drop ``a(c, eps)`` (%)
-and attacker SSIM ``s(c, eps)``; ``F(c, eps) = [s(c, eps) <= tau]`` (the layers after ``c`` see
-only noised data). ``s`` counts only if it was measured under the attacker of the CNN's privacy
+and attacker SSIM ``s(c, eps)``; ``F(c, eps) = [s(c, eps) <= tau]`` and ``s`` measurably (by more
+than two standard errors) below the no-noise SSIM (the layers after ``c`` see only noised data). ``s`` counts only if it was measured under the attacker of the CNN's privacy
 table or a stronger one (:func:`table_attacker`: the one the table records in its provenance, at
-least the calibration attacker), at that eps, from a tensor at or before ``c``; a ``(c, eps)``
+least the calibration attacker), at that eps, from ``c``'s own tensor or, for an unmeasured ``c`` between two measured tensors,
+the larger accuracy drop and SSIM of the two; a ``(c, eps)``
 without such an entry is not offered (the reason is listed in ``options_rejected``): tau is an
 SSIM of the table's attacker, so a weaker attacker's SSIM would not mean the same privacy.
 Each option changes only the CNN's limits (a modified copy):
@@ -34,7 +35,10 @@ map: the noised partial sums would add up, so the measured accuracy would not ho
 ``eps*(c) = argmin_eps a(c, eps)`` (ties: the larger eps) is kept.
 
 **DefQ and the expected load** (``quantization``; a multi-exit CNN whose early exit is reached
-after a share ``f`` of its multiplications). A share ``alpha`` of the requests are slow-down
+after a share ``f`` of its multiplications). No zoo CNN has early exits (:data:`MULTI_EXIT_CNNS`),
+so :func:`check_defence` refuses a ``quantization`` entry (``defence.CNN.quantization``): its
+defaults describe the multi-exit MNIST CNN of :mod:`optdist.defences.multiexit`, and a single-exit
+CNN runs every layer for every request (``w = 1``). A share ``alpha`` of the requests are slow-down
 attacks; ``l_clean``, ``l_x`` are the shares of clean and attacked requests that go past the
 early exit, ``x = defended`` with DefQ on, else ``attacked``. Expected share of a request's work
 
@@ -79,6 +83,7 @@ from typing import Any
 import numpy as np
 
 from optdist.attacks.attacker import Attacker, for_table
+from optdist.cli import refuse_repeats
 from optdist.defences import defq
 from optdist.defences.dp_effect import DPEffect, measured_effects
 from optdist.instance import (
@@ -163,12 +168,40 @@ def check_defence(inst: Instance) -> None:
                                     f'"defence": {{{quoted(sorted(inst.profiles)[:1])}: {{"mode": "auto"}}}}, or remove the entry'))
             continue
         names = [la.name for la in inst.profiles[cnn].layers]
+        if spec.quantization is not None and not has_early_exits(cnn):
+            problems.append(Problem(
+                f"defence.{cnn}.quantization",
+                f"{cnn} has a single exit (its final classifier): DefQ's expected-load model needs early exits, "
+                "and its numbers (exit_work_share, late_share_*) are those of the multi-exit MNIST CNN of "
+                "optdist.defences.multiexit (benchmarks/defences/defq_eval), not of " + cnn + "; every request "
+                "of a single-exit CNN runs all its layers, so DefQ would lower no load and only cost time "
+                "and accuracy",
+                f'remove "quantization" from defence.{cnn} (or set it to null): the zoo CNNs have no early '
+                "exits, so DefQ is not offered for them"))
+        for field, values, example, what in (("epsilons", spec.epsilons, "[5, 7, 10]", "eps"),
+                                             ("cuts", spec.cuts, '["pool1", "ReLU2"]', "layer")):
+            try:  # the one rule of dp-effect's --eps and dp-sweep's: each value once
+                refuse_repeats(list(values or []), f'"{field}":', example, what)
+            except ValueError as e:
+                problems.append(Problem(f"defence.{cnn}.{field}", str(e).split(" (fix: ")[0],
+                                        f"give each {what} once, e.g. \"{field}\": {example}"))
         for i, c in enumerate(spec.cuts or []):
             if c not in names:
                 problems.append(Problem(f"defence.{cnn}.cuts[{i}]", f"{quoted([c])} is not a layer of {cnn}",
                                         f"use layers of {cnn}: {quoted(names)}"))
     if problems:
         raise InstanceError(str(inst.path) if inst.path else inst.name, problems)
+
+
+#: zoo CNNs with early exits (internal classifiers) in their profile: none. The DefQ load model
+#: (:func:`load_factor`) applies to a multi-exit network only; its defaults describe
+#: :class:`optdist.defences.multiexit.MultiExitCNN`, which is not a zoo CNN.
+MULTI_EXIT_CNNS: frozenset[str] = frozenset()
+
+
+def has_early_exits(cnn: str) -> bool:
+    """Whether ``cnn``'s profile has early exits (a ``quantization`` entry needs them)."""
+    return cnn in MULTI_EXIT_CNNS
 
 
 def table_attacker(inst: Instance, cnn: str) -> tuple[Attacker, str]:
@@ -205,6 +238,10 @@ def _dp_choices(inst: Instance, cnn: str, spec: DefenceSpec) -> tuple[list[tuple
                 why = "conv cut: its owners hold partial sums, the noise would add up (accuracy not modelled)"
             elif missing is not None:
                 why = f"no measured entry (not offered): {missing}"
+            elif best is None and any(e.note for e in effects):  # under tau, but not measurably below no noise
+                low = min(effects, key=lambda e: e.attacker_ssim)
+                why = (f"no eps frees the layers after it measurably: at the {'only' if len(effects) == 1 else 'least'} "
+                       f"SSIM (eps {low.eps:g}) " + (low.note or f"attacker SSIM {low.attacker_ssim:.3f} > tau {tau}"))
             elif best is None:
                 why = f"no eps on the grid frees the layers after it (least attacker SSIM {min(e.attacker_ssim for e in effects):.3f} > tau {tau})"
             elif best.accuracy_drop_pct > spec.max_accuracy_drop_pct:
@@ -238,6 +275,30 @@ def cnn_options(inst: Instance, cnn: str) -> tuple[list[Option], list[dict]]:
             options.append(Option(cnn, mode, lim, e.layer, e.eps, e.accuracy_drop_pct, e.attacker_ssim, e.source,
                                   e.provenance, **common))
     return options, rejected
+
+
+def _say_unoffered(inst: Instance, per_cnn: dict[str, list[Option]]) -> None:
+    """On stderr (log warning): epsilons of a defence entry the sweep never measured (not offered:
+    else said only in ``options_rejected``, i.e. in --out, and the run silently kept distribution alone)."""
+    import logging
+
+    from optdist.defences.dp_effect import load_measured
+
+    log = logging.getLogger("optdist")
+    where = str(inst.path) if inst.path else inst.name
+    for cnn in per_cnn:
+        spec = inst.spec.defence.get(cnn)
+        if spec is None or spec.mode == "distribute":
+            continue
+        meas = load_measured(cnn)
+        if spec.epsilons is not None and meas is not None:
+            grid = sorted({r["eps"] for e in meas["layers"].values() for r in e["rows"] if r["mode"] == "dp"})
+            off = [e for e in spec.epsilons if not np.isclose(grid, e, rtol=1e-9, atol=0).any()]
+            if off:
+                log.warning("%s: defence.%s.epsilons: %s not measured by the DP sweep of %s, so not offered (fix: "
+                            "measured values: %s, or \"epsilons\": null)", where, cnn,
+                            ", ".join(f"{e:g}" for e in off) + (" is" if len(off) == 1 else " are"), cnn,
+                            ", ".join(f"{e:g}" for e in grid))
 
 
 class NoAdmissibleOption(InstanceError):
@@ -284,6 +345,9 @@ def choice_text(choice: dict[str, Any]) -> str:
              f"{'DP' if mode == 'dp' else 'hybrid DP'} at {choice.get('cut')}, eps {_eps_text(choice.get('eps'))}")
     if choice.get("defq"):
         words += " + DefQ"
+    w = choice.get("load_factor")
+    if _is_number(w) and w != 1:  # the capacities were scaled too: not distribution alone
+        words += f" with expected load factor {w:.4g} (early exits)"
     cost = choice.get("accuracy_drop_pct")
     return words + (f" ({cost:.1f} % accuracy cost)" if isinstance(cost, (int, float)) and cost else "")
 
@@ -467,6 +531,7 @@ def solve_defended(
         per_cnn[cnn], rej = cnn_options(base, cnn)
         rejected += rej
     check_admissible(inst, per_cnn, rejected)
+    _say_unoffered(inst, per_cnn)
     n_comb = int(np.prod([len(per_cnn[c]) for c in cnns]))
     if n_comb > max_combinations:
         raise ValueError(f"{n_comb} defence combinations > max_combinations {max_combinations}: "
