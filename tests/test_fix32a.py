@@ -2,18 +2,23 @@
 
 1. A write into a loaded instance's array names the array, that the instance is read-only, and
    the fix (inst.with_spec / a copy); before: numpy's bare "assignment destination is read-only".
+3. ``optdist.solve(inst, solver=Mine)`` (a Solver subclass or an instance of one) runs it for the call,
+   checked as register checks it; before: "give an adapter or profile name".
 """
 
 from __future__ import annotations
 
 import copy
 import pickle
+import re
 
 import numpy as np
 import pytest
 
 import optdist
 from optdist.instance import ReadOnlyError
+from optdist.solvers import ADAPTERS, Solver, get_solver
+from optdist.solvers.highs import Highs
 
 from .conftest import LENET_1X4
 
@@ -63,3 +68,45 @@ def test_what_is_computed_or_copied_is_a_plain_writable_array(inst):
         with pytest.raises(ReadOnlyError, match="^inst.rate cannot be changed"):
             other.rate[0] = 0
         assert np.array_equal(other.rate, inst.rate)
+
+
+# --- 3. optdist.solve(solver=<a Solver subclass>) ------------------------------------------------
+
+class _Mine(Highs):
+    name = "mine32a"
+
+
+class _SameName(Highs):  # inherits name = "highs"
+    pass
+
+
+@pytest.fixture(scope="module")
+def optimum(inst):
+    return optdist.solve(inst, time_limit=30).objective
+
+
+@pytest.mark.parametrize("given", [_Mine, _Mine()], ids=["class", "instance"])
+def test_a_solver_class_or_instance_runs_for_the_call_unregistered(inst, optimum, given):
+    res = optdist.solve(inst, solver=given, time_limit=30)
+    assert res.solver == "mine32a" and res.objective == pytest.approx(optimum)
+    assert "mine32a" not in ADAPTERS
+    with pytest.raises(ValueError, match='unknown solver "mine32a"'):
+        get_solver("mine32a")  # not registered by the call
+    res = optdist.solve(inst, formulation="decomposed", solver=given, pricing_solver=given, time_limit=30)
+    assert res.solver == "mine32a" and res.objective == pytest.approx(optimum)
+
+
+def test_a_solver_class_is_checked_as_register_checks_it(inst):
+    with pytest.raises(ValueError, match=r"^optdist.solve: solver=_SameName: adapter \"highs\" is taken by "
+                       r"optdist.solvers.highs.Highs \(fix: choose another name\)$"):
+        optdist.solve(inst, solver=_SameName)
+    with pytest.raises(ValueError, match=r"solver=Solver: the class's name is null.*\(fix: set name = "):
+        optdist.solve(inst, solver=Solver)
+    assert optdist.solve(inst, solver=Highs, time_limit=30).solver == "highs"  # registered: as its name is
+
+
+@pytest.mark.parametrize("given, shown", [(int, "int (a class)"), (42, "42 (int)"), (object(), "(object)")])
+def test_a_solver_that_is_no_solver_is_a_type_error_naming_solver_and_the_fix(inst, given, shown):
+    with pytest.raises(TypeError, match=rf"^optdist.solve: solver=.*{re.escape(shown)} is neither an adapter or profile "
+                       r"name nor an optdist.solvers.Solver \(fix: .*solver=\"highs\", or your adapter class, solver=Mine"):
+        optdist.solve(inst, solver=given)
