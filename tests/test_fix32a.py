@@ -4,11 +4,14 @@
    the fix (inst.with_spec / a copy); before: numpy's bare "assignment destination is read-only".
 3. ``optdist.solve(inst, solver=Mine)`` (a Solver subclass or an instance of one) runs it for the call,
    checked as register checks it; before: "give an adapter or profile name".
+7. ``optdist import-solution`` against another instance: one refusal (file, what differs, the fix);
+   before: a warning of the other name, then the refusal.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import pickle
 import re
 
@@ -16,11 +19,14 @@ import numpy as np
 import pytest
 
 import optdist
+from optdist.cli import main
 from optdist.instance import ReadOnlyError
 from optdist.solvers import ADAPTERS, Solver, get_solver
 from optdist.solvers.highs import Highs
 
-from .conftest import LENET_1X4
+from .conftest import LENET_1X4, ROOT
+
+TINY = ROOT / "instances" / "tiny"
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +116,34 @@ def test_a_solver_that_is_no_solver_is_a_type_error_naming_solver_and_the_fix(in
     with pytest.raises(TypeError, match=rf"^optdist.solve: solver=.*{re.escape(shown)} is neither an adapter or profile "
                        r"name nor an optdist.solvers.Solver \(fix: .*solver=\"highs\", or your adapter class, solver=Mine"):
         optdist.solve(inst, solver=given)
+
+
+# --- 7. optdist import-solution against another instance: one refusal ---------------------------
+
+def _exported(tmp_path, instance):
+    import highspy
+
+    lp, sol = tmp_path / "m.lp", tmp_path / "m.sol"
+    assert main(["export", str(instance), "--formulation", "tight", "--out", str(lp)]) == 0
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(lp))
+    h.run()
+    h.writeSolution(str(sol), 0)
+    return lp, sol
+
+
+def test_import_solution_of_another_instance_is_one_refusal_without_a_warning(tmp_path, capsys, caplog):
+    lp, sol = _exported(tmp_path, LENET_1X4)
+    other = TINY / "lenet-1x4-tau0.6.json"
+    capsys.readouterr()
+    with caplog.at_level(logging.WARNING, logger="optdist"):
+        assert main(["import-solution", str(other), "--model-file", str(lp), "--solution", str(sol)]) == 2
+    err = capsys.readouterr().err
+    assert caplog.text == "" and "warning" not in err and err.count("\n") == 1
+    assert err.startswith(f'optdist import-solution: error: {lp}: exported from instance "lenet-1x4-tau0.8", not '
+                          f'"lenet-1x4-tau0.6" ({other}), and their contents differ (')
+    assert f"(fix: export the model of this instance again, `optdist export {other} --formulation tight --out {lp}`" in err
+    capsys.readouterr()
+    assert main(["import-solution", str(LENET_1X4), "--model-file", str(lp), "--solution", str(sol)]) == 0
+    assert "exported from" not in capsys.readouterr().err

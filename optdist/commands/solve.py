@@ -1072,16 +1072,21 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     if formulation is None:
         raise ValueError(f"{args.model_file}: cannot tell the formulation from its header; pass --formulation")
     exported_from = instance_of(args.model_file)
-    if exported_from is not None and exported_from != inst.name:  # same names, maybe another problem
+    exported_fp, this_fp = fingerprint_of(args.model_file), instance_fingerprint(inst)
+    other = exported_from is not None and exported_from != inst.name
+    if exported_fp is not None and exported_fp != this_fp:  # None: a file written before fingerprints
+        # one refusal, naming both instances (before: a warning of the other name, then this)
+        what = (f"instance {text_of(exported_from)}, not {text_of(inst.name)} ({args.instance}), and their contents "
+                f"differ ({exported_fp} in its header, {this_fp} here)" if other else
+                f"instance content {exported_fp} (its header), but {args.instance} ({text_of(inst.name)}) has content "
+                f"{this_fp}: the instance changed since the export (its devices, networks or privacy tables), or it is "
+                "another one")
+        raise CliError(f"{args.model_file}: exported from {what} (fix: export the model of this instance again, "
+                       f"`optdist export {args.instance} --formulation {formulation} --out {args.model_file}`, and "
+                       "solve it; or import against the instance it was exported from)")
+    if other:  # same content (or a file written before fingerprints): the name alone differs
         log.warning("%s: exported from instance %s, not %s; the model objective printed is the "
                     "solver's value for that instance", args.model_file, text_of(exported_from), text_of(inst.name))
-    exported_fp, this_fp = fingerprint_of(args.model_file), instance_fingerprint(inst)
-    if exported_fp is not None and exported_fp != this_fp:  # None: a file written before fingerprints
-        raise CliError(f"{args.model_file}: exported from instance content {exported_fp} (its header), but "
-                       f"{args.instance} ({text_of(inst.name)}) has content {this_fp}: the instance changed since "
-                       f"the export (its devices, networks or privacy tables), or it is another one (fix: export the "
-                       f"model of this instance again, `optdist export {args.instance} --formulation {formulation} --out "
-                       f"{args.model_file}`, and solve it)")
     b = build(inst, formulation)
     values = read_solution(args.solution, args.format)
     unknown = load_solution(b, values, args.model_file.suffix.lstrip(".").lower() or "lp")
