@@ -2,6 +2,8 @@
 
 1. A write into a loaded instance's array names the array, that the instance is read-only, and
    the fix (inst.with_spec / a copy); before: numpy's bare "assignment destination is read-only".
+2. A SolveResult of another instance given to evaluate / warm_start: its misfit names the node by
+   id (``unknown node id "rpi3-8"`` as the CLI says it); before: "node index 7".
 3. ``optdist.solve(inst, solver=Mine)`` (a Solver subclass or an instance of one) runs it for the call,
    checked as register checks it; before: "give an adapter or profile name".
 7. ``optdist import-solution`` against another instance: one refusal (file, what differs, the fix);
@@ -147,3 +149,31 @@ def test_import_solution_of_another_instance_is_one_refusal_without_a_warning(tm
     capsys.readouterr()
     assert main(["import-solution", str(LENET_1X4), "--model-file", str(lp), "--solution", str(sol)]) == 0
     assert "exported from" not in capsys.readouterr().err
+
+
+# --- 2. a SolveResult of another instance: the misfit names the node by id -----------------------
+
+@pytest.fixture(scope="module")
+def larger():
+    res = optdist.solve(ROOT / "instances" / "paper" / "lenet-1x10-tau0.8.json", method="greedy")
+    assert res.node_ids[10] == "cam1" and res.node_ids[7] == "rpi3-8" and int(res.assignment.owners[0][0][0]) == 10
+    return res
+
+
+def test_a_misfit_result_names_its_node_by_id(inst, larger):
+    says = (r'the SolveResult was made for instance "lenet-1x10-tau0\.8", not "lenet-1x4-tau0\.8", and its placement '
+            r'does not fit this one.s nodes: it puts layer conv1 of request "r1" on node "cam1" of its instance \(index '
+            r"10 there\), and this one has nodes 0\.\.4 \(rpi3-1 \.\.\. cam1; an assignment holds node indices, not ids\) "
+            r'\(fix: give a result of "lenet-1x4-tau0\.8"')
+    with pytest.raises(ValueError, match="^optdist.evaluate: " + says):
+        optdist.evaluate(inst, larger)
+    with pytest.raises(ValueError, match=r"^optdist\.solve\(warm_start=\.\.\.\): " + says):
+        optdist.solve(inst, warm_start=larger)
+
+
+def test_a_node_this_instance_lacks_is_an_unknown_node_id_as_the_cli_says(inst, larger):
+    other = copy.deepcopy(larger)
+    other.assignment.owners[0][0] = np.array([7])  # rpi3-8: no node of lenet-1x4
+    with pytest.raises(ValueError, match=r'on unknown node id "rpi3-8" \(index 7 of its instance\), and this one has '
+                       r"nodes 0\.\.4"):
+        optdist.evaluate(inst, other)
