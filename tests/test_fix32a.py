@@ -6,6 +6,7 @@
    id (``unknown node id "rpi3-8"`` as the CLI says it); before: "node index 7".
 3. ``optdist.solve(inst, solver=Mine)`` (a Solver subclass or an instance of one) runs it for the call,
    checked as register checks it; before: "give an adapter or profile name".
+5. ``extra["pricing_moved"]`` records the request's id (as its progress line); before, its index.
 7. ``optdist import-solution`` against another instance: one refusal (file, what differs, the fix);
    before: a warning of the other name, then the refusal.
 """
@@ -26,7 +27,7 @@ from optdist.instance import ReadOnlyError
 from optdist.solvers import ADAPTERS, Solver, get_solver
 from optdist.solvers.highs import Highs
 
-from .conftest import LENET_1X4, ROOT
+from .conftest import LENET_1X4, ROOT, requires_solver
 
 TINY = ROOT / "instances" / "tiny"
 
@@ -177,3 +178,24 @@ def test_a_node_this_instance_lacks_is_an_unknown_node_id_as_the_cli_says(inst, 
     with pytest.raises(ValueError, match=r'on unknown node id "rpi3-8" \(index 7 of its instance\), and this one has '
                        r"nodes 0\.\.4"):
         optdist.evaluate(inst, other)
+
+
+# --- 5. extra["pricing_moved"] records the request's id ------------------------------------------
+
+@requires_solver("scip")
+def test_pricing_moved_records_the_requests_id_as_the_progress_line_names_it(monkeypatch, caplog):
+    """A paper instance (no tiny one's HiGHS pricing is cut at its cap); STALL_GAP -1: every class cut there moves."""
+    from optdist.milp.decomposition import colgen
+
+    monkeypatch.setattr(colgen, "STALL_GAP", -1.0)
+    inst = optdist.load_instance(ROOT / "instances/paper/lenet-10x10-tight-tau0.8.json")
+    with caplog.at_level(logging.INFO, logger="optdist"):
+        res = colgen.column_generation(inst, solver="highs", time_limit=8, threads=1, pricing_time_limit=0.1,
+                                       max_rounds=2, branching=False)
+    moved = res.extra.get("pricing_moved")
+    if not moved:
+        pytest.skip("no class's HiGHS pricing stalled at the cap in this run")
+    lines = [r.getMessage() for r in caplog.records]
+    for m in moved:
+        assert m["request"] in inst.request_ids, m  # the id (r1..r10), not the index (0..9)
+        assert f"class {m['request']}'s pricing moves to scip: {m['why']}" in lines, lines
