@@ -6,6 +6,8 @@
    id (``unknown node id "rpi3-8"`` as the CLI says it); before: "node index 7".
 3. ``optdist.solve(inst, solver=Mine)`` (a Solver subclass or an instance of one) runs it for the call,
    checked as register checks it; before: "give an adapter or profile name".
+4. ``bench-table --write-solu``: a line whose value changes drops its trailing comment, with a warning;
+   before, ``=best= X 2.5  # from Table 3`` became ``=best= X 2.4  # from Table 3``.
 5. ``extra["pricing_moved"]`` records the request's id (as its progress line); before, its index.
 7. ``optdist import-solution`` against another instance: one refusal (file, what differs, the fix);
    before: a warning of the other name, then the refusal.
@@ -17,6 +19,7 @@ import copy
 import logging
 import pickle
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -199,3 +202,27 @@ def test_pricing_moved_records_the_requests_id_as_the_progress_line_names_it(mon
     for m in moved:
         assert m["request"] in inst.request_ids, m  # the id (r1..r10), not the index (0..9)
         assert f"class {m['request']}'s pricing moves to scip: {m['why']}" in lines, lines
+
+
+# --- 4. bench-table --write-solu: a rewritten line drops its trailing comment, and says so ----------
+
+def test_write_solu_drops_the_comment_of_a_rewritten_line_and_says_so(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    shutil.copytree(ROOT / "benchmarks/milp/competing-lenet" / "records", out / "records")
+    edited = "lenet-9x5-nexus-rpi3"  # the records prove =best= 0.0100861235061, =bestdual= 0.00998360378299
+    solu = tmp_path / "ref.solu"
+    solu.write_text(f"# references\n=best=     {edited}  0.0102  # from the paper's Table 3\n=best= other  2.5  # kept\n")
+    assert main(["bench-table", str(out), "--write-solu", str(solu)]) == 0
+    err = capsys.readouterr().err
+    lines = solu.read_text().splitlines()
+    assert lines[0] == "# references" and lines[3] == "=best= other  2.5  # kept"  # unchanged: its comment stays
+    assert lines[1] == f"=best=     {edited}  0.0100861235061" and "Table 3" not in solu.read_text()
+    warned = [line for line in err.splitlines() if "Table 3" in line]
+    assert warned == [f'optdist: warning: {solu}:2: "=best=     {edited}  0.0102  # from the paper\'s Table 3" is '
+                      f'rewritten as "=best=     {edited}  0.0100861235061; =bestdual= {edited}  0.00998360378299" and '
+                      "its comment \"# from the paper's Table 3\" dropped, as it described the old value (fix: write the "
+                      "comment again if it still holds)"], err
+    capsys.readouterr()
+    assert main(["bench-table", str(out), "--write-solu", str(solu)]) == 0  # nothing changes now: nothing said
+    assert "dropped" not in capsys.readouterr().err and solu.read_text().splitlines()[1:3] == [
+        f"=best=     {edited}  0.0100861235061", f"=bestdual= {edited}  0.00998360378299"]
