@@ -9,12 +9,15 @@
 4. ``bench-table --write-solu``: a line whose value changes drops its trailing comment, with a warning;
    before, ``=best= X 2.5  # from Table 3`` became ``=best= X 2.4  # from Table 3``.
 5. ``extra["pricing_moved"]`` records the request's id (as its progress line); before, its index.
+6. A path flag's empty value says what the flag takes, as it declares it (``takes``, or its own fix
+   where it takes either), not as its example looks; before: --policy "give a folder" only.
 7. ``optdist import-solution`` against another instance: one refusal (file, what differs, the fix);
    before: a warning of the other name, then the refusal.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import logging
 import pickle
@@ -25,7 +28,7 @@ import numpy as np
 import pytest
 
 import optdist
-from optdist.cli import main
+from optdist.cli import FlagError, PathFlag, _sub_commands, build_parser, main, path_flag
 from optdist.instance import ReadOnlyError
 from optdist.solvers import ADAPTERS, Solver, get_solver
 from optdist.solvers.highs import Highs
@@ -226,3 +229,47 @@ def test_write_solu_drops_the_comment_of_a_rewritten_line_and_says_so(tmp_path, 
     assert main(["bench-table", str(out), "--write-solu", str(solu)]) == 0  # nothing changes now: nothing said
     assert "dropped" not in capsys.readouterr().err and solu.read_text().splitlines()[1:3] == [
         f"=best=     {edited}  0.0100861235061", f"=bestdual= {edited}  0.00998360378299"]
+
+
+# --- 6. a path flag says what it takes: a file, a folder, or either -------------------------------
+
+@pytest.mark.parametrize("words, said", [
+    (["solve", str(LENET_1X4), "--policy", ""], "--policy is empty (fix: give the folder `optdist train-rl` wrote, "
+                                                "e.g. --policy runs/rl/lenet-10x10-tau0.6, or its policy.pt)"),
+    (["diagnose", str(LENET_1X4), "--json", " "], "--json is empty (fix: give a file for one instance, e.g. --json "
+                                                  "diagnosis.json, or a folder for several, e.g. --json diagnoses)"),
+    (["import-solution", str(LENET_1X4), "--model-file", "", "--solution", "s"],
+     "--model-file is empty (fix: give a file, e.g. --model-file model.lp)"),
+])
+def test_an_empty_path_says_what_the_flag_takes(words, said):
+    """Before: --policy (a folder or its policy.pt) said "give a folder" only, --json (a file, or a
+    folder for several instances) "give a file" only."""
+    with pytest.raises(FlagError) as e:
+        build_parser().parse_args(words)
+    assert str(e.value).endswith(said), str(e.value)
+
+
+def test_a_declared_kind_wins_over_what_the_example_looks_like():
+    folder = argparse.ArgumentParser(prog="x")
+    folder.add_argument("--out", action=path_flag("runs/v1.final", takes="folder"))
+    folder.add_argument("--key", action=path_flag("secrets/KEY", takes="file"))
+    with pytest.raises(FlagError, match=r"--out is empty \(fix: give a folder, e.g. --out runs/v1.final\)"):
+        folder.parse_args(["--out", ""])
+    with pytest.raises(FlagError, match=r"--key is empty \(fix: give a file, e.g. --key secrets/KEY\)"):
+        folder.parse_args(["--key", ""])
+    with pytest.raises(ValueError, match=r'takes=\'dir\' \(fix: takes="file" or takes="folder"\)'):
+        path_flag("runs", takes="dir")
+
+
+def test_every_path_flag_says_what_its_help_says_it_takes():
+    """A flag whose help speaks of a folder (and no file) says "give a folder", one that speaks of
+    a file (and no folder) "give a file"; one that takes either has its own fix (empty_fix)."""
+    for command, sub in _sub_commands(build_parser()).items():
+        for action in sub._actions:
+            if not isinstance(action, PathFlag) or action.empty_fix is not None:
+                continue
+            words = (action.help or "").lower()
+            folder, file = "folder" in words or "dir" in (action.metavar or "").lower(), " file" in words
+            assert not (folder and file), (command, action.option_strings, "takes either: give it an empty_fix")
+            if folder or file:
+                assert action.kind() == ("folder" if folder else "file"), (command, action.option_strings, action.kind())

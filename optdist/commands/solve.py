@@ -101,7 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "also with a solver that takes no MIP start, e.g. glpk); one that breaks a constraint is "
                         "warned about, never kept, not used by the decomposition or a solver without a MIP start, "
                         "and passed to a solver that takes one, which may discard it")
-    p.add_argument("--policy", type=Path, action=path_flag("runs/rl/lenet-10x10-tau0.6"), metavar="P",
+    p.add_argument("--policy", type=Path, action=path_flag("runs/rl/lenet-10x10-tau0.6", "give the folder `optdist "
+                   "train-rl` wrote, e.g. --policy runs/rl/lenet-10x10-tau0.6, or its policy.pt"), metavar="P",
                    help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
     p.add_argument("--episodes", action=episodes_flag, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
@@ -159,12 +160,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "file whose header fingerprint is not this instance's content: export it again), "
                               "3 internal error")
     p.add_argument("instance", type=Path)
-    p.add_argument("--model-file", type=Path, action=path_flag("model.lp"), required=True,
+    p.add_argument("--model-file", type=Path, action=path_flag("model.lp", takes="file"), required=True,
                    help="the file written by `optdist export`")
-    p.add_argument("--solution", type=Path, action=path_flag("model.sol"), required=True)
+    p.add_argument("--solution", type=Path, action=path_flag("model.sol", takes="file"), required=True)
     p.add_argument("--format", default="highs", choices=["highs", "cbc", "glpk", "sol"], help="solution file format")
     p.add_argument("--formulation", choices=FORMULATIONS, help="default: read from the model file")
-    p.add_argument("--out", type=Path, action=path_flag("assignment.json"), help="write the assignment (optdist-assignment/1 JSON) here")
+    p.add_argument("--out", type=Path, action=path_flag("assignment.json", takes="file"), help="write the assignment (optdist-assignment/1 JSON) here")
     p.set_defaults(func=cmd_import_solution)
 
     p = sub.add_parser("pareto", help="latency / shared-data Pareto front (epsilon-constraint sweep)",
