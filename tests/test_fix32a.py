@@ -118,6 +118,7 @@ def test_a_solver_class_is_checked_as_register_checks_it(inst):
     with pytest.raises(ValueError, match=r"solver=Solver: the class's name is null.*\(fix: set name = "):
         optdist.solve(inst, solver=Solver)
     assert optdist.solve(inst, solver=Highs, time_limit=30).solver == "highs"  # registered: as its name is
+    assert optdist.solve(inst, solver=Highs({"time_limit": 30})).solver == "highs"  # one of its: with its options
 
 
 @pytest.mark.parametrize("given, shown", [(int, "int (a class)"), (42, "42 (int)"), (object(), "(object)")])

@@ -49,16 +49,15 @@ def register(name: str, cls: type[Solver]) -> type[Solver]:
     if not (isinstance(cls, type) and issubclass(cls, Solver)):
         raise ValueError(f"register({text_of(name)}, ...): {json_text(repr(cls))} is not a subclass of "
                          "optdist.solvers.Solver (fix: give the class, not an instance, e.g. class Mine(Solver): ...)")
-    _check_adapter(name, cls, f"register({text_of(name)}, {cls.__name__})", again=False)
+    _check_adapter(name, cls, f"register({text_of(name)}, {cls.__name__})")
     ADAPTERS[name] = cls
     return cls
 
 
-def _check_adapter(name: str, cls: type[Solver], where: str, again: bool = True) -> None:
+def _check_adapter(name: str, cls: type[Solver], where: str) -> None:
     """What :func:`register` and a class given to one call (:func:`adapters_for_call`) check of a
     :class:`Solver` subclass ``cls`` to run under ``name``: concrete, its ``name`` is ``name``, and
-    ``name`` is taken by no other adapter (``again``: but ``cls`` itself) nor a profile. ValueError
-    starting with ``where``."""
+    ``name`` is taken by no adapter nor a profile. ValueError starting with ``where``."""
     if inspect.isabstract(cls):
         missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
         raise ValueError(f"{where}: {cls.__name__} does not define {missing} "
@@ -67,7 +66,7 @@ def _check_adapter(name: str, cls: type[Solver], where: str, again: bool = True)
         raise ValueError(f"{where}: the class's name is "
                          f"{text_of(getattr(cls, 'name', None))} (fix: "
                          f"set name = {text_of(name)} in the class)")
-    if name in ADAPTERS and not (again and ADAPTERS[name] is cls):
+    if name in ADAPTERS:
         raise ValueError(f"{where}: adapter {text_of(name)} is taken by "
                          f"{ADAPTERS[name].__module__}.{ADAPTERS[name].__name__} (fix: choose another name)")
     if name in profiles():
@@ -92,7 +91,7 @@ def adapters_for_call(options: MutableMapping, keys: tuple[str, ...] = ("solver"
     instance of one, whose options it keeps: each :func:`get_solver` of it is a copy) runs under its
     class's ``name``, which replaces it in ``options``, without :func:`register`: not in
     :data:`ADAPTERS`, nor seen by another thread or call. Checked as :func:`register` checks a class
-    (ValueError); another class or object (not a str, not None) is a :class:`SolverTypeError` (a TypeError)
+    (ValueError), unless it is a built-in or registered one (an instance of it: its options for the call); another class or object (not a str, not None) is a :class:`SolverTypeError` (a TypeError)
     naming ``key=`` and the fix."""
     own: dict[str, tuple[type[Solver], Solver | None]] = {}
     for key in keys:
@@ -103,17 +102,20 @@ def adapters_for_call(options: MutableMapping, keys: tuple[str, ...] = ("solver"
         if not issubclass(cls, Solver):
             shown = f"{value.__name__} (a class)" if value is cls else f"{json_text(value, 60)} ({cls.__name__})"
             raise SolverTypeError(f"{where}: {key}={shown} is neither an adapter or profile name nor an "
-                                  f"optdist.solvers.Solver (fix: give an adapter or profile name, e.g. {key}=\"highs\", or your adapter class, "
-                            f"{key}=Mine with class Mine(optdist.solvers.Solver): ... and name = \"mine\")")
+                                  f"optdist.solvers.Solver (fix: give an adapter or profile name, e.g. {key}=\"highs\", "
+                                  f"or your adapter class, {key}=Mine with class Mine(optdist.solvers.Solver): ... and "
+                                  "name = \"mine\")")
         name = getattr(cls, "name", None)
-        if value is cls and isinstance(name, str) and ADAPTERS.get(name) is cls:  # registered: as its name is
+        registered = isinstance(name, str) and ADAPTERS.get(name) is cls  # a built-in or register()ed class
+        if value is cls and registered:  # as its name is
             options[key] = name
             continue
-        if not isinstance(name, str) or not name.strip() or name != name.strip() or name.endswith(".toml"):
-            raise ValueError(f"{where}: {key}={cls.__name__}: the class's name is {json_text(name)}, no adapter name "
-                             "(fix: set name = \"mine\" in the class: a non-empty name without spaces around it and "
-                             "not ending in .toml)")
-        _check_adapter(name, cls, f"{where}: {key}={cls.__name__}")
+        if not registered:
+            if not isinstance(name, str) or not name.strip() or name != name.strip() or name.endswith(".toml"):
+                raise ValueError(f"{where}: {key}={cls.__name__}: the class's name is {json_text(name)}, no adapter "
+                                 "name (fix: set name = \"mine\" in the class: a non-empty name without spaces around "
+                                 "it and not ending in .toml)")
+            _check_adapter(name, cls, f"{where}: {key}={cls.__name__}")
         if name in own and own[name] != (cls, None if value is cls else value):
             raise ValueError(f"{where}: solver= and pricing_solver= are two adapters named {text_of(name)} (fix: give "
                              "the same one, or name them differently)")
