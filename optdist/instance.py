@@ -657,6 +657,11 @@ def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Prob
     return out
 
 
+#: the fix of a write into :meth:`Instance.segment_seconds`
+_SECONDS_FIX = ("it is derived from the CNN's profile and the nodes' mults_per_s (or measured times): change those with "
+                "inst.with_spec(...)")
+
+
 @dataclass(frozen=True)
 class Instance:
     """A validated instance resolved to numbers.
@@ -704,6 +709,9 @@ class Instance:
             object.__setattr__(self, name, ReadOnlyArray.of(value, f"inst.{name}", f"change the spec with {fix}; it "
                                                             "validates the change as loading a file does and derives "
                                                             "the instance again"))
+        for cnn, seconds in list(self._seconds.items()):  # an unpickled cache: read-only again
+            if not isinstance(seconds, ReadOnlyArray):
+                self._seconds[cnn] = ReadOnlyArray.of(seconds, "inst.segment_seconds(r)", _SECONDS_FIX)
         for name, derived in (("profiles", "networks"), ("limits", "tau, privacy")):
             value = getattr(self, name)
             if not isinstance(value, ReadOnlyDict):
@@ -751,8 +759,7 @@ class Instance:
         out = self._seconds.get(cnn)
         if out is None:
             out = ReadOnlyArray.of(segment_seconds(self.profiles[cnn], self.mults_per_s, self.node_types or (None,) * self.n_nodes),
-                                   "inst.segment_seconds(r)", "it is derived from the CNN's profile and the nodes' "
-                                   "mults_per_s (or measured times): change those with inst.with_spec(...)")
+                                   "inst.segment_seconds(r)", _SECONDS_FIX)
             self._seconds[cnn] = out
         return out
 

@@ -79,9 +79,12 @@ def test_what_is_computed_or_copied_is_a_plain_writable_array(inst):
     assert inst.rate.max() == inst.rate[0] > 0 and float(inst.rate.sum()) == pytest.approx(5 * inst.rate[0])
     view = inst.rate[:2]
     assert isinstance(view, np.ndarray) and not view.flags.writeable
+    inst.segment_seconds(0)  # cached: a pickled copy's cache is read-only again
     for other in (copy.deepcopy(inst), pickle.loads(pickle.dumps(inst))):
         with pytest.raises(ReadOnlyError, match="^inst.rate cannot be changed"):
             other.rate[0] = 0
+        with pytest.raises(ReadOnlyError, match=r"^inst.segment_seconds\(r\) cannot be changed"):
+            other.segment_seconds(0)[0, 0] = 0
         assert np.array_equal(other.rate, inst.rate)
 
 
