@@ -198,11 +198,22 @@ class PathFlag(argparse._StoreAction):
     """The action of a flag that takes a path (a file or a folder, read or written), made by
     :func:`path_flag`: argparse's own store, its value as ``type`` makes it, plus ``example``. An
     empty or blank value is a :class:`FlagError` on every such flag: "--out is empty (fix: give a
-    folder, e.g. --out runs/sweep)" (a file where the example has a file's extension), never the
-    current folder."""
+    folder, e.g. --out runs/sweep)", never the current folder: a file or a folder as the flag
+    declares it (``takes``), else as its example looks (:meth:`kind`)."""
 
     example: str  # a real path of the kind the flag takes, for its fixes (cli._value_example)
     empty_fix: str | None = None  # the fix of an empty value, where the example alone does not tell it
+    takes: str | None = None  # "file" or "folder", as the flag declares it (path_flag); None: as the example looks
+
+    def kind(self) -> str:
+        """``file`` or ``folder``: what the flag declares it takes (``takes``), else what its example
+        looks like (a last part with a letters-only extension, not ending in a slash, is a file):
+        a guess that misleads for a folder named like a file (``runs/v1.final``) or a file without
+        an extension, which is why a flag of such an example declares ``takes``."""
+        if self.takes is not None:
+            return self.takes
+        name = Path(self.example.rstrip("/")).suffix[1:]
+        return "file" if name.isalpha() and not self.example.endswith("/") else "folder"
 
     def __init__(self, *args: typing.Any, type: typing.Any = None, **kwargs: typing.Any) -> None:  # noqa: A002
         inner = str if type is None else type
@@ -218,14 +229,12 @@ class PathFlag(argparse._StoreAction):
                  values: typing.Any, option_string: str | None = None) -> None:
         if isinstance(values, _Empty):
             flag = option_string or self.dest
-            name = Path(self.example.rstrip("/")).suffix[1:]
-            kind = "file" if name.isalpha() and not self.example.endswith("/") else "folder"
             raise FlagError(parser.prog, f"{flag} is empty (fix: "
-                                         f"{self.empty_fix or f'give a {kind}, e.g. {flag} {self.example}'})")
+                                         f"{self.empty_fix or f'give a {self.kind()}, e.g. {flag} {self.example}'})")
         super().__call__(parser, namespace, values, option_string)
 
 
-def path_flag(example: str, empty_fix: str | None = None) -> type[argparse.Action]:
+def path_flag(example: str, empty_fix: str | None = None, takes: str | None = None) -> type[argparse.Action]:
     """The action of a flag that takes a path (``add_argument("--out", type=Path,
     action=path_flag("model.lp"))``): it stores the value as argparse does, and declares
     ``example``, a path of the right kind (a file in the repository for a flag that reads one, e.g.
@@ -234,8 +243,12 @@ def path_flag(example: str, empty_fix: str | None = None) -> type[argparse.Actio
     one after it, e.g. --out model.lp)" (:func:`_value_example`). Every command's path flags
     declare theirs so (tests/test_tidy30.py checks every flag of type ``Path``). ``empty_fix``: the
     fix of an empty value where "give a file/folder, e.g. FLAG EXAMPLE" does not say what the flag
-    takes (pareto's --out: a file prefix or a folder)."""
-    return type("PathFlag", (PathFlag,), {"example": example, "empty_fix": empty_fix})
+    takes (pareto's --out: a file prefix or a folder; solve's --policy: a folder or a file).
+    ``takes``: ``"file"`` or ``"folder"``, what the flag takes, where its example does not look it
+    (:meth:`PathFlag.kind`: a folder named like a file, a file without an extension)."""
+    if takes not in (None, "file", "folder"):
+        raise ValueError(f"path_flag({example!r}): takes={takes!r} (fix: takes=\"file\" or takes=\"folder\")")
+    return type("PathFlag", (PathFlag,), {"example": example, "empty_fix": empty_fix, "takes": takes})
 
 
 def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:

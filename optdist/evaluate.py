@@ -304,7 +304,7 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
             raise ValueError(f"{call}: this SolveResult ({placement.method} on {placement.instance}) has no assignment "
                              f"(termination {placement.termination}), so there is no placement to take (fix: give the "
                              "result of a run that found one, an Assignment, or an assignment or result file)")
-        misfit = _misfit(inst, placement.assignment)
+        misfit = _misfit(inst, placement.assignment, placement.node_ids)
         if placement.instance == inst.name and misfit:  # e.g. a result of the instance before with_spec(devices=...)
             raise ValueError(f"{call}: the SolveResult's placement does not fit {text_of(inst.name)}: {misfit} (fix: "
                              "give a result of this instance, e.g. optdist.solve(inst); a result made before "
@@ -357,7 +357,7 @@ def defended_scoring(inst: Instance, placement: Any) -> Instance:
     return rescored_instance(inst, doc.get("extra"), where)
 
 
-def _misfit(inst: Instance, asg: Assignment) -> str | None:
+def _misfit(inst: Instance, asg: Assignment, ids: tuple[str, ...] | None = None) -> str | None:
     """How ``asg`` does not fit ``inst`` (None where it does): its request count, a placed
     request's layers or segments, or a node index past ``inst``'s nodes (an assignment holds node
     indices, not ids: one of an instance with more nodes). The one check of a SolveResult taken as
@@ -371,10 +371,14 @@ def _misfit(inst: Instance, asg: Assignment) -> str | None:
     for r, (own, layers) in enumerate(zip(asg.owners, layers_of)):
         for a, la in zip(own or (), layers or ()):
             bad = a[(a < 0) | (a >= inst.n_nodes)]
-            if bad.size:
+            if bad.size:  # named by id (``ids``: its instance's), as the CLI names a node of a file
+                n = int(bad[0])
+                node = (f"node index {n}" if ids is None or not 0 <= n < len(ids) else
+                        f"node {text_of(ids[n])} of its instance (index {n} there)" if ids[n] in inst.node_ids else
+                        f"unknown node id {text_of(ids[n])} (index {n} of its instance)")
                 return (f"its placement does not fit this one's nodes: it puts layer {la.name} of request "
-                        f"{text_of(inst.request_ids[r])} on node index {int(bad[0])}, and this one has nodes "
-                        f"0..{inst.n_nodes - 1} ({inst.node_ids[0]} ... {inst.node_ids[-1]})")
+                        f"{text_of(inst.request_ids[r])} on {node}, and this one has nodes 0..{inst.n_nodes - 1} "
+                        f"({inst.node_ids[0]} ... {inst.node_ids[-1]}; an assignment holds node indices, not ids)")
     return None
 
 

@@ -97,6 +97,11 @@ class ReadOnlyError(TypeError):
     (:meth:`Instance.with_spec`). Before, ``inst.spec.tau = 0.1`` was accepted and ignored."""
 
 
+class ReadOnlyArrayError(ReadOnlyError, ValueError):
+    """A write into a loaded instance's array (:class:`ReadOnlyArray`): a :class:`ReadOnlyError`, and
+    a ValueError as numpy's own refusal ("assignment destination is read-only") was, for code that catches that."""
+
+
 class ReadOnlyList(list):
     """A list of a loaded instance (its ``devices``, ``sources``, ``requests``, a defence's
     ``cuts``): reads as a list, any change is a :class:`ReadOnlyError` naming ``where`` and the fix."""
@@ -143,6 +148,88 @@ class ReadOnlyDict(dict):
 
     def __deepcopy__(self, memo):
         return type(self)(copy.deepcopy(dict(self), memo), self._where, self._fix)
+
+
+def _plain_array(value: Any) -> Any:
+    """``value`` with every writable :class:`ReadOnlyArray` in it (a copy, a computed array) as a
+    plain ndarray view: only an instance's own read-only arrays and their views stay the subclass."""
+    if isinstance(value, ReadOnlyArray):
+        return value.view(np.ndarray) if value.flags.writeable else value
+    if isinstance(value, tuple):
+        return tuple(_plain_array(v) for v in value)
+    if isinstance(value, list):
+        return [_plain_array(v) for v in value]
+    return value
+
+
+class ReadOnlyArray(np.ndarray):
+    """An array of a loaded :class:`Instance` (``inst.rate``, ``inst.memory``, ...,
+    ``inst.segment_seconds(r)``): a read-only ndarray whose views stay read-only, and any write into
+    it (``inst.rate[0] = 0``, ``inst.rate += 1``, ``np.add(a, 1, out=inst.rate)``, ``fill``,
+    ``sort``) is a :class:`ReadOnlyArrayError` (a :class:`ReadOnlyError`) naming the array and the fix. Before, numpy's "assignment
+    destination is read-only" said neither. What is computed from it (``inst.rate * 2``,
+    ``np.sort(inst.rate)``), ``.copy()``, ``copy.copy`` and unpickling are plain writable ndarrays."""
+
+    _where: str = "this array"
+    _fix: str = "work on a writable copy: a = ARRAY.copy()"
+
+    @classmethod
+    def of(cls, value: Any, where: str, fix: str) -> ReadOnlyArray:
+        """A read-only copy of ``value``, owning its data, that names itself ``where`` and its fix ``fix`` in a refusal."""
+        arr = np.asarray(value)
+        out = cls(arr.shape, arr.dtype)
+        np.copyto(out.view(np.ndarray), arr)
+        out._where, out._fix = where, fix
+        out.flags.writeable = False
+        return out
+
+    def __array_finalize__(self, obj: Any) -> None:  # a view or slice keeps the name of its array
+        if obj is not None:
+            self._where = getattr(obj, "_where", ReadOnlyArray._where)
+            self._fix = getattr(obj, "_fix", ReadOnlyArray._fix)
+
+    def _refuse(self, *args, **kwargs):
+        raise ReadOnlyArrayError(f"{self._where} cannot be changed: a loaded instance is read-only, its arrays were derived "
+                            f"from its spec (fix: {self._fix}; or work on a writable copy: a = {self._where}.copy())")
+
+    def __setitem__(self, key, value) -> None:
+        if self.flags.writeable:
+            super().__setitem__(key, value)
+        else:
+            self._refuse()
+
+    def fill(self, value) -> None:
+        self.__setitem__(..., value)
+
+    def sort(self, *args, **kwargs) -> None:
+        if not self.flags.writeable:
+            self._refuse()
+        super().sort(*args, **kwargs)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.get("out")
+        if out is not None:
+            for o in out:
+                if isinstance(o, ReadOnlyArray) and not o.flags.writeable:
+                    o._refuse()
+            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, ReadOnlyArray) else o for o in out)
+        inputs = tuple(x.view(np.ndarray) if isinstance(x, ReadOnlyArray) else x for x in inputs)
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _plain_array(super().__array_function__(func, types, args, kwargs))
+
+    def copy(self, order: str = "C") -> np.ndarray:
+        return np.array(self, order=order, subok=False)
+
+    def __copy__(self) -> np.ndarray:
+        return self.copy()
+
+    def __deepcopy__(self, memo) -> np.ndarray:
+        return self.copy()
+
+    def __reduce__(self):
+        return np.ndarray.__reduce__(self.view(np.ndarray))
 
 
 class _Spec(BaseModel):
@@ -570,6 +657,11 @@ def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Prob
     return out
 
 
+#: the fix of a write into :meth:`Instance.segment_seconds`
+_SECONDS_FIX = ("it is derived from the CNN's profile and the nodes' mults_per_s (or measured times): change those with "
+                "inst.with_spec(...)")
+
+
 @dataclass(frozen=True)
 class Instance:
     """A validated instance resolved to numbers.
@@ -606,13 +698,20 @@ class Instance:
         a caller's array stays its own) and its ``profiles`` and ``limits`` mappings, derived from the
         spec when it was made. Before, ``inst.rate[0] = 0`` or ``inst.profiles.clear()`` was taken
         and ended in a solver's or a KeyError's words far from the change."""
+        node = text_of(self.node_ids[0]) if self.node_ids else '"d1"'
+        request = text_of(self.request_ids[0]) if self.request_ids else '"r1"'
         for name in ("memory", "compute_capacity", "bandwidth_capacity", "mults_per_s", "rate", "request_source"):
             value = getattr(self, name)
-            if isinstance(value, np.ndarray) and not value.flags.writeable and value.base is None:
+            if isinstance(value, ReadOnlyArray) and not value.flags.writeable and value.base is None:
                 continue
-            value = np.array(value)
-            value.flags.writeable = False
-            object.__setattr__(self, name, value)
+            fix = (RequestSpec._change.format(field="source", id=request) if name == "request_source" else
+                   NodeSpec._change.format(field=name, id=node))
+            object.__setattr__(self, name, ReadOnlyArray.of(value, f"inst.{name}", f"change the spec with {fix}; it "
+                                                            "validates the change as loading a file does and derives "
+                                                            "the instance again"))
+        for cnn, seconds in list(self._seconds.items()):  # an unpickled cache: read-only again
+            if not isinstance(seconds, ReadOnlyArray):
+                self._seconds[cnn] = ReadOnlyArray.of(seconds, "inst.segment_seconds(r)", _SECONDS_FIX)
         for name, derived in (("profiles", "networks"), ("limits", "tau, privacy")):
             value = getattr(self, name)
             if not isinstance(value, ReadOnlyDict):
@@ -659,8 +758,8 @@ class Instance:
         cnn = self.request_cnn[r]
         out = self._seconds.get(cnn)
         if out is None:
-            out = segment_seconds(self.profiles[cnn], self.mults_per_s, self.node_types or (None,) * self.n_nodes)
-            out.flags.writeable = False
+            out = ReadOnlyArray.of(segment_seconds(self.profiles[cnn], self.mults_per_s, self.node_types or (None,) * self.n_nodes),
+                                   "inst.segment_seconds(r)", _SECONDS_FIX)
             self._seconds[cnn] = out
         return out
 

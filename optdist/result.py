@@ -99,6 +99,9 @@ class SolveResult:
     options: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     scored_on: Instance | None = field(default=None, repr=False)  # a method's own constraints (e.g. a defence)
+    #: the node ids of the instance it was solved on (:func:`finalize`): its assignment holds node indices, and
+    #: a misfit on another instance names the node by id (:func:`optdist.evaluate.as_assignment`)
+    node_ids: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def gap(self) -> float | None:
@@ -227,7 +230,8 @@ class SolveResult:
         res = cls(instance=inst.name, method=doc.get("method"), termination=termination,
                   objective=doc.get("objective"), bound=doc.get("bound"), wall_time=doc.get("wall_time_s") or 0.0,
                   solver=doc.get("solver"), formulation=doc.get("formulation"), nodes=doc.get("nodes"),
-                  assignment=asg, options=dict(doc.get("options", {})), extra=dict(doc.get("extra", {})))
+                  assignment=asg, options=dict(doc.get("options", {})), extra=dict(doc.get("extra", {})),
+                  node_ids=inst.node_ids)
         if asg is not None:
             res.evaluation = evaluate(inst, asg)
         _refuse_contradiction(path, doc, res)
@@ -357,6 +361,7 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     ``extra['claimed_termination']`` (:func:`_closed_at_limit`).
     """
     inst = res.scored_on or inst
+    res.node_ids = inst.node_ids
     if res.assignment is not None:
         res.evaluation = evaluate(inst, res.assignment)
         if not res.evaluation.feasible and res.termination in CLAIMS_FEASIBLE:

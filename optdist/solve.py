@@ -195,7 +195,9 @@ def solve(instance: Instance | str | Path | dict, method: str = "milp", **option
     (:func:`optdist.evaluate.as_instance`).
 
     MILP options: ``formulation`` (a key of :data:`FORMULATIONS`; default ``auto``),
-    ``solver`` (adapter or profile name), ``time_limit`` (s, model building included),
+    ``solver`` (adapter or profile name, or an adapter of one's own: a :class:`~optdist.solvers.Solver`
+    subclass or an instance of one, for this call, unregistered: :func:`optdist.solvers.adapters_for_call`),
+    ``time_limit`` (s, model building included),
     ``mip_gap`` (relative; default :data:`optdist.milp.run.DEFAULT_MIP_GAP`), ``threads``,
     ``seed``, ``tee``, ``solver_options`` (raw), ``warm_start`` (an Assignment, a method
     name such as 'greedy', a SolveResult (its assignment), or the path of an assignment or result
@@ -219,7 +221,10 @@ def solve(instance: Instance | str | Path | dict, method: str = "milp", **option
     check_option_types(method, options)
     options.update(check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}"))
     inst = as_instance(instance)
-    if "warm_start" in options:
-        options["warm_start"] = warm_start_of(inst, options["warm_start"])
-    res = func(inst, **options)
-    return finalize(inst, res)
+    from optdist.solvers import adapters_for_call
+
+    with adapters_for_call(options):  # solver=Mine (a Solver subclass): for this call, not registered
+        if "warm_start" in options:
+            options["warm_start"] = warm_start_of(inst, options["warm_start"])
+        res = func(inst, **options)
+        return finalize(inst, res)

@@ -153,8 +153,8 @@ def test_a_result_of_a_larger_instance_is_refused_naming_both(inst):
     other = optdist.solve(PAPER_1X10, method="greedy")
     assert int(max(a.max() for a in other.assignment.owners[0])) >= inst.n_nodes  # it uses a node 1x4 lacks
     says = (r'the SolveResult was made for instance "lenet-1x10-tau0\.8", not "lenet-1x4-tau0\.8", and its placement '
-            r"does not fit this one.s nodes: it puts layer \w+ of request \"r1\" on node index \d+, and this one has "
-            r'nodes 0\.\.4 .*\(fix: give a result of "lenet-1x4-tau0\.8"')
+            r"does not fit this one.s nodes: it puts layer \w+ of request \"r1\" on node \"cam1\" of its instance "
+            r'\(index 10 there\), and this one has nodes 0\.\.4 .*\(fix: give a result of "lenet-1x4-tau0\.8"')
     with pytest.raises(ValueError, match="optdist.evaluate: " + says):
         optdist.evaluate(inst, other)
     with pytest.raises(ValueError, match=re.escape("optdist.solve(warm_start=...): ") + says):

@@ -44,7 +44,7 @@ def test_an_unreadable_placement_names_the_instance_it_was_made_for(placement):
         Assignment.from_json(load_instance(OTHER), doc)
 
 
-def test_import_solution_warns_when_the_model_was_exported_from_another_instance(tmp_path, caplog):
+def test_import_solution_refuses_a_model_exported_from_another_instance(tmp_path, caplog, capsys):
     import highspy
 
     from optdist.instance import load_instance
@@ -57,8 +57,10 @@ def test_import_solution_warns_when_the_model_was_exported_from_another_instance
     h.run()
     h.writeSolution(str(sol), 0)
     with caplog.at_level(logging.WARNING, logger="optdist"):
-        main(["import-solution", str(SERIAL), "--model-file", str(lp), "--solution", str(sol), "--format", "highs"])
-    assert "exported from instance \"micro-2x3-tight\", not \"micro-2x3-serial\"" in caplog.text
+        assert main(["import-solution", str(SERIAL), "--model-file", str(lp), "--solution", str(sol),
+                     "--format", "highs"]) == 2
+    assert "exported from instance \"micro-2x3-tight\", not \"micro-2x3-serial\"" in capsys.readouterr().err
+    assert "exported from instance" not in caplog.text  # one refusal, no warning before it
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="optdist"):
         assert main(["import-solution", str(TIGHT), "--model-file", str(lp), "--solution", str(sol),

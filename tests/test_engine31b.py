@@ -194,6 +194,6 @@ def test_the_pricing_move_line_names_the_requests_id(monkeypatch, caplog):
         pytest.skip("no class's HiGHS pricing stalled at the cap in this run")
     lines = [r.getMessage() for r in caplog.records]
     for m in moved:
-        rid = inst.request_ids[m["request"]]
+        rid = m["request"]
         assert f"class {rid}'s pricing moves to scip: {m['why']}" in lines, lines
     assert not any(line.startswith("class r0's") for line in lines), lines

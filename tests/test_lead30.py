@@ -23,7 +23,7 @@ MICRO = str(TINY / "micro-2x2-tau0.6.json")
     (["calibrate", "lenet", "--out", ""], "--out is empty (fix: give a folder, e.g. --out runs/attacks/lenet)"),
     (["train-target", "lenet", "--weights-dir", " "], "--weights-dir is empty (fix: give a folder, e.g. --weights-dir "),
     (["schema", "--out", ""], "--out is empty (fix: give a file, e.g. --out instances/schema.json)"),
-    (["diagnose", MICRO, "--json", ""], "--json is empty (fix: give a file, e.g. --json diagnosis.json)"),
+    (["diagnose", MICRO, "--json", ""], "--json is empty (fix: give a file for one instance, e.g. --json diagnosis.json, or a folder for several, e.g. --json diagnoses)"),
     (["import-solution", MICRO, "--model-file", "m.lp", "--solution", "m.sol", "--out", ""],
      "--out is empty (fix: give a file, e.g. --out assignment.json)"),
 ])

@@ -161,7 +161,7 @@ def test_a_class_whose_pricing_moves_to_scip_is_logged_and_recorded(monkeypatch,
     for m in recorded:
         assert m["to"] == "scip" and re.fullmatch(r"its HiGHS solve stopped at the 0\.1-s cap ([\d.]+ % short|with "
                                                   r"no column|with no bound)", m["why"]), m
-        assert f"class r{m['request'] + 1}'s pricing moves to scip: {m['why']}" in lines, lines  # its id, r1..r10
+        assert f"class {m['request']}'s pricing moves to scip: {m['why']}" in lines, lines  # its id, r1..r10
         stalled = [r["round"] for r in res.extra["rounds"][1:] for p in r["pricing"]
                    if p["class"] == m["class"] and p["solver"] == "highs"]
         assert m["round"] == stalled[-1], (m, stalled)  # the round of its last HiGHS solve, the one cut short

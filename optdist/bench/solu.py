@@ -9,6 +9,7 @@ feasible objective), ``=bestdual= NAME VALUE`` (best proven lower bound), ``=inf
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from optdist.jsonfile import text_of
 from optdist.milp.run import DEFAULT_MIP_GAP
 
 RTOL = 1e-6
+log = logging.getLogger(__name__)
 
 
 def rel_diff(a: float, b: float) -> float:
@@ -114,13 +116,15 @@ def _fact_line(name: str, tag: str, value: float | None) -> str:
     return f"{tag:<10} {name}" if value is None else f"{tag:<10} {name}  {value:.12g}"
 
 
-def write_solu(path: str | Path, refs: dict[str, Reference]) -> Path:
+def write_solu(path: str | Path, refs: dict[str, Reference], said: list[str] | None = None) -> Path:
     """Write ``refs`` to the ``.solu`` file ``path`` (an optimum hides the best/bestdual lines it
     supersedes). A file already there is rewritten only where its facts change (fixc31): its
     comments (``#`` lines, a trailing ``# ...``), blank lines, lines of other tags (``=unkn=``) and
     every fact line that still holds stay as they were, in place; a changed fact's new line takes
-    the place of the old one (with its trailing comment); an instance new to the file is added at
-    the end, sorted by name. Without a file, the lines are sorted by name."""
+    the place of the old one, without its trailing comment, which described the old value (fix32a:
+    before, ``=best= X 2.5  # from Table 3`` became ``=best= X 2.4  # from Table 3``): each comment
+    so dropped is a warning naming the line, appended to ``said`` where given, else logged. An
+    instance new to the file is added at the end, sorted by name. Without a file, the lines are sorted by name."""
     path = Path(path)
     old = path.read_text().splitlines() if path.is_file() else []
     want = {name: _facts(name, refs[name]) for name in refs}
@@ -135,9 +139,10 @@ def write_solu(path: str | Path, refs: dict[str, Reference]) -> Path:
             parsed.append(None)
     kept = {(p[1], p[0]) for p in parsed if p is not None and p[1] in want and (p[0], p[2]) in want[p[1]]}
     lines: list[str] = []
+    dropped: list[str] = []  # the trailing comments of rewritten lines, one warning each
     last: dict[str, int] = {}  # where each instance's last line went
     placed: set[str] = set()
-    for line, p in zip(old, parsed):
+    for n, (line, p) in enumerate(zip(old, parsed), 1):
         if p is None:
             lines.append(line)
             continue
@@ -149,10 +154,16 @@ def write_solu(path: str | Path, refs: dict[str, Reference]) -> Path:
         elif name not in placed:  # the changed facts of name, where its first changed line was
             placed.add(name)
             new = [_fact_line(name, t, v) for t, v in want[name] if (name, t) not in kept]
-            if new:
-                new[0] += comment
+            if comment.strip(" #"):  # it described the old value: dropped, and said
+                dropped.append(f"{path}:{n}: {text_of(line.strip())} is rewritten as "
+                               f"{text_of('; '.join(new) or 'no line')} and its comment {text_of(comment.strip())} "
+                               "dropped, as it described the old value (fix: write the comment again if it still holds)")
             lines.extend(new)
-        else:
+        else:  # a further changed line of name: its facts are in the lines written above
+            if comment.strip(" #"):
+                dropped.append(f"{path}:{n}: {text_of(line.strip())} is rewritten into the lines of {text_of(name)} "
+                               f"above and its comment {text_of(comment.strip())} dropped, as it described the old "
+                               "value (fix: write the comment again if it still holds)")
             continue
         last[name] = len(lines)
     for name in sorted(set(want) - placed, key=lambda n: -last.get(n, -1)):  # from the end: indices stay valid
@@ -160,7 +171,13 @@ def write_solu(path: str | Path, refs: dict[str, Reference]) -> Path:
         if name in last:
             lines[last[name]:last[name]] = new
     lines.extend(_fact_line(name, t, v) for name in sorted(set(want) - set(last)) for t, v in want[name])
-    return atomic_write_text(path, "\n".join(lines) + "\n")
+    out = atomic_write_text(path, "\n".join(lines) + "\n")
+    if said is not None:
+        said += dropped
+    else:
+        for d in dropped:
+            log.warning("%s", d)
+    return out
 
 
 OPT_GAP = DEFAULT_MIP_GAP
@@ -246,5 +263,5 @@ def merge_solu_file(path: str | Path, new: dict[str, Reference], rtol: float = R
     """Merge ``new`` into the ``.solu`` file at ``path`` (created if missing); return warnings."""
     old = read_solu(path) if Path(path).exists() else {}
     merged, warnings = merge_refs(old, new, rtol)
-    write_solu(path, merged)
+    write_solu(path, merged, warnings)
     return warnings

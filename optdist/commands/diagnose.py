@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", default="highs",
                    help="MILP solver of the relaxations: adapter (highs, cbc, glpk, scip, ...) or profile in solvers/ "
                         "(default highs)")
-    p.add_argument("--json", type=Path, action=path_flag("diagnosis.json"), metavar="OUT",
+    p.add_argument("--json", type=Path, action=path_flag("diagnosis.json", "give a file for one instance, e.g. --json "
+                   "diagnosis.json, or a folder for several, e.g. --json diagnoses"), metavar="OUT",
                    help="write the diagnosis (one file: JSON; several: a folder)")
     p.set_defaults(func=cmd_diagnose)
 

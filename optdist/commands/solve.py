@@ -101,7 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "also with a solver that takes no MIP start, e.g. glpk); one that breaks a constraint is "
                         "warned about, never kept, not used by the decomposition or a solver without a MIP start, "
                         "and passed to a solver that takes one, which may discard it")
-    p.add_argument("--policy", type=Path, action=path_flag("runs/rl/lenet-10x10-tau0.6"), metavar="P",
+    p.add_argument("--policy", type=Path, action=path_flag("runs/rl/lenet-10x10-tau0.6", "give the folder `optdist "
+                   "train-rl` wrote, e.g. --policy runs/rl/lenet-10x10-tau0.6, or its policy.pt"), metavar="P",
                    help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
     p.add_argument("--episodes", action=episodes_flag, metavar="N",
                    help="rl without --policy: training episodes (default: the preset's)")
@@ -159,12 +160,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "file whose header fingerprint is not this instance's content: export it again), "
                               "3 internal error")
     p.add_argument("instance", type=Path)
-    p.add_argument("--model-file", type=Path, action=path_flag("model.lp"), required=True,
+    p.add_argument("--model-file", type=Path, action=path_flag("model.lp", takes="file"), required=True,
                    help="the file written by `optdist export`")
-    p.add_argument("--solution", type=Path, action=path_flag("model.sol"), required=True)
+    p.add_argument("--solution", type=Path, action=path_flag("model.sol", takes="file"), required=True)
     p.add_argument("--format", default="highs", choices=["highs", "cbc", "glpk", "sol"], help="solution file format")
     p.add_argument("--formulation", choices=FORMULATIONS, help="default: read from the model file")
-    p.add_argument("--out", type=Path, action=path_flag("assignment.json"), help="write the assignment (optdist-assignment/1 JSON) here")
+    p.add_argument("--out", type=Path, action=path_flag("assignment.json", takes="file"), help="write the assignment (optdist-assignment/1 JSON) here")
     p.set_defaults(func=cmd_import_solution)
 
     p = sub.add_parser("pareto", help="latency / shared-data Pareto front (epsilon-constraint sweep)",
@@ -1141,16 +1142,21 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     if formulation is None:
         raise ValueError(f"{args.model_file}: cannot tell the formulation from its header; pass --formulation")
     exported_from = instance_of(args.model_file)
-    if exported_from is not None and exported_from != inst.name:  # same names, maybe another problem
+    exported_fp, this_fp = fingerprint_of(args.model_file), instance_fingerprint(inst)
+    other = exported_from is not None and exported_from != inst.name
+    if exported_fp is not None and exported_fp != this_fp:  # None: a file written before fingerprints
+        # one refusal, naming both instances (before: a warning of the other name, then this)
+        what = (f"instance {text_of(exported_from)}, not {text_of(inst.name)} ({args.instance}), and their contents "
+                f"differ ({exported_fp} in its header, {this_fp} here)" if other else
+                f"instance content {exported_fp} (its header), but {args.instance} ({text_of(inst.name)}) has content "
+                f"{this_fp}: the instance changed since the export (its devices, networks or privacy tables), or it is "
+                "another one")
+        raise CliError(f"{args.model_file}: exported from {what} (fix: export the model of this instance again, "
+                       f"`optdist export {args.instance} --formulation {formulation} --out {args.model_file}`, and "
+                       "solve it; or import against the instance it was exported from)")
+    if other:  # same content (or a file written before fingerprints): the name alone differs
         log.warning("%s: exported from instance %s, not %s; the model objective printed is the "
                     "solver's value for that instance", args.model_file, text_of(exported_from), text_of(inst.name))
-    exported_fp, this_fp = fingerprint_of(args.model_file), instance_fingerprint(inst)
-    if exported_fp is not None and exported_fp != this_fp:  # None: a file written before fingerprints
-        raise CliError(f"{args.model_file}: exported from instance content {exported_fp} (its header), but "
-                       f"{args.instance} ({text_of(inst.name)}) has content {this_fp}: the instance changed since "
-                       f"the export (its devices, networks or privacy tables), or it is another one (fix: export the "
-                       f"model of this instance again, `optdist export {args.instance} --formulation {formulation} --out "
-                       f"{args.model_file}`, and solve it)")
     b = build(inst, formulation)
     values = read_solution(args.solution, args.format)
     unknown = load_solution(b, values, args.model_file.suffix.lstrip(".").lower() or "lp")

@@ -8,9 +8,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import copy
 import inspect
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from types import MappingProxyType
 
 from optdist.jsonfile import json_text, quoted, text_of
 from optdist.paths import SOLVERS_DIR
@@ -45,22 +49,84 @@ def register(name: str, cls: type[Solver]) -> type[Solver]:
     if not (isinstance(cls, type) and issubclass(cls, Solver)):
         raise ValueError(f"register({text_of(name)}, ...): {json_text(repr(cls))} is not a subclass of "
                          "optdist.solvers.Solver (fix: give the class, not an instance, e.g. class Mine(Solver): ...)")
+    _check_adapter(name, cls, f"register({text_of(name)}, {cls.__name__})")
+    ADAPTERS[name] = cls
+    return cls
+
+
+def _check_adapter(name: str, cls: type[Solver], where: str) -> None:
+    """What :func:`register` and a class given to one call (:func:`adapters_for_call`) check of a
+    :class:`Solver` subclass ``cls`` to run under ``name``: concrete, its ``name`` is ``name``, and
+    ``name`` is taken by no adapter nor a profile. ValueError starting with ``where``."""
     if inspect.isabstract(cls):
         missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
-        raise ValueError(f"register({text_of(name)}, {cls.__name__}): {cls.__name__} does not define {missing} "
+        raise ValueError(f"{where}: {cls.__name__} does not define {missing} "
                          "(fix: implement them; see optdist.solvers.highs.Highs for one)")
     if getattr(cls, "name", None) != name:
-        raise ValueError(f"register({text_of(name)}, {cls.__name__}): the class's name is "
+        raise ValueError(f"{where}: the class's name is "
                          f"{text_of(getattr(cls, 'name', None))} (fix: "
                          f"set name = {text_of(name)} in the class)")
     if name in ADAPTERS:
-        raise ValueError(f"register({text_of(name)}, {cls.__name__}): adapter {text_of(name)} is taken by "
+        raise ValueError(f"{where}: adapter {text_of(name)} is taken by "
                          f"{ADAPTERS[name].__module__}.{ADAPTERS[name].__name__} (fix: choose another name)")
     if name in profiles():
-        raise ValueError(f"register({text_of(name)}, {cls.__name__}): {text_of(name)} is the name of the profile "
+        raise ValueError(f"{where}: {text_of(name)} is the name of the profile "
                          f"{profiles()[name].path}, which --solver {name} would run (fix: choose another name)")
-    ADAPTERS[name] = cls
-    return cls
+
+
+class SolverTypeError(TypeError, ValueError):
+    """A ``solver=`` that is neither a name nor a :class:`Solver` (:func:`adapters_for_call`): a
+    TypeError, and a ValueError as the refusal of a value that is no name was before."""
+
+
+#: adapters given to one :func:`optdist.solve` call as a class or an instance, by name
+#: (:func:`adapters_for_call`): :func:`get_solver` finds them in that call (its context) only
+_CALL_ADAPTERS: ContextVar[MappingProxyType] = ContextVar("optdist_call_adapters", default=MappingProxyType({}))
+
+
+@contextmanager
+def adapters_for_call(options: MutableMapping, keys: tuple[str, ...] = ("solver", "pricing_solver"),
+                      where: str = "optdist.solve") -> Iterator[None]:
+    """While the block runs, each of ``options[key]`` given as a :class:`Solver` subclass (or an
+    instance of one, whose options it keeps: each :func:`get_solver` of it is a copy) runs under its
+    class's ``name``, which replaces it in ``options``, without :func:`register`: not in
+    :data:`ADAPTERS`, nor seen by another thread or call. Checked as :func:`register` checks a class
+    (ValueError), unless it is a built-in or registered one (an instance of it: its options for the call); another class or object (not a str, not None) is a :class:`SolverTypeError` (a TypeError)
+    naming ``key=`` and the fix."""
+    own: dict[str, tuple[type[Solver], Solver | None]] = {}
+    for key in keys:
+        value = options.get(key)
+        if value is None or isinstance(value, str):
+            continue
+        cls = value if isinstance(value, type) else type(value)
+        if not issubclass(cls, Solver):
+            shown = f"{value.__name__} (a class)" if value is cls else f"{json_text(value, 60)} ({cls.__name__})"
+            raise SolverTypeError(f"{where}: {key}={shown} is neither an adapter or profile name nor an "
+                                  f"optdist.solvers.Solver (fix: give an adapter or profile name, e.g. {key}=\"highs\", "
+                                  f"or your adapter class, {key}=Mine with class Mine(optdist.solvers.Solver): ... and "
+                                  "name = \"mine\")")
+        name = getattr(cls, "name", None)
+        registered = isinstance(name, str) and ADAPTERS.get(name) is cls  # a built-in or register()ed class
+        if value is cls and registered:  # as its name is
+            options[key] = name
+            continue
+        if not registered:
+            if not isinstance(name, str) or not name.strip() or name != name.strip() or name.endswith(".toml"):
+                raise ValueError(f"{where}: {key}={cls.__name__}: the class's name is {json_text(name)}, no adapter "
+                                 "name (fix: set name = \"mine\" in the class: a non-empty name without spaces around "
+                                 "it and not ending in .toml)")
+            _check_adapter(name, cls, f"{where}: {key}={cls.__name__}")
+        if name in own and own[name] != (cls, None if value is cls else value):
+            raise ValueError(f"{where}: solver= and pricing_solver= are two adapters named {text_of(name)} (fix: give "
+                             "the same one, or name them differently)")
+        own[name] = (cls, None if value is cls else value)
+        options[key] = name
+    token = _CALL_ADAPTERS.set(MappingProxyType({**_CALL_ADAPTERS.get(), **own})) if own else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _CALL_ADAPTERS.reset(token)
 
 
 def unregister(name: str) -> None:
@@ -82,6 +148,9 @@ def get_solver(name: str = "highs") -> Solver:
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"solver {json_text(name)}: give an adapter or profile name, e.g. \"highs\" "
                          f"(adapters: {', '.join(sorted(ADAPTERS))})")
+    if name in _CALL_ADAPTERS.get():  # given to this call as a class or instance (adapters_for_call)
+        cls, adapter = _CALL_ADAPTERS.get()[name]
+        return cls() if adapter is None else copy.copy(adapter)
     if name.endswith(".toml"):
         prof: SolverProfile | None = read_profile(Path(name))
     else:
@@ -132,7 +201,9 @@ __all__ = [
     "Solver",
     "SolverOutcome",
     "SolverProfile",
+    "SolverTypeError",
     "SolverUnavailable",
+    "adapters_for_call",
     "available",
     "get_solver",
     "profiles",

@@ -756,7 +756,7 @@ def column_generation(
                 why = _stall_words(budget, pr.value, pr.bound)
                 if _installed(stall_solver):
                     pm.use_solver(stall_solver)  # HiGHS stalled at the full cap: this class prices with SCIP on
-                    pricing_moved.append({"class": cs[0], "request": int(pm.r), "to": stall_solver,
+                    pricing_moved.append({"class": cs[0], "request": inst.request_ids[pm.r], "to": stall_solver,
                                           "round": len(rounds), "why": why})  # rounds[0] is round 0
                     _log.info("class %s's pricing moves to %s: %s", inst.request_ids[pm.r], stall_solver, why)
                 elif not stays_noted:
