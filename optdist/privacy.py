@@ -547,6 +547,41 @@ def rounding_warnings(table: PrivacyTable, tau: float, source: str) -> list[str]
     return out
 
 
+def deeper_row_warnings(table: PrivacyTable, profile: Profile, source: str) -> list[str]:
+    """Where layers that untrusted devices may hold are governed by a *deeper* row: one line naming
+    ``source`` (the table file or name), the layers whose input has no row at or before it, so that
+    MODEL.md section 6's rule ("governed by the first row after it") reads a row measured past a conv
+    or fc layer after their input, and the fix (calibrate a row for the first distributed layer's
+    input). The rule stays (it is the one definition); the warning says the limit may be too weak:
+    deeper tensors usually leak less than shallow ones (a LeNet conv1 row measured 0.88 at 8 maps
+    where ReLU2's gave 0.62). Only a row past a conv or fc layer counts as deeper (a ReLU's output
+    and its conv's are neighbours, e.g. the paper's CIFAR ReLU11 row for layer ReLU11). [] when no
+    such layer; layers on the source anyway (the first and the last) are not named."""
+    names = [la.name for la in profile.layers]
+    if any(r.tensor not in names for r in table.rows):
+        return []  # a misfit is an error elsewhere
+    row_at = {names.index(r.tensor): r for r in table.rows}
+    governing = _governing_rows(profile, row_at)
+    L = profile.n_layers
+    deeper: dict[str, list[str]] = {}
+    for k in range(1, L - 1):
+        ins = profile.inputs(k)
+        u = max(ins) if ins else k - 1
+        for r in governing[k]:
+            t = names.index(r.tensor)
+            if t > u and any(profile.layers[j].kind in ("conv", "fc") for j in range(u + 1, t + 1)):
+                deeper.setdefault(r.tensor, []).append(names[k])
+    if not deeper:
+        return []
+    said = "; ".join(f"{quoted(ls)} by {text_of(t)}" for t, ls in deeper.items())
+    first = names[0]
+    rows = ",".join(dict.fromkeys([first, *(r.tensor for r in table.rows)]))
+    return [f"{source}: layers that devices may hold have no row at or before their input and are governed by a "
+            f"deeper row (MODEL.md section 6: the first row after it): {said}; deeper tensors usually leak less "
+            f"than shallow ones, so their limit may be too weak (fix: calibrate a row for the first distributed "
+            f"layer's input, {text_of(first)}, e.g. `optdist calibrate {table.cnn} --layers {rows}`)"]
+
+
 def _cell_of(r: PrivacyRow, m: int, value: float) -> str:
     """Where ``SSIM*(m) = value`` of row ``r`` comes from, for :func:`rounding_warnings`: `` (cell "m'")``,
     `` (full_map_ssim)`` or "" (the all-maps value 1 of a row without one)."""
@@ -561,7 +596,8 @@ def privacy_warnings(inst: Instance, recorded_only: bool = False) -> list[str]:
     """:func:`table_warnings` of every table ``inst`` uses, prefixed with ``privacy.<cnn>`` and the table,
     then its :func:`rounding_warnings` at the instance's tau; ``recorded_only``: of the former only
     those its provenance records (``provenance.warnings``, e.g. a weak calibration, which lifts
-    limits it may not have measured: ``optdist solve`` repeats them, and every rounding warning)."""
+    limits it may not have measured: ``optdist solve`` repeats them, every rounding warning and every
+    :func:`deeper_row_warnings`)."""
     base = inst.path.parent if inst.path else None
     out = []
     for cnn in sorted(inst.limits):
@@ -571,6 +607,7 @@ def privacy_warnings(inst: Instance, recorded_only: bool = False) -> list[str]:
             out += [f"privacy.{cnn} ({ref}): {w}" for w in table_warnings(t)
                     if not recorded_only or w.startswith("provenance.warnings[")]
             out += [f"privacy.{cnn}: {w}" for w in rounding_warnings(t, inst.spec.tau, ref)]
+            out += [f"privacy.{cnn}: {w}" for w in deeper_row_warnings(t, inst.profiles[cnn], ref)]
     return out
 
 
@@ -602,7 +639,8 @@ def validate_table_file(path: str | Path) -> tuple[PrivacyTable, list[str]]:
         misfit = _misfits(table, load_profile(table.cnn))
         if misfit:
             raise PrivacyTableError(str(path), misfit)
-    return table, table_warnings(table)
+    deeper = deeper_row_warnings(table, load_profile(table.cnn), str(path)) if table.cnn in available_cnns() else []
+    return table, table_warnings(table) + deeper
 
 
 @dataclass(frozen=True)
