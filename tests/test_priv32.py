@@ -70,3 +70,114 @@ def test_bundled_tables_are_not_warned(capsys):
     for cnn, table in (("lenet", "paper"), ("lenet", "calibrated"), ("cifar", "paper"), ("vgg16", "paper")):
         assert main(["profile", cnn, "--privacy", table, "--tau", "0.6"]) == 0
         assert not _said(capsys.readouterr().err), (cnn, table)
+
+
+# --- 2. the sidecar tied to its weights ------------------------------------------------------------------------
+
+BUNDLED = ROOT / "models" / "weights"
+TINY = ["--layers", "ReLU2", "--maps", "16", "--subsets", "1", "--epochs", "1", "--samples", "64",
+        "--test-samples", "40", "--no-progress"]
+
+
+def _bundled_copy(folder: Path) -> tuple[Path, Path]:
+    folder.mkdir()
+    for f in ("lenet.pt", "lenet.json"):
+        shutil.copy(BUNDLED / f, folder / f)
+    return folder / "lenet.pt", folder / "lenet.json"
+
+
+def test_shipped_sidecars_carry_the_sha256_of_their_weights():
+    import hashlib
+
+    for name in ("lenet", "orlvgg"):
+        meta = json.loads((BUNDLED / f"{name}.json").read_text())
+        assert meta["weights_sha256"] == hashlib.sha256((BUNDLED / f"{name}.pt").read_bytes()).hexdigest(), name
+
+
+def test_flipped_weights_are_refused_naming_both_files(tmp_path, capsys):
+    """2,000 bytes of fc1 flipped (finite values, loadable): the sidecar's accuracy 0.9905 was recorded for them."""
+    pt, sidecar = _bundled_copy(tmp_path / "W")
+    data = bytearray(pt.read_bytes())
+    for i in range(60_000, 62_000):
+        data[i] ^= 0x5A
+    pt.write_bytes(bytes(data))
+    from optdist.attacks import targets
+
+    with pytest.raises(targets.UnreadableTarget) as e:
+        targets.load("lenet", tmp_path / "W")
+    assert str(pt) in str(e.value) and str(sidecar) in str(e.value) and "weights_sha256" in str(e.value)
+    rc = main(["calibrate", "lenet", "--weights-dir", str(tmp_path / "W"), "--out", str(tmp_path / "out"), *TINY])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(pt) in err and str(sidecar) in err and "--force" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_zeroed_state_dict_is_refused(tmp_path):
+    import torch
+
+    from optdist.attacks import targets
+
+    pt, _ = _bundled_copy(tmp_path / "W")
+    state = torch.load(pt, weights_only=True)
+    torch.save({k: torch.zeros_like(v) for k, v in state.items()}, pt)
+    with pytest.raises(targets.UnreadableTarget, match="differs from"):
+        targets.load("lenet", tmp_path / "W")
+
+
+def test_sidecar_without_hash_has_its_accuracy_measured(tmp_path, caplog):
+    """A zeroed state_dict whose sidecar records no hash: the accuracy is measured (about 0.1, not 0.9905),
+    so the provenance says it and the near-chance warning fires."""
+    import torch
+
+    pt, sidecar = _bundled_copy(tmp_path / "W")
+    meta = json.loads(sidecar.read_text())
+    del meta["weights_sha256"]
+    sidecar.write_text(json.dumps(meta))
+    state = torch.load(pt, weights_only=True)
+    torch.save({k: torch.zeros_like(v) for k, v in state.items()}, pt)
+    table = tmp_path / "t.json"
+    assert main(["calibrate", "lenet", "--weights-dir", str(tmp_path / "W"), "--out", str(tmp_path / "out"),
+                 "--table", str(table), *TINY]) == 0
+    prov = json.loads(table.read_text())["provenance"]
+    assert prov["target"]["test_accuracy"] < 0.2 and "sha256" in prov["target"]["test_accuracy_measured"]
+    assert "records no sha256" in caplog.text
+    assert any("near chance" in w for w in prov["warnings"]), prov["warnings"]
+
+
+def test_train_target_writes_the_hash(tmp_path):
+    import hashlib
+
+    w = tmp_path / "W"
+    assert main(["train-target", "lenet", "--epochs", "1", "--samples", "1000", "--weights-dir", str(w),
+                 "--no-progress"]) == 0
+    meta = json.loads((w / "lenet.json").read_text())
+    assert meta["weights_sha256"] == hashlib.sha256((w / "lenet.pt").read_bytes()).hexdigest()
+
+
+TINY_NET = """
+from torch import nn
+
+
+def tiny6():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+"""
+
+
+def _tiny_module(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.py"
+    path.write_text(TINY_NET)
+    return path
+
+
+def test_module_without_weights_is_warned_and_recorded(tmp_path, caplog):
+    from .helpers import images
+
+    imgs = images(tmp_path / "imgs", 60, side=6)
+    table = tmp_path / "t.json"
+    args = ["calibrate", "--module", f"{_tiny_module(tmp_path)}:tiny6", "--input", "1,6,6", "--images", str(imgs),
+            "--samples", "40", "--test-samples", "20", "--maps", "4", "--subsets", "1", "--epochs", "1",
+            "--no-progress", "--out", str(tmp_path / "O"), "--table", str(table)]
+    assert main(args) == 0
+    said = [w for w in json.loads(table.read_text())["provenance"]["warnings"] if "without --weights" in w]
+    assert len(said) == 1 and "untrained initial weights" in said[0] and "--weights FILE" in said[0]
+    assert "without --weights" in caplog.text

@@ -225,6 +225,23 @@ def _target(
         targets.check_shape(ds, target)
     record = {k: meta.get(k) for k in ("dataset", "test_accuracy", "epochs", "seed", "train_samples", "data",
                                        "num_classes")}
+    record["weights_sha256"] = meta.get("weights_sha256")
+    if record["weights_sha256"] is None:  # a sidecar not tied to its .pt: its accuracy may not be these weights'
+        pt, sidecar = targets.weights_paths(cfg.target, cfg.weights_dir)
+        said = f"{sidecar} records no sha256 of {pt} (\"weights_sha256\"), so its test_accuracy {meta.get('test_accuracy')} "
+        fix = (f"(fix: `optdist train-target {cfg.target} --force"
+               f"{'' if cfg.weights_dir is None else f' --weights-dir {cfg.weights_dir}'}` writes both files, the hash "
+               "included)")
+        if cfg.images:
+            record["test_accuracy"] = None
+            log.warning("%sis not known to be theirs and cannot be measured on --images (no labels); the provenance "
+                        "records none %s", said, fix)
+        else:
+            measured = round(targets.accuracy(net, ds["test"]), 4)
+            record["test_accuracy"] = measured
+            record["test_accuracy_measured"] = f"on {len(ds['test'])} {ds.name} test images: the sidecar records no sha256"
+            log.warning("%sis not known to be theirs: measured %g on %d %s test images, recorded in the provenance %s",
+                        said, measured, len(ds["test"]), ds.name, fix)
     return targets.ZooNetwork(cfg.target, int(meta["num_classes"])), net, ds, record, target.layers
 
 
@@ -364,6 +381,11 @@ def _weak_setup(cfg: Config, attacker: Attacker, n_adv: int, n_test: int, ds: da
                    f"one batch of {attacker.batch}: one optimiser step per epoch, {cfg.epochs} in all; such attacks "
                    "recover little, so the table understates what an attacker recovers and lifts privacy limits "
                    "(fix: more images, e.g. --samples 5000 --epochs 6, or more --images / a smaller --test-fraction)")
+    if cfg.module and cfg.weights is None:  # the builder's random initial weights: not a trained network's features
+        out.append(f"--module {cfg.module} without --weights: the attacks invert the builder's untrained initial "
+                   "weights, whose features are not those of your trained network, so the table may not say what it "
+                   "leaks (fix: give its trained state_dict, --weights FILE, saved with "
+                   "torch.save(net.state_dict(), FILE))")
     acc, classes = record.get("test_accuracy"), record.get("num_classes")
     if isinstance(acc, (int, float)) and isinstance(classes, int) and classes > 1 and acc <= 2 / classes:
         out.append(f"the target's recorded test accuracy {acc:g} is near chance ({1 / classes:.3g} for {classes} "
