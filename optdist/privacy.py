@@ -320,6 +320,14 @@ class PrivacyTable(BaseModel):
                        f"{MAX_DECIMALS}, or null", fix)
         return None if v is None else int(v)
 
+    @field_validator("provenance", mode="before")
+    @classmethod
+    def _check_provenance(cls, v: Any) -> Any:
+        """The provenance fields optdist reads back (:func:`check_provenance`); the rest is free text."""
+        if isinstance(v, dict):
+            check_provenance(v)
+        return v
+
     @model_validator(mode="after")
     def _check_rows(self) -> PrivacyTable:
         seen: dict[str, int] = {}
@@ -370,6 +378,73 @@ class PrivacyTable(BaseModel):
     def check_against(self, profile: Profile) -> list[str]:
         """Problems of this table for ``profile`` (unknown tensors, wrong map counts), as text."""
         return [f"{p.path}: {p.message}" for p in _misfits(self, profile)]
+
+
+_ATTACKER_FIELDS = {  # provenance.attacker field -> (what it is, lowest value, example); optdist.attacks.attacker.Attacker
+    "samples": ("the number of the adversary's training images", 1, 5000),
+    "epochs": ("the inverse network's training epochs", 1, 6),
+    "batch": ("the training batch size", 1, 64),
+    "test_samples": ("the number of test images scored", 1, 500),
+    "seed": ("the training seed of the first inverse network", 0, 0),
+    "data_seed": ("the seed of the adversary's image draw", 0, 1),
+    "test_seed": ("the seed of the test image draw", 0, 2),
+}
+_ATTACKER_FIX = ('write the attacker optdist calibrate records, e.g. "attacker": {"samples": 5000, "epochs": 6, '
+                 '"batch": 64, "lr": 0.002, "architecture": "optdist.attacks.inversion.decoder", "seed": 0, '
+                 '"data_seed": 1, "test_samples": 500, "test_seed": 2}, or remove the field (a table without one is '
+                 'measured against the calibration attacker)')
+
+
+def check_provenance(prov: dict[str, Any]) -> None:
+    """The provenance fields that optdist reads back, checked when a table is read: ``attacker``
+    (read by ``solve --method defended`` and the DP sweep: :meth:`optdist.attacks.attacker.Attacker.from_provenance`),
+    the older ``attack.epochs`` / ``test_samples`` it falls back on, and ``warnings`` (repeated by
+    ``optdist validate`` and ``solve``). Raises the table's validation error naming the field
+    (``provenance.attacker.samples``) and the fix; other fields are free text."""
+    if "attacker" in prov:
+        rec = prov["attacker"]
+        if not isinstance(rec, dict):
+            raise _bad(f"{_got(rec)}; expected the attacker the table was measured with, an object", _ATTACKER_FIX,
+                       ".attacker")
+        known = [*_ATTACKER_FIELDS, "lr", "architecture"]
+        unknown = [k for k in rec if k not in known]
+        if unknown:
+            raise _bad(f"unknown field(s) {quoted(unknown)}; expected the fields {quoted(known)}",
+                       f"remove {quoted(unknown)}, or {_ATTACKER_FIX}", f".attacker.{unknown[0]}")
+        for key, (what, lo, example) in _ATTACKER_FIELDS.items():
+            if key in rec and not (is_whole(rec[key], integral=True) and rec[key] >= lo and rec[key] <= MAX_COUNT):
+                raise _bad(f"{_got(rec[key])}; expected {what}, a whole number >= {lo}",
+                           _whole_fix(rec[key], f'"{key}": ', f'give a whole number >= {lo}, e.g. "{key}": {example}',
+                                      MAX_COUNT) if lo else f'give a whole number >= 0, e.g. "{key}": {example}',
+                           f".attacker.{key}")
+        if "lr" in rec:
+            lr = rec["lr"]
+            if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr > 0):
+                raise _bad(f"{_got(lr)}; expected the inverse network's learning rate, a finite number > 0",
+                           'give it as a number, e.g. "lr": 0.002', ".attacker.lr")
+        if "architecture" in rec and not (isinstance(rec["architecture"], str) and rec["architecture"].strip()):
+            raise _bad(f"{_got(rec['architecture'])}; expected the inverse network's architecture, a non-empty string",
+                       'e.g. "architecture": "optdist.attacks.inversion.decoder"', ".attacker.architecture")
+    else:  # an older calibration: its attack's epochs and test images are read instead
+        attack = prov.get("attack")
+        if isinstance(attack, dict) and "epochs" in attack and not (
+                is_whole(attack["epochs"], integral=True) and 1 <= attack["epochs"] <= MAX_COUNT):
+            raise _bad(f"{_got(attack['epochs'])}; expected the inverse network's training epochs, a whole number >= 1",
+                       _whole_fix(attack["epochs"], '"epochs": ', 'give a whole number >= 1, e.g. "epochs": 6',
+                                  MAX_COUNT), ".attack.epochs")
+        if "test_samples" in prov and not (is_whole(prov["test_samples"], integral=True)
+                                           and 1 <= prov["test_samples"] <= MAX_COUNT):
+            raise _bad(f"{_got(prov['test_samples'])}; expected the number of test images scored, a whole number >= 1",
+                       _whole_fix(prov["test_samples"], '"test_samples": ',
+                                  'give a whole number >= 1, e.g. "test_samples": 500', MAX_COUNT), ".test_samples")
+    if "warnings" in prov:
+        w = prov["warnings"]
+        if not isinstance(w, list) or not all(isinstance(x, str) for x in w):
+            bad = w if not isinstance(w, list) else next(x for x in w if not isinstance(x, str))
+            raise _bad(f"{_got(bad)}{'' if isinstance(w, list) else ''}; expected a list of warning texts (strings), "
+                       "as optdist calibrate records them",
+                       'write them as a list of strings, e.g. "warnings": ["--test-samples 8: ..."], or remove the '
+                       "field", ".warnings" if not isinstance(w, list) else f".warnings[{w.index(bad)}]")
 
 
 def _misfits(table: PrivacyTable, profile: Profile) -> list[TableProblem]:

@@ -181,3 +181,50 @@ def test_module_without_weights_is_warned_and_recorded(tmp_path, caplog):
     said = [w for w in json.loads(table.read_text())["provenance"]["warnings"] if "without --weights" in w]
     assert len(said) == 1 and "untrained initial weights" in said[0] and "--weights FILE" in said[0]
     assert "without --weights" in caplog.text
+
+
+# --- 3. provenance fields checked when a table is read -------------------------------------------------------
+
+CALIBRATED = ROOT / "models" / "privacy" / "lenet-calibrated.json"
+
+
+def _provenance_edited(tmp_path: Path, **fields) -> Path:
+    doc = json.loads(CALIBRATED.read_text())
+    doc["provenance"].update(fields)
+    return _write(tmp_path / "edited.json", doc)
+
+
+@pytest.mark.parametrize(("fields", "path", "said"), [
+    ({"attacker": None}, "provenance.attacker", "got null"),
+    ({"attacker": {"samples": "lots"}}, "provenance.attacker.samples", 'got "lots"'),
+    ({"attacker": {"samples": True, "epochs": True}}, "provenance.attacker.samples", "got true"),
+    ({"attacker": {"samples": 5000, "epochs": 6, "lr": -1}}, "provenance.attacker.lr", "got -1"),
+    ({"attacker": {"samples": 5000, "strength": 3}}, "provenance.attacker.strength", "unknown field"),
+    ({"warnings": 5}, "provenance.warnings", "got 5"),
+    ({"warnings": ["fine", 7]}, "provenance.warnings[1]", "got 7"),
+])
+def test_bad_provenance_is_refused_naming_file_field_and_fix(tmp_path, capsys, fields, path, said):
+    table = _provenance_edited(tmp_path, **fields)
+    assert main(["validate", str(table)]) == 1
+    out = capsys.readouterr().out
+    assert f"{table}: INVALID" in out and f"  {path}: {said}" in out and "fix: " in out, out
+
+
+def test_null_attacker_is_refused_by_solve_defended_not_an_internal_error(tmp_path, capsys):
+    table = _provenance_edited(tmp_path)
+    inst = tmp_path / "d.json"
+    assert main(["generate", "--name", "d", "--requests", "lenet=1", "--devices", "rpi3=2", "--tau", "0.6",
+                 "--privacy", str(table), "--out", str(inst)]) == 0
+    _provenance_edited(tmp_path, attacker=None)  # the same file, edited after the instance was made
+    capsys.readouterr()
+    rc = main(["solve", str(inst), "--method", "defended"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "provenance.attacker: got null" in err and "internal error" not in err, err
+
+
+def test_a_good_attacker_record_still_reads():
+    from optdist.attacks.attacker import Attacker
+    from optdist.privacy import PrivacyTable
+
+    prov = PrivacyTable.load(CALIBRATED).provenance
+    assert Attacker.from_provenance(prov) is not None
