@@ -228,3 +228,68 @@ def test_a_good_attacker_record_still_reads():
 
     prov = PrivacyTable.load(CALIBRATED).provenance
     assert Attacker.from_provenance(prov) is not None
+
+
+# --- 4. the recorded command reruns; 5. --split-seed / --test-fraction with --images only; few test images ----
+
+
+def _namespace(argv: list[str]) -> dict:
+    from optdist.cli import build_parser
+
+    args = vars(build_parser().parse_args(argv))
+    return {k: v for k, v in args.items() if k != "func"}
+
+
+def test_recorded_command_parses_back_to_the_same_options(tmp_path, caplog):
+    """-vv, --split-seed 0 (a zero), --images and --force: the recorded argv, parsed by the real parser, gives the
+    options the run was given (the defaults --images implies spelt out), and no --whole-process."""
+    import shlex
+
+    from .helpers import images
+
+    imgs = images(tmp_path / "imgs", 80)
+    table = tmp_path / "t.json"
+    argv = ["calibrate", "lenet", "-vv", "--images", str(imgs), "--split-seed", "0", "--layers", "ReLU2",
+            "--maps", "16", "--subsets", "1", "--epochs", "1", "--samples", "40", "--test-samples", "30",
+            "--out", str(tmp_path / "out dir"), "--table", str(table), "--no-progress"]
+    assert main(argv) == 0
+    command = json.loads(table.read_text())["provenance"]["command"]
+    words = shlex.split(command)
+    assert words[0] == "optdist" and "--whole-process" not in words and "--split-seed" in words
+    assert words.count("--verbose") == 2 and "--test-fraction" in words
+    again = _namespace(words[1:])
+    first = _namespace(argv)
+    assert again == {**first, "test_fraction": 0.2}, (again, first)
+    caplog.clear()
+    assert main([*words[1:], "--force"]) == 0  # it reruns (over its own outputs)
+
+
+def test_train_target_command_parses_back(tmp_path):
+    import shlex
+
+    w = tmp_path / "W"
+    argv = ["train-target", "lenet", "--epochs", "1", "--samples", "1000", "--seed", "0", "--weights-dir", str(w),
+            "--no-progress"]
+    assert main(argv) == 0
+    words = shlex.split(json.loads((w / "lenet.json").read_text())["command"])
+    assert "--seed" in words and _namespace(words[1:]) == _namespace(argv)
+
+
+@pytest.mark.parametrize("flags", [["--split-seed", "3"], ["--test-fraction", "0.5"], ["--split-seed", "0"]])
+def test_split_flags_without_images_are_refused(tmp_path, capsys, flags):
+    rc = main(["calibrate", "lenet", "--out", str(tmp_path / "o"), *TINY, *flags])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{flags[0]} go with --images" in err and "fix: leave" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_few_test_images_are_warned(tmp_path):
+    table = tmp_path / "t.json"
+    args = ["calibrate", "lenet", "--out", str(tmp_path / "o"), "--table", str(table), *TINY]
+    args[args.index("--test-samples") + 1] = "1"
+    assert main(args) == 0
+    said = [w for w in json.loads(table.read_text())["provenance"]["warnings"] if "fewer than 30" in w]
+    assert len(said) == 1 and "scored on 1 test image(s)" in said[0] and "--test-samples 500" in said[0]
+    args[args.index("--test-samples") + 1] = "30"
+    assert main([*args, "--force"]) == 0
+    assert not any("fewer than 30" in w for w in json.loads(table.read_text())["provenance"].get("warnings", []))

@@ -47,6 +47,13 @@ from optdist.profiles import Profile, available_cnns, load_profile
 log = logging.getLogger(__name__)
 
 TAUS = (0.8, 0.6, 0.4)
+#: Fewest test images whose mean SSIM a table cell may rest on without a warning. A cell's standard
+#: error is the per-image SSIM spread / sqrt(n) (measured by priv32 on the bundled LeNet, 2,000
+#: images, 3 epochs, 500 test images: spread 0.030 at conv1, 0.067 at ReLU2, so 0.006-0.012 at 30
+#: images). Below 30 that error cannot be stated: the spread is estimated from the same few images
+#: (its relative error about 1/sqrt(2(n-1)), over 13%; none at all from one image), and the normal
+#: reading of a mean (mean +- 2 SE) is the textbook's from 30 on; a table rests on such cells silently.
+MIN_TEST_IMAGES = 30
 
 
 @dataclass
@@ -376,6 +383,11 @@ def _weak_setup(cfg: Config, attacker: Attacker, n_adv: int, n_test: int, ds: da
     if n_test < cfg.test_samples != CALIBRATION.test_samples:
         out.append(f"--test-samples {cfg.test_samples}: only {n_test} test images are available in {src}; the "
                    f"attacks are scored on {n_test}")
+    if n_test < MIN_TEST_IMAGES:
+        out.append(f"the attacks are scored on {n_test} test image(s), fewer than {MIN_TEST_IMAGES}: the standard error of "
+                   "a cell's mean SSIM (per-image spread / sqrt(n)) cannot be stated from so few images (the spread "
+                   "is estimated from them too), so a cell may read below tau by chance (fix: score on "
+                   f"more, e.g. --test-samples {CALIBRATION.test_samples}, or more --images / a larger --test-fraction)")
     if n_adv <= attacker.batch:
         out.append(f"the inverse networks train on {n_adv} image(s), {'fewer than' if n_adv < attacker.batch else 'exactly'} "
                    f"one batch of {attacker.batch}: one optimiser step per epoch, {cfg.epochs} in all; such attacks "
