@@ -441,7 +441,7 @@ def check_provenance(prov: dict[str, Any]) -> None:
         w = prov["warnings"]
         if not isinstance(w, list) or not all(isinstance(x, str) for x in w):
             bad = w if not isinstance(w, list) else next(x for x in w if not isinstance(x, str))
-            raise _bad(f"{_got(bad)}{'' if isinstance(w, list) else ''}; expected a list of warning texts (strings), "
+            raise _bad(f"{_got(bad)}; expected a list of warning texts (strings), "
                        "as optdist calibrate records them",
                        'write them as a list of strings, e.g. "warnings": ["--test-samples 8: ..."], or remove the '
                        "field", ".warnings" if not isinstance(w, list) else f".warnings[{w.index(bad)}]")

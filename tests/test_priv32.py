@@ -293,3 +293,37 @@ def test_few_test_images_are_warned(tmp_path):
     args[args.index("--test-samples") + 1] = "30"
     assert main([*args, "--force"]) == 0
     assert not any("fewer than 30" in w for w in json.loads(table.read_text())["provenance"].get("warnings", []))
+
+
+# --- 6. plan-guided / plan-rollout on an infeasible instance ---------------------------------------------------
+
+
+@pytest.fixture
+def inf2(tmp_path):
+    path = tmp_path / "inf2.json"
+    assert main(["generate", "--name", "inf2", "--requests", "lenet=2", "--devices", "rpi3=2", "--tau", "0.6",
+                 "--out", str(path)]) == 0
+    return path
+
+
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+def test_plan_methods_reject_every_request_of_an_infeasible_instance_with_the_reason(inf2, capsys, method):
+    capsys.readouterr()
+    assert main(["solve", str(inf2), "--method", "milp"]) == 1
+    assert "INFEASIBLE, proven by 4 pre-solve check(s)" in capsys.readouterr().out
+    out_file = inf2.parent / f"{method}.json"
+    rc = main(["solve", str(inf2), "--method", method, "--out", str(out_file)])
+    captured = capsys.readouterr()
+    assert rc == 1 and "error" not in captured.err, captured.err
+    assert "rejected 2" in captured.out and "proven infeasible by 4 pre-solve check(s)" in captured.out
+    assert "[privacy] request r1, layer ReLU2" in captured.out
+    extra = json.loads(out_file.read_text())["extra"]
+    assert extra["rejected_ids"] == ["r1", "r2"] and len(extra["infeasible_by_checks"]) == 4
+
+
+def test_plan_guided_library_call_on_an_infeasible_instance(inf2):
+    from optdist.instance import load_instance
+    from optdist.solve import solve
+
+    res = solve(load_instance(inf2), method="plan-guided")
+    assert res.extra["rejected"] == 2 and all(o is None for o in res.assignment.owners)
