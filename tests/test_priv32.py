@@ -327,3 +327,18 @@ def test_plan_guided_library_call_on_an_infeasible_instance(inf2):
 
     res = solve(load_instance(inf2), method="plan-guided")
     assert res.extra["rejected"] == 2 and all(o is None for o in res.assignment.owners)
+
+
+def test_calibrate_summary_warns_of_the_deeper_row_once(tmp_path, caplog):
+    """1. in calibrate's summary: a run attacking ReLU2 alone leaves ReLU1, pool1 and conv2 to that row."""
+    table = tmp_path / "t.json"
+    assert main(["calibrate", "lenet", "--out", str(tmp_path / "o"), "--table", str(table), *TINY]) == 0
+    said = [r.getMessage() for r in caplog.records if DEEPER in r.getMessage()]
+    assert len(said) == 1 and str(table) in said[0] and "--layers conv1,ReLU2" in said[0], said
+    caplog.clear()
+    table2 = tmp_path / "t2.json"
+    args = ["calibrate", "lenet", "--out", str(tmp_path / "o2"), "--table", str(table2), *TINY]
+    args[args.index("--layers") + 1] = "conv1,ReLU2"
+    args[args.index("--maps") + 1] = "8"
+    assert main(args) == 0
+    assert not [r for r in caplog.records if DEEPER in r.getMessage()]
