@@ -320,6 +320,14 @@ class PrivacyTable(BaseModel):
                        f"{MAX_DECIMALS}, or null", fix)
         return None if v is None else int(v)
 
+    @field_validator("provenance", mode="before")
+    @classmethod
+    def _check_provenance(cls, v: Any) -> Any:
+        """The provenance fields optdist reads back (:func:`check_provenance`); the rest is free text."""
+        if isinstance(v, dict):
+            check_provenance(v)
+        return v
+
     @model_validator(mode="after")
     def _check_rows(self) -> PrivacyTable:
         seen: dict[str, int] = {}
@@ -370,6 +378,73 @@ class PrivacyTable(BaseModel):
     def check_against(self, profile: Profile) -> list[str]:
         """Problems of this table for ``profile`` (unknown tensors, wrong map counts), as text."""
         return [f"{p.path}: {p.message}" for p in _misfits(self, profile)]
+
+
+_ATTACKER_FIELDS = {  # provenance.attacker field -> (what it is, lowest value, example); optdist.attacks.attacker.Attacker
+    "samples": ("the number of the adversary's training images", 1, 5000),
+    "epochs": ("the inverse network's training epochs", 1, 6),
+    "batch": ("the training batch size", 1, 64),
+    "test_samples": ("the number of test images scored", 1, 500),
+    "seed": ("the training seed of the first inverse network", 0, 0),
+    "data_seed": ("the seed of the adversary's image draw", 0, 1),
+    "test_seed": ("the seed of the test image draw", 0, 2),
+}
+_ATTACKER_FIX = ('write the attacker optdist calibrate records, e.g. "attacker": {"samples": 5000, "epochs": 6, '
+                 '"batch": 64, "lr": 0.002, "architecture": "optdist.attacks.inversion.decoder", "seed": 0, '
+                 '"data_seed": 1, "test_samples": 500, "test_seed": 2}, or remove the field (a table without one is '
+                 'measured against the calibration attacker)')
+
+
+def check_provenance(prov: dict[str, Any]) -> None:
+    """The provenance fields that optdist reads back, checked when a table is read: ``attacker``
+    (read by ``solve --method defended`` and the DP sweep: :meth:`optdist.attacks.attacker.Attacker.from_provenance`),
+    the older ``attack.epochs`` / ``test_samples`` it falls back on, and ``warnings`` (repeated by
+    ``optdist validate`` and ``solve``). Raises the table's validation error naming the field
+    (``provenance.attacker.samples``) and the fix; other fields are free text."""
+    if "attacker" in prov:
+        rec = prov["attacker"]
+        if not isinstance(rec, dict):
+            raise _bad(f"{_got(rec)}; expected the attacker the table was measured with, an object", _ATTACKER_FIX,
+                       ".attacker")
+        known = [*_ATTACKER_FIELDS, "lr", "architecture"]
+        unknown = [k for k in rec if k not in known]
+        if unknown:
+            raise _bad(f"unknown field(s) {quoted(unknown)}; expected the fields {quoted(known)}",
+                       f"remove {quoted(unknown)}, or {_ATTACKER_FIX}", f".attacker.{unknown[0]}")
+        for key, (what, lo, example) in _ATTACKER_FIELDS.items():
+            if key in rec and not (is_whole(rec[key], integral=True) and rec[key] >= lo and rec[key] <= MAX_COUNT):
+                raise _bad(f"{_got(rec[key])}; expected {what}, a whole number >= {lo}",
+                           _whole_fix(rec[key], f'"{key}": ', f'give a whole number >= {lo}, e.g. "{key}": {example}',
+                                      MAX_COUNT) if lo else f'give a whole number >= 0, e.g. "{key}": {example}',
+                           f".attacker.{key}")
+        if "lr" in rec:
+            lr = rec["lr"]
+            if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr > 0):
+                raise _bad(f"{_got(lr)}; expected the inverse network's learning rate, a finite number > 0",
+                           'give it as a number, e.g. "lr": 0.002', ".attacker.lr")
+        if "architecture" in rec and not (isinstance(rec["architecture"], str) and rec["architecture"].strip()):
+            raise _bad(f"{_got(rec['architecture'])}; expected the inverse network's architecture, a non-empty string",
+                       'e.g. "architecture": "optdist.attacks.inversion.decoder"', ".attacker.architecture")
+    else:  # an older calibration: its attack's epochs and test images are read instead
+        attack = prov.get("attack")
+        if isinstance(attack, dict) and "epochs" in attack and not (
+                is_whole(attack["epochs"], integral=True) and 1 <= attack["epochs"] <= MAX_COUNT):
+            raise _bad(f"{_got(attack['epochs'])}; expected the inverse network's training epochs, a whole number >= 1",
+                       _whole_fix(attack["epochs"], '"epochs": ', 'give a whole number >= 1, e.g. "epochs": 6',
+                                  MAX_COUNT), ".attack.epochs")
+        if "test_samples" in prov and not (is_whole(prov["test_samples"], integral=True)
+                                           and 1 <= prov["test_samples"] <= MAX_COUNT):
+            raise _bad(f"{_got(prov['test_samples'])}; expected the number of test images scored, a whole number >= 1",
+                       _whole_fix(prov["test_samples"], '"test_samples": ',
+                                  'give a whole number >= 1, e.g. "test_samples": 500', MAX_COUNT), ".test_samples")
+    if "warnings" in prov:
+        w = prov["warnings"]
+        if not isinstance(w, list) or not all(isinstance(x, str) for x in w):
+            bad = w if not isinstance(w, list) else next(x for x in w if not isinstance(x, str))
+            raise _bad(f"{_got(bad)}; expected a list of warning texts (strings), "
+                       "as optdist calibrate records them",
+                       'write them as a list of strings, e.g. "warnings": ["--test-samples 8: ..."], or remove the '
+                       "field", ".warnings" if not isinstance(w, list) else f".warnings[{w.index(bad)}]")
 
 
 def _misfits(table: PrivacyTable, profile: Profile) -> list[TableProblem]:
@@ -547,6 +622,41 @@ def rounding_warnings(table: PrivacyTable, tau: float, source: str) -> list[str]
     return out
 
 
+def deeper_row_warnings(table: PrivacyTable, profile: Profile, source: str) -> list[str]:
+    """Where layers that untrusted devices may hold are governed by a *deeper* row: one line naming
+    ``source`` (the table file or name), the layers whose input has no row at or before it, so that
+    MODEL.md section 6's rule ("governed by the first row after it") reads a row measured past a conv
+    or fc layer after their input, and the fix (calibrate a row for the first distributed layer's
+    input). The rule stays (it is the one definition); the warning says the limit may be too weak:
+    deeper tensors usually leak less than shallow ones (a LeNet conv1 row measured 0.88 at 8 maps
+    where ReLU2's gave 0.62). Only a row past a conv or fc layer counts as deeper (a ReLU's output
+    and its conv's are neighbours, e.g. the paper's CIFAR ReLU11 row for layer ReLU11). [] when no
+    such layer; layers on the source anyway (the first and the last) are not named."""
+    names = [la.name for la in profile.layers]
+    if any(r.tensor not in names for r in table.rows):
+        return []  # a misfit is an error elsewhere
+    row_at = {names.index(r.tensor): r for r in table.rows}
+    governing = _governing_rows(profile, row_at)
+    L = profile.n_layers
+    deeper: dict[str, list[str]] = {}
+    for k in range(1, L - 1):
+        ins = profile.inputs(k)
+        u = max(ins) if ins else k - 1
+        for r in governing[k]:
+            t = names.index(r.tensor)
+            if t > u and any(profile.layers[j].kind in ("conv", "fc") for j in range(u + 1, t + 1)):
+                deeper.setdefault(r.tensor, []).append(names[k])
+    if not deeper:
+        return []
+    said = "; ".join(f"{quoted(ls)} by {text_of(t)}" for t, ls in deeper.items())
+    first = names[0]
+    rows = ",".join(dict.fromkeys([first, *(r.tensor for r in table.rows)]))
+    return [f"{source}: layers that devices may hold have no row at or before their input and are governed by a "
+            f"deeper row (MODEL.md section 6: the first row after it): {said}; deeper tensors usually leak less "
+            f"than shallow ones, so their limit may be too weak (fix: calibrate a row for the first distributed "
+            f"layer's input, {text_of(first)}, e.g. `optdist calibrate {table.cnn} --layers {rows}`)"]
+
+
 def _cell_of(r: PrivacyRow, m: int, value: float) -> str:
     """Where ``SSIM*(m) = value`` of row ``r`` comes from, for :func:`rounding_warnings`: `` (cell "m'")``,
     `` (full_map_ssim)`` or "" (the all-maps value 1 of a row without one)."""
@@ -561,7 +671,8 @@ def privacy_warnings(inst: Instance, recorded_only: bool = False) -> list[str]:
     """:func:`table_warnings` of every table ``inst`` uses, prefixed with ``privacy.<cnn>`` and the table,
     then its :func:`rounding_warnings` at the instance's tau; ``recorded_only``: of the former only
     those its provenance records (``provenance.warnings``, e.g. a weak calibration, which lifts
-    limits it may not have measured: ``optdist solve`` repeats them, and every rounding warning)."""
+    limits it may not have measured: ``optdist solve`` repeats them, every rounding warning and every
+    :func:`deeper_row_warnings`)."""
     base = inst.path.parent if inst.path else None
     out = []
     for cnn in sorted(inst.limits):
@@ -571,6 +682,7 @@ def privacy_warnings(inst: Instance, recorded_only: bool = False) -> list[str]:
             out += [f"privacy.{cnn} ({ref}): {w}" for w in table_warnings(t)
                     if not recorded_only or w.startswith("provenance.warnings[")]
             out += [f"privacy.{cnn}: {w}" for w in rounding_warnings(t, inst.spec.tau, ref)]
+            out += [f"privacy.{cnn}: {w}" for w in deeper_row_warnings(t, inst.profiles[cnn], ref)]
     return out
 
 
@@ -602,7 +714,8 @@ def validate_table_file(path: str | Path) -> tuple[PrivacyTable, list[str]]:
         misfit = _misfits(table, load_profile(table.cnn))
         if misfit:
             raise PrivacyTableError(str(path), misfit)
-    return table, table_warnings(table)
+    deeper = deeper_row_warnings(table, load_profile(table.cnn), str(path)) if table.cnn in available_cnns() else []
+    return table, table_warnings(table) + deeper
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def test_weak_calibration_warns_on_stderr_in_the_table_and_in_validate(tmp_path,
 
 def test_a_well_set_up_run_has_no_warnings(tmp_path, capsys):
     table = tmp_path / "t.json"
-    rc = main(["calibrate", "lenet", "--layers", "conv1", "--maps", "8", "--samples", "300", "--test-samples", "8",
+    rc = main(["calibrate", "lenet", "--layers", "conv1", "--maps", "8", "--samples", "300", "--test-samples", "30",
                "--out", str(tmp_path / "O"), "--table", str(table), *QUICK])
     assert rc == 0
     prov = PrivacyTable.load(table).provenance

@@ -47,6 +47,13 @@ from optdist.profiles import Profile, available_cnns, load_profile
 log = logging.getLogger(__name__)
 
 TAUS = (0.8, 0.6, 0.4)
+#: Fewest test images whose mean SSIM a table cell may rest on without a warning. A cell's standard
+#: error is the per-image SSIM spread / sqrt(n) (measured by priv32 on the bundled LeNet, 2,000
+#: images, 3 epochs, 500 test images: spread 0.030 at conv1, 0.067 at ReLU2, so 0.006-0.012 at 30
+#: images). Below 30 that error cannot be stated: the spread is estimated from the same few images
+#: (its relative error about 1/sqrt(2(n-1)), over 13%; none at all from one image), and the normal
+#: reading of a mean (mean +- 2 SE) is the textbook's from 30 on; a table rests on such cells silently.
+MIN_TEST_IMAGES = 30
 
 
 @dataclass
@@ -225,6 +232,23 @@ def _target(
         targets.check_shape(ds, target)
     record = {k: meta.get(k) for k in ("dataset", "test_accuracy", "epochs", "seed", "train_samples", "data",
                                        "num_classes")}
+    record["weights_sha256"] = meta.get("weights_sha256")
+    if record["weights_sha256"] is None:  # a sidecar not tied to its .pt: its accuracy may not be these weights'
+        pt, sidecar = targets.weights_paths(cfg.target, cfg.weights_dir)
+        said = f"{sidecar} records no sha256 of {pt} (\"weights_sha256\"), so its test_accuracy {meta.get('test_accuracy')} "
+        fix = (f"(fix: `optdist train-target {cfg.target} --force"
+               f"{'' if cfg.weights_dir is None else f' --weights-dir {cfg.weights_dir}'}` writes both files, the hash "
+               "included)")
+        if cfg.images:
+            record["test_accuracy"] = None
+            log.warning("%sis not known to be theirs and cannot be measured on --images (no labels); the provenance "
+                        "records none %s", said, fix)
+        else:
+            measured = round(targets.accuracy(net, ds["test"]), 4)
+            record["test_accuracy"] = measured
+            record["test_accuracy_measured"] = f"on {len(ds['test'])} {ds.name} test images: the sidecar records no sha256"
+            log.warning("%sis not known to be theirs: measured %g on %d %s test images, recorded in the provenance %s",
+                        said, measured, len(ds["test"]), ds.name, fix)
     return targets.ZooNetwork(cfg.target, int(meta["num_classes"])), net, ds, record, target.layers
 
 
@@ -359,11 +383,21 @@ def _weak_setup(cfg: Config, attacker: Attacker, n_adv: int, n_test: int, ds: da
     if n_test < cfg.test_samples != CALIBRATION.test_samples:
         out.append(f"--test-samples {cfg.test_samples}: only {n_test} test images are available in {src}; the "
                    f"attacks are scored on {n_test}")
+    if n_test < MIN_TEST_IMAGES:
+        out.append(f"the attacks are scored on {n_test} test image(s), fewer than {MIN_TEST_IMAGES}: the standard error of "
+                   "a cell's mean SSIM (per-image spread / sqrt(n)) cannot be stated from so few images (the spread "
+                   "is estimated from them too), so a cell may read below tau by chance (fix: score on "
+                   f"more, e.g. --test-samples {CALIBRATION.test_samples}, or more --images / a larger --test-fraction)")
     if n_adv <= attacker.batch:
         out.append(f"the inverse networks train on {n_adv} image(s), {'fewer than' if n_adv < attacker.batch else 'exactly'} "
                    f"one batch of {attacker.batch}: one optimiser step per epoch, {cfg.epochs} in all; such attacks "
                    "recover little, so the table understates what an attacker recovers and lifts privacy limits "
                    "(fix: more images, e.g. --samples 5000 --epochs 6, or more --images / a smaller --test-fraction)")
+    if cfg.module and cfg.weights is None:  # the builder's random initial weights: not a trained network's features
+        out.append(f"--module {cfg.module} without --weights: the attacks invert the builder's untrained initial "
+                   "weights, whose features are not those of your trained network, so the table may not say what it "
+                   "leaks (fix: give its trained state_dict, --weights FILE, saved with "
+                   "torch.save(net.state_dict(), FILE))")
     acc, classes = record.get("test_accuracy"), record.get("num_classes")
     if isinstance(acc, (int, float)) and isinstance(classes, int) and classes > 1 and acc <= 2 / classes:
         out.append(f"the target's recorded test accuracy {acc:g} is near chance ({1 / classes:.3g} for {classes} "

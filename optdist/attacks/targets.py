@@ -355,14 +355,38 @@ def save(net: nn.Module, meta: dict[str, Any], name: str, weights_dir: str | Pat
         state = {k: v.half() for k, v in state.items()}
     buf = io.BytesIO()
     torch.save(state, buf)
-    atomic_write_bytes(pt, buf.getvalue())
-    atomic_write_json(sidecar, {**meta, "weights": pt.name, "stored_dtype": str(next(iter(state.values())).dtype)})
+    data = buf.getvalue()
+    atomic_write_bytes(pt, data)
+    atomic_write_json(sidecar, {**meta, "weights": pt.name, "stored_dtype": str(next(iter(state.values())).dtype),
+                                "weights_sha256": hashlib.sha256(data).hexdigest()})
     return pt
+
+
+def check_sha256(pt: Path, sidecar: Path, meta: dict[str, Any], fix: str) -> bool:
+    """Whether ``sidecar`` (its metadata ``meta``) records the sha256 of ``pt``: True if it records
+    it and it matches, False if it records none (a sidecar written before the field existed: its
+    test accuracy is not tied to these weights); :class:`UnreadableTarget` naming both files and
+    ``fix`` if it records another (the weights were damaged or replaced after the sidecar was
+    written, so its ``test_accuracy`` is not theirs), or a recorded value that is not a sha256."""
+    recorded = meta.get("weights_sha256")
+    if recorded is None:
+        return False
+    if not (isinstance(recorded, str) and len(recorded) == 64 and all(c in "0123456789abcdef" for c in recorded)):
+        raise UnreadableTarget(str(sidecar), f'"weights_sha256": {value_text(recorded)} is not a sha256 (64 lower-case '
+                               f"hex digits) of {pt.name}", fix)
+    actual = hashlib.sha256(pt.read_bytes()).hexdigest()
+    if actual != recorded:
+        raise UnreadableTarget(str(pt), f"its sha256 {actual[:16]}... differs from the {recorded[:16]}... that {sidecar} "
+                               "records (\"weights_sha256\"): these are not the weights the sidecar describes (damaged or "
+                               "replaced since), so its test_accuracy is not theirs", fix)
+    return True
 
 
 def load(name: str, weights_dir: str | Path | None = None) -> tuple[nn.Sequential, dict[str, Any]]:
     """The trained target ``name`` in eval mode, and its sidecar metadata, from ``weights_dir``
-    (None: models/weights). A missing file is a FileNotFoundError, a damaged one a ValueError,
+    (None: models/weights). The sidecar's ``weights_sha256`` must be the .pt's (:func:`check_sha256`;
+    a sidecar without one: ``meta["weights_sha256"]`` None, for the caller to measure the accuracy).
+    A missing file is a FileNotFoundError, a damaged one a ValueError,
     naming it and the fix: the `optdist train-target NAME` command that writes it, with
     ``--weights-dir`` when ``weights_dir`` is given (the default folder is not the one read)."""
     pt, sidecar = weights_paths(name, weights_dir)
@@ -391,6 +415,8 @@ def load(name: str, weights_dir: str | Path | None = None) -> tuple[nn.Sequentia
         net.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as e:
         raise unreadable(pt, f"does not fit target {text_of(name)} ({one_line(e)})") from None
+    if not check_sha256(pt, sidecar, meta, fix):
+        meta = {**meta, "weights_sha256": None}  # said: the sidecar does not vouch for these weights
     return net.eval(), meta
 
 

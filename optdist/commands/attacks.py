@@ -98,9 +98,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--images", action=path_flag("my-images/"),
                    help="a folder of your PNG/JPEG images (any depth), converted to the network's input "
                    "shape and split into the adversary's and the test images by --split-seed")
-    p.add_argument("--split-seed", action=option_flag("seed", "0"), default=0, help="seed of the --images split (default 0)")
+    p.add_argument("--split-seed", action=option_flag("seed", "0"), default=None,
+                   help="with --images: seed of its split (default 0)")
     p.add_argument("--test-fraction", action=number_flag("a share strictly between 0 and 1", "0.2", within=lambda v: 0 < v < 1),
-                   default=0.2, help="share of --images held out for scoring (default 0.2)")
+                   default=None, help="with --images: share of them held out for scoring (default 0.2)")
     p.add_argument("--layers", action=checked_flag(_layers), default=(), help="attacked layers, e.g. conv1,ReLU2, "
                    "each once (default per target; with --module every layer but the last)")
     p.add_argument("--maps", action=_ints("16,4,1", "m value", "P, P/2, ..., 1"), default=(), help="m values, e.g. 8,4,2,1 (default P, P/2, ..., 1; P always)")
@@ -149,15 +150,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _command_line(args: argparse.Namespace) -> str:
-    """The command with every option spelt out (reproducible whatever the defaults become)."""
-    words = ["optdist", args.command, *([args.cnn] if args.cnn else [])]
-    for key, value in vars(args).items():
-        if key in ("func", "command", "cnn") or value in (None, False, ()):
+    """The command with every option of ``args.command``'s parser spelt out (reproducible whatever the
+    defaults become), as that parser reads it back: each flag under its own name (``-v`` twice for
+    ``-vv``), zeros kept (``--split-seed 0``), lists comma-separated, attributes the parser does not
+    set (``whole_process``, ``started``) left out. Options left at None (not given, no default) and
+    empty lists (the target's defaults) are left out: the parser gives them so again."""
+    from optdist.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    parser = sub.choices[args.command]
+    given = vars(args)
+    words, flags = ["optdist", args.command], []
+    for action in parser._actions:
+        if isinstance(action, (argparse._HelpAction, argparse._VersionAction)) or action.dest not in given:
             continue
-        words.append(f"--{key.replace('_', '-')}")
-        if value is not True:
-            words.append(",".join(map(str, value)) if isinstance(value, tuple) else str(value))
-    return shlex.join(words)
+        value = given[action.dest]
+        if value is None or value is False or value == () or value == []:
+            continue
+        if not action.option_strings:  # the positional (the target's name)
+            words.append(str(value))
+            continue
+        flag = max(action.option_strings, key=len)  # --verbose, not -v
+        if isinstance(action, argparse._CountAction):
+            flags += [flag] * int(value)
+        elif isinstance(action, (argparse._StoreTrueAction, argparse._StoreConstAction)):
+            flags.append(flag)
+        else:
+            flags += [flag, ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)]
+    return shlex.join(words + flags)
 
 
 def calibrate(args: argparse.Namespace) -> int:
@@ -178,6 +198,14 @@ def calibrate(args: argparse.Namespace) -> int:
                  if getattr(args, k) is not None]
         if stray:
             raise ValueError(f"{', '.join(stray)} go with a zoo target; with --module give --weights (your state_dict)")
+    stray = [f for f, v in (("--split-seed", args.split_seed), ("--test-fraction", args.test_fraction)) if v is not None]
+    if stray and not args.images:  # they split --images; a bundled dataset has its own attack and test splits
+        raise ValueError(f"{' and '.join(stray)} go with --images (they split your image folder into the attacker's "
+                         "and the test images); a bundled dataset (--data, or the target's own) has fixed splits "
+                         f"(fix: leave {' and '.join(stray)} out, or give --images DIR)")
+    if args.images:  # the defaults, spelt out in the recorded command
+        args.split_seed = 0 if args.split_seed is None else args.split_seed
+        args.test_fraction = 0.2 if args.test_fraction is None else args.test_fraction
     _check_outputs(args)  # before a target is trained or any attack: a path that cannot be written
     torch.set_num_threads(args.threads)
     cfg = cal.Config(
@@ -188,8 +216,8 @@ def calibrate(args: argparse.Namespace) -> int:
         profile=args.profile,
         input_shape=args.input,
         images=args.images,
-        split_seed=args.split_seed,
-        test_fraction=args.test_fraction,
+        split_seed=0 if args.split_seed is None else args.split_seed,
+        test_fraction=0.2 if args.test_fraction is None else args.test_fraction,
         layers=args.layers,
         maps=args.maps,
         subsets=args.subsets,
@@ -229,6 +257,12 @@ def calibrate(args: argparse.Namespace) -> int:
     print(cal.nf_markdown(result.table, args.taus, result.profile))
     for what, path in paths.items():
         print(f"{what}: {path}")
+    from optdist.privacy import deeper_row_warnings
+    from optdist.profiles import available_cnns, load_profile
+
+    profile = result.profile or (load_profile(result.table.cnn) if result.table.cnn in available_cnns() else None)
+    for w in deeper_row_warnings(result.table, profile, str(paths["table"])) if profile is not None else []:
+        log.warning("%s", w)  # the layers before the first row attacked read a deeper one (MODEL.md section 6)
     warnings = result.table.provenance.get("warnings", [])
     if warnings:  # each was said once on stderr when found (cal.run): here only where they are kept
         log.warning("this table is weak evidence: %d warning(s) above, kept in its provenance \"warnings\" "

@@ -239,11 +239,14 @@ def _fallback_plan(forecast: Instance, *, time_limit: float, solver: str, thread
     return part, (asg if better is None else better)
 
 
-def _placed_part(forecast: Instance, asg: Assignment) -> tuple[Instance, Assignment]:
+def _placed_part(forecast: Instance, asg: Assignment) -> tuple[Instance, Assignment | None]:
     """The requests ``asg`` places, as an instance of their own, and their placement: ``asg`` is a
     placement of ``forecast``'s requests or of a prefix of them (the fallback's), None where one
-    is not placed (an admission-control plan, the greedy's). Every request of the result is placed."""
+    is not placed (an admission-control plan, the greedy's). Every request of the result is placed;
+    ``(forecast, None)`` where ``asg`` places none (an instance has at least one request: no plan)."""
     keep = [q for q, o in enumerate(asg.owners) if o is not None]
+    if not keep:
+        return forecast, None
     if len(keep) == forecast.n_requests:
         return forecast, asg
     return (forecast.with_spec(requests=[forecast.spec.requests[q] for q in keep]),
@@ -286,7 +289,7 @@ def _plan(forecast: Instance, inst: Instance, *, time_limit: float, polish_time_
             ok = (res is not None and res.evaluation is not None and res.evaluation.feasible
                   and res.assignment is not None)
             n_admitted = sum(o is not None for o in res.assignment.owners) if ok else 0
-            if ok and n_admitted >= (0 if fallback is None else fallback[0].n_requests):
+            if ok and n_admitted >= (1 if fallback is None else fallback[0].n_requests):  # 0 admitted: no plan
                 asg, found_by = res.assignment, "exact engine, admission control"
             elif fallback is not None:
                 found_by += f" ({fallback[0].n_requests} of {forecast.n_requests} forecast)"
@@ -668,11 +671,23 @@ def _place_online(inst: Instance, method: str, plan_s: float, decide: Decide, *,
             out.accept(own, float(ev.latency[r]), float(ev.shared_bytes[r]))
         decision_ms.append(1e3 * (time.perf_counter() - td))
     segments = sum(la.segments for r in range(inst.n_requests) for la in inst.profile(r).layers)
+    not_modelled, proven = dict(NOT_MODELLED), {}
+    if out.rejected:  # why, where the pre-solve checks prove it (as milp says): no time limit or engine helps
+        from optdist.diagnose import check
+
+        findings = check(inst)
+        if findings:
+            first = findings[0]
+            not_modelled["admission"] = (
+                f"rejects requests with admission control off: the instance is proven infeasible by "
+                f"{len(findings)} pre-solve check(s) (as --method milp says), the first: [{first.family}] "
+                f"{first.where}: {first.message} (`optdist diagnose` explains; no --time-limit or method places them)")
+            proven = {"infeasible_by_checks": [f"[{f.family}] {f.where}: {f.message}" for f in findings]}
     return out.result(method, plan_s + time.perf_counter() - t0,
                       decision_ms_mean=float(np.mean(decision_ms)) if decision_ms else math.nan,
                       decision_ms_max=float(np.max(decision_ms)) if decision_ms else math.nan,
                       decision_us_per_segment=1e3 * float(np.sum(decision_ms)) / max(segments, 1),
-                      plan_s=plan_s, past_deadline=past, not_modelled=dict(NOT_MODELLED))
+                      plan_s=plan_s, past_deadline=past, not_modelled=not_modelled, **proven)
 
 
 @stoppable
