@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from optdist.instance import Instance
 from optdist.io import atomic_path, atomic_write_json, atomic_write_text
-from optdist.jsonfile import json_text, value_text
+from optdist.jsonfile import json_text, text_of, value_text
 from optdist.rl.dqn import DQNAgent, DQNConfig, ReplayBuffer
 from optdist.rl.env import DistPrivacyEnv, Reward
 from optdist.rl.presets import Preset, count_in_range
@@ -472,7 +472,7 @@ def _unpacked(meta_path: Path, meta: dict, buffer: dict, capacity: int) -> dict[
     at most ``capacity`` rows each; ValueError naming the field and the fix for what does not unpack."""
     pt = meta_path.with_name(CHECKPOINT_FILES[0])
     if meta["buffer_encoding"] != BUFFER_ENCODING:
-        raise _bad(meta_path, "buffer_encoding", meta["buffer_encoding"], f"is not {BUFFER_ENCODING!r}, the one "
+        raise _bad(meta_path, "buffer_encoding", meta["buffer_encoding"], f"is not {text_of(BUFFER_ENCODING)}, the one "
                    f"this optdist reads")
     columns = meta.get("buffer_columns")
     if not isinstance(columns, dict) or set(columns) != set(BUFFER_FIELDS) or any(
