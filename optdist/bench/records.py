@@ -345,8 +345,9 @@ def read_grid(out: str | Path) -> tuple[set[str] | None, list[str]]:
 
 def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
     """Every usable record of the sweep's grid under ``out`` (:func:`read_grid`; all of them
-    without one), one warning per damaged file (named), and one for records outside the grid
-    (texts for ``log.warning``, which adds the level: no "WARNING" of their own)."""
+    without one) made from its instance file as it is now (:func:`current_records`), one warning per
+    damaged file (named), one per instance file changed since records of it were made, and one for
+    records outside the grid (texts for ``log.warning``, which adds the level: no "WARNING" of their own)."""
     grid, warns = read_grid(out)
     recs, stray = [], []
     for path in record_files(out):
@@ -356,6 +357,8 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
             warns.append(f"{e}; left out of the tables and figures (fix: {_damaged_fix(e)})")
             continue
         (recs if grid is None or rec["key"] in grid else stray).append(rec)
+    recs, stale_warns = current_records(out, recs)
+    warns += stale_warns
     if stray:
         first, others = record_path(out, stray[0]["key"]), len(stray) - 1
         warns.append(f"{first}{f' and {others} other record(s)' if others else ''}: of runs in no spec's grid "
@@ -363,6 +366,38 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
                      f"figures, kept on disk (fix: to count them, run the spec as it was when they ran; to be rid of "
                      f"them, move them out of {Path(out) / 'records'})")
     return recs, warns
+
+
+def current_records(out: str | Path, recs: list[dict]) -> tuple[list[dict], list[str]]:
+    """``recs`` less those made from another version of their instance file than the one on disk now
+    (:func:`stale`; each file hashed once), and the warnings: one per instance file that changed, naming
+    its records left out and the fix (a rerun of the sweep redoes them), one per instance file that is
+    gone (its records are kept, unchecked). Records without ``instance_sha256`` are kept. The paths are
+    relative to the working directory, as the spec's were when the sweep ran."""
+    by_path: dict[str, list[dict]] = {}
+    for rec in recs:
+        if rec.get("instance_sha256") is not None:
+            by_path.setdefault(str(rec["run"].get("instance_path")), []).append(rec)
+    out_of_date: set[int] = set()
+    warns = []
+    for path, group in by_path.items():
+        keys = ", ".join(str(record_path(out, r["key"])) for r in group[:3]) + (
+            f" and {len(group) - 3} more" if len(group) > 3 else "")
+        if not Path(path).is_file():
+            warns.append(f"{path}: instance file not found (from {Path.cwd()}), so {len(group)} record(s) of it "
+                         f"({keys}) are counted without checking that they were made from the file as it is now (fix: "
+                         "run this command from the folder the sweep ran in, or put the file back)")
+            continue
+        now = file_digest(path)
+        old = [r for r in group if stale(r, now)]
+        if old:
+            out_of_date.update(id(r) for r in old)
+            names = ", ".join(str(record_path(out, r["key"])) for r in old[:3]) + (
+                f" and {len(old) - 3} more" if len(old) > 3 else "")
+            warns.append(f"{path}: the instance file changed since {len(old)} record(s) of it were made ({names}); "
+                         f"left out of the tables and figures, kept on disk (fix: run {rerun(out)} again, which "
+                         "redoes those runs on the file as it is now)")
+    return [r for r in recs if id(r) not in out_of_date], warns
 
 
 def _own_key(rec: dict) -> bool:
