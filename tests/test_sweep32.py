@@ -247,3 +247,63 @@ def test_bench_out_refuses_to_replace_a_users_files(tmp_path, capsys):
     assert (mine / "fig" / "fig11-latency-vs-tau.png").read_bytes() == b"my picture"
     for _ in range(2):
         assert main(["bench-figures", str(tmp_path / "ok"), "--figure", "tau", "--dest", str(tmp_path / "f2")]) == 0
+
+
+# --- 6. a run the executor lost is no run result ---------------------------------------------------------------------
+
+
+def hang_marked(inst, marker: str, **options):
+    """Stand-in method: leaves the file ``marker`` once running, then hangs."""
+    Path(marker).write_text("running")
+    time.sleep(3600)
+
+
+def test_runs_lost_with_the_dask_scheduler_are_left_unrecorded_and_redone(tmp_path, caplog, monkeypatch):
+    """Before: the run was recorded as a failure ("executor: CancelledError"), charged at the time limit,
+    and the resume skipped it."""
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    monkeypatch.chdir(ROOT)
+    inst = _instance(tmp_path)
+    marker = tmp_path / "running"
+    spec = load_spec(_spec(tmp_path, inst, methods=(f"{HERE}:hang_marked",),
+                           method_options={f"{HERE}:hang_marked": {"marker": str(marker)}}))
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+
+    def lose_the_scheduler() -> None:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        cluster.close()
+
+    threading.Thread(target=lose_the_scheduler, daemon=True).start()
+    rep = run_sweep(spec, scheduler=cluster.scheduler_address, allow_external=True, progress=False)
+    assert marker.exists() and (rep.ran, rep.lost) == (0, 1)
+    assert not list((tmp_path / "out" / "records").glob("*.json"))
+    said = [r.getMessage() for r in caplog.records if "lost by the executor" in r.getMessage()]
+    assert said and "run the same command again: it redoes them" in said[0], caplog.text
+    from optdist.bench.runner import pending
+    assert len(pending(tmp_path / "out", spec.runs())[0]) == 1  # a resume redoes it
+
+
+# --- 7. a renamed spec into the folder of another -----------------------------------------------------------------
+
+
+def test_a_renamed_spec_with_other_options_is_refused_into_the_same_folder(tmp_path, capsys):
+    """Before: the second spec ran, and the tables counted each instance twice under greedy/milp's label."""
+    inst = _instance(tmp_path)
+    first = _spec(tmp_path, inst, name="a")
+    assert main(["bench", str(first), "--no-progress"]) == 0
+    second = _spec(tmp_path, inst, name="b", time_limit=20)
+    capsys.readouterr()
+    assert main(["bench", str(second), "--no-progress"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert 'spec "a" has recorded the run of' in err and "time_limit 30 there, 20 here" in err
+    assert "count each instance twice" in err and "(fix: give this spec another out" in err
+    assert len(list((tmp_path / "out" / "records").glob("*.json"))) == 2
+    # a spec whose grid joins (another instance) is welcome
+    other = inst.with_name("micro-1x3-tau0.8.json")
+    shutil.copy(inst, other)
+    _edit(other)
+    assert main(["bench", str(_spec(tmp_path, other, name="c", time_limit=20)), "--no-progress"]) == 0

@@ -330,6 +330,44 @@ def _read_grids(path: Path) -> tuple[dict[str, list[str]] | None, str]:
     return {str(name): [str(k) for k in keys] for name, keys in specs.items()}, ""
 
 
+def _label(run: Run) -> tuple:
+    """What the tables tell a run apart by: its instance file, method, solver, formulation and seed."""
+    return str(Path(run.instance_path).resolve()), run.method, run.solver, run.formulation, run.seed
+
+
+def grid_clash(out: str | Path, spec_name: str, runs: list[Run]) -> str | None:
+    """Why spec ``spec_name`` (grid ``runs``) must not write into ``out``, or None: another spec's grid
+    there (``OUT/grid.json``) holds a recorded run of the same instance file, method, solver,
+    formulation and seed with other options (e.g. another time_limit; a renamed copy of a spec),
+    which the tables would count beside this spec's under one configuration, each instance twice.
+    Specs whose grids join (other instances, other methods) pass."""
+    grids, _ = _read_grids(Path(out) / GRID_NAME)
+    others = {k: name for name, keys in (grids or {}).items() if name != spec_name for k in keys}
+    if not others:
+        return None
+    ours = {r.key for r in runs}
+    labels = {_label(r): r for r in runs}
+    for path in record_files(out):
+        if path.stem not in others or path.stem in ours:
+            continue
+        try:
+            run = Run.from_json(read_record(path)["run"])
+        except DamagedRecord:
+            continue
+        mine = labels.get(_label(run))
+        if mine is None:
+            continue
+        diffs = [f"{k} {json_text(run.options.get(k))} there, {json_text(mine.options.get(k))} here"
+                 for k in sorted(set(run.options) | set(mine.options)) if run.options.get(k) != mine.options.get(k)]
+        return (f"{Path(out) / GRID_NAME}: spec {text_of(others[path.stem])} has recorded the run of {run.instance} "
+                f"with {'/'.join(str(p) for p in (run.method, run.solver, run.formulation) if p is not None)} in this "
+                f"folder ({path}) with other options ({'; '.join(diffs) or 'its options'}); spec {text_of(spec_name)} "
+                "writing here would count each instance twice under one configuration in the tables (fix: give this "
+                "spec another out, or --out DIR; or, to replace that spec's runs, give this spec its name "
+                f"{text_of(others[path.stem])})")
+    return None
+
+
 def read_grid(out: str | Path) -> tuple[set[str] | None, list[str]]:
     """The keys of every spec's grid in ``OUT/grid.json`` (None when there is none, or it is
     unusable: then a warning, without a level word: the logger that prints it adds one)."""

@@ -61,7 +61,7 @@ from tqdm import tqdm
 
 import optdist
 from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, failed, file_digest, find, migrate,
-                                   profile_changes, profile_names, record_files, record_path, set_aside,
+                                   grid_clash, profile_changes, profile_names, record_files, record_path, set_aside,
                                    solver_profile, stale, write_grid, write_record)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
@@ -507,6 +507,9 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                grid: list[Run] | None, saved: BenchSpec | None = None) -> SweepReport:
     """:func:`run_sweep`'s body, with the folder's lock held."""
     runs = spec.runs()
+    clash = grid_clash(out, spec.name, runs if grid is None else grid)  # another spec's runs of the same configurations, other options
+    if clash is not None:
+        raise ValueError(clash)
     make_output_folder(out / "records")
     digests = instance_digests(runs)  # the file each run is made from, as the sweep starts
     profiles = solver_profiles(runs)  # the adapter and options each run's solver names, read once
