@@ -307,3 +307,23 @@ def test_a_renamed_spec_with_other_options_is_refused_into_the_same_folder(tmp_p
     shutil.copy(inst, other)
     _edit(other)
     assert main(["bench", str(_spec(tmp_path, other, name="c", time_limit=20)), "--no-progress"]) == 0
+
+
+# --- 9. records carry the optdist commit and the solver's version ------------------------------------------------------
+
+
+def test_records_carry_the_optdist_commit_and_the_solver_version(tmp_path):
+    import subprocess
+
+    import optdist
+
+    inst = ROOT / "instances/tiny/lenet-1x4-tau0.8.json"
+    run_sweep(load_spec(_spec(tmp_path, inst, formulations=["tight"])), progress=False)  # a model HiGHS solves
+    recs = _records(tmp_path / "out")
+    root = Path(optdist.__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
+    expected = head.stdout.strip() if head.returncode == 0 else None
+    assert all(r["versions"]["optdist_commit"] == expected for r in recs.values())
+    assert recs["milp"]["solver_version"] == recs["milp"]["extra"]["solver_version"] is not None
+    assert recs["milp"]["solver_version"].split(".")[0].isdigit()
+    assert recs["greedy"]["solver_version"] is None

@@ -79,14 +79,48 @@ def _now() -> str:
 
 @cache
 def versions() -> dict[str, str | None]:
-    """Python and the installed versions of the packages that shape a result."""
+    """Python and the installed versions of the packages that shape a result, and ``optdist_commit``:
+    the git commit of the optdist checkout this process imports (:func:`git_commit`; None when it is
+    no git checkout). Only recorded: a record of another commit is not redone."""
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in VERSIONED:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
+    out["optdist_commit"] = git_commit(Path(optdist.__file__).resolve().parents[1])
     return out
+
+
+def git_commit(root: Path) -> str | None:
+    """The commit checked out at ``root`` (a git checkout or worktree), read from its files (no
+    ``git`` process, so none missing can fail); None when ``root`` is no checkout or it cannot be read."""
+    try:
+        git = root / ".git"
+        if git.is_file():  # a worktree: "gitdir: PATH"
+            text = git.read_text().strip()
+            if not text.startswith("gitdir:"):
+                return None
+            git = (root / text.split(":", 1)[1].strip()).resolve()
+        if not git.is_dir():
+            return None
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head if re.fullmatch(r"[0-9a-f]{40}", head) else None  # a detached HEAD
+        ref = head.split(":", 1)[1].strip()
+        common = git / "commondir"
+        common_dir = (git / common.read_text().strip()).resolve() if common.is_file() else git
+        for where in (git, common_dir):
+            if (where / ref).is_file():
+                return (where / ref).read_text().strip()
+        packed = common_dir / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                if line.endswith(f" {ref}"):
+                    return line.split()[0]
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
 
 
 @cache

@@ -155,6 +155,8 @@ def execute_in_process(run: Run, import_dir: str | None = None, digest: str | No
         "instance_info": instance_info(inst),
         **scores(inst, res),
         "extra": jsonable(res.extra),
+        # the solver's own version where its adapter tells it (extra.solver_version), on the record's face
+        "solver_version": res.extra.get("solver_version") if isinstance(res.extra, dict) else None,
         "instance_sha256": digest,  # of the bytes this run loaded (the runner compares it with the sweep's)
     }
 
