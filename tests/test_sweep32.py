@@ -327,3 +327,49 @@ def test_records_carry_the_optdist_commit_and_the_solver_version(tmp_path):
     assert recs["milp"]["solver_version"] == recs["milp"]["extra"]["solver_version"] is not None
     assert recs["milp"]["solver_version"].split(".")[0].isdigit()
     assert recs["greedy"]["solver_version"] is None
+
+
+# --- 10. messages -----------------------------------------------------------------------------------------------------
+
+
+def test_a_literal_instance_path_with_a_bracket_is_said_to_be_a_glob(tmp_path, capsys):
+    """Before: "matches no file" of a file that is there."""
+    inst = tmp_path / "inst" / "micro[1].json"
+    inst.parent.mkdir()
+    shutil.copy(MICRO, inst)
+    assert main(["bench", str(_spec(tmp_path, inst, methods=("greedy",))), "--no-progress"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "is read as a glob" in err and str(tmp_path / "inst" / "micro[[]1].json") in err, err
+    assert main(["bench", str(_spec(tmp_path, Path(str(inst).replace("[1]", "[[]1]")), methods=("greedy",))),
+                 "--no-progress"]) == 0  # the escaped form the fix gives runs
+
+
+def test_solvers_with_only_methods_that_take_none_are_warned(tmp_path, capsys):
+    inst = _instance(tmp_path)
+    assert main(["bench", str(_spec(tmp_path, inst, methods=("greedy",))), "--no-progress", "--dry-run"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert 'solvers "highs" are ignored: none of its methods "greedy" takes a solver' in err, err
+    assert main(["bench", str(_spec(tmp_path, inst)), "--no-progress", "--dry-run"]) == 0
+    assert "are ignored" not in capsys.readouterr().err
+
+
+def test_a_glpk_pricing_solver_fix_names_the_spec_field(tmp_path, capsys):
+    inst = _instance(tmp_path)
+    spec = _spec(tmp_path, inst, options={"pricing_solver": "glpk"})
+    assert main(["bench", str(spec), "--no-progress"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    fix = err.split("(fix: ")[-1]
+    assert "GLPK is not trusted as a pricing solver" in err and 'options.pricing_solver = "highs"' in fix, err
+    assert "--pricing-solver" not in fix
+
+
+def test_bench_table_on_a_folder_it_cannot_write_names_dest(tmp_path, capsys):
+    """/proc takes no folder, even for root (a read-only sweep folder as a user sees it)."""
+    inst = _instance(tmp_path)
+    assert main(["bench", str(_spec(tmp_path, inst, methods=("greedy",))), "--no-progress"]) == 0
+    saved = tmp_path / "out" / "spec.json"
+    saved.write_text(json.dumps(json.loads(saved.read_text()) | {"tables_dir": "/proc/sweep32-tables"}))
+    capsys.readouterr()
+    assert main(["bench-table", str(tmp_path / "out")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"`optdist bench-table {tmp_path / 'out'} --dest DIR`" in err, err

@@ -128,7 +128,7 @@ def _tables(out: Path, dest: Path | None, solu: Path | None, write_solu: Path | 
                                       write_tables)
 
     where = "--dest" if dest else "tables_dir"
-    dest = make_output_folder(dest or _saved_spec(out).get("tables_dir") or out / "tables", where)
+    dest = _dest_folder(dest or _saved_spec(out).get("tables_dir") or out / "tables", where, "bench-table", out)
     check_tables_dest(dest, where if where == "--dest" or dest != out / "tables" else "the tables folder")
     files, warnings = write_tables(out, dest, solu, write_solu,
                                    LEFT_OUT_OF_TABLES_AND_FIGURES if figures else LEFT_OUT_OF_TABLES)
@@ -137,12 +137,24 @@ def _tables(out: Path, dest: Path | None, solu: Path | None, write_solu: Path | 
     print(f"tables: {', '.join(str(f) for f in files if f.suffix == '.md')}")
 
 
+def _dest_folder(folder: Path | str, where: str, command: str, out: Path) -> Path:
+    """:func:`~optdist.io.make_output_folder` of the tables' or figures' folder; where it cannot be
+    made or written (a read-only sweep folder), the fix names ``--dest``, which writes them elsewhere."""
+    try:
+        return make_output_folder(folder, where)
+    except OutputPathError as e:
+        if where == "--dest":
+            raise
+        raise OutputPathError(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: write them elsewhere: `optdist {command} {out} "
+                              "--dest DIR`, a writable folder; or make that folder writable)") from None
+
+
 def _figures(out: Path, names: list[str], dest: Path | None, warn: bool = True) -> None:
     """Draw the figures ``names``; ``warn`` False: the same command's tables said each record set aside."""
     from optdist.bench.figures import write_figures
 
     where = "--dest" if dest else "figures_dir"
-    dest = make_output_folder(dest or _saved_spec(out).get("figures_dir") or out / "figures", where)
+    dest = _dest_folder(dest or _saved_spec(out).get("figures_dir") or out / "figures", where, "bench-figures", out)
     files = write_figures(out, names, dest, warn)
     print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
 
@@ -167,6 +179,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise ValueError(f"--method {quoted(unknown)} not in the spec's methods {quoted(spec.methods)} of "
                              f"{args.spec}{f' ({hint})' if hint else ''} (fix: give one of those methods, or add it "
                              "to the spec's methods)")
+    _unused_axes(spec, args.spec)
     whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
     if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
@@ -234,6 +247,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
               "(fix: run the same command again: it redoes them)", file=sys.stderr)
         return 1
     return status
+
+
+def _unused_axes(spec, spec_file: Path) -> None:
+    """Warn of a spec's solvers or formulations that none of its methods takes (only its
+    ``solver_methods`` do): ignored, which the user may not know."""
+    takers = [m for m in spec.methods if m in spec.solver_methods]
+    for name in ("solvers", "formulations"):
+        values = getattr(spec, name)
+        if values and not takers:
+            log.warning("%s: %s %s are ignored: none of its methods %s takes a solver (those that do: its "
+                        "solver_methods, %s) (fix: leave %s out of the spec, or add a method that takes them, e.g. "
+                        "milp)", spec_file, name, quoted(values), quoted(spec.methods), quoted(spec.solver_methods),
+                        name)
 
 
 def _check_not_foreign(out: Path, where: str) -> None:
