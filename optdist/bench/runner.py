@@ -8,8 +8,10 @@ executor (Dask is imported only then).
 
 Workers die with their parent: on Linux the worker asks the kernel to SIGKILL it when the
 thread that started it ends (``PR_SET_PDEATHSIG``), elsewhere a watchdog thread polls its
-parent, so a sweep killed even by SIGKILL leaves no worker running, and solvers a worker starts
-die with it in turn (:mod:`optdist.solvers.subprocesses`). A run's temporary folder (the
+parent, so a sweep of the local pool killed even by SIGKILL leaves no worker running, and solvers a
+worker starts die with it in turn (:mod:`optdist.solvers.subprocesses`). On a Dask cluster the runs
+already started go on to their end or guard when the sweep is SIGKILLed (nothing sets their stop flag);
+their results are lost (no record) and the resume redoes them. A run's temporary folder (the
 worker's ``TMPDIR``) is named with the sweep's pid; folders of sweeps no longer running (killed
 by SIGKILL) are removed when the next run starts (:func:`remove_stale_run_dirs`). SIGINT and SIGTERM stop
 the sweep cleanly: runs not started are cancelled, running ones killed (on a Dask worker: when the
@@ -24,9 +26,14 @@ Records are written by the submitting process, atomically, to ``OUT/records/<key
 each run finishes (:mod:`optdist.bench.records`); a run whose record exists is skipped, so a
 killed sweep resumes without redoing or losing finished runs (records of failed runs,
 :func:`optdist.bench.records.failed`: status ``error``/``timeout``, or termination ``error``, are
-redone only with ``retry_errors``). A damaged record is set aside
+redone only with ``retry_errors``). A run the executor lost (its future raised: a Dask worker or
+scheduler gone, the run cancelled) has no result and is not recorded: it is said, counted in
+:attr:`SweepReport.lost`, and the next sweep redoes it. Each record holds the SHA-256 of the instance
+file as its worker loaded it; one that differs from the hash taken as the sweep started is marked
+``instance_changed`` and said once per file. A damaged record is set aside
 under ``OUT/records/damaged/`` with a note and its run done again. A record that cannot be
-written stops the sweep with one error naming the file and the fix (:class:`RecordNotWritten`).
+written stops the sweep with one error naming the file and the fix (:class:`RecordNotWritten`). On
+every way out (an interruption too), the runs that finished while the sweep handled another are written.
 """
 
 from __future__ import annotations
