@@ -128,7 +128,7 @@ def test_tables_keep_records_whose_instance_file_is_gone_and_say_so(tmp_path, ca
     capsys.readouterr()
     assert main(["bench-table", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
-    assert err.count("instance file not found") == 1 and str(inst) in err
+    assert err.count("instance file(s) not found") == 1 and str(inst) in err
     assert len(pd.read_csv(tmp_path / "out" / "tables" / "gaps-by-instance.csv")) == 1
 
 

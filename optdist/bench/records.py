@@ -417,14 +417,10 @@ def current_records(out: str | Path, recs: list[dict]) -> tuple[list[dict], list
         if rec.get("instance_sha256") is not None:
             by_path.setdefault(str(rec["run"].get("instance_path")), []).append(rec)
     out_of_date: set[int] = set()
-    warns = []
+    warns, gone = [], []
     for path, group in by_path.items():
-        keys = ", ".join(str(record_path(out, r["key"])) for r in group[:3]) + (
-            f" and {len(group) - 3} more" if len(group) > 3 else "")
         if not Path(path).is_file():
-            warns.append(f"{path}: instance file not found (from {Path.cwd()}), so {len(group)} record(s) of it "
-                         f"({keys}) are counted without checking that they were made from the file as it is now (fix: "
-                         "run this command from the folder the sweep ran in, or put the file back)")
+            gone.append((path, group))
             continue
         now = file_digest(path)
         old = [r for r in group if stale(r, now)]
@@ -435,6 +431,13 @@ def current_records(out: str | Path, recs: list[dict]) -> tuple[list[dict], list
             warns.append(f"{path}: the instance file changed since {len(old)} record(s) of it were made ({names}); "
                          f"left out of the tables and figures, kept on disk (fix: run {rerun(out)} again, which "
                          "redoes those runs on the file as it is now)")
+    if gone:  # once for all of them: run from another folder, every relative path is gone
+        n = sum(len(g) for _, g in gone)
+        files = ", ".join(p for p, _ in gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
+        warns.append(f"{files}: instance file(s) not found (from {Path.cwd()}), so {n} record(s) of them (e.g. "
+                     f"{record_path(out, gone[0][1][0]['key'])}) are counted without checking that they were made "
+                     "from the files as they are now (fix: run this command from the folder the sweep ran in, or put "
+                     "the files back)")
     return [r for r in recs if id(r) not in out_of_date], warns
 
 
