@@ -172,8 +172,12 @@ def test_runs_finished_when_sigint_arrives_keep_their_records(tmp_path):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(5)  # the KeyboardInterrupt arrives here
 
-    with pytest.raises(KeyboardInterrupt):
-        run_sweep(spec, workers=2, progress=False, on_record=interrupt)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own, whatever a test before left
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep(spec, workers=2, progress=False, on_record=interrupt)
+    finally:
+        signal.signal(signal.SIGINT, old)
     recs = _records(tmp_path / "out")
     assert sorted(recs) == ["greedy", "milp"] and all(r["status"] == "ok" for r in recs.values())
 
