@@ -377,3 +377,18 @@ def test_bench_table_on_a_folder_it_cannot_write_names_dest(tmp_path, capsys):
     assert main(["bench-table", str(tmp_path / "out")]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert f"`optdist bench-table {tmp_path / 'out'} --dest DIR`" in err, err
+
+
+def test_bench_refuses_before_its_runs_a_users_table_in_a_sweep_folder(tmp_path, capsys):
+    inst = _instance(tmp_path)
+    spec = _spec(tmp_path, inst, methods=("greedy",))
+    assert main(["bench", str(spec), "--no-progress"]) == 0
+    (tmp_path / "out" / "tables" / "gaps.md").write_text("# my own notes\n")
+    (tmp_path / "out" / "tables" / "gaps.csv").unlink()
+    for p in (tmp_path / "out" / "records").glob("*.json"):
+        p.unlink()
+    capsys.readouterr()
+    assert main(["bench", str(spec), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "gaps.md exists and was not written by optdist" in err and "give another --out DIR" in err, err
+    assert not list((tmp_path / "out" / "records").glob("*.json"))  # refused before any run

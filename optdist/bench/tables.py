@@ -522,7 +522,7 @@ def foreign_tables(dest: str | Path) -> list[Path]:
     return foreign
 
 
-def check_tables_dest(dest: str | Path, flag: str) -> None:
+def check_tables_dest(dest: str | Path, flag: str, fix: str = "give another folder, e.g. --dest DIR") -> None:
     """Refuse (:class:`~optdist.io.OutputPathError`) to write the tables into ``dest`` where that
     would replace a file optdist did not write (:func:`foreign_tables`), naming it, ``flag`` (where
     the folder came from) and the fix."""
@@ -532,8 +532,8 @@ def check_tables_dest(dest: str | Path, flag: str) -> None:
     if foreign:
         more = f" (and {', '.join(map(str, foreign[1:]))})" if foreign[1:] else ""
         raise OutputPathError(f"{flag} {dest}: {foreign[0]}{more} exists and was not written by optdist (it is not "
-                              "one of its tables); writing the tables would replace it (fix: give another folder, "
-                              "e.g. --dest DIR, or move the file away)")
+                              f"one of its tables); writing the tables would replace it (fix: {fix}, or move the "
+                              "file away)")
 
 
 def write_table(df: pd.DataFrame, dest: Path, name: str, title: str, notes: Iterable[str] = ()) -> list[Path]:

@@ -225,6 +225,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         check_output_folder(out, "--out")  # as the sweep's lock would refuse it (optdist.bench.runner.sweep_lock)
     _check_not_foreign(out, "--out" if args.out is not None else f"{args.spec}: out =")
+    tables = Path(spec.tables_dir) if spec.tables_dir else out / "tables"
+    if tables.is_dir():  # the tables are written after the runs: a file of the user's there is named now
+        from optdist.bench.tables import check_tables_dest
+
+        check_tables_dest(tables, f"{args.spec}: tables_dir =" if spec.tables_dir else "the tables folder",
+                          f"give another tables_dir in {args.spec}" if spec.tables_dir else "give another --out DIR")
     _check_before_runs(spec, args.spec)
     try:
         rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
