@@ -46,6 +46,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from optdist.bench.records import record_path, rerun  # noqa: E402
 from optdist.bench.tables import (LEFT_OUT_OF_FIGURES, SOLVED, _time, load_records,  # noqa: E402
                                   set_aside_contradictions)
 from optdist.io import atomic_write_bytes, atomic_write_text, restore_non_finite  # noqa: E402
@@ -129,13 +130,33 @@ def _ok(df: pd.DataFrame) -> pd.DataFrame:
     return df[(df["status"] == "ok") & df["per_request"].notna()]
 
 
+def _drawn_by_optdist(png: Path) -> bool:
+    """Whether ``png`` is a PNG that matplotlib wrote (its ``Software`` text chunk, near its start)."""
+    try:
+        with png.open("rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    return head.startswith(b"\x89PNG") and b"Matplotlib" in head
+
+
 def _save(fig: plt.Figure, data: pd.DataFrame, dest: Path, stem: str) -> list[Path]:
     import io
 
+    png, csv = dest / f"{stem}.png", dest / f"{stem}.csv"
+    ours = _drawn_by_optdist(png)  # the CSV is written with it: a CSV beside no figure of ours is not ours
+    foreign = [p for p in (png, csv) if p.is_file() and p.stat().st_size and not ours]
+    if foreign:
+        from optdist.io import OutputPathError
+
+        plt.close(fig)
+        raise OutputPathError(f"{foreign[0]}: exists and was not drawn by optdist (not one of its figures); drawing "
+                              f"the figure {stem} would replace it (fix: give another folder, e.g. --dest DIR, or "
+                              "move the file away)")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
     plt.close(fig)
-    return [atomic_write_bytes(dest / f"{stem}.png", buf.getvalue()), atomic_write_text(dest / f"{stem}.csv", data.to_csv(index=False))]
+    return [atomic_write_bytes(png, buf.getvalue()), atomic_write_text(csv, data.to_csv(index=False))]
 
 
 def _panels(n: int, width: float = 4.0) -> tuple[plt.Figure, list[plt.Axes]]:
@@ -433,6 +454,13 @@ def write_figures(out: str | Path, names: list[str], dest: str | Path, warn: boo
     for w in bad_warns + bound_warns if warn else []:
         log.warning("%s", w)
     aside = set(records["key"]) - set(sound["key"])
+    lost = sound[sound["status"] != "ok"]
+    if len(lost):  # else a failed run vanished from the figures without a word (gaps.md counts them: failed)
+        which = ", ".join(str(record_path(out, k)) for k in lost["key"][:3]) + (
+            f" and {len(lost) - 3} more" if len(lost) > 3 else "")
+        log.warning("%d failed run(s) (status error or timeout: no placement) are not drawn in the figures: %s "
+                    "(fix: see the error in each record, fix its cause, then run %s with --retry-errors)",
+                    len(lost), which, rerun(out))
     df = prepare(sound)
     files: list[Path] = []
     for name in names:

@@ -330,6 +330,44 @@ def _read_grids(path: Path) -> tuple[dict[str, list[str]] | None, str]:
     return {str(name): [str(k) for k in keys] for name, keys in specs.items()}, ""
 
 
+def _label(run: Run) -> tuple:
+    """What the tables tell a run apart by: its instance file, method, solver, formulation and seed."""
+    return str(Path(run.instance_path).resolve()), run.method, run.solver, run.formulation, run.seed
+
+
+def grid_clash(out: str | Path, spec_name: str, runs: list[Run]) -> str | None:
+    """Why spec ``spec_name`` (grid ``runs``) must not write into ``out``, or None: another spec's grid
+    there (``OUT/grid.json``) holds a recorded run of the same instance file, method, solver,
+    formulation and seed with other options (e.g. another time_limit; a renamed copy of a spec),
+    which the tables would count beside this spec's under one configuration, each instance twice.
+    Specs whose grids join (other instances, other methods) pass."""
+    grids, _ = _read_grids(Path(out) / GRID_NAME)
+    others = {k: name for name, keys in (grids or {}).items() if name != spec_name for k in keys}
+    if not others:
+        return None
+    ours = {r.key for r in runs}
+    labels = {_label(r): r for r in runs}
+    for path in record_files(out):
+        if path.stem not in others or path.stem in ours:
+            continue
+        try:
+            run = Run.from_json(read_record(path)["run"])
+        except DamagedRecord:
+            continue
+        mine = labels.get(_label(run))
+        if mine is None:
+            continue
+        diffs = [f"{k} {json_text(run.options.get(k))} there, {json_text(mine.options.get(k))} here"
+                 for k in sorted(set(run.options) | set(mine.options)) if run.options.get(k) != mine.options.get(k)]
+        return (f"{Path(out) / GRID_NAME}: spec {text_of(others[path.stem])} has recorded the run of {run.instance} "
+                f"with {'/'.join(str(p) for p in (run.method, run.solver, run.formulation) if p is not None)} in this "
+                f"folder ({path}) with other options ({'; '.join(diffs) or 'its options'}); spec {text_of(spec_name)} "
+                "writing here would count each instance twice under one configuration in the tables (fix: give this "
+                "spec another out, or --out DIR; or, to replace that spec's runs, give this spec its name "
+                f"{text_of(others[path.stem])})")
+    return None
+
+
 def read_grid(out: str | Path) -> tuple[set[str] | None, list[str]]:
     """The keys of every spec's grid in ``OUT/grid.json`` (None when there is none, or it is
     unusable: then a warning, without a level word: the logger that prints it adds one)."""
@@ -345,8 +383,9 @@ def read_grid(out: str | Path) -> tuple[set[str] | None, list[str]]:
 
 def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
     """Every usable record of the sweep's grid under ``out`` (:func:`read_grid`; all of them
-    without one), one warning per damaged file (named), and one for records outside the grid
-    (texts for ``log.warning``, which adds the level: no "WARNING" of their own)."""
+    without one) made from its instance file as it is now (:func:`current_records`), one warning per
+    damaged file (named), one per instance file changed since records of it were made, and one for
+    records outside the grid (texts for ``log.warning``, which adds the level: no "WARNING" of their own)."""
     grid, warns = read_grid(out)
     recs, stray = [], []
     for path in record_files(out):
@@ -356,6 +395,8 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
             warns.append(f"{e}; left out of the tables and figures (fix: {_damaged_fix(e)})")
             continue
         (recs if grid is None or rec["key"] in grid else stray).append(rec)
+    recs, stale_warns = current_records(out, recs)
+    warns += stale_warns
     if stray:
         first, others = record_path(out, stray[0]["key"]), len(stray) - 1
         warns.append(f"{first}{f' and {others} other record(s)' if others else ''}: of runs in no spec's grid "
@@ -363,6 +404,41 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
                      f"figures, kept on disk (fix: to count them, run the spec as it was when they ran; to be rid of "
                      f"them, move them out of {Path(out) / 'records'})")
     return recs, warns
+
+
+def current_records(out: str | Path, recs: list[dict]) -> tuple[list[dict], list[str]]:
+    """``recs`` less those made from another version of their instance file than the one on disk now
+    (:func:`stale`; each file hashed once), and the warnings: one per instance file that changed, naming
+    its records left out and the fix (a rerun of the sweep redoes them), one per instance file that is
+    gone (its records are kept, unchecked). Records without ``instance_sha256`` are kept. The paths are
+    relative to the working directory, as the spec's were when the sweep ran."""
+    by_path: dict[str, list[dict]] = {}
+    for rec in recs:
+        if rec.get("instance_sha256") is not None:
+            by_path.setdefault(str(rec["run"].get("instance_path")), []).append(rec)
+    out_of_date: set[int] = set()
+    warns, gone = [], []
+    for path, group in by_path.items():
+        if not Path(path).is_file():
+            gone.append((path, group))
+            continue
+        now = file_digest(path)
+        old = [r for r in group if stale(r, now)]
+        if old:
+            out_of_date.update(id(r) for r in old)
+            names = ", ".join(str(record_path(out, r["key"])) for r in old[:3]) + (
+                f" and {len(old) - 3} more" if len(old) > 3 else "")
+            warns.append(f"{path}: the instance file changed since {len(old)} record(s) of it were made ({names}); "
+                         f"left out of the tables and figures, kept on disk (fix: run {rerun(out)} again, which "
+                         "redoes those runs on the file as it is now)")
+    if gone:  # once for all of them: run from another folder, every relative path is gone
+        n = sum(len(g) for _, g in gone)
+        files = ", ".join(p for p, _ in gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
+        warns.append(f"{files}: instance file(s) not found (from {Path.cwd()}), so {n} record(s) of them (e.g. "
+                     f"{record_path(out, gone[0][1][0]['key'])}) are counted without checking that they were made "
+                     "from the files as they are now (fix: run this command from the folder the sweep ran in, or put "
+                     "the files back)")
+    return [r for r in recs if id(r) not in out_of_date], warns
 
 
 def _own_key(rec: dict) -> bool:

@@ -8,8 +8,10 @@ executor (Dask is imported only then).
 
 Workers die with their parent: on Linux the worker asks the kernel to SIGKILL it when the
 thread that started it ends (``PR_SET_PDEATHSIG``), elsewhere a watchdog thread polls its
-parent, so a sweep killed even by SIGKILL leaves no worker running, and solvers a worker starts
-die with it in turn (:mod:`optdist.solvers.subprocesses`). A run's temporary folder (the
+parent, so a sweep of the local pool killed even by SIGKILL leaves no worker running, and solvers a
+worker starts die with it in turn (:mod:`optdist.solvers.subprocesses`). On a Dask cluster the runs
+already started go on to their end or guard when the sweep is SIGKILLed (nothing sets their stop flag);
+their results are lost (no record) and the resume redoes them. A run's temporary folder (the
 worker's ``TMPDIR``) is named with the sweep's pid; folders of sweeps no longer running (killed
 by SIGKILL) are removed when the next run starts (:func:`remove_stale_run_dirs`). SIGINT and SIGTERM stop
 the sweep cleanly: runs not started are cancelled, running ones killed (on a Dask worker: when the
@@ -24,9 +26,14 @@ Records are written by the submitting process, atomically, to ``OUT/records/<key
 each run finishes (:mod:`optdist.bench.records`); a run whose record exists is skipped, so a
 killed sweep resumes without redoing or losing finished runs (records of failed runs,
 :func:`optdist.bench.records.failed`: status ``error``/``timeout``, or termination ``error``, are
-redone only with ``retry_errors``). A damaged record is set aside
+redone only with ``retry_errors``). A run the executor lost (its future raised: a Dask worker or
+scheduler gone, the run cancelled) has no result and is not recorded: it is said, counted in
+:attr:`SweepReport.lost`, and the next sweep redoes it. Each record holds the SHA-256 of the instance
+file as its worker loaded it; one that differs from the hash taken as the sweep started is marked
+``instance_changed`` and said once per file. A damaged record is set aside
 under ``OUT/records/damaged/`` with a note and its run done again. A record that cannot be
-written stops the sweep with one error naming the file and the fix (:class:`RecordNotWritten`).
+written stops the sweep with one error naming the file and the fix (:class:`RecordNotWritten`). On
+every way out (an interruption too), the runs that finished while the sweep handled another are written.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -61,7 +68,7 @@ from tqdm import tqdm
 
 import optdist
 from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, failed, file_digest, find, migrate,
-                                   profile_changes, profile_names, record_files, record_path, set_aside,
+                                   grid_clash, profile_changes, profile_names, record_files, record_path, set_aside,
                                    solver_profile, stale, write_grid, write_record)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
@@ -79,14 +86,48 @@ def _now() -> str:
 
 @cache
 def versions() -> dict[str, str | None]:
-    """Python and the installed versions of the packages that shape a result."""
+    """Python and the installed versions of the packages that shape a result, and ``optdist_commit``:
+    the git commit of the optdist checkout this process imports (:func:`git_commit`; None when it is
+    no git checkout). Only recorded: a record of another commit is not redone."""
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in VERSIONED:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
+    out["optdist_commit"] = git_commit(Path(optdist.__file__).resolve().parents[1])
     return out
+
+
+def git_commit(root: Path) -> str | None:
+    """The commit checked out at ``root`` (a git checkout or worktree), read from its files (no
+    ``git`` process, so none missing can fail); None when ``root`` is no checkout or it cannot be read."""
+    try:
+        git = root / ".git"
+        if git.is_file():  # a worktree: "gitdir: PATH"
+            text = git.read_text().strip()
+            if not text.startswith("gitdir:"):
+                return None
+            git = (root / text.split(":", 1)[1].strip()).resolve()
+        if not git.is_dir():
+            return None
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head if re.fullmatch(r"[0-9a-f]{40}", head) else None  # a detached HEAD
+        ref = head.split(":", 1)[1].strip()
+        common = git / "commondir"
+        common_dir = (git / common.read_text().strip()).resolve() if common.is_file() else git
+        for where in (git, common_dir):
+            if (where / ref).is_file():
+                return (where / ref).read_text().strip()
+        packed = common_dir / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                if line.endswith(f" {ref}"):
+                    return line.split()[0]
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
 
 
 @cache
@@ -269,6 +310,9 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
             payload = {"status": "error", "error": f"worker exited with status {rc} and no result", "log_tail": tail}
     if "instance_info" not in payload:  # failed runs still say how big the instance was
         payload["instance_info"] = _info(run)
+    if payload.get("instance_sha256") is None:  # a run killed before it said what it loaded: the file as it is now
+        payload["instance_sha256"] = file_digest(Path(cwd) / run.instance_path if cwd and Path(cwd).is_dir()
+                                                 else run.instance_path)
     return {
         "format": RECORD_FORMAT,
         "key": run.key,
@@ -415,6 +459,7 @@ class SweepReport:
     failed: int
     out: Path
     damaged: list[Path] = field(default_factory=list)
+    lost: int = 0  # runs the executor lost (a Dask worker or scheduler gone): unrecorded, redone by a resume
 
 
 class SweepBusy(ValueError):
@@ -470,12 +515,15 @@ def run_sweep(
     on_record: Callable[[dict], None] | None = None,
     grid: list[Run] | None = None,
     spec_file: str | None = None,
+    saved: BenchSpec | None = None,
 ) -> SweepReport:
     """Run every unfinished run of ``spec``, writing ``OUT/records/<key>.json`` as each ends.
 
     ``grid``: the runs the folder's tables count (``OUT/grid.json``,
     :func:`optdist.bench.records.write_grid`), default ``spec.runs()``; ``optdist bench --method``
-    passes the whole spec's, so that running one method keeps the others' records in the tables.
+    passes the whole spec's, so that running one method keeps the others' records in the tables;
+    ``saved``: the spec written to ``OUT/spec.json`` (default ``spec``), the whole spec where ``--method``
+    runs a part of it, so that ``optdist bench OUT/spec.json`` reruns every method.
 
     ``allow_external`` lets the spec name methods from outside optdist (``module:function``);
     without it they raise ValueError before anything runs. Raises :class:`SweepInterrupted`
@@ -492,21 +540,27 @@ def run_sweep(
     out = Path(out or spec.out)
     dirs = spec.external_methods(allow_external)
     with sweep_lock(out, spec_file):
-        return _run_sweep(spec, out, dirs, workers, scheduler, retry_errors, progress, on_record, grid)
+        return _run_sweep(spec, out, dirs, workers, scheduler, retry_errors, progress, on_record, grid, saved)
 
 
 def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, scheduler: str | None,
                retry_errors: bool, progress: bool, on_record: Callable[[dict], None] | None,
-               grid: list[Run] | None) -> SweepReport:
+               grid: list[Run] | None, saved: BenchSpec | None = None) -> SweepReport:
     """:func:`run_sweep`'s body, with the folder's lock held."""
     runs = spec.runs()
+    clash = grid_clash(out, spec.name, runs if grid is None else grid)  # another spec's runs of the same configurations, other options
+    if clash is not None:
+        raise ValueError(clash)
     make_output_folder(out / "records")
-    digests = instance_digests(runs)  # the file each run is made from, read once
+    digests = instance_digests(runs)  # the file each run is made from, as the sweep starts
     profiles = solver_profiles(runs)  # the adapter and options each run's solver names, read once
     todo, damaged = pending(out, runs, retry_errors, digests, profiles)
-    atomic_write_json(out / "spec.json", spec.to_json(), non_finite=True)  # read back by load_spec
+    # the whole spec, also when --method runs a part of it: `optdist bench OUT/spec.json` reruns all of it
+    atomic_write_json(out / "spec.json", (saved or spec).to_json(), non_finite=True)  # read back by load_spec
     write_grid(out, spec.name, runs if grid is None else grid)
     ran = n_failed = 0
+    lost: list[tuple[Run, str]] = []  # runs the executor lost (not run results): left unrecorded, redone on resume
+    changed: set[str] = set()  # instance files said to have changed during the sweep
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)
     running = Running() if scheduler is None else None
     with _sigterm_interrupts(), make_executor(workers, scheduler) as ex:
@@ -514,23 +568,40 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
         stop = getattr(ex, "stop", None)  # Dask: the flag that kills the runs on the workers (make_executor)
         futures: dict[Future, Run] = {ex.submit(execute, r, spec.guard_s(r), dirs.get(r.method), running, cwd, stop): r
                                       for r in todo}
-        def record(fut: Future) -> dict:
-            """The record of the run of ``fut`` (done), as written."""
+
+        def record(fut: Future) -> dict | None:
+            """The record of the run of ``fut`` (done), as written; None when the executor itself failed
+            (a Dask worker or scheduler lost, the run cancelled): no result of the run, nothing to record."""
             run = futures[fut]
             try:
                 rec = fut.result()
-            except Exception as e:  # the executor itself failed (worker lost): record it
-                rec = {"format": RECORD_FORMAT, "key": run.key, "run": run.to_json(), "status": "error",
-                       "error": f"executor: {type(e).__name__}: {e}", "finished_at": _now()}
-            return rec | {"spec": spec.name, "instance_sha256": digests[run.instance_path],
-                          **{field: profiles[name] for field, name in profile_names(run).items()}}
+            except (Exception, CancelledError) as e:  # infrastructure, not the run: a resume redoes it
+                lost.append((run, f"{type(e).__name__}: {e}".rstrip(": ")))
+                return None
+            start = digests[run.instance_path]
+            loaded = rec.get("instance_sha256") or start  # the bytes the worker loaded (None: it could not say)
+            rec = rec | {"spec": spec.name, "instance_sha256": loaded,
+                         **{field: profiles[name] for field, name in profile_names(run).items()}}
+            if start is not None and loaded != start:  # edited during the sweep: filed under what was solved
+                rec["instance_changed"] = (f"the instance file {run.instance_path} changed during the sweep: this run "
+                                           f"loaded SHA-256 {loaded}, the sweep started with {start}")
+                if run.instance_path not in changed:
+                    changed.add(run.instance_path)
+                    log.warning("%s: the instance file changed during the sweep (SHA-256 %s as it started, %s as %s "
+                                "loaded it); its records hold the hash of the file each run loaded, so those made "
+                                "from another version are redone by the next sweep (fix: do not edit instance "
+                                "files during a sweep; once it is as it should be, run the same command again)",
+                                run.instance_path, start[:12], (loaded or "?")[:12], record_path(out, run.key))
+            return rec
 
         written: set[Future] = set()
         try:
             for fut in as_completed(futures):
                 rec = record(fut)
-                write_record(out, rec)  # RecordNotWritten: below
                 written.add(fut)
+                if rec is None:
+                    continue
+                write_record(out, rec)  # RecordNotWritten: below
                 ran += 1
                 n_failed += failed(rec)
                 bar.update()
@@ -546,12 +617,19 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                 fut.cancel()
             if running is not None:
                 running.stop()
+            for fut in finished_now:  # on every way out: the runs that finished meanwhile keep their records where
+                rec = record(fut)  # they can be written (before: only when a record could not be written)
+                if rec is not None:
+                    with contextlib.suppress(RecordNotWritten):
+                        write_record(out, rec)
             if isinstance(e, RecordNotWritten):  # once, naming the file and the fix, and no more runs whose records
-                for fut in finished_now:  # would be lost too (before: a raw errno on the temporary file); the runs
-                    with contextlib.suppress(RecordNotWritten):  # that finished meanwhile: kept where they can be
-                        write_record(out, record(fut))
-                raise RecordNotWritten(e.path, e.error, len(record_files(out))) from None
+                raise RecordNotWritten(e.path, e.error, len(record_files(out))) from None  # would be lost too
             raise
         finally:
             bar.close()
-    return SweepReport(len(runs), len(runs) - len(todo), ran, n_failed, out, damaged)
+    if lost:
+        names = ", ".join(r.key for r, _ in lost[:3]) + (f" and {len(lost) - 3} more" if len(lost) > 3 else "")
+        log.warning("%d run(s) were lost by the executor, not run to an end (%s; e.g. %s): no record is written for "
+                    "them, they are not failed runs (fix: check the Dask scheduler and workers, then run the same "
+                    "command again: it redoes them)", len(lost), lost[0][1], names)
+    return SweepReport(len(runs), len(runs) - len(todo), ran, n_failed, out, damaged, len(lost))

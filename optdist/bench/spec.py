@@ -143,6 +143,10 @@ class BenchSpec:
         seen: dict[Path, Path] = {}
         for pattern in self.instances:
             hits = sorted(glob.glob(pattern, recursive=True))  # '**' spans folders, as users expect
+            if not hits and any(c in pattern for c in "[]*?") and os.path.isfile(pattern):
+                raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} is read as a glob, in which "
+                                 "[...] is a set of characters (or * and ? wildcards), so it matches no file, not the "
+                                 f"file of that name (fix: escape it: {text_of(glob.escape(pattern))})")
             if not hits:
                 raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} matches no file in {os.getcwd()} "
                                  "(fix: correct the pattern, or run from the folder it is relative to)")
@@ -530,8 +534,10 @@ def _check_axes(doc: dict, where: str) -> None:
 
         try:
             check_pricing_solver(str(options["pricing_solver"]))
-        except (ValueError, OSError) as e:
-            raise ValueError(f"{where}: options.pricing_solver: {e}") from None
+        except (ValueError, OSError) as e:  # its fix names the spec's field, not the command line's flags
+            raise ValueError(f"{where}: options.pricing_solver: {str(e).rsplit(' (fix: ', 1)[0]} (fix: give another "
+                             "pricing solver in the spec, options.pricing_solver = \"highs\" (or \"scip\"), or leave "
+                             "options.pricing_solver out to price with each run's solver)") from None
 
 
 def _whole_as_int(values: dict[str, Any]) -> None:

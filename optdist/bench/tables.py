@@ -439,16 +439,24 @@ def _true(v: object) -> bool:
     return v is not None and not pd.isna(v) and bool(v)
 
 
-def gap_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration: % feasible, % at the reference (gap <= 1e-6), mean and max gap to it."""
+def gap_table(rows: pd.DataFrame, df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per configuration: its runs, those that failed (status error or timeout: no result, not in
+    ``rows``; counted from ``df``, every record of the tables, when given), % feasible and % at the
+    reference (gap <= 1e-6) of all its runs (a failed run is neither), mean and max gap to it."""
+    failed = (df[df["status"] != "ok"].groupby("config").size() if df is not None and len(df)
+              else pd.Series(dtype=int))
     out = []
-    for config, g in rows.groupby("config", sort=True):
+    for config in sorted(set(rows["config"]) | set(failed.index)):
+        g = rows[rows["config"] == config]
+        n_failed = int(failed.get(config, 0))
+        n = len(g) + n_failed
         gaps = g["gap_to_ref"].dropna().astype(float)
         out.append({
             "config": config,
-            "runs": len(g),
-            "feasible_pct": 100.0 * g["feasible"].map(_true).mean(),
-            "at_ref_pct": 100.0 * (gaps <= RTOL).sum() / len(g),
+            "runs": n,
+            "failed": n_failed,
+            "feasible_pct": 100.0 * g["feasible"].map(_true).sum() / n,
+            "at_ref_pct": 100.0 * (gaps <= RTOL).sum() / n,
             "mean_gap_pct": 100.0 * gaps.mean() if len(gaps) else math.nan,
             "max_gap_pct": 100.0 * gaps.max() if len(gaps) else math.nan,
             "ref_kinds": "/".join(sorted(set(g["ref_kind"].dropna()))),
@@ -483,6 +491,49 @@ def certificate_table(df: pd.DataFrame) -> pd.DataFrame:
             "infeasible_by": next(iter(g.loc[g["termination"] == "infeasible", "config"]), None),
         })
     return pd.DataFrame(out)
+
+
+#: the tables :func:`write_tables` writes (``NAME.md`` and ``NAME.csv``), by name, with their titles
+TABLE_TITLES = {"solvers": "Solver comparison", "solvers-by-instance": "Time per instance (s; '>' = not solved)",
+                "gaps": "Optimality gap to the reference, per method", "gaps-by-instance": "Gap per run",
+                "certificates": "Best placement and best bound per instance"}
+
+
+def _first_line(path: Path) -> str | None:
+    try:
+        with path.open("rb") as f:
+            return f.readline(4096).decode("utf-8", "replace").rstrip("\r\n")
+    except OSError:
+        return None
+
+
+def foreign_tables(dest: str | Path) -> list[Path]:
+    """The files in ``dest`` that :func:`write_tables` would replace but optdist did not write: a
+    ``NAME.md`` whose first line is not its table's title (:data:`TABLE_TITLES`), a ``NAME.csv``
+    beside no such ``NAME.md`` of optdist's (they are written together). Empty files and anything
+    but regular files are left to the writer."""
+    foreign = []
+    for name, title in TABLE_TITLES.items():
+        md, csv = Path(dest) / f"{name}.md", Path(dest) / f"{name}.csv"
+        ours = _first_line(md) == f"# {title}"
+        for path in (md, csv):
+            if path.is_file() and path.stat().st_size and not ours:
+                foreign.append(path)
+    return foreign
+
+
+def check_tables_dest(dest: str | Path, flag: str, fix: str = "give another folder, e.g. --dest DIR") -> None:
+    """Refuse (:class:`~optdist.io.OutputPathError`) to write the tables into ``dest`` where that
+    would replace a file optdist did not write (:func:`foreign_tables`), naming it, ``flag`` (where
+    the folder came from) and the fix."""
+    from optdist.io import OutputPathError
+
+    foreign = foreign_tables(dest)
+    if foreign:
+        more = f" (and {', '.join(map(str, foreign[1:]))})" if foreign[1:] else ""
+        raise OutputPathError(f"{flag} {dest}: {foreign[0]}{more} exists and was not written by optdist (it is not "
+                              f"one of its tables); writing the tables would replace it (fix: {fix}, or move the "
+                              "file away)")
 
 
 def write_table(df: pd.DataFrame, dest: Path, name: str, title: str, notes: Iterable[str] = ()) -> list[Path]:
@@ -608,14 +659,17 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
                 "placement, a result (in the gap tables and certificates), as `optdist solve` counts it.")
     rows = gap_rows(sound, refs)
     exact = sound[sound["solver"].notna()] if sound["solver"].notna().any() else sound  # methods that use a solver
-    files = write_table(solver_table(exact), dest, "solvers", "Solver comparison", [sgm_note, *aside_note, *notes])
+    files = write_table(solver_table(exact), dest, "solvers", TABLE_TITLES["solvers"], [sgm_note, *aside_note, *notes])
     files += write_table(by_instance_table(exact), dest, "solvers-by-instance",
-                         "Time per instance (s; '>' = not solved)", aside_note)
+                         TABLE_TITLES["solvers-by-instance"], aside_note)
     gap_note = "gap = |p - d| / max(|p|, |d|); reference = optimum (opt) or best bound (bound, an upper estimate)."
-    files += write_table(gap_table(rows), dest, "gaps", "Optimality gap to the reference, per method",
-                         [gap_note, *aside_note, *notes])
-    files += write_table(rows, dest, "gaps-by-instance", "Gap per run", [gap_note, *aside_note])
-    files += write_table(certificate_table(sound), dest, "certificates", "Best placement and best bound per instance",
+    failed_note = ("runs: every run of the configuration; failed: runs recorded as error or timeout (no placement; "
+                   "their records name the error), counted in runs but in no other column, so feasible_pct and "
+                   "at_ref_pct are of all runs.")
+    files += write_table(gap_table(rows, sound), dest, "gaps", TABLE_TITLES["gaps"],
+                         [gap_note, failed_note, *aside_note, *notes])
+    files += write_table(rows, dest, "gaps-by-instance", TABLE_TITLES["gaps-by-instance"], [gap_note, *aside_note])
+    files += write_table(certificate_table(sound), dest, "certificates", TABLE_TITLES["certificates"],
                          ["upper bound: best feasible placement (evaluator objective); lower bound: best proven bound; "
                           "gap = |UB - LB| / max(|UB|, |LB|).", *aside_note])
     return files, warns + solu_warns

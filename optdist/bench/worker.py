@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from optdist.bench.records import kept_placement
+from optdist.bench.records import file_digest, kept_placement
 from optdist.bench.spec import Run
 from optdist.io import atomic_write_json
 from optdist.jsonfile import text_of
@@ -119,12 +119,25 @@ def scores(inst: Any, res: Any) -> dict:
     }
 
 
-def execute_in_process(run: Run, import_dir: str | None = None) -> dict:
-    """Solve ``run`` here and return the record payload (status ok), or raise."""
+class InstanceChanged(RuntimeError):
+    """The instance file changed while the worker read it (its SHA-256 before and after differ)."""
+
+
+def execute_in_process(run: Run, import_dir: str | None = None, digest: str | None = None) -> dict:
+    """Solve ``run`` here and return the record payload (status ok), or raise.
+
+    ``digest``: the SHA-256 of the instance file as this worker found it (computed here when not
+    given); the file is hashed again once loaded, and :class:`InstanceChanged` raised if it changed
+    meanwhile, so that ``instance_sha256`` in the payload is the hash of the bytes the run solved."""
     from optdist.instance import load_instance
     from optdist.result import finalize
 
+    if digest is None:
+        digest = file_digest(run.instance_path)
     inst = load_instance(run.instance_path)
+    if file_digest(run.instance_path) != digest:
+        raise InstanceChanged(f"{run.instance_path}: the instance file changed while this run read it (fix: do not "
+                              "edit instance files during a sweep; run it again once the file is as it should be)")
     fn = method_callable(run.method, import_dir)
     t0 = time.perf_counter()
     res = finalize(inst, fn(inst, **run.solve_options()))
@@ -142,6 +155,9 @@ def execute_in_process(run: Run, import_dir: str | None = None) -> dict:
         "instance_info": instance_info(inst),
         **scores(inst, res),
         "extra": jsonable(res.extra),
+        # the solver's own version where its adapter tells it (extra.solver_version), on the record's face
+        "solver_version": res.extra.get("solver_version") if isinstance(res.extra, dict) else None,
+        "instance_sha256": digest,  # of the bytes this run loaded (the runner compares it with the sweep's)
     }
 
 
@@ -167,10 +183,12 @@ def main(argv: list[str]) -> int:
     if PARENT_ENV in os.environ:
         die_with_parent(int(os.environ[PARENT_ENV]))
     run = Run.from_json(json.loads(argv[0]))
+    digest = file_digest(run.instance_path)  # the file as this run finds it, before it is read
     try:
-        payload = execute_in_process(run, argv[2] if len(argv) > 2 else None)
+        payload = execute_in_process(run, argv[2] if len(argv) > 2 else None, digest)
     except Exception as e:  # recorded, never raised: the sweep goes on
-        payload = {"status": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-4000:]}
+        payload = {"status": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-4000:],
+                   "instance_sha256": digest}
     atomic_write_json(argv[1], payload, non_finite=True)  # jsonable leaves none; any other is named, not fatal
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import logging
 import sys
@@ -123,10 +124,12 @@ def _tables(out: Path, dest: Path | None, solu: Path | None, write_solu: Path | 
     stdout; their warnings go to stderr, once each (:func:`optdist.bench.tables.write_tables`).
     ``figures``: the same command draws the figures next, so a record set aside is said to be left
     out of them too, and the figures do not say it again."""
-    from optdist.bench.tables import LEFT_OUT_OF_TABLES, LEFT_OUT_OF_TABLES_AND_FIGURES, write_tables
+    from optdist.bench.tables import (LEFT_OUT_OF_TABLES, LEFT_OUT_OF_TABLES_AND_FIGURES, check_tables_dest,
+                                      write_tables)
 
     where = "--dest" if dest else "tables_dir"
-    dest = make_output_folder(dest or _saved_spec(out).get("tables_dir") or out / "tables", where)
+    dest = _dest_folder(dest or _saved_spec(out).get("tables_dir") or out / "tables", where, "bench-table", out)
+    check_tables_dest(dest, where if where == "--dest" or dest != out / "tables" else "the tables folder")
     files, warnings = write_tables(out, dest, solu, write_solu,
                                    LEFT_OUT_OF_TABLES_AND_FIGURES if figures else LEFT_OUT_OF_TABLES)
     for w in warnings:
@@ -134,12 +137,24 @@ def _tables(out: Path, dest: Path | None, solu: Path | None, write_solu: Path | 
     print(f"tables: {', '.join(str(f) for f in files if f.suffix == '.md')}")
 
 
+def _dest_folder(folder: Path | str, where: str, command: str, out: Path) -> Path:
+    """:func:`~optdist.io.make_output_folder` of the tables' or figures' folder; where it cannot be
+    made or written (a read-only sweep folder), the fix names ``--dest``, which writes them elsewhere."""
+    try:
+        return make_output_folder(folder, where)
+    except OutputPathError as e:
+        if where == "--dest":
+            raise
+        raise OutputPathError(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: write them elsewhere: `optdist {command} {out} "
+                              "--dest DIR`, a writable folder; or make that folder writable)") from None
+
+
 def _figures(out: Path, names: list[str], dest: Path | None, warn: bool = True) -> None:
     """Draw the figures ``names``; ``warn`` False: the same command's tables said each record set aside."""
     from optdist.bench.figures import write_figures
 
     where = "--dest" if dest else "figures_dir"
-    dest = make_output_folder(dest or _saved_spec(out).get("figures_dir") or out / "figures", where)
+    dest = _dest_folder(dest or _saved_spec(out).get("figures_dir") or out / "figures", where, "bench-figures", out)
     files = write_figures(out, names, dest, warn)
     print(f"figures: {', '.join(str(f) for f in files if f.suffix == '.png')}")
 
@@ -159,7 +174,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.method:
         unknown = sorted(set(args.method) - set(spec.methods))
         if unknown:
-            raise ValueError(f"--method {quoted(unknown)} not in the spec's methods {quoted(spec.methods)}")
+            close = {u: difflib.get_close_matches(u, spec.methods, 1) for u in unknown}
+            hint = "; ".join(f"{u}: did you mean {m[0]}?" for u, m in close.items() if m)
+            raise ValueError(f"--method {quoted(unknown)} not in the spec's methods {quoted(spec.methods)} of "
+                             f"{args.spec}{f' ({hint})' if hint else ''} (fix: give one of those methods, or add it "
+                             "to the spec's methods)")
+    _unused_axes(spec, args.spec)
+    whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
+    if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
     out = args.out or Path(spec.out)
     if args.out is not None and out.resolve() != Path(spec.out).resolve() and (spec.tables_dir or spec.figures_dir):
@@ -168,6 +190,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
               f"{out}/figures, not to the spec's tables_dir/figures_dir (to write those: `optdist bench-table {out} "
               f"--dest DIR`, `optdist bench-figures {out} --dest DIR`)", file=sys.stderr)
         spec = dataclasses.replace(spec, tables_dir=None, figures_dir=None)
+        whole = dataclasses.replace(whole, tables_dir=None, figures_dir=None)
     if args.solu is not None:  # read by the tables after the sweep: a typo is named now, not hours later
         from optdist.bench.solu import read_solu
 
@@ -201,11 +224,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
                           "or --out DIR)") from None
     else:
         check_output_folder(out, "--out")  # as the sweep's lock would refuse it (optdist.bench.runner.sweep_lock)
+    _check_not_foreign(out, "--out" if args.out is not None else f"{args.spec}: out =")
+    tables = Path(spec.tables_dir) if spec.tables_dir else out / "tables"
+    if tables.is_dir():  # the tables are written after the runs: a file of the user's there is named now
+        from optdist.bench.tables import check_tables_dest
+
+        check_tables_dest(tables, f"{args.spec}: tables_dir =" if spec.tables_dir else "the tables folder",
+                          f"give another tables_dir in {args.spec}" if spec.tables_dir else "give another --out DIR")
     _check_before_runs(spec, args.spec)
     try:
         rep = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, retry_errors=args.retry_errors,
                         allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid,
-                        spec_file=None if args.out is not None else str(args.spec))
+                        spec_file=None if args.out is not None else str(args.spec), saved=whole)
     except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (Terminated: also before the sweep's own handler)
         sig = "SIGTERM" if isinstance(e, Terminated) else "SIGINT"
         print(f"{spec.name}: interrupted by {sig}; finished runs are recorded in {out}/records, "
@@ -217,7 +247,51 @@ def cmd_bench(args: argparse.Namespace) -> int:
     _tables(out, None, args.solu, figures=bool(spec.figures))
     if spec.figures:
         _figures(out, list(spec.figures), None, warn=False)  # the tables' warnings named the figures too
-    return _report_failures(spec.name, out, spec.runs())
+    status = _report_failures(spec.name, out, spec.runs())
+    if rep.lost:  # no record, so not among the failures above: said again here, and not exit 0
+        print(f"{spec.name}: {rep.lost} run(s) lost by the executor (a Dask worker or scheduler gone) have no record "
+              "(fix: run the same command again: it redoes them)", file=sys.stderr)
+        return 1
+    return status
+
+
+def _unused_axes(spec, spec_file: Path) -> None:
+    """Warn of a spec's solvers or formulations that none of its methods takes (only its
+    ``solver_methods`` do): ignored, which the user may not know."""
+    takers = [m for m in spec.methods if m in spec.solver_methods]
+    for name in ("solvers", "formulations"):
+        values = getattr(spec, name)
+        if values and not takers:
+            log.warning("%s: %s %s are ignored: none of its methods %s takes a solver (those that do: its "
+                        "solver_methods, %s) (fix: leave %s out of the spec, or add a method that takes them, e.g. "
+                        "milp)", spec_file, name, quoted(values), quoted(spec.methods), quoted(spec.solver_methods),
+                        name)
+
+
+def _check_not_foreign(out: Path, where: str) -> None:
+    """Before the sweep writes into ``out``: where it is no sweep's folder yet (no records/), refuse a
+    file there that the sweep would replace but optdist did not write (a user's spec.json or
+    grid.json, tables/*.md of their own), naming it and the fix; a sweep's own folder passes."""
+    from optdist.bench.records import GRID_FORMAT, GRID_NAME
+    from optdist.bench.tables import foreign_tables
+    from optdist.io import document_format
+
+    if (out / "records").is_dir() or not out.is_dir():
+        return
+
+    def ours(path: Path) -> bool:
+        try:
+            return path.name == GRID_NAME and document_format(path) == GRID_FORMAT
+        except OSError:
+            return False
+
+    foreign = [p for p in (out / "spec.json", out / GRID_NAME) if p.is_file() and p.stat().st_size and not ours(p)]
+    foreign += foreign_tables(out / "tables") if (out / "tables").is_dir() else []
+    if foreign:
+        more = f" (and {', '.join(map(str, foreign[1:]))})" if foreign[1:] else ""
+        raise OutputPathError(f"{where} {out}: not a sweep's folder (no records/), and {foreign[0]}{more} exists and "
+                              "was not written by optdist; the sweep would replace it (fix: give another folder, e.g. "
+                              "--out DIR, or move the file away)")
 
 
 def _check_before_runs(spec, spec_file: Path) -> None:
