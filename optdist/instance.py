@@ -333,29 +333,40 @@ class ObjectiveSpec(_Spec):
 
 
 class QuantizationSpec(_Spec):
-    """DefQ input quantization on the source, served by a multi-exit CNN (MODEL.md section 8).
+    """DefQ input quantization on the source, for a CNN served with early exits (MODEL.md section 8).
 
-    Expected share of a request's multiplications: ``w = f + (1 - f) ((1 - a) l_clean + a l_x)``
-    with ``x = defended`` when DefQ is on, else ``attacked`` (``optdist.defences.placement``).
-    Defaults: the measured multi-exit CNN on MNIST (benchmarks/defences/defq_eval, exits 1-2,
-    RAD 5 %, DeepSloth L-inf 0.1, DefQ[20,60]).
+    An entry declares that the CNN is served with early exits (internal classifiers); its shares
+    describe THAT deployment. Expected share of a request's multiplications:
+    ``w = f + (1 - f) ((1 - a) l_clean + a l_x)`` with ``x = defended`` when DefQ is on, else
+    ``attacked`` (``optdist.defences.placement``). The four exit shares (``exit_work_share``,
+    ``late_share_*``) must be set: an entry leaving any to its default is refused
+    (``defence.CNN.quantization``). The defaults are the measured multi-exit CNN on MNIST
+    (benchmarks/defences/defq_eval, exits 1-2, RAD 5 %, DeepSloth L-inf 0.1, DefQ[20,60]), to copy
+    only for a deployment like it.
     """
 
     _change: ClassVar[str] = "inst.with_spec(defence={{CNN: {{..., \"quantization\": {{..., \"{field}\": ...}}}}}})"
 
-    use: Literal["off", "on", "auto"] = Field(default="auto", description="DefQ off, on, or chosen by the optimizer")
+    use: Literal["off", "on", "auto"] = Field(
+        default="auto", description="DefQ off (the early exits only), on, or chosen by the optimizer"
+    )
     attack_share: float = Field(default=0.0, ge=0, le=1, description="a: share of requests that are slow-down attacks")
     exit_work_share: float = Field(
-        default=0.3228, ge=0, le=1, description="f: share of a request's multiplications done up to the early exit"
+        default=0.3228, ge=0, le=1, description="f: share of a request's multiplications done up to the early exit "
+        "(required; default: the multi-exit MNIST CNN's measured value)"
     )
-    late_share_clean: float = Field(default=0.18, ge=0, le=1, description="share of clean requests past the early exit")
+    late_share_clean: float = Field(default=0.18, ge=0, le=1, description="share of clean requests past the early exit "
+                                    "(required; default: the multi-exit MNIST CNN's measured value)")
     late_share_attacked: float = Field(
-        default=0.517, ge=0, le=1, description="share of attacked requests past the early exit, DefQ off"
+        default=0.517, ge=0, le=1, description="share of attacked requests past the early exit, DefQ off "
+        "(required; default: the multi-exit MNIST CNN's measured value)"
     )
     late_share_defended: float = Field(
-        default=0.502, ge=0, le=1, description="share of attacked requests past the early exit, DefQ on"
+        default=0.502, ge=0, le=1, description="share of attacked requests past the early exit, DefQ on "
+        "(required; default: the multi-exit MNIST CNN's measured value)"
     )
-    accuracy_drop_pct: float = Field(default=0.11, ge=0, le=_hi("accuracy_pct"), description="accuracy lost (%) on clean inputs with DefQ on")
+    accuracy_drop_pct: float = Field(default=0.11, ge=0, le=_hi("accuracy_pct"), description="accuracy lost (%) on clean "
+                                     "inputs with DefQ on (default: the multi-exit MNIST CNN's measured value)")
 
 
 class DefenceSpec(_Spec):
@@ -379,7 +390,8 @@ class DefenceSpec(_Spec):
     max_accuracy_drop_pct: float = Field(default=2.0, ge=0, le=_hi("accuracy_pct"), description="user bound on the accuracy lost (%)")
     accuracy_weight: float = Field(default=0.0, ge=0, le=_hi("accuracy_weight"), description="seconds charged per accuracy-% lost, per request")
     quantization: QuantizationSpec | None = Field(
-        default=None, description="DefQ and the expected load; null: a single-exit CNN, no DefQ"
+        default=None, description="DefQ and the expected load of the CNN served with early exits (the four exit "
+        "shares set); null: served with its final classifier only, no DefQ"
     )
 
 
@@ -818,8 +830,8 @@ class Instance:
 def _plain(value: Any) -> Any:
     """``value`` as a JSON document holds it: a spec model as its fields, a tuple or list as a
     list, a mapping as a dict (what :meth:`Instance.with_spec` validates)."""
-    if isinstance(value, BaseModel):
-        return value.model_dump()
+    if isinstance(value, BaseModel):  # a defence entry as given: its unset fields stay unset (exit shares)
+        return value.model_dump(exclude_unset=isinstance(value, DefenceSpec))
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, (dict, MappingProxyType)):

@@ -1,7 +1,8 @@
 """def32: defended placement found wrong by a fresh user (break32b).
 
-1. a DefQ ``quantization`` block on the single-exit zoo LeNet scaled its compute by another
-   network's early-exit load factor, labelled "distribution alone";
+1. a DefQ ``quantization`` block on the zoo LeNet silently scaled its compute by another network's
+   early-exit shares (the defaults), labelled "distribution alone": an entry now declares an
+   early-exit deployment and must set its four exit shares (defq32);
 2. a DP cut with no measurement of its own borrowed an earlier tensor's accuracy cost;
 3. ``optdist.evaluate`` and ``optdist evaluate`` disagreed on a defended result;
 4. negligible noise (eps above the grid, or an SSIM within its standard error of no noise) freed layers;
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from optdist.instance import DefenceSpec, InstanceError, load_instance, parse
+from optdist.instance import DefenceSpec, InstanceError, QuantizationSpec, load_instance, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACEMENT = ROOT / "benchmarks" / "defences" / "placement" / "instances"
@@ -31,14 +32,71 @@ def _doc(path: Path, defence: dict) -> dict:
 
 # 1 ---------------------------------------------------------------------------------------------
 
-def test_quantization_on_single_exit_lenet_is_refused_naming_field_and_fix(tmp_path):
+#: the multi-exit MNIST CNN's measured shares (benchmarks/defences/defq_eval), written out
+MNIST_EXITS = {"exit_work_share": 0.3228, "late_share_clean": 0.18, "late_share_attacked": 0.517,
+               "late_share_defended": 0.502}
+
+
+def test_quantization_leaving_exit_shares_to_defaults_is_refused_naming_them(tmp_path):
     doc = _doc(PLACEMENT / "lenet-10x10-tau0.6-cpu143k.json",
                {"lenet": {"mode": "distribute", "quantization": {"use": "off", "attack_share": 0}}})
     with pytest.raises(InstanceError) as e:
         parse(doc, "q0", tmp_path / "q0.json")
     (p,) = e.value.problems
-    assert p.path == "defence.lenet.quantization" and "single exit" in p.message
-    assert 'remove "quantization"' in p.fix
+    assert p.path == "defence.lenet.quantization" and "early exits" in p.message
+    for f in MNIST_EXITS:
+        assert f in p.message and f in p.fix
+    assert "multi-exit MNIST CNN's measured values" in p.fix and "defq_eval" in p.fix
+    # one share given: the other three are named, the given one is not
+    doc["defence"]["lenet"]["quantization"]["exit_work_share"] = 0.4
+    with pytest.raises(InstanceError) as e:
+        parse(doc, "q1", tmp_path / "q1.json")
+    (p,) = e.value.problems
+    assert "exit_work_share" not in p.message and "late_share_defended" in p.message
+    # the Python API: a spec model built with defaults is refused alike (its unset fields stay unset)
+    inst = load_instance(PLACEMENT / "lenet-10x10-tau0.6-cpu143k.json")
+    with pytest.raises(InstanceError, match=r"defence\.lenet\.quantization: leaves exit_work_share"):
+        inst.with_spec(defence={"lenet": DefenceSpec(quantization=QuantizationSpec(use="off"))})
+
+
+def test_quantization_with_explicit_shares_is_accepted_and_labelled_with_its_load(tmp_path):
+    from optdist.defences.placement import choice_text, load_factor
+    from optdist.solve import solve
+
+    q = {"use": "on", "attack_share": 1.0, **MNIST_EXITS}
+    path = tmp_path / "q.json"
+    path.write_text(json.dumps(_doc(PLACEMENT / "lenet-10x10-tau0.6-cpu143k.json",
+                                    {"lenet": {"mode": "distribute", "quantization": q}})))
+    inst = load_instance(path)
+    res = solve(inst, method="defended", threads=1)
+    choice = res.extra["defence"]["lenet"]
+    w = load_factor(QuantizationSpec(**q), True)
+    assert w == pytest.approx(0.3228 + 0.6772 * 0.502)
+    assert choice["defq"] is True and choice["load_factor"] == pytest.approx(w)
+    assert res.evaluation.feasible
+    text = choice_text(choice)
+    assert text.startswith("distribution alone + DefQ with expected load factor 0.6628 (early exits)")
+    # the placement holds only under the scaled capacities: the plain instance is overloaded
+    from optdist.evaluate import evaluate
+
+    assert not evaluate(load_instance(PLACEMENT / "lenet-10x10-tau0.6-cpu143k.json"), res.assignment).feasible
+
+
+def test_use_off_with_explicit_shares_scales_by_the_early_exits_only():
+    import numpy as np
+
+    from optdist.defences.placement import cnn_options, defended_instance
+
+    inst = load_instance(PLACEMENT / "lenet-10x10-tau0.6-cpu143k.json")
+    q = QuantizationSpec(use="off", attack_share=0.5, **MNIST_EXITS)
+    d = inst.with_spec(defence={"lenet": DefenceSpec(mode="distribute", quantization=q)})
+    (o,), _ = cnn_options(d, "lenet")
+    w = 0.3228 + 0.6772 * (0.5 * 0.18 + 0.5 * 0.517)  # late_share_attacked: DefQ is off
+    assert (o.defq, o.defq_drop_pct, o.accuracy_drop_pct) == (False, 0.0, 0.0)
+    assert o.load_factor == pytest.approx(w)
+    scaled = defended_instance(d, {"lenet": o})
+    np.testing.assert_allclose(scaled.compute_capacity, inst.compute_capacity / w)  # no DefQ load on the sources
+    assert scaled.limits == inst.limits
 
 
 def test_distribution_alone_is_not_said_of_a_scaled_load():

@@ -87,14 +87,11 @@ def test_quantization_expected_load():
     assert load_factor(None, True) == 1.0
     assert load_factor(q, False) == pytest.approx(0.3 + 0.7 * (0.5 * 0.2 + 0.5 * 0.6))
     assert load_factor(q, True) == pytest.approx(0.3 + 0.7 * (0.5 * 0.2 + 0.5 * 0.4))
-    # the zoo LeNet has a single exit: a quantization entry is refused (def32), so the capacity
-    # scaling is checked on an option built for a multi-exit network
-    with pytest.raises(InstanceError, match=r"defence\.lenet\.quantization.*single exit"):
-        tiny(0.6, mode="distribute", quantization=q)
-    inst = tiny(0.6, mode="distribute")
-    base = cnn_options(inst, "lenet")[0][0]
-    on_opt = dataclasses.replace(base, defq=True, load_factor=load_factor(q, True), defq_drop_pct=q.accuracy_drop_pct)
-    on = defended_instance(inst, {"lenet": on_opt})
+    # every exit share set: the entry declares an early-exit deployment and is accepted (defq32)
+    inst = tiny(0.6, mode="distribute", quantization=q)
+    opts, _ = cnn_options(inst, "lenet")
+    assert [(o.defq, o.accuracy_drop_pct) for o in opts] == [(False, 0.0), (True, 0.5)]
+    on = defended_instance(inst, {"lenet": opts[1]})
     src = int(inst.request_source[0])
     w = load_factor(q, True)
     expect = inst.compute_capacity / w
@@ -216,8 +213,7 @@ def test_dp_options_need_a_sweep_under_the_tables_attacker(monkeypatch):
 
 
 def test_dp_options_follow_the_attacker_recorded_in_the_privacy_table(monkeypatch, tmp_path):
-    import dataclasses
-
+    
     from optdist.attacks.attacker import CALIBRATION
     from optdist.privacy import resolve_table
 

@@ -34,13 +34,18 @@ map: the noised partial sums would add up, so the measured accuracy would not ho
 ``(mode, c)`` do not depend on which admissible ``eps`` is used, so only
 ``eps*(c) = argmin_eps a(c, eps)`` (ties: the larger eps) is kept.
 
-**DefQ and the expected load** (``quantization``; a multi-exit CNN whose early exit is reached
-after a share ``f`` of its multiplications). No zoo CNN has early exits (:data:`MULTI_EXIT_CNNS`),
-so :func:`check_defence` refuses a ``quantization`` entry (``defence.CNN.quantization``): its
-defaults describe the multi-exit MNIST CNN of :mod:`optdist.defences.multiexit`, and a single-exit
-CNN runs every layer for every request (``w = 1``). A share ``alpha`` of the requests are slow-down
-attacks; ``l_clean``, ``l_x`` are the shares of clean and attacked requests that go past the
-early exit, ``x = defended`` with DefQ on, else ``attacked``. Expected share of a request's work
+**DefQ and the expected load** (``quantization``). A ``quantization`` entry declares that the CNN
+is served with early exits (internal classifiers) and describes THAT deployment: its early exit is
+reached after a share ``f`` (``exit_work_share``) of a request's multiplications, and
+``late_share_clean``, ``late_share_attacked``, ``late_share_defended`` are the shares of clean
+requests, of attacked ones with DefQ off and with DefQ on that go past it. The profile of the CNN
+says nothing about exits, so :func:`check_defence` refuses an entry that leaves any of these four
+(:data:`EXIT_SHARE_FIELDS`) to its default (pydantic ``model_fields_set``): the defaults are the
+measured values of the multi-exit MNIST CNN of :mod:`optdist.defences.multiexit`
+(benchmarks/defences/defq_eval), to be copied only for a deployment like it. A CNN without an entry
+runs every layer for every request (``w = 1``). A share ``alpha`` of the requests are slow-down
+attacks; ``l_x`` is ``late_share_defended`` with DefQ on, else ``late_share_attacked``. Expected
+share of a request's work
 
     w = f + (1 - f) ((1 - alpha) l_clean + alpha l_x)    (w = 1 without ``quantization``)
 
@@ -51,6 +56,9 @@ multiplications per image (:func:`optdist.defences.defq.ops_per_image`) on a sou
 scaling of its layers: exact in total, approximate per layer) and, with several CNNs, as the
 largest ``w`` among them (conservative). A request's latency stays its full-path latency (a late
 request needs every stage); DefQ adds ``q / e_s`` seconds on its source and ``a_q`` accuracy-%.
+With ``use: off`` the entry scales the load by the early exits only (``x = attacked``; no DefQ
+time, no DefQ accuracy cost). A scaled load is labelled with its factor (:func:`choice_text`), never
+"distribution alone".
 
 **Joint choice, exact by enumeration.** For every combination ``o`` of one option per CNN, the
 instance with the modified limits and capacities is solved by an exact method (default: the
@@ -117,7 +125,7 @@ class Option:
     attacker_ssim: float | None = None
     dp_source: str | None = None  # measured | paper
     provenance: str = ""
-    defq: bool | None = None  # None: no quantization spec (single-exit CNN)
+    defq: bool | None = None  # None: no quantization entry (served without early exits)
     load_factor: float = 1.0  # w
     defq_drop_pct: float = 0.0
 
@@ -168,16 +176,8 @@ def check_defence(inst: Instance) -> None:
                                     f'"defence": {{{quoted(sorted(inst.profiles)[:1])}: {{"mode": "auto"}}}}, or remove the entry'))
             continue
         names = [la.name for la in inst.profiles[cnn].layers]
-        if spec.quantization is not None and not has_early_exits(cnn):
-            problems.append(Problem(
-                f"defence.{cnn}.quantization",
-                f"{cnn} has a single exit (its final classifier): DefQ's expected-load model needs early exits, "
-                "and its numbers (exit_work_share, late_share_*) are those of the multi-exit MNIST CNN of "
-                "optdist.defences.multiexit (benchmarks/defences/defq_eval), not of " + cnn + "; every request "
-                "of a single-exit CNN runs all its layers, so DefQ would lower no load and only cost time "
-                "and accuracy",
-                f'remove "quantization" from defence.{cnn} (or set it to null): the zoo CNNs have no early '
-                "exits, so DefQ is not offered for them"))
+        if spec.quantization is not None:
+            problems += _exit_share_problems(cnn, spec.quantization)
         for field, values, example, what in (("epsilons", spec.epsilons, "[5, 7, 10]", "eps"),
                                              ("cuts", spec.cuts, '["pool1", "ReLU2"]', "layer")):
             try:  # the one rule of dp-effect's --eps and dp-sweep's: each value once
@@ -193,15 +193,26 @@ def check_defence(inst: Instance) -> None:
         raise InstanceError(str(inst.path) if inst.path else inst.name, problems)
 
 
-#: zoo CNNs with early exits (internal classifiers) in their profile: none. The DefQ load model
-#: (:func:`load_factor`) applies to a multi-exit network only; its defaults describe
-#: :class:`optdist.defences.multiexit.MultiExitCNN`, which is not a zoo CNN.
-MULTI_EXIT_CNNS: frozenset[str] = frozenset()
+#: the fields of a ``quantization`` entry that describe the CNN's early-exit deployment: an entry
+#: must set each of them (their defaults are the multi-exit MNIST CNN's measured values)
+EXIT_SHARE_FIELDS = ("exit_work_share", "late_share_clean", "late_share_attacked", "late_share_defended")
 
 
-def has_early_exits(cnn: str) -> bool:
-    """Whether ``cnn``'s profile has early exits (a ``quantization`` entry needs them)."""
-    return cnn in MULTI_EXIT_CNNS
+def _exit_share_problems(cnn: str, q: QuantizationSpec) -> list[Problem]:
+    """The refusal of a ``quantization`` entry that leaves an exit share to its default."""
+    missing = [f for f in EXIT_SHARE_FIELDS if f not in q.model_fields_set]
+    if not missing:
+        return []
+    example = ", ".join(f'"{f}": {QuantizationSpec.model_fields[f].default:g}' for f in missing)
+    return [Problem(
+        f"defence.{cnn}.quantization",
+        f"leaves {', '.join(missing)} to the defaults: a quantization entry declares that {cnn} is served with "
+        f"early exits, and its shares must describe that deployment (the profile of {cnn} has no exits to read "
+        "them from)",
+        f"set {', '.join(missing)} in defence.{cnn}.quantization to the measured shares of {cnn}'s early-exit "
+        "deployment; the defaults are the multi-exit MNIST CNN's measured values (benchmarks/defences/defq_eval), "
+        f"to copy only for a deployment like it: {example}; or remove \"quantization\" (served with its final "
+        "classifier only: no DefQ)")]
 
 
 def table_attacker(inst: Instance, cnn: str) -> tuple[Attacker, str]:
