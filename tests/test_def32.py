@@ -240,3 +240,16 @@ def test_dp_effect_reads_an_unmeasured_cut_between_two_tensors_conservatively(ca
     assert c2.tensor == "pool1 and ReLU2"
     assert cli_main(["dp-effect", "lenet", "conv2", "--tau", "0.8", "--eps", "7"]) == 0
     assert "the larger of the numbers of pool1 and ReLU2" in capsys.readouterr().out
+
+
+def test_node_use_is_printed_against_the_defended_capacities(capsys):
+    """solve's "node use" table divides by the capacities the defended result was scored on (DefQ's
+    early exits scale them): the DefQ example uses at most 100 % there, 149.7 % of the plain ones."""
+    from optdist.cli import main
+
+    example = Path(__file__).resolve().parents[1] / "benchmarks/defences/placement/instances"
+    assert main(["solve", str(example / "lenet-10x10-tau0.6-cpu143k-defq-alpha1.json"), "--method", "defended",
+                 "--threads", "1", "-q"]) == 0
+    table = capsys.readouterr().out.split("node use")[1]
+    shares = [float(row.split("|")[3]) for row in table.splitlines() if row.startswith("| rpi3")]
+    assert shares and max(shares) <= 100.0 + 1e-6, shares

@@ -956,7 +956,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         print_evaluation(inst, res.evaluation, args.requests, f'{args.out}\'s "violation_list"' if args.out else
                          'the "violation_list" of the result file --out FILE writes')
         print_stage_breakdowns(inst, res.evaluation, args.requests, stages_asked(inst, args))
-        _print_node_use(inst, res.evaluation)
+        _print_node_use(res.scored_on or inst, res.evaluation)  # a defence's capacities where it scaled them
 
 
 def _made_for_other(path, inst, fingerprint: str) -> str:
