@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from optdist.evaluate import capacity_limit
 from optdist.instance import Instance
 from optdist.transfers import least_sent
 
@@ -201,6 +202,8 @@ def check(inst: Instance) -> list[Finding]:
     D = inst.n_devices
     ids = inst.node_ids
     mem, comp, bw = inst.memory, inst.compute_capacity, inst.bandwidth_capacity
+    # the most a node may use: the evaluator's and the models' capacity rule (messages name the capacity)
+    lim_mem, lim_comp, lim_bw = (capacity_limit(np.asarray(a, dtype=float)) for a in (mem, comp, bw))
     tau = inst.spec.tau
     src_need = defaultdict(lambda: np.zeros(3))  # source node -> memory, compute, bytes sent (all its requests)
     src_reqs: dict[int, list[str]] = defaultdict(list)
@@ -222,11 +225,11 @@ def check(inst: Instance) -> list[Finding]:
                 need_src += (P * m, P * c, 0.0)
                 why = "first layer (eq. 8)" if k == 0 else ("last layer (eq. 9)" if k == len(layers) - 1 else
                                                             f"no untrusted device may see its input at tau {tau} (10h)")
-                if P * m > mem[s] * (1 + 1e-9):
+                if P * m > lim_mem[s]:
                     out.append(Finding("memory", where, f"{la.name} must run on source {ids[s]} ({why}) and needs "
                                        f"{_fmt_bytes(P * m)} of weights, but the source has {_fmt_bytes(mem[s])}",
                                        {"needed": P * m, "capacity": float(mem[s])}, rid, la.name, ids[s]))
-                if P * c > comp[s] * (1 + 1e-9):
+                if P * c > lim_comp[s]:
                     out.append(Finding("compute", where, f"{la.name} must run on source {ids[s]} ({why}) and needs "
                                        f"{P * c:,.0f} multiplications per period, but the source can do {comp[s]:,.0f}",
                                        {"needed": P * c, "capacity": float(comp[s])}, rid, la.name, ids[s]))
@@ -234,8 +237,8 @@ def check(inst: Instance) -> list[Finding]:
             need_dev += (P * m, P * c, 0.0)
             cap_priv = lim.device_cap[k]
             u_priv = np.full(D, P if cap_priv is None else min(cap_priv, P), dtype=np.int64)
-            u_mem = np.full(D, P, dtype=np.int64) if m == 0 else np.minimum(P, np.floor(mem[:D] / m * (1 + 1e-12))).astype(np.int64)
-            u_cmp = np.full(D, P, dtype=np.int64) if c == 0 else np.minimum(P, np.floor(comp[:D] / c * (1 + 1e-12))).astype(np.int64)
+            u_mem = np.full(D, P, dtype=np.int64) if m == 0 else np.minimum(P, np.floor(lim_mem[:D] / m * (1 + 1e-12))).astype(np.int64)
+            u_cmp = np.full(D, P, dtype=np.int64) if c == 0 else np.minimum(P, np.floor(lim_comp[:D] / c * (1 + 1e-12))).astype(np.int64)
             u_all = np.minimum(np.minimum(u_priv, u_mem), u_cmp)
             per = int(u_priv.max()) if D else 0
             min_owners[k] = math.ceil(P / max(per, 1))
@@ -293,7 +296,7 @@ def check(inst: Instance) -> list[Finding]:
                                      ("bandwidth", 2, bw[s], "bytes per period")):
             if idx < 2:
                 continue  # per-layer checks above already cover the source's memory/compute per request
-            if need_src[idx] > capv * (1 + 1e-9):
+            if need_src[idx] > capacity_limit(capv):
                 out.append(Finding(fam, rwhere + f", source {ids[s]}",
                                    f"source {ids[s]} must send at least {_fmt_bytes(need_src[idx])} per period "
                                    f"(the first layer's output to the devices, eq. 6) but its bandwidth capacity is "
@@ -301,7 +304,7 @@ def check(inst: Instance) -> list[Finding]:
                                    {"needed": float(need_src[idx]), "capacity": float(capv)}, rid, None, ids[s]))
         for fam, idx, unit in (("memory", 0, "memory"), ("compute", 1, "multiplications"), ("bandwidth", 2, "sent")):
             capd = float((mem, comp, bw)[idx][:D].sum())
-            if D and need_dev[idx] > capd * (1 + 1e-9):
+            if D and need_dev[idx] > float((lim_mem, lim_comp, lim_bw)[idx][:D].sum()):
                 out.append(Finding(fam, rwhere, f"the device layers of request {rid} need at least "
                                    f"{_fmt_bytes(need_dev[idx]) if idx != 1 else f'{need_dev[idx]:,.0f}'} {unit}"
                                    f" but all {D} devices together have {_fmt_bytes(capd) if idx != 1 else f'{capd:,.0f}'}",
@@ -316,7 +319,7 @@ def check(inst: Instance) -> list[Finding]:
         if len(src_reqs[s]) < 2:
             continue
         for fam, idx, capv in (("memory", 0, mem[s]), ("compute", 1, comp[s]), ("bandwidth", 2, bw[s])):
-            if need[idx] > capv * (1 + 1e-9) and (fam, ids[s]) not in singles:
+            if need[idx] > capacity_limit(capv) and (fam, ids[s]) not in singles:
                 what = {0: f"{_fmt_bytes(need[idx])} of weights", 1: f"{need[idx]:,.0f} multiplications",
                         2: f"to send at least {_fmt_bytes(need[idx])}"}[idx]
                 capw = {0: _fmt_bytes(capv), 1: f"{capv:,.0f}", 2: _fmt_bytes(capv)}[idx]
@@ -329,7 +332,7 @@ def check(inst: Instance) -> list[Finding]:
                                    None, None, ids[s]))
     for fam, idx in (("memory", 0), ("compute", 1), ("bandwidth", 2)):
         capd = float((mem, comp, bw)[idx][:D].sum())
-        if D and inst.n_requests > 1 and dev_need[idx] > capd * (1 + 1e-9) and not any(
+        if D and inst.n_requests > 1 and dev_need[idx] > float((lim_mem, lim_comp, lim_bw)[idx][:D].sum()) and not any(
                 f.family == fam and f.where.startswith("request") and f.layer is None for f in out):
             out.append(Finding(fam, "all requests", f"the {inst.n_requests} requests need at least "
                                f"{dev_need[idx]:,.0f} {('bytes of memory', 'multiplications', 'bytes sent')[idx]} on the "

@@ -30,7 +30,26 @@ from optdist.profiles import Layer
 if TYPE_CHECKING:
     from optdist.result import SolveResult
 
-REL_TOL = 1e-6  # capacities are checked with this relative slack (solver feasibility tolerance)
+#: THE capacity rule (memory, compute, bandwidth; every node): a placement fits a capacity
+#: ``cap`` when its use is at most :func:`capacity_limit` ``(cap) = cap * (1 + REL_TOL) + ABS_TOL``.
+#: Why a slack at all: MILP solvers accept a point whose rows hold up to their feasibility
+#: tolerance and whose integers are integral up to their integrality tolerance (~1e-6), so a
+#: solver's placement may exceed a capacity by that much and must still be accepted. One rule,
+#: one home: the evaluator (:func:`evaluate`), the pre-solve checks (:func:`optdist.diagnose.check`)
+#: and the right-hand side of every formulation's memory / compute / bandwidth rows
+#: (:func:`optdist.milp.data.model_data`) and of the decomposition's master, pricing and bound
+#: capacities (:func:`optdist.milp.decomposition.bounds.capacities`) all use it, so a placement
+#: the evaluator accepts is one every model can find, and a model's bound holds for it.
+#: Heuristics may test ``use <= cap`` strictly: conservative, they never produce a placement
+#: the evaluator refuses.
+REL_TOL = 1e-6
+ABS_TOL = 1e-9
+
+
+def capacity_limit(cap: Any) -> Any:
+    """The most a node may use of capacity ``cap`` (a number or an array): ``cap * (1 + REL_TOL)
+    + ABS_TOL`` (:data:`REL_TOL`; an infinite capacity stays infinite)."""
+    return cap * (1 + REL_TOL) + ABS_TOL
 
 
 @dataclass(frozen=True)
@@ -492,7 +511,7 @@ def evaluate(inst: Instance | str | Path | dict, asg: Assignment | SolveResult |
         ("compute", comp, inst.compute_capacity),
         ("bandwidth", bw, inst.bandwidth_capacity),
     ):
-        for n in np.flatnonzero(used > capa * (1 + REL_TOL) + 1e-9):
+        for n in np.flatnonzero(used > capacity_limit(capa)):
             viol.append(Violation(name, ids[n], None, None, float(used[n] - capa[n]), float(capa[n]), f"{ids[n]} uses {used[n]:.6g} of {name}, capacity {capa[n]:.6g} ({100 * used[n] / max(capa[n], 1e-300):.1f}%)"))
 
     admitted = asg.admitted

@@ -23,6 +23,7 @@ from functools import cache
 
 import numpy as np
 
+from optdist.evaluate import capacity_limit
 from optdist.instance import Instance
 from optdist.jsonfile import json_text
 from optdist.profiles import Layer, Profile
@@ -235,7 +236,8 @@ def model_data(
     reqs = tuple(range(inst.n_requests)) if requests is None else tuple(int(r) for r in requests)
     if len(set(reqs)) != len(reqs) or any(not 0 <= r < inst.n_requests for r in reqs):
         raise ValueError(f"requests must be distinct indices in 0..{inst.n_requests - 1}, got {list(reqs)}")
-    capacity = {c: np.asarray(getattr(inst, c), dtype=float).copy() for c in CAPACITIES}
+    # the instance's capacities as the models' right-hand sides: THE capacity rule (an override is one already)
+    capacity = {c: capacity_limit(np.asarray(getattr(inst, c), dtype=float)) for c in CAPACITIES}
     for key, arr in (capacity_override or {}).items():
         name = key if key in CAPACITIES else f"{key}_capacity"
         if name not in CAPACITIES:

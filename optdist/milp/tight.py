@@ -720,6 +720,11 @@ def _load(b: BuiltModel, i: int, weights: dict[tuple[int, int], int]) -> pyo.Exp
     return pyo.quicksum((w * b.model.n[r, k, i] for (r, k), w in weights.items() if (r, k, i) in b.model.n))
 
 
+def _keyed(b: BuiltModel, i: int, weights: dict[tuple[int, int], int]) -> bool:
+    """Whether ``key_i`` (:func:`_load`) holds a variable with a non-zero weight."""
+    return any(w != 0 and (r, k, i) in b.model.n for (r, k), w in weights.items())
+
+
 def request_groups(b: BuiltModel) -> list[list[int]]:
     """Groups (>= 2) of modelled requests that differ only by their source: same CNN, sources
     equal in every field the model reads (e, rho, capacities), each source the source of no
@@ -766,7 +771,10 @@ def _device_rows(b: BuiltModel, weights: dict[tuple[int, int], int]) -> None:
     blk = b.model.symmetry
     if blk.component("c") is not None:
         blk.del_component("c")
-    pairs = [(g[q], g[q + 1]) for g in device_groups(b) for q in range(len(g) - 1)]
+    # a pair whose keys hold no variable (empty key: no multi-segment layer in a lexicographic
+    # key, or no candidate segment) would be the trivial row 0 >= 0, which Pyomo refuses: skipped
+    pairs = [(g[q], g[q + 1]) for g in device_groups(b) for q in range(len(g) - 1)
+             if _keyed(b, g[q], weights) or _keyed(b, g[q + 1], weights)]
     blk.c = pyo.Constraint(range(len(pairs)), rule=lambda _, q: _load(b, pairs[q][0], weights)
                            >= _load(b, pairs[q][1], weights))
     blk.key_weights = weights

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optdist.evaluate import capacity_limit
 from optdist.instance import Instance
 from optdist.transfers import Edge, edges
 
@@ -22,18 +23,20 @@ INF = math.inf
 
 
 def capacities(inst: Instance) -> dict[str, np.ndarray]:
-    """Per-node capacities keyed ``memory`` (bytes), ``compute`` (mults/period), ``bandwidth`` (bytes/period)."""
+    """Per-node capacities keyed ``memory`` (bytes), ``compute`` (mults/period), ``bandwidth``
+    (bytes/period), each the most a node may use (:func:`optdist.evaluate.capacity_limit`)."""
     return {
-        "memory": np.asarray(inst.memory, dtype=float).copy(),
-        "compute": np.asarray(inst.compute_capacity, dtype=float).copy(),
-        "bandwidth": np.asarray(inst.bandwidth_capacity, dtype=float).copy(),
+        "memory": capacity_limit(np.asarray(inst.memory, dtype=float)),
+        "compute": capacity_limit(np.asarray(inst.compute_capacity, dtype=float)),
+        "bandwidth": capacity_limit(np.asarray(inst.bandwidth_capacity, dtype=float)),
     }
 
 
 def capacity_matrix(inst: Instance) -> np.ndarray:
     """(n_nodes, 3) float capacities, columns in :data:`optdist.transfers.RESOURCES` order
-    (memory bytes, multiplications per period, bytes sent per period; MODEL.md section 6)."""
-    return np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float)
+    (memory bytes, multiplications per period, bytes sent per period; MODEL.md section 6), each
+    the most a node may use (:func:`optdist.evaluate.capacity_limit`)."""
+    return capacity_limit(np.stack([inst.memory, inst.compute_capacity, inst.bandwidth_capacity], axis=1).astype(float))
 
 
 def stage_wait_curves(inst: Instance, r: int, k: int, nodes: list[np.ndarray], ub: list[np.ndarray]) -> list[np.ndarray]:

@@ -443,7 +443,7 @@ def column_generation(
     latency_cap = sum(_latency_cap(inst, r) for r in range(inst.n_requests))
     # what any placement can cost: every request at its latency cap, and with a weight on shared
     # data at most every node's bandwidth capacity sent (MODEL.md section 8; (10d) holds)
-    cost_cap = latency_cap + inst.objective.shared_weight * float(np.sum(inst.bandwidth_capacity))
+    cost_cap = latency_cap + inst.objective.shared_weight * float(np.sum(capacity_matrix(inst)[:, 2]))
 
     def above_every_placement() -> bool:
         """True if the certified bound exceeds what any placement can cost (``cost_cap``, no

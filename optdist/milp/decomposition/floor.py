@@ -73,6 +73,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from optdist.evaluate import capacity_limit
 from optdist.instance import Instance
 from optdist.transfers import RESOURCES, Edge, edges
 
@@ -384,8 +385,8 @@ class TypedFloor:
         cap = self._base.cap_eff[k]
         for have, per in ((inst.memory[g], la.weight_bytes_per_segment),
                           (inst.compute_capacity[g], la.mults_per_segment)):
-            if per > 0:
-                cap = min(cap, int(np.floor(float(np.max(have)) / per * (1 + 1e-12))))
+            if per > 0:  # the capacity rule's limit (optdist.evaluate.capacity_limit)
+                cap = min(cap, int(np.floor(capacity_limit(float(np.max(have))) / per * (1 + 1e-12))))
         return max(cap, 0)
 
     def _stage_times(self, k: int, ed: Edge, sec_k: np.ndarray, rho_src: float, rho_dev: float) -> np.ndarray:
