@@ -1,6 +1,7 @@
 """Helpers shared by several test files (one copy each; tests/conftest.py holds the older ones):
-noise images for a calibration, reading a running optdist's output until a line appears, and a
-copy of the competing-lenet records with one record's summary edited."""
+noise images for a calibration, a tiny CNN module of the user's own, an exported model solved by
+HiGHS, reading a running optdist's output until a line appears, and a copy of the competing-lenet
+records with one record's summary edited."""
 
 from __future__ import annotations
 
@@ -65,3 +66,37 @@ def edited_records(out: Path, **summary) -> tuple[Path, Path]:
         rec["summary"].update(summary)
         path.write_text(json.dumps(rec))
     return out, path
+
+
+#: a user's own CNN module for ``calibrate --module FILE:tiny6`` (input 1x6x6, 3 classes)
+TINY_NET = """
+from torch import nn
+
+
+def tiny6():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+"""
+
+
+def tiny_module(tmp_path: Path) -> Path:
+    """``tmp_path / "tiny.py"`` holding :data:`TINY_NET`."""
+    path = tmp_path / "tiny.py"
+    path.write_text(TINY_NET)
+    return path
+
+
+def exported_and_solved(tmp_path: Path, instance: Path, *export_args: str) -> tuple[Path, Path]:
+    """``optdist export INSTANCE [ARGS] --out tmp_path/m.lp``, solved by HiGHS in-process, its
+    solution written to ``tmp_path/m.sol`` (HiGHS's format): the two paths."""
+    import highspy
+
+    from optdist.cli import main
+
+    lp, sol = tmp_path / "m.lp", tmp_path / "m.sol"
+    assert main(["export", str(instance), *export_args, "--out", str(lp)]) == 0
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(lp))
+    h.run()
+    h.writeSolution(str(sol), 0)
+    return lp, sol

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -25,23 +24,10 @@ from optdist.cli import main  # noqa: E402
 from optdist.paths import MODELS_DIR, REPO_ROOT  # noqa: E402
 from optdist.privacy import PrivacyTable  # noqa: E402
 
-from .helpers import images  # noqa: E402
+from .helpers import images, tiny_module  # noqa: E402
 
 BUNDLED = MODELS_DIR / "weights"
 QUICK = ["--subsets", "1", "--epochs", "1", "--no-progress", "--threads", "1"]
-TINY_NET = """
-from torch import nn
-
-
-def tiny6():
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
-"""
-
-
-def _module(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.py"
-    path.write_text(TINY_NET)
-    return path
 
 
 # 1. an orphan lenet.pt is refused, not retrained over
@@ -124,7 +110,7 @@ def test_attacks_no_better_than_the_mean_image_are_named():
 
 def test_one_step_attacks_on_a_random_target_are_no_better_than_the_mean_image(tmp_path, capsys):
     table = tmp_path / "t.json"
-    mod = _module(tmp_path)
+    mod = tiny_module(tmp_path)
     imgs = images(tmp_path / "imgs", 40, side=6)
     rc = main(["calibrate", "--module", f"{mod}:tiny6", "--input", "1,6,6", "--images", str(imgs),
                "--samples", "30", "--test-samples", "10",
@@ -178,7 +164,7 @@ def test_nan_zoo_weights_are_refused_at_load(tmp_path, capsys):
 
 
 def test_infinite_module_weights_are_refused_at_load(tmp_path, capsys):
-    mod = _module(tmp_path)
+    mod = tiny_module(tmp_path)
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("tiny_for_test", mod)
@@ -199,7 +185,7 @@ def test_infinite_module_weights_are_refused_at_load(tmp_path, capsys):
 
 def test_six_pixel_inputs_use_a_5x5_window_recorded_in_the_table(tmp_path, capsys):
     table = tmp_path / "t.json"
-    rc = main(["calibrate", "--module", f"{_module(tmp_path)}:tiny6", "--input", "1,6,6",
+    rc = main(["calibrate", "--module", f"{tiny_module(tmp_path)}:tiny6", "--input", "1,6,6",
                "--images", str(images(tmp_path / "imgs", 8, side=6)), "--samples", "64", "--test-samples", "8",
                "--maps", "4", "--out", str(tmp_path / "O"), "--table", str(table), *QUICK])
     assert rc == 0, capsys.readouterr().err

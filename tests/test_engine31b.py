@@ -195,5 +195,6 @@ def test_the_pricing_move_line_names_the_requests_id(monkeypatch, caplog):
     lines = [r.getMessage() for r in caplog.records]
     for m in moved:
         rid = m["request"]
+        assert rid in inst.request_ids, m  # the id (r1..r10), not the index (0..9)
         assert f"class {rid}'s pricing moves to scip: {m['why']}" in lines, lines
     assert not any(line.startswith("class r0's") for line in lines), lines

@@ -33,7 +33,8 @@ from optdist.instance import ReadOnlyError
 from optdist.solvers import ADAPTERS, Solver, get_solver
 from optdist.solvers.highs import Highs
 
-from .conftest import LENET_1X4, ROOT, requires_solver
+from .conftest import LENET_1X4, ROOT
+from .helpers import exported_and_solved
 
 TINY = ROOT / "instances" / "tiny"
 
@@ -133,21 +134,9 @@ def test_a_solver_that_is_no_solver_is_a_type_error_naming_solver_and_the_fix(in
 
 # --- 7. optdist import-solution against another instance: one refusal ---------------------------
 
-def _exported(tmp_path, instance):
-    import highspy
-
-    lp, sol = tmp_path / "m.lp", tmp_path / "m.sol"
-    assert main(["export", str(instance), "--formulation", "tight", "--out", str(lp)]) == 0
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.readModel(str(lp))
-    h.run()
-    h.writeSolution(str(sol), 0)
-    return lp, sol
-
 
 def test_import_solution_of_another_instance_is_one_refusal_without_a_warning(tmp_path, capsys, caplog):
-    lp, sol = _exported(tmp_path, LENET_1X4)
+    lp, sol = exported_and_solved(tmp_path, LENET_1X4, "--formulation", "tight")
     other = TINY / "lenet-1x4-tau0.6.json"
     capsys.readouterr()
     with caplog.at_level(logging.WARNING, logger="optdist"):
@@ -191,24 +180,6 @@ def test_a_node_this_instance_lacks_is_an_unknown_node_id_as_the_cli_says(inst, 
 
 
 # --- 5. extra["pricing_moved"] records the request's id ------------------------------------------
-
-@requires_solver("scip")
-def test_pricing_moved_records_the_requests_id_as_the_progress_line_names_it(monkeypatch, caplog):
-    """A paper instance (no tiny one's HiGHS pricing is cut at its cap); STALL_GAP -1: every class cut there moves."""
-    from optdist.milp.decomposition import colgen
-
-    monkeypatch.setattr(colgen, "STALL_GAP", -1.0)
-    inst = optdist.load_instance(ROOT / "instances/paper/lenet-10x10-tight-tau0.8.json")
-    with caplog.at_level(logging.INFO, logger="optdist"):
-        res = colgen.column_generation(inst, solver="highs", time_limit=8, threads=1, pricing_time_limit=0.1,
-                                       max_rounds=2, branching=False)
-    moved = res.extra.get("pricing_moved")
-    if not moved:
-        pytest.skip("no class's HiGHS pricing stalled at the cap in this run")
-    lines = [r.getMessage() for r in caplog.records]
-    for m in moved:
-        assert m["request"] in inst.request_ids, m  # the id (r1..r10), not the index (0..9)
-        assert f"class {m['request']}'s pricing moves to scip: {m['why']}" in lines, lines
 
 
 # --- 4. bench-table --write-solu: a rewritten line drops its trailing comment, and says so ----------

@@ -21,6 +21,7 @@ import pytest
 
 from optdist.cli import main
 from tests.conftest import ROOT
+from tests.helpers import exported_and_solved
 
 TINY = ROOT / "instances" / "tiny"
 MICRO = TINY / "micro-1x3-tau0.6.json"
@@ -68,21 +69,8 @@ def test_solve_out_refused_before_the_run(tmp_path, capsys):
     assert "optdist-instance/1" in capsys.readouterr().err
 
 
-def _lp_and_solution(tmp_path: Path) -> tuple[Path, Path]:
-    import highspy
-
-    lp, sol = tmp_path / "m.lp", tmp_path / "m.sol"
-    assert main(["export", str(MICRO), "--out", str(lp)]) == 0
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.readModel(str(lp))
-    h.run()
-    h.writeSolution(str(sol), 0)
-    return lp, sol
-
-
 def test_import_solution_out_refuses_an_instance_copy(tmp_path, capsys):
-    lp, sol = _lp_and_solution(tmp_path)
+    lp, sol = exported_and_solved(tmp_path, MICRO)
     out = tmp_path / "inst-copy.json"
     shutil.copy(MICRO, out)
     args = ["import-solution", str(MICRO), "--model-file", str(lp), "--solution", str(sol), "--format", "highs"]

@@ -13,6 +13,8 @@ import pytest
 
 from optdist.cli import main
 
+from .helpers import tiny_module
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: the ReLU2 row a real calibration measured (/tmp/break32b: `optdist calibrate lenet --layers ReLU2
@@ -154,27 +156,12 @@ def test_train_target_writes_the_hash(tmp_path):
     assert meta["weights_sha256"] == hashlib.sha256((w / "lenet.pt").read_bytes()).hexdigest()
 
 
-TINY_NET = """
-from torch import nn
-
-
-def tiny6():
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
-"""
-
-
-def _tiny_module(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.py"
-    path.write_text(TINY_NET)
-    return path
-
-
 def test_module_without_weights_is_warned_and_recorded(tmp_path, caplog):
     from .helpers import images
 
     imgs = images(tmp_path / "imgs", 60, side=6)
     table = tmp_path / "t.json"
-    args = ["calibrate", "--module", f"{_tiny_module(tmp_path)}:tiny6", "--input", "1,6,6", "--images", str(imgs),
+    args = ["calibrate", "--module", f"{tiny_module(tmp_path)}:tiny6", "--input", "1,6,6", "--images", str(imgs),
             "--samples", "40", "--test-samples", "20", "--maps", "4", "--subsets", "1", "--epochs", "1",
             "--no-progress", "--out", str(tmp_path / "O"), "--table", str(table)]
     assert main(args) == 0
