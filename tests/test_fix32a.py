@@ -197,7 +197,7 @@ def test_write_solu_drops_the_comment_of_a_rewritten_line_and_says_so(tmp_path, 
     assert lines[1] == f"=best=     {edited}  0.0100861235061" and "Table 3" not in solu.read_text()
     warned = [line for line in err.splitlines() if "Table 3" in line]
     assert warned == [f'optdist: warning: {solu}:2: "=best=     {edited}  0.0102  # from the paper\'s Table 3" is '
-                      f'rewritten as "=best=     {edited}  0.0100861235061; =bestdual= {edited}  0.00998360378299" and '
+                      f'rewritten as "=best=     {edited}  0.0100861235061" and '  # the line written in its place (fixd32b)
                       "its comment \"# from the paper's Table 3\" dropped, as it described the old value (fix: write the "
                       "comment again if it still holds)"], err
     capsys.readouterr()

@@ -112,6 +112,12 @@ def _facts(name: str, r: Reference) -> list[tuple[str, float | None]]:
     return [(t, v) for t, v in (("=best=", r.best), ("=bestdual=", r.bestdual)) if v is not None]
 
 
+def _same(a: float | None, b: float | None) -> bool:
+    """Whether two fact values read the same as :func:`_fact_line` writes them (12 digits): a line
+    ``=best= X 0.00722081717452`` holds a best of 0.0072208171745234 (fixd32b)."""
+    return a is None and b is None or a is not None and b is not None and f"{a:.12g}" == f"{b:.12g}"
+
+
 def _fact_line(name: str, tag: str, value: float | None) -> str:
     return f"{tag:<10} {name}" if value is None else f"{tag:<10} {name}  {value:.12g}"
 
@@ -120,10 +126,11 @@ def write_solu(path: str | Path, refs: dict[str, Reference], said: list[str] | N
     """Write ``refs`` to the ``.solu`` file ``path`` (an optimum hides the best/bestdual lines it
     supersedes). A file already there is rewritten only where its facts change (fixc31): its
     comments (``#`` lines, a trailing ``# ...``), blank lines, lines of other tags (``=unkn=``) and
-    every fact line that still holds stay as they were, in place; a changed fact's new line takes
+    every fact line that still holds (its own value, as written, unchanged, whatever the other
+    lines of its instance do: fixd32b) stay as they were, in place; a changed fact's new line takes
     the place of the old one, without its trailing comment, which described the old value (fix32a:
     before, ``=best= X 2.5  # from Table 3`` became ``=best= X 2.4  # from Table 3``): each comment
-    so dropped is a warning naming the line, appended to ``said`` where given, else logged. An
+    so dropped is a warning naming the line and the line written in its place, appended to ``said`` where given, else logged. An
     instance new to the file is added at the end, sorted by name. Without a file, the lines are sorted by name."""
     path = Path(path)
     old = path.read_text().splitlines() if path.is_file() else []
@@ -137,11 +144,10 @@ def write_solu(path: str | Path, refs: dict[str, Reference], said: list[str] | N
             parsed.append((parts[0], parts[1], value, ("  #" + comment) if comment.strip() or "#" in line else ""))
         else:
             parsed.append(None)
-    kept = {(p[1], p[0]) for p in parsed if p is not None and p[1] in want and (p[0], p[2]) in want[p[1]]}
     lines: list[str] = []
-    dropped: list[str] = []  # the trailing comments of rewritten lines, one warning each
-    last: dict[str, int] = {}  # where each instance's last line went
-    placed: set[str] = set()
+    dropped: list[str] = []  # the trailing comments of rewritten or removed lines, one warning each
+    last: dict[str, int] = {}  # where each instance's facts not in the file yet go: after its last line
+    seen: set[tuple[str, str]] = set()  # (name, tag) already written
     for n, (line, p) in enumerate(zip(old, parsed), 1):
         if p is None:
             lines.append(line)
@@ -149,27 +155,28 @@ def write_solu(path: str | Path, refs: dict[str, Reference], said: list[str] | N
         tag, name, value, comment = p
         if name not in want:
             continue  # no fact of it is known any more
-        if (tag, value) in want[name]:
-            lines.append(line)  # still true: as it was
-        elif name not in placed:  # the changed facts of name, where its first changed line was
-            placed.add(name)
-            new = [_fact_line(name, t, v) for t, v in want[name] if (name, t) not in kept]
-            if comment.strip(" #"):  # it described the old value: dropped, and said
-                dropped.append(f"{path}:{n}: {text_of(line.strip())} is rewritten as "
-                               f"{text_of('; '.join(new) or 'no line')} and its comment {text_of(comment.strip())} "
-                               "dropped, as it described the old value (fix: write the comment again if it still holds)")
-            lines.extend(new)
-        else:  # a further changed line of name: its facts are in the lines written above
+        facts = dict(want[name])
+        if tag in facts and (name, tag) not in seen:  # per line (fixd32b): only a changed line is rewritten
+            seen.add((name, tag))
+            if _same(value, facts[tag]):
+                lines.append(line)  # still true, as written: as it was, comment and all
+            else:
+                new = _fact_line(name, tag, facts[tag])
+                if comment.strip(" #"):  # it described the old value: dropped, and said
+                    dropped.append(f"{path}:{n}: {text_of(line.strip())} is rewritten as {text_of(new)} and its "
+                                   f"comment {text_of(comment.strip())} dropped, as it described the old value "
+                                   "(fix: write the comment again if it still holds)")
+                lines.append(new)
+            last[name] = len(lines)
+        else:  # a fact that no longer holds (an optimum hides best/bestdual) or a repeated line: removed
             if comment.strip(" #"):
-                dropped.append(f"{path}:{n}: {text_of(line.strip())} is rewritten into the lines of {text_of(name)} "
-                               f"above and its comment {text_of(comment.strip())} dropped, as it described the old "
-                               "value (fix: write the comment again if it still holds)")
-            continue
-        last[name] = len(lines)
-    for name in sorted(set(want) - placed, key=lambda n: -last.get(n, -1)):  # from the end: indices stay valid
-        new = [_fact_line(name, t, v) for t, v in want[name] if (name, t) not in kept]
-        if name in last:
-            lines[last[name]:last[name]] = new
+                now = "; ".join(_fact_line(name, t, v) for t, v in want[name]) or "no line"
+                dropped.append(f"{path}:{n}: {text_of(line.strip())} is removed ({text_of(name)} is now "
+                               f"{text_of(now)}) and its comment {text_of(comment.strip())} dropped, as it described "
+                               "the old value (fix: write the comment again if it still holds)")
+            last.setdefault(name, len(lines))  # where it was, when no line of name stays
+    for name in sorted(last, key=lambda n: -last[n]):  # from the end: indices stay valid
+        lines[last[name]:last[name]] = [_fact_line(name, t, v) for t, v in want[name] if (name, t) not in seen]
     lines.extend(_fact_line(name, t, v) for name in sorted(set(want) - set(last)) for t, v in want[name])
     out = atomic_write_text(path, "\n".join(lines) + "\n")
     if said is not None:
