@@ -14,6 +14,9 @@
 from __future__ import annotations
 
 import shutil
+import zipfile
+
+import pytest
 
 from optdist.cli import main
 
@@ -55,3 +58,54 @@ def test_a_best_line_that_changes_keeps_the_comment_of_the_unchanged_bestdual_li
                          f"=bestdual= {TIGHT}  0.00712464252548  # keep me too"], lines
     assert f'is rewritten as "=best=     {TIGHT}  0.00722081717452" and its comment "# paper" dropped' in err, err
     assert "keep me too" not in err, err
+
+
+# --- 2. / 3. train-rl --resume of a damaged checkpoint; the library train's own words -------------------------------
+
+MICRO = ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"
+
+
+def _checkpoint(folder):
+    pytest.importorskip("torch")
+    pytest.importorskip("gymnasium")
+    from optdist.instance import load_instance
+    from optdist.rl.presets import preset_for
+    from optdist.rl.train import train
+
+    inst = load_instance(MICRO)
+    train(inst, preset_for(inst), episodes=60, checkpoint=folder, checkpoint_every=40, progress=False)
+    assert (folder / "checkpoint.pt").is_file()
+    return inst, preset_for(inst)
+
+
+def test_a_damaged_checkpoint_is_said_damaged_with_the_fix(tmp_path, capsys):
+    folder = tmp_path / "ck"
+    _checkpoint(folder)
+    pt = folder / "checkpoint.pt"
+    data = bytearray(pt.read_bytes())
+    start = zipfile.ZipFile(pt).infolist()[0].header_offset + 100  # the pickle of the state's structure
+    data[start:start + 2000] = bytes(b ^ 0xFF for b in data[start:start + 2000])  # 2,000 bytes inverted
+    pt.write_bytes(bytes(data))
+    assert main(["train-rl", str(MICRO), "--resume", "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert f"{pt}: not a readable checkpoint: damaged, or it holds more than tensors" in err, err
+    assert f"(fix: resume from an intact copy of {folder}, or leave out --resume and give --force" in err, err
+    assert "Traceback" not in err, err
+
+
+def test_the_library_train_speaks_python_and_refuses_checkpoint_every_alone(tmp_path):
+    folder = tmp_path / "ck"
+    inst, preset = _checkpoint(folder)
+    from optdist.rl.train import train
+
+    with pytest.raises(ValueError) as e:
+        train(inst, preset, episodes=60, seed=1, checkpoint=folder, resume=True, progress=False)
+    msg = str(e.value)
+    assert "settings.seed" in msg and "checkpoint's seed=" in msg and "without resume=True" in msg, msg
+    assert "checkpoint= folder" in msg and "--" not in msg, msg
+    with pytest.raises(ValueError) as e:
+        train(inst, preset, checkpoint=tmp_path / "none", resume=True, progress=False)
+    assert str(e.value).startswith("resume=True: ") and "checkpoint_every episodes" in str(e.value), e.value
+    assert "--" not in str(e.value), e.value
+    with pytest.raises(ValueError, match=r"^checkpoint_every=10 without checkpoint=: .*fix: give checkpoint=FOLDER"):
+        train(inst, preset, episodes=5, checkpoint_every=10, progress=False)

@@ -112,17 +112,17 @@ def test_a_periodic_checkpoint_resumes_bit_for_bit_and_refuses_other_settings(tm
     assert resumed.config["env_steps"] == whole.config["env_steps"]
     assert resumed.config["gradient_steps"] == whole.config["gradient_steps"]
 
-    for change, field, flag in ((dict(seed=6), "settings.seed", "--seed"),
-                                (dict(masked=True), "settings.masked", "--masked"),
-                                (dict(reward="stage"), "settings.reward", "--reward"),
-                                (dict(preset=PRESETS["vgg"]), "settings.preset", "--preset"),
-                                (dict(instance_sha256="b" * 64), "settings.instance_sha256", "INSTANCE")):
+    for change, field, flag in ((dict(seed=6), "settings.seed", "seed="),  # train's words (fixd32b), not the flags
+                                (dict(masked=True), "settings.masked", "masked=False"),
+                                (dict(reward="stage"), "settings.reward", "reward="),
+                                (dict(preset=PRESETS["vgg"]), "settings.preset", "preset="),
+                                (dict(instance_sha256="b" * 64), "settings.instance_sha256", "instance_sha256=")):
         kwargs = dict(preset=preset, seed=5, instance_sha256="a" * 64) | change
         with pytest.raises(ValueError) as e:
             train(inst, checkpoint=tmp_path, resume=True, progress=False, **kwargs)
         msg = str(e.value)
         assert field in msg and flag in msg and "fix:" in msg and "checkpoint.json" in msg, msg
-    with pytest.raises(ValueError, match=r"--episodes 50: the checkpoint .* has 80 episodes done"):
+    with pytest.raises(ValueError, match=r"episodes=50: the checkpoint .* has 80 episodes done"):
         train(inst, preset, episodes=50, seed=5, checkpoint=tmp_path, resume=True, progress=False)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import signal
 import threading
 import time
@@ -79,6 +80,7 @@ def train(
     checkpoint_every: int | None = None,
     resume: bool = False,
     instance_sha256: str | None = None,
+    cli: bool = False,
 ) -> TrainResult:
     """Epsilon-greedy DQN training for ``episodes`` layer episodes (default: the preset's).
 
@@ -102,7 +104,10 @@ def train(
     refused where its settings differ from these: ValueError naming the field and the fix) to
     ``episodes`` (default: those it had planned) and, for the same seed, ends with the weights an
     uninterrupted training gets, bit for bit (the replay buffer is kept whole).
-    ``instance_sha256``: the instance file's digest, compared on resume.
+    ``instance_sha256``: the instance file's digest, compared on resume. ``checkpoint_every`` or
+    ``resume`` without ``checkpoint``: ValueError. A checkpoint refused on resume is a ValueError in
+    this function's words (``resume=True``, ``checkpoint=``, ``seed=``; :func:`python_words`), in
+    ``optdist train-rl``'s (``--resume``, ``--force``, ``--out``) where ``cli`` (fixd32b).
     With ``on_episode`` too, it runs as without a checkpoint (before each episode i > 0; on resume,
     from the checkpoint's episode on, as in the uninterrupted training) and the checkpoints are
     written the same. A checkpoint keeps the agent and the environment's pass, not what
@@ -115,9 +120,20 @@ def train(
     torch.set_num_threads(1)
     settings = checkpoint_settings(inst, preset, reward=reward, masked=masked, double=double, seed=seed,
                                    train_freq=train_freq, instance_sha256=instance_sha256)
-    saved = read_checkpoint(Path(checkpoint), settings) if resume else None
-    if saved is not None:
-        check_dqn_counters(Path(checkpoint) / CHECKPOINT_FILES[1], saved[0], saved[1], preset.buffer_size)
+    if checkpoint_every is not None and checkpoint is None:
+        raise ValueError(f"checkpoint_every={value_text(checkpoint_every)} without checkpoint=: no checkpoint would "
+                         "be written (fix: give checkpoint=FOLDER too, or leave out checkpoint_every)")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True without checkpoint=: there is no checkpoint to resume (fix: give checkpoint= "
+                         "the folder of the checkpoint, or leave out resume=True to train afresh)")
+    try:
+        saved = read_checkpoint(Path(checkpoint), settings) if resume else None
+        if saved is not None:
+            check_dqn_counters(Path(checkpoint) / CHECKPOINT_FILES[1], saved[0], saved[1], preset.buffer_size)
+    except ValueError as e:
+        if cli:
+            raise
+        raise ValueError(python_words(str(e))) from None
     given_episodes = episodes is not None
     if saved is not None and episodes is None:
         episodes = saved[0]["episodes_planned"]
@@ -137,9 +153,14 @@ def train(
     eps, rows, updates, before_s = preset.eps_start, [], 0, 0.0
     if saved is not None:
         meta, state = saved
-        note = resume_note(meta, episodes, given_episodes, checkpoint, done="episodes", planned="episodes_planned",
-                           flag="--episodes", unit="episode")
-        obs, info = _restore(agent, env, meta, state, seed, checkpoint)
+        try:
+            note = resume_note(meta, episodes, given_episodes, checkpoint, done="episodes", planned="episodes_planned",
+                               flag="--episodes", unit="episode")
+            obs, info = _restore(agent, env, meta, state, seed, checkpoint)
+        except ValueError as e:
+            if cli:
+                raise
+            raise ValueError(python_words(str(e))) from None
         log.warning(note)
         eps, updates, before_s = meta["epsilon"], meta["gradient_steps"], meta["train_s"]
         rows = [dict(zip(state["curves"], values)) for values in zip(*state["curves"].values())]
@@ -194,6 +215,33 @@ def train(
         else:
             config["cut_at_deadline"] = True
     return TrainResult(agent, pd.DataFrame(rows), config, train_s)
+
+
+_PYTHON_WORDS = (  # (optdist train-rl's words, train()'s), in this order
+    ("leave out --resume and give --force, or another --out, to train afresh",
+     "call train without resume=True, or with another checkpoint= folder, to train afresh"),
+    ("leave out --resume and give --force to train afresh", "call train without resume=True to train afresh"),
+    ("delete the checkpoint (checkpoint.pt, checkpoint.json) and train afresh with --force",
+     "delete the checkpoint (checkpoint.pt, checkpoint.json), or call train without resume=True, to train afresh"),
+    ("train-rl writes one when a signal stops it, and every --checkpoint-every episodes",
+     "train writes one when a signal stops it (under optdist.solvers.base.stop_on_signals), and every "
+     "checkpoint_every episodes"),
+    ("--resume: ", "resume=True: "),
+    ("give --masked", "give masked=True"), ("leave out --masked", "give masked=False"),
+    ("give --double", "give double=True"), ("leave out --double", "give double=False"),
+    ("INSTANCE (the file's contents)", "instance_sha256="), ("for INSTANCE", "for instance_sha256="),
+    ("checkpoint's INSTANCE", "checkpoint's instance (inst=)"), ("INSTANCE", "inst="),
+)
+
+
+def python_words(message: str) -> str:
+    """A checkpoint's refusal (:func:`read_checkpoint`, :func:`check_dqn_counters`, ...), written in
+    ``optdist train-rl``'s words, in :func:`train`'s: ``--resume`` -> ``resume=True``, ``--seed`` ->
+    ``seed=``, ``--episodes 50`` -> ``episodes=50`` (fixd32b: a Python caller has no flags)."""
+    for cli, python in _PYTHON_WORDS:
+        message = message.replace(cli, python)
+    message = re.sub(r"--([a-z][a-z-]*) (?=-?\d)", lambda m: m.group(1).replace("-", "_") + "=", message)
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_") + "=", message)
 
 
 CHECKPOINT_FORMAT = "optdist-rl-checkpoint/1"
@@ -558,7 +606,13 @@ def read_checkpoint(folder: Path, settings: dict) -> tuple[dict, dict]:
     try:
         state = load_weights_only(pt)
     except CheckpointError as e:
-        raise ValueError(f"{pt}: {e.reason} (fix: resume from an earlier copy of {folder}, or {fresh})") from None
+        refused = re.match(r"refused by torch\.load\(weights_only=True\), it holds more than tensors \((.*)\); "
+                           r"pickled objects", e.reason)
+        if refused:  # save_checkpoint writes tensors only: a refusal is a damaged file or another one (fixd32b)
+            raise ValueError(f"{pt}: not a readable checkpoint: damaged, or it holds more than tensors "
+                             f"(torch.load(weights_only=True): {refused.group(1)}; pickled objects are never loaded, "
+                             f"as they can run code) (fix: resume from an intact copy of {folder}, or {fresh})") from None
+        raise ValueError(f"{pt}: {e.reason} (fix: resume from an intact copy of {folder}, or {fresh})") from None
     if not isinstance(state, dict) or state.get("save_id") != meta.get("save_id"):
         raise ValueError(f"{pt}: field save_id: not the save {meta_path} describes (the two files are of two saves; "
                          f"fix: {fresh})")
