@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import zipfile
 
@@ -109,3 +110,31 @@ def test_the_library_train_speaks_python_and_refuses_checkpoint_every_alone(tmp_
     assert "--" not in str(e.value), e.value
     with pytest.raises(ValueError, match=r"^checkpoint_every=10 without checkpoint=: .*fix: give checkpoint=FOLDER"):
         train(inst, preset, episodes=5, checkpoint_every=10, progress=False)
+
+
+# --- 4. --method defended: each named cut not taken is said on stderr, with why -------------------------------------
+
+DEFENDED = ROOT / "benchmarks" / "defences" / "placement" / "instances" / "lenet-10x10-tau0.8-defended.json"
+
+
+def test_each_named_cut_rejected_is_said_on_stderr_with_why(tmp_path, capsys):
+    doc = json.loads(DEFENDED.read_text())
+    doc["requests"], doc["devices"] = doc["requests"][:2], doc["devices"][:4]
+    doc["sources"] = [s for s in doc["sources"] if s["id"] in {r["source"] for r in doc["requests"]}]
+    doc["defence"] = {"lenet": {"mode": "auto", "cuts": ["conv2", "fc2"], "max_accuracy_drop_pct": 15}}
+    inst, out = tmp_path / "def.json", tmp_path / "r.json"
+    inst.write_text(json.dumps(doc))
+    assert main(["solve", str(inst), "--method", "defended", "--threads", "1", "--out", str(out)]) == 0
+    cap = capsys.readouterr()
+    assert any(line.startswith("defence ") and "distribution alone" in line for line in cap.out.splitlines()), cap.out
+    said = [line for line in cap.err.splitlines() if "not taken" in line]
+    assert said == [
+        f"optdist: warning: {inst}: defence.lenet.cuts: conv2 not taken (dp at conv2: accuracy drop 22.50% at eps 7 > "
+        "bound 15.0%; hybrid at conv2: conv cut: its owners hold partial sums, the noise would add up (accuracy not "
+        "modelled)); lenet is placed with distribution alone",
+        f"optdist: warning: {inst}: defence.lenet.cuts: fc2 not taken (dp at fc2: layer fc2 is followed by no "
+        "intermediate layer before the split point (SP = 5); hybrid at fc2: layer fc2 is followed by no intermediate "
+        "layer before the split point (SP = 5)); lenet is placed with distribution alone"], cap.err
+    rejected = json.loads(out.read_text())["extra"]["options_rejected"]
+    assert {(r["mode"], r["cut"]) for r in rejected} == {("dp", "conv2"), ("hybrid", "conv2"), ("dp", "fc2"),
+                                                          ("hybrid", "fc2")}

@@ -312,6 +312,36 @@ def _say_unoffered(inst: Instance, per_cnn: dict[str, list[Option]]) -> None:
                             ", ".join(f"{e:g}" for e in grid))
 
 
+def say_cuts_not_taken(inst: Instance, per_cnn: dict[str, list[Option]], rejected: list[dict]) -> list[str]:
+    """On stderr (log warning), one line per cut a ``defence`` entry names (``cuts``) that no option
+    offers, with each reason (fixd32b: before, only ``extra.options_rejected`` said why, and the run
+    printed "defence distribution alone"); returns the lines."""
+    import logging
+
+    log = logging.getLogger("optdist")
+    where = str(inst.path) if inst.path else inst.name
+    lines = []
+    for cnn, options in per_cnn.items():
+        spec = inst.spec.defence.get(cnn)
+        if spec is None or not spec.cuts:
+            continue
+        offered = {o.cut for o in options if o.cut is not None}
+        if any(o.mode == "distribute" for o in options) and not offered:
+            left = f"{cnn} is placed with distribution alone"
+        else:
+            left = f"the cuts offered: {', '.join(sorted(offered))}" if offered else "no option left"
+        for cut in spec.cuts:
+            if cut in offered:
+                continue
+            why = [f"{r['mode']} at {cut}" + ("" if r.get("defq") is None else f" with DefQ {'on' if r['defq'] else 'off'}")
+                   + f": {r['reason']}" for r in rejected if r["cnn"] == cnn and r["cut"] == cut]
+            lines.append(f"{where}: defence.{cnn}.cuts: {cut} not taken ({'; '.join(why) or 'no option at it'}); "
+                         f"{left}")
+    for line in lines:
+        log.warning("%s", line)
+    return lines
+
+
 class NoAdmissibleOption(InstanceError):
     """A CNN's ``defence`` entry admits no option (before any solve): each rejected option with
     its reason and the fix. Not an infeasible instance: distribution alone may well place it."""
@@ -543,6 +573,7 @@ def solve_defended(
         rejected += rej
     check_admissible(inst, per_cnn, rejected)
     _say_unoffered(inst, per_cnn)
+    say_cuts_not_taken(inst, per_cnn, rejected)
     n_comb = int(np.prod([len(per_cnn[c]) for c in cnns]))
     if n_comb > max_combinations:
         raise ValueError(f"{n_comb} defence combinations > max_combinations {max_combinations}: "
