@@ -130,8 +130,11 @@ def write_solu(path: str | Path, refs: dict[str, Reference], said: list[str] | N
     lines of its instance do: fixd32b) stay as they were, in place; a changed fact's new line takes
     the place of the old one, without its trailing comment, which described the old value (fix32a:
     before, ``=best= X 2.5  # from Table 3`` became ``=best= X 2.4  # from Table 3``): each comment
-    so dropped is a warning naming the line and the line written in its place, appended to ``said`` where given, else logged. An
-    instance new to the file is added at the end, sorted by name. Without a file, the lines are sorted by name."""
+    so dropped is a warning naming the line and the line written in its place, appended to
+    ``said`` where given, else logged. A line whose fact no longer holds (an optimum now hides a
+    best/bestdual) is removed, its comment said the same way; facts of an instance new to its
+    lines go after its last line. An instance new to the file is added at the end, sorted by
+    name. Without a file, the lines are sorted by name."""
     path = Path(path)
     old = path.read_text().splitlines() if path.is_file() else []
     want = {name: _facts(name, refs[name]) for name in refs}
