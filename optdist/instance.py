@@ -219,6 +219,31 @@ class ReadOnlyArray(np.ndarray):
     def __array_function__(self, func, types, args, kwargs):
         return _plain_array(super().__array_function__(func, types, args, kwargs))
 
+    def setflags(self, write=None, align=None, uic=None) -> None:
+        """``setflags(write=True)`` on a read-only one is refused (before, it was taken, and a write changed the instance)."""
+        if write and not self.flags.writeable:
+            self._refuse()
+        super().setflags(write=write, align=align, uic=uic)
+
+    # what numpy makes as a new array of this type (writable) is a plain ndarray, as .copy() is
+    def astype(self, *args, **kwargs):
+        return _plain_array(super().astype(*args, **kwargs))
+
+    def flatten(self, *args, **kwargs):
+        return _plain_array(super().flatten(*args, **kwargs))
+
+    def byteswap(self, *args, **kwargs):
+        return _plain_array(super().byteswap(*args, **kwargs))
+
+    def repeat(self, *args, **kwargs):
+        return _plain_array(super().repeat(*args, **kwargs))
+
+    def take(self, *args, **kwargs):
+        return _plain_array(super().take(*args, **kwargs))
+
+    def compress(self, *args, **kwargs):
+        return _plain_array(super().compress(*args, **kwargs))
+
     def copy(self, order: str = "C") -> np.ndarray:
         return np.array(self, order=order, subok=False)
 

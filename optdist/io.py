@@ -35,6 +35,10 @@ def check_replaceable(path: str | Path, flag: str = "") -> None:
     """
     path = Path(path)
     who = f"{flag} {path}" if flag else str(path)
+    if str(path) == "-":
+        raise OutputPathError(f"{who}: '-' is not standard output here; optdist would write a file named '-' "
+                              f"(fix: optdist prints its result on stdout itself; to keep the file, give {flag or 'a path'} FILE "
+                              "and then `cat FILE`)")
     try:
         st = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):  # nothing there (a folder on the way may be missing or a file)
@@ -42,6 +46,11 @@ def check_replaceable(path: str | Path, flag: str = "") -> None:
     except OSError as e:
         raise OutputPathError(f"{who}: cannot be inspected ({e.strerror}) (fix: check the path and its permissions)") from None
     if stat.S_ISLNK(st.st_mode):
+        if _links_to_special(path):
+            raise OutputPathError(f"{who} is a symbolic link (to {os.readlink(path)}) to a terminal, pipe or device, "
+                                  "not a regular file; optdist writes a new file and renames it into place (fix: the path "
+                                  "must be a regular file, not a terminal, pipe or device: give FILE and then `cat FILE`; "
+                                  "optdist prints its result on stdout itself)")
         raise OutputPathError(f"{who} is a symbolic link (to {os.readlink(path)}); optdist replaces output files and "
                               f"would replace the link, not write through it (fix: give the target path {path.resolve()}, "
                               "or remove the link)")
@@ -51,6 +60,19 @@ def check_replaceable(path: str | Path, flag: str = "") -> None:
     if kind is not None:
         raise OutputPathError(f"{who} is {kind}; optdist writes a new file and renames it into place, which would "
                               "replace it (fix: give the path of a regular file, e.g. result.json)")
+
+
+def _links_to_special(path: Path) -> bool:
+    """Whether the symbolic link ``path`` leads under /proc or /dev (``/dev/stdout``, a process's
+    file descriptor) or to anything but a regular file or folder (a terminal, a pipe, a device)."""
+    with contextlib.suppress(OSError, RuntimeError):
+        first = Path(os.path.normpath(path.absolute().parent / os.readlink(path)))  # /dev/stdout -> /proc/self/fd/1
+        for target in (first, Path(os.path.realpath(path))):  # -> /proc/PID/fd/pipe:[N], /dev/pts/0, a deleted file
+            if target.parts[:2] in (("/", "proc"), ("/", "dev")):
+                return True
+        st = os.stat(path)
+        return not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode))
+    return False
 
 
 def check_not_an_input(out: str | Path, inputs: list[Path], flag: str = "--out") -> None:
@@ -148,8 +170,9 @@ def check_output_file(path: str | Path, flag: str = "--out") -> Path:
     return path
 
 
-#: an output folder with less free space than this is refused before the work (a result is kilobytes to megabytes)
-MIN_FREE_BYTES = 64 * 1024
+#: an output folder with less free space than this (one block: the disk is full) is refused before the
+#: work; a write that fails on a nearly full disk later is the write path's to report (the result kept)
+MIN_FREE_BYTES = 4096
 
 
 def _check_space(folder: Path, who: str, flag: str) -> None:
@@ -163,7 +186,7 @@ def _check_space(folder: Path, who: str, flag: str) -> None:
     free = (st.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else st.f_bavail) * st.f_frsize
     other = f"another {flag}" if flag else "another path"
     if st.f_blocks and free < MIN_FREE_BYTES:
-        raise OutputPathError(f"{who}: the disk of {folder.resolve()} is full ({free:,} bytes free); writing "
+        raise OutputPathError(f"{who}: the disk of {folder.resolve()} is full (only {free:,} bytes free); writing "
                               f"would fail after the work (fix: free space on that disk, or give {other} on a "
                               "disk with space)")
     limit = None

@@ -218,6 +218,8 @@ def solve(instance: Instance | str | Path | dict, method: str = "milp", **option
     """
     func = method_function(method)
     check_method_options(method, options)
+    if "solver" in options and options["solver"] is None:  # solver=None: as leaving it out (the method's default)
+        del options["solver"]
     check_option_types(method, options)
     options.update(check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}"))
     inst = as_instance(instance)

@@ -9,6 +9,7 @@ import io
 import logging
 import math
 import os
+import re
 import shlex
 import signal
 import sys
@@ -1127,6 +1128,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fresh_model_name(model_file: Path, name: object) -> Path:
+    """A model file name for instance ``name`` beside ``model_file`` (its extension), other than
+    ``model_file`` and any file there: the fix of a refused import suggests exporting to it."""
+    model_file = Path(model_file)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name or "")).strip("._") or "model"
+    suffix = model_file.suffix or ".lp"
+    fresh, n = model_file.with_name(stem + suffix), 1
+    while fresh.name == model_file.name or os.path.lexists(fresh):
+        n += 1
+        fresh = model_file.with_name(f"{stem}-{n}{suffix}")
+    return fresh
+
+
 def cmd_import_solution(args: argparse.Namespace) -> int:
     from optdist.evaluate import evaluate
     from optdist.instance import load_instance, referenced_files
@@ -1151,8 +1165,9 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
                 f"instance content {exported_fp} (its header), but {args.instance} ({text_of(inst.name)}) has content "
                 f"{this_fp}: the instance changed since the export (its devices, networks or privacy tables), or it is "
                 "another one")
+        fresh = _fresh_model_name(args.model_file, inst.name)  # not --out MODEL_FILE: it would replace the user's file
         raise CliError(f"{args.model_file}: exported from {what} (fix: export the model of this instance again, "
-                       f"`optdist export {args.instance} --formulation {formulation} --out {args.model_file}`, and "
+                       f"`optdist export {args.instance} --formulation {formulation} --out {fresh}`, and "
                        "solve it; or import against the instance it was exported from)")
     if other:  # same content (or a file written before fingerprints): the name alone differs
         log.warning("%s: exported from instance %s, not %s; the model objective printed is the "

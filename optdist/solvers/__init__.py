@@ -54,10 +54,17 @@ def register(name: str, cls: type[Solver]) -> type[Solver]:
     return cls
 
 
-def _check_adapter(name: str, cls: type[Solver], where: str) -> None:
+def _check_adapter(name: str, cls: type[Solver], where: str, per_call: bool = False) -> None:
     """What :func:`register` and a class given to one call (:func:`adapters_for_call`) check of a
     :class:`Solver` subclass ``cls`` to run under ``name``: concrete, its ``name`` is ``name``, and
-    ``name`` is taken by no adapter nor a profile. ValueError starting with ``where``."""
+    ``name`` is taken by no adapter nor a profile. ValueError starting with ``where``.
+    ``per_call``: for one call only (:func:`adapters_for_call`), where a subclass of the adapter
+    that has ``name`` (``class Mine(Highs)``, inheriting ``name = "highs"``) is taken: it runs
+    under that name in this call only."""
+    if cls is Solver:
+        raise ValueError(f"{where}: optdist.solvers.Solver is the abstract base of the adapters, not one (fix: give "
+                         "a subclass of it, e.g. class Mine(Solver): ... with name = \"mine\", or an adapter name, "
+                         "e.g. \"highs\")")
     if inspect.isabstract(cls):
         missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
         raise ValueError(f"{where}: {cls.__name__} does not define {missing} "
@@ -66,6 +73,8 @@ def _check_adapter(name: str, cls: type[Solver], where: str) -> None:
         raise ValueError(f"{where}: the class's name is "
                          f"{text_of(getattr(cls, 'name', None))} (fix: "
                          f"set name = {text_of(name)} in the class)")
+    if per_call and name in ADAPTERS and issubclass(cls, ADAPTERS[name]):  # class Mine(Highs): its name inherited
+        return
     if name in ADAPTERS:
         raise ValueError(f"{where}: adapter {text_of(name)} is taken by "
                          f"{ADAPTERS[name].__module__}.{ADAPTERS[name].__name__} (fix: choose another name)")
@@ -111,11 +120,13 @@ def adapters_for_call(options: MutableMapping, keys: tuple[str, ...] = ("solver"
             options[key] = name
             continue
         if not registered:
+            if cls is Solver:
+                _check_adapter(name, cls, f"{where}: {key}={cls.__name__}")
             if not isinstance(name, str) or not name.strip() or name != name.strip() or name.endswith(".toml"):
                 raise ValueError(f"{where}: {key}={cls.__name__}: the class's name is {json_text(name)}, no adapter "
                                  "name (fix: set name = \"mine\" in the class: a non-empty name without spaces around "
                                  "it and not ending in .toml)")
-            _check_adapter(name, cls, f"{where}: {key}={cls.__name__}")
+            _check_adapter(name, cls, f"{where}: {key}={cls.__name__}", per_call=True)
         if name in own and own[name] != (cls, None if value is cls else value):
             raise ValueError(f"{where}: solver= and pricing_solver= are two adapters named {text_of(name)} (fix: give "
                              "the same one, or name them differently)")
