@@ -31,6 +31,7 @@ import optdist
 from optdist.cli import FlagError, PathFlag, _sub_commands, build_parser, main, path_flag
 from optdist.instance import ReadOnlyError
 from optdist.solvers import ADAPTERS, Solver, get_solver
+from optdist.solvers.cbc import Cbc
 from optdist.solvers.highs import Highs
 
 from .conftest import LENET_1X4, ROOT
@@ -116,10 +117,14 @@ def test_a_solver_class_or_instance_runs_for_the_call_unregistered(inst, optimum
 
 
 def test_a_solver_class_is_checked_as_register_checks_it(inst):
-    with pytest.raises(ValueError, match=r"^optdist.solve: solver=_SameName: adapter \"highs\" is taken by "
+    class _Unrelated(Cbc):  # claims a built-in name it does not inherit
+        name = "highs"
+
+    with pytest.raises(ValueError, match=r"^optdist.solve: solver=_Unrelated: adapter \"highs\" is taken by "
                        r"optdist.solvers.highs.Highs \(fix: choose another name\)$"):
-        optdist.solve(inst, solver=_SameName)
-    with pytest.raises(ValueError, match=r"solver=Solver: the class's name is null.*\(fix: set name = "):
+        optdist.solve(inst, solver=_Unrelated)
+    assert optdist.solve(inst, solver=_SameName, time_limit=30).solver == "highs"  # a subclass: for this call (fixd32a)
+    with pytest.raises(ValueError, match=r"solver=Solver: optdist.solvers.Solver is the abstract base.*\(fix: give a "):
         optdist.solve(inst, solver=Solver)
     assert optdist.solve(inst, solver=Highs, time_limit=30).solver == "highs"  # registered: as its name is
     assert optdist.solve(inst, solver=Highs({"time_limit": 30})).solver == "highs"  # one of its: with its options
@@ -145,7 +150,8 @@ def test_import_solution_of_another_instance_is_one_refusal_without_a_warning(tm
     assert caplog.text == "" and "warning" not in err and err.count("\n") == 1
     assert err.startswith(f'optdist import-solution: error: {lp}: exported from instance "lenet-1x4-tau0.8", not '
                           f'"lenet-1x4-tau0.6" ({other}), and their contents differ (')
-    assert f"(fix: export the model of this instance again, `optdist export {other} --formulation tight --out {lp}`" in err
+    fresh = tmp_path / "lenet-1x4-tau0.6.lp"  # not --out {lp}: that would replace the model file (fixd32a)
+    assert f"(fix: export the model of this instance again, `optdist export {other} --formulation tight --out {fresh}`" in err
     capsys.readouterr()
     assert main(["import-solution", str(LENET_1X4), "--model-file", str(lp), "--solution", str(sol)]) == 0
     assert "exported from" not in capsys.readouterr().err
