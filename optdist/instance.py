@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -162,6 +163,14 @@ def _plain_array(value: Any) -> Any:
     return value
 
 
+def _plain_result(name: str) -> Callable[..., Any]:
+    """``ndarray.<name>`` returning a plain ndarray where numpy would make a new :class:`ReadOnlyArray`."""
+    def method(self, *args, **kwargs):
+        return _plain_array(getattr(np.ndarray, name)(self, *args, **kwargs))
+    method.__name__, method.__doc__ = name, getattr(np.ndarray, name).__doc__
+    return method
+
+
 class ReadOnlyArray(np.ndarray):
     """An array of a loaded :class:`Instance` (``inst.rate``, ``inst.memory``, ...,
     ``inst.segment_seconds(r)``): a read-only ndarray whose views stay read-only, and any write into
@@ -226,23 +235,8 @@ class ReadOnlyArray(np.ndarray):
         super().setflags(write=write, align=align, uic=uic)
 
     # what numpy makes as a new array of this type (writable) is a plain ndarray, as .copy() is
-    def astype(self, *args, **kwargs):
-        return _plain_array(super().astype(*args, **kwargs))
-
-    def flatten(self, *args, **kwargs):
-        return _plain_array(super().flatten(*args, **kwargs))
-
-    def byteswap(self, *args, **kwargs):
-        return _plain_array(super().byteswap(*args, **kwargs))
-
-    def repeat(self, *args, **kwargs):
-        return _plain_array(super().repeat(*args, **kwargs))
-
-    def take(self, *args, **kwargs):
-        return _plain_array(super().take(*args, **kwargs))
-
-    def compress(self, *args, **kwargs):
-        return _plain_array(super().compress(*args, **kwargs))
+    astype, flatten, byteswap, repeat, take, compress = (
+        _plain_result(name) for name in ("astype", "flatten", "byteswap", "repeat", "take", "compress"))
 
     def copy(self, order: str = "C") -> np.ndarray:
         return np.array(self, order=order, subok=False)
