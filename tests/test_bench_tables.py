@@ -149,7 +149,7 @@ def test_a_damaged_record_is_skipped_with_a_warning_naming_it(tmp_path, caplog, 
 def test_only_damaged_records_is_a_clear_error(tmp_path):
     write(tmp_path, [record("a", "highs", "optimal", 1.0, 1.0)])
     (tmp_path / "records" / "a--milp--highs.json").write_text('{"format": "optdist-bench-re')
-    with pytest.raises(FileNotFoundError, match=r"no usable records .*\(1 damaged\)"):
+    with pytest.raises(FileNotFoundError, match=r"no usable records .*\(left out: the 1 warning\(s\) above say why"):
         load_records(tmp_path)
 
 

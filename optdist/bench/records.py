@@ -15,9 +15,9 @@ between runs, e.g. another ``time_limit``: its grid is replaced) stay on disk bu
 the tables and figures, with a warning, so that no configuration counts one instance twice. A
 folder without ``grid.json`` (written before it existed) is read whole.
 
-Each record holds the SHA-256 of its instance file (``instance_sha256``): a record made from
-another version of the file is *stale* (:func:`stale`) and the runner does its run again (files
-the instance names, such as a profile or a privacy table, are not hashed). So is a record made with
+Each record holds the SHA-256 of its instance file and of the files it names, network profiles,
+device catalog and privacy tables (``instance_sha256``, :func:`instance_digest`): a record made
+from another version of any of them is *stale* (:func:`stale`) and the runner does its run again. So is a record made with
 another version of its solver profile (``solver_profile``: the adapter and options that the run's
 ``solver``, a ``.toml`` path or a ``solvers/`` profile name, resolved to; :func:`profile_change`), or
 of the profile of its ``options.pricing_solver`` (``pricing_solver_profile``, the same way;
@@ -226,8 +226,28 @@ def file_digest(path: str | Path) -> str | None:
         return None
 
 
+def instance_digest(path: str | Path) -> str | None:
+    """SHA-256 (hex) of the instance file at ``path`` together with every file it names (network
+    profiles, device catalog, privacy tables: :func:`optdist.instance.referenced_files`, each by its
+    name as written and its bytes; a missing one counts as missing): an edited privacy table changes
+    it as an edited instance does. An instance that names no file: :func:`file_digest` of it (so a
+    record of such an instance made before the named files were hashed is not stale). None if the
+    instance file cannot be read."""
+    from optdist.instance import referenced_files
+
+    own = file_digest(path)
+    refs = referenced_files(path) if own is not None else []
+    if not refs:
+        return own
+    h = hashlib.sha256(own.encode())
+    for ref in refs:
+        h.update(b"\0" + str(ref).encode() + b"\0" + (file_digest(ref) or "missing").encode())
+    return h.hexdigest()
+
+
 def stale(rec: dict, digest: str | None) -> bool:
-    """True if ``rec`` was made from another version of its instance file than the one of ``digest``
+    """True if ``rec`` was made from another version of its instance file (or a file it names) than the one of
+    ``digest`` (:func:`instance_digest`)
     (records written before ``instance_sha256`` existed, or without a digest, are not stale)."""
     made = rec.get("instance_sha256")
     return made is not None and digest is not None and made != digest
@@ -407,8 +427,8 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
 
 
 def current_records(out: str | Path, recs: list[dict]) -> tuple[list[dict], list[str]]:
-    """``recs`` less those made from another version of their instance file than the one on disk now
-    (:func:`stale`; each file hashed once), and the warnings: one per instance file that changed, naming
+    """``recs`` less those made from another version of their instance file (or a file it names) than the
+    one on disk now (:func:`stale`; each file hashed once), and the warnings: one per instance file that changed, naming
     its records left out and the fix (a rerun of the sweep redoes them), one per instance file that is
     gone (its records are kept, unchecked). Records without ``instance_sha256`` are kept. The paths are
     relative to the working directory, as the spec's were when the sweep ran."""
@@ -422,13 +442,14 @@ def current_records(out: str | Path, recs: list[dict]) -> tuple[list[dict], list
         if not Path(path).is_file():
             gone.append((path, group))
             continue
-        now = file_digest(path)
+        now = instance_digest(path)
         old = [r for r in group if stale(r, now)]
         if old:
             out_of_date.update(id(r) for r in old)
             names = ", ".join(str(record_path(out, r["key"])) for r in old[:3]) + (
                 f" and {len(old) - 3} more" if len(old) > 3 else "")
-            warns.append(f"{path}: the instance file changed since {len(old)} record(s) of it were made ({names}); "
+            warns.append(f"{path}: the instance file or a file it names (a profile, a privacy table) changed since "
+                         f"{len(old)} record(s) of it were made ({names}); "
                          f"left out of the tables and figures, kept on disk (fix: run {rerun(out)} again, which "
                          "redoes those runs on the file as it is now)")
     if gone:  # once for all of them: run from another folder, every relative path is gone

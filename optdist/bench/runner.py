@@ -67,7 +67,7 @@ from typing import Protocol
 from tqdm import tqdm
 
 import optdist
-from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, failed, file_digest, find, migrate,
+from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, failed, find, instance_digest, migrate,
                                    grid_clash, profile_changes, profile_names, record_files, record_path, set_aside,
                                    solver_profile, stale, write_grid, write_record)
 from optdist.bench.spec import BenchSpec, Run
@@ -311,7 +311,7 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
     if "instance_info" not in payload:  # failed runs still say how big the instance was
         payload["instance_info"] = _info(run)
     if payload.get("instance_sha256") is None:  # a run killed before it said what it loaded: the file as it is now
-        payload["instance_sha256"] = file_digest(Path(cwd) / run.instance_path if cwd and Path(cwd).is_dir()
+        payload["instance_sha256"] = instance_digest(Path(cwd) / run.instance_path if cwd and Path(cwd).is_dir()
                                                  else run.instance_path)
     return {
         "format": RECORD_FORMAT,
@@ -342,7 +342,7 @@ def finished(out: str | Path, run: Run, retry_errors: bool = False) -> bool:
     (read only; raises :class:`DamagedRecord`)."""
     found = find(out, run)
     return (found is not None and (not retry_errors or not failed(found[1]))
-            and not stale(found[1], file_digest(run.instance_path))
+            and not stale(found[1], instance_digest(run.instance_path))
             and not profile_changes(found[1], run))
 
 
@@ -371,7 +371,8 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
                         e, aside[-1])
             rec = None
         if rec is not None and stale(rec, digests[run.instance_path]):
-            log.warning("%s: the instance file %s changed since this record was made; the run is done again",
+            log.warning("%s: the instance file %s (or a file it names) changed since this record was made; the run "
+                        "is done again",
                         record_path(out, run.key), run.instance_path)
             rec = None
         changes = [] if rec is None else profile_changes(rec, run, profiles)
@@ -384,8 +385,9 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
 
 
 def instance_digests(runs: list[Run]) -> dict[str, str | None]:
-    """Instance path -> SHA-256 of the file (:func:`optdist.bench.records.file_digest`), each file read once."""
-    return {path: file_digest(path) for path in {r.instance_path for r in runs}}
+    """Instance path -> SHA-256 of the file and the files it names (:func:`optdist.bench.records.instance_digest`),
+    each instance read once."""
+    return {path: instance_digest(path) for path in {r.instance_path for r in runs}}
 
 
 def solver_profiles(runs: list[Run]) -> dict[str | None, dict | None]:

@@ -103,7 +103,7 @@ def load_records(out: str | Path) -> pd.DataFrame:
     for w in warns:
         log.warning(w)
     if not recs:
-        why = f" ({len(warns)} damaged)" if warns else ""
+        why = f" (left out: the {len(warns)} warning(s) above say why, damaged or made from other files)" if warns else ""
         raise FileNotFoundError(f"{out}: no usable records under {Path(out) / 'records'}{why} "
                                 f"(fix: run {rerun(out)}, which does the runs without a usable record)")
     df = pd.DataFrame([flatten(r) for r in recs])

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from optdist.bench.records import file_digest, kept_placement
+from optdist.bench.records import instance_digest, kept_placement
 from optdist.bench.spec import Run
 from optdist.io import atomic_write_json
 from optdist.jsonfile import text_of
@@ -126,18 +126,18 @@ class InstanceChanged(RuntimeError):
 def execute_in_process(run: Run, import_dir: str | None = None, digest: str | None = None) -> dict:
     """Solve ``run`` here and return the record payload (status ok), or raise.
 
-    ``digest``: the SHA-256 of the instance file as this worker found it (computed here when not
-    given); the file is hashed again once loaded, and :class:`InstanceChanged` raised if it changed
+    ``digest``: the SHA-256 of the instance file and the files it names as this worker found them
+    (:func:`optdist.bench.records.instance_digest`; computed here when not given); hashed again once loaded, and :class:`InstanceChanged` raised if it changed
     meanwhile, so that ``instance_sha256`` in the payload is the hash of the bytes the run solved."""
     from optdist.instance import load_instance
     from optdist.result import finalize
 
     if digest is None:
-        digest = file_digest(run.instance_path)
+        digest = instance_digest(run.instance_path)
     inst = load_instance(run.instance_path)
-    if file_digest(run.instance_path) != digest:
-        raise InstanceChanged(f"{run.instance_path}: the instance file changed while this run read it (fix: do not "
-                              "edit instance files during a sweep; run it again once the file is as it should be)")
+    if instance_digest(run.instance_path) != digest:
+        raise InstanceChanged(f"{run.instance_path}: the instance file or a file it names changed while this run read "
+                              "it (fix: do not edit instance files, nor their profiles or privacy tables, during a sweep; run it again once the file is as it should be)")
     fn = method_callable(run.method, import_dir)
     t0 = time.perf_counter()
     res = finalize(inst, fn(inst, **run.solve_options()))
@@ -183,7 +183,7 @@ def main(argv: list[str]) -> int:
     if PARENT_ENV in os.environ:
         die_with_parent(int(os.environ[PARENT_ENV]))
     run = Run.from_json(json.loads(argv[0]))
-    digest = file_digest(run.instance_path)  # the file as this run finds it, before it is read
+    digest = instance_digest(run.instance_path)  # the file as this run finds it, before it is read
     try:
         payload = execute_in_process(run, argv[2] if len(argv) > 2 else None, digest)
     except Exception as e:  # recorded, never raised: the sweep goes on

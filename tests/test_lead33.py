@@ -1,0 +1,61 @@
+"""lead33: a sweep record's ``instance_sha256`` covers the files its instance names (a device catalog,
+network profiles, privacy tables), not the instance file alone: before, a record made with an
+edited catalog or privacy table was counted in the tables as current and never redone. Real
+HiGHS and greedy, a tiny instance copied into ``tmp_path``; no mocks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+
+from optdist.bench.records import file_digest, instance_digest
+from optdist.cli import main
+
+from .conftest import ROOT
+
+MICRO = ROOT / "instances/tiny/micro-1x3-tau0.6.json"
+CATALOG = ROOT / "optdist/data/devices.json"
+
+
+def _instance_with_catalog(tmp_path):
+    shutil.copy(CATALOG, tmp_path / "mydevices.json")
+    doc = json.loads(MICRO.read_text())
+    doc["devices_catalog"] = "mydevices.json"
+    path = tmp_path / "micro.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_the_digest_covers_the_named_files_and_is_the_file_digest_without_any(tmp_path):
+    inst = _instance_with_catalog(tmp_path)
+    before = instance_digest(inst)
+    assert before != file_digest(inst)
+    catalog = tmp_path / "mydevices.json"
+    catalog.write_text(catalog.read_text().replace('"memory": 1073741824', '"memory": 1073741823', 1))
+    assert instance_digest(inst) != before
+    catalog.unlink()
+    assert instance_digest(inst) not in (None, before)  # a missing named file counts as missing
+    assert instance_digest(MICRO) == file_digest(MICRO)  # names no file: records made before stay current
+
+
+def test_a_record_made_with_an_edited_catalog_is_left_out_and_redone(tmp_path, capsys):
+    inst = _instance_with_catalog(tmp_path)
+    spec = tmp_path / "s33.json"
+    spec.write_text(json.dumps({"name": "s33", "out": str(tmp_path / "out"), "instances": [str(inst)],
+                                "methods": ["greedy", "milp"], "solvers": ["highs"], "time_limit": 30}))
+    assert main(["bench", str(spec), "--no-progress"]) == 0
+    catalog = tmp_path / "mydevices.json"
+    catalog.write_text(catalog.read_text().replace('"memory": 1073741824', '"memory": 1073741823', 1))
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["bench-table", str(out)]) == 2  # every record left out: none to tabulate
+    err = capsys.readouterr().err
+    assert "or a file it names (a profile, a privacy table) changed since 2 record(s)" in err, err
+    assert "no usable records" in err and "left out: the 1 warning(s) above say why" in err
+    assert main(["bench", str(spec), "--no-progress"]) == 0  # both runs done again
+    assert "changed since this record was made" in capsys.readouterr().err
+    assert main(["bench-table", str(out)]) == 0
+    assert "changed since" not in capsys.readouterr().err
+    assert sorted(pd.read_csv(out / "tables" / "gaps-by-instance.csv")["config"]) == ["greedy", "milp/highs"]
