@@ -1,0 +1,60 @@
+"""bench33: a .solu optimum above a feasible placement's objective is refused like one below a
+proven bound (bench-table, --write-solu, merge_solu_file)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from optdist.bench.solu import Reference, merge_solu_file, read_solu
+from optdist.cli import main
+from tests.test_bench_tables import record, write
+
+
+def _records(tmp_path):
+    """Instance a: HiGHS proves 1.0 optimal, the greedy's placement scores 1.05 (both feasible)."""
+    out = tmp_path / "sweep"
+    write(out, [record("a", "highs", "optimal", 1.0, 1.0), record("a", None, "feasible", 1.05, method="greedy", limit=None)])
+    return out
+
+
+def test_an_optimum_above_a_feasible_objective_is_refused_for_the_tables(tmp_path, capsys):
+    """Before: "optimum 1.2 (kept) disagrees with 1", and the proven-optimal run had gap_to_ref 0.167."""
+    out = _records(tmp_path)
+    solu = tmp_path / "my.solu"
+    solu.write_text("# mine\n=opt= a 1.2\n")
+    assert main(["bench-table", str(out), "--solu", str(solu)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{solu}: =opt= a 1.2 is above the objective 1 of a placement the evaluator scores feasible (" in err, err
+    assert "a--milp--highs.json" in err and "(rel. diff 0.167 > 1e-06)" in err and "so this line is false" in err
+    assert f"(fix: correct or delete the =opt= line of a in {solu} (line 2)" in err
+    assert "(kept) disagrees" not in err
+    rows = pd.read_csv(out / "tables" / "gaps-by-instance.csv").set_index("config")
+    assert rows.loc["milp/highs/compact", "reference"] == 1.0 and rows.loc["milp/highs/compact", "gap_to_ref"] == 0.0
+    assert "=opt= a 1.2 is above the objective 1" in (out / "tables" / "gaps.md").read_text()
+    solu.write_text("=opt= a 1.0000005\n")  # within the below-bound rule's tolerance (1e-6 relative): kept
+    assert main(["bench-table", str(out), "--solu", str(solu)]) == 0
+    assert "is above the objective" not in capsys.readouterr().err
+    rows = pd.read_csv(out / "tables" / "gaps-by-instance.csv").set_index("config")
+    assert rows.loc["milp/highs/compact", "reference"] == 1.0000005
+
+
+def test_write_solu_does_not_keep_an_optimum_above_a_feasible_objective(tmp_path, capsys):
+    """Before: the false line was written back (the .solu optimum is kept on conflict)."""
+    out = _records(tmp_path)
+    other = tmp_path / "other.solu"
+    other.write_text("=opt= a 1.2\n")
+    assert main(["bench-table", str(out), "--write-solu", str(other)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{other}: =opt= a 1.2 is above the objective 1 of a placement" in err
+    assert "not kept there: a is now =opt= 1 in it" in err and "(fix: none needed; if the placement is the false" in err
+    assert read_solu(other)["a"].opt == 1.0
+
+
+def test_merge_solu_file_does_not_keep_a_refuted_optimum(tmp_path):
+    """Before: the old optimum 1.2 was kept, with only "optimum 1.2 (kept) disagrees with 1"."""
+    path = tmp_path / "x.solu"
+    path.write_text("=opt= a 1.2\n=opt= b 0.5\n")
+    warns = merge_solu_file(path, {"a": Reference(opt=1.0, best=1.0, bestdual=1.0), "b": Reference(best=2.0, bestdual=0.9)})
+    assert read_solu(path)["a"].opt == 1.0 and read_solu(path)["b"].opt is None
+    assert any(w.startswith(f"{path}: =opt= a 1.2 is above the objective 1 ") and "not kept" in w for w in warns), warns
+    assert not any("disagrees" in w for w in warns), warns
