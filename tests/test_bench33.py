@@ -3,11 +3,15 @@ proven bound (bench-table, --write-solu, merge_solu_file)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from optdist.bench.solu import Reference, merge_solu_file, read_solu
 from optdist.cli import main
+from tests.conftest import ROOT
 from tests.test_bench_tables import record, write
+from tests.test_out32 import cli
 
 
 def _records(tmp_path):
@@ -58,3 +62,38 @@ def test_merge_solu_file_does_not_keep_a_refuted_optimum(tmp_path):
     assert read_solu(path)["a"].opt == 1.0 and read_solu(path)["b"].opt is None
     assert any(w.startswith(f"{path}: =opt= a 1.2 is above the objective 1 ") and "not kept" in w for w in warns), warns
     assert not any("disagrees" in w for w in warns), warns
+
+
+# --- 2. `optdist bench` under a file-size limit -------------------------------------------------------------------
+
+
+def _bench_spec(tmp_path) -> Path:
+    """A one-run greedy spec of a tiny instance, its out folder tmp_path/runs (not made)."""
+    path = tmp_path / "spec.toml"
+    path.write_text(f'name = "b33"\ninstances = ["{ROOT / "instances/tiny/micro-1x3-tau0.6.json"}"]\n'
+                    f'methods = ["greedy"]\nout = "{tmp_path / "runs"}"\n')
+    return path
+
+
+def test_bench_under_ulimit_f_0_is_refused_before_any_folder_is_made(tmp_path):
+    """Before: "optdist bench: error: [Errno 27] File too large" (no file, no fix), and OUT/.sweep.lock left."""
+    spec = _bench_spec(tmp_path)
+    out = tmp_path / "ulbench"
+    r = cli("bench", spec, "--out", out, "--no-progress", limit=0)
+    assert r.returncode == 2, r.stderr
+    assert f"optdist bench: error: --out {out}: the file-size limit is 0 (`ulimit -f 0`)" in r.stderr, r.stderr
+    assert "(fix: raise it, `ulimit -f unlimited`)" in r.stderr and "Errno" not in r.stderr
+    assert not out.exists()
+    r = cli("bench", spec, "--no-progress", limit=0)  # the spec's out: the limit's fix, not "give another out"
+    assert r.returncode == 2 and f"{spec}: out = {tmp_path / 'runs'}: the file-size limit is 0" in r.stderr, r.stderr
+    assert "(fix: raise it, `ulimit -f unlimited`)" in r.stderr and not (tmp_path / "runs").exists()
+
+
+def test_bench_whose_first_file_cannot_be_written_names_it_and_leaves_no_folder(tmp_path):
+    """A limit of 3 bytes: OUT/spec.json does not fit. Before: the error named it, but OUT (and
+    tmp_path/new above it, both made by the sweep) stayed, with an empty records/ and .sweep.lock."""
+    out = tmp_path / "new" / "ulbench"
+    r = cli("bench", _bench_spec(tmp_path), "--out", out, "--no-progress", limit=3)
+    assert r.returncode == 2, r.stderr
+    assert f"cannot write {out / 'spec.json'}: the file is larger than the file-size limit" in r.stderr, r.stderr
+    assert "Errno" not in r.stderr and not (tmp_path / "new").exists()
