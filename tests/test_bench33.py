@@ -3,9 +3,12 @@ proven bound (bench-table, --write-solu, merge_solu_file)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from optdist.bench.solu import Reference, merge_solu_file, read_solu
 from optdist.cli import main
@@ -97,3 +100,29 @@ def test_bench_whose_first_file_cannot_be_written_names_it_and_leaves_no_folder(
     assert r.returncode == 2, r.stderr
     assert f"cannot write {out / 'spec.json'}: the file is larger than the file-size limit" in r.stderr, r.stderr
     assert "Errno" not in r.stderr and not (tmp_path / "new").exists()
+
+
+# --- 3. import-solution's model objective with GLPK -----------------------------------------------------------------
+
+
+def test_import_solution_prints_glpsols_own_objective_or_says_it_is_recomputed(tmp_path, capsys):
+    """Before: "model objective X s", recomputed from glpsol's rounded column values (0.00372807217 s
+    on the user's instance where glpsol wrote obj = 3728.071837, i.e. 0.00372807184 s), said as such."""
+    if shutil.which("glpsol") is None:
+        pytest.skip("glpsol not installed (apt-get install glpk-utils)")
+    inst = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.6.json"
+    model, sol = tmp_path / "m.lp", tmp_path / "m.sol"
+    assert main(["export", str(inst), "--format", "lp", "--out", str(model)]) == 0
+    subprocess.run(["glpsol", "--lp", str(model), "-o", str(sol)], check=True, capture_output=True)
+    lines = sol.read_text().splitlines()
+    n, line = next((i, ln) for i, ln in enumerate(lines, 1) if ln.startswith("Objective:"))
+    obj = float(line.split("=")[1].split()[0])
+    capsys.readouterr()
+    main(["import-solution", str(inst), "--model-file", str(model), "--solution", str(sol), "--format", "glpk"])
+    said = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("read "))
+    assert f"model objective {obj * 1e-6:.9g} s (glpsol's own, line {n} of the file: {obj:.12g} in model units of " \
+           "1e-06 s)" in said, said
+    sol.write_text("\n".join(ln for ln in lines if not ln.startswith("Objective:")) + "\n")
+    main(["import-solution", str(inst), "--model-file", str(model), "--solution", str(sol), "--format", "glpk"])
+    said = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("read "))
+    assert said.endswith(" s (recomputed from the values as the file prints them, which glpsol rounds)"), said
