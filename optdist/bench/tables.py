@@ -384,7 +384,8 @@ REDO_RECORD = "delete that record and run the sweep again, which redoes the run"
 
 def _if_false(value: float, tag: str, proven: Reference) -> str:
     """The fix's clause for the case where the record refuting ``={tag}= NAME value`` is the false one."""
-    kind = (refuted(value, tag, proven) or ("bound", 0.0))[0]
+    why = refuted(value, tag, proven)
+    kind = why[0] if why is not None else "bound"
     return f"if the {'bound' if kind == 'bound' else 'placement'} is the false one, {REDO_RECORD}"
 
 
@@ -416,7 +417,7 @@ def refuse_false_solu(old: dict[str, Reference], new: dict[str, Reference], solu
     and the fix; and the refused values, as (instance, value, tag: ``opt`` or ``best``)."""
     kept, gone = without_refuted(old, new)
     warns = [f"{_false_line(solu, name, value, tag, new[name], files)}; {REFUSED_FOR_TABLES} (fix: correct or "
-             f"delete the ={tag}= line of {name} in {solu}{_line_of(solu, f'{tag}', name)}, e.g. after solving the "
+             f"delete the ={tag}= line of {name} in {solu}{_line_of(solu, tag, name)}, e.g. after solving the "
              f"instance again; or, {_if_false(value, tag, new[name])})" for name, value, tag in gone]
     return kept, warns, gone
 
