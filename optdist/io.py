@@ -21,6 +21,16 @@ class OutputPathError(ValueError):
     """An output path optdist refuses to write; the message names the path and the fix."""
 
 
+class OutputSpaceError(OutputPathError):
+    """No output file can be written where the path would be (a full disk, ``ulimit -f 0``:
+    :func:`_check_space`): ``remedy`` is the fix in place; ``elsewhere`` whether another folder
+    (on another disk) would do instead (False for the file-size limit, which holds everywhere)."""
+
+    def __init__(self, message: str, remedy: str = "", elsewhere: bool = True):
+        super().__init__(message)
+        self.remedy, self.elsewhere = remedy, elsewhere
+
+
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
 
@@ -91,9 +101,13 @@ def make_output_folder(path: str | Path, flag: str = "--out") -> Path:
     """Create the output folder ``path`` (and its parents) a command owns, before its work starts;
     ValueError naming ``flag``, the path and the fix when it, or a folder above it, is a file, and
     :class:`OutputPathError` (a ValueError) when it cannot be created or no file can be created in
-    it (permissions, a read-only or special file system): found before minutes of work, not when
+    it (permissions, a read-only or special file system, a full disk or ``ulimit -f 0``, checked
+    before any folder is made): found before minutes of work, not when
     the first result is written. :func:`check_output_folder` finds the same without creating it."""
     path = Path(path)
+    above = next((p for p in (path, *path.absolute().parents) if p.is_dir()), None)
+    if above is not None:  # a full disk or `ulimit -f 0`: refused before the folder is made
+        _check_space(above, f"{flag} {path}", flag)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -108,11 +122,13 @@ def check_output_folder(path: str | Path, flag: str = "--out") -> Path:
     """What :func:`make_output_folder` would refuse, in its words, found without creating any
     folder: ``path`` or a folder above it is a file (ValueError), no file can be created in
     ``path`` where it exists, or, where it does not, in the nearest folder above it, where it
-    would be created (:class:`OutputPathError`). Returns ``path``. A command that checks several
-    folders before its work so leaves none behind when one of them is refused."""
+    would be created, or that disk is full or the file-size limit is 0 (:class:`OutputPathError`,
+    as :func:`check_output_file`). Returns ``path``. A command that checks several folders before
+    its work so leaves none behind when one of them is refused."""
     path = Path(path)
     if path.is_dir():
         _probe_writable(path, f"{flag} {path}: cannot create a file in it")
+        _check_space(path, f"{flag} {path}", flag)
         return path
     if os.path.lexists(path):  # a file, a link to none
         raise _not_a_folder(path, flag)
@@ -123,6 +139,7 @@ def check_output_folder(path: str | Path, flag: str = "--out") -> Path:
         _probe(above)  # creating a file there takes what creating a folder there takes
     except OSError as e:
         raise _cannot_create_folder(path, flag, e) from None
+    _check_space(above, f"{flag} {path}", flag)
     return path
 
 
@@ -176,7 +193,7 @@ MIN_FREE_BYTES = 4096
 
 
 def _check_space(folder: Path, who: str, flag: str) -> None:
-    """:class:`OutputPathError` where the file system of ``folder`` has less than
+    """:class:`OutputSpaceError` where the file system of ``folder`` has less than
     :data:`MIN_FREE_BYTES` free, or the file-size limit (``ulimit -f``) is 0: the write would fail
     after the work (creating an empty file, :func:`_probe_writable`, still succeeds on a full disk)."""
     try:
@@ -186,17 +203,17 @@ def _check_space(folder: Path, who: str, flag: str) -> None:
     free = (st.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else st.f_bavail) * st.f_frsize
     other = f"another {flag}" if flag else "another path"
     if st.f_blocks and free < MIN_FREE_BYTES:
-        raise OutputPathError(f"{who}: the disk of {folder.resolve()} is full (only {free:,} bytes free); writing "
-                              f"would fail after the work (fix: free space on that disk, or give {other} on a "
-                              "disk with space)")
+        raise OutputSpaceError(f"{who}: the disk of {folder.resolve()} is full (only {free:,} bytes free); writing "
+                               f"would fail after the work (fix: free space on that disk, or give {other} on a "
+                               "disk with space)", "free space on that disk", True)
     limit = None
     with contextlib.suppress(ImportError, OSError, ValueError):
         import resource
 
         limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
     if limit == 0:
-        raise OutputPathError(f"{who}: the file-size limit is 0 (`ulimit -f 0`): no file can be written "
-                              "(fix: raise it, `ulimit -f unlimited`)")
+        raise OutputSpaceError(f"{who}: the file-size limit is 0 (`ulimit -f 0`): no file can be written "
+                               "(fix: raise it, `ulimit -f unlimited`)", "raise it, `ulimit -f unlimited`", False)
 
 
 #: the documents a placement's writer (:meth:`SolveResult.save <optdist.result.SolveResult.save>`,

@@ -192,7 +192,8 @@ def write_solu(rows: list[dict]) -> None:
     """Merge the rows' reference values into ``instances/paper.solu`` (MIPLIB ``=opt=`` / ``=best=`` /
     ``=bestdual=`` / ``=inf=`` lines) with :mod:`optdist.bench.solu`, the one writer of ``.solu`` files:
     ``=opt=`` only for a run proven optimal within the engine's default gap; a better fact already in
-    the file is kept, and contradictions are printed."""
+    the file is kept, one the rows refute (below a proven bound, an optimum above a feasible objective)
+    is replaced, and contradictions are printed."""
     import pandas as pd
 
     from optdist.bench.solu import merge_solu_file, refs_from_records

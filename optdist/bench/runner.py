@@ -73,7 +73,7 @@ from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritte
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, instance_info
 from optdist.interrupts import Terminated, interrupt
-from optdist.io import atomic_write_json, make_output_folder, restore_non_finite
+from optdist.io import OutputWriteError, atomic_write_json, make_output_folder, restore_non_finite
 from optdist.jsonfile import text_of
 
 log = logging.getLogger(__name__)
@@ -487,6 +487,7 @@ def sweep_lock(out: str | Path, spec_file: str | None = None) -> Iterator[None]:
         yield
         return
     out = Path(out)
+    made = [p for p in (out, *out.parents) if not p.exists()]  # the folders this sweep creates, deepest first
     make_output_folder(out)
     fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -498,11 +499,31 @@ def sweep_lock(out: str | Path, spec_file: str | None = None) -> Iterator[None]:
                             if spec_file is not None else (f"--out {out}", "another --out"))
             raise SweepBusy(f"{where}: another `optdist bench` (pid {holder}) is writing these records "
                             f"(fix: wait for it to finish, then run again to resume, or give {other})") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError as e:  # e.g. the file-size limit (EFBIG): the file named, the reason and the fix
+            raise OutputWriteError(out / LOCK_NAME, e) from None
         yield
+    except BaseException:
+        if made:
+            _remove_made(out, made)
+        raise
     finally:
         os.close(fd)  # releases the lock
+
+
+def _remove_made(out: Path, made: list[Path]) -> None:
+    """After a sweep that failed in the folder ``out`` it created (``made``: the folders that did not
+    exist before, deepest first): remove its lock file, an empty ``records/`` and each of ``made``
+    that is empty, so that no stray folder is left; a folder holding anything else (a record, the
+    spec) stays, as do the folders above it."""
+    with contextlib.suppress(OSError):
+        (out / LOCK_NAME).unlink()
+        if (out / "records").is_dir():
+            (out / "records").rmdir()
+        for folder in made:
+            folder.rmdir()
 
 
 def run_sweep(

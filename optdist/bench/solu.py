@@ -9,6 +9,7 @@ feasible objective), ``=bestdual= NAME VALUE`` (best proven lower bound), ``=inf
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -264,14 +265,68 @@ def merge_refs(old: dict[str, Reference], new: dict[str, Reference], rtol: float
     return out, warnings
 
 
+def refuted(value: float, tag: str, proven: Reference, rtol: float = RTOL) -> tuple[str, float] | None:
+    """Whether a ``.solu`` fact ``={tag}= NAME value`` (``tag``: ``opt`` or ``best``) is false by what
+    records prove for NAME (``proven``, :func:`refs_from_records`), by more than ``rtol`` relative:
+    ``("bound", b)`` where ``value`` lies below a proven lower bound ``b`` (no placement beats it);
+    ``("best", p)`` where an optimum lies above the evaluator objective ``p`` of a feasible placement
+    (that placement beats the "optimum"); None where neither holds."""
+    b, p = proven.bestdual, proven.best
+    if b is not None and b > value and rel_diff(b, value) > rtol:
+        return "bound", b
+    if tag == "opt" and p is not None and value > p and rel_diff(value, p) > rtol:
+        return "best", p
+    return None
+
+
+def without_refuted(old: dict[str, Reference], proven: dict[str, Reference],
+                    rtol: float = RTOL) -> tuple[dict[str, Reference], list[tuple[str, float, str]]]:
+    """``old`` (a ``.solu`` file's values) without each ``=opt=`` / ``=best=`` value that the records'
+    ``proven`` values refute (:func:`refuted`), and the refuted values as (instance, value, tag)."""
+    kept, gone = dict(old), []
+    for name, ref in old.items():
+        for tag in ("opt", "best"):
+            value = getattr(ref, tag)
+            if value is not None and refuted(value, tag, proven.get(name, Reference()), rtol):
+                kept[name] = ref = dataclasses.replace(ref, **{tag: None})
+                gone.append((name, value, tag))
+    return kept, gone
+
+
+def false_fact(name: str, value: float, tag: str, proven: Reference, files: dict[str, list[Path]] | None = None,
+               rtol: float = RTOL) -> str:
+    """Why ``={tag}= {name} {value}`` is false (:func:`refuted` by ``proven``), ending "so this line is
+    false"; ``files``: the record files per refutation kind (``bound``, ``best``), named where given."""
+    why = refuted(value, tag, proven, rtol)
+    if why is None:
+        raise ValueError(f"={tag}= {name} {value:.12g} is not refuted by the records' values")
+    kind, by = why
+    said = f" ({', '.join(map(str, (files or {})[kind]))})" if (files or {}).get(kind) else ""
+    diff = f"(rel. diff {rel_diff(by, value):.3g} > {rtol:g})"
+    if kind == "bound":
+        text = (f"is below the bound {by:.12g} that the records prove{said} {diff}: no placement can beat a proven "
+               "bound")
+    else:
+        text = (f"is above the objective {by:.12g} of a placement the evaluator scores feasible{said} {diff}: "
+               "an optimum is never above a feasible objective")
+    return f"={tag}= {name} {value:.12g} {text}, so this line is false"
+
+
 def _pick(f, a: float | None, b: float | None) -> float | None:
     vals = [v for v in (a, b) if v is not None]
     return f(vals) if vals else None
 
 
 def merge_solu_file(path: str | Path, new: dict[str, Reference], rtol: float = RTOL) -> list[str]:
-    """Merge ``new`` into the ``.solu`` file at ``path`` (created if missing); return warnings."""
+    """Merge ``new`` (values records prove, :func:`refs_from_records`) into the ``.solu`` file at
+    ``path`` (created if missing); return warnings. A line of the file that ``new`` refutes
+    (:func:`refuted`: an optimum or best value below a proven bound, an optimum above a feasible
+    objective) is false: not kept (the merged values replace it), and said."""
     old = read_solu(path) if Path(path).exists() else {}
-    merged, warnings = merge_refs(old, new, rtol)
+    kept, gone = without_refuted(old, new, rtol)
+    merged, warnings = merge_refs(kept, new, rtol)
+    false = [f"{path}: {false_fact(name, value, tag, new[name], rtol=rtol)} and not kept: the records' values replace "
+             "it (fix: none needed; if the records are the false ones, solve the instance again)"
+             for name, value, tag in gone]
     write_solu(path, merged, warnings)
-    return warnings
+    return false + warnings

@@ -29,7 +29,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import re
@@ -40,8 +39,8 @@ import numpy as np
 import pandas as pd
 
 from optdist.bench.records import SUMMARY_KINDS, read_records, record_path, rerun
-from optdist.bench.solu import (RTOL, Reference, bound_exceeds, merge_refs, read_solu, refs_from_records, rel_diff,
-                                unproven_optimal)
+from optdist.bench.solu import (RTOL, Reference, bound_exceeds, false_fact, merge_refs, read_solu, refs_from_records,
+                                refuted, rel_diff, unproven_optimal, without_refuted)
 from optdist.bench.solu import write_solu as write_solu_file
 from optdist.io import atomic_write_text
 from optdist.jsonfile import json_text, quoted
@@ -365,58 +364,61 @@ def _run_label(g: pd.DataFrame, i: object) -> str:
 def references(df: pd.DataFrame, solu: str | Path | None = None, out: str | Path | None = None,
                refused: list[str] | None = None) -> tuple[dict[str, Reference], list[str]]:
     """Reference values: a ``.solu`` file's (kept on conflict) merged with the records', except a
-    ``.solu`` optimum or best value below a bound that a record proves (:func:`solu_below_bounds`:
-    refused for the tables, its warning appended to ``refused``; ``out``: the sweep folder, whose
-    record files the warning names)."""
+    ``.solu`` value the records refute (:func:`refuse_false_solu`: an optimum or best value below a
+    bound a record proves, an optimum above a feasible objective; refused for the tables, its
+    warning appended to ``refused``; ``out``: the sweep folder, whose record files the warning names)."""
     old = read_solu(solu) if solu else {}
     new = refs_from_records(df)
     if solu:
-        old, texts, _ = solu_below_bounds(old, new, solu, bound_records(df, out) if out is not None else {})
+        old, texts, _ = refuse_false_solu(old, new, solu, refuters(df, out) if out is not None else {})
         if refused is not None:
             refused += texts
     return merge_refs(old, new)
 
 
-#: what the tables do with a false ``.solu`` line (:func:`solu_below_bounds`)
+#: what the tables do with a false ``.solu`` line (:func:`refuse_false_solu`)
 REFUSED_FOR_TABLES = "refused for these tables, which measure against the records' own reference instead"
-#: the fix where the proven bound may be the false one
-REDO_BOUND = "delete that record and run the sweep again, which redoes the run"
+#: the fix where the record that refutes a ``.solu`` line may be the false one
+REDO_RECORD = "delete that record and run the sweep again, which redoes the run"
 
 
-def _false_line(solu: str | Path, name: str, value: float, tag: str, bound: float,
-                files: dict[str, list[Path]]) -> str:
-    """What is false in the ``={tag}= {name} {value}`` line of ``solu``: it is below ``bound``,
-    which the records (``files``, per instance) prove; no fix (the caller's, as what was done differs)."""
-    said = f" ({', '.join(map(str, files[name]))})" if files.get(name) else ""
-    return (f"{solu}: ={tag}= {name} {value:.12g} is below the bound {bound:.12g} that the records prove{said} "
-            f"(rel. diff {rel_diff(bound, value):.3g} > {RTOL:g}): no placement can beat a proven bound, so this line "
-            "is false")
+def _if_false(value: float, tag: str, proven: Reference) -> str:
+    """The fix's clause for the case where the record refuting ``={tag}= NAME value`` is the false one."""
+    why = refuted(value, tag, proven)
+    kind = why[0] if why is not None else "bound"
+    return f"if the {'bound' if kind == 'bound' else 'placement'} is the false one, {REDO_RECORD}"
 
 
-def solu_below_bounds(old: dict[str, Reference], new: dict[str, Reference], solu: str | Path,
-                      files: dict[str, list[Path]]
+def _false_line(solu: str | Path, name: str, value: float, tag: str, proven: Reference,
+                files: dict[str, dict[str, list[Path]]]) -> str:
+    """What is false in the ``={tag}= {name} {value}`` line of ``solu``, given what the records prove
+    (``proven``; ``files``: :func:`refuters`); no fix (the caller's, as what was done differs)."""
+    return f"{solu}: {false_fact(name, value, tag, proven, files.get(name))}"
+
+
+def _line_of(solu: str | Path, tag: str, name: str) -> str:
+    """`` (line N)``: where ``={tag}= {name}`` is in the ``.solu`` file ``solu``; empty if not found."""
+    lines = Path(solu).read_text().splitlines() if Path(solu).is_file() else []
+    n = next((i for i, line in enumerate(lines, 1) if line.split()[:2] == [f"={tag}=", name]), None)
+    return "" if n is None else f" (line {n})"
+
+
+def refuse_false_solu(old: dict[str, Reference], new: dict[str, Reference], solu: str | Path,
+                      files: dict[str, dict[str, list[Path]]]
                       ) -> tuple[dict[str, Reference], list[str], list[tuple[str, float, str]]]:
     """``old`` (the ``.solu`` file ``solu``'s values) without each ``=opt=`` / ``=best=`` value that
-    lies below the bound a record proves for its instance (``new``, :func:`refs_from_records`) by
-    more than :data:`~optdist.bench.solu.RTOL` relative: no placement's objective is below a proven
-    lower bound, so the line is false, and measured against it every gap would be near 100 %. The
-    tables use the records' own reference instead; one warning per refused value (no level word),
-    naming the file, the instance, the value, the bound and its record (``files``, per instance); and
-    the refused values, as (instance, value, tag: ``opt`` or ``best``)."""
-    kept, warns, gone = dict(old), [], []
-    for name, ref in old.items():
-        bound = new.get(name, Reference()).bestdual
-        if bound is None:
-            continue
-        for tag in ("opt", "best"):
-            value = getattr(ref, tag)
-            if value is None or not (bound > value and rel_diff(bound, value) > RTOL):
-                continue
-            kept[name] = ref = dataclasses.replace(ref, **{tag: None})
-            gone.append((name, value, tag))
-            warns.append(f"{_false_line(solu, name, value, tag, bound, files)}; {REFUSED_FOR_TABLES} (fix: correct or "
-                         f"delete the ={tag}= line of {name} in {solu}, e.g. after solving the instance again; or, if "
-                         f"the bound is the false one, {REDO_BOUND})")
+    the records' values ``new`` (:func:`refs_from_records`) refute by more than
+    :data:`~optdist.bench.solu.RTOL` relative (:func:`optdist.bench.solu.refuted`): a value below a
+    proven lower bound (no placement beats it), an optimum above the evaluator objective of a
+    feasible placement (that placement beats it). Measured against such a line every gap would be
+    false (near 100 %, or a proven-optimal run far from "the optimum"). The tables use the records'
+    own reference instead; one warning per refused value (no level word), naming the file and the
+    line, the instance, the value, the refuting value and its records (``files``: :func:`refuters`),
+    and the fix; and the refused values, as (instance, value, tag: ``opt`` or ``best``)."""
+    kept, gone = without_refuted(old, new)
+    warns = [f"{_false_line(solu, name, value, tag, new[name], files)}; {REFUSED_FOR_TABLES} (fix: correct or "
+             f"delete the ={tag}= line of {name} in {solu}{_line_of(solu, tag, name)}, e.g. after solving the "
+             f"instance again; or, {_if_false(value, tag, new[name])})" for name, value, tag in gone]
     return kept, warns, gone
 
 
@@ -590,6 +592,25 @@ def bound_records(df: pd.DataFrame, out: str | Path) -> dict[str, list[Path]]:
     return files
 
 
+def best_records(df: pd.DataFrame, out: str | Path) -> dict[str, list[Path]]:
+    """Per instance, the record files under ``out`` of its best feasible placement (``best``,
+    :func:`optdist.bench.solu.refs_from_records`): the runs whose evaluator objective of a feasible
+    placement is the smallest, each file once."""
+    files: dict[str, list[Path]] = {}
+    for name, g in df[df["status"] == "ok"].groupby("instance"):
+        best = g["evaluator_objective"].where(g["feasible"] == True)  # noqa: E712 (nullable column)
+        if best.notna().any():
+            files[str(name)] = [record_path(out, k) for k in dict.fromkeys(g.loc[best == best.min(), "key"])]
+    return files
+
+
+def refuters(df: pd.DataFrame, out: str | Path) -> dict[str, dict[str, list[Path]]]:
+    """Per instance, the record files that can refute a ``.solu`` line, per kind
+    (:func:`optdist.bench.solu.refuted`): ``bound`` (:func:`bound_records`), ``best`` (:func:`best_records`)."""
+    bounds, bests = bound_records(df, out), best_records(df, out)
+    return {name: {"bound": bounds.get(name, []), "best": bests.get(name, [])} for name in {*bounds, *bests}}
+
+
 def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Path | None = None,
                  write_solu: str | Path | None = None,
                  left_out_of: str = LEFT_OUT_OF_TABLES) -> tuple[list[Path], list[str]]:
@@ -616,7 +637,8 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
     aside = len(df) - len(sound)
     old = read_solu(solu) if solu else {}
     new = refs_from_records(sound)
-    old, refused, gone = solu_below_bounds(old, new, solu, bound_records(sound, out)) if solu else (old, [], [])
+    files = refuters(sound, out)
+    old, refused, gone = refuse_false_solu(old, new, solu, files) if solu else (old, [], [])
     refs, ref_warn = merge_refs(old, new)
     said = tuple(bound_exceeds(str(r.instance), r.bound) for r in false_bounds(df).itertuples())  # warned per record
 
@@ -635,15 +657,12 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
             done = f"not kept there: {name} is now {now} in it, the values the records prove (old ={tag}= {value:.12g})"
             if same and (name, value, tag) in gone:  # the --solu line the tables refused: one warning says both,
                 i = gone.index((name, value, tag))   # what was done, with no fix to do it again (tidy31)
-                false = _false_line(solu, name, value, tag, new[name].bestdual, bound_records(sound, out))
-                refused[i] = (f"{false}; {REFUSED_FOR_TABLES}, and as --write-solu {write_solu} it is {done} "
-                              f"(fix: none needed; if the bound is the false one, {REDO_BOUND})")
+                refused[i] = (f"{_false_line(solu, name, value, tag, new[name], files)}; {REFUSED_FOR_TABLES}, and "
+                              f"as --write-solu {write_solu} it is {done} (fix: none needed; "
+                              f"{_if_false(value, tag, new[name])})")
             else:
-                by = ", ".join(map(str, bound_records(sound, out).get(name, [])))
-                solu_warns.append(
-                    f"{write_solu}: ={tag}= {name} {value:.12g} is below the bound {new[name].bestdual:.12g} that the "
-                    f"records prove{f' ({by})' if by else ''}, so the line is false and {done} (fix: none needed; if "
-                    f"the bound is the false one, {REDO_BOUND})")
+                solu_warns.append(f"{_false_line(write_solu, name, value, tag, new[name], files)} and {done} (fix: "
+                                  f"none needed; {_if_false(value, tag, new[name])})")
         solu_warns += reference_warnings(write_solu, unsaid([c for c in merged if c not in ref_warn]), out,
                                          reference_records(sound, out))
     warns = (bad_warns + refused + disagreements(df) + bound_warns + unproven_optima(df, out)
@@ -679,13 +698,13 @@ def _merge_into_solu(path: str | Path, refs: dict[str, Reference],
                      proven: dict[str, Reference]) -> tuple[list[str], list[tuple[str, float, str, str]]]:
     """Merge ``refs`` (the tables' reference values) into the ``.solu`` file ``path`` (created if
     missing); return the merge's contradictions (:func:`optdist.bench.solu.merge_refs`) and the
-    ``=opt=`` / ``=best=`` lines of ``path`` that lay below a bound the records prove (``proven``,
-    :func:`optdist.bench.solu.refs_from_records`), as (instance, old value, tag, what its lines are
-    now, :func:`_solu_lines`). Such a line is false (:func:`solu_below_bounds`), so it is not kept
+    ``=opt=`` / ``=best=`` lines of ``path`` that the records' values refute (``proven``,
+    :func:`optdist.bench.solu.refs_from_records`; :func:`optdist.bench.solu.refuted`), as (instance, old value, tag, what its lines are
+    now, :func:`_solu_lines`). Such a line is false (:func:`refuse_false_solu`), so it is not kept
     (before, it was written back unchanged, also into the ``--solu`` file the tables had refused it
     from): the instance's lines are the values the records prove."""
     before = read_solu(path) if Path(path).exists() else {}
-    kept, _, false = solu_below_bounds(before, proven, path, {})
+    kept, false = without_refuted(before, proven)
     merged, said = merge_refs(kept, refs)
     write_solu_file(path, merged)
     return said, [(name, value, tag, _solu_lines(name, merged.get(name, Reference())) or "without a line")

@@ -13,7 +13,7 @@ from pathlib import Path
 from optdist.bench.spec import FIGURES as FIGURE_NAMES  # the names only: optdist.bench.figures loads matplotlib
 from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, CliError, count_flag, path_flag
 from optdist.interrupts import Terminated
-from optdist.io import OutputPathError, check_output_folder, make_output_folder, restore_non_finite
+from optdist.io import OutputPathError, OutputSpaceError, check_output_folder, make_output_folder, restore_non_finite
 from optdist.jsonfile import quoted
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", type=Path, help="sweep output folder (holding records/)")
     p.add_argument("--solu", type=Path, action=path_flag("instances/paper.solu"),
                    help="reference .solu file (its optima win over the records', except a value below a bound "
-                   "a record proves: refused for the tables, with a warning naming it)")
+                   "a record proves, or an optimum above a feasible placement's objective: refused for the tables, "
+                   "with a warning naming it)")
     p.add_argument("--dest", type=Path, action=path_flag("runs/sweep/tables"),
                    help="folder for the tables (default: the spec's tables_dir or OUT/tables)")
     p.add_argument("--write-solu", type=Path, action=path_flag("reference.solu"), metavar="FILE",
@@ -218,6 +219,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.out is None:  # the folder is the spec's: a problem with it names the spec's field, not --out
         try:
             check_output_folder(out, f"{args.spec}: out =")
+        except OutputSpaceError as e:  # a full disk, `ulimit -f 0`: the fix is the disk's or the limit's
+            if not e.elsewhere:
+                raise
+            raise OutputSpaceError(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {e.remedy}, or give another out in "
+                                   f"{args.spec} on a disk with space, or --out DIR)", e.remedy, True) from None
         except ValueError as e:
             moved = "" if isinstance(e, OutputPathError) else "move that file away, or "  # a file is in the way
             raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {moved}give another out in {args.spec}, "

@@ -1186,8 +1186,9 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.solution}: its values are no placement of the {formulation} model of {inst.name} "
                          f"({e}); fix: check that the solver finished and wrote this model's solution") from e
     asg.meta.update(source=str(args.solution), solution_format=args.format)
-    claimed = b.objective_seconds()
-    print(f"read {len(values)} values from {args.solution} ({args.format}); model objective {claimed:.9g} s")
+    claimed, whence = _model_objective(b, values, args.format)
+    print(f"read {len(values)} values from {args.solution} ({args.format}); model objective {claimed:.9g} s "
+          f"({whence})")
     ev = evaluate(inst, asg)
     print_evaluation(inst, ev)
     higher = _objectives_disagree(args, inst.name, claimed, ev)
@@ -1195,6 +1196,21 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
         asg.save(inst, args.out, force=True)  # --out checked first (check_out_path)
         print(f"wrote {args.out}")
     return 0 if ev.feasible and not higher else 1
+
+
+def _model_objective(b, values, fmt: str) -> tuple[float, str]:
+    """The model objective of an imported solution, in seconds, and where it comes from: the
+    solver's own objective line in its file (``values.objective``, model units of ``b.time_unit``
+    s: glpsol's ``Objective:  obj = ...``, CBC's ``objective value ...``), else recomputed from the
+    column values as the file prints them (glpsol and CBC round them, so this may differ from the
+    solver's in the last digits)."""
+    solver = {"glpk": "glpsol", "cbc": "CBC"}.get(fmt, fmt)
+    if values.objective is not None:
+        return (values.objective * b.time_unit,
+                f"{solver}'s own, line {values.objective_line} of the file: {values.objective:.12g} in model units "
+                f"of {b.time_unit:g} s")
+    rounded = f", which {solver} rounds" if fmt in ("glpk", "cbc") else ""
+    return b.objective_seconds(), f"recomputed from the values as the file prints them{rounded}"
 
 
 def _objectives_disagree(args: argparse.Namespace, name: str, claimed: float, ev) -> bool:

@@ -203,7 +203,29 @@ def read_solution(path: str | Path, fmt: str) -> dict[str, float]:
     except OSError as e:
         raise _fail(path, "(file)", f"cannot be read: {e.strerror or e}", "check the path and its permissions") from None
     reader = {"highs": _read_highs, "cbc": _read_cbc, "glpk": _read_glpk, "sol": _read_sol}[fmt]
-    return SolutionValues(reader(lines, path), path)
+    return SolutionValues(reader(lines, path), path, _solver_objective(lines, fmt))
+
+
+#: the line where a solver writes its own objective value in its solution file, per format
+_OBJECTIVE_LINES = {
+    "glpk": re.compile(r"^Objective:\s+\S+\s*=\s*(\S+)"),  # glpsol -o: "Objective:  obj = 3728.071837 (MINimum)"
+    "cbc": re.compile(r"objective value\s+(\S+)"),          # "Optimal - objective value 3728.07183749"
+}
+
+
+def _solver_objective(lines: list[str], fmt: str) -> tuple[float, int] | None:
+    """The objective value the solver wrote in its file (model units) and its line (1-based), or
+    None where the format has no such line (``highs``, ``sol``) or the file lacks it."""
+    pattern = _OBJECTIVE_LINES.get(fmt)
+    for n, ln in enumerate(lines[:50] if pattern else [], 1):  # a header line, before the tables
+        m = pattern.search(ln)
+        if m:
+            try:
+                value = float(m.group(1))
+            except ValueError:
+                return None
+            return (value, n) if math.isfinite(value) else None
+    return None
 
 
 def _fail(path: str | Path, where: str, message: str, fix: str) -> SolutionFileError:
@@ -349,11 +371,15 @@ def load_solution(b: BuiltModel, values: dict[str, float], model_format: str = "
 
 
 class SolutionValues(dict):
-    """Column name -> value, remembering the file they were read from (``source``)."""
+    """Column name -> value, remembering the file they were read from (``source``) and the
+    objective value the solver wrote in it (``objective``: model units, unrounded by the columns'
+    print; ``objective_line``: its 1-based line), both None where the file gives none (``highs``,
+    ``sol``, or a glpsol / CBC file without that line)."""
 
-    def __init__(self, values: dict[str, float], source: str | Path):
+    def __init__(self, values: dict[str, float], source: str | Path, objective: tuple[float, int] | None = None):
         super().__init__(values)
         self.source = str(source)
+        self.objective, self.objective_line = objective if objective is not None else (None, None)
 
 
 def _check_loaded(b: BuiltModel, symbols, source: str, tol: float = 1e-5) -> None:
