@@ -121,3 +121,17 @@ def test_a_profile_may_not_take_another_adapters_name(tmp_path):
         profiles(tmp_path)
     (tmp_path / "highs.toml").write_text('name = "highs"\nsolver = "highs"\n')  # its own defaults: fine
     assert profiles(tmp_path)["highs"].solver == "highs"
+
+
+class LogHighs2(Highs):
+    name = "loghighs"
+
+
+def test_the_conformance_suite_takes_a_registered_highs_subclass_as_persistent():
+    from tests.test_solver_conformance import test_a_kept_model_re_solves_as_a_fresh_load
+
+    register("loghighs", LogHighs2)
+    try:
+        test_a_kept_model_re_solves_as_a_fresh_load("loghighs")
+    finally:
+        unregister("loghighs")
