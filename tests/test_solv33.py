@@ -135,3 +135,13 @@ def test_the_conformance_suite_takes_a_registered_highs_subclass_as_persistent()
         test_a_kept_model_re_solves_as_a_fresh_load("loghighs")
     finally:
         unregister("loghighs")
+
+
+def test_highs_raw_threads_0_is_refused_in_a_profile_too(tmp_path):
+    from optdist.solvers import get_solver
+
+    prof = tmp_path / "p17.toml"
+    prof.write_text('name = "p17"\nsolver = "highs"\n[solver_options]\nthreads = 0\n')
+    with pytest.raises(ValueError, match=r"p17\.toml: .*threads = 0 is out of range \(highs's name for threads; "
+                                         r"fix: give an integer in \[1, 256\]"):
+        get_solver(str(prof))
