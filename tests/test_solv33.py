@@ -145,3 +145,38 @@ def test_highs_raw_threads_0_is_refused_in_a_profile_too(tmp_path):
     with pytest.raises(ValueError, match=r"p17\.toml: .*threads = 0 is out of range \(highs's name for threads; "
                                          r"fix: give an integer in \[1, 256\]"):
         get_solver(str(prof))
+
+
+def test_a_typo_under_a_profiles_options_says_the_close_option_and_the_fix(tmp_path):
+    from optdist.solvers import get_solver
+
+    prof = tmp_path / "p3.toml"
+    prof.write_text('name = "p3"\nsolver = "highs"\n[options]\nthread = 1\n')
+    with pytest.raises(ValueError, match=r"p3\.toml: .*unknown option \"thread\" \(fix: did you mean threads\? "
+                                         r"the generic options are"):
+        get_solver(str(prof))
+
+
+def test_a_cbc_failure_on_a_profiles_raw_option_names_the_profile(tmp_path):
+    from optdist.solvers import get_solver
+
+    prof = tmp_path / "p7.toml"
+    prof.write_text('name = "p7"\nsolver = "cbc"\n[solver_options]\nfoobar = 3\n')
+    with pytest.raises(ValueError, match=rf"cbc failed with the raw solver options .*foobar from the \[solver_options\] "
+                                         rf"of solver profile p7 \({prof}\); fix:"):
+        optdist.solve(TINY, solver=str(prof), formulation="tight")
+    assert get_solver(str(prof)).profile.name == "p7"
+
+
+def test_a_missing_profile_folder_is_said_to_be_missing(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    missing = tmp_path / "nonexist"
+    env = {**os.environ, "OPTDIST_SOLVERS": str(missing), "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "optdist", "solve", str(TINY), "--solver", "foo"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert (f"profiles in {missing} (OPTDIST_SOLVERS's folder, which does not exist, so no profile is read, the "
+            "bundled ones in the package's solvers/ included: create it, or unset OPTDIST_SOLVERS): none") in run.stderr

@@ -610,9 +610,6 @@ class Solver(ABC):
     stop_lag: ClassVar[float] = 0.5
 
     def __init__(self, defaults: dict[str, Any] | None = None, solver_options: dict[str, Any] | None = None):
-        unknown = sorted(set(defaults or {}) - set(GENERIC_OPTIONS))
-        if unknown:
-            raise ValueError(f"{self.name}: unknown options {unknown}; generic options are {GENERIC_OPTIONS}")
         self.defaults = check_options(defaults or {}, f"{self.name} [options]")
         self.solver_options = self.check_raw_options(solver_options or {}, f"{self.name} [solver_options]")
         if (two_gaps := self._own_gap_conflict()) is not None:
@@ -707,8 +704,13 @@ class Solver(ABC):
         """Ask the solver whether it knows each raw option and accepts its value (default: cannot ask)."""
 
     def raw_failure(self, raw: Mapping[str, Any], error: BaseException) -> ValueError:
-        """The error for a solver run that failed while raw options were given: it names them."""
-        return ValueError(f"{self.name} failed with the raw solver options {dict(raw)} ({error}); "
+        """The error for a solver run that failed while raw options were given: it names them, and
+        the profile file those of its ``[solver_options]`` came from (:attr:`profile`)."""
+        prof = self.profile
+        own = [] if prof is None else [k for k in prof.solver_options if self.native_name(k) in raw]
+        where = (f"; {', '.join(own)} from the [solver_options] of solver profile {prof.name} ({prof.path})"
+                 if own else "")
+        return ValueError(f"{self.name} failed with the raw solver options {dict(raw)} ({error}){where}; "
                           f"fix: check their names and values in the {self.name} documentation")
 
     def settings(self, **given: Any) -> dict[str, Any]:
