@@ -180,3 +180,28 @@ def test_a_missing_profile_folder_is_said_to_be_missing(tmp_path):
     assert run.returncode == 2
     assert (f"profiles in {missing} (OPTDIST_SOLVERS's folder, which does not exist, so no profile is read, the "
             "bundled ones in the package's solvers/ included: create it, or unset OPTDIST_SOLVERS): none") in run.stderr
+
+
+def test_an_optimal_closed_by_the_absolute_tolerance_says_so(tmp_path, capsys):
+    """Admission with a 1e-12 penalty: CBC closes objective 3e-12 s, bound 2.5e-12 s (gap 0.05 % by
+    the gap's floor) by its absolute tolerance, not the requested 1e-4."""
+    import json
+
+    from optdist.cli import main
+
+    doc = {"format": "optdist-instance/1", "name": "penalty_tiny", "tau": 0.8, "period_s": 0.0025,
+           "privacy": {"lenet": "paper", "micro": "synthetic"},
+           "devices": [{"id": "a", "type": "rpi3", "bandwidth_capacity": 6000},
+                       {"id": "b", "type": "rpi3", "rate": 4000000, "bandwidth_capacity": 6000},
+                       {"id": "c", "type": "nexus", "memory": 300000, "bandwidth_capacity": 6000},
+                       {"id": "d", "type": "orangepizero", "bandwidth_capacity": 6000}],
+           "sources": [{"id": "cam1", "type": "rpi3"}, {"id": "cam2", "type": "pizero"}],
+           "requests": [{"id": "r1", "source": "cam1", "cnn": "lenet"}, {"id": "r2", "source": "cam2", "cnn": "lenet"},
+                        {"id": "r3", "source": "cam1", "cnn": "micro"}],
+           "objective": {"admission": True, "rejection_penalty": 1e-12}}
+    path = tmp_path / "penalty_tiny.json"
+    path.write_text(json.dumps(doc))
+    assert main(["solve", str(path), "--solver", "cbc"]) == 0
+    out = capsys.readouterr().out
+    assert "termination  optimal (within the absolute gap tolerance 1e-11 s)" in out
+    assert "within gap 0.0001" not in out
