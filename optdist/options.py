@@ -175,7 +175,11 @@ def check_options(options: Mapping[str, Any], where: str = "") -> dict[str, Any]
         if name not in OPTION_RANGES:
             from optdist.jsonfile import json_text, quoted  # jsonfile imports this module
 
-            raise ValueError(f"{prefix}unknown option {json_text(name)}; generic options are {quoted(GENERIC_OPTIONS)}")
+            close = generic_meant(str(name)) or closest(str(name), GENERIC_OPTIONS)
+            raise ValueError(f"{prefix}unknown option {json_text(name)} (fix: "
+                             + (f"did you mean {close}? " if close else "")
+                             + f"the generic options are {quoted(GENERIC_OPTIONS)}; a solver's own options are raw "
+                             "options, [solver_options] in a profile)")
         problem = option_problem(name, value)
         if problem:
             from optdist.jsonfile import value_text

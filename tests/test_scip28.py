@@ -11,7 +11,7 @@
 4. An unknown flag's close match was misleading (``--timeout`` -> ``--out``, ``--abc`` ->
    ``--gap``): compared without the dashes, only a close one, ``--timeout`` -> ``--time-limit``.
 5. Placeholders as examples (``--solver SOLVER``), no close match for an invalid choice,
-   ``nan`` "out of range", HiGHS's own ``threads=0`` refused.
+   ``nan`` "out of range"; HiGHS's own ``threads=0`` is out of range as the generic threads (solv33).
 """
 
 from __future__ import annotations
@@ -179,7 +179,9 @@ def test_nan_is_not_a_number(capsys):
         optdist.solve(MICRO, time_limit=float("nan"))
 
 
-def test_highs_takes_its_own_threads_0():
-    """Before: "threads = 0 is out of range" though 0 is HiGHS's default (it chooses the count)."""
-    assert get_solver("highs").check_raw_options({"threads": 0}) == {"threads": 0}
-    assert main(["solve", MICRO, "-q", "--solver-option", "threads=0"]) == 0
+def test_highs_raw_threads_0_is_range_checked_as_the_generic_threads():
+    """HiGHS's own ``threads`` is the generic option's name, so it is held to [1, 256] as CBC's is
+    (solv33; scip28 had taken 0, HiGHS's default: leaving threads out gives HiGHS that choice)."""
+    with pytest.raises(ValueError, match=r"threads = 0 is out of range \(highs's name for threads"):
+        get_solver("highs").check_raw_options({"threads": 0})
+    assert main(["solve", MICRO, "-q", "--solver-option", "threads=0"]) == 2

@@ -546,13 +546,21 @@ def _within_gap(res) -> str:
     """``" (within gap G)"`` after an ``optimal`` whose proof rests on a nonzero gap tolerance: the
     run's requested relative gap G (``options['mip_gap']``, the raw one where given under the
     solver's own name) and its reported gap above the solvers' rounding (relative
-    :data:`~optdist.result.AGREE_RTOL`), e.g. ``--gap 0.9`` closing at 20.5 %; else ""."""
-    from optdist.result import AGREE_RTOL
+    :data:`~optdist.result.AGREE_RTOL`), e.g. ``--gap 0.9`` closing at 20.5 %; where the reported
+    gap exceeds G and the solver's absolute tolerance closed it instead
+    (:func:`~optdist.result.closes_gap`; an objective of 3e-12 s, bound 2.5e-12 s: gap 0.05 %
+    by the gap's floor), ``" (within the absolute gap tolerance X s)"``; else ""."""
+    from optdist.result import AGREE_RTOL, solver_abs_gap
 
     tolerance, g = res.options.get("mip_gap"), res.gap
     if res.termination != "optimal" or g is None or g <= AGREE_RTOL or not isinstance(tolerance, (int, float)):
         return ""
-    return f" (within gap {tolerance:g})" if tolerance > 0 else ""
+    if tolerance > 0 and g <= tolerance * (1 + 1e-6):  # the slack of closes_gap
+        return f" (within gap {tolerance:g})"
+    absolute = solver_abs_gap(res.solver)
+    if absolute > 0 and res.objective - res.bound <= absolute * (1 + 1e-6):
+        return f" (within the absolute gap tolerance {absolute:g} s)"
+    return ""
 
 
 def _fmt(x: float | None, spec: str = ".9g") -> str:

@@ -482,6 +482,55 @@ def greedy_disproof(inst: Instance, time_left: float | None) -> tuple[Assignment
     return (start, ev) if ev.feasible else None
 
 
+def refute_user_bound(inst: Instance, res: SolveResult) -> None:
+    """The cheap check of a user adapter's answer (``res.solver`` names an adapter that is not
+    built-in, :meth:`~optdist.solvers.base.Solver.built_in`: registered, or given to the call as a
+    class or instance, a subclass of a built-in included): a feasible greedy placement
+    (:func:`greedy_disproof`, as a false claim of infeasibility is refuted) that the evaluator
+    scores below the claimed bound ``res.bound`` (s) by more than
+    :data:`~optdist.result.AGREE_RTOL` (relative) refutes the bound. Then the better of the
+    adapter's placement and the greedy's (evaluator-scored) is the incumbent, the bound is dropped
+    (None, ``extra["claimed_bound"]`` keeps it), ``optimal`` becomes ``feasible``
+    (``extra["claimed_termination"]``) and a warning (``extra["warning"]``) names the adapter,
+    its bound and the greedy's objective. A bound not refuted is trusted as given; a built-in
+    adapter (covered by the conformance suite) is not checked. Called by :func:`optdist.solve.solve`
+    inside the call's adapters (:func:`optdist.solvers.adapters_for_call`), before
+    :func:`~optdist.result.finalize`."""
+    from optdist.result import AGREE_RTOL, GAP_EPS
+
+    if res.solver is None or res.bound is None or not math.isfinite(res.bound):
+        return
+    try:
+        adapter = get_solver(res.solver)
+    except ValueError:  # not a solver name (a method's own label)
+        return
+    if adapter.built_in():
+        return
+    found = greedy_disproof(inst, None)
+    if found is None:
+        return
+    start, start_ev = found
+    score = start_ev.objective
+    if (res.bound - score) / max(abs(res.bound), abs(score), GAP_EPS) <= AGREE_RTOL:
+        return
+    add_warning(res.extra, f"{adapter.adapter_text()} claimed a bound of {res.bound:.9g} s, but a greedy placement "
+                           f"scores {score:.9g} s (the evaluator's), below it: the bound is refuted and dropped (no "
+                           "bound is certified) and the run is not optimal (fix: make the adapter report its "
+                           "solver's proven bound, or none)")
+    res.extra["claimed_bound"] = res.bound
+    res.bound = None
+    if res.termination is Termination.OPTIMAL:
+        res.extra["claimed_termination"] = str(res.termination)
+        res.termination = Termination.FEASIBLE
+    own = None if res.assignment is None else evaluate(inst, res.assignment)
+    if own is None or not own.feasible or score < own.objective:
+        res.extra["incumbent"] = f"a greedy placement: {adapter.adapter_text()}'s bound was refuted by it" + (
+            "" if own is None else f", and the evaluator scores the adapter's placement {own.objective:.9g} s"
+            if own.feasible else ", and the adapter's placement breaks constraints")
+        res.assignment, res.objective = start, score
+        res.extra["rejected"] = int((~start.admitted).sum())
+
+
 def claim_refuted(out: Any, solver: str, objective: float, *, by: str = "a greedy placement") -> None:
     """Turn the outcome ``out`` of a solver that claimed the model infeasible, though a feasible
     placement scoring ``objective`` (s) exists (``by``: which, e.g. "a greedy placement",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import os
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -192,12 +193,25 @@ def unknown_solver(name: str, where: str = "solver") -> str:
     close = closest(name, sorted(set(ADAPTERS) | set(profs)), ignore_case=True)
     flag = where.startswith("--")
     shown = f"{where} {name}" if flag else f"{where} {text_of(name)}"
-    names = (f"adapters: {', '.join(sorted(ADAPTERS))}; profiles in {SOLVERS_DIR}: {', '.join(profs) or 'none'}; "
+    names = (f"adapters: {', '.join(sorted(ADAPTERS))}; profiles in {profile_folder_text()}: "
+             f"{', '.join(profs) or 'none'}; "
              f"add one as {SOLVERS_DIR / 'NAME.toml'} (another folder: set OPTDIST_SOLVERS), or give a profile "
              f"by path, e.g. {where + ' ' if flag else ''}./mine.toml")
     fix = (f"did you mean {where + ' ' if flag else ''}{close}? The {names}" if close else
            f"give an adapter or a profile, e.g. {where + ' ' if flag else ''}highs; {names}")
     return f"unknown {shown} (fix: {fix})"
+
+
+def profile_folder_text() -> str:
+    """The profile folder as messages name it: its path, and where it is no folder, that it does
+    not exist and so no profile is read (``OPTDIST_SOLVERS`` replaces the package's ``solvers/``,
+    whose bundled profiles are then not read either)."""
+    if SOLVERS_DIR.is_dir():
+        return str(SOLVERS_DIR)
+    set_by = "OPTDIST_SOLVERS's folder" if os.environ.get("OPTDIST_SOLVERS") else "the profile folder"
+    return (f"{SOLVERS_DIR} ({set_by}, which does not exist, so no profile is read"
+            + (", the bundled ones in the package's solvers/ included: create it, or unset OPTDIST_SOLVERS)"
+               if os.environ.get("OPTDIST_SOLVERS") else ")"))
 
 
 def available() -> list[str]:

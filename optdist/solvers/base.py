@@ -580,6 +580,10 @@ def process_age() -> float:
 _IMPORTED = time.perf_counter()
 
 
+#: seconds a user adapter may run past its time limit before :meth:`Solver._check_overrun` warns
+OVERRUN_GRACE_S = 1.0
+
+
 class Solver(ABC):
     """One MILP solver reached through Pyomo.
 
@@ -606,9 +610,6 @@ class Solver(ABC):
     stop_lag: ClassVar[float] = 0.5
 
     def __init__(self, defaults: dict[str, Any] | None = None, solver_options: dict[str, Any] | None = None):
-        unknown = sorted(set(defaults or {}) - set(GENERIC_OPTIONS))
-        if unknown:
-            raise ValueError(f"{self.name}: unknown options {unknown}; generic options are {GENERIC_OPTIONS}")
         self.defaults = check_options(defaults or {}, f"{self.name} [options]")
         self.solver_options = self.check_raw_options(solver_options or {}, f"{self.name} [solver_options]")
         if (two_gaps := self._own_gap_conflict()) is not None:
@@ -703,8 +704,13 @@ class Solver(ABC):
         """Ask the solver whether it knows each raw option and accepts its value (default: cannot ask)."""
 
     def raw_failure(self, raw: Mapping[str, Any], error: BaseException) -> ValueError:
-        """The error for a solver run that failed while raw options were given: it names them."""
-        return ValueError(f"{self.name} failed with the raw solver options {dict(raw)} ({error}); "
+        """The error for a solver run that failed while raw options were given: it names them, and
+        the profile file those of its ``[solver_options]`` came from (:attr:`profile`)."""
+        prof = self.profile
+        own = [] if prof is None else [k for k in prof.solver_options if self.native_name(k) in raw]
+        where = (f"; {', '.join(own)} from the [solver_options] of solver profile {prof.name} ({prof.path})"
+                 if own else "")
+        return ValueError(f"{self.name} failed with the raw solver options {dict(raw)} ({error}){where}; "
                           f"fix: check their names and values in the {self.name} documentation")
 
     def settings(self, **given: Any) -> dict[str, Any]:
@@ -766,8 +772,9 @@ class Solver(ABC):
         if self._kept is not None and (not keep or self._kept[0] is not model):
             self._kept = None
         with stop_on_signals(self._on_signal) as got:
-            out = self._solve(model, opts, warm_start and self.has(Feature.WARM_START), tee, raw)
+            out = self._solve_checked(model, opts, warm_start and self.has(Feature.WARM_START), tee, raw)
         out.wall_time = time.perf_counter() - start
+        self._check_overrun(out, opts.get("time_limit"))
         if out.termination is Termination.INTERRUPTED and not got and _depth > 0:
             _received.append(signal.SIGINT)  # the solver caught Ctrl-C itself (SCIP): stop the methods around it
         if got and out.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE):
@@ -783,6 +790,63 @@ class Solver(ABC):
         if out.termination is Termination.ERROR:
             _record_failure(out.extra.get("solver_error") or f"solver {self.name} ended in error (status {out.status})")
         return out
+
+    def built_in(self) -> bool:
+        """Whether this adapter is one optdist ships (its class is, not a subclass: a user's
+        ``class Mine(Highs)``, registered or given to one call, is a user adapter)."""
+        from optdist.solvers import ADAPTERS, BUILT_IN
+
+        return any(type(self) is ADAPTERS[name] for name in BUILT_IN)
+
+    def adapter_text(self) -> str:
+        """The adapter as messages name it: ``adapter ffo (mine.FirstFeasibleOptimal)``."""
+        cls = type(self)
+        return f"adapter {self.name} ({cls.__module__}.{cls.__qualname__})"
+
+    def _solve_checked(self, model: pyo.ConcreteModel, opts: dict[str, Any], warm_start: bool, tee: bool,
+                       raw: dict[str, Any]) -> SolverOutcome:
+        """:meth:`_solve`; for a user adapter (not :meth:`built_in`), one that raises (anything but
+        :class:`SolverRefused`, a refusal with its own fix) or returns no :class:`SolverOutcome`
+        is a failed solver call, as a crashed CBC is: termination ``error``, no incumbent, and
+        ``extra["solver_error"]`` naming the adapter, what it did ("raised RuntimeError: boom",
+        "returned dict, not SolverOutcome") and the fix. A built-in adapter's exception propagates."""
+        if self.built_in():
+            return self._solve(model, opts, warm_start, tee, raw)
+        try:
+            out = self._solve(model, opts, warm_start, tee, raw)
+        except SolverRefused:
+            raise
+        except Exception as e:  # the user's code: any exception is its failure, not optdist's
+            return self._adapter_failed(f"raised {type(e).__name__}: {e}")
+        if not isinstance(out, SolverOutcome):
+            return self._adapter_failed(f"returned {type(out).__name__}, not SolverOutcome")
+        if not isinstance(out.termination, Termination):
+            return self._adapter_failed(f"returned a SolverOutcome whose termination is "
+                                        f"{json_text(repr(out.termination))}, not an optdist.result.Termination")
+        return out
+
+    def _adapter_failed(self, what: str) -> SolverOutcome:
+        """The outcome of a user adapter's :meth:`_solve` that did ``what`` instead of returning a
+        :class:`SolverOutcome` (:meth:`_solve_checked`): termination ``error``."""
+        why = (f"solver {self.name} failed: {self.adapter_text()} {what}, so the solve has no result, and this is "
+               "not optdist's doing (fix: make its _solve return an optdist.solvers.SolverOutcome, e.g. "
+               "SolverOutcome(Termination.FEASIBLE, \"stopped\", incumbent=..., has_solution=True), without raising; "
+               "or try a built-in solver, e.g. --solver highs)")
+        return SolverOutcome(Termination.ERROR, f"adapter failed: {what}", extra={"solver_error": why})
+
+    def _check_overrun(self, out: SolverOutcome, limit: float | None) -> None:
+        """A user adapter (not :meth:`built_in`) is trusted to honour its time limit ``limit`` (s,
+        ``opts["time_limit"]``; None: none): an in-process call cannot be stopped. One that ran past
+        it by more than :data:`OVERRUN_GRACE_S` (or its :attr:`stop_lag`) gets a warning
+        (``extra["warning"]``) naming it, how long it ran and the fix. Built-in adapters are
+        stopped at their limit (their watchdogs), so are not checked here."""
+        from optdist.result import add_warning
+
+        if limit is None or self.built_in() or out.wall_time <= limit + max(OVERRUN_GRACE_S, self.stop_lag):
+            return
+        add_warning(out.extra, f"{self.adapter_text()} ran {out.wall_time:.1f} s with a {limit:.3g}-s limit (fix: "
+                               "make it honour opts['time_limit'], the seconds it is given, e.g. by handing it to "
+                               "its solver's own time limit; optdist cannot stop an adapter's Python code)")
 
     def requested_gap(self, opts: Mapping[str, Any], raw: Mapping[str, Any]) -> float | None:
         """The relative gap the solver was asked to close: one given raw under the solver's own

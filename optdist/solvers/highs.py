@@ -288,14 +288,6 @@ class Highs(ContribSolver):
             out.extra["improving_at_s"] = watch.improved
         return out
 
-    def _check_value(self, key: str, native: str, value: Any, where: str) -> Any:
-        """As every adapter (:meth:`~optdist.solvers.base.Solver._check_value`), but ``threads = 0``
-        is taken: HiGHS's own default, its thread count chosen by HiGHS (the generic ``threads``
-        starts at 1)."""
-        if native == "threads" and value == 0 and not isinstance(value, bool):
-            return 0
-        return super()._check_value(key, native, value, where)
-
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Each raw option through highspy on a throwaway ``Highs``: the name must exist
         (``getOptionType``) and ``setOptionValue`` must accept the value (type and HiGHS's range);

@@ -72,12 +72,23 @@ def profiles(folder: Path | None = None) -> dict[str, SolverProfile]:
     """Every profile in ``folder`` (default ``solvers/``), by name.
 
     Raises ``ValueError`` when two files give one name (which one ``--solver NAME`` ran would
-    depend on the files' sort order), naming both files and the fix.
+    depend on the files' sort order), naming both files and the fix, and for a profile that takes
+    an adapter's name (``name = "highs"``) but runs another adapter (``solver = "cbc"``: ``--solver
+    highs`` would run CBC under highs's name), as :func:`optdist.solvers.register` refuses a taken
+    name; a profile of an adapter's own name that runs that adapter (``solvers/highs.toml``) sets
+    its defaults.
     """
+    from optdist.solvers import ADAPTERS
+
     folder = SOLVERS_DIR if folder is None else folder
     out: dict[str, SolverProfile] = {}
     for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
         prof = read_profile(p)
+        if prof.name in ADAPTERS and prof.solver != prof.name:
+            raise ValueError(f"{p}: profile name {text_of(prof.name)} is the name of the adapter {prof.name}, but the "
+                             f"profile runs {text_of(prof.solver)}, so --solver {prof.name} would run {prof.solver} "
+                             f"under {prof.name}'s name (fix: choose another name, e.g. name = "
+                             f"\"{prof.solver}-{prof.name}\")")
         if prof.name in out:
             raise ValueError(f"{p}: profile name {text_of(prof.name)} is also the name in {out[prof.name].path} (fix: give "
                              "each profile its own name = \"...\" (default: the file name without .toml))")
