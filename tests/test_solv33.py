@@ -5,6 +5,7 @@ raw threads range-checked; profile messages."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -105,7 +106,8 @@ def test_the_cli_reports_a_raising_user_adapter_as_a_failed_solver(capsys):
 
 def test_a_user_adapter_past_its_time_limit_is_warned():
     res = optdist.solve(optdist.load_instance(TINY), solver=Slow, formulation="tight", time_limit=0.3)
-    assert "adapter slow" in res.extra["warning"] and "ran 1.6 s with a" in res.extra["warning"]
+    assert "adapter slow" in res.extra.get("warning", ""), res.extra
+    assert re.search(r"ran (1\.[6-9]|[2-9]\.\d) s with a", res.extra["warning"])  # slept 1.6 s (more on a busy machine)
     assert "opts['time_limit']" in res.extra["warning"]
 
 
