@@ -9,6 +9,7 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 
 from optdist.bench.records import file_digest, instance_digest
 from optdist.cli import main
@@ -59,3 +60,47 @@ def test_a_record_made_with_an_edited_catalog_is_left_out_and_redone(tmp_path, c
     assert main(["bench-table", str(out)]) == 0
     assert "changed since" not in capsys.readouterr().err
     assert sorted(pd.read_csv(out / "tables" / "gaps-by-instance.csv")["config"]) == ["greedy", "milp/highs"]
+
+
+_FFO_MODULE = '''
+from optdist.result import Termination
+from optdist.solve import method_function
+from optdist.solvers import register
+from optdist.solvers.highs import Highs
+
+
+class FirstFeasibleOptimal(Highs):
+    """Stops at its first incumbent (gap 1) but claims it optimal, bound = incumbent."""
+
+    name = "ffo33"
+
+    def _solve(self, model, opts, warm_start, tee, raw):
+        out = super()._solve(model, {**opts, "mip_gap": 1.0}, warm_start, tee, raw)
+        out.termination = Termination.OPTIMAL
+        out.bound = out.incumbent
+        return out
+
+
+register("ffo33", FirstFeasibleOptimal)
+
+
+def milp_ffo(inst, **options):  # the milp method itself, not optdist.solve: only the worker checks it
+    return method_function("milp")(inst, solver="ffo33", formulation="tight", **options)
+'''
+
+
+def test_a_sweep_checks_a_user_adapters_bound_as_solve_does(tmp_path, monkeypatch):
+    """Before: the worker finalized the method's result without the check optdist.solve makes of a
+    user adapter's bound (solv33), so a false "optimal" went into the tables as proven."""
+    (tmp_path / "ffo33mod.py").write_text(_FFO_MODULE)
+    monkeypatch.chdir(tmp_path)
+    inst = ROOT / "instances/tiny/lenet-1x4-tau0.8.json"  # optimum 0.0010392827; ffo33 claims 0.0014588 optimal
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "ffo", "out": str(tmp_path / "out"), "instances": [str(inst)],
+                                "methods": ["ffo33mod:milp_ffo"], "time_limit": 30}))
+    assert main(["bench", str(spec), "--no-progress", "--allow-external-methods"]) == 0
+    (rec,) = [json.loads(p.read_text()) for p in (tmp_path / "out" / "records").glob("*.json")]
+    summary = rec["summary"]
+    assert summary["termination"] == "feasible" and summary["bound"] is None, summary
+    assert summary["objective"] == pytest.approx(0.0010392827, rel=1e-6)
+    assert "ffo33" in rec["extra"]["warning"] and "refuted" in rec["extra"]["warning"]

@@ -130,6 +130,7 @@ def execute_in_process(run: Run, import_dir: str | None = None, digest: str | No
     (:func:`optdist.bench.records.instance_digest`; computed here when not given); hashed again once loaded, and :class:`InstanceChanged` raised if it changed
     meanwhile, so that ``instance_sha256`` in the payload is the hash of the bytes the run solved."""
     from optdist.instance import load_instance
+    from optdist.milp.run import refute_user_bound
     from optdist.result import finalize
 
     if digest is None:
@@ -140,7 +141,9 @@ def execute_in_process(run: Run, import_dir: str | None = None, digest: str | No
                               "it (fix: do not edit instance files, nor their profiles or privacy tables, during a sweep; run it again once the file is as it should be)")
     fn = method_callable(run.method, import_dir)
     t0 = time.perf_counter()
-    res = finalize(inst, fn(inst, **run.solve_options()))
+    res = fn(inst, **run.solve_options())
+    refute_user_bound(inst, res)  # a user adapter's bound, checked as optdist.solve checks it
+    res = finalize(inst, res)
     summary = jsonable(res.summary())
     # the solver died or failed: a failed run (exit 1, --retry-errors), unless a feasible placement was kept
     # (a warm start: `optdist solve` exits 0 on it), a result with a note (records.kept_placement)
