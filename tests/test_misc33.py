@@ -72,3 +72,52 @@ def test_output_row_not_warned_where_not_stricter(nm2, capsys):
     for cnn, name in (("lenet", "paper"), ("lenet", "calibrated"), ("cifar", "paper")):
         assert main(["profile", cnn, "--privacy", name, "--tau", "0.6"]) == 0
         assert not _said(capsys.readouterr().err), (cnn, name)
+
+
+# --- 2. another kind of file given as an instance -------------------------------------------------------------
+
+MICRO = TINY / "micro-1x3-tau0.6.json"
+
+
+@pytest.fixture
+def model_files(tmp_path):
+    lp = tmp_path / "model.lp"
+    assert main(["export", str(MICRO), "--out", str(lp)]) == 0
+    mps = tmp_path / "model.mps"
+    assert main(["export", str(MICRO), "--out", str(mps)]) == 0
+    renamed = tmp_path / "model.txt"  # known by its first word, whatever its name
+    renamed.write_bytes(lp.read_bytes())
+    return lp, mps, renamed
+
+
+def test_a_model_file_given_as_an_instance_names_import_solution(model_files, capsys):
+    for f in model_files:
+        capsys.readouterr()
+        assert main(["solve", str(f)]) == 2
+        err = capsys.readouterr().err
+        assert "it is an LP/MPS model file (as `optdist export` writes), not an instance JSON file" in err, err
+        assert f"optdist import-solution INSTANCE --model-file {f}" in err and "invalid JSON" not in err
+    assert main(["validate", str(model_files[0])]) == 1
+    assert "LP/MPS model file" in capsys.readouterr().out
+
+
+def test_toml_files_given_as_an_instance_name_bench_and_solver(tmp_path, capsys):
+    spec = tmp_path / "spec.toml"
+    spec.write_text('name = "b"\ninstances = ["x/*.json"]\n')
+    prof = tmp_path / "p1.toml"
+    prof.write_text('name = "p1"\nsolver = "cbc"\n')
+    capsys.readouterr()
+    assert main(["solve", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "it is a TOML file (a bench spec), not an instance JSON file" in err and f"optdist bench {spec}" in err
+    assert main(["validate", str(prof)]) == 1
+    assert f"TOML solver profile, not an instance JSON file\n      fix: give it to a solve as `--solver {prof}`" in capsys.readouterr().out
+
+
+def test_a_result_given_as_an_instance_names_evaluate_once(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["solve", str(MICRO), "-q", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 1
+    said = capsys.readouterr().out
+    assert said.count("optdist evaluate INSTANCE") == 1 and f"score it with `optdist evaluate INSTANCE {out}`" in said

@@ -331,9 +331,6 @@ def _other_kind(path: Path) -> str | None:
         return None
     if not isinstance(doc, dict):
         return None
-    fmt = str(doc.get("format", ""))
-    if fmt.startswith(("optdist-assignment", "optdist-result")):
-        return f"it is an {fmt} document: score it with optdist evaluate INSTANCE {path}"
     if "format" not in doc and "rows" in doc:
         return f'it looks like a privacy table (it has "rows"): add "format": "{TABLE_FORMAT}"'
     if "format" not in doc and "layers" in doc:
