@@ -121,3 +121,21 @@ def test_a_result_given_as_an_instance_names_evaluate_once(tmp_path, capsys):
     assert main(["validate", str(out)]) == 1
     said = capsys.readouterr().out
     assert said.count("optdist evaluate INSTANCE") == 1 and f"score it with `optdist evaluate INSTANCE {out}`" in said
+
+
+# --- 3. a typo'd key of a request in an assignment ------------------------------------------------------------
+
+LENET = TINY / "lenet-1x4-tau0.8.json"
+
+
+def test_a_misspelt_layers_key_is_named_with_did_you_mean(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["solve", str(LENET), "--method", "greedy", "-q", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    entry = doc["assignment"]["requests"]["r1"]
+    entry["layrs"] = entry.pop("layers")
+    out.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert main(["evaluate", str(LENET), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert 'requests.r1.layrs: unknown key "layrs" (and no "layers")' in err and 'did you mean "layers"?' in err, err
