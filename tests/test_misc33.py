@@ -139,3 +139,36 @@ def test_a_misspelt_layers_key_is_named_with_did_you_mean(tmp_path, capsys):
     assert main(["evaluate", str(LENET), str(out)]) == 2
     err = capsys.readouterr().err
     assert 'requests.r1.layrs: unknown key "layrs" (and no "layers")' in err and 'did you mean "layers"?' in err, err
+
+
+# --- 4, 5. a result or assignment of another instance ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def a_and_c():
+    import optdist
+
+    a, c = optdist.load_instance(LENET), optdist.load_instance(MICRO)
+    return a, c, optdist.solve(a, method="greedy")
+
+
+def test_save_with_another_instance_is_refused_before_writing(a_and_c, tmp_path):
+    _, c, ra = a_and_c
+    out = tmp_path / "rAC.json"
+    with pytest.raises(ValueError, match=r'SolveResult.save: this result \(greedy\) was made for instance '
+                                         r'"lenet-1x4-tau0.8", not "micro-1x3-tau0.6".*\(fix: save it with the instance'):
+        ra.save(c, out)
+    assert not out.exists()
+
+
+def test_an_assignment_of_another_instance_names_the_instance_and_the_fix(a_and_c):
+    import optdist
+
+    a, c, ra = a_and_c
+    for call, run in (("optdist.evaluate", lambda: optdist.evaluate(c, ra.assignment)),
+                      (r"optdist.solve\(warm_start=...\)", lambda: optdist.solve(c, warm_start=ra.assignment))):
+        with pytest.raises(ValueError, match=call + r': the Assignment does not fit instance "micro-1x3-tau0.6": .*'
+                                           r'request "r1": 9 layers assigned, its network "micro" has 4 here.*'
+                                           r"\(fix: an Assignment holds the node indices and layer lists"):
+            run()
+    assert optdist.evaluate(a, ra.assignment).objective == pytest.approx(ra.evaluation.objective)
