@@ -172,3 +172,32 @@ def test_an_assignment_of_another_instance_names_the_instance_and_the_fix(a_and_
                                            r"\(fix: an Assignment holds the node indices and layer lists"):
             run()
     assert optdist.evaluate(a, ra.assignment).objective == pytest.approx(ra.evaluation.objective)
+
+
+# --- 6. diagnose names the nodes a restoring relaxation overloads ---------------------------------------------
+
+#: /tmp/breakA/bad/tau_small.json: tau 0.01 puts every layer on the sources, and source cam2 (a pizero) is too slow
+TAU_SMALL = {
+    "format": "optdist-instance/1", "name": "tau_small", "tau": 0.01, "period_s": 0.0025,
+    "privacy": {"lenet": "paper", "micro": "synthetic"},
+    "devices": [{"id": "a", "type": "rpi3", "bandwidth_capacity": 6000},
+                {"id": "b", "type": "rpi3", "rate": 4000000, "bandwidth_capacity": 6000},
+                {"id": "c", "type": "nexus", "memory": 300000, "bandwidth_capacity": 6000},
+                {"id": "d", "type": "orangepizero", "bandwidth_capacity": 6000}],
+    "sources": [{"id": "cam1", "type": "rpi3"}, {"id": "cam2", "type": "pizero"}],
+    "requests": [{"id": "r1", "source": "cam1", "cnn": "lenet"}, {"id": "r2", "source": "cam2", "cnn": "lenet"},
+                 {"id": "r3", "source": "cam1", "cnn": "micro"}],
+}
+
+
+def test_diagnose_names_the_nodes_the_restoring_relaxation_overloads(tmp_path, capsys):
+    f = tmp_path / "tau_small.json"
+    f.write_text(json.dumps(TAU_SMALL))
+    out = tmp_path / "d.json"
+    capsys.readouterr()
+    assert main(["diagnose", str(f), "--time-limit", "30", "--json", str(out)]) == 1
+    said = capsys.readouterr().out
+    assert "minimal relaxation(s) restoring feasibility: {compute}" in said, said
+    assert '{compute}: the placement the relaxed model found (one witness) breaks compute at node(s) "cam2"' in said
+    doc = json.loads(out.read_text())
+    assert next(r for r in doc["relaxations"] if r["families"] == ["compute"])["broken"] == ['compute at node(s) "cam2"']
