@@ -157,6 +157,11 @@ class Assignment:
                 owners.append(None)
                 continue
             layers = entry.get("layers")
+            unknown = sorted(str(k) for k in entry if k not in ("layers", "rejected"))
+            if "layers" not in entry and unknown:  # e.g. "layrs": named, not "layers: missing"
+                raise fail(f"{p}.{unknown[0]}", f"unknown key {text_of(unknown[0])} (and no \"layers\")",
+                           f"{_did_you_mean(unknown[0], ['layers', 'rejected'])}a request holds \"layers\" (a map "
+                           f"of each layer name to its owners) or \"rejected\": true")
             if not isinstance(layers, dict):
                 raise fail(f"{p}.layers", "missing or not a JSON object", "map each layer name to its owners")
             names = [la.name for la in inst.profile(r).layers]

@@ -75,6 +75,9 @@ class Relaxation:
     seconds: float
     objective: float | None = None
     note: str = ""
+    #: where the placement the relaxed model found breaks the families left out, one entry per family,
+    #: e.g. ``compute at node(s) "rpi3-1", "rpi3-2"`` (one placement: a witness, not the only way)
+    broken: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -160,6 +163,9 @@ class Diagnosis:
                     lines.append(f"  minimal relaxation(s) restoring feasibility: {sets}"
                                  + (f" (among those answered: {unanswered} relaxation(s) gave no answer, see their "
                                     "status; a smaller or other set may restore it too)" if unanswered else ""))
+                    lines += [f"    {{{', '.join(r.families)}}}: the placement the relaxed model found (one witness) breaks "
+                              f"{'; '.join(r.broken)}" for r in self.relaxations
+                              if r.broken and r.status == "feasible" and r.families in mins]
                 elif self.milp_feasible is False:
                     lines.append("  no relaxation of the families tried restores feasibility"
                                  + (f" ({unanswered} of them gave no answer: see their status)" if unanswered else ""))
@@ -368,9 +374,9 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
         native = adapter.option_names.get("mip_gap")
         raw = {native: 1.0} if native is not None and native in adapter.solver_options else None
         out = adapter.solve(b.model, time_limit=time_limit, mip_gap=1.0, threads=threads, solver_options=raw)
-        note = ""
+        note, broken = "", []
         if out.has_solution:
-            _rescore(inst, b, relax, out, adapter.name)
+            broken = _rescore(inst, b, relax, out, adapter.name)
         if out.termination == Termination.INFEASIBLE and not relax:
             _check_claim(inst, out, adapter.name, time_limit)
         if out.termination == Termination.INFEASIBLE:
@@ -383,19 +389,20 @@ def _feasible(inst: Instance, relax: frozenset[str], time_limit: float, threads:
         else:
             status = "unknown"
         obj = None if out.incumbent is None else out.incumbent * b.time_unit
-        return Relaxation(fams, status, time.perf_counter() - t0, obj, note)
+        return Relaxation(fams, status, time.perf_counter() - t0, obj, note, broken if status == "feasible" else [])
     except BuildInterrupted as e:
         return Relaxation(fams, "interrupted", time.perf_counter() - t0, note=str(e))
     except Exception as e:  # noqa: BLE001 - a relaxed model that cannot be built is reported, not fatal
         return Relaxation(fams, "error", time.perf_counter() - t0, note=f"{type(e).__name__}: {e}")
 
 
-def _rescore(inst: Instance, b, relax: frozenset[str], out, solver: str) -> None:
+def _rescore(inst: Instance, b, relax: frozenset[str], out, solver: str) -> list[str]:
     """Re-score the placement the solver loaded into ``b`` (outcome ``out``) with the evaluator
     before it counts as ``feasible``: values that are no placement
     (:class:`~optdist.milp.extract.InvalidSolution`) or a placement that breaks a constraint of a
     family not in ``relax`` turn ``out`` into ``error``, ``extra["solver_error"]`` naming the solver
-    and what was wrong (before, any answer read as "feasible" unchecked)."""
+    and what was wrong (before, any answer read as "feasible" unchecked). Returns where the
+    placement breaks the families in ``relax`` (:func:`_where_broken`; [] for none or an error)."""
     from optdist.evaluate import evaluate
     from optdist.milp.extract import InvalidSolution
     from optdist.milp.run import answer_invalid
@@ -404,11 +411,31 @@ def _rescore(inst: Instance, b, relax: frozenset[str], out, solver: str) -> None
         asg = b.to_assignment()
     except InvalidSolution as e:
         answer_invalid(out, solver, str(e))
-        return
-    broken = [v for v in evaluate(inst, asg).violations if v.constraint not in relax]
+        return []
+    violations = evaluate(inst, asg).violations
+    broken = [v for v in violations if v.constraint not in relax]
     if broken:
         answer_invalid(out, solver, f"its placement breaks {len(broken)} constraint(s) the model holds, first: "
                                     f"{broken[0].message}")
+        return []
+    return _where_broken([v for v in violations if v.constraint in relax])
+
+
+def _where_broken(violations: list) -> list[str]:
+    """One ``family at node(s) "a", "b"`` (or ``of request(s) ...`` where no node is named) per family
+    of ``violations`` (:class:`~optdist.evaluate.Violation`), in the order first met."""
+    from optdist.jsonfile import quoted
+
+    nodes: dict[str, dict[str, None]] = {}
+    requests: dict[str, dict[str, None]] = {}
+    for v in violations:
+        nodes.setdefault(v.constraint, {})
+        if v.node is not None:
+            nodes[v.constraint][v.node] = None
+        elif v.request is not None:
+            requests.setdefault(v.constraint, {})[v.request] = None
+    return [f"{fam} at node(s) {quoted(at)}" if at else
+            f"{fam} of request(s) {quoted(requests[fam])}" if fam in requests else fam for fam, at in nodes.items()]
 
 
 def _check_claim(inst: Instance, out, solver: str, time_limit: float) -> None:

@@ -315,7 +315,7 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
     :func:`optdist.commands.core.load_placement`; ``use`` says what it is taken as). Anything else
     is a TypeError naming ``call``, what it got, what it takes and the fix."""
     if isinstance(placement, Assignment):
-        return placement
+        return placement  # checked as it is scored (evaluate: no second pass) or by fitted (a warm start)
     from optdist.result import SolveResult
 
     if isinstance(placement, SolveResult):
@@ -343,6 +343,25 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
     raise TypeError(f"{call}: the placement is {_shown(placement)}; it takes an Assignment, a SolveResult (its "
                     "assignment) or the path of an assignment or result file (str or pathlib.Path) (fix: e.g. "
                     f"{call}(inst, optdist.solve(inst, method=\"greedy\")), or {call}(inst, \"result.json\"))")
+
+
+def fitted(inst: Instance, asg: Assignment, call: str) -> Assignment:
+    """``asg`` where it fits ``inst`` (its requests, layers, segments and node indices), else the
+    ValueError of :func:`_not_of` for ``call`` (e.g. ``optdist.solve(warm_start=...)``)."""
+    misfit = _misfit(inst, asg)
+    if misfit:
+        raise _not_of(inst, misfit, call)
+    return asg
+
+
+def _not_of(inst: Instance, misfit: str, call: str) -> ValueError:
+    """The error for an Assignment given to ``call`` that does not fit ``inst`` (``misfit``: how,
+    :func:`_misfit`'s words): names the instance and the fix. It was "request r1: 9 layers
+    assigned, micro has 4", naming neither."""
+    return ValueError(f"{call}: the Assignment does not fit instance {text_of(inst.name)}: {misfit} (fix: an "
+                      "Assignment holds the node indices and layer lists of the instance it was made for; give "
+                      f"a placement of {text_of(inst.name)}, e.g. optdist.solve(inst).assignment or "
+                      "Assignment.load(inst, its file), or use this one with the instance it was made for)")
 
 
 def defended_scoring(inst: Instance, placement: Any) -> Instance:
@@ -383,10 +402,20 @@ def _misfit(inst: Instance, asg: Assignment, ids: tuple[str, ...] | None = None)
     a placement (:func:`as_assignment`: :func:`evaluate` and ``solve(warm_start=...)``); before, a
     result of a larger instance gave "lenet layer conv1: node index out of range 0..4"."""
     layers_of = [None if own is None else inst.profile(r).layers for r, own in enumerate(asg.owners[:inst.n_requests])]
-    if len(asg.owners) != inst.n_requests or any(
-            own is not None and (len(own) != len(layers) or any(len(a) != la.segments for a, la in zip(own, layers)))
-            for own, layers in zip(asg.owners, layers_of)):
-        return "its placement does not fit this one's requests and layers"
+    if len(asg.owners) != inst.n_requests:
+        return (f"its placement does not fit this one's requests and layers (it places {len(asg.owners)} request"
+                f"{'s' if len(asg.owners) != 1 else ''}, this one has {inst.n_requests})")
+    for r, (own, layers) in enumerate(zip(asg.owners, layers_of)):
+        if own is None:
+            continue
+        rid, cnn = text_of(inst.request_ids[r]), text_of(inst.request_cnn[r])
+        if len(own) != len(layers):
+            return (f"its placement does not fit this one's requests and layers (request {rid}: {len(own)} layers "
+                    f"assigned, its network {cnn} has {len(layers)} here)")
+        for a, la in zip(own, layers):
+            if len(a) != la.segments:
+                return (f"its placement does not fit this one's requests and layers (request {rid} layer "
+                        f"{text_of(la.name)}: {len(a)} owners for {la.segments} segments here)")
     for r, (own, layers) in enumerate(zip(asg.owners, layers_of)):
         for a, la in zip(own or (), layers or ()):
             bad = a[(a < 0) | (a >= inst.n_nodes)]
@@ -432,7 +461,7 @@ def evaluate(inst: Instance | str | Path | dict, asg: Assignment | SolveResult |
     asg = as_assignment(inst, asg)
     N, R, D = inst.n_nodes, inst.n_requests, inst.n_devices
     if len(asg.owners) != R:
-        raise ValueError(f"assignment has {len(asg.owners)} requests, the instance has {R}")
+        raise _not_of(inst, _misfit(inst, asg) or f"{len(asg.owners)} requests", "optdist.evaluate")
     rho = inst.rate
     serial = inst.objective.uplink == "serial"
     mem, comp, bw = np.zeros(N), np.zeros(N), np.zeros(N)
@@ -454,11 +483,11 @@ def evaluate(inst: Instance | str | Path | dict, asg: Assignment | SolveResult |
             continue
         prof = inst.profile(r)
         if len(own) != prof.n_layers:
-            raise ValueError(f"request {rid}: {len(own)} layers assigned, {prof.cnn} has {prof.n_layers}")
+            raise _not_of(inst, _misfit(inst, asg) or f"request {rid}: {len(own)} layers", "optdist.evaluate")
         for k, la in enumerate(prof.layers):
             a = own[k]
             if a.shape != (la.segments,):
-                raise ValueError(f"request {rid} layer {la.name}: {a.shape[0]} owners for {la.segments} segments")
+                raise _not_of(inst, _misfit(inst, asg) or f"request {rid} layer {la.name}: {a.shape}", "optdist.evaluate")
         groups.setdefault(inst.request_cnn[r], []).append(r)
 
     for cnn, members in groups.items():
@@ -477,7 +506,8 @@ def evaluate(inst: Instance | str | Path | dict, asg: Assignment | SolveResult |
             owners = np.concatenate([a for r in rs for a in asg.owners[r]]).reshape(B, -1)
             if owners.min() < 0 or owners.max() >= N:
                 la = prof.layers[layer_of[np.nonzero((owners < 0) | (owners >= N))[1].min()]]
-                raise ValueError(f"{cnn} layer {la.name}: node index out of range 0..{N - 1}")
+                raise _not_of(inst, _misfit(inst, asg) or f"{cnn} layer {la.name}: a node index out of range 0..{N - 1}",
+                              "optdist.evaluate")
             # counts (B, L, N) of every layer at once: layer k's owner i counted as "node" k * N + i
             cnt = tr.counts(owners + layer_of * N, L * N).reshape(B, L, N)
             own = [owners[:, start[k] : start[k + 1]] for k in range(L)]  # (B, P_k) views

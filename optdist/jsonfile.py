@@ -95,9 +95,9 @@ EXPECTED_FORMATS = {
 }
 
 
-def _other_kind(doc: Any, what: str) -> Problem | None:
-    """The problem when ``doc`` declares another kind of optdist file than ``what`` (a kind of
-    :data:`EXPECTED_FORMATS`), else None."""
+def _other_kind(doc: Any, what: str, path: Path) -> Problem | None:
+    """The problem when ``doc`` (of file ``path``) declares another kind of optdist file than ``what``
+    (a kind of :data:`EXPECTED_FORMATS`), else None; a placement given as an instance names evaluate."""
     if what not in EXPECTED_FORMATS or not isinstance(doc, dict):
         return None
     fmt = doc.get("format")
@@ -105,6 +105,8 @@ def _other_kind(doc: Any, what: str) -> Problem | None:
     if not isinstance(fmt, str) or not fmt.startswith("optdist-") or fmt.startswith(prefix):
         return None
     kind = next((k for p, k in FORMAT_KINDS.items() if fmt.startswith(p)), "another kind of optdist file")
+    if what == "instance" and fmt.startswith(("optdist-assignment/", "optdist-result/")):
+        fix = f"score it with `optdist evaluate INSTANCE {path}`; {fix}"
     return Problem("format", f"this file is {kind} (format {text_of(fmt)}), not {_a(what)}", fix)
 
 
@@ -142,6 +144,9 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
     try:
         doc = json.loads(raw, object_pairs_hook=lambda pairs: _Object.from_pairs(pairs, marked), parse_float=_parse_float)
     except json.JSONDecodeError as e:
+        kind = _not_json_kind(path, raw, what)
+        if kind is not None:  # an LP/MPS model or a TOML file given for a JSON one
+            raise fail("(file)", f"{kind[0]}, not {_a(what)} JSON file", kind[1]) from None
         raise fail(f"line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}", _syntax_fix(e)) from None
     except UnicodeDecodeError:
         raise fail("(file)", "not UTF-8 text", f"save the {what} file as UTF-8 JSON") from None
@@ -151,10 +156,35 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
         raise fail("(document)", f"unreadable number: {e}", "write numbers in ordinary notation, e.g. 1e9") from None
     if marked:  # walk the document only to name where the duplicates are
         raise error(str(path), duplicate_keys(doc))
-    other = _other_kind(doc, what)
+    other = _other_kind(doc, what, path)
     if other is not None:
         raise error(str(path), [other])
     return doc
+
+
+_MODEL_START = re.compile(rb"\\|\*|NAME\b|ROWS\b|(?i:(min|max)(imi[sz]e)?)\b")  # an LP/MPS file's first word
+
+
+def _not_json_kind(path: Path, raw: bytes, what: str) -> tuple[str, str] | None:
+    """(what ``path`` is, which command takes it) when a file that is not JSON is another file optdist
+    knows: a TOML file (a bench spec or a solver profile, by its extension) or an LP or MPS model
+    (``optdist export``'s, by its extension or first word); None otherwise. ``what``: the file expected."""
+    here = f"give {_a(what)} .json file here"
+    if path.suffix.lower() == ".toml":
+        import tomllib
+
+        try:
+            doc = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            doc = {}
+        if "solver" in doc and "instances" not in doc:
+            return "it is a TOML solver profile", f"give it to a solve as `--solver {path}`; {here}"
+        return "it is a TOML file (a bench spec)", f"run it with `optdist bench {path}`; {here}"
+    if path.suffix.lower() in (".lp", ".mps") or _MODEL_START.match(raw.removeprefix(b"\xef\xbb\xbf").lstrip()):
+        return ("it is an LP/MPS model file (as `optdist export` writes)",
+                f"solve {path} with a MILP solver and read its solution back with `optdist import-solution "
+                f"INSTANCE --model-file {path} --solution SOLUTION`; {here}")
+    return None
 
 
 def _syntax_fix(e: json.JSONDecodeError) -> str:

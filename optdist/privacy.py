@@ -657,6 +657,59 @@ def deeper_row_warnings(table: PrivacyTable, profile: Profile, source: str) -> l
             f"layer's input, {text_of(first)}, e.g. `optdist calibrate {table.cnn} --layers {rows}`)"]
 
 
+def output_row_warnings(table: PrivacyTable, profile: Profile, source: str, tau: float | None = None) -> list[str]:
+    """Where an elementwise layer's *own output* row is stricter than the row governing it: one line per
+    layer naming ``source`` (the table file or name), the layer, its governing row(s) and their Nf, its
+    output row and that row's smaller Nf, tau, and the fix (a row for the layer's input tensor with
+    cells at least the output row's). An elementwise layer (one input, each input map to one output
+    map: ReLU, pooling, depthwise conv) computes its m output maps from m input maps, so its output
+    row bounds the leakage of its input from below; MODEL.md section 6's rule ("the latest measured
+    tensor at or before its input") is kept (Nf is not changed), the warning says the limit may be
+    too weak. ``tau`` None (a table on its own): compared at the governing rows' values, the first
+    tau where the output row is stricter is named. Layers on the source anyway (the first and the
+    last) and layers whose own row governs them are not named; [] when none."""
+    names = [la.name for la in profile.layers]
+    if any(r.tensor not in names for r in table.rows):
+        return []  # a misfit is an error elsewhere
+    row_at = {names.index(r.tensor): r for r in table.rows}
+    governing = _governing_rows(profile, row_at)
+    lim = privacy_limits(profile, table, tau) if tau is not None else None
+    out = []
+    for k in range(1, profile.n_layers - 1):
+        la, ins, own = profile.layers[k], profile.inputs(k), row_at.get(k)
+        if la.kind != "elementwise" or len(ins) != 1 or own is None or own in governing[k] or not governing[k]:
+            continue
+        taus = [tau] if tau is not None else \
+            sorted({v for g in governing[k] for m in table.columns() if (v := table._cmp(g.ssim(m))) > 0})
+        for t in taus:
+            gov = (lim.nf[k] if lim.nf[k] is not None else la.segments) if lim is not None else \
+                min(table.nf(g, t) for g in governing[k])
+            mine = table.nf(own, t)
+            if mine < gov:
+                at = f"at tau {t:g}" if tau is not None else f"e.g. at tau {t:g}"
+                layers = ",".join(n for j, n in enumerate(names) if j in row_at or j == ins[0])
+                out.append(_output_row_line(f"optdist calibrate {table.cnn} --layers {layers}", source, names[k],
+                                            names[ins[0]], governing[k], own,
+                                            (gov, mine, at, lim is not None and lim.nf[k] is None), ins[0] in row_at))
+                break
+    return out
+
+
+def _output_row_line(calibrate: str, source: str, layer: str, inp: str, governing: list[PrivacyRow],
+                     own: PrivacyRow, read: tuple[int, int, str, bool], has_input_row: bool) -> str:
+    """One :func:`output_row_warnings` line; ``read``: (governing Nf, own row's Nf, "at tau ...", past the split point)."""
+    gov, mine, at, past = read
+    rows = ", ".join(text_of(g.tensor) for g in governing)
+    given = f"no limit (past the split point, {gov} maps)" if past else f"Nf {gov}"
+    fix = (f"raise the cells of row {text_of(inp)} to at least the {text_of(own.tensor)} ones" if has_input_row else
+           f"add a row for its input tensor, {text_of(inp)}, with cells at least the {text_of(own.tensor)} ones, "
+           f"e.g. `{calibrate}`")
+    return (f"{source}: layer {text_of(layer)} is governed by row {rows} ({given} {at}, MODEL.md section 6: the "
+            f"latest measured tensor at or before its input), but its own output row {text_of(own.tensor)} gives "
+            f"Nf {mine}: an elementwise layer's m output maps are computed from m input maps, so that row bounds "
+            f"the leakage of its input from below and the limit may be too weak (fix: {fix})")
+
+
 def _cell_of(r: PrivacyRow, m: int, value: float) -> str:
     """Where ``SSIM*(m) = value`` of row ``r`` comes from, for :func:`rounding_warnings`: `` (cell "m'")``,
     `` (full_map_ssim)`` or "" (the all-maps value 1 of a row without one)."""
@@ -671,8 +724,8 @@ def privacy_warnings(inst: Instance, recorded_only: bool = False) -> list[str]:
     """:func:`table_warnings` of every table ``inst`` uses, prefixed with ``privacy.<cnn>`` and the table,
     then its :func:`rounding_warnings` at the instance's tau; ``recorded_only``: of the former only
     those its provenance records (``provenance.warnings``, e.g. a weak calibration, which lifts
-    limits it may not have measured: ``optdist solve`` repeats them, every rounding warning and every
-    :func:`deeper_row_warnings`)."""
+    limits it may not have measured: ``optdist solve`` repeats them, every rounding warning, every
+    :func:`deeper_row_warnings` and every :func:`output_row_warnings` at the instance's tau)."""
     base = inst.path.parent if inst.path else None
     out = []
     for cnn in sorted(inst.limits):
@@ -683,6 +736,7 @@ def privacy_warnings(inst: Instance, recorded_only: bool = False) -> list[str]:
                     if not recorded_only or w.startswith("provenance.warnings[")]
             out += [f"privacy.{cnn}: {w}" for w in rounding_warnings(t, inst.spec.tau, ref)]
             out += [f"privacy.{cnn}: {w}" for w in deeper_row_warnings(t, inst.profiles[cnn], ref)]
+            out += [f"privacy.{cnn}: {w}" for w in output_row_warnings(t, inst.profiles[cnn], ref, inst.spec.tau)]
     return out
 
 
@@ -701,7 +755,8 @@ def is_table_file(path: str | Path) -> bool:
 def validate_table_file(path: str | Path) -> tuple[PrivacyTable, list[str]]:
     """Check a table file, and against its CNN's profile when the zoo has one.
 
-    Returns the table and its :func:`table_warnings`; raises ``FileNotFoundError`` or
+    Returns the table and its :func:`table_warnings`, :func:`deeper_row_warnings` and
+    :func:`output_row_warnings` (at no tau: the first where a layer's output row is stricter); raises ``FileNotFoundError`` or
     :class:`PrivacyTableError`.
     """
     from optdist.profiles import available_cnns
@@ -714,8 +769,11 @@ def validate_table_file(path: str | Path) -> tuple[PrivacyTable, list[str]]:
         misfit = _misfits(table, load_profile(table.cnn))
         if misfit:
             raise PrivacyTableError(str(path), misfit)
-    deeper = deeper_row_warnings(table, load_profile(table.cnn), str(path)) if table.cnn in available_cnns() else []
-    return table, table_warnings(table) + deeper
+    if table.cnn not in available_cnns():
+        return table, table_warnings(table)
+    profile = load_profile(table.cnn)
+    return table, [*table_warnings(table), *deeper_row_warnings(table, profile, str(path)),
+                   *output_row_warnings(table, profile, str(path))]
 
 
 @dataclass(frozen=True)

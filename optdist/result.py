@@ -15,10 +15,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from optdist.assignment import Assignment
-from optdist.evaluate import Evaluation, evaluate
+from optdist.evaluate import Evaluation, _misfit, evaluate
 from optdist.instance import Instance
 from optdist.io import atomic_write_json, restore_non_finite
-from optdist.jsonfile import json_text
+from optdist.jsonfile import json_text, text_of
 
 GAP_EPS = 1e-9
 AGREE_RTOL = 1e-6  # claimed objective vs evaluator (MODEL.md section 7)
@@ -179,9 +179,23 @@ class SolveResult:
         checks, any regular file is replaced), never ``inst``'s own file; each refusal is an
         :class:`~optdist.io.OutputPathError` (a ValueError) naming the path and the fix. ``res.save("x.json")`` (the instance left out) is
         a TypeError naming the call to make. Before, it replaced any file (an instance too) and
-        created missing folders."""
+        created missing folders. A result of another instance (its ``instance`` another name, or a
+        placement that does not fit ``inst``'s requests, layers or nodes) is a ValueError naming
+        both instances and the fix, before anything is written (it was pandas' "All arrays must be
+        of the same length")."""
         check_save_path(self, inst, path, force)
+        self._refuse_other_instance(inst)
         return atomic_write_json(path, self.to_json(inst), non_finite=True)
+
+    def _refuse_other_instance(self, inst: Instance) -> None:
+        """ValueError (for :meth:`save`) where this result was made for another instance than ``inst``."""
+        misfit = None if self.assignment is None else _misfit(inst, self.assignment, self.node_ids)
+        if self.instance != inst.name or misfit:
+            made = (f"made for instance {text_of(self.instance)}, not {text_of(inst.name)}" if self.instance != inst.name
+                    else f"of an instance {text_of(inst.name)} with other nodes or requests")
+            raise ValueError(f"SolveResult.save: this result ({self.method}) was {made}"
+                             + (f": {misfit}" if misfit else "") + " (fix: save it with the instance it was solved on, "
+                             "res.save(inst, path), e.g. inst = optdist.load_instance(its file); nothing was written)")
 
     @classmethod
     def load(cls, path: str | Path, inst: Instance) -> SolveResult:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from optdist.assignment import Assignment
-from optdist.evaluate import as_assignment, as_instance
+from optdist.evaluate import as_assignment, as_instance, fitted
 from optdist.instance import Instance
 from optdist.jsonfile import json_text, text_of, value_text
 from optdist.names import closest
@@ -162,17 +162,21 @@ def check_option_types(method: str, options: dict) -> None:
 
 
 def warm_start_of(inst: Instance, warm_start: object) -> Assignment | str | None:
-    """The ``warm_start`` option of :func:`solve` as the MILP takes it: None, an
-    :class:`Assignment` or a method name (a key of :data:`METHODS`) as given; a
-    :class:`SolveResult`'s assignment; a file path (``pathlib.Path``, or a str that is no method
+    """The ``warm_start`` option of :func:`solve` as the MILP takes it: None or a
+    method name (a key of :data:`METHODS`) as given; an :class:`Assignment` or a
+    :class:`SolveResult`'s assignment checked against ``inst`` (:func:`optdist.evaluate.fitted`,
+    :func:`optdist.evaluate.as_assignment`:
+    one of another instance is a ValueError naming it and the fix); a file path (``pathlib.Path``, or a str that is no method
     name: one ending in ``.json`` or naming an existing file) read as ``optdist solve
     --warm-start FILE`` reads it, an ``optdist-assignment/1`` or ``optdist-result/1`` file
     (:func:`optdist.commands.core.load_placement`). A str that is neither is a ValueError naming
     the close method and what is taken, another type a TypeError. Before, a path gave "unknown
     method '/path/res.json'" and a SolveResult "unhashable type: 'SolveResult'"."""
     use = f"used as the warm_start of {inst.name}"
-    if warm_start is None or isinstance(warm_start, Assignment) or (isinstance(warm_start, str) and warm_start in METHODS):
+    if warm_start is None or (isinstance(warm_start, str) and warm_start in METHODS):
         return warm_start
+    if isinstance(warm_start, Assignment):  # another instance's: refused, naming it and the fix
+        return fitted(inst, warm_start, "optdist.solve(warm_start=...)")
     if isinstance(warm_start, SolveResult):
         return as_assignment(inst, warm_start, "optdist.solve(warm_start=...)", use)
     if isinstance(warm_start, str) and not (warm_start.endswith(".json") or os.path.isfile(warm_start)):

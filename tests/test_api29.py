@@ -179,7 +179,7 @@ def test_another_instances_result_that_does_not_fit_is_refused_naming_both(inst)
     then failed with "assignment has 1 requests, the instance has 2" (no instance, no fix)."""
     other = optdist.solve(ROOT / "instances" / "tiny" / "lenet-1x4-tau0.6.json", method="greedy")
     says = (r'the SolveResult was made for instance "lenet-1x4-tau0.6", not "micro-2x3-tight", and its placement '
-            r'does not fit this one.s requests and layers \(fix: give a result of "micro-2x3-tight"')
+            r'does not fit this one.s requests and layers \(it places 1 request, this one has 2\) \(fix: give a result of "micro-2x3-tight"')
     with pytest.raises(ValueError, match="optdist.solve\\(warm_start=...\\): " + says):
         optdist.solve(inst, warm_start=other)
     with pytest.raises(ValueError, match="optdist.evaluate: " + says):

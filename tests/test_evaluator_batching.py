@@ -100,7 +100,7 @@ def test_out_of_range_owner_names_the_layer(tmp_path):
     inst = network_instance(tmp_path, "res")
     asg = random_assignment(inst, np.random.default_rng(0))
     asg.owners[2][3] = np.array([0, inst.n_nodes])
-    with pytest.raises(ValueError, match=r"res layer add: node index out of range 0\.\.3"):
+    with pytest.raises(ValueError, match=r"fit instance \"dag-res\": .*it puts layer add of request \"r2\" on node index 4, and this one has nodes 0\.\.3.*fix:"):
         evaluate(inst, asg)
 
 

@@ -257,12 +257,15 @@ def calibrate(args: argparse.Namespace) -> int:
     print(cal.nf_markdown(result.table, args.taus, result.profile))
     for what, path in paths.items():
         print(f"{what}: {path}")
-    from optdist.privacy import deeper_row_warnings
+    from optdist.privacy import deeper_row_warnings, output_row_warnings
     from optdist.profiles import available_cnns, load_profile
 
     profile = result.profile or (load_profile(result.table.cnn) if result.table.cnn in available_cnns() else None)
     for w in deeper_row_warnings(result.table, profile, str(paths["table"])) if profile is not None else []:
         log.warning("%s", w)  # the layers before the first row attacked read a deeper one (MODEL.md section 6)
+    for tau in args.taus if profile is not None else []:
+        for w in output_row_warnings(result.table, profile, str(paths["table"]), tau):
+            log.warning("%s", w)  # an elementwise layer's own output row stricter than the row governing it
     warnings = result.table.provenance.get("warnings", [])
     if warnings:  # each was said once on stderr when found (cal.run): here only where they are kept
         log.warning("this table is weak evidence: %d warning(s) above, kept in its provenance \"warnings\" "

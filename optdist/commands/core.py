@@ -236,7 +236,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         prof = load_profile(args.cnn)
     lim, note = None, None
     if args.privacy:  # resolved before anything is printed: a refused table prints only the error
-        from optdist.privacy import deeper_row_warnings, limits_for, privacy_limits, resolve_table, rounding_warnings
+        from optdist.privacy import (deeper_row_warnings, limits_for, output_row_warnings, privacy_limits, resolve_table,
+                                     rounding_warnings)
 
         if args.cnn.endswith(".json"):  # a profile file: its table is a file naming the network
             name = _table_network(prof.cnn, args.privacy)
@@ -249,7 +250,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
             lim = limits_for(args.cnn, args.privacy, args.tau)
             table = resolve_table(args.cnn, args.privacy)
         for w in [*rounding_warnings(table, args.tau, args.privacy),  # a measured leak above tau read as passing
-                  *deeper_row_warnings(table, prof, args.privacy)]:  # shallow layers read by a deeper row
+                  *deeper_row_warnings(table, prof, args.privacy),  # shallow layers read by a deeper row
+                  *output_row_warnings(table, prof, args.privacy, args.tau)]:  # an elementwise layer's stricter own row
             log.warning("%s", w)
     print(f"# {prof.cnn}: {prof.n_layers} layers, {prof.n_segments} segments, input {prof.input_shape}")
     print(f"# total multiplications {sum(la.total_mults for la in prof.layers):,}, weights {sum(la.total_weight_bytes for la in prof.layers):,} B")
@@ -329,9 +331,6 @@ def _other_kind(path: Path) -> str | None:
         return None
     if not isinstance(doc, dict):
         return None
-    fmt = str(doc.get("format", ""))
-    if fmt.startswith(("optdist-assignment", "optdist-result")):
-        return f"it is an {fmt} document: score it with optdist evaluate INSTANCE {path}"
     if "format" not in doc and "rows" in doc:
         return f'it looks like a privacy table (it has "rows"): add "format": "{TABLE_FORMAT}"'
     if "format" not in doc and "layers" in doc:
