@@ -45,6 +45,11 @@ from optdist.jsonfile import json_text, value_text
 Reward = Literal["paper", "stage"]
 
 
+#: the features of each device in an observation (:class:`Features`: four feasibility bits, its
+#: segments, the previous layer's share, source, rise, delay, speed and rate)
+N_DEVICE_FEATURES = 11
+
+
 class Features:
     """Observation vector and action mask of a layer state (see module docstring)."""
 
@@ -58,7 +63,7 @@ class Features:
             raise ValueError(f"observation layout for CNNs {self.cnns} (<= {self.max_layers} layers) does not cover {inst.name}")
         self.D = inst.n_devices
         self.n_global = len(self.cnns) + self.max_layers + 1
-        self.n_device = 11
+        self.n_device = N_DEVICE_FEATURES
         self.size = self.n_global + self.n_device * self.D
         e, rho = inst.mults_per_s[: self.D], inst.rate[: self.D]
         self.static = np.concatenate([e / e.max(), rho / rho.max()]).astype(np.float32)

@@ -35,9 +35,9 @@ from optdist.jsonfile import quoted, value_text
 from optdist.result import SolveResult, Termination
 from optdist.rl import ENV_ID
 from optdist.rl.decide import place_requests
-from optdist.rl.env import Features, Reward
-from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights,
-                               merge_extra, read_policy_config, stopping_training, training_notes,
+from optdist.rl.env import N_DEVICE_FEATURES, Features, Reward
+from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights, check_layout,
+                               merge_extra, not_modelled, read_policy_config, stopping_training, training_notes,
                                time_limit_extra, train_deadline)
 from optdist.rl.presets import Preset, count_in_range, preset_for
 from optdist.rl.train import POLICY_FORMAT, stop_signal_name, training_began
@@ -271,6 +271,8 @@ def load_ppo(path: str | Path) -> PPOPolicy:
                                        document="policy.json as train-rl --algo maskable-ppo writes it")
     net = _build(spec.obs_size, spec.n_actions, spec.net_arch)
     state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()})
+    check_layout(pt.with_suffix(".json"), raw, spec.obs_size - N_DEVICE_FEATURES * spec.n_actions, spec.n_actions,
+                 "retrain it with `optdist train-rl INSTANCE --algo maskable-ppo --out DIR`")
     net.load_state_dict(state)
     return PPOPolicy(net.eval(), raw)
 
@@ -350,6 +352,7 @@ def solve_rl_ppo(
         decision_us_per_segment=float(1e3 * dec.sum() / max(sum(segments), 1)),
         decision_ms_per_request=[float(x) for x in dec],
         policy_config={k: cfg[k] for k in ("instance", "reward", "timesteps", "seed")},
+        not_modelled=not_modelled("rl-ppo", True),
     )
     res.options = {"policy": extra.get("policy"), "masked": True}
     if "interrupted" in extra:
