@@ -161,3 +161,13 @@ def test_an_edited_preset_value_says_the_checkpoint_was_edited(dqn_checkpoint, t
                           lambda meta: meta["settings"]["preset"].update(lr=1.0))
     assert "field settings.preset.lr: 1.0, but preset " in err and "the checkpoint was edited" in err, err
     assert "resume with the checkpoint's --preset" not in err and "restore settings.preset.lr" in err
+
+
+# --- 5. train-rl -q: no progress bars ---------------------------------------------------------------
+
+def test_train_rl_quiet_draws_no_progress_bar(tmp_path, capsys):
+    """Before: 'train-rl micro-1x3-tau0.6: 100%|##########| 30/30 [...]' on stderr despite -q."""
+    capsys.readouterr()
+    assert main(["train-rl", str(MICRO), "--episodes", "30", "--out", str(tmp_path / "p"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "ep/s" not in err and "%|" not in err, err
