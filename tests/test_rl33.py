@@ -171,3 +171,16 @@ def test_train_rl_quiet_draws_no_progress_bar(tmp_path, capsys):
     assert main(["train-rl", str(MICRO), "--episodes", "30", "--out", str(tmp_path / "p"), "-q"]) == 0
     err = capsys.readouterr().err
     assert "ep/s" not in err and "%|" not in err, err
+
+
+# --- 6. the wall time says what it counts where rl trained first -------------------------------------
+
+def test_rl_without_policy_labels_its_wall_time(capsys):
+    """Before: 'wall time    0.019 s' beside '...; trained 4.5 s' on the decisions line."""
+    capsys.readouterr()
+    assert main(["solve", str(ROOT / "instances/tiny/lenet-1x4-tau0.8.json"), "--method", "rl", "--episodes", "5",
+                 "-q"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("wall time"))
+    assert line.endswith(" s)") and "s (placement; training " in line, line
+    assert "; trained" not in out

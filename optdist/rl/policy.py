@@ -445,7 +445,7 @@ def solve_rl(
 
     Without a policy one is first trained on ``inst`` with the paper's preset for its CNNs
     (``episodes``, ``reward``, ``masked``, ``double``, ``seed``; training time in
-    ``extra["train_s"]``, not in the decision times). ``threads`` is accepted for the common
+    ``extra["train_s"]``, neither in the decision times nor in ``wall_time``, the placement's). ``threads`` is accepted for the common
     method interface and not used.
 
     ``time_limit`` (s, from the call): the training ends before the episode that would start

@@ -318,8 +318,8 @@ def solve_rl_ppo(
     """Place ``inst`` online with a MaskablePPO policy (a :class:`PPOPolicy` or a saved folder).
 
     Without a policy one is first trained on ``inst`` (``timesteps``, default
-    :data:`DEFAULT_TIMESTEPS`; ``seed``); its seconds are in ``extra["train_s"]``, not in the
-    decision times. ``threads`` is accepted for the common method interface and not used.
+    :data:`DEFAULT_TIMESTEPS`; ``seed``); its seconds are in ``extra["train_s"]``, neither in the
+    decision times nor in ``wall_time``, the placement's. ``threads`` is accepted for the common method interface and not used.
     ``time_limit`` (s, from the call) as for ``rl`` (:func:`optdist.rl.policy.solve_rl`): the
     training ends at the first env step past :data:`~optdist.rl.policy.TRAIN_SHARE` of it
     (``extra["train_cut"]``: env steps done and planned), then every request is placed by the
