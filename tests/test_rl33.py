@@ -4,6 +4,7 @@ and the gymnasium env takes only integer actions."""
 
 from __future__ import annotations
 
+import numpy as np
 import optdist
 import pytest
 from optdist.cli import main
@@ -184,3 +185,43 @@ def test_rl_without_policy_labels_its_wall_time(capsys):
     line = next(x for x in out.splitlines() if x.startswith("wall time"))
     assert line.endswith(" s)") and "s (placement; training " in line, line
     assert "; trained" not in out
+
+
+# --- 7. the gymnasium env: integer actions only; action_masks after the episode raises -----------------
+
+def _env():
+    import gymnasium
+
+    import optdist.rl  # noqa: F401  (registers the env)
+
+    env = gymnasium.make("optdist/DistPrivacy-v0", instance=str(ROOT / "instances/tiny/lenet-1x4-tau0.8.json"))
+    env.reset(seed=0)
+    return env
+
+
+@pytest.mark.parametrize("action", [True, np.bool_(True), np.array(True), np.array([1]), 1.0])
+def test_step_refuses_a_bool_and_any_non_integer_scalar(action):
+    """Before: step(True) and step(np.bool_(True)) placed on device 1."""
+    env = _env()
+    with pytest.raises(ValueError, match="is not in the action space"):
+        env.step(action)
+
+
+@pytest.mark.parametrize("action", [1, np.int64(1), np.array(1), np.array(1, dtype=np.int8)])
+def test_step_takes_integer_scalars(action):
+    env = _env()
+    env.step(action)
+    assert env.unwrapped.pass_actions == [1]
+
+
+def test_action_masks_after_the_episode_raises_as_step_does():
+    """Before: action_masks() returned all False silently once the layer's episode was over."""
+    env = _env()
+    done = False
+    while not done:
+        _, _, done, _, _ = env.step(int(np.flatnonzero(env.unwrapped.action_masks())[0]))
+    for call in (lambda: env.unwrapped.action_masks(), lambda: env.step(0)):
+        with pytest.raises(RuntimeError, match=r"the layer's episode is over: call reset\(\)"):
+            call()
+    env.reset()
+    assert env.unwrapped.action_masks().any()
