@@ -225,3 +225,15 @@ def test_action_masks_after_the_episode_raises_as_step_does():
             call()
     env.reset()
     assert env.unwrapped.action_masks().any()
+
+
+def test_weights_that_disagree_with_policy_json_name_its_fields(tmp_path):
+    """Before: 'mlp.2.weight: shape (64, 64), policy.json's network needs (32, 64) (fix: retrain it ...)':
+    neither the fields the shape follows from nor that policy.json may have been edited."""
+    from optdist.rl.policy import PolicyError, load_policy
+
+    with pytest.raises(PolicyError) as e:
+        load_policy(_edited_policy(tmp_path, hidden=[64, 32]))
+    text = str(e.value)
+    assert "mlp.2.weight: shape (64, 64), policy.json's network needs (32, 64) (from its \"hidden\"" in text, text
+    assert "if policy.json was edited since it was written, restore its \"hidden\"" in text

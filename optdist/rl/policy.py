@@ -99,10 +99,17 @@ def _shapes(cfg: PolicyConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
-    """The state dict in ``pt``, loaded weights-only and checked against ``shapes``; raises :class:`PolicyError`."""
-    def fail(where: str, message: str, fix: str = _RETRAIN) -> PolicyError:
+def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]], fields: str = '"hidden", "n_global" and "n_device"',
+                  retrain: str = _RETRAIN) -> dict[str, torch.Tensor]:
+    """The state dict in ``pt``, loaded weights-only and checked against ``shapes``; raises
+    :class:`PolicyError`. ``fields``: the fields of policy.json the shapes follow from, named where
+    the two files disagree (policy.json edited since it was written, or the .pt replaced);
+    ``retrain``: how to remake the policy."""
+    def fail(where: str, message: str, fix: str = retrain) -> PolicyError:
         return PolicyError(str(pt), [Problem(where, message, fix)])
+
+    disagree = (f"policy.pt and policy.json disagree: if policy.json was edited since it was written, restore its "
+                f"{fields} as written; else {retrain}")
 
     if pt.stat().st_size > MAX_WEIGHTS_BYTES:
         raise fail("(file)", f"larger than the {MAX_WEIGHTS_BYTES // MiB} MiB limit for a policy", "check that it is the right file")
@@ -113,10 +120,12 @@ def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, tor
                    "save only the network's weights, torch.save(net.state_dict(), 'policy.pt'), or " + _RETRAIN) from None
     if set(state) != set(shapes):
         missing, extra = sorted(set(shapes) - set(state)), sorted(set(state) - set(shapes))
-        raise fail("(file)", f"its parameters do not match policy.json's network (missing {missing[:4]}, unexpected {extra[:4]})")
+        raise fail("(file)", f"its parameters do not match policy.json's network (missing {missing[:4]}, unexpected "
+                             f"{extra[:4]}; the network follows from policy.json's {fields})", disagree)
     for name, shape in shapes.items():
         if tuple(state[name].shape) != shape:
-            raise fail(name, f"shape {tuple(state[name].shape)}, policy.json's network needs {shape}")
+            raise fail(name, f"shape {tuple(state[name].shape)}, policy.json's network needs {shape} (from its {fields})",
+                       disagree)
         if not state[name].is_floating_point() or not bool(torch.isfinite(state[name]).all()):
             raise fail(name, "not finite floating-point weights (NaN, inf or integers)")
     return state

@@ -270,9 +270,11 @@ def load_ppo(path: str | Path) -> PPOPolicy:
                                        other=(POLICY_FORMAT, "a DQN policy, not a MaskablePPO one", "rl"),
                                        document="policy.json as train-rl --algo maskable-ppo writes it")
     net = _build(spec.obs_size, spec.n_actions, spec.net_arch)
-    state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()})
+    retrain = "retrain it with `optdist train-rl INSTANCE --algo maskable-ppo --out DIR`"
+    state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()},
+                          '"net_arch", "obs_size" and "n_actions"', retrain)
     check_layout(pt.with_suffix(".json"), raw, spec.obs_size - N_DEVICE_FEATURES * spec.n_actions, spec.n_actions,
-                 "retrain it with `optdist train-rl INSTANCE --algo maskable-ppo --out DIR`")
+                 retrain)
     net.load_state_dict(state)
     return PPOPolicy(net.eval(), raw)
 
