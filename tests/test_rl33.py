@@ -237,3 +237,13 @@ def test_weights_that_disagree_with_policy_json_name_its_fields(tmp_path):
     text = str(e.value)
     assert "mlp.2.weight: shape (64, 64), policy.json's network needs (32, 64) (from its \"hidden\"" in text, text
     assert "if policy.json was edited since it was written, restore its \"hidden\"" in text
+
+
+def test_a_ppo_policy_of_another_instance_is_named_by_its_folder(tmp_path):
+    """Before: 'the PPO policy was trained for CNNs ...' without the folder."""
+    from optdist.rl.ppo import save_ppo, solve_rl_ppo, train_maskable_ppo
+
+    policy, _ = train_maskable_ppo(optdist.load_instance(PRIVACY), 64, 0)
+    folder = save_ppo(policy, tmp_path / "ppo")
+    with pytest.raises(ValueError, match=f"the PPO policy {folder} was trained for CNNs"):
+        solve_rl_ppo(optdist.load_instance(ROOT / "instances/tiny/lenet-1x4-tau0.8.json"), policy=folder)

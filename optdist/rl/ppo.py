@@ -65,6 +65,8 @@ class PPOPolicy:
 
     net: torch.nn.Module
     config: dict
+    #: the folder or file it was loaded from (:func:`load_ppo`), named in errors; None when trained in-process
+    source: str | None = None
 
 
 class PPOConfig(BaseModel):
@@ -276,7 +278,7 @@ def load_ppo(path: str | Path) -> PPOPolicy:
     check_layout(pt.with_suffix(".json"), raw, spec.obs_size - N_DEVICE_FEATURES * spec.n_actions, spec.n_actions,
                  retrain)
     net.load_state_dict(state)
-    return PPOPolicy(net.eval(), raw)
+    return PPOPolicy(net.eval(), raw, str(path))
 
 
 def _chooser(net: torch.nn.Module):
@@ -297,13 +299,14 @@ def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | N
     """
     require_parallel_uplink(inst, "rl-ppo")
     cfg = policy.config
+    which = "the PPO policy" if policy.source is None else f"the PPO policy {policy.source}"
     unknown = sorted(set(inst.request_cnn) - set(cfg["cnns"]))
     if unknown or inst.n_devices != cfg["n_actions"]:
-        raise ValueError(f"the PPO policy was trained for CNNs {quoted(cfg['cnns'])} on {cfg['n_actions']} devices; {inst.name} "
+        raise ValueError(f"{which} was trained for CNNs {quoted(cfg['cnns'])} on {cfg['n_actions']} devices; {inst.name} "
                          f"has {quoted(sorted(set(inst.request_cnn)))} on {inst.n_devices}: train one on this instance")
     feats = Features(inst, cfg["cnns"], cfg["max_layers"])
     if feats.size != cfg["obs_size"]:
-        raise ValueError(f"the PPO policy reads {cfg['obs_size']} features, {inst.name} gives {feats.size}: retrain it")
+        raise ValueError(f"{which} reads {cfg['obs_size']} features, {inst.name} gives {feats.size}: retrain it")
     torch.set_num_threads(1)
     return place_requests(inst, feats, _chooser(policy.net), True, active)
 
