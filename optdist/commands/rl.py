@@ -288,7 +288,7 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
         res = train(inst, preset, episodes=args.episodes, masked=args.masked, double=args.double, reward=reward,
                     seed=args.seed, train_freq=args.train_freq, checkpoint=out, resume=args.resume,
                     checkpoint_every=args.checkpoint_every or CHECKPOINT_EVERY,
-                    instance_sha256=instance_digest(args.instance), cli=True)
+                    instance_sha256=instance_digest(args.instance), cli=True, progress=not args.quiet)
     stopped = "interrupted" in res.config
     what = f"{res.config['episodes']} of {res.config.get('episodes_planned')} episodes"
     if stopped and not res.config["gradient_steps"]:

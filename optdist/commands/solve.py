@@ -875,6 +875,8 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     print(f"objective    {_fmt(res.objective)}   bound {_fmt(res.bound)}   gap {'-' if gap is None else f'{100 * gap:.4f}%'}")
     build = res.extra.get("build_s")
     timing = f"wall time    {res.wall_time:.3f} s" + (f" (build {build:.3f} s, solve {res.extra['solve_s']:.3f} s)" if build is not None else "")
+    if isinstance(res.extra.get("train_s"), (int, float)):  # rl, rl-ppo without a policy: the training is not in it
+        timing += f" (placement; training {res.extra['train_s']:.3g} s)"
     print(timing + (f"   nodes {res.nodes}" if res.nodes is not None else ""))
     if res.method == "defended" and res.extra.get("defence"):  # the choice, not only in --out's extra
         from optdist.defences.placement import defences_text
@@ -887,7 +889,7 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     if "decision_ms_mean" in res.extra:
         x = res.extra
         print(f"decisions    {x['decision_ms_mean']:.3f} ms per request (max {x['decision_ms_max']:.3f} ms), "
-              f"{x['decision_us_per_segment']:.1f} us per segment" + (f"; trained {x['train_s']:.1f} s" if "train_s" in x else ""))
+              f"{x['decision_us_per_segment']:.1f} us per segment")
     if res.extra.get("past_deadline"):  # plan-guided, plan-rollout: --time-limit ran out before these were decided
         x, rejected = res.extra, 0 if res.evaluation is None else res.evaluation.n_rejected
         print(f"deadline     {x['past_deadline']} of {inst.n_requests} requests decided after --time-limit ran out, "

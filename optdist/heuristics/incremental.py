@@ -671,7 +671,14 @@ class OnlineOutcome:
         self.rejected.append(self.inst.request_ids[r])
 
     def result(self, method: str, wall: float, *, masked: bool | None = None, **extra) -> SolveResult:
-        """The method's :class:`SolveResult` (objective as the method claims it; the evaluator re-scores it)."""
+        """The method's :class:`SolveResult` (objective as the method claims it; the evaluator re-scores it).
+
+        ``extra["not_modelled"]`` (family -> the method's words for the violations it makes by
+        design, as ``optdist solve`` names them) is passed through :meth:`proven_rejections`: where
+        requests were rejected and the pre-solve checks prove the instance infeasible, its
+        ``admission`` words say so and ``extra["infeasible_by_checks"]`` lists the proof."""
+        if extra.get("not_modelled") is not None:
+            extra.update(self.proven_rejections(extra["not_modelled"]))
         meta = {"method": method} if masked is None else {"method": method, "masked": masked}
         return SolveResult(
             instance=self.inst.name,
@@ -682,3 +689,27 @@ class OnlineOutcome:
             assignment=Assignment(self.owners, meta),
             extra={"rejected": len(self.rejected), "rejected_ids": self.rejected, **extra},
         )
+
+    def proven_rejections(self, not_modelled: dict[str, str]) -> dict:
+        """``{"not_modelled": ...}`` for ``extra``: ``not_modelled`` (family -> words) as given, or,
+        where requests were rejected and the pre-solve checks (:func:`optdist.diagnose.check`, as
+        ``--method milp`` runs them) prove the instance infeasible, with its ``admission`` words
+        replaced by that proof ("rejects requests with admission control off: the instance is
+        proven infeasible by N pre-solve check(s) ..., the first: ...") and
+        ``"infeasible_by_checks"`` (each finding in words) added: no time limit or method places
+        them. The one home of those words for every online method (greedy, per-layer, edge-cloud,
+        plan-guided, plan-rollout, rl, rl-ppo); before, rl said "the method said feasible" and
+        greedy offered --method milp on an instance proven infeasible."""
+        if not self.rejected or "admission" not in not_modelled:
+            return {"not_modelled": dict(not_modelled)}
+        from optdist.diagnose import check  # not at import: a report, only when requests were rejected
+
+        findings = check(self.inst)
+        if not findings:
+            return {"not_modelled": dict(not_modelled)}
+        first = findings[0]
+        proof = (f"rejects requests with admission control off: the instance is proven infeasible by "
+                 f"{len(findings)} pre-solve check(s) (as --method milp says), the first: [{first.family}] "
+                 f"{first.where}: {first.message} (`optdist diagnose` explains; no --time-limit or method places them)")
+        return {"not_modelled": {**not_modelled, "admission": proof},
+                "infeasible_by_checks": [f"[{f.family}] {f.where}: {f.message}" for f in findings]}

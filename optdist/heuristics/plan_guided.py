@@ -671,23 +671,11 @@ def _place_online(inst: Instance, method: str, plan_s: float, decide: Decide, *,
             out.accept(own, float(ev.latency[r]), float(ev.shared_bytes[r]))
         decision_ms.append(1e3 * (time.perf_counter() - td))
     segments = sum(la.segments for r in range(inst.n_requests) for la in inst.profile(r).layers)
-    not_modelled, proven = dict(NOT_MODELLED), {}
-    if out.rejected:  # why, where the pre-solve checks prove it (as milp says): no time limit or engine helps
-        from optdist.diagnose import check
-
-        findings = check(inst)
-        if findings:
-            first = findings[0]
-            not_modelled["admission"] = (
-                f"rejects requests with admission control off: the instance is proven infeasible by "
-                f"{len(findings)} pre-solve check(s) (as --method milp says), the first: [{first.family}] "
-                f"{first.where}: {first.message} (`optdist diagnose` explains; no --time-limit or method places them)")
-            proven = {"infeasible_by_checks": [f"[{f.family}] {f.where}: {f.message}" for f in findings]}
     return out.result(method, plan_s + time.perf_counter() - t0,
                       decision_ms_mean=float(np.mean(decision_ms)) if decision_ms else math.nan,
                       decision_ms_max=float(np.max(decision_ms)) if decision_ms else math.nan,
                       decision_us_per_segment=1e3 * float(np.sum(decision_ms)) / max(segments, 1),
-                      plan_s=plan_s, past_deadline=past, not_modelled=not_modelled, **proven)
+                      plan_s=plan_s, past_deadline=past, not_modelled=dict(NOT_MODELLED))
 
 
 @stoppable

@@ -45,6 +45,11 @@ from optdist.jsonfile import json_text, value_text
 Reward = Literal["paper", "stage"]
 
 
+#: the features of each device in an observation (:class:`Features`: four feasibility bits, its
+#: segments, the previous layer's share, source, rise, delay, speed and rate)
+N_DEVICE_FEATURES = 11
+
+
 class Features:
     """Observation vector and action mask of a layer state (see module docstring)."""
 
@@ -58,7 +63,7 @@ class Features:
             raise ValueError(f"observation layout for CNNs {self.cnns} (<= {self.max_layers} layers) does not cover {inst.name}")
         self.D = inst.n_devices
         self.n_global = len(self.cnns) + self.max_layers + 1
-        self.n_device = 11
+        self.n_device = N_DEVICE_FEATURES
         self.size = self.n_global + self.n_device * self.D
         e, rho = inst.mults_per_s[: self.D], inst.rate[: self.D]
         self.static = np.concatenate([e / e.max(), rho / rho.max()]).astype(np.float32)
@@ -88,6 +93,14 @@ class Features:
         if st.prev_total:
             obs[prev:prev + D] = st.prev_cnt[:D] / st.prev_total
         return obs, mask
+
+
+def _integer_scalar(action: object) -> bool:
+    """Whether ``action`` is an integer scalar: a Python int or numpy integer, or a 0-d integer
+    array; a bool (Python's or numpy's), which ``Discrete.contains`` takes as 0 or 1, is not."""
+    if isinstance(action, np.ndarray):
+        return action.shape == () and np.issubdtype(action.dtype, np.integer)
+    return isinstance(action, (int, np.integer)) and not isinstance(action, bool)
 
 
 def _relative(x: np.ndarray, cand: np.ndarray) -> np.ndarray:
@@ -197,8 +210,17 @@ class DistPrivacyEnv(gym.Env):
         return obs, info
 
     def action_masks(self) -> np.ndarray:
-        """Devices the next segment may go to without breaking a constraint."""
+        """Devices the next segment may go to without breaking a constraint: (D,) bool. Raises
+        RuntimeError, as :meth:`step` does, after the layer's episode ended or before the first
+        ``reset()`` (before, it returned all False: no next segment to mask)."""
+        self._require_segment()
         return self._mask.copy()
+
+    def _require_segment(self) -> None:
+        """RuntimeError where no segment awaits a device: before the first ``reset()`` or after the episode ended."""
+        if not self._started or self._st.done:
+            raise RuntimeError("the layer's episode is over: call reset() to start the next one" if self._started else
+                               "no episode yet: call reset() first")
 
     # ---- Gymnasium API -------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
@@ -210,14 +232,15 @@ class DistPrivacyEnv(gym.Env):
         return self._observe()
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-        """Place the next segment on device ``action`` (an integer of any numpy type in
-        ``0..D-1``). Raises ValueError for an action outside the action space and RuntimeError
-        after the layer's episode ended (``reset()`` starts the next), both before any change."""
-        if not self.action_space.contains(action):
+        """Place the next segment on device ``action`` (an integer in ``0..D-1``: a Python int, a
+        numpy integer or a 0-d integer array, as ``Discrete.contains`` takes them; never a bool).
+        Raises ValueError for another action (a bool, a float, an array with a shape) and
+        RuntimeError after the layer's episode ended (``reset()`` starts the next), both before any
+        change."""
+        if not _integer_scalar(action) or not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not in the action space {self.action_space}: "
                              f"give a device index, an integer in [0, {self.action_space.n})")
-        if not self._started or self._st.done:
-            raise RuntimeError("the layer's episode is over: call reset() to start the next one")
+        self._require_segment()
         st, j = self._st, int(action)
         self.pass_actions.append(j)
         valid = bool(self._mask[j])

@@ -27,11 +27,11 @@ from torch import nn
 from optdist.checkpoint import CheckpointError, load_state_dict
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
-from optdist.jsonfile import DocumentError, MiB, Problem, read_json, text_of, validation_problems
+from optdist.jsonfile import DocumentError, MiB, Problem, json_text, read_json, text_of, validation_problems
 from optdist.result import SolveResult, Termination, add_warning
 from optdist.rl.decide import Scorer, place_requests
 from optdist.rl.dqn import DeviceQNet
-from optdist.rl.env import Features
+from optdist.rl.env import N_DEVICE_FEATURES, Features
 from optdist.rl.presets import preset_for
 from optdist.rl.train import POLICY_FORMAT, train, training_begins
 
@@ -42,6 +42,8 @@ class Policy:
 
     net: nn.Module
     config: dict
+    #: the folder or file it was loaded from (:func:`load_policy`), named in errors; None when trained in-process
+    source: str | None = None
 
     @property
     def masked(self) -> bool:
@@ -97,10 +99,17 @@ def _shapes(cfg: PolicyConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
-    """The state dict in ``pt``, loaded weights-only and checked against ``shapes``; raises :class:`PolicyError`."""
-    def fail(where: str, message: str, fix: str = _RETRAIN) -> PolicyError:
+def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]], fields: str = '"hidden", "n_global" and "n_device"',
+                  retrain: str = _RETRAIN) -> dict[str, torch.Tensor]:
+    """The state dict in ``pt``, loaded weights-only and checked against ``shapes``; raises
+    :class:`PolicyError`. ``fields``: the fields of policy.json the shapes follow from, named where
+    the two files disagree (policy.json edited since it was written, or the .pt replaced);
+    ``retrain``: how to remake the policy."""
+    def fail(where: str, message: str, fix: str = retrain) -> PolicyError:
         return PolicyError(str(pt), [Problem(where, message, fix)])
+
+    disagree = (f"policy.pt and policy.json disagree: if policy.json was edited since it was written, restore its "
+                f"{fields} as written; else {retrain}")
 
     if pt.stat().st_size > MAX_WEIGHTS_BYTES:
         raise fail("(file)", f"larger than the {MAX_WEIGHTS_BYTES // MiB} MiB limit for a policy", "check that it is the right file")
@@ -111,10 +120,12 @@ def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, tor
                    "save only the network's weights, torch.save(net.state_dict(), 'policy.pt'), or " + _RETRAIN) from None
     if set(state) != set(shapes):
         missing, extra = sorted(set(shapes) - set(state)), sorted(set(state) - set(shapes))
-        raise fail("(file)", f"its parameters do not match policy.json's network (missing {missing[:4]}, unexpected {extra[:4]})")
+        raise fail("(file)", f"its parameters do not match policy.json's network (missing {missing[:4]}, unexpected "
+                             f"{extra[:4]}; the network follows from policy.json's {fields})", disagree)
     for name, shape in shapes.items():
         if tuple(state[name].shape) != shape:
-            raise fail(name, f"shape {tuple(state[name].shape)}, policy.json's network needs {shape}")
+            raise fail(name, f"shape {tuple(state[name].shape)}, policy.json's network needs {shape} (from its {fields})",
+                       disagree)
         if not state[name].is_floating_point() or not bool(torch.isfinite(state[name]).all()):
             raise fail(name, "not finite floating-point weights (NaN, inf or integers)")
     return state
@@ -131,10 +142,12 @@ def read_policy_config(path: str | Path, model: type[BaseModel], trained_by: str
     """
     path = Path(path)
     pt = path / "policy.pt" if path.is_dir() else path.with_suffix(".pt") if path.suffix == ".json" else path  # policy.json: its .pt
-    if not pt.is_file() or not pt.with_suffix(".json").is_file():
-        raise FileNotFoundError(f"{path}: no policy here (need policy.pt and policy.json); give the folder "
-                                f"{trained_by} wrote, or its policy.pt")
     cfg_path = pt.with_suffix(".json")
+    missing = [f.name for f in (pt, cfg_path) if not f.is_file()]
+    if missing:
+        has = ([f"{f.name} is there but {missing[0]} is missing (a policy is both files, as {trained_by} writes them)"
+                for f in (pt, cfg_path) if f.is_file()] or [f"no policy here (need {pt.name} and {cfg_path.name})"])
+        raise FileNotFoundError(f"{path}: {has[0]}; give the folder {trained_by} wrote, or its policy.pt")
     raw = read_json(cfg_path, MAX_CONFIG_BYTES, PolicyError, "policy.json")
     if not isinstance(raw, dict):
         raise PolicyError(str(cfg_path), [Problem("(document)", "must be a JSON object", fix)])
@@ -147,6 +160,39 @@ def read_policy_config(path: str | Path, model: type[BaseModel], trained_by: str
     except ValidationError as e:
         raise PolicyError(str(cfg_path), validation_problems(e, {}, document, fix)) from None
     return pt, raw, spec
+
+
+def check_layout(cfg_path: Path, raw: dict, n_global: int, n_actions: int, fix: str) -> None:
+    """Refuse a ``policy.json`` (``raw``, validated) whose fields contradict the network its
+    ``policy.pt`` holds: ``cnns`` (distinct) and ``max_layers`` must give the ``n_global``
+    features that network reads (one per CNN, one per layer, one more: :class:`Features`), and
+    ``device_ids``, where given, ``n_actions`` distinct device ids. :class:`PolicyError` naming the
+    file, the field, what the weights imply, and that the file was edited since ``fix`` (how to
+    remake it) wrote it. Before, an edited ``cnns`` failed at placement with "policy reads 11
+    global ... features, X gives 12 and 11: retrain it", naming neither file nor field, and an
+    edited ``n_actions`` or ``device_ids`` was accepted silently."""
+    def fail(field: str, message: str, restore: str) -> PolicyError:
+        return PolicyError(str(cfg_path), [Problem(field, message, f"the file was edited since it was written: "
+                                                                   f"{restore}, or {fix}")])
+
+    cnns, max_layers = raw["cnns"], raw["max_layers"]
+    if len(set(cnns)) != len(cnns):
+        raise fail("cnns", f"{json_text(cnns)} names a CNN twice", "restore the CNNs it was trained on, each once")
+    if len(cnns) + max_layers + 1 != n_global:
+        raise fail("cnns, max_layers",  # either may be the one edited: both named
+                   f"{json_text(cnns)} ({len(cnns)} CNN(s)) and \"max_layers\" {max_layers} give "
+                   f"{len(cnns) + max_layers + 1} global features (one per CNN, one per layer, one more), but the "
+                   f"network in {cfg_path.with_suffix('.pt').name} reads {n_global}",
+                   f"restore \"cnns\" and \"max_layers\" as written (the number of CNNs plus max_layers is "
+                   f"{n_global - 1} for these weights)")
+    ids = raw.get("device_ids")
+    if ids is None:
+        return
+    if (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(set(ids)) != len(ids)
+            or len(ids) != n_actions):
+        raise fail("device_ids", f"{json_text(ids, 80)} is not {n_actions} distinct device ids (\"n_actions\" "
+                   f"{n_actions}: the devices of the instance it was trained on)",
+                   "restore \"device_ids\" and \"n_actions\" as written")
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -162,10 +208,16 @@ def load_policy(path: str | Path) -> Policy:
     pt, raw, spec = read_policy_config(path, PolicyConfig, "`optdist train-rl FILE --out DIR`", _RETRAIN,
                                        other=(PPO_FORMAT, "a MaskablePPO policy, not a DQN one", "rl-ppo"),
                                        document="policy.json as train-rl writes it")
+    if spec.n_device != N_DEVICE_FEATURES:
+        raise PolicyError(str(pt.with_suffix(".json")), [Problem(
+            "n_device", f"{spec.n_device} per-device features, but optdist's observation has {N_DEVICE_FEATURES}",
+            f"the file was edited since it was written: restore \"n_device\" {N_DEVICE_FEATURES} and \"n_global\" as "
+            f"written, or {_RETRAIN}")])
     state = _read_weights(pt, _shapes(spec))
+    check_layout(pt.with_suffix(".json"), raw, spec.n_global, spec.n_actions, _RETRAIN)
     net = DeviceQNet(spec.n_global, spec.n_device, spec.n_actions, tuple(spec.hidden))
     net.load_state_dict(state)
-    return Policy(net.eval(), raw)
+    return Policy(net.eval(), raw, str(path))
 
 
 def numpy_forward(net: DeviceQNet):
@@ -192,15 +244,41 @@ def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = Non
     """
     require_parallel_uplink(inst, "rl")
     cfg = policy.config
+    which = "the policy" if policy.source is None else f"the policy {policy.source}"
     unknown = sorted(set(inst.request_cnn) - set(cfg["cnns"]))
     if unknown:
-        raise ValueError(f"the policy's observation layout (CNNs {cfg['cnns']}) does not cover {inst.name}'s {unknown} "
-                         f"requests: train one on an instance with them (optdist train-rl)")
+        raise ValueError(f"{which}: its observation layout (policy.json's \"cnns\" {json_text(cfg['cnns'])}) does not "
+                         f"cover {inst.name}'s {json_text(unknown)} requests (fix: a policy trained on an instance with "
+                         f"them, `optdist train-rl INSTANCE --out DIR`, then --policy DIR)")
+    longest = max(inst.profiles[c].n_layers for c in set(inst.request_cnn))
+    if longest > cfg["max_layers"]:
+        raise ValueError(f"{which}: its observation layout (policy.json's \"max_layers\" {cfg['max_layers']}) does not "
+                         f"cover {inst.name}'s CNNs of {longest} layers (fix: a policy trained on an instance with "
+                         f"them, `optdist train-rl INSTANCE --out DIR`, then --policy DIR)")
     feats = Features(inst, cfg["cnns"], cfg["max_layers"])
     if (feats.n_global, feats.n_device) != (policy.net.n_global, policy.net.n_device):
-        raise ValueError(f"policy reads {policy.net.n_global} global and {policy.net.n_device} per-device features, "
+        raise ValueError(f"{which} reads {policy.net.n_global} global and {policy.net.n_device} per-device features, "
                          f"{inst.name} gives {feats.n_global} and {feats.n_device}: retrain it")
     return place_requests(inst, feats, Scorer(policy.net).choose, policy.masked, active)
+
+
+def not_modelled(method: str, masked: bool) -> dict[str, str]:
+    """The violations a learned method (``rl``, ``rl-ppo``) makes by design, by family (as
+    :data:`optdist.heuristics.greedy.NOT_MODELLED`), for ``extra["not_modelled"]``, which ``optdist
+    solve`` names instead of "the method said feasible": a masked policy rejects a request when a
+    segment has no allowed device, which breaks the model with admission control off (the
+    pre-solve checks' proof where they find one: :meth:`OnlineOutcome.proven_rejections`); an
+    unmasked one (``masked`` false) also places by the network's choice alone, which may break
+    the capacities (10b-d) and the privacy limits (10f)."""
+    out = {"admission": f"rejects requests with admission control off: {method}'s policy rejects a request when a "
+                        "segment has no allowed device left; the exact engine may place it (--method milp)"}
+    if not masked:
+        unmasked = (f"{method}'s policy is unmasked (masked false): it places by the network's choice alone, "
+                    "without the action mask that keeps")
+        out |= {fam: f"violates {fam} (10{eq}): {unmasked} the {what}" for fam, eq, what in (
+            ("memory", "b", "memory capacities"), ("compute", "c", "compute capacities"),
+            ("bandwidth", "d", "bandwidth capacities"), ("privacy", "f", "privacy limits Nf"))}
+    return out
 
 
 TRAIN_SHARE = 0.5  # of ``time_limit``: the most the training before the placement may take (rl, rl-ppo)
@@ -376,7 +454,7 @@ def solve_rl(
 
     Without a policy one is first trained on ``inst`` with the paper's preset for its CNNs
     (``episodes``, ``reward``, ``masked``, ``double``, ``seed``; training time in
-    ``extra["train_s"]``, not in the decision times). ``threads`` is accepted for the common
+    ``extra["train_s"]``, neither in the decision times nor in ``wall_time``, the placement's). ``threads`` is accepted for the common
     method interface and not used.
 
     ``time_limit`` (s, from the call): the training ends before the episode that would start
@@ -420,6 +498,7 @@ def solve_rl(
         decision_us_per_segment=float(1e3 * dec.sum() / max(sum(segments), 1)),
         decision_ms_per_request=[float(x) for x in dec],
         policy_config={k: cfg[k] for k in ("instance", "reward", "masked", "double", "episodes", "seed")},
+        not_modelled=not_modelled("rl", policy.masked),
     )
     res.options = {"policy": extra.get("policy"), "masked": policy.masked}
     if "interrupted" in extra:

@@ -35,9 +35,9 @@ from optdist.jsonfile import quoted, value_text
 from optdist.result import SolveResult, Termination
 from optdist.rl import ENV_ID
 from optdist.rl.decide import place_requests
-from optdist.rl.env import Features, Reward
-from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights,
-                               merge_extra, read_policy_config, stopping_training, training_notes,
+from optdist.rl.env import N_DEVICE_FEATURES, Features, Reward
+from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights, check_layout,
+                               merge_extra, not_modelled, read_policy_config, stopping_training, training_notes,
                                time_limit_extra, train_deadline)
 from optdist.rl.presets import Preset, count_in_range, preset_for
 from optdist.rl.train import POLICY_FORMAT, stop_signal_name, training_began
@@ -65,6 +65,8 @@ class PPOPolicy:
 
     net: torch.nn.Module
     config: dict
+    #: the folder or file it was loaded from (:func:`load_ppo`), named in errors; None when trained in-process
+    source: str | None = None
 
 
 class PPOConfig(BaseModel):
@@ -270,9 +272,13 @@ def load_ppo(path: str | Path) -> PPOPolicy:
                                        other=(POLICY_FORMAT, "a DQN policy, not a MaskablePPO one", "rl"),
                                        document="policy.json as train-rl --algo maskable-ppo writes it")
     net = _build(spec.obs_size, spec.n_actions, spec.net_arch)
-    state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()})
+    retrain = "retrain it with `optdist train-rl INSTANCE --algo maskable-ppo --out DIR`"
+    state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()},
+                          '"net_arch", "obs_size" and "n_actions"', retrain)
+    check_layout(pt.with_suffix(".json"), raw, spec.obs_size - N_DEVICE_FEATURES * spec.n_actions, spec.n_actions,
+                 retrain)
     net.load_state_dict(state)
-    return PPOPolicy(net.eval(), raw)
+    return PPOPolicy(net.eval(), raw, str(path))
 
 
 def _chooser(net: torch.nn.Module):
@@ -293,13 +299,14 @@ def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | N
     """
     require_parallel_uplink(inst, "rl-ppo")
     cfg = policy.config
+    which = "the PPO policy" if policy.source is None else f"the PPO policy {policy.source}"
     unknown = sorted(set(inst.request_cnn) - set(cfg["cnns"]))
     if unknown or inst.n_devices != cfg["n_actions"]:
-        raise ValueError(f"the PPO policy was trained for CNNs {quoted(cfg['cnns'])} on {cfg['n_actions']} devices; {inst.name} "
+        raise ValueError(f"{which} was trained for CNNs {quoted(cfg['cnns'])} on {cfg['n_actions']} devices; {inst.name} "
                          f"has {quoted(sorted(set(inst.request_cnn)))} on {inst.n_devices}: train one on this instance")
     feats = Features(inst, cfg["cnns"], cfg["max_layers"])
     if feats.size != cfg["obs_size"]:
-        raise ValueError(f"the PPO policy reads {cfg['obs_size']} features, {inst.name} gives {feats.size}: retrain it")
+        raise ValueError(f"{which} reads {cfg['obs_size']} features, {inst.name} gives {feats.size}: retrain it")
     torch.set_num_threads(1)
     return place_requests(inst, feats, _chooser(policy.net), True, active)
 
@@ -316,8 +323,8 @@ def solve_rl_ppo(
     """Place ``inst`` online with a MaskablePPO policy (a :class:`PPOPolicy` or a saved folder).
 
     Without a policy one is first trained on ``inst`` (``timesteps``, default
-    :data:`DEFAULT_TIMESTEPS`; ``seed``); its seconds are in ``extra["train_s"]``, not in the
-    decision times. ``threads`` is accepted for the common method interface and not used.
+    :data:`DEFAULT_TIMESTEPS`; ``seed``); its seconds are in ``extra["train_s"]``, neither in the
+    decision times nor in ``wall_time``, the placement's. ``threads`` is accepted for the common method interface and not used.
     ``time_limit`` (s, from the call) as for ``rl`` (:func:`optdist.rl.policy.solve_rl`): the
     training ends at the first env step past :data:`~optdist.rl.policy.TRAIN_SHARE` of it
     (``extra["train_cut"]``: env steps done and planned), then every request is placed by the
@@ -350,6 +357,7 @@ def solve_rl_ppo(
         decision_us_per_segment=float(1e3 * dec.sum() / max(sum(segments), 1)),
         decision_ms_per_request=[float(x) for x in dec],
         policy_config={k: cfg[k] for k in ("instance", "reward", "timesteps", "seed")},
+        not_modelled=not_modelled("rl-ppo", True),
     )
     res.options = {"policy": extra.get("policy"), "masked": True}
     if "interrupted" in extra:

@@ -280,6 +280,7 @@ def save_checkpoint(folder: Path, settings: dict, agent: DQNAgent, env: DistPriv
         "buffer": {name: pack_rows(getattr(buf, name)[:n]) for name in BUFFER_FIELDS},
         "pass_actions": torch.tensor(env.pass_actions, dtype=torch.int64),
         "curves": {key: [_plain(row[key]) for row in rows] for key in (rows[0] if rows else {})},
+        "agent_rng": _rng_text(agent.rng.bit_generator.state),  # checkpoint.json's, to cross-check it
     }
     meta = {
         "format": CHECKPOINT_FORMAT, "save_id": save_id, "settings": settings, "episodes": len(rows),
@@ -293,6 +294,12 @@ def save_checkpoint(folder: Path, settings: dict, agent: DQNAgent, env: DistPriv
     log.info("wrote %s (%s; the replay buffer's %d rows packed: %s of %s)", folder / CHECKPOINT_FILES[0],
              _size((folder / CHECKPOINT_FILES[0]).stat().st_size), n, _size(sum(v.numel() for v in state["buffer"].values())),
              _size(sum(getattr(buf, name)[:n].nbytes for name in BUFFER_FIELDS)))
+
+
+def _rng_text(state: dict) -> str:
+    """A numpy bit generator's ``state`` as checkpoint.pt keeps it beside checkpoint.json's copy
+    (canonical JSON text), so that an edit of the JSON's ``agent_rng`` is seen on resume."""
+    return json.dumps(state, sort_keys=True, separators=(",", ":"))
 
 
 def _size(nbytes: int) -> str:
@@ -389,9 +396,13 @@ def _mismatch(folder: Path, field: str, saved: object, given: object) -> str:
     if field == "preset" and isinstance(saved, dict) and isinstance(given, dict):
         if saved.get("name") != given.get("name"):
             saved, given = saved.get("name"), given.get("name")
-        else:  # same name, other hyper-parameters (another optdist version)
+        else:  # same name, other hyper-parameters: checkpoint.json edited, or another optdist version's preset
             key = next(k for k in {**saved, **given} if saved.get(k) != given.get(k))
-            field, saved, given = f"preset.{key}", saved.get(key), given.get(key)
+            return (f"{folder / CHECKPOINT_FILES[1]}: field settings.preset.{key}: {json_text(saved.get(key))}, but "
+                    f"preset {json_text(given.get('name'))} has {key} {json_text(given.get(key))}: the checkpoint was "
+                    f"edited (or saved by another optdist version whose preset differs); not resumed (--preset takes "
+                    f"a preset's name, not its values; fix: restore settings.preset.{key} "
+                    f"{json_text(given.get(key))} if you edited it, or {FRESH_FIX})")
     flag = SETTING_FLAGS.get(field.split(".")[0], field)
     if field == "instance_sha256":
         return (f"{folder / CHECKPOINT_FILES[1]}: field settings.instance_sha256: the instance's content (its parsed "
@@ -491,6 +502,8 @@ def check_dqn_counters(meta_path: Path, meta: dict, state: dict, capacity: int) 
         np.random.default_rng().bit_generator.state = meta["agent_rng"]
     except (TypeError, ValueError, KeyError):
         raise _bad(meta_path, "agent_rng", meta["agent_rng"], "is not a numpy PCG64 state") from None
+    if "agent_rng" in state and state["agent_rng"] != _rng_text(meta["agent_rng"]):  # older checkpoints: no copy
+        raise _bad(meta_path, "agent_rng", meta["agent_rng"], f"does not match the agent's RNG state saved in {pt}")
     buffer, curves = state.get("buffer"), state.get("curves")
     names = BUFFER_FIELDS
     if not isinstance(buffer, dict) or set(buffer) != set(names) or not all(isinstance(v, torch.Tensor) for v in buffer.values()):
