@@ -1,7 +1,7 @@
 """Helpers shared by several test files (one copy each; tests/conftest.py holds the older ones):
 noise images for a calibration, a tiny CNN module of the user's own, an exported model solved by
-HiGHS, reading a running optdist's output until a line appears, and a copy of the competing-lenet
-records with one record's summary edited."""
+HiGHS, reading a running optdist's output until a line appears, a copy of the competing-lenet
+records with one record's summary edited, and a fresh user's instance of competing requests."""
 
 from __future__ import annotations
 
@@ -21,6 +21,21 @@ ROOT = Path(__file__).resolve().parents[1]
 #: the committed HiGHS records of a small sweep, and the instance of its record :func:`edited_records` edits (its only one)
 COMPETING = ROOT / "benchmarks/milp/competing-lenet"
 EDITED = "lenet-9x5-nexus-rpi3"
+
+
+def mixed_instance(name: str, **fields) -> dict:
+    """A fresh user's instance (break33a): LeNet requests r1, r2 and a micro r3 from two cameras (cam2 a
+    slow pizero) on four devices of three types, each sending at most 6,000 B per 2.5-ms period, so the
+    requests compete for bandwidth; ``fields`` replace or add top-level fields (e.g. ``tau=0.01``)."""
+    return {"format": "optdist-instance/1", "name": name, "tau": 0.8, "period_s": 0.0025,
+            "privacy": {"lenet": "paper", "micro": "synthetic"},
+            "devices": [{"id": "a", "type": "rpi3", "bandwidth_capacity": 6000},
+                        {"id": "b", "type": "rpi3", "rate": 4000000, "bandwidth_capacity": 6000},
+                        {"id": "c", "type": "nexus", "memory": 300000, "bandwidth_capacity": 6000},
+                        {"id": "d", "type": "orangepizero", "bandwidth_capacity": 6000}],
+            "sources": [{"id": "cam1", "type": "rpi3"}, {"id": "cam2", "type": "pizero"}],
+            "requests": [{"id": "r1", "source": "cam1", "cnn": "lenet"}, {"id": "r2", "source": "cam2", "cnn": "lenet"},
+                         {"id": "r3", "source": "cam1", "cnn": "micro"}], **fields}
 
 
 def images(folder: Path, n: int, side: int = 28) -> Path:

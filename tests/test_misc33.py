@@ -10,6 +10,8 @@ import pytest
 
 from optdist.cli import main
 
+from .helpers import mixed_instance
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny"
 
@@ -177,17 +179,7 @@ def test_an_assignment_of_another_instance_names_the_instance_and_the_fix(a_and_
 # --- 6. diagnose names the nodes a restoring relaxation overloads ---------------------------------------------
 
 #: /tmp/breakA/bad/tau_small.json: tau 0.01 puts every layer on the sources, and source cam2 (a pizero) is too slow
-TAU_SMALL = {
-    "format": "optdist-instance/1", "name": "tau_small", "tau": 0.01, "period_s": 0.0025,
-    "privacy": {"lenet": "paper", "micro": "synthetic"},
-    "devices": [{"id": "a", "type": "rpi3", "bandwidth_capacity": 6000},
-                {"id": "b", "type": "rpi3", "rate": 4000000, "bandwidth_capacity": 6000},
-                {"id": "c", "type": "nexus", "memory": 300000, "bandwidth_capacity": 6000},
-                {"id": "d", "type": "orangepizero", "bandwidth_capacity": 6000}],
-    "sources": [{"id": "cam1", "type": "rpi3"}, {"id": "cam2", "type": "pizero"}],
-    "requests": [{"id": "r1", "source": "cam1", "cnn": "lenet"}, {"id": "r2", "source": "cam2", "cnn": "lenet"},
-                 {"id": "r3", "source": "cam1", "cnn": "micro"}],
-}
+TAU_SMALL = mixed_instance("tau_small", tau=0.01)
 
 
 def test_diagnose_names_the_nodes_the_restoring_relaxation_overloads(tmp_path, capsys):

@@ -17,6 +17,8 @@ from optdist.solvers import register, unregister
 from optdist.solvers.base import Solver, SolverOutcome
 from optdist.solvers.highs import Highs
 
+from .helpers import mixed_instance
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"
 OPTIMUM = 0.0010392827  # lenet-1x4-tau0.8, proven by HiGHS at gap 0
@@ -188,16 +190,7 @@ def test_an_optimal_closed_by_the_absolute_tolerance_says_so(tmp_path, capsys):
 
     from optdist.cli import main
 
-    doc = {"format": "optdist-instance/1", "name": "penalty_tiny", "tau": 0.8, "period_s": 0.0025,
-           "privacy": {"lenet": "paper", "micro": "synthetic"},
-           "devices": [{"id": "a", "type": "rpi3", "bandwidth_capacity": 6000},
-                       {"id": "b", "type": "rpi3", "rate": 4000000, "bandwidth_capacity": 6000},
-                       {"id": "c", "type": "nexus", "memory": 300000, "bandwidth_capacity": 6000},
-                       {"id": "d", "type": "orangepizero", "bandwidth_capacity": 6000}],
-           "sources": [{"id": "cam1", "type": "rpi3"}, {"id": "cam2", "type": "pizero"}],
-           "requests": [{"id": "r1", "source": "cam1", "cnn": "lenet"}, {"id": "r2", "source": "cam2", "cnn": "lenet"},
-                        {"id": "r3", "source": "cam1", "cnn": "micro"}],
-           "objective": {"admission": True, "rejection_penalty": 1e-12}}
+    doc = mixed_instance("penalty_tiny", objective={"admission": True, "rejection_penalty": 1e-12})
     path = tmp_path / "penalty_tiny.json"
     path.write_text(json.dumps(doc))
     assert main(["solve", str(path), "--solver", "cbc"]) == 0
