@@ -125,6 +125,11 @@ class Assignment:
         if data.get("format") != FORMAT:
             raise fail("format", f"is {json_text(data.get('format'))}, expected {text_of(FORMAT)}", f"set \"format\": \"{FORMAT}\"")
         check_instance_field(data, inst, where)
+        unknown_top = sorted(str(k) for k in data if k not in _TOP_KEYS)
+        if unknown_top:  # "requestz" beside "requests": not silently left out
+            key = unknown_top[0]
+            raise fail(key, f"unknown key {text_of(key)}", f"{_did_you_mean(key, list(_TOP_KEYS))}an assignment "
+                       f"holds {quoted(list(_TOP_KEYS))}")
         reqs = data.get("requests")
         if not isinstance(reqs, dict):
             raise fail("requests", "must map request ids to their layers", "give {\"r1\": {\"layers\": {...}}, ...}")
@@ -147,6 +152,12 @@ class Assignment:
                 raise fail(p, "missing", "give its layers, or {\"rejected\": true}")
             if not isinstance(entry, dict):
                 raise fail(p, "must be a JSON object", "give {\"layers\": {...}} or {\"rejected\": true}")
+            unknown = sorted(str(k) for k in entry if k not in ("layers", "rejected"))
+            if unknown:  # e.g. "layrs", or "rejeted": true beside "layers" (was read as admitted)
+                also = "" if "layers" in entry else " (and no \"layers\")"
+                raise fail(f"{p}.{unknown[0]}", f"unknown key {text_of(unknown[0])}{also}",
+                           f"{_did_you_mean(unknown[0], ['layers', 'rejected'])}a request holds \"layers\" (a map "
+                           f"of each layer name to its owners) or \"rejected\": true")
             rejected = entry.get("rejected", False)
             if not isinstance(rejected, bool):
                 raise fail(f"{p}.rejected", f"is {json_text(rejected)}, not a boolean (true or false)", "write \"rejected\": true or false")
@@ -157,11 +168,6 @@ class Assignment:
                 owners.append(None)
                 continue
             layers = entry.get("layers")
-            unknown = sorted(str(k) for k in entry if k not in ("layers", "rejected"))
-            if "layers" not in entry and unknown:  # e.g. "layrs": named, not "layers: missing"
-                raise fail(f"{p}.{unknown[0]}", f"unknown key {text_of(unknown[0])} (and no \"layers\")",
-                           f"{_did_you_mean(unknown[0], ['layers', 'rejected'])}a request holds \"layers\" (a map "
-                           f"of each layer name to its owners) or \"rejected\": true")
             if not isinstance(layers, dict):
                 raise fail(f"{p}.layers", "missing or not a JSON object", "map each layer name to its owners")
             names = [la.name for la in inst.profile(r).layers]
@@ -179,6 +185,10 @@ class Assignment:
         """Read an assignment file (at most :data:`MAX_BYTES`); raises :class:`AssignmentError` or FileNotFoundError."""
         doc = restore_non_finite(read_json(path, MAX_BYTES, AssignmentError, "assignment"), str(path))
         return cls.from_json(inst, doc, str(path))
+
+
+#: the keys of an ``optdist-assignment/1`` document (:meth:`Assignment.to_json`)
+_TOP_KEYS = ("format", "instance", "meta", "requests")
 
 
 def check_instance_field(data: dict, inst: Instance, where: str, what: str = "assignment") -> None:

@@ -29,7 +29,7 @@ def _instance_with_catalog(tmp_path):
     return path
 
 
-def test_the_digest_covers_the_named_files_and_is_the_file_digest_without_any(tmp_path):
+def test_the_digest_covers_the_files_the_instance_reads(tmp_path):
     inst = _instance_with_catalog(tmp_path)
     before = instance_digest(inst)
     assert before != file_digest(inst)
@@ -38,7 +38,28 @@ def test_the_digest_covers_the_named_files_and_is_the_file_digest_without_any(tm
     assert instance_digest(inst) != before
     catalog.unlink()
     assert instance_digest(inst) not in (None, before)  # a missing named file counts as missing
-    assert instance_digest(MICRO) == file_digest(MICRO)  # names no file: records made before stay current
+
+
+def test_the_digest_does_not_depend_on_how_the_path_is_spelt(tmp_path, monkeypatch):
+    """verify33: the path was hashed too, so a crashed run's record (hashed by its absolute path)
+    was stale at once against the sweep's relative one."""
+    inst = _instance_with_catalog(tmp_path)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert instance_digest(inst) == instance_digest("../micro.json") == instance_digest("../sub/../micro.json")
+
+
+def test_a_privacy_table_named_by_name_is_read_and_hashed(tmp_path, monkeypatch):
+    """verify33: "privacy": {"micro": "synthetic"} names models/privacy/micro-synthetic.json (as
+    calibrate --name writes one); editing it left the records current."""
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "models" / "privacy", models / "privacy")
+    monkeypatch.setattr("optdist.privacy.MODELS_DIR", models)
+    before = instance_digest(MICRO)
+    assert before != file_digest(MICRO)
+    table = models / "privacy" / "micro-synthetic.json"
+    table.write_text(table.read_text() + "\n")
+    assert instance_digest(MICRO) != before
 
 
 def test_a_record_made_with_an_edited_catalog_is_left_out_and_redone(tmp_path, capsys):
@@ -104,3 +125,25 @@ def test_a_sweep_checks_a_user_adapters_bound_as_solve_does(tmp_path, monkeypatc
     assert summary["termination"] == "feasible" and summary["bound"] is None, summary
     assert summary["objective"] == pytest.approx(0.0010392827, rel=1e-6)
     assert "ffo33" in rec["extra"]["warning"] and "refuted" in rec["extra"]["warning"]
+
+
+@pytest.mark.parametrize("edit, where, meant", [
+    (lambda d: d["requests"]["r1"].__setitem__("rejeted", True), "requests.r1.rejeted", "rejected"),
+    (lambda d: d["requests"]["r1"].__setitem__("foo", 1), "requests.r1.foo", None),
+    (lambda d: d.__setitem__("requestz", {}), "requestz", "requests"),
+    (lambda d: d.__setitem__("requets", d.pop("requests")), "requets", "requests"),
+])
+def test_an_unknown_key_in_an_assignment_is_refused_not_ignored(tmp_path, capsys, edit, where, meant):
+    """verify33: "rejeted": true beside "layers" was ignored and the request scored as admitted."""
+    inst = ROOT / "instances/tiny/lenet-1x4-tau0.8.json"
+    res = tmp_path / "r.json"
+    assert main(["solve", str(inst), "-q", "--out", str(res)]) == 0
+    doc = json.loads(res.read_text())["assignment"]
+    edit(doc)
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert main(["evaluate", str(inst), str(typo)]) == 2
+    err = capsys.readouterr().err
+    assert f"{where}: unknown key" in err and "feasible" not in err, err
+    assert meant is None or f"did you mean {json.dumps(meant)}" in err or f"did you mean {meant}" in err, err

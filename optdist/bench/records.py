@@ -227,22 +227,40 @@ def file_digest(path: str | Path) -> str | None:
 
 
 def instance_digest(path: str | Path) -> str | None:
-    """SHA-256 (hex) of the instance file at ``path`` together with every file it names (network
-    profiles, device catalog, privacy tables: :func:`optdist.instance.referenced_files`, each by its
-    name as written and its bytes; a missing one counts as missing): an edited privacy table changes
-    it as an edited instance does. An instance that names no file: :func:`file_digest` of it (so a
-    record of such an instance made before the named files were hashed is not stale). None if the
-    instance file cannot be read."""
+    """SHA-256 (hex) of the instance file at ``path`` together with the files it reads: those it names
+    (network profiles, device catalog, privacy-table files: :func:`optdist.instance.referenced_files`)
+    and the bundled privacy tables it names by name (``models/privacy/<cnn>-<name>.json``, which
+    ``optdist calibrate --name`` writes), each by its bytes in the order written, a missing one as
+    missing (not by path: the same files reached by another spelling of ``path`` hash the same). An
+    edited table changes it as an edited instance does. An instance that reads no such file:
+    :func:`file_digest` of it (so a record made before those files were hashed is not stale). None
+    if the instance file cannot be read."""
     from optdist.instance import referenced_files
 
     own = file_digest(path)
-    refs = referenced_files(path) if own is not None else []
-    if not refs:
+    read = [*referenced_files(path), *_named_tables(path)] if own is not None else []
+    if not read:
         return own
     h = hashlib.sha256(own.encode())
-    for ref in refs:
-        h.update(b"\0" + str(ref).encode() + b"\0" + (file_digest(ref) or "missing").encode())
+    for file in read:
+        h.update(b"\0" + (file_digest(file) or "missing").encode())
     return h.hexdigest()
+
+
+def _named_tables(path: str | Path) -> list[Path]:
+    """The files of the bundled privacy tables the instance file at ``path`` names by name (not a
+    ``.json`` path): :func:`optdist.privacy.table_path` of each; [] if it cannot be read as JSON."""
+    from optdist.privacy import table_path
+
+    try:
+        doc = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return []
+    privacy = doc.get("privacy") if isinstance(doc, dict) else None
+    if not isinstance(privacy, dict):
+        return []
+    return [table_path(cnn, ref) for cnn, ref in privacy.items()
+            if isinstance(ref, str) and ref.strip() and not ref.endswith(".json")]
 
 
 def stale(rec: dict, digest: str | None) -> bool:
