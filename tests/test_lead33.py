@@ -147,3 +147,13 @@ def test_an_unknown_key_in_an_assignment_is_refused_not_ignored(tmp_path, capsys
     err = capsys.readouterr().err
     assert f"{where}: unknown key" in err and "feasible" not in err, err
     assert meant is None or f"did you mean {json.dumps(meant)}" in err or f"did you mean {meant}" in err, err
+
+
+@pytest.mark.parametrize("name, solver", [("highs", "cbc"), ("cbc", "highs")])
+def test_a_profile_by_path_may_not_take_another_adapters_name(tmp_path, capsys, name, solver):
+    """verify33: refused in an OPTDIST_SOLVERS folder (solv33), but taken given by path."""
+    prof = tmp_path / "a.toml"
+    prof.write_text(f'name = "{name}"\nsolver = "{solver}"\n')
+    assert main(["solve", str(MICRO), "-q", "--solver", str(prof)]) == 2
+    err = capsys.readouterr().err
+    assert f'profile name "{name}" is the name of the adapter {name}, but the profile runs "{solver}"' in err, err

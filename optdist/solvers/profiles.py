@@ -39,7 +39,11 @@ class SolverProfile:
 
 
 def read_profile(path: str | Path) -> SolverProfile:
-    """Parse one profile file; ValueError names the file, the problem and the fix."""
+    """Parse one profile file; ValueError names the file, the problem and the fix (also for a profile
+    that takes an adapter's name, ``name = "highs"``, but runs another adapter, ``solver = "cbc"``:
+    ``--solver highs`` would run CBC under highs's name, as :func:`optdist.solvers.register` refuses
+    a taken name; a profile of an adapter's own name that runs that adapter, ``solvers/highs.toml``,
+    sets its defaults)."""
     path = Path(path)
     try:
         doc = tomllib.loads(path.read_text())
@@ -58,9 +62,16 @@ def read_profile(path: str | Path) -> SolverProfile:
         if not isinstance(doc.get(table, {}), dict):
             raise ValueError(f"{path}: {table} = {value_text(doc[table])} is not a table (fix: write [{table}] on its own "
                              "line, then one KEY = VALUE per line)")
+    name, solver = str(doc.get("name", path.stem)), str(doc["solver"])
+    from optdist.solvers import ADAPTERS
+
+    if name in ADAPTERS and solver != name:  # by path as in a folder (verify33)
+        raise ValueError(f"{path}: profile name {text_of(name)} is the name of the adapter {name}, but the profile "
+                         f"runs {text_of(solver)}, so --solver {name} would run {solver} under {name}'s name (fix: "
+                         f"choose another name, e.g. name = \"{solver}-{name}\")")
     return SolverProfile(
-        name=str(doc.get("name", path.stem)),
-        solver=str(doc["solver"]),
+        name=name,
+        solver=solver,
         description=str(doc.get("description", "")),
         options=dict(doc.get("options", {})),
         solver_options=dict(doc.get("solver_options", {})),
@@ -72,23 +83,13 @@ def profiles(folder: Path | None = None) -> dict[str, SolverProfile]:
     """Every profile in ``folder`` (default ``solvers/``), by name.
 
     Raises ``ValueError`` when two files give one name (which one ``--solver NAME`` ran would
-    depend on the files' sort order), naming both files and the fix, and for a profile that takes
-    an adapter's name (``name = "highs"``) but runs another adapter (``solver = "cbc"``: ``--solver
-    highs`` would run CBC under highs's name), as :func:`optdist.solvers.register` refuses a taken
-    name; a profile of an adapter's own name that runs that adapter (``solvers/highs.toml``) sets
-    its defaults.
+    depend on the files' sort order), naming both files and the fix, and where :func:`read_profile`
+    refuses a file (e.g. one that takes an adapter's name but runs another adapter).
     """
-    from optdist.solvers import ADAPTERS
-
     folder = SOLVERS_DIR if folder is None else folder
     out: dict[str, SolverProfile] = {}
     for p in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
         prof = read_profile(p)
-        if prof.name in ADAPTERS and prof.solver != prof.name:
-            raise ValueError(f"{p}: profile name {text_of(prof.name)} is the name of the adapter {prof.name}, but the "
-                             f"profile runs {text_of(prof.solver)}, so --solver {prof.name} would run {prof.solver} "
-                             f"under {prof.name}'s name (fix: choose another name, e.g. name = "
-                             f"\"{prof.solver}-{prof.name}\")")
         if prof.name in out:
             raise ValueError(f"{p}: profile name {text_of(prof.name)} is also the name in {out[prof.name].path} (fix: give "
                              "each profile its own name = \"...\" (default: the file name without .toml))")
