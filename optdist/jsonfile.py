@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -167,19 +168,20 @@ _MODEL_START = re.compile(rb"\\|\*|NAME\b|ROWS\b|(?i:(min|max)(imi[sz]e)?)\b")  
 
 def _not_json_kind(path: Path, raw: bytes, what: str) -> tuple[str, str] | None:
     """(what ``path`` is, which command takes it) when a file that is not JSON is another file optdist
-    knows: a TOML file (a bench spec or a solver profile, by its extension) or an LP or MPS model
-    (``optdist export``'s, by its extension or first word); None otherwise. ``what``: the file expected."""
+    knows: a TOML file (a bench spec or a solver profile; by its content, or its extension) or an LP
+    or MPS model (``optdist export``'s, by its extension or first word); None otherwise. ``what``: the file expected."""
     here = f"give {_a(what)} .json file here"
-    if path.suffix.lower() == ".toml":
-        import tomllib
-
-        try:
-            doc = tomllib.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-            doc = {}
+    try:  # TOML by its content, whatever the extension (a spec or profile saved as .json)
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        doc = None
+    if doc or path.suffix.lower() == ".toml":
+        doc = doc or {}
         if "solver" in doc and "instances" not in doc:
             return "it is a TOML solver profile", f"give it to a solve as `--solver {path}`; {here}"
-        return "it is a TOML file (a bench spec)", f"run it with `optdist bench {path}`; {here}"
+        if "instances" in doc:
+            return "it is a TOML bench spec", f"run it with `optdist bench {path}`; {here}"
+        return "it is a TOML file", f"optdist reads {_a(what)} as JSON: write it as JSON; {here}"
     if path.suffix.lower() in (".lp", ".mps") or _MODEL_START.match(raw.removeprefix(b"\xef\xbb\xbf").lstrip()):
         return ("it is an LP/MPS model file (as `optdist export` writes)",
                 f"solve {path} with a MILP solver and read its solution back with `optdist import-solution "

@@ -6,13 +6,16 @@ HiGHS and greedy, a tiny instance copied into ``tmp_path``; no mocks."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import pandas as pd
 import pytest
 
+import optdist
 from optdist.bench.records import file_digest, instance_digest
 from optdist.cli import main
+from optdist.solvers.highs import Highs
 
 from .conftest import ROOT
 
@@ -157,3 +160,35 @@ def test_a_profile_by_path_may_not_take_another_adapters_name(tmp_path, capsys, 
     assert main(["solve", str(MICRO), "-q", "--solver", str(prof)]) == 2
     err = capsys.readouterr().err
     assert f'profile name "{name}" is the name of the adapter {name}, but the profile runs "{solver}"' in err, err
+
+
+@pytest.mark.parametrize("text, said", [
+    ('name = "p1"\nsolver = "cbc"\n', "it is a TOML solver profile"),
+    ('name = "b"\ninstances = ["x/*.json"]  # a comment\n', "it is a TOML bench spec"),
+    ('format = "optdist-instance/1"\nname = "x"\n', "it is a TOML file"),
+])
+def test_toml_saved_as_json_is_named_by_its_content(tmp_path, capsys, text, said):
+    """verify33: a TOML profile or spec saved as .json got 'invalid JSON ... (a missing comma or quote?)'."""
+    f = tmp_path / "x.json"
+    f.write_text(text)
+    assert main(["solve", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"{said}, not an instance JSON file" in err or f"{said}, not an instance" in err, err
+    assert "invalid JSON" not in err and "missing comma" not in err
+
+
+class _NanBound(Highs):
+    name = "nanbound33"
+
+    def _solve(self, model, opts, warm_start, tee, raw):
+        out = super()._solve(model, opts, warm_start, tee, raw)
+        out.bound = float("nan")
+        return out
+
+
+def test_a_user_adapters_nan_bound_is_no_bound_and_said():
+    """verify33: a NaN bound ended as bound nan (or -inf), with no word of it."""
+    res = optdist.solve(ROOT / "instances/tiny/lenet-1x4-tau0.8.json", solver=_NanBound, formulation="compact")
+    assert res.bound is None or not math.isnan(res.bound)
+    assert res.termination != "optimal" and res.has_solution
+    assert "adapter nanbound33" in res.extra["warning"] and "bound NaN: read as no bound" in res.extra["warning"]

@@ -111,7 +111,7 @@ def test_toml_files_given_as_an_instance_name_bench_and_solver(tmp_path, capsys)
     capsys.readouterr()
     assert main(["solve", str(spec)]) == 2
     err = capsys.readouterr().err
-    assert "it is a TOML file (a bench spec), not an instance JSON file" in err and f"optdist bench {spec}" in err
+    assert "it is a TOML bench spec, not an instance JSON file" in err and f"optdist bench {spec}" in err
     assert main(["validate", str(prof)]) == 1
     assert f"TOML solver profile, not an instance JSON file\n      fix: give it to a solve as `--solver {prof}`" in capsys.readouterr().out
 

@@ -809,7 +809,9 @@ class Solver(ABC):
         :class:`SolverRefused`, a refusal with its own fix) or returns no :class:`SolverOutcome`
         is a failed solver call, as a crashed CBC is: termination ``error``, no incumbent, and
         ``extra["solver_error"]`` naming the adapter, what it did ("raised RuntimeError: boom",
-        "returned dict, not SolverOutcome") and the fix. A built-in adapter's exception propagates."""
+        "returned dict, not SolverOutcome") and the fix; a NaN bound is no bound (``optimal`` read as
+        ``feasible``), with a warning. A
+        built-in adapter's exception propagates."""
         if self.built_in():
             return self._solve(model, opts, warm_start, tee, raw)
         try:
@@ -823,6 +825,14 @@ class Solver(ABC):
         if not isinstance(out.termination, Termination):
             return self._adapter_failed(f"returned a SolverOutcome whose termination is "
                                         f"{json_text(repr(out.termination))}, not an optdist.result.Termination")
+        if isinstance(out.bound, float) and math.isnan(out.bound):  # no bound, said (verify33: it went unsaid)
+            from optdist.result import add_warning
+
+            add_warning(out.extra, f"{self.adapter_text()} returned the bound NaN: read as no bound, so no "
+                                   "optimality is proven (fix: return bound=None where the solver proved none)")
+            out.bound = None
+            if out.termination is Termination.OPTIMAL:  # an optimum without a bound is not proven
+                out.termination = Termination.FEASIBLE
         return out
 
     def _adapter_failed(self, what: str) -> SolverOutcome:
