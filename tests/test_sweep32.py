@@ -63,8 +63,10 @@ def _records(out: Path) -> dict[str, dict]:
 
 def test_an_instance_edited_during_a_sweep_is_hashed_as_loaded_and_said(tmp_path, caplog):
     """Before: both records carried the start hash, and after the revert "2 already recorded"."""
+    from optdist.bench.records import instance_digest  # the file's bytes and the tables it reads (lead33)
+
     inst = _instance(tmp_path)
-    original = inst.read_bytes()
+    original, original_digest = inst.read_bytes(), instance_digest(inst)
     spec = load_spec(_spec(tmp_path, inst))
     edited: list[str] = []
 
@@ -77,15 +79,14 @@ def test_an_instance_edited_during_a_sweep_is_hashed_as_loaded_and_said(tmp_path
     assert rep.ran == 2 and rep.failed == 0
     recs = _records(tmp_path / "out")
     first, second = recs[edited[0]], recs[next(m for m in recs if m != edited[0])]
-    import hashlib
-    assert first["instance_sha256"] == hashlib.sha256(original).hexdigest() and "instance_changed" not in first
-    assert second["instance_sha256"] == hashlib.sha256(inst.read_bytes()).hexdigest()
+    assert first["instance_sha256"] == original_digest and "instance_changed" not in first
+    assert second["instance_sha256"] == instance_digest(inst) != original_digest
     assert "changed during the sweep" in second["instance_changed"]
     assert any("changed during the sweep" in r.getMessage() and str(inst) in r.getMessage() for r in caplog.records)
     inst.write_bytes(original)  # reverted: the run made from the edited file is redone, the other is not
     rep = run_sweep(spec, workers=1, progress=False)
     assert (rep.skipped, rep.ran) == (1, 1)
-    assert all(r["instance_sha256"] == hashlib.sha256(original).hexdigest() for r in _records(tmp_path / "out").values())
+    assert all(r["instance_sha256"] == original_digest for r in _records(tmp_path / "out").values())
 
 
 # --- 2. tables and figures leave out records of another version of the instance file ---------------------------
