@@ -192,3 +192,24 @@ def test_a_user_adapters_nan_bound_is_no_bound_and_said():
     assert res.bound is None or not math.isnan(res.bound)
     assert res.termination != "optimal" and res.has_solution
     assert "adapter nanbound33" in res.extra["warning"] and "bound NaN: read as no bound" in res.extra["warning"]
+
+
+def test_a_record_made_before_the_read_files_were_hashed_stays_current_while_its_file_is_unchanged(tmp_path, capsys):
+    """A record written with the instance file's digest alone (before lead33) is not redone after an
+    upgrade while the file is as it was (its tables unchecked, as a record without a digest); one of
+    an edited instance file still is."""
+    inst = _instance_with_catalog(tmp_path)
+    spec = tmp_path / "s33.json"
+    spec.write_text(json.dumps({"name": "s33", "out": str(tmp_path / "out"), "instances": [str(inst)],
+                                "methods": ["greedy"]}))
+    assert main(["bench", str(spec), "--no-progress"]) == 0
+    (rec_path,) = (tmp_path / "out" / "records").glob("*.json")
+    rec = json.loads(rec_path.read_text())
+    rec["instance_sha256"] = file_digest(inst)  # as written before
+    rec_path.write_text(json.dumps(rec))
+    capsys.readouterr()
+    assert main(["bench", str(spec), "--no-progress"]) == 0
+    assert "1 already recorded" in capsys.readouterr().out
+    inst.write_text(inst.read_text().replace('"tau": 0.6', '"tau": 0.8'))
+    assert main(["bench", str(spec), "--no-progress"]) == 0
+    assert "changed since this record was made" in capsys.readouterr().err

@@ -264,11 +264,16 @@ def _named_tables(path: str | Path) -> list[Path]:
 
 
 def stale(rec: dict, digest: str | None) -> bool:
-    """True if ``rec`` was made from another version of its instance file (or a file it names) than the one of
-    ``digest`` (:func:`instance_digest`)
-    (records written before ``instance_sha256`` existed, or without a digest, are not stale)."""
+    """True if ``rec`` was made from another version of its instance file (or a file it reads) than
+    the one of ``digest`` (:func:`instance_digest`). Not stale: a record without a digest (written
+    before ``instance_sha256`` existed), and a record whose digest is its instance file's alone
+    (:func:`file_digest`, as written before the files an instance reads were hashed) where that file
+    is unchanged: both are kept as they were, the files the instance reads unchecked."""
     made = rec.get("instance_sha256")
-    return made is not None and digest is not None and made != digest
+    if made is None or digest is None or made == digest:
+        return False
+    path = (rec.get("run") or {}).get("instance_path")
+    return not (isinstance(path, str) and made == file_digest(path))
 
 
 def solver_profile(name: str | None) -> dict | None:
