@@ -17,6 +17,7 @@ from optdist.solvers import register, unregister
 from optdist.solvers.base import Solver, SolverOutcome
 from optdist.solvers.highs import Highs
 
+from .conftest import requires_solver
 from .helpers import mixed_instance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,6 +159,7 @@ def test_a_typo_under_a_profiles_options_says_the_close_option_and_the_fix(tmp_p
         get_solver(str(prof))
 
 
+@requires_solver("cbc")
 def test_a_cbc_failure_on_a_profiles_raw_option_names_the_profile(tmp_path):
     from optdist.solvers import get_solver
 
@@ -183,6 +185,7 @@ def test_a_missing_profile_folder_is_said_to_be_missing(tmp_path):
             "bundled ones in the package's solvers/ included: create it, or unset OPTDIST_SOLVERS): none") in run.stderr
 
 
+@requires_solver("cbc")
 def test_an_optimal_closed_by_the_absolute_tolerance_says_so(tmp_path, capsys):
     """Admission with a 1e-12 penalty: CBC closes objective 3e-12 s, bound 2.5e-12 s (gap 0.05 % by
     the gap's floor) by its absolute tolerance, not the requested 1e-4."""
