@@ -1,7 +1,8 @@
 """Helpers shared by several test files (one copy each; tests/conftest.py holds the older ones):
 noise images for a calibration, a tiny CNN module of the user's own, an exported model solved by
 HiGHS, reading a running optdist's output until a line appears, a copy of the competing-lenet
-records with one record's summary edited, and a fresh user's instance of competing requests."""
+records with one record's summary edited, a fresh user's instance of competing requests, and a
+LeNet instance that reads a privacy table of the test's own."""
 
 from __future__ import annotations
 
@@ -21,6 +22,19 @@ ROOT = Path(__file__).resolve().parents[1]
 #: the committed HiGHS records of a small sweep, and the instance of its record :func:`edited_records` edits (its only one)
 COMPETING = ROOT / "benchmarks/milp/competing-lenet"
 EDITED = "lenet-9x5-nexus-rpi3"
+
+
+def lenet_with_table(tmp_path: Path, name: str, table: dict, tau: float) -> tuple[Path, Path]:
+    """``table`` (a privacy-table document) written as ``tmp_path/<name>.json`` and a LeNet instance of
+    one request on two rpi3 devices at ``tau`` that reads it, made by ``optdist generate``
+    (``tmp_path/<name>-inst.json``): (the table, the instance)."""
+    from optdist.cli import main
+
+    path, inst = tmp_path / f"{name}.json", tmp_path / f"{name}-inst.json"
+    path.write_text(json.dumps(table))
+    assert main(["generate", "--name", name, "--requests", "lenet=1", "--devices", "rpi3=2", "--tau", str(tau),
+                 "--privacy", str(path), "--out", str(inst)]) == 0
+    return path, inst
 
 
 def mixed_instance(name: str, **fields) -> dict:

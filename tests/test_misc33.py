@@ -10,7 +10,7 @@ import pytest
 
 from optdist.cli import main
 
-from .helpers import mixed_instance
+from .helpers import lenet_with_table, mixed_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "instances" / "tiny"
@@ -27,11 +27,7 @@ OWN = "its own output row"
 
 @pytest.fixture
 def nm2(tmp_path):
-    table = tmp_path / "nm2.json"
-    table.write_text(json.dumps(NM2))
-    assert main(["generate", "--name", "n2", "--requests", "lenet=1", "--devices", "rpi3=2", "--tau", "0.6",
-                 "--privacy", str(table), "--out", str(tmp_path / "n2.json")]) == 0
-    return table, tmp_path / "n2.json"
+    return lenet_with_table(tmp_path, "nm2", NM2, 0.6)
 
 
 def _said(text: str) -> list[str]:

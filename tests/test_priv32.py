@@ -13,7 +13,7 @@ import pytest
 
 from optdist.cli import main
 
-from .helpers import tiny_module
+from .helpers import lenet_with_table, tiny_module
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,10 +34,7 @@ def _write(path: Path, doc: dict) -> Path:
 
 @pytest.fixture
 def only2(tmp_path):
-    table = _write(tmp_path / "only2.json", ONLY_RELU2)
-    assert main(["generate", "--name", "o2", "--requests", "lenet=1", "--devices", "rpi3=2", "--tau", "0.8",
-                 "--privacy", str(table), "--out", str(tmp_path / "o2.json")]) == 0
-    return table, tmp_path / "o2.json"
+    return lenet_with_table(tmp_path, "only2", ONLY_RELU2, 0.8)
 
 
 def _said(text: str) -> list[str]:
