@@ -535,6 +535,14 @@ def reports_solver_failures(method: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+class AdapterFailure(str):
+    """Why a user adapter's call failed (it raised, or returned no :class:`SolverOutcome`:
+    :meth:`Solver._adapter_failed`), as :func:`solver_failures` records it: a str like any other
+    failure, marked so that a run of many solves can tell the user's code failing from a solver's
+    own failure (:func:`optdist.milp.decomposition.orchestrate.solve_decomposed` ends ``error`` on
+    the first, and counts the second as a step without a solution)."""
+
+
 _deadline: float | None = None  # the run's hard deadline (time.perf_counter()), see run_deadline
 
 
@@ -837,11 +845,13 @@ class Solver(ABC):
 
     def _adapter_failed(self, what: str) -> SolverOutcome:
         """The outcome of a user adapter's :meth:`_solve` that did ``what`` instead of returning a
-        :class:`SolverOutcome` (:meth:`_solve_checked`): termination ``error``."""
-        why = (f"solver {self.name} failed: {self.adapter_text()} {what}, so the solve has no result, and this is "
-               "not optdist's doing (fix: make its _solve return an optdist.solvers.SolverOutcome, e.g. "
-               "SolverOutcome(Termination.FEASIBLE, \"stopped\", incumbent=..., has_solution=True), without raising; "
-               "or try a built-in solver, e.g. --solver highs)")
+        :class:`SolverOutcome` (:meth:`_solve_checked`): termination ``error``, its
+        ``extra["solver_error"]`` an :class:`AdapterFailure`."""
+        why = AdapterFailure(
+            f"solver {self.name} failed: {self.adapter_text()} {what}, so the solve has no result, and this is "
+            "not optdist's doing (fix: make its _solve return an optdist.solvers.SolverOutcome, e.g. "
+            "SolverOutcome(Termination.FEASIBLE, \"stopped\", incumbent=..., has_solution=True), without raising; "
+            "or try a built-in solver, e.g. --solver highs)")
         return SolverOutcome(Termination.ERROR, f"adapter failed: {what}", extra={"solver_error": why})
 
     def _check_overrun(self, out: SolverOutcome, limit: float | None) -> None:

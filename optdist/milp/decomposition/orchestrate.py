@@ -28,8 +28,10 @@ with the ``tight`` formulation directly.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pyomo.environ as pyo
@@ -48,7 +50,7 @@ from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, claim_discard
                               solve_formulation, stop_before_build, warm_start_assignment)
 from optdist.result import SolveResult, Termination, add_warning, closes_gap
 from optdist.solvers import Feature
-from optdist.solvers.base import reports_solver_failures, stop_requested
+from optdist.solvers.base import AdapterFailure, reports_solver_failures, solver_failures, stop_requested
 
 #: share of the run's relative gap that each per-class solve is solved to (:func:`sub_gap`)
 SUB_GAP_SHARE = 0.1
@@ -142,7 +144,30 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
     return out
 
 
+def _ends_at_adapter_failure(method: Callable[..., SolveResult]) -> Callable[..., SolveResult]:
+    """Decorate a run of many solves so that it ends ``error`` where a user adapter failed in any
+    of them (it raised, or returned no SolverOutcome: an
+    :class:`~optdist.solvers.base.AdapterFailure`), as a single solve with that adapter ends
+    (:func:`~optdist.milp.run.solve_formulation`): ``extra["solver_error"]`` names the adapter and
+    what it did (the first such failure), the bound is dropped (a run whose solver failed proves
+    nothing) and a placement its other steps found stays the incumbent (evaluator-scored). A
+    built-in solver's failure is not the user's code failing: it stays a step without a solution."""
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> SolveResult:
+        with solver_failures() as failed:
+            res = method(*args, **kwargs)
+        user = next((why for why in failed if isinstance(why, AdapterFailure)), None)
+        if user is not None:
+            res.termination, res.bound = Termination.ERROR, None
+            res.extra["solver_error"] = user
+        return res
+
+    return run
+
+
 @reports_solver_failures
+@_ends_at_adapter_failure
 def solve_decomposed(
     inst: Instance,
     *,
@@ -180,7 +205,9 @@ def solve_decomposed(
     whose solver fails (termination ``error``, e.g. a CBC process killed by the OOM killer) counts
     as a step without a solution; the run goes on with the others and reports why in
     ``extra["solver_errors"]``
-    (:func:`~optdist.solvers.base.reports_solver_failures`). A signal while the warm start runs
+    (:func:`~optdist.solvers.base.reports_solver_failures`). A user adapter that raises or returns
+    no SolverOutcome in any step ends the run ``error`` instead, naming it in
+    ``extra["solver_error"]`` (:func:`_ends_at_adapter_failure`). A signal while the warm start runs
     (an rl start's training) ends the run there, as in :func:`~optdist.milp.run.solve_formulation`
     (:func:`~optdist.milp.run.stop_before_build`): nothing is solved.
     """
@@ -244,7 +271,7 @@ def solve_decomposed(
     bounds_known = all(v is not None for v in lb_of.values())
     if bounds_known and separable:
         res.bound = instance_bound(inst, list(lb_of.values()))
-    if separable and all(s.has_solution for _, s in solves):
+    if all(s.has_solution for _, s in solves):  # the makespan with a shared weight too: an incumbent, no proof
         asg = combine(inst, [(reqs, s.owners) for reqs, s in solves], spread=spread)
         ev = evaluate(inst, asg)
         res.extra["combination_feasible"] = ev.feasible

@@ -1,0 +1,71 @@
+"""fixa34: a user adapter that raises under the decomposition ends ``error`` naming it (as under
+``tight``); the makespan's greedy placements stay the incumbent when the later steps find none;
+profile key did-you-mean; ``pareto --out p.csv``; a full disk under a bench spec's folders;
+the instance read once per digest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import optdist
+from optdist.evaluate import evaluate
+from optdist.result import Termination
+from optdist.solvers.base import SolverOutcome
+
+from .test_solv33 import BadRet, Raiser, _Base
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "instances" / "tiny"
+
+
+class GiveUp(_Base):
+    """A well-behaved adapter that finds nothing: a step without a solution, not a failure."""
+
+    name = "giveup"
+
+    def _solve(self, model, opts, warm_start, tee, raw):
+        return SolverOutcome(Termination.NO_SOLUTION, "gave up")
+
+
+@pytest.mark.parametrize("name", ["micro-2x3-tight.json", "micro-2x3-makespan.json"])
+@pytest.mark.parametrize("cls, said", [(Raiser, "raised RuntimeError: boom"),
+                                       (BadRet, "returned dict, not SolverOutcome")])
+def test_a_failing_user_adapter_under_the_decomposition_ends_error_naming_it(name, cls, said):
+    inst = optdist.load_instance(TINY / name)
+    res = optdist.solve(inst, solver=cls)  # formulation auto: the decomposition
+    assert res.formulation == "decomposed"
+    assert res.termination is Termination.ERROR, res.extra
+    assert f"adapter {cls.name} ({__name__.rsplit('.', 1)[0]}.test_solv33.{cls.__qualname__}) {said}" \
+        in res.extra["solver_error"]
+    assert "(fix: " in res.extra["solver_error"] and "solver_errors" not in res.extra
+    assert res.bound is None
+    # the placement its steps found before (the greedy's) is kept, scored by the evaluator
+    assert res.objective == pytest.approx(evaluate(inst, res.assignment).objective, rel=1e-12)
+
+
+def test_the_makespans_greedy_placements_stay_the_incumbent_when_no_later_step_finds_one():
+    inst = optdist.load_instance(TINY / "micro-2x3-makespan.json")  # makespan with a shared-data weight
+    res = optdist.solve(inst, solver=GiveUp)
+    assert res.termination is Termination.FEASIBLE, res.extra
+    assert res.extra["combination_feasible"] is True
+    assert res.objective == pytest.approx(evaluate(inst, res.assignment).objective, rel=1e-12)
+    assert res.bound is None and "solver_error" not in res.extra
+    best = optdist.solve(inst, solver="highs")  # the same run with a solver that works: still optimal
+    assert best.termination is Termination.OPTIMAL and best.objective <= res.objective * (1 + 1e-9)
+
+
+def test_the_cli_reports_a_raising_user_adapter_under_the_decomposition(capsys):
+    from optdist.cli import main
+    from optdist.solvers import register, unregister
+
+    register("raiser", Raiser)
+    try:
+        main(["solve", str(TINY / "micro-2x3-tight.json"), "--solver", "raiser"])
+    finally:
+        unregister("raiser")
+    out, err = capsys.readouterr()
+    assert "termination  error" in out and "bug in optdist" not in err
+    assert "adapter raiser" in err and "raised RuntimeError: boom" in err
+    assert "solver calls of this run failed" not in err and "solver call of this run failed" not in err
