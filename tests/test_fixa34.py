@@ -69,3 +69,22 @@ def test_the_cli_reports_a_raising_user_adapter_under_the_decomposition(capsys):
     assert "termination  error" in out and "bug in optdist" not in err
     assert "adapter raiser" in err and "raised RuntimeError: boom" in err
     assert "solver calls of this run failed" not in err and "solver call of this run failed" not in err
+
+
+@pytest.mark.parametrize("text, said", [
+    ('solvr = "highs"\n', 'unknown key "solvr" (fix: did you mean solver? use name, solver, description, [options], '),
+    ('solver = "highs"\n[option]\nthreads = 1\n', 'unknown key "option" (fix: did you mean [options]? '),
+    ('solver = "highs"\nmip_gap = 0.1\n', 'unknown key "mip_gap" (fix: did you mean [options] mip_gap? '),
+    ('solvr = "highs"\n[option]\nthreads = 1\n',
+     'unknown keys "option", "solvr" (fix: did you mean [options] for "option", solver for "solvr"? '),
+    ('solver = "highs"\nzzzz = 1\n', 'unknown key "zzzz" (fix: use name, solver, description, [options], '
+                                     '[solver_options])'),
+])
+def test_a_profiles_mistyped_top_level_key_gets_a_did_you_mean(tmp_path, text, said):
+    from optdist.solvers import get_solver
+
+    prof = tmp_path / "mine.toml"
+    prof.write_text('name = "mine"\n' + text)
+    with pytest.raises(ValueError) as e:
+        get_solver(str(prof))
+    assert str(e.value).startswith(f"{prof}: ") and said in str(e.value), str(e.value)

@@ -134,7 +134,7 @@ def test_profiles_parse_and_name_adapters(tmp_path):
     assert res.options["mip_gap"] == 0.5 and res.options["threads"] == 1
     bad = tmp_path / "bad.toml"
     bad.write_text('solver = "highs"\ntimelimit = 3\n')
-    with pytest.raises(ValueError, match="unknown keys"):
+    with pytest.raises(ValueError, match="unknown key"):
         get_solver(str(bad))
 
 

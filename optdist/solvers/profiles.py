@@ -23,7 +23,33 @@ from pathlib import Path
 from typing import Any
 
 from optdist.jsonfile import text_of, value_text
+from optdist.names import closest
 from optdist.paths import SOLVERS_DIR
+
+
+#: the top-level keys of a profile file (the last two are tables: ``[options]``)
+KEYS = ("name", "solver", "description", "options", "solver_options")
+_TABLES = ("options", "solver_options")
+
+
+def _key_text(key: str) -> str:
+    """A profile key as a file writes it: ``solver``, a table ``[options]``."""
+    return f"[{key}]" if key in _TABLES else key
+
+
+def _meant(unknown: list[str]) -> str:
+    """The "did you mean ...? " of the unknown top-level keys of a profile (``solvr``: solver;
+    ``[option]``: [options]; a generic option written at the top, ``mip_gap``: [options] mip_gap),
+    "" where none is close (:func:`optdist.names.closest`)."""
+    from optdist.options import generic_meant
+
+    said = []
+    for key in unknown:
+        generic = generic_meant(key)
+        close = f"[options] {generic}" if generic else _key_text(c) if (c := closest(key, KEYS)) else None
+        if close:
+            said.append(close if len(unknown) == 1 else f"{close} for {text_of(key)}")
+    return f"did you mean {', '.join(said)}? " if said else ""
 
 
 @dataclass(frozen=True)
@@ -39,7 +65,8 @@ class SolverProfile:
 
 
 def read_profile(path: str | Path) -> SolverProfile:
-    """Parse one profile file; ValueError names the file, the problem and the fix (also for a profile
+    """Parse one profile file; ValueError names the file, the problem and the fix (an unknown
+    top-level key with the one meant where one is close: ``solvr``, "did you mean solver?"; also for a profile
     that takes an adapter's name, ``name = "highs"``, but runs another adapter, ``solver = "cbc"``:
     ``--solver highs`` would run CBC under highs's name, as :func:`optdist.solvers.register` refuses
     a taken name; a profile of an adapter's own name that runs that adapter, ``solvers/highs.toml``,
@@ -53,9 +80,10 @@ def read_profile(path: str | Path) -> SolverProfile:
         why = e.strerror if isinstance(e, OSError) and e.strerror else "not a UTF-8 text file"
         raise ValueError(f"{path}: cannot read this solver profile ({why}) (fix: give a TOML file like "
                          "solvers/highs-1thread.toml, or a solver or profile name)") from None
-    unknown = sorted(set(doc) - {"name", "solver", "description", "options", "solver_options"})
+    unknown = sorted(set(doc) - set(KEYS))
     if unknown:
-        raise ValueError(f"{path}: unknown keys {unknown} (fix: use name, solver, description, [options], [solver_options])")
+        raise ValueError(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(text_of, unknown))} "
+                         f"(fix: {_meant(unknown)}use {', '.join(map(_key_text, KEYS))})")
     if "solver" not in doc:
         raise ValueError(f"{path}: missing \"solver\" (fix: add e.g. solver = \"highs\")")
     for table in ("options", "solver_options"):
