@@ -88,3 +88,22 @@ def test_a_profiles_mistyped_top_level_key_gets_a_did_you_mean(tmp_path, text, s
     with pytest.raises(ValueError) as e:
         get_solver(str(prof))
     assert str(e.value).startswith(f"{prof}: ") and said in str(e.value), str(e.value)
+
+
+def test_pareto_out_ending_in_an_extension_it_writes_is_the_prefix(tmp_path, capsys, monkeypatch):
+    from optdist.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    micro = str(TINY / "micro-2x3-makespan.json")
+    for given in ("p.csv", "p.md", "p.png"):  # wrote p.csv.csv, p.csv.md, p.csv.png
+        assert main(["pareto", micro, "--points", "1", "--out", given]) == 0
+        assert "wrote p.csv, p.md, p.png" in capsys.readouterr().out
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv", "p.md", "p.png"]
+    (tmp_path / "f.csv").mkdir()  # a folder whose name ends in .csv: the folder, as before
+    assert main(["pareto", micro, "--points", "1", "--out", "f.csv"]) == 0
+    assert sorted(p.name for p in (tmp_path / "f.csv").iterdir()) == [
+        "pareto-micro-2x3-makespan.csv", "pareto-micro-2x3-makespan.md", "pareto-micro-2x3-makespan.png"]
+    assert main(["pareto", micro, "--points", "1", "--out", "p.txt"]) == 0
+    assert (tmp_path / "p.txt.csv").is_file()  # another extension is part of the prefix, as documented
+    assert main(["pareto", micro, "--points", "1", "--out", "new/p.csv"]) == 2
+    assert "mkdir -p new" in capsys.readouterr().err  # a missing folder: refused as before

@@ -185,7 +185,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", action=path_flag("fronts/", "give a file prefix, e.g. --out front, or a folder, e.g. "
                                                          "--out fronts/"), metavar="PREFIX",
                    help="file prefix for .csv, .md, .png (default: pareto-<instance>), each written atomically, "
-                        "and only when a point was solved; a folder (an existing one, or a name ending in /) "
+                        "and only when a point was solved; a name ending in .csv, .md or .png is the prefix "
+                        "without it (--out front.csv writes front.csv, front.md, front.png); a folder (an existing one, or a name ending in /) "
                         "gets FOLDER/pareto-<instance>.csv, .md, .png. Columns: latency_s (the swept axis, the "
                         "latency objective without the shared-data term; makespan_s for an instance whose "
                         "objective.kind is makespan; bound_s and gap are its solve's), "
@@ -1244,16 +1245,23 @@ def _objectives_disagree(args: argparse.Namespace, name: str, claimed: float, ev
     return higher
 
 
+#: the extensions pareto writes its prefix with; an --out ending in one is the prefix without it
+PARETO_EXTENSIONS = (".csv", ".md", ".png")
+
+
 def _pareto_prefix(out: str | None, name: str) -> Path:
     """The file prefix of pareto's --out: ``pareto-<instance>`` where none is given, inside the
     folder ``out`` names (an existing folder, or a name ending in a slash, which pathlib would
-    drop: ``--out dir/`` wrote dir.csv beside the folder), else ``out`` itself."""
+    drop: ``--out dir/`` wrote dir.csv beside the folder), else ``out`` less one of the
+    extensions written (:data:`PARETO_EXTENSIONS`: ``--out p.csv`` wrote p.csv.csv), else ``out``
+    itself."""
     default = f"pareto-{name}"
     if out is None:
         return Path(default)
     if out.endswith(("/", os.sep)) or Path(out).is_dir():
         return Path(out) / default
-    return Path(out)
+    given = Path(out)
+    return given.with_suffix("") if given.suffix in PARETO_EXTENSIONS else given
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
@@ -1272,7 +1280,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     inst = load_instance(args.instance)
     prefix = _pareto_prefix(args.out, inst.name)
     if args.out is not None:
-        for ext in (".csv", ".md", ".png"):
+        for ext in PARETO_EXTENSIONS:
             check_out_path(prefix.with_name(prefix.name + ext), [args.instance, *referenced_files(args.instance)])
     front = pareto_sweep(inst, args.points, formulation=args.formulation, solver=args.solver, time_limit=args.time_limit)
     got = signals_received()
@@ -1288,7 +1296,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
                     len(front))
     kind = inst.objective.kind  # the swept axis is latency_s or makespan_s
     df = front_table(front, kind)
-    csv, md, png = (prefix.with_name(prefix.name + ext) for ext in (".csv", ".md", ".png"))
+    csv, md, png = (prefix.with_name(prefix.name + ext) for ext in PARETO_EXTENSIONS)
     print(df.to_markdown(index=False, floatfmt=".6g"))
     sys.stdout.flush()
     if front.solved:
