@@ -5,6 +5,11 @@ the instance read once per digest."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -107,3 +112,56 @@ def test_pareto_out_ending_in_an_extension_it_writes_is_the_prefix(tmp_path, cap
     assert (tmp_path / "p.txt.csv").is_file()  # another extension is part of the prefix, as documented
     assert main(["pareto", micro, "--points", "1", "--out", "new/p.csv"]) == 2
     assert "mkdir -p new" in capsys.readouterr().err  # a missing folder: refused as before
+
+
+_FULL_DISK = textwrap.dedent("""
+    import contextlib, io, os, sys
+    from pathlib import Path
+    from optdist.cli import main
+    tmp, disk, micro = map(Path, sys.argv[1:])
+
+    def spec(name, tables):
+        path = tmp / f"{name}.toml"
+        path.write_text(f'name = "{name}"\\ninstances = ["{micro}"]\\nmethods = ["greedy"]\\n'
+                        f'out = "{tmp / name}"\\ntables_dir = "{tables}"\\n')
+        return str(path)
+
+    def run(*argv):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = main(list(argv))
+        print(rc, " ".join(err.getvalue().split()))
+
+    run("bench", spec("fits", disk / "t1"), "--no-progress")  # the tables fit on the disk
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)  # now fill it up (unbuffered)
+    with contextlib.suppress(OSError):
+        while True:
+            os.write(fd, b"x" * 4096)
+    os.close(fd)
+    run("bench", spec("full", disk / "t2"), "--no-progress")  # refused before the runs
+    run("bench-table", str(tmp / "fits"))  # its tables_dir is on the full disk
+""")
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and shutil.which("unshare") and shutil.which("mount")
+                         and hasattr(os, "geteuid") and os.geteuid() == 0), reason="needs root to mount a tiny tmpfs")
+def test_a_full_disk_under_a_specs_tables_dir_is_named_with_the_disks_fix(tmp_path):
+    script = tmp_path / "full.py"
+    script.write_text(_FULL_DISK)
+    disk, micro = tmp_path / "disk", TINY / "micro-2x3-tight.json"
+    disk.mkdir()
+    run = subprocess.run(["unshare", "-m", "sh", "-c", f'mount -t tmpfs -o size=256k tmpfs "{disk}" && '
+                          f'"{sys.executable}" "{script}" "{tmp_path}" "{disk}" "{micro}"'],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if "mount" in run.stderr and run.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stderr
+    fits, full, table = run.stdout.splitlines()
+    assert fits.startswith("0"), fits
+    assert full.startswith("2 ") and f"tables_dir = {disk / 't2'}: the disk of {disk} is full" in full, full
+    assert (f"(fix: free space on that disk, or give tables_dir in {tmp_path / 'full.toml'} on a disk with space, "
+            "or leave it out: OUT/tables)") in full
+    assert not (tmp_path / "full").exists() and "writable folder" not in full  # was: "give a writable folder"
+    assert table.startswith("2 ") and f"the disk of {disk / 't1'} is full" in table, table
+    assert (f"(fix: free space on that disk, or write them elsewhere: `optdist bench-table {tmp_path / 'fits'} "
+            "--dest DIR` on a disk with space)") in table

@@ -140,12 +140,16 @@ def _tables(out: Path, dest: Path | None, solu: Path | None, write_solu: Path | 
 
 def _dest_folder(folder: Path | str, where: str, command: str, out: Path) -> Path:
     """:func:`~optdist.io.make_output_folder` of the tables' or figures' folder; where it cannot be
-    made or written (a read-only sweep folder), the fix names ``--dest``, which writes them elsewhere."""
+    made or written (a read-only sweep folder), the fix names ``--dest``, which writes them elsewhere
+    (on a full disk, after "free space on that disk": :func:`_space_fix`)."""
     try:
         return make_output_folder(folder, where)
     except OutputPathError as e:
         if where == "--dest":
             raise
+        if isinstance(e, OutputSpaceError):  # a full disk: the disk's fix first, not the folder's permissions
+            raise _space_fix(e, f"write them elsewhere: `optdist {command} {out} --dest DIR` on a disk with "
+                                "space") from None
         raise OutputPathError(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: write them elsewhere: `optdist {command} {out} "
                               "--dest DIR`, a writable folder; or make that folder writable)") from None
 
@@ -220,10 +224,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         try:
             check_output_folder(out, f"{args.spec}: out =")
         except OutputSpaceError as e:  # a full disk, `ulimit -f 0`: the fix is the disk's or the limit's
-            if not e.elsewhere:
-                raise
-            raise OutputSpaceError(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {e.remedy}, or give another out in "
-                                   f"{args.spec} on a disk with space, or --out DIR)", e.remedy, True) from None
+            raise _space_fix(e, f"give another out in {args.spec} on a disk with space, or --out DIR") from None
         except ValueError as e:
             moved = "" if isinstance(e, OutputPathError) else "move that file away, or "  # a file is in the way
             raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {moved}give another out in {args.spec}, "
@@ -305,7 +306,8 @@ def _check_before_runs(spec, spec_file: Path) -> None:
     spec's tables_dir and figures_dir (where the tables and figures go after the sweep) can be
     created and written (:func:`~optdist.io.check_output_folder`: none is created yet), and each
     instance file loads (an instance pattern matching, e.g.,
-    instances/schema.json). ValueError naming the spec, the field and the file."""
+    instances/schema.json). ValueError naming the spec, the field and the file (a full disk under a
+    folder: the disk's fix first, :func:`_space_fix`)."""
     from optdist.instance import load_instance
 
     for path in spec.instance_paths():
@@ -319,9 +321,22 @@ def _check_before_runs(spec, spec_file: Path) -> None:
         if folder and (name == "tables_dir" or spec.figures):
             try:
                 check_output_folder(folder, f"{spec_file}: {name} =")
+            except OutputSpaceError as e:  # a full disk, `ulimit -f 0`: not a folder to change but the disk or limit
+                raise _space_fix(e, f"give {name} in {spec_file} on a disk with space, or leave it out: "
+                                    f"OUT/{name.split('_')[0]}") from None
             except ValueError as e:
                 raise type(e)(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: give a writable folder as {name} in "
                               f"{spec_file}, or leave it out: OUT/{name.split('_')[0]})") from None
+
+
+def _space_fix(e: OutputSpaceError, instead: str) -> OutputSpaceError:
+    """``e`` (no file can be written under a folder of the spec's: a full disk, ``ulimit -f 0``;
+    :func:`optdist.io.check_output_folder`) with its fix in place (``e.remedy``: "free space on
+    that disk"), then, where another folder would do (a full disk), ``instead`` (where else,
+    e.g. "give another out in SPEC on a disk with space, or --out DIR")."""
+    if not e.elsewhere:  # the file-size limit holds in every folder: its own fix alone
+        return e
+    return OutputSpaceError(f"{str(e).rsplit(' (fix: ', 1)[0]} (fix: {e.remedy}, or {instead})", e.remedy, True)
 
 
 def _report_failures(name: str, out: Path, runs: list) -> int:
