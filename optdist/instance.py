@@ -646,6 +646,13 @@ def referenced_files(path: str | Path) -> list[Path]:
         doc = read_json(path, MAX_BYTES, InstanceError, "instance")
     except (OSError, DocumentError):
         return []
+    return files_named(doc, path.parent)
+
+
+def files_named(doc: object, folder: Path) -> list[Path]:
+    """The files the instance document ``doc`` (its decoded JSON, not validated) names: network
+    profiles, device catalog, privacy-table files, resolved relative to ``folder`` (the instance
+    file's), as written; [] if ``doc`` is no JSON object (:func:`referenced_files` reads it first)."""
     if not isinstance(doc, dict):
         return []
     refs: list[str] = []
@@ -654,7 +661,7 @@ def referenced_files(path: str | Path) -> list[Path]:
             refs += [v for v in doc[key].values() if isinstance(v, str) and v.endswith(".json")]
     if isinstance(doc.get("devices_catalog"), str):
         refs.append(doc["devices_catalog"])
-    return [_relative(path.parent, r) for r in refs]
+    return [_relative(folder, r) for r in refs]
 
 
 def _network_profiles(spec: InstanceSpec, base: Path | None, problems: list[Problem]) -> dict[str, Profile]:

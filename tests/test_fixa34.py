@@ -5,6 +5,9 @@ the instance read once per digest."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import os
 import shutil
 import subprocess
@@ -165,3 +168,31 @@ def test_a_full_disk_under_a_specs_tables_dir_is_named_with_the_disks_fix(tmp_pa
     assert table.startswith("2 ") and f"the disk of {disk / 't1'} is full" in table, table
     assert (f"(fix: free space on that disk, or write them elsewhere: `optdist bench-table {tmp_path / 'fits'} "
             "--dest DIR` on a disk with space)") in table
+
+
+def test_instance_digest_reads_the_instance_file_once(tmp_path, monkeypatch):
+    from optdist.bench.records import file_digest, instance_digest
+    from optdist.privacy import table_path
+
+    from .helpers import lenet_with_table
+
+    table, inst = lenet_with_table(tmp_path, "t34", json.loads(table_path("lenet", "paper").read_text()), 0.8)
+    doc = json.loads(inst.read_text())
+    doc["privacy"]["micro"] = "synthetic"  # a bundled table by name, beside the table file by path
+    inst.write_text(json.dumps(doc))
+    opened: list[str] = []
+    real = io.open
+
+    def counted(file, *args, **kwargs):  # the real open, counted for the instance file
+        if isinstance(file, (str, os.PathLike)) and Path(file).resolve() == inst.resolve():
+            opened.append(str(file))
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", counted)  # pathlib opens through io.open
+    digest = instance_digest(inst)
+    monkeypatch.undo()
+    assert len(opened) == 1, opened  # was 3: its digest, the files it names, the tables it names by name
+    h = hashlib.sha256(file_digest(inst).encode())
+    for f in (table, table_path("micro", "synthetic")):  # the files it reads, in the order written
+        h.update(b"\0" + file_digest(f).encode())
+    assert digest == h.hexdigest()

@@ -234,11 +234,19 @@ def instance_digest(path: str | Path) -> str | None:
     missing (not by path: the same files reached by another spelling of ``path`` hash the same). An
     edited table changes it as an edited instance does. An instance that reads no such file:
     :func:`file_digest` of it (so a record made before those files were hashed is not stale). None
-    if the instance file cannot be read."""
-    from optdist.instance import referenced_files
+    if the instance file cannot be read. The file is read and parsed once."""
+    from optdist.instance import files_named
 
-    own = file_digest(path)
-    read = [*referenced_files(path), *_named_tables(path)] if own is not None else []
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
+        return None
+    own = hashlib.sha256(raw).hexdigest()  # as file_digest
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON (nor UTF-8): the instance names no file
+        doc = None
+    read = [*files_named(doc, Path(path).parent), *_named_tables(doc)]
     if not read:
         return own
     h = hashlib.sha256(own.encode())
@@ -247,15 +255,12 @@ def instance_digest(path: str | Path) -> str | None:
     return h.hexdigest()
 
 
-def _named_tables(path: str | Path) -> list[Path]:
-    """The files of the bundled privacy tables the instance file at ``path`` names by name (not a
-    ``.json`` path): :func:`optdist.privacy.table_path` of each; [] if it cannot be read as JSON."""
+def _named_tables(doc: object) -> list[Path]:
+    """The files of the bundled privacy tables the instance document ``doc`` (decoded JSON) names
+    by name (not a ``.json`` path): :func:`optdist.privacy.table_path` of each; [] if ``doc`` is no
+    JSON object."""
     from optdist.privacy import table_path
 
-    try:
-        doc = json.loads(Path(path).read_bytes())
-    except (OSError, ValueError):
-        return []
     privacy = doc.get("privacy") if isinstance(doc, dict) else None
     if not isinstance(privacy, dict):
         return []
