@@ -197,7 +197,10 @@ def solve_decomposed(
     it (:func:`_settle`). Not re-scored here: :func:`optdist.solve.solve` finalizes once, and
     caps a bound above the placement's score (:func:`optdist.result.finalize`).
     ``coupled=False`` skips the coupled step (the combination or the warm start is then the
-    incumbent, if feasible). A feasible warm start is the incumbent to beat (and the coupled
+    incumbent, if feasible). The per-class placements (each at least the greedy's) are combined
+    for every objective: for a makespan with a shared-data weight, whose per-class bounds bound
+    nothing (:func:`instance_bound`), the combination, if feasible, is still the incumbent (kept
+    when every later step fails), without a bound. A feasible warm start is the incumbent to beat (and the coupled
     step's MIP start where it is the best known and the solver takes one, else
     ``extra["warm_start_not_seeded"]`` says why): the start kept, ``extra["incumbent"]`` says "the
     warm start: " and why. One that breaks a constraint (an assignment the evaluator rejects) is
