@@ -123,17 +123,11 @@ def train(
     if checkpoint_every is not None and checkpoint is None:
         raise ValueError(f"checkpoint_every={value_text(checkpoint_every)} without checkpoint=: no checkpoint would "
                          "be written (fix: give checkpoint=FOLDER too, or leave out checkpoint_every)")
-    if resume and checkpoint is None:
-        raise ValueError("resume=True without checkpoint=: there is no checkpoint to resume (fix: give checkpoint= "
-                         "the folder of the checkpoint, or leave out resume=True to train afresh)")
-    try:
+    check_resume_folder(resume, checkpoint)
+    with in_callers_words(cli, "train"):
         saved = read_checkpoint(Path(checkpoint), settings) if resume else None
         if saved is not None:
             check_dqn_counters(Path(checkpoint) / CHECKPOINT_FILES[1], saved[0], saved[1], preset.buffer_size)
-    except ValueError as e:
-        if cli:
-            raise
-        raise ValueError(python_words(str(e))) from None
     given_episodes = episodes is not None
     if saved is not None and episodes is None:
         episodes = saved[0]["episodes_planned"]
@@ -153,14 +147,10 @@ def train(
     eps, rows, updates, before_s = preset.eps_start, [], 0, 0.0
     if saved is not None:
         meta, state = saved
-        try:
+        with in_callers_words(cli, "train"):
             note = resume_note(meta, episodes, given_episodes, checkpoint, done="episodes", planned="episodes_planned",
                                flag="--episodes", unit="episode")
             obs, info = _restore(agent, env, meta, state, seed, checkpoint)
-        except ValueError as e:
-            if cli:
-                raise
-            raise ValueError(python_words(str(e))) from None
         log.warning(note)
         eps, updates, before_s = meta["epsilon"], meta["gradient_steps"], meta["train_s"]
         rows = [dict(zip(state["curves"], values)) for values in zip(*state["curves"].values())]
@@ -217,15 +207,21 @@ def train(
     return TrainResult(agent, pd.DataFrame(rows), config, train_s)
 
 
-_PYTHON_WORDS = (  # (optdist train-rl's words, train()'s), in this order
+#: when a MaskablePPO training writes its checkpoint (:func:`optdist.rl.ppo.train_maskable_ppo`;
+#: a signal stops it within a rollout and writes nothing)
+PPO_WRITES = "writes one at the start of every rollout after its first update"
+_PYTHON_WORDS = (  # (optdist train-rl's words, the training function's, {call}: its name), in this order
     ("leave out --resume and give --force, or another --out, to train afresh",
-     "call train without resume=True, or with another checkpoint= folder, to train afresh"),
-    ("leave out --resume and give --force to train afresh", "call train without resume=True to train afresh"),
+     "call {call} without resume=True, or with another checkpoint= folder, to train afresh"),
+    ("leave out --resume and give --force to train afresh", "call {call} without resume=True to train afresh"),
     ("delete the checkpoint (checkpoint.pt, checkpoint.json) and train afresh with --force",
-     "delete the checkpoint (checkpoint.pt, checkpoint.json), or call train without resume=True, to train afresh"),
+     "delete the checkpoint (checkpoint.pt, checkpoint.json), or call {call} without resume=True, to train afresh"),
     ("train-rl writes one when a signal stops it, and every --checkpoint-every episodes",
      "train writes one when a signal stops it (under optdist.solvers.base.stop_on_signals), and every "
      "checkpoint_every episodes"),
+    (f"train-rl --algo maskable-ppo {PPO_WRITES}", f"train_maskable_ppo {PPO_WRITES}"),
+    ("checkpoint's --algo", "checkpoint's algo (dqn: optdist.rl.train.train, maskable-ppo: "
+     "optdist.rl.ppo.train_maskable_ppo)"),
     ("--resume: ", "resume=True: "),
     ("give --masked", "give masked=True"), ("leave out --masked", "give masked=False"),
     ("give --double", "give double=True"), ("leave out --double", "give double=False"),
@@ -234,14 +230,42 @@ _PYTHON_WORDS = (  # (optdist train-rl's words, train()'s), in this order
 )
 
 
-def python_words(message: str) -> str:
+def _python_name(flag: re.Match[str]) -> str:
+    return flag.group(1).replace("-", "_")
+
+
+def python_words(message: str, call: str = "train") -> str:
     """A checkpoint's refusal (:func:`read_checkpoint`, :func:`check_dqn_counters`, ...), written in
-    ``optdist train-rl``'s words, in :func:`train`'s: ``--resume`` -> ``resume=True``, ``--seed`` ->
-    ``seed=``, ``--episodes 50`` -> ``episodes=50`` (fixd32b: a Python caller has no flags)."""
+    ``optdist train-rl``'s words, in those of the Python function ``call`` (:func:`train`,
+    :func:`optdist.rl.ppo.train_maskable_ppo`): ``--resume`` -> ``resume=True``, ``--seed`` ->
+    ``seed=``, ``--episodes 50`` -> ``episodes=50``, "give more --episodes" -> "give a larger
+    episodes=", "leave --episodes out" -> "give episodes=None" (fixd32b: a Python caller has no flags)."""
     for cli, python in _PYTHON_WORDS:
-        message = message.replace(cli, python)
-    message = re.sub(r"--([a-z][a-z-]*) (?=-?\d)", lambda m: m.group(1).replace("-", "_") + "=", message)
-    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_") + "=", message)
+        message = message.replace(cli, python.format(call=call))
+    message = re.sub(r"give more --([a-z][a-z-]*)", lambda m: f"give a larger {_python_name(m)}=", message)
+    message = re.sub(r"leave --([a-z][a-z-]*) out", lambda m: f"give {_python_name(m)}=None", message)
+    message = re.sub(r"--([a-z][a-z-]*) (?=-?\d)", lambda m: _python_name(m) + "=", message)
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: _python_name(m) + "=", message)
+
+
+@contextlib.contextmanager
+def in_callers_words(cli: bool, call: str) -> Iterator[None]:
+    """A ValueError raised inside (a checkpoint's refusal, in ``optdist train-rl``'s words) comes out
+    as is where ``cli``, else in the words of the Python function ``call`` (:func:`python_words`)."""
+    try:
+        yield
+    except ValueError as e:
+        if cli:
+            raise
+        raise ValueError(python_words(str(e), call)) from None
+
+
+def check_resume_folder(resume: bool, checkpoint: Path | None) -> None:
+    """ValueError (in Python's words: only a Python caller can leave it out) for ``resume`` without
+    a ``checkpoint`` folder."""
+    if resume and checkpoint is None:
+        raise ValueError("resume=True without checkpoint=: there is no checkpoint to resume (fix: give checkpoint= "
+                         "the folder of the checkpoint, or leave out resume=True to train afresh)")
 
 
 CHECKPOINT_FORMAT = "optdist-rl-checkpoint/1"
@@ -587,6 +611,8 @@ def read_checkpoint(folder: Path, settings: dict) -> tuple[dict, dict]:
     folder = Path(folder)
     meta_path, pt = folder / CHECKPOINT_FILES[1], folder / CHECKPOINT_FILES[0]
     fresh = "leave out --resume and give --force, or another --out, to train afresh"
+    writes = (f"train-rl --algo maskable-ppo {PPO_WRITES}" if settings.get("algo") == "maskable-ppo" else
+              "train-rl writes one when a signal stops it, and every --checkpoint-every episodes")
     if meta_path.is_dir():
         raise ValueError(f"--resume: {meta_path} is a directory, not a checkpoint's JSON file (fix: move it away, "
                          f"then {fresh})")
@@ -603,7 +629,7 @@ def read_checkpoint(folder: Path, settings: dict) -> tuple[dict, dict]:
             if isinstance(policy, dict) and policy.get("format") == POLICY_FORMAT and "interrupted" not in policy:
                 done = f" (its policy.json is of a training that ran to its end, {policy.get('episodes')} episodes)"
         raise ValueError(f"--resume: {meta_path} not found: {folder} holds no checkpoint to resume{done} (fix: "
-                         f"{fresh}; train-rl writes one when a signal stops it, and every --checkpoint-every episodes)")
+                         f"{fresh}; {writes})")
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError) as e:
