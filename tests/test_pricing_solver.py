@@ -177,11 +177,66 @@ def test_a_signal_stops_a_run_priced_by_scip_at_once(monkeypatch, sig):
 
 
 @requires_solver("scip")
-def test_a_pricing_solve_ends_within_its_limit_loading_included():
+def _limits_handed(adapter) -> list[tuple[float, float, float]]:
+    """Spy on ``adapter`` (one of the pricing model's): for each solve, the time limit the solver
+    started its clock with and the earliest and latest it may be, ``limit - (t - started)`` for
+    the adapter's limit and start (``Solver._limit``, ``Solver._started``) at a ``t`` after the
+    model was loaded and before the solver started (at least ``MIN_SOLVER_S``). SCIP: read
+    ``limits/time`` on its model as it optimises (Pyomo builds the model inside its solve, so
+    the limit Pyomo set left the load out); HiGHS: the ``time_limit`` its ``opt.solve`` got,
+    after the load (``_prepare``, or ``_reprepare`` of the model kept loaded)."""
+    from optdist.solvers.base import MIN_SOLVER_S
+
+    got: list[tuple[float, float, float]] = []
+
+    def expected(at: float) -> float:
+        return max(adapter._limit - (at - adapter._started), MIN_SOLVER_S)
+
+    if adapter.name == "scip":
+        limit_now = adapter._limit_now
+
+        def spied_limit_now() -> None:
+            before = time.perf_counter()
+            assert adapter._scip.getNVars() > 0  # loaded
+            limit_now()
+            after = time.perf_counter()
+            got.append((adapter._scip.getParam("limits/time"), expected(after), expected(before)))
+
+        adapter._limit_now = spied_limit_now
+        return got
+    loaded: list[float] = []
+    for hook in ("_prepare", "_reprepare"):
+        def after_load(*args, _load=getattr(adapter, hook)):
+            out = _load(*args)
+            loaded.append(time.perf_counter())
+            return out
+
+        setattr(adapter, hook, after_load)
+    make = adapter._solver
+
+    def spied_solver():
+        opt = make()
+        solve = opt.solve
+
+        def spied_solve(model, **cfg):
+            got.append((cfg["time_limit"], expected(time.perf_counter()), expected(loaded[-1])))
+            return solve(model, **cfg)
+
+        opt.solve = spied_solve
+        return opt
+
+    adapter._solver = spied_solver
+    return got
+
+
+def test_a_pricing_solve_hands_its_solver_the_limit_left_after_loading():
     """SCIP loads the pricing model inside its solve call; the adapter takes that time off the
     limit it hands SCIP (:meth:`optdist.solvers.base.Solver.limit_left`), so a time-limited solve
-    ends within its limit (it ran 1.3-1.9 s past it on a CIFAR request before). Saved cifar-6x5
-    prices that neither solver closes in 1 s."""
+    ends within its limit (it ran 1.3-1.9 s past it on a CIFAR request before). Checked on the
+    limit each solver starts with, not on the wall clock (a margin there failed under load; the
+    overrun is benchmarks/milp/limit_overrun.py's to measure): the limit less the time passed once
+    the model is loaded.
+    Saved cifar-6x5 prices that neither solver closes in 1 s."""
     import json
 
     saved = json.loads((ROOT / "benchmarks" / "scale" / "pricing_prices" / "cifar-6x5-nexus-rpi3.json").read_text())
@@ -190,7 +245,10 @@ def test_a_pricing_solve_ends_within_its_limit_loading_included():
     prices = {k: np.asarray(v) for k, v in s["prices"].items()}
     for name in ("scip", "highs"):
         pm = pricing.PricingModel(inst, s["r"], solver=name)
+        handed = _limits_handed(pm.adapter)
         for _ in range(2):
             pr = pm.solve(prices, time_limit=1.0, mip_gap=1e-5, threads=1, seed=0, steps=(math.inf,))
             assert not pr.proven and pr.bound <= s["value"] * (1 + REL)
-            assert pr.seconds < 1.0 + 0.75, (name, pr.seconds)
+        assert len(handed) == 2, (name, handed)
+        for limit, least, most in handed:
+            assert least <= limit <= most, (name, limit, least, most)

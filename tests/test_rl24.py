@@ -55,10 +55,17 @@ def _no_keyboard_interrupt(call):
 def test_short_limit_skips_the_rl_warm_start_and_keeps_the_solvers_placement(tmp_path):
     """`solve lenet-8x4-rpi3 --warm-start rl --time-limit 4` (HiGHS) ended no_solution, exit 1: the
     rl start spent the MILP's time importing torch. Now it is skipped, the warning names the fix,
-    and HiGHS's placement is the result."""
+    and HiGHS's placement is the result. The limit is the longest that is always too short (its
+    share, of a time left that is at most the limit, is below RL_START_UP_S whatever the load; 4 s
+    left too little for the solve's own placement once on a loaded machine); the wide gap ends the
+    solve at its first placement within it (about 1 s), not at the limit."""
+    from optdist.milp.run import RL_START_UP_S, WARM_START_SHARE
+
+    limit = 9
+    assert WARM_START_SHARE * limit < RL_START_UP_S
     out = tmp_path / "r.json"
     proc = subprocess.run([sys.executable, "-m", "optdist", "solve", str(LENET_8X4), "--warm-start", "rl",
-                           "--time-limit", "4", "--out", str(out)],
+                           "--time-limit", str(limit), "--gap", "0.5", "--out", str(out)],
                           cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     res = json.loads(out.read_text())

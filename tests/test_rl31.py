@@ -215,7 +215,7 @@ def test_maskable_ppo_resumes_from_its_rollout_checkpoint_bit_for_bit(tmp_path):
     assert resumed.config["updates"] == whole.config["updates"]
     a, b = whole.net.state_dict(), resumed.net.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    with pytest.raises(ValueError, match=r"field settings\.seed.*--seed"):
+    with pytest.raises(ValueError, match=r"field settings\.seed.*checkpoint's seed=, or call train_maskable_ppo"):
         train_maskable_ppo(inst, None, seed=3, n_steps=256, checkpoint=tmp_path, resume=True)
 
 

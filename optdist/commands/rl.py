@@ -325,7 +325,7 @@ def _train_ppo(args: argparse.Namespace, inst, preset, out: Path):
             policy, train_s = train_maskable_ppo(
                 inst, args.timesteps or (None if args.resume else DEFAULT_TIMESTEPS), args.seed,
                 reward=args.reward or "stage", preset=preset, checkpoint=out, resume=args.resume,
-                instance_sha256=instance_digest(args.instance))
+                instance_sha256=instance_digest(args.instance), cli=True)
     except ImportError as e:
         raise CliError(str(e)) from None
     stopped = "interrupted" in policy.config

@@ -106,6 +106,7 @@ def train_maskable_ppo(
     checkpoint: Path | None = None,
     resume: bool = False,
     instance_sha256: str | None = None,
+    cli: bool = False,
 ) -> tuple[PPOPolicy, float]:
     """Train MaskablePPO for ``timesteps`` env steps (segments); the policy and the training seconds.
 
@@ -132,16 +133,22 @@ def train_maskable_ppo(
     it unpickles); ``resume``: continue from the one there (refused where its settings differ) to
     ``timesteps`` (None: those it had planned). A signal stops the training within a rollout: the
     resumed one collects that rollout again from its start and, for the seed, ends with the
-    weights of an uninterrupted training, bit for bit.
+    weights of an uninterrupted training, bit for bit. ``resume`` without ``checkpoint``:
+    ValueError. A checkpoint refused on resume is a ValueError in this function's words
+    (``resume=True``, ``checkpoint=``, ``timesteps=``; :func:`optdist.rl.train.python_words`), in
+    ``optdist train-rl``'s (``--resume``, ``--force``, ``--out``) where ``cli``.
     """
-    from optdist.rl.train import CHECKPOINT_FILES, check_ppo_counters, read_checkpoint, resume_note
+    from optdist.rl.train import (CHECKPOINT_FILES, check_ppo_counters, check_resume_folder, in_callers_words,
+                                  read_checkpoint, resume_note)
 
     preset = preset_for(inst) if preset is None else preset
     settings = {"algo": "maskable-ppo", "instance": inst.name, "instance_sha256": instance_sha256,
                 "preset": asdict(preset), "reward": reward, "seed": seed, "n_steps": n_steps}
-    saved = read_checkpoint(Path(checkpoint), settings) if resume else None
-    if saved is not None:
-        check_ppo_counters(Path(checkpoint) / CHECKPOINT_FILES[1], saved[0])
+    check_resume_folder(resume, checkpoint)
+    with in_callers_words(cli, "train_maskable_ppo"):
+        saved = read_checkpoint(Path(checkpoint), settings) if resume else None
+        if saved is not None:
+            check_ppo_counters(Path(checkpoint) / CHECKPOINT_FILES[1], saved[0])
     given_timesteps = timesteps is not None
     if timesteps is None:
         timesteps = saved[0]["timesteps_planned"] if saved is not None else DEFAULT_TIMESTEPS
@@ -175,9 +182,10 @@ def train_maskable_ppo(
     t0, before_s, remaining, fresh = time.perf_counter(), 0.0, timesteps, True
     if saved is not None:
         meta, state = saved
-        note = resume_note(meta, timesteps, given_timesteps, checkpoint, done="env_steps", planned="timesteps_planned",
-                           flag="--timesteps", unit="env step")
-        _restore_ppo(model, env.unwrapped, meta, state, Path(checkpoint))
+        with in_callers_words(cli, "train_maskable_ppo"):
+            note = resume_note(meta, timesteps, given_timesteps, checkpoint, done="env_steps",
+                               planned="timesteps_planned", flag="--timesteps", unit="env step")
+            _restore_ppo(model, env.unwrapped, meta, state, Path(checkpoint))
         logging.getLogger("optdist").warning(note)
         before_s, remaining, fresh = meta["train_s"], timesteps - meta["env_steps"], False
     if not stop_requested():  # a signal while the model was made: no step (learn() takes one before its callback)
