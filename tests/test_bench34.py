@@ -131,3 +131,18 @@ def test_a_damaged_record_outside_the_grid_is_to_be_moved_not_rerun(tmp_path, ca
     err = " ".join(capsys.readouterr().err.split())
     assert (f"(fix: it is of no run in {out / 'grid.json'}, so no `optdist bench` of this folder reads it or sets it "
             f"aside: move {damaged} out of {out / 'records'}, or delete it)") in err, err
+
+
+def test_a_damaged_record_of_another_specs_grid_names_that_spec(tmp_path, capsys):
+    """Before: "fix: run `optdist bench OUT/spec.json` again: it sets the record aside", but that spec
+    (the last one run into the folder) has no such run."""
+    out = tmp_path / "sweep"
+    write(out, [record("a", "highs", "optimal", 1.0, 1.0) | {"spec": "mine"}])
+    (out / "spec.json").write_text(json.dumps({"name": "mine", "out": str(out)}))
+    (out / "grid.json").write_text(json.dumps({"format": GRID_FORMAT, "specs": {"mine": ["a--milp--highs"],
+                                                                                 "other": ["b--milp--highs"]}}))
+    (out / "records" / "b--milp--highs.json").write_text('{"format": "optdist-bench-rec')
+    assert main(["bench-table", str(out)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert (f"(fix: run `optdist bench SPEC --out {out}` with SPEC the file of spec \"other\" ({out / 'spec.json'} "
+            "is spec \"mine\"'s, run last into this folder) again: it sets the record aside under") in err, err

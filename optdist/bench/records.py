@@ -458,12 +458,13 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
     damaged file (named), one per instance file changed since records of it were made, and one for
     records outside the grid (texts for ``log.warning``, which adds the level: no "WARNING" of their own)."""
     grid, warns = read_grid(out)
+    owner = {k: name for name, keys in (_read_grids(Path(out) / GRID_NAME)[0] or {}).items() for k in keys}
     recs, stray = [], []
     for path in record_files(out):
         try:
             rec = read_record(path)
         except DamagedRecord as e:
-            fix = _damaged_fix(e) if grid is None or path.stem in grid else (
+            fix = _damaged_fix(e, owner.get(path.stem)) if grid is None or path.stem in grid else (
                 f"it is of no run in {Path(out) / GRID_NAME}, so no `optdist bench` of this folder reads it or sets it "
                 f"aside: move {path} out of {path.parent}, or delete it")
             warns.append(f"{e}; left out of the tables and figures (fix: {fix})")
@@ -541,15 +542,16 @@ def _own_key(rec: dict) -> bool:
     return rec["key"] in (run.key, run.legacy_key)
 
 
-def _damaged_fix(e: DamagedRecord) -> str:
+def _damaged_fix(e: DamagedRecord, spec: str | None = None) -> str:
     """The fix of a damaged record: a misnamed one (a copy or a renamed file: ``optdist bench``
     never reads it as its run's record, so never redoes it) is deleted or renamed; any other
-    is set aside by the next ``optdist bench``, which redoes its run."""
+    is set aside by the next ``optdist bench`` of the spec whose grid has it (``spec``, its name:
+    :func:`rerun`), which redoes its run."""
     if e.example is not None:
-        return (f"write the field as {e.example}, or run {rerun(e.path.parent.parent)} again: it sets the record "
-                f"aside under {e.path.parent / DAMAGED_DIR} and redoes the run")
+        return (f"write the field as {e.example}, or run {rerun(e.path.parent.parent, spec)} again: it sets the "
+                f"record aside under {e.path.parent / DAMAGED_DIR} and redoes the run")
     if e.key is None:
-        return (f"run {rerun(e.path.parent.parent)} again: it sets the record aside under "
+        return (f"run {rerun(e.path.parent.parent, spec)} again: it sets the record aside under "
                 f"{e.path.parent / DAMAGED_DIR} and redoes the run")
     if not e.own:  # a key no run has (edited by hand): not a name to give the file
         return f"its key is not its run's: move it out of {e.path.parent}"
