@@ -146,3 +146,19 @@ def test_a_damaged_record_of_another_specs_grid_names_that_spec(tmp_path, capsys
     err = " ".join(capsys.readouterr().err.split())
     assert (f"(fix: run `optdist bench SPEC --out {out}` with SPEC the file of spec \"other\" ({out / 'spec.json'} "
             "is spec \"mine\"'s, run last into this folder) again: it sets the record aside under") in err, err
+
+
+def test_records_left_out_as_stale_name_their_own_specs_command(tmp_path, capsys):
+    """Before: "fix: run `optdist bench OUT/spec.json` again, which redoes those runs", the other spec's."""
+    out = tmp_path / "sweep"
+    inst = tmp_path / "b.json"
+    inst.write_text("{}")
+    stale = record("b", "highs", "optimal", 1.0, 1.0) | {"spec": "other", "instance_sha256": "0" * 64}
+    stale["run"]["instance_path"] = str(inst)
+    write(out, [record("a", "highs", "optimal", 1.0, 1.0) | {"spec": "mine"}, stale])
+    (out / "spec.json").write_text(json.dumps({"name": "mine", "out": str(out)}))
+    assert main(["bench-table", str(out)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert (f"{inst}: the instance file or a file it names (a profile, a privacy table) changed since 1 record(s) of "
+            f"it were made") in err, err
+    assert f"(fix: run `optdist bench SPEC --out {out}` with SPEC the file of spec \"other\" (" in err, err
