@@ -134,12 +134,35 @@ def record_path(out: str | Path, key: str) -> Path:
     return Path(out) / "records" / f"{key}.json"
 
 
-def rerun(out: str | Path) -> str:
+def rerun(out: str | Path, spec: object = None) -> str:
     """The command that (re)runs the sweep of the folder ``out``: ``optdist bench OUT/spec.json``,
     the spec it saved (its paths are relative to the working directory, as the spec's were), or
-    ``optdist bench SPEC`` when it saved none."""
+    ``optdist bench SPEC`` when it saved none. ``spec``: the name of the spec whose runs are meant
+    (a record's ``spec``; anything but a string: none); where ``OUT/spec.json`` is another spec's (two specs share the folder:
+    it holds the last one run), ``optdist bench SPEC --out OUT`` with that spec's file, named."""
     saved = Path(out) / "spec.json"
+    name = _saved_name(saved)
+    if isinstance(spec, str) and name is not None and spec != name:
+        return (f"`optdist bench SPEC --out {out}` with SPEC the file of spec {text_of(spec)} ({saved} is spec "
+                f"{text_of(name)}'s, run last into this folder)")
     return f"`optdist bench {saved if saved.is_file() else 'SPEC'}`"
+
+
+def _saved_name(saved: Path) -> str | None:
+    """The ``name`` of the spec saved in ``saved`` (``OUT/spec.json``), None if none can be read."""
+    try:
+        doc = json.loads(saved.read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def rerun_of(out: str | Path, specs: list[object]) -> str:
+    """:func:`rerun` for the records of the specs named ``specs`` (their ``spec`` fields, None where
+    a record has none): one command per spec, joined by "; "."""
+    names = list(dict.fromkeys(s if isinstance(s, str) else None for s in specs)) or [None]
+    return "; ".join(dict.fromkeys(rerun(out, n) for n in names))
 
 
 def record_files(out: str | Path) -> list[Path]:
@@ -435,16 +458,20 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
     damaged file (named), one per instance file changed since records of it were made, and one for
     records outside the grid (texts for ``log.warning``, which adds the level: no "WARNING" of their own)."""
     grid, warns = read_grid(out)
+    owner = {k: name for name, keys in (_read_grids(Path(out) / GRID_NAME)[0] or {}).items() for k in keys}
     recs, stray = [], []
     for path in record_files(out):
         try:
             rec = read_record(path)
         except DamagedRecord as e:
-            warns.append(f"{e}; left out of the tables and figures (fix: {_damaged_fix(e)})")
+            fix = _damaged_fix(e, owner.get(path.stem)) if grid is None or path.stem in grid else (
+                f"it is of no run in {Path(out) / GRID_NAME}, so no `optdist bench` of this folder reads it or sets it "
+                f"aside: move {path} out of {path.parent}, or delete it")
+            warns.append(f"{e}; left out of the tables and figures (fix: {fix})")
             continue
         (recs if grid is None or rec["key"] in grid else stray).append(rec)
     recs, stale_warns = current_records(out, recs)
-    warns += stale_warns
+    warns += stale_warns + missing_runs(out)
     if stray:
         first, others = record_path(out, stray[0]["key"]), len(stray) - 1
         warns.append(f"{first}{f' and {others} other record(s)' if others else ''}: of runs in no spec's grid "
@@ -452,6 +479,24 @@ def read_records(out: str | Path) -> tuple[list[dict], list[str]]:
                      f"figures, kept on disk (fix: to count them, run the spec as it was when they ran; to be rid of "
                      f"them, move them out of {Path(out) / 'records'})")
     return recs, warns
+
+
+def missing_runs(out: str | Path) -> list[str]:
+    """One warning per spec of ``OUT/grid.json`` with runs of its grid that have no record file under
+    ``OUT/records`` (an interrupted sweep, a record set aside as damaged, a file moved away): the
+    tables and figures lack them. Names the first keys, how many, and the command that does them
+    (:func:`rerun`); no level word."""
+    grids, _ = _read_grids(Path(out) / GRID_NAME)
+    have = {p.stem for p in record_files(out)}
+    warns = []
+    for name, keys in sorted((grids or {}).items()):
+        lack = [k for k in keys if k not in have]
+        if lack:
+            more = f" and {len(lack) - 3} more" if len(lack) > 3 else ""
+            warns.append(f"{Path(out) / GRID_NAME}: {len(lack)} of the {len(keys)} runs of spec {text_of(name)}'s grid "
+                         f"have no record under {Path(out) / 'records'} ({', '.join(lack[:3])}{more}); the tables and "
+                         f"figures lack them (fix: run {rerun(out, name)} again, which does the runs without a record)")
+    return warns
 
 
 def current_records(out: str | Path, recs: list[dict]) -> tuple[list[dict], list[str]]:
@@ -478,7 +523,8 @@ def current_records(out: str | Path, recs: list[dict]) -> tuple[list[dict], list
                 f" and {len(old) - 3} more" if len(old) > 3 else "")
             warns.append(f"{path}: the instance file or a file it names (a profile, a privacy table) changed since "
                          f"{len(old)} record(s) of it were made ({names}); "
-                         f"left out of the tables and figures, kept on disk (fix: run {rerun(out)} again, which "
+                         f"left out of the tables and figures, kept on disk (fix: run "
+                         f"{rerun_of(out, [r.get('spec') for r in old])} again, which "
                          "redoes those runs on the file as it is now)")
     if gone:  # once for all of them: run from another folder, every relative path is gone
         n = sum(len(g) for _, g in gone)
@@ -496,15 +542,16 @@ def _own_key(rec: dict) -> bool:
     return rec["key"] in (run.key, run.legacy_key)
 
 
-def _damaged_fix(e: DamagedRecord) -> str:
+def _damaged_fix(e: DamagedRecord, spec: str | None = None) -> str:
     """The fix of a damaged record: a misnamed one (a copy or a renamed file: ``optdist bench``
     never reads it as its run's record, so never redoes it) is deleted or renamed; any other
-    is set aside by the next ``optdist bench``, which redoes its run."""
+    is set aside by the next ``optdist bench`` of the spec whose grid has it (``spec``, its name:
+    :func:`rerun`), which redoes its run."""
     if e.example is not None:
-        return (f"write the field as {e.example}, or run {rerun(e.path.parent.parent)} again: it sets the record "
-                f"aside under {e.path.parent / DAMAGED_DIR} and redoes the run")
+        return (f"write the field as {e.example}, or run {rerun(e.path.parent.parent, spec)} again: it sets the "
+                f"record aside under {e.path.parent / DAMAGED_DIR} and redoes the run")
     if e.key is None:
-        return (f"run {rerun(e.path.parent.parent)} again: it sets the record aside under "
+        return (f"run {rerun(e.path.parent.parent, spec)} again: it sets the record aside under "
                 f"{e.path.parent / DAMAGED_DIR} and redoes the run")
     if not e.own:  # a key no run has (edited by hand): not a name to give the file
         return f"its key is not its run's: move it out of {e.path.parent}"

@@ -39,6 +39,7 @@ every way out (an interruption too), the runs that finished while the sweep hand
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -546,7 +547,8 @@ def run_sweep(
     :func:`optdist.bench.records.write_grid`), default ``spec.runs()``; ``optdist bench --method``
     passes the whole spec's, so that running one method keeps the others' records in the tables;
     ``saved``: the spec written to ``OUT/spec.json`` (default ``spec``), the whole spec where ``--method``
-    runs a part of it, so that ``optdist bench OUT/spec.json`` reruns every method.
+    runs a part of it, so that ``optdist bench OUT/spec.json`` reruns every method; its ``out`` is ``out``,
+    the folder run into (also one given by --out), so that it reruns into this folder.
 
     ``allow_external`` lets the spec name methods from outside optdist (``module:function``);
     without it they raise ValueError before anything runs. Raises :class:`SweepInterrupted`
@@ -578,8 +580,10 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     digests = instance_digests(runs)  # the file each run is made from, as the sweep starts
     profiles = solver_profiles(runs)  # the adapter and options each run's solver names, read once
     todo, damaged = pending(out, runs, retry_errors, digests, profiles)
-    # the whole spec, also when --method runs a part of it: `optdist bench OUT/spec.json` reruns all of it
-    atomic_write_json(out / "spec.json", (saved or spec).to_json(), non_finite=True)  # read back by load_spec
+    # the whole spec, also when --method runs a part of it: `optdist bench OUT/spec.json` reruns all of it, into
+    # this folder (its out is the folder run into, also under --out DIR: the fixes that name it write here)
+    whole = dataclasses.replace(saved or spec, out=str(out))
+    atomic_write_json(out / "spec.json", whole.to_json(), non_finite=True)  # read back by load_spec
     write_grid(out, spec.name, runs if grid is None else grid)
     ran = n_failed = 0
     lost: list[tuple[Run, str]] = []  # runs the executor lost (not run results): left unrecorded, redone on resume

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optdist.bench.records import SUMMARY_KINDS, read_records, record_path, rerun
+from optdist.bench.records import SUMMARY_KINDS, missing_runs, read_records, record_path, rerun
 from optdist.bench.solu import (RTOL, Reference, bound_exceeds, false_fact, merge_refs, read_solu, refs_from_records,
                                 refuted, rel_diff, unproven_optimal, without_refuted)
 from optdist.bench.solu import write_solu as write_solu_file
@@ -82,6 +82,8 @@ def flatten(rec: dict) -> dict:
         "per_request": rec.get("per_request"),
         "elapsed_s": rec.get("elapsed_s"),
         "cpu": (rec.get("host") or {}).get("cpu"),
+        "spec": rec.get("spec"),  # the name of the spec that ran it (two specs may share a folder)
+        "limit_reached": (rec.get("extra") if isinstance(rec.get("extra"), dict) else {}).get("limit_reached"),
     }
     if rec["status"] != "ok":
         row["termination"] = "timeout" if rec["status"] == "timeout" else "error"
@@ -136,33 +138,86 @@ def _time(row: pd.Series) -> float:
     return float(min(t, limit)) if row["termination"] in SOLVED else float(limit)
 
 
+def _at_time_limit(g: pd.DataFrame) -> pd.Series:
+    """The rows of runs stopped by their time limit: termination ``time_limit``, killed by the
+    wall-clock guard (``timeout``), or ``no_solution`` at the limit (the solver said its time limit
+    ended it, ``extra.limit_reached``, or the run lasted its whole limit)."""
+    t = g["wall_time_s"].where(g["wall_time_s"].notna(), g["elapsed_s"]).astype(float)
+    ran_out = (g["limit_reached"] == "time_limit") | (g["time_limit"].notna() & (t >= g["time_limit"].astype(float)))
+    return g["termination"].isin(["time_limit", "timeout"]) | ((g["termination"] == "no_solution") & ran_out)
+
+
 def solver_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration (method/solver/formulation): runs, % solved, timeouts, errors (failed runs:
+    """Per configuration (method/solver/formulation): runs, % solved, ``time_limit`` (stopped by the
+    time limit with or without a placement, :func:`_at_time_limit`), errors (failed runs:
     termination ``error`` without a placement, or no record of a result), ``errors_kept`` (ended
     ``error`` but kept a feasible placement, :func:`optdist.bench.records.kept_placement`: a result,
-    also in the gap tables and certificates), sgm time.
+    also in the gap tables and certificates), ``other_unsolved`` (every other run: ``feasible``
+    without a proof, ``no_solution`` before the limit, an iteration limit, ``interrupted``,
+    ``violated``), sgm time. ``solved + time_limit + errors + errors_kept + other_unsolved = runs``.
 
-    ``sgm_rel`` is the configuration's sgm divided by the fastest one (Mittelmann's scaling).
+    ``sgm_rel`` is the configuration's sgm divided by the fastest one (Mittelmann's scaling). Where
+    the configurations were measured on different instances (:func:`lacking`), ``sgm_time_s`` and
+    ``sgm_rel`` are over the instances every one has (:func:`common_instances`; none: empty), so that
+    a configuration lacking the hard instances is not the fastest for it (:func:`coverage_warning`).
     """
     rows = []
+    common = common_instances(df)
     for config, g in df.groupby("config", sort=True):
+        compared = g if not lacking(df) else g[g["instance"].isin(common)]
         solved = g["termination"].isin(SOLVED)
         kept = _kept_on_error(g)
+        limit = _at_time_limit(g) & ~solved
+        errors = (g["termination"] == "error") & ~kept
         rows.append({
             "config": config,
             "instances": g["instance"].nunique(),
             "runs": len(g),
             "solved": int(solved.sum()),
             "solved_pct": 100.0 * solved.mean(),
-            "time_limit": int(g["termination"].isin(["time_limit", "timeout"]).sum()),
-            "errors": int(((g["termination"] == "error") & ~kept).sum()),
+            "time_limit": int(limit.sum()),
+            "errors": int(errors.sum()),
             "errors_kept": int(kept.sum()),  # ended error, kept a feasible placement: a result (records.kept_placement)
-            "sgm_time_s": sgm(g.apply(_time, axis=1)),
+            "other_unsolved": int((~(solved | limit | errors | kept)).sum()),
+            "sgm_time_s": sgm(compared.apply(_time, axis=1)) if len(compared) else math.nan,
         })
     out = pd.DataFrame(rows)
     if len(out):
         out["sgm_rel"] = out["sgm_time_s"] / max(out["sgm_time_s"].min(), 1e-12)
     return out
+
+
+def common_instances(df: pd.DataFrame) -> set[str]:
+    """The instances that every configuration of ``df`` has a row of."""
+    sets = [set(g) for _, g in df.groupby("config")["instance"]]
+    return set.intersection(*sets) if sets else set()
+
+
+def lacking(df: pd.DataFrame) -> dict[str, list[str]]:
+    """Per configuration of ``df`` that lacks some: the instances other configurations have and it has
+    no row of (no record: an interrupted sweep, a damaged or contradictory record set aside, specs with
+    other instances sharing the folder), sorted."""
+    every = set(df["instance"])
+    return {str(c): sorted(every - set(g)) for c, g in df.groupby("config")["instance"] if every - set(g)}
+
+
+def coverage_warning(df: pd.DataFrame, out: str | Path, compared: str) -> list[str]:
+    """One warning (no level word) where the configurations of ``df`` were measured on different
+    instances (:func:`lacking`), naming each configuration and the instances it lacks, and
+    ``compared``, what the table does about it (e.g. the sgm over the common instances); else []."""
+    lack = lacking(df)
+    if not lack:
+        return []
+    common = sorted(common_instances(df))
+    each = "; ".join(f"{c} lacks {', '.join(names)}" for c, names in lack.items())
+    over = (f"the {len(common)} instance(s) every configuration has ({', '.join(common)})" if common
+            else "no instance, as none is common to every configuration")
+    specs = sorted({s for s in df["spec"] if isinstance(s, str)})
+    shared = (f"; the records are of the specs {quoted(specs)}, which share this folder: to compare them, give each "
+              "spec its own out") if len(specs) > 1 else ""
+    return [f"{Path(out) / 'records'}: configurations measured on different instances: {each}; {compared} "
+            f"{over} (fix: do the runs they lack where a spec's grid has them, e.g. run {rerun(out)} again, which "
+            f"does the runs of its grid without a usable record (the warnings above name any record set aside){shared})"]
 
 
 def _kept_on_error(g: pd.DataFrame) -> pd.Series:
@@ -243,7 +298,8 @@ def bounds_above_objective(df: pd.DataFrame, out: str | Path, left_out_of: str =
             f"({_run_label(false, i)}, termination {false.at[i, 'termination']}): a lower bound cannot exceed a "
             f"placement's objective, so the record contradicts itself and is set aside: {left_out_of} (fix: solve "
             "the instance again to check, e.g. "
-            f"`optdist solve {path}`; then delete this record and run {rerun(out)} again, which redoes the run)")
+            f"`optdist solve {path}`; then delete this record and run {rerun(out, false.at[i, 'spec'])} again, which "
+            "redoes the run)")
     return out_warns
 
 
@@ -258,7 +314,7 @@ def unproven_optima(df: pd.DataFrame, out: str | Path) -> list[str]:
             f"({_run_label(bad, i)}) with bound {json_text(float(bad.at[i, 'bound']))}, which proves nothing; "
             "its objective is not taken as the instance's optimum nor as certified (fix: solve the instance again to "
             f"check, e.g. `optdist solve {bad.at[i, 'instance_path']}`; then delete this record and run "
-            f"{rerun(out)} again, which redoes the run)" for i in bad.index]
+            f"{rerun(out, bad.at[i, 'spec'])} again, which redoes the run)" for i in bad.index]
 
 
 #: the termination words a record may hold (:class:`optdist.result.Termination`; ``timeout``: the
@@ -337,7 +393,7 @@ def contradictory_records(df: pd.DataFrame, out: str | Path,
         why = _contradiction(ok.loc[i])
         if why is not None:
             rows.append(i)
-            warns.append(f"{record_path(out, ok.at[i, 'key'])}: {why}; or delete this record and run {rerun(out)} "
+            warns.append(f"{record_path(out, ok.at[i, 'key'])}: {why}; or delete this record and run {rerun(out, ok.at[i, 'spec'])} "
                          f"again, which redoes the run); set aside: {left_out_of} "
                          f"({ok.at[i, 'instance']}, {_run_label(ok, i)})")
     return warns, rows
@@ -443,8 +499,11 @@ def _true(v: object) -> bool:
 
 def gap_table(rows: pd.DataFrame, df: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per configuration: its runs, those that failed (status error or timeout: no result, not in
-    ``rows``; counted from ``df``, every record of the tables, when given), % feasible and % at the
-    reference (gap <= 1e-6) of all its runs (a failed run is neither), mean and max gap to it."""
+    ``rows``; counted from ``df``, every record of the tables, when given), those that finished
+    without a feasible placement (``no_placement``: no_solution, violated, infeasible, ...), % feasible
+    and % at the reference (gap <= 1e-6) of all its runs (a failed run is neither), mean and max gap
+    to it over the runs with a feasible placement (and a reference) only: a configuration that found
+    none on an instance has no gap there, so its ``no_placement`` is read beside them."""
     failed = (df[df["status"] != "ok"].groupby("config").size() if df is not None and len(df)
               else pd.Series(dtype=int))
     out = []
@@ -457,6 +516,7 @@ def gap_table(rows: pd.DataFrame, df: pd.DataFrame | None = None) -> pd.DataFram
             "config": config,
             "runs": n,
             "failed": n_failed,
+            "no_placement": int((~g["feasible"].map(_true)).sum()),
             "feasible_pct": 100.0 * g["feasible"].map(_true).sum() / n,
             "at_ref_pct": 100.0 * (gaps <= RTOL).sum() / n,
             "mean_gap_pct": 100.0 * gaps.mean() if len(gaps) else math.nan,
@@ -667,26 +727,39 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
                                          reference_records(sound, out))
     warns = (bad_warns + refused + disagreements(df) + bound_warns + unproven_optima(df, out)
              + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(sound, out)))
+    exact = sound[sound["solver"].notna()] if sound["solver"].notna().any() else sound  # methods that use a solver
+    solver_cover = coverage_warning(exact, out, "in solvers.md, sgm_time_s and sgm_rel are computed over")
+    gap_cover = coverage_warning(sound, out, "in gaps.md, feasible_pct, at_ref_pct and the gaps are each over the "
+                                             "configuration's own instances, not comparable; the instances common to all:")
     notes = [f"WARNING {w}" for w in warns]
+    missing = [f"WARNING {w}" for w in missing_runs(out)]  # on stderr already, by load_records
+    warns += solver_cover + (gap_cover if lacking(sound) != lacking(exact) else [])
     aside_note = [] if not aside else [
         f"{aside} record(s) set aside from this table, as damaged records are, since each contradicts itself (a "
         "bound above its own objective, an objective the evaluator's re-score disagrees with, ...): the WARNING lines "
         "under solvers.md and gaps.md, and `optdist bench-table` on stderr, name each file and the fix."]
     sgm_note = (f"sgm: shifted geometric mean of time, shift {SHIFT_S:g} s; unsolved runs at the time limit. "
-                "time_limit: runs stopped by their time limit or killed by the wall-clock guard. errors: failed runs "
+                "time_limit: runs stopped by their time limit (with a placement, termination time_limit, or without one, "
+                "no_solution at the limit) or killed by the wall-clock guard. errors: failed runs "
                 "(no placement); errors_kept: runs whose solver failed (termination error) but that kept a feasible "
-                "placement, a result (in the gap tables and certificates), as `optdist solve` counts it.")
+                "placement, a result (in the gap tables and certificates), as `optdist solve` counts it; "
+                "other_unsolved: every other run not solved (feasible without a proof, no_solution before the limit, "
+                "an iteration limit, interrupted, violated). solved + time_limit + errors + errors_kept + "
+                "other_unsolved = runs.")
     rows = gap_rows(sound, refs)
-    exact = sound[sound["solver"].notna()] if sound["solver"].notna().any() else sound  # methods that use a solver
-    files = write_table(solver_table(exact), dest, "solvers", TABLE_TITLES["solvers"], [sgm_note, *aside_note, *notes])
+    files = write_table(solver_table(exact), dest, "solvers", TABLE_TITLES["solvers"],
+                        [sgm_note, *aside_note, *notes, *(f"WARNING {w}" for w in solver_cover), *missing])
     files += write_table(by_instance_table(exact), dest, "solvers-by-instance",
                          TABLE_TITLES["solvers-by-instance"], aside_note)
     gap_note = "gap = |p - d| / max(|p|, |d|); reference = optimum (opt) or best bound (bound, an upper estimate)."
     failed_note = ("runs: every run of the configuration; failed: runs recorded as error or timeout (no placement; "
                    "their records name the error), counted in runs but in no other column, so feasible_pct and "
-                   "at_ref_pct are of all runs.")
+                   "at_ref_pct are of all runs; no_placement: runs that finished without a feasible placement "
+                   "(no_solution, violated, infeasible, ...). mean_gap_pct and max_gap_pct are over the runs with a "
+                   "feasible placement only: a configuration that found none on a hard instance has no gap there "
+                   "(read its no_placement and failed beside them).")
     files += write_table(gap_table(rows, sound), dest, "gaps", TABLE_TITLES["gaps"],
-                         [gap_note, failed_note, *aside_note, *notes])
+                         [gap_note, failed_note, *aside_note, *notes, *(f"WARNING {w}" for w in gap_cover), *missing])
     files += write_table(rows, dest, "gaps-by-instance", TABLE_TITLES["gaps-by-instance"], [gap_note, *aside_note])
     files += write_table(certificate_table(sound), dest, "certificates", TABLE_TITLES["certificates"],
                          ["upper bound: best feasible placement (evaluator objective); lower bound: best proven bound; "
