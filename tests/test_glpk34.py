@@ -1,0 +1,61 @@
+"""glpk34: break34a's false optima and bounds with GLPK, and the plan-guided crash with admission control.
+
+The instances are break34a's repro files (tests/data/glpk34/), each solved in well under a second.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from optdist.result import Termination
+from optdist.solve import solve
+from tests.conftest import ROOT
+
+DATA = ROOT / "tests" / "data" / "glpk34"
+
+
+def need_glpk() -> None:
+    if shutil.which("glpsol") is None:
+        pytest.skip("glpsol not installed (apt-get install glpk-utils)")
+
+
+# --- 1. decomposition + GLPK: a refuted infeasibility in the cutoff rounds ------------------------------------------
+
+
+@pytest.mark.parametrize("path, optimum", [
+    ("decomp/fz102.json", 0.182728),  # brute force, HiGHS/CBC/SCIP
+    ("decomp2/fz1056.json", 0.30272),
+    ("decomp3/fz1176.json", 0.0432197457),  # makespan
+])
+def test_decomposed_glpk_refuted_infeasibility_leaves_the_run_unproven_and_its_bound_valid(path, optimum):
+    """Before: ``optimal`` at 0.184508583 / 0.8016 / 0.0432339285 with the bound equal (GLPK calls the
+    cutoff model the greedy placement lies in infeasible); now the claim is recorded, the bound is at
+    most the optimum and the run is not ``optimal``."""
+    need_glpk()
+    res = solve(DATA / path, solver="glpk", time_limit=60)
+    assert res.termination is not Termination.OPTIMAL, res.extra
+    assert res.bound is not None and res.bound <= optimum * (1 + 1e-7), (res.bound, optimum)
+    assert res.objective is not None and res.objective >= optimum * (1 - 1e-7)
+    capped = res.extra["bound_capped"]
+    assert capped[0]["solver"] == "glpk" and capped[0]["reported"] is None, capped
+    assert "alone, latency cutoff" in capped[0]["what"]
+    assert "capped at a feasible point's objective" in res.extra["optimality_unproven"]
+
+
+def test_single_solve_reverts_to_the_stage_bound_and_solves_once_without_a_cutoff():
+    """The refuted round says so, the bound falls back to the stage bounds' (the earlier claims,
+    below the optimum, are suspect too) and one round without a cutoff follows."""
+    need_glpk()
+    from optdist.instance import load_instance
+    from optdist.milp.decomposition.single import solve_single
+
+    inst = load_instance(DATA / "decomp2" / "fz1056.json")
+    record: list[dict] = []
+    ss = solve_single(inst, 0, solver="glpk", time_limit=30, bound_log=record)
+    refuted = [s for s in ss.steps if str(s.get("result", "")).startswith("refuted")]
+    assert len(refuted) == 1, ss.steps
+    assert ss.steps[-1]["cutoff"] is None and ss.steps[-1] is not refuted[0]
+    assert ss.bound is not None and ss.bound <= 0.15136 * (1 + 1e-7)
+    assert len(record) == 1 and record[0]["capped_to"] == pytest.approx(0.4008)
