@@ -59,3 +59,39 @@ def test_single_solve_reverts_to_the_stage_bound_and_solves_once_without_a_cutof
     assert ss.steps[-1]["cutoff"] is None and ss.steps[-1] is not refuted[0]
     assert ss.bound is not None and ss.bound <= 0.15136 * (1 + 1e-7)
     assert len(record) == 1 and record[0]["capped_to"] == pytest.approx(0.4008)
+
+
+# --- 2. per-map + GLPK with a huge rejection penalty: GLPK's bound checked by a greedy placement ----------------------
+
+
+def test_glpk_bound_is_checked_like_a_user_adapters_and_highs_is_not():
+    from optdist.solvers import get_solver
+
+    assert get_solver("glpk").bound_checked()
+    assert not any(get_solver(s).bound_checked() for s in ("highs", "scip", "cbc"))
+
+
+def test_per_map_glpk_false_optimum_is_refuted_by_a_greedy_placement():
+    """Before: ``optimal`` 8.90312624e-05 with the bound equal; the greedy scores 7.90026909e-05 (HiGHS
+    proves it optimal)."""
+    need_glpk()
+    res = solve(DATA / "penalty" / "penalty-max.json", solver="glpk", formulation="per-map", time_limit=30)
+    assert res.termination is Termination.FEASIBLE and res.bound is None
+    assert res.objective == pytest.approx(7.90026909e-05, rel=1e-8)
+    assert res.extra["claimed_bound"] == pytest.approx(8.90312624e-05, rel=1e-8)
+    assert "adapter glpk (optdist.solvers.glpk.Glpk) claimed a bound of 8.90312624e-05 s" in res.extra["warning"]
+    assert "fix: --solver highs" in res.extra["warning"]
+
+
+def test_sweep_worker_refutes_glpks_bound_too():
+    need_glpk()
+    from optdist.bench.spec import Run
+    from optdist.bench.worker import execute_in_process
+
+    path = str(DATA / "penalty" / "penalty-max.json")
+    run = Run(instance="penalty-max", instance_path=path, method="milp", solver="glpk", formulation="per-map",
+              options={"time_limit": 30})
+    payload = execute_in_process(run)
+    text = str(payload)
+    assert "claimed a bound of 8.90312624e-05 s" in text, text[:2000]
+    assert "'termination': 'optimal'" not in text
