@@ -95,3 +95,28 @@ def test_sweep_worker_refutes_glpks_bound_too():
     text = str(payload)
     assert "claimed a bound of 8.90312624e-05 s" in text, text[:2000]
     assert "'termination': 'optimal'" not in text
+
+
+# --- 3. plan-guided / plan-rollout with admission control: the single-request solve places its request -------------
+
+
+@pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
+@pytest.mark.parametrize("path, optimum", [("crash/period-min-adm.json", 0.258939612), ("crash/fz133.json", 1263.2)])
+def test_plan_methods_with_admission_control_do_not_crash(method, path, optimum):
+    """Before: TypeError ('NoneType' object is not iterable) in single._fits: the exact repair's model
+    rejected its request, and that rejection became the next round's MIP start."""
+    res = solve(DATA / path, method=method, time_limit=10)
+    assert res.termination is Termination.FEASIBLE and res.evaluation.feasible
+    assert res.objective >= optimum * (1 - 1e-7)
+
+
+def test_single_solve_places_its_request_under_admission_control():
+    """Both requests of period-min-adm fit nowhere (the optimum rejects both): alone, each is
+    infeasible placed, not "solved" by its rejection (before: the crash, in the round after)."""
+    from optdist.instance import load_instance
+    from optdist.milp.decomposition.single import solve_single
+
+    inst = load_instance(DATA / "crash" / "period-min-adm.json")
+    assert inst.objective.admission
+    ss = solve_single(inst, 0, solver="highs", time_limit=10)
+    assert ss.termination is Termination.INFEASIBLE and not ss.has_solution

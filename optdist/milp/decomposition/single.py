@@ -133,7 +133,10 @@ def solve_single(
 
     ``capacity``: per-node capacities keyed ``memory``/``compute``/``bandwidth`` (default:
     the instance's). The objective is request r's share of the instance's objective
-    (latency, plus ``shared_weight`` x bytes moved).
+    (latency, plus ``shared_weight`` x bytes moved), r placed: with admission control
+    (MODEL.md section 8) too, the model has no rejection of r (the callers with admission control,
+    :mod:`optdist.heuristics.plan_guided`, want its placement; before, the solver's rejection came
+    back as the incumbent and the next round's MIP start crashed on it).
 
     1. Stage bounds (:func:`bounds.propagate` without a cutoff) give ``LB0 <= latency``;
        the greedy alone (:func:`greedy_alone`; parallel uplink) gives the first incumbent.
@@ -182,6 +185,8 @@ def solve_single(
     round without a cutoff follows (a second refuted claim ends the rounds).
     """
     t0 = time.perf_counter()
+    if inst.objective.admission:  # r is placed here: a rejected request has no placement (nor MIP start)
+        inst = inst.with_spec(objective=inst.objective.model_copy(update={"admission": False}))
     log: list[dict] = []
     adapter = adapter_for(solver, solver_options)
     cap_override = None if capacity is None else {k: v for k, v in capacity.items()}
