@@ -120,3 +120,40 @@ def test_single_solve_places_its_request_under_admission_control():
     assert inst.objective.admission
     ss = solve_single(inst, 0, solver="highs", time_limit=10)
     assert ss.termination is Termination.INFEASIBLE and not ss.has_solution
+
+
+# --- 4. wording: the serial-uplink fix fits the caller; a finished PPO training's policy.json is recognised ---------
+
+
+def test_training_on_a_serial_uplink_names_the_instances_uplink_as_the_fix_not_a_method(tmp_path, capsys):
+    """Before: "(fix: use --method milp, ...)" from train-rl, which has no --method."""
+    from optdist.cli import main
+
+    serial = ROOT / "instances" / "tiny" / "micro-2x3-serial.json"
+    assert main(["train-rl", str(serial), "--episodes", "2", "--out", str(tmp_path / "rl")]) == 2
+    err = capsys.readouterr().err
+    assert "(fix: set objective.uplink to 'parallel': RL trains on the parallel uplink only" in err, err
+    assert "use --method milp" not in err and "Traceback" not in err
+    with pytest.raises(ValueError, match=r"^the RL environment .*\(fix: set objective.uplink to 'parallel'"):
+        import gymnasium as gym
+
+        from optdist.rl import ENV_ID
+
+        gym.make(ENV_ID, instance=serial)
+    with pytest.raises(ValueError, match=r"^greedy .*\(fix: use the milp method \(--method milp\), or set "):
+        solve(serial, method="greedy")
+
+
+@pytest.mark.slow  # a MaskablePPO training of 256 env steps: 4-7 s
+def test_resume_after_a_finished_ppo_training_says_its_policy_ran_to_its_end(tmp_path, capsys):
+    """Before: the hint knew DQN's policy.json only; a finished MaskablePPO training got none."""
+    from optdist.cli import main
+
+    out, inst = tmp_path / "ppo", ROOT / "instances" / "tiny" / "lenet-1x4-tau0.6.json"
+    assert main(["train-rl", str(inst), "--algo", "maskable-ppo", "--timesteps", "64", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["train-rl", str(inst), "--algo", "maskable-ppo", "--timesteps", "64", "--out", str(out),
+                 "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "holds no checkpoint to resume (its policy.json is of a MaskablePPO training that ran to its end, " in err
+    assert "Traceback" not in err
