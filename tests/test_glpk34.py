@@ -61,6 +61,43 @@ def test_single_solve_reverts_to_the_stage_bound_and_solves_once_without_a_cutof
     assert len(record) == 1 and record[0]["capped_to"] == pytest.approx(0.4008)
 
 
+
+def test_pricing_refutes_an_infeasibility_claim_its_known_column_disproves():
+    """Column generation's pricing rounds, as solve_single's: a solver's ``infeasible`` on the round
+    whose MIP start is the known column (a user adapter that says so whenever it is given a start;
+    GLPK's false claims are on other models) is recorded, the bound falls back to the stage bound
+    (before: the known column "proven" optimal, bound 0.184508583 > the optimum 0.182728)."""
+    import numpy as np
+
+    from optdist.instance import load_instance
+    from optdist.milp.decomposition.pricing import PricingModel
+    from optdist.milp.decomposition.single import alone, greedy_alone
+    from optdist.solvers import adapters_for_call
+    from optdist.solvers.base import SolverOutcome
+    from optdist.solvers.cbc import Cbc
+    from optdist.transfers import RESOURCES
+
+    class StartRefuter(Cbc):
+        name = "start-refuter"
+
+        def _solve(self, model, opts, warm_start, tee, raw):
+            if warm_start:
+                return SolverOutcome(Termination.INFEASIBLE, "infeasible (false)")
+            return super()._solve(model, opts, warm_start, tee, raw)
+
+    inst = load_instance(DATA / "decomp" / "fz102.json")
+    own = greedy_alone(inst, 0)
+    cost, _ = alone(inst, 0, own)
+    with adapters_for_call({"solver": StartRefuter}):
+        pm = PricingModel(inst, 0, solver="start-refuter")
+        zero = {k: np.zeros(inst.n_nodes) for k in RESOURCES}
+        pr = pm.solve(zero, time_limit=20, mip_gap=1e-6, threads=None, seed=None, start=own, start_value=cost)
+    assert not pr.proven and pr.bound == pytest.approx(pm.stage_bound) and pr.bound <= 0.182728
+    assert [e["what"] for e in pm.bound_log] == ["pricing of request 0, latency cutoff 0.184508583 s",
+                                                  "pricing of request 0, no cutoff"]
+    assert all(e["reported"] is None for e in pm.bound_log)
+    assert [s["result"].split(":")[0] for s in pr.log["steps"] if "result" in s] == ["refuted", "refuted"]
+
 # --- 2. per-map + GLPK with a huge rejection penalty: GLPK's bound checked by a greedy placement ----------------------
 
 
