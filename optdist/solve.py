@@ -227,12 +227,12 @@ def solve(instance: Instance | str | Path | dict, method: str = "milp", **option
     check_option_types(method, options)
     options.update(check_options({k: v for k, v in options.items() if k in GENERIC_OPTIONS}, f"method {method}"))
     inst = as_instance(instance)
-    from optdist.milp.run import refute_user_bound
+    from optdist.milp.run import refute_checked_bound
     from optdist.solvers import adapters_for_call
 
     with adapters_for_call(options):  # solver=Mine (a Solver subclass): for this call, not registered
         if "warm_start" in options:
             options["warm_start"] = warm_start_of(inst, options["warm_start"])
         res = func(inst, **options)
-        refute_user_bound(inst, res)  # a user adapter's bound, checked against a greedy placement
+        refute_checked_bound(inst, res)  # a user adapter's or GLPK's bound, checked against a greedy placement
         return finalize(inst, res)

@@ -184,7 +184,7 @@ def test_a_signal_stops_the_whole_online_run(method: str, options: dict, sigterm
 @pytest.mark.parametrize("method", ["plan-guided", "plan-rollout"])
 @pytest.mark.parametrize("name, field", [("micro-2x3-makespan", "objective.kind"), ("micro-2x3-serial", "objective.uplink")])
 def test_an_objective_it_cannot_place_names_the_field_and_the_fix(method: str, name: str, field: str) -> None:
-    with pytest.raises(ValueError, match=rf"{name}.*\(fix: use --method milp, or set {field} to "):
+    with pytest.raises(ValueError, match=rf"{name}.*\(fix: use the milp method \(--method milp\), or set {field} to "):
         optdist.solve(TINY / f"{name}.json", method=method)
 
 

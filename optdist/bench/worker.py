@@ -130,7 +130,7 @@ def execute_in_process(run: Run, import_dir: str | None = None, digest: str | No
     (:func:`optdist.bench.records.instance_digest`; computed here when not given); hashed again once loaded, and :class:`InstanceChanged` raised if it changed
     meanwhile, so that ``instance_sha256`` in the payload is the hash of the bytes the run solved."""
     from optdist.instance import load_instance
-    from optdist.milp.run import refute_user_bound
+    from optdist.milp.run import refute_checked_bound
     from optdist.result import finalize
 
     if digest is None:
@@ -142,7 +142,7 @@ def execute_in_process(run: Run, import_dir: str | None = None, digest: str | No
     fn = method_callable(run.method, import_dir)
     t0 = time.perf_counter()
     res = fn(inst, **run.solve_options())
-    refute_user_bound(inst, res)  # a user adapter's bound, checked as optdist.solve checks it
+    refute_checked_bound(inst, res)  # a user adapter's or GLPK's bound, checked as optdist.solve checks it
     res = finalize(inst, res)
     summary = jsonable(res.summary())
     # the solver died or failed: a failed run (exit 1, --retry-errors), unless a feasible placement was kept

@@ -65,14 +65,22 @@ class ParallelUplinkOnly(ValueError):
     """A method that models the parallel uplink only, asked to place an instance with a serial one."""
 
 
-def require_parallel_uplink(inst: Instance, method: str) -> None:
+def require_parallel_uplink(inst: Instance, method: str, *, training: bool = False) -> None:
     """The incremental stage times assume the paper's parallel transfers (MODEL.md section 4).
 
-    Raises :class:`ParallelUplinkOnly` where ``inst`` sets ``objective.uplink`` to ``serial``.
+    Raises :class:`ParallelUplinkOnly` where ``inst`` sets ``objective.uplink`` to ``serial``,
+    naming ``method`` (a method, or what is being set up: "the RL environment"). Its fix fits the
+    caller, CLI or Python: a placement (``training`` False) may use the milp method instead; a
+    training (``training`` True: ``optdist train-rl``, the gym environment) has no such method, so
+    its fix is the instance's uplink.
     """
-    if inst.objective.uplink != "parallel":
-        raise ParallelUplinkOnly(f"{method} models the parallel uplink only; instance {inst.name} sets uplink 'serial' "
-                         "(fix: use --method milp, or set objective.uplink to 'parallel')")
+    if inst.objective.uplink == "parallel":
+        return
+    fix = ("set objective.uplink to 'parallel': RL trains on the parallel uplink only (the milp method, "
+           "`optdist solve --method milp`, solves a serial-uplink instance)" if training else
+           "use the milp method (--method milp), or set objective.uplink to 'parallel'")
+    raise ParallelUplinkOnly(f"{method} models the parallel uplink only; instance {inst.name} sets uplink 'serial' "
+                             f"(fix: {fix})")
 
 
 def _min_excluding(vals: np.ndarray, nodes: np.ndarray, n_nodes: int, largest: bool) -> np.ndarray:

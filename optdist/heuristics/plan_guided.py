@@ -542,7 +542,8 @@ def _prepare(inst: Instance, forecast: Instance | str | Path | None, *, method: 
     require_parallel_uplink(inst, method)  # the greedy repair's stage times
     if inst.objective.kind != "latency":
         raise ValueError(f"{method} needs objective.kind = \"latency\" (sum over requests); {inst.name} sets "
-                         f"{text_of(inst.objective.kind)} (fix: use --method milp, or set objective.kind to \"latency\")")
+                         f"{text_of(inst.objective.kind)} (fix: use the milp method (--method milp), or set "
+                         "objective.kind to \"latency\")")
     start = _plan_start(fc, plan_start, method)
     asked = {name: v for name, v in (("plan_time_limit", plan_time_limit), ("polish_time_limit", polish_time_limit),
                                      ("repair_time_limit", repair_time_limit))

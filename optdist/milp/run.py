@@ -482,20 +482,22 @@ def greedy_disproof(inst: Instance, time_left: float | None) -> tuple[Assignment
     return (start, ev) if ev.feasible else None
 
 
-def refute_user_bound(inst: Instance, res: SolveResult) -> None:
-    """The cheap check of a user adapter's answer (``res.solver`` names an adapter that is not
-    built-in, :meth:`~optdist.solvers.base.Solver.built_in`: registered, or given to the call as a
-    class or instance, a subclass of a built-in included): a feasible greedy placement
+def refute_checked_bound(inst: Instance, res: SolveResult) -> None:
+    """The cheap check of a run's bound from an adapter whose bound claims are checked
+    (``res.solver`` names one whose :meth:`~optdist.solvers.base.Solver.bound_checked` holds: a user
+    adapter, not :meth:`~optdist.solvers.base.Solver.built_in`: registered, or given to the call as
+    a class or instance, a subclass of a built-in included; or GLPK, built-in but known to claim
+    false optima): a feasible greedy placement
     (:func:`greedy_disproof`, as a false claim of infeasibility is refuted) that the evaluator
     scores below the claimed bound ``res.bound`` (s) by more than
     :data:`~optdist.result.AGREE_RTOL` (relative) refutes the bound. Then the better of the
     adapter's placement and the greedy's (evaluator-scored) is the incumbent, the bound is dropped
     (None, ``extra["claimed_bound"]`` keeps it), ``optimal`` becomes ``feasible``
     (``extra["claimed_termination"]``) and a warning (``extra["warning"]``) names the adapter,
-    its bound and the greedy's objective. A bound not refuted is trusted as given; a built-in
-    adapter (covered by the conformance suite) is not checked. Called by :func:`optdist.solve.solve`
-    inside the call's adapters (:func:`optdist.solvers.adapters_for_call`), before
-    :func:`~optdist.result.finalize`."""
+    its bound and the greedy's objective. A bound not refuted is trusted as given; HiGHS, SCIP and
+    CBC (covered by the conformance suite) are not checked. Called by :func:`optdist.solve.solve`
+    inside the call's adapters (:func:`optdist.solvers.adapters_for_call`), and by a sweep's worker
+    (:func:`optdist.bench.worker.execute_in_process`), before :func:`~optdist.result.finalize`."""
     from optdist.result import AGREE_RTOL, GAP_EPS
 
     if res.solver is None or res.bound is None or not math.isfinite(res.bound):
@@ -504,7 +506,7 @@ def refute_user_bound(inst: Instance, res: SolveResult) -> None:
         adapter = get_solver(res.solver)
     except ValueError:  # not a solver name (a method's own label)
         return
-    if adapter.built_in():
+    if not adapter.bound_checked():
         return
     found = greedy_disproof(inst, None)
     if found is None:
@@ -515,8 +517,9 @@ def refute_user_bound(inst: Instance, res: SolveResult) -> None:
         return
     add_warning(res.extra, f"{adapter.adapter_text()} claimed a bound of {res.bound:.9g} s, but a greedy placement "
                            f"scores {score:.9g} s (the evaluator's), below it: the bound is refuted and dropped (no "
-                           "bound is certified) and the run is not optimal (fix: make the adapter report its "
-                           "solver's proven bound, or none)")
+                           "bound is certified) and the run is not optimal (fix: "
+                           + ("--solver highs, or another solver whose bounds are proven)" if adapter.built_in() else
+                              "make the adapter report its solver's proven bound, or none)"))
     res.extra["claimed_bound"] = res.bound
     res.bound = None
     if res.termination is Termination.OPTIMAL:

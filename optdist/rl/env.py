@@ -149,7 +149,7 @@ class DistPrivacyEnv(gym.Env):
                 raise ValueError(f"{name} must be a finite number {'>= 0' if low is not None else '> 0 (seconds)'}, "
                                  f"got {value_text(value)}")
         inst = instance if isinstance(instance, Instance) else load_instance(instance)
-        require_parallel_uplink(inst, "the RL environment")
+        require_parallel_uplink(inst, "the RL environment", training=True)
         if reward not in ("paper", "stage"):
             raise ValueError(f"reward must be \"paper\" or \"stage\", got {json_text(reward)}")
         self.inst, self.reward_kind = inst, reward

@@ -173,7 +173,7 @@ def train_maskable_ppo(
                                      before_s + time.perf_counter() - t0)
 
     maskable_ppo, _ = _sb3()
-    require_parallel_uplink(inst, "rl-ppo")
+    require_parallel_uplink(inst, "rl-ppo", training=True)
     torch.set_num_threads(1)
     unit = preset.stage_unit_s if reward == "stage" else preset.latency_unit_s
     env = gym.make(ENV_ID, instance=inst, reward=reward, sigma=preset.sigma, beta=preset.beta, latency_unit_s=unit)

@@ -659,6 +659,22 @@ def check_ppo_counters(meta_path: Path, meta: dict) -> None:
         raise _bad(meta_path, "random_rng", rnd, "is not a Python random state") from None
 
 
+def _finished_policy(policy: object) -> str:
+    """The hint " (its policy.json is of a training that ran to its end, ...)" where ``policy`` (a
+    policy.json's document) is a DQN (:data:`POLICY_FORMAT`: its episodes) or MaskablePPO
+    (:data:`optdist.rl.ppo.PPO_FORMAT`: its env steps) training's that no signal stopped; else ""."""
+    from optdist.rl.ppo import PPO_FORMAT
+
+    if not isinstance(policy, dict) or "interrupted" in policy:
+        return ""
+    if policy.get("format") == POLICY_FORMAT:
+        return f" (its policy.json is of a training that ran to its end, {policy.get('episodes')} episodes)"
+    if policy.get("format") == PPO_FORMAT:
+        return (f" (its policy.json is of a MaskablePPO training that ran to its end, {policy.get('env_steps')} "
+                "env steps)")
+    return ""
+
+
 def read_checkpoint(folder: Path, settings: dict) -> tuple[dict, dict]:
     """The JSON sidecar and the tensors of the checkpoint in ``folder`` (:func:`save_checkpoint`).
     ValueError (naming the file, the field and the fix) for a missing, unreadable or mismatched one:
@@ -682,9 +698,7 @@ def read_checkpoint(folder: Path, settings: dict) -> tuple[dict, dict]:
     if not meta_path.is_file():
         done = ""
         with contextlib.suppress(OSError, ValueError):
-            policy = json.loads((folder / "policy.json").read_text())
-            if isinstance(policy, dict) and policy.get("format") == POLICY_FORMAT and "interrupted" not in policy:
-                done = f" (its policy.json is of a training that ran to its end, {policy.get('episodes')} episodes)"
+            done = _finished_policy(json.loads((folder / "policy.json").read_text()))
         raise ValueError(f"--resume: {meta_path} not found: {folder} holds no checkpoint to resume{done} (fix: "
                          f"{fresh}; {writes})")
     try:

@@ -610,6 +610,11 @@ class Solver(ABC):
     takes_infinite: ClassVar[bool] = False
     _available: ClassVar[bool | None] = None
 
+    #: the solver is known to claim false optima (GLPK 5: :mod:`optdist.milp.decomposition.guard`),
+    #: so a run's bound from it is checked against a greedy placement
+    #: (:func:`optdist.milp.run.refute_checked_bound`; :meth:`bound_checked`, user adapters too)
+    checks_bound: ClassVar[bool] = False
+
     #: the solver's own absolute gap tolerance in objective units (a stop it may call optimal)
     abs_gap: ClassVar[float] = 0.0
     #: seconds a solve is expected to take past a stop request (reading the solution back; a
@@ -805,6 +810,12 @@ class Solver(ABC):
         from optdist.solvers import ADAPTERS, BUILT_IN
 
         return any(type(self) is ADAPTERS[name] for name in BUILT_IN)
+
+    def bound_checked(self) -> bool:
+        """Whether a run's bound claimed by this adapter is checked against a greedy placement
+        (:func:`optdist.milp.run.refute_checked_bound`): a user adapter's (not :meth:`built_in`)
+        and a built-in one's whose class sets :attr:`checks_bound` (GLPK); not HiGHS, SCIP, CBC."""
+        return type(self).checks_bound or not self.built_in()
 
     def adapter_text(self) -> str:
         """The adapter as messages name it: ``adapter ffo (mine.FirstFeasibleOptimal)``."""

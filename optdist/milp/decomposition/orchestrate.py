@@ -101,7 +101,7 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
                   threads: int | None = None, seed: int | None = None, tee: bool = False,
                   solver_options: dict[str, Any] | None = None, log: list | None = None,
                   clock: Clock | None = None, reserve: float = 0.0,
-                  progress: bool = False) -> list[tuple[list[int], SingleSolve]]:
+                  progress: bool = False, bound_log: list[dict] | None = None) -> list[tuple[list[int], SingleSolve]]:
     """Solve one representative per request class with full capacities: (requests, its solve).
 
     ``reserve``: seconds of the clock's time left kept for later steps. Each class's bound is
@@ -109,7 +109,9 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
     offer the run's progress (:func:`optdist.milp.run.offer`) the instance bound
     (:func:`instance_bound`) as soon as it is known and each time a class's bound rises: the
     classes not yet solved count with their stage bounds (:func:`bounds.propagate`, no solver),
-    so a run stopped inside a long class solve still reports a bound.
+    so a run stopped inside a long class solve still reports a bound. ``bound_log``: the run's
+    record of the solvers' claims refuted by a known placement (:func:`solve_single`; the run's
+    ``extra['bound_capped']``).
     """
     clock = clock or Clock(time_limit)
     out = []
@@ -134,7 +136,7 @@ def solve_classes(inst: Instance, *, time_limit: float, mip_gap: float, solver: 
             break
         ss = solve_single(inst, reqs[0], solver=solver, time_limit=max(left / (len(classes) - q), 0.05),
                           mip_gap=mip_gap, threads=threads, seed=seed, tee=tee, solver_options=solver_options,
-                          on_bound=(lambda v, q=q: raised(q, v)) if progress else None)
+                          on_bound=(lambda v, q=q: raised(q, v)) if progress else None, bound_log=bound_log)
         if log is not None:
             log.append({"class": q, "requests": len(reqs), "representative": inst.request_ids[reqs[0]],
                         "status": str(ss.termination), "objective": ss.objective, "bound": ss.bound,
@@ -257,7 +259,7 @@ def solve_decomposed(
     capped: list[dict] = []  # bounds capped at a feasible point (guard.cap_bound): extra["bound_capped"]
     solves = solve_classes(inst, time_limit=1e9 if time_limit is None else time_limit,
                            mip_gap=sub_gap(mip_gap), log=log, clock=clock, reserve=reserve,
-                           progress=True, **common)
+                           progress=True, bound_log=capped, **common)
     res.extra["classes"] = log
     res.nodes = sum(s.nodes for _, s in solves)
     claimed = [inst.request_ids[r] for reqs, s in solves if s.termination is Termination.INFEASIBLE for r in reqs]

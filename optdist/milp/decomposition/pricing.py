@@ -551,7 +551,10 @@ class PricingModel:
         above ``c``. So each restricted solve with bound ``b`` proves ``v_c(pi) >= min(b, c)``,
         and one whose optimum ``v`` is at most ``c`` is optimal for the whole (as in
         :func:`optdist.milp.decomposition.single.solve_single`). A restricted model with no
-        placement proves ``v_c(pi) >= c``. Each step may use all the time left; a step stopped
+        placement proves ``v_c(pi) >= c``, unless the known column lies in it (its MIP start): that
+        claim is false (GLPK, as in :func:`~optdist.milp.decomposition.single.solve_single`), recorded
+        in ``bound_log`` (:func:`~optdist.milp.decomposition.guard.cap_bound`), the bound reverts to the
+        stage bounds' and one solve without a cutoff follows. Each step may use all the time left; a step stopped
         by the time limit ends the solve (``proven`` False, the best bound so far kept).
         The time each solve takes to load the model comes off its limit in the adapter
         (:meth:`optdist.solvers.base.Solver.limit_left`). Raises ``ValueError`` for a negative price."""
@@ -570,20 +573,22 @@ class PricingModel:
         best_owners: list[np.ndarray] | None = None
         if start is not None and start_value is not None:
             best_val, best_owners = float(start_value), [a.copy() for a in start]
-        lb = self.stage_bound  # latency <= priced value
+        lb = staged = self.stage_bound  # latency <= priced value; staged: the stage bounds' alone (optdist's own)
         log: dict = {"steps": []}
         nodes = 0
         proven = False
         failed: str | None = None
-        for d in steps:
+        todo, trusted = list(steps), True  # trusted: the solver's infeasibility (none refuted yet)
+        while todo:
+            d = todo.pop(0)
             c = self.stage_bound * (1 + d) if math.isfinite(d) and math.isfinite(self.stage_bound) else math.inf
-            c = min(c, best_val)
+            c = min(c, best_val) if trusted else math.inf
             p = self._restrict(c if math.isfinite(c) else None)
             step = {"cutoff": c}
             log["steps"].append(step)
             if p is not None and p.pruned:  # no placement has latency <= c
                 step["result"] = "pruned by stage bounds"
-                lb = max(lb, c)
+                lb, staged = max(lb, c), max(staged, c)
                 if c >= best_val:
                     proven = True
                     break
@@ -604,6 +609,14 @@ class PricingModel:
             if out.termination is Termination.ERROR:  # the solver failed (e.g. killed): the bound so far
                 failed = out.extra.get("solver_error") or f"solver {self.solver} ended in error ({out.status})"
                 break
+            if out.termination is Termination.INFEASIBLE and seed_asg is not None:  # refuted by the known column
+                cut = f"latency cutoff {c:.9g} s" if math.isfinite(c) else "no cutoff"
+                cap_bound(math.inf, [best_val], solver=self.solver, what=f"pricing of request {r}, {cut}",
+                          record=self.bound_log)
+                step["result"] = f"refuted: the known placement (priced {best_val:.9g} s) lies in this model"
+                lb, proven = staged, False  # every bound its claims raised is suspect
+                todo, trusted = ([math.inf] if trusted else []), False  # then one solve without a cutoff
+                continue
             if out.termination is Termination.INFEASIBLE:
                 lb = max(lb, c)
                 if c >= best_val:

@@ -22,6 +22,7 @@ from optdist.heuristics.incremental import RequestPlacer, Usage
 from optdist.instance import Instance
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.decomposition.bounds import INF, base_bounds, capacities, propagate
+from optdist.milp.decomposition.guard import cap_bound
 from optdist.milp.model import BuildTimeout, BuiltModel, build
 from optdist.milp.run import adapter_for, solve_built
 from optdist.milp.tight import lexicographic_symmetry
@@ -126,12 +127,16 @@ def solve_single(
     capacity: dict[str, np.ndarray] | None = None,
     steps: Sequence[float] = CUTOFF_STEPS,
     on_bound: Callable[[float], None] | None = None,
+    bound_log: list[dict] | None = None,
 ) -> SingleSolve:
     """Request r alone (exact), on the tight model (any network of MODEL.md section 9) with ``solver``.
 
     ``capacity``: per-node capacities keyed ``memory``/``compute``/``bandwidth`` (default:
     the instance's). The objective is request r's share of the instance's objective
-    (latency, plus ``shared_weight`` x bytes moved).
+    (latency, plus ``shared_weight`` x bytes moved), r placed: with admission control
+    (MODEL.md section 8) too, the model has no rejection of r (the callers with admission control,
+    :mod:`optdist.heuristics.plan_guided`, want its placement; before, the solver's rejection came
+    back as the incumbent and the next round's MIP start crashed on it).
 
     1. Stage bounds (:func:`bounds.propagate` without a cutoff) give ``LB0 <= latency``;
        the greedy alone (:func:`greedy_alone`; parallel uplink) gives the first incumbent.
@@ -166,14 +171,29 @@ def solve_single(
     ``time_limit``. ``on_bound``: called with each new proven bound (seconds; the stage
     bound first, before any solver runs), e.g. to offer the run's progress a bound before a long
     solve (:func:`optdist.milp.decomposition.orchestrate.solve_classes`).
+
+    A solver's ``infeasible`` on a model the known placement lies in (the MIP start: the best
+    objective so far is at most the round's cutoff and its owner counts fit the model's bounds) is
+    a false claim (GLPK 5 on request 0 of break34a's ``fz102``, cutoff at the greedy's 0.184509 s:
+    no primal feasible LP; CBC and HiGHS find 0.182728 s). It is refuted: every bound that solver's
+    claims raised in this solve is suspect (earlier rounds cut off below the optimum, where no
+    placement could refute them), so the bound reverts to what the stage bounds alone proved
+    (:func:`bounds.propagate`, the rounds it pruned), the claim is recorded in ``bound_log``
+    (:func:`optdist.milp.decomposition.guard.cap_bound`: ``reported`` None, an infinite bound;
+    the run's ``extra['bound_capped']``, so :func:`optdist.result.finalize` leaves it unproven;
+    default: a list of this solve's own) and the round's entry says ``refuted``, and one
+    round without a cutoff follows (a second refuted claim ends the rounds).
     """
     t0 = time.perf_counter()
+    if inst.objective.admission:  # r is placed here: a rejected request has no placement (nor MIP start)
+        inst = inst.with_spec(objective=inst.objective.model_copy(update={"admission": False}))
     log: list[dict] = []
     adapter = adapter_for(solver, solver_options)
     cap_override = None if capacity is None else {k: v for k, v in capacity.items()}
     nodes, ub = base_bounds(inst, r, None, capacity)
     p0 = propagate(inst, r, nodes, ub)
-    lb = lat_lb = p0.lower_bound
+    lb = lat_lb = staged = p0.lower_bound  # staged: what the stage bounds alone prove (optdist's own)
+    record: list[dict] = [] if bound_log is None else bound_log
     nodes_total = 0
     best: tuple[float, list[np.ndarray]] | None = None
     status = ""
@@ -205,12 +225,14 @@ def solve_single(
         term = Termination.OPTIMAL if closed else Termination.TIME_LIMIT
         return SingleSolve(r, term, best[0], bound, nodes_total, secs, best[1], status, log)
 
-    for d in steps:
+    todo, trusted = list(steps), True  # trusted: the solver's infeasibility (none refuted yet)
+    while todo:
+        d = todo.pop(0)
         left = time_limit - (time.perf_counter() - t0)
         if left <= 0.01:
             break
         cutoff = INF if d == INF else p0.lower_bound * (1 + d)
-        if best is not None:
+        if best is not None and trusted:
             cutoff = min(cutoff, best[0])
         cutoff = None if cutoff == INF else cutoff
         p = propagate(inst, r, nodes, ub, cutoff=cutoff)
@@ -218,6 +240,7 @@ def solve_single(
         log.append(entry)
         if cutoff is not None and p.pruned:
             lb = lat_lb = max(lb, cutoff)
+            staged = max(staged, cutoff)
             tell()
             entry["result"] = "pruned by stage bounds"
             if best is not None and cutoff >= best[0]:
@@ -251,6 +274,15 @@ def solve_single(
         bnd = None if bnd is None else bnd * TIME_UNIT
         entry.update(status=str(out.termination), objective=obj, bound=bnd, nodes=out.nodes,
                      build_s=round(build_s, 3), seconds=round(out.wall_time, 3), **b.stats())
+        if out.termination is Termination.INFEASIBLE and start is not None:  # refuted by the known placement
+            what = (f"request {inst.request_ids[r]} alone, "
+                    + ("no cutoff" if cutoff is None else f"latency cutoff {cutoff:.9g} s"))
+            cap_bound(math.inf, [best[0]], solver=solver, what=what, record=record)
+            entry["result"] = (f"refuted: the known placement (objective {best[0]:.9g} s) lies in this model; the "
+                               f"bound reverts to the stage bounds' {staged:.9g} s")
+            lb = lat_lb = staged
+            todo, trusted = ([INF] if trusted else []), False  # its infeasibility is not trusted: no more cutoffs
+            continue
         if out.termination is Termination.INFEASIBLE:
             if cutoff is None:
                 return done(Termination.INFEASIBLE)
