@@ -377,6 +377,23 @@ def trajectories(m: TrajectoryModel, tm: Terms, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def point(m: TrajectoryModel, tm: Terms, counts: np.ndarray) -> np.ndarray:
+    """The model's point (columns) of a placement given by its counts (``counts[k, j]``, k = 0..K):
+    one unit of flow per device along its path, each stage's levels up to its largest term."""
+    x = np.zeros(m.a.shape[1])
+    off = 0
+    for g in tm.groups:
+        for k in range(1, tm.K + 1):
+            nb, na = tm.caps[k] + 1, (1 if k == 1 else tm.caps[k - 1] + 1)
+            for j in g:
+                x[off + (0 if k == 1 else counts[k - 1, j]) * nb + counts[k, j]] += 1
+            off += na * nb
+    for k in range(1, tm.K + 1):
+        used = (m.arc_k == k) & (x[: m.n_arcs] > 0)
+        x[m.w_start[k - 1]: m.w_start[k - 1] + int(m.arc_level[used].max())] = 1
+    return x
+
+
 def placement(tm: Terms, counts: np.ndarray, fc_owner: int) -> list[np.ndarray]:
     """Owners per segment (``own[k]``) with ``counts[k, j]`` segments of layer k on device j for
     k = 1..K: maps kept where they are across elementwise edges, the rest sent round-robin over the
