@@ -43,11 +43,31 @@ optimum equals the relaxation's minimum, and its proven dual bound (any point of
 branch-and-bound) is a valid lower bound on ``v(pi)``. Unlike the pricing model's LP, a device
 here cannot be a 92 % owner: participation, counts and the bytes they cause are one integer path.
 
+**Split.** This MILP's LP is weak (a stage's max over devices becomes an average over fractional
+levels: 0.0201 on cifar-20x20's solve 0, against the pricing LP's 0.0312), but with every stage
+time fixed it is strong (0.032145 at the stage times of the run's column, 1 s). So the placements
+are split by stage times (:func:`split_bound`): for each layer k, ``X_k`` is the lowest level at
+which the pricing model's own LP with ``T[r,k] >= X_k`` (:class:`FarLP`; valid for every placement
+whose stage k lasts at least ``X_k``, and the relaxation's stage term never exceeds the true
+stage time) reaches the bound aimed at; the placements with every stage under its ``X_k`` are
+bounded by this MILP restricted to those levels. The split bound is the least of the MILP's proven
+bound and the LPs' values; every piece is an LP value or a MILP's proven dual bound.
+
+**Columns.** Each integer point maps back to a real placement (:func:`trajectories`: one path per
+device; :func:`placement`: maps kept where they are, the rest sent round-robin; the fc on the best
+device), priced exactly (:func:`priced_value`, MODEL.md sections 4-5 through
+:mod:`optdist.transfers`), so the MILP is also a pricing heuristic.
+
 With one request class, ``L(pi) = -pi . cap + n_requests * bound`` is a certified lower bound on
-the instance (``optdist.milp.decomposition.master.lagrangian_bound``).
+the instance (``optdist.milp.decomposition.master.lagrangian_bound``), and ``-pi . cap +
+n_requests * (a column's priced value)`` the most any bound at those prices can give.
 
     python benchmarks/scale/trajectory_bound.py benchmarks/scale/pricing_prices/cifar-20x20-nexus-rpi3.json \
-        --only 0 --time-limit 600 [--lp]
+        --only 0 --split 0.4440 --time-limit 1500 --log [--column-out FILE]
+    python benchmarks/scale/trajectory_bound.py ... --only 0 [--lp]      # the whole relaxation, no split
+
+Results (cifar-20x20, solve 0, 2026-12-05, shared machine): ``benchmarks/scale/trajectory_bound.md``.
+A bad prices file ends with a message naming it and the fix, exit status 2.
 """
 
 from __future__ import annotations
