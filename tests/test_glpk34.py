@@ -29,15 +29,25 @@ def need_glpk() -> None:
     ("decomp2/fz1056.json", 0.30272),
     ("decomp3/fz1176.json", 0.0432197457),  # makespan
 ])
-def test_decomposed_glpk_refuted_infeasibility_leaves_the_run_unproven_and_its_bound_valid(path, optimum):
+def test_decomposed_glpk_never_claims_a_false_optimum_nor_a_bound_above_the_optimum(path, optimum):
     """Before: ``optimal`` at 0.184508583 / 0.8016 / 0.0432339285 with the bound equal (GLPK calls the
-    cutoff model the greedy placement lies in infeasible); now the claim is recorded, the bound is at
-    most the optimum and the run is not ``optimal``."""
+    cutoff model the greedy placement lies in infeasible); now GLPK's infeasibility on a cutoff model
+    raises no bound (its claims are checked), the bound is at most the optimum, and ``optimal`` only
+    at the optimum."""
     need_glpk()
     res = solve(DATA / path, solver="glpk", time_limit=60)
-    assert res.termination is not Termination.OPTIMAL, res.extra
     assert res.bound is not None and res.bound <= optimum * (1 + 1e-7), (res.bound, optimum)
     assert res.objective is not None and res.objective >= optimum * (1 - 1e-7)
+    if res.termination is Termination.OPTIMAL:
+        assert res.objective == pytest.approx(optimum, rel=1e-7), res.extra
+
+
+def test_a_refuted_infeasibility_is_recorded_and_leaves_the_run_unproven():
+    """fz1176 (makespan): GLPK calls the cutoff model the greedy placement lies in infeasible; the
+    claim is recorded as a cap and the run is not ``optimal``, though its placement is the optimum."""
+    need_glpk()
+    res = solve(DATA / "decomp3" / "fz1176.json", solver="glpk", time_limit=60)
+    assert res.termination is not Termination.OPTIMAL, res.extra
     capped = res.extra["bound_capped"]
     assert capped[0]["solver"] == "glpk" and capped[0]["reported"] is None, capped
     assert "alone, latency cutoff" in capped[0]["what"]
@@ -45,28 +55,59 @@ def test_decomposed_glpk_refuted_infeasibility_leaves_the_run_unproven_and_its_b
 
 
 def test_single_solve_reverts_to_the_stage_bound_and_solves_once_without_a_cutoff():
-    """The refuted round says so, the bound falls back to the stage bounds' (the earlier claims,
-    below the optimum, are suspect too) and one round without a cutoff follows."""
+    """The refuted round says so, the bound falls back to the stage bounds' (earlier claims may be
+    false too) and one round without a cutoff follows."""
     need_glpk()
     from optdist.instance import load_instance
     from optdist.milp.decomposition.single import solve_single
 
-    inst = load_instance(DATA / "decomp2" / "fz1056.json")
+    inst = load_instance(DATA / "decomp3" / "fz1176.json")
     record: list[dict] = []
     ss = solve_single(inst, 0, solver="glpk", time_limit=30, bound_log=record)
     refuted = [s for s in ss.steps if str(s.get("result", "")).startswith("refuted")]
     assert len(refuted) == 1, ss.steps
     assert ss.steps[-1]["cutoff"] is None and ss.steps[-1] is not refuted[0]
-    assert ss.bound is not None and ss.bound <= 0.15136 * (1 + 1e-7)
-    assert len(record) == 1 and record[0]["capped_to"] == pytest.approx(0.4008)
+    assert ss.bound is not None and ss.bound <= 0.0432197457 * (1 + 1e-7)
+    assert len(record) == 1 and record[0]["capped_to"] == pytest.approx(0.0432339285)
 
+
+def test_a_checked_adapters_infeasibility_on_a_cutoff_model_raises_no_bound_on_the_way():
+    """fz1056's request alone (optimum 0.15136 s, greedy 0.4008 s), one cutoff at 0.2424 s between
+    them: an adapter whose claims are checked (a user's; GLPK) that calls that cutoff model
+    infeasible (falsely: the optimum lies in it, no known placement does) raised the bound offered
+    to the run's progress (``on_bound``: what a run stopped then reports) to 0.2424 s, above the
+    optimum, before a later round could refute it. Now such a claim raises nothing."""
+    if shutil.which("cbc") is None:
+        pytest.skip("cbc not installed (apt-get install coinor-cbc)")
+    from optdist.instance import load_instance
+    from optdist.milp.decomposition.single import INF, solve_single
+    from optdist.solvers import adapters_for_call
+    from optdist.solvers.base import SolverOutcome
+    from optdist.solvers.cbc import Cbc
+
+    class CutoffLiar(Cbc):
+        name = "cutoff-liar"
+
+        def _solve(self, model, opts, warm_start, tee, raw):
+            if not warm_start:
+                return SolverOutcome(Termination.INFEASIBLE, "infeasible (false)")
+            return super()._solve(model, opts, warm_start, tee, raw)
+
+    inst = load_instance(DATA / "decomp2" / "fz1056.json")
+    seen: list[float] = []
+    with adapters_for_call({"solver": CutoffLiar}):
+        ss = solve_single(inst, 0, solver="cutoff-liar", time_limit=30, on_bound=seen.append, steps=(2.0, INF))
+    assert ss.steps[1]["cutoff"] == pytest.approx(0.2424, rel=1e-3), ss.steps
+    assert seen and max(seen) <= 0.15136 * (1 + 1e-7), seen
+    assert ss.bound is not None and ss.bound <= 0.15136 * (1 + 1e-7)
 
 
 def test_pricing_refutes_an_infeasibility_claim_its_known_column_disproves():
     """Column generation's pricing rounds, as solve_single's: a solver's ``infeasible`` on the round
     whose MIP start is the known column (a user adapter that says so whenever it is given a start;
     GLPK's false claims are on other models) is recorded, the bound falls back to the stage bound
-    (before: the known column "proven" optimal, bound 0.184508583 > the optimum 0.182728)."""
+    (before: the known column "proven" optimal, bound 0.184508583 > the optimum 0.182728). A user
+    adapter's claims are checked: it prices without cutoffs, so its one solve is refuted."""
     import numpy as np
 
     from optdist.instance import load_instance
@@ -93,10 +134,10 @@ def test_pricing_refutes_an_infeasibility_claim_its_known_column_disproves():
         zero = {k: np.zeros(inst.n_nodes) for k in RESOURCES}
         pr = pm.solve(zero, time_limit=20, mip_gap=1e-6, threads=None, seed=None, start=own, start_value=cost)
     assert not pr.proven and pr.bound == pytest.approx(pm.stage_bound) and pr.bound <= 0.182728
-    assert [e["what"] for e in pm.bound_log] == ["pricing of request 0, latency cutoff 0.184508583 s",
-                                                  "pricing of request 0, no cutoff"]
+    # a user adapter's claims are checked: it prices without cutoffs from the start (one solve)
+    assert [e["what"] for e in pm.bound_log] == ["pricing of request 0, no cutoff"]
     assert all(e["reported"] is None for e in pm.bound_log)
-    assert [s["result"].split(":")[0] for s in pr.log["steps"] if "result" in s] == ["refuted", "refuted"]
+    assert [s["result"].split(":")[0] for s in pr.log["steps"] if "result" in s] == ["refuted"]
 
 # --- 2. per-map + GLPK with a huge rejection penalty: GLPK's bound checked by a greedy placement ----------------------
 

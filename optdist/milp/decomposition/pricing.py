@@ -554,7 +554,9 @@ class PricingModel:
         placement proves ``v_c(pi) >= c``, unless the known column lies in it (its MIP start): that
         claim is false (GLPK, as in :func:`~optdist.milp.decomposition.single.solve_single`), recorded
         in ``bound_log`` (:func:`~optdist.milp.decomposition.guard.cap_bound`), the bound reverts to the
-        stage bounds' and one solve without a cutoff follows. Each step may use all the time left; a step stopped
+        stage bounds' and one solve without a cutoff follows. An adapter whose claims are checked
+        (:meth:`~optdist.solvers.base.Solver.bound_checked`: GLPK, a user's) prices without cutoffs
+        from the start: no bound rests on its claim that a restricted model has no placement. Each step may use all the time left; a step stopped
         by the time limit ends the solve (``proven`` False, the best bound so far kept).
         The time each solve takes to load the model comes off its limit in the adapter
         (:meth:`optdist.solvers.base.Solver.limit_left`). Raises ``ValueError`` for a negative price."""
@@ -578,7 +580,10 @@ class PricingModel:
         nodes = 0
         proven = False
         failed: str | None = None
-        todo, trusted = list(steps), True  # trusted: the solver's infeasibility (none refuted yet)
+        # trusted: the solver's infeasibility (none refuted yet, and not an adapter whose claims are
+        # checked, Solver.bound_checked: GLPK, a user's): an untrusted one prices without cutoffs
+        trusted = not self.adapter.bound_checked()
+        todo = list(steps) if trusted else [math.inf]
         while todo:
             d = todo.pop(0)
             c = self.stage_bound * (1 + d) if math.isfinite(d) and math.isfinite(self.stage_bound) else math.inf

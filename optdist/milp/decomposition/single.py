@@ -182,7 +182,11 @@ def solve_single(
     (:func:`optdist.milp.decomposition.guard.cap_bound`: ``reported`` None, an infinite bound;
     the run's ``extra['bound_capped']``, so :func:`optdist.result.finalize` leaves it unproven;
     default: a list of this solve's own) and the round's entry says ``refuted``, and one
-    round without a cutoff follows (a second refuted claim ends the rounds).
+    round without a cutoff follows (a second refuted claim ends the rounds). An adapter whose
+    claims are checked (:meth:`~optdist.solvers.base.Solver.bound_checked`: GLPK, a user's) is not
+    trusted from the start: its ``infeasible`` on a cutoff model raises no bound (the next round
+    cuts off higher, the last not at all), so no bound on the way (``on_bound``, the progress a
+    stopped run reports) rests on a claim not yet refuted.
     """
     t0 = time.perf_counter()
     if inst.objective.admission:  # r is placed here: a rejected request has no placement (nor MIP start)
@@ -225,7 +229,10 @@ def solve_single(
         term = Termination.OPTIMAL if closed else Termination.TIME_LIMIT
         return SingleSolve(r, term, best[0], bound, nodes_total, secs, best[1], status, log)
 
-    todo, trusted = list(steps), True  # trusted: the solver's infeasibility (none refuted yet)
+    # trusted: the solver's infeasibility claims raise the bound (none refuted yet, and not an adapter
+    # whose claims are checked, Solver.bound_checked: GLPK, a user's). An untrusted claim on a cutoff
+    # model raises nothing, so no bound shown on the way (on_bound) rests on it.
+    todo, trusted = list(steps), not adapter.bound_checked()
     while todo:
         d = todo.pop(0)
         left = time_limit - (time.perf_counter() - t0)
@@ -281,11 +288,14 @@ def solve_single(
             entry["result"] = (f"refuted: the known placement (objective {best[0]:.9g} s) lies in this model; the "
                                f"bound reverts to the stage bounds' {staged:.9g} s")
             lb = lat_lb = staged
-            todo, trusted = ([INF] if trusted else []), False  # its infeasibility is not trusted: no more cutoffs
+            todo, trusted = ([] if cutoff is None else [INF]), False  # no more cutoffs: one round without
             continue
         if out.termination is Termination.INFEASIBLE:
             if cutoff is None:
                 return done(Termination.INFEASIBLE)
+            if not trusted:  # an unchecked claim: proves nothing; the next round cuts off higher, or not at all
+                entry["result"] = "infeasible (not trusted: the solver's claims are checked; the bound stays)"
+                continue
             lb = lat_lb = max(lb, cutoff)
             tell()
             if best is not None and cutoff >= best[0]:
