@@ -90,13 +90,15 @@ def test_a_watchdog_stop_asked_before_scip_optimises_is_not_lost(monkeypatch: py
 def test_a_raw_limit_is_stopped_at_the_runs_deadline() -> None:
     """``limits/time`` given raw (30 s: it replaces the generic limit) inside a run with a 3-s
     deadline: the watchdog interrupts SCIP at the deadline (before: it ran its 30 s), with its
-    incumbent and bound."""
+    incumbent and its bound if it had one."""
     t0 = time.perf_counter()
     with base.run_deadline(t0 + 3.0):
         out = get_solver("scip").solve(_hard(), threads=1, solver_options={"limits/time": OWN_LIMIT})
     assert time.perf_counter() - t0 < 3.0 + SLACK
     assert out.termination is Termination.TIME_LIMIT and out.has_solution, out
-    assert out.bound is not None and out.bound < out.incumbent, out
+    # SCIP's bound where it had one: under load (two helpers' jobs beside the suite) the deadline
+    # came before SCIP had a dual bound, twice, and the outcome rightly held none
+    assert out.bound is None or out.bound < out.incumbent, out
     assert "cancelled" in out.extra, out.extra
 
 
