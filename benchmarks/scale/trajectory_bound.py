@@ -469,16 +469,25 @@ class FarLP:
         self.calls = 0
 
     def value(self, k: int, at_least: float | None = None) -> float:
-        """The LP's value (seconds) with stage k's time ``>= at_least`` seconds (None: no such row)."""
+        """The LP's value (seconds) with stage k's time ``>= at_least`` seconds (None: no such row):
+        ``inf`` where the LP has no point (no placement has such a stage), ``-inf`` where the solver
+        did not prove its optimum (a value it did not prove bounds nothing)."""
+        from optdist.result import Termination
+
         T = self.m.T[self.r, k]
         old = T.lb
         if at_least is not None:
             T.setlb(max(old or 0.0, at_least / self.tu))
         try:
             self.calls += 1
-            return float(self.adapter.solve(self.m, threads=1).incumbent) * self.tu
+            out = self.adapter.solve(self.m, threads=1)
         finally:
             T.setlb(old)
+        if out.termination is Termination.INFEASIBLE:
+            return math.inf
+        if out.termination is not Termination.OPTIMAL or out.incumbent is None:
+            return -math.inf
+        return float(out.incumbent) * self.tu
 
 
 def split_bound(inst: Instance, r: int, prices: dict[str, np.ndarray], target: float, *, time_limit: float,
