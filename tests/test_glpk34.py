@@ -108,6 +108,8 @@ def test_pricing_refutes_an_infeasibility_claim_its_known_column_disproves():
     GLPK's false claims are on other models) is recorded, the bound falls back to the stage bound
     (before: the known column "proven" optimal, bound 0.184508583 > the optimum 0.182728). A user
     adapter's claims are checked: it prices without cutoffs, so its one solve is refuted."""
+    if shutil.which("cbc") is None:
+        pytest.skip("cbc not installed (apt-get install coinor-cbc)")
     import numpy as np
 
     from optdist.instance import load_instance
