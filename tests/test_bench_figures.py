@@ -133,7 +133,7 @@ def test_paper_latency_figures_mark_runs_that_reject(tmp_path, monkeypatch):
     figures.fig_tau(df, tmp_path / "fig")
     figures.fig_greedy_rl(df, tmp_path / "fig")
     figures.fig_optimum_rl(df, tmp_path / "fig")
-    assert "rejects 1/2" in texts["tau"]
+    assert "[1] rl at 0.6: rejects 1/2" in texts["tau"]  # fig35: the point's key, listed under its panel
     assert texts["bars"].count("rejects 1/2") == 2  # fig13 and fig14
     assert "rejected" in texts["bars"]  # fig17: the request with no latency
     plt.close("all")
@@ -188,14 +188,16 @@ def test_accuracy_figures_mark_instances_the_milp_proved_infeasible(tmp_path, mo
     drawn = drawn_by(monkeypatch, "_lines")
     figures.fig_devices(df, tmp_path / "fig")
     figures.fig_mix(df, tmp_path / "fig")
-    for fig, stem, x in zip(drawn, ("fig15-accuracy-vs-devices", "fig16-accuracy-vs-mix"), ("n_devices", "nexus_pct")):
+    for fig, stem, x, at in zip(drawn, ("fig15-accuracy-vs-devices", "fig16-accuracy-vs-mix"), ("n_devices", "nexus_pct"),
+                                (("10", "20"), ("30", "50"))):
         data = pd.read_csv(tmp_path / "fig" / f"{stem}.csv")
         milp = data[data["config"] == "milp/highs/compact"].set_index("instance")
         assert milp.loc["hetero-d10", "note"] == "proved infeasible" and pd.isna(milp.loc["hetero-d10", "accuracy_pct"])
         assert milp.loc["hetero-d20", "note"] == "no placement (time_limit)"
         assert (data[data["config"] == "greedy"]["accuracy_pct"] == 50.0).all()
         ax = fig.axes[0]
-        assert {"proved infeasible", "no placement (time_limit)"} <= {t.get_text() for t in ax.texts}
+        assert {f"[1] milp/highs/compact at {at[0]}: proved infeasible",  # fig35: keys, listed under the panel
+                f"[2] milp/highs/compact at {at[1]}: no placement (time_limit)"} <= {t.get_text() for t in ax.texts}
         crosses = [ln for ln in ax.lines if ln.get_marker() == "X"]
         assert len(crosses) == 2 and all(list(ln.get_ydata()) == [0] for ln in crosses)
         assert sorted(float(ln.get_xdata()[0]) for ln in crosses) == sorted(milp[x].astype(float))
@@ -225,5 +227,7 @@ def test_accuracy_points_that_mix_scored_and_unscored_runs_say_how_many_they_cov
         milp = data[data["config"] == "milp/highs/compact"]
         assert list(milp["point_runs"]) == ["1 of 2 runs scored"] * 2
         assert list(data[data["config"] == "greedy"]["point_runs"]) == ["1 of 1 runs scored"]
-        assert "no placement (time_limit); 1 of 2 runs scored" in {t.get_text() for t in fig.axes[0].texts}
+        x = "10" if stem.startswith("fig15") else "30"
+        assert f"[1] milp/highs/compact at {x}: no placement (time_limit); 1 of 2 runs scored" in {
+            t.get_text() for t in fig.axes[0].texts}
     plt.close("all")

@@ -19,8 +19,10 @@ convergence certified gap vs time, incumbent and bound per round, per run     (n
 
 Latency and shared-data figures mark, on the plot itself, every run that rejected requests or
 broke a constraint (:func:`status_note`): its bar is hatched and labelled (e.g. "rejects
-235/250", "infeasible: 12 violations"), its point hollow, so a method whose total counts only
-the few requests it admitted cannot look best. The accuracy figures (``devices``, ``mix``) keep
+235/250", "infeasible: 12 violations"), its point hollow and keyed ("1", "2", ...) to the note in
+the list under its panel (:func:`_lines`), so a method whose total counts only the few requests
+it admitted cannot look best. The line figures can be redrawn from their own CSVs
+(:func:`redraw_from_csv`; ``benchmarks/figures/redraw_from_csv.py``). The accuracy figures (``devices``, ``mix``) keep
 the runs that have no placement to score (:func:`_scored_or_not`): an instance the MILP proved
 infeasible is a cross on the x axis labelled "proved infeasible" (a limit hit before any
 placement: "no placement (time_limit)"), not a point left out; a point that averages the scored
@@ -168,40 +170,118 @@ def _title(panel: str, value: object) -> str:
     return f"tau = {value}" if panel == "tau" else str(value)
 
 
+NOTE_FONTSIZE = 6.5  # the keys' lists under the panels of :func:`_lines`
+_LINE_PANEL = (5.0, 3.0)  # inches: width of a panel's column, height of its plot area (:func:`_lines`)
+
+
+def _grid(n: int, heights: list[float], width: float) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A constrained-layout figure of ``n`` panels (at least one), at most 3 per row, each
+    ``width`` inches wide; row ``r`` is ``heights[r]`` inches tall (its plot area and what it
+    carries below: labels, notes). Returns the figure and its panels, row by row."""
+    n = max(n, 1)
+    cols = min(n, 3)
+    fig = plt.figure(figsize=(width * cols, sum(heights) + 0.6), layout="constrained")
+    grid = fig.add_gridspec(len(heights), cols)
+    return fig, [fig.add_subplot(grid[i // cols, i % cols]) for i in range(n)]
+
+
+def _point_means(g: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """One row per ``x`` value of one config's runs ``g``: the mean of ``y`` over them and the
+    point's ``label``: its runs' notes (:func:`status_note`), and where the mean covers only some
+    of its runs (the others have no ``y``: nothing to score) :func:`runs_scored`; "" for none."""
+    out = g.groupby(x, as_index=False)[y].mean().sort_values(x)
+    if "note" not in g:
+        return out.assign(label="")
+    notes = g.groupby(x)["note"].agg(lambda v: "; ".join(sorted({n for n in v if isinstance(n, str) and n})))
+    counts = g.groupby(x)[y].agg(["count", "size"])  # runs scored (a value), runs in all, per point
+    labels = []
+    for xv, yv in zip(out[x], out[y]):
+        n, m = counts.loc[xv]
+        scored = "" if pd.isna(yv) or n == m else f"; {runs_scored(n, m)}"
+        labels.append(notes[xv] + scored if notes[xv] else "")
+    return out.assign(label=labels)
+
+
+def _value(v: object) -> str:
+    """An x value as a list under a panel says it: floats shortest (0.4, 30), others as they are."""
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _keys(points: dict[str, pd.DataFrame], x: str,
+          chars: int) -> tuple[dict[tuple[str, str], int], list[tuple[str, str]]]:
+    """The keys of one panel (:func:`_lines`): one per (config, label) with a label, numbered from
+    1 in config then ``x`` order, and the panel's list of them, one entry per key, "[k] CONFIG at
+    X1, X2: LABEL" wrapped to ``chars`` characters a line, with its config."""
+    import textwrap
+
+    keys: dict[tuple[str, str], int] = {}
+    at: dict[tuple[str, str], list[str]] = {}
+    for config, pts in points.items():
+        for xv, label in zip(pts[x], pts["label"]):
+            if label:
+                keys.setdefault((config, label), len(keys) + 1)
+                at.setdefault((config, label), []).append(_value(xv))
+    entries = [(config, textwrap.fill(f"[{k}] {config} at {', '.join(at[config, label])}: {label}", chars,
+                                      subsequent_indent="      ", break_on_hyphens=False))
+               for (config, label), k in keys.items()]
+    return keys, entries
+
+
 def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: str, title: str,
            ylim: tuple[float, float] | None = None) -> plt.Figure:
-    """One panel per value of ``panel``, one line per config, mean over seeds. Where ``data``
-    has a ``note`` column (:func:`status_note`), points of runs with a note are hollow and
-    labelled with it; a point whose mean covers only some of its runs (the others have no ``y``:
-    nothing to score) also says how many (:func:`runs_scored`)."""
+    """One panel per value of ``panel`` (at most 3 per row), one line per config, mean over seeds;
+    one legend for the figure. Where ``data`` has a ``note`` column (:func:`status_note`), points of
+    runs with a note are hollow, and a point with nothing to score (``y`` missing on all its runs,
+    e.g. an instance proved infeasible) is a cross on the x axis; a point whose mean covers only
+    some of its runs also says how many (:func:`runs_scored`). Each such point carries a key
+    ("1", "2", ... in its config's colour, set right of it by the config's rank in the panel, so
+    coinciding points of different configs keep apart) and the panel lists its keys under its x
+    axis label (:func:`_keys`), each entry in its config's colour, below the one before, wrapped to
+    the panel's width: no note runs into another panel or over another note."""
     panels = sorted(data[panel].unique())
-    fig, axes = _panels(len(panels))
+    width, height = _LINE_PANEL
+    chars = int((width - 1.1) * 72 / (0.56 * NOTE_FONTSIZE))  # a line of the list fits the plot area's width
+    points = {p: {c: _point_means(g, x, y) for c, g in data[data[panel] == p].groupby("config")} for p in panels}
+    keyed = {p: _keys(points[p], x, chars) for p in panels}
+    lines = [sum(e.count("\n") + 1 for _, e in keyed[p][1]) for p in panels]
+    cols = min(max(len(panels), 1), 3)
+    rows = [max(lines[i:i + cols], default=0) for i in range(0, max(len(panels), 1), cols)]
+    step = NOTE_FONTSIZE * 1.25 / 72  # inches per line of a list
+    fig, axes = _grid(len(panels), [height + 0.7 + (n * step + 0.1 if n else 0) for n in rows], width)
     for ax, p in zip(axes, panels):
-        for config, g in data[data[panel] == p].groupby("config"):
-            notes = g.groupby(x)["note"].agg(lambda v: "; ".join(sorted({n for n in v if n}))) if "note" in g else None
-            counts = g.groupby(x)[y].agg(["count", "size"])  # runs scored (a value), runs in all, per point
-            g = g.groupby(x, as_index=False)[y].mean().sort_values(x)
-            line = ax.plot(g[x], g[y], marker="o", label=config)[0]
-            if notes is not None:
-                for xv, yv in zip(g[x], g[y]):
-                    if notes.get(xv) and pd.isna(yv):  # nothing to score (e.g. proved infeasible): a cross on the x axis
-                        base = ylim[0] if ylim else 0.0
-                        ax.plot([xv], [base], marker="X", markersize=9, color=line.get_color(), linestyle="none",
-                                zorder=3, clip_on=False)
-                        ax.annotate(notes[xv], (xv, base), fontsize=6, color="darkred", xytext=(3, 6),
-                                    textcoords="offset points", rotation=90)
-                    elif notes.get(xv):
-                        ax.plot([xv], [yv], marker="o", markersize=9, markerfacecolor="white", color=line.get_color(),
-                                zorder=3)  # color given: the panel's colour cycle stays one colour per config
-                        n, m = counts.loc[xv]
-                        label = notes[xv] if n == m else f"{notes[xv]}; {runs_scored(n, m)}"  # the mean covers n runs
-                        ax.annotate(label, (xv, yv), fontsize=6, color="darkred", xytext=(3, 3),
-                                    textcoords="offset points")
+        keys, entries = keyed[p]
+        colour = {}
+        for rank, (config, pts) in enumerate(points[p].items()):
+            line = ax.plot(pts[x], pts[y], marker="o", label=config)[0]
+            colour[config] = line.get_color()
+            for xv, yv, label in zip(pts[x], pts[y], pts["label"]):
+                if not label:
+                    continue
+                if pd.isna(yv):  # nothing to score (e.g. proved infeasible): a cross on the x axis
+                    yv = ylim[0] if ylim else 0.0
+                    ax.plot([xv], [yv], marker="X", markersize=9, color=colour[config], linestyle="none", zorder=3,
+                            clip_on=False)
+                else:  # color given: the panel's colour cycle stays one colour per config
+                    ax.plot([xv], [yv], marker="o", markersize=9, markerfacecolor="white", color=colour[config],
+                            zorder=3)
+                ax.annotate(str(keys[config, label]), (xv, yv), xytext=(6 + 9 * rank, 3), textcoords="offset points",
+                            fontsize=NOTE_FONTSIZE + 0.5, fontweight="bold", color=colour[config],
+                            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
         ax.set(title=_title(panel, p), xlabel=xlabel, ylabel=ylabel, ylim=ylim)
+        if keys:
+            ax.set_xmargin(0.15)  # room for the keys right of the last points
         ax.grid(alpha=0.3)
-    if axes[0].get_legend_handles_labels()[0]:
-        axes[0].legend(fontsize=8)
-    fig.suptitle(title, y=1.04)  # above the panel titles (the figure is saved with a tight bounding box)
+        above: object = ax.xaxis.label  # each entry hangs below the x axis label, then below the entry before
+        for config, entry in entries:
+            above = ax.annotate(entry, (0, 0), xycoords=("axes fraction", above), xytext=(0, -3),
+                                textcoords="offset points", va="top", ha="left", fontsize=NOTE_FONTSIZE,
+                                color=colour[config])
+    fig.suptitle(title)
+    legend: dict = {}
+    for ax in axes:
+        legend.update(zip(*reversed(ax.get_legend_handles_labels())))
+    if legend:  # right of the panels (constrained layout makes room; above them it would cover the title)
+        fig.legend(list(legend.values()), list(legend), loc="outside right upper", fontsize=8)
     return fig
 
 
@@ -239,15 +319,55 @@ def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title
     return fig
 
 
+LINE_FIGURES: dict[str, Callable[[pd.DataFrame], plt.Figure]] = {
+    # stem -> its drawing from its CSV's rows (the frame fig_tau / fig_devices / fig_mix save beside it)
+    "fig11-latency-vs-tau": lambda d: _lines(d, "family", "tau", "latency_per_request_s", "latency per request (s)",
+                                             "tolerated SSIM tau",
+                                             "Latency per request: feature-map vs per-layer distribution"),
+    "fig12-shared-vs-tau": lambda d: _lines(d, "family", "tau", "shared_per_request_MB", "shared data per request (MB)",
+                                            "tolerated SSIM tau",
+                                            "Shared data per request: feature-map vs per-layer distribution"),
+    "fig15-accuracy-vs-devices": lambda d: _lines(d, "tau", "n_devices", "accuracy_pct",
+                                                  "requests meeting every constraint (%)", "devices",
+                                                  "Accuracy vs number of devices", ylim=(0, 105)),
+    "fig16-accuracy-vs-mix": lambda d: _lines(d.sort_values(["tau", "config", "nexus_pct"]), "tau", "nexus_pct",
+                                              "accuracy_pct", "requests meeting every constraint (%)",
+                                              "LG Nexus share of devices (%)", "Accuracy vs device mix", ylim=(0, 105)),
+}
+
+
+def redraw_from_csv(csv: str | Path, dest: str | Path | None = None) -> list[Path]:
+    """Redraw one of :data:`LINE_FIGURES` from its own CSV alone (the sweep's records not needed),
+    e.g. ``benchmarks/figures/fig11-latency-vs-tau.csv``: the figure is named by the CSV's stem and
+    drawn from its rows as they are. Writes STEM.png and STEM.csv (the same rows) into ``dest``
+    (default: the CSV's folder) and returns their paths. Raises ValueError for a CSV of another
+    name, one that cannot be read or one without the figure's columns (the message names the file and
+    the fix); OSError where the figure cannot be written."""
+    csv = Path(csv)
+    if csv.stem not in LINE_FIGURES:
+        raise ValueError(f"{csv}: not the CSV of a line figure (fix: give one of "
+                         f"{quoted(sorted(s + '.csv' for s in LINE_FIGURES))}, as optdist bench-figures wrote it)")
+    try:
+        data = pd.read_csv(csv)  # pandas 3 reads the floats as written, to the last digit
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise ValueError(f"{csv}: cannot be read as a CSV ({getattr(e, 'strerror', None) or e}) (fix: give the "
+                         "figure's CSV as optdist bench-figures wrote it)") from None
+    if "note" in data:
+        data["note"] = data["note"].fillna("")  # a run without a note: an empty cell
+    try:
+        fig = LINE_FIGURES[csv.stem](data)
+    except KeyError as e:  # raised before any figure is made (the columns are read first)
+        raise ValueError(f"{csv}: lacks a column {csv.stem} is drawn from ({e.args[0]}) (fix: give the CSV as "
+                         "optdist bench-figures wrote it)") from None
+    return _save(fig, data, Path(dest) if dest is not None else csv.parent, csv.stem)
+
+
 def fig_tau(df: pd.DataFrame, dest: Path) -> list[Path]:
     """Figs. 11-12: latency and shared data per request vs tau, panels per CNN family."""
     cols = ["family", "config", "tau", "seed", "latency_per_request_s", "shared_per_request_MB", "rejected", "note"]
     data = _ok(df)[cols].sort_values(["family", "config", "tau"])
-    files = _save(_lines(data, "family", "tau", "latency_per_request_s", "latency per request (s)", "tolerated SSIM tau",
-                         "Latency per request: feature-map vs per-layer distribution"), data, dest, "fig11-latency-vs-tau")
-    files += _save(_lines(data, "family", "tau", "shared_per_request_MB", "shared data per request (MB)", "tolerated SSIM tau",
-                          "Shared data per request: feature-map vs per-layer distribution"), data, dest, "fig12-shared-vs-tau")
-    return files
+    return [f for stem in ("fig11-latency-vs-tau", "fig12-shared-vs-tau")
+            for f in _save(LINE_FIGURES[stem](data), data, dest, stem)]
 
 
 def fig_greedy_rl(df: pd.DataFrame, dest: Path) -> list[Path]:
@@ -290,9 +410,7 @@ def fig_devices(df: pd.DataFrame, dest: Path) -> list[Path]:
     data = _scored_or_not(df)[["instance", "tau", "config", "seed", "n_devices", "accuracy_pct", "rejected",
                                "termination", "note"]].sort_values(["tau", "config", "n_devices"])
     data["point_runs"] = _point_runs_scored(data, ["tau", "config", "n_devices"])
-    fig = _lines(data, "tau", "n_devices", "accuracy_pct", "requests meeting every constraint (%)", "devices",
-                 "Accuracy vs number of devices", ylim=(0, 105))
-    return _save(fig, data, dest, "fig15-accuracy-vs-devices")
+    return _save(LINE_FIGURES["fig15-accuracy-vs-devices"](data), data, dest, "fig15-accuracy-vs-devices")
 
 
 def fig_mix(df: pd.DataFrame, dest: Path) -> list[Path]:
@@ -303,9 +421,7 @@ def fig_mix(df: pd.DataFrame, dest: Path) -> list[Path]:
     data = runs.assign(nexus_pct=nexus)[["instance", "tau", "config", "seed", "nexus_pct", "accuracy_pct", "rejected",
                                          "termination", "note"]]
     data["point_runs"] = _point_runs_scored(data, ["tau", "config", "nexus_pct"])
-    fig = _lines(data.sort_values(["tau", "config", "nexus_pct"]), "tau", "nexus_pct", "accuracy_pct",
-                 "requests meeting every constraint (%)", "LG Nexus share of devices (%)", "Accuracy vs device mix", ylim=(0, 105))
-    return _save(fig, data, dest, "fig16-accuracy-vs-mix")
+    return _save(LINE_FIGURES["fig16-accuracy-vs-mix"](data), data, dest, "fig16-accuracy-vs-mix")
 
 
 def fig_optimum_rl(df: pd.DataFrame, dest: Path) -> list[Path]:
