@@ -253,3 +253,41 @@ def test_polish_time_limit_is_passed_recorded_and_shown(gap_table, tmp_path, cap
                            "--time-limit", "20", "--force"]) == 0  # the default: as long as the engine
     row = gap_table.table().query("method == 'plan-guided'").iloc[0]
     assert row["polish_time_limit_s"] == 5 and "polish" not in gap_table.cell(row)
+
+
+def test_large_sets_skip_the_slow_methods_unless_named(gap_table, tmp_path, capsys):
+    """Without --methods a set of more than LARGE requests runs no rollout, no training on itself and
+    no wrong forecast (hours on a 250-request set); named in --methods they run."""
+    inst = str(TINY / "lenet-1x4-tau0.6.json")
+    gap_table.LARGE = 0  # the tiny set counts as large
+    assert gap_table.main(["--instances", inst, "--plan-time-limit", "20", "--time-limit", "20"]) == 0
+    recs = sorted(p.name for p in (tmp_path / "records").glob("*.json"))
+    assert recs == ["lenet-1x4-tau0.6--edge-cloud.json", "lenet-1x4-tau0.6--exact-reference.json",
+                    "lenet-1x4-tau0.6--greedy.json", "lenet-1x4-tau0.6--per-layer.json",
+                    "lenet-1x4-tau0.6--plan-guided.json"]  # and no pretrained row: no policy for this set
+    assert gap_table.main(["--instances", inst, "--methods", "plan-rollout", "--plan-time-limit", "20"]) == 0
+    assert (tmp_path / "records" / "lenet-1x4-tau0.6--plan-rollout.json").exists()
+
+
+def test_the_pretrained_row_places_with_the_committed_policy(gap_table, tmp_path):
+    """``rl (masked, pretrained)`` places a set with the committed policy named for it (trained on
+    another instance: the record says which), scored by the evaluator; a set with none gets no row."""
+    import json
+
+    inst = str(TINY / "lenet-1x4-tau0.6.json")
+    policy = ROOT / "models" / "policies" / "lenet-cifar-70"
+    gap_table.PRETRAINED_POLICIES = {"lenet-1x4-tau0.6": policy}
+    assert gap_table.main(["--instances", inst, str(TINY / "lenet-1x4-tau0.8.json"), "--methods",
+                           gap_table.PRETRAINED, "--time-limit", "20"]) == 0
+    rec = json.loads((tmp_path / "records" / "lenet-1x4-tau0.6--rl-masked-pretrained.json").read_text())
+    cfg = json.loads((policy / "policy.json").read_text())
+    assert rec["trained_on"] == cfg["instance"] and rec["policy"] == "models/policies/lenet-cifar-70"
+    assert rec["episodes"] == cfg["episodes"] and rec["train_s"] == cfg["train_s"]
+    assert rec["feasible"] and rec["rejected"] == 0 and rec["decision_ms_per_request"] > 0
+    assert not (tmp_path / "records" / "lenet-1x4-tau0.8--rl-masked-pretrained.json").exists()
+    lines = (tmp_path / "gap_table.md").read_text().split("## All measurements")[0].splitlines()
+    cells = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]]
+             for line in lines if line.startswith("| ")}
+    col = cells["instance"].index(gap_table.PRETRAINED)
+    assert cells["lenet-1x4-tau0.8"][col] == "not run"
+    assert cells["lenet-1x4-tau0.6"][col].endswith("% vs exact)")  # a gap: placed whole, nothing broken

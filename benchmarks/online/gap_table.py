@@ -6,9 +6,12 @@
 
 Instances (``--instances``: names or paths; default :data:`DEFAULT`): every set of
 ``instances/coupled/`` with at most 20 requests (requests compete for capacity: their separate
-optima do not fit together), the paper's LeNet 10x10 and 10x70 sets (requests do not compete at
-the paper's 1 s period) and its "tight" LeNet sets (capacities over a 3 ms period, made by
-``benchmarks/milp/make_tight.py``: requests compete for radio bandwidth).
+optima do not fit together), the paper's LeNet 1x10, 3x10, 10x10 and 10x70 sets (requests do not
+compete at the paper's 1 s period), its "tight" LeNet sets (capacities over a 3 ms period, made by
+``benchmarks/milp/make_tight.py``: on 10 devices requests compete for radio bandwidth, on 70 they
+do not) and its heterogeneous 250-request loads (the only 250-request sets with a reference in
+``instances/paper.solu``). Sets of more than :data:`LARGE` requests run, without ``--methods``,
+only the methods not in :data:`NOT_ON_LARGE`.
 
 Reference: the certified optimum (``=opt=``) or best proven bound (``=bestdual=``) of
 ``instances/coupled.solu`` / ``instances/paper.solu`` (written from the exact engine's benchmark
@@ -41,6 +44,9 @@ Methods (``--methods``, :data:`METHODS`):
   double DQN, same preset. Both trained on the instance (``--episodes`` layer episodes, seed
   0, :func:`optdist.rl.train.train`), then placing its requests online
   (:func:`optdist.rl.policy.solve_rl`); curves to ``curves/<instance>-<variant>/``;
+* ``rl (masked, pretrained)``: the masked DQN of Figs. 13-14 (``models/policies/mix-70``, trained once on
+  another instance, the record's ``trained_on``), placing the sets of :data:`PRETRAINED_POLICIES` (the
+  250-request loads, too large to train on here); no row for other sets;
 * ``rl (MaskablePPO)``: the off-the-shelf sb3-contrib baseline on the registered environment
   (:func:`optdist.rl.ppo.train_maskable_ppo`, stage reward, ``--ppo-timesteps`` steps, seed 0),
   placing online through :func:`optdist.rl.ppo.solve_rl_ppo`.
@@ -83,7 +89,10 @@ SOLU = [ROOT / "instances" / "coupled.solu", ROOT / "instances" / "paper.solu"]
 COUPLED_SETS = ["lenet-8x4-rpi3", "lenet-9x5-nexus-rpi3", "cifar-6x5-nexus-rpi3", "mixed-8x6-nexus-rpi3",
                 "lenet-20x10-rpi3", "lenet-20x20-nexus-rpi3", "cifar-12x10-rpi3", "cifar-20x20-nexus-rpi3"]
 PAPER_SETS = ["lenet-10x10-tight-tau0.6", "lenet-10x10-tight-tau0.8", "lenet-20x70-tight-tau0.6",
-              "lenet-10x10-tau0.8", "lenet-10x10-tau0.6", "lenet-10x70-tau0.8", "lenet-10x70-tau0.6"]
+              "lenet-10x70-tight-tau0.6", "lenet-10x70-tight-tau0.8",
+              "lenet-10x10-tau0.8", "lenet-10x10-tau0.6", "lenet-10x70-tau0.8", "lenet-10x70-tau0.6",
+              "lenet-1x10-tau0.6", "lenet-1x10-tau0.8", "lenet-3x10-tau0.6", "lenet-3x10-tau0.8",
+              "hetero-250x70-tau0.6", "hetero-250x70-tau0.8"]
 DEFAULT = ([ROOT / "instances" / "coupled" / f"{n}.json" for n in COUPLED_SETS]
            + [ROOT / "instances" / "paper" / f"{n}.json" for n in PAPER_SETS])
 RL_VARIANTS = {
@@ -97,7 +106,17 @@ PLANNED = ["plan-guided", "plan-rollout"]
 #: label -> (method, sign)
 FORECASTS = {f"{m} (forecast {'-' if sign < 0 else '+'}25 %)": (m, sign) for m in PLANNED for sign in (-1, +1)}
 PPO = "rl (MaskablePPO)"
-METHODS = ["greedy", "per-layer", "edge-cloud", *PLANNED, *FORECASTS, *RL_VARIANTS, PPO]
+#: the masked DQN trained once, apart, on another instance (the policy of Figs. 13-14,
+#: ``benchmarks/specs/paper-250-rl-vgg.toml``), placing the sets too large to train on here
+PRETRAINED = "rl (masked, pretrained)"
+#: instance name prefix -> the committed policy that row uses (instances matching none have no such row)
+PRETRAINED_POLICIES = {"hetero-250x70-": ROOT / "models" / "policies" / "mix-70"}
+METHODS = ["greedy", "per-layer", "edge-cloud", *PLANNED, *FORECASTS, *RL_VARIANTS, PRETRAINED, PPO]
+#: sets of more requests than this are "large": without ``--methods`` they skip :data:`NOT_ON_LARGE`
+LARGE = 20
+#: too slow for a large set on 2 cores: a rollout of the forecast's rest per request, training on
+#: the set itself (episodes of VGG layers), the wrong forecasts (two more plans each)
+NOT_ON_LARGE = ["plan-rollout", *FORECASTS, *RL_VARIANTS, PPO]
 EXACT = "exact (reference)"
 
 
@@ -164,6 +183,11 @@ POLISH_EXTRA = ("followed", "repaired", "improved", "chosen", "polish_moves", "p
                 "polish_joint_capped", "polish_joint_stalled", "polish_s")
 
 
+def pretrained_policy(name: str) -> Path | None:
+    """The committed policy of :data:`PRETRAINED_POLICIES` for instance ``name`` (None: none)."""
+    return next((d for prefix, d in PRETRAINED_POLICIES.items() if name.startswith(prefix)), None)
+
+
 def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float, ppo_timesteps: int,
                  plan_start: Path | None = None, polish_time_limit: float | None = None) -> dict:
     """One method on ``inst``: its row (reference columns filled in at render time); ``plan_start``:
@@ -173,6 +197,13 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
     if method == PPO:
         res = _not_interrupted(optdist.solve(inst, method="rl-ppo", timesteps=ppo_timesteps, seed=0))
         extra = {"train_s": res.extra["train_s"], "timesteps": ppo_timesteps}
+    elif method == PRETRAINED:
+        policy = pretrained_policy(inst.name)
+        res = _not_interrupted(optdist.solve(inst, method="rl", policy=policy))
+        cfg = json.loads((policy / "policy.json").read_text())
+        extra = {"train_s": cfg.get("train_s"), "episodes": cfg["episodes"],
+                 "policy": str(policy.relative_to(ROOT) if policy.is_relative_to(ROOT) else policy),
+                 "trained_on": cfg["instance"]}
     elif method in RL_VARIANTS:
         from optdist.result import finalize
         from optdist.rl.policy import Policy, solve_rl
@@ -270,16 +301,20 @@ def load_all(paths: list[Path]) -> list[Instance]:
     return insts
 
 
-def run(insts: list[Instance], methods: list[str], *, episodes: int, plan_time_limit: float, time_limit: float,
+def run(insts: list[Instance], methods: list[str] | None, *, episodes: int, plan_time_limit: float, time_limit: float,
         force: bool, ppo_timesteps: int = 20_000, plan_start: Path | None = None,
         polish_time_limit: float | None = None) -> None:
-    """Every (instance, method) record that is missing (or all, with ``force``)."""
+    """Every (instance, method) record that is missing (or all, with ``force``); ``methods`` None:
+    :data:`METHODS`, less :data:`NOT_ON_LARGE` on sets of more than :data:`LARGE` requests."""
     RECORDS.mkdir(exist_ok=True)
     for inst in insts:
-        for method in [EXACT, *methods]:
+        chosen = methods or [m for m in METHODS if inst.n_requests <= LARGE or m not in NOT_ON_LARGE]
+        for method in [EXACT, *chosen]:
             out = record_path(inst.name, method)
             if out.exists() and not force:
                 continue
+            if method == PRETRAINED and pretrained_policy(inst.name) is None:
+                continue  # no committed policy for this instance: no row (the table says "not run")
             print(f"{inst.name}: {method}", flush=True)
             rec = exact_row(inst, time_limit) if method == EXACT else solve_method(
                 inst, method, episodes, plan_time_limit, ppo_timesteps, plan_start, polish_time_limit)
@@ -345,7 +380,7 @@ def render() -> None:
              if "note" in df.columns else "")
     cols = ["instance", "method", "n_requests", "latency_ms", "reference_ms", "reference_kind", "gap_%", "vs_exact_%", "rejected", "capacity_viol",
             "privacy_viol", "placement_viol", "feasible", "decision_ms_per_request", "decision_ms_max", "train_s",
-            "episodes", "timesteps", "prep_s", "plan_time_limit_s", "polish_time_limit_s", "plan_engine_ms", "plan_ms", "polish_moves", "polish_joint_solves", "polish_joint_capped",
+            "episodes", "timesteps", "trained_on", "prep_s", "plan_time_limit_s", "polish_time_limit_s", "plan_engine_ms", "plan_ms", "polish_moves", "polish_joint_solves", "polish_joint_capped",
             "polish_joint_stalled", "plan_start", "shared_kB"]
     df = df[[c for c in cols if c in df.columns]]  # records older than a column leave it out, or empty in their rows
     atomic_write_text(HERE / "gap_table.csv", df.to_csv(index=False))
@@ -446,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as e:
                 ap.error(f"--plan-start {args.plan_start}: {e}")
         try:
-            run(insts, args.methods or METHODS, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
+            run(insts, args.methods, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
                 time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps,
                 plan_start=args.plan_start, polish_time_limit=args.polish_time_limit)
         except Interrupted as e:  # the records written so far stay; a rerun resumes from them

@@ -1,0 +1,138 @@
+"""Training time of each RL preset at its default episode count (issue 14: <= 15 min on 2 cores).
+
+    python benchmarks/online/train_time.py                   # every preset (resumes: one record each)
+    python benchmarks/online/train_time.py --presets lenet   # some
+    python benchmarks/online/train_time.py --render          # train_time.{md,csv} from the records
+
+Each preset (:data:`RUNS`) is trained by the command a user runs, ``optdist train-rl FILE --preset P
+--reward stage --masked --double --seed 0`` with no ``--episodes`` (so the preset's default of
+:mod:`optdist.rl.presets`, the paper's Tables 4-5), in a child process, on the largest set of the
+gap table that uses that preset (``vgg``: the set and ``--train-freq 16`` of
+``benchmarks/specs/paper-250-rl-vgg.toml``, whose policy places the VGG and heterogeneous loads).
+A record per preset in ``train_time/`` (written atomically when its run ends; present: skipped,
+``--force`` re-runs): the command, the training seconds of its ``policy.json`` (``train_s``), the
+command's wall seconds, its CPU seconds (user + system, ``getrusage`` of the child), the load
+average before and after, and the policy's episodes, env steps and gradient steps. The policy
+files go to a temporary folder and are deleted. Wall time follows the load of the shared
+machine; CPU time does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from optdist.io import atomic_write_json, atomic_write_text  # noqa: E402
+
+from _common import machine  # noqa: E402
+
+RECORDS = HERE / "train_time"
+#: preset -> (instance file, extra arguments of ``optdist train-rl``)
+RUNS = {
+    "lenet": ("instances/paper/lenet-20x70-tight-tau0.6.json", []),
+    "cifar": ("instances/coupled/cifar-20x20-nexus-rpi3.json", []),
+    "hetero": ("instances/coupled/mixed-8x6-nexus-rpi3.json", []),
+    "vgg": ("benchmarks/specs/instances/train-mix-8x70-tau0.6.json", ["--train-freq", "16"]),
+}
+TARGET_S = 15 * 60
+
+
+def command(preset: str, out: Path) -> list[str]:
+    """The ``optdist train-rl`` command line of ``preset``, writing its policy to ``out``."""
+    instance, extra = RUNS[preset]
+    return [sys.executable, "-m", "optdist", "train-rl", instance, "--preset", preset, "--reward", "stage",
+            "--masked", "--double", "--seed", "0", *extra, "--out", str(out)]
+
+
+def run_one(preset: str) -> dict:
+    """Train ``preset`` once (:func:`command`) and return its record. RuntimeError (with the
+    command's last output) where the command fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = command(preset, Path(tmp) / "policy")
+        load0 = os.getloadavg()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[1:])}: exit {proc.returncode}: {(proc.stderr or proc.stdout)[-2000:]}")
+        cfg = json.loads((Path(tmp) / "policy" / "policy.json").read_text())
+    return {"preset": preset, "instance": Path(RUNS[preset][0]).stem,
+            "command": "optdist " + " ".join(cmd[3:-2]),
+            "episodes": cfg["episodes"], "env_steps": cfg.get("env_steps"), "gradient_steps": cfg.get("gradient_steps"),
+            "train_freq": cfg.get("train_freq", 1), "train_s": cfg["train_s"], "wall_s": wall,
+            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "load_before": load0[0], "load_after": os.getloadavg()[0], "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+            "machine": machine()}
+
+
+def render() -> None:
+    """train_time.csv and train_time.md from the records."""
+    df = pd.DataFrame([json.loads(p.read_text()) for p in sorted(RECORDS.glob("*.json"))])
+    df["within_15_min"] = df["wall_s"] <= TARGET_S
+    cols = ["preset", "instance", "episodes", "train_freq", "env_steps", "gradient_steps", "train_s", "wall_s", "cpu_s",
+            "within_15_min", "load_before", "load_after", "date_utc"]
+    atomic_write_text(HERE / "train_time.csv", df[cols + ["command", "machine"]].to_csv(index=False))
+    md = ["# Training time per RL preset at its default episodes",
+          "",
+          "Command: `python benchmarks/online/train_time.py` (records in `train_time/`; `--render` rewrites this file "
+          "and `train_time.csv`). Each row is one run of the command below it, in a child process: `train_s` from its "
+          "`policy.json` (the training loop), `wall_s` the whole command (start-up, training, placing the set with the "
+          "policy), `cpu_s` its user + system CPU seconds. Target (issue 14): <= 15 min (900 s) on 2 cores.",
+          f"Machines: {'; '.join(sorted(set(df['machine'])))}",
+          "",
+          df[cols].to_markdown(index=False, floatfmt=".1f"),
+          "",
+          "Commands:",
+          "",
+          *[f"- `{r['preset']}`: `{r['command']}`" for _, r in df.iterrows()],
+          ""]
+    atomic_write_text(HERE / "train_time.md", "\n".join(md))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--presets", nargs="+", choices=list(RUNS), help="default: all")
+    ap.add_argument("--force", action="store_true", help="re-run presets that have a record")
+    ap.add_argument("--render", action="store_true", help="only rewrite train_time.{md,csv} from the records")
+    args = ap.parse_args(argv)
+    if args.render and (args.presets or args.force):
+        ap.error("--render only redraws the table from the records: leave out --presets and --force")
+    if not args.render:
+        RECORDS.mkdir(exist_ok=True)
+        for preset in args.presets or list(RUNS):
+            out = RECORDS / f"{preset}.json"
+            if out.exists() and not args.force:
+                continue
+            print(f"{preset}: {' '.join(command(preset, Path('<tmp>'))[3:])}", flush=True)
+            try:
+                rec = run_one(preset)
+            except RuntimeError as e:
+                print(f"train_time.py: {e}", file=sys.stderr)
+                return 1
+            atomic_write_json(out, rec)
+            print(f"{preset}: training {rec['train_s']:.1f} s, command {rec['wall_s']:.1f} s wall, "
+                  f"{rec['cpu_s']:.1f} s CPU", flush=True)
+    if not any(RECORDS.glob("*.json")):
+        ap.error(f"no records in {RECORDS} (fix: run train_time.py without --render first)")
+    render()
+    print(f"wrote {HERE / 'train_time.md'} and train_time.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
