@@ -15,7 +15,11 @@ round instead of one forward per segment: it guesses the next devices, builds th
 the guess at once (:func:`optdist.rl.trajectory.layer_states`), lets the network choose in every
 one of them, and keeps the choices up to the first one that differs from the guess (that one
 included: its state was exact). The first guess is the previous request's decisions for the
-layer (same CNN; a CNN's first request is decided segment by segment); after a miss it is
+layer (same CNN); a CNN's first request has none, and where the policy can rank the devices of a
+state (``rank``: :meth:`Scorer.order`) its layers of at least :data:`RANKED_MIN` segments are
+guessed from the first state's ranking repeated (a policy tends to go round its preferred
+devices; where such rounds keep fewer than :data:`RANKED_KEEP` segments each, some segments
+are decided alone between them), others are decided segment by segment; after a miss it is
 :func:`_guess`: the layer's decisions so far continued periodically, else the previous
 request's decisions continued from where the last decision occurs in them, else the network's
 choices after the miss (a Jacobi iteration on the sequence of decisions). Where capacity binds
@@ -42,11 +46,16 @@ from optdist.rl.env import Features
 from optdist.rl.trajectory import DeviceRows, batchable, layer_states
 
 Choose = Callable[[np.ndarray, DeviceRows, np.ndarray], np.ndarray]  # (glob, device rows, allowed) -> devices
+Rank = Callable[[np.ndarray, DeviceRows, np.ndarray], np.ndarray]  # one state's (glob, rows, allowed) -> devices by preference
 
 TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the best are ties
 FIRST_ROUND = 512  # segments in a layer's first round; then twice the segments last kept,
 MIN_ROUND = 8  # within [MIN_ROUND, MAX_ROUND] (a wrong guess wastes at most about the work kept)
 MAX_ROUND = 2048
+RANKED_MIN = 64  # segments a layer needs for its first request's decisions to be guessed from a ranking
+RANKED_ROUND = 64  # segments in the first round along such a guess (it is coarser than a previous request's)
+RANKED_KEEP = 2  # along a ranking, while a layer's rounds keep fewer segments on average, each round is followed by
+RANKED_ALONE = 16  # this many segments decided one by one (a small round costs about 3 of those)
 SPLIT = 8  # a piece of a row's segment indices whose ends lie on different linear pieces is cut in SPLIT
 DIRECT_PAIRS = 256  # at most this many (row, tau) pairs (a small round) are all forwarded, not interpolated
 GLIBC_MMAP_MAX = 32 * 2**20  # bytes: glibc's largest dynamic mmap threshold on 64-bit systems (mallopt(3))
@@ -195,12 +204,25 @@ class Scorer:
         if K == 1:  # one state (a segment decided alone): every allowed row forwarded, no grouping
             j = np.flatnonzero(allowed[0])
             q = np.full((1, D), -np.inf)
-            q[0, j] = self.q_rows(glob, dev.rows[dev.last[0, j]], np.zeros(len(j), dtype=np.int64))
+            q[0, j] = self._q_one(glob, dev, j)
         else:
             q = self._q_batch(glob, dev, allowed)
         best = q.max(axis=1)
         near = q >= (best - TIE_TOLERANCE * (1.0 + np.abs(best)))[:, None]
         return near.argmax(axis=1).astype(np.int64)
+
+    def order(self, glob: np.ndarray, dev: DeviceRows | np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """The allowed devices of one state by decreasing Q, equal Q by lowest index: (n,) int64
+        (``glob`` (1, G), ``dev`` and ``allowed`` (1, D) as in :meth:`choose`; empty when none is
+        allowed). Every allowed row is forwarded; the first device is :meth:`choose`'s up to ties
+        within :data:`TIE_TOLERANCE`. A guess for :func:`decide_layer`, never a decision."""
+        dev = _rows(dev)
+        j = np.flatnonzero(allowed[0])
+        return j[np.lexsort((j, -self._q_one(glob, dev, j)))]
+
+    def _q_one(self, glob: np.ndarray, dev: DeviceRows, j: np.ndarray) -> np.ndarray:
+        """Q (len(j),) float64 of the devices ``j`` of the first state of ``glob``, ``dev``."""
+        return self.q_rows(glob, dev.rows[dev.last[0, j]], np.zeros(len(j), dtype=np.int64))
 
     def _q_batch(self, glob: np.ndarray, dev: DeviceRows | np.ndarray, allowed: np.ndarray) -> np.ndarray:
         """Q (K, D) float64 of the allowed entries of a batch of states (``dev`` as in :meth:`choose`;
@@ -256,27 +278,30 @@ def decide_segment(choose: Choose, feats: Features, r: int, st: LayerState, mask
 
 
 def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool, hint: np.ndarray | None = None,
-                 batched: bool = True) -> bool:
+                 batched: bool = True, rank: Rank | None = None) -> bool:
     """Place the remaining segments of ``st`` as segment-by-segment greedy decisions would; False
     (segments before it placed) when a masked policy finds no allowed device for a segment.
 
     ``choose(glob, dev, allowed)``: the policy's device per state (see :meth:`Scorer.choose`; ``dev``
     is a :class:`DeviceRows`, ``dev.dense()`` the (K, F, D) blocks); it must depend on each state alone. ``hint``: a guess of the layer's devices in segment order
     (e.g. the previous request's decisions for this layer); it changes the speed, never the
-    decisions. Without a hint (a CNN's first request), in layers :func:`batchable` rejects,
-    and with ``batched=False`` (the reference) each segment gets one observation and one
-    forward: guessing blind costs more rounds than it saves.
+    decisions. ``rank(glob, dev, allowed)``: the policy's devices of one state by preference
+    (:meth:`Scorer.order`); without a hint, in a layer of at least :data:`RANKED_MIN` remaining
+    segments, the hint is the ranking of its first state repeated (:func:`_ranked`), and while
+    the layer's rounds keep fewer than :data:`RANKED_KEEP` segments each on average, each round
+    is followed by :data:`RANKED_ALONE` segments decided alone (a round costs about 3 of those;
+    the next guess then continues the decisions so far, :func:`_guess`). Without a hint
+    otherwise (a CNN's first request: LeNet's small layers, or no ``rank``), in layers
+    :func:`batchable` rejects, and with ``batched=False`` (the reference) each segment gets one
+    observation and one forward: guessing blind costs more rounds than it saves.
     """
+    size, ranked = FIRST_ROUND, batched and hint is None and rank is not None and st.P - st.t >= RANKED_MIN
+    if ranked and batchable(st):
+        hint, size = _ranked(rank, feats, r, st, masked), RANKED_ROUND
     if not batched or hint is None or not batchable(st):
-        while not st.done:
-            j = decide_segment(choose, feats, r, st, masked)
-            if j is None:
-                return False
-            st.place(j)
-        return True
-    size = FIRST_ROUND
+        return _one_by_one(choose, feats, r, st, masked, st.P - st.t)
     hint = np.asarray(hint, dtype=np.int64)
-    guess = hint[st.t:]
+    guess, kept, rounds = hint[st.t:], 0, 0
     while not st.done:
         K = min(size, st.P - st.t)
         guess = _extend(st, guess[:K], K)
@@ -292,9 +317,38 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
                 return False
         st.commit(act[:end])
         size = min(MAX_ROUND, max(MIN_ROUND, 2 * end))
-        if not st.done:  # act[end:]: the choices past the miss (in states built along the wrong guess)
-            guess = _guess(st.owners[st.order[: st.t]], hint, act[end:], st.P - st.t)
+        after = act[end:]  # the choices past the miss (in states built along the wrong guess)
+        kept, rounds = kept + end, rounds + 1
+        if ranked and kept < RANKED_KEEP * rounds and not st.done:  # rounds cost more than they keep
+            if not _one_by_one(choose, feats, r, st, masked, RANKED_ALONE):
+                return False
+            after = after[:0]
+        if not st.done:
+            guess = _guess(st.owners[st.order[: st.t]], hint, after, st.P - st.t)
     return True
+
+
+def _one_by_one(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool, n: int) -> bool:
+    """Place the next ``n`` segments of ``st`` (fewer where the layer ends) with one observation and
+    one forward each; False when a masked policy finds no allowed device for one."""
+    for _ in range(min(n, st.P - st.t)):
+        j = decide_segment(choose, feats, r, st, masked)
+        if j is None:
+            return False
+        st.place(j)
+    return True
+
+
+def _ranked(rank: Rank, feats: Features, r: int, st: LayerState, masked: bool) -> np.ndarray | None:
+    """A hint (P,) for the segments of ``st`` (:func:`decide_layer` reads it from ``st.t``):
+    ``rank``'s order of the allowed devices in the current state, repeated; None where none is
+    allowed (the segment-by-segment path then handles the rejection)."""
+    obs, mask = feats(r, st)
+    allowed = mask if masked else st.cand[: feats.D]
+    if not allowed.any():
+        return None
+    glob, dev = _split(feats, obs)
+    return np.resize(rank(glob, dev, allowed[None]), st.P)
 
 
 def _guess(done: np.ndarray, hint: np.ndarray, after: np.ndarray, n: int) -> np.ndarray:
@@ -335,7 +389,8 @@ def _extend(st: LayerState, guess: np.ndarray, K: int) -> np.ndarray:
 
 
 def place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool,
-                   active: np.ndarray | None = None, batched: bool = True) -> tuple[OnlineOutcome, list[float], list[int]]:
+                   active: np.ndarray | None = None, batched: bool = True,
+                   rank: Rank | None = None) -> tuple[OnlineOutcome, list[float], list[int]]:
     """Place every request in arrival order with ``choose`` (see :func:`decide_layer`): the
     outcome, each request's decision seconds and the segments it decided.
 
@@ -343,13 +398,14 @@ def place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool
     when a segment has no allowed device or the source cannot take a pinned layer; an unmasked
     one picks among the layer's candidate devices and may break constraints. ``active`` (bool
     per node): devices still present. Each layer's guess is the previous request's decisions
-    for the same CNN and layer. ``batched=False``: one forward per segment (same decisions,
+    for the same CNN and layer; a CNN's first request guesses from ``rank`` (see :func:`decide_layer`;
+    :meth:`Scorer.order` for a DQN). ``batched=False``: one forward per segment (same decisions,
     slower; the reference of the tests and ``benchmarks/online/decisions.py``). BLAS runs on one
     thread (its threads only contend on these small matrices).
     """
     keep_freed_heap()
     with threadpool_limits(1, user_api="blas"):
-        return _place_requests(inst, feats, choose, masked, active, batched)
+        return _place_requests(inst, feats, choose, masked, active, batched, rank)
 
 
 def keep_freed_heap() -> None:
@@ -371,7 +427,7 @@ def keep_freed_heap() -> None:
 
 
 def _place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool,
-                    active: np.ndarray | None, batched: bool) -> tuple[OnlineOutcome, list[float], list[int]]:
+                    active: np.ndarray | None, batched: bool, rank: Rank | None) -> tuple[OnlineOutcome, list[float], list[int]]:
     usage = Usage.zeros(inst.n_nodes)
     out, decision_s, segments = OnlineOutcome(inst), [], []
     last: dict[tuple[str, int], np.ndarray] = {}
@@ -387,7 +443,8 @@ def _place_requests(inst: Instance, feats: Features, choose: Choose, masked: boo
                 st.commit(np.full(st.P, src))
             else:
                 key = (inst.request_cnn[r], st.k)
-                ok = decide_layer(choose, feats, r, st, masked, hint=last.get(key), batched=batched)
+                ok = decide_layer(choose, feats, r, st, masked, hint=last.get(key), batched=batched,
+                                  rank=rank)
                 last[key] = st.owners[st.order[: st.t]]
                 n += st.t
             if ok:

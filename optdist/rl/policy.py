@@ -259,7 +259,8 @@ def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = Non
     if (feats.n_global, feats.n_device) != (policy.net.n_global, policy.net.n_device):
         raise ValueError(f"{which} reads {policy.net.n_global} global and {policy.net.n_device} per-device features, "
                          f"{inst.name} gives {feats.n_global} and {feats.n_device}: retrain it")
-    return place_requests(inst, feats, Scorer(policy.net).choose, policy.masked, active)
+    scorer = Scorer(policy.net)
+    return place_requests(inst, feats, scorer.choose, policy.masked, active, rank=scorer.order)
 
 
 def not_modelled(method: str, masked: bool) -> dict[str, str]:
