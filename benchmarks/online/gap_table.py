@@ -305,16 +305,19 @@ def run(insts: list[Instance], methods: list[str] | None, *, episodes: int, plan
         force: bool, ppo_timesteps: int = 20_000, plan_start: Path | None = None,
         polish_time_limit: float | None = None) -> None:
     """Every (instance, method) record that is missing (or all, with ``force``); ``methods`` None:
-    :data:`METHODS`, less :data:`NOT_ON_LARGE` on sets of more than :data:`LARGE` requests."""
+    :data:`METHODS`, less :data:`NOT_ON_LARGE` on sets of more than :data:`LARGE` requests and
+    less :data:`PRETRAINED` on sets with no policy for it (named in ``methods``: said, no record)."""
     RECORDS.mkdir(exist_ok=True)
     for inst in insts:
-        chosen = methods or [m for m in METHODS if inst.n_requests <= LARGE or m not in NOT_ON_LARGE]
+        chosen = methods or [m for m in METHODS if (inst.n_requests <= LARGE or m not in NOT_ON_LARGE)
+                             and (m != PRETRAINED or pretrained_policy(inst.name) is not None)]
         for method in [EXACT, *chosen]:
             out = record_path(inst.name, method)
             if out.exists() and not force:
                 continue
-            if method == PRETRAINED and pretrained_policy(inst.name) is None:
-                continue  # no committed policy for this instance: no row (the table says "not run")
+            if method == PRETRAINED and pretrained_policy(inst.name) is None:  # no row: the table says "not run"
+                print(f"{inst.name}: {method}: not run (no policy for it in PRETRAINED_POLICIES)", flush=True)
+                continue
             print(f"{inst.name}: {method}", flush=True)
             rec = exact_row(inst, time_limit) if method == EXACT else solve_method(
                 inst, method, episodes, plan_time_limit, ppo_timesteps, plan_start, polish_time_limit)
