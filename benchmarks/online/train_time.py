@@ -69,7 +69,7 @@ def run_one(preset: str) -> dict:
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[1:])}: exit {proc.returncode}: {(proc.stderr or proc.stdout)[-2000:]}")
+            raise RuntimeError(f"optdist {' '.join(cmd[3:])}: exit {proc.returncode}: {(proc.stderr or proc.stdout)[-2000:]}")
         cfg = json.loads((Path(tmp) / "policy" / "policy.json").read_text())
     return {"preset": preset, "instance": Path(RUNS[preset][0]).stem,
             "command": "optdist " + " ".join(cmd[3:-2]),
@@ -80,12 +80,31 @@ def run_one(preset: str) -> dict:
             "machine": machine()}
 
 
+#: the columns of the table, in order (``within_15_min`` computed, the others each record's fields)
+COLUMNS = ["preset", "instance", "episodes", "train_freq", "env_steps", "gradient_steps", "train_s", "wall_s", "cpu_s",
+           "within_15_min", "load_before", "load_after", "date_utc"]
+
+
+def read_record(path: Path) -> dict:
+    """One record of ``train_time/``; ValueError naming the file, what is wrong and the fix where it is
+    not valid JSON or lacks a field of :data:`COLUMNS` (or ``command``, ``machine``)."""
+    fix = "fix: delete it" + (f" and rerun train_time.py --presets {path.stem} to remake it" if path.stem in RUNS else "")
+    try:
+        rec = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: line {e.lineno} column {e.colno}: invalid JSON: {e.msg} ({fix})") from None
+    need = [c for c in COLUMNS if c != "within_15_min"] + ["command", "machine"]
+    missing = need if not isinstance(rec, dict) else [c for c in need if c not in rec]
+    if missing:
+        raise ValueError(f"{path}: not a train_time record: no {', '.join(map(json.dumps, missing))} ({fix})")
+    return rec
+
+
 def render() -> None:
-    """train_time.csv and train_time.md from the records."""
-    df = pd.DataFrame([json.loads(p.read_text()) for p in sorted(RECORDS.glob("*.json"))])
+    """train_time.csv and train_time.md from the records; ValueError (:func:`read_record`) for an invalid one."""
+    df = pd.DataFrame([read_record(p) for p in sorted(RECORDS.glob("*.json"))])
     df["within_15_min"] = df["wall_s"] <= TARGET_S
-    cols = ["preset", "instance", "episodes", "train_freq", "env_steps", "gradient_steps", "train_s", "wall_s", "cpu_s",
-            "within_15_min", "load_before", "load_after", "date_utc"]
+    cols = COLUMNS
     atomic_write_text(HERE / "train_time.csv", df[cols + ["command", "machine"]].to_csv(index=False))
     md = ["# Training time per RL preset at its default episodes",
           "",
@@ -129,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{rec['cpu_s']:.1f} s CPU", flush=True)
     if not any(RECORDS.glob("*.json")):
         ap.error(f"no records in {RECORDS} (fix: run train_time.py without --render first)")
-    render()
+    try:
+        render()
+    except ValueError as e:  # a record edited or cut short
+        ap.error(f"render: {e}")
     print(f"wrote {HERE / 'train_time.md'} and train_time.csv")
     return 0
 

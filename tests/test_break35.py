@@ -1,0 +1,124 @@
+"""break35: a fresh user's odd uses of gap_table.py, train_time.py and the figure redraw."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "instances" / "tiny"
+LENET = str(TINY / "lenet-1x4-tau0.6.json")
+
+
+@pytest.fixture
+def gap_table(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("gap_table_break35", ROOT / "benchmarks" / "online" / "gap_table.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "HERE", tmp_path)
+    monkeypatch.setattr(mod, "RECORDS", tmp_path / "records")
+    return mod
+
+
+def test_pretrained_row_named_on_a_set_without_a_policy_says_why_it_is_not_run(gap_table, capsys):
+    assert gap_table.main(["--instances", LENET, "--methods", gap_table.PRETRAINED, "--time-limit", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "lenet-1x4-tau0.6: rl (masked, pretrained) not run: no committed policy for this set" in out
+    assert "hetero-250x70-*" in out
+
+
+@pytest.mark.parametrize("policy, said", [
+    ("lenet-cifar-70", "does not cover micro-1x3-tau0.6's [\"micro\"] requests"),
+    ("no-such-policy", "no-such-policy: no policy here"),
+])
+def test_pretrained_policy_missing_or_not_fitting_is_refused_before_anything_runs(gap_table, tmp_path, capsys,
+                                                                                  policy, said):
+    gap_table.PRETRAINED_POLICIES = {"micro-": ROOT / "models" / "policies" / policy}
+    with pytest.raises(SystemExit) as e:
+        gap_table.main(["--instances", str(TINY / "micro-1x3-tau0.6.json"), "--methods", "greedy",
+                        gap_table.PRETRAINED, "--time-limit", "20"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "rl (masked, pretrained) on micro-1x3-tau0.6: " in err and said in err
+    assert "PRETRAINED_POLICIES" in err and "Traceback" not in err
+    assert not (tmp_path / "records").exists()  # nothing ran, not even the reference
+
+
+def test_corrupt_pretrained_policy_is_refused_naming_its_file(gap_table, tmp_path, capsys):
+    bad = tmp_path / "policy"
+    bad.mkdir()
+    for f in (ROOT / "models" / "policies" / "lenet-cifar-70").iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    (bad / "policy.json").write_text('{"format": ')
+    gap_table.PRETRAINED_POLICIES = {"lenet-": bad}
+    with pytest.raises(SystemExit) as e:
+        gap_table.main(["--instances", LENET, "--methods", gap_table.PRETRAINED])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"{bad / 'policy.json'}: 1 problem(s)" in err and "invalid JSON" in err
+
+
+def test_large_set_says_which_methods_it_skips(gap_table, capsys):
+    gap_table.LARGE = 0  # the tiny set counts as large
+    gap_table.NOT_ON_LARGE = [m for m in gap_table.METHODS if m != "greedy"]  # keep the run short
+    assert gap_table.main(["--instances", LENET, "--time-limit", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "lenet-1x4-tau0.6: 1 requests (more than 0): not running per-layer, edge-cloud, plan-guided" in out
+    assert "(name them in --methods to run them)" in out
+
+
+def test_csv_keeps_the_pretrained_policy_column(gap_table, tmp_path):
+    gap_table.PRETRAINED_POLICIES = {"lenet-1x4-tau0.6": ROOT / "models" / "policies" / "lenet-cifar-70"}
+    assert gap_table.main(["--instances", LENET, "--methods", gap_table.PRETRAINED, "--time-limit", "20"]) == 0
+    df = pd.read_csv(tmp_path / "gap_table.csv")
+    row = df[df["method"] == gap_table.PRETRAINED].iloc[0]
+    assert row["policy"] == "models/policies/lenet-cifar-70" and row["trained_on"]
+
+
+def test_render_refuses_an_invalid_record_or_a_missing_reference_naming_the_file(gap_table, tmp_path, capsys):
+    assert gap_table.main(["--instances", LENET, "--methods", "greedy", "--time-limit", "20"]) == 0
+    rec = tmp_path / "records" / "lenet-1x4-tau0.6--greedy.json"
+    doc = rec.read_text()
+    rec.write_text(doc.replace("{", '{"note": "best of 3" ', 1))  # a note added by hand, comma forgotten
+    with pytest.raises(SystemExit) as e:
+        gap_table.main(["--render"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"{rec}: line " in err and "invalid JSON" in err and "Traceback" not in err
+    rec.write_text(doc)
+    (tmp_path / "records" / "lenet-1x4-tau0.6--exact-reference.json").unlink()
+    with pytest.raises(SystemExit) as e:
+        gap_table.main(["--render"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "lenet-1x4-tau0.6--exact-reference.json" in err
+    assert "--instances lenet-1x4-tau0.6" in err
+    assert json.loads(rec.read_text())["method"] == "greedy"
+
+
+@pytest.fixture
+def train_time(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("train_time_break35", ROOT / "benchmarks" / "online" / "train_time.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "HERE", tmp_path)
+    monkeypatch.setattr(mod, "RECORDS", tmp_path / "train_time")
+    monkeypatch.setattr(mod, "RUNS", {"lenet": ("instances/tiny/nope.json", [])})
+    return mod
+
+
+def test_train_time_failure_names_the_command_as_a_user_types_it(train_time, capsys):
+    assert train_time.main([]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("train_time.py: optdist train-rl instances/tiny/nope.json --preset lenet ") and "-m optdist" not in err
+
+
+@pytest.mark.parametrize("text, said", [('{"preset": "lenet"', "line 1 column 19: invalid JSON"),
+                                        ('{"preset": "lenet"}', 'not a train_time record: no "instance"')])
+def test_train_time_render_refuses_an_invalid_record_naming_it(train_time, tmp_path, capsys, text, said):
+    (tmp_path / "train_time").mkdir()
+    (tmp_path / "train_time" / "lenet.json").write_text(text)
+    with pytest.raises(SystemExit) as e:
+        train_time.main(["--render"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"lenet.json: {said}" in err and "--presets lenet to remake it" in err
