@@ -122,3 +122,73 @@ def test_train_time_render_refuses_an_invalid_record_naming_it(train_time, tmp_p
         train_time.main(["--render"])
     err = capsys.readouterr().err
     assert e.value.code == 2 and f"lenet.json: {said}" in err and "--presets lenet to remake it" in err
+
+
+FIGURES = ROOT / "benchmarks" / "figures"
+REDRAW = FIGURES / "redraw_from_csv.py"
+
+
+def _redraw(*args: str):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, str(REDRAW), *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_figure_csv_alone_is_redrawn_beside_itself_and_left_as_it_is(tmp_path):
+    from optdist.bench.figures import redraw_from_csv
+
+    csv = tmp_path / "fig16-accuracy-vs-mix.csv"
+    csv.write_bytes((FIGURES / csv.name).read_bytes())  # the CSV without its PNG (e.g. the PNG deleted to redraw)
+    before = csv.read_bytes()
+    files = redraw_from_csv(csv)
+    assert [f.name for f in files] == ["fig16-accuracy-vs-mix.png", "fig16-accuracy-vs-mix.csv"]
+    assert files[0].read_bytes()[:4] == b"\x89PNG" and csv.read_bytes() == before
+
+
+def _cell(line: str, col: int, value: str) -> str:
+    parts = line.split(",")
+    parts[col] = value
+    return ",".join(parts)
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda lines: lines[:1], "no rows to draw"),
+    (lambda lines: [lines[0], _cell(lines[1], 1, "abc"), *lines[2:]], "line 2, column 'tau': \"abc\" is not a number"),
+    (lambda lines: [*lines[:2], _cell(lines[2], 2, ""), *lines[3:]], "line 3, column 'config': empty"),
+])
+def test_redraw_refuses_a_csv_it_cannot_draw_naming_line_and_column(tmp_path, edit, said):
+    from optdist.bench.figures import redraw_from_csv
+
+    csv = tmp_path / "fig16-accuracy-vs-mix.csv"
+    csv.write_text("\n".join(edit((FIGURES / csv.name).read_text().splitlines())) + "\n")
+    with pytest.raises(ValueError, match=f"{csv.name}: {said}.*\\(fix:"):
+        redraw_from_csv(csv, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_redraw_script_takes_dest_and_refuses_a_file_as_dest(tmp_path):
+    csv = tmp_path / "src" / "fig15-accuracy-vs-devices.csv"  # a copy: nothing is drawn into the repository
+    csv.parent.mkdir()
+    csv.write_bytes((FIGURES / csv.name).read_bytes())
+    run = _redraw(str(csv), "--dest", str(tmp_path / "new"))
+    assert run.returncode == 0 and (tmp_path / "new" / "fig15-accuracy-vs-devices.png").read_bytes()[:4] == b"\x89PNG"
+    (tmp_path / "file").write_text("x")
+    run = _redraw(str(csv), "--dest", str(tmp_path / "file"))
+    assert run.returncode == 2 and "--dest" in run.stderr and "not a folder" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_figure_csv_with_no_note_in_any_row_redraws_without_a_pandas_warning(tmp_path):
+    import warnings
+
+    from optdist.bench.figures import redraw_from_csv
+
+    csv = tmp_path / "fig15-accuracy-vs-devices.csv"
+    csv.write_bytes((FIGURES / csv.name).read_bytes())  # its "note" column is empty in every row
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        files = redraw_from_csv(csv)
+    assert files[0].read_bytes()[:4] == b"\x89PNG"
