@@ -192,3 +192,37 @@ def test_a_figure_csv_with_no_note_in_any_row_redraws_without_a_pandas_warning(t
         warnings.simplefilter("error")
         files = redraw_from_csv(csv)
     assert files[0].read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_train_time_stopped_by_sigterm_kills_the_training_and_says_so(tmp_path):
+    """SIGTERM (as Ctrl-C) during a preset's training: exit 143, one line, no traceback, no record,
+    and the training command killed with it (before: killed by the signal, status -15, nothing said; Ctrl-C: a
+    traceback)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    driver = tmp_path / "driver.py"
+    driver.write_text(f"""import importlib.util, sys
+from pathlib import Path
+spec = importlib.util.spec_from_file_location("tt", {str(ROOT / 'benchmarks' / 'online' / 'train_time.py')!r})
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+m.HERE = Path({str(tmp_path)!r}); m.RECORDS = m.HERE / "train_time"
+m.RUNS = {{"lenet": ("instances/tiny/lenet-1x4-tau0.6.json", ["--episodes", "4931"])}}
+sys.exit(m.main([]))
+""")
+    proc = subprocess.Popen([sys.executable, str(driver)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout.readline().startswith("lenet: train-rl")
+    time.sleep(1.0)  # the training command under way
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and "Traceback" not in err
+    assert "train_time.py: interrupted by SIGTERM: lenet's training stopped, no record for it" in err
+    assert not list((tmp_path / "train_time").glob("*.json"))
+    time.sleep(0.5)
+    left = [p for p in Path("/proc").glob("[0-9]*/cmdline") if b"4931" in p.read_bytes() and b"train-rl" in p.read_bytes()]
+    assert not left  # the training was killed, not left running
