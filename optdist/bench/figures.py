@@ -349,16 +349,21 @@ _NAME_COLUMNS = ("family", "config", "tau")
 
 def _check_cells(csv: Path, data: pd.DataFrame) -> None:
     """ValueError naming ``csv``, the line and column and the fix for a CSV of no rows, a cell of
-    :data:`_NUMBER_COLUMNS` that is not a number, or an empty cell of :data:`_NAME_COLUMNS`."""
+    :data:`_NUMBER_COLUMNS` that is not a finite number (an empty one is no value), or an empty cell
+    of :data:`_NAME_COLUMNS`."""
     from optdist.jsonfile import json_text
 
     fix = "(fix: give the CSV as optdist bench-figures wrote it)"
     if data.empty:
         raise ValueError(f"{csv}: no rows to draw {fix}")
-    for col in (c for c in _NUMBER_COLUMNS if c in data and not pd.api.types.is_numeric_dtype(data[c])):
-        bad = data[col].notna() & pd.to_numeric(data[col], errors="coerce").isna()
-        i = bad.idxmax()
-        raise ValueError(f"{csv}: line {i + 2}, column {col!r}: {json_text(str(data[col][i]))} is not a number {fix}")
+    for col in (c for c in _NUMBER_COLUMNS if c in data):
+        numeric = pd.api.types.is_numeric_dtype(data[col])
+        bad = (data[col].notna() & pd.to_numeric(data[col], errors="coerce").isna()) if not numeric else \
+            data[col].abs().eq(float("inf"))
+        if bad.any():
+            i = bad.idxmax()
+            what = "not a finite number (no point can show it)" if numeric else "not a number"
+            raise ValueError(f"{csv}: line {i + 2}, column {col!r}: {json_text(str(data[col][i]))} is {what} {fix}")
     for col in (c for c in _NAME_COLUMNS if c in data and data[c].isna().any()):
         raise ValueError(f"{csv}: line {data[col].isna().idxmax() + 2}, column {col!r}: empty (it names the panel or "
                          f"line of the row) {fix}")
