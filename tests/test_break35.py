@@ -228,3 +228,17 @@ sys.exit(m.main([]))
     time.sleep(0.5)
     left = [p for p in Path("/proc").glob("[0-9]*/cmdline") if b"4931" in p.read_bytes() and b"train-rl" in p.read_bytes()]
     assert not left  # the training was killed, not left running
+
+
+def test_an_instance_name_that_cannot_name_a_record_file_is_refused(gap_table, tmp_path, capsys):
+    """A name with '/' wrote its records outside records/ ("../../x": beside the folder that holds
+    records/), then the render found none and stopped with a KeyError."""
+    doc = json.loads((TINY / "lenet-1x4-tau0.6.json").read_text())
+    doc["name"] = "../../escaped"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(SystemExit) as e:
+        gap_table.main(["--instances", str(bad), "--methods", "greedy", "--time-limit", "20"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f'--instances: {bad}: "name" "../../escaped" cannot name its records' in err
+    assert not list(tmp_path.parent.glob("escaped--*.json")) and not (tmp_path / "records").exists()

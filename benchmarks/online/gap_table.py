@@ -119,6 +119,8 @@ LARGE = 20
 #: the set itself (episodes of VGG layers), the wrong forecasts (two more plans each)
 NOT_ON_LARGE = ["plan-rollout", *FORECASTS, *RL_VARIANTS, PPO]
 EXACT = "exact (reference)"
+#: an instance name that can name its files (``records/<name>--<method>.json``, ``curves/<name>-<variant>/``)
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
 def instance_path(name: str) -> Path:
@@ -316,13 +318,20 @@ def exact_row(inst: Instance, time_limit: float) -> dict:
 def load_all(paths: list[Path]) -> list[Instance]:
     """Every instance, read before anything runs.
 
-    Raises ValueError naming ``--instances``, the file and the fix for a missing or invalid file."""
+    Raises ValueError naming ``--instances``, the file and the fix for a missing or invalid file, or
+    an instance whose ``name`` cannot name its record files (:data:`FILE_NAME`: e.g. a ``/``)."""
+    from optdist.jsonfile import json_text
+
     insts = []
     for path in paths:
         try:
             insts.append(load_instance(path))
         except (OSError, ValueError) as e:  # FileNotFoundError, InstanceError (file, field and fix)
             raise ValueError(f"--instances: {e}") from None
+        if not FILE_NAME.fullmatch(insts[-1].name):
+            raise ValueError(f"--instances: {path}: \"name\" {json_text(insts[-1].name)} cannot name its records "
+                             "(records/<name>--<method>.json) (fix: a name of letters, digits, '.', '_', '+' and '-', "
+                             "starting with a letter or digit)")
     return insts
 
 
@@ -373,6 +382,8 @@ def table() -> pd.DataFrame:
     Raises ValueError naming the file and the fix for an invalid record, or an instance with no
     ``exact (reference)`` record."""
     recs = [read_record(p) for p in sorted(RECORDS.glob("*.json"))]
+    if not recs:
+        raise ValueError(f"no records in {RECORDS} to draw (fix: run gap_table.py without --render first)")
     missing = sorted({r["instance"] for r in recs} - {r["instance"] for r in recs if r["method"] == EXACT})
     if missing:
         raise ValueError(f"no {record_path(missing[0], EXACT)} (the reference of {missing[0]}'s records) (fix: "
