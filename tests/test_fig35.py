@@ -69,7 +69,7 @@ def test_tau_figure_keeps_every_note_in_its_own_panel_and_clear_of_the_others():
 
 def test_fig11_and_fig12_are_redrawn_from_their_committed_csv(tmp_path):
     for stem in ("fig11-latency-vs-tau", "fig12-shared-vs-tau"):
-        for ext in ("png", "csv"):  # the PNG too: a CSV beside no figure of optdist's is not replaced
+        for ext in ("png", "csv"):  # the PNG too, as committed (a CSV alone: tests/test_break35.py)
             shutil.copy(ROOT / "benchmarks" / "figures" / f"{stem}.{ext}", tmp_path)
         committed = (tmp_path / f"{stem}.csv").read_bytes()
         files = figures.redraw_from_csv(tmp_path / f"{stem}.csv")

@@ -285,7 +285,7 @@ def test_the_pretrained_row_places_with_the_committed_policy(gap_table, tmp_path
     assert rec["episodes"] == cfg["episodes"] and rec["train_s"] == cfg["train_s"]
     assert rec["feasible"] and rec["rejected"] == 0 and rec["decision_ms_per_request"] > 0
     assert not (tmp_path / "records" / "lenet-1x4-tau0.8--rl-masked-pretrained.json").exists()
-    assert "lenet-1x4-tau0.8: rl (masked, pretrained): not run (no policy for it" in capsys.readouterr().out
+    assert "lenet-1x4-tau0.8: rl (masked, pretrained) not run: no committed policy" in capsys.readouterr().out
     lines = (tmp_path / "gap_table.md").read_text().split("## All measurements")[0].splitlines()
     cells = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]]
              for line in lines if line.startswith("| ")}

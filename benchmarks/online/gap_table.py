@@ -11,7 +11,7 @@ compete at the paper's 1 s period), its "tight" LeNet sets (capacities over a 3 
 ``benchmarks/milp/make_tight.py``: on 10 devices requests compete for radio bandwidth, on 70 they
 do not) and its heterogeneous 250-request loads (the only 250-request sets with a reference in
 ``instances/paper.solu``). Sets of more than :data:`LARGE` requests run, without ``--methods``,
-only the methods not in :data:`NOT_ON_LARGE`.
+only the methods not in :data:`NOT_ON_LARGE` (the run prints those it leaves out).
 
 Reference: the certified optimum (``=opt=``) or best proven bound (``=bestdual=``) of
 ``instances/coupled.solu`` / ``instances/paper.solu`` (written from the exact engine's benchmark
@@ -46,7 +46,8 @@ Methods (``--methods``, :data:`METHODS`):
   (:func:`optdist.rl.policy.solve_rl`); curves to ``curves/<instance>-<variant>/``;
 * ``rl (masked, pretrained)``: the masked DQN of Figs. 13-14 (``models/policies/mix-70``, trained once on
   another instance, the record's ``trained_on``), placing the sets of :data:`PRETRAINED_POLICIES` (the
-  250-request loads, too large to train on here); no row for other sets;
+  250-request loads, too large to train on here); no row for other sets (named in ``--methods``, the run
+  says so); a policy that is missing, invalid or does not cover a set's CNNs is refused before anything runs;
 * ``rl (MaskablePPO)``: the off-the-shelf sb3-contrib baseline on the registered environment
   (:func:`optdist.rl.ppo.train_maskable_ppo`, stage reward, ``--ppo-timesteps`` steps, seed 0),
   placing online through :func:`optdist.rl.ppo.solve_rl_ppo`.
@@ -118,6 +119,8 @@ LARGE = 20
 #: the set itself (episodes of VGG layers), the wrong forecasts (two more plans each)
 NOT_ON_LARGE = ["plan-rollout", *FORECASTS, *RL_VARIANTS, PPO]
 EXACT = "exact (reference)"
+#: an instance name that can name its files (``records/<name>--<method>.json``, ``curves/<name>-<variant>/``)
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
 def instance_path(name: str) -> Path:
@@ -186,6 +189,31 @@ POLISH_EXTRA = ("followed", "repaired", "improved", "chosen", "polish_moves", "p
 def pretrained_policy(name: str) -> Path | None:
     """The committed policy of :data:`PRETRAINED_POLICIES` for instance ``name`` (None: none)."""
     return next((d for prefix, d in PRETRAINED_POLICIES.items() if name.startswith(prefix)), None)
+
+
+def chosen_methods(inst: Instance, methods: list[str] | None) -> list[str]:
+    """The methods run on ``inst``: ``methods``, or (None) :data:`METHODS` less :data:`NOT_ON_LARGE`
+    on a set of more than :data:`LARGE` requests and less :data:`PRETRAINED` on a set with no policy for it."""
+    return methods or [m for m in METHODS if (inst.n_requests <= LARGE or m not in NOT_ON_LARGE)
+                       and (m != PRETRAINED or pretrained_policy(inst.name) is not None)]
+
+
+def check_pretrained(insts: list[Instance], methods: list[str] | None, force: bool) -> None:
+    """Read the committed policy of every set whose :data:`PRETRAINED` record is to be made and check
+    that it covers the set's CNNs, before anything runs; ValueError naming the set, the policy and
+    the fix for a missing or invalid policy, or one that does not fit the set."""
+    from optdist.rl.policy import load_policy, policy_features
+
+    for inst in insts:
+        policy = pretrained_policy(inst.name)
+        if (policy is None or PRETRAINED not in chosen_methods(inst, methods)
+                or (record_path(inst.name, PRETRAINED).exists() and not force)):
+            continue
+        try:
+            policy_features(inst, load_policy(policy))
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{PRETRAINED} on {inst.name}: {e} (gap_table.py's PRETRAINED_POLICIES names this policy "
+                             f"for the set; or leave {PRETRAINED!r} out of --methods)") from None
 
 
 def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: float, ppo_timesteps: int,
@@ -291,13 +319,20 @@ def exact_row(inst: Instance, time_limit: float) -> dict:
 def load_all(paths: list[Path]) -> list[Instance]:
     """Every instance, read before anything runs.
 
-    Raises ValueError naming ``--instances``, the file and the fix for a missing or invalid file."""
+    Raises ValueError naming ``--instances``, the file and the fix for a missing or invalid file, or
+    an instance whose ``name`` cannot name its record files (:data:`FILE_NAME`: e.g. a ``/``)."""
+    from optdist.jsonfile import json_text
+
     insts = []
     for path in paths:
         try:
             insts.append(load_instance(path))
         except (OSError, ValueError) as e:  # FileNotFoundError, InstanceError (file, field and fix)
             raise ValueError(f"--instances: {e}") from None
+        if not FILE_NAME.fullmatch(insts[-1].name):
+            raise ValueError(f"--instances: {path}: \"name\" {json_text(insts[-1].name)} cannot name its records "
+                             "(records/<name>--<method>.json) (fix: a name of letters, digits, '.', '_', '+' and '-', "
+                             "starting with a letter or digit)")
     return insts
 
 
@@ -309,14 +344,16 @@ def run(insts: list[Instance], methods: list[str] | None, *, episodes: int, plan
     less :data:`PRETRAINED` on sets with no policy for it (named in ``methods``: said, no record)."""
     RECORDS.mkdir(exist_ok=True)
     for inst in insts:
-        chosen = methods or [m for m in METHODS if (inst.n_requests <= LARGE or m not in NOT_ON_LARGE)
-                             and (m != PRETRAINED or pretrained_policy(inst.name) is not None)]
-        for method in [EXACT, *chosen]:
+        if methods is None and inst.n_requests > LARGE:
+            print(f"{inst.name}: {inst.n_requests} requests (more than {LARGE}): not running {', '.join(NOT_ON_LARGE)} "
+                  "(name them in --methods to run them)", flush=True)
+        for method in [EXACT, *chosen_methods(inst, methods)]:
             out = record_path(inst.name, method)
             if out.exists() and not force:
                 continue
-            if method == PRETRAINED and pretrained_policy(inst.name) is None:  # no row: the table says "not run"
-                print(f"{inst.name}: {method}: not run (no policy for it in PRETRAINED_POLICIES)", flush=True)
+            if method == PRETRAINED and pretrained_policy(inst.name) is None:  # named in --methods: say why no row
+                print(f"{inst.name}: {PRETRAINED} not run: no committed policy for this set (PRETRAINED_POLICIES "
+                      f"has one for the sets named {', '.join(f'{p}*' for p in PRETRAINED_POLICIES)})", flush=True)
                 continue
             print(f"{inst.name}: {method}", flush=True)
             rec = exact_row(inst, time_limit) if method == EXACT else solve_method(
@@ -324,11 +361,34 @@ def run(insts: list[Instance], methods: list[str] | None, *, episodes: int, plan
             atomic_write_json(out, {**rec, "machine": machine()}, non_finite=True)
 
 
+def read_record(path: Path) -> dict:
+    """One record of ``records/``; ValueError naming the file and the fix where it is not valid JSON
+    or not an object with ``instance`` and ``method``."""
+    remake = "delete it and rerun gap_table.py to remake it"
+    try:
+        rec = restore_non_finite(json.loads(path.read_text()), str(path))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: line {e.lineno} column {e.colno}: invalid JSON: {e.msg} (fix: correct the file, "
+                         f"e.g. a note added by hand, or {remake})") from None
+    if not isinstance(rec, dict) or not {"instance", "method"} <= rec.keys():
+        raise ValueError(f"{path}: not a gap-table record (an object with \"instance\" and \"method\") (fix: {remake})")
+    return rec
+
+
 def table() -> pd.DataFrame:
     """Rows of every record, with gap = (latency - reference) / reference for feasible placements;
     the reference and exact-engine values are read from the ``.solu`` files now (:func:`solu_row`),
-    not taken from the records (made with the ``.solu`` of their day)."""
-    recs = [restore_non_finite(json.loads(p.read_text()), str(p)) for p in sorted(RECORDS.glob("*.json"))]
+    not taken from the records (made with the ``.solu`` of their day).
+
+    Raises ValueError naming the file and the fix for an invalid record, or an instance with no
+    ``exact (reference)`` record."""
+    recs = [read_record(p) for p in sorted(RECORDS.glob("*.json"))]
+    if not recs:
+        raise ValueError(f"no records in {RECORDS} to draw (fix: run gap_table.py without --render first)")
+    missing = sorted({r["instance"] for r in recs} - {r["instance"] for r in recs if r["method"] == EXACT})
+    if missing:
+        raise ValueError(f"no {record_path(missing[0], EXACT)} (the reference of {missing[0]}'s records) (fix: "
+                         f"rerun gap_table.py --instances {missing[0]} ..., which remakes it)")
     for i, rec in enumerate(recs):  # the reference rows as the .solu files hold them now
         if rec["method"] == EXACT:
             now = solu_row(rec["instance"], rec.get("n_requests"))
@@ -383,7 +443,7 @@ def render() -> None:
              if "note" in df.columns else "")
     cols = ["instance", "method", "n_requests", "latency_ms", "reference_ms", "reference_kind", "gap_%", "vs_exact_%", "rejected", "capacity_viol",
             "privacy_viol", "placement_viol", "feasible", "decision_ms_per_request", "decision_ms_max", "train_s",
-            "episodes", "timesteps", "trained_on", "prep_s", "plan_time_limit_s", "polish_time_limit_s", "plan_engine_ms", "plan_ms", "polish_moves", "polish_joint_solves", "polish_joint_capped",
+            "episodes", "timesteps", "trained_on", "policy", "prep_s", "plan_time_limit_s", "polish_time_limit_s", "plan_engine_ms", "plan_ms", "polish_moves", "polish_joint_solves", "polish_joint_capped",
             "polish_joint_stalled", "plan_start", "shared_kB"]
     df = df[[c for c in cols if c in df.columns]]  # records older than a column leave it out, or empty in their rows
     atomic_write_text(HERE / "gap_table.csv", df.to_csv(index=False))
@@ -403,7 +463,7 @@ def render() -> None:
     longer = df[df.apply(longer_polish, axis=1)]
     polished = "; ".join(f"{r['instance']} {r['method']} ({r['plan_time_limit_s']:g} s engine, "
                          f"{r['polish_time_limit_s']:g} s polish)" for _, r in longer.iterrows())
-    machines = sorted({json.loads(p.read_text()).get("machine", "") for p in RECORDS.glob("*.json")})
+    machines = sorted({read_record(p).get("machine", "") for p in RECORDS.glob("*.json")})
     md = [
         "# Online placement vs the certified optimum",
         "",
@@ -484,6 +544,10 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as e:
                 ap.error(f"--plan-start {args.plan_start}: {e}")
         try:
+            check_pretrained(insts, args.methods, args.force)
+        except ValueError as e:
+            ap.error(str(e))
+        try:
             run(insts, args.methods, episodes=args.episodes, plan_time_limit=args.plan_time_limit,
                 time_limit=args.time_limit, force=args.force, ppo_timesteps=args.ppo_timesteps,
                 plan_start=args.plan_start, polish_time_limit=args.polish_time_limit)
@@ -491,7 +555,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"gap_table.py: interrupted by {e.args[0]}: no record written for the run it stopped, "
                   "the table not rendered (rerun the command to resume)", file=sys.stderr)
             return 143 if e.args[0] == "SIGTERM" else 130
-    render()
+    try:
+        render()
+    except ValueError as e:  # an invalid record (e.g. edited by hand)
+        ap.error(f"render: {e}")
     print(f"wrote {HERE / 'gap_table.md'}, gap_table.csv and gap_table.png")
     return 0
 

@@ -14,7 +14,8 @@ A record per preset in ``train_time/`` (written atomically when its run ends; pr
 command's wall seconds, its CPU seconds (user + system, ``getrusage`` of the child), the load
 average before and after, and the policy's episodes, env steps and gradient steps. The policy
 files go to a temporary folder and are deleted. Wall time follows the load of the shared
-machine; CPU time does not.
+machine; CPU time does not. SIGINT/SIGTERM stop the run (exit 130 / 143): the training under way
+is killed and gets no record, those written stay (a rerun resumes).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
+from optdist.interrupts import Terminated, interrupt, interrupted_status  # noqa: E402
 from optdist.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 from _common import machine  # noqa: E402
@@ -69,7 +72,7 @@ def run_one(preset: str) -> dict:
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[1:])}: exit {proc.returncode}: {(proc.stderr or proc.stdout)[-2000:]}")
+            raise RuntimeError(f"optdist {' '.join(cmd[3:])}: exit {proc.returncode}: {(proc.stderr or proc.stdout)[-2000:]}")
         cfg = json.loads((Path(tmp) / "policy" / "policy.json").read_text())
     return {"preset": preset, "instance": Path(RUNS[preset][0]).stem,
             "command": "optdist " + " ".join(cmd[3:-2]),
@@ -80,12 +83,31 @@ def run_one(preset: str) -> dict:
             "machine": machine()}
 
 
+#: the columns of the table, in order (``within_15_min`` computed, the others each record's fields)
+COLUMNS = ["preset", "instance", "episodes", "train_freq", "env_steps", "gradient_steps", "train_s", "wall_s", "cpu_s",
+           "within_15_min", "load_before", "load_after", "date_utc"]
+
+
+def read_record(path: Path) -> dict:
+    """One record of ``train_time/``; ValueError naming the file, what is wrong and the fix where it is
+    not valid JSON or lacks a field of :data:`COLUMNS` (or ``command``, ``machine``)."""
+    fix = "fix: delete it" + (f" and rerun train_time.py --presets {path.stem} to remake it" if path.stem in RUNS else "")
+    try:
+        rec = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: line {e.lineno} column {e.colno}: invalid JSON: {e.msg} ({fix})") from None
+    need = [c for c in COLUMNS if c != "within_15_min"] + ["command", "machine"]
+    missing = need if not isinstance(rec, dict) else [c for c in need if c not in rec]
+    if missing:
+        raise ValueError(f"{path}: not a train_time record: no {', '.join(map(json.dumps, missing))} ({fix})")
+    return rec
+
+
 def render() -> None:
-    """train_time.csv and train_time.md from the records."""
-    df = pd.DataFrame([json.loads(p.read_text()) for p in sorted(RECORDS.glob("*.json"))])
+    """train_time.csv and train_time.md from the records; ValueError (:func:`read_record`) for an invalid one."""
+    df = pd.DataFrame([read_record(p) for p in sorted(RECORDS.glob("*.json"))])
     df["within_15_min"] = df["wall_s"] <= TARGET_S
-    cols = ["preset", "instance", "episodes", "train_freq", "env_steps", "gradient_steps", "train_s", "wall_s", "cpu_s",
-            "within_15_min", "load_before", "load_after", "date_utc"]
+    cols = COLUMNS
     atomic_write_text(HERE / "train_time.csv", df[cols + ["command", "machine"]].to_csv(index=False))
     md = ["# Training time per RL preset at its default episodes",
           "",
@@ -104,6 +126,32 @@ def render() -> None:
     atomic_write_text(HERE / "train_time.md", "\n".join(md))
 
 
+def run_all(presets: list[str], force: bool) -> int:
+    """Train every preset of ``presets`` that has no record (all, with ``force``), writing each
+    record as its run ends. Returns 0, 1 where a command failed (what it said on stderr), or
+    130 / 143 where SIGINT / SIGTERM stopped a run (its command killed, no record for it)."""
+    RECORDS.mkdir(exist_ok=True)
+    for preset in presets:
+        out = RECORDS / f"{preset}.json"
+        if out.exists() and not force:
+            continue
+        print(f"{preset}: {' '.join(command(preset, Path('<tmp>'))[3:])}", flush=True)
+        try:
+            rec = run_one(preset)  # subprocess.run kills the command on the interrupt
+        except RuntimeError as e:
+            print(f"train_time.py: {e}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt as e:
+            name = "SIGTERM" if isinstance(e, Terminated) else "SIGINT"
+            print(f"train_time.py: interrupted by {name}: {preset}'s training stopped, no record for it (the records "
+                  "written stay: rerun the command to resume)", file=sys.stderr)
+            return interrupted_status(name)
+        atomic_write_json(out, rec)
+        print(f"{preset}: training {rec['train_s']:.1f} s, command {rec['wall_s']:.1f} s wall, "
+              f"{rec['cpu_s']:.1f} s CPU", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--presets", nargs="+", choices=list(RUNS), help="default: all")
@@ -113,23 +161,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.render and (args.presets or args.force):
         ap.error("--render only redraws the table from the records: leave out --presets and --force")
     if not args.render:
-        RECORDS.mkdir(exist_ok=True)
-        for preset in args.presets or list(RUNS):
-            out = RECORDS / f"{preset}.json"
-            if out.exists() and not args.force:
-                continue
-            print(f"{preset}: {' '.join(command(preset, Path('<tmp>'))[3:])}", flush=True)
-            try:
-                rec = run_one(preset)
-            except RuntimeError as e:
-                print(f"train_time.py: {e}", file=sys.stderr)
-                return 1
-            atomic_write_json(out, rec)
-            print(f"{preset}: training {rec['train_s']:.1f} s, command {rec['wall_s']:.1f} s wall, "
-                  f"{rec['cpu_s']:.1f} s CPU", flush=True)
+        old_term = signal.signal(signal.SIGTERM, lambda signum, frame: interrupt(signum))
+        try:
+            status = run_all(args.presets or list(RUNS), args.force)
+        finally:
+            signal.signal(signal.SIGTERM, old_term)
+        if status:
+            return status
     if not any(RECORDS.glob("*.json")):
         ap.error(f"no records in {RECORDS} (fix: run train_time.py without --render first)")
-    render()
+    try:
+        render()
+    except ValueError as e:  # a record edited or cut short
+        ap.error(f"render: {e}")
     print(f"wrote {HERE / 'train_time.md'} and train_time.csv")
     return 0
 

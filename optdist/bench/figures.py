@@ -142,12 +142,16 @@ def _drawn_by_optdist(png: Path) -> bool:
     return head.startswith(b"\x89PNG") and b"Matplotlib" in head
 
 
-def _save(fig: plt.Figure, data: pd.DataFrame, dest: Path, stem: str) -> list[Path]:
+def _save(fig: plt.Figure, data: pd.DataFrame, dest: Path, stem: str, source: Path | None = None) -> list[Path]:
+    """Write ``fig`` as ``dest/STEM.png`` and ``data`` as ``dest/STEM.csv`` (their paths), refusing
+    (OutputPathError) to replace a file there that optdist did not draw; ``source``: the CSV the
+    figure was drawn from, which is left as it is where it is ``dest/STEM.csv``."""
     import io
 
     png, csv = dest / f"{stem}.png", dest / f"{stem}.csv"
+    kept = source is not None and csv.exists() and csv.resolve() == source.resolve()
     ours = _drawn_by_optdist(png)  # the CSV is written with it: a CSV beside no figure of ours is not ours
-    foreign = [p for p in (png, csv) if p.is_file() and p.stat().st_size and not ours]
+    foreign = [p for p in (png, *([] if kept else [csv])) if p.is_file() and p.stat().st_size and not ours]
     if foreign:
         from optdist.io import OutputPathError
 
@@ -158,7 +162,7 @@ def _save(fig: plt.Figure, data: pd.DataFrame, dest: Path, stem: str) -> list[Pa
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
     plt.close(fig)
-    return [atomic_write_bytes(png, buf.getvalue()), atomic_write_text(csv, data.to_csv(index=False))]
+    return [atomic_write_bytes(png, buf.getvalue()), csv if kept else atomic_write_text(csv, data.to_csv(index=False))]
 
 
 def _panels(n: int, width: float = 4.0) -> tuple[plt.Figure, list[plt.Axes]]:
@@ -336,13 +340,44 @@ LINE_FIGURES: dict[str, Callable[[pd.DataFrame], plt.Figure]] = {
 }
 
 
+#: columns of the line figures' CSVs that hold numbers (a cell may be empty: no value), and those
+#: that name a panel or a line (every cell filled)
+_NUMBER_COLUMNS = ("tau", "seed", "n_devices", "nexus_pct", "latency_per_request_s", "shared_per_request_MB",
+                   "accuracy_pct", "rejected")
+_NAME_COLUMNS = ("family", "config", "tau")
+
+
+def _check_cells(csv: Path, data: pd.DataFrame) -> None:
+    """ValueError naming ``csv``, the line and column and the fix for a CSV of no rows, a cell of
+    :data:`_NUMBER_COLUMNS` that is not a finite number (an empty one is no value), or an empty cell
+    of :data:`_NAME_COLUMNS`."""
+    from optdist.jsonfile import json_text
+
+    fix = "(fix: give the CSV as optdist bench-figures wrote it)"
+    if data.empty:
+        raise ValueError(f"{csv}: no rows to draw {fix}")
+    for col in (c for c in _NUMBER_COLUMNS if c in data):
+        numeric = pd.api.types.is_numeric_dtype(data[col])
+        bad = (data[col].notna() & pd.to_numeric(data[col], errors="coerce").isna()) if not numeric else \
+            data[col].abs().eq(float("inf"))
+        if bad.any():
+            i = bad.idxmax()
+            what = "not a finite number (no point can show it)" if numeric else "not a number"
+            raise ValueError(f"{csv}: line {i + 2}, column {col!r}: {json_text(str(data[col][i]))} is {what} {fix}")
+    for col in (c for c in _NAME_COLUMNS if c in data and data[c].isna().any()):
+        raise ValueError(f"{csv}: line {data[col].isna().idxmax() + 2}, column {col!r}: empty (it names the panel or "
+                         f"line of the row) {fix}")
+
+
 def redraw_from_csv(csv: str | Path, dest: str | Path | None = None) -> list[Path]:
     """Redraw one of :data:`LINE_FIGURES` from its own CSV alone (the sweep's records not needed),
     e.g. ``benchmarks/figures/fig11-latency-vs-tau.csv``: the figure is named by the CSV's stem and
-    drawn from its rows as they are. Writes STEM.png and STEM.csv (the same rows) into ``dest``
-    (default: the CSV's folder) and returns their paths. Raises ValueError for a CSV of another
-    name, one that cannot be read or one without the figure's columns (the message names the file and
-    the fix); OSError where the figure cannot be written."""
+    drawn from its rows as they are. Writes STEM.png and STEM.csv (the same rows; the CSV drawn from
+    is left as it is) into ``dest`` (default: the CSV's folder) and returns their paths. Raises
+    ValueError for a CSV of another name, one that cannot be read, one of no rows, one without the
+    figure's columns or with a value the figure cannot draw (the message names the file and the fix),
+    or a file in ``dest`` that optdist did not draw (OutputPathError); OSError where the figure cannot
+    be written."""
     csv = Path(csv)
     if csv.stem not in LINE_FIGURES:
         raise ValueError(f"{csv}: not the CSV of a line figure (fix: give one of "
@@ -352,14 +387,16 @@ def redraw_from_csv(csv: str | Path, dest: str | Path | None = None) -> list[Pat
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise ValueError(f"{csv}: cannot be read as a CSV ({getattr(e, 'strerror', None) or e}) (fix: give the "
                          "figure's CSV as optdist bench-figures wrote it)") from None
+    _check_cells(csv, data)
     if "note" in data:
-        data["note"] = data["note"].fillna("")  # a run without a note: an empty cell
+        data["note"] = data["note"].astype(object).fillna("")  # a run without a note: an empty cell (a column of
+        # none is read as floats)
     try:
         fig = LINE_FIGURES[csv.stem](data)
     except KeyError as e:  # raised before any figure is made (the columns are read first)
         raise ValueError(f"{csv}: lacks a column {csv.stem} is drawn from ({e.args[0]}) (fix: give the CSV as "
                          "optdist bench-figures wrote it)") from None
-    return _save(fig, data, Path(dest) if dest is not None else csv.parent, csv.stem)
+    return _save(fig, data, Path(dest) if dest is not None else csv.parent, csv.stem, source=csv)
 
 
 def fig_tau(df: pd.DataFrame, dest: Path) -> list[Path]:

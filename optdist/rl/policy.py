@@ -243,6 +243,16 @@ def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = Non
     scores each device from its own features); it must use CNNs the policy knows.
     """
     require_parallel_uplink(inst, "rl")
+    scorer = Scorer(policy.net)
+    return place_requests(inst, policy_features(inst, policy), scorer.choose, policy.masked, active,
+                          rank=scorer.order)
+
+
+def policy_features(inst: Instance, policy: Policy) -> Features:
+    """The observation features of ``inst`` in ``policy``'s layout (its CNNs and layer count).
+
+    Raises ValueError naming the policy, the field of its ``policy.json`` and the fix where ``inst``
+    has CNNs the policy does not know, or longer ones than it was trained on."""
     cfg = policy.config
     which = "the policy" if policy.source is None else f"the policy {policy.source}"
     unknown = sorted(set(inst.request_cnn) - set(cfg["cnns"]))
@@ -259,8 +269,7 @@ def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = Non
     if (feats.n_global, feats.n_device) != (policy.net.n_global, policy.net.n_device):
         raise ValueError(f"{which} reads {policy.net.n_global} global and {policy.net.n_device} per-device features, "
                          f"{inst.name} gives {feats.n_global} and {feats.n_device}: retrain it")
-    scorer = Scorer(policy.net)
-    return place_requests(inst, feats, scorer.choose, policy.masked, active, rank=scorer.order)
+    return feats
 
 
 def not_modelled(method: str, masked: bool) -> dict[str, str]:
