@@ -83,9 +83,9 @@ def run_one(preset: str) -> dict:
             "machine": machine()}
 
 
-#: the columns of the table, in order (``within_15_min`` computed, the others each record's fields)
+#: the columns of the table, in order (``train_within_15_min`` computed, the others each record's fields)
 COLUMNS = ["preset", "instance", "episodes", "train_freq", "env_steps", "gradient_steps", "train_s", "wall_s", "cpu_s",
-           "within_15_min", "load_before", "load_after", "date_utc"]
+           "train_within_15_min", "load_before", "load_after", "date_utc"]
 
 
 def read_record(path: Path) -> dict:
@@ -96,7 +96,7 @@ def read_record(path: Path) -> dict:
         rec = json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: line {e.lineno} column {e.colno}: invalid JSON: {e.msg} ({fix})") from None
-    need = [c for c in COLUMNS if c != "within_15_min"] + ["command", "machine"]
+    need = [c for c in COLUMNS if c != "train_within_15_min"] + ["command", "machine"]
     missing = need if not isinstance(rec, dict) else [c for c in need if c not in rec]
     if missing:
         raise ValueError(f"{path}: not a train_time record: no {', '.join(map(json.dumps, missing))} ({fix})")
@@ -106,7 +106,7 @@ def read_record(path: Path) -> dict:
 def render() -> None:
     """train_time.csv and train_time.md from the records; ValueError (:func:`read_record`) for an invalid one."""
     df = pd.DataFrame([read_record(p) for p in sorted(RECORDS.glob("*.json"))])
-    df["within_15_min"] = df["wall_s"] <= TARGET_S
+    df["train_within_15_min"] = df["train_s"] <= TARGET_S  # the training loop (not start-up, not placing)
     cols = COLUMNS
     atomic_write_text(HERE / "train_time.csv", df[cols + ["command", "machine"]].to_csv(index=False))
     md = ["# Training time per RL preset at its default episodes",
@@ -114,7 +114,9 @@ def render() -> None:
           "Command: `python benchmarks/online/train_time.py` (records in `train_time/`; `--render` rewrites this file "
           "and `train_time.csv`). Each row is one run of the command below it, in a child process: `train_s` from its "
           "`policy.json` (the training loop), `wall_s` the whole command (start-up, training, placing the set with the "
-          "policy), `cpu_s` its user + system CPU seconds. Target (issue 14): <= 15 min (900 s) on 2 cores.",
+          "policy), `cpu_s` its user + system CPU seconds. Target (issue 14): <= 15 min (900 s) on 2 cores; "
+          "`train_within_15_min` judges `train_s`, wall time that grows with the machine's load (`load_before`, "
+          "`load_after`: 1-minute load averages; above 2, other jobs shared the 2 cores).",
           f"Machines: {'; '.join(sorted(set(df['machine'])))}",
           "",
           df[cols].to_markdown(index=False, floatfmt=".1f"),
