@@ -107,8 +107,7 @@ def render() -> None:
     """train_time.csv and train_time.md from the records; ValueError (:func:`read_record`) for an invalid one."""
     df = pd.DataFrame([read_record(p) for p in sorted(RECORDS.glob("*.json"))])
     df["train_within_15_min"] = df["train_s"] <= TARGET_S  # the training loop (not start-up, not placing)
-    cols = COLUMNS
-    atomic_write_text(HERE / "train_time.csv", df[cols + ["command", "machine"]].to_csv(index=False))
+    atomic_write_text(HERE / "train_time.csv", df[COLUMNS + ["command", "machine"]].to_csv(index=False))
     md = ["# Training time per RL preset at its default episodes",
           "",
           "Command: `python benchmarks/online/train_time.py` (records in `train_time/`; `--render` rewrites this file "
@@ -119,7 +118,7 @@ def render() -> None:
           "`load_after`: 1-minute load averages; above 2, other jobs shared the 2 cores).",
           f"Machines: {'; '.join(sorted(set(df['machine'])))}",
           "",
-          df[cols].to_markdown(index=False, floatfmt=".1f"),
+          df[COLUMNS].to_markdown(index=False, floatfmt=".1f"),
           "",
           "Commands:",
           "",
