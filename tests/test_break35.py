@@ -156,10 +156,10 @@ def _cell(line: str, col: int, value: str) -> str:
 
 @pytest.mark.parametrize("edit, said", [
     (lambda lines: lines[:1], "no rows to draw"),
-    (lambda lines: [lines[0], _cell(lines[1], 1, "abc"), *lines[2:]], "line 2, column 'tau': \"abc\" is not a number"),
-    (lambda lines: [*lines[:2], _cell(lines[2], 2, ""), *lines[3:]], "line 3, column 'config': empty"),
+    (lambda lines: [lines[0], _cell(lines[1], 1, "abc"), *lines[2:]], "line 2, column \"tau\": \"abc\" is not a number"),
+    (lambda lines: [*lines[:2], _cell(lines[2], 2, ""), *lines[3:]], "line 3, column \"config\": empty"),
     (lambda lines: [*lines[:3], _cell(lines[3], 5, "inf"), *lines[4:]],
-     "line 4, column 'accuracy_pct': \"inf\" is not a finite number"),
+     "line 4, column \"accuracy_pct\": \"inf\" is not a finite number"),
 ])
 def test_redraw_refuses_a_csv_it_cannot_draw_naming_line_and_column(tmp_path, edit, said):
     from optdist.bench.figures import redraw_from_csv

@@ -363,9 +363,9 @@ def _check_cells(csv: Path, data: pd.DataFrame) -> None:
         if bad.any():
             i = bad.idxmax()
             what = "not a finite number (no point can show it)" if numeric else "not a number"
-            raise ValueError(f"{csv}: line {i + 2}, column {col!r}: {json_text(str(data[col][i]))} is {what} {fix}")
+            raise ValueError(f"{csv}: line {i + 2}, column {json_text(col)}: {json_text(str(data[col][i]))} is {what} {fix}")
     for col in (c for c in _NAME_COLUMNS if c in data and data[c].isna().any()):
-        raise ValueError(f"{csv}: line {data[col].isna().idxmax() + 2}, column {col!r}: empty (it names the panel or "
+        raise ValueError(f"{csv}: line {data[col].isna().idxmax() + 2}, column {json_text(col)}: empty (it names the panel or "
                          f"line of the row) {fix}")
 
 
