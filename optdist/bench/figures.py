@@ -517,7 +517,8 @@ def gap_cell(r: pd.Series) -> tuple[str, bool]:
     nothing, else what broke, one line each, with its count: ``"rejects R/N"``, ``"C capacity
     viol."``, ``"P privacy viol."``, ``"L placement viol."``, ``"infeasible"`` (no count kept),
     ``"no placement"`` (no latency); a feasible placement with no gap (no reference) prints
-    ``"feasible, no reference"``."""
+    ``"feasible, no reference"``. A gap is followed by the row's ``caveat`` (optional column: what
+    makes the row not comparable with the others, e.g. a plan started from an offline placement)."""
     if pd.isna(r.get("latency_ms")):
         return "no placement", True
     lines = [status_note(r.get("rejected"), r.get("n_requests"), None, None)] if pd.notna(r.get("rejected")) and \
@@ -530,7 +531,8 @@ def gap_cell(r: pd.Series) -> tuple[str, bool]:
     gap = r.get("gap_%")
     if pd.isna(gap):
         return "feasible,\nno reference", False
-    return _gap_text(float(gap)), False
+    caveat = r.get("caveat")
+    return _gap_text(float(gap)) + (f"\n{caveat}" if isinstance(caveat, str) and caveat else ""), False
 
 
 def _gap_text(gap: float) -> str:
@@ -637,7 +639,7 @@ def _gap_block(ax: plt.Axes, rows: pd.DataFrame, names: list[str], order: list[s
         for j, method in enumerate(order):
             text, marked = drawn.get(method, ("not run", False))
             _draw_cell(ax, (j, i), text, marked, cells[name, method].get("gap_%") if method in drawn else None,
-                       text == best, colour)
+                       text.split("\n")[0] == best, colour)
             written.append(text)
     ax.set(xlim=(-0.5, len(order) - 0.5), ylim=(len(names) - 0.5, -0.5))
     ax.set_yticks(range(len(names)), [_instance_label(rows[rows["instance"] == n].iloc[0]) for n in names],
