@@ -73,27 +73,28 @@ def _texts(fig_path_or_axes) -> list[str]:
     return [t.get_text() for ax in fig_path_or_axes for t in ax.texts]
 
 
-def test_latency_bars_mark_rejections_and_violations_on_the_plot(tmp_path, monkeypatch):
-    """A method that rejects most requests has the lowest latency; its bar must say so."""
+def test_gap_grid_marks_rejections_and_violations_on_the_plot(tmp_path, monkeypatch):
+    """A method that rejects most requests has the lowest latency; its cell must say so (hatched,
+    the rejections counted), not show a gap."""
     import matplotlib.pyplot as plt
 
     from optdist.bench import figures
 
     rows = pd.DataFrame([
-        {"instance": "a", "method": "greedy", "latency_ms": 1.0, "rejected": 235, "n_requests": 250, "feasible": False,
-         "capacity_viol": 0, "privacy_viol": 0, "placement_viol": 0},
-        {"instance": "a", "method": "per-layer", "latency_ms": 3.0, "rejected": 0, "n_requests": 250, "feasible": False,
-         "capacity_viol": 0, "privacy_viol": 40, "placement_viol": 0},
-        {"instance": "a", "method": "plan-guided", "latency_ms": 5.0, "rejected": 0, "n_requests": 250, "feasible": True,
-         "capacity_viol": 0, "privacy_viol": 0, "placement_viol": 0},
+        {"instance": "a", "method": "greedy", "latency_ms": 1.0, "gap_%": None, "rejected": 235, "n_requests": 250,
+         "feasible": False, "capacity_viol": 0, "privacy_viol": 0, "placement_viol": 0},
+        {"instance": "a", "method": "per-layer", "latency_ms": 3.0, "gap_%": None, "rejected": 0, "n_requests": 250,
+         "feasible": False, "capacity_viol": 0, "privacy_viol": 40, "placement_viol": 0},
+        {"instance": "a", "method": "plan-guided", "latency_ms": 5.0, "gap_%": 0.0, "rejected": 0, "n_requests": 250,
+         "feasible": True, "capacity_viol": 0, "privacy_viol": 0, "placement_viol": 0},
     ])
-    drawn = drawn_by(monkeypatch, "_bars")
-    labels = figures.latency_bars(rows, tmp_path / "bars.png", reference={"a": 5.0})
-    assert (tmp_path / "bars.png").read_bytes()[:4] == b"\x89PNG"
-    assert sorted(labels) == ["infeasible: privacy", "rejects 235/250"]
-    ax = drawn[0].axes[0]
-    hatched = {round(p.get_height(), 6): p.get_hatch() for c in ax.containers for p in c.patches}
-    assert hatched[0.2] == "///" and hatched[0.6] == "///" and not hatched[1.0]  # the feasible bar is plain
+    drawn = drawn_by(monkeypatch, "_gap_figure")
+    labels = figures.gap_grid(rows, tmp_path / "grid.png")
+    assert (tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"
+    assert labels == ["rejects 235/250", "40 privacy viol.", "0.00 %"]
+    ax = drawn[0][0].axes[0]
+    hatched = {round(p.get_x() + 0.5): p.get_hatch() for p in ax.patches}
+    assert hatched == {0: "///", 1: "///", 2: None}  # the feasible cell is plain
     plt.close("all")
 
 
@@ -140,29 +141,33 @@ def test_paper_latency_figures_mark_runs_that_reject(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("n_panels", [3, 15])
-def test_bar_figure_title_clears_the_panel_titles(tmp_path, monkeypatch, n_panels):
-    """The figure title sits above every panel title, on one row of panels as on the gap
-    table's five (before the fix the title of benchmarks/online/gap_table.png ran over the
+def test_gap_grid_title_clears_the_headers(tmp_path, monkeypatch, n_panels):
+    """The figure title sits above the column headers and the block titles, for few instances as
+    for many (before fig36, the title of benchmarks/online/gap_table.png's bars ran over the
     middle panel's title: tight_layout left it no room)."""
     import matplotlib.pyplot as plt
 
     from optdist.bench import figures
 
-    rows = pd.DataFrame([{"instance": f"set-{i:02d}", "method": m, "latency_ms": 1.0 + j, "rejected": 0, "n_requests": 4,
-                          "feasible": True, "capacity_viol": 0, "privacy_viol": 0, "placement_viol": 0}
-                         for i in range(n_panels) for j, m in enumerate(("greedy", "plan-guided"))])
-    drawn = drawn_by(monkeypatch, "_bars")
-    figures.latency_bars(rows, tmp_path / "bars.png", reference={f"set-{i:02d}": 1.0 for i in range(n_panels)})
-    fig = drawn[0]
+    rows = pd.DataFrame([{"instance": f"set-{i:02d}", "method": m, "latency_ms": 1.0 + j, "gap_%": 100.0 * j,
+                          "rejected": 0, "n_requests": 4, "feasible": True, "capacity_viol": 0, "privacy_viol": 0,
+                          "placement_viol": 0}
+                         for i in range(n_panels) for j, m in enumerate(("greedy", "plan-guided (forecast -25 %)"))])
+    drawn = drawn_by(monkeypatch, "_gap_figure")
+    figures.gap_grid(rows, tmp_path / "grid.png", groups={f"set-{i:02d}": f"block {i % 2}" for i in range(n_panels)})
+    fig = drawn[0][0]
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    canvas = FigureCanvasAgg(fig)  # latency_bars closed the figure's own canvas
+    canvas = FigureCanvasAgg(fig)  # gap_grid closed the figure's own canvas
     canvas.draw()
     renderer = canvas.get_renderer()
     title = fig._suptitle.get_window_extent(renderer)
-    panels = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_visible()]
-    assert len(panels) == n_panels
-    assert all(title.y0 >= p.y1 for p in panels), (title, [p.y1 for p in panels])
+    blocks = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert [ax.get_title(loc="left") for ax in blocks] == ["block 0", "block 1"]
+    below = [ax.title.get_window_extent(renderer) for ax in blocks] + [
+        ax._left_title.get_window_extent(renderer) for ax in blocks] + [
+        t.get_window_extent(renderer) for t in blocks[0].get_xticklabels()]
+    assert all(title.y0 >= b.y1 for b in below), (title, [b.y1 for b in below])
     plt.close("all")
 
 

@@ -21,7 +21,8 @@ Latency and shared-data figures mark, on the plot itself, every run that rejecte
 broke a constraint (:func:`status_note`): its bar is hatched and labelled (e.g. "rejects
 235/250", "infeasible: 12 violations"), its point hollow and keyed ("1", "2", ...) to the note in
 the list under its panel (:func:`_lines`), so a method whose total counts only the few requests
-it admitted cannot look best. The line figures can be redrawn from their own CSVs
+it admitted cannot look best (so does the online gap table's figure, :func:`gap_grid`: a hatched
+cell saying what broke in place of a gap). The line figures can be redrawn from their own CSVs
 (:func:`redraw_from_csv`; ``benchmarks/figures/redraw_from_csv.py``). The accuracy figures (``devices``, ``mix``) keep
 the runs that have no placement to score (:func:`_scored_or_not`): an instance the MILP proved
 infeasible is a cross on the x axis labelled "proved infeasible" (a limit hit before any
@@ -502,42 +503,172 @@ def fig_scaling(df: pd.DataFrame, dest: Path) -> list[Path]:
     return _save(fig, data.sort_values(["config", "n_devices", "n_requests"]), dest, "scaling-solve-time")
 
 
-def latency_bars(rows: pd.DataFrame, dest: str | Path, reference: dict[str, float] | None = None) -> list[str]:
-    """The online gap-table figure: per instance (one panel each, 3 per row) one bar per method,
-    its latency over the instance's reference (``reference``: instance -> ms; without it, the
-    latency in ms). Bars of methods that rejected requests or broke a constraint are hatched and
-    labelled (:func:`status_note`, with the broken families). ``rows``: the gap table's rows
-    (``instance, method, latency_ms, rejected, n_requests, feasible, capacity_viol, privacy_viol,
-    placement_viol``). Writes ``dest`` (PNG, atomically) and returns the labels drawn."""
+#: gaps (%) at the ends of :func:`gap_grid`'s colour scale (log): a gap outside it takes the end's
+#: colour, its cell still prints its value
+GAP_SCALE = (0.01, 1000.0)
+_GAP_CELL = (1.3, 0.42)  # inches: width, height of a cell of :func:`gap_grid`
+_GAP_FONTSIZE = 9.0
+_VIOLATIONS = {"capacity_viol": "capacity", "privacy_viol": "privacy", "placement_viol": "placement"}
+
+
+def gap_cell(r: pd.Series) -> tuple[str, bool]:
+    """What :func:`gap_grid` prints in the cell of one row of the gap table, and whether the cell
+    is marked (hatched): the gap (``gap_%``) of a placement that admits every request and breaks
+    nothing, else what broke, one line each, with its count: ``"rejects R/N"``, ``"C capacity
+    viol."``, ``"P privacy viol."``, ``"L placement viol."``, ``"infeasible"`` (no count kept),
+    ``"no placement"`` (no latency); a feasible placement with no gap (no reference) prints
+    ``"feasible, no reference"``. A gap is followed by the row's ``caveat`` (optional column: what
+    makes the row not comparable with the others, e.g. a plan started from an offline placement)."""
+    if pd.isna(r.get("latency_ms")):
+        return "no placement", True
+    lines = [status_note(r.get("rejected"), r.get("n_requests"), None, None)] if pd.notna(r.get("rejected")) and \
+        r.get("rejected") else []
+    lines += [f"{int(r[col])} {name} viol." for col, name in _VIOLATIONS.items() if pd.notna(r.get(col)) and r.get(col)]
+    if not lines and not (pd.isna(r.get("feasible")) or bool(r.get("feasible"))):
+        lines = ["infeasible"]
+    if lines:
+        return "\n".join(lines), True
+    gap = r.get("gap_%")
+    if pd.isna(gap):
+        return "feasible,\nno reference", False
+    caveat = r.get("caveat")
+    return _gap_text(float(gap)) + (f"\n{caveat}" if isinstance(caveat, str) and caveat else ""), False
+
+
+def _gap_text(gap: float) -> str:
+    """A gap (%) as a cell prints it: 2 decimals below 1 %, 1 below 10 %, none above."""
+    digits = 2 if abs(gap) < 1 else 1 if abs(gap) < 10 else 0
+    return f"{round(gap, digits) + 0.0:.{digits}f} %"  # + 0.0: no "-0.00" for a round-off below the reference
+
+
+def _instance_label(r: pd.Series) -> str:
+    """An instance's row label: its name, its number of requests and its reference's kind (opt,
+    bound, none) where ``r`` (one of its rows) has them."""
+    kind = r.get("reference_kind")
+    facts = [_requests(int(r["n_requests"])) if pd.notna(r.get("n_requests")) else "",
+             "" if "reference_kind" not in r else f"reference: {kind if isinstance(kind, str) and kind else 'none'}"]
+    return r["instance"] + ("\n" + ", ".join(f for f in facts if f) if any(facts) else "")
+
+
+def _requests(n: int) -> str:
+    return f"{n} request{'' if n == 1 else 's'}"
+
+
+def _wrap_method(method: str) -> str:
+    """A method's name as a column header: its parts in parentheses on lines of their own."""
+    import textwrap
+
+    head, _, tail = method.partition(" (")
+    tail = ("(" + tail).replace(" %", "\u00a0%")  # a number keeps its unit on its line
+    return head + ("\n" + textwrap.fill(tail, 14, break_on_hyphens=False) if tail != "(" else "")
+
+
+def gap_grid(rows: pd.DataFrame, dest: str | Path, methods: list[str] | None = None,
+             groups: dict[str, str] | None = None) -> list[str]:
+    """The online gap-table figure: one row per instance, one column per method, each cell the
+    method's gap to the instance's reference (%, printed, and its colour on a log scale,
+    :data:`GAP_SCALE`), or, hatched grey, what made it not comparable (:func:`gap_cell`: the
+    requests it rejected, the constraints it broke, with their counts); "not run" where ``rows``
+    have no row for the pair. The lowest gap of each instance is bold.
+
+    ``rows``: the gap table's rows (``instance, method, n_requests, latency_ms, gap_%, rejected,
+    feasible, capacity_viol, privacy_viol, placement_viol``; ``reference_kind``, where present, is
+    printed beside the instance), instances in their order in ``rows``; ``methods``: the columns'
+    order (default, and for methods it leaves out, after it: their order in ``rows``); ``groups``:
+    instance -> the name of its block (instances of one block drawn together under its name, blocks
+    in the order of their first instance; default: one block). Writes ``dest`` (PNG, atomically)
+    and returns the cells' texts, block by block, row by row. Raises ValueError for ``rows`` of no row."""
     import io
 
-    data = rows.copy()
-    fam = {"capacity_viol": "capacity", "privacy_viol": "privacy", "placement_viol": "placement"}
-
-    def note(r: pd.Series) -> str:
-        kinds = [name for col, name in fam.items() if col in r and pd.notna(r[col]) and r[col] > 0]
-        return status_note(r.get("rejected"), r.get("n_requests"), r.get("feasible"), None, kinds)
-
-    data["note"] = data.apply(note, axis=1)
-    ref = reference or {}
-    data["y"] = [lat / ref[i] if ref.get(i) else lat for i, lat in zip(data["instance"], data["latency_ms"])]
-    data["config"] = data["method"]
-    data["panel"] = data["instance"]
-    data["group"] = ""
-    ylabel = "latency / reference" if reference else "latency (ms)"
-    fig = _bars(data, "panel", "group", "y", ylabel, "Online methods: latency (hatched: rejects requests or infeasible)")
-    for ax in fig.axes:
-        ax.set_xlabel("")
-        ax.set_xticks([])
-        ax.set_ylim(top=ax.get_ylim()[1] * 1.6)  # room for the labels
-        if reference:
-            ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-    written = [t.get_text() for ax in fig.axes for t in ax.texts]
+    if rows.empty:
+        raise ValueError("no rows to draw (fix: give the gap table's rows)")
+    fig, written = _gap_figure(rows, methods or [], groups or {})
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     atomic_write_bytes(Path(dest), buf.getvalue())
     return written
+
+
+def _gap_figure(rows: pd.DataFrame, methods: list[str], groups: dict[str, str]) -> tuple[plt.Figure, list[str]]:
+    """:func:`gap_grid`'s figure (one axes per block, then the colour bar's) and its cells' texts."""
+    import matplotlib.colors as mcolors
+
+    order = list(dict.fromkeys([*(m for m in methods if m in set(rows["method"])), *rows["method"]]))
+    blocks: dict[str, list[str]] = {}
+    for name in dict.fromkeys(rows["instance"]):
+        blocks.setdefault(groups.get(name, ""), []).append(name)
+    width, height = _GAP_CELL
+    header = 0.75 + 0.16 * max(_wrap_method(m).count("\n") for m in order)
+    fig = plt.figure(figsize=(2.9 + width * len(order) + 1.2,
+                              header + 0.9 + sum(height * len(v) + 0.45 for v in blocks.values())), layout="constrained")
+    grid = fig.add_gridspec(len(blocks), 2, height_ratios=[len(v) + 0.6 for v in blocks.values()],
+                            width_ratios=[width * len(order), 0.25])
+    colour = (plt.get_cmap("RdYlGn_r"), mcolors.LogNorm(*GAP_SCALE, clip=True))
+    written: list[str] = []
+    for b, (block, names) in enumerate(blocks.items()):
+        ax = fig.add_subplot(grid[b, 0])
+        written += _gap_block(ax, rows[rows["instance"].isin(names)], names, order, colour)
+        ax.set_xticks(range(len(order)), [_wrap_method(m) for m in order] if b == 0 else [], fontsize=_GAP_FONTSIZE)
+        ax.tick_params(top=b == 0, labeltop=b == 0, bottom=False, labelbottom=False, left=False)
+        if block:
+            ax.set_title(block, loc="left", fontsize=_GAP_FONTSIZE + 1, fontweight="bold")
+    bar = fig.colorbar(plt.cm.ScalarMappable(norm=colour[1], cmap=colour[0]), cax=fig.add_subplot(grid[:, 1]),
+                       extend="both")
+    ticks = [10.0 ** k for k in range(-2, 4)]
+    bar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks], fontsize=_GAP_FONTSIZE)
+    bar.set_label("gap to the reference (%), log scale (beyond its ends: the end's colour)", fontsize=_GAP_FONTSIZE)
+    fig.suptitle("Online methods: gap to the reference (certified optimum \"opt\" or best bound \"bound\"), "
+                 "per instance and method (bold: the lowest of the instance)\n"
+                 "hatched: no gap, the method rejects requests (its latency counts only those it admits) or breaks "
+                 "constraints, with the counts", fontsize=_GAP_FONTSIZE + 2)
+    return fig, written
+
+
+def _gap_block(ax: plt.Axes, rows: pd.DataFrame, names: list[str], order: list[str], colour: tuple) -> list[str]:
+    """Draw the cells of instances ``names`` (row ``i``: ``names[i]``, column ``j``: ``order[j]``,
+    each the unit square around (j, i)) on ``ax`` and label its rows; ``colour``: (colour map, norm)
+    of the gaps. Returns the cells' texts, row by row."""
+    cells = {(r["instance"], r["method"]): r for _, r in rows.iterrows()}
+    written = []
+    for i, name in enumerate(names):
+        drawn = {m: gap_cell(cells[name, m]) for m in order if (name, m) in cells}
+        gaps = [cells[name, m]["gap_%"] for m, (_, marked) in drawn.items()
+                if not marked and pd.notna(cells[name, m].get("gap_%"))]
+        best = _gap_text(min(gaps)) if gaps else None
+        for j, method in enumerate(order):
+            text, marked = drawn.get(method, ("not run", False))
+            _draw_cell(ax, (j, i), text, marked, cells[name, method].get("gap_%") if method in drawn else None,
+                       text.split("\n")[0] == best, colour)
+            written.append(text)
+    ax.set(xlim=(-0.5, len(order) - 0.5), ylim=(len(names) - 0.5, -0.5))
+    ax.set_yticks(range(len(names)), [_instance_label(rows[rows["instance"] == n].iloc[0]) for n in names],
+                  fontsize=_GAP_FONTSIZE)
+    for k in range(1, len(order)):
+        ax.axvline(k - 0.5, color="0.75", lw=0.6)
+    for k in range(1, len(names)):
+        ax.axhline(k - 0.5, color="0.75", lw=0.6)
+    return written
+
+
+def _draw_cell(ax: plt.Axes, at: tuple[int, int], text: str, marked: bool, gap: object, best: bool,
+               colour: tuple) -> None:
+    """One cell of :func:`gap_grid` centred on ``at``: hatched grey with ``text`` in dark red
+    (``marked``), coloured by ``gap`` (a number), or white (no gap: not run, no reference)."""
+    import matplotlib.colors as mcolors
+    from matplotlib.patches import Rectangle
+
+    cmap, norm = colour
+    shown = not marked and gap is not None and pd.notna(gap)
+    face = "0.88" if marked else cmap(norm(max(float(gap), GAP_SCALE[0]))) if shown else "white"
+    ax.add_patch(Rectangle((at[0] - 0.5, at[1] - 0.5), 1, 1, facecolor=face, edgecolor="0.7" if marked else "white",
+                           hatch="///" if marked else None, lw=0.0 if marked else 1.0))
+    dark = shown and sum(c * w for c, w in zip(mcolors.to_rgb(face), (0.299, 0.587, 0.114))) < 0.5
+    not_run = text == "not run"
+    ax.text(*at, text, ha="center", va="center", fontsize=_GAP_FONTSIZE - (1 if "\n" in text else 0),
+            color="white" if dark else "darkred" if marked else "0.6" if not_run else "black",
+            fontweight="bold" if best and not marked else "normal", fontstyle="italic" if not_run else "normal",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85} if marked else None)
 
 
 def load_rounds(out: str | Path) -> pd.DataFrame:
