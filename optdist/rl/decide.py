@@ -57,6 +57,7 @@ RANKED_ROUND = 64  # segments in the first round along such a guess (it is coars
 RANKED_KEEP = 2  # along a ranking, while a layer's rounds keep fewer segments on average, each round is followed by
 RANKED_ALONE = 16  # this many segments decided one by one (a small round costs about 3 of those)
 SPLIT = 8  # a piece of a row's segment indices whose ends lie on different linear pieces is cut in SPLIT
+STAYED = 2  # after this many decisions that kept their input map's owner (elementwise layers), guess it keeps the next
 DIRECT_PAIRS = 256  # at most this many (row, tau) pairs (a small round) are all forwarded, not interpolated
 GLIBC_MMAP_MAX = 32 * 2**20  # bytes: glibc's largest dynamic mmap threshold on 64-bit systems (mallopt(3))
 
@@ -301,6 +302,7 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
     if not batched or hint is None or not batchable(st):
         return _one_by_one(choose, feats, r, st, masked, st.P - st.t)
     hint = np.asarray(hint, dtype=np.int64)
+    stay = st.prev[st.order] if st.mode == "map" else None  # each segment's input-map owner (nothing moves)
     guess, kept, rounds = hint[st.t:], 0, 0
     while not st.done:
         K = min(size, st.P - st.t)
@@ -323,8 +325,12 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
             if not _one_by_one(choose, feats, r, st, masked, RANKED_ALONE):
                 return False
             after = after[:0]
+        elif len(wrong) and not st.done:  # the next decision after a miss is often one too: it is made alone
+            if not _one_by_one(choose, feats, r, st, masked, 1):
+                return False
+            after = after[1:]
         if not st.done:
-            guess = _guess(st.owners[st.order[: st.t]], hint, after, st.P - st.t)
+            guess = _guess(st.owners[st.order[: st.t]], hint, after, st.P - st.t, stay)
     return True
 
 
@@ -351,7 +357,7 @@ def _ranked(rank: Rank, feats: Features, r: int, st: LayerState, masked: bool) -
     return np.resize(rank(glob, dev, allowed[None]), st.P)
 
 
-def _guess(done: np.ndarray, hint: np.ndarray, after: np.ndarray, n: int) -> np.ndarray:
+def _guess(done: np.ndarray, hint: np.ndarray, after: np.ndarray, n: int, stay: np.ndarray | None = None) -> np.ndarray:
     """A guess of the next ``n`` devices of a layer after a miss (it changes the speed of
     :func:`decide_layer`, never its decisions).
 
@@ -365,6 +371,8 @@ def _guess(done: np.ndarray, hint: np.ndarray, after: np.ndarray, n: int) -> np.
     (fewer: :func:`_extend` pads).
     """
     t, last = len(done), done[-1]
+    if stay is not None and (done[-STAYED:] == stay[max(t - STAYED, 0):t]).all():
+        return stay[t:t + n]
     seen = np.flatnonzero(done[:-1] == last)
     if len(seen):
         return np.resize(done[seen[-1] + 1:], n)
