@@ -19,10 +19,13 @@ layer (same CNN); a CNN's first request has none, and where the policy can rank 
 state (``rank``: :meth:`Scorer.order`) its layers of at least :data:`RANKED_MIN` segments are
 guessed from the first state's ranking repeated (a policy tends to go round its preferred
 devices; where such rounds keep fewer than :data:`RANKED_KEEP` segments each, some segments
-are decided alone between them), others are decided segment by segment; after a miss it is
-:func:`_guess`: the layer's decisions so far continued periodically, else the previous
-request's decisions continued from where the last decision occurs in them, else the network's
-choices after the miss (a Jacobi iteration on the sequence of decisions). Where capacity binds
+are decided alone between them), others are decided segment by segment; after a miss the next
+segment is decided alone (a guess right after a miss is often wrong at once), then the guess is
+:func:`_guess`: in an elementwise layer whose last :data:`STAYED` decisions kept their input
+map's owner, the owners of the next maps; else the layer's decisions so far continued
+periodically, else the previous request's decisions continued from where the last decision
+occurs in them, else the network's choices after the miss (a Jacobi iteration on the sequence
+of decisions). Where capacity binds
 an unmasked policy's choices shift from one request to the next and rounds may keep only one
 or two segments; such a round has :data:`MIN_ROUND` states, whose few (row, segment index)
 pairs are forwarded at once (:data:`DIRECT_PAIRS`): it costs about two single decisions. The
@@ -291,7 +294,8 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
     segments, the hint is the ranking of its first state repeated (:func:`_ranked`), and while
     the layer's rounds keep fewer than :data:`RANKED_KEEP` segments each on average, each round
     is followed by :data:`RANKED_ALONE` segments decided alone (a round costs about 3 of those;
-    the next guess then continues the decisions so far, :func:`_guess`). Without a hint
+    the next guess then continues the decisions so far, :func:`_guess`); otherwise a round with
+    a miss is followed by one segment decided alone. Without a hint
     otherwise (a CNN's first request: LeNet's small layers, or no ``rank``), in layers
     :func:`batchable` rejects, and with ``batched=False`` (the reference) each segment gets one
     observation and one forward: guessing blind costs more rounds than it saves.
@@ -363,8 +367,10 @@ def _guess(done: np.ndarray, hint: np.ndarray, after: np.ndarray, n: int, stay: 
 
     ``done`` (t,): the layer's decisions so far, t >= 1; ``hint``: the previous request's
     decisions for the layer; ``after``: the network's choices past the miss, in states built
-    along the missed guess. In order: ``done``
-    continued periodically, the period being the distance back to the last decision's previous
+    along the missed guess; ``stay`` (P,): in an elementwise layer, the owner of each segment's
+    input map in segment order (None elsewhere). In order: ``stay`` from t where the last
+    :data:`STAYED` decisions were their maps' owners (a policy that keeps maps where they are);
+    ``done`` continued periodically, the period being the distance back to the last decision's previous
     occurrence (round-robin placements); else ``hint`` continued from the occurrence of the
     last decision nearest to its position (the previous request's sequence shifted, as when a
     device has filled up); else ``after`` then the hint (a Jacobi step). At most n devices
