@@ -53,7 +53,7 @@ Rank = Callable[[np.ndarray, DeviceRows, np.ndarray], np.ndarray]  # one state's
 
 TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the best are ties
 FIRST_ROUND = 512  # segments in a layer's first round; then twice the segments last kept,
-MIN_ROUND = 8  # within [MIN_ROUND, MAX_ROUND] (a wrong guess wastes at most about the work kept)
+MIN_ROUND = 16  # within [MIN_ROUND, MAX_ROUND] (a wrong guess wastes at most about the work kept)
 MAX_ROUND = 2048
 RANKED_MIN = 64  # segments a layer needs for its first request's decisions to be guessed from a ranking
 RANKED_ROUND = 64  # segments in the first round along such a guess (it is coarser than a previous request's)
