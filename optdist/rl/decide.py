@@ -28,7 +28,7 @@ occurs in them, else the network's choices after the miss (a Jacobi iteration on
 of decisions). Where capacity binds
 an unmasked policy's choices shift from one request to the next and rounds may keep only one
 or two segments; such a round has :data:`MIN_ROUND` states, whose few (row, segment index)
-pairs are forwarded at once (:data:`DIRECT_PAIRS`): it costs about two single decisions. The
+pairs are forwarded at once (:data:`DIRECT_PAIRS`): it costs a few single decisions. The
 actions are exactly those of deciding segment by segment, whatever the guess; a good guess only
 makes the rounds few.
 """
@@ -142,9 +142,9 @@ class Scorer:
         forwarded one up to rounding, about 1e-16 relative, far below :data:`TIE_TOLERANCE`), any
         other is cut in :data:`SPLIT` (the pairs at the cuts forwarded) until it is or has no
         pair inside. At most :data:`DIRECT_PAIRS` pairs (a round of a few states after a missed
-        guess: about 70 pairs on VGG16) are all forwarded: one forward of them costs less than
-        the numpy calls of the interpolation (about 0.15 ms a round, half of such a round's
-        ``choose``).
+        guess: 100-140 pairs in a round of 16 states on VGG16) are all forwarded: one forward of
+        them costs less than the numpy calls of the interpolation (about 0.15 ms a round, half of
+        such a round's ``choose``).
         """
         U = len(p_row)
         part = rows.astype(np.float64) @ self.wd  # (R, H0): a row's share of the first layer
