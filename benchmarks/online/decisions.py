@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/online/decisions.py --quick    # LeNet only (a minute): prints, writes nothing
     .venv/bin/python benchmarks/online/decisions.py --quick --out DIR   # ... and writes DIR/decisions.{csv,md}
 
-For LeNet (10 requests), CIFAR and VGG16 (the first requests of the 250-request loads, 70
+For LeNet (10 requests), CIFAR, VGG16 and VGG19 (the first requests of the 250-request loads, 70
 devices) a masked double DQN (stage reward) and the paper's agent (eq. 11, unmasked) are
 trained briefly (seed 0; the decision time depends on what the policy does, not on how well it
 does it), then place the requests online twice: with batched decisions
@@ -30,7 +30,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's optdist (run by path, the script's folder comes first, not the cwd)
 
 from optdist.instance import load_instance  # noqa: E402
 from optdist.io import atomic_write_text  # noqa: E402
@@ -48,6 +48,7 @@ CASES = [
     ("lenet-10x10-tau0.8", 10, 10, "lenet", 300),
     ("cifar-250x70-tau0.6", 40, 5, "cifar", 60),
     ("vgg16-250x70-tau0.6", 40, 3, "vgg", 20),
+    ("vgg19-250x70-tau0.6", 40, 3, "vgg", 20),
 ]
 VARIANTS = {"masked": dict(masked=True, double=True, reward="stage"), "paper": dict(masked=False, double=False, reward="paper")}
 

@@ -19,13 +19,16 @@ layer (same CNN); a CNN's first request has none, and where the policy can rank 
 state (``rank``: :meth:`Scorer.order`) its layers of at least :data:`RANKED_MIN` segments are
 guessed from the first state's ranking repeated (a policy tends to go round its preferred
 devices; where such rounds keep fewer than :data:`RANKED_KEEP` segments each, some segments
-are decided alone between them), others are decided segment by segment; after a miss it is
-:func:`_guess`: the layer's decisions so far continued periodically, else the previous
-request's decisions continued from where the last decision occurs in them, else the network's
-choices after the miss (a Jacobi iteration on the sequence of decisions). Where capacity binds
+are decided alone between them), others are decided segment by segment; after a miss the next
+segment is decided alone (a guess right after a miss is often wrong at once), then the guess is
+:func:`_guess`: in an elementwise layer whose last :data:`STAYED` decisions kept their input
+map's owner, the owners of the next maps; else the layer's decisions so far continued
+periodically, else the previous request's decisions continued from where the last decision
+occurs in them, else the network's choices after the miss (a Jacobi iteration on the sequence
+of decisions). Where capacity binds
 an unmasked policy's choices shift from one request to the next and rounds may keep only one
 or two segments; such a round has :data:`MIN_ROUND` states, whose few (row, segment index)
-pairs are forwarded at once (:data:`DIRECT_PAIRS`): it costs about two single decisions. The
+pairs are forwarded at once (:data:`DIRECT_PAIRS`): it costs a few single decisions. The
 actions are exactly those of deciding segment by segment, whatever the guess; a good guess only
 makes the rounds few.
 """
@@ -50,13 +53,14 @@ Rank = Callable[[np.ndarray, DeviceRows, np.ndarray], np.ndarray]  # one state's
 
 TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the best are ties
 FIRST_ROUND = 512  # segments in a layer's first round; then twice the segments last kept,
-MIN_ROUND = 8  # within [MIN_ROUND, MAX_ROUND] (a wrong guess wastes at most about the work kept)
+MIN_ROUND = 16  # within [MIN_ROUND, MAX_ROUND] (a wrong guess wastes at most about the work kept)
 MAX_ROUND = 2048
 RANKED_MIN = 64  # segments a layer needs for its first request's decisions to be guessed from a ranking
 RANKED_ROUND = 64  # segments in the first round along such a guess (it is coarser than a previous request's)
 RANKED_KEEP = 2  # along a ranking, while a layer's rounds keep fewer segments on average, each round is followed by
 RANKED_ALONE = 16  # this many segments decided one by one (a small round costs about 3 of those)
 SPLIT = 8  # a piece of a row's segment indices whose ends lie on different linear pieces is cut in SPLIT
+STAYED = 2  # after this many decisions that kept their input map's owner (elementwise layers), guess it keeps the next
 DIRECT_PAIRS = 256  # at most this many (row, tau) pairs (a small round) are all forwarded, not interpolated
 GLIBC_MMAP_MAX = 32 * 2**20  # bytes: glibc's largest dynamic mmap threshold on 64-bit systems (mallopt(3))
 
@@ -138,9 +142,9 @@ class Scorer:
         forwarded one up to rounding, about 1e-16 relative, far below :data:`TIE_TOLERANCE`), any
         other is cut in :data:`SPLIT` (the pairs at the cuts forwarded) until it is or has no
         pair inside. At most :data:`DIRECT_PAIRS` pairs (a round of a few states after a missed
-        guess: about 70 pairs on VGG16) are all forwarded: one forward of them costs less than
-        the numpy calls of the interpolation (about 0.15 ms a round, half of such a round's
-        ``choose``).
+        guess: 100-140 pairs in a round of 16 states on VGG16) are all forwarded: one forward of
+        them costs less than the numpy calls of the interpolation (about 0.15 ms a round, half of
+        such a round's ``choose``).
         """
         U = len(p_row)
         part = rows.astype(np.float64) @ self.wd  # (R, H0): a row's share of the first layer
@@ -290,7 +294,8 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
     segments, the hint is the ranking of its first state repeated (:func:`_ranked`), and while
     the layer's rounds keep fewer than :data:`RANKED_KEEP` segments each on average, each round
     is followed by :data:`RANKED_ALONE` segments decided alone (a round costs about 3 of those;
-    the next guess then continues the decisions so far, :func:`_guess`). Without a hint
+    the next guess then continues the decisions so far, :func:`_guess`); otherwise a round with
+    a miss is followed by one segment decided alone. Without a hint
     otherwise (a CNN's first request: LeNet's small layers, or no ``rank``), in layers
     :func:`batchable` rejects, and with ``batched=False`` (the reference) each segment gets one
     observation and one forward: guessing blind costs more rounds than it saves.
@@ -301,6 +306,7 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
     if not batched or hint is None or not batchable(st):
         return _one_by_one(choose, feats, r, st, masked, st.P - st.t)
     hint = np.asarray(hint, dtype=np.int64)
+    stay = st.prev[st.order] if st.mode == "map" else None  # each segment's input-map owner (nothing moves)
     guess, kept, rounds = hint[st.t:], 0, 0
     while not st.done:
         K = min(size, st.P - st.t)
@@ -323,8 +329,12 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
             if not _one_by_one(choose, feats, r, st, masked, RANKED_ALONE):
                 return False
             after = after[:0]
+        elif len(wrong) and not st.done:  # the next decision after a miss is often one too: it is made alone
+            if not _one_by_one(choose, feats, r, st, masked, 1):
+                return False
+            after = after[1:]
         if not st.done:
-            guess = _guess(st.owners[st.order[: st.t]], hint, after, st.P - st.t)
+            guess = _guess(st.owners[st.order[: st.t]], hint, after, st.P - st.t, stay)
     return True
 
 
@@ -351,20 +361,24 @@ def _ranked(rank: Rank, feats: Features, r: int, st: LayerState, masked: bool) -
     return np.resize(rank(glob, dev, allowed[None]), st.P)
 
 
-def _guess(done: np.ndarray, hint: np.ndarray, after: np.ndarray, n: int) -> np.ndarray:
+def _guess(done: np.ndarray, hint: np.ndarray, after: np.ndarray, n: int, stay: np.ndarray | None = None) -> np.ndarray:
     """A guess of the next ``n`` devices of a layer after a miss (it changes the speed of
     :func:`decide_layer`, never its decisions).
 
     ``done`` (t,): the layer's decisions so far, t >= 1; ``hint``: the previous request's
     decisions for the layer; ``after``: the network's choices past the miss, in states built
-    along the missed guess. In order: ``done``
-    continued periodically, the period being the distance back to the last decision's previous
+    along the missed guess; ``stay`` (P,): in an elementwise layer, the owner of each segment's
+    input map in segment order (None elsewhere). In order: ``stay`` from t where the last
+    :data:`STAYED` decisions were their maps' owners (a policy that keeps maps where they are);
+    ``done`` continued periodically, the period being the distance back to the last decision's previous
     occurrence (round-robin placements); else ``hint`` continued from the occurrence of the
     last decision nearest to its position (the previous request's sequence shifted, as when a
     device has filled up); else ``after`` then the hint (a Jacobi step). At most n devices
     (fewer: :func:`_extend` pads).
     """
     t, last = len(done), done[-1]
+    if stay is not None and (done[-STAYED:] == stay[max(t - STAYED, 0):t]).all():
+        return stay[t:t + n]
     seen = np.flatnonzero(done[:-1] == last)
     if len(seen):
         return np.resize(done[seen[-1] + 1:], n)

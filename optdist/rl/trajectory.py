@@ -128,6 +128,9 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     if not 0 < K <= st.P - st.t:
         raise ValueError(f"{K} placements for the {st.P - st.t} segments left of layer {st.layer.name} (give 1 or more, "
                          f"at most the segments left)")
+    # plain views of the instance's read-only arrays (each operation on those passes through a Python hook)
+    bw_cap, rates, mem, comp = (np.asarray(x) for x in (inst.bandwidth_capacity, inst.rate, inst.memory,
+                                                        inst.compute_capacity))
     steps = np.arange(K)
     one = np.zeros((K, N), dtype=np.int32)  # (counts are far below 2**31; numpy sums int32 about 3x faster)
     one[steps, actions] = 1
@@ -148,7 +151,7 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     if st.mode == "per_segment":
         s_idx = st.senders
         sent = st.sender_bytes * (steps[:, None] - added[:, s_idx])  # bytes each sender shipped in the sequence
-        left = inst.bandwidth_capacity[s_idx] - (u.bandwidth[s_idx] + sent)
+        left = bw_cap[s_idx] - (u.bandwidth[s_idx] + sent)
         bad = left < st.sender_bytes
         n_bad = bad.sum(axis=1)
         ok = np.repeat((n_bad <= 1)[:, None], N, axis=1)
@@ -167,7 +170,7 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
         run_of = np.cumsum(new_run)
         moves_before = np.cumsum(moved) - moved
         moves_before = moves_before - moves_before[run_start][run_of]
-        left = inst.bandwidth_capacity[sender] - (u.bandwidth[sender] + moves_before * st.beta)
+        left = bw_cap[sender] - (u.bandwidth[sender] + moves_before * st.beta)
         ok = np.repeat((left >= st.beta)[:, None], N, axis=1)
         ok[steps, sender] = True
         move = moved.astype(bool)
@@ -180,7 +183,7 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
         flow = st.flow[sender] + run_sum  # row of the step's sender in f, before the step
         del run_sum
         flow[steps, sender] = 0.0
-        rate = inst.rate[sender]
+        rate = rates[sender]
         # wait_j after a move of the step's map to j: f_ij * beta / rho_i (LayerState.commit)
         bump = np.zeros((K, N))
         bump[steps[move], actions[move]] = (flow[steps[move], actions[move]] + 1.0) * st.beta / rate[move]
@@ -197,7 +200,7 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
         del arrive
         # a step's delays depend on its sender alone: one row per distinct sender (few per round)
         senders, delay_of = np.unique(sender, return_inverse=True)
-        delay_arrive = np.repeat((st.beta / inst.rate[senders])[:, None], N, axis=1)
+        delay_arrive = np.repeat((st.beta / rates[senders])[:, None], N, axis=1)
         delay_arrive[np.arange(len(senders)), senders] = 0.0
         delay = st.ce + delay_arrive
     else:  # "none": no input edge
@@ -257,9 +260,9 @@ def layer_states(feats: Features, r: int, st: LayerState, actions: np.ndarray) -
     rows = np.empty((len(ns), feats.n_device), dtype=np.float32)
     c_j, a, n = cand[nj], added[ns, nj], cnt[ns, nj]
     del added, cnt
-    allowed = c_j & (u.memory[nj] + a * st.m + st.m <= inst.memory[nj])
+    allowed = c_j & (u.memory[nj] + a * st.m + st.m <= mem[nj])
     rows[:, 0] = allowed
-    part = c_j & (u.compute[nj] + a * st.c + st.c <= inst.compute_capacity[nj])
+    part = c_j & (u.compute[nj] + a * st.c + st.c <= comp[nj])
     rows[:, 1] = part
     allowed &= part
     part = c_j & ok[ns, nj]
