@@ -15,7 +15,8 @@ round instead of one forward per segment: it guesses the next devices, builds th
 the guess at once (:func:`optdist.rl.trajectory.layer_states`), lets the network choose in every
 one of them, and keeps the choices up to the first one that differs from the guess (that one
 included: its state was exact). The first guess is the previous request's decisions for the
-layer (same CNN); a CNN's first request has none, and where the policy can rank the devices of a
+layer (same CNN), for a CNN's first request those of :func:`warm_up` where it ran (the
+placement's start-up work); without it the first request has none, and where the policy can rank the devices of a
 state (``rank``: :meth:`Scorer.order`) its layers of at least :data:`RANKED_MIN` segments are
 guessed from the first state's ranking repeated (a policy tends to go round its preferred
 devices; where such rounds keep fewer than :data:`RANKED_KEEP` segments each, some segments
