@@ -7,10 +7,11 @@
 For LeNet (10 requests), CIFAR, VGG16 and VGG19 (the first requests of the 250-request loads, 70
 devices) a masked double DQN (stage reward) and the paper's agent (eq. 11, unmasked) are
 trained briefly (seed 0; the decision time depends on what the policy does, not on how well it
-does it), then place the requests online twice: with batched decisions
-(:func:`optdist.rl.policy.place_online`, what ``optdist solve --method rl`` runs) and with one
+does it), then place the requests online three times: with batched decisions
+(:func:`optdist.rl.policy.place_online`, what ``optdist solve --method rl`` runs; again without its
+warm-up, ``warmup=False``, for the first request's time without it) and with one
 observation and one forward per segment (the path before, ``batched=False``), on the first
-requests only where that is slow. Both must give the same placements (checked). Times are the
+requests only where that is slow. All must give the same placements (checked). Times are the
 wall seconds of each request's decisions, on one thread, on this machine (shared: the load
 average is printed), and for the batched path also its CPU seconds (``time.process_time``, the
 fair number on a shared machine).
@@ -70,6 +71,9 @@ def run(name: str, n: int, n_ref: int, preset: str, episodes: int) -> list[dict]
         policy = Policy.from_agent(res.agent.q, res.config)
         with request_cpu() as cpu:
             out, dec, seg = place_online(inst, policy)
+        cpu = cpu[len(set(inst.request_cnn)):]  # the warm-up's placers (one per CNN) came first
+        with request_cpu() as cold_cpu:
+            cold, cold_dec, _ = place_online(inst, policy, warmup=False)
         cfg = policy.config
         ref, ref_dec, _ = place_requests(ref_inst, Features(ref_inst, cfg["cnns"], cfg["max_layers"]), Scorer(policy.net).choose,
                                          policy.masked, batched=False)
@@ -77,12 +81,14 @@ def run(name: str, n: int, n_ref: int, preset: str, episodes: int) -> list[dict]
         rows.append({
             "instance": name, "policy": variant, "train_episodes": episodes, "train_s": round(res.train_s, 1),
             "requests": n, "segments_per_request": int(np.median(seg)), "rejected": len(out.rejected),
-            "batched_ms_mean": dec.mean(), "batched_ms_median": float(np.median(dec)), "batched_ms_first": dec[0],
+            "warmup_ms": 1e3 * out.warmup_s, "batched_ms_mean": dec.mean(), "batched_ms_median": float(np.median(dec)),
+            "batched_ms_first": dec[0], "batched_ms_first_no_warmup": 1e3 * cold_dec[0],
             "batched_ms_mean_after_first": dec[1:].mean(), "batched_cpu_ms_first": cpu[0],
+            "batched_cpu_ms_first_no_warmup": 1e3 * cold_cpu[0],
             "batched_cpu_ms_mean_after_first": cpu[1:].mean(), "batched_us_per_segment": 1e3 * dec.sum() / max(sum(seg), 1),
             "per_segment_requests": n_ref, "per_segment_ms_mean": ref_dec.mean(),
-            "speedup_first": ref_dec[0] / dec[0], "speedup_after_first": ref_dec[1:].mean() / dec[1:n_ref].mean(),
-            "same_placements": same_placements(out, ref, n_ref),
+            "speedup_first": ref_dec[0] / (1e3 * cold_dec[0]), "speedup_after_first": ref_dec[1:].mean() / dec[1:n_ref].mean(),
+            "same_placements": same_placements(out, ref, n_ref) and same_placements(cold, ref, n_ref),
         })
         print({k: (round(float(v), 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
     return rows
@@ -117,10 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {machine()}; load average at the end {load} (other work shared the 2 cores)  ",
         "batched: `place_online` (one forward per round of segments, optdist.rl.decide); per_segment: one observation "
         "and one forward per segment (`batched=False`), on the first `per_segment_requests` requests; "
-        "same_placements: both placed those requests identically. Times in ms per request (decisions only; wall, "
-        "and batched_cpu_*: CPU time); "
-        "the first request has no guess from an earlier one (speedup_first), the others do (speedup_after_first, "
-        "over requests 2 to per_segment_requests).",
+        "same_placements: both placed those requests identically (batched with and without warm-up). Times in ms "
+        "per request (decisions only; wall, and batched_cpu_*: CPU time); warmup_ms: `place_online`'s warm-up before "
+        "the first arrival (the CNN's first request decided on a scratch copy of the empty usage, wall; start-up "
+        "work, in no request's time), which gives the first request a guess (batched_*_first); *_no_warmup: the "
+        "first request without it (`warmup=False`: guessed from the first state's ranking), which speedup_first "
+        "compares with per_segment; the others have the previous request's guess (speedup_after_first, over "
+        "requests 2 to per_segment_requests).",
         "",
         table.to_markdown(index=False, floatfmt=".4g"),
         "",

@@ -890,7 +890,9 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
     if "decision_ms_mean" in res.extra:
         x = res.extra
         print(f"decisions    {x['decision_ms_mean']:.3f} ms per request (max {x['decision_ms_max']:.3f} ms), "
-              f"{x['decision_us_per_segment']:.1f} us per segment")
+              f"{x['decision_us_per_segment']:.1f} us per segment"
+              + (f"; warm-up {1e3 * x['warmup_s']:.1f} ms before the first request" if x.get("warmup_s") is not None
+                 else ""))
     if res.extra.get("past_deadline"):  # plan-guided, plan-rollout: --time-limit ran out before these were decided
         x, rejected = res.extra, 0 if res.evaluation is None else res.evaluation.n_rejected
         print(f"deadline     {x['past_deadline']} of {inst.n_requests} requests decided after --time-limit ran out, "

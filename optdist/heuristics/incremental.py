@@ -668,6 +668,7 @@ class OnlineOutcome:
     latency: list[float | None] = field(default_factory=list)
     shared: list[float | None] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    warmup_s: float | None = None  # start-up seconds before the first arrival (rl's optdist.rl.decide.warm_up)
 
     def accept(self, owners: list[np.ndarray], latency: float, shared: float) -> None:
         self.owners.append(owners)

@@ -15,7 +15,8 @@ round instead of one forward per segment: it guesses the next devices, builds th
 the guess at once (:func:`optdist.rl.trajectory.layer_states`), lets the network choose in every
 one of them, and keeps the choices up to the first one that differs from the guess (that one
 included: its state was exact). The first guess is the previous request's decisions for the
-layer (same CNN); a CNN's first request has none, and where the policy can rank the devices of a
+layer (same CNN), for a CNN's first request those of :func:`warm_up` where it ran (the
+placement's start-up work); without it the first request has none, and where the policy can rank the devices of a
 state (``rank``: :meth:`Scorer.order`) its layers of at least :data:`RANKED_MIN` segments are
 guessed from the first state's ranking repeated (a policy tends to go round its preferred
 devices; where such rounds keep fewer than :data:`RANKED_KEEP` segments each, some segments
@@ -404,7 +405,7 @@ def _extend(st: LayerState, guess: np.ndarray, K: int) -> np.ndarray:
 
 def place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool,
                    active: np.ndarray | None = None, batched: bool = True,
-                   rank: Rank | None = None) -> tuple[OnlineOutcome, list[float], list[int]]:
+                   rank: Rank | None = None, warmup: bool = False) -> tuple[OnlineOutcome, list[float], list[int]]:
     """Place every request in arrival order with ``choose`` (see :func:`decide_layer`): the
     outcome, each request's decision seconds and the segments it decided.
 
@@ -413,13 +414,16 @@ def place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool
     one picks among the layer's candidate devices and may break constraints. ``active`` (bool
     per node): devices still present. Each layer's guess is the previous request's decisions
     for the same CNN and layer; a CNN's first request guesses from ``rank`` (see :func:`decide_layer`;
-    :meth:`Scorer.order` for a DQN). ``batched=False``: one forward per segment (same decisions,
-    slower; the reference of the tests and ``benchmarks/online/decisions.py``). BLAS runs on one
+    :meth:`Scorer.order` for a DQN), or, with ``warmup`` (batched only), from the decisions of
+    :func:`warm_up` before the first arrival (start-up work: its seconds are the outcome's
+    ``warmup_s``, not in any request's decision seconds). ``batched=False``: one forward per
+    segment (same decisions, slower; the reference of the tests and
+    ``benchmarks/online/decisions.py``), without warm-up (it reads no guess). BLAS runs on one
     thread (its threads only contend on these small matrices).
     """
     keep_freed_heap()
     with threadpool_limits(1, user_api="blas"):
-        return _place_requests(inst, feats, choose, masked, active, batched, rank)
+        return _place_requests(inst, feats, choose, masked, active, batched, rank, warmup and batched)
 
 
 def keep_freed_heap() -> None:
@@ -440,29 +444,59 @@ def keep_freed_heap() -> None:
     np.empty(GLIBC_MMAP_MAX - 2**16, dtype=np.uint8)
 
 
-def _place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool,
-                    active: np.ndarray | None, batched: bool, rank: Rank | None) -> tuple[OnlineOutcome, list[float], list[int]]:
+def warm_up(inst: Instance, usage: Usage, feats: Features, choose: Choose, masked: bool,
+            active: np.ndarray | None = None, rank: Rank | None = None) -> dict[tuple[str, int], np.ndarray]:
+    """The guesses for each CNN's first request, decided before the first arrival.
+
+    Decides the first request of each CNN of ``inst`` (from its own source, in arrival order of
+    the CNNs' first requests) on a scratch copy of ``usage``, as :func:`place_requests` would
+    with no earlier request; nothing is committed to ``usage`` and nothing is accepted. Returns
+    each (CNN, layer)'s decisions (devices in segment order) for :func:`decide_layer`'s
+    ``hint``: a guess, so the later decisions stay exactly those without it. A masked request
+    stopped by a segment without an allowed device gives the layers decided up to there.
+    """
+    last: dict[tuple[str, int], np.ndarray] = {}
+    firsts: dict[str, int] = {}
+    for r, cnn in enumerate(inst.request_cnn):
+        firsts.setdefault(cnn, r)
+    for r in firsts.values():
+        _decide_request(inst, usage.copy(), r, feats, choose, masked, active, True, rank, last)
+    return last
+
+
+def _decide_request(inst: Instance, usage: Usage, r: int, feats: Features, choose: Choose, masked: bool,
+                    active: np.ndarray | None, batched: bool, rank: Rank | None,
+                    last: dict[tuple[str, int], np.ndarray]) -> tuple[RequestPlacer, bool, int]:
+    """Decide request ``r``'s layers on ``usage`` (guesses from ``last``, updated with its
+    decisions): the placer, whether every segment got a device, and the segments decided."""
+    rp = RequestPlacer(inst, usage, r, active)
+    ok, n = True, 0
+    while ok and not rp.done:
+        st = rp.next_layer()
+        if st.on_source:
+            src = int(inst.request_source[r])
+            ok = not masked or bool(st.feasible()[src])
+            st.commit(np.full(st.P, src))
+        else:
+            key = (inst.request_cnn[r], st.k)
+            ok = decide_layer(choose, feats, r, st, masked, hint=last.get(key), batched=batched, rank=rank)
+            last[key] = st.owners[st.order[: st.t]]
+            n += st.t
+        if ok:
+            rp.close(st)
+    return rp, ok, n
+
+
+def _place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool, active: np.ndarray | None,
+                    batched: bool, rank: Rank | None, warmup: bool) -> tuple[OnlineOutcome, list[float], list[int]]:
     usage = Usage.zeros(inst.n_nodes)
     out, decision_s, segments = OnlineOutcome(inst), [], []
-    last: dict[tuple[str, int], np.ndarray] = {}
+    t0 = time.perf_counter()
+    last = warm_up(inst, usage, feats, choose, masked, active, rank) if warmup else {}
+    out.warmup_s = time.perf_counter() - t0 if warmup else None
     for r in range(inst.n_requests):
         t0 = time.perf_counter()
-        rp = RequestPlacer(inst, usage, r, active)
-        ok, n = True, 0
-        while ok and not rp.done:
-            st = rp.next_layer()
-            if st.on_source:
-                src = int(inst.request_source[r])
-                ok = not masked or bool(st.feasible()[src])
-                st.commit(np.full(st.P, src))
-            else:
-                key = (inst.request_cnn[r], st.k)
-                ok = decide_layer(choose, feats, r, st, masked, hint=last.get(key), batched=batched,
-                                  rank=rank)
-                last[key] = st.owners[st.order[: st.t]]
-                n += st.t
-            if ok:
-                rp.close(st)
+        rp, ok, n = _decide_request(inst, usage, r, feats, choose, masked, active, batched, rank, last)
         if ok:
             out.accept(rp.owners, rp.latency, rp.shared)
         else:

@@ -235,17 +235,22 @@ def numpy_forward(net: DeviceQNet):
     return q
 
 
-def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = None) -> tuple[OnlineOutcome, list[float], list[int]]:
+def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = None,
+                 warmup: bool = True) -> tuple[OnlineOutcome, list[float], list[int]]:
     """Place every request with ``policy``: the outcome, each request's decision seconds and segments placed.
 
     ``active`` (bool per node): devices still present; the others are never chosen. The
     instance may have another number of devices than the policy was trained on (the Q-network
-    scores each device from its own features); it must use CNNs the policy knows.
+    scores each device from its own features); it must use CNNs the policy knows. ``warmup``
+    (default on): before the first arrival, each CNN's first request is decided on a scratch
+    copy of the empty usage to guess the CNN's first real request
+    (:func:`optdist.rl.decide.warm_up`; same decisions, a faster first request); its seconds are
+    the outcome's ``warmup_s`` (None without warm-up), apart from the decision seconds.
     """
     require_parallel_uplink(inst, "rl")
     scorer = Scorer(policy.net)
     return place_requests(inst, policy_features(inst, policy), scorer.choose, policy.masked, active,
-                          rank=scorer.order)
+                          rank=scorer.order, warmup=warmup)
 
 
 def policy_features(inst: Instance, policy: Policy) -> Features:
@@ -308,7 +313,7 @@ def time_limit_extra(start: float, time_limit: float | None, placed_from: float,
     ``episodes_planned``, or ``env_steps`` of ``timesteps``), when the run trained its policy and
     the deadline ended it, and ``warning`` when it ended before any gradient step;
     ``decided_past_deadline``: the requests whose decision ended after ``start + time_limit``
-    (the placement began at ``placed_from``, each request took its ``decision_s``; they are
+    (the decisions began at ``placed_from``, after any warm-up, each request took its ``decision_s``; they are
     still decided by the network: milliseconds each). Empty without a limit.
     """
     if time_limit is None:
@@ -465,7 +470,9 @@ def solve_rl(
     Without a policy one is first trained on ``inst`` with the paper's preset for its CNNs
     (``episodes``, ``reward``, ``masked``, ``double``, ``seed``; training time in
     ``extra["train_s"]``, neither in the decision times nor in ``wall_time``, the placement's). ``threads`` is accepted for the common
-    method interface and not used.
+    method interface and not used. ``extra["warmup_s"]``: the warm-up before the first request
+    (:func:`place_online`), in ``wall_time`` and before the decisions (``time_limit``), not in the
+    decision times.
 
     ``time_limit`` (s, from the call): the training ends before the episode that would start
     past :data:`TRAIN_SHARE` of it (``extra["train_cut"]``: episodes done and planned; none done:
@@ -501,9 +508,10 @@ def solve_rl(
     wall = time.perf_counter() - t0
     dec = np.array(decision_s) * 1e3
     cfg = policy.config
-    merge_extra(extra, time_limit_extra(start, time_limit, t0, decision_s, policy.config, "train_s" in extra))
+    merge_extra(extra, time_limit_extra(start, time_limit, t0 + out.warmup_s, decision_s, policy.config,
+                                        "train_s" in extra))
     res = out.result(
-        "rl", wall, masked=policy.masked, **extra,
+        "rl", wall, masked=policy.masked, **extra, warmup_s=out.warmup_s,
         decision_ms_mean=float(dec.mean()), decision_ms_max=float(dec.max()),
         decision_us_per_segment=float(1e3 * dec.sum() / max(sum(segments), 1)),
         decision_ms_per_request=[float(x) for x in dec],
