@@ -117,4 +117,4 @@ def test_train_time_runs_each_preset_at_its_own_train_freq_and_keeps_the_placeme
     (tmp_path / "train_time" / "cifar.json").write_text(json.dumps({**record, "preset": "cifar"}))
     assert train_time.main(["--render"]) == 0
     md = (tmp_path / "train_time.md").read_text()
-    assert "- `lenet`: # the policy placing lenet-1x4-tau0.8 online" in md and "- `cifar`: not recorded" in md
+    assert "- `lenet`: the policy placing lenet-1x4-tau0.8 online" in md and "- `cifar`: not recorded" in md

@@ -138,7 +138,7 @@ def render() -> None:
           "Placement of the set by the trained policy (the command's own summary; none in a record made before "
           "train_time.py kept it):",
           "",
-          *[f"- `{r['preset']}`: " + ("; ".join(" ".join(line.split()) for line in placement)
+          *[f"- `{r['preset']}`: " + ("; ".join(" ".join(line.removeprefix("# ").rstrip(":").split()) for line in placement)
                                       if isinstance(placement := r.get("placement"), list) else "not recorded")
             for _, r in df.iterrows()],
           ""]
