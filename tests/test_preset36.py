@@ -118,3 +118,14 @@ def test_train_time_runs_each_preset_at_its_own_train_freq_and_keeps_the_placeme
     assert train_time.main(["--render"]) == 0
     md = (tmp_path / "train_time.md").read_text()
     assert "- `lenet`: the policy placing lenet-1x4-tau0.8 online" in md and "- `cifar`: not recorded" in md
+
+
+def test_a_checkpoint_saved_before_the_field_resumes(tmp_path):
+    """A checkpoint whose settings.preset lacks train_freq (saved before the preset had it) resumes
+    where the value used (settings.train_freq) is the same."""
+    _checkpoint(tmp_path, None)
+    meta_path = tmp_path / "checkpoint.json"
+    meta = json.loads(meta_path.read_text())
+    assert "train_freq" not in meta["settings"]["preset"]  # the value used is settings.train_freq, once
+    res = train(load_instance(TINY), PRESETS["hetero"], reward="stage", checkpoint=tmp_path, resume=True, progress=False)
+    assert res.config["episodes"] == 60 and res.config["train_freq"] == 4

@@ -63,8 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "one a signal stopped (Ctrl-C, SIGTERM) or the last one saved every --checkpoint-every "
                         "episodes (maskable-ppo: every rollout; killed, a crash); give the same INSTANCE, --algo, "
                         "--preset, --reward, --masked, --double, --seed, --train-freq (a different one is refused, "
-                        "named; --train-freq left out is the preset's); --episodes (--timesteps): default the planned ones. For a seed, it ends with the "
-                        "policy an uninterrupted training gets")
+                        "named; --train-freq left out is the preset's); --episodes (--timesteps): default the "
+                        "planned ones. For a seed, it ends with the policy an uninterrupted training gets")
     p.add_argument("--checkpoint-every", action=count_flag("layer episodes", 100, MAX_EPISODES), metavar="N",
                    help=f"dqn: save the training's state (networks, optimiser, replay buffer packed, RNGs; its size "
                         f"is said on stderr: a few MB for 70 devices) to checkpoint.pt/json in --out every N episodes "

@@ -87,8 +87,8 @@ def train(
     ``train_freq``: env steps per gradient step (default: the preset's ``train_freq``, e.g. 4 for
     'hetero'; the paper gives none, 1 is our reading of it); none is taken before the replay
     buffer holds a batch. The config records the ``train_freq`` used, ``env_steps`` and
-    ``gradient_steps`` (0: the network kept its initial weights). ``on_episode(i, env, agent)`` runs before episode i > 0 (e.g. to
-    remove devices, Fig. 10). Raises ValueError for ``episodes`` that is not a whole number >= 1.
+    ``gradient_steps`` (0: the network kept its initial weights). ``on_episode(i, env, agent)``
+    runs before episode i > 0 (e.g. to remove devices, Fig. 10). Raises ValueError for ``episodes`` that is not a whole number >= 1.
 
     Inside a :func:`~optdist.solvers.base.stop_on_signals` block (``optdist train-rl``), a SIGINT or
     SIGTERM ends the training after the episode running (:func:`~optdist.solvers.base.stop_requested`):
@@ -280,13 +280,18 @@ SETTING_FLAGS = {"algo": "--algo", "instance": "INSTANCE", "instance_sha256": "I
                  "seed": "--seed", "train_freq": "--train-freq", "n_steps": "n_steps (rollout length)"}
 
 
+def checkpoint_preset(preset: Preset) -> dict:
+    """A checkpoint's ``settings.preset``: the preset's fields but its ``train_freq``, a default
+    the DQN checkpoint keeps as the value used (``settings.train_freq``) and MaskablePPO does not
+    use; so a checkpoint saved before the preset had that field still resumes (preset36)."""
+    return {k: v for k, v in asdict(preset).items() if k != "train_freq"}
+
+
 def checkpoint_settings(inst: Instance, preset: Preset, *, reward: str, masked: bool, double: bool, seed: int,
                         train_freq: int, instance_sha256: str | None = None) -> dict:
     """What a checkpoint must share with the training that resumes it (:data:`SETTING_FLAGS`):
-    ``train_freq`` the value used (given, or the preset's), so the preset's default is not a
-    second field (``preset`` holds the rest of it; a checkpoint of before it was a field resumes)."""
-    hyper = {k: v for k, v in asdict(preset).items() if k != "train_freq"}
-    return {"algo": "dqn", "instance": inst.name, "instance_sha256": instance_sha256, "preset": hyper,
+    ``train_freq`` the value used (given, or the preset's); ``preset``: :func:`checkpoint_preset`."""
+    return {"algo": "dqn", "instance": inst.name, "instance_sha256": instance_sha256, "preset": checkpoint_preset(preset),
             "reward": reward, "masked": masked, "double": double, "seed": seed, "train_freq": train_freq}
 
 
