@@ -7,13 +7,15 @@
 Each preset (:data:`RUNS`) is trained by the command a user runs, ``optdist train-rl FILE --preset P
 --reward stage --masked --double --seed 0`` with no ``--episodes`` (so the preset's default of
 :mod:`optdist.rl.presets`, the paper's Tables 4-5), in a child process, on the largest set of the
-gap table that uses that preset (``vgg``: the set and ``--train-freq 16`` of
-``benchmarks/specs/paper-250-rl-vgg.toml``, whose policy places the VGG and heterogeneous loads).
+gap table that uses that preset (``vgg``: the set of ``benchmarks/specs/paper-250-rl-vgg.toml``,
+whose policy places the VGG and heterogeneous loads), with no ``--train-freq`` either (the preset's).
 A record per preset in ``train_time/`` (written atomically when its run ends; present: skipped,
 ``--force`` re-runs): the command, the training seconds of its ``policy.json`` (``train_s``), the
 command's wall seconds, its CPU seconds (user + system, ``getrusage`` of the child), the load
-average before and after, and the policy's episodes, env steps and gradient steps. The policy
-files go to a temporary folder and are deleted. Wall time follows the load of the shared
+average before and after, the policy's episodes, train_freq, env steps and gradient steps, and
+(``placement``) the lines of the command's placement of the set with the trained policy that
+say its latency, rejections and violations. The policy files go to a temporary folder and are
+deleted. Wall time follows the load of the shared
 machine; CPU time does not. SIGINT/SIGTERM stop the run (exit 130 / 143): the training under way
 is killed and gets no record, those written stay (a rerun resumes).
 """
@@ -48,7 +50,7 @@ RUNS = {
     "lenet": ("instances/paper/lenet-20x70-tight-tau0.6.json", []),
     "cifar": ("instances/coupled/cifar-20x20-nexus-rpi3.json", []),
     "hetero": ("instances/coupled/mixed-8x6-nexus-rpi3.json", []),
-    "vgg": ("benchmarks/specs/instances/train-mix-8x70-tau0.6.json", ["--train-freq", "16"]),
+    "vgg": ("benchmarks/specs/instances/train-mix-8x70-tau0.6.json", []),
 }
 TARGET_S = 15 * 60
 
@@ -80,7 +82,16 @@ def run_one(preset: str) -> dict:
             "train_freq": cfg.get("train_freq", 1), "train_s": cfg["train_s"], "wall_s": wall,
             "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "load_before": load0[0], "load_after": os.getloadavg()[0], "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-            "machine": machine()}
+            "machine": machine(), "placement": placement_lines(proc.stdout)}
+
+
+def placement_lines(stdout: str) -> list[str]:
+    """The lines of ``optdist train-rl``'s ``stdout`` that sum up its placement with the trained
+    policy: its heading (decision time, rejections), the objective, latency and shared-data lines,
+    and each violation count ("5 privacy violation(s):"); [] where it printed none."""
+    lines = stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("# the policy placing")), len(lines))
+    return [line for line in lines[start:start + 4]] + [line for line in lines[start + 4:] if line.endswith("violation(s):")]
 
 
 #: the columns of the table, in order (``train_within_15_min`` computed, the others each record's fields)
@@ -123,6 +134,13 @@ def render() -> None:
           "Commands:",
           "",
           *[f"- `{r['preset']}`: `{r['command']}`" for _, r in df.iterrows()],
+          "",
+          "Placement of the set by the trained policy (the command's own summary; none in a record made before "
+          "train_time.py kept it):",
+          "",
+          *[f"- `{r['preset']}`: " + ("; ".join(" ".join(line.removeprefix("# ").rstrip(":").split()) for line in placement)
+                                      if isinstance(placement := r.get("placement"), list) else "not recorded")
+            for _, r in df.iterrows()],
           ""]
     atomic_write_text(HERE / "train_time.md", "\n".join(md))
 

@@ -41,9 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", action=episodes_flag, metavar="N", help="dqn: layer episodes (default: the preset's)")
     p.add_argument("--timesteps", action=count_flag("env steps", 20000, MAX_TIMESTEPS), metavar="N",
                    help="maskable-ppo: env steps, one per segment (default 20000)")
-    p.add_argument("--train-freq", action=count_flag("env steps", 4, 10**6), default=1, metavar="N",
-                   help="dqn: env steps per gradient step (default 1, the paper's; e.g. 16 to train on the "
-                        "VGG loads' thousands of segments per request within minutes)")
+    p.add_argument("--train-freq", action=count_flag("env steps", 4, 10**6), metavar="N",
+                   help="dqn: env steps per gradient step (default: the preset's: lenet, cifar 1, our reading of "
+                        "the paper; vgg 16, for the VGG loads' thousands of segments per request; hetero 4; "
+                        "policy.json records the value used)")
     p.add_argument("--masked", action="store_true", help="act only on devices in the action mask (not in the paper)")
     p.add_argument("--double", action="store_true", help="double DQN targets (not in the paper)")
     p.add_argument("--reward", choices=["paper", "stage"],
@@ -62,8 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "one a signal stopped (Ctrl-C, SIGTERM) or the last one saved every --checkpoint-every "
                         "episodes (maskable-ppo: every rollout; killed, a crash); give the same INSTANCE, --algo, "
                         "--preset, --reward, --masked, --double, --seed, --train-freq (a different one is refused, "
-                        "named); --episodes (--timesteps): default the planned ones. For a seed, it ends with the "
-                        "policy an uninterrupted training gets")
+                        "named; --train-freq left out is the preset's); --episodes (--timesteps): default the "
+                        "planned ones. For a seed, it ends with the policy an uninterrupted training gets")
     p.add_argument("--checkpoint-every", action=count_flag("layer episodes", 100, MAX_EPISODES), metavar="N",
                    help=f"dqn: save the training's state (networks, optimiser, replay buffer packed, RNGs; its size "
                         f"is said on stderr: a few MB for 70 devices) to checkpoint.pt/json in --out every N episodes "
@@ -80,7 +81,7 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
     from optdist.solvers.base import signals_received
 
     wrong = [flag for flag, given in (("--episodes", args.episodes), ("--masked", args.masked), ("--double", args.double),
-                                         ("--train-freq", args.train_freq != 1),
+                                         ("--train-freq", args.train_freq is not None),
                                          ("--checkpoint-every", args.checkpoint_every is not None))
              if given] if args.algo == "maskable-ppo" else (["--timesteps"] if args.timesteps else [])
     if wrong:
@@ -299,7 +300,7 @@ def _train_dqn(args: argparse.Namespace, inst, preset, out: Path):
         cfg = res.agent.cfg
         log.warning("%d env steps took no gradient step (the first needs %d stored transitions, then one every "
                     "--train-freq %d steps): the policy keeps its initial weights; give more --episodes or a smaller "
-                    "--train-freq", res.config["env_steps"], max(cfg.learning_starts, cfg.batch_size), args.train_freq)
+                    "--train-freq", res.config["env_steps"], max(cfg.learning_starts, cfg.batch_size), cfg.train_freq)
     variant = f"{reward} reward" + (", masked" if args.masked else "") + (", double" if args.double else "")
     if stopped:
         variant += f" ({res.config['interrupted']} after {what})"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -138,12 +138,12 @@ def train_maskable_ppo(
     (``resume=True``, ``checkpoint=``, ``timesteps=``; :func:`optdist.rl.train.python_words`), in
     ``optdist train-rl``'s (``--resume``, ``--force``, ``--out``) where ``cli``.
     """
-    from optdist.rl.train import (CHECKPOINT_FILES, check_ppo_counters, check_resume_folder, in_callers_words,
-                                  read_checkpoint, resume_note)
+    from optdist.rl.train import (CHECKPOINT_FILES, check_ppo_counters, check_resume_folder, checkpoint_preset,
+                                  in_callers_words, read_checkpoint, resume_note)
 
     preset = preset_for(inst) if preset is None else preset
     settings = {"algo": "maskable-ppo", "instance": inst.name, "instance_sha256": instance_sha256,
-                "preset": asdict(preset), "reward": reward, "seed": seed, "n_steps": n_steps}
+                "preset": checkpoint_preset(preset), "reward": reward, "seed": seed, "n_steps": n_steps}
     check_resume_folder(resume, checkpoint)
     with in_callers_words(cli, "train_maskable_ppo"):
         saved = read_checkpoint(Path(checkpoint), settings) if resume else None

@@ -2,14 +2,16 @@
 
 Table 4 (all): gamma 0.95, epsilon from 1, buffer 50000, batch 64. Table 5 per network:
 
-=======  ===========  =====  ======  =====  ====
-preset   eps decay    G      lr      sigma  beta
-=======  ===========  =====  ======  =====  ====
-lenet    0.995        100    1e-4    1      0.5
-cifar    0.995        3000   1e-4    1      0.5
-vgg      0.995        3000   1e-4    0      0
-hetero   0.9995       3000   1e-5    0      0
-=======  ===========  =====  ======  =====  ====
+=======  ===========  =====  ======  =====  ====  ==========
+preset   eps decay    G      lr      sigma  beta  train_freq
+=======  ===========  =====  ======  =====  ====  ==========
+lenet    0.995        100    1e-4    1      0.5   1
+cifar    0.995        3000   1e-4    1      0.5   1
+vgg      0.995        3000   1e-4    0      0     16
+hetero   0.9995       3000   1e-5    0      0     4
+=======  ===========  =====  ======  =====  ====  ==========
+
+(``train_freq`` is ours, below.)
 
 Not in the paper (ours): epsilon is multiplied by the decay once per episode down to
 ``eps_min`` = 0.01 (the paper keeps it above 0 to track changes); the Q-network is one 64-64
@@ -17,6 +19,13 @@ ReLU MLP shared by every device (:class:`optdist.rl.dqn.DeviceQNet`); ``latency_
 scales the paper reward's latency penalty (about the largest segment delay on that network,
 so a valid step stays worth more than a broken one, 0); ``stage_unit_s`` scales the
 stage-time reward (about a tenth of it); ``episodes`` is the default training length.
+``train_freq`` is the default number of env steps per gradient step (``optdist train-rl
+--train-freq``, :func:`optdist.rl.train.train`); the paper gives none, and 1 (one step per
+segment) is our reading of it, kept where the preset's default episodes train within issue 14's
+15 min on 2 cores (lenet, cifar). vgg: 16, the spec ``benchmarks/specs/paper-250-rl-vgg.toml``'s
+(the VGG loads' thousands of segments per request; 3000 episodes in 471 s). hetero: 4, SB3's
+DQN default: at 1 its 10 000 episodes on ``mixed-8x6-nexus-rpi3`` took 1977 s (1312 s CPU),
+at 4 they take about a third of that CPU (``benchmarks/online/train_time.md``).
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ class Preset:
     latency_unit_s: float
     stage_unit_s: float
     episodes: int
+    train_freq: int
     gamma: float = 0.95
     eps_start: float = 1.0
     eps_min: float = 0.01
@@ -46,13 +56,13 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "lenet": Preset("lenet", eps_decay=0.995, target_update=100, lr=1e-4, sigma=1.0, beta=0.5,
-                    latency_unit_s=1e-3, stage_unit_s=1e-4, episodes=3000),
+                    latency_unit_s=1e-3, stage_unit_s=1e-4, episodes=3000, train_freq=1),
     "cifar": Preset("cifar", eps_decay=0.995, target_update=3000, lr=1e-4, sigma=1.0, beta=0.5,
-                    latency_unit_s=1e-2, stage_unit_s=1e-3, episodes=3000),
+                    latency_unit_s=1e-2, stage_unit_s=1e-3, episodes=3000, train_freq=1),
     "vgg": Preset("vgg", eps_decay=0.995, target_update=3000, lr=1e-4, sigma=0.0, beta=0.0,
-                  latency_unit_s=1.0, stage_unit_s=0.1, episodes=3000),
+                  latency_unit_s=1.0, stage_unit_s=0.1, episodes=3000, train_freq=16),
     "hetero": Preset("hetero", eps_decay=0.9995, target_update=3000, lr=1e-5, sigma=0.0, beta=0.0,
-                     latency_unit_s=1.0, stage_unit_s=0.1, episodes=10000),
+                     latency_unit_s=1.0, stage_unit_s=0.1, episodes=10000, train_freq=4),
 }
 
 

@@ -72,7 +72,7 @@ def train(
     double: bool = False,
     reward: Reward = "paper",
     seed: int = 0,
-    train_freq: int = 1,
+    train_freq: int | None = None,
     progress: bool = True,
     on_episode: Callable[[int, DistPrivacyEnv, DQNAgent], None] | None = None,
     deadline: float | None = None,
@@ -84,10 +84,11 @@ def train(
 ) -> TrainResult:
     """Epsilon-greedy DQN training for ``episodes`` layer episodes (default: the preset's).
 
-    ``train_freq``: env steps per gradient step (the paper: 1); none is taken before the replay
-    buffer holds a batch. The config records ``env_steps`` and ``gradient_steps`` (0: the network
-    kept its initial weights). ``on_episode(i, env, agent)`` runs before episode i > 0 (e.g. to
-    remove devices, Fig. 10). Raises ValueError for ``episodes`` that is not a whole number >= 1.
+    ``train_freq``: env steps per gradient step (default: the preset's ``train_freq``, e.g. 4 for
+    'hetero'; the paper gives none, 1 is our reading of it); none is taken before the replay
+    buffer holds a batch. The config records the ``train_freq`` used, ``env_steps`` and
+    ``gradient_steps`` (0: the network kept its initial weights). ``on_episode(i, env, agent)``
+    runs before episode i > 0 (e.g. to remove devices, Fig. 10). Raises ValueError for ``episodes`` that is not a whole number >= 1.
 
     Inside a :func:`~optdist.solvers.base.stop_on_signals` block (``optdist train-rl``), a SIGINT or
     SIGTERM ends the training after the episode running (:func:`~optdist.solvers.base.stop_requested`):
@@ -118,6 +119,7 @@ def train(
     from optdist.solvers.base import stop_requested  # not at import: it loads Pyomo
 
     torch.set_num_threads(1)
+    train_freq = preset.train_freq if train_freq is None else train_freq
     settings = checkpoint_settings(inst, preset, reward=reward, masked=masked, double=double, seed=seed,
                                    train_freq=train_freq, instance_sha256=instance_sha256)
     if checkpoint_every is not None and checkpoint is None:
@@ -278,10 +280,18 @@ SETTING_FLAGS = {"algo": "--algo", "instance": "INSTANCE", "instance_sha256": "I
                  "seed": "--seed", "train_freq": "--train-freq", "n_steps": "n_steps (rollout length)"}
 
 
+def checkpoint_preset(preset: Preset) -> dict:
+    """A checkpoint's ``settings.preset``: the preset's fields but its ``train_freq``, a default
+    the DQN checkpoint keeps as the value used (``settings.train_freq``) and MaskablePPO does not
+    use; so a checkpoint saved before the preset had that field still resumes (preset36)."""
+    return {k: v for k, v in asdict(preset).items() if k != "train_freq"}
+
+
 def checkpoint_settings(inst: Instance, preset: Preset, *, reward: str, masked: bool, double: bool, seed: int,
                         train_freq: int, instance_sha256: str | None = None) -> dict:
-    """What a checkpoint must share with the training that resumes it (:data:`SETTING_FLAGS`)."""
-    return {"algo": "dqn", "instance": inst.name, "instance_sha256": instance_sha256, "preset": asdict(preset),
+    """What a checkpoint must share with the training that resumes it (:data:`SETTING_FLAGS`):
+    ``train_freq`` the value used (given, or the preset's); ``preset``: :func:`checkpoint_preset`."""
+    return {"algo": "dqn", "instance": inst.name, "instance_sha256": instance_sha256, "preset": checkpoint_preset(preset),
             "reward": reward, "masked": masked, "double": double, "seed": seed, "train_freq": train_freq}
 
 
@@ -490,6 +500,11 @@ def _mismatch(folder: Path, field: str, saved: object, given: object) -> str:
         return (f"{folder / CHECKPOINT_FILES[1]}: field settings.{field}: the checkpoint was saved by a training "
                 f"with {field} {json_text(saved)}, this one has {json_text(given)}; not resumed (fix: {how} to "
                 f"resume it, or leave out --resume and give --force, or another --out, to train afresh)")
+    if field == "train_freq":  # the value used: --train-freq's, or the preset's where left out (preset36)
+        return (f"{folder / CHECKPOINT_FILES[1]}: field settings.train_freq: the checkpoint was saved by a training "
+                f"with train_freq {json_text(saved)}, this one has {json_text(given)} (--train-freq, or where left out "
+                f"the preset's); not resumed (fix: give --train-freq {json_text(saved)} to resume it, or leave out "
+                f"--resume and give --force, or another --out, to train afresh)")
     return (f"{folder / CHECKPOINT_FILES[1]}: field settings.{field}: the checkpoint was saved by a training with "
             f"{field} {json_text(saved)}, this one has {json_text(given)}; not resumed (fix: resume with the "
             f"checkpoint's {flag}, or leave out --resume and give --force, or another --out, to train afresh)")
