@@ -51,7 +51,9 @@ CASES = [
     ("vgg16-250x70-tau0.6", 40, 3, "vgg", 20),
     ("vgg19-250x70-tau0.6", 40, 3, "vgg", 20),
 ]
-VARIANTS = {"masked": dict(masked=True, double=True, reward="stage"), "paper": dict(masked=False, double=False, reward="paper")}
+#: train_freq 1 (a gradient step per env step) as the committed rows were trained, whatever the preset's
+VARIANTS = {"masked": dict(masked=True, double=True, reward="stage", train_freq=1),
+            "paper": dict(masked=False, double=False, reward="paper", train_freq=1)}
 
 
 def same_placements(a, b, n: int) -> bool:
