@@ -497,9 +497,13 @@ def render() -> None:
         "",
     ]
     atomic_write_text(HERE / "gap_table.md", "\n".join(md))
-    shown = df[df["method"] != EXACT].copy()
-    shown["caveat"] = shown.apply(caveat, axis=1)
-    gap_grid(shown, HERE / "gap_table.png", methods=METHODS, groups={name: block(name) for name in names})
+    rows = df[df["method"] != EXACT].copy()
+    if rows.empty:  # only the references: no method to draw (a figure of an earlier run would be stale)
+        (HERE / "gap_table.png").unlink(missing_ok=True)
+        print("no method's record yet: gap_table.png not drawn", file=sys.stderr)
+        return
+    rows["caveat"] = rows.apply(caveat, axis=1)
+    gap_grid(rows, HERE / "gap_table.png", methods=METHODS, groups={name: block(name) for name in names})
 
 
 def caveat(r: pd.Series) -> str:
@@ -582,7 +586,8 @@ def main(argv: list[str] | None = None) -> int:
         render()
     except ValueError as e:  # an invalid record (e.g. edited by hand)
         ap.error(f"render: {e}")
-    print(f"wrote {HERE / 'gap_table.md'}, gap_table.csv and gap_table.png")
+    png = ", gap_table.png" if (HERE / "gap_table.png").exists() else ""
+    print(f"wrote {HERE / 'gap_table.md'}, gap_table.csv{png}")
     return 0
 
 
