@@ -63,3 +63,18 @@ def test_gap_grid_keeps_its_title_and_colour_bar_label_inside_the_figure(n_metho
     assert 0 <= title.x0 and title.x1 <= box.x1 and title.y1 <= box.y1, (title, box)
     assert 0 <= label.y0 and label.y1 <= box.y1 and label.x1 <= box.x1, (label, box)
     plt.close(fig)
+
+
+def test_gap_table_run_by_path_imports_its_own_checkouts_optdist(tmp_path):
+    """``python benchmarks/online/gap_table.py`` (by path, from anywhere) puts its folder first on
+    ``sys.path``, not the cwd: from a git worktree it imported the installed ``optdist`` (the main
+    checkout's), so its records and ``--render`` ran other code (decisions.py had the fix, e06906f)."""
+    import subprocess
+    import sys
+
+    script = ROOT / "benchmarks" / "online" / "gap_table.py"
+    code = (f"import runpy, sys; sys.path[0] = {str(script.parent)!r}; runpy.run_path({str(script)!r}); "
+            "import optdist; print(optdist.__file__)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert Path(run.stdout.strip()).resolve().is_relative_to(ROOT), run.stdout
