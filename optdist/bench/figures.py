@@ -508,6 +508,10 @@ def fig_scaling(df: pd.DataFrame, dest: Path) -> list[Path]:
 GAP_SCALE = (0.01, 1000.0)
 _GAP_CELL = (1.3, 0.42)  # inches: width, height of a cell of :func:`gap_grid`
 _GAP_FONTSIZE = 9.0
+#: :func:`gap_grid`'s title (its lines wrapped to the figure's width)
+_GAP_TITLE = ("Online methods: gap to the reference (certified optimum \"opt\" or best bound \"bound\"), per instance "
+              "and method (bold: the lowest of the instance)\nhatched: no gap, the method rejects requests (its latency "
+              "counts only those it admits) or breaks constraints, with the counts")
 _VIOLATIONS = {"capacity_viol": "capacity", "privacy_viol": "privacy", "placement_viol": "placement"}
 
 
@@ -600,8 +604,11 @@ def _gap_figure(rows: pd.DataFrame, methods: list[str], groups: dict[str, str]) 
         blocks.setdefault(groups.get(name, ""), []).append(name)
     width, height = _GAP_CELL
     header = 0.75 + 0.16 * max(_wrap_method(m).count("\n") for m in order)
-    fig = plt.figure(figsize=(2.9 + width * len(order) + 1.2,
-                              header + 0.9 + sum(height * len(v) + 0.45 for v in blocks.values())), layout="constrained")
+    fig_w = 2.9 + width * len(order) + 1.2
+    title = _fit_lines(_GAP_TITLE, fig_w - 0.2, _GAP_FONTSIZE + 2)  # a few columns: the title wraps, not clipped
+    body = sum(height * len(v) + 0.45 for v in blocks.values())  # inches: the blocks, the colour bar's length
+    fig_h = header + 0.9 + 0.2 * (title.count("\n") - 1) + body
+    fig = plt.figure(figsize=(fig_w, fig_h), layout="constrained")
     grid = fig.add_gridspec(len(blocks), 2, height_ratios=[len(v) + 0.6 for v in blocks.values()],
                             width_ratios=[width * len(order), 0.25])
     colour = (plt.get_cmap("RdYlGn_r"), mcolors.LogNorm(*GAP_SCALE, clip=True))
@@ -617,12 +624,19 @@ def _gap_figure(rows: pd.DataFrame, methods: list[str], groups: dict[str, str]) 
                        extend="both")
     ticks = [10.0 ** k for k in range(-2, 4)]
     bar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks], fontsize=_GAP_FONTSIZE)
-    bar.set_label("gap to the reference (%), log scale (beyond its ends: the end's colour)", fontsize=_GAP_FONTSIZE)
-    fig.suptitle("Online methods: gap to the reference (certified optimum \"opt\" or best bound \"bound\"), "
-                 "per instance and method (bold: the lowest of the instance)\n"
-                 "hatched: no gap, the method rejects requests (its latency counts only those it admits) or breaks "
-                 "constraints, with the counts", fontsize=_GAP_FONTSIZE + 2)
+    bar.set_label(_fit_lines("gap to the reference (%), log scale (beyond its ends: the end's colour)", body,
+                             _GAP_FONTSIZE), fontsize=_GAP_FONTSIZE)
+    fig.suptitle(title, fontsize=_GAP_FONTSIZE + 2)
     return fig, written
+
+
+def _fit_lines(text: str, inches: float, fontsize: float) -> str:
+    """``text`` with each of its lines wrapped to about ``inches`` of ``fontsize`` pt text (a glyph
+    about 0.6 em wide on average), at least 20 characters a line."""
+    import textwrap
+
+    chars = max(20, int(inches * 72 / (0.6 * fontsize)))
+    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
 
 
 def _gap_block(ax: plt.Axes, rows: pd.DataFrame, names: list[str], order: list[str], colour: tuple) -> list[str]:

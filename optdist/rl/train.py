@@ -88,7 +88,8 @@ def train(
     'hetero'; the paper gives none, 1 is our reading of it); none is taken before the replay
     buffer holds a batch. The config records the ``train_freq`` used, ``env_steps`` and
     ``gradient_steps`` (0: the network kept its initial weights). ``on_episode(i, env, agent)``
-    runs before episode i > 0 (e.g. to remove devices, Fig. 10). Raises ValueError for ``episodes`` that is not a whole number >= 1.
+    runs before episode i > 0 (e.g. to remove devices, Fig. 10). Raises ValueError for ``episodes`` or
+    ``train_freq`` (given, or the preset's) that is not a whole number >= 1.
 
     Inside a :func:`~optdist.solvers.base.stop_on_signals` block (``optdist train-rl``), a SIGINT or
     SIGTERM ends the training after the episode running (:func:`~optdist.solvers.base.stop_requested`):
@@ -119,7 +120,11 @@ def train(
     from optdist.solvers.base import stop_requested  # not at import: it loads Pyomo
 
     torch.set_num_threads(1)
-    train_freq = preset.train_freq if train_freq is None else train_freq
+    given_freq, train_freq = train_freq, preset.train_freq if train_freq is None else train_freq
+    if not count_in_range(train_freq):  # 0 divided by zero at the first gradient step; -1 or 2.5 were recorded as used
+        whose = "" if given_freq is not None else f" (the train_freq of preset {json_text(preset.name)})"
+        raise ValueError(f"train_freq = {value_text(train_freq)}{whose}: give a whole number >= 1 of env steps per "
+                         "gradient step, e.g. 4")
     settings = checkpoint_settings(inst, preset, reward=reward, masked=masked, double=double, seed=seed,
                                    train_freq=train_freq, instance_sha256=instance_sha256)
     if checkpoint_every is not None and checkpoint is None:
