@@ -84,7 +84,7 @@ def test_warmup_leaves_the_usage_untouched_and_guesses_each_cnn():
 def test_warmup_makes_the_first_request_a_few_rounds(monkeypatch):
     """CIFAR's first request (1473 segments, tracked policy): guessed by the warm-up, it takes far
     fewer batched rounds and lone segments than the warm-up itself (its unguessed cost)."""
-    inst = first(CIFAR, 1)
+    inst = first(CIFAR, 2)  # (a CNN's only request gets no warm-up: it would be decided twice)
     policy = load_policy(POLICY)
     counts = counted(monkeypatch)
     place_online(inst, policy, warmup=False)
@@ -104,7 +104,7 @@ def test_solve_reports_the_warmup():
     assert 0 < res.extra["warmup_s"] < res.wall_time
     assert sum(res.extra["decision_ms_per_request"]) / 1e3 + res.extra["warmup_s"] <= res.wall_time
     assert "decided_past_deadline" not in res.extra
-    run = subprocess.run([sys.executable, "-m", "optdist", "solve", str(ROOT / "instances" / "tiny" / "cifar-1x4-tau0.8.json"),
+    run = subprocess.run([sys.executable, "-m", "optdist", "solve", str(ROOT / "instances" / "tiny" / "lenet-2x4-tight.json"),
                           "--method", "rl", "--policy", str(POLICY)], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert "ms before the first request" in run.stdout, run.stdout

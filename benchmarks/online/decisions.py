@@ -83,7 +83,7 @@ def run(name: str, n: int, n_ref: int, preset: str, episodes: int) -> list[dict]
         rows.append({
             "instance": name, "policy": variant, "train_episodes": episodes, "train_s": round(res.train_s, 1),
             "requests": n, "segments_per_request": int(np.median(seg)), "rejected": len(out.rejected),
-            "warmup_ms": 1e3 * out.warmup_s, "batched_ms_mean": dec.mean(), "batched_ms_median": float(np.median(dec)),
+            "warmup_ms": 1e3 * (out.warmup_s or 0.0), "batched_ms_mean": dec.mean(), "batched_ms_median": float(np.median(dec)),
             "batched_ms_first": dec[0], "batched_ms_first_no_warmup": 1e3 * cold_dec[0],
             "batched_ms_mean_after_first": dec[1:].mean(), "batched_cpu_ms_first": cpu[0],
             "batched_cpu_ms_first_no_warmup": 1e3 * cold_cpu[0],

@@ -106,7 +106,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "train-rl` wrote, e.g. --policy runs/rl/lenet-10x10-tau0.6, or its policy.pt"), metavar="P",
                    help="rl: a trained policy (folder from `optdist train-rl`, or its policy.pt)")
     p.add_argument("--episodes", action=episodes_flag, metavar="N",
-                   help="rl without --policy: training episodes (default: the preset's)")
+                   help="rl without --policy: training episodes (default: the preset's; the training takes the "
+                        "preset's train_freq too, e.g. 4 on a mix of CNNs: `optdist train-rl --help`)")
     p.add_argument("--out", type=Path, action=path_flag("result.json"), help="write the full result (JSON, with the assignment) here")
     add_request_flags(p)
     p.add_argument("--solver-option", action="append", default=[], metavar="KEY=VALUE",
@@ -906,8 +907,10 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
                     else f"{cut['env_steps']} of {cut['timesteps']} env steps")
             print(f"training     cut at {cut['train_limit_s']:.3g} s (half of --time-limit): {done}")
         if x.get("decided_past_deadline"):
+            warm = (f"; the warm-up before the first request took {1e3 * x['warmup_s']:.1f} ms of it"
+                    if x.get("warmup_s") is not None else "")
             print(f"deadline     {x['decided_past_deadline']} of {inst.n_requests} requests decided after --time-limit "
-                  "ran out (by the network, milliseconds each)")
+                  f"ran out (by the network, milliseconds each){warm}")
     if "warm_start" in res.extra:
         skipped, unseeded = res.extra.get("warm_start_skipped"), res.extra.get("warm_start_not_seeded")
         print(f"warm start   {res.extra['warm_start']}" + (f" (not used: {skipped})" if skipped else

@@ -37,6 +37,7 @@ makes the rounds few.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
@@ -448,8 +449,9 @@ def warm_up(inst: Instance, usage: Usage, feats: Features, choose: Choose, maske
             active: np.ndarray | None = None, rank: Rank | None = None) -> dict[tuple[str, int], np.ndarray]:
     """The guesses for each CNN's first request, decided before the first arrival.
 
-    Decides the first request of each CNN of ``inst`` (from its own source, in arrival order of
-    the CNNs' first requests) on a scratch copy of ``usage``, as :func:`place_requests` would
+    Decides the first request of each CNN of ``inst`` that has more than one (from its own source, in
+    arrival order of the CNNs' first requests; a CNN's only request would cost its decisions twice)
+    on a scratch copy of ``usage``, as :func:`place_requests` would
     with no earlier request; nothing is committed to ``usage`` and nothing is accepted. Returns
     each (CNN, layer)'s decisions (devices in segment order) for :func:`decide_layer`'s
     ``hint``: a guess, so the later decisions stay exactly those without it. A masked request
@@ -459,7 +461,8 @@ def warm_up(inst: Instance, usage: Usage, feats: Features, choose: Choose, maske
     firsts: dict[str, int] = {}
     for r, cnn in enumerate(inst.request_cnn):
         firsts.setdefault(cnn, r)
-    for r in firsts.values():
+    many = Counter(inst.request_cnn)
+    for r in (r for cnn, r in firsts.items() if many[cnn] > 1):  # a CNN's only request would be decided twice
         _decide_request(inst, usage.copy(), r, feats, choose, masked, active, True, rank, last)
     return last
 
@@ -493,7 +496,7 @@ def _place_requests(inst: Instance, feats: Features, choose: Choose, masked: boo
     out, decision_s, segments = OnlineOutcome(inst), [], []
     t0 = time.perf_counter()
     last = warm_up(inst, usage, feats, choose, masked, active, rank) if warmup else {}
-    out.warmup_s = time.perf_counter() - t0 if warmup else None
+    out.warmup_s = time.perf_counter() - t0 if last else None  # None: no warm-up (off, or no CNN of 2+ requests)
     for r in range(inst.n_requests):
         t0 = time.perf_counter()
         rp, ok, n = _decide_request(inst, usage, r, feats, choose, masked, active, batched, rank, last)

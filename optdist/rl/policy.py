@@ -245,7 +245,8 @@ def place_online(inst: Instance, policy: Policy, active: np.ndarray | None = Non
     (default on): before the first arrival, each CNN's first request is decided on a scratch
     copy of the empty usage to guess the CNN's first real request
     (:func:`optdist.rl.decide.warm_up`; same decisions, a faster first request); its seconds are
-    the outcome's ``warmup_s`` (None without warm-up), apart from the decision seconds.
+    the outcome's ``warmup_s`` (None without warm-up: ``warmup`` off, or no CNN with more than one
+    request, whose only request it would decide twice), apart from the decision seconds.
     """
     require_parallel_uplink(inst, "rl")
     scorer = Scorer(policy.net)
@@ -508,14 +509,15 @@ def solve_rl(
     wall = time.perf_counter() - t0
     dec = np.array(decision_s) * 1e3
     cfg = policy.config
-    merge_extra(extra, time_limit_extra(start, time_limit, t0 + out.warmup_s, decision_s, policy.config,
+    merge_extra(extra, time_limit_extra(start, time_limit, t0 + (out.warmup_s or 0.0), decision_s, policy.config,
                                         "train_s" in extra))
     res = out.result(
         "rl", wall, masked=policy.masked, **extra, warmup_s=out.warmup_s,
         decision_ms_mean=float(dec.mean()), decision_ms_max=float(dec.max()),
         decision_us_per_segment=float(1e3 * dec.sum() / max(sum(segments), 1)),
         decision_ms_per_request=[float(x) for x in dec],
-        policy_config={k: cfg[k] for k in ("instance", "reward", "masked", "double", "episodes", "seed")},
+        policy_config={k: cfg[k] for k in ("instance", "reward", "masked", "double", "episodes", "seed", "train_freq")
+                       if k in cfg},
         not_modelled=not_modelled("rl", policy.masked),
     )
     res.options = {"policy": extra.get("policy"), "masked": policy.masked}
