@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]  # this checkout's optdist (run by path, the script's folder comes first, not the cwd)
 
 from optdist.assignment import Assignment  # noqa: E402
 from optdist.evaluate import evaluate  # noqa: E402

@@ -37,7 +37,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's optdist (run by path, the script's folder comes first, not the cwd)
 
 from optdist.interrupts import Terminated, interrupt, interrupted_status  # noqa: E402
 from optdist.io import atomic_write_json, atomic_write_text  # noqa: E402
