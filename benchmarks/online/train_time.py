@@ -91,7 +91,7 @@ def placement_lines(stdout: str) -> list[str]:
     and each violation count ("5 privacy violation(s):"); [] where it printed none."""
     lines = stdout.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("# the policy placing")), len(lines))
-    return [line for line in lines[start:start + 4]] + [line for line in lines[start + 4:] if line.endswith("violation(s):")]
+    return lines[start:start + 4] + [line for line in lines[start + 4:] if line.endswith("violation(s):")]
 
 
 #: the columns of the table, in order (``train_within_15_min`` computed, the others each record's fields)
