@@ -430,6 +430,21 @@ def cell(r: pd.Series) -> str:
     return f"{r['gap_%']:+.1f} %{vs}{started}{polish}"
 
 
+def left_out() -> str:
+    """The instances of ``instances/coupled`` and ``instances/paper`` that the table leaves out, each
+    with why: proved infeasible with every request admitted (``=inf=``), or no entry in the ``.solu``."""
+    shown = {p.stem for p in DEFAULT}
+    why = []
+    for folder in ("coupled", "paper"):
+        for path in sorted((ROOT / "instances" / folder).glob("*.json")):
+            if path.stem not in shown:
+                row = solu_row(path.stem, None)
+                reason = ("proved infeasible with every request admitted, no latency" if row and row["reference_kind"] ==
+                          "infeasible" else "no reference in the .solu" if row is None else "no reference latency")
+                why.append(f"{path.stem} ({reason})")
+    return "; ".join(why) or "none"
+
+
 def longer_polish(r: pd.Series) -> bool:
     """The record's plan was polished for longer than its engine ran (``--polish-time-limit``)."""
     engine, polish = r.get("plan_time_limit_s"), r.get("polish_time_limit_s")
@@ -475,7 +490,9 @@ def render() -> None:
         "Reference: the certified optimum (opt) or best proven bound (bound) of `instances/coupled.solu` / "
         "`instances/paper.solu` as they are when this table is rendered; `exact engine` is the best feasible objective "
         "there (offline: the best of the exact engine's benchmark runs for the coupled sets, or of their polish by joint "
-        "moves, `benchmarks/scale/polish_placement.py`).",
+        "moves, `benchmarks/scale/polish_placement.py`; cifar-20x20-nexus-rpi3's, a column mix of about 40 minutes of "
+        "scripts, `benchmarks/scale/cifar20_mix/`).",
+        f"Not in the table (no reference to measure a gap against): {left_out()}.",
         "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
         "gap = (latency - reference) / reference, for feasible placements only: a placement that rejects requests "
         "(its latency then counts only the admitted ones) or breaks a constraint gets none. \"not run\": no record.",
