@@ -7,7 +7,7 @@
 For LeNet (10 requests), CIFAR, VGG16 and VGG19 (the first requests of the 250-request loads, 70
 devices) a masked double DQN (stage reward) and the paper's agent (eq. 11, unmasked) are
 trained briefly (seed 0; the decision time depends on what the policy does, not on how well it
-does it), then place the requests online three times: with batched decisions
+does it; on the VGG loads the committed, longer-trained ``models/policies/mix-70`` too), then place the requests online three times: with batched decisions
 (:func:`optdist.rl.policy.place_online`, what ``optdist solve --method rl`` runs; again without its
 warm-up, ``warmup=False``, for the first request's time without it) and with one
 observation and one forward per segment (the path before, ``batched=False``), on the first
@@ -37,7 +37,7 @@ from optdist.instance import load_instance  # noqa: E402
 from optdist.io import atomic_write_text  # noqa: E402
 from optdist.rl.decide import Scorer, place_requests  # noqa: E402
 from optdist.rl.env import Features  # noqa: E402
-from optdist.rl.policy import Policy, place_online  # noqa: E402
+from optdist.rl.policy import Policy, load_policy, place_online  # noqa: E402
 from optdist.rl.presets import PRESETS  # noqa: E402
 from optdist.rl.train import train  # noqa: E402
 
@@ -54,6 +54,9 @@ CASES = [
 #: train_freq 1 (a gradient step per env step) as the committed rows were trained, whatever the preset's
 VARIANTS = {"masked": dict(masked=True, double=True, reward="stage", train_freq=1),
             "paper": dict(masked=False, double=False, reward="paper", train_freq=1)}
+#: a policy trained for longer (1000 episodes on the Figs. 13-16 training set, masked double DQN): its
+#: decisions on the VGG loads as the figures' series made them
+PRETRAINED = ROOT / "models" / "policies" / "mix-70"
 
 
 def same_placements(a, b, n: int) -> bool:
@@ -63,17 +66,26 @@ def same_placements(a, b, n: int) -> bool:
     return True
 
 
+def policies(inst, preset: str, episodes: int):
+    """(name, policy) of each :data:`VARIANTS` trained briefly on ``inst``, then, for the VGG
+    loads, the committed policy of the paper's VGG / heterogeneous series (:data:`PRETRAINED`)."""
+    for variant, kw in VARIANTS.items():
+        res = train(inst, PRESETS[preset], episodes=episodes, seed=0, progress=False, **kw)
+        yield variant, Policy.from_agent(res.agent.q, {**res.config, "train_s": res.train_s})
+    if preset == "vgg":
+        yield "pretrained mix-70", load_policy(PRETRAINED)
+
+
 def run(name: str, n: int, n_ref: int, preset: str, episodes: int) -> list[dict]:
     inst = load_instance(ROOT / "instances" / "paper" / f"{name}.json")
     inst = inst.with_spec(requests=inst.spec.requests[:n])
     ref_inst = inst.with_spec(requests=inst.spec.requests[:n_ref])
     rows = []
-    for variant, kw in VARIANTS.items():
-        res = train(inst, PRESETS[preset], episodes=episodes, seed=0, progress=False, **kw)
-        policy = Policy.from_agent(res.agent.q, res.config)
+    for variant, policy in policies(inst, preset, episodes):
         with request_cpu() as cpu:
             out, dec, seg = place_online(inst, policy)
-        cpu = cpu[len(set(inst.request_cnn)):]  # the warm-up's placers (one per CNN) came first
+        warmed = sum(1 for c in set(inst.request_cnn) if inst.request_cnn.count(c) > 1)
+        cpu = cpu[warmed if out.warmup_s is not None else 0:]  # the warm-up's placers (one per CNN of 2+ requests) came first
         with request_cpu() as cold_cpu:
             cold, cold_dec, _ = place_online(inst, policy, warmup=False)
         cfg = policy.config
@@ -81,9 +93,11 @@ def run(name: str, n: int, n_ref: int, preset: str, episodes: int) -> list[dict]
                                          policy.masked, batched=False)
         dec, ref_dec, cpu = 1e3 * np.array(dec), 1e3 * np.array(ref_dec), 1e3 * np.array(cpu)
         rows.append({
-            "instance": name, "policy": variant, "train_episodes": episodes, "train_s": round(res.train_s, 1),
+            "instance": name, "policy": variant, "train_episodes": policy.config["episodes"],
+            "train_s": round(policy.config["train_s"], 1),
             "requests": n, "segments_per_request": int(np.median(seg)), "rejected": len(out.rejected),
             "warmup_ms": 1e3 * (out.warmup_s or 0.0), "batched_ms_mean": dec.mean(), "batched_ms_median": float(np.median(dec)),
+            "batched_ms_max": dec.max(), "batched_ms_mean_with_warmup": (1e3 * (out.warmup_s or 0.0) + dec.sum()) / n,
             "batched_ms_first": dec[0], "batched_ms_first_no_warmup": 1e3 * cold_dec[0],
             "batched_ms_mean_after_first": dec[1:].mean(), "batched_cpu_ms_first": cpu[0],
             "batched_cpu_ms_first_no_warmup": 1e3 * cold_cpu[0],
@@ -131,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         "work, in no request's time), which gives the first request a guess (batched_*_first); *_no_warmup: the "
         "first request without it (`warmup=False`: guessed from the first state's ranking), which speedup_first "
         "compares with per_segment; the others have the previous request's guess (speedup_after_first, over "
-        "requests 2 to per_segment_requests).",
+        "requests 2 to per_segment_requests); batched_ms_max: the slowest request; batched_ms_mean_with_warmup: the "
+        "warm-up charged to the requests (warm-up + all decisions, over the requests). `pretrained mix-70`: the "
+        "committed policy of the VGG / heterogeneous series (`models/policies/mix-70`, 1000 episodes), the others "
+        "trained here briefly.",
         "",
         table.to_markdown(index=False, floatfmt=".4g"),
         "",
