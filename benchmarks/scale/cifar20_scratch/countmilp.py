@@ -1,7 +1,7 @@
 """Choose how many requests use each column type AND how many slots of each load value every device
 gets (counts MILP; min total latency s.t. per-device bandwidth <= capacity_limit), then split the
 counts into one permutation per request (bipartite b-matchings, scipy linear_sum_assignment)."""
-import sys, json
+import sys, json, os
 from common import N, R, Assignment, alone, evaluate, inst, np
 import highspy
 from scipy.optimize import linear_sum_assignment
@@ -106,6 +106,6 @@ ev = evaluate(inst, Assignment(owners))
 print('evaluator objective %.9f feasible %s rejected %d maxbw %.6f maxmem %.4f maxcmp %.4f' % (ev.objective, ev.feasible, ev.n_rejected,
       (ev.bandwidth_used / bc).max(), (ev.memory_used / mc).max(), (ev.compute_used / cc).max()), flush=True)
 if out and ev.feasible:
-    Assignment(owners, {'method': 'column mix: counts MILP over column types and per-device load classes, split into permutations (mix36, benchmarks/scale/cifar20_scratch/countmilp.py, no trajectory columns)',
+    Assignment(owners, {'method': 'column mix: counts MILP over column types and per-device load classes, split into permutations (mix36, benchmarks/scale/cifar20_scratch/countmilp.py, ' + ('column N: ' + os.environ['SCRATCH_COLUMN'] if 'N' in TYPES else 'no trajectory columns') + ')',
                         'types': counts, 'objective_s': ev.objective, 'command': ' '.join(sys.argv)}).save(inst, out, force=True)
     print('saved', out)
