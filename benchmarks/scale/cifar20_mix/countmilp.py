@@ -5,7 +5,7 @@ import sys, json
 from common import N, R, Assignment, alone, evaluate, inst, np
 import highspy
 from scipy.optimize import linear_sum_assignment
-from pack import TYPES, column_for, NEX, RPI, mc, cc, bc
+from pack import COLUMN, TYPES, column_for, NEX, RPI, mc, cc, bc
 
 names = sys.argv[1].split(',') if len(sys.argv) > 1 else list(TYPES)
 if names[0].startswith('pool:'):  # pool:K:pi_nex:pi_rpi -> the K pool columns cheapest at those prices (pool.json, owners of r1)
@@ -19,7 +19,7 @@ if names[0].startswith('sel:'):  # sel:K -> base types + the K pool columns chea
     K = int(names[0].split(':')[1])
     pool = json.load(open('pool.json'))
     sc = {l.split()[0]: tuple(map(float, l.split()[1:])) for l in open('pool.txt')}
-    names = ['A', 'B', 'C', 'D', 'E', 'N']
+    names = ['A', 'B', 'C', 'D', 'E'] + (['N'] if 'N' in TYPES else [])
     seenlat = set()
     for pn, pr in ((0.0209, 0.0140), (0.0209, 0.0162), (0.025, 0.012), (0.016, 0.019), (0.03, 0.01), (0.012, 0.022)):
         got = 0
@@ -106,6 +106,6 @@ ev = evaluate(inst, Assignment(owners))
 print('evaluator objective %.9f feasible %s rejected %d maxbw %.6f maxmem %.4f maxcmp %.4f' % (ev.objective, ev.feasible, ev.n_rejected,
       (ev.bandwidth_used / bc).max(), (ev.memory_used / mc).max(), (ev.compute_used / cc).max()), flush=True)
 if out and ev.feasible:
-    Assignment(owners, {'method': 'column mix: counts MILP over column types and per-device load classes, split into permutations (primal34, benchmarks/scale/cifar20_mix/countmilp.py)',
+    Assignment(owners, {'method': 'column mix: counts MILP over column types and per-device load classes, split into permutations (primal34, benchmarks/scale/cifar20_mix/countmilp.py, trajectory columns: ' + (COLUMN or 'trajectory_columns/*.solve0.json') + ')',
                         'types': counts, 'objective_s': ev.objective, 'command': ' '.join(sys.argv)}).save(inst, out, force=True)
     print('saved', out)

@@ -16,7 +16,7 @@ def score(own):
 cands = []
 for t, own in base.items():
     s = score(own); cands.append((t, own, s))
-L = len(base['N'])
+L = len(base['A'])
 for X in base:
     for Y in base:
         if X == Y: continue
