@@ -35,7 +35,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's optdist (run by path, t
 
 from optdist.instance import load_instance  # noqa: E402
 from optdist.io import atomic_write_text  # noqa: E402
-from optdist.rl.decide import Scorer, place_requests  # noqa: E402
+from optdist.rl.decide import Scorer, place_requests, warm_up_requests  # noqa: E402
 from optdist.rl.env import Features  # noqa: E402
 from optdist.rl.policy import Policy, load_policy, place_online  # noqa: E402
 from optdist.rl.presets import PRESETS  # noqa: E402
@@ -84,8 +84,7 @@ def run(name: str, n: int, n_ref: int, preset: str, episodes: int) -> list[dict]
     for variant, policy in policies(inst, preset, episodes):
         with request_cpu() as cpu:
             out, dec, seg = place_online(inst, policy)
-        warmed = sum(1 for c in set(inst.request_cnn) if inst.request_cnn.count(c) > 1)
-        cpu = cpu[warmed if out.warmup_s is not None else 0:]  # the warm-up's placers (one per CNN of 2+ requests) came first
+        cpu = cpu[len(warm_up_requests(inst)):]  # the warm-up's placers came first
         with request_cpu() as cold_cpu:
             cold, cold_dec, _ = place_online(inst, policy, warmup=False)
         cfg = policy.config

@@ -458,13 +458,19 @@ def warm_up(inst: Instance, usage: Usage, feats: Features, choose: Choose, maske
     stopped by a segment without an allowed device gives the layers decided up to there.
     """
     last: dict[tuple[str, int], np.ndarray] = {}
+    for r in warm_up_requests(inst):
+        _decide_request(inst, usage.copy(), r, feats, choose, masked, active, True, rank, last)
+    return last
+
+
+def warm_up_requests(inst: Instance) -> list[int]:
+    """The requests :func:`warm_up` decides: the first of each CNN that has more than one (a CNN's
+    only request would be decided twice), in arrival order."""
+    many = Counter(inst.request_cnn)
     firsts: dict[str, int] = {}
     for r, cnn in enumerate(inst.request_cnn):
         firsts.setdefault(cnn, r)
-    many = Counter(inst.request_cnn)
-    for r in (r for cnn, r in firsts.items() if many[cnn] > 1):  # a CNN's only request would be decided twice
-        _decide_request(inst, usage.copy(), r, feats, choose, masked, active, True, rank, last)
-    return last
+    return [r for cnn, r in firsts.items() if many[cnn] > 1]
 
 
 def _decide_request(inst: Instance, usage: Usage, r: int, feats: Features, choose: Choose, masked: bool,
@@ -495,8 +501,9 @@ def _place_requests(inst: Instance, feats: Features, choose: Choose, masked: boo
     usage = Usage.zeros(inst.n_nodes)
     out, decision_s, segments = OnlineOutcome(inst), [], []
     t0 = time.perf_counter()
-    last = warm_up(inst, usage, feats, choose, masked, active, rank) if warmup else {}
-    out.warmup_s = time.perf_counter() - t0 if last else None  # None: no warm-up (off, or no CNN of 2+ requests)
+    warmed = warmup and bool(warm_up_requests(inst))  # (none: no CNN of 2+ requests)
+    last = warm_up(inst, usage, feats, choose, masked, active, rank) if warmed else {}
+    out.warmup_s = time.perf_counter() - t0 if warmed else None
     for r in range(inst.n_requests):
         t0 = time.perf_counter()
         rp, ok, n = _decide_request(inst, usage, r, feats, choose, masked, active, batched, rank, last)
