@@ -5,6 +5,7 @@ table's frame in it; no text out of its cell or out of the figure."""
 from __future__ import annotations
 
 import importlib.util
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -57,7 +58,7 @@ def test_committed_gap_table_figure_holds_every_instance_and_method_and_mark(gap
     methods = [t.get_text().replace("\n", " ").replace("\u00a0", " ") for t in blocks[0].get_xticklabels()]
     assert methods == [m for m in gap_table.METHODS if m in set(df["method"])]
     assert set(methods) == set(df["method"])
-    df = df.assign(caveat=df.apply(gap_table.caveat, axis=1))
+    df = df.assign(caveat=df.apply(lambda r: "\n".join(textwrap.fill(c, 20) for c in gap_table.caveats(r)), axis=1))
     cells = {(r["instance"], r["method"]): r for _, r in df.iterrows()}
     expected = [gap_cell(cells[n, m]) if (n, m) in cells else ("not run", False) for n in names for m in methods]
     assert written == [text for text, _ in expected]
@@ -65,7 +66,7 @@ def test_committed_gap_table_figure_holds_every_instance_and_method_and_mark(gap
     assert any("rejects 124/250" in t for t in marks) and "3615 privacy viol." in marks  # the hetero sets' greedy, per-layer
     # rows whose plan had more offline help say so under their gap (as the md's cells do)
     assert written[names.index("cifar-20x20-nexus-rpi3") * len(methods) + methods.index("plan-guided")].endswith(
-        "plan from a given\nplacement")
+        "plan started from a\ngiven placement")
     assert written[names.index("mixed-8x6-nexus-rpi3") * len(methods) + methods.index("plan-rollout")].endswith(
         "polish 480 s")
     figure = fig.bbox

@@ -69,6 +69,7 @@ import json
 import math
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -425,9 +426,7 @@ def cell(r: pd.Series) -> str:
     if pd.isna(r.get("gap_%")):
         return "-"
     vs = f" ({r['vs_exact_%']:+.1f} % vs exact)" if pd.notna(r.get("vs_exact_%")) else ""
-    started = "; plan started from a given placement" if pd.notna(r.get("plan_start")) else ""
-    polish = f"; polish {r['polish_time_limit_s']:g} s" if longer_polish(r) else ""
-    return f"{r['gap_%']:+.1f} %{vs}{started}{polish}"
+    return f"{r['gap_%']:+.1f} %{vs}" + "".join(f"; {c}" for c in caveats(r))
 
 
 def left_out() -> str:
@@ -519,15 +518,15 @@ def render() -> None:
         (HERE / "gap_table.png").unlink(missing_ok=True)
         print("no method's record yet: gap_table.png not drawn", file=sys.stderr)
         return
-    rows["caveat"] = rows.apply(caveat, axis=1)
+    rows["caveat"] = rows.apply(lambda r: "\n".join(textwrap.fill(c, 20) for c in caveats(r)), axis=1)
     gap_grid(rows, HERE / "gap_table.png", methods=METHODS, groups={name: block(name) for name in names})
 
 
-def caveat(r: pd.Series) -> str:
-    """What the figure prints under a row's gap where its plan had more offline help than the
-    others' (the md's cell says the same): a given start placement, a longer polish."""
-    bits = ["plan from a given\nplacement"] if pd.notna(r.get("plan_start")) else []
-    return "\n".join(bits + ([f"polish {r['polish_time_limit_s']:g} s"] if longer_polish(r) else []))
+def caveats(r: pd.Series) -> list[str]:
+    """What a row's md cell and figure cell say after its gap where its plan had more offline help
+    than the others': a given start placement, a longer polish."""
+    return ((["plan started from a given placement"] if pd.notna(r.get("plan_start")) else [])
+            + ([f"polish {r['polish_time_limit_s']:g} s"] if longer_polish(r) else []))
 
 
 def block(name: str) -> str:
