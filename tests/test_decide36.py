@@ -14,13 +14,12 @@ pytest.importorskip("gymnasium")
 pytestmark = pytest.mark.learn
 
 from optdist.heuristics.incremental import RequestPlacer, Usage  # noqa: E402
-from optdist.instance import load_instance  # noqa: E402
 from optdist.rl import decide  # noqa: E402
 from optdist.rl.decide import decide_layer  # noqa: E402
 from optdist.rl.env import Features  # noqa: E402
 from optdist.rl.trajectory import DeviceRows, batchable  # noqa: E402
 
-from tests.test_first35 import counted  # noqa: E402
+from tests.test_first35 import backwards, counted, first, walk_first_request  # noqa: E402
 from tests.test_rl_decide import fewest_first, snapshot  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,11 +36,6 @@ def stays(calls: list[int]):
         score = np.where(blocks[:, 6, :] > 0, 1e6, 0.0) - blocks[:, 4, :]
         return np.where(allowed, score, -np.inf).argmax(axis=1)
     return choose
-
-
-def backwards(glob: np.ndarray, dev: DeviceRows, allowed: np.ndarray) -> np.ndarray:
-    """A ranking that lists the allowed devices from the highest index: wrong for both policies here."""
-    return np.flatnonzero(allowed[0])[::-1]
 
 
 def test_guess_keeps_the_maps_with_their_owners_after_two_that_stayed():
@@ -61,29 +55,23 @@ def test_maps_that_stay_take_few_rounds_with_the_per_segment_actions(masked):
     keeps maps where they are, every ranking wrong: the elementwise layers (64-128 segments in
     blocks of one owner) take a few rounds after the first one's stretch of segments alone (20-21
     calls of ``choose`` in all; before, about one per segment), and each layer's actions are those of one forward per segment."""
-    inst = load_instance(CIFAR)
-    inst = inst.with_spec(requests=inst.spec.requests[:1])
-    feats, checked = Features(inst), 0
-    rp = RequestPlacer(inst, Usage.zeros(inst.n_nodes), 0)
-    while not rp.done:
-        st = rp.next_layer()
-        if st.on_source:
-            st.commit(np.full(st.P, int(inst.request_source[0])))
-        elif batchable(st) and st.P >= decide.RANKED_MIN:
-            policy = stays if st.mode == "map" else fewest_first
-            ref, run, calls = snapshot(st), snapshot(st), []
-            assert decide_layer(policy([]), feats, 0, ref, masked, batched=False)
-            assert decide_layer(policy(calls), feats, 0, run, masked, rank=backwards)
-            np.testing.assert_array_equal(run.owners, ref.owners)
-            if st.mode == "map":
-                assert (ref.owners == st.prev).all()  # (every map stayed: the guess can hold)
-                assert len(calls) <= decide.RANKED_ALONE + 8, (st.k, st.P, calls)  # (the stretch after the missed ranking)
-                checked += 1
-            st.commit(ref.owners[st.order])
-        else:
-            st.commit(np.full(st.P - st.t, int(np.argmax(feats(0, st)[1]))))
-        rp.close(st)
-    assert checked >= 5
+    inst = first(CIFAR, 1)
+    feats, checked = Features(inst), []
+
+    def ranked(st):
+        policy = stays if st.mode == "map" else fewest_first
+        ref, run, calls = snapshot(st), snapshot(st), []
+        assert decide_layer(policy([]), feats, 0, ref, masked, batched=False)
+        assert decide_layer(policy(calls), feats, 0, run, masked, rank=backwards)
+        np.testing.assert_array_equal(run.owners, ref.owners)
+        if st.mode == "map":
+            assert (ref.owners == st.prev).all()  # (every map stayed: the guess can hold)
+            assert len(calls) <= decide.RANKED_ALONE + 8, (st.k, st.P, calls)  # (the stretch after the missed ranking)
+            checked.append(st.k)
+        return ref
+
+    walk_first_request(inst, feats, ranked)
+    assert len(checked) >= 5
 
 
 @pytest.mark.parametrize("masked", [True, False], ids=["masked", "unmasked"])
@@ -91,8 +79,7 @@ def test_the_segment_after_a_miss_is_decided_alone(monkeypatch, masked):
     """A previous request's decisions that are wrong from the start (reversed): each round that
     misses is followed by one segment decided alone (before: none with such a hint), and the
     actions stay those of one forward per segment."""
-    inst = load_instance(CIFAR)
-    inst = inst.with_spec(requests=inst.spec.requests[:1])
+    inst = first(CIFAR, 1)
     feats = Features(inst)
     rp = RequestPlacer(inst, Usage.zeros(inst.n_nodes), 0)
     st = rp.next_layer()

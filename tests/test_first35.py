@@ -21,17 +21,12 @@ from optdist.rl.env import Features  # noqa: E402
 from optdist.rl.policy import Policy, load_policy, place_online  # noqa: E402
 from optdist.rl.trajectory import DeviceRows, batchable  # noqa: E402
 
-from tests.test_rl_decide import assert_same_placements, fewest_first, random_policy, snapshot  # noqa: E402
+from tests.test_rl_decide import assert_same_placements, fewest_first, first, random_policy, snapshot  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CIFAR = ROOT / "instances" / "paper" / "cifar-250x70-tau0.6.json"
 POLICY = ROOT / "models" / "policies" / "lenet-cifar-70"  # masked double DQN trained on 70 devices
 BINDS = ROOT / "instances" / "coupled" / "cifar-6x5-nexus-rpi3.json"  # the senders' bandwidth binds within layers
-
-
-def first(path: Path, n: int) -> Instance:
-    inst = load_instance(path)
-    return inst.with_spec(requests=inst.spec.requests[:n])
 
 
 def counted(monkeypatch) -> dict[str, int]:
@@ -94,28 +89,41 @@ def test_a_wrong_ranking_changes_nothing(masked):
     """``rank`` only guesses: a ranking that is wrong everywhere (the policy goes round the devices
     holding fewest segments, the ranking lists them backwards) gives the per-segment actions."""
     inst = first(CIFAR, 1)
-    feats, checked = Features(inst), 0
+    feats = Features(inst)
 
-    def backwards(glob, dev, allowed):
-        return np.flatnonzero(allowed[0])[::-1]
+    def ranked(st):
+        ref, run, calls = snapshot(st), snapshot(st), []
+        assert decide_layer(fewest_first([]), feats, 0, ref, masked, batched=False)
+        assert decide_layer(fewest_first(calls), feats, 0, run, masked, rank=backwards)
+        np.testing.assert_array_equal(run.owners, ref.owners)
+        assert calls[0] > 1  # a round along the ranking (then, as it misses, segments alone and rounds)
+        return ref
 
-    rp = RequestPlacer(inst, Usage.zeros(inst.n_nodes), 0)
+    assert len(walk_first_request(inst, feats, ranked)) >= 2
+
+
+def backwards(glob, dev, allowed):
+    """A ranking that lists the allowed devices from the highest index (wrong for the policies of these tests)."""
+    return np.flatnonzero(allowed[0])[::-1]
+
+
+def walk_first_request(inst: Instance, feats: Features, ranked) -> list[int]:
+    """Place ``inst``'s first request layer by layer: source-pinned layers on the source, each
+    batchable layer of at least ``decide.RANKED_MIN`` segments as ``ranked(st)`` decides it (a
+    LayerState decided from a copy of ``st``, whose owners are committed), the others all on the
+    device the features rank first. Returns the layers ``ranked`` decided (their indices)."""
+    rp, done = RequestPlacer(inst, Usage.zeros(inst.n_nodes), 0), []
     while not rp.done:
         st = rp.next_layer()
         if st.on_source:
             st.commit(np.full(st.P, int(inst.request_source[0])))
         elif batchable(st) and st.P >= decide.RANKED_MIN:
-            ref, run, calls = snapshot(st), snapshot(st), []
-            assert decide_layer(fewest_first([]), feats, 0, ref, masked, batched=False)
-            assert decide_layer(fewest_first(calls), feats, 0, run, masked, rank=backwards)
-            np.testing.assert_array_equal(run.owners, ref.owners)
-            assert calls[0] > 1  # a round along the ranking (then, as it misses, segments alone and rounds)
-            checked += 1
-            st.commit(ref.owners[st.order])
+            st.commit(ranked(st).owners[st.order])
+            done.append(st.k)
         else:
             st.commit(np.full(st.P - st.t, int(np.argmax(feats(0, st)[1]))))
         rp.close(st)
-    assert checked >= 2
+    return done
 
 
 def test_order_ranks_the_allowed_devices_by_q():

@@ -50,13 +50,18 @@ def assert_same_placements(inst: Instance, policy: Policy) -> None:
     cfg = policy.config
     ref, _, _ = place_requests(inst, Features(inst, cfg["cnns"], cfg["max_layers"]), Scorer(policy.net).choose,
                                policy.masked, batched=False)
+    assert_same_outcome(out, ref)
+    assert sum(segments) > 0
+
+
+def assert_same_outcome(out, ref) -> None:
+    """Two OnlineOutcomes placed (or rejected) every request alike."""
     assert out.rejected == ref.rejected
     assert out.latency == ref.latency and out.shared == ref.shared
     for a, b in zip(out.owners, ref.owners, strict=True):
         assert (a is None) == (b is None)
         for x, y in zip(a or [], b or [], strict=True):
             np.testing.assert_array_equal(x, y)
-    assert sum(segments) > 0
 
 
 def snapshot(st):

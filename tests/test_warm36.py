@@ -23,7 +23,7 @@ from optdist.rl.env import Features  # noqa: E402
 from optdist.rl.policy import Policy, load_policy, place_online, solve_rl  # noqa: E402
 
 from tests.test_first35 import counted  # noqa: E402
-from tests.test_rl_decide import first, random_policy  # noqa: E402
+from tests.test_rl_decide import assert_same_outcome, first, random_policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MIXED = ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json"  # CIFAR and LeNet requests
@@ -36,15 +36,6 @@ def features(inst, policy: Policy) -> Features:
     return Features(inst, policy.config["cnns"], policy.config["max_layers"])
 
 
-def same(a, b) -> None:
-    assert a.rejected == b.rejected
-    assert a.latency == b.latency and a.shared == b.shared
-    for x, y in zip(a.owners, b.owners, strict=True):
-        assert (x is None) == (y is None)
-        for u, v in zip(x or [], y or [], strict=True):
-            np.testing.assert_array_equal(u, v)
-
-
 @pytest.mark.parametrize("path", [MIXED, BINDS], ids=["mixed", "binds"])
 @pytest.mark.parametrize("masked", [True, False], ids=["masked", "unmasked"])
 def test_warmup_keeps_the_per_segment_actions(path, masked):
@@ -55,8 +46,8 @@ def test_warmup_keeps_the_per_segment_actions(path, masked):
     warm, _, _ = place_online(inst, policy)
     cold, _, _ = place_online(inst, policy, warmup=False)
     ref, _, _ = place_requests(inst, features(inst, policy), Scorer(policy.net).choose, masked, batched=False)
-    same(warm, ref)
-    same(cold, ref)
+    assert_same_outcome(warm, ref)
+    assert_same_outcome(cold, ref)
     assert warm.warmup_s > 0 and cold.warmup_s is None and ref.warmup_s is None
 
 
