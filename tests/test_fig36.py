@@ -4,24 +4,19 @@ table's frame in it; no text out of its cell or out of the figure."""
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from .conftest import load_script
 from .test_bench_figures import drawn_by
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def gap_table(tmp_path, monkeypatch):
     """benchmarks/online/gap_table.py reading the committed records, writing into ``tmp_path``."""
-    spec = importlib.util.spec_from_file_location("gap_table_fig36", ROOT / "benchmarks" / "online" / "gap_table.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("benchmarks/online/gap_table.py")
     monkeypatch.setattr(mod, "HERE", tmp_path)
     return mod
 

@@ -22,6 +22,8 @@ from optdist.instance import load_instance  # noqa: E402
 from optdist.rl.presets import PRESETS  # noqa: E402
 from optdist.rl.train import train  # noqa: E402
 
+from .conftest import load_script  # noqa: E402
+
 TINY = str(Path(__file__).resolve().parents[1] / "instances" / "tiny" / "lenet-1x4-tau0.8.json")
 
 
@@ -92,12 +94,7 @@ def test_python_resume_refusal_is_in_python_words(tmp_path):
 
 @pytest.fixture
 def train_time(tmp_path, monkeypatch):
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "online" / "train_time.py"
-    spec = importlib.util.spec_from_file_location("train_time_preset36", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("benchmarks/online/train_time.py")
     monkeypatch.setattr(mod, "HERE", tmp_path)
     monkeypatch.setattr(mod, "RECORDS", tmp_path / "train_time")
     return mod
