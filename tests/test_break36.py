@@ -68,13 +68,19 @@ def test_gap_grid_keeps_its_title_and_colour_bar_label_inside_the_figure(n_metho
 def test_gap_table_run_by_path_imports_its_own_checkouts_optdist(tmp_path):
     """``python benchmarks/online/gap_table.py`` (by path, from anywhere) puts its folder first on
     ``sys.path``, not the cwd: from a git worktree it imported the installed ``optdist`` (the main
-    checkout's), so its records and ``--render`` ran other code (decisions.py had the fix, e06906f)."""
+    checkout's), so its records and ``--render`` ran other code (decisions.py had the fix, e06906f).
+    A decoy ``optdist`` on PYTHONPATH stands for the other checkout."""
+    import os
     import subprocess
     import sys
 
     script = ROOT / "benchmarks" / "online" / "gap_table.py"
+    decoy = tmp_path / "decoy" / "optdist"  # another optdist on the path after the script's folder, as an
+    decoy.mkdir(parents=True)                # installed one is in a worktree (in this checkout both are the same)
+    (decoy / "__init__.py").write_text("")
     code = (f"import runpy, sys; sys.path[0] = {str(script.parent)!r}; runpy.run_path({str(script)!r}); "
             "import optdist; print(optdist.__file__)")
-    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(decoy.parent)})
     assert run.returncode == 0, run.stderr
     assert Path(run.stdout.strip()).resolve().is_relative_to(ROOT), run.stdout
