@@ -151,3 +151,70 @@ def test_an_instance_digest_that_is_not_a_string_is_refused(files):
     with pytest.raises(AssignmentError, match="instance_digest"):
         SolveResult.load(res, inst)
 
+
+# 2. A run killed by the sweep's wall-clock guard says in which phase it was (a stalled start-up is no
+#    solver timeout), and the guard counts the solve's part from the solve's start. Before, every kill read
+#    "killed by the wall-clock guard after N s", a start-up stall too, and the start-up ate the solve's time.
+
+STALL = '''import time
+
+time.sleep(3600)  # a start-up that never ends (as a stalled machine's)
+
+
+def solve(inst, **options):
+    raise AssertionError("unreachable")
+'''
+
+LATE = '''import time
+
+from optdist.heuristics.greedy import solve_greedy
+
+time.sleep(3.0)  # a slow start-up
+
+
+def solve(inst, **options):
+    time.sleep(9.5)  # a solve within the guard, counted from its start
+    return solve_greedy(inst)
+'''
+
+
+def _sweep(tmp_path: Path, monkeypatch, methods: list[str], wall_limit: float) -> dict[str, dict]:
+    from optdist.bench.runner import run_sweep
+    from optdist.bench.spec import parse_spec
+
+    monkeypatch.chdir(tmp_path)  # where the stand-in modules are found
+    monkeypatch.syspath_prepend(str(ROOT))  # and tests.test_bench_methods
+    out = tmp_path / "out"
+    spec = parse_spec({"name": "g", "out": str(out), "instances": [str(ROOT / "instances/tiny/micro-1x3-tau0.6.json")],
+                       "methods": methods, "wall_limit": wall_limit})
+    run_sweep(spec, workers=2, progress=False, allow_external=True)
+    recs = [json.loads(p.read_text()) for p in (out / "records").glob("*.json")]
+    return {r["run"]["method"]: r for r in recs}
+
+
+def test_a_start_up_stall_killed_by_the_guard_is_said_to_be_no_solver_timeout(tmp_path, monkeypatch):
+    (tmp_path / "misc37_stall.py").write_text(STALL)
+    stall = _sweep(tmp_path, monkeypatch, ["misc37_stall:solve"], 2)["misc37_stall:solve"]
+    assert stall["status"] == "timeout" and stall["killed_during"] == "start-up", stall
+    assert "solve" not in stall["phases_s"], stall
+    assert stall["error"].startswith("killed by the wall-clock guard after 2 s during start-up ("), stall["error"]
+    assert "the solve had not started, so this is no solver timeout" in stall["error"]
+    from optdist.bench.tables import load_records
+
+    row = load_records(tmp_path / "out").iloc[0]  # a failed run in the tables, not one stopped by its time limit
+    assert (row["status"], row["termination"]) == ("timeout", "error")
+
+
+@pytest.mark.slow
+def test_the_guard_counts_the_solve_from_its_start_and_says_a_kill_was_in_the_solve(tmp_path, monkeypatch):
+    """A start-up of 3 s (plus the imports) and a solve of 9.5 s are past a 12-s guard from the launch but
+    within it from the solve's start; a solve that hangs is killed 12 s after its start, said so."""
+    (tmp_path / "misc37_late.py").write_text(LATE)
+    by = _sweep(tmp_path, monkeypatch, ["misc37_late:solve", "tests.test_bench_methods:solve_hang"], 12)
+    late, hang = by["misc37_late:solve"], by["tests.test_bench_methods:solve_hang"]
+    assert late["status"] == "ok" and late["elapsed_s"] > 12, late.get("error")
+    assert hang["status"] == "timeout" and hang["killed_during"] == "solve", hang.get("error")
+    assert set(hang["phases_s"]) == {"reading", "solve"}, hang["phases_s"]
+    assert hang["error"].startswith("killed by the wall-clock guard after 12 s during the solve (counted from its "
+                                    f"start, {hang['phases_s']['solve']:.3g} s after the launch)"), hang["error"]
+    assert hang["elapsed_s"] >= 12 + hang["phases_s"]["solve"] - 0.5
