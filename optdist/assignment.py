@@ -80,7 +80,8 @@ class Assignment:
                         runs.append([ids[node], 1])
                 layers[la.name] = runs
             reqs[rid] = {"layers": layers}
-        return {"format": FORMAT, "instance": inst.name, "meta": self.meta, "requests": reqs}
+        return {"format": FORMAT, "instance": inst.name, "instance_digest": inst.content_digest(), "meta": self.meta,
+                "requests": reqs}
 
     def save(self, inst: Instance, path: str | Path | None = None, *, force: bool = False) -> Path:
         """Write :meth:`to_json` to ``path`` (``optdist-assignment/1``, atomically), after the
@@ -99,10 +100,12 @@ class Assignment:
 
         Run lengths are strict positive integers and are summed against the layer's segment
         count before anything is expanded, so memory stays within the instance's size whatever
-        the counts say. ``instance``, the name of the instance the assignment was made for, is a
-        string, or null or absent (then unknown: accepted without a word); any other value (a
-        number, a list, ...) is refused. A name other than ``inst``'s is no error here: the ids
-        decide (:func:`made_for_warning` words the warning).
+        the counts say. ``instance``, the name of the instance the assignment was made for, and
+        ``instance_digest``, that instance's :meth:`~optdist.instance.Instance.content_digest`, are
+        each a string, or null or absent (then unknown: accepted without a word, as in files
+        written before the digest was); any other value (a number, a list, ...) is refused. A name
+        or digest other than ``inst``'s is no error here: the ids decide (:func:`made_for_warning`
+        words the warning).
         """
 
         made_for = ""  # the instance the assignment names, where it is another: said in every fix
@@ -188,42 +191,64 @@ class Assignment:
 
 
 #: the keys of an ``optdist-assignment/1`` document (:meth:`Assignment.to_json`)
-_TOP_KEYS = ("format", "instance", "meta", "requests")
+_TOP_KEYS = ("format", "instance", "instance_digest", "meta", "requests")
 
 
 def check_instance_field(data: dict, inst: Instance, where: str, what: str = "assignment") -> None:
     """Refuse an ``instance`` field (the name of the instance the ``what`` document, read from
-    ``where``, was made for) that is neither a string nor null: :class:`AssignmentError` naming
-    ``where``, the field and the fix. A string naming another instance is no error here
-    (:func:`made_for_warning`)."""
-    name = data.get("instance")
-    if name is not None and not isinstance(name, str):
-        raise AssignmentError(where, [Problem("instance", f"is {json_text(name)}, not a string (the name of the "
-                                              f"instance the {what} was made for)",
-                                              f"set \"instance\": {text_of(inst.name)}, or leave it out")])
+    ``where``, was made for) or an ``instance_digest`` field (that instance's
+    :meth:`~optdist.instance.Instance.content_digest`) that is neither a string nor null:
+    :class:`AssignmentError` naming ``where``, the field and the fix. A string naming another
+    instance or digest is no error here (:func:`made_for_warning`)."""
+    for key, what_it_is, value in (("instance", "the name", text_of(inst.name)),
+                                   ("instance_digest", "the content digest", text_of(inst.content_digest()))):
+        got = data.get(key)
+        if got is not None and not isinstance(got, str):
+            raise AssignmentError(where, [Problem(key, f"is {json_text(got)}, not a string ({what_it_is} of the "
+                                                  f"instance the {what} was made for)",
+                                                  f"set \"{key}\": {value}, or leave it out")])
 
 
 def made_for_other(data: dict, inst: Instance) -> str | None:
-    """``'made for instance "A", not "B"'`` when an assignment document names an instance other
-    than ``inst`` (its ``instance`` field, written by :meth:`Assignment.to_json`), else None (also
-    for a field that is absent, null or not a string: :meth:`Assignment.from_json` refuses the last)."""
-    name = data.get("instance")
+    """How an assignment or result document was made for another instance than ``inst``, else
+    None: ``'made for instance "A", not "B"'`` where its ``instance`` field names another (with
+    whether its ``instance_digest`` says the content is the same), ``'made for another version of
+    instance "B" (...)'`` where its ``instance_digest`` (:meth:`Assignment.to_json`) is not
+    ``inst``'s :meth:`~optdist.instance.Instance.content_digest` (the two digests shown, 12 hex
+    digits each). A field that is absent, null or not a string is unknown (a file written before
+    the digest was: None; :meth:`Assignment.from_json` refuses one that is not a string)."""
+    name, digest = data.get("instance"), data.get("instance_digest")
+    ours = inst.content_digest() if isinstance(digest, str) else None
     if isinstance(name, str) and name != inst.name:
-        return f"made for instance {text_of(name)}, not {text_of(inst.name)}"
+        same = "" if ours is None else (" (the same content: its instance_digest is this one's)" if digest == ours
+                                        else f" (content digest {digest[:12]}, this one's {ours[:12]})")
+        return f"made for instance {text_of(name)}, not {text_of(inst.name)}{same}"
+    if ours is not None and digest != ours:
+        which = (f"another version of instance {text_of(inst.name)}" if name is not None
+                 else f"an instance other than {text_of(inst.name)}")
+        return f"made for {which} (content digest {digest[:12]}, this one's {ours[:12]}: their content differs)"
     return None
 
 
 def made_for_warning(where: str, data: dict, inst: Instance, use: str) -> str | None:
-    """The warning for an assignment document (read from ``where``, e.g. a file) whose
-    ``instance`` field names an instance other than ``inst`` although its request and node ids
-    match (:meth:`Assignment.from_json` accepted it): ``use`` says what it is taken as (e.g. "the
-    warm start"). None where the field names ``inst`` or is absent."""
+    """The warning for an assignment or result document (read from ``where``, e.g. a file) made
+    for an instance other than ``inst`` (:func:`made_for_other`: its ``instance`` or
+    ``instance_digest`` field) although its request and node ids match
+    (:meth:`Assignment.from_json` accepted it): names the field, both instances or digests and the
+    fix; ``use`` says what it is taken as (e.g. "used as the --warm-start of micro"). None where
+    the fields name ``inst`` or are absent (a file written before the digest was)."""
     other = made_for_other(data, inst)
     if other is None:
         return None
-    return (f"{where}: field \"instance\": {other}; its request and node ids match, so it is {use} "
-            f"(fix: check you gave the right file; if it is meant for {text_of(inst.name)}, set its \"instance\" "
-            f"to {text_of(inst.name)})")
+    name = text_of(inst.name)
+    if isinstance(data.get("instance"), str) and data["instance"] != inst.name:
+        return (f"{where}: field \"instance\": {other}; its request and node ids match, so it is {use} "
+                f"(fix: check you gave the right file; if it is meant for {name}, set its \"instance\" "
+                f"to {name})")
+    return (f"{where}: field \"instance_digest\": {other}; its request and node ids match, so it is {use} "
+            f"(fix: check you gave the right file and instance; where {name} was edited on purpose (e.g. other "
+            f"capacities) this is expected: to mark the file as made for this version, set its \"instance_digest\" "
+            f"to {text_of(inst.content_digest())})")
 
 
 class AssignmentError(DocumentError):

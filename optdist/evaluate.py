@@ -312,8 +312,11 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
     :class:`~optdist.result.SolveResult`'s ``assignment`` (ValueError if it has none), or the
     placement in a file (str or ``os.PathLike``: an ``optdist-assignment/1`` file or an
     ``optdist-result/1`` one, read as the CLI reads them,
-    :func:`optdist.commands.core.load_placement`; ``use`` says what it is taken as). Anything else
-    is a TypeError naming ``call``, what it got, what it takes and the fix."""
+    :func:`optdist.commands.core.load_placement`; ``use`` says what it is taken as). One made for
+    another instance or another version of ``inst`` (a SolveResult's ``instance`` or
+    ``instance_digest``, a file's ``instance`` or ``instance_digest`` field) whose ids fit is taken
+    with a warning naming both instances or content digests (the evaluator scores it on ``inst``
+    all the same). Anything else is a TypeError naming ``call``, what it got, what it takes and the fix."""
     if isinstance(placement, Assignment):
         return placement  # checked as it is scored (evaluate: no second pass) or by fitted (a warm start)
     from optdist.result import SolveResult
@@ -335,6 +338,12 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
                                  f"optdist.solve(inst), or score this result on the instance it was made for)")
             logging.getLogger("optdist").warning("%s: %s; it is %s (fix: check you gave the right result)", call, made,
                                                  use or f"scored on {text_of(inst.name)}")
+        elif placement.instance_digest not in (None, ours := inst.content_digest()):  # same name, other content
+            logging.getLogger("optdist").warning(
+                "%s: the SolveResult was made for another version of instance %s (content digest %s, this one's %s: "
+                "their content differs); it is %s (fix: check you gave the right result and instance; where %s was "
+                "edited on purpose, e.g. other capacities, this is expected)", call, text_of(inst.name),
+                placement.instance_digest[:12], ours[:12], use or f"scored on {text_of(inst.name)}", text_of(inst.name))
         return placement.assignment
     if isinstance(placement, (str, os.PathLike)):
         from optdist.commands.core import load_placement

@@ -30,6 +30,8 @@ range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and m
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -838,6 +840,18 @@ class Instance:
             data = sum(la.out_bytes for la in prof.layers) / slowest_rho
             bound = max(bound, work + data)
         return 1000.0 * max(bound, 1e-6)
+
+    def content_digest(self) -> str:
+        """SHA-256 (64 hex digits) of the problem this instance states: its spec as canonical JSON
+        (every field, defaults included; keys sorted) without ``name`` and ``description``, so a
+        copy under another name or re-saved with other spacing or key order hashes the same, and
+        any change of a node, request, network or table reference, limit or objective does not.
+        The files a spec names (profiles, catalog, tables) count by their names, not their bytes.
+        Placement files record it (``instance_digest``: :meth:`optdist.assignment.Assignment.to_json`)
+        to tell an edited version of an instance from the one they were made for."""
+        doc = self.spec.model_dump(mode="json", exclude={"name", "description"})
+        text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def with_spec(self, **changes: Any) -> Instance:
         """A copy with top-level spec fields replaced (e.g. ``tau=0.6``), validated exactly as

@@ -8,13 +8,14 @@ independent evaluator (:func:`finalize`), never trusted from the method itself.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from optdist.assignment import Assignment
+from optdist.assignment import Assignment, check_instance_field, made_for_warning
 from optdist.evaluate import Evaluation, _misfit, evaluate
 from optdist.instance import Instance
 from optdist.io import atomic_write_json, restore_non_finite
@@ -102,6 +103,10 @@ class SolveResult:
     #: the node ids of the instance it was solved on (:func:`finalize`): its assignment holds node indices, and
     #: a misfit on another instance names the node by id (:func:`optdist.evaluate.as_assignment`)
     node_ids: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+    #: the :meth:`~optdist.instance.Instance.content_digest` of the instance it was solved on (:func:`finalize`; a
+    #: loaded result: its file's ``instance_digest``, None in a file written before it was): a result taken as the
+    #: placement of another version of that instance is warned about (:func:`optdist.evaluate.as_assignment`)
+    instance_digest: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def gap(self) -> float | None:
@@ -137,7 +142,8 @@ class SolveResult:
         }
 
     def to_json(self, inst: Instance) -> dict:
-        out = {"format": "optdist-result/1", **self.summary(), "options": self.options, "extra": self.extra}
+        out = {"format": "optdist-result/1", **self.summary(), "instance_digest": inst.content_digest(),
+               "options": self.options, "extra": self.extra}
         ev = self.evaluation
         if ev is not None:
             out["requests"] = {
@@ -214,7 +220,9 @@ class SolveResult:
         :class:`~optdist.jsonfile.DocumentError` for a file that cannot be read as JSON, an
         :class:`~optdist.assignment.AssignmentError` for a placement that does not fit ``inst``),
         each naming the file, the field and the fix, for another document, a result of another
-        instance, a termination, number or table field of the wrong kind."""
+        instance, a termination, number or table field of the wrong kind. A result of another version
+        of ``inst`` (its ``instance_digest`` another :meth:`~optdist.instance.Instance.content_digest`,
+        e.g. of a copy with other capacities) is loaded with a warning naming both digests."""
         if not isinstance(inst, Instance) or isinstance(path, Instance):
             raise TypeError(f"SolveResult.load(path, inst) takes the path first, then the Instance it was solved on; "
                             f"got {_named(path)} and {_named(inst)} (fix: SolveResult.load(\"result.json\", inst), "
@@ -227,6 +235,9 @@ class SolveResult:
         if doc.get("instance") != inst.name:
             raise bad("instance", f"not {json_text(inst.name)}: a result of another instance",
                       "give the instance the result was solved on, e.g. optdist.load_instance(its file)")
+        check_instance_field(doc, inst, str(path), "result")
+        if warning := made_for_warning(str(path), doc, inst, f"loaded as a result of {inst.name} and re-scored on it"):
+            logging.getLogger("optdist").warning("%s", warning)  # another version of the instance (its digest)
         try:
             termination = Termination(doc.get("termination"))
         except ValueError:
@@ -245,7 +256,8 @@ class SolveResult:
                   objective=doc.get("objective"), bound=doc.get("bound"), wall_time=doc.get("wall_time_s") or 0.0,
                   solver=doc.get("solver"), formulation=doc.get("formulation"), nodes=doc.get("nodes"),
                   assignment=asg, options=dict(doc.get("options", {})), extra=dict(doc.get("extra", {})),
-                  node_ids=inst.node_ids)
+                  node_ids=inst.node_ids, instance_digest=digest if isinstance(digest := doc.get("instance_digest"), str)
+                  else None)
         if asg is not None:
             res.evaluation = evaluate(inst, asg)
         _refuse_contradiction(path, doc, res)
@@ -374,6 +386,7 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     requested gap on its feasible placement is ``optimal``, the solver's word kept in
     ``extra['claimed_termination']`` (:func:`_closed_at_limit`).
     """
+    res.instance_digest = inst.content_digest()  # the instance solved, not a defence's scoring one
     inst = res.scored_on or inst
     res.node_ids = inst.node_ids
     if res.assignment is not None:

@@ -158,8 +158,9 @@ def test_a_warm_start_made_for_another_instance_is_used_with_a_warning(micro_res
     assert main(["solve", SERIAL, "--warm-start", str(placed), "--formulation", "tight"]) == 0
     out, err = capsys.readouterr()
     assert "warm start   assignment\n" in out, out
-    assert (f"warning: {placed}: field \"instance\": made for instance \"micro-2x3-tight\", not \"micro-2x3-serial\"; "
-            "its request and node ids match, so it is used as the --warm-start of micro-2x3-serial (fix: check you "
+    made, ours = (optdist.load_instance(path).content_digest()[:12] for path in (MICRO, SERIAL))
+    assert (f"warning: {placed}: field \"instance\": made for instance \"micro-2x3-tight\", not \"micro-2x3-serial\" "
+            f"(content digest {made}, this one's {ours}); its request and node ids match, so it is used as the --warm-start of micro-2x3-serial (fix: check you "
             "gave the right file; if it is meant for \"micro-2x3-serial\", set its \"instance\" to "
             "\"micro-2x3-serial\")") in err, err
     assert main(["solve", MICRO, "--warm-start", str(placed), "--formulation", "tight"]) == 0

@@ -42,7 +42,8 @@ def test_a_plan_start_made_for_another_instance_is_warned_about_as_the_plan_star
         logger.setLevel(level)
     assert res.evaluation.feasible and res.extra["plan_start"] == str(start)  # used
     said = [r.getMessage() for r in records if 'field "instance"' in r.getMessage()]
-    assert said == [f"{start}: field \"instance\": made for instance \"micro-2x3-tight\", not \"micro-2x3-forecast\"; its "
+    assert said == [f"{start}: field \"instance\": made for instance \"micro-2x3-tight\", not \"micro-2x3-forecast\" (the same "
+                    "content: its instance_digest is this one's); its "
                     f"request and node ids match, so it is used as {method}'s plan_start on forecast "
                     "micro-2x3-forecast (fix: check you gave the right file; if it is meant for \"micro-2x3-forecast\", "
                     "set its \"instance\" to \"micro-2x3-forecast\")"], said

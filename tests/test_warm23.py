@@ -197,8 +197,8 @@ def test_a_result_file_made_for_another_instance_is_warned_about(result_file, ca
     assert main(["evaluate", str(CIFAR), str(result_file)]) == 0
     warnings = _instance_warnings(capsys.readouterr().err)
     assert len(warnings) == 1, warnings
-    assert (f"{result_file}: field \"instance\": made for instance \"other\", not \"cifar-1x4-tau0.8\"; its request and "
-            "node ids match, so it is scored on cifar-1x4-tau0.8") in warnings[0], warnings
+    assert (f"{result_file}: field \"instance\": made for instance \"other\", not \"cifar-1x4-tau0.8\" (the same content: its "
+            "instance_digest is this one's); its request and node ids match, so it is scored on cifar-1x4-tau0.8") in warnings[0], warnings
 
 
 def test_a_result_file_naming_another_instance_twice_is_warned_about_once(result_file, capsys):

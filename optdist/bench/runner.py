@@ -1,8 +1,9 @@
 """Run a sweep's grid through a ``concurrent.futures`` executor, resumably.
 
 Each run executes in a fresh ``python -P -m optdist.bench.worker`` process under a hard
-wall-clock guard (``BenchSpec.guard_s``): a run that outlives it is killed, with every process
-it started, and recorded with status ``timeout``. Runs are started from a local thread pool
+wall-clock guard (``BenchSpec.guard_s``, counted from the solve's start once the worker reports it):
+a run that outlives it is killed, with every process it started, and recorded with status
+``timeout`` and the phase it was killed in (``killed_during``: ``start-up``, ``solve``, ``scoring``). Runs are started from a local thread pool
 (``workers`` at a time) or, when a scheduler address is given, from a Dask cluster's
 executor (Dask is imported only then).
 
@@ -72,7 +73,7 @@ from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritte
                                    grid_clash, profile_changes, profile_names, record_files, record_path, set_aside,
                                    solver_profile, stale, write_grid, write_record)
 from optdist.bench.spec import BenchSpec, Run
-from optdist.bench.worker import PARENT_ENV, instance_info
+from optdist.bench.worker import PARENT_ENV, PHASES, instance_info, phase_path
 from optdist.interrupts import Terminated, interrupt
 from optdist.io import OutputWriteError, atomic_write_json, make_output_folder, restore_non_finite
 from optdist.jsonfile import text_of
@@ -226,6 +227,8 @@ class Running:
 
 #: how often a run on a Dask worker asks whether its sweep was interrupted (s)
 STOP_POLL_S = 0.5
+#: how often the runner looks whether a run's worker has reported its solve's start (s; :func:`_wait`)
+PHASE_POLL_S = 0.5
 
 
 class RunStopped(RuntimeError):
@@ -240,23 +243,32 @@ class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
-def _wait(proc: subprocess.Popen, guard_s: float, stop: StopFlag | None) -> int | None:
+def _wait(proc: subprocess.Popen, guard_s: float, stop: StopFlag | None,
+          solve_started: Callable[[], float | None] | None = None) -> int | None:
     """``proc``'s exit status; None once ``guard_s`` seconds have passed (``proc`` is then killed
-    with its process group). With ``stop`` (a Dask worker's: the sweep's :class:`distributed.Event`)
+    with its process group). With ``solve_started`` (asked every :data:`PHASE_POLL_S` s until it
+    answers: the ``time.monotonic()`` at which the worker reported its solve's start, else None),
+    the guard counts from the solve's start once it is known, so that a slow start-up (a stalled
+    machine) does not eat the solve's time; the start-up itself has ``guard_s`` from the launch.
+    With ``stop`` (a Dask worker's: the sweep's :class:`distributed.Event`)
     it is asked every :data:`STOP_POLL_S` s, and once set ``proc`` is killed and
     :class:`RunStopped` raised: an interrupted sweep closes its Dask client, but a task
     already running on a worker goes on, so the run would go on to its guard."""
-    deadline = time.monotonic() + guard_s
+    t0 = time.monotonic()
+    deadline = t0 + guard_s
     while True:
         left = deadline - time.monotonic()
+        step = min(left, STOP_POLL_S if stop is not None else left, PHASE_POLL_S if solve_started else left)
         try:
-            return proc.wait(timeout=max(0.0, left if stop is None else min(STOP_POLL_S, left)))
+            return proc.wait(timeout=max(0.0, step))
         except subprocess.TimeoutExpired:
             if stop is not None and _asked_to_stop(stop):
                 _kill(proc)
                 proc.wait()
                 raise RunStopped(f"the sweep was interrupted while this run ran; killed after "
-                                 f"{guard_s - (deadline - time.monotonic()):.1f} s") from None
+                                 f"{time.monotonic() - t0:.1f} s") from None
+            if solve_started is not None and (start := solve_started()) is not None:
+                deadline, solve_started = max(deadline, start + guard_s), None  # the solve's guard from its start
             if time.monotonic() >= deadline:
                 _kill(proc)  # with the run's own subprocesses (e.g. a solver binary)
                 proc.wait()
@@ -276,6 +288,11 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
             cwd: str | None = None, stop: StopFlag | None = None) -> dict:
     """Solve ``run`` in a child process killed after ``guard_s`` seconds; return its record.
 
+    The guard counts from the launch until the worker reports its solve's start, then from that
+    start (:func:`_wait`): a start-up slowed by a stalled machine does not eat the solve's time. A
+    killed run's record says the phase it was in (:func:`_guard_kill`: ``killed_during``,
+    ``phases_s`` and the error's words).
+
     ``import_dir``: the folder of an allowed method from outside optdist; ``running``: the
     sweep's registry of workers (local pool), None on a Dask worker; ``cwd``: the sweep's working
     directory, which the spec's relative paths (instances, a policy folder) are relative to: the
@@ -294,15 +311,22 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
             kw = dict(stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                       start_new_session=True,  # its own process group: the guard kills all of it
                       cwd=cwd if cwd is not None and Path(cwd).is_dir() else None)
+            launched = (time.monotonic(), time.time())
             proc = running.start(cmd, **kw) if running is not None else subprocess.Popen(cmd, **kw)
+
+            def solve_started() -> float | None:  # time.monotonic() of the solve's start, once reported
+                at = _phases(result, launched[1]).get("solve")
+                return None if at is None else launched[0] + at
+
             try:
-                rc = _wait(proc, guard_s, stop)
+                rc = _wait(proc, guard_s, stop, solve_started)
             finally:
                 if running is not None:
                     running.done(proc)
         tail = log_file.read_text(errors="replace")[-4000:]
         if rc is None:
-            payload = {"status": "timeout", "error": f"killed by the wall-clock guard after {guard_s:g} s", "log_tail": tail}
+            payload = {"status": "timeout", **_guard_kill(guard_s, time.monotonic() - launched[0],
+                                                          _phases(result, launched[1])), "log_tail": tail}
         elif result.exists():
             payload = restore_non_finite(json.loads(result.read_text()), str(result))
             if payload["status"] != "ok":
@@ -327,6 +351,45 @@ def execute(run: Run, guard_s: float, import_dir: str | None = None, running: Ru
         "versions": versions(),
         "host": host(),
     }
+
+
+def _phases(result: Path, launched: float) -> dict[str, float]:
+    """The phases the worker writing ``result`` reported entering
+    (:func:`optdist.bench.worker.report_phase`), each as seconds after its launch (``launched``,
+    ``time.time()``); a phase whose file is missing or unreadable is left out."""
+    out = {}
+    for phase in PHASES:
+        try:
+            out[phase] = max(0.0, float(json.loads(phase_path(result, phase).read_text())["at"]) - launched)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def _guard_kill(guard_s: float, elapsed: float, phases: dict[str, float]) -> dict:
+    """The fields of the record of a run killed by the wall-clock guard ``guard_s`` after
+    ``elapsed`` seconds, its worker having reported ``phases`` (:func:`_phases`): ``error``, which
+    says the phase it was in (a stalled start-up is no solver timeout), ``killed_during``
+    (``start-up``: the worker's interpreter, imports and reading of the instance and the method;
+    ``solve``: the method's model build and solve; ``scoring``: the evaluator's re-score) and
+    ``phases_s`` (each reported phase's start, seconds after the launch)."""
+    solve, scoring = phases.get("solve"), phases.get("scoring")
+    if scoring is not None:
+        during = "scoring"
+        error = (f"killed by the wall-clock guard during the evaluator's re-score, {elapsed:.3g} s after the launch "
+                 f"(the solve ran from {solve or 0.0:.3g} s to {scoring:.3g} s)")
+    elif solve is not None:
+        during = "solve"
+        error = (f"killed by the wall-clock guard after {guard_s:g} s during the solve (counted from its start, "
+                 f"{solve:.3g} s after the launch)")
+    else:
+        during = "start-up"
+        what = ("reading the instance and the method" if "reading" in phases
+                else "the worker's interpreter and imports")
+        error = (f"killed by the wall-clock guard after {guard_s:g} s during start-up ({what}): the solve had not "
+                 "started, so this is no solver timeout but a stalled or overloaded machine (fix: run it again, "
+                 "e.g. with --retry-errors, on a machine less loaded, or raise wall_limit)")
+    return {"error": error, "killed_during": during, "phases_s": {k: round(v, 3) for k, v in phases.items()}}
 
 
 def _info(run: Run) -> dict | None:

@@ -128,7 +128,8 @@ class BenchSpec:
     def guard_s(self, run: Run | None = None) -> float:
         """Hard wall-clock limit of ``run`` (s): ``wall_limit``, else ``2 * limit + 60`` with the
         run's own time limit (``options`` or ``method_options``, which win over the field), else
-        the spec's ``time_limit``, else 3600 s."""
+        the spec's ``time_limit``, else 3600 s. The runner counts it from the solve's start once
+        the run's worker reports it, and from the launch before (:func:`optdist.bench.runner.execute`)."""
         if self.wall_limit is not None:
             return float(self.wall_limit)
         limit = run.options.get("time_limit", self.time_limit) if run is not None else self.time_limit

@@ -61,7 +61,10 @@ def sgm(times: Iterable[float], shift: float = SHIFT_S) -> float:
 
 
 def flatten(rec: dict) -> dict:
-    """One record as a flat table row (run key, run axes, summary, instance info, scores)."""
+    """One record as a flat table row (run key, run axes, summary, instance info, scores). A failed
+    run's termination is ``timeout`` where the wall-clock guard killed it (counted as stopped by its
+    time limit), but ``error`` where it killed it during start-up (``killed_during``, records made
+    since it is written: the solve had not started), else ``error``."""
     run, summ, info = rec["run"], rec.get("summary") or {}, rec.get("instance_info") or {}
     row = {
         "key": rec["key"],
@@ -85,8 +88,9 @@ def flatten(rec: dict) -> dict:
         "spec": rec.get("spec"),  # the name of the spec that ran it (two specs may share a folder)
         "limit_reached": (rec.get("extra") if isinstance(rec.get("extra"), dict) else {}).get("limit_reached"),
     }
-    if rec["status"] != "ok":
-        row["termination"] = "timeout" if rec["status"] == "timeout" else "error"
+    if rec["status"] != "ok":  # a run the guard killed before its solve started (a stalled machine): a failed run
+        timed_out = rec["status"] == "timeout" and rec.get("killed_during") != "start-up"
+        row["termination"] = "timeout" if timed_out else "error"
     parts = [run["method"], run["solver"], run["formulation"]]
     row["config"] = "/".join(str(p) for p in parts if p is not None)
     return row

@@ -5,6 +5,11 @@ wall-clock guard) without taking the sweep down. It solves, re-scores with the e
 (:func:`optdist.solve`), and writes the payload of the run's record atomically to
 ``RESULT_PATH``; an exception is written there as ``{"status": "error", ...}``.
 
+It reports each phase as it enters it (:func:`report_phase`: reading the instance, the solve,
+scoring) in a file beside ``RESULT_PATH`` (:func:`phase_path`), which the runner reads to say in a
+timeout's record which phase the wall-clock guard killed, and to count the solve's guard from
+the solve's start (:func:`optdist.bench.runner.execute`).
+
 It dies with the process that started it (:func:`die_with_parent`, pid in ``PARENT_ENV``).
 Methods come from the registry or an ``optdist.*`` module; a ``module:function`` from
 elsewhere is imported only when the runner passes ``IMPORT_DIR``, the folder where it found
@@ -23,6 +28,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from optdist.bench.records import instance_digest, kept_placement
@@ -32,6 +38,28 @@ from optdist.jsonfile import text_of
 from optdist.solvers.subprocesses import set_parent_death_signal
 
 PARENT_ENV = "OPTDIST_BENCH_PARENT"  # the pid of the process this worker dies with
+
+#: the phases a worker reports (:func:`report_phase`), in order; before the first, it is starting up (its
+#: interpreter and the imports of this module)
+PHASES = ("reading", "solve", "scoring")
+
+
+def phase_path(result: str | os.PathLike, phase: str) -> Path:
+    """The file in which the worker writing its payload to ``result`` reports entering ``phase``."""
+    return Path(result).with_name(f"{Path(result).name}.{phase}")
+
+
+def report_phase(result: str | os.PathLike | None, phase: str) -> None:
+    """Write ``{"at": time.time()}`` (seconds since the epoch) to :func:`phase_path` of
+    ``result`` and ``phase`` (one of :data:`PHASES`), atomically: the worker entered ``phase``
+    then. Nothing where ``result`` is None (a run executed in this process) or the file cannot be
+    written (the phase is then unknown to the runner, which is no reason to fail the run)."""
+    if result is None:
+        return
+    try:
+        atomic_write_json(phase_path(result, phase), {"at": time.time()})
+    except OSError:
+        pass
 
 
 def die_with_parent(parent: int) -> None:
@@ -123,12 +151,15 @@ class InstanceChanged(RuntimeError):
     """The instance file changed while the worker read it (its SHA-256 before and after differ)."""
 
 
-def execute_in_process(run: Run, import_dir: str | None = None, digest: str | None = None) -> dict:
+def execute_in_process(run: Run, import_dir: str | None = None, digest: str | None = None,
+                       result: str | None = None) -> dict:
     """Solve ``run`` here and return the record payload (status ok), or raise.
 
     ``digest``: the SHA-256 of the instance file and the files it names as this worker found them
     (:func:`optdist.bench.records.instance_digest`; computed here when not given); hashed again once loaded, and :class:`InstanceChanged` raised if it changed
-    meanwhile, so that ``instance_sha256`` in the payload is the hash of the bytes the run solved."""
+    meanwhile, so that ``instance_sha256`` in the payload is the hash of the bytes the run solved.
+    ``result``: the payload's file, beside which the phases ``solve`` (the method called: its model
+    build and solve) and ``scoring`` (the evaluator's re-score) are reported (:func:`report_phase`)."""
     from optdist.instance import load_instance
     from optdist.milp.run import refute_checked_bound
     from optdist.result import finalize
@@ -140,8 +171,10 @@ def execute_in_process(run: Run, import_dir: str | None = None, digest: str | No
         raise InstanceChanged(f"{run.instance_path}: the instance file or a file it names changed while this run read "
                               "it (fix: do not edit instance files, nor their profiles or privacy tables, during a sweep; run it again once the file is as it should be)")
     fn = method_callable(run.method, import_dir)
+    report_phase(result, "solve")
     t0 = time.perf_counter()
     res = fn(inst, **run.solve_options())
+    report_phase(result, "scoring")
     refute_checked_bound(inst, res)  # a user adapter's or GLPK's bound, checked as optdist.solve checks it
     res = finalize(inst, res)
     summary = jsonable(res.summary())
@@ -185,10 +218,11 @@ def _termination_error(res: Any) -> str:
 def main(argv: list[str]) -> int:
     if PARENT_ENV in os.environ:
         die_with_parent(int(os.environ[PARENT_ENV]))
+    report_phase(argv[1], "reading")  # started up: the instance and the method are read next
     run = Run.from_json(json.loads(argv[0]))
     digest = instance_digest(run.instance_path)  # the file as this run finds it, before it is read
     try:
-        payload = execute_in_process(run, argv[2] if len(argv) > 2 else None, digest)
+        payload = execute_in_process(run, argv[2] if len(argv) > 2 else None, digest, argv[1])
     except Exception as e:  # recorded, never raised: the sweep goes on
         payload = {"status": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-4000:],
                    "instance_sha256": digest}

@@ -550,9 +550,10 @@ def read_placement(path: Path) -> Any:
 def load_placement(inst, path: Path, use: str | None = None, doc: Any = None):
     """The assignment in ``path``: an ``optdist-assignment/1`` file, or the ``assignment`` of an
     ``optdist-result/1`` file (what ``optdist solve --out`` writes). ValueError names the file.
-    One made for another instance (an ``instance`` field: the assignment's, or a result file's
-    own) whose ids match is warned about, once per instance named: ``use`` says what it is taken
-    as (default: scored on ``inst``). A result file's own ``instance`` that is neither a string nor
+    One made for another instance, or another version of ``inst`` (an ``instance`` or
+    ``instance_digest`` field: the assignment's, or a result file's own;
+    :func:`optdist.assignment.made_for_warning`), whose ids match is warned about, once per
+    instance named: ``use`` says what it is taken as (default: scored on ``inst``). A result file's own ``instance`` that is neither a string nor
     null is refused, as the assignment's is (:class:`~optdist.assignment.AssignmentError` naming
     the file and the field), and so is a result file of another format version ('optdist-result/N'), which
     would otherwise be read as an assignment with the wrong fix. ``doc``: the file's document where
@@ -564,6 +565,7 @@ def load_placement(inst, path: Path, use: str | None = None, doc: Any = None):
     where = str(path)
     use = use or f"scored on {inst.name}"
     warnings: list[str] = []
+    said = False  # the placement's own fields warned about already (a result file's, naming the same)
     fmt = doc.get("format") if isinstance(doc, dict) else None
     if isinstance(fmt, str) and fmt.startswith("optdist-result/") and fmt != "optdist-result/1":
         from optdist.jsonfile import Problem  # read as an assignment, it was told to become one: the wrong fix
@@ -581,12 +583,11 @@ def load_placement(inst, path: Path, use: str | None = None, doc: Any = None):
                              "a result of a run that found a placement, or an assignment file)")
         if not isinstance(doc["assignment"], dict):
             raise ValueError(f"{path}: field \"assignment\" must be an optdist-assignment/1 object")
-        named = doc.get("instance")
+        named = (doc.get("instance"), doc.get("instance_digest"))
         doc, where = doc["assignment"], f"{path}: assignment"
-        if doc.get("instance") == named:  # the same instance named twice: warned about once
-            warnings.clear()
+        said = (doc.get("instance"), doc.get("instance_digest")) == named  # the same instance named twice: warned once
     asg = Assignment.from_json(inst, doc, where)
-    if warning := made_for_warning(where, doc, inst, use):  # ids that match are no proof that it is the same problem
+    if not said and (warning := made_for_warning(where, doc, inst, use)):  # ids that match are no proof that it is the same problem
         warnings.append(warning)
     for warning in warnings:
         log.warning("%s", warning)
