@@ -29,7 +29,10 @@ occurs in them, else the network's choices after the miss (a Jacobi iteration on
 of decisions). Where capacity binds
 an unmasked policy's choices shift from one request to the next and rounds may keep only one
 or two segments; such a round has :data:`MIN_ROUND` states, whose few (row, segment index)
-pairs are forwarded at once (:data:`DIRECT_PAIRS`): it costs a few single decisions. The
+pairs are forwarded at once (:data:`DIRECT_PAIRS`): it costs a few single decisions; after
+:data:`SLOW_ROUNDS` rounds that kept fewer than :data:`SLOW_KEEP` segments each on average, :data:`SLOW_ALONE` are
+decided alone, and once a layer's first round missed, the request's next layers start with
+small rounds (:class:`Plan`). The
 actions are exactly those of deciding segment by segment, whatever the guess; a good guess only
 makes the rounds few.
 """
