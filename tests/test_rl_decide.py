@@ -151,8 +151,8 @@ def test_batched_rejections_mid_layer_equal_per_segment(monkeypatch, path, seed)
     stuck = []
     real = decide.decide_layer
 
-    def spy(choose, feats, r, st, masked, hint=None, batched=True, rank=None):
-        ok = real(choose, feats, r, st, masked, hint=hint, batched=batched, rank=rank)
+    def spy(choose, feats, r, st, masked, hint=None, batched=True, rank=None, plan=None):
+        ok = real(choose, feats, r, st, masked, hint=hint, batched=batched, rank=rank, plan=plan)
         if not ok and batched and hint is not None:
             stuck.append((st.t, st.P))
         return ok

@@ -29,7 +29,10 @@ occurs in them, else the network's choices after the miss (a Jacobi iteration on
 of decisions). Where capacity binds
 an unmasked policy's choices shift from one request to the next and rounds may keep only one
 or two segments; such a round has :data:`MIN_ROUND` states, whose few (row, segment index)
-pairs are forwarded at once (:data:`DIRECT_PAIRS`): it costs a few single decisions. The
+pairs are forwarded at once (:data:`DIRECT_PAIRS`): it costs a few single decisions; after
+:data:`SLOW_ROUNDS` rounds that kept fewer than :data:`SLOW_KEEP` segments each on average, :data:`SLOW_ALONE` are
+decided alone, and once a layer's first round missed, the request's next layers start with
+small rounds (:class:`Plan`). The
 actions are exactly those of deciding segment by segment, whatever the guess; a good guess only
 makes the rounds few.
 """
@@ -39,6 +42,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -57,10 +61,14 @@ TIE_TOLERANCE = 1e-9  # Q-values this close (relative, plus absolute) to the bes
 FIRST_ROUND = 512  # segments in a layer's first round; then twice the segments last kept,
 MIN_ROUND = 16  # within [MIN_ROUND, MAX_ROUND] (a wrong guess wastes at most about the work kept)
 MAX_ROUND = 2048
+FIRST_AFTER_MISS = 32  # after a layer whose first round missed, a request's next first round: twice what it kept, at least this
+SLOW_ROUNDS = 3  # where the last SLOW_ROUNDS rounds along a previous request's decisions kept fewer than
+SLOW_KEEP = 4  # SLOW_KEEP segments each on average (a small round costs about 4 single decisions), the next
+SLOW_ALONE = 8  # SLOW_ALONE segments are decided one by one
 RANKED_MIN = 64  # segments a layer needs for its first request's decisions to be guessed from a ranking
 RANKED_ROUND = 64  # segments in the first round along such a guess (it is coarser than a previous request's)
 RANKED_KEEP = 2  # along a ranking, while a layer's rounds keep fewer segments on average, each round is followed by
-RANKED_ALONE = 16  # this many segments decided one by one (a small round costs about 3 of those)
+RANKED_ALONE = 16  # this many segments decided one by one (a small round costs about 4 of those)
 SPLIT = 8  # a piece of a row's segment indices whose ends lie on different linear pieces is cut in SPLIT
 STAYED = 2  # after this many decisions that kept their input map's owner (elementwise layers), guess it keeps the next
 DIRECT_PAIRS = 256  # at most this many (row, tau) pairs (a small round) are all forwarded, not interpolated
@@ -283,8 +291,19 @@ def decide_segment(choose: Choose, feats: Features, r: int, st: LayerState, mask
     return int(choose(glob, dev, allowed[None])[0])
 
 
+@dataclass
+class Plan:
+    """A request's round sizes across its layers (:func:`decide_layer` updates it): ``first``, the
+    segments of the next layer's first round along a previous request's decisions. After a layer
+    whose first round kept all its segments, :data:`FIRST_ROUND`; after one that missed, twice
+    the segments it kept, at least :data:`FIRST_AFTER_MISS` (where capacity binds, the previous
+    request's decisions miss early in every layer of a request, and a long first round is wasted)."""
+
+    first: int = FIRST_ROUND
+
+
 def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool, hint: np.ndarray | None = None,
-                 batched: bool = True, rank: Rank | None = None) -> bool:
+                 batched: bool = True, rank: Rank | None = None, plan: Plan | None = None) -> bool:
     """Place the remaining segments of ``st`` as segment-by-segment greedy decisions would; False
     (segments before it placed) when a masked policy finds no allowed device for a segment.
 
@@ -297,19 +316,22 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
     the layer's rounds keep fewer than :data:`RANKED_KEEP` segments each on average, each round
     is followed by :data:`RANKED_ALONE` segments decided alone (a round costs about 3 of those;
     the next guess then continues the decisions so far, :func:`_guess`); otherwise a round with
-    a miss is followed by one segment decided alone. Without a hint
+    a miss is followed by one segment decided alone, or, where the last :data:`SLOW_ROUNDS` rounds
+    kept fewer than :data:`SLOW_KEEP` segments each on average, by :data:`SLOW_ALONE` segments
+    decided alone. ``plan``: the request's round sizes (:class:`Plan`: the first round's size along
+    the hint, updated after it; None: :data:`FIRST_ROUND`). Without a hint
     otherwise (a CNN's first request: LeNet's small layers, or no ``rank``), in layers
     :func:`batchable` rejects, and with ``batched=False`` (the reference) each segment gets one
     observation and one forward: guessing blind costs more rounds than it saves.
     """
-    size, ranked = FIRST_ROUND, batched and hint is None and rank is not None and st.P - st.t >= RANKED_MIN
+    size, ranked = plan.first if plan else FIRST_ROUND, batched and hint is None and rank is not None and st.P - st.t >= RANKED_MIN
     if ranked and batchable(st):
         hint, size = _ranked(rank, feats, r, st, masked), RANKED_ROUND
     if not batched or hint is None or not batchable(st):
         return _one_by_one(choose, feats, r, st, masked, st.P - st.t)
     hint = np.asarray(hint, dtype=np.int64)
     stay = st.prev[st.order] if st.mode == "map" else None  # each segment's input-map owner (nothing moves)
-    guess, kept, rounds = hint[st.t:], 0, 0
+    guess, kept, rounds, recent = hint[st.t:], 0, 0, []  # recent: the segments kept by each round since the last stretch alone
     while not st.done:
         K = min(size, st.P - st.t)
         guess = _extend(st, guess[:K], K)
@@ -327,10 +349,17 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
         size = min(MAX_ROUND, max(MIN_ROUND, 2 * end))
         after = act[end:]  # the choices past the miss (in states built along the wrong guess)
         kept, rounds = kept + end, rounds + 1
+        recent.append(end)
+        if plan is not None and rounds == 1 and not ranked:
+            plan.first = FIRST_ROUND if end == K else max(FIRST_AFTER_MISS, 2 * end)
         if ranked and kept < RANKED_KEEP * rounds and not st.done:  # rounds cost more than they keep
             if not _one_by_one(choose, feats, r, st, masked, RANKED_ALONE):
                 return False
             after = after[:0]
+        elif not ranked and _slow(recent) and not st.done:
+            if not _one_by_one(choose, feats, r, st, masked, SLOW_ALONE):
+                return False
+            after, recent = after[:0], []
         elif len(wrong) and not st.done:  # the next decision after a miss is often one too: it is made alone
             if not _one_by_one(choose, feats, r, st, masked, 1):
                 return False
@@ -338,6 +367,12 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
         if not st.done:
             guess = _guess(st.owners[st.order[: st.t]], hint, after, st.P - st.t, stay)
     return True
+
+
+def _slow(recent: list[int]) -> bool:
+    """Whether the last :data:`SLOW_ROUNDS` of the rounds ``recent`` (segments kept by each) kept
+    fewer than :data:`SLOW_KEEP` segments each on average (they cost more than single decisions)."""
+    return len(recent) >= SLOW_ROUNDS and sum(recent[-SLOW_ROUNDS:]) < SLOW_KEEP * SLOW_ROUNDS
 
 
 def _one_by_one(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool, n: int) -> bool:
@@ -478,7 +513,7 @@ def _decide_request(inst: Instance, usage: Usage, r: int, feats: Features, choos
                     last: dict[tuple[str, int], np.ndarray]) -> tuple[RequestPlacer, bool, int]:
     """Decide request ``r``'s layers on ``usage`` (guesses from ``last``, updated with its
     decisions): the placer, whether every segment got a device, and the segments decided."""
-    rp = RequestPlacer(inst, usage, r, active)
+    rp, plan = RequestPlacer(inst, usage, r, active), Plan()
     ok, n = True, 0
     while ok and not rp.done:
         st = rp.next_layer()
@@ -488,7 +523,8 @@ def _decide_request(inst: Instance, usage: Usage, r: int, feats: Features, choos
             st.commit(np.full(st.P, src))
         else:
             key = (inst.request_cnn[r], st.k)
-            ok = decide_layer(choose, feats, r, st, masked, hint=last.get(key), batched=batched, rank=rank)
+            ok = decide_layer(choose, feats, r, st, masked, hint=last.get(key), batched=batched, rank=rank,
+                              plan=plan)
             last[key] = st.owners[st.order[: st.t]]
             n += st.t
         if ok:
