@@ -104,7 +104,8 @@ def test_status_note_counts_rejections_apart_from_violations():
     assert status_note(0, 10, True, 0) == ""
     assert status_note(3, 10, False, 3) == "rejects 3/10"  # the evaluator counts each rejection as a violation
     assert status_note(3, 10, False, 5) == "rejects 3/10; infeasible: 2 violations"
-    assert status_note(0, 10, False, 4, ["privacy"]) == "infeasible: privacy"
+    assert status_note(0, 10, False, 4) == "infeasible: 4 violations"
+    assert status_note(0, 10, False, 0) == "infeasible"
 
 
 def test_paper_latency_figures_mark_runs_that_reject(tmp_path, monkeypatch):

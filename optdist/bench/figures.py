@@ -77,12 +77,10 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def status_note(rejected: object, n_requests: object, feasible: object, violations: object,
-                kinds: list[str] | None = None) -> str:
-    """What a latency bar must say about its run: ``"rejects R/N"`` and/or ``"infeasible: ..."``
-    (``kinds``: the broken constraint families, e.g. ``["privacy"]``, else the violation count);
-    ``""`` for a run that admitted every request and broke nothing. Missing values count as 0 /
-    feasible."""
+def status_note(rejected: object, n_requests: object, feasible: object, violations: object) -> str:
+    """What a latency bar must say about its run: ``"rejects R/N"`` and/or ``"infeasible: V
+    violations"`` (the violations other than rejections); ``""`` for a run that admitted every
+    request and broke nothing. Missing values count as 0 / feasible."""
     parts = []
     rej = 0 if rejected is None or pd.isna(rejected) else int(rejected)
     if rej:
@@ -90,9 +88,7 @@ def status_note(rejected: object, n_requests: object, feasible: object, violatio
                      else f"rejects {rej}")
     nviol = 0 if violations is None or pd.isna(violations) else int(violations)
     broken = feasible is not None and not pd.isna(feasible) and not bool(feasible)
-    if kinds:
-        parts.append("infeasible: " + ", ".join(kinds))
-    elif nviol - rej > 0 or (broken and not rej):
+    if nviol - rej > 0 or (broken and not rej):
         # the evaluator counts a rejection as an admission violation: only the others break constraints
         parts.append(f"infeasible: {nviol - rej} violations" if nviol - rej > 0 else "infeasible")
     return "; ".join(parts)
