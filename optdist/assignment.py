@@ -12,6 +12,7 @@ also gives layers is an error, not read as either (``"layers": {}`` or ``null`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,8 +103,9 @@ class Assignment:
         count before anything is expanded, so memory stays within the instance's size whatever
         the counts say. ``instance``, the name of the instance the assignment was made for, and
         ``instance_digest``, that instance's :meth:`~optdist.instance.Instance.content_digest`, are
-        each a string, or null or absent (then unknown: accepted without a word, as in files
-        written before the digest was); any other value (a number, a list, ...) is refused. A name
+        each a string (the digest: 64 hex digits, either case), or null or absent (then unknown:
+        accepted without a word, as in files written before the digest was); any other value (a
+        number, a list, a digest cut short, ...) is refused. A name
         or digest other than ``inst``'s is no error here: the ids decide (:func:`made_for_warning`
         words the warning).
         """
@@ -192,6 +194,8 @@ class Assignment:
 
 #: the keys of an ``optdist-assignment/1`` document (:meth:`Assignment.to_json`)
 _TOP_KEYS = ("format", "instance", "instance_digest", "meta", "requests")
+#: an ``instance_digest`` as :meth:`~optdist.instance.Instance.content_digest` writes it (SHA-256), either case
+_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def check_instance_field(data: dict, inst: Instance, where: str, what: str = "assignment") -> None:
@@ -199,7 +203,10 @@ def check_instance_field(data: dict, inst: Instance, where: str, what: str = "as
     ``where``, was made for) or an ``instance_digest`` field (that instance's
     :meth:`~optdist.instance.Instance.content_digest`) that is neither a string nor null:
     :class:`AssignmentError` naming ``where``, the field and the fix. A string naming another
-    instance or digest is no error here (:func:`made_for_warning`)."""
+    instance or digest is no error here (:func:`made_for_warning`). An ``instance_digest`` string
+    that is no SHA-256 digest (64 hex digits, either case: e.g. empty, cut to the 12 digits a
+    warning shows, or padded) is refused too: it could never match, so every reading would warn
+    that the content differs."""
     for key, what_it_is, value in (("instance", "the name", text_of(inst.name)),
                                    ("instance_digest", "the content digest", text_of(inst.content_digest()))):
         got = data.get(key)
@@ -207,6 +214,10 @@ def check_instance_field(data: dict, inst: Instance, where: str, what: str = "as
             raise AssignmentError(where, [Problem(key, f"is {json_text(got)}, not a string ({what_it_is} of the "
                                                   f"instance the {what} was made for)",
                                                   f"set \"{key}\": {value}, or leave it out")])
+        if key == "instance_digest" and got is not None and not _DIGEST.fullmatch(got):
+            raise AssignmentError(where, [Problem(key, f"is {json_text(got)}, not a content digest (64 hex digits, "
+                                                  f"Instance.content_digest() of the instance the {what} was made "
+                                                  "for)", f"set \"{key}\": {value}, or leave it out")])
 
 
 def made_for_other(data: dict, inst: Instance) -> str | None:
@@ -218,7 +229,8 @@ def made_for_other(data: dict, inst: Instance) -> str | None:
     digits each). A field that is absent, null or not a string is unknown (a file written before
     the digest was: None; :meth:`Assignment.from_json` refuses one that is not a string)."""
     name, digest = data.get("instance"), data.get("instance_digest")
-    ours = inst.content_digest() if isinstance(digest, str) else None
+    digest = digest.lower() if isinstance(digest, str) else None  # hex digits in either case: the same digest
+    ours = inst.content_digest() if digest is not None else None
     if isinstance(name, str) and name != inst.name:
         same = "" if ours is None else (" (the same content: its instance_digest is this one's)" if digest == ours
                                         else f" (content digest {digest[:12]}, this one's {ours[:12]})")

@@ -256,7 +256,7 @@ class SolveResult:
                   objective=doc.get("objective"), bound=doc.get("bound"), wall_time=doc.get("wall_time_s") or 0.0,
                   solver=doc.get("solver"), formulation=doc.get("formulation"), nodes=doc.get("nodes"),
                   assignment=asg, options=dict(doc.get("options", {})), extra=dict(doc.get("extra", {})),
-                  node_ids=inst.node_ids, instance_digest=digest if isinstance(digest := doc.get("instance_digest"), str)
+                  node_ids=inst.node_ids, instance_digest=digest.lower() if isinstance(digest := doc.get("instance_digest"), str)
                   else None)
         if asg is not None:
             res.evaluation = evaluate(inst, asg)

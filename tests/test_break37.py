@@ -1,0 +1,80 @@
+"""break37: a fresh user's checks of the day's changes (misc37's instance_digest, the bench guard).
+
+1. An ``instance_digest`` string that is no content digest (empty, cut to the 12 hex digits a
+   warning shows, padded, not hex) was read as the digest of "another version" of the instance:
+   every reading warned "their content differs", the 12-digit one naming the same 12 digits twice
+   ("content digest ea4cb341e3b5, this one's ea4cb341e3b5: their content differs"). Such a string is
+   now refused naming the file, the field and the fix; the same digest in upper-case hex is the
+   same digest (no warning).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+import optdist
+from optdist.assignment import AssignmentError
+from optdist.cli import main
+from optdist.result import SolveResult
+from tests.conftest import ROOT
+
+MICRO = ROOT / "instances" / "tiny" / "micro-2x2-tau0.6.json"
+
+
+@pytest.fixture
+def files(tmp_path) -> tuple[Path, Path]:
+    """A result file of micro-2x2-tau0.6 (``optdist solve --out``) and its assignment alone."""
+    res = tmp_path / "res.json"
+    assert main(["solve", str(MICRO), "--method", "greedy", "--out", str(res), "-q"]) == 0
+    asg = tmp_path / "asg.json"
+    asg.write_text(json.dumps(json.loads(res.read_text())["assignment"]))
+    return res, asg
+
+
+def _set_digest(path: Path, digest: str) -> None:
+    """``path``'s ``instance_digest`` (a result file's own and its assignment's) set to ``digest``."""
+    doc = json.loads(path.read_text())
+    doc["instance_digest"] = digest
+    if "assignment" in doc:
+        doc["assignment"]["instance_digest"] = digest
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("bad", ["", "prefix", "padded", "hello"])
+def test_an_instance_digest_that_is_no_digest_is_refused_naming_the_file_the_field_and_the_fix(files, bad, capsys):
+    full = optdist.load_instance(MICRO).content_digest()
+    value = {"": "", "prefix": full[:12], "padded": f" {full}", "hello": "hello"}[bad]
+    for path in files:
+        _set_digest(path, value)
+        assert main(["evaluate", str(MICRO), str(path)]) == 2
+        err = capsys.readouterr().err
+        assert f"{path}: 1 problem(s)" in err and "Traceback" not in err, err
+        assert f"instance_digest: is {json.dumps(value)[:48]}" in err, err
+        assert "not a content digest (64 hex digits" in err and f"(fix: set \"instance_digest\": \"{full}\", or " \
+               "leave it out)" in err, err
+        assert "their content differs" not in err, err
+    with pytest.raises(AssignmentError, match="instance_digest: is .*not a content digest"):
+        SolveResult.load(files[0], optdist.load_instance(MICRO))
+
+
+def test_the_digest_in_upper_case_hex_is_the_same_digest(files, capsys):
+    inst = optdist.load_instance(MICRO)
+    for path in files:
+        _set_digest(path, inst.content_digest().upper())
+        assert main(["evaluate", str(MICRO), str(path)]) == 0
+        assert "instance_digest" not in capsys.readouterr().err
+    said: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("optdist")
+    logger.addHandler(handler)
+    try:
+        loaded = SolveResult.load(files[0], inst)
+        optdist.evaluate(inst, loaded)
+    finally:
+        logger.removeHandler(handler)
+    assert loaded.instance_digest == inst.content_digest() and said == [], said
