@@ -78,3 +78,60 @@ def test_the_digest_in_upper_case_hex_is_the_same_digest(files, capsys):
     finally:
         logger.removeHandler(handler)
     assert loaded.instance_digest == inst.content_digest() and said == [], said
+
+
+# 2. The content digest hashed the spec as written: the files it names by their path, so the same
+#    catalog named "cat.json", "./cat.json" or by its absolute path gave three digests (and a warning
+#    "their content differs" on every file made with another spelling), an edited device catalog (other
+#    capacities: the case the warning names) gave the same digest (no warning), and a catalog default
+#    written out (a node's "memory" as its type has it) another one. It now hashes what the spec resolves
+#    to (the export fingerprint's content), a privacy-table file by its bytes.
+
+CATALOG = {"format": "optdist-device-catalog/1", "devices": {"rpi3": {"mults_per_s": 100e6}}}
+
+
+def _copy(folder: Path, name: str, **changes) -> Path:
+    doc = json.loads(MICRO.read_text())
+    doc.update(changes)
+    path = folder / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_the_same_catalog_named_by_another_path_gives_the_same_digest_and_no_warning(tmp_path, capsys):
+    (tmp_path / "cat.json").write_text(json.dumps(CATALOG))
+    paths = [_copy(tmp_path, f"i{k}.json", devices_catalog=ref)
+             for k, ref in enumerate(["cat.json", "./cat.json", str(tmp_path / "cat.json")])]
+    digests = {optdist.load_instance(p).content_digest() for p in paths}
+    assert len(digests) == 1, digests
+    res = tmp_path / "res.json"
+    assert main(["solve", str(paths[0]), "--method", "greedy", "--out", str(res), "-q"]) == 0
+    capsys.readouterr()
+    for path in paths[1:]:
+        assert main(["evaluate", str(path), str(res)]) == 0
+        assert "instance_digest" not in capsys.readouterr().err
+
+
+def test_an_edited_catalog_changes_the_digest_and_the_old_result_is_warned_about(tmp_path, capsys):
+    cat = tmp_path / "cat.json"
+    cat.write_text(json.dumps(CATALOG))
+    inst = _copy(tmp_path, "i.json", devices_catalog="cat.json")
+    res = tmp_path / "res.json"
+    assert main(["solve", str(inst), "--method", "greedy", "--out", str(res), "-q"]) == 0
+    before = optdist.load_instance(inst).content_digest()
+    cat.write_text(json.dumps({**CATALOG, "devices": {"rpi3": {"mults_per_s": 900e6}}}))  # other capacities
+    after = optdist.load_instance(inst).content_digest()
+    assert after != before
+    capsys.readouterr()
+    assert main(["evaluate", str(inst), str(res)]) == 0
+    err = capsys.readouterr().err
+    assert f"field \"instance_digest\": made for another version of instance \"micro-2x2-tau0.6\" (content digest " \
+           f"{before[:12]}, this one's {after[:12]}: their content differs)" in err, err
+
+
+def test_a_catalog_default_written_out_is_the_same_content():
+    doc = json.loads(MICRO.read_text())
+    explicit = optdist.load_instance(MICRO).with_spec(devices=[
+        {**d, "memory": 1073741824, "compute_capacity": 560e6} if d["type"] == "rpi3" else d for d in doc["devices"]])
+    assert explicit.content_digest() == optdist.load_instance(MICRO).content_digest()
+    assert explicit.with_spec(period_s=2.0).content_digest() != explicit.content_digest()
