@@ -135,3 +135,35 @@ def test_a_catalog_default_written_out_is_the_same_content():
         {**d, "memory": 1073741824, "compute_capacity": 560e6} if d["type"] == "rpi3" else d for d in doc["devices"]])
     assert explicit.content_digest() == optdist.load_instance(MICRO).content_digest()
     assert explicit.with_spec(period_s=2.0).content_digest() != explicit.content_digest()
+
+
+# 3. A sweep's run killed by the guard while its worker imported the method's module (a user's
+#    ``module:function`` that hangs at import) was said to be "no solver timeout but a stalled or
+#    overloaded machine", with a fix about the machine alone; the worker imports the method in the
+#    phase it reports as "reading", so the record now says the module may be the cause and how to check.
+
+HANGS_AT_IMPORT = '''import time
+
+time.sleep(3600)  # a module that never finishes importing
+
+
+def solve(inst, **options):
+    raise AssertionError("unreachable")
+'''
+
+
+def test_a_kill_while_the_method_imports_names_the_import_as_a_cause(tmp_path, monkeypatch):
+    from optdist.bench.runner import run_sweep
+    from optdist.bench.spec import parse_spec
+
+    monkeypatch.chdir(tmp_path)  # where the method's module is found
+    (tmp_path / "break37_hangs.py").write_text(HANGS_AT_IMPORT)
+    out = tmp_path / "out"
+    spec = parse_spec({"name": "h", "out": str(out), "instances": [str(ROOT / "instances/tiny/micro-1x3-tau0.6.json")],
+                       "methods": ["break37_hangs:solve"], "wall_limit": 2})
+    run_sweep(spec, workers=1, progress=False, allow_external=True)
+    (rec,) = [json.loads(p.read_text()) for p in (out / "records").glob("*.json")]
+    assert rec["status"] == "timeout" and rec["killed_during"] == "start-up" and "reading" in rec["phases_s"], rec
+    assert "during start-up (reading the instance and importing the method): the solve had not started, so this is " \
+           "no solver timeout but a stalled or overloaded machine, or an instance or a method's module that takes " \
+           "this long to read or import (fix: check that the method's module imports quickly" in rec["error"], rec["error"]
