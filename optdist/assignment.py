@@ -247,20 +247,25 @@ def made_for_warning(where: str, data: dict, inst: Instance, use: str) -> str | 
     for an instance other than ``inst`` (:func:`made_for_other`: its ``instance`` or
     ``instance_digest`` field) although its request and node ids match
     (:meth:`Assignment.from_json` accepted it): names the field, both instances or digests and the
-    fix; ``use`` says what it is taken as (e.g. "used as the --warm-start of micro"). None where
-    the fields name ``inst`` or are absent (a file written before the digest was)."""
+    fix (each field to set, in a result document its own and its assignment's); ``use`` says what
+    it is taken as (e.g. "used as the --warm-start of micro"). None where the fields name ``inst``
+    or are absent (a file written before the digest was)."""
     other = made_for_other(data, inst)
     if other is None:
         return None
-    name = text_of(inst.name)
+    name, ours, digest = text_of(inst.name), inst.content_digest(), data.get("instance_digest")
+    # a result file names its instance twice (its own fields and its assignment's): the fix sets both
+    both = " (here and in its \"assignment\")" if data.get("format") == "optdist-result/1" else ""
     if isinstance(data.get("instance"), str) and data["instance"] != inst.name:
+        also = (f" and its \"instance_digest\" to {text_of(ours)}" if isinstance(digest, str) and digest.lower() != ours
+                else "")  # renamed and edited: setting the name alone would leave the digest's warning
         return (f"{where}: field \"instance\": {other}; its request and node ids match, so it is {use} "
                 f"(fix: check you gave the right file; if it is meant for {name}, set its \"instance\" "
-                f"to {name})")
+                f"to {name}{also}{both})")
     return (f"{where}: field \"instance_digest\": {other}; its request and node ids match, so it is {use} "
             f"(fix: check you gave the right file and instance; where {name} was edited on purpose (e.g. other "
             f"capacities) this is expected: to mark the file as made for this version, set its \"instance_digest\" "
-            f"to {text_of(inst.content_digest())})")
+            f"to {text_of(ours)}{both})")
 
 
 class AssignmentError(DocumentError):

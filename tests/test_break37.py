@@ -90,10 +90,10 @@ def test_the_digest_in_upper_case_hex_is_the_same_digest(files, capsys):
 CATALOG = {"format": "optdist-device-catalog/1", "devices": {"rpi3": {"mults_per_s": 100e6}}}
 
 
-def _copy(folder: Path, name: str, **changes) -> Path:
+def _copy(folder: Path, file: str, **changes) -> Path:
     doc = json.loads(MICRO.read_text())
     doc.update(changes)
-    path = folder / name
+    path = folder / file
     path.write_text(json.dumps(doc))
     return path
 
@@ -167,3 +167,29 @@ def test_a_kill_while_the_method_imports_names_the_import_as_a_cause(tmp_path, m
     assert "during start-up (reading the instance and importing the method): the solve had not started, so this is " \
            "no solver timeout but a stalled or overloaded machine, or an instance or a method's module that takes " \
            "this long to read or import (fix: check that the method's module imports quickly" in rec["error"], rec["error"]
+
+
+# 4. The warning's fix for a result file said 'set its "instance_digest" to ...'; a result file holds two
+#    (its own and its assignment's), and setting its own left the assignment's warning on the next run. For
+#    a file both renamed and edited, the fix set the name alone, leaving the digest's warning. The fix now
+#    names every field to set, in a result file both places; following it silences the warning.
+
+
+def test_following_the_fix_for_a_result_file_of_an_edited_instance_silences_the_warning(files, tmp_path, capsys):
+    res = files[0]
+    for name in ("micro-2x2-tau0.6", "renamed"):
+        edited = _copy(tmp_path, f"{name}.json", name=name, tau=0.8)
+        ours = optdist.load_instance(edited).content_digest()
+        capsys.readouterr()
+        assert main(["evaluate", str(edited), str(res)]) == 0
+        err = capsys.readouterr().err
+        fields = (f"set its \"instance\" to \"{name}\" and its \"instance_digest\" to \"{ours}\"" if name == "renamed"
+                  else f"set its \"instance_digest\" to \"{ours}\"")
+        assert f"{fields} (here and in its \"assignment\"))" in err, err
+        fixed = json.loads(res.read_text())
+        for doc in (fixed, fixed["assignment"]):
+            doc.update(instance=name, instance_digest=ours)
+        path = tmp_path / f"fixed-{name}.json"
+        path.write_text(json.dumps(fixed))
+        assert main(["evaluate", str(edited), str(path)]) == 0
+        assert "warning" not in capsys.readouterr().err
