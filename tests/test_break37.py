@@ -193,3 +193,29 @@ def test_following_the_fix_for_a_result_file_of_an_edited_instance_silences_the_
         path.write_text(json.dumps(fixed))
         assert main(["evaluate", str(edited), str(path)]) == 0
         assert "warning" not in capsys.readouterr().err
+
+
+# 5. A result saved with an edited version of the instance it was solved on (same name, other content:
+#    ``res.save(edited, path)``, or a result loaded there with a warning and saved again) was written with
+#    the edited version's digest: the file then claimed to be made for it, and reading it there was silent,
+#    its objective and bound those of the other version. It now keeps the digest of the instance solved on.
+
+
+def test_a_result_saved_with_an_edited_version_keeps_the_digest_of_the_instance_it_was_solved_on(files, tmp_path,
+                                                                                                   capsys):
+    inst, edited_path = optdist.load_instance(MICRO), _copy(tmp_path, "edited.json", tau=0.8)
+    edited = optdist.load_instance(edited_path)
+    solved = optdist.solve(inst, method="greedy")
+    saved = solved.save(edited, tmp_path / "saved.json")
+    capsys.readouterr()
+    for path in (saved, files[0]):
+        logging.getLogger("optdist").disabled = True  # the load's own warning, said before
+        try:
+            again = SolveResult.load(path, edited).save(edited, tmp_path / "again.json", force=True)
+        finally:
+            logging.getLogger("optdist").disabled = False
+        for written in (path, again):
+            doc = json.loads(written.read_text())
+            assert doc["instance_digest"] == doc["assignment"]["instance_digest"] == inst.content_digest(), written
+            assert main(["evaluate", str(edited_path), str(written)]) == 0
+            assert "made for another version of instance" in capsys.readouterr().err, written
