@@ -219,3 +219,41 @@ def test_a_result_saved_with_an_edited_version_keeps_the_digest_of_the_instance_
             assert doc["instance_digest"] == doc["assignment"]["instance_digest"] == inst.content_digest(), written
             assert main(["evaluate", str(edited_path), str(written)]) == 0
             assert "made for another version of instance" in capsys.readouterr().err, written
+
+
+# 6. A run killed by the guard during the evaluator's re-score was the one kill whose error had neither the
+#    guard's length nor a fix ("killed by the wall-clock guard during the evaluator's re-score, 2.55 s after
+#    the launch (the solve ran from 0.544 s to 0.546 s)").
+
+SLOW_TO_SCORE = '''import time
+
+from optdist.heuristics.greedy import solve_greedy
+
+
+class SlowDict(dict):
+    def get(self, *args, **kwargs):  # what the re-score reads of the result: it never ends
+        time.sleep(3600)
+
+
+def solve(inst, **options):
+    res = solve_greedy(inst)
+    res.extra = SlowDict(res.extra)
+    return res
+'''
+
+
+def test_a_kill_during_the_re_score_says_the_guard_and_the_fix(tmp_path, monkeypatch):
+    from optdist.bench.runner import run_sweep
+    from optdist.bench.spec import parse_spec
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "break37_score.py").write_text(SLOW_TO_SCORE)
+    out = tmp_path / "out"
+    spec = parse_spec({"name": "s", "out": str(out), "instances": [str(ROOT / "instances/tiny/micro-1x3-tau0.6.json")],
+                       "methods": ["break37_score:solve"], "wall_limit": 2})
+    run_sweep(spec, workers=1, progress=False, allow_external=True)
+    (rec,) = [json.loads(p.read_text()) for p in (out / "records").glob("*.json")]
+    assert rec["status"] == "timeout" and rec["killed_during"] == "scoring", rec
+    assert set(rec["phases_s"]) == {"reading", "solve", "scoring"}, rec["phases_s"]
+    assert rec["error"].startswith("killed by the wall-clock guard after 2 s during the evaluator's re-score, "), rec
+    assert "and returned; fix: raise wall_limit if the re-score needs longer" in rec["error"], rec["error"]

@@ -377,8 +377,10 @@ def _guard_kill(guard_s: float, elapsed: float, phases: dict[str, float]) -> dic
     solve, scoring = phases.get("solve"), phases.get("scoring")
     if scoring is not None:
         during = "scoring"
-        error = (f"killed by the wall-clock guard during the evaluator's re-score, {elapsed:.3g} s after the launch "
-                 f"(the solve ran from {solve or 0.0:.3g} s to {scoring:.3g} s)")
+        error = (f"killed by the wall-clock guard after {guard_s:g} s during the evaluator's re-score, {elapsed:.3g} s "
+                 f"after the launch (the solve ran from {solve or 0.0:.3g} s to {scoring:.3g} s and returned; fix: "
+                 "raise wall_limit if the re-score needs longer, or check what the method returned: the re-score "
+                 "reads its placement and extra)")
     elif solve is not None:
         during = "solve"
         error = (f"killed by the wall-clock guard after {guard_s:g} s during the solve (counted from its start, "
