@@ -82,7 +82,7 @@ def instance_fingerprint(inst: Instance) -> str:
     model's coefficients depend on: its spec as canonical JSON (``model_dump(mode="json")``, keys
     sorted), the numbers it resolves to (each node's memory, capacities, speed and rate, device
     type; each request's source and CNN), so that an edited device catalog changes it too, and each
-    CNN it uses as resolved (:func:`_network_content`: the layers' shapes, segments, sizes and
+    CNN it uses as resolved (:func:`optdist.instance.resolved_content`: the layers' shapes, segments, sizes and
     costs, the graph, measured seconds; a zoo profile or a user's profile file edited since changes
     it) with its privacy limits at ``tau`` (Nf, device caps, layers on the source, split point:
     an edited privacy table that moves them changes it). Floats are written as their exact hex
