@@ -12,6 +12,7 @@ also gives layers is an error, not read as either (``"layers": {}`` or ``null`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,8 +103,9 @@ class Assignment:
         count before anything is expanded, so memory stays within the instance's size whatever
         the counts say. ``instance``, the name of the instance the assignment was made for, and
         ``instance_digest``, that instance's :meth:`~optdist.instance.Instance.content_digest`, are
-        each a string, or null or absent (then unknown: accepted without a word, as in files
-        written before the digest was); any other value (a number, a list, ...) is refused. A name
+        each a string (the digest: 64 hex digits, either case), or null or absent (then unknown:
+        accepted without a word, as in files written before the digest was); any other value (a
+        number, a list, a digest cut short, ...) is refused. A name
         or digest other than ``inst``'s is no error here: the ids decide (:func:`made_for_warning`
         words the warning).
         """
@@ -192,6 +194,8 @@ class Assignment:
 
 #: the keys of an ``optdist-assignment/1`` document (:meth:`Assignment.to_json`)
 _TOP_KEYS = ("format", "instance", "instance_digest", "meta", "requests")
+#: an ``instance_digest`` as :meth:`~optdist.instance.Instance.content_digest` writes it (SHA-256), either case
+_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def check_instance_field(data: dict, inst: Instance, where: str, what: str = "assignment") -> None:
@@ -199,7 +203,10 @@ def check_instance_field(data: dict, inst: Instance, where: str, what: str = "as
     ``where``, was made for) or an ``instance_digest`` field (that instance's
     :meth:`~optdist.instance.Instance.content_digest`) that is neither a string nor null:
     :class:`AssignmentError` naming ``where``, the field and the fix. A string naming another
-    instance or digest is no error here (:func:`made_for_warning`)."""
+    instance or digest is no error here (:func:`made_for_warning`). An ``instance_digest`` string
+    that is no SHA-256 digest (64 hex digits, either case: e.g. empty, cut to the 12 digits a
+    warning shows, or padded) is refused too: it could never match, so every reading would warn
+    that the content differs."""
     for key, what_it_is, value in (("instance", "the name", text_of(inst.name)),
                                    ("instance_digest", "the content digest", text_of(inst.content_digest()))):
         got = data.get(key)
@@ -207,6 +214,10 @@ def check_instance_field(data: dict, inst: Instance, where: str, what: str = "as
             raise AssignmentError(where, [Problem(key, f"is {json_text(got)}, not a string ({what_it_is} of the "
                                                   f"instance the {what} was made for)",
                                                   f"set \"{key}\": {value}, or leave it out")])
+        if key == "instance_digest" and got is not None and not _DIGEST.fullmatch(got):
+            raise AssignmentError(where, [Problem(key, f"is {json_text(got)}, not a content digest (64 hex digits, "
+                                                  f"Instance.content_digest() of the instance the {what} was made "
+                                                  "for)", f"set \"{key}\": {value}, or leave it out")])
 
 
 def made_for_other(data: dict, inst: Instance) -> str | None:
@@ -218,7 +229,8 @@ def made_for_other(data: dict, inst: Instance) -> str | None:
     digits each). A field that is absent, null or not a string is unknown (a file written before
     the digest was: None; :meth:`Assignment.from_json` refuses one that is not a string)."""
     name, digest = data.get("instance"), data.get("instance_digest")
-    ours = inst.content_digest() if isinstance(digest, str) else None
+    digest = digest.lower() if isinstance(digest, str) else None  # hex digits in either case: the same digest
+    ours = inst.content_digest() if digest is not None else None
     if isinstance(name, str) and name != inst.name:
         same = "" if ours is None else (" (the same content: its instance_digest is this one's)" if digest == ours
                                         else f" (content digest {digest[:12]}, this one's {ours[:12]})")
@@ -235,20 +247,25 @@ def made_for_warning(where: str, data: dict, inst: Instance, use: str) -> str | 
     for an instance other than ``inst`` (:func:`made_for_other`: its ``instance`` or
     ``instance_digest`` field) although its request and node ids match
     (:meth:`Assignment.from_json` accepted it): names the field, both instances or digests and the
-    fix; ``use`` says what it is taken as (e.g. "used as the --warm-start of micro"). None where
-    the fields name ``inst`` or are absent (a file written before the digest was)."""
+    fix (each field to set, in a result document its own and its assignment's); ``use`` says what
+    it is taken as (e.g. "used as the --warm-start of micro"). None where the fields name ``inst``
+    or are absent (a file written before the digest was)."""
     other = made_for_other(data, inst)
     if other is None:
         return None
-    name = text_of(inst.name)
+    name, ours, digest = text_of(inst.name), inst.content_digest(), data.get("instance_digest")
+    # a result file names its instance twice (its own fields and its assignment's): the fix sets both
+    both = " (here and in its \"assignment\")" if data.get("format") == "optdist-result/1" else ""
     if isinstance(data.get("instance"), str) and data["instance"] != inst.name:
+        also = (f" and its \"instance_digest\" to {text_of(ours)}" if isinstance(digest, str) and digest.lower() != ours
+                else "")  # renamed and edited: setting the name alone would leave the digest's warning
         return (f"{where}: field \"instance\": {other}; its request and node ids match, so it is {use} "
                 f"(fix: check you gave the right file; if it is meant for {name}, set its \"instance\" "
-                f"to {name})")
+                f"to {name}{also}{both})")
     return (f"{where}: field \"instance_digest\": {other}; its request and node ids match, so it is {use} "
             f"(fix: check you gave the right file and instance; where {name} was edited on purpose (e.g. other "
             f"capacities) this is expected: to mark the file as made for this version, set its \"instance_digest\" "
-            f"to {text_of(inst.content_digest())})")
+            f"to {text_of(ours)}{both})")
 
 
 class AssignmentError(DocumentError):

@@ -32,9 +32,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import numbers
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -842,15 +843,24 @@ class Instance:
         return 1000.0 * max(bound, 1e-6)
 
     def content_digest(self) -> str:
-        """SHA-256 (64 hex digits) of the problem this instance states: its spec as canonical JSON
-        (every field, defaults included; keys sorted) without ``name`` and ``description``, so a
-        copy under another name or re-saved with other spacing or key order hashes the same, and
-        any change of a node, request, network or table reference, limit or objective does not.
-        The files a spec names (profiles, catalog, tables) count by their names, not their bytes.
-        Placement files record it (``instance_digest``: :meth:`optdist.assignment.Assignment.to_json`)
-        to tell an edited version of an instance from the one they were made for."""
-        doc = self.spec.model_dump(mode="json", exclude={"name", "description"})
-        text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        """SHA-256 (64 hex digits) of the problem this instance states, its name and description
+        left out: its spec as canonical JSON (keys sorted) without the nodes, requests and the
+        files it names, and what they resolve to (:func:`resolved_content`: each node's numbers
+        and device type, each request's source and CNN, each CNN's profile as the models read it,
+        its privacy limits at ``tau``), a privacy-table file by its bytes. So a copy under
+        another name, re-saved with other spacing or key order, naming its files by another path
+        (relative, absolute) or writing a catalog default out hashes the same, and an edit of a
+        node, request, limit, objective or of a file it names (a device catalog's capacities, a
+        profile) does not. Placement files record it (``instance_digest``:
+        :meth:`optdist.assignment.Assignment.to_json`) to tell an edited version of an instance
+        from the one they were made for."""
+        spec = self.spec.model_dump(mode="json", exclude={"name", "description", "devices", "sources", "requests",
+                                                          "devices_catalog", "networks"})
+        base = self.path.parent if self.path else None
+        spec["privacy"] = {cnn: _file_bytes_digest(_relative(base, ref)) if isinstance(ref, str) and ref.endswith(".json")
+                           else ref for cnn, ref in self.spec.privacy.items()}
+        doc = {"spec": spec, "n_devices": self.n_devices, **resolved_content(self)}
+        text = json.dumps(exact_floats(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def with_spec(self, **changes: Any) -> Instance:
@@ -1152,3 +1162,62 @@ def json_schema(kind: str = "instance") -> dict:
     schema["$id"] = f"https://optdist.example/instances/{SCHEMA_FILES[kind]}"
     schema["title"] = f"optdist {kind} ({fmt})"
     return schema
+
+
+def resolved_content(inst: Instance) -> dict:
+    """What ``inst`` resolves its nodes, requests, networks and privacy tables to, all the
+    model's coefficients depend on (floats as numbers: :func:`exact_floats` writes them exactly):
+    ``nodes`` and ``node_types``, each node's ``memory``, ``compute_capacity``,
+    ``bandwidth_capacity``, ``mults_per_s`` and ``rate``, ``requests`` with ``request_source`` and
+    ``request_cnn``, each CNN's profile (``networks``: :func:`_network_content`) and its privacy
+    limits at tau (``privacy``: Nf, device caps, layers on the source, split point)."""
+    return {
+        "nodes": list(inst.node_ids), "node_types": list(inst.node_types),
+        **{k: getattr(inst, k).tolist() for k in ("memory", "compute_capacity", "bandwidth_capacity",
+                                                  "mults_per_s", "rate", "request_source")},
+        "requests": list(inst.request_ids), "request_cnn": list(inst.request_cnn),
+        "networks": {cnn: _network_content(prof) for cnn, prof in inst.profiles.items()},
+        "privacy": {cnn: {"split_point": lim.split_point, "nf": list(lim.nf), "device_cap": list(lim.device_cap),
+                          "on_source": list(lim.on_source)} for cnn, lim in inst.limits.items()},
+    }
+
+
+def _network_content(prof: Profile) -> dict:
+    """What the models read of a CNN profile: its name, input shape, each layer's fields (kind,
+    segments, multiplications and weight bytes per segment, maps, output shape, beta, groups,
+    kernel, op), the graph (each layer's input layers) and the measured seconds per segment by
+    device type; not the provenance of a measurement (machine, date, torch version, repeats) nor
+    the torch module names, which change no coefficient."""
+    layers = []
+    for k, la in enumerate(prof.layers):
+        d = asdict(la)
+        d.pop("torch_modules", None)
+        d.update(out_shape=list(la.out_shape), kernel=list(la.kernel), inputs=list(prof.inputs(k)))
+        layers.append(d)
+    return {"cnn": prof.cnn, "input_shape": list(prof.input_shape), "layers": layers,
+            "measured_seconds": {t: list(m.seconds_per_segment) for t, m in prof.measured}}
+
+
+def exact_floats(value: Any) -> Any:
+    """``value`` with every float written as its exact :meth:`float.hex` (``-0.0`` as ``0.0``'s) and
+    numpy scalars as Python numbers, for a text that is the same in every process and platform."""
+    if isinstance(value, dict):
+        return {str(k): exact_floats(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [exact_floats(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        return "f:" + (v + 0.0).hex() if v == v else "f:nan"
+    return value
+
+
+def _file_bytes_digest(path: Path) -> str:
+    """``"sha256:<hex>"`` of the file at ``path``'s bytes; its path, as given, where it cannot be read."""
+    try:
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return str(path)

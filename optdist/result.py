@@ -142,7 +142,13 @@ class SolveResult:
         }
 
     def to_json(self, inst: Instance) -> dict:
-        out = {"format": "optdist-result/1", **self.summary(), "instance_digest": inst.content_digest(),
+        """The ``optdist-result/1`` document of this result, its requests and node use named by
+        ``inst``'s ids. ``instance_digest`` (its own and its assignment's) is the content digest of
+        the instance it was solved on (:attr:`instance_digest`: set by :func:`finalize`, or read by
+        :meth:`load`), ``inst``'s where unknown: a result saved with an edited version of that
+        instance still says it was made for the other one, so reading it there warns."""
+        digest = self.instance_digest or inst.content_digest()
+        out = {"format": "optdist-result/1", **self.summary(), "instance_digest": digest,
                "options": self.options, "extra": self.extra}
         ev = self.evaluation
         if ev is not None:
@@ -166,7 +172,7 @@ class SolveResult:
             }
             out["violation_list"] = [v.__dict__ for v in ev.violations]
         if self.assignment is not None:
-            out["assignment"] = self.assignment.to_json(inst)
+            out["assignment"] = {**self.assignment.to_json(inst), "instance_digest": digest}
         return out
 
     def save(self, inst: Instance, path: str | Path | None = None, *, force: bool = False) -> Path:
@@ -256,7 +262,7 @@ class SolveResult:
                   objective=doc.get("objective"), bound=doc.get("bound"), wall_time=doc.get("wall_time_s") or 0.0,
                   solver=doc.get("solver"), formulation=doc.get("formulation"), nodes=doc.get("nodes"),
                   assignment=asg, options=dict(doc.get("options", {})), extra=dict(doc.get("extra", {})),
-                  node_ids=inst.node_ids, instance_digest=digest if isinstance(digest := doc.get("instance_digest"), str)
+                  node_ids=inst.node_ids, instance_digest=digest.lower() if isinstance(digest := doc.get("instance_digest"), str)
                   else None)
         if asg is not None:
             res.evaluation = evaluate(inst, asg)

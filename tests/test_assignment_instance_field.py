@@ -88,4 +88,5 @@ def test_the_fix_for_a_file_made_for_another_instance_uses_json_quotes(tmp_path,
     with caplog.at_level(logging.WARNING, logger="optdist"):
         main(["evaluate", str(SERIAL), str(path)])
     assert "made for instance \"micro-2x3-tight\", not \"micro-2x3-serial\"" in caplog.text, caplog.text
-    assert 'set its "instance" to "micro-2x3-serial")' in caplog.text, caplog.text
+    ours = optdist.load_instance(SERIAL).content_digest()  # another content too: its digest is set as well (break37)
+    assert f'set its "instance" to "micro-2x3-serial" and its "instance_digest" to "{ours}")' in caplog.text, caplog.text

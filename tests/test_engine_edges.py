@@ -162,6 +162,7 @@ def test_a_warm_start_made_for_another_instance_is_used_with_a_warning(micro_res
     assert (f"warning: {placed}: field \"instance\": made for instance \"micro-2x3-tight\", not \"micro-2x3-serial\" "
             f"(content digest {made}, this one's {ours}); its request and node ids match, so it is used as the --warm-start of micro-2x3-serial (fix: check you "
             "gave the right file; if it is meant for \"micro-2x3-serial\", set its \"instance\" to "
-            "\"micro-2x3-serial\")") in err, err
+            f"\"micro-2x3-serial\" and its \"instance_digest\" to \"{optdist.load_instance(SERIAL).content_digest()}\")"
+            ) in err, err
     assert main(["solve", MICRO, "--warm-start", str(placed), "--formulation", "tight"]) == 0
     assert 'field "instance"' not in capsys.readouterr().err  # its own instance: no warning

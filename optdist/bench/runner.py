@@ -370,25 +370,33 @@ def _guard_kill(guard_s: float, elapsed: float, phases: dict[str, float]) -> dic
     """The fields of the record of a run killed by the wall-clock guard ``guard_s`` after
     ``elapsed`` seconds, its worker having reported ``phases`` (:func:`_phases`): ``error``, which
     says the phase it was in (a stalled start-up is no solver timeout), ``killed_during``
-    (``start-up``: the worker's interpreter, imports and reading of the instance and the method;
+    (``start-up``: the worker's interpreter, imports, reading of the instance and import of the method's
+    module, which a user's module may stall;
     ``solve``: the method's model build and solve; ``scoring``: the evaluator's re-score) and
     ``phases_s`` (each reported phase's start, seconds after the launch)."""
     solve, scoring = phases.get("solve"), phases.get("scoring")
     if scoring is not None:
         during = "scoring"
-        error = (f"killed by the wall-clock guard during the evaluator's re-score, {elapsed:.3g} s after the launch "
-                 f"(the solve ran from {solve or 0.0:.3g} s to {scoring:.3g} s)")
+        error = (f"killed by the wall-clock guard after {guard_s:g} s during the evaluator's re-score, {elapsed:.3g} s "
+                 f"after the launch (the solve ran from {solve or 0.0:.3g} s to {scoring:.3g} s and returned; fix: "
+                 "raise wall_limit if the re-score needs longer, or check what the method returned: the re-score "
+                 "reads its placement and extra)")
     elif solve is not None:
         during = "solve"
         error = (f"killed by the wall-clock guard after {guard_s:g} s during the solve (counted from its start, "
                  f"{solve:.3g} s after the launch)")
     else:
         during = "start-up"
-        what = ("reading the instance and the method" if "reading" in phases
-                else "the worker's interpreter and imports")
+        if "reading" in phases:  # the method's module is imported here: a user's may hang at import
+            what, cause = ("reading the instance and importing the method", "a stalled or overloaded machine, or an "
+                           "instance or a method's module that takes this long to read or import")
+            fix = ("check that the method's module imports quickly (python -c \"import MODULE\"); run it again, e.g. "
+                   "with --retry-errors, on a machine less loaded, or raise wall_limit")
+        else:
+            what, cause = "the worker's interpreter and imports", "a stalled or overloaded machine"
+            fix = "run it again, e.g. with --retry-errors, on a machine less loaded, or raise wall_limit"
         error = (f"killed by the wall-clock guard after {guard_s:g} s during start-up ({what}): the solve had not "
-                 "started, so this is no solver timeout but a stalled or overloaded machine (fix: run it again, "
-                 "e.g. with --retry-errors, on a machine less loaded, or raise wall_limit)")
+                 f"started, so this is no solver timeout but {cause} (fix: {fix})")
     return {"error": error, "killed_during": during, "phases_s": {k: round(v, 3) for k, v in phases.items()}}
 
 

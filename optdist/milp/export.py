@@ -13,10 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import numbers
 import re
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
@@ -24,6 +22,7 @@ from urllib.parse import quote, unquote
 import pyomo.environ as pyo
 from pyomo.opt import ProblemFormat
 
+from optdist.instance import exact_floats, resolved_content
 from optdist.io import atomic_path
 from optdist.jsonfile import DocumentError, Problem, json_text
 from optdist.milp.model import FORMULATIONS, BuiltModel
@@ -83,57 +82,15 @@ def instance_fingerprint(inst: Instance) -> str:
     model's coefficients depend on: its spec as canonical JSON (``model_dump(mode="json")``, keys
     sorted), the numbers it resolves to (each node's memory, capacities, speed and rate, device
     type; each request's source and CNN), so that an edited device catalog changes it too, and each
-    CNN it uses as resolved (:func:`_network_content`: the layers' shapes, segments, sizes and
+    CNN it uses as resolved (:func:`optdist.instance.resolved_content`: the layers' shapes, segments, sizes and
     costs, the graph, measured seconds; a zoo profile or a user's profile file edited since changes
     it) with its privacy limits at ``tau`` (Nf, device caps, layers on the source, split point:
     an edited privacy table that moves them changes it). Floats are written as their exact hex
     (:meth:`float.hex`) and keys sorted, so the same content gives the same fingerprint in every
     process. Two instances with the same name but other devices have other fingerprints."""
-    doc = {
-        "spec": inst.spec.model_dump(mode="json"),
-        "nodes": list(inst.node_ids), "node_types": list(inst.node_types),
-        **{k: getattr(inst, k).tolist() for k in ("memory", "compute_capacity", "bandwidth_capacity",
-                                                  "mults_per_s", "rate", "request_source")},
-        "requests": list(inst.request_ids), "request_cnn": list(inst.request_cnn),
-        "networks": {cnn: _network_content(prof) for cnn, prof in inst.profiles.items()},
-        "privacy": {cnn: {"split_point": lim.split_point, "nf": list(lim.nf), "device_cap": list(lim.device_cap),
-                          "on_source": list(lim.on_source)} for cnn, lim in inst.limits.items()},
-    }
-    text = json.dumps(_exact(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    doc = {"spec": inst.spec.model_dump(mode="json"), **resolved_content(inst)}
+    text = json.dumps(exact_floats(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:FINGERPRINT_HEX]
-
-
-def _network_content(prof) -> dict:
-    """What the models read of a CNN profile: its name, input shape, each layer's fields (kind,
-    segments, multiplications and weight bytes per segment, maps, output shape, beta, groups,
-    kernel, op), the graph (each layer's input layers) and the measured seconds per segment by
-    device type; not the provenance of a measurement (machine, date, torch version, repeats) nor
-    the torch module names, which change no coefficient."""
-    layers = []
-    for k, la in enumerate(prof.layers):
-        d = asdict(la)
-        d.pop("torch_modules", None)
-        d.update(out_shape=list(la.out_shape), kernel=list(la.kernel), inputs=list(prof.inputs(k)))
-        layers.append(d)
-    return {"cnn": prof.cnn, "input_shape": list(prof.input_shape), "layers": layers,
-            "measured_seconds": {t: list(m.seconds_per_segment) for t, m in prof.measured}}
-
-
-def _exact(value):
-    """``value`` with every float written as its exact :meth:`float.hex` (``-0.0`` as ``0.0``'s) and
-    numpy scalars as Python numbers, for a text that is the same in every process and platform."""
-    if isinstance(value, dict):
-        return {str(k): _exact(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_exact(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        v = float(value)
-        return "f:" + (v + 0.0).hex() if v == v else "f:nan"
-    return value
 
 
 def formulation_of(model_file: str | Path) -> str | None:
