@@ -257,3 +257,16 @@ def test_a_kill_during_the_re_score_says_the_guard_and_the_fix(tmp_path, monkeyp
     assert set(rec["phases_s"]) == {"reading", "solve", "scoring"}, rec["phases_s"]
     assert rec["error"].startswith("killed by the wall-clock guard after 2 s during the evaluator's re-score, "), rec
     assert "and returned; fix: raise wall_limit if the re-score needs longer" in rec["error"], rec["error"]
+
+
+def test_a_kill_during_the_re_score_is_no_time_limit_in_the_tables():
+    """The method returned (in ms): a guard kill during the evaluator's re-score is a failed run in
+    the tables, not one stopped by its time limit (lead, after break37's report)."""
+    from optdist.bench.tables import flatten
+
+    run = {"instance": "i", "instance_path": "i.json", "method": "m", "solver": None, "formulation": None,
+           "seed": 0, "options": {}}
+    rows = {during: flatten({"key": "k", "status": "timeout", "run": run, "killed_during": during})["termination"]
+            for during in ("start-up", "solve", "scoring", None)}
+    assert rows == {"start-up": "error", "solve": "timeout", "scoring": "error", None: "timeout"}, rows
+

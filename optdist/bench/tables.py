@@ -63,8 +63,9 @@ def sgm(times: Iterable[float], shift: float = SHIFT_S) -> float:
 def flatten(rec: dict) -> dict:
     """One record as a flat table row (run key, run axes, summary, instance info, scores). A failed
     run's termination is ``timeout`` where the wall-clock guard killed it (counted as stopped by its
-    time limit), but ``error`` where it killed it during start-up (``killed_during``, records made
-    since it is written: the solve had not started), else ``error``."""
+    time limit), but ``error`` where it killed it during start-up or the evaluator's re-score
+    (``killed_during``, records made since it is written: the method had not started, or had
+    returned), else ``error``."""
     run, summ, info = rec["run"], rec.get("summary") or {}, rec.get("instance_info") or {}
     row = {
         "key": rec["key"],
@@ -88,8 +89,8 @@ def flatten(rec: dict) -> dict:
         "spec": rec.get("spec"),  # the name of the spec that ran it (two specs may share a folder)
         "limit_reached": (rec.get("extra") if isinstance(rec.get("extra"), dict) else {}).get("limit_reached"),
     }
-    if rec["status"] != "ok":  # a run the guard killed before its solve started (a stalled machine): a failed run
-        timed_out = rec["status"] == "timeout" and rec.get("killed_during") != "start-up"
+    if rec["status"] != "ok":  # killed before its solve started (a stalled machine) or after it returned: a failed run
+        timed_out = rec["status"] == "timeout" and rec.get("killed_during") not in ("start-up", "scoring")
         row["termination"] = "timeout" if timed_out else "error"
     parts = [run["method"], run["solver"], run["formulation"]]
     row["config"] = "/".join(str(p) for p in parts if p is not None)

@@ -24,7 +24,8 @@ stage-time reward (about a tenth of it); ``episodes`` is the default training le
 segment) is our reading of it, kept where the preset's default episodes train within issue 14's
 15 min on 2 cores (lenet, cifar). vgg: 16, the spec ``benchmarks/specs/paper-250-rl-vgg.toml``'s
 (the VGG loads' thousands of segments per request; its 3000 episodes on ``train-mix-8x70-tau0.6`` in
-471-994 s by the load, ``benchmarks/online/train_time.md`` and ``models/policies/mix-70``'s policy.json). hetero: 4, SB3's
+471-994 s by the load: 471 s in ``benchmarks/online/README.md``, 743.5 s in ``train_time.md``,
+994.5 s in ``models/policies/mix-70``'s policy.json). hetero: 4, SB3's
 DQN default: at 1 its 10 000 episodes on ``mixed-8x6-nexus-rpi3`` took 1977 s (1312 s CPU),
 at 4 they take about a third of that CPU (``benchmarks/online/train_time.md``).
 """
