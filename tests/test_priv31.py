@@ -218,19 +218,26 @@ def test_kept_out_of_another_instance_says_so(files, capsys, monkeypatch):
     monkeypatch.chdir(files)
     assert main(["solve", "chain.json", "--formulation", "compact", "--out", "o.json"]) == 0
     capsys.readouterr()
-    assert len(json.loads((files / "o.json").read_text())["extra"]["instance_fingerprint"]) == 12
+    assert len(json.loads((files / "o.json").read_text())["instance_digest"]) == 64
     before = (files / "o.json").read_text()
     assert main(["solve", "chain-cc.json", "--formulation", "compact", "--out", "o.json"]) == 1
     err = capsys.readouterr().err
     assert (files / "o.json").read_text() == before
     assert ('kept the existing o.json: this run has no solution (termination infeasible); but o.json was made for a '
-            'different instance: same name "chain", other content (instance fingerprint') in err, err
+            'different instance: same name "chain", other content (instance digest') in err, err
     assert "(fix: do not use it as this instance's result; remove it, or give another --out)" in err
     doc = json.loads(before)
+    del doc["instance_digest"]  # a result written before digests, with the fingerprint written before them
+    from optdist.milp.export import instance_fingerprint
+
+    doc["extra"]["instance_fingerprint"] = instance_fingerprint(load_instance(files / "chain.json"))
+    (files / "o.json").write_text(json.dumps(doc))
+    assert main(["solve", "chain-cc.json", "--formulation", "compact", "--out", "o.json"]) == 1
+    assert 'other content (instance fingerprint' in capsys.readouterr().err
     del doc["extra"]["instance_fingerprint"]  # a result written before fingerprints
     (files / "o.json").write_text(json.dumps(doc))
     assert main(["solve", "chain-cc.json", "--formulation", "compact", "--out", "o.json"]) == 1
-    assert 'o.json records no instance fingerprint, so it may be a result of another version of "chain"' in \
+    assert 'o.json records no instance digest, so it may be a result of another version of "chain"' in \
         capsys.readouterr().err
 
 
@@ -239,8 +246,10 @@ def test_kept_out_of_this_instance_adds_nothing(files):
     from optdist.milp.export import instance_fingerprint
 
     inst = load_instance(files / "chain.json")
-    fp = instance_fingerprint(inst)
+    fp, digest = instance_fingerprint(inst), inst.content_digest()
+    _write(files, "o.json", {"format": "optdist-result/1", "instance": "chain", "instance_digest": digest})
+    assert _made_for_other(files / "o.json", inst) == ""
     _write(files, "o.json", {"format": "optdist-result/1", "instance": "chain", "extra": {"instance_fingerprint": fp}})
-    assert _made_for_other(files / "o.json", inst, fp) == ""
-    _write(files, "o.json", {"format": "optdist-result/1", "instance": "fc", "extra": {"instance_fingerprint": fp}})
-    assert _made_for_other(files / "o.json", inst, fp).startswith('; but ')
+    assert _made_for_other(files / "o.json", inst) == ""  # a file written before instance_digest
+    _write(files, "o.json", {"format": "optdist-result/1", "instance": "fc", "instance_digest": digest})
+    assert _made_for_other(files / "o.json", inst).startswith('; but ')

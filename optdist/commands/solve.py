@@ -664,15 +664,11 @@ def _report(inst, res, args: argparse.Namespace) -> int:
     rc = interrupted_status(res.extra.get("interrupted")) if res.termination == "interrupted" else 0 if ok else 1
     write = False
     if args.out:
-        from optdist.milp.export import instance_fingerprint
-
-        fingerprint = instance_fingerprint(inst)
         if res.assignment is None and args.out.exists():
             log.warning("kept the existing %s: this run has no solution (termination %s)%s", args.out, res.termination,
-                        _made_for_other(args.out, inst, fingerprint))
+                        _made_for_other(args.out, inst))
         else:
-            res.extra["instance_fingerprint"] = fingerprint  # a later run that keeps the file can tell whose it is
-            write = True
+            write = True  # its instance_digest lets a later run that keeps the file tell whose it is
     failed: Exception | None = None
     try:
         _print_result(inst, res, args)
@@ -976,12 +972,13 @@ def _print_result(inst, res, args: argparse.Namespace) -> None:
         _print_node_use(res.scored_on or inst, res.evaluation)  # a defence's capacities where it scaled them
 
 
-def _made_for_other(path, inst, fingerprint: str) -> str:
+def _made_for_other(path, inst) -> str:
     """For the warning that keeps an existing --out file after a run without a solution: ``"; but it
-    was made for another instance ..."`` where the file's instance name or its
-    ``extra.instance_fingerprint`` (:func:`optdist.milp.export.instance_fingerprint`, written by
-    ``optdist solve --out``) differs from ``inst``'s (same name, other content: e.g. tau changed),
-    or it records no fingerprint; "" where it is a result of this very instance (or unreadable)."""
+    was made for another instance ..."`` where the file's instance name or its ``instance_digest``
+    (:meth:`~optdist.instance.Instance.content_digest`; in a file written before it, its
+    ``extra.instance_fingerprint``, :func:`optdist.milp.export.instance_fingerprint`) differs from
+    ``inst``'s (same name, other content: e.g. tau changed), or it records neither; "" where it is
+    a result of this very instance (or unreadable)."""
     from optdist.jsonfile import MiB, DocumentError, read_json
 
     try:
@@ -991,17 +988,23 @@ def _made_for_other(path, inst, fingerprint: str) -> str:
     if not isinstance(doc, dict):
         return ""
     name = doc.get("instance")
-    extra = doc.get("extra") if isinstance(doc.get("extra"), dict) else {}
-    theirs = extra.get("instance_fingerprint")
     fix = " (fix: do not use it as this instance's result; remove it, or give another --out)"
     if name != inst.name:
         return (f"; but {path} was made for a different instance ({text_of(name)}, not {text_of(inst.name)})" + fix)
-    if theirs is None:
-        return (f"; {path} records no instance fingerprint, so it may be a result of another version of "
-                f"{text_of(inst.name)} (this one's fingerprint is {fingerprint})" + fix)
-    if theirs != fingerprint:
+    extra = doc.get("extra") if isinstance(doc.get("extra"), dict) else {}
+    if isinstance(theirs := doc.get("instance_digest"), str):
+        ours, what = inst.content_digest(), "instance digest"
+        theirs = theirs.lower()
+    elif isinstance(theirs := extra.get("instance_fingerprint"), str):  # a file written before instance_digest
+        from optdist.milp.export import instance_fingerprint
+
+        ours, what = instance_fingerprint(inst), "instance fingerprint"
+    else:
+        return (f"; {path} records no instance digest, so it may be a result of another version of "
+                f"{text_of(inst.name)} (this one's instance_digest is {inst.content_digest()[:12]})" + fix)
+    if theirs != ours:
         return (f"; but {path} was made for a different instance: same name {text_of(inst.name)}, other content "
-                f"(instance fingerprint {theirs}, not {fingerprint}: its devices, networks, privacy tables or tau "
+                f"({what} {theirs[:12]}, not {ours[:12]}: its devices, networks, privacy tables or tau "
                 "differ)" + fix)
     return ""
 
