@@ -91,12 +91,27 @@ def test_finished_records_are_not_redone(hs, tmp_path):
     assert len(rows) == 5 and any(r.startswith("lenet-2x4-tight,training,rl-seed1,") and ",25.0," in r for r in rows)
 
 
+def test_a_record_of_another_policy_is_stale(hs, tmp_path):
+    policy = tmp_path / "seed1"
+    policy.mkdir()
+    (policy / "policy.json").write_text(json.dumps({"episodes": 837, "episodes_planned": 10000, "train_s": 3.5,
+                                                    "interrupted": "SIGTERM"}))
+    stamp = hs.policy_stamp(policy)
+    assert stamp == {"episodes": 837, "episodes_planned": 10000, "train_s": 3.5, "interrupted": "SIGTERM"}
+    rec = tmp_path / "a--rl-seed1.json"
+    assert hs._stale(rec, stamp) and hs._stale(rec, None)  # missing
+    rec.write_text(json.dumps({"policy": stamp}))
+    assert not hs._stale(rec, stamp) and not hs._stale(rec, None)
+    finished = {**stamp, "episodes": 10000, "train_s": 9.0, "interrupted": None}  # resumed to the end since
+    assert hs._stale(rec, finished)
+
+
 @pytest.mark.slow
 def test_trains_places_and_resumes_on_a_tiny_instance(hs, tmp_path):
     """A 20-episode training and every method on a tiny set; a rerun adds nothing, a new seed only its own."""
     records, policies = tmp_path / "hs", tmp_path / "policies"
     argv = ["--policies", str(policies), "--records", str(records), "--instances", TINY, "--episodes", "20",
-            "--engine-time-limit", "10"]
+            "--engine-time-limit", "60"]
     assert hs.main(["--seeds", "0", *argv]) == 0
     names = sorted(p.name for p in records.iterdir())
     assert names == sorted(["train--seed0.json", *(f"lenet-2x4-tight--{m}.json"

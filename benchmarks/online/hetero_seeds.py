@@ -14,7 +14,9 @@ solve FILE --method rl --policy DIR/seedS``), greedy (``--method greedy``), plan
 scored by the independent evaluator (``optdist evaluate FILE RESULT``: its summary lines are kept;
 the numbers are :func:`optdist.evaluate.evaluate`'s, which that command prints).
 
-Records (small JSON, written atomically when a run ends; present: skipped, so a rerun resumes) in
+Records (small JSON, written atomically when a run ends; present: skipped, so a rerun resumes; a
+policy's records made with another policy than the one now in ``DIR/seedS``, e.g. one a signal
+stopped that ``optdist train-rl ... --resume`` has since finished, are redone) in
 ``hetero_seeds/``: ``train--seedS.json`` (``train_s`` from ``policy.json``, the command's wall and
 CPU seconds, 1-minute load average before and after; a policy trained outside this script gets
 ``wall_s``/``cpu_s`` from a ``/usr/bin/time -v`` log ``DIR/seedS.time`` where there is one, else
@@ -61,9 +63,9 @@ BASELINES: dict[str, list[str]] = {"greedy": ["--method", "greedy"], "plan-guide
                                    "engine": []}
 #: the columns of the results table, in order
 COLUMNS = ["instance", "set", "method", "rejected", "capacity_viol", "privacy_viol", "placement_viol", "latency_ms",
-           "engine_bound_ms", "gap_to_bound_%", "decision_ms_per_request", "wall_s"]
-TRAIN_COLUMNS = ["seed", "episodes", "train_freq", "train_s", "wall_s", "cpu_s", "load_before", "load_after", "timed_by",
-                 "date_utc"]
+           "engine_bound_ms", "gap_to_bound_%", "decision_ms_per_request", "wall_s", "policy_episodes"]
+TRAIN_COLUMNS = ["seed", "episodes", "episodes_planned", "interrupted", "train_freq", "train_s", "wall_s", "cpu_s",
+                 "load_before", "load_after", "timed_by", "date_utc"]
 
 
 def optdist_cmd(*args: str) -> list[str]:
@@ -113,18 +115,29 @@ def train_record(seed: int, policy: Path, wall: float | None, cpu: float | None,
     """The training record of ``seed``: its ``policy.json``'s episodes, train_freq and train_s, and
     the command's wall and CPU seconds and load averages (None where not measured)."""
     cfg = json.loads((policy / "policy.json").read_text())
-    return {"seed": seed, "instance": cfg["instance"], "episodes": cfg["episodes"], "train_freq": cfg.get("train_freq", 1),
-            "train_s": cfg["train_s"], "wall_s": wall, "cpu_s": cpu, "load_before": loads[0], "load_after": loads[1],
+    return {"seed": seed, "instance": cfg["instance"], "episodes": cfg["episodes"],
+            "episodes_planned": cfg.get("episodes_planned", cfg["episodes"]), "interrupted": cfg.get("interrupted"),
+            "policy": policy_stamp(policy), "train_freq": cfg.get("train_freq", 1), "train_s": cfg["train_s"], "wall_s": wall, "cpu_s": cpu, "load_before": loads[0], "load_after": loads[1],
             "timed_by": timed_by, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "machine": machine()}
+
+
+def policy_stamp(policy: Path) -> dict:
+    """What identifies the policy in ``policy`` (a folder from ``optdist train-rl``): its
+    ``policy.json``'s episodes, planned episodes, training seconds and ``interrupted`` (a signal
+    that stopped it, else None). A record made with another stamp is stale."""
+    cfg = json.loads((policy / "policy.json").read_text())
+    return {"episodes": cfg["episodes"], "episodes_planned": cfg.get("episodes_planned", cfg["episodes"]),
+            "train_s": cfg["train_s"], "interrupted": cfg.get("interrupted")}
 
 
 def ensure_policy(seed: int, policies: Path, records: Path, instance: str, episodes: int | None) -> Path:
     """``policies/seedS``, trained (and its record written) unless it holds a policy already; a
     policy found there gets a record (:func:`train_record`, timed by ``policies/seedS.time`` if any)
-    where it has none."""
+    where it has none or one of another policy (:func:`policy_stamp`: e.g. one a signal stopped,
+    since resumed with ``optdist train-rl --resume``)."""
     policy, rec = policies / f"seed{seed}", records / f"train--seed{seed}.json"
     if (policy / "policy.json").is_file():
-        if not rec.exists():
+        if not rec.exists() or json.loads(rec.read_text()).get("policy") != policy_stamp(policy):
             timed = time_v(policies / f"seed{seed}.time")
             atomic_write_json(rec, train_record(seed, policy, *(timed or (None, None)), (None, None),
                                                 "/usr/bin/time -v (outside this script)" if timed else "not timed"))
@@ -155,19 +168,26 @@ def evaluator_lines(stdout: str) -> list[str]:
 
 def place(instance: str, method: str, policy: Path | None, engine_s: float, training: bool) -> dict:
     """Place ``instance`` (a path from the repository root; ``training``: the policies' training set)
-    with ``method`` (``optdist solve``) and score it (``optdist evaluate``): its record."""
+    with ``method`` (``optdist solve``) and score it (``optdist evaluate``): its record (a run that
+    found no placement: its termination and bound, the evaluator's numbers None)."""
     inst = load_instance(ROOT / instance)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         args = ["solve", instance, *solve_args(method, policy, engine_s), "--requests", "0", "--out", str(out)]
         _proc, wall, cpu, _l0, _l1 = run_child(args, ok=(0, 1))
-        scored, *_ = run_child(["evaluate", instance, str(out), "--requests", "0"], ok=(0, 1))
         res = SolveResult.load(out, inst)  # re-scored by optdist.evaluate.evaluate, as `optdist evaluate` does
-    rec = row(inst, method, res, None)
-    rec.pop("gap_%"), rec.pop("of_optimal_%")
+        scored = None if res.assignment is None else run_child(["evaluate", instance, str(out), "--requests", "0"],
+                                                                 ok=(0, 1))[0]
+    if scored is None:
+        rec = {"instance": inst.name, "method": method, **{c: None for c in COLUMNS[3:8]}, "feasible": None,
+               "decision_ms_per_request": None, "wall_s": res.wall_time}
+    else:
+        rec = row(inst, method, res, None)
+        rec.pop("gap_%"), rec.pop("of_optimal_%")
     return {**rec, "set": "training" if training else "held-out", "termination": str(res.termination),
             "objective": res.objective, "bound": res.bound, "command": "optdist " + " ".join(args[:-2]),
-            "command_wall_s": wall, "command_cpu_s": cpu, "evaluate": evaluator_lines(scored.stdout),
+            "command_wall_s": wall, "command_cpu_s": cpu, "evaluate": [] if scored is None else evaluator_lines(scored.stdout),
+            "policy": None if policy is None else policy_stamp(policy),
             "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
 
 
@@ -179,28 +199,38 @@ def record_path(records: Path, instance: str, method: str) -> Path:
 def run_all(instances: list[str], seeds: list[int], policies: Path, records: Path, episodes: int | None,
             engine_s: float) -> None:
     """Every record of ``seeds`` x ``instances`` (training on ``instances[0]``) and the baselines that is
-    missing, each written as its run ends. RuntimeError where a command fails."""
+    missing or stale (a policy's record of another policy, :func:`policy_stamp`), each written as its
+    run ends. RuntimeError where a command fails."""
     records.mkdir(parents=True, exist_ok=True)
     for seed in seeds:
-        method = f"rl-seed{seed}"
-        if (not (records / f"train--seed{seed}.json").exists()
-                or any(not record_path(records, i, method).exists() for i in instances)):
+        method, policy = f"rl-seed{seed}", policies / f"seed{seed}"
+        stamp = policy_stamp(policy) if (policy / "policy.json").is_file() else None
+        stale = [i for i in instances if _stale(record_path(records, i, method), stamp)]
+        if stale or _stale(records / f"train--seed{seed}.json", stamp):
             policy = ensure_policy(seed, policies, records, instances[0], episodes)
             for instance in instances:
-                _place_once(records, instance, method, policy, engine_s, instance == instances[0])
+                if _stale(record_path(records, instance, method), policy_stamp(policy)):
+                    _place(records, instance, method, policy, engine_s, instance == instances[0])
     for instance in instances:
         for method in BASELINES:
-            _place_once(records, instance, method, None, engine_s, instance == instances[0])
+            if not record_path(records, instance, method).exists():
+                _place(records, instance, method, None, engine_s, instance == instances[0])
 
 
-def _place_once(records: Path, instance: str, method: str, policy: Path | None, engine_s: float, training: bool) -> None:
-    """Write ``method``'s record on ``instance`` unless it exists."""
+def _stale(path: Path, stamp: dict | None) -> bool:
+    """Whether the record ``path`` is missing or was made with a policy other than ``stamp``'s
+    (None: no policy yet, so any record stands)."""
+    if not path.exists():
+        return True
+    return stamp is not None and json.loads(path.read_text()).get("policy") != stamp
+
+
+def _place(records: Path, instance: str, method: str, policy: Path | None, engine_s: float, training: bool) -> None:
+    """Write ``method``'s record on ``instance``."""
     out = record_path(records, instance, method)
-    if out.exists():
-        return
     rec = place(instance, method, policy, engine_s, training)
     atomic_write_json(out, rec)
-    print(f"{out.stem}: rejected {rec['rejected']}, latency {rec['latency_ms']:.2f} ms", flush=True)
+    print(f"{out.stem}: {rec['termination']}, rejected {rec['rejected']}, latency {rec['latency_ms']} ms", flush=True)
 
 
 def read_records(records: Path) -> tuple[list[dict], list[dict]]:
@@ -219,12 +249,14 @@ def read_records(records: Path) -> tuple[list[dict], list[dict]]:
 def table(place_recs: list[dict]) -> pd.DataFrame:
     """The results table (:data:`COLUMNS`), one row per record, sorted by set (training first),
     instance and method; ``engine_bound_ms`` the engine's bound on that instance (None without an
-    engine record) and ``gap_to_bound_%`` ``100 (latency - bound) / bound`` where the row admits
-    every request with no violation (else None)."""
+    engine record), ``gap_to_bound_%`` ``100 (latency - bound) / bound`` where the row admits
+    every request with no violation (else NaN) and ``policy_episodes`` the episodes of a policy's
+    row (NaN for the baselines)."""
     df = pd.DataFrame(place_recs)
     bounds = {r["instance"]: r["bound"] for r in place_recs if r["method"] == "engine" and r.get("bound") is not None}
     df["engine_bound_ms"] = [1e3 * bounds[i] if i in bounds else None for i in df["instance"]]
-    ok = (df["rejected"] == 0) & df["feasible"] & df["engine_bound_ms"].notna()
+    df["policy_episodes"] = [p["episodes"] if isinstance(p, dict) else None for p in df.get("policy", [None] * len(df))]
+    ok = (df["rejected"] == 0) & (df["feasible"] == True) & df["engine_bound_ms"].notna()  # noqa: E712 (None: no placement)
     df["gap_to_bound_%"] = [100 * (lat - b) / b if good else None
                             for lat, b, good in zip(df["latency_ms"], df["engine_bound_ms"], ok)]
     order = {m: n for n, m in enumerate(BASELINES)}
