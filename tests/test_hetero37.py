@@ -62,6 +62,9 @@ def test_table_gaps_to_the_engine_bound_only_where_all_are_admitted(hs):
     assert math.isnan(gap[("a", "greedy")])  # a violation
     assert math.isnan(gap[("b", "rl-seed1")])  # no engine record on b
     assert df["engine_bound_ms"].tolist()[:4] == [pytest.approx(10.0)] * 4
+    wide = hs.summary(df)
+    assert list(wide.index) == ["greedy", "engine", "rl-seed1", "rl-seed2"] and list(wide.columns) == ["a", "b"]
+    assert wide.loc["rl-seed2", "a"] == "5.0 (2)" and wide.loc["greedy", "b"] == "13.0 (0)"
 
 
 def test_time_v_reads_wall_and_cpu(hs, tmp_path):

@@ -255,7 +255,8 @@ def table(place_recs: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(place_recs)
     bounds = {r["instance"]: r["bound"] for r in place_recs if r["method"] == "engine" and r.get("bound") is not None}
     df["engine_bound_ms"] = [1e3 * bounds[i] if i in bounds else None for i in df["instance"]]
-    df["policy_episodes"] = [p["episodes"] if isinstance(p, dict) else None for p in df.get("policy", [None] * len(df))]
+    df["policy_episodes"] = pd.Series([p["episodes"] if isinstance(p, dict) else None
+                                       for p in df.get("policy", [None] * len(df))], index=df.index, dtype=object)
     ok = (df["rejected"] == 0) & (df["feasible"] == True) & df["engine_bound_ms"].notna()  # noqa: E712 (None: no placement)
     df["gap_to_bound_%"] = [100 * (lat - b) / b if good else None
                             for lat, b, good in zip(df["latency_ms"], df["engine_bound_ms"], ok)]
@@ -263,6 +264,15 @@ def table(place_recs: list[dict]) -> pd.DataFrame:
     df["_set"] = df["set"] != "training"
     df["_method"] = [order.get(m, len(order)) for m in df["method"]]
     return df.sort_values(["_set", "instance", "_method", "method"])[COLUMNS].reset_index(drop=True)
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (:func:`table`) as one row per method and one column per instance, each cell "latency
+    ms (rejected)" (the evaluator's total latency of the admitted requests, rounded to 0.1 ms)."""
+    cell = [f"{lat:.1f} ({rej:g})" if pd.notna(lat) else "no placement" for lat, rej in zip(df["latency_ms"], df["rejected"])]
+    wide = df.assign(cell=cell).pivot(index="method", columns="instance", values="cell")
+    order = {m: n for n, m in enumerate(BASELINES)}
+    return wide.loc[sorted(wide.index, key=lambda m: (order.get(m, len(order)), m)), list(dict.fromkeys(df["instance"]))]
 
 
 def render(records: Path) -> tuple[Path, Path]:
@@ -289,6 +299,10 @@ def render(records: Path) -> tuple[Path, Path]:
           "## Training (`optdist train-rl ... --preset hetero --reward stage --masked --double --seed S`)",
           "",
           tr[TRAIN_COLUMNS].to_markdown(index=False, floatfmt=".1f") if len(tr) else "(no training records)",
+          "",
+          "## Total latency in ms (rejected requests) per method and set",
+          "",
+          summary(df).reset_index().to_markdown(index=False),
           "",
           "## Placements",
           "",
