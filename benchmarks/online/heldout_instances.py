@@ -44,9 +44,9 @@ def make(name: str) -> dict:
     doc = make_coupled().make(name, spec)
     train = make_coupled().SETS[TRAINING]
     doc["description"] = (
-        f"Held-out set for the hetero preset (trained on {TRAINING}: seed {train[4]}, {train[2]} cameras): "
+        f"Held-out set for the hetero preset (trained on {TRAINING}: generator seed {train[4]}, {train[2]} cameras): "
         f"made by benchmarks/online/heldout_instances.py with the training set's recipe, devices, CNN mix and "
-        f"tau, and seed {seed} (arrival order), {sources} cameras. " + doc["description"]
+        f"tau, and generator seed {seed} (arrival order), {sources} cameras. " + doc["description"]
     )
     return doc
 
