@@ -98,8 +98,10 @@ def min_period(inst: Instance, period: float) -> float:
     return need
 
 
-def make(name: str) -> dict:
-    reqs, devices, sources, tau, seed = SETS[name]
+def make(name: str, spec: tuple[dict[str, int], dict[str, int], int, float, int] | None = None) -> dict:
+    """The instance document of set ``name``: ``spec`` (requests per CNN, devices, sources, tau,
+    seed; default ``SETS[name]``) with its period and description made as the module docstring says."""
+    reqs, devices, sources, tau, seed = SETS[name] if spec is None else spec
     long = max(LONG_PERIOD[c] for c in reqs)
     doc = generate(name, reqs, devices, tau, sources=sources, period_s=long, seed=seed)
     inst = parse(doc, name)
