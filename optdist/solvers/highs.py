@@ -62,14 +62,36 @@ def run_stoppable(h: Any) -> None:
     """``h.run()`` on a raw ``highspy.Highs`` model (the decomposition's own: the integer masters,
     the relabelling MIP) that SIGINT/SIGTERM stop as they stop the adapter's solves: none starts
     once a stop was requested (:func:`~optdist.solvers.base.stop_requested`; the model then holds
-    no solution), and one under way is cancelled (``cancelSolve``), its incumbent kept; the run
-    gets a fresh thread pool (:func:`fresh_thread_pool`). Before,
-    the per-device integer master after branch-and-price ran out its ~100 s through a SIGINT."""
+    no solution), and one under way is cancelled (``cancelSolve``, with highspy's
+    ``HandleUserInterrupt`` on: without it ``cancelSolve`` does nothing), its incumbent kept; the
+    run gets a fresh thread pool (:func:`fresh_thread_pool`). As the adapter's solves, it is also
+    cancelled a little past its own ``time_limit`` option and at the run's deadline
+    (:func:`~optdist.solvers.base.watchdog`): HiGHS does not always honour its limit (a per-device
+    integer master given 1.9 s ran over 20 min inside a 60-s engine run on ``mixed-8x6-nexus-rpi3``,
+    2026-12-05, ERGO-Code/HiGHS#885). Before, the per-device integer master after branch-and-price
+    ran out its ~100 s through a SIGINT."""
     if stop_requested():
         return
     fresh_thread_pool()
-    with stop_on_signals(lambda signum: h.cancelSolve()), stop_native_code_on_signals(h.cancelSolve):
-        h.run()
+    h.HandleUserInterrupt = True
+    limit = _option_value(h, "time_limit")
+    limit = limit if limit is not None and math.isfinite(limit) and limit < 1e20 else None
+    timer = watchdog(limit, limit, 0.0, h.cancelSolve)
+    try:
+        with stop_on_signals(lambda signum: h.cancelSolve()), stop_native_code_on_signals(h.cancelSolve):
+            h.run()
+    finally:
+        if timer is not None:
+            timer.cancel()
+        h.HandleUserInterrupt = False
+
+
+def _option_value(h: Any, name: str) -> float | None:
+    """A numeric option of a ``highspy.Highs`` (``getOptionValue`` returns ``(status, value)`` in
+    some highspy versions and the value in others); None where it has no such number."""
+    got = h.getOptionValue(name)
+    value = got[1] if isinstance(got, tuple) else got
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _check_loaded(opt: Any, model: pyo.ConcreteModel) -> None:
