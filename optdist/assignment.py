@@ -203,21 +203,23 @@ def check_instance_field(data: dict, inst: Instance, where: str, what: str = "as
     ``where``, was made for) or an ``instance_digest`` field (that instance's
     :meth:`~optdist.instance.Instance.content_digest`) that is neither a string nor null:
     :class:`AssignmentError` naming ``where``, the field and the fix. A string naming another
-    instance or digest is no error here (:func:`made_for_warning`). An ``instance_digest`` string
+    instance or digest is no error here (:func:`made_for_warning`); ``what="result"`` (a result
+    file's own fields) raises :class:`ResultFieldError`. An ``instance_digest`` string
     that is no SHA-256 digest (64 hex digits, either case: e.g. empty, cut to the 12 digits a
     warning shows, or padded) is refused too: it could never match, so every reading would warn
     that the content differs."""
+    error = ResultFieldError if what == "result" else AssignmentError
     for key, what_it_is, value in (("instance", "the name", text_of(inst.name)),
                                    ("instance_digest", "the content digest", text_of(inst.content_digest()))):
         got = data.get(key)
         if got is not None and not isinstance(got, str):
-            raise AssignmentError(where, [Problem(key, f"is {json_text(got)}, not a string ({what_it_is} of the "
-                                                  f"instance the {what} was made for)",
-                                                  f"set \"{key}\": {value}, or leave it out")])
+            raise error(where, [Problem(key, f"is {json_text(got)}, not a string ({what_it_is} of the "
+                                        f"instance the {what} was made for)",
+                                        f"set \"{key}\": {value}, or leave it out")])
         if key == "instance_digest" and got is not None and not _DIGEST.fullmatch(got):
-            raise AssignmentError(where, [Problem(key, f"is {json_text(got)}, not a content digest (64 hex digits, "
-                                                  f"Instance.content_digest() of the instance the {what} was made "
-                                                  "for)", f"set \"{key}\": {value}, or leave it out")])
+            raise error(where, [Problem(key, f"is {json_text(got)}, not a content digest (64 hex digits, "
+                                        f"Instance.content_digest() of the instance the {what} was made "
+                                        "for)", f"set \"{key}\": {value}, or leave it out")])
 
 
 def made_for_other(data: dict, inst: Instance) -> str | None:
@@ -272,6 +274,14 @@ class AssignmentError(DocumentError):
     """An invalid assignment file or document; ``problems`` names the field and the fix."""
 
     kind = "assignment"
+
+
+class ResultFieldError(AssignmentError):
+    """A result file's own ``instance`` or ``instance_digest`` field that is invalid
+    (:func:`check_instance_field` with ``what="result"``): said as a problem in the result, not in
+    its assignment; an :class:`AssignmentError`, so that its readers catch it as before."""
+
+    kind = "result"
 
 
 def _layer_owners(v: Any, segments: int, index: dict[str, int], p: str, fail: Callable[[str, str, str], AssignmentError]) -> np.ndarray:

@@ -181,7 +181,7 @@ def test_a_result_files_own_instance_that_is_not_a_string_is_refused(value, resu
     result_file.write_text(json.dumps(doc))
     assert main(["evaluate", str(CIFAR), str(result_file)]) == 2
     err = capsys.readouterr().err
-    assert f"{result_file}: 1 problem(s) in the assignment" in err, err
+    assert f"{result_file}: 1 problem(s) in the result" in err, err  # its own field, not its assignment's
     assert (f"- instance: is {json.dumps(value)}, not a string (the name of the instance the result was made for) "
             f"(fix: set \"instance\": \"cifar-1x4-tau0.8\", or leave it out)") in err, err
 
