@@ -223,6 +223,19 @@ def load_script(relpath: str) -> ModuleType:
     return mod
 
 
+def result_and_assignment(tmp_path: Path, instance: Path) -> tuple[Path, Path]:
+    """A greedy result file of ``instance`` (``optdist solve --out``) and its assignment alone, in ``tmp_path``."""
+    import json
+
+    from optdist.cli import main
+
+    res = tmp_path / "res.json"
+    assert main(["solve", str(instance), "--method", "greedy", "--out", str(res), "-q"]) == 0
+    asg = tmp_path / "asg.json"
+    asg.write_text(json.dumps(json.loads(res.read_text())["assignment"]))
+    return res, asg
+
+
 def refused(main, capsys, *argv: str) -> str:
     """``main(argv)`` must refuse the input with exit 2 and no traceback; returns its stderr."""
     assert main(list(argv)) == 2

@@ -20,7 +20,7 @@ import optdist
 from optdist.assignment import AssignmentError
 from optdist.cli import main
 from optdist.result import SolveResult
-from tests.conftest import ROOT
+from tests.conftest import ROOT, result_and_assignment
 
 MICRO = ROOT / "instances" / "tiny" / "micro-2x2-tau0.6.json"
 
@@ -28,11 +28,7 @@ MICRO = ROOT / "instances" / "tiny" / "micro-2x2-tau0.6.json"
 @pytest.fixture
 def files(tmp_path) -> tuple[Path, Path]:
     """A result file of micro-2x2-tau0.6 (``optdist solve --out``) and its assignment alone."""
-    res = tmp_path / "res.json"
-    assert main(["solve", str(MICRO), "--method", "greedy", "--out", str(res), "-q"]) == 0
-    asg = tmp_path / "asg.json"
-    asg.write_text(json.dumps(json.loads(res.read_text())["assignment"]))
-    return res, asg
+    return result_and_assignment(tmp_path, MICRO)
 
 
 def _set_digest(path: Path, digest: str) -> None:

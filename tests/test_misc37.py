@@ -20,7 +20,7 @@ import optdist
 from optdist.assignment import AssignmentError
 from optdist.cli import main
 from optdist.result import SolveResult
-from tests.conftest import ROOT
+from tests.conftest import ROOT, result_and_assignment
 
 MICRO = ROOT / "instances" / "tiny" / "micro-2x3-tight.json"
 
@@ -56,11 +56,7 @@ def edited(tmp_path) -> Path:
 @pytest.fixture
 def files(tmp_path) -> tuple[Path, Path]:
     """A result file of micro-2x3-tight (``optdist solve --out``) and its assignment alone."""
-    res = tmp_path / "res.json"
-    assert main(["solve", str(MICRO), "--method", "greedy", "--out", str(res), "-q"]) == 0
-    asg = tmp_path / "asg.json"
-    asg.write_text(json.dumps(json.loads(res.read_text())["assignment"]))
-    return res, asg
+    return result_and_assignment(tmp_path, MICRO)
 
 
 def _digests(edited: Path) -> tuple[str, str]:
