@@ -10,6 +10,8 @@ import gc
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM: EXIT_TERMINATED (see interrupted_status)
 EXIT_TERMINATED = 143
@@ -62,6 +64,26 @@ class Interrupted(KeyboardInterrupt):
     import), even if a handler then catches it; such a process ended, after its message and clean-up,
     killed by SIGINT (status -2 to its parent), not with 130 (bpo-1054041: the interpreter's exit by
     the signal after an uncaught Ctrl-C)."""
+
+
+def signal_name(error: KeyboardInterrupt) -> str:
+    """The signal behind an interrupt: ``"SIGTERM"`` for :class:`Terminated`, else ``"SIGINT"``."""
+    return "SIGTERM" if isinstance(error, Terminated) else "SIGINT"
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` through :func:`interrupt` (main thread
+    only; elsewhere the block changes nothing), so a script's clean-up and message run as on Ctrl-C;
+    the previous handler is put back on leaving."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, lambda signum, frame: interrupt(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def interrupted_status(signal_name: str | None) -> int:

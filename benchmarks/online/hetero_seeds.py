@@ -33,7 +33,6 @@ import json
 import os
 import re
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's optdist (run by path, the script's folder comes first, not the cwd)
 
 from optdist.instance import load_instance  # noqa: E402
-from optdist.interrupts import Terminated, interrupt, interrupted_status  # noqa: E402
+from optdist.interrupts import interrupted_status, sigterm_interrupts, signal_name  # noqa: E402
 from optdist.io import atomic_write_json, atomic_write_text  # noqa: E402
 from optdist.result import SolveResult  # noqa: E402
 
@@ -331,20 +330,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--render", action="store_true", help="only rewrite the table from the records")
     args = ap.parse_args(argv)
     if not args.render:
-        old_term = signal.signal(signal.SIGTERM, lambda signum, frame: interrupt(signum))
         try:
-            run_all(args.instances, args.seeds, args.policies.resolve(), args.records.resolve(), args.episodes,
-                    args.engine_time_limit)
+            with sigterm_interrupts():
+                run_all(args.instances, args.seeds, args.policies.resolve(), args.records.resolve(), args.episodes,
+                        args.engine_time_limit)
         except RuntimeError as e:
             print(f"hetero_seeds.py: {e}", file=sys.stderr)
             return 1
         except KeyboardInterrupt as e:
-            name = "SIGTERM" if isinstance(e, Terminated) else "SIGINT"
-            print(f"hetero_seeds.py: interrupted by {name}: the run under way gets no record (those written stay: "
-                  "rerun the command to resume)", file=sys.stderr)
-            return interrupted_status(name)
-        finally:
-            signal.signal(signal.SIGTERM, old_term)
+            print(f"hetero_seeds.py: interrupted by {signal_name(e)}: the run under way gets no record (those written "
+                  "stay: rerun the command to resume)", file=sys.stderr)
+            return interrupted_status(signal_name(e))
     try:
         md, csv = render(args.records)
     except ValueError as e:

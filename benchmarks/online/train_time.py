@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's optdist (run by path, the script's folder comes first, not the cwd)
 
-from optdist.interrupts import Terminated, interrupt, interrupted_status  # noqa: E402
+from optdist.interrupts import interrupted_status, sigterm_interrupts, signal_name  # noqa: E402
 from optdist.io import atomic_write_json, atomic_write_text  # noqa: E402
 
 from _common import machine  # noqa: E402
@@ -161,10 +160,9 @@ def run_all(presets: list[str], force: bool) -> int:
             print(f"train_time.py: {e}", file=sys.stderr)
             return 1
         except KeyboardInterrupt as e:
-            name = "SIGTERM" if isinstance(e, Terminated) else "SIGINT"
-            print(f"train_time.py: interrupted by {name}: {preset}'s training stopped, no record for it (the records "
-                  "written stay: rerun the command to resume)", file=sys.stderr)
-            return interrupted_status(name)
+            print(f"train_time.py: interrupted by {signal_name(e)}: {preset}'s training stopped, no record for it (the "
+                  "records written stay: rerun the command to resume)", file=sys.stderr)
+            return interrupted_status(signal_name(e))
         atomic_write_json(out, rec)
         print(f"{preset}: training {rec['train_s']:.1f} s, command {rec['wall_s']:.1f} s wall, "
               f"{rec['cpu_s']:.1f} s CPU", flush=True)
@@ -180,11 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.render and (args.presets or args.force):
         ap.error("--render only redraws the table from the records: leave out --presets and --force")
     if not args.render:
-        old_term = signal.signal(signal.SIGTERM, lambda signum, frame: interrupt(signum))
-        try:
+        with sigterm_interrupts():
             status = run_all(args.presets or list(RUNS), args.force)
-        finally:
-            signal.signal(signal.SIGTERM, old_term)
         if status:
             return status
     if not any(RECORDS.glob("*.json")):

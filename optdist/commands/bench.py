@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from optdist.bench.spec import FIGURES as FIGURE_NAMES  # the names only: optdist.bench.figures loads matplotlib
-from optdist.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, CliError, count_flag, path_flag
-from optdist.interrupts import Terminated
+from optdist.cli import CliError, count_flag, path_flag
+from optdist.interrupts import interrupted_status, signal_name
 from optdist.io import OutputPathError, OutputSpaceError, check_output_folder, make_output_folder, restore_non_finite
 from optdist.jsonfile import quoted
 
@@ -244,10 +244,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
                         allow_external=args.allow_external_methods, progress=not args.no_progress, grid=grid,
                         spec_file=None if args.out is not None else str(args.spec), saved=whole)
     except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (Terminated: also before the sweep's own handler)
-        sig = "SIGTERM" if isinstance(e, Terminated) else "SIGINT"
-        print(f"{spec.name}: interrupted by {sig}; finished runs are recorded in {out}/records, "
+        print(f"{spec.name}: interrupted by {signal_name(e)}; finished runs are recorded in {out}/records, "
               "run the same command to resume", file=sys.stderr)
-        return EXIT_TERMINATED if sig == "SIGTERM" else EXIT_INTERRUPTED
+        return interrupted_status(signal_name(e))
     print(f"{spec.name}: {rep.total} runs, {rep.skipped} already recorded, {rep.ran} run now ({rep.failed} failed) -> {out}/records")
     if rep.damaged:
         print(f"{len(rep.damaged)} damaged record(s) set aside under {out}/records/damaged/ and run again")
