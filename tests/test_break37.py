@@ -148,17 +148,25 @@ def solve(inst, **options):
 '''
 
 
-def test_a_kill_while_the_method_imports_names_the_import_as_a_cause(tmp_path, monkeypatch):
+def guarded_record(tmp_path, monkeypatch, module: str, source: str) -> dict:
+    """The one record of a sweep of the user's method ``module:solve`` (its ``source`` written to
+    ``tmp_path``, the current folder) on a tiny instance, under a wall-clock guard of 2 s."""
     from optdist.bench.runner import run_sweep
     from optdist.bench.spec import parse_spec
 
     monkeypatch.chdir(tmp_path)  # where the method's module is found
-    (tmp_path / "break37_hangs.py").write_text(HANGS_AT_IMPORT)
+    (tmp_path / f"{module}.py").write_text(source)
     out = tmp_path / "out"
-    spec = parse_spec({"name": "h", "out": str(out), "instances": [str(ROOT / "instances/tiny/micro-1x3-tau0.6.json")],
-                       "methods": ["break37_hangs:solve"], "wall_limit": 2})
+    spec = parse_spec({"name": module, "out": str(out),
+                       "instances": [str(ROOT / "instances/tiny/micro-1x3-tau0.6.json")],
+                       "methods": [f"{module}:solve"], "wall_limit": 2})
     run_sweep(spec, workers=1, progress=False, allow_external=True)
     (rec,) = [json.loads(p.read_text()) for p in (out / "records").glob("*.json")]
+    return rec
+
+
+def test_a_kill_while_the_method_imports_names_the_import_as_a_cause(tmp_path, monkeypatch):
+    rec = guarded_record(tmp_path, monkeypatch, "break37_hangs", HANGS_AT_IMPORT)
     assert rec["status"] == "timeout" and rec["killed_during"] == "start-up" and "reading" in rec["phases_s"], rec
     assert "during start-up (reading the instance and importing the method): the solve had not started, so this is " \
            "no solver timeout but a stalled or overloaded machine, or an instance or a method's module that takes " \
@@ -239,16 +247,7 @@ def solve(inst, **options):
 
 
 def test_a_kill_during_the_re_score_says_the_guard_and_the_fix(tmp_path, monkeypatch):
-    from optdist.bench.runner import run_sweep
-    from optdist.bench.spec import parse_spec
-
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "break37_score.py").write_text(SLOW_TO_SCORE)
-    out = tmp_path / "out"
-    spec = parse_spec({"name": "s", "out": str(out), "instances": [str(ROOT / "instances/tiny/micro-1x3-tau0.6.json")],
-                       "methods": ["break37_score:solve"], "wall_limit": 2})
-    run_sweep(spec, workers=1, progress=False, allow_external=True)
-    (rec,) = [json.loads(p.read_text()) for p in (out / "records").glob("*.json")]
+    rec = guarded_record(tmp_path, monkeypatch, "break37_score", SLOW_TO_SCORE)
     assert rec["status"] == "timeout" and rec["killed_during"] == "scoring", rec
     assert set(rec["phases_s"]) == {"reading", "solve", "scoring"}, rec["phases_s"]
     assert rec["error"].startswith("killed by the wall-clock guard after 2 s during the evaluator's re-score, "), rec
