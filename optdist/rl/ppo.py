@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
-from optdist.io import atomic_path, atomic_write_json
+from optdist.io import atomic_write_json
 from optdist.jsonfile import quoted, value_text
 from optdist.result import SolveResult, Termination
 from optdist.rl import ENV_ID
@@ -40,7 +40,7 @@ from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights
                                merge_extra, not_modelled, read_policy_config, stopping_training, training_notes,
                                time_limit_extra, train_deadline)
 from optdist.rl.presets import Preset, count_in_range, preset_for
-from optdist.rl.train import POLICY_FORMAT, stop_signal_name, training_began
+from optdist.rl.train import POLICY_FORMAT, save_state_dict, stop_signal_name, training_began
 from optdist.rl.trajectory import DeviceRows
 
 PPO_FORMAT = "optdist-rl-ppo/1"
@@ -259,11 +259,11 @@ def _restore_ppo(model, env, meta: dict, state: dict, folder: Path) -> None:
 
 
 def save_ppo(policy: PPOPolicy, out: str | Path) -> Path:
-    """Write ``policy.pt`` (state dict) and ``policy.json`` into ``out``; returns the folder."""
+    """Write ``policy.pt`` (state dict, with ``policy.json``'s training fields:
+    :func:`optdist.rl.train.save_state_dict`) and ``policy.json`` into ``out``; returns the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "policy.pt") as tmp:
-        torch.save(policy.net.state_dict(), tmp)
+    save_state_dict(policy.net.state_dict(), policy.config, out / "policy.pt")
     atomic_write_json(out / "policy.json", policy.config)
     return out
 
@@ -281,7 +281,7 @@ def load_ppo(path: str | Path) -> PPOPolicy:
                                        document="policy.json as train-rl --algo maskable-ppo writes it")
     net = _build(spec.obs_size, spec.n_actions, spec.net_arch)
     retrain = "retrain it with `optdist train-rl INSTANCE --algo maskable-ppo --out DIR`"
-    state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()},
+    state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()}, raw,
                           '"net_arch", "obs_size" and "n_actions"', retrain)
     check_layout(pt.with_suffix(".json"), raw, spec.obs_size - N_DEVICE_FEATURES * spec.n_actions, spec.n_actions,
                  retrain)
