@@ -113,3 +113,90 @@ def test_an_edited_ppo_policy_is_refused_too(tmp_path):
     (p,) = e.value.problems
     assert p.path == "reward" and p.message.startswith('"latency", but policy.pt was trained with "stage"'), p
     assert "--algo maskable-ppo" in p.fix, p
+
+
+# --- 2. a sweep rerun with changed options: what its records are keyed by ------------------------------------------
+
+HERE = "tests.test_misc38"
+MICRO = TINY / "micro-1x3-tau0.6.json"
+
+
+def greedy_after(inst, seconds: float, **options):
+    """Stand-in method for the sweep's worker (``HERE:greedy_after``): the greedy heuristic after
+    ``seconds`` of sleep, so that a short wall-clock guard kills it."""
+    import time
+
+    from optdist.solve import method_function
+
+    time.sleep(seconds)
+    return method_function("greedy")(inst, **options)
+
+
+def _bench_spec(tmp_path, name="s38", **fields):
+    doc = {"name": name, "out": str(tmp_path / "out"), "instances": [str(MICRO)], **fields}
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _sweep(capsys, spec, *flags) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = main(["bench", str(spec), "--no-progress", *flags])
+    out, err = capsys.readouterr()
+    return rc, out, " ".join(err.split())
+
+
+def test_a_changed_time_limit_of_the_same_spec_is_another_run_and_the_old_record_left_out(tmp_path, capsys,
+                                                                                          monkeypatch):
+    """Already so before misc38 (shown here): time_limit is in a milp run's key, so the rerun runs it
+    again (greedy takes no time_limit: its record is kept), and the tables leave the old record out."""
+    monkeypatch.chdir(ROOT)
+    spec = _bench_spec(tmp_path, methods=["greedy", "milp"], solvers=["highs"], time_limit=30)
+    assert _sweep(capsys, spec)[0] == 0
+    spec.write_text(spec.read_text().replace('"time_limit": 30', '"time_limit": 20'))
+    rc, out, err = _sweep(capsys, spec)
+    assert rc == 0 and "2 runs, 1 already recorded, 1 run now" in out, out + err
+    assert "of runs in no spec's grid" in err and "the spec was edited since they ran" in err, err
+    assert len(list((tmp_path / "out" / "records").glob("*.json"))) == 3
+
+
+@pytest.mark.slow
+def test_a_raised_wall_limit_redoes_the_runs_its_guard_killed(tmp_path, capsys, monkeypatch):
+    """Before: the timeout's own fix, "raise wall_limit", then the same command: "1 already recorded,
+    0 run now", the timeout kept (only --retry-errors redid it, with any guard)."""
+    monkeypatch.chdir(ROOT)
+    method = f"{HERE}:greedy_after"
+    spec = _bench_spec(tmp_path, methods=[method], wall_limit=0.5, method_options={method: {"seconds": 1.5}})
+    rc, out, err = _sweep(capsys, spec, "--allow-external-methods")
+    assert rc == 1 and "1 run now (1 failed)" in out, out + err
+    assert _sweep(capsys, spec, "--allow-external-methods")[1].count("1 already recorded") == 1  # unchanged: kept
+    spec.write_text(spec.read_text().replace('"wall_limit": 0.5', '"wall_limit": 30'))
+    rc, out, err = _sweep(capsys, spec, "--allow-external-methods", "--dry-run")
+    assert rc == 0 and "1 of 1 runs to do" in out, out + err
+    rc, out, err = _sweep(capsys, spec, "--allow-external-methods")
+    assert rc == 0 and "0 already recorded, 1 run now (0 failed)" in out, out + err
+    assert "killed by the wall-clock guard of 0.5 s, and the guard is now 30 s" in err and "done again" in err, err
+
+
+@pytest.mark.slow
+def test_a_policy_retrained_into_the_same_folder_redoes_its_runs(tmp_path, capsys, monkeypatch):
+    """Before: the runs of the old policy were kept as the new one's ("0 of 1 runs to do"): the key
+    holds the folder's path, not what is in it."""
+    from optdist.rl.presets import PRESETS
+    from optdist.rl.train import save_policy, train
+
+    monkeypatch.chdir(ROOT)
+    policy = tmp_path / "policy"
+    inst = load_instance(LENET)
+    save_policy(train(inst, PRESETS["lenet"], episodes=2, progress=False), policy)
+    spec = _bench_spec(tmp_path, methods=["rl"], method_options={"rl": {"policy": str(policy)}})
+    spec.write_text(spec.read_text().replace(str(MICRO), str(LENET)))
+    assert _sweep(capsys, spec)[0] == 0
+    assert "0 of 1 runs to do" in _sweep(capsys, spec, "--dry-run")[1]  # a resume with nothing changed
+    save_policy(train(inst, PRESETS["lenet"], episodes=2, seed=1, progress=False), policy)
+    rc, out, err = _sweep(capsys, spec, "--dry-run")
+    assert rc == 0 and "1 of 1 runs to do" in out, out + err
+    rc, out, err = _sweep(capsys, spec)
+    assert rc == 0 and "0 already recorded, 1 run now" in out, out + err
+    assert f"the files its options.policy names ({policy / 'policy.pt'}, {policy / 'policy.json'}) changed since this " \
+           "record was made; the run is done again" in err, err

@@ -28,6 +28,7 @@ from optdist.checkpoint import CheckpointError, load_state_dict
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.jsonfile import DocumentError, MiB, Problem, json_text, read_json, text_of, validation_problems
+from optdist.paths import policy_files
 from optdist.result import SolveResult, Termination, add_warning
 from optdist.rl.decide import Scorer, place_requests
 from optdist.rl.dqn import DeviceQNet
@@ -199,8 +200,7 @@ def read_policy_config(path: str | Path, model: type[BaseModel], trained_by: str
     when given one; ``document``: how validation problems name the file. Raises FileNotFoundError or :class:`PolicyError` (file, field and fix).
     """
     path = Path(path)
-    pt = path / "policy.pt" if path.is_dir() else path.with_suffix(".pt") if path.suffix == ".json" else path  # policy.json: its .pt
-    cfg_path = pt.with_suffix(".json")
+    pt, cfg_path = policy_files(path)
     missing = [f.name for f in (pt, cfg_path) if not f.is_file()]
     if missing:
         has = ([f"{f.name} is there but {missing[0]} is missing (a policy is both files, as {trained_by} writes them)"
