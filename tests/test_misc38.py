@@ -200,3 +200,26 @@ def test_a_policy_retrained_into_the_same_folder_redoes_its_runs(tmp_path, capsy
     assert rc == 0 and "0 already recorded, 1 run now" in out, out + err
     assert f"the files its options.policy names ({policy / 'policy.pt'}, {policy / 'policy.json'}) changed since this " \
            "record was made; the run is done again" in err, err
+
+
+# --- 3. MaskablePPO placement warms up as the DQN's does -------------------------------------------------------
+
+BINDS = ROOT / "instances" / "coupled" / "cifar-6x5-nexus-rpi3.json"  # a coupled CIFAR set
+
+
+def test_ppo_placement_warms_up_with_the_same_decisions(tmp_path):
+    """Before: no warm-up (place_maskable_ppo took no ``warmup``, extra had no warmup_s): the first
+    request was decided one forward per segment (cifar-12x10-rpi3: 820-940 ms, the others 5-57 ms)."""
+    pytest.importorskip("sb3_contrib")
+    from optdist.rl.ppo import place_maskable_ppo, save_ppo, solve_rl_ppo, train_maskable_ppo
+    from tests.test_rl_decide import assert_same_outcome, first
+
+    policy = train_maskable_ppo(load_instance(BINDS), 64, 0, n_steps=64)[0]
+    inst = first(BINDS, 3)
+    warm, _, _ = place_maskable_ppo(inst, policy)
+    cold, _, _ = place_maskable_ppo(inst, policy, warmup=False)  # as before: as one forward per segment decides
+    assert_same_outcome(warm, cold)
+    assert warm.warmup_s > 0 and cold.warmup_s is None
+    res = solve_rl_ppo(inst, policy=save_ppo(policy, tmp_path / "ppo"), time_limit=600)
+    assert 0 < res.extra["warmup_s"] < res.wall_time
+    assert sum(res.extra["decision_ms_per_request"]) / 1e3 + res.extra["warmup_s"] <= res.wall_time

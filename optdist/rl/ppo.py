@@ -300,10 +300,18 @@ def _chooser(net: torch.nn.Module):
     return choose
 
 
-def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | None = None) -> tuple[OnlineOutcome, list[float], list[int]]:
+def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | None = None,
+                       warmup: bool = True) -> tuple[OnlineOutcome, list[float], list[int]]:
     """Place every request with a MaskablePPO policy: the outcome, decision seconds and segments per request.
 
-    The instance needs the policy's CNNs and number of devices; ValueError otherwise.
+    The instance needs the policy's CNNs and number of devices; ValueError otherwise. ``warmup``
+    (default on), as for the DQN (:func:`optdist.rl.policy.place_online`): before the first arrival,
+    each CNN's first request is decided on a scratch copy of the empty usage
+    (:func:`optdist.rl.decide.warm_up`), so that the first real request has the guesses later ones
+    get from the request before (same decisions): the actor has no ranking of the devices, so a
+    CNN's first request was otherwise decided one forward per segment (the first of
+    ``instances/coupled/cifar-12x10-rpi3.json``, 1473 segments: 820-940 ms, the others 5-57 ms). Its
+    seconds are the outcome's ``warmup_s`` (None without warm-up), apart from the decision seconds.
     """
     require_parallel_uplink(inst, "rl-ppo")
     cfg = policy.config
@@ -316,7 +324,7 @@ def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | N
     if feats.size != cfg["obs_size"]:
         raise ValueError(f"{which} reads {cfg['obs_size']} features, {inst.name} gives {feats.size}: retrain it")
     torch.set_num_threads(1)
-    return place_requests(inst, feats, _chooser(policy.net), True, active)
+    return place_requests(inst, feats, _chooser(policy.net), True, active, warmup=warmup)
 
 
 def solve_rl_ppo(
@@ -339,6 +347,8 @@ def solve_rl_ppo(
     policy (``extra["decided_past_deadline"]``: those decided after the limit). A signal during that
     training, or a given policy whose train-rl a signal stopped: as for ``rl`` (the training ends at
     the next env step, the run is ``interrupted``, ``extra["train_interrupted"]``; a saved one warns).
+    ``extra["warmup_s"]``: the warm-up before the first request (:func:`place_maskable_ppo`), in
+    ``wall_time`` and before the decisions (``time_limit``), not in the decision times.
     """
     from optdist.solvers.base import stop_on_signals  # not at import: it loads Pyomo
 
@@ -358,9 +368,10 @@ def solve_rl_ppo(
     wall = time.perf_counter() - t0
     dec = np.array(decision_s) * 1e3
     cfg = policy.config
-    merge_extra(extra, time_limit_extra(start, time_limit, t0, decision_s, policy.config, "train_s" in extra))
+    merge_extra(extra, time_limit_extra(start, time_limit, t0 + (out.warmup_s or 0.0), decision_s, policy.config,
+                                        "train_s" in extra))
     res = out.result(
-        "rl-ppo", wall, masked=True, **extra,
+        "rl-ppo", wall, masked=True, **extra, warmup_s=out.warmup_s,
         decision_ms_mean=float(dec.mean()), decision_ms_max=float(dec.max()),
         decision_us_per_segment=float(1e3 * dec.sum() / max(sum(segments), 1)),
         decision_ms_per_request=[float(x) for x in dec],
