@@ -1,5 +1,6 @@
 """misc38: a policy folder whose policy.json was edited since train-rl wrote it is refused (policy.pt
-records the training fields), ..."""
+records the training fields); a bench rerun redoes the runs whose policy files changed or that timed
+out under a shorter guard (options were already in the key); rl-ppo placement warms up as rl does."""
 
 from __future__ import annotations
 
