@@ -10,3 +10,11 @@ MODELS_DIR = Path(os.environ.get("OPTDIST_MODELS", REPO_ROOT / "models"))
 INSTANCES_DIR = Path(os.environ.get("OPTDIST_INSTANCES", REPO_ROOT / "instances"))
 SOLVERS_DIR = Path(os.environ.get("OPTDIST_SOLVERS", REPO_ROOT / "solvers"))
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+
+
+def policy_files(path: str | Path) -> tuple[Path, Path]:
+    """``(policy.pt, policy.json)`` of a policy given as its folder (``optdist train-rl --out``), its
+    ``.pt`` or its ``.json`` (``--policy``, a run's ``policy`` option); the files need not exist."""
+    path = Path(path)
+    pt = path / "policy.pt" if path.is_dir() else path.with_suffix(".pt") if path.suffix == ".json" else path
+    return pt, pt.with_suffix(".json")

@@ -199,7 +199,7 @@ def _variant(src, dst, config=None, weights=None):
     "config,weights,where,words",
     [
         (lambda c: {**c, "hidden": [1_000_000, 1_000_000]}, None, "hidden[0]", "got 1000000, out of range: it must be at most 4096"),
-        (lambda c: {**c, "hidden": [64, 32]}, None, "mlp.2.weight", "policy.json's network needs (32, 64)"),
+        (lambda c: {**c, "hidden": [64, 32]}, None, "hidden", "[64, 32], but policy.pt was trained with [64, 64]"),
         (lambda c: {**c, "hidden": [True]}, None, "hidden[0]", "got true (a boolean); expected a whole number"),
         (lambda c: [1], None, "(document)", "JSON object"),
         (lambda c: {k: v for k, v in c.items() if k != "masked"}, None, "masked", "required field missing"),

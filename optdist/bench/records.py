@@ -21,7 +21,11 @@ from another version of any of them is *stale* (:func:`stale`) and the runner do
 another version of its solver profile (``solver_profile``: the adapter and options that the run's
 ``solver``, a ``.toml`` path or a ``solvers/`` profile name, resolved to; :func:`profile_change`), or
 of the profile of its ``options.pricing_solver`` (``pricing_solver_profile``, the same way;
-:func:`profile_changes`).
+:func:`profile_changes`), or from other contents of the files its options name (``option_sha256``:
+its ``policy`` folder's policy.pt and policy.json, a ``warm_start`` file; :func:`option_changes`), and a
+``timeout`` record whose wall-clock guard was shorter than the run's now (``wall_limit`` or
+``time_limit`` raised: :func:`guard_raised`). Every other option is in the run's key: a changed one
+is another run.
 
 A *legacy* record carries the key of :attr:`optdist.bench.spec.Run.legacy_key` (the hash
 without the instance path): it is read like any other, and :func:`migrate` renames it to
@@ -40,6 +44,7 @@ from pathlib import Path
 from optdist.bench.spec import Run
 from optdist.io import atomic_write_json, atomic_write_text, restore_non_finite
 from optdist.jsonfile import json_kind, json_text, quoted, text_of
+from optdist.paths import policy_files
 
 RECORD_FORMAT = "optdist-bench-record/1"
 STATUSES = ("ok", "error", "timeout")
@@ -373,6 +378,62 @@ def profile_changes(rec: dict, run: Run, profiles: dict[str | None, dict | None]
                 f"pricing solver profile (its {PROFILE_FIELDS[field]})"
             texts.append(f"the {what} {name} changed since this record was made ({change})")
     return texts
+
+
+def option_files(run: Run) -> dict[str, list[Path]]:
+    """The files whose contents shape ``run``'s result that its options name, by option (the key holds
+    only their paths): ``policy``'s policy.pt and policy.json (:func:`optdist.paths.policy_files`),
+    and ``warm_start``'s file where it names one (not a method)."""
+    out: dict[str, list[Path]] = {}
+    policy, warm = run.options.get("policy"), run.options.get("warm_start")
+    if isinstance(policy, str):
+        out["policy"] = list(policy_files(policy))
+    if isinstance(warm, str) and os.path.isfile(warm):
+        out["warm_start"] = [Path(warm)]
+    return out
+
+
+def option_digests(runs: list[Run]) -> dict[str, dict[str, str]]:
+    """Run key -> option -> SHA-256 of the files the option names (:func:`option_files`; a missing one
+    as missing), for each record's ``option_sha256``; each distinct option value hashed once."""
+    seen: dict[tuple[str, ...], str] = {}
+    out = {}
+    for run in runs:
+        digests = {}
+        for name, files in option_files(run).items():
+            paths = tuple(str(f) for f in files)
+            if paths not in seen:
+                h = hashlib.sha256()
+                for f in paths:
+                    h.update(b"\0" + (file_digest(f) or "missing").encode())
+                seen[paths] = h.hexdigest()
+            digests[name] = seen[paths]
+        out[run.key] = digests
+    return out
+
+
+def option_changes(rec: dict, run: Run, current: dict[str, str]) -> list[str]:
+    """One text per option of ``run`` whose files (:func:`option_files`) have other contents than when
+    ``rec`` was made (``current``: option -> SHA-256 now, :func:`option_digests`), e.g. a policy
+    retrained into the same folder; none for a record without ``option_sha256`` (made before it)."""
+    made = rec.get("option_sha256")
+    if not isinstance(made, dict):
+        return []
+    files = option_files(run)
+    return [f"the files its options.{name} names ({', '.join(str(f) for f in files[name])}) changed since this "
+            f"record was made" for name, now in current.items() if made.get(name, now) != now]
+
+
+def guard_raised(rec: dict, guard_s: float) -> str | None:
+    """Why a ``timeout`` record is out of date: its run was killed by a wall-clock guard shorter than
+    ``guard_s``, the run's guard now (:meth:`optdist.bench.spec.BenchSpec.guard_s`: ``wall_limit`` or
+    ``time_limit`` raised, as the timeout's fix says); None otherwise. A record of a run that ended
+    is not redone for a changed guard: the guard only kills."""
+    was = rec.get("guard_s")
+    if rec.get("status") != "timeout" or not _number(was) or float(was) >= guard_s:
+        return None
+    return (f"its run was killed by the wall-clock guard of {float(was):g} s, and the guard is now {guard_s:g} s "
+            "(wall_limit or time_limit raised)")
 
 
 GRID_NAME = "grid.json"

@@ -25,7 +25,9 @@ from where this process did, and a method from outside optdist (allowed explicit
 
 Records are written by the submitting process, atomically, to ``OUT/records/<key>.json`` as
 each run finishes (:mod:`optdist.bench.records`); a run whose record exists is skipped, so a
-killed sweep resumes without redoing or losing finished runs (records of failed runs,
+killed sweep resumes without redoing or losing finished runs (unless the record no longer
+matches the run: its instance file, solver profile or the files its options name changed, or
+it timed out under a shorter guard, :func:`redo_reasons`; records of failed runs,
 :func:`optdist.bench.records.failed`: status ``error``/``timeout``, or termination ``error``, are
 redone only with ``retry_errors``). A run the executor lost (its future raised: a Dask worker or
 scheduler gone, the run cancelled) has no result and is not recorded: it is said, counted in
@@ -69,8 +71,9 @@ from typing import Protocol
 from tqdm import tqdm
 
 import optdist
-from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, failed, find, instance_digest, migrate,
-                                   grid_clash, profile_changes, profile_names, record_files, record_path, set_aside,
+from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritten, failed, find, grid_clash,
+                                   guard_raised, instance_digest, migrate, option_changes, option_digests,
+                                   profile_changes, profile_names, record_files, record_path, set_aside,
                                    solver_profile, stale, write_grid, write_record)
 from optdist.bench.spec import BenchSpec, Run
 from optdist.bench.worker import PARENT_ENV, PHASES, instance_info, phase_path
@@ -409,30 +412,49 @@ def _info(run: Run) -> dict | None:
         return None
 
 
-def finished(out: str | Path, run: Run, retry_errors: bool = False) -> bool:
-    """True if ``run`` has a usable record of its instance file and solver profile as they are now
-    (read only; raises :class:`DamagedRecord`)."""
+def finished(out: str | Path, run: Run, retry_errors: bool = False, guard_s: float | None = None) -> bool:
+    """True if ``run`` has a usable record of its instance file, solver profile and the files its
+    options name as they are now, and, ``guard_s`` given (the run's guard now), is no ``timeout``
+    under a shorter guard (:func:`redo_reasons`; read only; raises :class:`DamagedRecord`)."""
     found = find(out, run)
     return (found is not None and (not retry_errors or not failed(found[1]))
             and not stale(found[1], instance_digest(run.instance_path))
-            and not profile_changes(found[1], run))
+            and not redo_reasons(found[1], run, solver_profiles([run]), option_digests([run])[run.key], guard_s))
+
+
+def redo_reasons(rec: dict, run: Run, profiles: dict[str | None, dict | None], files: dict[str, str],
+                 guard_s: float | None) -> list[str]:
+    """Why ``rec`` no longer records ``run`` as it would run now, besides its instance file: its
+    solver profiles changed (:func:`optdist.bench.records.profile_changes`; ``profiles``: solver ->
+    :func:`solver_profiles`), the files its options name did
+    (:func:`optdist.bench.records.option_changes`; ``files``: option -> SHA-256 now), or it timed out
+    under a guard shorter than ``guard_s`` (:func:`optdist.bench.records.guard_raised`; None: not
+    checked); empty when it still does."""
+    raised = None if guard_s is None else guard_raised(rec, guard_s)
+    return [*profile_changes(rec, run, profiles), *option_changes(rec, run, files), *([raised] if raised else [])]
 
 
 def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
             digests: dict[str, str | None] | None = None,
-            profiles: dict[str | None, dict | None] | None = None) -> tuple[list[Run], list[Path]]:
+            profiles: dict[str | None, dict | None] | None = None,
+            files: dict[str, dict[str, str]] | None = None,
+            guard: Callable[[Run], float] | None = None) -> tuple[list[Run], list[Path]]:
     """The runs still to do, renaming legacy records to their current key and setting damaged
     ones aside (they are to do again), and redoing the runs whose instance file changed since
     their record (:func:`optdist.bench.records.stale`; ``digests``: instance path -> SHA-256,
-    computed here when not given), or whose solver profile did
-    (:func:`optdist.bench.records.profile_changes`, its solver's or its ``options.pricing_solver``'s;
-    ``profiles``: solver -> :func:`solver_profiles`);
+    computed here when not given), or that :func:`redo_reasons` names (a changed solver profile,
+    its solver's or its ``options.pricing_solver``'s, ``profiles``: solver -> :func:`solver_profiles`;
+    changed files its options name, ``files``: run key -> :func:`optdist.bench.records.option_digests`;
+    a ``timeout`` under a guard shorter than ``guard(run)``, the spec's
+    :meth:`~optdist.bench.spec.BenchSpec.guard_s`, unchecked without it);
     returns the runs and where the damaged records went."""
     todo, aside = [], []
     if digests is None:
         digests = instance_digests(runs)
     if profiles is None:
         profiles = solver_profiles(runs)
+    if files is None:
+        files = option_digests(runs)
     for run in runs:
         try:
             rec = migrate(out, run)
@@ -447,7 +469,8 @@ def pending(out: str | Path, runs: list[Run], retry_errors: bool = False,
                         "is done again",
                         record_path(out, run.key), run.instance_path)
             rec = None
-        changes = [] if rec is None else profile_changes(rec, run, profiles)
+        changes = [] if rec is None else redo_reasons(rec, run, profiles, files[run.key],
+                                                      None if guard is None else guard(run))
         if changes:
             log.warning("%s: %s; the run is done again", record_path(out, run.key), "; ".join(changes))
             rec = None
@@ -650,7 +673,8 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     make_output_folder(out / "records")
     digests = instance_digests(runs)  # the file each run is made from, as the sweep starts
     profiles = solver_profiles(runs)  # the adapter and options each run's solver names, read once
-    todo, damaged = pending(out, runs, retry_errors, digests, profiles)
+    files = option_digests(runs)  # the files the runs' options name (a policy folder), as the sweep starts
+    todo, damaged = pending(out, runs, retry_errors, digests, profiles, files, spec.guard_s)
     # the whole spec, also when --method runs a part of it: `optdist bench OUT/spec.json` reruns all of it, into
     # this folder (its out is the folder run into, also under --out DIR: the fixes that name it write here)
     whole = dataclasses.replace(saved or spec, out=str(out))
@@ -678,7 +702,7 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
                 return None
             start = digests[run.instance_path]
             loaded = rec.get("instance_sha256") or start  # the bytes the worker loaded (None: it could not say)
-            rec = rec | {"spec": spec.name, "instance_sha256": loaded,
+            rec = rec | {"spec": spec.name, "instance_sha256": loaded, "option_sha256": files[run.key],
                          **{field: profiles[name] for field, name in profile_names(run).items()}}
             if start is not None and loaded != start:  # edited during the sweep: filed under what was solved
                 rec["instance_changed"] = (f"the instance file {run.instance_path} changed during the sweep: this run "

@@ -208,7 +208,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         todo = []
         for r in spec.runs():
             try:
-                done = finished(out, r, args.retry_errors)
+                done = finished(out, r, args.retry_errors, spec.guard_s(r))
             except DamagedRecord as e:  # on stderr, as the sweep's own warning: stdout lists the runs to do
                 log.warning("%s; listed to do: `optdist bench` without --dry-run sets it aside under %s and "
                             "redoes the run (fix: none needed)", e, e.path.parent / DAMAGED_DIR)

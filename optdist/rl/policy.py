@@ -28,12 +28,13 @@ from optdist.checkpoint import CheckpointError, load_state_dict
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
 from optdist.jsonfile import DocumentError, MiB, Problem, json_text, read_json, text_of, validation_problems
+from optdist.paths import policy_files
 from optdist.result import SolveResult, Termination, add_warning
 from optdist.rl.decide import Scorer, place_requests
 from optdist.rl.dqn import DeviceQNet
 from optdist.rl.env import N_DEVICE_FEATURES, Features
 from optdist.rl.presets import preset_for
-from optdist.rl.train import POLICY_FORMAT, train, training_begins
+from optdist.rl.train import POLICY_FORMAT, TRAINED_WITH, train, training_begins
 
 
 @dataclass
@@ -99,12 +100,69 @@ def _shapes(cfg: PolicyConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]], fields: str = '"hidden", "n_global" and "n_device"',
-                  retrain: str = _RETRAIN) -> dict[str, torch.Tensor]:
-    """The state dict in ``pt``, loaded weights-only and checked against ``shapes``; raises
-    :class:`PolicyError`. ``fields``: the fields of policy.json the shapes follow from, named where
-    the two files disagree (policy.json edited since it was written, or the .pt replaced);
-    ``retrain``: how to remake the policy."""
+_MISSING = object()  # a field one of the two documents lacks (:func:`_differences`)
+
+
+def _same(a: object, b: object) -> bool:
+    """Whether two JSON values are equal, ``true`` not equal to ``1`` (as Python's ``==`` has it)."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
+
+
+def _differences(trained: dict, written: dict, at: str = "") -> Iterator[tuple[str, object, object]]:
+    """``(field, trained value, written value)`` for each recorded field that ``written`` (policy.json)
+    gives otherwise, nested objects by their fields (``preset.lr``); a value missing from one side
+    is :data:`_MISSING`. Fields only ``written`` has are compared inside recorded objects only
+    (a note added at the top is not a setting)."""
+    keys = list(trained) + [k for k in written if at and k not in trained]
+    for k in keys:
+        a, b = trained.get(k, _MISSING), written.get(k, _MISSING)
+        if isinstance(a, dict) and isinstance(b, dict):
+            yield from _differences(a, b, f"{at}{k}.")
+        elif a is _MISSING or b is _MISSING or not _same(a, b):
+            yield f"{at}{k}", a, b
+
+
+def check_trained_with(pt: Path, state: dict, written: dict, retrain: str) -> None:
+    """Refuse a ``policy.json`` (``written``, as read) whose training fields differ from those
+    ``policy.pt``'s ``state`` recorded when it was saved (:func:`optdist.rl.train.save_state_dict`),
+    e.g. ``masked``, ``reward``, ``double``, ``hidden`` or the ``preset`` edited: the network would
+    run with settings it was not trained with. :class:`PolicyError` naming policy.json (in the
+    policy's folder), each field edited, its value as trained, and the fix (restore it, or
+    ``retrain``). A ``policy.pt`` saved before it held the record (all of ``models/policies/``) is
+    not checked."""
+    trained = getattr(state, TRAINED_WITH, None)
+    if trained is None:
+        return
+    if not isinstance(trained, dict):
+        raise PolicyError(str(pt), [Problem("(file)", f"its record of the training ({TRAINED_WITH}) is "
+                                                      f"{json_text(trained)}, not a JSON object", retrain)])
+    problems = []
+    for field, was, now in _differences(trained, written):
+        name = text_of(field)
+        if was is _MISSING:
+            problems.append(Problem(field, f"{json_text(now)}, a field the training {pt.name} records did not have: "
+                                           "the file was edited since it was written", f"remove {name}"))
+            continue
+        said = "missing" if now is _MISSING else json_text(now)
+        problems.append(Problem(field, f"{said}, but {pt.name} was trained with {json_text(was)}: the file was edited "
+                                       "since it was written, and the network would run with a setting it was not "
+                                       "trained with",
+                                f"restore {name} {json_text(was)} as written, or, for the new value, {retrain}"))
+    if problems:
+        raise PolicyError(str(pt.with_suffix(".json")), problems)
+
+
+def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]], written: dict,
+                  fields: str = '"hidden", "n_global" and "n_device"', retrain: str = _RETRAIN) -> dict[str, torch.Tensor]:
+    """The state dict in ``pt``, loaded weights-only, compared with ``written`` (policy.json as read:
+    :func:`check_trained_with`) and checked against ``shapes``; raises :class:`PolicyError`.
+    ``fields``: the fields of policy.json the shapes follow from, named where the two files disagree
+    (policy.json edited since it was written, or the .pt replaced); ``retrain``: how to remake the
+    policy."""
     def fail(where: str, message: str, fix: str = retrain) -> PolicyError:
         return PolicyError(str(pt), [Problem(where, message, fix)])
 
@@ -118,6 +176,7 @@ def _read_weights(pt: Path, shapes: dict[str, tuple[int, ...]], fields: str = '"
     except CheckpointError as e:
         raise fail("(file)", e.reason, _RETRAIN if e.empty else
                    "save only the network's weights, torch.save(net.state_dict(), 'policy.pt'), or " + _RETRAIN) from None
+    check_trained_with(pt, state, written, retrain)
     if set(state) != set(shapes):
         missing, extra = sorted(set(shapes) - set(state)), sorted(set(state) - set(shapes))
         raise fail("(file)", f"its parameters do not match policy.json's network (missing {missing[:4]}, unexpected "
@@ -141,8 +200,7 @@ def read_policy_config(path: str | Path, model: type[BaseModel], trained_by: str
     when given one; ``document``: how validation problems name the file. Raises FileNotFoundError or :class:`PolicyError` (file, field and fix).
     """
     path = Path(path)
-    pt = path / "policy.pt" if path.is_dir() else path.with_suffix(".pt") if path.suffix == ".json" else path  # policy.json: its .pt
-    cfg_path = pt.with_suffix(".json")
+    pt, cfg_path = policy_files(path)
     missing = [f.name for f in (pt, cfg_path) if not f.is_file()]
     if missing:
         has = ([f"{f.name} is there but {missing[0]} is missing (a policy is both files, as {trained_by} writes them)"
@@ -213,7 +271,7 @@ def load_policy(path: str | Path) -> Policy:
             "n_device", f"{spec.n_device} per-device features, but optdist's observation has {N_DEVICE_FEATURES}",
             f"the file was edited since it was written: restore \"n_device\" {N_DEVICE_FEATURES} and \"n_global\" as "
             f"written, or {_RETRAIN}")])
-    state = _read_weights(pt, _shapes(spec))
+    state = _read_weights(pt, _shapes(spec), raw)
     check_layout(pt.with_suffix(".json"), raw, spec.n_global, spec.n_actions, _RETRAIN)
     net = DeviceQNet(spec.n_global, spec.n_device, spec.n_actions, tuple(spec.hidden))
     net.load_state_dict(state)

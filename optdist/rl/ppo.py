@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
 from optdist.instance import Instance
-from optdist.io import atomic_path, atomic_write_json
+from optdist.io import atomic_write_json
 from optdist.jsonfile import quoted, value_text
 from optdist.result import SolveResult, Termination
 from optdist.rl import ENV_ID
@@ -40,7 +40,7 @@ from optdist.rl.policy import (MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, _read_weights
                                merge_extra, not_modelled, read_policy_config, stopping_training, training_notes,
                                time_limit_extra, train_deadline)
 from optdist.rl.presets import Preset, count_in_range, preset_for
-from optdist.rl.train import POLICY_FORMAT, stop_signal_name, training_began
+from optdist.rl.train import POLICY_FORMAT, save_state_dict, stop_signal_name, training_began
 from optdist.rl.trajectory import DeviceRows
 
 PPO_FORMAT = "optdist-rl-ppo/1"
@@ -259,11 +259,11 @@ def _restore_ppo(model, env, meta: dict, state: dict, folder: Path) -> None:
 
 
 def save_ppo(policy: PPOPolicy, out: str | Path) -> Path:
-    """Write ``policy.pt`` (state dict) and ``policy.json`` into ``out``; returns the folder."""
+    """Write ``policy.pt`` (state dict, with ``policy.json``'s training fields:
+    :func:`optdist.rl.train.save_state_dict`) and ``policy.json`` into ``out``; returns the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "policy.pt") as tmp:
-        torch.save(policy.net.state_dict(), tmp)
+    save_state_dict(policy.net.state_dict(), policy.config, out / "policy.pt")
     atomic_write_json(out / "policy.json", policy.config)
     return out
 
@@ -281,7 +281,7 @@ def load_ppo(path: str | Path) -> PPOPolicy:
                                        document="policy.json as train-rl --algo maskable-ppo writes it")
     net = _build(spec.obs_size, spec.n_actions, spec.net_arch)
     retrain = "retrain it with `optdist train-rl INSTANCE --algo maskable-ppo --out DIR`"
-    state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()},
+    state = _read_weights(pt, {k: tuple(v.shape) for k, v in net.state_dict().items()}, raw,
                           '"net_arch", "obs_size" and "n_actions"', retrain)
     check_layout(pt.with_suffix(".json"), raw, spec.obs_size - N_DEVICE_FEATURES * spec.n_actions, spec.n_actions,
                  retrain)
@@ -300,10 +300,18 @@ def _chooser(net: torch.nn.Module):
     return choose
 
 
-def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | None = None) -> tuple[OnlineOutcome, list[float], list[int]]:
+def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | None = None,
+                       warmup: bool = True) -> tuple[OnlineOutcome, list[float], list[int]]:
     """Place every request with a MaskablePPO policy: the outcome, decision seconds and segments per request.
 
-    The instance needs the policy's CNNs and number of devices; ValueError otherwise.
+    The instance needs the policy's CNNs and number of devices; ValueError otherwise. ``warmup``
+    (default on), as for the DQN (:func:`optdist.rl.policy.place_online`): before the first arrival,
+    each CNN's first request is decided on a scratch copy of the empty usage
+    (:func:`optdist.rl.decide.warm_up`), so that the first real request has the guesses later ones
+    get from the request before (same decisions): the actor has no ranking of the devices, so a
+    CNN's first request was otherwise decided one forward per segment (the first of
+    ``instances/coupled/cifar-12x10-rpi3.json``, 1473 segments: 820-940 ms, the others 5-57 ms). Its
+    seconds are the outcome's ``warmup_s`` (None without warm-up), apart from the decision seconds.
     """
     require_parallel_uplink(inst, "rl-ppo")
     cfg = policy.config
@@ -316,7 +324,7 @@ def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | N
     if feats.size != cfg["obs_size"]:
         raise ValueError(f"{which} reads {cfg['obs_size']} features, {inst.name} gives {feats.size}: retrain it")
     torch.set_num_threads(1)
-    return place_requests(inst, feats, _chooser(policy.net), True, active)
+    return place_requests(inst, feats, _chooser(policy.net), True, active, warmup=warmup)
 
 
 def solve_rl_ppo(
@@ -339,6 +347,8 @@ def solve_rl_ppo(
     policy (``extra["decided_past_deadline"]``: those decided after the limit). A signal during that
     training, or a given policy whose train-rl a signal stopped: as for ``rl`` (the training ends at
     the next env step, the run is ``interrupted``, ``extra["train_interrupted"]``; a saved one warns).
+    ``extra["warmup_s"]``: the warm-up before the first request (:func:`place_maskable_ppo`), in
+    ``wall_time`` and before the decisions (``time_limit``), not in the decision times.
     """
     from optdist.solvers.base import stop_on_signals  # not at import: it loads Pyomo
 
@@ -358,9 +368,10 @@ def solve_rl_ppo(
     wall = time.perf_counter() - t0
     dec = np.array(decision_s) * 1e3
     cfg = policy.config
-    merge_extra(extra, time_limit_extra(start, time_limit, t0, decision_s, policy.config, "train_s" in extra))
+    merge_extra(extra, time_limit_extra(start, time_limit, t0 + (out.warmup_s or 0.0), decision_s, policy.config,
+                                        "train_s" in extra))
     res = out.result(
-        "rl-ppo", wall, masked=True, **extra,
+        "rl-ppo", wall, masked=True, **extra, warmup_s=out.warmup_s,
         decision_ms_mean=float(dec.mean()), decision_ms_max=float(dec.max()),
         decision_us_per_segment=float(1e3 * dec.sum() / max(sum(segments), 1)),
         decision_ms_per_request=[float(x) for x in dec],

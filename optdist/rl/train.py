@@ -3,8 +3,9 @@
 Per episode (one layer) the curves record the return, the latency penalty (sum of the paper's
 per-segment delays ``O_ij / rho_i + c_k / e_j``, Fig. 8), the stage time ``T_k`` the layer got,
 and whether every step met every constraint (Figs. 7 and 9). The policy is saved as
-``policy.pt`` (the Q-network's ``state_dict``, load with ``torch.load(..., weights_only=True)``)
-plus ``policy.json`` (everything needed to rebuild it and its observation layout).
+``policy.pt`` (the Q-network's ``state_dict``, load with ``torch.load(..., weights_only=True)``;
+it also records policy.json's training fields, :func:`save_state_dict`) plus ``policy.json``
+(everything needed to rebuild it and its observation layout).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import torch
 from tqdm import tqdm
 
 from optdist.instance import Instance
-from optdist.io import atomic_path, atomic_write_json, atomic_write_text
+from optdist.io import atomic_path, atomic_write_json, atomic_write_text, json_dumps
 from optdist.jsonfile import json_text, text_of, value_text
 from optdist.rl.dqn import DQNAgent, DQNConfig, ReplayBuffer
 from optdist.rl.env import DistPrivacyEnv, Reward
@@ -791,12 +792,30 @@ def stop_signal_name() -> str:
     return signal.Signals(got[0]).name if got else "SIGINT"
 
 
+#: the attribute of a saved policy's ``state_dict`` (an ``OrderedDict``) that holds the training
+#: fields of its ``policy.json`` as written (:func:`save_state_dict`)
+TRAINED_WITH = "optdist_trained_with"
+#: fields of ``policy.json`` not recorded in ``policy.pt``: measurements, not settings
+UNRECORDED = ("train_s",)
+
+
+def save_state_dict(state: dict[str, torch.Tensor], config: dict, pt: Path) -> None:
+    """Write ``state`` (a ``state_dict``) to ``pt`` with ``config``'s fields (but :data:`UNRECORDED`)
+    as the JSON ``policy.json`` holds them, in its attribute :data:`TRAINED_WITH`: plain dicts,
+    lists, strings and numbers, so ``torch.load(weights_only=True)`` reads the file, and
+    ``net.load_state_dict`` ignores the attribute. Loading compares ``policy.json`` with it
+    (:func:`optdist.rl.policy.check_trained_with`): an edited field is refused, not run with
+    settings the network was not trained with."""
+    state.__dict__[TRAINED_WITH] = json.loads(json_dumps({k: v for k, v in config.items() if k not in UNRECORDED}))
+    with atomic_path(pt) as tmp:
+        torch.save(state, tmp)
+
+
 def save_policy(res: TrainResult, out: str | Path) -> Path:
-    """Write ``policy.pt`` and ``policy.json`` into ``out``; returns the folder."""
+    """Write ``policy.pt`` (:func:`save_state_dict`) and ``policy.json`` into ``out``; returns the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "policy.pt") as tmp:
-        torch.save(res.agent.q.state_dict(), tmp)
+    save_state_dict(res.agent.q.state_dict(), res.config, out / "policy.pt")
     atomic_write_json(out / "policy.json", {**res.config, "train_s": res.train_s})
     return out
 
