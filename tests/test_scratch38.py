@@ -57,11 +57,28 @@ def test_the_start_types_and_their_hybrids_are_those_of_the_scripts(scratch, c20
 
     inst, start = c20
     groups = mixing.device_groups(inst)
-    types = mixing.start_types(inst, start, groups)
-    assert list(types) == ["A", "B", "C", "D", "E"]
+    types, of = mixing.start_types(inst, start, groups)
+    assert list(types) == ["A", "B", "C", "D", "E"] and len({of[r] for r in (0, 4, 11, 16, 19)}) == 5
     lat = sorted(mixing.score(inst, groups, c)[0] for c in types.values())
     assert lat[0] == pytest.approx(0.0224, abs=1e-4) and lat[-1] == pytest.approx(0.0244, abs=1e-4)  # 22.40-24.40 ms
     assert len(mixing.hybrids(inst, groups, types)) == 14
+
+
+def test_the_counts_milp_starts_from_the_start_and_the_rounded_lp_mix(scratch, c20):
+    """count_milp given the engine's plan (its 5 types) as start never ends above it, even in 2 s; the
+    pool LP's mix rounded to whole counts is tried first (logged) and the placement is feasible."""
+    import mixing
+    from optdist.evaluate import evaluate
+
+    inst, start = c20
+    groups = mixing.device_groups(inst)
+    types, of = mixing.start_types(inst, start, groups)
+    said = []
+    asg, info = mixing.count_milp(inst, groups, types, 2.0, start=(start, of), rounded=(0.993,), log=said.append)
+    ev = evaluate(inst, asg)
+    assert ev.feasible and ev.n_rejected == 0 and ev.objective <= 0.466165399351009 + 1e-9
+    assert ev.objective == pytest.approx(info["value"], rel=1e-9) and sum(info["counts"].values()) == 20
+    assert any("rounded mix (share 0.993)" in line for line in said)
 
 
 def test_price_vectors_are_the_duals_and_their_tilts(scratch):

@@ -72,6 +72,8 @@ from optdist.transfers import RESOURCES  # noqa: E402
 GAP = 0.05
 #: pool columns taken per price vector (countmilp.py sel:3)
 PER_PRICE = 3
+#: pool LP shares whose mix, rounded, the counts MILP starts from (mixing.count_milp)
+ROUNDED = (0.993, 0.98, 0.97, 0.95)
 
 
 def check_instance(inst: Instance, path: str) -> None:
@@ -189,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
                                                  "priced_value": value, "owners": [a.tolist() for a in col]})
         note.update(split=round(aim, 6), priced_value=round(value, 6))
     with st.step("pool") as note:
-        base = start_types(inst, start, groups) | {"N": col}
+        types, of = start_types(inst, start, groups)
+        base = types | {"N": col}
         hyb = hybrids(inst, groups, base)
         pool, sc, duals = priced_pool(inst, groups, hyb)
         note.update(start_types=len(base) - 1, hybrids=len(hyb), pool=len(pool))
@@ -197,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
         prices = price_vectors(duals)
         names = select(sc, [n for n in base if n in pool], prices, PER_PRICE)
         cols = base | {n: pool[n] for n in names}
-        asg, info = count_milp(inst, groups, cols, args.count_time_limit)
+        asg, info = count_milp(inst, groups, cols, args.count_time_limit, start=(start, of), rounded=ROUNDED)
         note.update(columns=len(cols), milp=info["status"], milp_bound=round(info["bound"], 6))
     with st.step("evaluate") as note:
         ev = evaluate(inst, asg)

@@ -10,6 +10,8 @@ price vectors); ``from_scratch.py`` runs these functions.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment, linprog
 
@@ -54,24 +56,28 @@ def score(inst: Instance, groups: list[list[int]], own: Column) -> Score | None:
     return (float(ev.latency[0]), *(float(b[g].sum() / bc[g[0]]) for g in groups))
 
 
-def start_types(inst: Instance, asg: Assignment, groups: list[list[int]]) -> dict[str, Column]:
+def start_types(inst: Instance, asg: Assignment, groups: list[list[int]]) -> tuple[dict[str, Column], list[str | None]]:
     """The distinct request types of a placement as columns (owners of request 0): requests whose
     latency and per-device loads agree up to relabelling the devices of a group are one type;
-    named ``A``, ``B``, ... in order of their first request."""
+    named ``A``, ``B``, ... in order of their first request. Returns (the types, each request's
+    type name, None where it is not placed)."""
     src = np.asarray(inst.request_source)
     out: dict[str, Column] = {}
-    seen: set = set()
+    seen: dict[tuple, str] = {}
+    of: list[str | None] = []
     for r, own in enumerate(asg.owners):
         if own is None:
+            of.append(None)
             continue
         col = _rename(own, int(src[r]), int(src[0]))
         ev = alone(inst, 0, col)
         key = (round(float(ev.latency[0]), 12),
                *(tuple(sorted(np.round(ev.bandwidth_used[g], 3))) for g in groups))
         if key not in seen:
-            seen.add(key)
-            out[chr(ord("A") + len(out))] = col
-    return out
+            seen[key] = chr(ord("A") + len(out))
+            out[seen[key]] = col
+        of.append(seen[key])
+    return out, of
 
 
 def priced(s: Score, pi: np.ndarray) -> float:
@@ -165,6 +171,41 @@ def priced_pool(inst: Instance, groups: list[list[int]], cols: dict[str, Column]
     return pool, sc, duals + [pi]
 
 
+def _start_point(inst: Instance, groups: list[list[int]], cols: dict[str, Column], classes: dict, x: dict,
+                 n: dict, nv: int, asg: Assignment, of: list[str | None]) -> list[float]:
+    """The counts MILP's variables at placement ``asg`` (request r: column ``of[r]`` relabelled)."""
+    val = np.zeros(nv)
+    for r, t in enumerate(of):
+        if t is None:
+            continue
+        val[x[t]] += 1
+        b = alone(inst, r, asg.owners[r]).bandwidth_used
+        for g, grp in enumerate(groups):
+            vs = np.array([v for v, _ in classes[t, g]])
+            for d in grp:
+                val[n[t, g, int(np.argmin(np.abs(vs - b[d]))), d]] += 1
+    return val.tolist()
+
+
+def _solution(values: list[float]):
+    import highspy
+
+    sol = highspy.HighsSolution()
+    sol.col_value = list(values)
+    sol.value_valid = True
+    return sol
+
+
+def _rounded_counts(inst: Instance, groups: list[list[int]], cols: dict[str, Column], share: float) -> dict[str, int]:
+    """The pool LP's mix of ``cols`` at ``share`` rounded to whole counts summing to the requests
+    (floors, then the largest remainders)."""
+    mix = pool_lp({t: score(inst, groups, c) for t, c in cols.items()}, groups, inst.n_requests, share)[2]
+    out = {t: int(np.floor(v + 1e-9)) for t, v in mix.items()}
+    for t in sorted(mix, key=lambda t: out[t] - mix[t])[: inst.n_requests - sum(out.values())]:
+        out[t] += 1
+    return out
+
+
 def price_vectors(duals: list[np.ndarray], tilts: tuple[float, ...] = (0.2, 0.45)) -> list[np.ndarray]:
     """The price vectors the selection ranks columns at (``duals``: :func:`priced_pool`'s): the final
     pool LP's duals, the first round's (the hybrids' LP), and the final ones tilted: one group's
@@ -200,11 +241,17 @@ def select(sc: dict[str, Score], base: list[str], prices: list[np.ndarray], k: i
 
 
 def count_milp(inst: Instance, groups: list[list[int]], cols: dict[str, Column], time_limit: float,
-               margin: float = 0.0, log=print) -> tuple[Assignment, dict]:
+               margin: float = 0.0, start: tuple[Assignment, list[str | None]] | None = None,
+               rounded: tuple[float, ...] = (), log=print) -> tuple[Assignment, dict]:
     """How many requests use each column and how many of each load value every device takes (a
     MILP, HiGHS 1 thread, ``time_limit`` s; per-device bandwidth <= its evaluator limit
     :func:`~optdist.evaluate.capacity_limit` x ``(1 - margin)``), split into one
-    relabelling per request by bipartite matchings (countmilp.py). Returns (the placement, its
+    relabelling per request by bipartite matchings (countmilp.py). ``start``: a placement whose
+    every request is one of ``cols`` relabelled within the groups, with each request's column name
+    (:func:`start_types`), given to the MILP as its first point; ``rounded``: pool LP shares at
+    which the LP's mix of ``cols`` is rounded to whole counts (largest remainders) and the MILP
+    solved with those counts fixed (at most 10 % of ``time_limit`` in all), the first that has a
+    point, the MILP's first point where better than ``start``'s. Returns (the placement, its
     info: counts per column, the MILP's status, value and bound). Raises ``ValueError`` where
     the MILP found no point."""
     import highspy
@@ -253,6 +300,29 @@ def count_milp(inst: Instance, groups: list[list[int]], cols: dict[str, Column],
         st.append(len(ix)); ix += [i for i, _ in e]; va += [v for _, v in e]; rlo.append(a); rhi.append(b)
     h.addRows(len(rows), np.array(rlo, float), np.array(rhi, float), len(ix), np.array(st, dtype=np.int32),
               np.array(ix, dtype=np.int32), np.array(va, float))
+    t0 = time.perf_counter()
+    points = [] if start is None else [_start_point(inst, groups, cols, classes, x, n, nv, *start)]
+    for share in rounded:
+        left = 0.1 * time_limit - (time.perf_counter() - t0)
+        if left <= 0:
+            break
+        fixed = _rounded_counts(inst, groups, cols, share)
+        h.changeColsBounds(len(x), np.array(list(x.values()), dtype=np.int32), *(np.array([float(fixed.get(t, 0))
+                           for t in x]),) * 2)
+        h.setOptionValue("time_limit", left)
+        h.run()
+        ok = h.getInfo().primal_solution_status == 2
+        log(f"  counts fixed at the pool LP's rounded mix (share {share}): "
+            + (f"{h.getInfo().objective_function_value:.9f}" if ok else "no point") + f", {fixed}")
+        if ok:
+            points.append(list(h.getSolution().col_value))
+            break
+    if rounded:  # the counts free again, the time left
+        h.changeColsBounds(len(x), np.array(list(x.values()), dtype=np.int32), np.zeros(len(x)),
+                           np.full(len(x), float(inst.n_requests)))
+        h.setOptionValue("time_limit", max(time_limit - (time.perf_counter() - t0), 1.0))
+    if points:
+        h.setSolution(_solution(min(points, key=lambda v: float(np.dot(cost, v)))))
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     if h.getInfo().primal_solution_status != 2:  # kSolutionStatusFeasible
