@@ -177,10 +177,12 @@ def test_the_gap_table_names_a_plan_start_s_offline_seconds(tmp_path):
     assert gt.plan_start_seconds(with_s) == 801.4 and gt.plan_start_seconds(without) is None
     assert gt.plan_start_seconds(tmp_path / "missing.json") is None
     row = pd.Series({"plan_start": "x.json", "plan_start_s": 801.4})
-    assert gt.caveats(row) == ["plan started from a given placement (found in 801 s offline)"]
-    assert gt.caveats(pd.Series({"plan_start": "x.json"})) == ["plan started from a given placement"]
-    assert gt.caveats(pd.Series({"plan_start": "x.json", "plan_start_s": float("nan")})) == [
+    assert gt.caveats(row, cost=True) == ["plan started from a given placement (found in 801 s offline)"]
+    assert gt.caveats(row) == ["plan started from a given placement"]  # the figure's cell: no room
+    assert gt.caveats(pd.Series({"plan_start": "x.json"}), cost=True) == ["plan started from a given placement"]
+    assert gt.caveats(pd.Series({"plan_start": "x.json", "plan_start_s": float("nan")}), cost=True) == [
         "plan started from a given placement"]
+    assert "(found in 801 s offline)" in gt.cell(pd.Series({**row, "latency_ms": 450.5, "gap_%": 2.5}))
 
 
 @pytest.mark.slow
