@@ -36,7 +36,8 @@ Methods (``--methods``, :data:`METHODS`):
   forecast; ``polish_joint_solves`` / ``_capped`` / ``_stalled``: its joint solves started / stopped by
   their cap / by the stall rule, empty in records made before they were kept; ``--plan-start DIR``: with the exact forecast, the engine's plan of an instance
   starts from ``DIR/<instance>.json`` where that file exists, e.g. a longer offline run's
-  placement, ``plan_start`` in the record and the table); ``... (forecast -25 %)`` /
+  placement, ``plan_start`` in the record and the table; ``plan_start_s``: the offline seconds that
+  found it, where its ``meta.offline_s`` says, e.g. ``benchmarks/scale/cifar20_mix/from_scratch.py``'s); ``... (forecast -25 %)`` /
   ``(+25 %)``: either with a forecast missing every 4th request / holding every 4th request
   twice (:func:`wrong_forecast`);
 * ``rl (paper reward)``: the paper's agent: eq. 11 reward (sigma, beta), no action masking,
