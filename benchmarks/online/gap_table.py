@@ -36,7 +36,8 @@ Methods (``--methods``, :data:`METHODS`):
   forecast; ``polish_joint_solves`` / ``_capped`` / ``_stalled``: its joint solves started / stopped by
   their cap / by the stall rule, empty in records made before they were kept; ``--plan-start DIR``: with the exact forecast, the engine's plan of an instance
   starts from ``DIR/<instance>.json`` where that file exists, e.g. a longer offline run's
-  placement, ``plan_start`` in the record and the table); ``... (forecast -25 %)`` /
+  placement, ``plan_start`` in the record and the table; ``plan_start_s``: the offline seconds that
+  found it, where its ``meta.offline_s`` says, e.g. ``benchmarks/scale/cifar20_mix/from_scratch.py``'s); ``... (forecast -25 %)`` /
   ``(+25 %)``: either with a forecast missing every 4th request / holding every 4th request
   twice (:func:`wrong_forecast`);
 * ``rl (paper reward)``: the paper's agent: eq. 11 reward (sigma, beta), no action masking,
@@ -164,6 +165,18 @@ def plan_start_file(inst: Instance, plan_start: Path | None) -> Path | None:
     return path if path.is_file() else None
 
 
+def plan_start_seconds(path: Path) -> float | None:
+    """The offline seconds that found the placement at ``path``: its meta's ``offline_s`` (written by
+    ``benchmarks/scale/cifar20_mix/from_scratch.py``), None where the file does not say (older
+    placements; a file that is not JSON is :func:`check_plan_starts`'s to refuse)."""
+    try:
+        meta = json.loads(path.read_text()).get("meta")
+    except (OSError, ValueError, AttributeError):
+        return None
+    v = meta.get("offline_s") if isinstance(meta, dict) else None
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
 def check_plan_starts(insts: list[Instance], plan_start: Path) -> None:
     """Read every ``plan_start/<instance>.json`` of ``insts`` as a placement of its instance before
     anything runs; ValueError naming the file and the fix, or naming the folder when it holds no
@@ -259,6 +272,7 @@ def solve_method(inst: Instance, method: str, episodes: int, plan_time_limit: fl
         extra = {"prep_s": res.extra["plan_s"], "plan_found_by": res.extra["plan_found_by"],
                  "plan_start": None if start is None else str(start.resolve().relative_to(ROOT)
                                                               if start.resolve().is_relative_to(ROOT) else start),
+                 "plan_start_s": None if start is None else plan_start_seconds(start),
                  "plan_ms": None if plan is None else 1e3 * plan,
                  "plan_time_limit_s": plan_time_limit,
                  "polish_time_limit_s": res.extra["polish_time_limit_s"],  # the cap the solve used
@@ -426,7 +440,7 @@ def cell(r: pd.Series) -> str:
     if pd.isna(r.get("gap_%")):
         return "-"
     vs = f" ({r['vs_exact_%']:+.1f} % vs exact)" if pd.notna(r.get("vs_exact_%")) else ""
-    return f"{r['gap_%']:+.1f} %{vs}" + "".join(f"; {c}" for c in caveats(r))
+    return f"{r['gap_%']:+.1f} %{vs}" + "".join(f"; {c}" for c in caveats(r, cost=True))
 
 
 def left_out() -> str:
@@ -460,7 +474,7 @@ def render() -> None:
     cols = ["instance", "method", "n_requests", "latency_ms", "reference_ms", "reference_kind", "gap_%", "vs_exact_%", "rejected", "capacity_viol",
             "privacy_viol", "placement_viol", "feasible", "decision_ms_per_request", "decision_ms_max", "train_s",
             "episodes", "timesteps", "trained_on", "policy", "prep_s", "plan_time_limit_s", "polish_time_limit_s", "plan_engine_ms", "plan_ms", "polish_moves", "polish_joint_solves", "polish_joint_capped",
-            "polish_joint_stalled", "plan_start", "shared_kB"]
+            "polish_joint_stalled", "plan_start", "plan_start_s", "shared_kB"]
     df = df[[c for c in cols if c in df.columns]]  # records older than a column leave it out, or empty in their rows
     atomic_write_text(HERE / "gap_table.csv", df.to_csv(index=False))
     names = list(dict.fromkeys(df["instance"]))
@@ -475,7 +489,8 @@ def render() -> None:
         summary.loc[r["instance"], r["method"]] = cell(r)
     shown = df.astype(object).where(df.notna(), None)
     started = df[df["plan_start"].notna()] if "plan_start" in df.columns else df.iloc[:0]
-    starts = "; ".join(f"{r['instance']} {r['method']} from `{r['plan_start']}`" for _, r in started.iterrows())
+    starts = "; ".join(f"{r['instance']} {r['method']} from `{r['plan_start']}`" + start_cost(r)
+                       for _, r in started.iterrows())
     longer = df[df.apply(longer_polish, axis=1)]
     polished = "; ".join(f"{r['instance']} {r['method']} ({r['plan_time_limit_s']:g} s engine, "
                          f"{r['polish_time_limit_s']:g} s polish)" for _, r in longer.iterrows())
@@ -497,7 +512,8 @@ def render() -> None:
         "(its latency then counts only the admitted ones) or breaks a constraint gets none. \"not run\": no record.",
         *([f"Plans started from a placement (`--plan-start`; the offline time that found that placement, e.g. one of "
            f"the exact engine's long runs behind `benchmarks/scale/coupled/best/` (`benchmarks/scale/README.md` says "
-           f"which), is not in `prep_s`: these rows are not comparable with plans made in `--plan-time-limit` s): "
+           f"which), is not in `prep_s` (where the start's file says it, `plan_start_s` and \"found in N s offline\"): "
+           f"these rows are not comparable with plans made in `--plan-time-limit` s): "
            f"{starts}."] if starts else []),
         *([f"Plans polished for longer than the engine ran (`--polish-time-limit`; `prep_s` counts the engine and "
            f"the polish, offline work before the first request): {polished}."] if polished else []),
@@ -522,11 +538,20 @@ def render() -> None:
     gap_grid(rows, HERE / "gap_table.png", methods=METHODS, groups={name: block(name) for name in names})
 
 
-def caveats(r: pd.Series) -> list[str]:
+def caveats(r: pd.Series, cost: bool = False) -> list[str]:
     """What a row's md cell and figure cell say after its gap where its plan had more offline help
-    than the others': a given start placement, a longer polish."""
-    return ((["plan started from a given placement"] if pd.notna(r.get("plan_start")) else [])
+    than the others': a given start placement (``cost``: with its offline seconds where known, the
+    md's cell; the figure's cell has no room), a longer polish."""
+    return (([f"plan started from a given placement{start_cost(r) if cost else ''}"] if pd.notna(r.get("plan_start"))
+             else [])
             + ([f"polish {r['polish_time_limit_s']:g} s"] if longer_polish(r) else []))
+
+
+def start_cost(r: pd.Series) -> str:
+    """`` (found in N s offline)`` where the record says what its plan start cost (``plan_start_s``),
+    else empty (records made before the field, or starts whose file does not say)."""
+    v = r.get("plan_start_s")
+    return f" (found in {v:.0f} s offline)" if v is not None and pd.notna(v) else ""
 
 
 def block(name: str) -> str:

@@ -449,6 +449,17 @@ def placement(tm: Terms, counts: np.ndarray, fc_owner: int) -> list[np.ndarray]:
     return own
 
 
+def column(inst: Instance, r: int, prices: dict[str, np.ndarray], x: np.ndarray,
+           m: TrajectoryModel | None = None) -> tuple[float, list[np.ndarray]]:
+    """The real placement of request ``r`` made from the MILP's point ``x`` (of ``m``, default the
+    whole relaxation's model, whose columns :meth:`TrajectoryModel.below` keeps): the fc on the
+    device that prices it least. Returns (its priced value in seconds, its owners per layer)."""
+    tm = Terms.of(inst, r, prices)
+    counts = trajectories(m if m is not None else build(inst, r, prices), tm, x)
+    value, f = min((priced_value(inst, r, placement(tm, counts, f), prices), f) for f in range(inst.n_devices))
+    return value, placement(tm, counts, f)
+
+
 class FarLP:
     """The pricing model's LP relaxation (:meth:`optdist.milp.decomposition.pricing.PricingModel.lp_value`)
     with one stage time held from below: a valid lower bound on ``v(pi)`` over the placements whose
@@ -576,16 +587,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  run: column {sv['value']:.6f}, bound {sv['bound']:.6f}; L(pi) = {part:.6f} + {inst.n_requests} x "
               f"{out['bound']:.6f} = {part + inst.n_requests * out['bound']:.6f}", flush=True)
         if res.get("x") is not None:
-            tm = Terms.of(inst, sv["r"], prices)
-            counts = trajectories(m if m is not None else build(inst, sv["r"], prices), tm, res["x"])
-            value, f = min((priced_value(inst, sv["r"], placement(tm, counts, f), prices), f)
-                           for f in range(inst.n_devices))
-            print(f"  a real placement from its best point: priced value {value:.6f} (fc on node {f}); "
+            value, own = column(inst, sv["r"], prices, res["x"], m)
+            print(f"  a real placement from its best point: priced value {value:.6f}; "
                   f"L(pi) can be at most {part + inst.n_requests * value:.6f} at these prices", flush=True)
             if args.column_out:
                 with open(args.column_out, "w") as fh:
                     json.dump({"prices": args.file, "solve": q, "r": sv["r"], "priced_value": value,
-                               "owners": [a.tolist() for a in placement(tm, counts, f)]}, fh)
+                               "owners": [a.tolist() for a in own]}, fh)
     return 0
 
 
