@@ -504,8 +504,8 @@ def render() -> None:
         "Reference: the certified optimum (opt) or best proven bound (bound) of `instances/coupled.solu` / "
         "`instances/paper.solu` as they are when this table is rendered; `exact engine` is the best feasible objective "
         "there (offline: the best of the exact engine's benchmark runs for the coupled sets, or of their polish by joint "
-        "moves, `benchmarks/scale/polish_placement.py`; cifar-20x20-nexus-rpi3's, a column mix of about 40 minutes of "
-        "scripts, `benchmarks/scale/cifar20_mix/`).",
+        "moves, `benchmarks/scale/polish_placement.py`; cifar-20x20-nexus-rpi3's, the column mix of "
+        "`benchmarks/scale/cifar20_mix/from_scratch.py`, 680 s from the instance alone).",
         f"Not in the table (no reference to measure a gap against): {left_out()}.",
         "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
         "gap = (latency - reference) / reference, for feasible placements only: a placement that rejects requests "
