@@ -898,6 +898,19 @@ def _visible(problems: list[Problem], at: str, what: str, text: str, example: st
                                 f"write the {what} in visible characters, e.g. {example}"))
 
 
+def _file_name(problems: list[Problem], name: str) -> None:
+    """A problem where the instance's ``name`` cannot be part of a file name (a ``/`` or ``\\``,
+    or ``.``/``..``): the files made from an instance take it (``pareto-<name>.csv``,
+    ``<name>.diagnosis.json``, ``runs/rl/<name>``), and "a/b" made ``pareto-a/b.csv`` in a
+    folder that does not exist, ".." made ``runs/rl/..``."""
+    if "/" not in name and "\\" not in name and name.strip() not in (".", ".."):
+        return
+    example = "".join("-" if c in "/\\" else c for c in name).strip(". ") or "lenet-1x10"
+    problems.append(Problem("name", f"name {_q(name)} is no file name: the files made from the instance take it "
+                            "(pareto-<name>.csv, <name>.diagnosis.json, runs/rl/<name>)",
+                            f"write the name without / or \\, e.g. \"name\": {_q(example)}"))
+
+
 def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     """Check ``spec`` beyond its schema and resolve it; raises :class:`InstanceError`."""
     where = str(path) if path else spec.name
@@ -923,6 +936,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     cnns = set(available_cnns()) | set(own)
 
     _visible(problems, "name", "name", spec.name, '"name": "lenet-1x10"')
+    _file_name(problems, spec.name)
     rows: list[dict] = []
     types: list[str | None] = []
     seen: dict[str, str] = {}

@@ -1,0 +1,107 @@
+"""break38: a new user's bad input (hand-written instances, several files, typed flags).
+
+1. An instance named with a path separator ("a/b") or ".." was accepted, and the files made from
+   it took the name: ``optdist pareto --out DIR/`` failed after the sweep with "the folder
+   DIR/pareto-a does not exist (fix: mkdir -p DIR/pareto-a)", and ``train-rl``'s default --out
+   ``runs/rl/..`` is ``runs``. Such a name is now a problem of the instance (field ``name``, fix).
+2. ``optdist diagnose A B --json DIR`` with two instances of one name wrote both diagnoses to
+   ``DIR/<name>.diagnosis.json``, the second replacing the first (each said "wrote"); a --json
+   that is a file failed only after the first diagnosis ("File exists"). Both are refused before
+   any diagnosis, naming the files and the fix; every instance file is read before the first one
+   is diagnosed.
+3. ``optdist generate --source-type rpi-4`` (or ``--devices raspberry=3``, ``--requests Lenet=2``)
+   said "unknown device type ...; catalog: ..." (and "your networks: " with none) without the flag
+   or a fix; now the flag, the close match and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from optdist.cli import main
+from optdist.instance import InstanceError, load_instance
+from tests.conftest import ROOT
+
+MICRO = ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"
+LENET = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.6.json"
+
+
+def _renamed(tmp_path: Path, name: str, file: str = "inst.json") -> Path:
+    doc = json.loads(MICRO.read_text())
+    doc["name"] = name
+    path = tmp_path / file
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("name, example", [("a/b", '"a-b"'), ("..", '"lenet-1x10"'), ("a\\b", '"a-b"')])
+def test_instance_name_that_is_no_file_name_is_refused(tmp_path, name, example):
+    with pytest.raises(InstanceError) as e:
+        load_instance(_renamed(tmp_path, name))
+    said = str(e.value)
+    assert "name: name " in said and "is no file name" in said, said
+    assert f'(fix: write the name without / or \\, e.g. "name": {example})' in said, said
+
+
+def test_pareto_of_slashed_name_refused_before_sweep(tmp_path, capsys):
+    inst = _renamed(tmp_path, "a/b")
+    out = tmp_path / "front"
+    out.mkdir()
+    assert main(["pareto", str(inst), "--points", "2", "--out", f"{out}/"]) == 2
+    assert "is no file name" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+
+
+def test_diagnose_two_instances_of_one_name_refused(tmp_path, capsys):
+    other = _renamed(tmp_path, "micro-1x3-tau0.6", "copy.json")
+    folder = tmp_path / "diag"
+    assert main(["diagnose", str(MICRO), str(other), "--json", str(folder)]) == 2
+    cap = capsys.readouterr()
+    assert "diagnosis of" not in cap.out, cap.out
+    assert f'{MICRO} and {other} are both instance "micro-1x3-tau0.6"' in cap.err, cap.err
+    assert "(fix: give each instance its own \"name\", or diagnose them one at a time" in cap.err, cap.err
+    assert not folder.exists()
+
+
+def test_diagnose_json_file_for_several_refused_before_work(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("keep")
+    assert main(["diagnose", str(MICRO), str(LENET), "--json", str(target)]) == 2
+    cap = capsys.readouterr()
+    assert "diagnosis of" not in cap.out, cap.out
+    assert f"--json {target}: exists and is not a folder" in cap.err, cap.err
+    assert target.read_text() == "keep"
+
+
+def test_diagnose_bad_second_file_refused_before_first_diagnosis(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert main(["diagnose", str(MICRO), str(bad)]) == 2
+    cap = capsys.readouterr()
+    assert "diagnosis of" not in cap.out, cap.out
+    assert str(bad) in cap.err
+
+
+def test_diagnose_families_typo_has_fix(capsys):
+    assert main(["diagnose", str(MICRO), "--families", "privacy,memry", "--no-solve"]) == 2
+    assert ('--families: unknown "memry" (fix: choose from "placement", "privacy", "memory", "compute", "bandwidth", '
+            "e.g. --families privacy,memory)") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--devices", "rpi3=2", "--source-type", "rpi-4"],
+     '--source-type: unknown device type "rpi-4" (fix: did you mean "rpi4"? use one of "beaglebone-ai", '),
+    (["--devices", "raspberry=2"], '--devices: unknown device type "raspberry" (fix: use one of '),
+    (["--devices", "rpi3=2", "--requests", "Lenet=1"],
+     '--requests: unknown CNN "Lenet" (fix: did you mean "lenet"? use one of the zoo\'s "cifar", "lenet", "micro", '
+     '"vgg16", "vgg19", or name your network\'s profile file with --networks Lenet=FILE.json)'),
+])
+def test_generate_unknown_names_say_flag_and_fix(tmp_path, capsys, args, said):
+    argv = ["generate", "--name", "g", "--tau", "0.6", "--requests", "lenet=1", *args, "--out", str(tmp_path / "g.json")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert said in err, err
+    assert "your networks: \n" not in err and not (tmp_path / "g.json").exists()
