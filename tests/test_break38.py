@@ -105,3 +105,48 @@ def test_generate_unknown_names_say_flag_and_fix(tmp_path, capsys, args, said):
     err = capsys.readouterr().err
     assert said in err, err
     assert "your networks: \n" not in err and not (tmp_path / "g.json").exists()
+
+
+ODD_NETS = '''
+from torch import nn
+
+def tiny():
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 10))
+
+def number():
+    return 42
+
+def flat_only():
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+'''
+
+
+@pytest.mark.parametrize("builder, said", [
+    ("tny", 'has no attribute "tny" (fix: did you mean "tiny"? it defines "flat_only", "number", "tiny")'),
+    ("number", "returned int, not a torch.nn.Module (fix: return the network, e.g. def build(): return MyNet())"),
+    ("flat_only", "a network needs at least two (the first and the last run on the source) (fix: profile a network"),
+])
+def test_profile_module_errors_give_fix(tmp_path, capsys, builder, said):
+    """4. ``optdist profile --module`` of a builder name with a typo, a builder returning no module
+    or a network of one layer said what was wrong but no fix (no close match for the typo)."""
+    pytest.importorskip("torch")
+    folder = tmp_path / "my nets é"
+    folder.mkdir()
+    (folder / "odd.py").write_text(ODD_NETS)
+    assert main(["profile", "--module", f"{folder}/odd.py:{builder}", "--input", "1,8,8",
+                 "--out", str(tmp_path / "p.json")]) == 2
+    err = capsys.readouterr().err
+    assert said in err, err
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_profile_module_import_failure_gives_fix(tmp_path, capsys):
+    assert main(["profile", "--module", "no_such_module_b38:net", "--input", "1,8,8", "--out", str(tmp_path / "p.json")]) == 2
+    assert "(fix: run in the folder that holds it, or give its file" in capsys.readouterr().err
+
+
+def test_unknown_attack_target_close_match(capsys):
+    """5. ``optdist train-target lent`` (and ``calibrate lent``) said "unknown target "lent"; targets:
+    ..." without the fix or the close match."""
+    assert main(["train-target", "lent"]) == 2
+    assert 'unknown target "lent" (fix: did you mean "lenet"? choose from "cifar", "lenet", "orlvgg"' in capsys.readouterr().err
