@@ -604,8 +604,18 @@ def load_profile_file(path: str | Path) -> Profile:
     return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
 
 
-def write_profile_file(profile: Profile, path: str | Path) -> Path:
-    """Write ``profile`` atomically as an ``optdist-profile/2`` file (checked by reading it back)."""
+def write_profile_file(profile: Profile, path: str | Path, *, force: bool = False) -> Path:
+    """Write ``profile`` atomically as an ``optdist-profile/2`` file (checked by reading it back).
+
+    ``path`` is checked first, as ``optdist profile --out`` checks it: its folder must exist (none
+    is created) and an existing file there is replaced only if it is a profile (``force=True``:
+    any regular file); each refusal is an :class:`~optdist.io.OutputPathError` (a ValueError)
+    naming the path and the fix. Before, an instance file given by mistake was replaced."""
+    from optdist.io import check_output_file, check_overwritable
+
+    if not force:
+        check_output_file(path, "write_profile_file path")
+        check_overwritable(path, FORMATS, "write_profile_file path", override="force=True")
     doc = profile.to_json()
     parse_profile(doc, str(path))
     return atomic_write_json(path, doc)

@@ -150,3 +150,56 @@ def test_unknown_attack_target_close_match(capsys):
     ..." without the fix or the close match."""
     assert main(["train-target", "lent"]) == 2
     assert 'unknown target "lent" (fix: did you mean "lenet"? choose from "cifar", "lenet", "orlvgg"' in capsys.readouterr().err
+
+
+def _victim(tmp_path: Path, source: Path = MICRO) -> tuple[Path, bytes]:
+    """A copy of ``source`` (an instance file) a command is wrongly pointed at, and its bytes."""
+    path = tmp_path / "mine.json"
+    path.write_bytes(source.read_bytes())
+    return path, path.read_bytes()
+
+
+@pytest.mark.parametrize("argv", [
+    ["diagnose", str(LENET), "--no-solve", "--json", "{victim}"],
+    ["profile", "--module", f"{ROOT}/examples/byon/mynets.py:lenet_32_64", "--input", "1,28,28", "--out", "{victim}"],
+])
+def test_outputs_do_not_replace_an_instance(tmp_path, capsys, argv):
+    """6. ``optdist profile --module ... --out mine.json`` and ``optdist diagnose ... --json mine.json``
+    replaced the user's instance file mine.json (``solve --out`` refuses it); now refused before
+    any work, naming the file, what it is and the fix."""
+    if argv[0] == "profile":
+        pytest.importorskip("torch")
+    victim, before = _victim(tmp_path)
+    assert main([a.replace("{victim}", str(victim)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert f"{victim}: exists and is an optdist-instance/1 document, not " in err, err
+    assert victim.read_bytes() == before
+
+
+def test_generate_does_not_replace_a_profile(tmp_path, capsys):
+    profile = tmp_path / "mynet.profile.json"
+    profile.write_bytes((ROOT / "models" / "profiles" / "micro.json").read_bytes())
+    before = profile.read_bytes()
+    argv = ["generate", "--name", "g", "--requests", "lenet=1", "--devices", "rpi3=2", "--tau", "0.6", "--out"]
+    assert main([*argv, str(profile)]) == 2
+    assert "exists and is an optdist-profile/2 document, not optdist-instance/1" in capsys.readouterr().err
+    assert profile.read_bytes() == before
+    victim, _ = _victim(tmp_path)  # an instance is replaced: generating again
+    assert main([*argv, str(victim)]) == 0
+    assert json.loads(victim.read_text())["name"] == "g"
+
+
+def test_write_profile_file_checks_its_path(tmp_path):
+    from optdist.io import OutputPathError
+    from optdist.profiles import load_profile, write_profile_file
+
+    prof = load_profile("micro")
+    victim, before = _victim(tmp_path)
+    with pytest.raises(OutputPathError, match="exists and is an optdist-instance/1 document.*pass force=True"):
+        write_profile_file(prof, victim)
+    assert victim.read_bytes() == before
+    with pytest.raises(OutputPathError, match="does not exist"):
+        write_profile_file(prof, tmp_path / "no-such" / "p.json")
+    assert not (tmp_path / "no-such").exists()
+    write_profile_file(prof, victim, force=True)
+    assert json.loads(victim.read_text())["cnn"] == "micro"

@@ -12,10 +12,11 @@ from typing import Any
 
 from optdist.cli import CliError, count_flag, missing_file_fix, number_flag, path_flag, read_number
 from optdist.generate import MAX_NODES, MAX_REQUESTS
-from optdist.io import atomic_write_json, check_not_an_input, check_output_file, naming, restore_non_finite
+from optdist.instance import FORMAT as INSTANCE_FORMAT
+from optdist.io import atomic_write_json, check_not_an_input, check_output_file, check_overwritable, naming, restore_non_finite
 from optdist.jsonfile import text_of
 from optdist.options import number_problem
-from optdist.profiles import MAX_REPEATS
+from optdist.profiles import FORMATS as PROFILE_FORMATS, MAX_REPEATS
 
 log = logging.getLogger("optdist")
 CATALOG_EXAMPLE = "examples/byon/mydevices.json"  # a device catalog in the repository, the --devices-catalog fixes' example
@@ -214,10 +215,11 @@ def cmd_profile(args: argparse.Namespace) -> int:
         from optdist.profiles import write_profile_file
 
         check_output_file(args.out)
+        check_overwritable(args.out, PROFILE_FORMATS)  # before the tracing: an instance given by mistake is kept
         prof = profile_builder(args.module, _parse_shape(args.input), args.name, args.measure, args.repeats)
         check_not_an_input(args.out, [_module_file(args.module.rsplit(":", 1)[0])])
         with naming("--out"):
-            write_profile_file(prof, args.out)
+            write_profile_file(prof, args.out, force=True)  # --out checked above
         print(f"wrote {args.out}")
     elif args.input or args.out or args.name or args.measure or args.repeats is not None:
         raise ValueError("--input, --out, --name, --measure and --repeats go with --module pkg.mod:builder")
@@ -453,6 +455,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                          "files made from it; fix: give one, e.g. --name lenet-10)")
     if args.out:
         check_output_file(args.out)
+        check_overwritable(args.out, (INSTANCE_FORMAT,))  # an instance is replaced, a profile or table is not
     where = (args.out.parent if args.out else Path(".")).resolve()
     rel = lambda f: os.path.relpath(Path(f).resolve(), where)  # noqa: E731 - paths relative to the instance
     networks = {}

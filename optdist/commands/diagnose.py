@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optdist.cli import option_flag, path_flag
-from optdist.io import atomic_write_json, check_output_file, make_output_folder, naming
+from optdist.io import atomic_write_json, check_output_file, check_overwritable, make_output_folder, naming
 from optdist.jsonfile import quoted, text_of
 
 if TYPE_CHECKING:
@@ -61,6 +61,12 @@ def exit_status(d: Diagnosis) -> int:
     return EXIT_FEASIBLE if shown_feasible else EXIT_NO_FEASIBLE
 
 
+def _json_path(args: argparse.Namespace, inst) -> Path:
+    """Where ``--json`` writes ``inst``'s diagnosis: the file given for one instance, else
+    ``FOLDER/<name>.diagnosis.json``."""
+    return args.json if len(args.files) == 1 else args.json / f"{inst.name}.diagnosis.json"
+
+
 def _refuse_shared_names(files: list[Path], insts: list, folder: Path) -> None:
     """ValueError naming ``folder``, the two files and the fix where two of the instances ``insts``
     (read from ``files``) share a name: their diagnoses would be one file, ``folder/<name>.diagnosis.json``
@@ -75,7 +81,7 @@ def _refuse_shared_names(files: list[Path], insts: list, folder: Path) -> None:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from optdist.diagnose import RELAXABLE, diagnose
+    from optdist.diagnose import FORMAT, RELAXABLE, diagnose
     from optdist.instance import load_instance
     from optdist.interrupts import interrupted_status
 
@@ -89,6 +95,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.json and len(args.files) > 1:
         _refuse_shared_names(args.files, insts, args.json)
         make_output_folder(args.json, "--json")  # a file there is refused now, not after the first diagnosis
+    for inst in insts if args.json else []:  # an instance or profile given by mistake is kept
+        check_overwritable(_json_path(args, inst), (FORMAT,), "--json")
     worst = 0
     for f, inst in zip(args.files, insts):
         d = diagnose(inst, solve=not args.no_solve, time_limit=args.time_limit, threads=args.threads, families=fams,
@@ -98,7 +106,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
                         "what the other solves found): %s", f, e["solves"], "s" if e["solves"] > 1 else "", e["message"])
         print(d.report())
         if args.json:
-            out = args.json if len(args.files) == 1 else args.json / f"{inst.name}.diagnosis.json"
+            out = _json_path(args, inst)
             with naming("--json"):  # the report is printed above: a full disk loses only the file
                 atomic_write_json(out, d.to_json(), non_finite=True)
             print(f"wrote {out}")
