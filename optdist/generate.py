@@ -10,7 +10,7 @@ from optdist.devices import device_catalog
 from optdist.instance import FORMAT, _did_you_mean, parse
 from optdist.io import atomic_write_json
 from optdist.jsonfile import quoted, text_of, value_text
-from optdist.profiles import available_cnns
+from optdist.profiles import available_cnns, zoo_choices
 
 MAX_REQUESTS = 1_000_000  # per CNN
 MAX_NODES = 100_000  # devices per type, and sources
@@ -66,7 +66,7 @@ def generate(
         if c not in available_cnns() and c not in networks:
             own = f", or your networks {quoted(sorted(networks))}" if networks else ""
             raise ValueError(f"--requests: unknown CNN {text_of(c)} (fix: {_did_you_mean(c, [*available_cnns(), *networks])}"
-                             f"use one of the zoo's {quoted(available_cnns())}{own}, or name your network's profile "
+                             f"use one of the zoo's CNNs: {zoo_choices()}{own}, or name your network's profile "
                              f"file with --networks {c}=FILE.json)")
     rng = np.random.default_rng(seed)
     cnns = [c for c, n in requests.items() if n > 0]

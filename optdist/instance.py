@@ -52,7 +52,7 @@ from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.names import MANY_NAMES_CUTOFF, closest
 from optdist.options import is_whole
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
-from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
+from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file, zoo_choices
 from optdist.transfers import segment_seconds
 
 FORMAT = "optdist-instance/1"
@@ -993,7 +993,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         if rq.cnn not in cnns:
             if rq.cnn not in spec.networks:
                 problems.append(Problem(f"{p}.cnn", f"unknown CNN {_q(rq.cnn)}", f"{_did_you_mean(rq.cnn, cnns)}use one "
-                                        f"of {_choices(cnns)}, or name your own network's profile file in \"networks\": "
+                                        f"of {_choices(cnns) or zoo_choices()}, or name your own network's profile file in \"networks\": "
                                         f"{{{_q(rq.cnn)}: \"FILE.json\"}}"))
 
     used = sorted({rq.cnn for rq in spec.requests} & cnns)
@@ -1021,7 +1021,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     for cnn in sorted(set(spec.privacy) - set(used)):
         if cnn not in cnns and cnn not in spec.networks:  # a network whose file failed is reported once, above
             problems.append(Problem(f"privacy.{cnn}", f"unknown CNN {_q(cnn)}",
-                                    f"{_did_you_mean(cnn, cnns)}use one of {_choices(cnns)}, or remove the entry"))
+                                    f"{_did_you_mean(cnn, cnns)}use one of {_choices(cnns) or zoo_choices()}, or remove the entry"))
 
     if problems:
         raise InstanceError(where, problems)

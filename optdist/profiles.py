@@ -46,6 +46,7 @@ stays counted in multiplications. ``optdist profile --module ... --measure TYPE`
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -639,13 +640,24 @@ def available_cnns() -> list[str]:
     return sorted(p.stem for p in (MODELS_DIR / "profiles").glob("*.json"))
 
 
+def zoo_choices() -> str:
+    """The zoo's CNNs quoted, as a fix lists them (``"cifar", "lenet", ...``); where there are none
+    (``OPTDIST_MODELS`` names a folder without ``profiles/``), that said with its fix. Before, the
+    fix read "use one of , or ..."."""
+    if names := available_cnns():
+        return quoted(names)
+    where = f"{MODELS_DIR / 'profiles'}" + (", OPTDIST_MODELS's folder," if os.environ.get("OPTDIST_MODELS") else "")
+    return (f"none (the zoo is empty: {where} holds no profile; unset OPTDIST_MODELS, or point it to a folder with "
+            "profiles/, privacy/ and weights/ as in models/)")
+
+
 @cache
 def load_profile(cnn: str) -> Profile:
     """Load the profile of zoo CNN ``cnn`` (no torch needed); ``KeyError`` names the zoo."""
     path = profile_path(cnn)
     if not path.exists():
         raise KeyError(
-            f"unknown CNN {text_of(cnn)}: no profile at {path}; known CNNs: {quoted(available_cnns())}. "
+            f"unknown CNN {text_of(cnn)}: no profile at {path}; known CNNs: {zoo_choices()}. "
             "For your own network, write a profile file with `optdist profile --module pkg.mod:builder "
             "--input C,H,W --out NAME.profile.json` and name it in the instance's \"networks\"."
         )

@@ -96,7 +96,7 @@ def test_diagnose_families_typo_has_fix(capsys):
      '--source-type: unknown device type "rpi-4" (fix: did you mean "rpi4"? use one of "beaglebone-ai", '),
     (["--devices", "raspberry=2"], '--devices: unknown device type "raspberry" (fix: use one of '),
     (["--devices", "rpi3=2", "--requests", "Lenet=1"],
-     '--requests: unknown CNN "Lenet" (fix: did you mean "lenet"? use one of the zoo\'s "cifar", "lenet", "micro", '
+     '--requests: unknown CNN "Lenet" (fix: did you mean "lenet"? use one of the zoo\'s CNNs: "cifar", "lenet", "micro", '
      '"vgg16", "vgg19", or name your network\'s profile file with --networks Lenet=FILE.json)'),
 ])
 def test_generate_unknown_names_say_flag_and_fix(tmp_path, capsys, args, said):
@@ -203,3 +203,31 @@ def test_write_profile_file_checks_its_path(tmp_path):
     assert not (tmp_path / "no-such").exists()
     write_profile_file(prof, victim, force=True)
     assert json.loads(victim.read_text())["cnn"] == "micro"
+
+
+def _optdist(tmp_path: Path, env: dict[str, str], *argv: str):
+    import os
+    import subprocess
+    import sys
+
+    full = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    return subprocess.run([sys.executable, "-m", "optdist", *argv], cwd=tmp_path, env=full, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_an_empty_zoo_is_said(tmp_path):
+    """7. With ``OPTDIST_MODELS`` naming a folder without ``profiles/`` every instance was refused with
+    'unknown CNN "micro" (fix: use one of , or ...)'; now the fix says the zoo is empty and why."""
+    run = _optdist(tmp_path, {"OPTDIST_MODELS": str(tmp_path / "nowhere")}, "solve", str(MICRO))
+    assert run.returncode == 2
+    assert 'unknown CNN "micro" (fix: use one of none (the zoo is empty: ' in run.stdout + run.stderr, run.stdout
+    assert "use one of ," not in run.stdout + run.stderr
+
+
+def test_an_empty_variable_is_unset(tmp_path):
+    """8. ``OPTDIST_MODELS=`` (set empty, e.g. from an unset shell variable) made the working folder the
+    zoo (no CNN found), ``OPTDIST_SOLVERS=`` made it the profile folder; empty is now unset."""
+    run = _optdist(tmp_path, {"OPTDIST_MODELS": "", "OPTDIST_SOLVERS": ""}, "solve", str(MICRO), "-q", "--solver",
+                   "highs-1thread")
+    assert run.returncode == 0, run.stderr
+    assert "solver highs-1thread" in run.stdout
