@@ -231,3 +231,23 @@ def test_an_empty_variable_is_unset(tmp_path):
                    "highs-1thread")
     assert run.returncode == 0, run.stderr
     assert "solver highs-1thread" in run.stdout
+
+
+def test_import_a_solution_of_another_formulation(tmp_path, capsys):
+    """9. ``import-solution --model-file tight.lp --solution compact.sol`` (the solution of another
+    formulation's export of the same instance) asked "was the model exported from this instance?",
+    which it was, and gave no fix; now it says the solution is of another model and the fix."""
+    from tests.helpers import exported_and_solved
+
+    compact = tmp_path / "compact"
+    compact.mkdir()
+    _, sol = exported_and_solved(compact, MICRO, "--formulation", "compact")
+    tight = tmp_path / "tight.lp"
+    assert main(["export", str(MICRO), "--formulation", "tight", "--out", str(tight)]) == 0
+    capsys.readouterr()
+    assert main(["import-solution", str(MICRO), "--model-file", str(tight), "--solution", str(sol),
+                 "--format", "highs"]) == 2
+    err = capsys.readouterr().err
+    assert f"names are not in the tight model of micro-1x3-tau0.6 that {tight} holds (e.g. " in err, err
+    assert f"the solution is of another model, e.g. another --formulation's export or another instance's (fix: give " \
+           f"the solution the solver wrote for {tight}, or the --model-file it solved)" in err, err

@@ -1196,7 +1196,9 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     unknown = load_solution(b, values, args.model_file.suffix.lstrip(".").lower() or "lp")
     if unknown:
         raise ValueError(f"{args.solution}: {len(unknown)} names are not in the {formulation} model of {inst.name} "
-                         f"(e.g. {unknown[:3]}); was the model exported from this instance?")
+                         f"that {args.model_file} holds (e.g. {', '.join(map(text_of, unknown[:3]))}): the solution is "
+                         "of another model, e.g. another --formulation's export or another instance's (fix: give the "
+                         f"solution the solver wrote for {args.model_file}, or the --model-file it solved)")
     from optdist.milp.extract import InvalidSolution
 
     try:
