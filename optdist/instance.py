@@ -34,6 +34,7 @@ import hashlib
 import json
 import numbers
 import os
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -905,7 +906,7 @@ def _file_name(problems: list[Problem], name: str) -> None:
     folder that does not exist, ".." made ``runs/rl/..``."""
     if "/" not in name and "\\" not in name and name.strip() not in (".", ".."):
         return
-    example = "".join("-" if c in "/\\" else c for c in name).strip(". ") or "lenet-1x10"
+    example = "-".join(part for part in re.split(r"[/\\]", name) if part.strip(". ")) or "lenet-1x10"
     problems.append(Problem("name", f"name {_q(name)} is no file name: the files made from the instance take it "
                             "(pareto-<name>.csv, <name>.diagnosis.json, runs/rl/<name>)",
                             f"write the name without / or \\, e.g. \"name\": {_q(example)}"))

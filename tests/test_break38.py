@@ -251,3 +251,24 @@ def test_import_a_solution_of_another_formulation(tmp_path, capsys):
     assert f"names are not in the tight model of micro-1x3-tau0.6 that {tight} holds (e.g. " in err, err
     assert f"the solution is of another model, e.g. another --formulation's export or another instance's (fix: give " \
            f"the solution the solver wrote for {tight}, or the --model-file it solved)" in err, err
+
+
+def test_a_solver_solution_given_as_a_placement_is_named(tmp_path, capsys):
+    """10. ``optdist evaluate INSTANCE model.sol`` (a solver's solution of an exported model, which
+    import-solution reads) said "line 1 column 1: invalid JSON: Expecting value"; now what the
+    file is and the command that reads it, as for an LP model given there."""
+    _, sol = exported_and_solved_here(tmp_path)
+    renamed = tmp_path / "placement.txt"  # by its first line, whatever its name
+    renamed.write_bytes(sol.read_bytes())
+    for given in (sol, renamed):
+        assert main(["evaluate", str(MICRO), str(given)]) == 2
+        err = capsys.readouterr().err
+        assert "(file): it is a MILP solver's solution file (CBC's, glpsol's or HiGHS's), not an assignment or " \
+               f"result JSON file (fix: read it back with `optdist import-solution INSTANCE --model-file MODEL.lp " \
+               f"--solution {given} --format cbc|glpk|highs`" in err, err
+
+
+def exported_and_solved_here(tmp_path: Path) -> tuple[Path, Path]:
+    from tests.helpers import exported_and_solved
+
+    return exported_and_solved(tmp_path, MICRO)
