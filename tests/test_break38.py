@@ -272,3 +272,13 @@ def exported_and_solved_here(tmp_path: Path) -> tuple[Path, Path]:
     from tests.helpers import exported_and_solved
 
     return exported_and_solved(tmp_path, MICRO)
+
+
+def test_profile_privacy_name_that_is_no_table(capsys):
+    """11. ``optdist profile lenet --privacy nope`` (a table name, not a path) ended "(fix: check the
+    path, e.g. `ls` shows what is there)"; now the fix names bundled names and table files."""
+    assert main(["profile", "lenet", "--privacy", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert '--privacy "nope": no privacy table "nope" for lenet: looked at ' in err, err
+    assert err.rstrip().endswith("(fix: give a bundled table's name, e.g. --privacy paper, or a table file, a path "
+                                 "ending in .json)"), err

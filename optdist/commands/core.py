@@ -249,7 +249,13 @@ def cmd_profile(args: argparse.Namespace) -> int:
                 note = (f"# the table names the network {text_of(name)}, this profile file {text_of(prof.cnn)}: an instance takes "
                         f"it for the network it names {text_of(name)} in \"networks\"")
         else:
-            lim = limits_for(args.cnn, args.privacy, args.tau)
+            try:
+                lim = limits_for(args.cnn, args.privacy, args.tau)
+            except FileNotFoundError as e:  # a name: not "check the path, e.g. `ls`"
+                if args.privacy.endswith(".json"):
+                    raise
+                raise CliError(f"--privacy {text_of(args.privacy)}: {e} (fix: give a bundled table's name, e.g. "
+                               "--privacy paper, or a table file, a path ending in .json)") from None
             table = resolve_table(args.cnn, args.privacy)
         for w in [*rounding_warnings(table, args.tau, args.privacy),  # a measured leak above tau read as passing
                   *deeper_row_warnings(table, prof, args.privacy),  # shallow layers read by a deeper row
