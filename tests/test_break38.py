@@ -282,3 +282,19 @@ def test_profile_privacy_name_that_is_no_table(capsys):
     assert '--privacy "nope": no privacy table "nope" for lenet: looked at ' in err, err
     assert err.rstrip().endswith("(fix: give a bundled table's name, e.g. --privacy paper, or a table file, a path "
                                  "ending in .json)"), err
+
+
+def test_readme_instance_example_is_feasible(tmp_path):
+    """12. README's "Instance files" example (comments taken out) was infeasible: LeNet at tau 0.6 has
+    Nf = 4 of 16 maps, so it needs 4 devices, and the example had 2 (`optdist solve` said
+    "infeasible"). It now has 4 and solves to a feasible placement."""
+    import re
+
+    import optdist
+
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```jsonc\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.json"
+    path.write_text(re.sub(r"//[^\n]*", "", block))
+    res = optdist.solve(optdist.load_instance(path), time_limit=30)
+    assert res.evaluation.feasible, res.termination
