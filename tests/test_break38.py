@@ -298,3 +298,19 @@ def test_readme_instance_example_is_feasible(tmp_path):
     path.write_text(re.sub(r"//[^\n]*", "", block))
     res = optdist.solve(optdist.load_instance(path), time_limit=30)
     assert res.evaluation.feasible, res.termination
+
+
+@pytest.mark.parametrize("ext, content", [(".csv", b"my,data\n1,2\n"), (".md", b"# my notes\n"),
+                                          (".png", b"\x89PNG\r\n\x1a\nnot matplotlib's")])
+def test_pareto_does_not_replace_a_users_file(tmp_path, capsys, ext, content):
+    """13. ``optdist pareto INSTANCE --out data.csv`` replaced the user's data.csv (and data.md,
+    data.png) with the front; a file there that pareto did not write is now refused before the
+    sweep. Its own files are replaced."""
+    mine = tmp_path / f"data{ext}"
+    mine.write_bytes(content)
+    assert main(["pareto", str(MICRO), "--points", "2", "--out", str(tmp_path / "data.csv")]) == 2
+    assert f"--out {mine}: exists and was not written by optdist pareto" in capsys.readouterr().err
+    assert mine.read_bytes() == content
+    mine.unlink()
+    for _ in range(2):  # its own files: written, then replaced
+        assert main(["pareto", str(MICRO), "--points", "2", "--out", str(tmp_path / "data.csv")]) == 0

@@ -1274,6 +1274,24 @@ def _pareto_prefix(out: str | None, name: str) -> Path:
     return given.with_suffix("") if given.suffix in PARETO_EXTENSIONS else given
 
 
+def _refuse_foreign_pareto_files(prefix: Path) -> None:
+    """CliError, before the sweep, where one of the files pareto writes at ``prefix`` (.csv, .md,
+    .png) exists, is not empty and is not pareto's own (a CSV whose header is not the front's, a
+    Markdown file without its title, a PNG matplotlib did not draw): ``--out data.csv`` replaced
+    the user's data.csv."""
+    from optdist.bench.figures import _drawn_by_optdist
+    from optdist.bench.tables import _first_line
+
+    csv, md, png = (prefix.with_name(prefix.name + ext) for ext in PARETO_EXTENSIONS)
+    ours = {csv: lambda: (_first_line(csv) or "").startswith("eps_bytes,"),
+            md: lambda: "/ shared-data front: " in (_first_line(md) or ""),
+            png: lambda: _drawn_by_optdist(png)}
+    for path, is_ours in ours.items():
+        if path.is_file() and path.stat().st_size and not is_ours():
+            raise CliError(f"--out {path}: exists and was not written by optdist pareto; the sweep would replace it "
+                           "(fix: give another --out, e.g. --out front/, or move the file away)")
+
+
 def cmd_pareto(args: argparse.Namespace) -> int:
     """Sweep, print the front's table, then write its .csv, .md and .png (each atomically; the
     table first, so that a full disk loses no point: the write's error names the file and the fix).
@@ -1292,6 +1310,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     if args.out is not None:
         for ext in PARETO_EXTENSIONS:
             check_out_path(prefix.with_name(prefix.name + ext), [args.instance, *referenced_files(args.instance)])
+    _refuse_foreign_pareto_files(prefix)
     front = pareto_sweep(inst, args.points, formulation=args.formulation, solver=args.solver, time_limit=args.time_limit)
     got = signals_received()
     stopped = signal.Signals(got[0]).name if got else None
