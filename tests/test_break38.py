@@ -314,3 +314,15 @@ def test_pareto_does_not_replace_a_users_file(tmp_path, capsys, ext, content):
     mine.unlink()
     for _ in range(2):  # its own files: written, then replaced
         assert main(["pareto", str(MICRO), "--points", "2", "--out", str(tmp_path / "data.csv")]) == 0
+
+
+def test_schema_out_does_not_replace_an_instance(tmp_path, capsys):
+    """14. ``optdist schema --out mine.json`` replaced the instance mine.json with the schema; a file
+    with a "format" (an optdist document) is now refused; an earlier schema is replaced."""
+    victim, before = _victim(tmp_path)
+    assert main(["schema", "--out", str(victim)]) == 2
+    assert (f'--out {victim}: exists and is a document of format "optdist-instance/1", not a JSON Schema: writing '
+            "would replace it (fix: give another --out, e.g. --out instance.schema.json)") in capsys.readouterr().err
+    assert victim.read_bytes() == before
+    out = tmp_path / "s.json"
+    assert main(["schema", "--out", str(out)]) == 0 and main(["schema", "--kind", "profile", "--out", str(out)]) == 0

@@ -13,7 +13,8 @@ from typing import Any
 from optdist.cli import CliError, count_flag, missing_file_fix, number_flag, path_flag, read_number
 from optdist.generate import MAX_NODES, MAX_REQUESTS
 from optdist.instance import FORMAT as INSTANCE_FORMAT
-from optdist.io import atomic_write_json, check_not_an_input, check_output_file, check_overwritable, naming, restore_non_finite
+from optdist.io import (atomic_write_json, check_not_an_input, check_output_file, check_overwritable, document_format, naming,
+                        restore_non_finite)
 from optdist.jsonfile import text_of
 from optdist.options import number_problem
 from optdist.profiles import FORMATS as PROFILE_FORMATS, MAX_REPEATS
@@ -386,8 +387,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from optdist.instance import json_schema
 
     if args.out:
+        check_output_file(args.out)
+        fmt = document_format(args.out) if args.out.is_file() else None  # a schema has no "format"
+        if fmt is not None:  # an instance, profile, table or catalog given by mistake
+            raise CliError(f"--out {args.out}: exists and is a document of format {text_of(fmt)}, not a JSON Schema: "
+                           f"writing would replace it (fix: give another --out, e.g. --out {args.kind}.schema.json)")
         with naming("--out"):
-            atomic_write_json(check_output_file(args.out), json_schema(args.kind), indent=2)
+            atomic_write_json(args.out, json_schema(args.kind), indent=2)
         print(f"wrote {args.out}")
     else:
         json.dump(json_schema(args.kind), sys.stdout, indent=2)
