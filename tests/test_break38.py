@@ -326,3 +326,17 @@ def test_schema_out_does_not_replace_an_instance(tmp_path, capsys):
     assert victim.read_bytes() == before
     out = tmp_path / "s.json"
     assert main(["schema", "--out", str(out)]) == 0 and main(["schema", "--kind", "profile", "--out", str(out)]) == 0
+
+
+def test_write_model_creates_no_folder(tmp_path):
+    """15. ``write_model(b, "/nodir/m.lp")`` (README's export from Python) created the folders
+    (res.save and `optdist export --out` refuse a missing folder); now refused the same way."""
+    from optdist.io import OutputPathError
+    from optdist.milp import build
+    from optdist.milp.export import write_model
+
+    b = build(load_instance(MICRO), "tight")
+    with pytest.raises(OutputPathError, match=r"write_model path .*m\.lp: the folder .*no-such does not exist \(fix: "):
+        write_model(b, tmp_path / "no-such" / "m.lp")
+    assert not (tmp_path / "no-such").exists()
+    assert write_model(b, tmp_path / "m.lp").is_file()
