@@ -340,3 +340,16 @@ def test_write_model_creates_no_folder(tmp_path):
         write_model(b, tmp_path / "no-such" / "m.lp")
     assert not (tmp_path / "no-such").exists()
     assert write_model(b, tmp_path / "m.lp").is_file()
+
+
+def test_calibrate_images_that_is_a_file(tmp_path, capsys):
+    """16. ``optdist calibrate --module ... --images photo.png`` (a file) said "no such folder"; now
+    "a file, not a folder" and the fix."""
+    pytest.importorskip("torch")
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n")
+    rc = main(["calibrate", "--module", f"{ROOT}/examples/byon/mynets.py:lenet_32_64", "--input", "1,28,28",
+               "--images", str(photo), "--out", str(tmp_path / "o"), "--no-progress"])
+    assert rc == 2
+    assert (f"--images {photo}: a file, not a folder (fix: give the folder that holds your PNG or JPEG images, e.g. "
+            f"--images {tmp_path})") in capsys.readouterr().err
