@@ -353,3 +353,14 @@ def test_calibrate_images_that_is_a_file(tmp_path, capsys):
     assert rc == 2
     assert (f"--images {photo}: a file, not a folder (fix: give the folder that holds your PNG or JPEG images, e.g. "
             f"--images {tmp_path})") in capsys.readouterr().err
+
+
+def test_bench_workers_with_a_scheduler_refused(tmp_path, capsys):
+    """17. ``optdist bench SPEC --workers 8 --scheduler ADDRESS``: --workers was silently unread (the
+    Dask cluster's workers run the sweep); the two are now refused together, before any run."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["greedy"]\n')
+    assert main(["bench", str(spec), "--workers", "8", "--scheduler", "tcp://127.0.0.1:1", "--no-progress"]) == 2
+    assert ("--workers 8 sets the local pool, --scheduler tcp://127.0.0.1:1 runs the sweep on that Dask cluster's "
+            "workers instead: not both (fix: leave --workers out") in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
