@@ -29,6 +29,7 @@ range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and m
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -899,6 +900,22 @@ def _visible(problems: list[Problem], at: str, what: str, text: str, example: st
                                 f"write the {what} in visible characters, e.g. {example}"))
 
 
+@contextlib.contextmanager
+def _table_problems(problems: list[Problem], cnn: str, path: Path | None):
+    """The problems, at ``privacy.<cnn>``, of reading that CNN's privacy table in the block (the
+    instance file ``path``, None for a dict): the table's own, each with its field and fix; a
+    table not found; another error."""
+    try:
+        yield
+    except PrivacyTableError as e:  # the table's own problems, each with its field and fix
+        problems += [Problem(f"privacy.{cnn}", f"{e.source}: {p.path}: {p.message}", p.fix) for p in e.problems]
+    except FileNotFoundError as e:
+        problems.append(Problem(f"privacy.{cnn}", str(e), f"give the path of a privacy-table file relative to "
+                                f"{'this instance file' if path else _base_of(path)} (a name ending in .json), a bundled table name, or null for no privacy limit"))
+    except (OSError, ValueError) as e:
+        problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
+
+
 def _file_name(problems: list[Problem], name: str) -> None:
     """A problem where the instance's ``name`` cannot be part of a file name (a ``/`` or ``\\``,
     or ``.``/``..``): the files made from an instance take it (``pareto-<name>.csv``,
@@ -1006,16 +1023,13 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
             problems.append(Problem("privacy", f"no privacy table for CNN {_q(cnn)}", f"add {bundled}\"{cnn}\": \"TABLE.json\" (a path to a table file), or \"{cnn}\": null for no privacy limit"))
             continue
         ref = spec.privacy[cnn]
-        try:
+        with _table_problems(problems, cnn, path):
             table = None if ref is None else resolve_table(cnn, ref, folder, profiles[cnn])
             limits[cnn] = privacy_limits(profiles[cnn], table, spec.tau)
-        except PrivacyTableError as e:  # the table's own problems, each with its field and fix
-            problems += [Problem(f"privacy.{cnn}", f"{e.source}: {p.path}: {p.message}", p.fix) for p in e.problems]
-        except FileNotFoundError as e:
-            problems.append(Problem(f"privacy.{cnn}", str(e), f"give the path of a privacy-table file relative to "
-                                    f"{'this instance file' if path else _base_of(path)} (a name ending in .json), a bundled table name, or null for no privacy limit"))
-        except (OSError, ValueError) as e:
-            problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
+    for cnn in sorted(set(spec.privacy) - set(used)):  # no request uses it (yet): its table is still read
+        if cnn in cnns and spec.privacy[cnn] is not None:  # a typo there was "ok" until a request used it
+            with _table_problems(problems, cnn, path):
+                resolve_table(cnn, spec.privacy[cnn], folder, own[cnn] if cnn in own else load_profile(cnn))
     for cnn in sorted(set(spec.defence) & set(own)):
         problems.append(Problem(f"defence.{cnn}", f"defences are measured on the zoo CNNs only; {_q(cnn)} is your own network",
                                 "remove the entry (distribution alone protects it through its privacy table)"))

@@ -364,3 +364,20 @@ def test_bench_workers_with_a_scheduler_refused(tmp_path, capsys):
     assert ("--workers 8 sets the local pool, --scheduler tcp://127.0.0.1:1 runs the sweep on that Dask cluster's "
             "workers instead: not both (fix: leave --workers out") in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("ref, said", [("papr", 'no privacy table "papr" for lenet'),
+                                       ("nope.json", 'no privacy table "nope.json" for lenet')])
+def test_privacy_table_of_an_unused_cnn_is_read(tmp_path, ref, said):
+    """18. A privacy entry for a zoo CNN no request uses yet ("lenet": "papr" in a micro instance)
+    was never read: `optdist validate` said "ok" until a lenet request was added. Its table is now
+    read and a problem named (a good one is still accepted, as before)."""
+    doc = json.loads(MICRO.read_text())
+    doc["privacy"] = {"micro": "synthetic", "lenet": ref}
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InstanceError, match=said):
+        load_instance(path)
+    doc["privacy"]["lenet"] = "paper"
+    path.write_text(json.dumps(doc))
+    assert load_instance(path).content_digest() != ""
