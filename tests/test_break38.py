@@ -381,3 +381,15 @@ def test_privacy_table_of_an_unused_cnn_is_read(tmp_path, ref, said):
     doc["privacy"]["lenet"] = "paper"
     path.write_text(json.dumps(doc))
     assert load_instance(path).content_digest() != ""
+
+
+def test_bench_figures_fix_quotes_a_folder_with_a_space(tmp_path, capsys):
+    """19. ``optdist bench-figures 'my runs/out'`` without --figure suggested `optdist bench-figures
+    my runs/out --figure tau`, which the shell splits; the folder is now quoted, in a "(fix: ...)"."""
+    out = tmp_path / "my runs é"
+    (out / "records").mkdir(parents=True)
+    assert main(["bench-figures", str(out)]) == 2
+    assert "(fix: pass --figure NAME or list 'figures' in the spec; names: " in (err := capsys.readouterr().err), err
+    assert f"e.g. `optdist bench-figures '{out}' --figure tau`" in err, err
+    assert main(["bench-figures", str(out), "--figure", "nope"]) == 2
+    assert 'unknown figure(s) "nope" (fix: choose from "convergence", ' in capsys.readouterr().err

@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -402,8 +403,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
     sweep_folder(args.out, "bench-figures")
     names = args.figure or list(_saved_spec(args.out).get("figures") or [])
     if not names:
-        raise ValueError(f"no figure named: pass --figure NAME or list 'figures' in the spec (names: "
-                         f"{', '.join(FIGURE_NAMES)}; e.g. `optdist bench-figures {args.out} "
+        raise ValueError(f"no figure named (fix: pass --figure NAME or list 'figures' in the spec; names: "
+                         f"{', '.join(FIGURE_NAMES)}; e.g. `optdist bench-figures {shlex.quote(str(args.out))} "
                          f"--figure {FIGURE_NAMES[0]}`)")
     _figures(args.out, names, args.dest)
     return 0
