@@ -393,3 +393,26 @@ def test_bench_figures_fix_quotes_a_folder_with_a_space(tmp_path, capsys):
     assert f"e.g. `optdist bench-figures '{out}' --figure tau`" in err, err
     assert main(["bench-figures", str(out), "--figure", "nope"]) == 2
     assert 'unknown figure(s) "nope" (fix: choose from "convergence", ' in capsys.readouterr().err
+
+
+def test_suggested_commands_quote_paths_with_spaces(tmp_path, capsys):
+    """20. Commands suggested in a fix (`optdist evaluate A B` for swapped arguments, `--solution
+    FILE` for a solution given as a placement) wrote a path with a space unquoted, which the shell
+    splits on copy-paste; now quoted."""
+    folder = tmp_path / "my runs"
+    folder.mkdir()
+    res, _ = result_and_assignment_here(folder)
+    inst = folder / "inst ü.json"
+    inst.write_bytes(MICRO.read_bytes())
+    assert main(["evaluate", str(res), str(inst)]) == 2
+    assert f"`optdist evaluate '{inst}' '{res}'`" in capsys.readouterr().err
+    sol = folder / "m ü.sol"
+    sol.write_text("Optimal - objective value 39.5\n")
+    assert main(["evaluate", str(MICRO), str(sol)]) == 2
+    assert f"--solution '{sol}' --format cbc|glpk|highs`" in capsys.readouterr().err
+
+
+def result_and_assignment_here(folder: Path) -> tuple[Path, Path]:
+    from tests.conftest import result_and_assignment
+
+    return result_and_assignment(folder, MICRO)

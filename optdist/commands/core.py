@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -445,8 +446,6 @@ def _parse_privacy(text: str, rel) -> str | dict[str, str | None] | None:
 
 def _generate_command(args: argparse.Namespace) -> str:
     """The ``optdist generate`` command line that makes this instance again (every option spelt out)."""
-    import shlex
-
     parts = ["optdist", "generate", "--name", args.name, "--requests", args.requests, "--devices", args.devices,
              "--tau", repr(args.tau), "--sources", str(args.sources), "--source-type", args.source_type,
              "--period", repr(args.period), "--privacy", args.privacy, "--seed", str(int(args.seed))]
@@ -629,7 +628,7 @@ def _check_not_swapped(instance: Path, assignment: Path) -> None:
     if first in (ASSIGNMENT_FORMAT, "optdist-result/1") and _format_of(assignment) == INSTANCE_FORMAT:
         raise ValueError(f"{instance}: is a placement (format {text_of(first)}) and {assignment} an instance (format "
                          f"{text_of(INSTANCE_FORMAT)}): the arguments are swapped (fix: give the instance first: "
-                         f"`optdist evaluate {assignment} {instance}`)")
+                         f"`{shlex.join(['optdist', 'evaluate', str(assignment), str(instance)])}`)")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -1186,7 +1186,7 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
                 "another one")
         fresh = _fresh_model_name(args.model_file, inst.name)  # not --out MODEL_FILE: it would replace the user's file
         raise CliError(f"{args.model_file}: exported from {what} (fix: export the model of this instance again, "
-                       f"`optdist export {args.instance} --formulation {formulation} --out {fresh}`, and "
+                       f"`{shlex.join(['optdist', 'export', str(args.instance), '--formulation', formulation, '--out', str(fresh)])}`, and "
                        "solve it; or import against the instance it was exported from)")
     if other:  # same content (or a file written before fingerprints): the name alone differs
         log.warning("%s: exported from instance %s, not %s; the model objective printed is the "
@@ -1344,7 +1344,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
             p.termination in ("no_solution", "time_limit") for p in front)  # a limit ended a solve without one
         log.warning("no point on the front: %s; nothing written%s%s", why,
                     f", the existing {', '.join(kept)} kept" if kept else "",
-                    f" (`optdist diagnose {args.instance}` says why)" if infeasible else
+                    f" (`optdist diagnose {shlex.quote(str(args.instance))}` says why)" if infeasible else
                     f" (fix: a larger --time-limit, now {args.time_limit:g} s per solve)" if limited else "")
     if stopped:
         return interrupted_status(stopped)
