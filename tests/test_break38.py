@@ -416,3 +416,16 @@ def result_and_assignment_here(folder: Path) -> tuple[Path, Path]:
     from tests.conftest import result_and_assignment
 
     return result_and_assignment(folder, MICRO)
+
+
+def test_import_formulation_other_than_the_models(tmp_path, capsys):
+    """21. ``import-solution --formulation compact`` of a model whose header says tight read the
+    tight model's solution into the compact model (names that matched), silently; now refused."""
+    from tests.helpers import exported_and_solved
+
+    lp, sol = exported_and_solved(tmp_path, MICRO, "--formulation", "tight")
+    argv = ["import-solution", str(MICRO), "--model-file", str(lp), "--solution", str(sol), "--format", "highs"]
+    assert main([*argv, "--formulation", "compact"]) == 2
+    assert (f"--formulation compact: {lp} holds the tight model (its header) (fix: leave --formulation out, or give "
+            "--formulation tight)") in capsys.readouterr().err
+    assert main([*argv, "--formulation", "tight"]) == 0

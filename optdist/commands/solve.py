@@ -1171,7 +1171,11 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
         check_out_path(args.out, [args.instance, *referenced_files(args.instance), args.model_file, args.solution],
                        placement=True)
     inst = load_instance(args.instance)
-    formulation = args.formulation or formulation_of(args.model_file)
+    written = formulation_of(args.model_file)
+    if args.formulation and written and args.formulation != written:  # the header's is the model's: one would be misread
+        raise CliError(f"--formulation {args.formulation}: {args.model_file} holds the {written} model (its header) "
+                       f"(fix: leave --formulation out, or give --formulation {written})")
+    formulation = args.formulation or written
     if formulation is None:
         raise ValueError(f"{args.model_file}: cannot tell the formulation from its header; pass --formulation")
     exported_from = instance_of(args.model_file)
