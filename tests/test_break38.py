@@ -429,3 +429,15 @@ def test_import_formulation_other_than_the_models(tmp_path, capsys):
     assert (f"--formulation compact: {lp} holds the tight model (its header) (fix: leave --formulation out, or give "
             "--formulation tight)") in capsys.readouterr().err
     assert main([*argv, "--formulation", "tight"]) == 0
+
+
+def test_calibrate_images_and_data_fix(tmp_path, capsys):
+    """22. ``calibrate --images DIR --data mnist`` said "not both" without the fix."""
+    pytest.importorskip("torch")
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    rc = main(["calibrate", "--module", f"{ROOT}/examples/byon/mynets.py:lenet_32_64", "--input", "1,28,28",
+               "--images", str(imgs), "--data", "mnist", "--out", str(tmp_path / "o"), "--no-progress"])
+    assert rc == 2
+    assert ("give the attacker's images one way, not both (fix: leave --data out to attack with your images, or "
+            "--images out to use the bundled set)") in capsys.readouterr().err
