@@ -47,6 +47,9 @@ from optdist.evaluate import capacity_limit
 from optdist.instance import Instance
 from optdist.transfers import least_sent
 
+#: the format of a diagnosis document (``optdist diagnose --json``)
+FORMAT = "optdist-diagnosis/1"
+
 RELAXABLE = ("placement", "privacy", "memory", "compute", "bandwidth")
 #: Families relaxed by default. ``placement`` is left out: without it the trusted source may
 #: run every layer, which restores feasibility in almost every instance and says little.
@@ -175,7 +178,7 @@ class Diagnosis:
 
     def to_json(self) -> dict:
         return {
-            "format": "optdist-diagnosis/1",
+            "format": FORMAT,
             "instance": self.instance,
             "feasible_by_checks": self.feasible_by_checks,
             "infeasible": self.infeasible,

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from optdist.devices import device_catalog
-from optdist.instance import FORMAT, parse
+from optdist.instance import FORMAT, _did_you_mean, parse
 from optdist.io import atomic_write_json
 from optdist.jsonfile import quoted, text_of, value_text
-from optdist.profiles import available_cnns
+from optdist.profiles import available_cnns, zoo_choices
 
 MAX_REQUESTS = 1_000_000  # per CNN
 MAX_NODES = 100_000  # devices per type, and sources
@@ -58,12 +58,16 @@ def generate(
     networks = dict(networks or {})
     folder = Path(base) if base is not None else Path(".")
     catalog = device_catalog(None if devices_catalog is None else folder / devices_catalog)
-    for t in [*devices, source_type]:
+    for flag, t in [*(("--devices", t) for t in devices), ("--source-type", source_type)]:
         if t not in catalog:
-            raise ValueError(f"unknown device type {text_of(t)}; catalog: {quoted(sorted(catalog))}")
+            raise ValueError(f"{flag}: unknown device type {text_of(t)} (fix: {_did_you_mean(t, catalog)}use one of "
+                             f"{quoted(sorted(catalog))}, or add it in a catalog file given with --devices-catalog FILE)")
     for c in requests:
         if c not in available_cnns() and c not in networks:
-            raise ValueError(f"unknown CNN {text_of(c)}; zoo: {quoted(available_cnns())}, your networks: {quoted(sorted(networks))}")
+            own = f", or your networks {quoted(sorted(networks))}" if networks else ""
+            raise ValueError(f"--requests: unknown CNN {text_of(c)} (fix: {_did_you_mean(c, [*available_cnns(), *networks])}"
+                             f"use one of the zoo's CNNs: {zoo_choices()}{own}, or name your network's profile "
+                             f"file with --networks {c}=FILE.json)")
     rng = np.random.default_rng(seed)
     cnns = [c for c, n in requests.items() if n > 0]
     total = sum(requests[c] for c in cnns)

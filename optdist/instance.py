@@ -29,11 +29,13 @@ range's maximum (e.g. ``1e18``); HiGHS treats right-hand sides of ``1e20`` and m
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 import numbers
 import os
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -52,7 +54,7 @@ from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.names import MANY_NAMES_CUTOFF, closest
 from optdist.options import is_whole
 from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
-from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file
+from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file, zoo_choices
 from optdist.transfers import segment_seconds
 
 FORMAT = "optdist-instance/1"
@@ -898,6 +900,35 @@ def _visible(problems: list[Problem], at: str, what: str, text: str, example: st
                                 f"write the {what} in visible characters, e.g. {example}"))
 
 
+@contextlib.contextmanager
+def _table_problems(problems: list[Problem], cnn: str, path: Path | None):
+    """The problems, at ``privacy.<cnn>``, of reading that CNN's privacy table in the block (the
+    instance file ``path``, None for a dict): the table's own, each with its field and fix; a
+    table not found; another error."""
+    try:
+        yield
+    except PrivacyTableError as e:  # the table's own problems, each with its field and fix
+        problems += [Problem(f"privacy.{cnn}", f"{e.source}: {p.path}: {p.message}", p.fix) for p in e.problems]
+    except FileNotFoundError as e:
+        problems.append(Problem(f"privacy.{cnn}", str(e), f"give the path of a privacy-table file relative to "
+                                f"{'this instance file' if path else _base_of(path)} (a name ending in .json), a bundled table name, or null for no privacy limit"))
+    except (OSError, ValueError) as e:
+        problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
+
+
+def _file_name(problems: list[Problem], name: str) -> None:
+    """A problem where the instance's ``name`` cannot be part of a file name (a ``/`` or ``\\``,
+    or ``.``/``..``): the files made from an instance take it (``pareto-<name>.csv``,
+    ``<name>.diagnosis.json``, ``runs/rl/<name>``), and "a/b" made ``pareto-a/b.csv`` in a
+    folder that does not exist, ".." made ``runs/rl/..``."""
+    if "/" not in name and "\\" not in name and name.strip() not in (".", ".."):
+        return
+    example = "-".join(part for part in re.split(r"[/\\]", name) if part.strip(". ")) or "lenet-1x10"
+    problems.append(Problem("name", f"name {_q(name)} is no file name: the files made from the instance take it "
+                            "(pareto-<name>.csv, <name>.diagnosis.json, runs/rl/<name>)",
+                            f"write the name without / or \\, e.g. \"name\": {_q(example)}"))
+
+
 def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     """Check ``spec`` beyond its schema and resolve it; raises :class:`InstanceError`."""
     where = str(path) if path else spec.name
@@ -923,6 +954,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
     cnns = set(available_cnns()) | set(own)
 
     _visible(problems, "name", "name", spec.name, '"name": "lenet-1x10"')
+    _file_name(problems, spec.name)
     rows: list[dict] = []
     types: list[str | None] = []
     seen: dict[str, str] = {}
@@ -979,7 +1011,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
         if rq.cnn not in cnns:
             if rq.cnn not in spec.networks:
                 problems.append(Problem(f"{p}.cnn", f"unknown CNN {_q(rq.cnn)}", f"{_did_you_mean(rq.cnn, cnns)}use one "
-                                        f"of {_choices(cnns)}, or name your own network's profile file in \"networks\": "
+                                        f"of {_choices(cnns) or zoo_choices()}, or name your own network's profile file in \"networks\": "
                                         f"{{{_q(rq.cnn)}: \"FILE.json\"}}"))
 
     used = sorted({rq.cnn for rq in spec.requests} & cnns)
@@ -991,23 +1023,20 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
             problems.append(Problem("privacy", f"no privacy table for CNN {_q(cnn)}", f"add {bundled}\"{cnn}\": \"TABLE.json\" (a path to a table file), or \"{cnn}\": null for no privacy limit"))
             continue
         ref = spec.privacy[cnn]
-        try:
+        with _table_problems(problems, cnn, path):
             table = None if ref is None else resolve_table(cnn, ref, folder, profiles[cnn])
             limits[cnn] = privacy_limits(profiles[cnn], table, spec.tau)
-        except PrivacyTableError as e:  # the table's own problems, each with its field and fix
-            problems += [Problem(f"privacy.{cnn}", f"{e.source}: {p.path}: {p.message}", p.fix) for p in e.problems]
-        except FileNotFoundError as e:
-            problems.append(Problem(f"privacy.{cnn}", str(e), f"give the path of a privacy-table file relative to "
-                                    f"{'this instance file' if path else _base_of(path)} (a name ending in .json), a bundled table name, or null for no privacy limit"))
-        except (OSError, ValueError) as e:
-            problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
+    for cnn in sorted(set(spec.privacy) - set(used)):  # no request uses it (yet): its table is still read
+        if cnn in cnns and spec.privacy[cnn] is not None:  # a typo there was "ok" until a request used it
+            with _table_problems(problems, cnn, path):
+                resolve_table(cnn, spec.privacy[cnn], folder, own[cnn] if cnn in own else load_profile(cnn))
     for cnn in sorted(set(spec.defence) & set(own)):
         problems.append(Problem(f"defence.{cnn}", f"defences are measured on the zoo CNNs only; {_q(cnn)} is your own network",
                                 "remove the entry (distribution alone protects it through its privacy table)"))
     for cnn in sorted(set(spec.privacy) - set(used)):
         if cnn not in cnns and cnn not in spec.networks:  # a network whose file failed is reported once, above
             problems.append(Problem(f"privacy.{cnn}", f"unknown CNN {_q(cnn)}",
-                                    f"{_did_you_mean(cnn, cnns)}use one of {_choices(cnns)}, or remove the entry"))
+                                    f"{_did_you_mean(cnn, cnns)}use one of {_choices(cnns) or zoo_choices()}, or remove the entry"))
 
     if problems:
         raise InstanceError(where, problems)

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import shlex
 import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -163,6 +164,8 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
     return doc
 
 
+#: a solution file's first line: CBC's status line, glpsol's -o or -w header, HiGHS's writeSolution
+_SOLUTION_START = re.compile(rb"[A-Za-z ]+ - objective value |c? ?Problem: |Model status\s")
 _MODEL_START = re.compile(rb"\\|\*|NAME\b|ROWS\b|(?i:(min|max)(imi[sz]e)?)\b")  # an LP/MPS file's first word
 
 
@@ -180,12 +183,17 @@ def _not_json_kind(path: Path, raw: bytes, what: str) -> tuple[str, str] | None:
         if "solver" in doc and "instances" not in doc:
             return "it is a TOML solver profile", f"give it to a solve as `--solver {path}`; {here}"
         if "instances" in doc:
-            return "it is a TOML bench spec", f"run it with `optdist bench {path}`; {here}"
+            return "it is a TOML bench spec", f"run it with `optdist bench {shlex.quote(str(path))}`; {here}"
         return "it is a TOML file", f"optdist reads {_a(what)} as JSON: write it as JSON; {here}"
-    if path.suffix.lower() in (".lp", ".mps") or _MODEL_START.match(raw.removeprefix(b"\xef\xbb\xbf").lstrip()):
+    start = raw.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if path.suffix.lower() in (".lp", ".mps") or _MODEL_START.match(start):
         return ("it is an LP/MPS model file (as `optdist export` writes)",
                 f"solve {path} with a MILP solver and read its solution back with `optdist import-solution "
                 f"INSTANCE --model-file {path} --solution SOLUTION`; {here}")
+    if path.suffix.lower() == ".sol" or _SOLUTION_START.match(start):
+        return ("it is a MILP solver's solution file (CBC's, glpsol's or HiGHS's)",
+                f"read it back with `optdist import-solution INSTANCE --model-file MODEL.lp --solution {shlex.quote(str(path))} "
+                f"--format cbc|glpk|highs`, MODEL.lp the model `optdist export` wrote; {here}")
     return None
 
 

@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-MODELS_DIR = Path(os.environ.get("OPTDIST_MODELS", REPO_ROOT / "models"))
-INSTANCES_DIR = Path(os.environ.get("OPTDIST_INSTANCES", REPO_ROOT / "instances"))
-SOLVERS_DIR = Path(os.environ.get("OPTDIST_SOLVERS", REPO_ROOT / "solvers"))
+# a variable set empty (``OPTDIST_MODELS=$UNSET``) is unset, not the working folder
+MODELS_DIR = Path(os.environ.get("OPTDIST_MODELS") or REPO_ROOT / "models")
+INSTANCES_DIR = Path(os.environ.get("OPTDIST_INSTANCES") or REPO_ROOT / "instances")
+SOLVERS_DIR = Path(os.environ.get("OPTDIST_SOLVERS") or REPO_ROOT / "solvers")
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 
 

@@ -46,6 +46,7 @@ stays counted in multiplications. ``optdist profile --module ... --measure TYPE`
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -604,8 +605,18 @@ def load_profile_file(path: str | Path) -> Profile:
     return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
 
 
-def write_profile_file(profile: Profile, path: str | Path) -> Path:
-    """Write ``profile`` atomically as an ``optdist-profile/2`` file (checked by reading it back)."""
+def write_profile_file(profile: Profile, path: str | Path, *, force: bool = False) -> Path:
+    """Write ``profile`` atomically as an ``optdist-profile/2`` file (checked by reading it back).
+
+    ``path`` is checked first, as ``optdist profile --out`` checks it: its folder must exist (none
+    is created) and an existing file there is replaced only if it is a profile (``force=True``:
+    any regular file); each refusal is an :class:`~optdist.io.OutputPathError` (a ValueError)
+    naming the path and the fix. Before, an instance file given by mistake was replaced."""
+    from optdist.io import check_output_file, check_overwritable
+
+    if not force:
+        check_output_file(path, "write_profile_file path")
+        check_overwritable(path, FORMATS, "write_profile_file path", override="force=True")
     doc = profile.to_json()
     parse_profile(doc, str(path))
     return atomic_write_json(path, doc)
@@ -629,13 +640,24 @@ def available_cnns() -> list[str]:
     return sorted(p.stem for p in (MODELS_DIR / "profiles").glob("*.json"))
 
 
+def zoo_choices() -> str:
+    """The zoo's CNNs quoted, as a fix lists them (``"cifar", "lenet", ...``); where there are none
+    (``OPTDIST_MODELS`` names a folder without ``profiles/``), that said with its fix. Before, the
+    fix read "use one of , or ..."."""
+    if names := available_cnns():
+        return quoted(names)
+    where = f"{MODELS_DIR / 'profiles'}" + (", OPTDIST_MODELS's folder," if os.environ.get("OPTDIST_MODELS") else "")
+    return (f"none (the zoo is empty: {where} holds no profile; unset OPTDIST_MODELS, or point it to a folder with "
+            "profiles/, privacy/ and weights/ as in models/)")
+
+
 @cache
 def load_profile(cnn: str) -> Profile:
     """Load the profile of zoo CNN ``cnn`` (no torch needed); ``KeyError`` names the zoo."""
     path = profile_path(cnn)
     if not path.exists():
         raise KeyError(
-            f"unknown CNN {text_of(cnn)}: no profile at {path}; known CNNs: {quoted(available_cnns())}. "
+            f"unknown CNN {text_of(cnn)}: no profile at {path}; known CNNs: {zoo_choices()}. "
             "For your own network, write a profile file with `optdist profile --module pkg.mod:builder "
             "--input C,H,W --out NAME.profile.json` and name it in the instance's \"networks\"."
         )

@@ -501,7 +501,8 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
                       [src])
     if len(layers) < 2:
         raise TraceError(f"{cnn}: {len(layers)} placeable layer(s); a network needs at least two (the first and "
-                         "the last run on the source)")
+                         "the last run on the source) (fix: profile a network of two or more layers, e.g. a Conv2d "
+                         "then a Linear)")
     used = {u for into in graph for u in into}
     for k, la in enumerate(layers[:-1]):
         if k not in used:
@@ -570,7 +571,8 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
         if where.endswith(".py"):
             path = Path(where)
             if not path.is_file():
-                raise ValueError(f"--module {text_of(spec)}: file {where} not found")
+                raise ValueError(f"--module {text_of(spec)}: file {where} not found (fix: check the path, "
+                                 f"relative to the folder you run in, {Path.cwd()})")
             mod_spec = importlib.util.spec_from_file_location(path.stem, path)
             mod = importlib.util.module_from_spec(mod_spec)
             with _importable(spec):  # its sibling files import, as under `python file.py`
@@ -582,15 +584,31 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
     except ValueError:
         raise
     except Exception as e:  # the user's module failed to import
-        raise ValueError(f"--module {text_of(spec)}: cannot import {where} ({type(e).__name__}: {e})") from None
+        raise ValueError(f"--module {text_of(spec)}: cannot import {where} ({type(e).__name__}: {e}) (fix: run in the "
+                         "folder that holds it, or give its file, e.g. --module path/to/mynets.py:build)") from None
     if not hasattr(mod, attr):
-        raise ValueError(f"--module {text_of(spec)}: {where} has no attribute {text_of(attr)}")
+        raise ValueError(f"--module {text_of(spec)}: {where} has no attribute {text_of(attr)} (fix: "
+                         f"{_builders_hint(mod, attr)})")
     obj = getattr(mod, attr)
     if isinstance(obj, nn.Module):
         return lambda: obj
     if not callable(obj):
         raise ValueError(f"--module {text_of(spec)}: {attr} is neither an nn.Module nor a callable returning one")
     return obj
+
+
+def _builders_hint(mod, attr: str) -> str:
+    """What a fix says of a builder ``attr`` that module ``mod`` lacks: the close match among the
+    functions, classes and modules it defines (``did you mean "lenet_32_64"? ``), and those names."""
+    from optdist.names import closest
+
+    own = sorted(n for n, v in vars(mod).items() if not n.startswith("_") and (callable(v) or isinstance(v, nn.Module))
+                 and getattr(v, "__module__", mod.__name__) == mod.__name__)
+    close = closest(attr, own)
+    said = f"did you mean {text_of(close)}? " if close else ""
+    more = f", and {len(own) - 10} more" if len(own) > 10 else ""
+    return said + (f"it defines {', '.join(map(text_of, own[:10]))}{more}" if own else
+                   "name a function, class or nn.Module it defines")
 
 
 @contextlib.contextmanager
@@ -626,7 +644,8 @@ def build_module(spec: str) -> nn.Module:
             raise ValueError(f"--module {text_of(spec)}: {attr}() raised {type(e).__name__}: {e} (fix: the error is "
                              "your builder's own; run it in Python to see its traceback)") from None
     if not isinstance(module, nn.Module):
-        raise ValueError(f"--module {text_of(spec)}: returned {type(module).__name__}, not a torch.nn.Module")
+        raise ValueError(f"--module {text_of(spec)}: returned {type(module).__name__}, not a torch.nn.Module (fix: "
+                         "return the network, e.g. def build(): return MyNet())")
     return module
 
 

@@ -97,6 +97,7 @@ def dag_instance(folder: Path, cnn: str, n_requests: int = 1, n_devices: int = 2
                  tau: float = 0.8, profile: Profile | None = None, **objective) -> Instance:
     """``n_requests`` of micro network ``cnn`` on slow-compute devices with slow radios (every choice matters);
     ``profile``: another network to place under the name ``cnn`` (e.g. a traced module)."""
+    folder.mkdir(parents=True, exist_ok=True)  # write_profile_file creates no folder (break38)
     write_profile_file(NETWORKS[cnn]() if profile is None else profile, folder / f"{cnn}.profile.json")
     ref = None
     if privacy is not None:

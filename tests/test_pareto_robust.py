@@ -33,13 +33,18 @@ SUFFIXES = (".csv", ".md", ".png")
 KILLED = "solver cbc ended abnormally: it was killed by signal SIGKILL"
 
 
+#: files of an earlier pareto run, as pareto writes them (it replaces only its own: test_break38)
+EARLIER = {".csv": b"eps_bytes,latency_s,shared_bytes\n1,2,3\n", ".md": b"# Latency / shared-data front: earlier\n",
+           ".png": b"\x89PNG\r\n\x1a\n an earlier run's front, Matplotlib\n"}
+
+
 def existing_outputs(tmp_path: Path) -> tuple[Path, dict[Path, bytes]]:
     """The prefix ``tmp_path/front`` with a .csv, .md and .png of an earlier run; their contents."""
     prefix = tmp_path / "front"
     before = {}
     for ext in SUFFIXES:
         path = prefix.with_name(prefix.name + ext)
-        path.write_bytes(f"an earlier run's front{ext}\n".encode())
+        path.write_bytes(EARLIER[ext])
         before[path] = path.read_bytes()
     return prefix, before
 

@@ -263,7 +263,7 @@ def test_train_target_command_parses_back(tmp_path):
 def test_split_flags_without_images_are_refused(tmp_path, capsys, flags):
     rc = main(["calibrate", "lenet", "--out", str(tmp_path / "o"), *TINY, *flags])
     err = capsys.readouterr().err
-    assert rc == 2 and f"{flags[0]} go with --images" in err and "fix: leave" in err, err
+    assert rc == 2 and f"{flags[0]} goes with --images" in err and "fix: leave" in err, err
     assert not (tmp_path / "o").exists()
 
 

@@ -192,7 +192,8 @@ def _target(
     (or ``cfg.images``).
     """
     if cfg.images and cfg.data:
-        raise ValueError(f"--images {cfg.images} and --data {cfg.data}: give the attacker's images one way, not both")
+        raise ValueError(f"--images {cfg.images} and --data {cfg.data}: give the attacker's images one way, not both "
+                         f"(fix: leave --data out to attack with your images, or --images out to use the bundled set)")
     if cfg.module:
         network, net, record = targets.load_user_network(cfg.module, cfg.input_shape, cfg.profile, cfg.weights)
         shape = network.profile.input_shape

@@ -368,6 +368,9 @@ def load_images(root: str | Path, shape: tuple[int, int, int], test_fraction: fl
 
     root = Path(root)
     _check_channels(shape, f"--images {root}")
+    if root.exists() and not root.is_dir():  # not "no such folder": it is there, a file
+        raise DatasetMissing(f"--images {root}: a file, not a folder (fix: give the folder that holds your PNG or JPEG "
+                             f"images, e.g. --images {root.parent})")
     if not root.is_dir():
         raise DatasetMissing(f"--images {root}: no such folder; give a folder of PNG or JPEG images")
     if not 0 < test_fraction < 1:

@@ -33,6 +33,7 @@ from optdist.attacks import datasets
 from optdist.checkpoint import CheckpointError, load_state_dict, one_line, read_state_dict
 from optdist.io import atomic_write_bytes, atomic_write_json
 from optdist.jsonfile import quoted, text_of, value_text
+from optdist.names import closest
 from optdist.paths import MODELS_DIR
 from optdist.profiles import Profile
 
@@ -72,7 +73,9 @@ TARGETS: dict[str, TargetSpec] = {
 
 def spec(name: str) -> TargetSpec:
     if name not in TARGETS:
-        raise KeyError(f"unknown target {text_of(name)}; targets: {quoted(sorted(TARGETS))}")
+        close = closest(name, sorted(TARGETS))
+        raise KeyError(f"unknown target {text_of(name)} (fix: {f'did you mean {text_of(close)}? ' if close else ''}"
+                       f"choose from {quoted(sorted(TARGETS))}; your own network: optdist calibrate --module MOD:BUILDER)")
     return TARGETS[name]
 
 

@@ -742,7 +742,7 @@ def write_figures(out: str | Path, names: list[str], dest: str | Path, warn: boo
     e.g. ``optdist bench``: once per record per command); ``convergence`` leaves out its rounds too."""
     unknown = sorted(set(names) - set(FIGURES))
     if unknown:
-        raise ValueError(f"unknown figure(s) {quoted(unknown)}; choose from {quoted(sorted(FIGURES))}")
+        raise ValueError(f"unknown figure(s) {quoted(unknown)} (fix: choose from {quoted(sorted(FIGURES))})")
     records = load_records(out)
     sound, bad_warns, bound_warns = set_aside_contradictions(records, out, LEFT_OUT_OF_FIGURES)
     for w in bad_warns + bound_warns if warn else []:

@@ -200,7 +200,7 @@ def calibrate(args: argparse.Namespace) -> int:
             raise ValueError(f"{', '.join(stray)} go with a zoo target; with --module give --weights (your state_dict)")
     stray = [f for f, v in (("--split-seed", args.split_seed), ("--test-fraction", args.test_fraction)) if v is not None]
     if stray and not args.images:  # they split --images; a bundled dataset has its own attack and test splits
-        raise ValueError(f"{' and '.join(stray)} go with --images (they split your image folder into the attacker's "
+        raise ValueError(f"{' and '.join(stray)} {'go' if len(stray) > 1 else 'goes'} with --images (they split your image folder into the attacker's "
                          "and the test images); a bundled dataset (--data, or the target's own) has fixed splits "
                          f"(fix: leave {' and '.join(stray)} out, or give --images DIR)")
     if args.images:  # the defaults, spelt out in the recorded command

@@ -7,6 +7,7 @@ import dataclasses
 import difflib
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -30,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", action=path_flag("runs/sweep"),
                    help="output folder (default: the spec's 'out'; another folder also gets the "
                    "tables and figures, OUT/tables and OUT/figures, not the spec's tables_dir/figures_dir)")
-    p.add_argument("--workers", action=count_flag("local worker processes", 2, MAX_WORKERS), default=1, metavar="N",
-                   help=f"local worker processes (default 1, at most {MAX_WORKERS})")
+    p.add_argument("--workers", action=count_flag("local worker processes", 2, MAX_WORKERS), metavar="N",
+                   help=f"local worker processes (default 1, at most {MAX_WORKERS}; not with --scheduler)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786) instead")
     p.add_argument("--method", action="append", metavar="NAME", help="run only this method of the spec (repeatable)")
     p.add_argument("--retry-errors", action="store_true", help="redo runs recorded as error or timeout")
@@ -169,6 +170,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from optdist.bench.runner import finished, run_sweep
     from optdist.bench.spec import load_spec
 
+    if args.workers is not None and args.scheduler:  # the Dask workers run the sweep: N would be unread
+        raise CliError(f"--workers {args.workers} sets the local pool, --scheduler {args.scheduler} runs the sweep on "
+                       "that Dask cluster's workers instead: not both (fix: leave --workers out, and start as many "
+                       "`dask worker` processes as you want; or leave --scheduler out)")
+    args.workers = 1 if args.workers is None else args.workers
     if args.out is not None:  # a str: --out "" would be Path("."), the current folder
         if not str(args.out).strip():
             raise CliError("--out is empty (fix: give a folder, e.g. --out runs/trial, or --out . for the current "
@@ -396,8 +402,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
     sweep_folder(args.out, "bench-figures")
     names = args.figure or list(_saved_spec(args.out).get("figures") or [])
     if not names:
-        raise ValueError(f"no figure named: pass --figure NAME or list 'figures' in the spec (names: "
-                         f"{', '.join(FIGURE_NAMES)}; e.g. `optdist bench-figures {args.out} "
+        raise ValueError(f"no figure named (fix: pass --figure NAME or list 'figures' in the spec; names: "
+                         f"{', '.join(FIGURE_NAMES)}; e.g. `optdist bench-figures {shlex.quote(str(args.out))} "
                          f"--figure {FIGURE_NAMES[0]}`)")
     _figures(args.out, names, args.dest)
     return 0

@@ -6,16 +6,19 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 from optdist.cli import CliError, count_flag, missing_file_fix, number_flag, path_flag, read_number
 from optdist.generate import MAX_NODES, MAX_REQUESTS
-from optdist.io import atomic_write_json, check_not_an_input, check_output_file, naming, restore_non_finite
+from optdist.instance import FORMAT as INSTANCE_FORMAT
+from optdist.io import (atomic_write_json, check_not_an_input, check_output_file, check_overwritable, document_format, naming,
+                        restore_non_finite)
 from optdist.jsonfile import text_of
 from optdist.options import number_problem
-from optdist.profiles import MAX_REPEATS
+from optdist.profiles import FORMATS as PROFILE_FORMATS, MAX_REPEATS
 
 log = logging.getLogger("optdist")
 CATALOG_EXAMPLE = "examples/byon/mydevices.json"  # a device catalog in the repository, the --devices-catalog fixes' example
@@ -214,10 +217,11 @@ def cmd_profile(args: argparse.Namespace) -> int:
         from optdist.profiles import write_profile_file
 
         check_output_file(args.out)
+        check_overwritable(args.out, PROFILE_FORMATS)  # before the tracing: an instance given by mistake is kept
         prof = profile_builder(args.module, _parse_shape(args.input), args.name, args.measure, args.repeats)
         check_not_an_input(args.out, [_module_file(args.module.rsplit(":", 1)[0])])
         with naming("--out"):
-            write_profile_file(prof, args.out)
+            write_profile_file(prof, args.out, force=True)  # --out checked above
         print(f"wrote {args.out}")
     elif args.input or args.out or args.name or args.measure or args.repeats is not None:
         raise ValueError("--input, --out, --name, --measure and --repeats go with --module pkg.mod:builder")
@@ -247,7 +251,13 @@ def cmd_profile(args: argparse.Namespace) -> int:
                 note = (f"# the table names the network {text_of(name)}, this profile file {text_of(prof.cnn)}: an instance takes "
                         f"it for the network it names {text_of(name)} in \"networks\"")
         else:
-            lim = limits_for(args.cnn, args.privacy, args.tau)
+            try:
+                lim = limits_for(args.cnn, args.privacy, args.tau)
+            except FileNotFoundError as e:  # a name: not "check the path, e.g. `ls`"
+                if args.privacy.endswith(".json"):
+                    raise
+                raise CliError(f"--privacy {text_of(args.privacy)}: {e} (fix: give a bundled table's name, e.g. "
+                               "--privacy paper, or a table file, a path ending in .json)") from None
             table = resolve_table(args.cnn, args.privacy)
         for w in [*rounding_warnings(table, args.tau, args.privacy),  # a measured leak above tau read as passing
                   *deeper_row_warnings(table, prof, args.privacy),  # shallow layers read by a deeper row
@@ -378,8 +388,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from optdist.instance import json_schema
 
     if args.out:
+        check_output_file(args.out)
+        fmt = document_format(args.out) if args.out.is_file() else None  # a schema has no "format"
+        if fmt is not None:  # an instance, profile, table or catalog given by mistake
+            raise CliError(f"--out {args.out}: exists and is a document of format {text_of(fmt)}, not a JSON Schema: "
+                           f"writing would replace it (fix: give another --out, e.g. --out {args.kind}.schema.json)")
         with naming("--out"):
-            atomic_write_json(check_output_file(args.out), json_schema(args.kind), indent=2)
+            atomic_write_json(args.out, json_schema(args.kind), indent=2)
         print(f"wrote {args.out}")
     else:
         json.dump(json_schema(args.kind), sys.stdout, indent=2)
@@ -431,8 +446,6 @@ def _parse_privacy(text: str, rel) -> str | dict[str, str | None] | None:
 
 def _generate_command(args: argparse.Namespace) -> str:
     """The ``optdist generate`` command line that makes this instance again (every option spelt out)."""
-    import shlex
-
     parts = ["optdist", "generate", "--name", args.name, "--requests", args.requests, "--devices", args.devices,
              "--tau", repr(args.tau), "--sources", str(args.sources), "--source-type", args.source_type,
              "--period", repr(args.period), "--privacy", args.privacy, "--seed", str(int(args.seed))]
@@ -453,6 +466,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                          "files made from it; fix: give one, e.g. --name lenet-10)")
     if args.out:
         check_output_file(args.out)
+        check_overwritable(args.out, (INSTANCE_FORMAT,))  # an instance is replaced, a profile or table is not
     where = (args.out.parent if args.out else Path(".")).resolve()
     rel = lambda f: os.path.relpath(Path(f).resolve(), where)  # noqa: E731 - paths relative to the instance
     networks = {}
@@ -614,7 +628,7 @@ def _check_not_swapped(instance: Path, assignment: Path) -> None:
     if first in (ASSIGNMENT_FORMAT, "optdist-result/1") and _format_of(assignment) == INSTANCE_FORMAT:
         raise ValueError(f"{instance}: is a placement (format {text_of(first)}) and {assignment} an instance (format "
                          f"{text_of(INSTANCE_FORMAT)}): the arguments are swapped (fix: give the instance first: "
-                         f"`optdist evaluate {assignment} {instance}`)")
+                         f"`{shlex.join(['optdist', 'evaluate', str(assignment), str(instance)])}`)")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optdist.cli import option_flag, path_flag
-from optdist.io import atomic_write_json, check_output_file, naming
-from optdist.jsonfile import quoted
+from optdist.io import atomic_write_json, check_output_file, check_overwritable, make_output_folder, naming
+from optdist.jsonfile import quoted, text_of
 
 if TYPE_CHECKING:
     from optdist.diagnose import Diagnosis
@@ -61,20 +61,44 @@ def exit_status(d: Diagnosis) -> int:
     return EXIT_FEASIBLE if shown_feasible else EXIT_NO_FEASIBLE
 
 
+def _json_path(args: argparse.Namespace, inst) -> Path:
+    """Where ``--json`` writes ``inst``'s diagnosis: the file given for one instance, else
+    ``FOLDER/<name>.diagnosis.json``."""
+    return args.json if len(args.files) == 1 else args.json / f"{inst.name}.diagnosis.json"
+
+
+def _refuse_shared_names(files: list[Path], insts: list, folder: Path) -> None:
+    """ValueError naming ``folder``, the two files and the fix where two of the instances ``insts``
+    (read from ``files``) share a name: their diagnoses would be one file, ``folder/<name>.diagnosis.json``
+    (before, the second replaced the first, each said "wrote")."""
+    seen: dict[str, Path] = {}
+    for f, inst in zip(files, insts):
+        if inst.name in seen:
+            raise ValueError(f"--json {folder}: {seen[inst.name]} and {f} are both instance {text_of(inst.name)}, so "
+                             f"both diagnoses would be {folder / (inst.name + '.diagnosis.json')} (fix: give each "
+                             "instance its own \"name\", or diagnose them one at a time, each with its own --json FILE)")
+        seen[inst.name] = f
+
+
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from optdist.diagnose import RELAXABLE, diagnose
+    from optdist.diagnose import FORMAT, RELAXABLE, diagnose
     from optdist.instance import load_instance
     from optdist.interrupts import interrupted_status
 
     fams = tuple(f.strip() for f in args.families.split(",") if f.strip())
     bad = sorted(set(fams) - set(RELAXABLE))
     if bad:
-        raise ValueError(f"--families: unknown {quoted(bad)}; choose from {quoted(RELAXABLE)}")
+        raise ValueError(f"--families: unknown {quoted(bad)} (fix: choose from {quoted(RELAXABLE)}, e.g. --families privacy,memory)")
     if args.json and len(args.files) == 1:
         check_output_file(args.json, "--json")
+    insts = [load_instance(f) for f in args.files]  # every file read before the first diagnosis: a bad one is refused first
+    if args.json and len(args.files) > 1:
+        _refuse_shared_names(args.files, insts, args.json)
+        make_output_folder(args.json, "--json")  # a file there is refused now, not after the first diagnosis
+    for inst in insts if args.json else []:  # an instance or profile given by mistake is kept
+        check_overwritable(_json_path(args, inst), (FORMAT,), "--json")
     worst = 0
-    for f in args.files:
-        inst = load_instance(f)
+    for f, inst in zip(args.files, insts):
         d = diagnose(inst, solve=not args.no_solve, time_limit=args.time_limit, threads=args.threads, families=fams,
                      solver=args.solver)
         for e in d.solver_errors:
@@ -82,7 +106,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
                         "what the other solves found): %s", f, e["solves"], "s" if e["solves"] > 1 else "", e["message"])
         print(d.report())
         if args.json:
-            out = args.json if len(args.files) == 1 else args.json / f"{inst.name}.diagnosis.json"
+            out = _json_path(args, inst)
             with naming("--json"):  # the report is printed above: a full disk loses only the file
                 atomic_write_json(out, d.to_json(), non_finite=True)
             print(f"wrote {out}")

@@ -1171,7 +1171,11 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
         check_out_path(args.out, [args.instance, *referenced_files(args.instance), args.model_file, args.solution],
                        placement=True)
     inst = load_instance(args.instance)
-    formulation = args.formulation or formulation_of(args.model_file)
+    written = formulation_of(args.model_file)
+    if args.formulation and written and args.formulation != written:  # the header's is the model's: one would be misread
+        raise CliError(f"--formulation {args.formulation}: {args.model_file} holds the {written} model (its header) "
+                       f"(fix: leave --formulation out, or give --formulation {written})")
+    formulation = args.formulation or written
     if formulation is None:
         raise ValueError(f"{args.model_file}: cannot tell the formulation from its header; pass --formulation")
     exported_from = instance_of(args.model_file)
@@ -1186,7 +1190,7 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
                 "another one")
         fresh = _fresh_model_name(args.model_file, inst.name)  # not --out MODEL_FILE: it would replace the user's file
         raise CliError(f"{args.model_file}: exported from {what} (fix: export the model of this instance again, "
-                       f"`optdist export {args.instance} --formulation {formulation} --out {fresh}`, and "
+                       f"`{shlex.join(['optdist', 'export', str(args.instance), '--formulation', formulation, '--out', str(fresh)])}`, and "
                        "solve it; or import against the instance it was exported from)")
     if other:  # same content (or a file written before fingerprints): the name alone differs
         log.warning("%s: exported from instance %s, not %s; the model objective printed is the "
@@ -1196,7 +1200,9 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     unknown = load_solution(b, values, args.model_file.suffix.lstrip(".").lower() or "lp")
     if unknown:
         raise ValueError(f"{args.solution}: {len(unknown)} names are not in the {formulation} model of {inst.name} "
-                         f"(e.g. {unknown[:3]}); was the model exported from this instance?")
+                         f"that {args.model_file} holds (e.g. {', '.join(map(text_of, unknown[:3]))}): the solution is "
+                         "of another model, e.g. another --formulation's export or another instance's (fix: give the "
+                         f"solution the solver wrote for {args.model_file}, or the --model-file it solved)")
     from optdist.milp.extract import InvalidSolution
 
     try:
@@ -1272,6 +1278,24 @@ def _pareto_prefix(out: str | None, name: str) -> Path:
     return given.with_suffix("") if given.suffix in PARETO_EXTENSIONS else given
 
 
+def _refuse_foreign_pareto_files(prefix: Path) -> None:
+    """CliError, before the sweep, where one of the files pareto writes at ``prefix`` (.csv, .md,
+    .png) exists, is not empty and is not pareto's own (a CSV whose header is not the front's, a
+    Markdown file without its title, a PNG matplotlib did not draw): ``--out data.csv`` replaced
+    the user's data.csv."""
+    from optdist.bench.figures import _drawn_by_optdist
+    from optdist.bench.tables import _first_line
+
+    csv, md, png = (prefix.with_name(prefix.name + ext) for ext in PARETO_EXTENSIONS)
+    ours = {csv: lambda: (_first_line(csv) or "").startswith("eps_bytes,"),
+            md: lambda: "/ shared-data front: " in (_first_line(md) or ""),
+            png: lambda: _drawn_by_optdist(png)}
+    for path, is_ours in ours.items():
+        if path.is_file() and path.stat().st_size and not is_ours():
+            raise CliError(f"--out {path}: exists and was not written by optdist pareto; the sweep would replace it "
+                           "(fix: give another --out, e.g. --out front/, or move the file away)")
+
+
 def cmd_pareto(args: argparse.Namespace) -> int:
     """Sweep, print the front's table, then write its .csv, .md and .png (each atomically; the
     table first, so that a full disk loses no point: the write's error names the file and the fix).
@@ -1290,6 +1314,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     if args.out is not None:
         for ext in PARETO_EXTENSIONS:
             check_out_path(prefix.with_name(prefix.name + ext), [args.instance, *referenced_files(args.instance)])
+    _refuse_foreign_pareto_files(prefix)
     front = pareto_sweep(inst, args.points, formulation=args.formulation, solver=args.solver, time_limit=args.time_limit)
     got = signals_received()
     stopped = signal.Signals(got[0]).name if got else None
@@ -1323,7 +1348,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
             p.termination in ("no_solution", "time_limit") for p in front)  # a limit ended a solve without one
         log.warning("no point on the front: %s; nothing written%s%s", why,
                     f", the existing {', '.join(kept)} kept" if kept else "",
-                    f" (`optdist diagnose {args.instance}` says why)" if infeasible else
+                    f" (`optdist diagnose {shlex.quote(str(args.instance))}` says why)" if infeasible else
                     f" (fix: a larger --time-limit, now {args.time_limit:g} s per solve)" if limited else "")
     if stopped:
         return interrupted_status(stopped)

@@ -23,7 +23,7 @@ import pyomo.environ as pyo
 from pyomo.opt import ProblemFormat
 
 from optdist.instance import exact_floats, resolved_content
-from optdist.io import atomic_path
+from optdist.io import atomic_path, check_output_file
 from optdist.jsonfile import DocumentError, Problem, json_text
 from optdist.milp.model import FORMULATIONS, BuiltModel
 
@@ -49,8 +49,10 @@ def write_model(b: BuiltModel, path: str | Path, fmt: str | None = None) -> Path
     percent-encoded (:data:`NAME_SAFE`: "weird ids" is written ``weird%20ids``), then ``~`` and the
     instance's content fingerprint (:func:`instance_fingerprint`). MPS is written
     without the OBJSENSE section (the model is a minimisation, MPS's default), which GLPK 5
-    (``glpsol --freemps``) refuses."""
+    (``glpsol --freemps``) refuses. The folder of ``path`` must exist (:func:`optdist.io.check_output_file`:
+    an :class:`~optdist.io.OutputPathError` naming the fix; before, missing folders were created)."""
     path = Path(path)
+    check_output_file(path, "write_model path")
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in MODEL_FORMATS:
         raise ValueError(f"model format {json_text(fmt)}: use one of {MODEL_FORMATS} (or a .lp/.mps file name)")
