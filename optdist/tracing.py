@@ -434,6 +434,11 @@ def _layers(gm: fx.GraphModule, cnn: str, input_shape: tuple[int, ...]) -> tuple
         if cat == "shape":
             continue
         if cat == "other":
+            final = all(u.op == "output" for u in node.users)
+            if final and "softmax" in _op_name(node, modules).lower():  # a classifier's last step: argmax is the same
+                raise fail(node, "no profiling rule for a softmax (MODEL.md section 9); as the network's last step it "
+                                 "does not change the predicted class (fix: profile the network without it, "
+                                 "returning the logits, e.g. the Sequential without its last module)")
             raise fail(node, f"no profiling rule for this operation (MODEL.md section 9). Supported: {SUPPORTED}")
         data = data_inputs(node)
         out_shape = _shape(node)
