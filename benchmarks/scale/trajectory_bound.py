@@ -87,6 +87,7 @@ import scipy.sparse as sp
 
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import capacity_matrix
+from optdist.solvers.base import stop_native_code_on_signals
 from optdist.transfers import RESOURCES, edges
 
 
@@ -338,7 +339,8 @@ def solve(m: TrajectoryModel, *, time_limit: float, lp: bool = False, cutoff: fl
                             for i in m.integer]
     h.passModel(lpm)
     t0 = time.perf_counter()
-    h.run()
+    with stop_native_code_on_signals(h.cancelSolve):  # Ctrl-C stops the solve at once, then raises
+        h.run()
     info = h.getInfo()
     status = h.modelStatusToString(h.getModelStatus())
     if lp:
