@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import math
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -63,7 +64,7 @@ from mixing import (count_milp, device_groups, price_vectors, priced_pool, hybri
 from optdist.assignment import Assignment  # noqa: E402
 from optdist.evaluate import evaluate  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
-from optdist.interrupts import interrupt, interrupted_status, signal_name  # noqa: E402
+from optdist.interrupts import Terminated, interrupt, interrupted_status, signal_name  # noqa: E402
 from optdist.io import atomic_write_json, check_output_file, check_output_folder, make_output_folder  # noqa: E402
 from optdist.milp.decomposition.bounds import capacity_matrix  # noqa: E402
 from optdist.milp.decomposition.classes import request_classes  # noqa: E402
@@ -175,6 +176,7 @@ def trajectory_column(inst: Instance, solve: dict, aim: float,
     caps = np.nan_to_num(capacity_matrix(inst), posinf=0.0)
     part = -float(sum(prices[res] @ caps[:, k] for k, res in enumerate(RESOURCES)))
     near = split_bound(inst, solve["r"], prices, (aim - part) / inst.n_requests, time_limit=time_limit)["near"]
+    stop_if_signalled()  # not minutes of building the whole relaxation after Ctrl-C
     if near.get("x") is None:  # e.g. no placement under the cut levels: the whole relaxation instead
         print(f"  split MILP: {near['status']}, no point; the whole relaxation instead", flush=True)
         near = solve_relaxation(build(inst, solve["r"], prices), time_limit=time_limit)
@@ -262,12 +264,15 @@ def main(argv: list[str] | None = None) -> int:
         with stop_on_signals(interrupt, "stopping the solve under way; from_scratch.py then stops, writing nothing"):
             return run(args)
     except (OSError, ValueError) as e:
-        print(f"from_scratch.py: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as e:
-        print(f"from_scratch.py: interrupted by {signal_name(e)}: nothing written to --out {args.out} (the work folder "
-              "keeps the files of the steps done; rerun the command to start again)", file=sys.stderr)
-        return interrupted_status(signal_name(e))
+        if not signals_received():  # else a step that a stopped solve left without a result
+            print(f"from_scratch.py: error: {e}", file=sys.stderr)
+            return 2
+        e = Terminated() if signals_received()[0] == signal.SIGTERM else KeyboardInterrupt()
+    except KeyboardInterrupt as err:
+        e = err
+    print(f"from_scratch.py: interrupted by {signal_name(e)}: nothing written to --out {args.out} (the work folder "
+          "keeps the files of the steps done; rerun the command to start again)", file=sys.stderr)
+    return interrupted_status(signal_name(e))
 
 
 if __name__ == "__main__":
