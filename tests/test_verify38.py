@@ -1,5 +1,5 @@
 """benchmarks/scale/cifar20_mix/from_scratch.py on bad input: --workdir a file, an instance whose
-engine closes without bandwidth prices, Ctrl-C mid-run (branch verify38)."""
+engine closes without bandwidth prices, --out the instance, Ctrl-C mid-run (branch verify38)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ def test_engine_closing_without_prices_says_there_is_nothing_to_mix(tmp_path):
     assert got.returncode == 2
     assert "proved its placement optimal" in got.stderr and "nothing to mix" in got.stderr
     assert "longer --engine-time-limit" not in got.stderr and not out.exists()
+
+
+def test_out_that_is_the_instance_is_refused_even_with_force(tmp_path):
+    inst = tmp_path / "cifar.json"
+    inst.write_bytes((ROOT / "instances" / "tiny" / "cifar-1x4-tau0.8.json").read_bytes())
+    got = from_scratch(str(inst), "--out", str(inst), "--force")
+    assert got.returncode == 2 and "is the input file" in got.stderr and "(fix:" in got.stderr
+    assert inst.read_bytes() == (ROOT / "instances" / "tiny" / "cifar-1x4-tau0.8.json").read_bytes()
 
 
 @pytest.mark.slow

@@ -65,7 +65,8 @@ from optdist.assignment import Assignment  # noqa: E402
 from optdist.evaluate import evaluate  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
 from optdist.interrupts import Terminated, interrupt, interrupted_status, signal_name  # noqa: E402
-from optdist.io import atomic_write_json, check_output_file, check_output_folder, make_output_folder  # noqa: E402
+from optdist.io import (atomic_write_json, check_not_an_input, check_output_file, check_output_folder,  # noqa: E402
+                        make_output_folder)
 from optdist.milp.decomposition.bounds import capacity_matrix  # noqa: E402
 from optdist.milp.decomposition.classes import request_classes  # noqa: E402
 from optdist.milp.decomposition.colgen import _rename  # noqa: E402
@@ -189,6 +190,7 @@ def trajectory_column(inst: Instance, solve: dict, aim: float,
 
 def run(args: argparse.Namespace) -> int:
     check_output_file(args.out)
+    check_not_an_input(args.out, [Path(args.instance)])
     if args.workdir:
         check_output_folder(args.workdir, "--workdir")
     if Path(args.out).exists() and not args.force:
