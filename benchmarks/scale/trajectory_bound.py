@@ -87,6 +87,7 @@ import scipy.sparse as sp
 
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import capacity_matrix
+from optdist.solvers.highs import run_stoppable
 from optdist.transfers import RESOURCES, edges
 
 
@@ -338,7 +339,7 @@ def solve(m: TrajectoryModel, *, time_limit: float, lp: bool = False, cutoff: fl
                             for i in m.integer]
     h.passModel(lpm)
     t0 = time.perf_counter()
-    h.run()
+    run_stoppable(h)  # Ctrl-C (from_scratch.py) cancels it
     info = h.getInfo()
     status = h.modelStatusToString(h.getModelStatus())
     if lp:

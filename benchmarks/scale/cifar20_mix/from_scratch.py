@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import math
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -63,10 +64,14 @@ from mixing import (count_milp, device_groups, price_vectors, priced_pool, hybri
 from optdist.assignment import Assignment  # noqa: E402
 from optdist.evaluate import evaluate  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
-from optdist.io import atomic_write_json, check_output_file  # noqa: E402
+from optdist.interrupts import Terminated, interrupt, interrupted_status, signal_name  # noqa: E402
+from optdist.io import (atomic_write_json, check_not_an_input, check_output_file, check_output_folder,  # noqa: E402
+                        make_output_folder)
 from optdist.milp.decomposition.bounds import capacity_matrix  # noqa: E402
 from optdist.milp.decomposition.classes import request_classes  # noqa: E402
 from optdist.milp.decomposition.colgen import _rename  # noqa: E402
+from optdist.result import Termination  # noqa: E402
+from optdist.solvers.base import signals_received, stop_on_signals  # noqa: E402
 from optdist.transfers import RESOURCES  # noqa: E402
 
 #: the gap the start is to be proven within (the issue's 5 %): the column step aims at incumbent / (1 + GAP)
@@ -92,6 +97,13 @@ def check_instance(inst: Instance, path: str) -> None:
         raise ValueError(f"{path}: {e}") from None
 
 
+def stop_if_signalled() -> None:
+    """Raise the interrupt of the first SIGINT/SIGTERM that :func:`main`'s block received, if any: one
+    that came while an optdist solve ran stopped only that solve (its incumbent kept), not the command."""
+    if signals_received():
+        interrupt(signals_received()[0])
+
+
 class Steps:
     """Per-step wall and CPU seconds, printed as each step ends."""
 
@@ -104,6 +116,7 @@ class Steps:
         note: dict = {}
         print(f"step {len(self.done) + 1} {name} ...", flush=True)
         yield note
+        stop_if_signalled()
         rec = {"step": name, "wall_s": round(time.perf_counter() - w, 2), "cpu_s": round(time.process_time() - c, 2),
                **note}
         self.done.append(rec)
@@ -140,6 +153,11 @@ def engine_prices(inst: Instance, path: str, time_limit: float) -> tuple[dict, A
         res = colgen.column_generation(inst, time_limit=time_limit, threads=1, seed=0)
     finally:
         pricing.PricingModel.solve, colgen.stop_requested = orig, orig_stop
+    stop_if_signalled()  # a solve that Ctrl-C stopped (the engine then returns its incumbent)
+    if not saved and res.termination is Termination.OPTIMAL:
+        raise ValueError(f"{path}: the engine proved its placement optimal ({res.objective}) before any pricing solve "
+                         "at non-zero prices: bandwidth does not bind, there is nothing to mix (fix: take the "
+                         f"engine's placement, optdist solve {path} --out PLACEMENT.json)")
     if not saved or res.assignment is None:
         raise ValueError(f"{path}: the engine reached no pricing solve at non-zero prices in {time_limit:g} s "
                          f"(incumbent {res.objective}, bound {res.bound}) (fix: a longer --engine-time-limit; an "
@@ -159,6 +177,7 @@ def trajectory_column(inst: Instance, solve: dict, aim: float,
     caps = np.nan_to_num(capacity_matrix(inst), posinf=0.0)
     part = -float(sum(prices[res] @ caps[:, k] for k, res in enumerate(RESOURCES)))
     near = split_bound(inst, solve["r"], prices, (aim - part) / inst.n_requests, time_limit=time_limit)["near"]
+    stop_if_signalled()  # not minutes of building the whole relaxation after Ctrl-C
     if near.get("x") is None:  # e.g. no placement under the cut levels: the whole relaxation instead
         print(f"  split MILP: {near['status']}, no point; the whole relaxation instead", flush=True)
         near = solve_relaxation(build(inst, solve["r"], prices), time_limit=time_limit)
@@ -171,12 +190,15 @@ def trajectory_column(inst: Instance, solve: dict, aim: float,
 
 def run(args: argparse.Namespace) -> int:
     check_output_file(args.out)
+    check_not_an_input(args.out, [Path(args.instance)])
+    if args.workdir:
+        check_output_folder(args.workdir, "--workdir")
     if Path(args.out).exists() and not args.force:
         raise ValueError(f"--out {args.out}: exists (fix: add --force to replace it, or another path)")
     inst = load_instance(args.instance)
     check_instance(inst, args.instance)
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="from_scratch-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = (make_output_folder(args.workdir, "--workdir") if args.workdir
+            else Path(tempfile.mkdtemp(prefix="from_scratch-")))
     groups = device_groups(inst)
     print(f"{inst.name}: {inst.n_requests} requests, device groups {[[g[0], g[-1]] for g in groups]}, "
           f"work folder {work}", flush=True)
@@ -240,11 +262,19 @@ def main(argv: list[str] | None = None) -> int:
         v = getattr(args, name)
         if not (math.isfinite(v) and v > 0):
             ap.error(f"--{name.replace('_', '-')} {v}: not a number of seconds > 0 (fix: e.g. 120)")
-    try:
-        return run(args)
+    try:  # Ctrl-C / SIGTERM: raised at once, or, where an optdist solve runs, that solve stops and then the step
+        with stop_on_signals(interrupt, "stopping the solve under way; from_scratch.py then stops, writing nothing"):
+            return run(args)
     except (OSError, ValueError) as e:
-        print(f"from_scratch.py: error: {e}", file=sys.stderr)
-        return 2
+        if not signals_received():  # else a step that a stopped solve left without a result
+            print(f"from_scratch.py: error: {e}", file=sys.stderr)
+            return 2
+        e = Terminated() if signals_received()[0] == signal.SIGTERM else KeyboardInterrupt()
+    except KeyboardInterrupt as err:
+        e = err
+    print(f"from_scratch.py: interrupted by {signal_name(e)}: nothing written to --out {args.out} (the work folder "
+          "keeps the files of the steps done; rerun the command to start again)", file=sys.stderr)
+    return interrupted_status(signal_name(e))
 
 
 if __name__ == "__main__":

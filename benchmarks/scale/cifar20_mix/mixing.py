@@ -19,6 +19,7 @@ from optdist.assignment import Assignment
 from optdist.evaluate import capacity_limit, evaluate
 from optdist.instance import Instance
 from optdist.milp.decomposition.colgen import _rename
+from optdist.solvers.highs import run_stoppable
 
 #: the group bandwidth share of the pool LP (hyb2.py): 99.3 % of every group's capacity
 SHARE = 0.993
@@ -310,7 +311,7 @@ def count_milp(inst: Instance, groups: list[list[int]], cols: dict[str, Column],
         h.changeColsBounds(len(x), np.array(list(x.values()), dtype=np.int32), *(np.array([float(fixed.get(t, 0))
                            for t in x]),) * 2)
         h.setOptionValue("time_limit", left)
-        h.run()
+        run_stoppable(h)  # Ctrl-C (from_scratch.py) cancels it
         ok = h.getInfo().primal_solution_status == 2
         log(f"  counts fixed at the pool LP's rounded mix (share {share}): "
             + (f"{h.getInfo().objective_function_value:.9f}" if ok else "no point") + f", {fixed}")
@@ -323,7 +324,7 @@ def count_milp(inst: Instance, groups: list[list[int]], cols: dict[str, Column],
         h.setOptionValue("time_limit", max(time_limit - (time.perf_counter() - t0), 1.0))
     if points:
         h.setSolution(_solution(min(points, key=lambda v: float(np.dot(cost, v)))))
-    h.run()
+    run_stoppable(h)
     status = h.modelStatusToString(h.getModelStatus())
     if h.getInfo().primal_solution_status != 2:  # kSolutionStatusFeasible
         raise ValueError(f"the counts MILP found no point in {time_limit:g} s ({status}) (fix: a longer --count-time-limit)")

@@ -1,0 +1,60 @@
+"""benchmarks/scale/cifar20_mix/from_scratch.py on bad input: --workdir a file, an instance whose
+engine closes without bandwidth prices, --out the instance, Ctrl-C mid-run (branch verify38)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "scale" / "cifar20_mix" / "from_scratch.py"
+
+
+def from_scratch(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_workdir_that_is_a_file_is_refused_naming_the_option(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    out = tmp_path / "o.json"
+    got = from_scratch("instances/tiny/cifar-1x4-tau0.8.json", "--out", str(out), "--workdir", str(afile))
+    assert got.returncode == 2
+    assert f"--workdir {afile}" in got.stderr and "(fix:" in got.stderr
+    assert "Errno" not in got.stderr and not out.exists()
+
+
+def test_engine_closing_without_prices_says_there_is_nothing_to_mix(tmp_path):
+    out = tmp_path / "o.json"
+    got = from_scratch("instances/tiny/cifar-1x4-tau0.8.json", "--out", str(out), "--workdir", str(tmp_path / "w"))
+    assert got.returncode == 2
+    assert "proved its placement optimal" in got.stderr and "nothing to mix" in got.stderr
+    assert "longer --engine-time-limit" not in got.stderr and not out.exists()
+
+
+def test_out_that_is_the_instance_is_refused_even_with_force(tmp_path):
+    inst = tmp_path / "cifar.json"
+    inst.write_bytes((ROOT / "instances" / "tiny" / "cifar-1x4-tau0.8.json").read_bytes())
+    got = from_scratch(str(inst), "--out", str(inst), "--force")
+    assert got.returncode == 2 and "is the input file" in got.stderr and "(fix:" in got.stderr
+    assert inst.read_bytes() == (ROOT / "instances" / "tiny" / "cifar-1x4-tau0.8.json").read_bytes()
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_run_stops_with_a_message_and_writes_nothing(tmp_path):
+    out = tmp_path / "o.json"
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "instances/coupled/cifar-6x5-nexus-rpi3.json", "--out",
+                             str(out), "--workdir", str(tmp_path / "w")], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(6)  # inside the engine's column generation
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted by SIGINT: nothing written to --out" in stderr
+    assert "Traceback" not in stderr and not out.exists()
