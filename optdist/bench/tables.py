@@ -437,6 +437,17 @@ def references(df: pd.DataFrame, solu: str | Path | None = None, out: str | Path
     return merge_refs(old, new)
 
 
+def unmatched_solu(solu: str | Path | None, refs: dict[str, Reference], names: set[str]) -> list[str]:
+    """The warning where the ``.solu`` file ``solu`` (read: ``refs``) names none of the instances
+    ``names`` of the records (an empty file, or another benchmark's): its values then measure
+    nothing, and the gaps are against the records' own references alone."""
+    if solu is None or not names or set(refs) & names:
+        return []
+    return [f"--solu {solu}: names none of the {len(names)} instance(s) of these records ({len(refs)} instance(s) "
+            "in it), so no gap is measured against it, only against the records' own references (fix: give the .solu "
+            "file of these instances, e.g. instances/paper.solu or instances/coupled.solu, or leave --solu out)"]
+
+
 #: what the tables do with a false ``.solu`` line (:func:`refuse_false_solu`)
 REFUSED_FOR_TABLES = "refused for these tables, which measure against the records' own reference instead"
 #: the fix where the record that refutes a ``.solu`` line may be the false one
@@ -731,7 +742,8 @@ def write_tables(out: str | Path, dest: str | Path | None = None, solu: str | Pa
         solu_warns += reference_warnings(write_solu, unsaid([c for c in merged if c not in ref_warn]), out,
                                          reference_records(sound, out))
     warns = (bad_warns + refused + disagreements(df) + bound_warns + unproven_optima(df, out)
-             + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(sound, out)))
+             + reference_warnings(solu or records, unsaid(ref_warn), out, reference_records(sound, out))
+             + unmatched_solu(solu, old, set(df["instance"].astype(str)) if len(df) else set()))
     exact = sound[sound["solver"].notna()] if sound["solver"].notna().any() else sound  # methods that use a solver
     solver_cover = coverage_warning(exact, out, "in solvers.md, sgm_time_s and sgm_rel are computed over")
     gap_cover = coverage_warning(sound, out, "in gaps.md, feasible_pct, at_ref_pct and the gaps are each over the "
