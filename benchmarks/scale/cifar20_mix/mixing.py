@@ -94,20 +94,25 @@ def _cut(x: Column, y: Column, k: int) -> Column:
     return [a.copy() for a in x[:k]] + [a.copy() for a in y[k:]]
 
 
+def _cut_points(cols: dict[str, Column], names: list[str]):
+    """Every cut-point hybrid ``X[:k] + Y[k:]`` of two distinct columns ``X``, ``Y`` of ``names``
+    (``k`` from 1 to the number of layers - 1): ``(X, k, Y, owners)``."""
+    n_layers = len(next(iter(cols.values())))
+    for x in names:
+        for y in names:
+            if x != y:
+                for k in range(1, n_layers):
+                    yield x, k, y, _cut(cols[x], cols[y], k)
+
+
 def hybrids(inst: Instance, groups: list[list[int]], base: dict[str, Column]) -> dict[str, Column]:
     """``base`` and every cut-point hybrid ``X[:k] + Y[k:]`` of two of its columns (hybrids.py),
     less those dominated in (latency, group loads); names ``XkY``."""
     cands = [(t, own, score(inst, groups, own)) for t, own in base.items()]
-    n_layers = len(next(iter(base.values())))
-    for x in base:
-        for y in base:
-            if x == y:
-                continue
-            for k in range(1, n_layers):
-                own = _cut(base[x], base[y], k)
-                s = score(inst, groups, own)
-                if s is not None:
-                    cands.append((f"{x}{k}{y}", own, s))
+    for x, k, y, own in _cut_points(base, list(base)):
+        s = score(inst, groups, own)
+        if s is not None:
+            cands.append((f"{x}{k}{y}", own, s))
     keep = {}
     for i, (n1, o1, s1) in enumerate(cands):
         if s1 is None:
@@ -139,7 +144,6 @@ def priced_pool(inst: Instance, groups: list[list[int]], cols: dict[str, Column]
     pool LP's)."""
     pool = dict(cols)
     sc = {n: score(inst, groups, c) for n, c in pool.items()}
-    n_layers = len(next(iter(pool.values())))
     duals = []
     for rnd in range(rounds):
         val, pi, _ = pool_lp(sc, groups, inst.n_requests)
@@ -152,20 +156,15 @@ def priced_pool(inst: Instance, groups: list[list[int]], cols: dict[str, Column]
         best = sorted(sc, key=rc.get)[:top]
         seen = {tuple(np.concatenate(v)) for v in pool.values()}
         added = 0
-        for x in best:
-            for y in best:
-                if x == y:
-                    continue
-                for k in range(1, n_layers):
-                    own = _cut(pool[x], pool[y], k)
-                    key = tuple(np.concatenate(own))
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    s = score(inst, groups, own)
-                    if s is not None and cost(s) < rc[best[-1]]:
-                        pool[f"({x}){k}({y})"], sc[f"({x}){k}({y})"] = own, s
-                        added += 1
+        for x, k, y, own in _cut_points(pool, best):
+            key = tuple(np.concatenate(own))
+            if key in seen:
+                continue
+            seen.add(key)
+            s = score(inst, groups, own)
+            if s is not None and cost(s) < rc[best[-1]]:
+                pool[f"({x}){k}({y})"], sc[f"({x}){k}({y})"] = own, s
+                added += 1
         log(f"  pool round {rnd}: LP {val:.6f}, prices {np.round(pi, 5).tolist()}, {added} columns added")
     val, pi, _ = pool_lp(sc, groups, inst.n_requests)
     log(f"  final pool: LP {val:.6f} (share {SHARE}), {pool_lp(sc, groups, inst.n_requests, 1.0)[0]:.6f} (share 1)")
