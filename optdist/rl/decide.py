@@ -20,7 +20,9 @@ placement's start-up work); without it the first request has none, and where the
 state (``rank``: :meth:`Scorer.order`) its layers of at least :data:`RANKED_MIN` segments are
 guessed from the first state's ranking repeated (a policy tends to go round its preferred
 devices; where such rounds keep fewer than :data:`RANKED_KEEP` segments each, some segments
-are decided alone between them), others are decided segment by segment; after a miss the next
+are decided alone between them), its smaller layers from the owners of their input maps
+(elementwise) or the request's previous layer (:func:`_own_guess`), others are decided segment
+by segment; after a miss the next
 segment is decided alone (a guess right after a miss is often wrong at once), then the guess is
 :func:`_guess`: in an elementwise layer whose last :data:`STAYED` decisions kept their input
 map's owner, the owners of the next maps; else the layer's decisions so far continued
@@ -320,7 +322,7 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
     kept fewer than :data:`SLOW_KEEP` segments each on average, by :data:`SLOW_ALONE` segments
     decided alone. ``plan``: the request's round sizes (:class:`Plan`: the first round's size along
     the hint, updated after it; None: :data:`FIRST_ROUND`). Without a hint
-    otherwise (a CNN's first request: LeNet's small layers, or no ``rank``), in layers
+    otherwise (a CNN's first request: a small layer :func:`_own_guess` has no guess for, or no ``rank``), in layers
     :func:`batchable` rejects, and with ``batched=False`` (the reference) each segment gets one
     observation and one forward: guessing blind costs more rounds than it saves.
     """
@@ -514,7 +516,7 @@ def _decide_request(inst: Instance, usage: Usage, r: int, feats: Features, choos
     """Decide request ``r``'s layers on ``usage`` (guesses from ``last``, updated with its
     decisions): the placer, whether every segment got a device, and the segments decided."""
     rp, plan = RequestPlacer(inst, usage, r, active), Plan()
-    ok, n = True, 0
+    ok, n, prev = True, 0, None  # prev: the decisions of the request's last layer decided by the policy
     while ok and not rp.done:
         st = rp.next_layer()
         if st.on_source:
@@ -523,13 +525,33 @@ def _decide_request(inst: Instance, usage: Usage, r: int, feats: Features, choos
             st.commit(np.full(st.P, src))
         else:
             key = (inst.request_cnn[r], st.k)
-            ok = decide_layer(choose, feats, r, st, masked, hint=last.get(key), batched=batched, rank=rank,
-                              plan=plan)
-            last[key] = st.owners[st.order[: st.t]]
+            hint = last.get(key)
+            if hint is None and batched:
+                hint = _own_guess(st, prev)
+            ok = decide_layer(choose, feats, r, st, masked, hint=hint, batched=batched, rank=rank, plan=plan)
+            last[key] = prev = st.owners[st.order[: st.t]]
             n += st.t
         if ok:
             rp.close(st)
     return rp, ok, n
+
+
+def _own_guess(st: LayerState, prev: np.ndarray | None) -> np.ndarray | None:
+    """A guess (P,) for a layer of fewer than :data:`RANKED_MIN` segments that no earlier request of
+    its CNN decided (a CNN's first request, without warm-up): in an elementwise layer the owners of
+    its input maps in segment order (a policy that keeps maps where they are), else ``prev``, the
+    request's previous layer's decisions, repeated to the layer's segments (a policy spreads the
+    layers of a request alike: the same devices round by round, or each filled to its cap).
+    None where there is neither (the layer is decided segment by segment) and for larger layers
+    (:func:`decide_layer` guesses those from the policy's ranking). A guess changes the speed of
+    :func:`decide_layer`, never its decisions: LeNet's first request (layers of 8 and 16
+    segments) takes 14-28 segments alone and 8-9 rounds instead of 57 segments alone
+    (``tests/test_lead39.py``; ``benchmarks/online/decisions.py``: 8.6 -> 5.9-7.2 ms)."""
+    if st.P - st.t >= RANKED_MIN:
+        return None
+    if st.mode == "map":
+        return st.prev[st.order]
+    return None if prev is None else np.resize(prev, st.P)
 
 
 def _place_requests(inst: Instance, feats: Features, choose: Choose, masked: bool, active: np.ndarray | None,
