@@ -309,7 +309,8 @@ def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | N
     each CNN's first request is decided on a scratch copy of the empty usage
     (:func:`optdist.rl.decide.warm_up`), so that the first real request has the guesses later ones
     get from the request before (same decisions): the actor has no ranking of the devices, so a
-    CNN's first request was otherwise decided one forward per segment (the first of
+    CNN's first request was otherwise decided one forward per segment in its layers of
+    :data:`optdist.rl.decide.RANKED_MIN` segments or more (the first of
     ``instances/coupled/cifar-12x10-rpi3.json``, 1473 segments: 820-940 ms, the others 5-57 ms). Its
     seconds are the outcome's ``warmup_s`` (None without warm-up), apart from the decision seconds.
     """
