@@ -1,0 +1,44 @@
+"""fix39: ``optdist bench --scheduler`` with nothing listening fails in seconds (was 30 s);
+``optdist generate --privacy nope`` names the flag (was the instance file made from it); a bench
+spec's ``solver_options`` that CBC does not take are refused before any run (was: every CBC run
+failed); a stop at once (:func:`optdist.solvers.base.stop_at_once`) that lands in a HiGHS solve
+stops the block; ``from_scratch.py`` removes its temporary work folder when it fails, and one
+Ctrl-C stops it within seconds, whichever solve runs, with exit status 130 and one line naming the
+step."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from optdist.cli import main
+
+from .conftest import ROOT
+
+MICRO = ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"
+
+def _free_port() -> int:
+    """A local TCP port nothing listens at (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_scheduler_address_nothing_listens_at_fails_fast_naming_the_flag(tmp_path, capsys, monkeypatch):
+    """Before: Dask's default connect timeout, 30 s, then the error."""
+    pytest.importorskip("distributed")
+    monkeypatch.chdir(ROOT)
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "out": str(tmp_path / "o"), "instances": [str(MICRO)], "methods": ["greedy"]}))
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    t0 = time.monotonic()
+    assert main(["bench", str(spec), "--no-progress", "--scheduler", address]) == 2
+    took = time.monotonic() - t0
+    err = " ".join(capsys.readouterr().err.split())
+    assert took < 15, took
+    assert f"--scheduler {address}: no Dask scheduler answered in 5 s" in err
+    assert "start one (`dask scheduler`" in err and "or leave --scheduler out" in err
+    assert not list((tmp_path / "o" / "records").glob("*.json"))
