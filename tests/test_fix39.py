@@ -42,3 +42,16 @@ def test_a_scheduler_address_nothing_listens_at_fails_fast_naming_the_flag(tmp_p
     assert f"--scheduler {address}: no Dask scheduler answered in 5 s" in err
     assert "start one (`dask scheduler`" in err and "or leave --scheduler out" in err
     assert not list((tmp_path / "o" / "records").glob("*.json"))
+
+
+@pytest.mark.parametrize("privacy, table, cnn", [("nope", "nope", "lenet"), ("paper,cifar=he2019x", "he2019x", "cifar")])
+def test_an_unknown_privacy_table_names_the_flag_and_what_is_accepted(tmp_path, capsys, privacy, table, cnn):
+    out = tmp_path / "g.json"
+    assert main(["generate", "--name", "g", "--requests", "lenet=2,cifar=1", "--devices", "rpi3=2", "--tau", "0.8",
+                 "--privacy", privacy, "--out", str(out)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f'--privacy "{privacy}": no privacy table "{table}" for {cnn}' in err
+    assert f"bundled for {cnn}: " in err and '"he2019", "paper"' in err
+    assert "none (no privacy limit) or a table file (a path ending in .json)" in err and "CNN=TABLE" in err
+    assert f"(fix: give one of those, e.g. a bundled name listed here, or --privacy {cnn}=none)" in err
+    assert str(out) not in err and "(generated instance)" not in err and not out.exists()
