@@ -14,7 +14,9 @@ import time
 
 import pytest
 
+from optdist.bench.spec import load_spec
 from optdist.cli import main
+from optdist.solvers import ADAPTERS
 
 from .conftest import ROOT
 
@@ -55,3 +57,19 @@ def test_an_unknown_privacy_table_names_the_flag_and_what_is_accepted(tmp_path, 
     assert "none (no privacy limit) or a table file (a path ending in .json)" in err and "CNN=TABLE" in err
     assert f"(fix: give one of those, e.g. a bundled name listed here, or --privacy {cnn}=none)" in err
     assert str(out) not in err and "(generated instance)" not in err and not out.exists()
+
+
+@pytest.mark.parametrize("where", ["options", "method_options.milp"])
+def test_solver_options_cbc_does_not_take_are_refused_when_the_spec_loads(tmp_path, where):
+    """HiGHS's mip_rel_gap given to CBC: the fix names CBC's ratioGap and optdist's mip_gap."""
+    if not ADAPTERS["cbc"].is_available():
+        pytest.skip("cbc not installed")
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
+                    f'solvers = ["highs", "cbc"]\n\n[{where}.solver_options]\nmip_rel_gap = 0.01\n')
+    with pytest.raises(ValueError) as got:
+        load_spec(spec)
+    assert str(got.value) == (f'{spec}: {where}.solver_options (solver cbc): CBC has no option "mip_rel_gap" (fix: did '
+                              "you mean ratioGap? optdist's generic option for it: mip_gap=0.01. The names: `cbc -?`)")
+    spec.write_text(spec.read_text().replace("mip_rel_gap", "ratioGap").replace('"highs", ', ""))
+    assert load_spec(spec).runs()[0].options["solver_options"] == {"ratioGap": 0.01}

@@ -666,8 +666,9 @@ class Solver(ABC):
         of its kind in the generic range, :data:`OPTION_RANGES`, the error saying which it is not);
         then, if the solver is installed, it is asked
         whether it knows each name and accepts each value (:meth:`_check_raw`: HiGHS and SCIP
-        in-process; shell solvers cannot be asked up front, a run they refuse is an error naming
-        the raw options). Raises ValueError naming the option, its value and the fix.
+        in-process; the shell solvers CBC and GLPK only about each name, a run that refuses a
+        value is an error naming the raw options). Raises ValueError naming the option, its value
+        and the fix.
         """
         out: dict[str, Any] = {}
         spelled: dict[str, str] = {}  # full name -> the name it was given under
