@@ -9,6 +9,8 @@ step."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import time
 
@@ -73,3 +75,29 @@ def test_solver_options_cbc_does_not_take_are_refused_when_the_spec_loads(tmp_pa
                               "you mean ratioGap? optdist's generic option for it: mip_gap=0.01. The names: `cbc -?`)")
     spec.write_text(spec.read_text().replace("mip_rel_gap", "ratioGap").replace('"highs", ', ""))
     assert load_spec(spec).runs()[0].options["solver_options"] == {"ratioGap": 0.01}
+
+
+def test_a_stop_at_once_during_a_highs_solve_stops_the_block(sigint_handled):
+    """The SIGINT's handler runs inside highspy's interrupt callback, called from HiGHS's native code,
+    where an exception raised is lost: before, the solve was cancelled and returned as if nothing
+    had come, and the block ran on (``from_scratch.py``'s engine, for seconds to minutes)."""
+    import threading
+
+    from optdist.instance import load_instance
+    from optdist.milp.model import build
+    from optdist.solvers import get_solver
+    from optdist.solvers.base import stop_at_once, stop_on_signals
+
+    class Stopped(Exception):
+        pass
+
+    b = build(load_instance(ROOT / "instances" / "paper" / "lenet-10x10-tau0.6.json"))
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    t0 = time.monotonic()
+    with stop_on_signals(lambda signum: None):
+        with pytest.raises(Stopped, match="SIGINT"):
+            with stop_at_once(lambda signum: Stopped(signal.Signals(signum).name)):
+                timer.start()
+                get_solver("highs").solve(b.model, time_limit=60, threads=1)
+    timer.join()
+    assert time.monotonic() - t0 < 10
