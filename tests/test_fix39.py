@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -22,6 +25,7 @@ from optdist.solvers import ADAPTERS
 
 from .conftest import ROOT
 
+SCRIPT = ROOT / "benchmarks" / "scale" / "cifar20_mix" / "from_scratch.py"
 MICRO = ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"
 
 def _free_port() -> int:
@@ -101,3 +105,64 @@ def test_a_stop_at_once_during_a_highs_solve_stops_the_block(sigint_handled):
                 get_solver("highs").solve(b.model, time_limit=60, threads=1)
     timer.join()
     assert time.monotonic() - t0 < 10
+
+
+def test_from_scratch_without_workdir_that_fails_leaves_no_temporary_folder(tmp_path):
+    """The engine proves cifar-1x4 optimal before any priced solve: an error, exit 2; its temporary
+    work folder (made under TMPDIR) was left behind, empty."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "o.json"
+    got = subprocess.run([sys.executable, str(SCRIPT), "instances/tiny/cifar-1x4-tau0.8.json", "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(tmp)})
+    assert got.returncode == 2 and "nothing to mix" in got.stderr, got.stderr
+    assert f"work folder {tmp}/from_scratch-" in got.stdout  # it was made there
+    assert list(tmp.iterdir()) == [] and not out.exists()
+
+
+def _default_sigint() -> None:
+    """In the child, before it runs Python: SIGINT's default action, as under a terminal. A process
+    started in the background by a non-interactive shell inherits SIGINT ignored (so do its
+    children, and Python then installs no handler): the script would never see the signal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _wait_for(proc: subprocess.Popen, text: str, timeout: float) -> list[str]:
+    """Read ``proc``'s stdout until a line holds ``text`` (the lines read); kill it and fail after ``timeout`` s."""
+    end, seen = time.monotonic() + timeout, []
+    while (left := end - time.monotonic()) > 0 and select.select([proc.stdout], [], [], left)[0]:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return seen
+    proc.kill()
+    pytest.fail(f"no '{text}' on stdout in {timeout:g} s: {seen}, stderr {proc.communicate()[1]}")
+
+
+def test_one_ctrl_c_in_the_engine_stops_from_scratch_within_seconds(tmp_path):
+    """Before: the SIGINT, landing in one of the engine's HiGHS solves, stopped only that solve (an
+    exception raised in HiGHS's interrupt callback is lost), and the engine ran on (its dual steps,
+    up to 30 s; over 120 s under load) before the script said it was interrupted, naming no step."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "o.json"
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "instances/coupled/cifar-20x20-nexus-rpi3.json", "--out",
+                             str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp)}, preexec_fn=_default_sigint)
+    # the step's line is printed as the engine starts (the progress is on stdout; stderr has only warnings)
+    _wait_for(proc, "step 1 engine ...", 120)
+    time.sleep(4)  # into the engine's HiGHS solves of its round 0 (15-25 s on cifar-20x20; 2 s: often a model build)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"still running 30 s after SIGINT: {proc.communicate()[1]}")
+    lines = err.strip().splitlines()
+    assert proc.returncode == 130, err
+    assert lines[-1] == (f"from_scratch.py: interrupted by SIGINT in step 1 engine: nothing written to --out {out}; "
+                         "nothing kept (steps done: none; the temporary work folder is removed: give --workdir DIR "
+                         "to keep them); rerun the command to start again"), err
+    assert "Traceback" not in err and not out.exists() and list(tmp.iterdir()) == []
