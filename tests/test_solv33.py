@@ -163,12 +163,15 @@ def test_a_typo_under_a_profiles_options_says_the_close_option_and_the_fix(tmp_p
 def test_a_cbc_failure_on_a_profiles_raw_option_names_the_profile(tmp_path):
     from optdist.solvers import get_solver
 
-    prof = tmp_path / "p7.toml"
-    prof.write_text('name = "p7"\nsolver = "cbc"\n[solver_options]\nfoobar = 3\n')
-    with pytest.raises(ValueError, match=rf"cbc failed with the raw solver options .*foobar from the \[solver_options\] "
+    prof = tmp_path / "p7.toml"  # a value CBC refuses only as it runs (its names are checked up front)
+    prof.write_text('name = "p7"\nsolver = "cbc"\n[solver_options]\npresolve = "bogus"\n')
+    with pytest.raises(ValueError, match=rf"cbc failed with the raw solver options .*presolve from the \[solver_options\] "
                                          rf"of solver profile p7 \({prof}\); fix:"):
         optdist.solve(TINY, solver=str(prof), formulation="tight")
     assert get_solver(str(prof)).profile.name == "p7"
+    prof.write_text('name = "p7"\nsolver = "cbc"\n[solver_options]\nfoobar = 3\n')
+    with pytest.raises(ValueError, match=rf'{prof}: cbc \[solver_options\]: CBC has no option "foobar"'):
+        optdist.solve(TINY, solver=str(prof), formulation="tight")
 
 
 def test_a_missing_profile_folder_is_said_to_be_missing(tmp_path):

@@ -219,7 +219,8 @@ REFUSED_RAW = {
              ({"limits/nodes": -7}, r"SCIP refuses limits/nodes = -7: out of range .*whole number in \[-1, ")],
     "glpk": [({"tmlim": "abc"}, 'tmlim = "abc" is not a whole number'), ({"foo": "bar"}, 'glpsol has no option "foo"')],
     "cbc": [({"sec": -1}, "sec = -1 is out of range"), ({"ratioGap": 5}, "ratioGap = 5 is out of range"),
-            ({"maxNodes": 1.5}, "maxNodes = 1.5 is not a whole number")],
+            ({"maxNodes": 1.5}, "maxNodes = 1.5 is not a whole number"), ({"foo": "bar"}, 'CBC has no option "foo"'),
+            ({"mip_rel_gap": 0.01}, "CBC has no option \"mip_rel_gap\" .*did you mean ratioGap.*mip_gap=0.01")],
 }
 
 
@@ -238,11 +239,12 @@ def test_raw_options_the_solver_refuses_are_errors_before_solving(solver, capfd)
     assert "ERROR" not in capfd.readouterr().err  # SCIP's own [paramset.c] lines are captured
 
 
-@pytest.mark.parametrize("solver,raw,says", [("glpk", {"pcost": "bar"}, ""), ("cbc", {"foo": "bar"}, "No match for foo"),
+@pytest.mark.parametrize("solver,raw,says", [("glpk", {"pcost": "bar"}, ""),
                                              ("cbc", {"presolve": "bogus"}, "Possible options for presolve")])
 def test_a_shell_solver_run_failing_on_raw_options_names_them(solver, raw, says):
-    """Shell solvers cannot be asked up front (GLPK's names are, glpsol's values not: ``pcost bar``
-    is a second input file to glpsol): GLPK once gave 'internal error', CBC ran on silently."""
+    """Shell solvers cannot be asked up front about values (their names are: ``glpsol --help``,
+    ``cbc -KEY?``; glpsol's ``pcost bar`` is a second input file to glpsol): GLPK once gave 'internal
+    error', CBC ran on silently."""
     if not ADAPTERS[solver].is_available():
         pytest.skip(f"{solver} not installed: {ADAPTERS[solver].install_hint}")
     with pytest.raises(ValueError, match=rf"{solver} failed with the raw solver options {re.escape(str(raw))} .*{says}"):

@@ -1,6 +1,6 @@
 """benchmarks/scale/cifar20_mix/from_scratch.py on bad input: --workdir a file, an instance whose
-engine closes without bandwidth prices, --out the instance (branch verify38). Ctrl-C mid-run is not tested: it does not stop the run reliably
-(a known defect, note38)."""
+engine closes without bandwidth prices, --out the instance (branch verify38). Ctrl-C mid-run:
+tests/test_fix39.py."""
 
 from __future__ import annotations
 

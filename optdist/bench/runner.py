@@ -513,12 +513,21 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+#: seconds the Dask client waits for the scheduler at ``--scheduler`` to answer (Dask's default,
+#: ``distributed.comm.timeouts.connect``, is 30 s: a sweep with a mistyped or stopped scheduler waited that long to fail)
+SCHEDULER_CONNECT_S = 5.0
+
+
 @contextmanager
 def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[Executor]:
     """A local pool of ``workers`` threads (each waits on its run's process), or the executor
     of the Dask cluster at ``scheduler`` (its client is closed when the block ends; the executor
     carries ``stop``, a :class:`distributed.Event` of the sweep's own, that :func:`_run_sweep`
-    sets when it is interrupted, so that the runs on the workers are killed, :func:`_wait`)."""
+    sets when it is interrupted, so that the runs on the workers are killed, :func:`_wait`).
+
+    Raises ``ValueError`` naming ``--scheduler``, the address and the fix when Dask is not
+    installed, the address is malformed, or no scheduler answers there within
+    :data:`SCHEDULER_CONNECT_S` seconds."""
     if scheduler is None:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="optdist-run") as ex:
             yield ex
@@ -529,9 +538,10 @@ def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[Ex
         raise ValueError(f"--scheduler {scheduler}: Dask's 'distributed' is not installed (pip install distributed), "
                          "or leave --scheduler out for the local pool (--workers N)") from None
     try:
-        client = Client(scheduler)
+        client = Client(scheduler, timeout=SCHEDULER_CONNECT_S)
     except (OSError, ValueError, TypeError) as e:  # nothing listening (OSError: timed out), a malformed address
-        raise ValueError(f"--scheduler {scheduler}: no Dask scheduler answered ({type(e).__name__}: {e}); start one "
+        waited = f" in {SCHEDULER_CONNECT_S:g} s" if isinstance(e, OSError) else ""
+        raise ValueError(f"--scheduler {scheduler}: no Dask scheduler answered{waited} ({type(e).__name__}: {e}); start one "
                          "(`dask scheduler`, then `dask worker ADDRESS` on each machine), or leave --scheduler out "
                          "for the local pool (--workers N); no run was started") from None
     with client:

@@ -539,6 +539,35 @@ def _check_axes(doc: dict, where: str) -> None:
             raise ValueError(f"{where}: options.pricing_solver: {str(e).rsplit(' (fix: ', 1)[0]} (fix: give another "
                              "pricing solver in the spec, options.pricing_solver = \"highs\" (or \"scip\"), or leave "
                              "options.pricing_solver out to price with each run's solver)") from None
+    _check_solver_options(doc, where)
+
+
+def _check_solver_options(doc: dict, where: str) -> None:
+    """The raw solver options each registered method gets (``options.solver_options`` for the
+    ``solver_methods``, ``method_options.NAME.solver_options``), checked by each solver its runs
+    use (the solvers axis, else the method's ``solver`` option, else the default) as each run
+    would check them, but before the first (:meth:`optdist.solvers.base.Solver.check_raw_options`:
+    before, e.g. HiGHS's ``mip_rel_gap`` given to CBC failed every CBC run of the sweep). Raises
+    ValueError naming the spec, the field, the solver, the option and the fix (the solver's own
+    name, or optdist's generic option: ``mip_gap``)."""
+    from optdist.solvers import get_solver
+
+    solver_methods, options = doc.get("solver_methods", ("milp",)), doc.get("options", {})
+    for method in doc["methods"]:
+        if ":" in method:  # an external method's options are its own
+            continue
+        mine = doc.get("method_options", {}).get(method, {})
+        fields = [(f"method_options.{method}.solver_options", mine.get("solver_options"))]
+        if method in solver_methods:
+            fields.append(("options.solver_options", options.get("solver_options")))
+        axis = doc.get("solvers") if method in solver_methods else None
+        solvers = axis or [mine.get("solver") or (options.get("solver") if method in solver_methods else None)]
+        for field_name, raw in fields:
+            if not isinstance(raw, dict) or not raw:  # a wrong type: _check_method_options
+                continue
+            for name in solvers:
+                adapter = get_solver() if name is None else get_solver(str(name))
+                adapter.check_raw_options(raw, f"{where}: {field_name} (solver {adapter.name})")
 
 
 def _whole_as_int(values: dict[str, Any]) -> None:

@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "tables and figures, OUT/tables and OUT/figures, not the spec's tables_dir/figures_dir)")
     p.add_argument("--workers", action=count_flag("local worker processes", 2, MAX_WORKERS), metavar="N",
                    help=f"local worker processes (default 1, at most {MAX_WORKERS}; not with --scheduler)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786) instead")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786) instead; "
+                   "refused if none answers there within 5 s")
     p.add_argument("--method", action="append", metavar="NAME", help="run only this method of the spec (repeatable)")
     p.add_argument("--retry-errors", action="store_true", help="redo runs recorded as error or timeout")
     p.add_argument("--allow-external-methods", action="store_true",

@@ -444,6 +444,25 @@ def _parse_privacy(text: str, rel) -> str | dict[str, str | None] | None:
     return out
 
 
+def _check_table_names(text: str, privacy: dict[str, str | None]) -> None:
+    """Raise ValueError naming ``--privacy`` (its value ``text``), the table name, what is accepted and
+    the fix where a table name in ``privacy`` (the generated instance's, CNN -> table) is no
+    bundled table of its CNN (before, the error named the instance file made from it, as if the
+    user had written that file). Table files are checked as the instance is read, relative to it."""
+    from optdist.privacy import resolve_table
+
+    for cnn, ref in privacy.items():
+        if ref is None or ref.endswith(".json"):
+            continue
+        try:
+            resolve_table(cnn, ref)
+        except FileNotFoundError as e:
+            raise ValueError(f"--privacy {text_of(text)}: {e}; accepted: a bundled table name, none (no privacy "
+                             "limit) or a table file (a path ending in .json), for every CNN or per CNN as "
+                             "CNN=TABLE,... (fix: give one of those, e.g. a bundled name listed here, or --privacy "
+                             f"{cnn}=none)") from None
+
+
 def _generate_command(args: argparse.Namespace) -> str:
     """The ``optdist generate`` command line that makes this instance again (every option spelt out)."""
     parts = ["optdist", "generate", "--name", args.name, "--requests", args.requests, "--devices", args.devices,
@@ -501,6 +520,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         devices_catalog=rel(args.devices_catalog) if args.devices_catalog else None,
         base=where,
     )
+    _check_table_names(args.privacy, doc["privacy"])
     # validate before writing, paths relative to the output; errors name the --out file (or the generated document)
     parse(doc, args.name, args.out or Path("(generated instance)"))
     used = {c for c, n in requests.items() if n > 0}

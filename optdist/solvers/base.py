@@ -202,6 +202,8 @@ _received: list[int] = []  # signals received during the current (outermost) sto
 _depth = 0  # nesting of stop_on_signals blocks in the main thread
 #: whether the main thread is inside :func:`stop_at_once`, where the first signal raises at once
 _at_once = False
+#: nesting of :func:`stop_native_code_on_signals` blocks in the main thread: a solver runs in native code
+_native = 0
 
 
 class _StopAtOnce(BaseException):
@@ -268,7 +270,10 @@ def stop_on_signals(on_stop: Callable[[int], None],
     signal comes, e.g. whether a training had begun: :func:`optdist.rl.policy.stopping_training`)
     is logged at once, or, when it comes while a solve has captured descriptor 2 (HiGHS: Pyomo
     captures its output around ``run()``, where Python runs this handler as HiGHS returns; before,
-    the warning went into that capture and was lost), as the block ends: once either way, through
+    the warning went into that capture and was lost) or while a solver runs in native code
+    (:func:`stop_native_code_on_signals`: Pyomo's capture restores descriptor 2 before it closes
+    the stream it had made ``sys.stderr``, and a warning written there then raised "I/O operation
+    on closed file", which ended the command with a traceback), as the block ends: once either way, through
     the ``optdist`` logger (the CLI's ``-q`` hides it as it hides every note and warning). A
     second signal aborts: KeyboardInterrupt
     (:class:`optdist.interrupts.Terminated` for SIGTERM; the CLI exits 130 or 143); the same signal
@@ -297,16 +302,16 @@ def stop_on_signals(on_stop: Callable[[int], None],
         if len(_received) > 1:  # a second signal, whichever nested block caught the first: abort
             interrupt(signum)  # raises, unless the command is already exiting from an earlier one
             return
-        if _at_once:  # no solver runs: say so
-            log.warning("%s: stopping now, keeping the incumbent, if any (again to abort)", signal.Signals(signum).name)
-            on_stop(signum)
-            raise _StopAtOnce(signum)
-        note = f"{signal.Signals(signum).name}: {stopping() if callable(stopping) else stopping} (again to abort)"
-        if _stderr.captured():  # a solve's output capture holds descriptor 2: said as the block ends
+        what = ("stopping now, keeping the incumbent, if any" if _at_once  # no solver runs, or it stops now
+                else stopping() if callable(stopping) else stopping)
+        note = f"{signal.Signals(signum).name}: {what} (again to abort)"
+        if _stderr.captured() or _native:  # a solve's capture may hold descriptor 2 or sys.stderr: said at the end
             owed.append(note)
         else:
             log.warning("%s", note)
         on_stop(signum)
+        if _at_once and not _native:  # in native code, raised as it returns (stop_native_code_on_signals)
+            raise _StopAtOnce(signum)
 
     old = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -346,7 +351,14 @@ def stop_native_code_on_signals(stop: Callable[[], None], every: float = 0.1) ->
     Only signals with a Python handler are written (inside :func:`stop_on_signals`); ``stop``
     must be safe to call from another thread. A wakeup fd set before (asyncio) still receives
     every signal's byte. Only the main thread can set the wakeup fd; elsewhere this does nothing.
+
+    Inside :func:`stop_at_once`, the signal's :class:`_StopAtOnce` is raised as the block ends, not
+    by the handler: Python may run the handler inside a callback the solver makes from native code
+    (highspy's interrupt checks), and an exception raised there is lost (before, one Ctrl-C of
+    ``from_scratch.py`` during a HiGHS solve stopped that solve, and the engine went on for seconds
+    to minutes).
     """
+    global _native
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -376,15 +388,19 @@ def stop_native_code_on_signals(stop: Callable[[], None], every: float = 0.1) ->
 
     watcher = threading.Thread(target=watch, name="optdist-signal-watcher", daemon=True)
     watcher.start()
+    _native += 1
     try:
         yield
     finally:
+        _native -= 1
         done.set()
         signal.set_wakeup_fd(old)
         os.write(w, b"\0")  # wakes the watcher to end it
         watcher.join()
         os.close(r)
         os.close(w)
+    if _at_once and _received:  # the handler left the stop to here (stop_on_signals)
+        raise _StopAtOnce(_received[0])
 
 
 #: seconds the watcher of :func:`stop_native_code_on_signals` leaves the main thread, after a
@@ -417,8 +433,9 @@ def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
     stops it at once with ``error(signum)`` (Python runs the handler at its next bytecode:
     milliseconds) instead of only being recorded until a solver starts; one received before the
     block raises on entry. Where the main thread is, the handler raises a BaseException
-    (:class:`_StopAtOnce`) that code catching Exception passes on; the block raises ``error`` in
-    its place. For work in Python whose result is dropped when it stops half done:
+    (:class:`_StopAtOnce`) that code catching Exception passes on (in a solver's native code, as
+    its :func:`stop_native_code_on_signals` block ends: the solve is cancelled at once); the block
+    raises ``error`` in its place. For work in Python whose result is dropped when it stops half done:
     building a model (:func:`optdist.milp.model.build` ``interruptible``; before, Ctrl-C during the
     20-30 s build of ``lenet-20x70-tight-tau0.6.json --formulation tight`` took effect only when
     the build was done).
@@ -666,8 +683,9 @@ class Solver(ABC):
         of its kind in the generic range, :data:`OPTION_RANGES`, the error saying which it is not);
         then, if the solver is installed, it is asked
         whether it knows each name and accepts each value (:meth:`_check_raw`: HiGHS and SCIP
-        in-process; shell solvers cannot be asked up front, a run they refuse is an error naming
-        the raw options). Raises ValueError naming the option, its value and the fix.
+        in-process; the shell solvers CBC and GLPK only about each name, a run that refuses a
+        value is an error naming the raw options). Raises ValueError naming the option, its value
+        and the fix.
         """
         out: dict[str, Any] = {}
         spelled: dict[str, str] = {}  # full name -> the name it was given under

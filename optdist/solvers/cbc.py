@@ -14,14 +14,19 @@ it exited on, and its final "Lower bound" line (printed with 3 decimals, so take
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import shutil
+import subprocess
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from optdist.options import number_problem
+from optdist.jsonfile import json_text
+from optdist.options import number_problem, unknown_option_fix
 from optdist.result import Termination, within_rounding
-from optdist.solvers.base import Feature, LegacySolver, SolverOutcome, _finite, example, shown
+from optdist.solvers.base import (Feature, LegacySolver, SolverOutcome, _finite, example, shown,
+                                  unknown_name_fix)
 
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 _BEST_POSSIBLE = re.compile(r"best possible " + _NUM)
@@ -98,11 +103,41 @@ _FULL = {spec.replace("(", "").replace(")", ""): spec for spec in NUMERIC_OPTION
 
 def full_name(key: str) -> str | None:
     """The numeric CBC parameter ``key`` names (``sec``, ``SECONDS``, ``secon``: ``seconds``), or None."""
-    low = key.lower()
-    for full, spec in _FULL.items():
-        if len(low) >= len(spec.partition("(")[0]) and full.lower().startswith(low):
-            return full
-    return None
+    return next((full for full, spec in _FULL.items() if _reads(key, spec)), None)
+
+
+def _reads(key: str, spec: str) -> bool:
+    """Whether CBC reads ``key`` as the name ``spec`` (``sec(onds)``: case ignored, the full name
+    or a shortening of it down to the part before the parenthesis)."""
+    low, full = key.lower(), spec.replace("(", "").replace(")", "").lower()
+    return len(low) >= len(spec.partition("(")[0]) and full.startswith(low)
+
+
+@functools.cache
+def cbc_names(key: str) -> tuple[str, ...] | None:
+    """The names of CBC's parameters and actions that start as ``key`` does, as ``cbc -KEY?`` lists
+    them (``sec?``: ``sec(onds)``, the part before the parenthesis the shortest CBC reads; also
+    the hidden ones ``cbc -?`` leaves out, e.g. ``thread(s)``); None where CBC cannot be asked (no
+    ``cbc`` on PATH)."""
+    exe = shutil.which("cbc")
+    try:
+        said = subprocess.run([exe, f"-{key}?", "-quit"], capture_output=True, text=True, timeout=30).stdout if exe else None
+    except (OSError, subprocess.SubprocessError):
+        said = None
+    if said is None:
+        return None
+    names, listing = [], False
+    for line in said.splitlines():
+        text = line.strip()
+        if " : " in line:  # "sec(onds) : maximum seconds": the one name KEY starts
+            names.append(text.split(" : ")[0])
+        elif line.startswith("Completions of "):  # "Completions of cut:", then a name a line
+            listing = True
+        elif listing and text and " " not in text:
+            names.append(text)
+        else:
+            listing = False
+    return tuple(names)
 
 
 def _range_text(kind: type, low: float, high: float) -> str:
@@ -263,6 +298,24 @@ class Cbc(LegacySolver):
             raise ValueError(f"{where}: {key} = {shown(value)} is {problem} ({self.name}'s numeric parameter {native}; "
                              f"fix: give {_range_text(kind, low, high)}{example(where, key, _example(kind, low, high))})")
         return int(value) if kind is int else value
+
+    def _check_raw(self, options: dict[str, Any], where: str) -> None:
+        """Each raw option's name must be one CBC reads (asked: :func:`cbc_names`, :func:`_reads`;
+        before, CBC skipped an unknown one with "No match for" in its log, so every run given it
+        failed); the fix names a close one, or CBC's name and optdist's generic option for a
+        generic option under another solver's name (HiGHS's ``mip_rel_gap``: ``ratioGap``,
+        ``mip_gap``; :func:`~optdist.options.unknown_option_fix`). Values of keyword parameters only
+        CBC checks, as it runs (:meth:`_raw_refused`); numeric ones: :meth:`_check_value`. Raises
+        ValueError."""
+        from optdist.solvers import ADAPTERS
+
+        for key, given in options.items():
+            names = cbc_names(key)
+            if names is not None and not any(_reads(key, n) for n in names):
+                fix = unknown_option_fix(key, given, [n.replace("(", "").replace(")", "") for n in names] + list(_FULL),
+                                         self.option_names, [a.option_names for a in ADAPTERS.values()], where)
+                raise ValueError(f"{where}: CBC has no option {json_text(key)} (fix: "
+                                 f"{unknown_name_fix(fix, '`cbc -?`')})")
 
     def _bound(self, opt: Any, res: Any, incumbent: float | None) -> float | None:
         log = getattr(opt, "_log", None)

@@ -28,6 +28,12 @@ Steps (each printed with its wall and CPU seconds; HiGHS, 1 thread, seed 0):
 5. **evaluate**: the placement re-scored by the evaluator, written to ``--out`` atomically with
    meta (method, steps with seconds, command, objective).
 
+Ctrl-C (SIGINT) or SIGTERM stops the command at once, whichever step runs (an optdist solve under
+way is cancelled, not waited for): nothing is written to ``--out``, one line on stderr names the
+step stopped and what was kept (``--workdir``'s files of the steps done), exit status 130 (143 for
+SIGTERM). Without ``--workdir``, the temporary work folder is removed when the command fails or is
+stopped (it is kept, and named, when the placement is written).
+
 Applies to instances with a latency objective whose requests are one class (one CNN, sources
 alike; :func:`optdist.milp.decomposition.classes.request_classes`) of the form
 ``trajectory_bound.py`` takes (a chain CNN whose first and last layers alone run on the source,
@@ -45,6 +51,7 @@ from __future__ import annotations
 import argparse
 import math
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -64,14 +71,14 @@ from mixing import (count_milp, device_groups, price_vectors, priced_pool, hybri
 from optdist.assignment import Assignment  # noqa: E402
 from optdist.evaluate import evaluate  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
-from optdist.interrupts import Terminated, interrupt, interrupted_status, signal_name  # noqa: E402
+from optdist.interrupts import Terminated, interrupted_status, signal_name  # noqa: E402
 from optdist.io import (atomic_write_json, check_not_an_input, check_output_file, check_output_folder,  # noqa: E402
                         make_output_folder)
 from optdist.milp.decomposition.bounds import capacity_matrix  # noqa: E402
 from optdist.milp.decomposition.classes import request_classes  # noqa: E402
 from optdist.milp.decomposition.colgen import _rename  # noqa: E402
 from optdist.result import Termination  # noqa: E402
-from optdist.solvers.base import signals_received, stop_on_signals  # noqa: E402
+from optdist.solvers.base import stop_at_once, stop_on_signals  # noqa: E402
 from optdist.transfers import RESOURCES  # noqa: E402
 
 #: the gap the start is to be proven within (the issue's 5 %): the column step aims at incumbent / (1 + GAP)
@@ -97,26 +104,22 @@ def check_instance(inst: Instance, path: str) -> None:
         raise ValueError(f"{path}: {e}") from None
 
 
-def stop_if_signalled() -> None:
-    """Raise the interrupt of the first SIGINT/SIGTERM that :func:`main`'s block received, if any: one
-    that came while an optdist solve ran stopped only that solve (its incumbent kept), not the command."""
-    if signals_received():
-        interrupt(signals_received()[0])
-
-
 class Steps:
-    """Per-step wall and CPU seconds, printed as each step ends."""
+    """Per-step wall and CPU seconds, printed as each step ends; ``current``: the step running
+    ("step 2 column"), None outside the steps."""
 
     def __init__(self) -> None:
         self.done: list[dict] = []
+        self.current: str | None = None
 
     @contextmanager
     def step(self, name: str):
         w, c = time.perf_counter(), time.process_time()
         note: dict = {}
-        print(f"step {len(self.done) + 1} {name} ...", flush=True)
+        self.current = f"step {len(self.done) + 1} {name}"
+        print(f"{self.current} ...", flush=True)
         yield note
-        stop_if_signalled()
+        self.current = None
         rec = {"step": name, "wall_s": round(time.perf_counter() - w, 2), "cpu_s": round(time.process_time() - c, 2),
                **note}
         self.done.append(rec)
@@ -153,7 +156,6 @@ def engine_prices(inst: Instance, path: str, time_limit: float) -> tuple[dict, A
         res = colgen.column_generation(inst, time_limit=time_limit, threads=1, seed=0)
     finally:
         pricing.PricingModel.solve, colgen.stop_requested = orig, orig_stop
-    stop_if_signalled()  # a solve that Ctrl-C stopped (the engine then returns its incumbent)
     if not saved and res.termination is Termination.OPTIMAL:
         raise ValueError(f"{path}: the engine proved its placement optimal ({res.objective}) before any pricing solve "
                          "at non-zero prices: bandwidth does not bind, there is nothing to mix (fix: take the "
@@ -177,7 +179,6 @@ def trajectory_column(inst: Instance, solve: dict, aim: float,
     caps = np.nan_to_num(capacity_matrix(inst), posinf=0.0)
     part = -float(sum(prices[res] @ caps[:, k] for k, res in enumerate(RESOURCES)))
     near = split_bound(inst, solve["r"], prices, (aim - part) / inst.n_requests, time_limit=time_limit)["near"]
-    stop_if_signalled()  # not minutes of building the whole relaxation after Ctrl-C
     if near.get("x") is None:  # e.g. no placement under the cut levels: the whole relaxation instead
         print(f"  split MILP: {near['status']}, no point; the whole relaxation instead", flush=True)
         near = solve_relaxation(build(inst, solve["r"], prices), time_limit=time_limit)
@@ -188,7 +189,9 @@ def trajectory_column(inst: Instance, solve: dict, aim: float,
     return value, _rename(own, int(src[solve["r"]]), int(src[0]))
 
 
-def run(args: argparse.Namespace) -> int:
+def prepare(args: argparse.Namespace) -> Instance:
+    """The instance, once ``args`` are checked (nothing created yet). Raises ``ValueError`` (or
+    ``OSError``) naming the option or the instance and the fix."""
     check_output_file(args.out)
     check_not_an_input(args.out, [Path(args.instance)])
     if args.workdir:
@@ -197,12 +200,16 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {args.out}: exists (fix: add --force to replace it, or another path)")
     inst = load_instance(args.instance)
     check_instance(inst, args.instance)
-    work = (make_output_folder(args.workdir, "--workdir") if args.workdir
-            else Path(tempfile.mkdtemp(prefix="from_scratch-")))
+    return inst
+
+
+def run(args: argparse.Namespace, inst: Instance, work: Path, st: Steps) -> None:
+    """The steps (module docstring) on ``inst``, their files in ``work``, timed in ``st``; the
+    placement written to ``--out``. Raises ``ValueError`` naming the instance and the fix where a
+    step finds nothing to go on with."""
     groups = device_groups(inst)
     print(f"{inst.name}: {inst.n_requests} requests, device groups {[[g[0], g[-1]] for g in groups]}, "
           f"work folder {work}", flush=True)
-    st = Steps()
     with st.step("engine") as note:
         solve, start, inc, bound = engine_prices(inst, args.instance, args.engine_time_limit)
         atomic_write_json(work / "prices.json", {"instance": args.instance, "time_limit": args.engine_time_limit,
@@ -245,7 +252,6 @@ def run(args: argparse.Namespace) -> int:
     asg.save(inst, args.out, force=True)
     print(f"{args.out}: objective {ev.objective:.9f} s, feasible, {ev.n_rejected} rejected; offline {st.wall:.1f} s "
           "wall in all", flush=True)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,20 +268,41 @@ def main(argv: list[str] | None = None) -> int:
         v = getattr(args, name)
         if not (math.isfinite(v) and v > 0):
             ap.error(f"--{name.replace('_', '-')} {v}: not a number of seconds > 0 (fix: e.g. 120)")
-    try:  # Ctrl-C / SIGTERM: raised at once, or, where an optdist solve runs, that solve stops and then the step
-        with stop_on_signals(interrupt, "stopping the solve under way; from_scratch.py then stops, writing nothing"):
-            return run(args)
+    st, work, written = Steps(), None, False
+    try:  # Ctrl-C / SIGTERM stop the command at once, also inside an optdist solve (which alone would
+        # stop only that solve and let the engine go on, e.g. into its ~20 s of dual steps)
+        with stop_on_signals(lambda signum: None), stop_at_once(_interrupt):
+            inst = prepare(args)
+            work = (make_output_folder(args.workdir, "--workdir") if args.workdir
+                    else Path(tempfile.mkdtemp(prefix="from_scratch-")))
+            run(args, inst, work, st)
+            written = True
+        return 0
     except (OSError, ValueError) as e:
-        if not signals_received():  # else a step that a stopped solve left without a result
-            print(f"from_scratch.py: error: {e}", file=sys.stderr)
-            return 2
-        e = Terminated() if signals_received()[0] == signal.SIGTERM else KeyboardInterrupt()
-    except KeyboardInterrupt as err:
-        e = err
-    print(f"from_scratch.py: interrupted by {signal_name(e)}: nothing written to --out {args.out} (the work folder "
-          "keeps the files of the steps done; rerun the command to start again)", file=sys.stderr)
-    return interrupted_status(signal_name(e))
+        print(f"from_scratch.py: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        where = st.current or ("writing --out" if st.done else "the checks before step 1")
+        print(f"from_scratch.py: interrupted by {signal_name(e)} in {where}: nothing written to --out {args.out}; "
+              f"{_kept(args, work, st)}; rerun the command to start again", file=sys.stderr)
+        return interrupted_status(signal_name(e))
+    finally:
+        if work is not None and not args.workdir and not written:  # failed or stopped: nothing to keep
+            shutil.rmtree(work, ignore_errors=True)
 
+
+def _interrupt(signum: int) -> KeyboardInterrupt:
+    """The interrupt of ``signum`` (SIGTERM: :class:`Terminated`)."""
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _kept(args: argparse.Namespace, work: Path | None, st: Steps) -> str:
+    """What a stopped run kept: ``--workdir``'s files of the steps done (a temporary work folder is removed)."""
+    done = ", ".join(s["step"] for s in st.done) or "none"
+    if not args.workdir:
+        return f"nothing kept (steps done: {done}; the temporary work folder is removed: give --workdir DIR to keep them)"
+    files = sorted(p.name for p in work.iterdir()) if work is not None and work.is_dir() else []
+    return f"kept in --workdir {args.workdir}: {', '.join(files) or 'no file'} (steps done: {done})"
 
 if __name__ == "__main__":
     raise SystemExit(main())
