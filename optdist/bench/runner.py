@@ -622,11 +622,19 @@ def _remove_made(out: Path, made: list[Path]) -> None:
     """After a sweep that failed in the folder ``out`` it created (``made``: the folders that did not
     exist before, deepest first): remove its lock file, an empty ``records/`` and each of ``made``
     that is empty, so that no stray folder is left; a folder holding anything else (a record, the
-    spec) stays, as do the folders above it."""
+    spec) stays, as do the folders above it. Where no record was written (``records/`` empty or
+    absent), the sweep's own ``spec.json`` and ``grid.json`` go too (``out`` is new, so they are this
+    sweep's): left alone, they made the folder "not a sweep's folder" whose spec.json optdist had not
+    written, and the same command, rerun (a scheduler started, after a Ctrl-C), was refused (break39)."""
+    from optdist.bench.records import GRID_NAME
+
     with contextlib.suppress(OSError):
         (out / LOCK_NAME).unlink()
         if (out / "records").is_dir():
             (out / "records").rmdir()
+        if out in made:  # no record kept (else rmdir above raised): the folder holds only what this sweep wrote
+            for name in ("spec.json", GRID_NAME):
+                (out / name).unlink(missing_ok=True)
         for folder in made:
             folder.rmdir()
 
