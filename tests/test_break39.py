@@ -56,3 +56,56 @@ def test_a_failed_bench_into_a_folder_that_existed_keeps_it_and_reruns(tmp_path,
     capsys.readouterr()
     assert out.is_dir()
     assert main(["bench", str(spec), "--out", str(out), "--no-progress"]) == 0
+
+
+def _http_server() -> tuple[str, "threading.Thread"]:
+    """A local server that answers any connection as an HTTP server does (Dask's dashboard, a proxy)."""
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def serve():
+        with srv:
+            srv.settimeout(20)
+            for _ in range(3):
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return f"tcp://127.0.0.1:{srv.getsockname()[1]}", t
+
+
+def test_a_scheduler_address_where_an_http_server_answers_is_named_not_an_internal_error(tmp_path, capsys, monkeypatch):
+    """Before: 'optdist bench: internal error: MemoryError: Unable to allocate 3.07 EiB ...' (exit 3): Dask read
+    the HTTP reply as a frame length."""
+    pytest.importorskip("distributed")
+    monkeypatch.chdir(ROOT)
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "instances": [str(MICRO)], "methods": ["greedy"]}))
+    address, _ = _http_server()
+    assert main(["bench", str(spec), "--out", str(tmp_path / "o"), "--no-progress", "--scheduler", address]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"--scheduler {address}: what answered there is not a Dask scheduler" in err, err
+    assert "internal error" not in err and "tcp://HOST:8786" in err and "leave --scheduler out" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("address", ["localhost", "http://localhost:8786", "tcp://127.0.0.1:abc"])
+def test_a_malformed_scheduler_address_says_the_form_it_takes(tmp_path, capsys, monkeypatch, address):
+    """Before: '--scheduler localhost: no Dask scheduler answered (ValueError: missing port number ...)',
+    with the fix to start a scheduler, not to write the address as tcp://HOST:PORT."""
+    pytest.importorskip("distributed")
+    monkeypatch.chdir(ROOT)
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "instances": [str(MICRO)], "methods": ["greedy"]}))
+    assert main(["bench", str(spec), "--out", str(tmp_path / "o"), "--no-progress", "--scheduler", address]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"--scheduler {address}: not an address a Dask scheduler can be reached at" in err, err
+    assert "fix: give it as tcp://HOST:PORT" in err

@@ -539,11 +539,23 @@ def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[Ex
                          "or leave --scheduler out for the local pool (--workers N)") from None
     try:
         client = Client(scheduler, timeout=SCHEDULER_CONNECT_S)
-    except (OSError, ValueError, TypeError) as e:  # nothing listening (OSError: timed out), a malformed address
-        waited = f" in {SCHEDULER_CONNECT_S:g} s" if isinstance(e, OSError) else ""
-        raise ValueError(f"--scheduler {scheduler}: no Dask scheduler answered{waited} ({type(e).__name__}: {e}); start one "
-                         "(`dask scheduler`, then `dask worker ADDRESS` on each machine), or leave --scheduler out "
-                         "for the local pool (--workers N); no run was started") from None
+    except OSError as e:  # nothing listening (timed out, refused)
+        raise ValueError(f"--scheduler {scheduler}: no Dask scheduler answered in {SCHEDULER_CONNECT_S:g} s "
+                         f"({type(e).__name__}: {e}); start one (`dask scheduler`, then `dask worker ADDRESS` on each "
+                         "machine), or leave --scheduler out for the local pool (--workers N); no run was "
+                         "started") from None
+    except (ValueError, TypeError) as e:  # a malformed address ('localhost', 'http://...', tls:// without its keys)
+        raise ValueError(f"--scheduler {scheduler}: not an address a Dask scheduler can be reached at "
+                         f"({type(e).__name__}: {e}) (fix: give it as tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786, the "
+                         "address `dask scheduler` prints as 'Scheduler at'; or leave --scheduler out for the local "
+                         "pool, --workers N); no run was started") from None
+    except Exception as e:  # MemoryError, ...: something answered that is no Dask scheduler (break39: an HTTP
+        # server, e.g. the dashboard's port 8787, sent a reply read as a frame length of exabytes: an internal error)
+        raise ValueError(f"--scheduler {scheduler}: what answered there is not a Dask scheduler "
+                         f"({type(e).__name__}: {e}) (fix: give the scheduler's own address, e.g. tcp://HOST:8786, the "
+                         "one `dask scheduler` prints as 'Scheduler at', not its dashboard's (8787) or another "
+                         "server's; or leave --scheduler out for the local pool, --workers N); no run was "
+                         "started") from None
     with client:
         from distributed import Event
 
