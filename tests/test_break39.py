@@ -109,3 +109,21 @@ def test_a_malformed_scheduler_address_says_the_form_it_takes(tmp_path, capsys, 
     err = " ".join(capsys.readouterr().err.split())
     assert f"--scheduler {address}: not an address a Dask scheduler can be reached at" in err, err
     assert "fix: give it as tcp://HOST:PORT" in err
+
+
+@pytest.mark.parametrize("value", ["missing.json", "lenet=../x/nope.privacy.json", "lenet=TABLE_OF_CIFAR"])
+def test_a_privacy_table_file_that_is_missing_or_wrong_is_named_by_the_flag(tmp_path, capsys, monkeypatch, value):
+    """Before: 'sub/g.json: 1 problem(s) in the instance: - privacy.lenet: no privacy table "../nope.json"
+    ... looked at "sub/../nope.json" ... (fix: ... relative to this instance file ... or null ...)':
+    the --out file named as if the user had written it, the path rewritten, the fix in JSON terms."""
+    monkeypatch.chdir(tmp_path)
+    value = value.replace("TABLE_OF_CIFAR", str(ROOT / "models" / "privacy" / "cifar-paper.json"))
+    (tmp_path / "sub").mkdir()
+    code = main(["generate", "--name", "t", "--requests", "lenet=2,cifar=1", "--devices", "nexus=3", "--tau", "0.6",
+                 "--out", "sub/g.json", "--privacy", value])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert f'--privacy "{value}": the table file for ' in err, err
+    assert "sub/g.json" not in err and "null" not in err
+    assert "accepted: a bundled table name" in err and "(fix: correct the path" in err
+    assert not (tmp_path / "sub" / "g.json").exists()

@@ -444,15 +444,33 @@ def _parse_privacy(text: str, rel) -> str | dict[str, str | None] | None:
     return out
 
 
-def _check_table_names(text: str, privacy: dict[str, str | None]) -> None:
+def _check_table_names(text: str, privacy: dict[str, str | None], where: Path) -> None:
     """Raise ValueError naming ``--privacy`` (its value ``text``), the table name, what is accepted and
     the fix where a table name in ``privacy`` (the generated instance's, CNN -> table) is no
     bundled table of its CNN (before, the error named the instance file made from it, as if the
-    user had written that file). Table files are checked as the instance is read, relative to it."""
+    user had written that file). A table file (relative to ``where``, the instance's folder) that
+    is missing, or, for a zoo CNN, no valid table of that CNN, is named so too (break39: it was named
+    as a problem of the --out file, its path rewritten relative to it, the fix in JSON terms)."""
     from optdist.privacy import resolve_table
+    from optdist.profiles import available_cnns
 
     for cnn, ref in privacy.items():
-        if ref is None or ref.endswith(".json"):
+        if ref is None:
+            continue
+        if ref.endswith(".json"):
+            path = Path(os.path.normpath(where / ref))  # the file as the user named it, made absolute
+            try:
+                if not path.is_file():
+                    raise FileNotFoundError(f"{path} is not a file" if path.exists() else f"{path} does not exist")
+                if cnn in available_cnns():  # a user's network's table is checked against its profile later
+                    resolve_table(cnn, str(path))
+            except (OSError, ValueError) as e:
+                why = " ".join(str(e).rsplit(" (fix: ", 1)[0].split())
+                raise ValueError(f"--privacy {text_of(text)}: the table file for {cnn}: {why}; accepted: a bundled "
+                                 "table name, none (no privacy limit) or a privacy-table file (a path ending in .json, "
+                                 "relative to the current folder, written by `optdist calibrate`), for every CNN or per "
+                                 f"CNN as CNN=TABLE,... (fix: correct the path, or give a bundled name, e.g. --privacy "
+                                 f"{cnn}=paper, or --privacy {cnn}=none)") from None
             continue
         try:
             resolve_table(cnn, ref)
@@ -520,7 +538,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         devices_catalog=rel(args.devices_catalog) if args.devices_catalog else None,
         base=where,
     )
-    _check_table_names(args.privacy, doc["privacy"])
+    _check_table_names(args.privacy, doc["privacy"], where)
     # validate before writing, paths relative to the output; errors name the --out file (or the generated document)
     parse(doc, args.name, args.out or Path("(generated instance)"))
     used = {c for c, n in requests.items() if n > 0}
