@@ -127,3 +127,21 @@ def test_a_privacy_table_file_that_is_missing_or_wrong_is_named_by_the_flag(tmp_
     assert "sub/g.json" not in err and "null" not in err
     assert "accepted: a bundled table name" in err and "(fix: correct the path" in err
     assert not (tmp_path / "sub" / "g.json").exists()
+
+
+@pytest.mark.parametrize("field, value, fix", [
+    ("solver_options", {"ratiogapp": 0.01}, "options.solver_options"),
+    ("mip_gap", 0.01, "options.mip_gap"),
+    ("solver", "cbc", 'or the axis "solvers"'),
+])
+def test_a_method_option_at_the_top_of_a_spec_says_where_it_goes(field, value, fix):
+    """Before: 'unknown field(s) "solver_options" (fix: did you mean "solver_methods" for
+    "solver_options"? ...)', a field that takes method names, not options."""
+    from optdist.bench.spec import parse_spec
+
+    doc = {"name": "x", "out": "o", "instances": [str(MICRO)], "methods": ["milp"], field: value}
+    with pytest.raises(ValueError) as e:
+        parse_spec(doc)
+    assert f'spec: unknown field "{field}": it is an option of the methods' in str(e.value)
+    assert fix in str(e.value) and "[method_options.milp]" in str(e.value)
+    assert "solver_methods\" for" not in str(e.value)

@@ -234,7 +234,18 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
     known = set(BenchSpec.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
+        from optdist.solve import METHOD_OPTIONS
+
+        takers = sorted(m for m, takes in METHOD_OPTIONS.items() if unknown[0] in takes)
         close = closest(unknown[0], sorted(known))
+        if takers:  # a method's option at the top (break39: solver_options was "did you mean solver_methods?")
+            methods = data.get("methods") if isinstance(data.get("methods"), list) else []
+            one = next((m for m in methods if m in takers), takers[0])
+            axis = f"; or the axis {text_of(close)}, e.g. {close} = [...]" if close == unknown[0] + "s" else ""  # solver
+            raise ValueError(f"{where}: unknown field {text_of(unknown[0])}: it is an option of the methods "
+                             f"({', '.join(takers)}), not a field of the spec (fix: give it under [options], "
+                             f"options.{unknown[0]}, for the spec's solver_methods, or under "
+                             f"[method_options.{one}] for one method{axis})")
         mean = f"did you mean {text_of(close)} for {text_of(unknown[0])}? " if close else ""
         raise ValueError(f"{where}: unknown field(s) {quoted(unknown)} (fix: {mean}use only {quoted(sorted(known))})")
     for req in ("name", "instances", "methods", "out"):
