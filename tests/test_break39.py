@@ -145,3 +145,55 @@ def test_a_method_option_at_the_top_of_a_spec_says_where_it_goes(field, value, f
     assert f'spec: unknown field "{field}": it is an option of the methods' in str(e.value)
     assert fix in str(e.value) and "[method_options.milp]" in str(e.value)
     assert "solver_methods\" for" not in str(e.value)
+
+
+def test_one_ctrl_c_in_from_scratch_says_one_line_not_that_it_keeps_an_incumbent(tmp_path):
+    """Before, two lines: 'SIGINT: stopping now, keeping the incumbent, if any (again to abort)' (stop_at_once's
+    note), then the script's own line, 'nothing written to --out ...; nothing kept'."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .test_fix39 import SCRIPT, _default_sigint, _wait_for
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "o.json"
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "instances/coupled/cifar-6x5-nexus-rpi3.json", "--out",
+                             str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp)}, preexec_fn=_default_sigint)
+    _wait_for(proc, "step 1 engine ...", 120)
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"still running 30 s after SIGINT: {proc.communicate()[1]}")
+    assert proc.returncode == 130, err
+    said = [line for line in err.splitlines() if "SIGINT" in line]
+    assert len(said) == 1 and said[0].startswith("from_scratch.py: interrupted by SIGINT in step 1 engine"), err
+    assert "keeping the incumbent" not in err and not out.exists() and list(tmp.iterdir()) == []
+
+
+def test_stop_at_once_says_its_note_unless_told_not_to(sigint_handled, caplog):
+    """The default note is unchanged for optdist's own callers (a model build); note=None says none."""
+    import os
+    import signal
+
+    from optdist.solvers.base import stop_at_once, stop_on_signals
+
+    class Stopped(Exception):
+        pass
+
+    for note, expect in ((None, []), ("stopping the build", ["SIGINT: stopping the build (again to abort)"])):
+        caplog.clear()
+        with stop_on_signals(lambda signum: None):
+            with pytest.raises(Stopped):
+                with stop_at_once(lambda signum: Stopped(), note=note):
+                    os.kill(os.getpid(), signal.SIGINT)
+                    for _ in range(10 ** 6):
+                        pass
+        assert [r.getMessage() for r in caplog.records if "SIGINT" in r.getMessage()] == expect

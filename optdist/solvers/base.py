@@ -202,6 +202,9 @@ _received: list[int] = []  # signals received during the current (outermost) sto
 _depth = 0  # nesting of stop_on_signals blocks in the main thread
 #: whether the main thread is inside :func:`stop_at_once`, where the first signal raises at once
 _at_once = False
+#: the note a signal that stops a :func:`stop_at_once` block logs (None: none; its caller says its own line)
+AT_ONCE_NOTE = "stopping now, keeping the incumbent, if any"
+_at_once_note: str | None = AT_ONCE_NOTE
 #: nesting of :func:`stop_native_code_on_signals` blocks in the main thread: a solver runs in native code
 _native = 0
 
@@ -302,10 +305,12 @@ def stop_on_signals(on_stop: Callable[[int], None],
         if len(_received) > 1:  # a second signal, whichever nested block caught the first: abort
             interrupt(signum)  # raises, unless the command is already exiting from an earlier one
             return
-        what = ("stopping now, keeping the incumbent, if any" if _at_once  # no solver runs, or it stops now
+        what = (_at_once_note if _at_once  # no solver runs, or it stops now
                 else stopping() if callable(stopping) else stopping)
         note = f"{signal.Signals(signum).name}: {what} (again to abort)"
-        if _stderr.captured() or _native:  # a solve's capture may hold descriptor 2 or sys.stderr: said at the end
+        if what is None:  # the stop_at_once block's caller says its own line (break39)
+            pass
+        elif _stderr.captured() or _native:  # a solve's capture may hold descriptor 2 or sys.stderr: said at the end
             owed.append(note)
         else:
             log.warning("%s", note)
@@ -428,7 +433,7 @@ def stop_requested() -> bool:
 
 
 @contextlib.contextmanager
-def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
+def stop_at_once(error: Callable[[int], BaseException], note: str | None = AT_ONCE_NOTE) -> Iterator[None]:
     """While the block runs, the first SIGINT/SIGTERM of the enclosing :func:`stop_on_signals` block
     stops it at once with ``error(signum)`` (Python runs the handler at its next bytecode:
     milliseconds) instead of only being recorded until a solver starts; one received before the
@@ -444,21 +449,23 @@ def stop_at_once(error: Callable[[int], BaseException]) -> Iterator[None]:
     ``PauseGC`` (:mod:`pyomo.common.gc_manager`) after it disabled the collector and before its exit
     enabled it again, which would leave it off for a library caller that carries on. Outside
     a :func:`stop_on_signals` block, or in another thread, nothing changes (a signal there is
-    Python's KeyboardInterrupt, as ever)."""
-    global _at_once
+    Python's KeyboardInterrupt, as ever). ``note``: what the signal's warning says the block does
+    ("SIGINT: NOTE (again to abort)"); None: no warning, for a caller that says its own line on
+    ``error`` (a command that keeps nothing: "keeping the incumbent" would be wrong)."""
+    global _at_once, _at_once_note
     if threading.current_thread() is not threading.main_thread() or _depth == 0:
         yield
         return
     if _received:
         raise error(_received[0])
-    before, collecting = _at_once, gc.isenabled()
+    before, collecting, said = _at_once, gc.isenabled(), _at_once_note
     with dropped_messages("pyomo.core", _CONSTRUCT_FAILED, lambda: bool(_received)):
         try:  # the outer try also converts a stop that lands in the inner finally, before it restores the flag
             try:
-                _at_once = True
+                _at_once, _at_once_note = True, note
                 yield
             finally:
-                _at_once = before
+                _at_once, _at_once_note = before, said
                 if collecting:
                     gc.enable()
                 else:

@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     st, work, written = Steps(), None, False
     try:  # Ctrl-C / SIGTERM stop the command at once, also inside an optdist solve (which alone would
         # stop only that solve and let the engine go on, e.g. into its ~20 s of dual steps)
-        with stop_on_signals(lambda signum: None), stop_at_once(_interrupt):
+        with stop_on_signals(lambda signum: None), stop_at_once(_interrupt, note=None):  # its own line below
             inst = prepare(args)
             work = (make_output_folder(args.workdir, "--workdir") if args.workdir
                     else Path(tempfile.mkdtemp(prefix="from_scratch-")))
