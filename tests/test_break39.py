@@ -197,3 +197,16 @@ def test_stop_at_once_says_its_note_unless_told_not_to(sigint_handled, caplog):
                     for _ in range(10 ** 6):
                         pass
         assert [r.getMessage() for r in caplog.records if "SIGINT" in r.getMessage()] == expect
+
+
+def test_rl_past_its_time_limit_says_when_the_decisions_began(capsys):
+    """Before: 'wall time 0.013 s' and, with --time-limit 0.015, 'deadline 1 of 1 requests decided after
+    --time-limit ran out': the limit's clock runs from the call (the policy's load), the wall time not."""
+    code = main(["solve", str(ROOT / "instances" / "paper" / "lenet-1x10-tau0.6.json"), "--method", "rl", "--policy",
+                 str(ROOT / "models" / "policies" / "lenet-cifar-70"), "--time-limit", "1e-6"])
+    out = capsys.readouterr().out
+    assert code == 0 and "rejected 0 feasible True" in " ".join(out.split())  # the placement is feasible
+    line = next(x for x in out.splitlines() if x.startswith("deadline"))
+    assert "1 of 1 requests decided after --time-limit ran out" in line
+    assert "the limit counts from the start, and the first decision began " in line and "loading the policy" in line
+    assert "decisions    " in out

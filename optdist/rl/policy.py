@@ -373,7 +373,9 @@ def time_limit_extra(start: float, time_limit: float | None, placed_from: float,
     the deadline ended it, and ``warning`` when it ended before any gradient step;
     ``decided_past_deadline``: the requests whose decision ended after ``start + time_limit``
     (the decisions began at ``placed_from``, after any warm-up, each request took its ``decision_s``; they are
-    still decided by the network: milliseconds each). Empty without a limit.
+    still decided by the network: milliseconds each) and ``decisions_began_s``, how long after ``start``
+    the first decision began (loading the policy, any training and warm-up: not in the run's
+    ``wall_time``, which a user compares with the limit). Empty without a limit.
     """
     if time_limit is None:
         return {}
@@ -390,6 +392,7 @@ def time_limit_extra(start: float, time_limit: float | None, placed_from: float,
     late = int((ends > start + time_limit).sum())
     if late:
         out["decided_past_deadline"] = late
+        out["decisions_began_s"] = placed_from - start  # the limit's clock ran before them: policy load, warm-up
     return out
 
 
