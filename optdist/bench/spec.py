@@ -241,7 +241,7 @@ def parse_spec(data: dict, where: str = "spec") -> BenchSpec:
         if takers:  # a method's option at the top (break39: solver_options was "did you mean solver_methods?")
             methods = data.get("methods") if isinstance(data.get("methods"), list) else []
             one = next((m for m in methods if m in takers), takers[0])
-            axis = f"; or the axis {text_of(close)}, e.g. {close} = [...]" if close == unknown[0] + "s" else ""  # solver
+            axis = f"; or the axis {text_of(close)}, e.g. {close} = [...]" if close == unknown[0] + "s" else ""
             raise ValueError(f"{where}: unknown field {text_of(unknown[0])}: it is an option of the methods "
                              f"({', '.join(takers)}), not a field of the spec (fix: give it under [options], "
                              f"options.{unknown[0]}, for the spec's solver_methods, or under "
