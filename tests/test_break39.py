@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 
 import pytest
 
@@ -58,10 +59,8 @@ def test_a_failed_bench_into_a_folder_that_existed_keeps_it_and_reruns(tmp_path,
     assert main(["bench", str(spec), "--out", str(out), "--no-progress"]) == 0
 
 
-def _http_server() -> tuple[str, "threading.Thread"]:
+def _http_server() -> tuple[str, threading.Thread]:
     """A local server that answers any connection as an HTTP server does (Dask's dashboard, a proxy)."""
-    import threading
-
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen()
