@@ -451,7 +451,8 @@ def stop_at_once(error: Callable[[int], BaseException], note: str | None = AT_ON
     a :func:`stop_on_signals` block, or in another thread, nothing changes (a signal there is
     Python's KeyboardInterrupt, as ever). ``note``: what the signal's warning says the block does
     ("SIGINT: NOTE (again to abort)"); None: no warning, for a caller that says its own line on
-    ``error`` (a command that keeps nothing: "keeping the incumbent" would be wrong)."""
+    ``error`` (a command that keeps nothing: "keeping the incumbent" would be wrong). A block nested
+    in another (a model build inside a command's block) says the outermost block's note."""
     global _at_once, _at_once_note
     if threading.current_thread() is not threading.main_thread() or _depth == 0:
         yield
@@ -462,7 +463,7 @@ def stop_at_once(error: Callable[[int], BaseException], note: str | None = AT_ON
     with dropped_messages("pyomo.core", _CONSTRUCT_FAILED, lambda: bool(_received)):
         try:  # the outer try also converts a stop that lands in the inner finally, before it restores the flag
             try:
-                _at_once, _at_once_note = True, note
+                _at_once, _at_once_note = True, note if not before else _at_once_note  # the outermost block's note
                 yield
             finally:
                 _at_once, _at_once_note = before, said

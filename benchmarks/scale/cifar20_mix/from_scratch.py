@@ -78,7 +78,7 @@ from optdist.milp.decomposition.bounds import capacity_matrix  # noqa: E402
 from optdist.milp.decomposition.classes import request_classes  # noqa: E402
 from optdist.milp.decomposition.colgen import _rename  # noqa: E402
 from optdist.result import Termination  # noqa: E402
-from optdist.solvers.base import stop_at_once, stop_on_signals  # noqa: E402
+from optdist.solvers.base import signals_received, stop_at_once, stop_on_signals  # noqa: E402
 from optdist.transfers import RESOURCES  # noqa: E402
 
 #: the gap the start is to be proven within (the issue's 5 %): the column step aims at incumbent / (1 + GAP)
@@ -279,16 +279,23 @@ def main(argv: list[str] | None = None) -> int:
             written = True
         return 0
     except (OSError, ValueError) as e:
+        if signals_received():  # a step that a signal stopped inside the library (e.g. a model build's own
+            return _stopped(args, work, st, _interrupt(signals_received()[0]))  # stop) and so had no result
         print(f"from_scratch.py: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
-        where = st.current or ("writing --out" if st.done else "the checks before step 1")
-        print(f"from_scratch.py: interrupted by {signal_name(e)} in {where}: nothing written to --out {args.out}; "
-              f"{_kept(args, work, st)}; rerun the command to start again", file=sys.stderr)
-        return interrupted_status(signal_name(e))
+        return _stopped(args, work, st, e)
     finally:
         if work is not None and not args.workdir and not written:  # failed or stopped: nothing to keep
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _stopped(args: argparse.Namespace, work: Path | None, st: Steps, e: KeyboardInterrupt) -> int:
+    """Say which step the signal of ``e`` stopped and what was kept; the exit status (130, 143)."""
+    where = st.current or ("writing --out" if st.done else "the checks before step 1")
+    print(f"from_scratch.py: interrupted by {signal_name(e)} in {where}: nothing written to --out {args.out}; "
+          f"{_kept(args, work, st)}; rerun the command to start again", file=sys.stderr)
+    return interrupted_status(signal_name(e))
 
 
 def _interrupt(signum: int) -> KeyboardInterrupt:
