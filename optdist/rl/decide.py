@@ -546,7 +546,7 @@ def _own_guess(st: LayerState, prev: np.ndarray | None) -> np.ndarray | None:
     (:func:`decide_layer` guesses those from the policy's ranking). A guess changes the speed of
     :func:`decide_layer`, never its decisions: LeNet's first request (layers of 8 and 16
     segments) takes 14-28 segments alone and 8-9 rounds instead of 57 segments alone
-    (``tests/test_lead39.py``; ``benchmarks/online/decisions.py``: 8.6 -> 5.9-7.2 ms)."""
+    (``tests/test_lead39.py``; ``benchmarks/online/decisions.py``: 8.6 -> 5.7-6.0 ms)."""
     if st.P - st.t >= RANKED_MIN:
         return None
     if st.mode == "map":
