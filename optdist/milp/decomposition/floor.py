@@ -75,6 +75,7 @@ import numpy as np
 
 from optdist.evaluate import capacity_limit
 from optdist.instance import Instance
+from optdist.solvers.base import stop_requested
 from optdist.transfers import RESOURCES, Edge, edges
 
 #: memory, compute, bandwidth columns of a node usage (n_nodes, 3): the order of RESOURCES
@@ -590,7 +591,9 @@ def dual_ascent(
     ``device_rows``: per row (resource, is a device row) for the search (default: none);
     ``coarse``: per class a cheaper floor for the search (e.g. the :class:`PricingFloor` where
     ``floors`` are :class:`TypedFloor`: the steps then start from its best prices, where ``L``
-    with ``floors`` is evaluated again; default ``floors``); stops at ``deadline`` (``time.perf_counter()``) or after ``max_steps`` steps. Returns the
+    with ``floors`` is evaluated again; default ``floors``); stops at ``deadline`` (``time.perf_counter()``), after ``max_steps`` steps, or
+    as at the deadline once SIGINT/SIGTERM was received (:func:`~optdist.solvers.base.stop_requested`:
+    before, a Ctrl-C of ``optdist solve`` in this phase waited up to its 30 s). Returns the
     best bound, its prices and a log (phase, step, elapsed, bound, theta).
     """
     t0 = time.perf_counter()
@@ -619,7 +622,7 @@ def dual_ascent(
         if not rows.any():
             continue
         for lam in GRID[res]:
-            if time.perf_counter() >= deadline:
+            if time.perf_counter() >= deadline or stop_requested():
                 break
             pi = np.where(rows & (scale > 0), lam, best_pi)
             val, g = lagrangian(pi, floors if coarse is None else coarse)
@@ -634,7 +637,7 @@ def dual_ascent(
     q = best_pi * scale
     theta, stall = 1.0, 0
     for step in range(max_steps):
-        if time.perf_counter() >= deadline:
+        if time.perf_counter() >= deadline or stop_requested():  # SIGINT/SIGTERM: as at the deadline
             break
         pi = np.divide(q, scale, out=np.zeros(n_rows), where=scale > 0)
         if step == 0 and best_g is not None:
