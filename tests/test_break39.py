@@ -14,15 +14,7 @@ import pytest
 from optdist.cli import main
 
 from .conftest import ROOT
-
-MICRO = ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"
-
-
-def _free_port() -> int:
-    """A local TCP port nothing listens at (bound, then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .test_fix39 import MICRO, _free_port, ctrl_c_from_scratch
 
 
 def test_a_bench_refused_by_its_scheduler_leaves_no_folder_and_the_same_command_reruns(tmp_path, capsys, monkeypatch):
@@ -149,29 +141,8 @@ def test_a_method_option_at_the_top_of_a_spec_says_where_it_goes(field, value, f
 def test_one_ctrl_c_in_from_scratch_says_one_line_not_that_it_keeps_an_incumbent(tmp_path):
     """Before, two lines: 'SIGINT: stopping now, keeping the incumbent, if any (again to abort)' (stop_at_once's
     note), then the script's own line, 'nothing written to --out ...; nothing kept'."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from .test_fix39 import SCRIPT, _default_sigint, _wait_for
-
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    out = tmp_path / "o.json"
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "instances/coupled/cifar-6x5-nexus-rpi3.json", "--out",
-                             str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "TMPDIR": str(tmp)}, preexec_fn=_default_sigint)
-    _wait_for(proc, "step 1 engine ...", 120)
-    time.sleep(1)
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail(f"still running 30 s after SIGINT: {proc.communicate()[1]}")
-    assert proc.returncode == 130, err
+    code, err, out, tmp = ctrl_c_from_scratch(tmp_path, "instances/coupled/cifar-6x5-nexus-rpi3.json", 1)
+    assert code == 130, err
     said = [line for line in err.splitlines() if "SIGINT" in line]
     assert len(said) == 1 and said[0].startswith("from_scratch.py: interrupted by SIGINT in step 1 engine"), err
     assert "keeping the incumbent" not in err and not out.exists() and list(tmp.iterdir()) == []

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -141,27 +142,36 @@ def _wait_for(proc: subprocess.Popen, text: str, timeout: float) -> list[str]:
     pytest.fail(f"no '{text}' on stdout in {timeout:g} s: {seen}, stderr {proc.communicate()[1]}")
 
 
-def test_one_ctrl_c_in_the_engine_stops_from_scratch_within_seconds(tmp_path):
-    """Before: the SIGINT, landing in one of the engine's HiGHS solves, stopped only that solve (an
-    exception raised in HiGHS's interrupt callback is lost), and the engine ran on (its dual steps,
-    up to 30 s; over 120 s under load) before the script said it was interrupted, naming no step."""
+def ctrl_c_from_scratch(tmp_path, instance: str, after_s: float) -> tuple[int, str, Path, Path]:
+    """Start ``from_scratch.py`` on ``instance`` (``--out`` and its TMPDIR in ``tmp_path``), send one
+    SIGINT ``after_s`` seconds after it prints its engine step, and wait at most 30 s for it: its exit
+    status, stderr, ``--out`` and TMPDIR (fails if it is still running)."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     out = tmp_path / "o.json"
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "instances/coupled/cifar-20x20-nexus-rpi3.json", "--out",
-                             str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), instance, "--out", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TMPDIR": str(tmp)}, preexec_fn=_default_sigint)
     # the step's line is printed as the engine starts (the progress is on stdout; stderr has only warnings)
     _wait_for(proc, "step 1 engine ...", 120)
-    time.sleep(4)  # into the engine's HiGHS solves of its round 0 (15-25 s on cifar-20x20; 2 s: often a model build)
+    time.sleep(after_s)
     proc.send_signal(signal.SIGINT)
     try:
         _, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
         pytest.fail(f"still running 30 s after SIGINT: {proc.communicate()[1]}")
+    return proc.returncode, err, out, tmp
+
+
+def test_one_ctrl_c_in_the_engine_stops_from_scratch_within_seconds(tmp_path):
+    """Before: the SIGINT, landing in one of the engine's HiGHS solves, stopped only that solve (an
+    exception raised in HiGHS's interrupt callback is lost), and the engine ran on (its dual steps,
+    up to 30 s; over 120 s under load) before the script said it was interrupted, naming no step."""
+    # 4 s: into the engine's HiGHS solves of its round 0 (15-25 s on cifar-20x20; 2 s: often a model build)
+    code, err, out, tmp = ctrl_c_from_scratch(tmp_path, "instances/coupled/cifar-20x20-nexus-rpi3.json", 4)
     lines = err.strip().splitlines()
-    assert proc.returncode == 130, err
+    assert code == 130, err
     assert lines[-1] == (f"from_scratch.py: interrupted by SIGINT in step 1 engine: nothing written to --out {out}; "
                          "nothing kept (steps done: none; the temporary work folder is removed: give --workdir DIR "
                          "to keep them); rerun the command to start again"), err
