@@ -87,6 +87,7 @@ import scipy.sparse as sp
 
 from optdist.instance import Instance, load_instance
 from optdist.milp.decomposition.bounds import capacity_matrix
+from optdist.solvers.base import MIN_SOLVER_S, deadline_left
 from optdist.solvers.highs import run_stoppable
 from optdist.transfers import RESOURCES, edges
 
@@ -316,11 +317,17 @@ def build(inst: Instance, r: int, prices: dict[str, np.ndarray], cumulative: boo
 def solve(m: TrajectoryModel, *, time_limit: float, lp: bool = False, cutoff: float | None = None,
           log: bool = False) -> dict:
     """Solve the relaxation with HiGHS (threads 1): ``{"bound", "value", "status", "seconds", "nodes"}``
-    (seconds; ``bound`` is the proven lower bound on ``v(pi)``, the LP value where ``lp``)."""
+    (seconds; ``bound`` is the proven lower bound on ``v(pi)``, the LP value where ``lp``). Inside
+    :func:`optdist.solvers.base.run_deadline` (``from_scratch.py``'s ``--column-time-limit``) the
+    time limit is at most the time left to its deadline, and no solve starts once it has passed
+    (status "not started: ...", bound ``-inf``, no point)."""
+    if _passed():
+        return _not_started()
     h = highspy.Highs()
     h.setOptionValue("output_flag", log)
     h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", float(time_limit))
+    left = deadline_left()
+    h.setOptionValue("time_limit", float(time_limit if left is None else min(time_limit, left)))
     h.setOptionValue("mip_rel_gap", 1e-6)
     if cutoff is not None:
         h.setOptionValue("objective_bound", float(cutoff - m.constant))
@@ -502,6 +509,18 @@ class FarLP:
         return float(out.incumbent) * self.tu
 
 
+def _passed() -> bool:
+    """True once the deadline of the enclosing :func:`optdist.solvers.base.run_deadline` has passed."""
+    left = deadline_left()
+    return left is not None and left <= MIN_SOLVER_S
+
+
+def _not_started() -> dict:
+    """:func:`solve`'s answer where the deadline had passed: no bound, no point."""
+    return {"bound": -math.inf, "value": math.inf, "status": "not started: the deadline has passed",
+            "seconds": 0.0, "nodes": 0, "x": None}
+
+
 def split_bound(inst: Instance, r: int, prices: dict[str, np.ndarray], target: float, *, time_limit: float,
                 log: bool = False) -> dict:
     """A lower bound on ``v(pi)`` split by stage times (module docstring, "split"): for each layer k the
@@ -509,16 +528,19 @@ def split_bound(inst: Instance, r: int, prices: dict[str, np.ndarray], target: f
     the placements with some stage at or above its ``X_k`` are bounded by those LPs, the others by
     the relaxation's MILP with every stage under its ``X_k``. Returns ``{"bound", "near", "far",
     "first_out", "seconds"}`` (seconds; ``far``: per layer the LP value at ``X_k``, None where
-    every level stays in the MILP)."""
+    every level stays in the MILP). Inside :func:`optdist.solvers.base.run_deadline`, no LP or MILP
+    starts once its deadline has passed (each gets the time left): the layers not searched by then
+    keep every level in the MILP, which is then not started (``near["status"]`` says so; the bound
+    ``-inf``); the split stays valid."""
     t0 = time.perf_counter()
     m = build(inst, r, prices)
-    far_lp = FarLP(inst, r, prices)
+    far_lp = None if _passed() else FarLP(inst, r, prices)
     first_out, far = [], []
     for k in range(1, len(m.levels) + 1):
         vals = m.levels[k - 1]
         lo, hi = m.floor[k - 1] + 1, len(vals)  # X_k's index in [lo, hi]; hi: none
         best = None
-        while lo < hi:
+        while lo < hi and far_lp is not None and not _passed():
             mid = (lo + hi) // 2
             v = far_lp.value(k, float(vals[mid]))
             if v >= target:
@@ -533,9 +555,9 @@ def split_bound(inst: Instance, r: int, prices: dict[str, np.ndarray], target: f
             print(f"  layer {k}: near levels {m.floor[k - 1]}..{hi - 1} of {len(vals)} "
                   f"({vals[m.floor[k - 1]] * 1e3:.4f}..{vals[hi - 1] * 1e3:.4f} ms), far LP "
                   f"{'-' if best is None else format(best, '.6f')}", flush=True)
-    near = solve(m.below(first_out), time_limit=time_limit, log=log)
+    near = _not_started() if _passed() else solve(m.below(first_out), time_limit=time_limit, log=log)
     bound = min([near["bound"]] + [f for f in far if f is not None])
-    return {"bound": bound, "near": near, "far": far, "first_out": first_out, "lp_calls": far_lp.calls,
+    return {"bound": bound, "near": near, "far": far, "first_out": first_out, "lp_calls": far_lp.calls if far_lp else 0,
             "seconds": time.perf_counter() - t0}
 
 

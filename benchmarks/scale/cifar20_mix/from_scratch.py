@@ -11,8 +11,11 @@ Steps (each printed with its wall and CPU seconds; HiGHS, 1 thread, seed 0):
    budget), stopped after its first pricing solve at non-zero prices (``pricing_probe.py
    capture``'s "solve 0"): that solve's prices (``DIR/prices.json``, the ``pricing_probe.py``
    format) and the engine's incumbent then (the start; ``DIR/start.json``).
-2. **column**: ``trajectory_bound.py``'s split MILP at those prices (``--column-time-limit`` s),
-   its best point made a real placement of one request (``DIR/column.json``). The split aims at
+2. **column**: ``trajectory_bound.py``'s split MILP at those prices (``--column-time-limit`` s for
+   the step's LPs and MILPs together: each gets the time left, none starts after it; the model
+   builds between them and a HiGHS presolve under way are not cut short: a split MILP cancelled in
+   its presolve once took 34 s past a 7-s limit on cifar-6x5, HiGHS checking its stop rarely
+   there), its best point made a real placement of one request (``DIR/column.json``). The split aims at
    ``L(pi) >= incumbent / 1.05``: the bound that would prove the engine's start within the 5 %
    target; the stage levels whose pricing LP alone reaches that aim are cut off, the MILP searches
    the placements with every stage under them (cifar-20x20: 0.466165 / 1.05 = 0.44397, the
@@ -69,6 +72,7 @@ from mixing import (count_milp, device_groups, price_vectors, priced_pool, hybri
                     select, start_types)
 
 from optdist.assignment import Assignment  # noqa: E402
+from optdist.cli import missing_file_fix  # noqa: E402
 from optdist.evaluate import evaluate  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
 from optdist.interrupts import Terminated, interrupted_status, signal_name  # noqa: E402
@@ -78,7 +82,7 @@ from optdist.milp.decomposition.bounds import capacity_matrix  # noqa: E402
 from optdist.milp.decomposition.classes import request_classes  # noqa: E402
 from optdist.milp.decomposition.colgen import _rename  # noqa: E402
 from optdist.result import Termination  # noqa: E402
-from optdist.solvers.base import signals_received, stop_at_once, stop_on_signals  # noqa: E402
+from optdist.solvers.base import run_deadline, signals_received, stop_at_once, stop_on_signals  # noqa: E402
 from optdist.transfers import RESOURCES  # noqa: E402
 
 #: the gap the start is to be proven within (the issue's 5 %): the column step aims at incumbent / (1 + GAP)
@@ -89,11 +93,15 @@ PER_PRICE = 3
 ROUNDED = (0.993, 0.98, 0.97, 0.95)
 
 
+#: the instances the method takes (module docstring), as the fixes of the errors name them
+TAKES = "a coupled CIFAR set of one request class, e.g. instances/coupled/cifar-20x20-nexus-rpi3.json"
+
+
 def check_instance(inst: Instance, path: str) -> None:
     """Raise ``ValueError`` naming ``path`` and the fix where the method does not apply (module docstring)."""
     from trajectory_bound import _check
 
-    fix = "(fix: give a coupled CIFAR set of one request class, e.g. instances/coupled/cifar-20x20-nexus-rpi3.json)"
+    fix = f"(fix: give {TAKES})"
     if inst.objective.kind != "latency":
         raise ValueError(f"{path}: objective {inst.objective.kind!r}, not 'latency' {fix}")
     if len(request_classes(inst)) != 1:
@@ -171,17 +179,22 @@ def trajectory_column(inst: Instance, solve: dict, aim: float,
                       time_limit: float) -> tuple[float, list[np.ndarray]] | None:
     """The split MILP of ``trajectory_bound.py`` at ``solve``'s prices aiming at ``L(pi) >= aim``; its
     best point as owners of request 0. Returns (its priced value, owners), None where neither it
-    nor the whole relaxation found a point in ``time_limit`` s."""
-    from trajectory_bound import build, column, split_bound
+    nor the whole relaxation found a point in ``time_limit`` s: the limit of every solve inside
+    together (:func:`~optdist.solvers.base.run_deadline`: each gets the time left, none starts after
+    it; the model builds between them are not cut short)."""
+    from trajectory_bound import _passed, build, column, split_bound
     from trajectory_bound import solve as solve_relaxation
 
     prices = {k: np.asarray(v, dtype=float) for k, v in solve["prices"].items()}
     caps = np.nan_to_num(capacity_matrix(inst), posinf=0.0)
     part = -float(sum(prices[res] @ caps[:, k] for k, res in enumerate(RESOURCES)))
-    near = split_bound(inst, solve["r"], prices, (aim - part) / inst.n_requests, time_limit=time_limit)["near"]
-    if near.get("x") is None:  # e.g. no placement under the cut levels: the whole relaxation instead
-        print(f"  split MILP: {near['status']}, no point; the whole relaxation instead", flush=True)
-        near = solve_relaxation(build(inst, solve["r"], prices), time_limit=time_limit)
+    with run_deadline(time.perf_counter() + time_limit):
+        near = split_bound(inst, solve["r"], prices, (aim - part) / inst.n_requests, time_limit=time_limit)["near"]
+        if near.get("x") is None and _passed():
+            print(f"  split MILP: {near['status']}, no point; {time_limit:g} s spent: no whole relaxation", flush=True)
+        elif near.get("x") is None:  # e.g. no placement under the cut levels: the whole relaxation instead
+            print(f"  split MILP: {near['status']}, no point; the whole relaxation instead", flush=True)
+            near = solve_relaxation(build(inst, solve["r"], prices), time_limit=time_limit)
     if near.get("x") is None:
         return None
     value, own = column(inst, solve["r"], prices, near["x"])
@@ -198,7 +211,10 @@ def prepare(args: argparse.Namespace) -> Instance:
         check_output_folder(args.workdir, "--workdir")
     if Path(args.out).exists() and not args.force:
         raise ValueError(f"--out {args.out}: exists (fix: add --force to replace it, or another path)")
-    inst = load_instance(args.instance)
+    try:
+        inst = load_instance(args.instance)
+    except FileNotFoundError as e:  # "PATH: instance file not found", no fix
+        raise FileNotFoundError(f"{e} (fix: {missing_file_fix(e, str(e))}; the method takes {TAKES})") from None
     check_instance(inst, args.instance)
     return inst
 

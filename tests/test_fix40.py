@@ -1,0 +1,42 @@
+"""fix40: ``from_scratch.py``'s column step honours ``--column-time-limit`` (its split-bound LPs
+and MILPs ran past it: 115 s with a 2-s limit on cifar-6x5); a missing instance names the fix."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from optdist.instance import load_instance
+
+from .conftest import ROOT
+from .test_scratch38 import scratch  # noqa: F401 - the fixture: from_scratch.py as a module
+
+PRICES = ROOT / "benchmarks" / "scale" / "pricing_prices" / "cifar-6x5-nexus-rpi3.json"
+
+
+def test_the_column_step_starts_no_solve_after_its_limit(scratch, capsys):  # noqa: F811
+    """cifar-6x5's saved solve 0 (its prices, as the engine step's), a 0.5-s limit: the limit passes
+    while the split's model is built (1.7 s at load 1.7), so no LP, no split MILP and no whole
+    relaxation starts; the step says so and keeps no column. Before: 69 LPs, the split MILP and the
+    whole relaxation ran, 115 s with a 2-s limit (load 1.7). The margin: the builds, which are not
+    cut short (one build of the model, 1.7 s, then the step returns)."""
+    doc = json.loads(PRICES.read_text())
+    inst = load_instance(ROOT / doc["instance"])
+    started = time.perf_counter()
+    got = scratch.trajectory_column(inst, doc["solves"][0], doc["objective"] / (1 + scratch.GAP), 0.5)
+    took = time.perf_counter() - started
+    assert got is None
+    assert ("split MILP: not started: the deadline has passed, no point; 0.5 s spent: no whole relaxation"
+            in capsys.readouterr().out)
+    assert took < 0.5 + 30, took
+
+
+def test_a_missing_instance_names_the_file_and_the_fix(scratch, tmp_path, capsys):  # noqa: F811
+    """Before: "instances/nope.json: instance file not found", no fix."""
+    out = tmp_path / "x.json"
+    assert scratch.main([str(ROOT / "instances" / "nope.json"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"from_scratch.py: error: {ROOT / 'instances' / 'nope.json'}: instance file not found (fix: check the path, "
+        f"e.g. `ls {ROOT / 'instances'}/` shows what is there; the method takes a coupled CIFAR set of one request "
+        "class, e.g. instances/coupled/cifar-20x20-nexus-rpi3.json)\n")
+    assert not out.exists()
