@@ -13,9 +13,9 @@ Steps (each printed with its wall and CPU seconds; HiGHS, 1 thread, seed 0):
    format) and the engine's incumbent then (the start; ``DIR/start.json``).
 2. **column**: ``trajectory_bound.py``'s split MILP at those prices (``--column-time-limit`` s for
    the step's LPs and MILPs together: each gets the time left, none starts after it; the model
-   builds between them and a HiGHS presolve under way are not cut short: a split MILP cancelled in
-   its presolve once took 34 s past a 7-s limit on cifar-6x5, HiGHS checking its stop rarely
-   there), its best point made a real placement of one request (``DIR/column.json``). The split aims at
+   builds between them are not cut short, nor a HiGHS presolve under way, which checks its stop
+   rarely: ERGO-Code/HiGHS#1501, #2021), its best point made a real placement of one request
+   (``DIR/column.json``). The split aims at
    ``L(pi) >= incumbent / 1.05``: the bound that would prove the engine's start within the 5 %
    target; the stage levels whose pricing LP alone reaches that aim are cut off, the MILP searches
    the placements with every stage under them (cifar-20x20: 0.466165 / 1.05 = 0.44397, the
