@@ -1,14 +1,21 @@
 """fix40: ``from_scratch.py``'s column step honours ``--column-time-limit`` (its split-bound LPs
-and MILPs ran past it: 115 s with a 2-s limit on cifar-6x5); a missing instance names the fix."""
+and MILPs ran past it: 115 s with a 2-s limit on cifar-6x5); a missing instance names the fix; a
+raw option value CBC refuses, or a value given to a glpsol switch, is refused before any solve,
+in a bench spec naming the spec file and the field."""
 
 from __future__ import annotations
 
 import json
 import time
 
+import pytest
+
+from optdist.bench.spec import load_spec
+from optdist.cli import main
 from optdist.instance import load_instance
 
-from .conftest import ROOT
+from .conftest import ROOT, requires_solver
+from .test_fix39 import MICRO
 from .test_scratch38 import scratch  # noqa: F401 - the fixture: from_scratch.py as a module
 
 PRICES = ROOT / "benchmarks" / "scale" / "pricing_prices" / "cifar-6x5-nexus-rpi3.json"
@@ -40,3 +47,27 @@ def test_a_missing_instance_names_the_file_and_the_fix(scratch, tmp_path, capsys
         f"e.g. `ls {ROOT / 'instances'}/` shows what is there; the method takes a coupled CIFAR set of one request "
         "class, e.g. instances/coupled/cifar-20x20-nexus-rpi3.json)\n")
     assert not out.exists()
+
+
+@requires_solver("cbc")
+def test_a_value_cbc_refuses_is_refused_when_the_spec_loads(tmp_path):
+    """A keyword CBC does not take (``cuts = "bogus"``): before, every CBC run of the sweep failed with
+    "cbc failed with the raw solver options {'cuts': 'bogus'} ..." naming neither the spec nor the field."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
+                    'solvers = ["cbc"]\n\n[options.solver_options]\ncuts = "bogus"\n')
+    with pytest.raises(ValueError) as got:
+        load_spec(spec)
+    assert str(got.value) == (f'{spec}: options.solver_options (solver cbc): CBC does not take cuts = "bogus" (cbc said: '
+                              "Possible options for cutsOnOff are: off on root ifmove forceOn) (fix: give a value it "
+                              "takes, as it says; `cbc -cuts??` describes cuts)")
+    spec.write_text(spec.read_text().replace('"bogus"', '"root"'))
+    assert load_spec(spec).runs()[0].options["solver_options"] == {"cuts": "root"}
+
+
+@requires_solver("glpk")
+def test_a_glpsol_switch_given_a_value_is_refused_before_glpsol_runs(capsys):
+    """``pcost=bar``: glpsol read ``bar`` as a second input file and failed, the error printing a Python dict."""
+    assert main(["solve", str(MICRO), "--solver", "glpk", "--solver-option", "pcost=bar"]) == 2
+    assert capsys.readouterr().err == ("optdist solve: error: --solver-option: glpsol's --pcost is a switch, it takes no "
+                                       'value: pcost = "bar" (fix: give it no value, e.g. --solver-option pcost=)\n')

@@ -160,15 +160,20 @@ def test_a_typo_under_a_profiles_options_says_the_close_option_and_the_fix(tmp_p
 
 
 @requires_solver("cbc")
-def test_a_cbc_failure_on_a_profiles_raw_option_names_the_profile(tmp_path):
+@requires_solver("glpk")
+def test_a_shell_solver_failure_on_a_profiles_raw_option_names_the_profile(tmp_path):
     from optdist.solvers import get_solver
 
-    prof = tmp_path / "p7.toml"  # a value CBC refuses only as it runs (its names are checked up front)
-    prof.write_text('name = "p7"\nsolver = "cbc"\n[solver_options]\npresolve = "bogus"\n')
-    with pytest.raises(ValueError, match=rf"cbc failed with the raw solver options .*presolve from the \[solver_options\] "
-                                         rf"of solver profile p7 \({prof}\); fix:"):
+    prof = tmp_path / "p8.toml"  # a value glpsol refuses only as it runs (CBC's are asked up front since fix40)
+    prof.write_text('name = "p8"\nsolver = "glpk"\n[solver_options]\nobjbnd = "abc"\n')
+    with pytest.raises(ValueError, match=rf'glpk failed with the raw solver options objbnd = "abc" .*objbnd from the '
+                                         rf"\[solver_options\] of solver profile p8 \({prof}\); fix:"):
         optdist.solve(TINY, solver=str(prof), formulation="tight")
-    assert get_solver(str(prof)).profile.name == "p7"
+    assert get_solver(str(prof)).profile.name == "p8"
+    prof = tmp_path / "p7.toml"
+    prof.write_text('name = "p7"\nsolver = "cbc"\n[solver_options]\npresolve = "bogus"\n')
+    with pytest.raises(ValueError, match=rf'{prof}: cbc \[solver_options\]: CBC does not take presolve = "bogus"'):
+        optdist.solve(TINY, solver=str(prof), formulation="tight")
     prof.write_text('name = "p7"\nsolver = "cbc"\n[solver_options]\nfoobar = 3\n')
     with pytest.raises(ValueError, match=rf'{prof}: cbc \[solver_options\]: CBC has no option "foobar"'):
         optdist.solve(TINY, solver=str(prof), formulation="tight")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -217,10 +216,14 @@ REFUSED_RAW = {
               ({"presolve": "bogus"}, 'HiGHS refuses presolve = "bogus"'), ({"mip_max_nodes": 1.5}, "an integer option")],
     "scip": [({"bogus": 1}, 'SCIP has no parameter "bogus"'), ({"limits/time": -3}, "limits/time = -3 is out of range"),
              ({"limits/nodes": -7}, r"SCIP refuses limits/nodes = -7: out of range .*whole number in \[-1, ")],
-    "glpk": [({"tmlim": "abc"}, 'tmlim = "abc" is not a whole number'), ({"foo": "bar"}, 'glpsol has no option "foo"')],
+    "glpk": [({"tmlim": "abc"}, 'tmlim = "abc" is not a whole number'), ({"foo": "bar"}, 'glpsol has no option "foo"'),
+             ({"pcost": "bar"}, r'glpsol\'s --pcost is a switch, it takes no value: pcost = "bar" \(fix: give it no value'),
+             ({"objbnd": ""}, r"glpsol's --objbnd takes a value \(bound\), objbnd has none")],
     "cbc": [({"sec": -1}, "sec = -1 is out of range"), ({"ratioGap": 5}, "ratioGap = 5 is out of range"),
             ({"maxNodes": 1.5}, "maxNodes = 1.5 is not a whole number"), ({"foo": "bar"}, 'CBC has no option "foo"'),
-            ({"mip_rel_gap": 0.01}, "CBC has no option \"mip_rel_gap\" .*did you mean ratioGap.*mip_gap=0.01")],
+            ({"mip_rel_gap": 0.01}, "CBC has no option \"mip_rel_gap\" .*did you mean ratioGap.*mip_gap=0.01"),
+            ({"presolve": "bogus"}, r'CBC does not take presolve = "bogus" \(cbc said: Possible options for presolve are: '
+                                    r"on off more file\) \(fix: give a value it takes, as it says; `cbc -presolve\?\?`")],
 }
 
 
@@ -239,16 +242,15 @@ def test_raw_options_the_solver_refuses_are_errors_before_solving(solver, capfd)
     assert "ERROR" not in capfd.readouterr().err  # SCIP's own [paramset.c] lines are captured
 
 
-@pytest.mark.parametrize("solver,raw,says", [("glpk", {"pcost": "bar"}, ""),
-                                             ("cbc", {"presolve": "bogus"}, "Possible options for presolve")])
-def test_a_shell_solver_run_failing_on_raw_options_names_them(solver, raw, says):
-    """Shell solvers cannot be asked up front about values (their names are: ``glpsol --help``,
-    ``cbc -KEY?``; glpsol's ``pcost bar`` is a second input file to glpsol): GLPK once gave 'internal
-    error', CBC ran on silently."""
-    if not ADAPTERS[solver].is_available():
-        pytest.skip(f"{solver} not installed: {ADAPTERS[solver].install_hint}")
-    with pytest.raises(ValueError, match=rf"{solver} failed with the raw solver options {re.escape(str(raw))} .*{says}"):
-        solve(inst("micro-1x3-tau0.6"), solver=solver, solver_options=raw)
+def test_a_shell_solver_run_failing_on_raw_options_names_them():
+    """glpsol cannot be asked up front about every value (its names and which take a value are:
+    ``glpsol --help``; CBC's values are: ``cbc -KEY VALUE``): GLPK once gave 'internal error'. The
+    error names each option and its value (before fix40, a Python dict: ``{'objbnd': 'abc'}``)."""
+    if not ADAPTERS["glpk"].is_available():
+        pytest.skip(f"glpk not installed: {ADAPTERS['glpk'].install_hint}")
+    with pytest.raises(ValueError, match=r'^glpk failed with the raw solver options objbnd = "abc" \(.*\); fix: check '
+                                         "their names and values in the glpk documentation$"):
+        solve(inst("micro-1x3-tau0.6"), solver="glpk", solver_options={"objbnd": "abc"})
 
 
 def test_a_solver_caught_user_interrupt_is_interrupted():

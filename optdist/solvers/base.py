@@ -691,9 +691,9 @@ class Solver(ABC):
         of its kind in the generic range, :data:`OPTION_RANGES`, the error saying which it is not);
         then, if the solver is installed, it is asked
         whether it knows each name and accepts each value (:meth:`_check_raw`: HiGHS and SCIP
-        in-process; the shell solvers CBC and GLPK only about each name, a run that refuses a
-        value is an error naming the raw options). Raises ValueError naming the option, its value
-        and the fix.
+        in-process; CBC on its command line, ``cbc -KEY VALUE``; GLPK about each name and whether
+        it takes a value, a glpsol run that refuses a value is an error naming the raw options and
+        their values, :meth:`raw_failure`). Raises ValueError naming the option, its value and the fix.
         """
         out: dict[str, Any] = {}
         spelled: dict[str, str] = {}  # full name -> the name it was given under
@@ -743,13 +743,15 @@ class Solver(ABC):
         """Ask the solver whether it knows each raw option and accepts its value (default: cannot ask)."""
 
     def raw_failure(self, raw: Mapping[str, Any], error: BaseException) -> ValueError:
-        """The error for a solver run that failed while raw options were given: it names them, and
-        the profile file those of its ``[solver_options]`` came from (:attr:`profile`)."""
+        """The error for a solver run that failed while raw options were given: it names them and
+        their values (``pcost = "bar"``; before, a Python dict), and the profile file those of its
+        ``[solver_options]`` came from (:attr:`profile`)."""
         prof = self.profile
         own = [] if prof is None else [k for k in prof.solver_options if self.native_name(k) in raw]
         where = (f"; {', '.join(own)} from the [solver_options] of solver profile {prof.name} ({prof.path})"
                  if own else "")
-        return ValueError(f"{self.name} failed with the raw solver options {dict(raw)} ({error}){where}; "
+        given = ", ".join(f"{k} = {shown(v)}" for k, v in raw.items())
+        return ValueError(f"{self.name} failed with the raw solver options {given} ({error}){where}; "
                           f"fix: check their names and values in the {self.name} documentation")
 
     def settings(self, **given: Any) -> dict[str, Any]:

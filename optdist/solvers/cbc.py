@@ -140,6 +140,34 @@ def cbc_names(key: str) -> tuple[str, ...] | None:
     return tuple(names)
 
 
+#: CBC's words refusing a parameter's value: a keyword it does not know ("Possible options for
+#: cutsOnOff are: off on root ifmove forceOn"), a number out of range ("7 was provided for strategy -
+#: valid range is 0 to 2"), not a number ("String of abc is illegal for double parameter ratioGap ...")
+_VALUE_REFUSED = re.compile(r"Possible options for \S+ are[^;\n]*|\S+ was provided for \S+ - valid range is [^\n]*"
+                            r"|String of \S+ is illegal for [^\n]*")
+#: what ``cbc -KEY??`` says of a parameter (its keywords or its range), never of an action (``export``)
+_PARAMETER = re.compile(r"^<(?:Possible options for|Range of values is)", re.M)
+
+
+@functools.cache
+def cbc_refuses(key: str, value: str) -> str | None:
+    """What CBC says refusing ``value`` for its parameter ``key`` (``cbc -KEY VALUE -quit``, as a
+    run passes it; CBC is asked only where ``cbc -KEY??`` says KEY is a parameter, an action such
+    as ``export FILE`` is never run), e.g. "Possible options for cutsOnOff are: off on root ifmove
+    forceOn"; None where CBC takes it, KEY is no parameter, or CBC cannot be asked (no ``cbc``)."""
+    exe = shutil.which("cbc")
+    if exe is None:
+        return None
+    try:
+        if not _PARAMETER.search(subprocess.run([exe, f"-{key}??", "-quit"], capture_output=True, text=True,
+                                                timeout=30).stdout):
+            return None
+        said = subprocess.run([exe, f"-{key}", value, "-quit"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return "; ".join(_VALUE_REFUSED.findall(said)) or None
+
+
 def _range_text(kind: type, low: float, high: float) -> str:
     """``an integer in [0, 2]``, ``a number >= 0``, ``a finite number``."""
     what, num = ("an integer", lambda x: str(int(x))) if kind is int else ("a number", lambda x: f"{x:g}")
@@ -304,9 +332,11 @@ class Cbc(LegacySolver):
         before, CBC skipped an unknown one with "No match for" in its log, so every run given it
         failed); the fix names a close one, or CBC's name and optdist's generic option for a
         generic option under another solver's name (HiGHS's ``mip_rel_gap``: ``ratioGap``,
-        ``mip_gap``; :func:`~optdist.options.unknown_option_fix`). Values of keyword parameters only
-        CBC checks, as it runs (:meth:`_raw_refused`); numeric ones: :meth:`_check_value`. Raises
-        ValueError."""
+        ``mip_gap``; :func:`~optdist.options.unknown_option_fix`). Each parameter's value must be one
+        CBC takes (asked: :func:`cbc_refuses`; before, a keyword CBC does not know, ``cuts = "bogus"``,
+        failed every run, the error printing the options as a Python dict); numeric ones are also
+        checked by :meth:`_check_value`. Raises ValueError naming the option, the value, CBC's words
+        and the fix."""
         from optdist.solvers import ADAPTERS
 
         for key, given in options.items():
@@ -316,6 +346,10 @@ class Cbc(LegacySolver):
                                          self.option_names, [a.option_names for a in ADAPTERS.values()], where)
                 raise ValueError(f"{where}: CBC has no option {json_text(key)} (fix: "
                                  f"{unknown_name_fix(fix, '`cbc -?`')})")
+            said = cbc_refuses(key, str(given))
+            if said:
+                raise ValueError(f"{where}: CBC does not take {key} = {shown(given)} (cbc said: {said}) (fix: give a "
+                                 f"value it takes, as it says; `cbc -{key}??` describes {key})")
 
     def _bound(self, opt: Any, res: Any, incumbent: float | None) -> float | None:
         log = getattr(opt, "_log", None)

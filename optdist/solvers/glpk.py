@@ -41,15 +41,26 @@ _LOG_BOUND = re.compile(r"^\+\s*\d+: (?:mip =|>>>>>)\s+\S+\s+>=\s+(\S+)", re.MUL
 
 
 @functools.cache
+def _glpsol_help() -> str:
+    """``glpsol --help``'s text; empty where it cannot be asked (no ``glpsol`` on PATH)."""
+    exe = shutil.which("glpsol")
+    try:
+        return subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=30).stdout if exe else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def glpsol_options() -> frozenset[str]:
     """The names of glpsol's options (without ``--``), as ``glpsol --help`` lists them; empty
     where it cannot be asked (no ``glpsol`` on PATH)."""
-    exe = shutil.which("glpsol")
-    try:
-        said = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=30).stdout if exe else ""
-    except (OSError, subprocess.SubprocessError):
-        said = ""
-    return frozenset(re.findall(r"--([a-z][a-z0-9]*)", said))
+    return frozenset(re.findall(r"--([a-z][a-z0-9]*)", _glpsol_help()))
+
+
+def glpsol_arguments() -> dict[str, str]:
+    """glpsol's options that take an argument and its word for it, as ``glpsol --help`` lists them
+    ("--tmlim nnn": ``{"tmlim": "nnn"}``; "--proxy [nnn]": ``"[nnn]"``, optional); the other
+    options are switches ("--pcost"). Empty where glpsol cannot be asked."""
+    return dict(re.findall(r"--([a-z][a-z0-9]*) (\[?[a-z]+\]?)(?=\s{2,}|\s*$)", _glpsol_help(), re.M))
 
 
 class Glpk(LegacySolver):
@@ -89,8 +100,11 @@ class Glpk(LegacySolver):
         """Each name must be one of glpsol's options (:func:`glpsol_options`), checked before glpsol
         runs (before, ``time_limit=5`` started glpsol, which failed: "glpk failed ... check their
         names"); the fix names a close one, or glpsol's name and optdist's flag for a generic
-        option under another name (:func:`~optdist.options.unknown_option_fix`). Values only
-        glpsol checks, as it runs (but :data:`WHOLE_RAW`'s, :meth:`_check_value`)."""
+        option under another name (:func:`~optdist.options.unknown_option_fix`). A switch
+        (:func:`glpsol_arguments`) takes no value (before, ``pcost = "bar"`` ran glpsol, which read
+        ``bar`` as a second input file and failed), an option with an argument needs one; the values
+        themselves only glpsol checks, as it runs (but :data:`WHOLE_RAW`'s and the generic options',
+        :meth:`_check_value`)."""
         from optdist.solvers import ADAPTERS
 
         names = glpsol_options()
@@ -100,6 +114,13 @@ class Glpk(LegacySolver):
                                          [a.option_names for a in ADAPTERS.values()], where)
                 raise ValueError(f"{where}: glpsol has no option {json_text(key)} (fix: "
                                  f"{unknown_name_fix(fix, '`glpsol --help`')})")
+            arg, switch = glpsol_arguments().get(key), given is None or str(given).strip() == ""
+            if names and arg is None and not switch:  # glpsol would read the value as a second input file
+                raise ValueError(f"{where}: glpsol's --{key} is a switch, it takes no value: {key} = {shown(given)} "
+                                 f"(fix: give it no value, {raw_example(where, key, '')})")
+            if arg is not None and not arg.startswith("[") and switch:
+                raise ValueError(f"{where}: glpsol's --{key} takes a value ({arg}), {key} has none (fix: give "
+                                 f"one; `glpsol --help` says what --{key} {arg} means)")
 
     @staticmethod
     def example_value(native: str) -> Any:
