@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/online/decisions.py            # writes decisions.{csv,md} here
     .venv/bin/python benchmarks/online/decisions.py --quick    # LeNet only (a minute): prints, writes nothing
     .venv/bin/python benchmarks/online/decisions.py --quick --out DIR   # ... and writes DIR/decisions.{csv,md}
+    .venv/bin/python benchmarks/online/decisions.py --instances vgg16-250x70-tau0.6 --policies paper --out DIR
+                                                                # some rows only (files only with --out)
 
 For LeNet (10 requests), CIFAR, VGG16 and VGG19 (the first requests of the 250-request loads, 70
 devices) a masked double DQN (stage reward) and the paper's agent (eq. 11, unmasked) are
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -66,22 +69,28 @@ def same_placements(a, b, n: int) -> bool:
     return True
 
 
-def policies(inst, preset: str, episodes: int):
+PRETRAINED_NAME = "pretrained mix-70"
+POLICIES = (*VARIANTS, PRETRAINED_NAME)
+
+
+def policies(inst, preset: str, episodes: int, only: tuple[str, ...] = POLICIES):
     """(name, policy) of each :data:`VARIANTS` trained briefly on ``inst``, then, for the VGG
-    loads, the committed policy of the paper's VGG / heterogeneous series (:data:`PRETRAINED`)."""
+    loads, the committed policy of the paper's VGG / heterogeneous series (:data:`PRETRAINED`);
+    only those named in ``only`` (:data:`POLICIES`)."""
     for variant, kw in VARIANTS.items():
-        res = train(inst, PRESETS[preset], episodes=episodes, seed=0, progress=False, **kw)
-        yield variant, Policy.from_agent(res.agent.q, {**res.config, "train_s": res.train_s})
-    if preset == "vgg":
-        yield "pretrained mix-70", load_policy(PRETRAINED)
+        if variant in only:
+            res = train(inst, PRESETS[preset], episodes=episodes, seed=0, progress=False, **kw)
+            yield variant, Policy.from_agent(res.agent.q, {**res.config, "train_s": res.train_s})
+    if preset == "vgg" and PRETRAINED_NAME in only:
+        yield PRETRAINED_NAME, load_policy(PRETRAINED)
 
 
-def run(name: str, n: int, n_ref: int, preset: str, episodes: int) -> list[dict]:
+def run(name: str, n: int, n_ref: int, preset: str, episodes: int, only: tuple[str, ...] = POLICIES) -> list[dict]:
     inst = load_instance(ROOT / "instances" / "paper" / f"{name}.json")
     inst = inst.with_spec(requests=inst.spec.requests[:n])
     ref_inst = inst.with_spec(requests=inst.spec.requests[:n_ref])
     rows = []
-    for variant, policy in policies(inst, preset, episodes):
+    for variant, policy in policies(inst, preset, episodes, only):
         with request_cpu() as cpu:
             out, dec, seg = place_online(inst, policy)
         cpu = cpu[len(warm_up_requests(inst)):]  # the warm-up's placers came first
@@ -115,16 +124,38 @@ def main(argv: list[str] | None = None) -> int:
                     help="LeNet only: prints the table; writes files only with --out (the full table here is kept)")
     ap.add_argument("--out", type=Path, metavar="DIR",
                     help="folder for decisions.{csv,md} (default: benchmarks/online/, the full run only)")
+    names = [case[0] for case in CASES]
+    ap.add_argument("--instances", nargs="+", metavar="NAME",
+                    help=f"only these instances' rows, of: {', '.join(names)} (prints; files only with --out)")
+    ap.add_argument("--policies", nargs="+", metavar="NAME",
+                    help=f"only these policies' rows, of: {', '.join(POLICIES)} (the last on the VGG "
+                         "loads only; prints; files only with --out)")
     args = ap.parse_args(argv)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         ap.error(f"--out {args.out}: not a folder; give a folder for decisions.csv and decisions.md")
-    out = args.out or (None if args.quick else HERE)
+    for flag, given, known in (("--instances", args.instances, names), ("--policies", args.policies, POLICIES)):
+        unknown = [x for x in given or () if x not in known]
+        if unknown:
+            quoted = ", ".join("'" + x + "'" for x in known)
+            ap.error(f"{flag} {' '.join(unknown)}: not one of this benchmark's (fix: give some of {quoted})")
+    if args.quick and args.instances:
+        ap.error(f"--quick with --instances: --quick is LeNet only (fix: give one of them; --instances {CASES[0][0]} "
+                 "is --quick's row)")
+    cases = CASES[:1] if args.quick else [c for c in CASES if args.instances is None or c[0] in args.instances]
+    only = POLICIES if args.policies is None else tuple(args.policies)
+    if not any(p in VARIANTS or case[3] == "vgg" for p in only for case in cases):
+        ap.error(f"--policies {' '.join(only)}: '{PRETRAINED_NAME}' runs on the VGG loads only, none of which is "
+                 "selected (fix: add another policy or a VGG instance)")
+    some = args.quick or args.instances is not None or args.policies is not None  # not the full table
+    out = args.out or (None if some else HERE)
     torch.set_num_threads(1)
     t0 = time.time()
-    rows = [r for case in (CASES[:1] if args.quick else CASES) for r in run(*case)]
+    rows = [r for case in cases for r in run(*case, only)]
+    selected = (["--quick"] if args.quick else []) + (["--instances", *args.instances] if args.instances else []) + (
+        ["--policies", *args.policies] if args.policies else [])  # the flags that chose the rows
     table = pd.DataFrame(rows)
     same = bool(table.same_placements.all())
-    if out is None:  # --quick without --out: the committed full table stays as it is
+    if out is None:  # --quick or some rows without --out: the committed full table stays as it is
         print(table.to_markdown(index=False, floatfmt=".4g"))
         return 0 if same else 1
     out.mkdir(parents=True, exist_ok=True)
@@ -133,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     md = [
         "# Decision time of the DQN placement policies",
         "",
-        f"Command: `python benchmarks/online/decisions.py{' --quick' if args.quick else ''}` "
+        f"Command: `{shlex.join(['python', 'benchmarks/online/decisions.py', *selected])}` "
         f"({time.time() - t0:.0f} s, training included)  ",
         f"Machine: {machine()}; load average at the end {load} (other work shared the 2 cores)  ",
         "batched: `place_online` (one forward per round of segments, optdist.rl.decide); per_segment: one observation "

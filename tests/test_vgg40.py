@@ -1,0 +1,57 @@
+"""vgg40: benchmarks/online/decisions.py ran every row (LeNet, CIFAR, VGG16, VGG19, each policy:
+minutes) or, with --quick, LeNet only; a before / after comparison of the VGG rows ran them all.
+``--instances`` and ``--policies`` now choose the rows (printed; files only with --out)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+
+import pytest
+
+from .conftest import ROOT
+
+HERE = ROOT / "benchmarks" / "online"
+
+
+@pytest.fixture
+def decisions():
+    spec = importlib.util.spec_from_file_location("decisions_vgg40", HERE / "decisions.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _digest() -> tuple[str, ...]:
+    return tuple(hashlib.sha256((HERE / f).read_bytes()).hexdigest() for f in ("decisions.csv", "decisions.md"))
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--instances", "vgg16"], "--instances vgg16: not one of this benchmark's (fix: give some of 'lenet-10x10-tau0.8'"),
+    (["--policies", "dqn"], "--policies dqn: not one of this benchmark's (fix: give some of 'masked', 'paper', "
+                            "'pretrained mix-70')"),
+    (["--quick", "--instances", "vgg16-250x70-tau0.6"], "--quick with --instances: --quick is LeNet only"),
+    (["--instances", "lenet-10x10-tau0.8", "--policies", "pretrained mix-70"],
+     "'pretrained mix-70' runs on the VGG loads only, none of which is selected"),
+])
+def test_a_selection_that_names_no_row_exits_2_before_training(decisions, monkeypatch, capsys, args, said):
+    monkeypatch.setattr(decisions, "train", lambda *a, **k: pytest.fail("trained before refusing"))
+    with pytest.raises(SystemExit) as e:
+        decisions.main(args)
+    assert e.value.code == 2 and said in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_instances_and_policies_run_only_those_rows(decisions, tmp_path, capsys):
+    """The paper agent on LeNet only: one row, printed without --out (the committed table kept),
+    written with it, its command naming the selection."""
+    before = _digest()
+    assert decisions.main(["--instances", "lenet-10x10-tau0.8", "--policies", "paper"]) == 0
+    printed = capsys.readouterr().out
+    assert _digest() == before and "| lenet-10x10-tau0.8 | paper" in printed and "| masked" not in printed
+    assert decisions.main(["--instances", "lenet-10x10-tau0.8", "--policies", "paper", "--out", str(tmp_path)]) == 0
+    assert _digest() == before
+    md = (tmp_path / "decisions.md").read_text()
+    assert "decisions.py --instances lenet-10x10-tau0.8 --policies paper`" in md
+    csv = (tmp_path / "decisions.csv").read_text().splitlines()
+    assert len(csv) == 2 and csv[1].startswith("lenet-10x10-tau0.8,paper,") and csv[1].endswith(",True")
