@@ -55,3 +55,35 @@ def test_instances_and_policies_run_only_those_rows(decisions, tmp_path, capsys)
     assert "decisions.py --instances lenet-10x10-tau0.8 --policies paper`" in md
     csv = (tmp_path / "decisions.csv").read_text().splitlines()
     assert len(csv) == 2 and csv[1].startswith("lenet-10x10-tau0.8,paper,") and csv[1].endswith(",True")
+
+
+def _slow_requests():
+    spec = importlib.util.spec_from_file_location("slow_requests_vgg40", HERE / "slow_requests.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_slow_requests_refuses_fewer_than_two_requests_before_training(monkeypatch, capsys):
+    mod = _slow_requests()
+    monkeypatch.setattr(mod, "train", lambda *a, **k: pytest.fail("trained before refusing"))
+    for n in ("1", "11"):
+        with pytest.raises(SystemExit) as e:
+            mod.main(["--instance", "lenet-10x10-tau0.8", "--requests", n])
+        assert e.value.code == 2 and "give 2 to 10 (the requests of lenet-10x10-tau0.8" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_slow_requests_counts_each_request_and_restores_decide(capsys):
+    """benchmarks/online/slow_requests.py (vgg40): per request the rounds, states and lone segments
+    of the paper agent, the warm-up left out; optdist.rl.decide as it was afterwards."""
+    mod = _slow_requests()
+    from optdist.rl import decide
+    before = (decide.RequestPlacer, decide.layer_states, decide.decide_segment, decide.decide_layer)
+    assert mod.main(["--instance", "lenet-10x10-tau0.8", "--requests", "3"]) == 0
+    out = capsys.readouterr().out
+    assert (decide.RequestPlacer, decide.layer_states, decide.decide_segment, decide.decide_layer) == before
+    assert "lenet-10x10-tau0.8, paper agent (300 episodes, seed 0), first 3 requests" in out
+    lines = [x for x in out.splitlines() if x.startswith("request ") and " rounds, " in x]
+    assert sorted(x.split(":")[0] for x in lines) == ["request 0", "request 1", "request 2"]
+    assert all(" states, " in x and " segments alone, " in x for x in lines)
