@@ -1,7 +1,7 @@
-"""The group-count cuts of the tight model (``optdist.milp.tight.group_count_cuts``, a pricing
-option): valid at every placement within the model's bounds (chains by random assignments, DAGs
-by every placement), and raising the LP relaxation of priced CIFAR requests without moving the
-optimum of a pricing solve."""
+"""The group-count cuts and the class-load cuts of the tight model
+(``optdist.milp.tight.group_count_cuts``, ``class_load_cuts``, pricing options): valid at every
+placement within the model's bounds (chains by random assignments, DAGs by every placement), and
+raising the LP relaxation of priced CIFAR requests without moving the optimum of a pricing solve."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from optdist.instance import Instance, load_instance
 from optdist.milp import build
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.model import BuiltModel
-from optdist.milp.tight import add_group_count_cuts, group_count_cuts
+from optdist.milp.tight import add_class_load_cuts, add_group_count_cuts, class_load_cuts, group_count_cuts
 from tests.test_dag_evaluator import dag_instance, placements
 from tests.test_decompose import priced_lp_and_optimum, random_assignment, tiny
 
@@ -46,6 +46,107 @@ def _violations(b: BuiltModel, cuts: dict, asg: Assignment) -> list:
             if T < rhs - 1e-9 * max(abs(rhs), 1.0):
                 out.append((r, k, T, rhs))
     return out
+
+
+def _load_slacks(b: BuiltModel, rows: list, asg: Assignment) -> list[float] | None:
+    """``T - rhs`` (TIME_UNIT) of each row of ``rows`` (:func:`class_load_cuts` of ``b``) at ``asg``
+    (owners and segments per class counted from ``asg``, stage times from the evaluator), in their
+    order; None for an assignment outside the model's per-node bounds (``nmax``: not a placement
+    of the model)."""
+    d, inst = b.data, b.inst
+    N = inst.n_nodes
+    for r in d.requests:
+        if asg.owners[r] is not None and any((np.bincount(a, minlength=N) > d.nmax[r][k]).any()
+                                             for k, a in enumerate(asg.owners[r])):
+            return None
+    ev = evaluate(inst, asg)
+    out = []
+    for r, k, members, alpha, beta_q, beta_n in rows:
+        if asg.owners[r] is None:
+            continue
+        cnt = np.bincount(asg.owners[r][k], minlength=N)[members]
+        out.append(ev.stage_time[r][k] / TIME_UNIT - (alpha - beta_q * np.count_nonzero(cnt) - beta_n * cnt.sum()))
+    return out
+
+
+def _load_violations(b: BuiltModel, rows: list, asg: Assignment) -> list[float]:
+    """The slacks of :func:`_load_slacks` below ``-1e-9`` relative: the rows ``asg`` violates."""
+    slack = _load_slacks(b, rows, asg) or []
+    return [x for x, row in zip(slack, rows) if x < -1e-9 * max(abs(row[3]), 1.0)]
+
+
+@pytest.mark.parametrize("name", ["lenet-1x4-tau0.6", "lenet-2x4-tight", "cifar-1x4-tau0.8", "micro-2x3-tight",
+                                  "micro-3x2-admission"])
+def test_load_cuts_hold_at_random_assignments(name):
+    """Every class-load row holds at 60 random placements (evaluator stage times), and the sets
+    with two classes of devices on a layer (3 + 1 devices) have such rows."""
+    inst = tiny(name)
+    b = build(inst, "tight")
+    rows = class_load_cuts(b)
+    assert rows or name not in ("lenet-1x4-tau0.6", "cifar-1x4-tau0.8")
+    rng = np.random.default_rng(29)
+    for _ in range(60):
+        assert _load_violations(b, rows, random_assignment(inst, rng)) == []
+
+
+def test_load_cuts_hold_on_the_coupled_cifar_set():
+    """``cifar-6x5-nexus-rpi3`` (2 Nexus + 3 RPi3): every class-load row of request 0's model holds
+    at 40 random placements."""
+    inst = load_instance("instances/coupled/cifar-6x5-nexus-rpi3.json")
+    b = build(inst, "tight", requests=[0])
+    rows = class_load_cuts(b)
+    assert rows
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        asg = random_assignment(inst, rng)
+        asg = Assignment([asg.owners[0]] + [None] * (inst.n_requests - 1))
+        assert _load_violations(b, rows, asg) == []
+
+
+@pytest.mark.parametrize("cnn", ["res", "cat", "grp", "mrg", "loop"])
+def test_load_cuts_hold_at_every_placement_of_a_dag(tmp_path, cnn):
+    """The five DAG shapes of MODEL.md section 9 on 3 devices: every placement of one request
+    satisfies every class-load row (and the model with them builds)."""
+    inst: Instance = dag_instance(tmp_path, cnn, 1, 3)
+    b = build(inst, "tight")
+    rows = class_load_cuts(b)
+    add_class_load_cuts(b)
+    assert len(b.model.load_cuts.row) == len(rows)
+    for owners in placements(inst, 0):
+        assert _load_violations(b, rows, Assignment([owners])) == []
+
+
+def test_load_cuts_keep_the_optimum_of_a_priced_request():
+    """Priced CIFAR request (latency + 0.02 TIME_UNIT per byte sent) on the tiny CIFAR set: the
+    class-load rows leave the MILP optimum where it was and the LP relaxation no lower."""
+    def load(b: BuiltModel) -> None:
+        add_class_load_cuts(b)
+        assert len(b.model.load_cuts.row) > 0
+
+    inst = tiny("cifar-1x4-tau0.8")
+    lp_off, opt_off = priced_lp_and_optimum(inst, lambda b: None)
+    lp_on, opt_on = priced_lp_and_optimum(inst, load)
+    assert opt_on == pytest.approx(opt_off, rel=RTOL)
+    assert lp_off * (1 - RTOL) <= lp_on <= opt_on * (1 + RTOL)
+
+
+def test_load_cuts_raise_the_lp_of_the_coupled_cifar_pricing_model():
+    """One request of ``cifar-6x5-nexus-rpi3`` at the saved prices of a column-generation run
+    (solve 2, as above), the group-count cuts on: the LP relaxation of the pricing model rises by
+    more than 1 % with the class-load rows (0.129714 -> 0.131431 s when measured)."""
+    import json
+
+    import optdist.milp.decomposition.pricing as pricing
+
+    with open("benchmarks/scale/pricing_prices/cifar-6x5-nexus-rpi3.json") as fh:
+        s = json.load(fh)["solves"][2]
+    prices = {k: np.asarray(v) for k, v in s["prices"].items()}
+    inst = load_instance("instances/coupled/cifar-6x5-nexus-rpi3.json")
+    pm = pricing.PricingModel(inst, s["r"], solver="highs")
+    on = pm.lp_value(prices)
+    pm.b.model.load_cuts.row.deactivate()
+    off = pm.lp_value(prices)
+    assert on >= off * 1.01
 
 
 @pytest.mark.parametrize("name", ["lenet-1x4-tau0.6", "lenet-2x4-tight", "cifar-1x4-tau0.8", "micro-2x3-tight",
@@ -106,8 +207,8 @@ def test_group_cuts_keep_the_optimum_of_a_priced_request():
 
 def test_group_cuts_raise_the_lp_of_the_coupled_cifar_pricing_model():
     """One request of ``cifar-6x5-nexus-rpi3`` at the saved prices of a column-generation run
-    (``benchmarks/scale/pricing_prices/``, solve 2): the LP relaxation of the pricing model
-    rises by more than 1 % with the rows."""
+    (``benchmarks/scale/pricing_prices/``, solve 2), the class-load rows off: the LP relaxation of
+    the pricing model rises by more than 1 % with the rows."""
     import json
 
     import optdist.milp.decomposition.pricing as pricing
@@ -117,17 +218,21 @@ def test_group_cuts_raise_the_lp_of_the_coupled_cifar_pricing_model():
     prices = {k: np.asarray(v) for k, v in s["prices"].items()}
     inst = load_instance("instances/coupled/cifar-6x5-nexus-rpi3.json")
     pm = pricing.PricingModel(inst, s["r"], solver="highs")
+    pm.b.model.load_cuts.row.deactivate()  # the class-load rows subsume part of them (tests above)
     on = pm.lp_value(prices)
     pm.b.model.group_cuts.row.deactivate()
     off = pm.lp_value(prices)
     assert on >= off * 1.01
 
 
-def test_pricing_with_group_cuts_keeps_every_priced_optimum():
+@pytest.mark.parametrize("family", ["group_cuts", "load_cuts"])
+def test_pricing_with_the_cuts_keeps_every_priced_optimum(family):
     """One micro request on 2 RPi3 + 1 Nexus (two classes on its multi-segment conv layer): at
     random prices, equal within each device type (as the master sets them), the pricing model's
-    proven optimum, with the group-count rows active, equals the brute-force minimum of latency
-    plus priced usage over every placement the evaluator finds feasible."""
+    proven optimum, with the group-count or class-load rows active, equals the brute-force minimum
+    of latency plus priced usage over every placement the evaluator finds feasible. For the
+    class-load rows, one of them holds with equality at a brute-force optimum (a row only slightly
+    too strong would cut it off and fail this test)."""
     import itertools
 
     from optdist.generate import generate
@@ -137,7 +242,9 @@ def test_pricing_with_group_cuts_keeps_every_priced_optimum():
 
     inst = parse(generate("mix", {"micro": 1}, {"rpi3": 2, "nexus": 1}, 0.95, sources=1, privacy="synthetic"), "mix")
     pm = PricingModel(inst, 0, solver="highs")
-    assert len(pm.b.model.group_cuts.row) > 0
+    block = pm.b.model.component(family)
+    assert len(block.row) > 0
+    rows = class_load_cuts(pm.b)
     lim, src = inst.limit(0), int(inst.request_source[0])
     choices = [[np.array(c) for c in itertools.product([src] if lim.on_source[k] else range(inst.n_devices),
                                                         repeat=la.segments)]
@@ -146,18 +253,22 @@ def test_pricing_with_group_cuts_keeps_every_priced_optimum():
                   if evaluate(inst, Assignment([owners])).feasible]
     assert len(placements) > 20
     rng = np.random.default_rng(3)
-    active = 0
+    active, tight = 0, []
     for _ in range(6):
         prices = {res: np.zeros(inst.n_nodes) for res in ("memory", "compute", "bandwidth")}
         for q, res in enumerate(prices):
             top = max(max(p[2][:, q].max() for p in placements), 1.0)
             for group in ([0, 1], [2]):
                 prices[res][group] = rng.choice([0.0, 1.0]) * rng.uniform(0, 2e-4) / top
-        brute = min(cost + sum(float(prices[res] @ use[:, q]) for q, res in enumerate(prices))
-                    for _owners, cost, use in placements)
+        priced = [cost + sum(float(prices[res] @ use[:, q]) for q, res in enumerate(prices))
+                  for _owners, cost, use in placements]
+        brute = min(priced)
         out = pm.solve(prices, time_limit=30, mip_gap=1e-9, threads=1, seed=0)
-        active += pm.b.model.group_cuts.active
+        active += block.active
         assert out.proven
         assert out.value == pytest.approx(brute, rel=1e-7)
         assert out.bound <= brute * (1 + 1e-7)
+        tight += [min(_load_slacks(pm.b, rows, Assignment([p[0]]))) for p, v in zip(placements, priced)
+                  if v <= brute * (1 + 1e-9)]
     assert active >= 3  # the rows took part in most of the solves (on at non-zero prices)
+    assert family != "load_cuts" or min(tight) <= 1e-6  # a row binds at an optimum

@@ -531,15 +531,7 @@ def group_count_cuts(b: BuiltModel, curves: dict | None = None
         P = d.layers(r)[k].segments
         if P < 2 or len(nodes) < 2:
             continue
-        classes: list[tuple[np.ndarray, list[int]]] = []
-        for j, c in zip(nodes, g):
-            c = np.asarray(c, dtype=float)
-            for cc, members in classes:
-                if len(cc) == len(c) and np.array_equal(cc, c):
-                    members.append(int(j))
-                    break
-            else:
-                classes.append((c, [int(j)]))
+        classes = _curve_classes(nodes, g)
         sizes = [len(mb) for _c, mb in classes]
         if not 2 <= len(classes) <= GROUP_CLASSES_MAX or int(np.prod([s + 1 for s in sizes])) > GROUP_STATES_MAX:
             continue  # one class: about the owner-count cuts
@@ -565,6 +557,94 @@ def group_count_cuts(b: BuiltModel, curves: dict | None = None
         if keep:
             out[r, k] = ([mb for _c, mb in classes], keep)
     return out
+
+
+def _curve_classes(nodes: np.ndarray, g: list[np.ndarray]) -> list[tuple[np.ndarray, list[int]]]:
+    """The candidates ``nodes`` of a layer grouped by equal per-owner stage bounds ``g`` (one curve
+    per node, :func:`stage_curves`): ``(curve, members)`` per class, in order of first appearance."""
+    classes: list[tuple[np.ndarray, list[int]]] = []
+    for j, c in zip(nodes, g):
+        c = np.asarray(c, dtype=float)
+        for cc, members in classes:
+            if len(cc) == len(c) and np.array_equal(cc, c):
+                members.append(int(j))
+                break
+        else:
+            classes.append((c, [int(j)]))
+    return classes
+
+
+def class_load_cuts(b: BuiltModel, curves: dict | None = None
+                    ) -> list[tuple[int, int, list[int], float, float, float]]:
+    """Rows ``T[r,k] >= alpha a_r - beta_q sum_{j in c} y[r,k,j] - beta_n sum_{j in c} n[r,k,j]``
+    per multi-segment layer ``(r, k)`` with two classes of candidates or more (nodes with equal
+    per-owner stage bounds ``g_j``, :func:`stage_curves`; identical devices fall in one) and per
+    class c: ``(r, k, members of c, alpha, beta_q, beta_n)`` (TIME_UNIT, TIME_UNIT per owner, per
+    segment).
+
+    With ``q`` owners of class c holding ``N`` of the layer's ``P_k`` segments, one of them holds
+    at least ``ceil(N / q)`` and ``T[r,k] >= g_c(ceil(N / q))`` (``g_c`` non-decreasing, eq. 5);
+    the other candidates hold the other ``P_k - N``, so ``T[r,k] >= M(P_k - N)``, their least
+    makespan (:func:`optdist.milp.decomposition.bounds.makespan_bound`, 0 for none). So every
+    placed request satisfies ``T[r,k] >= H(q, N) = max(g_c(ceil(N / q)), M(P_k - N))`` (``g_c``'s
+    term 0 at ``q = 0``) at its integer point ``(q, N)``, ``q <= N <= q u_c`` (``u_c``: the most
+    segments a member may own, the length of ``g_c``), ``q`` up to the class size; a point whose
+    ``P_k - N`` the others cannot hold is no placement and left out. The rows are the facets of
+    the lower convex hull of the points ``(q, N, H(q, N))`` (:func:`_lower_hull_planes`), each
+    ``alpha`` lowered so that every point satisfies it, hence every placement (a rejected request:
+    ``y = n = 0``, ``a_r = 0``).
+
+    The group-count cuts (:func:`group_count_cuts`) bound the stage by the owner counts alone:
+    at binding bandwidth prices the LP relaxation then keeps a conv layer's participations ``y =
+    n / nmax`` on the slower class (a fraction of the partial sums paid, MODEL.md section 4) and
+    gets the stage time of a fractional owner while the faster class holds only part of the
+    rest; here the segments the class holds per owner and those left to the others price it
+    (``cifar-6x5-nexus-rpi3`` at saved solve 2's prices: LP 0.129714 -> 0.131431 s,
+    ``benchmarks/scale/README.md``). Without the others' term the hull is about that of the
+    owner counts (LP 0.129763 there). None for a layer with one class (its ``N = P_k``: the
+    owner-count cuts) or whose class has more than :data:`GROUP_PLANES_MAX` candidate planes.
+    """
+    import math
+
+    d = b.data
+    curves = stage_curves(b) if curves is None else curves
+    out: list[tuple[int, int, list[int], float, float, float]] = []
+    for (r, k), (nodes, g) in curves.items():
+        P = d.layers(r)[k].segments
+        classes = _curve_classes(nodes, g)
+        if P < 2 or len(classes) < 2:
+            continue
+        for c, members in classes:
+            others = [cc for cc, mb in classes if mb is not members for _ in mb if len(cc)]
+            pts, vals = [], []
+            for q in range(len(members) + 1 if len(c) else 1):
+                for N in range(q, min(q * len(c), P) + 1):
+                    rest = makespan_bound(others, P - N) if others else (0.0 if N == P else math.inf)
+                    if np.isfinite(rest):
+                        pts.append((q, N))
+                        vals.append(max(float(c[-(-N // q) - 1]) if q else 0.0, rest) / TIME_UNIT * (1 - 1e-9))
+            if len(pts) < 3:
+                continue
+            Q, V = np.asarray(pts, dtype=float), np.asarray(vals)
+            on = _slice_vertices(Q, V)
+            if math.comb(int(on.sum()), 3) > GROUP_PLANES_MAX:
+                continue
+            out += [(r, k, members, a, float(be[0]), float(be[1])) for a, be in _lower_hull_planes(Q[on], V[on])]
+    return out
+
+
+def add_class_load_cuts(b: BuiltModel) -> None:
+    """Add the rows of :func:`class_load_cuts` to ``b`` (block ``load_cuts``, rows ``row``); a
+    model option like :func:`add_group_count_cuts` (the column generation's pricing models), not
+    part of the ``tight`` family."""
+    m = b.model
+    rows = class_load_cuts(b)
+    blk = pyo.Block(concrete=True)
+    m.add_component("load_cuts", blk)
+    blk.row = pyo.Constraint(range(len(rows)), rule=lambda _, q: m.T[rows[q][0], rows[q][1]]
+                             >= rows[q][3] * b.admit(rows[q][0]) - pyo.quicksum(
+                                 (rows[q][4] * b.y(rows[q][0], rows[q][1], j) + rows[q][5] * m.n[rows[q][0], rows[q][1], j]
+                                  for j in rows[q][2])))
 
 
 def _slice_vertices(Q: np.ndarray, V: np.ndarray) -> np.ndarray:

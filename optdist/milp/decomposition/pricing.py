@@ -152,7 +152,7 @@ class PricingModel:
         from optdist.milp.model import build
         from optdist.milp.objective import shared_bytes_expr
         from optdist.milp.run import adapter_for
-        from optdist.milp.tight import add_group_count_cuts, add_kept_cuts, lexicographic_symmetry
+        from optdist.milp.tight import add_class_load_cuts, add_group_count_cuts, add_kept_cuts, lexicographic_symmetry
         from optdist.solvers.highs import Highs
 
         if inst.objective.kind != "latency":
@@ -170,6 +170,7 @@ class PricingModel:
         lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
         add_kept_cuts(self.b)  # kept amounts pay stage time at fractional participation: a tighter LP
         add_group_count_cuts(self.b)  # stage time by owners per class of devices: a tighter LP
+        add_class_load_cuts(self.b)  # stage time by a class's owners and segments: a tighter LP
         tu = self.b.time_unit
         self.base = self.b.latency(r)
         if inst.objective.shared_weight > 0:
@@ -445,7 +446,7 @@ class PricingModel:
                  if prices[res][i] > 0 and not isinstance(e, int)]
         terms += self.count_terms + self.pack_terms + self.round_terms
         self.b.set_objective(self.base + sum(terms) if terms else self.base)
-        for name in ("kept_cuts", "group_cuts"):
+        for name in ("kept_cuts", "group_cuts", "load_cuts"):
             if terms:
                 self.b.model.component(name).activate()
             else:
