@@ -132,8 +132,9 @@ def test_load_cuts_keep_the_optimum_of_a_priced_request():
 
 def test_load_cuts_raise_the_lp_of_the_coupled_cifar_pricing_model():
     """One request of ``cifar-6x5-nexus-rpi3`` at the saved prices of a column-generation run
-    (solve 2, as above), the group-count cuts on: the LP relaxation of the pricing model rises by
-    more than 1 % with the class-load rows (0.129714 -> 0.131431 s when measured)."""
+    (solve 2, as above), the group-count cuts on, the model built with ``load_cuts``: the LP
+    relaxation of the pricing model rises by more than 1 % with the class-load rows (0.129714 ->
+    0.131431 s when measured)."""
     import json
 
     import optdist.milp.decomposition.pricing as pricing
@@ -142,7 +143,7 @@ def test_load_cuts_raise_the_lp_of_the_coupled_cifar_pricing_model():
         s = json.load(fh)["solves"][2]
     prices = {k: np.asarray(v) for k, v in s["prices"].items()}
     inst = load_instance("instances/coupled/cifar-6x5-nexus-rpi3.json")
-    pm = pricing.PricingModel(inst, s["r"], solver="highs")
+    pm = pricing.PricingModel(inst, s["r"], solver="highs", load_cuts=True)
     on = pm.lp_value(prices)
     pm.b.model.load_cuts.row.deactivate()
     off = pm.lp_value(prices)
@@ -207,8 +208,8 @@ def test_group_cuts_keep_the_optimum_of_a_priced_request():
 
 def test_group_cuts_raise_the_lp_of_the_coupled_cifar_pricing_model():
     """One request of ``cifar-6x5-nexus-rpi3`` at the saved prices of a column-generation run
-    (``benchmarks/scale/pricing_prices/``, solve 2), the class-load rows off: the LP relaxation of
-    the pricing model rises by more than 1 % with the rows."""
+    (``benchmarks/scale/pricing_prices/``, solve 2): the LP relaxation of the pricing model
+    rises by more than 1 % with the rows."""
     import json
 
     import optdist.milp.decomposition.pricing as pricing
@@ -218,7 +219,6 @@ def test_group_cuts_raise_the_lp_of_the_coupled_cifar_pricing_model():
     prices = {k: np.asarray(v) for k, v in s["prices"].items()}
     inst = load_instance("instances/coupled/cifar-6x5-nexus-rpi3.json")
     pm = pricing.PricingModel(inst, s["r"], solver="highs")
-    pm.b.model.load_cuts.row.deactivate()  # the class-load rows subsume part of them (tests above)
     on = pm.lp_value(prices)
     pm.b.model.group_cuts.row.deactivate()
     off = pm.lp_value(prices)
@@ -241,7 +241,7 @@ def test_pricing_with_the_cuts_keeps_every_priced_optimum(family):
     from optdist.milp.decomposition.repair import alone
 
     inst = parse(generate("mix", {"micro": 1}, {"rpi3": 2, "nexus": 1}, 0.95, sources=1, privacy="synthetic"), "mix")
-    pm = PricingModel(inst, 0, solver="highs")
+    pm = PricingModel(inst, 0, solver="highs", load_cuts=family == "load_cuts")
     block = pm.b.model.component(family)
     assert len(block.row) > 0
     rows = class_load_cuts(pm.b)

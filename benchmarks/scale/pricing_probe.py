@@ -20,8 +20,8 @@ command, is what ``time`` reproduces: ``benchmarks/scale/pricing_prices/`` holds
 
 ``time`` builds a fresh :class:`PricingModel` per saved solve (``--solver``: the adapter or
 profile, default ``highs``; ``--options``: raw options of that solver, over the model's own;
-``--no-kept-cuts``, ``--no-group-cuts``, ``--no-load-cuts``: the kept-amount, group-count or class-load
-cuts off at any prices),
+``--no-kept-cuts``, ``--no-group-cuts``: the kept-amount or group-count cuts off at any prices;
+``--load-cuts``: the class-load cuts added, :class:`PricingModel`'s ``load_cuts``),
 solves it in one step with no start and no latency cutoff (``--start``: from the run's warm
 column, whose priced value is then the cutoff, as in the run), and prints the column's priced
 value, the proven bound, whether it closed (``--gap``, default 1e-5: the pricing gap of
@@ -210,7 +210,7 @@ def time_solves(args: argparse.Namespace) -> int:
         if args.only is not None and q not in args.only:
             continue
         prices = {k: np.asarray(v) for k, v in s["prices"].items()}
-        pm = pricing.PricingModel(inst, s["r"], solver=args.solver, solver_options=options)
+        pm = pricing.PricingModel(inst, s["r"], solver=args.solver, solver_options=options, load_cuts=args.load_cuts)
         if args.integer_only is not None and not pm.highs:
             raise ValueError(f"--solver {args.solver}: --integer-only solves with HiGHS only (fix: drop --solver, "
                              "or give a HiGHS profile)")
@@ -218,8 +218,6 @@ def time_solves(args: argparse.Namespace) -> int:
             pm.b.model.kept_cuts.row.deactivate()  # off at any prices
         if args.no_group_cuts:
             pm.b.model.group_cuts.row.deactivate()
-        if args.no_load_cuts:
-            pm.b.model.load_cuts.row.deactivate()
         lp = None
         if args.lp:
             lp = pm.lp_value(prices)
@@ -269,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--start", action="store_true", help="start from the run's warm column (its value: the cutoff)")
     t.add_argument("--no-kept-cuts", action="store_true", help="deactivate the kept-amount cuts")
     t.add_argument("--no-group-cuts", action="store_true", help="deactivate the group-count cuts")
-    t.add_argument("--no-load-cuts", action="store_true", help="deactivate the class-load cuts")
+    t.add_argument("--load-cuts", action="store_true", help="add the class-load cuts (PricingModel load_cuts)")
     t.add_argument("--lp", action="store_true", help="also print the LP relaxation")
     t.add_argument("--integer-only", default=None, metavar="FAMILIES",
                    help="instead of the solve: the model with only these variable families integer "

@@ -28,6 +28,11 @@ maths in their docstrings). Added on top, valid for every solution:
   group-count cuts ``T[r,k] >= alpha a_r - sum_c beta_c sum_{j in c} y[r,k,j]``
   (:func:`group_count_cuts`, :func:`add_group_count_cuts`: facets of the lower convex hull of the
   stage bound over the number of owners in each class of devices with equal per-owner bounds);
+* (an option of a built model too, which the pricing adds on request) class-load cuts
+  ``T[r,k] >= alpha a_r - beta_q sum_{j in c} y[r,k,j] - beta_n sum_{j in c} n[r,k,j]``
+  (:func:`class_load_cuts`, :func:`add_class_load_cuts`: facets of the lower convex hull of the
+  stage bound over a class's owners and the segments it holds, the others' least makespan on
+  the rest);
 * symmetry: within each group of identical devices (equal in every field), the total number
   of segments held is non-increasing in the device index (a model of one request may order them
   lexicographically by their segments per layer instead: :func:`lexicographic_symmetry`, used
@@ -635,7 +640,7 @@ def class_load_cuts(b: BuiltModel, curves: dict | None = None
 
 def add_class_load_cuts(b: BuiltModel) -> None:
     """Add the rows of :func:`class_load_cuts` to ``b`` (block ``load_cuts``, rows ``row``); a
-    model option like :func:`add_group_count_cuts` (the column generation's pricing models), not
+    model option (:class:`optdist.milp.decomposition.pricing.PricingModel`'s ``load_cuts``), not
     part of the ``tight`` family."""
     m = b.model
     rows = class_load_cuts(b)

@@ -32,13 +32,20 @@ stage time bounded by the number of owners in each class of identical devices, t
 lower hull of those points (the owner-count and speed cuts of the ``tight`` model are its 1-D
 projections and tangents): at the saved binding prices of ``cifar-6x5-nexus-rpi3`` they raise
 the LP relaxation by 0.6-1.9 % and the bound after 10 s by 0.6-2.0 %
-(``benchmarks/scale/README.md``).
+(``benchmarks/scale/README.md``). On request (``load_cuts``; ``pricing_probe.py --load-cuts``), not
+by default, it carries the class-load cuts (:func:`optdist.milp.tight.add_class_load_cuts`): per
+class, the stage time bounded by its owners and the segments they hold, the other classes holding
+the rest (at binding prices the LP otherwise keeps a slower class's conv participations at
+``n / nmax``, a fraction of the partial sums paid, with a fraction of an owner's stage time). At
+the saved prices they raise the LP by 0.1-1.3 % and the bound in a fixed time by 0-0.7 %, but two
+60-s runs of ``mixed-8x6-nexus-rpi3`` with them ended at lower bounds than without
+(``benchmarks/scale/README.md``, branch price40), so the engine does not use them.
 
 Both measured at the prices of real column-generation runs (``benchmarks/scale/pricing_probe.py``,
 its saved prices in ``benchmarks/scale/pricing_prices/``, ``benchmarks/scale/README.md``): the
 kept-amount cuts raise the bound at bandwidth prices but slow the solve at prices 0 (one CIFAR
 request alone on ``cifar-6x5-nexus-rpi3``: 44 s instead of 10 s to close), so a solve at prices 0
-deactivates them (and the group-count cuts with them); HiGHS's restarts at the root (it
+deactivates them (and the group-count and class-load cuts with them); HiGHS's restarts at the root (it
 re-presolves when many integer columns are fixed) cost half the time of the closing solves of
 ``lenet-10x10-tight-tau0.8`` at its prices and bought nothing at binding CIFAR prices, so a
 priced HiGHS solve runs with
@@ -142,12 +149,13 @@ class PricingModel:
     built by ``deadline`` (a ``time.perf_counter()`` value; None: no limit), or its subclass
     :class:`~optdist.milp.model.BuildInterrupted` when SIGINT/SIGTERM stops the build. ``bound_log``: the
     list the bounds capped by :func:`~optdist.milp.decomposition.guard.cap_bound` are recorded in
-    (a run's, shared by its models; default: the model's own, ``self.bound_log``).
+    (a run's, shared by its models; default: the model's own, ``self.bound_log``). ``load_cuts``:
+    add the class-load cuts (module docstring; active at non-zero prices as the group-count cuts).
     """
 
     def __init__(self, inst: Instance, r: int, *, solver: str, solver_options: dict | None = None,
                  keep_loaded: bool = True, deadline: float | None = None,
-                 bound_log: list[dict] | None = None) -> None:
+                 bound_log: list[dict] | None = None, load_cuts: bool = False) -> None:
         from optdist.milp.decomposition.bounds import base_bounds, propagate
         from optdist.milp.model import build
         from optdist.milp.objective import shared_bytes_expr
@@ -170,7 +178,8 @@ class PricingModel:
         lexicographic_symmetry(self.b)  # identical devices ordered lexicographically: pricing closes
         add_kept_cuts(self.b)  # kept amounts pay stage time at fractional participation: a tighter LP
         add_group_count_cuts(self.b)  # stage time by owners per class of devices: a tighter LP
-        add_class_load_cuts(self.b)  # stage time by a class's owners and segments: a tighter LP
+        if load_cuts:  # stage time by a class's owners and segments: a tighter LP (module docstring)
+            add_class_load_cuts(self.b)
         tu = self.b.time_unit
         self.base = self.b.latency(r)
         if inst.objective.shared_weight > 0:
@@ -447,10 +456,11 @@ class PricingModel:
         terms += self.count_terms + self.pack_terms + self.round_terms
         self.b.set_objective(self.base + sum(terms) if terms else self.base)
         for name in ("kept_cuts", "group_cuts", "load_cuts"):
-            if terms:
-                self.b.model.component(name).activate()
-            else:
-                self.b.model.component(name).deactivate()
+            blk = self.b.model.component(name)
+            if blk is not None and terms:
+                blk.activate()
+            elif blk is not None:
+                blk.deactivate()
         if self.highs:
             self.adapter.solver_options = {**(PRICED_HIGHS_OPTIONS if terms else {}), **self.raw_options}
 
