@@ -15,6 +15,7 @@ from optdist.milp import build
 from optdist.milp.data import TIME_UNIT
 from optdist.milp.model import BuiltModel
 from optdist.milp.tight import add_class_load_cuts, add_group_count_cuts, class_load_cuts, group_count_cuts
+from optdist.solvers import get_solver
 from tests.test_dag_evaluator import dag_instance, placements
 from tests.test_decompose import priced_lp_and_optimum, random_assignment, tiny
 
@@ -232,7 +233,8 @@ def test_pricing_with_the_cuts_keeps_every_priced_optimum(family):
     proven optimum, with the group-count or class-load rows active, equals the brute-force minimum
     of latency plus priced usage over every placement the evaluator finds feasible. For the
     class-load rows, one of them holds with equality at a brute-force optimum (a row only slightly
-    too strong would cut it off and fail this test)."""
+    too strong would cut it off and fail this test), and at prices 0 with the rows on the tight
+    model's optimum is the least latency of those placements."""
     import itertools
 
     from optdist.generate import generate
@@ -271,4 +273,11 @@ def test_pricing_with_the_cuts_keeps_every_priced_optimum(family):
         tight += [min(_load_slacks(pm.b, rows, Assignment([p[0]]))) for p, v in zip(placements, priced)
                   if v <= brute * (1 + 1e-9)]
     assert active >= 3  # the rows took part in most of the solves (on at non-zero prices)
-    assert family != "load_cuts" or min(tight) <= 1e-6  # a row binds at an optimum
+    if family == "load_cuts":
+        assert min(tight) <= 1e-6  # a row binds at an optimum
+        # prices 0 with the rows on (the pricing leaves them off there): the least latency
+        b = build(inst, "tight", requests=[0])
+        add_class_load_cuts(b)
+        b.set_objective(b.latency(0))
+        out = get_solver("highs").solve(b.model, mip_gap=1e-9, threads=1)
+        assert out.incumbent * b.time_unit == pytest.approx(min(cost for _o, cost, _u in placements), rel=1e-7)
