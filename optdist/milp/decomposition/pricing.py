@@ -37,9 +37,10 @@ by default, it carries the class-load cuts (:func:`optdist.milp.tight.add_class_
 class, the stage time bounded by its owners and the segments they hold, the other classes holding
 the rest (at binding prices the LP otherwise keeps a slower class's conv participations at
 ``n / nmax``, a fraction of the partial sums paid, with a fraction of an owner's stage time). At
-the saved prices they raise the LP by 0.1-1.3 % and the bound in a fixed time by 0-0.7 %, but two
-60-s runs of ``mixed-8x6-nexus-rpi3`` with them ended at lower bounds than without
-(``benchmarks/scale/README.md``, branch price40), so the engine does not use them.
+the saved prices they raise the LP by 0.1-1.3 % and the bound in a fixed time by 0-0.7 %; 60-s runs
+with them end within run-to-run spread on ``mixed-8x6-nexus-rpi3`` (one of five with a slow first
+round) and at a smaller gap on ``cifar-6x5-nexus-rpi3`` (two pairs, mostly by the incumbent): too
+little to switch the engine yet (``benchmarks/scale/README.md``, branch price40).
 
 Both measured at the prices of real column-generation runs (``benchmarks/scale/pricing_probe.py``,
 its saved prices in ``benchmarks/scale/pricing_prices/``, ``benchmarks/scale/README.md``): the
