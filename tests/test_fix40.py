@@ -60,7 +60,7 @@ def test_a_value_cbc_refuses_is_refused_when_the_spec_loads(tmp_path):
         load_spec(spec)
     assert str(got.value) == (f'{spec}: options.solver_options (solver cbc): CBC does not take cuts = "bogus" (cbc said: '
                               "Possible options for cutsOnOff are: off on root ifmove forceOn) (fix: give a value it "
-                              "takes, as it says; `cbc -cuts??` describes cuts)")
+                              "takes; `cbc -cuts??` describes cuts and its values)")
     spec.write_text(spec.read_text().replace('"bogus"', '"root"'))
     assert load_spec(spec).runs()[0].options["solver_options"] == {"cuts": "root"}
 

@@ -184,11 +184,14 @@ def check_solver_options(options: Mapping[str, Any], where: str = "solver_option
                          infinite: bool = False) -> dict[str, Any]:
     """Raw solver options: names are strings, values are str, int, float or bool (finite; with
     ``infinite``, for a solver that is asked about each value, ``inf`` and ``-inf`` too: HiGHS's
-    ``objective_bound`` is ``inf`` by default; nan never)."""
+    ``objective_bound`` is ``inf`` by default; nan never); no NUL character in a name or a text."""
     out: dict[str, Any] = {}
     for key, value in dict(options).items():
         if not isinstance(key, str) or not key:
             raise ValueError(f"{where}: option name {json_text(key)} is not a non-empty string")
+        if "\0" in key + (value if isinstance(value, str) else ""):  # before: "embedded null byte", naming nothing
+            raise ValueError(f"{where}: {json_text(key)} = {json_text(value)} holds a NUL character, which no "
+                             "solver reads (fix: remove it)")
         if isinstance(value, float) and not math.isfinite(value) and not (infinite and math.isinf(value)):
             raise ValueError(f"{where}: {key} = {json_text(value)} is not finite (fix: give a finite number"
                              f"{example(where, key, '0')})")

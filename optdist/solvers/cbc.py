@@ -147,25 +147,57 @@ _VALUE_REFUSED = re.compile(r"Possible options for \S+ are[^;\n]*|\S+ was provid
                             r"|String of \S+ is illegal for [^\n]*")
 #: what ``cbc -KEY??`` says of a parameter (its keywords or its range), never of an action (``export``)
 _PARAMETER = re.compile(r"^<(?:Possible options for|Range of values is)", re.M)
+#: keyword parameters that undo what optdist's run reads back: the model's sense (optdist's models
+#: minimise; ``direction max`` made CBC report 'unbounded') and the names in the solution file
+#: (``keepNames off``: Pyomo could not read it, an internal error)
+_UNDOES = {"direction": "sets the objective's sense (optdist's models minimise)",
+           "keepN(ames)": "drops the names from the solution file, by which optdist reads it"}
+
+
+@functools.cache
+def _described(key: str) -> str | None:
+    """What ``cbc -KEY??`` prints (CBC's description of the one name KEY starts); None where CBC
+    cannot be asked (no ``cbc`` on PATH)."""
+    exe = shutil.which("cbc")
+    try:
+        said = subprocess.run([exe, f"-{key}??", "-quit"], capture_output=True, text=True, timeout=30) if exe else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return said.stdout if said else None
+
+
+def cbc_action(key: str) -> str | None:
+    """CBC's description of ``key`` where it names no numeric or keyword parameter but one of
+    CBC's "actions or string parameters" (``cbc -KEY??`` gives no range or keywords), e.g.
+    "export : Export model as mps file", "- : From stdin", "directory : Set Default directory for
+    import etc."; None for a parameter, or where CBC cannot be asked."""
+    said = _described(key)
+    if said is None or _PARAMETER.search(said):
+        return None
+    return next((line.strip() for line in said.splitlines() if " : " in line), key)
 
 
 @functools.cache
 def cbc_refuses(key: str, value: str) -> str | None:
-    """What CBC says refusing ``value`` for its parameter ``key`` (``cbc -KEY VALUE -quit``, as a
-    run passes it; CBC is asked only where ``cbc -KEY??`` says KEY is a parameter, an action such
-    as ``export FILE`` is never run), e.g. "Possible options for cutsOnOff are: off on root ifmove
-    forceOn"; None where CBC takes it, KEY is no parameter, or CBC cannot be asked (no ``cbc``)."""
-    exe = shutil.which("cbc")
-    if exe is None:
+    """Why CBC refuses ``value`` for its parameter ``key`` (``cbc -KEY VALUE -quit``, as a run
+    passes it; CBC is asked only where ``cbc -KEY??`` says KEY is a parameter, an action such as
+    ``export FILE`` is never run): its words, e.g. "cbc said: Possible options for cutsOnOff are:
+    off on root ifmove forceOn", or that it crashed reading the value (CBC 2.10 on a value of
+    1,000 characters or more: "cbc crashed reading it, exit status -11"; before, it passed and
+    every run crashed); None where CBC takes it, KEY is no parameter, or CBC cannot be asked (no
+    ``cbc``)."""
+    said = _described(key)
+    if said is None or not _PARAMETER.search(said):
         return None
     try:
-        if not _PARAMETER.search(subprocess.run([exe, f"-{key}??", "-quit"], capture_output=True, text=True,
-                                                timeout=30).stdout):
-            return None
-        said = subprocess.run([exe, f"-{key}", value, "-quit"], capture_output=True, text=True, timeout=30).stdout
+        run = subprocess.run([shutil.which("cbc") or "cbc", f"-{key}", value, "-quit"], capture_output=True, text=True,
+                             timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
-    return "; ".join(_VALUE_REFUSED.findall(said)) or None
+    if run.returncode < 0:
+        return f"cbc crashed reading it, exit status {run.returncode}"
+    said = "; ".join(_VALUE_REFUSED.findall(run.stdout))
+    return f"cbc said: {said}" if said else None
 
 
 def _range_text(kind: type, low: float, high: float) -> str:
@@ -332,10 +364,14 @@ class Cbc(LegacySolver):
         before, CBC skipped an unknown one with "No match for" in its log, so every run given it
         failed); the fix names a close one, or CBC's name and optdist's generic option for a
         generic option under another solver's name (HiGHS's ``mip_rel_gap``: ``ratioGap``,
-        ``mip_gap``; :func:`~optdist.options.unknown_option_fix`). Each parameter's value must be one
-        CBC takes (asked: :func:`cbc_refuses`; before, a keyword CBC does not know, ``cuts = "bogus"``,
-        failed every run, the error printing the options as a Python dict); numeric ones are also
-        checked by :meth:`_check_value`. Raises ValueError naming the option, the value, CBC's words
+        ``mip_gap``; :func:`~optdist.options.unknown_option_fix`). CBC's actions and string parameters
+        are refused (:func:`cbc_action`; before, ``export=`` wrote a file named ``-stat=1``, ``quit=``
+        and ``stop=`` ended CBC before its solve, ``restore=`` and ``printMask=x`` crashed it, ``-``
+        read its commands from stdin), as are the keyword parameters that undo what the run reads
+        back (:data:`_UNDOES`: ``direction``, ``keepNames``). Each parameter's value must be one
+        CBC takes (asked: :func:`cbc_refuses`; before, a keyword CBC does not know, ``cuts =
+        "bogus"``, failed every run, the error printing the options as a Python dict); numeric ones
+        are also checked by :meth:`_check_value`. Raises ValueError naming the option, the value, CBC's words
         and the fix."""
         from optdist.solvers import ADAPTERS
 
@@ -346,10 +382,19 @@ class Cbc(LegacySolver):
                                          self.option_names, [a.option_names for a in ADAPTERS.values()], where)
                 raise ValueError(f"{where}: CBC has no option {json_text(key)} (fix: "
                                  f"{unknown_name_fix(fix, '`cbc -?`')})")
+            action = cbc_action(key)
+            if action is not None:
+                raise ValueError(f"{where}: {key} = {shown(given)} names one of CBC's actions or string parameters "
+                                 f"({json_text(action)}), not a parameter of its solve: optdist's run of CBC imports "
+                                 "the model, solves it and writes its solution itself, and a raw option only sets a "
+                                 "numeric or keyword parameter (fix: remove it; `cbc -?` lists the parameters)")
+            undoes = next((why for spec, why in _UNDOES.items() if _reads(key, spec)), None)
+            if undoes is not None:
+                raise ValueError(f"{where}: {key} = {shown(given)}: CBC's {key} {undoes} (fix: remove it)")
             said = cbc_refuses(key, str(given))
             if said:
-                raise ValueError(f"{where}: CBC does not take {key} = {shown(given)} (cbc said: {said}) (fix: give a "
-                                 f"value it takes, as it says; `cbc -{key}??` describes {key})")
+                raise ValueError(f"{where}: CBC does not take {key} = {shown(given)} ({said}) (fix: give a "
+                                 f"value it takes; `cbc -{key}??` describes {key} and its values)")
 
     def _bound(self, opt: Any, res: Any, incumbent: float | None) -> float | None:
         log = getattr(opt, "_log", None)

@@ -36,6 +36,21 @@ TMLIM_MAX = 2**31 - 1
 #: example; at most :data:`TMLIM_MAX` each. ``proxy`` also takes no value (its default, 60 s).
 WHOLE_RAW: dict[str, tuple[int, str, int]] = {"tmlim": (1, "seconds", 60), "memlim": (1, "megabytes", 1024),
                                               "proxy": (1, "seconds", 60)}
+#: glpsol's options that are no setting of its solve, each with what it does instead: optdist's run
+#: gives glpsol the model and reads back the solution it writes (before, ``wlp=x.lp`` and ``log=l.txt``
+#: wrote those files, ``check=`` failed on a missing file, ``max=`` reported 'unbounded', ``read=FILE``
+#: read a solution instead of solving, ``nomip=`` an invalid placement, ``help=`` no result)
+NOT_SETTINGS: dict[str, str] = {
+    **dict.fromkeys(("output", "write", "ranges", "wmps", "wfreemps", "wlp", "wglp", "wcnf", "log"), "writes a file"),
+    "read": "reads a solution from a file instead of solving",
+    "check": "checks the input and solves nothing",
+    **dict.fromkeys(("min", "max"), "sets the objective's sense (optdist's models minimise)"),
+    "nomip": "solves the LP relaxation, not the MILP",
+    "interior": "solves an LP by interior point, not the MILP",
+    **dict.fromkeys(("minisat", "objbnd"), "solves a feasibility problem with MiniSat, not the MILP"),
+    "hide": "drops the names from the solution, by which optdist reads it",
+    **dict.fromkeys(("help", "version"), "prints and exits without solving"),
+}
 #: the bound on a node-log line: '+   20: mip =   7.84e+11 >=   7.83e+11 < 0.1% (1; 3)'
 _LOG_BOUND = re.compile(r"^\+\s*\d+: (?:mip =|>>>>>)\s+\S+\s+>=\s+(\S+)", re.MULTILINE)
 
@@ -102,7 +117,9 @@ class Glpk(LegacySolver):
         names"); the fix names a close one, or glpsol's name and optdist's flag for a generic
         option under another name (:func:`~optdist.options.unknown_option_fix`). A switch
         (:func:`glpsol_arguments`) takes no value (before, ``pcost = "bar"`` ran glpsol, which read
-        ``bar`` as a second input file and failed), an option with an argument needs one; the values
+        ``bar`` as a second input file and failed), an option with an argument needs one; options
+        that are no setting of the solve (:data:`NOT_SETTINGS`: files written, another problem
+        solved) are refused; the values
         themselves only glpsol checks, as it runs (but :data:`WHOLE_RAW`'s and the generic options',
         :meth:`_check_value`)."""
         from optdist.solvers import ADAPTERS
@@ -114,6 +131,10 @@ class Glpk(LegacySolver):
                                          [a.option_names for a in ADAPTERS.values()], where)
                 raise ValueError(f"{where}: glpsol has no option {json_text(key)} (fix: "
                                  f"{unknown_name_fix(fix, '`glpsol --help`')})")
+            if key in NOT_SETTINGS:
+                raise ValueError(f"{where}: {key} = {shown(given)}: glpsol's --{key} {NOT_SETTINGS[key]}; optdist's "
+                                 "run of glpsol gives it the model and reads back its solution itself, and a raw "
+                                 "option only sets how it solves (fix: remove it)")
             arg, switch = glpsol_arguments().get(key), given is None or str(given).strip() == ""
             if names and arg is None and not switch:  # glpsol would read the value as a second input file
                 raise ValueError(f"{where}: glpsol's --{key} is a switch, it takes no value: {key} = {shown(given)} "

@@ -1,0 +1,111 @@
+"""break40: raw CBC and GLPK options that are no setting of the solve are refused before any run.
+
+Before: CBC's actions ran inside optdist's run of CBC (``export=`` wrote a file named ``-stat=1`` in
+the working directory, ``quit=`` ended CBC before its solve, ``-`` switched it to reading commands
+from stdin, ``restore=`` and ``printMask=x`` crashed it), ``direction=max`` made it report
+'unbounded', ``keepNames=off`` an internal error, and a value of 1,000 characters crashed it in
+every run though asked up front; glpsol's ``wlp=FILE``/``log=FILE`` wrote those files, ``max=``
+reported 'unbounded', ``read=FILE`` read a solution instead of solving; a NUL in a CBC value was
+"embedded null byte", naming nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from optdist.bench.spec import load_spec
+from optdist.cli import main
+from optdist.solvers import ADAPTERS
+
+from .conftest import requires_solver
+from .test_fix39 import MICRO
+
+CBC_ACTION = ("names one of CBC's actions or string parameters ({said}), not a parameter of its solve: optdist's run "
+              "of CBC imports the model, solves it and writes its solution itself, and a raw option only sets a "
+              "numeric or keyword parameter (fix: remove it; `cbc -?` lists the parameters)")
+GLPSOL_RUN = ("optdist's run of glpsol gives it the model and reads back its solution itself, and a raw option only "
+              "sets how it solves (fix: remove it)")
+
+
+@requires_solver("cbc")
+@pytest.mark.parametrize(("option", "said"), [
+    ("export=", '"export : Export model as mps file"'),  # wrote the model to a file named '-stat=1'
+    ("quit=", '"quit : Stops clp execution"'),  # CBC ended before its solve: no result, exit 1
+    ("directory=/tmp", '"directory : Set Default directory for import etc."'),  # a string parameter
+])
+def test_a_cbc_action_is_refused_before_cbc_runs(option, said, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["solve", str(MICRO), "--solver", "cbc", "--formulation", "tight", "--solver-option", option]
+    assert main(args) == 2
+    key, _, value = option.partition("=")
+    assert capsys.readouterr().err == (f'optdist solve: error: --solver-option: {key} = "{value}" '
+                                       f"{CBC_ACTION.format(said=said)}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@requires_solver("cbc")
+def test_cbc_reading_stdin_is_refused():
+    """``-`` (CBC's "From stdin", which the command line cannot give but a mapping can): before, CBC
+    read its commands from optdist's stdin (a terminal: it waited there)."""
+    with pytest.raises(ValueError) as got:
+        ADAPTERS["cbc"]().check_raw_options({"-": ""})
+    assert str(got.value) == f'solver_options: - = "" {CBC_ACTION.format(said=chr(34) + "- : From stdin" + chr(34))}'
+
+
+@requires_solver("cbc")
+@pytest.mark.parametrize(("key", "value", "undoes"), [
+    ("direction", "max", "sets the objective's sense (optdist's models minimise)"),  # was: 'unbounded', exit 1
+    ("keepN", "off", "drops the names from the solution file, by which optdist reads it"),  # was: exit 3
+])
+def test_cbc_parameters_that_undo_the_run_are_refused(key, value, undoes):
+    with pytest.raises(ValueError) as got:
+        ADAPTERS["cbc"]().check_raw_options({key: value})
+    assert str(got.value) == f'solver_options: {key} = "{value}": CBC\'s {key} {undoes} (fix: remove it)'
+
+
+@requires_solver("cbc")
+def test_a_value_cbc_crashes_on_is_refused():
+    """CBC 2.10 crashes (SIGSEGV) reading a value of 1,000 characters: the up-front ask saw no refusal
+    in its output, so every run crashed."""
+    value = "o" * 1000
+    with pytest.raises(ValueError) as got:
+        ADAPTERS["cbc"]().check_raw_options({"cuts": value})
+    assert str(got.value) == (f'solver_options: CBC does not take cuts = "{"o" * 47}... (1002 characters) (cbc crashed '
+                              "reading it, exit status -11) (fix: give a value it takes; `cbc -cuts??` describes cuts "
+                              "and its values)")
+
+
+@requires_solver("cbc")
+def test_a_nul_in_a_value_is_refused_naming_the_option():
+    with pytest.raises(ValueError) as got:
+        ADAPTERS["cbc"]().check_raw_options({"cuts": "off\0"})
+    assert str(got.value) == ('solver_options: "cuts" = "off\\u0000" holds a NUL character, which no solver reads '
+                              "(fix: remove it)")
+
+
+@requires_solver("cbc")
+def test_a_cbc_action_in_a_bench_spec_names_the_spec_and_the_field(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
+                    'solvers = ["cbc"]\n\n[options.solver_options]\nsaveM = "m.prob"\n')
+    with pytest.raises(ValueError) as got:
+        load_spec(spec)
+    said = '"saveM(odel) : Save model to binary file"'
+    assert str(got.value) == (f'{spec}: options.solver_options (solver cbc): saveM = "m.prob" '
+                              f"{CBC_ACTION.format(said=said)}")
+
+
+@requires_solver("glpk")
+@pytest.mark.parametrize(("option", "does"), [
+    ("wlp=x.lp", "writes a file"),  # wrote x.lp in the working directory
+    ("max=", "sets the objective's sense (optdist's models minimise)"),  # was: 'unbounded', exit 1
+    ("read=sol.txt", "reads a solution from a file instead of solving"),
+])
+def test_a_glpsol_option_that_is_no_setting_is_refused_before_glpsol_runs(option, does, tmp_path, monkeypatch,
+                                                                            capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["solve", str(MICRO), "--solver", "glpk", "--formulation", "tight", "--solver-option", option]
+    assert main(args) == 2
+    key, _, value = option.partition("=")
+    assert capsys.readouterr().err == (f'optdist solve: error: --solver-option: {key} = "{value}": glpsol\'s --{key} '
+                                       f"{does}; {GLPSOL_RUN}\n")
+    assert list(tmp_path.iterdir()) == []
