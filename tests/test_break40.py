@@ -109,3 +109,14 @@ def test_a_glpsol_option_that_is_no_setting_is_refused_before_glpsol_runs(option
     assert capsys.readouterr().err == (f'optdist solve: error: --solver-option: {key} = "{value}": glpsol\'s --{key} '
                                        f"{does}; {GLPSOL_RUN}\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_nameless_raw_option_in_a_bench_spec_says_the_fix(tmp_path):
+    """``"" = 5`` under ``[options.solver_options]``: before, no fix."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
+                    'solvers = ["highs"]\n\n[options.solver_options]\n"" = 5\n')
+    with pytest.raises(ValueError) as got:
+        load_spec(spec)
+    assert str(got.value) == (f'{spec}: options.solver_options (solver highs): option name "" is not a non-empty '
+                              "string (fix: give each option its name, as the solver spells it)")

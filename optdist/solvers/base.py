@@ -188,7 +188,8 @@ def check_solver_options(options: Mapping[str, Any], where: str = "solver_option
     out: dict[str, Any] = {}
     for key, value in dict(options).items():
         if not isinstance(key, str) or not key:
-            raise ValueError(f"{where}: option name {json_text(key)} is not a non-empty string")
+            raise ValueError(f"{where}: option name {json_text(key)} is not a non-empty string (fix: give each "
+                             f"option its name, as the solver spells it{example(where, 'presolve', 'off')})")
         if "\0" in key + (value if isinstance(value, str) else ""):  # before: "embedded null byte", naming nothing
             raise ValueError(f"{where}: {json_text(key)} = {json_text(value)} holds a NUL character, which no "
                              "solver reads (fix: remove it)")
