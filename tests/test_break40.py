@@ -16,8 +16,9 @@ from optdist.bench.spec import load_spec
 from optdist.cli import main
 from optdist.solvers import ADAPTERS
 
-from .conftest import requires_solver
+from .conftest import ROOT, requires_solver
 from .test_fix39 import MICRO
+from .test_scratch38 import scratch  # noqa: F401 - the fixture: from_scratch.py as a module
 
 CBC_ACTION = ("names one of CBC's actions or string parameters ({said}), not a parameter of its solve: optdist's run "
               "of CBC imports the model, solves it and writes its solution itself, and a raw option only sets a "
@@ -120,3 +121,16 @@ def test_a_nameless_raw_option_in_a_bench_spec_says_the_fix(tmp_path):
         load_spec(spec)
     assert str(got.value) == (f'{spec}: options.solver_options (solver highs): option name "" is not a non-empty '
                               "string (fix: give each option its name, as the solver spells it)")
+
+
+@pytest.mark.parametrize(("flag", "text", "problem", "example"), [
+    ("--column-time-limit", "-1", "is out of range", "120"),  # was: "-1.0: not a number of seconds > 0 (fix: e.g. 120)"
+    ("--engine-time-limit", "abc", "is not a number", "420"),  # was: argparse's "invalid float value: 'abc'"
+])
+def test_from_scratch_echoes_a_bad_limit_as_typed(flag, text, problem, example, scratch, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "x.json"
+    inst = ROOT / "instances" / "coupled" / "cifar-6x5-nexus-rpi3.json"
+    assert scratch.main([str(inst), "--out", str(out), flag, text]) == 2
+    assert capsys.readouterr().err == (f"from_scratch.py: error: {flag} {text} {problem} (fix: give a finite number "
+                                       f"of seconds > 0, e.g. {flag} {example})\n")
+    assert not out.exists()

@@ -72,7 +72,7 @@ from mixing import (count_milp, device_groups, price_vectors, priced_pool, hybri
                     select, start_types)
 
 from optdist.assignment import Assignment  # noqa: E402
-from optdist.cli import missing_file_fix  # noqa: E402
+from optdist.cli import FlagError, missing_file_fix, number_flag  # noqa: E402
 from optdist.evaluate import evaluate  # noqa: E402
 from optdist.instance import Instance, load_instance  # noqa: E402
 from optdist.interrupts import Terminated, interrupted_status, signal_name  # noqa: E402
@@ -275,15 +275,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("instance")
     ap.add_argument("--out", required=True, help="the placement (optdist-assignment/1, written atomically)")
     ap.add_argument("--workdir", help="folder for prices.json, start.json, column.json (default: a new temporary one)")
-    ap.add_argument("--engine-time-limit", type=float, default=420.0, help="the engine's budget, s (default 420)")
-    ap.add_argument("--column-time-limit", type=float, default=120.0, help="the trajectory MILP's, s (default 120)")
-    ap.add_argument("--count-time-limit", type=float, default=300.0, help="the counts MILP's, s (default 300)")
+    for step, default, what in (("engine", 420, "the engine's budget"), ("column", 120, "the trajectory MILP's"),
+                                ("count", 300, "the counts MILP's")):  # the text as typed in an error: -1, not -1.0
+        ap.add_argument(f"--{step}-time-limit", default=float(default), help=f"{what}, s (default {default})",
+                        action=number_flag("a finite number of seconds > 0", str(default), within=lambda v: v > 0))
     ap.add_argument("--force", action="store_true", help="overwrite --out")
-    args = ap.parse_args(argv)
-    for name in ("engine_time_limit", "column_time_limit", "count_time_limit"):
-        v = getattr(args, name)
-        if not (math.isfinite(v) and v > 0):
-            ap.error(f"--{name.replace('_', '-')} {v}: not a number of seconds > 0 (fix: e.g. 120)")
+    try:
+        args = ap.parse_args(argv)
+    except FlagError as e:
+        print(f"from_scratch.py: error: {e}", file=sys.stderr)
+        return 2
     st, work, written = Steps(), None, False
     try:  # Ctrl-C / SIGTERM stop the command at once, also inside an optdist solve (which alone would
         # stop only that solve and let the engine go on, e.g. into its ~20 s of dual steps)
