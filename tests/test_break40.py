@@ -64,6 +64,20 @@ def test_cbc_parameters_that_undo_the_run_are_refused(key, value, undoes):
 
 
 @requires_solver("cbc")
+@pytest.mark.parametrize(("key", "value", "does"), [
+    ("preprocess", "save", "save writes the preprocessed model to a file (presolved.mps)"),  # wrote it in the cwd
+    ("preprocess", "STOP", "stop writes the preprocessed model to a file and stops before its solve"),  # and no result
+    ("presolve", "file", "file writes the model to a file"),
+])
+def test_cbc_keywords_that_write_files_are_refused(key, value, does):
+    with pytest.raises(ValueError) as got:
+        ADAPTERS["cbc"]().check_raw_options({key: value})
+    assert str(got.value) == (f'solver_options: {key} = "{value}": CBC\'s {key} {does} (fix: give another value; '
+                              f"`cbc -{key}??` lists them)")
+    assert ADAPTERS["cbc"]().check_raw_options({key: "off"}) == {key: "off"}
+
+
+@requires_solver("cbc")
 def test_a_value_cbc_crashes_on_is_refused():
     """CBC 2.10 crashes (SIGSEGV) reading a value of 1,000 characters: the up-front ask saw no refusal
     in its output, so every run crashed."""

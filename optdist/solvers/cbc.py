@@ -147,11 +147,18 @@ _VALUE_REFUSED = re.compile(r"Possible options for \S+ are[^;\n]*|\S+ was provid
                             r"|String of \S+ is illegal for [^\n]*")
 #: what ``cbc -KEY??`` says of a parameter (its keywords or its range), never of an action (``export``)
 _PARAMETER = re.compile(r"^<(?:Possible options for|Range of values is)", re.M)
-#: keyword parameters that undo what optdist's run reads back: the model's sense (optdist's models
-#: minimise; ``direction max`` made CBC report 'unbounded') and the names in the solution file
-#: (``keepNames off``: Pyomo could not read it, an internal error)
-_UNDOES = {"direction": "sets the objective's sense (optdist's models minimise)",
-           "keepN(ames)": "drops the names from the solution file, by which optdist reads it"}
+#: keyword parameters, or one keyword of one (name, keyword, as CBC lists them), that undo what
+#: optdist's run reads back or write files: the model's sense (optdist's models minimise;
+#: ``direction max`` made CBC report 'unbounded'), the names in the solution file (``keepNames
+#: off``: Pyomo could not read it, an internal error), ``preprocess save`` (wrote presolved.mps in
+#: the working directory; ``stop``: and no solve) and ``presolve file``
+_UNDOES: dict[tuple[str, str | None], str] = {
+    ("direction", None): "sets the objective's sense (optdist's models minimise)",
+    ("keepN(ames)", None): "drops the names from the solution file, by which optdist reads it",
+    ("preprocess", "save"): "save writes the preprocessed model to a file (presolved.mps)",
+    ("preprocess", "stop(aftersaving)"): "stop writes the preprocessed model to a file and stops before its solve",
+    ("presolve", "file"): "file writes the model to a file",
+}
 
 
 @functools.cache
@@ -368,10 +375,10 @@ class Cbc(LegacySolver):
         are refused (:func:`cbc_action`; before, ``export=`` wrote a file named ``-stat=1``, ``quit=``
         and ``stop=`` ended CBC before its solve, ``restore=`` and ``printMask=x`` crashed it, ``-``
         read its commands from stdin), as are the keyword parameters that undo what the run reads
-        back (:data:`_UNDOES`: ``direction``, ``keepNames``). Each parameter's value must be one
-        CBC takes (asked: :func:`cbc_refuses`; before, a keyword CBC does not know, ``cuts =
-        "bogus"``, failed every run, the error printing the options as a Python dict); numeric ones
-        are also checked by :meth:`_check_value`. Raises ValueError naming the option, the value, CBC's words
+        back or write files (:data:`_UNDOES`: ``direction``, ``keepNames``, ``preprocess save``). Each
+        parameter's value must be one CBC takes (asked: :func:`cbc_refuses`; before, a keyword CBC
+        does not know, ``cuts = "bogus"``, failed every run, the error printing the options as a
+        Python dict); numeric ones are also checked by :meth:`_check_value`. Raises ValueError naming the option, the value, CBC's words
         and the fix."""
         from optdist.solvers import ADAPTERS
 
@@ -388,9 +395,11 @@ class Cbc(LegacySolver):
                                  f"({json_text(action)}), not a parameter of its solve: optdist's run of CBC imports "
                                  "the model, solves it and writes its solution itself, and a raw option only sets a "
                                  "numeric or keyword parameter (fix: remove it; `cbc -?` lists the parameters)")
-            undoes = next((why for spec, why in _UNDOES.items() if _reads(key, spec)), None)
+            undoes = next(((why, word) for (spec, word), why in _UNDOES.items()
+                           if _reads(key, spec) and (word is None or _reads(str(given), word))), None)
             if undoes is not None:
-                raise ValueError(f"{where}: {key} = {shown(given)}: CBC's {key} {undoes} (fix: remove it)")
+                fix = "remove it" if undoes[1] is None else f"give another value; `cbc -{key}??` lists them"
+                raise ValueError(f"{where}: {key} = {shown(given)}: CBC's {key} {undoes[0]} (fix: {fix})")
             said = cbc_refuses(key, str(given))
             if said:
                 raise ValueError(f"{where}: CBC does not take {key} = {shown(given)} ({said}) (fix: give a "
