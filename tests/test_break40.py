@@ -148,3 +148,13 @@ def test_from_scratch_echoes_a_bad_limit_as_typed(flag, text, problem, example, 
     assert capsys.readouterr().err == (f"from_scratch.py: error: {flag} {text} {problem} (fix: give a finite number "
                                        f"of seconds > 0, e.g. {flag} {example})\n")
     assert not out.exists()
+
+
+def test_a_true_false_highs_option_named_file_is_taken():
+    """``write_solution_to_file`` is a bool: it was held to the text rule of HiGHS's file options, so
+    both ``true`` and ``false`` were refused, the fix's own example ``false`` among them."""
+    for value in (True, False):
+        assert ADAPTERS["highs"]().check_raw_options({"write_solution_to_file": value}) == {
+            "write_solution_to_file": value}
+    with pytest.raises(ValueError, match=r'^solver_options: HiGHS refuses log_file = 5 \(a text option'):
+        ADAPTERS["highs"]().check_raw_options({"log_file": 5})

@@ -319,7 +319,9 @@ class Highs(ContribSolver):
 
         A refusal echoes the value as given (``1e+30``, not the int it became) and gives an
         example the option takes (:meth:`example_value`). File options (``log_file``,
-        ``solution_file``, ...) are only type-checked: setting them would create the file.
+        ``solution_file``, ...) are only type-checked: setting them would create the file; the
+        true/false ones named ``..._file`` (``write_solution_to_file``) are set as any other (before,
+        both of their values were refused, the fix's example ``false`` among them).
         """
         import highspy
 
@@ -343,7 +345,7 @@ class Highs(ContribSolver):
                     options[key] = value
                 if problem:
                     ok, why = False, f": {problem}"
-                elif key.endswith("_file"):
+                elif key.endswith("_file") and kind == _KINDS["string"]:  # not write_solution_to_file, a bool
                     ok, why = isinstance(value, str), ""
                 else:
                     try:
