@@ -14,6 +14,7 @@ import pytest
 
 from optdist.bench.spec import load_spec
 from optdist.cli import main
+from optdist.jsonfile import json_text
 from optdist.solvers import ADAPTERS
 
 from .conftest import ROOT, requires_solver
@@ -56,11 +57,12 @@ def test_cbc_reading_stdin_is_refused():
 @pytest.mark.parametrize(("key", "value", "undoes"), [
     ("direction", "max", "sets the objective's sense (optdist's models minimise)"),  # was: 'unbounded', exit 1
     ("keepN", "off", "drops the names from the solution file, by which optdist reads it"),  # was: exit 3
+    ("cpp", 0, "writes C++ code to a file (user_driver.cpp)"),  # wrote it in the working directory
 ])
 def test_cbc_parameters_that_undo_the_run_are_refused(key, value, undoes):
     with pytest.raises(ValueError) as got:
         ADAPTERS["cbc"]().check_raw_options({key: value})
-    assert str(got.value) == f'solver_options: {key} = "{value}": CBC\'s {key} {undoes} (fix: remove it)'
+    assert str(got.value) == f"solver_options: {key} = {json_text(value)}: CBC's {key} {undoes} (fix: remove it)"
 
 
 @requires_solver("cbc")

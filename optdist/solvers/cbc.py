@@ -147,17 +147,18 @@ _VALUE_REFUSED = re.compile(r"Possible options for \S+ are[^;\n]*|\S+ was provid
                             r"|String of \S+ is illegal for [^\n]*")
 #: what ``cbc -KEY??`` says of a parameter (its keywords or its range), never of an action (``export``)
 _PARAMETER = re.compile(r"^<(?:Possible options for|Range of values is)", re.M)
-#: keyword parameters, or one keyword of one (name, keyword, as CBC lists them), that undo what
+#: parameters, or one keyword of one (name, keyword, as CBC lists them), that undo what
 #: optdist's run reads back or write files: the model's sense (optdist's models minimise;
 #: ``direction max`` made CBC report 'unbounded'), the names in the solution file (``keepNames
 #: off``: Pyomo could not read it, an internal error), ``preprocess save`` (wrote presolved.mps in
-#: the working directory; ``stop``: and no solve) and ``presolve file``
+#: the working directory; ``stop``: and no solve), ``presolve file`` and ``cpp`` (wrote user_driver.cpp)
 _UNDOES: dict[tuple[str, str | None], str] = {
     ("direction", None): "sets the objective's sense (optdist's models minimise)",
     ("keepN(ames)", None): "drops the names from the solution file, by which optdist reads it",
     ("preprocess", "save"): "save writes the preprocessed model to a file (presolved.mps)",
     ("preprocess", "stop(aftersaving)"): "stop writes the preprocessed model to a file and stops before its solve",
     ("presolve", "file"): "file writes the model to a file",
+    ("cpp(Generate)", None): "writes C++ code to a file (user_driver.cpp)",
 }
 
 
@@ -374,12 +375,12 @@ class Cbc(LegacySolver):
         ``mip_gap``; :func:`~optdist.options.unknown_option_fix`). CBC's actions and string parameters
         are refused (:func:`cbc_action`; before, ``export=`` wrote a file named ``-stat=1``, ``quit=``
         and ``stop=`` ended CBC before its solve, ``restore=`` and ``printMask=x`` crashed it, ``-``
-        read its commands from stdin), as are the keyword parameters that undo what the run reads
-        back or write files (:data:`_UNDOES`: ``direction``, ``keepNames``, ``preprocess save``). Each
-        parameter's value must be one CBC takes (asked: :func:`cbc_refuses`; before, a keyword CBC
-        does not know, ``cuts = "bogus"``, failed every run, the error printing the options as a
-        Python dict); numeric ones are also checked by :meth:`_check_value`. Raises ValueError naming the option, the value, CBC's words
-        and the fix."""
+        read its commands from stdin), as are the parameters that undo what the run reads back or
+        write files (:data:`_UNDOES`: ``direction``, ``keepNames``, ``preprocess save``, ``cpp``).
+        Each parameter's value must be one CBC takes (asked: :func:`cbc_refuses`; before, a keyword
+        CBC does not know, ``cuts = "bogus"``, failed every run, the error printing the options as
+        a Python dict); numeric ones are also checked by :meth:`_check_value`. Raises ValueError
+        naming the option, the value, CBC's words and the fix."""
         from optdist.solvers import ADAPTERS
 
         for key, given in options.items():
