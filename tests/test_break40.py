@@ -19,6 +19,7 @@ from optdist.solvers import ADAPTERS
 
 from .conftest import ROOT, requires_solver
 from .test_fix39 import MICRO
+from .test_dual34 import tb  # noqa: F401 - the fixture: trajectory_bound.py as a module
 from .test_scratch38 import scratch  # noqa: F401 - the fixture: from_scratch.py as a module
 
 CBC_ACTION = ("names one of CBC's actions or string parameters ({said}), not a parameter of its solve: optdist's run "
@@ -160,3 +161,18 @@ def test_a_true_false_highs_option_named_file_is_taken():
             "write_solution_to_file": value}
     with pytest.raises(ValueError, match=r'^solver_options: HiGHS refuses log_file = 5 \(a text option'):
         ADAPTERS["highs"]().check_raw_options({"log_file": 5})
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    # was: argparse's SystemExit; a nan limit ran without one (577 s on this file until stopped)
+    (["--time-limit", "abc"], "--time-limit abc is not a number (fix: give a finite number of seconds > 0, e.g. "
+                              "--time-limit 60)"),
+    # was: found after the solve, and blamed on the prices file ("...: [Errno 2] ... (fix: give a prices file ...)")
+    (["--time-limit", "0.1", "--column-out", "/nonexistent/x.json"],
+     "--column-out /nonexistent/x.json: the folder /nonexistent does not exist (fix: create it first, mkdir -p "
+     "/nonexistent, or give a path in an existing folder)"),
+])
+def test_trajectory_bound_checks_its_flags_before_any_work(extra, said, tb, capsys):  # noqa: F811
+    prices = ROOT / "benchmarks" / "scale" / "pricing_prices" / "cifar-6x5-nexus-rpi3.json"
+    assert tb.main([str(prices), "--only", "0", *extra]) == 2
+    assert capsys.readouterr().err == f"trajectory_bound.py: error: {said}\n"

@@ -85,7 +85,9 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from optdist.cli import FlagError, number_flag
 from optdist.instance import Instance, load_instance
+from optdist.io import OutputPathError, check_output_file
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.solvers.base import MIN_SOLVER_S, deadline_left
 from optdist.solvers.highs import run_stoppable
@@ -562,16 +564,23 @@ def split_bound(inst: Instance, r: int, prices: dict[str, np.ndarray], target: f
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="trajectory_bound.py", description=__doc__.splitlines()[0])
     p.add_argument("file", help="saved pricing prices (benchmarks/scale/pricing_prices/*.json)")
     p.add_argument("--only", type=int, nargs="*")
-    p.add_argument("--time-limit", type=float, default=60.0, help="seconds of the MILP (HiGHS, 1 thread)")
+    p.add_argument("--time-limit", default=60.0, help="seconds of the MILP (HiGHS, 1 thread)",
+                   action=number_flag("a finite number of seconds > 0", "60", within=lambda v: v > 0))
     p.add_argument("--lp", action="store_true", help="the whole relaxation's LP only")
-    p.add_argument("--split", type=float, metavar="AIM",
+    p.add_argument("--split", metavar="AIM", action=number_flag("a finite number, the aim for L(pi)", "0.4440"),
                    help="split by stage times (split_bound) aiming at L(pi) >= AIM (one request class)")
     p.add_argument("--column-out", help="write the real placement made from the MILP's best point here (JSON)")
     p.add_argument("--log", action="store_true")
-    args = p.parse_args(argv)
+    try:  # before any work (a nan limit ran without one, until stopped: 577 s on cifar-6x5 --only 0)
+        args = p.parse_args(argv)
+        if args.column_out:
+            check_output_file(args.column_out, "--column-out")
+    except (FlagError, OutputPathError) as e:
+        print(f"{p.prog}: error: {e}", file=sys.stderr)
+        return 2
     try:
         return _run(args)
     except (OSError, ValueError, KeyError, TypeError) as e:  # DocumentError is a ValueError
