@@ -19,6 +19,7 @@ from optdist.solvers import ADAPTERS
 
 from .conftest import ROOT, requires_solver
 from .test_fix39 import MICRO
+from .test_fix40 import spec_with_solver_options
 from .test_dual34 import tb  # noqa: F401 - the fixture: trajectory_bound.py as a module
 from .test_scratch38 import scratch  # noqa: F401 - the fixture: from_scratch.py as a module
 
@@ -102,9 +103,7 @@ def test_a_nul_in_a_value_is_refused_naming_the_option():
 
 @requires_solver("cbc")
 def test_a_cbc_action_in_a_bench_spec_names_the_spec_and_the_field(tmp_path):
-    spec = tmp_path / "s.toml"
-    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
-                    'solvers = ["cbc"]\n\n[options.solver_options]\nsaveM = "m.prob"\n')
+    spec = spec_with_solver_options(tmp_path, "cbc", 'saveM = "m.prob"')
     with pytest.raises(ValueError) as got:
         load_spec(spec)
     said = '"saveM(odel) : Save model to binary file"'
@@ -131,9 +130,7 @@ def test_a_glpsol_option_that_is_no_setting_is_refused_before_glpsol_runs(option
 
 def test_a_nameless_raw_option_in_a_bench_spec_says_the_fix(tmp_path):
     """``"" = 5`` under ``[options.solver_options]``: before, no fix."""
-    spec = tmp_path / "s.toml"
-    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
-                    'solvers = ["highs"]\n\n[options.solver_options]\n"" = 5\n')
+    spec = spec_with_solver_options(tmp_path, "highs", '"" = 5')
     with pytest.raises(ValueError) as got:
         load_spec(spec)
     assert str(got.value) == (f'{spec}: options.solver_options (solver highs): option name "" is not a non-empty '

@@ -49,13 +49,20 @@ def test_a_missing_instance_names_the_file_and_the_fix(scratch, tmp_path, capsys
     assert not out.exists()
 
 
+def spec_with_solver_options(tmp_path, solver: str, options: str):
+    """A bench spec ``tmp_path/s.toml`` running the MILP on :data:`MICRO` with ``solver`` and the
+    TOML lines ``options`` under ``[options.solver_options]``."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
+                    f'solvers = ["{solver}"]\n\n[options.solver_options]\n{options}\n')
+    return spec
+
+
 @requires_solver("cbc")
 def test_a_value_cbc_refuses_is_refused_when_the_spec_loads(tmp_path):
     """A keyword CBC does not take (``cuts = "bogus"``): before, every CBC run of the sweep failed with
     "cbc failed with the raw solver options {'cuts': 'bogus'} ..." naming neither the spec nor the field."""
-    spec = tmp_path / "s.toml"
-    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
-                    'solvers = ["cbc"]\n\n[options.solver_options]\ncuts = "bogus"\n')
+    spec = spec_with_solver_options(tmp_path, "cbc", 'cuts = "bogus"')
     with pytest.raises(ValueError) as got:
         load_spec(spec)
     assert str(got.value) == (f'{spec}: options.solver_options (solver cbc): CBC does not take cuts = "bogus" (cbc said: '

@@ -5,21 +5,17 @@ minutes) or, with --quick, LeNet only; a before / after comparison of the VGG ro
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, load_script
 
 HERE = ROOT / "benchmarks" / "online"
 
 
 @pytest.fixture
 def decisions():
-    spec = importlib.util.spec_from_file_location("decisions_vgg40", HERE / "decisions.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/online/decisions.py")
 
 
 def _digest() -> tuple[str, ...]:
@@ -57,15 +53,8 @@ def test_instances_and_policies_run_only_those_rows(decisions, tmp_path, capsys)
     assert len(csv) == 2 and csv[1].startswith("lenet-10x10-tau0.8,paper,") and csv[1].endswith(",True")
 
 
-def _slow_requests():
-    spec = importlib.util.spec_from_file_location("slow_requests_vgg40", HERE / "slow_requests.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_slow_requests_refuses_fewer_than_two_requests_before_training(monkeypatch, capsys):
-    mod = _slow_requests()
+    mod = load_script("benchmarks/online/slow_requests.py")
     monkeypatch.setattr(mod, "train", lambda *a, **k: pytest.fail("trained before refusing"))
     for n in ("1", "11"):
         with pytest.raises(SystemExit) as e:
@@ -77,7 +66,7 @@ def test_slow_requests_refuses_fewer_than_two_requests_before_training(monkeypat
 def test_slow_requests_counts_each_request_and_restores_decide(capsys):
     """benchmarks/online/slow_requests.py (vgg40): per request the rounds, states and lone segments
     of the paper agent, the warm-up left out; optdist.rl.decide as it was afterwards."""
-    mod = _slow_requests()
+    mod = load_script("benchmarks/online/slow_requests.py")
     from optdist.rl import decide
     before = (decide.RequestPlacer, decide.layer_states, decide.decide_segment, decide.decide_layer)
     assert mod.main(["--instance", "lenet-10x10-tau0.8", "--requests", "3"]) == 0
