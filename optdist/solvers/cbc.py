@@ -178,10 +178,11 @@ def cbc_action(key: str) -> str | None:
     """CBC's description of ``key`` where it names no numeric or keyword parameter but one of
     CBC's "actions or string parameters" (``cbc -KEY??`` gives no range or keywords), e.g.
     "export : Export model as mps file", "- : From stdin", "directory : Set Default directory for
-    import etc."; None for a parameter, or where CBC cannot be asked."""
+    import etc."; None for a parameter, or where CBC cannot be asked or does not describe its
+    parameters as CBC 2.10 does (``ratioGap``'s range: another version's words refuse nothing)."""
     said = _described(key)
-    if said is None or _PARAMETER.search(said):
-        return None
+    if said is None or _PARAMETER.search(said) or not _PARAMETER.search(_described("ratioGap") or ""):
+        return None  # (the last: this CBC describes even a known parameter otherwise; nothing is refused)
     return next((line.strip() for line in said.splitlines() if " : " in line), key)
 
 
