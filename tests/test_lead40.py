@@ -22,3 +22,13 @@ def test_an_action_is_known_only_where_cbc_describes_a_known_parameter_as_2_10_d
     monkeypatch.setattr(cbc, "_described", other_version)
     assert cbc.cbc_action("export") is None
     assert cbc.cbc_action("cuts") is None
+
+
+@requires_solver("glpk")
+def test_glpsol_options_are_switches_only_where_its_help_reads_as_glpk_5_does(monkeypatch):
+    from optdist.solvers import glpk
+
+    assert glpk.glpsol_arguments()["tmlim"] == "nnn" and "pcost" not in glpk.glpsol_arguments()
+    said = glpk._glpsol_help()
+    monkeypatch.setattr(glpk, "_glpsol_help", lambda: said.replace(" nnn ", "=nnn "))  # no '--tmlim nnn' there
+    assert glpk.glpsol_arguments() == {}

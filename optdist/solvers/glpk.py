@@ -74,8 +74,10 @@ def glpsol_options() -> frozenset[str]:
 def glpsol_arguments() -> dict[str, str]:
     """glpsol's options that take an argument and its word for it, as ``glpsol --help`` lists them
     ("--tmlim nnn": ``{"tmlim": "nnn"}``; "--proxy [nnn]": ``"[nnn]"``, optional); the other
-    options are switches ("--pcost"). Empty where glpsol cannot be asked."""
-    return dict(re.findall(r"--([a-z][a-z0-9]*) (\[?[a-z]+\]?)(?=\s{2,}|\s*$)", _glpsol_help(), re.M))
+    options are switches ("--pcost"). Empty where glpsol cannot be asked, or where its help does not
+    read so (``--tmlim nnn`` not found: another version's layout makes no option a switch)."""
+    found = dict(re.findall(r"--([a-z][a-z0-9]*) (\[?[a-z]+\]?)(?=\s{2,}|\s*$)", _glpsol_help(), re.M))
+    return found if "tmlim" in found else {}
 
 
 class Glpk(LegacySolver):
@@ -135,8 +137,9 @@ class Glpk(LegacySolver):
                 raise ValueError(f"{where}: {key} = {shown(given)}: glpsol's --{key} {NOT_SETTINGS[key]}; optdist's "
                                  "run of glpsol gives it the model and reads back its solution itself, and a raw "
                                  "option only sets how it solves (fix: remove it)")
-            arg, switch = glpsol_arguments().get(key), given is None or str(given).strip() == ""
-            if names and arg is None and not switch:  # glpsol would read the value as a second input file
+            takes = glpsol_arguments()
+            arg, switch = takes.get(key), given is None or str(given).strip() == ""
+            if takes and arg is None and not switch:  # glpsol would read the value as a second input file
                 raise ValueError(f"{where}: glpsol's --{key} is a switch, it takes no value: {key} = {shown(given)} "
                                  f"(fix: give it no value, {raw_example(where, key, '')})")
             if arg is not None and not arg.startswith("[") and switch:
