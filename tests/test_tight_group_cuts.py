@@ -117,20 +117,6 @@ def test_load_cuts_hold_at_every_placement_of_a_dag(tmp_path, cnn):
         assert _load_violations(b, rows, Assignment([owners])) == []
 
 
-def test_load_cuts_keep_the_optimum_of_a_priced_request():
-    """Priced CIFAR request (latency + 0.02 TIME_UNIT per byte sent) on the tiny CIFAR set: the
-    class-load rows leave the MILP optimum where it was and the LP relaxation no lower."""
-    def load(b: BuiltModel) -> None:
-        add_class_load_cuts(b)
-        assert len(b.model.load_cuts.row) > 0
-
-    inst = tiny("cifar-1x4-tau0.8")
-    lp_off, opt_off = priced_lp_and_optimum(inst, lambda b: None)
-    lp_on, opt_on = priced_lp_and_optimum(inst, load)
-    assert opt_on == pytest.approx(opt_off, rel=RTOL)
-    assert lp_off * (1 - RTOL) <= lp_on <= opt_on * (1 + RTOL)
-
-
 def test_load_cuts_raise_the_lp_of_the_coupled_cifar_pricing_model():
     """One request of ``cifar-6x5-nexus-rpi3`` at the saved prices of a column-generation run
     (solve 2, as above), the group-count cuts on, the model built with ``load_cuts``: the LP
@@ -193,16 +179,18 @@ def test_group_cuts_hold_at_every_placement_of_a_dag(tmp_path, cnn):
         assert _violations(b, cuts, Assignment([owners])) == []
 
 
-def test_group_cuts_keep_the_optimum_of_a_priced_request():
+@pytest.mark.parametrize(("add", "block"), [(add_group_count_cuts, "group_cuts"), (add_class_load_cuts, "load_cuts")])
+def test_cuts_keep_the_optimum_of_a_priced_request(add, block):
     """Priced CIFAR request (latency + 0.02 TIME_UNIT per byte sent) on the tiny CIFAR set: the
-    rows leave the MILP optimum where it was and the LP relaxation no lower."""
-    def group(b: BuiltModel) -> None:
-        add_group_count_cuts(b)
-        assert len(b.model.group_cuts.row) > 0
+    group-count rows, or the class-load rows, leave the MILP optimum where it was and the LP
+    relaxation no lower."""
+    def rows(b: BuiltModel) -> None:
+        add(b)
+        assert len(b.model.component(block).row) > 0
 
     inst = tiny("cifar-1x4-tau0.8")
     lp_off, opt_off = priced_lp_and_optimum(inst, lambda b: None)
-    lp_on, opt_on = priced_lp_and_optimum(inst, group)
+    lp_on, opt_on = priced_lp_and_optimum(inst, rows)
     assert opt_on == pytest.approx(opt_off, rel=RTOL)
     assert lp_off * (1 - RTOL) <= lp_on <= opt_on * (1 + RTOL)
 
