@@ -88,9 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     names = [case[0] for case in CASES]
     ap.add_argument("--instance", default="vgg16-250x70-tau0.6", choices=names, help="a decisions.py instance")
-    ap.add_argument("--requests", type=int, default=40, help="the first N requests (default 40, as decisions.py)")
+    ap.add_argument("--requests", type=int, help="the first N requests (default: as many as decisions.py places, "
+                                                 "10 on LeNet, 40 on the others)")
     args = ap.parse_args(argv)
-    name, _, _, preset, episodes = next(case for case in CASES if case[0] == args.instance)
+    name, placed, _, preset, episodes = next(case for case in CASES if case[0] == args.instance)
+    if args.requests is None:  # before, a fixed 40: --instance lenet-10x10-tau0.8 alone was refused
+        args.requests = placed
     inst = load_instance(ROOT / "instances" / "paper" / f"{name}.json")
     if not 2 <= args.requests <= inst.n_requests:
         ap.error(f"--requests {args.requests}: give 2 to {inst.n_requests} (the requests of {name}; the first has no "
