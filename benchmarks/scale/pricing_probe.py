@@ -50,6 +50,7 @@ import time
 
 import numpy as np
 
+from optdist.cli import FlagError, number_flag
 from optdist.instance import load_instance
 from optdist.io import atomic_write_json, check_output_file, restore_non_finite
 from optdist.jsonfile import DocumentError, Problem, read_json
@@ -174,8 +175,6 @@ def check_solves(path: str, data: dict, inst) -> None:  # noqa: ANN001 - an optd
 
 def time_solves(args: argparse.Namespace) -> int:
     """Solve each saved pricing problem of ``args.file`` (module docstring)."""
-    if args.gap is not None and not 0 <= args.gap <= 1:  # also refuses NaN
-        raise ValueError(f"--gap {args.gap}: not a relative gap in [0, 1] (fix: e.g. --gap 1e-5)")
     if args.fix and args.integer_only is None:
         raise ValueError("--fix: fixes the families of --integer-only (fix: add e.g. --integer-only y,s)")
     if args.start and args.integer_only is not None:
@@ -250,20 +249,25 @@ def time_solves(args: argparse.Namespace) -> int:
     return 0
 
 
+#: --time-limit of both commands: seconds, finite and > 0
+SECONDS = number_flag("a finite number of seconds > 0", "60", within=lambda v: v > 0)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="pricing_probe.py", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("capture")
     c.add_argument("instance")
-    c.add_argument("--time-limit", type=float, default=60.0)
+    c.add_argument("--time-limit", default=60.0, action=SECONDS)
     c.add_argument("--out", required=True)
     t = sub.add_parser("time")
     t.add_argument("file")
-    t.add_argument("--time-limit", type=float, default=60.0)
+    t.add_argument("--time-limit", default=60.0, action=SECONDS)
     t.add_argument("--solver", default="highs", help="solver adapter or profile of optdist.solvers (default highs)")
     t.add_argument("--options", default=None, help="raw solver options as JSON")
     t.add_argument("--only", type=int, nargs="+", default=None, help="only these saved solves (0-based)")
-    t.add_argument("--gap", type=float, default=None, help=f"relative gap (default {GAP:g}: optdist solve's pricing)")
+    t.add_argument("--gap", default=None, action=number_flag("a relative gap in [0, 1]", "1e-5", within=lambda v: 0 <= v <= 1),
+                   help=f"relative gap (default {GAP:g}: optdist solve's pricing)")
     t.add_argument("--start", action="store_true", help="start from the run's warm column (its value: the cutoff)")
     t.add_argument("--no-kept-cuts", action="store_true", help="deactivate the kept-amount cuts")
     t.add_argument("--no-group-cuts", action="store_true", help="deactivate the group-count cuts")
@@ -274,10 +278,12 @@ def main(argv: list[str] | None = None) -> int:
                         "(comma list, e.g. y,s or n,f), its value and bound")
     t.add_argument("--fix", action="store_true", help="with --integer-only: then fix those families at its point "
                    "and solve the whole model again (a placement's value)")
-    args = ap.parse_args(argv)
+    try:  # a bad number echoed as typed, under its flag (before: '--time-limit -1.0: ...')
+        args = ap.parse_args(argv)
+    except FlagError as e:
+        print(f"{e.prog}: error: {e}", file=sys.stderr)
+        return 2
     try:
-        if not (math.isfinite(args.time_limit) and args.time_limit > 0):
-            raise ValueError(f"--time-limit {args.time_limit}: not a number of seconds > 0 (fix: e.g. --time-limit 60)")
         return capture(args) if args.cmd == "capture" else time_solves(args)
     except (OSError, ValueError) as e:  # bad input (DocumentError is a ValueError): the message, no traceback
         print(f"pricing_probe.py {args.cmd}: error: {e}", file=sys.stderr)
