@@ -275,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("instance")
     ap.add_argument("--out", required=True, help="the placement (optdist-assignment/1, written atomically)")
     ap.add_argument("--workdir", help="folder for prices.json, start.json, column.json (default: a new temporary one)")
-    for step, default, what in (("engine", 420, "the engine's budget"), ("column", 120, "the trajectory MILP's"),
+    for step, default, what in (("engine", 420, "the engine's budget"),
+                                ("column", 120, "the column step's LPs and MILPs together (the model builds "
+                                                "between them are not cut short)"),
                                 ("count", 300, "the counts MILP's")):  # the text as typed in an error: -1, not -1.0
         ap.add_argument(f"--{step}-time-limit", default=float(default), help=f"{what}, s (default {default})",
                         action=number_flag("a finite number of seconds > 0", str(default), within=lambda v: v > 0))
