@@ -22,8 +22,19 @@ def run(probe, capsys, *argv: str) -> str:
 
 
 def test_time_names_a_missing_file(probe, capsys, tmp_path):
+    """... and the fix (lead40; before: no fix)."""
     err = run(probe, capsys, "time", str(tmp_path / "none.json"))
-    assert "none.json" in err and "not found" in err
+    assert err == (f"pricing_probe.py time: error: {tmp_path / 'none.json'}: saved-prices file not found (fix: check "
+                   f"the path, e.g. `ls {tmp_path}/` shows what is there; the saved ones are in "
+                   "benchmarks/scale/pricing_prices/, or give a file written by `pricing_probe.py capture ... --out "
+                   "FILE`)\n")
+
+
+def test_time_names_the_flag_of_an_unknown_integer_family(probe, capsys):
+    """lead40: before, "zz: not an integer variable family ..." named no flag."""
+    err = run(probe, capsys, "time", str(ROOT / "benchmarks/scale/pricing_prices/lenet-10x10-tight-tau0.8.json"),
+              "--only", "0", "--integer-only", "y,zz", "--time-limit", "1")
+    assert err.startswith("pricing_probe.py time: error: --integer-only y,zz: zz: not an integer variable family")
 
 
 def test_time_names_bad_json_and_missing_fields(probe, capsys, tmp_path):

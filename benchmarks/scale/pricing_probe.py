@@ -50,7 +50,7 @@ import time
 
 import numpy as np
 
-from optdist.cli import FlagError, number_flag
+from optdist.cli import FlagError, missing_file_fix, number_flag
 from optdist.instance import load_instance
 from optdist.io import atomic_write_json, check_output_file, restore_non_finite
 from optdist.jsonfile import DocumentError, Problem, read_json
@@ -106,8 +106,12 @@ def read_prices(path: str) -> dict:
 
     Raises :class:`FileNotFoundError` (missing file) or :class:`DocumentError` naming the field and the fix.
     """
-    data = restore_non_finite(read_json(path, max_bytes=256 * 2**20, what="saved-prices"), str(path))
     fix = "give a file written by `pricing_probe.py capture ... --out FILE`"
+    try:
+        data = restore_non_finite(read_json(path, max_bytes=256 * 2**20, what="saved-prices"), str(path))
+    except FileNotFoundError as e:  # before: "PATH: saved-prices file not found", no fix
+        raise FileNotFoundError(f"{e} (fix: {missing_file_fix(e, str(e))}; the saved ones are in "
+                                f"benchmarks/scale/pricing_prices/, or {fix})") from None
     problems: list[Problem] = []
     if not isinstance(data, dict):
         raise DocumentError(path, [Problem("(top level)", "not a JSON object", fix)])
@@ -221,8 +225,11 @@ def time_solves(args: argparse.Namespace) -> int:
         if args.lp:
             lp = pm.lp_value(prices)
         if args.integer_only is not None:
-            pr = pm.partial_relaxation(prices, args.integer_only.split(","), time_limit=args.time_limit,
-                                       fix_time_limit=args.time_limit if args.fix else None)
+            try:
+                pr = pm.partial_relaxation(prices, args.integer_only.split(","), time_limit=args.time_limit,
+                                           fix_time_limit=args.time_limit if args.fix else None)
+            except ValueError as e:  # a family the model lacks: before, the message named no flag
+                raise ValueError(f"--integer-only {args.integer_only}: {e}") from None
             print(f"solve {q} (r {s['r']}, at {s['at_s']} s, run: {s['value']} / {s['bound']} in {s['seconds']} s): "
                   + (f"LP {lp:.6f}  " if lp is not None else "")
                   + f"only {args.integer_only} integer: {pr['relaxed']} / bound {pr['relaxed_bound']} "
