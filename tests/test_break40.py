@@ -30,6 +30,17 @@ GLPSOL_RUN = ("optdist's run of glpsol gives it the model and reads back its sol
               "sets how it solves (fix: remove it)")
 
 
+def refused_in_an_empty_folder(solver: str, option: str, tmp_path, monkeypatch, capsys) -> tuple[str, str, str]:
+    """``optdist solve`` of :data:`MICRO` with ``solver`` and the raw ``option`` (KEY=VALUE), run in the
+    empty ``tmp_path``: it must exit 2 and write nothing there. Returns KEY, VALUE and its stderr."""
+    monkeypatch.chdir(tmp_path)
+    args = ["solve", str(MICRO), "--solver", solver, "--formulation", "tight", "--solver-option", option]
+    assert main(args) == 2
+    assert list(tmp_path.iterdir()) == []
+    key, _, value = option.partition("=")
+    return key, value, capsys.readouterr().err
+
+
 @requires_solver("cbc")
 @pytest.mark.parametrize(("option", "said"), [
     ("export=", '"export : Export model as mps file"'),  # wrote the model to a file named '-stat=1'
@@ -37,13 +48,8 @@ GLPSOL_RUN = ("optdist's run of glpsol gives it the model and reads back its sol
     ("directory=/tmp", '"directory : Set Default directory for import etc."'),  # a string parameter
 ])
 def test_a_cbc_action_is_refused_before_cbc_runs(option, said, tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    args = ["solve", str(MICRO), "--solver", "cbc", "--formulation", "tight", "--solver-option", option]
-    assert main(args) == 2
-    key, _, value = option.partition("=")
-    assert capsys.readouterr().err == (f'optdist solve: error: --solver-option: {key} = "{value}" '
-                                       f"{CBC_ACTION.format(said=said)}\n")
-    assert list(tmp_path.iterdir()) == []
+    key, value, err = refused_in_an_empty_folder("cbc", option, tmp_path, monkeypatch, capsys)
+    assert err == f'optdist solve: error: --solver-option: {key} = "{value}" {CBC_ACTION.format(said=said)}\n'
 
 
 @requires_solver("cbc")
@@ -119,13 +125,8 @@ def test_a_cbc_action_in_a_bench_spec_names_the_spec_and_the_field(tmp_path):
 ])
 def test_a_glpsol_option_that_is_no_setting_is_refused_before_glpsol_runs(option, does, tmp_path, monkeypatch,
                                                                             capsys):
-    monkeypatch.chdir(tmp_path)
-    args = ["solve", str(MICRO), "--solver", "glpk", "--formulation", "tight", "--solver-option", option]
-    assert main(args) == 2
-    key, _, value = option.partition("=")
-    assert capsys.readouterr().err == (f'optdist solve: error: --solver-option: {key} = "{value}": glpsol\'s --{key} '
-                                       f"{does}; {GLPSOL_RUN}\n")
-    assert list(tmp_path.iterdir()) == []
+    key, value, err = refused_in_an_empty_folder("glpk", option, tmp_path, monkeypatch, capsys)
+    assert err == f'optdist solve: error: --solver-option: {key} = "{value}": glpsol\'s --{key} {does}; {GLPSOL_RUN}\n'
 
 
 def test_a_nameless_raw_option_in_a_bench_spec_says_the_fix(tmp_path):
