@@ -35,11 +35,12 @@ def _brute_force(cols, sizes, rhs):
 
 
 def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, priced=None, known=math.inf,
-            count_cuts=False):
+            count_cuts=False, max_nodes=10_000):
     """The search with exact pricing by enumeration. ``converged``: start from every column and
     the LP master's value as the root bound, the root not priced again (``root_converged``);
     ``priced``: a list that gets each priced part; ``known``: an incumbent value from the start;
-    ``count_cuts``: the search separates count rows (the columns need ``node_use``)."""
+    ``count_cuts``: the search separates count rows (the columns need ``node_use``); ``max_nodes``:
+    the search's node limit."""
     every = [col for cs in cols for col in cs]
     inc = [known]
 
@@ -77,7 +78,7 @@ def _search(rows, cols, sizes, time_limit=30.0, mip_gap=1e-9, converged=False, p
     out = branch_and_price(rows, pool, keys, sizes, 1.0, price=price, integral=integral,
                            incumbent=lambda: inc[0], root_bound=_lp_bound(rows, cols, sizes) if converged else -math.inf,
                            deadline=time.perf_counter() + time_limit, mip_gap=mip_gap, root_converged=converged,
-                           count_cuts=count_cuts)
+                           count_cuts=count_cuts, max_nodes=max_nodes)
     return out, inc[0], every
 
 
@@ -103,7 +104,7 @@ def test_search_proves_the_brute_force_optimum(case):
     assert lp < opt - 1e-6  # the LP master alone leaves a gap: branching is what closes it
     out, inc, _ = _search(rows, cols, sizes)
     assert inc == pytest.approx(opt, rel=1e-9)
-    assert out.open == 0
+    assert out.open == 0 and out.ended in ("searched", "gap closed")
     assert out.bound <= opt * (1 + 1e-9)
     assert out.bound == pytest.approx(opt, rel=1e-9)
     assert out.log[0]["bound"] <= opt * (1 + 1e-9)  # the root's bound
@@ -115,6 +116,16 @@ def test_bound_is_valid_when_the_search_stops_early():
     opt = _brute_force(cols, sizes, rhs)
     out, _inc, _ = _search(rows, cols, sizes, time_limit=0.0)
     assert out.bound <= opt * (1 + 1e-9)
+    assert out.ended == "deadline" and out.open == 1  # the clock ended it: the root left open
+
+
+def test_the_outcome_says_a_node_limit_ended_the_search():
+    """``ended``: with one node allowed, the knapsack's root branches and its two children stay
+    open; the node limit, not the clock, ended the search (``colgen`` says ``time_limit`` only
+    for ``deadline``)."""
+    rows, cols = _problem(*KNAPSACK)
+    out, _inc, _ = _search(rows, cols, KNAPSACK[1], max_nodes=1)
+    assert out.nodes == 1 and out.open == 2 and out.ended == "node limit", out.log
 
 
 def test_limits_admit_columns_by_their_usage_on_a_row():

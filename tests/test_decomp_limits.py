@@ -86,14 +86,24 @@ def test_a_coupled_solve_stopped_by_the_clock_says_time_limit() -> None:
     """Column generation on lenet-8x4-rpi3 converges within seconds and branch-and-price then
     searches until the deadline, a gap left: that is the time limit, not 'feasible' (which says
     the search ended by itself before the limit; it said 'feasible' at 5.2 s of a 5 s limit).
-    On a loaded machine the integer phase may not be reached: then it is the time limit too."""
+    On a loaded machine the integer phase may not be reached: then it is the time limit too.
+    'feasible' stays right where the search did end by itself (every node closed or stuck, or
+    the pricing solver failing), as it may on a loaded machine (CI: at 4.48 s of 5 s)."""
     limit = 5.0
     res = solve(Path(__file__).parents[1] / "instances" / "coupled" / "lenet-8x4-rpi3.json", time_limit=limit,
                 threads=1, seed=0)
     assert res.termination in (Termination.OPTIMAL, Termination.TIME_LIMIT, Termination.FEASIBLE)
     if res.termination is not Termination.OPTIMAL:
         assert res.gap > 1e-4
-        assert (res.termination is Termination.TIME_LIMIT) == (res.wall_time >= 0.8 * limit), res.wall_time
+        coupled = res.extra["coupled_solve"]
+        branching = coupled.get("branching") or {}
+        why = res.wall_time, {k: v for k, v in branching.items() if k != "log"}, coupled.get("pricing_stopped")
+        if res.termination is Termination.FEASIBLE:
+            assert res.wall_time < limit, why
+            assert branching.get("ended") in ("searched", "node limit", "pricing failed") or coupled.get(
+                "pricing_stopped"), why
+        else:
+            assert branching.get("ended") == "deadline" or res.wall_time >= 0.8 * limit, why
 
 
 def test_a_warm_start_method_gets_a_share_of_the_limit() -> None:

@@ -60,7 +60,7 @@ def test_the_search_stops_after_pricing_rounds_that_fail_in_a_row():
     assert out.nodes == PRICING_FAILURES_MAX and len(calls) == 1 + 2 * (PRICING_FAILURES_MAX - 1), out.log
     assert out.pricing_stopped == (f"branch-and-price stopped at node {out.nodes}: the pricing solver failed in "
                                    f"{PRICING_FAILURES_MAX} rounds in a row (solver cbc ended abnormally)")
-    assert out.open >= 1 and out.bound <= 9.05 * (1 + 1e-9)
+    assert out.open >= 1 and out.bound <= 9.05 * (1 + 1e-9) and out.ended == "pricing failed"
 
 
 @pytest.mark.slow  # 14 s at load 2.3; 59 s at load 6 (its 60-s limit then ran out first: now 300 s, the stop ends it)

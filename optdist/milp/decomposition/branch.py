@@ -149,6 +149,12 @@ class Node:
     parts: tuple[Part, ...] = field(compare=False)
 
 
+#: what ends a search (``Outcome.ended``): no node left to solve (each closed, pruned or stuck),
+#: the bound within the gap of the incumbent, the clock, ``max_nodes``, the pricing solver failing,
+#: SIGINT/SIGTERM; of these only ``deadline`` says that more time would have searched on
+ENDINGS = ("searched", "gap closed", "deadline", "node limit", "pricing failed", "interrupted")
+
+
 @dataclass
 class Outcome:
     """What :func:`branch_and_price` proved: ``bound`` (seconds, valid for the whole problem:
@@ -156,13 +162,15 @@ class Outcome:
     incumbent), ``nodes`` solved, ``open`` nodes left whose bound is not within the gap of the incumbent
     (0: the search finished), ``log`` per node (its bound, its column generation's seconds, how
     it closed or where it branched), ``pricing_stopped``: why the search ended early, the pricing
-    solver failing :data:`PRICING_FAILURES_MAX` rounds in a row (None: it did not)."""
+    solver failing :data:`PRICING_FAILURES_MAX` rounds in a row (None: it did not), ``ended``: what
+    ended the search, one of :data:`ENDINGS`."""
 
     bound: float
     nodes: int
     open: int
     log: list[dict]
     pricing_stopped: str | None = None
+    ended: str = "searched"
 
 
 #: ``price(part, pi, counts, time_limit) -> (proven bound on the part's priced value, new
@@ -226,6 +234,7 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
 
     while heap and solved < max_nodes and time.perf_counter() < deadline and not stop_requested():
         if closes(bound_now()):
+            ended = "gap closed"
             break
         node = heapq.heappop(heap)
         if closes(node.bound):
@@ -257,12 +266,14 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
         if how == "deadline":  # its bound so far; the search ends
             heapq.heappush(heap, Node(lb, counter, node.parts))
             counter += 1
+            ended = "deadline"
             break
         if how == "pricing failed":  # its bound so far; the search ends (more rounds would fail too)
             entry["closed"] = "open (pricing failed)"
             heapq.heappush(heap, Node(lb, counter, node.parts))
             counter += 1
             stopped = pricing_stopped(f"branch-and-price stopped at node {solved}", failures.rounds, failures.error)
+            ended = "pricing failed"
             break
         if how == "phase 1":  # no LP solution without artificial columns, yet no proof of none
             entry["closed"] = "stuck (phase 1)"
@@ -294,8 +305,11 @@ def branch_and_price(rows: list[Row], pool: list[Column], keys: set[tuple], size
             heapq.heappush(heap, Node(lb, counter, parts))
             counter += 1
         entry["branch"] = {"part": j, "row": row, "threshold": t, "k": k}
+    else:
+        ended = ("searched" if not heap else "node limit" if solved >= max_nodes
+                 else "interrupted" if stop_requested() else "deadline")
     left_open = sum(1 for b in [n.bound for n in heap] + stuck if not closes(b))
-    return Outcome(bound_now(), solved, left_open, log, stopped)
+    return Outcome(bound_now(), solved, left_open, log, stopped, ended)
 
 
 def _solve_node(node: Node, rows: list[Row], rhs: np.ndarray, pool: list[Column], keys: set[tuple], cost_unit: float,

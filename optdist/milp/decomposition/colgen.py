@@ -936,7 +936,8 @@ def column_generation(
                                             per_device=not np.any(pi_lp > 0))
                     best_lb = certified(best_lb, out.bound)
                     offer(bound=best_lb)
-                    branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "log": out.log}
+                    branch_log = {"nodes": out.nodes, "open": out.open, "bound": out.bound, "ended": out.ended,
+                                  "log": out.log}
                     stopped = out.pricing_stopped
                     spent["branch-and-price"] += time.perf_counter() - started
                     # not once the gap is within mip_gap (tau0.6: proven at ~40 s, then 16 s of it
@@ -967,7 +968,8 @@ def column_generation(
                     termination = Termination.OPTIMAL
                     break
             termination = Termination.FEASIBLE if incumbent is not None else Termination.NO_SOLUTION
-            if incumbent is not None and time.perf_counter() >= search_end:
+            if incumbent is not None and (time.perf_counter() >= search_end
+                                          or (branch_log or {}).get("ended") == "deadline"):
                 termination = Termination.TIME_LIMIT  # the clock, not the search, left the gap open
             break
         if time.perf_counter() >= deadline:
