@@ -192,6 +192,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              f"{args.spec}{f' ({hint})' if hint else ''} (fix: give one of those methods, or add it "
                              "to the spec's methods)")
     _unused_axes(spec, args.spec)
+    _one_thread_solvers(grid, args.spec)
     whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
     if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
@@ -279,6 +280,28 @@ def _unused_axes(spec, spec_file: Path) -> None:
                         "solver_methods, %s) (fix: leave %s out of the spec, or add a method that takes them, e.g. "
                         "milp)", spec_file, name, quoted(values), quoted(spec.methods), quoted(spec.solver_methods),
                         name)
+
+
+def _one_thread_solvers(runs, spec_file: Path) -> None:
+    """Note once, for each solver of ``runs`` that has no parallel search (no
+    :attr:`~optdist.solvers.base.Feature.THREADS`: GLPK, SCIP), that its runs asking for more than
+    one thread run on one (:func:`~optdist.solvers.base.one_thread`): each run's own note goes to its
+    log, and a comparison of solvers at ``threads = 4`` would not say so where the sweep is started."""
+    from optdist.solvers import Feature, get_solver
+    from optdist.solvers.base import one_thread
+
+    said: set[str] = set()
+    for run in runs:
+        name, threads = run.solver or run.options.get("solver"), run.options.get("threads")
+        if not isinstance(name, str) or not isinstance(threads, int) or threads <= 1 or name in said:
+            continue
+        said.add(name)
+        try:
+            adapter = get_solver(name)
+        except (ValueError, OSError):  # a method's own solver option: its runs say what is wrong
+            continue
+        if not adapter.has(Feature.THREADS):
+            log.info("%s: %s", spec_file, one_thread(adapter.name, threads))
 
 
 def _check_not_foreign(out: Path, where: str) -> None:

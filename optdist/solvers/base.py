@@ -180,6 +180,21 @@ def unknown_name_fix(fix: str, names: str) -> str:
     return f"{fix}{'' if fix.endswith('?') else '.'} The names: {names}"
 
 
+def one_thread(solver: str, threads: int) -> str:
+    """What a solve by ``solver``, an adapter without :attr:`Feature.THREADS` (GLPK, SCIP), does
+    with ``threads`` > 1 (``--threads``, a bench spec's ``threads``, a solver profile's): "solver
+    glpk runs on one thread whatever threads says (4 asked: it has no parallel search)". Before,
+    the count was dropped unsaid, and a comparison of solvers at 4 threads ran GLPK on one."""
+    return f"solver {solver} runs on one thread whatever threads says ({threads} asked: it has no parallel search)"
+
+
+@functools.cache
+def _note_one_thread(solver: str, threads: int) -> None:
+    """Note :func:`one_thread` on stderr, once a process for each ``solver`` and ``threads`` (a
+    decomposition solves many models; ``-q`` hides it, as every note)."""
+    log.info("%s", one_thread(solver, threads))
+
+
 def check_solver_options(options: Mapping[str, Any], where: str = "solver_options",
                          infinite: bool = False) -> dict[str, Any]:
     """Raw solver options: names are strings, values are str, int, float or bool (finite; with
@@ -793,6 +808,8 @@ class Solver(ABC):
         SIGINT/SIGTERM during the solve stop the solver: the outcome is
         :attr:`Termination.INTERRUPTED` with the incumbent and bound it had.
         A user interrupt the solver catches itself (SCIP handles SIGINT) is INTERRUPTED too.
+        ``threads`` > 1 for an adapter without :attr:`Feature.THREADS` runs on one thread:
+        ``extra["threads_unused"]`` and a note on stderr, once, say so (:func:`one_thread`).
         An outcome ``error`` is recorded for the enclosing :func:`solver_failures` blocks.
         Raises ValueError for out-of-range options or raw options the solver refuses
         (:meth:`check_raw_options`), :class:`SolverUnavailable` if not installed.
@@ -816,8 +833,14 @@ class Solver(ABC):
         self._keep = keep
         if self._kept is not None and (not keep or self._kept[0] is not model):
             self._kept = None
+        threads = opts.get("threads", 1)
+        unused = threads > 1 and not self.has(Feature.THREADS)
+        if unused:
+            _note_one_thread(self.name, threads)
         with stop_on_signals(self._on_signal) as got:
             out = self._solve_checked(model, opts, warm_start and self.has(Feature.WARM_START), tee, raw)
+        if unused:
+            out.extra["threads_unused"] = one_thread(self.name, threads)
         out.wall_time = time.perf_counter() - start
         self._check_overrun(out, opts.get("time_limit"))
         if out.termination is Termination.INTERRUPTED and not got and _depth > 0:

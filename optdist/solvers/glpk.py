@@ -1,7 +1,8 @@
 """GLPK through Pyomo's legacy ``glpk`` shell interface (``glpsol``).
 
 Typical raw options: ``cuts = ""`` (all cuts), ``pcost = ""`` (pseudo-cost branching).
-No threads and no MIP start; at a time limit ``glpsol`` reports the incumbent as 'feasible'.
+No threads (a solve asked for more than one says so once, :func:`~optdist.solvers.base.one_thread`)
+and no MIP start; at a time limit ``glpsol`` reports the incumbent as 'feasible'.
 """
 
 from __future__ import annotations
