@@ -1,5 +1,9 @@
 """left41: a solver without a parallel search (GLPK, SCIP) says that it runs on one thread where
-more are asked (before, ``--threads 4`` was dropped unsaid)."""
+more are asked (before, ``--threads 4`` was dropped unsaid); glpsol's ``btf`` without ``cbg`` or
+``cgr``, and its MathProg-only ``model``, ``data`` and ``display``, are refused before glpsol runs,
+as is an ``ini`` basis file that is not there, in a bench spec naming the spec file and the field
+(before: glpsol aborted, SIGABRT, or failed with "glpk failed with the raw solver options ... (Solver
+(glpk) did not exit normally)")."""
 
 from __future__ import annotations
 
@@ -7,13 +11,18 @@ import json
 
 import pytest
 
+from optdist.bench.spec import load_spec
 from optdist.cli import main
 from optdist.solvers import base
 
 from .conftest import requires_solver
+from .test_break40 import refused_in_an_empty_folder
 from .test_fix39 import MICRO
+from .test_fix40 import spec_with_solver_options
 
 ONE_THREAD = "solver glpk runs on one thread whatever threads says (4 asked: it has no parallel search)"
+BTF = ("glpsol's --btf (block triangular LU-factorization) takes only the Schur-complement updates --cbg or --cgr, "
+       "not --ft (its default update), and glpsol aborts on it (fix: give cbg or cgr with btf")
 
 
 @pytest.fixture
@@ -58,3 +67,62 @@ def test_a_bench_spec_at_four_threads_says_glpk_runs_on_one(tmp_path, capsys):
     assert main(["bench", str(spec), "--dry-run"]) == 0
     err = capsys.readouterr().err
     assert err.count(f"optdist: {spec}: {ONE_THREAD}\n") == 1 and "highs" not in err
+
+
+@requires_solver("glpk")
+@pytest.mark.parametrize(("options", "said", "remove"), [
+    ("btf=", "without cbg or cgr", ""),  # glpsol aborted: SIGABRT, no result
+    ("btf= cbg= ft=", "with ft", ", and remove ft"),  # --ft after --cbg: the same abort
+])
+def test_glpsol_btf_without_its_update_is_refused_before_glpsol_runs(options, said, remove, tmp_path, monkeypatch,
+                                                                     capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["solve", str(MICRO), "--solver", "glpk", "--formulation", "tight"]
+    assert main([*args, *(w for o in options.split() for w in ("--solver-option", o))]) == 2
+    assert capsys.readouterr().err.endswith(f"\noptdist solve: error: solver_options: btf {said}: {BTF}{remove}, "
+                                            'e.g. cbg = "")\n')  # after the model's build, before glpsol
+    assert list(tmp_path.iterdir()) == []
+
+
+@requires_solver("glpk")
+@pytest.mark.parametrize("update", ["cbg", "cgr"])
+def test_glpsol_btf_with_its_update_solves(update, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["solve", str(MICRO), "--solver", "glpk", "--formulation", "tight", "--solver-option", "btf=",
+                 "--solver-option", f"{update}=", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["termination"] == "optimal"
+
+
+@requires_solver("glpk")
+@pytest.mark.parametrize(("option", "does"), [
+    ("model=x.mod", "reads a MathProg model from a file, a second problem beside optdist's (glpsol: 'Only one input "
+                    "problem file allowed')"),  # was: "glpk failed with the raw solver options model = ..."
+    ("data=x.dat", "applies to a MathProg model (--math) only, not to optdist's model"),  # was: no effect, unsaid
+])
+def test_glpsol_mathprog_options_are_refused_before_glpsol_runs(option, does, tmp_path, monkeypatch, capsys):
+    key, value, err = refused_in_an_empty_folder("glpk", option, tmp_path, monkeypatch, capsys)
+    assert err.startswith(f'optdist solve: error: --solver-option: {key} = "{value}": glpsol\'s --{key} {does}; ')
+
+
+@requires_solver("glpk")
+def test_a_glpsol_basis_file_that_is_not_there_is_refused_before_glpsol_runs(tmp_path, monkeypatch, capsys):
+    """Before: with ``nointopt``, glpsol failed as it ran ("Unable to open 'nope.bas'"); without, it
+    ran on, the file unread and unsaid."""
+    key, value, err = refused_in_an_empty_folder("glpk", "ini=nope.bas", tmp_path, monkeypatch, capsys)
+    assert err == ('optdist solve: error: --solver-option: ini = "nope.bas": no such file (glpsol\'s --ini reads the '
+                   f"initial basis from it, as glpsol's -w wrote it, relative to {tmp_path}; fix: give the path of "
+                   "that file, or remove ini)\n")
+
+
+@requires_solver("glpk")
+@pytest.mark.parametrize(("line", "said"), [
+    ('btf = ""', f"btf without cbg or cgr: {BTF}, e.g. cbg = \"\")"),
+    ('model = "x.mod"', 'model = "x.mod": glpsol\'s --model reads a MathProg model from a file'),
+    ('ini = "nope.bas"\nnointopt = ""', 'ini = "nope.bas": no such file'),  # glpsol: "Unable to open"
+])
+def test_a_bench_spec_names_itself_and_the_field_for_a_refused_glpsol_option(line, said, tmp_path):
+    """Before: every GLPK run of the sweep failed (an abort, or "glpk failed ..."), naming neither."""
+    spec = spec_with_solver_options(tmp_path, "glpk", line)
+    with pytest.raises(ValueError) as got:
+        load_spec(spec)
+    assert str(got.value).startswith(f"{spec}: options.solver_options (solver glpk): {said}")

@@ -246,13 +246,16 @@ def test_a_shell_solver_run_failing_on_raw_options_names_them():
     """glpsol cannot be asked up front about every value (its names and which take a value are:
     ``glpsol --help``; CBC's values are: ``cbc -KEY VALUE``): GLPK once gave 'internal error'. The
     error names each option and its value (before fix40, a Python dict: ``{'objbnd': 'abc'}``; since
-    break40 ``objbnd`` is refused up front; ``model``, a second problem file, fails as glpsol reads its
-    arguments)."""
+    break40 ``objbnd`` is refused up front, since left41 ``model``; an ``ini`` file that is no basis
+    file fails as glpsol reads it, with ``nointopt``)."""
     if not ADAPTERS["glpk"].is_available():
         pytest.skip(f"glpk not installed: {ADAPTERS['glpk'].install_hint}")
-    with pytest.raises(ValueError, match=r'^glpk failed with the raw solver options model = "x" \(.*\); fix: check '
-                                         "their names and values in the glpk documentation$"):
-        solve(inst("micro-1x3-tau0.6"), solver="glpk", solver_options={"model": "x"})
+    ini = TINY_DIR / "micro-1x3-tau0.6.json"
+    with pytest.raises(ValueError) as got:
+        solve(inst("micro-1x3-tau0.6"), solver="glpk", solver_options={"ini": str(ini), "nointopt": ""})
+    said = str(got.value)
+    assert said.startswith(f'glpk failed with the raw solver options ini = "{ini}", nointopt = "" (')
+    assert said.endswith("); fix: check their names and values in the glpk documentation")
 
 
 def test_a_solver_caught_user_interrupt_is_interrupted():

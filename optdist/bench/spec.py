@@ -578,7 +578,8 @@ def _check_solver_options(doc: dict, where: str) -> None:
                 continue
             for name in solvers:
                 adapter = get_solver() if name is None else get_solver(str(name))
-                adapter.check_raw_options(raw, f"{where}: {field_name} (solver {adapter.name})")
+                said = f"{where}: {field_name} (solver {adapter.name})"
+                adapter.check_raw_together({**adapter.solver_options, **adapter.check_raw_options(raw, said)}, said)
 
 
 def _whole_as_int(values: dict[str, Any]) -> None:

@@ -761,6 +761,13 @@ class Solver(ABC):
     def _check_raw(self, options: dict[str, Any], where: str) -> None:
         """Ask the solver whether it knows each raw option and accepts its value (default: cannot ask)."""
 
+    def check_raw_together(self, options: Mapping[str, Any], where: str = "solver_options") -> None:
+        """All the raw options of a solve (a profile's and the call's, checked, under their full
+        names) checked together for a combination the solver cannot run (default: none; glpsol's
+        ``btf`` without ``cbg`` or ``cgr``, :meth:`optdist.solvers.glpk.Glpk.check_raw_together`):
+        :meth:`check_raw_options` sees each ``--solver-option`` alone too. Raises ValueError naming
+        the options and the fix."""
+
     def raw_failure(self, raw: Mapping[str, Any], error: BaseException) -> ValueError:
         """The error for a solver run that failed while raw options were given: it names them and
         their values (``pcost = "bar"``; before, a Python dict), and the profile file those of its
@@ -812,11 +819,12 @@ class Solver(ABC):
         ``extra["threads_unused"]`` and a note on stderr, once, say so (:func:`one_thread`).
         An outcome ``error`` is recorded for the enclosing :func:`solver_failures` blocks.
         Raises ValueError for out-of-range options or raw options the solver refuses
-        (:meth:`check_raw_options`), :class:`SolverUnavailable` if not installed.
+        (:meth:`check_raw_options`, :meth:`check_raw_together`), :class:`SolverUnavailable` if not installed.
         """
         self.require()
         opts = self.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
         raw = {**self.solver_options, **self.check_raw_options(solver_options or {})}  # each under its full name
+        self.check_raw_together(raw)
         self._stop_requested = False
         if stop_requested():  # a multi-solve method was interrupted: start nothing new
             return SolverOutcome(Termination.INTERRUPTED, "not started: stopped by a signal")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from optdist.jsonfile import json_text, text_of
@@ -50,8 +52,15 @@ NOT_SETTINGS: dict[str, str] = {
     "interior": "solves an LP by interior point, not the MILP",
     **dict.fromkeys(("minisat", "objbnd"), "solves a feasibility problem with MiniSat, not the MILP"),
     "hide": "drops the names from the solution, by which optdist reads it",
+    "model": "reads a MathProg model from a file, a second problem beside optdist's (glpsol: 'Only one input "
+             "problem file allowed')",
+    **dict.fromkeys(("data", "display"), "applies to a MathProg model (--math) only, not to optdist's model"),
     **dict.fromkeys(("help", "version"), "prints and exits without solving"),
 }
+#: glpsol's updates of a factorization (``--ft`` its default, for ``--luf`` only): ``--btf`` takes
+#: only the others, and glpsol 5.0 aborts (SIGABRT: "glp_set_bfcp: type = 0x11; invalid parameter")
+#: on ``--btf`` without one of them or with ``--ft`` after it
+BTF_UPDATES = ("cbg", "cgr")
 #: the bound on a node-log line: '+   20: mip =   7.84e+11 >=   7.83e+11 < 0.1% (1; 3)'
 _LOG_BOUND = re.compile(r"^\+\s*\d+: (?:mip =|>>>>>)\s+\S+\s+>=\s+(\S+)", re.MULTILINE)
 
@@ -122,9 +131,11 @@ class Glpk(LegacySolver):
         (:func:`glpsol_arguments`) takes no value (before, ``pcost = "bar"`` ran glpsol, which read
         ``bar`` as a second input file and failed), an option with an argument needs one; options
         that are no setting of the solve (:data:`NOT_SETTINGS`: files written, another problem
-        solved) are refused; the values
-        themselves only glpsol checks, as it runs (but :data:`WHOLE_RAW`'s and the generic options',
-        :meth:`_check_value`)."""
+        solved, a MathProg model's files) are refused (``btf`` without ``cbg`` or ``cgr``:
+        :meth:`check_raw_together`), and so is an ``ini`` file that is not there (glpsol said "Unable
+        to open" as it ran); the values themselves only glpsol checks, as it runs (but
+        :data:`WHOLE_RAW`'s and the generic options', :meth:`_check_value`; an ``ini`` file that is
+        no basis file, with ``nointopt``: "Unable to read initial basis")."""
         from optdist.solvers import ADAPTERS
 
         names = glpsol_options()
@@ -146,6 +157,20 @@ class Glpk(LegacySolver):
             if arg is not None and not arg.startswith("[") and switch:
                 raise ValueError(f"{where}: glpsol's --{key} takes a value ({arg}), {key} has none (fix: give "
                                  f"one; `glpsol --help` says what --{key} {arg} means)")
+            if key == "ini" and not switch and not os.path.isfile(str(given)):  # else glpsol: "Unable to open"
+                raise ValueError(f"{where}: ini = {shown(given)}: no such file (glpsol's --ini reads the initial "
+                                 f"basis from it, as glpsol's -w wrote it, relative to {os.getcwd()}; fix: give "
+                                 "the path of that file, or remove ini)")
+
+    def check_raw_together(self, options: Mapping[str, Any], where: str = "solver_options") -> None:
+        """``btf`` needs ``cbg`` or ``cgr`` and no ``ft`` (:data:`BTF_UPDATES`; before, glpsol aborted:
+        SIGABRT, no result). Raises ValueError naming what is missing and the fix."""
+        if "btf" in options and ("ft" in options or not set(BTF_UPDATES) & options.keys()):
+            said = "with ft" if "ft" in options else "without cbg or cgr"
+            raise ValueError(f"{where}: btf {said}: glpsol's --btf (block triangular LU-factorization) takes only "
+                             "the Schur-complement updates --cbg or --cgr, not --ft (its default update), and "
+                             "glpsol aborts on it (fix: give cbg or cgr with btf"
+                             f"{', and remove ft' if 'ft' in options else ''}, {raw_example(where, 'cbg', '')})")
 
     @staticmethod
     def example_value(native: str) -> Any:
