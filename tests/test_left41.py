@@ -13,6 +13,7 @@ import pytest
 
 from optdist.bench.spec import load_spec
 from optdist.cli import main
+from optdist.solve import solve
 from optdist.solvers import base
 
 from .conftest import requires_solver
@@ -79,9 +80,11 @@ def test_glpsol_btf_without_its_update_is_refused_before_glpsol_runs(options, sa
     monkeypatch.chdir(tmp_path)
     args = ["solve", str(MICRO), "--solver", "glpk", "--formulation", "tight"]
     assert main([*args, *(w for o in options.split() for w in ("--solver-option", o))]) == 2
-    assert capsys.readouterr().err.endswith(f"\noptdist solve: error: solver_options: btf {said}: {BTF}{remove}, "
-                                            'e.g. cbg = "")\n')  # after the model's build, before glpsol
+    assert capsys.readouterr().err == (f"optdist solve: error: --solver-option: btf {said}: {BTF}{remove}, "
+                                       "e.g. --solver-option cbg=)\n")  # all it says: before the model's build
     assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match=f"^solver_options: btf {said}: "):  # the API: before glpsol runs
+        solve(MICRO, formulation="tight", solver="glpk", solver_options={o.rstrip("="): "" for o in options.split()})
 
 
 @requires_solver("glpk")

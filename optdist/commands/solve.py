@@ -411,7 +411,8 @@ def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], fl
     ``1e+30``), every item that gave it too: a key given twice with two values
     (``mip_max_nodes=2.5``, then ``mip_max_nodes=5``) is refused naming both, after each was
     checked (the first was dropped unchecked, the last kept: which one the user meant is theirs to
-    say); then all together (one option given under two names). Returns ``raw`` with each value as
+    say); then all together (one option given under two names; a combination the solver cannot
+    run, :meth:`~optdist.solvers.base.Solver.check_raw_together`, with the profile's). Returns ``raw`` with each value as
     the solver gets it (``mip_max_nodes=1e2``: the int 100, as ``--out`` records it), under the
     names given. Raises CliError."""
     from optdist.solvers import get_solver
@@ -436,7 +437,8 @@ def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], fl
                                f"(fix: give it once, e.g. {flag} {key}={text})")
             seen[key] = text
             checked[key] = now
-        adapter.check_raw_options(raw, flag)
+        full = adapter.check_raw_options(raw, flag)  # under the solver's full names
+        adapter.check_raw_together({**adapter.solver_options, **full}, flag)  # before the model is built
     except ValueError as e:
         raise CliError(str(e)) from None
     return {key: checked.get(key, value) for key, value in raw.items()}

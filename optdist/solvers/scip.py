@@ -1,7 +1,8 @@
 """SCIP through pyscipopt and ``pyomo.contrib.solver`` (``scip_direct``).
 
 Typical raw options: ``"limits/nodes" = 10000``, ``"presolving/maxrounds" = 0``,
-``"display/verblevel" = 4``. SCIP solves on one thread (``threads`` sets ``lp/threads`` only).
+``"display/verblevel" = 4``. SCIP solves on one thread (no :attr:`~optdist.solvers.base.Feature.THREADS`: ``threads`` > 1
+says so, :func:`~optdist.solvers.base.one_thread`).
 
 SIGINT/SIGTERM stop a solve with its incumbent and bound: SCIP solves through pyscipopt's
 ``optimizeNogil`` (Pyomo's ``scip_direct`` calls ``optimize``, which holds the GIL, so no Python
