@@ -53,6 +53,16 @@ def test_glpk_at_four_threads_says_it_runs_on_one(tmp_path, capsys, noted_afresh
 
 
 @requires_solver("glpk")
+def test_a_decomposed_glpk_solve_at_four_threads_records_it(tmp_path, noted_afresh):
+    """The default formulation on micro-2x3-tight is the decomposition, whose result is its own
+    (before, the solves' ``threads_unused`` did not reach it)."""
+    out = tmp_path / "r.json"
+    assert main(["-q", "solve", str(MICRO), "--solver", "glpk", "--threads", "4", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["extra"]["formulation_chosen"] == "decomposed" and doc["extra"]["threads_unused"] == ONE_THREAD
+
+
+@requires_solver("glpk")
 def test_a_glpk_profile_at_four_threads_says_so(tmp_path, capsys, noted_afresh):
     profile = tmp_path / "glpk-4.toml"
     profile.write_text('name = "glpk-4"\nsolver = "glpk"\n\n[options]\nthreads = 4\n')

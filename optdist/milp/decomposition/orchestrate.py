@@ -50,7 +50,8 @@ from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, claim_discard
                               solve_formulation, stop_before_build, warm_start_assignment)
 from optdist.result import SolveResult, Termination, add_warning, closes_gap
 from optdist.solvers import Feature
-from optdist.solvers.base import AdapterFailure, reports_solver_failures, solver_failures, stop_requested
+from optdist.solvers.base import (AdapterFailure, one_thread, reports_solver_failures, solver_failures,
+                                  stop_requested)
 
 #: share of the run's relative gap that each per-class solve is solved to (:func:`sub_gap`)
 SUB_GAP_SHARE = 0.1
@@ -232,6 +233,9 @@ def solve_decomposed(
     res = SolveResult(inst.name, "milp", Termination.NO_SOLUTION, solver=solver, formulation=formulation,
                       options={**adapter.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed),
                                "spread": spread, "coupled": coupled, "warm_start": False})
+    asked = res.options.get("threads") or 1
+    if asked > 1 and not adapter.has(Feature.THREADS):  # as Solver.solve says of each of its solves
+        res.extra["threads_unused"] = one_thread(adapter.name, asked)
     if pricing_solver is not None:
         res.options["pricing_solver"] = pricing_solver
         if pricing_solver_options:
