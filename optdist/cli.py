@@ -325,7 +325,8 @@ def _close_flag(word: str, flags: list[str]) -> str | None:
     """The flag among ``flags`` that the unknown ``word`` (``--timeout``) likely meant: a generic
     option's flag for a word that names it (:func:`optdist.options.generic_meant`: ``--timeout``,
     ``--time`` -> ``--time-limit``), else the closest flag compared without the dashes, and only a
-    close one (``--gapp`` -> ``--gap``; the shared ``--`` made ``--foo`` look like ``--out``)."""
+    close one (``--gapp`` -> ``--gap``; the shared ``--`` made ``--foo`` look like ``--out``), else
+    the one flag that ends in the word (``--catalog`` -> ``--devices-catalog``)."""
     from optdist.options import OPTION_FLAGS, generic_meant
 
     generic = generic_meant(word)
@@ -333,7 +334,10 @@ def _close_flag(word: str, flags: list[str]) -> str | None:
         return OPTION_FLAGS[generic]
     bare = {f.lstrip("-"): f for f in flags}
     close = closest(word.lstrip("-"), bare, cutoff=MANY_NAMES_CUTOFF)
-    return bare[close] if close else None
+    if close:
+        return bare[close]
+    tail = [f for f in flags if f.endswith(f"-{word.lstrip('-')}")]
+    return tail[0] if len(tail) == 1 else None
 
 
 def _parse_error(parser: argparse.ArgumentParser, message: str) -> tuple[str, str]:

@@ -59,6 +59,9 @@ MAX_DECIMALS = 6
 MAX_TABLE_BYTES = 16 * 2**20
 _COLUMN_KEY = re.compile(r"[1-9][0-9]{0,9}")  # a positive integer written plainly: "4", not "04", "4.0", " 4"
 _TOL = 1e-12
+#: the zoo networks ``optdist calibrate NAME`` trains and attacks (:data:`optdist.attacks.targets.TARGETS`'
+#: names, here without importing torch; tests/test_break41.py checks that they agree)
+CALIBRATE_TARGETS = ("cifar", "lenet", "orlvgg")
 _SSIM_FIX = "give the mean SSIM of the attack as a finite number in [0, 1], e.g. 0.2"
 
 
@@ -622,6 +625,18 @@ def rounding_warnings(table: PrivacyTable, tau: float, source: str) -> list[str]
     return out
 
 
+def calibrate_command(cnn: str, profile: Profile, layers: str) -> str:
+    """The ``optdist calibrate`` command a fix names for rows at ``layers`` (a comma list) of network
+    ``cnn``: a zoo target's by its name (``optdist calibrate lenet --layers conv1,ReLU2``); any other
+    network's (yours, or a zoo CNN calibrate does not train) by its builder, on ``profile``'s input shape
+    (``optdist calibrate mynet --module MOD:BUILDER --input 1,28,28 --images DIR --layers 0,3``), as
+    ``optdist calibrate --help`` says: before, ``optdist calibrate mynet``, an unknown target."""
+    if cnn in CALIBRATE_TARGETS:
+        return f"optdist calibrate {cnn} --layers {layers}"
+    shape = ",".join(map(str, profile.input_shape))
+    return f"optdist calibrate {cnn} --module MOD:BUILDER --input {shape} --images DIR --layers {layers}"
+
+
 def deeper_row_warnings(table: PrivacyTable, profile: Profile, source: str) -> list[str]:
     """Where layers that untrusted devices may hold are governed by a *deeper* row: one line naming
     ``source`` (the table file or name), the layers whose input has no row at or before it, so that
@@ -654,7 +669,7 @@ def deeper_row_warnings(table: PrivacyTable, profile: Profile, source: str) -> l
     return [f"{source}: layers that devices may hold have no row at or before their input and are governed by a "
             f"deeper row (MODEL.md section 6: the first row after it): {said}; deeper tensors usually leak less "
             f"than shallow ones, so their limit may be too weak (fix: calibrate a row for the first distributed "
-            f"layer's input, {text_of(first)}, e.g. `optdist calibrate {table.cnn} --layers {rows}`)"]
+            f"layer's input, {text_of(first)}, e.g. `{calibrate_command(table.cnn, profile, rows)}`)"]
 
 
 def output_row_warnings(table: PrivacyTable, profile: Profile, source: str, tau: float | None = None) -> list[str]:
@@ -688,7 +703,7 @@ def output_row_warnings(table: PrivacyTable, profile: Profile, source: str, tau:
             if mine < gov:
                 at = f"at tau {t:g}" if tau is not None else f"e.g. at tau {t:g}"
                 layers = ",".join(n for j, n in enumerate(names) if j in row_at or j == ins[0])
-                out.append(_output_row_line(f"optdist calibrate {table.cnn} --layers {layers}", source, names[k],
+                out.append(_output_row_line(calibrate_command(table.cnn, profile, layers), source, names[k],
                                             names[ins[0]], governing[k], own,
                                             (gov, mine, at, lim is not None and lim.nf[k] is None), ins[0] in row_at))
                 break

@@ -181,6 +181,25 @@ def _classify(node: fx.Node, modules: dict[str, nn.Module]) -> tuple[str, str]:
     return "other", ""
 
 
+def _trace_failure(error: Exception, shape: tuple[int, ...]) -> str:
+    """What :func:`profile_module` says where ``torch.fx.symbolic_trace`` raised ``error``: raised inside
+    torch (fx's limits: control flow on a traced value, ``len`` of one, ...), fx cannot trace the module;
+    raised by the module's own code (its ``forward`` raising, e.g. ``raise RuntimeError``), that error
+    with the file and line that raised it and a forward pass on input ``shape`` to see it (fix: correct it;
+    no rewrite for fx helps there)."""
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    said = f"{type(error).__name__}: {error}"
+    torch_dir = str(Path(torch.__file__).resolve().parent)
+    if frames and not str(Path(frames[-1].filename).resolve()).startswith(torch_dir):
+        at = frames[-1]
+        return (f"its forward raised {said} at {at.filename} line {at.lineno} while torch.fx traced it (fix: the "
+                f"error is your module's own; a forward pass in Python, net(torch.zeros(1, {', '.join(map(str, shape))})), "
+                "shows its traceback)")
+    return f"torch.fx cannot trace the module ({said}); write forward() without data-dependent control flow"
+
+
 def _shape(node: fx.Node) -> tuple[int, ...] | None:
     meta = node.meta.get("tensor_meta")
     return tuple(int(d) for d in meta.shape[1:]) if isinstance(meta, TensorMetadata) else None
@@ -223,8 +242,7 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
         try:
             gm = fx.symbolic_trace(module)
         except Exception as e:  # fx raises many kinds (TraceError, TypeError, NotImplementedError, ...)
-            raise TraceError(f"{cnn}: torch.fx cannot trace the module ({type(e).__name__}: {e}); write forward() "
-                             "without data-dependent control flow") from None
+            raise TraceError(f"{cnn}: {_trace_failure(e, shape)}") from None
         if expected is not None and expected[0] is not None and len(shape) != expected[0] and _reads_input(gm):
             # a convolution on the input itself: a batch of one of the wrong rank may pass as an unbatched input
             raise TraceError(f"{cnn}: input shape {list(shape)} has {len(shape)} dimension(s), but {expected[1]}; "
@@ -569,9 +587,12 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
     it is returned as is). The current folder is importable, as for ``python -m``. Raises
     ``ValueError`` naming the problem.
     """
-    if ":" not in spec:
+    where, colon, attr = spec.rpartition(":")
+    if not (colon and where.strip() and attr.strip()):  # "mynets", ":build", "mynets:" (importlib: "Empty module name")
         raise ValueError(f"--module {text_of(spec)}: write MODULE:BUILDER, e.g. mynets:small_cnn or path/to/file.py:Net")
-    where, attr = spec.rsplit(":", 1)
+    if not where.endswith(".py") and Path(where).is_file():  # e.g. mynets.txt:build: imported as the package "mynets"
+        raise ValueError(f"--module {text_of(spec)}: {where} is a file but not a Python file (fix: give a .py file, "
+                         "e.g. --module path/to/mynets.py:build, or a module name, e.g. mynets:build)")
     try:
         if where.endswith(".py"):
             path = Path(where)
@@ -589,8 +610,8 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
     except ValueError:
         raise
     except Exception as e:  # the user's module failed to import
-        raise ValueError(f"--module {text_of(spec)}: cannot import {where} ({type(e).__name__}: {e}) (fix: run in the "
-                         "folder that holds it, or give its file, e.g. --module path/to/mynets.py:build)") from None
+        raise ValueError(f"--module {text_of(spec)}: cannot import {where} ({type(e).__name__}: {e}) "
+                         f"(fix: {_import_fix(where, e)})") from None
     if not hasattr(mod, attr):
         raise ValueError(f"--module {text_of(spec)}: {where} has no attribute {text_of(attr)} (fix: "
                          f"{_builders_hint(mod, attr)})")
@@ -600,6 +621,21 @@ def load_builder(spec: str) -> Callable[[], nn.Module]:
     if not callable(obj):
         raise ValueError(f"--module {text_of(spec)}: {attr} is neither an nn.Module nor a callable returning one")
     return obj
+
+
+def _import_fix(where: str, error: Exception) -> str:
+    """The fix :func:`load_builder` gives where importing ``where`` (a module name or a .py file) raised
+    ``error``: where the module itself is not found, how to name it; where a module it imports is not
+    found, to install that; otherwise the error is in its code (a syntax error: its file and line)."""
+    if isinstance(error, ModuleNotFoundError) and not where.endswith(".py") and \
+            (error.name is None or where == error.name or where.startswith(f"{error.name}.")):
+        return "run in the folder that holds it, or give its file, e.g. --module path/to/mynets.py:build"
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        return f"{where} imports {error.name}, which is not found: install it, or run in the folder that holds it"
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        return f"correct the syntax of {error.filename} at line {error.lineno}"
+    run = f"python {where}" if where.endswith(".py") else f"python -c 'import {where}'"
+    return f"the error is in your module's code: correct it; `{run}` shows its traceback"
 
 
 def _builders_hint(mod, attr: str) -> str:
