@@ -17,6 +17,8 @@
    targets calibrate by name. Now it is ``optdist calibrate mynet --module MOD:BUILDER --input
    C,H,W --images DIR --layers ...`` on the profile's input shape.
 6. ``optdist devices --catalog FILE`` said "leave them out"; now "did you mean --devices-catalog?".
+7. ``optdist calibrate`` of a network or table name with a / (or \\, or . or ..) wrote into a folder
+   it made under --out (``OUT/a/b-calibrated.json``); refused before any attack, naming the fix.
 """
 
 from __future__ import annotations
@@ -178,3 +180,40 @@ def test_devices_catalog_flag_by_its_last_word(capsys):
     assert main(["devices", "--catalog", "mydevices.json"]) == 2
     assert capsys.readouterr().err == ("optdist devices: error: unrecognized arguments --catalog mydevices.json (fix: did "
                                        "you mean --devices-catalog? `optdist devices --help` lists the flags)\n")
+
+
+BYON = ROOT / "examples" / "byon"
+
+
+@pytest.mark.parametrize("args, said", [
+    (["x/y"], 'network name (CNN, or the "cnn" of the --profile file) "x/y" is no file name'),
+    ([".."], 'network name (CNN, or the "cnn" of the --profile file) ".." is no file name'),
+    (["--name", "a/b"], '--name "a/b" is no file name'),
+])
+def test_calibrate_name_that_is_no_file_name_is_refused(args, said, tmp_path, capsys):
+    """7. ``optdist calibrate x/y --module ...`` (or ``--name a/b``, or a --profile whose "cnn" is "a/b",
+    as ``optdist profile --name a/b`` writes) wrote its table and files into a folder ``OUT/x`` it made."""
+    pytest.importorskip("torch")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["calibrate", *args, "--module", f"{BYON / 'mynets.py'}:lenet_32_64", "--input", "1,28,28",
+                 "--data", "natural", "--layers", "0", "--maps", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "(fix: write it without / or \\, e.g. " in err, err
+    assert list(out.iterdir()) == []
+
+
+def test_calibrate_profile_named_with_a_slash_is_refused_before_the_attacks(tmp_path, capsys):
+    pytest.importorskip("torch")
+    prof = tmp_path / "slash.profile.json"
+    assert main(["profile", "--module", f"{BYON / 'mynets.py'}:lenet_32_64", "--input", "1,28,28", "--name", "a/b",
+                 "--out", str(prof)]) == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    capsys.readouterr()
+    assert main(["calibrate", "--module", f"{BYON / 'mynets.py'}:lenet_32_64", "--profile", str(prof), "--data",
+                 "natural", "--layers", "0", "--maps", "1", "--out", str(out)]) == 2
+    assert ('network name (CNN, or the "cnn" of the --profile file) "a/b" is no file name: the files calibrate writes '
+            "take it (CNN-NAME.json and its -attacks.json, -grid.png, -nf.md) (fix: write it without / or \\, e.g. "
+            "a-b)\n") in capsys.readouterr().err
+    assert list(out.iterdir()) == []

@@ -18,6 +18,7 @@ from optdist.io import (
     make_output_folder,
     refuse_overwrite,
 )
+from optdist.jsonfile import text_of
 from optdist.options import number_problem
 from optdist.solvers.base import MAX_THREADS
 
@@ -238,7 +239,14 @@ def calibrate(args: argparse.Namespace) -> int:
         return Path(args.out) if args.out else REPO_ROOT / "runs" / "attacks" / cnn
 
     def refuse_replacing(cnn: str) -> None:
-        """Before the attacks, once the network's name is known: the files this run would replace."""
+        """Before the attacks, once the network's name is known: names its files cannot take (a network or
+        table name with / or \\, or . or ..: "a/b" wrote OUT/a/b-calibrated.json), the files it would replace."""
+        for name, what in ((cnn, "network name (CNN, or the \"cnn\" of the --profile file)"), (args.name, "--name")):
+            if "/" in name or "\\" in name or name.strip() in (".", ".."):
+                example = "-".join(p for p in name.replace("\\", "/").split("/") if p.strip(". ")) or "mynet"
+                raise ValueError(f"{what} {text_of(name)} is no file name: the files calibrate writes take it "
+                                 f"(CNN-NAME.json and its -attacks.json, -grid.png, -nf.md) (fix: write it without "
+                                 f"/ or \\, e.g. {example})")
         paths = cal.output_paths(cnn, args.name, out_dir(cnn), args.table)
         check_output_folder(out_dir(cnn), "--out")
         clash = [k for k, v in paths.items() if k != "table" and Path(v).absolute() == Path(paths["table"]).absolute()]
