@@ -19,6 +19,8 @@
 6. ``optdist devices --catalog FILE`` said "leave them out"; now "did you mean --devices-catalog?".
 7. ``optdist calibrate`` of a network or table name with a / (or \\, or . or ..) wrote into a folder
    it made under --out (``OUT/a/b-calibrated.json``); refused before any attack, naming the fix.
+8. ``optdist generate`` of your network without --privacy (default paper) said "e.g. a bundled name
+   listed here" where none is: now its table file or none.
 """
 
 from __future__ import annotations
@@ -217,3 +219,29 @@ def test_calibrate_profile_named_with_a_slash_is_refused_before_the_attacks(tmp_
             "take it (CNN-NAME.json and its -attacks.json, -grid.png, -nf.md) (fix: write it without / or \\, e.g. "
             "a-b)\n") in capsys.readouterr().err
     assert list(out.iterdir()) == []
+
+
+def test_generate_your_network_without_privacy_says_it_has_no_bundled_table(tmp_path, capsys):
+    """8. ``optdist generate --networks mynet=FILE --requests mynet=2`` without --privacy (its default:
+    paper) said "(fix: give one of those, e.g. a bundled name listed here, ...)" where none is listed:
+    a network of your own has no bundled tables."""
+    prof, _, _ = own_lenet(tmp_path)
+    out = tmp_path / "g.json"
+    assert main(["generate", "--name", "g", "--networks", f"mynet={prof}", "--requests", "mynet=2", "--devices",
+                 "rpi4=3", "--sources", "1", "--tau", "0.8", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("(fix: your network has no bundled tables (--privacy defaults to paper): give its table file, "
+                        "e.g. --privacy mynet=mynet-privacy.json (`optdist calibrate --module` writes one), or "
+                        "--privacy mynet=none)\n"), err
+    assert not out.exists()
+
+
+def test_generate_your_network_with_a_missing_table_file_suggests_no_bundled_name(tmp_path, capsys):
+    """8b. ``--privacy mynet=nope.json`` (missing) said "or give a bundled name, e.g. --privacy
+    mynet=paper", which is refused the same way: your network has none."""
+    prof, _, _ = own_lenet(tmp_path)
+    out = tmp_path / "g.json"
+    assert main(["generate", "--name", "g", "--networks", f"mynet={prof}", "--requests", "mynet=2", "--devices",
+                 "rpi4=3", "--sources", "1", "--tau", "0.8", "--privacy", "mynet=nope_b41.json", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.endswith("(fix: correct the path, or --privacy mynet=none)\n")
+    assert not out.exists()

@@ -466,19 +466,21 @@ def _check_table_names(text: str, privacy: dict[str, str | None], where: Path) -
                     resolve_table(cnn, str(path))
             except (OSError, ValueError) as e:
                 why = " ".join(str(e).rsplit(" (fix: ", 1)[0].split())
+                bundled = f"or give a bundled name, e.g. --privacy {cnn}=paper, " if cnn in available_cnns() else ""
                 raise ValueError(f"--privacy {text_of(text)}: the table file for {cnn}: {why}; accepted: a bundled "
                                  "table name, none (no privacy limit) or a privacy-table file (a path ending in .json, "
                                  "relative to the current folder, written by `optdist calibrate`), for every CNN or per "
-                                 f"CNN as CNN=TABLE,... (fix: correct the path, or give a bundled name, e.g. --privacy "
-                                 f"{cnn}=paper, or --privacy {cnn}=none)") from None
+                                 f"CNN as CNN=TABLE,... (fix: correct the path, {bundled}or --privacy {cnn}=none)") from None
             continue
         try:
             resolve_table(cnn, ref)
         except FileNotFoundError as e:
+            fix = ("give one of those, e.g. a bundled name listed here" if cnn in available_cnns() else
+                   f"your network has no bundled tables (--privacy defaults to paper): give its table file, e.g. "
+                   f"--privacy {cnn}={cnn}-privacy.json (`optdist calibrate --module` writes one)")
             raise ValueError(f"--privacy {text_of(text)}: {e}; accepted: a bundled table name, none (no privacy "
                              "limit) or a table file (a path ending in .json), for every CNN or per CNN as "
-                             "CNN=TABLE,... (fix: give one of those, e.g. a bundled name listed here, or --privacy "
-                             f"{cnn}=none)") from None
+                             f"CNN=TABLE,... (fix: {fix}, or --privacy {cnn}=none)") from None
 
 
 def _generate_command(args: argparse.Namespace) -> str:
