@@ -767,8 +767,9 @@ def is_table_file(path: str | Path) -> bool:
     return isinstance(doc, dict) and str(doc.get("format", "")).startswith("optdist-privacy-table")
 
 
-def validate_table_file(path: str | Path) -> tuple[PrivacyTable, list[str]]:
-    """Check a table file, and against its CNN's profile when the zoo has one.
+def validate_table_file(path: str | Path, profiles: dict[str, Profile] | None = None) -> tuple[PrivacyTable, list[str]]:
+    """Check a table file, and against its CNN's profile: the zoo's, else ``profiles[cnn]`` (your
+    network's profile file, e.g. given beside the table to ``optdist validate``), else not at all.
 
     Returns the table and its :func:`table_warnings`, :func:`deeper_row_warnings` and
     :func:`output_row_warnings` (at no tau: the first where a layer's output row is stricter); raises ``FileNotFoundError`` or
@@ -778,15 +779,15 @@ def validate_table_file(path: str | Path) -> tuple[PrivacyTable, list[str]]:
 
     doc = read_json(Path(path), MAX_TABLE_BYTES, PrivacyTableError, "privacy table")
     cnn = doc.get("cnn") if isinstance(doc, dict) else None
-    zoo = isinstance(cnn, str) and cnn in available_cnns()
-    table = check_table(doc, str(path), load_profile(cnn) if zoo else None)
-    if table.cnn in available_cnns():
-        misfit = _misfits(table, load_profile(table.cnn))
+    profile = (load_profile(cnn) if cnn in available_cnns() else (profiles or {}).get(cnn)) if isinstance(cnn, str) \
+        else None
+    table = check_table(doc, str(path), profile)
+    if profile is not None:
+        misfit = _misfits(table, profile)
         if misfit:
             raise PrivacyTableError(str(path), misfit)
-    if table.cnn not in available_cnns():
+    if profile is None:
         return table, table_warnings(table)
-    profile = load_profile(table.cnn)
     return table, [*table_warnings(table), *deeper_row_warnings(table, profile, str(path)),
                    *output_row_warnings(table, profile, str(path))]
 

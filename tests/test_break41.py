@@ -21,6 +21,8 @@
    it made under --out (``OUT/a/b-calibrated.json``); refused before any attack, naming the fix.
 8. ``optdist generate`` of your network without --privacy (default paper) said "e.g. a bundled name
    listed here" where none is: now its table file or none.
+9. ``optdist validate TABLE PROFILE`` of your network's table said "ok" for rows that do not fit the
+   profile; now checked against the profile of its name given beside it (else a note says unchecked).
 """
 
 from __future__ import annotations
@@ -245,3 +247,29 @@ def test_generate_your_network_with_a_missing_table_file_suggests_no_bundled_nam
                  "rpi4=3", "--sources", "1", "--tau", "0.8", "--privacy", "mynet=nope_b41.json", "--out", str(out)]) == 2
     assert capsys.readouterr().err.endswith("(fix: correct the path, or --privacy mynet=none)\n")
     assert not out.exists()
+
+
+def test_validate_checks_your_table_against_your_profile_given_beside_it(tmp_path, capsys):
+    """9. ``optdist validate TABLE PROFILE`` (a table of your network and its profile file, as
+    ``optdist calibrate --profile`` writes them: the table's "cnn" is the profile's) said "ok" for a
+    table whose rows do not fit the profile (a row's "maps" wrong): only a zoo CNN's table was
+    checked against its layers. Now against the profile of its name given beside it; without one, a
+    note says the rows were not checked."""
+    prof, path, table = own_lenet(tmp_path)
+    table["rows"] = [{"tensor": "ReLU1", "maps": 6, "cells": {"1": 0.3, "6": 0.5}}]  # ReLU1 has 8 maps
+    path.write_text(json.dumps(table))
+    assert main(["validate", str(path), str(prof)]) == 1
+    out = capsys.readouterr().out
+    assert f'{path}: INVALID, 1 problem(s)\n  rows[0].maps: got "maps": 6, but "ReLU1" outputs 8 maps' in out, out
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        f'{path}: ok (privacy table mynet-own, 1 rows)\n  note: its rows are not checked against the layers of '
+        f'"mynet": no zoo CNN, and no profile file whose "cnn" is "mynet" is given here (fix: give that profile file '
+        f"too, `optdist validate {path} mynet.profile.json`, or validate the instance that names the table)\n")
+
+
+def test_validate_warns_on_your_table_as_on_a_zoo_table(tmp_path, capsys):
+    prof, path, _ = own_lenet(tmp_path)  # a deeper row (fc1) governs the shallow layers
+    assert main(["validate", str(prof), str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: " in out and "governed by a deeper row" in out and "note: " not in out, out

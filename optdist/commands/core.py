@@ -16,7 +16,7 @@ from optdist.generate import MAX_NODES, MAX_REQUESTS
 from optdist.instance import FORMAT as INSTANCE_FORMAT
 from optdist.io import (atomic_write_json, check_not_an_input, check_output_file, check_overwritable, document_format, naming,
                         restore_non_finite)
-from optdist.jsonfile import text_of
+from optdist.jsonfile import quoted, text_of
 from optdist.options import number_problem
 from optdist.profiles import FORMATS as PROFILE_FORMATS, MAX_REPEATS
 
@@ -284,8 +284,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from optdist.instance import InstanceError, load_instance
     from optdist.jsonfile import DocumentError
     from optdist.privacy import PrivacyTableError, is_table_file, privacy_warnings, validate_table_file
-    from optdist.profiles import ProfileFileError, is_profile_file, load_profile_file
+    from optdist.profiles import ProfileFileError, available_cnns, is_profile_file, load_profile_file
 
+    given = {}  # your networks' profile files given here, by name: a table of that network is checked against one
+    for f in args.files:
+        try:
+            if is_profile_file(f):
+                prof = load_profile_file(f)
+                given.setdefault(prof.cnn, prof)
+        except (ProfileFileError, DocumentError, OSError):
+            pass  # reported in its turn below
     bad = 0
     for f in args.files:
         try:
@@ -303,8 +311,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 warnings = []
                 print(f"{f}: ok (device catalog; {len(cat)} types with the bundled ones)")
             elif is_table_file(f):
-                table, warnings = validate_table_file(f)
+                table, warnings = validate_table_file(f, given)
                 print(f"{f}: ok (privacy table {table.cnn}-{table.name}, {len(table.rows)} rows)")
+                if table.cnn not in given and table.cnn not in available_cnns():
+                    others = f" (the profiles given are of {quoted(sorted(given))})" if given else ""
+                    print(f"  note: its rows are not checked against the layers of {text_of(table.cnn)}: no zoo CNN, "
+                          f"and no profile file whose \"cnn\" is {text_of(table.cnn)} is given here{others} (fix: give "
+                          f"that profile file too, `optdist validate {f} {table.cnn}.profile.json`, or validate the "
+                          "instance that names the table)")
             else:
                 inst = load_instance(f)
                 warnings = privacy_warnings(inst) + inst.measured_warnings()
