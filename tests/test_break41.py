@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -52,6 +53,8 @@ def profile_error(tmp_path, monkeypatch, capsys, spec: str) -> str:
     """``optdist profile --module spec`` run in ``tmp_path``: it must exit 2 and write no profile; its stderr."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))  # as `python -m optdist` run there: the folder is importable
+    for name in ("nets_b41", "broken_b41", "needs_b41"):  # imported afresh from this test's folder
+        monkeypatch.delitem(sys.modules, name, raising=False)
     assert main(["profile", "--module", spec, "--input", "1,8,8", "--out", "p.json"]) == 2
     assert not (tmp_path / "p.json").exists()
     return capsys.readouterr().err
