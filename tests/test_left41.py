@@ -139,3 +139,15 @@ def test_a_bench_spec_names_itself_and_the_field_for_a_refused_glpsol_option(lin
     with pytest.raises(ValueError) as got:
         load_spec(spec)
     assert str(got.value).startswith(f"{spec}: options.solver_options (solver glpk): {said}")
+
+
+@pytest.mark.parametrize(("limit", "tmlim"), [(27.7, 26), (2.0, 1), (1.5, 1), (0.05, 1), (1e308, 2**31 - 1)])
+def test_glpsol_gets_its_limit_less_its_overrun(limit, tmlim):
+    """``--tmlim`` ends :data:`~optdist.solvers.glpk.TMLIM_MARGIN_S` before the limit: glpsol ran 0.3-0.4 s
+    past it, so at the CLI's run deadline (no grace) it was killed, incumbent lost (``optdist solve`` of an
+    8,064-variable per-map model, ``--time-limit 30``: "no_solution (stopped past its time limit: Solver
+    (glpk) did not exit normally)"; now "no_solution (ok/maxTimeLimit)")."""
+    from optdist.solvers.glpk import Glpk
+
+    got = Glpk().native_value("time_limit", limit)
+    assert got == tmlim and type(got) is int

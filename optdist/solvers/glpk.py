@@ -34,6 +34,13 @@ RATIO_TRUSTED = 1e12
 #: the largest ``--tmlim`` glpsol takes (a C int of seconds, 68 years): 2147483648 is "Invalid time
 #: limit", exit status 1, which read as the solver dying (``optdist solve --solver glpk --time-limit 1e308``)
 TMLIM_MAX = 2**31 - 1
+#: seconds by which glpsol may pass its ``--tmlim`` (it checks the limit between LPs, then writes its
+#: solution: 0.3-0.4 s on an 8,064-variable per-map model, tmlim 10 and 27): the limit it gets ends
+#: this much earlier, as a stop at the run's deadline (``optdist solve --time-limit``, which leaves no
+#: grace) kills it, glpsol having no interrupt handler, and loses its incumbent ("did not exit normally").
+#: A root LP longer than the limit still runs past it (tight model of lenet-10x10-tight-tau0.8: tmlim
+#: 4, 5.6 s): glpsol checks no limit inside it
+TMLIM_MARGIN_S = 1.0
 #: glpsol's options that take a whole number (glpsol.c reads each with ``str2int`` into a C int and
 #: fails the run on anything else, ``100.0`` included): the least it takes, what it counts, an
 #: example; at most :data:`TMLIM_MAX` each. ``proxy`` also takes no value (its default, 60 s).
@@ -179,9 +186,9 @@ class Glpk(LegacySolver):
         return WHOLE_RAW[native][2] if native in WHOLE_RAW else None
 
     def native_value(self, option: str, value: Any) -> Any:
-        """``glpsol --tmlim`` takes whole seconds (rounded down, so that it ends within the limit; at least 1,
-        at most :data:`TMLIM_MAX`)."""
-        return min(max(1, math.floor(value)), TMLIM_MAX) if option == "time_limit" else value
+        """``glpsol --tmlim`` takes whole seconds: the limit less :data:`TMLIM_MARGIN_S`, rounded down, so
+        that it ends within the limit (at least 1, at most :data:`TMLIM_MAX`)."""
+        return min(max(1, math.floor(value - TMLIM_MARGIN_S)), TMLIM_MAX) if option == "time_limit" else value
 
     @staticmethod
     def _ratio(log: str) -> float:
