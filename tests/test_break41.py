@@ -276,3 +276,12 @@ def test_validate_warns_on_your_table_as_on_a_zoo_table(tmp_path, capsys):
     assert main(["validate", str(prof), str(path)]) == 0
     out = capsys.readouterr().out
     assert "warning: " in out and "governed by a deeper row" in out and "note: " not in out, out
+
+
+def test_an_unknown_dataset_says_the_fix():
+    """``calibrate --data nosuch`` listed the specs without a fix (break41's note)."""
+    from optdist.attacks import datasets
+
+    with pytest.raises(ValueError, match=r'^unknown dataset "nosuch": use one of .* \(fix: give one of those, e\.g\. '
+                                         r"--data mnist, or --data folder:DIR for a folder of your images"):
+        datasets.check_spec("nosuch")

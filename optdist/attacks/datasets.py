@@ -447,7 +447,9 @@ def check_spec(spec: str) -> None:
     ``DIR`` is not a folder: checked before a target is loaded or trained for it."""
     kind, _, arg = spec.partition(":")
     if not (kind in BUNDLED and not arg or kind in FOLDER_KINDS and arg):
-        raise ValueError(f"unknown dataset {text_of(spec)}: use one of {quoted(sorted(BUNDLED))}, cifar10:DIR, mnist-idx:DIR, folder:DIR")
+        raise ValueError(f"unknown dataset {text_of(spec)}: use one of {quoted(sorted(BUNDLED))}, cifar10:DIR, mnist-idx:DIR, "
+                         "folder:DIR (fix: give one of those, e.g. --data mnist, or --data folder:DIR for a folder of "
+                         "your images, one sub-folder per class)")
     if arg and not Path(arg).is_dir():
         raise ValueError(f"dataset {text_of(spec)}: {arg} is not a folder (fix: give the folder that holds the {kind} files)")
 
