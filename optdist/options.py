@@ -138,13 +138,14 @@ def option_text(value: Any) -> str:
 
 def raw_example(where: str, key: str, value: Any) -> str:
     """``"e.g. --solver-option KEY=VALUE"`` for a raw option given by a flag (``where`` starts
-    with ``--``), else as a profile's ``[solver_options]`` or a Python mapping would hold it
+    with ``--``, the flag its first word: "--solver-option with the [solver_options] of solver
+    profile ..."), else as a profile's ``[solver_options]`` or a Python mapping would hold it
     (``"e.g. KEY = VALUE"``, a text quoted): a fix's example as the user would write it."""
     # not at the top: optdist.jsonfile imports this module (and pydantic)
     from optdist.jsonfile import text_of
 
     if where.startswith("--"):
-        return f"e.g. {where} {key}={option_text(value)}"
+        return f"e.g. {where.split()[0]} {key}={option_text(value)}"
     return f"e.g. {key} = {text_of(value)}" if isinstance(value, str) else f"e.g. {key} = {option_text(value)}"
 
 

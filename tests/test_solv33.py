@@ -164,10 +164,10 @@ def test_a_typo_under_a_profiles_options_says_the_close_option_and_the_fix(tmp_p
 def test_a_shell_solver_failure_on_a_profiles_raw_option_names_the_profile(tmp_path):
     from optdist.solvers import get_solver
 
-    prof = tmp_path / "p8.toml"  # a second problem file: glpsol fails on its arguments (CBC asked up front)
-    prof.write_text('name = "p8"\nsolver = "glpk"\n[solver_options]\nmodel = "x"\n')
-    with pytest.raises(ValueError, match=rf'glpk failed with the raw solver options model = "x" .*model from the '
-                                         rf"\[solver_options\] of solver profile p8 \({prof}\); fix:"):
+    prof = tmp_path / "p8.toml"  # no basis file: glpsol fails reading it (model, since left41, is refused up front)
+    prof.write_text(f'name = "p8"\nsolver = "glpk"\n[solver_options]\nini = "{TINY}"\nnointopt = ""\n')
+    with pytest.raises(ValueError, match=rf'glpk failed with the raw solver options ini = "{TINY}", nointopt = "" .*'
+                                         rf"ini, nointopt from the \[solver_options\] of solver profile p8 \({prof}\); fix:"):
         optdist.solve(TINY, solver=str(prof), formulation="tight")
     assert get_solver(str(prof)).profile.name == "p8"
     prof = tmp_path / "p7.toml"

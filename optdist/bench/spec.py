@@ -579,7 +579,8 @@ def _check_solver_options(doc: dict, where: str) -> None:
             for name in solvers:
                 adapter = get_solver() if name is None else get_solver(str(name))
                 said = f"{where}: {field_name} (solver {adapter.name})"
-                adapter.check_raw_together({**adapter.solver_options, **adapter.check_raw_options(raw, said)}, said)
+                adapter.check_raw_together({**adapter.solver_options, **adapter.check_raw_options(raw, said)},
+                                           adapter.raw_where(said))
 
 
 def _whole_as_int(values: dict[str, Any]) -> None:

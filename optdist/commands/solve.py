@@ -241,6 +241,8 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
                 raise CliError("--solver-option: this build's MILP engine takes no raw solver options "
                                "(use a profile: solvers/NAME.toml with [solver_options])")
             opts["solver_options"] = _check_raw_options(args.solver, raw, "--solver-option", args.solver_option)
+        else:  # a profile's own raw options together, before the model is built
+            _check_raw_options(args.solver, raw, "--solver-option")
         _refuse_two_gaps(args, opts.get("solver_options", {}))  # a profile's raw gap too: the flags' words
         if pricing_raw:
             if args.pricing_solver is None:
@@ -248,6 +250,8 @@ def _method_options(method: str, args: argparse.Namespace) -> dict:
                                "scip; --solver-option is for --solver)")
             opts["pricing_solver_options"] = _check_raw_options(args.pricing_solver, pricing_raw,
                                                                 "--pricing-solver-option", args.pricing_solver_option)
+        elif args.pricing_solver is not None:
+            _check_raw_options(args.pricing_solver, pricing_raw, "--pricing-solver-option")
         return opts
     for flag, given_raw in (("--solver-option", raw), ("--pricing-solver-option", pricing_raw)):
         if given_raw:
@@ -438,7 +442,7 @@ def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], fl
             seen[key] = text
             checked[key] = now
         full = adapter.check_raw_options(raw, flag)  # under the solver's full names
-        adapter.check_raw_together({**adapter.solver_options, **full}, flag)  # before the model is built
+        adapter.check_raw_together({**adapter.solver_options, **full}, adapter.raw_where(flag if raw else None))
     except ValueError as e:
         raise CliError(str(e)) from None
     return {key: checked.get(key, value) for key, value in raw.items()}

@@ -768,6 +768,17 @@ class Solver(ABC):
         :meth:`check_raw_options` sees each ``--solver-option`` alone too. Raises ValueError naming
         the options and the fix."""
 
+    def raw_where(self, where: str | None) -> str:
+        """``where`` (the call's raw options: ``--solver-option``; None: the call gives none) for
+        :meth:`check_raw_together`, with the solver profile file whose ``[solver_options]`` take part
+        (:attr:`profile`; before, a profile's ``btf`` alone said only "solver_options")."""
+        prof = self.profile
+        own = (f"the [solver_options] of solver profile {prof.name} ({prof.path})"
+               if prof is not None and prof.solver_options else None)
+        if where is None:
+            return own or "solver_options"
+        return f"{where} with {own}" if own else where
+
     def raw_failure(self, raw: Mapping[str, Any], error: BaseException) -> ValueError:
         """The error for a solver run that failed while raw options were given: it names them and
         their values (``pcost = "bar"``; before, a Python dict), and the profile file those of its
@@ -824,7 +835,7 @@ class Solver(ABC):
         self.require()
         opts = self.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
         raw = {**self.solver_options, **self.check_raw_options(solver_options or {})}  # each under its full name
-        self.check_raw_together(raw)
+        self.check_raw_together(raw, self.raw_where("solver_options" if solver_options else None))
         self._stop_requested = False
         if stop_requested():  # a multi-solve method was interrupted: start nothing new
             return SolverOutcome(Termination.INTERRUPTED, "not started: stopped by a signal")

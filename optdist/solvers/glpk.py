@@ -165,7 +165,8 @@ class Glpk(LegacySolver):
                 raise ValueError(f"{where}: glpsol's --{key} takes a value ({arg}), {key} has none (fix: give "
                                  f"one; `glpsol --help` says what --{key} {arg} means)")
             if key == "ini" and not switch and not os.path.isfile(str(given)):  # else glpsol: "Unable to open"
-                raise ValueError(f"{where}: ini = {shown(given)}: no such file (glpsol's --ini reads the initial "
+                what = "not a file" if os.path.exists(str(given)) else "no such file"  # a folder, /dev/null
+                raise ValueError(f"{where}: ini = {shown(given)}: {what} (glpsol's --ini reads the initial "
                                  f"basis from it, as glpsol's -w wrote it, relative to {os.getcwd()}; fix: give "
                                  "the path of that file, or remove ini)")
 

@@ -1,0 +1,65 @@
+"""verify41: what a fresh engineer broke in this session's changes.
+
+1. A solver profile whose own ``[solver_options]`` glpsol cannot run together (``btf`` without
+   ``cbg`` or ``cgr``), with no ``--solver-option``, was refused only once the model was built, as
+   "solver_options: btf without cbg or cgr", naming neither the profile nor its file; now before
+   the model is built, naming the profile and its file (the Python API names them too).
+2. The same with a ``--solver-option`` that completes the refusal (``ft`` beside a profile's
+   ``btf``/``cbg``) named only ``--solver-option``; now the profile too, and the fix's example stays
+   ``--solver-option cbg=``.
+3. ``ini`` naming a folder or ``/dev/null`` said "no such file", which is there; now "not a file".
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from optdist.cli import main
+from optdist.solve import solve
+
+from .conftest import requires_solver
+from .test_break40 import refused_in_an_empty_folder
+from .test_fix39 import MICRO
+from .test_left41 import BTF
+
+
+def _profile(tmp_path, options: str):
+    path = tmp_path / "glpk-btf.toml"
+    path.write_text(f'name = "glpk-btf"\nsolver = "glpk"\n\n[solver_options]\n{options}\n')
+    return path
+
+
+@requires_solver("glpk")
+def test_a_profiles_own_btf_without_its_update_names_the_profile_before_the_build(tmp_path, monkeypatch, capsys):
+    profile = _profile(tmp_path, 'btf = ""')
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    mine = f"the [solver_options] of solver profile glpk-btf ({profile})"
+    assert main(["solve", str(MICRO), "--solver", str(profile), "--formulation", "tight", "--out", "r.json"]) == 2
+    assert capsys.readouterr().err == (f"optdist solve: error: {mine}: btf without cbg or cgr: {BTF}, "
+                                       'e.g. cbg = "")\n')  # all it says: before the instance is read
+    assert list(work.iterdir()) == []
+    with pytest.raises(ValueError, match=f"^{re.escape(mine)}: btf without"):
+        solve(MICRO, formulation="tight", solver=str(profile))
+    assert main(["-q", "solve", str(MICRO), "--solver", str(profile), "--formulation", "tight",
+                 "--solver-option", "cgr="]) == 0  # the call completes it
+
+
+@requires_solver("glpk")
+def test_a_solver_option_refused_with_a_profiles_options_names_both(tmp_path, capsys):
+    profile = _profile(tmp_path, 'btf = ""\ncbg = ""')
+    assert main(["solve", str(MICRO), "--solver", str(profile), "--formulation", "tight",
+                 "--solver-option", "ft="]) == 2
+    assert capsys.readouterr().err == (
+        f"optdist solve: error: --solver-option with the [solver_options] of solver profile glpk-btf ({profile}): "
+        f"btf with ft: {BTF}, and remove ft, e.g. --solver-option cbg=)\n")
+
+
+@requires_solver("glpk")
+@pytest.mark.parametrize("where", [".", "/dev/null"])  # the folder it runs in
+def test_a_glpsol_basis_file_that_is_no_file_says_so(where, tmp_path, monkeypatch, capsys):
+    _key, _value, err = refused_in_an_empty_folder("glpk", f"ini={where}", tmp_path, monkeypatch, capsys)
+    assert err.startswith(f'optdist solve: error: --solver-option: ini = "{where}": not a file (glpsol\'s --ini ')
