@@ -8,6 +8,11 @@
    ``btf``/``cbg``) named only ``--solver-option``; now the profile too, and the fix's example stays
    ``--solver-option cbg=``.
 3. ``ini`` naming a folder or ``/dev/null`` said "no such file", which is there; now "not a file".
+4. A bench spec whose solvers axis names such a profile, the spec giving no raw options, was
+   accepted (``--dry-run``: "2 of 2 runs to do") and every run of it failed; now refused naming the
+   spec and the profile's file.
+5. A bench spec at ``threads = 4`` over a GLPK profile and ``glpk`` noted "solver glpk runs on one
+   thread" twice, once per name; now once.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import re
 
 import pytest
 
+from optdist.bench.spec import load_spec
 from optdist.cli import main
 from optdist.solve import solve
 
 from .conftest import requires_solver
 from .test_break40 import refused_in_an_empty_folder
 from .test_fix39 import MICRO
-from .test_left41 import BTF
+from .test_left41 import BTF, ONE_THREAD
 
 
 def _profile(tmp_path, options: str):
@@ -63,3 +69,25 @@ def test_a_solver_option_refused_with_a_profiles_options_names_both(tmp_path, ca
 def test_a_glpsol_basis_file_that_is_no_file_says_so(where, tmp_path, monkeypatch, capsys):
     _key, _value, err = refused_in_an_empty_folder("glpk", f"ini={where}", tmp_path, monkeypatch, capsys)
     assert err.startswith(f'optdist solve: error: --solver-option: ini = "{where}": not a file (glpsol\'s --ini ')
+
+
+@requires_solver("glpk")
+def test_a_bench_spec_over_a_profile_whose_own_options_glpsol_cannot_run_is_refused(tmp_path):
+    profile = _profile(tmp_path, 'btf = ""')
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
+                    f'solvers = ["glpk", "{profile}"]\nformulations = ["tight"]\n')
+    with pytest.raises(ValueError) as got:
+        load_spec(spec)
+    assert str(got.value) == (f"{spec}: the [solver_options] of solver profile glpk-btf ({profile}): btf without cbg "
+                              f'or cgr: {BTF}, e.g. cbg = "")')
+
+
+def test_a_bench_spec_notes_one_thread_once_for_a_glpk_profile_and_glpk(tmp_path, capsys):
+    profile = tmp_path / "glpk-cuts.toml"
+    profile.write_text('name = "glpk-cuts"\nsolver = "glpk"\n\n[solver_options]\ncuts = ""\n')
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
+                    f'solvers = ["glpk", "{profile}"]\nformulations = ["tight"]\nthreads = 4\n')
+    assert main(["bench", str(spec), "--dry-run"]) == 0
+    assert capsys.readouterr().err.count(ONE_THREAD) == 1

@@ -560,7 +560,9 @@ def _check_solver_options(doc: dict, where: str) -> None:
     would check them, but before the first (:meth:`optdist.solvers.base.Solver.check_raw_options`:
     before, e.g. HiGHS's ``mip_rel_gap`` given to CBC failed every CBC run of the sweep). Raises
     ValueError naming the spec, the field, the solver, the option and the fix (the solver's own
-    name, or optdist's generic option: ``mip_gap``)."""
+    name, or optdist's generic option: ``mip_gap``). A solver profile's own ``[solver_options]``
+    where the spec gives none are checked together too
+    (:meth:`~optdist.solvers.base.Solver.check_raw_together`: before, every run failed)."""
     from optdist.solvers import get_solver
 
     solver_methods, options = doc.get("solver_methods", ("milp",)), doc.get("options", {})
@@ -573,11 +575,19 @@ def _check_solver_options(doc: dict, where: str) -> None:
             fields.append(("options.solver_options", options.get("solver_options")))
         axis = doc.get("solvers") if method in solver_methods else None
         solvers = axis or [mine.get("solver") or (options.get("solver") if method in solver_methods else None)]
-        for field_name, raw in fields:
-            if not isinstance(raw, dict) or not raw:  # a wrong type: _check_method_options
+        given = [(field_name, raw) for field_name, raw in fields
+                 if isinstance(raw, dict) and raw]  # a wrong type: _check_method_options
+        for name in solvers:
+            if not given:  # a profile's own raw options, alone (a solver profile file's btf without cbg)
+                try:
+                    adapter = None if name is None else get_solver(str(name))
+                except (ValueError, OSError):  # no solver by that name: its runs' error, as before
+                    adapter = None
+                if adapter is not None:
+                    adapter.check_raw_together(adapter.solver_options, f"{where}: {adapter.raw_where(None)}")
                 continue
-            for name in solvers:
-                adapter = get_solver() if name is None else get_solver(str(name))
+            adapter = get_solver() if name is None else get_solver(str(name))
+            for field_name, raw in given:
                 said = f"{where}: {field_name} (solver {adapter.name})"
                 adapter.check_raw_together({**adapter.solver_options, **adapter.check_raw_options(raw, said)},
                                            adapter.raw_where(said))

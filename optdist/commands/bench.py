@@ -290,17 +290,19 @@ def _one_thread_solvers(runs, spec_file: Path) -> None:
     from optdist.solvers import Feature, get_solver
     from optdist.solvers.base import one_thread
 
+    asked: set[str] = set()  # the runs' solver names (a profile's and its adapter's: said once, by the adapter's)
     said: set[str] = set()
     for run in runs:
         name, threads = run.solver or run.options.get("solver"), run.options.get("threads")
-        if not isinstance(name, str) or not isinstance(threads, int) or threads <= 1 or name in said:
+        if not isinstance(name, str) or not isinstance(threads, int) or threads <= 1 or name in asked:
             continue
-        said.add(name)
+        asked.add(name)
         try:
             adapter = get_solver(name)
         except (ValueError, OSError):  # a method's own solver option: its runs say what is wrong
             continue
-        if not adapter.has(Feature.THREADS):
+        if not adapter.has(Feature.THREADS) and adapter.name not in said:
+            said.add(adapter.name)
             log.info("%s: %s", spec_file, one_thread(adapter.name, threads))
 
 
