@@ -13,10 +13,14 @@
    spec and the profile's file.
 5. A bench spec at ``threads = 4`` over a GLPK profile and ``glpk`` noted "solver glpk runs on one
    thread" twice, once per name; now once.
+6. ``optdist validate TABLE A.json B.json`` with two profile files of the table's network whose
+   layers differ checked the table against the first given alone: the same files in another order
+   said "ok" where this order said INVALID. Now the second profile file is INVALID, naming the first.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -25,8 +29,9 @@ from optdist.bench.spec import load_spec
 from optdist.cli import main
 from optdist.solve import solve
 
-from .conftest import requires_solver
+from .conftest import ROOT, requires_solver
 from .test_break40 import refused_in_an_empty_folder
+from .test_break41 import own_lenet
 from .test_fix39 import MICRO
 from .test_left41 import BTF, ONE_THREAD
 
@@ -91,3 +96,18 @@ def test_a_bench_spec_notes_one_thread_once_for_a_glpk_profile_and_glpk(tmp_path
                     f'solvers = ["glpk", "{profile}"]\nformulations = ["tight"]\nthreads = 4\n')
     assert main(["bench", str(spec), "--dry-run"]) == 0
     assert capsys.readouterr().err.count(ONE_THREAD) == 1
+
+
+def test_validate_refuses_a_second_profile_of_the_tables_network_with_other_layers(tmp_path, capsys):
+    prof, table, _ = own_lenet(tmp_path)  # its one row, fc1, fits the LeNet layers of "mynet"
+    other = json.loads((ROOT / "models" / "profiles" / "cifar.json").read_text())
+    other["cnn"] = "mynet"
+    prof2 = tmp_path / "mynet-v2.profile.json"
+    prof2.write_text(json.dumps(other))
+    assert main(["validate", str(table), str(prof), str(prof2)]) == 1
+    out = capsys.readouterr().out
+    assert (f'{prof2}: INVALID, 1 problem(s)\n  cnn: "mynet" is the network of {prof} too, given here before with '
+            'other layers: a privacy table of "mynet" is checked against that one\n      fix: give one profile file of '
+            '"mynet", or name this network otherwise ("cnn"; `optdist profile --name`)\n') in out, out
+    assert main(["validate", str(prof), str(prof2)]) == 0  # no table of it: two versions of a network are fine
+    capsys.readouterr()

@@ -282,17 +282,22 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from optdist.devices import DeviceCatalogError, device_catalog
     from optdist.instance import InstanceError, load_instance
-    from optdist.jsonfile import DocumentError
+    from optdist.jsonfile import DocumentError, Problem
     from optdist.privacy import PrivacyTableError, is_table_file, privacy_warnings, validate_table_file
     from optdist.profiles import ProfileFileError, available_cnns, is_profile_file, load_profile_file
 
     given = {}  # your networks' profile files given here, by name: a table of that network is checked against one
+    given_by = {}  # the file each came from
+    tabled = set()  # the networks of the tables given here
     for f in args.files:
         try:
             if is_profile_file(f):
                 prof = load_profile_file(f)
-                given.setdefault(prof.cnn, prof)
-        except (ProfileFileError, DocumentError, OSError):
+                if prof.cnn not in given:
+                    given[prof.cnn], given_by[prof.cnn] = prof, f
+            elif is_table_file(f):
+                tabled.add(json.loads(Path(f).read_text(encoding="utf-8")).get("cnn"))
+        except (ProfileFileError, DocumentError, OSError, ValueError, AttributeError):
             pass  # reported in its turn below
     bad = 0
     for f in args.files:
@@ -302,6 +307,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 raise DocumentError(str(f), [shape])
             if is_profile_file(f):
                 prof = load_profile_file(f)
+                first = given.get(prof.cnn, prof)
+                if prof.cnn in tabled and (first.layers, first.graph) != (prof.layers, prof.graph):  # checked against which?
+                    raise ProfileFileError(str(f), [Problem(
+                        "cnn", f"{text_of(prof.cnn)} is the network of {given_by[prof.cnn]} too, given here before "
+                        f"with other layers: a privacy table of {text_of(prof.cnn)} is checked against that one",
+                        f"give one profile file of {text_of(prof.cnn)}, or name this network otherwise "
+                        f"(\"cnn\"; `optdist profile --name`)")])
                 warnings = []
                 print(f"{f}: ok (profile {prof.cnn}, {prof.n_layers} layers, {prof.n_segments} segments, "
                       f"{prof.total_mults:,} multiplications"
