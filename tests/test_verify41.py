@@ -16,6 +16,9 @@
 6. ``optdist validate TABLE A.json B.json`` with two profile files of the table's network whose
    layers differ checked the table against the first given alone: the same files in another order
    said "ok" where this order said INVALID. Now the second profile file is INVALID, naming the first.
+7. ``optdist calibrate --module ... --name ""`` ran every attack (72 s here) and then failed with
+   pydantic's "1 validation error for PrivacyTable ... string_too_short", naming neither the flag
+   nor the fix; ``--name " "`` wrote "CNN- .json". Now refused before the attacks.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from optdist.solve import solve
 
 from .conftest import ROOT, requires_solver
 from .test_break40 import refused_in_an_empty_folder
-from .test_break41 import own_lenet
+from .test_break41 import BYON, own_lenet
 from .test_fix39 import MICRO
 from .test_left41 import BTF, ONE_THREAD
 
@@ -111,3 +114,16 @@ def test_validate_refuses_a_second_profile_of_the_tables_network_with_other_laye
             '"mynet", or name this network otherwise ("cnn"; `optdist profile --name`)\n') in out, out
     assert main(["validate", str(prof), str(prof2)]) == 0  # no table of it: two versions of a network are fine
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("name", ["", " "])
+def test_calibrate_with_an_empty_table_name_is_refused_before_the_attacks(name, tmp_path, capsys):
+    pytest.importorskip("torch")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["calibrate", "--module", f"{BYON / 'mynets.py'}:lenet_32_64", "--input", "1,28,28", "--data",
+                 "natural", "--layers", "0", "--maps", "1", "--name", name, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.endswith(
+        f'optdist calibrate: error: --name "{name}" is empty: the table and the files calibrate writes take it '
+        "(fix: give a name, e.g. --name calibrated)\n")
+    assert list(out.iterdir()) == []

@@ -240,8 +240,12 @@ def calibrate(args: argparse.Namespace) -> int:
 
     def refuse_replacing(cnn: str) -> None:
         """Before the attacks, once the network's name is known: names its files cannot take (a network or
-        table name with / or \\, or . or ..: "a/b" wrote OUT/a/b-calibrated.json), the files it would replace."""
+        table name with / or \\, or . or ..: "a/b" wrote OUT/a/b-calibrated.json; an empty one, which the
+        table refused once the attacks had run), the files it would replace."""
         for name, what in ((cnn, "network name (CNN, or the \"cnn\" of the --profile file)"), (args.name, "--name")):
+            if not name.strip():
+                raise ValueError(f"{what} {text_of(name)} is empty: the table and the files calibrate writes take it "
+                                 f"(fix: give a name, e.g. {'--name calibrated' if what == '--name' else 'mynet'})")
             if "/" in name or "\\" in name or name.strip() in (".", ".."):
                 example = "-".join(p for p in name.replace("\\", "/").split("/") if p.strip(". ")) or "mynet"
                 raise ValueError(f"{what} {text_of(name)} is no file name: the files calibrate writes take it "
