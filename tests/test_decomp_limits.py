@@ -102,8 +102,9 @@ def test_a_coupled_solve_stopped_by_the_clock_says_time_limit() -> None:
             assert res.wall_time < limit, why
             assert branching.get("ended") in ("searched", "node limit", "pricing failed") or coupled.get(
                 "pricing_stopped"), why
-        else:
-            assert branching.get("ended") == "deadline" or res.wall_time >= 0.8 * limit, why
+        else:  # the clock: the search's deadline, or rounds it stopped before the search (no round fits the
+            # ROUND_MIN_S left: 2.06 s of a 3 s limit, verify41), or what followed the search ran to the limit
+            assert branching.get("ended") in ("deadline", None) or res.wall_time >= 0.8 * limit, why
 
 
 def test_a_warm_start_method_gets_a_share_of_the_limit() -> None:
