@@ -83,7 +83,7 @@ def test_a_bench_spec_at_four_threads_says_glpk_runs_on_one(tmp_path, capsys):
 @requires_solver("glpk")
 @pytest.mark.parametrize(("options", "said", "remove"), [
     ("btf=", "without cbg or cgr", ""),  # glpsol aborted: SIGABRT, no result
-    ("btf= cbg= ft=", "with ft", ", and remove ft"),  # --ft after --cbg: the same abort
+    ("btf= ft=", "with ft", ", and remove ft"),  # --ft after --btf: the same abort
 ])
 def test_glpsol_btf_without_its_update_is_refused_before_glpsol_runs(options, said, remove, tmp_path, monkeypatch,
                                                                      capsys):

@@ -5,8 +5,8 @@
    "solver_options: btf without cbg or cgr", naming neither the profile nor its file; now before
    the model is built, naming the profile and its file (the Python API names them too).
 2. The same with a ``--solver-option`` that completes the refusal (``ft`` beside a profile's
-   ``btf``/``cbg``) named only ``--solver-option``; now the profile too, and the fix's example stays
-   ``--solver-option cbg=``.
+   ``btf``/``cbg``) named only ``--solver-option``, and its fix said "give cbg or cgr with btf, and
+   remove ft, e.g. --solver-option cbg=", cbg given; now the profile too, and the fix "remove ft".
 3. ``ini`` naming a folder or ``/dev/null`` said "no such file", which is there; now "not a file".
 4. A bench spec whose solvers axis names such a profile, the spec giving no raw options, was
    accepted (``--dry-run``: "2 of 2 runs to do") and every run of it failed; now refused naming the
@@ -69,7 +69,7 @@ def test_a_solver_option_refused_with_a_profiles_options_names_both(tmp_path, ca
                  "--solver-option", "ft="]) == 2
     assert capsys.readouterr().err == (
         f"optdist solve: error: --solver-option with the [solver_options] of solver profile glpk-btf ({profile}): "
-        f"btf with ft: {BTF}, and remove ft, e.g. --solver-option cbg=)\n")
+        f"btf with ft: {BTF.rsplit(' (fix: ', 1)[0]} (fix: remove ft)\n")  # cbg is given: not "give cbg"
 
 
 @requires_solver("glpk")

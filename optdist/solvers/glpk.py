@@ -175,10 +175,12 @@ class Glpk(LegacySolver):
         SIGABRT, no result). Raises ValueError naming what is missing and the fix."""
         if "btf" in options and ("ft" in options or not set(BTF_UPDATES) & options.keys()):
             said = "with ft" if "ft" in options else "without cbg or cgr"
+            fix = ("remove ft" if set(BTF_UPDATES) & options.keys() else  # cbg given too: not "give cbg"
+                   f"give cbg or cgr with btf{', and remove ft' if 'ft' in options else ''}, "
+                   f"{raw_example(where, 'cbg', '')}")
             raise ValueError(f"{where}: btf {said}: glpsol's --btf (block triangular LU-factorization) takes only "
                              "the Schur-complement updates --cbg or --cgr, not --ft (its default update), and "
-                             "glpsol aborts on it (fix: give cbg or cgr with btf"
-                             f"{', and remove ft' if 'ft' in options else ''}, {raw_example(where, 'cbg', '')})")
+                             f"glpsol aborts on it (fix: {fix})")
 
     @staticmethod
     def example_value(native: str) -> Any:
