@@ -63,6 +63,17 @@ def test_a_profiles_own_btf_without_its_update_names_the_profile_before_the_buil
 
 
 @requires_solver("glpk")
+def test_the_apis_solver_options_refused_with_a_profiles_options_name_both(tmp_path):
+    """``optdist.solve(solver=PROFILE, solver_options=...)`` merges the call's options into the
+    profile's: a refusal names both, not the profile's alone."""
+    profile = tmp_path / "glpk-cuts.toml"
+    profile.write_text('name = "glpk-cuts"\nsolver = "glpk"\n\n[solver_options]\ncuts = ""\n')
+    mine = f"solver_options with the [solver_options] of solver profile glpk-cuts ({profile})"
+    with pytest.raises(ValueError, match=f"^{re.escape(mine)}: btf without cbg or cgr: "):
+        solve(MICRO, formulation="tight", solver=str(profile), solver_options={"btf": ""})
+
+
+@requires_solver("glpk")
 def test_a_solver_option_refused_with_a_profiles_options_names_both(tmp_path, capsys):
     profile = _profile(tmp_path, 'btf = ""\ncbg = ""')
     assert main(["solve", str(MICRO), "--solver", str(profile), "--formulation", "tight",

@@ -769,14 +769,18 @@ class Solver(ABC):
         the options and the fix."""
 
     def raw_where(self, where: str | None) -> str:
-        """``where`` (the call's raw options: ``--solver-option``; None: the call gives none) for
+        """``where`` (the call's raw options: ``--solver-option``; None: the call gives none, or they
+        were merged into :attr:`solver_options`, as ``optdist.solve(solver_options=...)`` does) for
         :meth:`check_raw_together`, with the solver profile file whose ``[solver_options]`` take part
         (:attr:`profile`; before, a profile's ``btf`` alone said only "solver_options")."""
         prof = self.profile
         own = (f"the [solver_options] of solver profile {prof.name} ({prof.path})"
                if prof is not None and prof.solver_options else None)
+        if where is None and (own is None or set(self.solver_options) - {self.native_name(k)
+                                                                          for k in prof.solver_options}):
+            where = "solver_options"  # not the profile's alone
         if where is None:
-            return own or "solver_options"
+            return own
         return f"{where} with {own}" if own else where
 
     def raw_failure(self, raw: Mapping[str, Any], error: BaseException) -> ValueError:
