@@ -24,7 +24,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and IDEs; at run time: __getattr_
     from optdist.instance import Instance, InstanceError, load_instance
     from optdist.result import SolveResult, Termination
     from optdist.solve import METHODS, solve
-    from optdist.tracing import profile_module
+    from optdist.tracing import profile_module  # noqa: F401 (public, not in __all__: star-imports would load torch)
 
 __all__ = [
     "Assignment",
