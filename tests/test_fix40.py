@@ -49,13 +49,19 @@ def test_a_missing_instance_names_the_file_and_the_fix(scratch, tmp_path, capsys
     assert not out.exists()
 
 
-def spec_with_solver_options(tmp_path, solver: str, options: str):
-    """A bench spec ``tmp_path/s.toml`` running the MILP on :data:`MICRO` with ``solver`` and the
-    TOML lines ``options`` under ``[options.solver_options]``."""
+def micro_spec(tmp_path, solvers: list[str], lines: str = ""):
+    """A bench spec ``tmp_path/s.toml`` running the MILP on :data:`MICRO` with ``solvers`` (names or
+    profile files), then the TOML ``lines``."""
     spec = tmp_path / "s.toml"
+    names = ", ".join(f'"{x}"' for x in solvers)
     spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
-                    f'solvers = ["{solver}"]\n\n[options.solver_options]\n{options}\n')
+                    f"solvers = [{names}]\n{lines}")
     return spec
+
+
+def spec_with_solver_options(tmp_path, solver: str, options: str):
+    """:func:`micro_spec` with ``solver`` and the TOML lines ``options`` under ``[options.solver_options]``."""
+    return micro_spec(tmp_path, [solver], f"\n[options.solver_options]\n{options}\n")
 
 
 @requires_solver("cbc")

@@ -19,7 +19,7 @@ from optdist.solvers import base
 from .conftest import requires_solver
 from .test_break40 import refused_in_an_empty_folder
 from .test_fix39 import MICRO
-from .test_fix40 import spec_with_solver_options
+from .test_fix40 import micro_spec, spec_with_solver_options
 
 ONE_THREAD = "solver glpk runs on one thread whatever threads says (4 asked: it has no parallel search)"
 BTF = ("glpsol's --btf (block triangular LU-factorization) takes only the Schur-complement updates --cbg or --cgr, "
@@ -72,9 +72,7 @@ def test_a_glpk_profile_at_four_threads_says_so(tmp_path, capsys, noted_afresh):
 
 def test_a_bench_spec_at_four_threads_says_glpk_runs_on_one(tmp_path, capsys):
     """Said once where the sweep starts (each run's own note goes to its log), for GLPK, not HiGHS."""
-    spec = tmp_path / "s.toml"
-    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
-                    'solvers = ["glpk", "highs"]\nformulations = ["tight", "compact"]\nthreads = 4\n')
+    spec = micro_spec(tmp_path, ["glpk", "highs"], 'formulations = ["tight", "compact"]\nthreads = 4\n')
     assert main(["bench", str(spec), "--dry-run"]) == 0
     err = capsys.readouterr().err
     assert err.count(f"optdist: {spec}: {ONE_THREAD}\n") == 1 and "highs" not in err

@@ -36,6 +36,7 @@ from .conftest import ROOT, requires_solver
 from .test_break40 import refused_in_an_empty_folder
 from .test_break41 import BYON, own_lenet
 from .test_fix39 import MICRO
+from .test_fix40 import micro_spec
 from .test_left41 import BTF, ONE_THREAD
 
 
@@ -93,9 +94,7 @@ def test_a_glpsol_basis_file_that_is_no_file_says_so(where, tmp_path, monkeypatc
 @requires_solver("glpk")
 def test_a_bench_spec_over_a_profile_whose_own_options_glpsol_cannot_run_is_refused(tmp_path):
     profile = _profile(tmp_path, 'btf = ""')
-    spec = tmp_path / "s.toml"
-    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
-                    f'solvers = ["glpk", "{profile}"]\nformulations = ["tight"]\n')
+    spec = micro_spec(tmp_path, ["glpk", str(profile)], 'formulations = ["tight"]\n')
     with pytest.raises(ValueError) as got:
         load_spec(spec)
     assert str(got.value) == (f"{spec}: the [solver_options] of solver profile glpk-btf ({profile}): btf without cbg "
@@ -105,9 +104,7 @@ def test_a_bench_spec_over_a_profile_whose_own_options_glpsol_cannot_run_is_refu
 def test_a_bench_spec_notes_one_thread_once_for_a_glpk_profile_and_glpk(tmp_path, capsys):
     profile = tmp_path / "glpk-cuts.toml"
     profile.write_text('name = "glpk-cuts"\nsolver = "glpk"\n\n[solver_options]\ncuts = ""\n')
-    spec = tmp_path / "s.toml"
-    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
-                    f'solvers = ["glpk", "{profile}"]\nformulations = ["tight"]\nthreads = 4\n')
+    spec = micro_spec(tmp_path, ["glpk", str(profile)], 'formulations = ["tight"]\nthreads = 4\n')
     assert main(["bench", str(spec), "--dry-run"]) == 0
     assert capsys.readouterr().err.count(ONE_THREAD) == 1
 

@@ -62,6 +62,8 @@ with new prices: change the objective and solve again (a persistent solver such 
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -393,9 +395,6 @@ def speed_cuts(b: BuiltModel, max_points: int = 16) -> dict[tuple[int, int], lis
     sections 5-7). Empty for layers with a zero-time segment somewhere (no finite bound); a
     tangent with a coefficient above :data:`CUT_COEF_MAX` is left out.
     """
-    import itertools
-    import math
-
     d = b.data
     out: dict[tuple[int, int], list[tuple[float, float]]] = {}
     if "transfers" in d.relax:
@@ -526,9 +525,6 @@ def group_count_cuts(b: BuiltModel, curves: dict | None = None
     :data:`GROUP_CLASSES_MAX` classes, :data:`GROUP_STATES_MAX` states or :data:`GROUP_PLANES_MAX`
     candidate planes.
     """
-    import itertools
-    import math
-
     d = b.data
     curves = stage_curves(b) if curves is None else curves
     out: dict = {}
@@ -609,8 +605,6 @@ def class_load_cuts(b: BuiltModel, curves: dict | None = None
     owner counts (LP 0.129763 there). None for a layer with one class (its ``N = P_k``: the
     owner-count cuts) or whose class has more than :data:`GROUP_PLANES_MAX` candidate planes.
     """
-    import math
-
     d = b.data
     curves = stage_curves(b) if curves is None else curves
     out: list[tuple[int, int, list[int], float, float, float]] = []
@@ -681,8 +675,6 @@ def _lower_hull_planes(Q: np.ndarray, V: np.ndarray, chunk: int = 4096) -> list[
     (n, D) counts, ``V``: (n,) values): planes ``alpha - beta . q`` through ``D + 1`` affinely
     independent points that no point lies below (``alpha`` then set to ``min_p V[p] + beta . Q[p]``,
     so that every point satisfies ``alpha - beta . Q[p] <= V[p]`` exactly in floating point)."""
-    import itertools
-
     n, D = Q.shape
     combos = np.array(list(itertools.combinations(range(n), D + 1)), dtype=np.int64).reshape(-1, D + 1)
     out: dict[tuple, tuple[float, np.ndarray]] = {}
