@@ -17,7 +17,7 @@ from optdist.cli import main
 from optdist.jsonfile import json_text
 from optdist.solvers import ADAPTERS
 
-from .conftest import ROOT, requires_solver
+from .conftest import ROOT, refused, requires_solver
 from .test_fix39 import MICRO
 from .test_fix40 import spec_with_solver_options
 from .test_dual34 import tb  # noqa: F401 - the fixture: trajectory_bound.py as a module
@@ -145,9 +145,9 @@ def test_a_nameless_raw_option_in_a_bench_spec_says_the_fix(tmp_path):
 def test_from_scratch_echoes_a_bad_limit_as_typed(flag, text, problem, example, scratch, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "x.json"
     inst = ROOT / "instances" / "coupled" / "cifar-6x5-nexus-rpi3.json"
-    assert scratch.main([str(inst), "--out", str(out), flag, text]) == 2
-    assert capsys.readouterr().err == (f"from_scratch.py: error: {flag} {text} {problem} (fix: give a finite number "
-                                       f"of seconds > 0, e.g. {flag} {example})\n")
+    assert refused(scratch.main, capsys, str(inst), "--out", str(out), flag, text) == (
+        f"from_scratch.py: error: {flag} {text} {problem} (fix: give a finite number of seconds > 0, e.g. {flag} "
+        f"{example})\n")
     assert not out.exists()
 
 
@@ -172,5 +172,4 @@ def test_a_true_false_highs_option_named_file_is_taken():
 ])
 def test_trajectory_bound_checks_its_flags_before_any_work(extra, said, tb, capsys):  # noqa: F811
     prices = ROOT / "benchmarks" / "scale" / "pricing_prices" / "cifar-6x5-nexus-rpi3.json"
-    assert tb.main([str(prices), "--only", "0", *extra]) == 2
-    assert capsys.readouterr().err == f"trajectory_bound.py: error: {said}\n"
+    assert refused(tb.main, capsys, str(prices), "--only", "0", *extra) == f"trajectory_bound.py: error: {said}\n"

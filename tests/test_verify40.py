@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ROOT, load_script
+from .conftest import ROOT, load_script, refused
 
 
 @pytest.mark.slow
@@ -32,5 +32,4 @@ def test_pricing_probe_echoes_a_bad_number_as_typed(capsys, argv, said):
     fix, exit 2 before anything runs."""
     probe = load_script("benchmarks/scale/pricing_probe.py")
     prices = ROOT / "benchmarks" / "scale" / "pricing_prices" / "cifar-6x5-nexus-rpi3.json"
-    assert probe.main(["time", str(prices), "--only", "0", *argv]) == 2
-    assert capsys.readouterr().err == f"pricing_probe.py time: error: {said}\n"
+    assert refused(probe.main, capsys, "time", str(prices), "--only", "0", *argv) == f"pricing_probe.py time: error: {said}\n"

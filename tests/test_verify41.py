@@ -40,9 +40,10 @@ from .test_fix40 import micro_spec
 from .test_left41 import BTF, ONE_THREAD
 
 
-def _profile(tmp_path, options: str):
-    path = tmp_path / "glpk-btf.toml"
-    path.write_text(f'name = "glpk-btf"\nsolver = "glpk"\n\n[solver_options]\n{options}\n')
+def _profile(tmp_path, options: str, name: str = "glpk-btf"):
+    """A GLPK solver profile ``tmp_path/NAME.toml`` with the TOML lines ``options`` as its ``[solver_options]``."""
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'name = "{name}"\nsolver = "glpk"\n\n[solver_options]\n{options}\n')
     return path
 
 
@@ -67,8 +68,7 @@ def test_a_profiles_own_btf_without_its_update_names_the_profile_before_the_buil
 def test_the_apis_solver_options_refused_with_a_profiles_options_name_both(tmp_path):
     """``optdist.solve(solver=PROFILE, solver_options=...)`` merges the call's options into the
     profile's: a refusal names both, not the profile's alone."""
-    profile = tmp_path / "glpk-cuts.toml"
-    profile.write_text('name = "glpk-cuts"\nsolver = "glpk"\n\n[solver_options]\ncuts = ""\n')
+    profile = _profile(tmp_path, 'cuts = ""', "glpk-cuts")
     mine = f"solver_options with the [solver_options] of solver profile glpk-cuts ({profile})"
     with pytest.raises(ValueError, match=f"^{re.escape(mine)}: btf without cbg or cgr: "):
         solve(MICRO, formulation="tight", solver=str(profile), solver_options={"btf": ""})
@@ -102,8 +102,7 @@ def test_a_bench_spec_over_a_profile_whose_own_options_glpsol_cannot_run_is_refu
 
 
 def test_a_bench_spec_notes_one_thread_once_for_a_glpk_profile_and_glpk(tmp_path, capsys):
-    profile = tmp_path / "glpk-cuts.toml"
-    profile.write_text('name = "glpk-cuts"\nsolver = "glpk"\n\n[solver_options]\ncuts = ""\n')
+    profile = _profile(tmp_path, 'cuts = ""', "glpk-cuts")
     spec = micro_spec(tmp_path, ["glpk", str(profile)], 'formulations = ["tight"]\nthreads = 4\n')
     assert main(["bench", str(spec), "--dry-run"]) == 0
     assert capsys.readouterr().err.count(ONE_THREAD) == 1

@@ -602,7 +602,7 @@ def class_load_cuts(b: BuiltModel, curves: dict | None = None
     rest; here the segments the class holds per owner and those left to the others price it
     (``cifar-6x5-nexus-rpi3`` at saved solve 2's prices: LP 0.129714 -> 0.131431 s,
     ``benchmarks/scale/README.md``). Without the others' term the hull is about that of the
-    owner counts (LP 0.129763 there). None for a layer with one class (its ``N = P_k``: the
+    owner counts (the LP barely moves). None for a layer with one class (its ``N = P_k``: the
     owner-count cuts) or whose class has more than :data:`GROUP_PLANES_MAX` candidate planes.
     """
     d = b.data
