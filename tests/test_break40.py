@@ -169,7 +169,10 @@ def test_a_true_false_highs_option_named_file_is_taken():
     (["--time-limit", "0.1", "--column-out", "/nonexistent/x.json"],
      "--column-out /nonexistent/x.json: the folder /nonexistent does not exist (fix: create it first, mkdir -p "
      "/nonexistent, or give a path in an existing folder)"),
+    # was: nothing run, exit 0, not a word (review of the session's diff)
+    (["--only", "9", "-1"], "--only 9 -1: PRICES holds 4 saved solves (fix: give indices 0..3)"),
 ])
 def test_trajectory_bound_checks_its_flags_before_any_work(extra, said, tb, capsys):  # noqa: F811
     prices = ROOT / "benchmarks" / "scale" / "pricing_prices" / "cifar-6x5-nexus-rpi3.json"
+    said = said.replace("PRICES", str(prices))  # the file as given
     assert refused(tb.main, capsys, str(prices), "--only", "0", *extra) == f"trajectory_bound.py: error: {said}\n"

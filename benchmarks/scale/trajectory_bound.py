@@ -87,7 +87,7 @@ import scipy.sparse as sp
 
 from optdist.cli import FlagError, number_flag
 from optdist.instance import Instance, load_instance
-from optdist.io import OutputPathError, check_output_file
+from optdist.io import OutputPathError, atomic_write_json, check_output_file
 from optdist.milp.decomposition.bounds import capacity_matrix
 from optdist.solvers.base import MIN_SOLVER_S, deadline_left
 from optdist.solvers.highs import run_stoppable
@@ -594,6 +594,12 @@ def _run(args: argparse.Namespace) -> int:
     with open(args.file) as f:
         data = json.load(f)
     inst = load_instance(data["instance"])
+    n = len(data["solves"])
+    bad = [q for q in args.only or [] if not 0 <= q < n]
+    if bad:  # before: nothing run, exit 0, not a word
+        print(f"trajectory_bound.py: error: --only {' '.join(map(str, bad))}: {args.file} holds {n} saved solves "
+              f"(fix: give indices 0..{n - 1})", file=sys.stderr)
+        return 2
     caps = np.nan_to_num(capacity_matrix(inst), posinf=0.0)
     for q, sv in enumerate(data["solves"]):
         if args.only is not None and q not in args.only:
@@ -623,9 +629,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  a real placement from its best point: priced value {value:.6f}; "
                   f"L(pi) can be at most {part + inst.n_requests * value:.6f} at these prices", flush=True)
             if args.column_out:
-                with open(args.column_out, "w") as fh:
-                    json.dump({"prices": args.file, "solve": q, "r": sv["r"], "priced_value": value,
-                               "owners": [a.tolist() for a in own]}, fh)
+                atomic_write_json(args.column_out, {"prices": args.file, "solve": q, "r": sv["r"],
+                                                    "priced_value": value, "owners": [a.tolist() for a in own]},
+                                  indent=None)
     return 0
 
 
