@@ -839,7 +839,8 @@ class Solver(ABC):
         self.require()
         opts = self.settings(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
         raw = {**self.solver_options, **self.check_raw_options(solver_options or {})}  # each under its full name
-        self.check_raw_together(raw, self.raw_where("solver_options" if solver_options else None))
+        if raw:  # (a combination needs options: most solves, the pricing's among them, have none)
+            self.check_raw_together(raw, self.raw_where("solver_options" if solver_options else None))
         self._stop_requested = False
         if stop_requested():  # a multi-solve method was interrupted: start nothing new
             return SolverOutcome(Termination.INTERRUPTED, "not started: stopped by a signal")
