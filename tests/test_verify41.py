@@ -134,3 +134,16 @@ def test_calibrate_with_an_empty_table_name_is_refused_before_the_attacks(name, 
         f'optdist calibrate: error: --name "{name}" is empty: the table and the files calibrate writes take it '
         "(fix: give a name, e.g. --name calibrated)\n")
     assert list(out.iterdir()) == []
+
+
+def test_validate_names_a_table_whose_cnn_is_no_text(tmp_path, capsys):
+    """A table whose ``"cnn"`` is a list (the privacy fuzz test's case): validate's scan for the
+    networks of the tables given raised "unhashable type: 'list'", an internal error (exit 3); now
+    the table's own check names the field (exit 1)."""
+    doc = {"format": "optdist-privacy-table/1", "cnn": [], "name": "fuzz", "ssim_decimals": None,
+           "rows": [{"tensor": "conv1", "maps": 8, "cells": {}, "full_map_ssim": 0.0}]}
+    table = tmp_path / "t.json"
+    table.write_text(json.dumps(doc))
+    assert main(["validate", str(table)]) == 1
+    err = capsys.readouterr()
+    assert "internal error" not in err.err and f"{table}" in err.out + err.err and "cnn" in err.out + err.err

@@ -296,7 +296,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 if prof.cnn not in given:
                     given[prof.cnn], given_by[prof.cnn] = prof, f
             elif is_table_file(f):
-                tabled.add(json.loads(Path(f).read_text(encoding="utf-8")).get("cnn"))
+                cnn = json.loads(Path(f).read_text(encoding="utf-8")).get("cnn")
+                if isinstance(cnn, str):  # another type: the table's own check says so below
+                    tabled.add(cnn)
         except (ProfileFileError, DocumentError, OSError, ValueError, AttributeError):
             pass  # reported in its turn below
     bad = 0
