@@ -29,9 +29,9 @@ BTF = ("glpsol's --btf (block triangular LU-factorization) takes only the Schur-
 @pytest.fixture
 def noted_afresh():
     """The one-thread note is said once a process: said again in each test."""
-    base._note_one_thread.cache_clear()
+    base._note_once.cache_clear()
     yield
-    base._note_one_thread.cache_clear()
+    base._note_once.cache_clear()
 
 
 @requires_solver("glpk")
@@ -44,7 +44,7 @@ def test_glpk_at_four_threads_says_it_runs_on_one(tmp_path, capsys, noted_afresh
     assert capsys.readouterr().err.count(f"optdist: {ONE_THREAD}\n") == 1
     doc = json.loads(out.read_text())
     assert doc["options"]["threads"] == 4 and doc["extra"]["threads_unused"] == ONE_THREAD
-    base._note_one_thread.cache_clear()
+    base._note_once.cache_clear()
     assert main(["-q", *solve, "--solver", "glpk"]) == 0
     assert "thread" not in capsys.readouterr().err
     assert main([*solve, "--solver", "highs", "--out", str(tmp_path / "highs.json")]) == 0

@@ -188,11 +188,20 @@ def one_thread(solver: str, threads: int) -> str:
     return f"solver {solver} runs on one thread whatever threads says ({threads} asked: it has no parallel search)"
 
 
+def no_seed(solver: str, seed: int) -> str:
+    """What a solve by ``solver``, an adapter without :attr:`Feature.SEED` (GLPK), does with
+    ``seed`` (``--seed``, a bench spec's ``seeds``, a solver profile's ``seed``): "solver glpk takes
+    no seed (seed 3 given: its search makes no random choice to seed)". Before, GLPK passed it on as
+    glpsol's ``--seed``, which seeds only a MathProg model's random numbers, not the MIP search: runs
+    compared across seeds were one run."""
+    return f"solver {solver} takes no seed (seed {seed} given: its search makes no random choice to seed)"
+
+
 @functools.cache
-def _note_one_thread(solver: str, threads: int) -> None:
-    """Note :func:`one_thread` on stderr, once a process for each ``solver`` and ``threads`` (a
+def _note_once(text: str) -> None:
+    """Note ``text`` (:func:`one_thread`, :func:`no_seed`) on stderr, once a process (a
     decomposition solves many models; ``-q`` hides it, as every note)."""
-    log.info("%s", one_thread(solver, threads))
+    log.info("%s", text)
 
 
 def check_solver_options(options: Mapping[str, Any], where: str = "solver_options",
@@ -831,7 +840,9 @@ class Solver(ABC):
         :attr:`Termination.INTERRUPTED` with the incumbent and bound it had.
         A user interrupt the solver catches itself (SCIP handles SIGINT) is INTERRUPTED too.
         ``threads`` > 1 for an adapter without :attr:`Feature.THREADS` runs on one thread:
-        ``extra["threads_unused"]`` and a note on stderr, once, say so (:func:`one_thread`).
+        ``extra["threads_unused"]`` and a note on stderr, once, say so (:func:`one_thread`);
+        ``seed`` for an adapter without :attr:`Feature.SEED` seeds nothing: ``extra["seed_unused"]``
+        and a note, once (:func:`no_seed`).
         An outcome ``error`` is recorded for the enclosing :func:`solver_failures` blocks.
         Raises ValueError for out-of-range options or raw options the solver refuses
         (:meth:`check_raw_options`, :meth:`check_raw_together`), :class:`SolverUnavailable` if not installed.
@@ -860,11 +871,16 @@ class Solver(ABC):
         threads = opts.get("threads", 1)
         unused = threads > 1 and not self.has(Feature.THREADS)
         if unused:
-            _note_one_thread(self.name, threads)
+            _note_once(one_thread(self.name, threads))
+        unseeded = "seed" in opts and not self.has(Feature.SEED)
+        if unseeded:
+            _note_once(no_seed(self.name, opts["seed"]))
         with stop_on_signals(self._on_signal) as got:
             out = self._solve_checked(model, opts, warm_start and self.has(Feature.WARM_START), tee, raw)
         if unused:
             out.extra["threads_unused"] = one_thread(self.name, threads)
+        if unseeded:
+            out.extra["seed_unused"] = no_seed(self.name, opts["seed"])
         out.wall_time = time.perf_counter() - start
         self._check_overrun(out, opts.get("time_limit"))
         if out.termination is Termination.INTERRUPTED and not got and _depth > 0:

@@ -1,8 +1,10 @@
 """GLPK through Pyomo's legacy ``glpk`` shell interface (``glpsol``).
 
 Typical raw options: ``cuts = ""`` (all cuts), ``pcost = ""`` (pseudo-cost branching).
-No threads (a solve asked for more than one says so once, :func:`~optdist.solvers.base.one_thread`)
-and no MIP start; at a time limit ``glpsol`` reports the incumbent as 'feasible'.
+No threads (a solve asked for more than one says so once, :func:`~optdist.solvers.base.one_thread`),
+no seed (glpsol's ``--seed`` seeds MathProg models only; a seed given is said once,
+:func:`~optdist.solvers.base.no_seed`) and no MIP start; at a time limit ``glpsol`` reports the
+incumbent as 'feasible'.
 """
 
 from __future__ import annotations
@@ -49,9 +51,16 @@ WHOLE_RAW: dict[str, tuple[int, str, int]] = {"tmlim": (1, "seconds", 60), "meml
 #: glpsol's options that are no setting of its solve, each with what it does instead: optdist's run
 #: gives glpsol the model and reads back the solution it writes (before, ``wlp=x.lp`` and ``log=l.txt``
 #: wrote those files, ``check=`` failed on a missing file, ``max=`` reported 'unbounded', ``read=FILE``
-#: read a solution instead of solving, ``nomip=`` an invalid placement, ``help=`` no result)
+#: read a solution instead of solving, ``nomip=`` an invalid placement, ``help=`` no result; an input
+#: format, ``mps=`` or ``math=``, was overridden unsaid by the ``--cpxlp FILE`` Pyomo passes after the raw
+#: options, and ``seed=`` seeded nothing of the search). ``cpxlp`` and ``wcpxlp``, glpsol's unlisted names
+#: of ``lp`` and ``wlp``, are refused so too, not as unknown.
 NOT_SETTINGS: dict[str, str] = {
-    **dict.fromkeys(("output", "write", "ranges", "wmps", "wfreemps", "wlp", "wglp", "wcnf", "log"), "writes a file"),
+    **dict.fromkeys(("output", "write", "ranges", "wmps", "wfreemps", "wlp", "wcpxlp", "wglp", "wcnf", "log"),
+                    "writes a file"),
+    **dict.fromkeys(("mps", "freemps", "lp", "cpxlp", "glp", "math", "mincost", "maxflow", "cnf"),
+                    "sets the format of the input file (optdist's model is given as a CPLEX LP file, by the "
+                    "--cpxlp FILE that Pyomo passes after the raw options, which overrides it)"),
     "read": "reads a solution from a file instead of solving",
     "check": "checks the input and solves nothing",
     **dict.fromkeys(("min", "max"), "sets the objective's sense (optdist's models minimise)"),
@@ -61,7 +70,7 @@ NOT_SETTINGS: dict[str, str] = {
     "hide": "drops the names from the solution, by which optdist reads it",
     "model": "reads a MathProg model from a file, a second problem beside optdist's (glpsol: 'Only one input "
              "problem file allowed')",
-    **dict.fromkeys(("data", "display"), "applies to a MathProg model (--math) only, not to optdist's model"),
+    **dict.fromkeys(("data", "display", "seed"), "applies to a MathProg model (--math) only, not to optdist's model"),
     **dict.fromkeys(("help", "version"), "prints and exits without solving"),
 }
 #: glpsol's updates of a factorization (``--ft`` its default, for ``--luf`` only): ``--btf`` takes
@@ -102,12 +111,14 @@ class Glpk(LegacySolver):
 
     name = "glpk"
     pyomo_name = "glpk"
-    features = frozenset({Feature.SEED, Feature.BOUND})
+    #: no :attr:`Feature.SEED`: glpsol's ``--seed`` seeds only a MathProg model's random numbers, not
+    #: the MIP search, which makes no random choice (a seed given is noted, :func:`~optdist.solvers.base.no_seed`)
+    features = frozenset({Feature.BOUND})
     #: GLPK 5 claims false optima (break34a's penalty-max.json, per-map: optimal 8.90312624e-05 s,
     #: a greedy placement scores 7.90026909e-05 s): its bounds are checked
     checks_bound = True
     install_hint = "apt-get install glpk-utils   (or conda install -c conda-forge glpk); needs `glpsol` on PATH"
-    option_names: ClassVar[dict[str, str]] = {"time_limit": "tmlim", "mip_gap": "mipgap", "seed": "seed"}
+    option_names: ClassVar[dict[str, str]] = {"time_limit": "tmlim", "mip_gap": "mipgap"}
 
     def _check_value(self, key: str, native: str, value: Any, where: str) -> Any:
         """An option of :data:`WHOLE_RAW` (``tmlim``, glpsol's name for ``time_limit``, among them:
@@ -137,8 +148,8 @@ class Glpk(LegacySolver):
         option under another name (:func:`~optdist.options.unknown_option_fix`). A switch
         (:func:`glpsol_arguments`) takes no value (before, ``pcost = "bar"`` ran glpsol, which read
         ``bar`` as a second input file and failed), an option with an argument needs one; options
-        that are no setting of the solve (:data:`NOT_SETTINGS`: files written, another problem
-        solved, a MathProg model's files) are refused (``btf`` without ``cbg`` or ``cgr``:
+        that are no setting of the solve (:data:`NOT_SETTINGS`: files written, the input format,
+        another problem solved, a MathProg model's files and seed) are refused (``btf`` without ``cbg`` or ``cgr``:
         :meth:`check_raw_together`), and so is an ``ini`` file that is not there (glpsol said "Unable
         to open" as it ran); the values themselves only glpsol checks, as it runs (but
         :data:`WHOLE_RAW`'s and the generic options', :meth:`_check_value`; an ``ini`` file that is
@@ -147,15 +158,15 @@ class Glpk(LegacySolver):
 
         names = glpsol_options()
         for key, given in options.items():
+            if key in NOT_SETTINGS:
+                raise ValueError(f"{where}: {key} = {shown(given)}: glpsol's --{key} {NOT_SETTINGS[key]}; optdist's "
+                                 "run of glpsol gives it the model and reads back its solution itself, and a raw "
+                                 "option only sets how it solves (fix: remove it)")
             if names and key not in names:
                 fix = unknown_option_fix(key, given, names, self.option_names,
                                          [a.option_names for a in ADAPTERS.values()], where)
                 raise ValueError(f"{where}: glpsol has no option {json_text(key)} (fix: "
                                  f"{unknown_name_fix(fix, '`glpsol --help`')})")
-            if key in NOT_SETTINGS:
-                raise ValueError(f"{where}: {key} = {shown(given)}: glpsol's --{key} {NOT_SETTINGS[key]}; optdist's "
-                                 "run of glpsol gives it the model and reads back its solution itself, and a raw "
-                                 "option only sets how it solves (fix: remove it)")
             takes = glpsol_arguments()
             arg, switch = takes.get(key), given is None or str(given).strip() == ""
             if takes and arg is None and not switch:  # glpsol would read the value as a second input file

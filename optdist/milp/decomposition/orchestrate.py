@@ -50,7 +50,7 @@ from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, claim_discard
                               solve_formulation, stop_before_build, warm_start_assignment)
 from optdist.result import SolveResult, Termination, add_warning, closes_gap
 from optdist.solvers import Feature
-from optdist.solvers.base import (AdapterFailure, one_thread, reports_solver_failures, solver_failures,
+from optdist.solvers.base import (AdapterFailure, no_seed, one_thread, reports_solver_failures, solver_failures,
                                   stop_requested)
 
 #: share of the run's relative gap that each per-class solve is solved to (:func:`sub_gap`)
@@ -236,6 +236,8 @@ def solve_decomposed(
     asked = res.options.get("threads") or 1
     if asked > 1 and not adapter.has(Feature.THREADS):  # as Solver.solve says of each of its solves
         res.extra["threads_unused"] = one_thread(adapter.name, asked)
+    if "seed" in res.options and not adapter.has(Feature.SEED):
+        res.extra["seed_unused"] = no_seed(adapter.name, res.options["seed"])
     if pricing_solver is not None:
         res.options["pricing_solver"] = pricing_solver
         if pricing_solver_options:
