@@ -95,21 +95,41 @@ EXPECTED_FORMATS = {
     "device catalog": ("optdist-device-catalog/", 'give a device-catalog file (format "optdist-device-catalog/1"; '
                        "examples/byon/mydevices.json is one)"),
 }
+#: the fields only a network profile has: a document without ``"format"`` (a profile may leave it
+#: out) that has them is a profile (it gave a privacy table's six schema problems)
+PROFILE_FIELDS = ("input_shape", "layers")
+#: the fix of a network profile (file ``{path}``) given as a privacy table (``optdist generate
+#: --privacy PROFILE``, an instance's ``"privacy"``): how a table is made (before: "give ... a bundled
+#: table name such as "paper"", which said nothing of making one; a user's network has no "paper")
+PROFILE_AS_TABLE_FIX = ("a profile says what the network computes, a privacy table what its layers leak: make the "
+                        "network's table with `optdist calibrate` (a zoo CNN by its name, e.g. optdist calibrate lenet; "
+                        "your own network: optdist calibrate --module MOD:BUILDER --profile {path} --images DIR; "
+                        "`optdist calibrate --help`) and give the privacy-table file it writes (format "
+                        '"optdist-privacy-table/1"), or a bundled table\'s name (models/privacy/<cnn>-<name>.json); the '
+                        'profile belongs under the instance\'s "networks" (`optdist generate --networks NAME=FILE`)')
 
 
 def _other_kind(doc: Any, what: str, path: Path) -> Problem | None:
     """The problem when ``doc`` (of file ``path``) declares another kind of optdist file than ``what``
-    (a kind of :data:`EXPECTED_FORMATS`), else None; a placement given as an instance names evaluate."""
+    (a kind of :data:`EXPECTED_FORMATS`), or has no ``format`` but a profile's fields
+    (:data:`PROFILE_FIELDS`), else None; a placement given as an instance names evaluate, a profile
+    given as a privacy table how to make one (:data:`PROFILE_AS_TABLE_FIX`)."""
     if what not in EXPECTED_FORMATS or not isinstance(doc, dict):
         return None
     fmt = doc.get("format")
     prefix, fix = EXPECTED_FORMATS[what]
-    if not isinstance(fmt, str) or not fmt.startswith("optdist-") or fmt.startswith(prefix):
+    if fmt is None and all(f in doc for f in PROFILE_FIELDS):
+        kind, said = FORMAT_KINDS["optdist-profile/"], f"no \"format\", a profile's fields {quoted(PROFILE_FIELDS)}"
+    elif not isinstance(fmt, str) or not fmt.startswith("optdist-") or fmt.startswith(prefix):
         return None
-    kind = next((k for p, k in FORMAT_KINDS.items() if fmt.startswith(p)), "another kind of optdist file")
-    if what == "instance" and fmt.startswith(("optdist-assignment/", "optdist-result/")):
+    else:
+        kind = next((k for p, k in FORMAT_KINDS.items() if fmt.startswith(p)), "another kind of optdist file")
+        said = f"format {text_of(fmt)}"
+    if what == "instance" and fmt is not None and fmt.startswith(("optdist-assignment/", "optdist-result/")):
         fix = f"score it with `optdist evaluate INSTANCE {path}`; {fix}"
-    return Problem("format", f"this file is {kind} (format {text_of(fmt)}), not {_a(what)}", fix)
+    if what == "privacy table" and kind == FORMAT_KINDS["optdist-profile/"]:
+        fix = PROFILE_AS_TABLE_FIX.format(path=path)
+    return Problem("format", f"this file is {kind} ({said}), not {_a(what)}", fix)
 
 
 def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = DocumentError, what: str = "JSON") -> Any:

@@ -908,8 +908,22 @@ def _governing_rows(profile: Profile, row_at: dict[int, PrivacyRow]) -> list[lis
     return out
 
 
+def names_table_file(ref: str) -> bool:
+    """Whether the privacy-table reference ``ref`` (an instance's ``privacy`` value, ``--privacy``)
+    names a file, a path ending in ``.json`` in any case (``T.JSON``, ``t.Json``), rather than a
+    bundled table's name (``paper``: :func:`table_path`). Before, only a lower-case ``.json`` was a
+    file, and ``T.JSON`` was looked up as ``models/privacy/<cnn>-T.JSON.json``."""
+    return ref.lower().endswith(".json")
+
+
 def table_path(cnn: str, name: str) -> Path:
     return MODELS_DIR / "privacy" / f"{cnn}-{name}.json"
+
+
+def bundled_tables(cnn: str) -> list[str]:
+    """The names of the bundled privacy tables of ``cnn`` (``models/privacy/<cnn>-<name>.json``),
+    sorted; [] for a network without one (a user's own)."""
+    return sorted(p.stem.removeprefix(f"{cnn}-") for p in (MODELS_DIR / "privacy").glob(f"{cnn}-*.json"))
 
 
 @cache
@@ -919,8 +933,8 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> PrivacyTable:
 
 def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile | None = None) -> PrivacyTable:
     """A table by bundled name (``models/privacy/<cnn>-<ref>.json``) or by file path (``ref`` ending in
-    ``.json``): relative to ``base`` (an instance's folder, as its profiles and device catalog are), or to
-    the working directory when ``base`` is None, never to both (an instance would read a table of the
+    ``.json``, :func:`names_table_file`): relative to ``base`` (an instance's folder, as its profiles and
+    device catalog are), or to the working directory when ``base`` is None, never to both (an instance would read a table of the
     working directory where its own folder lacks one, and ``--out`` could overwrite it).
 
     The table is checked against ``profile`` (default: the zoo profile of ``cnn``; pass the
@@ -930,13 +944,13 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile
     tables, names and paths in JSON quotes; an empty or blank ``ref``: "is empty", with an
     example), :class:`PrivacyTableError` for a bad table, ``ValueError`` for a table of another CNN.
     """
-    known = sorted(p.stem.removeprefix(f"{cnn}-") for p in (MODELS_DIR / "privacy").glob(f"{cnn}-*.json"))
+    known = bundled_tables(cnn)
     bundled = f"bundled for {cnn}: {', '.join(map(text_of, known))}" if known else f"no bundled table for {cnn}"
     if not ref.strip():  # "": was "no privacy table '' for lenet: looked at ['.../lenet-.json']"
         example = text_of("paper" if "paper" in known else known[0]) if known else text_of("TABLE.json")
         raise FileNotFoundError(f"privacy table name {text_of(ref)} for {cnn} is empty (e.g. {text_of(cnn)}: "
                                 f"{example}; {bundled})")
-    if ref.endswith(".json"):  # a file: relative to ``base`` only (never also to the working directory)
+    if names_table_file(ref):  # a file: relative to ``base`` only (never also to the working directory)
         p = Path(ref)
         candidates = [p if p.is_absolute() or base is None else base / p]
     else:

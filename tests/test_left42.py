@@ -1,14 +1,18 @@
 """left42: GLPK takes no seed (glpsol's ``--seed`` seeds MathProg models only) and says so where one
 is given; glpsol's input-format switches (``mps``, ``math``, ``cpxlp``, ...) and ``seed`` are refused
-as raw options (Pyomo's ``--cpxlp FILE`` overrode them unsaid)."""
+as raw options (Pyomo's ``--cpxlp FILE`` overrode them unsaid); a privacy-table file named ``T.JSON``
+is a file, not a bundled table's name; a network profile given as a privacy table says how a table
+is made."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from optdist.cli import main
+from optdist.instance import InstanceError, files_named, load_instance
 from optdist.solvers import ADAPTERS, Feature, base, get_solver
 from optdist.solvers.glpk import NOT_SETTINGS
 
@@ -64,3 +68,66 @@ def test_glpsol_seed_is_refused_as_raw_option(capsys):
     err = refused(main, capsys, "solve", str(MICRO), "--solver", "glpk", "--solver-option", "seed=3")
     assert "glpsol's --seed applies to a MathProg model (--math) only, not to optdist's model" in err
     assert "(fix: remove it)" in err
+
+
+@pytest.mark.parametrize("name", ["T.JSON", "t.Json"])
+def test_a_table_file_in_any_case_is_a_file(tmp_path, capsys, name):
+    """Before: looked up as the bundled table ``models/privacy/micro-T.JSON.json``."""
+    shutil.copy(ROOT / "models" / "privacy" / "micro-synthetic.json", tmp_path / name)
+    doc = json.loads(MICRO.read_text())
+    doc["privacy"] = {"micro": name}
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(doc))
+    inst = load_instance(path)
+    assert inst.limits["micro"] == load_instance(MICRO).limits["micro"]
+    assert tmp_path / name in files_named(doc, tmp_path)
+    digest = inst.content_digest()
+    (tmp_path / name).write_text((tmp_path / name).read_text().replace('"synthetic"', '"edited"'))
+    assert load_instance(path).content_digest() != digest  # the file's bytes, not its name, are digested
+    assert main(["validate", str(path)]) == 0
+    assert main(["generate", "--name", "g", "--requests", "micro=1", "--devices", "rpi3=2", "--tau", "0.6",
+                 "--privacy", str(tmp_path / name), "--out", str(tmp_path / "g.json")]) == 0
+    assert json.loads((tmp_path / "g.json").read_text())["privacy"] == {"micro": name}
+
+
+@pytest.fixture
+def formatless_profile(tmp_path):
+    """micro's profile without its (optional) "format", as a file."""
+    doc = json.loads((ROOT / "models" / "profiles" / "micro.json").read_text())
+    del doc["format"]
+    path = tmp_path / "micro.profile.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_a_profile_named_as_a_privacy_table_says_how_a_table_is_made(tmp_path, formatless_profile):
+    """Before: six schema problems of a privacy table (a profile without "format"), or the fix
+    'a bundled table name such as "paper"' (micro has none)."""
+    doc = json.loads(MICRO.read_text())
+    doc["privacy"] = {"micro": formatless_profile.name}
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InstanceError) as got:
+        load_instance(path)
+    [p] = got.value.problems
+    assert ('format: this file is a network profile (no "format", a profile\'s fields "input_shape", "layers"), '
+            "not a privacy table") in p.message
+    assert "make the network's table with `optdist calibrate`" in p.fix and '"paper"' not in p.fix
+    assert f"optdist calibrate --module MOD:BUILDER --profile {tmp_path / formatless_profile.name}" in p.fix
+
+
+@pytest.mark.parametrize("cnn", ["micro", "mynet"])
+def test_generate_given_a_profile_for_a_table_says_it_is_one(tmp_path, capsys, cnn):
+    """A zoo CNN's (micro) and a user's network's (mynet; before: named as a problem of the --out
+    file) table given as a profile: the fix is how to make a table, not "correct the path"."""
+    doc = json.loads((ROOT / "models" / "profiles" / "micro.json").read_text())
+    doc["cnn"] = cnn
+    prof = tmp_path / f"{cnn}.profile.json"
+    prof.write_text(json.dumps(doc))
+    mine = ["--networks", f"mynet={prof}"] if cnn == "mynet" else []
+    err = refused(main, capsys, "generate", "--name", "g", "--requests", f"{cnn}=1", "--devices", "rpi3=2", "--tau",
+                  "0.6", "--privacy", f"{cnn}={prof}", *mine, "--out", str(tmp_path / "g.json"))
+    assert f'the table file for {cnn}: {prof}: 1 problem(s) in the privacy table: - format: this file is a network ' \
+           'profile (format "optdist-profile/2"), not a privacy table' in err
+    assert f"optdist calibrate --module MOD:BUILDER --profile {prof} --images DIR" in err
+    assert "correct the path" not in err and f"or --privacy {cnn}=none)" in err

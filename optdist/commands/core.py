@@ -179,10 +179,10 @@ def _table_network(profile_cnn: str, ref: str) -> str:
     layers by :func:`optdist.privacy.resolve_table`); a zoo CNN's name is neither. Raises
     ValueError naming the fix for a zoo CNN's table.
     """
-    from optdist.privacy import PrivacyTable
+    from optdist.privacy import PrivacyTable, names_table_file
     from optdist.profiles import available_cnns
 
-    if not (ref.endswith(".json") and Path(ref).is_file()):
+    if not (names_table_file(ref) and Path(ref).is_file()):
         return profile_cnn  # a bundled table name, or a missing file: resolve_table says what it looked at
     named = PrivacyTable.load(ref).cnn
     if named != profile_cnn and named in available_cnns():
@@ -240,8 +240,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         prof = load_profile(args.cnn)
     lim, note = None, None
     if args.privacy:  # resolved before anything is printed: a refused table prints only the error
-        from optdist.privacy import (deeper_row_warnings, limits_for, output_row_warnings, privacy_limits, resolve_table,
-                                     rounding_warnings)
+        from optdist.privacy import (deeper_row_warnings, limits_for, names_table_file, output_row_warnings, privacy_limits,
+                                     resolve_table, rounding_warnings)
 
         if args.cnn.endswith(".json"):  # a profile file: its table is a file naming the network
             name = _table_network(prof.cnn, args.privacy)
@@ -254,7 +254,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             try:
                 lim = limits_for(args.cnn, args.privacy, args.tau)
             except FileNotFoundError as e:  # a name: not "check the path, e.g. `ls`"
-                if args.privacy.endswith(".json"):
+                if names_table_file(args.privacy):
                     raise
                 raise CliError(f"--privacy {text_of(args.privacy)}: {e} (fix: give a bundled table's name, e.g. "
                                "--privacy paper, or a table file, a path ending in .json)") from None
@@ -443,12 +443,14 @@ def _parse_privacy(text: str, rel) -> str | dict[str, str | None] | None:
     (``lenet=paper,mynet=mynet.privacy.json``) with at most one bare table for the CNNs not named
     (default ``paper``). Returns what :func:`optdist.generate.generate` takes as ``privacy``, the
     ``.json`` files relative to the instance (``rel``); ValueError naming the fix."""
+    from optdist.privacy import names_table_file
+
     def one(v: str) -> str | None:
         v = v.strip()
         if not v:
             raise ValueError(f"--privacy {text_of(text)}: a table is empty (fix: give a table name, a table file or "
                              "none, e.g. --privacy paper or --privacy lenet=paper,mynet=mynet.privacy.json)")
-        return None if v == "none" else rel(v) if v.endswith(".json") else v
+        return None if v == "none" else rel(v) if names_table_file(v) else v
 
     if "=" not in text:
         return one(text)
@@ -477,28 +479,36 @@ def _check_table_names(text: str, privacy: dict[str, str | None], where: Path) -
     the fix where a table name in ``privacy`` (the generated instance's, CNN -> table) is no
     bundled table of its CNN (before, the error named the instance file made from it, as if the
     user had written that file). A table file (relative to ``where``, the instance's folder) that
-    is missing, or, for a zoo CNN, no valid table of that CNN, is named so too (break39: it was named
-    as a problem of the --out file, its path rewritten relative to it, the fix in JSON terms)."""
-    from optdist.privacy import resolve_table
+    is missing, or, for a zoo CNN, no valid table of that CNN (for a user's network: no privacy table,
+    e.g. its profile), is named so too (break39: it was named as a problem of the --out file, its path
+    rewritten relative to it, the fix in JSON terms)."""
+    from optdist.jsonfile import DocumentError
+    from optdist.privacy import PrivacyTable, bundled_tables, names_table_file, resolve_table
     from optdist.profiles import available_cnns
 
     for cnn, ref in privacy.items():
         if ref is None:
             continue
-        if ref.endswith(".json"):
+        if names_table_file(ref):
             path = Path(os.path.normpath(where / ref))  # the file as the user named it, made absolute
             try:
                 if not path.is_file():
                     raise FileNotFoundError(f"{path} is not a file" if path.exists() else f"{path} does not exist")
-                if cnn in available_cnns():  # a user's network's table is checked against its profile later
+                if cnn in available_cnns():
                     resolve_table(cnn, str(path))
+                else:  # a table at all (a profile given for it, :data:`~optdist.jsonfile.PROFILE_AS_TABLE_FIX`);
+                    PrivacyTable.load(path)  # checked against the network's profile later
             except (OSError, ValueError) as e:
                 why = " ".join(str(e).rsplit(" (fix: ", 1)[0].split())
-                bundled = f"or give a bundled name, e.g. --privacy {cnn}=paper, " if cnn in available_cnns() else ""
+                names = bundled_tables(cnn)
+                bundled = f"or give a bundled name, e.g. --privacy {cnn}={names[0]}, " if names else ""
+                fix = f"correct the path, {bundled}or --privacy {cnn}=none"
+                if isinstance(e, DocumentError) and [p.path for p in e.problems] == ["format"]:
+                    fix = f"{e.problems[0].fix}; or --privacy {cnn}=none"  # another kind of file: not its path
                 raise ValueError(f"--privacy {text_of(text)}: the table file for {cnn}: {why}; accepted: a bundled "
                                  "table name, none (no privacy limit) or a privacy-table file (a path ending in .json, "
                                  "relative to the current folder, written by `optdist calibrate`), for every CNN or per "
-                                 f"CNN as CNN=TABLE,... (fix: correct the path, {bundled}or --privacy {cnn}=none)") from None
+                                 f"CNN as CNN=TABLE,... (fix: {fix})") from None
             continue
         try:
             resolve_table(cnn, ref)
@@ -526,6 +536,7 @@ def _generate_command(args: argparse.Namespace) -> str:
 def cmd_generate(args: argparse.Namespace) -> int:
     from optdist.generate import generate
     from optdist.instance import parse
+    from optdist.privacy import names_table_file
 
     given_sources, args.sources = args.sources, 10 if args.sources is None else args.sources
     if not args.name.strip():
@@ -584,7 +595,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         log.warning("--sources %d: the instance has %d sources, as %s (fix: give %s)", args.sources, made, why, fix)
     if args.out:
         inputs = [where / f for f in [*networks.values(), doc.get("devices_catalog")] if f]
-        inputs += [where / v for v in doc["privacy"].values() if isinstance(v, str) and v.endswith(".json")]
+        inputs += [where / v for v in doc["privacy"].values() if isinstance(v, str) and names_table_file(v)]
         check_not_an_input(args.out, inputs)
         with naming("--out"):
             atomic_write_json(args.out, doc)
