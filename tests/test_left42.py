@@ -2,7 +2,8 @@
 is given; glpsol's input-format switches (``mps``, ``math``, ``cpxlp``, ...) and ``seed`` are refused
 as raw options (Pyomo's ``--cpxlp FILE`` overrode them unsaid); a privacy-table file named ``T.JSON``
 is a file, not a bundled table's name; a network profile given as a privacy table says how a table
-is made."""
+is made; ``decisions.py --out`` is checked before its training and ``slow_requests.py --requests``
+errors give the fix."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from optdist.instance import InstanceError, files_named, load_instance
 from optdist.solvers import ADAPTERS, Feature, base, get_solver
 from optdist.solvers.glpk import NOT_SETTINGS
 
-from .conftest import ROOT, refused, requires_solver
+from .conftest import ROOT, load_script, refused, requires_solver
 
 MICRO = ROOT / "instances" / "tiny" / "micro-1x3-tau0.6.json"  # privacy: micro's bundled "synthetic"
 SEED_UNUSED = "solver glpk takes no seed (seed 3 given: its search makes no random choice to seed)"
@@ -131,3 +132,30 @@ def test_generate_given_a_profile_for_a_table_says_it_is_one(tmp_path, capsys, c
            'profile (format "optdist-profile/2"), not a privacy table' in err
     assert f"optdist calibrate --module MOD:BUILDER --profile {prof} --images DIR" in err
     assert "correct the path" not in err and f"or --privacy {cnn}=none)" in err
+
+
+def test_decisions_out_is_checked_before_the_training(tmp_path, capsys):
+    """Before: a file above --out was found after the training (NotADirectoryError, a traceback)."""
+    (tmp_path / "f").write_text("x")
+    decisions = load_script("benchmarks/online/decisions.py")
+    with pytest.raises(SystemExit) as e:
+        decisions.main(["--quick", "--out", str(tmp_path / "f" / "sub")])
+    assert e.value.code == 2
+    assert (f"error: --out {tmp_path / 'f' / 'sub'}: exists and is not a folder, or a folder above it "
+            "is a file (fix: move that file away, or give another --out)") in capsys.readouterr().err
+
+
+REQUESTS_FIX = "(fix: give a whole number of requests >= 2 (the first has no previous request to compare with), e.g. --requests 10)"
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--requests", "0"], f"--requests 0 is out of range {REQUESTS_FIX}"),
+    (["--requests", "x"], f"--requests x is not a whole number {REQUESTS_FIX}"),
+    (["--instance", "lenet-10x10-tau0.8", "--requests", "11"],
+     "--requests 11: lenet-10x10-tau0.8 has 10 requests (fix: give 2 to 10, e.g. --requests 10)"),
+])
+def test_slow_requests_flags_give_the_fix(capsys, argv, said):
+    slow = load_script("benchmarks/online/slow_requests.py")
+    with pytest.raises(SystemExit) as e:
+        slow.main(argv)
+    assert e.value.code == 2 and f"error: {said}\n" in capsys.readouterr().err

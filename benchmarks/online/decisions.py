@@ -37,7 +37,7 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's optdist (run by path, the script's folder comes first, not the cwd)
 
 from optdist.instance import load_instance  # noqa: E402
-from optdist.io import atomic_write_text  # noqa: E402
+from optdist.io import atomic_write_text, check_output_folder, make_output_folder  # noqa: E402
 from optdist.rl.decide import Scorer, place_requests, warm_up_requests  # noqa: E402
 from optdist.rl.env import Features  # noqa: E402
 from optdist.rl.policy import Policy, load_policy, place_online  # noqa: E402
@@ -131,8 +131,11 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"only these policies' rows, of: {', '.join(POLICIES)} (the last on the VGG "
                          "loads only; prints; files only with --out)")
     args = ap.parse_args(argv)
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        ap.error(f"--out {args.out}: not a folder; give a folder for decisions.csv and decisions.md")
+    if args.out is not None:  # before the training (before: a file above it, or no permission, failed after it)
+        try:
+            check_output_folder(args.out)
+        except ValueError as e:
+            ap.error(str(e))
     for flag, given, known in (("--instances", args.instances, names), ("--policies", args.policies, POLICIES)):
         unknown = [x for x in given or () if x not in known]
         if unknown:
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     if out is None:  # --quick or some rows without --out: the committed full table stays as it is
         print(table.to_markdown(index=False, floatfmt=".4g"))
         return 0 if same else 1
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out)
     atomic_write_text(out / "decisions.csv", table.to_csv(index=False))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     md = [

@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's optdist (see decisions.py)
 
+from optdist.cli import FlagError, number_flag  # noqa: E402
 from optdist.instance import load_instance  # noqa: E402
 from optdist.rl import decide  # noqa: E402
 from optdist.rl.policy import Policy, place_online  # noqa: E402
@@ -88,16 +89,21 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     names = [case[0] for case in CASES]
     ap.add_argument("--instance", default="vgg16-250x70-tau0.6", choices=names, help="a decisions.py instance")
-    ap.add_argument("--requests", type=int, help="the first N requests (default: as many as decisions.py places, "
-                                                 "10 on LeNet, 40 on the others)")
-    args = ap.parse_args(argv)
+    ap.add_argument("--requests", help="the first N requests (default: as many as decisions.py places, 10 on LeNet, "
+                                       "40 on the others)",
+                    action=number_flag("a whole number of requests >= 2 (the first has no previous request to compare "
+                                       "with)", "10", whole=True, within=lambda v: v >= 2))
+    try:  # before: --requests x was argparse's "invalid int value", with no fix
+        args = ap.parse_args(argv)
+    except FlagError as e:
+        ap.error(str(e))
     name, placed, _, preset, episodes = next(case for case in CASES if case[0] == args.instance)
     if args.requests is None:  # before, a fixed 40: --instance lenet-10x10-tau0.8 alone was refused
         args.requests = placed
     inst = load_instance(ROOT / "instances" / "paper" / f"{name}.json")
-    if not 2 <= args.requests <= inst.n_requests:
-        ap.error(f"--requests {args.requests}: give 2 to {inst.n_requests} (the requests of {name}; the first has no "
-                 "previous request to compare with)")
+    if args.requests > inst.n_requests:
+        ap.error(f"--requests {args.requests}: {name} has {inst.n_requests} requests (fix: give 2 to {inst.n_requests}, "
+                 f"e.g. --requests {placed})")
     inst = inst.with_spec(requests=inst.spec.requests[: args.requests])
     torch.set_num_threads(1)
     res = train(inst, PRESETS[preset], episodes=episodes, seed=0, progress=False, **VARIANTS["paper"])
