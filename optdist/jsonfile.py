@@ -64,6 +64,13 @@ class DocumentError(ValueError):
                          + (f"\n  note: {note}" if note else ""))
 
 
+def is_json_name(name: str) -> bool:
+    """Whether the file name ``name`` ends in ``.json`` in any case (``R.JSON``, ``p.Json``): what tells a
+    file from a name (a zoo CNN, a bundled privacy table, a method) wherever optdist takes either.
+    Before, ``optdist profile P.JSON`` looked up a zoo CNN "P.JSON"."""
+    return name.lower().endswith(".json")
+
+
 def _a(word: str) -> str:
     """``word`` with its indefinite article: ``an instance``, ``a profile``."""
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from optdist.jsonfile import (DocumentError, Problem, Schema, json_kind, json_path, json_text, not_an_object,
+from optdist.jsonfile import (DocumentError, Problem, Schema, is_json_name, json_kind, json_path, json_text, not_an_object,
                               number_text, quoted, read_json, schema_problem, text_of)
 from optdist.io import atomic_write_text
 from optdist.options import is_whole
@@ -913,7 +913,7 @@ def names_table_file(ref: str) -> bool:
     names a file, a path ending in ``.json`` in any case (``T.JSON``, ``t.Json``), rather than a
     bundled table's name (``paper``: :func:`table_path`). Before, only a lower-case ``.json`` was a
     file, and ``T.JSON`` was looked up as ``models/privacy/<cnn>-T.JSON.json``."""
-    return ref.lower().endswith(".json")
+    return is_json_name(ref)
 
 
 def table_path(cnn: str, name: str) -> Path:

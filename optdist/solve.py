@@ -16,7 +16,7 @@ from pathlib import Path
 from optdist.assignment import Assignment
 from optdist.evaluate import as_assignment, as_instance, fitted
 from optdist.instance import Instance
-from optdist.jsonfile import json_text, text_of, value_text
+from optdist.jsonfile import is_json_name, json_text, text_of, value_text
 from optdist.names import closest
 from optdist.result import SolveResult, finalize
 from optdist.options import GENERIC_OPTIONS, check_options
@@ -179,7 +179,7 @@ def warm_start_of(inst: Instance, warm_start: object) -> Assignment | str | None
         return fitted(inst, warm_start, "optdist.solve(warm_start=...)")
     if isinstance(warm_start, SolveResult):
         return as_assignment(inst, warm_start, "optdist.solve(warm_start=...)", use)
-    if isinstance(warm_start, str) and not (warm_start.endswith(".json") or os.path.isfile(warm_start)):
+    if isinstance(warm_start, str) and not (is_json_name(warm_start) or os.path.isfile(warm_start)):
         close = closest(warm_start, sorted(METHODS), ignore_case=True)
         raise ValueError(f"warm_start {json_text(warm_start)}: neither a method nor a file (fix: "
                          + (f"did you mean {close}? " if close else "")

@@ -16,7 +16,7 @@ from optdist.generate import MAX_NODES, MAX_REQUESTS
 from optdist.instance import FORMAT as INSTANCE_FORMAT
 from optdist.io import (atomic_write_json, check_not_an_input, check_output_file, check_overwritable, document_format, naming,
                         restore_non_finite)
-from optdist.jsonfile import quoted, text_of
+from optdist.jsonfile import is_json_name, quoted, text_of
 from optdist.options import number_problem
 from optdist.profiles import FORMATS as PROFILE_FORMATS, MAX_REPEATS
 
@@ -227,7 +227,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         raise ValueError("--input, --out, --name, --measure and --repeats go with --module pkg.mod:builder")
     elif args.cnn is None:
         raise ValueError("name a zoo CNN or a profile file, or profile your module with --module ... --input ... --out ...")
-    elif args.cnn.endswith(".json"):
+    elif is_json_name(args.cnn):
         if args.rebuild:
             raise ValueError("--rebuild applies to zoo CNNs; re-profile your module with --module")
         prof = load_profile_file(args.cnn)
@@ -243,7 +243,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         from optdist.privacy import (deeper_row_warnings, limits_for, names_table_file, output_row_warnings, privacy_limits,
                                      resolve_table, rounding_warnings)
 
-        if args.cnn.endswith(".json"):  # a profile file: its table is a file naming the network
+        if is_json_name(args.cnn):  # a profile file: its table is a file naming the network
             name = _table_network(prof.cnn, args.privacy)
             table = resolve_table(name, args.privacy, None, prof)
             lim = privacy_limits(prof, table, args.tau)

@@ -25,7 +25,7 @@ from optdist.commands.core import add_request_flags, print_evaluation, print_sta
 from optdist.commands.rl import episodes_flag
 from optdist.evaluate import FAMILY_NAMES, violation_families
 from optdist.io import atomic_path, atomic_write_text, naming, quiet_native_stdout
-from optdist.jsonfile import text_of
+from optdist.jsonfile import is_json_name, text_of
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
 from optdist.milp.run import DEFAULT_MIP_GAP, offer_warm_start, watch_progress
@@ -477,7 +477,7 @@ def _input_files(args: argparse.Namespace) -> list[Path]:
     from optdist.instance import referenced_files
 
     files = [args.instance, *referenced_files(args.instance)]
-    if args.warm_start and _is_json_name(args.warm_start):
+    if args.warm_start and is_json_name(args.warm_start):
         files.append(Path(args.warm_start))
     for given in (args.policy, args.forecast, args.plan_start):
         if given:
@@ -490,15 +490,11 @@ def _input_files(args: argparse.Namespace) -> list[Path]:
     return files
 
 
-def _is_json_name(name: str) -> bool:
-    """``name`` ends in .json, in any case (R.JSON too, as ``optdist evaluate`` and the API take it)."""
-    return name.lower().endswith(".json")
-
 
 def _warm_start(args: argparse.Namespace):
     if args.warm_start is None:
         return None
-    if _is_json_name(args.warm_start):  # an assignment, or a result file (e.g. of an interrupted run)
+    if is_json_name(args.warm_start):  # an assignment, or a result file (e.g. of an interrupted run)
         from optdist.commands.core import load_placement
         from optdist.instance import load_instance
 

@@ -1,0 +1,27 @@
+"""File names in upper case (``P.JSON``) are files wherever optdist takes a file or a name
+(:func:`optdist.jsonfile.is_json_name`): before, ``optdist profile P.JSON`` looked up a zoo CNN
+called "P.JSON" and ``optdist.solve(warm_start="r.JSON")`` said it was neither a method nor a file."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import optdist
+from optdist.cli import main
+from optdist.instance import load_instance
+from optdist.paths import INSTANCES_DIR, MODELS_DIR
+
+
+def test_a_profile_file_named_in_upper_case_is_read_as_a_file(tmp_path, capsys, monkeypatch):
+    shutil.copy(MODELS_DIR / "profiles" / "lenet.json", tmp_path / "P.JSON")
+    monkeypatch.chdir(tmp_path)
+    assert main(["profile", "P.JSON"]) == 0
+    assert "# lenet: 9 layers" in capsys.readouterr().out
+
+
+def test_a_missing_warm_start_file_in_upper_case_is_said_missing(tmp_path):
+    inst = load_instance(INSTANCES_DIR / "paper" / "lenet-1x10-tau0.6.json")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        optdist.solve(inst, warm_start=str(tmp_path / "r.JSON"), time_limit=5)
