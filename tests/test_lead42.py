@@ -12,6 +12,7 @@ import optdist
 from optdist.cli import main
 from optdist.instance import load_instance
 from optdist.paths import INSTANCES_DIR, MODELS_DIR
+from tests.conftest import load_script
 
 
 def test_a_profile_file_named_in_upper_case_is_read_as_a_file(tmp_path, capsys, monkeypatch):
@@ -25,3 +26,14 @@ def test_a_missing_warm_start_file_in_upper_case_is_said_missing(tmp_path):
     inst = load_instance(INSTANCES_DIR / "paper" / "lenet-1x10-tau0.6.json")
     with pytest.raises(FileNotFoundError, match="not found"):
         optdist.solve(inst, warm_start=str(tmp_path / "r.JSON"), time_limit=5)
+
+
+@pytest.mark.parametrize("value, said", [("x", "is not a whole number"), ("2.5", "is not a whole number"),
+                                         ("0", "is out of range")])
+def test_decision_split_requests_that_are_no_count_say_the_fix(value, said, capsys):
+    """``decision_split.py --requests x`` was argparse's "invalid int value" with no fix (left42 noticed it)."""
+    mod = load_script("benchmarks/online/decision_split.py")
+    with pytest.raises(SystemExit) as e:
+        mod.main(["--requests", value])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and said in err and "(fix: give a whole number of requests, at least 2" in err

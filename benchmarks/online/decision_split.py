@@ -40,6 +40,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 
+from optdist.cli import FlagError, number_flag  # noqa: E402
 from optdist.heuristics.incremental import LayerState  # noqa: E402
 from optdist.instance import load_instance  # noqa: E402
 from optdist.rl import decide  # noqa: E402
@@ -114,14 +115,19 @@ def _costliest(cpu: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=8, help="requests placed (the first is not counted)")
+    ap.add_argument("--requests", default=8, help="requests placed (the first is not counted)",
+                    action=number_flag("a whole number of requests, at least 2 (the first request is decided segment "
+                                       "by segment)", "8", whole=True, within=lambda v: v >= 2))
     ap.add_argument("--default-heap", action="store_true",
                     help="skip decide.keep_freed_heap (glibc hands freed rounds back: the cost it removes)")
-    args = ap.parse_args(argv)
+    try:  # before: --requests x was argparse's "invalid int value", with no fix
+        args = ap.parse_args(argv)
+    except FlagError as e:
+        ap.error(str(e))
     inst = load_instance(ROOT / "instances" / "paper" / "vgg16-250x70-tau0.6.json")
-    if not 2 <= args.requests <= inst.n_requests:
-        ap.error(f"--requests must be at least 2 (the first request is decided segment by segment) and at most "
-                 f"{inst.n_requests} (the requests of {inst.name})")
+    if args.requests > inst.n_requests:
+        ap.error(f"--requests {args.requests}: {inst.name} has {inst.n_requests} requests (fix: give at most "
+                 f"{inst.n_requests}, e.g. --requests 8)")
     torch.set_num_threads(1)
     if args.default_heap:
         decide.keep_freed_heap = lambda: None  # this process only
