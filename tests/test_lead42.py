@@ -13,6 +13,7 @@ from optdist.cli import main
 from optdist.instance import load_instance
 from optdist.paths import INSTANCES_DIR, MODELS_DIR
 from tests.conftest import load_script
+from tests.test_fix40 import micro_spec
 
 
 def test_a_profile_file_named_in_upper_case_is_read_as_a_file(tmp_path, capsys, monkeypatch):
@@ -37,3 +38,13 @@ def test_decision_split_requests_that_are_no_count_say_the_fix(value, said, caps
         mod.main(["--requests", value])
     err = capsys.readouterr().err
     assert e.value.code == 2 and said in err and "(fix: give a whole number of requests, at least 2" in err
+
+
+def test_a_bench_spec_over_seeds_says_once_that_glpk_takes_none(tmp_path, capsys):
+    """GLPK has no :attr:`Feature.SEED` (left42): a sweep over ``seeds`` with GLPK repeats one run, so
+    it is said once where the sweep starts (as for threads), for GLPK and not HiGHS; before, only in
+    each run's log."""
+    spec = micro_spec(tmp_path, ["glpk", "highs"], 'formulations = ["tight"]\nseeds = [0, 1, 2]\nseeded_methods = ["milp"]\n')
+    assert main(["bench", str(spec), "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"optdist: {spec}: solver glpk takes no seed (seed 0 given") == 1 and "highs" not in err

@@ -192,7 +192,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              f"{args.spec}{f' ({hint})' if hint else ''} (fix: give one of those methods, or add it "
                              "to the spec's methods)")
     _unused_axes(spec, args.spec)
-    _one_thread_solvers(grid, args.spec)
+    _unused_solver_options(grid, args.spec)
     whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
     if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
@@ -282,28 +282,35 @@ def _unused_axes(spec, spec_file: Path) -> None:
                         name)
 
 
-def _one_thread_solvers(runs, spec_file: Path) -> None:
-    """Note once, for each solver of ``runs`` that has no parallel search (no
+def _unused_solver_options(runs, spec_file: Path) -> None:
+    """Note once, for each solver of ``runs`` without a parallel search (no
     :attr:`~optdist.solvers.base.Feature.THREADS`: GLPK, SCIP), that its runs asking for more than
-    one thread run on one (:func:`~optdist.solvers.base.one_thread`): each run's own note goes to its
-    log, and a comparison of solvers at ``threads = 4`` would not say so where the sweep is started."""
+    one thread run on one (:func:`~optdist.solvers.base.one_thread`), and for each solver that takes
+    no seed (no :attr:`~optdist.solvers.base.Feature.SEED`: GLPK) that its runs' seeds seed nothing
+    (:func:`~optdist.solvers.base.no_seed`): each run's own note goes to its log, and a comparison of
+    solvers at ``threads = 4`` or over ``seeds`` would not say so where the sweep is started."""
     from optdist.solvers import Feature, get_solver
-    from optdist.solvers.base import one_thread
+    from optdist.solvers.base import no_seed, one_thread
 
-    asked: set[str] = set()  # the runs' solver names (a profile's and its adapter's: said once, by the adapter's)
-    said: set[str] = set()
+    adapters: dict[str, object] = {}  # the runs' solver names (a profile's and its adapter's: said once, by the adapter's)
+    said: set[tuple[str, Feature]] = set()
     for run in runs:
-        name, threads = run.solver or run.options.get("solver"), run.options.get("threads")
-        if not isinstance(name, str) or not isinstance(threads, int) or threads <= 1 or name in asked:
+        name, threads, seed = run.solver or run.options.get("solver"), run.options.get("threads"), run.seed
+        if not isinstance(name, str):
             continue
-        asked.add(name)
-        try:
-            adapter = get_solver(name)
-        except (ValueError, OSError):  # a method's own solver option: its runs say what is wrong
+        if name not in adapters:
+            try:
+                adapters[name] = get_solver(name)
+            except (ValueError, OSError):  # a method's own solver option: its runs say what is wrong
+                adapters[name] = None
+        adapter = adapters[name]
+        if adapter is None:
             continue
-        if not adapter.has(Feature.THREADS) and adapter.name not in said:
-            said.add(adapter.name)
-            log.info("%s: %s", spec_file, one_thread(adapter.name, threads))
+        for feature, used, text in ((Feature.THREADS, isinstance(threads, int) and threads > 1, one_thread),
+                                    (Feature.SEED, isinstance(seed, int), no_seed)):
+            if used and not adapter.has(feature) and (adapter.name, feature) not in said:
+                said.add((adapter.name, feature))
+                log.info("%s: %s", spec_file, text(adapter.name, threads if feature is Feature.THREADS else seed))
 
 
 def _check_not_foreign(out: Path, where: str) -> None:
