@@ -128,6 +128,10 @@ class LayerState:
         prof, lim = inst.profile(r), inst.limit(r)
         la = prof.layers[k]
         self.inst, self.usage, self.k, self.layer = inst, usage, k, la
+        # plain views of the instance's read-only arrays: each operation on those passes through a Python hook
+        # (optdist.instance.ReadOnlyArray), a few us, much of a small layer's bookkeeping (LeNet: benchmarks/online/README.md, lenet42)
+        self.mem_cap, self.comp_cap, self.bw_cap, self.rho = (np.asarray(x) for x in (
+            inst.memory, inst.compute_capacity, inst.bandwidth_capacity, inst.rate))
         N, D = inst.n_nodes, inst.n_devices
         self.P, self.c, self.m = la.segments, float(la.mults_per_segment), float(la.weight_bytes_per_segment)
         self.on_source = bool(lim.on_source[k])
@@ -140,15 +144,15 @@ class LayerState:
         cap = None if self.on_source else lim.device_cap[k]
         self.cap = self.P if cap is None else int(cap)
         self.cnt = np.zeros(N, dtype=np.int64)
-        self.ce = inst.segment_seconds(r)[k]  # c_k / e_j, or measured (MODEL.md section 9)
+        self.ce = np.asarray(inst.segment_seconds(r)[k])  # c_k / e_j, or measured (MODEL.md section 9)
         room = np.where(self.cand, float(self.cap), 0.0)  # segments each node could take now
         if self.m > 0:
-            room = np.minimum(room, np.floor((inst.memory - usage.memory) / self.m))
+            room = np.minimum(room, np.floor((self.mem_cap - usage.memory) / self.m))
         if self.c > 0:
-            room = np.minimum(room, np.floor((inst.compute_capacity - usage.compute) / self.c))
+            room = np.minimum(room, np.floor((self.comp_cap - usage.compute) / self.c))
         self.room0 = np.maximum(room, 0).astype(np.int64)
-        load = np.max([_share(usage.memory, inst.memory), _share(usage.compute, inst.compute_capacity),
-                       _share(usage.bandwidth, inst.bandwidth_capacity)], axis=0)
+        load = np.max([_share(usage.memory, self.mem_cap), _share(usage.compute, self.comp_cap),
+                       _share(usage.bandwidth, self.bw_cap)], axis=0)
         self.tie_order = np.lexsort((np.arange(N), load, -inst.mults_per_s, self.ce))  # fastest (s/segment, then e), least loaded, lowest index
         self.owners = np.full(self.P, -1, dtype=np.int64)
         self.t = 0  # segments placed so far
@@ -163,7 +167,7 @@ class LayerState:
             self.mode = "none"
             return
         self.senders = np.flatnonzero(self.prev_cnt)
-        rho = inst.rate
+        rho = self.rho
         if len(into) > 1 or into[0].sliced or into[0].kind == "group":
             self._init_general(into, placed)
             return
@@ -201,7 +205,7 @@ class LayerState:
         self.send = self.delta.sum(axis=0)  # (P, S): bytes each sender ships for segment q (to another node)
         self.O = np.zeros((len(into), len(self.senders), N))
         self.wait = np.zeros(N)
-        self.rho_s = self.inst.rate[self.senders]
+        self.rho_s = self.rho[self.senders]
         self.is_sender = self.senders[:, None] == np.arange(N)[None, :]  # (S, N): sender s is node j
         self.map_owner = np.full(self.P, -1, dtype=np.int64)  # owner of segment q's input map (first flow edge)
         for ed in into:
@@ -249,7 +253,7 @@ class LayerState:
             return g + self.recv_wait[:, None]
         if self.mode == "map":
             moved = self.flow[sender][:, None] + np.arange(1, xmax + 1)[None, :]
-            arrive = moved * (self.beta / self.inst.rate[sender])
+            arrive = moved * (self.beta / self.rho[sender])
             arrive[sender] = 0.0
             return g + np.maximum(self.wait[:, None], arrive)
         return g
@@ -276,7 +280,7 @@ class LayerState:
     def _bandwidth_ok(self) -> np.ndarray:
         """Per node j: may one more segment go to j without breaking a sender's (10d)?"""
         N = self.inst.n_nodes
-        left = self.inst.bandwidth_capacity - self.usage.bandwidth
+        left = self.bw_cap - self.usage.bandwidth
         if self.mode == "map":
             i = self.sender()
             ok = np.full(N, left[i] >= self.beta)
@@ -297,10 +301,10 @@ class LayerState:
 
     def feasible_parts(self) -> dict[str, np.ndarray]:
         """Binary availability of every node for the next segment: memory, compute, bandwidth, privacy."""
-        inst, u = self.inst, self.usage
+        u = self.usage
         return {
-            "memory": self.cand & (u.memory + self.m <= inst.memory),
-            "compute": self.cand & (u.compute + self.c <= inst.compute_capacity),
+            "memory": self.cand & (u.memory + self.m <= self.mem_cap),
+            "compute": self.cand & (u.compute + self.c <= self.comp_cap),
             "bandwidth": self.cand & self._bandwidth_ok(),
             "privacy": self.cand & (self.cnt < self.cap),
         }
@@ -318,7 +322,7 @@ class LayerState:
             d = d + self.recv_wait
         elif self.mode == "map":
             i = self.sender()
-            arrive = np.full(self.inst.n_nodes, self.beta / self.inst.rate[i])
+            arrive = np.full(self.inst.n_nodes, self.beta / self.rho[i])
             arrive[i] = 0.0
             d = d + arrive
         elif self.mode == "general":
@@ -357,7 +361,7 @@ class LayerState:
             for bytes_i in moved.tolist():  # one sum per owner, in order: the bytes of unbatched steps
                 self.shared += bytes_i
             self.flow[src] += got
-            arrive = np.where(got > 0, self.flow[src] * self.beta / self.inst.rate[src][:, None], 0.0)
+            arrive = np.where(got > 0, self.flow[src] * self.beta / self.rho[src][:, None], 0.0)
             np.maximum(self.wait, arrive.max(axis=0, initial=0.0), out=self.wait)
         if self.mode in ("per_segment", "per_receiver"):
             u.bandwidth[self.senders] += sent
@@ -426,7 +430,7 @@ class LayerState:
         N, u, S = self.inst.n_nodes, self.usage, self.senders
         q = int(self.order[self.t])
         need = self.send[q]
-        bad = S[(need > 0) & (self.inst.bandwidth_capacity[S] - u.bandwidth[S] < need)]  # (10d) breaks
+        bad = S[(need > 0) & (self.bw_cap[S] - u.bandwidth[S] < need)]  # (10d) breaks
         ok = room > 0
         if len(bad) > 1:
             return False
@@ -468,7 +472,7 @@ class LayerState:
                 own = S[rows[0] > 0]
                 cover.append(on)
                 beta.append(float(vals[0]))
-                slowest = _min_excluding(self.inst.rate[own], own, N, largest=False)
+                slowest = _min_excluding(self.rho[own], own, N, largest=False)
                 rmin.append(np.nan_to_num(slowest, nan=np.inf))
             elif np.all((de > 0).sum(axis=1) <= 1):
                 single.append((e, on, de.argmax(axis=1), de.max(axis=1)))
@@ -493,7 +497,7 @@ class LayerState:
         """
         N, S, t0, u = self.inst.n_nodes, self.senders, self.t, self.usage
         end = int(plan.brk[np.searchsorted(plan.brk, t0, side="right")])
-        left = self.inst.bandwidth_capacity[S] - u.bandwidth[S]
+        left = self.bw_cap[S] - u.bandwidth[S]
         fits = np.all(np.cumsum(self.send[t0:end], axis=0) <= left, axis=1)
         L = int(np.argmin(fits)) if not fits.all() else end - t0
         xmax = np.clip(room, 0, L)
@@ -582,7 +586,7 @@ def greedy_picks(st: LayerState, sender: int | None, n: int) -> np.ndarray | Non
     if xmax.sum() < n:
         return None
     seq = merge_rows(st.steps(sender, int(xmax.max())), xmax, st.tie_order)
-    left = st.inst.bandwidth_capacity - st.usage.bandwidth
+    left = st.bw_cap - st.usage.bandwidth
     if st.mode == "map":
         senders, per = np.array([sender]), np.array([st.beta])
     elif st.mode == "none":

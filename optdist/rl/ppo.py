@@ -26,6 +26,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 
 from optdist.heuristics.incremental import OnlineOutcome, require_parallel_uplink
@@ -289,13 +290,86 @@ def load_ppo(path: str | Path) -> PPOPolicy:
     return PPOPolicy(net.eval(), raw, str(path))
 
 
-def _chooser(net: torch.nn.Module):
-    """``choose(glob, dev, allowed)`` for :func:`place_requests`: the actor's most probable allowed device."""
+#: float32's unit roundoff
+_U = 2.0**-24
+
+
+def _torch_chooser(net: torch.nn.Module):
+    """``choose(glob, dev, allowed)``: the actor's most probable allowed device, computed as sb3-contrib's
+    ``net.get_distribution(obs, action_masks=allowed).get_actions(deterministic=True)`` computes it
+    (the same torch operations on the same tensors: the actor's logits normalised, masked with
+    -1e8, normalised again, ``argmax`` of their softmax), without what costs more than these on a
+    few states: SB3's three distribution objects and their argument checks, its observation
+    preprocessing and flattening (the identity on :func:`_build`'s ``MlpPolicy`` of float32 (K, n)
+    observations) and ``nn.Module`` calls."""
+    layers = [(m.weight, m.bias) if isinstance(m, torch.nn.Linear) else m
+              for m in [*net.mlp_extractor.policy_net, net.action_net]]
+    huge_neg = torch.tensor(-1e8)  # MaskableCategorical.apply_masking's HUGE_NEG
 
     def choose(glob: np.ndarray, dev: DeviceRows, allowed: np.ndarray) -> np.ndarray:
-        obs = torch.from_numpy(np.concatenate([glob, dev.dense().reshape(len(glob), -1)], axis=1))
-        with torch.no_grad():
-            return net.get_distribution(obs, action_masks=allowed).get_actions(deterministic=True).numpy().astype(np.int64)
+        x = torch.from_numpy(np.concatenate([glob, dev.dense().reshape(len(glob), -1)], axis=1))
+        with torch.inference_mode():
+            for layer in layers:
+                x = F.linear(x, *layer) if isinstance(layer, tuple) else layer(x)
+            x = x - x.logsumexp(-1, keepdim=True)  # Categorical(logits=...)
+            x = torch.where(torch.as_tensor(allowed), x, huge_neg)  # apply_masking, then Categorical again
+            x = x - x.logsumexp(-1, keepdim=True)
+            return torch.softmax(x, -1).argmax(1).numpy()  # .probs, then mode(): int64
+
+    return choose
+
+
+def _chooser(net: torch.nn.Module):
+    """``choose(glob, dev, allowed)`` for :func:`place_requests`: the actor's most probable allowed
+    device, the action of :func:`_torch_chooser` (sb3-contrib's deterministic one), state by state.
+
+    The actor (Linear and Tanh layers: :func:`_build`'s ``MlpPolicy``) runs in float64 numpy; a
+    state's choice is its allowed device of largest logit where that logit exceeds every other
+    allowed one by more than what float32 rounding can move them (a bound on the gap between
+    torch's float32 logits and exact ones: ``(n + 2) u (|W| |a| + |b|)`` per Linear of n inputs, u =
+    2**-24, carried through with ``|tanh| <= 1`` and tanh's error within 8 u; plus 16 u (1 + 4
+    max |logit| + 3 log D) for the two normalisations and the softmax): torch's float32 computation
+    then has the same unique argmax. Any other state (a near tie, e.g. two devices of equal output
+    weights, or none allowed) is decided by :func:`_torch_chooser` alone (one state per call, as one forward per
+    segment decides it). The actions are those of one SB3 forward per segment
+    (``tests/test_lenet42.py``); 197 -> 38 us a call of one state on 10 devices (70 us without the bound:
+    :func:`_torch_chooser`; ``benchmarks/online/ppo_choose.py``). Raises ValueError for an actor of other layers.
+    """
+    mods = [*net.mlp_extractor.policy_net, net.action_net]
+    if not (all(isinstance(m, torch.nn.Linear) for m in mods[::2]) and all(isinstance(m, torch.nn.Tanh) for m in mods[1::2])
+            and len(mods) % 2):
+        raise ValueError(f"MaskablePPO actor layers {[type(m).__name__ for m in mods]}: placing reads Linear layers "
+                         "with Tanh between them (fix: a policy of optdist.rl.ppo's MlpPolicy, net_arch of Linear + Tanh)")
+    wb = [(m.weight.detach().numpy().T.astype(np.float64), m.bias.detach().numpy().astype(np.float64)) for m in mods[::2]]
+    # |float32 logit - exact logit| <= e: e = g (|x| |W| + |b|) after the first Linear (g = (n + 2) u: n products
+    # and the bias in float32, and our float64 rounding, far below u), then e = (e + 8 u) |W| + g (|W| 1 + |b|)
+    # after each Tanh and Linear (tanh is 1-Lipschitz, its own error within 8 u, its values within [-1, 1])
+    bound = [(np.abs(w), (w.shape[0] + 2) * _U, np.abs(w).sum(axis=0) + np.abs(b)) for w, b in wb]
+    exact = _torch_chooser(net)
+    log_d = float(np.log(max(wb[-1][0].shape[1], 2)))
+
+    def choose(glob: np.ndarray, dev: DeviceRows, allowed: np.ndarray) -> np.ndarray:
+        blocks = dev.dense()
+        x = np.concatenate([glob, blocks.reshape(len(glob), -1)], axis=1).astype(np.float64)
+        (aw, g, _), (w, b) = bound[0], wb[0]
+        e = g * (np.abs(x) @ aw + np.abs(b))
+        x = x @ w
+        x += b
+        for (w, b), (aw, g, cb) in zip(wb[1:], bound[1:]):
+            np.tanh(x, out=x)
+            x = x @ w
+            x += b
+            e = (e + 8 * _U) @ aw + g * cb
+        z = np.where(allowed, x, -np.inf)
+        best = z.argmax(axis=1)
+        states = np.arange(len(z))
+        top = z[states, best]
+        z[states, best] = -np.inf
+        reach = e[states, best] + np.where(allowed, e, 0.0).max(axis=1)  # how far the gap may close in float32
+        sure = top - z.max(axis=1) > reach + 16 * _U * (1.0 + 4 * np.abs(x).max(axis=1) + 3 * log_d)
+        for q in np.flatnonzero(~sure):  # (none allowed: -inf - -inf is nan, not sure either)
+            best[q] = exact(glob[q:q + 1], DeviceRows.of(blocks[q:q + 1]), allowed[q:q + 1])[0]
+        return best
 
     return choose
 
