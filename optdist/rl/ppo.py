@@ -366,8 +366,9 @@ def _chooser(net: torch.nn.Module):
         top = z[states, best]
         z[states, best] = -np.inf
         reach = e[states, best] + np.where(allowed, e, 0.0).max(axis=1)  # how far the gap may close in float32
-        sure = top - z.max(axis=1) > reach + 16 * _U * (1.0 + 4 * np.abs(x).max(axis=1) + 3 * log_d)
-        for q in np.flatnonzero(~sure):  # (none allowed: -inf - -inf is nan, not sure either)
+        gap = top - np.where(np.isfinite(top), z.max(axis=1), 0.0)  # (none allowed: top -inf, so not sure)
+        sure = gap > reach + 16 * _U * (1.0 + 4 * np.abs(x).max(axis=1) + 3 * log_d)
+        for q in np.flatnonzero(~sure):
             best[q] = exact(glob[q:q + 1], DeviceRows.of(blocks[q:q + 1]), allowed[q:q + 1])[0]
         return best
 
