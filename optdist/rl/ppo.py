@@ -332,7 +332,7 @@ def _chooser(net: torch.nn.Module):
     then has the same unique argmax. Any other state (a near tie, e.g. two devices of equal output
     weights, or none allowed) is decided by :func:`_torch_chooser` alone (one state per call, as one forward per
     segment decides it). The actions are those of one SB3 forward per segment
-    (``tests/test_lenet42.py``); 197 -> 38 us a call of one state on 10 devices (70 us without the bound:
+    (``tests/test_lenet42.py``); about 195 -> 38 us a call of one state on 10 devices (68 us without the bound:
     :func:`_torch_chooser`; ``benchmarks/online/ppo_choose.py``). Raises ValueError for an actor of other layers.
     """
     mods = [*net.mlp_extractor.policy_net, net.action_net]
