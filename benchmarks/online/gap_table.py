@@ -510,6 +510,12 @@ def render() -> None:
         "Every latency, byte, rejection and violation is from the independent evaluator (`optdist.evaluate`).",
         "gap = (latency - reference) / reference, for feasible placements only: a placement that rejects requests "
         "(its latency then counts only the admitted ones) or breaks a constraint gets none. \"not run\": no record.",
+        "decision_ms_per_request: the online decisions' wall ms per request, mean over the requests (decision_ms_max: "
+        "the slowest). Not in it (start-up work, before the first arrival): training, loading the policy, a plan's "
+        "prep_s, and the RL methods' warm-up, which decides each CNN's first request on a scratch copy of the empty "
+        "usage (`optdist.rl.decide.warm_up`): its decisions are that request's guess, exact where it meets the empty "
+        "usage (the first arrival does), so that request then costs a few batched rounds; `decisions.md` reports the "
+        "warm-up (`warmup_ms`) and the mean with it charged to the requests.",
         *([f"Plans started from a placement (`--plan-start`; the offline time that found that placement, e.g. one of "
            f"the exact engine's long runs behind `benchmarks/scale/coupled/best/` (`benchmarks/scale/README.md` says "
            f"which), is not in `prep_s` (where the start's file says it, `plan_start_s` and \"found in N s offline\"): "
