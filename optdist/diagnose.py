@@ -205,6 +205,12 @@ def _fmt_bytes(x: float) -> str:
     return f"{x:.0f} B"
 
 
+def _share(need: float, capacity: float) -> str:
+    """`` (N%)``: ``need`` as a percentage of ``capacity``; nothing for a capacity of 0 (the
+    message already says it is 0; a percentage of it is no number)."""
+    return f" ({100 * need / capacity:.0f}%)" if capacity > 0 else ""
+
+
 def check(inst: Instance) -> list[Finding]:
     """Necessary conditions (module docstring, part 1); each failure is a :class:`Finding`."""
     out: list[Finding] = []
@@ -309,7 +315,7 @@ def check(inst: Instance) -> list[Finding]:
                 out.append(Finding(fam, rwhere + f", source {ids[s]}",
                                    f"source {ids[s]} must send at least {_fmt_bytes(need_src[idx])} per period "
                                    f"(the first layer's output to the devices, eq. 6) but its bandwidth capacity is "
-                                   f"{_fmt_bytes(capv)} ({100 * need_src[idx] / max(capv, 1e-300):.0f}%)",
+                                   f"{_fmt_bytes(capv)}{_share(need_src[idx], capv)}",
                                    {"needed": float(need_src[idx]), "capacity": float(capv)}, rid, None, ids[s]))
         for fam, idx, unit in (("memory", 0, "memory"), ("compute", 1, "multiplications"), ("bandwidth", 2, "sent")):
             capd = float((mem, comp, bw)[idx][:D].sum())
@@ -335,7 +341,7 @@ def check(inst: Instance) -> list[Finding]:
                 out.append(Finding(fam, f"source {ids[s]} ({len(src_reqs[s])} requests)",
                                    f"the {len(src_reqs[s])} requests of source {ids[s]} ({', '.join(src_reqs[s][:6])}"
                                    f"{'...' if len(src_reqs[s]) > 6 else ''}) together need {what} per period on it, "
-                                   f"but its capacity is {capw} ({100 * need[idx] / max(capv, 1e-300):.0f}%); "
+                                   f"but its capacity is {capw}{_share(need[idx], capv)}; "
                                    f"each request alone fits",
                                    {"needed": float(need[idx]), "capacity": float(capv), "requests": len(src_reqs[s])},
                                    None, None, ids[s]))
@@ -345,8 +351,8 @@ def check(inst: Instance) -> list[Finding]:
                 f.family == fam and f.where.startswith("request") and f.layer is None for f in out):
             out.append(Finding(fam, "all requests", f"the {inst.n_requests} requests need at least "
                                f"{dev_need[idx]:,.0f} {('bytes of memory', 'multiplications', 'bytes sent')[idx]} on the "
-                               f"devices per period, but the {D} devices together have {capd:,.0f} "
-                               f"({100 * dev_need[idx] / max(capd, 1e-300):.0f}%)",
+                               f"devices per period, but the {D} devices together have {capd:,.0f}"
+                               f"{_share(dev_need[idx], capd)}",
                                {"needed": float(dev_need[idx]), "capacity": capd}))
     return out
 
