@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from optdist.evaluate import capacity_limit
+from optdist.evaluate import capacity_limit, share_text
 from optdist.instance import Instance
 from optdist.transfers import least_sent
 
@@ -205,12 +205,6 @@ def _fmt_bytes(x: float) -> str:
     return f"{x:.0f} B"
 
 
-def _share(need: float, capacity: float) -> str:
-    """`` (N%)``: ``need`` as a percentage of ``capacity``; nothing for a capacity of 0 (the
-    message already says it is 0; a percentage of it is no number)."""
-    return f" ({100 * need / capacity:.0f}%)" if capacity > 0 else ""
-
-
 def check(inst: Instance) -> list[Finding]:
     """Necessary conditions (module docstring, part 1); each failure is a :class:`Finding`."""
     out: list[Finding] = []
@@ -315,7 +309,7 @@ def check(inst: Instance) -> list[Finding]:
                 out.append(Finding(fam, rwhere + f", source {ids[s]}",
                                    f"source {ids[s]} must send at least {_fmt_bytes(need_src[idx])} per period "
                                    f"(the first layer's output to the devices, eq. 6) but its bandwidth capacity is "
-                                   f"{_fmt_bytes(capv)}{_share(need_src[idx], capv)}",
+                                   f"{_fmt_bytes(capv)}{share_text(need_src[idx], capv, 0)}",
                                    {"needed": float(need_src[idx]), "capacity": float(capv)}, rid, None, ids[s]))
         for fam, idx, unit in (("memory", 0, "memory"), ("compute", 1, "multiplications"), ("bandwidth", 2, "sent")):
             capd = float((mem, comp, bw)[idx][:D].sum())
@@ -341,7 +335,7 @@ def check(inst: Instance) -> list[Finding]:
                 out.append(Finding(fam, f"source {ids[s]} ({len(src_reqs[s])} requests)",
                                    f"the {len(src_reqs[s])} requests of source {ids[s]} ({', '.join(src_reqs[s][:6])}"
                                    f"{'...' if len(src_reqs[s]) > 6 else ''}) together need {what} per period on it, "
-                                   f"but its capacity is {capw}{_share(need[idx], capv)}; "
+                                   f"but its capacity is {capw}{share_text(need[idx], capv, 0)}; "
                                    f"each request alone fits",
                                    {"needed": float(need[idx]), "capacity": float(capv), "requests": len(src_reqs[s])},
                                    None, None, ids[s]))
@@ -352,7 +346,7 @@ def check(inst: Instance) -> list[Finding]:
             out.append(Finding(fam, "all requests", f"the {inst.n_requests} requests need at least "
                                f"{dev_need[idx]:,.0f} {('bytes of memory', 'multiplications', 'bytes sent')[idx]} on the "
                                f"devices per period, but the {D} devices together have {capd:,.0f}"
-                               f"{_share(dev_need[idx], capd)}",
+                               f"{share_text(dev_need[idx], capd, 0)}",
                                {"needed": float(dev_need[idx]), "capacity": capd}))
     return out
 

@@ -52,6 +52,12 @@ def capacity_limit(cap: Any) -> Any:
     return cap * (1 + REL_TOL) + ABS_TOL
 
 
+def share_text(used: float, capacity: float, decimals: int = 1) -> str:
+    """`` (N%)``: ``used`` as a percentage of ``capacity`` with ``decimals`` decimals, for a message;
+    empty for a capacity of 0, which the message names (a percentage of it is no number)."""
+    return f" ({100 * used / capacity:.{decimals}f}%)" if capacity > 0 else ""
+
+
 @dataclass(frozen=True)
 class Violation:
     """A broken constraint: which family, where, and by how much."""
@@ -551,7 +557,7 @@ def evaluate(inst: Instance | str | Path | dict, asg: Assignment | SolveResult |
         ("bandwidth", bw, inst.bandwidth_capacity),
     ):
         for n in np.flatnonzero(used > capacity_limit(capa)):
-            viol.append(Violation(name, ids[n], None, None, float(used[n] - capa[n]), float(capa[n]), f"{ids[n]} uses {used[n]:.6g} of {name}, capacity {capa[n]:.6g} ({100 * used[n] / max(capa[n], 1e-300):.1f}%)"))
+            viol.append(Violation(name, ids[n], None, None, float(used[n] - capa[n]), float(capa[n]), f"{ids[n]} uses {used[n]:.6g} of {name}, capacity {capa[n]:.6g}{share_text(used[n], capa[n])}"))
 
     admitted = asg.admitted
     obj = inst.objective
