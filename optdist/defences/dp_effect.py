@@ -233,7 +233,9 @@ def dp_effect(cnn: str, layer: str, eps: float, tau: float, source: str = "auto"
             f"no noise; black-box attacker: {_attacker_text(meas)})", row_layer, plain, "; ".join(dict.fromkeys(notes)),
         )  # fmt: skip
     if source == "measured":
-        raise KeyError(f"no measured DP sweep for {cnn}")
+        raise KeyError(f"no measured DP sweep for {cnn} (fix: leave out --source measured, or give --source paper, for "
+                       f"the paper's white-box numbers; or measure it: `optdist dp-sweep --cnn {cnn} --layers {layer} "
+                       "--install`)")
     profile = PAPER_PROFILE.get(cnn, "natural")
     depth = split_depth(cnn, layer)
     pred = dp_tables.predict(profile, min(max(depth, 1), 3), eps)
