@@ -75,7 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the privacy table the sweep is compared with (bundled name such as 'calibrated', or a path): "
                         "its recorded attacker is used, or the calibration attacker where that is stronger "
                         "(default: the calibration attacker)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, numbers meaningless; a target "
+                   "without trained weights, e.g. cifar, is trained 1 epoch on 500 images, cached apart)")
     p.add_argument("--out", action=path_flag(str(BENCH / "dp_sweep")), metavar="FOLDER",
                    help=f"results folder for {', '.join(DP_SWEEP_FILES)} (default "
                    f"{BENCH / 'dp_sweep'}; with --quick {QUICK / 'dp_sweep-quick'}; created; each path is checked "
@@ -277,6 +278,7 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
     kw["attacker"] = attacker
     if args.quick:
         kw |= {"finetune_samples": 500, "accuracy_samples": 500, "rmle_samples": 10, "rmle_steps": 10,
+               "target_epochs": 1, "target_samples": 500,
                "attacker": dataclasses.replace(attacker, samples=200, epochs=1, test_samples=10)}  # fmt: skip
         source = {**source, "rule": source["rule"] + "; --quick: shrunk (numbers meaningless)"}
     out = _out_folder(args, "dp_sweep", DP_SWEEP_FILES)  # before the minutes of the sweep

@@ -66,6 +66,10 @@ class SweepConfig:
     seed: int = 0
     threads: int = 1
     weights_dir: str | None = None
+    #: the target's training epochs and images where no trained weights are found (None: the
+    #: target's defaults); a target shrunk so (``--quick``) is kept in a cache folder of its own
+    target_epochs: int | None = None
+    target_samples: int | None = None
 
     def __post_init__(self) -> None:
         """Refuse a target, split layers or a noisy grid the sweep cannot use
@@ -239,12 +243,18 @@ def attacker_for(cnn: str, table: str | None = None) -> tuple[Attacker, dict[str
 
 
 def load_target(cfg: SweepConfig) -> tuple[nn.Sequential, dict[str, Any]]:
-    """The trained target: the shared ``models/weights`` copy if present, else trained into the cache."""
+    """The trained target: the shared ``models/weights`` copy if present, else trained into the
+    cache, ``defences-weights``; one trained with ``cfg.target_epochs`` / ``cfg.target_samples``
+    (``--quick``: minutes less for a target without bundled weights, e.g. cifar) into
+    ``defences-weights-e<epochs>-n<samples>``, so that it never stands in for a fully trained one."""
     try:
         return targets.load(cfg.cnn, cfg.weights_dir)
     except FileNotFoundError:
+        shrunk = cfg.target_epochs is not None or cfg.target_samples is not None
+        folder = "defences-weights" + (f"-e{cfg.target_epochs}-n{cfg.target_samples}" if shrunk else "")
         # optdist's own cache: a half-written pair there is retrained over (force), not refused
-        return targets.load_or_train(cfg.cnn, datasets.cache_dir() / "defences-weights", progress=False, force=True)
+        return targets.load_or_train(cfg.cnn, datasets.cache_dir() / folder, epochs=cfg.target_epochs,
+                                     samples=cfg.target_samples, progress=False, force=True)
 
 
 def sweep_layer(net: nn.Sequential, ds: datasets.Dataset, layer: str, cfg: SweepConfig, bar: tqdm) -> dict[str, Any]:
