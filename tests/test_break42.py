@@ -17,6 +17,9 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
 5. ``optdist dp-sweep --quick --cnn cifar --layers ReLU32`` ran past 2 minutes (killed): without bundled
    cifar weights it trained the target in full first. --quick now trains such a target 1 epoch on
    500 images into a cache folder of its own (38 s in all, 09:00 UTC, load 1.6-1.9).
+6. Errors without "(fix: ...)": ``optdist calibrate`` with no target, or with --weights/--input/--profile
+   for a zoo target; ``optdist bench --scheduler`` where no scheduler answers ("; start one ...") or
+   without Dask installed ("(pip install distributed), or ...").
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import pytest
 
 from optdist.cli import main
 from tests.conftest import LENET_1X4
+
+from .test_fix39 import MICRO, _free_port
 
 
 def _zero_bandwidth(tmp_path, requests: int = 1):
@@ -106,3 +111,29 @@ def test_a_quick_dp_sweep_trains_a_missing_target_shrunk_and_apart(tmp_path, mon
     assert (meta["epochs"], meta["train_samples"]) == (1, 20), meta
     assert (tmp_path / "defences-weights-e1-n20" / "cifar.pt").is_file()
     assert not (tmp_path / "defences-weights").exists()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["calibrate"], "optdist calibrate: error: no target given (fix: name a target (lenet, cifar or orlvgg), e.g. "
+                    "`optdist calibrate lenet`, or give your network: --module MOD:BUILDER with --images DIR or --data "
+                    "SPEC)\n"),
+    (["calibrate", "lenet", "--weights", "x.pt", "--input", "1,28,28"],
+     "optdist calibrate: error: --weights, --input go with --module (your network); a zoo target uses --weights-dir "
+     "(fix: leave --weights and --input out; lenet's own weights: --weights-dir DIR, as `optdist train-target lenet "
+     "--weights-dir DIR` writes them)\n"),
+])
+def test_calibrate_argument_errors_name_their_fix(capsys, args, said):
+    """Before: "name a target (lenet, cifar or orlvgg) or give your network: --module MOD:BUILDER" and
+    "--weights go with --module (your network); a zoo target uses --weights-dir", without a fix."""
+    assert main(args) == 2
+    assert capsys.readouterr().err == said
+
+
+def test_a_scheduler_that_does_not_answer_is_a_fix(tmp_path, capsys):
+    """The error said "...; start one (`dask scheduler` ...)" outside the "(fix: ...)" every error gives."""
+    pytest.importorskip("distributed")
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"name": "t", "out": str(tmp_path / "o"), "instances": [str(MICRO)], "methods": ["greedy"]}))
+    assert main(["bench", str(spec), "--no-progress", "--scheduler", f"tcp://127.0.0.1:{_free_port()}"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.count("(fix: ") == 1 and "(fix: start one (`dask scheduler`, then `dask worker ADDRESS` on each machine)" in err, err

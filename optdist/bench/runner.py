@@ -535,14 +535,14 @@ def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[Ex
     try:
         from distributed import Client  # optional dependency: only for --scheduler
     except ImportError:
-        raise ValueError(f"--scheduler {scheduler}: Dask's 'distributed' is not installed (pip install distributed), "
-                         "or leave --scheduler out for the local pool (--workers N)") from None
+        raise ValueError(f"--scheduler {scheduler}: Dask's 'distributed' is not installed (fix: pip install "
+                         "distributed, or leave --scheduler out for the local pool, --workers N)") from None
     try:
         client = Client(scheduler, timeout=SCHEDULER_CONNECT_S)
     except OSError as e:  # nothing listening (timed out, refused)
         raise ValueError(f"--scheduler {scheduler}: no Dask scheduler answered in {SCHEDULER_CONNECT_S:g} s "
-                         f"({type(e).__name__}: {e}); start one (`dask scheduler`, then `dask worker ADDRESS` on each "
-                         "machine), or leave --scheduler out for the local pool (--workers N); no run was "
+                         f"({type(e).__name__}: {e}) (fix: start one (`dask scheduler`, then `dask worker ADDRESS` on "
+                         "each machine), or leave --scheduler out for the local pool, --workers N); no run was "
                          "started") from None
     except (ValueError, TypeError) as e:  # a malformed address ('localhost', 'http://...', tls:// without its keys)
         raise ValueError(f"--scheduler {scheduler}: not an address a Dask scheduler can be reached at "

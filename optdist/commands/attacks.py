@@ -190,10 +190,13 @@ def calibrate(args: argparse.Namespace) -> int:
 
     if not args.module:
         if not args.cnn:
-            raise ValueError("name a target (lenet, cifar or orlvgg) or give your network: --module MOD:BUILDER")
+            raise ValueError("no target given (fix: name a target (lenet, cifar or orlvgg), e.g. `optdist calibrate "
+                             "lenet`, or give your network: --module MOD:BUILDER with --images DIR or --data SPEC)")
         stray = [f"--{k}" for k in ("weights", "profile", "input") if getattr(args, k) is not None]
         if stray:
-            raise ValueError(f"{', '.join(stray)} go with --module (your network); a zoo target uses --weights-dir")
+            raise ValueError(f"{', '.join(stray)} go with --module (your network); a zoo target uses --weights-dir "
+                             f"(fix: leave {' and '.join(stray)} out; {args.cnn}'s own weights: --weights-dir DIR, as "
+                             f"`optdist train-target {args.cnn} --weights-dir DIR` writes them)")
     else:
         stray = [f"--{k.replace('_', '-')}" for k in ("weights_dir", "target_epochs", "target_samples")
                  if getattr(args, k) is not None]
