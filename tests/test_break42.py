@@ -20,16 +20,20 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
 6. Errors without "(fix: ...)": ``optdist calibrate`` with no target, or with --weights/--input/--profile
    for a zoo target; ``optdist bench --scheduler`` where no scheduler answers ("; start one ...") or
    without Dask installed ("(pip install distributed), or ...").
+7. ``optdist import-solution --format glpk`` of glpsol's LP-relaxation report (``--nomip``) said
+   'value "B" is not a finite number', as if the file were damaged; now it names the LP status and
+   the fix (solve without --nomip).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
 from optdist.cli import main
-from tests.conftest import LENET_1X4
+from tests.conftest import LENET_1X4, ROOT, requires_solver
 
 from .test_fix39 import MICRO, _free_port
 
@@ -137,3 +141,21 @@ def test_a_scheduler_that_does_not_answer_is_a_fix(tmp_path, capsys):
     assert main(["bench", str(spec), "--no-progress", "--scheduler", f"tcp://127.0.0.1:{_free_port()}"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert err.count("(fix: ") == 1 and "(fix: start one (`dask scheduler`, then `dask worker ADDRESS` on each machine)" in err, err
+
+
+@requires_solver("glpk")
+def test_an_lp_relaxation_report_of_glpsol_is_refused_as_such(tmp_path, capsys):
+    """``glpsol --lp model.lp --nomip -o model.sol`` (the LP relaxation) was refused as 'value "B" is not a
+    finite number' (its column table has a status column), as if the file were damaged."""
+    inst = ROOT / "instances" / "tiny" / "micro-2x2-tau0.6.json"
+    model, sol = tmp_path / "m.lp", tmp_path / "m.sol"
+    assert main(["export", str(inst), "--out", str(model)]) == 0
+    subprocess.run(["glpsol", "--lp", str(model), "--nomip", "-o", str(sol)], check=True, capture_output=True)
+    capsys.readouterr()
+    assert main(["import-solution", str(inst), "--model-file", str(model), "--solution", str(sol),
+                 "--format", "glpk"]) == 2
+    assert capsys.readouterr().err == (
+        f"optdist import-solution: error: {sol}: 1 problem(s) in the solution file:\n"
+        '  - line 5: GLPK status "OPTIMAL" is that of an LP relaxation (glpsol --nomip), whose fractional values are '
+        'no placement; an integer solution\'s is "INTEGER ..." (fix: solve the integer model: glpsol without --nomip, '
+        "e.g. `glpsol --lp model.lp -o model.sol`)\n")

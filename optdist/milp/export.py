@@ -277,6 +277,10 @@ def _read_glpk(lines: list[str], path: str | Path) -> dict[str, float]:
     status = lines[at].split(":", 1)[1].strip() if at is not None else ""
     if any(w in status for w in ("EMPTY", "UNDEFINED", "INFEASIBLE", "UNBOUNDED")):
         raise _no_solution(path, f"line {at + 1}", f"GLPK status {json_text(status)}")
+    if at is not None and not status.startswith("INTEGER"):  # "OPTIMAL": the LP relaxation's report (--nomip)
+        raise _fail(path, f"line {at + 1}", f"GLPK status {json_text(status)} is that of an LP relaxation (glpsol "
+                    "--nomip), whose fractional values are no placement; an integer solution's is \"INTEGER ...\"",
+                    "solve the integer model: glpsol without --nomip, e.g. `glpsol --lp model.lp -o model.sol`")
     out: dict[str, float] = {}
     name: str | None = None
     for n, ln in enumerate(lines[start + 2 :], start + 2):
