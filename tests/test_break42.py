@@ -23,6 +23,9 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
 7. ``optdist import-solution --format glpk`` of glpsol's LP-relaxation report (``--nomip``) said
    'value "B" is not a finite number', as if the file were damaged; now it names the LP status and
    the fix (solve without --nomip).
+8. ``--format sol`` (documented for Gurobi's and SCIP's .sol) refused every SCIP file at its first line,
+   "objective value: ..." ('value "value:" is not a finite number'); SCIP's "solution status:" line is
+   skipped too, and its "no solution available" is refused as no solution, as the other formats are.
 """
 
 from __future__ import annotations
@@ -159,3 +162,25 @@ def test_an_lp_relaxation_report_of_glpsol_is_refused_as_such(tmp_path, capsys):
         '  - line 5: GLPK status "OPTIMAL" is that of an LP relaxation (glpsol --nomip), whose fractional values are '
         'no placement; an integer solution\'s is "INTEGER ..." (fix: solve the integer model: glpsol without --nomip, '
         "e.g. `glpsol --lp model.lp -o model.sol`)\n")
+
+
+@pytest.mark.parametrize("instance, said", [
+    ("tiny/micro-2x2-tau0.6.json", None),
+    ("infeasible/lenet-1x3-privacy.json", 'line 1: the solver found no solution (SCIP: "no solution available")'),
+])
+def test_a_scip_sol_file_is_read(tmp_path, capsys, instance, said):
+    """``--format sol`` is documented for SCIP's .sol, but its first line, "objective value: 99.06", was
+    refused ('line 1: value "value:" is not a finite number'), and its "no solution available" too."""
+    scip = pytest.importorskip("pyscipopt")
+    inst = ROOT / "instances" / instance
+    model, sol = tmp_path / "m.lp", tmp_path / "m.sol"
+    assert main(["export", str(inst), "--out", str(model)]) == 0
+    m = scip.Model()
+    m.hideOutput()
+    m.readProblem(str(model))
+    m.optimize()
+    m.writeBestSol(str(sol))
+    capsys.readouterr()
+    rc = main(["import-solution", str(inst), "--model-file", str(model), "--solution", str(sol), "--format", "sol"])
+    err = capsys.readouterr().err
+    assert (rc, said is None or said in err) == (2 if said else 0, True), err

@@ -220,8 +220,14 @@ def _put(out: dict[str, float], name: str, value: float, path: str | Path, n: in
 
 
 def _read_sol(lines: list[str], path: str | Path) -> dict[str, float]:
+    """``name value`` lines: Gurobi's ``.sol`` ('#' comments) or SCIP's (its 'solution status:' and
+    'objective value:' lines skipped, '(obj:c)' after each value; 'no solution available': none)."""
     out = {}
     for n, ln in enumerate(lines):
+        if ln.startswith(("solution status:", "objective value:")):
+            continue
+        if ln.strip() == "no solution available":
+            raise _no_solution(path, f"line {n + 1}", 'SCIP: "no solution available"')
         p = ln.split()
         if len(p) >= 2 and not p[0].startswith("#"):
             _put(out, p[0], _number(p[1], path, n, "sol"), path, n)
