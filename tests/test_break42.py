@@ -26,6 +26,8 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
 8. ``--format sol`` (documented for Gurobi's and SCIP's .sol) refused every SCIP file at its first line,
    "objective value: ..." ('value "value:" is not a finite number'); SCIP's "solution status:" line is
    skipped too, and its "no solution available" is refused as no solution, as the other formats are.
+9. ``import-solution --model-file`` given a file that is no exported model (the solution, the instance)
+   said "cannot tell the formulation from its header; pass --formulation": now what it is and the fix.
 """
 
 from __future__ import annotations
@@ -184,3 +186,17 @@ def test_a_scip_sol_file_is_read(tmp_path, capsys, instance, said):
     rc = main(["import-solution", str(inst), "--model-file", str(model), "--solution", str(sol), "--format", "sol"])
     err = capsys.readouterr().err
     assert (rc, said is None or said in err) == (2 if said else 0, True), err
+
+
+def test_a_model_file_that_is_no_model_says_so_and_the_fix(tmp_path, capsys):
+    """``--model-file`` given the solution (or the instance) said only "cannot tell the formulation from
+    its header; pass --formulation", a fix that imports against a file that holds no model."""
+    inst = ROOT / "instances" / "tiny" / "micro-2x2-tau0.6.json"
+    sol = tmp_path / "m.sol"
+    sol.write_text("Optimal - objective value 99.05983380\n")
+    assert main(["import-solution", str(inst), "--model-file", str(sol), "--solution", str(sol), "--format", "cbc"]) == 2
+    assert capsys.readouterr().err == (
+        f"optdist import-solution: error: {sol}: cannot tell the formulation from its header: it names no model of "
+        "`optdist export` (name '<instance>-<formulation>~<fingerprint>'), so it is another file, e.g. the solution "
+        "or the instance (fix: give the .lp or .mps file `optdist export` wrote as --model-file; for a model written "
+        "otherwise, pass --formulation)\n")

@@ -1183,7 +1183,10 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
                        f"(fix: leave --formulation out, or give --formulation {written})")
     formulation = args.formulation or written
     if formulation is None:
-        raise ValueError(f"{args.model_file}: cannot tell the formulation from its header; pass --formulation")
+        raise ValueError(f"{args.model_file}: cannot tell the formulation from its header: it names no model of "
+                         "`optdist export` (name '<instance>-<formulation>~<fingerprint>'), so it is another file, "
+                         "e.g. the solution or the instance (fix: give the .lp or .mps file `optdist export` wrote "
+                         "as --model-file; for a model written otherwise, pass --formulation)")
     exported_from = instance_of(args.model_file)
     exported_fp, this_fp = fingerprint_of(args.model_file), instance_fingerprint(inst)
     other = exported_from is not None and exported_from != inst.name
