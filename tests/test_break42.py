@@ -28,6 +28,9 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
    skipped too, and its "no solution available" is refused as no solution, as the other formats are.
 9. ``import-solution --model-file`` given a file that is no exported model (the solution, the instance)
    said "cannot tell the formulation from its header; pass --formulation": now what it is and the fix.
+10. ``optdist pareto``'s least-shared end point (a row when the sweep stops before a level is solved)
+    had as bound_s and gap its solve's bound on shared bytes: ``bound_s 24911.5`` beside ``latency_s
+    0.00166315``, a bound above the point's own latency; now empty (its solve bounds no latency).
 """
 
 from __future__ import annotations
@@ -200,3 +203,32 @@ def test_a_model_file_that_is_no_model_says_so_and_the_fix(tmp_path, capsys):
         "`optdist export` (name '<instance>-<formulation>~<fingerprint>'), so it is another file, e.g. the solution "
         "or the instance (fix: give the .lp or .mps file `optdist export` wrote as --model-file; for a model written "
         "otherwise, pass --formulation)\n")
+
+
+def test_the_least_shared_point_has_no_bound_in_bytes_as_seconds(monkeypatch, sigint_handled, tmp_path, capsys):
+    """A sweep stopped after its two end solves keeps both points; the least-shared one's bound_s was its
+    solve's bound on shared BYTES (``optdist pareto lenet-1x4 --solver cbc --formulation per-map``, stopped:
+    ``latency_s 0.00166315, bound_s 24911.5, gap 0.933``): a "bound" far above the point's own latency."""
+    import os
+    import signal
+
+    import pandas as pd
+
+    from optdist.milp import pareto
+
+    limit = pareto.add_shared_bytes_limit
+    sent: list[bool] = []
+
+    def signalled(*args, **kwargs):  # SIGINT as the first level is set up, after the two end solves
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+        return limit(*args, **kwargs)
+
+    monkeypatch.setattr(pareto, "add_shared_bytes_limit", signalled)
+    prefix = tmp_path / "front"
+    assert main(["pareto", str(LENET_1X4), "--points", "3", "--out", str(prefix)]) == 130
+    table = pd.read_csv(f"{prefix}.csv")
+    assert table.eps_bytes[:2].isna().all() and list(table.termination[:2]) == ["optimal", "optimal"], table
+    assert table.bound_s[0] <= table.latency_s[0] * (1 + 1e-9), table  # the latency-optimal end: a latency bound
+    assert pd.isna(table.bound_s[1]) and pd.isna(table.gap[1]), table

@@ -63,8 +63,8 @@ class ParetoPoint:
     latency_s: float | None  # the swept axis: the latency objective (shared_weight 0) as the evaluator scores it
     shared_bytes: float | None
     objective_s: float | None  # the instance's objective (its shared_weight too), as `optdist solve` reports it
-    bound_s: float | None
-    gap: float | None
+    bound_s: float | None  # a lower bound on latency_s (None for the least-shared solve: it bounds shared bytes)
+    gap: float | None  # of latency_s and bound_s
     termination: str
     wall_s: float
     nondominated: bool = False
@@ -166,11 +166,13 @@ def _sweep(inst: Instance, points: int, *, formulation: str, solver: str, time_l
             return ParetoPoint(eps, None, None, None, None, None, str(out.termination), out.wall_time)
         loaded[:] = [asg]
         ev = evaluate(inst, asg)
-        scale = b.time_unit if m.obj.active else 1.0
-        bound = None if out.bound is None else out.bound * scale
         objective = ev.objective if own is None else evaluate(own, asg).objective
+        if not m.obj.active:  # the least-shared solve: its bound is in bytes, no bound on the latency
+            return ParetoPoint(eps, ev.objective, ev.total_shared_bytes, objective, None, None, str(out.termination),
+                               out.wall_time)
+        bound = None if out.bound is None else out.bound * b.time_unit
         return ParetoPoint(eps, ev.objective, ev.total_shared_bytes, objective, bound,
-                           gap(out.incumbent * scale, bound), str(out.termination), out.wall_time)
+                           gap(out.incumbent * b.time_unit, bound), str(out.termination), out.wall_time)
 
     top = run(None)
     if top.shared_bytes is None:
