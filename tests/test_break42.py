@@ -31,6 +31,10 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
 10. ``optdist pareto``'s least-shared end point (a row when the sweep stops before a level is solved)
     had as bound_s and gap its solve's bound on shared bytes: ``bound_s 24911.5`` beside ``latency_s
     0.00166315``, a bound above the point's own latency; now empty (its solve bounds no latency).
+11. ``optdist bench-table`` of a record whose objective was edited away from its evaluator_objective
+    gave the fix 'write ... "evaluator_objective": <the edited objective>', which records the forged
+    number as the evaluator's; the fix now names both restores (the objective to the evaluator's score, or the
+    evaluator's field to the objective), the run wrote them equal.
 """
 
 from __future__ import annotations
@@ -232,3 +236,17 @@ def test_the_least_shared_point_has_no_bound_in_bytes_as_seconds(monkeypatch, si
     assert table.eps_bytes[:2].isna().all() and list(table.termination[:2]) == ["optimal", "optimal"], table
     assert table.bound_s[0] <= table.latency_s[0] * (1 + 1e-9), table  # the latency-optimal end: a latency bound
     assert pd.isna(table.bound_s[1]) and pd.isna(table.gap[1]), table
+
+
+def test_an_edited_objective_is_not_answered_by_forging_the_evaluators_score(tmp_path):
+    """A record whose objective was edited (to 1e-05, better than the evaluator's 0.0100861235061) was
+    told 'fix: write the score the evaluator gives, e.g. "evaluator_objective": 1e-05', the edited
+    number: followed, the record holds the forged number as the evaluator's score. Now both restores are named."""
+    from .test_rec28 import _edit, _tables
+
+    out, path = _edit(tmp_path, 2, objective=1e-05)
+    _, warns = _tables(out)
+    mine = [w for w in warns if w.startswith(f"{path}: ") and "is not its objective" in w]
+    assert len(mine) == 1, warns
+    assert ('restore it, "objective": 0.0100861235061 if the objective was, "evaluator_objective": 1e-05 if the '
+            "evaluator's was") in mine[0], mine[0]

@@ -360,7 +360,9 @@ def _contradiction(row: pd.Series) -> str | None:
     if feas is True and _finite(obj) and _finite(ev) and (gap(float(ev), float(obj)) or 0.0) > AGREE_RTOL:
         return (f"its summary.evaluator_objective {float(ev):.12g} is not its objective {float(obj):.12g} (rel. diff "
                 f"{rel_diff(float(ev), float(obj)):.3g} > {AGREE_RTOL:g}), but a feasible placement's objective is its "
-                f"evaluator's score (fix: write the score the evaluator gives, e.g. \"evaluator_objective\": {float(obj):.12g}")
+                f"evaluator's score (fix: a run writes the evaluator's score in both, so one was edited: restore it, "
+                f"\"objective\": {float(ev):.12g} if the objective was, \"evaluator_objective\": {float(obj):.12g} if "
+                "the evaluator's was")
     return None
 
 
