@@ -35,6 +35,7 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
     gave the fix 'write ... "evaluator_objective": <the edited objective>', which records the forged
     number as the evaluator's; the fix now names both restores (the objective to the evaluator's score, or the
     evaluator's field to the objective), the run wrote them equal.
+12. ``optdist diagnose --families ""`` (or ",") ran no relaxation without a word; refused, naming the fix.
 """
 
 from __future__ import annotations
@@ -250,3 +251,11 @@ def test_an_edited_objective_is_not_answered_by_forging_the_evaluators_score(tmp
     assert len(mine) == 1, warns
     assert ('restore it, "objective": 0.0100861235061 if the objective was, "evaluator_objective": 1e-05 if the '
             "evaluator's was") in mine[0], mine[0]
+
+
+@pytest.mark.parametrize("families", ["", " , "])
+def test_diagnose_families_naming_none_is_refused(capsys, families):
+    """``--families ""`` (e.g. an empty shell variable) ran no relaxation, and the report did not say why."""
+    assert main(["diagnose", str(LENET_1X4), "--families", families]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'optdist diagnose: error: --families "{families}" names no family (fix: choose from '), err

@@ -89,6 +89,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     bad = sorted(set(fams) - set(RELAXABLE))
     if bad:
         raise ValueError(f"--families: unknown {quoted(bad)} (fix: choose from {quoted(RELAXABLE)}, e.g. --families privacy,memory)")
+    if not fams:  # "" or ",": no relaxation would run, and the report would not say why
+        raise ValueError(f"--families {text_of(args.families)} names no family (fix: choose from {quoted(RELAXABLE)}, e.g. "
+                         "--families privacy,memory, or leave --families out for all but placement)")
     if args.json and len(args.files) == 1:
         check_output_file(args.json, "--json")
     insts = [load_instance(f) for f in args.files]  # every file read before the first diagnosis: a bad one is refused first
