@@ -36,6 +36,8 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
     number as the evaluator's; the fix now names both restores (the objective to the evaluator's score, or the
     evaluator's field to the objective), the run wrote them equal.
 12. ``optdist diagnose --families ""`` (or ",") ran no relaxation without a word; refused, naming the fix.
+13. ``optdist export``, ``diagnose`` and ``pareto`` of an instance with a defence entry ignored it without
+    a word (``solve`` warns): they warn as ``solve`` does (``commands.core.warn_defence_ignored``).
 """
 
 from __future__ import annotations
@@ -259,3 +261,21 @@ def test_diagnose_families_naming_none_is_refused(capsys, families):
     assert main(["diagnose", str(LENET_1X4), "--families", families]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f'optdist diagnose: error: --families "{families}" names no family (fix: choose from '), err
+
+
+@pytest.mark.parametrize("command, by", [
+    (["export", "--out", "{tmp}/m.lp"], "optdist export: the model places without defences"),
+    (["diagnose", "--no-solve"], "optdist diagnose"),
+    (["pareto", "--points", "1", "--out", "{tmp}/front.csv"], "optdist pareto"),
+])
+def test_commands_that_ignore_the_defence_entry_say_so(tmp_path, capsys, command, by):
+    """``optdist solve`` warns that an instance's defence entry is used only by --method defended; export,
+    diagnose and pareto ignored it without a word (an exported model of placement alone)."""
+    doc = json.loads(LENET_1X4.read_text())
+    doc["defence"] = {"lenet": {"mode": "auto"}}
+    inst = tmp_path / "defended.json"
+    inst.write_text(json.dumps(doc))
+    main([command[0], str(inst), *(a.format(tmp=tmp_path) for a in command[1:])])
+    err = capsys.readouterr().err
+    assert (f"optdist: warning: {inst}: the instance's defence entry is used only by --method defended (ignored by "
+            f"{by})\n") in err, err

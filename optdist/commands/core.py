@@ -122,6 +122,13 @@ def add_request_flags(p: argparse.ArgumentParser) -> None:
                         "an id the instance does not have is refused, naming its requests' range")
 
 
+def warn_defence_ignored(path, inst, by: str) -> None:
+    """Warn that instance file ``path``'s defence entry (if any) is ignored by ``by`` (e.g.
+    "--method milp", "optdist export"): only ``--method defended`` chooses defences."""
+    if inst.spec.defence:
+        log.warning("%s: the instance's defence entry is used only by --method defended (ignored by %s)", path, by)
+
+
 def stages_asked(inst, args: argparse.Namespace) -> list[int] | None:
     """The requests ``--stages`` names (indices, in its order), None without it; a request the
     instance does not have is a :class:`~optdist.cli.CliError` (exit 2) naming its range, raised

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optdist.cli import option_flag, path_flag
+from optdist.commands.core import warn_defence_ignored
 from optdist.io import atomic_write_json, check_output_file, check_overwritable, make_output_folder, naming
 from optdist.jsonfile import quoted, text_of
 
@@ -102,6 +103,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         check_overwritable(_json_path(args, inst), (FORMAT,), "--json")
     worst = 0
     for f, inst in zip(args.files, insts):
+        warn_defence_ignored(f, inst, "optdist diagnose")
         d = diagnose(inst, solve=not args.no_solve, time_limit=args.time_limit, threads=args.threads, families=fams,
                      solver=args.solver)
         for e in d.solver_errors:

@@ -21,7 +21,8 @@ from typing import NoReturn
 from optdist.assignment import Assignment
 from optdist.cli import (EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED, CliError, count_flag, interrupted_status,
                          number_flag, option_flag, path_flag, read_number)
-from optdist.commands.core import add_request_flags, print_evaluation, print_stage_breakdowns, stages_asked
+from optdist.commands.core import (add_request_flags, print_evaluation, print_stage_breakdowns, stages_asked,
+                                   warn_defence_ignored)
 from optdist.commands.rl import episodes_flag
 from optdist.evaluate import FAMILY_NAMES, violation_families
 from optdist.io import atomic_path, atomic_write_text, naming, quiet_native_stdout
@@ -598,14 +599,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
         check_out_path(args.out, _input_files(args), placement=True)
     inst = load_instance(args.instance)
     stages_asked(inst, args)  # a request --stages names that the instance lacks: refused before the solve
-    if inst.spec.defence and args.method != "defended":
-        log.warning("%s: the instance's defence entry is used only by --method defended (ignored by --method %s)",
-                    args.instance, args.method)
-    elif not inst.spec.defence and args.method == "defended" and not (set(inst.profiles) - set(inst.spec.networks)):
+    if args.method != "defended":
+        warn_defence_ignored(args.instance, inst, f"--method {args.method}")
+    elif not inst.spec.defence and not (set(inst.profiles) - set(inst.spec.networks)):
         log.warning("%s: the instance has no defence entry and its CNNs are your own networks: defences are measured "
                     "on the zoo CNNs only, so --method defended can only choose distribution alone (fix: solve without "
                     "--method defended; your networks are protected through their privacy tables)", args.instance)
-    elif not inst.spec.defence and args.method == "defended":
+    elif not inst.spec.defence:
         cnns = sorted(set(inst.profiles) - set(inst.spec.networks))
         log.warning("%s: the instance has no defence entry: --method defended can only choose distribution alone "
                     "(fix: add a defence entry, e.g. \"defence\": {\"%s\": {\"mode\": \"auto\"}}, or solve "
@@ -1137,6 +1137,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     check_out_path(args.out, [args.instance, *referenced_files(args.instance)])
     inst = load_instance(args.instance)
+    warn_defence_ignored(args.instance, inst, "optdist export: the model places without defences")
     b = build(inst, args.formulation)
     try:
         with naming("--out"):
@@ -1324,6 +1325,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         for ext in PARETO_EXTENSIONS:
             check_out_path(prefix.with_name(prefix.name + ext), [args.instance, *referenced_files(args.instance)])
     _refuse_foreign_pareto_files(prefix)
+    warn_defence_ignored(args.instance, inst, "optdist pareto")
     front = pareto_sweep(inst, args.points, formulation=args.formulation, solver=args.solver, time_limit=args.time_limit)
     got = signals_received()
     stopped = signal.Signals(got[0]).name if got else None
