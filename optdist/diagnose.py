@@ -471,6 +471,7 @@ def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, th
     d = Diagnosis(inst.name, check(inst))
     if not solve:
         d.seconds = time.perf_counter() - t0
+        _period_note(d, inst)
         return d
     from optdist.solvers import get_solver
     from optdist.solvers.base import failure_counts, signals_received, solver_failures, stop_on_signals
@@ -486,7 +487,24 @@ def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, th
         d.interrupted = signal.Signals(got[0]).name
         d.notes.append(f"stopped by {d.interrupted}: the relaxations not yet tried were skipped")
     d.seconds = time.perf_counter() - t0
+    _period_note(d, inst)
     return d
+
+
+def _period_note(d: Diagnosis, inst: Instance) -> None:
+    """Note in ``d`` that compute and bandwidth capacities scale with ``period_s`` where one of those
+    families makes ``inst`` infeasible (a finding or a minimal relaxation) and some node takes that
+    capacity's default, ``mults_per_s * period_s`` or ``rate * period_s`` (MODEL.md section 6):
+    a period too short reads as compute or bandwidth, and the report should name the field."""
+    blamed = set(d.families) | {f for s in d.minimal for f in s}
+    nodes = [*inst.spec.devices, *inst.spec.sources]
+    derived = {f: rule for f, cap, rule in (("compute", "compute_capacity", "mults_per_s x period_s"),
+                                            ("bandwidth", "bandwidth_capacity", "rate x period_s"))
+               if f in blamed and any(getattr(n, cap) is None for n in nodes)}
+    if derived:
+        d.notes.append(f"{' and '.join(derived)} capacities are counted per period: period_s is {inst.spec.period_s:g} s, "
+                       f"and a node's default {' and '.join(f'{f} capacity is {r}' for f, r in derived.items())} "
+                       f"(fix: a longer \"period_s\" raises {'them' if len(derived) > 1 else 'it'}, as faster nodes do)")
 
 
 def _relax(d: Diagnosis, inst: Instance, time_limit: float, threads: int | None, families: tuple[str, ...],

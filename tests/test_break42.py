@@ -38,6 +38,8 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
 12. ``optdist diagnose --families ""`` (or ",") ran no relaxation without a word; refused, naming the fix.
 13. ``optdist export``, ``diagnose`` and ``pareto`` of an instance with a defence entry ignored it without
     a word (``solve`` warns): they warn as ``solve`` does (``commands.core.warn_defence_ignored``).
+14. ``optdist diagnose`` of an instance whose ``period_s`` is too short blamed compute and bandwidth
+    without naming the period that sets both default capacities: a note now names period_s and the fix.
 """
 
 from __future__ import annotations
@@ -279,3 +281,18 @@ def test_commands_that_ignore_the_defence_entry_say_so(tmp_path, capsys, command
     err = capsys.readouterr().err
     assert (f"optdist: warning: {inst}: the instance's defence entry is used only by --method defended (ignored by "
             f"{by})\n") in err, err
+
+
+def test_a_period_too_short_is_named_by_diagnose(tmp_path, capsys):
+    """``period_s: 1e-06`` made LeNet infeasible; diagnose blamed compute and bandwidth ("the source can
+    do 560") without naming the period that sets both capacities."""
+    doc = json.loads(LENET_1X4.read_text())
+    doc["period_s"] = 1e-6
+    inst = tmp_path / "short.json"
+    inst.write_text(json.dumps(doc))
+    assert main(["diagnose", str(inst), "--no-solve"]) == 1
+    assert ('  note: compute and bandwidth capacities are counted per period: period_s is 1e-06 s, and a node\'s '
+            "default compute capacity is mults_per_s x period_s and bandwidth capacity is rate x period_s (fix: a "
+            'longer "period_s" raises them, as faster nodes do)\n') in capsys.readouterr().out
+    assert main(["diagnose", str(_zero_bandwidth(tmp_path)), "--no-solve"]) == 1  # capacities given: no period note
+    assert "period_s" not in capsys.readouterr().out
