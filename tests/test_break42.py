@@ -173,9 +173,10 @@ def test_an_lp_relaxation_report_of_glpsol_is_refused_as_such(tmp_path, capsys):
                  "--format", "glpk"]) == 2
     assert capsys.readouterr().err == (
         f"optdist import-solution: error: {sol}: 1 problem(s) in the solution file:\n"
-        '  - line 5: GLPK status "OPTIMAL" is that of an LP relaxation (glpsol --nomip), whose fractional values are '
-        'no placement; an integer solution\'s is "INTEGER ..." (fix: solve the integer model: glpsol without --nomip, '
-        "e.g. `glpsol --lp model.lp -o model.sol`)\n")
+        '  - line 5: GLPK status "OPTIMAL" is that of an LP relaxation (glpsol --nomip, or stopped before its integer '
+        'search), whose fractional values are no placement; an integer solution\'s is "INTEGER ..." (fix: solve the '
+        "integer model: glpsol without --nomip and given the time to find a solution, e.g. `glpsol --lp model.lp -o "
+        "model.sol`)\n")
 
 
 @pytest.mark.parametrize("instance, said", [

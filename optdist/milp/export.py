@@ -285,8 +285,9 @@ def _read_glpk(lines: list[str], path: str | Path) -> dict[str, float]:
         raise _no_solution(path, f"line {at + 1}", f"GLPK status {json_text(status)}")
     if at is not None and not status.startswith("INTEGER"):  # "OPTIMAL": the LP relaxation's report (--nomip)
         raise _fail(path, f"line {at + 1}", f"GLPK status {json_text(status)} is that of an LP relaxation (glpsol "
-                    "--nomip), whose fractional values are no placement; an integer solution's is \"INTEGER ...\"",
-                    "solve the integer model: glpsol without --nomip, e.g. `glpsol --lp model.lp -o model.sol`")
+                    "--nomip, or stopped before its integer search), whose fractional values are no placement; an "
+                    "integer solution's is \"INTEGER ...\"", "solve the integer model: glpsol without --nomip and "
+                    "given the time to find a solution, e.g. `glpsol --lp model.lp -o model.sol`")
     out: dict[str, float] = {}
     name: str | None = None
     for n, ln in enumerate(lines[start + 2 :], start + 2):
