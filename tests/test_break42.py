@@ -40,6 +40,8 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
     a word (``solve`` warns): they warn as ``solve`` does (``commands.core.warn_defence_ignored``).
 14. ``optdist diagnose`` of an instance whose ``period_s`` is too short blamed compute and bandwidth
     without naming the period that sets both default capacities: a note now names period_s and the fix.
+15. ``optdist dp-sweep --privacy-table FILE`` of a file that is no privacy table printed two fixes, the
+    table's own and then "(fix: give a bundled name ...)"; now the table's own only.
 """
 
 from __future__ import annotations
@@ -297,3 +299,11 @@ def test_a_period_too_short_is_named_by_diagnose(tmp_path, capsys):
             'longer "period_s" raises them, as faster nodes do)\n') in capsys.readouterr().out
     assert main(["diagnose", str(_zero_bandwidth(tmp_path)), "--no-solve"]) == 1  # capacities given: no period note
     assert "period_s" not in capsys.readouterr().out
+
+
+def test_dp_sweep_of_a_wrong_privacy_table_gives_one_fix(capsys):
+    """``--privacy-table INSTANCE.json``: the table's error, which ends with its own fix, got a second
+    "(fix: give a bundled name ...)" after it."""
+    assert main(["dp-sweep", "--quick", "--privacy-table", str(LENET_1X4)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("(fix: ") == 1 and "this file is an instance" in err, err

@@ -272,9 +272,10 @@ def cmd_dp_sweep(args: argparse.Namespace) -> int:
                        f"{e.reason}") from None
     try:
         attacker, source = dp_measure.attacker_for(args.cnn, args.privacy_table)
-    except (FileNotFoundError, ValueError) as e:
-        raise CliError(f"--privacy-table {args.privacy_table}: {e} (fix: give a bundled name such as \"calibrated\", "
-                       f"or the path of a privacy table for {args.cnn})") from None
+    except (FileNotFoundError, ValueError) as e:  # the table's own error says its fix where it has one
+        fix = "" if "(fix: " in str(e) else (f" (fix: give a bundled name such as \"calibrated\", or the path of a "
+                                             f"privacy table for {args.cnn})")
+        raise CliError(f"--privacy-table {args.privacy_table}: {e}{fix}") from None
     kw["attacker"] = attacker
     if args.quick:
         kw |= {"finetune_samples": 500, "accuracy_samples": 500, "rmle_samples": 10, "rmle_steps": 10,
