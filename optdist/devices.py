@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, not_an_object, number_in, quoted, read_json,
+from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_text, not_an_object, number_in, quoted, read_json,
                               schema_problems, text_of)
 from optdist.options import is_whole
 from optdist.paths import PACKAGE_DATA
@@ -140,7 +140,7 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> dict[str, dict]:
             continue
         given = d.model_dump(exclude_unset=True)
         if isinstance(given.get("memory"), float | int) and not is_whole(given["memory"]):
-            problems.append(Problem(f"devices.{t}.memory", f"got {given['memory']!r}, not a whole number of bytes",
+            problems.append(Problem(f"devices.{t}.memory", f"got {json_text(given['memory'])}, not a whole number of bytes",
                                     f"give the memory in whole bytes, e.g. \"memory\": {int(given['memory'])}"))
         for f in NUMERIC:
             if f in given and given[f] is None:

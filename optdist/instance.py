@@ -979,7 +979,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
                 else:
                     base = catalog[node.type]
             if node.memory is not None and not is_whole(node.memory):  # as device catalogs refuse it
-                problems.append(Problem(f"{p}.memory", f"got {node.memory!r}, not a whole number of bytes",
+                problems.append(Problem(f"{p}.memory", f"got {json_text(node.memory)}, not a whole number of bytes",
                                         f"give the memory in whole bytes, e.g. \"memory\": {int(node.memory)}"))
             vals = {f: getattr(node, f) if getattr(node, f) is not None else base.get(f) for f in NODE_FIELDS}
             for f in ("memory", "mults_per_s", "rate"):

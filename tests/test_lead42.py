@@ -48,3 +48,10 @@ def test_a_bench_spec_over_seeds_says_once_that_glpk_takes_none(tmp_path, capsys
     assert main(["bench", str(spec), "--dry-run"]) == 0
     err = capsys.readouterr().err
     assert err.count(f"optdist: {spec}: solver glpk takes no seed (seed 0 given") == 1 and "highs" not in err
+
+
+def test_an_unknown_model_format_lists_the_formats_as_text_not_a_python_tuple(tmp_path, capsys):
+    """``optdist export --out z.txt`` said "use one of ('lp', 'mps')" (break42 noticed it)."""
+    assert main(["export", str(INSTANCES_DIR / "paper" / "lenet-1x10-tau0.6.json"), "--out", str(tmp_path / "z.txt")]) == 2
+    err = capsys.readouterr().err
+    assert 'use one of "lp", "mps"' in err and "('lp'" not in err

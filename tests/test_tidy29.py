@@ -171,8 +171,12 @@ REPR_KEPT = {"optdist/__init__.py", "optdist/checkpoint.py", "optdist/cli.py", "
 
 
 def _repr_in_raises(tree: ast.AST) -> list[int]:
-    """Lines of ``raise`` statements whose message formats a value with ``!r``."""
-    return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Raise)
+    """Lines of ``raise`` statements and ``Problem(...)`` reports (a file's problem: path, what, fix)
+    whose message formats a value with ``!r`` (break42: two Problems did, unseen by the raises' check)."""
+    def reports(node: ast.AST) -> bool:
+        return isinstance(node, ast.Raise) or (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Problem")
+
+    return [node.lineno for node in ast.walk(tree) if reports(node)
             for v in ast.walk(node) if isinstance(v, ast.FormattedValue) and v.conversion == ord("r")]
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from optdist.evaluate import capacity_limit
 from optdist.instance import Instance
-from optdist.jsonfile import json_text
+from optdist.jsonfile import json_text, quoted
 from optdist.profiles import Layer, Profile
 from optdist.transfers import Edge, TransferKind, conv_coef, edges
 
@@ -241,7 +241,7 @@ def model_data(
     for key, arr in (capacity_override or {}).items():
         name = key if key in CAPACITIES else f"{key}_capacity"
         if name not in CAPACITIES:
-            raise ValueError(f"capacity_override: unknown capacity {json_text(key)}; use one of {CAPACITIES}")
+            raise ValueError(f"capacity_override: unknown capacity {json_text(key)}; use one of {quoted(CAPACITIES)}")
         arr = np.asarray(arr, dtype=float)
         if arr.shape != (inst.n_nodes,):
             raise ValueError(f"capacity_override[{json_text(key)}] has shape {arr.shape}, expected ({inst.n_nodes},)")

@@ -24,7 +24,7 @@ from pyomo.opt import ProblemFormat
 
 from optdist.instance import exact_floats, resolved_content
 from optdist.io import atomic_path, check_output_file
-from optdist.jsonfile import DocumentError, Problem, json_text
+from optdist.jsonfile import DocumentError, Problem, json_text, quoted
 from optdist.milp.model import FORMULATIONS, BuiltModel
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def write_model(b: BuiltModel, path: str | Path, fmt: str | None = None) -> Path
     check_output_file(path, "write_model path")
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in MODEL_FORMATS:
-        raise ValueError(f"model format {json_text(fmt)}: use one of {MODEL_FORMATS} (or a .lp/.mps file name)")
+        raise ValueError(f"model format {json_text(fmt)}: use one of {quoted(MODEL_FORMATS)} (or a .lp/.mps file name)")
     if path.suffix.lower() != f".{fmt}":
         raise ValueError(f"{path}: name a .{fmt} file for format {json_text(fmt)} (solvers read the extension)")
     if not b.model.obj.sense == pyo.minimize:  # skip_objective_sense below relies on it
@@ -148,7 +148,7 @@ def read_solution(path: str | Path, fmt: str) -> dict[str, float]:
     :data:`MAX_SOLUTION_BYTES`.
     """
     if fmt not in SOLUTION_FORMATS:
-        raise ValueError(f"solution format {json_text(fmt)}: use one of {SOLUTION_FORMATS}")
+        raise ValueError(f"solution format {json_text(fmt)}: use one of {quoted(SOLUTION_FORMATS)}")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: solution file not found")

@@ -19,7 +19,7 @@ import pyomo.environ as pyo
 
 from optdist.assignment import Assignment
 from optdist.instance import Instance
-from optdist.jsonfile import json_text
+from optdist.jsonfile import json_text, quoted
 from optdist.milp import constraints as C
 from optdist.milp.data import TIME_UNIT, ModelData, model_data
 from optdist.milp.extract import check_holdable, owners_from_model, set_model_values
@@ -134,7 +134,7 @@ class BuiltModel:
             return pyo.quicksum((e for (q, _k, s), e in self.sent.items() if q == r and s == i))
         attr = {"memory": "weight_bytes_per_segment", "compute": "mults_per_segment"}.get(resource)
         if attr is None:
-            raise ValueError(f"resource {json_text(resource)}: use one of {RESOURCES}")
+            raise ValueError(f"resource {json_text(resource)}: use one of {quoted(RESOURCES)}")
         if i not in d.cand[r]:
             return 0
         return pyo.quicksum((float(getattr(la, attr)) * m.n[r, k, i] for k, la in enumerate(d.layers(r))
