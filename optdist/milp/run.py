@@ -272,11 +272,11 @@ def solve_built(
         try:
             asg = b.to_assignment()
         except InvalidSolution as e:  # e.g. a loose feasibility tolerance, NaN values: no placement
-            answer_invalid(out, adapter.name, str(e))
+            answer_invalid(out, adapter.name, str(e), user=None if adapter.built_in() else adapter.adapter_text())
     return out, asg, seeded
 
 
-def answer_invalid(out: Any, solver: str, why: str) -> None:
+def answer_invalid(out: Any, solver: str, why: str, user: str | None = None) -> None:
     """Turn the outcome ``out`` of a solve whose loaded values are no placement (``why``: what was
     wrong, naming the request and variable; :class:`~optdist.milp.extract.InvalidSolution`) into
     termination ``error``: no incumbent, no bound (the answer that fails is the solver's, so is
@@ -284,15 +284,20 @@ def answer_invalid(out: Any, solver: str, why: str) -> None:
     ``extra["invalid_solution"]`` ``why``, and the solver's own word in ``extra["solver_said"]``.
     The run then keeps a feasible warm start, as for a solver that died
     (:func:`_keep_warm_start`). Recorded for the enclosing
-    :func:`~optdist.solvers.base.solver_failures` blocks."""
-    from optdist.solvers.base import _record_failure
+    :func:`~optdist.solvers.base.solver_failures` blocks; ``user``: the user adapter that
+    returned them (:meth:`~optdist.solvers.base.Solver.adapter_text`), its code's failure (an
+    :class:`~optdist.solvers.base.AdapterFailure`, which ends a decomposed run ``error`` as one
+    that raised does; before, a step's values such as 0.5 for a binary were dropped unsaid)."""
+    from optdist.solvers.base import AdapterFailure, _record_failure
 
     out.extra.setdefault("solver_said", f"{out.status} (termination {out.termination}, incumbent {out.incumbent!r})")
     out.extra["invalid_solution"] = why
-    out.extra["solver_error"] = (f"solver {solver} returned values that are no valid placement ({why}), so its answer "
-                                 "is discarded (fix: check raw solver options that loosen its tolerances, e.g. "
-                                 f"mip_feasibility_tolerance; --tee shows its log; or try another solver, e.g. "
-                                 f"--solver {'scip' if solver == 'highs' else 'highs'})")
+    fix = ("check raw solver options that loosen its tolerances, e.g. mip_feasibility_tolerance; --tee shows its log"
+           if user is None else f"make {user} load the solution's values into the model's variables, 0 or 1 for "
+           "each binary, satisfying every constraint, or return has_solution=False")
+    out.extra["solver_error"] = (AdapterFailure if user else str)(
+        f"solver {solver} returned values that are no valid placement ({why}), so its answer is discarded (fix: "
+        f"{fix}; or try another solver, e.g. --solver {'scip' if solver == 'highs' else 'highs'})")
     out.termination, out.status = Termination.ERROR, f"invalid solution: {out.status}"
     out.incumbent = out.bound = None
     out.has_solution = False

@@ -45,6 +45,7 @@ import functools
 import gc
 import logging
 import math
+import numbers
 import os
 import re
 import signal
@@ -62,7 +63,7 @@ from optdist.interrupts import forget_requests, interrupt, repeated, same_reques
 from optdist.jsonfile import json_text
 from optdist.options import (GENERIC_OPTIONS, IN_RANGE, MAX_SEED, MAX_THREADS, OPTION_EXAMPLES,  # noqa: F401 (re-exported)
                              OPTION_RANGES, WHOLE_OPTIONS,
-                             check_options, option_problem)
+                             check_options, number_problem, option_problem)
 from optdist.result import GAP_EPS, Termination, closes_gap, gap
 from optdist.solvers.subprocesses import SolverProcesses, solver_dies_with_parent
 
@@ -923,7 +924,8 @@ class Solver(ABC):
         :class:`SolverRefused`, a refusal with its own fix) or returns no :class:`SolverOutcome`
         is a failed solver call, as a crashed CBC is: termination ``error``, no incumbent, and
         ``extra["solver_error"]`` naming the adapter, what it did ("raised RuntimeError: boom",
-        "returned dict, not SolverOutcome") and the fix; a NaN bound is no bound (``optimal`` read as
+        "returned dict, not SolverOutcome") and the fix, and so is a malformed one
+        (:func:`outcome_problem`, naming the field); a NaN bound is no bound (``optimal`` read as
         ``feasible``), with a warning. A
         built-in adapter's exception propagates."""
         if self.built_in():
@@ -939,6 +941,8 @@ class Solver(ABC):
         if not isinstance(out.termination, Termination):
             return self._adapter_failed(f"returned a SolverOutcome whose termination is "
                                         f"{json_text(repr(out.termination))}, not an optdist.result.Termination")
+        if (problem := outcome_problem(out)) is not None:
+            return self._adapter_failed(*problem)
         if isinstance(out.bound, float) and math.isnan(out.bound):  # no bound, said (verify33: it went unsaid)
             from optdist.result import add_warning
 
@@ -949,15 +953,16 @@ class Solver(ABC):
                 out.termination = Termination.FEASIBLE
         return out
 
-    def _adapter_failed(self, what: str) -> SolverOutcome:
+    def _adapter_failed(self, what: str, fix: str = "make its _solve return an optdist.solvers.SolverOutcome, e.g. "
+                        "SolverOutcome(Termination.FEASIBLE, \"stopped\", incumbent=..., has_solution=True), "
+                        "without raising") -> SolverOutcome:
         """The outcome of a user adapter's :meth:`_solve` that did ``what`` instead of returning a
-        :class:`SolverOutcome` (:meth:`_solve_checked`): termination ``error``, its
+        well-formed :class:`SolverOutcome` (:meth:`_solve_checked`; ``fix``: what to change, by
+        default to return one without raising): termination ``error``, its
         ``extra["solver_error"]`` an :class:`AdapterFailure`."""
         why = AdapterFailure(
             f"solver {self.name} failed: {self.adapter_text()} {what}, so the solve has no result, and this is "
-            "not optdist's doing (fix: make its _solve return an optdist.solvers.SolverOutcome, e.g. "
-            "SolverOutcome(Termination.FEASIBLE, \"stopped\", incumbent=..., has_solution=True), without raising; "
-            "or try a built-in solver, e.g. --solver highs)")
+            f"not optdist's doing (fix: {fix}; or try a built-in solver, e.g. --solver highs)")
         return SolverOutcome(Termination.ERROR, f"adapter failed: {what}", extra={"solver_error": why})
 
     def _check_overrun(self, out: SolverOutcome, limit: float | None) -> None:
@@ -1116,6 +1121,55 @@ class Solver(ABC):
     def native_value(self, option: str, value: Any) -> Any:
         """A generic option's value as the solver wants it (override for e.g. integer seconds)."""
         return value
+
+
+#: terminations no solver gives: ``violated`` is the evaluator's verdict on a placement, and a
+#: latency (with any admission penalty) is never below 0, so no model of MODEL.md is unbounded
+NOT_A_SOLVERS_WORD = frozenset({Termination.VIOLATED, Termination.UNBOUNDED})
+#: terminations that say the solve has no solution (:func:`outcome_problem`)
+WITHOUT_SOLUTION = frozenset({Termination.INFEASIBLE, Termination.NO_SOLUTION, Termination.ERROR})
+
+
+def _typed(value: Any) -> str:
+    """A value an adapter returned, with its type: ``'0.001' (str)``."""
+    return f"'{value}' ({type(value).__name__})"
+
+
+def outcome_problem(out: SolverOutcome) -> tuple[str, str] | None:
+    """What is wrong with a user adapter's :class:`SolverOutcome` ``out`` (its termination an
+    optdist :class:`~optdist.result.Termination`), as ``(what it returned, the fix)`` for
+    :meth:`Solver._adapter_failed`, or None: ``incumbent`` and ``bound`` must be numbers or None
+    (a bound may be infinite; NaN, no bound, :meth:`Solver._solve_checked` reads as None), the
+    incumbent of a loaded solution (``has_solution``) a finite one (model units), ``nodes`` a whole
+    number >= 0 or None, ``extra`` a dict; a termination of :data:`NOT_A_SOLVERS_WORD` is none a
+    solver gives, and one of :data:`WITHOUT_SOLUTION` comes without a loaded solution (before:
+    ``infeasible`` beside a feasible placement was reported ``infeasible``; a NaN or infinite
+    incumbent became the run's objective; a text bound or node count a TypeError)."""
+    said = "returned a SolverOutcome whose"
+    for key in ("incumbent", "bound"):
+        value = getattr(out, key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            return (f"{said} {key} is {_typed(value)}, not a number",
+                    f"return {key}=a float in the model's objective units, or None where there is none")
+    if out.has_solution and (out.incumbent is None or number_problem(out.incumbent) is not None):
+        return (f"{said} has_solution=True with the incumbent {out.incumbent}",
+                "return incumbent=the finite objective value of the solution loaded into the model's variables, "
+                "or has_solution=False where none was loaded")
+    if out.nodes is not None and number_problem(out.nodes, whole=True, within=lambda n: n >= 0) is not None:
+        return (f"{said} nodes is {_typed(out.nodes)}, not a whole number >= 0",
+                "return nodes=the solver's node count, an int, or None")
+    if not isinstance(out.extra, dict):
+        return f"{said} extra is {_typed(out.extra)}, not a dict", "return extra={} or a dict of notes"
+    if out.termination in NOT_A_SOLVERS_WORD:
+        return (f"{said} termination is {out.termination}, which no solver says (the evaluator judges violations; "
+                "no placement's latency is below 0)",
+                "return Termination.OPTIMAL, FEASIBLE, TIME_LIMIT, ITERATION_LIMIT, INFEASIBLE, NO_SOLUTION, "
+                "INTERRUPTED or ERROR")
+    if out.has_solution and out.termination in WITHOUT_SOLUTION:
+        return (f"{said} termination is {out.termination} with has_solution=True, a solution loaded",
+                f"return has_solution=False with {out.termination}, or the termination of the solution found, "
+                "e.g. Termination.FEASIBLE")
+    return None
 
 
 def _finite(x: float | None) -> float | None:

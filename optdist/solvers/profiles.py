@@ -70,7 +70,7 @@ def read_profile(path: str | Path) -> SolverProfile:
     that takes an adapter's name, ``name = "highs"``, but runs another adapter, ``solver = "cbc"``:
     ``--solver highs`` would run CBC under highs's name, as :func:`optdist.solvers.register` refuses
     a taken name; a profile of an adapter's own name that runs that adapter, ``solvers/highs.toml``,
-    sets its defaults)."""
+    sets its defaults; ``name``, ``solver`` or ``description`` that is no string, ``name = 7``)."""
     path = Path(path)
     try:
         doc = tomllib.loads(path.read_text())
@@ -90,7 +90,11 @@ def read_profile(path: str | Path) -> SolverProfile:
         if not isinstance(doc.get(table, {}), dict):
             raise ValueError(f"{path}: {table} = {value_text(doc[table])} is not a table (fix: write [{table}] on its own "
                              "line, then one KEY = VALUE per line)")
-    name, solver = str(doc.get("name", path.stem)), str(doc["solver"])
+    for key, sample in (("name", path.stem), ("solver", "highs"), ("description", "HiGHS on one thread")):
+        if key in doc and not isinstance(doc[key], str):  # was str() of it: name = 7 ran as "7", solver = 3 "unknown"
+            raise ValueError(f"{path}: {key} = {value_text(doc[key])} is not a string (fix: write it in quotes, e.g. "
+                             f"{key} = {text_of(sample)})")
+    name, solver = doc.get("name", path.stem), doc["solver"]
     from optdist.solvers import ADAPTERS
 
     if name in ADAPTERS and solver != name:  # by path as in a folder (verify33)
@@ -100,7 +104,7 @@ def read_profile(path: str | Path) -> SolverProfile:
     return SolverProfile(
         name=name,
         solver=solver,
-        description=str(doc.get("description", "")),
+        description=doc.get("description", ""),
         options=dict(doc.get("options", {})),
         solver_options=dict(doc.get("solver_options", {})),
         path=path,

@@ -1,0 +1,108 @@
+"""plug42: a user's own adapter whose answer is malformed never certifies anything. A SolverOutcome
+with a NaN, infinite or missing incumbent beside a loaded solution, a bound or incumbent that is no
+number, a node count that is no whole number, ``extra`` that is no dict, a termination no solver
+says (``violated``, ``unbounded``) or one without a solution beside a loaded one (``infeasible``:
+was reported ``infeasible`` beside a feasible placement) is a failed solver call naming the adapter,
+the field and the fix; so is a step of a decomposed run whose values are no placement (was dropped
+unsaid). A profile's name, solver and description must be strings."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pyomo.environ as pyo
+import pytest
+
+import optdist
+from optdist.result import Termination
+from optdist.solvers.highs import Highs
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"
+TWO = ROOT / "instances" / "tiny" / "lenet-2x4-tight.json"  # two requests: the decomposition applies
+
+
+class _Tampering(Highs):
+    """HiGHS, then ``tamper(out, model)`` changes its answer."""
+
+    name = "tampering"
+
+    def tamper(self, out, model) -> None:
+        raise NotImplementedError
+
+    def _solve(self, model, opts, warm_start, tee, raw):
+        out = super()._solve(model, opts, warm_start, tee, raw)
+        self.tamper(out, model)
+        return out
+
+
+def _adapter(tamper):
+    return type("Liar", (_Tampering,), {"name": "liar", "__module__": __name__,
+                                        "tamper": lambda self, out, model: tamper(out, model)})
+
+
+def _set(**fields):
+    return lambda out, model: [setattr(out, k, v) for k, v in fields.items()]
+
+
+def _halve_binaries(out, model):
+    for v in model.component_data_objects(pyo.Var, active=True):
+        if v.is_binary() and v.value is not None and v.value > 0.5:
+            v.value = 0.5
+
+
+MALFORMED = {
+    "nan incumbent": (_set(incumbent=math.nan), "has_solution=True with the incumbent nan"),
+    "infinite incumbent": (_set(incumbent=math.inf, bound=math.inf), "has_solution=True with the incumbent inf"),
+    "no incumbent": (_set(incumbent=None), "has_solution=True with the incumbent None"),
+    "text bound": (_set(bound="0.001"), "bound is '0.001' (str), not a number"),
+    "text nodes": (_set(nodes="many"), "nodes is 'many' (str), not a whole number >= 0"),
+    "extra None": (_set(extra=None), "extra is 'None' (NoneType), not a dict"),
+    "violated": (_set(termination=Termination.VIOLATED), "termination is violated, which no solver says"),
+    "unbounded": (_set(termination=Termination.UNBOUNDED), "termination is unbounded, which no solver says"),
+    "infeasible with a solution": (_set(termination=Termination.INFEASIBLE),
+                                   "termination is infeasible with has_solution=True"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_a_malformed_outcome_of_a_user_adapter_is_a_failed_call_naming_the_field(case):
+    tamper, said = MALFORMED[case]
+    res = optdist.solve(optdist.load_instance(TINY), solver=_adapter(tamper), formulation="tight")
+    assert res.termination is Termination.ERROR, (res.termination, res.objective, res.bound)
+    assert res.objective is None and res.bound is None
+    error = res.extra["solver_error"]
+    assert f"adapter liar ({__name__}.Liar) returned a SolverOutcome whose {said}" in error
+    assert "(fix: return " in error
+
+
+@pytest.mark.parametrize("tamper, said", [
+    (_halve_binaries, "returned values that are no valid placement"),
+    (_set(nodes="many"), "nodes is 'many' (str)"),  # was a TypeError adding the steps' nodes
+])
+def test_a_decomposed_run_ends_error_on_a_user_adapters_malformed_step(tamper, said):
+    res = optdist.solve(optdist.load_instance(TWO), solver=_adapter(tamper))
+    assert res.formulation == "decomposed"
+    assert res.termination is Termination.ERROR and res.bound is None  # no certificate from a faulty solver
+    assert said in res.extra["solver_error"] and "liar" in res.extra["solver_error"]
+    assert res.assignment is None or res.objective == pytest.approx(res.evaluation.objective, rel=1e-9)
+
+
+def test_a_user_adapters_placement_without_its_binaries_says_the_fix_for_an_adapter():
+    res = optdist.solve(optdist.load_instance(TINY), solver=_adapter(_halve_binaries), formulation="tight")
+    assert res.termination is Termination.ERROR
+    assert f"make adapter liar ({__name__}.Liar) load the solution's values" in res.extra["solver_error"]
+    assert "mip_feasibility_tolerance" not in res.extra["solver_error"]  # a built-in solver's fix
+
+
+@pytest.mark.parametrize("line, key", [("name = 7", "name = 7"), ('description = ["x"]', 'description = ["x"]'),
+                                       ("solver = 3\nname = \"p\"", "solver = 3")])
+def test_a_profiles_name_solver_and_description_must_be_strings(tmp_path, line, key):
+    from optdist.solvers import get_solver
+
+    prof = tmp_path / "p.toml"
+    prof.write_text(line + ("" if "solver" in line else '\nsolver = "highs"') + "\n")
+    with pytest.raises(ValueError, match=re.escape(f"p.toml: {key} is not a string (fix: write it in quotes, e.g. ")):
+        get_solver(str(prof))
