@@ -385,7 +385,8 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     ``extra['claimed_objective']``; scored HIGHER (a real disagreement, a bug signal) adds a warning
     to ``extra['warning']`` (after any the method set: :func:`add_warning`) and, for a feasible
     placement, reports its score too, ``optimal`` only
-    where the bound still closes the gap on it (:func:`_score_above_claim`). A bound above a
+    where the bound still closes the gap on it (:func:`_score_above_claim`); a NaN or infinite
+    claim disagrees with any score (it was kept as the objective). A bound above a
     feasible placement's score is capped there (:func:`_cap_bound`), and a run whose
     ``extra['bound_capped']`` already lists a step's cap is not ``optimal`` either. A run a limit
     stopped (``time_limit``, ``iteration_limit``) whose bound, so checked, already closes the
@@ -402,7 +403,8 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
             res.termination = Termination.VIOLATED
         if res.objective is not None:
             ev_obj = res.evaluation.objective
-            diff = abs(ev_obj - res.objective) / max(abs(ev_obj), abs(res.objective), GAP_EPS)
+            diff = (abs(ev_obj - res.objective) / max(abs(ev_obj), abs(res.objective), GAP_EPS)
+                    if math.isfinite(res.objective) else math.inf)  # a NaN or infinite claim: no agreement (was NaN: kept)
             res.extra["objective_mismatch"] = diff
             if diff > AGREE_RTOL and ev_obj < res.objective and res.evaluation.feasible:
                 # e.g. a time-limited MILP incumbent with slack stage times: the evaluator's score of

@@ -106,3 +106,17 @@ def test_a_profiles_name_solver_and_description_must_be_strings(tmp_path, line, 
     prof.write_text(line + ("" if "solver" in line else '\nsolver = "highs"') + "\n")
     with pytest.raises(ValueError, match=re.escape(f"p.toml: {key} is not a string (fix: write it in quotes, e.g. ")):
         get_solver(str(prof))
+
+
+@pytest.mark.parametrize("claim", [math.nan, math.inf, -math.inf])
+def test_a_methods_non_finite_objective_is_never_reported(claim):
+    """Any method's (not only an adapter's): finalize puts the evaluator's score in its place."""
+    import dataclasses
+
+    from optdist.result import finalize
+
+    inst = optdist.load_instance(TINY)
+    res = optdist.solve(inst, method="greedy")
+    res = finalize(inst, dataclasses.replace(res, objective=claim, extra={}))
+    assert res.objective == res.evaluation.objective and math.isfinite(res.objective)
+    assert res.extra["claimed_objective"] is claim or math.isnan(res.extra["claimed_objective"])
