@@ -120,3 +120,33 @@ def test_a_methods_non_finite_objective_is_never_reported(claim):
     res = finalize(inst, dataclasses.replace(res, objective=claim, extra={}))
     assert res.objective == res.evaluation.objective and math.isfinite(res.objective)
     assert res.extra["claimed_objective"] is claim or math.isnan(res.extra["claimed_objective"])
+
+
+class _LooseAbs(Highs):
+    """Stops at its first incumbent (its bound honest) and calls it optimal within abs_gap."""
+
+    name = "looseabs"
+    abs_gap = 1e12
+
+    def _solve(self, model, opts, warm_start, tee, raw):
+        out = super()._solve(model, {**opts, "mip_gap": 1.0}, warm_start, tee, raw)
+        out.termination = Termination.OPTIMAL
+        return out
+
+
+@pytest.mark.parametrize("value", [1e12, math.nan, -1.0, "1e-6"])
+def test_a_user_adapters_absolute_gap_tolerance_cannot_close_a_gap_that_is_open(value):
+    """abs_gap = 1e12 made a first incumbent 30 % above its bound optimal (tight and decomposed)."""
+    from optdist.solvers import register
+
+    cls = type("LooseAbs", (_LooseAbs,), {"abs_gap": value, "__module__": __name__})
+    said = re.escape(f"abs_gap = {value:g} is" if isinstance(value, float) else f"abs_gap = '{value}' is") + (
+        r" not a number in \[0, 1e-05\].*\(fix: set abs_gap to the solver's own absolute tolerance")
+    with pytest.raises(ValueError, match="optdist.solve: solver=LooseAbs: " + said):
+        optdist.solve(optdist.load_instance(TINY), solver=cls, formulation="tight")
+    with pytest.raises(ValueError, match=r'register\("looseabs", LooseAbs\): ' + said):
+        register("looseabs", cls)
+    ok = type("LooseAbs", (_LooseAbs,), {"abs_gap": 1e-6, "__module__": __name__})()  # HiGHS's: taken
+    ok.abs_gap = value  # an instance's own
+    with pytest.raises(ValueError, match=r"optdist.solve: solver=LooseAbs\(\): " + said):
+        optdist.solve(optdist.load_instance(TINY), solver=ok, formulation="tight")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import numbers
 import os
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
@@ -70,6 +71,7 @@ def _check_adapter(name: str, cls: type[Solver], where: str, per_call: bool = Fa
         missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
         raise ValueError(f"{where}: {cls.__name__} does not define {missing} "
                          "(fix: implement them; see optdist.solvers.highs.Highs for one)")
+    _check_abs_gap(cls, where)
     if getattr(cls, "name", None) != name:
         raise ValueError(f"{where}: the class's name is "
                          f"{text_of(getattr(cls, 'name', None))} (fix: "
@@ -82,6 +84,22 @@ def _check_adapter(name: str, cls: type[Solver], where: str, per_call: bool = Fa
     if name in profiles():
         raise ValueError(f"{where}: {text_of(name)} is the name of the profile "
                          f"{profiles()[name].path}, which --solver {name} would run (fix: choose another name)")
+
+
+def _check_abs_gap(adapter: type[Solver] | Solver, where: str) -> None:
+    """A user adapter's ``abs_gap`` (its solver's absolute gap tolerance, model units: µs), which
+    closes a gap as ``optimal`` wherever incumbent and bound are that close
+    (:func:`optdist.result.closes_gap`), must be a number in [0, the largest a built-in adapter
+    has] (CBC's cutoff increment, 1e-05): before, ``abs_gap = 1e12`` made a first incumbent 30 %
+    above its bound ``optimal``. ValueError starting with ``where``, naming the value and the fix."""
+    value = getattr(adapter, "abs_gap", 0.0)
+    most = max(ADAPTERS[n].abs_gap for n in BUILT_IN)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= most:
+        shown = f"{value:g}" if isinstance(value, numbers.Real) and not isinstance(value, bool) else f"'{value}'"
+        raise ValueError(f"{where}: abs_gap = {shown} is "
+                         f"not a number in [0, {most:g}], the absolute gap tolerances optdist takes, in model units "
+                         "(microseconds), as optimal is proven within the requested relative gap (fix: set abs_gap to "
+                         "the solver's own absolute tolerance, e.g. abs_gap = 1e-6 as HiGHS's, or leave it out: 0)")
 
 
 class SolverTypeError(TypeError, ValueError):
@@ -128,6 +146,8 @@ def adapters_for_call(options: MutableMapping, keys: tuple[str, ...] = ("solver"
                                  "name (fix: set name = \"mine\" in the class: a non-empty name without spaces around "
                                  "it and not ending in .toml)")
             _check_adapter(name, cls, f"{where}: {key}={cls.__name__}", per_call=True)
+        if value is not cls:  # an instance may carry its own abs_gap
+            _check_abs_gap(value, f"{where}: {key}={cls.__name__}()")
         if name in own and own[name] != (cls, None if value is cls else value):
             raise ValueError(f"{where}: solver= and pricing_solver= are two adapters named {text_of(name)} (fix: give "
                              "the same one, or name them differently)")
