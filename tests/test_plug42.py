@@ -60,6 +60,8 @@ MALFORMED = {
     "text bound": (_set(bound="0.001"), "bound is '0.001' (str), not a number"),
     "text nodes": (_set(nodes="many"), "nodes is 'many' (str), not a whole number >= 0"),
     "extra None": (_set(extra=None), "extra is 'None' (NoneType), not a dict"),
+    "extra with a check's record": (_set(extra={"bound_capped": "oops"}),  # was a TypeError in finalize
+                                    "extra sets 'bound_capped', the record of optdist's own checks"),
     "violated": (_set(termination=Termination.VIOLATED), "termination is violated, which no solver says"),
     "unbounded": (_set(termination=Termination.UNBOUNDED), "termination is unbounded, which no solver says"),
     "infeasible with a solution": (_set(termination=Termination.INFEASIBLE),
@@ -75,7 +77,7 @@ def test_a_malformed_outcome_of_a_user_adapter_is_a_failed_call_naming_the_field
     assert res.objective is None and res.bound is None
     error = res.extra["solver_error"]
     assert f"adapter liar ({__name__}.Liar) returned a SolverOutcome whose {said}" in error
-    assert "(fix: return " in error
+    assert "(fix: " in error
 
 
 @pytest.mark.parametrize("tamper, said", [

@@ -1126,6 +1126,11 @@ class Solver(ABC):
 #: terminations no solver gives: ``violated`` is the evaluator's verdict on a placement, and a
 #: latency (with any admission penalty) is never below 0, so no model of MODEL.md is unbounded
 NOT_A_SOLVERS_WORD = frozenset({Termination.VIOLATED, Termination.UNBOUNDED})
+#: keys of a result's ``extra`` that record optdist's checks of an answer (a capped bound, a claim
+#: refuted or discarded): an adapter's ``extra``, merged into the result's, may not set them
+#: (:func:`outcome_problem`; ``bound_capped = "oops"`` was a TypeError in finalize)
+CHECK_RECORDS = frozenset({"bound_capped", "claimed_bound", "claimed_objective", "claimed_termination", "claim_refuted",
+                           "invalid_solution", "objective_mismatch", "optimality_unproven"})
 #: terminations that say the solve has no solution (:func:`outcome_problem`)
 WITHOUT_SOLUTION = frozenset({Termination.INFEASIBLE, Termination.NO_SOLUTION, Termination.ERROR})
 
@@ -1141,7 +1146,7 @@ def outcome_problem(out: SolverOutcome) -> tuple[str, str] | None:
     :meth:`Solver._adapter_failed`, or None: ``incumbent`` and ``bound`` must be numbers or None
     (a bound may be infinite; NaN, no bound, :meth:`Solver._solve_checked` reads as None), the
     incumbent of a loaded solution (``has_solution``) a finite one (model units), ``nodes`` a whole
-    number >= 0 or None, ``extra`` a dict; a termination of :data:`NOT_A_SOLVERS_WORD` is none a
+    number >= 0 or None, ``extra`` a dict without optdist's :data:`CHECK_RECORDS`; a termination of :data:`NOT_A_SOLVERS_WORD` is none a
     solver gives, and one of :data:`WITHOUT_SOLUTION` comes without a loaded solution (before:
     ``infeasible`` beside a feasible placement was reported ``infeasible``; a NaN or infinite
     incumbent became the run's objective; a text bound or node count a TypeError)."""
@@ -1160,6 +1165,9 @@ def outcome_problem(out: SolverOutcome) -> tuple[str, str] | None:
                 "return nodes=the solver's node count, an int, or None")
     if not isinstance(out.extra, dict):
         return f"{said} extra is {_typed(out.extra)}, not a dict", "return extra={} or a dict of notes"
+    if taken := sorted(CHECK_RECORDS & set(out.extra)):
+        return (f"{said} extra sets {', '.join(map(repr, taken))}, the record{'s' if len(taken) > 1 else ''} of "
+                "optdist's own checks of an answer", "leave it out of extra; give the adapter's own notes other names")
     if out.termination in NOT_A_SOLVERS_WORD:
         return (f"{said} termination is {out.termination}, which no solver says (the evaluator judges violations; "
                 "no placement's latency is below 0)",
