@@ -152,3 +152,31 @@ def test_a_user_adapters_absolute_gap_tolerance_cannot_close_a_gap_that_is_open(
     ok.abs_gap = value  # an instance's own
     with pytest.raises(ValueError, match=r"optdist.solve: solver=LooseAbs\(\): " + said):
         optdist.solve(optdist.load_instance(TINY), solver=ok, formulation="tight")
+
+
+def test_an_unavailable_user_adapter_without_an_install_hint_says_why():
+    """Was an AttributeError ('Mine' object has no attribute 'install_hint'), the reason lost."""
+    from optdist.solvers.base import Solver, SolverUnavailable
+
+    class Unlicensed(Solver):
+        name = "unlicensed"
+
+        @classmethod
+        def _check_available(cls):
+            raise RuntimeError("no licence")
+
+        def _solve(self, model, opts, warm_start, tee, raw):
+            raise AssertionError("never runs")
+
+    class Absent(Unlicensed):
+        name = "absent"
+
+        @classmethod
+        def _check_available(cls):
+            return False
+
+    for cls, did in ((Unlicensed, "raised RuntimeError: no licence"), (Absent, "returned False")):
+        with pytest.raises(SolverUnavailable, match=re.escape(
+                f'solver "{cls.name}" is not available here: adapter {cls.name} ({__name__}.{cls.__qualname__})\'s '
+                f"_check_available {did} (fix: make it return True")):
+            optdist.solve(optdist.load_instance(TINY), solver=cls, formulation="tight")

@@ -663,6 +663,7 @@ class Solver(ABC):
     #: decides: HiGHS's ``objective_bound=inf`` is its default); others refuse it before running
     takes_infinite: ClassVar[bool] = False
     _available: ClassVar[bool | None] = None
+    _unavailable: ClassVar[str | None] = None  # what :meth:`_check_available` raised, if it did
 
     #: the solver is known to claim false optima (GLPK 5: :mod:`optdist.milp.decomposition.guard`),
     #: so a run's bound from it is checked against a greedy placement
@@ -691,12 +692,13 @@ class Solver(ABC):
 
     @classmethod
     def is_available(cls) -> bool:
-        """Whether the solver can run here (checked once, then cached)."""
-        if cls._available is None:
+        """Whether the solver can run here (checked once per class, then cached: a subclass, e.g. a
+        user's ``class Mine(Unlicensed)``, checks its own ``_check_available``)."""
+        if vars(cls).get("_available") is None:
             try:
-                cls._available = cls._check_available()
-            except Exception:  # a broken install is an unavailable solver
-                cls._available = False
+                cls._available, cls._unavailable = cls._check_available(), None
+            except Exception as e:  # a broken install is an unavailable solver
+                cls._available, cls._unavailable = False, f"{type(e).__name__}: {e}"
         return cls._available
 
     @classmethod
@@ -704,8 +706,19 @@ class Solver(ABC):
     def _check_available(cls) -> bool: ...
 
     def require(self) -> None:
-        if not self.is_available():
-            raise SolverUnavailable(f"solver {json_text(self.name)} is not available here; install it: {self.install_hint}")
+        """Raise :class:`SolverUnavailable` where the solver cannot run here: how to install it
+        (``install_hint``), or for a user adapter without one, what its :meth:`_check_available`
+        did and the fix (before, an AttributeError on the missing ``install_hint``)."""
+        if self.is_available():
+            return
+        hint = getattr(self, "install_hint", None)
+        if hint is not None:
+            raise SolverUnavailable(f"solver {json_text(self.name)} is not available here; install it: {hint}")
+        why = type(self)._unavailable
+        raise SolverUnavailable(f"solver {json_text(self.name)} is not available here: {self.adapter_text()}'s "
+                                f"_check_available {f'raised {why}' if why else 'returned False'} (fix: make it return "
+                                "True where the solver can run; set install_hint = \"how to install it\" in the class "
+                                "for this message)")
 
     def has(self, feature: Feature) -> bool:
         return feature in self.features
