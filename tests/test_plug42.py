@@ -180,3 +180,26 @@ def test_an_unavailable_user_adapter_without_an_install_hint_says_why():
                 f'solver "{cls.name}" is not available here: adapter {cls.name} ({__name__}.{cls.__qualname__})\'s '
                 f"_check_available {did} (fix: make it return True")):
             optdist.solve(optdist.load_instance(TINY), solver=cls, formulation="tight")
+
+
+def test_a_user_adapter_whose_init_raises_is_the_adapters_failure_not_optdists(capsys):
+    from optdist.cli import main
+    from optdist.solvers import register, unregister
+
+    class Boom(Highs):
+        name = "boom"
+
+        def __init__(self, *args):
+            raise RuntimeError("init boom")
+
+    said = (f"adapter boom ({__name__}.{Boom.__qualname__}) raised RuntimeError: init boom when optdist created it "
+            "(fix: make its __init__(defaults=None, solver_options=None) run without raising")
+    with pytest.raises(ValueError, match=re.escape(said)):
+        optdist.solve(optdist.load_instance(TINY), solver=Boom, formulation="tight")
+    register("boom", Boom)
+    try:
+        rc = main(["solve", str(TINY), "--solver", "boom", "--formulation", "tight"])
+    finally:
+        unregister("boom")
+    err = capsys.readouterr().err
+    assert rc != 0 and "bug in optdist" not in err and said in err

@@ -182,7 +182,7 @@ def get_solver(name: str = "highs") -> Solver:
                          f"(adapters: {', '.join(sorted(ADAPTERS))})")
     if name in _CALL_ADAPTERS.get():  # given to this call as a class or instance (adapters_for_call)
         cls, adapter = _CALL_ADAPTERS.get()[name]
-        return cls() if adapter is None else copy.copy(adapter)
+        return _created(cls) if adapter is None else copy.copy(adapter)
     if name.endswith(".toml"):
         prof: SolverProfile | None = read_profile(Path(name))
     else:
@@ -190,16 +190,32 @@ def get_solver(name: str = "highs") -> Solver:
     if prof is None:
         if name not in ADAPTERS:
             raise ValueError(unknown_solver(name))
-        return ADAPTERS[name]()
+        return _created(ADAPTERS[name])
     if prof.solver not in ADAPTERS:
         raise ValueError(f"{prof.path}: unknown adapter {text_of(prof.solver)} (fix: solver = one of "
                          f"{quoted(sorted(ADAPTERS))})")
     try:
-        adapter = ADAPTERS[prof.solver](prof.options, prof.solver_options)
+        adapter = _created(ADAPTERS[prof.solver], prof.options, prof.solver_options)
     except ValueError as e:
         raise ValueError(f"{prof.path}: {e}") from None
     adapter.profile = prof  # its name and file, for messages (Solver.gap_conflict)
     return adapter
+
+
+def _created(cls: type[Solver], *args: object) -> Solver:
+    """``cls(*args)``; a user adapter's (not a built-in class) exception other than ValueError (its
+    own refusal of an option) is a ValueError naming the adapter, what it raised and the fix: its
+    code failing, not optdist's (``optdist solve`` said "this is a bug in optdist")."""
+    if cls.name in BUILT_IN and ADAPTERS[cls.name] is cls:  # optdist's own: an exception is a bug report
+        return cls(*args)
+    try:
+        return cls(*args)
+    except ValueError:
+        raise
+    except Exception as e:
+        raise ValueError(f"adapter {cls.name} ({cls.__module__}.{cls.__qualname__}) raised {type(e).__name__}: {e} "
+                         "when optdist created it (fix: make its __init__(defaults=None, solver_options=None) run "
+                         "without raising, calling super().__init__(defaults, solver_options))") from e
 
 
 def unknown_solver(name: str, where: str = "solver") -> str:
