@@ -418,7 +418,32 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
                     _score_above_claim(res, ev_obj)
         if res.evaluation.feasible and not _cap_bound(res, res.evaluation.objective):
             _closed_at_limit(res)
+        _optimal_gap_open(res)
     return res
+
+
+def _optimal_gap_open(res: SolveResult) -> None:
+    """An ``optimal`` result whose bound does not close the requested gap on its objective
+    (:func:`closes_gap`: ``options['mip_gap']`` but at least :data:`AGREE_RTOL`, as in
+    :func:`_score_above_claim`, or the solver's absolute tolerance, :func:`solver_abs_gap`) is
+    ``feasible``: ``extra['claimed_termination']`` keeps the method's word and
+    ``extra['optimality_unproven']`` says why. The last check of every run's ``optimal``, whatever
+    its method or adapter said (before, a user adapter wrapping ``Solver.solve`` to call a first
+    incumbent 30 % above its bound optimal was reported ``optimal``). Nothing changes without a
+    requested gap (no number in ``options['mip_gap']``), a bound or an objective."""
+    mip_gap = res.options.get("mip_gap")
+    if (res.termination is not Termination.OPTIMAL or res.bound is None or res.objective is None
+            or isinstance(mip_gap, bool) or not isinstance(mip_gap, (int, float))):
+        return
+    allowed = max(float(mip_gap), AGREE_RTOL)
+    if closes_gap(res.objective, res.bound, allowed, solver_abs_gap(res.solver)):
+        return
+    g = gap(res.objective, res.bound)
+    res.extra["claimed_termination"] = str(res.termination)
+    res.extra["optimality_unproven"] = (
+        f"the method said optimal, but its bound {res.bound:.9g} leaves a gap of "
+        f"{'-' if g is None else format(g, '.3g')} > the requested {allowed:.3g} on its objective {res.objective:.9g}")
+    res.termination = Termination.FEASIBLE
 
 
 #: terminations of a run that a limit stopped before its search ended (time, iterations or nodes)

@@ -203,3 +203,57 @@ def test_a_user_adapter_whose_init_raises_is_the_adapters_failure_not_optdists(c
         unregister("boom")
     err = capsys.readouterr().err
     assert rc != 0 and "bug in optdist" not in err and said in err
+
+
+class _GapHook(Highs):
+    """Stops at its first incumbent, calls it optimal, and says that the gap asked was 1."""
+
+    name = "gaphook"
+
+    def requested_gap(self, opts, raw):
+        return 1.0
+
+    def _solve(self, model, opts, warm_start, tee, raw):
+        out = super()._solve(model, {**opts, "mip_gap": 1.0}, warm_start, tee, raw)
+        out.termination = Termination.OPTIMAL
+        return out
+
+
+class _SaysBuiltIn(Highs):
+    name = "saysbuiltin"
+
+    def built_in(self):  # every check of the answer skipped
+        return True
+
+
+@pytest.mark.parametrize("cls, method", [(_GapHook, "requested_gap"), (_SaysBuiltIn, "built_in")])
+def test_a_user_adapter_may_not_override_the_checks_of_its_answer(cls, method):
+    """_GapHook was optimal with a first incumbent 30 % above its bound (lenet-2x4-tight)."""
+    from optdist.solvers import register
+
+    said = re.escape(f"overrides Solver.{method}, which optdist's checks of every answer rest on (fix: remove it; "
+                     "implement _solve")
+    with pytest.raises(ValueError, match=rf"optdist.solve: solver={cls.__name__}: {cls.__name__} " + said):
+        optdist.solve(optdist.load_instance(TWO), solver=cls, formulation="tight")
+    with pytest.raises(ValueError, match=said):
+        register(cls.name, cls)
+
+
+class _WrappedLie(Highs):
+    """Wraps Solver.solve (allowed: the checks run inside it), then says optimal after a gap-1 stop."""
+
+    name = "wrappedlie"
+
+    def solve(self, model, **kwargs):
+        out = super().solve(model, **{**kwargs, "mip_gap": 1.0})
+        if out.has_solution:
+            out.termination = Termination.OPTIMAL
+        return out
+
+
+def test_no_run_is_optimal_with_a_gap_its_bound_leaves_open():
+    """finalize, the last check: was optimal with a first incumbent 29 % above its bound."""
+    res = optdist.solve(optdist.load_instance(TWO), solver=_WrappedLie, formulation="tight")
+    assert res.gap > 0.1  # the first incumbent (the test's premise)
+    assert res.termination is Termination.FEASIBLE and res.extra["claimed_termination"] == "optimal"
+    assert f"leaves a gap of {res.gap:.3g} > the requested 0.0001" in res.extra["optimality_unproven"]

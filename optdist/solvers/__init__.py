@@ -72,6 +72,10 @@ def _check_adapter(name: str, cls: type[Solver], where: str, per_call: bool = Fa
         raise ValueError(f"{where}: {cls.__name__} does not define {missing} "
                          "(fix: implement them; see optdist.solvers.highs.Highs for one)")
     _check_abs_gap(cls, where)
+    if own := [m for m in CHECKING_METHODS if getattr(cls, m, None) is not getattr(Solver, m)]:
+        raise ValueError(f"{where}: {cls.__name__} overrides {', '.join(f'Solver.{m}' for m in own)}, which optdist's "
+                         "checks of every answer rest on (fix: remove "
+                         f"{'it' if len(own) == 1 else 'them'}; implement _solve, which Solver.solve calls and checks)")
     if getattr(cls, "name", None) != name:
         raise ValueError(f"{where}: the class's name is "
                          f"{text_of(getattr(cls, 'name', None))} (fix: "
@@ -84,6 +88,16 @@ def _check_adapter(name: str, cls: type[Solver], where: str, per_call: bool = Fa
     if name in profiles():
         raise ValueError(f"{where}: {text_of(name)} is the name of the profile "
                          f"{profiles()[name].path}, which --solver {name} would run (fix: choose another name)")
+
+
+#: the methods of :class:`Solver` that check an adapter's answer or decide what it proves: a user
+#: adapter may not override them (:func:`register`; a class given to one call), as none of the
+#: built-in ones does (before, ``requested_gap`` returning 1 made a first incumbent 30 % above its
+#: bound ``optimal``; ``built_in`` returning True skipped every check of the answer). ``solve``
+#: itself may be wrapped (``super().solve(...)`` runs the checks; what a wrapper changes after it,
+#: :func:`optdist.result.finalize` checks)
+CHECKING_METHODS = ("_solve_checked", "built_in", "bound_checked", "requested_gap", "_check_optimal",
+                    "_check_overrun", "_adapter_failed")
 
 
 def _check_abs_gap(adapter: type[Solver] | Solver, where: str) -> None:
