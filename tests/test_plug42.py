@@ -4,7 +4,11 @@ number, a node count that is no whole number, ``extra`` that is no dict, a termi
 says (``violated``, ``unbounded``) or one without a solution beside a loaded one (``infeasible``:
 was reported ``infeasible`` beside a feasible placement) is a failed solver call naming the adapter,
 the field and the fix; so is a step of a decomposed run whose values are no placement (was dropped
-unsaid). A profile's name, solver and description must be strings."""
+unsaid). A profile's name, solver and description must be strings. A non-finite claimed objective
+is never reported (finalize); a user adapter's abs_gap is at most the built-in ones', it may not
+override the methods the checks rest on, and no run is optimal with a gap its bound leaves open; an
+adapter that cannot run or whose __init__ raises is named with the fix (not an AttributeError or "a
+bug in optdist")."""
 
 from __future__ import annotations
 
