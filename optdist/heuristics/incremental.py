@@ -386,7 +386,30 @@ class LayerState:
         self.t += 1
 
     def place(self, j: int) -> None:
-        self.commit(np.array([j]))
+        """Give the next segment to node j: :meth:`commit` of ``[j]``, with the same numbers from scalar
+        updates in the modes without a per-segment table (one segment of a small layer: its arrays'
+        bookkeeping cost more than the layer's decision, ``benchmarks/online/README.md``, ppo42)."""
+        if self.mode not in ("none", "per_segment", "map"):
+            self.commit(np.array([j]))
+            return
+        q = self.order[self.t]
+        self.owners[q] = j
+        u = self.usage
+        u.memory[j] += self.m
+        u.compute[j] += self.c
+        if self.mode == "per_segment":
+            sent = np.where(self.senders != j, self.sender_bytes, 0.0)
+            u.bandwidth[self.senders] += sent
+            self.shared += float(np.sum(sent))
+        elif self.mode == "map":
+            i = self.prev[q]
+            if i != j:  # the map moves from its owner i (commit: got[i, j] = 1)
+                u.bandwidth[i] += self.beta
+                self.shared += float(self.beta)
+                self.flow[i, j] += 1
+                self.wait[j] = max(self.wait[j], self.flow[i, j] * self.beta / self.rho[i])
+        self.cnt[j] += 1
+        self.t += 1
 
     def fill_greedy(self) -> bool:
         """Place the remaining segments greedily (see :func:`greedy_picks`); False if stuck."""

@@ -71,6 +71,7 @@ RANKED_MIN = 64  # segments a layer needs for its first request's decisions to b
 RANKED_ROUND = 64  # segments in the first round along such a guess (it is coarser than a previous request's)
 RANKED_KEEP = 2  # along a ranking, while a layer's rounds keep fewer segments on average, each round is followed by
 RANKED_ALONE = 16  # this many segments decided one by one (a small round costs about 4 of those)
+ROUND_COST = 3  # a round of a small layer costs about this many lone decisions (LeNet, MaskablePPO: Plan.guesses_pay)
 SPLIT = 8  # a piece of a row's segment indices whose ends lie on different linear pieces is cut in SPLIT
 STAYED = 2  # after this many decisions that kept their input map's owner (elementwise layers), guess it keeps the next
 DIRECT_PAIRS = 256  # at most this many (row, tau) pairs (a small round) are all forwarded, not interpolated
@@ -284,11 +285,18 @@ def _split(feats: Features, obs: np.ndarray) -> tuple[np.ndarray, DeviceRows]:
 
 
 def decide_segment(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool) -> int | None:
-    """The device for the next segment of ``st`` (None: a masked policy has none), from one observation."""
+    """The device for the next segment of ``st`` (None: a masked policy has none), from one observation.
+
+    A ``choose`` with a method ``one(obs, allowed) -> int`` (the observation vector (size,) float32 and
+    ``allowed`` (D,) bool of one state: :meth:`optdist.rl.ppo._Chooser.one`) decides it through that
+    method, without the state split into its global part and device rows."""
     obs, mask = feats(r, st)
     if masked and not mask.any():
         return None
     allowed = mask if masked else st.cand[: feats.D]
+    one = getattr(choose, "one", None)
+    if one is not None:
+        return one(obs, allowed)
     glob, dev = _split(feats, obs)
     return int(choose(glob, dev, allowed[None])[0])
 
@@ -302,6 +310,16 @@ class Plan:
     request's decisions miss early in every layer of a request, and a long first round is wasted)."""
 
     first: int = FIRST_ROUND
+    rounds: int = 0  # the request's batched rounds so far
+    kept: int = 0  # the segments they kept
+
+    def guesses_pay(self) -> bool:
+        """Whether the request's rounds so far kept at least :data:`ROUND_COST` segments each on
+        average (True before any): where they did not, the request's next layers that no earlier
+        request decided are decided one by one rather than along :func:`_own_guess` (a policy whose
+        choices follow neither its input maps' owners nor its previous layer: MaskablePPO on
+        ``lenet-1x10-tau0.6``, 15 rounds keeping 1.3 segments each, each costing about 3 lone decisions)."""
+        return self.kept >= ROUND_COST * self.rounds
 
 
 def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked: bool, hint: np.ndarray | None = None,
@@ -351,6 +369,8 @@ def decide_layer(choose: Choose, feats: Features, r: int, st: LayerState, masked
         size = min(MAX_ROUND, max(MIN_ROUND, 2 * end))
         after = act[end:]  # the choices past the miss (in states built along the wrong guess)
         kept, rounds = kept + end, rounds + 1
+        if plan is not None:
+            plan.rounds, plan.kept = plan.rounds + 1, plan.kept + end
         recent.append(end)
         if plan is not None and rounds == 1 and not ranked:
             plan.first = FIRST_ROUND if end == K else max(FIRST_AFTER_MISS, 2 * end)
@@ -526,7 +546,7 @@ def _decide_request(inst: Instance, usage: Usage, r: int, feats: Features, choos
         else:
             key = (inst.request_cnn[r], st.k)
             hint = last.get(key)
-            if hint is None and batched:
+            if hint is None and batched and plan.guesses_pay():
                 hint = _own_guess(st, prev)
             ok = decide_layer(choose, feats, r, st, masked, hint=hint, batched=batched, rank=rank, plan=plan)
             last[key] = prev = st.owners[st.order[: st.t]]

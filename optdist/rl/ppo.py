@@ -319,47 +319,73 @@ def _torch_chooser(net: torch.nn.Module):
     return choose
 
 
-def _chooser(net: torch.nn.Module):
+def _chooser(net: torch.nn.Module) -> _Chooser:
     """``choose(glob, dev, allowed)`` for :func:`place_requests`: the actor's most probable allowed
-    device, the action of :func:`_torch_chooser` (sb3-contrib's deterministic one), state by state.
+    device, the action of :func:`_torch_chooser` (sb3-contrib's deterministic one), state by state
+    (:class:`_Chooser`). Raises ValueError for an actor of other layers."""
+    return _Chooser(net)
+
+
+class _Chooser:
+    """The actor's most probable allowed device, in float64 numpy where a float32 error bound proves it.
 
     The actor (Linear and Tanh layers: :func:`_build`'s ``MlpPolicy``) runs in float64 numpy; a
     state's choice is its allowed device of largest logit where that logit exceeds every other
     allowed one by more than what float32 rounding can move them (a bound on the gap between
     torch's float32 logits and exact ones: ``(n + 2) u (|W| |a| + |b|)`` per Linear of n inputs, u =
-    2**-24, carried through with ``|tanh| <= 1`` and tanh's error within 8 u; plus 16 u (1 + 4
-    max |logit| + 3 log D) for the two normalisations and the softmax): torch's float32 computation
+    2**-24, carried through with ``|tanh| <= 1`` and tanh's error within 8 u: affine in ``|x|`` with nonnegative
+    coefficients, found once, so one product per state instead of a forward of the bound;
+    plus 16 u (1 + 4 max |logit| + 3 log D) for the two normalisations and the softmax): torch's float32 computation
     then has the same unique argmax. Any other state (a near tie, e.g. two devices of equal output
     weights, or none allowed) is decided by :func:`_torch_chooser` alone (one state per call, as one forward per
     segment decides it). The actions are those of one SB3 forward per segment
-    (``tests/test_lenet42.py``); about 195 -> 38 us a call of one state on 10 devices (68 us without the bound:
-    :func:`_torch_chooser`; ``benchmarks/online/ppo_choose.py``). Raises ValueError for an actor of other layers.
+    (``tests/test_lenet42.py``, ``tests/test_ppo42.py``); about 195 -> 38 us a call of one state on 10 devices (68 us
+    without the bound: :func:`_torch_chooser`; ``benchmarks/online/ppo_choose.py``), and :meth:`one` decides a lone
+    segment from its observation vector with the same arithmetic on 1-D arrays (no batch of one built).
+    Raises ValueError for an actor of other layers.
     """
-    mods = [*net.mlp_extractor.policy_net, net.action_net]
-    if not (all(isinstance(m, torch.nn.Linear) for m in mods[::2]) and all(isinstance(m, torch.nn.Tanh) for m in mods[1::2])
-            and len(mods) % 2):
-        raise ValueError(f"MaskablePPO actor layers {[type(m).__name__ for m in mods]}: placing reads Linear layers "
-                         "with Tanh between them (fix: a policy of optdist.rl.ppo's MlpPolicy, net_arch of Linear + Tanh)")
-    wb = [(m.weight.detach().numpy().T.astype(np.float64), m.bias.detach().numpy().astype(np.float64)) for m in mods[::2]]
-    # |float32 logit - exact logit| <= e: e = g (|x| |W| + |b|) after the first Linear (g = (n + 2) u: n products
-    # and the bias in float32, and our float64 rounding, far below u), then e = (e + 8 u) |W| + g (|W| 1 + |b|)
-    # after each Tanh and Linear (tanh is 1-Lipschitz, its own error within 8 u, its values within [-1, 1])
-    bound = [(np.abs(w), (w.shape[0] + 2) * _U, np.abs(w).sum(axis=0) + np.abs(b)) for w, b in wb]
-    exact = _torch_chooser(net)
-    log_d = float(np.log(max(wb[-1][0].shape[1], 2)))
 
-    def choose(glob: np.ndarray, dev: DeviceRows, allowed: np.ndarray) -> np.ndarray:
-        blocks = dev.dense()
-        x = np.concatenate([glob, blocks.reshape(len(glob), -1)], axis=1).astype(np.float64)
-        (aw, g, _), (w, b) = bound[0], wb[0]
-        e = g * (np.abs(x) @ aw + np.abs(b))
-        x = x @ w
-        x += b
-        for (w, b), (aw, g, cb) in zip(wb[1:], bound[1:]):
-            np.tanh(x, out=x)
+    def __init__(self, net: torch.nn.Module):
+        mods = [*net.mlp_extractor.policy_net, net.action_net]
+        if not (all(isinstance(m, torch.nn.Linear) for m in mods[::2])
+                and all(isinstance(m, torch.nn.Tanh) for m in mods[1::2]) and len(mods) % 2):
+            raise ValueError(f"MaskablePPO actor layers {[type(m).__name__ for m in mods]}: placing reads Linear layers "
+                             "with Tanh between them (fix: a policy of optdist.rl.ppo's MlpPolicy, net_arch of Linear + Tanh)")
+        self.wb = [(m.weight.detach().numpy().T.astype(np.float64), m.bias.detach().numpy().astype(np.float64))
+                   for m in mods[::2]]
+        # |float32 logit - exact logit| <= e: e = g (|x| |W| + |b|) after the first Linear (g = (n + 2) u: n products
+        # and the bias in float32, and our float64 rounding, far below u), then e = (e + 8 u) |W| + g (|W| 1 + |b|)
+        # after each Tanh and Linear (tanh is 1-Lipschitz, its own error within 8 u, its values within [-1, 1]);
+        # e is affine in |x| with nonnegative coefficients: e = |x| A + c, A and c found here (one product per state)
+        w, b = self.wb[0]
+        g = (w.shape[0] + 2) * _U
+        self.err_slope, self.err_base = g * np.abs(w), g * np.abs(b)
+        for w, b in self.wb[1:]:
+            aw = np.abs(w)
+            self.err_slope = self.err_slope @ aw
+            self.err_base = (self.err_base + 8 * _U) @ aw + (w.shape[0] + 2) * _U * (aw.sum(axis=0) + np.abs(b))
+        self.exact = _torch_chooser(net)
+        self.log_d = float(np.log(max(self.wb[-1][0].shape[1], 2)))
+
+    def _logits(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The float64 logits of inputs ``x`` ((K, n) or (n,) float64) and their float32 error bound ``e``."""
+        e = np.abs(x) @ self.err_slope
+        e += self.err_base
+        for n, (w, b) in enumerate(self.wb):
+            if n:
+                np.tanh(x, out=x)
             x = x @ w
             x += b
-            e = (e + 8 * _U) @ aw + g * cb
+        return x, e
+
+    def _margin(self, x: np.ndarray) -> np.ndarray:
+        """What the two normalisations and the softmax add to a gap's float32 error, per state of logits ``x``."""
+        return 16 * _U * (1.0 + 4 * np.abs(x).max(axis=-1) + 3 * self.log_d)
+
+    def __call__(self, glob: np.ndarray, dev: DeviceRows, allowed: np.ndarray) -> np.ndarray:
+        """(K,) int64: per state of ``glob`` (K, G), ``dev`` (:class:`DeviceRows`) and ``allowed`` (K, D) bool."""
+        blocks = dev.dense()
+        x, e = self._logits(np.concatenate([glob, blocks.reshape(len(glob), -1)], axis=1).astype(np.float64))
         z = np.where(allowed, x, -np.inf)
         best = z.argmax(axis=1)
         states = np.arange(len(z))
@@ -367,12 +393,28 @@ def _chooser(net: torch.nn.Module):
         z[states, best] = -np.inf
         reach = e[states, best] + np.where(allowed, e, 0.0).max(axis=1)  # how far the gap may close in float32
         gap = top - np.where(np.isfinite(top), z.max(axis=1), 0.0)  # (none allowed: top -inf, so not sure)
-        sure = gap > reach + 16 * _U * (1.0 + 4 * np.abs(x).max(axis=1) + 3 * log_d)
+        sure = gap > reach + self._margin(x)
         for q in np.flatnonzero(~sure):
-            best[q] = exact(glob[q:q + 1], DeviceRows.of(blocks[q:q + 1]), allowed[q:q + 1])[0]
+            best[q] = self.exact(glob[q:q + 1], DeviceRows.of(blocks[q:q + 1]), allowed[q:q + 1])[0]
         return best
 
-    return choose
+    def one(self, obs: np.ndarray, allowed: np.ndarray) -> int:
+        """The device of one state: its observation vector ``obs`` (n,) float32 (:class:`Features`' layout)
+        and ``allowed`` (D,) bool; the choice of ``self(glob, dev, allowed[None])`` on that state, with the
+        same bound on 1-D arrays (:func:`optdist.rl.decide.decide_segment`: a segment decided alone)."""
+        x, e = self._logits(obs.astype(np.float64))
+        j = np.flatnonzero(allowed)
+        if len(j):
+            z = x[j]
+            k = int(z.argmax())
+            top = z[k]
+            z[k] = -np.inf
+            gap = top - z.max()  # (one allowed: inf)
+            if gap > e[j[k]] + e[j].max() + self._margin(x):
+                return int(j[k])
+        n = len(obs) - self.wb[-1][0].shape[1] * N_DEVICE_FEATURES  # (a near tie or none allowed: torch's choice)
+        return int(self.exact(obs[None, :n], DeviceRows.of(obs[None, n:].reshape(1, N_DEVICE_FEATURES, -1)),
+                              allowed[None])[0])
 
 
 def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | None = None,
