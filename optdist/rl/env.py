@@ -87,8 +87,9 @@ class Features:
             owner = st.input_owner()
             if owner is not None and owner < D:
                 obs[source + owner] = 1.0
-            obs[rise:rise + D] = _relative(np.maximum(st.steps(i, 1)[:D, 0] - st.stage_time, 0.0), st.cand[:D])
-            obs[delay:delay + D] = _relative(st.segment_delay()[:D], st.cand[:D])
+            cand = st.cand[:D]
+            obs[rise:rise + D] = _relative(np.maximum(st.steps(i, 1)[:D, 0] - st.stage_time, 0.0), cand)
+            obs[delay:delay + D] = _relative(st.segment_delay()[:D], cand)
         obs[counts:counts + D] = np.minimum(st.cnt[:D] / st.cap, 1.0)
         if st.prev_total:
             obs[prev:prev + D] = st.prev_cnt[:D] / st.prev_total
@@ -105,6 +106,9 @@ def _integer_scalar(action: object) -> bool:
 
 def _relative(x: np.ndarray, cand: np.ndarray) -> np.ndarray:
     """``x_j / max_{candidates} x`` in [0, 1]; 1 for non-candidates, 0 when every candidate has 0."""
+    if cand.all():  # (the usual case: no device has left) the same numbers without selecting the candidates
+        top = x.max()
+        return x / top if top > 0 else np.zeros_like(x)
     top = x[cand].max() if cand.any() else 0.0
     return np.where(cand, x / top if top > 0 else 0.0, 1.0)
 
