@@ -17,7 +17,6 @@ pytestmark = pytest.mark.learn
 
 from optdist.heuristics.incremental import LayerState, RequestPlacer, Usage  # noqa: E402
 from optdist.instance import load_instance  # noqa: E402
-from optdist.rl import decide  # noqa: E402
 from optdist.rl.decide import place_requests  # noqa: E402
 from optdist.rl.env import N_DEVICE_FEATURES, Features  # noqa: E402
 from optdist.rl.ppo import _build, _chooser, place_maskable_ppo, train_maskable_ppo  # noqa: E402
