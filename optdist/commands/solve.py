@@ -1171,7 +1171,7 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
     from optdist.evaluate import evaluate
     from optdist.instance import load_instance, referenced_files
     from optdist.milp import build
-    from optdist.milp.export import (fingerprint_of, formulation_of, instance_fingerprint, instance_of,
+    from optdist.milp.export import (MODEL_FORMATS, fingerprint_of, formulation_of, instance_fingerprint, instance_of,
                                      load_solution, read_solution)
 
     if args.out:
@@ -1188,6 +1188,12 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
                          "`optdist export` (name '<instance>-<formulation>~<fingerprint>'), so it is another file, "
                          "e.g. the solution or the instance (fix: give the .lp or .mps file `optdist export` wrote "
                          "as --model-file; for a model written otherwise, pass --formulation)")
+    model_format = args.model_file.suffix.lstrip(".").lower() or "lp"
+    if model_format not in MODEL_FORMATS:  # its names are read as the .lp or .mps writer names the columns
+        raise CliError(f"--model-file {args.model_file}: a .{model_format} file is no model `optdist export` writes "
+                       f"(it writes {' or '.join('.' + f for f in MODEL_FORMATS)}; the names in the solution are read "
+                       "as that writer names the columns) (fix: give the .lp or .mps file `optdist export` wrote, "
+                       "under the name it was written to)")
     exported_from = instance_of(args.model_file)
     exported_fp, this_fp = fingerprint_of(args.model_file), instance_fingerprint(inst)
     other = exported_from is not None and exported_from != inst.name
@@ -1207,7 +1213,7 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
                     "solver's value for that instance", args.model_file, text_of(exported_from), text_of(inst.name))
     b = build(inst, formulation)
     values = read_solution(args.solution, args.format)
-    unknown = load_solution(b, values, args.model_file.suffix.lstrip(".").lower() or "lp")
+    unknown = load_solution(b, values, model_format)
     if unknown:
         raise ValueError(f"{args.solution}: {len(unknown)} names are not in the {formulation} model of {inst.name} "
                          f"that {args.model_file} holds (e.g. {', '.join(map(text_of, unknown[:3]))}): the solution is "

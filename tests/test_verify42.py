@@ -1,0 +1,88 @@
+"""verify42: a fresh engineer tries this session's changes (left42, lead42, lenet42, break42) as a user would.
+
+1. ``optdist import-solution --model-file`` of a file that is no .lp or .mps (an exported model copied to
+   ``m.txt``, whose header still names its formulation; or the solution itself with ``--formulation``, as
+   break42's fix suggests for a model written otherwise) failed in Pyomo: "Cannot write model in format
+   'txt': no model writer registered for that format", naming neither the flag nor a fix. Now refused
+   before the model is built, naming --model-file and the fix.
+2. ``optdist bench`` says where the sweep starts that GLPK takes no seed for a spec's ``seeds``; a ``seed``
+   among the spec's ``options`` (as ``threads`` there is said) was said only in each run's log.
+3. ``optdist train-rl`` and ``optdist bench`` of an instance with a defence entry ignored it without a word
+   (``solve``, ``export``, ``diagnose`` and ``pareto`` warn, break42): they warn as those do
+   (``commands.core.warn_defence_ignored``); a spec whose methods are all ``defended`` is not warned.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from optdist.cli import main
+from tests.conftest import LENET_1X4, ROOT, requires_solver
+
+from .test_fix40 import micro_spec
+
+MICRO_2X2 = ROOT / "instances" / "tiny" / "micro-2x2-tau0.6.json"
+
+
+@requires_solver("glpk")
+@pytest.mark.parametrize("case", ["copied", "solution"])
+def test_a_model_file_that_is_no_lp_or_mps_is_refused_with_the_fix(tmp_path, capsys, case):
+    """Before: "Cannot write model in format 'txt': no model writer registered for that format"."""
+    model, sol = tmp_path / "m.lp", tmp_path / "m.sol"
+    assert main(["export", str(MICRO_2X2), "--out", str(model)]) == 0
+    subprocess.run(["glpsol", "--lp", str(model), "-o", str(sol)], check=True, capture_output=True)
+    given, extra = (tmp_path / "m.txt", []) if case == "copied" else (sol, ["--formulation", "tight"])
+    if case == "copied":
+        shutil.copy(model, given)
+    capsys.readouterr()
+    assert main(["import-solution", str(MICRO_2X2), "--model-file", str(given), "--solution", str(sol),
+                 "--format", "glpk", *extra]) == 2
+    ext = given.suffix
+    assert capsys.readouterr().err == (
+        f"optdist import-solution: error: --model-file {given}: a {ext} file is no model `optdist export` writes "
+        "(it writes .lp or .mps; the names in the solution are read as that writer names the columns) (fix: give "
+        "the .lp or .mps file `optdist export` wrote, under the name it was written to)\n")
+
+
+def test_a_seed_among_a_bench_specs_options_is_said_once_for_glpk(tmp_path, capsys):
+    """As ``threads = 2`` there is: before, only the threads line."""
+    spec = micro_spec(tmp_path, ["glpk", "highs"], 'formulations = ["tight"]\n[options]\nseed = 3\nthreads = 2\n')
+    assert main(["bench", str(spec), "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"optdist: {spec}: solver glpk takes no seed (seed 3 given") == 1, err
+    assert err.count(f"optdist: {spec}: solver glpk runs on one thread") == 1 and "highs" not in err, err
+
+
+def _defended(tmp_path):
+    doc = json.loads(LENET_1X4.read_text())
+    doc["defence"] = {"lenet": {"mode": "auto"}}
+    path = tmp_path / "defended.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _warned(path, by: str) -> str:
+    return f"optdist: warning: {path}: the instance's defence entry is used only by --method defended (ignored by {by})\n"
+
+
+def test_train_rl_says_it_ignores_the_defence_entry(tmp_path, capsys):
+    inst = _defended(tmp_path)
+    assert main(["train-rl", str(inst), "--episodes", "1", "--out", str(tmp_path / "rl")]) == 0
+    assert _warned(inst, "optdist train-rl: the policy learns to place without defences") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("methods", [["greedy"], ["defended"]])
+def test_bench_says_which_methods_ignore_the_defence_entry(tmp_path, capsys, methods):
+    inst = _defended(tmp_path)
+    spec = tmp_path / "s.toml"
+    solvers = 'solvers = ["highs"]\nsolver_methods = ["defended"]\n' if methods == ["defended"] else ""
+    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{inst}"]\nmethods = {json.dumps(methods)}\n'
+                    f"{solvers}time_limit = 20\n")
+    main(["bench", str(spec)])
+    err = capsys.readouterr().err
+    said = _warned(inst, f'{spec}\'s methods "greedy"')
+    assert (said in err) == (methods == ["greedy"]) and "ignored by" not in err.replace(said, ""), err
