@@ -286,16 +286,17 @@ def _unused_solver_options(runs, spec_file: Path) -> None:
     """Note once, for each solver of ``runs`` without a parallel search (no
     :attr:`~optdist.solvers.base.Feature.THREADS`: GLPK, SCIP), that its runs asking for more than
     one thread run on one (:func:`~optdist.solvers.base.one_thread`), and for each solver that takes
-    no seed (no :attr:`~optdist.solvers.base.Feature.SEED`: GLPK) that its runs' seeds seed nothing
-    (:func:`~optdist.solvers.base.no_seed`): each run's own note goes to its log, and a comparison of
-    solvers at ``threads = 4`` or over ``seeds`` would not say so where the sweep is started."""
+    no seed (no :attr:`~optdist.solvers.base.Feature.SEED`: GLPK) that its runs' seeds (the ``seeds``
+    axis, or ``seed`` among the spec's options) seed nothing (:func:`~optdist.solvers.base.no_seed`):
+    each run's own note goes to its log, and a comparison of solvers at ``threads = 4`` or over ``seeds`` would not say so where the sweep is started."""
     from optdist.solvers import Feature, get_solver
     from optdist.solvers.base import no_seed, one_thread
 
     adapters: dict[str, object] = {}  # the runs' solver names (a profile's and its adapter's: said once, by the adapter's)
     said: set[tuple[str, Feature]] = set()
     for run in runs:
-        name, threads, seed = run.solver or run.options.get("solver"), run.options.get("threads"), run.seed
+        opts = run.solve_options()  # the seeds axis's seed, or a seed among the spec's options
+        name, threads, seed = opts.get("solver"), opts.get("threads"), opts.get("seed")
         if not isinstance(name, str):
             continue
         if name not in adapters:
