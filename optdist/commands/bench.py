@@ -345,16 +345,22 @@ def _check_before_runs(spec, spec_file: Path) -> None:
     spec's tables_dir and figures_dir (where the tables and figures go after the sweep) can be
     created and written (:func:`~optdist.io.check_output_folder`: none is created yet), and each
     instance file loads (an instance pattern matching, e.g.,
-    instances/schema.json). ValueError naming the spec, the field and the file (a full disk under a
-    folder: the disk's fix first, :func:`_space_fix`)."""
+    instances/schema.json); an instance's defence entry, used only by the method ``defended``, is
+    warned about (:func:`~optdist.commands.core.warn_defence_ignored`). ValueError naming the spec,
+    the field and the file (a full disk under a folder: the disk's fix first, :func:`_space_fix`)."""
+    from optdist.commands.core import warn_defence_ignored
     from optdist.instance import load_instance
+    from optdist.solve import METHODS
 
+    undefended = [m for m in spec.methods if m in METHODS and m != "defended"]
     for path in spec.instance_paths():
         try:
-            load_instance(path)
+            inst = load_instance(path)
         except (OSError, ValueError) as e:
             raise ValueError(f"{spec_file}: instances: {path} is not a valid instance file, every run of it would "
                              f"fail (fix: correct the pattern in instances, or the file): {e}") from None
+        if undefended:
+            warn_defence_ignored(path, inst, f"{spec_file}'s methods {quoted(undefended)}")
     for name in ("tables_dir", "figures_dir"):
         folder = getattr(spec, name)
         if folder and (name == "tables_dir" or spec.figures):

@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train_rl(args: argparse.Namespace) -> int:
     from optdist.cli import CliError
-    from optdist.commands.core import print_evaluation
+    from optdist.commands.core import print_evaluation, warn_defence_ignored
     from optdist.instance import load_instance
     from optdist.result import finalize
     from optdist.rl.presets import PRESETS, preset_for
@@ -92,6 +92,7 @@ def cmd_train_rl(args: argparse.Namespace) -> int:
                        "afresh over it (fix: give one of them: --resume to continue, --force to start again)")
     out_given = args.out
     inst = load_instance(args.instance)
+    warn_defence_ignored(args.instance, inst, "optdist train-rl: the policy learns to place without defences")
     preset = PRESETS[args.preset] if args.preset else preset_for(inst)
     if args.preset and preset.name != preset_for(inst).name:
         log.warning("--preset %s: the paper's hyper-parameters for %s requests; %s's CNNs (%s) have the preset %s "
