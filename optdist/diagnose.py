@@ -493,14 +493,26 @@ def diagnose(inst: Instance, *, solve: bool = True, time_limit: float = 60.0, th
 
 def _period_note(d: Diagnosis, inst: Instance) -> None:
     """Note in ``d`` that compute and bandwidth capacities scale with ``period_s`` where one of those
-    families makes ``inst`` infeasible (a finding or a minimal relaxation) and some node takes that
-    capacity's default, ``mults_per_s * period_s`` or ``rate * period_s`` (MODEL.md section 6):
-    a period too short reads as compute or bandwidth, and the report should name the field."""
+    families makes ``inst`` infeasible (a finding or a minimal relaxation) and a node it rests on
+    takes that capacity's default, ``mults_per_s * period_s`` or ``rate * period_s`` (MODEL.md
+    section 6): a period too short reads as compute or bandwidth, and the report should name the
+    field. A family's findings (proofs) rest on the source they name, or on the devices (a device
+    layer, all requests); a family only a relaxation blames, on every node (it relaxes each node's
+    capacity). Before, a source's default alone gave the note where the findings were of devices
+    whose capacity is given (``instances/infeasible/lenet-1x4-compute.json``): no period changes those."""
+    devices, sources = inst.spec.devices, {n.id: n for n in inst.spec.sources}
+
+    def rests_on(family: str) -> list:
+        found = [x for x in d.findings if x.family == family]
+        if not found:
+            return [*devices, *sources.values()]
+        return [*(devices if any(x.node is None for x in found) else []),
+                *(sources[x.node] for x in found if x.node in sources)]
+
     blamed = set(d.families) | {f for s in d.minimal for f in s}
-    nodes = [*inst.spec.devices, *inst.spec.sources]
     derived = {f: rule for f, cap, rule in (("compute", "compute_capacity", "mults_per_s x period_s"),
                                             ("bandwidth", "bandwidth_capacity", "rate x period_s"))
-               if f in blamed and any(getattr(n, cap) is None for n in nodes)}
+               if f in blamed and any(getattr(n, cap) is None for n in rests_on(f))}
     if derived:
         d.notes.append(f"{' and '.join(derived)} capacities are counted per period: period_s is {inst.spec.period_s:g} s, "
                        f"and a node's default {' and '.join(f'{f} capacity is {r}' for f, r in derived.items())} "

@@ -10,6 +10,9 @@
 3. ``optdist train-rl`` and ``optdist bench`` of an instance with a defence entry ignored it without a word
    (``solve``, ``export``, ``diagnose`` and ``pareto`` warn, break42): they warn as those do
    (``commands.core.warn_defence_ignored``); a spec whose methods are all ``defended`` is not warned.
+4. ``optdist diagnose`` of ``instances/infeasible/lenet-1x4-compute.json`` (devices of a given compute
+   capacity) noted that "a longer period_s raises" the compute capacity, because its source takes the
+   default: the note now reads the nodes the family's findings rest on (break42's note, item 14).
 """
 
 from __future__ import annotations
@@ -86,3 +89,15 @@ def test_bench_says_which_methods_ignore_the_defence_entry(tmp_path, capsys, met
     err = capsys.readouterr().err
     said = _warned(inst, f'{spec}\'s methods "greedy"')
     assert (said in err) == (methods == ["greedy"]) and "ignored by" not in err.replace(said, ""), err
+
+
+@pytest.mark.parametrize("solve", [False, True])
+def test_no_period_note_where_the_findings_rest_on_given_capacities(capsys, solve):
+    """``instances/infeasible/lenet-1x4-compute.json``: its devices' compute_capacity is given (20,000), so
+    no period_s restores it; its source's default alone gave break42's note "a longer period_s raises it"."""
+    inst = ROOT / "instances" / "infeasible" / "lenet-1x4-compute.json"
+    assert main(["diagnose", str(inst), *(["--time-limit", "30"] if solve else ["--no-solve"])]) == 1
+    out = capsys.readouterr().out
+    assert "[compute] request r1, layer fc1" in out and "period_s" not in out, out
+    if solve:
+        assert "minimal relaxation(s) restoring feasibility: {compute}" in out, out
