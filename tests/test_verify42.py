@@ -13,6 +13,8 @@
 4. ``optdist diagnose`` of ``instances/infeasible/lenet-1x4-compute.json`` (devices of a given compute
    capacity) noted that "a longer period_s raises" the compute capacity, because its source takes the
    default: the note now reads the nodes the family's findings rest on (break42's note, item 14).
+5. ``--data folder:FILE`` (a dataset folder that is a file) gave the fix "give the folder that holds
+   the folder files"; now what each kind's folder holds.
 """
 
 from __future__ import annotations
@@ -101,3 +103,14 @@ def test_no_period_note_where_the_findings_rest_on_given_capacities(capsys, solv
     assert "[compute] request r1, layer fc1" in out and "period_s" not in out, out
     if solve:
         assert "minimal relaxation(s) restoring feasibility: {compute}" in out, out
+
+
+@pytest.mark.parametrize("kind, holds", [("folder", "one sub-folder of images per class"),
+                                         ("cifar10", "CIFAR-10's python batches (data_batch_1..5, test_batch)")])
+def test_a_dataset_folder_that_is_a_file_says_what_the_folder_holds(tmp_path, capsys, kind, holds):
+    """Before: "(fix: give the folder that holds the folder files)"."""
+    given = tmp_path / "images.txt"
+    given.write_text("")
+    assert main(["train-target", "lenet", "--data", f"{kind}:{given}", "--weights-dir", str(tmp_path / "w")]) == 2
+    assert capsys.readouterr().err == (f'optdist train-target: error: dataset "{kind}:{given}": {given} is not a folder '
+                                       f"(fix: give the folder that holds {holds}, as {kind}:DIR)\n")

@@ -444,8 +444,10 @@ def load_image_folder(
 BUNDLED = {"mnist": load_mnist, "orl": load_orl, "natural": load_natural}
 
 
-#: the dataset specs that name a folder: ``KIND:DIR``
-FOLDER_KINDS = ("cifar10", "mnist-idx", "folder")
+#: the dataset specs that name a folder, ``KIND:DIR``, and what the folder holds (:func:`check_spec`'s fix)
+FOLDER_KINDS = {"cifar10": "CIFAR-10's python batches (data_batch_1..5, test_batch)",
+                "mnist-idx": "the four MNIST IDX files (train-images-idx3-ubyte, ..., each optionally .gz)",
+                "folder": "one sub-folder of images per class"}
 
 
 def check_spec(spec: str) -> None:
@@ -457,7 +459,8 @@ def check_spec(spec: str) -> None:
                          "folder:DIR (fix: give one of those, e.g. --data mnist, or --data folder:DIR for a folder of "
                          "your images, one sub-folder per class)")
     if arg and not Path(arg).is_dir():
-        raise ValueError(f"dataset {text_of(spec)}: {arg} is not a folder (fix: give the folder that holds the {kind} files)")
+        raise ValueError(f"dataset {text_of(spec)}: {arg} is not a folder (fix: give the folder that holds "
+                         f"{FOLDER_KINDS[kind]}, as {kind}:DIR)")
 
 
 def load(spec: str, shape: tuple[int, int, int] | None = None) -> Dataset:
