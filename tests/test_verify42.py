@@ -15,6 +15,7 @@
    default: the note now reads the nodes the family's findings rest on (break42's note, item 14).
 5. ``--data folder:FILE`` (a dataset folder that is a file) gave the fix "give the folder that holds
    the folder files"; now what each kind's folder holds.
+6. ``import-solution --model-file DIR`` (a folder) said "model file not found"; now that it is a folder.
 """
 
 from __future__ import annotations
@@ -114,3 +115,12 @@ def test_a_dataset_folder_that_is_a_file_says_what_the_folder_holds(tmp_path, ca
     assert main(["train-target", "lenet", "--data", f"{kind}:{given}", "--weights-dir", str(tmp_path / "w")]) == 2
     assert capsys.readouterr().err == (f'optdist train-target: error: dataset "{kind}:{given}": {given} is not a folder '
                                        f"(fix: give the folder that holds {holds}, as {kind}:DIR)\n")
+
+
+def test_a_model_file_that_is_a_folder_is_named_a_folder(tmp_path, capsys):
+    """Before: "m.lp: model file not found" for a folder m.lp that is there."""
+    (tmp_path / "m.lp").mkdir()
+    assert main(["import-solution", str(MICRO_2X2), "--model-file", str(tmp_path / "m.lp"), "--solution",
+                 str(tmp_path / "m.sol"), "--format", "glpk"]) == 2
+    assert capsys.readouterr().err == (f"optdist import-solution: error: {tmp_path / 'm.lp'}: a folder, not a model file "
+                                       "(fix: give the .lp or .mps file `optdist export` wrote)\n")

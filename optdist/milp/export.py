@@ -116,8 +116,9 @@ def _header_name(model_file: str | Path) -> tuple[str | None, str | None, str | 
     header (None for each part it lacks); FileNotFoundError naming the file and the fix when there
     is none."""
     path = Path(model_file)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: model file not found (fix: give the .lp or .mps file `optdist export` wrote)")
+    if not path.is_file():  # a folder was "not found" too
+        what = "a folder, not a model file" if path.is_dir() else "model file not found"
+        raise FileNotFoundError(f"{path}: {what} (fix: give the .lp or .mps file `optdist export` wrote)")
     with path.open("rb") as f:
         head = f.read(2000).decode(errors="replace")
     m = re.search(r"(?:model name=|^NAME\s+)'?([^'\s]+)'?", head, re.MULTILINE)
