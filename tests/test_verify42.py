@@ -16,6 +16,8 @@
 5. ``--data folder:FILE`` (a dataset folder that is a file) gave the fix "give the folder that holds
    the folder files"; now what each kind's folder holds.
 6. ``import-solution --model-file DIR`` (a folder) said "model file not found"; now that it is a folder.
+7. A bench spec ``S.JSON`` was read as TOML (``T.JSON`` is a file everywhere, lead42); now as JSON, by
+   ``optdist bench`` and ``bench-table``.
 """
 
 from __future__ import annotations
@@ -124,3 +126,15 @@ def test_a_model_file_that_is_a_folder_is_named_a_folder(tmp_path, capsys):
                  str(tmp_path / "m.sol"), "--format", "glpk"]) == 2
     assert capsys.readouterr().err == (f"optdist import-solution: error: {tmp_path / 'm.lp'}: a folder, not a model file "
                                        "(fix: give the .lp or .mps file `optdist export` wrote)\n")
+
+
+def test_a_bench_spec_named_in_upper_case_json_is_json(tmp_path, capsys):
+    """``T.JSON`` is a file everywhere (lead42's is_json_name); a spec ``S.JSON`` was read as TOML ("not a
+    readable TOML spec (Invalid statement ...)"), and bench-table of it said it is no output folder."""
+    spec = tmp_path / "S.JSON"
+    spec.write_text(json.dumps({"name": "s", "out": str(tmp_path / "out"), "instances": [str(MICRO_2X2)],
+                                "methods": ["greedy"]}))
+    assert main(["bench", str(spec), "--dry-run"]) == 0
+    assert capsys.readouterr().out.endswith("1 of 1 runs to do\n")
+    assert main(["bench-table", str(spec)]) == 2
+    assert "a sweep spec, given where the sweep's output folder is expected" in capsys.readouterr().err

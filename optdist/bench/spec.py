@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from optdist.io import restore_non_finite
-from optdist.jsonfile import MiB, quoted, read_json, text_of, value_text
+from optdist.jsonfile import MiB, is_json_name, quoted, read_json, text_of, value_text
 from optdist.names import closest
 from optdist.options import OPTION_EXAMPLES, WHOLE_OPTIONS, is_whole
 
@@ -620,12 +620,13 @@ def _check_numbers(values: dict[str, Any], where: str, prefix: str = "") -> None
 
 
 def load_spec(path: str | Path, out: str | Path | None = None) -> BenchSpec:
-    """Read a ``.toml`` or ``.json`` spec file; ValueError naming the file if it cannot be read.
+    """Read a ``.toml`` or ``.json`` (in any case, :func:`~optdist.jsonfile.is_json_name`) spec file;
+    ValueError naming the file if it cannot be read.
     ``out`` (``optdist bench --out``) stands in for a spec without its ``out`` field."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: spec file not found")
-    if path.suffix == ".json":  # bounded, duplicate keys refused; DocumentError names the place and the fix
+    if is_json_name(path.name):  # S.JSON too; bounded, duplicate keys refused; DocumentError names the place and the fix
         data = restore_non_finite(read_json(path, 16 * MiB, what="bench spec"), str(path))  # the sweep's spec.json
     else:
         try:

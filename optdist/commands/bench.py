@@ -15,7 +15,7 @@ from optdist.bench.spec import FIGURES as FIGURE_NAMES  # the names only: optdis
 from optdist.cli import CliError, count_flag, path_flag
 from optdist.interrupts import interrupted_status, signal_name
 from optdist.io import OutputPathError, OutputSpaceError, check_output_folder, make_output_folder, restore_non_finite
-from optdist.jsonfile import quoted
+from optdist.jsonfile import is_json_name, quoted
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 ERROR_CHARS = 400  # of a failed run's error quoted on stderr (the record holds all of it)
@@ -113,7 +113,7 @@ def _spec_out(path: Path) -> str | None:
     None when it is no spec (another .json document, or another file)."""
     from optdist.bench.spec import load_spec
 
-    if path.suffix not in (".toml", ".json"):
+    if path.suffix != ".toml" and not is_json_name(path.name):  # S.JSON is a spec too (load_spec)
         return None
     try:
         return load_spec(path).out
