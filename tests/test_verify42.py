@@ -18,6 +18,8 @@
 6. ``import-solution --model-file DIR`` (a folder) said "model file not found"; now that it is a folder.
 7. A bench spec ``S.JSON`` was read as TOML (``T.JSON`` is a file everywhere, lead42); now as JSON, by
    ``optdist bench`` and ``bench-table``.
+8. ``optdist pareto --out front.CSV`` wrote front.CSV.csv (``front.csv`` writes front.csv): the
+   extension is dropped in any case.
 """
 
 from __future__ import annotations
@@ -138,3 +140,9 @@ def test_a_bench_spec_named_in_upper_case_json_is_json(tmp_path, capsys):
     assert capsys.readouterr().out.endswith("1 of 1 runs to do\n")
     assert main(["bench-table", str(spec)]) == 2
     assert "a sweep spec, given where the sweep's output folder is expected" in capsys.readouterr().err
+
+
+def test_pareto_out_with_an_upper_case_extension_is_the_prefix(tmp_path, capsys):
+    """``--out front.CSV`` wrote front.CSV.csv, front.CSV.md, front.CSV.png (``front.csv``: front.csv, ...)."""
+    assert main(["pareto", str(LENET_1X4), "--points", "1", "--out", str(tmp_path / "front.CSV")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["front.csv", "front.md", "front.png"]

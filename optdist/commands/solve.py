@@ -1283,15 +1283,15 @@ def _pareto_prefix(out: str | None, name: str) -> Path:
     """The file prefix of pareto's --out: ``pareto-<instance>`` where none is given, inside the
     folder ``out`` names (an existing folder, or a name ending in a slash, which pathlib would
     drop: ``--out dir/`` wrote dir.csv beside the folder), else ``out`` less one of the
-    extensions written (:data:`PARETO_EXTENSIONS`: ``--out p.csv`` wrote p.csv.csv), else ``out``
-    itself."""
+    extensions written (:data:`PARETO_EXTENSIONS`, in any case: ``--out p.csv`` wrote p.csv.csv,
+    ``--out p.CSV`` p.CSV.csv), else ``out`` itself."""
     default = f"pareto-{name}"
     if out is None:
         return Path(default)
     if out.endswith(("/", os.sep)) or Path(out).is_dir():
         return Path(out) / default
     given = Path(out)
-    return given.with_suffix("") if given.suffix in PARETO_EXTENSIONS else given
+    return given.with_suffix("") if given.suffix.lower() in PARETO_EXTENSIONS else given
 
 
 def _refuse_foreign_pareto_files(prefix: Path) -> None:
