@@ -55,3 +55,15 @@ def test_an_unknown_model_format_lists_the_formats_as_text_not_a_python_tuple(tm
     assert main(["export", str(INSTANCES_DIR / "paper" / "lenet-1x10-tau0.6.json"), "--out", str(tmp_path / "z.txt")]) == 2
     err = capsys.readouterr().err
     assert 'use one of "lp", "mps"' in err and "('lp'" not in err
+
+
+def test_decisions_out_empty_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    """``decisions.py --out ''`` was ``Path('.')``: it trained, then wrote decisions.csv/.md into the working
+    folder (verify42 noticed it); optdist's own --out refuses an empty value, and so does this now."""
+    mod = load_script("benchmarks/online/decisions.py")
+    monkeypatch.setattr(mod, "train", lambda *a, **k: pytest.fail("trained before refusing"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        mod.main(["--quick", "--out", ""])
+    assert e.value.code == 2 and "--out is empty (fix: give a folder" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

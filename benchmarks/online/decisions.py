@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(HERE)]  # this checkout's optdist (run by path, the script's folder comes first, not the cwd)
 
+from optdist.cli import FlagError, path_flag  # noqa: E402
 from optdist.instance import load_instance  # noqa: E402
 from optdist.io import atomic_write_text, check_output_folder, make_output_folder  # noqa: E402
 from optdist.rl.decide import Scorer, place_requests, warm_up_requests  # noqa: E402
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="LeNet only: prints the table; writes files only with --out (the full table here is kept)")
-    ap.add_argument("--out", type=Path, metavar="DIR",
+    ap.add_argument("--out", type=Path, metavar="DIR", action=path_flag("decisions_out", takes="folder"),
                     help="folder for decisions.{csv,md} (default: benchmarks/online/, the full run only)")
     names = [case[0] for case in CASES]
     ap.add_argument("--instances", nargs="+", metavar="NAME",
@@ -130,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--policies", nargs="+", metavar="NAME",
                     help=f"only these policies' rows, of: {', '.join(POLICIES)} (the last on the VGG "
                          "loads only; prints; files only with --out)")
-    args = ap.parse_args(argv)
+    try:  # --out '' was Path('.'): the files went into the working folder
+        args = ap.parse_args(argv)
+    except FlagError as e:
+        ap.error(str(e))
     if args.out is not None:  # before the training (before: a file above it, or no permission, failed after it)
         try:
             check_output_folder(args.out)

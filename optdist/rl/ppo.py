@@ -339,7 +339,9 @@ class _Chooser:
     then has the same unique argmax. Any other state (a near tie, e.g. two devices of equal output
     weights, or none allowed) is decided by :func:`_torch_chooser` alone (one state per call, as one forward per
     segment decides it). The actions are those of one SB3 forward per segment
-    (``tests/test_lenet42.py``, ``tests/test_ppo42.py``); about 195 -> 38 us a call of one state on 10 devices (68 us
+    (``tests/test_lenet42.py``, ``tests/test_ppo42.py``), save where the best allowed logit lies more
+    than 1e8 below a masked one (actor outputs of order 1e8, far from any trained policy's): SB3's
+    masking value, -1e8, then lets it pick a masked device, and this picks the allowed one (verify42); about 195 -> 38 us a call of one state on 10 devices (68 us
     without the bound: :func:`_torch_chooser`; ``benchmarks/online/ppo_choose.py``), and :meth:`one` decides a lone
     segment from its observation vector with the same arithmetic on 1-D arrays (no batch of one built).
     Raises ValueError for an actor of other layers.
