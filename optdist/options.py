@@ -114,7 +114,8 @@ def unknown_option_fix(key: str, value: Any, names: Iterable[str], option_names:
     points to this solver's name for it and to optdist's flag (``where``: ``--solver-option``) or
     generic option (``where`` not a flag), with ``value`` where it is in the generic range; else the closest of ``names``
     (``did you mean presolve?``), if one is close. E.g. "did you mean tmlim? optdist's flag for it:
-    --time-limit 5". Empty where nothing is close."""
+    --time-limit 5"; a generic option the solver is not given (GLPK's seed, SCIP's threads) says so. Empty where nothing
+    is close."""
     generic = generic_meant(key, spellings)
     own = option_names.get(generic) if generic else None
     close = own or closest(key, names, cutoff=MANY_NAMES_CUTOFF)
@@ -123,7 +124,11 @@ def unknown_option_fix(key: str, value: Any, names: Iterable[str], option_names:
     said = [f"did you mean {close}?"] if close else []
     shown = option_text(value) if generic is not None and option_problem(generic, value) is None else \
         OPTION_EXAMPLES.get(generic or "")
-    if generic is not None and where == "--solver-option":  # --pricing-solver-option's solver has no such flags
+    if generic is not None and generic not in option_names:  # GLPK's seed and threads, SCIP's threads: the
+        # flag would be noted and not passed on (was: "optdist's flag for it: --seed 5")
+        said.append(f"optdist's {OPTION_FLAGS[generic] if where == '--solver-option' else 'generic option ' + generic} "
+                    "is not passed to this solver")
+    elif generic is not None and where == "--solver-option":  # --pricing-solver-option's solver has no such flags
         said.append(f"optdist's flag for it: {OPTION_FLAGS[generic]} {shown}")
     elif generic is not None and not where.startswith("--"):
         said.append(f"optdist's generic option for it: {generic}={shown}")

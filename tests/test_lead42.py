@@ -67,3 +67,12 @@ def test_decisions_out_empty_is_refused_before_training(tmp_path, monkeypatch, c
         mod.main(["--quick", "--out", ""])
     assert e.value.code == 2 and "--out is empty (fix: give a folder" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_raw_seed_for_glpk_does_not_point_to_the_seed_flag_it_ignores(capsys):
+    """GLPK takes no seed (left42): ``--solver-option SEED=5`` suggested "optdist's flag for it: --seed 5",
+    a flag that is noted and not passed to glpsol (verify42 noticed it)."""
+    assert main(["solve", str(INSTANCES_DIR / "paper" / "lenet-1x10-tau0.6.json"), "--solver", "glpk",
+                 "--solver-option", "SEED=5"]) == 2
+    err = capsys.readouterr().err
+    assert "optdist's --seed is not passed to this solver" in err and "--seed 5" not in err

@@ -130,7 +130,7 @@ def test_scip_names_the_option_meant(capsys):
 @scip_installed
 def test_the_python_api_names_the_generic_option_not_a_flag():
     with pytest.raises(ValueError, match=r"^solver_options: SCIP has no parameter \"threads\" \(fix: did you mean "
-                                         r"lp/threads\? optdist's generic option for it: threads=2\. The names: "):
+                                         r"lp/threads\? optdist's generic option threads is not passed to this solver\. The names: "):
         get_solver("scip").check_raw_options({"threads": 2})
 
 
