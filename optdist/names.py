@@ -28,10 +28,16 @@ def closest(word: object, names: Iterable[object], *, ignore_case: bool = False,
     ``ignore_case``: compare without case (``HiGHS`` -> ``highs``, ``Greedyy`` -> ``greedy``), the
     name returned as ``names`` spells it. ``word`` and the names are compared as text (``str``), so
     a number or None the user wrote where a name goes finds no match rather than a TypeError; on a
-    tie the name listed first wins (pass them sorted for a stable answer)."""
+    tie a name that starts with ``word`` wins (``ReLU2`` -> ``ReLU21``; difflib's
+    :func:`~difflib.get_close_matches` alone gave ``ReLU52``), else the larger string, as
+    get_close_matches orders them (``rpi5`` -> ``rpi4``)."""
     spelled = {}
     for name in map(str, names):
         spelled.setdefault(name.lower() if ignore_case else name, name)
     key = str(word).lower() if ignore_case else str(word)
-    close = difflib.get_close_matches(key, list(spelled), n=1, cutoff=cutoff)
-    return spelled[close[0]] if close else None
+    ranked = []
+    for name in spelled:
+        m = difflib.SequenceMatcher(None, name, key)  # as get_close_matches scores them
+        if m.real_quick_ratio() >= cutoff and m.quick_ratio() >= cutoff and (ratio := m.ratio()) >= cutoff:
+            ranked.append((ratio, name.startswith(key), name))
+    return spelled[max(ranked)[2]] if ranked else None

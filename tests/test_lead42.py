@@ -76,3 +76,14 @@ def test_a_raw_seed_for_glpk_does_not_point_to_the_seed_flag_it_ignores(capsys):
                  "--solver-option", "SEED=5"]) == 2
     err = capsys.readouterr().err
     assert "optdist's --seed is not passed to this solver" in err and "--seed 5" not in err
+
+
+def test_a_close_name_that_starts_with_the_word_wins_a_tie(capsys):
+    """``optdist dp-effect vgg16 ReLU2`` suggested ReLU52 (difflib breaks a tie by the larger string;
+    break42 noticed it): of names equally close, one that starts with the word is offered."""
+    from optdist.names import closest
+
+    assert closest("ReLU2", ["ReLU11", "ReLU12", "ReLU21", "ReLU22", "ReLU52"]) in ("ReLU21", "ReLU22")
+    assert closest("rpi5", ["rpi3", "rpi4"]) == "rpi4"  # no prefix: as before
+    assert main(["dp-effect", "vgg16", "ReLU2", "--eps", "1"]) == 2
+    assert "did you mean ReLU2" in capsys.readouterr().err
