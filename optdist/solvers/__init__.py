@@ -71,11 +71,7 @@ def _check_adapter(name: str, cls: type[Solver], where: str, per_call: bool = Fa
         missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
         raise ValueError(f"{where}: {cls.__name__} does not define {missing} "
                          "(fix: implement them; see optdist.solvers.highs.Highs for one)")
-    _check_abs_gap(cls, where)
-    if own := [m for m in CHECKING_METHODS if getattr(cls, m, None) is not getattr(Solver, m)]:
-        raise ValueError(f"{where}: {cls.__name__} overrides {', '.join(f'Solver.{m}' for m in own)}, which optdist's "
-                         "checks of every answer rest on (fix: remove "
-                         f"{'it' if len(own) == 1 else 'them'}; implement _solve, which Solver.solve calls and checks)")
+    _check_kept(cls, where)
     if getattr(cls, "name", None) != name:
         raise ValueError(f"{where}: the class's name is "
                          f"{text_of(getattr(cls, 'name', None))} (fix: "
@@ -98,6 +94,23 @@ def _check_adapter(name: str, cls: type[Solver], where: str, per_call: bool = Fa
 #: :func:`optdist.result.finalize` checks)
 CHECKING_METHODS = ("_solve_checked", "built_in", "bound_checked", "requested_gap", "_check_optimal",
                     "_check_overrun", "_adapter_failed")
+
+
+def _check_kept(adapter: type[Solver] | Solver, where: str) -> None:
+    """A user adapter ``adapter`` (a class; or an instance: given to one call, or as
+    :func:`get_solver` creates it) keeps what optdist's checks of its answer rest on: its
+    ``abs_gap`` (:func:`_check_abs_gap`) and the methods of :data:`CHECKING_METHODS`, not overridden
+    by its class nor, for an instance, set on it (e.g. ``self.abs_gap = 1e12`` or
+    ``self.requested_gap = ...`` in ``__init__``, or on the class after :func:`register`: before,
+    an ``abs_gap`` set so made a first incumbent 29 % above its bound ``optimal``). ValueError
+    starting with ``where``, naming the attribute and the fix."""
+    _check_abs_gap(adapter, where)
+    cls = adapter if isinstance(adapter, type) else type(adapter)
+    mine = {} if adapter is cls else getattr(adapter, "__dict__", {})
+    if own := [m for m in CHECKING_METHODS if m in mine or getattr(cls, m, None) is not getattr(Solver, m)]:
+        raise ValueError(f"{where}: {cls.__name__} overrides {', '.join(f'Solver.{m}' for m in own)}, which optdist's "
+                         "checks of every answer rest on (fix: remove "
+                         f"{'it' if len(own) == 1 else 'them'}; implement _solve, which Solver.solve calls and checks)")
 
 
 def _check_abs_gap(adapter: type[Solver] | Solver, where: str) -> None:
@@ -160,8 +173,8 @@ def adapters_for_call(options: MutableMapping, keys: tuple[str, ...] = ("solver"
                                  "name (fix: set name = \"mine\" in the class: a non-empty name without spaces around "
                                  "it and not ending in .toml)")
             _check_adapter(name, cls, f"{where}: {key}={cls.__name__}", per_call=True)
-        if value is not cls:  # an instance may carry its own abs_gap
-            _check_abs_gap(value, f"{where}: {key}={cls.__name__}()")
+        if value is not cls:  # an instance may carry its own abs_gap or methods
+            _check_kept(value, f"{where}: {key}={cls.__name__}()")
         if name in own and own[name] != (cls, None if value is cls else value):
             raise ValueError(f"{where}: solver= and pricing_solver= are two adapters named {text_of(name)} (fix: give "
                              "the same one, or name them differently)")
@@ -219,17 +232,22 @@ def get_solver(name: str = "highs") -> Solver:
 def _created(cls: type[Solver], *args: object) -> Solver:
     """``cls(*args)``; a user adapter's (not a built-in class) exception other than ValueError (its
     own refusal of an option) is a ValueError naming the adapter, what it raised and the fix: its
-    code failing, not optdist's (``optdist solve`` said "this is a bug in optdist")."""
+    code failing, not optdist's (``optdist solve`` said "this is a bug in optdist"). The user adapter
+    created is checked as its class was (:func:`_check_kept`: what its ``__init__`` set, or its
+    class since :func:`register`)."""
     if cls.name in BUILT_IN and ADAPTERS[cls.name] is cls:  # optdist's own: an exception is a bug report
         return cls(*args)
+    named = f"adapter {cls.name} ({cls.__module__}.{cls.__qualname__})"
     try:
-        return cls(*args)
+        adapter = cls(*args)
     except ValueError:
         raise
     except Exception as e:
-        raise ValueError(f"adapter {cls.name} ({cls.__module__}.{cls.__qualname__}) raised {type(e).__name__}: {e} "
+        raise ValueError(f"{named} raised {type(e).__name__}: {e} "
                          "when optdist created it (fix: make its __init__(defaults=None, solver_options=None) run "
                          "without raising, calling super().__init__(defaults, solver_options))") from e
+    _check_kept(adapter, f"{named}, as optdist created it")
+    return adapter
 
 
 def unknown_solver(name: str, where: str = "solver") -> str:

@@ -938,7 +938,8 @@ class Solver(ABC):
         is a failed solver call, as a crashed CBC is: termination ``error``, no incumbent, and
         ``extra["solver_error"]`` naming the adapter, what it did ("raised RuntimeError: boom",
         "returned dict, not SolverOutcome") and the fix, and so is a malformed one
-        (:func:`outcome_problem`, naming the field); a NaN bound is no bound (``optimal`` read as
+        (:func:`outcome_problem`, naming the field); its incumbent and bound, any real numbers
+        (``numpy.float32``), become floats; a NaN bound is no bound (``optimal`` read as
         ``feasible``), with a warning. A
         built-in adapter's exception propagates."""
         if self.built_in():
@@ -956,6 +957,8 @@ class Solver(ABC):
                                         f"{json_text(repr(out.termination))}, not an optdist.result.Termination")
         if (problem := outcome_problem(out)) is not None:
             return self._adapter_failed(*problem)
+        # a numpy.float32 or Fraction as a float (a float32 was the run's objective, its NaN bound kept)
+        out.incumbent, out.bound = (None if v is None else float(v) for v in (out.incumbent, out.bound))
         if isinstance(out.bound, float) and math.isnan(out.bound):  # no bound, said (verify33: it went unsaid)
             from optdist.result import add_warning
 
