@@ -130,3 +130,18 @@ def test_a_decomposed_runs_summed_bound_is_held_to_each_requests_tolerance():
     apart = res.objective - res.bound
     assert CUTOFF_INCREMENT * TIME_UNIT < apart <= 3 * CUTOFF_INCREMENT * TIME_UNIT  # the premise: over one's
     assert res.termination is Termination.OPTIMAL, (res.termination, apart)
+
+
+def test_a_defended_choice_is_judged_on_the_score_it_minimised():
+    """finalize's gap check judged a defended run on its latency alone: a choice whose inner solves
+    proved it within gap 0.3 of the least score (0.25) was feasible on its latency's gap (0.36)."""
+    from optdist.instance import DefenceSpec
+    from optdist.result import gap
+
+    base = optdist.load_instance(ROOT / "instances" / "tiny" / "lenet-1x4-tau0.6.json")
+    inst = base.with_spec(defence={"lenet": DefenceSpec(max_accuracy_drop_pct=25, accuracy_weight=1.87e-5)})
+    res = optdist.solve(inst, method="defended", formulation="compact", mip_gap=0.3, threads=1)
+    charges = sum(res.extra["charges_s"].values())
+    assert res.gap > 0.3 and charges > 0  # the premise: on its latency alone the gap is open
+    assert gap(res.objective + charges, res.bound + charges) <= 0.3
+    assert res.termination is Termination.OPTIMAL, res.extra.get("optimality_unproven")
