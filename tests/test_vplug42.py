@@ -1,9 +1,12 @@
-"""vplug42: what a user adapter's instance sets is checked as its class is, and its numbers are
-floats. ``self.abs_gap = 1e12`` (or ``self.requested_gap``/``self.built_in``) set in ``__init__``,
-or on the class after ``register``, was never checked (register and a class given to one call check
-the class): an abs_gap so set made a first incumbent 29 % above its bound ``optimal``; an
-instance's ``built_in`` skipped every check of the malformed answer. A ``numpy.float32``
-incumbent was the run's objective (a float32), a float32 NaN bound stayed the run's bound."""
+"""vplug42 (a check of plug42): what a user adapter's instance sets is checked as its class is, and
+its numbers are floats; no honest optimum is reported feasible. ``self.abs_gap = 1e12`` (or
+``self.requested_gap``/``self.built_in``) set in ``__init__``, or on the class after ``register``,
+was never checked (register and a class given to one call check the class): an abs_gap so set made
+a first incumbent 29 % above its bound ``optimal``; an instance's ``built_in`` skipped every check
+of the malformed answer. A ``numpy.float32`` incumbent was the run's objective (a float32), a
+float32 NaN bound stayed the run's bound. A decomposed run's summed bound was held to one
+request's absolute tolerance (CBC, gap 0: feasible though every step proved its optimum), and a
+defended run was judged on its latency's gap, not the score it minimised (feasible at gap 0.3)."""
 
 from __future__ import annotations
 
