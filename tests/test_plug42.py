@@ -64,8 +64,10 @@ MALFORMED = {
     "text bound": (_set(bound="0.001"), "bound is '0.001' (str), not a number"),
     "text nodes": (_set(nodes="many"), "nodes is 'many' (str), not a whole number >= 0"),
     "extra None": (_set(extra=None), "extra is 'None' (NoneType), not a dict"),
+    "text termination": (_set(termination="optimal"),  # was quoted twice: "'optimal'" (vplug42)
+                         "termination is 'optimal' (str), not an optdist.result.Termination"),
     "extra with a check's record": (_set(extra={"bound_capped": "oops"}),  # was a TypeError in finalize
-                                    "extra sets 'bound_capped', the record of optdist's own checks"),
+                                    'extra sets "bound_capped", the record of optdist\'s own checks'),
     "violated": (_set(termination=Termination.VIOLATED), "termination is violated, which no solver says"),
     "unbounded": (_set(termination=Termination.UNBOUNDED), "termination is unbounded, which no solver says"),
     "infeasible with a solution": (_set(termination=Termination.INFEASIBLE),

@@ -60,7 +60,7 @@ from typing import Any, ClassVar
 import pyomo.environ as pyo
 
 from optdist.interrupts import forget_requests, interrupt, repeated, same_request
-from optdist.jsonfile import json_text
+from optdist.jsonfile import json_text, quoted
 from optdist.options import (GENERIC_OPTIONS, IN_RANGE, MAX_SEED, MAX_THREADS, OPTION_EXAMPLES,  # noqa: F401 (re-exported)
                              OPTION_RANGES, WHOLE_OPTIONS,
                              check_options, number_problem, option_problem)
@@ -954,7 +954,7 @@ class Solver(ABC):
             return self._adapter_failed(f"returned {type(out).__name__}, not SolverOutcome")
         if not isinstance(out.termination, Termination):
             return self._adapter_failed(f"returned a SolverOutcome whose termination is "
-                                        f"{json_text(repr(out.termination))}, not an optdist.result.Termination")
+                                        f"{_typed(out.termination)}, not an optdist.result.Termination")
         if (problem := outcome_problem(out)) is not None:
             return self._adapter_failed(*problem)
         # a numpy.float32 or Fraction as a float (a float32 was the run's objective, its NaN bound kept)
@@ -1182,7 +1182,7 @@ def outcome_problem(out: SolverOutcome) -> tuple[str, str] | None:
     if not isinstance(out.extra, dict):
         return f"{said} extra is {_typed(out.extra)}, not a dict", "return extra={} or a dict of notes"
     if taken := sorted(CHECK_RECORDS & set(out.extra)):
-        return (f"{said} extra sets {', '.join(map(repr, taken))}, the record{'s' if len(taken) > 1 else ''} of "
+        return (f"{said} extra sets {quoted(taken)}, the record{'s' if len(taken) > 1 else ''} of "
                 "optdist's own checks of an answer", "leave it out of extra; give the adapter's own notes other names")
     if out.termination in NOT_A_SOLVERS_WORD:
         return (f"{said} termination is {out.termination}, which no solver says (the evaluator judges violations; "
