@@ -12,7 +12,7 @@ import optdist
 from optdist.cli import main
 from optdist.instance import load_instance
 from optdist.paths import INSTANCES_DIR, MODELS_DIR
-from tests.conftest import load_script
+from tests.conftest import load_script, requires_solver
 from tests.test_fix40 import micro_spec
 
 
@@ -69,6 +69,7 @@ def test_decisions_out_empty_is_refused_before_training(tmp_path, monkeypatch, c
     assert not list(tmp_path.iterdir())
 
 
+@requires_solver("glpk")  # glpsol's option names come from `glpsol --help`
 def test_a_raw_seed_for_glpk_does_not_point_to_the_seed_flag_it_ignores(capsys):
     """GLPK takes no seed (left42): ``--solver-option SEED=5`` suggested "optdist's flag for it: --seed 5",
     a flag that is noted and not passed to glpsol (verify42 noticed it)."""
