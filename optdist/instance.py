@@ -48,12 +48,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from optdist.defences.dp import EPS_MAX, EPS_MIN, EPS_RULE
 from optdist.devices import DeviceCatalogError, device_catalog
-from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, json_path, json_text, not_an_object, number_in,
+from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, is_json_name, json_path, json_text, not_an_object, number_in,
                               place_of, read_json, text_of)
 from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.names import MANY_NAMES_CUTOFF, closest
 from optdist.options import is_whole
-from optdist.privacy import PrivacyLimits, PrivacyTableError, names_table_file, privacy_limits, resolve_table
+from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file, zoo_choices
 from optdist.transfers import segment_seconds
 
@@ -663,7 +663,7 @@ def files_named(doc: object, folder: Path) -> list[Path]:
     refs: list[str] = []
     for key in ("networks", "privacy"):
         if isinstance(doc.get(key), dict):
-            refs += [v for v in doc[key].values() if isinstance(v, str) and names_table_file(v)]
+            refs += [v for v in doc[key].values() if isinstance(v, str) and is_json_name(v)]
     if isinstance(doc.get("devices_catalog"), str):
         refs.append(doc["devices_catalog"])
     return [_relative(folder, r) for r in refs]
@@ -859,7 +859,7 @@ class Instance:
         spec = self.spec.model_dump(mode="json", exclude={"name", "description", "devices", "sources", "requests",
                                                           "devices_catalog", "networks"})
         base = self.path.parent if self.path else None
-        spec["privacy"] = {cnn: _file_bytes_digest(_relative(base, ref)) if isinstance(ref, str) and names_table_file(ref)
+        spec["privacy"] = {cnn: _file_bytes_digest(_relative(base, ref)) if isinstance(ref, str) and is_json_name(ref)
                            else ref for cnn, ref in self.spec.privacy.items()}
         doc = {"spec": spec, "n_devices": self.n_devices, **resolved_content(self)}
         text = json.dumps(exact_floats(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)

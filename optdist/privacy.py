@@ -908,14 +908,6 @@ def _governing_rows(profile: Profile, row_at: dict[int, PrivacyRow]) -> list[lis
     return out
 
 
-def names_table_file(ref: str) -> bool:
-    """Whether the privacy-table reference ``ref`` (an instance's ``privacy`` value, ``--privacy``)
-    names a file, a path ending in ``.json`` in any case (``T.JSON``, ``t.Json``), rather than a
-    bundled table's name (``paper``: :func:`table_path`). Before, only a lower-case ``.json`` was a
-    file, and ``T.JSON`` was looked up as ``models/privacy/<cnn>-T.JSON.json``."""
-    return is_json_name(ref)
-
-
 def table_path(cnn: str, name: str) -> Path:
     return MODELS_DIR / "privacy" / f"{cnn}-{name}.json"
 
@@ -933,7 +925,7 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> PrivacyTable:
 
 def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile | None = None) -> PrivacyTable:
     """A table by bundled name (``models/privacy/<cnn>-<ref>.json``) or by file path (``ref`` ending in
-    ``.json``, :func:`names_table_file`): relative to ``base`` (an instance's folder, as its profiles and
+    ``.json``, :func:`~optdist.jsonfile.is_json_name`): relative to ``base`` (an instance's folder, as its profiles and
     device catalog are), or to the working directory when ``base`` is None, never to both (an instance would read a table of the
     working directory where its own folder lacks one, and ``--out`` could overwrite it).
 
@@ -950,7 +942,7 @@ def resolve_table(cnn: str, ref: str, base: Path | None = None, profile: Profile
         example = text_of("paper" if "paper" in known else known[0]) if known else text_of("TABLE.json")
         raise FileNotFoundError(f"privacy table name {text_of(ref)} for {cnn} is empty (e.g. {text_of(cnn)}: "
                                 f"{example}; {bundled})")
-    if names_table_file(ref):  # a file: relative to ``base`` only (never also to the working directory)
+    if is_json_name(ref):  # a file: relative to ``base`` only (never also to the working directory)
         p = Path(ref)
         candidates = [p if p.is_absolute() or base is None else base / p]
     else:

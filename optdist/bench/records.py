@@ -287,13 +287,14 @@ def _named_tables(doc: object) -> list[Path]:
     """The files of the bundled privacy tables the instance document ``doc`` (decoded JSON) names
     by name (not a ``.json`` path): :func:`optdist.privacy.table_path` of each; [] if ``doc`` is no
     JSON object."""
-    from optdist.privacy import names_table_file, table_path
+    from optdist.jsonfile import is_json_name
+    from optdist.privacy import table_path
 
     privacy = doc.get("privacy") if isinstance(doc, dict) else None
     if not isinstance(privacy, dict):
         return []
     return [table_path(cnn, ref) for cnn, ref in privacy.items()
-            if isinstance(ref, str) and ref.strip() and not names_table_file(ref)]
+            if isinstance(ref, str) and ref.strip() and not is_json_name(ref)]
 
 
 def stale(rec: dict, digest: str | None) -> bool:

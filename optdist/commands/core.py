@@ -186,10 +186,10 @@ def _table_network(profile_cnn: str, ref: str) -> str:
     layers by :func:`optdist.privacy.resolve_table`); a zoo CNN's name is neither. Raises
     ValueError naming the fix for a zoo CNN's table.
     """
-    from optdist.privacy import PrivacyTable, names_table_file
+    from optdist.privacy import PrivacyTable
     from optdist.profiles import available_cnns
 
-    if not (names_table_file(ref) and Path(ref).is_file()):
+    if not (is_json_name(ref) and Path(ref).is_file()):
         return profile_cnn  # a bundled table name, or a missing file: resolve_table says what it looked at
     named = PrivacyTable.load(ref).cnn
     if named != profile_cnn and named in available_cnns():
@@ -247,7 +247,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         prof = load_profile(args.cnn)
     lim, note = None, None
     if args.privacy:  # resolved before anything is printed: a refused table prints only the error
-        from optdist.privacy import (deeper_row_warnings, limits_for, names_table_file, output_row_warnings, privacy_limits,
+        from optdist.privacy import (deeper_row_warnings, limits_for, output_row_warnings, privacy_limits,
                                      resolve_table, rounding_warnings)
 
         if is_json_name(args.cnn):  # a profile file: its table is a file naming the network
@@ -261,7 +261,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             try:
                 lim = limits_for(args.cnn, args.privacy, args.tau)
             except FileNotFoundError as e:  # a name: not "check the path, e.g. `ls`"
-                if names_table_file(args.privacy):
+                if is_json_name(args.privacy):
                     raise
                 raise CliError(f"--privacy {text_of(args.privacy)}: {e} (fix: give a bundled table's name, e.g. "
                                "--privacy paper, or a table file, a path ending in .json)") from None
@@ -450,14 +450,13 @@ def _parse_privacy(text: str, rel) -> str | dict[str, str | None] | None:
     (``lenet=paper,mynet=mynet.privacy.json``) with at most one bare table for the CNNs not named
     (default ``paper``). Returns what :func:`optdist.generate.generate` takes as ``privacy``, the
     ``.json`` files relative to the instance (``rel``); ValueError naming the fix."""
-    from optdist.privacy import names_table_file
 
     def one(v: str) -> str | None:
         v = v.strip()
         if not v:
             raise ValueError(f"--privacy {text_of(text)}: a table is empty (fix: give a table name, a table file or "
                              "none, e.g. --privacy paper or --privacy lenet=paper,mynet=mynet.privacy.json)")
-        return None if v == "none" else rel(v) if names_table_file(v) else v
+        return None if v == "none" else rel(v) if is_json_name(v) else v
 
     if "=" not in text:
         return one(text)
@@ -490,13 +489,13 @@ def _check_table_names(text: str, privacy: dict[str, str | None], where: Path) -
     e.g. its profile), is named so too (break39: it was named as a problem of the --out file, its path
     rewritten relative to it, the fix in JSON terms)."""
     from optdist.jsonfile import DocumentError
-    from optdist.privacy import PrivacyTable, bundled_tables, names_table_file, resolve_table
+    from optdist.privacy import PrivacyTable, bundled_tables, resolve_table
     from optdist.profiles import available_cnns
 
     for cnn, ref in privacy.items():
         if ref is None:
             continue
-        if names_table_file(ref):
+        if is_json_name(ref):
             path = Path(os.path.normpath(where / ref))  # the file as the user named it, made absolute
             try:
                 if not path.is_file():
@@ -543,7 +542,6 @@ def _generate_command(args: argparse.Namespace) -> str:
 def cmd_generate(args: argparse.Namespace) -> int:
     from optdist.generate import generate
     from optdist.instance import parse
-    from optdist.privacy import names_table_file
 
     given_sources, args.sources = args.sources, 10 if args.sources is None else args.sources
     if not args.name.strip():
@@ -602,7 +600,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         log.warning("--sources %d: the instance has %d sources, as %s (fix: give %s)", args.sources, made, why, fix)
     if args.out:
         inputs = [where / f for f in [*networks.values(), doc.get("devices_catalog")] if f]
-        inputs += [where / v for v in doc["privacy"].values() if isinstance(v, str) and names_table_file(v)]
+        inputs += [where / v for v in doc["privacy"].values() if isinstance(v, str) and is_json_name(v)]
         check_not_an_input(args.out, inputs)
         with naming("--out"):
             atomic_write_json(args.out, doc)
