@@ -35,13 +35,15 @@ _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (
           (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
 
 
-def check_replaceable(path: str | Path, flag: str = "") -> None:
+def check_replaceable(path: str | Path, flag: str = "", example: str = "result.json") -> None:
     """Refuse to replace anything at ``path`` but a regular file (``flag``, e.g. ``"--out"``, prefixes the message).
 
     Output files are replaced by a rename, which would put a regular file in place of a device
     (``/dev/null``), a pipe, a socket or a symbolic link: each is an :class:`OutputPathError`.
     A symbolic link is refused rather than written through (the rename would replace the link
-    itself); give its target instead. A missing ``path`` is fine.
+    itself); give its target instead. A missing ``path`` is fine. ``example``: a file name of
+    what the caller writes, the fix of a directory at ``path`` (``DIR/model.lp`` for ``optdist
+    export --out DIR``, which suggested ``DIR/result.json``).
     """
     path = Path(path)
     who = f"{flag} {path}" if flag else str(path)
@@ -66,10 +68,10 @@ def check_replaceable(path: str | Path, flag: str = "") -> None:
                               "or remove the link)")
     kind = next((name for test, name in _KINDS if test(st.st_mode)), None if stat.S_ISREG(st.st_mode) else "not a regular file")
     if kind == "a directory":
-        raise OutputPathError(f"{who} is a directory (fix: give a file name in it, e.g. {path / 'result.json'})")
+        raise OutputPathError(f"{who} is a directory (fix: give a file name in it, e.g. {path / example})")
     if kind is not None:
         raise OutputPathError(f"{who} is {kind}; optdist writes a new file and renames it into place, which would "
-                              "replace it (fix: give the path of a regular file, e.g. result.json)")
+                              f"replace it (fix: give the path of a regular file, e.g. {example})")
 
 
 def _links_to_special(path: Path) -> bool:
@@ -163,16 +165,17 @@ def refuse_overwrite(paths: list[Path], force: bool, where: str) -> None:
                               f"(fix: give --force to replace {'it' if len(taken) == 1 else 'them'}, or another {where})")
 
 
-def check_output_file(path: str | Path, flag: str = "--out") -> Path:
+def check_output_file(path: str | Path, flag: str = "--out", example: str = "result.json") -> Path:
     """Check, before any work, that an output file can be written at ``path``; return ``path``.
 
     Raises :class:`OutputPathError` naming ``flag``, the path and the fix for: anything but a
     regular file there (:func:`check_replaceable`), a missing parent folder (optdist does not
     create folders for a file the user names), a parent that is not a folder, or a folder in
     which no file can be created (permissions, a read-only or special file system such as /proc).
+    ``example``: a file name of what the caller writes, in the fix of a directory at ``path``.
     """
     path = Path(path)
-    check_replaceable(path, flag)
+    check_replaceable(path, flag, example)
     folder = path.parent
     if not folder.exists():
         above = next((p for p in folder.parents if p.exists()), None)

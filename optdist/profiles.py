@@ -615,7 +615,7 @@ def write_profile_file(profile: Profile, path: str | Path, *, force: bool = Fals
     from optdist.io import check_output_file, check_overwritable
 
     if not force:
-        check_output_file(path, "write_profile_file path")
+        check_output_file(path, "write_profile_file path", "mynet.profile.json")
         check_overwritable(path, FORMATS, "write_profile_file path", override="force=True")
     doc = profile.to_json()
     parse_profile(doc, str(path))

@@ -323,7 +323,7 @@ def check_save_path(obj: object, inst: object, path: object, force: bool = False
     if inst.path is not None:
         check_not_an_input(path, [inst.path], flag)
     if not force:
-        check_output_file(path, flag)
+        check_output_file(path, flag, "result.json" if isinstance(obj, SolveResult) else "assignment.json")
         check_overwritable(path, flag=flag, override="force=True")
 
 

@@ -53,7 +53,7 @@ def test_train_rl_refuses_an_unwritable_out_before_training(capsys):
 
 @pytest.mark.parametrize("where, words", [
     ("missing-folder", "the folder {tmp}/nowhere does not exist (fix: create it first"),
-    ("folder", "is a directory (fix: give a .solu file name in it"),
+    ("folder", "is a directory (fix: give a file name in it, e.g. {tmp}/reference.solu)"),
     ("damaged", '"garbage" is not a .solu line (fix:'),
 ])
 def test_bench_table_checks_write_solu_before_writing_the_tables(tmp_path, capsys, where, words):

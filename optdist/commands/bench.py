@@ -426,10 +426,7 @@ def cmd_table(args: argparse.Namespace) -> int:
         from optdist.bench.solu import read_solu
         from optdist.io import check_output_file
 
-        if args.write_solu.is_dir():  # check_output_file's example name would be result.json: a .solu file here
-            raise OutputPathError(f"--write-solu {args.write_solu} is a directory (fix: give a .solu file name in it, "
-                                  f"e.g. {args.write_solu / 'reference.solu'})")
-        check_output_file(args.write_solu, "--write-solu")  # its folder must exist (not created), writable
+        check_output_file(args.write_solu, "--write-solu", "reference.solu")  # its folder must exist (not created), writable
         if args.write_solu.exists():
             read_solu(args.write_solu)
     _tables(args.out, args.dest, args.solu, args.write_solu)

@@ -223,7 +223,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             raise ValueError(f"--module needs torch ({e}): pip install 'optdist[learn]'") from None
         from optdist.profiles import write_profile_file
 
-        check_output_file(args.out)
+        check_output_file(args.out, example="mynet.profile.json")
         check_overwritable(args.out, PROFILE_FORMATS)  # before the tracing: an instance given by mistake is kept
         prof = profile_builder(args.module, _parse_shape(args.input), args.name, args.measure, args.repeats)
         check_not_an_input(args.out, [_module_file(args.module.rsplit(":", 1)[0])])
@@ -423,7 +423,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from optdist.instance import json_schema
 
     if args.out:
-        check_output_file(args.out)
+        check_output_file(args.out, example=f"{args.kind}.schema.json")
         fmt = document_format(args.out) if args.out.is_file() else None  # a schema has no "format"
         if fmt is not None:  # an instance, profile, table or catalog given by mistake
             raise CliError(f"--out {args.out}: exists and is a document of format {text_of(fmt)}, not a JSON Schema: "
@@ -548,7 +548,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise ValueError(f"--name {text_of(args.name)}: the instance needs a name (it names the instance and the "
                          "files made from it; fix: give one, e.g. --name lenet-10)")
     if args.out:
-        check_output_file(args.out)
+        check_output_file(args.out, example="instance.json")
         check_overwritable(args.out, (INSTANCE_FORMAT,))  # an instance is replaced, a profile or table is not
     where = (args.out.parent if args.out else Path(".")).resolve()
     rel = lambda f: os.path.relpath(Path(f).resolve(), where)  # noqa: E731 - paths relative to the instance

@@ -94,7 +94,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         raise ValueError(f"--families {text_of(args.families)} names no family (fix: choose from {quoted(RELAXABLE)}, e.g. "
                          "--families privacy,memory, or leave --families out for all but placement)")
     if args.json and len(args.files) == 1:
-        check_output_file(args.json, "--json")
+        check_output_file(args.json, "--json", "diagnosis.json")
     insts = [load_instance(f) for f in args.files]  # every file read before the first diagnosis: a bad one is refused first
     if args.json and len(args.files) > 1:
         _refuse_shared_names(args.files, insts, args.json)

@@ -25,7 +25,8 @@ from optdist.commands.core import (add_request_flags, print_evaluation, print_st
                                    warn_defence_ignored)
 from optdist.commands.rl import episodes_flag
 from optdist.evaluate import FAMILY_NAMES, violation_families
-from optdist.io import atomic_path, atomic_write_text, naming, quiet_native_stdout
+from optdist.io import (atomic_path, atomic_write_text, check_output_folder, make_output_folder, naming,
+                        quiet_native_stdout)
 from optdist.jsonfile import is_json_name, text_of
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
@@ -188,7 +189,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                          "--out fronts/"), metavar="PREFIX",
                    help="file prefix for .csv, .md, .png (default: pareto-<instance>), each written atomically, "
                         "and only when a point was solved; a name ending in .csv, .md or .png is the prefix "
-                        "without it (--out front.csv writes front.csv, front.md, front.png); a folder (an existing one, or a name ending in /) "
+                        "without it (--out front.csv writes front.csv, front.md, front.png), in an existing "
+                        "folder; a folder (an existing one, or a name ending in /, made with its parents once a "
+                        "point is solved) "
                         "gets FOLDER/pareto-<instance>.csv, .md, .png. Columns: latency_s (the swept axis, the "
                         "latency objective without the shared-data term; makespan_s for an instance whose "
                         "objective.kind is makespan; bound_s and gap are its solve's), "
@@ -449,7 +452,8 @@ def _check_raw_options(solver: str, raw: dict[str, str | int | float | bool], fl
     return {key: checked.get(key, value) for key, value in raw.items()}
 
 
-def check_out_path(out: Path, inputs: list[Path], flag: str = "--out", placement: bool = False) -> None:
+def check_out_path(out: Path, inputs: list[Path], flag: str = "--out", placement: bool = False,
+                   example: str = "result.json") -> None:
     """Refuse an output file that cannot be written or that is one of the inputs, before any work.
 
     Anything but a regular file at ``out`` (a directory, device, pipe, socket or symbolic link),
@@ -458,12 +462,13 @@ def check_out_path(out: Path, inputs: list[Path], flag: str = "--out", placement
     ``placement`` (``--out`` of a result or assignment, as :meth:`SolveResult.save
     <optdist.result.SolveResult.save>` refuses it), also an existing non-empty file that is no
     optdist result or assignment, e.g. another instance or someone else's JSON
-    (:func:`optdist.io.check_overwritable`).
+    (:func:`optdist.io.check_overwritable`). ``example``: a file name of what the command writes,
+    the fix of a directory at ``out`` (export's ``model.lp``, not ``result.json``).
     """
     from optdist.io import OutputPathError, check_not_an_input, check_output_file, check_overwritable
 
     try:
-        check_output_file(out, flag)
+        check_output_file(out, flag, example)
         check_not_an_input(out, inputs, flag)
         if placement:
             try:
@@ -1135,7 +1140,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from optdist.milp import build
     from optdist.milp.export import write_model
 
-    check_out_path(args.out, [args.instance, *referenced_files(args.instance)])
+    check_out_path(args.out, [args.instance, *referenced_files(args.instance)], example=f"model.{args.format or 'lp'}")
     inst = load_instance(args.instance)
     warn_defence_ignored(args.instance, inst, "optdist export: the model places without defences")
     b = build(inst, args.formulation)
@@ -1176,7 +1181,7 @@ def cmd_import_solution(args: argparse.Namespace) -> int:
 
     if args.out:
         check_out_path(args.out, [args.instance, *referenced_files(args.instance), args.model_file, args.solution],
-                       placement=True)
+                       placement=True, example="assignment.json")
     inst = load_instance(args.instance)
     written = formulation_of(args.model_file)
     if args.formulation and written and args.formulation != written:  # the header's is the model's: one would be misread
@@ -1327,9 +1332,13 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
     inst = load_instance(args.instance)
     prefix = _pareto_prefix(args.out, inst.name)
-    if args.out is not None:
+    folder = None  # a folder --out names (ending in /) that is not there yet: made once a point is solved
+    if args.out is not None and args.out.endswith(("/", os.sep)) and not prefix.parent.is_dir():
+        folder = check_output_folder(prefix.parent, "--out")  # as bench, train-rl, calibrate check theirs
+    elif args.out is not None:  # a prefix in a missing folder is refused: optdist makes none for a file named
         for ext in PARETO_EXTENSIONS:
-            check_out_path(prefix.with_name(prefix.name + ext), [args.instance, *referenced_files(args.instance)])
+            check_out_path(prefix.with_name(prefix.name + ext), [args.instance, *referenced_files(args.instance)],
+                           example=f"pareto-{inst.name}{ext}")  # a folder there: --out FOLDER/ writes it
     _refuse_foreign_pareto_files(prefix)
     warn_defence_ignored(args.instance, inst, "optdist pareto")
     front = pareto_sweep(inst, args.points, formulation=args.formulation, solver=args.solver, time_limit=args.time_limit)
@@ -1350,6 +1359,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     print(df.to_markdown(index=False, floatfmt=".6g"))
     sys.stdout.flush()
     if front.solved:
+        if folder is not None:
+            make_output_folder(folder, "--out")
         with naming("--out"):
             atomic_write_text(csv, df.to_csv(index=False))
             atomic_write_text(md, f"# {kind.capitalize()} / shared-data front: {inst.name}\n\n" + df.to_markdown(index=False, floatfmt=".6g") + "\n")

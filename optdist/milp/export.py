@@ -52,7 +52,7 @@ def write_model(b: BuiltModel, path: str | Path, fmt: str | None = None) -> Path
     (``glpsol --freemps``) refuses. The folder of ``path`` must exist (:func:`optdist.io.check_output_file`:
     an :class:`~optdist.io.OutputPathError` naming the fix; before, missing folders were created)."""
     path = Path(path)
-    check_output_file(path, "write_model path")
+    check_output_file(path, "write_model path", f"model.{(fmt or 'lp').lower()}")
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in MODEL_FORMATS:
         raise ValueError(f"model format {json_text(fmt)}: use one of {quoted(MODEL_FORMATS)} (or a .lp/.mps file name)")
