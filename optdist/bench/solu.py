@@ -66,7 +66,7 @@ def read_solu(path: str | Path) -> dict[str, Reference]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: .solu file not found")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a UTF-8 BOM (a Windows editor's) is no part of line 1
     except (OSError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not a readable .solu text file ({e}) (fix: give a file of lines {_FORMS})") from None
     refs: dict[str, Reference] = {}
@@ -137,7 +137,7 @@ def write_solu(path: str | Path, refs: dict[str, Reference], said: list[str] | N
     lines go after its last line. An instance new to the file is added at the end, sorted by
     name. Without a file, the lines are sorted by name."""
     path = Path(path)
-    old = path.read_text().splitlines() if path.is_file() else []
+    old = path.read_text(encoding="utf-8-sig").splitlines() if path.is_file() else []  # a BOM: as read_solu
     want = {name: _facts(name, refs[name]) for name in refs}
     parsed: list[tuple[str, str, float | None, str] | None] = []  # (tag, name, value, trailing comment) per line
     for line in old:

@@ -120,7 +120,7 @@ def _header_name(model_file: str | Path) -> tuple[str | None, str | None, str | 
         what = "a folder, not a model file" if path.is_dir() else "model file not found"
         raise FileNotFoundError(f"{path}: {what} (fix: give the .lp or .mps file `optdist export` wrote)")
     with path.open("rb") as f:
-        head = f.read(2000).decode(errors="replace")
+        head = f.read(2000).decode("utf-8-sig", errors="replace")  # an MPS file's NAME line first, after a BOM
     m = re.search(r"(?:model name=|^NAME\s+)'?([^'\s]+)'?", head, re.MULTILINE)
     name = m.group(1) if m else ""
     fp = re.search(rf"{re.escape(FINGERPRINT_MARK)}([0-9a-f]{{{FINGERPRINT_HEX}}})$", name)
@@ -146,7 +146,9 @@ def read_solution(path: str | Path, fmt: str) -> dict[str, float]:
 
     Raises :class:`SolutionFileError` naming the line and the fix for a file that is not of
     ``fmt``, a value that is not a finite number, a column given twice, or a file over
-    :data:`MAX_SOLUTION_BYTES`.
+    :data:`MAX_SOLUTION_BYTES`. The file is read as UTF-8; a byte-order mark before its first line
+    (a file saved by a Windows editor) is skipped (a SCIP ``.sol`` file was refused: its first
+    line no longer began "solution status:").
     """
     if fmt not in SOLUTION_FORMATS:
         raise ValueError(f"solution format {json_text(fmt)}: use one of {quoted(SOLUTION_FORMATS)}")
@@ -157,7 +159,7 @@ def read_solution(path: str | Path, fmt: str) -> dict[str, float]:
         raise _fail(path, "(file)", f"not a regular file of at most {MAX_SOLUTION_BYTES >> 20} MiB",
                     "give the solution file the solver wrote")
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM (a Windows editor's): not in line 1
     except UnicodeDecodeError:
         raise _fail(path, "(file)", "not text", f"give the {fmt} solution file the solver wrote") from None
     except OSError as e:
