@@ -118,6 +118,22 @@ def map_counts(P: int, maps: tuple[int, ...] = ()) -> list[int]:
     return sorted({m for m in maps if 0 < m <= P} | {P}, reverse=True)
 
 
+def check_maps(maps: tuple[int, ...], counts: dict[str, int]) -> None:
+    """ValueError naming ``--maps``, the attacked layers' map counts and the fix where an m value of
+    ``maps`` is above every count P of ``counts`` (attacked layer -> P): it would be measured on no
+    layer (``--maps 999`` was a warning, the run measured only m = P). One above some layers' P is
+    measured on the others (:func:`run` warns of the layers it is left out on)."""
+    most = max(counts.values())
+    over = [m for m in maps if m > most]
+    if over:
+        kept = tuple(m for m in maps if m <= most)
+        raise ValueError(f"--maps {','.join(map(str, maps))}: {','.join(map(str, over))} "
+                         f"{'is' if len(over) == 1 else 'are'} more maps than any attacked layer has "
+                         f"({', '.join(f'{layer}: {P}' for layer, P in counts.items())}), so no layer could be attacked "
+                         f"with {'it' if len(over) == 1 else 'them'} (fix: give m values of at most {most}, e.g. --maps "
+                         f"{','.join(map(str, map_counts(most, kept)))}, or leave --maps out for P, P/2, ..., 1)")
+
+
 def choose_subsets(P: int, m: int, k: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
     """``k`` distinct random m-subsets of range(P) (all of them if there are at most k)."""
     if math.comb(P, m) <= k:
@@ -148,10 +164,11 @@ def run(cfg: Config, progress: bool = True, jobs: int = 1,
     for w in warnings:
         log.warning("%s", w)
     attacker = dataclasses.replace(attacker, samples=len(adv), test_samples=len(test))  # as drawn (small sets: all)
+    counts = {layer: network.maps(layer, inversion.features(network.head(net, layer), test.x[:1]))
+              for layer in cfg.layers or default_layers}
+    check_maps(cfg.maps, counts)  # a user's network's layers (a zoo target's: before it is trained, _target)
     plan = []
-    for layer in cfg.layers or default_layers:
-        z = inversion.features(network.head(net, layer), test.x[:1])
-        P = network.maps(layer, z)
+    for layer, P in counts.items():
         if any(m > P for m in cfg.maps):
             log.warning("--maps %s: layer %s has %d maps, so %s are left out there (all %d maps are always measured)",
                         ",".join(map(str, cfg.maps)), layer, P, ",".join(str(m) for m in cfg.maps if m > P), P)
@@ -212,6 +229,7 @@ def _target(
         raise ValueError(f"--layers {','.join(cfg.layers)}: target {cfg.target} has no attackable layer "
                          f"{quoted(unknown)}; its layers (maps): "
                          f"{', '.join(f'{k} ({P})' for k, P in layers.items())} (fix: name some of these)")
+    check_maps(cfg.maps, {la: layers[la] for la in cfg.layers or target.layers})  # before it is trained
     if cfg.data:  # before the target's weights are read or trained, and before its 'trained on' check names it
         datasets.check_spec(cfg.data)
     net, meta = targets.load_or_train(
