@@ -713,7 +713,6 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
     ran = n_failed = 0
     lost: list[tuple[Run, str]] = []  # runs the executor lost (not run results): left unrecorded, redone on resume
     changed: set[str] = set()  # instance files said to have changed during the sweep
-    bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)
     running = Running() if scheduler is None else None
     with _sigterm_interrupts(), make_executor(workers, scheduler) as ex:
         cwd = os.getcwd()  # a Dask worker runs elsewhere: the spec's relative paths are relative to this folder
@@ -747,6 +746,9 @@ def _run_sweep(spec: BenchSpec, out: Path, dirs: dict[str, str], workers: int, s
             return rec
 
         written: set[Future] = set()
+        # drawn once the runs are submitted: a --scheduler that did not answer drew a bar first (1/1, 100 %, for a
+        # sweep whose runs were all recorded), then the error
+        bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=spec.name, unit="run", disable=not progress)
         try:
             for fut in as_completed(futures):
                 rec = record(fut)
