@@ -288,7 +288,10 @@ def _unused_solver_options(runs, spec_file: Path) -> None:
     one thread run on one (:func:`~optdist.solvers.base.one_thread`), and for each solver that takes
     no seed (no :attr:`~optdist.solvers.base.Feature.SEED`: GLPK) that its runs' seeds (the ``seeds``
     axis, or ``seed`` among the spec's options) seed nothing (:func:`~optdist.solvers.base.no_seed`):
-    each run's own note goes to its log, and a comparison of solvers at ``threads = 4`` or over ``seeds`` would not say so where the sweep is started."""
+    each run's own note goes to its log, and a comparison of solvers at ``threads = 4`` or over ``seeds`` would not say so where the sweep is started.
+    A solver profile's ``threads`` or ``seed`` (its ``[options]``, taken where the run gives none:
+    :meth:`~optdist.solvers.base.Solver.settings`) is said so too, naming the profile (before, only
+    each run's log said it)."""
     from optdist.solvers import Feature, get_solver
     from optdist.solvers.base import no_seed, one_thread
 
@@ -307,11 +310,14 @@ def _unused_solver_options(runs, spec_file: Path) -> None:
         adapter = adapters[name]
         if adapter is None:
             continue
-        for feature, used, text in ((Feature.THREADS, isinstance(threads, int) and threads > 1, one_thread),
-                                    (Feature.SEED, isinstance(seed, int), no_seed)):
+        given = {"threads": threads, "seed": seed}
+        for feature, key, text in ((Feature.THREADS, "threads", one_thread), (Feature.SEED, "seed", no_seed)):
+            value = adapter.defaults.get(key) if given[key] is None else given[key]  # the profile's, if any
+            used = isinstance(value, int) and (value > 1 or feature is Feature.SEED)
             if used and not adapter.has(feature) and (adapter.name, feature) not in said:
                 said.add((adapter.name, feature))
-                log.info("%s: %s", spec_file, text(adapter.name, threads if feature is Feature.THREADS else seed))
+                where = spec_file if given[key] is not None else f"{spec_file}: solver profile {name}"
+                log.info("%s: %s", where, text(adapter.name, value))
 
 
 def _check_not_foreign(out: Path, where: str) -> None:
