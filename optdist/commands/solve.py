@@ -30,7 +30,7 @@ from optdist.io import (atomic_path, atomic_write_text, check_output_folder, mak
 from optdist.jsonfile import is_json_name, text_of
 from optdist.milp.model import FORMULATIONS
 from optdist.milp.pareto import MAX_POINTS
-from optdist.milp.run import DEFAULT_MIP_GAP, offer_warm_start, watch_progress
+from optdist.milp.run import DEFAULT_MIP_GAP, PROGRESS_AFTER_S, offer_warm_start, watch_progress
 from optdist.milp.solve import SOLVE_FORMULATIONS
 from optdist.result import warnings_of
 from optdist.solvers.base import process_age, run_deadline, shown
@@ -147,7 +147,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog="the model is a minimisation with symbolic names; MPS is free MPS without the OBJSENSE "
                               "section (minimise is MPS's default): GLPK reads either, `glpsol --lp model.lp` or "
                               "`glpsol --freemps model.mps`. The header names the instance (percent-encoded: "
-                              "\"weird ids\" is weird%20ids), which import-solution reads back")
+                              "\"weird ids\" is weird%20ids), which import-solution reads back. A model whose "
+                              f"build is estimated at {PROGRESS_AFTER_S:g} s or more says its size and time on stderr "
+                              "before it is built, then each step built and when it is written (-q: not); "
+                              "--formulation per-map of a 250-request instance has billions of variables")
     p.add_argument("instance", type=Path)
     p.add_argument("--format", type=str.lower, choices=["lp", "mps"],
                    help="lp or mps, in any case (LP, MPS); default: the extension of --out, in any case "
@@ -1139,11 +1142,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from optdist.instance import load_instance, referenced_files
     from optdist.milp import build
     from optdist.milp.export import write_model
+    from optdist.milp.run import PROGRESS_AFTER_S, progress  # as the build reads them, when it runs
 
     check_out_path(args.out, [args.instance, *referenced_files(args.instance)], example=f"model.{args.format or 'lp'}")
     inst = load_instance(args.instance)
     warn_defence_ignored(args.instance, inst, "optdist export: the model places without defences")
-    b = build(inst, args.formulation)
+    start = time.perf_counter()
+    b = build(inst, args.formulation, progress=True)  # a long build says its size, time and steps (-q: not)
+    if time.perf_counter() - start >= PROGRESS_AFTER_S:  # writing a large model takes as long again, or longer
+        progress.info("%7.1fs  model built; writing %s", time.perf_counter() - start, args.out)
     try:
         with naming("--out"):
             path = write_model(b, args.out, args.format)

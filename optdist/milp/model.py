@@ -192,6 +192,7 @@ def build(
     stage_max: Mapping[int, Sequence[float]] | None = None,
     deadline: float | None = None,
     interruptible: bool = False,
+    progress: bool = False,
 ) -> BuiltModel:
     """Build ``formulation`` for ``inst``.
 
@@ -209,7 +210,12 @@ def build(
     a caller that handles BuildTimeout): inside a :func:`~optdist.solvers.base.stop_on_signals`
     block (``optdist.solve``, the CLI) a SIGINT/SIGTERM stops the build at once with
     :class:`BuildInterrupted` (:func:`~optdist.solvers.base.stop_at_once`); otherwise the block
-    records it and the build runs to its end.
+    records it and the build runs to its end. ``progress`` (``optdist export``): a build estimated
+    to take :data:`~optdist.milp.run.PROGRESS_AFTER_S` or more says, before it starts, its size and
+    time (:meth:`~optdist.milp.data.ModelData.size_estimate` at :data:`BUILD_RATE`, and a formulation
+    half its size or less), then each step built with the seconds so far, as INFO notes of the
+    ``optdist.progress`` logger (a solve's progress lines; ``-q`` hides them): a per-map export
+    of a 250-request instance built for minutes without a word.
 
     DAG networks (MODEL.md section 9): every formulation has one transition per edge and is
     exact; compact and tight index per map the layers where map identity matters (grouped
@@ -223,7 +229,11 @@ def build(
     if unknown:
         raise ValueError(f"relax: unknown constraint families {unknown}; known: {list(FAMILIES)}")
 
+    said = None  # the build's start, where its progress is said (progress and a long build)
+
     def check(step: str) -> None:
+        if said is not None:
+            progress_log.info("%7.1fs  %s built", time.perf_counter() - said, step)
         if deadline is not None and time.perf_counter() > deadline:
             raise BuildTimeout(f"time limit reached while building the {formulation} model ({step})")
 
@@ -233,6 +243,15 @@ def build(
 
     with stop_at_once(interrupted) if interruptible else contextlib.nullcontext():
         data = model_data(inst, relax, requests, capacity_override, bounds, stage_max)
+        if progress:
+            from optdist.milp.run import PROGRESS_AFTER_S, progress as progress_log
+
+            size = data.size_estimate(formulation)
+            if size / BUILD_RATE >= PROGRESS_AFTER_S:
+                said = time.perf_counter()
+                progress_log.info("building the %s model of %s: ~%s variables, ~%s or more at ~%s variables/s%s",
+                                  formulation, inst.name, f"{size:,}", _duration(size / BUILD_RATE), f"{BUILD_RATE:,}",
+                                  _smaller(data, formulation, size))
         if deadline is not None:
             size = data.size_estimate(formulation)
             need, left = size / BUILD_RATE, deadline - time.perf_counter()
@@ -242,6 +261,19 @@ def build(
                     f"(at ~{BUILD_RATE:,} variables/s), more than the {max(left, 0):.1f} s left of the time limit; "
                     "raise --time-limit or use the default formulation (auto)")
         return _build(inst, formulation, data, relax, check)
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as "40 s", "12 min" or "9.1 h" (a build's time hint)."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def _smaller(data: ModelData, formulation: str, size: int) -> str:
+    """"; --formulation tight has ~N" for the smallest other formulation of at most half ``size``
+    variables (:meth:`~optdist.milp.data.ModelData.size_estimate`), else ""."""
+    other = {f: data.size_estimate(f) for f in FORMULATIONS if f != formulation}
+    best = min(other, key=other.get)
+    return f" (--formulation {best} has ~{other[best]:,})" if 2 * other[best] <= size else ""
 
 
 def _build(inst: Instance, formulation: str, data: ModelData, relax: frozenset[str],
