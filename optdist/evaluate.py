@@ -324,7 +324,7 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
     with a warning naming both instances or content digests (the evaluator scores it on ``inst``
     all the same). Anything else is a TypeError naming ``call``, what it got, what it takes and the fix."""
     if isinstance(placement, Assignment):
-        return placement  # checked as it is scored (evaluate: no second pass) or by fitted (a warm start)
+        return _of_kind(placement, call)  # its fit is checked as it is scored (evaluate: no second pass) or by fitted
     from optdist.result import SolveResult
 
     if isinstance(placement, SolveResult):
@@ -360,10 +360,37 @@ def as_assignment(inst: Instance, placement: Any, call: str = "optdist.evaluate"
                     f"{call}(inst, optdist.solve(inst, method=\"greedy\")), or {call}(inst, \"result.json\"))")
 
 
+def _of_kind(asg: Assignment, call: str) -> Assignment:
+    """``asg`` where its ``owners`` are of the kind an Assignment holds: a list with, per request,
+    None (rejected) or a list of 1-D numpy arrays of integer node indices, one per layer; else a
+    TypeError naming ``call``, the entry, what it is and the fix. An Assignment made in code with
+    Python lists was an AttributeError ("'list' object has no attribute 'shape'"), with float
+    arrays numpy's cast TypeError, both deep in the evaluator."""
+    def kind() -> str | None:
+        if not isinstance(asg.owners, (list, tuple)):
+            return f"owners is {_shown(asg.owners)}, not a list with one entry per request"
+        for r, own in enumerate(asg.owners):
+            if own is not None and not isinstance(own, (list, tuple)):
+                return f"owners[{r}] is {_shown(own)}, not None (rejected) or a list with one array per layer"
+            for k, a in enumerate(own or ()):
+                if not (isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.kind in "iu" and np.can_cast(a.dtype, np.int64)):
+                    got = f"a numpy array of dtype {a.dtype} and shape {a.shape}" if isinstance(a, np.ndarray) else _shown(a)
+                    return f"owners[{r}][{k}] is {got}, not a 1-D numpy array of integer node indices"
+        return None
+
+    if wrong := kind():
+        raise TypeError(f"{call}: the Assignment's {wrong} (fix: give each placed request a list with one numpy "
+                        "array of integer node indices per layer, one index per segment, e.g. "
+                        "np.asarray(owners, dtype=np.int64), and None for a rejected one; "
+                        "Assignment.from_counts(inst, counts) builds one from per-layer counts)")
+    return asg
+
+
 def fitted(inst: Instance, asg: Assignment, call: str) -> Assignment:
     """``asg`` where it fits ``inst`` (its requests, layers, segments and node indices), else the
-    ValueError of :func:`_not_of` for ``call`` (e.g. ``optdist.solve(warm_start=...)``)."""
-    misfit = _misfit(inst, asg)
+    ValueError of :func:`_not_of` for ``call`` (e.g. ``optdist.solve(warm_start=...)``); owners of
+    another kind are the TypeError of :func:`_of_kind`."""
+    misfit = _misfit(inst, _of_kind(asg, call))
     if misfit:
         raise _not_of(inst, misfit, call)
     return asg
@@ -459,8 +486,8 @@ def evaluate(inst: Instance | str | Path | dict, asg: Assignment | SolveResult |
     ``inst``: an :class:`Instance`, an instance file's path or an instance document
     (:func:`as_instance`); ``asg``: an :class:`Assignment`, a
     :class:`~optdist.result.SolveResult` (its assignment) or an assignment or result file's path,
-    read as ``optdist evaluate`` reads it (:func:`as_assignment`). Another type is a TypeError
-    naming what is taken.
+    read as ``optdist evaluate`` reads it (:func:`as_assignment`). Another type, or an Assignment whose
+    owners are no numpy integer arrays (:func:`_of_kind`), is a TypeError naming what is taken.
 
     Requests of one CNN are scored together in blocks: the owners of every segment of a block
     in one (R, S) array, their counts per layer and node (R, L, N) at once, a dense ``O[r,i,j]``

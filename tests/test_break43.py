@@ -1,0 +1,40 @@
+"""break43: a new library user builds an instance in code, solves it with every method, evaluates,
+saves and loads, and feeds the API wrong values.
+
+1. An :class:`~optdist.Assignment` built in code with Python lists per layer (or float arrays)
+   reached the evaluator's arrays: "'list' object has no attribute 'shape'" (AttributeError) or
+   numpy's "Cannot cast array data from dtype('float64')"; now a TypeError naming
+   ``owners[r][k]``, what it is and the fix (``optdist.evaluate`` and ``solve(warm_start=...)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import optdist
+from optdist.assignment import Assignment
+from tests.conftest import LENET_1X4
+
+
+@pytest.fixture(scope="module")
+def lenet():
+    inst = optdist.load_instance(LENET_1X4)
+    return inst, optdist.solve(inst, method="greedy").assignment
+
+
+@pytest.mark.parametrize("layer, what", [([3], "list [3]"), (np.array([3.0]), "dtype float64"),
+                                         (np.array([[3]]), "shape (1, 1)")])
+def test_assignment_owners_of_another_kind_named(lenet, layer, what):
+    inst, asg = lenet
+    owners = [[layer, *asg.owners[0][1:]]]
+    for call, run in (("optdist.evaluate", lambda a: optdist.evaluate(inst, a)),
+                      ("optdist.solve(warm_start=...)", lambda a: optdist.solve(inst, method="milp", warm_start=a))):
+        with pytest.raises(TypeError, match=r"Assignment's owners\[0\]\[0\] is .*not a 1-D numpy array of integer node "
+                                            r"indices \(fix: .*np.asarray\(owners, dtype=np.int64\)") as e:
+            run(Assignment(owners))
+        assert str(e.value).startswith(call) and what in str(e.value)
+    with pytest.raises(TypeError, match=r"owners\[0\] is dict .*not None \(rejected\) or a list"):
+        optdist.evaluate(inst, Assignment([{"conv1": [0]}]))
+    ok = [[a.astype(np.int32) for a in asg.owners[0]]]  # any integer dtype numpy casts safely is taken
+    assert optdist.evaluate(inst, Assignment(ok)).objective == optdist.evaluate(inst, asg).objective
