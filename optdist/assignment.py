@@ -12,6 +12,7 @@ also gives layers is an error, not read as either (``"layers": {}`` or ``null`` 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,6 +125,11 @@ class Assignment:
             if close := misspelt_format(fmt):  # e.g. "optdist-reslt/1"
                 raise fail("format", f"is {json_text(fmt)}, no optdist format",
                            f"did you mean {json_text(close)}? set \"format\": {json_text(close)} if the file is one")
+            if fmt == "optdist-result/1":  # Assignment.load of a result file: its placement is read another way
+                raise fail("format", f"is {json_text(fmt)}: this is a result file (`optdist solve --out`, "
+                           "SolveResult.save), not an assignment file", "take its placement with "
+                           "optdist.SolveResult.load(path, inst).assignment; optdist.evaluate(inst, path) and "
+                           "optdist.solve(inst, warm_start=path) read it as it is")
             what = "an instance" if fmt == INSTANCE_FORMAT else "another optdist document"
             raise fail("format", f"is {json_text(fmt)}: this is {what}, not a placement",
                        "give a placement of the instance: the --out of `optdist solve` on it, or a file of Assignment.save")
@@ -187,7 +193,17 @@ class Assignment:
 
     @classmethod
     def load(cls, inst: Instance, path: str | Path) -> Assignment:
-        """Read an assignment file (at most :data:`MAX_BYTES`); raises :class:`AssignmentError` or FileNotFoundError."""
+        """Read an assignment file (at most :data:`MAX_BYTES`); raises :class:`AssignmentError` or
+        FileNotFoundError, and a TypeError naming the call to make where ``inst`` is no
+        :class:`Instance` or ``path`` no path (the arguments swapped, as :meth:`SolveResult.load
+        <optdist.result.SolveResult.load>` takes them: pathlib's "expected str, bytes or
+        os.PathLike object, not Instance" before)."""
+        if not isinstance(inst, Instance) or not isinstance(path, (str, os.PathLike)):
+            from optdist.result import _named
+
+            raise TypeError(f"Assignment.load(inst, path) takes the Instance first, then the path of an assignment "
+                            f"file; got {_named(inst)} and {_named(path)} (fix: Assignment.load(inst, "
+                            "\"assignment.json\"), with inst = optdist.load_instance(\"instances/...json\"))")
         doc = restore_non_finite(read_json(path, MAX_BYTES, AssignmentError, "assignment"), str(path))
         return cls.from_json(inst, doc, str(path))
 

@@ -5,6 +5,10 @@ saves and loads, and feeds the API wrong values.
    reached the evaluator's arrays: "'list' object has no attribute 'shape'" (AttributeError) or
    numpy's "Cannot cast array data from dtype('float64')"; now a TypeError naming
    ``owners[r][k]``, what it is and the fix (``optdist.evaluate`` and ``solve(warm_start=...)``).
+2. ``Assignment.load(path, inst)`` (the order ``SolveResult.load`` takes) was pathlib's "expected str,
+   bytes or os.PathLike object, not Instance"; now a TypeError naming the call to make. A result
+   file given to ``Assignment.load`` was told to "give ... the --out of `optdist solve`", which it
+   is; now it says it is a result file and how its placement is read.
 """
 
 from __future__ import annotations
@@ -38,3 +42,17 @@ def test_assignment_owners_of_another_kind_named(lenet, layer, what):
         optdist.evaluate(inst, Assignment([{"conv1": [0]}]))
     ok = [[a.astype(np.int32) for a in asg.owners[0]]]  # any integer dtype numpy casts safely is taken
     assert optdist.evaluate(inst, Assignment(ok)).objective == optdist.evaluate(inst, asg).objective
+
+
+def test_assignment_load_swapped_or_given_a_result(lenet, tmp_path):
+    inst, asg = lenet
+    path = asg.save(inst, tmp_path / "a.json")
+    with pytest.raises(TypeError, match=r"Assignment.load\(inst, path\) takes the Instance first.*got str .* and "
+                                        r"Instance \"lenet-1x4-tau0.8\" \(fix: Assignment.load\(inst, \"assignment.json\"\)"):
+        Assignment.load(str(path), inst)
+    assert Assignment.load(inst, path).owners[0][1].tolist() == asg.owners[0][1].tolist()
+    optdist.solve(inst, method="greedy").save(inst, tmp_path / "r.json")
+    with pytest.raises(ValueError, match=r"this is a result file .*not an assignment file \(fix: take its placement with "
+                                         r"optdist.SolveResult.load\(path, inst\).assignment") as e:
+        Assignment.load(inst, tmp_path / "r.json")
+    assert "the --out of `optdist solve`" not in str(e.value)
