@@ -134,7 +134,8 @@ class ReadOnlyList(list):
 
 class ReadOnlyDict(dict):
     """A mapping of a loaded instance (``networks``, ``privacy``, ``defence``, the instance's
-    ``profiles`` and ``limits``): reads as a dict, any change is a :class:`ReadOnlyError`."""
+    ``profiles`` and ``limits``), or :data:`optdist.METHODS`: reads as a dict, any change is a
+    :class:`ReadOnlyError` naming ``where`` and the fix."""
 
     def __init__(self, items=(), where: str = "this mapping", fix: str = _WITH_SPEC):
         super().__init__(items)

@@ -15,13 +15,16 @@ from pathlib import Path
 
 from optdist.assignment import Assignment
 from optdist.evaluate import as_assignment, as_instance, fitted
-from optdist.instance import Instance
+from optdist.instance import Instance, ReadOnlyDict
 from optdist.jsonfile import is_json_name, json_text, text_of, value_text
 from optdist.names import closest
 from optdist.result import SolveResult, finalize
 from optdist.options import GENERIC_OPTIONS, check_options
 
-METHODS: dict[str, str] = {
+#: the registry of optdist's methods (name -> ``module:function``), read-only: a user's entry
+#: (``optdist.METHODS["mine"] = "mymod:f"``) reached a bare KeyError in :func:`check_method_options`;
+#: its refusal names the fix (a solver of one's own is an adapter, :func:`optdist.solvers.register`)
+METHODS: dict[str, str] = ReadOnlyDict({
     "milp": "optdist.milp.solve:solve_milp",
     "greedy": "optdist.heuristics.greedy:solve_greedy",
     "per-layer": "optdist.heuristics.per_layer:solve_per_layer",
@@ -31,7 +34,10 @@ METHODS: dict[str, str] = {
     "rl": "optdist.rl.policy:solve_rl",
     "rl-ppo": "optdist.rl.ppo:solve_rl_ppo",
     "defended": "optdist.defences.placement:solve_defended",
-}
+}, "optdist.METHODS (the registry of optdist's own methods)",
+    "a placement function of your own is called directly, its Assignment scored with optdist.evaluate(inst, asg) "
+    "and given to optdist.solve(inst, warm_start=asg) as the MILP's start; a solver of your own is an adapter, "
+    "added with optdist.solvers.register(name, cls), then optdist.solve(inst, solver=name)")
 
 #: the keyword options each registered method's function takes (its parameters after the
 #: instance), readable without importing it (torch, the MILP stack): a sweep spec is checked

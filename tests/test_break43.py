@@ -9,6 +9,9 @@ saves and loads, and feeds the API wrong values.
    bytes or os.PathLike object, not Instance"; now a TypeError naming the call to make. A result
    file given to ``Assignment.load`` was told to "give ... the --out of `optdist solve`", which it
    is; now it says it is a result file and how its placement is read.
+3. ``optdist.METHODS["mine"] = "mymod:solve_mine"`` (a method of one's own: the README shows none)
+   was taken, then ``optdist.solve(inst, method="mine")`` a bare ``KeyError: 'mine'`` in
+   ``check_method_options``; the registry is read-only now, its refusal naming the fix.
 """
 
 from __future__ import annotations
@@ -56,3 +59,16 @@ def test_assignment_load_swapped_or_given_a_result(lenet, tmp_path):
                                          r"optdist.SolveResult.load\(path, inst\).assignment") as e:
         Assignment.load(inst, tmp_path / "r.json")
     assert "the --out of `optdist solve`" not in str(e.value)
+
+
+def test_methods_registry_is_read_only_naming_the_fix(lenet):
+    from optdist.instance import ReadOnlyError
+
+    before = dict(optdist.METHODS)
+    for change in (lambda m: m.__setitem__("mine", "mymod:solve_mine"), lambda m: m.update(mine="mymod:f"),
+                   lambda m: m.pop("greedy")):
+        with pytest.raises(ReadOnlyError, match=r"optdist.METHODS \(the registry of optdist's own methods\) is read-only "
+                                                r"\(fix: .*optdist.evaluate\(inst, asg\).*optdist.solvers.register"):
+            change(optdist.METHODS)
+    assert dict(optdist.METHODS) == before
+    assert optdist.solve(lenet[0], method="greedy").evaluation.feasible
