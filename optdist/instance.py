@@ -1142,7 +1142,8 @@ def load_instance(path: str | Path) -> Instance:
     """Load and validate an instance file; raises :class:`InstanceError` listing every problem.
 
     Files over :data:`MAX_BYTES`, unreadable or not JSON are an :class:`InstanceError` too
-    (:func:`optdist.jsonfile.read_json`); a missing file is a :class:`FileNotFoundError`. A
+    (:func:`optdist.jsonfile.read_json`); a missing file is a :class:`FileNotFoundError` (naming
+    the bundled instance a relative path means, :func:`bundled_instance`). A
     ``path`` of another type (42, an instance document) is a TypeError naming what is taken (it
     was pathlib's "expected str, bytes or os.PathLike object").
     """
@@ -1153,8 +1154,28 @@ def load_instance(path: str | Path) -> Instance:
                         f"instance file (str or pathlib.Path) (fix: e.g. optdist.load_instance(\"instances/tiny/"
                         f"lenet-1x4-tau0.8.json\"){doc})")
     path = Path(path)
-    data = read_json(path, MAX_BYTES, InstanceError, "instance")
+    try:
+        data = read_json(path, MAX_BYTES, InstanceError, "instance")
+    except FileNotFoundError as e:
+        if (bundled := bundled_instance(path)) is None:
+            raise
+        raise FileNotFoundError(f"{e} (fix: a relative path is read from the working folder, {Path.cwd()}; the "
+                                f"bundled instance of that name is {bundled}: give that path)") from None
     return parse(data, str(path), path)
+
+
+def bundled_instance(path: Path) -> Path | None:
+    """The bundled instance (under :data:`optdist.paths.INSTANCES_DIR`) that a relative ``path``,
+    not found from the working folder, names (``instances/tiny/x.json`` as the README writes it,
+    or ``tiny/x.json``), else None. Run outside the repository, the README's
+    ``optdist.load_instance("instances/paper/...")`` said only "instance file not found"."""
+    from optdist.paths import INSTANCES_DIR
+
+    if path.is_absolute() or path.exists():
+        return None
+    parts = path.parts[1:] if path.parts[:1] == ("instances",) else path.parts
+    found = INSTANCES_DIR.joinpath(*parts) if parts else None
+    return found if found is not None and found.is_file() else None
 
 
 def validate_file(path: str | Path) -> list[Problem]:

@@ -12,6 +12,9 @@ saves and loads, and feeds the API wrong values.
 3. ``optdist.METHODS["mine"] = "mymod:solve_mine"`` (a method of one's own: the README shows none)
    was taken, then ``optdist.solve(inst, method="mine")`` a bare ``KeyError: 'mine'`` in
    ``check_method_options``; the registry is read-only now, its refusal naming the fix.
+4. README's ``optdist.load_instance("instances/paper/lenet-1x10-tau0.8.json")`` run from a folder
+   of one's own said only "instance file not found"; now the fix names the bundled instance of
+   that name (``optdist.instance.bundled_instance``), also through ``optdist.solve`` and the CLI.
 """
 
 from __future__ import annotations
@@ -72,3 +75,19 @@ def test_methods_registry_is_read_only_naming_the_fix(lenet):
             change(optdist.METHODS)
     assert dict(optdist.METHODS) == before
     assert optdist.solve(lenet[0], method="greedy").evaluation.feasible
+
+
+def test_missing_relative_instance_names_the_bundled_one(tmp_path, monkeypatch):
+    from optdist.paths import INSTANCES_DIR
+
+    monkeypatch.chdir(tmp_path)
+    for given in ("instances/tiny/lenet-1x4-tau0.8.json", "tiny/lenet-1x4-tau0.8.json"):
+        for load in (optdist.load_instance, optdist.solve):
+            with pytest.raises(FileNotFoundError) as e:
+                load(given)
+            assert str(e.value) == (f"{given}: instance file not found (fix: a relative path is read from the working "
+                                    f"folder, {tmp_path}; the bundled instance of that name is "
+                                    f"{INSTANCES_DIR / 'tiny' / 'lenet-1x4-tau0.8.json'}: give that path)")
+    with pytest.raises(FileNotFoundError) as e:  # no bundled instance of that name: the plain message
+        optdist.load_instance("instances/tiny/nope.json")
+    assert str(e.value) == "instances/tiny/nope.json: instance file not found"
