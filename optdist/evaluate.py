@@ -427,13 +427,15 @@ def defended_scoring(inst: Instance, placement: Any) -> Instance:
         return inst
     if not (isinstance(doc, dict) and doc.get("format") == "optdist-result/1" and doc.get("method") == "defended"):
         return inst
+    from optdist.defences.placement import distribution_alone, rescored_instance
+
     if not inst.spec.defence:
+        if distribution_alone(doc.get("extra")):  # what defended chooses without an entry: nothing is ignored
+            return inst
         logging.getLogger("optdist").warning(
             "%s: the defence it records is ignored: %s has no defence entry, so it is scored under its plain limits "
             "(fix: evaluate on the instance the result was solved on)", where, text_of(inst.name))
         return inst
-    from optdist.defences.placement import rescored_instance
-
     return rescored_instance(inst, doc.get("extra"), where)
 
 

@@ -15,6 +15,11 @@ saves and loads, and feeds the API wrong values.
 4. README's ``optdist.load_instance("instances/paper/lenet-1x10-tau0.8.json")`` run from a folder
    of one's own said only "instance file not found"; now the fix names the bundled instance of
    that name (``optdist.instance.bundled_instance``), also through ``optdist.solve`` and the CLI.
+5. A ``--method defended`` result of an instance without a ``defence`` entry (distribution alone,
+   scored under the plain limits), evaluated on that very instance, warned "the defence it records
+   is ignored ... (fix: evaluate on the instance the result was solved on)" (``optdist.evaluate``
+   and ``optdist evaluate``); now nothing is said: nothing is ignored. A defence that was chosen
+   is still said to be ignored (tests/test_fixd30.py).
 """
 
 from __future__ import annotations
@@ -91,3 +96,19 @@ def test_missing_relative_instance_names_the_bundled_one(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError) as e:  # no bundled instance of that name: the plain message
         optdist.load_instance("instances/tiny/nope.json")
     assert str(e.value) == "instances/tiny/nope.json: instance file not found"
+
+
+def test_defended_result_without_defence_entry_evaluates_without_a_false_warning(lenet, tmp_path, caplog, capsys):
+    from optdist.cli import main as cli_main
+
+    inst = lenet[0]
+    res = optdist.solve(inst, method="defended")
+    assert {c["mode"] for c in res.extra["defence"].values()} == {"distribute"}
+    res.save(inst, tmp_path / "d.json")
+    caplog.clear()
+    for placement in (res, tmp_path / "d.json"):
+        assert optdist.evaluate(inst, placement).objective == res.objective
+    assert not [r for r in caplog.records if "ignored" in r.getMessage()], caplog.text
+    assert cli_main(["evaluate", str(LENET_1X4), str(tmp_path / "d.json"), "--requests", "0"]) == 0
+    out = capsys.readouterr()
+    assert "ignored" not in out.out + out.err and "feasible True" in out.out

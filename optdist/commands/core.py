@@ -742,9 +742,11 @@ def _defended_or_not(inst, path: Path, doc: Any):
     infeasible); else ``inst``, with a warning where ``inst`` has a ``defence`` entry (an
     assignment does not say which defence protects it)."""
     if isinstance(doc, dict) and doc.get("format") == "optdist-result/1" and doc.get("method") == "defended":
-        from optdist.defences.placement import defences_text, rescored_instance
+        from optdist.defences.placement import defences_text, distribution_alone, rescored_instance
 
         if not inst.spec.defence:
+            if distribution_alone(doc.get("extra")):  # what defended chooses without an entry: nothing is ignored
+                return inst
             print(f"the defence recorded in {path} is ignored: {inst.name} has no defence entry, so it is scored under "
                   f"its plain limits (fix: evaluate on the instance the result was solved on, or re-solve "
                   f"`optdist solve {_inst_path(inst)} --method defended --out RESULT`)")

@@ -411,6 +411,18 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def distribution_alone(extra: Any) -> bool:
+    """Whether a ``defended`` result's ``extra`` records distribution alone for every CNN (mode
+    ``distribute``, DefQ off): what ``--method defended`` chooses on an instance without a
+    ``defence`` entry, whose placement is scored under the plain limits, as the result was. Scoring
+    it on such an instance then ignores no defence: before, ``optdist evaluate`` and
+    :func:`optdist.evaluate.evaluate` said "the defence it records is ignored" (fix: "evaluate on
+    the instance the result was solved on") on the very instance it was solved on."""
+    defence = extra.get("defence") if isinstance(extra, dict) else None
+    return (isinstance(defence, dict) and bool(defence)
+            and all(isinstance(c, dict) and c.get("mode") == "distribute" and not c.get("defq") for c in defence.values()))
+
+
 def rescored_instance(inst: Instance, extra: Any, where: str) -> Instance:
     """The defended instance a ``defended`` result's placement was scored on, rebuilt from its
     ``extra`` (``defence``: the choice of each CNN; ``defended_limits``: its limits, checked
