@@ -20,6 +20,9 @@ saves and loads, and feeds the API wrong values.
    is ignored ... (fix: evaluate on the instance the result was solved on)" (``optdist.evaluate``
    and ``optdist evaluate``); now nothing is said: nothing is ignored. A defence that was chosen
    is still said to be ignored (tests/test_fixd30.py).
+6. ``optdist.solve(inst, formulation="tite")`` (and ``optdist.milp.build(inst, "tite")``) said
+   "unknown formulation "tite"; choose one of ('auto', ...)": a Python tuple, no fix; now the close
+   match and the choices, quoted, as the bench spec's formulations say them.
 """
 
 from __future__ import annotations
@@ -112,3 +115,16 @@ def test_defended_result_without_defence_entry_evaluates_without_a_false_warning
     assert cli_main(["evaluate", str(LENET_1X4), str(tmp_path / "d.json"), "--requests", "0"]) == 0
     out = capsys.readouterr()
     assert "ignored" not in out.out + out.err and "feasible True" in out.out
+
+
+def test_unknown_formulation_names_the_close_match(lenet):
+    from optdist.milp import build
+
+    inst = lenet[0]
+    with pytest.raises(ValueError) as e:
+        optdist.solve(inst, formulation="tite")
+    assert str(e.value) == ('unknown formulation "tite" (fix: did you mean "tight"? choose from "auto", "decomposed", '
+                            '"compact", "per-map", "tight")')
+    with pytest.raises(ValueError) as e:
+        build(inst, "permap")
+    assert str(e.value) == 'unknown formulation "permap" (fix: did you mean "per-map"? choose from "compact", "per-map", "tight")'

@@ -25,12 +25,24 @@ from optdist.milp.data import TIME_UNIT, ModelData, model_data
 from optdist.milp.extract import check_holdable, owners_from_model, set_model_values
 from optdist.milp.objective import add_objective
 from optdist.milp.variables import add_assignment_variables, add_stage_variables, add_transfer_variables
+from optdist.names import closest
 from optdist.solvers.base import stop_at_once
 from optdist.transfers import RESOURCES
 
 #: Pyomo formulations: per-map (one binary per map, paper eq. 10), compact (counts and flows),
 #: tight (counts, aggregated stage times, stage cuts, symmetry; :mod:`optdist.milp.tight`).
 FORMULATIONS = ("compact", "per-map", "tight")
+
+
+def unknown_formulation(formulation: object, choices: Sequence[str]) -> str:
+    """The error for ``formulation``, not one of ``choices`` (:func:`build`'s, or
+    :data:`optdist.milp.solve.SOLVE_FORMULATIONS`): the name as given, the close match and the
+    choices, quoted (was "choose one of ('auto', ...)", a Python tuple, with no fix)."""
+    close = closest(formulation, list(choices), ignore_case=True)
+    return (f"unknown formulation {json_text(formulation)} (fix: {f'did you mean {json_text(close)}? ' if close else ''}"
+            f"choose from {quoted(list(choices))})")
+
+
 #: variables Pyomo builds per second with their rows, at the fast end of what was measured
 #: (2 cores; 0.1-0.25 M variables/s for the variables alone): a build estimated slower than the
 #: time left is refused up front (:class:`BuildTimeout`)
@@ -223,7 +235,7 @@ def build(
     and count the others.
     """
     if formulation not in FORMULATIONS:
-        raise ValueError(f"unknown formulation {json_text(formulation)}; choose one of {FORMULATIONS}")
+        raise ValueError(unknown_formulation(formulation, FORMULATIONS))
     relax = frozenset(relax)
     unknown = sorted(relax - set(FAMILIES))
     if unknown:

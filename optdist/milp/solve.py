@@ -27,7 +27,7 @@ from optdist.instance import Instance
 from optdist.jsonfile import json_text
 from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
 from optdist.milp.decomposition.pricing import check_pricing_solver
-from optdist.milp.model import FORMULATIONS
+from optdist.milp.model import FORMULATIONS, unknown_formulation
 from optdist.milp.run import DEFAULT_MIP_GAP, adapter_for, record_signals, solve_formulation, warm_start_assignment
 from optdist.result import SolveResult, Termination
 from optdist.solvers import Solver, get_solver
@@ -50,7 +50,7 @@ def choose_formulation(inst: Instance, formulation: str | None = "auto") -> str:
     """
     formulation = formulation or "auto"
     if formulation not in SOLVE_FORMULATIONS:
-        raise ValueError(f"unknown formulation {json_text(formulation)}; choose one of {SOLVE_FORMULATIONS}")
+        raise ValueError(unknown_formulation(formulation, SOLVE_FORMULATIONS))
     if formulation == "auto":
         return "decomposed" if applies(inst) else "tight"
     return formulation
