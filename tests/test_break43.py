@@ -23,6 +23,9 @@ saves and loads, and feeds the API wrong values.
 6. ``optdist.solve(inst, formulation="tite")`` (and ``optdist.milp.build(inst, "tite")``) said
    "unknown formulation "tite"; choose one of ('auto', ...)": a Python tuple, no fix; now the close
    match and the choices, quoted, as the bench spec's formulations say them.
+7. ``gymnasium.make("optdist/DistPrivacy-v0", instance=doc)`` with an instance document (a dict,
+   which ``optdist.solve`` and ``optdist.evaluate`` take) said only "... not dict"; now the fix
+   (``optdist.instance.parse(doc)``).
 """
 
 from __future__ import annotations
@@ -128,3 +131,19 @@ def test_unknown_formulation_names_the_close_match(lenet):
     with pytest.raises(ValueError) as e:
         build(inst, "permap")
     assert str(e.value) == 'unknown formulation "permap" (fix: did you mean "per-map"? choose from "compact", "per-map", "tight")'
+
+
+def test_rl_env_given_an_instance_document_names_the_fix():
+    gymnasium = pytest.importorskip("gymnasium")
+    import json
+
+    import optdist.rl  # noqa: F401 (registers the environment)
+
+    doc = json.loads(LENET_1X4.read_text())
+    with pytest.raises(TypeError, match=r"not dict \(fix: e.g. instance=optdist.load_instance\(path\) .*an instance "
+                                        r"document \(a dict\) is one after optdist.instance.parse\(doc\)\)"):
+        gymnasium.make("optdist/DistPrivacy-v0", instance=doc)
+    from optdist.instance import parse
+
+    env = gymnasium.make("optdist/DistPrivacy-v0", instance=parse(doc, str(LENET_1X4), LENET_1X4))
+    assert env.reset(seed=0)[0].shape == env.observation_space.shape

@@ -145,8 +145,10 @@ class DistPrivacyEnv(gym.Env):
         if not isinstance(shuffle, (bool, np.bool_)):
             raise ValueError(f"shuffle must be true or false, got {json_text(shuffle)}")
         if not isinstance(instance, (Instance, str, Path)):
+            doc = "; an instance document (a dict) is one after optdist.instance.parse(doc)" if isinstance(instance, dict) else ""
             raise TypeError(f"instance must be an optdist Instance or the path of an instance file, "
-                            f"not {type(instance).__name__}")
+                            f"not {type(instance).__name__} (fix: e.g. instance=optdist.load_instance(path) or "
+                            f"instance=\"instances/tiny/lenet-1x4-tau0.8.json\"{doc})")
         for name, value, low in (("sigma", sigma, 0.0), ("beta", beta, 0.0), ("latency_unit_s", latency_unit_s, None)):
             number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             if not number or (value < low if low is not None else value <= 0):
