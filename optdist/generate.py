@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -44,17 +45,28 @@ def generate(
     camera serves one CNN (paper sec. 3.2): sources are split over the CNNs in proportion to
     their requests (at least one each), and each CNN's requests are dealt round-robin to its
     sources. The request order is shuffled with ``seed`` (the online arrival order).
-    Counts are whole numbers up to :data:`MAX_REQUESTS` / :data:`MAX_NODES` (``ValueError`` else).
+    Counts are whole numbers up to :data:`MAX_REQUESTS` / :data:`MAX_NODES`, at least one request
+    (``ValueError`` else, as for a ``seed`` that is no whole number >= 0); ``requests`` or
+    ``devices`` that is no mapping is a ``TypeError``.
     ``privacy`` is one table for every CNN (``None``: no privacy limit) or CNN -> table.
     ``networks`` (name -> profile file) and ``devices_catalog`` (a catalog file adding device
     types) are written into the instance as given: paths relative to ``base``, the folder the
     instance will be written to (default: the current folder).
     """
+    for what, counts, eg in (("requests", requests, '{"lenet": 10}'), ("devices", devices, '{"rpi3": 10}')):
+        if not isinstance(counts, Mapping):
+            raise TypeError(f"generate: {what} is {value_text(counts)}, not a mapping of names to counts (fix: e.g. "
+                            f"{what}={eg})")
     for c, n in requests.items():
         _check_count("requests", c, n, MAX_REQUESTS)
+    if not any(requests.values()):  # was numpy's "attempt to get argmin of an empty sequence"
+        raise ValueError(f"generate: requests {value_text(dict(requests))} has no positive count (fix: give at least "
+                         "one request, e.g. requests={\"lenet\": 10})")
     for t, n in devices.items():
         _check_count("devices", t, n, MAX_NODES)
     _check_count("sources", "count", sources, MAX_NODES, low=1)
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:  # was numpy's SeedSequence error
+        raise ValueError(f"generate: seed {value_text(seed)} is not a whole number >= 0 (fix: e.g. seed=0)")
     networks = dict(networks or {})
     folder = Path(base) if base is not None else Path(".")
     catalog = device_catalog(None if devices_catalog is None else folder / devices_catalog)

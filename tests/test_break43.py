@@ -26,6 +26,10 @@ saves and loads, and feeds the API wrong values.
 7. ``gymnasium.make("optdist/DistPrivacy-v0", instance=doc)`` with an instance document (a dict,
    which ``optdist.solve`` and ``optdist.evaluate`` take) said only "... not dict"; now the fix
    (``optdist.instance.parse(doc)``).
+8. ``optdist.generate.generate`` (the document ``optdist.solve`` takes) with no positive request
+   count (``{"lenet": 0}`` or ``{}``) was numpy's "attempt to get argmin of an empty sequence",
+   ``requests=["lenet"]`` an AttributeError, ``seed="a"`` or ``-1`` numpy's SeedSequence errors;
+   each now names the argument and the fix (the CLI refused the first already).
 """
 
 from __future__ import annotations
@@ -147,3 +151,20 @@ def test_rl_env_given_an_instance_document_names_the_fix():
 
     env = gymnasium.make("optdist/DistPrivacy-v0", instance=parse(doc, str(LENET_1X4), LENET_1X4))
     assert env.reset(seed=0)[0].shape == env.observation_space.shape
+
+
+@pytest.mark.parametrize("args, kwargs, error, said", [
+    (({"lenet": 0}, {"rpi3": 4}), {}, ValueError, r'requests \{"lenet": 0\} has no positive count \(fix: .*requests=\{"lenet": 10\}'),
+    (({}, {"rpi3": 4}), {}, ValueError, r"requests \{\} has no positive count"),
+    ((["lenet"], {"rpi3": 4}), {}, TypeError, r'requests is \["lenet"\], not a mapping .*\(fix: e.g. requests=\{"lenet": 10\}'),
+    (({"lenet": 1}, "rpi3"), {}, TypeError, r'devices is "rpi3", not a mapping .*\(fix: e.g. devices=\{"rpi3": 10\}'),
+    (({"lenet": 1}, {"rpi3": 4}), {"seed": "a"}, ValueError, r'seed "a" is not a whole number >= 0 \(fix: e.g. seed=0\)'),
+    (({"lenet": 1}, {"rpi3": 4}), {"seed": -1}, ValueError, r"seed -1 is not a whole number >= 0"),
+])
+def test_generate_from_python_names_the_argument(args, kwargs, error, said):
+    from optdist.generate import generate
+
+    with pytest.raises(error, match=said):
+        generate("g", *args, 0.6, **kwargs)
+    assert optdist.solve(generate("g", {"lenet": 1, "cifar": 0}, {"rpi3": 4}, 0.6, sources=1, seed=np.int64(3)),
+                         method="greedy").evaluation.feasible
