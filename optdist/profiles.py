@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from optdist.io import atomic_write_json
 from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, not_an_object, quoted, read_json, schema_problems,
-                              text_of)
+                              text_of, value_text)
 from optdist.names import closest
 from optdist.paths import MODELS_DIR
 
@@ -611,9 +611,18 @@ def write_profile_file(profile: Profile, path: str | Path, *, force: bool = Fals
     ``path`` is checked first, as ``optdist profile --out`` checks it: its folder must exist (none
     is created) and an existing file there is replaced only if it is a profile (``force=True``:
     any regular file); each refusal is an :class:`~optdist.io.OutputPathError` (a ValueError)
-    naming the path and the fix. Before, an instance file given by mistake was replaced."""
+    naming the path and the fix. Before, an instance file given by mistake was replaced. A
+    ``profile`` that is no :class:`Profile` or a ``path`` that is no path (the arguments swapped)
+    is a TypeError naming the call to make (was pathlib's "expected str, bytes or os.PathLike
+    object, not Profile")."""
     from optdist.io import check_output_file, check_overwritable
 
+    if not isinstance(profile, Profile) or not isinstance(path, (str, os.PathLike)):
+        shown = [f"Profile {text_of(v.cnn)}" if isinstance(v, Profile) else f"{type(v).__name__} {value_text(v)}"
+                 for v in (profile, path)]
+        raise TypeError(f"write_profile_file(profile, path) takes the Profile first, then the path of the file to "
+                        f"write; got {shown[0]} and {shown[1]} (fix: write_profile_file(profile, \"mynet.profile.json\"), "
+                        "with profile = optdist.profile_module(module, (C, H, W), name))")
     if not force:
         check_output_file(path, "write_profile_file path", "mynet.profile.json")
         check_overwritable(path, FORMATS, "write_profile_file path", override="force=True")

@@ -80,6 +80,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
 from optdist.jsonfile import text_of, value_text
+from optdist.options import is_whole
 from optdist.profiles import BYTES_PER_VALUE, MAX_REPEATS, Layer, MeasuredTimes, Profile, ProfileFileError, parse_profile
 
 _ACTIVATION_MODULES = (
@@ -225,7 +226,9 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
                         "optdist.tracing.profile_builder or `optdist profile --module`)")
     try:
         shape = tuple(int(d) for d in input_shape)
-    except (TypeError, ValueError):  # 42, "1,28,28", (1, "a", 28)
+        if not all(is_whole(d) for d in input_shape):  # (1, 28.5, 28) was traced as (1, 28, 28)
+            raise ValueError
+    except (TypeError, ValueError):  # 42, "1,28,28", (1, "a", 28), (1, 28.5, 28)
         raise TraceError(f"input shape {value_text(input_shape)} is not a sequence of sizes (fix: e.g. "
                          f"{_shape_eg(flag, (3, 32, 32))})") from None
     if not shape or any(d < 1 for d in shape):

@@ -30,6 +30,10 @@ saves and loads, and feeds the API wrong values.
    count (``{"lenet": 0}`` or ``{}``) was numpy's "attempt to get argmin of an empty sequence",
    ``requests=["lenet"]`` an AttributeError, ``seed="a"`` or ``-1`` numpy's SeedSequence errors;
    each now names the argument and the fix (the CLI refused the first already).
+9. ``optdist.profiles.write_profile_file(path, profile)`` (swapped) was pathlib's "expected str,
+   bytes or os.PathLike object, not Profile"; now a TypeError naming the call to make. And
+   ``optdist.profile_module(net, (1, 28.5, 28))`` was traced as (1, 28, 28) without a word; now
+   refused as the other shapes that are no sizes are.
 """
 
 from __future__ import annotations
@@ -168,3 +172,21 @@ def test_generate_from_python_names_the_argument(args, kwargs, error, said):
         generate("g", *args, 0.6, **kwargs)
     assert optdist.solve(generate("g", {"lenet": 1, "cifar": 0}, {"rpi3": 4}, 0.6, sources=1, seed=np.int64(3)),
                          method="greedy").evaluation.feasible
+
+
+def test_profile_write_swapped_and_fractional_input_shape(tmp_path):
+    torch = pytest.importorskip("torch")
+    from optdist.profiles import load_profile_file, write_profile_file
+    from optdist.tracing import TraceError
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 26 * 26, 10))
+    with pytest.raises(TraceError, match=r"input shape \[1, 28.5, 28\] is not a sequence of sizes \(fix: e.g. "
+                                         r"input_shape=\(3, 32, 32\)\)"):
+        optdist.profile_module(net, (1, 28.5, 28), "mine")
+    prof = optdist.profile_module(net, (1, 28.0, np.int64(28)), "mine")
+    assert prof.input_shape == (1, 28, 28)
+    with pytest.raises(TypeError, match=r"write_profile_file\(profile, path\) takes the Profile first.*got str .* and "
+                                        r"Profile \"mine\" \(fix: write_profile_file\(profile, \"mynet.profile.json\"\)"):
+        write_profile_file(str(tmp_path / "p.json"), prof)
+    assert not (tmp_path / "p.json").exists()
+    assert load_profile_file(write_profile_file(prof, tmp_path / "p.json")) == prof
