@@ -34,6 +34,10 @@ saves and loads, and feeds the API wrong values.
    bytes or os.PathLike object, not Profile"; now a TypeError naming the call to make. And
    ``optdist.profile_module(net, (1, 28.5, 28))`` was traced as (1, 28, 28) without a word; now
    refused as the other shapes that are no sizes are.
+10. ``optdist.solvers.register("x", "Highs")`` said '"'Highs'" is not a subclass ... (fix: give the
+    class, not an instance ...)': quoted twice (``json_text(repr(...))``, as vplug42 found
+    elsewhere) and the fix of an instance; now 'str "Highs"', 'class dict', 'an instance of Highs'
+    (its fix: ``register("x", Highs)``), each with its fix.
 """
 
 from __future__ import annotations
@@ -190,3 +194,19 @@ def test_profile_write_swapped_and_fractional_input_shape(tmp_path):
         write_profile_file(str(tmp_path / "p.json"), prof)
     assert not (tmp_path / "p.json").exists()
     assert load_profile_file(write_profile_file(prof, tmp_path / "p.json")) == prof
+
+
+def test_register_names_what_it_was_given_once():
+    from optdist import solvers
+    from optdist.solvers.highs import Highs
+
+    for given, said in (("Highs", 'str "Highs" is not a subclass of optdist.solvers.Solver (fix: give the class of '
+                                  'your adapter, e.g. class Mine(Solver): ...)'),
+                        (Highs(), 'an instance of Highs is not a subclass of optdist.solvers.Solver (fix: give the '
+                                  'class, not an instance: register("x", Highs))'),
+                        (dict, "class dict is not a subclass"), (None, "None is not a subclass")):
+        with pytest.raises(ValueError) as e:
+            solvers.register("x", given)
+        assert str(e.value).startswith('register("x", ...): ') and said in str(e.value), str(e.value)
+        assert "'" not in str(e.value)
+    assert "x" not in solvers.ADAPTERS

@@ -48,9 +48,13 @@ def register(name: str, cls: type[Solver]) -> type[Solver]:
     if not isinstance(name, str) or not name.strip() or name != name.strip() or name.endswith(".toml"):
         raise ValueError(f"register: name {json_text(name)} is no adapter name (fix: give a non-empty name without "
                          "spaces around it and not ending in .toml, e.g. \"mysolver\")")
-    if not (isinstance(cls, type) and issubclass(cls, Solver)):
-        raise ValueError(f"register({text_of(name)}, ...): {json_text(repr(cls))} is not a subclass of "
-                         "optdist.solvers.Solver (fix: give the class, not an instance, e.g. class Mine(Solver): ...)")
+    if not (isinstance(cls, type) and issubclass(cls, Solver)):  # named once, not as json_text(repr(...)): "'Highs'"
+        got, fix = ((f"an instance of {type(cls).__name__}", f"give the class, not an instance: register({text_of(name)}, "
+                     f"{type(cls).__name__})") if isinstance(cls, Solver) else
+                    (f"class {cls.__name__}" if isinstance(cls, type) else "None" if cls is None else
+                     f"{type(cls).__name__} {json_text(cls, 60)}",
+                     "give the class of your adapter, e.g. class Mine(Solver): ..."))
+        raise ValueError(f"register({text_of(name)}, ...): {got} is not a subclass of optdist.solvers.Solver (fix: {fix})")
     _check_adapter(name, cls, f"register({text_of(name)}, {cls.__name__})")
     ADAPTERS[name] = cls
     return cls
