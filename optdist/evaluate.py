@@ -187,9 +187,14 @@ def stage_requests(inst: Instance, requests: str | int | list | tuple) -> list[i
     request), ids joined by commas (``"r5,r7"``; spaces around them ignored; one id with a comma in
     it is taken whole), one id or index, or a list/tuple of ids or indices. An empty list, or a
     request the instance does not have, is a ValueError naming the valid range
-    (:func:`request_index`)."""
+    (:func:`request_index`); another type (None, 1.5, a set) is a TypeError saying what is taken
+    (was "'NoneType' object is not iterable")."""
     if isinstance(requests, (int, np.integer)):
         requests = [requests]
+    if not isinstance(requests, (str, list, tuple)):
+        raise TypeError(f"requests is {_shown(requests)}; it takes \"all\", request ids joined by commas, one id or "
+                        f"0-based index, or a list of them (fix: e.g. {text_of(inst.request_ids[0])}, 0 or "
+                        f"[{', '.join(map(text_of, inst.request_ids[:2]))}])")
     if isinstance(requests, str):
         if requests.strip() == "all":
             return list(range(inst.n_requests))

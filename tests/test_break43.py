@@ -38,6 +38,8 @@ saves and loads, and feeds the API wrong values.
     class, not an instance ...)': quoted twice (``json_text(repr(...))``, as vplug42 found
     elsewhere) and the fix of an instance; now 'str "Highs"', 'class dict', 'an instance of Highs'
     (its fix: ``register("x", Highs)``), each with its fix.
+11. ``res.evaluation.stages(inst, None)`` (or 1.5, a set) was "'NoneType' object is not iterable";
+    now a TypeError saying what ``requests`` takes, with examples of the instance's ids.
 """
 
 from __future__ import annotations
@@ -210,3 +212,14 @@ def test_register_names_what_it_was_given_once():
         assert str(e.value).startswith('register("x", ...): ') and said in str(e.value), str(e.value)
         assert "'" not in str(e.value)
     assert "x" not in solvers.ADAPTERS
+
+
+@pytest.mark.parametrize("requests, shown", [(None, "None"), (1.5, "float 1.5"), ({"r1"}, "set {'r1'}")])
+def test_stages_of_a_request_selection_of_another_type(lenet, requests, shown):
+    inst, asg = lenet
+    ev = optdist.evaluate(inst, asg)
+    with pytest.raises(TypeError) as e:
+        ev.stages(inst, requests)
+    assert str(e.value) == (f'requests is {shown}; it takes "all", request ids joined by commas, one id or 0-based index, '
+                            'or a list of them (fix: e.g. "r1", 0 or ["r1"])')
+    assert list(ev.stages(inst, ("r1",))) == ["r1"]
