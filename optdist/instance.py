@@ -782,15 +782,38 @@ class Instance:
         return node >= self.n_devices
 
     def node_index(self, node_id: str) -> int:
-        return self.node_ids.index(node_id)
+        """The index of node ``node_id`` (devices first, then sources); ValueError naming the
+        instance, its nodes and the fix for an id it does not have (was "tuple.index(x): x not in tuple")."""
+        try:
+            return self.node_ids.index(node_id)
+        except ValueError:
+            raise ValueError(f"node {text_of(node_id)}: no such node in {text_of(self.name)} (its {self.n_nodes} nodes: "
+                             f"{self.node_ids[0]} ... {self.node_ids[-1]}) (fix: {_did_you_mean(str(node_id), self.node_ids)}"
+                             f"give a device or source id of the instance)") from None
+
+    def _no_request(self, r: object) -> ValueError:
+        """The error of a method taking a request index ``r`` (:meth:`profile`, :meth:`limit`, ...)
+        given one past the requests or of another kind, e.g. a request id: was a bare IndexError
+        ("tuple index out of range") or TypeError ("tuple indices must be integers")."""
+        eg = (f", e.g. {self.request_ids.index(r)} for request {text_of(r)}" if isinstance(r, str) and r in self.request_ids
+              else "")
+        return ValueError(f"request index {text_of(r)}: {text_of(self.name)} has requests 0..{self.n_requests - 1} (fix: give "
+                          f"a 0-based request index{eg})")
 
     def profile(self, r: int) -> Profile:
-        return self.profiles[self.request_cnn[r]]
+        """The profile of request ``r``'s CNN (``r``: a 0-based request index; else :meth:`_no_request`)."""
+        try:
+            return self.profiles[self.request_cnn[r]]
+        except (IndexError, TypeError):
+            raise self._no_request(r) from None
 
     def request_class(self, r: int) -> tuple[str, int]:
         """``(cnn, source node)`` of request r: requests with equal classes are interchangeable
         (same network, same source: the same placements, costs and usage; MODEL.md section 6)."""
-        return self.request_cnn[r], int(self.request_source[r])
+        try:
+            return self.request_cnn[r], int(self.request_source[r])
+        except (IndexError, TypeError):
+            raise self._no_request(r) from None
 
     def segment_seconds(self, r: int) -> np.ndarray:
         """``(L, N)`` seconds one segment of layer k of request r's CNN takes on node j (MODEL.md sections 5, 9).
@@ -799,7 +822,10 @@ class Instance:
         (``measured_seconds``), where the measured seconds replace it. The one home of that
         quotient: every latency computation uses it. Cached per CNN; read-only.
         """
-        cnn = self.request_cnn[r]
+        try:
+            cnn = self.request_cnn[r]
+        except (IndexError, TypeError):
+            raise self._no_request(r) from None
         out = self._seconds.get(cnn)
         if out is None:
             out = ReadOnlyArray.of(segment_seconds(self.profiles[cnn], self.mults_per_s, self.node_types or (None,) * self.n_nodes),
@@ -829,7 +855,11 @@ class Instance:
         return out
 
     def limit(self, r: int) -> PrivacyLimits:
-        return self.limits[self.request_cnn[r]]
+        """The privacy limits of request ``r``'s CNN (``r``: a 0-based request index)."""
+        try:
+            return self.limits[self.request_cnn[r]]
+        except (IndexError, TypeError):
+            raise self._no_request(r) from None
 
     def rejection_penalty(self) -> float:
         """Seconds per rejected request: the set value, else 1000 x a bound on any one latency."""

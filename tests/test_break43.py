@@ -40,6 +40,10 @@ saves and loads, and feeds the API wrong values.
     (its fix: ``register("x", Highs)``), each with its fix.
 11. ``res.evaluation.stages(inst, None)`` (or 1.5, a set) was "'NoneType' object is not iterable";
     now a TypeError saying what ``requests`` takes, with examples of the instance's ids.
+12. ``Instance.node_index("zz")`` was "tuple.index(x): x not in tuple"; ``inst.profile(9)``,
+    ``limit``, ``segment_seconds``, ``request_class`` of an index past the requests a bare
+    IndexError, of a request id ("r1") "tuple indices must be integers"; now ValueErrors naming the
+    instance, its range and the fix (the index of the id given).
 """
 
 from __future__ import annotations
@@ -223,3 +227,20 @@ def test_stages_of_a_request_selection_of_another_type(lenet, requests, shown):
     assert str(e.value) == (f'requests is {shown}; it takes "all", request ids joined by commas, one id or 0-based index, '
                             'or a list of them (fix: e.g. "r1", 0 or ["r1"])')
     assert list(ev.stages(inst, ("r1",))) == ["r1"]
+
+
+def test_instance_accessors_name_the_request_or_node(lenet):
+    inst = lenet[0]
+    with pytest.raises(ValueError) as e:
+        inst.node_index("rpi3-9")
+    assert str(e.value) == ('node "rpi3-9": no such node in "lenet-1x4-tau0.8" (its 5 nodes: rpi3-1 ... cam1) (fix: did you '
+                            'mean "rpi3-3"? give a device or source id of the instance)')
+    assert inst.node_index("cam1") == 4
+    for method in (inst.profile, inst.limit, inst.segment_seconds, inst.request_class):
+        with pytest.raises(ValueError) as e:
+            method(1)
+        assert str(e.value) == 'request index 1: "lenet-1x4-tau0.8" has requests 0..0 (fix: give a 0-based request index)'
+        with pytest.raises(ValueError, match=r'request index "r1": .* \(fix: give a 0-based request index, e.g. 0 for '
+                                             r'request "r1"\)'):
+            method("r1")
+        method(np.int64(0))
