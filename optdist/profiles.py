@@ -165,7 +165,15 @@ class Profile:
         return None if times is None else times.seconds_per_segment
 
     def with_measured(self, device_type: str, times: MeasuredTimes) -> Profile:
-        """A copy with ``times`` recorded for ``device_type`` (replacing an earlier measurement of that type)."""
+        """A copy with ``times`` recorded for ``device_type`` (replacing an earlier measurement of that type).
+
+        TypeError for a ``device_type`` that is no non-empty string or ``times`` that is no
+        :class:`MeasuredTimes` (a list of seconds was an AttributeError in the copy's checks)."""
+        if not isinstance(device_type, str) or not device_type or not isinstance(times, MeasuredTimes):
+            raise TypeError(f"Profile.with_measured(device_type, times): got {type(device_type).__name__} "
+                            f"{value_text(device_type)} and {type(times).__name__} (fix: a catalog type and the times "
+                            "measured on it, e.g. profile.with_measured(\"rpi4\", optdist.tracing.measure_module(module, "
+                            "profile)))")
         return Profile(self.cnn, self.input_shape, self.layers, self.graph,
                        tuple({**dict(self.measured), device_type: times}.items()))
 

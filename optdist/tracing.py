@@ -319,12 +319,29 @@ def measure_module(module: nn.Module, profile: Profile, repeats: int = 20, warmu
     ``time.perf_counter`` and charged to its layer (see the module docstring); a layer's time is
     the median over the repeats, divided by its segments ``P_k``. Uses torch's current thread
     count (recorded in ``machine``). Raises ``ValueError`` for ``repeats`` outside
-    ``[1, MAX_REPEATS]`` (a profile file holds no more) or ``warmup < 0``
-    and :class:`TraceError` when the module does not trace to ``profile``'s layers. Source:
+    ``[1, MAX_REPEATS]`` (a profile file holds no more) or ``warmup < 0`` (either no whole number),
+    TypeError for a ``module`` or ``profile`` of another type (the arguments swapped), and
+    :class:`TraceError` when the module does not trace to ``profile``'s layers (compared layer by
+    layer: a module of other sizes under the same layer names was timed without a word). Source:
     MODEL.md section 9 (measured times replace ``c_k / e_j``).
     """
-    if not 1 <= repeats <= MAX_REPEATS or warmup < 0:
-        raise ValueError(f"repeats must be in [1, {MAX_REPEATS:,}] and warmup >= 0, not {repeats} and {warmup}")
+    if not isinstance(module, nn.Module) or not isinstance(profile, Profile):  # swapped: was torch's AttributeError
+        raise TypeError(f"measure_module(module, profile) takes the torch module, then its profile; got "
+                        f"{type(module).__name__} and {type(profile).__name__} (fix: measure_module(net, "
+                        "optdist.profile_module(net, (C, H, W), name)))")
+    if not (is_whole(repeats, integral=True) and 1 <= repeats <= MAX_REPEATS
+            and is_whole(warmup, integral=True) and warmup >= 0):
+        raise ValueError(f"repeats must be a whole number in [1, {MAX_REPEATS:,}] and warmup one >= 0, not "
+                         f"{value_text(repeats)} and {value_text(warmup)} (fix: e.g. repeats=20, warmup=3)")
+    traced = profile_module(module, profile.input_shape, profile.cnn)
+    if (k := next((k for k, (a, b) in enumerate(zip(traced.layers, profile.layers)) if a != b),
+                  None if traced.n_layers == profile.n_layers else min(traced.n_layers, profile.n_layers))) is not None:
+        # a module of other sizes under the same layer names was timed and its times recorded for this profile
+        layer = profile.layers[k].name if k < profile.n_layers else f"past its {profile.n_layers} layers"
+        raise TraceError(f"{profile.cnn}: the module does not trace to the profile's layers (layer {text_of(layer)} "
+                         "differs): the profile was made from another module (fix: measure the module the profile was "
+                         "traced from, or profile this one: optdist.profile_module(module, "
+                         f"{tuple(profile.input_shape)}, {text_of(profile.cnn)}))")
     of_label = {label: k for k, la in enumerate(profile.layers) for label in la.torch_modules}
     was_training = module.training
     module.eval()

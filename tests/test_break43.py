@@ -44,6 +44,11 @@ saves and loads, and feeds the API wrong values.
     ``limit``, ``segment_seconds``, ``request_class`` of an index past the requests a bare
     IndexError, of a request id ("r1") "tuple indices must be integers"; now ValueErrors naming the
     instance, its range and the fix (the index of the id given).
+13. ``optdist.tracing.measure_module(other_net, profile)`` with a module of other sizes under the
+    same layer names (8 maps where the profile has 4) recorded its times for the profile without a
+    word; now a TraceError naming the layer that differs and the fix. Swapped arguments were
+    torch's AttributeError, ``repeats="3"`` "'<=' not supported"; ``Profile.with_measured("rpi4",
+    [1e-3, ...])`` an AttributeError in the copy's checks: each now names the call and the fix.
 """
 
 from __future__ import annotations
@@ -244,3 +249,26 @@ def test_instance_accessors_name_the_request_or_node(lenet):
                                              r'request "r1"\)'):
             method("r1")
         method(np.int64(0))
+
+
+def test_measure_module_of_another_network_and_with_measured_of_a_list():
+    torch = pytest.importorskip("torch")
+    from optdist.tracing import TraceError, measure_module
+
+    def net(maps):
+        return torch.nn.Sequential(torch.nn.Conv2d(1, maps, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                                   torch.nn.Linear(maps * 26 * 26, 10))
+
+    prof = optdist.profile_module(net(4), (1, 28, 28), "mine")
+    with pytest.raises(TraceError, match=r'mine: the module does not trace to the profile\'s layers \(layer "0" differs\).*'
+                                         r'\(fix: measure the module the profile was traced from'):
+        measure_module(net(8), prof, repeats=1, warmup=0)
+    with pytest.raises(TypeError, match=r"measure_module\(module, profile\) takes the torch module, then its profile; "
+                                        r"got Profile and Sequential"):
+        measure_module(prof, net(4))
+    with pytest.raises(ValueError, match=r'repeats must be a whole number .* not "3" and 3 \(fix: e.g. repeats=20'):
+        measure_module(net(4), prof, repeats="3")
+    times = measure_module(net(4), prof, repeats=1, warmup=0)
+    assert prof.with_measured("rpi4", times).measured_seconds("rpi4") == times.seconds_per_segment
+    with pytest.raises(TypeError, match=r'Profile.with_measured\(device_type, times\): got str "rpi4" and list \(fix: '):
+        prof.with_measured("rpi4", [1e-3] * 3)
