@@ -49,6 +49,9 @@ saves and loads, and feeds the API wrong values.
     word; now a TraceError naming the layer that differs and the fix. Swapped arguments were
     torch's AttributeError, ``repeats="3"`` "'<=' not supported"; ``Profile.with_measured("rpi4",
     [1e-3, ...])`` an AttributeError in the copy's checks: each now names the call and the fix.
+14. ``optdist.solve(inst, method="defended", max_combinations=0)`` said "1 defence combinations >
+    max_combinations 0: restrict the 'cuts', ... of the instance's defence entries", as if the
+    entries were at fault; now the option, its range and the default.
 """
 
 from __future__ import annotations
@@ -272,3 +275,11 @@ def test_measure_module_of_another_network_and_with_measured_of_a_list():
     assert prof.with_measured("rpi4", times).measured_seconds("rpi4") == times.seconds_per_segment
     with pytest.raises(TypeError, match=r'Profile.with_measured\(device_type, times\): got str "rpi4" and list \(fix: '):
         prof.with_measured("rpi4", [1e-3] * 3)
+
+
+@pytest.mark.parametrize("value, shown", [(0, "0"), (-3, "-3"), (2.5, "2.5"), ("8", '"8"')])
+def test_defended_max_combinations_out_of_range(lenet, value, shown):
+    with pytest.raises(ValueError) as e:
+        optdist.solve(lenet[0], method="defended", max_combinations=value)
+    assert str(e.value) == (f"method defended: max_combinations = {shown} is not a whole number >= 1 (fix: e.g. "
+                            "max_combinations=256, the default)")

@@ -102,7 +102,8 @@ from optdist.instance import (
     QuantizationSpec,
     resolve,
 )
-from optdist.jsonfile import json_text, quoted
+from optdist.jsonfile import json_text, quoted, value_text
+from optdist.options import is_whole
 from optdist.privacy import PrivacyLimits, resolve_table
 from optdist.result import SolveResult, Termination
 from optdist.solvers.base import stoppable
@@ -576,6 +577,9 @@ def solve_defended(
     ``scored_on`` (module docstring) and records the choice in ``extra["defence"]``.
     """
     t0 = time.perf_counter()
+    if not (is_whole(max_combinations, integral=True) and max_combinations >= 1):  # 0 said "1 combinations > 0: restrict ..."
+        raise ValueError(f"method defended: max_combinations = {value_text(max_combinations)} is not a whole number >= 1 "
+                         f"(fix: e.g. max_combinations={MAX_COMBINATIONS}, the default)")
     check_defence(inst)
     base = resolve(inst.spec, inst.path)
     cnns = sorted(base.limits)
@@ -588,8 +592,8 @@ def solve_defended(
     say_cuts_not_taken(inst, per_cnn, rejected)
     n_comb = int(np.prod([len(per_cnn[c]) for c in cnns]))
     if n_comb > max_combinations:
-        raise ValueError(f"{n_comb} defence combinations > max_combinations {max_combinations}: "
-                         "restrict the 'cuts', 'epsilons' or 'mode' of the instance's defence entries")
+        raise ValueError(f"{n_comb} defence combinations > max_combinations {max_combinations} (fix: restrict the "
+                         "\"cuts\", \"epsilons\" or \"mode\" of the instance's defence entries, or raise max_combinations)")
     combos = [dict(zip(cnns, o)) for o in itertools.product(*(per_cnn[c] for c in cnns))]
     instances = [defended_instance(base, combo) for combo in combos]
     keys = [_limits_key(d) for d in instances]
