@@ -210,7 +210,8 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
                    flag: str = "input_shape") -> Profile:
     """The profile (a chain or a DAG, MODEL.md section 9) of ``module`` on inputs of ``input_shape`` ``(C, H, W)``.
 
-    ``name`` is the profile's CNN name (default: the module's class name, lower case). Shapes
+    ``name`` is the profile's CNN name (default: the module's class name, lower case; one that is
+    no non-empty string is a :class:`TraceError`). Shapes
     come from one forward pass of a zero batch of one through the traced graph (eval mode).
     Raises :class:`TraceError` for an operation with no rule (naming the node and the
     operation), a graph section 9 does not cover (a second reader of the network input, a dead
@@ -233,6 +234,9 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
                          f"{_shape_eg(flag, (3, 32, 32))})") from None
     if not shape or any(d < 1 for d in shape):
         raise TraceError(f"input shape {list(input_shape)} must be positive sizes, e.g. {_shape_eg(flag, (3, 32, 32))}")
+    if name is not None and not (isinstance(name, str) and name.strip()):  # 5 was "inconsistent ... please report the module"
+        raise TraceError(f"name {value_text(name)} is no network name (fix: a non-empty string, e.g. name=\"mynet\", or "
+                         f"leave it out for the class name, {text_of(type(module).__name__.lower())})")
     cnn = name or type(module).__name__.lower()
     if not any(module.children()) and type(module).__module__.startswith("torch.nn"):
         kind = type(module).__name__  # traced from the inside: its F.conv2d(x, self.weight) reads parameters

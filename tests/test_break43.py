@@ -52,6 +52,9 @@ saves and loads, and feeds the API wrong values.
 14. ``optdist.solve(inst, method="defended", max_combinations=0)`` said "1 defence combinations >
     max_combinations 0: restrict the 'cuts', ... of the instance's defence entries", as if the
     entries were at fault; now the option, its range and the default.
+15. ``optdist.profile_module(net, shape, 5)`` said "the traced profile is inconsistent (...); please
+    report the module", as if optdist had a bug; ``name=""`` fell back to the class name unsaid.
+    Both are now refused naming ``name`` and the fix.
 """
 
 from __future__ import annotations
@@ -283,3 +286,16 @@ def test_defended_max_combinations_out_of_range(lenet, value, shown):
         optdist.solve(lenet[0], method="defended", max_combinations=value)
     assert str(e.value) == (f"method defended: max_combinations = {shown} is not a whole number >= 1 (fix: e.g. "
                             "max_combinations=256, the default)")
+
+
+@pytest.mark.parametrize("name, shown", [(5, "5"), ("", '""'), ("  ", '"  "')])
+def test_profile_module_name_that_is_no_name(name, shown):
+    torch = pytest.importorskip("torch")
+    from optdist.tracing import TraceError
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 26 * 26, 10))
+    with pytest.raises(TraceError) as e:
+        optdist.profile_module(net, (1, 28, 28), name)
+    assert str(e.value) == (f'name {shown} is no network name (fix: a non-empty string, e.g. name="mynet", or leave it '
+                            'out for the class name, "sequential")')
+    assert optdist.profile_module(net, (1, 28, 28)).cnn == "sequential"
