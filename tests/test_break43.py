@@ -55,6 +55,9 @@ saves and loads, and feeds the API wrong values.
 15. ``optdist.profile_module(net, shape, 5)`` said "the traced profile is inconsistent (...); please
     report the module", as if optdist had a bug; ``name=""`` fell back to the class name unsaid.
     Both are now refused naming ``name`` and the fix.
+16. ``examples/byon/write_images.py`` without its arguments, or with ``0`` or ``abc``, was an
+    IndexError, ZeroDivisionError or ValueError traceback; now a usage line naming the argument and
+    the fix (exit 2). (100000 wrote the set's 3000 as if asked: now refused, nothing written.)
 """
 
 from __future__ import annotations
@@ -299,3 +302,18 @@ def test_profile_module_name_that_is_no_name(name, shown):
     assert str(e.value) == (f'name {shown} is no network name (fix: a non-empty string, e.g. name="mynet", or leave it '
                             'out for the class name, "sequential")')
     assert optdist.profile_module(net, (1, 28, 28)).cnn == "sequential"
+
+
+@pytest.mark.parametrize("args, said", [([], "the following arguments are required: folder, n"),
+                                        (["imgs", "0"], "n 0: give a whole number >= 1 (fix: e.g. python write_images.py imgs 400)"),
+                                        (["imgs", "abc"], "argument n: invalid int value")])
+def test_byon_write_images_arguments(tmp_path, args, said):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    run = subprocess.run([sys.executable, str(ROOT / "examples" / "byon" / "write_images.py"), *args], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and said in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert not (tmp_path / "imgs").exists()
