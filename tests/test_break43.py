@@ -58,6 +58,9 @@ saves and loads, and feeds the API wrong values.
 16. ``examples/byon/write_images.py`` without its arguments, or with ``0`` or ``abc``, was an
     IndexError, ZeroDivisionError or ValueError traceback; now a usage line naming the argument and
     the fix (exit 2). (100000 wrote the set's 3000 as if asked: now refused, nothing written.)
+17. The RL environment's ``remove_devices([99])`` was numpy's "index 99 is out of bounds", a
+    device id a ValueError of ``int()``, and a source's index took the camera away without a word;
+    now a ValueError naming the range of device indices (message only: optdist/rl).
 """
 
 from __future__ import annotations
@@ -317,3 +320,18 @@ def test_byon_write_images_arguments(tmp_path, args, said):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and said in run.stderr and "Traceback" not in run.stderr, run.stderr
     assert not (tmp_path / "imgs").exists()
+
+
+@pytest.mark.parametrize("devices", [[99], [4], ["rpi3-1"]])
+def test_rl_env_remove_devices_names_the_range(devices):
+    pytest.importorskip("gymnasium")
+    from optdist.rl.env import DistPrivacyEnv
+
+    env = DistPrivacyEnv(LENET_1X4)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"remove_devices: .* is not a list of device indices \(fix: give indices in "
+                                         r"\[0, 4\), e.g. \[0, 1\]; the sources, indices 4 on, stay\)"):
+        env.remove_devices(devices)
+    assert env.active.all()
+    env.remove_devices([1])
+    assert env.active.tolist() == [True, False, True, True, True]

@@ -176,8 +176,15 @@ class DistPrivacyEnv(gym.Env):
 
     # ---- simulation ----------------------------------------------------------------------
     def remove_devices(self, devices: list[int]) -> None:
-        """Devices leave the system (paper Fig. 10): from the next layer on they hold no resources."""
-        self.active[np.asarray(devices, dtype=np.int64)] = False
+        """Devices leave the system (paper Fig. 10): from the next layer on they hold no resources.
+        ``devices``: device indices in ``[0, n_devices)`` (ValueError naming the fix otherwise: an
+        index past the nodes was numpy's IndexError, a source's index took the camera away)."""
+        idx = np.atleast_1d(np.asarray(devices))
+        D = self.inst.n_devices
+        if idx.size and (idx.ndim != 1 or idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= D):
+            raise ValueError(f"remove_devices: {value_text(devices)} is not a list of device indices (fix: give indices in "
+                             f"[0, {D}), e.g. [0, 1]; the sources, indices {D} on, stay)")
+        self.active[idx.astype(np.int64)] = False
 
     def _restart(self) -> None:
         self.usage = Usage.zeros(self.inst.n_nodes)
