@@ -41,9 +41,10 @@ def check_replaceable(path: str | Path, flag: str = "", example: str = "result.j
     Output files are replaced by a rename, which would put a regular file in place of a device
     (``/dev/null``), a pipe, a socket or a symbolic link: each is an :class:`OutputPathError`.
     A symbolic link is refused rather than written through (the rename would replace the link
-    itself); give its target instead. A missing ``path`` is fine. ``example``: a file name of
-    what the caller writes, the fix of a directory at ``path`` (``DIR/model.lp`` for ``optdist
-    export --out DIR``, which suggested ``DIR/result.json``).
+    itself); give its target instead (for a link to a folder, a file in it). A missing ``path``
+    is fine. ``example``: a file name of what the caller writes, the fix of a directory (or a
+    link to one) at ``path`` (``DIR/model.lp`` for ``optdist export --out DIR``, which suggested
+    ``DIR/result.json``).
     """
     path = Path(path)
     who = f"{flag} {path}" if flag else str(path)
@@ -63,6 +64,9 @@ def check_replaceable(path: str | Path, flag: str = "", example: str = "result.j
                                   "not a regular file; optdist writes a new file and renames it into place (fix: the path "
                                   "must be a regular file, not a terminal, pipe or device: give FILE and then `cat FILE`; "
                                   "optdist prints its result on stdout itself)")
+        if path.is_dir():  # its target is no file either: a file in the folder is what the fix names
+            raise OutputPathError(f"{who} is a symbolic link to the folder {os.readlink(path)} (fix: give a file name "
+                                  f"in it, e.g. {path / example})")
         raise OutputPathError(f"{who} is a symbolic link (to {os.readlink(path)}); optdist replaces output files and "
                               f"would replace the link, not write through it (fix: give the target path {path.resolve()}, "
                               "or remove the link)")

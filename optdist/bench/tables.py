@@ -472,7 +472,7 @@ def _false_line(solu: str | Path, name: str, value: float, tag: str, proven: Ref
 
 def _line_of(solu: str | Path, tag: str, name: str) -> str:
     """`` (line N)``: where ``={tag}= {name}`` is in the ``.solu`` file ``solu``; empty if not found."""
-    lines = Path(solu).read_text().splitlines() if Path(solu).is_file() else []
+    lines = Path(solu).read_text(encoding="utf-8-sig").splitlines() if Path(solu).is_file() else []  # as read_solu
     n = next((i for i, line in enumerate(lines, 1) if line.split()[:2] == [f"={tag}=", name]), None)
     return "" if n is None else f" (line {n})"
 
