@@ -40,3 +40,16 @@ def test_an_out_link_to_a_folder_is_refused_with_a_file_name_in_it(tmp_path, cap
     assert link.is_symlink() and list((tmp_path / "models").iterdir()) == []
     assert main(["export", str(MICRO), "--out", str(link / "model.lp"), "-q"]) == 0  # the fix works
     assert (tmp_path / "models" / "model.lp").is_file()
+
+
+def test_a_bench_spec_and_a_solver_profile_with_a_byte_order_mark_are_read(tmp_path, capsys):
+    """As instances, .sol and .solu files are (left43). Before: "s.toml: not a readable TOML spec
+    (Invalid statement (at line 1, column 1))" and "p.toml: invalid TOML: Invalid statement (at line 1,
+    column 1)": the mark, which an editor does not show, was taken for a statement."""
+    profile = tmp_path / "p.toml"
+    profile.write_bytes(b"\xef\xbb\xbf" + b'name = "p"\nsolver = "highs"\ndescription = "HiGHS"\n\n[options]\nseed = 1\n')
+    spec = tmp_path / "s.toml"
+    spec.write_bytes(b"\xef\xbb\xbf" + f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{MICRO}"]\n'
+                     f'methods = ["milp"]\nsolvers = ["{profile}"]\n'.encode())
+    assert main(["bench", str(spec), "--dry-run"]) == 0, capsys.readouterr().err
+    assert main(["solve", str(MICRO), "--solver", str(profile), "-q"]) == 0, capsys.readouterr().err

@@ -621,8 +621,8 @@ def _check_numbers(values: dict[str, Any], where: str, prefix: str = "") -> None
 
 def load_spec(path: str | Path, out: str | Path | None = None) -> BenchSpec:
     """Read a ``.toml`` or ``.json`` (in any case, :func:`~optdist.jsonfile.is_json_name`) spec file;
-    ValueError naming the file if it cannot be read.
-    ``out`` (``optdist bench --out``) stands in for a spec without its ``out`` field."""
+    ValueError naming the file if it cannot be read. UTF-8; a byte-order mark before the first line
+    (a Windows editor's) is skipped. ``out`` (``optdist bench --out``) stands in for a spec without its ``out`` field."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: spec file not found")
@@ -630,7 +630,7 @@ def load_spec(path: str | Path, out: str | Path | None = None) -> BenchSpec:
         data = restore_non_finite(read_json(path, 16 * MiB, what="bench spec"), str(path))  # the sweep's spec.json
     else:
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM (a Windows editor's): as JSON specs
         except (OSError, UnicodeDecodeError, ValueError) as e:
             raise ValueError(f"{path}: not a readable TOML spec ({e}) (fix: see benchmarks/specs/ for examples)") from None
     if not isinstance(data, dict):

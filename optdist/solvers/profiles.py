@@ -65,7 +65,8 @@ class SolverProfile:
 
 
 def read_profile(path: str | Path) -> SolverProfile:
-    """Parse one profile file; ValueError names the file, the problem and the fix (an unknown
+    """Parse one profile file (UTF-8; a byte-order mark before the first line, a Windows editor's,
+    is skipped); ValueError names the file, the problem and the fix (an unknown
     top-level key with the one meant where one is close: ``solvr``, "did you mean solver?"; also for a profile
     that takes an adapter's name, ``name = "highs"``, but runs another adapter, ``solver = "cbc"``:
     ``--solver highs`` would run CBC under highs's name, as :func:`optdist.solvers.register` refuses
@@ -73,7 +74,7 @@ def read_profile(path: str | Path) -> SolverProfile:
     sets its defaults; ``name``, ``solver`` or ``description`` that is no string, ``name = 7``)."""
     path = Path(path)
     try:
-        doc = tomllib.loads(path.read_text())
+        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM (a Windows editor's) is no TOML statement
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: invalid TOML: {e}") from None
     except (OSError, UnicodeDecodeError) as e:  # missing, a folder, unreadable, not text
