@@ -194,12 +194,22 @@ class _Empty(str):
     (``Path("")`` would read as the current folder)."""
 
 
+class _Folder(str):
+    """What :class:`PathFlag`'s type gives a value ending in a slash on a flag that takes a file, for
+    its ``__call__`` to refuse (``Path("new/")`` is ``new``: ``solve --out new/`` wrote a file named new)."""
+
+
 class PathFlag(argparse._StoreAction):
     """The action of a flag that takes a path (a file or a folder, read or written), made by
     :func:`path_flag`: argparse's own store, its value as ``type`` makes it, plus ``example``. An
     empty or blank value is a :class:`FlagError` on every such flag: "--out is empty (fix: give a
     folder, e.g. --out runs/sweep)", never the current folder: a file or a folder as the flag
-    declares it (``takes``), else as its example looks (:meth:`kind`)."""
+    declares it (``takes``), else as its example looks (:meth:`kind`). So is a value ending in a
+    slash, a folder, on a flag that takes a file (its ``kind``, and no ``empty_fix``: a flag taking
+    either has one, diagnose's ``--json``): "--out new/ ends in '/', a folder, but --out takes a
+    file (fix: give a file name, e.g. --out new/result.json)", or "(fix: --out notes.lp, the file,
+    without the '/')" where that file exists; before, the slash was dropped and
+    ``solve --out new/`` wrote a file named new, ``export --out notes.lp/`` replaced the file notes.lp."""
 
     example: str  # a real path of the kind the flag takes, for its fixes (cli._value_example)
     empty_fix: str | None = None  # the fix of an empty value, where the example alone does not tell it
@@ -219,7 +229,11 @@ class PathFlag(argparse._StoreAction):
         inner = str if type is None else type
 
         def path_or_empty(text: str) -> typing.Any:
-            return _Empty(text) if not text.strip() else inner(text)
+            if not text.strip():
+                return _Empty(text)
+            if text.endswith(("/", os.sep)) and self.empty_fix is None and self.kind() == "file":
+                return _Folder(text)
+            return inner(text)
 
         path_or_empty.__name__ = getattr(inner, "__name__", "path")  # argparse names the type in its errors
         super().__init__(*args, type=path_or_empty, **kwargs)
@@ -231,6 +245,13 @@ class PathFlag(argparse._StoreAction):
             flag = option_string or self.dest
             raise FlagError(parser.prog, f"{flag} is empty (fix: "
                                          f"{self.empty_fix or f'give a {self.kind()}, e.g. {flag} {self.example}'})")
+        if isinstance(values, _Folder):
+            flag = option_string or self.dest
+            name = values.rstrip("/" + os.sep)
+            fix = (f"{flag} {name}, the file, without the '{values[-1]}'" if os.path.isfile(name) else
+                   f"give a file name, e.g. {flag} {values}{Path(self.example).name}")
+            raise FlagError(parser.prog, f"{flag} {values} ends in '{values[-1]}', a folder, but {flag} takes a file "
+                                         f"(fix: {fix})")
         super().__call__(parser, namespace, values, option_string)
 
 

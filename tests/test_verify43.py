@@ -53,3 +53,20 @@ def test_a_bench_spec_and_a_solver_profile_with_a_byte_order_mark_are_read(tmp_p
                      f'methods = ["milp"]\nsolvers = ["{profile}"]\n'.encode())
     assert main(["bench", str(spec), "--dry-run"]) == 0, capsys.readouterr().err
     assert main(["solve", str(MICRO), "--solver", str(profile), "-q"]) == 0, capsys.readouterr().err
+
+
+def test_a_file_flag_given_a_folder_name_ending_in_a_slash_is_refused(tmp_path, capsys, monkeypatch):
+    """As pareto's --out new/ makes a folder (left43), a flag that takes a file says a name ending in /
+    is a folder. Before: the slash was dropped, ``solve --out new/`` wrote a file named new (exit 0) and
+    ``export --out notes.lp/`` replaced the file notes.lp."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["solve", str(MICRO), "--out", "new/", "-q"]) == 2
+    assert ("optdist solve: error: --out new/ ends in '/', a folder, but --out takes a file (fix: give a file name, "
+            "e.g. --out new/result.json)") in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "notes.lp").write_text("my notes\n")
+    assert main(["export", str(MICRO), "--out", "notes.lp/"]) == 2
+    assert ("--out notes.lp/ ends in '/', a folder, but --out takes a file (fix: --out notes.lp, the file, without "
+            "the '/')") in capsys.readouterr().err
+    assert (tmp_path / "notes.lp").read_text() == "my notes\n"
+    assert main(["diagnose", str(MICRO), "--json", "d/", "--no-solve", "-q"]) == 0  # --json takes a folder too
