@@ -353,7 +353,7 @@ def escaped(text: str) -> str:
 
 def text_of(name: str) -> str:
     """A name or key as JSON text, as typed (``"τ"``, not ``"\\u03c4"``), invisible characters escaped."""
-    return escaped(json.dumps(name, ensure_ascii=False))
+    return escaped(json.dumps(name, ensure_ascii=False, default=_numpy_value))  # np.True_: "true", not json's TypeError
 
 
 class Written(float):
@@ -371,6 +371,15 @@ def _parse_float(text: str) -> float:
     return x
 
 
+def _numpy_value(value: object) -> object:
+    """A numpy scalar or array (``np.int64(-1)``, ``np.True_``, ``array([1, 2])``) as the Python
+    value it holds, so that :func:`json_text` writes ``-1``, ``true``, ``[1, 2]`` and not numpy's
+    repr; anything else is json's TypeError (:func:`json_text` falls back to repr)."""
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy's scalars and arrays, without importing numpy
+        return value.tolist()
+    raise TypeError(type(value).__name__)
+
+
 def json_text(value: object, limit: int = 60) -> str:
     """``value`` (any value a document holds) as JSON text, as typed but for the spacing and number
     notation, shortened past ``limit``: ``"rpi4"``, ``2.5``, ``true``, ``[1, 2]``. A name alone:
@@ -378,7 +387,7 @@ def json_text(value: object, limit: int = 60) -> str:
     if isinstance(value, Written):
         return value.text
     try:
-        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=_numpy_value)
     except (TypeError, ValueError):
         text = repr(value)
     return escaped(text if len(text) <= limit else f"{text[:limit - 12]}... ({len(text)} characters)")

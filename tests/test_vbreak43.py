@@ -1,0 +1,50 @@
+"""break43's Python-API errors, tried as a library user would (vbreak43): what still broke.
+
+1. A numpy value in an error message was numpy's repr ("seed np.int64(-1)", "requests
+   {'lenet': np.int32(0)}", "remove_devices: array([ True, False])"): :func:`optdist.jsonfile.json_text`
+   writes numpy scalars and arrays as the JSON of the values they hold.
+2. ``Instance.profile/limit/segment_seconds/request_class`` took -1 as the last request (Python's
+   convention) while refusing -2 with "has requests 0..N-1 (fix: give a 0-based request index)",
+   and :func:`optdist.evaluate.request_index` refuses every negative one; ``True`` was request 1,
+   and ``np.True_`` a TypeError of the error message itself ("Object of type bool is not JSON
+   serializable"). Now each is the ValueError naming the range.
+3. ``optdist.solve(solver_options="presolve=off")`` showed a Python dict (``{'presolve': 'off'}``)
+   and no "(fix: ...)".
+4. ``DistPrivacyEnv.reset(options=...)`` ignored an unknown key (``{"restrat": True}``: no
+   restart, unsaid) and a list was an AttributeError.
+5. ``Assignment.save`` of a hand-built Assignment that optdist.evaluate refuses wrote another
+   placement (a node index -1: the last source; a bool array: nodes 1 and 0) or a file that
+   ``Assignment.load`` refuses (too few requests).
+6. ``Evaluation.stages(inst, np.array([0, 1]))`` or ``range(2)``, read before break43, became its
+   TypeError "requests is ndarray array([0, 1]); it takes ..."; ``[np.True_]`` was a TypeError of
+   the message itself.
+(``examples/byon/write_images.py imgs abc``: its "(fix: ...)": tests/test_break43.py.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import optdist
+from optdist.assignment import Assignment
+from tests.conftest import ROOT
+
+TWO = ROOT / "instances" / "tiny" / "lenet-2x4-tight.json"  # two requests, 4 devices, 2 sources
+
+
+@pytest.fixture(scope="module")
+def two():
+    inst = optdist.load_instance(TWO)
+    return inst, optdist.solve(inst, method="greedy").assignment
+
+
+def test_numpy_values_in_messages_read_as_json():
+    from optdist.generate import generate
+    from optdist.jsonfile import json_text, value_text
+
+    assert (value_text(np.int64(-1)), json_text(np.True_), json_text(np.array([True, False])),
+            json_text({"a": np.int32(0)})) == ("-1", "true", "[true, false]", '{"a": 0}')
+    with pytest.raises(ValueError) as e:
+        generate("g", {"lenet": 2}, {"rpi3": 3}, 0.8, sources=1, seed=np.int64(-1))
+    assert str(e.value) == "generate: seed -1 is not a whole number >= 0 (fix: e.g. seed=0)"
