@@ -791,29 +791,31 @@ class Instance:
                              f"{self.node_ids[0]} ... {self.node_ids[-1]}) (fix: {_did_you_mean(str(node_id), self.node_ids)}"
                              f"give a device or source id of the instance)") from None
 
-    def _no_request(self, r: object) -> ValueError:
-        """The error of a method taking a request index ``r`` (:meth:`profile`, :meth:`limit`, ...)
-        given one past the requests or of another kind, e.g. a request id: was a bare IndexError
-        ("tuple index out of range") or TypeError ("tuple indices must be integers")."""
-        eg = (f", e.g. {self.request_ids.index(r)} for request {text_of(r)}" if isinstance(r, str) and r in self.request_ids
-              else "")
-        return ValueError(f"request index {text_of(r)}: {text_of(self.name)} has requests 0..{self.n_requests - 1} (fix: give "
-                          f"a 0-based request index{eg})")
+    def _cnn_of(self, r: int) -> str:
+        """The CNN of request ``r``, a 0-based index in ``[0, n_requests)`` as
+        :func:`optdist.evaluate.request_index` takes it: one past the requests, a negative one (not
+        counted from the end: -1 was the last request, -2 refused), a bool or one of another kind
+        (a request id, ``np.True_``) is a ValueError naming the instance, its range and the fix.
+        Was a bare IndexError ("tuple index out of range") or TypeError ("tuple indices must be
+        integers"), and ``np.True_`` a TypeError of the message itself."""
+        try:
+            if r < 0 or isinstance(r, bool):
+                raise IndexError
+            return self.request_cnn[r]
+        except (IndexError, TypeError, ValueError):  # ValueError: r < 0 of an array of several
+            eg = (f", e.g. {self.request_ids.index(r)} for request {text_of(r)}" if isinstance(r, str) and r in self.request_ids
+                  else "")
+            raise ValueError(f"request index {json_text(r)}: {text_of(self.name)} has requests 0..{self.n_requests - 1} "
+                             f"(fix: give a 0-based request index{eg})") from None
 
     def profile(self, r: int) -> Profile:
-        """The profile of request ``r``'s CNN (``r``: a 0-based request index; else :meth:`_no_request`)."""
-        try:
-            return self.profiles[self.request_cnn[r]]
-        except (IndexError, TypeError):
-            raise self._no_request(r) from None
+        """The profile of request ``r``'s CNN (``r``: a 0-based request index; else :meth:`_cnn_of`'s ValueError)."""
+        return self.profiles[self._cnn_of(r)]
 
     def request_class(self, r: int) -> tuple[str, int]:
         """``(cnn, source node)`` of request r: requests with equal classes are interchangeable
         (same network, same source: the same placements, costs and usage; MODEL.md section 6)."""
-        try:
-            return self.request_cnn[r], int(self.request_source[r])
-        except (IndexError, TypeError):
-            raise self._no_request(r) from None
+        return self._cnn_of(r), int(self.request_source[r])
 
     def segment_seconds(self, r: int) -> np.ndarray:
         """``(L, N)`` seconds one segment of layer k of request r's CNN takes on node j (MODEL.md sections 5, 9).
@@ -822,10 +824,7 @@ class Instance:
         (``measured_seconds``), where the measured seconds replace it. The one home of that
         quotient: every latency computation uses it. Cached per CNN; read-only.
         """
-        try:
-            cnn = self.request_cnn[r]
-        except (IndexError, TypeError):
-            raise self._no_request(r) from None
+        cnn = self._cnn_of(r)
         out = self._seconds.get(cnn)
         if out is None:
             out = ReadOnlyArray.of(segment_seconds(self.profiles[cnn], self.mults_per_s, self.node_types or (None,) * self.n_nodes),
@@ -855,11 +854,8 @@ class Instance:
         return out
 
     def limit(self, r: int) -> PrivacyLimits:
-        """The privacy limits of request ``r``'s CNN (``r``: a 0-based request index)."""
-        try:
-            return self.limits[self.request_cnn[r]]
-        except (IndexError, TypeError):
-            raise self._no_request(r) from None
+        """The privacy limits of request ``r``'s CNN (``r``: a 0-based request index; else :meth:`_cnn_of`'s ValueError)."""
+        return self.limits[self._cnn_of(r)]
 
     def rejection_penalty(self) -> float:
         """Seconds per rejected request: the set value, else 1000 x a bound on any one latency."""

@@ -48,3 +48,13 @@ def test_numpy_values_in_messages_read_as_json():
     with pytest.raises(ValueError) as e:
         generate("g", {"lenet": 2}, {"rpi3": 3}, 0.8, sources=1, seed=np.int64(-1))
     assert str(e.value) == "generate: seed -1 is not a whole number >= 0 (fix: e.g. seed=0)"
+
+
+@pytest.mark.parametrize("accessor", ["profile", "limit", "segment_seconds", "request_class"])
+@pytest.mark.parametrize("r, shown", [(-1, "-1"), (True, "true"), (np.True_, "true"), (2, "2")])
+def test_instance_accessors_take_0_based_indices_only(two, accessor, r, shown):
+    inst, _ = two
+    with pytest.raises(ValueError) as e:
+        getattr(inst, accessor)(r)
+    assert str(e.value) == f'request index {shown}: "lenet-2x4-tight" has requests 0..1 (fix: give a 0-based request index)'
+    assert getattr(inst, accessor)(np.int64(1)) is not None  # numpy integers as before
