@@ -182,15 +182,17 @@ def request_index(inst: Instance, request: int | str) -> int:
                      f"(fix: {meant}give request ids of the instance, e.g. {text_of(inst.request_ids[0])})")
 
 
-def stage_requests(inst: Instance, requests: str | int | list | tuple) -> list[int]:
+def stage_requests(inst: Instance, requests: str | int | list | tuple | range | np.ndarray) -> list[int]:
     """The indices of the requests ``requests`` names, in its order, each once: ``"all"`` (every
     request), ids joined by commas (``"r5,r7"``; spaces around them ignored; one id with a comma in
-    it is taken whole), one id or index, or a list/tuple of ids or indices. An empty list, or a
-    request the instance does not have, is a ValueError naming the valid range
+    it is taken whole), one id or index, or a list/tuple/range/numpy array of ids or indices. An
+    empty list, or a request the instance does not have, is a ValueError naming the valid range
     (:func:`request_index`); another type (None, 1.5, a set) is a TypeError saying what is taken
-    (was "'NoneType' object is not iterable")."""
+    (was "'NoneType' object is not iterable"; a range or numpy array, read before, is read again)."""
     if isinstance(requests, (int, np.integer)):
         requests = [requests]
+    if isinstance(requests, (range, np.ndarray)):  # np.flatnonzero(...), range(3)
+        requests = np.atleast_1d(requests).tolist()
     if not isinstance(requests, (str, list, tuple)):
         raise TypeError(f"requests is {_shown(requests)}; it takes \"all\", request ids joined by commas, one id or "
                         f"0-based index, or a list of them (fix: e.g. {text_of(inst.request_ids[0])}, 0 or "

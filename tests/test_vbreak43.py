@@ -58,3 +58,12 @@ def test_instance_accessors_take_0_based_indices_only(two, accessor, r, shown):
         getattr(inst, accessor)(r)
     assert str(e.value) == f'request index {shown}: "lenet-2x4-tight" has requests 0..1 (fix: give a 0-based request index)'
     assert getattr(inst, accessor)(np.int64(1)) is not None  # numpy integers as before
+
+
+def test_stages_of_a_range_or_numpy_array_as_before(two):
+    inst, asg = two
+    ev = optdist.evaluate(inst, asg)
+    for requests in (np.array([1, 0]), np.array(["r2", "r1"]), range(1, -1, -1), np.flatnonzero([True, True])[::-1]):
+        assert list(ev.stages(inst, requests)) == ["r2", "r1"]
+    with pytest.raises(ValueError, match='^request true: no such request in "lenet-2x4-tight"'):
+        ev.stages(inst, [np.True_])
