@@ -60,6 +60,13 @@ def test_instance_accessors_take_0_based_indices_only(two, accessor, r, shown):
     assert getattr(inst, accessor)(np.int64(1)) is not None  # numpy integers as before
 
 
+def test_solver_options_of_another_type_name_the_fix():
+    with pytest.raises(ValueError) as e:
+        optdist.solve(TWO, solver_options="presolve=off")
+    assert str(e.value) == ('solver_options must be a mapping of option name to value, not str "presolve=off" '
+                            '(fix: e.g. solver_options={"presolve": "off"})')
+
+
 def test_stages_of_a_range_or_numpy_array_as_before(two):
     inst, asg = two
     ev = optdist.evaluate(inst, asg)

@@ -122,8 +122,8 @@ def solve_milp(
     adapter = get_solver(solver)  # checks the profile's raw options too
     if solver_options is not None:
         if not isinstance(solver_options, Mapping):
-            raise ValueError(f"solver_options must be a mapping of option name to value, e.g. {{'presolve': 'off'}}, "
-                             f"not {type(solver_options).__name__} {json_text(solver_options)}")
+            raise ValueError(f"solver_options must be a mapping of option name to value, not {type(solver_options).__name__} "
+                             f"{json_text(solver_options)} (fix: e.g. solver_options={{\"presolve\": \"off\"}})")
         solver_options = adapter.check_raw_options(solver_options)
     raw = {**adapter.solver_options, **(solver_options or {})}
     if (two_gaps := adapter.gap_conflict(mip_gap, solver_options)) is not None:  # a raw gap would override mip_gap
