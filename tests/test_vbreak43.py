@@ -67,6 +67,29 @@ def test_solver_options_of_another_type_name_the_fix():
                             '(fix: e.g. solver_options={"presolve": "off"})')
 
 
+def test_rl_env_reset_reads_its_options_or_refuses_them(two):
+    pytest.importorskip("gymnasium")
+    from optdist.rl.env import DistPrivacyEnv
+
+    env = DistPrivacyEnv(two[0])
+    env.reset(seed=0)
+    env.step(int(np.flatnonzero(env.action_masks())[0]))
+    st, rp = env._st, env._rp  # the layer episode under way, of the first request's placer
+    fix = '(fix: options={"restart": True} restarts the simulation, or leave options out)'
+    for options, kind, said in [({"restrat": True}, ValueError, 'reset: options ["restrat"] unknown: this environment '
+                                 'reads only "restart" '),
+                                ({"restart": 1}, ValueError, 'reset: options "restart" is 1, not true or false '),
+                                ([("restart", True)], TypeError, 'reset: options is list [["restart", true]], not a mapping ')]:
+        with pytest.raises(kind) as e:
+            env.reset(options=options)
+        assert str(e.value) == said + fix
+    assert env._st is st  # a refusal changed nothing
+    env.reset(options={})  # what Stable-Baselines3's VecEnv passes: the next layer, no restart
+    assert env._st is not st and env._rp is rp
+    env.reset(options={"restart": True})  # the simulation anew: a placer of the first request again
+    assert env._rp is not rp
+
+
 def test_stages_of_a_range_or_numpy_array_as_before(two):
     inst, asg = two
     ev = optdist.evaluate(inst, asg)

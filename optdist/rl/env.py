@@ -31,6 +31,7 @@ cost, which a one-layer episode does not see), minus 1 per broken constraint.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -237,12 +238,33 @@ class DistPrivacyEnv(gym.Env):
 
     # ---- Gymnasium API -------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        """Start the next layer episode; a seed (or ``options={"restart": True}``) restarts the simulation."""
+        """Start the next layer episode; a seed (or ``options={"restart": True}``) restarts the simulation.
+
+        ``options`` is Gymnasium's "additional information to specify how the environment is reset
+        (depending on the specific environment)": here None or a mapping whose only key is
+        ``"restart"`` (true or false; true: empty capacities and the first request again, as a
+        ``seed`` does). Another key or value is a ValueError, another type a TypeError, naming it
+        and the fix, before anything changes: an unknown key (``{"restrat": True}``) was ignored
+        and the simulation went on unsaid, a list an AttributeError."""
+        self._check_reset_options(options)
         super().reset(seed=seed)
         if seed is not None or not self._started or (options or {}).get("restart"):
             self._restart()
         self._next_episode()
         return self._observe()
+
+    @staticmethod
+    def _check_reset_options(options: Any) -> None:
+        """:meth:`reset`'s ``options``: None or a mapping with at most ``"restart"``, true or false."""
+        fix = 'fix: options={"restart": True} restarts the simulation, or leave options out'
+        if options is None:
+            return
+        if not isinstance(options, Mapping):
+            raise TypeError(f"reset: options is {type(options).__name__} {json_text(options)}, not a mapping ({fix})")
+        if unknown := [k for k in options if k != "restart"]:
+            raise ValueError(f"reset: options {json_text(unknown)} unknown: this environment reads only \"restart\" ({fix})")
+        if "restart" in options and not isinstance(options["restart"], (bool, np.bool_)):
+            raise ValueError(f"reset: options \"restart\" is {json_text(options['restart'])}, not true or false ({fix})")
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         """Place the next segment on device ``action`` (an integer in ``0..D-1``: a Python int, a
