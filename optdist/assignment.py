@@ -90,10 +90,16 @@ class Assignment:
         checks of :meth:`SolveResult.save <optdist.result.SolveResult.save>`
         (:func:`optdist.result.check_save_path`): an existing folder and no file replaced but an
         optdist result or assignment (``force=True``: neither checked), never ``inst``'s own file,
-        and a TypeError naming the call for ``asg.save("x.json")``."""
+        and a TypeError naming the call for ``asg.save("x.json")``. Owners that do not fit ``inst``
+        are the errors :func:`optdist.evaluate.fitted` gives (bool arrays, a node index -1 or past
+        the nodes, layers or segments of another instance), before anything is written: a hand-built
+        Assignment that optdist.evaluate refuses was written as another placement (-1: the last
+        source; True/False: nodes 1 and 0) or failed half-way with an AttributeError."""
+        from optdist.evaluate import fitted
         from optdist.result import check_save_path
 
         check_save_path(self, inst, path, force)
+        fitted(inst, self, "Assignment.save")
         return atomic_write_json(path, self.to_json(inst), indent=None, non_finite=True)  # meta: any method's
 
     @classmethod

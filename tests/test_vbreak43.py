@@ -90,6 +90,19 @@ def test_rl_env_reset_reads_its_options_or_refuses_them(two):
     assert env._rp is not rp
 
 
+@pytest.mark.parametrize("change, kind", [(lambda a: a.astype(bool), TypeError), (lambda a: a * 0 - 1, ValueError)])
+def test_assignment_save_refuses_what_evaluate_refuses(two, tmp_path, change, kind):
+    inst, asg = two
+    bad = Assignment([[change(a) for a in own] for own in asg.owners])
+    with pytest.raises(kind, match="^Assignment.save: the Assignment"):
+        bad.save(inst, tmp_path / "a.json")
+    with pytest.raises(ValueError, match=r"it places 1 request, this one has 2\)"):
+        Assignment(asg.owners[:1]).save(inst, tmp_path / "a.json")
+    assert not (tmp_path / "a.json").exists()
+    asg.save(inst, tmp_path / "a.json")
+    assert optdist.evaluate(inst, Assignment.load(inst, tmp_path / "a.json")).objective == optdist.evaluate(inst, asg).objective
+
+
 def test_stages_of_a_range_or_numpy_array_as_before(two):
     inst, asg = two
     ev = optdist.evaluate(inst, asg)
