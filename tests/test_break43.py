@@ -309,7 +309,7 @@ def test_profile_module_name_that_is_no_name(name, shown):
 
 @pytest.mark.parametrize("args, said", [([], "the following arguments are required: folder, n"),
                                         (["imgs", "0"], "n 0: give a whole number >= 1 (fix: e.g. python write_images.py imgs 400)"),
-                                        (["imgs", "abc"], "argument n: invalid int value")])
+                                        (["imgs", "abc"], 'argument n: "abc" is no whole number (fix: e.g. python write_images.py imgs 400)')])
 def test_byon_write_images_arguments(tmp_path, args, said):
     import subprocess
     import sys

@@ -26,10 +26,18 @@ def main(folder: str, n: int) -> None:
     print(f"{len(picks)} images -> {out}")
 
 
+def whole(text: str) -> int:
+    """The argument n as a whole number (abc was argparse's "invalid int value: 'abc'", with no fix)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"\"{text}\" is no whole number (fix: e.g. python write_images.py imgs 400)") from None
+
+
 if __name__ == "__main__":  # a missing or bad argument was an IndexError / ValueError / ZeroDivisionError traceback
     ap = argparse.ArgumentParser(description="Write bundled photo patches as PNG files, e.g. python write_images.py imgs 400")
     ap.add_argument("folder", help="where the PNG files go (created if missing)")
-    ap.add_argument("n", type=int, help="how many images, a whole number >= 1 (the set holds 3000)")
+    ap.add_argument("n", type=whole, help="how many images, a whole number >= 1 (the set holds 3000)")
     args = ap.parse_args()
     if args.n < 1:
         ap.error(f"n {args.n}: give a whole number >= 1 (fix: e.g. python write_images.py imgs 400)")
