@@ -799,7 +799,7 @@ class Instance:
         Was a bare IndexError ("tuple index out of range") or TypeError ("tuple indices must be
         integers"), and ``np.True_`` a TypeError of the message itself."""
         try:
-            if r < 0 or isinstance(r, bool):
+            if r is True or r is False or r < 0:
                 raise IndexError
             return self.request_cnn[r]
         except (IndexError, TypeError, ValueError):  # ValueError: r < 0 of an array of several
