@@ -382,7 +382,7 @@ def _of_kind(asg: Assignment, call: str) -> Assignment:
             for k, a in enumerate(own or ()):
                 if not (isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.kind in "iu" and np.can_cast(a.dtype, np.int64)):
                     got = f"a numpy array of dtype {a.dtype} and shape {a.shape}" if isinstance(a, np.ndarray) else _shown(a)
-                    return f"owners[{r}][{k}] is {got}, not a 1-D numpy array of integer node indices"
+                    return f"owners[{r}][{k}] is {got}, not a 1-D numpy array of integer node indices (of a dtype that casts to int64 safely: not uint64)"
         return None
 
     if wrong := kind():

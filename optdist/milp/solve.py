@@ -48,7 +48,7 @@ def choose_formulation(inst: Instance, formulation: str | None = "auto") -> str:
     'tight'; on every network, DAGs with grouped convolutions or adds of whole maps included
     (tight indexes those layers per map: :func:`optdist.milp.data.map_identity_layers`, MODEL.md section 9).
     """
-    formulation = formulation or "auto"
+    formulation = "auto" if formulation is None else formulation  # "" is no formulation (it was read as auto)
     if formulation not in SOLVE_FORMULATIONS:
         raise ValueError(unknown_formulation(formulation, SOLVE_FORMULATIONS))
     if formulation == "auto":

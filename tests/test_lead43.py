@@ -1,0 +1,28 @@
+"""Lead's fixes of session 43: defects verify43 / vbreak43 noticed and left."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import optdist
+from optdist.assignment import Assignment
+
+TINY = "instances/tiny/lenet-1x4-tau0.8.json"
+
+
+def test_empty_formulation_is_refused_not_auto():
+    """formulation="" was read as "auto" (``formulation or "auto"``); None still means auto."""
+    inst = optdist.load_instance(TINY)
+    with pytest.raises(ValueError, match=r'unknown formulation "" \(fix: choose from "auto"'):
+        optdist.solve(inst, formulation="")
+    assert optdist.solve(inst, formulation=None).termination.value == "optimal"
+
+
+def test_uint64_owners_say_why():
+    """uint64 owners are integer arrays refused for their dtype: the message says which dtypes fit."""
+    inst = optdist.load_instance(TINY)
+    asg = optdist.solve(inst, method="greedy").assignment
+    owners = [None if o is None else [a.astype(np.uint64) for a in o] for o in asg.owners]
+    with pytest.raises(TypeError, match="casts to int64 safely: not uint64"):
+        optdist.evaluate(inst, Assignment(owners))
