@@ -26,3 +26,16 @@ def test_uint64_owners_say_why():
     owners = [None if o is None else [a.astype(np.uint64) for a in o] for o in asg.owners]
     with pytest.raises(TypeError, match="casts to int64 safely: not uint64"):
         optdist.evaluate(inst, Assignment(owners))
+
+
+def test_diagnose_json_folder_with_one_instance(tmp_path, monkeypatch):
+    """``diagnose --json d/`` with one instance writes ``d/NAME.diagnosis.json`` (it wrote a file named d:
+    the slash was dropped); ``--json one.json`` still writes that file."""
+    from optdist.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    inst = str(optdist.paths.INSTANCES_DIR / "tiny" / "lenet-1x4-tau0.8.json")
+    assert main(["diagnose", inst, "--no-solve", "-q", "--json", "d/"]) == 0
+    assert (tmp_path / "d" / "lenet-1x4-tau0.8.diagnosis.json").is_file() and (tmp_path / "d").is_dir()
+    assert main(["diagnose", inst, "--no-solve", "-q", "--json", "one.json"]) == 0
+    assert (tmp_path / "one.json").is_file()

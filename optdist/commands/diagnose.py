@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -49,9 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", default="highs",
                    help="MILP solver of the relaxations: adapter (highs, cbc, glpk, scip, ...) or profile in solvers/ "
                         "(default highs)")
-    p.add_argument("--json", type=Path, action=path_flag("diagnosis.json", "give a file for one instance, e.g. --json "
+    p.add_argument("--json", action=path_flag("diagnosis.json", "give a file for one instance, e.g. --json "
                    "diagnosis.json, or a folder for several, e.g. --json diagnoses"), metavar="OUT",
-                   help="write the diagnosis (one file: JSON; several: a folder)")
+                   help="write the diagnosis (one file: JSON; several, or a name ending in /: a folder of "
+                        "NAME.diagnosis.json files)")
     p.set_defaults(func=cmd_diagnose)
 
 
@@ -62,10 +64,16 @@ def exit_status(d: Diagnosis) -> int:
     return EXIT_FEASIBLE if shown_feasible else EXIT_NO_FEASIBLE
 
 
+def _json_folder(args: argparse.Namespace) -> bool:
+    """Whether ``--json`` names a folder: several instances, or a name ending in a slash (``--json d/``
+    with one instance wrote a file named d: ``Path`` drops the slash, so the flag keeps its text)."""
+    return len(args.files) > 1 or args.json.endswith(("/", os.sep))
+
+
 def _json_path(args: argparse.Namespace, inst) -> Path:
     """Where ``--json`` writes ``inst``'s diagnosis: the file given for one instance, else
-    ``FOLDER/<name>.diagnosis.json``."""
-    return args.json if len(args.files) == 1 else args.json / f"{inst.name}.diagnosis.json"
+    ``FOLDER/<name>.diagnosis.json`` (:func:`_json_folder`)."""
+    return Path(args.json) / f"{inst.name}.diagnosis.json" if _json_folder(args) else Path(args.json)
 
 
 def _refuse_shared_names(files: list[Path], insts: list, folder: Path) -> None:
@@ -93,12 +101,12 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if not fams:  # "" or ",": no relaxation would run, and the report would not say why
         raise ValueError(f"--families {text_of(args.families)} names no family (fix: choose from {quoted(RELAXABLE)}, e.g. "
                          "--families privacy,memory, or leave --families out for all but placement)")
-    if args.json and len(args.files) == 1:
-        check_output_file(args.json, "--json", "diagnosis.json")
+    if args.json and not _json_folder(args):
+        check_output_file(Path(args.json), "--json", "diagnosis.json")
     insts = [load_instance(f) for f in args.files]  # every file read before the first diagnosis: a bad one is refused first
-    if args.json and len(args.files) > 1:
-        _refuse_shared_names(args.files, insts, args.json)
-        make_output_folder(args.json, "--json")  # a file there is refused now, not after the first diagnosis
+    if args.json and _json_folder(args):
+        _refuse_shared_names(args.files, insts, Path(args.json))
+        make_output_folder(Path(args.json), "--json")  # a file there is refused now, not after the first diagnosis
     for inst in insts if args.json else []:  # an instance or profile given by mistake is kept
         check_overwritable(_json_path(args, inst), (FORMAT,), "--json")
     worst = 0
