@@ -116,13 +116,18 @@ with the source's rows.
 
 Not re-scored at the end: the caller (:func:`optdist.solve.solve`, ``optdist bench``) finalizes
 once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` records
-``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value, the pricing time,
-whether every pricing solve closed, the smoothing ``alpha`` used, the round's best
+``round, elapsed_s, incumbent, bound, gap, columns`` (and the LP value, its solve's seconds
+``lp_s``, the pricing time, whether every pricing solve closed, the smoothing ``alpha`` used, the round's best
 Lagrangian bound ``lagrangian``, and under ``pricing`` one entry per pricing solve: class,
 seconds, closed, value, proven bound, the value of its start column, and its solver); ``extra["incumbents"]``
-when each incumbent was found and by what, ``extra["seconds"]`` the seconds spent outside
-pricing (integer master, spreading, per-device integer master, improvement,
-branch-and-price) and ``extra["handover_s"]`` when the rounds handed over to the integer master.
+when each incumbent was found and by what, ``extra["seconds"]`` where the run's seconds went, each
+second in one step only, so that they sum to the run's ``wall_time`` (``pricing models``: the
+classes, rows, pricing models and floors; ``seed placements``; ``pricing``: every pricing solve of
+round 0 and the rounds; ``floor ascent``; ``LP master``; ``integer master``; ``spreading``;
+``integer master on devices``; ``improvement``; ``LP-mean columns``: their solves and the
+per-device integer master after them; ``branch-and-price``, its pricing included; ``polish``;
+``other``: the evaluator, the columns' arithmetic, the rest) and ``extra["handover_s"]`` when the
+rounds handed over to the integer master.
 """
 
 from __future__ import annotations
@@ -424,6 +429,7 @@ def column_generation(
                                      solver_options=pricing_solver_options,
                                      deadline=None if time_limit is None else deadline, bound_log=capped)
     floors = class_floors(inst, [m[0] for m in P.members])  # None for a class whose network is a DAG
+    built_s = time.perf_counter() - t0  # the master's classes and rows, the pricing models and floors
     finite = [m.stage_bound for m in models.values() if math.isfinite(m.stage_bound)]
     cost_unit = max(finite) if finite else 1.0
     master = Master(P.rows, sizes, cost_unit, threads=threads, seed=seed)
@@ -451,7 +457,8 @@ def column_generation(
         return not admission and best_lb > cost_cap * (1 + 1e-9)
 
     found: list[dict] = []  # each new incumbent: when, its objective, what found it
-    spent: dict[str, float] = defaultdict(float)  # seconds per step outside pricing (extra["seconds"])
+    # seconds per step, each second in one step only (extra["seconds"]; "other" at the end: the rest)
+    spent: dict[str, float] = defaultdict(float, {"pricing models": built_s})
 
     def consider(asg: Assignment | None, how: str) -> bool:
         """Keep ``asg`` if the evaluator finds it feasible and better; True if it was kept."""
@@ -557,7 +564,7 @@ def column_generation(
         priced = np.flatnonzero(pi_lp > 0)
         if left < ROUND_MIN_S or not len(priced):
             return
-        started = time.perf_counter()
+        started, improving = time.perf_counter(), spent["improvement"]
         until = started + (MEAN_SHARE * left if math.isfinite(left) else 60.0)
         x = master.lp_values
         n_cols = len(master.columns)
@@ -594,11 +601,14 @@ def column_generation(
                 if entry["found"]:
                     repair(incumbent.owners, f"LP-mean columns ({how}), improved", 0.05)
         mean_log.append(entry)
-        spent["LP-mean columns"] += time.perf_counter() - started
+        spent["LP-mean columns"] += time.perf_counter() - started - (spent["improvement"] - improving)
 
     left = deadline - time.perf_counter()
-    seed_deadline = time.perf_counter() + (SEED_SHARE * left if math.isfinite(left) else 60.0)
-    for asg in _seed_assignments(inst, start, seed_deadline):
+    started = time.perf_counter()
+    seed_deadline = started + (SEED_SHARE * left if math.isfinite(left) else 60.0)
+    seeds = _seed_assignments(inst, start, seed_deadline)
+    spent["seed placements"] += time.perf_counter() - started
+    for asg in seeds:
         for r, own in enumerate(asg.owners):
             if own is not None:
                 c = cls_of[r]
@@ -654,6 +664,7 @@ def column_generation(
         pr = pm.solve(zero, time_limit=budget, mip_gap=pricing_gap, threads=threads, seed=seed, tee=tee,
                       start=None if warm is None else _rename(warm.owners, P.source[cs[0]], rep_src),
                       start_value=None if warm is None else warm.cost)
+        spent["pricing"] += pr.seconds
         for c in cs:
             best0[c] = min(pr.bound, penalty)
             if pr.owners is not None:
@@ -677,13 +688,14 @@ def column_generation(
     center = np.zeros(len(P.rows))  # stability centre: the prices of the best Lagrangian bound so far
     floor_log: list[dict] = []
     if not infeasible and all(f is not None for f in floors):  # cheap dual steps on the pricing floors
-        left = deadline - time.perf_counter()
+        left, started = deadline - time.perf_counter(), time.perf_counter()
         val, pi_f, floor_log = dual_ascent(
             floors, sizes, P.rhs, P.node_prices, P.usage,
             deadline=time.perf_counter() + (min(FLOOR_SHARE * left, FLOOR_MAX_S) if math.isfinite(left) else FLOOR_MAX_S),
             target=inc_obj if math.isfinite(inc_obj) else latency_cap, alone=best0, penalty=penalty,
             device_rows=[(row.resource, row.nodes[0] < inst.n_devices) for row in P.rows],
             coarse=class_floors(inst, [m[0] for m in P.members], typed=False))  # the search on the faster floors
+        spent["floor ascent"] += time.perf_counter() - started
         best_lb = certified(best_lb, val)
         offer(bound=best_lb)
         if val > center_value:
@@ -806,7 +818,10 @@ def column_generation(
         if _solves_end(deadline, lag()) - time.perf_counter() < ROUND_MIN_S:
             termination = Termination.TIME_LIMIT  # no round could price anything now: no empty rounds
             break
+        started = time.perf_counter()
         z, pi_lp, mu = master.solve_lp()
+        lp_s = time.perf_counter() - started
+        spent["LP master"] += lp_s
         # Wentges smoothing: price at a point between the centre and the LP duals; while the LP
         # still needs its artificial columns (phase 1) the duals price only fit, not the optimum
         phase1 = master.artificial_in_use()
@@ -833,6 +848,7 @@ def column_generation(
             pricing_s += secs
             pricing_log += log_lp
             all_proven = all_proven and closed_at_lp
+        spent["pricing"] += pricing_s
         if again:
             pass  # no smoothed pass this round: alpha and the cap stay
         elif not smoothed_closed and smoothing > 0:  # pricing stopped short: price nearer the centre (easier)
@@ -880,7 +896,7 @@ def column_generation(
                        "incumbent": inc_obj if math.isfinite(inc_obj) else None,
                        "bound": best_lb if math.isfinite(best_lb) else None,
                        "gap": gap(inc_obj if math.isfinite(inc_obj) else None, best_lb if math.isfinite(best_lb) else None),
-                       "columns": master.n_placements, "lp": z, "added": added,
+                       "columns": master.n_placements, "lp": z, "lp_s": lp_s, "added": added,
                        "pricing_s": pricing_s, "pricing_closed": all_proven, "smoothing": a,
                        "lagrangian": lval, "pricing": pricing_log})
         g = rounds[-1]["gap"]
@@ -981,11 +997,13 @@ def column_generation(
         infeasible, termination = True, Termination.INFEASIBLE  # (a node stuck in phase 1) proves none
     if not infeasible:  # never a bound above the incumbent (one found after the bound was raised)
         best_lb = certified(best_lb)
+    wall = time.perf_counter() - t0
+    spent["other"] = max(wall - sum(spent.values()), 0.0)  # the evaluator, columns, bookkeeping
     res = SolveResult(
         instance=inst.name, method="milp", termination=termination,
         objective=inc_obj if incumbent is not None else None,
         bound=math.inf if infeasible else None if not math.isfinite(best_lb) else best_lb,  # a proof: +inf
-        wall_time=time.perf_counter() - t0, solver=solver, formulation="dantzig-wolfe",
+        wall_time=wall, solver=solver, formulation="dantzig-wolfe",
         assignment=incumbent, nodes=branch_log["nodes"] if branch_log else None,  # branch-and-price's nodes
         options={"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed,
                  "pricing_solver": pricing_solver},

@@ -1,0 +1,50 @@
+"""Where column generation's seconds go (issue 11, branch cifar43): ``extra["seconds"]`` accounts
+for the whole run, each second in one step only, and the run it describes stays exact (its bound
+under the compact model's proven optimum, that optimum under its incumbent, which the evaluator
+re-scores feasible)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import optdist
+from optdist.milp.decomposition.colgen import column_generation
+
+TINY_COUPLED = ["instances/tiny/lenet-2x4-tight.json", "instances/tiny/micro-2x3-tight.json"]
+STEPS = {"pricing models", "seed placements", "pricing", "floor ascent", "LP master", "other"}
+REL = 1e-7  # bounds vs objectives: the solvers' feasibility tolerance on stage times
+
+
+@pytest.fixture(autouse=True)
+def _highs_scheduler():
+    """HiGHS fixes its thread count at the first solve of a process (as in tests/test_colgen.py)."""
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
+    yield
+
+
+@pytest.mark.parametrize("path", TINY_COUPLED)
+def test_seconds_sum_to_the_wall_time_and_the_run_stays_exact(path):
+    """The steps of ``extra["seconds"]`` (pricing, LP master, seeds, floor ascent, model building
+    and the rest) are all there, none negative, and sum to the run's wall time; the rounds' pricing
+    and LP seconds are within their steps'. The compact model's proven optimum lies between the
+    run's bound and its incumbent (re-scored feasible by the evaluator)."""
+    inst = optdist.load_instance(path)
+    res = column_generation(inst, solver="highs", time_limit=20, mip_gap=1e-4, threads=1, seed=0)
+    secs = res.extra["seconds"]
+    assert STEPS <= set(secs), sorted(STEPS - set(secs))
+    assert all(v >= 0 for v in secs.values()), secs
+    assert sum(secs.values()) == pytest.approx(res.wall_time, rel=1e-9)
+    rounds = res.extra["rounds"][1:]  # round 0 has no LP
+    assert rounds and all(r["lp_s"] >= 0 for r in rounds)
+    assert sum(r["lp_s"] for r in rounds) <= secs["LP master"] * (1 + 1e-9)
+    assert sum(r["pricing_s"] for r in rounds) <= secs["pricing"] * (1 + 1e-9)
+    ref = optdist.solve(inst, method="milp", formulation="tight", time_limit=20, threads=1)
+    assert ref.termination.value == "optimal"
+    ev = optdist.evaluate(inst, res.assignment)
+    assert ev.feasible and ev.objective == pytest.approx(res.objective, rel=1e-12)
+    assert res.bound <= ref.objective * (1 + REL) and not math.isnan(res.bound)
+    assert ref.objective <= res.objective * (1 + REL)
