@@ -1,7 +1,7 @@
 """Where column generation's seconds go (issue 11, branch cifar43): ``extra["seconds"]`` accounts
-for the whole run, each second in one step only, and the run it describes stays exact (its bound
-under the compact model's proven optimum, that optimum under its incumbent, which the evaluator
-re-scores feasible)."""
+for the whole run, each second in one step only, ``extra["improvements"]`` for each improvement,
+and the run they describe stays exact (its bound under the compact model's proven optimum, that
+optimum under its incumbent, which the evaluator re-scores feasible)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def _highs_scheduler():
 def test_seconds_sum_to_the_wall_time_and_the_run_stays_exact(path):
     """The steps of ``extra["seconds"]`` (pricing, LP master, seeds, floor ascent, model building
     and the rest) are all there, none negative, and sum to the run's wall time; the rounds' pricing
-    and LP seconds are within their steps'. The compact model's proven optimum lies between the
+    and LP seconds are within their steps', the improvements' (``extra["improvements"]``) are the
+    improvement step's, and an improvement that found a better placement is an incumbent. The compact model's proven optimum lies between the
     run's bound and its incumbent (re-scored feasible by the evaluator)."""
     inst = optdist.load_instance(path)
     res = column_generation(inst, solver="highs", time_limit=20, mip_gap=1e-4, threads=1, seed=0)
@@ -42,6 +43,10 @@ def test_seconds_sum_to_the_wall_time_and_the_run_stays_exact(path):
     assert rounds and all(r["lp_s"] >= 0 for r in rounds)
     assert sum(r["lp_s"] for r in rounds) <= secs["LP master"] * (1 + 1e-9)
     assert sum(r["pricing_s"] for r in rounds) <= secs["pricing"] * (1 + 1e-9)
+    imp = res.extra["improvements"]  # each improvement: its seconds are the step's, its finds incumbents
+    assert imp and sum(e["seconds"] for e in imp) == pytest.approx(secs["improvement"], rel=1e-9)
+    found_by = {f["found_by"] for f in res.extra["incumbents"]}
+    assert all(e["at"] in found_by for e in imp if e["found"]), (imp, found_by)
     ref = optdist.solve(inst, method="milp", formulation="tight", time_limit=20, threads=1)
     assert ref.termination.value == "optimal"
     ev = optdist.evaluate(inst, res.assignment)

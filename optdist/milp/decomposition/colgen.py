@@ -120,7 +120,9 @@ once. Entry point: :func:`column_generation`. Per round, ``extra["rounds"]`` rec
 ``lp_s``, the pricing time, whether every pricing solve closed, the smoothing ``alpha`` used, the round's best
 Lagrangian bound ``lagrangian``, and under ``pricing`` one entry per pricing solve: class,
 seconds, closed, value, proven bound, the value of its start column, and its solver); ``extra["incumbents"]``
-when each incumbent was found and by what, ``extra["seconds"]`` where the run's seconds went, each
+when each incumbent was found and by what, ``extra["improvements"]`` each improvement request by
+request (``at``: the placement it started from, ``elapsed_s``, ``seconds``, ``found``: whether it
+found a better incumbent), ``extra["seconds"]`` where the run's seconds went, each
 second in one step only, so that they sum to the run's ``wall_time`` (``pricing models``: the
 classes, rows, pricing models and floors; ``seed placements``; ``pricing``: every pricing solve of
 round 0 and the rounds; ``floor ascent``; ``LP master``; ``integer master``; ``spreading``;
@@ -495,18 +497,23 @@ def column_generation(
 
     least = [-math.inf] * inst.n_requests  # proven bound per request alone: after round 0
 
+    improvements: list[dict] = []  # each improvement: when, what it started from, seconds, found (extra["improvements"])
+
     def repair(owners: list, how: str, share: float) -> None:
-        """:func:`repair.fill_and_improve` from ``owners`` for ``share`` of the time left."""
+        """:func:`repair.fill_and_improve` from ``owners`` for ``share`` of the time left; each one
+        is in ``improvements`` (what it started from, when, seconds, whether it found a better one)."""
         if not repair_heuristic or admission:
             return
         left = deadline - time.perf_counter()
         budget = share * left if math.isfinite(left) else 60.0
         started = time.perf_counter()
-        consider(fill_and_improve(inst, owners, deadline=time.perf_counter() + budget, solver=solver,
-                                  threads=threads, seed=seed, solver_options=solver_options,
-                                  per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known,
-                                  least=least, least_tol=pricing_gap), how)
-        spent["improvement"] += time.perf_counter() - started
+        found_one = consider(fill_and_improve(inst, owners, deadline=time.perf_counter() + budget, solver=solver,
+                                              threads=threads, seed=seed, solver_options=solver_options,
+                                              per_solve=max(budget / 4, 0.5), on_column=add_column, candidates=known,
+                                              least=least, least_tol=pricing_gap), how)
+        secs = time.perf_counter() - started
+        spent["improvement"] += secs
+        improvements.append({"at": how, "elapsed_s": round(started - t0, 3), "seconds": secs, "found": found_one})
 
     # when solves stop starting (_solves_end): the larger stop lag of the run's and the pricing solvers
     lagging = [adapter_for(solver, solver_options)]
@@ -1009,8 +1016,8 @@ def column_generation(
                  "pricing_solver": pricing_solver},
         extra={"rounds": rounds, "classes": len(sizes), "pricing_groups_max": len(set(P.kinds)),
                "rows": len(P.rows), "columns": master.n_placements, "branching": branch_log,
-               "incumbents": found, "seconds": dict(spent), "handover_s": handover, "floor_ascent": floor_log,
-               "mean_columns": mean_log, **({"bound_capped": capped} if capped else {}),
+               "incumbents": found, "improvements": improvements, "seconds": dict(spent), "handover_s": handover,
+               "floor_ascent": floor_log, "mean_columns": mean_log, **({"bound_capped": capped} if capped else {}),
                **({"pricing_stopped": stopped} if stopped else {}),
                **({"polish_skipped": polish_skipped} if polish_skipped else {}),
                **({"pricing_moved": pricing_moved} if pricing_moved else {}),
