@@ -6,12 +6,12 @@ Usage (from the repository root)::
         --time-limit 60 --out r.json
 
 Runs :func:`optdist.milp.decomposition.colgen.column_generation` as ``optdist bench
-benchmarks/specs/coupled.toml`` runs it (HiGHS, threads 1, ``mip_gap`` 0.005, the spec's target)
-and prints: the result (incumbent, certified bound, gap, wall; the placement re-scored by the
-evaluator), ``extra["seconds"]`` (each second of the run in one step), each incumbent (when, what
-found it), each improvement (when, seconds, found or not) and each round (when it ended, bound, LP
-value, pricing and LP seconds, its pricing solves: seconds, closed, solver). ``--out`` also writes
-them as JSON. Bad input (a missing or broken instance file, a time out of range) is checked before
+benchmarks/specs/coupled.toml`` runs it (HiGHS, threads 1, ``mip_gap`` 0.005, the spec's target;
+``--no-mean-columns``: without the LP-mean columns) and prints: the result (incumbent, certified
+bound, gap, wall; the placement re-scored by the evaluator), ``extra["seconds"]`` (each second of
+the run in one step), each incumbent (when, what found it), each improvement (when, seconds, found
+or not) and each round (when it ended, bound, LP value, pricing and LP seconds, its pricing solves:
+seconds, closed, solver). ``--out`` also writes them as JSON. Bad input (a missing or broken instance file, a time out of range) is checked before
 the run: a message naming the file, the field and the fix, and exit status 2.
 """
 
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("instance")
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--out", help="write the record as JSON to this file")
+    ap.add_argument("--no-mean-columns", action="store_true",
+                    help="without the LP-mean columns (column_generation's mean_heuristic=False)")
     args = ap.parse_args(argv)
     try:  # every input checked before the run, which takes --time-limit seconds
         check_options({"time_limit": args.time_limit}, "--time-limit")
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, DocumentError, ValueError) as e:  # InstanceError: a DocumentError
         print(f"{ap.prog}: error: {e}", file=sys.stderr)
         return 2
-    res = column_generation(inst, solver="highs", time_limit=args.time_limit, threads=1, mip_gap=MIP_GAP)
+    res = column_generation(inst, solver="highs", time_limit=args.time_limit, threads=1, mip_gap=MIP_GAP,
+                            mean_heuristic=not args.no_mean_columns)
     ev = optdist.evaluate(inst, res.assignment) if res.assignment is not None else None
     x = res.extra
     rec = {"instance": inst.name, "termination": str(res.termination), "objective": res.objective,
