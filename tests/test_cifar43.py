@@ -53,3 +53,24 @@ def test_seconds_sum_to_the_wall_time_and_the_run_stays_exact(path):
     assert ev.feasible and ev.objective == pytest.approx(res.objective, rel=1e-12)
     assert res.bound <= ref.objective * (1 + REL) and not math.isnan(res.bound)
     assert ref.objective <= res.objective * (1 + REL)
+
+
+def test_seconds_probe_refuses_bad_input_and_records_a_run(capsys, tmp_path):
+    """benchmarks/scale/seconds_probe.py: a missing instance or a time out of range is refused before
+    any run (exit 2, the file or flag named, the fix, no traceback); a run on a tiny set writes its
+    record, whose seconds sum to its wall time and whose placement the evaluator re-scored."""
+    import json
+
+    from .conftest import ROOT, load_script, refused
+
+    probe = load_script("benchmarks/scale/seconds_probe.py")
+    err = refused(probe.main, capsys, str(tmp_path / "none.json"))
+    assert "none.json" in err and "not found" in err
+    err = refused(probe.main, capsys, str(ROOT / TINY_COUPLED[0]), "--time-limit", "-1")
+    assert "--time-limit" in err and "fix:" in err
+    out = tmp_path / "r.json"
+    assert probe.main([str(ROOT / TINY_COUPLED[0]), "--time-limit", "20", "--out", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert rec["evaluator"]["feasible"] and rec["evaluator"]["objective"] == pytest.approx(rec["objective"], rel=1e-12)
+    assert sum(rec["seconds"].values()) == pytest.approx(rec["wall_s"], rel=1e-9)
+    assert "seconds:" in capsys.readouterr().out
