@@ -39,3 +39,11 @@ def test_diagnose_json_folder_with_one_instance(tmp_path, monkeypatch):
     assert (tmp_path / "d" / "lenet-1x4-tau0.8.diagnosis.json").is_file() and (tmp_path / "d").is_dir()
     assert main(["diagnose", inst, "--no-solve", "-q", "--json", "one.json"]) == 0
     assert (tmp_path / "one.json").is_file()
+
+
+def test_pricing_solver_options_type_error_gives_the_fix():
+    """pricing_solver_options of another type: quoted as JSON, with a "(fix: ...)" (was a Python dict example
+    before the type and no fix; vbreak43 noticed)."""
+    inst = optdist.load_instance(TINY)
+    with pytest.raises(ValueError, match=r'not str "limits/gap=1e-5" \(fix: e\.g\. pricing_solver_options=\{"limits/gap": '):
+        optdist.solve(inst, pricing_solver="highs", pricing_solver_options="limits/gap=1e-5")

@@ -112,8 +112,8 @@ def check_pricing_solver(name: str, options: Mapping[str, Any] | None = None) ->
     if options is None:
         return {}
     if not isinstance(options, Mapping):
-        raise ValueError(f"pricing_solver_options must be a mapping of option name to value, e.g. "
-                         f"{{'limits/gap': 1e-5}}, not {type(options).__name__} {json_text(options)}")
+        raise ValueError(f"pricing_solver_options must be a mapping of option name to value, not {type(options).__name__} "
+                         f"{json_text(options)} (fix: e.g. pricing_solver_options={{\"limits/gap\": 1e-05}})")
     return adapter.check_raw_options(options, "pricing_solver_options")
 
 
