@@ -148,7 +148,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "section (minimise is MPS's default): GLPK reads either, `glpsol --lp model.lp` or "
                               "`glpsol --freemps model.mps`. The header names the instance (percent-encoded: "
                               "\"weird ids\" is weird%20ids), which import-solution reads back. A model whose "
-                              f"build is estimated at {PROGRESS_AFTER_S:g} s or more says its size and time on stderr "
+                              f"build may take {PROGRESS_AFTER_S:g} s or more (on a busy machine) says its size and time on stderr "
                               "before it is built, then each step built and when it is written (-q: not); "
                               "--formulation per-map of a 250-request instance has billions of variables")
     p.add_argument("instance", type=Path)

@@ -47,6 +47,10 @@ def unknown_formulation(formulation: object, choices: Sequence[str]) -> str:
 #: (2 cores; 0.1-0.25 M variables/s for the variables alone): a build estimated slower than the
 #: time left is refused up front (:class:`BuildTimeout`)
 BUILD_RATE = 200_000
+#: the slow end of it, on a busy machine (verify43, load 2.7: a compact build estimated at 1.5 s at
+#: :data:`BUILD_RATE` took 15.1 s; left43: per-map 1.6 M variables in 31 s at load 1.4-2): where a
+#: build may be long, ``progress`` says so (:func:`build`), from the estimate at this rate
+SLOW_BUILD_RATE = 20_000
 
 #: Constraint families in build order; each can be left out with ``build(relax=...)``.
 FAMILIES: dict[str, Callable[[BuiltModel], None]] = {
@@ -224,7 +228,8 @@ def build(
     :class:`BuildInterrupted` (:func:`~optdist.solvers.base.stop_at_once`); otherwise the block
     records it and the build runs to its end. ``progress`` (``optdist export``): a build estimated
     to take :data:`~optdist.milp.run.PROGRESS_AFTER_S` or more says, before it starts, its size and
-    time (:meth:`~optdist.milp.data.ModelData.size_estimate` at :data:`BUILD_RATE`, and a formulation
+    time (:meth:`~optdist.milp.data.ModelData.size_estimate` at :data:`SLOW_BUILD_RATE` and
+    :data:`BUILD_RATE`, and a formulation
     half its size or less), then each step built with the seconds so far, as INFO notes of the
     ``optdist.progress`` logger (a solve's progress lines; ``-q`` hides them): a per-map export
     of a 250-request instance built for minutes without a word.
@@ -259,10 +264,11 @@ def build(
             from optdist.milp.run import PROGRESS_AFTER_S, progress as progress_log
 
             size = data.size_estimate(formulation)
-            if size / BUILD_RATE >= PROGRESS_AFTER_S:
+            if size / SLOW_BUILD_RATE >= PROGRESS_AFTER_S:  # at the fast rate alone, a 15-s build said nothing
                 said = time.perf_counter()
-                progress_log.info("building the %s model of %s: ~%s variables, ~%s or more at ~%s variables/s%s",
-                                  formulation, inst.name, f"{size:,}", _duration(size / BUILD_RATE), f"{BUILD_RATE:,}",
+                progress_log.info("building the %s model of %s: ~%s variables, ~%s to %s (at ~%s to %s variables/s)%s",
+                                  formulation, inst.name, f"{size:,}", _duration(size / BUILD_RATE),
+                                  _duration(size / SLOW_BUILD_RATE), f"{BUILD_RATE:,}", f"{SLOW_BUILD_RATE:,}",
                                   _smaller(data, formulation, size))
         if deadline is not None:
             size = data.size_estimate(formulation)
