@@ -61,3 +61,20 @@ def test_export_notes_a_build_that_is_long_only_at_a_busy_machines_rate(tmp_path
     monkeypatch.setattr(run, "PROGRESS_AFTER_S", size / model.SLOW_BUILD_RATE)  # > size / BUILD_RATE
     assert main(["export", str(micro), "--formulation", "per-map", "--out", str(tmp_path / "m.lp")]) == 0
     assert "building the per-map model of micro-1x3-tau0.6" in capsys.readouterr().err
+
+
+def test_a_profiles_seed_is_not_said_for_a_method_that_does_not_run(tmp_path, capsys):
+    """``optdist bench SPEC --method greedy`` runs no GLPK solve: the note on the GLPK profile's seed is
+    left out (verify43: it was said from the whole grid)."""
+    from optdist.cli import main
+
+    micro = optdist.paths.INSTANCES_DIR / "tiny" / "micro-1x3-tau0.6.json"
+    profile = tmp_path / "glpk-seed.toml"
+    profile.write_text('name = "glpk-seed"\nsolver = "glpk"\ndescription = "GLPK, seeded"\n\n[options]\nseed = 4\n')
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "s"\nout = "{tmp_path / "out"}"\ninstances = ["{micro}"]\nmethods = ["milp", "greedy"]\n'
+                    f'solvers = ["{profile}"]\n')
+    assert main(["bench", str(spec), "--dry-run", "--method", "milp"]) == 0
+    assert "takes no seed" in capsys.readouterr().err
+    assert main(["bench", str(spec), "--dry-run", "--method", "greedy"]) == 0
+    assert "takes no seed" not in capsys.readouterr().err

@@ -192,7 +192,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              f"{args.spec}{f' ({hint})' if hint else ''} (fix: give one of those methods, or add it "
                              "to the spec's methods)")
     _unused_axes(spec, args.spec)
-    _unused_solver_options(grid, args.spec)
+    _unused_solver_options([r for r in grid if not args.method or r.method in args.method], args.spec)  # what runs
     whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
     if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
