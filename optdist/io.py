@@ -150,6 +150,10 @@ def check_output_folder(path: str | Path, flag: str = "--out") -> Path:
 
 
 def _not_a_folder(path: Path, flag: str) -> ValueError:
+    """The error of a folder ``path`` that is a file, a link to nothing or under a file."""
+    if path.is_symlink() and not path.exists():  # a dangling link: "exists and is not a folder" did not say so
+        return ValueError(f"{flag} {path}: is a symbolic link to {os.readlink(path)}, which does not exist (fix: create "
+                          f"that folder, remove the link, or give another {flag})")
     return ValueError(f"{flag} {path}: exists and is not a folder, or a folder above it is a file (fix: move that "
                       f"file away, or give another {flag})")
 

@@ -78,3 +78,15 @@ def test_a_profiles_seed_is_not_said_for_a_method_that_does_not_run(tmp_path, ca
     assert "takes no seed" in capsys.readouterr().err
     assert main(["bench", str(spec), "--dry-run", "--method", "greedy"]) == 0
     assert "takes no seed" not in capsys.readouterr().err
+
+
+def test_a_dangling_link_given_as_a_folder_is_named_so(tmp_path):
+    """``pareto --out dangling/`` said "exists and is not a folder, or a folder above it is a file (fix: move
+    that file away ...)": no file is there; it is a link to nothing (verify43)."""
+    from optdist.io import check_output_folder, make_output_folder
+
+    link = tmp_path / "dangling"
+    link.symlink_to(tmp_path / "nowhere")
+    for check in (check_output_folder, make_output_folder):
+        with pytest.raises(ValueError, match=r"is a symbolic link to .*nowhere, which does not exist \(fix: create that folder"):
+            check(link, "--out")
