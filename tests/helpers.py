@@ -1,6 +1,6 @@
 """Helpers shared by several test files (one copy each; tests/conftest.py holds the older ones):
 noise images for a calibration, a tiny CNN module of the user's own, an exported model solved by
-HiGHS, reading a running optdist's output until a line appears, a copy of the competing-lenet
+HiGHS or by SCIP, reading a running optdist's output until a line appears, a copy of the competing-lenet
 records with one record's summary edited, a fresh user's instance of competing requests, and a
 LeNet instance that reads a privacy table of the test's own."""
 
@@ -129,3 +129,19 @@ def exported_and_solved(tmp_path: Path, instance: Path, *export_args: str) -> tu
     h.run()
     h.writeSolution(str(sol), 0)
     return lp, sol
+
+
+def scip_solved(tmp_path: Path, instance: Path) -> tuple[Path, Path]:
+    """``optdist export INSTANCE --out tmp_path/m.lp``, solved by SCIP (pyscipopt; the test is skipped
+    without it), its best solution written to ``tmp_path/m.sol`` (SCIP's format): the two paths."""
+    scip = pytest.importorskip("pyscipopt")
+    from optdist.cli import main
+
+    model, sol = tmp_path / "m.lp", tmp_path / "m.sol"
+    assert main(["export", str(instance), "--out", str(model)]) == 0
+    m = scip.Model()
+    m.hideOutput()
+    m.readProblem(str(model))
+    m.optimize()
+    m.writeBestSol(str(sol))
+    return model, sol

@@ -54,6 +54,7 @@ import pytest
 
 from optdist.cli import main
 from tests.conftest import LENET_1X4, ROOT, requires_solver
+from tests.helpers import scip_solved
 
 from .test_fix39 import MICRO, _free_port
 
@@ -189,15 +190,8 @@ def test_an_lp_relaxation_report_of_glpsol_is_refused_as_such(tmp_path, capsys):
 def test_a_scip_sol_file_is_read(tmp_path, capsys, instance, said):
     """``--format sol`` is documented for SCIP's .sol, but its first line, "objective value: 99.06", was
     refused ('line 1: value "value:" is not a finite number'), and its "no solution available" too."""
-    scip = pytest.importorskip("pyscipopt")
     inst = ROOT / "instances" / instance
-    model, sol = tmp_path / "m.lp", tmp_path / "m.sol"
-    assert main(["export", str(inst), "--out", str(model)]) == 0
-    m = scip.Model()
-    m.hideOutput()
-    m.readProblem(str(model))
-    m.optimize()
-    m.writeBestSol(str(sol))
+    model, sol = scip_solved(tmp_path, inst)
     capsys.readouterr()
     rc = main(["import-solution", str(inst), "--model-file", str(model), "--solution", str(sol), "--format", "sol"])
     err = capsys.readouterr().err

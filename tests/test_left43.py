@@ -28,6 +28,7 @@ import pytest
 
 from optdist.cli import main
 from tests.conftest import ROOT
+from tests.helpers import scip_solved
 
 from .test_fix39 import MICRO
 from .test_fix40 import micro_spec
@@ -125,14 +126,7 @@ def test_a_scheduler_that_does_not_answer_draws_no_bar(tmp_path, capsys, monkeyp
 
 def test_a_scip_sol_file_with_a_byte_order_mark_is_read(tmp_path, capsys):
     """Before: 'line 1: value "status:" is not a finite number' (the mark hid "solution status:")."""
-    scip = pytest.importorskip("pyscipopt")
-    model, sol = tmp_path / "m.lp", tmp_path / "m.sol"
-    assert main(["export", str(MICRO), "--out", str(model)]) == 0
-    m = scip.Model()
-    m.hideOutput()
-    m.readProblem(str(model))
-    m.optimize()
-    m.writeBestSol(str(sol))
+    model, sol = scip_solved(tmp_path, MICRO)
     sol.write_bytes(b"\xef\xbb\xbf" + sol.read_bytes())
     capsys.readouterr()
     rc = main(["import-solution", str(MICRO), "--model-file", str(model), "--solution", str(sol), "--format", "sol"])
