@@ -237,7 +237,14 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
     if name is not None and not (isinstance(name, str) and name.strip()):  # 5 was "inconsistent ... please report the module"
         raise TraceError(f"name {value_text(name)} is no network name (fix: a non-empty string, e.g. name=\"mynet\", or "
                          f"leave it out for the class name, {text_of(type(module).__name__.lower())})")
-    cnn = name or type(module).__name__.lower()
+    return _traced(module, shape, name or type(module).__name__.lower(), flag)[1]
+
+
+def _traced(module: nn.Module, shape: tuple[int, ...], cnn: str, flag: str) -> tuple[fx.GraphModule, Profile]:
+    """:func:`profile_module`'s trace of ``module`` on inputs of ``shape`` (checked: positive sizes), named
+    ``cnn``: the graph (``torch.fx.symbolic_trace``: one call of ``module.forward``) and the profile made
+    from it, so :func:`measure_module` times the graph it checked against its profile without tracing
+    again. Raises :class:`TraceError` as :func:`profile_module` says."""
     if not any(module.children()) and type(module).__module__.startswith("torch.nn"):
         kind = type(module).__name__  # traced from the inside: its F.conv2d(x, self.weight) reads parameters
         raise TraceError(f"{cnn}: the network is a single torch.nn.{kind}, a layer rather than a network of layers: "
@@ -269,7 +276,7 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
             parse_profile(profile.to_json(), cnn)  # the file format's own checks, on what was traced
         except ProfileFileError as e:
             raise TraceError(f"{cnn}: the traced profile is inconsistent ({e}); please report the module") from None
-        return profile
+        return gm, profile
     finally:
         module.train(was_training)
 
@@ -337,7 +344,7 @@ def measure_module(module: nn.Module, profile: Profile, repeats: int = 20, warmu
             and is_whole(warmup, integral=True) and warmup >= 0):
         raise ValueError(f"repeats must be a whole number in [1, {MAX_REPEATS:,}] and warmup one >= 0, not "
                          f"{value_text(repeats)} and {value_text(warmup)} (fix: e.g. repeats=20, warmup=3)")
-    traced = profile_module(module, profile.input_shape, profile.cnn)
+    gm, traced = _traced(module, tuple(profile.input_shape), profile.cnn, "input_shape")
     if (k := next((k for k, (a, b) in enumerate(zip(traced.layers, profile.layers)) if a != b),
                   None if traced.n_layers == profile.n_layers else min(traced.n_layers, profile.n_layers))) is not None:
         # a module of other sizes under the same layer names was timed and its times recorded for this profile
@@ -350,7 +357,6 @@ def measure_module(module: nn.Module, profile: Profile, repeats: int = 20, warmu
     was_training = module.training
     module.eval()
     try:
-        gm = fx.symbolic_trace(module)
         layer_of = {node: of_label[label] for node, label in _labels(gm).items() if label in of_label}
         if set(layer_of.values()) != set(range(profile.n_layers)):
             raise TraceError(f"{profile.cnn}: the module does not trace to the profile's layers; profile it again")
