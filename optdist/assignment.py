@@ -198,20 +198,22 @@ class Assignment:
         return cls(owners, dict(meta))
 
     @classmethod
-    def load(cls, inst: Instance, path: str | Path) -> Assignment:
-        """Read an assignment file (at most :data:`MAX_BYTES`); raises :class:`AssignmentError` or
+    def load(cls, inst: Instance, path: str | bytes | os.PathLike) -> Assignment:
+        """Read an assignment file (at most :data:`MAX_BYTES`); ``path`` is any path ``open`` takes (a
+        ``str``, ``bytes`` or ``os.PathLike``). Raises :class:`AssignmentError` or
         FileNotFoundError, and a TypeError naming the call to make where ``inst`` is no
         :class:`Instance` or ``path`` no path (the arguments swapped, as :meth:`SolveResult.load
         <optdist.result.SolveResult.load>` takes them: pathlib's "expected str, bytes or
-        os.PathLike object, not Instance" before)."""
-        if not isinstance(inst, Instance) or not isinstance(path, (str, os.PathLike)):
+        os.PathLike object, not Instance" before; a ``bytes`` path was called swapped too)."""
+        if not isinstance(inst, Instance) or not isinstance(path, (str, bytes, os.PathLike)):
             from optdist.result import _named
 
             raise TypeError(f"Assignment.load(inst, path) takes the Instance first, then the path of an assignment "
                             f"file; got {_named(inst)} and {_named(path)} (fix: Assignment.load(inst, "
                             "\"assignment.json\"), with inst = optdist.load_instance(\"instances/...json\"))")
-        doc = restore_non_finite(read_json(path, MAX_BYTES, AssignmentError, "assignment"), str(path))
-        return cls.from_json(inst, doc, str(path))
+        path = os.fsdecode(path)  # the file's name in every message, not b'...'
+        doc = restore_non_finite(read_json(path, MAX_BYTES, AssignmentError, "assignment"), path)
+        return cls.from_json(inst, doc, path)
 
 
 #: the keys of an ``optdist-assignment/1`` document (:meth:`Assignment.to_json`)

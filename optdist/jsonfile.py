@@ -139,8 +139,10 @@ def _other_kind(doc: Any, what: str, path: Path) -> Problem | None:
     return Problem("format", f"this file is {kind} ({said}), not {_a(what)}", fix)
 
 
-def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = DocumentError, what: str = "JSON") -> Any:
-    """The decoded JSON of ``path``, a regular file of at most ``max_bytes`` bytes.
+def read_json(path: str | bytes | os.PathLike, max_bytes: int, error: type[DocumentError] = DocumentError,
+              what: str = "JSON") -> Any:
+    """The decoded JSON of ``path`` (any path ``open`` takes: a bytes path was pathlib's TypeError), a
+    regular file of at most ``max_bytes`` bytes.
 
     Raises :class:`FileNotFoundError` for a missing file and ``error`` (a :class:`DocumentError`
     subclass) for everything else that keeps the file from being read; ``what`` names the
@@ -148,7 +150,7 @@ def read_json(path: str | Path, max_bytes: int, error: type[DocumentError] = Doc
     document declares another optdist format (e.g. ``optdist-profile/2`` read as a privacy
     table) raises ``error`` with that one problem.
     """
-    path = Path(path)
+    path = Path(os.fsdecode(path))
     if not path.exists():
         raise FileNotFoundError(f"{path}: {what} file not found")
 

@@ -210,7 +210,7 @@ class SolveResult:
                              "res.save(inst, path), e.g. inst = optdist.load_instance(its file); nothing was written)")
 
     @classmethod
-    def load(cls, path: str | Path, inst: Instance) -> SolveResult:
+    def load(cls, path: str | bytes | os.PathLike, inst: Instance) -> SolveResult:
         """The result :meth:`save` wrote to ``path`` (``optdist solve --out``), for ``inst``, the
         instance it was solved on: :func:`load_result`'s document (an infinite bound read back
         as ``inf``) as a :class:`SolveResult`. ``termination`` a :class:`Termination`;
@@ -233,6 +233,7 @@ class SolveResult:
             raise TypeError(f"SolveResult.load(path, inst) takes the path first, then the Instance it was solved on; "
                             f"got {_named(path)} and {_named(inst)} (fix: SolveResult.load(\"result.json\", inst), "
                             "with inst = optdist.load_instance(\"instances/...json\"))")
+        path = os.fsdecode(path)  # a bytes path named as text in every message
         doc = load_result(path)
 
         def bad(field: str, what: str, fix: str) -> ValueError:

@@ -1,12 +1,45 @@
 """left44: small defects the last sessions left, each with a test that fails on the old code.
 
+2. ``Assignment.load(inst, b"a.json")`` (a bytes path, which ``open`` takes) was told "takes the Instance
+   first, then the path" as if the arguments were swapped; ``SolveResult.load(b"r.json", inst)`` was
+   pathlib's TypeError. Both read the file (any reader through ``optdist.jsonfile.read_json`` does); a real
+   swap keeps its message.
 5. ``optdist.tracing.measure_module`` traced the module twice (``profile_module`` to check it against the
    profile, then ``torch.fx.symbolic_trace`` again to time it): it times the graph it checked.
 """
 
 from __future__ import annotations
 
+import re
+
 import pytest
+
+from tests.conftest import LENET_1X4
+
+# --- 2. a bytes path -----------------------------------------------------------------------------------------------
+
+
+def test_a_bytes_path_is_read_as_open_reads_it(tmp_path):
+    import optdist
+    from optdist.assignment import Assignment
+    from optdist.result import SolveResult
+
+    inst = optdist.load_instance(LENET_1X4)
+    res = optdist.solve(inst, method="greedy")
+    res.assignment.save(inst, tmp_path / "a.json")
+    res.save(inst, tmp_path / "r.json")
+
+    class BytesPath:  # an os.PathLike whose path is bytes, as open takes it
+        def __fspath__(self):
+            return bytes(tmp_path / "a.json")
+
+    for path in (bytes(tmp_path / "a.json"), BytesPath()):
+        assert Assignment.load(inst, path).to_json(inst) == res.assignment.to_json(inst)
+    assert SolveResult.load(bytes(tmp_path / "r.json"), inst).objective == res.objective
+    with pytest.raises(FileNotFoundError, match=f"^{re.escape(str(tmp_path / 'b.json'))}: assignment file not found$"):
+        Assignment.load(inst, bytes(tmp_path / "b.json"))  # named as text, not b'...'
+    with pytest.raises(TypeError, match="takes the Instance first, then the path of an assignment file; got bytes"):
+        Assignment.load(bytes(tmp_path / "a.json"), inst)  # swapped
 
 # --- 5. measure_module traces once -------------------------------------------------------------------------------
 
