@@ -4,6 +4,8 @@
    first, then the path" as if the arguments were swapped; ``SolveResult.load(b"r.json", inst)`` was
    pathlib's TypeError. Both read the file (any reader through ``optdist.jsonfile.read_json`` does); a real
    swap keeps its message.
+4. ``optdist bench`` said a GLPK profile's unused seed (once, where the sweep starts: left43) again on
+   every resume, also when every GLPK run was recorded: only runs still to do count now.
 5. ``optdist.tracing.measure_module`` traced the module twice (``profile_module`` to check it against the
    profile, then ``torch.fx.symbolic_trace`` again to time it): it times the graph it checked.
 """
@@ -14,7 +16,11 @@ import re
 
 import pytest
 
-from tests.conftest import LENET_1X4
+from optdist.cli import main
+from tests.conftest import LENET_1X4, ROOT, requires_solver
+
+from .test_fix39 import MICRO
+from .test_fix40 import micro_spec
 
 # --- 2. a bytes path -----------------------------------------------------------------------------------------------
 
@@ -40,6 +46,25 @@ def test_a_bytes_path_is_read_as_open_reads_it(tmp_path):
         Assignment.load(inst, bytes(tmp_path / "b.json"))  # named as text, not b'...'
     with pytest.raises(TypeError, match="takes the Instance first, then the path of an assignment file; got bytes"):
         Assignment.load(bytes(tmp_path / "a.json"), inst)  # swapped
+
+# --- 4. a GLPK profile's seed, not said again for recorded runs ---------------------------------------------------
+
+
+@requires_solver("glpk")
+def test_a_resumed_sweep_says_a_glpk_seed_only_for_runs_to_do(tmp_path, capsys):
+    profile = tmp_path / "glpk-seed.toml"
+    profile.write_text('name = "glpk-seed"\nsolver = "glpk"\ndescription = "GLPK, seeded"\n\n[options]\nseed = 4\n')
+    spec = micro_spec(tmp_path, [str(profile)])
+    note = f"optdist: {spec}: solver profile {profile}: solver glpk takes no seed (seed 4 given"
+    counts = []
+    for args in (["--no-progress"], ["--no-progress"], ["--dry-run"]):
+        assert main(["bench", str(spec), *args]) == 0
+        counts.append(capsys.readouterr().err.count(note))
+    spec.write_text(spec.read_text().replace(f'"{MICRO}"', f'"{MICRO}", "{ROOT / "instances/tiny/micro-2x2-tau0.6.json"}"'))
+    assert main(["bench", str(spec), "--dry-run"]) == 0  # a run on a new instance is to do: said once
+    counts.append(capsys.readouterr().err.count(note))
+    assert counts == [1, 0, 0, 1]
+
 
 # --- 5. measure_module traces once -------------------------------------------------------------------------------
 

@@ -192,7 +192,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              f"{args.spec}{f' ({hint})' if hint else ''} (fix: give one of those methods, or add it "
                              "to the spec's methods)")
     _unused_axes(spec, args.spec)
-    _unused_solver_options([r for r in grid if not args.method or r.method in args.method], args.spec)  # what runs
     whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
     if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
@@ -204,6 +203,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
               f"--dest DIR`, `optdist bench-figures {out} --dest DIR`)", file=sys.stderr)
         spec = dataclasses.replace(spec, tables_dir=None, figures_dir=None)
         whole = dataclasses.replace(whole, tables_dir=None, figures_dir=None)
+
+    def to_do(run) -> bool:  # a damaged record is redone (the sweep says so where it sets it aside)
+        try:
+            return not finished(out, run, args.retry_errors, spec.guard_s(run))
+        except DamagedRecord:
+            return True
+
+    _unused_solver_options(spec.runs(), args.spec, to_do)  # what runs (--method's), not what is recorded
     if args.solu is not None:  # read by the tables after the sweep: a typo is named now, not hours later
         from optdist.bench.solu import read_solu
 
@@ -282,7 +289,7 @@ def _unused_axes(spec, spec_file: Path) -> None:
                         name)
 
 
-def _unused_solver_options(runs, spec_file: Path) -> None:
+def _unused_solver_options(runs, spec_file: Path, to_do) -> None:
     """Note once, for each solver of ``runs`` without a parallel search (no
     :attr:`~optdist.solvers.base.Feature.THREADS`: GLPK, SCIP), that its runs asking for more than
     one thread run on one (:func:`~optdist.solvers.base.one_thread`), and for each solver that takes
@@ -291,7 +298,8 @@ def _unused_solver_options(runs, spec_file: Path) -> None:
     each run's own note goes to its log, and a comparison of solvers at ``threads = 4`` or over ``seeds`` would not say so where the sweep is started.
     A solver profile's ``threads`` or ``seed`` (its ``[options]``, taken where the run gives none:
     :meth:`~optdist.solvers.base.Solver.settings`) is said so too, naming the profile (before, only
-    each run's log said it)."""
+    each run's log said it). Only runs still to do count (``to_do(run)``: a resumed sweep whose
+    runs on such a solver are all recorded says nothing; before, the note came again on each resume)."""
     from optdist.solvers import Feature, get_solver
     from optdist.solvers.base import no_seed, one_thread
 
@@ -314,7 +322,7 @@ def _unused_solver_options(runs, spec_file: Path) -> None:
         for feature, key, text in ((Feature.THREADS, "threads", one_thread), (Feature.SEED, "seed", no_seed)):
             value = adapter.defaults.get(key) if given[key] is None else given[key]  # the profile's, if any
             used = isinstance(value, int) and (value > 1 or feature is Feature.SEED)
-            if used and not adapter.has(feature) and (adapter.name, feature) not in said:
+            if used and not adapter.has(feature) and (adapter.name, feature) not in said and to_do(run):
                 said.add((adapter.name, feature))
                 where = spec_file if given[key] is not None else f"{spec_file}: solver profile {name}"
                 log.info("%s: %s", where, text(adapter.name, value))
