@@ -1,4 +1,5 @@
-"""The close match of a name the user mistyped, for the "did you mean X?" of an error message.
+"""The close match of a name the user mistyped, for the "did you mean X?" of an error message, and
+the characters a network name may hold (:func:`network_name_problem`).
 
 No imports beyond the standard library: the CLI's parser, :mod:`optdist.options` and the document
 readers all use it, and none of them may load Pyomo or pydantic for it.
@@ -7,6 +8,7 @@ readers all use it, and none of them may load Pyomo or pydantic for it.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 #: how alike (:class:`difflib.SequenceMatcher` ratio) a name must be to the word to be offered;
@@ -41,3 +43,23 @@ def closest(word: object, names: Iterable[object], *, ignore_case: bool = False,
         if m.real_quick_ratio() >= cutoff and m.quick_ratio() >= cutoff and (ratio := m.ratio()) >= cutoff:
             ranked.append((ratio, name.startswith(key), name))
     return spelled[max(ranked)[2]] if ranked else None
+
+
+
+#: the characters a network name may hold (:func:`unsafe_network_name`), as an error says them
+NETWORK_NAME_CHARS = "letters, digits, _, - and . (a letter, digit or _ first)"
+_NETWORK_NAME = re.compile(r"[^\W][\w.-]*")  # \w: Unicode letters and digits, and _
+
+
+def unsafe_network_name(name: str) -> str | None:
+    """None where ``name`` is a safe network name, else a safe example made from it for the fix
+    (``my/net`` -> ``my-net``; ``mynet`` where nothing is left). A network's name becomes file names
+    (``runs/attacks/<name>``, ``<name>-<table>.json``) and a key of the CLI's ``NAME=VALUE,...`` pairs
+    (``--requests``, ``--privacy``, ``--networks``), so it holds :data:`NETWORK_NAME_CHARS` only:
+    what an instance's name may not hold (``/``, ``\\``, ``.`` or ``..``: ``optdist.instance._file_name``;
+    control or invisible characters: ``optdist.instance._visible``), the ``,`` and ``=`` that split
+    those pairs and white space are all outside it."""
+    if _NETWORK_NAME.fullmatch(name):
+        return None
+    example = "-".join(re.findall(r"[\w.]+", name)).strip(".-")
+    return example if _NETWORK_NAME.fullmatch(example) else "mynet"

@@ -80,6 +80,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
 from optdist.jsonfile import text_of, value_text
+from optdist.names import NETWORK_NAME_CHARS, unsafe_network_name
 from optdist.options import is_whole
 from optdist.profiles import BYTES_PER_VALUE, MAX_REPEATS, Layer, MeasuredTimes, Profile, ProfileFileError, parse_profile
 
@@ -211,7 +212,8 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
     """The profile (a chain or a DAG, MODEL.md section 9) of ``module`` on inputs of ``input_shape`` ``(C, H, W)``.
 
     ``name`` is the profile's CNN name (default: the module's class name, lower case; one that is
-    no non-empty string is a :class:`TraceError`). Shapes
+    no non-empty string, or holds other characters than :data:`optdist.names.NETWORK_NAME_CHARS`, e.g.
+    ``my/net`` or ``my net``, is a :class:`TraceError` naming the characters allowed). Shapes
     come from one forward pass of a zero batch of one through the traced graph (eval mode).
     Raises :class:`TraceError` for an operation with no rule (naming the node and the
     operation), a graph section 9 does not cover (a second reader of the network input, a dead
@@ -237,6 +239,11 @@ def profile_module(module: nn.Module, input_shape: Sequence[int], name: str | No
     if name is not None and not (isinstance(name, str) and name.strip()):  # 5 was "inconsistent ... please report the module"
         raise TraceError(f"name {value_text(name)} is no network name (fix: a non-empty string, e.g. name=\"mynet\", or "
                          f"leave it out for the class name, {text_of(type(module).__name__.lower())})")
+    if name is not None and (example := unsafe_network_name(name)) is not None:  # "a/b" became runs/attacks/a/b
+        given, fix = ("--name", f"--name {example}") if flag.startswith("--") else ("name", f"name={text_of(example)}")
+        raise TraceError(f"{given} {text_of(name)} is no safe network name: a network's name becomes file names and a "
+                         f"key of NAME=VALUE pairs (--requests, --privacy, --networks), so it holds only "
+                         f"{NETWORK_NAME_CHARS} (fix: {fix})")
     return _traced(module, shape, name or type(module).__name__.lower(), flag)[1]
 
 

@@ -4,6 +4,10 @@
    first, then the path" as if the arguments were swapped; ``SolveResult.load(b"r.json", inst)`` was
    pathlib's TypeError. Both read the file (any reader through ``optdist.jsonfile.read_json`` does); a real
    swap keeps its message.
+3. ``optdist.profile_module(net, shape, "my/net")`` (and ``optdist profile --module ... --name "my net"``)
+   made a profile named so, a name that later becomes file names (``runs/attacks/my/net``) and the key of
+   ``--requests``/``--privacy`` pairs: a network name holds only letters, digits, _, - and . (a letter, digit
+   or _ first; ``optdist.names.unsafe_network_name``), the error names them, the name and a safe one.
 4. ``optdist bench`` said a GLPK profile's unused seed (once, where the sweep starts: left43) again on
    every resume, also when every GLPK run was recorded: only runs still to do count now.
 5. ``optdist.tracing.measure_module`` traced the module twice (``profile_module`` to check it against the
@@ -46,6 +50,35 @@ def test_a_bytes_path_is_read_as_open_reads_it(tmp_path):
         Assignment.load(inst, bytes(tmp_path / "b.json"))  # named as text, not b'...'
     with pytest.raises(TypeError, match="takes the Instance first, then the path of an assignment file; got bytes"):
         Assignment.load(bytes(tmp_path / "a.json"), inst)  # swapped
+
+# --- 3. a network name that is no safe name -------------------------------------------------------------------------
+
+RULE = ("is no safe network name: a network's name becomes file names and a key of NAME=VALUE pairs (--requests, "
+        "--privacy, --networks), so it holds only letters, digits, _, - and . (a letter, digit or _ first) (fix: ")
+
+
+@pytest.mark.parametrize("name, example", [("my/net", "my-net"), ("my net", "my-net"), ("..", "mynet"),
+                                           ("a,b=c", "a-b-c"), ("res\u200bnet", "res-net"), (".net", "net")])
+def test_profile_module_refuses_a_name_that_is_no_safe_name(name, example):
+    torch = pytest.importorskip("torch")
+    from optdist.jsonfile import text_of
+    from optdist.tracing import TraceError, profile_module
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU())
+    with pytest.raises(TraceError) as e:
+        profile_module(net, (1, 6, 6), name)
+    assert str(e.value) == f'name {text_of(name)} {RULE}name="{example}")'
+    assert profile_module(net, (1, 6, 6), "Réseau_2.v-1").cnn == "Réseau_2.v-1"  # letters of any script
+
+
+def test_profile_module_flag_name_that_is_no_safe_name(tmp_path, capsys):
+    pytest.importorskip("torch")
+    out = tmp_path / "p.json"
+    assert main(["profile", "--module", f"{ROOT / 'examples/byon/mynets.py'}:lenet_32_64", "--input", "1,28,28",
+                 "--name", "my/net", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f'optdist profile: error: --name "my/net" {RULE}--name my-net)\n'
+    assert not out.exists()
+
 
 # --- 4. a GLPK profile's seed, not said again for recorded runs ---------------------------------------------------
 

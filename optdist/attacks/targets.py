@@ -211,9 +211,8 @@ def load_user_network(
         record["weights_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     else:
         record["weights"] = f"none: the builder's initial weights (torch.manual_seed({seed}))"
-    name = given.cnn if given is not None else module.rsplit(":", 1)[1].lower()
-    try:
-        traced = profile_module(net, input_shape, name, flag="--input")
+    try:  # by the builder's name: a profile file's "cnn" is checked where calibrate names its files
+        traced = profile_module(net, input_shape, module.rsplit(":", 1)[1].lower(), flag="--input")
     except TraceError as e:
         if given is None:
             raise
