@@ -11,10 +11,36 @@ from optdist.devices import device_catalog
 from optdist.instance import FORMAT, _did_you_mean, parse
 from optdist.io import atomic_write_json
 from optdist.jsonfile import quoted, text_of, value_text
+from optdist.names import closest
+from optdist.privacy import bundled_tables
 from optdist.profiles import available_cnns, zoo_choices
 
 MAX_REQUESTS = 1_000_000  # per CNN
 MAX_NODES = 100_000  # devices per type, and sources
+
+
+def _check_privacy_keys(privacy: Mapping, named: list[str], cnns: list[str], networks: Mapping[str, str]) -> None:
+    """ValueError where ``privacy`` (CNN -> table) has a key that is no CNN ``requests`` names (``named``,
+    a count of 0 too), or lacks one with requests (``cnns``), naming the key, the CNNs and the fix. The
+    instance took a missing CNN's table as None, no privacy limit: a misspelt key (``LeNet``) left the
+    network it meant unprotected without a word (MODEL.md section 6: every request's CNN is read through
+    its own table)."""
+    def table(c: str) -> str:  # a table of c for the example: a bundled one, else a file
+        known = [] if c in networks else bundled_tables(c)
+        return "paper" if "paper" in known else known[0] if known else f"{c}-privacy.json"
+
+    example = "{" + ", ".join(f"{text_of(c)}: {text_of(table(c))}" for c in cnns) + "}"
+    for key in privacy:
+        if key not in named:
+            hint = f"did you mean {text_of(close)}? " if (close := closest(key, named, ignore_case=True)) else ""
+            raise ValueError(f"generate: privacy has a table for {text_of(key)}, which is no CNN of requests (those are "
+                             f"{quoted(named)}) (fix: {hint}key each table by a CNN of requests, e.g. privacy={example}, "
+                             "or give one table for every CNN, e.g. privacy=\"paper\")")
+    for c in cnns:
+        if c not in privacy:
+            raise ValueError(f"generate: privacy has no table for {text_of(c)}, a CNN of requests (its requests would "
+                             f"run with no privacy limit) (fix: add it, e.g. privacy={example}; None for no privacy "
+                             "limit)")
 
 
 def _check_count(what: str, key: str, n: object, top: int, low: int = 0) -> None:
@@ -48,7 +74,9 @@ def generate(
     Counts are whole numbers up to :data:`MAX_REQUESTS` / :data:`MAX_NODES`, at least one request
     (``ValueError`` else, as for a ``seed`` that is no whole number >= 0); ``requests`` or
     ``devices`` that is no mapping is a ``TypeError``.
-    ``privacy`` is one table for every CNN (``None``: no privacy limit) or CNN -> table.
+    ``privacy`` is one table for every CNN (``None``: no privacy limit) or CNN -> table, one for each
+    CNN of ``requests`` (a ``ValueError`` names a key that is none of them, or a CNN without one: before,
+    ``{"LeNet": "paper"}`` for lenet's requests made an instance with no privacy limit for lenet).
     ``networks`` (name -> profile file) and ``devices_catalog`` (a catalog file adding device
     types) are written into the instance as given: paths relative to ``base``, the folder the
     instance will be written to (default: the current folder).
@@ -80,8 +108,10 @@ def generate(
             raise ValueError(f"--requests: unknown CNN {text_of(c)} (fix: {_did_you_mean(c, [*available_cnns(), *networks])}"
                              f"use one of the zoo's CNNs: {zoo_choices()}{own}, or name your network's profile "
                              f"file with --networks {c}=FILE.json)")
-    rng = np.random.default_rng(seed)
     cnns = [c for c, n in requests.items() if n > 0]
+    if isinstance(privacy, Mapping):
+        _check_privacy_keys(privacy, list(requests), cnns, networks)
+    rng = np.random.default_rng(seed)
     total = sum(requests[c] for c in cnns)
     n_src = max(sources, len(cnns)) if total >= len(cnns) else len(cnns)
     n_src = min(n_src, total) if total else n_src

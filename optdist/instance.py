@@ -53,7 +53,7 @@ from optdist.jsonfile import (MiB, DocumentError, Problem, Schema, escaped, is_j
 from optdist.jsonfile import schema_problems as jsonfile_schema_problems
 from optdist.names import MANY_NAMES_CUTOFF, closest
 from optdist.options import is_whole
-from optdist.privacy import PrivacyLimits, PrivacyTableError, privacy_limits, resolve_table
+from optdist.privacy import PrivacyLimits, PrivacyTableError, bundled_tables, privacy_limits, resolve_table
 from optdist.profiles import Profile, ProfileFileError, available_cnns, load_profile, load_profile_file, zoo_choices
 from optdist.transfers import segment_seconds
 
@@ -943,6 +943,21 @@ def _table_problems(problems: list[Problem], cnn: str, path: Path | None):
         problems.append(Problem(f"privacy.{cnn}", str(e), "name a bundled table (models/privacy/<cnn>-<name>.json) or a valid table file"))
 
 
+def _unknown_privacy_key(cnn: str, used: list[str], cnns: set[str], own: dict[str, Profile]) -> Problem:
+    """The problem of ``privacy.<cnn>`` keyed by a CNN the instance does not have (neither a zoo CNN
+    nor one of its ``networks``): a misspelt key (``LeNet`` for ``lenet``) whose CNN the requests
+    use (``used``) is offered first, in any case; the fix names the requests' CNNs, with an example.
+    Before, the fix listed the zoo alone and offered no name that differed in case."""
+    close = closest(cnn, used, ignore_case=True, cutoff=MANY_NAMES_CUTOFF)
+    hint = f"did you mean {_q(close)}? " if close else _did_you_mean(cnn, cnns)
+    eg = close or (used[0] if used else "lenet")
+    known = [] if eg in own else bundled_tables(eg)
+    table = "paper" if "paper" in known else known[0] if known else "TABLE.json"
+    return Problem(f"privacy.{cnn}", f"unknown CNN {_q(cnn)}: the instance's requests use {_choices(used) or 'no CNN'}",
+                   f"{hint}key each table by the CNN it is for, e.g. \"privacy\": {{{_q(eg)}: {_q(table)}}} (the "
+                   f"zoo's CNNs: {zoo_choices()}{'; your networks: ' + _choices(own) if own else ''}), or remove the entry")
+
+
 def _file_name(problems: list[Problem], name: str) -> None:
     """A problem where the instance's ``name`` cannot be part of a file name (a ``/`` or ``\\``,
     or ``.``/``..``): the files made from an instance take it (``pareto-<name>.csv``,
@@ -1062,8 +1077,7 @@ def resolve(spec: InstanceSpec, path: Path | None = None) -> Instance:
                                 "remove the entry (distribution alone protects it through its privacy table)"))
     for cnn in sorted(set(spec.privacy) - set(used)):
         if cnn not in cnns and cnn not in spec.networks:  # a network whose file failed is reported once, above
-            problems.append(Problem(f"privacy.{cnn}", f"unknown CNN {_q(cnn)}",
-                                    f"{_did_you_mean(cnn, cnns)}use one of {_choices(cnns) or zoo_choices()}, or remove the entry"))
+            problems.append(_unknown_privacy_key(cnn, used, cnns, own))
 
     if problems:
         raise InstanceError(where, problems)

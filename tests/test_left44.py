@@ -1,5 +1,13 @@
 """left44: small defects the last sessions left, each with a test that fails on the old code.
 
+1. Privacy tables keyed by a CNN the instance does not have. ``optdist.generate.generate(...,
+   privacy={"LeNet": "paper"})`` for lenet's requests made an instance with no privacy limit for lenet (a
+   CNN missing from the dict was taken as None): a key that is no CNN of the requests, or a CNN without a
+   key, is a ValueError naming it, the requests' CNNs and the fix. An instance file's ``privacy.LeNet``
+   was already refused, but its fix listed the zoo alone, with no "did you mean" for a name that differs in
+   case: it names the requests' CNNs and offers "lenet". ``optdist validate`` of a table whose "cnn" is
+   "LeNet" says the zoo CNN it may mean. (A zoo CNN's table that no request uses is still read and kept:
+   no network is left without its table by it, and MODEL.md section 6 keys tables by CNN only.)
 2. ``Assignment.load(inst, b"a.json")`` (a bytes path, which ``open`` takes) was told "takes the Instance
    first, then the path" as if the arguments were swapped; ``SolveResult.load(b"r.json", inst)`` was
    pathlib's TypeError. Both read the file (any reader through ``optdist.jsonfile.read_json`` does); a real
@@ -25,6 +33,47 @@ from tests.conftest import LENET_1X4, ROOT, requires_solver
 
 from .test_fix39 import MICRO
 from .test_fix40 import micro_spec
+
+# --- 1. privacy keyed by a CNN the instance does not have -------------------------------------------------------
+
+
+def test_generate_refuses_privacy_keyed_by_a_cnn_requests_do_not_have():
+    from optdist.generate import generate
+
+    with pytest.raises(ValueError) as e:
+        generate("t", {"lenet": 3}, {"rpi3": 3}, 0.6, privacy={"LeNet": "paper"})
+    assert str(e.value) == ('generate: privacy has a table for "LeNet", which is no CNN of requests (those are "lenet") '
+                            '(fix: did you mean "lenet"? key each table by a CNN of requests, e.g. privacy={"lenet": '
+                            '"paper"}, or give one table for every CNN, e.g. privacy="paper")')
+    with pytest.raises(ValueError) as e:
+        generate("t", {"lenet": 3, "micro": 1}, {"rpi3": 3}, 0.6, privacy={"lenet": "paper"})
+    assert str(e.value) == ('generate: privacy has no table for "micro", a CNN of requests (its requests would run with '
+                            'no privacy limit) (fix: add it, e.g. privacy={"lenet": "paper", "micro": "synthetic"}; None '
+                            "for no privacy limit)")
+    doc = generate("t", {"lenet": 3, "micro": 0}, {"rpi3": 3}, 0.6, privacy={"lenet": None, "micro": "synthetic"})
+    assert doc["privacy"] == {"lenet": None}  # None: no limit, said; a CNN of no request may keep its key
+
+
+def test_an_instance_privacy_key_in_another_case_names_the_requests_cnns(tmp_path, capsys):
+    import json
+
+    from optdist.instance import InstanceError, load_instance
+
+    doc = json.loads(LENET_1X4.read_text())
+    doc["privacy"] = {"lenet": "paper", "LeNet": "calibrated"}
+    path = tmp_path / "i.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InstanceError) as e:
+        load_instance(path)
+    assert str(e.value) == (
+        f"{path}: 1 problem(s) in the instance:\n  - privacy.LeNet: unknown CNN \"LeNet\": the instance's requests use "
+        '"lenet" (fix: did you mean "lenet"? key each table by the CNN it is for, e.g. "privacy": {"lenet": "paper"} '
+        '(the zoo\'s CNNs: "cifar", "lenet", "micro", "vgg16", "vgg19"), or remove the entry)')
+    table = json.loads((ROOT / "models/privacy/lenet-paper.json").read_text())
+    (tmp_path / "t.json").write_text(json.dumps({**table, "cnn": "LeNet"}))
+    assert main(["validate", str(tmp_path / "t.json")]) == 0
+    assert '(fix: set "cnn": "lenet" if the table is the zoo CNN\'s; else give that profile file too' in capsys.readouterr().out
+
 
 # --- 2. a bytes path -----------------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from optdist.instance import FORMAT as INSTANCE_FORMAT
 from optdist.io import (atomic_write_json, check_not_an_input, check_output_file, check_overwritable, document_format, naming,
                         restore_non_finite)
 from optdist.jsonfile import is_json_name, quoted, text_of
+from optdist.names import MANY_NAMES_CUTOFF, closest
 from optdist.options import number_problem
 from optdist.profiles import FORMATS as PROFILE_FORMATS, MAX_REPEATS
 
@@ -336,8 +337,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 print(f"{f}: ok (privacy table {table.cnn}-{table.name}, {len(table.rows)} rows)")
                 if table.cnn not in given and table.cnn not in available_cnns():
                     others = f" (the profiles given are of {quoted(sorted(given))})" if given else ""
+                    zoo = closest(table.cnn, available_cnns(), ignore_case=True, cutoff=MANY_NAMES_CUTOFF)  # "LeNet": lenet refuses it
+                    hint = f"set \"cnn\": {text_of(zoo)} if the table is the zoo CNN's; else " if zoo else ""
                     print(f"  note: its rows are not checked against the layers of {text_of(table.cnn)}: no zoo CNN, "
-                          f"and no profile file whose \"cnn\" is {text_of(table.cnn)} is given here{others} (fix: give "
+                          f"and no profile file whose \"cnn\" is {text_of(table.cnn)} is given here{others} (fix: {hint}give "
                           f"that profile file too, `optdist validate {f} {table.cnn}.profile.json`, or validate the "
                           "instance that names the table)")
             else:
