@@ -5,7 +5,8 @@
    CNN missing from the dict was taken as None): a key that is no CNN of the requests, or a CNN without a
    key, is a ValueError naming it, the requests' CNNs and the fix. An instance file's ``privacy.LeNet``
    was already refused, but its fix listed the zoo alone, with no "did you mean" for a name that differs in
-   case: it names the requests' CNNs and offers "lenet". ``optdist validate`` of a table whose "cnn" is
+   case: it names the requests' CNNs and offers "lenet", as ``optdist generate --privacy LeNet=paper`` does
+   now. ``optdist validate`` of a table whose "cnn" is
    "LeNet" says the zoo CNN it may mean. (A zoo CNN's table that no request uses is still read and kept:
    no network is left without its table by it, and MODEL.md section 6 keys tables by CNN only.)
 2. ``Assignment.load(inst, b"a.json")`` (a bytes path, which ``open`` takes) was told "takes the Instance
@@ -52,6 +53,13 @@ def test_generate_refuses_privacy_keyed_by_a_cnn_requests_do_not_have():
                             "for no privacy limit)")
     doc = generate("t", {"lenet": 3, "micro": 0}, {"rpi3": 3}, 0.6, privacy={"lenet": None, "micro": "synthetic"})
     assert doc["privacy"] == {"lenet": None}  # None: no limit, said; a CNN of no request may keep its key
+
+
+def test_generate_flag_privacy_in_another_case_offers_the_cnn(capsys):
+    assert main(["generate", "--name", "t", "--requests", "lenet=3", "--devices", "rpi3=3", "--tau", "0.6",
+                 "--privacy", "LeNet=paper"]) == 2
+    assert capsys.readouterr().err == ('optdist generate: error: --privacy names "LeNet", which --requests does not (fix: '
+                                       'did you mean "lenet"? give tables for the CNNs of --requests: lenet)\n')
 
 
 def test_an_instance_privacy_key_in_another_case_names_the_requests_cnns(tmp_path, capsys):

@@ -569,8 +569,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         default = privacy.pop("*")
         unknown = sorted(set(privacy) - set(requests))
         if unknown:
-            raise ValueError(f"--privacy names {text_of(unknown[0])}, which --requests does not (fix: give tables for "
-                             f"the CNNs of --requests: {', '.join(requests)})")
+            close = closest(unknown[0], requests, ignore_case=True, cutoff=MANY_NAMES_CUTOFF)  # LeNet=paper for lenet
+            hint = f"did you mean {text_of(close)}? " if close else ""
+            raise ValueError(f"--privacy names {text_of(unknown[0])}, which --requests does not (fix: {hint}give tables "
+                             f"for the CNNs of --requests: {', '.join(requests)})")
         privacy = {c: privacy.get(c, default) for c in requests}
     doc = generate(
         args.name,
