@@ -1,5 +1,5 @@
 """The close match of a name the user mistyped, for the "did you mean X?" of an error message, and
-the characters a network name may hold (:func:`network_name_problem`).
+the characters a network name may hold (:func:`unsafe_network_name`).
 
 No imports beyond the standard library: the CLI's parser, :mod:`optdist.options` and the document
 readers all use it, and none of them may load Pyomo or pydantic for it.
@@ -43,7 +43,6 @@ def closest(word: object, names: Iterable[object], *, ignore_case: bool = False,
         if m.real_quick_ratio() >= cutoff and m.quick_ratio() >= cutoff and (ratio := m.ratio()) >= cutoff:
             ranked.append((ratio, name.startswith(key), name))
     return spelled[max(ranked)[2]] if ranked else None
-
 
 
 #: the characters a network name may hold (:func:`unsafe_network_name`), as an error says them
