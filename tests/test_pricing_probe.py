@@ -171,7 +171,7 @@ def test_integer_only_refuses_the_flags_it_would_ignore(probe, capsys):
 def test_time_prints_the_lagrangian_bound_of_a_one_class_instance(probe, capsys):
     """lenet-10x10-tight-tau0.8 is one request class: each solve also prints L(pi) = -pi . cap +
     10 x its bound (and with its column's value), a lower bound on the instance's optimum, so it is
-    at most the best placement known (instances/paper.solu, =best= 0.00720270874555) and equal to the
+    at most the optimum (instances/paper.solu, =opt= 0.00720270874555) and equal to the
     column's where the solve closed."""
     import re
 
