@@ -58,9 +58,22 @@ def fresh_thread_pool() -> None:
     highspy.Highs.resetGlobalScheduler(True)
 
 
+#: HiGHS options that keep its MIP from starting sub-MIPs: RENS, RINS and the root reduced-cost
+#: heuristic are the only callers of ``HighsPrimalHeuristics::solveSubMip`` (HiGHS 1.15-1.16,
+#: ``highs/mip/HighsPrimalHeuristics.cpp``). A sub-MIP checks no cancellation
+#: (``HighsMipSolverData::checkLimits`` asks the user interrupt only where ``!mipsolver.submip``)
+#: and its presolve checks its clock only when its count of reductions is a multiple of 1024
+#: (``HPresolve::checkLimits``), neither a cancellation: a per-device integer master given 1.5 s
+#: sat 7.7 min in the presolve of a sub-MIP of a sub-MIP on ``mixed-8x6-nexus-rpi3`` (2026-12-06),
+#: past every cancel and a SIGTERM.
+NO_SUB_MIPS = {"mip_heuristic_run_rens": False, "mip_heuristic_run_rins": False,
+               "mip_heuristic_run_root_reduced_cost": False}
+
+
 def run_stoppable(h: Any) -> None:
     """``h.run()`` on a raw ``highspy.Highs`` model (the decomposition's own: the integer masters,
-    the relabelling MIP) that SIGINT/SIGTERM stop as they stop the adapter's solves: none starts
+    the relabelling MIP), without sub-MIPs (:data:`NO_SUB_MIPS`: where HiGHS hears no stop), that
+    SIGINT/SIGTERM stop as they stop the adapter's solves: none starts
     once a stop was requested (:func:`~optdist.solvers.base.stop_requested`; the model then holds
     no solution), and one under way is cancelled (``cancelSolve``, with highspy's
     ``HandleUserInterrupt`` on: without it ``cancelSolve`` does nothing), its incumbent kept; the
@@ -69,9 +82,17 @@ def run_stoppable(h: Any) -> None:
     (:func:`~optdist.solvers.base.watchdog`): HiGHS does not always honour its limit (a per-device
     integer master given 1.9 s ran over 20 min inside a 60-s engine run on ``mixed-8x6-nexus-rpi3``,
     2026-12-05, ERGO-Code/HiGHS#885). Before, the per-device integer master after branch-and-price
-    ran out its ~100 s through a SIGINT."""
+    ran out its ~100 s through a SIGINT. Raises ``RuntimeError`` if this HiGHS refuses an option of
+    :data:`NO_SUB_MIPS` (renamed in another HiGHS version)."""
+    import highspy
+
     if stop_requested():
         return
+    for name, value in NO_SUB_MIPS.items():
+        if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise RuntimeError(f"HiGHS {h.version()} refused option '{name}' = {value}: the decomposition's MIPs run "
+                               "without sub-MIPs (optdist.solvers.highs.NO_SUB_MIPS); fix: install highspy 1.11 or later "
+                               "(pyproject.toml), or name that option as this HiGHS does in NO_SUB_MIPS")
     fresh_thread_pool()
     h.HandleUserInterrupt = True
     limit = _option_value(h, "time_limit")
