@@ -58,21 +58,26 @@ def fresh_thread_pool() -> None:
     highspy.Highs.resetGlobalScheduler(True)
 
 
-#: HiGHS options that keep its MIP from starting sub-MIPs: RENS, RINS and the root reduced-cost
-#: heuristic are the only callers of ``HighsPrimalHeuristics::solveSubMip`` (HiGHS 1.15-1.16,
-#: ``highs/mip/HighsPrimalHeuristics.cpp``). A sub-MIP checks no cancellation
-#: (``HighsMipSolverData::checkLimits`` asks the user interrupt only where ``!mipsolver.submip``)
-#: and its presolve checks its clock only when its count of reductions is a multiple of 1024
-#: (``HPresolve::checkLimits``), neither a cancellation: a per-device integer master given 1.5 s
-#: sat 7.7 min in the presolve of a sub-MIP of a sub-MIP on ``mixed-8x6-nexus-rpi3`` (2026-12-06),
-#: past every cancel and a SIGTERM.
-NO_SUB_MIPS = {"mip_heuristic_run_rens": False, "mip_heuristic_run_rins": False,
-               "mip_heuristic_run_root_reduced_cost": False}
+#: HiGHS options that run its sub-MIPs without presolve (``mip_root_presolve_only``: HiGHS's
+#: ``HighsPrimalHeuristics::solveSubMip`` then sets ``presolve`` off in every sub-MIP that RENS,
+#: RINS and the root reduced-cost heuristic start; the MIP's own presolve still runs). HiGHS 1.16
+#: hears no cancellation in a sub-MIP (``HighsMipSolverData::checkLimits`` asks the user interrupt
+#: only where ``!mipsolver.submip``) and none in presolve, whose clock is read only between rows
+#: and every 1024th reduction (``HPresolve::checkLimits``): the cover loop of
+#: ``HPresolve::strengthenInequalities`` reads none. Twice on 2026-12-06 a per-device integer
+#: master of an in-process ``column_generation`` on ``mixed-8x6-nexus-rpi3`` sat there, in the
+#: presolve of a sub-MIP of a sub-MIP (RENS -> root reduced cost or RINS), through every cancel and
+#: a SIGTERM (one given 1.5 s, for 7.7 min; ``benchmarks/scale/README.md``). A sub-MIP without
+#: presolve still reads its clock (its parent's time left) in its branch and bound. Sub-MIPs kept
+#: on: without them (RENS, RINS, root reduced cost off) the 60-s incumbent on
+#: ``cifar-6x5-nexus-rpi3`` was worse in 4 of 5 runs (``benchmarks/scale/README.md`` "hang44").
+NO_SUB_MIP_PRESOLVE = {"mip_root_presolve_only": True}
 
 
 def run_stoppable(h: Any) -> None:
     """``h.run()`` on a raw ``highspy.Highs`` model (the decomposition's own: the integer masters,
-    the relabelling MIP), without sub-MIPs (:data:`NO_SUB_MIPS`: where HiGHS hears no stop), that
+    the relabelling MIP), its sub-MIPs without presolve (:data:`NO_SUB_MIP_PRESOLVE`: where HiGHS
+    hears no stop), that
     SIGINT/SIGTERM stop as they stop the adapter's solves: none starts
     once a stop was requested (:func:`~optdist.solvers.base.stop_requested`; the model then holds
     no solution), and one under way is cancelled (``cancelSolve``, with highspy's
@@ -83,16 +88,17 @@ def run_stoppable(h: Any) -> None:
     integer master given 1.9 s ran over 20 min inside a 60-s engine run on ``mixed-8x6-nexus-rpi3``,
     2026-12-05, ERGO-Code/HiGHS#885). Before, the per-device integer master after branch-and-price
     ran out its ~100 s through a SIGINT. Raises ``RuntimeError`` if this HiGHS refuses an option of
-    :data:`NO_SUB_MIPS` (renamed in another HiGHS version)."""
+    :data:`NO_SUB_MIP_PRESOLVE` (renamed in another HiGHS version)."""
     import highspy
 
     if stop_requested():
         return
-    for name, value in NO_SUB_MIPS.items():
+    for name, value in NO_SUB_MIP_PRESOLVE.items():
         if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
             raise RuntimeError(f"HiGHS {h.version()} refused option '{name}' = {value}: the decomposition's MIPs run "
-                               "without sub-MIPs (optdist.solvers.highs.NO_SUB_MIPS); fix: install highspy 1.11 or later "
-                               "(pyproject.toml), or name that option as this HiGHS does in NO_SUB_MIPS")
+                               "their sub-MIPs without presolve (optdist.solvers.highs.NO_SUB_MIP_PRESOLVE); fix: "
+                               "install highspy 1.11 or later (pyproject.toml), or name that option as this HiGHS "
+                               "does in NO_SUB_MIP_PRESOLVE")
     fresh_thread_pool()
     h.HandleUserInterrupt = True
     limit = _option_value(h, "time_limit")

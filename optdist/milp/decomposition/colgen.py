@@ -406,6 +406,17 @@ def column_generation(
     nodes keep their bounds; the same record; the polish after it does not run where its solver,
     ``solver``, is that pricing solver: ``extra["polish_skipped"]`` says so). Raises
     ``ValueError`` for a makespan objective.
+
+    ``time_limit`` is kept by each step's own clock, with no stop from outside this process: the
+    HiGHS solves (the integer masters through :func:`optdist.solvers.highs.run_stoppable`, whose
+    sub-MIPs run without presolve; the pricing and polish solves through the adapter) are
+    cancelled a little past their own limits and at a :func:`optdist.solvers.base.run_deadline`
+    the caller sets, but HiGHS 1.16 hears no cancellation in a sub-MIP nor in presolve (a MIP's
+    own, and its sub-MIPs' in the adapter's solves), so a call can run past ``time_limit`` for as
+    long as one of those does (a per-device integer master in a sub-MIP's presolve: 7.7 min once,
+    ``benchmarks/scale/README.md`` "hang44"). For a hard wall limit run ``optdist solve FILE
+    --time-limit T --out result.json`` in a subprocess: at its deadline it writes the best
+    placement and bound found so far and exits.
     """
     t0 = time.perf_counter()
     if inst.objective.kind != "latency":
