@@ -16,6 +16,11 @@ Formulations: ``auto`` (the default of ``optdist solve``: the decomposition by r
 applies, else ``tight``), ``decomposed``, and the Pyomo models ``tight``, ``compact`` and
 ``per-map``. Every run uses the same stopping rule: relative gap ``--gap`` (default 1e-4,
 :data:`optdist.milp.run.DEFAULT_MIP_GAP`) or the time limit.
+
+Bad flags (an unknown formulation or solver, a time limit, gap or thread count out of range,
+``--repeat`` below 1, ``--instances`` matching nothing) are refused before any run, naming the flag
+and the fix, exit status 2 (before, each run was an ``error`` row appended to ``results.csv``, exit 0).
+A run that fails prints its error on its line.
 """
 
 from __future__ import annotations
@@ -210,6 +215,34 @@ def write_solu(rows: list[dict]) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
+def check_args(args: argparse.Namespace) -> str | None:
+    """What is wrong with the run's flags (the flag, the value and the fix), else None: an unknown
+    formulation or solver, a time limit, gap or thread count out of range (:func:`optdist.options.check_options`),
+    ``--repeat`` below 1."""
+    from optdist.milp.model import unknown_formulation
+    from optdist.milp.solve import SOLVE_FORMULATIONS
+    from optdist.options import check_options
+    from optdist.solvers import get_solver
+
+    for form in args.formulations:
+        if form not in SOLVE_FORMULATIONS:
+            return f"--formulations: {unknown_formulation(form, SOLVE_FORMULATIONS)}"
+    for name in args.solvers:
+        try:
+            get_solver(name)
+        except (ValueError, OSError) as e:
+            return f"--solvers: {e}"
+    for flag, name, value in (("--time-limit", "time_limit", args.time_limit), ("--gap", "mip_gap", args.gap),
+                              ("--threads", "threads", args.threads)):
+        try:
+            check_options({name: value}, flag)
+        except ValueError as e:
+            return str(e)
+    if args.repeat < 1:
+        return f"--repeat {args.repeat}: no run would be made (fix: give a number of runs >= 1, e.g. --repeat 1)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -235,11 +268,15 @@ def main(argv: list[str] | None = None) -> int:
             write_solu(rows)
         print(f"wrote {MD.relative_to(ROOT)}{' and ' + str(SOLU.relative_to(ROOT)) if args.solu else ''} from {len(rows)} rows")
         return 0
+    problem = check_args(args)
+    if problem:  # before any run: else each run was an "error" row (appended to results.csv), exit 0
+        ap.error(problem)
     names = sorted(p.stem for p in PAPER.glob("*.json"))
     chosen = [n for pat in args.instances for n in names if fnmatch.fnmatch(n, pat)]
     chosen = list(dict.fromkeys(chosen))
     if not chosen:
-        ap.error(f"no instance in instances/paper matches {args.instances}")
+        ap.error(f"--instances: no instance in instances/paper matches {' '.join(args.instances)} (fix: give names or "
+                 "globs of its files without the folder and .json, e.g. lenet-1x10-tau0.8 or 'lenet-1x10-*')")
     command = ".venv/bin/python " + " ".join(shlex.quote(a) for a in [str(Path(__file__).relative_to(ROOT))] + (argv or sys.argv[1:]))
     rows = []
     for name in chosen:
@@ -252,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append(row)
                     print(f"{name:28s} {form:10s} {solver:6s} {row['termination']:12s} {float(row['wall_s']):8.2f} s  "
                           f"obj {row.get('evaluator_objective')}  bound {row.get('bound')}  gap {row.get('gap')}  "
-                          f"build {row.get('build_s')}  nodes {row.get('nodes')}  load {row['load_before']}", flush=True)
+                          f"build {row.get('build_s')}  nodes {row.get('nodes')}  load {row['load_before']}"
+                          + (f"  ({row['note']})" if row["termination"] in ("error", "killed") else ""), flush=True)
                     if not args.no_write:
                         append_rows([row])
     if not args.no_write:

@@ -11,18 +11,21 @@ benchmarks/specs/coupled.toml`` runs it (HiGHS, threads 1, ``mip_gap`` 0.005, th
 bound, gap, wall; the placement re-scored by the evaluator), ``extra["seconds"]`` (each second of
 the run in one step), each incumbent (when, what found it), each improvement (when, seconds, found
 or not) and each round (when it ended, bound, LP value, pricing and LP seconds, its pricing solves:
-seconds, closed, solver). ``--out`` also writes them as JSON. Bad input (a missing or broken instance file, a time out of range) is checked before
-the run: a message naming the file, the field and the fix, and exit status 2.
+seconds, closed, solver). ``--out`` also writes them as JSON (strict JSON: a non-finite value is null, named in its
+``non_finite`` field). Bad input (a missing or broken instance file, a time out of range, an ``--out`` that cannot be
+written: a folder, a missing folder, the instance file itself) is checked before the run: a message naming the file, the
+field or flag and the fix, and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from pathlib import Path
 
 import optdist
 from optdist.instance import load_instance
+from optdist.io import atomic_write_json, check_not_an_input, check_output_file
 from optdist.jsonfile import DocumentError
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.solvers.base import check_options
@@ -42,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     try:  # every input checked before the run, which takes --time-limit seconds
         check_options({"time_limit": args.time_limit}, "--time-limit")
         inst = load_instance(args.instance)
-    except (FileNotFoundError, DocumentError, ValueError) as e:  # InstanceError: a DocumentError
+        if args.out:  # before the run, not after it
+            check_not_an_input(check_output_file(args.out, example="probe.json"), [Path(args.instance)])
+    except (FileNotFoundError, DocumentError, ValueError) as e:  # InstanceError: a DocumentError; OutputPathError: a ValueError
         print(f"{ap.prog}: error: {e}", file=sys.stderr)
         return 2
     res = column_generation(inst, solver="highs", time_limit=args.time_limit, threads=1, mip_gap=MIP_GAP,
@@ -72,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
               f"LP {num(r['lp'], '.6f')}, pricing {num(r['pricing_s'], '.1f')} s, LP solve {num(r['lp_s'], '.3f')} s"
               + (f"; {solves}" if solves else ""))
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            json.dump(rec, fh, indent=1, default=str)
+        atomic_write_json(args.out, rec, non_finite=True)
     return 0
 
 

@@ -483,6 +483,9 @@ def fig_scaling(df: pd.DataFrame, dest: Path) -> list[Path]:
     data = df.assign(time_s=df.apply(_time, axis=1), solved=df["termination"].isin(SOLVED))
     data = data[["instance", "config", "tau", "n_requests", "n_devices", "termination", "solved", "time_s", "gap", "time_limit"]]
     fig, axes = _panels(2, 5.0)
+    if not any(g[x].nunique() >= 2 for x, fixed in (("n_requests", "n_devices"), ("n_devices", "n_requests"))
+               for _, g in data.groupby(["config", fixed, "tau"])):
+        _nothing_to_draw(axes, dest / "scaling-solve-time.png", NOTHING_TO_DRAW["scaling"])
     for ax, x, fixed in ((axes[0], "n_requests", "n_devices"), (axes[1], "n_devices", "n_requests")):
         for (config, f, tau), g in data.groupby(["config", fixed, "tau"]):
             if g[x].nunique() < 2:
@@ -702,6 +705,8 @@ def fig_convergence(rounds: pd.DataFrame, dest: Path) -> list[Path]:
     """Left: certified gap (%) vs elapsed time, one line per run; right: incumbent (solid) and
     bound (dashed) per round, relative to the run's final bound. From :func:`load_rounds`."""
     fig, axes = _panels(2, 5.0)
+    if rounds.empty:
+        _nothing_to_draw(axes, dest / "convergence.png", NOTHING_TO_DRAW["convergence"])
     for (inst, config), g in rounds.groupby(["instance", "config"], sort=True):
         g = g.sort_values("round")
         label = f"{inst} ({config})"
@@ -712,13 +717,33 @@ def fig_convergence(rounds: pd.DataFrame, dest: Path) -> list[Path]:
         axes[1].plot(g["round"], g["incumbent"] / ref, color=line.get_color(), marker="o", ms=3, label=label)
         axes[1].plot(g["round"], g["bound"] / ref, color=line.get_color(), ls="--")
     axes[0].set(xlabel="elapsed (s)", ylabel="certified gap (%)", yscale="log")
-    axes[1].set(xlabel="round", ylabel="objective / final bound (solid: incumbent, dashed: bound)")
+    # the line key in the figure's title: in the y label it ran into that title
+    axes[1].set(xlabel="round", ylabel="objective / final bound")
     for ax in axes:
         ax.grid(alpha=0.3)
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(1.1, -0.2), ncol=2)
-    fig.suptitle("Column generation: convergence of the certified gap")
+    fig.suptitle("Column generation: convergence of the certified gap (right: incumbent solid, bound dashed)")
     return _save(fig, rounds, dest, "convergence")
+
+
+#: why :func:`fig_scaling` and :func:`fig_convergence` have nothing to draw (their panels were blank, with no word), and the fix
+NOTHING_TO_DRAW = {
+    "scaling": ("no configuration ran on two or more request counts at one device count and tau, nor on two or more "
+                "device counts at one request count: it draws solve time against size (fix: give the spec instances of "
+                "several sizes, e.g. instances/paper/lenet-1x10-tau0.8.json and lenet-3x10-tau0.8.json)"),
+    "convergence": ("no run recorded column-generation rounds (extra \"rounds\": the method "
+                    "optdist.milp.decomposition.colgen:column_generation, or a decomposition whose coupled step ran it) "
+                    "(fix: add such runs to the spec, as benchmarks/specs/coupled.toml does)"),
+}
+
+
+def _nothing_to_draw(axes: list[plt.Axes], png: Path, why: str) -> None:
+    """Say ``why`` a figure (to be written as ``png``) is empty: on each of its ``axes`` and as a warning on stderr."""
+    log.warning("%s: nothing to draw: %s", png, why)
+    for ax in axes:
+        ax.text(0.5, 0.5, "nothing to draw:\n" + _fit_lines(why.split(" (fix: ")[0], 4.0, 8), transform=ax.transAxes,
+                ha="center", va="center", fontsize=8, color="darkred")
 
 
 FIGURES: dict[str, Callable[[pd.DataFrame, Path], list[Path]]] = {

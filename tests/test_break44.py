@@ -1,0 +1,89 @@
+"""break44: an operations researcher compares solvers with ``optdist bench`` and the benchmark scripts.
+
+1. ``benchmarks/scale/seconds_probe.py --out`` was opened only after the run: a folder or a path in a
+   missing folder was a traceback (IsADirectoryError, FileNotFoundError) after the run's seconds, the
+   record lost; the instance file itself as ``--out`` was overwritten by the record. Now all three are
+   refused before the run (exit 2, the flag, the path and the fix), and the record is written
+   atomically as strict JSON.
+2. ``benchmarks/milp/run.py`` took an unknown formulation or solver, ``--time-limit 0``, ``--gap -1``,
+   ``--threads 0``: every run was an ``error`` row (appended to ``results.csv`` without ``--no-write``)
+   and the exit status 0, with no word of why; ``--repeat 0`` ran nothing, exit 0. Now each is refused
+   before any run, naming the flag and the fix (exit 2), and a run that fails prints its error.
+3. ``optdist bench-figures OUT --figure convergence`` on a sweep without column generation, and
+   ``--figure scaling`` on one whose instances are all of one size, wrote blank panels, exit 0, with
+   no word; now stderr and the panels say why there is nothing to draw, and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from optdist.cli import main
+
+from .conftest import ROOT, load_script, refused
+from .test_bench_tables import record, write
+
+MICRO = ROOT / "instances" / "tiny" / "micro-2x3-tight.json"
+
+
+# --- 1. seconds_probe.py --out is checked before the run ----------------------------------------------------------
+
+
+def test_seconds_probe_checks_out_before_the_run_and_keeps_the_instance(tmp_path, capsys):
+    probe = load_script("benchmarks/scale/seconds_probe.py")
+    inst = tmp_path / "micro.json"
+    shutil.copy(MICRO, inst)
+    before = inst.read_bytes()
+    for out, said in ((tmp_path, "is a directory (fix: give a file name in it"),
+                      (tmp_path / "none" / "r.json", "does not exist (fix: create it first"),
+                      (inst, "is the input file")):
+        err = refused(probe.main, capsys, str(inst), "--time-limit", "5", "--out", str(out))
+        assert f"--out {out}" in err and said in err, err
+        assert "incumbent" not in capsys.readouterr().out  # refused before the run
+    assert inst.read_bytes() == before  # was replaced by the probe's record
+    rec_path = tmp_path / "r.json"
+    assert probe.main([str(inst), "--time-limit", "5", "--out", str(rec_path)]) == 0
+    assert json.loads(rec_path.read_text())["instance"] == "micro-2x3-tight"
+
+
+# --- 2. benchmarks/milp/run.py refuses bad flags before any run ------------------------------------------------
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["--formulations", "tite"], '--formulations: unknown formulation "tite" (fix: did you mean "tight"?'),
+    (["--solvers", "gurobi2"], '--solvers: unknown solver "gurobi2" (fix: did you mean gurobi?'),
+    (["--time-limit", "0"], "--time-limit: time_limit = 0.0 is out of range (fix: give a finite number of seconds > 0)"),
+    (["--time-limit", "nan"], "--time-limit: time_limit = nan is not a number"),
+    (["--gap", "-1"], "--gap: mip_gap = -1.0 is out of range (fix: give a relative gap in [0, 1]"),
+    (["--threads", "0"], "--threads: threads = 0 is out of range (fix: give an integer in [1,"),
+    (["--repeat", "0"], "--repeat 0: no run would be made (fix: give a number of runs >= 1"),
+    (["--instances", "instances/paper/lenet-1x10-tau0.8.json"],
+     "--instances: no instance in instances/paper matches instances/paper/lenet-1x10-tau0.8.json (fix: give names"),
+])
+def test_milp_benchmark_refuses_bad_flags_before_any_run(capsys, flags, said):
+    bench = load_script("benchmarks/milp/run.py")
+    argv = ["--instances", "lenet-1x10-tau0.8", "--formulations", "tight", "--time-limit", "5", "--no-write", *flags]
+    with pytest.raises(SystemExit) as e:
+        bench.main(argv)
+    assert e.value.code == 2
+    out, err = capsys.readouterr()
+    assert said in err and "Traceback" not in err, err
+    assert "lenet-1x10-tau0.8 " not in out  # no run line: nothing ran
+
+
+# --- 3. a figure with nothing to draw says so ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("figure, png, said", [
+    ("convergence", "convergence.png", "nothing to draw: no run recorded column-generation rounds"),
+    ("scaling", "scaling-solve-time.png", "nothing to draw: no configuration ran on two or more request counts"),
+])
+def test_a_figure_with_nothing_to_draw_says_why(tmp_path, capsys, figure, png, said):
+    write(tmp_path, [record("a", "highs", "optimal", 1.0, 1.0), record("a", "scip", "optimal", 1.5, 1.5)])
+    assert main(["bench-figures", str(tmp_path), "--figure", figure, "--dest", str(tmp_path / "f")]) == 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'f' / png}: {said}" in err and "(fix: " in err, err
+    assert (tmp_path / "f" / png).read_bytes()[:4] == b"\x89PNG"
