@@ -12,6 +12,10 @@
 3. ``optdist bench-figures OUT --figure convergence`` on a sweep without column generation, and
    ``--figure scaling`` on one whose instances are all of one size, wrote blank panels, exit 0, with
    no word; now stderr and the panels say why there is nothing to draw, and the fix.
+4. ``optdist calibrate --data ""`` and ``optdist train-target --data ""`` used the target's own dataset
+   without a word (``--name ""``, ``--layers ""`` and the path flags were refused); now "--data '' is
+   empty" with the fix. ``--data orl:`` was taken as ``orl`` and then named "orl:" (the target "was
+   trained on mnist, not orl:"); now an unknown dataset, as ``natural:x`` is.
 """
 
 from __future__ import annotations
@@ -87,3 +91,24 @@ def test_a_figure_with_nothing_to_draw_says_why(tmp_path, capsys, figure, png, s
     err = capsys.readouterr().err
     assert f"{tmp_path / 'f' / png}: {said}" in err and "(fix: " in err, err
     assert (tmp_path / "f" / png).read_bytes()[:4] == b"\x89PNG"
+
+
+# --- 4. an empty --data, and a bundled dataset with a stray colon -----------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["calibrate", "train-target"])
+@pytest.mark.parametrize("value", ["", " "])
+def test_an_empty_data_flag_is_refused(tmp_path, capsys, command, value):
+    argv = [command, "lenet", "--data", value, "--epochs", "1", "--weights-dir", str(tmp_path / "w")]
+    assert main(argv + (["--out", str(tmp_path / "o")] if command == "calibrate" else [])) == 2
+    err = capsys.readouterr().err
+    assert f"--data '{value}' is empty (fix: give a dataset, e.g. --data mnist" in err and "Traceback" not in err, err
+    assert not (tmp_path / "w").exists()  # before any training
+
+
+def test_a_bundled_dataset_with_a_colon_is_unknown():
+    from optdist.attacks import datasets
+
+    for spec in ("orl:", "mnist:", "natural:"):
+        with pytest.raises(ValueError, match=f'unknown dataset "{spec}": use one of "mnist", "natural", "orl"'):
+            datasets.check_spec(spec)

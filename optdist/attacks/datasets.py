@@ -454,7 +454,7 @@ def check_spec(spec: str) -> None:
     """ValueError naming ``spec`` and the fix when it is not a spec :func:`load` takes, or its
     ``DIR`` is not a folder: checked before a target is loaded or trained for it."""
     kind, _, arg = spec.partition(":")
-    if not (kind in BUNDLED and not arg or kind in FOLDER_KINDS and arg):
+    if not (spec in BUNDLED or kind in FOLDER_KINDS and arg):  # "orl:" was taken as orl, and named so
         raise ValueError(f"unknown dataset {text_of(spec)}: use one of {quoted(sorted(BUNDLED))}, cifar10:DIR, mnist-idx:DIR, "
                          "folder:DIR (fix: give one of those, e.g. --data mnist, or --data folder:DIR for a folder of "
                          "your images, one sub-folder per class)")

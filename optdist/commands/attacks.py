@@ -67,8 +67,18 @@ def _taus(text: str, flag: str) -> tuple[float, ...]:
     return taus
 
 
+def _data(text: str, flag: str) -> str:
+    """A dataset spec, not empty or blank (``--data ""`` was the target's own dataset without a
+    word); the spec itself is checked where it is loaded (:func:`optdist.attacks.datasets.check_spec`)."""
+    if not text.strip():
+        raise ValueError(f"is empty (fix: give a dataset, e.g. {flag} mnist or {flag} folder:DIR, or leave {flag} out "
+                         "for the target's own)")
+    return text
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", help="dataset spec: mnist, orl, natural, cifar10:DIR, mnist-idx:DIR, folder:DIR")
+    p.add_argument("--data", action=checked_flag(_data),
+                   help="dataset spec: mnist, orl, natural, cifar10:DIR, mnist-idx:DIR, folder:DIR")
     p.add_argument("--weights-dir", action=path_flag("models/weights"),
                    help="where target weights live (default models/weights)")
     p.add_argument("--threads", action=count_flag("torch threads", 1, MAX_THREADS), default=1, metavar="N",
