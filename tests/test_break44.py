@@ -16,6 +16,10 @@
    without a word (``--name ""``, ``--layers ""`` and the path flags were refused); now "--data '' is
    empty" with the fix. ``--data orl:`` was taken as ``orl`` and then named "orl:" (the target "was
    trained on mnist, not orl:"); now an unknown dataset, as ``natural:x`` is.
+5. ``optdist bench`` of a spec whose ``rl`` policy folder does not exist (or lacks policy.json) ran
+   the whole grid, every ``rl`` run recorded as an error, exit 1; now refused before any run, exit 2,
+   naming the spec, the method, the policy, the file missing and the fix (``--method`` of another
+   method still runs).
 """
 
 from __future__ import annotations
@@ -112,3 +116,22 @@ def test_a_bundled_dataset_with_a_colon_is_unknown():
     for spec in ("orl:", "mnist:", "natural:"):
         with pytest.raises(ValueError, match=f'unknown dataset "{spec}": use one of "mnist", "natural", "orl"'):
             datasets.check_spec(spec)
+
+
+# --- 5. a bench spec's policy is checked before the sweep ------------------------------------------------------
+
+
+def test_a_bench_spec_whose_policy_is_missing_is_refused_before_any_run(tmp_path, capsys):
+    half = tmp_path / "half"
+    half.mkdir()
+    shutil.copy(ROOT / "models" / "policies" / "mix-70" / "policy.pt", half)
+    for policy, missing in ((tmp_path / "none", tmp_path / "none"), (half, half / "policy.json")):
+        spec = tmp_path / "s.toml"
+        spec.write_text(f'name = "b44"\nout = "{tmp_path / "runs"}"\ninstances = ["{MICRO}"]\n'
+                        f'methods = ["rl", "greedy"]\n[method_options.rl]\npolicy = "{policy}"\n')
+        assert main(["bench", str(spec), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert (f'{spec}: method "rl"\'s policy "{policy}": {missing} not found (a policy is its policy.pt and '
+                "policy.json), so every run of it would fail (fix: give the folder `optdist train-rl") in err, err
+        assert not (tmp_path / "runs").exists()  # nothing ran
+    assert main(["bench", str(spec), "--dry-run", "--method", "greedy"]) == 0  # the other method still runs

@@ -15,7 +15,7 @@ from optdist.bench.spec import FIGURES as FIGURE_NAMES  # the names only: optdis
 from optdist.cli import CliError, count_flag, path_flag
 from optdist.interrupts import interrupted_status, signal_name
 from optdist.io import OutputPathError, OutputSpaceError, check_output_folder, make_output_folder, restore_non_finite
-from optdist.jsonfile import is_json_name, quoted
+from optdist.jsonfile import is_json_name, quoted, text_of
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 ERROR_CHARS = 400  # of a failed run's error quoted on stderr (the record holds all of it)
@@ -192,6 +192,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              f"{args.spec}{f' ({hint})' if hint else ''} (fix: give one of those methods, or add it "
                              "to the spec's methods)")
     _unused_axes(spec, args.spec)
+    _missing_policies([r for r in grid if not args.method or r.method in args.method], args.spec)
     whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
     if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
@@ -287,6 +288,23 @@ def _unused_axes(spec, spec_file: Path) -> None:
                         "solver_methods, %s) (fix: leave %s out of the spec, or add a method that takes them, e.g. "
                         "milp)", spec_file, name, quoted(values), quoted(spec.methods), quoted(spec.solver_methods),
                         name)
+
+
+def _missing_policies(runs, spec_file: Path) -> None:
+    """ValueError naming the spec, the method, its ``policy`` option, the file missing and the fix
+    where a run's policy lacks its policy.pt or policy.json (:func:`optdist.paths.policy_files`;
+    relative to the current folder, as the sweep reads it): before, every run of the method failed
+    (its record's error), exit 1, the spec's other runs made first."""
+    from optdist.paths import policy_files
+
+    for method, policy in dict.fromkeys((r.method, r.options["policy"]) for r in runs
+                                        if isinstance(r.options.get("policy"), str)):
+        missing = [f for f in policy_files(policy) if not f.is_file()]
+        if missing:
+            raise ValueError(f"{spec_file}: method {text_of(method)}'s policy {text_of(policy)}: {missing[0]} not found (a "
+                             f"policy is its policy.pt and policy.json), so every run of it would fail (fix: give the "
+                             f"folder `optdist train-rl INSTANCE --out DIR` wrote, relative to {Path.cwd()}; or leave "
+                             "policy out, and each run trains its own)")
 
 
 def _unused_solver_options(runs, spec_file: Path, to_do) -> None:
