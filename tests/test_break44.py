@@ -20,6 +20,10 @@
    the whole grid, every ``rl`` run recorded as an error, exit 1; now refused before any run, exit 2,
    naming the spec, the method, the policy, the file missing and the fix (``--method`` of another
    method still runs).
+6. A bench spec's ``warm_start`` naming an assignment or result file (README: such a file is hashed
+   into the run's key) failed every run: "unknown method "start.json"" (the sweep's worker called the
+   method without reading the file, as ``optdist.solve`` does); now the file's placement seeds the
+   MILP, and a ``warm_start`` that is neither a method nor a file is refused before any run (exit 2).
 """
 
 from __future__ import annotations
@@ -135,3 +139,32 @@ def test_a_bench_spec_whose_policy_is_missing_is_refused_before_any_run(tmp_path
                 "policy.json), so every run of it would fail (fix: give the folder `optdist train-rl") in err, err
         assert not (tmp_path / "runs").exists()  # nothing ran
     assert main(["bench", str(spec), "--dry-run", "--method", "greedy"]) == 0  # the other method still runs
+
+
+# --- 6. a bench spec's warm_start file ---------------------------------------------------------------------------
+
+
+def test_a_bench_spec_s_warm_start_file_seeds_its_runs(tmp_path, capsys):
+    start = tmp_path / "start.json"
+    assert main(["solve", str(MICRO), "--method", "greedy", "--out", str(start)]) == 0
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "b44w"\nout = "{tmp_path / "runs"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
+                    f'solvers = ["highs"]\ntime_limit = 20\n[method_options.milp]\nwarm_start = "{start}"\n')
+    capsys.readouterr()
+    assert main(["bench", str(spec), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "unknown method" not in err, err
+    (rec,) = (tmp_path / "runs" / "records").glob("*.json")
+    doc = json.loads(rec.read_text())
+    assert doc["status"] == "ok" and doc["extra"]["warm_start"] == "assignment", doc.get("error")
+    assert doc["summary"]["termination"] == "optimal"
+
+
+def test_a_bench_spec_s_missing_warm_start_is_refused_before_any_run(tmp_path, capsys):
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "b44w"\nout = "{tmp_path / "runs"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
+                    f'solvers = ["highs"]\ntime_limit = 20\n[method_options.milp]\nwarm_start = "none.json"\n')
+    assert main(["bench", str(spec), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f'{spec}: method "milp"\'s warm_start "none.json" is neither a method nor a file in ' in err, err
+    assert "(fix: give an assignment or result file" in err and not (tmp_path / "runs").exists()

@@ -171,9 +171,14 @@ def execute_in_process(run: Run, import_dir: str | None = None, digest: str | No
         raise InstanceChanged(f"{run.instance_path}: the instance file or a file it names changed while this run read "
                               "it (fix: do not edit instance files, nor their profiles or privacy tables, during a sweep; run it again once the file is as it should be)")
     fn = method_callable(run.method, import_dir)
+    options = run.solve_options()
+    if isinstance(options.get("warm_start"), str) and ":" not in run.method:  # as optdist.solve reads it: a file
+        from optdist.solve import warm_start_of  # is its placement (was taken as a method name: "unknown method")
+
+        options["warm_start"] = warm_start_of(inst, options["warm_start"])
     report_phase(result, "solve")
     t0 = time.perf_counter()
-    res = fn(inst, **run.solve_options())
+    res = fn(inst, **options)
     report_phase(result, "scoring")
     refute_checked_bound(inst, res)  # a user adapter's or GLPK's bound, checked as optdist.solve checks it
     res = finalize(inst, res)

@@ -192,7 +192,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              f"{args.spec}{f' ({hint})' if hint else ''} (fix: give one of those methods, or add it "
                              "to the spec's methods)")
     _unused_axes(spec, args.spec)
-    _missing_policies([r for r in grid if not args.method or r.method in args.method], args.spec)
+    _missing_option_files([r for r in grid if not args.method or r.method in args.method], args.spec)
     whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
     if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
@@ -290,13 +290,22 @@ def _unused_axes(spec, spec_file: Path) -> None:
                         name)
 
 
-def _missing_policies(runs, spec_file: Path) -> None:
-    """ValueError naming the spec, the method, its ``policy`` option, the file missing and the fix
-    where a run's policy lacks its policy.pt or policy.json (:func:`optdist.paths.policy_files`;
-    relative to the current folder, as the sweep reads it): before, every run of the method failed
-    (its record's error), exit 1, the spec's other runs made first."""
+def _missing_option_files(runs, spec_file: Path) -> None:
+    """ValueError naming the spec, the method, its option, the file missing and the fix where a run's
+    ``policy`` lacks its policy.pt or policy.json (:func:`optdist.paths.policy_files`), or its
+    ``warm_start`` is neither a method nor a file (relative to the current folder, as the sweep reads
+    them): before, every run of the method failed (its record's error), exit 1, the spec's other runs
+    made first."""
     from optdist.paths import policy_files
+    from optdist.solve import METHODS
 
+    for method, start in dict.fromkeys((r.method, r.options["warm_start"]) for r in runs
+                                       if isinstance(r.options.get("warm_start"), str)):
+        if start not in METHODS and not Path(start).is_file():
+            raise ValueError(f"{spec_file}: method {text_of(method)}'s warm_start {text_of(start)} is neither a method "
+                             f"nor a file in {Path.cwd()}, so every run of it would fail (fix: give an assignment or "
+                             "result file, e.g. one `optdist solve INSTANCE --method greedy --out start.json` wrote, or "
+                             "a method, e.g. warm_start = \"greedy\")")
     for method, policy in dict.fromkeys((r.method, r.options["policy"]) for r in runs
                                         if isinstance(r.options.get("policy"), str)):
         missing = [f for f in policy_files(policy) if not f.is_file()]
