@@ -24,6 +24,9 @@
    into the run's key) failed every run: "unknown method "start.json"" (the sweep's worker called the
    method without reading the file, as ``optdist.solve`` does); now the file's placement seeds the
    MILP, and a ``warm_start`` that is neither a method nor a file is refused before any run (exit 2).
+7. A bench spec's ``plan_start`` (plan-guided, plan-rollout) naming a missing file failed every run,
+   exit 1; now refused before any run, exit 2. And a plan file rewritten since a run was recorded did
+   not redo the run (its file was not hashed as ``policy`` and ``warm_start`` files are); now it does.
 """
 
 from __future__ import annotations
@@ -168,3 +171,24 @@ def test_a_bench_spec_s_missing_warm_start_is_refused_before_any_run(tmp_path, c
     err = capsys.readouterr().err
     assert f'{spec}: method "milp"\'s warm_start "none.json" is neither a method nor a file in ' in err, err
     assert "(fix: give an assignment or result file" in err and not (tmp_path / "runs").exists()
+
+
+# --- 7. a bench spec's plan_start file ---------------------------------------------------------------------------
+
+
+def test_a_bench_spec_s_plan_start_is_checked_and_hashed(tmp_path, capsys):
+    plan = tmp_path / "plan.json"
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "b44p"\nout = "{tmp_path / "runs"}"\ninstances = ["{MICRO}"]\nmethods = ["plan-guided"]\n'
+                    f'time_limit = 10\n[method_options.plan-guided]\nplan_start = "{plan}"\n')
+    assert main(["bench", str(spec), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f'{spec}: method "plan-guided"\'s plan_start "{plan}": no such file in ' in err and "(fix: " in err, err
+    assert not (tmp_path / "runs").exists()
+    assert main(["solve", str(MICRO), "--method", "greedy", "--out", str(plan)]) == 0
+    assert main(["bench", str(spec), "--no-progress"]) == 0
+    assert main(["bench", str(spec), "--dry-run"]) == 0
+    assert "0 of 1 runs to do" in capsys.readouterr().out
+    assert main(["solve", str(MICRO), "--method", "per-layer", "--out", str(plan)]) == 0  # another plan
+    assert main(["bench", str(spec), "--dry-run"]) == 0
+    assert "1 of 1 runs to do" in capsys.readouterr().out

@@ -384,13 +384,16 @@ def profile_changes(rec: dict, run: Run, profiles: dict[str | None, dict | None]
 def option_files(run: Run) -> dict[str, list[Path]]:
     """The files whose contents shape ``run``'s result that its options name, by option (the key holds
     only their paths): ``policy``'s policy.pt and policy.json (:func:`optdist.paths.policy_files`),
-    and ``warm_start``'s file where it names one (not a method)."""
+    ``warm_start``'s file where it names one (not a method), and ``plan_start``'s (``plan-guided``,
+    ``plan-rollout``: the plan they start from; not hashed before break44, so a record without it is not redone)."""
     out: dict[str, list[Path]] = {}
-    policy, warm = run.options.get("policy"), run.options.get("warm_start")
+    policy, warm, plan = run.options.get("policy"), run.options.get("warm_start"), run.options.get("plan_start")
     if isinstance(policy, str):
         out["policy"] = list(policy_files(policy))
     if isinstance(warm, str) and os.path.isfile(warm):
         out["warm_start"] = [Path(warm)]
+    if isinstance(plan, str):
+        out["plan_start"] = [Path(plan)]
     return out
 
 

@@ -293,9 +293,9 @@ def _unused_axes(spec, spec_file: Path) -> None:
 def _missing_option_files(runs, spec_file: Path) -> None:
     """ValueError naming the spec, the method, its option, the file missing and the fix where a run's
     ``policy`` lacks its policy.pt or policy.json (:func:`optdist.paths.policy_files`), or its
-    ``warm_start`` is neither a method nor a file (relative to the current folder, as the sweep reads
-    them): before, every run of the method failed (its record's error), exit 1, the spec's other runs
-    made first."""
+    ``warm_start`` is neither a method nor a file, or its ``plan_start`` file is missing (relative to the
+    current folder, as the sweep reads them): before, every run of the method failed (its record's
+    error), exit 1, the spec's other runs made first."""
     from optdist.paths import policy_files
     from optdist.solve import METHODS
 
@@ -306,6 +306,12 @@ def _missing_option_files(runs, spec_file: Path) -> None:
                              f"nor a file in {Path.cwd()}, so every run of it would fail (fix: give an assignment or "
                              "result file, e.g. one `optdist solve INSTANCE --method greedy --out start.json` wrote, or "
                              "a method, e.g. warm_start = \"greedy\")")
+    for method, plan in dict.fromkeys((r.method, r.options["plan_start"]) for r in runs
+                                      if isinstance(r.options.get("plan_start"), str)):
+        if not Path(plan).is_file():
+            raise ValueError(f"{spec_file}: method {text_of(method)}'s plan_start {text_of(plan)}: no such file in "
+                             f"{Path.cwd()}, so every run of it would fail (fix: give a placement of the forecast, e.g. "
+                             "the --out of `optdist solve FORECAST`, or leave plan_start out)")
     for method, policy in dict.fromkeys((r.method, r.options["policy"]) for r in runs
                                         if isinstance(r.options.get("policy"), str)):
         missing = [f for f in policy_files(policy) if not f.is_file()]
