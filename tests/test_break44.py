@@ -27,6 +27,9 @@
 7. A bench spec's ``plan_start`` (plan-guided, plan-rollout) naming a missing file failed every run,
    exit 1; now refused before any run, exit 2. And a plan file rewritten since a run was recorded did
    not redo the run (its file was not hashed as ``policy`` and ``warm_start`` files are); now it does.
+8. ``optdist solve BIG --method rl-ppo --policy DIR`` with a MaskablePPO policy trained on another
+   number of devices said "... on 8: train one on this instance": no field, no fix in the project's
+   form; now it names policy.json's "cnns" and "n_actions" and the commands to train and place one.
 """
 
 from __future__ import annotations
@@ -192,3 +195,19 @@ def test_a_bench_spec_s_plan_start_is_checked_and_hashed(tmp_path, capsys):
     assert main(["solve", str(MICRO), "--method", "per-layer", "--out", str(plan)]) == 0  # another plan
     assert main(["bench", str(spec), "--dry-run"]) == 0
     assert "1 of 1 runs to do" in capsys.readouterr().out
+
+
+# --- 8. a PPO policy of another instance names the fields and the fix -------------------------------------------
+
+
+def test_a_ppo_policy_of_another_device_count_names_the_fields_and_the_fix(tmp_path, capsys):
+    pytest.importorskip("sb3_contrib")
+    lenet_1x4 = ROOT / "instances" / "tiny" / "lenet-1x4-tau0.8.json"
+    lenet_1x10 = ROOT / "instances" / "paper" / "lenet-1x10-tau0.8.json"
+    assert main(["train-rl", str(lenet_1x4), "--algo", "maskable-ppo", "--timesteps", "64", "--out", str(tmp_path / "p"),
+                 "-q"]) == 0
+    assert main(["solve", str(lenet_1x10), "--method", "rl-ppo", "--policy", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err
+    assert (f'the PPO policy {tmp_path / "p"} was trained for CNNs "lenet" on 4 devices (policy.json\'s "cnns" and '
+            '"n_actions"); lenet-1x10-tau0.8 has "lenet" on 10 (fix: train one on this instance, `optdist train-rl '
+            'INSTANCE --algo maskable-ppo --out DIR`, then --method rl-ppo --policy DIR)') in err, err

@@ -332,7 +332,8 @@ def policy_features(inst: Instance, policy: Policy) -> Features:
     feats = Features(inst, cfg["cnns"], cfg["max_layers"])
     if (feats.n_global, feats.n_device) != (policy.net.n_global, policy.net.n_device):
         raise ValueError(f"{which} reads {policy.net.n_global} global and {policy.net.n_device} per-device features, "
-                         f"{inst.name} gives {feats.n_global} and {feats.n_device}: retrain it")
+                         f"{inst.name} gives {feats.n_global} and {feats.n_device} (fix: retrain it on this instance, "
+                         f"`optdist train-rl INSTANCE --out DIR`, then --policy DIR)")
     return feats
 
 

@@ -419,6 +419,11 @@ class _Chooser:
                               allowed[None])[0])
 
 
+#: the fix of a MaskablePPO policy whose layout does not fit the instance (its actor has one output per device)
+_TRAIN_HERE = ("train one on this instance, `optdist train-rl INSTANCE --algo maskable-ppo --out DIR`, then "
+               "--method rl-ppo --policy DIR")
+
+
 def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | None = None,
                        warmup: bool = True) -> tuple[OnlineOutcome, list[float], list[int]]:
     """Place every request with a MaskablePPO policy: the outcome, decision seconds and segments per request.
@@ -438,11 +443,13 @@ def place_maskable_ppo(inst: Instance, policy: PPOPolicy, active: np.ndarray | N
     which = "the PPO policy" if policy.source is None else f"the PPO policy {policy.source}"
     unknown = sorted(set(inst.request_cnn) - set(cfg["cnns"]))
     if unknown or inst.n_devices != cfg["n_actions"]:
-        raise ValueError(f"{which} was trained for CNNs {quoted(cfg['cnns'])} on {cfg['n_actions']} devices; {inst.name} "
-                         f"has {quoted(sorted(set(inst.request_cnn)))} on {inst.n_devices}: train one on this instance")
+        raise ValueError(f"{which} was trained for CNNs {quoted(cfg['cnns'])} on {cfg['n_actions']} devices (policy.json's "
+                         f"\"cnns\" and \"n_actions\"); {inst.name} has {quoted(sorted(set(inst.request_cnn)))} on "
+                         f"{inst.n_devices} (fix: {_TRAIN_HERE})")
     feats = Features(inst, cfg["cnns"], cfg["max_layers"])
     if feats.size != cfg["obs_size"]:
-        raise ValueError(f"{which} reads {cfg['obs_size']} features, {inst.name} gives {feats.size}: retrain it")
+        raise ValueError(f"{which} reads {cfg['obs_size']} features (policy.json's \"obs_size\"), {inst.name} gives "
+                         f"{feats.size} (fix: {_TRAIN_HERE})")
     torch.set_num_threads(1)
     return place_requests(inst, feats, _chooser(policy.net), True, active, warmup=warmup)
 
