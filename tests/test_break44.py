@@ -30,11 +30,15 @@
 8. ``optdist solve BIG --method rl-ppo --policy DIR`` with a MaskablePPO policy trained on another
    number of devices said "... on 8: train one on this instance": no field, no fix in the project's
    form; now it names policy.json's "cnns" and "n_actions" and the commands to train and place one.
+9. A solver comparison over ``formulations = ["auto", ...]``: the gap table's row ``milp/highs/auto``
+   did not say which formulation ``auto`` ran (the record's summary has it); gaps-by-instance now has
+   a ``ran`` column (empty for a method without formulations).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -211,3 +215,20 @@ def test_a_ppo_policy_of_another_device_count_names_the_fields_and_the_fix(tmp_p
     assert (f'the PPO policy {tmp_path / "p"} was trained for CNNs "lenet" on 4 devices (policy.json\'s "cnns" and '
             '"n_actions"); lenet-1x10-tau0.8 has "lenet" on 10 (fix: train one on this instance, `optdist train-rl '
             'INSTANCE --algo maskable-ppo --out DIR`, then --method rl-ppo --policy DIR)') in err, err
+
+
+# --- 9. the gap table says which formulation a run ran --------------------------------------------------------
+
+
+def test_the_gap_table_says_which_formulation_auto_ran(tmp_path):
+    import pandas as pd
+
+    auto = record("a", "highs", "optimal", 1.0, 1.0)
+    auto["run"]["formulation"], auto["summary"]["formulation"] = "auto", "decomposed"
+    auto["key"] = "a--milp--highs--auto"
+    greedy = record("a", None, "feasible", 1.2, method="greedy", limit=None)
+    write(tmp_path, [auto, greedy])
+    assert main(["bench-table", str(tmp_path)]) == 0
+    rows = pd.read_csv(tmp_path / "tables" / "gaps-by-instance.csv").set_index("config")
+    assert rows.at["milp/highs/auto", "ran"] == "decomposed" and pd.isna(rows.at["greedy", "ran"])
+    assert re.search(r"\| milp/highs/auto +\| decomposed +\|", (tmp_path / "tables" / "gaps-by-instance.md").read_text())

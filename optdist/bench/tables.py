@@ -76,6 +76,7 @@ def flatten(rec: dict) -> dict:
         "method": run["method"],
         "solver": run["solver"] or summ.get("solver"),  # as reported by a method outside the solver axis
         "formulation": run["formulation"],
+        "ran": summ.get("formulation"),  # the formulation the solve ran (auto: decomposed or tight), where it says
         "seed": run["seed"],
         "time_limit": run["options"].get("time_limit"),
         "threads": run["options"].get("threads"),
@@ -497,7 +498,8 @@ def refuse_false_solu(old: dict[str, Reference], new: dict[str, Reference], solu
 
 
 def gap_rows(df: pd.DataFrame, refs: dict[str, Reference]) -> pd.DataFrame:
-    """Per run: its own gap, the reference and its kind (opt | bound), the gap to the reference."""
+    """Per run: the formulation it ran (``ran``: what ``auto`` chose; empty for a method without
+    one), its own gap, the reference and its kind (opt | bound), the gap to the reference."""
     ok = df[df["status"] == "ok"].copy()
     vals = [refs.get(i, Reference()).value() for i in ok["instance"]]
     ok["reference"] = [v for v, _ in vals]
@@ -506,7 +508,7 @@ def gap_rows(df: pd.DataFrame, refs: dict[str, Reference]) -> pd.DataFrame:
         gap(p, r) if _true(f) and r is not None else None
         for p, r, f in zip(ok["evaluator_objective"], ok["reference"], ok["feasible"])
     ]
-    cols = ["instance", "config", "seed", "termination", "feasible", "objective", "bound", "gap",
+    cols = ["instance", "config", "ran", "seed", "termination", "feasible", "objective", "bound", "gap",
             "evaluator_objective", "reference", "ref_kind", "gap_to_ref", "wall_time_s"]
     return ok[cols].sort_values(["instance", "config"]).reset_index(drop=True)
 
