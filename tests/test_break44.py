@@ -9,6 +9,8 @@
    ``--threads 0``: every run was an ``error`` row (appended to ``results.csv`` without ``--no-write``)
    and the exit status 0, with no word of why; ``--repeat 0`` ran nothing, exit 0. Now each is refused
    before any run, naming the flag and the fix (exit 2), and a run that fails prints its error.
+   ``--no-write --report-only`` rewrote the committed RESULTS.md; ``--no-write --solu`` merged nothing
+   without a word: both refused.
 3. ``optdist bench-figures OUT --figure convergence`` on a sweep without column generation, and
    ``--figure scaling`` on one whose instances are all of one size, wrote blank panels, exit 0, with
    no word; now stderr and the panels say why there is nothing to draw, and the fix.
@@ -82,6 +84,8 @@ def test_seconds_probe_checks_out_before_the_run_and_keeps_the_instance(tmp_path
     (["--gap", "-1"], "--gap: mip_gap = -1.0 is out of range (fix: give a relative gap in [0, 1]"),
     (["--threads", "0"], "--threads: threads = 0 is out of range (fix: give an integer in [1,"),
     (["--repeat", "0"], "--repeat 0: no run would be made (fix: give a number of runs >= 1"),
+    (["--report-only"], "--no-write with --report-only: --report-only writes RESULTS.md (fix: leave out --no-write"),
+    (["--solu"], "--no-write with --solu: --solu writes paper.solu (fix: leave out --no-write, or --solu)"),
     (["--instances", "instances/paper/lenet-1x10-tau0.8.json"],
      "--instances: no instance in instances/paper matches instances/paper/lenet-1x10-tau0.8.json (fix: give names"),
 ])

@@ -18,8 +18,9 @@ applies, else ``tight``), ``decomposed``, and the Pyomo models ``tight``, ``comp
 :data:`optdist.milp.run.DEFAULT_MIP_GAP`) or the time limit.
 
 Bad flags (an unknown formulation or solver, a time limit, gap or thread count out of range,
-``--repeat`` below 1, ``--instances`` matching nothing) are refused before any run, naming the flag
-and the fix, exit status 2 (before, each run was an ``error`` row appended to ``results.csv``, exit 0).
+``--repeat`` below 1, ``--instances`` matching nothing, ``--no-write`` with ``--report-only`` or ``--solu``)
+are refused before any run, naming the flag and the fix, exit status 2 (before, each run was an ``error``
+row appended to ``results.csv``, exit 0; ``--no-write --report-only`` rewrote RESULTS.md).
 A run that fails prints its error on its line.
 """
 
@@ -218,7 +219,7 @@ def write_solu(rows: list[dict]) -> None:
 def check_args(args: argparse.Namespace) -> str | None:
     """What is wrong with the run's flags (the flag, the value and the fix), else None: an unknown
     formulation or solver, a time limit, gap or thread count out of range (:func:`optdist.options.check_options`),
-    ``--repeat`` below 1."""
+    ``--repeat`` below 1, ``--no-write`` with ``--report-only`` or ``--solu`` (which write)."""
     from optdist.milp.model import unknown_formulation
     from optdist.milp.solve import SOLVE_FORMULATIONS
     from optdist.options import check_options
@@ -240,6 +241,10 @@ def check_args(args: argparse.Namespace) -> str | None:
             return str(e)
     if args.repeat < 1:
         return f"--repeat {args.repeat}: no run would be made (fix: give a number of runs >= 1, e.g. --repeat 1)"
+    clash = [flag for flag, given in (("--report-only", args.report_only), ("--solu", args.solu)) if given]
+    if args.no_write and clash:  # --report-only wrote RESULTS.md anyway; --solu merged nothing, without a word
+        return (f"--no-write with {' and '.join(clash)}: {clash[0]} writes {'RESULTS.md' if args.report_only else 'paper.solu'}"
+                f" (fix: leave out --no-write, or {' and '.join(clash)})")
     return None
 
 
@@ -261,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker)), default=str))
         return 0
+    problem = check_args(args)
+    if problem:  # before any run: else each run was an "error" row (appended to results.csv), exit 0
+        ap.error(problem)
     if args.report_only:
         rows = read_rows()
         write_markdown(rows)
@@ -268,9 +276,6 @@ def main(argv: list[str] | None = None) -> int:
             write_solu(rows)
         print(f"wrote {MD.relative_to(ROOT)}{' and ' + str(SOLU.relative_to(ROOT)) if args.solu else ''} from {len(rows)} rows")
         return 0
-    problem = check_args(args)
-    if problem:  # before any run: else each run was an "error" row (appended to results.csv), exit 0
-        ap.error(problem)
     names = sorted(p.stem for p in PAPER.glob("*.json"))
     chosen = [n for pat in args.instances for n in names if fnmatch.fnmatch(n, pat)]
     chosen = list(dict.fromkeys(chosen))
