@@ -35,6 +35,10 @@
 9. A solver comparison over ``formulations = ["auto", ...]``: the gap table's row ``milp/highs/auto``
    did not say which formulation ``auto`` ran (the record's summary has it); gaps-by-instance now has
    a ``ran`` column (empty for a method without formulations).
+10. A bench spec naming a solver not installed here (``gurobi``) ran the grid, each of its runs an
+    error record (SolverUnavailable), exit 1; on the local pool it is now refused before any run,
+    exit 2, with how to install it (a Dask cluster's workers may have it: not checked there, nor in
+    ``--dry-run``).
 """
 
 from __future__ import annotations
@@ -236,3 +240,22 @@ def test_the_gap_table_says_which_formulation_auto_ran(tmp_path):
     rows = pd.read_csv(tmp_path / "tables" / "gaps-by-instance.csv").set_index("config")
     assert rows.at["milp/highs/auto", "ran"] == "decomposed" and pd.isna(rows.at["greedy", "ran"])
     assert re.search(r"\| milp/highs/auto +\| decomposed +\|", (tmp_path / "tables" / "gaps-by-instance.md").read_text())
+
+
+# --- 10. a solver not installed here --------------------------------------------------------------------------------
+
+
+def test_a_bench_spec_naming_a_solver_not_installed_is_refused_before_any_run(tmp_path, capsys):
+    from optdist.solvers import get_solver
+
+    if get_solver("gurobi").is_available():
+        pytest.skip("gurobi is installed here")
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'name = "b44s"\nout = "{tmp_path / "runs"}"\ninstances = ["{MICRO}"]\nmethods = ["milp"]\n'
+                    'solvers = ["highs", "gurobi"]\ntime_limit = 10\n')
+    assert main(["bench", str(spec), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f'{spec}: solvers: solver "gurobi" is not available here; install it: pip install gurobipy' in err, err
+    assert 'so every run of it would fail (fix: install it; or remove "gurobi" from solvers' in err
+    assert not (tmp_path / "runs").exists()
+    assert main(["bench", str(spec), "--dry-run"]) == 0  # lists the runs

@@ -193,6 +193,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              "to the spec's methods)")
     _unused_axes(spec, args.spec)
     _missing_option_files([r for r in grid if not args.method or r.method in args.method], args.spec)
+    if not args.scheduler and not args.dry_run:  # a Dask cluster's workers may have a solver this machine lacks
+        _unavailable_solvers([r for r in grid if not args.method or r.method in args.method], args.spec)
     whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
     if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
@@ -288,6 +290,22 @@ def _unused_axes(spec, spec_file: Path) -> None:
                         "solver_methods, %s) (fix: leave %s out of the spec, or add a method that takes them, e.g. "
                         "milp)", spec_file, name, quoted(values), quoted(spec.methods), quoted(spec.solver_methods),
                         name)
+
+
+def _unavailable_solvers(runs, spec_file: Path) -> None:
+    """ValueError naming the spec, the solver, how to install it and the fix where a solver of ``runs``
+    cannot run on this machine (:meth:`optdist.solvers.base.Solver.require`): before, every run of it
+    was an error record (SolverUnavailable), exit 1, after the spec's other runs."""
+    from optdist.solvers import get_solver
+    from optdist.solvers.base import SolverUnavailable
+
+    for name in dict.fromkeys(r.solver for r in runs if r.solver is not None):
+        try:
+            get_solver(name).require()
+        except SolverUnavailable as e:
+            raise ValueError(f"{spec_file}: solvers: {e}, so every run of it would fail (fix: install it; or remove "
+                             f"{text_of(name)} from solvers; or run the sweep on a Dask cluster whose workers have it, "
+                             "--scheduler ADDRESS)") from None
 
 
 def _missing_option_files(runs, spec_file: Path) -> None:
