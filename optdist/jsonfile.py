@@ -86,6 +86,9 @@ FORMAT_KINDS = {
     "optdist-result/": "a solve result",
     "optdist-diagnosis/": "a diagnosis",
     "optdist-bench-record/": "a bench record",
+    "optdist-bench-grid/": "a bench grid (OUT/grid.json)",
+    "optdist-rl-policy/": "a DQN policy's policy.json",
+    "optdist-rl-ppo/": "a MaskablePPO policy's policy.json",
 }
 
 #: kinds :func:`read_json` checks the ``format`` of before their own validation: ``what`` ->
@@ -134,6 +137,9 @@ def _other_kind(doc: Any, what: str, path: Path) -> Problem | None:
         said = f"format {text_of(fmt)}"
     if what == "instance" and fmt is not None and fmt.startswith(("optdist-assignment/", "optdist-result/")):
         fix = f"score it with `optdist evaluate INSTANCE {path}`; {fix}"
+    if what == "instance" and fmt is not None and fmt.startswith(("optdist-rl-policy/", "optdist-rl-ppo/")):
+        method = "rl-ppo" if fmt.startswith("optdist-rl-ppo/") else "rl"  # checked with its policy.pt where placed
+        fix = f"a policy is checked where it places: `optdist solve INSTANCE --method {method} --policy {path.parent}`; {fix}"
     if what == "privacy table" and kind == FORMAT_KINDS["optdist-profile/"]:
         fix = PROFILE_AS_TABLE_FIX.format(path=path)
     return Problem("format", f"this file is {kind} ({said}), not {_a(what)}", fix)

@@ -39,6 +39,9 @@
     error record (SolverUnavailable), exit 1; on the local pool it is now refused before any run,
     exit 2, with how to install it (a Dask cluster's workers may have it: not checked there, nor in
     ``--dry-run``).
+11. ``optdist validate DIR/policy.json`` (a trained policy) said "this file is another kind of optdist
+    file", the fix "give an instance file"; now it names a DQN or MaskablePPO policy and how a policy
+    is checked (placing with it); a bench grid.json is named too.
 """
 
 from __future__ import annotations
@@ -259,3 +262,18 @@ def test_a_bench_spec_naming_a_solver_not_installed_is_refused_before_any_run(tm
     assert 'so every run of it would fail (fix: install it; or remove "gurobi" from solvers' in err
     assert not (tmp_path / "runs").exists()
     assert main(["bench", str(spec), "--dry-run"]) == 0  # lists the runs
+
+
+# --- 11. validate names a policy file and how one is checked -----------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt, kind, method", [("optdist-rl-policy/1", "a DQN policy's policy.json", "rl"),
+                                               ("optdist-rl-ppo/1", "a MaskablePPO policy's policy.json", "rl-ppo")])
+def test_validate_names_a_policy_file_and_how_it_is_checked(tmp_path, capsys, fmt, kind, method):
+    (tmp_path / "pol").mkdir()
+    path = tmp_path / "pol" / "policy.json"
+    path.write_text(json.dumps({"format": fmt, "instance": "x"}))
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f'format: this file is {kind} (format "{fmt}"), not an instance' in out, out
+    assert f"fix: a policy is checked where it places: `optdist solve INSTANCE --method {method} --policy {path.parent}`" in out
