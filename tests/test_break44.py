@@ -42,6 +42,11 @@
 11. ``optdist validate DIR/policy.json`` (a trained policy) said "this file is another kind of optdist
     file", the fix "give an instance file"; now it names a DQN or MaskablePPO policy and how a policy
     is checked (placing with it); a bench grid.json is named too.
+12. ``bench-figures`` (fig11/12 lines, fig13/14/17 bars): each panel took colours from the cycle in the
+    order of the configs it had, under one legend for the figure: a config missing from one panel
+    shifted the others' colours there (b orange in one panel, blue in the next, where a is blue), and
+    an 11th config looked like the 1st (12 configs of 4 solvers x 3 formulations). Now one colour
+    per config in every panel, and past ten another marker (:func:`optdist.bench.figures.config_styles`).
 """
 
 from __future__ import annotations
@@ -277,3 +282,26 @@ def test_validate_names_a_policy_file_and_how_it_is_checked(tmp_path, capsys, fm
     out = capsys.readouterr().out
     assert f'format: this file is {kind} (format "{fmt}"), not an instance' in out, out
     assert f"fix: a policy is checked where it places: `optdist solve INSTANCE --method {method} --policy {path.parent}`" in out
+
+
+# --- 12. one colour per config in every panel of a figure ---------------------------------------------------------
+
+
+def test_a_config_has_one_colour_in_every_panel_of_a_figure():
+    import matplotlib.colors as mcolors
+    import pandas as pd
+
+    from optdist.bench.figures import _bars, _lines, config_styles
+
+    data = pd.DataFrame({"family": ["A", "A", "B"], "config": ["a", "b", "b"], "tau": [0.6] * 3, "g": [1] * 3,
+                         "y": [1.0, 2.0, 3.0], "seed": [None] * 3, "note": [""] * 3})
+    colours: dict[str, set] = {}
+    for ax in _lines(data, "family", "tau", "y", "y", "tau", "t").axes:
+        for line in ax.get_lines():
+            colours.setdefault(line.get_label(), set()).add(mcolors.to_hex(line.get_color()))
+    for ax in _bars(data, "family", "g", "y", "y", "t").axes:
+        for bars in ax.containers:
+            colours.setdefault(bars.get_label(), set()).add(mcolors.to_hex(bars.patches[0].get_facecolor()))
+    assert colours["a"] == {mcolors.to_hex("C0")} and colours["b"] == {mcolors.to_hex("C1")}, colours
+    styles = config_styles([f"c{i:02d}" for i in range(12)])
+    assert len({(st["color"], st["marker"]) for st in styles.values()}) == 12  # the 11th is not the 1st

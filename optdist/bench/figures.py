@@ -228,6 +228,21 @@ def _keys(points: dict[str, pd.DataFrame], x: str,
     return keys, entries
 
 
+#: markers of the configs past the colour cycle's ten (:func:`config_styles`)
+_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def config_styles(configs: list[str]) -> dict[str, dict[str, str]]:
+    """One colour and marker per config of a figure, the same in each of its panels: the i-th of
+    the sorted configs gets colour ``C{i % 10}`` and, past ten, another marker. Before, each panel
+    took colours from the cycle in the order of the configs it had, so a config missing from one
+    panel shifted the others' colours there, under one legend for the figure (config b blue in one
+    panel and orange in the other, where a, also blue, was not run), and an 11th config took the
+    1st's colour and marker."""
+    return {c: {"color": f"C{i % 10}", "marker": _MARKERS[i // 10 % len(_MARKERS)]}
+            for i, c in enumerate(sorted(configs))}
+
+
 def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: str, title: str,
            ylim: tuple[float, float] | None = None) -> plt.Figure:
     """One panel per value of ``panel`` (at most 3 per row), one line per config, mean over seeds;
@@ -249,12 +264,12 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
     rows = [max(lines[i:i + cols], default=0) for i in range(0, max(len(panels), 1), cols)]
     step = NOTE_FONTSIZE * 1.25 / 72  # inches per line of a list
     fig, axes = _grid(len(panels), [height + 0.7 + (n * step + 0.1 if n else 0) for n in rows], width)
+    style = config_styles(list(data["config"].unique()))  # one colour per config in every panel: one legend
+    colour = {c: st["color"] for c, st in style.items()}
     for ax, p in zip(axes, panels):
         keys, entries = keyed[p]
-        colour = {}
         for rank, (config, pts) in enumerate(points[p].items()):
-            line = ax.plot(pts[x], pts[y], marker="o", label=config)[0]
-            colour[config] = line.get_color()
+            ax.plot(pts[x], pts[y], label=config, **style[config])
             for xv, yv, label in zip(pts[x], pts[y], pts["label"]):
                 if not label:
                     continue
@@ -262,7 +277,7 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
                     yv = ylim[0] if ylim else 0.0
                     ax.plot([xv], [yv], marker="X", markersize=9, color=colour[config], linestyle="none", zorder=3,
                             clip_on=False)
-                else:  # color given: the panel's colour cycle stays one colour per config
+                else:  # a white ring over the config's point
                     ax.plot([xv], [yv], marker="o", markersize=9, markerfacecolor="white", color=colour[config],
                             zorder=3)
                 ax.annotate(str(keys[config, label]), (xv, yv), xytext=(6 + 9 * rank, 3), textcoords="offset points",
@@ -298,12 +313,14 @@ def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     handles: dict = {}
+    style = config_styles(list(data["config"].unique()))  # one colour per config in every panel: one legend
     for ax, p in zip(axes, panels):
         piv = data[data[panel] == p].pivot_table(index=group, columns="config", values=y, aggfunc="mean")
         if piv.empty:
             continue
         long_labels = max(len(str(v)) for v in piv.index) > 4
-        piv.plot.bar(ax=ax, logy=log, rot=20 if long_labels else 0, legend=False)
+        piv.plot.bar(ax=ax, logy=log, rot=20 if long_labels else 0, legend=False,
+                     color=[style[c]["color"] for c in piv.columns])
         if "note" in data:
             notes = data[data[panel] == p].pivot_table(index=group, columns="config", values="note",
                                                         aggfunc=lambda v: "; ".join(sorted({n for n in v if n})))
