@@ -192,9 +192,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              f"{args.spec}{f' ({hint})' if hint else ''} (fix: give one of those methods, or add it "
                              "to the spec's methods)")
     _unused_axes(spec, args.spec)
-    _missing_option_files([r for r in grid if not args.method or r.method in args.method], args.spec)
+    chosen = [r for r in grid if not args.method or r.method in args.method]  # the runs --method keeps
+    _missing_option_files(chosen, args.spec)
     if not args.scheduler and not args.dry_run:  # a Dask cluster's workers may have a solver this machine lacks
-        _unavailable_solvers([r for r in grid if not args.method or r.method in args.method], args.spec)
+        _unavailable_solvers(chosen, args.spec)
     whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
     if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
