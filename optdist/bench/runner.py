@@ -651,6 +651,51 @@ def _remove_made(out: Path, made: list[Path]) -> None:
             folder.rmdir()
 
 
+def check_runs(runs: list[Run], spec_file: str | Path, solvers: bool = True) -> None:
+    """Before any run of a sweep (:func:`run_sweep`, and ``optdist bench`` before ``--dry-run``'s list):
+    ValueError naming the spec (``spec_file``, e.g. ``s.toml``, or "spec 'NAME'"), the method, its
+    option, the file missing and the fix where a run's ``policy`` lacks its policy.pt or policy.json
+    (:func:`optdist.paths.policy_files`), or its ``warm_start`` is neither a method nor a file, or its
+    ``plan_start`` file is missing (relative to the current folder, as the sweep reads them); and, with
+    ``solvers`` (the local pool: a Dask cluster's workers may have a solver this machine lacks), naming
+    the solver, how to install it and the fix where a solver of ``runs`` cannot run here
+    (:meth:`optdist.solvers.base.Solver.require`). Before, every run of such a method or solver
+    failed (its record's error), exit 1, the spec's other runs made first."""
+    from optdist.paths import policy_files
+    from optdist.solve import METHODS
+    from optdist.solvers import get_solver
+    from optdist.solvers.base import SolverUnavailable
+
+    for method, start in dict.fromkeys((r.method, r.options["warm_start"]) for r in runs
+                                       if isinstance(r.options.get("warm_start"), str)):
+        if start not in METHODS and not Path(start).is_file():
+            raise ValueError(f"{spec_file}: method {text_of(method)}'s warm_start {text_of(start)} is neither a method "
+                             f"nor a file in {Path.cwd()}, so every run of it would fail (fix: give an assignment or "
+                             "result file, e.g. one `optdist solve INSTANCE --method greedy --out start.json` wrote, or "
+                             "a method, e.g. warm_start = \"greedy\")")
+    for method, plan in dict.fromkeys((r.method, r.options["plan_start"]) for r in runs
+                                      if isinstance(r.options.get("plan_start"), str)):
+        if not Path(plan).is_file():
+            raise ValueError(f"{spec_file}: method {text_of(method)}'s plan_start {text_of(plan)}: no such file in "
+                             f"{Path.cwd()}, so every run of it would fail (fix: give a placement of the forecast, e.g. "
+                             "the --out of `optdist solve FORECAST`, or leave plan_start out)")
+    for method, policy in dict.fromkeys((r.method, r.options["policy"]) for r in runs
+                                        if isinstance(r.options.get("policy"), str)):
+        missing = [f for f in policy_files(policy) if not f.is_file()]
+        if missing:
+            raise ValueError(f"{spec_file}: method {text_of(method)}'s policy {text_of(policy)}: {missing[0]} not found (a "
+                             f"policy is its policy.pt and policy.json), so every run of it would fail (fix: give the "
+                             f"folder `optdist train-rl INSTANCE --out DIR` wrote, relative to {Path.cwd()}; or leave "
+                             "policy out, and each run trains its own)")
+    for name in dict.fromkeys(r.solver for r in runs if r.solver is not None) if solvers else ():
+        try:
+            get_solver(name).require()
+        except SolverUnavailable as e:
+            raise ValueError(f"{spec_file}: solvers: {e}, so every run of it would fail (fix: install it; or remove "
+                             f"{text_of(name)} from solvers; or run the sweep on a Dask cluster whose workers have it, "
+                             "--scheduler ADDRESS)") from None
+
+
 def run_sweep(
     spec: BenchSpec,
     out: str | Path | None = None,
@@ -675,7 +720,9 @@ def run_sweep(
     the folder run into (also one given by --out), so that it reruns into this folder.
 
     ``allow_external`` lets the spec name methods from outside optdist (``module:function``);
-    without it they raise ValueError before anything runs. Raises :class:`SweepInterrupted`
+    without it they raise ValueError before anything runs, as does a run that cannot start
+    (:func:`check_runs`: a missing policy, warm_start or plan_start file; on the local pool, a
+    solver not installed here), before any folder is made. Raises :class:`SweepInterrupted`
     on SIGINT/SIGTERM (finished runs keep their records; run again to resume), and
     :class:`SweepBusy` while another sweep writes into ``out`` (:func:`sweep_lock`, naming where the
     folder came from: ``spec_file``, the file of ``spec`` when ``out`` is its ``out`` key; None: ``out``
@@ -684,6 +731,7 @@ def run_sweep(
     interruption, once: :class:`optdist.bench.records.RecordNotWritten` names the file and the fix;
     the records written, and those of runs finished meanwhile that can be written, are kept.
     """
+    check_runs(spec.runs(), spec_file or f"spec {text_of(spec.name)}", solvers=scheduler is None)  # before any folder
     if out is None and spec_file is None:  # the folder is the spec's out
         spec_file = f"spec {text_of(spec.name)}"
     out = Path(out or spec.out)

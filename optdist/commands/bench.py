@@ -15,7 +15,7 @@ from optdist.bench.spec import FIGURES as FIGURE_NAMES  # the names only: optdis
 from optdist.cli import CliError, count_flag, path_flag
 from optdist.interrupts import interrupted_status, signal_name
 from optdist.io import OutputPathError, OutputSpaceError, check_output_folder, make_output_folder, restore_non_finite
-from optdist.jsonfile import is_json_name, quoted, text_of
+from optdist.jsonfile import is_json_name, quoted
 
 MAX_WORKERS = 256  # local runs at once; each is a process (a solver, a torch job)
 ERROR_CHARS = 400  # of a failed run's error quoted on stderr (the record holds all of it)
@@ -168,7 +168,7 @@ def _figures(out: Path, names: list[str], dest: Path | None, warn: bool = True) 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from optdist.bench.records import DAMAGED_DIR, DamagedRecord
-    from optdist.bench.runner import finished, run_sweep
+    from optdist.bench.runner import check_runs, finished, run_sweep
     from optdist.bench.spec import load_spec
 
     if args.workers is not None and args.scheduler:  # the Dask workers run the sweep: N would be unread
@@ -193,9 +193,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
                              "to the spec's methods)")
     _unused_axes(spec, args.spec)
     chosen = [r for r in grid if not args.method or r.method in args.method]  # the runs --method keeps
-    _missing_option_files(chosen, args.spec)
-    if not args.scheduler and not args.dry_run:  # a Dask cluster's workers may have a solver this machine lacks
-        _unavailable_solvers(chosen, args.spec)
+    # a Dask cluster's workers may have a solver this machine lacks; --dry-run runs none. run_sweep checks them
+    # again (a Python caller's sweep): here they come before --dry-run's list and the folders' checks, as before
+    check_runs(chosen, args.spec, solvers=not args.scheduler and not args.dry_run)
     whole = spec  # saved as OUT/spec.json: `optdist bench OUT/spec.json` reruns every method, not only --method's
     if args.method:
         spec = dataclasses.replace(spec, methods=tuple(m for m in spec.methods if m in args.method))
@@ -291,54 +291,6 @@ def _unused_axes(spec, spec_file: Path) -> None:
                         "solver_methods, %s) (fix: leave %s out of the spec, or add a method that takes them, e.g. "
                         "milp)", spec_file, name, quoted(values), quoted(spec.methods), quoted(spec.solver_methods),
                         name)
-
-
-def _unavailable_solvers(runs, spec_file: Path) -> None:
-    """ValueError naming the spec, the solver, how to install it and the fix where a solver of ``runs``
-    cannot run on this machine (:meth:`optdist.solvers.base.Solver.require`): before, every run of it
-    was an error record (SolverUnavailable), exit 1, after the spec's other runs."""
-    from optdist.solvers import get_solver
-    from optdist.solvers.base import SolverUnavailable
-
-    for name in dict.fromkeys(r.solver for r in runs if r.solver is not None):
-        try:
-            get_solver(name).require()
-        except SolverUnavailable as e:
-            raise ValueError(f"{spec_file}: solvers: {e}, so every run of it would fail (fix: install it; or remove "
-                             f"{text_of(name)} from solvers; or run the sweep on a Dask cluster whose workers have it, "
-                             "--scheduler ADDRESS)") from None
-
-
-def _missing_option_files(runs, spec_file: Path) -> None:
-    """ValueError naming the spec, the method, its option, the file missing and the fix where a run's
-    ``policy`` lacks its policy.pt or policy.json (:func:`optdist.paths.policy_files`), or its
-    ``warm_start`` is neither a method nor a file, or its ``plan_start`` file is missing (relative to the
-    current folder, as the sweep reads them): before, every run of the method failed (its record's
-    error), exit 1, the spec's other runs made first."""
-    from optdist.paths import policy_files
-    from optdist.solve import METHODS
-
-    for method, start in dict.fromkeys((r.method, r.options["warm_start"]) for r in runs
-                                       if isinstance(r.options.get("warm_start"), str)):
-        if start not in METHODS and not Path(start).is_file():
-            raise ValueError(f"{spec_file}: method {text_of(method)}'s warm_start {text_of(start)} is neither a method "
-                             f"nor a file in {Path.cwd()}, so every run of it would fail (fix: give an assignment or "
-                             "result file, e.g. one `optdist solve INSTANCE --method greedy --out start.json` wrote, or "
-                             "a method, e.g. warm_start = \"greedy\")")
-    for method, plan in dict.fromkeys((r.method, r.options["plan_start"]) for r in runs
-                                      if isinstance(r.options.get("plan_start"), str)):
-        if not Path(plan).is_file():
-            raise ValueError(f"{spec_file}: method {text_of(method)}'s plan_start {text_of(plan)}: no such file in "
-                             f"{Path.cwd()}, so every run of it would fail (fix: give a placement of the forecast, e.g. "
-                             "the --out of `optdist solve FORECAST`, or leave plan_start out)")
-    for method, policy in dict.fromkeys((r.method, r.options["policy"]) for r in runs
-                                        if isinstance(r.options.get("policy"), str)):
-        missing = [f for f in policy_files(policy) if not f.is_file()]
-        if missing:
-            raise ValueError(f"{spec_file}: method {text_of(method)}'s policy {text_of(policy)}: {missing[0]} not found (a "
-                             f"policy is its policy.pt and policy.json), so every run of it would fail (fix: give the "
-                             f"folder `optdist train-rl INSTANCE --out DIR` wrote, relative to {Path.cwd()}; or leave "
-                             "policy out, and each run trains its own)")
 
 
 def _unused_solver_options(runs, spec_file: Path, to_do) -> None:
