@@ -65,3 +65,22 @@ def test_the_cli_s_refusal_is_the_same_with_out(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f'{spec}: method "milp"\'s warm_start "none.json" is neither a method nor a file in ' in err, err
     assert not (tmp_path / "o").exists()
+
+
+# --- 2. an absolute instance pattern that matches nothing ----------------------------------------------------------
+
+
+def test_an_absolute_pattern_that_matches_nothing_names_no_current_folder(tmp_path, monkeypatch):
+    from optdist.bench.spec import parse_spec
+
+    monkeypatch.chdir(tmp_path)
+    pattern = str(tmp_path / "nowhere" / "*.json")
+    spec = parse_spec({"name": "l44", "out": "o", "instances": [pattern], "methods": ["greedy"]})
+    with pytest.raises(ValueError) as e:
+        spec.instance_paths()
+    assert str(e.value) == f'spec l44: instance pattern "{pattern}" matches no file (fix: correct the pattern)'
+    spec = parse_spec({"name": "l44", "out": "o", "instances": ["nowhere/*.json"], "methods": ["greedy"]})
+    with pytest.raises(ValueError) as e:
+        spec.instance_paths()
+    assert str(e.value) == (f'spec l44: instance pattern "nowhere/*.json" matches no file in {os.getcwd()} (fix: '
+                            "correct the pattern, or run from the folder it is relative to)")

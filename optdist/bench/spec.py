@@ -140,7 +140,8 @@ class BenchSpec:
         (one file reached by two spellings, e.g. relative and absolute, is kept once).
 
         ``**`` matches any depth of folders (``glob.glob(..., recursive=True)``). Raises ValueError
-        naming the pattern and the fix when one matches no file or a folder."""
+        naming the pattern (and, for a relative one, the folder it is taken from, the current one)
+        and the fix when one matches no file or a folder."""
         seen: dict[Path, Path] = {}
         for pattern in self.instances:
             hits = sorted(glob.glob(pattern, recursive=True))  # '**' spans folders, as users expect
@@ -148,9 +149,11 @@ class BenchSpec:
                 raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} is read as a glob, in which "
                                  "[...] is a set of characters (or * and ? wildcards), so it matches no file, not the "
                                  f"file of that name (fix: escape it: {text_of(glob.escape(pattern))})")
-            if not hits:
-                raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} matches no file in {os.getcwd()} "
-                                 "(fix: correct the pattern, or run from the folder it is relative to)")
+            if not hits:  # an absolute pattern is not taken from the current folder: naming that one misled
+                relative = not os.path.isabs(pattern)
+                raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} matches no file"
+                                 f"{f' in {os.getcwd()}' if relative else ''} (fix: correct the pattern"
+                                 f"{', or run from the folder it is relative to' if relative else ''})")
             for h in hits:
                 if Path(h).is_dir():
                     raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} matches the folder {text_of(h)}, not an "
