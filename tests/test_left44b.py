@@ -84,3 +84,18 @@ def test_an_absolute_pattern_that_matches_nothing_names_no_current_folder(tmp_pa
         spec.instance_paths()
     assert str(e.value) == (f'spec l44: instance pattern "nowhere/*.json" matches no file in {os.getcwd()} (fix: '
                             "correct the pattern, or run from the folder it is relative to)")
+
+
+# --- 3. calibrate --data folder:EMPTY --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, lacks", [("folder", "no sub-folder in it"),
+                                         ("cifar10", "no CIFAR-10 python batches"),
+                                         ("mnist-idx", "no train-images-idx3-ubyte[.gz] (MNIST IDX files)")])
+def test_calibrate_checks_the_data_folder_before_the_target_s_dataset(tmp_path, capsys, kind, lacks):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["calibrate", "lenet", "--data", f"{kind}:{empty}", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"{empty}: {lacks}" in err and "(fix: " in err, err
+    assert "was trained on" not in err and "Traceback" not in err, err

@@ -268,12 +268,8 @@ def load_cifar10(root: str | Path, attack_fraction: float = 0.2, seed: int = 0) 
     images is held out as the adversary's samples.
     """
     root = Path(root)
+    check_folder("cifar10", root)
     files = sorted(root.glob("data_batch_*"))
-    if not files or not (root / "test_batch").exists():
-        raise DatasetMissing(
-            f"{root}: no CIFAR-10 python batches (data_batch_1..5, test_batch) (fix: unpack cifar-10-python.tar.gz "
-            "there, or give the folder that holds them)"
-        )
 
     def read(paths: list[Path]) -> Split:
         xs, ys = [], []
@@ -299,21 +295,23 @@ def read_idx(path: str | Path) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, int(np.prod(dims)), 4 + 4 * ndim).reshape(dims)
 
 
+def _idx_file(root: Path, stem: str) -> Path:
+    """``root/stem`` or ``root/stem.gz``, an MNIST IDX file; DatasetMissing naming both and the fix."""
+    for p in (root / stem, root / f"{stem}.gz"):
+        if p.exists():
+            return p
+    raise DatasetMissing(f"{root}: no {stem}[.gz] (MNIST IDX files) (fix: give the folder that holds the four "
+                         "files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+                         "t10k-labels-idx1-ubyte, each optionally .gz)")
+
+
 def load_mnist_idx(root: str | Path, attack_fraction: float = 0.2, seed: int = 0) -> Dataset:
     """MNIST-format IDX files in ``root`` ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])."""
     root = Path(root)
 
-    def find(stem: str) -> Path:
-        for p in (root / stem, root / f"{stem}.gz"):
-            if p.exists():
-                return p
-        raise DatasetMissing(f"{root}: no {stem}[.gz] (MNIST IDX files) (fix: give the folder that holds the four "
-                             "files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
-                             "t10k-labels-idx1-ubyte, each optionally .gz)")
-
     def read(prefix: str) -> Split:
-        x = read_idx(find(f"{prefix}-images-idx3-ubyte"))
-        return _split(x[:, None], read_idx(find(f"{prefix}-labels-idx1-ubyte")))
+        x = read_idx(_idx_file(root, f"{prefix}-images-idx3-ubyte"))
+        return _split(x[:, None], read_idx(_idx_file(root, f"{prefix}-labels-idx1-ubyte")))
 
     train, attack = _attack_from_train(read("train"), attack_fraction, seed)
     return Dataset("mnist-idx", {"train": train, "attack": attack, "test": read("t10k")}, 10, str(root))
@@ -418,10 +416,8 @@ def load_image_folder(
 
     root = Path(root)
     _check_channels(shape, f"folder:{root}")
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir()) if root.is_dir() else []
-    if not classes:
-        raise DatasetMissing(f"{root}: no sub-folder in it (fix: give a folder holding one sub-folder of images "
-                             "per class)")
+    check_folder("folder", root)
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir())
     rng = np.random.default_rng(seed)
     parts: dict[str, tuple[list[np.ndarray], list[int]]] = {s: ([], []) for s in ("train", "attack", "test")}
     for label, cls in enumerate(classes):
@@ -452,7 +448,8 @@ FOLDER_KINDS = {"cifar10": "CIFAR-10's python batches (data_batch_1..5, test_bat
 
 def check_spec(spec: str) -> None:
     """ValueError naming ``spec`` and the fix when it is not a spec :func:`load` takes, or its
-    ``DIR`` is not a folder: checked before a target is loaded or trained for it."""
+    ``DIR`` is not a folder; DatasetMissing when that folder lacks the dataset's files
+    (:func:`check_folder`): checked before a target is loaded or trained for it."""
     kind, _, arg = spec.partition(":")
     if not (spec in BUNDLED or kind in FOLDER_KINDS and arg):  # "orl:" was taken as orl, and named so
         raise ValueError(f"unknown dataset {text_of(spec)}: use one of {quoted(sorted(BUNDLED))}, cifar10:DIR, mnist-idx:DIR, "
@@ -461,6 +458,26 @@ def check_spec(spec: str) -> None:
     if arg and not Path(arg).is_dir():
         raise ValueError(f"dataset {text_of(spec)}: {arg} is not a folder (fix: give the folder that holds "
                          f"{FOLDER_KINDS[kind]}, as {kind}:DIR)")
+    if arg:
+        check_folder(kind, Path(arg))
+
+
+def check_folder(kind: str, root: Path) -> None:
+    """DatasetMissing naming ``root``, what it lacks and the fix where the folder does not hold the
+    files the loader of ``kind`` (a key of :data:`FOLDER_KINDS`) reads: CIFAR-10's batches, the four
+    MNIST IDX files, or (``folder``) a sub-folder per class. Names only, no file is read: checked
+    before a target is loaded or trained for the dataset (an empty ``folder:DIR`` was found only
+    after that, and calibrate's fix, to train the target on it, failed the same way)."""
+    if kind == "cifar10" and (not any(root.glob("data_batch_*")) or not (root / "test_batch").exists()):
+        raise DatasetMissing(f"{root}: no CIFAR-10 python batches (data_batch_1..5, test_batch) (fix: unpack "
+                             "cifar-10-python.tar.gz there, or give the folder that holds them)")
+    if kind == "mnist-idx":
+        for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                     "t10k-labels-idx1-ubyte"):
+            _idx_file(root, stem)
+    if kind == "folder" and not (root.is_dir() and any(d.is_dir() for d in root.iterdir())):
+        raise DatasetMissing(f"{root}: no sub-folder in it (fix: give a folder holding one sub-folder of images "
+                             "per class)")
 
 
 def load(spec: str, shape: tuple[int, int, int] | None = None) -> Dataset:
