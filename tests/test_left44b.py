@@ -99,3 +99,22 @@ def test_calibrate_checks_the_data_folder_before_the_target_s_dataset(tmp_path, 
     err = capsys.readouterr().err
     assert f"{empty}: {lacks}" in err and "(fix: " in err, err
     assert "was trained on" not in err and "Traceback" not in err, err
+
+
+# --- 4. bars past the tenth config --------------------------------------------------------------------------------
+
+
+def test_bars_past_the_tenth_config_look_unlike_the_first_ten(tmp_path):
+    import matplotlib.colors as mcolors
+    import pandas as pd
+
+    from optdist.bench.figures import _bars, config_styles
+
+    configs = [f"c{i:02d}" for i in range(25)]
+    styles = config_styles(configs)
+    assert len({(st["color"], st["hatch"]) for st in styles.values()}) == 25  # the 11th is not the 1st
+    assert styles["c00"]["hatch"] == "" and styles["c10"]["hatch"] not in ("", "///")  # "///": a bar with a note
+    data = pd.DataFrame({"family": "A", "config": configs, "g": 1, "y": 1.0, "note": ""})
+    fig = _bars(data, "family", "g", "y", "y", "t")
+    looks = {(mcolors.to_hex(h.get_facecolor()), h.get_hatch()) for h in fig.legends[0].legend_handles}
+    assert len(looks) == 25, looks

@@ -18,8 +18,9 @@ convergence certified gap vs time, incumbent and bound per round, per run     (n
 =========== ================================================================ ==================
 
 Latency and shared-data figures mark, on the plot itself, every run that rejected requests or
-broke a constraint (:func:`status_note`): its bar is hatched and labelled (e.g. "rejects
-235/250", "infeasible: 12 violations"), its point hollow and keyed ("1", "2", ...) to the note in
+broke a constraint (:func:`status_note`): its bar is hatched "///", faded and labelled (e.g. "rejects
+235/250", "infeasible: 12 violations"; the bars of configs past the tenth carry another hatch, their
+own, :func:`config_styles`), its point hollow and keyed ("1", "2", ...) to the note in
 the list under its panel (:func:`_lines`), so a method whose total counts only the few requests
 it admitted cannot look best (so does the online gap table's figure, :func:`gap_grid`: a hatched
 cell saying what broke in place of a gap). The line figures can be redrawn from their own CSVs
@@ -104,7 +105,7 @@ def mark_bars(ax: plt.Axes, notes: pd.DataFrame) -> list[str]:
             note = notes.at[idx, col]
             if not isinstance(note, str) or not note:
                 continue
-            patch.set_hatch("///")
+            patch.set_hatch("///" + (patch.get_hatch() or ""))  # the config's own hatch kept (config_styles)
             patch.set_edgecolor("black")
             patch.set_alpha(0.45)
             h = patch.get_height()
@@ -228,18 +229,22 @@ def _keys(points: dict[str, pd.DataFrame], x: str,
     return keys, entries
 
 
-#: markers of the configs past the colour cycle's ten (:func:`config_styles`)
+#: markers (lines) and hatches (bars) of the configs past the colour cycle's ten (:func:`config_styles`); no
+#: hatch is :func:`mark_bars`'s "///" (a bar with a note)
 _MARKERS = ("o", "s", "^", "D", "v", "P")
+_HATCHES = ("", "..", "xx", "oo", "++", "**")
 
 
 def config_styles(configs: list[str]) -> dict[str, dict[str, str]]:
-    """One colour and marker per config of a figure, the same in each of its panels: the i-th of
-    the sorted configs gets colour ``C{i % 10}`` and, past ten, another marker. Before, each panel
+    """One colour, marker and hatch per config of a figure, the same in each of its panels: the i-th
+    of the sorted configs gets colour ``C{i % 10}`` and, past ten, another marker (its lines) and
+    hatch (its bars, which have no marker): 60 configs are told apart. Before, each panel
     took colours from the cycle in the order of the configs it had, so a config missing from one
     panel shifted the others' colours there, under one legend for the figure (config b blue in one
     panel and orange in the other, where a, also blue, was not run), and an 11th config took the
-    1st's colour and marker."""
-    return {c: {"color": f"C{i % 10}", "marker": _MARKERS[i // 10 % len(_MARKERS)]}
+    1st's colour and marker, and its bars the 1st's look."""
+    return {c: {"color": f"C{i % 10}", "marker": _MARKERS[i // 10 % len(_MARKERS)],
+                "hatch": _HATCHES[i // 10 % len(_HATCHES)]}
             for i, c in enumerate(sorted(configs))}
 
 
@@ -269,7 +274,7 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
     for ax, p in zip(axes, panels):
         keys, entries = keyed[p]
         for rank, (config, pts) in enumerate(points[p].items()):
-            ax.plot(pts[x], pts[y], label=config, **style[config])
+            ax.plot(pts[x], pts[y], label=config, color=colour[config], marker=style[config]["marker"])
             for xv, yv, label in zip(pts[x], pts[y], pts["label"]):
                 if not label:
                     continue
@@ -321,6 +326,9 @@ def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title
         long_labels = max(len(str(v)) for v in piv.index) > 4
         piv.plot.bar(ax=ax, logy=log, rot=20 if long_labels else 0, legend=False,
                      color=[style[c]["color"] for c in piv.columns])
+        for bars, config in zip(ax.containers, piv.columns):  # the legend takes each config's from its first bar
+            for patch in bars.patches:
+                patch.set_hatch(style[config]["hatch"] or None)
         if "note" in data:
             notes = data[data[panel] == p].pivot_table(index=group, columns="config", values="note",
                                                         aggfunc=lambda v: "; ".join(sorted({n for n in v if n})))
