@@ -28,8 +28,12 @@ after ``--max-queries``.
 **Bound.** With one item per interval (usage ``floor(q_{j+1})``, latency ``B_j``) and the tail item (0,
 ``B_m``), every placement dominates an item (its usage at least the item's, its latency too), so ``D``
 is at least the least sum of ``n`` items (with repetition) whose usages sum to at most ``C``: a dynamic
-programme over integer usage ``0 .. floor(C)`` (:func:`dp_bound`, exact). Valid for every stop and
-every time limit; the proof of an incumbent is ``dp_bound >= incumbent (1 - gap)``.
+programme over integer usage ``0 .. floor(C)`` (:func:`dp_bound`, exact; an item's usage at least 0:
+a placement that leaves the row unused, e.g. a row of a device group it need not use, ends the queries
+with the limit ``-delta``). Valid for every stop and every time limit; the proof of an incumbent is
+``dp_bound >= incumbent (1 - gap)``. Every request is placed: an instance with admission control (a
+rejection costs its penalty and no usage) or a makespan objective is refused, as is a row whose
+capacity exceeds :data:`MAX_WIDTH` units (the programme's arrays; a memory row in bytes).
 
 Prints each query (seconds, its bound, the placement's usage and latency) and the bound after it;
 writes nothing (``--out FILE``: the queries and the bound as JSON).
@@ -38,8 +42,8 @@ writes nothing (``--out FILE``: the queries and the bound as JSON).
 from __future__ import annotations
 
 import argparse
-import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -47,9 +51,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from optdist.instance import Instance, load_instance
+from optdist.io import atomic_write_json, check_output_file
 from optdist.milp.decomposition.colgen import MasterProblem
 from optdist.milp.decomposition.pricing import PricingModel
 from optdist.transfers import RESOURCES
+
+MAX_WIDTH = 10_000_000  # the programme's integer usages 0 .. floor(C): arrays of 80 MB
 
 
 @dataclass
@@ -71,11 +78,25 @@ def frontier(inst: Instance, row: int, *, incumbent: float, time_limit: float, m
     """The queries of the module docstring on master row ``row`` (index into ``MasterProblem(inst).rows``),
     each solve at most ``time_limit`` s (HiGHS, 1 thread), ``delta``: how far below the last placement's
     usage the next limit lies (the row's usages are multiples of 16 B on LeNet; any ``delta > 0`` is
-    valid). Raises ValueError unless the requests form one master class."""
+    valid). Raises ValueError unless the requests form one master class and are all placed (no
+    admission control), ``row`` is a row of the master whose capacity is at most :data:`MAX_WIDTH` and
+    ``max_queries >= 1`` (none: no bound; before, :func:`dp_bound` of no query was ``inf``)."""
     P = MasterProblem(inst)
     if len(P.sizes) != 1:
         raise ValueError(f"{inst.name}: the frontier bound needs one master class of identical requests, "
                          f"not {len(P.sizes)} (fix: an instance whose requests share CNN and source fields)")
+    if inst.objective.admission:  # rejecting costs the penalty and no usage: no item of the programme
+        raise ValueError(f"{inst.name}: objective.admission is true: the frontier bound places every request (fix: an "
+                         "instance with \"admission\": false)")
+    if not 0 <= row < len(P.rows):
+        raise ValueError(f"--row {row}: {inst.name}'s master has rows 0 to {len(P.rows) - 1} (fix: one of them, or leave "
+                         "--row out for the bandwidth row of the first device group)")
+    if P.rhs[row] > MAX_WIDTH:
+        raise ValueError(f"--row {row}: its capacity {P.rhs[row]:,.0f} ({RESOURCES[P.rows[row].resource]}) is more than "
+                         f"{MAX_WIDTH:,} units, too wide for the dynamic programme over integer usage (fix: a row of "
+                         "less capacity, e.g. leave --row out for the bandwidth row of the first device group)")
+    if max_queries < 1:
+        raise ValueError(f"--max-queries {max_queries}: give a whole number >= 1 (fix: e.g. --max-queries 100)")
     pm = PricingModel(inst, P.members[0][0], solver="highs")
     zero = {res: np.zeros(inst.n_nodes) for res in RESOURCES}
     nodes, resource = P.rows[row].nodes, RESOURCES[P.rows[row].resource]
@@ -111,7 +132,7 @@ def dp_bound(queries: list[Query], n: int, cap: float) -> float:
     for j, q in enumerate(queries):
         stepped = max(stepped, q.bound)
         below = queries[j + 1].limit if j + 1 < len(queries) else 0.0  # the tail: usage at least 0
-        items.append((int(math.floor(below)), stepped))
+        items.append((max(0, math.floor(below)), stepped))
     W = int(math.floor(cap))
     best = np.full(W + 1, math.inf)  # best[w]: least latency of the items so far using exactly w
     best[0] = 0.0
@@ -133,19 +154,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-queries", type=int, default=100)
     ap.add_argument("--out", default=None, help="write the queries and the bound here (JSON)")
     args = ap.parse_args(argv)
-    inst = load_instance(args.instance)
-    P = MasterProblem(inst)
-    row = args.row if args.row is not None else next(q for q, r in enumerate(P.rows) if RESOURCES[r.resource] == "bandwidth")
-    t0 = time.perf_counter()
-    qs = frontier(inst, row, incumbent=args.incumbent, time_limit=args.time_limit, max_queries=args.max_queries)
+    for flag, value in (("--incumbent", args.incumbent), ("--time-limit", args.time_limit)):
+        if not (math.isfinite(value) and value > 0):
+            ap.error(f"{flag} {value:g}: give a finite number of seconds > 0 (e.g. {flag} "
+                     f"{'0.00773456470123' if flag == '--incumbent' else '30'})")
+    try:
+        if args.out:
+            check_output_file(args.out, example="frontier.json")  # before the queries, not after them
+        inst = load_instance(args.instance)
+        P = MasterProblem(inst)
+        row = args.row if args.row is not None else next(q for q, r in enumerate(P.rows) if RESOURCES[r.resource] == "bandwidth")
+        t0 = time.perf_counter()
+        qs = frontier(inst, row, incumbent=args.incumbent, time_limit=args.time_limit, max_queries=args.max_queries)
+    except (OSError, ValueError) as e:  # a missing or bad file (DocumentError is a ValueError) or flag: the message, no traceback
+        print(f"frontier_bound.py: error: {e}", file=sys.stderr)
+        return 2
     bound = dp_bound(qs, P.sizes[0], P.rhs[row])
     gap = (args.incumbent - bound) / args.incumbent
     print(f"{inst.name}: row {row} ({RESOURCES[P.rows[row].resource]}, capacity {P.rhs[row]:.2f}), {len(qs)} queries "
           f"(solves {sum(q.seconds for q in qs):.1f} s, all {time.perf_counter() - t0:.1f} s): bound {bound:.12g} s, incumbent {args.incumbent:.12g} s, gap {gap:.3g}")
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump({"instance": inst.name, "row": row, "bound": bound, "incumbent": args.incumbent, "gap": gap,
-                       "queries": [asdict(q) for q in qs]}, fh, indent=1)
+    if args.out:  # the first query's limit is inf: null and a "non_finite" field (strict JSON)
+        atomic_write_json(args.out, {"instance": inst.name, "row": row, "bound": bound, "incumbent": args.incumbent,
+                                     "gap": gap, "queries": [asdict(q) for q in qs]}, non_finite=True)
     return 0
 
 

@@ -1,0 +1,117 @@
+"""verify44: what a check of today's fixes (left44, hang44, tau44; e1bb251..6f8c43c) found, each with a
+test that fails on the code before.
+
+1. ``benchmarks/milp/frontier_bound.py`` (tau44) gave a bound above a feasible objective: with
+   admission control (rejecting a request costs its penalty and no usage, which no item of its
+   dynamic programme stands for: 7.42 ms on ``lenet-10x10-tight-tau0.6`` with a 0.1-ms penalty, whose
+   placement rejecting all ten scores 1 ms) and with ``--max-queries 0`` (``inf``: the programme of no
+   item). A placement that leaves the row unused (a row of a device group the request need not use)
+   ended the queries at the limit -0.5 and the programme failed on the item of usage -1 (numpy's
+   "non-broadcastable output operand"); a memory row (10.7 GB of capacity) asked for an array of
+   80 GiB. ``--row -1`` was the last row, a NaN or negative ``--time-limit`` or ``--incumbent`` ran,
+   several request classes, a row out of range, a missing instance file and an unwritable ``--out``
+   (found after the queries) were tracebacks with exit 1.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+
+import pytest
+
+import optdist
+from optdist.assignment import Assignment
+from optdist.evaluate import evaluate
+from optdist.generate import generate
+from optdist.instance import load_instance, parse
+from optdist.milp.decomposition.colgen import MasterProblem
+from optdist.transfers import RESOURCES
+from tests.conftest import ROOT
+
+PAPER = ROOT / "instances" / "paper" / "lenet-10x10-tight-tau0.6.json"
+
+
+def _frontier_script():
+    spec = importlib.util.spec_from_file_location("frontier_bound_verify44", ROOT / "benchmarks" / "milp" / "frontier_bound.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclass resolves its annotations there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_frontier_bound_refuses_admission_control_whose_rejections_score_below_it():
+    """Before: frontier and dp_bound ran and bounded the instance by 3 placed requests, above the
+    evaluator's objective of rejecting all three."""
+    fb = _frontier_script()
+    inst = load_instance(ROOT / "instances" / "tiny" / "micro-3x2-admission.json")
+    inst = inst.with_spec(objective=inst.objective.model_copy(update={"rejection_penalty": 1e-9}))
+    rejected = evaluate(inst, Assignment([None] * inst.n_requests))
+    assert rejected.feasible and rejected.objective == pytest.approx(3e-9)
+    P = MasterProblem(inst)
+    row = next(q for q, r in enumerate(P.rows) if RESOURCES[r.resource] == "bandwidth")
+    with pytest.raises(ValueError, match=r"objective.admission is true: the frontier bound places every request \(fix: "):
+        fb.frontier(inst, row, incumbent=1.0, time_limit=5, max_queries=1, log=lambda _s: None)
+
+
+def test_frontier_bound_of_a_row_a_placement_leaves_unused_is_below_the_optimum():
+    """The row of the second device group: the placements on the first use none of it, the last query's
+    limit is -0.5. Before: dp_bound failed ("non-broadcastable output operand")."""
+    fb = _frontier_script()
+    doc = generate("two", {"micro": 3}, {"rpi3": 2, "rpi4": 2}, 0.95, sources=1, privacy=None)
+    for d in doc["devices"]:
+        d["bandwidth_capacity"] = 200
+    inst = parse(doc, "two")
+    P = MasterProblem(inst)
+    row = [q for q, r in enumerate(P.rows) if RESOURCES[r.resource] == "bandwidth"][1]
+    queries = fb.frontier(inst, row, incumbent=1e9, time_limit=20, log=lambda _s: None)
+    assert queries[-2].usage == 0.0 and queries[-1].limit == -0.5 and queries[-1].usage is None, queries
+    whole = optdist.solve(inst, method="milp", formulation="tight", time_limit=30, threads=1)
+    assert whole.termination.value == "optimal"
+    bound = fb.dp_bound(queries, P.sizes[0], P.rhs[row])
+    assert 0 < bound <= whole.objective * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--max-queries", "0"], "--max-queries 0: give a whole number >= 1"),  # before: bound inf, exit 0
+    (["--row", "-1"], "--row -1: lenet-10x10-tight-tau0.6's master has rows 0 to 2 (fix: "),  # before: the last row
+    (["--row", "3"], "--row 3: lenet-10x10-tight-tau0.6's master has rows 0 to 2 (fix: "),  # before: IndexError
+    (["--row", "0"], "--row 0: its capacity 10,737,428,977 (memory) is more than 10,000,000 units"),  # before: an 80-GiB array
+    (["--time-limit", "nan"], "--time-limit nan: give a finite number of seconds > 0"),
+    (["--time-limit", "-1"], "--time-limit -1: give a finite number of seconds > 0"),
+    (["--incumbent", "nan"], "--incumbent nan: give a finite number of seconds > 0"),  # before: gap nan, exit 0
+])
+def test_frontier_bound_refuses_a_bad_flag_before_any_query(argv, words, capsys):
+    fb = _frontier_script()
+    try:
+        rc = fb.main([str(PAPER), "--incumbent", "0.0077", "--time-limit", "1", "--max-queries", "1", *argv])
+    except SystemExit as e:  # argparse's error
+        rc = e.code
+    out, err = capsys.readouterr()
+    assert rc == 2 and words in err and "Traceback" not in err and "query" not in out, (rc, out, err)
+
+
+def test_frontier_bound_refuses_bad_files_with_exit_2_and_no_traceback(tmp_path, capsys):
+    """Before: FileNotFoundError and ValueError tracebacks, --out's after every query ran."""
+    fb = _frontier_script()
+    cases = [([str(tmp_path / "none.json"), "--incumbent", "1"], "none.json: instance file not found"),
+             ([str(ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json"), "--incumbent", "1"],
+              "needs one master class of identical requests, not 4 (fix: "),
+             ([str(PAPER), "--incumbent", "1", "--max-queries", "1", "--out", str(tmp_path / "no" / "f.json")],
+              f"--out {tmp_path / 'no' / 'f.json'}: the folder {tmp_path / 'no'} does not exist (fix: ")]
+    for argv, words in cases:
+        assert fb.main(argv) == 2
+        out, err = capsys.readouterr()
+        assert words in err and "query" not in out, (out, err)
+
+
+def test_frontier_bound_out_is_strict_json(tmp_path):
+    """The first query's limit is inf: before, json.dump wrote Infinity, which strict parsers refuse."""
+    fb = _frontier_script()
+    out = tmp_path / "f.json"
+    assert fb.main([str(PAPER), "--incumbent", "0.0077", "--time-limit", "5", "--max-queries", "1", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in {out}"))
+    assert doc["queries"][0]["limit"] is None and doc["non_finite"] == {"/queries/0/limit": "Infinity"}
+    assert math.isfinite(doc["bound"]) and doc["bound"] <= 0.00773456470123
