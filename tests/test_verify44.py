@@ -11,6 +11,10 @@ test that fails on the code before.
    80 GiB. ``--row -1`` was the last row, a NaN or negative ``--time-limit`` or ``--incumbent`` ran,
    several request classes, a row out of range, a missing instance file and an unwritable ``--out``
    (found after the queries) were tracebacks with exit 1.
+2. ``benchmarks/scale/submip_probe.py`` (hang44) ran ``--time-limit nan`` as column generation without
+   a limit (``column_generation`` took NaN: no test of the time left holds; it ran 12 min on
+   ``mixed-8x6-nexus-rpi3`` and through a SIGTERM until a second one); 0 or -1, a missing instance and
+   an unwritable ``--out`` (found after the run) were tracebacks with exit 1.
 """
 
 from __future__ import annotations
@@ -115,3 +119,39 @@ def test_frontier_bound_out_is_strict_json(tmp_path):
     doc = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in {out}"))
     assert doc["queries"][0]["limit"] is None and doc["non_finite"] == {"/queries/0/limit": "Infinity"}
     assert math.isfinite(doc["bound"]) and doc["bound"] <= 0.00773456470123
+
+
+def _submip_probe():
+    spec = importlib.util.spec_from_file_location("submip_probe_verify44", ROOT / "benchmarks" / "scale" / "submip_probe.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("limit", ["nan", "-1", "0"])
+def test_submip_probe_refuses_a_time_limit_that_is_no_positive_number(limit, capsys):
+    """Before: NaN ran column generation with no limit at all (12 min on mixed-8x6-nexus-rpi3, through
+    a SIGTERM, until a second one), -1 and 0 were BuildTimeout tracebacks, exit 1."""
+    with pytest.raises(SystemExit) as e:
+        _submip_probe().main([str(ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json"), "--time-limit", limit])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"--time-limit {limit}: give a finite number of seconds > 0 (e.g. --time-limit 60)" in err, err
+
+
+def test_submip_probe_refuses_a_missing_instance_and_an_unwritable_out_before_the_run(tmp_path, capsys):
+    """Before: a FileNotFoundError traceback; --out's only after the run and every re-solve."""
+    probe = _submip_probe()
+    assert probe.main([str(tmp_path / "none.json")]) == 2
+    assert f"submip_probe.py: error: {tmp_path / 'none.json'}: instance file not found" in capsys.readouterr().err
+    out = tmp_path / "no" / "r.json"
+    assert probe.main([str(ROOT / "instances" / "tiny" / "micro-3x2-admission.json"), "--time-limit", "5", "--out", str(out)]) == 2
+    got = capsys.readouterr()
+    assert f"--out {out}: the folder {tmp_path / 'no'} does not exist (fix: " in got.err and "column generation" not in got.out
+
+
+def test_column_generation_refuses_a_nan_time_limit():
+    """Before: every test of the time left failed on NaN and the call ran with no limit."""
+    from optdist.milp.decomposition.colgen import column_generation
+
+    with pytest.raises(ValueError, match=r"micro-3x2-admission: column generation's time_limit is NaN \(fix: "):
+        column_generation(load_instance(ROOT / "instances" / "tiny" / "micro-3x2-admission.json"), time_limit=math.nan)

@@ -24,7 +24,7 @@ other, under the same load.
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import sys
 import time
 
@@ -33,6 +33,7 @@ import highspy
 import optdist.milp.decomposition.classes as classes_module
 import optdist.milp.decomposition.master as master_module
 from optdist.instance import load_instance
+from optdist.io import atomic_write_json, check_output_file
 from optdist.milp.decomposition.colgen import column_generation
 from optdist.solvers.highs import NO_SUB_MIP_PRESOLVE, _option_value, fresh_thread_pool
 
@@ -75,7 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--out", help="write the comparison as JSON to this file")
     args = ap.parse_args(argv)
-    inst = load_instance(args.instance)
+    if not (math.isfinite(args.time_limit) and args.time_limit > 0):  # NaN: column generation without a limit
+        ap.error(f"--time-limit {args.time_limit:g}: give a finite number of seconds > 0 (e.g. --time-limit 60)")
+    try:
+        if args.out:
+            check_output_file(args.out, example="submip.json")  # before the run, not after it
+        inst = load_instance(args.instance)
+    except (OSError, ValueError) as e:  # a missing or bad file (DocumentError is a ValueError): the message
+        print(f"submip_probe.py: error: {e}", file=sys.stderr)
+        return 2
     kept: list[tuple[str, highspy.HighsLp, float, float]] = []
     real = master_module.run_stoppable
 
@@ -103,9 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         words = "; ".join(f"{side}: {r['status']} obj {r['objective']} bound {r['bound']:.9g} "
                           f"{r['seconds']:.2f} s" for side, r in got.items())
         print(f"  model {k} ({kind}): {lp.num_col_} columns, {lp.num_row_} rows, limit {limit:.2f} s: {words}", flush=True)
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"instance": inst.name, "time_limit": args.time_limit, "models": rows}, f, indent=1)
+    if args.out:  # a solve without a solution has no bound: -inf or inf, null and a "non_finite" field
+        atomic_write_json(args.out, {"instance": inst.name, "time_limit": args.time_limit, "models": rows}, non_finite=True)
     return 0
 
 

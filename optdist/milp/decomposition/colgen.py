@@ -405,7 +405,7 @@ def column_generation(
     says why), or in as many pricing rounds in a row of branch-and-price its search (its open
     nodes keep their bounds; the same record; the polish after it does not run where its solver,
     ``solver``, is that pricing solver: ``extra["polish_skipped"]`` says so). Raises
-    ``ValueError`` for a makespan objective.
+    ``ValueError`` for a makespan objective or a NaN ``time_limit``.
 
     ``time_limit`` is kept by each step's own clock, with no stop from outside this process: the
     HiGHS solves (the integer masters through :func:`optdist.solvers.highs.run_stoppable`, whose
@@ -421,6 +421,9 @@ def column_generation(
     t0 = time.perf_counter()
     if inst.objective.kind != "latency":
         raise ValueError(f"{inst.name}: column generation needs objective.kind = 'latency', not {json_text(inst.objective.kind)}")
+    if time_limit is not None and math.isnan(time_limit):  # no deadline test would hold: it ran without a limit
+        raise ValueError(f"{inst.name}: column generation's time_limit is NaN (fix: seconds, e.g. time_limit=60, or None "
+                         "for no limit)")
     deadline = math.inf if time_limit is None else t0 + float(time_limit)
     if pricing_gap is None:  # each class's bound is within this of v_c(pi): a small share of the gap
         pricing_gap = min(max(mip_gap / 10, 1e-6), 1e-3)
