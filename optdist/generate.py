@@ -30,12 +30,13 @@ def _check_privacy_keys(privacy: Mapping, named: list[str], cnns: list[str], net
         return "paper" if "paper" in known else known[0] if known else f"{c}-privacy.json"
 
     example = "{" + ", ".join(f"{text_of(c)}: {text_of(table(c))}" for c in cnns) + "}"
+    # one bundled table for every CNN: only where each has it (a network of one's own has none)
+    one = ", or give one table for every CNN, e.g. privacy=\"paper\"" if all(table(c) == "paper" for c in cnns) else ""
     for key in privacy:
         if key not in named:
             hint = f"did you mean {text_of(close)}? " if (close := closest(key, named, ignore_case=True)) else ""
             raise ValueError(f"generate: privacy has a table for {text_of(key)}, which is no CNN of requests (those are "
-                             f"{quoted(named)}) (fix: {hint}key each table by a CNN of requests, e.g. privacy={example}, "
-                             "or give one table for every CNN, e.g. privacy=\"paper\")")
+                             f"{quoted(named)}) (fix: {hint}key each table by a CNN of requests, e.g. privacy={example}{one})")
     for c in cnns:
         if c not in privacy:
             raise ValueError(f"generate: privacy has no table for {text_of(c)}, a CNN of requests (its requests would "

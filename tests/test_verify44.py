@@ -15,6 +15,9 @@ test that fails on the code before.
    a limit (``column_generation`` took NaN: no test of the time left holds; it ran 12 min on
    ``mixed-8x6-nexus-rpi3`` and through a SIGTERM until a second one); 0 or -1, a missing instance and
    an unwritable ``--out`` (found after the run) were tracebacks with exit 1.
+3. ``optdist.generate.generate`` (left44): the fix of a privacy key that is no CNN of the requests
+   offered ``privacy="paper"`` also where a CNN is a network of one's own, which has no bundled table
+   (the instance then refused it).
 """
 
 from __future__ import annotations
@@ -155,3 +158,20 @@ def test_column_generation_refuses_a_nan_time_limit():
 
     with pytest.raises(ValueError, match=r"micro-3x2-admission: column generation's time_limit is NaN \(fix: "):
         column_generation(load_instance(ROOT / "instances" / "tiny" / "micro-3x2-admission.json"), time_limit=math.nan)
+
+
+def test_generate_offers_privacy_paper_only_where_every_cnn_has_that_table(tmp_path):
+    """A network of one's own has no bundled table. Before: the fix of a misspelt key ended ", or give one
+    table for every CNN, e.g. privacy="paper"", which the instance then refused ("no privacy table
+    "paper" for MyNet")."""
+    prof = json.loads((ROOT / "models" / "profiles" / "micro.json").read_text())
+    prof["cnn"] = "MyNet"
+    (tmp_path / "MyNet.profile.json").write_text(json.dumps(prof))
+    with pytest.raises(ValueError) as e:
+        generate("own", {"MyNet": 2}, {"rpi3": 2}, 0.8, networks={"MyNet": "MyNet.profile.json"},
+                 privacy={"mynet": "MyNet-privacy.json"}, base=tmp_path)
+    assert str(e.value).endswith('(fix: did you mean "MyNet"? key each table by a CNN of requests, e.g. '
+                                 'privacy={"MyNet": "MyNet-privacy.json"})'), e.value
+    with pytest.raises(ValueError, match=r'e.g. privacy=\{"lenet": "paper"\}, or give one table for every CNN, e.g. '
+                                         r'privacy="paper"\)$'):
+        generate("zoo", {"lenet": 2}, {"rpi3": 2}, 0.8, privacy={"LeNet": "paper"})
