@@ -45,8 +45,10 @@ def closest(word: object, names: Iterable[object], *, ignore_case: bool = False,
     return spelled[max(ranked)[2]] if ranked else None
 
 
+#: the most bytes (UTF-8) a network name may have: ``<name>-<table>.json`` within a file name's 255
+MAX_NETWORK_NAME_BYTES = 200
 #: the characters a network name may hold (:func:`unsafe_network_name`), as an error says them
-NETWORK_NAME_CHARS = "letters, digits, _, - and . (a letter, digit or _ first)"
+NETWORK_NAME_CHARS = f"letters, digits, _, - and . (a letter, digit or _ first; at most {MAX_NETWORK_NAME_BYTES} bytes)"
 _NETWORK_NAME = re.compile(r"[^\W][\w.-]*")  # \w: Unicode letters and digits, and _
 
 
@@ -57,8 +59,11 @@ def unsafe_network_name(name: str) -> str | None:
     (``--requests``, ``--privacy``, ``--networks``), so it holds :data:`NETWORK_NAME_CHARS` only:
     what an instance's name may not hold (``/``, ``\\``, ``.`` or ``..``: ``optdist.instance._file_name``;
     control or invisible characters: ``optdist.instance._visible``), the ``,`` and ``=`` that split
-    those pairs and white space are all outside it."""
-    if _NETWORK_NAME.fullmatch(name):
+    those pairs and white space are all outside it; and it has at most :data:`MAX_NETWORK_NAME_BYTES`
+    bytes (before, a 300-letter name was profiled, then ``optdist generate --privacy NAME=paper`` said
+    "[Errno 36] File name too long")."""
+    if _NETWORK_NAME.fullmatch(name) and len(name.encode()) <= MAX_NETWORK_NAME_BYTES:
         return None
     example = "-".join(re.findall(r"[\w.]+", name)).strip(".-")
+    example = example.encode()[:MAX_NETWORK_NAME_BYTES].decode(errors="ignore").rstrip(".-")
     return example if _NETWORK_NAME.fullmatch(example) else "mynet"

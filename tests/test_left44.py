@@ -111,7 +111,7 @@ def test_a_bytes_path_is_read_as_open_reads_it(tmp_path):
 # --- 3. a network name that is no safe name -------------------------------------------------------------------------
 
 RULE = ("is no safe network name: a network's name becomes file names and a key of NAME=VALUE pairs (--requests, "
-        "--privacy, --networks), so it holds only letters, digits, _, - and . (a letter, digit or _ first) (fix: ")
+        "--privacy, --networks), so it holds only letters, digits, _, - and . (a letter, digit or _ first; at most 200 bytes) (fix: ")
 
 
 @pytest.mark.parametrize("name, example", [("my/net", "my-net"), ("my net", "my-net"), ("..", "mynet"),

@@ -18,6 +18,9 @@ test that fails on the code before.
 3. ``optdist.generate.generate`` (left44): the fix of a privacy key that is no CNN of the requests
    offered ``privacy="paper"`` also where a CNN is a network of one's own, which has no bundled table
    (the instance then refused it).
+4. ``optdist.names.unsafe_network_name`` (left44) let a name of any length through: ``optdist profile
+   --name`` of 300 letters was written, then ``optdist generate --privacy NAME=paper`` said "[Errno 36]
+   File name too long"; a name now has at most 200 bytes.
 """
 
 from __future__ import annotations
@@ -175,3 +178,18 @@ def test_generate_offers_privacy_paper_only_where_every_cnn_has_that_table(tmp_p
     with pytest.raises(ValueError, match=r'e.g. privacy=\{"lenet": "paper"\}, or give one table for every CNN, e.g. '
                                          r'privacy="paper"\)$'):
         generate("zoo", {"lenet": 2}, {"rpi3": 2}, 0.8, privacy={"LeNet": "paper"})
+
+
+def test_profile_module_refuses_a_name_too_long_for_a_file_name():
+    """A network's name becomes ``<name>-<table>.json``: before, a 300-letter name was profiled, then
+    ``optdist generate --privacy NAME=paper`` said "[Errno 36] File name too long" (no fix)."""
+    torch = pytest.importorskip("torch")
+    from optdist.tracing import TraceError, profile_module
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU())
+    with pytest.raises(TraceError) as e:
+        profile_module(net, (1, 6, 6), "x" * 300)
+    assert "(a letter, digit or _ first; at most 200 bytes) (fix: name=\"" + "x" * 200 + "\")" in str(e.value), e.value
+    assert profile_module(net, (1, 6, 6), "ü" * 100).cnn == "ü" * 100  # 200 bytes
+    with pytest.raises(TraceError, match="at most 200 bytes"):
+        profile_module(net, (1, 6, 6), "ü" * 101)

@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", metavar="C,H,W", help="input shape without the batch, e.g. 3,32,32 (with --module)")
     p.add_argument("--out", type=Path, action=path_flag("mynet.profile.json"),
                    help="write the profile file here (with --module)")
-    p.add_argument("--name", help="the network's name in the file: letters, digits, _, - and . (default: the builder's name)")
+    p.add_argument("--name", help="the network's name in the file: letters, digits, _, - and ., at most 200 bytes (default: the builder's name)")
     p.add_argument("--measure", metavar="TYPE", help="also time each layer on this machine with torch and record the "
                    "seconds per segment under device type TYPE (e.g. rpi4; MODEL.md section 9: on nodes of that type "
                    "they replace c_k/e; compute capacity stays in multiplications)")
