@@ -87,8 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="milp", help="milp (default) or a heuristic/RL method name")
     p.add_argument("--formulation", default="auto", choices=SOLVE_FORMULATIONS,
                    help="MILP formulation (default auto: the decomposition by request where it applies, "
-                        "tight otherwise, whatever the solver: the faster exact path on HiGHS, SCIP, CBC and GLPK "
-                        "alike, benchmarks/milp/README.md; every choice runs on any solver)")
+                        "tight otherwise, whatever the solver: on the paper LeNet sets the faster exact path on "
+                        "HiGHS, SCIP, CBC and GLPK alike, benchmarks/milp/README.md; every choice runs on any solver)")
     p.add_argument("--solver", default="highs", help="adapter (highs, cbc, glpk, scip, gurobi, cplex, xpress) or profile in solvers/")
     p.add_argument("--time-limit", action=_keeps_text(option_flag("time_limit", "60")), metavar="S",
                    help="seconds; --method milp: from the process start to its exit; the incumbent is kept; "
