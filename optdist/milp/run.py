@@ -31,7 +31,7 @@ from optdist.milp.extract import InvalidSolution
 from optdist.milp.model import BuildInterrupted, BuildTimeout, BuiltModel, build
 from optdist.result import SolveResult, Termination, add_warning, gap
 from optdist.solvers import Feature, Solver, get_solver
-from optdist.solvers.base import signals_received, stop_on_signals, stop_requested
+from optdist.solvers.base import record_signals, signals_received, stop_on_signals, stop_requested
 
 #: The one default relative MIP gap of every exact path (formulations and decomposition):
 #: 1e-4, HiGHS's and MIPLIB's convention. Tests that compare optima pass a tighter gap.
@@ -343,7 +343,7 @@ def solve_formulation(
     an infeasible one that was not seeded is not used at all (``extra['warm_start_skipped']``).
 
     SIGINT/SIGTERM stop the whole call, as inside :func:`optdist.solve.solve` (one
-    :func:`~optdist.solvers.base.stop_on_signals` block; :func:`record_signals`): the result is
+    :func:`~optdist.solvers.base.stop_on_signals` block; :func:`~optdist.solvers.base.record_signals`): the result is
     ``interrupted`` (unless the solver proved ``optimal`` or ``infeasible``) and
     ``extra['interrupted']`` names the signal. One that comes while a warm-start method runs (an
     rl or rl-ppo start trains its policy; the training ends and the policy so far places) ends the
@@ -369,20 +369,6 @@ def solve_formulation(
                               warm_start=warm_start, tee=tee)
     record_signals(res)
     return res
-
-
-def record_signals(res: SolveResult) -> None:
-    """Record on ``res`` the SIGINT/SIGTERM of the run's outermost
-    :func:`~optdist.solvers.base.stop_on_signals` block (:func:`~optdist.solvers.base.signals_received`),
-    if any: ``extra['interrupted']`` names the first, and the termination becomes ``interrupted``
-    unless the solver proved ``optimal`` or ``infeasible`` (its proof stands). The one home of this
-    rule for :func:`solve_formulation` and :func:`optdist.milp.solve.solve_milp`."""
-    got = signals_received()
-    if not got:
-        return
-    if res.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE):
-        res.termination = Termination.INTERRUPTED
-    res.extra["interrupted"] = signal.Signals(got[0]).name
 
 
 def _seed_build_and_solve(inst: Instance, res: SolveResult, adapter: Solver, clock: Clock, *, mip_gap: float,

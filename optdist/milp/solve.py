@@ -28,10 +28,10 @@ from optdist.jsonfile import json_text
 from optdist.milp.decomposition.orchestrate import applies, solve_decomposed
 from optdist.milp.decomposition.pricing import check_pricing_solver
 from optdist.milp.model import FORMULATIONS, unknown_formulation
-from optdist.milp.run import DEFAULT_MIP_GAP, adapter_for, record_signals, solve_formulation, warm_start_assignment
+from optdist.milp.run import DEFAULT_MIP_GAP, adapter_for, solve_formulation, warm_start_assignment
 from optdist.result import SolveResult, Termination
 from optdist.solvers import Solver, get_solver
-from optdist.solvers.base import check_options, stop_on_signals
+from optdist.solvers.base import check_options, record_signals, stop_on_signals
 
 #: every value ``formulation`` takes: the Pyomo formulations, the decomposition, and auto
 SOLVE_FORMULATIONS = ("auto", "decomposed", *FORMULATIONS)

@@ -525,13 +525,24 @@ def stoppable(method: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         with stop_on_signals(lambda signum: None):
             res = method(*args, **kwargs)
-        got = signals_received()
-        if got:
-            res.termination = Termination.INTERRUPTED
-            res.extra["interrupted"] = signal.Signals(got[0]).name
+        record_signals(res)
         return res
 
     return run
+
+
+def record_signals(res: Any) -> None:
+    """Record on ``res`` (a :class:`optdist.result.SolveResult`) the SIGINT/SIGTERM of the run's
+    outermost :func:`stop_on_signals` block (:func:`signals_received`), if any: ``extra['interrupted']``
+    names the first, and the termination becomes ``interrupted`` unless the run proved ``optimal`` or
+    ``infeasible`` (its proof stands). The one home of this rule: :func:`stoppable`,
+    :func:`optdist.milp.run.solve_formulation` and :func:`optdist.milp.solve.solve_milp`."""
+    got = signals_received()
+    if not got:
+        return
+    if res.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE):
+        res.termination = Termination.INTERRUPTED
+    res.extra["interrupted"] = signal.Signals(got[0]).name
 
 
 _failures: list[list[str]] = []  # one list per open solver_failures block, innermost last

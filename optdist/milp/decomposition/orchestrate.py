@@ -51,7 +51,7 @@ from optdist.milp.run import (DEFAULT_MIP_GAP, Clock, adapter_for, claim_discard
 from optdist.result import SolveResult, Termination, add_warning, closes_gap
 from optdist.solvers import Feature
 from optdist.solvers.base import (AdapterFailure, no_seed, one_thread, reports_solver_failures, solver_failures,
-                                  stop_requested)
+                                  stop_requested, stoppable)
 
 #: share of the run's relative gap that each per-class solve is solved to (:func:`sub_gap`)
 SUB_GAP_SHARE = 0.1
@@ -179,6 +179,7 @@ def _ends_at_adapter_failure(method: Callable[..., SolveResult]) -> Callable[...
     return run
 
 
+@stoppable
 @reports_solver_failures
 @_ends_at_adapter_failure
 def solve_decomposed(
@@ -225,7 +226,9 @@ def solve_decomposed(
     no SolverOutcome in any step ends the run ``error`` instead, naming it in
     ``extra["solver_error"]`` (:func:`_ends_at_adapter_failure`). A signal while the warm start runs
     (an rl start's training) ends the run there, as in :func:`~optdist.milp.run.solve_formulation`
-    (:func:`~optdist.milp.run.stop_before_build`): nothing is solved.
+    (:func:`~optdist.milp.run.stop_before_build`): nothing is solved. SIGINT/SIGTERM stop the whole
+    call, also one made directly rather than through :func:`optdist.solve`
+    (:func:`~optdist.solvers.base.stoppable`: ``interrupted`` with the incumbent and bound so far).
     """
     clock = Clock(time_limit)
     adapter = adapter_for(solver, solver_options)
