@@ -388,7 +388,10 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
     placement, reports its score too, ``optimal`` only
     where the bound still closes the gap on it (:func:`_score_above_claim`); a NaN or infinite
     claim disagrees with any score (it was kept as the objective). A bound above a
-    feasible placement's score is capped there (:func:`_cap_bound`), and a run whose
+    feasible placement's score is capped there (:func:`_cap_bound`), and one above the reported
+    ``objective`` by no more than rounding is that objective (:func:`within_rounding`: the model's
+    objective may lie a float step under the evaluator's score; before, ``micro-3x2-admission``
+    reported a bound 1 ulp above its objective), and a run whose
     ``extra['bound_capped']`` already lists a step's cap is not ``optimal`` either. A run a limit
     stopped (``time_limit``, ``iteration_limit``) whose bound, so checked, already closes the
     requested gap on its feasible placement is ``optimal``, the solver's word kept in
@@ -419,6 +422,8 @@ def finalize(inst: Instance, res: SolveResult) -> SolveResult:
                     _score_above_claim(res, ev_obj)
         if res.evaluation.feasible and not _cap_bound(res, res.evaluation.objective):
             _closed_at_limit(res)
+        if res.bound is not None and res.objective is not None:  # a bound one rounding step above the reported
+            res.bound = within_rounding(res.bound, res.objective)  # objective (under the score) is that objective
         _optimal_gap_open(res)
     return res
 
