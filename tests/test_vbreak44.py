@@ -1,0 +1,49 @@
+"""Breaking today's last merged fixes (vbreak44).
+
+sig44: ``record_signals`` (through :func:`optdist.solvers.base.stoppable` and ``solve_milp``) read
+the signals of the main thread's last ``stop_on_signals`` block also in a call from another thread,
+whose own block catches none: after a main-thread run stopped by SIGTERM, a later direct
+``solve_decomposed`` or ``optdist.solve`` from a worker thread came back naming that SIGTERM in
+``extra["interrupted"]`` (and ``interrupted`` unless proven optimal)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import optdist
+from optdist import load_instance
+from optdist.milp.decomposition.orchestrate import solve_decomposed
+from optdist.result import Termination
+from optdist.solvers.base import signals_received, stop_on_signals
+
+ROOT = Path(__file__).resolve().parents[1]
+MICRO = ROOT / "instances" / "tiny" / "micro-2x3-tight.json"
+
+
+def _in_thread(call):
+    out: dict = {}
+    worker = threading.Thread(target=lambda: out.setdefault("res", call()))
+    worker.start()
+    worker.join()
+    return out["res"]
+
+
+@pytest.mark.parametrize("entry", [
+    lambda inst: solve_decomposed(inst, time_limit=30, threads=1),
+    lambda inst: optdist.solve(inst, method="milp", time_limit=30),
+], ids=["solve_decomposed", "optdist.solve"])
+def test_a_thread_call_does_not_take_the_main_threads_last_signal(entry):
+    with stop_on_signals(lambda signum: None):  # a main-thread run stopped by SIGTERM
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)
+    assert signals_received() == [signal.SIGTERM]
+    inst = load_instance(MICRO)
+    res = _in_thread(lambda: entry(inst))
+    assert "interrupted" not in res.extra, res.extra.get("interrupted")
+    assert res.termination is Termination.OPTIMAL
