@@ -206,7 +206,7 @@ def test_a_bench_spec_s_plan_start_is_checked_and_hashed(tmp_path, capsys):
                     f'time_limit = 10\n[method_options.plan-guided]\nplan_start = "{plan}"\n')
     assert main(["bench", str(spec), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert f'{spec}: method "plan-guided"\'s plan_start "{plan}": no such file in ' in err and "(fix: " in err, err
+    assert f'{spec}: method "plan-guided"\'s plan_start "{plan}": no such file, so every run' in err and "(fix: " in err, err
     assert not (tmp_path / "runs").exists()
     assert main(["solve", str(MICRO), "--method", "greedy", "--out", str(plan)]) == 0
     assert main(["bench", str(spec), "--no-progress"]) == 0

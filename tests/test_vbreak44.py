@@ -47,3 +47,26 @@ def test_a_thread_call_does_not_take_the_main_threads_last_signal(entry):
     res = _in_thread(lambda: entry(inst))
     assert "interrupted" not in res.extra, res.extra.get("interrupted")
     assert res.termination is Termination.OPTIMAL
+
+
+# left44b: a spec's absolute warm_start, plan_start or policy that is missing was said to be missing
+# "in CWD" (the policy's fix: "relative to CWD"), the slip left44b fixed for an absolute instance pattern.
+ABSENT = {"warm_start": ("milp", "is neither a method nor a file"), "plan_start": ("plan-guided", ": no such file"),
+          "policy": ("rl", "not found")}
+
+
+@pytest.mark.parametrize("option", ABSENT)
+def test_an_absolute_missing_file_names_no_current_folder(option, tmp_path, monkeypatch):
+    from optdist.bench.runner import run_sweep
+    from optdist.bench.spec import parse_spec
+
+    method, says = ABSENT[option]
+    monkeypatch.chdir(tmp_path)
+    for value, named in ((str(tmp_path / "none"), False), ("none", True)):
+        spec = parse_spec({"name": "vb44", "out": "o", "instances": [str(MICRO)], "methods": [method],
+                           "method_options": {method: {option: value}}})
+        with pytest.raises(ValueError, match=says) as e:
+            run_sweep(spec, progress=False)
+        said = str(e.value).replace(str(tmp_path / "none"), "NONE")  # the file's own name aside
+        assert (str(tmp_path) in said) is named, said
+        assert not (tmp_path / "o").exists()

@@ -75,7 +75,7 @@ from optdist.bench.records import (RECORD_FORMAT, DamagedRecord, RecordNotWritte
                                    guard_raised, instance_digest, migrate, option_changes, option_digests,
                                    profile_changes, profile_names, record_files, record_path, set_aside,
                                    solver_profile, stale, write_grid, write_record)
-from optdist.bench.spec import BenchSpec, Run
+from optdist.bench.spec import BenchSpec, Run, in_cwd
 from optdist.bench.worker import PARENT_ENV, PHASES, instance_info, phase_path
 from optdist.interrupts import Terminated, interrupt
 from optdist.io import OutputWriteError, atomic_write_json, make_output_folder, restore_non_finite
@@ -670,14 +670,14 @@ def check_runs(runs: list[Run], spec_file: str | Path, solvers: bool = True) -> 
                                        if isinstance(r.options.get("warm_start"), str)):
         if start not in METHODS and not Path(start).is_file():
             raise ValueError(f"{spec_file}: method {text_of(method)}'s warm_start {text_of(start)} is neither a method "
-                             f"nor a file in {Path.cwd()}, so every run of it would fail (fix: give an assignment or "
+                             f"nor a file{in_cwd(start)}, so every run of it would fail (fix: give an assignment or "
                              "result file, e.g. one `optdist solve INSTANCE --method greedy --out start.json` wrote, or "
                              "a method, e.g. warm_start = \"greedy\")")
     for method, plan in dict.fromkeys((r.method, r.options["plan_start"]) for r in runs
                                       if isinstance(r.options.get("plan_start"), str)):
         if not Path(plan).is_file():
-            raise ValueError(f"{spec_file}: method {text_of(method)}'s plan_start {text_of(plan)}: no such file in "
-                             f"{Path.cwd()}, so every run of it would fail (fix: give a placement of the forecast, e.g. "
+            raise ValueError(f"{spec_file}: method {text_of(method)}'s plan_start {text_of(plan)}: no such file"
+                             f"{in_cwd(plan)}, so every run of it would fail (fix: give a placement of the forecast, e.g. "
                              "the --out of `optdist solve FORECAST`, or leave plan_start out)")
     for method, policy in dict.fromkeys((r.method, r.options["policy"]) for r in runs
                                         if isinstance(r.options.get("policy"), str)):
@@ -685,8 +685,9 @@ def check_runs(runs: list[Run], spec_file: str | Path, solvers: bool = True) -> 
         if missing:
             raise ValueError(f"{spec_file}: method {text_of(method)}'s policy {text_of(policy)}: {missing[0]} not found (a "
                              f"policy is its policy.pt and policy.json), so every run of it would fail (fix: give the "
-                             f"folder `optdist train-rl INSTANCE --out DIR` wrote, relative to {Path.cwd()}; or leave "
-                             "policy out, and each run trains its own)")
+                             f"folder `optdist train-rl INSTANCE --out DIR` wrote"
+                             f"{'' if os.path.isabs(policy) else f', relative to {Path.cwd()}'}; "
+                             "or leave policy out, and each run trains its own)")
     for name in dict.fromkeys(r.solver for r in runs if r.solver is not None) if solvers else ():
         try:
             get_solver(name).require()

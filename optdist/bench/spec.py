@@ -102,6 +102,12 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text))
 
 
+def in_cwd(path: str) -> str:
+    """' in CWD' (the current folder) where ``path`` (a spec's pattern or file) is relative, so read from
+    it; '' where it is absolute: naming the current folder then misled (left44b, vbreak44)."""
+    return "" if os.path.isabs(path) else f" in {os.getcwd()}"
+
+
 @dataclass(frozen=True)
 class BenchSpec:
     """A parsed spec file; see the module docstring and ``benchmarks/specs/*.toml``."""
@@ -149,11 +155,10 @@ class BenchSpec:
                 raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} is read as a glob, in which "
                                  "[...] is a set of characters (or * and ? wildcards), so it matches no file, not the "
                                  f"file of that name (fix: escape it: {text_of(glob.escape(pattern))})")
-            if not hits:  # an absolute pattern is not taken from the current folder: naming that one misled
-                relative = not os.path.isabs(pattern)
-                raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} matches no file"
-                                 f"{f' in {os.getcwd()}' if relative else ''} (fix: correct the pattern"
-                                 f"{', or run from the folder it is relative to' if relative else ''})")
+            if not hits:
+                raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} matches no file{in_cwd(pattern)}"
+                                 " (fix: correct the pattern"
+                                 f"{'' if os.path.isabs(pattern) else ', or run from the folder it is relative to'})")
             for h in hits:
                 if Path(h).is_dir():
                     raise ValueError(f"spec {self.name}: instance pattern {text_of(pattern)} matches the folder {text_of(h)}, not an "
