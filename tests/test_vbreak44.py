@@ -70,3 +70,17 @@ def test_an_absolute_missing_file_names_no_current_folder(option, tmp_path, monk
         said = str(e.value).replace(str(tmp_path / "none"), "NONE")  # the file's own name aside
         assert (str(tmp_path) in said) is named, said
         assert not (tmp_path / "o").exists()
+
+
+def test_a_data_folder_whose_class_folders_hold_no_image_is_refused_before_the_target(tmp_path, capsys):
+    """left44b checked that folder:DIR has a sub-folder; sub-folders without an image passed, and calibrate
+    said 'target lenet was trained on "mnist"' with a train-target fix that failed on the same folder
+    ('too few images per class')."""
+    from optdist.cli import main
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "notes.txt").write_text("no image")
+    assert main(["calibrate", "lenet", "--data", f"folder:{tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}: no image (.bmp, " in err and "trained on" not in err, err

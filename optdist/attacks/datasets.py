@@ -465,7 +465,7 @@ def check_spec(spec: str) -> None:
 def check_folder(kind: str, root: Path) -> None:
     """DatasetMissing naming ``root``, what it lacks and the fix where the folder does not hold the
     files the loader of ``kind`` (a key of :data:`FOLDER_KINDS`) reads: CIFAR-10's batches, the four
-    MNIST IDX files, or (``folder``) a sub-folder per class. Names only, no file is read: checked
+    MNIST IDX files, or (``folder``) a sub-folder per class, with an image (:data:`IMAGE_SUFFIXES`). Names only, no file is read: checked
     before a target is loaded or trained for the dataset (an empty ``folder:DIR`` was found only
     after that, and calibrate's fix, to train the target on it, failed the same way)."""
     if kind == "cifar10" and (not any(root.glob("data_batch_*")) or not (root / "test_batch").exists()):
@@ -478,6 +478,10 @@ def check_folder(kind: str, root: Path) -> None:
     if kind == "folder" and not (root.is_dir() and any(d.is_dir() for d in root.iterdir())):
         raise DatasetMissing(f"{root}: no sub-folder in it (fix: give a folder holding one sub-folder of images "
                              "per class)")
+    if kind == "folder" and not any(p.suffix.lower() in IMAGE_SUFFIXES for d in root.iterdir() if d.is_dir()
+                                    for p in d.iterdir()):  # sub-folders without images passed (vbreak44)
+        raise DatasetMissing(f"{root}: no image ({', '.join(sorted(IMAGE_SUFFIXES))}) in its sub-folders (fix: "
+                             "give a folder holding one sub-folder of images per class)")
 
 
 def load(spec: str, shape: tuple[int, int, int] | None = None) -> Dataset:
