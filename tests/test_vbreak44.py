@@ -84,3 +84,17 @@ def test_a_data_folder_whose_class_folders_hold_no_image_is_refused_before_the_t
     assert main(["calibrate", "lenet", "--data", f"folder:{tmp_path}"]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path}: no image (.bmp, " in err and "trained on" not in err, err
+
+
+def test_the_milp_benchmark_refuses_a_time_limit_its_hard_limit_cannot_wait_for(capsys):
+    """break44 let --time-limit 1e308 (finite) through: the first run's subprocess timeout (x 1.5 + 120 s)
+    ended in a traceback, 'OverflowError: timeout is too large' (Python's poll takes up to 2**31 ms)."""
+    from .conftest import load_script
+
+    bench = load_script("benchmarks/milp/run.py")
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--instances", "lenet-1x10-tau0.8", "--formulations", "tight", "--no-write", "--time-limit", "1e308"])
+    assert e.value.code == 2
+    out, err = capsys.readouterr()
+    assert "--time-limit 1e+308: more than 1e+06 s (11.6 days)" in err and "Traceback" not in err, err
+    assert "lenet-1x10-tau0.8 " not in out  # nothing ran

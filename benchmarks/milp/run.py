@@ -48,6 +48,9 @@ SOLU = ROOT / "instances" / "paper.solu"
 FIELDS = ["date", "instance", "formulation", "repeat", "termination", "wall_s", "nodes", "objective",
           "evaluator_objective", "bound", "gap", "feasible", "time_limit", "threads", "mip_gap", "load_before",
           "load_after", "host", "command", "note", "solver", "build_s", "chosen"]
+#: the largest --time-limit: each run's hard limit (x 1.5 + 120 s) is a subprocess timeout, which Python's poll
+#: takes up to 2**31 ms (24.8 days); past it the first run ended in "OverflowError: timeout is too large"
+MAX_TIME_LIMIT_S = 1e6
 DEFAULT_INSTANCES = ["lenet-1x10-tau0.8", "lenet-1x10-tau0.6", "lenet-3x10-tau0.8", "lenet-3x10-tau0.6",
                      "lenet-10x10-tau0.8", "lenet-10x10-tau0.6", "lenet-10x70-tau0.8", "lenet-10x70-tau0.6"]
 
@@ -219,7 +222,7 @@ def write_solu(rows: list[dict]) -> None:
 def check_args(args: argparse.Namespace) -> str | None:
     """What is wrong with the run's flags (the flag, the value and the fix), else None: an unknown
     formulation or solver, a time limit, gap or thread count out of range (:func:`optdist.options.check_options`),
-    ``--repeat`` below 1, ``--no-write`` with ``--report-only`` or ``--solu`` (which write)."""
+    a time limit above :data:`MAX_TIME_LIMIT_S`, ``--repeat`` below 1, ``--no-write`` with ``--report-only`` or ``--solu`` (which write)."""
     from optdist.milp.model import unknown_formulation
     from optdist.milp.solve import SOLVE_FORMULATIONS
     from optdist.options import check_options
@@ -239,6 +242,9 @@ def check_args(args: argparse.Namespace) -> str | None:
             check_options({name: value}, flag)
         except ValueError as e:
             return str(e)
+    if args.time_limit > MAX_TIME_LIMIT_S:
+        return (f"--time-limit {args.time_limit:g}: more than {MAX_TIME_LIMIT_S:g} s (11.6 days), longer than a run's hard "
+                f"limit (x 1.5 + 120 s) can wait (fix: give at most {MAX_TIME_LIMIT_S:g} seconds)")
     if args.repeat < 1:
         return f"--repeat {args.repeat}: no run would be made (fix: give a number of runs >= 1, e.g. --repeat 1)"
     clash = [flag for flag, given in (("--report-only", args.report_only), ("--solu", args.solu)) if given]
