@@ -98,3 +98,18 @@ def test_the_milp_benchmark_refuses_a_time_limit_its_hard_limit_cannot_wait_for(
     out, err = capsys.readouterr()
     assert "--time-limit 1e+308: more than 1e+06 s (11.6 days)" in err and "Traceback" not in err, err
     assert "lenet-1x10-tau0.8 " not in out  # nothing ran
+
+
+def test_a_noted_bar_leaves_its_config_s_legend_entry_unmarked():
+    """The bar figures' legend drew each config from its first bar: where that bar had a note
+    (mark_bars: hatched "///", faded), the config's entry looked noted in every panel."""
+    import pandas as pd
+
+    from optdist.bench.figures import _bars
+
+    data = pd.DataFrame({"tau": 0.8, "family": ["g1", "g2", "g1", "g2"], "config": ["a", "a", "b", "b"],
+                         "y": 1.0, "note": ["rejects 3/10", "", "", ""]})
+    fig = _bars(data, "tau", "family", "y", "y", "t")
+    entries = {t.get_text(): h for h, t in zip(fig.legends[0].legend_handles, fig.legends[0].get_texts())}
+    assert [(entries[c].get_hatch(), entries[c].get_alpha()) for c in "ab"] == [(None, None)] * 2
+    assert any(p.get_hatch() == "///" for p in fig.axes[0].patches)  # the bar itself is marked

@@ -48,6 +48,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from optdist.bench.records import record_path, rerun  # noqa: E402
@@ -308,7 +309,7 @@ def _lines(data: pd.DataFrame, panel: str, x: str, y: str, ylabel: str, xlabel: 
 
 def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title: str, log: bool = False) -> plt.Figure:
     """One panel per ``panel`` value (at most 3 per row); bars per ``group`` value, one bar per
-    config; one legend for the figure. Where ``data`` has a ``note`` column, bars of runs with
+    config; one legend for the figure (each config's colour and hatch, :func:`config_styles`). Where ``data`` has a ``note`` column, bars of runs with
     a note are hatched and labelled (:func:`mark_bars`)."""
     panels = sorted(data[panel].unique())
     cols = min(max(len(panels), 1), 3)
@@ -326,7 +327,7 @@ def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title
         long_labels = max(len(str(v)) for v in piv.index) > 4
         piv.plot.bar(ax=ax, logy=log, rot=20 if long_labels else 0, legend=False,
                      color=[style[c]["color"] for c in piv.columns])
-        for bars, config in zip(ax.containers, piv.columns):  # the legend takes each config's from its first bar
+        for bars, config in zip(ax.containers, piv.columns):
             for patch in bars.patches:
                 patch.set_hatch(style[config]["hatch"] or None)
         if "note" in data:
@@ -336,7 +337,10 @@ def _bars(data: pd.DataFrame, panel: str, group: str, y: str, ylabel: str, title
                 _headroom(ax)
         ax.set(title=_title(panel, p), ylabel=ylabel, xlabel=group)
         ax.grid(alpha=0.3, axis="y")
-        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+        # the config's own look, not its first bar's: a bar with a note (mark_bars: "///", faded) made its
+        # config's legend entry look noted (vbreak44)
+        handles.update((c, Patch(facecolor=style[c]["color"], hatch=style[c]["hatch"] or None, label=c))
+                       for c in piv.columns)
     if handles:
         fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=min(len(handles), 4),
                    fontsize=8, bbox_to_anchor=(0.5, -0.02 - 0.06 / rows))
