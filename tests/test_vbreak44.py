@@ -47,6 +47,11 @@ def test_a_thread_call_does_not_take_the_main_threads_last_signal(entry):
     res = _in_thread(lambda: entry(inst))
     assert "interrupted" not in res.extra, res.extra.get("interrupted")
     assert res.termination is Termination.OPTIMAL
+    with stop_on_signals(lambda signum: None):  # while a main-thread block that caught one is open, it
+        os.kill(os.getpid(), signal.SIGTERM)  # stops the thread's solves too (stop_requested): recorded
+        time.sleep(0.2)
+        res = _in_thread(lambda: entry(inst))
+    assert res.extra["interrupted"] == "SIGTERM"
 
 
 # left44b: a spec's absolute warm_start, plan_start or policy that is missing was said to be missing

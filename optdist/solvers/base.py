@@ -537,11 +537,12 @@ def record_signals(res: Any) -> None:
     names the first, and the termination becomes ``interrupted`` unless the run proved ``optimal`` or
     ``infeasible`` (its proof stands). The one home of this rule: :func:`stoppable`,
     :func:`optdist.milp.run.solve_formulation` and :func:`optdist.milp.solve.solve_milp`. In a thread
-    other than the main one nothing is recorded: its block catches no signal (:func:`stop_on_signals`),
-    and the signals of the main thread's last block are not its run's (vbreak44: a call from a thread
-    after a main-thread run stopped by SIGTERM came back ``interrupted``, naming that SIGTERM)."""
+    other than the main one, whose block catches no signal (:func:`stop_on_signals`), only a signal
+    of a main-thread block still open is recorded (:func:`stop_requested`: it stops this run's solves
+    too), not those of one that has ended (vbreak44: a call from a thread after a main-thread run
+    stopped by SIGTERM came back ``interrupted``, naming that SIGTERM)."""
     got = signals_received()
-    if not got or threading.current_thread() is not threading.main_thread():
+    if not got or (threading.current_thread() is not threading.main_thread() and not stop_requested()):
         return
     if res.termination not in (Termination.OPTIMAL, Termination.INFEASIBLE):
         res.termination = Termination.INTERRUPTED
