@@ -67,11 +67,13 @@ def test_a_run_a_limit_stopped_with_a_gap_left_stays_time_limit(cbc_optimum):
 
 
 def test_a_false_bound_capped_at_the_score_proves_nothing(cbc_optimum):
-    """A bound 2x the placement's score (a false claim) is capped there (gap about 0): the run stays
-    ``time_limit``, the cap recorded; the cap must not make the proof."""
+    """A bound 2x the placement's score (a false claim) is capped there and then reported as no bound
+    (cap44: the capped value in ``extra['bound_unproven']``): the run stays ``time_limit``, the cap
+    recorded; the cap must not make the proof."""
     inst, opt = cbc_optimum
     res = finalize(inst, _stopped(inst, opt, Termination.TIME_LIMIT, bound=2 * opt.objective))
-    assert res.gap < 1e-8 and res.extra["bound_capped"][-1]["reported"] == 2 * opt.objective
+    assert res.bound is None and res.extra["bound_unproven"] == pytest.approx(opt.objective, rel=1e-8)
+    assert res.extra["bound_capped"][-1]["reported"] == 2 * opt.objective
     assert res.termination is Termination.TIME_LIMIT and "claimed_termination" not in res.extra
 
 

@@ -88,7 +88,7 @@ def test_a_false_per_class_bound_reaches_the_run_and_is_capped_there(monkeypatch
     assert res.termination is Termination.FEASIBLE, res.extra
     capped = res.extra["bound_capped"]
     assert [c["what"] for c in capped] == ["the run's bound"] and capped[0]["reported"] > capped[0]["capped_to"]
-    assert res.bound == res.evaluator_objective
+    assert res.bound is None and res.extra["bound_unproven"] == res.evaluator_objective  # no bound rests on a false claim
     assert "above the placement's own score" in res.extra["optimality_unproven"]
     assert "coupled" not in res.extra
 
@@ -117,6 +117,6 @@ def test_a_cap_a_step_recorded_leaves_the_run_unproven(termination):
                                      formulation="decomposed", assignment=opt.assignment,
                                      options={"mip_gap": 1e-4}, extra={"bound_capped": [dict(PRICING_CAP)]}))
     assert res.termination is (Termination.FEASIBLE if termination is Termination.OPTIMAL else termination)
-    assert res.extra["bound_capped"] == [PRICING_CAP] and res.bound == score
+    assert res.extra["bound_capped"] == [PRICING_CAP] and res.bound is None and res.extra["bound_unproven"] == score
     if termination is Termination.OPTIMAL:
         assert "pricing of class 0: glpk reported 0.002858" in res.extra["optimality_unproven"]

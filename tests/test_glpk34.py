@@ -36,7 +36,7 @@ def test_decomposed_glpk_never_claims_a_false_optimum_nor_a_bound_above_the_opti
     at the optimum."""
     need_glpk()
     res = solve(DATA / path, solver="glpk", time_limit=60)
-    assert res.bound is not None and res.bound <= optimum * (1 + 1e-7), (res.bound, optimum)
+    assert res.bound is None or res.bound <= optimum * (1 + 1e-7), (res.bound, optimum)  # none: a capped claim (cap44)
     assert res.objective is not None and res.objective >= optimum * (1 - 1e-7)
     if res.termination is Termination.OPTIMAL:
         assert res.objective == pytest.approx(optimum, rel=1e-7), res.extra
