@@ -35,7 +35,7 @@ def _sigint_after(seconds: float) -> threading.Thread:
 
 
 @pytest.mark.parametrize("entry", [column_generation, solve_decomposed], ids=["column_generation", "solve_decomposed"])
-def test_a_sigint_stops_a_direct_call_with_its_incumbent(entry):
+def test_a_sigint_stops_a_direct_call_with_its_incumbent(entry, sigint_handled):  # SIGINT heard in a background job
     inst = load_instance(CIFAR)  # column generation runs far past 2 s here (60 s: 3-6 % gap)
     sender = _sigint_after(2.0)
     res = entry(inst, time_limit=60, threads=1)
