@@ -145,3 +145,27 @@ def scip_solved(tmp_path: Path, instance: Path) -> tuple[Path, Path]:
     m.optimize()
     m.writeBestSol(str(sol))
     return model, sol
+
+
+def market_split(n: int, m: int):
+    """A raw ``highspy.Highs`` market-split MIP (Cornuejols-Dawande) of ``n`` binaries and ``m`` rows:
+    tiny, hard for branch and bound (HiGHS runs n=36, m=4 to any limit of a few seconds; on n=20, m=3
+    its RENS/RINS start sub-MIPs at the root), one thread, no time limit of its own."""
+    import highspy
+
+    rng = np.random.default_rng(0)
+    A = rng.integers(0, 100, size=(m, n))
+    b = A.sum(1) // 2
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    for _ in range(n):
+        h.addVar(0.0, 1.0)
+    for _ in range(2 * m):
+        h.addVar(0.0, highspy.kHighsInf)
+    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array([highspy.HighsVarType.kInteger] * n))
+    h.changeColsCost(2 * m, np.arange(n, n + 2 * m, dtype=np.int32), np.ones(2 * m))
+    for i in range(m):
+        idx = np.r_[np.arange(n), n + 2 * i, n + 2 * i + 1].astype(np.int32)
+        h.addRow(float(b[i]), float(b[i]), len(idx), idx, np.r_[A[i].astype(float), 1.0, -1.0])
+    return h

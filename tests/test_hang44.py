@@ -14,32 +14,11 @@ from __future__ import annotations
 import re
 
 import highspy
-import numpy as np
 import pytest
 
 from optdist.solvers import highs as highs_adapter
 from optdist.solvers.highs import run_stoppable
-
-
-def _market_split(n: int = 20, m: int = 3) -> highspy.Highs:
-    """A market-split MIP (Cornuejols-Dawande), one thread: small, hard for branch and bound, and
-    HiGHS's RENS/RINS start sub-MIPs (six deep) on it at its root within a 2-s limit."""
-    rng = np.random.default_rng(0)
-    A = rng.integers(0, 100, size=(m, n))
-    b = A.sum(1) // 2
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    for _ in range(n):
-        h.addVar(0.0, 1.0)
-    for _ in range(2 * m):
-        h.addVar(0.0, highspy.kHighsInf)
-    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array([highspy.HighsVarType.kInteger] * n))
-    h.changeColsCost(2 * m, np.arange(n, n + 2 * m, dtype=np.int32), np.ones(2 * m))
-    for i in range(m):
-        idx = np.r_[np.arange(n), n + 2 * i, n + 2 * i + 1].astype(np.int32)
-        h.addRow(float(b[i]), float(b[i]), len(idx), idx, np.r_[A[i].astype(float), 1.0, -1.0])
-    return h
+from tests.helpers import market_split
 
 
 def _value(h: highspy.Highs, name: str):
@@ -53,7 +32,7 @@ def test_a_raw_highs_mip_runs_its_sub_mips_without_presolve(tmp_path):
     each sub-MIP; before: off, so each sub-MIP ran presolve), keeps its own presolve and its
     sub-MIP heuristics (its log: sub-MIPs started), and stops at its own time limit with an
     incumbent and a bound."""
-    h = _market_split()
+    h = market_split(20, 3)
     log = tmp_path / "highs.log"
     h.setOptionValue("time_limit", 2.0)
     h.setOptionValue("log_file", str(log))
@@ -78,7 +57,7 @@ def test_a_refused_sub_mip_option_names_the_option_and_the_fix(monkeypatch):
     """A HiGHS that does not know an option of NO_SUB_MIP_PRESOLVE (renamed in another version) is
     an error naming that option and the fix, before any solve (before: the option did not exist)."""
     monkeypatch.setattr(highs_adapter, "NO_SUB_MIP_PRESOLVE", {"mip_root_presolve_only_renamed": True})
-    h = _market_split()
+    h = market_split(20, 3)
     with pytest.raises(RuntimeError, match=r"refused option 'mip_root_presolve_only_renamed' = True.*fix: install "
                                            r"highspy 1\.11 or later"):
         run_stoppable(h)

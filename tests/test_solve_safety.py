@@ -16,13 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import optdist
 from optdist.cli import main
 from optdist.result import SolveResult, Termination, finalize
 from tests.conftest import ROOT, hand_doc, requires_solver
+from tests.helpers import market_split
 
 MICRO = str(ROOT / "instances" / "tiny" / "micro-2x3-tight.json")
 LONG = str(ROOT / "instances" / "paper" / "lenet-10x10-tau0.6.json")  # compact: HiGHS/CBC need minutes
@@ -542,29 +542,6 @@ def test_raw_highs_models_start_no_solve_after_a_stop():
     assert stopped.getModelStatus() == highspy.HighsModelStatus.kNotset
 
 
-def _market_split(n: int = 36, m: int = 4):
-    """A market-split MIP (Cornuejols-Dawande): tiny, and hard for branch and bound (HiGHS runs it
-    to any limit of a few seconds), one thread, no time limit of its own."""
-    import highspy
-
-    rng = np.random.default_rng(0)
-    A = rng.integers(0, 100, size=(m, n))
-    b = A.sum(1) // 2
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    for _ in range(n):
-        h.addVar(0.0, 1.0)
-    for _ in range(2 * m):
-        h.addVar(0.0, highspy.kHighsInf)
-    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array([highspy.HighsVarType.kInteger] * n))
-    h.changeColsCost(2 * m, np.arange(n, n + 2 * m, dtype=np.int32), np.ones(2 * m))
-    for i in range(m):
-        idx = np.r_[np.arange(n), n + 2 * i, n + 2 * i + 1].astype(np.int32)
-        h.addRow(float(b[i]), float(b[i]), len(idx), idx, np.r_[A[i].astype(float), 1.0, -1.0])
-    return h
-
-
 def test_raw_highs_models_are_cancelled_at_the_run_deadline():
     """A raw HiGHS model under way stops at the run's deadline (``cancelSolve`` with highspy's
     user interrupt on): before, ``cancelSolve`` did nothing on these models, and a per-device
@@ -574,7 +551,7 @@ def test_raw_highs_models_are_cancelled_at_the_run_deadline():
     from optdist.solvers.base import run_deadline
     from optdist.solvers.highs import run_stoppable
 
-    h = _market_split()
+    h = market_split(36, 4)
     h.setOptionValue("time_limit", 30.0)  # the bound of this test if the deadline is not honoured
     t0 = time.perf_counter()
     with run_deadline(t0 + 0.5):

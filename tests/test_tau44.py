@@ -21,7 +21,7 @@ from tests.conftest import ROOT
 from tests.test_pricing_floor import all_placements
 
 
-def _script():
+def frontier_script():
     spec = importlib.util.spec_from_file_location("frontier_bound_tau44", ROOT / "benchmarks" / "milp" / "frontier_bound.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # its dataclass resolves its annotations there
@@ -30,7 +30,7 @@ def _script():
 
 
 def test_frontier_bound_below_the_one_row_optimum_and_the_proven_optimum():
-    fb = _script()
+    fb = frontier_script()
     # 3 micro requests on one source and 3 RPi3 whose radios carry only part of their optima alone
     doc = generate("coupled", {"micro": 3}, {"rpi3": 3}, 0.95, sources=1, privacy="synthetic")
     for d in doc["devices"]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import sys
 
 import pytest
 
@@ -40,22 +39,15 @@ from optdist.instance import load_instance, parse
 from optdist.milp.decomposition.colgen import MasterProblem
 from optdist.transfers import RESOURCES
 from tests.conftest import ROOT
+from tests.test_tau44 import frontier_script
 
 PAPER = ROOT / "instances" / "paper" / "lenet-10x10-tight-tau0.6.json"
-
-
-def _frontier_script():
-    spec = importlib.util.spec_from_file_location("frontier_bound_verify44", ROOT / "benchmarks" / "milp" / "frontier_bound.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclass resolves its annotations there
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_frontier_bound_refuses_admission_control_whose_rejections_score_below_it():
     """Before: frontier and dp_bound ran and bounded the instance by 3 placed requests, above the
     evaluator's objective of rejecting all three."""
-    fb = _frontier_script()
+    fb = frontier_script()
     inst = load_instance(ROOT / "instances" / "tiny" / "micro-3x2-admission.json")
     inst = inst.with_spec(objective=inst.objective.model_copy(update={"rejection_penalty": 1e-9}))
     rejected = evaluate(inst, Assignment([None] * inst.n_requests))
@@ -69,7 +61,7 @@ def test_frontier_bound_refuses_admission_control_whose_rejections_score_below_i
 def test_frontier_bound_of_a_row_a_placement_leaves_unused_is_below_the_optimum():
     """The row of the second device group: the placements on the first use none of it, the last query's
     limit is -0.5. Before: dp_bound failed ("non-broadcastable output operand")."""
-    fb = _frontier_script()
+    fb = frontier_script()
     doc = generate("two", {"micro": 3}, {"rpi3": 2, "rpi4": 2}, 0.95, sources=1, privacy=None)
     for d in doc["devices"]:
         d["bandwidth_capacity"] = 200
@@ -94,7 +86,7 @@ def test_frontier_bound_of_a_row_a_placement_leaves_unused_is_below_the_optimum(
     (["--incumbent", "nan"], "--incumbent nan: give a finite number of seconds > 0"),  # before: gap nan, exit 0
 ])
 def test_frontier_bound_refuses_a_bad_flag_before_any_query(argv, words, capsys):
-    fb = _frontier_script()
+    fb = frontier_script()
     try:
         rc = fb.main([str(PAPER), "--incumbent", "0.0077", "--time-limit", "1", "--max-queries", "1", *argv])
     except SystemExit as e:  # argparse's error
@@ -105,7 +97,7 @@ def test_frontier_bound_refuses_a_bad_flag_before_any_query(argv, words, capsys)
 
 def test_frontier_bound_refuses_bad_files_with_exit_2_and_no_traceback(tmp_path, capsys):
     """Before: FileNotFoundError and ValueError tracebacks, --out's after every query ran."""
-    fb = _frontier_script()
+    fb = frontier_script()
     cases = [([str(tmp_path / "none.json"), "--incumbent", "1"], "none.json: instance file not found"),
              ([str(ROOT / "instances" / "coupled" / "mixed-8x6-nexus-rpi3.json"), "--incumbent", "1"],
               "needs one master class of identical requests, not 4 (fix: "),
@@ -119,7 +111,7 @@ def test_frontier_bound_refuses_bad_files_with_exit_2_and_no_traceback(tmp_path,
 
 def test_frontier_bound_out_is_strict_json(tmp_path):
     """The first query's limit is inf: before, json.dump wrote Infinity, which strict parsers refuse."""
-    fb = _frontier_script()
+    fb = frontier_script()
     out = tmp_path / "f.json"
     assert fb.main([str(PAPER), "--incumbent", "0.0077", "--time-limit", "5", "--max-queries", "1", "--out", str(out)]) == 0
     doc = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in {out}"))
